@@ -1,0 +1,33 @@
+// Every tunable of sync-core in one commented place. Changing one of these
+// changes behaviour, not formats.
+#ifndef FIELDSYNC_BASE_TUNING_H_
+#define FIELDSYNC_BASE_TUNING_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace fieldsync::tuning {
+
+// A remote HLC more than this far ahead of the local wall clock is refused.
+// Five minutes tolerates unsynchronised laptop clocks and rejects wrong dates.
+inline constexpr int64_t kDefaultMaxClockSkewMillis = 5 * 60 * 1000;
+
+// The largest text or bytes value of one field (a long interview note fits).
+inline constexpr size_t kMaxValueBytes = 256 * 1024;
+
+// The most row changes in one commit, and field writes in one row change.
+inline constexpr size_t kMaxRowChangesPerCommit = 10000;
+inline constexpr size_t kMaxFieldsPerRowChange = 256;
+// The most versions one field write may resolve (the field's open conflicts).
+inline constexpr size_t kMaxResolvesPerField = 1024;
+// The largest encoded commit accepted by the decoder.
+inline constexpr size_t kMaxEncodedCommitBytes = 64 * 1024 * 1024;
+
+// SQLite: how long a writer waits for another connection's lock.
+inline constexpr int kBusyTimeoutMillis = 5000;
+// SQLite page cache per connection, in KiB (negative cache_size).
+inline constexpr int kCacheSizeKiB = 64 * 1024;
+
+}  // namespace fieldsync::tuning
+
+#endif  // FIELDSYNC_BASE_TUNING_H_

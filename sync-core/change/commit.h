@@ -1,0 +1,91 @@
+// The change model: a commit is what one local transaction wrote.
+//
+// A commit is the unit of push, acknowledgement, signature and idempotency;
+// a field is the unit of merge. Every field write in a commit carries the
+// commit's version (hlc, author) and the version of that field the author
+// had seen when writing it (its base). A write that resolves conflicts also
+// names the conflicting versions it supersedes.
+#ifndef FIELDSYNC_CHANGE_COMMIT_H_
+#define FIELDSYNC_CHANGE_COMMIT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "change/id.h"
+#include "change/value.h"
+#include "clock/hlc.h"
+#include "schema/schema.h"
+
+namespace fieldsync {
+
+// The version of one field write: who wrote it and when. Totally ordered by
+// (hlc, device): the greater version wins a field. Unique, because one
+// device's HLCs strictly increase.
+struct Version {
+  Hlc hlc;
+  DeviceId device;
+
+  std::string ToString() const;  // "2026-11-28T12:00:00.123Z+0@<device>"
+  friend bool operator==(const Version& a, const Version& b) {
+    return a.hlc == b.hlc && a.device == b.device;
+  }
+  friend bool operator!=(const Version& a, const Version& b) { return !(a == b); }
+  friend bool operator<(const Version& a, const Version& b) {
+    return a.hlc != b.hlc ? a.hlc < b.hlc : a.device < b.device;
+  }
+  friend bool operator>(const Version& a, const Version& b) { return b < a; }
+};
+
+struct FieldWrite {
+  std::string column;  // a column of the table, or kLiveColumn
+  Value value;
+  // The version of this field the author had when writing; none if the field
+  // had never been written there.
+  std::optional<Version> base;
+  // Conflicting versions of this field the author saw and chose to
+  // supersede (a resolution). Empty for ordinary writes.
+  std::vector<Version> resolves;
+
+  friend bool operator==(const FieldWrite& a, const FieldWrite& b) {
+    return a.column == b.column && a.value == b.value && a.base == b.base &&
+           a.resolves == b.resolves;
+  }
+};
+
+struct RowChange {
+  std::string table;
+  RowId row;
+  std::vector<FieldWrite> fields;
+
+  friend bool operator==(const RowChange& a, const RowChange& b) {
+    return a.table == b.table && a.row == b.row && a.fields == b.fields;
+  }
+};
+
+struct Commit {
+  DeviceId author;
+  uint64_t seq = 0;  // per-author sequence, 1, 2, 3, ... with no gaps
+  Hlc hlc;
+  std::vector<RowChange> changes;
+
+  Version version() const { return Version{hlc, author}; }
+  // "<author>#<seq>", for messages.
+  std::string Name() const;
+
+  friend bool operator==(const Commit& a, const Commit& b) {
+    return a.author == b.author && a.seq == b.seq && a.hlc == b.hlc && a.changes == b.changes;
+  }
+};
+
+// Checks a commit against the schema and the change model before anything of
+// it is applied: known tables and columns, value types, well-formed ids,
+// bases and resolved versions older than the commit, no duplicate row or
+// field, limits. INVALID_ARGUMENT saying what and where otherwise.
+absl::Status ValidateCommit(const Schema& schema, const Commit& commit);
+
+}  // namespace fieldsync
+
+#endif  // FIELDSYNC_CHANGE_COMMIT_H_

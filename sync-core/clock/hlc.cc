@@ -1,0 +1,65 @@
+#include "clock/hlc.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+
+namespace fieldsync {
+
+std::string Hlc::ToString() const {
+  const absl::Time t = absl::FromUnixMillis(static_cast<int64_t>(wall_millis()));
+  return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone()),
+                      "+", counter());
+}
+
+Hlc HybridClock::Now() {
+  const int64_t wall_now = source_->NowMillis();
+  const uint64_t wall = wall_now < 0 ? 0 : static_cast<uint64_t>(wall_now);
+  absl::MutexLock lock(&mu_);
+  Hlc next;
+  if (wall > last_.wall_millis()) {
+    next = Hlc::FromParts(wall, 0);
+  } else if (last_.counter() < Hlc::kMaxCounter) {
+    next = Hlc::FromParts(last_.wall_millis(), last_.counter() + 1);
+  } else {
+    // 65,536 events in one millisecond: borrow the next millisecond.
+    next = Hlc::FromParts(last_.wall_millis() + 1, 0);
+  }
+  last_ = next;
+  return next;
+}
+
+absl::Status HybridClock::Check(Hlc remote, const std::string& who) const {
+  const int64_t now = source_->NowMillis();
+  const int64_t remote_wall = static_cast<int64_t>(remote.wall_millis());
+  if (remote_wall > now + max_skew_millis_) {
+    const double ahead_s = static_cast<double>(remote_wall - now) / 1000.0;
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "timestamp %s from %s is %.1f s ahead of this machine's clock (limit %.1f s); "
+        "refused so that one wrong clock cannot move every replica into the future. "
+        "Check the date and time on %s and on this machine",
+        remote.ToString(), who, ahead_s, static_cast<double>(max_skew_millis_) / 1000.0, who));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HybridClock::Observe(Hlc remote, const std::string& who) {
+  absl::Status s = Check(remote, who);
+  if (!s.ok()) return s;
+  Restore(remote);
+  return absl::OkStatus();
+}
+
+void HybridClock::Restore(Hlc floor) {
+  absl::MutexLock lock(&mu_);
+  last_ = std::max(last_, floor);
+}
+
+Hlc HybridClock::last() const {
+  absl::MutexLock lock(&mu_);
+  return last_;
+}
+
+}  // namespace fieldsync

@@ -1,0 +1,93 @@
+// Hybrid logical clock (Kulkarni et al., 2014), packed in 64 bits:
+//
+//   bits 63..16  wall-clock milliseconds since the Unix epoch (48 bits: until year 10889)
+//   bits 15..0   logical counter within that millisecond
+//
+// Comparing two packed values as unsigned integers orders them as HLCs.
+// This layout is part of the commit format (docs/FORMATS.md) and is frozen.
+#ifndef FIELDSYNC_CLOCK_HLC_H_
+#define FIELDSYNC_CLOCK_HLC_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "clock/clock_source.h"
+
+namespace fieldsync {
+
+class Hlc {
+ public:
+  static constexpr int kCounterBits = 16;
+  static constexpr uint64_t kMaxCounter = (uint64_t{1} << kCounterBits) - 1;
+  static constexpr uint64_t kMaxWall = (uint64_t{1} << (64 - kCounterBits)) - 1;
+
+  constexpr Hlc() = default;
+  static constexpr Hlc FromPacked(uint64_t packed) { return Hlc(packed); }
+  static constexpr Hlc FromParts(uint64_t wall_millis, uint64_t counter) {
+    return Hlc((wall_millis << kCounterBits) | (counter & kMaxCounter));
+  }
+
+  constexpr uint64_t packed() const { return v_; }
+  constexpr uint64_t wall_millis() const { return v_ >> kCounterBits; }
+  constexpr uint64_t counter() const { return v_ & kMaxCounter; }
+  constexpr bool is_zero() const { return v_ == 0; }
+
+  // "2026-11-28T12:00:00.123Z+5" (UTC wall time, then the counter).
+  std::string ToString() const;
+
+  friend constexpr bool operator==(Hlc a, Hlc b) { return a.v_ == b.v_; }
+  friend constexpr bool operator!=(Hlc a, Hlc b) { return a.v_ != b.v_; }
+  friend constexpr bool operator<(Hlc a, Hlc b) { return a.v_ < b.v_; }
+  friend constexpr bool operator>(Hlc a, Hlc b) { return a.v_ > b.v_; }
+  friend constexpr bool operator<=(Hlc a, Hlc b) { return a.v_ <= b.v_; }
+  friend constexpr bool operator>=(Hlc a, Hlc b) { return a.v_ >= b.v_; }
+
+ private:
+  constexpr explicit Hlc(uint64_t v) : v_(v) {}
+  uint64_t v_ = 0;
+};
+
+// The clock of one replica. Thread-safe.
+//
+// Now() returns strictly increasing HLCs, even if the wall clock steps back.
+// Observe() folds a remote HLC in, so that local events after it sort after
+// it -- unless the remote time is more than `max_skew_millis` ahead of our
+// wall clock, in which case it is refused and the clock is left unchanged:
+// one laptop with a wrong date must not drag every replica into its future.
+class HybridClock {
+ public:
+  HybridClock(ClockSource* source, int64_t max_skew_millis)
+      : source_(source), max_skew_millis_(max_skew_millis) {}
+
+  // A fresh timestamp for a local event, greater than every timestamp this
+  // clock has returned or observed.
+  Hlc Now();
+
+  // Checks a remote timestamp against the skew limit without changing the
+  // clock. FAILED_PRECONDITION, saying by how much and what to do, if it is
+  // too far ahead. `who` names the origin in the message (a device id).
+  absl::Status Check(Hlc remote, const std::string& who) const;
+
+  // Check(), then advance the clock past `remote`.
+  absl::Status Observe(Hlc remote, const std::string& who);
+
+  // Raises the clock to at least `floor` without any skew check. Used when a
+  // replica reopens, with the greatest HLC it has stored.
+  void Restore(Hlc floor);
+
+  Hlc last() const;
+  int64_t max_skew_millis() const { return max_skew_millis_; }
+
+ private:
+  ClockSource* const source_;
+  const int64_t max_skew_millis_;
+  mutable absl::Mutex mu_;
+  Hlc last_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace fieldsync
+
+#endif  // FIELDSYNC_CLOCK_HLC_H_

@@ -1,0 +1,95 @@
+// The declaration of the replicated tables: the one place that names them.
+//
+// Storage (store/), merge and validation read this declaration; no other list
+// of column names exists. Every table implicitly has:
+//   id     a 16-byte row id (UUIDv7), the primary key;
+//   _live  the row's liveness register (1 = live, 0 = deleted), merged like a
+//          field, so deletion is a tombstone with its own version.
+#ifndef FIELDSYNC_SCHEMA_SCHEMA_H_
+#define FIELDSYNC_SCHEMA_SCHEMA_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "change/value.h"
+
+namespace fieldsync {
+
+// What a column holds. The storage class in commits and in SQLite follows.
+enum class ColumnType {
+  kText,       // UTF-8 text (Value::Text)
+  kInteger,    // signed 64-bit (Value::Int)
+  kBool,       // 0 or 1 (Value::Int)
+  kId,         // a 16-byte row id of another table (Value::Bytes)
+  kDate,       // calendar date "YYYY-MM-DD" (Value::Text)
+  kTimestamp,  // milliseconds since the Unix epoch, UTC (Value::Int)
+  kEnum,       // one of the column's allowed values (Value::Text)
+  kEnumSet,    // allowed values joined by ',' in declaration order, no repeats (Value::Text)
+};
+
+// Who may read a column in clear. Sealing itself is the encryption issue's;
+// the declaration is made now so that every layer reads it from one place.
+enum class Sensitivity {
+  kClear,      // travels in clear: routing, scope, national statistics
+  kSensitive,  // identifies or describes a victim: sealed on the node
+  kSensitiveWhenRestricted,  // sealed when the row's `restriction` is "restricted"
+};
+
+struct ColumnDef {
+  std::string_view name;
+  ColumnType type;
+  Sensitivity sensitivity;
+  std::vector<std::string_view> allowed;  // kEnum / kEnumSet only
+  int since_version;                      // schema version that added it
+  std::string_view doc;
+};
+
+struct TableDef {
+  std::string_view name;
+  std::string_view doc;
+  std::vector<ColumnDef> columns;  // excludes the implicit id and _live
+
+  // Index into `columns`, or -1.
+  int ColumnIndex(std::string_view column) const;
+  const ColumnDef* FindColumn(std::string_view column) const;
+};
+
+class Schema {
+ public:
+  explicit Schema(int version, std::vector<TableDef> tables);
+
+  int version() const { return version_; }
+  const std::vector<TableDef>& tables() const { return tables_; }
+  // Index into tables(), or -1.
+  int TableIndex(std::string_view table) const;
+  const TableDef* FindTable(std::string_view table) const;
+
+ private:
+  int version_;
+  std::vector<TableDef> tables_;
+};
+
+// The name of the implicit liveness register in commits.
+inline constexpr std::string_view kLiveColumn = "_live";
+
+// The field-office schema at its current version (see schema/field_office.cc
+// and docs/SCHEMA.md for the history of versions).
+const Schema& FieldOfficeSchema();
+
+std::string_view ColumnTypeName(ColumnType t);
+std::string_view SensitivityName(Sensitivity s);
+
+// OK if `value` may be stored in `column` of `table`: NULL always may;
+// otherwise the storage class, and for text the encoding, length, date form
+// or allowed values, must match. INVALID_ARGUMENT naming table.column, the
+// value and what was expected otherwise.
+absl::Status ValidateValue(const TableDef& table, const ColumnDef& column, const Value& value);
+
+// The value of the liveness register must be 0 or 1.
+absl::Status ValidateLiveValue(const TableDef& table, const Value& value);
+
+}  // namespace fieldsync
+
+#endif  // FIELDSYNC_SCHEMA_SCHEMA_H_

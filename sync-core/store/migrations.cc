@@ -1,0 +1,120 @@
+#include "store/migrations.h"
+
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "base/strings.h"
+#include "base/status_macros.h"
+
+namespace fieldsync {
+namespace {
+
+// The bookkeeping tables of a replica (format described in docs/FORMATS.md).
+constexpr const char* kBookkeeping[] = {
+    // Replica-wide settings: device_id, created_at.
+    "CREATE TABLE IF NOT EXISTS _fs_meta(key TEXT PRIMARY KEY NOT NULL, value BLOB) "
+    "WITHOUT ROWID",
+    // Every device whose commits this replica holds: idx is local only.
+    "CREATE TABLE IF NOT EXISTS _fs_devices(idx INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, "
+    "max_seq INTEGER NOT NULL, max_hlc INTEGER NOT NULL)",
+    // The commit log, local and remote, in the order applied here.
+    "CREATE TABLE IF NOT EXISTS _fs_log(pos INTEGER PRIMARY KEY, device INTEGER NOT NULL, "
+    "seq INTEGER NOT NULL, hlc INTEGER NOT NULL, body BLOB NOT NULL, UNIQUE(device, seq))",
+    // Losing concurrent writes awaiting a person's decision.
+    "CREATE TABLE IF NOT EXISTS _fs_conflicts(tbl TEXT NOT NULL, row BLOB NOT NULL, "
+    "col TEXT NOT NULL, hlc INTEGER NOT NULL, device BLOB NOT NULL, base_hlc INTEGER, "
+    "base_device BLOB, value BLOB, PRIMARY KEY(tbl, row, col, hlc, device)) WITHOUT ROWID",
+    // Sync cursors: positions in a peer's log, push acknowledgements.
+    "CREATE TABLE IF NOT EXISTS _fs_cursors(name TEXT PRIMARY KEY NOT NULL, "
+    "value INTEGER NOT NULL) WITHOUT ROWID",
+};
+
+absl::StatusOr<int> UserVersion(sqlite::Db& db) {
+  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st, db.Prepared("PRAGMA user_version"));
+  FS_ASSIGN_OR_RETURN(bool row, st->Step());
+  return row ? static_cast<int>(st->ColumnInt(0)) : 0;
+}
+
+absl::StatusOr<bool> HasAnyTable(sqlite::Db& db) {
+  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+                      db.Prepared("SELECT count(*) FROM sqlite_master WHERE type='table'"));
+  FS_ASSIGN_OR_RETURN(bool row, st->Step());
+  return row && st->ColumnInt(0) > 0;
+}
+
+absl::StatusOr<absl::flat_hash_set<std::string>> ExistingColumns(sqlite::Db& db,
+                                                                 std::string_view table) {
+  absl::flat_hash_set<std::string> cols;
+  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+                      db.Prepared("SELECT name FROM pragma_table_info(?1)"));
+  st->BindText(1, table);
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    cols.insert(st->ColumnString(0));
+  }
+  return cols;
+}
+
+absl::Status Migrate(sqlite::Db& db, const Schema& schema) {
+  for (const char* sql : kBookkeeping) FS_RETURN_IF_ERROR(db.Exec(sql));
+  for (const TableDef& t : schema.tables()) {
+    FS_ASSIGN_OR_RETURN(auto cols, ExistingColumns(db, t.name));
+    if (cols.empty()) {
+      FS_RETURN_IF_ERROR(db.Exec(CreateTableSql(t)));
+      continue;
+    }
+    for (const ColumnDef& c : t.columns) {
+      if (cols.contains(std::string(c.name))) continue;
+      // Rows written before this column existed read it as NULL, never
+      // written (their version blobs are shorter): exactly right.
+      FS_RETURN_IF_ERROR(db.Exec(absl::StrCat("ALTER TABLE \"", AV(t.name), "\" ADD COLUMN \"",
+                                              AV(c.name), "\"")));
+    }
+  }
+  return db.Exec(absl::StrCat("PRAGMA user_version = ", schema.version()));
+}
+
+}  // namespace
+
+std::string CreateTableSql(const TableDef& t) {
+  // Value columns have no declared type: BLOB affinity, so SQLite stores
+  // each value with the storage class it was bound with and never converts.
+  std::string sql = absl::StrCat("CREATE TABLE \"", AV(t.name),
+                                 "\"(id BLOB PRIMARY KEY NOT NULL, _live INTEGER, "
+                                 "_ver BLOB NOT NULL");
+  for (const ColumnDef& c : t.columns) absl::StrAppend(&sql, ", \"", AV(c.name), "\"");
+  absl::StrAppend(&sql, ") WITHOUT ROWID");
+  return sql;
+}
+
+absl::Status EnsureSchema(sqlite::Db& db, const Schema& schema, int* from) {
+  FS_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  auto run = [&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(int version, UserVersion(db));
+    FS_ASSIGN_OR_RETURN(bool has_tables, HasAnyTable(db));
+    *from = version;
+    if (version == 0 && has_tables) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          db.path(), " is a SQLite database but not a fieldsync replica (no schema version); "
+                     "choose another data directory"));
+    }
+    if (version > schema.version()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          db.path(), " was written by a newer fieldsync (replica schema version ", version,
+          "; this build knows up to ", schema.version(),
+          "). Upgrade fieldsync; the file was not changed"));
+    }
+    if (version == schema.version()) return absl::OkStatus();
+    return Migrate(db, schema);
+  };
+  absl::Status s = run();
+  if (!s.ok()) {
+    db.Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+  return db.Exec("COMMIT");
+}
+
+}  // namespace fieldsync

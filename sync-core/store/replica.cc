@@ -1,0 +1,985 @@
+#include "store/replica.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <map>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "base/strings.h"
+#include "absl/strings/str_format.h"
+#include "base/status_macros.h"
+#include "change/commit_codec.h"
+#include "clock/hlc.h"
+#include "store/migrations.h"
+#include "store/row_meta.h"
+#include "store/sqlite.h"
+
+namespace fieldsync {
+
+namespace {
+
+std::string Quote(std::string_view ident) { return absl::StrCat("\"", AV(ident), "\""); }
+
+// A row loaded for merging: slot 0 is the liveness register.
+struct RowState {
+  bool exists = false;
+  std::vector<Value> values;
+  std::vector<SlotMeta> slots;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// LocalTxn
+
+LocalTxn& LocalTxn::Create(std::string table, RowId row, Fields fields) {
+  ops_.push_back({Kind::kCreate, std::move(table), row, std::move(fields)});
+  return *this;
+}
+LocalTxn& LocalTxn::Set(std::string table, RowId row, Fields fields) {
+  ops_.push_back({Kind::kSet, std::move(table), row, std::move(fields)});
+  return *this;
+}
+LocalTxn& LocalTxn::Delete(std::string table, RowId row) {
+  ops_.push_back({Kind::kDelete, std::move(table), row, {}});
+  return *this;
+}
+LocalTxn& LocalTxn::Restore(std::string table, RowId row, Fields fields) {
+  ops_.push_back({Kind::kRestore, std::move(table), row, std::move(fields)});
+  return *this;
+}
+LocalTxn& LocalTxn::Resolve(std::string table, RowId row, std::string column, Value value) {
+  Fields f;
+  f.emplace_back(std::move(column), std::move(value));
+  ops_.push_back({Kind::kResolve, std::move(table), row, std::move(f)});
+  return *this;
+}
+
+// ---------------------------------------------------------------------------
+// Impl
+
+class Replica::Impl {
+ public:
+  Impl(const ReplicaOptions& o, const Schema* schema, ClockSource* clock)
+      : opts(o), schema(schema), hlc(clock, o.max_clock_skew_millis) {}
+
+  absl::Status Init();
+
+  // Transactions. Every write path is Begin → ... → Finish (or Abort).
+  absl::Status Begin() { return Exec(begin_); }
+  absl::Status Finish();
+  void Abort();
+
+  absl::Status ReloadDevices();
+  absl::StatusOr<uint32_t> DeviceIndex(const DeviceId& id, bool create);
+  bool Knows(const Version& v) const;
+
+  absl::StatusOr<RowState> LoadRow(size_t tidx, const RowId& row);
+  absl::Status StoreRow(size_t tidx, const RowId& row, RowState& st);
+  absl::Status MergeRowChange(const Commit& c, uint32_t author, size_t tidx, const RowChange& rc,
+                              RowState& st);
+  absl::Status ApplyCommit(const Commit& c, const std::vector<RowState>* preloaded);
+  absl::StatusOr<Commit> BuildLocal(const LocalTxn& txn, std::vector<RowState>* states);
+  absl::StatusOr<std::vector<Version>> OpenConflictVersions(std::string_view table,
+                                                            const RowId& row,
+                                                            std::string_view column);
+
+  std::optional<FieldVersion> ToFieldVersion(const SlotMeta& s) const;
+  Version ToVersion(uint64_t hlc, uint32_t device) const {
+    return Version{Hlc::FromPacked(hlc), devices[device].id};
+  }
+
+  absl::Status Exec(sqlite::Stmt* st) {
+    st->Reset();
+    return st->Run();
+  }
+
+  ReplicaOptions opts;
+  const Schema* schema;
+  HybridClock hlc;
+  std::unique_ptr<sqlite::Db> db;
+  DeviceId self;
+  uint32_t self_idx = 0;
+  int schema_version = 0;
+
+  struct DeviceEntry {
+    DeviceId id;
+    uint64_t max_seq = 0;
+    uint64_t max_hlc = 0;
+    bool dirty = false;
+  };
+  std::vector<DeviceEntry> devices;  // by idx; [0] unused
+  absl::flat_hash_map<DeviceId, uint32_t> device_index;
+
+  struct TableStmts {
+    sqlite::Stmt* select = nullptr;
+    sqlite::Stmt* upsert = nullptr;
+  };
+  std::vector<TableStmts> tables;
+  sqlite::Stmt* begin_ = nullptr;
+  sqlite::Stmt* commit_ = nullptr;
+  sqlite::Stmt* insert_log_ = nullptr;
+  sqlite::Stmt* update_device_ = nullptr;
+  sqlite::Stmt* insert_device_ = nullptr;
+  sqlite::Stmt* insert_conflict_ = nullptr;
+  sqlite::Stmt* delete_conflict_ = nullptr;
+  std::string meta_buf;
+  std::string body_buf;
+};
+
+absl::Status Replica::Impl::Init() {
+  FS_ASSIGN_OR_RETURN(db, sqlite::Db::Open(opts.path, opts.vfs));
+  FS_RETURN_IF_ERROR(db->Exec(absl::StrCat("PRAGMA busy_timeout = ", tuning::kBusyTimeoutMillis)));
+  {
+    FS_ASSIGN_OR_RETURN(sqlite::Stmt * st, db->Prepared("PRAGMA journal_mode = WAL"));
+    FS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row || st->ColumnString(0) != "wal") {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "could not put ", opts.path, " in WAL mode; is the data directory on a local disk?"));
+    }
+  }
+  FS_RETURN_IF_ERROR(db->Exec(opts.durability == ReplicaOptions::Durability::kFull
+                                  ? "PRAGMA synchronous = FULL"
+                                  : "PRAGMA synchronous = NORMAL"));
+  FS_RETURN_IF_ERROR(db->Exec(absl::StrCat("PRAGMA cache_size = -", tuning::kCacheSizeKiB)));
+  FS_RETURN_IF_ERROR(EnsureSchema(*db, *schema, &schema_version));
+  schema_version = schema->version();
+
+  // The device id is made once, when the replica is created.
+  FS_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
+  auto ensure_device = [&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(sqlite::Stmt * get,
+                        db->Prepared("SELECT value FROM _fs_meta WHERE key = 'device_id'"));
+    FS_ASSIGN_OR_RETURN(bool row, get->Step());
+    if (row) {
+      FS_ASSIGN_OR_RETURN(self, Id16::FromBytes(get->ColumnBlob(0), "device id in _fs_meta"));
+      return absl::OkStatus();
+    }
+    self = Id16::NewRandom();
+    FS_ASSIGN_OR_RETURN(sqlite::Stmt * put,
+                        db->Prepared("INSERT INTO _fs_meta(key, value) VALUES "
+                                     "('device_id', ?1), ('created_at', ?2)"));
+    put->BindBlob(1, self.view());
+    put->BindInt(2, (opts.clock ? opts.clock : SystemClock::Get())->NowMillis());
+    return put->Run();
+  };
+  absl::Status s = ensure_device();
+  if (!s.ok()) {
+    db->Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+  FS_RETURN_IF_ERROR(db->Exec("COMMIT"));
+
+  // Statements used on every write are prepared once.
+  FS_ASSIGN_OR_RETURN(begin_, db->Prepared("BEGIN IMMEDIATE"));
+  FS_ASSIGN_OR_RETURN(commit_, db->Prepared("COMMIT"));
+  FS_ASSIGN_OR_RETURN(insert_log_,
+                      db->Prepared("INSERT INTO _fs_log(device, seq, hlc, body) "
+                                   "VALUES (?1, ?2, ?3, ?4)"));
+  FS_ASSIGN_OR_RETURN(update_device_,
+                      db->Prepared("UPDATE _fs_devices SET max_seq = ?2, max_hlc = ?3 "
+                                   "WHERE idx = ?1"));
+  FS_ASSIGN_OR_RETURN(insert_device_,
+                      db->Prepared("INSERT INTO _fs_devices(id, max_seq, max_hlc) "
+                                   "VALUES (?1, 0, 0)"));
+  FS_ASSIGN_OR_RETURN(insert_conflict_,
+                      db->Prepared("INSERT OR IGNORE INTO _fs_conflicts(tbl, row, col, hlc, "
+                                   "device, base_hlc, base_device, value) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+  FS_ASSIGN_OR_RETURN(delete_conflict_,
+                      db->Prepared("DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2 AND "
+                                   "col = ?3 AND hlc = ?4 AND device = ?5"));
+  for (const TableDef& t : schema->tables()) {
+    std::string cols;
+    std::string params;
+    std::string updates = "_live = excluded._live, _ver = excluded._ver";
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+      const std::string q = Quote(t.columns[i].name);
+      absl::StrAppend(&cols, ", ", q);
+      absl::StrAppend(&params, ", ?", i + 4);
+      absl::StrAppend(&updates, ", ", q, " = excluded.", q);
+    }
+    TableStmts ts;
+    FS_ASSIGN_OR_RETURN(ts.select, db->Prepared(absl::StrCat("SELECT _live, _ver", cols,
+                                                             " FROM ", Quote(t.name),
+                                                             " WHERE id = ?1")));
+    FS_ASSIGN_OR_RETURN(ts.upsert,
+                        db->Prepared(absl::StrCat("INSERT INTO ", Quote(t.name),
+                                                  "(id, _live, _ver", cols, ") VALUES (?1, ?2, ?3",
+                                                  params, ") ON CONFLICT(id) DO UPDATE SET ",
+                                                  updates)));
+    tables.push_back(ts);
+  }
+
+  FS_RETURN_IF_ERROR(ReloadDevices());
+  auto it = device_index.find(self);
+  if (it == device_index.end()) {
+    FS_RETURN_IF_ERROR(Begin());
+    absl::StatusOr<uint32_t> idx = DeviceIndex(self, /*create=*/true);
+    if (!idx.ok()) {
+      Abort();
+      return idx.status();
+    }
+    FS_RETURN_IF_ERROR(Finish());
+    self_idx = *idx;
+  } else {
+    self_idx = it->second;
+  }
+  // The clock resumes past everything this replica has stored, even if the
+  // machine's clock went backwards since.
+  uint64_t max_hlc = 0;
+  for (const DeviceEntry& d : devices) max_hlc = std::max(max_hlc, d.max_hlc);
+  hlc.Restore(Hlc::FromPacked(max_hlc));
+  return absl::OkStatus();
+}
+
+absl::Status Replica::Impl::ReloadDevices() {
+  devices.assign(1, DeviceEntry{});
+  device_index.clear();
+  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st, db->Prepared("SELECT idx, id, max_seq, max_hlc FROM "
+                                                      "_fs_devices ORDER BY idx"));
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    const auto idx = static_cast<uint32_t>(st->ColumnInt(0));
+    FS_ASSIGN_OR_RETURN(DeviceId id, Id16::FromBytes(st->ColumnBlob(1), "device id"));
+    if (devices.size() <= idx) devices.resize(idx + 1);
+    devices[idx] = DeviceEntry{id, static_cast<uint64_t>(st->ColumnInt(2)),
+                               static_cast<uint64_t>(st->ColumnInt(3)), false};
+    device_index[id] = idx;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> Replica::Impl::DeviceIndex(const DeviceId& id, bool create) {
+  auto it = device_index.find(id);
+  if (it != device_index.end()) return it->second;
+  if (!create) return absl::NotFoundError(absl::StrCat("unknown device ", id.ToString()));
+  insert_device_->Reset();
+  insert_device_->BindBlob(1, id.view());
+  FS_RETURN_IF_ERROR(insert_device_->Run());
+  const auto idx = static_cast<uint32_t>(sqlite3_last_insert_rowid(db->raw()));
+  if (devices.size() <= idx) devices.resize(idx + 1);
+  devices[idx] = DeviceEntry{id, 0, 0, false};
+  device_index[id] = idx;
+  return idx;
+}
+
+bool Replica::Impl::Knows(const Version& v) const {
+  auto it = device_index.find(v.device);
+  return it != device_index.end() && devices[it->second].max_hlc >= v.hlc.packed();
+}
+
+absl::Status Replica::Impl::Finish() {
+  for (uint32_t idx = 1; idx < devices.size(); ++idx) {
+    DeviceEntry& d = devices[idx];
+    if (!d.dirty) continue;
+    update_device_->Reset();
+    update_device_->BindInt(1, idx);
+    update_device_->BindInt(2, static_cast<int64_t>(d.max_seq));
+    update_device_->BindInt(3, static_cast<int64_t>(d.max_hlc));
+    absl::Status s = update_device_->Run();
+    if (!s.ok()) {
+      Abort();
+      return s;
+    }
+  }
+  absl::Status s = Exec(commit_);
+  if (!s.ok()) {
+    Abort();
+    return s;
+  }
+  for (DeviceEntry& d : devices) d.dirty = false;
+  return absl::OkStatus();
+}
+
+void Replica::Impl::Abort() {
+  // After an I/O error SQLite may already have rolled back; that is fine.
+  db->Exec("ROLLBACK").IgnoreError();
+  // The in-memory device table must match the database again.
+  ReloadDevices().IgnoreError();
+}
+
+std::optional<FieldVersion> Replica::Impl::ToFieldVersion(const SlotMeta& s) const {
+  if (!s.set) return std::nullopt;
+  FieldVersion fv{ToVersion(s.hlc, s.device), std::nullopt};
+  if (s.has_base) fv.base = ToVersion(s.base_hlc, s.base_device);
+  return fv;
+}
+
+absl::StatusOr<RowState> Replica::Impl::LoadRow(size_t tidx, const RowId& row) {
+  const TableDef& t = schema->tables()[tidx];
+  const size_t n = t.columns.size() + 1;
+  sqlite::Stmt* st = tables[tidx].select;
+  st->Reset();
+  st->BindBlobStatic(1, row.view());
+  RowState rs;
+  FS_ASSIGN_OR_RETURN(bool found, st->Step());
+  if (!found) {
+    rs.values.assign(n, Value::Null());
+    rs.slots.assign(n, SlotMeta{});
+    return rs;
+  }
+  rs.exists = true;
+  rs.values.reserve(n);
+  rs.values.push_back(st->ColumnValue(0));
+  FS_RETURN_IF_ERROR(DecodeRowMeta(st->ColumnBlob(1), n, &rs.slots));
+  for (size_t i = 1; i < n; ++i) rs.values.push_back(st->ColumnValue(static_cast<int>(i + 1)));
+  st->Reset();
+  return rs;
+}
+
+absl::Status Replica::Impl::StoreRow(size_t tidx, const RowId& row, RowState& rs) {
+  EncodeRowMeta(rs.slots, &meta_buf);
+  sqlite::Stmt* st = tables[tidx].upsert;
+  st->Reset();
+  st->BindBlobStatic(1, row.view());
+  st->BindValue(2, rs.values[0]);
+  st->BindBlobStatic(3, meta_buf);
+  for (size_t i = 1; i < rs.values.size(); ++i) {
+    st->BindValue(static_cast<int>(i + 3), rs.values[i]);
+  }
+  FS_RETURN_IF_ERROR(st->Run());
+  rs.exists = true;
+  return absl::OkStatus();
+}
+
+absl::Status Replica::Impl::MergeRowChange(const Commit& c, uint32_t author, size_t tidx,
+                                           const RowChange& rc, RowState& rs) {
+  const TableDef& t = schema->tables()[tidx];
+  const Version incoming = c.version();
+  auto record_conflict = [&](const std::string& col, const Version& v,
+                             const std::optional<Version>& base, const Value& value,
+                             SlotMeta& slot) -> absl::Status {
+    sqlite::Stmt* st = insert_conflict_;
+    st->Reset();
+    st->BindText(1, t.name);
+    st->BindBlob(2, rc.row.view());
+    st->BindText(3, col);
+    st->BindInt(4, static_cast<int64_t>(v.hlc.packed()));
+    st->BindBlob(5, v.device.view());
+    if (base) {
+      st->BindInt(6, static_cast<int64_t>(base->hlc.packed()));
+      st->BindBlob(7, base->device.view());
+    }
+    st->BindValue(8, value);
+    FS_RETURN_IF_ERROR(st->Run());
+    slot.conflicts += static_cast<uint32_t>(db->Changes());
+    return absl::OkStatus();
+  };
+  for (const FieldWrite& f : rc.fields) {
+    const bool live = f.column == kLiveColumn;
+    const size_t si = live ? 0 : static_cast<size_t>(t.ColumnIndex(f.column)) + 1;
+    SlotMeta& slot = rs.slots[si];
+    // Conflict records this write supersedes are settled, win or lose.
+    if (slot.conflicts > 0) {
+      std::vector<const Version*> superseded;
+      if (f.base) superseded.push_back(&*f.base);
+      for (const Version& r : f.resolves) superseded.push_back(&r);
+      for (const Version* v : superseded) {
+        sqlite::Stmt* st = delete_conflict_;
+        st->Reset();
+        st->BindText(1, t.name);
+        st->BindBlob(2, rc.row.view());
+        st->BindText(3, f.column);
+        st->BindInt(4, static_cast<int64_t>(v->hlc.packed()));
+        st->BindBlob(5, v->device.view());
+        FS_RETURN_IF_ERROR(st->Run());
+        const auto gone = static_cast<uint32_t>(db->Changes());
+        slot.conflicts = slot.conflicts > gone ? slot.conflicts - gone : 0;
+      }
+    }
+    const std::optional<FieldVersion> current = ToFieldVersion(slot);
+    const MergeDecision d = DecideField(current, IncomingWrite{incoming, &f.base, &f.resolves});
+    if (d.conflict == ConflictAction::kKeepCurrent) {
+      FS_RETURN_IF_ERROR(
+          record_conflict(f.column, current->version, current->base, rs.values[si], slot));
+    } else if (d.conflict == ConflictAction::kKeepIncoming) {
+      FS_RETURN_IF_ERROR(record_conflict(f.column, incoming, f.base, f.value, slot));
+    }
+    if (d.incoming_wins) {
+      rs.values[si] = f.value;
+      const uint32_t conflicts = slot.conflicts;
+      slot = SlotMeta{};
+      slot.set = true;
+      slot.hlc = c.hlc.packed();
+      slot.device = author;
+      slot.conflicts = conflicts;
+      if (f.base) {
+        FS_ASSIGN_OR_RETURN(uint32_t bdev, DeviceIndex(f.base->device, /*create=*/true));
+        slot.has_base = true;
+        slot.base_hlc = f.base->hlc.packed();
+        slot.base_device = bdev;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Replica::Impl::ApplyCommit(const Commit& c,
+                                        const std::vector<RowState>* preloaded) {
+  FS_ASSIGN_OR_RETURN(uint32_t author, DeviceIndex(c.author, /*create=*/true));
+  for (size_t i = 0; i < c.changes.size(); ++i) {
+    const RowChange& rc = c.changes[i];
+    const auto tidx = static_cast<size_t>(schema->TableIndex(rc.table));
+    RowState rs;
+    if (preloaded != nullptr) {
+      rs = (*preloaded)[i];
+    } else {
+      FS_ASSIGN_OR_RETURN(rs, LoadRow(tidx, rc.row));
+    }
+    FS_RETURN_IF_ERROR(MergeRowChange(c, author, tidx, rc, rs));
+    FS_RETURN_IF_ERROR(StoreRow(tidx, rc.row, rs));
+  }
+  body_buf.clear();
+  EncodeCommitTo(c, &body_buf);
+  insert_log_->Reset();
+  insert_log_->BindInt(1, author);
+  insert_log_->BindInt(2, static_cast<int64_t>(c.seq));
+  insert_log_->BindInt(3, static_cast<int64_t>(c.hlc.packed()));
+  insert_log_->BindBlobStatic(4, body_buf);
+  FS_RETURN_IF_ERROR(insert_log_->Run());
+  DeviceEntry& d = devices[author];
+  d.max_seq = c.seq;
+  d.max_hlc = std::max(d.max_hlc, c.hlc.packed());
+  d.dirty = true;
+  hlc.Restore(c.hlc);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Version>> Replica::Impl::OpenConflictVersions(std::string_view table,
+                                                                         const RowId& row,
+                                                                         std::string_view column) {
+  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+                      db->Prepared("SELECT hlc, device FROM _fs_conflicts WHERE tbl = ?1 AND "
+                                   "row = ?2 AND col = ?3 ORDER BY hlc, device"));
+  st->BindText(1, table);
+  st->BindBlob(2, row.view());
+  st->BindText(3, column);
+  std::vector<Version> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    FS_ASSIGN_OR_RETURN(DeviceId dev, Id16::FromBytes(st->ColumnBlob(1), "conflict device"));
+    out.push_back(Version{Hlc::FromPacked(static_cast<uint64_t>(st->ColumnInt(0))), dev});
+  }
+  return out;
+}
+
+absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
+                                                 std::vector<RowState>* states) {
+  if (txn.ops_.empty()) {
+    return absl::InvalidArgumentError("an empty transaction writes nothing");
+  }
+  struct Pending {
+    size_t tidx;
+    RowId row;
+    bool live;                           // liveness after the ops so far
+    std::map<size_t, FieldWrite> writes;  // by slot
+  };
+  std::vector<Pending> rows;
+  std::vector<RowState> loaded;
+  auto find_row = [&](size_t tidx, const RowId& id) -> Pending* {
+    for (Pending& p : rows) {
+      if (p.tidx == tidx && p.row == id) return &p;
+    }
+    return nullptr;
+  };
+  for (const LocalTxn::Op& op : txn.ops_) {
+    const int ti = schema->TableIndex(op.table);
+    if (ti < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown table \"", op.table, "\""));
+    }
+    const auto tidx = static_cast<size_t>(ti);
+    const TableDef& t = schema->tables()[tidx];
+    if (op.row.is_nil()) {
+      return absl::InvalidArgumentError(absl::StrCat("the nil id is not a row of ", AV(t.name)));
+    }
+    const std::string where = absl::StrCat(AV(t.name), " row ", op.row.ToString());
+    Pending* p = find_row(tidx, op.row);
+    if (p == nullptr) {
+      FS_ASSIGN_OR_RETURN(RowState rs, LoadRow(tidx, op.row));
+      const bool live = rs.exists && rs.values[0] == Value::Int(1);
+      rows.push_back(Pending{tidx, op.row, live, {}});
+      loaded.push_back(std::move(rs));
+      p = &rows.back();
+    }
+    const RowState& rs = loaded[static_cast<size_t>(p - rows.data())];
+    const bool exists = rs.exists || !p->writes.empty();
+    auto base_of = [&](size_t slot) -> std::optional<Version> {
+      const std::optional<FieldVersion> fv = ToFieldVersion(rs.slots[slot]);
+      if (!fv) return std::nullopt;
+      return fv->version;
+    };
+    auto write = [&](size_t slot, std::string column, Value v) {
+      FieldWrite& w = p->writes[slot];
+      w.column = std::move(column);
+      w.value = std::move(v);
+      w.base = base_of(slot);
+    };
+    auto write_fields = [&]() -> absl::Status {
+      for (const auto& [name, value] : op.fields) {
+        const int ci = t.ColumnIndex(name);
+        if (ci < 0) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "unknown column \"", name, "\" in table ", AV(t.name),
+              name == kLiveColumn ? " (use delete or restore to change liveness)" : ""));
+        }
+        FS_RETURN_IF_ERROR(ValidateValue(t, t.columns[static_cast<size_t>(ci)], value));
+        write(static_cast<size_t>(ci) + 1, name, value);
+      }
+      return absl::OkStatus();
+    };
+    switch (op.kind) {
+      case LocalTxn::Kind::kCreate:
+        if (exists) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              where, " already exists", p->live ? "" : " (deleted: restore it instead)"));
+        }
+        write(0, std::string(kLiveColumn), Value::Int(1));
+        p->live = true;
+        FS_RETURN_IF_ERROR(write_fields());
+        break;
+      case LocalTxn::Kind::kSet:
+        if (!exists) return absl::NotFoundError(absl::StrCat("no ", where));
+        if (!p->live) {
+          return absl::FailedPreconditionError(
+              absl::StrCat(where, " is deleted; restore it before editing"));
+        }
+        if (op.fields.empty()) return absl::InvalidArgumentError("no field to set");
+        FS_RETURN_IF_ERROR(write_fields());
+        break;
+      case LocalTxn::Kind::kDelete:
+        if (!exists) return absl::NotFoundError(absl::StrCat("no ", where));
+        if (!p->live) {
+          return absl::FailedPreconditionError(absl::StrCat(where, " is already deleted"));
+        }
+        write(0, std::string(kLiveColumn), Value::Int(0));
+        p->live = false;
+        // A tombstone clears every field that holds a version, so that a
+        // concurrent edit of any of them meets this delete in the merge.
+        for (size_t ci = 0; ci < t.columns.size(); ++ci) {
+          if (rs.slots[ci + 1].set || p->writes.count(ci + 1)) {
+            write(ci + 1, std::string(t.columns[ci].name), Value::Null());
+          }
+        }
+        break;
+      case LocalTxn::Kind::kRestore:
+        if (!exists) return absl::NotFoundError(absl::StrCat("no ", where));
+        if (p->live) return absl::FailedPreconditionError(absl::StrCat(where, " is not deleted"));
+        write(0, std::string(kLiveColumn), Value::Int(1));
+        p->live = true;
+        FS_RETURN_IF_ERROR(write_fields());
+        break;
+      case LocalTxn::Kind::kResolve: {
+        if (!exists) return absl::NotFoundError(absl::StrCat("no ", where));
+        const auto& [name, value] = op.fields.front();
+        size_t slot;
+        if (name == kLiveColumn) {
+          FS_RETURN_IF_ERROR(ValidateLiveValue(t, value));
+          slot = 0;
+          p->live = value.int_value() == 1;
+        } else {
+          const int ci = t.ColumnIndex(name);
+          if (ci < 0) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("unknown column \"", name, "\" in table ", AV(t.name)));
+          }
+          FS_RETURN_IF_ERROR(ValidateValue(t, t.columns[static_cast<size_t>(ci)], value));
+          slot = static_cast<size_t>(ci) + 1;
+        }
+        FS_ASSIGN_OR_RETURN(std::vector<Version> open, OpenConflictVersions(t.name, op.row, name));
+        if (open.empty()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              where, " has no open conflict on ", name, "; set the field instead"));
+        }
+        write(slot, name, value);
+        p->writes[slot].resolves = std::move(open);
+        break;
+      }
+    }
+  }
+  Commit c;
+  c.author = self;
+  c.seq = devices[self_idx].max_seq + 1;
+  c.hlc = hlc.Now();
+  c.changes.reserve(rows.size());
+  for (Pending& p : rows) {
+    RowChange rc;
+    rc.table = std::string(schema->tables()[p.tidx].name);
+    rc.row = p.row;
+    rc.fields.reserve(p.writes.size());
+    for (auto& [slot, w] : p.writes) rc.fields.push_back(std::move(w));
+    c.changes.push_back(std::move(rc));
+  }
+  *states = std::move(loaded);
+  return c;
+}
+
+// ---------------------------------------------------------------------------
+// Replica
+
+Replica::Replica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Replica::~Replica() = default;
+
+absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(const ReplicaOptions& options) {
+  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
+  if (options.path.empty()) return absl::InvalidArgumentError("no replica path given");
+  const Schema* schema = options.schema ? options.schema : &FieldOfficeSchema();
+  ClockSource* clock = options.clock ? options.clock : SystemClock::Get();
+  auto impl = std::make_unique<Impl>(options, schema, clock);
+  FS_RETURN_IF_ERROR(impl->Init());
+  return std::unique_ptr<Replica>(new Replica(std::move(impl)));
+}
+
+const DeviceId& Replica::device_id() const { return impl_->self; }
+const Schema& Replica::schema() const { return *impl_->schema; }
+int Replica::schema_version() const { return impl_->schema_version; }
+
+absl::StatusOr<Commit> Replica::Write(const LocalTxn& txn) {
+  FS_ASSIGN_OR_RETURN(std::vector<Commit> commits, WriteMany({txn}));
+  return std::move(commits.front());
+}
+
+absl::StatusOr<std::vector<Commit>> Replica::WriteMany(const std::vector<LocalTxn>& txns) {
+  Impl& m = *impl_;
+  FS_RETURN_IF_ERROR(m.Begin());
+  std::vector<Commit> out;
+  out.reserve(txns.size());
+  auto run = [&]() -> absl::Status {
+    std::vector<RowState> states;
+    for (const LocalTxn& txn : txns) {
+      FS_ASSIGN_OR_RETURN(Commit c, m.BuildLocal(txn, &states));
+      FS_RETURN_IF_ERROR(m.ApplyCommit(c, &states));
+      out.push_back(std::move(c));
+    }
+    return absl::OkStatus();
+  };
+  absl::Status s = run();
+  if (!s.ok()) {
+    m.Abort();
+    return s;
+  }
+  FS_RETURN_IF_ERROR(m.Finish());
+  return out;
+}
+
+absl::StatusOr<ApplyResult> Replica::Apply(
+    const std::vector<Commit>& commits, std::optional<std::pair<std::string, int64_t>> cursor) {
+  Impl& m = *impl_;
+  // Everything is checked before anything is written.
+  for (size_t i = 0; i < commits.size(); ++i) {
+    const Commit& c = commits[i];
+    absl::Status s = ValidateCommit(*m.schema, c);
+    if (s.ok()) s = m.hlc.Check(c.hlc, absl::StrCat("device ", c.author.ToString()));
+    if (!s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("batch refused, nothing applied: commit ", i,
+                                                 " of ", commits.size(), ": ", s.message()));
+    }
+  }
+  ApplyResult result;
+  result.outcomes.assign(commits.size(), ApplyOutcome::kDeferred);
+  FS_RETURN_IF_ERROR(m.Begin());
+  auto run = [&]() -> absl::Status {
+    std::vector<size_t> pending(commits.size());
+    for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
+    bool progress = true;
+    while (progress && !pending.empty()) {
+      progress = false;
+      std::vector<size_t> still;
+      for (size_t i : pending) {
+        const Commit& c = commits[i];
+        auto it = m.device_index.find(c.author);
+        const uint64_t have = it == m.device_index.end() ? 0 : m.devices[it->second].max_seq;
+        if (c.seq <= have) {
+          result.outcomes[i] = ApplyOutcome::kDuplicate;
+          continue;
+        }
+        bool ready = c.seq == have + 1;
+        for (size_t k = 0; ready && k < c.changes.size(); ++k) {
+          for (const FieldWrite& f : c.changes[k].fields) {
+            if (f.base && !m.Knows(*f.base)) ready = false;
+            for (const Version& r : f.resolves) {
+              if (!m.Knows(r)) ready = false;
+            }
+          }
+        }
+        if (!ready) {
+          still.push_back(i);
+          continue;
+        }
+        FS_RETURN_IF_ERROR(m.ApplyCommit(c, nullptr));
+        result.outcomes[i] = ApplyOutcome::kApplied;
+        progress = true;
+      }
+      pending.swap(still);
+    }
+    if (cursor) {
+      FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+                          m.db->Prepared("INSERT INTO _fs_cursors(name, value) VALUES (?1, ?2) "
+                                         "ON CONFLICT(name) DO UPDATE SET value = excluded.value"));
+      st->BindText(1, cursor->first);
+      st->BindInt(2, cursor->second);
+      FS_RETURN_IF_ERROR(st->Run());
+    }
+    return absl::OkStatus();
+  };
+  absl::Status s = run();
+  if (!s.ok()) {
+    m.Abort();
+    return s;
+  }
+  FS_RETURN_IF_ERROR(m.Finish());
+  for (ApplyOutcome o : result.outcomes) {
+    if (o == ApplyOutcome::kApplied) ++result.applied;
+    if (o == ApplyOutcome::kDuplicate) ++result.duplicates;
+    if (o == ApplyOutcome::kDeferred) ++result.deferred;
+  }
+  return result;
+}
+
+absl::StatusOr<std::optional<Row>> Replica::Get(const std::string& table, const RowId& row) {
+  Impl& m = *impl_;
+  const int ti = m.schema->TableIndex(table);
+  if (ti < 0) return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
+  FS_ASSIGN_OR_RETURN(RowState rs, m.LoadRow(static_cast<size_t>(ti), row));
+  if (!rs.exists) return std::optional<Row>();
+  Row r;
+  r.id = row;
+  r.live = rs.values[0] == Value::Int(1);
+  r.live_version = m.ToFieldVersion(rs.slots[0]);
+  for (size_t i = 1; i < rs.values.size(); ++i) {
+    r.values.push_back(std::move(rs.values[i]));
+    r.versions.push_back(m.ToFieldVersion(rs.slots[i]));
+  }
+  return std::optional<Row>(std::move(r));
+}
+
+absl::StatusOr<std::vector<RowId>> Replica::ListRows(const std::string& table,
+                                                     bool include_deleted) {
+  Impl& m = *impl_;
+  const TableDef* t = m.schema->FindTable(table);
+  if (t == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
+  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+                      m.db->Prepared(absl::StrCat("SELECT id FROM ", Quote(t->name),
+                                                  include_deleted ? "" : " WHERE _live = 1",
+                                                  " ORDER BY id")));
+  std::vector<RowId> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "row id"));
+    out.push_back(id);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<ConflictRecord>> Replica::Conflicts(
+    const std::optional<std::string>& table, const std::optional<RowId>& row) {
+  Impl& m = *impl_;
+  FS_ASSIGN_OR_RETURN(
+      sqlite::Stmt * st,
+      m.db->Prepared("SELECT tbl, row, col, hlc, device, base_hlc, base_device, value "
+                     "FROM _fs_conflicts WHERE (?1 IS NULL OR tbl = ?1) AND "
+                     "(?2 IS NULL OR row = ?2) ORDER BY tbl, row, col, hlc, device"));
+  if (table) st->BindText(1, *table);
+  if (row) st->BindBlob(2, row->view());
+  std::vector<ConflictRecord> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    ConflictRecord c;
+    c.table = st->ColumnString(0);
+    FS_ASSIGN_OR_RETURN(c.row, Id16::FromBytes(st->ColumnBlob(1), "conflict row"));
+    c.column = st->ColumnString(2);
+    c.version.hlc = Hlc::FromPacked(static_cast<uint64_t>(st->ColumnInt(3)));
+    FS_ASSIGN_OR_RETURN(c.version.device, Id16::FromBytes(st->ColumnBlob(4), "conflict device"));
+    if (!st->ColumnIsNull(5)) {
+      Version b;
+      b.hlc = Hlc::FromPacked(static_cast<uint64_t>(st->ColumnInt(5)));
+      FS_ASSIGN_OR_RETURN(b.device, Id16::FromBytes(st->ColumnBlob(6), "conflict base device"));
+      c.base = b;
+    }
+    c.value = st->ColumnValue(7);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Commit>> Replica::LocalCommitsAfter(uint64_t after_seq,
+                                                               size_t limit) {
+  Impl& m = *impl_;
+  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+                      m.db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND seq > ?2 "
+                                     "ORDER BY seq LIMIT ?3"));
+  st->BindInt(1, m.self_idx);
+  st->BindInt(2, static_cast<int64_t>(after_seq));
+  st->BindInt(3, static_cast<int64_t>(limit));
+  std::vector<Commit> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(st->ColumnBlob(0)));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<int64_t, Commit>>> Replica::LogAfter(int64_t after_pos,
+                                                                          size_t limit) {
+  Impl& m = *impl_;
+  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+                      m.db->Prepared("SELECT pos, body FROM _fs_log WHERE pos > ?1 "
+                                     "ORDER BY pos LIMIT ?2"));
+  st->BindInt(1, after_pos);
+  st->BindInt(2, static_cast<int64_t>(limit));
+  std::vector<std::pair<int64_t, Commit>> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(st->ColumnBlob(1)));
+    out.emplace_back(st->ColumnInt(0), std::move(c));
+  }
+  return out;
+}
+
+absl::Status Replica::SetCursor(const std::string& name, int64_t value) {
+  Impl& m = *impl_;
+  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+                      m.db->Prepared("INSERT INTO _fs_cursors(name, value) VALUES (?1, ?2) "
+                                     "ON CONFLICT(name) DO UPDATE SET value = excluded.value"));
+  st->BindText(1, name);
+  st->BindInt(2, value);
+  return st->Run();
+}
+
+absl::StatusOr<int64_t> Replica::GetCursor(const std::string& name) {
+  Impl& m = *impl_;
+  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+                      m.db->Prepared("SELECT value FROM _fs_cursors WHERE name = ?1"));
+  st->BindText(1, name);
+  FS_ASSIGN_OR_RETURN(bool r, st->Step());
+  return r ? st->ColumnInt(0) : 0;
+}
+
+namespace {
+
+class Hasher {
+ public:
+  Hasher() { crypto_generichash_init(&st_, nullptr, 0, crypto_generichash_BYTES); }
+  void Bytes(std::string_view b) {
+    U64(b.size());
+    crypto_generichash_update(&st_, reinterpret_cast<const unsigned char*>(b.data()), b.size());
+  }
+  void U64(uint64_t v) {
+    unsigned char buf[8];
+    for (int i = 0; i < 8; ++i) buf[i] = static_cast<unsigned char>(v >> (8 * i));
+    crypto_generichash_update(&st_, buf, sizeof(buf));
+  }
+  void Val(const Value& v) {
+    U64(static_cast<uint64_t>(v.kind()));
+    if (v.kind() == Value::Kind::kInt) U64(static_cast<uint64_t>(v.int_value()));
+    if (v.kind() == Value::Kind::kText || v.kind() == Value::Kind::kBytes) Bytes(v.str());
+  }
+  void Ver(const std::optional<Version>& v) {
+    U64(v ? 1 : 0);
+    if (v) {
+      U64(v->hlc.packed());
+      Bytes(v->device.view());
+    }
+  }
+  std::string HexDigest() {
+    unsigned char out[crypto_generichash_BYTES];
+    crypto_generichash_final(&st_, out, sizeof(out));
+    char hex[2 * crypto_generichash_BYTES + 1];
+    sodium_bin2hex(hex, sizeof(hex), out, sizeof(out));
+    return hex;
+  }
+
+ private:
+  crypto_generichash_state st_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> Replica::StateDigest() {
+  Impl& m = *impl_;
+  Hasher h;
+  for (size_t ti = 0; ti < m.schema->tables().size(); ++ti) {
+    const TableDef& t = m.schema->tables()[ti];
+    h.Bytes(t.name);
+    std::string cols;
+    for (const ColumnDef& c : t.columns) absl::StrAppend(&cols, ", ", Quote(c.name));
+    FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+                        m.db->Prepared(absl::StrCat("SELECT id, _live, _ver", cols, " FROM ",
+                                                    Quote(t.name), " ORDER BY id")));
+    const size_t n = t.columns.size() + 1;
+    std::vector<SlotMeta> slots;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      h.Bytes(st->ColumnBlob(0));
+      FS_RETURN_IF_ERROR(DecodeRowMeta(st->ColumnBlob(2), n, &slots));
+      for (size_t i = 0; i < n; ++i) {
+        h.Val(st->ColumnValue(i == 0 ? 1 : static_cast<int>(i + 2)));
+        const std::optional<FieldVersion> fv = m.ToFieldVersion(slots[i]);
+        h.Ver(fv ? std::optional<Version>(fv->version) : std::nullopt);
+        h.Ver(fv ? fv->base : std::nullopt);
+      }
+    }
+  }
+  h.Bytes("_fs_conflicts");
+  FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> conflicts, Conflicts());
+  for (const ConflictRecord& c : conflicts) {
+    h.Bytes(c.table);
+    h.Bytes(c.row.view());
+    h.Bytes(c.column);
+    h.Ver(c.version);
+    h.Ver(c.base);
+    h.Val(c.value);
+  }
+  return h.HexDigest();
+}
+
+absl::StatusOr<ReplicaStats> Replica::Stats() {
+  Impl& m = *impl_;
+  ReplicaStats s;
+  s.device = m.self;
+  s.local_seq = m.devices[m.self_idx].max_seq;
+  s.schema_version = m.schema_version;
+  {
+    FS_ASSIGN_OR_RETURN(sqlite::Stmt * st, m.db->Prepared("SELECT count(*) FROM _fs_log"));
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    s.log_commits = r ? static_cast<uint64_t>(st->ColumnInt(0)) : 0;
+  }
+  {
+    FS_ASSIGN_OR_RETURN(sqlite::Stmt * st, m.db->Prepared("SELECT count(*) FROM _fs_conflicts"));
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    s.open_conflicts = r ? static_cast<uint64_t>(st->ColumnInt(0)) : 0;
+  }
+  for (const TableDef& t : m.schema->tables()) {
+    FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+                        m.db->Prepared(absl::StrCat("SELECT count(*) FROM ", Quote(t.name),
+                                                    " WHERE _live = 1")));
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    s.live_rows.emplace_back(std::string(t.name), r ? static_cast<uint64_t>(st->ColumnInt(0)) : 0);
+  }
+  return s;
+}
+
+absl::Status Replica::CheckIntegrity() {
+  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st, impl_->db->Prepared("PRAGMA integrity_check"));
+  std::string report;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    absl::StrAppend(&report, report.empty() ? "" : "; ", st->ColumnString(0));
+  }
+  if (report == "ok") return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat("integrity check of ", impl_->db->path(),
+                                          " failed: ", report));
+}
+
+}  // namespace fieldsync

@@ -1,0 +1,184 @@
+// The replica: the field-office tables materialised in one SQLite file (WAL),
+// with per-field versions, a commit log, conflict records, sync cursors and a
+// schema version. All SQL of sync-core lives in store/.
+//
+// Thread safety: a Replica is used by one thread at a time (the CLI, or the
+// sync daemon's worker); other processes may open the same file and are
+// serialised by SQLite's locks.
+//
+// Crash safety: every public method that writes does so in one SQLite
+// transaction; a crash at any instant leaves the file at the state before or
+// after the call, never between (tests/crash_safety_test.cc).
+#ifndef FIELDSYNC_STORE_REPLICA_H_
+#define FIELDSYNC_STORE_REPLICA_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "base/tuning.h"
+#include "change/commit.h"
+#include "clock/clock_source.h"
+#include "merge/merge.h"
+#include "schema/schema.h"
+
+namespace fieldsync {
+
+struct ReplicaOptions {
+  std::string path;                       // the SQLite file; created if absent
+  ClockSource* clock = nullptr;           // null: the system clock
+  int64_t max_clock_skew_millis = tuning::kDefaultMaxClockSkewMillis;
+  // kFull: fsync at every commit (survives power loss; the default).
+  // kNormal: WAL without fsync at commit (survives a process crash only).
+  enum class Durability { kFull, kNormal } durability = Durability::kFull;
+  std::string vfs;                        // SQLite VFS name; empty: default
+  const Schema* schema = nullptr;         // null: FieldOfficeSchema()
+};
+
+// A local transaction, built before it is written. Ops on one row in one
+// transaction fold into one row change (later ops override earlier ones).
+class LocalTxn {
+ public:
+  using Fields = std::vector<std::pair<std::string, Value>>;
+
+  // A new row. ALREADY_EXISTS at Write() if the id is taken.
+  LocalTxn& Create(std::string table, RowId row, Fields fields);
+  // Sets fields of a live row. NOT_FOUND / FAILED_PRECONDITION (deleted).
+  LocalTxn& Set(std::string table, RowId row, Fields fields);
+  // Deletes a live row: a tombstone, and every field cleared.
+  LocalTxn& Delete(std::string table, RowId row);
+  // Brings a deleted row back to life, with `fields` set.
+  LocalTxn& Restore(std::string table, RowId row, Fields fields);
+  // Writes `value` to a field and supersedes all its open conflict records.
+  LocalTxn& Resolve(std::string table, RowId row, std::string column, Value value);
+
+  bool empty() const { return ops_.empty(); }
+
+ private:
+  friend class Replica;
+  enum class Kind { kCreate, kSet, kDelete, kRestore, kResolve };
+  struct Op {
+    Kind kind;
+    std::string table;
+    RowId row;
+    Fields fields;
+  };
+  std::vector<Op> ops_;
+};
+
+// What became of each commit handed to Apply().
+enum class ApplyOutcome {
+  kApplied,    // merged now
+  kDuplicate,  // already held: acknowledged, not applied again
+  kDeferred,   // depends on a commit not yet held; deliver it again later
+};
+
+struct ApplyResult {
+  std::vector<ApplyOutcome> outcomes;  // one per input commit, in input order
+  size_t applied = 0;
+  size_t duplicates = 0;
+  size_t deferred = 0;
+};
+
+// A row as the replica holds it.
+struct Row {
+  RowId id;
+  bool live = false;
+  std::vector<Value> values;                       // per declared column
+  std::vector<std::optional<FieldVersion>> versions;  // per declared column
+  std::optional<FieldVersion> live_version;
+};
+
+// A losing concurrent write kept for a person to review.
+struct ConflictRecord {
+  std::string table;
+  RowId row;
+  std::string column;  // a declared column or kLiveColumn
+  Version version;     // the losing write
+  std::optional<Version> base;
+  Value value;
+};
+
+struct ReplicaStats {
+  DeviceId device;
+  uint64_t local_seq = 0;            // last commit this device wrote
+  uint64_t log_commits = 0;          // commits held, local and remote
+  uint64_t open_conflicts = 0;
+  std::vector<std::pair<std::string, uint64_t>> live_rows;  // per table
+  int schema_version = 0;
+};
+
+class Replica {
+ public:
+  // Opens the replica at options.path, creating it (with a new device id) or
+  // migrating it from an older schema version. FAILED_PRECONDITION if the file
+  // was written by a newer schema version than this build knows.
+  static absl::StatusOr<std::unique_ptr<Replica>> Open(const ReplicaOptions& options);
+  ~Replica();
+
+  const DeviceId& device_id() const;
+  const Schema& schema() const;
+  int schema_version() const;
+
+  // Turns a local transaction into one commit (next sequence number, a fresh
+  // HLC, bases from the current versions), applies and logs it atomically.
+  // INVALID_ARGUMENT for unknown tables/columns or bad values, NOT_FOUND,
+  // ALREADY_EXISTS or FAILED_PRECONDITION for the row's state; nothing is
+  // written on error.
+  absl::StatusOr<Commit> Write(const LocalTxn& txn);
+  // Several local transactions, one commit each, in one SQLite transaction:
+  // all or none.
+  absl::StatusOr<std::vector<Commit>> WriteMany(const std::vector<LocalTxn>& txns);
+
+  // Merges remote commits in one SQLite transaction, in dependency order
+  // (a commit may come before one it depends on in `commits`). Idempotent.
+  // Each commit is validated first; if any is invalid, or has a timestamp too
+  // far ahead, nothing at all is applied and the error names it. If `cursor`
+  // is given, that sync cursor is set in the same transaction.
+  absl::StatusOr<ApplyResult> Apply(const std::vector<Commit>& commits,
+                                    std::optional<std::pair<std::string, int64_t>> cursor = {});
+
+  // Reads a row (live or tombstoned); nullopt if this replica never saw it.
+  absl::StatusOr<std::optional<Row>> Get(const std::string& table, const RowId& row);
+  // Ids of a table's rows in id order, live ones only unless asked.
+  absl::StatusOr<std::vector<RowId>> ListRows(const std::string& table, bool include_deleted);
+  // Open conflict records, optionally of one table / one row, in order.
+  absl::StatusOr<std::vector<ConflictRecord>> Conflicts(
+      const std::optional<std::string>& table = {}, const std::optional<RowId>& row = {});
+
+  // This device's commits with sequence > after_seq, oldest first (for push).
+  absl::StatusOr<std::vector<Commit>> LocalCommitsAfter(uint64_t after_seq, size_t limit);
+  // Every commit held, in the order this replica applied them, from log
+  // position > after_pos (a hub relays from here). Returns (position, commit).
+  absl::StatusOr<std::vector<std::pair<int64_t, Commit>>> LogAfter(int64_t after_pos,
+                                                                   size_t limit);
+
+  absl::Status SetCursor(const std::string& name, int64_t value);
+  // 0 if never set.
+  absl::StatusOr<int64_t> GetCursor(const std::string& name);
+
+  // BLAKE2b-256 (hex) of the replicated state: every row (liveness, values,
+  // versions) and every conflict record, independent of delivery order and of
+  // the local log. Two replicas that hold the same commits have equal digests.
+  absl::StatusOr<std::string> StateDigest();
+
+  absl::StatusOr<ReplicaStats> Stats();
+
+  // `PRAGMA integrity_check`: OK, or DATA_LOSS with SQLite's report.
+  absl::Status CheckIntegrity();
+
+  class Impl;
+
+ private:
+  explicit Replica(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fieldsync
+
+#endif  // FIELDSYNC_STORE_REPLICA_H_

@@ -1,0 +1,142 @@
+#include "store/sqlite.h"
+
+#include "absl/strings/str_cat.h"
+#include "base/strings.h"
+
+namespace fieldsync::sqlite {
+
+absl::Status ErrorStatus(sqlite3* db, int rc, std::string_view doing) {
+  const std::string detail =
+      absl::StrCat(AV(doing), ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), " (SQLite code ",
+                   rc, ")");
+  switch (rc & 0xFF) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return absl::UnavailableError(absl::StrCat(
+          detail, "; another process holds the database -- retry, or stop the other fieldsync "
+                  "process using this data directory"));
+    case SQLITE_FULL:
+      return absl::ResourceExhaustedError(
+          absl::StrCat(detail, "; the disk is full: free space and retry (nothing was written)"));
+    case SQLITE_IOERR:
+      return absl::UnavailableError(absl::StrCat(
+          detail, "; a disk I/O error: nothing of the transaction was kept, retry once the "
+                  "disk is healthy"));
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(absl::StrCat(
+          detail, "; the database file is damaged or not a fieldsync database: restore it "
+                  "from a backup or re-bootstrap this replica from the hub"));
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+      return absl::FailedPreconditionError(
+          absl::StrCat(detail, "; check that the data directory exists and is writable"));
+    case SQLITE_CONSTRAINT:
+      return absl::AlreadyExistsError(detail);
+    default:
+      return absl::InternalError(detail);
+  }
+}
+
+void Stmt::BindValue(int i, const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNull:
+      BindNull(i);
+      break;
+    case Value::Kind::kInt:
+      BindInt(i, v.int_value());
+      break;
+    case Value::Kind::kText:
+      BindText(i, v.str());
+      break;
+    case Value::Kind::kBytes:
+      BindBlob(i, v.str());
+      break;
+  }
+}
+
+absl::StatusOr<bool> Stmt::Step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return ErrorStatus(db_, rc, absl::StrCat("running \"", sqlite3_sql(stmt_), "\""));
+}
+
+absl::Status Stmt::Run() {
+  absl::StatusOr<bool> r = Step();
+  if (!r.ok()) return r.status();
+  return absl::OkStatus();
+}
+
+std::string_view Stmt::ColumnBlob(int i) const {
+  const void* p = sqlite3_column_blob(stmt_, i);
+  const int n = sqlite3_column_bytes(stmt_, i);
+  if (p == nullptr) return {};
+  return std::string_view(static_cast<const char*>(p), static_cast<size_t>(n));
+}
+
+Value Stmt::ColumnValue(int i) const {
+  switch (sqlite3_column_type(stmt_, i)) {
+    case SQLITE_INTEGER:
+      return Value::Int(sqlite3_column_int64(stmt_, i));
+    case SQLITE_TEXT: {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
+      return Value::Text(std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, i))));
+    }
+    case SQLITE_BLOB:
+      return Value::Bytes(ColumnString(i));
+    default:
+      return Value::Null();
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path, const std::string& vfs) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 vfs.empty() ? nullptr : vfs.c_str());
+  if (rc != SQLITE_OK) {
+    absl::Status s = ErrorStatus(db, rc, absl::StrCat("opening ", path));
+    sqlite3_close(db);
+    return s;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  return std::unique_ptr<Db>(new Db(db, path));
+}
+
+Db::~Db() {
+  cache_.clear();  // finalize statements before closing
+  sqlite3_close(db_);
+}
+
+absl::Status Db::Exec(std::string_view sql) {
+  char* err = nullptr;
+  const std::string s(sql);
+  const int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (rc != SQLITE_OK) {
+    return ErrorStatus(db_, rc, absl::StrCat("running \"", s.substr(0, 80), "\" on ", path_));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Stmt*> Db::Prepared(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) {
+    it->second->Reset();
+    return it->second.get();
+  }
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    return ErrorStatus(db_, rc, absl::StrCat("preparing \"", sql, "\""));
+  }
+  auto owned = std::make_unique<Stmt>(db_, stmt);
+  Stmt* raw = owned.get();
+  cache_.emplace(sql, std::move(owned));
+  return raw;
+}
+
+}  // namespace fieldsync::sqlite

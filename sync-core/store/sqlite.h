@@ -1,0 +1,88 @@
+// A thin RAII layer over the SQLite C API, private to store/. Errors become
+// absl::Status values whose codes follow the retry policy of DESIGN.md.
+#ifndef FIELDSYNC_STORE_SQLITE_H_
+#define FIELDSYNC_STORE_SQLITE_H_
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "change/value.h"
+
+namespace fieldsync::sqlite {
+
+// Maps a SQLite result code to a Status saying what happened and what to do.
+absl::Status ErrorStatus(sqlite3* db, int rc, std::string_view doing);
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  // Clears bindings and resets for reuse. Called by Db::Prepared().
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  void BindInt(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void BindText(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void BindBlob(int i, std::string_view v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  // Without copying: `v` must outlive the next Step().
+  void BindBlobStatic(int i, std::string_view v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  void BindNull(int i) { sqlite3_bind_null(stmt_, i); }
+  void BindValue(int i, const Value& v);
+
+  // True if a row is ready, false when done.
+  absl::StatusOr<bool> Step();
+  // Steps to completion, expecting no rows.
+  absl::Status Run();
+
+  int64_t ColumnInt(int i) const { return sqlite3_column_int64(stmt_, i); }
+  bool ColumnIsNull(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+  std::string_view ColumnBlob(int i) const;
+  std::string ColumnString(int i) const { return std::string(ColumnBlob(i)); }
+  Value ColumnValue(int i) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+class Db {
+ public:
+  // Opens (creating if absent) the database at `path` through `vfs` (empty:
+  // the default VFS).
+  static absl::StatusOr<std::unique_ptr<Db>> Open(const std::string& path, const std::string& vfs);
+  ~Db();
+
+  absl::Status Exec(std::string_view sql);
+  // A cached prepared statement, reset and ready to bind. Valid until the Db
+  // is destroyed; do not hold two uses of one statement at once.
+  absl::StatusOr<Stmt*> Prepared(const std::string& sql);
+  int Changes() const { return sqlite3_changes(db_); }
+  sqlite3* raw() const { return db_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  sqlite3* db_;
+  std::string path_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Stmt>> cache_;
+};
+
+}  // namespace fieldsync::sqlite
+
+#endif  // FIELDSYNC_STORE_SQLITE_H_
