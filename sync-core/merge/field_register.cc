@@ -3,8 +3,7 @@
 namespace fieldsync {
 
 void FieldRegister::Apply(const RegisterWrite& w) {
-  if (current_ && current_->version == w.version) return;  // redelivery
-  if (conflicts_.count(w.version)) return;                 // redelivery of a loser
+  if (!seen_.insert(w.version).second) return;  // redelivery
   if (w.base) conflicts_.erase(*w.base);
   for (const Version& r : w.resolves) conflicts_.erase(r);
   const MergeDecision d = DecideField(current_, IncomingWrite{w.version, &w.base, &w.resolves});

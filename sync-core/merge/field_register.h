@@ -7,6 +7,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "merge/merge.h"
@@ -33,6 +34,9 @@ class FieldRegister {
   std::optional<FieldVersion> current_;
   Value value_;
   std::map<Version, Value> conflicts_;
+  // Every version applied, so redelivery is recognised (the replica does the
+  // same per commit, with each device's sequence numbers).
+  std::set<Version> seen_;
 };
 
 }  // namespace fieldsync

@@ -31,13 +31,13 @@ constexpr const char* kBookkeeping[] = {
 };
 
 absl::StatusOr<int> UserVersion(sqlite::Db& db) {
-  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st, db.Prepared("PRAGMA user_version"));
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("PRAGMA user_version"));
   FS_ASSIGN_OR_RETURN(bool row, st->Step());
   return row ? static_cast<int>(st->ColumnInt(0)) : 0;
 }
 
 absl::StatusOr<bool> HasAnyTable(sqlite::Db& db) {
-  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+  FS_ASSIGN_OR_RETURN(auto st,
                       db.Prepared("SELECT count(*) FROM sqlite_master WHERE type='table'"));
   FS_ASSIGN_OR_RETURN(bool row, st->Step());
   return row && st->ColumnInt(0) > 0;
@@ -46,7 +46,7 @@ absl::StatusOr<bool> HasAnyTable(sqlite::Db& db) {
 absl::StatusOr<absl::flat_hash_set<std::string>> ExistingColumns(sqlite::Db& db,
                                                                  std::string_view table) {
   absl::flat_hash_set<std::string> cols;
-  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+  FS_ASSIGN_OR_RETURN(auto st,
                       db.Prepared("SELECT name FROM pragma_table_info(?1)"));
   st->BindText(1, table);
   while (true) {

@@ -92,6 +92,7 @@ class Replica::Impl {
   }
 
   absl::Status Exec(sqlite::Stmt* st) {
+    sqlite::ScopedStmt guard(st);
     st->Reset();
     return st->Run();
   }
@@ -133,7 +134,7 @@ absl::Status Replica::Impl::Init() {
   FS_ASSIGN_OR_RETURN(db, sqlite::Db::Open(opts.path, opts.vfs));
   FS_RETURN_IF_ERROR(db->Exec(absl::StrCat("PRAGMA busy_timeout = ", tuning::kBusyTimeoutMillis)));
   {
-    FS_ASSIGN_OR_RETURN(sqlite::Stmt * st, db->Prepared("PRAGMA journal_mode = WAL"));
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("PRAGMA journal_mode = WAL"));
     FS_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row || st->ColumnString(0) != "wal") {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -150,7 +151,7 @@ absl::Status Replica::Impl::Init() {
   // The device id is made once, when the replica is created.
   FS_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
   auto ensure_device = [&]() -> absl::Status {
-    FS_ASSIGN_OR_RETURN(sqlite::Stmt * get,
+    FS_ASSIGN_OR_RETURN(auto get,
                         db->Prepared("SELECT value FROM _fs_meta WHERE key = 'device_id'"));
     FS_ASSIGN_OR_RETURN(bool row, get->Step());
     if (row) {
@@ -158,7 +159,7 @@ absl::Status Replica::Impl::Init() {
       return absl::OkStatus();
     }
     self = Id16::NewRandom();
-    FS_ASSIGN_OR_RETURN(sqlite::Stmt * put,
+    FS_ASSIGN_OR_RETURN(auto put,
                         db->Prepared("INSERT INTO _fs_meta(key, value) VALUES "
                                      "('device_id', ?1), ('created_at', ?2)"));
     put->BindBlob(1, self.view());
@@ -173,23 +174,23 @@ absl::Status Replica::Impl::Init() {
   FS_RETURN_IF_ERROR(db->Exec("COMMIT"));
 
   // Statements used on every write are prepared once.
-  FS_ASSIGN_OR_RETURN(begin_, db->Prepared("BEGIN IMMEDIATE"));
-  FS_ASSIGN_OR_RETURN(commit_, db->Prepared("COMMIT"));
+  FS_ASSIGN_OR_RETURN(begin_, db->Statement("BEGIN IMMEDIATE"));
+  FS_ASSIGN_OR_RETURN(commit_, db->Statement("COMMIT"));
   FS_ASSIGN_OR_RETURN(insert_log_,
-                      db->Prepared("INSERT INTO _fs_log(device, seq, hlc, body) "
+                      db->Statement("INSERT INTO _fs_log(device, seq, hlc, body) "
                                    "VALUES (?1, ?2, ?3, ?4)"));
   FS_ASSIGN_OR_RETURN(update_device_,
-                      db->Prepared("UPDATE _fs_devices SET max_seq = ?2, max_hlc = ?3 "
+                      db->Statement("UPDATE _fs_devices SET max_seq = ?2, max_hlc = ?3 "
                                    "WHERE idx = ?1"));
   FS_ASSIGN_OR_RETURN(insert_device_,
-                      db->Prepared("INSERT INTO _fs_devices(id, max_seq, max_hlc) "
+                      db->Statement("INSERT INTO _fs_devices(id, max_seq, max_hlc) "
                                    "VALUES (?1, 0, 0)"));
   FS_ASSIGN_OR_RETURN(insert_conflict_,
-                      db->Prepared("INSERT OR IGNORE INTO _fs_conflicts(tbl, row, col, hlc, "
+                      db->Statement("INSERT OR IGNORE INTO _fs_conflicts(tbl, row, col, hlc, "
                                    "device, base_hlc, base_device, value) "
                                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
   FS_ASSIGN_OR_RETURN(delete_conflict_,
-                      db->Prepared("DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2 AND "
+                      db->Statement("DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2 AND "
                                    "col = ?3 AND hlc = ?4 AND device = ?5"));
   for (const TableDef& t : schema->tables()) {
     std::string cols;
@@ -202,11 +203,11 @@ absl::Status Replica::Impl::Init() {
       absl::StrAppend(&updates, ", ", q, " = excluded.", q);
     }
     TableStmts ts;
-    FS_ASSIGN_OR_RETURN(ts.select, db->Prepared(absl::StrCat("SELECT _live, _ver", cols,
+    FS_ASSIGN_OR_RETURN(ts.select, db->Statement(absl::StrCat("SELECT _live, _ver", cols,
                                                              " FROM ", Quote(t.name),
                                                              " WHERE id = ?1")));
     FS_ASSIGN_OR_RETURN(ts.upsert,
-                        db->Prepared(absl::StrCat("INSERT INTO ", Quote(t.name),
+                        db->Statement(absl::StrCat("INSERT INTO ", Quote(t.name),
                                                   "(id, _live, _ver", cols, ") VALUES (?1, ?2, ?3",
                                                   params, ") ON CONFLICT(id) DO UPDATE SET ",
                                                   updates)));
@@ -238,7 +239,7 @@ absl::Status Replica::Impl::Init() {
 absl::Status Replica::Impl::ReloadDevices() {
   devices.assign(1, DeviceEntry{});
   device_index.clear();
-  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st, db->Prepared("SELECT idx, id, max_seq, max_hlc FROM "
+  FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT idx, id, max_seq, max_hlc FROM "
                                                       "_fs_devices ORDER BY idx"));
   while (true) {
     FS_ASSIGN_OR_RETURN(bool row, st->Step());
@@ -312,7 +313,7 @@ std::optional<FieldVersion> Replica::Impl::ToFieldVersion(const SlotMeta& s) con
 absl::StatusOr<RowState> Replica::Impl::LoadRow(size_t tidx, const RowId& row) {
   const TableDef& t = schema->tables()[tidx];
   const size_t n = t.columns.size() + 1;
-  sqlite::Stmt* st = tables[tidx].select;
+  sqlite::ScopedStmt st(tables[tidx].select);
   st->Reset();
   st->BindBlobStatic(1, row.view());
   RowState rs;
@@ -327,7 +328,6 @@ absl::StatusOr<RowState> Replica::Impl::LoadRow(size_t tidx, const RowId& row) {
   rs.values.push_back(st->ColumnValue(0));
   FS_RETURN_IF_ERROR(DecodeRowMeta(st->ColumnBlob(1), n, &rs.slots));
   for (size_t i = 1; i < n; ++i) rs.values.push_back(st->ColumnValue(static_cast<int>(i + 1)));
-  st->Reset();
   return rs;
 }
 
@@ -452,7 +452,7 @@ absl::Status Replica::Impl::ApplyCommit(const Commit& c,
 absl::StatusOr<std::vector<Version>> Replica::Impl::OpenConflictVersions(std::string_view table,
                                                                          const RowId& row,
                                                                          std::string_view column) {
-  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+  FS_ASSIGN_OR_RETURN(auto st,
                       db->Prepared("SELECT hlc, device FROM _fs_conflicts WHERE tbl = ?1 AND "
                                    "row = ?2 AND col = ?3 ORDER BY hlc, device"));
   st->BindText(1, table);
@@ -717,7 +717,7 @@ absl::StatusOr<ApplyResult> Replica::Apply(
       pending.swap(still);
     }
     if (cursor) {
-      FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+      FS_ASSIGN_OR_RETURN(auto st,
                           m.db->Prepared("INSERT INTO _fs_cursors(name, value) VALUES (?1, ?2) "
                                          "ON CONFLICT(name) DO UPDATE SET value = excluded.value"));
       st->BindText(1, cursor->first);
@@ -762,7 +762,7 @@ absl::StatusOr<std::vector<RowId>> Replica::ListRows(const std::string& table,
   Impl& m = *impl_;
   const TableDef* t = m.schema->FindTable(table);
   if (t == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
-  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+  FS_ASSIGN_OR_RETURN(auto st,
                       m.db->Prepared(absl::StrCat("SELECT id FROM ", Quote(t->name),
                                                   include_deleted ? "" : " WHERE _live = 1",
                                                   " ORDER BY id")));
@@ -780,7 +780,7 @@ absl::StatusOr<std::vector<ConflictRecord>> Replica::Conflicts(
     const std::optional<std::string>& table, const std::optional<RowId>& row) {
   Impl& m = *impl_;
   FS_ASSIGN_OR_RETURN(
-      sqlite::Stmt * st,
+      auto st,
       m.db->Prepared("SELECT tbl, row, col, hlc, device, base_hlc, base_device, value "
                      "FROM _fs_conflicts WHERE (?1 IS NULL OR tbl = ?1) AND "
                      "(?2 IS NULL OR row = ?2) ORDER BY tbl, row, col, hlc, device"));
@@ -811,7 +811,7 @@ absl::StatusOr<std::vector<ConflictRecord>> Replica::Conflicts(
 absl::StatusOr<std::vector<Commit>> Replica::LocalCommitsAfter(uint64_t after_seq,
                                                                size_t limit) {
   Impl& m = *impl_;
-  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+  FS_ASSIGN_OR_RETURN(auto st,
                       m.db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND seq > ?2 "
                                      "ORDER BY seq LIMIT ?3"));
   st->BindInt(1, m.self_idx);
@@ -830,7 +830,7 @@ absl::StatusOr<std::vector<Commit>> Replica::LocalCommitsAfter(uint64_t after_se
 absl::StatusOr<std::vector<std::pair<int64_t, Commit>>> Replica::LogAfter(int64_t after_pos,
                                                                           size_t limit) {
   Impl& m = *impl_;
-  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+  FS_ASSIGN_OR_RETURN(auto st,
                       m.db->Prepared("SELECT pos, body FROM _fs_log WHERE pos > ?1 "
                                      "ORDER BY pos LIMIT ?2"));
   st->BindInt(1, after_pos);
@@ -847,7 +847,7 @@ absl::StatusOr<std::vector<std::pair<int64_t, Commit>>> Replica::LogAfter(int64_
 
 absl::Status Replica::SetCursor(const std::string& name, int64_t value) {
   Impl& m = *impl_;
-  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+  FS_ASSIGN_OR_RETURN(auto st,
                       m.db->Prepared("INSERT INTO _fs_cursors(name, value) VALUES (?1, ?2) "
                                      "ON CONFLICT(name) DO UPDATE SET value = excluded.value"));
   st->BindText(1, name);
@@ -857,7 +857,7 @@ absl::Status Replica::SetCursor(const std::string& name, int64_t value) {
 
 absl::StatusOr<int64_t> Replica::GetCursor(const std::string& name) {
   Impl& m = *impl_;
-  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+  FS_ASSIGN_OR_RETURN(auto st,
                       m.db->Prepared("SELECT value FROM _fs_cursors WHERE name = ?1"));
   st->BindText(1, name);
   FS_ASSIGN_OR_RETURN(bool r, st->Step());
@@ -912,7 +912,7 @@ absl::StatusOr<std::string> Replica::StateDigest() {
     h.Bytes(t.name);
     std::string cols;
     for (const ColumnDef& c : t.columns) absl::StrAppend(&cols, ", ", Quote(c.name));
-    FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+    FS_ASSIGN_OR_RETURN(auto st,
                         m.db->Prepared(absl::StrCat("SELECT id, _live, _ver", cols, " FROM ",
                                                     Quote(t.name), " ORDER BY id")));
     const size_t n = t.columns.size() + 1;
@@ -950,17 +950,17 @@ absl::StatusOr<ReplicaStats> Replica::Stats() {
   s.local_seq = m.devices[m.self_idx].max_seq;
   s.schema_version = m.schema_version;
   {
-    FS_ASSIGN_OR_RETURN(sqlite::Stmt * st, m.db->Prepared("SELECT count(*) FROM _fs_log"));
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT count(*) FROM _fs_log"));
     FS_ASSIGN_OR_RETURN(bool r, st->Step());
     s.log_commits = r ? static_cast<uint64_t>(st->ColumnInt(0)) : 0;
   }
   {
-    FS_ASSIGN_OR_RETURN(sqlite::Stmt * st, m.db->Prepared("SELECT count(*) FROM _fs_conflicts"));
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT count(*) FROM _fs_conflicts"));
     FS_ASSIGN_OR_RETURN(bool r, st->Step());
     s.open_conflicts = r ? static_cast<uint64_t>(st->ColumnInt(0)) : 0;
   }
   for (const TableDef& t : m.schema->tables()) {
-    FS_ASSIGN_OR_RETURN(sqlite::Stmt * st,
+    FS_ASSIGN_OR_RETURN(auto st,
                         m.db->Prepared(absl::StrCat("SELECT count(*) FROM ", Quote(t.name),
                                                     " WHERE _live = 1")));
     FS_ASSIGN_OR_RETURN(bool r, st->Step());
@@ -970,7 +970,7 @@ absl::StatusOr<ReplicaStats> Replica::Stats() {
 }
 
 absl::Status Replica::CheckIntegrity() {
-  FS_ASSIGN_OR_RETURN(sqlite::Stmt * st, impl_->db->Prepared("PRAGMA integrity_check"));
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("PRAGMA integrity_check"));
   std::string report;
   while (true) {
     FS_ASSIGN_OR_RETURN(bool r, st->Step());

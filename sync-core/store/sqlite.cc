@@ -121,7 +121,13 @@ absl::Status Db::Exec(std::string_view sql) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Stmt*> Db::Prepared(const std::string& sql) {
+absl::StatusOr<ScopedStmt> Db::Prepared(const std::string& sql) {
+  absl::StatusOr<Stmt*> st = Statement(sql);
+  if (!st.ok()) return st.status();
+  return ScopedStmt(*st);
+}
+
+absl::StatusOr<Stmt*> Db::Statement(const std::string& sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) {
     it->second->Reset();

@@ -61,6 +61,24 @@ class Stmt {
   sqlite3_stmt* stmt_;
 };
 
+// Resets its statement when it goes out of scope, so no statement is left
+// mid-step holding a read snapshot (which would block COMMIT and checkpoints).
+class ScopedStmt {
+ public:
+  explicit ScopedStmt(Stmt* s) : s_(s) {}
+  ~ScopedStmt() {
+    if (s_ != nullptr) s_->Reset();
+  }
+  ScopedStmt(ScopedStmt&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+  ScopedStmt& operator=(ScopedStmt&&) = delete;
+  ScopedStmt(const ScopedStmt&) = delete;
+  Stmt* operator->() const { return s_; }
+  Stmt* get() const { return s_; }
+
+ private:
+  Stmt* s_;
+};
+
 class Db {
  public:
   // Opens (creating if absent) the database at `path` through `vfs` (empty:
@@ -69,9 +87,12 @@ class Db {
   ~Db();
 
   absl::Status Exec(std::string_view sql);
-  // A cached prepared statement, reset and ready to bind. Valid until the Db
-  // is destroyed; do not hold two uses of one statement at once.
-  absl::StatusOr<Stmt*> Prepared(const std::string& sql);
+  // A cached prepared statement, reset and ready to bind, reset again when
+  // the returned guard dies. Do not hold two uses of one statement at once.
+  absl::StatusOr<ScopedStmt> Prepared(const std::string& sql);
+  // The same statement without the guard, for statements a caller keeps
+  // (valid until the Db is destroyed); the caller resets it after use.
+  absl::StatusOr<Stmt*> Statement(const std::string& sql);
   int Changes() const { return sqlite3_changes(db_); }
   sqlite3* raw() const { return db_; }
   const std::string& path() const { return path_; }

@@ -1,0 +1,114 @@
+#include "clock/hlc.h"
+
+#include <gtest/gtest.h>
+
+#include "clock/clock_source.h"
+
+namespace fieldsync {
+namespace {
+
+constexpr int64_t kT0 = 1'764'000'000'000;  // 2025-11-24, milliseconds
+constexpr int64_t kSkew = 60'000;
+
+TEST(HlcTest, PackingRoundTripsAndOrders) {
+  const Hlc a = Hlc::FromParts(kT0, 7);
+  EXPECT_EQ(a.wall_millis(), static_cast<uint64_t>(kT0));
+  EXPECT_EQ(a.counter(), 7u);
+  EXPECT_EQ(Hlc::FromPacked(a.packed()), a);
+  EXPECT_LT(Hlc::FromParts(kT0, 65535), Hlc::FromParts(kT0 + 1, 0));
+  EXPECT_LT(Hlc::FromParts(kT0, 1), Hlc::FromParts(kT0, 2));
+}
+
+TEST(HlcTest, ToStringShowsUtcTimeAndCounter) {
+  EXPECT_EQ(Hlc::FromParts(0, 3).ToString(), "1970-01-01T00:00:00.000Z+3");
+}
+
+TEST(HlcTest, NowIsStrictlyMonotonicWhenTheWallClockStandsStill) {
+  FakeClock clock(kT0);
+  HybridClock hlc(&clock, kSkew);
+  Hlc prev = hlc.Now();
+  for (int i = 0; i < 1000; ++i) {
+    const Hlc next = hlc.Now();
+    ASSERT_GT(next, prev);
+    prev = next;
+  }
+  EXPECT_EQ(prev.wall_millis(), static_cast<uint64_t>(kT0));
+  EXPECT_EQ(prev.counter(), 1000u);
+}
+
+TEST(HlcTest, NowIsMonotonicWhenTheWallClockStepsBack) {
+  FakeClock clock(kT0);
+  HybridClock hlc(&clock, kSkew);
+  const Hlc before = hlc.Now();
+  clock.Set(kT0 - 3'600'000);  // an hour back (NTP correction, battery swap)
+  const Hlc after = hlc.Now();
+  EXPECT_GT(after, before);
+  EXPECT_EQ(after.wall_millis(), before.wall_millis());
+}
+
+TEST(HlcTest, NowFollowsTheWallClockForward) {
+  FakeClock clock(kT0);
+  HybridClock hlc(&clock, kSkew);
+  hlc.Now();
+  hlc.Now();
+  clock.Advance(5);
+  const Hlc h = hlc.Now();
+  EXPECT_EQ(h, Hlc::FromParts(kT0 + 5, 0));
+}
+
+TEST(HlcTest, CounterOverflowBorrowsTheNextMillisecond) {
+  FakeClock clock(kT0);
+  HybridClock hlc(&clock, kSkew);
+  hlc.Restore(Hlc::FromParts(kT0, Hlc::kMaxCounter));
+  const Hlc h = hlc.Now();
+  EXPECT_EQ(h, Hlc::FromParts(kT0 + 1, 0));
+}
+
+TEST(HlcTest, ObserveMovesTheClockPastARemoteTimestamp) {
+  FakeClock clock(kT0);
+  HybridClock hlc(&clock, kSkew);
+  const Hlc remote = Hlc::FromParts(kT0 + 30'000, 4);  // 30 s ahead: within the limit
+  ASSERT_TRUE(hlc.Observe(remote, "device R").ok());
+  const Hlc next = hlc.Now();
+  EXPECT_GT(next, remote);
+  EXPECT_EQ(next, Hlc::FromParts(kT0 + 30'000, 5));
+}
+
+TEST(HlcTest, ObserveRefusesATimestampTooFarAheadAndLeavesTheClockAlone) {
+  FakeClock clock(kT0);
+  HybridClock hlc(&clock, kSkew);
+  const Hlc before = hlc.Now();
+  const Hlc remote = Hlc::FromParts(kT0 + kSkew + 1, 0);
+  const absl::Status s = hlc.Observe(remote, "device R");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("ahead"), absl::string_view::npos) << s;
+  EXPECT_NE(s.message().find("device R"), absl::string_view::npos) << s;
+  EXPECT_EQ(hlc.last(), before);
+  EXPECT_EQ(hlc.Now(), Hlc::FromParts(kT0, 1));
+}
+
+TEST(HlcTest, ObserveAcceptsExactlyTheSkewLimit) {
+  FakeClock clock(kT0);
+  HybridClock hlc(&clock, kSkew);
+  EXPECT_TRUE(hlc.Observe(Hlc::FromParts(kT0 + kSkew, 0), "r").ok());
+}
+
+TEST(HlcTest, ARemoteTimestampBecomesAcceptableOnceLocalTimeCatchesUp) {
+  FakeClock clock(kT0);
+  HybridClock hlc(&clock, kSkew);
+  const Hlc remote = Hlc::FromParts(kT0 + 2 * kSkew, 0);
+  EXPECT_FALSE(hlc.Check(remote, "r").ok());
+  clock.Advance(kSkew);
+  EXPECT_TRUE(hlc.Check(remote, "r").ok());
+}
+
+TEST(HlcTest, OldRemoteTimestampsDoNotMoveTheClockBack) {
+  FakeClock clock(kT0);
+  HybridClock hlc(&clock, kSkew);
+  const Hlc now = hlc.Now();
+  ASSERT_TRUE(hlc.Observe(Hlc::FromParts(kT0 - 10'000, 0), "r").ok());
+  EXPECT_EQ(hlc.last(), now);
+}
+
+}  // namespace
+}  // namespace fieldsync
