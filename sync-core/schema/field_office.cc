@@ -21,7 +21,7 @@ constexpr auto R = Sensitivity::kSensitiveWhenRestricted;
 
 // The current schema version. Bump it together with a migration step in
 // store/migrations.cc and a fixture of the previous version in tests/fixtures.
-constexpr int kCurrentVersion = 1;
+constexpr int kCurrentVersion = 2;
 
 Schema* Build() {
   std::vector<TableDef> t;
@@ -49,6 +49,9 @@ Schema* Build() {
       {"interview_notes", kText, S, {}, 1, "notes of interviews"},
       {"exact_places", kText, S, {}, 1, "places of recruitment, transit, exploitation"},
       {"perpetrator_details", kText, S, {}, 1, "what is known of the perpetrators"},
+      // Version 2: a crime report goes to the police focal point at once (II.1.3).
+      {"crime_reported_at", kTimestamp, C, {}, 2,
+       "when a trafficking crime on this case was reported to the police"},
   }});
 
   t.push_back({"persons", "a victim's identity: the most sensitive data", {
@@ -86,6 +89,8 @@ Schema* Build() {
        "who may see the entry; restricted entries are sealed"},
       {"verified_on", kDate, C, {}, 1, "date the entry was last verified"},
       {"province", kText, C, {}, 1, "province the entry belongs to"},
+      // Version 2: channels are a list -- Skype, Zalo, in person (II.1.2).
+      {"other_channels", kText, R, {}, 2, "other ways to reach them, one per line"},
   }});
 
   t.push_back({"organisations", "agencies and providers", {

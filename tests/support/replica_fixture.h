@@ -5,12 +5,20 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "clock/clock_source.h"
 #include "store/replica.h"
 #include "support/temp_dir.h"
+
+namespace fieldsync {
+
+// Readable values in test failure messages.
+inline void PrintTo(const Value& v, std::ostream* os) { *os << v.DebugString(); }
+
+}  // namespace fieldsync
 
 namespace fieldsync::testing {
 

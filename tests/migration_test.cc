@@ -1,0 +1,171 @@
+// Opening replicas written by older schema versions (fixtures in
+// tests/fixtures, see its README) and by newer ones.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "support/replica_fixture.h"
+
+namespace fieldsync {
+namespace {
+
+using testing::kTestEpochMillis;
+using testing::T;
+
+std::string FixturePath(const std::string& name) {
+  const char* dir = std::getenv("FIELDSYNC_FIXTURES");
+  return std::string(dir ? dir : "tests/fixtures") + "/" + name;
+}
+
+// Runs `sql` against a new database file at `path`.
+void LoadSql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int64_t UserVersion(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr);
+  sqlite3_step(st);
+  const int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+class MigrationTest : public ::testing::Test {
+ protected:
+  testing::TempDir dir_;
+  FakeClock clock_{kTestEpochMillis + 60'000};
+};
+
+TEST_F(MigrationTest, AVersion1ReplicaOpensMigratedWithEverythingKept) {
+  const std::string path = dir_.File("v1.db");
+  LoadSql(path, ReadFile(FixturePath("replica_v1.sql")));
+  ASSERT_EQ(UserVersion(path), 1);
+
+  auto r = testing::OpenReplica(path, &clock_);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->schema_version(), FieldOfficeSchema().version());
+  EXPECT_EQ(UserVersion(path), FieldOfficeSchema().version());
+  EXPECT_TRUE(r->CheckIntegrity().ok());
+  // The device identity survives: same device, next sequence number.
+  auto stats = r->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->device.ToString(), "39302ed3-8003-4da2-9da6-057d9a0929a6");
+  EXPECT_EQ(stats->local_seq, 3u);
+  EXPECT_EQ(stats->log_commits, 4u);
+  EXPECT_EQ(stats->open_conflicts, 1u);
+
+  // The rows and their values.
+  auto cases = r->ListRows("cases", false);
+  ASSERT_TRUE(cases.ok());
+  ASSERT_EQ(cases->size(), 1u);
+  EXPECT_EQ(r->ListRows("cases", true)->size(), 2u);  // the tombstone too
+  auto kase = r->Get("cases", cases->front());
+  ASSERT_TRUE(kase.ok() && kase->has_value());
+  const TableDef& ct = *FieldOfficeSchema().FindTable("cases");
+  auto col = [&](const char* name) { return static_cast<size_t>(ct.ColumnIndex(name)); };
+  EXPECT_EQ((*kase)->values[col("case_code")], T("LC-2025-001"));
+  // Both devices wrote at the same HLC; the greater device id won.
+  EXPECT_EQ((*kase)->values[col("narrative")], T("bản của thiết bị B"));
+  // A column added by version 2 reads as never written.
+  EXPECT_TRUE((*kase)->values[col("crime_reported_at")].is_null());
+  EXPECT_FALSE((*kase)->versions[col("crime_reported_at")].has_value());
+
+  auto persons = r->ListRows("persons", false);
+  ASSERT_EQ(persons->size(), 1u);
+  auto person = r->Get("persons", persons->front());
+  EXPECT_EQ((*person)->values[0], T("Nguyễn Thị Hằng"));
+
+  auto conflicts = r->Conflicts();
+  ASSERT_EQ(conflicts->size(), 1u);
+  EXPECT_EQ((*conflicts)[0].column, "narrative");
+  EXPECT_EQ((*conflicts)[0].value, T("bản của văn phòng"));
+  EXPECT_EQ(*r->GetCursor("pull"), 7);
+
+  // The old commit log still decodes, and new writes work, new column included.
+  auto local = r->LocalCommitsAfter(0, 10);
+  ASSERT_TRUE(local.ok()) << local.status();
+  EXPECT_EQ(local->size(), 3u);
+  auto w = r->Write(LocalTxn().Set("cases", cases->front(),
+                                   {{"crime_reported_at", Value::Int(kTestEpochMillis)},
+                                    {"status", T("verifying")}}));
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->seq, 4u);
+  auto contacts = r->ListRows("contacts", false);
+  ASSERT_EQ(contacts->size(), 1u);
+  EXPECT_TRUE(r->Write(LocalTxn().Set("contacts", contacts->front(),
+                                      {{"other_channels", T("Zalo: 0912 000 111")}}))
+                  .ok());
+  EXPECT_TRUE(r->Write(LocalTxn().Resolve("cases", cases->front(), "narrative",
+                                          T("bản đã thống nhất")))
+                  .ok());
+  EXPECT_EQ(r->Stats()->open_conflicts, 0u);
+
+  // Reopening the migrated file is a no-op and changes nothing.
+  const std::string digest = testing::Digest(*r);
+  r.reset();
+  r = testing::OpenReplica(path, &clock_);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(testing::Digest(*r), digest);
+}
+
+TEST_F(MigrationTest, AMigratedReplicaConvergesWithANewOne) {
+  const std::string path = dir_.File("v1.db");
+  LoadSql(path, ReadFile(FixturePath("replica_v1.sql")));
+  auto old_replica = testing::OpenReplica(path, &clock_);
+  auto fresh = testing::OpenReplica(dir_.File("fresh.db"), &clock_);
+  ASSERT_TRUE(old_replica && fresh);
+  testing::Deliver(*old_replica, *fresh);
+  EXPECT_EQ(testing::Digest(*old_replica), testing::Digest(*fresh));
+}
+
+TEST_F(MigrationTest, AReplicaFromANewerVersionIsRefusedAndLeftUntouched) {
+  const std::string path = dir_.File("future.db");
+  {
+    auto r = testing::OpenReplica(path, &clock_);
+    ASSERT_NE(r, nullptr);
+  }
+  LoadSql(path, "PRAGMA user_version = 99;");
+  ReplicaOptions o;
+  o.path = path;
+  o.clock = &clock_;
+  auto r = Replica::Open(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("newer fieldsync"), absl::string_view::npos) << r.status();
+  EXPECT_EQ(UserVersion(path), 99);
+}
+
+TEST_F(MigrationTest, ASqliteFileThatIsNotAReplicaIsRefused) {
+  const std::string path = dir_.File("other.db");
+  LoadSql(path, "CREATE TABLE shopping(item TEXT); INSERT INTO shopping VALUES('rau muống');");
+  ReplicaOptions o;
+  o.path = path;
+  o.clock = &clock_;
+  auto r = Replica::Open(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("not a fieldsync replica"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace fieldsync
