@@ -1,0 +1,37 @@
+// Command-line arguments of the fieldsync programs: `PROGRAM COMMAND
+// [--flag value | --flag=value | --switch] ...`. Small on purpose: the
+// programs document their flags in their own --help text.
+#ifndef FIELDSYNC_BASE_ARGS_H_
+#define FIELDSYNC_BASE_ARGS_H_
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace fieldsync {
+
+struct Args {
+  std::vector<std::string> positional;  // the command and its operands
+  std::map<std::string, std::string> flags;
+  std::set<std::string> switches;
+
+  bool Has(const std::string& sw) const { return switches.count(sw) > 0; }
+  std::string Flag(const std::string& name, const std::string& fallback = "") const;
+};
+
+// `valued` names the flags that take a value; every other --name is a
+// switch, and must be in `switches`. INVALID_ARGUMENT naming the unknown
+// flag or the missing value otherwise.
+absl::StatusOr<Args> ParseArgs(int argc, char** argv, const std::set<std::string>& valued,
+                               const std::set<std::string>& switches);
+
+// The data directory: `flag` if given, else $env_var, else
+// $XDG_DATA_HOME/fieldsync/<leaf>, else ~/.local/share/fieldsync/<leaf>.
+std::string ResolveDataDir(const std::string& flag, const char* env_var, const std::string& leaf);
+
+}  // namespace fieldsync
+
+#endif  // FIELDSYNC_BASE_ARGS_H_

@@ -1,0 +1,120 @@
+#include "store/data_dir.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace fieldsync {
+
+absl::StatusOr<std::unique_ptr<Replica>> CreateReplicaIn(const DataDir& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir.path, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create the data directory ", dir.path, ": ", ec.message()));
+  }
+  if (::chmod(dir.path.c_str(), 0700) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot restrict the data directory ", dir.path, " to its owner"));
+  }
+  if (std::filesystem::exists(dir.ReplicaPath())) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "already initialised: ", dir.ReplicaPath(), " exists; use it, or choose another "
+        "--data-dir"));
+  }
+  ReplicaOptions o;
+  o.path = dir.ReplicaPath();
+  return Replica::Open(o);
+}
+
+absl::StatusOr<std::unique_ptr<Replica>> OpenReplicaIn(const DataDir& dir) {
+  if (!std::filesystem::exists(dir.ReplicaPath())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "nothing initialised in ", dir.path, ": run `", dir.init_command, " --data-dir ",
+        dir.path, "` first, or point --data-dir or ", dir.env_var,
+        " at the right directory"));
+  }
+  ReplicaOptions o;
+  o.path = dir.ReplicaPath();
+  return Replica::Open(o);
+}
+
+namespace {
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += absl::StrFormat("\\u%04x", c);
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string FormatStatus(const DataDir& dir, const ReplicaStats& s, bool json) {
+  if (json) {
+    std::string rows;
+    for (const auto& [table, n] : s.live_rows) {
+      absl::StrAppend(&rows, rows.empty() ? "" : ", ", JsonString(table), ": ", n);
+    }
+    return absl::StrCat("{\"data_dir\": ", JsonString(dir.path),
+                        ", \"device\": ", JsonString(s.device.ToString()),
+                        ", \"schema_version\": ", s.schema_version,
+                        ", \"local_commits\": ", s.local_seq,
+                        ", \"commits_held\": ", s.log_commits,
+                        ", \"open_conflicts\": ", s.open_conflicts,
+                        ", \"live_rows\": {", rows, "}}\n");
+  }
+  std::string out = absl::StrFormat(
+      "data directory   %s\ndevice           %s\nschema version   %d\n"
+      "local commits    %d\ncommits held     %d\nopen conflicts   %d\n",
+      dir.path, s.device.ToString(), s.schema_version, s.local_seq, s.log_commits,
+      s.open_conflicts);
+  for (const auto& [table, n] : s.live_rows) {
+    absl::StrAppend(&out, absl::StrFormat("rows: %-10s %d\n", table, n));
+  }
+  return out;
+}
+
+namespace {
+
+int Fail(const std::string& program, const absl::Status& s) {
+  std::fprintf(stderr, "%s: %s\n", program.c_str(), std::string(s.message()).c_str());
+  return 1;
+}
+
+}  // namespace
+
+int RunInitCommand(const std::string& program, const DataDir& dir) {
+  auto r = CreateReplicaIn(dir);
+  if (!r.ok()) return Fail(program, r.status());
+  std::printf("%s: initialised %s\ndevice %s\n", program.c_str(), dir.ReplicaPath().c_str(),
+              (*r)->device_id().ToString().c_str());
+  return 0;
+}
+
+int RunStatusCommand(const std::string& program, const DataDir& dir, bool json) {
+  auto r = OpenReplicaIn(dir);
+  if (!r.ok()) return Fail(program, r.status());
+  auto stats = (*r)->Stats();
+  if (!stats.ok()) return Fail(program, stats.status());
+  std::fputs(FormatStatus(dir, *stats, json).c_str(), stdout);
+  return 0;
+}
+
+}  // namespace fieldsync
