@@ -1,0 +1,46 @@
+# Shared by tools/test and tools/demo: install what is missing, configure, build.
+# Sourced, not run. Runs as root on Debian 12 (as CI and a fresh machine do);
+# elsewhere it tells you what to install.
+
+FIELDSYNC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+FIELDSYNC_BUILD=${FIELDSYNC_BUILD:-$FIELDSYNC_ROOT/build}
+
+# Debian 12 packages the build and the tests need (see ../shared/docs/TOOLCHAIN.md).
+FIELDSYNC_PACKAGES=(
+  cmake ninja-build g++ pkg-config ccache openssl libssl-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  libsqlite3-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+fieldsync_say() { printf '\n==> %s\n' "$*"; }
+
+# Installs the missing packages; does nothing (and never calls apt) when all are there.
+fieldsync_install_packages() {
+  local missing=()
+  for p in "${FIELDSYNC_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$p")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    fieldsync_say "all ${#FIELDSYNC_PACKAGES[@]} Debian packages present"
+    return 0
+  fi
+  fieldsync_say "installing missing Debian packages: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null; then sudo=sudo; else
+      echo "error: not root and no sudo; install as root: apt-get install ${missing[*]}" >&2
+      return 1
+    fi
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Configures (first time) and builds everything with Ninja on two cores.
+fieldsync_build() {
+  fieldsync_say "configuring and building in $FIELDSYNC_BUILD"
+  cmake -S "$FIELDSYNC_ROOT" -B "$FIELDSYNC_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$FIELDSYNC_BUILD" -j2
+}
