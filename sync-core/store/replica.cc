@@ -290,7 +290,13 @@ absl::Status Replica::Impl::Finish() {
   absl::Status s = Exec(commit_);
   if (!s.ok()) {
     Abort();
-    return s;
+    // SQLite may have written the commit frame before the failing sync: the
+    // transaction can reappear when the file is next opened. Say so.
+    return absl::Status(
+        s.code(), absl::StrCat("the disk failed while saving, so the change may or may not "
+                               "have been kept: look at the data again before retrying "
+                               "(applying remote commits again is always safe). ",
+                               s.message()));
   }
   for (DeviceEntry& d : devices) d.dirty = false;
   return absl::OkStatus();

@@ -129,7 +129,9 @@ class Replica {
   // HLC, bases from the current versions), applies and logs it atomically.
   // INVALID_ARGUMENT for unknown tables/columns or bad values, NOT_FOUND,
   // ALREADY_EXISTS or FAILED_PRECONDITION for the row's state; nothing is
-  // written on error.
+  // written on error -- except after a disk error while committing, when the
+  // change may reappear on the next open (the message says so; the state is
+  // then wholly before or wholly after, never between).
   absl::StatusOr<Commit> Write(const LocalTxn& txn);
   // Several local transactions, one commit each, in one SQLite transaction:
   // all or none.

@@ -20,8 +20,7 @@ absl::Status ErrorStatus(sqlite3* db, int rc, std::string_view doing) {
           absl::StrCat(detail, "; the disk is full: free space and retry (nothing was written)"));
     case SQLITE_IOERR:
       return absl::UnavailableError(absl::StrCat(
-          detail, "; a disk I/O error: nothing of the transaction was kept, retry once the "
-                  "disk is healthy"));
+          detail, "; a disk I/O error: retry once the disk is healthy"));
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return absl::DataLossError(absl::StrCat(
