@@ -1,10 +1,5 @@
 #include "hub/cli.h"
 
-#include <cstdio>
-#include <string>
-
-#include "base/args.h"
-#include "change/commit_codec.h"
 #include "fieldsync/v1/protocol.pb.h"
 #include "store/data_dir.h"
 
@@ -34,43 +29,12 @@ Exit codes: 0 done; 1 failed (the message says why and what to do);
 2 the command line was wrong.
 )";
 
-DataDir DefaultDir(const Args& args) {
-  return DataDir{ResolveDataDir(args.Flag("data-dir"), "FIELDSYNC_HUB_DIR", "hub"),
-                 "hub.db", "fieldhub init", "FIELDSYNC_HUB_DIR"};
-}
-
 }  // namespace
 
 int Main(int argc, char** argv) {
-  auto parsed = ParseArgs(argc, argv, {"data-dir"}, {"json", "help"});
-  if (!parsed.ok()) {
-    std::fprintf(stderr, "fieldhub: %s\n", std::string(parsed.status().message()).c_str());
-    return 2;
-  }
-  const Args& args = *parsed;
-  const std::string cmd = args.positional.empty() ? "help" : args.positional[0];
-  if (cmd == "help" || args.Has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  const DataDir dir = DefaultDir(args);
-  if (cmd == "init") return RunInitCommand("fieldhub", dir);
-  if (cmd == "status") return RunStatusCommand("fieldhub", dir, args.Has("json"));
-  if (cmd == "version") {
-    const int schema = FieldOfficeSchema().version();
-    const int protocol = fieldsync::v1::PROTOCOL_VERSION_1;
-    if (args.Has("json")) {
-      std::printf("{\"program\": \"fieldhub\", \"schema_version\": %d, "
-                  "\"commit_format\": %d, \"protocol_version\": %d}\n",
-                  schema, kCommitFormatVersion, protocol);
-    } else {
-      std::printf("fieldhub: schema version %d, commit format %d, protocol version %d\n",
-                  schema, kCommitFormatVersion, protocol);
-    }
-    return 0;
-  }
-  std::fprintf(stderr, "fieldhub: unknown command \"%s\"; run `fieldhub help`\n", cmd.c_str());
-  return 2;
+  const ReplicaProgram program{"fieldhub", kUsage, "hub", "hub.db", "FIELDSYNC_HUB_DIR",
+                               fieldsync::v1::PROTOCOL_VERSION_1};
+  return RunReplicaProgram(program, argc, argv);
 }
 
 }  // namespace fieldsync::hub

@@ -1,10 +1,5 @@
 #include "node/cli.h"
 
-#include <cstdio>
-#include <string>
-
-#include "base/args.h"
-#include "change/commit_codec.h"
 #include "fieldsync/v1/protocol.pb.h"
 #include "store/data_dir.h"
 
@@ -34,43 +29,12 @@ Exit codes: 0 done; 1 failed (the message says why and what to do);
 2 the command line was wrong.
 )";
 
-DataDir DefaultDir(const Args& args) {
-  return DataDir{ResolveDataDir(args.Flag("data-dir"), "FIELDSYNC_NODE_DIR", "node"),
-                 "replica.db", "fieldnode init", "FIELDSYNC_NODE_DIR"};
-}
-
 }  // namespace
 
 int Main(int argc, char** argv) {
-  auto parsed = ParseArgs(argc, argv, {"data-dir"}, {"json", "help"});
-  if (!parsed.ok()) {
-    std::fprintf(stderr, "fieldnode: %s\n", std::string(parsed.status().message()).c_str());
-    return 2;
-  }
-  const Args& args = *parsed;
-  const std::string cmd = args.positional.empty() ? "help" : args.positional[0];
-  if (cmd == "help" || args.Has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  const DataDir dir = DefaultDir(args);
-  if (cmd == "init") return RunInitCommand("fieldnode", dir);
-  if (cmd == "status") return RunStatusCommand("fieldnode", dir, args.Has("json"));
-  if (cmd == "version") {
-    const int schema = FieldOfficeSchema().version();
-    const int protocol = fieldsync::v1::PROTOCOL_VERSION_1;
-    if (args.Has("json")) {
-      std::printf("{\"program\": \"fieldnode\", \"schema_version\": %d, "
-                  "\"commit_format\": %d, \"protocol_version\": %d}\n",
-                  schema, kCommitFormatVersion, protocol);
-    } else {
-      std::printf("fieldnode: schema version %d, commit format %d, protocol version %d\n",
-                  schema, kCommitFormatVersion, protocol);
-    }
-    return 0;
-  }
-  std::fprintf(stderr, "fieldnode: unknown command \"%s\"; run `fieldnode help`\n", cmd.c_str());
-  return 2;
+  const ReplicaProgram program{"fieldnode", kUsage, "node", "replica.db", "FIELDSYNC_NODE_DIR",
+                               fieldsync::v1::PROTOCOL_VERSION_1};
+  return RunReplicaProgram(program, argc, argv);
 }
 
 }  // namespace fieldsync::node

@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/args.h"
+#include "change/commit_codec.h"
 
 namespace fieldsync {
 
@@ -100,21 +102,51 @@ int Fail(const std::string& program, const absl::Status& s) {
 
 }  // namespace
 
-int RunInitCommand(const std::string& program, const DataDir& dir) {
-  auto r = CreateReplicaIn(dir);
-  if (!r.ok()) return Fail(program, r.status());
-  std::printf("%s: initialised %s\ndevice %s\n", program.c_str(), dir.ReplicaPath().c_str(),
-              (*r)->device_id().ToString().c_str());
-  return 0;
-}
-
-int RunStatusCommand(const std::string& program, const DataDir& dir, bool json) {
-  auto r = OpenReplicaIn(dir);
-  if (!r.ok()) return Fail(program, r.status());
-  auto stats = (*r)->Stats();
-  if (!stats.ok()) return Fail(program, stats.status());
-  std::fputs(FormatStatus(dir, *stats, json).c_str(), stdout);
-  return 0;
+int RunReplicaProgram(const ReplicaProgram& program, int argc, char** argv) {
+  const char* name = program.name.c_str();
+  auto parsed = ParseArgs(argc, argv, {"data-dir"}, {"json", "help"});
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "%s: %s\n", name, std::string(parsed.status().message()).c_str());
+    return 2;
+  }
+  const Args& args = *parsed;
+  const std::string cmd = args.positional.empty() ? "help" : args.positional[0];
+  if (cmd == "help" || args.Has("help")) {
+    std::fputs(program.usage, stdout);
+    return 0;
+  }
+  const DataDir dir{ResolveDataDir(args.Flag("data-dir"), program.env_var.c_str(),
+                                   program.dir_leaf),
+                    program.file, program.name + " init", program.env_var};
+  if (cmd == "init") {
+    auto r = CreateReplicaIn(dir);
+    if (!r.ok()) return Fail(program.name, r.status());
+    std::printf("%s: initialised %s\ndevice %s\n", name, dir.ReplicaPath().c_str(),
+                (*r)->device_id().ToString().c_str());
+    return 0;
+  }
+  if (cmd == "status") {
+    auto r = OpenReplicaIn(dir);
+    if (!r.ok()) return Fail(program.name, r.status());
+    auto stats = (*r)->Stats();
+    if (!stats.ok()) return Fail(program.name, stats.status());
+    std::fputs(FormatStatus(dir, *stats, args.Has("json")).c_str(), stdout);
+    return 0;
+  }
+  if (cmd == "version") {
+    const int schema = FieldOfficeSchema().version();
+    if (args.Has("json")) {
+      std::printf("{\"program\": \"%s\", \"schema_version\": %d, \"commit_format\": %d, "
+                  "\"protocol_version\": %d}\n",
+                  name, schema, kCommitFormatVersion, program.protocol_version);
+    } else {
+      std::printf("%s: schema version %d, commit format %d, protocol version %d\n", name, schema,
+                  kCommitFormatVersion, program.protocol_version);
+    }
+    return 0;
+  }
+  std::fprintf(stderr, "%s: unknown command \"%s\"; run `%s help`\n", name, cmd.c_str(), name);
+  return 2;
 }
 
 }  // namespace fieldsync

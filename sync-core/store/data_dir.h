@@ -32,10 +32,21 @@ absl::StatusOr<std::unique_ptr<Replica>> OpenReplicaIn(const DataDir& dir);
 // JSON object).
 std::string FormatStatus(const DataDir& dir, const ReplicaStats& stats, bool json);
 
-// The `init` and `status` commands of both programs: print the result, or
-// "<program>: <what went wrong and what to do>" on stderr. Exit code 0 or 1.
-int RunInitCommand(const std::string& program, const DataDir& dir);
-int RunStatusCommand(const std::string& program, const DataDir& dir, bool json);
+// What fieldnode and fieldhub have in common: a replica in a data directory
+// and the commands init, status, version and help.
+struct ReplicaProgram {
+  std::string name;         // "fieldnode"
+  const char* usage;        // the --help text
+  std::string dir_leaf;     // default directory ~/.local/share/fieldsync/<leaf>
+  std::string file;         // replica file name in the directory
+  std::string env_var;      // variable naming the directory
+  int protocol_version;     // the wire protocol the program speaks
+};
+
+// Runs one command of `program`, printing results on stdout and
+// "<program>: <what went wrong and what to do>" on stderr. Exit codes: 0
+// done, 1 failed, 2 the command line was wrong.
+int RunReplicaProgram(const ReplicaProgram& program, int argc, char** argv);
 
 }  // namespace fieldsync
 
