@@ -1,0 +1,1049 @@
+// fieldsync-bench: how fast the replica writes and merges, beside plain SQLite
+// doing the same work with no change tracking. See docs/PERFORMANCE.md.
+//
+// Figures (each one timed around the library call or SQL statements only;
+// building the input is not timed, for fieldsync and for SQLite alike):
+//   local writes  cases created per second: one LocalTxn (15 fields) per
+//                 case, one commit each, --batch commits per SQLite
+//                 transaction (Replica::WriteMany); beside the same rows
+//                 INSERTed into a plain table, same PRAGMAs and batching.
+//   merge, new    field changes merged per second: the commits of the local
+//                 writes, pulled from the writer's log (not timed) and
+//                 applied to a fresh replica, --batch commits per Apply;
+//                 beside row UPSERTs of the same values into a plain table.
+//   merge, edits  the same for commits that set 3-5 fields of rows the
+//                 receiver holds (the version comparison of the merge rule).
+//
+// A measurement, not a test: it exits 0 whether or not the targets are met,
+// and non-zero only if something fails (or a consistency check does).
+#include <sodium.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "base/args.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "base/tuning.h"
+#include "change/commit.h"
+#include "change/id.h"
+#include "change/value.h"
+#include "clock/clock_source.h"
+#include "schema/schema.h"
+#include "store/replica.h"
+
+namespace fieldsync {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Targets of the performance issue.
+constexpr double kTargetCasesPerSec = 50000;
+constexpr double kTargetFieldsPerSec = 200000;
+
+// The same page cache fieldsync gives its connection (base/tuning.h).
+constexpr int kCacheSizeKiB = tuning::kCacheSizeKiB;
+
+// ---------------------------------------------------------------------------
+// Settings
+
+struct Settings {
+  int64_t cases = 100000;
+  int64_t batch = 1000;
+  std::string dir;  // empty: a fresh temp dir, removed at exit
+  bool quick = false;
+  bool sync_full = true;
+  bool sync_normal = true;
+  int repeat = 1;
+};
+
+void PrintUsage(FILE* out) {
+  std::fprintf(
+      out,
+      "usage: fieldsync-bench [--cases N] [--batch N] [--dir PATH] [--sync MODE]\n"
+      "                       [--repeat N] [--quick] [--help]\n"
+      "\n"
+      "Measures the fieldsync replica beside plain SQLite doing the same work:\n"
+      "local writes (cases created per second, 15 fields each, change tracking on)\n"
+      "and remote apply (field changes merged per second, new rows and edits).\n"
+      "\n"
+      "  --cases N    cases written and merged (default 100000)\n"
+      "  --batch N    commits per SQLite transaction: per WriteMany / Apply call,\n"
+      "               and rows per transaction for plain SQLite (default 1000)\n"
+      "  --dir PATH   where the database files go; kept afterwards (default: a\n"
+      "               fresh directory under $TMPDIR or /tmp, removed at exit)\n"
+      "  --sync MODE  full | normal | both: replica durability kFull (fsync at every\n"
+      "               commit, the default) and/or kNormal; plain SQLite uses the\n"
+      "               matching PRAGMA synchronous (default both)\n"
+      "  --repeat N   run every measurement N times, report the median (default 1)\n"
+      "  --quick      tiny defaults (500 cases, batch 50, --sync full), for smoke\n"
+      "               tests; flags given explicitly still apply\n"
+      "  --help       this text\n"
+      "\n"
+      "Exits 0 whether or not the targets are met; 1 if anything fails, 2 on bad usage.\n");
+}
+
+// Returns nullopt after printing an error; exits for --help.
+std::optional<Settings> ParseSettings(int argc, char** argv) {
+  absl::StatusOr<Args> args =
+      ParseArgs(argc, argv, {"cases", "batch", "dir", "sync", "repeat"}, {"quick", "help"});
+  if (!args.ok()) {
+    std::fprintf(stderr, "fieldsync-bench: %s\n", std::string(args.status().message()).c_str());
+    return std::nullopt;
+  }
+  if (args->Has("help")) {
+    PrintUsage(stdout);
+    std::exit(0);
+  }
+  if (!args->positional.empty()) {
+    std::fprintf(stderr, "fieldsync-bench: unexpected argument \"%s\"; see --help\n",
+                 args->positional.front().c_str());
+    return std::nullopt;
+  }
+  Settings s;
+  auto positive = [&](const char* name, int64_t* out) -> bool {
+    auto it = args->flags.find(name);
+    if (it == args->flags.end()) return true;
+    const std::string& value = it->second;
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(value.c_str(), &end, 10);
+    if (errno != 0 || end == value.c_str() || *end != '\0' || v <= 0) {
+      std::fprintf(stderr, "fieldsync-bench: --%s takes a positive integer, got \"%s\"\n", name,
+                   value.c_str());
+      return false;
+    }
+    *out = v;
+    return true;
+  };
+  s.quick = args->Has("quick");
+  if (s.quick) {  // tiny defaults; explicit flags still win
+    s.cases = 500;
+    s.batch = 50;
+    s.sync_normal = false;
+  }
+  int64_t repeat = 1;
+  if (!positive("cases", &s.cases) || !positive("batch", &s.batch) ||
+      !positive("repeat", &repeat)) {
+    return std::nullopt;
+  }
+  s.repeat = static_cast<int>(std::min<int64_t>(repeat, 100));
+  s.dir = args->Flag("dir");
+  if (args->flags.count("sync")) {
+    const std::string mode = args->Flag("sync");
+    if (mode != "full" && mode != "normal" && mode != "both") {
+      std::fprintf(stderr, "fieldsync-bench: --sync takes full, normal or both, got \"%s\"\n",
+                   mode.c_str());
+      return std::nullopt;
+    }
+    s.sync_full = mode != "normal";
+    s.sync_normal = mode != "full";
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// The data: realistic values for 15 of the declared columns of `cases` (the
+// others, such as closed_on, deciding_org and crime_reported_at, stay unset:
+// the cases are open and not yet decided). Deterministic in the case number,
+// so fieldsync and plain SQLite store exactly the same bytes. The plain table
+// has every declared column of `cases`, read from the schema.
+
+constexpr const char* kCaseColumns[15] = {
+    "case_code",       "person_id",          "province",
+    "office",          "assigned_officer",   "intake_channel",
+    "status",          "trafficking_status", "exploitation_types",
+    "urgency",         "opened_on",          "narrative",
+    "interview_notes", "exact_places",       "perpetrator_details",
+};
+
+// Edits touch 3, 4 or 5 of these, in this order.
+constexpr const char* kEditColumns[5] = {
+    "status", "assigned_officer", "interview_notes", "urgency", "trafficking_status",
+};
+size_t EditFieldCount(int64_t i) { return 3 + static_cast<size_t>(i % 3); }
+
+struct Province {
+  const char* code;
+  const char* name;
+  const char* district;
+};
+constexpr Province kProvinces[] = {
+    {"VN-02", "Lào Cai", "Bát Xát"},      {"VN-03", "Hà Giang", "Mèo Vạc"},
+    {"VN-01", "Lai Châu", "Phong Thổ"},   {"VN-71", "Điện Biên", "Mường Nhé"},
+    {"VN-13", "Quảng Ninh", "Móng Cái"},  {"VN-22", "Nghệ An", "Kỳ Sơn"},
+    {"VN-04", "Cao Bằng", "Trùng Khánh"}, {"VN-44", "An Giang", "Tịnh Biên"},
+};
+constexpr const char* kOfficers[] = {
+    "Nguyễn Thị Hoa", "Trần Văn Minh", "Lê Thị Lan",    "Phạm Quốc Bảo",
+    "Hoàng Thị Mai",  "Vũ Đức Thắng",  "Đặng Thu Hằng", "Bùi Văn Long",
+};
+constexpr const char* kChannels[] = {"hotline_call", "walk_in", "referral_in", "police"};
+constexpr const char* kExploitation[] = {
+    "sexual",          "labour",        "sexual,forced_marriage", "labour,other",
+    "forced_marriage", "sexual,labour", "child_selling",          "labour,forced_marriage",
+};
+
+template <typename T, size_t N>
+const T& Pick(const T (&a)[N], int64_t i) {
+  return a[static_cast<size_t>(i) % N];
+}
+
+// A deterministic 16-byte id (the victim's persons row).
+Id16 PersonId(int64_t i) {
+  uint64_t x = static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
+  std::array<uint8_t, Id16::kSize> b;
+  for (size_t k = 0; k < b.size(); ++k) {
+    x ^= x >> 29;
+    x *= 0xBF58476D1CE4E5B9ULL;
+    x ^= x >> 32;
+    b[k] = static_cast<uint8_t>(x);
+  }
+  b[6] = static_cast<uint8_t>(0x70 | (b[6] & 0x0F));
+  b[8] = static_cast<uint8_t>(0x80 | (b[8] & 0x3F));
+  return Id16(b);
+}
+
+std::string Date(int64_t i) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "2026-%02d-%02d", static_cast<int>(1 + i % 11),
+                static_cast<int>(1 + (i / 11) % 28));
+  return buf;
+}
+
+// The 15 values of case number i, in kCaseColumns order.
+std::vector<Value> CaseValues(int64_t i) {
+  const Province& p = Pick(kProvinces, i);
+  const std::string date = Date(i);
+  char code[32];
+  std::snprintf(code, sizeof(code), "%s-2026-%06lld", p.code + 3, static_cast<long long>(i));
+  std::vector<Value> v;
+  v.reserve(15);
+  v.push_back(Value::Text(code));
+  v.push_back(Value::Bytes(std::string(PersonId(i).view())));
+  v.push_back(Value::Text(p.code));
+  v.push_back(Value::Text(absl::StrCat(p.code, "-", 1 + i % 4)));
+  v.push_back(Value::Text(Pick(kOfficers, i)));
+  v.push_back(Value::Text(Pick(kChannels, i / 3)));
+  v.push_back(Value::Text("intake"));
+  v.push_back(Value::Text("possible"));
+  v.push_back(Value::Text(Pick(kExploitation, i / 7)));
+  v.push_back(Value::Text(i % 9 == 0 ? "urgent" : "normal"));
+  v.push_back(Value::Text(date));
+  v.push_back(Value::Text(
+      absl::StrCat("Nạn nhân được giải cứu tại ", p.name, " ngày ", date,
+                   ". Chị cho biết một người quen trong bản hứa hẹn việc làm phụ bếp lương cao ở "
+                   "bên kia biên giới, sau đó bị đưa đi bằng đường mòn ban đêm, bị giữ giấy tờ "
+                   "và bị ép làm việc không công suốt ",
+                   3 + i % 20, " tháng trước khi trốn thoát được.")));
+  v.push_back(Value::Text(absl::StrCat(
+      "Phỏng vấn lần 1 (", date, ", cán bộ ", Pick(kOfficers, i),
+      "): nạn nhân còn hoảng sợ, cần hỗ trợ y tế và tư vấn tâm lý. Đã báo Hội Liên hiệp "
+      "Phụ nữ huyện ",
+      p.district, " để bố trí chỗ ở tạm thời.")));
+  v.push_back(Value::Text(absl::StrCat("Tuyển dụng: chợ phiên huyện ", p.district, ", ", p.name,
+                                       "; trung chuyển: đường mòn gần cửa khẩu; bóc lột: "
+                                       "một xưởng may cách biên giới khoảng ",
+                                       20 + i % 80, " km.")));
+  v.push_back(Value::Text(
+      absl::StrCat("Một phụ nữ khoảng ", 30 + i % 15,
+                   " tuổi, tự xưng là \"chị Hằng\", nói giọng miền Bắc, đi xe máy Wave màu đỏ; "
+                   "liên lạc qua Zalo với số điện thoại kết thúc bằng ",
+                   1000 + i % 9000, ".")));
+  return v;
+}
+
+// The values of edit number i of case i: EditFieldCount(i) of kEditColumns.
+std::vector<Value> EditValues(int64_t i) {
+  std::vector<Value> v;
+  v.push_back(Value::Text(i % 2 == 0 ? "verifying" : "assisting"));
+  v.push_back(Value::Text(Pick(kOfficers, i + 3)));
+  v.push_back(Value::Text(absl::StrCat(
+      "Phỏng vấn lần 2 (", Date(i + 5),
+      "): nạn nhân đã ổn định hơn, đồng ý làm việc với công an tỉnh; cần hỗ trợ học nghề "
+      "và hồi hương về với gia đình. Ghi chú số ",
+      i, ".")));
+  v.push_back(Value::Text(i % 4 == 0 ? "urgent" : "normal"));
+  v.push_back(Value::Text("confirmed"));
+  v.resize(EditFieldCount(i));
+  return v;
+}
+
+// ---------------------------------------------------------------------------
+// Plain SQLite, for the baselines
+
+absl::Status SqliteError(sqlite3* db, std::string_view doing) {
+  return absl::InternalError(absl::StrCat(AV(doing), ": ", sqlite3_errmsg(db)));
+}
+
+class RawStmt {
+ public:
+  RawStmt(sqlite3* db, sqlite3_stmt* st) : db_(db), st_(st) {}
+  ~RawStmt() { sqlite3_finalize(st_); }
+  RawStmt(const RawStmt&) = delete;
+  RawStmt& operator=(const RawStmt&) = delete;
+
+  void Bind(int i, const Value& v) {
+    switch (v.kind()) {
+      case Value::Kind::kNull:
+        sqlite3_bind_null(st_, i);
+        break;
+      case Value::Kind::kInt:
+        sqlite3_bind_int64(st_, i, v.int_value());
+        break;
+      case Value::Kind::kText:
+        sqlite3_bind_text(st_, i, v.str().data(), static_cast<int>(v.str().size()), SQLITE_STATIC);
+        break;
+      case Value::Kind::kBytes:
+        sqlite3_bind_blob(st_, i, v.str().data(), static_cast<int>(v.str().size()), SQLITE_STATIC);
+        break;
+    }
+  }
+  void BindBlob(int i, std::string_view b) {
+    sqlite3_bind_blob(st_, i, b.data(), static_cast<int>(b.size()), SQLITE_STATIC);
+  }
+  absl::Status Run() {
+    const int rc = sqlite3_step(st_);
+    sqlite3_reset(st_);
+    if (rc != SQLITE_DONE) return SqliteError(db_, "step");
+    return absl::OkStatus();
+  }
+  absl::StatusOr<int64_t> QueryInt() {
+    const int rc = sqlite3_step(st_);
+    const int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st_, 0) : 0;
+    sqlite3_reset(st_);
+    if (rc != SQLITE_ROW) return SqliteError(db_, "query");
+    return v;
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_;
+};
+
+class RawDb {
+ public:
+  // A fresh file with the PRAGMAs the replica uses (store/replica.cc):
+  // WAL, synchronous FULL or NORMAL, the same page cache, and a `cases`
+  // table with the same key layout and columns, minus the tracking columns.
+  // `page_size` is the replica's, so that a change of page size in
+  // sync-core is matched here.
+  static absl::StatusOr<std::unique_ptr<RawDb>> Create(const std::string& path, bool sync_full,
+                                                       int page_size) {
+    sqlite3* db = nullptr;
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    std::unique_ptr<RawDb> out(new RawDb(db));
+    if (rc != SQLITE_OK) return SqliteError(db, absl::StrCat("open ", path));
+    FS_RETURN_IF_ERROR(out->Exec(absl::StrCat("PRAGMA page_size = ", page_size)));
+    FS_RETURN_IF_ERROR(
+        out->Exec(absl::StrCat("PRAGMA busy_timeout = ", tuning::kBusyTimeoutMillis)));
+    FS_RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode = WAL"));
+    FS_RETURN_IF_ERROR(
+        out->Exec(sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
+    FS_RETURN_IF_ERROR(out->Exec(absl::StrCat("PRAGMA cache_size = -", kCacheSizeKiB)));
+    const TableDef& t = *FieldOfficeSchema().FindTable("cases");
+    std::string sql = "CREATE TABLE cases(id BLOB PRIMARY KEY NOT NULL";
+    for (const ColumnDef& c : t.columns) absl::StrAppend(&sql, ", \"", AV(c.name), "\"");
+    absl::StrAppend(&sql, ") WITHOUT ROWID");
+    FS_RETURN_IF_ERROR(out->Exec(sql));
+    return out;
+  }
+  ~RawDb() {
+    stmts_.clear();
+    sqlite3_close_v2(db_);
+  }
+
+  absl::Status Exec(const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      absl::Status s = absl::InternalError(absl::StrCat(sql, ": ", err ? err : "?"));
+      sqlite3_free(err);
+      return s;
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<RawStmt*> Prepare(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) !=
+        SQLITE_OK) {
+      return SqliteError(db_, absl::StrCat("prepare ", sql));
+    }
+    stmts_.push_back(std::make_unique<RawStmt>(db_, st));
+    return stmts_.back().get();
+  }
+
+ private:
+  explicit RawDb(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::vector<std::unique_ptr<RawStmt>> stmts_;
+};
+
+// "INSERT INTO cases(id, a, b) VALUES (?1, ?2, ?3)", with an upsert clause
+// setting every given column if `upsert`.
+template <size_t N>
+std::string InsertSql(const char* const (&cols)[N], size_t n, bool upsert) {
+  std::string names, params, updates;
+  for (size_t k = 0; k < n; ++k) {
+    absl::StrAppend(&names, ", \"", cols[k], "\"");
+    absl::StrAppend(&params, ", ?", k + 2);
+    absl::StrAppend(&updates, k ? ", " : "", "\"", cols[k], "\" = excluded.\"", cols[k], "\"");
+  }
+  std::string sql = absl::StrCat("INSERT INTO cases(id", names, ") VALUES (?1", params, ")");
+  if (upsert) absl::StrAppend(&sql, " ON CONFLICT(id) DO UPDATE SET ", updates);
+  return sql;
+}
+
+// ---------------------------------------------------------------------------
+// Measurements. Each returns the seconds spent inside the timed calls.
+
+// Wall-clock seconds, and CPU seconds (user + system) of this process, spent
+// inside the timed calls. Wall minus CPU is mostly waiting for the disk.
+struct Seconds {
+  double wall = 0;
+  double cpu = 0;
+};
+
+double CpuNow() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+class Stopwatch {
+ public:
+  explicit Stopwatch(Seconds* into) : into_(into), wall0_(Clock::now()), cpu0_(CpuNow()) {}
+  ~Stopwatch() {
+    into_->wall += std::chrono::duration<double>(Clock::now() - wall0_).count();
+    into_->cpu += CpuNow() - cpu0_;
+  }
+  Stopwatch(const Stopwatch&) = delete;
+  Stopwatch& operator=(const Stopwatch&) = delete;
+
+ private:
+  Seconds* into_;
+  Clock::time_point wall0_;
+  double cpu0_;
+};
+
+std::string Rate(double v);
+
+struct Files {
+  std::string dir;
+  std::string Path(const std::string& name) const { return dir + "/" + name; }
+  // Removes a database and its WAL / shared-memory files.
+  void Remove(const std::string& name) const {
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      fs::remove(Path(name) + suffix, ec);
+    }
+  }
+};
+
+absl::StatusOr<std::unique_ptr<Replica>> OpenReplica(const std::string& path, bool sync_full) {
+  ReplicaOptions o;
+  o.path = path;
+  o.clock = nullptr;                                // the system clock
+  o.max_clock_skew_millis = 24LL * 60 * 60 * 1000;  // generous: one day
+  o.durability =
+      sync_full ? ReplicaOptions::Durability::kFull : ReplicaOptions::Durability::kNormal;
+  return Replica::Open(o);
+}
+
+// Creates the cases through the replica: one LocalTxn (one commit) per case,
+// `batch` commits per WriteMany call.
+absl::StatusOr<Seconds> TrackedInsert(Replica& r, const std::vector<RowId>& ids, int64_t batch) {
+  Seconds total;
+  const auto n = static_cast<int64_t>(ids.size());
+  for (int64_t start = 0; start < n; start += batch) {
+    const int64_t end = std::min(n, start + batch);
+    std::vector<LocalTxn> txns(static_cast<size_t>(end - start));
+    for (int64_t i = start; i < end; ++i) {
+      std::vector<Value> values = CaseValues(i);
+      LocalTxn::Fields fields;
+      fields.reserve(values.size());
+      for (size_t k = 0; k < values.size(); ++k) {
+        fields.emplace_back(kCaseColumns[k], std::move(values[k]));
+      }
+      txns[static_cast<size_t>(i - start)].Create("cases", ids[static_cast<size_t>(i)],
+                                                  std::move(fields));
+    }
+    absl::Status st;
+    {
+      Stopwatch w(&total);
+      st = r.WriteMany(txns).status();
+    }
+    FS_RETURN_IF_ERROR(st);
+  }
+  return total;
+}
+
+// The same rows through one prepared INSERT (or UPSERT) of plain SQLite.
+absl::StatusOr<Seconds> RawInsert(RawDb& db, const std::vector<RowId>& ids, int64_t batch,
+                                  bool upsert) {
+  FS_ASSIGN_OR_RETURN(RawStmt * st, db.Prepare(InsertSql(kCaseColumns, 15, upsert)));
+  FS_ASSIGN_OR_RETURN(RawStmt * begin, db.Prepare("BEGIN IMMEDIATE"));
+  FS_ASSIGN_OR_RETURN(RawStmt * commit, db.Prepare("COMMIT"));
+  Seconds total;
+  const auto n = static_cast<int64_t>(ids.size());
+  std::vector<std::vector<Value>> rows;
+  for (int64_t start = 0; start < n; start += batch) {
+    const int64_t end = std::min(n, start + batch);
+    rows.clear();
+    for (int64_t i = start; i < end; ++i) rows.push_back(CaseValues(i));
+    Stopwatch w(&total);
+    FS_RETURN_IF_ERROR(begin->Run());
+    for (int64_t i = start; i < end; ++i) {
+      const std::vector<Value>& v = rows[static_cast<size_t>(i - start)];
+      st->BindBlob(1, ids[static_cast<size_t>(i)].view());
+      for (size_t k = 0; k < v.size(); ++k) st->Bind(static_cast<int>(k + 2), v[k]);
+      FS_RETURN_IF_ERROR(st->Run());
+    }
+    FS_RETURN_IF_ERROR(commit->Run());
+  }
+  return total;
+}
+
+// Edits on the writer (not timed): case i gets EditFieldCount(i) fields set.
+absl::Status MakeEdits(Replica& r, const std::vector<RowId>& ids, int64_t batch) {
+  const auto n = static_cast<int64_t>(ids.size());
+  for (int64_t start = 0; start < n; start += batch) {
+    const int64_t end = std::min(n, start + batch);
+    std::vector<LocalTxn> txns(static_cast<size_t>(end - start));
+    for (int64_t i = start; i < end; ++i) {
+      std::vector<Value> values = EditValues(i);
+      LocalTxn::Fields fields;
+      for (size_t k = 0; k < values.size(); ++k) {
+        fields.emplace_back(kEditColumns[k], std::move(values[k]));
+      }
+      txns[static_cast<size_t>(i - start)].Set("cases", ids[static_cast<size_t>(i)],
+                                               std::move(fields));
+    }
+    FS_RETURN_IF_ERROR(r.WriteMany(txns).status());
+  }
+  return absl::OkStatus();
+}
+
+struct MergeRun {
+  Seconds seconds;
+  int64_t commits = 0;
+  int64_t declared_fields = 0;  // field writes of declared columns
+  int64_t live_fields = 0;      // writes of the implicit _live register
+};
+
+// Pulls the writer's commits with seq in (after_seq, after_seq + count]
+// `batch` at a time (not timed) and applies each batch to `to` in one Apply
+// call (timed), like a pull.
+absl::StatusOr<MergeRun> Merge(Replica& from, Replica& to, uint64_t after_seq, int64_t count,
+                               int64_t batch) {
+  MergeRun run;
+  uint64_t seq = after_seq;
+  while (run.commits < count) {
+    const size_t want = static_cast<size_t>(std::min(batch, count - run.commits));
+    FS_ASSIGN_OR_RETURN(std::vector<Commit> commits, from.LocalCommitsAfter(seq, want));
+    if (commits.empty()) return absl::InternalError("the writer's log ended early");
+    for (const Commit& c : commits) {
+      for (const RowChange& rc : c.changes) {
+        for (const FieldWrite& f : rc.fields) {
+          (f.column == kLiveColumn ? run.live_fields : run.declared_fields) += 1;
+        }
+      }
+    }
+    absl::StatusOr<ApplyResult> res;
+    {
+      Stopwatch w(&run.seconds);
+      res = to.Apply(commits);
+    }
+    if (!res.ok()) return res.status();
+    if (res->applied != commits.size()) {
+      return absl::InternalError(
+          absl::StrCat("Apply merged ", res->applied, " of ", commits.size(), " commits"));
+    }
+    seq = commits.back().seq;
+    run.commits += static_cast<int64_t>(commits.size());
+  }
+  return run;
+}
+
+// The edits as row UPSERTs of the changed columns (one prepared statement
+// per column set), `batch` rows per transaction.
+absl::StatusOr<Seconds> RawEdits(RawDb& db, const std::vector<RowId>& ids, int64_t batch) {
+  RawStmt* st[6] = {};
+  for (size_t k = 3; k <= 5; ++k) {
+    FS_ASSIGN_OR_RETURN(st[k], db.Prepare(InsertSql(kEditColumns, k, /*upsert=*/true)));
+  }
+  FS_ASSIGN_OR_RETURN(RawStmt * begin, db.Prepare("BEGIN IMMEDIATE"));
+  FS_ASSIGN_OR_RETURN(RawStmt * commit, db.Prepare("COMMIT"));
+  Seconds total;
+  const auto n = static_cast<int64_t>(ids.size());
+  std::vector<std::vector<Value>> rows;
+  for (int64_t start = 0; start < n; start += batch) {
+    const int64_t end = std::min(n, start + batch);
+    rows.clear();
+    for (int64_t i = start; i < end; ++i) rows.push_back(EditValues(i));
+    Stopwatch w(&total);
+    FS_RETURN_IF_ERROR(begin->Run());
+    for (int64_t i = start; i < end; ++i) {
+      const std::vector<Value>& v = rows[static_cast<size_t>(i - start)];
+      RawStmt* s = st[v.size()];
+      s->BindBlob(1, ids[static_cast<size_t>(i)].view());
+      for (size_t k = 0; k < v.size(); ++k) s->Bind(static_cast<int>(k + 2), v[k]);
+      FS_RETURN_IF_ERROR(s->Run());
+    }
+    FS_RETURN_IF_ERROR(commit->Run());
+  }
+  return total;
+}
+
+absl::StatusOr<int64_t> RawCount(RawDb& db) {
+  FS_ASSIGN_OR_RETURN(RawStmt * st, db.Prepare("SELECT count(*) FROM cases"));
+  return st->QueryInt();
+}
+
+// The page size of a database file (read-only connection), 4096 if unknown.
+int PageSize(const std::string& path) {
+  sqlite3* db = nullptr;
+  int size = 4096;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      size = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close_v2(db);
+  return size;
+}
+
+// Where the bytes of a database go (not timed), read through a separate
+// read-only connection: "1,234 B/case; cases 98.1 MB (23,456 overflow pages),
+// _fs_log ...". Overflow pages are row payload that did not fit the b-tree
+// page: each costs a page read and write of its own.
+std::string StorageNote(const std::string& path, int64_t cases) {
+  sqlite3* db = nullptr;
+  std::string note;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    const char* sql =
+        "SELECT name, sum(pgsize), sum(pagetype = 'overflow') FROM dbstat "
+        "GROUP BY name ORDER BY 2 DESC LIMIT 3";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK) {
+      double total = 0;
+      std::string parts;
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        const double bytes = static_cast<double>(sqlite3_column_int64(st, 1));
+        total += bytes;
+        char buf[160];
+        std::snprintf(buf, sizeof(buf), "; %s %.0f MB (%s overflow pages)",
+                      reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), bytes / 1e6,
+                      Rate(static_cast<double>(sqlite3_column_int64(st, 2))).c_str());
+        parts += buf;
+      }
+      note = absl::StrCat(Rate(total / static_cast<double>(cases)), " B/case", parts);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close_v2(db);
+  return note.empty() ? "size unknown" : note;
+}
+
+absl::StatusOr<int64_t> LiveCases(Replica& r) {
+  FS_ASSIGN_OR_RETURN(ReplicaStats s, r.Stats());
+  for (const auto& [table, n] : s.live_rows) {
+    if (table == "cases") return static_cast<int64_t>(n);
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Reporting
+
+struct Sample {
+  std::vector<double> values;
+  void Add(double v) { values.push_back(v); }
+  double Median() const {
+    std::vector<double> v = values;
+    std::sort(v.begin(), v.end());
+    if (v.empty()) return 0;
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  }
+  double Min() const {
+    return values.empty() ? 0 : *std::min_element(values.begin(), values.end());
+  }
+  double Max() const {
+    return values.empty() ? 0 : *std::max_element(values.begin(), values.end());
+  }
+};
+
+std::string Rate(double v) {
+  // 12345678 -> "12,345,678"
+  std::string digits = std::to_string(static_cast<long long>(v + 0.5));
+  std::string out;
+  for (size_t k = 0; k < digits.size(); ++k) {
+    if (k > 0 && (digits.size() - k) % 3 == 0) out += ',';
+    out += digits[k];
+  }
+  return out;
+}
+
+// "  merge edits, fieldsync      10.359 s wall   6.1 s CPU      38,612 field changes/s  (note)"
+void PrintLine(const char* what, const Seconds& t, double count, const char* unit,
+               const std::string& note) {
+  std::printf("  %-27s %8.3f s wall %7.2f s CPU %12s %-15s%s%s%s\n", what, t.wall, t.cpu,
+              Rate(count / t.wall).c_str(), unit, note.empty() ? "" : " (", note.c_str(),
+              note.empty() ? "" : ")");
+  std::fflush(stdout);
+}
+
+std::string RateRange(const Sample& s) {
+  if (s.values.size() < 2) return Rate(s.Median());
+  return absl::StrCat(Rate(s.Median()), " (", Rate(s.Min()), "-", Rate(s.Max()), ")");
+}
+
+std::string ReadFirstLine(const std::string& path, const std::string& prefix) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) == 0) {
+      const size_t colon = line.find(':');
+      return colon == std::string::npos ? line : line.substr(colon + 2);
+    }
+  }
+  return "?";
+}
+
+std::string FsType(const std::string& dir) {
+  struct statfs s;
+  if (statfs(dir.c_str(), &s) != 0) return "?";
+  switch (static_cast<unsigned long>(s.f_type)) {
+    case 0xEF53:
+      return "ext4";
+    case 0x01021994:
+      return "tmpfs (fsync is free: durability figures are meaningless)";
+    case 0x58465342:
+      return "xfs";
+    case 0x9123683E:
+      return "btrfs";
+    case 0x794C7630:
+      return "overlayfs";
+    default: {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "0x%lx", static_cast<unsigned long>(s.f_type));
+      return buf;
+    }
+  }
+}
+
+struct TableRow {
+  std::string figure;
+  std::string fieldsync;
+  std::string raw;
+  std::string ratio;
+  std::string target;
+  std::string met;
+};
+
+void PrintTable(const std::vector<TableRow>& rows) {
+  const TableRow head{"figure", "fieldsync", "raw SQLite", "ratio", "target", "met"};
+  size_t w[6] = {};
+  auto widen = [&](const TableRow& r) {
+    const std::string* c[6] = {&r.figure, &r.fieldsync, &r.raw, &r.ratio, &r.target, &r.met};
+    for (int k = 0; k < 6; ++k) {
+      // Column widths count characters, not bytes (all ASCII here).
+      w[k] = std::max(w[k], c[k]->size());
+    }
+  };
+  widen(head);
+  for (const TableRow& r : rows) widen(r);
+  auto print = [&](const TableRow& r) {
+    std::printf("  %-*s  %*s  %*s  %*s  %*s  %s\n", static_cast<int>(w[0]), r.figure.c_str(),
+                static_cast<int>(w[1]), r.fieldsync.c_str(), static_cast<int>(w[2]), r.raw.c_str(),
+                static_cast<int>(w[3]), r.ratio.c_str(), static_cast<int>(w[4]), r.target.c_str(),
+                r.met.c_str());
+  };
+  print(head);
+  std::printf("  %s\n", std::string(w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + 10, '-').c_str());
+  for (const TableRow& r : rows) print(r);
+}
+
+std::string Percent(double ratio) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f%%", 100 * ratio);
+  return buf;
+}
+
+// ---------------------------------------------------------------------------
+
+struct ModeResults {
+  const char* name = "";  // "full" / "normal"
+  bool full = true;
+  Sample local_tracked, local_raw;  // cases/s, rows/s
+  Sample merge_new, merge_new_all;  // declared field changes/s; with _live
+  Sample raw_new;                   // field changes/s
+  Sample merge_edit, raw_edit;      // field changes/s
+  int64_t new_declared = 0, new_live = 0, edit_fields = 0;
+};
+
+absl::Status Run(const Settings& s, const std::string& dir) {
+  const Files files{dir};
+  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
+
+  // Row ids: UUIDv7 made now, as an office would make them.
+  std::vector<RowId> ids;
+  ids.reserve(static_cast<size_t>(s.cases));
+  for (int64_t i = 0; i < s.cases; ++i) ids.push_back(Id16::NewV7(SystemClock::Get()));
+
+  std::vector<ModeResults> modes;
+  if (s.sync_full) modes.emplace_back().full = true;
+  if (s.sync_normal) modes.emplace_back().full = false;
+  for (ModeResults& m : modes) m.name = m.full ? "full" : "normal";
+
+  const double n = static_cast<double>(s.cases);
+  bool digest_checked = false;
+  for (int rep = 0; rep < s.repeat; ++rep) {
+    for (ModeResults& m : modes) {
+      const std::string tag = absl::StrCat(m.name, "-", rep);
+      std::printf("[run %d/%d, synchronous=%s]\n", rep + 1, s.repeat, m.name);
+      std::fflush(stdout);
+
+      // 1. Local writes, tracked.
+      const std::string writer_name = absl::StrCat("writer-", tag, ".db");
+      files.Remove(writer_name);
+      FS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> writer,
+                          OpenReplica(files.Path(writer_name), m.full));
+      const int page_size = PageSize(files.Path(writer_name));
+      FS_ASSIGN_OR_RETURN(Seconds t_tracked, TrackedInsert(*writer, ids, s.batch));
+      FS_ASSIGN_OR_RETURN(int64_t live, LiveCases(*writer));
+      if (live != s.cases) {
+        return absl::InternalError(absl::StrCat("writer holds ", live, " cases, not ", s.cases));
+      }
+      m.local_tracked.Add(n / t_tracked.wall);
+      PrintLine("local writes, fieldsync", t_tracked, n, "cases/s",
+                absl::StrCat("page_size ", page_size));
+      if (rep == 0) std::printf("    %s\n", StorageNote(files.Path(writer_name), s.cases).c_str());
+
+      // 2. Local writes, plain SQLite INSERT.
+      const std::string raw_name = absl::StrCat("raw-insert-", tag, ".db");
+      files.Remove(raw_name);
+      {
+        FS_ASSIGN_OR_RETURN(std::unique_ptr<RawDb> raw,
+                            RawDb::Create(files.Path(raw_name), m.full, page_size));
+        FS_ASSIGN_OR_RETURN(Seconds t_raw, RawInsert(*raw, ids, s.batch, /*upsert=*/false));
+        FS_ASSIGN_OR_RETURN(int64_t count, RawCount(*raw));
+        if (count != s.cases) return absl::InternalError("raw insert lost rows");
+        m.local_raw.Add(n / t_raw.wall);
+        PrintLine("local writes, raw INSERT", t_raw, n, "rows/s", "");
+        if (rep == 0) std::printf("    %s\n", StorageNote(files.Path(raw_name), s.cases).c_str());
+      }
+      files.Remove(raw_name);
+
+      // 3. Merge of new cases into a fresh replica.
+      const std::string recv_name = absl::StrCat("receiver-", tag, ".db");
+      files.Remove(recv_name);
+      FS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> receiver,
+                          OpenReplica(files.Path(recv_name), m.full));
+      FS_ASSIGN_OR_RETURN(MergeRun mnew, Merge(*writer, *receiver, 0, s.cases, s.batch));
+      const auto new_fields = static_cast<double>(mnew.declared_fields);
+      const auto new_all = static_cast<double>(mnew.declared_fields + mnew.live_fields);
+      m.new_declared = mnew.declared_fields;
+      m.new_live = mnew.live_fields;
+      m.merge_new.Add(new_fields / mnew.seconds.wall);
+      m.merge_new_all.Add(new_all / mnew.seconds.wall);
+      PrintLine("merge new rows, fieldsync", mnew.seconds, new_fields, "field changes/s",
+                absl::StrCat(Rate(new_all / mnew.seconds.wall), " incl. _live; ",
+                             Rate(n / mnew.seconds.wall), " commits/s"));
+
+      // 4. The same values as row UPSERTs into a fresh plain table.
+      const std::string rawm_name = absl::StrCat("raw-upsert-", tag, ".db");
+      files.Remove(rawm_name);
+      FS_ASSIGN_OR_RETURN(std::unique_ptr<RawDb> rawm,
+                          RawDb::Create(files.Path(rawm_name), m.full, page_size));
+      FS_ASSIGN_OR_RETURN(Seconds t_rawm, RawInsert(*rawm, ids, s.batch, /*upsert=*/true));
+      m.raw_new.Add(new_fields / t_rawm.wall);
+      PrintLine("merge new rows, raw UPSERT", t_rawm, new_fields, "field changes/s", "");
+
+      // 5. Edits: made on the writer (not timed), merged into the receiver,
+      //    which holds every row and field version they are based on.
+      FS_RETURN_IF_ERROR(MakeEdits(*writer, ids, s.batch));
+      FS_ASSIGN_OR_RETURN(MergeRun medit, Merge(*writer, *receiver, static_cast<uint64_t>(s.cases),
+                                                s.cases, s.batch));
+      const auto edit_fields = static_cast<double>(medit.declared_fields);
+      m.edit_fields = medit.declared_fields;
+      m.merge_edit.Add(edit_fields / medit.seconds.wall);
+      PrintLine("merge edits, fieldsync", medit.seconds, edit_fields, "field changes/s",
+                absl::StrCat(Rate(n / medit.seconds.wall), " commits/s"));
+
+      // 6. The same edits as UPSERTs of the changed columns.
+      FS_ASSIGN_OR_RETURN(Seconds t_rawe, RawEdits(*rawm, ids, s.batch));
+      m.raw_edit.Add(edit_fields / t_rawe.wall);
+      PrintLine("merge edits, raw UPSERT", t_rawe, edit_fields, "field changes/s", "");
+
+      // Consistency (not timed, once): the receiver must hold exactly what
+      // the writer holds.
+      if (!digest_checked) {
+        FS_ASSIGN_OR_RETURN(std::string dw, writer->StateDigest());
+        FS_ASSIGN_OR_RETURN(std::string dr, receiver->StateDigest());
+        if (dw != dr) {
+          return absl::InternalError(
+              absl::StrCat("receiver state digest ", dr, " differs from the writer's ", dw));
+        }
+        FS_ASSIGN_OR_RETURN(ReplicaStats st, receiver->Stats());
+        if (st.open_conflicts != 0) {
+          return absl::InternalError(absl::StrCat(st.open_conflicts, " unexpected conflicts"));
+        }
+        std::printf("  check: receiver state digest equals the writer's, no conflicts\n");
+        digest_checked = true;
+      }
+      std::fflush(stdout);
+      writer.reset();
+      receiver.reset();
+      rawm.reset();
+      if (s.dir.empty() || rep + 1 < s.repeat) {
+        files.Remove(writer_name);
+        files.Remove(recv_name);
+        files.Remove(rawm_name);
+      }
+    }
+  }
+
+  // Summary.
+  std::printf("\nSummary (median of %d run%s%s)\n", s.repeat, s.repeat > 1 ? "s" : "",
+              s.repeat > 1 ? "; min-max in brackets" : "");
+  std::vector<TableRow> rows;
+  auto yes = [](double v, double target) { return v >= target ? "yes" : "NO"; };
+  for (const ModeResults& m : modes) {
+    const std::string sync = absl::StrCat(" [sync ", m.name, "]");
+    rows.push_back(
+        TableRow{absl::StrCat("local writes, cases/s", sync), RateRange(m.local_tracked),
+                 RateRange(m.local_raw), Percent(m.local_tracked.Median() / m.local_raw.Median()),
+                 Rate(kTargetCasesPerSec), yes(m.local_tracked.Median(), kTargetCasesPerSec)});
+    rows.push_back(
+        TableRow{absl::StrCat("merge new rows, field changes/s", sync), RateRange(m.merge_new),
+                 RateRange(m.raw_new), Percent(m.merge_new.Median() / m.raw_new.Median()),
+                 Rate(kTargetFieldsPerSec), yes(m.merge_new.Median(), kTargetFieldsPerSec)});
+    rows.push_back(TableRow{absl::StrCat("  same, counting _live writes", sync),
+                            RateRange(m.merge_new_all), "", "", Rate(kTargetFieldsPerSec),
+                            yes(m.merge_new_all.Median(), kTargetFieldsPerSec)});
+    rows.push_back(
+        TableRow{absl::StrCat("merge edits, field changes/s", sync), RateRange(m.merge_edit),
+                 RateRange(m.raw_edit), Percent(m.merge_edit.Median() / m.raw_edit.Median()),
+                 Rate(kTargetFieldsPerSec), yes(m.merge_edit.Median(), kTargetFieldsPerSec)});
+  }
+  PrintTable(rows);
+  if (!modes.empty()) {
+    const ModeResults& m = modes.front();
+    std::printf(
+        "\nField changes per run: merge new rows %s declared fields (+%s _live writes), "
+        "merge edits %s (3-5 per commit).\n",
+        Rate(static_cast<double>(m.new_declared)).c_str(),
+        Rate(static_cast<double>(m.new_live)).c_str(),
+        Rate(static_cast<double>(m.edit_fields)).c_str());
+  }
+  std::printf(
+      "Targets: local writes >= %s cases/s, merge >= %s field changes/s (declared "
+      "columns). Ratio = fieldsync / raw SQLite.\n",
+      Rate(kTargetCasesPerSec).c_str(), Rate(kTargetFieldsPerSec).c_str());
+  return absl::OkStatus();
+}
+
+// Removes the temp dir at exit, whatever the path out.
+struct TempDir {
+  std::string path;
+  ~TempDir() {
+    if (path.empty()) return;
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+int Main(int argc, char** argv) {
+  std::optional<Settings> s = ParseSettings(argc, argv);
+  if (!s) return 2;
+
+  TempDir temp;
+  std::string dir = s->dir;
+  if (dir.empty()) {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = absl::StrCat(base && *base ? base : "/tmp", "/fieldsync-bench-XXXXXX");
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      std::fprintf(stderr, "fieldsync-bench: cannot make a temp dir from %s: %s\n", tmpl.c_str(),
+                   std::strerror(errno));
+      return 1;
+    }
+    dir = temp.path = tmpl;
+  } else {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "fieldsync-bench: cannot create %s: %s\n", dir.c_str(),
+                   ec.message().c_str());
+      return 1;
+    }
+  }
+
+  std::string cmd = "fieldsync-bench";
+  for (int i = 1; i < argc; ++i) absl::StrAppend(&cmd, " ", argv[i]);
+  char when[64];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", std::localtime(&now));
+  std::printf("command:  %s\n", cmd.c_str());
+  std::printf("date:     %s\n", when);
+  std::printf("machine:  nproc %ld, %s, load average %s\n", sysconf(_SC_NPROCESSORS_ONLN),
+              ReadFirstLine("/proc/cpuinfo", "model name").c_str(),
+              [] {
+                std::ifstream in("/proc/loadavg");
+                std::string a, b, c;
+                in >> a >> b >> c;
+                return absl::StrCat(a, " ", b, " ", c);
+              }()
+                  .c_str());
+  std::printf("SQLite:   %s\n", sqlite3_libversion());
+  std::printf("dir:      %s (%s)%s\n", dir.c_str(), FsType(dir).c_str(),
+              temp.path.empty() ? ", kept" : ", removed at exit");
+  std::printf(
+      "settings: %lld cases, 15 fields each, %lld commits per SQLite transaction, "
+      "synchronous %s, cache_size %d KiB, %d run%s\n\n",
+      static_cast<long long>(s->cases), static_cast<long long>(s->batch),
+      s->sync_full && s->sync_normal ? "full and normal"
+      : s->sync_full                 ? "full"
+                                     : "normal",
+      kCacheSizeKiB, s->repeat, s->repeat > 1 ? "s" : "");
+  std::fflush(stdout);
+
+  absl::Status st = Run(*s, dir);
+  if (!st.ok()) {
+    std::fprintf(stderr, "fieldsync-bench: %s\n", std::string(st.ToString()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace fieldsync
+
+int main(int argc, char** argv) { return fieldsync::Main(argc, argv); }
