@@ -78,6 +78,10 @@ struct Settings {
   bool sync_full = true;
   bool sync_normal = true;
   int repeat = 1;
+  // kFull: long narratives and notes, as a case file has after interviews
+  // (about 1.1 KB of values). kIntake: the same 15 fields as a hotline call
+  // first records them, with short texts (about 0.3 KB).
+  enum class Profile { kFull, kIntake } profile = Profile::kFull;
 };
 
 void PrintUsage(FILE* out) {
@@ -99,6 +103,9 @@ void PrintUsage(FILE* out) {
       "               commit, the default) and/or kNormal; plain SQLite uses the\n"
       "               matching PRAGMA synchronous (default both)\n"
       "  --repeat N   run every measurement N times, report the median (default 1)\n"
+      "  --profile P  full | intake: the case rows written. full: long narrative and\n"
+      "               notes (~1.1 KB of values a case); intake: the same 15 fields\n"
+      "               with short texts, as first recorded (~0.3 KB) (default full)\n"
       "  --quick      tiny defaults (500 cases, batch 50, --sync full), for smoke\n"
       "               tests; flags given explicitly still apply\n"
       "  --help       this text\n"
@@ -109,7 +116,7 @@ void PrintUsage(FILE* out) {
 // Returns nullopt after printing an error; exits for --help.
 std::optional<Settings> ParseSettings(int argc, char** argv) {
   absl::StatusOr<Args> args =
-      ParseArgs(argc, argv, {"cases", "batch", "dir", "sync", "repeat"}, {"quick", "help"});
+      ParseArgs(argc, argv, {"cases", "batch", "dir", "sync", "repeat", "profile"}, {"quick", "help"});
   if (!args.ok()) {
     std::fprintf(stderr, "fieldsync-bench: %s\n", std::string(args.status().message()).c_str());
     return std::nullopt;
@@ -152,6 +159,15 @@ std::optional<Settings> ParseSettings(int argc, char** argv) {
   }
   s.repeat = static_cast<int>(std::min<int64_t>(repeat, 100));
   s.dir = args->Flag("dir");
+  if (args->flags.count("profile")) {
+    const std::string p = args->Flag("profile");
+    if (p != "full" && p != "intake") {
+      std::fprintf(stderr, "fieldsync-bench: --profile takes full or intake, got \"%s\"\n",
+                   p.c_str());
+      return std::nullopt;
+    }
+    s.profile = p == "intake" ? Settings::Profile::kIntake : Settings::Profile::kFull;
+  }
   if (args->flags.count("sync")) {
     const std::string mode = args->Flag("sync");
     if (mode != "full" && mode != "normal" && mode != "both") {
@@ -235,7 +251,7 @@ std::string Date(int64_t i) {
 }
 
 // The 15 values of case number i, in kCaseColumns order.
-std::vector<Value> CaseValues(int64_t i) {
+std::vector<Value> CaseValues(int64_t i, Settings::Profile profile) {
   const Province& p = Pick(kProvinces, i);
   const std::string date = Date(i);
   char code[32];
@@ -253,6 +269,13 @@ std::vector<Value> CaseValues(int64_t i) {
   v.push_back(Value::Text(Pick(kExploitation, i / 7)));
   v.push_back(Value::Text(i % 9 == 0 ? "urgent" : "normal"));
   v.push_back(Value::Text(date));
+  if (profile == Settings::Profile::kIntake) {
+    v.push_back(Value::Text(absl::StrCat("Gọi 18001567 từ ", p.name, "; chờ xác minh.")));
+    v.push_back(Value::Text(absl::StrCat("Cán bộ ", Pick(kOfficers, i), " nhận cuộc gọi.")));
+    v.push_back(Value::Text(absl::StrCat("Huyện ", p.district)));
+    v.push_back(Value::Text("Chưa rõ"));
+    return v;
+  }
   v.push_back(Value::Text(
       absl::StrCat("Nạn nhân được giải cứu tại ", p.name, " ngày ", date,
                    ". Chị cho biết một người quen trong bản hứa hẹn việc làm phụ bếp lương cao ở "
@@ -366,9 +389,11 @@ class RawDb {
         out->Exec(sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
     FS_RETURN_IF_ERROR(out->Exec(absl::StrCat("PRAGMA cache_size = -", kCacheSizeKiB)));
     const TableDef& t = *FieldOfficeSchema().FindTable("cases");
-    std::string sql = "CREATE TABLE cases(id BLOB PRIMARY KEY NOT NULL";
+    // The replica's layout (store/migrations.cc, CreateTableSql) without its
+    // two tracking columns: a rowid table with a unique 16-byte id.
+    std::string sql = "CREATE TABLE cases(id BLOB NOT NULL UNIQUE";
     for (const ColumnDef& c : t.columns) absl::StrAppend(&sql, ", \"", AV(c.name), "\"");
-    absl::StrAppend(&sql, ") WITHOUT ROWID");
+    absl::StrAppend(&sql, ")");
     FS_RETURN_IF_ERROR(out->Exec(sql));
     return out;
   }
@@ -476,14 +501,15 @@ absl::StatusOr<std::unique_ptr<Replica>> OpenReplica(const std::string& path, bo
 
 // Creates the cases through the replica: one LocalTxn (one commit) per case,
 // `batch` commits per WriteMany call.
-absl::StatusOr<Seconds> TrackedInsert(Replica& r, const std::vector<RowId>& ids, int64_t batch) {
+absl::StatusOr<Seconds> TrackedInsert(Replica& r, const std::vector<RowId>& ids, int64_t batch,
+                                      Settings::Profile profile) {
   Seconds total;
   const auto n = static_cast<int64_t>(ids.size());
   for (int64_t start = 0; start < n; start += batch) {
     const int64_t end = std::min(n, start + batch);
     std::vector<LocalTxn> txns(static_cast<size_t>(end - start));
     for (int64_t i = start; i < end; ++i) {
-      std::vector<Value> values = CaseValues(i);
+      std::vector<Value> values = CaseValues(i, profile);
       LocalTxn::Fields fields;
       fields.reserve(values.size());
       for (size_t k = 0; k < values.size(); ++k) {
@@ -504,7 +530,7 @@ absl::StatusOr<Seconds> TrackedInsert(Replica& r, const std::vector<RowId>& ids,
 
 // The same rows through one prepared INSERT (or UPSERT) of plain SQLite.
 absl::StatusOr<Seconds> RawInsert(RawDb& db, const std::vector<RowId>& ids, int64_t batch,
-                                  bool upsert) {
+                                  bool upsert, Settings::Profile profile) {
   FS_ASSIGN_OR_RETURN(RawStmt * st, db.Prepare(InsertSql(kCaseColumns, 15, upsert)));
   FS_ASSIGN_OR_RETURN(RawStmt * begin, db.Prepare("BEGIN IMMEDIATE"));
   FS_ASSIGN_OR_RETURN(RawStmt * commit, db.Prepare("COMMIT"));
@@ -514,7 +540,7 @@ absl::StatusOr<Seconds> RawInsert(RawDb& db, const std::vector<RowId>& ids, int6
   for (int64_t start = 0; start < n; start += batch) {
     const int64_t end = std::min(n, start + batch);
     rows.clear();
-    for (int64_t i = start; i < end; ++i) rows.push_back(CaseValues(i));
+    for (int64_t i = start; i < end; ++i) rows.push_back(CaseValues(i, profile));
     Stopwatch w(&total);
     FS_RETURN_IF_ERROR(begin->Run());
     for (int64_t i = start; i < end; ++i) {
@@ -837,7 +863,7 @@ absl::Status Run(const Settings& s, const std::string& dir) {
       FS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> writer,
                           OpenReplica(files.Path(writer_name), m.full));
       const int page_size = PageSize(files.Path(writer_name));
-      FS_ASSIGN_OR_RETURN(Seconds t_tracked, TrackedInsert(*writer, ids, s.batch));
+      FS_ASSIGN_OR_RETURN(Seconds t_tracked, TrackedInsert(*writer, ids, s.batch, s.profile));
       FS_ASSIGN_OR_RETURN(int64_t live, LiveCases(*writer));
       if (live != s.cases) {
         return absl::InternalError(absl::StrCat("writer holds ", live, " cases, not ", s.cases));
@@ -853,7 +879,7 @@ absl::Status Run(const Settings& s, const std::string& dir) {
       {
         FS_ASSIGN_OR_RETURN(std::unique_ptr<RawDb> raw,
                             RawDb::Create(files.Path(raw_name), m.full, page_size));
-        FS_ASSIGN_OR_RETURN(Seconds t_raw, RawInsert(*raw, ids, s.batch, /*upsert=*/false));
+        FS_ASSIGN_OR_RETURN(Seconds t_raw, RawInsert(*raw, ids, s.batch, /*upsert=*/false, s.profile));
         FS_ASSIGN_OR_RETURN(int64_t count, RawCount(*raw));
         if (count != s.cases) return absl::InternalError("raw insert lost rows");
         m.local_raw.Add(n / t_raw.wall);
@@ -883,7 +909,7 @@ absl::Status Run(const Settings& s, const std::string& dir) {
       files.Remove(rawm_name);
       FS_ASSIGN_OR_RETURN(std::unique_ptr<RawDb> rawm,
                           RawDb::Create(files.Path(rawm_name), m.full, page_size));
-      FS_ASSIGN_OR_RETURN(Seconds t_rawm, RawInsert(*rawm, ids, s.batch, /*upsert=*/true));
+      FS_ASSIGN_OR_RETURN(Seconds t_rawm, RawInsert(*rawm, ids, s.batch, /*upsert=*/true, s.profile));
       m.raw_new.Add(new_fields / t_rawm.wall);
       PrintLine("merge new rows, raw UPSERT", t_rawm, new_fields, "field changes/s", "");
 
@@ -1026,9 +1052,11 @@ int Main(int argc, char** argv) {
   std::printf("dir:      %s (%s)%s\n", dir.c_str(), FsType(dir).c_str(),
               temp.path.empty() ? ", kept" : ", removed at exit");
   std::printf(
-      "settings: %lld cases, 15 fields each, %lld commits per SQLite transaction, "
-      "synchronous %s, cache_size %d KiB, %d run%s\n\n",
-      static_cast<long long>(s->cases), static_cast<long long>(s->batch),
+      "settings: %lld cases, 15 fields each (profile %s), %lld commits per SQLite "
+      "transaction, synchronous %s, cache_size %d KiB, %d run%s\n\n",
+      static_cast<long long>(s->cases),
+      s->profile == Settings::Profile::kIntake ? "intake" : "full",
+      static_cast<long long>(s->batch),
       s->sync_full && s->sync_normal ? "full and normal"
       : s->sync_full                 ? "full"
                                      : "normal",

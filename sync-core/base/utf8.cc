@@ -1,45 +1,57 @@
 #include "base/utf8.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace fieldsync {
 
+// Follows the table of well-formed byte sequences in the Unicode standard
+// (chapter 3, table 3-7): the second byte's range depends on the first byte,
+// which excludes overlong forms, surrogates and code points above U+10FFFF.
 bool IsValidUtf8(std::string_view s, size_t* bad_offset) {
   const auto* p = reinterpret_cast<const uint8_t*>(s.data());
   const size_t n = s.size();
   size_t i = 0;
-  auto fail = [&](size_t at) {
-    if (bad_offset) *bad_offset = at;
-    return false;
-  };
+  auto cont = [&](size_t k) { return (p[k] & 0xC0) == 0x80; };
   while (i < n) {
+    // Fast path: eight ASCII bytes at a time.
+    if (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, p + i, 8);
+      if ((word & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     const uint8_t c = p[i];
     if (c < 0x80) {
       ++i;
       continue;
     }
-    size_t len;
-    uint32_t min;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2, min = 0x80, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, min = 0x800, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-      return fail(i);
+    if (c >= 0xC2 && c <= 0xDF) {
+      if (i + 1 < n && cont(i + 1)) {
+        i += 2;
+        continue;
+      }
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      if (i + 2 < n && cont(i + 1) && cont(i + 2)) {
+        const uint8_t b = p[i + 1];
+        if (!(c == 0xE0 && b < 0xA0) && !(c == 0xED && b > 0x9F)) {
+          i += 3;
+          continue;
+        }
+      }
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      if (i + 3 < n && cont(i + 1) && cont(i + 2) && cont(i + 3)) {
+        const uint8_t b = p[i + 1];
+        if (!(c == 0xF0 && b < 0x90) && !(c == 0xF4 && b > 0x8F)) {
+          i += 4;
+          continue;
+        }
+      }
     }
-    if (i + len > n) return fail(i);
-    for (size_t k = 1; k < len; ++k) {
-      const uint8_t cc = p[i + k];
-      if ((cc & 0xC0) != 0x80) return fail(i);
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return fail(i);
-    }
-    i += len;
+    if (bad_offset) *bad_offset = i;
+    return false;
   }
   return true;
 }

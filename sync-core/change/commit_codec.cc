@@ -82,7 +82,7 @@ class Reader {
     return absl::OkStatus();
   }
   absl::Status Bytes(size_t limit, std::string_view* v) {
-    uint64_t n;
+    uint64_t n = 0;
     absl::Status s = Varint(&n);
     if (!s.ok()) return s;
     if (n > limit) return Error(absl::StrCat("length ", n, " over the limit ", limit));
@@ -96,7 +96,7 @@ class Reader {
     return absl::OkStatus();
   }
   absl::Status Ver(Version* v) {
-    uint64_t h;
+    uint64_t h = 0;
     absl::Status s = U64(&h);
     if (!s.ok()) return s;
     v->hlc = Hlc::FromPacked(h);
@@ -167,7 +167,7 @@ absl::StatusOr<Commit> DecodeCommit(std::string_view bytes) {
   std::string_view magic;
   FS_READ(r.Raw(3, &magic));
   if (std::memcmp(magic.data(), kMagic, 3) != 0) return r.Error("not a commit (bad magic)");
-  uint8_t version;
+  uint8_t version = 0;
   FS_READ(r.Byte(&version));
   if (version != kCommitFormatVersion) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -177,10 +177,10 @@ absl::StatusOr<Commit> DecodeCommit(std::string_view bytes) {
   Commit c;
   FS_READ(r.Id(&c.author));
   FS_READ(r.Varint(&c.seq));
-  uint64_t hlc;
+  uint64_t hlc = 0;
   FS_READ(r.U64(&hlc));
   c.hlc = Hlc::FromPacked(hlc);
-  uint64_t n_changes;
+  uint64_t n_changes = 0;
   FS_READ(r.Varint(&n_changes));
   if (n_changes > tuning::kMaxRowChangesPerCommit) return r.Error("too many row changes");
   c.changes.resize(static_cast<size_t>(n_changes));
@@ -189,7 +189,7 @@ absl::StatusOr<Commit> DecodeCommit(std::string_view bytes) {
     FS_READ(r.Bytes(256, &table));
     rc.table.assign(table.data(), table.size());
     FS_READ(r.Id(&rc.row));
-    uint64_t n_fields;
+    uint64_t n_fields = 0;
     FS_READ(r.Varint(&n_fields));
     if (n_fields > tuning::kMaxFieldsPerRowChange) return r.Error("too many fields");
     rc.fields.resize(static_cast<size_t>(n_fields));
@@ -197,14 +197,14 @@ absl::StatusOr<Commit> DecodeCommit(std::string_view bytes) {
       std::string_view column;
       FS_READ(r.Bytes(256, &column));
       f.column.assign(column.data(), column.size());
-      uint8_t tag;
+      uint8_t tag = 0;
       FS_READ(r.Byte(&tag));
       switch (static_cast<Value::Kind>(tag)) {
         case Value::Kind::kNull:
           f.value = Value::Null();
           break;
         case Value::Kind::kInt: {
-          uint64_t z;
+          uint64_t z = 0;
           FS_READ(r.Varint(&z));
           f.value = Value::Int(static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1)));
           break;
@@ -221,7 +221,7 @@ absl::StatusOr<Commit> DecodeCommit(std::string_view bytes) {
         default:
           return r.Error(absl::StrCat("unknown value tag ", tag));
       }
-      uint8_t flags;
+      uint8_t flags = 0;
       FS_READ(r.Byte(&flags));
       if (flags & ~kFlagHasBase) return r.Error(absl::StrCat("unknown flags ", flags));
       if (flags & kFlagHasBase) {
@@ -229,7 +229,7 @@ absl::StatusOr<Commit> DecodeCommit(std::string_view bytes) {
         FS_READ(r.Ver(&base));
         f.base = base;
       }
-      uint64_t n_resolves;
+      uint64_t n_resolves = 0;
       FS_READ(r.Varint(&n_resolves));
       if (n_resolves > tuning::kMaxResolvesPerField) return r.Error("too many resolved versions");
       f.resolves.resize(static_cast<size_t>(n_resolves));

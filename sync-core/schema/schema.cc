@@ -12,10 +12,8 @@
 namespace fieldsync {
 
 int TableDef::ColumnIndex(std::string_view column) const {
-  for (size_t i = 0; i < columns.size(); ++i) {
-    if (columns[i].name == column) return static_cast<int>(i);
-  }
-  return -1;
+  auto it = column_index.find(column);
+  return it == column_index.end() ? -1 : it->second;
 }
 
 const ColumnDef* TableDef::FindColumn(std::string_view column) const {
@@ -24,13 +22,20 @@ const ColumnDef* TableDef::FindColumn(std::string_view column) const {
 }
 
 Schema::Schema(int version, std::vector<TableDef> tables)
-    : version_(version), tables_(std::move(tables)) {}
+    : version_(version), tables_(std::move(tables)) {
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    table_index_[tables_[t].name] = static_cast<int>(t);
+    TableDef& def = tables_[t];
+    def.column_index.clear();
+    for (size_t c = 0; c < def.columns.size(); ++c) {
+      def.column_index[def.columns[c].name] = static_cast<int>(c);
+    }
+  }
+}
 
 int Schema::TableIndex(std::string_view table) const {
-  for (size_t i = 0; i < tables_.size(); ++i) {
-    if (tables_[i].name == table) return static_cast<int>(i);
-  }
-  return -1;
+  auto it = table_index_.find(table);
+  return it == table_index_.end() ? -1 : it->second;
 }
 
 const TableDef* Schema::FindTable(std::string_view table) const {

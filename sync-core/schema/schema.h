@@ -10,6 +10,7 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -54,6 +55,9 @@ struct TableDef {
   // Index into `columns`, or -1.
   int ColumnIndex(std::string_view column) const;
   const ColumnDef* FindColumn(std::string_view column) const;
+
+  // Filled by Schema's constructor: column name -> index.
+  std::unordered_map<std::string_view, int> column_index = {};
 };
 
 class Schema {
@@ -69,6 +73,7 @@ class Schema {
  private:
   int version_;
   std::vector<TableDef> tables_;
+  std::unordered_map<std::string_view, int> table_index_;
 };
 
 // The name of the implicit liveness register in commits.

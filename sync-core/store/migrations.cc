@@ -57,12 +57,36 @@ absl::StatusOr<absl::flat_hash_set<std::string>> ExistingColumns(sqlite::Db& db,
   return cols;
 }
 
+absl::StatusOr<bool> IsWithoutRowid(sqlite::Db& db, std::string_view table) {
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                                           "AND name = ?1"));
+  st->BindText(1, table);
+  FS_ASSIGN_OR_RETURN(bool row, st->Step());
+  return row && st->ColumnString(0).find("WITHOUT ROWID") != std::string::npos;
+}
+
 absl::Status Migrate(sqlite::Db& db, const Schema& schema) {
   for (const char* sql : kBookkeeping) FS_RETURN_IF_ERROR(db.Exec(sql));
   for (const TableDef& t : schema.tables()) {
     FS_ASSIGN_OR_RETURN(auto cols, ExistingColumns(db, t.name));
     if (cols.empty()) {
       FS_RETURN_IF_ERROR(db.Exec(CreateTableSql(t)));
+      continue;
+    }
+    FS_ASSIGN_OR_RETURN(bool without_rowid, IsWithoutRowid(db, t.name));
+    if (without_rowid) {
+      // Version 1 layout: copy into a table of the current layout.
+      std::string copied = "id, _live, _ver";
+      for (const ColumnDef& c : t.columns) {
+        if (cols.contains(std::string(c.name))) absl::StrAppend(&copied, ", \"", AV(c.name), "\"");
+      }
+      FS_RETURN_IF_ERROR(db.Exec(absl::StrCat("ALTER TABLE \"", AV(t.name),
+                                              "\" RENAME TO \"_fs_old_", AV(t.name), "\"")));
+      FS_RETURN_IF_ERROR(db.Exec(CreateTableSql(t)));
+      FS_RETURN_IF_ERROR(db.Exec(absl::StrCat("INSERT INTO \"", AV(t.name), "\"(", copied,
+                                              ") SELECT ", copied, " FROM \"_fs_old_",
+                                              AV(t.name), "\" ORDER BY id")));
+      FS_RETURN_IF_ERROR(db.Exec(absl::StrCat("DROP TABLE \"_fs_old_", AV(t.name), "\"")));
       continue;
     }
     for (const ColumnDef& c : t.columns) {
@@ -79,13 +103,16 @@ absl::Status Migrate(sqlite::Db& db, const Schema& schema) {
 }  // namespace
 
 std::string CreateTableSql(const TableDef& t) {
-  // Value columns have no declared type: BLOB affinity, so SQLite stores
-  // each value with the storage class it was bound with and never converts.
+  // A rowid table with a unique index on the 16-byte id (schema version 2 on;
+  // version 1 used WITHOUT ROWID, whose rows of a kilobyte or more spill into
+  // overflow pages that every key comparison then reads). Value columns have
+  // no declared type: BLOB affinity, so SQLite stores each value with the
+  // storage class it was bound with and never converts.
   std::string sql = absl::StrCat("CREATE TABLE \"", AV(t.name),
-                                 "\"(id BLOB PRIMARY KEY NOT NULL, _live INTEGER, "
+                                 "\"(id BLOB NOT NULL UNIQUE, _live INTEGER, "
                                  "_ver BLOB NOT NULL");
   for (const ColumnDef& c : t.columns) absl::StrAppend(&sql, ", \"", AV(c.name), "\"");
-  absl::StrAppend(&sql, ") WITHOUT ROWID");
+  absl::StrAppend(&sql, ")");
   return sql;
 }
 

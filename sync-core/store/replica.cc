@@ -22,12 +22,19 @@ namespace {
 
 std::string Quote(std::string_view ident) { return absl::StrCat("\"", AV(ident), "\""); }
 
-// A row loaded for merging: slot 0 is the liveness register.
+// A row loaded for merging: slot 0 is the liveness register, slot c+1
+// column c. Merging needs the versions of every field but the values of
+// few (a replaced value only when it becomes a conflict record), so values
+// are read on demand and only changed slots are written back.
 struct RowState {
   bool exists = false;
-  std::vector<Value> values;
+  std::vector<Value> values;     // by slot; meaningful where loaded or changed
   std::vector<SlotMeta> slots;
+  uint64_t loaded = 0;           // bit s: values[s] holds the stored value
+  uint64_t changed = 0;          // bit s: values[s] was written, store it
 };
+
+constexpr uint64_t Bit(size_t slot) { return uint64_t{1} << slot; }
 
 }  // namespace
 
@@ -76,11 +83,14 @@ class Replica::Impl {
   absl::StatusOr<uint32_t> DeviceIndex(const DeviceId& id, bool create);
   bool Knows(const Version& v) const;
 
-  absl::StatusOr<RowState> LoadRow(size_t tidx, const RowId& row);
+  // Loads versions and liveness; with `all_values`, every value too.
+  absl::StatusOr<RowState> LoadRow(size_t tidx, const RowId& row, bool all_values);
+  // The stored value of one slot (read on demand).
+  absl::StatusOr<Value> StoredValue(size_t tidx, const RowId& row, size_t slot, RowState& rs);
   absl::Status StoreRow(size_t tidx, const RowId& row, RowState& st);
   absl::Status MergeRowChange(const Commit& c, uint32_t author, size_t tidx, const RowChange& rc,
                               RowState& st);
-  absl::Status ApplyCommit(const Commit& c, const std::vector<RowState>* preloaded);
+  absl::Status ApplyCommit(const Commit& c, std::vector<RowState>* preloaded);
   absl::StatusOr<Commit> BuildLocal(const LocalTxn& txn, std::vector<RowState>* states);
   absl::StatusOr<std::vector<Version>> OpenConflictVersions(std::string_view table,
                                                             const RowId& row,
@@ -115,8 +125,11 @@ class Replica::Impl {
   absl::flat_hash_map<DeviceId, uint32_t> device_index;
 
   struct TableStmts {
-    sqlite::Stmt* select = nullptr;
-    sqlite::Stmt* upsert = nullptr;
+    sqlite::Stmt* select_meta = nullptr;  // _live, _ver
+    sqlite::Stmt* select_all = nullptr;   // _live, _ver, every column
+    sqlite::Stmt* insert = nullptr;       // a new row, every column
+    // UPDATE of exactly the changed slots, by bitmask of slots.
+    absl::flat_hash_map<uint64_t, sqlite::Stmt*> update;
   };
   std::vector<TableStmts> tables;
   sqlite::Stmt* begin_ = nullptr;
@@ -193,25 +206,27 @@ absl::Status Replica::Impl::Init() {
                       db->Statement("DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2 AND "
                                    "col = ?3 AND hlc = ?4 AND device = ?5"));
   for (const TableDef& t : schema->tables()) {
+    if (t.columns.size() + 1 > 64) {
+      return absl::InternalError(absl::StrCat("table ", AV(t.name), " has more than 63 columns"));
+    }
     std::string cols;
     std::string params;
-    std::string updates = "_live = excluded._live, _ver = excluded._ver";
     for (size_t i = 0; i < t.columns.size(); ++i) {
-      const std::string q = Quote(t.columns[i].name);
-      absl::StrAppend(&cols, ", ", q);
+      absl::StrAppend(&cols, ", ", Quote(t.columns[i].name));
       absl::StrAppend(&params, ", ?", i + 4);
-      absl::StrAppend(&updates, ", ", q, " = excluded.", q);
     }
     TableStmts ts;
-    FS_ASSIGN_OR_RETURN(ts.select, db->Statement(absl::StrCat("SELECT _live, _ver", cols,
-                                                             " FROM ", Quote(t.name),
-                                                             " WHERE id = ?1")));
-    FS_ASSIGN_OR_RETURN(ts.upsert,
-                        db->Statement(absl::StrCat("INSERT INTO ", Quote(t.name),
-                                                  "(id, _live, _ver", cols, ") VALUES (?1, ?2, ?3",
-                                                  params, ") ON CONFLICT(id) DO UPDATE SET ",
-                                                  updates)));
-    tables.push_back(ts);
+    FS_ASSIGN_OR_RETURN(ts.select_meta, db->Statement(absl::StrCat(
+                                            "SELECT _live, _ver FROM ", Quote(t.name),
+                                            " WHERE id = ?1")));
+    FS_ASSIGN_OR_RETURN(ts.select_all, db->Statement(absl::StrCat("SELECT _live, _ver", cols,
+                                                                  " FROM ", Quote(t.name),
+                                                                  " WHERE id = ?1")));
+    FS_ASSIGN_OR_RETURN(ts.insert, db->Statement(absl::StrCat("INSERT INTO ", Quote(t.name),
+                                                              "(id, _live, _ver", cols,
+                                                              ") VALUES (?1, ?2, ?3", params,
+                                                              ")")));
+    tables.push_back(std::move(ts));
   }
 
   FS_RETURN_IF_ERROR(ReloadDevices());
@@ -316,39 +331,85 @@ std::optional<FieldVersion> Replica::Impl::ToFieldVersion(const SlotMeta& s) con
   return fv;
 }
 
-absl::StatusOr<RowState> Replica::Impl::LoadRow(size_t tidx, const RowId& row) {
+absl::StatusOr<RowState> Replica::Impl::LoadRow(size_t tidx, const RowId& row,
+                                                bool all_values) {
   const TableDef& t = schema->tables()[tidx];
   const size_t n = t.columns.size() + 1;
-  sqlite::ScopedStmt st(tables[tidx].select);
+  sqlite::ScopedStmt st(all_values ? tables[tidx].select_all : tables[tidx].select_meta);
   st->Reset();
   st->BindBlobStatic(1, row.view());
   RowState rs;
+  rs.values.assign(n, Value::Null());
   FS_ASSIGN_OR_RETURN(bool found, st->Step());
   if (!found) {
-    rs.values.assign(n, Value::Null());
     rs.slots.assign(n, SlotMeta{});
+    rs.loaded = ~uint64_t{0};  // a new row: every stored value is NULL
     return rs;
   }
   rs.exists = true;
-  rs.values.reserve(n);
-  rs.values.push_back(st->ColumnValue(0));
+  rs.values[0] = st->ColumnValue(0);
+  rs.loaded = Bit(0);
   FS_RETURN_IF_ERROR(DecodeRowMeta(st->ColumnBlob(1), n, &rs.slots));
-  for (size_t i = 1; i < n; ++i) rs.values.push_back(st->ColumnValue(static_cast<int>(i + 1)));
+  if (all_values) {
+    for (size_t i = 1; i < n; ++i) rs.values[i] = st->ColumnValue(static_cast<int>(i + 1));
+    rs.loaded = ~uint64_t{0};
+  }
   return rs;
+}
+
+absl::StatusOr<Value> Replica::Impl::StoredValue(size_t tidx, const RowId& row, size_t slot,
+                                                RowState& rs) {
+  if (!(rs.loaded & Bit(slot))) {
+    const TableDef& t = schema->tables()[tidx];
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared(absl::StrCat(
+                                     "SELECT ", Quote(t.columns[slot - 1].name), " FROM ",
+                                     Quote(t.name), " WHERE id = ?1")));
+    st->BindBlobStatic(1, row.view());
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    rs.values[slot] = found ? st->ColumnValue(0) : Value::Null();
+    rs.loaded |= Bit(slot);
+  }
+  return rs.values[slot];
 }
 
 absl::Status Replica::Impl::StoreRow(size_t tidx, const RowId& row, RowState& rs) {
   EncodeRowMeta(rs.slots, &meta_buf);
-  sqlite::Stmt* st = tables[tidx].upsert;
-  st->Reset();
-  st->BindBlobStatic(1, row.view());
-  st->BindValue(2, rs.values[0]);
-  st->BindBlobStatic(3, meta_buf);
-  for (size_t i = 1; i < rs.values.size(); ++i) {
-    st->BindValue(static_cast<int>(i + 3), rs.values[i]);
+  if (!rs.exists) {
+    sqlite::ScopedStmt st(tables[tidx].insert);
+    st->BindBlobStatic(1, row.view());
+    st->BindValueStatic(2, rs.values[0]);
+    st->BindBlobStatic(3, meta_buf);
+    for (size_t i = 1; i < rs.values.size(); ++i) {
+      st->BindValueStatic(static_cast<int>(i + 3), rs.values[i]);
+    }
+    FS_RETURN_IF_ERROR(st->Run());
+    rs.exists = true;
+    rs.changed = 0;
+    return absl::OkStatus();
   }
+  // Only the changed slots (and the version blob) are written.
+  sqlite::Stmt*& cached = tables[tidx].update[rs.changed];
+  if (cached == nullptr) {
+    const TableDef& t = schema->tables()[tidx];
+    std::string sql = absl::StrCat("UPDATE ", Quote(t.name), " SET _ver = ?1");
+    int param = 2;
+    for (size_t s = 0; s < rs.values.size(); ++s) {
+      if (!(rs.changed & Bit(s))) continue;
+      absl::StrAppend(&sql, ", ", s == 0 ? "_live" : Quote(t.columns[s - 1].name), " = ?",
+                      param++);
+    }
+    absl::StrAppend(&sql, " WHERE id = ?", param);
+    FS_ASSIGN_OR_RETURN(cached, db->Statement(sql));
+  }
+  sqlite::ScopedStmt st(cached);
+  st->BindBlobStatic(1, meta_buf);
+  int param = 2;
+  for (size_t s = 0; s < rs.values.size(); ++s) {
+    if (rs.changed & Bit(s)) st->BindValueStatic(param++, rs.values[s]);
+  }
+  st->BindBlobStatic(param, row.view());
   FS_RETURN_IF_ERROR(st->Run());
-  rs.exists = true;
+  rs.changed = 0;
   return absl::OkStatus();
 }
 
@@ -400,13 +461,16 @@ absl::Status Replica::Impl::MergeRowChange(const Commit& c, uint32_t author, siz
     const std::optional<FieldVersion> current = ToFieldVersion(slot);
     const MergeDecision d = DecideField(current, IncomingWrite{incoming, &f.base, &f.resolves});
     if (d.conflict == ConflictAction::kKeepCurrent) {
+      FS_ASSIGN_OR_RETURN(Value replaced, StoredValue(tidx, rc.row, si, rs));
       FS_RETURN_IF_ERROR(
-          record_conflict(f.column, current->version, current->base, rs.values[si], slot));
+          record_conflict(f.column, current->version, current->base, replaced, slot));
     } else if (d.conflict == ConflictAction::kKeepIncoming) {
       FS_RETURN_IF_ERROR(record_conflict(f.column, incoming, f.base, f.value, slot));
     }
     if (d.incoming_wins) {
       rs.values[si] = f.value;
+      rs.loaded |= Bit(si);
+      rs.changed |= Bit(si);
       const uint32_t conflicts = slot.conflicts;
       slot = SlotMeta{};
       slot.set = true;
@@ -424,17 +488,16 @@ absl::Status Replica::Impl::MergeRowChange(const Commit& c, uint32_t author, siz
   return absl::OkStatus();
 }
 
-absl::Status Replica::Impl::ApplyCommit(const Commit& c,
-                                        const std::vector<RowState>* preloaded) {
+absl::Status Replica::Impl::ApplyCommit(const Commit& c, std::vector<RowState>* preloaded) {
   FS_ASSIGN_OR_RETURN(uint32_t author, DeviceIndex(c.author, /*create=*/true));
   for (size_t i = 0; i < c.changes.size(); ++i) {
     const RowChange& rc = c.changes[i];
     const auto tidx = static_cast<size_t>(schema->TableIndex(rc.table));
     RowState rs;
     if (preloaded != nullptr) {
-      rs = (*preloaded)[i];
+      rs = std::move((*preloaded)[i]);
     } else {
-      FS_ASSIGN_OR_RETURN(rs, LoadRow(tidx, rc.row));
+      FS_ASSIGN_OR_RETURN(rs, LoadRow(tidx, rc.row, /*all_values=*/false));
     }
     FS_RETURN_IF_ERROR(MergeRowChange(c, author, tidx, rc, rs));
     FS_RETURN_IF_ERROR(StoreRow(tidx, rc.row, rs));
@@ -506,7 +569,7 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
     const std::string where = absl::StrCat(AV(t.name), " row ", op.row.ToString());
     Pending* p = find_row(tidx, op.row);
     if (p == nullptr) {
-      FS_ASSIGN_OR_RETURN(RowState rs, LoadRow(tidx, op.row));
+      FS_ASSIGN_OR_RETURN(RowState rs, LoadRow(tidx, op.row, /*all_values=*/false));
       const bool live = rs.exists && rs.values[0] == Value::Int(1);
       rows.push_back(Pending{tidx, op.row, live, {}});
       loaded.push_back(std::move(rs));
@@ -750,7 +813,7 @@ absl::StatusOr<std::optional<Row>> Replica::Get(const std::string& table, const 
   Impl& m = *impl_;
   const int ti = m.schema->TableIndex(table);
   if (ti < 0) return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
-  FS_ASSIGN_OR_RETURN(RowState rs, m.LoadRow(static_cast<size_t>(ti), row));
+  FS_ASSIGN_OR_RETURN(RowState rs, m.LoadRow(static_cast<size_t>(ti), row, /*all_values=*/true));
   if (!rs.exists) return std::optional<Row>();
   Row r;
   r.id = row;

@@ -55,6 +55,19 @@ void Stmt::BindValue(int i, const Value& v) {
   }
 }
 
+void Stmt::BindValueStatic(int i, const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kText:
+      sqlite3_bind_text(stmt_, i, v.str().data(), static_cast<int>(v.str().size()), SQLITE_STATIC);
+      break;
+    case Value::Kind::kBytes:
+      BindBlobStatic(i, v.str());
+      break;
+    default:
+      BindValue(i, v);
+  }
+}
+
 absl::StatusOr<bool> Stmt::Step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

@@ -44,6 +44,8 @@ class Stmt {
   }
   void BindNull(int i) { sqlite3_bind_null(stmt_, i); }
   void BindValue(int i, const Value& v);
+  // Without copying text or bytes: `v` must outlive the next Step().
+  void BindValueStatic(int i, const Value& v);
 
   // True if a row is ready, false when done.
   absl::StatusOr<bool> Step();
