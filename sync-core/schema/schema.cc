@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "base/tuning.h"
 #include "base/utf8.h"
 
@@ -171,15 +170,16 @@ absl::Status ValidateValue(const TableDef& table, const ColumnDef& column, const
         " is not a calendar date of the form YYYY-MM-DD"));
   }
   if (column.type == ColumnType::kEnum || column.type == ColumnType::kEnumSet) {
-    std::vector<std::string_view> items;
-    if (column.type == ColumnType::kEnum) {
-      items.push_back(s);
-    } else {
-      for (absl::string_view piece : absl::StrSplit(s, ',')) items.push_back(SV(piece));
-    }
+    // An enum is one allowed value; an enum set is allowed values separated by
+    // ',' in declaration order, each at most once.
+    const std::string_view all(s);
     size_t last_pos = 0;
     bool first = true;
-    for (std::string_view item : items) {
+    size_t start = 0;
+    while (true) {
+      size_t end = column.type == ColumnType::kEnum ? std::string_view::npos : all.find(',', start);
+      const std::string_view item =
+          all.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
       size_t pos = column.allowed.size();
       for (size_t i = 0; i < column.allowed.size(); ++i) {
         if (column.allowed[i] == item) pos = i;
@@ -192,11 +192,12 @@ absl::Status ValidateValue(const TableDef& table, const ColumnDef& column, const
       if (!first && pos <= last_pos) {
         return absl::InvalidArgumentError(absl::StrCat(
             "bad value for ", Where(table, column), ": ", value.DebugString(),
-            " must list each of ", JoinAllowed(column),
-            " at most once, in that order"));
+            " must list each of ", JoinAllowed(column), " at most once, in that order"));
       }
       first = false;
       last_pos = pos;
+      if (end == std::string_view::npos) break;
+      start = end + 1;
     }
   }
   return absl::OkStatus();

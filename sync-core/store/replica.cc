@@ -3,7 +3,6 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <map>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -28,10 +27,13 @@ std::string Quote(std::string_view ident) { return absl::StrCat("\"", AV(ident),
 // are read on demand and only changed slots are written back.
 struct RowState {
   bool exists = false;
-  std::vector<Value> values;     // by slot; meaningful where loaded or changed
+  std::vector<Value> values;           // stored values by slot, where loaded
+  std::vector<const Value*> written;   // by slot: the value to store, pointing
+                                       // into the commit being applied; or null
   std::vector<SlotMeta> slots;
-  uint64_t loaded = 0;           // bit s: values[s] holds the stored value
-  uint64_t changed = 0;          // bit s: values[s] was written, store it
+  uint64_t loaded = 0;                 // bit s: values[s] holds the stored value
+
+  const Value& ToStore(size_t s) const { return written[s] ? *written[s] : values[s]; }
 };
 
 constexpr uint64_t Bit(size_t slot) { return uint64_t{1} << slot; }
@@ -331,6 +333,15 @@ std::optional<FieldVersion> Replica::Impl::ToFieldVersion(const SlotMeta& s) con
   return fv;
 }
 
+static RowState NewRow(size_t n_slots) {
+  RowState rs;
+  rs.values.assign(n_slots, Value::Null());
+  rs.written.assign(n_slots, nullptr);
+  rs.slots.assign(n_slots, SlotMeta{});
+  rs.loaded = ~uint64_t{0};  // every stored value of a new row is NULL
+  return rs;
+}
+
 absl::StatusOr<RowState> Replica::Impl::LoadRow(size_t tidx, const RowId& row,
                                                 bool all_values) {
   const TableDef& t = schema->tables()[tidx];
@@ -338,14 +349,9 @@ absl::StatusOr<RowState> Replica::Impl::LoadRow(size_t tidx, const RowId& row,
   sqlite::ScopedStmt st(all_values ? tables[tidx].select_all : tables[tidx].select_meta);
   st->Reset();
   st->BindBlobStatic(1, row.view());
-  RowState rs;
-  rs.values.assign(n, Value::Null());
   FS_ASSIGN_OR_RETURN(bool found, st->Step());
-  if (!found) {
-    rs.slots.assign(n, SlotMeta{});
-    rs.loaded = ~uint64_t{0};  // a new row: every stored value is NULL
-    return rs;
-  }
+  RowState rs = NewRow(n);
+  if (!found) return rs;
   rs.exists = true;
   rs.values[0] = st->ColumnValue(0);
   rs.loaded = Bit(0);
@@ -377,24 +383,33 @@ absl::Status Replica::Impl::StoreRow(size_t tidx, const RowId& row, RowState& rs
   if (!rs.exists) {
     sqlite::ScopedStmt st(tables[tidx].insert);
     st->BindBlobStatic(1, row.view());
-    st->BindValueStatic(2, rs.values[0]);
+    st->BindValueStatic(2, rs.ToStore(0));
     st->BindBlobStatic(3, meta_buf);
     for (size_t i = 1; i < rs.values.size(); ++i) {
-      st->BindValueStatic(static_cast<int>(i + 3), rs.values[i]);
+      st->BindValueStatic(static_cast<int>(i + 3), rs.ToStore(i));
     }
-    FS_RETURN_IF_ERROR(st->Run());
+    absl::Status s = st->Run();
+    if (s.code() == absl::StatusCode::kAlreadyExists) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          AV(schema->tables()[tidx].name), " row ", row.ToString(),
+          " already exists (a deleted row is restored, not created again)"));
+    }
+    FS_RETURN_IF_ERROR(s);
     rs.exists = true;
-    rs.changed = 0;
     return absl::OkStatus();
   }
   // Only the changed slots (and the version blob) are written.
-  sqlite::Stmt*& cached = tables[tidx].update[rs.changed];
+  uint64_t changed = 0;
+  for (size_t i = 0; i < rs.written.size(); ++i) {
+    if (rs.written[i]) changed |= Bit(i);
+  }
+  sqlite::Stmt*& cached = tables[tidx].update[changed];
   if (cached == nullptr) {
     const TableDef& t = schema->tables()[tidx];
     std::string sql = absl::StrCat("UPDATE ", Quote(t.name), " SET _ver = ?1");
     int param = 2;
     for (size_t s = 0; s < rs.values.size(); ++s) {
-      if (!(rs.changed & Bit(s))) continue;
+      if (!(changed & Bit(s))) continue;
       absl::StrAppend(&sql, ", ", s == 0 ? "_live" : Quote(t.columns[s - 1].name), " = ?",
                       param++);
     }
@@ -405,12 +420,10 @@ absl::Status Replica::Impl::StoreRow(size_t tidx, const RowId& row, RowState& rs
   st->BindBlobStatic(1, meta_buf);
   int param = 2;
   for (size_t s = 0; s < rs.values.size(); ++s) {
-    if (rs.changed & Bit(s)) st->BindValueStatic(param++, rs.values[s]);
+    if (changed & Bit(s)) st->BindValueStatic(param++, *rs.written[s]);
   }
   st->BindBlobStatic(param, row.view());
-  FS_RETURN_IF_ERROR(st->Run());
-  rs.changed = 0;
-  return absl::OkStatus();
+  return st->Run();
 }
 
 absl::Status Replica::Impl::MergeRowChange(const Commit& c, uint32_t author, size_t tidx,
@@ -468,9 +481,7 @@ absl::Status Replica::Impl::MergeRowChange(const Commit& c, uint32_t author, siz
       FS_RETURN_IF_ERROR(record_conflict(f.column, incoming, f.base, f.value, slot));
     }
     if (d.incoming_wins) {
-      rs.values[si] = f.value;
-      rs.loaded |= Bit(si);
-      rs.changed |= Bit(si);
+      rs.written[si] = &f.value;
       const uint32_t conflicts = slot.conflicts;
       slot = SlotMeta{};
       slot.set = true;
@@ -542,11 +553,29 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
   if (txn.ops_.empty()) {
     return absl::InvalidArgumentError("an empty transaction writes nothing");
   }
+  // The field writes of one row, by slot (a handful: a flat vector).
+  struct SlotWrites {
+    std::vector<std::pair<size_t, FieldWrite>> v;
+    FieldWrite& operator[](size_t slot) {
+      for (auto& [s, w] : v) {
+        if (s == slot) return w;
+      }
+      v.emplace_back(slot, FieldWrite{});
+      return v.back().second;
+    }
+    bool count(size_t slot) const {
+      for (const auto& [s, w] : v) {
+        if (s == slot) return true;
+      }
+      return false;
+    }
+    bool empty() const { return v.empty(); }
+  };
   struct Pending {
     size_t tidx;
     RowId row;
-    bool live;                           // liveness after the ops so far
-    std::map<size_t, FieldWrite> writes;  // by slot
+    bool live;           // liveness after the ops so far
+    SlotWrites writes;
   };
   std::vector<Pending> rows;
   std::vector<RowState> loaded;
@@ -566,12 +595,20 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
     if (op.row.is_nil()) {
       return absl::InvalidArgumentError(absl::StrCat("the nil id is not a row of ", AV(t.name)));
     }
-    const std::string where = absl::StrCat(AV(t.name), " row ", op.row.ToString());
+    auto where = [&]() { return absl::StrCat(AV(t.name), " row ", op.row.ToString()); };
     Pending* p = find_row(tidx, op.row);
     if (p == nullptr) {
-      FS_ASSIGN_OR_RETURN(RowState rs, LoadRow(tidx, op.row, /*all_values=*/false));
+      RowState rs;
+      if (op.kind == LocalTxn::Kind::kCreate) {
+        // A new id (UUIDv7) is not looked up: if it exists after all, the
+        // INSERT in StoreRow fails and the whole transaction is refused.
+        rs = NewRow(t.columns.size() + 1);
+      } else {
+        FS_ASSIGN_OR_RETURN(rs, LoadRow(tidx, op.row, /*all_values=*/false));
+      }
       const bool live = rs.exists && rs.values[0] == Value::Int(1);
       rows.push_back(Pending{tidx, op.row, live, {}});
+      rows.back().writes.v.reserve(t.columns.size() + 1);
       loaded.push_back(std::move(rs));
       p = &rows.back();
     }
@@ -605,25 +642,25 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
       case LocalTxn::Kind::kCreate:
         if (exists) {
           return absl::AlreadyExistsError(absl::StrCat(
-              where, " already exists", p->live ? "" : " (deleted: restore it instead)"));
+              where(), " already exists", p->live ? "" : " (deleted: restore it instead)"));
         }
         write(0, std::string(kLiveColumn), Value::Int(1));
         p->live = true;
         FS_RETURN_IF_ERROR(write_fields());
         break;
       case LocalTxn::Kind::kSet:
-        if (!exists) return absl::NotFoundError(absl::StrCat("no ", where));
+        if (!exists) return absl::NotFoundError(absl::StrCat("no ", where()));
         if (!p->live) {
           return absl::FailedPreconditionError(
-              absl::StrCat(where, " is deleted; restore it before editing"));
+              absl::StrCat(where(), " is deleted; restore it before editing"));
         }
         if (op.fields.empty()) return absl::InvalidArgumentError("no field to set");
         FS_RETURN_IF_ERROR(write_fields());
         break;
       case LocalTxn::Kind::kDelete:
-        if (!exists) return absl::NotFoundError(absl::StrCat("no ", where));
+        if (!exists) return absl::NotFoundError(absl::StrCat("no ", where()));
         if (!p->live) {
-          return absl::FailedPreconditionError(absl::StrCat(where, " is already deleted"));
+          return absl::FailedPreconditionError(absl::StrCat(where(), " is already deleted"));
         }
         write(0, std::string(kLiveColumn), Value::Int(0));
         p->live = false;
@@ -636,14 +673,14 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
         }
         break;
       case LocalTxn::Kind::kRestore:
-        if (!exists) return absl::NotFoundError(absl::StrCat("no ", where));
-        if (p->live) return absl::FailedPreconditionError(absl::StrCat(where, " is not deleted"));
+        if (!exists) return absl::NotFoundError(absl::StrCat("no ", where()));
+        if (p->live) return absl::FailedPreconditionError(absl::StrCat(where(), " is not deleted"));
         write(0, std::string(kLiveColumn), Value::Int(1));
         p->live = true;
         FS_RETURN_IF_ERROR(write_fields());
         break;
       case LocalTxn::Kind::kResolve: {
-        if (!exists) return absl::NotFoundError(absl::StrCat("no ", where));
+        if (!exists) return absl::NotFoundError(absl::StrCat("no ", where()));
         const auto& [name, value] = op.fields.front();
         size_t slot;
         if (name == kLiveColumn) {
@@ -662,7 +699,7 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
         FS_ASSIGN_OR_RETURN(std::vector<Version> open, OpenConflictVersions(t.name, op.row, name));
         if (open.empty()) {
           return absl::FailedPreconditionError(absl::StrCat(
-              where, " has no open conflict on ", name, "; set the field instead"));
+              where(), " has no open conflict on ", name, "; set the field instead"));
         }
         write(slot, name, value);
         p->writes[slot].resolves = std::move(open);
@@ -679,8 +716,15 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
     RowChange rc;
     rc.table = std::string(schema->tables()[p.tidx].name);
     rc.row = p.row;
-    rc.fields.reserve(p.writes.size());
-    for (auto& [slot, w] : p.writes) rc.fields.push_back(std::move(w));
+    // Fields in slot order (declaration order), without moving them twice.
+    auto& writes = p.writes.v;
+    std::vector<std::pair<size_t, FieldWrite*>> order;
+    order.reserve(writes.size());
+    for (auto& [slot, w] : writes) order.emplace_back(slot, &w);
+    std::sort(order.begin(), order.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    rc.fields.reserve(writes.size());
+    for (auto& [slot, w] : order) rc.fields.push_back(std::move(*w));
     c.changes.push_back(std::move(rc));
   }
   *states = std::move(loaded);
