@@ -11,8 +11,13 @@
 namespace fieldsync {
 
 int TableDef::ColumnIndex(std::string_view column) const {
-  auto it = column_index.find(column);
-  return it == column_index.end() ? -1 : it->second;
+  // A table has a few dozen columns at most: a scan comparing lengths first
+  // beats hashing the name.
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const std::string_view name = columns[i].name;
+    if (name.size() == column.size() && name == column) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 const ColumnDef* TableDef::FindColumn(std::string_view column) const {
@@ -24,11 +29,6 @@ Schema::Schema(int version, std::vector<TableDef> tables)
     : version_(version), tables_(std::move(tables)) {
   for (size_t t = 0; t < tables_.size(); ++t) {
     table_index_[tables_[t].name] = static_cast<int>(t);
-    TableDef& def = tables_[t];
-    def.column_index.clear();
-    for (size_t c = 0; c < def.columns.size(); ++c) {
-      def.column_index[def.columns[c].name] = static_cast<int>(c);
-    }
   }
 }
 

@@ -55,9 +55,6 @@ struct TableDef {
   // Index into `columns`, or -1.
   int ColumnIndex(std::string_view column) const;
   const ColumnDef* FindColumn(std::string_view column) const;
-
-  // Filled by Schema's constructor: column name -> index.
-  std::unordered_map<std::string_view, int> column_index = {};
 };
 
 class Schema {

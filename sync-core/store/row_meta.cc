@@ -11,12 +11,14 @@ constexpr uint8_t kFull = 1;      // version follows
 constexpr uint8_t kSame = 2;      // same version as the previous set slot
 constexpr uint8_t kFormat = 1;    // first byte of the blob
 
-void PutVarint(uint64_t v, std::string* out) {
+// Writes v at p, returns the byte after it (at most 10 bytes).
+char* PutVarint(uint64_t v, char* p) {
   while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+    *p++ = static_cast<char>((v & 0x7F) | 0x80);
     v >>= 7;
   }
-  out->push_back(static_cast<char>(v));
+  *p++ = static_cast<char>(v);
+  return p;
 }
 
 bool GetVarint(std::string_view b, size_t* pos, uint64_t* v) {
@@ -35,32 +37,35 @@ bool GetVarint(std::string_view b, size_t* pos, uint64_t* v) {
 }  // namespace
 
 void EncodeRowMeta(const std::vector<SlotMeta>& slots, std::string* out) {
-  out->clear();
-  out->push_back(static_cast<char>(kFormat));
   size_t n = slots.size();
   while (n > 0 && !slots[n - 1].set) --n;
+  // At most 1 + 5 varints (10 bytes each) + the conflict count per slot.
+  out->resize(1 + n * 62);
+  char* p = out->data();
+  *p++ = static_cast<char>(kFormat);
   const SlotMeta* prev = nullptr;
   for (size_t i = 0; i < n; ++i) {
     const SlotMeta& s = slots[i];
     if (!s.set) {
-      out->push_back(static_cast<char>(kUnset));
+      *p++ = static_cast<char>(kUnset);
       continue;
     }
     if (prev != nullptr && s.SameVersionAs(*prev)) {
-      out->push_back(static_cast<char>(kSame));
+      *p++ = static_cast<char>(kSame);
     } else {
-      out->push_back(static_cast<char>(kFull));
-      PutVarint(s.hlc, out);
-      PutVarint(s.device, out);
-      PutVarint(s.has_base ? 1 : 0, out);
+      *p++ = static_cast<char>(kFull);
+      p = PutVarint(s.hlc, p);
+      p = PutVarint(s.device, p);
+      p = PutVarint(s.has_base ? 1 : 0, p);
       if (s.has_base) {
-        PutVarint(s.base_hlc, out);
-        PutVarint(s.base_device, out);
+        p = PutVarint(s.base_hlc, p);
+        p = PutVarint(s.base_device, p);
       }
     }
-    PutVarint(s.conflicts, out);
+    p = PutVarint(s.conflicts, p);
     prev = &s;
   }
+  out->resize(static_cast<size_t>(p - out->data()));
 }
 
 absl::Status DecodeRowMeta(std::string_view b, size_t n_slots, std::vector<SlotMeta>* slots) {
