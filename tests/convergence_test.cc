@@ -143,6 +143,8 @@ class ConvergenceTest : public ::testing::Test {
         if (c.column != kLiveColumn && rng_() % 2) {
           v = RandomValue(rng_, table_name, c.column, r, op);
         }
+        // A field of a deleted row is resolved after restoring the row.
+        if (!live && c.column != kLiveColumn) txn.Restore(table_name, id, {});
         txn.Resolve(table_name, id, c.column, v);
         ++stats_["resolve"];
       } else if (!live) {

@@ -368,6 +368,107 @@ TEST_F(ReplicaTest, ANonReplicaSqliteFileIsRefused) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();
 }
 
+TEST_F(ReplicaTest, TwoHandlesOnOneFileStayConsistent) {
+  // The daemon and a command line, say, each with their own Replica on one file.
+  auto other = OpenReplica(dir_.File("a.db"), &clock_a_);
+  ASSERT_NE(other, nullptr);
+  const RowId id = NewCase(*a_, clock_a_);
+  // A remote edit stamped ahead of the local clock arrives through `a_`.
+  clock_b_.Advance(50'000);
+  Deliver(*a_, *b_);
+  ASSERT_TRUE(b_->Write(LocalTxn().Set("cases", id, {{"status", T("verifying")}})).ok());
+  Deliver(*b_, *a_);
+  // The other handle writes next: it must see a_'s commits (next sequence
+  // number) and a_'s clock (a timestamp after the base it edits).
+  auto c = other->Write(LocalTxn().Set("cases", id, {{"status", T("assisting")}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->seq, 2u);
+  EXPECT_GT(c->hlc, c->changes[0].fields[0].base->hlc);
+  EXPECT_TRUE(ValidateCommit(FieldOfficeSchema(), *c).ok());
+  EXPECT_EQ(Field(*a_, id, "status"), T("assisting"));
+  EXPECT_TRUE(a_->Conflicts()->empty());
+  // And the first handle continues after the other's commit.
+  auto d = a_->Write(LocalTxn().Set("cases", id, {{"urgency", T("urgent")}}));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->seq, 3u);
+  Deliver(*a_, *b_);
+  EXPECT_EQ(Digest(*a_), Digest(*b_));
+}
+
+TEST_F(ReplicaTest, TheCursorDoesNotMovePastADeferredCommit) {
+  const RowId id = NewCase(*a_, clock_a_);
+  ASSERT_TRUE(a_->Write(LocalTxn().Set("cases", id, {{"status", T("assisting")}})).ok());
+  auto log = a_->LocalCommitsAfter(0, 10);
+  ASSERT_TRUE(b_->SetCursor("pull", 3).ok());
+  auto r = b_->Apply({(*log)[1]}, std::make_pair(std::string("pull"), int64_t{5}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->deferred, 1u);
+  EXPECT_FALSE(r->cursor_set);
+  EXPECT_EQ(*b_->GetCursor("pull"), 3);
+  r = b_->Apply(*log, std::make_pair(std::string("pull"), int64_t{5}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->cursor_set);
+  EXPECT_EQ(*b_->GetCursor("pull"), 5);
+}
+
+TEST_F(ReplicaTest, AnEditWaitsForItsRowsCreation) {
+  // b edits a field the creation left unset: the edit has no base to wait on.
+  const RowId id = NewCase(*a_, clock_a_);
+  Deliver(*a_, *b_);
+  ASSERT_TRUE(b_->Write(LocalTxn().Set("cases", id, {{"urgency", T("urgent")}})).ok());
+  FakeClock clock_c(kTestEpochMillis);
+  auto c = OpenReplica(dir_.File("c.db"), &clock_c);
+  auto r = c->Apply(*b_->LocalCommitsAfter(0, 10));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->deferred, 1u);
+  EXPECT_FALSE(c->Get("cases", id)->has_value());
+  Deliver(*a_, *c);
+  Deliver(*b_, *c);
+  EXPECT_EQ(Digest(*c), Digest(*b_));
+  EXPECT_TRUE(c->Conflicts()->empty());
+  EXPECT_TRUE((*c->Get("cases", id))->live);
+}
+
+TEST_F(ReplicaTest, FieldsOfADeletedRowAreResolvedOnlyAfterRestoring) {
+  const RowId id = NewCase(*a_, clock_a_);
+  Sync();
+  clock_a_.Advance(10);
+  clock_b_.Advance(5);
+  ASSERT_TRUE(a_->Write(LocalTxn().Delete("cases", id)).ok());
+  ASSERT_TRUE(b_->Write(LocalTxn().Set("cases", id, {{"status", T("closed")}})).ok());
+  Sync();
+  ASSERT_EQ(a_->Conflicts()->size(), 1u);
+  EXPECT_EQ(a_->Write(LocalTxn().Resolve("cases", id, "status", T("closed"))).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(
+      a_->Write(LocalTxn().Restore("cases", id, {}).Resolve("cases", id, "status", T("closed")))
+          .ok());
+  EXPECT_TRUE(a_->Conflicts()->empty());
+}
+
+TEST_F(ReplicaTest, ManyDifferentSetsOfEditedColumnsAllLand) {
+  // More combinations of edited columns than the replica keeps statements for.
+  const RowId id = NewCase(*a_, clock_a_);
+  const TableDef& t = *a_->schema().FindTable("cases");
+  std::vector<std::string> text_columns;
+  for (const ColumnDef& c : t.columns) {
+    if (c.type == ColumnType::kText) text_columns.emplace_back(c.name);
+  }
+  ASSERT_GE(text_columns.size(), 7u);
+  int n = 0;
+  for (unsigned mask = 1; mask < (1u << 7); ++mask, ++n) {
+    LocalTxn::Fields f;
+    for (unsigned b = 0; b < 7; ++b) {
+      if (mask & (1u << b)) f.emplace_back(text_columns[b], Value::Text("v" + std::to_string(n)));
+    }
+    ASSERT_TRUE(a_->Write(LocalTxn().Set("cases", id, f)).ok());
+    for (const auto& [col, v] : f) ASSERT_EQ(Field(*a_, id, col.c_str()), v) << col;
+  }
+  EXPECT_EQ(n, 127);
+  Deliver(*a_, *b_);
+  EXPECT_EQ(Digest(*a_), Digest(*b_));
+}
+
 // Every ordering of three concurrent writes of one field, from three
 // devices, delivered to a fresh replica: one state, the greatest write wins,
 // the other two are conflict records.

@@ -23,6 +23,10 @@ inline constexpr size_t kMaxResolvesPerField = 1024;
 // The largest encoded commit accepted by the decoder.
 inline constexpr size_t kMaxEncodedCommitBytes = 64 * 1024 * 1024;
 
+// Partial-row UPDATE statements kept prepared per table (one per set of
+// changed columns); further combinations are prepared for the call only.
+inline constexpr size_t kMaxCachedUpdateStatements = 64;
+
 // SQLite: how long a writer waits for another connection's lock.
 inline constexpr int kBusyTimeoutMillis = 5000;
 // SQLite page cache per connection, in KiB (negative cache_size).

@@ -77,11 +77,15 @@ class Replica::Impl {
   absl::Status Init();
 
   // Transactions. Every write path is Begin → ... → Finish (or Abort).
-  absl::Status Begin() { return Exec(begin_); }
+  // Starts the write transaction. If another connection (another process,
+  // or another Replica on the same file) committed since this one last
+  // looked, the cached device table and the clock are reloaded first.
+  absl::Status Begin();
   absl::Status Finish();
   void Abort();
 
   absl::Status ReloadDevices();
+  absl::StatusOr<int64_t> DataVersion();
   absl::StatusOr<uint32_t> DeviceIndex(const DeviceId& id, bool create);
   bool Knows(const Version& v) const;
 
@@ -94,6 +98,7 @@ class Replica::Impl {
                               RowState& st);
   absl::Status ApplyCommit(const Commit& c, std::vector<RowState>* preloaded);
   absl::StatusOr<Commit> BuildLocal(const LocalTxn& txn, std::vector<RowState>* states);
+  absl::StatusOr<bool> RowExists(const std::string& table, const RowId& row);
   absl::StatusOr<std::vector<Version>> OpenConflictVersions(std::string_view table,
                                                             const RowId& row,
                                                             std::string_view column);
@@ -135,6 +140,11 @@ class Replica::Impl {
   };
   std::vector<TableStmts> tables;
   sqlite::Stmt* begin_ = nullptr;
+  sqlite::Stmt* data_version_ = nullptr;
+  int64_t seen_data_version_ = -1;
+  // Set when the in-memory state could not be brought back in line with the
+  // file after an error: every later write is refused until reopened.
+  bool broken_ = false;
   sqlite::Stmt* commit_ = nullptr;
   sqlite::Stmt* insert_log_ = nullptr;
   sqlite::Stmt* update_device_ = nullptr;
@@ -190,6 +200,7 @@ absl::Status Replica::Impl::Init() {
 
   // Statements used on every write are prepared once.
   FS_ASSIGN_OR_RETURN(begin_, db->Statement("BEGIN IMMEDIATE"));
+  FS_ASSIGN_OR_RETURN(data_version_, db->Statement("PRAGMA data_version"));
   FS_ASSIGN_OR_RETURN(commit_, db->Statement("COMMIT"));
   FS_ASSIGN_OR_RETURN(insert_log_,
                       db->Statement("INSERT INTO _fs_log(device, seq, hlc, body) "
@@ -254,19 +265,52 @@ absl::Status Replica::Impl::Init() {
 }
 
 absl::Status Replica::Impl::ReloadDevices() {
-  devices.assign(1, DeviceEntry{});
-  device_index.clear();
+  // Into temporaries: on a read error the old table stays as it was.
+  std::vector<DeviceEntry> loaded(1);
+  absl::flat_hash_map<DeviceId, uint32_t> index;
   FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT idx, id, max_seq, max_hlc FROM "
-                                                      "_fs_devices ORDER BY idx"));
+                                            "_fs_devices ORDER BY idx"));
+  uint64_t max_hlc = 0;
   while (true) {
     FS_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
     const auto idx = static_cast<uint32_t>(st->ColumnInt(0));
     FS_ASSIGN_OR_RETURN(DeviceId id, Id16::FromBytes(st->ColumnBlob(1), "device id"));
-    if (devices.size() <= idx) devices.resize(idx + 1);
-    devices[idx] = DeviceEntry{id, static_cast<uint64_t>(st->ColumnInt(2)),
-                               static_cast<uint64_t>(st->ColumnInt(3)), false};
-    device_index[id] = idx;
+    if (loaded.size() <= idx) loaded.resize(idx + 1);
+    loaded[idx] = DeviceEntry{id, static_cast<uint64_t>(st->ColumnInt(2)),
+                              static_cast<uint64_t>(st->ColumnInt(3)), false};
+    index[id] = idx;
+    max_hlc = std::max(max_hlc, loaded[idx].max_hlc);
+  }
+  devices.swap(loaded);
+  device_index.swap(index);
+  // Timestamps written by another connection are ours to follow too.
+  hlc.Restore(Hlc::FromPacked(max_hlc));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Replica::Impl::DataVersion() {
+  sqlite::ScopedStmt st(data_version_);
+  FS_ASSIGN_OR_RETURN(bool row, st->Step());
+  return row ? st->ColumnInt(0) : int64_t{-1};
+}
+
+absl::Status Replica::Impl::Begin() {
+  if (broken_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "after an earlier storage error this replica's state in memory may not match ",
+        opts.path, "; close and reopen it (restart the program)"));
+  }
+  FS_RETURN_IF_ERROR(Exec(begin_));
+  absl::StatusOr<int64_t> v = DataVersion();
+  absl::Status s = v.status();
+  if (s.ok() && *v != seen_data_version_) {
+    s = ReloadDevices();
+    if (s.ok()) seen_data_version_ = *v;
+  }
+  if (!s.ok()) {
+    db->Exec("ROLLBACK").IgnoreError();
+    return s;
   }
   return absl::OkStatus();
 }
@@ -323,7 +367,7 @@ void Replica::Impl::Abort() {
   // After an I/O error SQLite may already have rolled back; that is fine.
   db->Exec("ROLLBACK").IgnoreError();
   // The in-memory device table must match the database again.
-  ReloadDevices().IgnoreError();
+  if (!ReloadDevices().ok()) broken_ = true;
 }
 
 std::optional<FieldVersion> Replica::Impl::ToFieldVersion(const SlotMeta& s) const {
@@ -403,8 +447,13 @@ absl::Status Replica::Impl::StoreRow(size_t tidx, const RowId& row, RowState& rs
   for (size_t i = 0; i < rs.written.size(); ++i) {
     if (rs.written[i]) changed |= Bit(i);
   }
-  sqlite::Stmt*& cached = tables[tidx].update[changed];
-  if (cached == nullptr) {
+  // One cached statement per set of changed columns, up to a bound (a hub
+  // meets many combinations); past it, a statement for this call only.
+  std::unique_ptr<sqlite::Stmt> transient;
+  sqlite::Stmt* stmt = nullptr;
+  auto& cache = tables[tidx].update;
+  if (auto it = cache.find(changed); it != cache.end()) stmt = it->second;
+  if (stmt == nullptr) {
     const TableDef& t = schema->tables()[tidx];
     std::string sql = absl::StrCat("UPDATE ", Quote(t.name), " SET _ver = ?1");
     int param = 2;
@@ -414,9 +463,15 @@ absl::Status Replica::Impl::StoreRow(size_t tidx, const RowId& row, RowState& rs
                       param++);
     }
     absl::StrAppend(&sql, " WHERE id = ?", param);
-    FS_ASSIGN_OR_RETURN(cached, db->Statement(sql));
+    if (cache.size() < tuning::kMaxCachedUpdateStatements) {
+      FS_ASSIGN_OR_RETURN(stmt, db->Statement(sql));
+      cache[changed] = stmt;
+    } else {
+      FS_ASSIGN_OR_RETURN(transient, db->PrepareTransient(sql));
+      stmt = transient.get();
+    }
   }
-  sqlite::ScopedStmt st(cached);
+  sqlite::ScopedStmt st(stmt);
   st->BindBlobStatic(1, meta_buf);
   int param = 2;
   for (size_t s = 0; s < rs.values.size(); ++s) {
@@ -527,6 +582,13 @@ absl::Status Replica::Impl::ApplyCommit(const Commit& c, std::vector<RowState>* 
   d.dirty = true;
   hlc.Restore(c.hlc);
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Replica::Impl::RowExists(const std::string& table, const RowId& row) {
+  const auto tidx = static_cast<size_t>(schema->TableIndex(table));
+  sqlite::ScopedStmt st(tables[tidx].select_meta);
+  st->BindBlobStatic(1, row.view());
+  return st->Step();
 }
 
 absl::StatusOr<std::vector<Version>> Replica::Impl::OpenConflictVersions(std::string_view table,
@@ -654,7 +716,9 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
           return absl::FailedPreconditionError(
               absl::StrCat(where(), " is deleted; restore it before editing"));
         }
-        if (op.fields.empty()) return absl::InvalidArgumentError("no field to set");
+        if (op.fields.empty()) {
+          return absl::InvalidArgumentError(absl::StrCat("no field to set in ", where()));
+        }
         FS_RETURN_IF_ERROR(write_fields());
         break;
       case LocalTxn::Kind::kDelete:
@@ -681,6 +745,11 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
         break;
       case LocalTxn::Kind::kResolve: {
         if (!exists) return absl::NotFoundError(absl::StrCat("no ", where()));
+        if (!p->live && op.fields.front().first != kLiveColumn) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              where(), " is deleted; restore it (in the same transaction if you like) before "
+                       "resolving its fields"));
+        }
         const auto& [name, value] = op.fields.front();
         size_t slot;
         if (name == kLiveColumn) {
@@ -812,11 +881,19 @@ absl::StatusOr<ApplyResult> Replica::Apply(
         }
         bool ready = c.seq == have + 1;
         for (size_t k = 0; ready && k < c.changes.size(); ++k) {
+          bool writes_live = false;
           for (const FieldWrite& f : c.changes[k].fields) {
+            writes_live |= f.column == kLiveColumn;
             if (f.base && !m.Knows(*f.base)) ready = false;
             for (const Version& r : f.resolves) {
               if (!m.Knows(r)) ready = false;
             }
+          }
+          // An edit of a row waits for the row's creation (which writes
+          // _live): a field never written before carries no base to wait on.
+          if (ready && !writes_live) {
+            FS_ASSIGN_OR_RETURN(bool held, m.RowExists(c.changes[k].table, c.changes[k].row));
+            ready = held;
           }
         }
         if (!ready) {
@@ -829,13 +906,16 @@ absl::StatusOr<ApplyResult> Replica::Apply(
       }
       pending.swap(still);
     }
-    if (cursor) {
+    // A cursor past a deferred commit would skip it for good: the cursor
+    // moves only when every commit of the batch is held.
+    if (cursor && pending.empty()) {
       FS_ASSIGN_OR_RETURN(auto st,
                           m.db->Prepared("INSERT INTO _fs_cursors(name, value) VALUES (?1, ?2) "
                                          "ON CONFLICT(name) DO UPDATE SET value = excluded.value"));
       st->BindText(1, cursor->first);
       st->BindInt(2, cursor->second);
       FS_RETURN_IF_ERROR(st->Run());
+      result.cursor_set = true;
     }
     return absl::OkStatus();
   };

@@ -3,8 +3,9 @@
 // schema version. All SQL of sync-core lives in store/.
 //
 // Thread safety: a Replica is used by one thread at a time (the CLI, or the
-// sync daemon's worker); other processes may open the same file and are
-// serialised by SQLite's locks.
+// sync daemon's worker). Other processes, or other Replica objects, may open
+// the same file: writes are serialised by SQLite's locks, and each write
+// transaction first reloads what another connection may have changed.
 //
 // Crash safety: every public method that writes does so in one SQLite
 // transaction; a crash at any instant leaves the file at the state before or
@@ -83,6 +84,8 @@ struct ApplyResult {
   size_t applied = 0;
   size_t duplicates = 0;
   size_t deferred = 0;
+  // Whether the requested cursor was set: only if nothing was deferred.
+  bool cursor_set = false;
 };
 
 // A row as the replica holds it.
@@ -141,7 +144,9 @@ class Replica {
   // (a commit may come before one it depends on in `commits`). Idempotent.
   // Each commit is validated first; if any is invalid, or has a timestamp too
   // far ahead, nothing at all is applied and the error names it. If `cursor`
-  // is given, that sync cursor is set in the same transaction.
+  // is given, that sync cursor is set in the same transaction -- unless a
+  // commit was deferred (ApplyResult::cursor_set says which), so that a puller
+  // never moves past a commit it does not hold.
   absl::StatusOr<ApplyResult> Apply(const std::vector<Commit>& commits,
                                     std::optional<std::pair<std::string, int64_t>> cursor = {});
 

@@ -32,7 +32,9 @@ absl::Status ErrorStatus(sqlite3* db, int rc, std::string_view doing) {
       return absl::FailedPreconditionError(
           absl::StrCat(detail, "; check that the data directory exists and is writable"));
     case SQLITE_CONSTRAINT:
-      return absl::AlreadyExistsError(detail);
+      return absl::AlreadyExistsError(absl::StrCat(
+          detail, "; something this write adds is already there -- nothing was written; "
+                  "look at the data again before retrying"));
     default:
       return absl::InternalError(detail);
   }
@@ -137,6 +139,14 @@ absl::StatusOr<ScopedStmt> Db::Prepared(const std::string& sql) {
   absl::StatusOr<Stmt*> st = Statement(sql);
   if (!st.ok()) return st.status();
   return ScopedStmt(*st);
+}
+
+absl::StatusOr<std::unique_ptr<Stmt>> Db::PrepareTransient(const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc =
+      sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) return ErrorStatus(db_, rc, absl::StrCat("preparing \"", sql, "\""));
+  return std::make_unique<Stmt>(db_, stmt);
 }
 
 absl::StatusOr<Stmt*> Db::Statement(const std::string& sql) {

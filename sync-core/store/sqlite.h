@@ -95,6 +95,8 @@ class Db {
   // The same statement without the guard, for statements a caller keeps
   // (valid until the Db is destroyed); the caller resets it after use.
   absl::StatusOr<Stmt*> Statement(const std::string& sql);
+  // A statement that is not cached: finalized when the caller drops it.
+  absl::StatusOr<std::unique_ptr<Stmt>> PrepareTransient(const std::string& sql);
   int Changes() const { return sqlite3_changes(db_); }
   sqlite3* raw() const { return db_; }
   const std::string& path() const { return path_; }
