@@ -881,17 +881,20 @@ absl::StatusOr<ApplyResult> Replica::Apply(
         }
         bool ready = c.seq == have + 1;
         for (size_t k = 0; ready && k < c.changes.size(); ++k) {
-          bool writes_live = false;
+          // True once something of this row change proves the row is (or is
+          // being) created here: a write of _live, or a base or resolved
+          // version (held, so the row that carries it is held too).
+          bool anchored = false;
           for (const FieldWrite& f : c.changes[k].fields) {
-            writes_live |= f.column == kLiveColumn;
+            anchored |= f.column == kLiveColumn || f.base || !f.resolves.empty();
             if (f.base && !m.Knows(*f.base)) ready = false;
             for (const Version& r : f.resolves) {
               if (!m.Knows(r)) ready = false;
             }
           }
-          // An edit of a row waits for the row's creation (which writes
-          // _live): a field never written before carries no base to wait on.
-          if (ready && !writes_live) {
+          // An edit of fields never written before carries no base: it waits
+          // for the row's creation by looking the row up.
+          if (ready && !anchored) {
             FS_ASSIGN_OR_RETURN(bool held, m.RowExists(c.changes[k].table, c.changes[k].row));
             ready = held;
           }
