@@ -395,6 +395,18 @@ TEST_F(ReplicaTest, TwoHandlesOnOneFileStayConsistent) {
   EXPECT_EQ(Digest(*a_), Digest(*b_));
 }
 
+TEST_F(ReplicaTest, AHandleReadsRowsWrittenByAnotherHandleFromANewDevice) {
+  auto reader = OpenReplica(dir_.File("a.db"), &clock_a_);  // opened before the device is known
+  ASSERT_NE(reader, nullptr);
+  const RowId id = NewCase(*b_, clock_b_);
+  Deliver(*b_, *a_);  // a_ learns b's device; `reader` has not seen it
+  auto row = reader->Get("cases", id);
+  ASSERT_TRUE(row.ok()) << row.status();
+  ASSERT_TRUE(row->has_value());
+  EXPECT_EQ((*row)->live_version->version.device, b_->device_id());
+  EXPECT_EQ(Digest(*reader), Digest(*a_));
+}
+
 TEST_F(ReplicaTest, TheCursorDoesNotMovePastADeferredCommit) {
   const RowId id = NewCase(*a_, clock_a_);
   ASSERT_TRUE(a_->Write(LocalTxn().Set("cases", id, {{"status", T("assisting")}})).ok());

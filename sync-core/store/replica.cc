@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -81,6 +82,13 @@ class Replica::Impl {
   // or another Replica on the same file) committed since this one last
   // looked, the cached device table and the clock are reloaded first.
   absl::Status Begin();
+  // Brings the cached device table up to date with the file, if another
+  // connection has committed since this one last looked. Inside a
+  // transaction (read or write), so the snapshot it checks is the one read.
+  absl::Status Refresh();
+  // Runs `read` in a read transaction after Refresh(): reads that map
+  // device indexes to ids (rows' versions) see a device table that matches.
+  absl::Status InReadTxn(const std::function<absl::Status()>& read);
   absl::Status Finish();
   void Abort();
 
@@ -295,6 +303,14 @@ absl::StatusOr<int64_t> Replica::Impl::DataVersion() {
   return row ? st->ColumnInt(0) : int64_t{-1};
 }
 
+absl::Status Replica::Impl::Refresh() {
+  FS_ASSIGN_OR_RETURN(int64_t v, DataVersion());
+  if (v == seen_data_version_) return absl::OkStatus();
+  FS_RETURN_IF_ERROR(ReloadDevices());
+  seen_data_version_ = v;
+  return absl::OkStatus();
+}
+
 absl::Status Replica::Impl::Begin() {
   if (broken_) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -302,17 +318,23 @@ absl::Status Replica::Impl::Begin() {
         opts.path, "; close and reopen it (restart the program)"));
   }
   FS_RETURN_IF_ERROR(Exec(begin_));
-  absl::StatusOr<int64_t> v = DataVersion();
-  absl::Status s = v.status();
-  if (s.ok() && *v != seen_data_version_) {
-    s = ReloadDevices();
-    if (s.ok()) seen_data_version_ = *v;
-  }
+  absl::Status s = Refresh();
   if (!s.ok()) {
     db->Exec("ROLLBACK").IgnoreError();
     return s;
   }
   return absl::OkStatus();
+}
+
+absl::Status Replica::Impl::InReadTxn(const std::function<absl::Status()>& read) {
+  FS_RETURN_IF_ERROR(db->Exec("BEGIN"));
+  absl::Status s = Refresh();
+  if (s.ok()) s = read();
+  if (!s.ok()) {
+    db->Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+  return db->Exec("COMMIT");
 }
 
 absl::StatusOr<uint32_t> Replica::Impl::DeviceIndex(const DeviceId& id, bool create) {
@@ -940,17 +962,23 @@ absl::StatusOr<std::optional<Row>> Replica::Get(const std::string& table, const 
   Impl& m = *impl_;
   const int ti = m.schema->TableIndex(table);
   if (ti < 0) return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
-  FS_ASSIGN_OR_RETURN(RowState rs, m.LoadRow(static_cast<size_t>(ti), row, /*all_values=*/true));
-  if (!rs.exists) return std::optional<Row>();
-  Row r;
-  r.id = row;
-  r.live = rs.values[0] == Value::Int(1);
-  r.live_version = m.ToFieldVersion(rs.slots[0]);
-  for (size_t i = 1; i < rs.values.size(); ++i) {
-    r.values.push_back(std::move(rs.values[i]));
-    r.versions.push_back(m.ToFieldVersion(rs.slots[i]));
-  }
-  return std::optional<Row>(std::move(r));
+  std::optional<Row> out;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(RowState rs,
+                        m.LoadRow(static_cast<size_t>(ti), row, /*all_values=*/true));
+    if (!rs.exists) return absl::OkStatus();
+    Row r;
+    r.id = row;
+    r.live = rs.values[0] == Value::Int(1);
+    r.live_version = m.ToFieldVersion(rs.slots[0]);
+    for (size_t i = 1; i < rs.values.size(); ++i) {
+      r.values.push_back(std::move(rs.values[i]));
+      r.versions.push_back(m.ToFieldVersion(rs.slots[i]));
+    }
+    out = std::move(r);
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 absl::StatusOr<std::vector<RowId>> Replica::ListRows(const std::string& table,
@@ -1103,39 +1131,42 @@ class Hasher {
 absl::StatusOr<std::string> Replica::StateDigest() {
   Impl& m = *impl_;
   Hasher h;
-  for (size_t ti = 0; ti < m.schema->tables().size(); ++ti) {
-    const TableDef& t = m.schema->tables()[ti];
-    h.Bytes(t.name);
-    std::string cols;
-    for (const ColumnDef& c : t.columns) absl::StrAppend(&cols, ", ", Quote(c.name));
-    FS_ASSIGN_OR_RETURN(auto st,
-                        m.db->Prepared(absl::StrCat("SELECT id, _live, _ver", cols, " FROM ",
-                                                    Quote(t.name), " ORDER BY id")));
-    const size_t n = t.columns.size() + 1;
-    std::vector<SlotMeta> slots;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      h.Bytes(st->ColumnBlob(0));
-      FS_RETURN_IF_ERROR(DecodeRowMeta(st->ColumnBlob(2), n, &slots));
-      for (size_t i = 0; i < n; ++i) {
-        h.Val(st->ColumnValue(i == 0 ? 1 : static_cast<int>(i + 2)));
-        const std::optional<FieldVersion> fv = m.ToFieldVersion(slots[i]);
-        h.Ver(fv ? std::optional<Version>(fv->version) : std::nullopt);
-        h.Ver(fv ? fv->base : std::nullopt);
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    for (size_t ti = 0; ti < m.schema->tables().size(); ++ti) {
+      const TableDef& t = m.schema->tables()[ti];
+      h.Bytes(t.name);
+      std::string cols;
+      for (const ColumnDef& c : t.columns) absl::StrAppend(&cols, ", ", Quote(c.name));
+      FS_ASSIGN_OR_RETURN(auto st,
+                          m.db->Prepared(absl::StrCat("SELECT id, _live, _ver", cols, " FROM ",
+                                                      Quote(t.name), " ORDER BY id")));
+      const size_t n = t.columns.size() + 1;
+      std::vector<SlotMeta> slots;
+      while (true) {
+        FS_ASSIGN_OR_RETURN(bool r, st->Step());
+        if (!r) break;
+        h.Bytes(st->ColumnBlob(0));
+        FS_RETURN_IF_ERROR(DecodeRowMeta(st->ColumnBlob(2), n, &slots));
+        for (size_t i = 0; i < n; ++i) {
+          h.Val(st->ColumnValue(i == 0 ? 1 : static_cast<int>(i + 2)));
+          const std::optional<FieldVersion> fv = m.ToFieldVersion(slots[i]);
+          h.Ver(fv ? std::optional<Version>(fv->version) : std::nullopt);
+          h.Ver(fv ? fv->base : std::nullopt);
+        }
       }
     }
-  }
-  h.Bytes("_fs_conflicts");
-  FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> conflicts, Conflicts());
-  for (const ConflictRecord& c : conflicts) {
-    h.Bytes(c.table);
-    h.Bytes(c.row.view());
-    h.Bytes(c.column);
-    h.Ver(c.version);
-    h.Ver(c.base);
-    h.Val(c.value);
-  }
+    h.Bytes("_fs_conflicts");
+    FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> conflicts, Conflicts());
+    for (const ConflictRecord& c : conflicts) {
+      h.Bytes(c.table);
+      h.Bytes(c.row.view());
+      h.Bytes(c.column);
+      h.Ver(c.version);
+      h.Ver(c.base);
+      h.Val(c.value);
+    }
+    return absl::OkStatus();
+  }));
   return h.HexDigest();
 }
 
