@@ -1,0 +1,93 @@
+// A TCP proxy on loopback that tests control: it forwards every connection
+// to a target address and can cut connections at an exact byte count, on
+// demand, or refuse new ones -- the "bad link" between a node and the hub
+// (the kernel's netem is not available here; see TOOLCHAIN.md).
+//
+//   CuttingProxy proxy("127.0.0.1", hub_port);
+//   ASSERT_TRUE(proxy.Start().ok());            // listens on 127.0.0.1:<proxy.port()>
+//   proxy.CutAfterBytes(Direction::kUpstream, 4096);  // mid-push
+//   ... the node talks to 127.0.0.1:proxy.port() ...
+//   proxy.Stop();
+//
+// One thread accepts, one thread pumps each connection (poll()); all state is
+// guarded by a mutex. Traffic goes only to the target given (a loopback
+// address in tests).
+#ifndef FIELDSYNC_TESTS_SUPPORT_CUTTING_PROXY_H_
+#define FIELDSYNC_TESTS_SUPPORT_CUTTING_PROXY_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+
+namespace fieldsync::testing {
+
+enum class Direction {
+  kUpstream,    // client -> target (a node's push)
+  kDownstream,  // target -> client (a pull's stream)
+};
+
+class CuttingProxy {
+ public:
+  CuttingProxy(std::string target_host, int target_port);
+  ~CuttingProxy();  // Stop()
+  CuttingProxy(const CuttingProxy&) = delete;
+  CuttingProxy& operator=(const CuttingProxy&) = delete;
+
+  // Listens on 127.0.0.1 on a free port and starts accepting.
+  absl::Status Start();
+  // Closes every connection and the listener; joins the threads.
+  void Stop();
+  int port() const { return port_; }
+
+  // Cuts every open connection once `bytes` more bytes have passed in
+  // `dir` (counted over all connections from this call on), after
+  // forwarding exactly that many. The cut fires once.
+  void CutAfterBytes(Direction dir, uint64_t bytes);
+  // Cuts every open connection now.
+  void CutNow();
+  // While set, new connections are accepted and closed at once (the hub
+  // "unreachable" although something listens).
+  void SetRefuseNew(bool refuse);
+
+  uint64_t bytes(Direction dir) const;
+  int connections_accepted() const { return accepted_.load(); }
+  int cuts() const { return cuts_.load(); }
+
+ private:
+  struct Conn;
+  void AcceptLoop();
+  void Pump(std::shared_ptr<Conn> c);
+  // How many of `n` bytes in `dir` may pass before the armed cut fires;
+  // records what passes. Returns n when no cut is armed in that direction.
+  uint64_t Admit(Direction dir, uint64_t n, bool* cut_now);
+  void CloseAll();
+
+  const std::string target_host_;
+  const int target_port_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> refuse_new_{false};
+  std::atomic<int> accepted_{0};
+  std::atomic<int> cuts_{0};
+  std::thread acceptor_;
+
+  mutable absl::Mutex mu_;
+  uint64_t bytes_[2] ABSL_GUARDED_BY(mu_) = {0, 0};
+  bool armed_ ABSL_GUARDED_BY(mu_) = false;
+  Direction armed_dir_ ABSL_GUARDED_BY(mu_) = Direction::kUpstream;
+  uint64_t armed_left_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::shared_ptr<Conn>> conns_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> pumps_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace fieldsync::testing
+
+#endif  // FIELDSYNC_TESTS_SUPPORT_CUTTING_PROXY_H_
