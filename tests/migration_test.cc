@@ -52,6 +52,14 @@ int64_t UserVersion(const std::string& path) {
 
 class MigrationTest : public ::testing::Test {
  protected:
+  // Opens without asserting success, for the files that must be refused.
+  absl::StatusOr<std::unique_ptr<Replica>> Open(const std::string& path) {
+    ReplicaOptions o;
+    o.path = path;
+    o.clock = &clock_;
+    return Replica::Open(o);
+  }
+
   testing::TempDir dir_;
   FakeClock clock_{kTestEpochMillis + 60'000};
 };
@@ -145,10 +153,7 @@ TEST_F(MigrationTest, AReplicaFromANewerVersionIsRefusedAndLeftUntouched) {
     ASSERT_NE(r, nullptr);
   }
   LoadSql(path, "PRAGMA user_version = 99;");
-  ReplicaOptions o;
-  o.path = path;
-  o.clock = &clock_;
-  auto r = Replica::Open(o);
+  auto r = Open(path);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("newer fieldsync"), absl::string_view::npos) << r.status();
@@ -158,10 +163,7 @@ TEST_F(MigrationTest, AReplicaFromANewerVersionIsRefusedAndLeftUntouched) {
 TEST_F(MigrationTest, ASqliteFileThatIsNotAReplicaIsRefused) {
   const std::string path = dir_.File("other.db");
   LoadSql(path, "CREATE TABLE shopping(item TEXT); INSERT INTO shopping VALUES('rau muống');");
-  ReplicaOptions o;
-  o.path = path;
-  o.clock = &clock_;
-  auto r = Replica::Open(o);
+  auto r = Open(path);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("not a fieldsync replica"), absl::string_view::npos);
