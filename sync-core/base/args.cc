@@ -1,8 +1,10 @@
 #include "base/args.h"
 
 #include <cstdlib>
+#include <ctime>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace fieldsync {
 
@@ -54,6 +56,59 @@ std::string ResolveDataDir(const std::string& flag, const char* env_var, const s
   }
   const char* home = std::getenv("HOME");
   return absl::StrCat(home && *home ? home : ".", "/.local/share/fieldsync/", leaf);
+}
+
+absl::StatusOr<int64_t> ParseDurationMillis(const std::string& text) {
+  auto bad = [&]() {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", text, "\" is not a duration; write a number and a unit: 90s, 30m, 24h, 7d"));
+  };
+  size_t i = 0;
+  int64_t n = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    if (n > 1'000'000'000) return bad();
+    n = n * 10 + (text[i] - '0');
+    ++i;
+  }
+  if (i == 0) return bad();
+  const std::string unit = text.substr(i);
+  int64_t scale = 0;
+  if (unit == "ms") scale = 1;
+  if (unit == "s") scale = 1000;
+  if (unit == "m") scale = 60'000;
+  if (unit == "h") scale = 3'600'000;
+  if (unit == "d") scale = 86'400'000;
+  if (scale == 0) return bad();
+  return n * scale;
+}
+
+std::string FormatTimeMillis(int64_t millis) {
+  if (millis <= 0) return "never";
+  const time_t secs = static_cast<time_t>(millis / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += absl::StrFormat("\\u%04x", c);
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
 }
 
 }  // namespace fieldsync

@@ -4,6 +4,7 @@
 #ifndef FIELDSYNC_BASE_ARGS_H_
 #define FIELDSYNC_BASE_ARGS_H_
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -31,6 +32,16 @@ absl::StatusOr<Args> ParseArgs(int argc, char** argv, const std::set<std::string
 // The data directory: `flag` if given, else $env_var, else
 // $XDG_DATA_HOME/fieldsync/<leaf>, else ~/.local/share/fieldsync/<leaf>.
 std::string ResolveDataDir(const std::string& flag, const char* env_var, const std::string& leaf);
+
+// "90s", "30m", "24h", "7d" (also "1500ms"): milliseconds. INVALID_ARGUMENT
+// with an example otherwise.
+absl::StatusOr<int64_t> ParseDurationMillis(const std::string& text);
+
+// "2026-11-28T14:05:00Z" for Unix milliseconds; "never" for 0.
+std::string FormatTimeMillis(int64_t millis);
+
+// A JSON string literal of `s` (UTF-8 passes through; controls escaped).
+std::string JsonString(const std::string& s);
 
 }  // namespace fieldsync
 

@@ -45,28 +45,6 @@ absl::StatusOr<std::unique_ptr<Replica>> OpenReplicaIn(const DataDir& dir) {
   return Replica::Open(o);
 }
 
-namespace {
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
-}  // namespace
 
 std::string FormatStatus(const DataDir& dir, const ReplicaStats& s, bool json) {
   if (json) {

@@ -28,6 +28,11 @@ constexpr const char* kBookkeeping[] = {
     // Sync cursors: positions in a peer's log, push acknowledgements.
     "CREATE TABLE IF NOT EXISTS _fs_cursors(name TEXT PRIMARY KEY NOT NULL, "
     "value INTEGER NOT NULL) WITHOUT ROWID",
+    // Rows installed whole from a hub's current state (a case newly visible
+    // through a referral): pulled commits at or before `position` are
+    // already in the row and skip it.
+    "CREATE TABLE IF NOT EXISTS _fs_installed(tbl TEXT NOT NULL, row BLOB NOT NULL, "
+    "position INTEGER NOT NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID",
 };
 
 absl::StatusOr<int> UserVersion(sqlite::Db& db) {
@@ -133,7 +138,11 @@ absl::Status EnsureSchema(sqlite::Db& db, const Schema& schema, int* from) {
           "; this build knows up to ", schema.version(),
           "). Upgrade fieldsync; the file was not changed"));
     }
-    if (version == schema.version()) return absl::OkStatus();
+    if (version == schema.version()) {
+      // Bookkeeping tables added without a schema change (IF NOT EXISTS).
+      for (const char* sql : kBookkeeping) FS_RETURN_IF_ERROR(db.Exec(sql));
+      return absl::OkStatus();
+    }
     return Migrate(db, schema);
   };
   absl::Status s = run();

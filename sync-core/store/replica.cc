@@ -96,6 +96,20 @@ class Replica::Impl {
   absl::StatusOr<int64_t> DataVersion();
   absl::StatusOr<uint32_t> DeviceIndex(const DeviceId& id, bool create);
   bool Knows(const Version& v) const;
+  // Raises what this replica knows of v's device to v (an installed row
+  // carries versions whose commits never reach this replica).
+  absl::Status Learn(const Version& v);
+
+  // Merges `commits` in dependency order inside the open transaction;
+  // outcomes[i] says what became of commits[i]. With `allow_gaps` a
+  // commit need not follow its author's previous sequence number (a node
+  // pulling a scoped log). True in the result if anything was deferred.
+  absl::StatusOr<bool> ApplyInTxn(const std::vector<const Commit*>& commits, bool allow_gaps,
+                                  const ApplyHooks* hooks, std::vector<ApplyOutcome>* outcomes);
+  absl::Status SetCursorInTxn(const std::string& name, int64_t value);
+  absl::Status InstallRow(const RowSnapshot& snap, int64_t position);
+  absl::Status ResetReplicated();
+  absl::StatusOr<std::optional<RowSnapshot>> ExportRowInTxn(size_t tidx, const RowId& row);
 
   // Loads versions and liveness; with `all_values`, every value too.
   absl::StatusOr<RowState> LoadRow(size_t tidx, const RowId& row, bool all_values);
@@ -153,6 +167,8 @@ class Replica::Impl {
   // Set when the in-memory state could not be brought back in line with the
   // file after an error: every later write is refused until reopened.
   bool broken_ = false;
+  bool in_read_txn = false;
+  int64_t last_position = 0;  // log position of the commit ApplyCommit stored last
   sqlite::Stmt* commit_ = nullptr;
   sqlite::Stmt* insert_log_ = nullptr;
   sqlite::Stmt* update_device_ = nullptr;
@@ -327,9 +343,13 @@ absl::Status Replica::Impl::Begin() {
 }
 
 absl::Status Replica::Impl::InReadTxn(const std::function<absl::Status()>& read) {
+  // Inside ReadTransaction(): the outer transaction is the snapshot.
+  if (in_read_txn) return read();
   FS_RETURN_IF_ERROR(db->Exec("BEGIN"));
+  in_read_txn = true;
   absl::Status s = Refresh();
   if (s.ok()) s = read();
+  in_read_txn = false;
   if (!s.ok()) {
     db->Exec("ROLLBACK").IgnoreError();
     return s;
@@ -598,6 +618,7 @@ absl::Status Replica::Impl::ApplyCommit(const Commit& c, std::vector<RowState>* 
   insert_log_->BindInt(3, static_cast<int64_t>(c.hlc.packed()));
   insert_log_->BindBlobStatic(4, body_buf);
   FS_RETURN_IF_ERROR(insert_log_->Run());
+  last_position = sqlite3_last_insert_rowid(db->raw());
   DeviceEntry& d = devices[author];
   d.max_seq = c.seq;
   d.max_hlc = std::max(d.max_hlc, c.hlc.packed());
@@ -870,76 +891,104 @@ absl::StatusOr<std::vector<Commit>> Replica::WriteMany(const std::vector<LocalTx
   return out;
 }
 
-absl::StatusOr<ApplyResult> Replica::Apply(
-    const std::vector<Commit>& commits, std::optional<std::pair<std::string, int64_t>> cursor) {
-  Impl& m = *impl_;
-  // Everything is checked before anything is written.
+absl::StatusOr<bool> Replica::Impl::ApplyInTxn(const std::vector<const Commit*>& commits,
+                                               bool allow_gaps, const ApplyHooks* hooks,
+                                               std::vector<ApplyOutcome>* outcomes) {
+  outcomes->assign(commits.size(), ApplyOutcome::kDeferred);
+  std::vector<size_t> pending(commits.size());
+  for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
+  bool progress = true;
+  while (progress && !pending.empty()) {
+    progress = false;
+    std::vector<size_t> still;
+    for (size_t i : pending) {
+      const Commit& c = *commits[i];
+      auto it = device_index.find(c.author);
+      const uint64_t have = it == device_index.end() ? 0 : devices[it->second].max_seq;
+      if (c.seq <= have) {
+        (*outcomes)[i] = ApplyOutcome::kDuplicate;
+        continue;
+      }
+      bool ready = allow_gaps || c.seq == have + 1;
+      for (size_t k = 0; ready && k < c.changes.size(); ++k) {
+        // True once something of this row change proves the row is (or is
+        // being) created here: a write of _live, or a base or resolved
+        // version (held, so the row that carries it is held too).
+        bool anchored = false;
+        for (const FieldWrite& f : c.changes[k].fields) {
+          anchored |= f.column == kLiveColumn || f.base || !f.resolves.empty();
+          if (f.base && !Knows(*f.base)) ready = false;
+          for (const Version& r : f.resolves) {
+            if (!Knows(r)) ready = false;
+          }
+        }
+        // An edit of fields never written before carries no base: it waits
+        // for the row's creation by looking the row up.
+        if (ready && !anchored) {
+          FS_ASSIGN_OR_RETURN(bool held, RowExists(c.changes[k].table, c.changes[k].row));
+          ready = held;
+        }
+      }
+      if (!ready) {
+        still.push_back(i);
+        continue;
+      }
+      if (hooks != nullptr && hooks->before) FS_RETURN_IF_ERROR(hooks->before(c));
+      FS_RETURN_IF_ERROR(ApplyCommit(c, nullptr));
+      if (hooks != nullptr && hooks->after) FS_RETURN_IF_ERROR(hooks->after(c, last_position));
+      (*outcomes)[i] = ApplyOutcome::kApplied;
+      progress = true;
+    }
+    pending.swap(still);
+  }
+  return !pending.empty();
+}
+
+absl::Status Replica::Impl::SetCursorInTxn(const std::string& name, int64_t value) {
+  FS_ASSIGN_OR_RETURN(auto st,
+                      db->Prepared("INSERT INTO _fs_cursors(name, value) VALUES (?1, ?2) "
+                                   "ON CONFLICT(name) DO UPDATE SET value = excluded.value"));
+  st->BindText(1, name);
+  st->BindInt(2, value);
+  return st->Run();
+}
+
+namespace {
+
+// Everything in a batch is checked before anything is written.
+absl::Status ValidateBatch(const Schema& schema, HybridClock& hlc,
+                           const std::vector<const Commit*>& commits) {
   for (size_t i = 0; i < commits.size(); ++i) {
-    const Commit& c = commits[i];
-    absl::Status s = ValidateCommit(*m.schema, c);
-    if (s.ok()) s = m.hlc.Check(c.hlc, absl::StrCat("device ", c.author.ToString()));
+    const Commit& c = *commits[i];
+    absl::Status s = ValidateCommit(schema, c);
+    if (s.ok()) s = hlc.Check(c.hlc, absl::StrCat("device ", c.author.ToString()));
     if (!s.ok()) {
       return absl::Status(s.code(), absl::StrCat("batch refused, nothing applied: commit ", i,
                                                  " of ", commits.size(), ": ", s.message()));
     }
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ApplyResult> Replica::Apply(
+    const std::vector<Commit>& commits, std::optional<std::pair<std::string, int64_t>> cursor,
+    const ApplyHooks* hooks) {
+  Impl& m = *impl_;
+  std::vector<const Commit*> ptrs;
+  ptrs.reserve(commits.size());
+  for (const Commit& c : commits) ptrs.push_back(&c);
+  FS_RETURN_IF_ERROR(ValidateBatch(*m.schema, m.hlc, ptrs));
   ApplyResult result;
-  result.outcomes.assign(commits.size(), ApplyOutcome::kDeferred);
   FS_RETURN_IF_ERROR(m.Begin());
   auto run = [&]() -> absl::Status {
-    std::vector<size_t> pending(commits.size());
-    for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
-    bool progress = true;
-    while (progress && !pending.empty()) {
-      progress = false;
-      std::vector<size_t> still;
-      for (size_t i : pending) {
-        const Commit& c = commits[i];
-        auto it = m.device_index.find(c.author);
-        const uint64_t have = it == m.device_index.end() ? 0 : m.devices[it->second].max_seq;
-        if (c.seq <= have) {
-          result.outcomes[i] = ApplyOutcome::kDuplicate;
-          continue;
-        }
-        bool ready = c.seq == have + 1;
-        for (size_t k = 0; ready && k < c.changes.size(); ++k) {
-          // True once something of this row change proves the row is (or is
-          // being) created here: a write of _live, or a base or resolved
-          // version (held, so the row that carries it is held too).
-          bool anchored = false;
-          for (const FieldWrite& f : c.changes[k].fields) {
-            anchored |= f.column == kLiveColumn || f.base || !f.resolves.empty();
-            if (f.base && !m.Knows(*f.base)) ready = false;
-            for (const Version& r : f.resolves) {
-              if (!m.Knows(r)) ready = false;
-            }
-          }
-          // An edit of fields never written before carries no base: it waits
-          // for the row's creation by looking the row up.
-          if (ready && !anchored) {
-            FS_ASSIGN_OR_RETURN(bool held, m.RowExists(c.changes[k].table, c.changes[k].row));
-            ready = held;
-          }
-        }
-        if (!ready) {
-          still.push_back(i);
-          continue;
-        }
-        FS_RETURN_IF_ERROR(m.ApplyCommit(c, nullptr));
-        result.outcomes[i] = ApplyOutcome::kApplied;
-        progress = true;
-      }
-      pending.swap(still);
-    }
+    FS_ASSIGN_OR_RETURN(bool deferred, m.ApplyInTxn(ptrs, /*allow_gaps=*/false, hooks,
+                                                    &result.outcomes));
     // A cursor past a deferred commit would skip it for good: the cursor
     // moves only when every commit of the batch is held.
-    if (cursor && pending.empty()) {
-      FS_ASSIGN_OR_RETURN(auto st,
-                          m.db->Prepared("INSERT INTO _fs_cursors(name, value) VALUES (?1, ?2) "
-                                         "ON CONFLICT(name) DO UPDATE SET value = excluded.value"));
-      st->BindText(1, cursor->first);
-      st->BindInt(2, cursor->second);
-      FS_RETURN_IF_ERROR(st->Run());
+    if (cursor && !deferred) {
+      FS_RETURN_IF_ERROR(m.SetCursorInTxn(cursor->first, cursor->second));
       result.cursor_set = true;
     }
     return absl::OkStatus();
@@ -957,6 +1006,317 @@ absl::StatusOr<ApplyResult> Replica::Apply(
   }
   return result;
 }
+
+absl::Status Replica::Impl::Learn(const Version& v) {
+  FS_ASSIGN_OR_RETURN(uint32_t idx, DeviceIndex(v.device, /*create=*/true));
+  DeviceEntry& d = devices[idx];
+  if (d.max_hlc < v.hlc.packed()) {
+    d.max_hlc = v.hlc.packed();
+    d.dirty = true;
+  }
+  hlc.Restore(v.hlc);
+  return absl::OkStatus();
+}
+
+absl::Status Replica::Impl::ResetReplicated() {
+  for (const TableDef& t : schema->tables()) {
+    FS_RETURN_IF_ERROR(db->Exec(absl::StrCat("DELETE FROM ", Quote(t.name))));
+  }
+  FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_conflicts"));
+  return db->Exec("DELETE FROM _fs_installed");
+}
+
+absl::Status Replica::Impl::InstallRow(const RowSnapshot& snap, int64_t position) {
+  const int ti = schema->TableIndex(snap.table);
+  if (ti < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("installed row of unknown table \"", snap.table, "\""));
+  }
+  const auto tidx = static_cast<size_t>(ti);
+  const TableDef& t = schema->tables()[tidx];
+  if (snap.row.is_nil()) {
+    return absl::InvalidArgumentError(absl::StrCat("installed ", AV(t.name), " row has the nil id"));
+  }
+  RowState rs = NewRow(t.columns.size() + 1);
+  bool has_live = false;
+  for (const FieldState& f : snap.fields) {
+    size_t slot = 0;
+    if (f.column == kLiveColumn) {
+      FS_RETURN_IF_ERROR(ValidateLiveValue(t, f.value));
+      has_live = true;
+    } else {
+      const int ci = t.ColumnIndex(f.column);
+      if (ci < 0) {
+        return absl::InvalidArgumentError(absl::StrCat("installed ", AV(t.name),
+                                                       " row has unknown column \"", f.column,
+                                                       "\""));
+      }
+      FS_RETURN_IF_ERROR(ValidateValue(t, t.columns[static_cast<size_t>(ci)], f.value));
+      slot = static_cast<size_t>(ci) + 1;
+    }
+    if (rs.slots[slot].set) {
+      return absl::InvalidArgumentError(absl::StrCat("installed ", AV(t.name), " row ",
+                                                     snap.row.ToString(), " names field ",
+                                                     f.column, " twice"));
+    }
+    FS_RETURN_IF_ERROR(hlc.Check(f.version.version.hlc,
+                                 absl::StrCat("device ", f.version.version.device.ToString())));
+    FS_ASSIGN_OR_RETURN(uint32_t dev, DeviceIndex(f.version.version.device, /*create=*/true));
+    SlotMeta& m = rs.slots[slot];
+    m.set = true;
+    m.hlc = f.version.version.hlc.packed();
+    m.device = dev;
+    if (f.version.base) {
+      FS_ASSIGN_OR_RETURN(uint32_t bdev, DeviceIndex(f.version.base->device, /*create=*/true));
+      m.has_base = true;
+      m.base_hlc = f.version.base->hlc.packed();
+      m.base_device = bdev;
+      FS_RETURN_IF_ERROR(Learn(*f.version.base));
+    }
+    FS_RETURN_IF_ERROR(Learn(f.version.version));
+    rs.values[slot] = f.value;
+  }
+  if (!has_live) {
+    return absl::InvalidArgumentError(absl::StrCat("installed ", AV(t.name), " row ",
+                                                   snap.row.ToString(), " has no _live field"));
+  }
+  // Replaces whatever this replica had of the row.
+  {
+    FS_ASSIGN_OR_RETURN(auto del, db->Prepared(absl::StrCat("DELETE FROM ", Quote(t.name),
+                                                            " WHERE id = ?1")));
+    del->BindBlob(1, snap.row.view());
+    FS_RETURN_IF_ERROR(del->Run());
+    FS_ASSIGN_OR_RETURN(auto delc,
+                        db->Prepared("DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2"));
+    delc->BindText(1, t.name);
+    delc->BindBlob(2, snap.row.view());
+    FS_RETURN_IF_ERROR(delc->Run());
+  }
+  for (const ConflictRecord& c : snap.conflicts) {
+    size_t slot = 0;
+    if (c.table != t.name || c.row != snap.row) {
+      return absl::InvalidArgumentError(absl::StrCat("installed ", AV(t.name), " row ",
+                                                     snap.row.ToString(),
+                                                     " carries a conflict record of another row"));
+    }
+    if (c.column != kLiveColumn) {
+      const int ci = t.ColumnIndex(c.column);
+      if (ci < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("conflict record of unknown column \"", c.column, "\""));
+      }
+      FS_RETURN_IF_ERROR(ValidateValue(t, t.columns[static_cast<size_t>(ci)], c.value));
+      slot = static_cast<size_t>(ci) + 1;
+    }
+    sqlite::Stmt* st = insert_conflict_;
+    st->Reset();
+    st->BindText(1, t.name);
+    st->BindBlob(2, snap.row.view());
+    st->BindText(3, c.column);
+    st->BindInt(4, static_cast<int64_t>(c.version.hlc.packed()));
+    st->BindBlob(5, c.version.device.view());
+    if (c.base) {
+      st->BindInt(6, static_cast<int64_t>(c.base->hlc.packed()));
+      st->BindBlob(7, c.base->device.view());
+      FS_RETURN_IF_ERROR(Learn(*c.base));
+    }
+    st->BindValue(8, c.value);
+    FS_RETURN_IF_ERROR(st->Run());
+    rs.slots[slot].conflicts += static_cast<uint32_t>(db->Changes());
+    FS_RETURN_IF_ERROR(Learn(c.version));
+  }
+  FS_RETURN_IF_ERROR(StoreRow(tidx, snap.row, rs));
+  if (position > 0) {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("INSERT INTO _fs_installed(tbl, row, position) "
+                                              "VALUES (?1, ?2, ?3) ON CONFLICT(tbl, row) DO "
+                                              "UPDATE SET position = excluded.position"));
+    st->BindText(1, t.name);
+    st->BindBlob(2, snap.row.view());
+    st->BindInt(3, position);
+    FS_RETURN_IF_ERROR(st->Run());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
+  Impl& m = *impl_;
+  PullResult result;
+  FS_RETURN_IF_ERROR(m.Begin());
+  auto run = [&]() -> absl::Status {
+    if (batch.reset) {
+      if (!batch.pushed_cursor.empty()) {
+        FS_ASSIGN_OR_RETURN(auto st,
+                            m.db->Prepared("SELECT value FROM _fs_cursors WHERE name = ?1"));
+        st->BindText(1, batch.pushed_cursor);
+        FS_ASSIGN_OR_RETURN(bool found, st->Step());
+        const uint64_t pushed = found ? static_cast<uint64_t>(st->ColumnInt(0)) : 0;
+        if (pushed < m.devices[m.self_idx].max_seq) {
+          return absl::AbortedError(absl::StrCat(
+              "commits were written here (up to ", m.devices[m.self_idx].max_seq,
+              ") after the push acknowledged ", pushed,
+              "; rebuilding from the hub now would hide them: sync again"));
+        }
+      }
+      FS_RETURN_IF_ERROR(m.ResetReplicated());
+    }
+    for (const RowSnapshot& r : batch.rows) {
+      FS_RETURN_IF_ERROR(m.InstallRow(r, batch.rows_position));
+      ++result.rows_installed;
+    }
+    // Row changes already contained in an installed row are dropped.
+    std::vector<Commit> trimmed;
+    std::vector<const Commit*> ptrs;
+    trimmed.reserve(batch.commits.size());
+    {
+      FS_ASSIGN_OR_RETURN(auto any, m.db->Prepared("SELECT 1 FROM _fs_installed LIMIT 1"));
+      FS_ASSIGN_OR_RETURN(bool have_installed, any->Step());
+      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT position FROM _fs_installed WHERE "
+                                                  "tbl = ?1 AND row = ?2"));
+      for (const auto& [position, c] : batch.commits) {
+        if (!have_installed) {
+          ptrs.push_back(&c);
+          continue;
+        }
+        Commit kept = c;
+        kept.changes.clear();
+        for (const RowChange& rc : c.changes) {
+          st->Reset();
+          st->BindText(1, rc.table);
+          st->BindBlob(2, rc.row.view());
+          FS_ASSIGN_OR_RETURN(bool found, st->Step());
+          if (found && st->ColumnInt(0) >= position) {
+            ++result.changes_skipped;
+            continue;
+          }
+          kept.changes.push_back(rc);
+        }
+        if (kept.changes.empty()) {
+          // Entirely contained in installed rows: its versions are known.
+          FS_RETURN_IF_ERROR(m.Learn(c.version()));
+          continue;
+        }
+        trimmed.push_back(std::move(kept));
+      }
+      for (const Commit& c : trimmed) ptrs.push_back(&c);
+    }
+    FS_RETURN_IF_ERROR(ValidateBatch(*m.schema, m.hlc, ptrs));
+    std::vector<ApplyOutcome> outcomes;
+    FS_ASSIGN_OR_RETURN(bool deferred, m.ApplyInTxn(ptrs, /*allow_gaps=*/true, nullptr, &outcomes));
+    for (ApplyOutcome o : outcomes) {
+      if (o == ApplyOutcome::kApplied) ++result.applied;
+      if (o == ApplyOutcome::kDuplicate) ++result.duplicates;
+      if (o == ApplyOutcome::kDeferred) ++result.deferred;
+    }
+    if (batch.cursor && !deferred) {
+      FS_RETURN_IF_ERROR(m.SetCursorInTxn(batch.cursor->first, batch.cursor->second));
+      result.cursor_set = true;
+    }
+    return absl::OkStatus();
+  };
+  absl::Status s = run();
+  if (!s.ok()) {
+    m.Abort();
+    return s;
+  }
+  FS_RETURN_IF_ERROR(m.Finish());
+  return result;
+}
+
+absl::StatusOr<std::optional<RowSnapshot>> Replica::Impl::ExportRowInTxn(size_t tidx,
+                                                                        const RowId& row) {
+  const TableDef& t = schema->tables()[tidx];
+  FS_ASSIGN_OR_RETURN(RowState rs, LoadRow(tidx, row, /*all_values=*/true));
+  if (!rs.exists) return std::optional<RowSnapshot>();
+  RowSnapshot snap;
+  snap.table = std::string(t.name);
+  snap.row = row;
+  bool any_conflicts = false;
+  for (size_t i = 0; i < rs.slots.size(); ++i) {
+    const std::optional<FieldVersion> fv = ToFieldVersion(rs.slots[i]);
+    any_conflicts |= rs.slots[i].conflicts > 0;
+    if (!fv) continue;
+    snap.fields.push_back(FieldState{i == 0 ? std::string(kLiveColumn)
+                                            : std::string(t.columns[i - 1].name),
+                                     std::move(rs.values[i]), *fv});
+  }
+  if (any_conflicts) {
+    FS_ASSIGN_OR_RETURN(
+        auto st, db->Prepared("SELECT col, hlc, device, base_hlc, base_device, value FROM "
+                              "_fs_conflicts WHERE tbl = ?1 AND row = ?2 ORDER BY col, hlc, "
+                              "device"));
+    st->BindText(1, t.name);
+    st->BindBlob(2, row.view());
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      ConflictRecord c;
+      c.table = snap.table;
+      c.row = row;
+      c.column = st->ColumnString(0);
+      c.version.hlc = Hlc::FromPacked(static_cast<uint64_t>(st->ColumnInt(1)));
+      FS_ASSIGN_OR_RETURN(c.version.device, Id16::FromBytes(st->ColumnBlob(2), "conflict device"));
+      if (!st->ColumnIsNull(3)) {
+        Version b;
+        b.hlc = Hlc::FromPacked(static_cast<uint64_t>(st->ColumnInt(3)));
+        FS_ASSIGN_OR_RETURN(b.device, Id16::FromBytes(st->ColumnBlob(4), "conflict base device"));
+        c.base = b;
+      }
+      c.value = st->ColumnValue(5);
+      snap.conflicts.push_back(std::move(c));
+    }
+  }
+  return std::optional<RowSnapshot>(std::move(snap));
+}
+
+absl::StatusOr<std::optional<RowSnapshot>> Replica::ExportRow(const std::string& table,
+                                                              const RowId& row) {
+  Impl& m = *impl_;
+  const int ti = m.schema->TableIndex(table);
+  if (ti < 0) return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
+  std::optional<RowSnapshot> out;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(out, m.ExportRowInTxn(static_cast<size_t>(ti), row));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::Status Replica::ReadTransaction(const std::function<absl::Status()>& read) {
+  return impl_->InReadTxn(read);
+}
+
+absl::StatusOr<int64_t> Replica::LogHead() {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT coalesce(max(pos), 0) FROM _fs_log"));
+  FS_ASSIGN_OR_RETURN(bool r, st->Step());
+  return r ? st->ColumnInt(0) : int64_t{0};
+}
+
+absl::StatusOr<std::vector<Replica::RawEntry>> Replica::RawLogAfter(int64_t after_pos,
+                                                                    size_t limit) {
+  Impl& m = *impl_;
+  std::vector<RawEntry> out;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st,
+                        m.db->Prepared("SELECT pos, device, body FROM _fs_log WHERE pos > ?1 "
+                                       "ORDER BY pos LIMIT ?2"));
+    st->BindInt(1, after_pos);
+    st->BindInt(2, static_cast<int64_t>(limit));
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      const auto idx = static_cast<size_t>(st->ColumnInt(1));
+      if (idx == 0 || idx >= m.devices.size()) {
+        return absl::DataLossError(absl::StrCat("log entry ", st->ColumnInt(0),
+                                                " names an unknown device index ", idx));
+      }
+      out.push_back(RawEntry{st->ColumnInt(0), m.devices[idx].id, st->ColumnString(2)});
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+sqlite::Db& Replica::db() { return *impl_->db; }
 
 absl::StatusOr<std::optional<Row>> Replica::Get(const std::string& table, const RowId& row) {
   Impl& m = *impl_;

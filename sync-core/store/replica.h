@@ -14,6 +14,7 @@
 #define FIELDSYNC_STORE_REPLICA_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,10 @@
 #include "schema/schema.h"
 
 namespace fieldsync {
+
+namespace sqlite {
+class Db;
+}
 
 struct ReplicaOptions {
   std::string path;                       // the SQLite file; created if absent
@@ -107,6 +112,62 @@ struct ConflictRecord {
   Value value;
 };
 
+// One field of a row as a replica holds it: value and version.
+struct FieldState {
+  std::string column;  // a declared column or kLiveColumn
+  Value value;
+  FieldVersion version;
+};
+
+// A row's whole replicated state: what a hub sends instead of the row's
+// history to a node that does not hold the row (a new node, or a case that
+// became visible to it through a referral).
+struct RowSnapshot {
+  std::string table;
+  RowId row;
+  std::vector<FieldState> fields;          // every field ever written, _live first
+  std::vector<ConflictRecord> conflicts;   // open conflict records of the row
+};
+
+// Called by Apply() inside its transaction, around each commit it merges
+// (not for duplicates or deferred commits). An error aborts the whole batch:
+// nothing of it is stored. The hub checks scope and records it here.
+struct ApplyHooks {
+  std::function<absl::Status(const Commit&)> before;
+  // `position` is the commit's position in this replica's log.
+  std::function<absl::Status(const Commit&, int64_t position)> after;
+};
+
+// One batch of what a node pulls from a hub, applied in one transaction.
+struct PulledBatch {
+  // Discard every replicated row and conflict first (a fresh bootstrap);
+  // the log of this device's own commits is kept.
+  bool reset = false;
+  // With reset: the cursor that records how far this device's own commits
+  // were acknowledged by the hub. If commits were written after it, the
+  // reset would hide them until pushed: ApplyPulled refuses with ABORTED
+  // (push, then pull again).
+  std::string pushed_cursor;
+  // Rows installed whole; they reflect the hub's log up to rows_position.
+  std::vector<RowSnapshot> rows;
+  int64_t rows_position = 0;
+  // Commits in the hub's log order, with their hub positions. A commit may
+  // carry only the row changes the node may see; per-author sequences then
+  // have gaps, which is why pulled commits are not held to seq + 1.
+  std::vector<std::pair<int64_t, Commit>> commits;
+  // Set in the same transaction, unless a commit was deferred.
+  std::optional<std::pair<std::string, int64_t>> cursor;
+};
+
+struct PullResult {
+  size_t rows_installed = 0;
+  size_t applied = 0;
+  size_t duplicates = 0;
+  size_t deferred = 0;
+  size_t changes_skipped = 0;  // row changes already in an installed row
+  bool cursor_set = false;
+};
+
 struct ReplicaStats {
   DeviceId device;
   uint64_t local_seq = 0;            // last commit this device wrote
@@ -148,7 +209,37 @@ class Replica {
   // commit was deferred (ApplyResult::cursor_set says which), so that a puller
   // never moves past a commit it does not hold.
   absl::StatusOr<ApplyResult> Apply(const std::vector<Commit>& commits,
-                                    std::optional<std::pair<std::string, int64_t>> cursor = {});
+                                    std::optional<std::pair<std::string, int64_t>> cursor = {},
+                                    const ApplyHooks* hooks = nullptr);
+
+  // Applies what a node pulled from its hub (see PulledBatch), all in one
+  // SQLite transaction: reset, installed rows, commits and cursor together or
+  // not at all. Commits are validated first as in Apply().
+  absl::StatusOr<PullResult> ApplyPulled(const PulledBatch& batch);
+
+  // The whole state of one row; nullopt if never seen here.
+  absl::StatusOr<std::optional<RowSnapshot>> ExportRow(const std::string& table,
+                                                       const RowId& row);
+
+  // Runs `read` in one read transaction: every read of this Replica inside
+  // it sees the same state of the file (a hub streams a consistent snapshot).
+  absl::Status ReadTransaction(const std::function<absl::Status()>& read);
+
+  // The position of the newest log entry; 0 if the log is empty.
+  absl::StatusOr<int64_t> LogHead();
+  // Log entries with position > after_pos, as stored: (position, author,
+  // canonical bytes). A hub relays these without re-encoding.
+  struct RawEntry {
+    int64_t position;
+    DeviceId author;
+    std::string body;
+  };
+  absl::StatusOr<std::vector<RawEntry>> RawLogAfter(int64_t after_pos, size_t limit);
+
+  // The connection, for store extensions that keep their own tables in the
+  // same file and must write inside this Replica's transactions (the hub's
+  // scope tables, from ApplyHooks). Not for replicated tables.
+  sqlite::Db& db();
 
   // Reads a row (live or tombstoned); nullopt if this replica never saw it.
   absl::StatusOr<std::optional<Row>> Get(const std::string& table, const RowId& row);

@@ -1,0 +1,81 @@
+// Scope: which records a province's nodes may see and write. The hub alone
+// decides it (docs/PROTOCOL.md, "Scope"), from clear metadata of its own
+// replica, kept in tables of the hub's file next to the replica's:
+//
+//   hub_row_scope(tbl, row, owner, case_id, restricted)
+//       per row: the owning province (the last non-empty `province` written;
+//       a deleted row keeps it), the case a referral/consent belongs to, and
+//       whether a contact is restricted;
+//   hub_grants(case_id, province, position)
+//       a province that gained sight of a case it does not own (a referral
+//       naming it, or the case moved to it), and the log position it did;
+//   hub_person_case(person, case_id)
+//       which cases name a person: a person is seen with its cases.
+//
+// A node of province P sees: cases P owns or was granted; persons P owns or
+// named by a case P sees; referrals and consents of cases P sees; every
+// organisation and service; every contact except those restricted to
+// another province. It may write what it sees, and create rows that its
+// own province will own; only the owner may change a record's province.
+#ifndef FIELDSYNC_HUB_SCOPE_H_
+#define FIELDSYNC_HUB_SCOPE_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "change/commit.h"
+#include "store/sqlite.h"
+
+namespace fieldsync::hub {
+
+class Scope {
+ public:
+  // `db` is the hub replica's connection (reads inside its transactions).
+  explicit Scope(sqlite::Db& db) : db_(db) {}
+
+  static absl::Status CreateTables(sqlite::Db& db);
+
+  // Before the hub merges `c` from a node of `province`: PERMISSION_DENIED
+  // naming the first row the node may not write.
+  absl::Status CheckWritable(const std::string& province, const Commit& c);
+  // After the merge, at log `position`: records owners, links and grants.
+  absl::Status Record(const Commit& c, int64_t position);
+
+  // Whether a node of `province` may see the row.
+  absl::StatusOr<bool> Visible(const std::string& province, const std::string& table,
+                               const RowId& row);
+
+  // Rows that became visible to `province` through grants at positions in
+  // (after, upto]: the cases granted and everything seen with them that the
+  // province could not see before. Deduplicated.
+  absl::StatusOr<std::vector<std::pair<std::string, RowId>>> NewlyVisible(
+      const std::string& province, int64_t after, int64_t upto);
+
+  // Every row of `table` the hub has scope for, in id order.
+  absl::StatusOr<std::vector<RowId>> RowsOf(const std::string& table);
+
+ private:
+  struct Entry {
+    bool found = false;
+    std::string owner;
+    RowId case_id;
+    bool restricted = false;
+  };
+  absl::StatusOr<Entry> Lookup(const std::string& table, const RowId& row);
+  absl::StatusOr<bool> CaseVisible(const std::string& province, const RowId& case_id);
+  absl::StatusOr<bool> Granted(const std::string& province, const RowId& case_id);
+
+  sqlite::Db& db_;
+  // Per pull: case id -> visible, for the province last asked about.
+  std::string cache_province_;
+  absl::flat_hash_map<RowId, bool> case_cache_;
+};
+
+}  // namespace fieldsync::hub
+
+#endif  // FIELDSYNC_HUB_SCOPE_H_

@@ -1,0 +1,260 @@
+#include "hub/service.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "base/strings.h"
+#include "fieldsync/v1/sync.grpc.pb.h"
+#include "proto/wire.h"
+
+namespace fieldsync::hub {
+namespace {
+
+namespace pb = fieldsync::v1;
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot read the hub's ", AV(what), " ", path,
+        ": make one with tools/make-certs, or pass --tls-cert/--tls-key"));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class SyncService final : public pb::Sync::Service {
+ public:
+  SyncService(HubStore* store, ClockSource* clock, bool verbose)
+      : store_(store), clock_(clock), verbose_(verbose) {}
+
+  grpc::Status Hello(grpc::ServerContext* ctx, const pb::HelloRequest* req,
+                     pb::HelloResponse* resp) override {
+    if (absl::Status s = wire::CheckProtocol(req->protocol_version(), "node"); !s.ok()) {
+      return Fail("hello", s);
+    }
+    resp->set_protocol_version(pb::PROTOCOL_VERSION_1);
+    resp->set_hub_id(std::string(store_->hub_id().view()));
+    const int64_t now = clock_->NowMillis();
+    resp->set_hub_time_millis(now);
+    absl::StatusOr<int64_t> head = store_->LogHead();
+    if (!head.ok()) return Fail("hello", head.status());
+    resp->set_log_head(*head);
+    // A credential is optional here; if one is sent it must be valid.
+    if (ctx->client_metadata().count(wire::kAuthKey) > 0) {
+      absl::StatusOr<NodeInfo> node = Authenticate(ctx);
+      if (!node.ok()) return Fail("hello", node.status());
+      resp->set_province(node->province);
+      const std::optional<int64_t> skew =
+          req->node_time_millis() != 0 ? std::optional<int64_t>(req->node_time_millis() - now)
+                                       : std::nullopt;
+      store_->RecordCall(node->device, req->protocol_version(), skew, std::nullopt).IgnoreError();
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Enroll(grpc::ServerContext*, const pb::EnrollRequest* req,
+                      pb::EnrollResponse* resp) override {
+    if (absl::Status s = wire::CheckProtocol(req->protocol_version(), "node"); !s.ok()) {
+      return Fail("enroll", s);
+    }
+    if (req->token().size() > 200 || req->device_name().size() > 200) {
+      return Fail("enroll", absl::InvalidArgumentError(
+                                "token or device name over 200 bytes: not an enrolment"));
+    }
+    absl::StatusOr<DeviceId> device = Id16::FromBytes(req->device_id(), "device id");
+    if (!device.ok()) return Fail("enroll", device.status());
+    absl::StatusOr<Enrolment> e = store_->Enroll(req->token(), *device, req->device_name());
+    if (!e.ok()) return Fail("enroll", e.status());
+    resp->set_secret(e->secret);
+    resp->set_province(e->province);
+    resp->set_hub_id(std::string(store_->hub_id().view()));
+    Log(absl::StrCat("enroll device=", device->ToString(), " province=", e->province));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Push(grpc::ServerContext* ctx, const pb::PushRequest* req,
+                    pb::PushResponse* resp) override {
+    if (absl::Status s = wire::CheckProtocol(req->protocol_version(), "node"); !s.ok()) {
+      return Fail("push", s);
+    }
+    absl::StatusOr<NodeInfo> node = Authenticate(ctx);
+    if (!node.ok()) return Fail("push", node.status());
+    store_->RecordCall(node->device, req->protocol_version(), std::nullopt, std::nullopt)
+        .IgnoreError();
+    if (req->commits_size() > wire::kMaxPushCommits) {
+      return Fail("push", absl::InvalidArgumentError(absl::StrCat(
+                              "a push carries at most ", wire::kMaxPushCommits, " commits, this "
+                              "one ", req->commits_size(), "; nothing was stored")));
+    }
+    std::vector<std::string> commits;
+    commits.reserve(static_cast<size_t>(req->commits_size()));
+    for (const auto& c : req->commits()) commits.push_back(c.canonical());
+    const auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<PushOutcome> out = store_->Push(*node, commits);
+    if (!out.ok()) return Fail("push", out.status(), &*node);
+    resp->set_acknowledged_seq(out->acknowledged_seq);
+    resp->set_applied(out->applied);
+    resp->set_duplicates(out->duplicates);
+    resp->set_log_head(out->log_head);
+    if (verbose_) {
+      Log(absl::StrCat("push node=", node->device.ToString(), " province=", node->province,
+                       " commits=", commits.size(), " applied=", out->applied,
+                       " duplicates=", out->duplicates, " acked=", out->acknowledged_seq, " ms=",
+                       Millis(start)));
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Pull(grpc::ServerContext* ctx, const pb::PullRequest* req,
+                    grpc::ServerWriter<pb::PullResponse>* writer) override {
+    if (absl::Status s = wire::CheckProtocol(req->protocol_version(), "node"); !s.ok()) {
+      return Fail("pull", s);
+    }
+    absl::StatusOr<NodeInfo> node = Authenticate(ctx);
+    if (!node.ok()) return Fail("pull", node.status());
+    // The cursor acknowledges everything before it.
+    store_->RecordCall(node->device, req->protocol_version(), std::nullopt, req->cursor())
+        .IgnoreError();
+    size_t batch = req->max_batch() == 0 ? wire::kDefaultPullBatch : req->max_batch();
+    if (batch > static_cast<size_t>(wire::kMaxPullBatch)) batch = wire::kMaxPullBatch;
+    const auto start = std::chrono::steady_clock::now();
+    size_t rows = 0;
+    size_t commits = 0;
+    absl::Status s = store_->Pull(*node, req->cursor(), batch, [&](PullChunk& c) {
+      if (ctx->IsCancelled()) return false;
+      pb::PullResponse m;
+      m.set_reset(c.reset);
+      for (const RowSnapshot& r : c.rows) wire::ToProto(r, m.add_rows());
+      m.set_rows_position(c.rows_position);
+      for (auto& [pos, bytes] : c.commits) {
+        auto* pc = m.add_commits();
+        pc->set_position(pos);
+        pc->set_canonical(std::move(bytes));
+      }
+      m.set_cursor(c.cursor);
+      m.set_caught_up(c.caught_up);
+      m.set_log_head(c.log_head);
+      m.set_notice(c.notice);
+      rows += c.rows.size();
+      commits += c.commits.size();
+      return writer->Write(m);
+    });
+    if (!s.ok()) return Fail("pull", s, &*node);
+    if (verbose_) {
+      Log(absl::StrCat("pull node=", node->device.ToString(), " province=", node->province,
+                       " from=", req->cursor(), " rows=", rows, " commits=", commits,
+                       " ms=", Millis(start)));
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  absl::StatusOr<NodeInfo> Authenticate(grpc::ServerContext* ctx) {
+    const auto& md = ctx->client_metadata();
+    auto it = md.find(wire::kAuthKey);
+    if (it == md.end()) {
+      return absl::UnauthenticatedError(
+          "the call carries no node credential: enrol this node first (fieldnode enroll "
+          "--token TOKEN, with a token from the hub administrator)");
+    }
+    DeviceId device;
+    std::string secret;
+    absl::Status s = wire::ParseBearer(std::string_view(it->second.data(), it->second.size()),
+                                       &device, &secret);
+    if (!s.ok()) return s;
+    return store_->Authenticate(device, secret);
+  }
+
+  grpc::Status Fail(std::string_view call, const absl::Status& s,
+                    const NodeInfo* node = nullptr) {
+    Log(absl::StrCat(AV(call), " refused", node ? absl::StrCat(" node=", node->device.ToString())
+                                                : std::string(),
+                     ": ", absl::StatusCodeToString(s.code()), ": ", s.message()));
+    return wire::ToGrpc(s);
+  }
+
+  static int64_t Millis(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now() - start)
+        .count();
+  }
+
+  void Log(const std::string& line) {
+    std::fprintf(stderr, "fieldhub: %s\n", line.c_str());
+  }
+
+  HubStore* store_;
+  ClockSource* clock_;
+  bool verbose_;
+};
+
+}  // namespace
+
+RunningServer::~RunningServer() {
+  if (server) server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+}
+
+bool IsLoopback(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? listen : listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& options,
+                                                           HubStore* store) {
+  if (options.listen.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen address \"", options.listen, "\" has no port; use HOST:PORT, e.g. 0.0.0.0:7443"));
+  }
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  if (options.insecure) {
+    if (!IsLoopback(options.listen)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--insecure serves plain text and is allowed on loopback only (127.0.0.1, ::1, "
+          "localhost), not on ", options.listen, "; give the hub a TLS certificate instead"));
+    }
+    creds = grpc::InsecureServerCredentials();
+  } else {
+    absl::StatusOr<std::string> cert = ReadFile(options.tls_cert, "TLS certificate");
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadFile(options.tls_key, "TLS key");
+    if (!key.ok()) return key.status();
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    creds = grpc::SslServerCredentials(ssl);
+  }
+  auto service = std::make_shared<SyncService>(
+      store, options.clock ? options.clock : SystemClock::Get(), options.verbose);
+  grpc::ServerBuilder builder;
+  auto running = std::make_unique<RunningServer>();
+  builder.AddListeningPort(options.listen, creds, &running->port);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(wire::kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(wire::kMaxMessageBytes);
+  builder.SetDefaultCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+  // Idle or dead links are noticed rather than held forever.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  builder.RegisterService(service.get());
+  running->server = builder.BuildAndStart();
+  if (!running->server || running->port == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "could not listen on ", options.listen,
+        ": the address is in use or not available here; choose another with --listen"));
+  }
+  running->service = service;
+  return running;
+}
+
+}  // namespace fieldsync::hub

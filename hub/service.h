@@ -1,0 +1,51 @@
+// The hub's gRPC service (fieldsync.v1.Sync) over a HubStore, and the server
+// that runs it. The service checks the protocol version and the node's
+// credential on every call, then hands the work to the store.
+#ifndef FIELDSYNC_HUB_SERVICE_H_
+#define FIELDSYNC_HUB_SERVICE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "clock/clock_source.h"
+#include "hub/store.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace fieldsync::hub {
+
+struct ServerOptions {
+  // host:port; port 0 picks a free one (tests use 127.0.0.1:0).
+  std::string listen = "0.0.0.0:7443";
+  // PEM files of the hub's TLS certificate (with its chain) and key.
+  std::string tls_cert;
+  std::string tls_key;
+  // Plain-text gRPC: refused unless `listen` is a loopback address.
+  bool insecure = false;
+  ClockSource* clock = nullptr;
+  // Logs one line per call to stderr.
+  bool verbose = false;
+};
+
+struct RunningServer {
+  std::shared_ptr<void> service;  // outlives the server (declared first)
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  ~RunningServer();  // shuts the server down, waiting up to 5 s for calls
+};
+
+// Starts serving `store` (which must outlive the server). INVALID_ARGUMENT
+// for a bad address or insecure off loopback; FAILED_PRECONDITION for
+// unreadable certificates; UNAVAILABLE if the address cannot be bound.
+absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& options,
+                                                           HubStore* store);
+
+// Whether `listen` (host:port) names a loopback host.
+bool IsLoopback(const std::string& listen);
+
+}  // namespace fieldsync::hub
+
+#endif  // FIELDSYNC_HUB_SERVICE_H_

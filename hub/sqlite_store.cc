@@ -1,0 +1,643 @@
+#include "hub/sqlite_store.h"
+
+#include <sodium.h>
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "base/tuning.h"
+#include "change/commit_codec.h"
+#include "hub/scope.h"
+
+namespace fieldsync::hub {
+namespace {
+
+constexpr const char* kRegistry[] = {
+    "CREATE TABLE IF NOT EXISTS hub_meta(key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS hub_provinces(code TEXT PRIMARY KEY NOT NULL, name TEXT NOT "
+    "NULL, created_at INTEGER NOT NULL) WITHOUT ROWID",
+    // Enrolment tokens: only a BLAKE2b hash of each is kept.
+    "CREATE TABLE IF NOT EXISTS hub_tokens(hash BLOB PRIMARY KEY NOT NULL, province TEXT NOT "
+    "NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER, used_by "
+    "BLOB) WITHOUT ROWID",
+    // Enrolled nodes: the hash of each credential secret, and sync state.
+    "CREATE TABLE IF NOT EXISTS hub_nodes(device BLOB PRIMARY KEY NOT NULL, name TEXT NOT NULL, "
+    "province TEXT NOT NULL, secret_hash BLOB NOT NULL, enrolled_at INTEGER NOT NULL, "
+    "last_seen INTEGER NOT NULL DEFAULT 0, cursor INTEGER NOT NULL DEFAULT 0, protocol INTEGER "
+    "NOT NULL DEFAULT 0, clock_skew INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER) WITHOUT ROWID",
+    // Deleted rows collected for good (their tombstones are gone).
+    "CREATE TABLE IF NOT EXISTS hub_purged(tbl TEXT NOT NULL, row BLOB NOT NULL, position "
+    "INTEGER NOT NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID",
+};
+
+std::string Hash(std::string_view secret) {
+  unsigned char out[32];
+  crypto_generichash(out, sizeof(out), reinterpret_cast<const unsigned char*>(secret.data()),
+                     secret.size(), nullptr, 0);
+  return std::string(reinterpret_cast<const char*>(out), sizeof(out));
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  randombytes_buf(raw.data(), raw.size());
+  std::string hex(2 * bytes + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(raw.data()),
+                 raw.size());
+  hex.pop_back();
+  return hex;
+}
+
+// A rough size of a row on the wire, to keep messages well under the limit.
+size_t ApproxSize(const RowSnapshot& r) {
+  size_t n = 32 + r.table.size();
+  for (const FieldState& f : r.fields) n += 48 + f.column.size() + f.value.str().size();
+  for (const ConflictRecord& c : r.conflicts) n += 64 + c.column.size() + c.value.str().size();
+  return n;
+}
+
+constexpr size_t kMaxChunkBytes = 4 << 20;
+
+template <typename F>
+absl::Status InTxn(sqlite::Db& db, F&& body) {
+  FS_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  absl::Status s = body();
+  if (!s.ok()) {
+    db.Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+  return db.Exec("COMMIT");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteHubStore>> SqliteHubStore::Open(const std::string& path,
+                                                                     ClockSource* clock) {
+  std::unique_ptr<SqliteHubStore> s(
+      new SqliteHubStore(path, clock != nullptr ? clock : SystemClock::Get()));
+  FS_RETURN_IF_ERROR(s->Init());
+  return s;
+}
+
+SqliteHubStore::~SqliteHubStore() = default;
+
+absl::Status SqliteHubStore::Init() {
+  ReplicaOptions o;
+  o.path = path_;
+  o.clock = clock_;
+  FS_ASSIGN_OR_RETURN(writer_, Replica::Open(o));
+  hub_id_ = writer_->device_id();
+  FS_RETURN_IF_ERROR(InTxn(writer_->db(), [&]() -> absl::Status {
+    for (const char* sql : kRegistry) FS_RETURN_IF_ERROR(writer_->db().Exec(sql));
+    return Scope::CreateTables(writer_->db());
+  }));
+  FS_ASSIGN_OR_RETURN(registry_, sqlite::Db::Open(path_, ""));
+  FS_RETURN_IF_ERROR(
+      registry_->Exec(absl::StrCat("PRAGMA busy_timeout = ", tuning::kBusyTimeoutMillis)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Replica>> SqliteHubStore::TakeReader() {
+  {
+    std::lock_guard<std::mutex> l(readers_mu_);
+    if (!readers_.empty()) {
+      auto r = std::move(readers_.back());
+      readers_.pop_back();
+      return r;
+    }
+  }
+  ReplicaOptions o;
+  o.path = path_;
+  o.clock = clock_;
+  return Replica::Open(o);
+}
+
+void SqliteHubStore::ReturnReader(std::unique_ptr<Replica> r) {
+  std::lock_guard<std::mutex> l(readers_mu_);
+  if (readers_.size() < 16) readers_.push_back(std::move(r));
+}
+
+absl::StatusOr<int64_t> SqliteHubStore::LogHead() {
+  std::lock_guard<std::mutex> l(write_mu_);
+  return writer_->LogHead();
+}
+
+// ---------------------------------------------------------------------------
+// Registry
+
+absl::Status SqliteHubStore::AddProvince(const std::string& code, const std::string& name) {
+  if (code.empty() || code.size() > 16 || code.find_first_of(" \t\n/") != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "province code \"", code, "\" is not usable: 1 to 16 characters, no spaces (e.g. LC)"));
+  }
+  if (name.empty()) return absl::InvalidArgumentError("a province needs a name, e.g. \"Lào Cai\"");
+  std::lock_guard<std::mutex> l(registry_mu_);
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("INSERT INTO hub_provinces(code, name, "
+                                                   "created_at) VALUES (?1, ?2, ?3)"));
+  st->BindText(1, code);
+  st->BindText(2, name);
+  st->BindInt(3, clock_->NowMillis());
+  absl::Status s = st->Run();
+  if (s.code() == absl::StatusCode::kAlreadyExists) {
+    return absl::AlreadyExistsError(absl::StrCat("province ", code, " is already registered"));
+  }
+  return s;
+}
+
+absl::StatusOr<std::vector<Province>> SqliteHubStore::Provinces() {
+  std::lock_guard<std::mutex> l(registry_mu_);
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("SELECT code, name, created_at FROM "
+                                                   "hub_provinces ORDER BY code"));
+  std::vector<Province> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    out.push_back(Province{st->ColumnString(0), st->ColumnString(1), st->ColumnInt(2)});
+  }
+  return out;
+}
+
+absl::StatusOr<EnrollToken> SqliteHubStore::MakeEnrollToken(const std::string& province,
+                                                            int64_t valid_for_millis) {
+  if (valid_for_millis <= 0) {
+    return absl::InvalidArgumentError("an enrolment token must be valid for some time, e.g. 24h");
+  }
+  std::lock_guard<std::mutex> l(registry_mu_);
+  FS_ASSIGN_OR_RETURN(auto p, registry_->Prepared("SELECT 1 FROM hub_provinces WHERE code = ?1"));
+  p->BindText(1, province);
+  FS_ASSIGN_OR_RETURN(bool known, p->Step());
+  if (!known) {
+    return absl::NotFoundError(absl::StrCat("unknown province \"", province,
+                                            "\"; add it first: fieldhub province add ", province,
+                                            " NAME"));
+  }
+  EnrollToken t;
+  t.token = absl::StrCat("fsenroll-", RandomHex(20));
+  t.province = province;
+  const int64_t now = clock_->NowMillis();
+  t.expires_at_millis = now + valid_for_millis;
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("INSERT INTO hub_tokens(hash, province, "
+                                                   "created_at, expires_at) VALUES (?1, ?2, ?3, "
+                                                   "?4)"));
+  st->BindBlob(1, Hash(t.token));
+  st->BindText(2, province);
+  st->BindInt(3, now);
+  st->BindInt(4, t.expires_at_millis);
+  FS_RETURN_IF_ERROR(st->Run());
+  return t;
+}
+
+absl::StatusOr<std::vector<NodeInfo>> SqliteHubStore::Nodes() {
+  std::lock_guard<std::mutex> l(registry_mu_);
+  FS_ASSIGN_OR_RETURN(
+      auto st,
+      registry_->Prepared("SELECT n.device, n.name, n.province, n.enrolled_at, n.last_seen, "
+                          "n.cursor, n.protocol, n.clock_skew, n.revoked_at, "
+                          "coalesce(d.max_seq, 0) FROM hub_nodes n LEFT JOIN _fs_devices d ON "
+                          "d.id = n.device ORDER BY n.province, n.name, n.device"));
+  std::vector<NodeInfo> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    NodeInfo n;
+    FS_ASSIGN_OR_RETURN(n.device, Id16::FromBytes(st->ColumnBlob(0), "node device"));
+    n.name = st->ColumnString(1);
+    n.province = st->ColumnString(2);
+    n.enrolled_at_millis = st->ColumnInt(3);
+    n.last_seen_millis = st->ColumnInt(4);
+    n.cursor = st->ColumnInt(5);
+    n.protocol_version = static_cast<int>(st->ColumnInt(6));
+    n.clock_skew_millis = st->ColumnInt(7);
+    n.revoked = !st->ColumnIsNull(8);
+    n.revoked_at_millis = n.revoked ? st->ColumnInt(8) : 0;
+    n.acknowledged_seq = static_cast<uint64_t>(st->ColumnInt(9));
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+absl::Status SqliteHubStore::RevokeNode(const DeviceId& device) {
+  std::lock_guard<std::mutex> l(registry_mu_);
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("UPDATE hub_nodes SET revoked_at = "
+                                                   "coalesce(revoked_at, ?2) WHERE device = ?1"));
+  st->BindBlob(1, device.view());
+  st->BindInt(2, clock_->NowMillis());
+  FS_RETURN_IF_ERROR(st->Run());
+  if (registry_->Changes() == 0) {
+    return absl::NotFoundError(absl::StrCat("no enrolled node ", device.ToString(),
+                                            "; see fieldhub node list"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
+                                                 const DeviceId& device,
+                                                 const std::string& name) {
+  if (device.is_nil()) return absl::InvalidArgumentError("enrolment names no device id");
+  std::lock_guard<std::mutex> l(registry_mu_);
+  Enrolment e;
+  const int64_t now = clock_->NowMillis();
+  FS_RETURN_IF_ERROR(InTxn(*registry_, [&]() -> absl::Status {
+    int64_t expires = 0;
+    bool used = false;
+    {
+      FS_ASSIGN_OR_RETURN(auto t, registry_->Prepared("SELECT province, expires_at, used_at "
+                                                      "FROM hub_tokens WHERE hash = ?1"));
+      t->BindBlob(1, Hash(token));
+      FS_ASSIGN_OR_RETURN(bool found, t->Step());
+      if (!found) {
+        return absl::PermissionDeniedError(
+            "this enrolment token is not known to the hub: check it was copied whole, or ask "
+            "the hub administrator for a new one (fieldhub enroll-token)");
+      }
+      e.province = t->ColumnString(0);
+      expires = t->ColumnInt(1);
+      used = !t->ColumnIsNull(2);
+    }
+    if (used) {
+      return absl::PermissionDeniedError(
+          "this enrolment token was already used (each token enrols one device once): ask the "
+          "hub administrator for a new one");
+    }
+    if (expires <= now) {
+      return absl::PermissionDeniedError(
+          "this enrolment token has expired: ask the hub administrator for a new one "
+          "(fieldhub enroll-token --province CODE --valid-for 24h)");
+    }
+    FS_ASSIGN_OR_RETURN(auto d, registry_->Prepared("SELECT revoked_at FROM hub_nodes WHERE "
+                                                    "device = ?1"));
+    d->BindBlob(1, device.view());
+    FS_ASSIGN_OR_RETURN(bool enrolled, d->Step());
+    if (enrolled) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "device ", device.ToString(),
+          " is already enrolled at this hub (a revoked device stays revoked): make a new "
+          "replica with fieldnode init to enrol again"));
+    }
+    e.secret.resize(32);
+    randombytes_buf(e.secret.data(), e.secret.size());
+    FS_ASSIGN_OR_RETURN(auto ins, registry_->Prepared("INSERT INTO hub_nodes(device, name, "
+                                                      "province, secret_hash, enrolled_at) "
+                                                      "VALUES (?1, ?2, ?3, ?4, ?5)"));
+    ins->BindBlob(1, device.view());
+    ins->BindText(2, name);
+    ins->BindText(3, e.province);
+    ins->BindBlob(4, Hash(e.secret));
+    ins->BindInt(5, now);
+    FS_RETURN_IF_ERROR(ins->Run());
+    FS_ASSIGN_OR_RETURN(auto use, registry_->Prepared("UPDATE hub_tokens SET used_at = ?2, "
+                                                      "used_by = ?3 WHERE hash = ?1"));
+    use->BindBlob(1, Hash(token));
+    use->BindInt(2, now);
+    use->BindBlob(3, device.view());
+    return use->Run();
+  }));
+  return e;
+}
+
+absl::StatusOr<NodeInfo> SqliteHubStore::LoadNode(const DeviceId& device) {
+  FS_ASSIGN_OR_RETURN(
+      auto st,
+      registry_->Prepared("SELECT name, province, enrolled_at, last_seen, cursor, protocol, "
+                          "clock_skew, revoked_at, secret_hash FROM hub_nodes WHERE device = ?1"));
+  st->BindBlob(1, device.view());
+  FS_ASSIGN_OR_RETURN(bool found, st->Step());
+  if (!found) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "device ", device.ToString(),
+        " is not enrolled at this hub: enrol it with a token from the hub administrator "
+        "(fieldnode enroll --token ...)"));
+  }
+  NodeInfo n;
+  n.device = device;
+  n.name = st->ColumnString(0);
+  n.province = st->ColumnString(1);
+  n.enrolled_at_millis = st->ColumnInt(2);
+  n.last_seen_millis = st->ColumnInt(3);
+  n.cursor = st->ColumnInt(4);
+  n.protocol_version = static_cast<int>(st->ColumnInt(5));
+  n.clock_skew_millis = st->ColumnInt(6);
+  n.revoked = !st->ColumnIsNull(7);
+  n.revoked_at_millis = n.revoked ? st->ColumnInt(7) : 0;
+  return n;
+}
+
+absl::StatusOr<NodeInfo> SqliteHubStore::Authenticate(const DeviceId& device,
+                                                      const std::string& secret) {
+  std::lock_guard<std::mutex> l(registry_mu_);
+  FS_ASSIGN_OR_RETURN(NodeInfo n, LoadNode(device));
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("SELECT secret_hash FROM hub_nodes WHERE "
+                                                   "device = ?1"));
+  st->BindBlob(1, device.view());
+  FS_ASSIGN_OR_RETURN(bool found, st->Step());
+  const std::string want = found ? st->ColumnString(0) : std::string();
+  const std::string got = Hash(secret);
+  if (want.size() != got.size() ||
+      sodium_memcmp(want.data(), got.data(), got.size()) != 0) {
+    return absl::UnauthenticatedError(
+        "the node's credential was not accepted by the hub: its credential file is damaged or "
+        "belongs to another hub; enrol again with a new token");
+  }
+  if (n.revoked) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "device ", device.ToString(),
+        " was revoked by the hub administrator; it can no longer sync. If this is a mistake, "
+        "ask the administrator; a replacement device needs a new enrolment token"));
+  }
+  return n;
+}
+
+absl::Status SqliteHubStore::RecordCall(const DeviceId& device, int protocol_version,
+                                        std::optional<int64_t> clock_skew_millis,
+                                        std::optional<int64_t> cursor) {
+  std::lock_guard<std::mutex> l(registry_mu_);
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared(
+                                   "UPDATE hub_nodes SET last_seen = ?2, protocol = ?3, "
+                                   "clock_skew = coalesce(?4, clock_skew), cursor = "
+                                   "coalesce(?5, cursor) WHERE device = ?1"));
+  st->BindBlob(1, device.view());
+  st->BindInt(2, clock_->NowMillis());
+  st->BindInt(3, protocol_version);
+  if (clock_skew_millis) st->BindInt(4, *clock_skew_millis);
+  if (cursor) st->BindInt(5, *cursor);
+  return st->Run();
+}
+
+// ---------------------------------------------------------------------------
+// Sync
+
+absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
+                                                 const std::vector<std::string>& encoded) {
+  std::vector<Commit> commits;
+  commits.reserve(encoded.size());
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    absl::StatusOr<Commit> c = DecodeCommit(encoded[i]);
+    if (!c.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("commit ", i, " of ", encoded.size(),
+                                                     " is malformed, nothing of the batch was "
+                                                     "stored: ", c.status().message()));
+    }
+    if (c->author != node.device) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "commit ", i, " of ", encoded.size(), " (", c->Name(),
+          ") was not written by this node (", node.device.ToString(),
+          "): a node pushes only its own commits; nothing of the batch was stored"));
+    }
+    commits.push_back(*std::move(c));
+  }
+  PushOutcome out;
+  {
+    std::lock_guard<std::mutex> l(write_mu_);
+    Scope scope(writer_->db());
+    FS_ASSIGN_OR_RETURN(int64_t horizon, GcHorizon(writer_->db()));
+    ApplyHooks hooks;
+    hooks.before = [&](const Commit& c) -> absl::Status {
+      if (horizon > 0) {
+        for (const RowChange& rc : c.changes) {
+          FS_ASSIGN_OR_RETURN(auto st, writer_->db().Prepared(
+                                           "SELECT 1 FROM hub_purged WHERE tbl = ?1 AND row = ?2"));
+          st->BindText(1, rc.table);
+          st->BindBlob(2, rc.row.view());
+          FS_ASSIGN_OR_RETURN(bool purged, st->Step());
+          if (purged) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "commit ", c.Name(), " writes ", rc.table, " row ", rc.row.ToString(),
+                ", which was deleted and then collected by the hub; it cannot be brought back. "
+                "Nothing of the batch was stored"));
+          }
+        }
+      }
+      return scope.CheckWritable(node.province, c);
+    };
+    hooks.after = [&](const Commit& c, int64_t position) { return scope.Record(c, position); };
+    FS_ASSIGN_OR_RETURN(ApplyResult r, writer_->Apply(commits, std::nullopt, &hooks));
+    out.applied = static_cast<uint32_t>(r.applied);
+    out.duplicates = static_cast<uint32_t>(r.duplicates);
+    FS_ASSIGN_OR_RETURN(out.log_head, writer_->LogHead());
+    FS_ASSIGN_OR_RETURN(auto st,
+                        writer_->db().Prepared("SELECT max_seq FROM _fs_devices WHERE id = ?1"));
+    st->BindBlob(1, node.device.view());
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    out.acknowledged_seq = found ? static_cast<uint64_t>(st->ColumnInt(0)) : 0;
+    if (r.deferred > 0 && r.applied == 0) {
+      // Nothing could be stored: the first commit depends on one the hub
+      // does not hold. Sending it again would not help.
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the hub cannot store commit ", commits.front().Name(),
+          ": it depends on commits the hub does not hold (the hub holds this node's commits up "
+          "to ", out.acknowledged_seq,
+          "). Was the hub restored from an older backup? Ask the hub administrator"));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> SqliteHubStore::GcHorizon(sqlite::Db& db) {
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT value FROM hub_meta WHERE key = 'gc_horizon'"));
+  FS_ASSIGN_OR_RETURN(bool r, st->Step());
+  return r ? st->ColumnInt(0) : int64_t{0};
+}
+
+absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, size_t max_batch,
+                                  const std::function<bool(PullChunk&)>& emit) {
+  if (cursor < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("cursor ", cursor, " is negative"));
+  }
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> reader, TakeReader());
+  Replica& rep = *reader;
+  bool cancelled = false;
+  absl::Status s = rep.ReadTransaction([&]() -> absl::Status {
+    Scope scope(rep.db());
+    FS_ASSIGN_OR_RETURN(const int64_t head, rep.LogHead());
+    FS_ASSIGN_OR_RETURN(const int64_t horizon, GcHorizon(rep.db()));
+    auto send = [&](PullChunk& chunk) -> absl::Status {
+      chunk.log_head = head;
+      if (!emit(chunk)) {
+        cancelled = true;
+        return absl::CancelledError("the node went away during the pull");
+      }
+      chunk = PullChunk{};
+      return absl::OkStatus();
+    };
+    PullChunk chunk;
+    size_t bytes = 0;
+    auto full = [&]() {
+      return chunk.rows.size() + chunk.commits.size() >= max_batch || bytes >= kMaxChunkBytes;
+    };
+
+    if (cursor > head) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the node's cursor ", cursor, " is past the end of the hub's log (", head,
+          "): this replica synced with another hub, or the hub was restored from an older "
+          "backup. Ask the hub administrator before syncing this node again"));
+    }
+    if (cursor == 0 || cursor < horizon) {
+      // Bootstrap: the current state of the node's scope, not its history.
+      chunk.reset = true;
+      if (cursor != 0) {
+        chunk.notice = absl::StrCat(
+            "the hub collected deleted records up to position ", horizon,
+            ", past this node's position ", cursor,
+            ": the replica is rebuilt from the hub's current state (nothing of this node's own "
+            "work is lost: it was pushed first)");
+      }
+      for (const TableDef& t : rep.schema().tables()) {
+        const std::string table(t.name);
+        FS_ASSIGN_OR_RETURN(std::vector<RowId> rows, scope.RowsOf(table));
+        for (const RowId& row : rows) {
+          FS_ASSIGN_OR_RETURN(bool visible, scope.Visible(node.province, table, row));
+          if (!visible) continue;
+          FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, rep.ExportRow(table, row));
+          if (!snap) continue;
+          bytes += ApproxSize(*snap);
+          chunk.rows.push_back(*std::move(snap));
+          if (full()) {
+            FS_RETURN_IF_ERROR(send(chunk));
+            bytes = 0;
+          }
+        }
+      }
+      chunk.cursor = head;
+      chunk.caught_up = true;
+      return send(chunk);
+    }
+
+    // Records newly visible through grants since the cursor: their current
+    // state, then the log without them.
+    FS_ASSIGN_OR_RETURN(auto fresh, scope.NewlyVisible(node.province, cursor, head));
+    std::set<std::pair<std::string, RowId>> installed;
+    for (auto& [table, row] : fresh) {
+      FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, rep.ExportRow(table, row));
+      installed.emplace(table, row);
+      if (!snap) continue;
+      bytes += ApproxSize(*snap);
+      chunk.rows.push_back(*std::move(snap));
+      chunk.rows_position = head;
+      if (full()) {
+        FS_RETURN_IF_ERROR(send(chunk));
+        bytes = 0;
+      }
+    }
+    int64_t after = cursor;
+    while (after < head) {
+      FS_ASSIGN_OR_RETURN(auto entries, rep.RawLogAfter(after, max_batch));
+      if (entries.empty()) break;
+      for (Replica::RawEntry& e : entries) {
+        if (e.position > head) break;
+        after = e.position;
+        if (e.author == node.device) continue;  // the node holds its own commits
+        FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(e.body));
+        size_t kept = 0;
+        std::vector<RowChange> visible;
+        for (RowChange& rc : c.changes) {
+          FS_ASSIGN_OR_RETURN(bool v, scope.Visible(node.province, rc.table, rc.row));
+          if (v && installed.count({rc.table, rc.row}) == 0) {
+            ++kept;
+            visible.push_back(std::move(rc));
+          }
+        }
+        if (kept == 0) continue;
+        if (kept == c.changes.size()) {
+          bytes += e.body.size();
+          chunk.commits.emplace_back(e.position, std::move(e.body));
+        } else {
+          c.changes = std::move(visible);
+          std::string trimmed = EncodeCommit(c);
+          bytes += trimmed.size();
+          chunk.commits.emplace_back(e.position, std::move(trimmed));
+        }
+        if (full()) {
+          chunk.cursor = after;
+          FS_RETURN_IF_ERROR(send(chunk));
+          bytes = 0;
+        }
+      }
+      if (entries.back().position >= head) break;
+    }
+    chunk.cursor = head;
+    chunk.caught_up = true;
+    return send(chunk);
+  });
+  if (s.ok() || !cancelled) ReturnReader(std::move(reader));
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// Tombstone collection
+
+absl::StatusOr<GcReport> SqliteHubStore::CollectTombstones(int64_t min_age_millis,
+                                                           int64_t stale_after_millis) {
+  FS_ASSIGN_OR_RETURN(std::vector<NodeInfo> nodes, Nodes());
+  const int64_t now = clock_->NowMillis();
+  std::lock_guard<std::mutex> l(write_mu_);
+  sqlite::Db& db = writer_->db();
+  GcReport report;
+  std::set<std::string> waiting;
+  FS_RETURN_IF_ERROR(InTxn(db, [&]() -> absl::Status {
+    Scope scope(db);
+    FS_ASSIGN_OR_RETURN(const int64_t head, writer_->LogHead());
+    std::vector<std::tuple<std::string, RowId, int64_t>> candidates;
+    {
+      FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT tbl, row, deleted_pos FROM hub_row_scope "
+                                               "WHERE deleted_pos IS NOT NULL AND deleted_at <= "
+                                               "?1 ORDER BY deleted_pos"));
+      st->BindInt(1, now - min_age_millis);
+      while (true) {
+        FS_ASSIGN_OR_RETURN(bool r, st->Step());
+        if (!r) break;
+        FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(1), "row"));
+        candidates.emplace_back(st->ColumnString(0), id, st->ColumnInt(2));
+      }
+    }
+    for (const auto& [table, row, deleted_pos] : candidates) {
+      bool acknowledged = true;
+      for (const NodeInfo& n : nodes) {
+        if (n.revoked) continue;
+        if (n.last_seen_millis < now - stale_after_millis) continue;  // stale: re-bootstraps
+        FS_ASSIGN_OR_RETURN(bool v, scope.Visible(n.province, table, row));
+        if (v && n.cursor < deleted_pos) {
+          acknowledged = false;
+          waiting.insert(absl::StrCat(n.name, " (", n.device.ToString(), ", ", n.province, ")"));
+        }
+      }
+      if (!acknowledged) continue;
+      FS_ASSIGN_OR_RETURN(auto del, db.Prepared(absl::StrCat("DELETE FROM \"", AV(table),
+                                                             "\" WHERE id = ?1 AND _live = 0")));
+      del->BindBlob(1, row.view());
+      FS_RETURN_IF_ERROR(del->Run());
+      if (db.Changes() == 0) continue;
+      for (const char* sql : {"DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2",
+                              "DELETE FROM hub_row_scope WHERE tbl = ?1 AND row = ?2",
+                              "INSERT OR REPLACE INTO hub_purged(tbl, row, position) VALUES "
+                              "(?1, ?2, ?3)"}) {
+        FS_ASSIGN_OR_RETURN(auto st, db.Prepared(sql));
+        st->BindText(1, table);
+        st->BindBlob(2, row.view());
+        if (std::string_view(sql).find("?3") != std::string_view::npos) st->BindInt(3, head);
+        FS_RETURN_IF_ERROR(st->Run());
+      }
+      ++report.tombstones;
+    }
+    if (report.tombstones > 0) {
+      // Every pull from before this point would replay history that no
+      // longer has its rows: such nodes re-bootstrap instead.
+      FS_ASSIGN_OR_RETURN(auto st, db.Prepared("INSERT INTO hub_meta(key, value) VALUES "
+                                               "('gc_horizon', ?1) ON CONFLICT(key) DO UPDATE "
+                                               "SET value = excluded.value"));
+      st->BindInt(1, head);
+      FS_RETURN_IF_ERROR(st->Run());
+      // The newest entry stays: positions must never be handed out twice.
+      FS_ASSIGN_OR_RETURN(auto lg, db.Prepared("DELETE FROM _fs_log WHERE pos < ?1"));
+      lg->BindInt(1, head);
+      FS_RETURN_IF_ERROR(lg->Run());
+      report.log_entries = static_cast<uint64_t>(db.Changes());
+    }
+    FS_ASSIGN_OR_RETURN(report.horizon, GcHorizon(db));
+    return absl::OkStatus();
+  }));
+  report.waiting_for.assign(waiting.begin(), waiting.end());
+  return report;
+}
+
+}  // namespace fieldsync::hub

@@ -1,0 +1,79 @@
+// The embedded hub store: everything in one SQLite file (hub.db) -- the
+// hub's replica (sync-core), its scope tables (hub/scope.h) and the registry
+// (hub_provinces, hub_tokens, hub_nodes, hub_meta; docs/FORMATS.md, "Hub
+// file"). One writer connection merges pushes under a mutex; pulls read
+// through a pool of reader connections, each stream in one read
+// transaction, so many nodes pull at once while one pushes.
+#ifndef FIELDSYNC_HUB_SQLITE_STORE_H_
+#define FIELDSYNC_HUB_SQLITE_STORE_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "clock/clock_source.h"
+#include "hub/store.h"
+#include "store/sqlite.h"
+
+namespace fieldsync::hub {
+
+class SqliteHubStore : public HubStore {
+ public:
+  // Opens the hub's file (created by `fieldhub init` or CreateReplicaIn).
+  static absl::StatusOr<std::unique_ptr<SqliteHubStore>> Open(const std::string& path,
+                                                              ClockSource* clock = nullptr);
+  ~SqliteHubStore() override;
+
+  const DeviceId& hub_id() const override { return hub_id_; }
+  absl::StatusOr<int64_t> LogHead() override;
+
+  absl::Status AddProvince(const std::string& code, const std::string& name) override;
+  absl::StatusOr<std::vector<Province>> Provinces() override;
+  absl::StatusOr<EnrollToken> MakeEnrollToken(const std::string& province,
+                                              int64_t valid_for_millis) override;
+  absl::StatusOr<std::vector<NodeInfo>> Nodes() override;
+  absl::Status RevokeNode(const DeviceId& device) override;
+
+  absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
+                                   const std::string& name) override;
+  absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
+                                        const std::string& secret) override;
+  absl::Status RecordCall(const DeviceId& device, int protocol_version,
+                          std::optional<int64_t> clock_skew_millis,
+                          std::optional<int64_t> cursor) override;
+
+  absl::StatusOr<PushOutcome> Push(const NodeInfo& node,
+                                   const std::vector<std::string>& commits) override;
+  absl::Status Pull(const NodeInfo& node, int64_t cursor, size_t max_batch,
+                    const std::function<bool(PullChunk&)>& emit) override;
+
+  absl::StatusOr<GcReport> CollectTombstones(int64_t min_age_millis,
+                                             int64_t stale_after_millis) override;
+
+  // The replica itself (tests and `fieldhub status`); callers serialise.
+  Replica& replica() { return *writer_; }
+
+ private:
+  SqliteHubStore(std::string path, ClockSource* clock) : path_(std::move(path)), clock_(clock) {}
+  absl::Status Init();
+  absl::StatusOr<std::unique_ptr<Replica>> TakeReader();
+  void ReturnReader(std::unique_ptr<Replica> r);
+  absl::StatusOr<int64_t> GcHorizon(sqlite::Db& db);
+  absl::StatusOr<NodeInfo> LoadNode(const DeviceId& device);
+
+  std::string path_;
+  ClockSource* clock_;
+  DeviceId hub_id_;
+
+  std::mutex write_mu_;                  // the writer replica
+  std::unique_ptr<Replica> writer_;
+  std::mutex registry_mu_;               // the registry connection
+  std::unique_ptr<sqlite::Db> registry_;
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<Replica>> readers_;
+};
+
+}  // namespace fieldsync::hub
+
+#endif  // FIELDSYNC_HUB_SQLITE_STORE_H_

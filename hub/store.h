@@ -1,0 +1,126 @@
+// The hub's store: its replica, its log, the registry of provinces and
+// nodes, per-node sync state. The gRPC service (hub/service.cc) talks only to
+// this interface, so a PostgreSQL store for several hub processes can be
+// added later without touching the service. SqliteHubStore (sqlite_store.h)
+// is the embedded default. Implementations are thread-safe.
+#ifndef FIELDSYNC_HUB_STORE_H_
+#define FIELDSYNC_HUB_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "change/id.h"
+#include "store/replica.h"
+
+namespace fieldsync::hub {
+
+struct Province {
+  std::string code;  // e.g. "LC"
+  std::string name;  // e.g. "Lào Cai"
+  int64_t created_at_millis = 0;
+};
+
+struct NodeInfo {
+  DeviceId device;
+  std::string name;
+  std::string province;
+  int64_t enrolled_at_millis = 0;
+  int64_t last_seen_millis = 0;       // 0: never called after enrolling
+  int64_t cursor = 0;                 // position it acknowledged in its last pull
+  uint64_t acknowledged_seq = 0;      // its commits the hub holds
+  int protocol_version = 0;           // spoken at its last call
+  int64_t clock_skew_millis = 0;      // its clock minus the hub's, at its last Hello
+  bool revoked = false;
+  int64_t revoked_at_millis = 0;
+};
+
+struct EnrollToken {
+  std::string token;   // handed to the node's officer; the store keeps a hash
+  std::string province;
+  int64_t expires_at_millis = 0;
+};
+
+struct Enrolment {
+  std::string secret;  // 32 bytes: the node's credential, returned once
+  std::string province;
+};
+
+struct PushOutcome {
+  uint64_t acknowledged_seq = 0;
+  uint32_t applied = 0;
+  uint32_t duplicates = 0;
+  int64_t log_head = 0;
+};
+
+// One message of a pull stream, before it becomes protobuf.
+struct PullChunk {
+  bool reset = false;
+  std::vector<RowSnapshot> rows;
+  int64_t rows_position = 0;
+  std::vector<std::pair<int64_t, std::string>> commits;  // (position, canonical bytes)
+  int64_t cursor = 0;   // 0: keep the node's cursor
+  bool caught_up = false;
+  int64_t log_head = 0;
+  std::string notice;
+};
+
+struct GcReport {
+  int64_t horizon = 0;        // log position below which history was collected
+  uint64_t tombstones = 0;    // deleted rows removed for good
+  uint64_t log_entries = 0;   // log entries removed
+  std::vector<std::string> waiting_for;  // nodes that kept a tombstone alive
+};
+
+class HubStore {
+ public:
+  virtual ~HubStore() = default;
+
+  virtual const DeviceId& hub_id() const = 0;
+  virtual absl::StatusOr<int64_t> LogHead() = 0;
+
+  // Registry (administrators).
+  virtual absl::Status AddProvince(const std::string& code, const std::string& name) = 0;
+  virtual absl::StatusOr<std::vector<Province>> Provinces() = 0;
+  // NOT_FOUND for an unknown province.
+  virtual absl::StatusOr<EnrollToken> MakeEnrollToken(const std::string& province,
+                                                      int64_t valid_for_millis) = 0;
+  virtual absl::StatusOr<std::vector<NodeInfo>> Nodes() = 0;
+  // NOT_FOUND if no such node.
+  virtual absl::Status RevokeNode(const DeviceId& device) = 0;
+
+  // Enrolment (nodes): PERMISSION_DENIED for an unknown, used or expired
+  // token; ALREADY_EXISTS for a device enrolled before.
+  virtual absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
+                                           const std::string& name) = 0;
+  // UNAUTHENTICATED for an unknown node or a wrong secret,
+  // PERMISSION_DENIED for a revoked node.
+  virtual absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
+                                                const std::string& secret) = 0;
+  // Bookkeeping of a call (last seen, protocol, skew, acknowledged cursor).
+  virtual absl::Status RecordCall(const DeviceId& device, int protocol_version,
+                                  std::optional<int64_t> clock_skew_millis,
+                                  std::optional<int64_t> cursor) = 0;
+
+  // Sync. Push stores all of `commits` (canonical bytes) or nothing.
+  virtual absl::StatusOr<PushOutcome> Push(const NodeInfo& node,
+                                           const std::vector<std::string>& commits) = 0;
+  // Streams the node's view from `cursor`; `emit` returns false when the
+  // node has gone (the pull stops, CANCELLED).
+  virtual absl::Status Pull(const NodeInfo& node, int64_t cursor, size_t max_batch,
+                            const std::function<bool(PullChunk&)>& emit) = 0;
+
+  // Removes tombstones deleted at least `min_age_millis` ago that every node
+  // able to see them has acknowledged (nodes not seen for `stale_after_millis`
+  // do not hold collection back; they re-bootstrap when they return).
+  virtual absl::StatusOr<GcReport> CollectTombstones(int64_t min_age_millis,
+                                                     int64_t stale_after_millis) = 0;
+};
+
+}  // namespace fieldsync::hub
+
+#endif  // FIELDSYNC_HUB_STORE_H_

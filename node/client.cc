@@ -1,0 +1,422 @@
+#include "node/client.h"
+
+#include <grpcpp/grpcpp.h>
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "change/commit_codec.h"
+#include "fieldsync/v1/sync.grpc.pb.h"
+#include "proto/wire.h"
+
+namespace fieldsync::node {
+namespace {
+
+namespace pb = fieldsync::v1;
+
+bool IsLoopbackAddress(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  std::string host = colon == std::string::npos ? address : address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+absl::StatusOr<std::string> ReadWhole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& content,
+                                 mode_t mode) {
+  const std::string tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) return absl::FailedPreconditionError(absl::StrCat("cannot write ", tmp));
+  chmod(tmp.c_str(), mode);
+  const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size() &&
+                  std::fflush(f) == 0 && fsync(fileno(f)) == 0;
+  std::fclose(f);
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path, " (disk full?)"));
+  }
+  return absl::OkStatus();
+}
+
+std::string Hex(const std::string& raw) {
+  std::string hex(2 * raw.size() + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(raw.data()),
+                 raw.size());
+  hex.pop_back();
+  return hex;
+}
+
+// What a user can do about a failed call.
+absl::Status Explain(const grpc::Status& g, const std::string& address, std::string_view call) {
+  absl::Status s = wire::FromGrpc(g);
+  if (g.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot reach the hub at ", address, " (", AV(call), "): ", g.error_message(),
+        ". Check the network and that the hub is running; if it runs, check that the CA file "
+        "names the authority that signed the hub's certificate. The node keeps working offline"));
+  }
+  if (g.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "the hub at ", address, " did not answer in time (", AV(call),
+        "); the link may be slow: the next sync continues where this one stopped"));
+  }
+  return absl::Status(s.code(), absl::StrCat("the hub refused ", AV(call), ": ", s.message()));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Enrolment files
+
+absl::Status SaveEnrolment(const std::string& dir, const HubConfig& hub, const Credential& cred) {
+  std::string conf = absl::StrCat(
+      "# fieldsync node: the hub this node syncs with (written by fieldnode enroll)\n",
+      "hub = ", hub.address, "\n", "ca = ", hub.ca_file, "\n",
+      "insecure = ", hub.insecure ? "true" : "false", "\n", "province = ", hub.province, "\n",
+      "hub_id = ", hub.hub_id, "\n");
+  FS_RETURN_IF_ERROR(
+      WriteFileAtomically(dir + "/credential",
+                          absl::StrCat(cred.device.ToString(), ".", Hex(cred.secret), "\n"),
+                          0600));
+  return WriteFileAtomically(dir + "/hub.conf", conf, 0644);
+}
+
+absl::StatusOr<HubConfig> LoadHubConfig(const std::string& dir) {
+  absl::StatusOr<std::string> text = ReadWhole(dir + "/hub.conf");
+  if (!text.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this node is not enrolled with a hub (no ", dir,
+        "/hub.conf): ask the hub administrator for an enrolment token, then run fieldnode "
+        "enroll --hub HOST:PORT --ca CA.crt --token TOKEN"));
+  }
+  HubConfig c;
+  std::istringstream in(*text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t eq = line.find(" = ");
+    if (eq == std::string::npos) continue;
+    const std::string key = line.substr(0, eq);
+    const std::string value = line.substr(eq + 3);
+    if (key == "hub") c.address = value;
+    if (key == "ca") c.ca_file = value;
+    if (key == "insecure") c.insecure = value == "true";
+    if (key == "province") c.province = value;
+    if (key == "hub_id") c.hub_id = value;
+  }
+  if (c.address.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir, "/hub.conf names no hub; enrol again (fieldnode enroll)"));
+  }
+  return c;
+}
+
+absl::StatusOr<Credential> LoadCredential(const std::string& dir) {
+  absl::StatusOr<std::string> text = ReadWhole(dir + "/credential");
+  if (!text.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this node has no credential (", dir, "/credential): enrol it with fieldnode enroll"));
+  }
+  std::string t = *text;
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  Credential c;
+  absl::Status s = wire::ParseBearer(absl::StrCat("Bearer ", t), &c.device, &c.secret);
+  if (!s.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir, "/credential is damaged; enrol this node again with a new token"));
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------
+// Client
+
+class SyncClient::Impl {
+ public:
+  ClientOptions opts;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<pb::Sync::Stub> stub;
+
+  void Prepare(grpc::ClientContext* ctx, int64_t timeout_millis, const Credential* cred) {
+    ctx->set_deadline(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(timeout_millis));
+    ctx->set_compression_algorithm(GRPC_COMPRESS_GZIP);
+    if (cred != nullptr) ctx->AddMetadata(wire::kAuthKey, wire::BearerToken(cred->device, cred->secret));
+  }
+
+  absl::StatusOr<SyncReport> Push(Replica& replica, const Credential& cred,
+                                  const std::atomic<bool>* stop, SyncReport report);
+  absl::Status PullAll(Replica& replica, const Credential& cred, const std::atomic<bool>* stop,
+                       const std::function<void(const SyncReport&)>& progress,
+                       SyncReport* report);
+};
+
+SyncClient::SyncClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SyncClient::~SyncClient() = default;
+
+absl::StatusOr<std::unique_ptr<SyncClient>> SyncClient::Create(const ClientOptions& options) {
+  if (options.address.empty() || options.address.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "hub address \"", options.address, "\" needs HOST:PORT, e.g. hub.example.org:7443"));
+  }
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (options.insecure) {
+    if (!IsLoopbackAddress(options.address)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--insecure (plain text) is allowed to loopback addresses only, not ",
+          options.address, "; give the CA file of the hub's certificate with --ca instead"));
+    }
+    creds = grpc::InsecureChannelCredentials();
+  } else {
+    absl::StatusOr<std::string> ca = ReadWhole(options.ca_file);
+    if (!ca.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot read the CA file \"", options.ca_file,
+          "\" that says which hub certificate to trust; ask the hub administrator for it (ca.crt)"));
+    }
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = *ca;
+    creds = grpc::SslCredentials(ssl);
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(wire::kMaxMessageBytes);
+  args.SetMaxSendMessageSize(wire::kMaxMessageBytes);
+  args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+  // Reconnect quickly after a cut rather than waiting out a long backoff.
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  auto impl = std::make_unique<Impl>();
+  impl->opts = options;
+  impl->channel = grpc::CreateCustomChannel(options.address, creds, args);
+  impl->stub = pb::Sync::NewStub(impl->channel);
+  return std::unique_ptr<SyncClient>(new SyncClient(std::move(impl)));
+}
+
+absl::StatusOr<HelloInfo> SyncClient::Hello(const Credential* cred) {
+  Impl& m = *impl_;
+  grpc::ClientContext ctx;
+  m.Prepare(&ctx, m.opts.call_timeout_millis, cred);
+  pb::HelloRequest req;
+  req.set_protocol_version(pb::PROTOCOL_VERSION_1);
+  const int64_t sent = SystemClock::Get()->NowMillis();
+  req.set_node_time_millis(sent);
+  pb::HelloResponse resp;
+  grpc::Status g = m.stub->Hello(&ctx, req, &resp);
+  if (!g.ok()) return Explain(g, m.opts.address, "hello");
+  FS_RETURN_IF_ERROR(wire::CheckProtocol(resp.protocol_version(), "hub"));
+  const int64_t received = SystemClock::Get()->NowMillis();
+  HelloInfo h;
+  FS_ASSIGN_OR_RETURN(h.hub_id, Id16::FromBytes(resp.hub_id(), "hub id"));
+  h.hub_time_millis = resp.hub_time_millis();
+  h.skew_millis = (sent + received) / 2 - resp.hub_time_millis();
+  h.province = resp.province();
+  h.log_head = resp.log_head();
+  return h;
+}
+
+absl::StatusOr<Credential> SyncClient::Enroll(const std::string& token, const DeviceId& device,
+                                              const std::string& device_name,
+                                              std::string* province, std::string* hub_id) {
+  Impl& m = *impl_;
+  grpc::ClientContext ctx;
+  m.Prepare(&ctx, m.opts.call_timeout_millis, nullptr);
+  pb::EnrollRequest req;
+  req.set_protocol_version(pb::PROTOCOL_VERSION_1);
+  req.set_token(token);
+  req.set_device_id(std::string(device.view()));
+  req.set_device_name(device_name);
+  pb::EnrollResponse resp;
+  grpc::Status g = m.stub->Enroll(&ctx, req, &resp);
+  if (!g.ok()) return Explain(g, m.opts.address, "the enrolment");
+  if (resp.secret().size() != 32) {
+    return absl::InternalError("the hub returned a credential of the wrong size");
+  }
+  *province = resp.province();
+  FS_ASSIGN_OR_RETURN(DeviceId hub, Id16::FromBytes(resp.hub_id(), "hub id"));
+  *hub_id = hub.ToString();
+  return Credential{device, resp.secret()};
+}
+
+absl::StatusOr<SyncReport> SyncClient::Impl::Push(Replica& replica, const Credential& cred,
+                                                  const std::atomic<bool>* stop,
+                                                  SyncReport report) {
+  FS_ASSIGN_OR_RETURN(int64_t pushed, replica.GetCursor(kPushedCursor));
+  while (true) {
+    if (stop != nullptr && stop->load()) return absl::CancelledError("stopped before pushing all");
+    FS_ASSIGN_OR_RETURN(std::vector<Commit> commits,
+                        replica.LocalCommitsAfter(static_cast<uint64_t>(pushed), opts.push_batch));
+    if (commits.empty()) return report;
+    pb::PushRequest req;
+    req.set_protocol_version(pb::PROTOCOL_VERSION_1);
+    for (const Commit& c : commits) req.add_commits()->set_canonical(EncodeCommit(c));
+    grpc::ClientContext ctx;
+    Prepare(&ctx, opts.call_timeout_millis, &cred);
+    pb::PushResponse resp;
+    grpc::Status g = stub->Push(&ctx, req, &resp);
+    if (!g.ok()) return Explain(g, opts.address, "the push");
+    const auto acked = static_cast<int64_t>(resp.acknowledged_seq());
+    if (acked <= pushed) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the hub acknowledged none of commits ", pushed + 1, "..",
+          commits.back().seq, " of this node; it holds this node's commits up to ", acked,
+          ". Ask the hub administrator"));
+    }
+    // Acknowledged means durably stored at the hub: never sent again.
+    FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, acked));
+    report.pushed += resp.applied();
+    report.push_duplicates += resp.duplicates();
+    pushed = acked;
+  }
+}
+
+absl::Status SyncClient::Impl::PullAll(Replica& replica, const Credential& cred,
+                                       const std::atomic<bool>* stop,
+                                       const std::function<void(const SyncReport&)>& progress,
+                                       SyncReport* report) {
+  FS_ASSIGN_OR_RETURN(int64_t cursor, replica.GetCursor(kPulledCursor));
+  pb::PullRequest req;
+  req.set_protocol_version(pb::PROTOCOL_VERSION_1);
+  req.set_cursor(cursor);
+  req.set_max_batch(opts.pull_batch);
+  grpc::ClientContext ctx;
+  Prepare(&ctx, opts.pull_timeout_millis, &cred);
+  std::unique_ptr<grpc::ClientReader<pb::PullResponse>> reader = stub->Pull(&ctx, req);
+  pb::PullResponse msg;
+  bool caught_up = false;
+  report->cursor = cursor;
+  while (reader->Read(&msg)) {
+    PulledBatch batch;
+    batch.reset = msg.reset();
+    batch.pushed_cursor = kPushedCursor;
+    if (msg.reset()) report->bootstrapped = true;
+    if (!msg.notice().empty()) report->notice = msg.notice();
+    batch.rows_position = msg.rows_position();
+    batch.rows.reserve(static_cast<size_t>(msg.rows_size()));
+    absl::Status bad;
+    for (const auto& r : msg.rows()) {
+      absl::StatusOr<RowSnapshot> snap = wire::FromProto(r);
+      if (!snap.ok()) {
+        bad = snap.status();
+        break;
+      }
+      batch.rows.push_back(*std::move(snap));
+    }
+    for (const auto& c : msg.commits()) {
+      if (!bad.ok()) break;
+      absl::StatusOr<Commit> commit = DecodeCommit(c.canonical());
+      if (!commit.ok()) {
+        bad = commit.status();
+        break;
+      }
+      batch.commits.emplace_back(c.position(), *std::move(commit));
+    }
+    if (!bad.ok()) {
+      ctx.TryCancel();
+      reader->Finish().IgnoreError();
+      return absl::DataLossError(absl::StrCat(
+          "the hub sent a malformed pull batch (nothing of it was applied): ", bad.message()));
+    }
+    if (msg.cursor() > 0) batch.cursor = std::make_pair(std::string(kPulledCursor), msg.cursor());
+    absl::StatusOr<PullResult> r = replica.ApplyPulled(batch);
+    if (!r.ok()) {
+      ctx.TryCancel();
+      reader->Finish().IgnoreError();
+      return r.status();
+    }
+    if (r->deferred > 0) {
+      ctx.TryCancel();
+      reader->Finish().IgnoreError();
+      return absl::AbortedError(absl::StrCat(
+          r->deferred, " pulled commits depend on commits this node does not hold; the batch "
+                       "was applied without moving the cursor, sync again"));
+    }
+    report->pulled += r->applied;
+    report->rows_installed += r->rows_installed;
+    report->pull_messages += 1;
+    report->log_head = msg.log_head();
+    if (msg.cursor() > 0) report->cursor = msg.cursor();
+    if (progress) progress(*report);
+    if (msg.caught_up()) caught_up = true;
+    if (stop != nullptr && stop->load() && !caught_up) {
+      ctx.TryCancel();
+      reader->Finish().IgnoreError();
+      return absl::CancelledError("stopped during the pull; what was applied is kept");
+    }
+  }
+  grpc::Status g = reader->Finish();
+  if (!g.ok()) return Explain(g, opts.address, "the pull");
+  if (!caught_up) {
+    return absl::UnavailableError("the pull ended before the hub said it was complete; sync again");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SyncReport> SyncClient::Sync(
+    Replica& replica, const Credential& cred, const std::atomic<bool>* stop,
+    const std::function<void(const SyncReport&)>& progress) {
+  Impl& m = *impl_;
+  if (cred.device != replica.device_id()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the credential belongs to device ", cred.device.ToString(), " but this replica is device ",
+        replica.device_id().ToString(), "; enrol this replica (fieldnode enroll)"));
+  }
+  FS_ASSIGN_OR_RETURN(HelloInfo hello, Hello(&cred));
+  SyncReport report;
+  report.skew_millis = hello.skew_millis;
+  // Everything of ours first: a bootstrap never discards unpushed work.
+  FS_ASSIGN_OR_RETURN(report, m.Push(replica, cred, stop, report));
+  FS_RETURN_IF_ERROR(m.PullAll(replica, cred, stop, progress, &report));
+  return report;
+}
+
+bool Retryable(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kInternal:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::StatusOr<bool> HasUrgentUnpushed(Replica& replica) {
+  FS_ASSIGN_OR_RETURN(int64_t pushed, replica.GetCursor(kPushedCursor));
+  FS_ASSIGN_OR_RETURN(std::vector<Commit> commits,
+                      replica.LocalCommitsAfter(static_cast<uint64_t>(pushed), 1000));
+  for (const Commit& c : commits) {
+    for (const RowChange& rc : c.changes) {
+      for (const FieldWrite& f : rc.fields) {
+        if (f.column == "urgency" && f.value.kind() == Value::Kind::kText &&
+            f.value.str() == "urgent") {
+          return true;
+        }
+        if (f.column == "crime_reported_at" && !f.value.is_null()) return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace fieldsync::node

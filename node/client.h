@@ -1,0 +1,112 @@
+// The node's side of sync: a gRPC client of the hub's fieldsync.v1.Sync
+// service, the enrolment it keeps in its data directory, and one sync pass
+// (push everything unacknowledged, then pull until caught up).
+#ifndef FIELDSYNC_NODE_CLIENT_H_
+#define FIELDSYNC_NODE_CLIENT_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "store/replica.h"
+
+namespace fieldsync::node {
+
+// Where the hub is and how to trust it. Written by `fieldnode enroll` to
+// DIR/hub.conf (format in docs/FORMATS.md, "Node enrolment files").
+struct HubConfig {
+  std::string address;   // host:port
+  std::string ca_file;   // PEM of the CA that signed the hub's certificate
+  bool insecure = false; // plain text (loopback only)
+  std::string province;  // this node's province, as the hub registered it
+  std::string hub_id;    // the hub's device id, as text
+};
+
+// The node's credential: DIR/credential (mode 0600).
+struct Credential {
+  DeviceId device;
+  std::string secret;  // 32 bytes
+};
+
+absl::Status SaveEnrolment(const std::string& dir, const HubConfig& hub, const Credential& cred);
+// FAILED_PRECONDITION saying how to enrol if the node is not enrolled.
+absl::StatusOr<HubConfig> LoadHubConfig(const std::string& dir);
+absl::StatusOr<Credential> LoadCredential(const std::string& dir);
+
+struct HelloInfo {
+  DeviceId hub_id;
+  int64_t hub_time_millis = 0;
+  int64_t skew_millis = 0;  // this node's clock minus the hub's
+  std::string province;
+  int64_t log_head = 0;
+};
+
+struct SyncReport {
+  uint64_t pushed = 0;          // commits the hub newly stored
+  uint64_t push_duplicates = 0; // commits it already held
+  uint64_t pulled = 0;          // commits applied here
+  uint64_t rows_installed = 0;  // rows installed whole (bootstrap, referrals)
+  uint64_t pull_messages = 0;
+  int64_t cursor = 0;           // position in the hub's log now held
+  int64_t log_head = 0;
+  int64_t skew_millis = 0;
+  bool bootstrapped = false;
+  std::string notice;           // from the hub, for the user
+};
+
+struct ClientOptions {
+  std::string address;
+  std::string ca_file;
+  bool insecure = false;
+  int64_t call_timeout_millis = 30'000;
+  int64_t pull_timeout_millis = 30 * 60'000;
+  uint32_t pull_batch = 0;  // 0: the hub's default
+  uint32_t push_batch = 500;
+};
+
+class SyncClient {
+ public:
+  // INVALID_ARGUMENT for insecure off loopback; FAILED_PRECONDITION for an
+  // unreadable CA file. Connecting is lazy: errors show at the first call.
+  static absl::StatusOr<std::unique_ptr<SyncClient>> Create(const ClientOptions& options);
+  ~SyncClient();
+
+  absl::StatusOr<HelloInfo> Hello(const Credential* cred);
+  absl::StatusOr<Credential> Enroll(const std::string& token, const DeviceId& device,
+                                    const std::string& device_name, std::string* province,
+                                    std::string* hub_id);
+
+  // One pass. Stops between batches when *stop becomes true (CANCELLED);
+  // every batch applied before that is kept. `progress` is called after
+  // each pulled message.
+  absl::StatusOr<SyncReport> Sync(Replica& replica, const Credential& cred,
+                                  const std::atomic<bool>* stop = nullptr,
+                                  const std::function<void(const SyncReport&)>& progress = {});
+
+  class Impl;
+
+ private:
+  explicit SyncClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Whether an error is worth retrying soon (the hub unreachable, a cut
+// link, a deadline): UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED,
+// RESOURCE_EXHAUSTED, CANCELLED by the link.
+bool Retryable(const absl::Status& s);
+
+// Whether unpushed local commits include urgent ones (a case marked urgent,
+// a crime reported): the daemon syncs at once for those.
+absl::StatusOr<bool> HasUrgentUnpushed(Replica& replica);
+
+// Cursor names in the replica's _fs_cursors.
+inline constexpr char kPushedCursor[] = "hub:pushed";
+inline constexpr char kPulledCursor[] = "hub:pulled";
+
+}  // namespace fieldsync::node
+
+#endif  // FIELDSYNC_NODE_CLIENT_H_

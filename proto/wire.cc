@@ -1,0 +1,167 @@
+#include "proto/wire.h"
+
+#include <sodium.h>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+
+namespace fieldsync::wire {
+
+std::string BearerToken(const DeviceId& device, const std::string& secret) {
+  std::string hex(2 * secret.size() + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(secret.data()),
+                 secret.size());
+  hex.pop_back();
+  return absl::StrCat("Bearer ", device.ToString(), ".", hex);
+}
+
+absl::Status ParseBearer(std::string_view header, DeviceId* device, std::string* secret) {
+  constexpr std::string_view kPrefix = "Bearer ";
+  const absl::Status bad = absl::UnauthenticatedError(
+      "the call carries no usable node credential: enrol this node first (fieldnode enroll "
+      "--token TOKEN, with a token from the hub administrator)");
+  if (header.substr(0, kPrefix.size()) != kPrefix) return bad;
+  header.remove_prefix(kPrefix.size());
+  const size_t dot = header.find('.');
+  if (dot == std::string_view::npos) return bad;
+  absl::StatusOr<DeviceId> id = Id16::Parse(header.substr(0, dot), "device id");
+  if (!id.ok()) return bad;
+  const std::string_view hex = header.substr(dot + 1);
+  if (hex.size() != 64) return bad;
+  std::string raw(32, '\0');
+  size_t len = 0;
+  if (sodium_hex2bin(reinterpret_cast<unsigned char*>(raw.data()), raw.size(), hex.data(),
+                     hex.size(), nullptr, &len, nullptr) != 0 ||
+      len != 32) {
+    return bad;
+  }
+  *device = *id;
+  *secret = std::move(raw);
+  return absl::OkStatus();
+}
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+void ToProto(const Value& v, fieldsync::v1::FieldValue* out) {
+  switch (v.kind()) {
+    case Value::Kind::kNull:
+      break;
+    case Value::Kind::kInt:
+      out->set_int_value(v.int_value());
+      break;
+    case Value::Kind::kText:
+      out->set_text_value(v.str());
+      break;
+    case Value::Kind::kBytes:
+      out->set_bytes_value(v.str());
+      break;
+  }
+}
+
+absl::StatusOr<Value> FromProto(const fieldsync::v1::FieldValue& v) {
+  switch (v.kind_case()) {
+    case fieldsync::v1::FieldValue::kIntValue:
+      return Value::Int(v.int_value());
+    case fieldsync::v1::FieldValue::kTextValue:
+      return Value::Text(v.text_value());
+    case fieldsync::v1::FieldValue::kBytesValue:
+      return Value::Bytes(v.bytes_value());
+    case fieldsync::v1::FieldValue::KIND_NOT_SET:
+      return Value::Null();
+  }
+  return absl::InvalidArgumentError("a field value of an unknown kind");
+}
+
+namespace {
+
+void VersionToProto(const Version& v, fieldsync::v1::Version* out) {
+  out->set_hlc(v.hlc.packed());
+  out->set_device(std::string(v.device.view()));
+}
+
+absl::StatusOr<Version> VersionFromProto(const fieldsync::v1::Version& v) {
+  FS_ASSIGN_OR_RETURN(DeviceId d, Id16::FromBytes(v.device(), "version device"));
+  return Version{Hlc::FromPacked(v.hlc()), d};
+}
+
+}  // namespace
+
+void ToProto(const RowSnapshot& r, fieldsync::v1::RowState* out) {
+  out->set_table(r.table);
+  out->set_row(std::string(r.row.view()));
+  for (const FieldState& f : r.fields) {
+    auto* m = out->add_fields();
+    m->set_column(f.column);
+    ToProto(f.value, m->mutable_value());
+    VersionToProto(f.version.version, m->mutable_version());
+    if (f.version.base) VersionToProto(*f.version.base, m->mutable_base());
+  }
+  for (const ConflictRecord& c : r.conflicts) {
+    auto* m = out->add_conflicts();
+    m->set_column(c.column);
+    VersionToProto(c.version, m->mutable_version());
+    if (c.base) VersionToProto(*c.base, m->mutable_base());
+    ToProto(c.value, m->mutable_value());
+  }
+}
+
+absl::StatusOr<RowSnapshot> FromProto(const fieldsync::v1::RowState& r) {
+  RowSnapshot out;
+  out.table = r.table();
+  FS_ASSIGN_OR_RETURN(out.row, Id16::FromBytes(r.row(), "row id"));
+  for (const auto& f : r.fields()) {
+    if (!f.has_version()) {
+      return absl::InvalidArgumentError(absl::StrCat("field ", f.column(), " has no version"));
+    }
+    FieldState s;
+    s.column = f.column();
+    FS_ASSIGN_OR_RETURN(s.value, FromProto(f.value()));
+    FS_ASSIGN_OR_RETURN(s.version.version, VersionFromProto(f.version()));
+    if (f.has_base()) {
+      FS_ASSIGN_OR_RETURN(Version b, VersionFromProto(f.base()));
+      s.version.base = b;
+    }
+    out.fields.push_back(std::move(s));
+  }
+  for (const auto& c : r.conflicts()) {
+    if (!c.has_version()) {
+      return absl::InvalidArgumentError(absl::StrCat("conflict of ", c.column(), " has no version"));
+    }
+    ConflictRecord rec;
+    rec.table = out.table;
+    rec.row = out.row;
+    rec.column = c.column();
+    FS_ASSIGN_OR_RETURN(rec.version, VersionFromProto(c.version()));
+    if (c.has_base()) {
+      FS_ASSIGN_OR_RETURN(Version b, VersionFromProto(c.base()));
+      rec.base = b;
+    }
+    FS_ASSIGN_OR_RETURN(rec.value, FromProto(c.value()));
+    out.conflicts.push_back(std::move(rec));
+  }
+  return out;
+}
+
+absl::Status CheckProtocol(int theirs, std::string_view who) {
+  if (theirs == kProtocolVersion) return absl::OkStatus();
+  if (theirs == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the ", AV(who), " did not say which protocol version it speaks (this side speaks ",
+        kProtocolVersion, "); it is not a fieldsync peer of a known version"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "protocol version mismatch: the ", AV(who), " speaks version ", theirs,
+      ", this side speaks version ", kProtocolVersion,
+      "; upgrade the older of the two so that both speak the same version"));
+}
+
+}  // namespace fieldsync::wire

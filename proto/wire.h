@@ -1,0 +1,48 @@
+// What node and hub share around the generated code: conversions between
+// sync-core's types and the wire messages, status codes across the gRPC
+// boundary, and the credential metadata. Linked by node/ and hub/, never by
+// sync-core.
+#ifndef FIELDSYNC_PROTO_WIRE_H_
+#define FIELDSYNC_PROTO_WIRE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "fieldsync/v1/sync.pb.h"
+#include "store/replica.h"
+
+namespace fieldsync::wire {
+
+// The protocol this build speaks.
+inline constexpr int kProtocolVersion = fieldsync::v1::PROTOCOL_VERSION_1;
+
+// Limits of docs/PROTOCOL.md.
+inline constexpr int kMaxMessageBytes = 16 << 20;
+inline constexpr int kMaxPushCommits = 2000;
+inline constexpr int kDefaultPullBatch = 2000;
+inline constexpr int kMaxPullBatch = 10000;
+
+// The metadata key that carries a node's credential.
+inline constexpr char kAuthKey[] = "authorization";
+// "Bearer <device id>.<secret hex>"
+std::string BearerToken(const DeviceId& device, const std::string& secret);
+// INVALID_ARGUMENT-free parse: UNAUTHENTICATED with a message on anything odd.
+absl::Status ParseBearer(std::string_view header, DeviceId* device, std::string* secret);
+
+grpc::Status ToGrpc(const absl::Status& s);
+absl::Status FromGrpc(const grpc::Status& s);
+
+void ToProto(const Value& v, fieldsync::v1::FieldValue* out);
+absl::StatusOr<Value> FromProto(const fieldsync::v1::FieldValue& v);
+void ToProto(const RowSnapshot& r, fieldsync::v1::RowState* out);
+absl::StatusOr<RowSnapshot> FromProto(const fieldsync::v1::RowState& r);
+
+// Refuses a peer of another protocol version, naming both.
+absl::Status CheckProtocol(int theirs, std::string_view who);
+
+}  // namespace fieldsync::wire
+
+#endif  // FIELDSYNC_PROTO_WIRE_H_

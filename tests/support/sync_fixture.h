@@ -1,0 +1,132 @@
+// A real hub process (TLS on loopback) and in-process nodes for the sync
+// integration tests; helpers to write field-office records.
+#ifndef FIELDSYNC_TESTS_SUPPORT_SYNC_FIXTURE_H_
+#define FIELDSYNC_TESTS_SUPPORT_SYNC_FIXTURE_H_
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "change/commit_codec.h"
+#include "support/replica_fixture.h"
+#include "support/temp_dir.h"
+#include "tools/lib/sync_harness.h"
+
+namespace fieldsync::testing {
+
+class SyncTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pki_dir_ = new TempDir();
+    auto pki = harness::MakePki(pki_dir_->path() + "/tls");
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_ = new harness::Pki(*pki);
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    delete pki_dir_;
+  }
+
+  void SetUp() override {
+    hub_ = std::make_unique<harness::HubProcess>(dir_.File("hub"), *pki_);
+    ASSERT_TRUE(hub_->Start().ok());
+    ASSERT_TRUE(hub_->AddProvince("LC", "Lào Cai").ok());
+    ASSERT_TRUE(hub_->AddProvince("HN", "Hà Nội").ok());
+  }
+
+  void TearDown() override {
+    if (HasFailure() && hub_) {
+      harness::CommandResult log = harness::Run({"/usr/bin/tail", "-n", "30", hub_->log_path()});
+      std::cerr << "--- hub log (last lines) ---\n" << log.out;
+    }
+  }
+
+  harness::LocalNode& AddNode(const std::string& province, const std::string& address = "") {
+    auto n = harness::LocalNode::Create(dir_.File(absl::StrCat("node", nodes_.size())));
+    EXPECT_TRUE(n.ok()) << n.status();
+    absl::Status s = (*n)->Enroll(*hub_, province, address);
+    EXPECT_TRUE(s.ok()) << s;
+    nodes_.push_back(*std::move(n));
+    return *nodes_.back();
+  }
+
+  static node::SyncReport MustSync(harness::LocalNode& n) {
+    auto r = n.Sync();
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : node::SyncReport{};
+  }
+
+  // A case (and its person) owned by `province`.
+  static RowId NewCase(Replica& r, const std::string& province, const std::string& name,
+                       const std::string& narrative = "") {
+    const RowId person = Id16::NewRandom();
+    const RowId kase = Id16::NewRandom();
+    LocalTxn t;
+    t.Create("persons", person, {{"full_name", Value::Text(name)},
+                                 {"province", Value::Text(province)},
+                                 {"sex", Value::Text("female")}});
+    t.Create("cases", kase, {{"case_code", Value::Text(absl::StrCat(province, "-", kase.ToString().substr(0, 8)))},
+                             {"person_id", Value::Bytes(std::string(person.view()))},
+                             {"province", Value::Text(province)},
+                             {"status", Value::Text("intake")},
+                             {"narrative", Value::Text(narrative.empty() ? name : narrative)}});
+    auto c = r.Write(t);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return kase;
+  }
+
+  static void SetField(Replica& r, const std::string& table, const RowId& row,
+                       const std::string& column, Value v) {
+    LocalTxn t;
+    t.Set(table, row, {{column, std::move(v)}});
+    auto c = r.Write(t);
+    EXPECT_TRUE(c.ok()) << c.status();
+  }
+
+  // A referral of `kase` from `from` to `to`.
+  static RowId Refer(Replica& r, const RowId& kase, const std::string& from,
+                     const std::string& to) {
+    const RowId ref = Id16::NewRandom();
+    LocalTxn t;
+    t.Create("referrals", ref, {{"case_id", Value::Bytes(std::string(kase.view()))},
+                                {"from_office", Value::Text(from)},
+                                {"to_office", Value::Text(to)},
+                                {"status", Value::Text("sent")},
+                                {"reason", Value::Text("victim returns home")}});
+    auto c = r.Write(t);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return ref;
+  }
+
+  static std::set<RowId> Rows(Replica& r, const std::string& table) {
+    auto ids = r.ListRows(table, /*include_deleted=*/true);
+    EXPECT_TRUE(ids.ok()) << ids.status();
+    return ids.ok() ? std::set<RowId>(ids->begin(), ids->end()) : std::set<RowId>{};
+  }
+
+  // The hub's own replica file, opened read-side in this process.
+  std::unique_ptr<Replica> OpenHubReplica() {
+    ReplicaOptions o;
+    o.path = hub_->data_dir() + "/hub.db";
+    auto r = Replica::Open(o);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *std::move(r) : nullptr;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<harness::HubProcess> hub_;
+  std::vector<std::unique_ptr<harness::LocalNode>> nodes_;
+  static TempDir* pki_dir_;
+  static harness::Pki* pki_;
+};
+
+inline TempDir* SyncTest::pki_dir_ = nullptr;
+inline harness::Pki* SyncTest::pki_ = nullptr;
+
+}  // namespace fieldsync::testing
+
+#endif  // FIELDSYNC_TESTS_SUPPORT_SYNC_FIXTURE_H_

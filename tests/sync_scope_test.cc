@@ -1,0 +1,137 @@
+// Sync through a real hub process over TLS: push, pull, bootstrap, and the
+// scope the hub enforces (a province sees its records, the directories, and
+// cases referred to it -- nothing else).
+#include <gtest/gtest.h>
+
+#include "support/sync_fixture.h"
+
+namespace fieldsync::testing {
+namespace {
+
+TEST_F(SyncTest, TwoNodesOfOneProvinceConvergeThroughTheHub) {
+  auto& a = AddNode("LC");
+  auto& b = AddNode("LC");
+  const RowId kase = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  const auto rb = MustSync(b);
+  EXPECT_TRUE(rb.bootstrapped);
+  auto row = b.replica().Get("cases", kase);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  // Edits on both sides, of different fields and of the same field.
+  SetField(a.replica(), "cases", kase, "status", Value::Text("verifying"));
+  SetField(b.replica(), "cases", kase, "assigned_officer", Value::Text("Trần Văn Nam"));
+  SetField(a.replica(), "cases", kase, "narrative", Value::Text("A's words"));
+  SetField(b.replica(), "cases", kase, "narrative", Value::Text("B's words"));
+  MustSync(a);
+  MustSync(b);
+  MustSync(a);
+  EXPECT_EQ(Digest(a.replica()), Digest(b.replica()));
+  auto conflicts = a.replica().Conflicts("cases", kase);
+  ASSERT_TRUE(conflicts.ok());
+  EXPECT_EQ(conflicts->size(), 1u);
+  // The hub holds the same rows too.
+  auto hub = OpenHubReplica();
+  ASSERT_NE(hub, nullptr);
+  EXPECT_EQ(Digest(*hub), Digest(a.replica()));
+}
+
+TEST_F(SyncTest, AProvinceNeverReceivesAnotherProvincesRecordsUntilReferred) {
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId lc_case = NewCase(lc.replica(), "LC", "Lò Thị Mai");
+  const RowId hn_case = NewCase(hn.replica(), "HN", "Phạm Thị Lan");
+  const RowId hn_other = NewCase(hn.replica(), "HN", "Đỗ Thị Hoa");
+  // A shared directory entry from Hà Nội.
+  const RowId org = Id16::NewRandom();
+  {
+    LocalTxn t;
+    t.Create("organisations", org, {{"name", Value::Text("Trung tâm Công tác xã hội")},
+                                    {"kind", Value::Text("ngo")}});
+    ASSERT_TRUE(hn.replica().Write(t).ok());
+  }
+  MustSync(lc);
+  MustSync(hn);
+  MustSync(lc);
+  EXPECT_EQ(Rows(lc.replica(), "cases"), std::set<RowId>{lc_case});
+  EXPECT_EQ(Rows(lc.replica(), "persons").size(), 1u);
+  EXPECT_EQ(Rows(lc.replica(), "organisations"), std::set<RowId>{org});
+  EXPECT_EQ(Rows(hn.replica(), "cases"), (std::set<RowId>{hn_case, hn_other}));
+
+  // Asking again from an old cursor, or from the start, changes nothing.
+  for (int64_t forged : {0, 1, 2}) {
+    ASSERT_TRUE(lc.replica().SetCursor(node::kPulledCursor, forged).ok());
+    MustSync(lc);
+    EXPECT_EQ(Rows(lc.replica(), "cases"), std::set<RowId>{lc_case}) << "cursor " << forged;
+  }
+
+  // Hà Nội refers one case to Lào Cai: Lào Cai receives that case, its
+  // person and the referral -- and nothing else of Hà Nội.
+  SetField(hn.replica(), "cases", hn_case, "interview_notes", Value::Text("before referral"));
+  const RowId ref = Refer(hn.replica(), hn_case, "HN", "LC");
+  SetField(hn.replica(), "cases", hn_case, "status", Value::Text("referred"));
+  MustSync(hn);
+  const auto r = MustSync(lc);
+  EXPECT_GE(r.rows_installed, 3u);
+  EXPECT_EQ(Rows(lc.replica(), "cases"), (std::set<RowId>{lc_case, hn_case}));
+  EXPECT_EQ(Rows(lc.replica(), "referrals"), std::set<RowId>{ref});
+  EXPECT_EQ(Rows(lc.replica(), "persons").size(), 2u);
+  auto got = lc.replica().ExportRow("cases", hn_case);
+  auto want = hn.replica().ExportRow("cases", hn_case);
+  ASSERT_TRUE(got.ok() && want.ok() && got->has_value() && want->has_value());
+  EXPECT_EQ((*got)->fields.size(), (*want)->fields.size());
+  for (size_t i = 0; i < (*got)->fields.size(); ++i) {
+    EXPECT_EQ((*got)->fields[i].value, (*want)->fields[i].value) << (*got)->fields[i].column;
+  }
+  // Later edits of the referred case flow both ways.
+  SetField(lc.replica(), "referrals", ref, "status", Value::Text("accepted"));
+  SetField(hn.replica(), "cases", hn_case, "urgency", Value::Text("urgent"));
+  MustSync(lc);
+  MustSync(hn);
+  MustSync(lc);
+  auto ref_row = hn.replica().Get("referrals", ref);
+  ASSERT_TRUE(ref_row.ok() && ref_row->has_value());
+  EXPECT_EQ((*ref_row)->values[6], Value::Text("accepted"));
+  auto lc_view = lc.replica().ExportRow("cases", hn_case);
+  auto hn_view = hn.replica().ExportRow("cases", hn_case);
+  ASSERT_TRUE(lc_view.ok() && hn_view.ok());
+  EXPECT_EQ(lc_view->value().fields.size(), hn_view->value().fields.size());
+  // Still nothing of the other Hà Nội case.
+  EXPECT_EQ(Rows(lc.replica(), "cases").count(hn_other), 0u);
+}
+
+TEST_F(SyncTest, PushingOutsideTheNodesScopeIsRefusedAndNothingIsStored) {
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId hn_case = NewCase(hn.replica(), "HN", "Phạm Thị Lan");
+  MustSync(hn);
+  auto hub = OpenHubReplica();
+  auto head_before = hub->LogHead();
+  ASSERT_TRUE(head_before.ok());
+
+  // Lào Cai writes a case claiming Hà Nội's province.
+  NewCase(lc.replica(), "HN", "Giả mạo");
+  auto r = lc.Sync();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied) << r.status();
+  EXPECT_NE(r.status().message().find("HN"), std::string::npos) << r.status();
+  EXPECT_EQ(*hub->LogHead(), *head_before);
+
+  // A consent attached to a Hà Nội case Lào Cai cannot see.
+  auto lc2 = harness::LocalNode::Create(dir_.File("lc2"));
+  ASSERT_TRUE(lc2.ok());
+  ASSERT_TRUE((*lc2)->Enroll(*hub_, "LC").ok());
+  {
+    LocalTxn t;
+    t.Create("consents", Id16::NewRandom(),
+             {{"case_id", Value::Bytes(std::string(hn_case.view()))},
+              {"scope", Value::Text("police")}});
+    ASSERT_TRUE((*lc2)->replica().Write(t).ok());
+  }
+  auto r2 = (*lc2)->Sync();
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.status().code(), absl::StatusCode::kPermissionDenied) << r2.status();
+  EXPECT_EQ(*hub->LogHead(), *head_before);
+}
+
+}  // namespace
+}  // namespace fieldsync::testing

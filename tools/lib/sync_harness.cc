@@ -1,0 +1,206 @@
+#include "tools/lib/sync_harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "store/data_dir.h"
+
+namespace fieldsync::harness {
+namespace {
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_path,
+            const std::string& err_path) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (out >= 0) dup2(out, 1);
+  if (err >= 0) dup2(err, 2);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execv(args[0], args.data());
+  _exit(127);
+}
+
+}  // namespace
+
+std::string BinDir() { return FIELDSYNC_BIN_DIR; }
+std::string SourceDir() { return FIELDSYNC_SOURCE_DIR; }
+
+CommandResult Run(const std::vector<std::string>& argv) {
+  char out_tmpl[] = "/tmp/fieldsync-run-out-XXXXXX";
+  char err_tmpl[] = "/tmp/fieldsync-run-err-XXXXXX";
+  const int fo = mkstemp(out_tmpl);
+  const int fe = mkstemp(err_tmpl);
+  if (fo >= 0) close(fo);
+  if (fe >= 0) close(fe);
+  CommandResult r;
+  const pid_t pid = Spawn(argv, out_tmpl, err_tmpl);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = ReadAll(out_tmpl);
+  r.err = ReadAll(err_tmpl);
+  unlink(out_tmpl);
+  unlink(err_tmpl);
+  return r;
+}
+
+absl::StatusOr<Pki> MakePki(const std::string& dir) {
+  CommandResult r = Run({"/bin/bash", SourceDir() + "/tools/make-certs", dir});
+  if (r.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("tools/make-certs failed: ", r.err));
+  }
+  return Pki{dir};
+}
+
+HubProcess::HubProcess(std::string data_dir, Pki pki, bool insecure)
+    : dir_(std::move(data_dir)), pki_(std::move(pki)), insecure_(insecure) {}
+
+HubProcess::~HubProcess() {
+  if (pid_ > 0) Kill();
+}
+
+std::string HubProcess::address() const { return absl::StrCat("localhost:", port_); }
+
+CommandResult HubProcess::Admin(std::vector<std::string> args) const {
+  args.insert(args.begin(), BinDir() + "/fieldhub");
+  args.push_back("--data-dir");
+  args.push_back(dir_);
+  return Run(args);
+}
+
+absl::Status HubProcess::AddProvince(const std::string& code, const std::string& name) const {
+  CommandResult r = Admin({"province", "add", code, name});
+  if (r.exit_code != 0) return absl::InternalError(r.err);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> HubProcess::Token(const std::string& province,
+                                              const std::string& valid_for) const {
+  CommandResult r = Admin({"enroll-token", "--province", province, "--valid-for", valid_for});
+  if (r.exit_code != 0) return absl::InternalError(r.err);
+  std::string t = r.out;
+  while (!t.empty() && t.back() == '\n') t.pop_back();
+  return t;
+}
+
+absl::Status HubProcess::Start() {
+  if (pid_ > 0) return absl::FailedPreconditionError("hub already running");
+  struct stat st;
+  if (stat((dir_ + "/hub.db").c_str(), &st) != 0) {
+    CommandResult r = Admin({"init"});
+    if (r.exit_code != 0) return absl::InternalError(absl::StrCat("fieldhub init: ", r.err));
+  }
+  const std::string port_file = dir_ + "/port";
+  unlink(port_file.c_str());
+  std::vector<std::string> argv = {BinDir() + "/fieldhub", "serve", "--data-dir", dir_,
+                                   "--listen", absl::StrCat("127.0.0.1:", port_),
+                                   "--port-file", port_file, "--verbose"};
+  if (insecure_) {
+    argv.push_back("--insecure");
+  } else {
+    argv.insert(argv.end(), {"--tls-cert", pki_.cert(), "--tls-key", pki_.key()});
+  }
+  pid_ = Spawn(argv, "/dev/null", log_path());
+  for (int i = 0; i < 400; ++i) {
+    std::string p = ReadAll(port_file);
+    if (!p.empty() && p.back() == '\n') {
+      port_ = std::stoi(p);
+      return absl::OkStatus();
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return absl::InternalError(absl::StrCat("fieldhub serve exited: ", ReadAll(log_path())));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  Kill();
+  return absl::DeadlineExceededError("fieldhub serve did not start listening within 10 s");
+}
+
+int HubProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void HubProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+int64_t HubProcess::PeakRssKib() const {
+  std::istringstream in(ReadAll(absl::StrCat("/proc/", pid_, "/status")));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+absl::StatusOr<std::unique_ptr<LocalNode>> LocalNode::Create(const std::string& dir) {
+  auto n = std::make_unique<LocalNode>();
+  n->dir_ = dir;
+  DataDir d{dir, "replica.db", "fieldnode init", "FIELDSYNC_NODE_DIR"};
+  FS_ASSIGN_OR_RETURN(n->replica_, CreateReplicaIn(d));
+  return n;
+}
+
+absl::Status LocalNode::Enroll(const HubProcess& hub, const std::string& province,
+                               const std::string& address) {
+  FS_ASSIGN_OR_RETURN(std::string token, hub.Token(province));
+  node::ClientOptions o;
+  o.address = address.empty() ? hub.address() : address;
+  o.ca_file = hub.pki().ca();
+  o.insecure = hub.insecure();
+  FS_ASSIGN_OR_RETURN(client_, node::SyncClient::Create(o));
+  std::string got_province, hub_id;
+  FS_ASSIGN_OR_RETURN(cred_, client_->Enroll(token, replica_->device_id(), "test node",
+                                             &got_province, &hub_id));
+  hub_.address = o.address;
+  hub_.ca_file = o.ca_file;
+  hub_.insecure = o.insecure;
+  hub_.province = got_province;
+  hub_.hub_id = hub_id;
+  return node::SaveEnrolment(dir_, hub_, cred_);
+}
+
+absl::Status LocalNode::Connect(const std::string& address) {
+  node::ClientOptions o;
+  o.address = address;
+  o.ca_file = hub_.ca_file;
+  o.insecure = hub_.insecure;
+  FS_ASSIGN_OR_RETURN(client_, node::SyncClient::Create(o));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<node::SyncReport> LocalNode::Sync() { return client_->Sync(*replica_, cred_); }
+
+}  // namespace fieldsync::harness

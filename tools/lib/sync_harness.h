@@ -1,0 +1,108 @@
+// Real hubs and nodes for integration tests and benchmarks: a `fieldhub
+// serve` child process on loopback (TLS by default, with a throwaway CA made
+// by tools/make-certs), administrator commands run as processes, and nodes
+// whose replica and sync client run in this process over real gRPC.
+#ifndef FIELDSYNC_TOOLS_LIB_SYNC_HARNESS_H_
+#define FIELDSYNC_TOOLS_LIB_SYNC_HARNESS_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "node/client.h"
+#include "store/replica.h"
+
+namespace fieldsync::harness {
+
+// Where the programs and the source tree are (compiled in).
+std::string BinDir();
+std::string SourceDir();
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+// Runs `argv` (argv[0] a path) to completion.
+CommandResult Run(const std::vector<std::string>& argv);
+
+// A CA and a hub certificate for localhost/127.0.0.1, made in `dir`.
+struct Pki {
+  std::string dir;
+  std::string ca() const { return dir + "/ca.crt"; }
+  std::string cert() const { return dir + "/hub.crt"; }
+  std::string key() const { return dir + "/hub.key"; }
+};
+absl::StatusOr<Pki> MakePki(const std::string& dir);
+
+class HubProcess {
+ public:
+  // `data_dir` is created with `fieldhub init` if empty.
+  HubProcess(std::string data_dir, Pki pki, bool insecure = false);
+  ~HubProcess();  // kills the process if running
+
+  // Starts `fieldhub serve` on 127.0.0.1 (port 0 the first time, the same
+  // port on restarts) and waits until it listens.
+  absl::Status Start();
+  // SIGTERM and wait; the exit code.
+  int Stop();
+  // SIGKILL and wait.
+  void Kill();
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  int port() const { return port_; }
+  std::string address() const;  // "localhost:<port>"
+  const std::string& data_dir() const { return dir_; }
+  std::string log_path() const { return dir_ + "/serve.log"; }
+  // VmHWM of the running process, KiB.
+  int64_t PeakRssKib() const;
+
+  // fieldhub <args...> --data-dir DIR, as a process.
+  CommandResult Admin(std::vector<std::string> args) const;
+  absl::Status AddProvince(const std::string& code, const std::string& name) const;
+  absl::StatusOr<std::string> Token(const std::string& province,
+                                    const std::string& valid_for = "1h") const;
+
+  const Pki& pki() const { return pki_; }
+  bool insecure() const { return insecure_; }
+
+ private:
+  std::string dir_;
+  Pki pki_;
+  bool insecure_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// A node whose replica and sync client live in this process.
+class LocalNode {
+ public:
+  // Creates the replica in `dir`.
+  static absl::StatusOr<std::unique_ptr<LocalNode>> Create(const std::string& dir);
+  // Enrols with the hub (`address` may be a proxy in front of it).
+  absl::Status Enroll(const HubProcess& hub, const std::string& province,
+                      const std::string& address = "");
+  // Points the client at another address (a proxy), keeping the enrolment.
+  absl::Status Connect(const std::string& address);
+  absl::StatusOr<node::SyncReport> Sync();
+
+  Replica& replica() { return *replica_; }
+  const std::string& dir() const { return dir_; }
+  const std::string& province() const { return hub_.province; }
+  const node::Credential& credential() const { return cred_; }
+  node::SyncClient& client() { return *client_; }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<Replica> replica_;
+  node::HubConfig hub_;
+  node::Credential cred_;
+  std::unique_ptr<node::SyncClient> client_;
+};
+
+}  // namespace fieldsync::harness
+
+#endif  // FIELDSYNC_TOOLS_LIB_SYNC_HARNESS_H_
