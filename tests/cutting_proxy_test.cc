@@ -1,6 +1,6 @@
 // The loopback proxy the sync fault tests cut links with: it forwards both
 // ways, cuts at an exact byte count or on demand, and refuses connections.
-#include "support/cutting_proxy.h"
+#include "tools/lib/cutting_proxy.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -12,8 +12,8 @@
 // One thread accepts, one thread pumps each connection (poll()); all state is
 // guarded by a mutex. Traffic goes only to the target given (a loopback
 // address in tests).
-#ifndef FIELDSYNC_TESTS_SUPPORT_CUTTING_PROXY_H_
-#define FIELDSYNC_TESTS_SUPPORT_CUTTING_PROXY_H_
+#ifndef FIELDSYNC_TOOLS_LIB_CUTTING_PROXY_H_
+#define FIELDSYNC_TOOLS_LIB_CUTTING_PROXY_H_
 
 #include <atomic>
 #include <cstdint>
@@ -90,4 +90,4 @@ class CuttingProxy {
 
 }  // namespace fieldsync::testing
 
-#endif  // FIELDSYNC_TESTS_SUPPORT_CUTTING_PROXY_H_
+#endif  // FIELDSYNC_TOOLS_LIB_CUTTING_PROXY_H_

@@ -1,4 +1,4 @@
-#include "support/cutting_proxy.h"
+#include "tools/lib/cutting_proxy.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
