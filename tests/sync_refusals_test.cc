@@ -1,0 +1,311 @@
+// What the hub refuses, and with which code: missing or wrong credentials,
+// revoked nodes, expired or reused enrolment tokens, commits of another
+// node, unknown protocol versions, oversized and malformed input, clocks
+// far ahead. Each refusal leaves the hub's log as it was.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "clock/clock_source.h"
+#include "fieldsync/v1/sync.grpc.pb.h"
+#include "proto/wire.h"
+#include "support/sync_fixture.h"
+
+namespace fieldsync::testing {
+namespace {
+
+namespace pb = fieldsync::v1;
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class RefusalTest : public SyncTest {
+ protected:
+  std::unique_ptr<pb::Sync::Stub> Stub(const std::string& ca_file = "") {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadAll(ca_file.empty() ? pki_->ca() : ca_file);
+    grpc::ChannelArguments args;
+    args.SetMaxSendMessageSize(64 << 20);
+    args.SetMaxReceiveMessageSize(64 << 20);
+    return pb::Sync::NewStub(
+        grpc::CreateCustomChannel(hub_->address(), grpc::SslCredentials(ssl), args));
+  }
+
+  static void Auth(grpc::ClientContext* ctx, const node::Credential& c) {
+    ctx->AddMetadata(wire::kAuthKey, wire::BearerToken(c.device, c.secret));
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  }
+
+  static pb::PushRequest PushOf(const std::vector<Commit>& commits) {
+    pb::PushRequest req;
+    req.set_protocol_version(pb::PROTOCOL_VERSION_1);
+    for (const Commit& c : commits) req.add_commits()->set_canonical(EncodeCommit(c));
+    return req;
+  }
+
+  int64_t HubHead() {
+    auto hub = OpenHubReplica();
+    auto head = hub->LogHead();
+    EXPECT_TRUE(head.ok());
+    return head.ok() ? *head : -1;
+  }
+
+  static std::vector<Commit> Unpushed(Replica& r) {
+    auto c = r.LocalCommitsAfter(0, 100000);
+    EXPECT_TRUE(c.ok());
+    return c.ok() ? *c : std::vector<Commit>{};
+  }
+};
+
+TEST_F(RefusalTest, ACallWithoutCredentialIsUnauthenticated) {
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  auto stub = Stub();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  pb::PushResponse resp;
+  grpc::Status s = stub->Push(&ctx, PushOf(Unpushed(n.replica())), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_NE(s.error_message().find("enrol"), std::string::npos) << s.error_message();
+  EXPECT_EQ(HubHead(), 0);
+}
+
+TEST_F(RefusalTest, AWrongSecretIsUnauthenticated) {
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  node::Credential forged = n.credential();
+  forged.secret[0] ^= 1;
+  auto stub = Stub();
+  grpc::ClientContext ctx;
+  Auth(&ctx, forged);
+  pb::PushResponse resp;
+  grpc::Status s = stub->Push(&ctx, PushOf(Unpushed(n.replica())), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_EQ(HubHead(), 0);
+}
+
+TEST_F(RefusalTest, ARevokedNodeIsRefusedWithPermissionDenied) {
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(n);
+  const int64_t head = HubHead();
+  auto r = hub_->Admin({"node", "revoke", n.replica().device_id().ToString()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  NewCase(n.replica(), "LC", "Lò Thị Mai");
+  auto s = n.Sync();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kPermissionDenied) << s.status();
+  EXPECT_NE(s.status().message().find("revoked"), std::string::npos) << s.status();
+  EXPECT_EQ(HubHead(), head);
+  auto list = hub_->Admin({"node", "list"});
+  EXPECT_NE(list.out.find("REVOKED"), std::string::npos) << list.out;
+}
+
+TEST_F(RefusalTest, AnExpiredEnrolmentTokenIsRefused) {
+  auto token = hub_->Token("LC", "1ms");
+  ASSERT_TRUE(token.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto n = harness::LocalNode::Create(dir_.File("late"));
+  ASSERT_TRUE(n.ok());
+  node::ClientOptions o;
+  o.address = hub_->address();
+  o.ca_file = pki_->ca();
+  auto client = node::SyncClient::Create(o);
+  ASSERT_TRUE(client.ok());
+  std::string province, hub_id;
+  auto cred = (*client)->Enroll(*token, (*n)->replica().device_id(), "late", &province, &hub_id);
+  ASSERT_FALSE(cred.ok());
+  EXPECT_EQ(cred.status().code(), absl::StatusCode::kPermissionDenied) << cred.status();
+  EXPECT_NE(cred.status().message().find("expired"), std::string::npos) << cred.status();
+}
+
+TEST_F(RefusalTest, AReusedEnrolmentTokenIsRefused) {
+  auto token = hub_->Token("LC");
+  ASSERT_TRUE(token.ok());
+  node::ClientOptions o;
+  o.address = hub_->address();
+  o.ca_file = pki_->ca();
+  auto client = node::SyncClient::Create(o);
+  ASSERT_TRUE(client.ok());
+  std::string province, hub_id;
+  auto first = harness::LocalNode::Create(dir_.File("first"));
+  auto second = harness::LocalNode::Create(dir_.File("second"));
+  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_TRUE((*client)->Enroll(*token, (*first)->replica().device_id(), "a", &province, &hub_id).ok());
+  auto again = (*client)->Enroll(*token, (*second)->replica().device_id(), "b", &province, &hub_id);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kPermissionDenied) << again.status();
+  EXPECT_NE(again.status().message().find("already used"), std::string::npos) << again.status();
+  // A token for an unknown province cannot even be made.
+  auto bad = hub_->Admin({"enroll-token", "--province", "XX"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("unknown province"), std::string::npos) << bad.err;
+}
+
+TEST_F(RefusalTest, ANodePushingAnotherNodesCommitIsRefused) {
+  auto& a = AddNode("LC");
+  auto& b = AddNode("LC");
+  NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  auto stub = Stub();
+  grpc::ClientContext ctx;
+  Auth(&ctx, b.credential());
+  pb::PushResponse resp;
+  grpc::Status s = stub->Push(&ctx, PushOf(Unpushed(a.replica())), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_NE(s.error_message().find("own commits"), std::string::npos) << s.error_message();
+  EXPECT_EQ(HubHead(), 0);
+}
+
+TEST_F(RefusalTest, AnUnknownProtocolVersionIsRefusedNamingBothVersions) {
+  auto stub = Stub();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  pb::HelloRequest req;
+  req.set_protocol_version(static_cast<pb::ProtocolVersion>(99));
+  pb::HelloResponse resp;
+  grpc::Status s = stub->Hello(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_NE(s.error_message().find("version 99"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("version 1"), std::string::npos) << s.error_message();
+  // Push and Pull check it too.
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  grpc::ClientContext ctx2;
+  Auth(&ctx2, n.credential());
+  pb::PushRequest push = PushOf(Unpushed(n.replica()));
+  push.set_protocol_version(static_cast<pb::ProtocolVersion>(2));
+  pb::PushResponse presp;
+  s = stub->Push(&ctx2, push, &presp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_EQ(HubHead(), 0);
+}
+
+TEST_F(RefusalTest, AHubCertificateFromAnotherAuthorityIsRefusedWithAnExplanation) {
+  auto other = harness::MakePki(dir_.File("other-tls"));
+  ASSERT_TRUE(other.ok());
+  node::ClientOptions o;
+  o.address = hub_->address();
+  o.ca_file = other->ca();
+  o.call_timeout_millis = 5000;
+  auto client = node::SyncClient::Create(o);
+  ASSERT_TRUE(client.ok());
+  auto hello = (*client)->Hello(nullptr);
+  ASSERT_FALSE(hello.ok());
+  EXPECT_EQ(hello.status().code(), absl::StatusCode::kUnavailable) << hello.status();
+  EXPECT_NE(hello.status().message().find("CA file"), std::string::npos) << hello.status();
+}
+
+TEST_F(RefusalTest, PlainTextIsRefusedOffLoopback) {
+  auto r = harness::Run({harness::BinDir() + "/fieldhub", "serve", "--data-dir",
+                         hub_->data_dir(), "--insecure", "--listen", "0.0.0.0:0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("loopback only"), std::string::npos) << r.err;
+  node::ClientOptions o;
+  o.address = "10.1.2.3:7443";
+  o.insecure = true;
+  auto client = node::SyncClient::Create(o);
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RefusalTest, AnOversizedPushIsRefusedAndNothingStored) {
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  // A real commit followed by 20 MiB: over the hub's 16 MiB message limit.
+  pb::PushRequest req = PushOf(Unpushed(n.replica()));
+  req.add_commits()->set_canonical(std::string(20 << 20, 'x'));
+  auto stub = Stub();
+  grpc::ClientContext ctx;
+  Auth(&ctx, n.credential());
+  pb::PushResponse resp;
+  grpc::Status s = stub->Push(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_EQ(HubHead(), 0);
+}
+
+TEST_F(RefusalTest, TooManyCommitsInOnePushAreRefused) {
+  auto& n = AddNode("LC");
+  std::vector<LocalTxn> txns(wire::kMaxPushCommits + 1);
+  for (auto& t : txns) {
+    t.Create("organisations", Id16::NewRandom(), {{"name", Value::Text("Hội LHPN")}});
+  }
+  ASSERT_TRUE(n.replica().WriteMany(txns).ok());
+  auto stub = Stub();
+  grpc::ClientContext ctx;
+  Auth(&ctx, n.credential());
+  pb::PushResponse resp;
+  grpc::Status s = stub->Push(&ctx, PushOf(Unpushed(n.replica())), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(HubHead(), 0);
+}
+
+TEST_F(RefusalTest, ABatchWithOneMalformedCommitIsRefusedWhole) {
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  NewCase(n.replica(), "LC", "Lò Thị Mai");
+  pb::PushRequest req = PushOf(Unpushed(n.replica()));
+  std::string* second = req.mutable_commits(1)->mutable_canonical();
+  second->resize(second->size() - 3);  // truncated
+  auto stub = Stub();
+  grpc::ClientContext ctx;
+  Auth(&ctx, n.credential());
+  pb::PushResponse resp;
+  grpc::Status s = stub->Push(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("commit 1 of 2"), std::string::npos) << s.error_message();
+  EXPECT_EQ(HubHead(), 0);
+  // Unknown field in a well-formed commit: refused by schema validation.
+  auto& m = AddNode("LC");
+  Commit c;
+  c.author = m.replica().device_id();
+  c.seq = 1;
+  c.hlc = Hlc::FromParts(static_cast<uint64_t>(SystemClock::Get()->NowMillis()), 0);
+  c.changes.push_back(RowChange{"cases", Id16::NewRandom(),
+                                {FieldWrite{"_live", Value::Int(1), std::nullopt, {}},
+                                 FieldWrite{"no_such_column", Value::Text("x"), std::nullopt, {}}}});
+  grpc::ClientContext ctx2;
+  Auth(&ctx2, m.credential());
+  s = stub->Push(&ctx2, PushOf({c}), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("no_such_column"), std::string::npos) << s.error_message();
+  EXPECT_EQ(HubHead(), 0);
+}
+
+TEST_F(RefusalTest, ACommitStampedFarInTheFutureIsRefused) {
+  auto& n = AddNode("LC");
+  // A replica whose clock is two hours ahead writes the commit.
+  FakeClock ahead(SystemClock::Get()->NowMillis() + 2 * 3600 * 1000);
+  ReplicaOptions o;
+  o.path = n.dir() + "/replica.db";
+  o.clock = &ahead;
+  auto skewed = Replica::Open(o);
+  ASSERT_TRUE(skewed.ok());
+  NewCase(**skewed, "LC", "Nguyễn Thị Hằng");
+  auto s = n.Sync();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition) << s.status();
+  EXPECT_NE(s.status().message().find("ahead"), std::string::npos) << s.status();
+  EXPECT_EQ(HubHead(), 0);
+}
+
+TEST_F(RefusalTest, APullFromACursorPastTheHubsLogIsRefused) {
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(n);
+  ASSERT_TRUE(n.replica().SetCursor(node::kPulledCursor, 1'000'000).ok());
+  auto s = n.Sync();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition) << s.status();
+  EXPECT_NE(s.status().message().find("past the end"), std::string::npos) << s.status();
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
