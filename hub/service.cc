@@ -128,7 +128,8 @@ class SyncService final : public pb::Sync::Service {
     const auto start = std::chrono::steady_clock::now();
     size_t rows = 0;
     size_t commits = 0;
-    absl::Status s = store_->Pull(*node, req->cursor(), batch, [&](PullChunk& c) {
+    absl::Status s = store_->Pull(*node, req->cursor(), req->bootstrapped(), batch,
+                                  [&](PullChunk& c) {
       if (ctx->IsCancelled()) return false;
       pb::PullResponse m;
       m.set_reset(c.reset);

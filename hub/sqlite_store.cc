@@ -439,7 +439,8 @@ absl::StatusOr<int64_t> SqliteHubStore::GcHorizon(sqlite::Db& db) {
   return r ? st->ColumnInt(0) : int64_t{0};
 }
 
-absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, size_t max_batch,
+absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool bootstrapped,
+                                  size_t max_batch,
                                   const std::function<bool(PullChunk&)>& emit) {
   if (cursor < 0) {
     return absl::InvalidArgumentError(absl::StrCat("cursor ", cursor, " is negative"));
@@ -472,10 +473,10 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, size_t m
           "): this replica synced with another hub, or the hub was restored from an older "
           "backup. Ask the hub administrator before syncing this node again"));
     }
-    if (cursor == 0 || cursor < horizon) {
+    if (!bootstrapped || cursor < horizon) {
       // Bootstrap: the current state of the node's scope, not its history.
       chunk.reset = true;
-      if (cursor != 0) {
+      if (bootstrapped) {
         chunk.notice = absl::StrCat(
             "the hub collected deleted records up to position ", horizon,
             ", past this node's position ", cursor,

@@ -45,7 +45,7 @@ class SqliteHubStore : public HubStore {
 
   absl::StatusOr<PushOutcome> Push(const NodeInfo& node,
                                    const std::vector<std::string>& commits) override;
-  absl::Status Pull(const NodeInfo& node, int64_t cursor, size_t max_batch,
+  absl::Status Pull(const NodeInfo& node, int64_t cursor, bool bootstrapped, size_t max_batch,
                     const std::function<bool(PullChunk&)>& emit) override;
 
   absl::StatusOr<GcReport> CollectTombstones(int64_t min_age_millis,

@@ -111,8 +111,9 @@ class HubStore {
                                            const std::vector<std::string>& commits) = 0;
   // Streams the node's view from `cursor`; `emit` returns false when the
   // node has gone (the pull stops, CANCELLED).
-  virtual absl::Status Pull(const NodeInfo& node, int64_t cursor, size_t max_batch,
-                            const std::function<bool(PullChunk&)>& emit) = 0;
+  // A node that is not `bootstrapped` receives the current state first.
+  virtual absl::Status Pull(const NodeInfo& node, int64_t cursor, bool bootstrapped,
+                            size_t max_batch, const std::function<bool(PullChunk&)>& emit) = 0;
 
   // Removes tombstones deleted at least `min_age_millis` ago that every node
   // able to see them has acknowledged (nodes not seen for `stale_after_millis`

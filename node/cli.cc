@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <thread>
 
@@ -46,6 +47,9 @@ enroll:
   --token TOKEN      the one-time enrolment token
   --name NAME        a name for this device (default: the host name)
   --insecure         plain text, to a hub on this machine only (tests)
+sync, daemon:
+  --pull-batch N     records per pull message (default 2,000; smaller on a
+                     link that breaks often: less to fetch again)
 daemon:
   --every DURATION   time between passes (default 5m; e.g. 90s, 15m, 1h)
   --max-backoff DUR  longest wait between retries while the hub is
@@ -85,8 +89,10 @@ std::string Now() {
   return FormatTimeMillis(SystemClock::Get()->NowMillis());
 }
 
-absl::StatusOr<std::unique_ptr<SyncClient>> ClientFor(const HubConfig& hub) {
+absl::StatusOr<std::unique_ptr<SyncClient>> ClientFor(const HubConfig& hub,
+                                                      uint32_t pull_batch = 0) {
   ClientOptions o;
+  o.pull_batch = pull_batch;
   o.address = hub.address;
   o.ca_file = hub.ca_file;
   o.insecure = hub.insecure;
@@ -159,7 +165,7 @@ struct Session {
   std::unique_ptr<SyncClient> client;
 };
 
-absl::StatusOr<Session> OpenSession(const DataDir& dir) {
+absl::StatusOr<Session> OpenSession(const DataDir& dir, uint32_t pull_batch) {
   Session s;
   auto r = OpenReplicaIn(dir);
   if (!r.ok()) return r.status();
@@ -170,7 +176,7 @@ absl::StatusOr<Session> OpenSession(const DataDir& dir) {
   auto cred = LoadCredential(dir.path);
   if (!cred.ok()) return cred.status();
   s.cred = *cred;
-  auto client = ClientFor(s.hub);
+  auto client = ClientFor(s.hub, pull_batch);
   if (!client.ok()) return client.status();
   s.client = *std::move(client);
   return s;
@@ -198,8 +204,22 @@ void WarnSkew(const SyncReport& r) {
   }
 }
 
+// --pull-batch N: records per pull message (default: the hub's, 2,000).
+absl::StatusOr<uint32_t> PullBatch(const Args& args) {
+  const std::string v = args.Flag("pull-batch", "0");
+  char* end = nullptr;
+  const unsigned long n = std::strtoul(v.c_str(), &end, 10);
+  if (end == v.c_str() || *end != '\0' || n > 10000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--pull-batch wants a number of records from 1 to 10000, not \"", v, "\""));
+  }
+  return static_cast<uint32_t>(n);
+}
+
 int Sync(const Args& args) {
-  auto session = OpenSession(NodeDir(args));
+  auto batch = PullBatch(args);
+  if (!batch.ok()) return Usage(std::string(batch.status().message()));
+  auto session = OpenSession(NodeDir(args), *batch);
   if (!session.ok()) return Fail(session.status());
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
@@ -241,7 +261,9 @@ int Daemon(const Args& args) {
   auto cap = ParseDurationMillis(args.Flag("max-backoff", "10m"));
   if (!cap.ok()) return Usage(std::string(cap.status().message()));
   if (*every < 1000) return Usage("--every must be at least 1s");
-  auto session = OpenSession(NodeDir(args));
+  auto batch = PullBatch(args);
+  if (!batch.ok()) return Usage(std::string(batch.status().message()));
+  auto session = OpenSession(NodeDir(args), *batch);
   if (!session.ok()) return Fail(session.status());
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
@@ -307,7 +329,8 @@ int Main(int argc, char** argv) {
   const std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "enroll" || cmd == "sync" || cmd == "daemon") {
     auto parsed = ParseArgs(argc, argv,
-                            {"data-dir", "hub", "ca", "token", "name", "every", "max-backoff"},
+                            {"data-dir", "hub", "ca", "token", "name", "every", "max-backoff",
+                             "pull-batch"},
                             {"json", "help", "insecure"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {

@@ -150,8 +150,19 @@ absl::StatusOr<Credential> LoadCredential(const std::string& dir) {
 class SyncClient::Impl {
  public:
   ClientOptions opts;
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  grpc::ChannelArguments args;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<pb::Sync::Stub> stub;
+
+  // A fresh channel. After a connection broke during its TLS handshake,
+  // gRPC 1.51's channel was seen to never try again (calls failed at once,
+  // no new connection for as long as we waited): a failed pass therefore
+  // drops its channel and the next pass dials anew.
+  void Reconnect() {
+    channel = grpc::CreateCustomChannel(opts.address, creds, args);
+    stub = pb::Sync::NewStub(channel);
+  }
 
   void Prepare(grpc::ClientContext* ctx, int64_t timeout_millis, const Credential* cred) {
     ctx->set_deadline(std::chrono::system_clock::now() +
@@ -198,14 +209,16 @@ absl::StatusOr<std::unique_ptr<SyncClient>> SyncClient::Create(const ClientOptio
   args.SetMaxReceiveMessageSize(wire::kMaxMessageBytes);
   args.SetMaxSendMessageSize(wire::kMaxMessageBytes);
   args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
-  // Reconnect quickly after a cut rather than waiting out a long backoff.
+  // Reconnect quickly after a cut rather than waiting out a long backoff
+  // (the daemon has its own). MIN_RECONNECT_BACKOFF is gRPC's connect
+  // timeout, left at its default: a TLS handshake on a slow link needs it.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   auto impl = std::make_unique<Impl>();
   impl->opts = options;
-  impl->channel = grpc::CreateCustomChannel(options.address, creds, args);
-  impl->stub = pb::Sync::NewStub(impl->channel);
+  impl->creds = creds;
+  impl->args = args;
+  impl->Reconnect();
   return std::unique_ptr<SyncClient>(new SyncClient(std::move(impl)));
 }
 
@@ -291,9 +304,11 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, const Credential& cred,
                                        const std::function<void(const SyncReport&)>& progress,
                                        SyncReport* report) {
   FS_ASSIGN_OR_RETURN(int64_t cursor, replica.GetCursor(kPulledCursor));
+  FS_ASSIGN_OR_RETURN(int64_t bootstrapped, replica.GetCursor(kBootstrappedCursor));
   pb::PullRequest req;
   req.set_protocol_version(pb::PROTOCOL_VERSION_1);
   req.set_cursor(cursor);
+  req.set_bootstrapped(bootstrapped == 1);
   req.set_max_batch(opts.pull_batch);
   grpc::ClientContext ctx;
   Prepare(&ctx, opts.pull_timeout_millis, &cred);
@@ -333,7 +348,13 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, const Credential& cred,
       return absl::DataLossError(absl::StrCat(
           "the hub sent a malformed pull batch (nothing of it was applied): ", bad.message()));
     }
-    if (msg.cursor() > 0) batch.cursor = std::make_pair(std::string(kPulledCursor), msg.cursor());
+    // A bootstrap starts by forgetting the last one, and is complete only
+    // with its last message: a cut in between starts it over.
+    if (msg.reset()) batch.cursors.emplace_back(kBootstrappedCursor, 0);
+    if (msg.cursor() > 0 || msg.caught_up()) {
+      batch.cursors.emplace_back(kPulledCursor, msg.cursor());
+      batch.cursors.emplace_back(kBootstrappedCursor, 1);
+    }
     absl::StatusOr<PullResult> r = replica.ApplyPulled(batch);
     if (!r.ok()) {
       ctx.TryCancel();
@@ -377,13 +398,18 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
         "the credential belongs to device ", cred.device.ToString(), " but this replica is device ",
         replica.device_id().ToString(), "; enrol this replica (fieldnode enroll)"));
   }
-  FS_ASSIGN_OR_RETURN(HelloInfo hello, Hello(&cred));
-  SyncReport report;
-  report.skew_millis = hello.skew_millis;
-  // Everything of ours first: a bootstrap never discards unpushed work.
-  FS_ASSIGN_OR_RETURN(report, m.Push(replica, cred, stop, report));
-  FS_RETURN_IF_ERROR(m.PullAll(replica, cred, stop, progress, &report));
-  return report;
+  auto pass = [&]() -> absl::StatusOr<SyncReport> {
+    FS_ASSIGN_OR_RETURN(HelloInfo hello, Hello(&cred));
+    SyncReport report;
+    report.skew_millis = hello.skew_millis;
+    // Everything of ours first: a bootstrap never discards unpushed work.
+    FS_ASSIGN_OR_RETURN(report, m.Push(replica, cred, stop, report));
+    FS_RETURN_IF_ERROR(m.PullAll(replica, cred, stop, progress, &report));
+    return report;
+  };
+  absl::StatusOr<SyncReport> r = pass();
+  if (!r.ok() && Retryable(r.status())) m.Reconnect();
+  return r;
 }
 
 bool Retryable(const absl::Status& s) {

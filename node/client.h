@@ -106,6 +106,8 @@ absl::StatusOr<bool> HasUrgentUnpushed(Replica& replica);
 // Cursor names in the replica's _fs_cursors.
 inline constexpr char kPushedCursor[] = "hub:pushed";
 inline constexpr char kPulledCursor[] = "hub:pulled";
+// 1 once a bootstrap (the hub's current state) has been installed whole.
+inline constexpr char kBootstrappedCursor[] = "hub:bootstrapped";
 
 }  // namespace fieldsync::node
 

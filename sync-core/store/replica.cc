@@ -1207,8 +1207,10 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
       if (o == ApplyOutcome::kDuplicate) ++result.duplicates;
       if (o == ApplyOutcome::kDeferred) ++result.deferred;
     }
-    if (batch.cursor && !deferred) {
-      FS_RETURN_IF_ERROR(m.SetCursorInTxn(batch.cursor->first, batch.cursor->second));
+    if (!batch.cursors.empty() && !deferred) {
+      for (const auto& [name, value] : batch.cursors) {
+        FS_RETURN_IF_ERROR(m.SetCursorInTxn(name, value));
+      }
       result.cursor_set = true;
     }
     return absl::OkStatus();

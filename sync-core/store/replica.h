@@ -155,8 +155,8 @@ struct PulledBatch {
   // carry only the row changes the node may see; per-author sequences then
   // have gaps, which is why pulled commits are not held to seq + 1.
   std::vector<std::pair<int64_t, Commit>> commits;
-  // Set in the same transaction, unless a commit was deferred.
-  std::optional<std::pair<std::string, int64_t>> cursor;
+  // Cursors set in the same transaction, unless a commit was deferred.
+  std::vector<std::pair<std::string, int64_t>> cursors;
 };
 
 struct PullResult {

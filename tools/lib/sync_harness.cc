@@ -192,9 +192,12 @@ absl::Status LocalNode::Enroll(const HubProcess& hub, const std::string& provinc
   return node::SaveEnrolment(dir_, hub_, cred_);
 }
 
-absl::Status LocalNode::Connect(const std::string& address) {
+absl::Status LocalNode::Connect(const std::string& address, uint32_t pull_batch,
+                                uint32_t push_batch) {
   node::ClientOptions o;
   o.address = address;
+  if (pull_batch > 0) o.pull_batch = pull_batch;
+  if (push_batch > 0) o.push_batch = push_batch;
   o.ca_file = hub_.ca_file;
   o.insecure = hub_.insecure;
   FS_ASSIGN_OR_RETURN(client_, node::SyncClient::Create(o));

@@ -85,8 +85,10 @@ class LocalNode {
   // Enrols with the hub (`address` may be a proxy in front of it).
   absl::Status Enroll(const HubProcess& hub, const std::string& province,
                       const std::string& address = "");
-  // Points the client at another address (a proxy), keeping the enrolment.
-  absl::Status Connect(const std::string& address);
+  // Points the client at another address (a proxy), keeping the enrolment;
+  // batch sizes 0 keep the defaults.
+  absl::Status Connect(const std::string& address, uint32_t pull_batch = 0,
+                       uint32_t push_batch = 0);
   absl::StatusOr<node::SyncReport> Sync();
 
   Replica& replica() { return *replica_; }
