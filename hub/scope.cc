@@ -45,6 +45,11 @@ absl::Status Scope::CreateTables(sqlite::Db& db) {
       "CREATE INDEX IF NOT EXISTS hub_grants_by_province ON hub_grants(province, position)"));
   FS_RETURN_IF_ERROR(db.Exec(
       "CREATE INDEX IF NOT EXISTS hub_row_scope_by_case ON hub_row_scope(case_id)"));
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE INDEX IF NOT EXISTS hub_row_scope_by_owner ON hub_row_scope(tbl, owner)"));
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS hub_log_scope(province TEXT NOT NULL, position INTEGER NOT "
+      "NULL, PRIMARY KEY(province, position)) WITHOUT ROWID"));
   return db.Exec(
       "CREATE TABLE IF NOT EXISTS hub_person_case(person BLOB NOT NULL, case_id BLOB NOT NULL, "
       "PRIMARY KEY(person, case_id)) WITHOUT ROWID");
@@ -175,6 +180,66 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
 }
 
 absl::Status Scope::Record(const Commit& c, int64_t position) {
+  FS_RETURN_IF_ERROR(RecordRows(c, position));
+  // Which provinces' pulls must read this entry.
+  std::set<std::string> keys;
+  for (const RowChange& rc : c.changes) {
+    if (rc.table == "organisations" || rc.table == "services") {
+      keys.insert("*");
+      continue;
+    }
+    FS_ASSIGN_OR_RETURN(Entry e, Lookup(rc.table, rc.row));
+    if (rc.table == "contacts") {
+      keys.insert(e.restricted && !e.owner.empty() ? e.owner : std::string("*"));
+      continue;
+    }
+    if (rc.table == "referrals" || rc.table == "consents") {
+      if (!e.case_id.is_nil()) {
+        FS_ASSIGN_OR_RETURN(Entry kase, Lookup("cases", e.case_id));
+        keys.insert(kase.owner);
+      }
+      continue;
+    }
+    keys.insert(e.owner);
+    if (rc.table == "persons") {
+      // Also the owners of the cases that name the person.
+      FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT s.owner FROM hub_person_case p JOIN "
+                                                "hub_row_scope s ON s.tbl = 'cases' AND s.row = "
+                                                "p.case_id WHERE p.person = ?1"));
+      st->BindBlob(1, rc.row.view());
+      while (true) {
+        FS_ASSIGN_OR_RETURN(bool r, st->Step());
+        if (!r) break;
+        keys.insert(st->ColumnString(0));
+      }
+    }
+  }
+  FS_ASSIGN_OR_RETURN(auto ins, db_.Prepared("INSERT OR IGNORE INTO hub_log_scope(province, "
+                                             "position) VALUES (?1, ?2)"));
+  for (const std::string& k : keys) {
+    ins->Reset();
+    ins->BindText(1, k);
+    ins->BindInt(2, position);
+    FS_RETURN_IF_ERROR(ins->Run());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> Scope::LogKeys(const std::string& province) {
+  std::set<std::string> keys = {province, "*"};
+  FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT DISTINCT s.owner FROM hub_grants g JOIN "
+                                            "hub_row_scope s ON s.tbl = 'cases' AND s.row = "
+                                            "g.case_id WHERE g.province = ?1"));
+  st->BindText(1, province);
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    keys.insert(st->ColumnString(0));
+  }
+  return std::vector<std::string>(keys.begin(), keys.end());
+}
+
+absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
   // Visibility changes with what was just merged: forget cached answers.
   case_cache_.clear();
   for (const RowChange& rc : c.changes) {
@@ -326,10 +391,33 @@ absl::StatusOr<std::vector<std::pair<std::string, RowId>>> Scope::NewlyVisible(
   return out;
 }
 
-absl::StatusOr<std::vector<RowId>> Scope::RowsOf(const std::string& table) {
-  FS_ASSIGN_OR_RETURN(auto st,
-                      db_.Prepared("SELECT row FROM hub_row_scope WHERE tbl = ?1 ORDER BY row"));
-  st->BindText(1, table);
+absl::StatusOr<std::vector<RowId>> Scope::VisibleRows(const std::string& province,
+                                                      const std::string& table) {
+  // Cases the province sees: owned, or granted.
+  static constexpr char kVisibleCases[] =
+      "SELECT row FROM hub_row_scope WHERE tbl = 'cases' AND owner = ?1 "
+      "UNION SELECT case_id FROM hub_grants WHERE province = ?1";
+  std::string sql;
+  if (table == "organisations" || table == "services") {
+    sql = "SELECT row FROM hub_row_scope WHERE tbl = ?2 ORDER BY row";
+  } else if (table == "contacts") {
+    sql = "SELECT row FROM hub_row_scope WHERE tbl = ?2 AND (restricted = 0 OR owner = '' OR "
+          "owner = ?1) ORDER BY row";
+  } else if (table == "cases") {
+    sql = absl::StrCat("SELECT row FROM (", kVisibleCases, ") WHERE ?2 = 'cases' ORDER BY row");
+  } else if (table == "persons") {
+    sql = absl::StrCat(
+        "SELECT row FROM hub_row_scope WHERE tbl = ?2 AND owner = ?1 UNION SELECT p.person FROM "
+        "hub_person_case p JOIN hub_row_scope s ON s.tbl = 'persons' AND s.row = p.person "
+        "WHERE p.case_id IN (", kVisibleCases, ") ORDER BY 1");
+  } else {
+    // referrals, consents: with their case.
+    sql = absl::StrCat("SELECT row FROM hub_row_scope WHERE tbl = ?2 AND case_id IN (",
+                       kVisibleCases, ") ORDER BY row");
+  }
+  FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(sql));
+  st->BindText(1, province);
+  st->BindText(2, table);
   std::vector<RowId> out;
   while (true) {
     FS_ASSIGN_OR_RETURN(bool r, st->Step());

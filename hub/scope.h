@@ -10,7 +10,12 @@
 //       a province that gained sight of a case it does not own (a referral
 //       naming it, or the case moved to it), and the log position it did;
 //   hub_person_case(person, case_id)
-//       which cases name a person: a person is seen with its cases.
+//       which cases name a person: a person is seen with its cases;
+//   hub_log_scope(province, position)
+//       for each log entry, the provinces owning what it touched ('*' for
+//       the shared directory): a pull reads only the entries of its
+//       province, '*', and the provinces whose cases it was granted,
+//       instead of decoding the whole log for every node.
 //
 // A node of province P sees: cases P owns or was granted; persons P owns or
 // named by a case P sees; referrals and consents of cases P sees; every
@@ -56,8 +61,14 @@ class Scope {
   absl::StatusOr<std::vector<std::pair<std::string, RowId>>> NewlyVisible(
       const std::string& province, int64_t after, int64_t upto);
 
-  // Every row of `table` the hub has scope for, in id order.
-  absl::StatusOr<std::vector<RowId>> RowsOf(const std::string& table);
+  // Provinces a pull by `province` must read log entries of (see
+  // hub_log_scope): itself, '*', and the owners of cases granted to it.
+  absl::StatusOr<std::vector<std::string>> LogKeys(const std::string& province);
+
+  // Every row of `table` a node of `province` may see, in id order (the
+  // same answer as Visible() row by row, by a few indexed queries).
+  absl::StatusOr<std::vector<RowId>> VisibleRows(const std::string& province,
+                                                 const std::string& table);
 
  private:
   struct Entry {
@@ -67,6 +78,7 @@ class Scope {
     bool restricted = false;
   };
   absl::StatusOr<Entry> Lookup(const std::string& table, const RowId& row);
+  absl::Status RecordRows(const Commit& c, int64_t position);
   absl::StatusOr<bool> CaseVisible(const std::string& province, const RowId& case_id);
   absl::StatusOr<bool> Granted(const std::string& province, const RowId& case_id);
 

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "base/args.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "base/tuning.h"
@@ -485,10 +486,8 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
       }
       for (const TableDef& t : rep.schema().tables()) {
         const std::string table(t.name);
-        FS_ASSIGN_OR_RETURN(std::vector<RowId> rows, scope.RowsOf(table));
+        FS_ASSIGN_OR_RETURN(std::vector<RowId> rows, scope.VisibleRows(node.province, table));
         for (const RowId& row : rows) {
-          FS_ASSIGN_OR_RETURN(bool visible, scope.Visible(node.province, table, row));
-          if (!visible) continue;
           FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, rep.ExportRow(table, row));
           if (!snap) continue;
           bytes += ApproxSize(*snap);
@@ -520,12 +519,39 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
         bytes = 0;
       }
     }
+    // Only the log entries that touched the node's province, the shared
+    // directory, or provinces whose cases it was granted (hub_log_scope);
+    // each is still checked row by row.
+    FS_ASSIGN_OR_RETURN(std::vector<std::string> keys, scope.LogKeys(node.province));
+    std::string keys_json = "[";
+    for (size_t i = 0; i < keys.size(); ++i) {
+      absl::StrAppend(&keys_json, i ? "," : "", JsonString(keys[i]));
+    }
+    keys_json += "]";
+    FS_ASSIGN_OR_RETURN(
+        auto candidates,
+        rep.db().Prepared("SELECT l.pos, d.id, l.body FROM (SELECT DISTINCT position AS p FROM "
+                          "hub_log_scope WHERE province IN (SELECT value FROM json_each(?1)) "
+                          "AND position > ?2 AND position <= ?3 ORDER BY position LIMIT ?4) c "
+                          "JOIN _fs_log l ON l.pos = c.p JOIN _fs_devices d ON d.idx = l.device "
+                          "ORDER BY l.pos"));
     int64_t after = cursor;
     while (after < head) {
-      FS_ASSIGN_OR_RETURN(auto entries, rep.RawLogAfter(after, max_batch));
+      std::vector<Replica::RawEntry> entries;
+      candidates->Reset();
+      candidates->BindText(1, keys_json);
+      candidates->BindInt(2, after);
+      candidates->BindInt(3, head);
+      candidates->BindInt(4, static_cast<int64_t>(max_batch));
+      while (true) {
+        FS_ASSIGN_OR_RETURN(bool r, candidates->Step());
+        if (!r) break;
+        FS_ASSIGN_OR_RETURN(DeviceId author, Id16::FromBytes(candidates->ColumnBlob(1), "author"));
+        entries.push_back(
+            Replica::RawEntry{candidates->ColumnInt(0), author, candidates->ColumnString(2)});
+      }
       if (entries.empty()) break;
       for (Replica::RawEntry& e : entries) {
-        if (e.position > head) break;
         after = e.position;
         if (e.author == node.device) continue;  // the node holds its own commits
         FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(e.body));
@@ -554,7 +580,6 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
           bytes = 0;
         }
       }
-      if (entries.back().position >= head) break;
     }
     chunk.cursor = head;
     chunk.caught_up = true;
@@ -633,6 +658,9 @@ absl::StatusOr<GcReport> SqliteHubStore::CollectTombstones(int64_t min_age_milli
       lg->BindInt(1, head);
       FS_RETURN_IF_ERROR(lg->Run());
       report.log_entries = static_cast<uint64_t>(db.Changes());
+      FS_ASSIGN_OR_RETURN(auto ls, db.Prepared("DELETE FROM hub_log_scope WHERE position < ?1"));
+      ls->BindInt(1, head);
+      FS_RETURN_IF_ERROR(ls->Run());
     }
     FS_ASSIGN_OR_RETURN(report.horizon, GcHorizon(db));
     return absl::OkStatus();

@@ -1,5 +1,7 @@
 #include "store/sqlite.h"
 
+#include <mutex>
+
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 
@@ -106,6 +108,13 @@ Value Stmt::ColumnValue(int i) const {
 }
 
 absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path, const std::string& vfs) {
+  // Each connection is used by one thread at a time (NOMUTEX below); the
+  // process-wide memory statistics would still take a global mutex on every
+  // allocation, which a hub serving many nodes on many threads feels. Only
+  // possible before SQLite initialises; if something initialised it first,
+  // the statistics simply stay on.
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "change/commit_codec.h"
 #include "support/replica_fixture.h"
 #include "support/temp_dir.h"
