@@ -128,7 +128,8 @@ class SyncService final : public pb::Sync::Service {
     const auto start = std::chrono::steady_clock::now();
     size_t rows = 0;
     size_t commits = 0;
-    absl::Status s = store_->Pull(*node, req->cursor(), req->bootstrapped(), batch,
+    absl::Status s = store_->Pull(*node, req->cursor(), req->bootstrapped(), req->gc_epoch(),
+                                  batch,
                                   [&](PullChunk& c) {
       if (ctx->IsCancelled()) return false;
       pb::PullResponse m;
@@ -144,6 +145,7 @@ class SyncService final : public pb::Sync::Service {
       m.set_caught_up(c.caught_up);
       m.set_log_head(c.log_head);
       m.set_notice(c.notice);
+      m.set_gc_epoch(c.gc_epoch);
       rows += c.rows.size();
       commits += c.commits.size();
       return writer->Write(m);

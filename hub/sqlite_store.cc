@@ -440,8 +440,14 @@ absl::StatusOr<int64_t> SqliteHubStore::GcHorizon(sqlite::Db& db) {
   return r ? st->ColumnInt(0) : int64_t{0};
 }
 
+absl::StatusOr<uint64_t> SqliteHubStore::GcEpoch(sqlite::Db& db) {
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT value FROM hub_meta WHERE key = 'gc_epoch'"));
+  FS_ASSIGN_OR_RETURN(bool r, st->Step());
+  return r ? static_cast<uint64_t>(st->ColumnInt(0)) : uint64_t{0};
+}
+
 absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool bootstrapped,
-                                  size_t max_batch,
+                                  uint64_t gc_epoch, size_t max_batch,
                                   const std::function<bool(PullChunk&)>& emit) {
   if (cursor < 0) {
     return absl::InvalidArgumentError(absl::StrCat("cursor ", cursor, " is negative"));
@@ -453,8 +459,10 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
     Scope scope(rep.db());
     FS_ASSIGN_OR_RETURN(const int64_t head, rep.LogHead());
     FS_ASSIGN_OR_RETURN(const int64_t horizon, GcHorizon(rep.db()));
+    FS_ASSIGN_OR_RETURN(const uint64_t epoch, GcEpoch(rep.db()));
     auto send = [&](PullChunk& chunk) -> absl::Status {
       chunk.log_head = head;
+      chunk.gc_epoch = epoch;
       if (!emit(chunk)) {
         cancelled = true;
         return absl::CancelledError("the node went away during the pull");
@@ -474,15 +482,15 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
           "): this replica synced with another hub, or the hub was restored from an older "
           "backup. Ask the hub administrator before syncing this node again"));
     }
-    if (!bootstrapped || cursor < horizon) {
+    if (!bootstrapped || gc_epoch < epoch) {
       // Bootstrap: the current state of the node's scope, not its history.
       chunk.reset = true;
       if (bootstrapped) {
         chunk.notice = absl::StrCat(
-            "the hub collected deleted records up to position ", horizon,
-            ", past this node's position ", cursor,
-            ": the replica is rebuilt from the hub's current state (nothing of this node's own "
-            "work is lost: it was pushed first)");
+            "the hub collected deleted records (up to position ", horizon,
+            ") since this node last pulled (at ", cursor,
+            "): the replica is rebuilt from the hub's current state; nothing of this node's "
+            "own work is lost, it was pushed first");
       }
       for (const TableDef& t : rep.schema().tables()) {
         const std::string table(t.name);
@@ -653,6 +661,9 @@ absl::StatusOr<GcReport> SqliteHubStore::CollectTombstones(int64_t min_age_milli
                                                "SET value = excluded.value"));
       st->BindInt(1, head);
       FS_RETURN_IF_ERROR(st->Run());
+      // Every node that pulled before now may hold what was collected.
+      FS_RETURN_IF_ERROR(db.Exec("INSERT INTO hub_meta(key, value) VALUES ('gc_epoch', 1) ON "
+                                 "CONFLICT(key) DO UPDATE SET value = value + 1"));
       // The newest entry stays: positions must never be handed out twice.
       FS_ASSIGN_OR_RETURN(auto lg, db.Prepared("DELETE FROM _fs_log WHERE pos < ?1"));
       lg->BindInt(1, head);
@@ -663,6 +674,7 @@ absl::StatusOr<GcReport> SqliteHubStore::CollectTombstones(int64_t min_age_milli
       FS_RETURN_IF_ERROR(ls->Run());
     }
     FS_ASSIGN_OR_RETURN(report.horizon, GcHorizon(db));
+    FS_ASSIGN_OR_RETURN(report.epoch, GcEpoch(db));
     return absl::OkStatus();
   }));
   report.waiting_for.assign(waiting.begin(), waiting.end());

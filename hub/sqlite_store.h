@@ -45,8 +45,8 @@ class SqliteHubStore : public HubStore {
 
   absl::StatusOr<PushOutcome> Push(const NodeInfo& node,
                                    const std::vector<std::string>& commits) override;
-  absl::Status Pull(const NodeInfo& node, int64_t cursor, bool bootstrapped, size_t max_batch,
-                    const std::function<bool(PullChunk&)>& emit) override;
+  absl::Status Pull(const NodeInfo& node, int64_t cursor, bool bootstrapped, uint64_t gc_epoch,
+                    size_t max_batch, const std::function<bool(PullChunk&)>& emit) override;
 
   absl::StatusOr<GcReport> CollectTombstones(int64_t min_age_millis,
                                              int64_t stale_after_millis) override;
@@ -60,6 +60,7 @@ class SqliteHubStore : public HubStore {
   absl::StatusOr<std::unique_ptr<Replica>> TakeReader();
   void ReturnReader(std::unique_ptr<Replica> r);
   absl::StatusOr<int64_t> GcHorizon(sqlite::Db& db);
+  absl::StatusOr<uint64_t> GcEpoch(sqlite::Db& db);
   absl::StatusOr<NodeInfo> LoadNode(const DeviceId& device);
 
   std::string path_;

@@ -66,10 +66,12 @@ struct PullChunk {
   int64_t cursor = 0;   // 0: keep the node's cursor
   bool caught_up = false;
   int64_t log_head = 0;
+  uint64_t gc_epoch = 0;
   std::string notice;
 };
 
 struct GcReport {
+  uint64_t epoch = 0;         // collections so far; nodes of older epochs re-bootstrap
   int64_t horizon = 0;        // log position below which history was collected
   uint64_t tombstones = 0;    // deleted rows removed for good
   uint64_t log_entries = 0;   // log entries removed
@@ -111,9 +113,11 @@ class HubStore {
                                            const std::vector<std::string>& commits) = 0;
   // Streams the node's view from `cursor`; `emit` returns false when the
   // node has gone (the pull stops, CANCELLED).
-  // A node that is not `bootstrapped` receives the current state first.
+  // A node that is not `bootstrapped`, or last pulled in an older
+  // tombstone-collection epoch, receives the current state first.
   virtual absl::Status Pull(const NodeInfo& node, int64_t cursor, bool bootstrapped,
-                            size_t max_batch, const std::function<bool(PullChunk&)>& emit) = 0;
+                            uint64_t gc_epoch, size_t max_batch,
+                            const std::function<bool(PullChunk&)>& emit) = 0;
 
   // Removes tombstones deleted at least `min_age_millis` ago that every node
   // able to see them has acknowledged (nodes not seen for `stale_after_millis`

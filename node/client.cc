@@ -309,6 +309,8 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, const Credential& cred,
   req.set_protocol_version(pb::PROTOCOL_VERSION_1);
   req.set_cursor(cursor);
   req.set_bootstrapped(bootstrapped == 1);
+  FS_ASSIGN_OR_RETURN(int64_t gc_epoch, replica.GetCursor(kGcEpochCursor));
+  req.set_gc_epoch(static_cast<uint64_t>(gc_epoch));
   req.set_max_batch(opts.pull_batch);
   grpc::ClientContext ctx;
   Prepare(&ctx, opts.pull_timeout_millis, &cred);
@@ -354,6 +356,7 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, const Credential& cred,
     if (msg.cursor() > 0 || msg.caught_up()) {
       batch.cursors.emplace_back(kPulledCursor, msg.cursor());
       batch.cursors.emplace_back(kBootstrappedCursor, 1);
+      batch.cursors.emplace_back(kGcEpochCursor, static_cast<int64_t>(msg.gc_epoch()));
     }
     absl::StatusOr<PullResult> r = replica.ApplyPulled(batch);
     if (!r.ok()) {

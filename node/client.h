@@ -108,6 +108,8 @@ inline constexpr char kPushedCursor[] = "hub:pushed";
 inline constexpr char kPulledCursor[] = "hub:pulled";
 // 1 once a bootstrap (the hub's current state) has been installed whole.
 inline constexpr char kBootstrappedCursor[] = "hub:bootstrapped";
+// The hub's tombstone-collection epoch at the last pull.
+inline constexpr char kGcEpochCursor[] = "hub:gc_epoch";
 
 }  // namespace fieldsync::node
 

@@ -1,0 +1,161 @@
+// `fieldnode daemon` as a process: one log line per pass, exponential backoff
+// (capped) while the hub is unreachable, an urgent case synced at once, and a
+// clean stop on SIGTERM.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "support/sync_fixture.h"
+
+namespace fieldsync::testing {
+namespace {
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class DaemonTest : public SyncTest {
+ protected:
+  pid_t StartDaemon(const std::string& dir, const std::vector<std::string>& extra) {
+    log_ = dir + "/daemon.log";
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(fd, 2);
+      std::vector<std::string> argv = {harness::BinDir() + "/fieldnode", "daemon", "--data-dir",
+                                       dir};
+      argv.insert(argv.end(), extra.begin(), extra.end());
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    return pid;
+  }
+
+  // Waits up to `seconds` for `pattern` to appear in the daemon's log.
+  bool WaitForLog(const std::string& pattern, int count, double seconds) {
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+    while (std::chrono::steady_clock::now() < until) {
+      if (Count(pattern) >= count) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+  int Count(const std::string& pattern) {
+    const std::string log = ReadAll(log_);
+    int n = 0;
+    for (size_t p = log.find(pattern); p != std::string::npos; p = log.find(pattern, p + 1)) ++n;
+    return n;
+  }
+
+  static int Stop(pid_t pid, int* seconds_taken) {
+    const auto start = std::chrono::steady_clock::now();
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    *seconds_taken = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(
+                                          std::chrono::steady_clock::now() - start)
+                                          .count());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  std::string log_;
+};
+
+TEST_F(DaemonTest, LogsEachPassAndStopsCleanlyOnSigterm) {
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  const pid_t pid = StartDaemon(n.dir(), {"--every", "1s"});
+  ASSERT_TRUE(WaitForLog("sync ok:", 2, 20)) << ReadAll(log_);
+  int taken = 0;
+  EXPECT_EQ(Stop(pid, &taken), 0) << ReadAll(log_);
+  EXPECT_LE(taken, 5);
+  const std::string log = ReadAll(log_);
+  EXPECT_NE(log.find("pushed 1"), std::string::npos) << log;
+  EXPECT_NE(log.find("daemon: stopped"), std::string::npos) << log;
+  // One line per pass.
+  std::istringstream lines(log);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.find("sync ok:") != std::string::npos) {
+      EXPECT_NE(line.find(" ms"), std::string::npos) << line;
+    }
+  }
+}
+
+TEST_F(DaemonTest, BacksOffExponentiallyWhileTheHubIsDownAndRecovers) {
+  auto& n = AddNode("LC");
+  hub_->Stop();
+  const pid_t pid = StartDaemon(n.dir(), {"--every", "1s", "--max-backoff", "8s"});
+  ASSERT_TRUE(WaitForLog("sync failed", 3, 30)) << ReadAll(log_);
+  // The waits grow: 1-2 s, 2-4 s, 4-8 s (jittered halves of 2, 4, 8 s).
+  std::regex wait_re("next try in ([0-9]+) s");
+  std::vector<int> waits;
+  const std::string log = ReadAll(log_);
+  for (std::sregex_iterator it(log.begin(), log.end(), wait_re), end; it != end; ++it) {
+    waits.push_back(std::stoi((*it)[1]));
+  }
+  ASSERT_GE(waits.size(), 3u) << log;
+  EXPECT_LE(waits[0], 2);
+  EXPECT_GE(waits[2], 2);
+  EXPECT_LE(waits[2], 8);
+  EXPECT_NE(log.find("UNAVAILABLE"), std::string::npos) << log;
+  // The hub comes back: the daemon syncs again by itself.
+  ASSERT_TRUE(hub_->Start().ok());
+  NewCase(n.replica(), "LC", "Lò Thị Mai");
+  ASSERT_TRUE(WaitForLog("sync ok:", 1, 30)) << ReadAll(log_);
+  int taken = 0;
+  EXPECT_EQ(Stop(pid, &taken), 0);
+}
+
+TEST_F(DaemonTest, AnUrgentCaseIsSyncedAtOnce) {
+  auto& n = AddNode("LC");
+  auto& other = AddNode("LC");
+  const pid_t pid = StartDaemon(n.dir(), {"--every", "1h"});
+  ASSERT_TRUE(WaitForLog("sync ok:", 1, 20)) << ReadAll(log_);
+  // An ordinary case waits for the next pass (an hour away)...
+  NewCase(n.replica(), "LC", "Lò Thị Mai");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(Count("sync ok:"), 1) << ReadAll(log_);
+  // ...an urgent one goes now.
+  const RowId urgent = NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  SetField(n.replica(), "cases", urgent, "urgency", Value::Text("urgent"));
+  ASSERT_TRUE(WaitForLog("sync ok:", 2, 10)) << ReadAll(log_);
+  EXPECT_NE(ReadAll(log_).find("urgent"), std::string::npos);
+  MustSync(other);
+  auto row = other.replica().Get("cases", urgent);
+  ASSERT_TRUE(row.ok());
+  EXPECT_TRUE(row->has_value());
+  int taken = 0;
+  EXPECT_EQ(Stop(pid, &taken), 0);
+}
+
+TEST_F(DaemonTest, ARevokedNodesDaemonStopsAndSaysWhy) {
+  auto& n = AddNode("LC");
+  ASSERT_EQ(hub_->Admin({"node", "revoke", n.replica().device_id().ToString()}).exit_code, 0);
+  const pid_t pid = StartDaemon(n.dir(), {"--every", "1s"});
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_NE(ReadAll(log_).find("revoked"), std::string::npos) << ReadAll(log_);
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
