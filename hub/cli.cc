@@ -50,7 +50,7 @@ serve:
 
 Examples:
   fieldhub init --data-dir /srv/fieldsync/hub
-  tools/make-certs /srv/fieldsync/hub/tls hub.example.org
+  tools/make-certs /srv/fieldsync/hub/tls --hub-name hub.example.org
   fieldhub serve --data-dir /srv/fieldsync/hub --listen 0.0.0.0:7443
   fieldhub province add LC "Lào Cai"
   fieldhub enroll-token --province LC --valid-for 48h

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The programs as a person runs them: fieldnode and fieldhub (init, status,
-# version, help, and their errors), and the engine demo.
+# version, help, and their errors), the engine demo, and the README's hub and
+# node walk-through (serve, province, enroll-token, enroll, sync, node list).
 #   programs_test.sh BIN_DIR
 set -uo pipefail
 bin=$1
@@ -37,6 +38,39 @@ mode=$(stat -c %a "$dir/fieldnode")
 [ "$mode" = 700 ] && echo "ok: data directory is private" || { echo "FAIL: data directory mode $mode"; failures=$((failures + 1)); }
 
 check "engine demo converges" 0 "identical" -- "$bin/fieldsync-engine-demo"
+
+# The README's hub and node walk-through, on loopback with a throwaway CA.
+hub=$dir/hub; node=$dir/lc; tls=$dir/tls
+tools=$(cd "$(dirname "$0")/../tools" && pwd)
+"$tools/make-certs" "$tls" >/dev/null
+"$bin/fieldhub" init --data-dir "$hub" >/dev/null
+check "province add" 0 "province LC \(Lào Cai\) registered" -- "$bin/fieldhub" province add LC "Lào Cai" --data-dir "$hub"
+check "province add twice" 1 "already registered" -- "$bin/fieldhub" province add LC "Lào Cai" --data-dir "$hub"
+check "province list --json" 0 '^\[\{"code": "LC", "name": "Lào Cai"\}\]' -- "$bin/fieldhub" province list --json --data-dir "$hub"
+check "token for an unknown province" 1 "unknown province \"XX\"; add it first" -- "$bin/fieldhub" enroll-token --province XX --data-dir "$hub"
+check "token with a bad duration" 2 "not a duration" -- "$bin/fieldhub" enroll-token --province LC --valid-for soon --data-dir "$hub"
+check "serve without a certificate" 1 "cannot read the hub's TLS certificate" -- "$bin/fieldhub" serve --data-dir "$hub" --listen 127.0.0.1:0
+"$bin/fieldhub" serve --data-dir "$hub" --listen 127.0.0.1:0 --tls-cert "$tls/hub.crt" --tls-key "$tls/hub.key" --port-file "$dir/port" 2>"$dir/serve.log" &
+serve_pid=$!
+for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
+port=$(cat "$dir/port")
+token=$("$bin/fieldhub" enroll-token --province LC --data-dir "$hub" 2>/dev/null)
+"$bin/fieldnode" init --data-dir "$node" >/dev/null
+check "sync before enrolling says how to enrol" 1 "not enrolled with a hub" -- "$bin/fieldnode" sync --data-dir "$node"
+check "enroll without --ca" 2 "enroll needs --ca" -- "$bin/fieldnode" enroll --data-dir "$node" --hub "localhost:$port" --token "$token"
+check "enroll with a wrong token" 1 "not known to the hub" -- "$bin/fieldnode" enroll --data-dir "$node" --hub "localhost:$port" --ca "$tls/ca.crt" --token fsenroll-0000
+check "enroll" 0 "enrolled device .* for province LC" -- "$bin/fieldnode" enroll --data-dir "$node" --hub "localhost:$port" --ca "$tls/ca.crt" --token "$token"
+mode=$(stat -c %a "$node/credential")
+[ "$mode" = 600 ] && echo "ok: credential file is private" || { echo "FAIL: credential mode $mode"; failures=$((failures + 1)); }
+check "sync" 0 "synced: pushed 0, pulled 0 commits" -- "$bin/fieldnode" sync --data-dir "$node"
+check "sync --json" 0 '^\{"pushed": 0, .*"bootstrapped": false' -- "$bin/fieldnode" sync --json --data-dir "$node"
+check "node list" 0 "LC .* $(hostname)" -- "$bin/fieldhub" node list --data-dir "$hub"
+check "node list --json" 0 '"province": "LC", "last_seen": "20' -- "$bin/fieldhub" node list --json --data-dir "$hub"
+check "revoke an unknown node" 1 "no enrolled node" -- "$bin/fieldhub" node revoke 00000000-0000-0000-0000-000000000001 --data-dir "$hub"
+kill -TERM "$serve_pid"; wait "$serve_pid"; rc=$?
+[ "$rc" = 0 ] && grep -q "stopped" "$dir/serve.log" && echo "ok: serve stops on SIGTERM" || { echo "FAIL: serve exit $rc"; cat "$dir/serve.log"; failures=$((failures + 1)); }
+check "sync with the hub down exits 3" 3 "cannot reach the hub" -- "$bin/fieldnode" sync --data-dir "$node"
+check "daemon needs a sane interval" 2 "not a duration" -- "$bin/fieldnode" daemon --every often --data-dir "$node"
 
 echo "$failures failed"
 [ "$failures" -eq 0 ]
