@@ -70,6 +70,10 @@ class HybridClock {
   // clock. FAILED_PRECONDITION, saying by how much and what to do, if it is
   // too far ahead. `who` names the origin in the message (a device id).
   absl::Status Check(Hlc remote, const std::string& who) const;
+  // The same test without the message: true if Check() would refuse.
+  bool TooFarAhead(Hlc remote) const {
+    return static_cast<int64_t>(remote.wall_millis()) > source_->NowMillis() + max_skew_millis_;
+  }
 
   // Check(), then advance the clock past `remote`.
   absl::Status Observe(Hlc remote, const std::string& who);

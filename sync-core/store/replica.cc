@@ -107,7 +107,8 @@ class Replica::Impl {
   absl::StatusOr<bool> ApplyInTxn(const std::vector<const Commit*>& commits, bool allow_gaps,
                                   const ApplyHooks* hooks, std::vector<ApplyOutcome>* outcomes);
   absl::Status SetCursorInTxn(const std::string& name, int64_t value);
-  absl::Status InstallRow(const RowSnapshot& snap, int64_t position);
+  // `absent`: the row is known not to be here (after a reset).
+  absl::Status InstallRow(const RowSnapshot& snap, int64_t position, bool absent);
   absl::Status ResetReplicated();
   absl::StatusOr<std::optional<RowSnapshot>> ExportRowInTxn(size_t tidx, const RowId& row);
 
@@ -961,7 +962,9 @@ absl::Status ValidateBatch(const Schema& schema, HybridClock& hlc,
   for (size_t i = 0; i < commits.size(); ++i) {
     const Commit& c = *commits[i];
     absl::Status s = ValidateCommit(schema, c);
-    if (s.ok()) s = hlc.Check(c.hlc, absl::StrCat("device ", c.author.ToString()));
+    if (s.ok() && hlc.TooFarAhead(c.hlc)) {
+      s = hlc.Check(c.hlc, absl::StrCat("device ", c.author.ToString()));
+    }
     if (!s.ok()) {
       return absl::Status(s.code(), absl::StrCat("batch refused, nothing applied: commit ", i,
                                                  " of ", commits.size(), ": ", s.message()));
@@ -1026,7 +1029,8 @@ absl::Status Replica::Impl::ResetReplicated() {
   return db->Exec("DELETE FROM _fs_installed");
 }
 
-absl::Status Replica::Impl::InstallRow(const RowSnapshot& snap, int64_t position) {
+absl::Status Replica::Impl::InstallRow(const RowSnapshot& snap, int64_t position,
+                                       bool absent) {
   const int ti = schema->TableIndex(snap.table);
   if (ti < 0) {
     return absl::InvalidArgumentError(
@@ -1059,8 +1063,10 @@ absl::Status Replica::Impl::InstallRow(const RowSnapshot& snap, int64_t position
                                                      snap.row.ToString(), " names field ",
                                                      f.column, " twice"));
     }
-    FS_RETURN_IF_ERROR(hlc.Check(f.version.version.hlc,
-                                 absl::StrCat("device ", f.version.version.device.ToString())));
+    if (hlc.TooFarAhead(f.version.version.hlc)) {
+      return hlc.Check(f.version.version.hlc,
+                       absl::StrCat("device ", f.version.version.device.ToString()));
+    }
     FS_ASSIGN_OR_RETURN(uint32_t dev, DeviceIndex(f.version.version.device, /*create=*/true));
     SlotMeta& m = rs.slots[slot];
     m.set = true;
@@ -1081,7 +1087,7 @@ absl::Status Replica::Impl::InstallRow(const RowSnapshot& snap, int64_t position
                                                    snap.row.ToString(), " has no _live field"));
   }
   // Replaces whatever this replica had of the row.
-  {
+  if (!absent) {
     FS_ASSIGN_OR_RETURN(auto del, db->Prepared(absl::StrCat("DELETE FROM ", Quote(t.name),
                                                             " WHERE id = ?1")));
     del->BindBlob(1, snap.row.view());
@@ -1160,7 +1166,9 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
       FS_RETURN_IF_ERROR(m.ResetReplicated());
     }
     for (const RowSnapshot& r : batch.rows) {
-      FS_RETURN_IF_ERROR(m.InstallRow(r, batch.rows_position));
+      // After a reset in this transaction or an earlier message of the same
+      // bootstrap, the tables hold only rows installed by it, each once.
+      FS_RETURN_IF_ERROR(m.InstallRow(r, batch.rows_position, /*absent=*/batch.reset));
       ++result.rows_installed;
     }
     // Row changes already contained in an installed row are dropped.
