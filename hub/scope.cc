@@ -37,7 +37,13 @@ absl::Status Scope::CreateTables(sqlite::Db& db) {
   FS_RETURN_IF_ERROR(db.Exec(
       "CREATE TABLE IF NOT EXISTS hub_row_scope(tbl TEXT NOT NULL, row BLOB NOT NULL, "
       "owner TEXT NOT NULL DEFAULT '', case_id BLOB, restricted INTEGER NOT NULL DEFAULT 0, "
-      "deleted_pos INTEGER, deleted_at INTEGER, PRIMARY KEY(tbl, row)) WITHOUT ROWID"));
+      "deleted_pos INTEGER, deleted_at INTEGER, ever_public INTEGER NOT NULL DEFAULT 0, "
+      "PRIMARY KEY(tbl, row)) WITHOUT ROWID"));
+  // Rows that became visible to every province at `position` (a contact
+  // created restricted, made public later): installed whole at the next pull.
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS hub_public(tbl TEXT NOT NULL, row BLOB NOT NULL, position "
+      "INTEGER NOT NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID"));
   FS_RETURN_IF_ERROR(db.Exec(
       "CREATE TABLE IF NOT EXISTS hub_grants(case_id BLOB NOT NULL, province TEXT NOT NULL, "
       "position INTEGER NOT NULL, PRIMARY KEY(case_id, province)) WITHOUT ROWID"));
@@ -56,8 +62,9 @@ absl::Status Scope::CreateTables(sqlite::Db& db) {
 }
 
 absl::StatusOr<Scope::Entry> Scope::Lookup(const std::string& table, const RowId& row) {
-  FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT owner, case_id, restricted FROM "
-                                            "hub_row_scope WHERE tbl = ?1 AND row = ?2"));
+  FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT owner, case_id, restricted AND NOT "
+                                            "ever_public FROM hub_row_scope WHERE tbl = ?1 AND "
+                                            "row = ?2"));
   st->BindText(1, table);
   st->BindBlob(2, row.view());
   FS_ASSIGN_OR_RETURN(bool found, st->Step());
@@ -145,6 +152,22 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
         return Denied(c, rc, absl::StrCat("belongs to province ", AV(e.owner),
                                           "; only its office may move it elsewhere"));
       }
+      if (rc.table == "contacts" && Written(rc, "restriction") != nullptr &&
+          !e.owner.empty() && e.owner != province) {
+        return Denied(c, rc, absl::StrCat("is a contact of province ", AV(e.owner),
+                                          "; only its office may change who may see it"));
+      }
+      // The links that decide who sees what are set once: changing them
+      // would show records to provinces that were never meant to see them.
+      if (rc.table == "referrals" || rc.table == "consents") {
+        if (const Value* v = Written(rc, "case_id")) {
+          FS_ASSIGN_OR_RETURN(std::optional<Value> now, Current(rc.table, "case_id", rc.row));
+          if (now && !now->is_null() && *now != *v) {
+            return Denied(c, rc, "cannot be moved to another case; record a new one instead");
+          }
+        }
+      }
+      if (rc.table == "cases") FS_RETURN_IF_ERROR(CheckPersonLink(province, c, rc));
       continue;
     }
     // A row the hub has not seen: the commit creates it, and says whose it is.
@@ -154,6 +177,7 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
                                           AV(province), "\" in its province field (it names \"",
                                           TextOf(province_written), "\")"));
       }
+      if (rc.table == "cases") FS_RETURN_IF_ERROR(CheckPersonLink(province, c, rc));
     } else if (rc.table == "contacts") {
       const std::string restriction = TextOf(Written(rc, "restriction"));
       const std::string owner = TextOf(province_written);
@@ -175,6 +199,36 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
     } else {
       return Denied(c, rc, "is in a table the hub has no scope rule for");
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<Value>> Scope::Current(const std::string& table,
+                                                    const std::string& column, const RowId& row) {
+  FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(absl::StrCat("SELECT \"", AV(column), "\" FROM \"",
+                                                         AV(table), "\" WHERE id = ?1")));
+  st->BindBlob(1, row.view());
+  FS_ASSIGN_OR_RETURN(bool found, st->Step());
+  if (!found) return std::optional<Value>();
+  return std::optional<Value>(st->ColumnValue(0));
+}
+
+absl::Status Scope::CheckPersonLink(const std::string& province, const Commit& c,
+                                    const RowChange& rc) {
+  const Value* v = Written(rc, "person_id");
+  if (v == nullptr || v->is_null()) return absl::OkStatus();
+  FS_ASSIGN_OR_RETURN(std::optional<Value> now, Current("cases", "person_id", rc.row));
+  if (now && !now->is_null()) {
+    if (*now == *v) return absl::OkStatus();
+    return Denied(c, rc, "already names its victim (person_id); a case's person cannot change");
+  }
+  FS_ASSIGN_OR_RETURN(RowId person, IdOf(v));
+  FS_ASSIGN_OR_RETURN(Entry e, Lookup("persons", person));
+  if (!e.found) return absl::OkStatus();  // new: created by this or a later commit
+  FS_ASSIGN_OR_RETURN(bool visible, Visible(province, "persons", person));
+  if (!visible) {
+    return Denied(c, rc, absl::StrCat("names person ", person.ToString(),
+                                      ", who is outside the scope of province ", AV(province)));
   }
   return absl::OkStatus();
 }
@@ -247,6 +301,7 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
     std::string owner;
     std::optional<RowId> case_id;
     std::optional<bool> restricted;
+    bool before_restricted = false;
     if (t == "cases" || t == "persons" || t == "contacts" || t == "referrals" ||
         t == "consents") {
       // The merged values, not the commit's: the commit may have lost.
@@ -260,6 +315,7 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
       FS_ASSIGN_OR_RETURN(bool found, st->Step());
       if (!found) continue;
       FS_ASSIGN_OR_RETURN(Entry before, Lookup(t, rc.row));
+      before_restricted = before.found && before.restricted;
       if (t == "cases" || t == "persons" || t == "contacts") {
         if (!st->ColumnIsNull(0)) owner = st->ColumnString(0);
       }
@@ -277,14 +333,18 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
           link->BindBlob(2, rc.row.view());
           FS_RETURN_IF_ERROR(link->Run());
         }
-        // A case moved to another province is granted to it from here on.
+        // A case moved to another province is granted to it from here on,
+        // and the office it leaves keeps sight of it (visibility only grows:
+        // its offline edits must still be accepted).
         if (!owner.empty() && before.found && !before.owner.empty() && before.owner != owner) {
-          FS_ASSIGN_OR_RETURN(auto g, db_.Prepared("INSERT OR IGNORE INTO hub_grants(case_id, "
-                                                   "province, position) VALUES (?1, ?2, ?3)"));
-          g->BindBlob(1, rc.row.view());
-          g->BindText(2, owner);
-          g->BindInt(3, position);
-          FS_RETURN_IF_ERROR(g->Run());
+          for (const std::string& p : {owner, before.owner}) {
+            FS_ASSIGN_OR_RETURN(auto g, db_.Prepared("INSERT OR IGNORE INTO hub_grants(case_id, "
+                                                     "province, position) VALUES (?1, ?2, ?3)"));
+            g->BindBlob(1, rc.row.view());
+            g->BindText(2, p);
+            g->BindInt(3, position);
+            FS_RETURN_IF_ERROR(g->Run());
+          }
         }
       }
       if (t == "referrals" || t == "consents") {
@@ -320,6 +380,23 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
     if (case_id) up->BindBlob(4, case_id->view());
     if (restricted) up->BindInt(5, *restricted ? 1 : 0);
     FS_RETURN_IF_ERROR(up->Run());
+    if (t == "contacts" && restricted && !*restricted) {
+      // Public from now on, for good. Created restricted and made public
+      // later: every province receives it whole at its next pull.
+      FS_ASSIGN_OR_RETURN(auto pub, db_.Prepared("UPDATE hub_row_scope SET ever_public = 1 WHERE "
+                                                 "tbl = ?1 AND row = ?2 AND ever_public = 0"));
+      pub->BindText(1, t);
+      pub->BindBlob(2, rc.row.view());
+      FS_RETURN_IF_ERROR(pub->Run());
+      if (db_.Changes() > 0 && before_restricted) {
+        FS_ASSIGN_OR_RETURN(auto ev, db_.Prepared("INSERT OR IGNORE INTO hub_public(tbl, row, "
+                                                  "position) VALUES (?1, ?2, ?3)"));
+        ev->BindText(1, t);
+        ev->BindBlob(2, rc.row.view());
+        ev->BindInt(3, position);
+        FS_RETURN_IF_ERROR(ev->Run());
+      }
+    }
     // Tombstones: when and where the row was deleted (collection needs it).
     FS_ASSIGN_OR_RETURN(auto live, db_.Prepared(absl::StrCat("SELECT _live FROM \"", AV(t),
                                                              "\" WHERE id = ?1")));
@@ -363,6 +440,22 @@ absl::StatusOr<std::vector<std::pair<std::string, RowId>>> Scope::NewlyVisible(
   auto add = [&](std::string t, const RowId& r) {
     if (seen.emplace(t, r).second) out.emplace_back(std::move(t), r);
   };
+  // Contacts made public since `after` (created restricted elsewhere).
+  {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT p.tbl, p.row FROM hub_public p JOIN "
+                                              "hub_row_scope s ON s.tbl = p.tbl AND s.row = p.row "
+                                              "WHERE p.position > ?2 AND p.position <= ?3 AND "
+                                              "s.owner != ?1 ORDER BY p.position"));
+    st->BindText(1, province);
+    st->BindInt(2, after);
+    st->BindInt(3, upto);
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(1), "row"));
+      add(st->ColumnString(0), id);
+    }
+  }
   for (const RowId& k : cases) {
     add("cases", k);
     // Referrals and consents of the case.
@@ -401,8 +494,8 @@ absl::StatusOr<std::vector<RowId>> Scope::VisibleRows(const std::string& provinc
   if (table == "organisations" || table == "services") {
     sql = "SELECT row FROM hub_row_scope WHERE tbl = ?2 ORDER BY row";
   } else if (table == "contacts") {
-    sql = "SELECT row FROM hub_row_scope WHERE tbl = ?2 AND (restricted = 0 OR owner = '' OR "
-          "owner = ?1) ORDER BY row";
+    sql = "SELECT row FROM hub_row_scope WHERE tbl = ?2 AND (restricted = 0 OR ever_public = 1 "
+          "OR owner = '' OR owner = ?1) ORDER BY row";
   } else if (table == "cases") {
     sql = absl::StrCat("SELECT row FROM (", kVisibleCases, ") WHERE ?2 = 'cases' ORDER BY row");
   } else if (table == "persons") {

@@ -2,10 +2,14 @@
 // decides it (docs/PROTOCOL.md, "Scope"), from clear metadata of its own
 // replica, kept in tables of the hub's file next to the replica's:
 //
-//   hub_row_scope(tbl, row, owner, case_id, restricted)
+//   hub_row_scope(tbl, row, owner, case_id, restricted, deleted_pos,
+//                 deleted_at, ever_public)
 //       per row: the owning province (the last non-empty `province` written;
-//       a deleted row keeps it), the case a referral/consent belongs to, and
-//       whether a contact is restricted;
+//       a deleted row keeps it), the case a referral/consent belongs to,
+//       whether a contact is restricted (and whether it ever was public:
+//       then it stays visible to all), where and when it was deleted;
+//   hub_public(tbl, row, position)
+//       contacts created restricted and made public at `position`;
 //   hub_grants(case_id, province, position)
 //       a province that gained sight of a case it does not own (a referral
 //       naming it, or the case moved to it), and the log position it did;
@@ -17,11 +21,14 @@
 //       province, '*', and the provinces whose cases it was granted,
 //       instead of decoding the whole log for every node.
 //
-// A node of province P sees: cases P owns or was granted; persons P owns or
-// named by a case P sees; referrals and consents of cases P sees; every
-// organisation and service; every contact except those restricted to
-// another province. It may write what it sees, and create rows that its
-// own province will own; only the owner may change a record's province.
+// A node of province P sees: cases P owns or was granted (a referral to P,
+// or the case moved to or away from P); persons P owns or named by a case P
+// sees; referrals and consents of cases P sees; every organisation and
+// service; every contact except those restricted to another province since
+// their creation. Visibility only grows. P may write what it sees, and
+// create rows its own province owns; only the owner may change a record's
+// province or a contact's restriction; the links that decide visibility
+// (a case's person, a referral's or consent's case) are set once.
 #ifndef FIELDSYNC_HUB_SCOPE_H_
 #define FIELDSYNC_HUB_SCOPE_H_
 
@@ -79,6 +86,13 @@ class Scope {
   };
   absl::StatusOr<Entry> Lookup(const std::string& table, const RowId& row);
   absl::Status RecordRows(const Commit& c, int64_t position);
+  // The merged value of one column of a row; nullopt if no such row.
+  absl::StatusOr<std::optional<Value>> Current(const std::string& table,
+                                               const std::string& column, const RowId& row);
+  // A case may name a person only once, and only one the province sees (or
+  // one not yet on the hub: created with it).
+  absl::Status CheckPersonLink(const std::string& province, const Commit& c,
+                               const RowChange& rc);
   absl::StatusOr<bool> CaseVisible(const std::string& province, const RowId& case_id);
   absl::StatusOr<bool> Granted(const std::string& province, const RowId& case_id);
 

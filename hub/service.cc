@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -52,9 +53,12 @@ class SyncService final : public pb::Sync::Service {
       absl::StatusOr<NodeInfo> node = Authenticate(ctx);
       if (!node.ok()) return Fail("hello", node.status());
       resp->set_province(node->province);
+      // Clamped: a node's clock value is not trusted to stay in range.
+      constexpr int64_t kYearMillis = int64_t{366} * 24 * 3600 * 1000;
+      const int64_t t = std::clamp<int64_t>(req->node_time_millis(), now - 100 * kYearMillis,
+                                            now + 100 * kYearMillis);
       const std::optional<int64_t> skew =
-          req->node_time_millis() != 0 ? std::optional<int64_t>(req->node_time_millis() - now)
-                                       : std::nullopt;
+          req->node_time_millis() != 0 ? std::optional<int64_t>(t - now) : std::nullopt;
       store_->RecordCall(node->device, req->protocol_version(), skew, std::nullopt).IgnoreError();
     }
     return grpc::Status::OK;
@@ -120,9 +124,6 @@ class SyncService final : public pb::Sync::Service {
     }
     absl::StatusOr<NodeInfo> node = Authenticate(ctx);
     if (!node.ok()) return Fail("pull", node.status());
-    // The cursor acknowledges everything before it.
-    store_->RecordCall(node->device, req->protocol_version(), std::nullopt, req->cursor())
-        .IgnoreError();
     size_t batch = req->max_batch() == 0 ? wire::kDefaultPullBatch : req->max_batch();
     if (batch > static_cast<size_t>(wire::kMaxPullBatch)) batch = wire::kMaxPullBatch;
     const auto start = std::chrono::steady_clock::now();
@@ -151,6 +152,9 @@ class SyncService final : public pb::Sync::Service {
       return writer->Write(m);
     });
     if (!s.ok()) return Fail("pull", s, &*node);
+    // The cursor, now known to be valid, acknowledges everything before it.
+    store_->RecordCall(node->device, req->protocol_version(), std::nullopt, req->cursor())
+        .IgnoreError();
     if (verbose_) {
       Log(absl::StrCat("pull node=", node->device.ToString(), " province=", node->province,
                        " from=", req->cursor(), " rows=", rows, " commits=", commits,

@@ -242,9 +242,10 @@ absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
   FS_RETURN_IF_ERROR(InTxn(*registry_, [&]() -> absl::Status {
     int64_t expires = 0;
     bool used = false;
+    bool used_by_this_device = false;
     {
-      FS_ASSIGN_OR_RETURN(auto t, registry_->Prepared("SELECT province, expires_at, used_at "
-                                                      "FROM hub_tokens WHERE hash = ?1"));
+      FS_ASSIGN_OR_RETURN(auto t, registry_->Prepared("SELECT province, expires_at, used_at, "
+                                                      "used_by FROM hub_tokens WHERE hash = ?1"));
       t->BindBlob(1, Hash(token));
       FS_ASSIGN_OR_RETURN(bool found, t->Step());
       if (!found) {
@@ -255,8 +256,12 @@ absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
       e.province = t->ColumnString(0);
       expires = t->ColumnInt(1);
       used = !t->ColumnIsNull(2);
+      used_by_this_device = used && t->ColumnBlob(3) == device.view();
     }
-    if (used) {
+    // The same device retrying with its token (the answer was lost on the
+    // way, or the node crashed before saving it) is enrolled again below,
+    // with a new secret; anyone else is refused.
+    if (used && !used_by_this_device) {
       return absl::PermissionDeniedError(
           "this enrolment token was already used (each token enrols one device once): ask the "
           "hub administrator for a new one");
@@ -266,21 +271,34 @@ absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
           "this enrolment token has expired: ask the hub administrator for a new one "
           "(fieldhub enroll-token --province CODE --valid-for 24h)");
     }
-    FS_ASSIGN_OR_RETURN(auto d, registry_->Prepared("SELECT revoked_at FROM hub_nodes WHERE "
-                                                    "device = ?1"));
-    d->BindBlob(1, device.view());
-    FS_ASSIGN_OR_RETURN(bool enrolled, d->Step());
-    if (enrolled) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "device ", device.ToString(),
-          " is already enrolled at this hub (a revoked device stays revoked): make a new "
-          "replica with fieldnode init to enrol again"));
+    bool enrolled = false;
+    {
+      FS_ASSIGN_OR_RETURN(auto d, registry_->Prepared("SELECT revoked_at, province FROM "
+                                                      "hub_nodes WHERE device = ?1"));
+      d->BindBlob(1, device.view());
+      FS_ASSIGN_OR_RETURN(enrolled, d->Step());
+      if (enrolled && !d->ColumnIsNull(0)) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "device ", device.ToString(),
+            " was revoked at this hub and stays revoked; a replacement needs a new replica "
+            "(fieldnode init) and a new token"));
+      }
+      if (enrolled && d->ColumnString(1) != e.province) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "device ", device.ToString(), " is enrolled for province ", d->ColumnString(1),
+            " and this token is for ", e.province,
+            "; a replica belongs to one province: use a token of its province"));
+      }
     }
+    // A device enrolled before (same province, not revoked) gets a new
+    // secret: the old credential stops working.
     e.secret.resize(32);
     randombytes_buf(e.secret.data(), e.secret.size());
-    FS_ASSIGN_OR_RETURN(auto ins, registry_->Prepared("INSERT INTO hub_nodes(device, name, "
-                                                      "province, secret_hash, enrolled_at) "
-                                                      "VALUES (?1, ?2, ?3, ?4, ?5)"));
+    FS_ASSIGN_OR_RETURN(auto ins, registry_->Prepared(
+                                      "INSERT INTO hub_nodes(device, name, province, "
+                                      "secret_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+                                      "ON CONFLICT(device) DO UPDATE SET secret_hash = "
+                                      "excluded.secret_hash, name = excluded.name"));
     ins->BindBlob(1, device.view());
     ins->BindText(2, name);
     ins->BindText(3, e.province);
@@ -475,6 +493,15 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
     auto full = [&]() {
       return chunk.rows.size() + chunk.commits.size() >= max_batch || bytes >= kMaxChunkBytes;
     };
+    // Sends what the chunk holds first if `more` bytes would take it past
+    // the size a message should have (a message must stay under 16 MiB).
+    auto make_room = [&](size_t more, int64_t cursor_so_far) -> absl::Status {
+      if (chunk.rows.empty() && chunk.commits.empty()) return absl::OkStatus();
+      if (bytes + more <= kMaxChunkBytes) return absl::OkStatus();
+      chunk.cursor = cursor_so_far;
+      bytes = 0;
+      return send(chunk);
+    };
 
     if (cursor > head) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -498,6 +525,7 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
         for (const RowId& row : rows) {
           FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, rep.ExportRow(table, row));
           if (!snap) continue;
+          FS_RETURN_IF_ERROR(make_room(ApproxSize(*snap), 0));
           bytes += ApproxSize(*snap);
           chunk.rows.push_back(*std::move(snap));
           if (full()) {
@@ -519,6 +547,7 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
       FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, rep.ExportRow(table, row));
       installed.emplace(table, row);
       if (!snap) continue;
+      FS_RETURN_IF_ERROR(make_room(ApproxSize(*snap), 0));
       bytes += ApproxSize(*snap);
       chunk.rows.push_back(*std::move(snap));
       chunk.rows_position = head;
@@ -560,6 +589,7 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
       }
       if (entries.empty()) break;
       for (Replica::RawEntry& e : entries) {
+        const int64_t before = after;
         after = e.position;
         if (e.author == node.device) continue;  // the node holds its own commits
         FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(e.body));
@@ -573,15 +603,16 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
           }
         }
         if (kept == 0) continue;
+        std::string body;
         if (kept == c.changes.size()) {
-          bytes += e.body.size();
-          chunk.commits.emplace_back(e.position, std::move(e.body));
+          body = std::move(e.body);
         } else {
           c.changes = std::move(visible);
-          std::string trimmed = EncodeCommit(c);
-          bytes += trimmed.size();
-          chunk.commits.emplace_back(e.position, std::move(trimmed));
+          body = EncodeCommit(c);
         }
+        FS_RETURN_IF_ERROR(make_room(body.size(), before));
+        bytes += body.size();
+        chunk.commits.emplace_back(e.position, std::move(body));
         if (full()) {
           chunk.cursor = after;
           FS_RETURN_IF_ERROR(send(chunk));

@@ -96,7 +96,9 @@ class HubStore {
   virtual absl::Status RevokeNode(const DeviceId& device) = 0;
 
   // Enrolment (nodes): PERMISSION_DENIED for an unknown, used or expired
-  // token; ALREADY_EXISTS for a device enrolled before.
+  // token, or a revoked device. The device that used a token may use it
+  // again until it expires (a lost answer); a device enrolled before, in
+  // the same province, with a new token: each time a new secret.
   virtual absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
                                            const std::string& name) = 0;
   // UNAUTHENTICATED for an unknown node or a wrong secret,

@@ -21,6 +21,9 @@ namespace {
 
 namespace pb = fieldsync::v1;
 
+// Bytes of commits per push call: well under the 16 MiB message limit.
+constexpr size_t kPushBytes = 4 << 20;
+
 bool IsLoopbackAddress(const std::string& address) {
   const size_t colon = address.rfind(':');
   std::string host = colon == std::string::npos ? address : address.substr(0, colon);
@@ -278,7 +281,22 @@ absl::StatusOr<SyncReport> SyncClient::Impl::Push(Replica& replica, const Creden
     if (commits.empty()) return report;
     pb::PushRequest req;
     req.set_protocol_version(pb::PROTOCOL_VERSION_1);
-    for (const Commit& c : commits) req.add_commits()->set_canonical(EncodeCommit(c));
+    // At most kPushBytes a call (the hub takes 16 MiB); a lone commit over
+    // the limit can never travel, and says so.
+    size_t bytes = 0;
+    for (const Commit& c : commits) {
+      std::string encoded = EncodeCommit(c);
+      if (encoded.size() > static_cast<size_t>(wire::kMaxMessageBytes) - 4096) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "commit ", c.Name(), " is ", encoded.size(),
+            " bytes, more than a sync message may carry (16 MiB); it cannot be pushed. Split "
+            "such changes into smaller transactions"));
+      }
+      if (req.commits_size() > 0 && bytes + encoded.size() > kPushBytes) break;
+      bytes += encoded.size();
+      req.add_commits()->set_canonical(std::move(encoded));
+    }
+    const uint64_t last_sent = commits[static_cast<size_t>(req.commits_size()) - 1].seq;
     grpc::ClientContext ctx;
     Prepare(&ctx, opts.call_timeout_millis, &cred);
     pb::PushResponse resp;
@@ -287,8 +305,8 @@ absl::StatusOr<SyncReport> SyncClient::Impl::Push(Replica& replica, const Creden
     const auto acked = static_cast<int64_t>(resp.acknowledged_seq());
     if (acked <= pushed) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "the hub acknowledged none of commits ", pushed + 1, "..",
-          commits.back().seq, " of this node; it holds this node's commits up to ", acked,
+          "the hub acknowledged none of commits ", pushed + 1, "..", last_sent,
+          " of this node; it holds this node's commits up to ", acked,
           ". Ask the hub administrator"));
     }
     // Acknowledged means durably stored at the hub: never sent again.
@@ -321,7 +339,7 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, const Credential& cred,
   while (reader->Read(&msg)) {
     PulledBatch batch;
     batch.reset = msg.reset();
-    batch.pushed_cursor = kPushedCursor;
+    batch.pushed_cursor = kPushedCursor;  // guards resets and installed rows
     if (msg.reset()) report->bootstrapped = true;
     if (!msg.notice().empty()) report->notice = msg.notice();
     batch.rows_position = msg.rows_position();

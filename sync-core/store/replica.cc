@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 #include "absl/strings/str_format.h"
@@ -902,6 +903,10 @@ absl::StatusOr<bool> Replica::Impl::ApplyInTxn(const std::vector<const Commit*>&
   while (progress && !pending.empty()) {
     progress = false;
     std::vector<size_t> still;
+    // With gaps allowed, an author's commits still apply in sequence order:
+    // once one of an author's commits waits, its later ones wait too (else
+    // the earlier one would afterwards look like a duplicate, and be lost).
+    absl::flat_hash_set<DeviceId> waiting;
     for (size_t i : pending) {
       const Commit& c = *commits[i];
       auto it = device_index.find(c.author);
@@ -910,7 +915,7 @@ absl::StatusOr<bool> Replica::Impl::ApplyInTxn(const std::vector<const Commit*>&
         (*outcomes)[i] = ApplyOutcome::kDuplicate;
         continue;
       }
-      bool ready = allow_gaps || c.seq == have + 1;
+      bool ready = allow_gaps ? waiting.count(c.author) == 0 : c.seq == have + 1;
       for (size_t k = 0; ready && k < c.changes.size(); ++k) {
         // True once something of this row change proves the row is (or is
         // being) created here: a write of _live, or a base or resolved
@@ -931,6 +936,7 @@ absl::StatusOr<bool> Replica::Impl::ApplyInTxn(const std::vector<const Commit*>&
         }
       }
       if (!ready) {
+        if (allow_gaps) waiting.insert(c.author);
         still.push_back(i);
         continue;
       }
@@ -1149,22 +1155,22 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
   PullResult result;
   FS_RETURN_IF_ERROR(m.Begin());
   auto run = [&]() -> absl::Status {
-    if (batch.reset) {
-      if (!batch.pushed_cursor.empty()) {
-        FS_ASSIGN_OR_RETURN(auto st,
-                            m.db->Prepared("SELECT value FROM _fs_cursors WHERE name = ?1"));
-        st->BindText(1, batch.pushed_cursor);
-        FS_ASSIGN_OR_RETURN(bool found, st->Step());
-        const uint64_t pushed = found ? static_cast<uint64_t>(st->ColumnInt(0)) : 0;
-        if (pushed < m.devices[m.self_idx].max_seq) {
-          return absl::AbortedError(absl::StrCat(
-              "commits were written here (up to ", m.devices[m.self_idx].max_seq,
-              ") after the push acknowledged ", pushed,
-              "; rebuilding from the hub now would hide them: sync again"));
-        }
+    // Installing rows replaces them with the hub's state, which holds every
+    // commit of this device the hub acknowledged -- and none written since.
+    if ((batch.reset || !batch.rows.empty()) && !batch.pushed_cursor.empty()) {
+      FS_ASSIGN_OR_RETURN(auto st,
+                          m.db->Prepared("SELECT value FROM _fs_cursors WHERE name = ?1"));
+      st->BindText(1, batch.pushed_cursor);
+      FS_ASSIGN_OR_RETURN(bool found, st->Step());
+      const uint64_t pushed = found ? static_cast<uint64_t>(st->ColumnInt(0)) : 0;
+      if (pushed < m.devices[m.self_idx].max_seq) {
+        return absl::AbortedError(absl::StrCat(
+            "commits were written here (up to ", m.devices[m.self_idx].max_seq,
+            ") after the push acknowledged ", pushed,
+            "; installing the hub's state now would hide them: sync again"));
       }
-      FS_RETURN_IF_ERROR(m.ResetReplicated());
     }
+    if (batch.reset) FS_RETURN_IF_ERROR(m.ResetReplicated());
     for (const RowSnapshot& r : batch.rows) {
       // After a reset in this transaction or an earlier message of the same
       // bootstrap, the tables hold only rows installed by it, each once.

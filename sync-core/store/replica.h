@@ -143,10 +143,10 @@ struct PulledBatch {
   // Discard every replicated row and conflict first (a fresh bootstrap);
   // the log of this device's own commits is kept.
   bool reset = false;
-  // With reset: the cursor that records how far this device's own commits
-  // were acknowledged by the hub. If commits were written after it, the
-  // reset would hide them until pushed: ApplyPulled refuses with ABORTED
-  // (push, then pull again).
+  // The cursor that records how far this device's own commits were
+  // acknowledged by the hub. If commits were written after it, a reset or an
+  // installed row would hide them until pushed: ApplyPulled refuses with
+  // ABORTED (push, then pull again).
   std::string pushed_cursor;
   // Rows installed whole; they reflect the hub's log up to rows_position.
   std::vector<RowSnapshot> rows;
