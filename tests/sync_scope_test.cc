@@ -135,3 +135,90 @@ TEST_F(SyncTest, PushingOutsideTheNodesScopeIsRefusedAndNothingIsStored) {
 
 }  // namespace
 }  // namespace fieldsync::testing
+
+namespace fieldsync::testing {
+namespace {
+
+TEST_F(SyncTest, ANodeCannotWidenItsScopeByRewritingLinks) {
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId lc_case = NewCase(lc.replica(), "LC", "Lò Thị Mai");
+  const RowId hn_case = NewCase(hn.replica(), "HN", "Phạm Thị Lan");
+  MustSync(lc);
+  MustSync(hn);
+  auto hn_row = hn.replica().Get("cases", hn_case);
+  ASSERT_TRUE(hn_row.ok() && hn_row->has_value());
+  const Value hn_person = (*hn_row)->values[1];  // person_id
+  auto hub = OpenHubReplica();
+  const int64_t head = *hub->LogHead();
+
+  // Pointing its own case at Hà Nội's victim.
+  SetField(lc.replica(), "cases", lc_case, "person_id", hn_person);
+  auto r = lc.Sync();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied) << r.status();
+  EXPECT_NE(r.status().message().find("person"), std::string::npos) << r.status();
+  EXPECT_EQ(*hub->LogHead(), head);
+
+  // Moving a referral it can see onto a case it cannot.
+  auto lc2 = harness::LocalNode::Create(dir_.File("lc2"));
+  ASSERT_TRUE(lc2.ok());
+  ASSERT_TRUE((*lc2)->Enroll(*hub_, "LC").ok());
+  MustSync(**lc2);
+  const RowId ref = Refer((*lc2)->replica(), lc_case, "LC", "LC");
+  MustSync(**lc2);
+  SetField((*lc2)->replica(), "referrals", ref, "case_id",
+           Value::Bytes(std::string(hn_case.view())));
+  auto r2 = (*lc2)->Sync();
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.status().code(), absl::StatusCode::kPermissionDenied) << r2.status();
+  EXPECT_EQ(Rows((*lc2)->replica(), "cases").count(hn_case), 0u);
+}
+
+TEST_F(SyncTest, AMovedCaseStaysWritableForTheOfficeItLeft) {
+  auto& lc = AddNode("LC");
+  auto& lc_offline = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(lc);
+  MustSync(lc_offline);
+  MustSync(hn);
+  // One Lào Cai laptop edits offline while another moves the case to Hà Nội.
+  SetField(lc_offline.replica(), "cases", kase, "assigned_officer", Value::Text("Vàng A Dình"));
+  SetField(lc.replica(), "cases", kase, "province", Value::Text("HN"));
+  MustSync(lc);
+  MustSync(hn);
+  EXPECT_EQ(Rows(hn.replica(), "cases").count(kase), 1u);
+  MustSync(lc_offline);  // accepted: Lào Cai still sees the case
+  MustSync(hn);
+  MustSync(lc);
+  ExpectSameRowEverywhere(kase, {&lc, &lc_offline, &hn});
+}
+
+TEST_F(SyncTest, AContactMadePublicReachesEveryProvinceWhole) {
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId contact = Id16::NewRandom();
+  {
+    LocalTxn t;
+    t.Create("contacts", contact, {{"name", Value::Text("Đồn Biên phòng Bản Vược")},
+                                   {"restriction", Value::Text("restricted")},
+                                   {"province", Value::Text("LC")},
+                                   {"desk_phone", Value::Text("0214 3880 123")}});
+    ASSERT_TRUE(lc.replica().Write(t).ok());
+  }
+  SetField(lc.replica(), "contacts", contact, "on_call_hours", Value::Text("24/7"));
+  MustSync(lc);
+  MustSync(hn);
+  EXPECT_EQ(Rows(hn.replica(), "contacts").count(contact), 0u);
+  // Hà Nội may not lift the restriction (it cannot even see the entry);
+  // Lào Cai makes it public.
+  SetField(lc.replica(), "contacts", contact, "restriction", Value::Text("public"));
+  MustSync(lc);
+  const auto r = MustSync(hn);
+  EXPECT_GE(r.rows_installed, 1u);
+  ExpectSameRowEverywhere(contact, {&lc, &hn}, "contacts");
+}
+
+}  // namespace
+}  // namespace fieldsync::testing

@@ -109,6 +109,24 @@ class SyncTest : public ::testing::Test {
     return ids.ok() ? std::set<RowId>(ids->begin(), ids->end()) : std::set<RowId>{};
   }
 
+  // The row is held identically (values and versions) by every node given.
+  static void ExpectSameRowEverywhere(const RowId& row, std::vector<harness::LocalNode*> nodes,
+                                      const std::string& table = "cases") {
+    auto first = nodes[0]->replica().ExportRow(table, row);
+    ASSERT_TRUE(first.ok() && first->has_value());
+    for (size_t i = 1; i < nodes.size(); ++i) {
+      auto other = nodes[i]->replica().ExportRow(table, row);
+      ASSERT_TRUE(other.ok() && other->has_value()) << "node " << i << " lacks the row";
+      ASSERT_EQ((*first)->fields.size(), (*other)->fields.size()) << "node " << i;
+      for (size_t f = 0; f < (*first)->fields.size(); ++f) {
+        EXPECT_EQ((*first)->fields[f].value, (*other)->fields[f].value)
+            << "node " << i << " " << (*first)->fields[f].column;
+        EXPECT_EQ((*first)->fields[f].version.version, (*other)->fields[f].version.version);
+      }
+      EXPECT_EQ((*first)->conflicts.size(), (*other)->conflicts.size()) << "node " << i;
+    }
+  }
+
   // The hub's own replica file, opened read-side in this process.
   std::unique_ptr<Replica> OpenHubReplica() {
     ReplicaOptions o;

@@ -1,0 +1,164 @@
+// Replica::ApplyPulled, the node's side of a pull, without a hub: commits in
+// hub order with gaps in per-author sequences, rows installed whole, the
+// guard that keeps unpushed local work from being hidden, cursors in the same
+// transaction.
+#include <gtest/gtest.h>
+
+#include "support/replica_fixture.h"
+
+namespace fieldsync::testing {
+namespace {
+
+class ApplyPulledTest : public ::testing::Test {
+ protected:
+  ApplyPulledTest()
+      : clock_(kTestEpochMillis),
+        author_(OpenReplica(dir_.File("author.db"), &clock_)),
+        node_(OpenReplica(dir_.File("node.db"), &clock_)) {}
+
+  Commit Write(LocalTxn t) {
+    clock_.Advance(1);
+    auto c = author_->Write(t);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *c : Commit{};
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<Replica> author_;
+  std::unique_ptr<Replica> node_;
+};
+
+TEST_F(ApplyPulledTest, AnAuthorsCommitsApplyInOrderEvenWithGapsAndNoneIsLostToADeferral) {
+  const RowId a = Id16::NewRandom();
+  const RowId b = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  const Commit c3 = Write(LocalTxn().Create("organisations", b, {{"name", T("three")}}));
+  // c2 arrives without c1 (its base is unknown here): it waits, and c3 --
+  // ready on its own -- waits behind it rather than overtaking it.
+  PulledBatch first;
+  first.commits = {{2, c2}, {3, c3}};
+  first.cursors = {{"hub:pulled", 3}};
+  auto r = node_->ApplyPulled(first);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->applied, 0u);
+  EXPECT_EQ(r->deferred, 2u);
+  EXPECT_FALSE(r->cursor_set);
+  EXPECT_EQ(*node_->GetCursor("hub:pulled"), 0);
+  // Everything again, in order: all three apply; none counts as a duplicate.
+  PulledBatch again;
+  again.commits = {{1, c1}, {2, c2}, {3, c3}};
+  again.cursors = {{"hub:pulled", 3}};
+  r = node_->ApplyPulled(again);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->applied, 3u);
+  EXPECT_EQ(r->duplicates, 0u);
+  EXPECT_TRUE(r->cursor_set);
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
+TEST_F(ApplyPulledTest, GapsInAnAuthorsSequenceAreAcceptedInHubOrder) {
+  const RowId a = Id16::NewRandom();
+  const RowId hidden = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  Write(LocalTxn().Create("organisations", hidden, {{"name", T("not for this node")}}));
+  const Commit c3 = Write(LocalTxn().Set("organisations", a, {{"name", T("three")}}));
+  PulledBatch batch;
+  batch.commits = {{1, c1}, {3, c3}};  // seq 2 is outside this node's scope
+  auto r = node_->ApplyPulled(batch);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->applied, 2u);
+  auto row = node_->Get("organisations", a);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  EXPECT_EQ((*row)->values[0], T("three"));
+  // Sent again: duplicates, nothing applied twice.
+  r = node_->ApplyPulled(batch);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->duplicates, 2u);
+  EXPECT_EQ(r->applied, 0u);
+}
+
+TEST_F(ApplyPulledTest, AnInstalledRowSkipsTheCommitsItAlreadyContains) {
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  auto snap = author_->ExportRow("organisations", a);
+  ASSERT_TRUE(snap.ok() && snap->has_value());
+  PulledBatch install;
+  install.rows = {**snap};
+  install.rows_position = 2;
+  ASSERT_TRUE(node_->ApplyPulled(install).ok());
+  // The log entries up to position 2 come afterwards (a resumed pull):
+  // contained in the row, skipped; the digest is the author's.
+  PulledBatch log;
+  log.commits = {{1, c1}, {2, c2}};
+  auto r = node_->ApplyPulled(log);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->changes_skipped, 2u);
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+  // A later commit applies on top.
+  const Commit c3 = Write(LocalTxn().Set("organisations", a, {{"name", T("three")}}));
+  PulledBatch later;
+  later.commits = {{3, c3}};
+  r = node_->ApplyPulled(later);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->applied, 1u);
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
+TEST_F(ApplyPulledTest, RowsAreNotInstalledOverUnpushedLocalWork) {
+  const RowId a = Id16::NewRandom();
+  Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  auto snap = author_->ExportRow("organisations", a);
+  ASSERT_TRUE(snap.ok() && snap->has_value());
+  // The node wrote something and has not pushed it (its pushed cursor is 0).
+  auto mine = node_->Write(LocalTxn().Create("services", Id16::NewRandom(), {{"name", T("x")}}));
+  ASSERT_TRUE(mine.ok());
+  for (bool reset : {true, false}) {
+    PulledBatch b;
+    b.reset = reset;
+    b.rows = {**snap};
+    b.pushed_cursor = "hub:pushed";
+    b.cursors = {{"hub:pulled", 5}};
+    auto r = node_->ApplyPulled(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kAborted) << r.status();
+    EXPECT_EQ(*node_->GetCursor("hub:pulled"), 0);
+    auto services = node_->ListRows("services", false);
+    ASSERT_TRUE(services.ok());
+    EXPECT_EQ(services->size(), 1u) << "the local row must survive";
+  }
+  // Once pushed (acknowledged), the same batch installs.
+  ASSERT_TRUE(node_->SetCursor("hub:pushed", 1).ok());
+  PulledBatch b;
+  b.rows = {**snap};
+  b.pushed_cursor = "hub:pushed";
+  auto r = node_->ApplyPulled(b);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows_installed, 1u);
+}
+
+TEST_F(ApplyPulledTest, AMalformedInstalledRowIsRefusedAndNothingOfTheBatchIsKept) {
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  auto snap = author_->ExportRow("organisations", a);
+  ASSERT_TRUE(snap.ok() && snap->has_value());
+  RowSnapshot bad = **snap;
+  bad.fields.back().column = "no_such_column";
+  PulledBatch b;
+  b.rows = {bad};
+  b.commits = {{1, c1}};
+  b.cursors = {{"hub:pulled", 1}};
+  auto r = node_->ApplyPulled(b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("no_such_column"), std::string::npos);
+  EXPECT_EQ(*node_->GetCursor("hub:pulled"), 0);
+  auto rows = node_->ListRows("organisations", true);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_TRUE(rows->empty());
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
