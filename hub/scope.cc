@@ -138,7 +138,13 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
     const bool shared = rc.table == "organisations" || rc.table == "services";
     const bool owned_table =
         rc.table == "cases" || rc.table == "persons" || rc.table == "contacts";
-    const Value* province_written = owned_table ? Written(rc, "province") : nullptr;
+    // A delete clears every field (writes NULL): that moves nothing, so only
+    // non-NULL writes of the fields that decide scope are checked below.
+    auto written = [&](std::string_view column) -> const Value* {
+      const Value* v = Written(rc, column);
+      return v != nullptr && !v->is_null() ? v : nullptr;
+    };
+    const Value* province_written = owned_table ? written("province") : nullptr;
     if (e.found || shared) {
       FS_ASSIGN_OR_RETURN(bool visible, Visible(province, rc.table, rc.row));
       if (!visible) {
@@ -152,7 +158,7 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
         return Denied(c, rc, absl::StrCat("belongs to province ", AV(e.owner),
                                           "; only its office may move it elsewhere"));
       }
-      if (rc.table == "contacts" && Written(rc, "restriction") != nullptr &&
+      if (rc.table == "contacts" && written("restriction") != nullptr &&
           !e.owner.empty() && e.owner != province) {
         return Denied(c, rc, absl::StrCat("is a contact of province ", AV(e.owner),
                                           "; only its office may change who may see it"));
@@ -160,7 +166,7 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
       // The links that decide who sees what are set once: changing them
       // would show records to provinces that were never meant to see them.
       if (rc.table == "referrals" || rc.table == "consents") {
-        if (const Value* v = Written(rc, "case_id")) {
+        if (const Value* v = written("case_id")) {
           FS_ASSIGN_OR_RETURN(std::optional<Value> now, Current(rc.table, "case_id", rc.row));
           if (now && !now->is_null() && *now != *v) {
             return Denied(c, rc, "cannot be moved to another case; record a new one instead");

@@ -83,6 +83,7 @@ TEST_F(SyncTest, ThreeNodesInTwoProvincesConvergeThroughTheHubInAnySyncOrder) {
     EXPECT_EQ(open->size(), 2u) << "node of " << n->province();
   }
 
+  std::vector<RowId> referred = {shared};
   const char* statuses[] = {"intake", "verifying", "assisting", "referred", "closed"};
   const char* officers[] = {"Trần Văn Nam", "Nguyễn Thị Hoa", "Lê Văn Tú", "Vàng A Dình"};
   auto live_cases = [&](harness::LocalNode& n) {
@@ -97,7 +98,13 @@ TEST_F(SyncTest, ThreeNodesInTwoProvincesConvergeThroughTheHubInAnySyncOrder) {
       const int kind = static_cast<int>(rng() % 10);
       std::vector<RowId> cases = live_cases(n);
       if (kind == 0 || cases.empty()) {
-        NewCase(n.replica(), province, "Hà Thị Sáu");
+        const RowId fresh = NewCase(n.replica(), province, "Hà Thị Sáu");
+        // Now and then a new case is referred to the other province at
+        // once: it becomes visible there in the middle of the traffic.
+        if (rng() % 3 == 0) {
+          Refer(n.replica(), fresh, province, province == "LC" ? "HN" : "LC");
+          referred.push_back(fresh);
+        }
         continue;
       }
       const RowId kase = rng() % 3 == 0 ? shared : cases[rng() % cases.size()];
@@ -151,6 +158,29 @@ TEST_F(SyncTest, ThreeNodesInTwoProvincesConvergeThroughTheHubInAnySyncOrder) {
   // Every node holds exactly what the hub holds of every row it sees.
   auto hub = OpenHubReplica();
   ASSERT_NE(hub, nullptr);
+  // ...and every case it should see: its province's, and those referred to
+  // it (or from it), with nothing missing.
+  for (auto* n : all) {
+    std::set<RowId> expected;
+    for (const RowId& row : Rows(*hub, "cases")) {
+      auto r = hub->Get("cases", row);
+      ASSERT_TRUE(r.ok() && r->has_value());
+      const Value& owner = (*r)->values[2];  // province
+      const bool deleted = !(*r)->live;
+      if (!deleted && owner == Value::Text(n->province())) expected.insert(row);
+    }
+    for (const RowId& k : referred) expected.insert(k);
+    std::set<RowId> live;
+    auto ids = n->replica().ListRows("cases", /*include_deleted=*/false);
+    ASSERT_TRUE(ids.ok());
+    live.insert(ids->begin(), ids->end());
+    for (const RowId& k : expected) {
+      auto hub_row = hub->Get("cases", k);
+      if (hub_row.ok() && hub_row->has_value() && !(*hub_row)->live) continue;
+      EXPECT_EQ(live.count(k), 1u) << "node of " << n->province() << " lacks case "
+                                   << k.ToString();
+    }
+  }
   for (auto* n : all) {
     for (const TableDef& t : n->replica().schema().tables()) {
       const std::string table(t.name);

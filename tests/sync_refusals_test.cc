@@ -186,6 +186,103 @@ TEST_F(RefusalTest, AnUnknownProtocolVersionIsRefusedNamingBothVersions) {
   s = stub->Push(&ctx2, push, &presp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
   EXPECT_EQ(HubHead(), 0);
+  grpc::ClientContext ctx3;
+  Auth(&ctx3, n.credential());
+  pb::PullRequest pull;
+  pull.set_protocol_version(static_cast<pb::ProtocolVersion>(2));
+  auto reader = stub->Pull(&ctx3, pull);
+  pb::PullResponse msg;
+  EXPECT_FALSE(reader->Read(&msg));
+  s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_NE(s.error_message().find("version 2"), std::string::npos) << s.error_message();
+}
+
+TEST_F(RefusalTest, AForgedPullStillReceivesOnlyTheNodesScope) {
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId lc_case = NewCase(lc.replica(), "LC", "Lò Thị Mai");
+  for (int i = 0; i < 5; ++i) NewCase(hn.replica(), "HN", "Phạm Thị Lan");
+  MustSync(lc);
+  MustSync(hn);
+  // Every combination a node could send: bootstrap or not, any cursor,
+  // any epoch, a huge batch.
+  auto stub = Stub();
+  int lc_cases_seen = 0;
+  for (bool bootstrapped : {false, true}) {
+    for (int64_t cursor : {int64_t{0}, int64_t{1}, int64_t{3}}) {
+      grpc::ClientContext ctx;
+      Auth(&ctx, lc.credential());
+      pb::PullRequest req;
+      req.set_protocol_version(pb::PROTOCOL_VERSION_1);
+      req.set_cursor(cursor);
+      req.set_bootstrapped(bootstrapped);
+      req.set_gc_epoch(12345);
+      req.set_max_batch(4000000000u);
+      auto reader = stub->Pull(&ctx, req);
+      pb::PullResponse msg;
+      while (reader->Read(&msg)) {
+        for (const auto& row : msg.rows()) {
+          if (row.table() == "cases") {
+            EXPECT_EQ(row.row(), std::string(lc_case.view()));
+            ++lc_cases_seen;
+          }
+          for (const auto& f : row.fields()) {
+            if (f.column() == "province") {
+              EXPECT_EQ(f.value().text_value(), "LC");
+            }
+          }
+        }
+        for (const auto& c : msg.commits()) {
+          auto commit = DecodeCommit(c.canonical());
+          ASSERT_TRUE(commit.ok());
+          for (const RowChange& rc : commit->changes) {
+            for (const FieldWrite& f : rc.fields) {
+              if (f.column == "province") {
+                EXPECT_EQ(f.value, Value::Text("LC"));
+              }
+            }
+          }
+        }
+      }
+      grpc::Status s = reader->Finish();
+      EXPECT_TRUE(s.ok()) << s.error_message();
+    }
+  }
+  // The three bootstraps did deliver Lào Cai's own case.
+  EXPECT_EQ(lc_cases_seen, 3);
+}
+
+TEST_F(RefusalTest, AnEnrolmentWhoseAnswerWasLostCanBeRetriedWithTheSameToken) {
+  auto token = hub_->Token("LC");
+  ASSERT_TRUE(token.ok());
+  auto n = harness::LocalNode::Create(dir_.File("retry"));
+  ASSERT_TRUE(n.ok());
+  node::ClientOptions o;
+  o.address = hub_->address();
+  o.ca_file = pki_->ca();
+  auto client = node::SyncClient::Create(o);
+  ASSERT_TRUE(client.ok());
+  std::string province, hub_id;
+  const DeviceId device = (*n)->replica().device_id();
+  auto first = (*client)->Enroll(*token, device, "laptop", &province, &hub_id);
+  ASSERT_TRUE(first.ok()) << first.status();
+  // The answer "never arrived": the same device asks again with the token.
+  auto second = (*client)->Enroll(*token, device, "laptop", &province, &hub_id);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_NE(first->secret, second->secret);
+  // Only the newest secret works.
+  EXPECT_FALSE((*client)->Hello(&*first).ok());
+  auto hello = (*client)->Hello(&*second);
+  ASSERT_TRUE(hello.ok()) << hello.status();
+  EXPECT_EQ(hello->province, "LC");
+  // A revoked device cannot come back with a fresh token.
+  ASSERT_EQ(hub_->Admin({"node", "revoke", device.ToString()}).exit_code, 0);
+  auto fresh = hub_->Token("LC");
+  ASSERT_TRUE(fresh.ok());
+  auto back = (*client)->Enroll(*fresh, device, "laptop", &province, &hub_id);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().code(), absl::StatusCode::kPermissionDenied) << back.status();
 }
 
 TEST_F(RefusalTest, AHubCertificateFromAnotherAuthorityIsRefusedWithAnExplanation) {
