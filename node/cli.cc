@@ -239,6 +239,12 @@ int Sync(const Args& args) {
                          .count();
   WarnSkew(*report);
   if (!report->notice.empty()) std::fprintf(stderr, "fieldnode: hub: %s\n", report->notice.c_str());
+  if (!report->push_refused.ok()) {
+    std::fprintf(stderr,
+                 "fieldnode: pulled, but the push was refused: %s\nThe refused commit and "
+                 "those after it stay on this laptop; nothing of them was lost.\n",
+                 std::string(report->push_refused.message()).c_str());
+  }
   if (args.Has("json")) {
     std::printf("{\"pushed\": %llu, \"push_duplicates\": %llu, \"pulled\": %llu, "
                 "\"rows_installed\": %llu, \"cursor\": %lld, \"log_head\": %lld, "
@@ -252,7 +258,7 @@ int Sync(const Args& args) {
   } else {
     std::printf("synced: %s\n", Describe(*report, ms).c_str());
   }
-  return 0;
+  return report->push_refused.ok() ? 0 : 1;
 }
 
 int Daemon(const Args& args) {
@@ -281,7 +287,13 @@ int Daemon(const Args& args) {
     int64_t wait = *every;
     if (report.ok()) {
       failures = 0;
-      std::fprintf(stderr, "%s sync ok: %s\n", Now().c_str(), Describe(*report, ms).c_str());
+      std::fprintf(stderr, "%s sync %s: %s\n", Now().c_str(),
+                   report->push_refused.ok() ? "ok" : "partly done",
+                   Describe(*report, ms).c_str());
+      if (!report->push_refused.ok()) {
+        std::fprintf(stderr, "%s push refused (kept here, retried each pass): %s\n",
+                     Now().c_str(), std::string(report->push_refused.message()).c_str());
+      }
       WarnSkew(*report);
       if (!report->notice.empty()) {
         std::fprintf(stderr, "%s hub: %s\n", Now().c_str(), report->notice.c_str());

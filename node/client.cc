@@ -424,13 +424,28 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
     SyncReport report;
     report.skew_millis = hello.skew_millis;
     // Everything of ours first: a bootstrap never discards unpushed work.
-    FS_ASSIGN_OR_RETURN(report, m.Push(replica, cred, stop, report));
+    absl::StatusOr<SyncReport> pushed = m.Push(replica, cred, stop, report);
+    if (pushed.ok()) {
+      report = *pushed;
+    } else if (PermanentRefusal(pushed.status())) {
+      // The hub will never take that commit as it is: do not let it stop
+      // the node from receiving the others' work.
+      report.push_refused = pushed.status();
+    } else {
+      return pushed.status();
+    }
     FS_RETURN_IF_ERROR(m.PullAll(replica, cred, stop, progress, &report));
     return report;
   };
   absl::StatusOr<SyncReport> r = pass();
   if (!r.ok() && Retryable(r.status())) m.Reconnect();
   return r;
+}
+
+bool PermanentRefusal(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kPermissionDenied ||
+         s.code() == absl::StatusCode::kFailedPrecondition ||
+         s.code() == absl::StatusCode::kInvalidArgument;
 }
 
 bool Retryable(const absl::Status& s) {

@@ -56,6 +56,11 @@ struct SyncReport {
   int64_t skew_millis = 0;
   bool bootstrapped = false;
   std::string notice;           // from the hub, for the user
+  // Set when the hub refused one of this node's commits for good (outside
+  // the node's scope, a record it collected, ...): that commit and the ones
+  // after it stay unpushed, and say why; the pull still ran, so the node
+  // receives everyone else's work meanwhile.
+  absl::Status push_refused;
 };
 
 struct ClientOptions {
@@ -98,6 +103,10 @@ class SyncClient {
 // link, a deadline): UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED,
 // RESOURCE_EXHAUSTED, CANCELLED by the link.
 bool Retryable(const absl::Status& s);
+
+// Whether the hub refused a commit for good (scope, a collected record, an
+// invalid commit): sending it again as it is cannot succeed.
+bool PermanentRefusal(const absl::Status& s);
 
 // Whether unpushed local commits include urgent ones (a case marked urgent,
 // a crime reported): the daemon syncs at once for those.

@@ -107,36 +107,45 @@ TEST_F(ApplyPulledTest, AnInstalledRowSkipsTheCommitsItAlreadyContains) {
   EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
-TEST_F(ApplyPulledTest, RowsAreNotInstalledOverUnpushedLocalWork) {
+TEST_F(ApplyPulledTest, UnpushedLocalWorkSurvivesResetsAndInstalledRows) {
   const RowId a = Id16::NewRandom();
-  Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
   auto snap = author_->ExportRow("organisations", a);
   ASSERT_TRUE(snap.ok() && snap->has_value());
-  // The node wrote something and has not pushed it (its pushed cursor is 0).
-  auto mine = node_->Write(LocalTxn().Create("services", Id16::NewRandom(), {{"name", T("x")}}));
-  ASSERT_TRUE(mine.ok());
-  for (bool reset : {true, false}) {
+  // The node holds the row, then edits it and creates one of its own,
+  // without pushing (its pushed cursor stays 0).
+  PulledBatch first;
+  first.commits = {{1, c1}};
+  ASSERT_TRUE(node_->ApplyPulled(first).ok());
+  clock_.Advance(10);
+  ASSERT_TRUE(node_->Write(LocalTxn().Set("organisations", a, {{"public_phone", T("024 1")}})).ok());
+  const RowId mine = Id16::NewRandom();
+  ASSERT_TRUE(node_->Write(LocalTxn().Create("services", mine, {{"name", T("x")}})).ok());
+  for (bool reset : {false, true}) {
     PulledBatch b;
     b.reset = reset;
-    b.rows = {**snap};
+    b.rows = {**snap};  // the hub's state: without the node's unpushed work
     b.pushed_cursor = "hub:pushed";
     b.cursors = {{"hub:pulled", 5}};
     auto r = node_->ApplyPulled(b);
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kAborted) << r.status();
-    EXPECT_EQ(*node_->GetCursor("hub:pulled"), 0);
+    ASSERT_TRUE(r.ok()) << r.status();
+    auto row = node_->Get("organisations", a);
+    ASSERT_TRUE(row.ok() && row->has_value());
+    EXPECT_EQ((*row)->values[0], T("one"));
+    EXPECT_EQ((*row)->values[4], T("024 1")) << "the unpushed edit must survive, reset " << reset;
     auto services = node_->ListRows("services", false);
     ASSERT_TRUE(services.ok());
-    EXPECT_EQ(services->size(), 1u) << "the local row must survive";
+    EXPECT_EQ(services->size(), 1u) << "the unpushed row must survive, reset " << reset;
   }
-  // Once pushed (acknowledged), the same batch installs.
-  ASSERT_TRUE(node_->SetCursor("hub:pushed", 1).ok());
-  PulledBatch b;
-  b.rows = {**snap};
-  b.pushed_cursor = "hub:pushed";
-  auto r = node_->ApplyPulled(b);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->rows_installed, 1u);
+  // Without the cursor that says what was pushed, the hub's state wins: the
+  // guard is that cursor.
+  PulledBatch plain;
+  plain.reset = true;
+  plain.rows = {**snap};
+  ASSERT_TRUE(node_->ApplyPulled(plain).ok());
+  auto services = node_->ListRows("services", false);
+  ASSERT_TRUE(services.ok());
+  EXPECT_TRUE(services->empty());
 }
 
 TEST_F(ApplyPulledTest, AMalformedInstalledRowIsRefusedAndNothingOfTheBatchIsKept) {

@@ -66,9 +66,9 @@ TEST_F(SyncTest, SixtyThreeNodesSyncingAtOnceAllConverge) {
     for (int i = 0; i < kNodes; ++i) {
       threads.emplace_back([&, i] {
         auto r = nodes[i]->Sync();
-        if (!r.ok()) {
+        if (!r.ok() || !r->push_refused.ok()) {
           ++failures;
-          errors[i] = r.status().ToString();
+          errors[i] = r.ok() ? r->push_refused.ToString() : r.status().ToString();
         }
       });
     }

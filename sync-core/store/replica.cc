@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <set>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -111,6 +112,10 @@ class Replica::Impl {
   // `absent`: the row is known not to be here (after a reset).
   absl::Status InstallRow(const RowSnapshot& snap, int64_t position, bool absent);
   absl::Status ResetReplicated();
+  // Merges this device's commits after cursor `pushed_cursor` again (they
+  // are logged already), all of them or only their changes of `only` rows.
+  absl::Status ReplayUnpushed(const std::string& pushed_cursor,
+                              const std::set<std::pair<size_t, RowId>>* only);
   absl::StatusOr<std::optional<RowSnapshot>> ExportRowInTxn(size_t tidx, const RowId& row);
 
   // Loads versions and liveness; with `all_values`, every value too.
@@ -1027,6 +1032,41 @@ absl::Status Replica::Impl::Learn(const Version& v) {
   return absl::OkStatus();
 }
 
+absl::Status Replica::Impl::ReplayUnpushed(const std::string& pushed_cursor,
+                                           const std::set<std::pair<size_t, RowId>>* only) {
+  uint64_t pushed = 0;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT value FROM _fs_cursors WHERE name = ?1"));
+    st->BindText(1, pushed_cursor);
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (found) pushed = static_cast<uint64_t>(st->ColumnInt(0));
+  }
+  if (pushed >= devices[self_idx].max_seq) return absl::OkStatus();
+  std::vector<Commit> mine;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND "
+                                              "seq > ?2 ORDER BY seq"));
+    st->BindInt(1, self_idx);
+    st->BindInt(2, static_cast<int64_t>(pushed));
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(st->ColumnBlob(0)));
+      mine.push_back(std::move(c));
+    }
+  }
+  for (const Commit& c : mine) {
+    for (const RowChange& rc : c.changes) {
+      const auto tidx = static_cast<size_t>(schema->TableIndex(rc.table));
+      if (only != nullptr && only->count({tidx, rc.row}) == 0) continue;
+      FS_ASSIGN_OR_RETURN(RowState rs, LoadRow(tidx, rc.row, /*all_values=*/false));
+      FS_RETURN_IF_ERROR(MergeRowChange(c, self_idx, tidx, rc, rs));
+      FS_RETURN_IF_ERROR(StoreRow(tidx, rc.row, rs));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Replica::Impl::ResetReplicated() {
   for (const TableDef& t : schema->tables()) {
     FS_RETURN_IF_ERROR(db->Exec(absl::StrCat("DELETE FROM ", Quote(t.name))));
@@ -1155,27 +1195,21 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
   PullResult result;
   FS_RETURN_IF_ERROR(m.Begin());
   auto run = [&]() -> absl::Status {
-    // Installing rows replaces them with the hub's state, which holds every
-    // commit of this device the hub acknowledged -- and none written since.
-    if ((batch.reset || !batch.rows.empty()) && !batch.pushed_cursor.empty()) {
-      FS_ASSIGN_OR_RETURN(auto st,
-                          m.db->Prepared("SELECT value FROM _fs_cursors WHERE name = ?1"));
-      st->BindText(1, batch.pushed_cursor);
-      FS_ASSIGN_OR_RETURN(bool found, st->Step());
-      const uint64_t pushed = found ? static_cast<uint64_t>(st->ColumnInt(0)) : 0;
-      if (pushed < m.devices[m.self_idx].max_seq) {
-        return absl::AbortedError(absl::StrCat(
-            "commits were written here (up to ", m.devices[m.self_idx].max_seq,
-            ") after the push acknowledged ", pushed,
-            "; installing the hub's state now would hide them: sync again"));
-      }
-    }
     if (batch.reset) FS_RETURN_IF_ERROR(m.ResetReplicated());
+    std::set<std::pair<size_t, RowId>> installed;
     for (const RowSnapshot& r : batch.rows) {
-      // After a reset in this transaction or an earlier message of the same
-      // bootstrap, the tables hold only rows installed by it, each once.
+      // After a reset in this transaction the tables hold only rows
+      // installed by it, each once: no need to remove an old version.
       FS_RETURN_IF_ERROR(m.InstallRow(r, batch.rows_position, /*absent=*/batch.reset));
+      installed.emplace(static_cast<size_t>(m.schema->TableIndex(r.table)), r.row);
       ++result.rows_installed;
+    }
+    // The hub's state holds every commit of this device it acknowledged, and
+    // none written since: those are merged again on top of what was reset or
+    // installed, so that installing never hides local work.
+    if ((batch.reset || !installed.empty()) && !batch.pushed_cursor.empty()) {
+      FS_RETURN_IF_ERROR(
+          m.ReplayUnpushed(batch.pushed_cursor, batch.reset ? nullptr : &installed));
     }
     // Row changes already contained in an installed row are dropped.
     std::vector<Commit> trimmed;

@@ -144,9 +144,9 @@ struct PulledBatch {
   // the log of this device's own commits is kept.
   bool reset = false;
   // The cursor that records how far this device's own commits were
-  // acknowledged by the hub. If commits were written after it, a reset or an
-  // installed row would hide them until pushed: ApplyPulled refuses with
-  // ABORTED (push, then pull again).
+  // acknowledged by the hub. Commits written after it are not in the hub's
+  // state: after a reset or an installed row they are merged again on top,
+  // so that installing never hides local work.
   std::string pushed_cursor;
   // Rows installed whole; they reflect the hub's log up to rows_position.
   std::vector<RowSnapshot> rows;

@@ -58,7 +58,18 @@ class SyncTest : public ::testing::Test {
   static node::SyncReport MustSync(harness::LocalNode& n) {
     auto r = n.Sync();
     EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(!r.ok() || r->push_refused.ok()) << r->push_refused;
     return r.ok() ? *r : node::SyncReport{};
+  }
+
+  // A sync pass whose push the hub refuses for good: the pass still pulls;
+  // returns the refusal.
+  static absl::Status RefusedPush(harness::LocalNode& n) {
+    auto r = n.Sync();
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return r.status();
+    EXPECT_FALSE(r->push_refused.ok()) << "the hub accepted the push";
+    return r->push_refused;
   }
 
   // A case (and its person) owned by `province`.
