@@ -28,7 +28,9 @@ Commands:
   enroll-token --province CODE [--valid-for 24h]
                             make a one-time token that enrols one node of
                             that province; hand it to the office's officer
-  node list                 enrolled nodes: province, last seen, lag, skew
+  node list                 enrolled nodes: province, last seen, lag (log
+                            positions behind), pending (entries of its
+                            scope waiting), commits pushed, protocol, skew
   node revoke DEVICE        refuse a node from now on (a lost laptop)
   gc [--min-age 30d] [--stale-after 90d]
                             collect tombstones every node has acknowledged
@@ -196,6 +198,7 @@ int NodeCmd(const Args& args) {
             ", \"name\": ", JsonString(n.name), ", \"province\": ", JsonString(n.province),
             ", \"last_seen\": ", JsonString(FormatTimeMillis(n.last_seen_millis)),
             ", \"cursor\": ", n.cursor, ", \"lag\": ", *head - n.cursor,
+            ", \"pending\": ", n.pending,
             ", \"acknowledged_seq\": ", n.acknowledged_seq,
             ", \"protocol_version\": ", n.protocol_version,
             ", \"clock_skew_ms\": ", n.clock_skew_millis,
@@ -208,13 +211,14 @@ int NodeCmd(const Args& args) {
       std::printf("no nodes enrolled yet: fieldhub enroll-token --province CODE\n");
       return 0;
     }
-    std::printf("%-36s  %-8s  %-20s  %8s  %8s  %5s  %9s  %s\n", "DEVICE", "PROVINCE",
-                "LAST SEEN", "LAG", "PUSHED", "PROTO", "SKEW(ms)", "NAME");
+    std::printf("%-36s  %-8s  %-20s  %8s  %8s  %8s  %5s  %9s  %s\n", "DEVICE", "PROVINCE",
+                "LAST SEEN", "LAG", "PENDING", "PUSHED", "PROTO", "SKEW(ms)", "NAME");
     for (const NodeInfo& n : *nodes) {
-      std::printf("%-36s  %-8s  %-20s  %8lld  %8llu  %5d  %9lld  %s%s\n",
+      std::printf("%-36s  %-8s  %-20s  %8lld  %8llu  %8llu  %5d  %9lld  %s%s\n",
                   n.device.ToString().c_str(), n.province.c_str(),
                   FormatTimeMillis(n.last_seen_millis).c_str(),
                   static_cast<long long>(*head - n.cursor),
+                  static_cast<unsigned long long>(n.pending),
                   static_cast<unsigned long long>(n.acknowledged_seq), n.protocol_version,
                   static_cast<long long>(n.clock_skew_millis), n.name.c_str(),
                   n.revoked ? "  [REVOKED]" : "");

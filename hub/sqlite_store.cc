@@ -59,6 +59,7 @@ size_t ApproxSize(const RowSnapshot& r) {
 }
 
 constexpr size_t kMaxChunkBytes = 4 << 20;
+constexpr int kMaxConcurrentPulls = 64;
 
 template <typename F>
 absl::Status InTxn(sqlite::Db& db, F&& body) {
@@ -214,6 +215,21 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStore::Nodes() {
     n.revoked_at_millis = n.revoked ? st->ColumnInt(8) : 0;
     n.acknowledged_seq = static_cast<uint64_t>(st->ColumnInt(9));
     out.push_back(std::move(n));
+  }
+  // What waits for each node: others' log entries of its province and of
+  // the shared directory after its cursor (grants aside).
+  FS_ASSIGN_OR_RETURN(auto pending,
+                      registry_->Prepared("SELECT count(DISTINCT s.position) FROM hub_log_scope s "
+                                          "JOIN _fs_log l ON l.pos = s.position JOIN _fs_devices "
+                                          "d ON d.idx = l.device WHERE s.province IN (?1, '*') "
+                                          "AND s.position > ?2 AND d.id != ?3"));
+  for (NodeInfo& n : out) {
+    pending->Reset();
+    pending->BindText(1, n.province);
+    pending->BindInt(2, n.cursor);
+    pending->BindBlob(3, n.device.view());
+    FS_ASSIGN_OR_RETURN(bool r, pending->Step());
+    n.pending = r ? static_cast<uint64_t>(pending->ColumnInt(0)) : 0;
   }
   return out;
 }
@@ -470,6 +486,17 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
   if (cursor < 0) {
     return absl::InvalidArgumentError(absl::StrCat("cursor ", cursor, " is negative"));
   }
+  // Each pull holds a connection and a read transaction: bounded.
+  struct Slot {
+    std::atomic<int>& n;
+    ~Slot() { --n; }
+  };
+  if (++active_pulls_ > kMaxConcurrentPulls) {
+    --active_pulls_;
+    return absl::UnavailableError(absl::StrCat("the hub is serving ", kMaxConcurrentPulls,
+                                               " pulls at once; the node tries again shortly"));
+  }
+  Slot slot{active_pulls_};
   FS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> reader, TakeReader());
   Replica& rep = *reader;
   bool cancelled = false;

@@ -7,6 +7,7 @@
 #ifndef FIELDSYNC_HUB_SQLITE_STORE_H_
 #define FIELDSYNC_HUB_SQLITE_STORE_H_
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -71,6 +72,7 @@ class SqliteHubStore : public HubStore {
   std::unique_ptr<Replica> writer_;
   std::mutex registry_mu_;               // the registry connection
   std::unique_ptr<sqlite::Db> registry_;
+  std::atomic<int> active_pulls_{0};
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Replica>> readers_;
 };

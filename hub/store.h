@@ -32,6 +32,7 @@ struct NodeInfo {
   int64_t enrolled_at_millis = 0;
   int64_t last_seen_millis = 0;       // 0: never called after enrolling
   int64_t cursor = 0;                 // position it acknowledged in its last pull
+  uint64_t pending = 0;               // log entries of its scope after that cursor
   uint64_t acknowledged_seq = 0;      // its commits the hub holds
   int protocol_version = 0;           // spoken at its last call
   int64_t clock_skew_millis = 0;      // its clock minus the hub's, at its last Hello

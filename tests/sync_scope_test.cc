@@ -227,3 +227,43 @@ TEST_F(SyncTest, AContactMadePublicReachesEveryProvinceWhole) {
 
 }  // namespace
 }  // namespace fieldsync::testing
+
+namespace fieldsync::testing {
+namespace {
+
+TEST_F(SyncTest, TheHubKeepsEachNodesSyncStateForTheAdministrator) {
+  auto& a = AddNode("LC");
+  auto& b = AddNode("LC");
+  auto& hn = AddNode("HN");
+  MustSync(b);
+  MustSync(hn);
+  NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  NewCase(a.replica(), "LC", "Lò Thị Mai");
+  MustSync(a);
+  MustSync(hn);
+  auto list = hub_->Admin({"node", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  // b (Lào Cai) has two Lào Cai commits waiting; Hà Nội none.
+  // One node's JSON object.
+  auto entry = [](const std::string& out, const std::string& device) {
+    const size_t at = out.find(absl::StrCat("\"device\": \"", device));
+    return at == std::string::npos ? std::string() : out.substr(at, out.find('}', at) - at);
+  };
+  const std::string b_entry = entry(list.out, b.replica().device_id().ToString());
+  const std::string hn_entry = entry(list.out, hn.replica().device_id().ToString());
+  const std::string a_entry = entry(list.out, a.replica().device_id().ToString());
+  EXPECT_NE(b_entry.find("\"pending\": 2,"), std::string::npos) << list.out;
+  EXPECT_NE(hn_entry.find("\"pending\": 0,"), std::string::npos) << list.out;
+  EXPECT_NE(a_entry.find("\"pending\": 0,"), std::string::npos) << list.out;  // its own
+  EXPECT_NE(a_entry.find("\"acknowledged_seq\": 2,"), std::string::npos) << list.out;
+  EXPECT_NE(b_entry.find("\"protocol_version\": 1,"), std::string::npos) << list.out;
+  MustSync(b);
+  MustSync(b);  // the second pull acknowledges the first
+  list = hub_->Admin({"node", "list", "--json"});
+  EXPECT_NE(entry(list.out, b.replica().device_id().ToString()).find("\"pending\": 0,"),
+            std::string::npos)
+      << list.out;
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
