@@ -247,11 +247,11 @@ int Gc(const Args& args) {
   if (!store.ok()) return Fail(store.status());
   auto r = (*store)->CollectTombstones(*min_age, *stale);
   if (!r.ok()) return Fail(r.status());
-  std::printf("collected %llu tombstones and %llu log entries (collection epoch %llu)%s\n",
+  std::printf("collected %llu tombstones (collection epoch %llu)%s\n",
               static_cast<unsigned long long>(r->tombstones),
-              static_cast<unsigned long long>(r->log_entries),
               static_cast<unsigned long long>(r->epoch),
-              r->tombstones > 0 ? "; every node is rebuilt from the current state at its next sync"
+              r->tombstones > 0 ? "; nodes drop them at their next sync, and a node that never "
+                                  "received one of those deletes is rebuilt from the current state"
                                 : "");
   for (const std::string& w : r->waiting_for) {
     std::printf("kept: not yet acknowledged by %s\n", w.c_str());

@@ -147,6 +147,11 @@ class SyncService final : public pb::Sync::Service {
       m.set_log_head(c.log_head);
       m.set_notice(c.notice);
       m.set_gc_epoch(c.gc_epoch);
+      for (const auto& [table, row] : c.purged) {
+        auto* ref = m.add_purged();
+        ref->set_table(table);
+        ref->set_row(std::string(row.view()));
+      }
       rows += c.rows.size();
       commits += c.commits.size();
       return writer->Write(m);

@@ -30,6 +30,7 @@ constexpr const char* kRegistry[] = {
     "NOT NULL DEFAULT 0, clock_skew INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER) WITHOUT ROWID",
     // Deleted rows collected for good (their tombstones are gone).
     "CREATE TABLE IF NOT EXISTS hub_purged(tbl TEXT NOT NULL, row BLOB NOT NULL, position "
+    "INTEGER NOT NULL, epoch INTEGER NOT NULL, owner TEXT NOT NULL, case_id BLOB, shared "
     "INTEGER NOT NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID",
 };
 
@@ -536,15 +537,36 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
           "): this replica synced with another hub, or the hub was restored from an older "
           "backup. Ask the hub administrator before syncing this node again"));
     }
-    if (!bootstrapped || gc_epoch < epoch) {
+    // Tombstones collected since the node last pulled: it drops them too,
+    // if it holds every one of those deletes; if it missed one (it was away
+    // past the stale limit), it is rebuilt, so that the row does not live on.
+    bool missed_a_delete = false;
+    std::vector<std::pair<std::string, RowId>> purged;
+    if (bootstrapped && gc_epoch < epoch) {
+      FS_ASSIGN_OR_RETURN(
+          auto st, rep.db().Prepared(
+                       "SELECT tbl, row, position FROM hub_purged p WHERE epoch > ?1 AND "
+                       "(shared = 1 OR owner = ?2 OR EXISTS (SELECT 1 FROM hub_grants g WHERE "
+                       "g.province = ?2 AND g.case_id = p.case_id)) ORDER BY tbl, row"));
+      st->BindInt(1, static_cast<int64_t>(gc_epoch));
+      st->BindText(2, node.province);
+      while (true) {
+        FS_ASSIGN_OR_RETURN(bool r, st->Step());
+        if (!r) break;
+        FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(1), "purged row"));
+        purged.emplace_back(st->ColumnString(0), id);
+        if (st->ColumnInt(2) > cursor) missed_a_delete = true;
+      }
+    }
+    if (!bootstrapped || missed_a_delete) {
       // Bootstrap: the current state of the node's scope, not its history.
       chunk.reset = true;
       if (bootstrapped) {
         chunk.notice = absl::StrCat(
             "the hub collected deleted records (up to position ", horizon,
-            ") since this node last pulled (at ", cursor,
-            "): the replica is rebuilt from the hub's current state; nothing of this node's "
-            "own work is lost, it was pushed first");
+            ") whose deletes this node, last synced at position ", cursor,
+            ", had not received: the replica is rebuilt from the hub's current state; nothing "
+            "of this node's own work is lost");
       }
       for (const TableDef& t : rep.schema().tables()) {
         const std::string table(t.name);
@@ -566,6 +588,7 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
       return send(chunk);
     }
 
+    chunk.purged = std::move(purged);
     // Records newly visible through grants since the cursor: their current
     // state, then the log without them.
     FS_ASSIGN_OR_RETURN(auto fresh, scope.NewlyVisible(node.province, cursor, head));
@@ -682,6 +705,7 @@ absl::StatusOr<GcReport> SqliteHubStore::CollectTombstones(int64_t min_age_milli
         candidates.emplace_back(st->ColumnString(0), id, st->ColumnInt(2));
       }
     }
+    FS_ASSIGN_OR_RETURN(const uint64_t epoch, GcEpoch(db));
     for (const auto& [table, row, deleted_pos] : candidates) {
       bool acknowledged = true;
       for (const NodeInfo& n : nodes) {
@@ -699,14 +723,25 @@ absl::StatusOr<GcReport> SqliteHubStore::CollectTombstones(int64_t min_age_milli
       del->BindBlob(1, row.view());
       FS_RETURN_IF_ERROR(del->Run());
       if (db.Changes() == 0) continue;
+      // Remembered with who could see it: nodes that pull later are told
+      // to drop it too (or, if they never saw the delete, rebuilt).
+      FS_ASSIGN_OR_RETURN(bool shared, scope.Visible("*", table, row));
+      FS_ASSIGN_OR_RETURN(auto rec, db.Prepared(
+                                        "INSERT OR REPLACE INTO hub_purged(tbl, row, position, "
+                                        "epoch, owner, case_id, shared) SELECT ?1, ?2, ?3, ?4, "
+                                        "owner, CASE WHEN ?1 = 'cases' THEN row ELSE case_id END, "
+                                        "?5 FROM hub_row_scope WHERE tbl = ?1 AND row = ?2"));
+      rec->BindText(1, table);
+      rec->BindBlob(2, row.view());
+      rec->BindInt(3, deleted_pos);
+      rec->BindInt(4, static_cast<int64_t>(epoch + 1));
+      rec->BindInt(5, shared ? 1 : 0);
+      FS_RETURN_IF_ERROR(rec->Run());
       for (const char* sql : {"DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2",
-                              "DELETE FROM hub_row_scope WHERE tbl = ?1 AND row = ?2",
-                              "INSERT OR REPLACE INTO hub_purged(tbl, row, position) VALUES "
-                              "(?1, ?2, ?3)"}) {
+                              "DELETE FROM hub_row_scope WHERE tbl = ?1 AND row = ?2"}) {
         FS_ASSIGN_OR_RETURN(auto st, db.Prepared(sql));
         st->BindText(1, table);
         st->BindBlob(2, row.view());
-        if (std::string_view(sql).find("?3") != std::string_view::npos) st->BindInt(3, head);
         FS_RETURN_IF_ERROR(st->Run());
       }
       ++report.tombstones;
@@ -719,17 +754,12 @@ absl::StatusOr<GcReport> SqliteHubStore::CollectTombstones(int64_t min_age_milli
                                                "SET value = excluded.value"));
       st->BindInt(1, head);
       FS_RETURN_IF_ERROR(st->Run());
-      // Every node that pulled before now may hold what was collected.
+      // Nodes that pulled before now may hold what was collected: their
+      // next pull drops it, or rebuilds them if they never saw the delete.
+      // The log stays: up-to-date nodes resume from it (a pull leaves out
+      // the row changes of collected rows, which no longer have a scope).
       FS_RETURN_IF_ERROR(db.Exec("INSERT INTO hub_meta(key, value) VALUES ('gc_epoch', 1) ON "
                                  "CONFLICT(key) DO UPDATE SET value = value + 1"));
-      // The newest entry stays: positions must never be handed out twice.
-      FS_ASSIGN_OR_RETURN(auto lg, db.Prepared("DELETE FROM _fs_log WHERE pos < ?1"));
-      lg->BindInt(1, head);
-      FS_RETURN_IF_ERROR(lg->Run());
-      report.log_entries = static_cast<uint64_t>(db.Changes());
-      FS_ASSIGN_OR_RETURN(auto ls, db.Prepared("DELETE FROM hub_log_scope WHERE position < ?1"));
-      ls->BindInt(1, head);
-      FS_RETURN_IF_ERROR(ls->Run());
     }
     FS_ASSIGN_OR_RETURN(report.horizon, GcHorizon(db));
     FS_ASSIGN_OR_RETURN(report.epoch, GcEpoch(db));

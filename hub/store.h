@@ -68,6 +68,7 @@ struct PullChunk {
   bool caught_up = false;
   int64_t log_head = 0;
   uint64_t gc_epoch = 0;
+  std::vector<std::pair<std::string, RowId>> purged;  // tombstones collected since
   std::string notice;
 };
 
@@ -75,7 +76,6 @@ struct GcReport {
   uint64_t epoch = 0;         // collections so far; nodes of older epochs re-bootstrap
   int64_t horizon = 0;        // log position below which history was collected
   uint64_t tombstones = 0;    // deleted rows removed for good
-  uint64_t log_entries = 0;   // log entries removed
   std::vector<std::string> waiting_for;  // nodes that kept a tombstone alive
 };
 

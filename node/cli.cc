@@ -190,7 +190,12 @@ std::string Describe(const SyncReport& r, int64_t millis) {
                       ", pulled ", r.pulled, " commits",
                       r.rows_installed ? absl::StrCat(" and ", r.rows_installed, " records")
                                        : "",
-                      r.bootstrapped ? " (bootstrap)" : "", ", at position ", r.cursor, " of ",
+                      r.bootstrapped ? " (bootstrap)" : "",
+                      r.tombstones_purged
+                          ? absl::StrCat(", dropped ", r.tombstones_purged,
+                                         " deleted records the hub collected")
+                          : "",
+                      ", at position ", r.cursor, " of ",
                       r.log_head, ", ", millis, " ms");
 }
 

@@ -353,6 +353,14 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, const Credential& cred,
       }
       batch.rows.push_back(*std::move(snap));
     }
+    for (const auto& p : msg.purged()) {
+      absl::StatusOr<RowId> id = Id16::FromBytes(p.row(), "purged row");
+      if (!id.ok()) {
+        bad = id.status();
+        break;
+      }
+      batch.purged.emplace_back(p.table(), *id);
+    }
     for (const auto& c : msg.commits()) {
       if (!bad.ok()) break;
       absl::StatusOr<Commit> commit = DecodeCommit(c.canonical());
@@ -391,6 +399,7 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, const Credential& cred,
     }
     report->pulled += r->applied;
     report->rows_installed += r->rows_installed;
+    report->tombstones_purged += r->tombstones_purged;
     report->pull_messages += 1;
     report->log_head = msg.log_head();
     if (msg.cursor() > 0) report->cursor = msg.cursor();

@@ -50,6 +50,7 @@ struct SyncReport {
   uint64_t push_duplicates = 0; // commits it already held
   uint64_t pulled = 0;          // commits applied here
   uint64_t rows_installed = 0;  // rows installed whole (bootstrap, referrals)
+  uint64_t tombstones_purged = 0;  // deleted rows the hub collected, dropped here
   uint64_t pull_messages = 0;
   int64_t cursor = 0;           // position in the hub's log now held
   int64_t log_head = 0;

@@ -1,7 +1,9 @@
 // Tombstone collection: the hub removes a deleted row for good only once
 // every node that can see it has acknowledged the delete (pulled past it and
-// said so with its next cursor); nodes behind the collection horizon are told
-// to re-bootstrap and never bring the deleted row back.
+// said so with its next cursor). Nodes that hold the delete drop the
+// tombstone at their next pull; a node that never received the delete (away
+// past the stale limit) is told, rebuilt from the current state, and never
+// brings the deleted row back.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -53,16 +55,28 @@ TEST_F(SyncTest, ATombstoneIsCollectedOnlyAfterEveryNodeThatSeesItAcknowledged) 
     EXPECT_FALSE(row->has_value()) << "the hub still holds the tombstone";
   }
 
-  // Nodes behind the horizon are told, and rebuilt from the current state:
-  // the tombstone is gone there too, and nothing else is.
+  // Nodes that hold the delete drop the tombstone at their next pull -- no
+  // rebuild needed -- and nothing else changes.
   const auto rb = MustSync(b);
-  EXPECT_TRUE(rb.bootstrapped);
-  EXPECT_NE(rb.notice.find("collected"), std::string::npos) << rb.notice;
-  MustSync(a);
+  EXPECT_FALSE(rb.bootstrapped);
+  EXPECT_EQ(rb.tombstones_purged, 1u);
+  const auto ra = MustSync(a);
+  EXPECT_FALSE(ra.bootstrapped);
+  EXPECT_EQ(ra.tombstones_purged, 1u);
   auto row = b.replica().Get("cases", x);
   ASSERT_TRUE(row.ok());
   EXPECT_FALSE(row->has_value());
   EXPECT_EQ(Rows(b.replica(), "cases"), std::set<RowId>{keep});
+  EXPECT_EQ(Digest(a.replica()), Digest(b.replica()));
+  // Hà Nội never saw the case: told nothing, rebuilt from nothing.
+  const auto rh = MustSync(hn);
+  EXPECT_FALSE(rh.bootstrapped);
+  EXPECT_EQ(rh.tombstones_purged, 0u);
+  // Work goes on from the log, for everyone.
+  const RowId later = NewCase(a.replica(), "LC", "Hà Thị Sáu");
+  MustSync(a);
+  MustSync(b);
+  EXPECT_EQ(Rows(b.replica(), "cases").count(later), 1u);
   EXPECT_EQ(Digest(a.replica()), Digest(b.replica()));
   // A node enrolled afterwards never sees the collected row either.
   auto& c = AddNode("LC");
@@ -88,7 +102,7 @@ TEST_F(SyncTest, ANodeAwayPastTheStaleLimitIsRebootstrappedAndResurrectsNothing)
   // Back online: re-bootstrapped, told why; x does not come back to life.
   const auto r = MustSync(away);
   EXPECT_TRUE(r.bootstrapped);
-  EXPECT_FALSE(r.notice.empty());
+  EXPECT_NE(r.notice.find("rebuilt"), std::string::npos) << r.notice;
   auto row = away.replica().Get("cases", x);
   ASSERT_TRUE(row.ok());
   EXPECT_FALSE(row->has_value());

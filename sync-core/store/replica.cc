@@ -1196,6 +1196,27 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
   FS_RETURN_IF_ERROR(m.Begin());
   auto run = [&]() -> absl::Status {
     if (batch.reset) FS_RETURN_IF_ERROR(m.ResetReplicated());
+    for (const auto& [table, row] : batch.purged) {
+      const TableDef* t = m.schema->FindTable(table);
+      if (t == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("purged row of unknown table \"", table,
+                                                       "\""));
+      }
+      FS_ASSIGN_OR_RETURN(auto del, m.db->Prepared(absl::StrCat(
+                                        "DELETE FROM ", Quote(t->name), " WHERE id = ?1 AND "
+                                        "_live = 0")));
+      del->BindBlob(1, row.view());
+      FS_RETURN_IF_ERROR(del->Run());
+      if (m.db->Changes() == 0) continue;
+      ++result.tombstones_purged;
+      for (const char* sql : {"DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2",
+                              "DELETE FROM _fs_installed WHERE tbl = ?1 AND row = ?2"}) {
+        FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(sql));
+        st->BindText(1, table);
+        st->BindBlob(2, row.view());
+        FS_RETURN_IF_ERROR(st->Run());
+      }
+    }
     std::set<std::pair<size_t, RowId>> installed;
     for (const RowSnapshot& r : batch.rows) {
       // After a reset in this transaction the tables hold only rows

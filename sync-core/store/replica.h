@@ -148,6 +148,9 @@ struct PulledBatch {
   // state: after a reset or an installed row they are merged again on top,
   // so that installing never hides local work.
   std::string pushed_cursor;
+  // Deleted rows the hub collected for good: their tombstones (and conflict
+  // records) go here too. A row that is live here is left alone.
+  std::vector<std::pair<std::string, RowId>> purged;
   // Rows installed whole; they reflect the hub's log up to rows_position.
   std::vector<RowSnapshot> rows;
   int64_t rows_position = 0;
@@ -161,6 +164,7 @@ struct PulledBatch {
 
 struct PullResult {
   size_t rows_installed = 0;
+  size_t tombstones_purged = 0;
   size_t applied = 0;
   size_t duplicates = 0;
   size_t deferred = 0;
