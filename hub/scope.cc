@@ -25,6 +25,12 @@ absl::StatusOr<RowId> IdOf(const Value* v) {
   return Id16::FromBytes(v->str(), "case id");
 }
 
+// A delete writes _live = 0 (and NULL into every field).
+bool IsDelete(const RowChange& rc) {
+  const Value* live = Written(rc, kLiveColumn);
+  return live != nullptr && live->kind() == Value::Kind::kInt && live->int_value() == 0;
+}
+
 absl::Status Denied(const Commit& c, const RowChange& rc, std::string_view why) {
   return absl::PermissionDeniedError(absl::StrCat(
       "commit ", c.Name(), " refused, nothing of the batch stored: ", AV(rc.table), " row ",
@@ -165,10 +171,12 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
       }
       // The links that decide who sees what are set once: changing them
       // would show records to provinces that were never meant to see them.
+      // Compared with what the hub recorded, which a NULL written earlier
+      // does not erase; clearing a link is allowed only by a delete.
       if (rc.table == "referrals" || rc.table == "consents") {
-        if (const Value* v = written("case_id")) {
-          FS_ASSIGN_OR_RETURN(std::optional<Value> now, Current(rc.table, "case_id", rc.row));
-          if (now && !now->is_null() && *now != *v) {
+        if (const Value* v = Written(rc, "case_id")) {
+          if (v->is_null() ? !IsDelete(rc)
+                           : (e.case_id.is_nil() || v->str() != e.case_id.view())) {
             return Denied(c, rc, "cannot be moved to another case; record a new one instead");
           }
         }
@@ -222,13 +230,28 @@ absl::StatusOr<std::optional<Value>> Scope::Current(const std::string& table,
 absl::Status Scope::CheckPersonLink(const std::string& province, const Commit& c,
                                     const RowChange& rc) {
   const Value* v = Written(rc, "person_id");
-  if (v == nullptr || v->is_null()) return absl::OkStatus();
-  FS_ASSIGN_OR_RETURN(std::optional<Value> now, Current("cases", "person_id", rc.row));
-  if (now && !now->is_null()) {
-    if (*now == *v) return absl::OkStatus();
-    return Denied(c, rc, "already names its victim (person_id); a case's person cannot change");
+  if (v == nullptr) return absl::OkStatus();
+  // The person the hub linked to the case, whatever NULL was written since.
+  std::optional<RowId> linked;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT person FROM hub_person_case WHERE "
+                                              "case_id = ?1 LIMIT 1"));
+    st->BindBlob(1, rc.row.view());
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (found) {
+      FS_ASSIGN_OR_RETURN(linked, Id16::FromBytes(st->ColumnBlob(0), "linked person"));
+    }
+  }
+  if (v->is_null()) {
+    if (!linked || IsDelete(rc)) return absl::OkStatus();
+    return Denied(c, rc, "names its victim (person_id); the link can be cleared only by "
+                         "deleting the case");
   }
   FS_ASSIGN_OR_RETURN(RowId person, IdOf(v));
+  if (linked) {
+    if (*linked == person) return absl::OkStatus();
+    return Denied(c, rc, "already names its victim (person_id); a case's person cannot change");
+  }
   FS_ASSIGN_OR_RETURN(Entry e, Lookup("persons", person));
   if (!e.found) return absl::OkStatus();  // new: created by this or a later commit
   FS_ASSIGN_OR_RETURN(bool visible, Visible(province, "persons", person));
@@ -313,7 +336,8 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
       // The merged values, not the commit's: the commit may have lost.
       const char* sql = t == "cases"       ? "SELECT province, person_id FROM cases WHERE id = ?1"
                         : t == "persons"   ? "SELECT province FROM persons WHERE id = ?1"
-                        : t == "contacts"  ? "SELECT province, restriction FROM contacts WHERE id = ?1"
+                        : t == "contacts"  ? "SELECT province, restriction, _live FROM contacts "
+                                             "WHERE id = ?1"
                         : t == "referrals" ? "SELECT case_id, to_office FROM referrals WHERE id = ?1"
                                            : "SELECT case_id FROM consents WHERE id = ?1";
       FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(sql));
@@ -325,8 +349,12 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
       if (t == "cases" || t == "persons" || t == "contacts") {
         if (!st->ColumnIsNull(0)) owner = st->ColumnString(0);
       }
-      if (t == "contacts" && !st->ColumnIsNull(1)) {
-        restricted = st->ColumnString(1) == "restricted";
+      // A deleted contact's fields are all NULL: that says nothing of its
+      // restriction.
+      const bool contact_live = t == "contacts" && (st->ColumnIsNull(2) || st->ColumnInt(2) != 0);
+      if (contact_live) {
+        // Unset restriction means public.
+        restricted = !st->ColumnIsNull(1) && st->ColumnString(1) == "restricted";
       }
       if (t == "cases") {
         case_id = rc.row;

@@ -30,8 +30,8 @@ constexpr const char* kRegistry[] = {
     "NOT NULL DEFAULT 0, clock_skew INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER) WITHOUT ROWID",
     // Deleted rows collected for good (their tombstones are gone).
     "CREATE TABLE IF NOT EXISTS hub_purged(tbl TEXT NOT NULL, row BLOB NOT NULL, position "
-    "INTEGER NOT NULL, epoch INTEGER NOT NULL, owner TEXT NOT NULL, case_id BLOB, shared "
-    "INTEGER NOT NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID",
+    "INTEGER NOT NULL, epoch INTEGER NOT NULL, shared INTEGER NOT NULL, provinces TEXT NOT "
+    "NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID",
 };
 
 std::string Hash(std::string_view secret) {
@@ -307,8 +307,18 @@ absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
             "; a replica belongs to one province: use a token of its province"));
       }
     }
-    // A device enrolled before (same province, not revoked) gets a new
-    // secret: the old credential stops working.
+    // Only the retry of this token by this device re-enrols an enrolled
+    // device: anyone else holding a token could otherwise take over a
+    // colleague's device id (ids are in every commit), and a replica
+    // restored from a backup would reuse sequence numbers the hub holds.
+    if (enrolled && !used_by_this_device) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "device ", device.ToString(),
+          " is already enrolled at this hub; its credential is in its data directory. If that "
+          "was lost, or the replica was restored from a backup, make a new replica (fieldnode "
+          "init) and enrol it with a new token"));
+    }
+    // The retry gets a new secret: the old credential stops working.
     e.secret.resize(32);
     randombytes_buf(e.secret.data(), e.secret.size());
     FS_ASSIGN_OR_RETURN(auto ins, registry_->Prepared(
@@ -437,10 +447,10 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
           st->BindBlob(2, rc.row.view());
           FS_ASSIGN_OR_RETURN(bool purged, st->Step());
           if (purged) {
-            return absl::FailedPreconditionError(absl::StrCat(
+            return absl::PermissionDeniedError(absl::StrCat(
                 "commit ", c.Name(), " writes ", rc.table, " row ", rc.row.ToString(),
-                ", which was deleted and then collected by the hub; it cannot be brought back. "
-                "Nothing of the batch was stored"));
+                ", which was deleted and then collected by the hub: it may no longer be "
+                "written. Nothing of the batch was stored"));
           }
         }
       }
@@ -546,8 +556,8 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
       FS_ASSIGN_OR_RETURN(
           auto st, rep.db().Prepared(
                        "SELECT tbl, row, position FROM hub_purged p WHERE epoch > ?1 AND "
-                       "(shared = 1 OR owner = ?2 OR EXISTS (SELECT 1 FROM hub_grants g WHERE "
-                       "g.province = ?2 AND g.case_id = p.case_id)) ORDER BY tbl, row"));
+                       "(shared = 1 OR EXISTS (SELECT 1 FROM json_each(p.provinces) WHERE "
+                       "value = ?2)) ORDER BY tbl, row"));
       st->BindInt(1, static_cast<int64_t>(gc_epoch));
       st->BindText(2, node.province);
       while (true) {
@@ -588,7 +598,14 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
       return send(chunk);
     }
 
-    chunk.purged = std::move(purged);
+    // Collected rows to drop, at most 20,000 a message (a few hundred KB).
+    constexpr size_t kPurgedPerMessage = 20000;
+    for (size_t i = 0; i < purged.size(); i += kPurgedPerMessage) {
+      const size_t end = std::min(purged.size(), i + kPurgedPerMessage);
+      chunk.purged.assign(purged.begin() + static_cast<std::ptrdiff_t>(i),
+                          purged.begin() + static_cast<std::ptrdiff_t>(end));
+      if (end < purged.size()) FS_RETURN_IF_ERROR(send(chunk));
+    }
     // Records newly visible through grants since the cursor: their current
     // state, then the log without them.
     FS_ASSIGN_OR_RETURN(auto fresh, scope.NewlyVisible(node.province, cursor, head));
@@ -622,6 +639,8 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
                           "AND position > ?2 AND position <= ?3 ORDER BY position LIMIT ?4) c "
                           "JOIN _fs_log l ON l.pos = c.p JOIN _fs_devices d ON d.idx = l.device "
                           "ORDER BY l.pos"));
+    FS_ASSIGN_OR_RETURN(auto is_purged,
+                        rep.db().Prepared("SELECT 1 FROM hub_purged WHERE tbl = ?1 AND row = ?2"));
     int64_t after = cursor;
     while (after < head) {
       std::vector<Replica::RawEntry> entries;
@@ -646,6 +665,15 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
         size_t kept = 0;
         std::vector<RowChange> visible;
         for (RowChange& rc : c.changes) {
+          // Shared directory rows are visible to all, even once collected:
+          // a write to one after its delete must not bring it back.
+          if (epoch > 0 && (rc.table == "organisations" || rc.table == "services")) {
+            is_purged->Reset();
+            is_purged->BindText(1, rc.table);
+            is_purged->BindBlob(2, rc.row.view());
+            FS_ASSIGN_OR_RETURN(bool gone, is_purged->Step());
+            if (gone) continue;
+          }
           FS_ASSIGN_OR_RETURN(bool v, scope.Visible(node.province, rc.table, rc.row));
           if (v && installed.count({rc.table, rc.row}) == 0) {
             ++kept;
@@ -706,6 +734,17 @@ absl::StatusOr<GcReport> SqliteHubStore::CollectTombstones(int64_t min_age_milli
       }
     }
     FS_ASSIGN_OR_RETURN(const uint64_t epoch, GcEpoch(db));
+    // Every province that has a node or is registered.
+    std::set<std::string> provinces;
+    for (const NodeInfo& n : nodes) provinces.insert(n.province);
+    {
+      FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT code FROM hub_provinces"));
+      while (true) {
+        FS_ASSIGN_OR_RETURN(bool r, st->Step());
+        if (!r) break;
+        provinces.insert(st->ColumnString(0));
+      }
+    }
     for (const auto& [table, row, deleted_pos] : candidates) {
       bool acknowledged = true;
       for (const NodeInfo& n : nodes) {
@@ -723,19 +762,25 @@ absl::StatusOr<GcReport> SqliteHubStore::CollectTombstones(int64_t min_age_milli
       del->BindBlob(1, row.view());
       FS_RETURN_IF_ERROR(del->Run());
       if (db.Changes() == 0) continue;
-      // Remembered with who could see it: nodes that pull later are told
-      // to drop it too (or, if they never saw the delete, rebuilt).
+      // Remembered with the provinces that could see it (asked before its
+      // scope goes): their nodes are told to drop it too, or rebuilt if they
+      // never received the delete.
       FS_ASSIGN_OR_RETURN(bool shared, scope.Visible("*", table, row));
-      FS_ASSIGN_OR_RETURN(auto rec, db.Prepared(
-                                        "INSERT OR REPLACE INTO hub_purged(tbl, row, position, "
-                                        "epoch, owner, case_id, shared) SELECT ?1, ?2, ?3, ?4, "
-                                        "owner, CASE WHEN ?1 = 'cases' THEN row ELSE case_id END, "
-                                        "?5 FROM hub_row_scope WHERE tbl = ?1 AND row = ?2"));
+      std::string seen_by = "[";
+      for (const std::string& p : provinces) {
+        FS_ASSIGN_OR_RETURN(bool v, scope.Visible(p, table, row));
+        if (v) absl::StrAppend(&seen_by, seen_by.size() > 1 ? "," : "", JsonString(p));
+      }
+      seen_by += "]";
+      FS_ASSIGN_OR_RETURN(auto rec, db.Prepared("INSERT OR REPLACE INTO hub_purged(tbl, row, "
+                                                "position, epoch, shared, provinces) VALUES "
+                                                "(?1, ?2, ?3, ?4, ?5, ?6)"));
       rec->BindText(1, table);
       rec->BindBlob(2, row.view());
       rec->BindInt(3, deleted_pos);
       rec->BindInt(4, static_cast<int64_t>(epoch + 1));
       rec->BindInt(5, shared ? 1 : 0);
+      rec->BindText(6, seen_by);
       FS_RETURN_IF_ERROR(rec->Run());
       for (const char* sql : {"DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2",
                               "DELETE FROM hub_row_scope WHERE tbl = ?1 AND row = ?2"}) {

@@ -452,8 +452,12 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
 }
 
 bool PermanentRefusal(const absl::Status& s) {
+  // After a successful Hello (the node is enrolled and not revoked), these
+  // are the hub's verdict on a commit: outside the node's scope, a record
+  // collected, malformed. FAILED_PRECONDITION is not among them: it also
+  // means a clock far ahead or a hub restored from a backup, which must stop
+  // the pass rather than let it pull as if nothing had happened.
   return s.code() == absl::StatusCode::kPermissionDenied ||
-         s.code() == absl::StatusCode::kFailedPrecondition ||
          s.code() == absl::StatusCode::kInvalidArgument;
 }
 

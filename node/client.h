@@ -105,8 +105,9 @@ class SyncClient {
 // RESOURCE_EXHAUSTED, CANCELLED by the link.
 bool Retryable(const absl::Status& s);
 
-// Whether the hub refused a commit for good (scope, a collected record, an
-// invalid commit): sending it again as it is cannot succeed.
+// Whether the hub refused a commit for good (PERMISSION_DENIED: outside the
+// scope, a collected record; INVALID_ARGUMENT: malformed): sending it again
+// as it is cannot succeed.
 bool PermanentRefusal(const absl::Status& s);
 
 // Whether unpushed local commits include urgent ones (a case marked urgent,

@@ -386,7 +386,9 @@ TEST_F(RefusalTest, ACommitStampedFarInTheFutureIsRefused) {
   auto skewed = Replica::Open(o);
   ASSERT_TRUE(skewed.ok());
   NewCase(**skewed, "LC", "Nguyễn Thị Hằng");
-  absl::Status s = RefusedPush(n);
+  auto r = n.Sync();
+  ASSERT_FALSE(r.ok());
+  absl::Status s = r.status();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_NE(s.message().find("ahead"), std::string::npos) << s;
   EXPECT_EQ(HubHead(), 0);

@@ -267,3 +267,32 @@ TEST_F(SyncTest, TheHubKeepsEachNodesSyncStateForTheAdministrator) {
 
 }  // namespace
 }  // namespace fieldsync::testing
+
+namespace fieldsync::testing {
+namespace {
+
+TEST_F(SyncTest, ALinkClearedWithoutADeleteIsRefusedSoItCannotBeRewritten) {
+  auto& lc = AddNode("LC");
+  const RowId kase = NewCase(lc.replica(), "LC", "Lò Thị Mai");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  MustSync(lc);
+  // Another laptop clears the referral's case (not a delete), to set
+  // another one later.
+  auto& clearer = AddNode("LC");
+  MustSync(clearer);
+  SetField(clearer.replica(), "referrals", ref, "case_id", Value::Null());
+  EXPECT_EQ(RefusedPush(clearer).code(), absl::StatusCode::kPermissionDenied);
+  // The same for a case's person.
+  auto& other = AddNode("LC");
+  MustSync(other);
+  SetField(other.replica(), "cases", kase, "person_id", Value::Null());
+  EXPECT_EQ(RefusedPush(other).code(), absl::StatusCode::kPermissionDenied);
+  // Deleting the referral (every field cleared) is allowed.
+  LocalTxn del;
+  del.Delete("referrals", ref);
+  ASSERT_TRUE(lc.replica().Write(del).ok());
+  MustSync(lc);
+}
+
+}  // namespace
+}  // namespace fieldsync::testing

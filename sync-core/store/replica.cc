@@ -1060,6 +1060,13 @@ absl::Status Replica::Impl::ReplayUnpushed(const std::string& pushed_cursor,
       const auto tidx = static_cast<size_t>(schema->TableIndex(rc.table));
       if (only != nullptr && only->count({tidx, rc.row}) == 0) continue;
       FS_ASSIGN_OR_RETURN(RowState rs, LoadRow(tidx, rc.row, /*all_values=*/false));
+      // A row the hub's state no longer has (collected, or out of scope)
+      // is not brought back by an edit; only a change that creates it is.
+      if (!rs.exists) {
+        bool creates = false;
+        for (const FieldWrite& f : rc.fields) creates |= f.column == kLiveColumn;
+        if (!creates) continue;
+      }
       FS_RETURN_IF_ERROR(MergeRowChange(c, self_idx, tidx, rc, rs));
       FS_RETURN_IF_ERROR(StoreRow(tidx, rc.row, rs));
     }
