@@ -1,5 +1,6 @@
 #include "hub/service.h"
 
+#include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 
@@ -129,11 +130,14 @@ class SyncService final : public pb::Sync::Service {
     const auto start = std::chrono::steady_clock::now();
     size_t rows = 0;
     size_t commits = 0;
+    // Each message is built in an arena freed at once after it is written.
+    google::protobuf::Arena arena;
     absl::Status s = store_->Pull(*node, req->cursor(), req->bootstrapped(), req->gc_epoch(),
                                   batch,
                                   [&](PullChunk& c) {
       if (ctx->IsCancelled()) return false;
-      pb::PullResponse m;
+      arena.Reset();
+      pb::PullResponse& m = *google::protobuf::Arena::CreateMessage<pb::PullResponse>(&arena);
       m.set_reset(c.reset);
       for (const RowSnapshot& r : c.rows) wire::ToProto(r, m.add_rows());
       m.set_rows_position(c.rows_position);

@@ -1,5 +1,6 @@
 #include "node/client.h"
 
+#include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -333,10 +334,16 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, const Credential& cred,
   grpc::ClientContext ctx;
   Prepare(&ctx, opts.pull_timeout_millis, &cred);
   std::unique_ptr<grpc::ClientReader<pb::PullResponse>> reader = stub->Pull(&ctx, req);
-  pb::PullResponse msg;
   bool caught_up = false;
   report->cursor = cursor;
-  while (reader->Read(&msg)) {
+  // Each message is parsed into an arena freed at once after it is applied:
+  // a bootstrap message holds thousands of small strings.
+  google::protobuf::Arena arena;
+  while (true) {
+    arena.Reset();
+    auto* parsed = google::protobuf::Arena::CreateMessage<pb::PullResponse>(&arena);
+    if (!reader->Read(parsed)) break;
+    const pb::PullResponse& msg = *parsed;
     PulledBatch batch;
     batch.reset = msg.reset();
     batch.pushed_cursor = kPushedCursor;  // guards resets and installed rows
