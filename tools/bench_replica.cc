@@ -53,6 +53,7 @@
 #include "clock/clock_source.h"
 #include "schema/schema.h"
 #include "store/replica.h"
+#include "tools/lib/case_data.h"
 
 namespace fieldsync {
 namespace {
@@ -188,13 +189,6 @@ std::optional<Settings> ParseSettings(int argc, char** argv) {
 // so fieldsync and plain SQLite store exactly the same bytes. The plain table
 // has every declared column of `cases`, read from the schema.
 
-constexpr const char* kCaseColumns[15] = {
-    "case_code",       "person_id",          "province",
-    "office",          "assigned_officer",   "intake_channel",
-    "status",          "trafficking_status", "exploitation_types",
-    "urgency",         "opened_on",          "narrative",
-    "interview_notes", "exact_places",       "perpetrator_details",
-};
 
 // Edits touch 3, 4 or 5 of these, in this order.
 constexpr const char* kEditColumns[5] = {
@@ -202,110 +196,18 @@ constexpr const char* kEditColumns[5] = {
 };
 size_t EditFieldCount(int64_t i) { return 3 + static_cast<size_t>(i % 3); }
 
-struct Province {
-  const char* code;
-  const char* name;
-  const char* district;
-};
-constexpr Province kProvinces[] = {
-    {"VN-02", "Lào Cai", "Bát Xát"},      {"VN-03", "Hà Giang", "Mèo Vạc"},
-    {"VN-01", "Lai Châu", "Phong Thổ"},   {"VN-71", "Điện Biên", "Mường Nhé"},
-    {"VN-13", "Quảng Ninh", "Móng Cái"},  {"VN-22", "Nghệ An", "Kỳ Sơn"},
-    {"VN-04", "Cao Bằng", "Trùng Khánh"}, {"VN-44", "An Giang", "Tịnh Biên"},
-};
-constexpr const char* kOfficers[] = {
-    "Nguyễn Thị Hoa", "Trần Văn Minh", "Lê Thị Lan",    "Phạm Quốc Bảo",
-    "Hoàng Thị Mai",  "Vũ Đức Thắng",  "Đặng Thu Hằng", "Bùi Văn Long",
-};
-constexpr const char* kChannels[] = {"hotline_call", "walk_in", "referral_in", "police"};
-constexpr const char* kExploitation[] = {
-    "sexual",          "labour",        "sexual,forced_marriage", "labour,other",
-    "forced_marriage", "sexual,labour", "child_selling",          "labour,forced_marriage",
-};
-
-template <typename T, size_t N>
-const T& Pick(const T (&a)[N], int64_t i) {
-  return a[static_cast<size_t>(i) % N];
-}
-
-// A deterministic 16-byte id (the victim's persons row).
-Id16 PersonId(int64_t i) {
-  uint64_t x = static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
-  std::array<uint8_t, Id16::kSize> b;
-  for (size_t k = 0; k < b.size(); ++k) {
-    x ^= x >> 29;
-    x *= 0xBF58476D1CE4E5B9ULL;
-    x ^= x >> 32;
-    b[k] = static_cast<uint8_t>(x);
-  }
-  b[6] = static_cast<uint8_t>(0x70 | (b[6] & 0x0F));
-  b[8] = static_cast<uint8_t>(0x80 | (b[8] & 0x3F));
-  return Id16(b);
-}
-
-std::string Date(int64_t i) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "2026-%02d-%02d", static_cast<int>(1 + i % 11),
-                static_cast<int>(1 + (i / 11) % 28));
-  return buf;
-}
-
-// The 15 values of case number i, in kCaseColumns order.
 std::vector<Value> CaseValues(int64_t i, Settings::Profile profile) {
-  const Province& p = Pick(kProvinces, i);
-  const std::string date = Date(i);
-  char code[32];
-  std::snprintf(code, sizeof(code), "%s-2026-%06lld", p.code + 3, static_cast<long long>(i));
-  std::vector<Value> v;
-  v.reserve(15);
-  v.push_back(Value::Text(code));
-  v.push_back(Value::Bytes(std::string(PersonId(i).view())));
-  v.push_back(Value::Text(p.code));
-  v.push_back(Value::Text(absl::StrCat(p.code, "-", 1 + i % 4)));
-  v.push_back(Value::Text(Pick(kOfficers, i)));
-  v.push_back(Value::Text(Pick(kChannels, i / 3)));
-  v.push_back(Value::Text("intake"));
-  v.push_back(Value::Text("possible"));
-  v.push_back(Value::Text(Pick(kExploitation, i / 7)));
-  v.push_back(Value::Text(i % 9 == 0 ? "urgent" : "normal"));
-  v.push_back(Value::Text(date));
-  if (profile == Settings::Profile::kIntake) {
-    v.push_back(Value::Text(absl::StrCat("Gọi 18001567 từ ", p.name, "; chờ xác minh.")));
-    v.push_back(Value::Text(absl::StrCat("Cán bộ ", Pick(kOfficers, i), " nhận cuộc gọi.")));
-    v.push_back(Value::Text(absl::StrCat("Huyện ", p.district)));
-    v.push_back(Value::Text("Chưa rõ"));
-    return v;
-  }
-  v.push_back(Value::Text(
-      absl::StrCat("Nạn nhân được giải cứu tại ", p.name, " ngày ", date,
-                   ". Chị cho biết một người quen trong bản hứa hẹn việc làm phụ bếp lương cao ở "
-                   "bên kia biên giới, sau đó bị đưa đi bằng đường mòn ban đêm, bị giữ giấy tờ "
-                   "và bị ép làm việc không công suốt ",
-                   3 + i % 20, " tháng trước khi trốn thoát được.")));
-  v.push_back(Value::Text(absl::StrCat(
-      "Phỏng vấn lần 1 (", date, ", cán bộ ", Pick(kOfficers, i),
-      "): nạn nhân còn hoảng sợ, cần hỗ trợ y tế và tư vấn tâm lý. Đã báo Hội Liên hiệp "
-      "Phụ nữ huyện ",
-      p.district, " để bố trí chỗ ở tạm thời.")));
-  v.push_back(Value::Text(absl::StrCat("Tuyển dụng: chợ phiên huyện ", p.district, ", ", p.name,
-                                       "; trung chuyển: đường mòn gần cửa khẩu; bóc lột: "
-                                       "một xưởng may cách biên giới khoảng ",
-                                       20 + i % 80, " km.")));
-  v.push_back(Value::Text(
-      absl::StrCat("Một phụ nữ khoảng ", 30 + i % 15,
-                   " tuổi, tự xưng là \"chị Hằng\", nói giọng miền Bắc, đi xe máy Wave màu đỏ; "
-                   "liên lạc qua Zalo với số điện thoại kết thúc bằng ",
-                   1000 + i % 9000, ".")));
-  return v;
+  return bench::CaseValues(i, profile == Settings::Profile::kIntake ? bench::CaseProfile::kIntake
+                                                                    : bench::CaseProfile::kFull);
 }
 
 // The values of edit number i of case i: EditFieldCount(i) of kEditColumns.
 std::vector<Value> EditValues(int64_t i) {
   std::vector<Value> v;
   v.push_back(Value::Text(i % 2 == 0 ? "verifying" : "assisting"));
-  v.push_back(Value::Text(Pick(kOfficers, i + 3)));
+  v.push_back(Value::Text(bench::Officer(i + 3)));
   v.push_back(Value::Text(absl::StrCat(
-      "Phỏng vấn lần 2 (", Date(i + 5),
+      "Phỏng vấn lần 2 (", bench::Date(i + 5),
       "): nạn nhân đã ổn định hơn, đồng ý làm việc với công an tỉnh; cần hỗ trợ học nghề "
       "và hồi hương về với gia đình. Ghi chú số ",
       i, ".")));
@@ -513,7 +415,7 @@ absl::StatusOr<Seconds> TrackedInsert(Replica& r, const std::vector<RowId>& ids,
       LocalTxn::Fields fields;
       fields.reserve(values.size());
       for (size_t k = 0; k < values.size(); ++k) {
-        fields.emplace_back(kCaseColumns[k], std::move(values[k]));
+        fields.emplace_back(bench::kCaseColumns[k], std::move(values[k]));
       }
       txns[static_cast<size_t>(i - start)].Create("cases", ids[static_cast<size_t>(i)],
                                                   std::move(fields));
@@ -531,7 +433,7 @@ absl::StatusOr<Seconds> TrackedInsert(Replica& r, const std::vector<RowId>& ids,
 // The same rows through one prepared INSERT (or UPSERT) of plain SQLite.
 absl::StatusOr<Seconds> RawInsert(RawDb& db, const std::vector<RowId>& ids, int64_t batch,
                                   bool upsert, Settings::Profile profile) {
-  FS_ASSIGN_OR_RETURN(RawStmt * st, db.Prepare(InsertSql(kCaseColumns, 15, upsert)));
+  FS_ASSIGN_OR_RETURN(RawStmt * st, db.Prepare(InsertSql(bench::kCaseColumns, 15, upsert)));
   FS_ASSIGN_OR_RETURN(RawStmt * begin, db.Prepare("BEGIN IMMEDIATE"));
   FS_ASSIGN_OR_RETURN(RawStmt * commit, db.Prepare("COMMIT"));
   Seconds total;
