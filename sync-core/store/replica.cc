@@ -93,6 +93,8 @@ class Replica::Impl {
   absl::Status InReadTxn(const std::function<absl::Status()>& read);
   absl::Status Finish();
   void Abort();
+  // Begin → body → Finish, or Abort if the body fails.
+  absl::Status InWriteTxn(const std::function<absl::Status()>& body);
 
   absl::Status ReloadDevices();
   absl::StatusOr<int64_t> DataVersion();
@@ -410,6 +412,16 @@ absl::Status Replica::Impl::Finish() {
   }
   for (DeviceEntry& d : devices) d.dirty = false;
   return absl::OkStatus();
+}
+
+absl::Status Replica::Impl::InWriteTxn(const std::function<absl::Status()>& body) {
+  FS_RETURN_IF_ERROR(Begin());
+  absl::Status s = body();
+  if (!s.ok()) {
+    Abort();
+    return s;
+  }
+  return Finish();
 }
 
 void Replica::Impl::Abort() {
@@ -877,10 +889,9 @@ absl::StatusOr<Commit> Replica::Write(const LocalTxn& txn) {
 
 absl::StatusOr<std::vector<Commit>> Replica::WriteMany(const std::vector<LocalTxn>& txns) {
   Impl& m = *impl_;
-  FS_RETURN_IF_ERROR(m.Begin());
   std::vector<Commit> out;
   out.reserve(txns.size());
-  auto run = [&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&]() -> absl::Status {
     std::vector<RowState> states;
     for (const LocalTxn& txn : txns) {
       FS_ASSIGN_OR_RETURN(Commit c, m.BuildLocal(txn, &states));
@@ -888,13 +899,7 @@ absl::StatusOr<std::vector<Commit>> Replica::WriteMany(const std::vector<LocalTx
       out.push_back(std::move(c));
     }
     return absl::OkStatus();
-  };
-  absl::Status s = run();
-  if (!s.ok()) {
-    m.Abort();
-    return s;
-  }
-  FS_RETURN_IF_ERROR(m.Finish());
+  }));
   return out;
 }
 
@@ -995,8 +1000,7 @@ absl::StatusOr<ApplyResult> Replica::Apply(
   for (const Commit& c : commits) ptrs.push_back(&c);
   FS_RETURN_IF_ERROR(ValidateBatch(*m.schema, m.hlc, ptrs));
   ApplyResult result;
-  FS_RETURN_IF_ERROR(m.Begin());
-  auto run = [&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&]() -> absl::Status {
     FS_ASSIGN_OR_RETURN(bool deferred, m.ApplyInTxn(ptrs, /*allow_gaps=*/false, hooks,
                                                     &result.outcomes));
     // A cursor past a deferred commit would skip it for good: the cursor
@@ -1006,13 +1010,7 @@ absl::StatusOr<ApplyResult> Replica::Apply(
       result.cursor_set = true;
     }
     return absl::OkStatus();
-  };
-  absl::Status s = run();
-  if (!s.ok()) {
-    m.Abort();
-    return s;
-  }
-  FS_RETURN_IF_ERROR(m.Finish());
+  }));
   for (ApplyOutcome o : result.outcomes) {
     if (o == ApplyOutcome::kApplied) ++result.applied;
     if (o == ApplyOutcome::kDuplicate) ++result.duplicates;
@@ -1200,8 +1198,7 @@ absl::Status Replica::Impl::InstallRow(const RowSnapshot& snap, int64_t position
 absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
   Impl& m = *impl_;
   PullResult result;
-  FS_RETURN_IF_ERROR(m.Begin());
-  auto run = [&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&]() -> absl::Status {
     if (batch.reset) FS_RETURN_IF_ERROR(m.ResetReplicated());
     for (const auto& [table, row] : batch.purged) {
       const TableDef* t = m.schema->FindTable(table);
@@ -1290,13 +1287,7 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
       result.cursor_set = true;
     }
     return absl::OkStatus();
-  };
-  absl::Status s = run();
-  if (!s.ok()) {
-    m.Abort();
-    return s;
-  }
-  FS_RETURN_IF_ERROR(m.Finish());
+  }));
   return result;
 }
 
