@@ -72,12 +72,20 @@
 #include "schema/schema.h"
 #include "store/data_dir.h"
 #include "store/replica.h"
+#include "tools/lib/bench_report.h"
 #include "tools/lib/case_data.h"
 #include "tools/lib/cutting_proxy.h"
 #include "tools/lib/sync_harness.h"
 
 namespace fieldsync {
 namespace {
+
+using bench::FsType;
+using bench::PrintTable;
+using bench::Rate;
+using bench::ReadFirstLine;
+using bench::Sample;
+using bench::TableRow;
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -539,36 +547,6 @@ absl::StatusOr<double> RawInsert(const std::string& path, int page_size,
   return seconds;
 }
 
-// ---------------------------------------------------------------------------
-// Reporting
-
-struct Sample {
-  std::vector<double> values;
-  void Add(double v) { values.push_back(v); }
-  double Median() const {
-    std::vector<double> v = values;
-    std::sort(v.begin(), v.end());
-    if (v.empty()) return 0;
-    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-  }
-  double Min() const {
-    return values.empty() ? 0 : *std::min_element(values.begin(), values.end());
-  }
-  double Max() const {
-    return values.empty() ? 0 : *std::max_element(values.begin(), values.end());
-  }
-};
-
-std::string Rate(double v) {
-  // 12345678 -> "12,345,678"
-  std::string digits = std::to_string(static_cast<long long>(v + 0.5));
-  std::string out;
-  for (size_t k = 0; k < digits.size(); ++k) {
-    if (k > 0 && (digits.size() - k) % 3 == 0) out += ',';
-    out += digits[k];
-  }
-  return out;
-}
 
 std::string RateRange(const Sample& s) {
   if (s.values.size() < 2) return Rate(s.Median());
@@ -585,37 +563,6 @@ double MB(int64_t kib) { return static_cast<double>(kib) * 1024 / 1e6; }
 
 std::string Percent(double ratio) { return absl::StrCat(Fixed(100 * ratio, 1), "%"); }
 
-std::string ReadFirstLine(const std::string& path, const std::string& prefix) {
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) == 0) {
-      const size_t colon = line.find(':');
-      return colon == std::string::npos ? line : line.substr(colon + 2);
-    }
-  }
-  return "?";
-}
-
-std::string FsType(const std::string& dir) {
-  struct statfs s;
-  if (statfs(dir.c_str(), &s) != 0) return "?";
-  switch (static_cast<unsigned long>(s.f_type)) {
-    case 0xEF53:
-      return "ext4";
-    case 0x01021994:
-      return "tmpfs (fsync is free: figures are flattered)";
-    case 0x58465342:
-      return "xfs";
-    case 0x9123683E:
-      return "btrfs";
-    case 0x794C7630:
-      return "overlayfs";
-    default:
-      return absl::StrCat("0x", absl::Hex(s.f_type));
-  }
-}
-
 std::string LoadAverage() {
   std::ifstream in("/proc/loadavg");
   std::string a, b, c;
@@ -623,35 +570,6 @@ std::string LoadAverage() {
   return absl::StrCat(a, " ", b, " ", c);
 }
 
-struct TableRow {
-  std::string figure;
-  std::string fieldsync;
-  std::string raw;
-  std::string ratio;
-  std::string target;
-  std::string met;
-};
-
-// Column widths count bytes; every cell is ASCII.
-void PrintTable(const std::vector<TableRow>& rows) {
-  const TableRow head{"figure", "fieldsync", "raw SQLite", "ratio", "target", "met"};
-  size_t w[6] = {};
-  auto widen = [&](const TableRow& r) {
-    const std::string* c[6] = {&r.figure, &r.fieldsync, &r.raw, &r.ratio, &r.target, &r.met};
-    for (int k = 0; k < 6; ++k) w[k] = std::max(w[k], c[k]->size());
-  };
-  widen(head);
-  for (const TableRow& r : rows) widen(r);
-  auto print = [&](const TableRow& r) {
-    std::printf("  %-*s  %*s  %*s  %*s  %*s  %s\n", static_cast<int>(w[0]), r.figure.c_str(),
-                static_cast<int>(w[1]), r.fieldsync.c_str(), static_cast<int>(w[2]), r.raw.c_str(),
-                static_cast<int>(w[3]), r.ratio.c_str(), static_cast<int>(w[4]), r.target.c_str(),
-                r.met.c_str());
-  };
-  print(head);
-  std::printf("  %s\n", std::string(w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + 10, '-').c_str());
-  for (const TableRow& r : rows) print(r);
-}
 
 // ---------------------------------------------------------------------------
 // 1. Initial sync

@@ -1,0 +1,41 @@
+// What both benchmark programs print with: medians of repeated runs, rates
+// with thousands separators, the machine they ran on, and the closing table
+// of figures against their targets.
+#ifndef FIELDSYNC_TOOLS_LIB_BENCH_REPORT_H_
+#define FIELDSYNC_TOOLS_LIB_BENCH_REPORT_H_
+
+#include <string>
+#include <vector>
+
+namespace fieldsync::bench {
+
+// The figures of one measurement over --repeat runs.
+struct Sample {
+  std::vector<double> values;
+  void Add(double v) { values.push_back(v); }
+  double Median() const;
+  double Min() const;
+  double Max() const;
+};
+
+// 12345678.4 -> "12,345,678"
+std::string Rate(double v);
+// The first line of `path` starting with `prefix`, after its "key: ".
+std::string ReadFirstLine(const std::string& path, const std::string& prefix);
+// The filesystem of `dir`, by name ("ext4"); tmpfs says that fsync is free there.
+std::string FsType(const std::string& dir);
+
+struct TableRow {
+  std::string figure;
+  std::string fieldsync;
+  std::string raw;
+  std::string ratio;
+  std::string target;
+  std::string met;
+};
+// Aligned columns (widths count bytes: every cell is ASCII).
+void PrintTable(const std::vector<TableRow>& rows);
+
+}  // namespace fieldsync::bench
+
+#endif  // FIELDSYNC_TOOLS_LIB_BENCH_REPORT_H_
