@@ -262,6 +262,16 @@ absl::Status Scope::CheckPersonLink(const std::string& province, const Commit& c
   return absl::OkStatus();
 }
 
+absl::Status Scope::Grant(const RowId& case_id, const std::string& province,
+                          int64_t position) {
+  FS_ASSIGN_OR_RETURN(auto g, db_.Prepared("INSERT OR IGNORE INTO hub_grants(case_id, province, "
+                                           "position) VALUES (?1, ?2, ?3)"));
+  g->BindBlob(1, case_id.view());
+  g->BindText(2, province);
+  g->BindInt(3, position);
+  return g->Run();
+}
+
 absl::Status Scope::Record(const Commit& c, int64_t position) {
   FS_RETURN_IF_ERROR(RecordRows(c, position));
   // Which provinces' pulls must read this entry.
@@ -372,12 +382,7 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
         // its offline edits must still be accepted).
         if (!owner.empty() && before.found && !before.owner.empty() && before.owner != owner) {
           for (const std::string& p : {owner, before.owner}) {
-            FS_ASSIGN_OR_RETURN(auto g, db_.Prepared("INSERT OR IGNORE INTO hub_grants(case_id, "
-                                                     "province, position) VALUES (?1, ?2, ?3)"));
-            g->BindBlob(1, rc.row.view());
-            g->BindText(2, p);
-            g->BindInt(3, position);
-            FS_RETURN_IF_ERROR(g->Run());
+            FS_RETURN_IF_ERROR(Grant(rc.row, p, position));
           }
         }
       }
@@ -389,13 +394,7 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
           const std::string to = st->ColumnString(1);
           FS_ASSIGN_OR_RETURN(Entry kase, Lookup("cases", *case_id));
           if (!to.empty() && to != kase.owner) {
-            FS_ASSIGN_OR_RETURN(auto g, db_.Prepared("INSERT OR IGNORE INTO hub_grants("
-                                                     "case_id, province, position) VALUES "
-                                                     "(?1, ?2, ?3)"));
-            g->BindBlob(1, case_id->view());
-            g->BindText(2, to);
-            g->BindInt(3, position);
-            FS_RETURN_IF_ERROR(g->Run());
+            FS_RETURN_IF_ERROR(Grant(*case_id, to, position));
           }
         }
       }

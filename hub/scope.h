@@ -86,6 +86,8 @@ class Scope {
   };
   absl::StatusOr<Entry> Lookup(const std::string& table, const RowId& row);
   absl::Status RecordRows(const Commit& c, int64_t position);
+  // `province` sees `case_id` from log `position` on (kept if it already did).
+  absl::Status Grant(const RowId& case_id, const std::string& province, int64_t position);
   // The merged value of one column of a row; nullopt if no such row.
   absl::StatusOr<std::optional<Value>> Current(const std::string& table,
                                                const std::string& column, const RowId& row);
