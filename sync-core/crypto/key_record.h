@@ -1,0 +1,130 @@
+// Key records: the signed, self-contained objects through which keys travel
+// between devices by way of the hub, which stores and relays them but can
+// open none (format version 1; docs/CRYPTO.md, "Key records").
+//
+//   offset size
+//        0    1  magic 0xF6
+//        1    1  format version (1)
+//        2    1  kind: 1 office key, 2 office share, 3 data key, 4 erasure
+//        3   16  signer device id
+//       19    8  created: HLC of the signer, big-endian
+//       27    .  body, by kind (strings: one length byte, then UTF-8)
+//                1 office key:   province, generation u32, office key id 16,
+//                                X25519 public key 32
+//                2 office share: province, generation u32, office key id 16,
+//                                recipient device 16, sealed 96
+//                                (crypto_box_seal to the recipient's X25519
+//                                key of office key id || office secret key)
+//                3 data key:     key ring 16, key version u32, province,
+//                                office key id 16, purpose u8 (1 owner,
+//                                2 referral), sealed 100 (crypto_box_seal to
+//                                the office public key of key ring || key
+//                                version || data key)
+//                4 erasure:      key ring 16
+//      end-64  64  Ed25519 signature by the signer over
+//                  "fieldsync key record v1" 0x00 || every byte before it
+//
+// What is sealed names what it belongs to, so a sealed key lifted into a
+// record for another case, version or office does not open as that; and the
+// signature covers every byte, so no field can be edited.
+#ifndef FIELDSYNC_CRYPTO_KEY_RECORD_H_
+#define FIELDSYNC_CRYPTO_KEY_RECORD_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "change/id.h"
+#include "clock/hlc.h"
+#include "crypto/identity.h"
+#include "crypto/secret.h"
+
+namespace fieldsync::crypto {
+
+inline constexpr uint8_t kKeyRecordMagic = 0xF6;
+inline constexpr uint8_t kKeyRecordVersion = 1;
+inline constexpr size_t kMaxKeyRecordBytes = 512;
+inline constexpr std::string_view kKeyRecordSignDomain = "fieldsync key record v1";
+
+enum class KeyRecordKind : uint8_t {
+  kOfficeKey = 1,
+  kOfficeShare = 2,
+  kDataKey = 3,
+  kErasure = 4,
+};
+std::string_view KeyRecordKindName(KeyRecordKind k);
+
+enum class DataKeyPurpose : uint8_t {
+  kOwner = 1,     // for the office that owns the key ring
+  kReferral = 2,  // a grant to an office the case was referred to
+};
+
+struct KeyRecord {
+  KeyRecordKind kind = KeyRecordKind::kOfficeKey;
+  DeviceId signer;
+  Hlc created;
+  std::string province;     // office key, share, data key
+  uint32_t generation = 0;  // office key, share
+  RowId office_key_id;      // office key, share, data key
+  std::string office_pk;    // office key: X25519 public key
+  DeviceId recipient;       // share
+  RowId keyring;            // data key, erasure
+  uint32_t key_version = 0; // data key
+  DataKeyPurpose purpose = DataKeyPurpose::kOwner;  // data key
+  std::string sealed;       // share, data key
+  std::string signature;    // 64 bytes
+  std::string bytes;        // the whole encoded record
+
+  // 16 bytes: BLAKE2b-128 of `bytes`. Equal records have equal ids.
+  std::string Id() const;
+  std::string Describe() const;  // for messages: kind, province, ring, version
+};
+
+// Structure only (strict: exact lengths, no trailing bytes, known kind and
+// version, province valid UTF-8 of 1..64 bytes). INVALID_ARGUMENT naming the
+// byte, FAILED_PRECONDITION for an unknown format version.
+absl::StatusOr<KeyRecord> ParseKeyRecord(std::string_view bytes);
+
+// UNAUTHENTICATED unless the record's signature verifies against `signer`
+// (whose id must be the record's signer).
+absl::Status VerifyKeyRecord(const KeyRecord& record, const DevicePublic& signer);
+
+// An office key pair of one generation. The secret half never leaves a
+// device except sealed to another member device.
+struct OfficeKey {
+  RowId id;
+  std::string province;
+  uint32_t generation = 0;
+  std::string public_key;  // 32 bytes
+  SecretBytes secret_key;  // 32 bytes
+};
+OfficeKey NewOfficeKey(const std::string& province, uint32_t generation);
+
+// The public record of an office key (kind 1), signed by `signer`.
+KeyRecord OfficeKeyRecord(const DeviceIdentity& signer, Hlc created, const OfficeKey& key);
+// The office key sealed to one member device (kind 2).
+KeyRecord ShareOfficeKey(const DeviceIdentity& signer, Hlc created, const OfficeKey& key,
+                         const DevicePublic& recipient);
+// Opens a share addressed to `me`, checked against the office key's public
+// record (whose signature the caller verified). UNAUTHENTICATED if it does
+// not open or does not match.
+absl::StatusOr<OfficeKey> OpenOfficeShare(const DeviceIdentity& me, const KeyRecord& share,
+                                          const KeyRecord& office_key);
+
+// A case's data key (version `key_version`) sealed to an office (kind 3).
+// `office_key` is that office's public record.
+KeyRecord WrapDataKey(const DeviceIdentity& signer, Hlc created, const RowId& keyring,
+                      uint32_t key_version, const SecretBytes& data_key,
+                      const KeyRecord& office_key, DataKeyPurpose purpose);
+// Opens a data key record with the office key it names. UNAUTHENTICATED if
+// it does not open, or opens to another key ring or version than it claims.
+absl::StatusOr<SecretBytes> OpenDataKey(const OfficeKey& office, const KeyRecord& wrap);
+
+// The order to destroy every key of a key ring (kind 4).
+KeyRecord ErasureRecord(const DeviceIdentity& signer, Hlc created, const RowId& keyring);
+
+}  // namespace fieldsync::crypto
+
+#endif  // FIELDSYNC_CRYPTO_KEY_RECORD_H_
