@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -70,6 +71,13 @@ struct Commit {
   uint64_t seq = 0;  // per-author sequence, 1, 2, 3, ... with no gaps
   Hlc hlc;
   std::vector<RowChange> changes;
+  // The author device's Ed25519 signature (crypto/commit_signature.h); not
+  // part of the canonical bytes, nor of equality. Empty if unsigned.
+  std::string signature;
+  // In transit only: a commit the hub trimmed to a node's scope carries the
+  // digests of the row changes it left out, by their index in the whole
+  // commit, so that its signature can still be verified.
+  std::vector<std::pair<uint32_t, std::string>> omitted;
 
   Version version() const { return Version{hlc, author}; }
   // "<author>#<seq>", for messages.

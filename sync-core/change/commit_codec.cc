@@ -116,6 +116,33 @@ class Reader {
 
 }  // namespace
 
+void EncodeRowChangeTo(const RowChange& rc, std::string* out) {
+  PutBytes(rc.table, out);
+  out->append(rc.row.view());
+  PutVarint(rc.fields.size(), out);
+  for (const FieldWrite& f : rc.fields) {
+    PutBytes(f.column, out);
+    out->push_back(static_cast<char>(f.value.kind()));
+    switch (f.value.kind()) {
+      case Value::Kind::kNull:
+        break;
+      case Value::Kind::kInt: {
+        const int64_t v = f.value.int_value();
+        PutVarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
+        break;
+      }
+      case Value::Kind::kText:
+      case Value::Kind::kBytes:
+        PutBytes(f.value.str(), out);
+        break;
+    }
+    out->push_back(static_cast<char>(f.base ? kFlagHasBase : 0));
+    if (f.base) PutVersion(*f.base, out);
+    PutVarint(f.resolves.size(), out);
+    for (const Version& r : f.resolves) PutVersion(r, out);
+  }
+}
+
 void EncodeCommitTo(const Commit& c, std::string* out) {
   out->append(kMagic, sizeof(kMagic));
   out->push_back(static_cast<char>(kCommitFormatVersion));
@@ -123,32 +150,7 @@ void EncodeCommitTo(const Commit& c, std::string* out) {
   PutVarint(c.seq, out);
   PutU64(c.hlc.packed(), out);
   PutVarint(c.changes.size(), out);
-  for (const RowChange& rc : c.changes) {
-    PutBytes(rc.table, out);
-    out->append(rc.row.view());
-    PutVarint(rc.fields.size(), out);
-    for (const FieldWrite& f : rc.fields) {
-      PutBytes(f.column, out);
-      out->push_back(static_cast<char>(f.value.kind()));
-      switch (f.value.kind()) {
-        case Value::Kind::kNull:
-          break;
-        case Value::Kind::kInt: {
-          const int64_t v = f.value.int_value();
-          PutVarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
-          break;
-        }
-        case Value::Kind::kText:
-        case Value::Kind::kBytes:
-          PutBytes(f.value.str(), out);
-          break;
-      }
-      out->push_back(static_cast<char>(f.base ? kFlagHasBase : 0));
-      if (f.base) PutVersion(*f.base, out);
-      PutVarint(f.resolves.size(), out);
-      for (const Version& r : f.resolves) PutVersion(r, out);
-    }
-  }
+  for (const RowChange& rc : c.changes) EncodeRowChangeTo(rc, out);
 }
 
 std::string EncodeCommit(const Commit& commit) {

@@ -19,6 +19,9 @@ inline constexpr uint8_t kCommitFormatVersion = 1;
 
 std::string EncodeCommit(const Commit& commit);
 void EncodeCommitTo(const Commit& commit, std::string* out);
+// One row change as it appears inside an encoded commit (what a commit
+// signature hashes, change by change).
+void EncodeRowChangeTo(const RowChange& change, std::string* out);
 
 // INVALID_ARGUMENT "malformed commit: ... at byte N" for anything that is not
 // a canonical version-1 commit, including an unknown format version.

@@ -18,6 +18,23 @@ namespace {
 
 constexpr size_t kShareSealedBytes = 16 + 32 + crypto_box_SEALBYTES;        // 96
 constexpr size_t kDataKeySealedBytes = 16 + 4 + 32 + crypto_box_SEALBYTES;  // 100
+constexpr size_t kOfficeDataKeySealedBytes = 24 + 16 + 4 + 32 + 16;         // 92
+constexpr std::string_view kWrapKeyDomain = "fieldsync office wrap key v1";
+
+SecretBytes WrapKey(const SecretBytes& office_secret) {
+  SecretBytes k(32);
+  crypto_generichash(k.data(), k.size(), reinterpret_cast<const unsigned char*>(kWrapKeyDomain.data()),
+                     kWrapKeyDomain.size(), office_secret.data(), office_secret.size());
+  return k;
+}
+
+SecretBytes DataKeyPlain(const RowId& keyring, uint32_t key_version, const SecretBytes& data_key) {
+  SecretBytes plain(52);
+  std::memcpy(plain.data(), keyring.data(), 16);
+  for (int i = 0; i < 4; ++i) plain.data()[16 + i] = static_cast<uint8_t>(key_version >> (24 - 8 * i));
+  std::memcpy(plain.data() + 20, data_key.data(), 32);
+  return plain;
+}
 static_assert(kShareSealedBytes == 96 && kDataKeySealedBytes == 100);
 
 const unsigned char* U(std::string_view s) {
@@ -63,8 +80,22 @@ std::string EncodeUnsigned(const KeyRecord& r) {
     case KeyRecordKind::kErasure:
       w.Raw(r.keyring.view());
       break;
+    case KeyRecordKind::kOfficeDataKey:
+      w.Raw(r.keyring.view());
+      w.U32(r.key_version);
+      w.Short(r.province);
+      w.Raw(r.office_key_id.view());
+      w.Raw(r.sealed);
+      break;
   }
   return out;
+}
+
+// Kind 5's additional data: the record up to its sealed part.
+std::string OfficeDataKeyAad(const KeyRecord& r) {
+  KeyRecord head = r;
+  head.sealed.clear();
+  return EncodeUnsigned(head);
 }
 
 KeyRecord Finish(const DeviceIdentity& signer, KeyRecord r) {
@@ -90,6 +121,7 @@ std::string_view KeyRecordKindName(KeyRecordKind k) {
     case KeyRecordKind::kOfficeShare: return "office key share";
     case KeyRecordKind::kDataKey: return "data key";
     case KeyRecordKind::kErasure: return "erasure";
+    case KeyRecordKind::kOfficeDataKey: return "office data key";
   }
   return "unknown";
 }
@@ -108,10 +140,13 @@ std::string KeyRecord::Describe() const {
   if (kind == KeyRecordKind::kOfficeKey || kind == KeyRecordKind::kOfficeShare) {
     absl::StrAppend(&s, " generation ", generation);
   }
-  if (kind == KeyRecordKind::kDataKey || kind == KeyRecordKind::kErasure) {
+  if (kind == KeyRecordKind::kDataKey || kind == KeyRecordKind::kErasure ||
+      kind == KeyRecordKind::kOfficeDataKey) {
     absl::StrAppend(&s, " for ", keyring.ToString());
   }
-  if (kind == KeyRecordKind::kDataKey) absl::StrAppend(&s, " version ", key_version);
+  if (kind == KeyRecordKind::kDataKey || kind == KeyRecordKind::kOfficeDataKey) {
+    absl::StrAppend(&s, " version ", key_version);
+  }
   absl::StrAppend(&s, ", signed by ", signer.ToString());
   return s;
 }
@@ -133,7 +168,7 @@ absl::StatusOr<KeyRecord> ParseKeyRecord(std::string_view bytes) {
         kKeyRecordVersion, " only: upgrade fieldsync"));
   }
   uint8_t kind = in.U8();
-  if (in.ok() && (kind < 1 || kind > 4)) in.Fail(absl::StrCat("unknown kind ", kind));
+  if (in.ok() && (kind < 1 || kind > 5)) in.Fail(absl::StrCat("unknown kind ", kind));
   r.kind = static_cast<KeyRecordKind>(kind);
   r.signer = IdOf(in.Raw(16, "signer"));
   r.created = Hlc::FromPacked(in.U64());
@@ -175,16 +210,26 @@ absl::StatusOr<KeyRecord> ParseKeyRecord(std::string_view bytes) {
       case KeyRecordKind::kErasure:
         r.keyring = IdOf(in.Raw(16, "key ring"));
         break;
+      case KeyRecordKind::kOfficeDataKey:
+        r.keyring = IdOf(in.Raw(16, "key ring"));
+        r.key_version = in.U32();
+        province();
+        r.office_key_id = IdOf(in.Raw(16, "office key id"));
+        r.sealed = std::string(in.Raw(kOfficeDataKeySealedBytes, "wrapped data key"));
+        break;
     }
   }
-  r.signature = std::string(in.Raw(kSignatureBytes, "signature"));
+  if (r.kind != KeyRecordKind::kOfficeDataKey) {
+    r.signature = std::string(in.Raw(kSignatureBytes, "signature"));
+  }
   in.ExpectEnd();
   if (!in.ok()) return in.status();
   if ((r.kind == KeyRecordKind::kOfficeKey || r.kind == KeyRecordKind::kOfficeShare) &&
       r.generation == 0) {
     return absl::InvalidArgumentError("malformed key record: office key generation 0");
   }
-  if (r.kind == KeyRecordKind::kDataKey && r.key_version == 0) {
+  if ((r.kind == KeyRecordKind::kDataKey || r.kind == KeyRecordKind::kOfficeDataKey) &&
+      r.key_version == 0) {
     return absl::InvalidArgumentError("malformed key record: data key version 0");
   }
   r.bytes = std::string(bytes);
@@ -196,6 +241,12 @@ absl::Status VerifyKeyRecord(const KeyRecord& record, const DevicePublic& signer
   if (record.signer != signer.device) {
     return absl::UnauthenticatedError(
         absl::StrCat(what, ": verified against device ", signer.device.ToString()));
+  }
+  if (record.kind == KeyRecordKind::kOfficeDataKey) {
+    if (EncodeUnsigned(record) != record.bytes) {
+      return absl::UnauthenticatedError(absl::StrCat(what, ": fields differ from its bytes"));
+    }
+    return absl::OkStatus();
   }
   if (record.bytes.size() < kSignatureBytes) {
     return absl::UnauthenticatedError(absl::StrCat(what, ": not encoded"));
@@ -290,10 +341,7 @@ absl::StatusOr<OfficeKey> OpenOfficeShare(const DeviceIdentity& me, const KeyRec
 KeyRecord WrapDataKey(const DeviceIdentity& signer, Hlc created, const RowId& keyring,
                       uint32_t key_version, const SecretBytes& data_key,
                       const KeyRecord& office_key, DataKeyPurpose purpose) {
-  SecretBytes plain(52);
-  std::memcpy(plain.data(), keyring.data(), 16);
-  for (int i = 0; i < 4; ++i) plain.data()[16 + i] = static_cast<uint8_t>(key_version >> (24 - 8 * i));
-  std::memcpy(plain.data() + 20, data_key.data(), 32);
+  SecretBytes plain = DataKeyPlain(keyring, key_version, data_key);
   KeyRecord r;
   r.kind = KeyRecordKind::kDataKey;
   r.created = created;
@@ -306,14 +354,54 @@ KeyRecord WrapDataKey(const DeviceIdentity& signer, Hlc created, const RowId& ke
   return Finish(signer, std::move(r));
 }
 
+KeyRecord WrapDataKeyForOffice(const DeviceId& creator, Hlc created, const RowId& keyring,
+                               uint32_t key_version, const SecretBytes& data_key,
+                               const OfficeKey& office) {
+  EnsureSodium();
+  KeyRecord r;
+  r.kind = KeyRecordKind::kOfficeDataKey;
+  r.signer = creator;
+  r.created = created;
+  r.keyring = keyring;
+  r.key_version = key_version;
+  r.province = office.province;
+  r.office_key_id = office.id;
+  std::string aad = OfficeDataKeyAad(r);
+  SecretBytes plain = DataKeyPlain(keyring, key_version, data_key);
+  SecretBytes wrap = WrapKey(office.secret_key);
+  r.sealed.resize(kOfficeDataKeySealedBytes);
+  unsigned char* nonce = reinterpret_cast<unsigned char*>(r.sealed.data());
+  randombytes_buf(nonce, 24);
+  unsigned long long clen = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + 24, &clen, plain.data(), plain.size(),
+                                             U(aad), aad.size(), nullptr, nonce, wrap.data());
+  r.bytes = EncodeUnsigned(r);
+  return r;
+}
+
 absl::StatusOr<SecretBytes> OpenDataKey(const OfficeKey& office, const KeyRecord& wrap) {
   EnsureSodium();
-  if (wrap.kind != KeyRecordKind::kDataKey) return absl::InvalidArgumentError("not a data key");
+  if (wrap.kind != KeyRecordKind::kDataKey && wrap.kind != KeyRecordKind::kOfficeDataKey) {
+    return absl::InvalidArgumentError("not a data key");
+  }
   if (wrap.office_key_id != office.id) {
     return absl::InvalidArgumentError("data key is sealed to another office key");
   }
   SecretBytes plain(52);
-  if (wrap.sealed.size() != kDataKeySealedBytes ||
+  if (wrap.kind == KeyRecordKind::kOfficeDataKey) {
+    std::string aad = OfficeDataKeyAad(wrap);
+    SecretBytes key = WrapKey(office.secret_key);
+    unsigned long long plen = 0;
+    if (wrap.sealed.size() != kOfficeDataKeySealedBytes ||
+        crypto_aead_xchacha20poly1305_ietf_decrypt(
+            plain.data(), &plen, nullptr, U(wrap.sealed) + 24, wrap.sealed.size() - 24, U(aad),
+            aad.size(), U(wrap.sealed), key.data()) != 0) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "office data key for ", wrap.keyring.ToString(), " version ", wrap.key_version,
+          " does not open with office key generation ", office.generation,
+          " (altered, or not made by a member of the office)"));
+    }
+  } else if (wrap.sealed.size() != kDataKeySealedBytes ||
       crypto_box_seal_open(plain.data(), U(wrap.sealed), wrap.sealed.size(), U(office.public_key),
                            office.secret_key.data()) != 0) {
     return absl::UnauthenticatedError(absl::StrCat(

@@ -21,9 +21,21 @@
 //                                the office public key of key ring || key
 //                                version || data key)
 //                4 erasure:      key ring 16
+//                5 office data key: key ring 16, key version u32, province,
+//                                office key id 16, sealed 92 (nonce 24 ||
+//                                XChaCha20-Poly1305 under the office's wrap
+//                                key of key ring || key version || data
+//                                key, with every record byte before the
+//                                nonce as additional data)
 //      end-64  64  Ed25519 signature by the signer over
 //                  "fieldsync key record v1" 0x00 || every byte before it
+//                  (kinds 1-4; kind 5 carries none: only a member of the
+//                  office can make or open it, which the AEAD proves, and
+//                  one is made for every new case, where a signature would
+//                  double the cost of writing it)
 //
+// An office key's secret is an X25519 secret key; its wrap key is
+// BLAKE2b-256 keyed with that secret over "fieldsync office wrap key v1".
 // What is sealed names what it belongs to, so a sealed key lifted into a
 // record for another case, version or office does not open as that; and the
 // signature covers every byte, so no field can be edited.
@@ -53,6 +65,7 @@ enum class KeyRecordKind : uint8_t {
   kOfficeShare = 2,
   kDataKey = 3,
   kErasure = 4,
+  kOfficeDataKey = 5,
 };
 std::string_view KeyRecordKindName(KeyRecordKind k);
 
@@ -88,7 +101,8 @@ struct KeyRecord {
 absl::StatusOr<KeyRecord> ParseKeyRecord(std::string_view bytes);
 
 // UNAUTHENTICATED unless the record's signature verifies against `signer`
-// (whose id must be the record's signer).
+// (whose id must be the record's signer). Kind 5 has no signature: OK if
+// the signer matches (opening it is what authenticates it).
 absl::Status VerifyKeyRecord(const KeyRecord& record, const DevicePublic& signer);
 
 // An office key pair of one generation. The secret half never leaves a
@@ -118,9 +132,16 @@ absl::StatusOr<OfficeKey> OpenOfficeShare(const DeviceIdentity& me, const KeyRec
 KeyRecord WrapDataKey(const DeviceIdentity& signer, Hlc created, const RowId& keyring,
                       uint32_t key_version, const SecretBytes& data_key,
                       const KeyRecord& office_key, DataKeyPurpose purpose);
-// Opens a data key record with the office key it names. UNAUTHENTICATED if
-// it does not open, or opens to another key ring or version than it claims.
+// Opens a data key record (kind 3 or 5) with the office key it names.
+// UNAUTHENTICATED if it does not open, or opens to another key ring or
+// version than it claims.
 absl::StatusOr<SecretBytes> OpenDataKey(const OfficeKey& office, const KeyRecord& wrap);
+
+// A case's data key wrapped for the creator's own office under its office
+// key (kind 5): the common case, symmetric and unsigned.
+KeyRecord WrapDataKeyForOffice(const DeviceId& creator, Hlc created, const RowId& keyring,
+                               uint32_t key_version, const SecretBytes& data_key,
+                               const OfficeKey& office);
 
 // The order to destroy every key of a key ring (kind 4).
 KeyRecord ErasureRecord(const DeviceIdentity& signer, Hlc created, const RowId& keyring);

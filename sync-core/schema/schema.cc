@@ -1,5 +1,7 @@
 #include "schema/schema.h"
 
+#include "crypto/envelope.h"
+
 #include <cctype>
 
 #include "absl/strings/str_cat.h"
@@ -120,6 +122,18 @@ absl::Status ValidateLiveValue(const TableDef& table, const Value& value) {
 
 absl::Status ValidateValue(const TableDef& table, const ColumnDef& column, const Value& value) {
   if (value.is_null()) return absl::OkStatus();
+  // A sensitive column may hold a sealed envelope (bytes) instead of its
+  // clear type; its structure is checked here, its content only where the
+  // key is (crypto/envelope.h). No part of the value goes into the message.
+  if (column.sensitivity != Sensitivity::kClear && value.kind() == Value::Kind::kBytes &&
+      crypto::LooksSealed(value.str())) {
+    absl::StatusOr<crypto::EnvelopeHeader> h = crypto::ParseEnvelope(value.str());
+    if (!h.ok()) {
+      return absl::Status(h.status().code(), absl::StrCat(Where(table, column), ": ",
+                                                          h.status().message()));
+    }
+    return absl::OkStatus();
+  }
   switch (column.type) {
     case ColumnType::kInteger:
     case ColumnType::kTimestamp:

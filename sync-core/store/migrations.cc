@@ -21,6 +21,8 @@ constexpr const char* kBookkeeping[] = {
     // The commit log, local and remote, in the order applied here.
     "CREATE TABLE IF NOT EXISTS _fs_log(pos INTEGER PRIMARY KEY, device INTEGER NOT NULL, "
     "seq INTEGER NOT NULL, hlc INTEGER NOT NULL, body BLOB NOT NULL, UNIQUE(device, seq))",
+    // The author's signature of each signed log entry (crypto/commit_signature.h).
+    "CREATE TABLE IF NOT EXISTS _fs_signatures(pos INTEGER PRIMARY KEY, sig BLOB NOT NULL)",
     // Losing concurrent writes awaiting a person's decision.
     "CREATE TABLE IF NOT EXISTS _fs_conflicts(tbl TEXT NOT NULL, row BLOB NOT NULL, "
     "col TEXT NOT NULL, hlc INTEGER NOT NULL, device BLOB NOT NULL, base_hlc INTEGER, "

@@ -180,6 +180,8 @@ class Replica::Impl {
   int64_t last_position = 0;  // log position of the commit ApplyCommit stored last
   sqlite::Stmt* commit_ = nullptr;
   sqlite::Stmt* insert_log_ = nullptr;
+  sqlite::Stmt* insert_sig_ = nullptr;
+  CommitSecurity security;
   sqlite::Stmt* update_device_ = nullptr;
   sqlite::Stmt* insert_device_ = nullptr;
   sqlite::Stmt* insert_conflict_ = nullptr;
@@ -238,6 +240,8 @@ absl::Status Replica::Impl::Init() {
   FS_ASSIGN_OR_RETURN(insert_log_,
                       db->Statement("INSERT INTO _fs_log(device, seq, hlc, body) "
                                    "VALUES (?1, ?2, ?3, ?4)"));
+  FS_ASSIGN_OR_RETURN(insert_sig_,
+                      db->Statement("INSERT INTO _fs_signatures(pos, sig) VALUES (?1, ?2)"));
   FS_ASSIGN_OR_RETURN(update_device_,
                       db->Statement("UPDATE _fs_devices SET max_seq = ?2, max_hlc = ?3 "
                                    "WHERE idx = ?1"));
@@ -638,6 +642,12 @@ absl::Status Replica::Impl::ApplyCommit(const Commit& c, std::vector<RowState>* 
   insert_log_->BindBlobStatic(4, body_buf);
   FS_RETURN_IF_ERROR(insert_log_->Run());
   last_position = sqlite3_last_insert_rowid(db->raw());
+  if (!c.signature.empty() && c.omitted.empty()) {
+    insert_sig_->Reset();
+    insert_sig_->BindInt(1, last_position);
+    insert_sig_->BindBlobStatic(2, c.signature);
+    FS_RETURN_IF_ERROR(insert_sig_->Run());
+  }
   DeviceEntry& d = devices[author];
   d.max_seq = c.seq;
   d.max_hlc = std::max(d.max_hlc, c.hlc.packed());
@@ -858,6 +868,35 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
     for (auto& [slot, w] : order) rc.fields.push_back(std::move(*w));
     c.changes.push_back(std::move(rc));
   }
+  if (security.seal) {
+    for (size_t i = 0; i < c.changes.size(); ++i) {
+      RowChange& rc = c.changes[i];
+      const size_t tidx = rows[i].tidx;
+      const TableDef& t = schema->tables()[tidx];
+      auto row_value = [&](std::string_view column) -> absl::StatusOr<Value> {
+        for (const FieldWrite& f : rc.fields) {
+          if (f.column == column) return f.value;
+        }
+        const int ci = t.ColumnIndex(column);
+        if (ci < 0) return absl::InternalError(absl::StrCat("no column ", AV(column)));
+        return StoredValue(tidx, rc.row, static_cast<size_t>(ci) + 1, loaded[i]);
+      };
+      for (FieldWrite& f : rc.fields) {
+        if (f.value.is_null() || f.column == kLiveColumn) continue;
+        const ColumnDef* col = t.FindColumn(f.column);
+        if (col == nullptr || col->sensitivity == Sensitivity::kClear) continue;
+        SealRequest req;
+        req.table = &t;
+        req.column = col;
+        req.row = rc.row;
+        req.version = c.version();
+        req.value = &f.value;
+        req.row_value = row_value;
+        FS_ASSIGN_OR_RETURN(std::optional<Value> sealed, security.seal(req));
+        if (sealed) f.value = std::move(*sealed);
+      }
+    }
+  }
   *states = std::move(loaded);
   return c;
 }
@@ -879,6 +918,7 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(const ReplicaOptions& opt
 }
 
 const DeviceId& Replica::device_id() const { return impl_->self; }
+void Replica::SetSecurity(CommitSecurity security) { impl_->security = std::move(security); }
 const Schema& Replica::schema() const { return *impl_->schema; }
 int Replica::schema_version() const { return impl_->schema_version; }
 
@@ -895,6 +935,7 @@ absl::StatusOr<std::vector<Commit>> Replica::WriteMany(const std::vector<LocalTx
     std::vector<RowState> states;
     for (const LocalTxn& txn : txns) {
       FS_ASSIGN_OR_RETURN(Commit c, m.BuildLocal(txn, &states));
+      if (m.security.sign) c.signature = m.security.sign(c);
       FS_RETURN_IF_ERROR(m.ApplyCommit(c, &states));
       out.push_back(std::move(c));
     }
@@ -974,10 +1015,12 @@ namespace {
 
 // Everything in a batch is checked before anything is written.
 absl::Status ValidateBatch(const Schema& schema, HybridClock& hlc,
-                           const std::vector<const Commit*>& commits) {
+                           const std::vector<const Commit*>& commits,
+                           const CommitSecurity* security = nullptr) {
   for (size_t i = 0; i < commits.size(); ++i) {
     const Commit& c = *commits[i];
     absl::Status s = ValidateCommit(schema, c);
+    if (s.ok() && security != nullptr && security->verify) s = security->verify(c, 0);
     if (s.ok() && hlc.TooFarAhead(c.hlc)) {
       s = hlc.Check(c.hlc, absl::StrCat("device ", c.author.ToString()));
     }
@@ -998,7 +1041,7 @@ absl::StatusOr<ApplyResult> Replica::Apply(
   std::vector<const Commit*> ptrs;
   ptrs.reserve(commits.size());
   for (const Commit& c : commits) ptrs.push_back(&c);
-  FS_RETURN_IF_ERROR(ValidateBatch(*m.schema, m.hlc, ptrs));
+  FS_RETURN_IF_ERROR(ValidateBatch(*m.schema, m.hlc, ptrs, &m.security));
   ApplyResult result;
   FS_RETURN_IF_ERROR(m.InWriteTxn([&]() -> absl::Status {
     FS_ASSIGN_OR_RETURN(bool deferred, m.ApplyInTxn(ptrs, /*allow_gaps=*/false, hooks,
@@ -1237,6 +1280,16 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
           m.ReplayUnpushed(batch.pushed_cursor, batch.reset ? nullptr : &installed));
     }
     // Row changes already contained in an installed row are dropped.
+    if (m.security.verify) {
+      for (const auto& [position, c] : batch.commits) {
+        absl::Status s = m.security.verify(c, position);
+        if (!s.ok()) {
+          return absl::Status(s.code(), absl::StrCat("pulled batch refused, nothing applied: ",
+                                                     "commit at hub position ", position, ": ",
+                                                     s.message()));
+        }
+      }
+    }
     std::vector<Commit> trimmed;
     std::vector<const Commit*> ptrs;
     trimmed.reserve(batch.commits.size());
@@ -1252,6 +1305,8 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
         }
         Commit kept = c;
         kept.changes.clear();
+        kept.signature.clear();  // no longer the signed whole
+        kept.omitted.clear();
         for (const RowChange& rc : c.changes) {
           st->Reset();
           st->BindText(1, rc.table);
@@ -1366,8 +1421,9 @@ absl::StatusOr<std::vector<Replica::RawEntry>> Replica::RawLogAfter(int64_t afte
   std::vector<RawEntry> out;
   FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
     FS_ASSIGN_OR_RETURN(auto st,
-                        m.db->Prepared("SELECT pos, device, body FROM _fs_log WHERE pos > ?1 "
-                                       "ORDER BY pos LIMIT ?2"));
+                        m.db->Prepared("SELECT l.pos, l.device, l.body, s.sig FROM _fs_log l "
+                                       "LEFT JOIN _fs_signatures s ON s.pos = l.pos "
+                                       "WHERE l.pos > ?1 ORDER BY l.pos LIMIT ?2"));
     st->BindInt(1, after_pos);
     st->BindInt(2, static_cast<int64_t>(limit));
     while (true) {
@@ -1378,7 +1434,8 @@ absl::StatusOr<std::vector<Replica::RawEntry>> Replica::RawLogAfter(int64_t afte
         return absl::DataLossError(absl::StrCat("log entry ", st->ColumnInt(0),
                                                 " names an unknown device index ", idx));
       }
-      out.push_back(RawEntry{st->ColumnInt(0), m.devices[idx].id, st->ColumnString(2)});
+      out.push_back(RawEntry{st->ColumnInt(0), m.devices[idx].id, st->ColumnString(2),
+                             st->ColumnIsNull(3) ? std::string() : st->ColumnString(3)});
     }
     return absl::OkStatus();
   }));
@@ -1465,8 +1522,9 @@ absl::StatusOr<std::vector<Commit>> Replica::LocalCommitsAfter(uint64_t after_se
                                                                size_t limit) {
   Impl& m = *impl_;
   FS_ASSIGN_OR_RETURN(auto st,
-                      m.db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND seq > ?2 "
-                                     "ORDER BY seq LIMIT ?3"));
+                      m.db->Prepared("SELECT l.body, s.sig FROM _fs_log l LEFT JOIN _fs_signatures s "
+                                     "ON s.pos = l.pos WHERE l.device = ?1 AND l.seq > ?2 "
+                                     "ORDER BY l.seq LIMIT ?3"));
   st->BindInt(1, m.self_idx);
   st->BindInt(2, static_cast<int64_t>(after_seq));
   st->BindInt(3, static_cast<int64_t>(limit));
@@ -1475,6 +1533,7 @@ absl::StatusOr<std::vector<Commit>> Replica::LocalCommitsAfter(uint64_t after_se
     FS_ASSIGN_OR_RETURN(bool r, st->Step());
     if (!r) break;
     FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(st->ColumnBlob(0)));
+    if (!st->ColumnIsNull(1)) c.signature = st->ColumnString(1);
     out.push_back(std::move(c));
   }
   return out;
@@ -1484,8 +1543,8 @@ absl::StatusOr<std::vector<std::pair<int64_t, Commit>>> Replica::LogAfter(int64_
                                                                           size_t limit) {
   Impl& m = *impl_;
   FS_ASSIGN_OR_RETURN(auto st,
-                      m.db->Prepared("SELECT pos, body FROM _fs_log WHERE pos > ?1 "
-                                     "ORDER BY pos LIMIT ?2"));
+                      m.db->Prepared("SELECT l.pos, l.body, s.sig FROM _fs_log l LEFT JOIN _fs_signatures s "
+                                     "ON s.pos = l.pos WHERE l.pos > ?1 ORDER BY l.pos LIMIT ?2"));
   st->BindInt(1, after_pos);
   st->BindInt(2, static_cast<int64_t>(limit));
   std::vector<std::pair<int64_t, Commit>> out;
@@ -1493,6 +1552,7 @@ absl::StatusOr<std::vector<std::pair<int64_t, Commit>>> Replica::LogAfter(int64_
     FS_ASSIGN_OR_RETURN(bool r, st->Step());
     if (!r) break;
     FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(st->ColumnBlob(1)));
+    if (!st->ColumnIsNull(2)) c.signature = st->ColumnString(2);
     out.emplace_back(st->ColumnInt(0), std::move(c));
   }
   return out;

@@ -138,6 +138,36 @@ struct ApplyHooks {
   std::function<absl::Status(const Commit&, int64_t position)> after;
 };
 
+// A sensitive field of a local write, about to be stored (see
+// CommitSecurity::seal).
+struct SealRequest {
+  const TableDef* table = nullptr;
+  const ColumnDef* column = nullptr;
+  RowId row;
+  Version version;  // of the commit being written
+  const Value* value = nullptr;
+  // The value a column of the same row will hold once this write is stored
+  // (the write's own value if it sets that column). For rules that depend on
+  // another field: a contact's restriction, a referral's case.
+  std::function<absl::StatusOr<Value>(std::string_view column)> row_value;
+};
+
+// What makes commits trustworthy and fields private (crypto/): installed by
+// a node whose keystore is unlocked, and by a hub. Unset members do nothing.
+struct CommitSecurity {
+  // Signs a commit this replica writes, before it is stored and logged.
+  std::function<std::string(const Commit&)> sign;
+  // Checks a commit received from elsewhere (Apply, ApplyPulled) before
+  // anything of its batch is applied; an error refuses the whole batch.
+  // `position` is the commit's position in the hub's log for pulled commits,
+  // 0 otherwise.
+  std::function<absl::Status(const Commit&, int64_t position)> verify;
+  // Called for every non-NULL value of a column whose sensitivity is not
+  // kClear in a local write, once the commit's HLC is known. Returns the
+  // value to store instead (a sealed envelope), or nullopt to keep it.
+  std::function<absl::StatusOr<std::optional<Value>>(const SealRequest&)> seal;
+};
+
 // One batch of what a node pulls from a hub, applied in one transaction.
 struct PulledBatch {
   // Discard every replicated row and conflict first (a fresh bootstrap);
@@ -191,6 +221,10 @@ class Replica {
 
   const DeviceId& device_id() const;
   const Schema& schema() const;
+
+  // Installs (or, with an empty CommitSecurity, removes) signing,
+  // verification and sealing. Not thread-safe against concurrent calls.
+  void SetSecurity(CommitSecurity security);
   int schema_version() const;
 
   // Turns a local transaction into one commit (next sequence number, a fresh
@@ -237,6 +271,7 @@ class Replica {
     int64_t position;
     DeviceId author;
     std::string body;
+    std::string signature;  // empty if the commit was stored unsigned
   };
   absl::StatusOr<std::vector<RawEntry>> RawLogAfter(int64_t after_pos, size_t limit);
 
