@@ -281,7 +281,7 @@ int Main(int argc, char** argv) {
     return Gc(*parsed);
   }
   const ReplicaProgram program{"fieldhub", kUsage, "hub", "hub.db", "FIELDSYNC_HUB_DIR",
-                               fieldsync::v1::PROTOCOL_VERSION_1};
+                               fieldsync::v1::PROTOCOL_VERSION_2};
   return RunReplicaProgram(program, argc, argv);
 }
 

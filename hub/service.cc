@@ -42,7 +42,7 @@ class SyncService final : public pb::Sync::Service {
     if (absl::Status s = wire::CheckProtocol(req->protocol_version(), "node"); !s.ok()) {
       return Fail("hello", s);
     }
-    resp->set_protocol_version(pb::PROTOCOL_VERSION_1);
+    resp->set_protocol_version(pb::PROTOCOL_VERSION_2);
     resp->set_hub_id(std::string(store_->hub_id().view()));
     const int64_t now = clock_->NowMillis();
     resp->set_hub_time_millis(now);
@@ -76,7 +76,11 @@ class SyncService final : public pb::Sync::Service {
     }
     absl::StatusOr<DeviceId> device = Id16::FromBytes(req->device_id(), "device id");
     if (!device.ok()) return Fail("enroll", device.status());
-    absl::StatusOr<Enrolment> e = store_->Enroll(req->token(), *device, req->device_name());
+    crypto::DevicePublic keys;
+    keys.device = *device;
+    keys.sign_pk = req->sign_public_key();
+    keys.box_pk = req->box_public_key();
+    absl::StatusOr<Enrolment> e = store_->Enroll(req->token(), *device, req->device_name(), keys);
     if (!e.ok()) return Fail("enroll", e.status());
     resp->set_secret(e->secret);
     resp->set_province(e->province);
@@ -99,11 +103,18 @@ class SyncService final : public pb::Sync::Service {
                               "a push carries at most ", wire::kMaxPushCommits, " commits, this "
                               "one ", req->commits_size(), "; nothing was stored")));
     }
-    std::vector<std::string> commits;
+    if (req->key_records_size() > wire::kMaxPushKeyRecords) {
+      return Fail("push", absl::InvalidArgumentError(absl::StrCat(
+                              "a push carries at most ", wire::kMaxPushKeyRecords,
+                              " key records, this one ", req->key_records_size(),
+                              "; nothing was stored")));
+    }
+    std::vector<PushedCommit> commits;
     commits.reserve(static_cast<size_t>(req->commits_size()));
-    for (const auto& c : req->commits()) commits.push_back(c.canonical());
+    for (const auto& c : req->commits()) commits.push_back(PushedCommit{c.canonical(), c.signature()});
+    std::vector<std::string> key_records(req->key_records().begin(), req->key_records().end());
     const auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<PushOutcome> out = store_->Push(*node, commits);
+    absl::StatusOr<PushOutcome> out = store_->Push(*node, commits, key_records);
     if (!out.ok()) return Fail("push", out.status(), &*node);
     resp->set_acknowledged_seq(out->acknowledged_seq);
     resp->set_applied(out->applied);
@@ -111,7 +122,8 @@ class SyncService final : public pb::Sync::Service {
     resp->set_log_head(out->log_head);
     if (verbose_) {
       Log(absl::StrCat("push node=", node->device.ToString(), " province=", node->province,
-                       " commits=", commits.size(), " applied=", out->applied,
+                       " commits=", commits.size(), " key_records=", key_records.size(),
+                       " applied=", out->applied,
                        " duplicates=", out->duplicates, " acked=", out->acknowledged_seq, " ms=",
                        Millis(start)));
     }
@@ -132,20 +144,46 @@ class SyncService final : public pb::Sync::Service {
     size_t commits = 0;
     // Each message is built in an arena freed at once after it is written.
     google::protobuf::Arena arena;
-    absl::Status s = store_->Pull(*node, req->cursor(), req->bootstrapped(), req->gc_epoch(),
-                                  batch,
-                                  [&](PullChunk& c) {
+    PullParams params;
+    params.cursor = req->cursor();
+    params.bootstrapped = req->bootstrapped();
+    params.gc_epoch = req->gc_epoch();
+    params.max_batch = batch;
+    params.key_cursor = req->key_cursor();
+    params.registry_digest = req->registry_digest();
+    size_t key_records = 0;
+    absl::Status s = store_->Pull(*node, params, [&](PullChunk& c) {
       if (ctx->IsCancelled()) return false;
       arena.Reset();
       pb::PullResponse& m = *google::protobuf::Arena::CreateMessage<pb::PullResponse>(&arena);
       m.set_reset(c.reset);
       for (const RowSnapshot& r : c.rows) wire::ToProto(r, m.add_rows());
       m.set_rows_position(c.rows_position);
-      for (auto& [pos, bytes] : c.commits) {
+      for (PulledEntry& e : c.commits) {
         auto* pc = m.add_commits();
-        pc->set_position(pos);
-        pc->set_canonical(std::move(bytes));
+        pc->set_position(e.position);
+        pc->set_canonical(std::move(e.canonical));
+        pc->set_signature(std::move(e.signature));
+        for (auto& [index, digest] : e.omitted) {
+          auto* o = pc->add_omitted();
+          o->set_index(index);
+          o->set_digest(std::move(digest));
+        }
       }
+      m.set_registry_included(c.registry_included);
+      for (const RegisteredDevice& d : c.registry) {
+        auto* r = m.add_registry();
+        r->set_device(std::string(d.keys.device.view()));
+        r->set_province(d.province);
+        r->set_name(d.name);
+        r->set_sign_public_key(d.keys.sign_pk);
+        r->set_box_public_key(d.keys.box_pk);
+        r->set_revoked_position(d.revoked_position);
+        r->set_revoked_at_millis(d.revoked_at_millis);
+      }
+      for (std::string& k : c.key_records) m.add_key_records(std::move(k));
+      m.set_key_cursor(c.key_cursor);
+      key_records += c.key_records.size();
       m.set_cursor(c.cursor);
       m.set_caught_up(c.caught_up);
       m.set_log_head(c.log_head);
@@ -167,6 +205,7 @@ class SyncService final : public pb::Sync::Service {
     if (verbose_) {
       Log(absl::StrCat("pull node=", node->device.ToString(), " province=", node->province,
                        " from=", req->cursor(), " rows=", rows, " commits=", commits,
+                       " key_records=", key_records,
                        " ms=", Millis(start)));
     }
     return grpc::Status::OK;

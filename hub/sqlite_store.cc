@@ -10,6 +10,9 @@
 #include "base/strings.h"
 #include "base/tuning.h"
 #include "change/commit_codec.h"
+#include "crypto/commit_signature.h"
+#include "crypto/envelope.h"
+#include "crypto/key_record.h"
 #include "hub/scope.h"
 
 namespace fieldsync::hub {
@@ -27,7 +30,18 @@ constexpr const char* kRegistry[] = {
     "CREATE TABLE IF NOT EXISTS hub_nodes(device BLOB PRIMARY KEY NOT NULL, name TEXT NOT NULL, "
     "province TEXT NOT NULL, secret_hash BLOB NOT NULL, enrolled_at INTEGER NOT NULL, "
     "last_seen INTEGER NOT NULL DEFAULT 0, cursor INTEGER NOT NULL DEFAULT 0, protocol INTEGER "
-    "NOT NULL DEFAULT 0, clock_skew INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER) WITHOUT ROWID",
+    "NOT NULL DEFAULT 0, clock_skew INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER, "
+    "sign_pk BLOB, box_pk BLOB, revoked_position INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+    // Key records (docs/CRYPTO.md): stored and relayed, never opened. seq
+    // orders them for pulls; AUTOINCREMENT so that the seq of an erased
+    // record is never reused.
+    "CREATE TABLE IF NOT EXISTS hub_keys(seq INTEGER PRIMARY KEY AUTOINCREMENT, id BLOB NOT "
+    "NULL UNIQUE, kind INTEGER NOT NULL, province TEXT, keyring BLOB, signer BLOB NOT NULL, "
+    "stored_at INTEGER NOT NULL, bytes BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS hub_keys_ring ON hub_keys(keyring)",
+    // Key rings erased (crypto-shredded): their data keys are refused.
+    "CREATE TABLE IF NOT EXISTS hub_erased(keyring BLOB PRIMARY KEY, erased_at INTEGER NOT "
+    "NULL, by_device BLOB NOT NULL) WITHOUT ROWID",
     // Deleted rows collected for good (their tombstones are gone).
     "CREATE TABLE IF NOT EXISTS hub_purged(tbl TEXT NOT NULL, row BLOB NOT NULL, position "
     "INTEGER NOT NULL, epoch INTEGER NOT NULL, shared INTEGER NOT NULL, provinces TEXT NOT "
@@ -95,6 +109,8 @@ absl::Status SqliteHubStore::Init() {
     for (const char* sql : kRegistry) FS_RETURN_IF_ERROR(writer_->db().Exec(sql));
     return Scope::CreateTables(writer_->db());
   }));
+  // Deleted key records are overwritten in the file, not merely unlinked.
+  FS_RETURN_IF_ERROR(writer_->db().Exec("PRAGMA secure_delete = ON"));
   FS_ASSIGN_OR_RETURN(registry_, sqlite::Db::Open(path_, ""));
   FS_RETURN_IF_ERROR(
       registry_->Exec(absl::StrCat("PRAGMA busy_timeout = ", tuning::kBusyTimeoutMillis)));
@@ -197,7 +213,8 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStore::Nodes() {
       auto st,
       registry_->Prepared("SELECT n.device, n.name, n.province, n.enrolled_at, n.last_seen, "
                           "n.cursor, n.protocol, n.clock_skew, n.revoked_at, "
-                          "coalesce(d.max_seq, 0) FROM hub_nodes n LEFT JOIN _fs_devices d ON "
+                          "coalesce(d.max_seq, 0), n.sign_pk, n.box_pk, n.revoked_position "
+                          "FROM hub_nodes n LEFT JOIN _fs_devices d ON "
                           "d.id = n.device ORDER BY n.province, n.name, n.device"));
   std::vector<NodeInfo> out;
   while (true) {
@@ -215,6 +232,10 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStore::Nodes() {
     n.revoked = !st->ColumnIsNull(8);
     n.revoked_at_millis = n.revoked ? st->ColumnInt(8) : 0;
     n.acknowledged_seq = static_cast<uint64_t>(st->ColumnInt(9));
+    n.keys.device = n.device;
+    n.keys.sign_pk = st->ColumnString(10);
+    n.keys.box_pk = st->ColumnString(11);
+    n.revoked_position = st->ColumnInt(12);
     out.push_back(std::move(n));
   }
   // What waits for each node: others' log entries of its province and of
@@ -237,10 +258,19 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStore::Nodes() {
 
 absl::Status SqliteHubStore::RevokeNode(const DeviceId& device) {
   std::lock_guard<std::mutex> l(registry_mu_);
-  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("UPDATE hub_nodes SET revoked_at = "
-                                                   "coalesce(revoked_at, ?2) WHERE device = ?1"));
+  // The log head at revocation: commits of the device the hub stored before
+  // stay valid for nodes; anything later in the log is refused.
+  FS_ASSIGN_OR_RETURN(auto head, registry_->Prepared("SELECT coalesce(max(pos), 0) FROM _fs_log"));
+  FS_ASSIGN_OR_RETURN(bool any, head->Step());
+  const int64_t position = any ? head->ColumnInt(0) : 0;
+  head->Reset();
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared(
+                                   "UPDATE hub_nodes SET revoked_at = coalesce(revoked_at, ?2), "
+                                   "revoked_position = CASE WHEN revoked_at IS NULL THEN ?3 "
+                                   "ELSE revoked_position END WHERE device = ?1"));
   st->BindBlob(1, device.view());
   st->BindInt(2, clock_->NowMillis());
+  st->BindInt(3, position);
   FS_RETURN_IF_ERROR(st->Run());
   if (registry_->Changes() == 0) {
     return absl::NotFoundError(absl::StrCat("no enrolled node ", device.ToString(),
@@ -251,8 +281,15 @@ absl::Status SqliteHubStore::RevokeNode(const DeviceId& device) {
 
 absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
                                                  const DeviceId& device,
-                                                 const std::string& name) {
+                                                 const std::string& name,
+                                                 const crypto::DevicePublic& keys) {
   if (device.is_nil()) return absl::InvalidArgumentError("enrolment names no device id");
+  if (keys.device != device) return absl::InvalidArgumentError("keys of another device");
+  if (absl::Status s = crypto::CheckDevicePublic(keys); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        s.message(), ": the enrolment must carry the device's public keys (is the node older "
+                     "than protocol version 2? upgrade it)"));
+  }
   std::lock_guard<std::mutex> l(registry_mu_);
   Enrolment e;
   const int64_t now = clock_->NowMillis();
@@ -323,14 +360,17 @@ absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
     randombytes_buf(e.secret.data(), e.secret.size());
     FS_ASSIGN_OR_RETURN(auto ins, registry_->Prepared(
                                       "INSERT INTO hub_nodes(device, name, province, "
-                                      "secret_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5) "
-                                      "ON CONFLICT(device) DO UPDATE SET secret_hash = "
-                                      "excluded.secret_hash, name = excluded.name"));
+                                      "secret_hash, enrolled_at, sign_pk, box_pk) VALUES (?1, ?2, "
+                                      "?3, ?4, ?5, ?6, ?7) ON CONFLICT(device) DO UPDATE SET "
+                                      "secret_hash = excluded.secret_hash, name = excluded.name, "
+                                      "sign_pk = excluded.sign_pk, box_pk = excluded.box_pk"));
     ins->BindBlob(1, device.view());
     ins->BindText(2, name);
     ins->BindText(3, e.province);
     ins->BindBlob(4, Hash(e.secret));
     ins->BindInt(5, now);
+    ins->BindBlob(6, keys.sign_pk);
+    ins->BindBlob(7, keys.box_pk);
     FS_RETURN_IF_ERROR(ins->Run());
     FS_ASSIGN_OR_RETURN(auto use, registry_->Prepared("UPDATE hub_tokens SET used_at = ?2, "
                                                       "used_by = ?3 WHERE hash = ?1"));
@@ -346,7 +386,8 @@ absl::StatusOr<NodeInfo> SqliteHubStore::LoadNode(const DeviceId& device) {
   FS_ASSIGN_OR_RETURN(
       auto st,
       registry_->Prepared("SELECT name, province, enrolled_at, last_seen, cursor, protocol, "
-                          "clock_skew, revoked_at, secret_hash FROM hub_nodes WHERE device = ?1"));
+                          "clock_skew, revoked_at, secret_hash, sign_pk, box_pk, "
+                          "revoked_position FROM hub_nodes WHERE device = ?1"));
   st->BindBlob(1, device.view());
   FS_ASSIGN_OR_RETURN(bool found, st->Step());
   if (!found) {
@@ -366,7 +407,27 @@ absl::StatusOr<NodeInfo> SqliteHubStore::LoadNode(const DeviceId& device) {
   n.clock_skew_millis = st->ColumnInt(6);
   n.revoked = !st->ColumnIsNull(7);
   n.revoked_at_millis = n.revoked ? st->ColumnInt(7) : 0;
+  n.keys.device = device;
+  n.keys.sign_pk = st->ColumnString(9);
+  n.keys.box_pk = st->ColumnString(10);
+  n.revoked_position = st->ColumnInt(11);
   return n;
+}
+
+absl::StatusOr<std::vector<RegisteredDevice>> SqliteHubStore::Registry() {
+  FS_ASSIGN_OR_RETURN(std::vector<NodeInfo> nodes, Nodes());
+  std::vector<RegisteredDevice> out;
+  for (const NodeInfo& n : nodes) {
+    if (n.keys.sign_pk.empty()) continue;
+    RegisteredDevice d;
+    d.keys = n.keys;
+    d.province = n.province;
+    d.name = n.name;
+    d.revoked_position = n.revoked ? n.revoked_position : 0;
+    d.revoked_at_millis = n.revoked_at_millis;
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 absl::StatusOr<NodeInfo> SqliteHubStore::Authenticate(const DeviceId& device,
@@ -413,12 +474,93 @@ absl::Status SqliteHubStore::RecordCall(const DeviceId& device, int protocol_ver
 // ---------------------------------------------------------------------------
 // Sync
 
+absl::StatusOr<bool> SqliteHubStore::StoreKeyRecords(
+    const NodeInfo& node, const std::vector<crypto::KeyRecord>& records) {
+  sqlite::Db& db = writer_->db();
+  bool erased_any = false;
+  for (const crypto::KeyRecord& r : records) {
+    const bool ringed = r.kind == crypto::KeyRecordKind::kDataKey ||
+                        r.kind == crypto::KeyRecordKind::kOfficeDataKey;
+    if (r.kind == crypto::KeyRecordKind::kOfficeShare) {
+      FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT 1 FROM hub_nodes WHERE device = ?1 AND "
+                                               "province = ?2 AND revoked_at IS NULL"));
+      st->BindBlob(1, r.recipient.view());
+      st->BindText(2, r.province);
+      FS_ASSIGN_OR_RETURN(bool member, st->Step());
+      if (!member) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            r.Describe(), ": shared with device ", r.recipient.ToString(),
+            ", which is not an active device of that office; nothing of the push was stored"));
+      }
+    }
+    if (r.kind == crypto::KeyRecordKind::kDataKey) {
+      FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT 1 FROM hub_provinces WHERE code = ?1"));
+      st->BindText(1, r.province);
+      FS_ASSIGN_OR_RETURN(bool known, st->Step());
+      if (!known) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            r.Describe(), ": no such office; nothing of the push was stored"));
+      }
+    }
+    if (ringed || r.kind == crypto::KeyRecordKind::kErasure) {
+      FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT 1 FROM hub_erased WHERE keyring = ?1"));
+      st->BindBlob(1, r.keyring.view());
+      FS_ASSIGN_OR_RETURN(bool erased, st->Step());
+      if (erased && ringed) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            r.Describe(), ": the keys of this case were erased and may not be made again; "
+            "nothing of the push was stored"));
+      }
+      if (erased) continue;  // erased already: the order is held
+    }
+    if (r.kind == crypto::KeyRecordKind::kErasure) {
+      FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT owner FROM hub_row_scope WHERE row = ?1 "
+                                               "AND tbl IN ('cases', 'persons', 'contacts', "
+                                               "'services')"));
+      st->BindBlob(1, r.keyring.view());
+      FS_ASSIGN_OR_RETURN(bool found, st->Step());
+      if (!found || st->ColumnString(0) != node.province) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "erasure of ", r.keyring.ToString(), ": only a device of the office that owns the "
+            "record may erase it", found ? "" : " (the hub does not hold it: sync it first)",
+            "; nothing of the push was stored"));
+      }
+      st->Reset();
+      FS_ASSIGN_OR_RETURN(auto del, db.Prepared("DELETE FROM hub_keys WHERE keyring = ?1 AND "
+                                                "kind IN (3, 5)"));
+      del->BindBlob(1, r.keyring.view());
+      FS_RETURN_IF_ERROR(del->Run());
+      FS_ASSIGN_OR_RETURN(auto ins, db.Prepared("INSERT INTO hub_erased(keyring, erased_at, "
+                                                "by_device) VALUES (?1, ?2, ?3)"));
+      ins->BindBlob(1, r.keyring.view());
+      ins->BindInt(2, clock_->NowMillis());
+      ins->BindBlob(3, node.device.view());
+      FS_RETURN_IF_ERROR(ins->Run());
+      erased_any = true;
+    }
+    FS_ASSIGN_OR_RETURN(auto ins, db.Prepared("INSERT OR IGNORE INTO hub_keys(id, kind, province, "
+                                              "keyring, signer, stored_at, bytes) VALUES (?1, "
+                                              "?2, ?3, ?4, ?5, ?6, ?7)"));
+    ins->BindBlob(1, r.Id());
+    ins->BindInt(2, static_cast<int64_t>(r.kind));
+    if (!r.province.empty()) ins->BindText(3, r.province);
+    if (ringed || r.kind == crypto::KeyRecordKind::kErasure) ins->BindBlob(4, r.keyring.view());
+    ins->BindBlob(5, r.signer.view());
+    ins->BindInt(6, clock_->NowMillis());
+    ins->BindBlob(7, r.bytes);
+    FS_RETURN_IF_ERROR(ins->Run());
+  }
+  return erased_any;
+}
+
 absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
-                                                 const std::vector<std::string>& encoded) {
+                                                 const std::vector<PushedCommit>& encoded,
+                                                 const std::vector<std::string>& key_records) {
   std::vector<Commit> commits;
   commits.reserve(encoded.size());
+  const Schema& schema = writer_->schema();
   for (size_t i = 0; i < encoded.size(); ++i) {
-    absl::StatusOr<Commit> c = DecodeCommit(encoded[i]);
+    absl::StatusOr<Commit> c = DecodeCommit(encoded[i].canonical);
     if (!c.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("commit ", i, " of ", encoded.size(),
                                                      " is malformed, nothing of the batch was "
@@ -430,7 +572,60 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
           ") was not written by this node (", node.device.ToString(),
           "): a node pushes only its own commits; nothing of the batch was stored"));
     }
+    c->signature = encoded[i].signature;
+    if (absl::Status v = crypto::VerifyCommitSignature(*c, node.keys.sign_pk); !v.ok()) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "commit ", i, " of ", encoded.size(), ": ", v.message(),
+          "; nothing of the batch was stored"));
+    }
+    // Sensitive fields travel sealed: a clear value is refused without
+    // being repeated in the message (it would land in the hub's log).
+    for (const RowChange& rc : c->changes) {
+      const TableDef* t = schema.FindTable(rc.table);
+      if (t == nullptr) continue;  // ValidateCommit names it
+      for (const FieldWrite& f : rc.fields) {
+        const ColumnDef* col = t->FindColumn(f.column);
+        if (col == nullptr || col->sensitivity != Sensitivity::kSensitive || f.value.is_null()) {
+          continue;
+        }
+        if (f.value.kind() != Value::Kind::kBytes || !crypto::LooksSealed(f.value.str())) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "commit ", c->Name(), " writes ", rc.table, ".", f.column,
+              " in clear; sensitive fields must be sealed on the node before they are sent "
+              "(unlock the node's keystore; upgrade an old node). Nothing of the batch was "
+              "stored"));
+        }
+      }
+    }
     commits.push_back(*std::move(c));
+  }
+  std::vector<crypto::KeyRecord> records;
+  records.reserve(key_records.size());
+  for (size_t i = 0; i < key_records.size(); ++i) {
+    absl::StatusOr<crypto::KeyRecord> r = crypto::ParseKeyRecord(key_records[i]);
+    if (!r.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("key record ", i, " of ", key_records.size(),
+                                                     ": ", r.status().message(),
+                                                     "; nothing of the push was stored"));
+    }
+    if (r->signer != node.device) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "key record ", i, " (", r->Describe(), ") was not made by this node; nothing of the "
+          "push was stored"));
+    }
+    if (absl::Status v = crypto::VerifyKeyRecord(*r, node.keys); !v.ok()) {
+      return absl::UnauthenticatedError(absl::StrCat(v.message(), "; nothing of the push was "
+                                                                  "stored"));
+    }
+    const bool office_bound = r->kind == crypto::KeyRecordKind::kOfficeKey ||
+                              r->kind == crypto::KeyRecordKind::kOfficeShare ||
+                              r->kind == crypto::KeyRecordKind::kOfficeDataKey;
+    if (office_bound && r->province != node.province) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          r->Describe(), ": a node of office ", node.province, " may make keys of its own office "
+          "only; nothing of the push was stored"));
+    }
+    records.push_back(*std::move(r));
   }
   PushOutcome out;
   {
@@ -457,7 +652,13 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
       return scope.CheckWritable(node.province, c);
     };
     hooks.after = [&](const Commit& c, int64_t position) { return scope.Record(c, position); };
+    bool erased_any = false;
+    hooks.at_end = [&]() -> absl::Status {
+      FS_ASSIGN_OR_RETURN(erased_any, StoreKeyRecords(node, records));
+      return absl::OkStatus();
+    };
     FS_ASSIGN_OR_RETURN(ApplyResult r, writer_->Apply(commits, std::nullopt, &hooks));
+    if (erased_any) writer_->db().Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError();
     out.applied = static_cast<uint32_t>(r.applied);
     out.duplicates = static_cast<uint32_t>(r.duplicates);
     FS_ASSIGN_OR_RETURN(out.log_head, writer_->LogHead());
@@ -491,9 +692,16 @@ absl::StatusOr<uint64_t> SqliteHubStore::GcEpoch(sqlite::Db& db) {
   return r ? static_cast<uint64_t>(st->ColumnInt(0)) : uint64_t{0};
 }
 
-absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool bootstrapped,
-                                  uint64_t gc_epoch, size_t max_batch,
+absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params,
                                   const std::function<bool(PullChunk&)>& emit) {
+  const int64_t cursor = params.cursor;
+  const bool bootstrapped = params.bootstrapped;
+  const uint64_t gc_epoch = params.gc_epoch;
+  const size_t max_batch = params.max_batch;
+  // The registry first (outside the read transaction: it is the registry
+  // connection's), when the node's copy differs.
+  FS_ASSIGN_OR_RETURN(std::vector<RegisteredDevice> registry, Registry());
+  const bool send_registry = RegistryDigest(registry) != params.registry_digest;
   if (cursor < 0) {
     return absl::InvalidArgumentError(absl::StrCat("cursor ", cursor, " is negative"));
   }
@@ -541,6 +749,27 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
       return send(chunk);
     };
 
+    // Key records the node may hold, after its key cursor: office keys and
+    // erasures for all, shares and data keys of its office.
+    {
+      FS_ASSIGN_OR_RETURN(auto keys, rep.db().Prepared(
+                                         "SELECT seq, bytes FROM hub_keys WHERE seq > ?1 AND "
+                                         "(kind IN (1, 4) OR province = ?2) ORDER BY seq"));
+      keys->BindInt(1, params.key_cursor);
+      keys->BindText(2, node.province);
+      if (send_registry) {
+        chunk.registry_included = true;
+        chunk.registry = registry;
+      }
+      constexpr size_t kKeysPerMessage = 5000;
+      while (true) {
+        FS_ASSIGN_OR_RETURN(bool r, keys->Step());
+        if (!r) break;
+        chunk.key_records.push_back(keys->ColumnString(1));
+        chunk.key_cursor = keys->ColumnInt(0);
+        if (chunk.key_records.size() >= kKeysPerMessage) FS_RETURN_IF_ERROR(send(chunk));
+      }
+    }
     if (cursor > head) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the node's cursor ", cursor, " is past the end of the hub's log (", head,
@@ -634,10 +863,11 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
     keys_json += "]";
     FS_ASSIGN_OR_RETURN(
         auto candidates,
-        rep.db().Prepared("SELECT l.pos, d.id, l.body FROM (SELECT DISTINCT position AS p FROM "
-                          "hub_log_scope WHERE province IN (SELECT value FROM json_each(?1)) "
-                          "AND position > ?2 AND position <= ?3 ORDER BY position LIMIT ?4) c "
-                          "JOIN _fs_log l ON l.pos = c.p JOIN _fs_devices d ON d.idx = l.device "
+        rep.db().Prepared("SELECT l.pos, d.id, l.body, s.sig FROM (SELECT DISTINCT position AS "
+                          "p FROM hub_log_scope WHERE province IN (SELECT value FROM "
+                          "json_each(?1)) AND position > ?2 AND position <= ?3 ORDER BY "
+                          "position LIMIT ?4) c JOIN _fs_log l ON l.pos = c.p JOIN _fs_devices "
+                          "d ON d.idx = l.device LEFT JOIN _fs_signatures s ON s.pos = l.pos "
                           "ORDER BY l.pos"));
     FS_ASSIGN_OR_RETURN(auto is_purged,
                         rep.db().Prepared("SELECT 1 FROM hub_purged WHERE tbl = ?1 AND row = ?2"));
@@ -653,8 +883,9 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
         FS_ASSIGN_OR_RETURN(bool r, candidates->Step());
         if (!r) break;
         FS_ASSIGN_OR_RETURN(DeviceId author, Id16::FromBytes(candidates->ColumnBlob(1), "author"));
-        entries.push_back(
-            Replica::RawEntry{candidates->ColumnInt(0), author, candidates->ColumnString(2)});
+        entries.push_back(Replica::RawEntry{
+            candidates->ColumnInt(0), author, candidates->ColumnString(2),
+            candidates->ColumnIsNull(3) ? std::string() : candidates->ColumnString(3)});
       }
       if (entries.empty()) break;
       for (Replica::RawEntry& e : entries) {
@@ -664,7 +895,12 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
         FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(e.body));
         size_t kept = 0;
         std::vector<RowChange> visible;
-        for (RowChange& rc : c.changes) {
+        std::vector<std::pair<uint32_t, std::string>> omitted;
+        for (size_t ci = 0; ci < c.changes.size(); ++ci) {
+          RowChange& rc = c.changes[ci];
+          auto omit = [&]() {
+            omitted.emplace_back(static_cast<uint32_t>(ci), crypto::ChangeDigest(rc));
+          };
           // Shared directory rows are visible to all, even once collected:
           // a write to one after its delete must not bring it back.
           if (epoch > 0 && (rc.table == "organisations" || rc.table == "services")) {
@@ -672,12 +908,17 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
             is_purged->BindText(1, rc.table);
             is_purged->BindBlob(2, rc.row.view());
             FS_ASSIGN_OR_RETURN(bool gone, is_purged->Step());
-            if (gone) continue;
+            if (gone) {
+              omit();
+              continue;
+            }
           }
           FS_ASSIGN_OR_RETURN(bool v, scope.Visible(node.province, rc.table, rc.row));
           if (v && installed.count({rc.table, rc.row}) == 0) {
             ++kept;
             visible.push_back(std::move(rc));
+          } else {
+            omit();
           }
         }
         if (kept == 0) continue;
@@ -690,7 +931,12 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, int64_t cursor, bool boo
         }
         FS_RETURN_IF_ERROR(make_room(body.size(), before));
         bytes += body.size();
-        chunk.commits.emplace_back(e.position, std::move(body));
+        PulledEntry pe;
+        pe.position = e.position;
+        pe.canonical = std::move(body);
+        pe.signature = std::move(e.signature);
+        pe.omitted = std::move(omitted);
+        chunk.commits.push_back(std::move(pe));
         if (full()) {
           chunk.cursor = after;
           FS_RETURN_IF_ERROR(send(chunk));

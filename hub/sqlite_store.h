@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "clock/clock_source.h"
+#include "crypto/key_record.h"
 #include "hub/store.h"
 #include "store/sqlite.h"
 
@@ -37,17 +38,19 @@ class SqliteHubStore : public HubStore {
   absl::Status RevokeNode(const DeviceId& device) override;
 
   absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
-                                   const std::string& name) override;
+                                   const std::string& name,
+                                   const crypto::DevicePublic& keys) override;
+  absl::StatusOr<std::vector<RegisteredDevice>> Registry() override;
   absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
                                         const std::string& secret) override;
   absl::Status RecordCall(const DeviceId& device, int protocol_version,
                           std::optional<int64_t> clock_skew_millis,
                           std::optional<int64_t> cursor) override;
 
-  absl::StatusOr<PushOutcome> Push(const NodeInfo& node,
-                                   const std::vector<std::string>& commits) override;
-  absl::Status Pull(const NodeInfo& node, int64_t cursor, bool bootstrapped, uint64_t gc_epoch,
-                    size_t max_batch, const std::function<bool(PullChunk&)>& emit) override;
+  absl::StatusOr<PushOutcome> Push(const NodeInfo& node, const std::vector<PushedCommit>& commits,
+                                   const std::vector<std::string>& key_records) override;
+  absl::Status Pull(const NodeInfo& node, const PullParams& params,
+                    const std::function<bool(PullChunk&)>& emit) override;
 
   absl::StatusOr<GcReport> CollectTombstones(int64_t min_age_millis,
                                              int64_t stale_after_millis) override;
@@ -58,6 +61,10 @@ class SqliteHubStore : public HubStore {
  private:
   SqliteHubStore(std::string path, ClockSource* clock) : path_(std::move(path)), clock_(clock) {}
   absl::Status Init();
+  // Inside the push's transaction: stores key records (checked already for
+  // signer and office), applies erasures. True if a key ring was erased.
+  absl::StatusOr<bool> StoreKeyRecords(const NodeInfo& node,
+                                       const std::vector<crypto::KeyRecord>& records);
   absl::StatusOr<std::unique_ptr<Replica>> TakeReader();
   void ReturnReader(std::unique_ptr<Replica> r);
   absl::StatusOr<int64_t> GcHorizon(sqlite::Db& db);

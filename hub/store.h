@@ -15,6 +15,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "change/id.h"
+#include "crypto/identity.h"
+#include "store/keyring.h"
 #include "store/replica.h"
 
 namespace fieldsync::hub {
@@ -38,6 +40,8 @@ struct NodeInfo {
   int64_t clock_skew_millis = 0;      // its clock minus the hub's, at its last Hello
   bool revoked = false;
   int64_t revoked_at_millis = 0;
+  int64_t revoked_position = 0;       // the log head when it was revoked
+  crypto::DevicePublic keys;          // registered at enrolment
 };
 
 struct EnrollToken {
@@ -58,18 +62,46 @@ struct PushOutcome {
   int64_t log_head = 0;
 };
 
+// A commit as a node pushes it.
+struct PushedCommit {
+  std::string canonical;
+  std::string signature;
+};
+
+// A commit of the hub's log as one node may see it.
+struct PulledEntry {
+  int64_t position = 0;
+  std::string canonical;  // whole, or trimmed to the node's scope
+  std::string signature;  // the author's, over the whole commit
+  std::vector<std::pair<uint32_t, std::string>> omitted;  // digests of what was trimmed
+};
+
+// What a node asks of a pull.
+struct PullParams {
+  int64_t cursor = 0;
+  bool bootstrapped = false;
+  uint64_t gc_epoch = 0;
+  size_t max_batch = 0;
+  int64_t key_cursor = 0;
+  std::string registry_digest;
+};
+
 // One message of a pull stream, before it becomes protobuf.
 struct PullChunk {
   bool reset = false;
   std::vector<RowSnapshot> rows;
   int64_t rows_position = 0;
-  std::vector<std::pair<int64_t, std::string>> commits;  // (position, canonical bytes)
+  std::vector<PulledEntry> commits;
   int64_t cursor = 0;   // 0: keep the node's cursor
   bool caught_up = false;
   int64_t log_head = 0;
   uint64_t gc_epoch = 0;
   std::vector<std::pair<std::string, RowId>> purged;  // tombstones collected since
   std::string notice;
+  bool registry_included = false;
+  std::vector<RegisteredDevice> registry;
+  std::vector<std::string> key_records;
+  int64_t key_cursor = 0;  // 0: keep the node's key cursor
 };
 
 struct GcReport {
@@ -100,8 +132,13 @@ class HubStore {
   // token, or a revoked device. The device that used a token may use it
   // again until it expires (a lost answer); a device enrolled before, in
   // the same province, with a new token: each time a new secret.
+  // `keys` are the device's public keys (INVALID_ARGUMENT if malformed);
+  // its commits and key records are verified against them.
   virtual absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
-                                           const std::string& name) = 0;
+                                           const std::string& name,
+                                           const crypto::DevicePublic& keys) = 0;
+  // Every enrolled device with its public keys and revocation, for nodes.
+  virtual absl::StatusOr<std::vector<RegisteredDevice>> Registry() = 0;
   // UNAUTHENTICATED for an unknown node or a wrong secret,
   // PERMISSION_DENIED for a revoked node.
   virtual absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
@@ -111,15 +148,21 @@ class HubStore {
                                   std::optional<int64_t> clock_skew_millis,
                                   std::optional<int64_t> cursor) = 0;
 
-  // Sync. Push stores all of `commits` (canonical bytes) or nothing.
+  // Sync. Push stores all of `commits` and `key_records` or nothing. Each
+  // commit's signature is verified against the node's registered key
+  // (UNAUTHENTICATED otherwise), sensitive fields must be sealed
+  // (INVALID_ARGUMENT), key records must be the node's own and fit its
+  // office (PERMISSION_DENIED).
   virtual absl::StatusOr<PushOutcome> Push(const NodeInfo& node,
-                                           const std::vector<std::string>& commits) = 0;
+                                           const std::vector<PushedCommit>& commits,
+                                           const std::vector<std::string>& key_records) = 0;
   // Streams the node's view from `cursor`; `emit` returns false when the
   // node has gone (the pull stops, CANCELLED).
   // A node that is not `bootstrapped`, or last pulled in an older
   // tombstone-collection epoch, receives the current state first.
-  virtual absl::Status Pull(const NodeInfo& node, int64_t cursor, bool bootstrapped,
-                            uint64_t gc_epoch, size_t max_batch,
+  // The first message carries the registry if the node's digest differs,
+  // and the key records after the node's key cursor that it may hold.
+  virtual absl::Status Pull(const NodeInfo& node, const PullParams& params,
                             const std::function<bool(PullChunk&)>& emit) = 0;
 
   // Removes tombstones deleted at least `min_age_millis` ago that every node

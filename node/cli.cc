@@ -13,7 +13,12 @@
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
 #include "fieldsync/v1/protocol.pb.h"
+#include "absl/strings/str_format.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "crypto/keystore.h"
 #include "node/client.h"
+#include "node/passphrase.h"
 #include "store/data_dir.h"
 
 namespace fieldsync::node {
@@ -24,14 +29,23 @@ constexpr char kUsage[] = R"(fieldnode -- a provincial field office's replica of
 Usage: fieldnode COMMAND [options]
 
 Commands:
-  init       create this office's replica and device identity
+  init       create this office's replica and this laptop's keys: a
+             keystore sealed under the officer's passphrase (asked twice)
   enroll     enrol this replica with the hub, using a one-time token
-             from the hub administrator
+             from the hub administrator (unlocks the keystore)
   sync       one sync pass: push this node's commits, then pull until
              caught up with the hub
   daemon     sync every --every interval until stopped (SIGTERM, Ctrl-C);
              backs off while the hub is unreachable; syncs at once when
              an urgent case or a crime report is written
+  show TABLE ID
+             one record, sealed fields opened if the keystore can be
+             unlocked, masked otherwise
+  erase --case ID
+             crypto-shredding: destroy every key of a case (and of its
+             person) here, and at the hub and every node once synced;
+             its sealed fields can never be read again
+  passphrase change the keystore's passphrase
   status     show the replica: device, commits, conflicts, rows
   version    show program, schema, commit-format and protocol versions
   help       show this text
@@ -39,7 +53,16 @@ Commands:
 Options:
   --data-dir DIR     where the replica lives (default: $FIELDSYNC_NODE_DIR,
                      else ~/.local/share/fieldsync/node)
-  --json             print data as JSON (status, version, sync)
+  --json             print data as JSON (status, version, sync, show)
+  --passphrase-file FILE
+                     unlock the keystore with the first line of FILE;
+                     else $FIELDSYNC_PASSPHRASE_FILE, else
+                     $FIELDSYNC_PASSPHRASE, else asked on the terminal
+                     (sync, show, erase, enroll). The daemon never asks:
+                     without a passphrase it syncs locked, and cannot
+                     share office keys or grant referred cases
+passphrase:
+  --new-passphrase-file FILE   the new passphrase (else asked twice)
 enroll:
   --hub HOST:PORT    the hub's address
   --ca FILE          the CA certificate that signed the hub's (ca.crt, from
@@ -57,9 +80,10 @@ daemon:
 
 Examples:
   fieldnode init --data-dir /srv/fieldsync/lao-cai
+  fieldnode show cases 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d
   fieldnode enroll --hub hub.example.org:7443 --ca ca.crt --token fsenroll-...
   fieldnode sync
-  fieldnode daemon --every 5m
+  FIELDSYNC_PASSPHRASE_FILE=/etc/fieldsync/passphrase fieldnode daemon --every 5m
 
 Exit codes: 0 done; 1 failed (the message says why and what to do);
 2 the command line was wrong; 3 (sync) the hub could not be reached:
@@ -67,6 +91,33 @@ the node keeps working offline, try again later.
 )";
 
 std::atomic<bool> g_stop{false};
+
+std::string KeystorePath(const DataDir& dir) { return dir.path + "/keystore"; }
+
+// Unlocks the keystore if a passphrase is at hand (asked on the terminal
+// only if `ask`): the identity, or nullopt if no passphrase was given.
+absl::StatusOr<std::optional<crypto::DeviceIdentity>> MaybeUnlock(const Args& args,
+                                                                  const DataDir& dir, bool ask) {
+  auto pass = GetPassphrase(args, ask, "Passphrase of this laptop's keystore: ");
+  if (!pass.ok()) return pass.status();
+  if (!*pass) return std::optional<crypto::DeviceIdentity>();
+  auto id = crypto::UnlockKeystoreFile(KeystorePath(dir), **pass);
+  Wipe(**pass);
+  if (!id.ok()) return id.status();
+  return std::optional<crypto::DeviceIdentity>(*std::move(id));
+}
+
+absl::StatusOr<crypto::DeviceIdentity> MustUnlock(const Args& args, const DataDir& dir,
+                                                  std::string_view why) {
+  auto id = MaybeUnlock(args, dir, /*ask=*/true);
+  if (!id.ok()) return id.status();
+  if (!*id) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        AV(why), " needs the keystore unlocked: give --passphrase-file FILE, or set ",
+        kPassphraseFileEnv, ", or run it on a terminal to be asked"));
+  }
+  return *std::move(*id);
+}
 
 void OnSignal(int) { g_stop.store(true); }
 
@@ -147,32 +198,112 @@ int Enroll(const Args& args) {
   gethostname(host, sizeof(host) - 1);
   const std::string name = args.Flag("name", host);
   std::string province, hub_id;
-  auto cred = (*client)->Enroll(token, (*replica)->device_id(), name, &province, &hub_id);
+  auto identity = MustUnlock(args, dir, "enrolment");
+  if (!identity.ok()) return Fail(identity.status());
+  auto cred = (*client)->Enroll(token, identity->public_keys(), name, &province, &hub_id);
   if (!cred.ok()) return Fail(cred.status());
   conf.province = province;
   conf.hub_id = hub_id;
   absl::Status s = SaveEnrolment(dir.path, conf, *cred);
   if (!s.ok()) return Fail(s);
-  std::printf("enrolled device %s with the hub at %s for province %s\n",
-              cred->device.ToString().c_str(), hub.c_str(), province.c_str());
+  std::printf("enrolled device %s with the hub at %s for province %s\n"
+              "key fingerprint %s (compare it with the one `fieldhub node list` shows)\n",
+              cred->device.ToString().c_str(), hub.c_str(), province.c_str(),
+              crypto::Fingerprint(identity->public_keys()).c_str());
+  return 0;
+}
+
+int Init(const Args& args) {
+  const DataDir dir = NodeDir(args);
+  if (access(KeystorePath(dir).c_str(), F_OK) == 0) {
+    return Fail(absl::AlreadyExistsError(absl::StrCat(
+        "already initialised: ", KeystorePath(dir), " exists; use it, or choose another "
+        "--data-dir")));
+  }
+  auto pass = GetNewPassphrase(args, /*use_current_sources=*/true);
+  if (!pass.ok()) return Fail(pass.status());
+  if (pass->size() < crypto::kMinPassphraseBytes) {
+    Wipe(*pass);
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "the passphrase must be at least ", crypto::kMinPassphraseBytes,
+        " characters; a sentence of several words is best. Nothing was created")));
+  }
+  auto replica = CreateReplicaIn(dir);
+  if (!replica.ok()) {
+    Wipe(*pass);
+    return Fail(replica.status());
+  }
+  crypto::DeviceIdentity identity = crypto::DeviceIdentity::Generate((*replica)->device_id());
+  absl::Status s = crypto::CreateKeystoreFile(KeystorePath(dir), identity, *pass);
+  Wipe(*pass);
+  if (!s.ok()) {
+    // No replica without its keys: init can simply be run again.
+    replica->reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::remove((dir.ReplicaPath() + suffix).c_str());
+    }
+    return Fail(s);
+  }
+  std::printf("initialised %s\ndevice %s\nkey fingerprint %s\nkeystore %s (sealed under your "
+              "passphrase: without it nothing on this laptop can be read or written)\n",
+              dir.path.c_str(), identity.device().ToString().c_str(),
+              crypto::Fingerprint(identity.public_keys()).c_str(), KeystorePath(dir).c_str());
+  return 0;
+}
+
+int ChangePassphrase(const Args& args) {
+  const DataDir dir = NodeDir(args);
+  auto old = GetPassphrase(args, /*ask=*/true, "Current passphrase: ");
+  if (!old.ok()) return Fail(old.status());
+  if (!*old) {
+    return Fail(absl::FailedPreconditionError(
+        "the current passphrase is needed: give --passphrase-file FILE or run on a terminal"));
+  }
+  auto fresh = GetNewPassphrase(args, /*use_current_sources=*/false);
+  if (!fresh.ok()) {
+    Wipe(**old);
+    return Fail(fresh.status());
+  }
+  absl::Status s = crypto::ChangeKeystorePassphrase(KeystorePath(dir), **old, *fresh);
+  Wipe(**old);
+  Wipe(*fresh);
+  if (!s.ok()) return Fail(s);
+  std::printf("passphrase changed for %s\n", KeystorePath(dir).c_str());
   return 0;
 }
 
 struct Session {
   std::unique_ptr<Replica> replica;
+  std::unique_ptr<KeyRing> keys;
   HubConfig hub;
   Credential cred;
   std::unique_ptr<SyncClient> client;
 };
 
-absl::StatusOr<Session> OpenSession(const DataDir& dir, uint32_t pull_batch) {
+// The replica and its key ring, unlocked if a passphrase is at hand (asked
+// on the terminal only if `ask`), with signing, verification and sealing
+// installed.
+absl::Status OpenKeys(const Args& args, const DataDir& dir, bool ask, Session* s) {
+  auto hub = LoadHubConfig(dir.path);
+  if (!hub.ok()) return hub.status();
+  s->hub = *hub;
+  auto keys = KeyRing::Open(s->replica.get(), s->hub.province);
+  if (!keys.ok()) return keys.status();
+  s->keys = *std::move(keys);
+  auto id = MaybeUnlock(args, dir, ask);
+  if (!id.ok()) return id.status();
+  if (*id) FS_RETURN_IF_ERROR(s->keys->Unlock(*std::move(*id)));
+  s->replica->SetSecurity(s->keys->Security());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Session> OpenSession(const Args& args, const DataDir& dir, uint32_t pull_batch,
+                                    bool ask) {
   Session s;
   auto r = OpenReplicaIn(dir);
   if (!r.ok()) return r.status();
   s.replica = *std::move(r);
-  auto hub = LoadHubConfig(dir.path);
-  if (!hub.ok()) return hub.status();
-  s.hub = *hub;
+  FS_RETURN_IF_ERROR(OpenKeys(args, dir, ask, &s));
   auto cred = LoadCredential(dir.path);
   if (!cred.ok()) return cred.status();
   s.cred = *cred;
@@ -197,6 +328,18 @@ std::string Describe(const SyncReport& r, int64_t millis) {
                           : "",
                       ", at position ", r.cursor, " of ",
                       r.log_head, ", ", millis, " ms");
+}
+
+void ReportKeys(const SyncReport& r, const KeyRing& keys, const std::string& prefix) {
+  for (const std::string& note : r.key_notes) {
+    std::fprintf(stderr, "%skeys: %s\n", prefix.c_str(), note.c_str());
+  }
+  if (r.key_records_refused > 0) {
+    std::fprintf(stderr, "%skeys: refused %llu key records from the hub (first: %s)\n",
+                 prefix.c_str(), static_cast<unsigned long long>(r.key_records_refused),
+                 r.key_refusal.c_str());
+  }
+  (void)keys;
 }
 
 void WarnSkew(const SyncReport& r) {
@@ -224,7 +367,7 @@ absl::StatusOr<uint32_t> PullBatch(const Args& args) {
 int Sync(const Args& args) {
   auto batch = PullBatch(args);
   if (!batch.ok()) return Usage(std::string(batch.status().message()));
-  auto session = OpenSession(NodeDir(args), *batch);
+  auto session = OpenSession(args, NodeDir(args), *batch, /*ask=*/isatty(STDIN_FILENO) != 0);
   if (!session.ok()) return Fail(session.status());
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
@@ -236,7 +379,8 @@ int Sync(const Args& args) {
                  static_cast<unsigned long long>(r.pulled),
                  static_cast<unsigned long long>(r.rows_installed));
   };
-  auto report = session->client->Sync(*session->replica, session->cred, &g_stop, progress);
+  auto report = session->client->Sync(*session->replica, *session->keys, session->cred, &g_stop,
+                                      progress);
   if (tty) std::fprintf(stderr, "\r\033[K");
   if (!report.ok()) return Fail(report.status());
   const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -244,6 +388,7 @@ int Sync(const Args& args) {
                          .count();
   WarnSkew(*report);
   if (!report->notice.empty()) std::fprintf(stderr, "fieldnode: hub: %s\n", report->notice.c_str());
+  ReportKeys(*report, *session->keys, "fieldnode: ");
   if (!report->push_refused.ok()) {
     std::fprintf(stderr,
                  "fieldnode: pulled, but the push was refused: %s\nThe refused commit and "
@@ -266,6 +411,153 @@ int Sync(const Args& args) {
   return report->push_refused.ok() ? 0 : 1;
 }
 
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += absl::StrFormat("\\u%04x", c);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  return out;
+}
+
+std::string ShowValue(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNull: return "";
+    case Value::Kind::kInt: return absl::StrCat(v.int_value());
+    case Value::Kind::kText: return v.str();
+    case Value::Kind::kBytes:
+      if (v.str().size() == 16) return Id16::FromBytes(v.str(), "id")->ToString();
+      return absl::StrCat("(", v.str().size(), " bytes)");
+  }
+  return "";
+}
+
+int Show(const Args& args) {
+  if (args.positional.size() != 3) {
+    return Usage("show needs TABLE and ID, e.g. fieldnode show cases 0190f5d2-...");
+  }
+  const std::string table = args.positional[1];
+  auto id = Id16::Parse(args.positional[2], "record id");
+  if (!id.ok()) return Usage(std::string(id.status().message()));
+  const DataDir dir = NodeDir(args);
+  Session s;
+  auto r = OpenReplicaIn(dir);
+  if (!r.ok()) return Fail(r.status());
+  s.replica = *std::move(r);
+  const TableDef* t = s.replica->schema().FindTable(table);
+  if (t == nullptr) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "no table \"", table, "\"; the tables are listed in docs/SCHEMA.md")));
+  }
+  absl::Status ks = OpenKeys(args, dir, /*ask=*/isatty(STDIN_FILENO) != 0, &s);
+  if (!ks.ok()) return Fail(ks);
+  auto row = s.replica->Get(table, *id);
+  if (!row.ok()) return Fail(row.status());
+  if (!*row) {
+    return Fail(absl::NotFoundError(absl::StrCat("no ", table, " record ", id->ToString(),
+                                                 " on this node")));
+  }
+  const bool json = args.Has("json");
+  std::string out = json ? absl::StrCat("{\"table\": \"", table, "\", \"id\": \"",
+                                        id->ToString(), "\", \"live\": ",
+                                        (*row)->live ? "true" : "false", ", \"fields\": {")
+                         : absl::StrCat(table, " ", id->ToString(),
+                                        (*row)->live ? "" : " (deleted)", "\n");
+  bool first = true;
+  bool masked = false;
+  for (size_t i = 0; i < t->columns.size(); ++i) {
+    const Value& stored = (*row)->values[i];
+    if (stored.is_null()) continue;
+    std::optional<Version> v;
+    if ((*row)->versions[i]) v = (*row)->versions[i]->version;
+    const std::string col(t->columns[i].name);
+    OpenedField f = s.keys->Read(table, *id, col, stored, v);
+    masked |= f.state == OpenedField::State::kLocked;
+    const bool readable =
+        f.state == OpenedField::State::kClear || f.state == OpenedField::State::kOpened;
+    if (json) {
+      absl::StrAppend(&out, first ? "" : ", ", "\"", col, "\": {\"state\": \"",
+                      AV(OpenedStateName(f.state)), "\"");
+      if (readable) {
+        if (f.value.kind() == Value::Kind::kInt) {
+          absl::StrAppend(&out, ", \"value\": ", f.value.int_value());
+        } else {
+          absl::StrAppend(&out, ", \"value\": \"", JsonEscape(ShowValue(f.value)), "\"");
+        }
+      } else {
+        absl::StrAppend(&out, ", \"problem\": \"", JsonEscape(f.problem), "\"");
+      }
+      absl::StrAppend(&out, "}");
+    } else if (readable) {
+      absl::StrAppend(&out, "  ", col, ": ", ShowValue(f.value), "\n");
+    } else if (f.state == OpenedField::State::kLocked) {
+      absl::StrAppend(&out, "  ", col, ": •••••• (sealed)\n");
+    } else {
+      absl::StrAppend(&out, "  ", col, ": [cannot be read: ", f.problem, "]\n");
+    }
+    first = false;
+  }
+  if (json) {
+    absl::StrAppend(&out, "}, \"locked\": ", s.keys->unlocked() ? "false" : "true", "}\n");
+  } else if (masked) {
+    absl::StrAppend(&out, "Sealed fields are masked: the keystore is locked. Unlock it with "
+                          "--passphrase-file FILE or ", kPassphraseFileEnv,
+                    ", or run this on a terminal to be asked for the passphrase.\n");
+  }
+  std::fputs(out.c_str(), stdout);
+  return 0;
+}
+
+int Erase(const Args& args) {
+  const std::string case_text = args.Flag("case");
+  if (case_text.empty()) return Usage("erase needs --case ID");
+  auto id = Id16::Parse(case_text, "case id");
+  if (!id.ok()) return Usage(std::string(id.status().message()));
+  const DataDir dir = NodeDir(args);
+  Session s;
+  auto r = OpenReplicaIn(dir);
+  if (!r.ok()) return Fail(r.status());
+  s.replica = *std::move(r);
+  absl::Status ks = OpenKeys(args, dir, /*ask=*/true, &s);
+  if (!ks.ok()) return Fail(ks);
+  if (!s.keys->unlocked()) {
+    return Fail(absl::FailedPreconditionError(absl::StrCat(
+        "erasure needs the keystore unlocked: give --passphrase-file FILE, or set ",
+        kPassphraseFileEnv, ", or run it on a terminal")));
+  }
+  auto row = s.replica->Get("cases", *id);
+  if (!row.ok()) return Fail(row.status());
+  if (!*row) {
+    return Fail(absl::NotFoundError(absl::StrCat("no case ", id->ToString(), " on this node")));
+  }
+  std::vector<RowId> rings{*id};
+  const int pi = s.replica->schema().FindTable("cases")->ColumnIndex("person_id");
+  const Value& person = (*row)->values[static_cast<size_t>(pi)];
+  if (person.kind() == Value::Kind::kBytes && person.str().size() == 16) {
+    rings.push_back(*Id16::FromBytes(person.str(), "person id"));
+  }
+  for (const RowId& ring : rings) {
+    absl::Status e = s.keys->Erase(ring);
+    if (!e.ok()) return Fail(e);
+  }
+  std::printf("erased the keys of case %s%s on this node; sync to destroy the hub's copies and "
+              "those of every other node. Its sealed fields can no longer be read anywhere "
+              "the order has reached.\n",
+              id->ToString().c_str(), rings.size() > 1 ? " and of its person" : "");
+  return 0;
+}
+
 int Daemon(const Args& args) {
   auto every = ParseDurationMillis(args.Flag("every", "5m"));
   if (!every.ok()) return Usage(std::string(every.status().message()));
@@ -274,10 +566,17 @@ int Daemon(const Args& args) {
   if (*every < 1000) return Usage("--every must be at least 1s");
   auto batch = PullBatch(args);
   if (!batch.ok()) return Usage(std::string(batch.status().message()));
-  auto session = OpenSession(NodeDir(args), *batch);
+  auto session = OpenSession(args, NodeDir(args), *batch, /*ask=*/false);
   if (!session.ok()) return Fail(session.status());
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
+  if (!session->keys->unlocked()) {
+    std::fprintf(stderr,
+                 "%s fieldnode daemon: keystore locked (no %s): syncing, but office keys are "
+                 "not shared with new devices nor cases granted to the offices they are "
+                 "referred to until a passphrase is given\n",
+                 Now().c_str(), kPassphraseFileEnv);
+  }
   std::mt19937_64 rng(std::random_device{}());
   std::fprintf(stderr, "%s fieldnode daemon: syncing with %s every %lld s (province %s)\n",
                Now().c_str(), session->hub.address.c_str(),
@@ -285,7 +584,7 @@ int Daemon(const Args& args) {
   int failures = 0;
   while (!g_stop.load()) {
     const auto start = std::chrono::steady_clock::now();
-    auto report = session->client->Sync(*session->replica, session->cred, &g_stop);
+    auto report = session->client->Sync(*session->replica, *session->keys, session->cred, &g_stop);
     const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now() - start)
                            .count();
@@ -303,6 +602,7 @@ int Daemon(const Args& args) {
       if (!report->notice.empty()) {
         std::fprintf(stderr, "%s hub: %s\n", Now().c_str(), report->notice.c_str());
       }
+      ReportKeys(*report, *session->keys, Now() + " ");
     } else if (g_stop.load()) {
       break;
     } else if (report.status().code() == absl::StatusCode::kUnauthenticated ||
@@ -344,10 +644,11 @@ int Daemon(const Args& args) {
 
 int Main(int argc, char** argv) {
   const std::string cmd = argc > 1 ? argv[1] : "";
-  if (cmd == "enroll" || cmd == "sync" || cmd == "daemon") {
+  if (cmd == "enroll" || cmd == "sync" || cmd == "daemon" || cmd == "init" ||
+      cmd == "passphrase" || cmd == "show" || cmd == "erase") {
     auto parsed = ParseArgs(argc, argv,
                             {"data-dir", "hub", "ca", "token", "name", "every", "max-backoff",
-                             "pull-batch"},
+                             "pull-batch", "passphrase-file", "new-passphrase-file", "case"},
                             {"json", "help", "insecure"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {
@@ -355,11 +656,15 @@ int Main(int argc, char** argv) {
       return 0;
     }
     if (cmd == "enroll") return Enroll(*parsed);
+    if (cmd == "init") return Init(*parsed);
+    if (cmd == "passphrase") return ChangePassphrase(*parsed);
+    if (cmd == "show") return Show(*parsed);
+    if (cmd == "erase") return Erase(*parsed);
     if (cmd == "sync") return Sync(*parsed);
     return Daemon(*parsed);
   }
   const ReplicaProgram program{"fieldnode", kUsage, "node", "replica.db", "FIELDSYNC_NODE_DIR",
-                               fieldsync::v1::PROTOCOL_VERSION_1};
+                               fieldsync::v1::PROTOCOL_VERSION_2};
   return RunReplicaProgram(program, argc, argv);
 }
 

@@ -177,7 +177,9 @@ class SyncClient::Impl {
 
   absl::StatusOr<SyncReport> Push(Replica& replica, const Credential& cred,
                                   const std::atomic<bool>* stop, SyncReport report);
-  absl::Status PullAll(Replica& replica, const Credential& cred, const std::atomic<bool>* stop,
+  absl::Status PushKeys(KeyRing& keys, const Credential& cred, SyncReport* report);
+  absl::Status PullAll(Replica& replica, KeyRing& keys, const Credential& cred,
+                       const std::atomic<bool>* stop,
                        const std::function<void(const SyncReport&)>& progress,
                        SyncReport* report);
 };
@@ -231,7 +233,7 @@ absl::StatusOr<HelloInfo> SyncClient::Hello(const Credential* cred) {
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.call_timeout_millis, cred);
   pb::HelloRequest req;
-  req.set_protocol_version(pb::PROTOCOL_VERSION_1);
+  req.set_protocol_version(pb::PROTOCOL_VERSION_2);
   const int64_t sent = SystemClock::Get()->NowMillis();
   req.set_node_time_millis(sent);
   pb::HelloResponse resp;
@@ -248,17 +250,21 @@ absl::StatusOr<HelloInfo> SyncClient::Hello(const Credential* cred) {
   return h;
 }
 
-absl::StatusOr<Credential> SyncClient::Enroll(const std::string& token, const DeviceId& device,
+absl::StatusOr<Credential> SyncClient::Enroll(const std::string& token,
+                                              const crypto::DevicePublic& keys,
                                               const std::string& device_name,
                                               std::string* province, std::string* hub_id) {
+  const DeviceId& device = keys.device;
   Impl& m = *impl_;
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.call_timeout_millis, nullptr);
   pb::EnrollRequest req;
-  req.set_protocol_version(pb::PROTOCOL_VERSION_1);
+  req.set_protocol_version(pb::PROTOCOL_VERSION_2);
   req.set_token(token);
   req.set_device_id(std::string(device.view()));
   req.set_device_name(device_name);
+  req.set_sign_public_key(keys.sign_pk);
+  req.set_box_public_key(keys.box_pk);
   pb::EnrollResponse resp;
   grpc::Status g = m.stub->Enroll(&ctx, req, &resp);
   if (!g.ok()) return Explain(g, m.opts.address, "the enrolment");
@@ -281,7 +287,7 @@ absl::StatusOr<SyncReport> SyncClient::Impl::Push(Replica& replica, const Creden
                         replica.LocalCommitsAfter(static_cast<uint64_t>(pushed), opts.push_batch));
     if (commits.empty()) return report;
     pb::PushRequest req;
-    req.set_protocol_version(pb::PROTOCOL_VERSION_1);
+    req.set_protocol_version(pb::PROTOCOL_VERSION_2);
     // At most kPushBytes a call (the hub takes 16 MiB); a lone commit over
     // the limit can never travel, and says so.
     size_t bytes = 0;
@@ -295,7 +301,9 @@ absl::StatusOr<SyncReport> SyncClient::Impl::Push(Replica& replica, const Creden
       }
       if (req.commits_size() > 0 && bytes + encoded.size() > kPushBytes) break;
       bytes += encoded.size();
-      req.add_commits()->set_canonical(std::move(encoded));
+      auto* e = req.add_commits();
+      e->set_canonical(std::move(encoded));
+      e->set_signature(c.signature);
     }
     const uint64_t last_sent = commits[static_cast<size_t>(req.commits_size()) - 1].seq;
     grpc::ClientContext ctx;
@@ -318,19 +326,41 @@ absl::StatusOr<SyncReport> SyncClient::Impl::Push(Replica& replica, const Creden
   }
 }
 
-absl::Status SyncClient::Impl::PullAll(Replica& replica, const Credential& cred,
+absl::Status SyncClient::Impl::PushKeys(KeyRing& keys, const Credential& cred,
+                                        SyncReport* report) {
+  while (true) {
+    FS_ASSIGN_OR_RETURN(std::vector<std::string> records,
+                        keys.UnpushedRecords(static_cast<size_t>(wire::kMaxPushKeyRecords) / 2));
+    if (records.empty()) return absl::OkStatus();
+    pb::PushRequest req;
+    req.set_protocol_version(pb::PROTOCOL_VERSION_2);
+    for (const std::string& r : records) req.add_key_records(r);
+    grpc::ClientContext ctx;
+    Prepare(&ctx, opts.call_timeout_millis, &cred);
+    pb::PushResponse resp;
+    grpc::Status g = stub->Push(&ctx, req, &resp);
+    if (!g.ok()) return Explain(g, opts.address, "the push of key records");
+    FS_RETURN_IF_ERROR(keys.MarkPushed(records));
+    report->key_records_pushed += records.size();
+  }
+}
+
+absl::Status SyncClient::Impl::PullAll(Replica& replica, KeyRing& keys, const Credential& cred,
                                        const std::atomic<bool>* stop,
                                        const std::function<void(const SyncReport&)>& progress,
                                        SyncReport* report) {
   FS_ASSIGN_OR_RETURN(int64_t cursor, replica.GetCursor(kPulledCursor));
   FS_ASSIGN_OR_RETURN(int64_t bootstrapped, replica.GetCursor(kBootstrappedCursor));
   pb::PullRequest req;
-  req.set_protocol_version(pb::PROTOCOL_VERSION_1);
+  req.set_protocol_version(pb::PROTOCOL_VERSION_2);
   req.set_cursor(cursor);
   req.set_bootstrapped(bootstrapped == 1);
   FS_ASSIGN_OR_RETURN(int64_t gc_epoch, replica.GetCursor(kGcEpochCursor));
   req.set_gc_epoch(static_cast<uint64_t>(gc_epoch));
   req.set_max_batch(opts.pull_batch);
+  FS_ASSIGN_OR_RETURN(int64_t key_cursor, replica.GetCursor(kKeyCursor));
+  req.set_key_cursor(key_cursor);
+  req.set_registry_digest(keys.RegistryDigest());
   grpc::ClientContext ctx;
   Prepare(&ctx, opts.pull_timeout_millis, &cred);
   std::unique_ptr<grpc::ClientReader<pb::PullResponse>> reader = stub->Pull(&ctx, req);
@@ -344,6 +374,48 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, const Credential& cred,
     auto* parsed = google::protobuf::Arena::CreateMessage<pb::PullResponse>(&arena);
     if (!reader->Read(parsed)) break;
     const pb::PullResponse& msg = *parsed;
+    // The registry and key records come first: pulled commits are verified
+    // against the registry.
+    absl::Status keys_bad;
+    if (msg.registry_included()) {
+      std::vector<RegisteredDevice> devices;
+      for (const auto& d : msg.registry()) {
+        RegisteredDevice rd;
+        absl::StatusOr<DeviceId> id = Id16::FromBytes(d.device(), "registered device");
+        if (!id.ok()) {
+          keys_bad = id.status();
+          break;
+        }
+        rd.keys.device = *id;
+        rd.keys.sign_pk = d.sign_public_key();
+        rd.keys.box_pk = d.box_public_key();
+        rd.province = d.province();
+        rd.name = d.name();
+        rd.revoked_position = d.revoked_position();
+        rd.revoked_at_millis = d.revoked_at_millis();
+        devices.push_back(std::move(rd));
+      }
+      if (keys_bad.ok()) keys_bad = keys.SetRegistry(devices);
+    }
+    if (keys_bad.ok() && msg.key_records_size() > 0) {
+      std::vector<std::string> records(msg.key_records().begin(), msg.key_records().end());
+      absl::StatusOr<KeyRecordsReport> kr = keys.AddRecords(records);
+      if (!kr.ok()) {
+        keys_bad = kr.status();
+      } else {
+        report->key_records_received += kr->added;
+        report->key_records_refused += kr->refused;
+        if (report->key_refusal.empty()) report->key_refusal = kr->first_refusal;
+        if (msg.key_cursor() > 0) keys_bad = replica.SetCursor(kKeyCursor, msg.key_cursor());
+      }
+    }
+    if (!keys_bad.ok()) {
+      ctx.TryCancel();
+      reader->Finish().IgnoreError();
+      return absl::Status(keys_bad.code(),
+                          absl::StrCat("the hub's registry or key records could not be taken "
+                                       "in: ", keys_bad.message()));
+    }
     PulledBatch batch;
     batch.reset = msg.reset();
     batch.pushed_cursor = kPushedCursor;  // guards resets and installed rows
@@ -375,6 +447,8 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, const Credential& cred,
         bad = commit.status();
         break;
       }
+      commit->signature = c.signature();
+      for (const auto& o : c.omitted()) commit->omitted.emplace_back(o.index(), o.digest());
       batch.commits.emplace_back(c.position(), *std::move(commit));
     }
     if (!bad.ok()) {
@@ -427,7 +501,7 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, const Credential& cred,
 }
 
 absl::StatusOr<SyncReport> SyncClient::Sync(
-    Replica& replica, const Credential& cred, const std::atomic<bool>* stop,
+    Replica& replica, KeyRing& keys, const Credential& cred, const std::atomic<bool>* stop,
     const std::function<void(const SyncReport&)>& progress) {
   Impl& m = *impl_;
   if (cred.device != replica.device_id()) {
@@ -440,7 +514,12 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
     SyncReport report;
     report.skew_millis = hello.skew_millis;
     // Everything of ours first: a bootstrap never discards unpushed work.
-    absl::StatusOr<SyncReport> pushed = m.Push(replica, cred, stop, report);
+    // Key records before commits, so that what the commits seal can be
+    // opened by the others as soon as they receive them.
+    absl::Status keys_pushed = m.PushKeys(keys, cred, &report);
+    absl::StatusOr<SyncReport> pushed =
+        keys_pushed.ok() ? m.Push(replica, cred, stop, report)
+                         : absl::StatusOr<SyncReport>(keys_pushed);
     if (pushed.ok()) {
       report = *pushed;
     } else if (PermanentRefusal(pushed.status())) {
@@ -450,7 +529,20 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
     } else {
       return pushed.status();
     }
-    FS_RETURN_IF_ERROR(m.PullAll(replica, cred, stop, progress, &report));
+    FS_RETURN_IF_ERROR(m.PullAll(replica, keys, cred, stop, progress, &report));
+    // Now that the registry and the office's records are current: office
+    // keys, shares for new devices, a new generation after a revocation,
+    // grants for referrals; sent at once.
+    if (keys.unlocked() && report.push_refused.ok()) {
+      FS_ASSIGN_OR_RETURN(MaintainReport mr, keys.Maintain());
+      report.key_notes = mr.notes;
+      absl::Status s = m.PushKeys(keys, cred, &report);
+      if (!s.ok() && PermanentRefusal(s)) {
+        report.push_refused = s;
+      } else if (!s.ok()) {
+        return s;
+      }
+    }
     return report;
   };
   absl::StatusOr<SyncReport> r = pass();

@@ -12,6 +12,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "crypto/identity.h"
+#include "store/keyring.h"
 #include "store/replica.h"
 
 namespace fieldsync::node {
@@ -62,6 +64,14 @@ struct SyncReport {
   // after it stay unpushed, and say why; the pull still ran, so the node
   // receives everyone else's work meanwhile.
   absl::Status push_refused;
+  // Key records: sent to the hub, received from it, and received but
+  // refused (forged, from an unknown device, ...; the first reason kept).
+  uint64_t key_records_pushed = 0;
+  uint64_t key_records_received = 0;
+  uint64_t key_records_refused = 0;
+  std::string key_refusal;
+  // What the key ring did after the pull (office keys, shares, grants).
+  std::vector<std::string> key_notes;
 };
 
 struct ClientOptions {
@@ -82,14 +92,18 @@ class SyncClient {
   ~SyncClient();
 
   absl::StatusOr<HelloInfo> Hello(const Credential* cred);
-  absl::StatusOr<Credential> Enroll(const std::string& token, const DeviceId& device,
+  // Enrols the device whose public keys are `keys` (its keystore's).
+  absl::StatusOr<Credential> Enroll(const std::string& token, const crypto::DevicePublic& keys,
                                     const std::string& device_name, std::string* province,
                                     std::string* hub_id);
 
   // One pass. Stops between batches when *stop becomes true (CANCELLED);
   // every batch applied before that is kept. `progress` is called after
   // each pulled message.
-  absl::StatusOr<SyncReport> Sync(Replica& replica, const Credential& cred,
+  // `keys` is the replica's key ring: it receives the registry and key
+  // records, verifies pulled commits, and (if unlocked) maintains the
+  // office's keys after the pull, whose new records are pushed at once.
+  absl::StatusOr<SyncReport> Sync(Replica& replica, KeyRing& keys, const Credential& cred,
                                   const std::atomic<bool>* stop = nullptr,
                                   const std::function<void(const SyncReport&)>& progress = {});
 
@@ -121,6 +135,8 @@ inline constexpr char kPulledCursor[] = "hub:pulled";
 inline constexpr char kBootstrappedCursor[] = "hub:bootstrapped";
 // The hub's tombstone-collection epoch at the last pull.
 inline constexpr char kGcEpochCursor[] = "hub:gc_epoch";
+// How far the node holds the hub's key records.
+inline constexpr char kKeyCursor[] = "hub:keys";
 
 }  // namespace fieldsync::node
 

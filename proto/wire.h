@@ -17,11 +17,12 @@
 namespace fieldsync::wire {
 
 // The protocol this build speaks.
-inline constexpr int kProtocolVersion = fieldsync::v1::PROTOCOL_VERSION_1;
+inline constexpr int kProtocolVersion = fieldsync::v1::PROTOCOL_VERSION_2;
 
 // Limits of docs/PROTOCOL.md.
 inline constexpr int kMaxMessageBytes = 16 << 20;
 inline constexpr int kMaxPushCommits = 2000;
+inline constexpr int kMaxPushKeyRecords = 10000;
 inline constexpr int kDefaultPullBatch = 2000;
 inline constexpr int kMaxPullBatch = 10000;
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "clock/clock_source.h"
+#include "crypto/commit_signature.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "proto/wire.h"
 #include "support/sync_fixture.h"
@@ -46,8 +47,12 @@ class RefusalTest : public SyncTest {
 
   static pb::PushRequest PushOf(const std::vector<Commit>& commits) {
     pb::PushRequest req;
-    req.set_protocol_version(pb::PROTOCOL_VERSION_1);
-    for (const Commit& c : commits) req.add_commits()->set_canonical(EncodeCommit(c));
+    req.set_protocol_version(pb::PROTOCOL_VERSION_2);
+    for (const Commit& c : commits) {
+      auto* e = req.add_commits();
+      e->set_canonical(EncodeCommit(c));
+      e->set_signature(c.signature);
+    }
     return req;
   }
 
@@ -121,7 +126,7 @@ TEST_F(RefusalTest, AnExpiredEnrolmentTokenIsRefused) {
   auto client = node::SyncClient::Create(o);
   ASSERT_TRUE(client.ok());
   std::string province, hub_id;
-  auto cred = (*client)->Enroll(*token, (*n)->replica().device_id(), "late", &province, &hub_id);
+  auto cred = (*client)->Enroll(*token, (*n)->identity().public_keys(), "late", &province, &hub_id);
   ASSERT_FALSE(cred.ok());
   EXPECT_EQ(cred.status().code(), absl::StatusCode::kPermissionDenied) << cred.status();
   EXPECT_NE(cred.status().message().find("expired"), std::string::npos) << cred.status();
@@ -139,8 +144,8 @@ TEST_F(RefusalTest, AReusedEnrolmentTokenIsRefused) {
   auto first = harness::LocalNode::Create(dir_.File("first"));
   auto second = harness::LocalNode::Create(dir_.File("second"));
   ASSERT_TRUE(first.ok() && second.ok());
-  ASSERT_TRUE((*client)->Enroll(*token, (*first)->replica().device_id(), "a", &province, &hub_id).ok());
-  auto again = (*client)->Enroll(*token, (*second)->replica().device_id(), "b", &province, &hub_id);
+  ASSERT_TRUE((*client)->Enroll(*token, (*first)->identity().public_keys(), "a", &province, &hub_id).ok());
+  auto again = (*client)->Enroll(*token, (*second)->identity().public_keys(), "b", &province, &hub_id);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), absl::StatusCode::kPermissionDenied) << again.status();
   EXPECT_NE(again.status().message().find("already used"), std::string::npos) << again.status();
@@ -174,14 +179,15 @@ TEST_F(RefusalTest, AnUnknownProtocolVersionIsRefusedNamingBothVersions) {
   grpc::Status s = stub->Hello(&ctx, req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
   EXPECT_NE(s.error_message().find("version 99"), std::string::npos) << s.error_message();
-  EXPECT_NE(s.error_message().find("version 1"), std::string::npos) << s.error_message();
-  // Push and Pull check it too.
+  EXPECT_NE(s.error_message().find("version 2"), std::string::npos) << s.error_message();
+  // Push and Pull check it too: a node of protocol version 1 (unsigned
+  // commits) is refused.
   auto& n = AddNode("LC");
   NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
   grpc::ClientContext ctx2;
   Auth(&ctx2, n.credential());
   pb::PushRequest push = PushOf(Unpushed(n.replica()));
-  push.set_protocol_version(static_cast<pb::ProtocolVersion>(2));
+  push.set_protocol_version(pb::PROTOCOL_VERSION_1);
   pb::PushResponse presp;
   s = stub->Push(&ctx2, push, &presp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
@@ -189,13 +195,13 @@ TEST_F(RefusalTest, AnUnknownProtocolVersionIsRefusedNamingBothVersions) {
   grpc::ClientContext ctx3;
   Auth(&ctx3, n.credential());
   pb::PullRequest pull;
-  pull.set_protocol_version(static_cast<pb::ProtocolVersion>(2));
+  pull.set_protocol_version(pb::PROTOCOL_VERSION_1);
   auto reader = stub->Pull(&ctx3, pull);
   pb::PullResponse msg;
   EXPECT_FALSE(reader->Read(&msg));
   s = reader->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
-  EXPECT_NE(s.error_message().find("version 2"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("version 1"), std::string::npos) << s.error_message();
 }
 
 TEST_F(RefusalTest, AForgedPullStillReceivesOnlyTheNodesScope) {
@@ -214,7 +220,7 @@ TEST_F(RefusalTest, AForgedPullStillReceivesOnlyTheNodesScope) {
       grpc::ClientContext ctx;
       Auth(&ctx, lc.credential());
       pb::PullRequest req;
-      req.set_protocol_version(pb::PROTOCOL_VERSION_1);
+      req.set_protocol_version(pb::PROTOCOL_VERSION_2);
       req.set_cursor(cursor);
       req.set_bootstrapped(bootstrapped);
       req.set_gc_epoch(12345);
@@ -265,10 +271,11 @@ TEST_F(RefusalTest, AnEnrolmentWhoseAnswerWasLostCanBeRetriedWithTheSameToken) {
   ASSERT_TRUE(client.ok());
   std::string province, hub_id;
   const DeviceId device = (*n)->replica().device_id();
-  auto first = (*client)->Enroll(*token, device, "laptop", &province, &hub_id);
+  const crypto::DevicePublic keys = (*n)->identity().public_keys();
+  auto first = (*client)->Enroll(*token, keys, "laptop", &province, &hub_id);
   ASSERT_TRUE(first.ok()) << first.status();
   // The answer "never arrived": the same device asks again with the token.
-  auto second = (*client)->Enroll(*token, device, "laptop", &province, &hub_id);
+  auto second = (*client)->Enroll(*token, keys, "laptop", &province, &hub_id);
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_NE(first->secret, second->secret);
   // Only the newest secret works.
@@ -280,7 +287,7 @@ TEST_F(RefusalTest, AnEnrolmentWhoseAnswerWasLostCanBeRetriedWithTheSameToken) {
   ASSERT_EQ(hub_->Admin({"node", "revoke", device.ToString()}).exit_code, 0);
   auto fresh = hub_->Token("LC");
   ASSERT_TRUE(fresh.ok());
-  auto back = (*client)->Enroll(*fresh, device, "laptop", &province, &hub_id);
+  auto back = (*client)->Enroll(*fresh, keys, "laptop", &province, &hub_id);
   ASSERT_FALSE(back.ok());
   EXPECT_EQ(back.status().code(), absl::StatusCode::kPermissionDenied) << back.status();
 }
@@ -368,6 +375,7 @@ TEST_F(RefusalTest, ABatchWithOneMalformedCommitIsRefusedWhole) {
   c.changes.push_back(RowChange{"cases", Id16::NewRandom(),
                                 {FieldWrite{"_live", Value::Int(1), std::nullopt, {}},
                                  FieldWrite{"no_such_column", Value::Text("x"), std::nullopt, {}}}});
+  c.signature = crypto::SignCommit(m.identity(), c);  // well signed, badly made
   grpc::ClientContext ctx2;
   Auth(&ctx2, m.credential());
   s = stub->Push(&ctx2, PushOf({c}), &resp);
@@ -385,6 +393,10 @@ TEST_F(RefusalTest, ACommitStampedFarInTheFutureIsRefused) {
   o.clock = &ahead;
   auto skewed = Replica::Open(o);
   ASSERT_TRUE(skewed.ok());
+  auto keys = KeyRing::Open(skewed->get(), "LC");
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  ASSERT_TRUE((*keys)->Unlock(n.identity().Clone()).ok());
+  (*skewed)->SetSecurity((*keys)->Security());
   NewCase(**skewed, "LC", "Nguyễn Thị Hằng");
   auto r = n.Sync();
   ASSERT_FALSE(r.ok());

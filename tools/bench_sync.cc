@@ -633,14 +633,20 @@ absl::StatusOr<InitialResults> InitialSync(const Settings& s, const std::string&
   for (int rep = 0; rep < s.repeat; ++rep) {
     // A new node, made and enrolled as a person would.
     const std::string node_dir = absl::StrCat(dir, "/fresh-", rep);
-    harness::CommandResult init = harness::Run({fieldnode, "init", "--data-dir", node_dir});
+    // The keystore is unlocked for init and enrol only (a throwaway
+    // passphrase): the measured sync runs locked, so that Argon2id's second
+    // of unlocking is not counted as syncing.
+    const std::string pass = "FIELDSYNC_PASSPHRASE=benchmark throwaway passphrase";
+    harness::CommandResult init =
+        harness::Run({"/usr/bin/env", pass, fieldnode, "init", "--data-dir", node_dir});
     if (init.exit_code != 0) {
       return absl::InternalError(absl::StrCat("fieldnode init: ", init.err));
     }
     absl::StatusOr<std::string> token = hub.Token(kSeedProvince);
     FS_RETURN_IF_ERROR(Context(token.status(), "fieldhub enroll-token"));
     harness::CommandResult enroll =
-        harness::Run({fieldnode, "enroll", "--data-dir", node_dir, "--hub", hub.address(), "--ca",
+        harness::Run({"/usr/bin/env", pass, fieldnode, "enroll", "--data-dir", node_dir, "--hub",
+                      hub.address(), "--ca",
                       hub.pki().ca(), "--token", *token, "--name", "bench new node"});
     if (enroll.exit_code != 0) {
       return absl::InternalError(absl::StrCat("fieldnode enroll: ", enroll.err));

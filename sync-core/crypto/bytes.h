@@ -42,7 +42,8 @@ class ByteReader {
   size_t offset() const { return pos_; }
   size_t remaining() const { return in_.size() - pos_; }
   bool ok() const { return error_.empty(); }
-  // The first problem, as "malformed <what>: <problem> at byte N".
+  // The first problem, as "malformed <what>: <problem> at byte N", N being
+  // where the field read last (the one found wrong) starts.
   absl::Status status() const {
     if (error_.empty()) return absl::OkStatus();
     return absl::InvalidArgumentError(error_);
@@ -66,12 +67,14 @@ class ByteReader {
   }
   std::string_view Raw(size_t n, std::string_view field) {
     if (!ok()) return {};
+    field_ = pos_;
     if (remaining() < n) {
       Fail(absl::StrCat("truncated: ", AV(field), " needs ", n, " bytes, ", remaining(),
                         " left"));
       return {};
     }
     std::string_view b = in_.substr(pos_, n);
+    field_ = pos_;
     pos_ += n;
     return b;
   }
@@ -81,17 +84,19 @@ class ByteReader {
   }
   std::string_view Rest() {
     if (!ok()) return {};
+    field_ = pos_;
     std::string_view b = in_.substr(pos_);
     pos_ = in_.size();
     return b;
   }
   void Fail(const std::string& problem) {
     if (error_.empty()) {
-      error_ = absl::StrCat("malformed ", AV(what_), ": ", problem, " at byte ", pos_);
+      error_ = absl::StrCat("malformed ", AV(what_), ": ", problem, " at byte ", field_);
     }
   }
   // Fails unless every byte was consumed.
   void ExpectEnd() {
+    field_ = pos_;
     if (ok() && remaining() != 0) Fail(absl::StrCat(remaining(), " unexpected trailing bytes"));
   }
 
@@ -99,6 +104,7 @@ class ByteReader {
   std::string_view in_;
   std::string_view what_;
   size_t pos_ = 0;
+  size_t field_ = 0;
   std::string error_;
 };
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
@@ -25,6 +26,21 @@ static_assert(kEnvelopeHeaderBytes == 2 + 16 + 4 + 24 + 32);
 const unsigned char* U(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
+
+// A transient plaintext buffer: ordinary heap memory (a value is in clear
+// in the caller's strings anyway), wiped when it goes.
+class Scratch {
+ public:
+  explicit Scratch(size_t n) : b_(n, 0) {}
+  ~Scratch() { sodium_memzero(b_.data(), b_.size()); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  uint8_t* data() { return b_.data(); }
+  size_t size() const { return b_.size(); }
+
+ private:
+  std::vector<uint8_t> b_;
+};
 
 SecretBytes FieldKey(const SecretBytes& data_key, std::string_view table,
                      std::string_view column) {
@@ -131,13 +147,13 @@ absl::StatusOr<std::string> SealValueWithNonce(const SecretBytes& data_key, cons
 
   // The plaintext: kind, payload, padding -- built in guarded memory.
   size_t payload = value.kind() == Value::Kind::kInt ? 8 : value.str().size();
-  if (payload + 1 > kMaxSealedPlaintext - 256) {
+  if (payload > kMaxSealedValue) {
     return absl::InvalidArgumentError(absl::StrCat(
         AV(where.table), ".", AV(where.column), ": value of ", payload,
-        " bytes is too long to seal (limit 64 KiB)"));
+        " bytes is too long to seal (at most ", kMaxSealedValue, " bytes)"));
   }
   size_t padded = PaddedLength(payload + 1);
-  SecretBytes plain(padded);
+  Scratch plain(padded);
   plain.data()[0] = static_cast<uint8_t>(value.kind());
   if (value.kind() == Value::Kind::kInt) {
     uint64_t v = static_cast<uint64_t>(value.int_value());
@@ -198,7 +214,7 @@ absl::StatusOr<Value> OpenValue(const SecretBytes& data_key, std::string_view se
   std::string_view header = sealed.substr(0, kEnvelopeHeaderBytes);
   std::string_view body = sealed.substr(kEnvelopeHeaderBytes);
   std::string aad = Aad(header, where);
-  SecretBytes plain(body.size() - kEnvelopeTagBytes);
+  Scratch plain(body.size() - kEnvelopeTagBytes);
   unsigned long long plen = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), &plen, nullptr, U(body),
                                                  body.size(), U(aad), aad.size(),

@@ -6,7 +6,10 @@
 //        1    1  format version (1)
 //        2   16  key ring id: the case (or person, or directory row) whose
 //                data key sealed it
-//       18    4  data key version, big-endian
+//       18    4  data key version, big-endian: a random non-zero number naming
+//                one version of the key ring's data key (random, so that two
+//                devices offline never make two keys of one number; versions
+//                are ordered by when their key records were made)
 //       22   24  XChaCha20 nonce (random)
 //       46   32  key commitment: BLAKE2b-256 keyed with the field key over
 //                "fieldsync key commitment v1" || nonce
@@ -47,6 +50,8 @@ inline constexpr size_t kEnvelopeTagBytes = 16;
 inline constexpr size_t kDataKeyBytes = 32;
 // Largest sealed plaintext (a narrative of 64 KiB of text, padded).
 inline constexpr size_t kMaxSealedPlaintext = 64 * 1024 + 256;
+// Largest value that can be sealed: its kind byte and padding must fit.
+inline constexpr size_t kMaxSealedValue = kMaxSealedPlaintext - 256 - 1;
 
 // Where a sealed value belongs: every part is bound to its ciphertext.
 struct FieldContext {

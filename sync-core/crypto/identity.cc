@@ -63,8 +63,20 @@ absl::StatusOr<DeviceIdentity> DeviceIdentity::FromSecrets(const DeviceId& devic
   id.box_sk_ = SecretBytes::Copy(box_sk);
   id.pub_.sign_pk.resize(kSignPublicBytes);
   id.pub_.box_pk.resize(kBoxPublicBytes);
-  crypto_sign_ed25519_sk_to_pk(reinterpret_cast<unsigned char*>(id.pub_.sign_pk.data()),
-                               id.sign_sk_.data());
+  // An Ed25519 secret key is seed || public key: derive the public key from
+  // the seed and refuse a key whose second half differs (signing with a
+  // mismatched public key can leak the secret).
+  {
+    SecretBytes seed(crypto_sign_SEEDBYTES);
+    SecretBytes derived_sk(kSignSecretBytes);
+    crypto_sign_ed25519_sk_to_seed(seed.data(), id.sign_sk_.data());
+    crypto_sign_seed_keypair(reinterpret_cast<unsigned char*>(id.pub_.sign_pk.data()),
+                             derived_sk.data(), seed.data());
+    if (sodium_memcmp(derived_sk.data(), id.sign_sk_.data(), kSignSecretBytes) != 0) {
+      return absl::InvalidArgumentError(
+          "the Ed25519 secret key is inconsistent (its public half does not match its seed)");
+    }
+  }
   crypto_scalarmult_base(reinterpret_cast<unsigned char*>(id.pub_.box_pk.data()),
                          id.box_sk_.data());
   return id;

@@ -36,7 +36,8 @@ class DeviceIdentity {
   // New random keys for `device`.
   static DeviceIdentity Generate(const DeviceId& device);
   // From the secret halves (as a keystore holds them); INVALID_ARGUMENT if a
-  // length is wrong. The public halves are recomputed from the secrets.
+  // length is wrong or the Ed25519 key is inconsistent. The public halves
+  // are recomputed from the secrets.
   static absl::StatusOr<DeviceIdentity> FromSecrets(const DeviceId& device,
                                                     std::string_view sign_sk,
                                                     std::string_view box_sk);
@@ -46,8 +47,8 @@ class DeviceIdentity {
   const SecretBytes& sign_secret() const { return sign_sk_; }
   const SecretBytes& box_secret() const { return box_sk_; }
 
-  // Ed25519 over `domain` || `message` (domain separates what is signed:
-  // a commit can never be taken for a key record).
+  // Ed25519 over `domain` || 0x00 || `message` (the domain separates what
+  // is signed: a commit can never be taken for a key record).
   std::string Sign(std::string_view domain, std::string_view message) const;
 
   DeviceIdentity Clone() const;
@@ -60,7 +61,7 @@ class DeviceIdentity {
 };
 
 // UNAUTHENTICATED naming `what` unless `signature` is `sign_pk`'s Ed25519
-// signature of `domain` || `message`.
+// signature of `domain` || 0x00 || `message`.
 absl::Status VerifySignature(std::string_view sign_pk, std::string_view domain,
                              std::string_view message, std::string_view signature,
                              std::string_view what);

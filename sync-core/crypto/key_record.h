@@ -101,8 +101,11 @@ struct KeyRecord {
 absl::StatusOr<KeyRecord> ParseKeyRecord(std::string_view bytes);
 
 // UNAUTHENTICATED unless the record's signature verifies against `signer`
-// (whose id must be the record's signer). Kind 5 has no signature: OK if
-// the signer matches (opening it is what authenticates it).
+// (whose id must be the record's signer). Kind 5 has no signature: this
+// only checks that its fields are its bytes and the signer id matches;
+// "verified" then does NOT mean authentic -- only OpenDataKey, which proves
+// it was made with the office key, does. The hub accepts kind 5 only from
+// an enrolled device of the office it names, pushing its own records.
 absl::Status VerifyKeyRecord(const KeyRecord& record, const DevicePublic& signer);
 
 // An office key pair of one generation. The secret half never leaves a
@@ -122,8 +125,9 @@ KeyRecord OfficeKeyRecord(const DeviceIdentity& signer, Hlc created, const Offic
 KeyRecord ShareOfficeKey(const DeviceIdentity& signer, Hlc created, const OfficeKey& key,
                          const DevicePublic& recipient);
 // Opens a share addressed to `me`, checked against the office key's public
-// record (whose signature the caller verified). UNAUTHENTICATED if it does
-// not open or does not match.
+// record (whose signature the caller verified). PERMISSION_DENIED if it is
+// addressed to another device; UNAUTHENTICATED if it does not open or does
+// not match.
 absl::StatusOr<OfficeKey> OpenOfficeShare(const DeviceIdentity& me, const KeyRecord& share,
                                           const KeyRecord& office_key);
 

@@ -46,47 +46,57 @@ absl::StatusOr<SecretBytes> DeriveKey(std::string_view passphrase, std::string_v
   return key;
 }
 
+// Writes `bytes` to a new temporary file beside `path` (mkstemp: a unique
+// name, never following a planted link), fsyncs it, then puts it in place:
+// with `exclusive`, by link() -- which fails if `path` exists, so two
+// concurrent creates cannot overwrite each other -- else by rename(). Either
+// way a crash leaves the old file or the new one, whole.
 absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes,
                                   bool exclusive) {
-  if (exclusive && access(path.c_str(), F_OK) == 0) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "keystore ", path, " already exists; it holds this device's keys and is never "
-        "overwritten (use `fieldnode passphrase` to change its passphrase)"));
-  }
-  std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  std::string tmp = path + ".tmp-XXXXXX";
+  int fd = mkstemp(tmp.data());
   if (fd < 0) {
     return absl::PermissionDeniedError(
-        absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
+        absl::StrCat("cannot write beside ", path, ": ", std::strerror(errno)));
   }
+  fchmod(fd, 0600);
+  auto fail = [&](const std::string& what) {
+    const int e = errno;
+    close(fd);
+    unlink(tmp.c_str());
+    return absl::DataLossError(absl::StrCat(what, " ", tmp, ": ", std::strerror(e)));
+  };
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int e = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      return absl::DataLossError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(e)));
+      return fail("cannot write");
     }
     done += static_cast<size_t>(n);
   }
-  if (fsync(fd) != 0) {
-    int e = errno;
-    close(fd);
-    unlink(tmp.c_str());
-    return absl::DataLossError(absl::StrCat("cannot flush ", tmp, ": ", std::strerror(e)));
-  }
+  if (fsync(fd) != 0) return fail("cannot flush");
   close(fd);
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
+  if (exclusive) {
+    if (link(tmp.c_str(), path.c_str()) != 0) {
+      const int e = errno;
+      unlink(tmp.c_str());
+      if (e == EEXIST) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "keystore ", path, " already exists; it holds this device's keys and is never "
+            "overwritten (use `fieldnode passphrase` to change its passphrase)"));
+      }
+      return absl::DataLossError(absl::StrCat("cannot create ", path, ": ", std::strerror(e)));
+    }
+    unlink(tmp.c_str());
+  } else if (rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
     unlink(tmp.c_str());
     return absl::DataLossError(absl::StrCat("cannot replace ", path, ": ", std::strerror(e)));
   }
-  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos
-                                       ? 0
-                                       : path.find_last_of('/'));
-  int dfd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  int dfd = open(dir.empty() ? "/" : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     fsync(dfd);
     close(dfd);
@@ -95,19 +105,22 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& byt
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
     return absl::NotFoundError(absl::StrCat(
         "no keystore at ", path, ": run `fieldnode init` to create this device's keys"));
   }
+  if (!S_ISREG(st.st_mode) || st.st_size > 4096) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "keystore ", path, " is not a keystore (", st.st_size, " bytes, or not a file)"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot read the keystore ", path));
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
-  std::string bytes = ss.str();
-  if (bytes.size() > 4096) {
-    return absl::InvalidArgumentError(absl::StrCat("keystore ", path, " is too large (",
-                                                   bytes.size(), " bytes): not a keystore"));
-  }
-  return bytes;
+  return ss.str();
 }
 
 }  // namespace
@@ -225,6 +238,11 @@ absl::Status CreateKeystoreFile(const std::string& path, const DeviceIdentity& i
     return absl::InvalidArgumentError(absl::StrCat(
         "the passphrase must be at least ", kMinPassphraseBytes,
         " characters; a sentence of several words is best"));
+  }
+  if (access(path.c_str(), F_OK) == 0) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "keystore ", path, " already exists; it holds this device's keys and is never "
+        "overwritten (use `fieldnode passphrase` to change its passphrase)"));
   }
   absl::StatusOr<std::string> bytes = SealKeystore(identity, passphrase);
   if (!bytes.ok()) return bytes.status();

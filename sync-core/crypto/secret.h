@@ -1,9 +1,11 @@
 // Secret bytes in libsodium's guarded memory, and the one-time library set-up.
 //
 // Every secret key of fieldsync (device keys, office keys, case data keys,
-// keys derived from a passphrase) lives in a SecretBytes: allocated with
-// sodium_malloc (guard pages, no swap where the system allows, canary before
-// the buffer) and wiped by sodium_free when the object goes away. A locked
+// keys derived from a passphrase) lives in a SecretBytes: in memory from
+// sodium_malloc (guard pages, locked against swapping where the system
+// allows), wiped when the object goes away. Keys of up to 64 bytes share
+// guarded slabs (one sodium_malloc costs tens of microseconds, and there is
+// a data key per case); larger secrets get their own allocation. A locked
 // keystore or a forgotten key therefore leaves nothing readable in memory.
 #ifndef FIELDSYNC_CRYPTO_SECRET_H_
 #define FIELDSYNC_CRYPTO_SECRET_H_

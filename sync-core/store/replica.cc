@@ -1052,6 +1052,7 @@ absl::StatusOr<ApplyResult> Replica::Apply(
       FS_RETURN_IF_ERROR(m.SetCursorInTxn(cursor->first, cursor->second));
       result.cursor_set = true;
     }
+    if (hooks != nullptr && hooks->at_end) FS_RETURN_IF_ERROR(hooks->at_end());
     return absl::OkStatus();
   }));
   for (ApplyOutcome o : result.outcomes) {

@@ -136,6 +136,9 @@ struct ApplyHooks {
   std::function<absl::Status(const Commit&)> before;
   // `position` is the commit's position in this replica's log.
   std::function<absl::Status(const Commit&, int64_t position)> after;
+  // Once every commit is merged, still inside the transaction (the hub
+  // stores the key records of a push with its commits).
+  std::function<absl::Status()> at_end;
 };
 
 // A sensitive field of a local write, about to be stored (see

@@ -59,6 +59,7 @@ class SyncTest : public ::testing::Test {
     auto r = n.Sync();
     EXPECT_TRUE(r.ok()) << r.status();
     EXPECT_TRUE(!r.ok() || r->push_refused.ok()) << r->push_refused;
+    EXPECT_TRUE(!r.ok() || r->key_records_refused == 0) << r->key_refusal;
     return r.ok() ? *r : node::SyncReport{};
   }
 

@@ -5,11 +5,13 @@
 FIELDSYNC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 FIELDSYNC_BUILD=${FIELDSYNC_BUILD:-$FIELDSYNC_ROOT/build}
 
-# Debian 12 packages the build and the tests need (see ../shared/docs/TOOLCHAIN.md).
+# Debian 12 packages the build and the tests need (see ../shared/docs/TOOLCHAIN.md);
+# clang and its libFuzzer runtime build the fuzz targets (tests/fuzz).
 FIELDSYNC_PACKAGES=(
   cmake ninja-build g++ pkg-config ccache openssl libssl-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libsqlite3-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
 )
 
 fieldsync_say() { printf '\n==> %s\n' "$*"; }

@@ -170,6 +170,8 @@ absl::StatusOr<std::unique_ptr<LocalNode>> LocalNode::Create(const std::string& 
   n->dir_ = dir;
   DataDir d{dir, "replica.db", "fieldnode init", "FIELDSYNC_NODE_DIR"};
   FS_ASSIGN_OR_RETURN(n->replica_, CreateReplicaIn(d));
+  n->identity_ = std::make_unique<crypto::DeviceIdentity>(
+      crypto::DeviceIdentity::Generate(n->replica_->device_id()));
   return n;
 }
 
@@ -182,8 +184,11 @@ absl::Status LocalNode::Enroll(const HubProcess& hub, const std::string& provinc
   o.insecure = hub.insecure();
   FS_ASSIGN_OR_RETURN(client_, node::SyncClient::Create(o));
   std::string got_province, hub_id;
-  FS_ASSIGN_OR_RETURN(cred_, client_->Enroll(token, replica_->device_id(), "test node",
+  FS_ASSIGN_OR_RETURN(cred_, client_->Enroll(token, identity_->public_keys(), "test node",
                                              &got_province, &hub_id));
+  FS_ASSIGN_OR_RETURN(keys_, KeyRing::Open(replica_.get(), got_province));
+  FS_RETURN_IF_ERROR(keys_->Unlock(identity_->Clone()));
+  replica_->SetSecurity(keys_->Security());
   hub_.address = o.address;
   hub_.ca_file = o.ca_file;
   hub_.insecure = o.insecure;
@@ -204,6 +209,26 @@ absl::Status LocalNode::Connect(const std::string& address, uint32_t pull_batch,
   return absl::OkStatus();
 }
 
-absl::StatusOr<node::SyncReport> LocalNode::Sync() { return client_->Sync(*replica_, cred_); }
+absl::StatusOr<node::SyncReport> LocalNode::Sync() {
+  if (!keys_) return absl::FailedPreconditionError("the node is not enrolled");
+  return client_->Sync(*replica_, *keys_, cred_);
+}
+
+OpenedField LocalNode::Read(const std::string& table, const RowId& row,
+                            const std::string& column) {
+  OpenedField out;
+  absl::StatusOr<std::optional<Row>> r = replica_->Get(table, row);
+  const TableDef* t = replica_->schema().FindTable(table);
+  const int ci = t == nullptr ? -1 : t->ColumnIndex(column);
+  if (!r.ok() || !*r || ci < 0 || !keys_) {
+    out.state = OpenedField::State::kFailed;
+    out.problem = r.ok() ? "no such row, column, or key ring" : std::string(r.status().message());
+    return out;
+  }
+  const auto i = static_cast<size_t>(ci);
+  std::optional<Version> v;
+  if ((*r)->versions[i]) v = (*r)->versions[i]->version;
+  return keys_->Read(table, row, column, (*r)->values[i], v);
+}
 
 }  // namespace fieldsync::harness

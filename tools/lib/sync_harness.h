@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "crypto/identity.h"
 #include "node/client.h"
+#include "store/keyring.h"
 #include "store/replica.h"
 
 namespace fieldsync::harness {
@@ -80,9 +82,12 @@ class HubProcess {
 // A node whose replica and sync client live in this process.
 class LocalNode {
  public:
-  // Creates the replica in `dir`.
+  // Creates the replica in `dir`, and a device identity for it (held in
+  // memory: the keystore file is the CLI's).
   static absl::StatusOr<std::unique_ptr<LocalNode>> Create(const std::string& dir);
-  // Enrols with the hub (`address` may be a proxy in front of it).
+  // Enrols with the hub (`address` may be a proxy in front of it), then
+  // opens the key ring of its province, unlocked, and installs signing,
+  // verification and sealing on the replica.
   absl::Status Enroll(const HubProcess& hub, const std::string& province,
                       const std::string& address = "");
   // Points the client at another address (a proxy), keeping the enrolment;
@@ -96,10 +101,17 @@ class LocalNode {
   const std::string& province() const { return hub_.province; }
   const node::Credential& credential() const { return cred_; }
   node::SyncClient& client() { return *client_; }
+  // Null before Enroll.
+  KeyRing* keys() { return keys_.get(); }
+  const crypto::DeviceIdentity& identity() const { return *identity_; }
+  // Opens one field of a row as this node reads it.
+  OpenedField Read(const std::string& table, const RowId& row, const std::string& column);
 
  private:
   std::string dir_;
   std::unique_ptr<Replica> replica_;
+  std::unique_ptr<crypto::DeviceIdentity> identity_;
+  std::unique_ptr<KeyRing> keys_;
   node::HubConfig hub_;
   node::Credential cred_;
   std::unique_ptr<node::SyncClient> client_;

@@ -1,0 +1,890 @@
+#include "store/keyring.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "crypto/commit_signature.h"
+#include "crypto/envelope.h"
+#include "store/sqlite.h"
+
+namespace fieldsync {
+
+using crypto::KeyRecord;
+using crypto::KeyRecordKind;
+using crypto::OfficeKey;
+using crypto::SecretBytes;
+
+namespace {
+
+constexpr const char* kTables[] = {
+    "CREATE TABLE IF NOT EXISTS _fs_registry(device BLOB PRIMARY KEY, province TEXT NOT NULL, "
+    "name TEXT NOT NULL, sign_pk BLOB NOT NULL, box_pk BLOB NOT NULL, "
+    "revoked_position INTEGER NOT NULL, revoked_at INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS _fs_keys(id BLOB PRIMARY KEY, kind INTEGER NOT NULL, "
+    "province TEXT, keyring BLOB, version INTEGER, office_key BLOB, recipient BLOB, "
+    "generation INTEGER, signer BLOB NOT NULL, created INTEGER NOT NULL, bytes BLOB NOT NULL, "
+    "pushed INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS _fs_keys_ring ON _fs_keys(keyring, version)",
+    "CREATE INDEX IF NOT EXISTS _fs_keys_office ON _fs_keys(kind, province, generation)",
+    "CREATE INDEX IF NOT EXISTS _fs_keys_unpushed ON _fs_keys(pushed, seq)",
+    "CREATE TABLE IF NOT EXISTS _fs_erased(keyring BLOB PRIMARY KEY, record BLOB NOT NULL) "
+    "WITHOUT ROWID",
+};
+
+Id16 IdOf(std::string_view raw) {
+  std::array<uint8_t, 16> b{};
+  if (raw.size() == 16) std::copy(raw.begin(), raw.end(), b.begin());
+  return Id16(b);
+}
+
+}  // namespace
+
+std::string_view OpenedStateName(OpenedField::State s) {
+  switch (s) {
+    case OpenedField::State::kClear: return "clear";
+    case OpenedField::State::kOpened: return "opened";
+    case OpenedField::State::kLocked: return "locked";
+    case OpenedField::State::kNoKey: return "no key";
+    case OpenedField::State::kErased: return "erased";
+    case OpenedField::State::kFailed: return "failed";
+  }
+  return "?";
+}
+
+class KeyRing::Impl {
+ public:
+  sqlite::Db* db = nullptr;
+  absl::flat_hash_map<DeviceId, RegisteredDevice> registry;
+  // Opened office keys by id; data keys by (key ring, version).
+  absl::flat_hash_map<RowId, std::shared_ptr<OfficeKey>> office_keys;
+  std::map<std::pair<RowId, uint32_t>, std::shared_ptr<SecretBytes>> data_keys;
+  // The version chosen for sealing a key ring in the commit being written.
+  struct Choice {
+    uint64_t hlc = 0;
+    uint32_t version = 0;
+    std::shared_ptr<SecretBytes> key;
+  };
+  absl::flat_hash_map<RowId, Choice> choice;
+  int64_t seq = 0;
+
+  void Wipe() {
+    office_keys.clear();
+    data_keys.clear();
+    choice.clear();
+  }
+
+  absl::Status LoadRegistry() {
+    registry.clear();
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT device, province, name, sign_pk, box_pk, "
+                                              "revoked_position, revoked_at FROM _fs_registry"));
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      RegisteredDevice d;
+      d.keys.device = IdOf(st->ColumnBlob(0));
+      d.province = st->ColumnString(1);
+      d.name = st->ColumnString(2);
+      d.keys.sign_pk = st->ColumnString(3);
+      d.keys.box_pk = st->ColumnString(4);
+      d.revoked_position = st->ColumnInt(5);
+      d.revoked_at_millis = st->ColumnInt(6);
+      registry[d.keys.device] = std::move(d);
+    }
+    FS_ASSIGN_OR_RETURN(auto q, db->Prepared("SELECT coalesce(max(seq), 0) FROM _fs_keys"));
+    FS_ASSIGN_OR_RETURN(bool r, q->Step());
+    seq = r ? q->ColumnInt(0) : 0;
+    return absl::OkStatus();
+  }
+
+  absl::Status Store(const KeyRecord& r, bool pushed) {
+    FS_ASSIGN_OR_RETURN(
+        auto st, db->Prepared("INSERT OR IGNORE INTO _fs_keys(id, kind, province, keyring, "
+                              "version, office_key, recipient, generation, signer, created, "
+                              "bytes, pushed, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                              "?10, ?11, ?12, ?13)"));
+    st->BindBlob(1, r.Id());
+    st->BindInt(2, static_cast<int64_t>(r.kind));
+    if (!r.province.empty()) st->BindText(3, r.province);
+    const bool ringed = r.kind == KeyRecordKind::kDataKey ||
+                        r.kind == KeyRecordKind::kOfficeDataKey ||
+                        r.kind == KeyRecordKind::kErasure;
+    if (ringed) st->BindBlob(4, r.keyring.view());
+    if (r.key_version != 0) st->BindInt(5, r.key_version);
+    if (r.kind != KeyRecordKind::kErasure) st->BindBlob(6, r.office_key_id.view());
+    if (r.kind == KeyRecordKind::kOfficeShare) st->BindBlob(7, r.recipient.view());
+    if (r.generation != 0) st->BindInt(8, r.generation);
+    st->BindBlob(9, r.signer.view());
+    st->BindInt(10, static_cast<int64_t>(r.created.packed()));
+    st->BindBlob(11, r.bytes);
+    st->BindInt(12, pushed ? 1 : 0);
+    st->BindInt(13, ++seq);
+    return st->Run();
+  }
+
+  absl::StatusOr<std::vector<KeyRecord>> Query(const std::string& where,
+                                               const std::function<void(sqlite::Stmt*)>& bind) {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared(absl::StrCat("SELECT bytes FROM _fs_keys WHERE ",
+                                                           where, " ORDER BY seq")));
+    bind(st.get());
+    std::vector<KeyRecord> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      FS_ASSIGN_OR_RETURN(KeyRecord k, crypto::ParseKeyRecord(st->ColumnBlob(0)));
+      out.push_back(std::move(k));
+    }
+    return out;
+  }
+
+  // Office key records of a province, newest generation first.
+  absl::StatusOr<std::vector<KeyRecord>> OfficeKeys(const std::string& province) {
+    FS_ASSIGN_OR_RETURN(auto keys, Query("kind = 1 AND province = ?1", [&](sqlite::Stmt* s) {
+                          s->BindText(1, province);
+                        }));
+    std::sort(keys.begin(), keys.end(), [](const KeyRecord& a, const KeyRecord& b) {
+      if (a.generation != b.generation) return a.generation > b.generation;
+      return a.office_key_id < b.office_key_id;
+    });
+    return keys;
+  }
+  absl::StatusOr<std::optional<KeyRecord>> OfficeKeyRecord(const RowId& id) {
+    FS_ASSIGN_OR_RETURN(auto keys, Query("kind = 1 AND office_key = ?1", [&](sqlite::Stmt* s) {
+                          s->BindBlob(1, id.view());
+                        }));
+    if (keys.empty()) return std::nullopt;
+    return std::move(keys.front());
+  }
+
+  // The office key `id`, opened from this device's share; nullptr if it
+  // holds none.
+  absl::StatusOr<std::shared_ptr<OfficeKey>> Office(const crypto::DeviceIdentity& me,
+                                                    const RowId& id) {
+    auto it = office_keys.find(id);
+    if (it != office_keys.end()) return it->second;
+    FS_ASSIGN_OR_RETURN(std::optional<KeyRecord> pub, OfficeKeyRecord(id));
+    if (!pub) return std::shared_ptr<OfficeKey>();
+    FS_ASSIGN_OR_RETURN(auto shares,
+                        Query("kind = 2 AND office_key = ?1 AND recipient = ?2",
+                              [&](sqlite::Stmt* s) {
+                                s->BindBlob(1, id.view());
+                                s->BindBlob(2, me.device().view());
+                              }));
+    for (const KeyRecord& share : shares) {
+      absl::StatusOr<OfficeKey> k = crypto::OpenOfficeShare(me, share, *pub);
+      if (!k.ok()) continue;  // a bad share is skipped; another may open
+      auto held = std::make_shared<OfficeKey>(std::move(*k));
+      office_keys[id] = held;
+      return held;
+    }
+    return std::shared_ptr<OfficeKey>();
+  }
+
+  // The newest office key of `province` this device holds.
+  absl::StatusOr<std::shared_ptr<OfficeKey>> CurrentOffice(const crypto::DeviceIdentity& me,
+                                                           const std::string& province) {
+    FS_ASSIGN_OR_RETURN(auto keys, OfficeKeys(province));
+    for (const KeyRecord& k : keys) {
+      FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> held, Office(me, k.office_key_id));
+      if (held) return held;
+    }
+    return std::shared_ptr<OfficeKey>();
+  }
+
+  // Data key (keyring, version), opened through any record addressed to an
+  // office key this device holds; nullptr if none.
+  absl::StatusOr<std::shared_ptr<SecretBytes>> DataKey(const crypto::DeviceIdentity& me,
+                                                       const RowId& ring, uint32_t version) {
+    auto it = data_keys.find({ring, version});
+    if (it != data_keys.end()) return it->second;
+    FS_ASSIGN_OR_RETURN(auto wraps,
+                        Query("keyring = ?1 AND version = ?2 AND kind IN (3, 5)",
+                              [&](sqlite::Stmt* s) {
+                                s->BindBlob(1, ring.view());
+                                s->BindInt(2, version);
+                              }));
+    for (const KeyRecord& w : wraps) {
+      FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> office, Office(me, w.office_key_id));
+      if (!office) continue;
+      absl::StatusOr<SecretBytes> k = crypto::OpenDataKey(*office, w);
+      if (!k.ok()) continue;
+      auto held = std::make_shared<SecretBytes>(std::move(*k));
+      data_keys[{ring, version}] = held;
+      return held;
+    }
+    return std::shared_ptr<SecretBytes>();
+  }
+
+  // A new office key of `generation`, its public record, and its share for
+  // this device; held at once.
+  absl::StatusOr<std::shared_ptr<OfficeKey>> CreateOffice(const crypto::DeviceIdentity& me,
+                                                          const std::string& province,
+                                                          uint32_t generation, Hlc now) {
+    OfficeKey k = crypto::NewOfficeKey(province, generation);
+    FS_RETURN_IF_ERROR(Store(crypto::OfficeKeyRecord(me, now, k), false));
+    FS_RETURN_IF_ERROR(Store(crypto::ShareOfficeKey(me, now, k, me.public_keys()), false));
+    auto held = std::make_shared<OfficeKey>(std::move(k));
+    office_keys[held->id] = held;
+    return held;
+  }
+
+  // Versions of a key ring are random 32-bit numbers (two offices or
+  // devices offline may each make a new version of one case: they must not
+  // collide), ordered by when their records were made. 0 if none.
+  absl::StatusOr<uint32_t> NewestVersion(const RowId& ring) {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT version FROM _fs_keys WHERE keyring = ?1 "
+                                              "AND kind IN (3, 5) ORDER BY created DESC, "
+                                              "version DESC LIMIT 1"));
+    st->BindBlob(1, ring.view());
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    return r ? static_cast<uint32_t>(st->ColumnInt(0)) : 0u;
+  }
+  absl::StatusOr<std::vector<uint32_t>> Versions(const RowId& ring) {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT DISTINCT version FROM _fs_keys WHERE "
+                                              "keyring = ?1 AND kind IN (3, 5)"));
+    st->BindBlob(1, ring.view());
+    std::vector<uint32_t> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      out.push_back(static_cast<uint32_t>(st->ColumnInt(0)));
+    }
+    return out;
+  }
+  absl::StatusOr<uint32_t> FreshVersion(const RowId& ring) {
+    FS_ASSIGN_OR_RETURN(std::vector<uint32_t> used, Versions(ring));
+    while (true) {
+      const uint32_t v = randombytes_random();
+      if (v != 0 && std::find(used.begin(), used.end(), v) == used.end()) return v;
+    }
+  }
+
+  absl::StatusOr<bool> Erased(const RowId& ring) {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT 1 FROM _fs_erased WHERE keyring = ?1"));
+    st->BindBlob(1, ring.view());
+    return st->Step();
+  }
+
+  absl::Status DestroyRing(const KeyRecord& erasure) {
+    FS_ASSIGN_OR_RETURN(auto del, db->Prepared("DELETE FROM _fs_keys WHERE keyring = ?1 AND "
+                                               "kind IN (3, 5)"));
+    del->BindBlob(1, erasure.keyring.view());
+    FS_RETURN_IF_ERROR(del->Run());
+    FS_ASSIGN_OR_RETURN(auto ins, db->Prepared("INSERT OR IGNORE INTO _fs_erased(keyring, record) "
+                                               "VALUES (?1, ?2)"));
+    ins->BindBlob(1, erasure.keyring.view());
+    ins->BindBlob(2, erasure.bytes);
+    FS_RETURN_IF_ERROR(ins->Run());
+    for (auto it = data_keys.begin(); it != data_keys.end();) {
+      it = it->first.first == erasure.keyring ? data_keys.erase(it) : std::next(it);
+    }
+    choice.erase(erasure.keyring);
+    return absl::OkStatus();
+  }
+
+  absl::Status InTxn(const std::function<absl::Status()>& body) {
+    FS_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
+    absl::Status s = body();
+    if (!s.ok()) {
+      db->Exec("ROLLBACK").IgnoreError();
+      return s;
+    }
+    return db->Exec("COMMIT");
+  }
+
+  // Text of a clear column of a replicated row, "" if absent.
+  absl::StatusOr<std::string> ClearText(const std::string& table, const std::string& column,
+                                        const RowId& row) {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared(absl::StrCat("SELECT \"", column, "\" FROM \"",
+                                                           table, "\" WHERE id = ?1")));
+    st->BindBlob(1, row.view());
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r || st->ColumnIsNull(0)) return std::string();
+    return st->ColumnString(0);
+  }
+
+  // Offices a key ring is granted to beyond its owner: those of the live,
+  // unfinished referrals of its case (or of the cases of its person).
+  absl::StatusOr<std::set<std::string>> ReferredOffices(const RowId& ring) {
+    FS_ASSIGN_OR_RETURN(
+        auto st, db->Prepared("SELECT DISTINCT r.to_office FROM referrals r WHERE r._live = 1 "
+                              "AND r.status IN ('sent', 'accepted') AND r.to_office IS NOT NULL "
+                              "AND (r.case_id = ?1 OR r.case_id IN (SELECT id FROM cases "
+                              "WHERE person_id = ?1 AND _live = 1))"));
+    st->BindBlob(1, ring.view());
+    std::set<std::string> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      out.insert(st->ColumnString(0));
+    }
+    return out;
+  }
+
+  // Whether a referral of the key ring's case ended (declined, completed)
+  // after `millis`: the key ring then moves to a new version.
+  absl::StatusOr<bool> ReferralEndedAfter(const RowId& ring, int64_t millis) {
+    FS_ASSIGN_OR_RETURN(
+        auto st, db->Prepared("SELECT 1 FROM referrals r WHERE r.status IN ('declined', "
+                              "'completed') AND coalesce(r.completed_at, r.responded_at, "
+                              "9223372036854775807) >= ?2 AND (r.case_id = ?1 OR r.case_id IN "
+                              "(SELECT id FROM cases WHERE person_id = ?1)) LIMIT 1"));
+    st->BindBlob(1, ring.view());
+    st->BindInt(2, millis);
+    return st->Step();
+  }
+};
+
+KeyRing::KeyRing(Replica* replica, std::string province)
+    : replica_(replica), province_(std::move(province)), impl_(std::make_unique<Impl>()) {}
+KeyRing::~KeyRing() { Lock(); }
+
+absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(Replica* replica, std::string province) {
+  crypto::EnsureSodium();
+  if (province.empty()) {
+    return absl::InvalidArgumentError("a key ring needs the node's province");
+  }
+  std::unique_ptr<KeyRing> k(new KeyRing(replica, std::move(province)));
+  k->impl_->db = &replica->db();
+  // Deleted keys are overwritten in the file, not merely unlinked.
+  FS_RETURN_IF_ERROR(k->impl_->db->Exec("PRAGMA secure_delete = ON"));
+  FS_RETURN_IF_ERROR(k->impl_->InTxn([&]() -> absl::Status {
+    for (const char* sql : kTables) FS_RETURN_IF_ERROR(k->impl_->db->Exec(sql));
+    return absl::OkStatus();
+  }));
+  FS_RETURN_IF_ERROR(k->impl_->LoadRegistry());
+  return k;
+}
+
+absl::Status KeyRing::Unlock(crypto::DeviceIdentity identity) {
+  if (identity.device() != replica_->device_id()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the keystore belongs to device ", identity.device().ToString(), " but this replica is "
+        "device ", replica_->device_id().ToString(), "; use the keystore of this data directory"));
+  }
+  const RegisteredDevice* me = FindDevice(identity.device());
+  if (me != nullptr && (me->keys.sign_pk != identity.public_keys().sign_pk ||
+                        me->keys.box_pk != identity.public_keys().box_pk)) {
+    return absl::FailedPreconditionError(
+        "the keystore's keys are not the ones the hub registered for this device; the keystore "
+        "was replaced: re-enrol this device");
+  }
+  Lock();
+  identity_ = std::make_unique<crypto::DeviceIdentity>(std::move(identity));
+  return absl::OkStatus();
+}
+
+void KeyRing::Lock() {
+  impl_->Wipe();
+  identity_.reset();
+}
+
+absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) {
+  for (const RegisteredDevice& d : devices) FS_RETURN_IF_ERROR(crypto::CheckDevicePublic(d.keys));
+  FS_RETURN_IF_ERROR(impl_->InTxn([&]() -> absl::Status {
+    FS_RETURN_IF_ERROR(impl_->db->Exec("DELETE FROM _fs_registry"));
+    for (const RegisteredDevice& d : devices) {
+      FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared(
+                                       "INSERT OR REPLACE INTO _fs_registry(device, province, "
+                                       "name, sign_pk, box_pk, revoked_position, revoked_at) "
+                                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+      st->BindBlob(1, d.keys.device.view());
+      st->BindText(2, d.province);
+      st->BindText(3, d.name);
+      st->BindBlob(4, d.keys.sign_pk);
+      st->BindBlob(5, d.keys.box_pk);
+      st->BindInt(6, d.revoked_position);
+      st->BindInt(7, d.revoked_at_millis);
+      FS_RETURN_IF_ERROR(st->Run());
+    }
+    return absl::OkStatus();
+  }));
+  return impl_->LoadRegistry();
+}
+
+std::vector<RegisteredDevice> KeyRing::Registry() const {
+  std::vector<RegisteredDevice> out;
+  for (const auto& [id, d] : impl_->registry) out.push_back(d);
+  std::sort(out.begin(), out.end(), [](const RegisteredDevice& a, const RegisteredDevice& b) {
+    return a.keys.device < b.keys.device;
+  });
+  return out;
+}
+
+std::string RegistryDigest(std::vector<RegisteredDevice> devices) {
+  crypto::EnsureSodium();
+  std::sort(devices.begin(), devices.end(),
+            [](const RegisteredDevice& a, const RegisteredDevice& b) {
+              return a.keys.device < b.keys.device;
+            });
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, nullptr, 0, 32);
+  for (const RegisteredDevice& d : devices) {
+    std::string line = absl::StrCat(d.keys.device.ToString(), "|", d.province, "|", d.name, "|",
+                                    absl::BytesToHexString(AV(d.keys.sign_pk)), "|",
+                                    absl::BytesToHexString(AV(d.keys.box_pk)), "|",
+                                    d.revoked_position, "|", d.revoked_at_millis, "\n");
+    crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(line.data()),
+                              line.size());
+  }
+  unsigned char h[32];
+  crypto_generichash_final(&st, h, sizeof h);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(h), sizeof h));
+}
+
+std::string KeyRing::RegistryDigest() const { return fieldsync::RegistryDigest(Registry()); }
+
+const RegisteredDevice* KeyRing::FindDevice(const DeviceId& device) const {
+  auto it = impl_->registry.find(device);
+  return it == impl_->registry.end() ? nullptr : &it->second;
+}
+
+absl::StatusOr<KeyRecordsReport> KeyRing::AddRecords(const std::vector<std::string>& records) {
+  KeyRecordsReport report;
+  auto refuse = [&](const std::string& why) {
+    ++report.refused;
+    if (report.first_refusal.empty()) report.first_refusal = why;
+  };
+  FS_RETURN_IF_ERROR(impl_->InTxn([&]() -> absl::Status {
+    for (const std::string& bytes : records) {
+      absl::StatusOr<KeyRecord> r = crypto::ParseKeyRecord(bytes);
+      if (!r.ok()) {
+        refuse(std::string(r.status().message()));
+        continue;
+      }
+      const RegisteredDevice* signer = FindDevice(r->signer);
+      if (signer == nullptr) {
+        refuse(absl::StrCat(r->Describe(), ": its signer is not in the hub's registry"));
+        continue;
+      }
+      if (signer->revoked() &&
+          static_cast<int64_t>(r->created.wall_millis()) > signer->revoked_at_millis) {
+        refuse(absl::StrCat(r->Describe(), ": made after its signer was revoked"));
+        continue;
+      }
+      absl::Status v = crypto::VerifyKeyRecord(*r, signer->keys);
+      if (!v.ok()) {
+        refuse(std::string(v.message()));
+        continue;
+      }
+      const bool office_bound = r->kind == KeyRecordKind::kOfficeKey ||
+                                r->kind == KeyRecordKind::kOfficeShare ||
+                                r->kind == KeyRecordKind::kOfficeDataKey;
+      if (office_bound && signer->province != r->province) {
+        refuse(absl::StrCat(r->Describe(), ": signed by a device of office ", signer->province));
+        continue;
+      }
+      if (r->kind == KeyRecordKind::kDataKey || r->kind == KeyRecordKind::kOfficeDataKey) {
+        FS_ASSIGN_OR_RETURN(bool erased, impl_->Erased(r->keyring));
+        if (erased) {
+          refuse(absl::StrCat(r->Describe(), ": its key ring was erased"));
+          continue;
+        }
+      }
+      FS_ASSIGN_OR_RETURN(auto exists, impl_->db->Prepared("SELECT 1 FROM _fs_keys WHERE id = ?1"));
+      exists->BindBlob(1, r->Id());
+      FS_ASSIGN_OR_RETURN(bool dup, exists->Step());
+      if (dup) {
+        ++report.duplicates;
+        continue;
+      }
+      FS_RETURN_IF_ERROR(impl_->Store(*r, /*pushed=*/true));
+      if (r->kind == KeyRecordKind::kErasure) {
+        FS_RETURN_IF_ERROR(impl_->DestroyRing(*r));
+        ++report.erased;
+      }
+      ++report.added;
+    }
+    return absl::OkStatus();
+  }));
+  if (report.erased > 0) {
+    impl_->db->Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError();
+  }
+  return report;
+}
+
+absl::StatusOr<std::vector<std::string>> KeyRing::UnpushedRecords(size_t limit) {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT bytes FROM _fs_keys WHERE pushed = 0 "
+                                                   "ORDER BY seq LIMIT ?1"));
+  st->BindInt(1, static_cast<int64_t>(limit));
+  std::vector<std::string> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    out.push_back(st->ColumnString(0));
+  }
+  return out;
+}
+
+absl::Status KeyRing::MarkPushed(const std::vector<std::string>& records) {
+  return impl_->InTxn([&]() -> absl::Status {
+    for (const std::string& bytes : records) {
+      FS_ASSIGN_OR_RETURN(KeyRecord r, crypto::ParseKeyRecord(bytes));
+      FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("UPDATE _fs_keys SET pushed = 1 WHERE "
+                                                       "id = ?1"));
+      st->BindBlob(1, r.Id());
+      FS_RETURN_IF_ERROR(st->Run());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::map<crypto::KeyRecordKind, int64_t>> KeyRing::CountRecords() {
+  FS_ASSIGN_OR_RETURN(auto st,
+                      impl_->db->Prepared("SELECT kind, count(*) FROM _fs_keys GROUP BY kind"));
+  std::map<crypto::KeyRecordKind, int64_t> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    out[static_cast<KeyRecordKind>(st->ColumnInt(0))] = st->ColumnInt(1);
+  }
+  return out;
+}
+
+absl::StatusOr<MaintainReport> KeyRing::Maintain() {
+  MaintainReport report;
+  if (!unlocked()) {
+    report.notes.push_back("keystore locked: office keys and grants not maintained");
+    return report;
+  }
+  const crypto::DeviceIdentity& me = *identity_;
+  Impl& m = *impl_;
+  HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
+  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+    std::vector<const RegisteredDevice*> members;
+    std::vector<const RegisteredDevice*> revoked;
+    for (const auto& [id, d] : m.registry) {
+      if (d.province != province_) continue;
+      (d.revoked() ? revoked : members).push_back(&d);
+    }
+    auto has_share = [&](const RowId& office, const DeviceId& device) -> absl::StatusOr<bool> {
+      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT 1 FROM _fs_keys WHERE kind = 2 AND "
+                                                  "office_key = ?1 AND recipient = ?2"));
+      st->BindBlob(1, office.view());
+      st->BindBlob(2, device.view());
+      return st->Step();
+    };
+    auto new_office_key = [&](uint32_t generation, const std::string& why) -> absl::Status {
+      FS_RETURN_IF_ERROR(m.CreateOffice(me, province_, generation, clock.Now()).status());
+      ++report.shares_created;
+      ++report.office_keys_created;
+      report.notes.push_back(absl::StrCat("created office key generation ", generation, " for ",
+                                          province_, ": ", why));
+      return absl::OkStatus();
+    };
+
+    FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, m.OfficeKeys(province_));
+    const uint32_t newest = keys.empty() ? 0 : keys.front().generation;
+    FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> current, m.CurrentOffice(me, province_));
+    if (keys.empty()) {
+      FS_RETURN_IF_ERROR(new_office_key(1, "the office had none"));
+    } else if (!current) {
+      // Another device made the office key but has not shared it with this
+      // one yet: a key of the same generation lets this device work now;
+      // the two are shared both ways as devices meet the hub.
+      FS_RETURN_IF_ERROR(new_office_key(newest, "no key of the office has reached this device"));
+    } else {
+      // A key of the newest generation shared with a device since revoked:
+      // a new generation, shared only with the devices that remain.
+      bool exposed = false;
+      for (const KeyRecord& k : keys) {
+        if (k.generation != newest) break;
+        for (const RegisteredDevice* d : revoked) {
+          FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, d->keys.device));
+          exposed |= shared;
+        }
+      }
+      if (exposed) {
+        FS_RETURN_IF_ERROR(new_office_key(newest + 1, "a device of the office was revoked"));
+      }
+    }
+    // Every office key held goes to every member that lacks it.
+    FS_ASSIGN_OR_RETURN(keys, m.OfficeKeys(province_));
+    for (const KeyRecord& k : keys) {
+      FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> held, m.Office(me, k.office_key_id));
+      if (!held) continue;
+      for (const RegisteredDevice* d : members) {
+        FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, d->keys.device));
+        if (shared) continue;
+        FS_RETURN_IF_ERROR(m.Store(crypto::ShareOfficeKey(me, clock.Now(), *held, d->keys), false));
+        ++report.shares_created;
+      }
+    }
+    // Grants: every version held of a referred case's key ring (and of its
+    // person's) goes to each office it is referred to, once that office has
+    // an office key.
+    FS_ASSIGN_OR_RETURN(
+        auto refs, m.db->Prepared("SELECT DISTINCT r.case_id, c.person_id, r.to_office FROM "
+                                  "referrals r JOIN cases c ON c.id = r.case_id WHERE "
+                                  "r._live = 1 AND r.status IN ('sent', 'accepted') AND "
+                                  "r.to_office IS NOT NULL"));
+    std::vector<std::pair<RowId, std::string>> wanted;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, refs->Step());
+      if (!r) break;
+      const std::string office = refs->ColumnString(2);
+      if (office == province_) continue;
+      wanted.emplace_back(IdOf(refs->ColumnBlob(0)), office);
+      if (!refs->ColumnIsNull(1)) wanted.emplace_back(IdOf(refs->ColumnBlob(1)), office);
+    }
+    refs->Reset();
+    for (const auto& [ring, office] : wanted) {
+      FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> theirs, m.OfficeKeys(office));
+      if (theirs.empty()) continue;  // no device of that office yet: later
+      const KeyRecord& target = theirs.front();
+      FS_ASSIGN_OR_RETURN(std::vector<uint32_t> versions, m.Versions(ring));
+      for (uint32_t v : versions) {
+        FS_ASSIGN_OR_RETURN(auto have,
+                            m.db->Prepared("SELECT 1 FROM _fs_keys WHERE keyring = ?1 AND "
+                                           "version = ?2 AND province = ?3 AND kind IN (3, 5)"));
+        have->BindBlob(1, ring.view());
+        have->BindInt(2, v);
+        have->BindText(3, office);
+        FS_ASSIGN_OR_RETURN(bool granted, have->Step());
+        if (granted) continue;
+        have->Reset();
+        FS_ASSIGN_OR_RETURN(std::shared_ptr<SecretBytes> dek, m.DataKey(me, ring, v));
+        if (!dek) continue;
+        FS_RETURN_IF_ERROR(m.Store(crypto::WrapDataKey(me, clock.Now(), ring, v, *dek, target,
+                                                       crypto::DataKeyPurpose::kReferral),
+                                   false));
+        ++report.grants_created;
+      }
+    }
+    return absl::OkStatus();
+  }));
+  if (report.grants_created > 0) {
+    report.notes.push_back(absl::StrCat("granted ", report.grants_created,
+                                        " case key versions to offices cases were referred to"));
+  }
+  return report;
+}
+
+absl::StatusOr<RowId> KeyRing::KeyRingOf(
+    std::string_view table, const RowId& row,
+    const std::function<absl::StatusOr<Value>(std::string_view)>& row_value) {
+  if (table == "referrals" || table == "consents") {
+    FS_ASSIGN_OR_RETURN(Value c, row_value("case_id"));
+    if (c.kind() != Value::Kind::kBytes || c.str().size() != 16) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          AV(table), " row ", row.ToString(),
+          " names no case, so its sensitive fields have no key to be sealed under; set case_id "
+          "in the same write"));
+    }
+    return IdOf(c.str());
+  }
+  return row;
+}
+
+absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
+  const ColumnDef& col = *req.column;
+  if (col.sensitivity == Sensitivity::kSensitiveWhenRestricted) {
+    FS_ASSIGN_OR_RETURN(Value r, req.row_value("restriction"));
+    if (!(r.kind() == Value::Kind::kText && r.str() == "restricted")) return std::nullopt;
+  }
+  const std::string_view table = req.table->name;
+  if (crypto::LooksSealed(req.value->kind() == Value::Kind::kBytes ? req.value->str() : "")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        AV(table), ".", AV(col.name), ": a value that is already sealed cannot be written"));
+  }
+  if (!unlocked()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        AV(table), ".", AV(col.name), " is sensitive and must be sealed, but the keystore is "
+        "locked: unlock it (enter the passphrase, or set FIELDSYNC_PASSPHRASE_FILE) and try again"));
+  }
+  const crypto::DeviceIdentity& me = *identity_;
+  Impl& m = *impl_;
+  FS_ASSIGN_OR_RETURN(RowId ring, KeyRingOf(table, req.row, req.row_value));
+  FS_ASSIGN_OR_RETURN(bool erased, m.Erased(ring));
+  if (erased) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the keys of ", ring.ToString(), " were destroyed (erasure); nothing more can be "
+        "written to its sensitive fields"));
+  }
+  const uint64_t hlc = req.version.hlc.packed();
+  auto cached = m.choice.find(ring);
+  if (cached == m.choice.end() || cached->second.hlc != hlc) {
+    // Choose the version to seal under for this commit.
+    FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> office, m.CurrentOffice(me, province_));
+    if (!office) {
+      // No key of the office has reached this device (new, or offline since
+      // it was enrolled): one of the newest generation lets it work now;
+      // Maintain() shares it with the office's other devices at the next
+      // sync, and theirs with this one.
+      FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, m.OfficeKeys(province_));
+      const uint32_t generation = keys.empty() ? 1 : keys.front().generation;
+      FS_ASSIGN_OR_RETURN(office, m.CreateOffice(me, province_, generation, req.version.hlc));
+    }
+    Impl::Choice c;
+    c.hlc = hlc;
+    FS_ASSIGN_OR_RETURN(uint32_t newest, m.NewestVersion(ring));
+    if (newest > 0) {
+      // The newest version is kept while it is wrapped for this office under
+      // its current office key, and no referral of the case ended since.
+      FS_ASSIGN_OR_RETURN(
+          auto fresh,
+          m.db->Prepared("SELECT min(k.created) FROM _fs_keys k JOIN _fs_keys o ON o.kind = 1 "
+                         "AND o.office_key = k.office_key WHERE k.keyring = ?1 AND "
+                         "k.version = ?2 AND k.kind IN (3, 5) AND k.province = ?3 AND "
+                         "o.generation >= ?4"));
+      fresh->BindBlob(1, ring.view());
+      fresh->BindInt(2, newest);
+      fresh->BindText(3, province_);
+      fresh->BindInt(4, office->generation);
+      FS_ASSIGN_OR_RETURN(bool row, fresh->Step());
+      if (row && !fresh->ColumnIsNull(0)) {
+        const int64_t created = static_cast<int64_t>(
+            Hlc::FromPacked(static_cast<uint64_t>(fresh->ColumnInt(0))).wall_millis());
+        fresh->Reset();
+        FS_ASSIGN_OR_RETURN(bool ended, m.ReferralEndedAfter(ring, created));
+        if (!ended) {
+          FS_ASSIGN_OR_RETURN(c.key, m.DataKey(me, ring, newest));
+          if (c.key) c.version = newest;
+        }
+      }
+    }
+    if (!c.key) {
+      // A new version: for this office, the owning office and the offices
+      // the case is referred to now.
+      FS_ASSIGN_OR_RETURN(c.version, m.FreshVersion(ring));
+      c.key = std::make_shared<SecretBytes>(SecretBytes::Random(crypto::kDataKeyBytes));
+      FS_RETURN_IF_ERROR(m.Store(crypto::WrapDataKeyForOffice(me.device(), req.version.hlc, ring,
+                                                              c.version, *c.key, *office),
+                                 false));
+      std::set<std::string> others;
+      std::string owner;
+      if (table == "referrals" || table == "consents") {
+        FS_ASSIGN_OR_RETURN(owner, m.ClearText("cases", "province", ring));
+      } else {
+        FS_ASSIGN_OR_RETURN(Value p, req.row_value("province"));
+        if (p.kind() == Value::Kind::kText) owner = p.str();
+      }
+      if (!owner.empty()) others.insert(owner);
+      FS_ASSIGN_OR_RETURN(std::set<std::string> referred, m.ReferredOffices(ring));
+      others.insert(referred.begin(), referred.end());
+      others.erase(province_);
+      for (const std::string& o : others) {
+        FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> theirs, m.OfficeKeys(o));
+        if (theirs.empty()) continue;
+        FS_RETURN_IF_ERROR(m.Store(
+            crypto::WrapDataKey(me, req.version.hlc, ring, c.version, *c.key, theirs.front(),
+                                o == owner ? crypto::DataKeyPurpose::kOwner
+                                           : crypto::DataKeyPurpose::kReferral),
+            false));
+      }
+      m.data_keys[{ring, c.version}] = c.key;
+    }
+    cached = m.choice.insert_or_assign(ring, std::move(c)).first;
+  }
+  crypto::FieldContext where{table, req.row, col.name, req.version.hlc, req.version.device};
+  FS_ASSIGN_OR_RETURN(std::string sealed, crypto::SealValue(*cached->second.key, ring,
+                                                            cached->second.version, where,
+                                                            *req.value));
+  return Value::Bytes(std::move(sealed));
+}
+
+absl::Status KeyRing::Verify(const Commit& c, int64_t position) {
+  const RegisteredDevice* author = FindDevice(c.author);
+  if (author == nullptr) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "commit ", c.Name(), " is by a device the hub's registry does not list; it cannot be "
+        "verified and is refused"));
+  }
+  if (author->revoked() && (position == 0 || position > author->revoked_position)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "commit ", c.Name(), " was signed by device ", c.author.ToString(), " (", author->name,
+        ") after its revocation; refused"));
+  }
+  return crypto::VerifyCommitSignature(c, author->keys.sign_pk);
+}
+
+CommitSecurity KeyRing::Security() {
+  CommitSecurity s;
+  s.verify = [this](const Commit& c, int64_t position) { return Verify(c, position); };
+  s.seal = [this](const SealRequest& req) { return Seal(req); };
+  s.sign = [this](const Commit& c) {
+    return identity_ ? crypto::SignCommit(*identity_, c) : std::string();
+  };
+  return s;
+}
+
+OpenedField KeyRing::Read(std::string_view table, const RowId& row, std::string_view column,
+                          const Value& stored, const std::optional<Version>& version) {
+  OpenedField out;
+  if (stored.kind() != Value::Kind::kBytes || !crypto::LooksSealed(stored.str())) {
+    out.value = stored;
+    return out;
+  }
+  absl::StatusOr<crypto::EnvelopeHeader> h = crypto::ParseEnvelope(stored.str());
+  if (!h.ok()) {
+    out.state = OpenedField::State::kFailed;
+    out.problem = std::string(h.status().message());
+    return out;
+  }
+  absl::StatusOr<bool> erased = impl_->Erased(h->keyring);
+  if (erased.ok() && *erased) {
+    out.state = OpenedField::State::kErased;
+    out.problem = "erased: the keys of this case were destroyed; the value cannot be read";
+    return out;
+  }
+  if (!unlocked()) {
+    out.state = OpenedField::State::kLocked;
+    out.problem = "sealed: unlock the keystore to read it";
+    return out;
+  }
+  if (!version) {
+    out.state = OpenedField::State::kFailed;
+    out.problem = "sealed value without a version: cannot be checked";
+    return out;
+  }
+  absl::StatusOr<std::shared_ptr<SecretBytes>> key =
+      impl_->DataKey(*identity_, h->keyring, h->key_version);
+  if (!key.ok()) {
+    out.state = OpenedField::State::kFailed;
+    out.problem = std::string(key.status().message());
+    return out;
+  }
+  if (!*key) {
+    out.state = OpenedField::State::kNoKey;
+    out.problem = absl::StrCat("no key: version ", h->key_version, " of the key of ",
+                               h->keyring.ToString(), " has not been granted to this office (or "
+                               "has not arrived yet: sync, then try again)");
+    return out;
+  }
+  crypto::FieldContext where{table, row, column, version->hlc, version->device};
+  absl::StatusOr<Value> v = crypto::OpenValue(**key, stored.str(), where);
+  if (!v.ok()) {
+    out.state = OpenedField::State::kFailed;
+    out.problem = std::string(v.status().message());
+    return out;
+  }
+  out.state = OpenedField::State::kOpened;
+  out.value = std::move(*v);
+  return out;
+}
+
+absl::Status KeyRing::Erase(const RowId& keyring) {
+  if (!unlocked()) {
+    return absl::FailedPreconditionError("erasure needs the keystore unlocked (it is signed)");
+  }
+  HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
+  KeyRecord r = crypto::ErasureRecord(*identity_, clock.Now(), keyring);
+  FS_RETURN_IF_ERROR(impl_->InTxn([&]() -> absl::Status {
+    FS_RETURN_IF_ERROR(impl_->Store(r, false));
+    return impl_->DestroyRing(r);
+  }));
+  impl_->db->Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> KeyRing::IsErased(const RowId& keyring) { return impl_->Erased(keyring); }
+
+}  // namespace fieldsync
