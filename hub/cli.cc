@@ -49,6 +49,10 @@ serve:
   --insecure         plain-text gRPC, for tests: loopback addresses only
   --port-file FILE   write the port actually bound (useful with port 0)
   --verbose          log one line per push and pull
+  --benchmark-without-crypto
+                     accept unsigned commits and clear sensitive fields: only
+                     for measuring what encryption costs (tools/bench_sync
+                     --crypto both). Never for a hub real nodes use
 
 Examples:
   fieldhub init --data-dir /srv/fieldsync/hub
@@ -104,6 +108,13 @@ int Serve(const Args& args) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto store = OpenStore(dir);
   if (!store.ok()) return Fail(store.status());
+  if (args.Has("benchmark-without-crypto")) {
+    (*store)->set_crypto_checks(false);
+    std::fprintf(stderr,
+                 "fieldhub: WARNING: --benchmark-without-crypto: unsigned commits and clear "
+                 "sensitive fields are accepted. For benchmarks only; victim data sent to this "
+                 "hub is not protected\n");
+  }
   auto server = StartServer(o, store->get());
   if (!server.ok()) return Fail(server.status());
   const std::string port_file = args.Flag("port-file");
@@ -268,7 +279,7 @@ int Main(int argc, char** argv) {
     auto parsed = ParseArgs(argc, argv,
                             {"data-dir", "listen", "tls-cert", "tls-key", "port-file",
                              "province", "valid-for", "min-age", "stale-after"},
-                            {"json", "help", "insecure", "verbose"});
+                            {"json", "help", "insecure", "verbose", "benchmark-without-crypto"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {
       std::fputs(kUsage, stdout);

@@ -573,6 +573,10 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
           "): a node pushes only its own commits; nothing of the batch was stored"));
     }
     c->signature = encoded[i].signature;
+    if (!crypto_checks_) {
+      commits.push_back(*std::move(c));
+      continue;
+    }
     if (absl::Status v = crypto::VerifyCommitSignature(*c, node.keys.sign_pk); !v.ok()) {
       return absl::UnauthenticatedError(absl::StrCat(
           "commit ", i, " of ", encoded.size(), ": ", v.message(),

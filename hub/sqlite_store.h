@@ -55,11 +55,17 @@ class SqliteHubStore : public HubStore {
   absl::StatusOr<GcReport> CollectTombstones(int64_t min_age_millis,
                                              int64_t stale_after_millis) override;
 
+  // Off: commits need no signature and sensitive fields may travel in
+  // clear. Only for measuring what the cryptography costs (the benchmark's
+  // baseline); a hub that real nodes use keeps it on. Set before serving.
+  void set_crypto_checks(bool on) { crypto_checks_ = on; }
+
   // The replica itself (tests and `fieldhub status`); callers serialise.
   Replica& replica() { return *writer_; }
 
  private:
   SqliteHubStore(std::string path, ClockSource* clock) : path_(std::move(path)), clock_(clock) {}
+  bool crypto_checks_ = true;
   absl::Status Init();
   // Inside the push's transaction: stores key records (checked already for
   // signer and office), applies erasures. True if a key ring was erased.

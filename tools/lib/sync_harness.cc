@@ -116,6 +116,7 @@ absl::Status HubProcess::Start() {
   std::vector<std::string> argv = {BinDir() + "/fieldhub", "serve", "--data-dir", dir_,
                                    "--listen", absl::StrCat("127.0.0.1:", port_),
                                    "--port-file", port_file, "--verbose"};
+  argv.insert(argv.end(), serve_args_.begin(), serve_args_.end());
   if (insecure_) {
     argv.push_back("--insecure");
   } else {
@@ -165,9 +166,11 @@ int64_t HubProcess::PeakRssKib() const {
   return -1;
 }
 
-absl::StatusOr<std::unique_ptr<LocalNode>> LocalNode::Create(const std::string& dir) {
+absl::StatusOr<std::unique_ptr<LocalNode>> LocalNode::Create(const std::string& dir,
+                                                              bool crypto) {
   auto n = std::make_unique<LocalNode>();
   n->dir_ = dir;
+  n->crypto_ = crypto;
   DataDir d{dir, "replica.db", "fieldnode init", "FIELDSYNC_NODE_DIR"};
   FS_ASSIGN_OR_RETURN(n->replica_, CreateReplicaIn(d));
   n->identity_ = std::make_unique<crypto::DeviceIdentity>(
@@ -187,13 +190,15 @@ absl::Status LocalNode::Enroll(const HubProcess& hub, const std::string& provinc
   FS_ASSIGN_OR_RETURN(cred_, client_->Enroll(token, identity_->public_keys(), "test node",
                                              &got_province, &hub_id));
   FS_ASSIGN_OR_RETURN(keys_, KeyRing::Open(replica_.get(), got_province));
-  FS_RETURN_IF_ERROR(keys_->Unlock(identity_->Clone()));
-  replica_->SetSecurity(keys_->Security());
   hub_.address = o.address;
   hub_.ca_file = o.ca_file;
   hub_.insecure = o.insecure;
   hub_.province = got_province;
   hub_.hub_id = hub_id;
+  if (crypto_) {
+    FS_RETURN_IF_ERROR(keys_->Unlock(identity_->Clone()));
+    replica_->SetSecurity(keys_->Security());
+  }
   return node::SaveEnrolment(dir_, hub_, cred_);
 }
 

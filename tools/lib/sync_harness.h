@@ -70,11 +70,15 @@ class HubProcess {
 
   const Pki& pki() const { return pki_; }
   bool insecure() const { return insecure_; }
+  // More `fieldhub serve` options, from the next Start() on (a benchmark's
+  // --benchmark-without-crypto).
+  void set_serve_args(std::vector<std::string> args) { serve_args_ = std::move(args); }
 
  private:
   std::string dir_;
   Pki pki_;
   bool insecure_;
+  std::vector<std::string> serve_args_;
   pid_t pid_ = -1;
   int port_ = 0;
 };
@@ -84,7 +88,10 @@ class LocalNode {
  public:
   // Creates the replica in `dir`, and a device identity for it (held in
   // memory: the keystore file is the CLI's).
-  static absl::StatusOr<std::unique_ptr<LocalNode>> Create(const std::string& dir);
+  // With `crypto` false (a benchmark's baseline, against a hub serving
+  // --benchmark-without-crypto) nothing is signed, sealed or verified.
+  static absl::StatusOr<std::unique_ptr<LocalNode>> Create(const std::string& dir,
+                                                           bool crypto = true);
   // Enrols with the hub (`address` may be a proxy in front of it), then
   // opens the key ring of its province, unlocked, and installs signing,
   // verification and sealing on the replica.
@@ -112,6 +119,7 @@ class LocalNode {
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<crypto::DeviceIdentity> identity_;
   std::unique_ptr<KeyRing> keys_;
+  bool crypto_ = true;
   node::HubConfig hub_;
   node::Credential cred_;
   std::unique_ptr<node::SyncClient> client_;
