@@ -49,6 +49,8 @@ serve:
   --insecure         plain-text gRPC, for tests: loopback addresses only
   --port-file FILE   write the port actually bound (useful with port 0)
   --verbose          log one line per push and pull
+  --no-compression   do not gzip responses (a fast link and a slow CPU; tests
+                     that read the bytes on the wire)
   --benchmark-without-crypto
                      accept unsigned commits and clear sensitive fields: only
                      for measuring what encryption costs (tools/bench_sync
@@ -99,6 +101,7 @@ int Serve(const Args& args) {
   o.tls_cert = args.Flag("tls-cert", dir.path + "/tls/hub.crt");
   o.tls_key = args.Flag("tls-key", dir.path + "/tls/hub.key");
   o.verbose = args.Has("verbose");
+  o.compress = !args.Has("no-compression");
   // Signals are taken by sigwait below; block them before gRPC starts its
   // threads so that none of those threads receives them.
   sigset_t set;
@@ -279,7 +282,8 @@ int Main(int argc, char** argv) {
     auto parsed = ParseArgs(argc, argv,
                             {"data-dir", "listen", "tls-cert", "tls-key", "port-file",
                              "province", "valid-for", "min-age", "stale-after"},
-                            {"json", "help", "insecure", "verbose", "benchmark-without-crypto"});
+                            {"json", "help", "insecure", "verbose", "benchmark-without-crypto",
+                             "no-compression"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {
       std::fputs(kUsage, stdout);

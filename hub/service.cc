@@ -297,7 +297,7 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(wire::kMaxMessageBytes);
   builder.SetMaxSendMessageSize(wire::kMaxMessageBytes);
-  builder.SetDefaultCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+  if (options.compress) builder.SetDefaultCompressionAlgorithm(GRPC_COMPRESS_GZIP);
   // Idle or dead links are noticed rather than held forever.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);

@@ -28,6 +28,8 @@ struct ServerOptions {
   ClockSource* clock = nullptr;
   // Logs one line per call to stderr.
   bool verbose = false;
+  // gzip on responses (off: tests that read what goes over the wire).
+  bool compress = true;
 };
 
 struct RunningServer {

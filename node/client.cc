@@ -171,7 +171,7 @@ class SyncClient::Impl {
   void Prepare(grpc::ClientContext* ctx, int64_t timeout_millis, const Credential* cred) {
     ctx->set_deadline(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(timeout_millis));
-    ctx->set_compression_algorithm(GRPC_COMPRESS_GZIP);
+    if (opts.compress) ctx->set_compression_algorithm(GRPC_COMPRESS_GZIP);
     if (cred != nullptr) ctx->AddMetadata(wire::kAuthKey, wire::BearerToken(cred->device, cred->secret));
   }
 
@@ -214,7 +214,11 @@ absl::StatusOr<std::unique_ptr<SyncClient>> SyncClient::Create(const ClientOptio
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(wire::kMaxMessageBytes);
   args.SetMaxSendMessageSize(wire::kMaxMessageBytes);
-  args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+  if (options.compress) args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+  // A channel of its own: gRPC otherwise shares connections between
+  // channels to one address, and a shared connection keeps the settings
+  // (compression among them) of the channel that opened it.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   // Reconnect quickly after a cut rather than waiting out a long backoff
   // (the daemon has its own). MIN_RECONNECT_BACKOFF is gRPC's connect
   // timeout, left at its default: a TLS handshake on a slow link needs it.

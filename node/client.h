@@ -82,6 +82,8 @@ struct ClientOptions {
   int64_t pull_timeout_millis = 30 * 60'000;
   uint32_t pull_batch = 0;  // 0: the hub's default
   uint32_t push_batch = 500;
+  // gzip on requests (off: tests that read what goes over the wire).
+  bool compress = true;
 };
 
 class SyncClient {

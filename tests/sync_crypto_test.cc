@@ -1,23 +1,33 @@
-// Field encryption through a real hub: office keys reach every device of an
-// office, referrals grant case keys, revocation and erasure cut readers off,
-// forged commits and key records are refused (docs/CRYPTO.md).
+// Field encryption through a real hub (docs/CRYPTO.md): the hub holds and
+// relays no plaintext; office keys reach every device of an office;
+// referrals grant a case's keys and ending one rotates them; revocation and
+// erasure cut readers off; forged or tampered commits and key records are
+// refused by the hub and by nodes.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
 #include <string>
+#include <vector>
 
-#include "store/sqlite.h"
-
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "base/strings.h"
 #include "crypto/commit_signature.h"
 #include "crypto/envelope.h"
 #include "crypto/key_record.h"
-#include "base/strings.h"
+#include "store/sqlite.h"
 #include "support/sync_fixture.h"
+#include "tools/lib/cutting_proxy.h"
 
 namespace fieldsync::testing {
 namespace {
 
 using State = OpenedField::State;
 
+// What a node reads of a field: the value, or "<state: problem>".
 std::string Opened(harness::LocalNode& n, const std::string& table, const RowId& row,
                    const std::string& column) {
   OpenedField f = n.Read(table, row, column);
@@ -27,20 +37,525 @@ std::string Opened(harness::LocalNode& n, const std::string& table, const RowId&
   return f.value.kind() == Value::Kind::kText ? f.value.str() : f.value.DebugString();
 }
 
-TEST_F(SyncTest, TwoDevicesOfAnOfficeReadEachOthersCases) {
+State StateOf(harness::LocalNode& n, const std::string& table, const RowId& row,
+              const std::string& column) {
+  return n.Read(table, row, column).state;
+}
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Every file under `dir`, concatenated (database, WAL, shared memory, logs).
+std::string AllBytesUnder(const std::string& dir) {
+  std::string all;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) all += ReadFileBytes(e.path().string()) + "\n";
+  }
+  return all;
+}
+
+// The forms a leaked string could take: as is, lower-cased, and base64 at
+// each of the three alignments (the edges that depend on neighbours cut).
+std::vector<std::string> Forms(const std::string& s) {
+  std::vector<std::string> out{s, absl::AsciiStrToLower(s)};
+  for (const std::string& prefix : {std::string(), std::string("x"), std::string("xy")}) {
+    std::string b64;
+    absl::Base64Escape(prefix + s, &b64);
+    if (b64.size() > 8) out.push_back(b64.substr(4, b64.size() - 8));
+  }
+  return out;
+}
+
+// A unique value for a sensitive column of the given type.
+Value Canary(const ColumnDef& col, std::mt19937_64& rng) {
+  if (col.type == ColumnType::kDate) {
+    return Value::Text(absl::StrFormat("%04d-%02d-%02d", 1940 + rng() % 60, 1 + rng() % 12,
+                                       1 + rng() % 28));
+  }
+  return Value::Text(absl::StrFormat("Nguyễn Canary %s %016x", std::string(col.name), rng()));
+}
+
+struct Planted {
+  std::string table;
+  RowId row;
+  std::string column;
+  std::string value;
+  std::string owner;  // province
+};
+
+class CryptoSyncTest : public SyncTest {
+ protected:
+  // Fills every sensitive column of `table` (all but `skip`) with canaries.
+  LocalTxn::Fields SensitiveFields(const std::string& table, const RowId& row,
+                                   const std::string& owner, std::mt19937_64& rng) {
+    LocalTxn::Fields f;
+    const TableDef* t = FieldOfficeSchema().FindTable(table);
+    for (const ColumnDef& c : t->columns) {
+      if (c.sensitivity == Sensitivity::kClear) continue;
+      Value v = Canary(c, rng);
+      planted_.push_back(Planted{table, row, std::string(c.name), v.str(), owner});
+      f.emplace_back(std::string(c.name), std::move(v));
+    }
+    return f;
+  }
+
+  RowId NewSealedCase(harness::LocalNode& n, const std::string& province, std::mt19937_64& rng) {
+    const RowId person = Id16::NewRandom();
+    const RowId kase = Id16::NewRandom();
+    LocalTxn t;
+    LocalTxn::Fields pf = SensitiveFields("persons", person, province, rng);
+    pf.emplace_back("province", Value::Text(province));
+    pf.emplace_back("sex", Value::Text("female"));
+    t.Create("persons", person, pf);
+    LocalTxn::Fields cf = SensitiveFields("cases", kase, province, rng);
+    cf.emplace_back("case_code", Value::Text(absl::StrCat("CODE-", kase.ToString().substr(0, 8))));
+    cf.emplace_back("person_id", Value::Bytes(std::string(person.view())));
+    cf.emplace_back("province", Value::Text(province));
+    cf.emplace_back("status", Value::Text("intake"));
+    t.Create("cases", kase, cf);
+    auto c = n.replica().Write(t);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return kase;
+  }
+
+  RowId SealedReferral(harness::LocalNode& n, const RowId& kase, const std::string& from,
+                       const std::string& to, std::mt19937_64& rng) {
+    const RowId ref = Id16::NewRandom();
+    LocalTxn::Fields f = SensitiveFields("referrals", ref, from, rng);
+    f.emplace_back("case_id", Value::Bytes(std::string(kase.view())));
+    f.emplace_back("from_office", Value::Text(from));
+    f.emplace_back("to_office", Value::Text(to));
+    f.emplace_back("status", Value::Text("sent"));
+    LocalTxn t;
+    t.Create("referrals", ref, f);
+    auto c = n.replica().Write(t);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return ref;
+  }
+
+  RowId RestrictedDirectoryRow(harness::LocalNode& n, const std::string& table,
+                               const std::string& province, std::mt19937_64& rng) {
+    const RowId row = Id16::NewRandom();
+    LocalTxn::Fields f = SensitiveFields(table, row, province, rng);
+    f.emplace_back("restriction", Value::Text("restricted"));
+    if (table == "contacts") f.emplace_back("province", Value::Text(province));
+    if (table == "services") f.emplace_back("name", Value::Text("Nhà tạm lánh"));
+    LocalTxn t;
+    t.Create(table, row, f);
+    auto c = n.replica().Write(t);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return row;
+  }
+
+  void SyncAll(std::vector<harness::LocalNode*> nodes, int passes = 3) {
+    for (int p = 0; p < passes; ++p) {
+      for (auto* n : nodes) MustSync(*n);
+    }
+  }
+
+  std::vector<Planted> planted_;
+};
+
+TEST_F(CryptoSyncTest, TwoDevicesOfAnOfficeReadEachOthersCases) {
   auto& a = AddNode("LC");
   auto& b = AddNode("LC");
   const RowId by_a = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng", "câu chuyện của A");
   const RowId by_b = NewCase(b.replica(), "LC", "Lò Thị Mai", "câu chuyện của B");
-  for (int pass = 0; pass < 3; ++pass) {
-    MustSync(a);
-    MustSync(b);
-  }
+  SyncAll({&a, &b});
   for (auto* n : {&a, &b}) {
     EXPECT_EQ(Opened(*n, "cases", by_a, "narrative"), "câu chuyện của A");
     EXPECT_EQ(Opened(*n, "cases", by_b, "narrative"), "câu chuyện của B");
   }
+  // Stored sealed on both, the hub's copy too.
+  auto hub = OpenHubReplica();
+  auto row = hub->Get("cases", by_a);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  const int ci = FieldOfficeSchema().FindTable("cases")->ColumnIndex("narrative");
+  const Value& stored = (*row)->values[static_cast<size_t>(ci)];
+  ASSERT_EQ(stored.kind(), Value::Kind::kBytes);
+  EXPECT_TRUE(crypto::LooksSealed(stored.str()));
+}
+
+TEST_F(CryptoSyncTest, TheHubHoldsNoPlaintextOfAnySensitiveField) {
+  // A plain-text hub without compression behind a recording proxy: what it
+  // sent and received can be searched byte for byte (TLS and gzip would
+  // hide a leak from the search, not prevent it).
+  hub_ = std::make_unique<harness::HubProcess>(dir_.File("plainhub"), *pki_, /*insecure=*/true);
+  hub_->set_serve_args({"--no-compression"});
+  ASSERT_TRUE(hub_->Start().ok());
+  ASSERT_TRUE(hub_->AddProvince("LC", "Lào Cai").ok());
+  ASSERT_TRUE(hub_->AddProvince("HN", "Hà Nội").ok());
+  CuttingProxy proxy("127.0.0.1", hub_->port());
+  ASSERT_TRUE(proxy.Start().ok());
+  proxy.StartRecording();
+  const std::string via = absl::StrCat("127.0.0.1:", proxy.port());
+  auto& lc1 = AddNode("LC", via);
+  auto& lc2 = AddNode("LC", via);
+  auto& hn = AddNode("HN", via);
+  for (auto* n : {&lc1, &lc2, &hn}) ASSERT_TRUE(n->Connect(via, 0, 0, /*compress=*/false).ok());
+
+  const uint64_t seed = std::random_device{}();
+  std::cout << "FIELDSYNC_SEED=" << seed << "\n";
+  std::mt19937_64 rng(seed);
+  std::vector<RowId> lc_cases, referred;
+  for (int i = 0; i < 24; ++i) lc_cases.push_back(NewSealedCase(i % 2 ? lc2 : lc1, "LC", rng));
+  std::vector<RowId> hn_cases;
+  for (int i = 0; i < 8; ++i) hn_cases.push_back(NewSealedCase(hn, "HN", rng));
+  std::vector<RowId> referrals;
+  for (int i = 0; i < 6; ++i) {
+    referred.push_back(lc_cases[static_cast<size_t>(i)]);
+    referrals.push_back(SealedReferral(i % 2 ? lc2 : lc1, lc_cases[static_cast<size_t>(i)], "LC",
+                                       "HN", rng));
+  }
+  std::vector<RowId> contacts, services;
+  for (int i = 0; i < 5; ++i) contacts.push_back(RestrictedDirectoryRow(lc1, "contacts", "LC", rng));
+  for (int i = 0; i < 3; ++i) services.push_back(RestrictedDirectoryRow(lc2, "services", "LC", rng));
+  // A clear control value: the search below must find it, or it proves nothing.
+  const std::string control = absl::StrFormat("clear-control-%016x", rng());
+  SetField(lc1.replica(), "cases", lc_cases[0], "assigned_officer", Value::Text(control));
+  SyncAll({&lc1, &lc2, &hn});
+
+  // The owning office reads everything back exactly, on both devices.
+  size_t checked = 0;
+  for (const Planted& p : planted_) {
+    if (p.owner != "LC") continue;
+    for (auto* n : {&lc1, &lc2}) {
+      EXPECT_EQ(Opened(*n, p.table, p.row, p.column), p.value) << p.table << "." << p.column;
+      ++checked;
+    }
+  }
+  // The office the cases were referred to reads their whole file: case,
+  // person, referral; and its own cases.
+  std::set<RowId> hn_readable(hn_cases.begin(), hn_cases.end());
+  for (const RowId& k : referred) {
+    hn_readable.insert(k);
+    auto row = hn.replica().Get("cases", k);
+    ASSERT_TRUE(row.ok() && row->has_value()) << "Hà Nội lacks a referred case";
+    const int pi = FieldOfficeSchema().FindTable("cases")->ColumnIndex("person_id");
+    hn_readable.insert(*Id16::FromBytes((*row)->values[static_cast<size_t>(pi)].str(), "person"));
+  }
+  hn_readable.insert(referrals.begin(), referrals.end());
+  size_t hn_checked = 0;
+  for (const Planted& p : planted_) {
+    if (p.table == "contacts" || p.table == "services") continue;
+    const bool mine = p.owner == "HN";
+    if (!mine && hn_readable.count(p.row) == 0) {
+      // Never referred: Hà Nội does not even hold the row.
+      auto row = hn.replica().Get(p.table, p.row);
+      ASSERT_TRUE(row.ok());
+      EXPECT_FALSE(row->has_value()) << p.table << " " << p.row.ToString();
+      continue;
+    }
+    EXPECT_EQ(Opened(hn, p.table, p.row, p.column), p.value) << p.table << "." << p.column;
+    ++hn_checked;
+  }
+  EXPECT_GT(hn_checked, 6u * 10);
+  // Restricted shelters' addresses reach every office sealed: only Lào Cai
+  // opens them.
+  for (const RowId& s : services) EXPECT_EQ(StateOf(hn, "services", s, "address"), State::kNoKey);
+
+  // Now search: the hub's files (database, WAL, log) while it runs and once
+  // it stopped, and every byte it sent and received.
+  std::vector<std::string> haystacks = {AllBytesUnder(hub_->data_dir()),
+                                        proxy.Recorded(Direction::kUpstream),
+                                        proxy.Recorded(Direction::kDownstream)};
+  proxy.Stop();
+  EXPECT_EQ(hub_->Stop(), 0);
+  haystacks.push_back(AllBytesUnder(hub_->data_dir()));
+  const char* names[] = {"hub files (running)", "bytes the hub received", "bytes the hub sent",
+                         "hub files (stopped)"};
+  for (size_t h = 0; h < haystacks.size(); ++h) {
+    EXPECT_NE(haystacks[h].find(control), std::string::npos)
+        << names[h] << ": the clear control value is missing, so the search cannot be trusted";
+    EXPECT_GT(haystacks[h].size(), 10000u) << names[h];
+    for (const Planted& p : planted_) {
+      for (const std::string& form : Forms(p.value)) {
+        ASSERT_EQ(haystacks[h].find(form), std::string::npos)
+            << names[h] << " holds " << p.table << "." << p.column << " (\"" << form << "\")";
+      }
+    }
+  }
+  // At rest on a laptop, too: the replica holds ciphertext only.
+  const std::string laptop = AllBytesUnder(lc1.dir());
+  for (const Planted& p : planted_) {
+    ASSERT_EQ(laptop.find(p.value), std::string::npos) << "laptop holds " << p.column;
+  }
+  std::cout << planted_.size() << " canaries planted, " << checked + hn_checked
+            << " read back, none found in " << haystacks.size() << " haystacks\n";
+}
+
+TEST_F(CryptoSyncTest, AReferralGrantsTheWholeFileAndEndingItRotatesTheKey) {
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  MustSync(hn);  // Hà Nội's office key exists before the referral
+  const RowId kase = NewCase(lc.replica(), "LC", "Hà Thị Sáu", "trước khi chuyển");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  SyncAll({&lc, &hn}, 2);
+  EXPECT_EQ(Opened(hn, "cases", kase, "narrative"), "trước khi chuyển");
+  auto row = lc.replica().Get("cases", kase);
+  const int pi = FieldOfficeSchema().FindTable("cases")->ColumnIndex("person_id");
+  const RowId person = *Id16::FromBytes((*row)->values[static_cast<size_t>(pi)].str(), "person");
+  EXPECT_EQ(Opened(hn, "persons", person, "full_name"), "Hà Thị Sáu");
+  auto version_of = [&](harness::LocalNode& n) {
+    auto r = n.replica().Get("cases", kase);
+    const int ci = FieldOfficeSchema().FindTable("cases")->ColumnIndex("narrative");
+    return crypto::ParseEnvelope((*r)->values[static_cast<size_t>(ci)].str())->key_version;
+  };
+  const uint32_t granted_version = version_of(lc);
+
+  // Hà Nội declines; Lào Cai's next write moves the case to a new key
+  // version that Hà Nội is not given.
+  LocalTxn t;
+  t.Set("referrals", ref, {{"status", Value::Text("declined")},
+                           {"decline_reason", Value::Text("không đủ điều kiện")},
+                           {"responded_at", Value::Int(SystemClock::Get()->NowMillis())}});
+  ASSERT_TRUE(hn.replica().Write(t).ok());
+  SyncAll({&hn, &lc}, 1);
+  SetField(lc.replica(), "cases", kase, "narrative", Value::Text("sau khi từ chối"));
+  SyncAll({&lc, &hn}, 2);
+  EXPECT_NE(version_of(lc), granted_version);
+  EXPECT_EQ(Opened(lc, "cases", kase, "narrative"), "sau khi từ chối");
+  EXPECT_EQ(version_of(hn), version_of(lc));  // Hà Nội holds the row...
+  EXPECT_EQ(StateOf(hn, "cases", kase, "narrative"), State::kNoKey);  // ...but cannot read it
+}
+
+TEST_F(CryptoSyncTest, ARevokedDeviceCannotReadWhatIsWrittenAfterAndItsCommitsAreRefused) {
+  auto& lc1 = AddNode("LC");
+  auto& lost = AddNode("LC");  // the laptop that will be lost
+  auto& lc3 = AddNode("LC");
+  const RowId before = NewCase(lc1.replica(), "LC", "Lò Thị Mai", "viết trước khi mất máy");
+  SyncAll({&lc1, &lost, &lc3});
+  ASSERT_EQ(Opened(lost, "cases", before, "narrative"), "viết trước khi mất máy");
+
+  ASSERT_EQ(hub_->Admin({"node", "revoke", lost.replica().device_id().ToString()}).exit_code, 0);
+  // The hub refuses the device at once.
+  auto refused = lost.Sync();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+  // The others move the office to a new key generation, shared only among
+  // themselves, and write on.
+  SyncAll({&lc1, &lc3}, 2);
+  const RowId after = NewCase(lc1.replica(), "LC", "Vàng Thị Dua", "viết sau khi thu hồi");
+  SetField(lc3.replica(), "cases", before, "narrative", Value::Text("sửa sau khi thu hồi"));
+  SyncAll({&lc1, &lc3}, 2);
+  EXPECT_EQ(Opened(lc3, "cases", after, "narrative"), "viết sau khi thu hồi");
+  EXPECT_EQ(Opened(lc1, "cases", before, "narrative"), "sửa sau khi thu hồi");
+
+  // The lost laptop is handed every key record and the new ciphertexts
+  // directly: none of what was written after the revocation opens.
+  auto all = lc1.replica().db().Prepared("SELECT bytes FROM _fs_keys ORDER BY seq");
+  ASSERT_TRUE(all.ok());
+  std::vector<std::string> records;
+  while (*(*all)->Step()) records.push_back((*all)->ColumnString(0));
+  (*all)->Reset();
+  auto added = lost.keys()->AddRecords(records);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_GT(added->added, 0u);
+  for (const auto& [row, column] : std::vector<std::pair<RowId, std::string>>{
+           {after, "narrative"}, {before, "narrative"}}) {
+    auto r = lc1.replica().Get("cases", row);
+    ASSERT_TRUE(r.ok() && r->has_value());
+    const size_t ci = static_cast<size_t>(
+        FieldOfficeSchema().FindTable("cases")->ColumnIndex(column));
+    OpenedField f = lost.keys()->Read("cases", row, column, (*r)->values[ci],
+                                      (*r)->versions[ci]->version);
+    EXPECT_NE(f.state, State::kOpened) << "the revoked device read " << f.value.str();
+    EXPECT_EQ(f.state, State::kNoKey) << f.problem;
+  }
+  // What it read before stays read: revocation cannot undo that (docs).
+  EXPECT_EQ(Opened(lost, "cases", before, "narrative"), "viết trước khi mất máy");
+
+  // A commit it signs now is refused by the hub (above) and by the nodes:
+  // delivered to one as if the hub had relayed it, after the revocation.
+  const RowId forged = NewCase(lost.replica(), "LC", "Kẻ giả mạo", "giả mạo");
+  auto mine = lost.replica().LocalCommitsAfter(0, 100);
+  ASSERT_TRUE(mine.ok() && !mine->empty());
+  auto head = OpenHubReplica()->LogHead();
+  ASSERT_TRUE(head.ok());
+  PulledBatch batch;
+  batch.commits.emplace_back(*head + 1, mine->back());
+  auto applied = lc1.replica().ApplyPulled(batch);
+  ASSERT_FALSE(applied.ok());
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kPermissionDenied) << applied.status();
+  EXPECT_NE(applied.status().message().find("after its revocation"), std::string::npos);
+  auto none = lc1.replica().Get("cases", forged);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(CryptoSyncTest, ErasureDestroysEveryCopyOfACasesKeysOnHubAndNodes) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& hn = AddNode("HN");
+  MustSync(hn);
+  const RowId kase = NewCase(lc1.replica(), "LC", "Đỗ Thị Erase", "sẽ bị xoá vĩnh viễn");
+  const RowId keep = NewCase(lc1.replica(), "LC", "Đỗ Thị Keep", "vẫn đọc được");
+  Refer(lc1.replica(), kase, "LC", "HN");
+  SyncAll({&lc1, &lc2, &hn});
+  for (auto* n : {&lc1, &lc2, &hn}) {
+    ASSERT_EQ(Opened(*n, "cases", kase, "narrative"), "sẽ bị xoá vĩnh viễn");
+  }
+  // The wrapped copies of the case's keys, as the hub holds them.
+  std::vector<std::string> wrapped;
+  {
+    auto hub = OpenHubReplica();
+    auto st = hub->db().Prepared("SELECT bytes FROM hub_keys WHERE keyring = ?1");
+    (*st)->BindBlob(1, kase.view());
+    while (*(*st)->Step()) wrapped.push_back((*st)->ColumnString(0));
+  }
+  ASSERT_GE(wrapped.size(), 2u);  // Lào Cai's and Hà Nội's grant at least
+
+  ASSERT_TRUE(lc1.keys()->Erase(kase).ok());
+  SyncAll({&lc1, &lc2, &hn}, 2);
+  for (auto* n : {&lc1, &lc2, &hn}) {
+    EXPECT_EQ(StateOf(*n, "cases", kase, "narrative"), State::kErased);
+    auto st = n->replica().db().Prepared(
+        "SELECT count(*) FROM _fs_keys WHERE keyring = ?1 AND kind IN (3, 5)");
+    (*st)->BindBlob(1, kase.view());
+    ASSERT_TRUE(*(*st)->Step());
+    EXPECT_EQ((*st)->ColumnInt(0), 0);
+  }
+  EXPECT_EQ(Opened(lc2, "cases", keep, "narrative"), "vẫn đọc được");
+  {
+    auto hub = OpenHubReplica();
+    auto st = hub->db().Prepared("SELECT count(*) FROM hub_keys WHERE keyring = ?1 AND kind IN "
+                                 "(3, 5)");
+    (*st)->BindBlob(1, kase.view());
+    ASSERT_TRUE(*(*st)->Step());
+    EXPECT_EQ((*st)->ColumnInt(0), 0);
+  }
+  // Not even in the hub's file or WAL: overwritten, not merely unlinked.
+  EXPECT_EQ(hub_->Stop(), 0);
+  const std::string files = AllBytesUnder(hub_->data_dir());
+  for (const std::string& w : wrapped) {
+    auto r = crypto::ParseKeyRecord(w);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(files.find(r->sealed), std::string::npos) << "a wrapped key survived in the hub";
+  }
+  // Nothing more can be sealed under the erased case.
+  LocalTxn t;
+  t.Set("cases", kase, {{"narrative", Value::Text("ghi lại")}});
+  auto w = lc2.replica().Write(t);
+  EXPECT_EQ(w.status().code(), absl::StatusCode::kFailedPrecondition) << w.status();
+}
+
+TEST_F(CryptoSyncTest, ForgedCommitsAndTamperedKeyRecordsAreRefusedByHubAndNodes) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  NewCase(lc2.replica(), "LC", "Lò Thị Mai");  // before any sync: its own office key
+  SyncAll({&lc1, &lc2}, 1);
+  const int64_t head = *OpenHubReplica()->LogHead();
+
+  // A commit whose stored signature was altered: the hub refuses the push.
+  const RowId kase = NewCase(lc1.replica(), "LC", "Phạm Thị Lan");
+  ASSERT_TRUE(lc1.replica().db().Exec("UPDATE _fs_signatures SET sig = zeroblob(64) WHERE pos = "
+                                      "(SELECT max(pos) FROM _fs_signatures)").ok());
+  auto r = lc1.Sync();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnauthenticated) << r.status();
+  EXPECT_NE(r.status().message().find("signature"), std::string::npos) << r.status();
+  EXPECT_EQ(*OpenHubReplica()->LogHead(), head);
+
+  // A node refuses a relayed commit whose signature does not verify, and
+  // one whose content was changed after signing; nothing of the batch is
+  // applied.
+  auto mine = lc1.replica().LocalCommitsAfter(0, 100);
+  ASSERT_TRUE(mine.ok() && mine->size() >= 2);
+  Commit good = (*mine)[0];
+  {
+    auto fresh = lc1.replica().LocalCommitsAfter(0, 1);
+    ASSERT_TRUE(fresh.ok());
+  }
+  Commit altered = good;
+  altered.hlc = Hlc::FromPacked(altered.hlc.packed() + 1);  // a newer timestamp, forged
+  PulledBatch batch;
+  batch.commits.emplace_back(head + 1, altered);
+  auto applied = lc2.replica().ApplyPulled(batch);
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kUnauthenticated) << applied.status();
+  Commit unsigned_commit = (*mine)[1];
+  unsigned_commit.signature.clear();
+  batch.commits.clear();
+  batch.commits.emplace_back(head + 1, unsigned_commit);
+  applied = lc2.replica().ApplyPulled(batch);
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kUnauthenticated) << applied.status();
+  auto none = lc2.replica().Get("cases", kase);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  // Key records: one byte changed anywhere is refused by a node...
+  auto st = lc1.replica().db().Prepared("SELECT bytes FROM _fs_keys WHERE kind = 1");
+  ASSERT_TRUE(*(*st)->Step());
+  const std::string office_key = (*st)->ColumnString(0);
+  (*st)->Reset();
+  size_t refused = 0;
+  for (size_t i = 0; i < office_key.size(); ++i) {
+    std::string bad = office_key;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    auto added = lc2.keys()->AddRecords({bad});
+    ASSERT_TRUE(added.ok());
+    refused += added->refused;
+    EXPECT_EQ(added->added, 0u) << "byte " << i;
+  }
+  EXPECT_EQ(refused, office_key.size());
+  // ...and by the hub, which stores nothing of that push: the node's own
+  // office key record with its signature altered.
+  auto own = lc2.replica().db().Prepared("SELECT bytes FROM _fs_keys WHERE kind = 1 AND signer = ?1");
+  (*own)->BindBlob(1, lc2.replica().device_id().view());
+  ASSERT_TRUE(*(*own)->Step());
+  std::string forged = (*own)->ColumnString(0);
+  (*own)->Reset();
+  ASSERT_TRUE(lc2.replica().db().Exec("DELETE FROM _fs_keys WHERE kind = 1").ok());
+  forged[forged.size() - 1] = static_cast<char>(forged[forged.size() - 1] ^ 0x80);
+  auto parsed = crypto::ParseKeyRecord(forged);
+  ASSERT_TRUE(parsed.ok());
+  auto ins = lc2.replica().db().Prepared(
+      "INSERT INTO _fs_keys(id, kind, province, office_key, generation, signer, created, bytes, "
+      "pushed, seq) VALUES (?1, 1, 'LC', ?2, 1, ?3, 0, ?4, 0, 1000000)");
+  (*ins)->BindBlob(1, parsed->Id());
+  (*ins)->BindBlob(2, parsed->office_key_id.view());
+  (*ins)->BindBlob(3, parsed->signer.view());
+  (*ins)->BindBlob(4, forged);
+  ASSERT_TRUE((*ins)->Run().ok());
+  (*ins)->Reset();
+  auto pushed = lc2.Sync();
+  ASSERT_FALSE(pushed.ok());
+  EXPECT_EQ(pushed.status().code(), absl::StatusCode::kUnauthenticated) << pushed.status();
+  auto hub = OpenHubReplica();
+  auto held = hub->db().Prepared("SELECT count(*) FROM hub_keys WHERE bytes = ?1");
+  (*held)->BindBlob(1, forged);
+  ASSERT_TRUE(*(*held)->Step());
+  EXPECT_EQ((*held)->ColumnInt(0), 0);
+}
+
+TEST_F(CryptoSyncTest, AClearSensitiveValueIsRefusedByTheHubWithoutRepeatingIt) {
+  auto& lc = AddNode("LC");
+  MustSync(lc);
+  // A second handle on the node's replica that signs but does not seal (an
+  // old or broken node).
+  ReplicaOptions o;
+  o.path = lc.dir() + "/replica.db";
+  auto raw = Replica::Open(o);
+  ASSERT_TRUE(raw.ok());
+  CommitSecurity sign_only;
+  sign_only.sign = [&](const Commit& c) { return crypto::SignCommit(lc.identity(), c); };
+  (*raw)->SetSecurity(sign_only);
+  const std::string secret = "Bí mật không được lộ 8f3a9c";
+  NewCase(**raw, "LC", secret);
+  auto r = lc.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_FALSE(r->push_refused.ok());
+  EXPECT_EQ(r->push_refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r->push_refused.message().find("in clear"), std::string::npos) << r->push_refused;
+  EXPECT_EQ(r->push_refused.message().find(secret), std::string::npos);
+  EXPECT_EQ(ReadFileBytes(hub_->log_path()).find(secret), std::string::npos);
+  EXPECT_EQ(AllBytesUnder(hub_->data_dir()).find(secret), std::string::npos);
 }
 
 }  // namespace
 }  // namespace fieldsync::testing
+

@@ -13,6 +13,12 @@
 //                 beside row UPSERTs of the same values into a plain table.
 //   merge, edits  the same for commits that set 3-5 fields of rows the
 //                 receiver holds (the version comparison of the merge rule).
+//   crypto on     the local writes again, in the same run, with a key ring
+//                 unlocked and installed (KeyRing::Security): every commit
+//                 signed (Ed25519), every sensitive field sealed
+//                 (XChaCha20-Poly1305), a data key record made per case;
+//                 beside the figure without, and the relative cost
+//                 (docs/PERFORMANCE.md, "Encryption (issue 4)").
 //
 // A measurement, not a test: it exits 0 whether or not the targets are met,
 // and non-zero only if something fails (or a consistency check does).
@@ -51,7 +57,11 @@
 #include "change/id.h"
 #include "change/value.h"
 #include "clock/clock_source.h"
+#include "crypto/envelope.h"
+#include "crypto/identity.h"
+#include "crypto/key_record.h"
 #include "schema/schema.h"
+#include "store/keyring.h"
 #include "store/replica.h"
 #include "tools/lib/bench_report.h"
 #include "tools/lib/case_data.h"
@@ -72,6 +82,11 @@ using Clock = std::chrono::steady_clock;
 // Targets of the performance issue.
 constexpr double kTargetCasesPerSec = 50000;
 constexpr double kTargetFieldsPerSec = 200000;
+// The encryption issue's: signing and sealing cost at most this share of
+// local-write throughput.
+constexpr double kTargetCryptoCost = 0.30;
+// The office of the key ring that seals the crypto-on writes.
+constexpr char kOffice[] = "LC";
 
 // The same page cache fieldsync gives its connection (base/tuning.h).
 constexpr int kCacheSizeKiB = tuning::kCacheSizeKiB;
@@ -87,6 +102,8 @@ struct Settings {
   bool sync_full = true;
   bool sync_normal = true;
   int repeat = 1;
+  // Also measure local writes with signing and sealing on (--crypto both).
+  bool crypto = true;
   // kFull: long narratives and notes, as a case file has after interviews
   // (about 1.1 KB of values). kIntake: the same 15 fields as a hotline call
   // first records them, with short texts (about 0.3 KB).
@@ -97,7 +114,8 @@ void PrintUsage(FILE* out) {
   std::fprintf(
       out,
       "usage: fieldsync-bench [--cases N] [--batch N] [--dir PATH] [--sync MODE]\n"
-      "                       [--repeat N] [--quick] [--help]\n"
+      "                       [--profile P] [--crypto MODE] [--repeat N] [--quick]\n"
+      "                       [--help]\n"
       "\n"
       "Measures the fieldsync replica beside plain SQLite doing the same work:\n"
       "local writes (cases created per second, 15 fields each, change tracking on)\n"
@@ -115,6 +133,10 @@ void PrintUsage(FILE* out) {
       "  --profile P  full | intake: the case rows written. full: long narrative and\n"
       "               notes (~1.1 KB of values a case); intake: the same 15 fields\n"
       "               with short texts, as first recorded (~0.3 KB) (default full)\n"
+      "  --crypto M   both | off: with both, the local writes are measured a second\n"
+      "               time in the same run with encryption and signatures on (every\n"
+      "               commit signed, the 4 sensitive fields of each case sealed)\n"
+      "               and the cost is printed against the 30%% target (default both)\n"
       "  --quick      tiny defaults (500 cases, batch 50, --sync full), for smoke\n"
       "               tests; flags given explicitly still apply\n"
       "  --help       this text\n"
@@ -125,7 +147,7 @@ void PrintUsage(FILE* out) {
 // Returns nullopt after printing an error; exits for --help.
 std::optional<Settings> ParseSettings(int argc, char** argv) {
   absl::StatusOr<Args> args =
-      ParseArgs(argc, argv, {"cases", "batch", "dir", "sync", "repeat", "profile"}, {"quick", "help"});
+      ParseArgs(argc, argv, {"cases", "batch", "dir", "sync", "repeat", "profile", "crypto"}, {"quick", "help"});
   if (!args.ok()) {
     std::fprintf(stderr, "fieldsync-bench: %s\n", std::string(args.status().message()).c_str());
     return std::nullopt;
@@ -176,6 +198,17 @@ std::optional<Settings> ParseSettings(int argc, char** argv) {
       return std::nullopt;
     }
     s.profile = p == "intake" ? Settings::Profile::kIntake : Settings::Profile::kFull;
+  }
+  if (args->flags.count("crypto")) {
+    const std::string c = args->Flag("crypto");
+    if (c != "both" && c != "off") {
+      std::fprintf(stderr,
+                   "fieldsync-bench: --crypto takes both or off, got \"%s\" (the writes "
+                   "without crypto are always measured: they are the baseline)\n",
+                   c.c_str());
+      return std::nullopt;
+    }
+    s.crypto = c == "both";
   }
   if (args->flags.count("sync")) {
     const std::string mode = args->Flag("sync");
@@ -616,6 +649,108 @@ absl::StatusOr<int64_t> LiveCases(Replica& r) {
 }
 
 
+// ---------------------------------------------------------------------------
+// Local writes with encryption and signatures on
+
+// What the crypto-on writes left behind, checked once the timing is over.
+struct CryptoWrites {
+  Seconds seconds;
+  int sensitive_columns = 0;   // of the 15 written, by the schema
+  int sealed_per_case = 0;     // stored sealed, in every sampled case
+  int64_t data_key_records = 0;  // kind 5 records, one per case expected
+  int64_t office_records = 0;    // office key and its share (kinds 1, 2)
+  size_t sealed_bytes = 0;       // sealed fields of case 0, stored
+  size_t clear_bytes = 0;        // the same values in clear
+};
+
+// A fresh replica at `path` with a key ring of office kOffice, unlocked with
+// a new device identity and installed: every commit of a local write is then
+// signed and every sensitive field sealed, with a data key (and its key
+// record) made on the first sealed write of each case. Setting this up is
+// not timed; the writes are timed exactly as TrackedInsert times them.
+// Checks afterwards (not timed): every case is live, each sampled case has
+// its sensitive fields stored sealed and opening to the values written, its
+// commit carries a signature, and there is one data key record per case.
+absl::StatusOr<CryptoWrites> CryptoInsert(const std::string& path, bool sync_full,
+                                          const std::vector<RowId>& ids, int64_t batch,
+                                          Settings::Profile profile) {
+  CryptoWrites out;
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> r, OpenReplica(path, sync_full));
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<KeyRing> keys, KeyRing::Open(r.get(), kOffice));
+  FS_RETURN_IF_ERROR(keys->Unlock(crypto::DeviceIdentity::Generate(r->device_id())));
+  r->SetSecurity(keys->Security());
+
+  FS_ASSIGN_OR_RETURN(out.seconds, TrackedInsert(*r, ids, batch, profile));
+
+  const auto n = static_cast<int64_t>(ids.size());
+  FS_ASSIGN_OR_RETURN(int64_t live, LiveCases(*r));
+  if (live != n) {
+    return absl::InternalError(absl::StrCat("crypto writer holds ", live, " cases, not ", n));
+  }
+  const TableDef& t = *r->schema().FindTable("cases");
+  for (const char* c : bench::kCaseColumns) {
+    const int ci = t.ColumnIndex(c);
+    if (ci >= 0 && t.columns[static_cast<size_t>(ci)].sensitivity != Sensitivity::kClear) {
+      ++out.sensitive_columns;
+    }
+  }
+  out.sealed_per_case = -1;
+  for (int64_t i : {int64_t{0}, n / 2, n - 1}) {
+    const RowId& id = ids[static_cast<size_t>(i)];
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, r->Get("cases", id));
+    if (!row) return absl::InternalError(absl::StrCat("crypto writer lost case ", i));
+    const std::vector<Value> want = CaseValues(i, profile);
+    int sealed = 0;
+    for (size_t k = 0; k < want.size(); ++k) {
+      const std::string col = bench::kCaseColumns[k];
+      const auto ci = static_cast<size_t>(t.ColumnIndex(col));
+      const Value& stored = row->values[ci];
+      const bool is_sealed =
+          stored.kind() == Value::Kind::kBytes && crypto::LooksSealed(stored.str());
+      const bool sensitive = t.columns[ci].sensitivity != Sensitivity::kClear;
+      if (is_sealed != sensitive) {
+        return absl::InternalError(absl::StrCat("case ", i, ": cases.", col, " is stored ",
+                                                is_sealed ? "sealed" : "in clear"));
+      }
+      if (!is_sealed) continue;
+      ++sealed;
+      if (i == 0) {
+        out.sealed_bytes += stored.str().size();
+        out.clear_bytes += want[k].str().size();
+      }
+      std::optional<Version> v;
+      if (row->versions[ci]) v = row->versions[ci]->version;
+      OpenedField opened = keys->Read("cases", id, col, stored, v);
+      if (opened.state != OpenedField::State::kOpened || opened.value != want[k]) {
+        return absl::InternalError(absl::StrCat("case ", i, ": cases.", col, " does not open (",
+                                                AV(OpenedStateName(opened.state)), ": ",
+                                                opened.problem, ")"));
+      }
+    }
+    if (out.sealed_per_case >= 0 && sealed != out.sealed_per_case) {
+      return absl::InternalError("cases have different numbers of sealed fields");
+    }
+    out.sealed_per_case = sealed;
+  }
+  FS_ASSIGN_OR_RETURN(std::vector<Commit> first, r->LocalCommitsAfter(0, 1));
+  if (first.empty() || first.front().signature.size() != crypto::kSignatureBytes) {
+    return absl::InternalError("the crypto writer's first commit is not signed");
+  }
+  FS_ASSIGN_OR_RETURN(auto counts, keys->CountRecords());
+  for (const auto& [kind, count] : counts) {
+    if (kind == crypto::KeyRecordKind::kOfficeDataKey || kind == crypto::KeyRecordKind::kDataKey) {
+      out.data_key_records += count;
+    } else {
+      out.office_records += count;
+    }
+  }
+  if (out.data_key_records != n) {
+    return absl::InternalError(absl::StrCat("the crypto writer made ", out.data_key_records,
+                                            " data key records for ", n, " cases"));
+  }
+  return out;
+}
+
 // "  merge edits, fieldsync      10.359 s wall   6.1 s CPU      38,612 field changes/s  (note)"
 void PrintLine(const char* what, const Seconds& t, double count, const char* unit,
                const std::string& note) {
@@ -636,12 +771,21 @@ std::string Percent(double ratio) {
   return buf;
 }
 
+std::string Fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+  return buf;
+}
+
 // ---------------------------------------------------------------------------
 
 struct ModeResults {
   const char* name = "";  // "full" / "normal"
   bool full = true;
   Sample local_tracked, local_raw;  // cases/s, rows/s
+  Sample local_crypto;              // cases/s, signing and sealing on
+  Sample crypto_cost;               // 1 - on/off, paired within each run
+  double cpu_off = 0, cpu_on = 0;   // CPU seconds of the local writes, summed over runs
   Sample merge_new, merge_new_all;  // declared field changes/s; with _live
   Sample raw_new;                   // field changes/s
   Sample merge_edit, raw_edit;      // field changes/s
@@ -670,21 +814,68 @@ absl::Status Run(const Settings& s, const std::string& dir) {
       std::printf("[run %d/%d, synchronous=%s]\n", rep + 1, s.repeat, m.name);
       std::fflush(stdout);
 
-      // 1. Local writes, tracked.
+      // 1. Local writes, tracked; and (1b) the same with encryption and
+      //    signatures on, into a replica of its own. The two alternate which
+      //    goes first from run to run, so that a drift of the machine's speed
+      //    over the run does not fall on one side only.
       const std::string writer_name = absl::StrCat("writer-", tag, ".db");
       files.Remove(writer_name);
       FS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> writer,
                           OpenReplica(files.Path(writer_name), m.full));
       const int page_size = PageSize(files.Path(writer_name));
-      FS_ASSIGN_OR_RETURN(Seconds t_tracked, TrackedInsert(*writer, ids, s.batch, s.profile));
-      FS_ASSIGN_OR_RETURN(int64_t live, LiveCases(*writer));
-      if (live != s.cases) {
-        return absl::InternalError(absl::StrCat("writer holds ", live, " cases, not ", s.cases));
+      Seconds t_tracked;
+      auto write_off = [&]() -> absl::Status {
+        FS_ASSIGN_OR_RETURN(t_tracked, TrackedInsert(*writer, ids, s.batch, s.profile));
+        FS_ASSIGN_OR_RETURN(int64_t live, LiveCases(*writer));
+        if (live != s.cases) {
+          return absl::InternalError(absl::StrCat("writer holds ", live, " cases, not ", s.cases));
+        }
+        m.local_tracked.Add(n / t_tracked.wall);
+        m.cpu_off += t_tracked.cpu;
+        PrintLine("local writes, fieldsync", t_tracked, n, "cases/s",
+                  absl::StrCat("page_size ", page_size));
+        if (rep == 0) {
+          std::printf("    %s\n", StorageNote(files.Path(writer_name), s.cases).c_str());
+        }
+        return absl::OkStatus();
+      };
+      Seconds t_crypto;
+      auto write_on = [&]() -> absl::Status {
+        const std::string name = absl::StrCat("writer-crypto-", tag, ".db");
+        files.Remove(name);
+        FS_ASSIGN_OR_RETURN(CryptoWrites cw,
+                            CryptoInsert(files.Path(name), m.full, ids, s.batch, s.profile));
+        t_crypto = cw.seconds;
+        m.local_crypto.Add(n / t_crypto.wall);
+        m.cpu_on += t_crypto.cpu;
+        PrintLine("local writes, crypto on", t_crypto, n, "cases/s",
+                  absl::StrCat(cw.sealed_per_case, " fields sealed a case"));
+        if (rep == 0) {
+          std::printf("    %s\n", StorageNote(files.Path(name), s.cases).c_str());
+          std::printf(
+              "    check: every commit signed (Ed25519), %d of the %zu fields of each case "
+              "sealed (the %d sensitive ones: case 0's %s bytes of values stored as %s), and "
+              "open to the values written; %s data key records (kind 5), one a case; %s "
+              "office key records\n",
+              cw.sealed_per_case, std::size(bench::kCaseColumns), cw.sensitive_columns,
+              Rate(static_cast<double>(cw.clear_bytes)).c_str(),
+              Rate(static_cast<double>(cw.sealed_bytes)).c_str(),
+              Rate(static_cast<double>(cw.data_key_records)).c_str(),
+              Rate(static_cast<double>(cw.office_records)).c_str());
+        }
+        if (s.dir.empty() || rep + 1 < s.repeat) files.Remove(name);
+        return absl::OkStatus();
+      };
+      if (s.crypto && rep % 2 == 1) FS_RETURN_IF_ERROR(write_on());
+      FS_RETURN_IF_ERROR(write_off());
+      if (s.crypto && rep % 2 == 0) FS_RETURN_IF_ERROR(write_on());
+      if (s.crypto) {
+        const double cost = 1 - t_tracked.wall / t_crypto.wall;  // 1 - on/off, as rates
+        m.crypto_cost.Add(cost);
+        std::printf("  cost of signing and sealing this run: %s of local-write throughput "
+                    "(%.1f us of CPU a case more)\n",
+                    Percent(cost).c_str(), 1e6 * (t_crypto.cpu - t_tracked.cpu) / n);
       }
-      m.local_tracked.Add(n / t_tracked.wall);
-      PrintLine("local writes, fieldsync", t_tracked, n, "cases/s",
-                absl::StrCat("page_size ", page_size));
-      if (rep == 0) std::printf("    %s\n", StorageNote(files.Path(writer_name), s.cases).c_str());
 
       // 2. Local writes, plain SQLite INSERT.
       const std::string raw_name = absl::StrCat("raw-insert-", tag, ".db");
@@ -794,6 +985,36 @@ absl::Status Run(const Settings& s, const std::string& dir) {
                  Rate(kTargetFieldsPerSec), yes(m.merge_edit.Median(), kTargetFieldsPerSec)});
   }
   PrintTable(rows);
+  if (s.crypto) {
+    std::printf("\nEncryption and signatures (issue 4): local writes with every commit signed "
+                "and\nthe 4 sensitive fields of each case sealed, beside the same writes "
+                "without\n");
+    std::vector<TableRow> crows;
+    for (const ModeResults& m : modes) {
+      const double cost = 1 - m.local_crypto.Median() / m.local_tracked.Median();
+      const auto runs = static_cast<double>(m.local_crypto.values.size());
+      crows.push_back(TableRow{absl::StrCat("local writes, cases/s [sync ", m.name, "]"),
+                               RateRange(m.local_tracked), RateRange(m.local_crypto),
+                               Percent(cost), absl::StrCat("<= ", Percent(kTargetCryptoCost)),
+                               cost <= kTargetCryptoCost ? "yes" : "NO"});
+      if (m.crypto_cost.values.size() > 1) {
+        crows.push_back(TableRow{"  cost paired within each run", "", "",
+                                 absl::StrCat(Percent(m.crypto_cost.Median()), " (",
+                                              Percent(m.crypto_cost.Min()), "-",
+                                              Percent(m.crypto_cost.Max()), ")"),
+                                 "", ""});
+      }
+      crows.push_back(TableRow{"  CPU per case, us",
+                               Fixed(1e6 * m.cpu_off / (n * runs), 1),
+                               Fixed(1e6 * m.cpu_on / (n * runs), 1),
+                               absl::StrCat("+", Fixed(1e6 * (m.cpu_on - m.cpu_off) / (n * runs), 1)),
+                               "", ""});
+    }
+    bench::PrintTable(crows, TableRow{"figure", "crypto off", "crypto on", "cost", "target", "met"});
+    std::printf("Cost = (off - on) / off of the medians. Target (encryption issue): at most %s "
+                "of\nlocal-write throughput.\n",
+                Percent(kTargetCryptoCost).c_str());
+  }
   if (!modes.empty()) {
     const ModeResults& m = modes.front();
     std::printf(
@@ -866,14 +1087,15 @@ int Main(int argc, char** argv) {
               temp.path.empty() ? ", kept" : ", removed at exit");
   std::printf(
       "settings: %lld cases, 15 fields each (profile %s), %lld commits per SQLite "
-      "transaction, synchronous %s, cache_size %d KiB, %d run%s\n\n",
+      "transaction, synchronous %s, cache_size %d KiB, %d run%s%s\n\n",
       static_cast<long long>(s->cases),
       s->profile == Settings::Profile::kIntake ? "intake" : "full",
       static_cast<long long>(s->batch),
       s->sync_full && s->sync_normal ? "full and normal"
       : s->sync_full                 ? "full"
                                      : "normal",
-      kCacheSizeKiB, s->repeat, s->repeat > 1 ? "s" : "");
+      kCacheSizeKiB, s->repeat, s->repeat > 1 ? "s" : "",
+      s->crypto ? "; local writes also with encryption and signatures on" : "");
   std::fflush(stdout);
 
   absl::Status st = Run(*s, dir);

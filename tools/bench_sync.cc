@@ -68,9 +68,12 @@
 #include "change/id.h"
 #include "change/value.h"
 #include "clock/clock_source.h"
+#include "crypto/envelope.h"
+#include "crypto/key_record.h"
 #include "node/client.h"
 #include "schema/schema.h"
 #include "store/data_dir.h"
+#include "store/keyring.h"
 #include "store/replica.h"
 #include "tools/lib/bench_report.h"
 #include "tools/lib/case_data.h"
@@ -99,6 +102,9 @@ constexpr double kTargetCasesPerSec = 50000;
 constexpr double kTargetNodeRssMB = 150;
 constexpr double kTargetHubRssMB = 250;
 constexpr double kTargetBytesBeyondValue = 200;
+// The encryption issue's: encryption and signatures cost at most this share
+// of initial-sync throughput.
+constexpr double kTargetCryptoCost = 0.15;
 // The issue's reference: PouchDB replicating the same documents over
 // loopback HTTP on this machine.
 constexpr double kPouchDocsPerSec = 4300;
@@ -128,13 +134,18 @@ struct Settings {
   int repeat = 1;
   std::string dir;  // empty: a fresh temp dir, removed at exit
   bool quick = false;
+  // The modes measured (--crypto): with encryption and signatures, and
+  // without them (the baseline of their cost).
+  bool crypto_on = true;
+  bool crypto_off = true;
 };
 
 void PrintUsage(FILE* out) {
   std::fprintf(
       out,
       "usage: fieldsync-bench-sync [--cases N] [--edits N] [--nodes N] [--node-commits N]\n"
-      "                            [--repeat N] [--dir PATH] [--quick] [--help]\n"
+      "                            [--crypto MODE] [--repeat N] [--dir PATH] [--quick]\n"
+      "                            [--help]\n"
       "\n"
       "Measures sync over TLS on loopback, the hub (fieldhub serve) and the node as\n"
       "separate processes: a new node's initial sync (cases/s, peak RSS of node and\n"
@@ -148,6 +159,11 @@ void PrintUsage(FILE* out) {
       "  --nodes N         nodes pushing to the hub at once, one province each\n"
       "                    (default 63)\n"
       "  --node-commits N  commits each of those nodes pushes (default 1000)\n"
+      "  --crypto MODE     on | off | both: measure with encryption and signatures on\n"
+      "                    (the product), off (a hub serving --benchmark-without-crypto,\n"
+      "                    nodes that neither sign nor seal), or both in one run, each\n"
+      "                    against its own hubs, with the cost of crypto against the\n"
+      "                    15%% target (default both)\n"
       "  --repeat N        run every measurement N times; rates are medians, peaks\n"
       "                    the highest (default 1)\n"
       "  --dir PATH        where hubs and nodes keep their files; kept afterwards\n"
@@ -164,7 +180,7 @@ void PrintUsage(FILE* out) {
 // Returns nullopt after printing an error; exits for --help.
 std::optional<Settings> ParseSettings(int argc, char** argv) {
   absl::StatusOr<Args> args = ParseArgs(
-      argc, argv, {"cases", "edits", "nodes", "node-commits", "repeat", "dir"}, {"quick", "help"});
+      argc, argv, {"cases", "edits", "nodes", "node-commits", "repeat", "dir", "crypto"}, {"quick", "help"});
   if (!args.ok()) {
     std::fprintf(stderr, "fieldsync-bench-sync: %s\n",
                  std::string(args.status().message()).c_str());
@@ -211,6 +227,16 @@ std::optional<Settings> ParseSettings(int argc, char** argv) {
   }
   s.repeat = static_cast<int>(repeat);
   s.dir = args->Flag("dir");
+  if (args->flags.count("crypto")) {
+    const std::string c = args->Flag("crypto");
+    if (c != "on" && c != "off" && c != "both") {
+      std::fprintf(stderr, "fieldsync-bench-sync: --crypto takes on, off or both, got \"%s\"\n",
+                   c.c_str());
+      return std::nullopt;
+    }
+    s.crypto_on = c != "off";
+    s.crypto_off = c != "on";
+  }
   return s;
 }
 
@@ -277,6 +303,17 @@ absl::Status WriteOrganisation(Replica& r, const std::string& name) {
   t.Create("organisations", Id16::NewV7(SystemClock::Get()),
            {{"name", Value::Text(name)}, {"kind", Value::Text("ngo")}});
   return r.Write(t).status();
+}
+
+// How many of the 15 columns written are sensitive (sealed with crypto on).
+int SensitiveCaseFields() {
+  const TableDef& t = *FieldOfficeSchema().FindTable("cases");
+  int n = 0;
+  for (const char* c : kCaseColumns) {
+    const int ci = t.ColumnIndex(c);
+    if (ci >= 0 && t.columns[static_cast<size_t>(ci)].sensitivity != Sensitivity::kClear) ++n;
+  }
+  return n;
 }
 
 absl::StatusOr<int64_t> LiveCases(Replica& r) {
@@ -574,6 +611,18 @@ std::string LoadAverage() {
 // ---------------------------------------------------------------------------
 // 1. Initial sync
 
+// A configuration the benchmark runs in: with encryption and signatures (the
+// product: a normal hub, nodes that sign every commit and seal every
+// sensitive field), or without them (the baseline of their cost: a hub
+// serving --benchmark-without-crypto, which accepts unsigned commits and
+// sensitive fields in clear, and nodes that neither sign nor seal).
+struct Mode {
+  bool crypto = true;
+  const char* name() const { return crypto ? "crypto on" : "crypto off"; }
+  // Suffix of the directories of this mode's hubs and nodes.
+  const char* tag() const { return crypto ? "" : "-nocrypto"; }
+};
+
 struct InitialResults {
   int64_t cases = 0;
   double seed_write_s = 0;
@@ -581,31 +630,40 @@ struct InitialResults {
   int64_t hub_rss_after_push_kib = 0;  // VmHWM of the hub up to the end of the seed push
   Sample rate;             // cases/s, `fieldnode sync` process wall time
   Sample rate_in_process;  // cases/s, the sync call as `fieldnode sync` times it
-  Sample raw_rate;         // rows/s, plain SQLite
+  Sample node_cpu_s;       // CPU seconds of the `fieldnode sync` process
+  Sample hub_cpu_s;        // CPU seconds of the hub during it
   int64_t node_rss_kib = 0;  // highest over runs
   int64_t hub_rss_kib = 0;   // highest over runs
   bool hub_rss_reset = true;  // VmHWM was reset before each initial sync
+  // What the new node holds after its sync (the last run): the replica's
+  // files, the fields of a case stored sealed, the data key records (kind 5)
+  // it received.
+  int64_t replica_bytes = 0;
+  int sealed_per_case = 0;
+  int64_t data_key_records = 0;
+  // The seed's cases and state, for the new node's checks.
+  std::vector<RowId> ids;
+  std::string seed_digest;
 };
 
-absl::StatusOr<InitialResults> InitialSync(const Settings& s, const std::string& dir,
-                                           HubProcess& hub) {
-  InitialResults res;
+// The seed node of `mode` writes the cases and pushes them to `hub` (side
+// figures).
+absl::Status Seed(const Settings& s, const std::string& dir, const Mode& mode, HubProcess& hub,
+                  InitialResults& res) {
   res.cases = s.cases;
-  const std::string fieldnode = harness::BinDir() + "/fieldnode";
-
-  // The seed node writes the cases and pushes them (side figures).
-  std::printf("[initial sync] seed node: writing %s cases (15 fields, ~1.1 KB) ...\n",
-              Rate(static_cast<double>(s.cases)).c_str());
+  std::printf("[initial sync, %s] seed node: writing %s cases (15 fields, ~1.1 KB%s) ...\n",
+              mode.name(), Rate(static_cast<double>(s.cases)).c_str(),
+              mode.crypto ? "; each commit signed, 4 fields sealed" : "; nothing signed or sealed");
   std::fflush(stdout);
-  FS_ASSIGN_OR_RETURN(std::unique_ptr<LocalNode> seed, LocalNode::Create(dir + "/seed"));
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<LocalNode> seed,
+                      LocalNode::Create(absl::StrCat(dir, "/seed", mode.tag()), mode.crypto));
   FS_RETURN_IF_ERROR(Context(seed->Enroll(hub, kSeedProvince), "enrolling the seed node"));
   FS_RETURN_IF_ERROR(WriteOrganisation(seed->replica(), "Trung tâm Công tác xã hội tỉnh Lào Cai"));
   FS_RETURN_IF_ERROR(SyncNode(*seed, hub, "seed node, first sync").status());
 
-  std::vector<RowId> ids;
-  ids.reserve(static_cast<size_t>(s.cases));
-  for (int64_t i = 0; i < s.cases; ++i) ids.push_back(Id16::NewV7(SystemClock::Get()));
-  FS_ASSIGN_OR_RETURN(res.seed_write_s, WriteCases(seed->replica(), ids, 0, kSeedProvince));
+  res.ids.reserve(static_cast<size_t>(s.cases));
+  for (int64_t i = 0; i < s.cases; ++i) res.ids.push_back(Id16::NewV7(SystemClock::Get()));
+  FS_ASSIGN_OR_RETURN(res.seed_write_s, WriteCases(seed->replica(), res.ids, 0, kSeedProvince));
   std::printf("  seed local writes            %8.3f s   %10s cases/s  (WriteMany, %zu a call)\n",
               res.seed_write_s, Rate(static_cast<double>(s.cases) / res.seed_write_s).c_str(),
               kWriteBatch);
@@ -621,108 +679,185 @@ absl::StatusOr<InitialResults> InitialSync(const Settings& s, const std::string&
   }
   res.hub_rss_after_push_kib = hub.PeakRssKib();
   std::printf("  seed push (sync)             %8.3f s   %10s commits/s  (push %s; its pull "
-              "returns nothing); hub peak RSS so far %s MB\n",
+              "returns nothing; key records pushed %s); hub peak RSS so far %s MB\n",
               res.seed_push_s, Rate(static_cast<double>(s.cases) / res.seed_push_s).c_str(),
               Rate(static_cast<double>(pushed.pushed)).c_str(),
+              Rate(static_cast<double>(pushed.key_records_pushed)).c_str(),
               Fixed(MB(res.hub_rss_after_push_kib), 1).c_str());
   std::fflush(stdout);
-  FS_ASSIGN_OR_RETURN(const std::string seed_digest, seed->replica().StateDigest());
+  FS_ASSIGN_OR_RETURN(res.seed_digest, seed->replica().StateDigest());
   // The seed's replica (and its page cache) is not needed any more.
-  seed.reset();
+  return absl::OkStatus();
+}
 
-  for (int rep = 0; rep < s.repeat; ++rep) {
-    // A new node, made and enrolled as a person would.
-    const std::string node_dir = absl::StrCat(dir, "/fresh-", rep);
-    // The keystore is unlocked for init and enrol only (a throwaway
-    // passphrase): the measured sync runs locked, so that Argon2id's second
-    // of unlocking is not counted as syncing.
-    const std::string pass = "FIELDSYNC_PASSPHRASE=benchmark throwaway passphrase";
-    harness::CommandResult init =
-        harness::Run({"/usr/bin/env", pass, fieldnode, "init", "--data-dir", node_dir});
-    if (init.exit_code != 0) {
-      return absl::InternalError(absl::StrCat("fieldnode init: ", init.err));
-    }
-    absl::StatusOr<std::string> token = hub.Token(kSeedProvince);
-    FS_RETURN_IF_ERROR(Context(token.status(), "fieldhub enroll-token"));
-    harness::CommandResult enroll =
-        harness::Run({"/usr/bin/env", pass, fieldnode, "enroll", "--data-dir", node_dir, "--hub",
-                      hub.address(), "--ca",
-                      hub.pki().ca(), "--token", *token, "--name", "bench new node"});
-    if (enroll.exit_code != 0) {
-      return absl::InternalError(absl::StrCat("fieldnode enroll: ", enroll.err));
-    }
+int64_t FileBytes(const std::string& path) {
+  std::error_code ec;
+  const auto n = fs::file_size(path, ec);
+  return ec ? 0 : static_cast<int64_t>(n);
+}
 
-    // The measured sync.
-    res.hub_rss_reset = ResetPeakRss(hub.pid()) && res.hub_rss_reset;
-    const double hub_cpu0 = ProcessCpuSeconds(hub.pid());
-    FS_ASSIGN_OR_RETURN(
-        MeasuredRun run,
-        RunMeasured({fieldnode, "sync", "--data-dir", node_dir, "--json"},
-                    absl::StrCat(dir, "/fresh-", rep, ".out"),
-                    absl::StrCat(dir, "/fresh-", rep, ".err")));
-    const int64_t hub_rss = hub.PeakRssKib();
-    const double hub_cpu = ProcessCpuSeconds(hub.pid()) - hub_cpu0;
-    if (run.exit_code != 0) {
-      return absl::InternalError(absl::StrCat("fieldnode sync exited with ", run.exit_code, ": ",
-                                              run.err, HubLogNote(hub)));
-    }
-    const std::optional<int64_t> installed = JsonInt(run.out, "rows_installed");
-    const std::optional<int64_t> millis = JsonInt(run.out, "millis");
-    // Every case, and the organisation the seed wrote first.
-    if (!installed || *installed != s.cases + 1 || !millis) {
+// Run `rep` of the measured part for `mode`: a new node, made and enrolled
+// as a person would, runs `fieldnode sync` as a process and bootstraps the
+// seed's cases from `hub`. Returns the new node's page size.
+absl::StatusOr<int> FreshSync(const Settings& s, const std::string& dir, const Mode& mode,
+                              int rep, HubProcess& hub, InitialResults& res) {
+  const std::string fieldnode = harness::BinDir() + "/fieldnode";
+  const std::string node_dir = absl::StrCat(dir, "/fresh", mode.tag(), "-", rep);
+  // The keystore is unlocked for init and enrol only (a throwaway
+  // passphrase): the measured sync runs locked, so that Argon2id's second of
+  // unlocking is not counted as syncing. (A node stores what it pulls as it
+  // arrives, sealed fields as ciphertext: pulling decrypts nothing.)
+  const std::string pass = "FIELDSYNC_PASSPHRASE=benchmark throwaway passphrase";
+  harness::CommandResult init =
+      harness::Run({"/usr/bin/env", pass, fieldnode, "init", "--data-dir", node_dir});
+  if (init.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("fieldnode init: ", init.err));
+  }
+  absl::StatusOr<std::string> token = hub.Token(kSeedProvince);
+  FS_RETURN_IF_ERROR(Context(token.status(), "fieldhub enroll-token"));
+  harness::CommandResult enroll =
+      harness::Run({"/usr/bin/env", pass, fieldnode, "enroll", "--data-dir", node_dir, "--hub",
+                    hub.address(), "--ca", hub.pki().ca(), "--token", *token, "--name",
+                    "bench new node"});
+  if (enroll.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("fieldnode enroll: ", enroll.err));
+  }
+
+  // The measured sync.
+  res.hub_rss_reset = ResetPeakRss(hub.pid()) && res.hub_rss_reset;
+  const double hub_cpu0 = ProcessCpuSeconds(hub.pid());
+  FS_ASSIGN_OR_RETURN(
+      MeasuredRun run,
+      RunMeasured({fieldnode, "sync", "--data-dir", node_dir, "--json"},
+                  absl::StrCat(node_dir, ".out"), absl::StrCat(node_dir, ".err")));
+  const int64_t hub_rss = hub.PeakRssKib();
+  const double hub_cpu = ProcessCpuSeconds(hub.pid()) - hub_cpu0;
+  if (run.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("fieldnode sync (", mode.name(), ") exited with ",
+                                            run.exit_code, ": ", run.err, HubLogNote(hub)));
+  }
+  const std::optional<int64_t> installed = JsonInt(run.out, "rows_installed");
+  const std::optional<int64_t> millis = JsonInt(run.out, "millis");
+  // Every case, and the organisation the seed wrote first.
+  if (!installed || *installed != s.cases + 1 || !millis) {
+    return absl::InternalError(
+        absl::StrCat("fieldnode sync installed the wrong rows (want ", s.cases + 1,
+                     " rows_installed): ", run.out));
+  }
+  const double n = static_cast<double>(s.cases);
+  res.rate.Add(n / run.wall);
+  res.rate_in_process.Add(n / (static_cast<double>(std::max<int64_t>(*millis, 1)) / 1000));
+  res.node_cpu_s.Add(run.cpu);
+  res.hub_cpu_s.Add(hub_cpu);
+  res.node_rss_kib = std::max(res.node_rss_kib, run.max_rss_kib);
+  res.hub_rss_kib = std::max(res.hub_rss_kib, hub_rss);
+  const std::string replica_path = node_dir + "/replica.db";
+  res.replica_bytes = FileBytes(replica_path) + FileBytes(replica_path + "-wal");
+  std::printf("  [run %d/%d, %-10s] fieldnode sync %7.3f s %9s cases/s  (in-process %lld ms: "
+              "%s cases/s); peak RSS node %s MB, hub %s MB; CPU node %.1f s, hub %.1f s\n",
+              rep + 1, s.repeat, mode.name(), run.wall, Rate(n / run.wall).c_str(),
+              static_cast<long long>(*millis), Rate(res.rate_in_process.values.back()).c_str(),
+              Fixed(MB(run.max_rss_kib), 1).c_str(), Fixed(MB(hub_rss), 1).c_str(), run.cpu,
+              hub_cpu);
+  std::fflush(stdout);
+
+  // Consistency (not timed): the new node holds exactly the seed's state;
+  // with crypto on, the sensitive fields as the seed sealed them and one
+  // data key record per case; with crypto off, nothing sealed.
+  {
+    FS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> fresh,
+                        OpenReplicaIn(DataDir{node_dir, "replica.db", "fieldnode init",
+                                              "FIELDSYNC_NODE_DIR"}));
+    FS_ASSIGN_OR_RETURN(int64_t live, LiveCases(*fresh));
+    if (live != s.cases) {
       return absl::InternalError(
-          absl::StrCat("fieldnode sync installed the wrong rows (want ", s.cases + 1,
-                       " rows_installed): ", run.out));
+          absl::StrCat("the new node holds ", live, " live cases, not ", s.cases));
     }
-    const double n = static_cast<double>(s.cases);
-    res.rate.Add(n / run.wall);
-    res.rate_in_process.Add(n / (static_cast<double>(std::max<int64_t>(*millis, 1)) / 1000));
-    res.node_rss_kib = std::max(res.node_rss_kib, run.max_rss_kib);
-    res.hub_rss_kib = std::max(res.hub_rss_kib, hub_rss);
-    std::printf("  [run %d/%d] fieldnode sync    %8.3f s   %10s cases/s  (in-process %lld ms: "
-                "%s cases/s); peak RSS node %s MB, hub %s MB; CPU node %.1f s, hub %.1f s\n",
-                rep + 1, s.repeat, run.wall, Rate(n / run.wall).c_str(),
-                static_cast<long long>(*millis),
-                Rate(res.rate_in_process.values.back()).c_str(),
-                Fixed(MB(run.max_rss_kib), 1).c_str(), Fixed(MB(hub_rss), 1).c_str(), run.cpu,
-                hub_cpu);
-    std::fflush(stdout);
+    FS_ASSIGN_OR_RETURN(std::string digest, fresh->StateDigest());
+    if (digest != res.seed_digest) {
+      return absl::InternalError(absl::StrCat("the new node's state digest ", digest,
+                                              " differs from the seed's ", res.seed_digest,
+                                              " (", mode.name(), ")"));
+    }
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, fresh->Get("cases", res.ids.back()));
+    if (!row) return absl::InternalError("the new node lacks the seed's last case");
+    int sealed = 0;
+    for (const Value& v : row->values) {
+      sealed += v.kind() == Value::Kind::kBytes && crypto::LooksSealed(v.str()) ? 1 : 0;
+    }
+    FS_ASSIGN_OR_RETURN(std::unique_ptr<KeyRing> keys, KeyRing::Open(fresh.get(), kSeedProvince));
+    FS_ASSIGN_OR_RETURN(auto counts, keys->CountRecords());
+    const int64_t data_keys = counts[crypto::KeyRecordKind::kOfficeDataKey] +
+                              counts[crypto::KeyRecordKind::kDataKey];
+    const int want_sealed = mode.crypto ? SensitiveCaseFields() : 0;
+    const int64_t want_keys = mode.crypto ? s.cases : 0;
+    if (sealed != want_sealed || data_keys != want_keys) {
+      return absl::InternalError(absl::StrCat(
+          "the new node (", mode.name(), ") holds a case with ", sealed,
+          " fields sealed (want ", want_sealed, ") and ", data_keys,
+          " data key records (want ", want_keys, ")"));
+    }
+    res.sealed_per_case = sealed;
+    res.data_key_records = data_keys;
+  }
+  const int page_size = PageSize(replica_path);
+  std::error_code ec;
+  fs::remove_all(node_dir, ec);
+  return page_size;
+}
 
-    // Consistency (not timed): the new node holds exactly the seed's state.
-    const std::string replica_path = node_dir + "/replica.db";
-    {
-      FS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> fresh,
-                          OpenReplicaIn(DataDir{node_dir, "replica.db", "fieldnode init",
-                                                "FIELDSYNC_NODE_DIR"}));
-      FS_ASSIGN_OR_RETURN(int64_t live, LiveCases(*fresh));
-      if (live != s.cases) {
-        return absl::InternalError(
-            absl::StrCat("the new node holds ", live, " live cases, not ", s.cases));
-      }
-      FS_ASSIGN_OR_RETURN(std::string digest, fresh->StateDigest());
-      if (digest != seed_digest) {
-        return absl::InternalError(absl::StrCat("the new node's state digest ", digest,
-                                                " differs from the seed's ", seed_digest));
-      }
+// Initial sync in every mode, against each mode's own hub: the seeds first,
+// then --repeat runs of a new node's sync in each mode (the modes alternate
+// which goes first from run to run, so that a drift of the machine's speed
+// does not fall on one mode only), and plain SQLite once a run.
+absl::Status InitialSync(const Settings& s, const std::string& dir,
+                         const std::vector<Mode>& modes, const std::vector<HubProcess*>& hubs,
+                         std::vector<InitialResults>& res, Sample& raw_rate,
+                         Sample& paired_cost) {
+  res.resize(modes.size());
+  for (size_t m = 0; m < modes.size(); ++m) {
+    FS_RETURN_IF_ERROR(Seed(s, dir, modes[m], *hubs[m], res[m]));
+  }
+  std::printf("[initial sync] a new node (fieldnode init, enroll; then the measured fieldnode "
+              "sync) per run and mode ...\n");
+  std::fflush(stdout);
+  const double n = static_cast<double>(s.cases);
+  for (int rep = 0; rep < s.repeat; ++rep) {
+    int page_size = 4096;
+    std::vector<double> wall(modes.size(), 0);
+    for (size_t k = 0; k < modes.size(); ++k) {
+      const size_t m = rep % 2 == 0 ? k : modes.size() - 1 - k;
+      FS_ASSIGN_OR_RETURN(page_size, FreshSync(s, dir, modes[m], rep, *hubs[m], res[m]));
+      wall[m] = n / res[m].rate.values.back();
     }
-    const int page_size = PageSize(replica_path);
-    std::error_code ec;
-    fs::remove_all(node_dir, ec);
+    if (modes.size() == 2) {  // [0] off, [1] on
+      paired_cost.Add(1 - wall[0] / wall[1]);
+      std::printf("  [run %d/%d] cost of encryption and signatures: %s of initial-sync "
+                  "throughput\n",
+                  rep + 1, s.repeat, Percent(paired_cost.values.back()).c_str());
+    }
 
     // Plain SQLite: the same rows, one transaction.
     const std::string raw_path = absl::StrCat(dir, "/raw-", rep, ".db");
-    FS_ASSIGN_OR_RETURN(double raw_s, RawInsert(raw_path, page_size, ids, kSeedProvince));
-    res.raw_rate.Add(n / raw_s);
+    FS_ASSIGN_OR_RETURN(double raw_s,
+                        RawInsert(raw_path, page_size, res.front().ids, kSeedProvince));
+    raw_rate.Add(n / raw_s);
     std::printf("  [run %d/%d] plain SQLite      %8.3f s   %10s rows/s   (one transaction, "
                 "WAL, page_size %d)\n",
                 rep + 1, s.repeat, raw_s, Rate(n / raw_s).c_str(), page_size);
     std::fflush(stdout);
+    std::error_code ec;
     for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(raw_path + suffix, ec);
   }
-  std::printf("  check: the new node holds %s live cases, state digest equal to the seed's\n\n",
-              Rate(static_cast<double>(s.cases)).c_str());
+  for (size_t m = 0; m < modes.size(); ++m) {
+    std::printf("  check (%s): the new node holds %s live cases, state digest equal to the "
+                "seed's; %d fields of a case sealed, %s data key records\n",
+                modes[m].name(), Rate(n).c_str(), res[m].sealed_per_case,
+                Rate(static_cast<double>(res[m].data_key_records)).c_str());
+  }
+  std::printf("\n");
   std::fflush(stdout);
-  return res;
+  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------
@@ -739,19 +874,21 @@ struct IncrementalResults {
 };
 
 absl::StatusOr<IncrementalResults> Incremental(const Settings& s, const std::string& dir,
-                                               HubProcess& hub) {
+                                               const Mode& mode, HubProcess& hub) {
   IncrementalResults res;
   res.edits = s.edits;
-  std::printf("[incremental] nodes A and B of province %s, each behind a byte-counting proxy; "
-              "%s cases, one field edited in each ...\n",
-              kEditProvince, Rate(static_cast<double>(s.edits)).c_str());
+  std::printf("[incremental, %s] nodes A and B of province %s, each behind a byte-counting "
+              "proxy; %s cases, one field edited in each ...\n",
+              mode.name(), kEditProvince, Rate(static_cast<double>(s.edits)).c_str());
   std::fflush(stdout);
   CuttingProxy proxy_a("127.0.0.1", hub.port());
   CuttingProxy proxy_b("127.0.0.1", hub.port());
   FS_RETURN_IF_ERROR(proxy_a.Start());
   FS_RETURN_IF_ERROR(proxy_b.Start());
-  FS_ASSIGN_OR_RETURN(std::unique_ptr<LocalNode> a, LocalNode::Create(dir + "/edit-a"));
-  FS_ASSIGN_OR_RETURN(std::unique_ptr<LocalNode> b, LocalNode::Create(dir + "/edit-b"));
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<LocalNode> a,
+                      LocalNode::Create(absl::StrCat(dir, "/edit-a", mode.tag()), mode.crypto));
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<LocalNode> b,
+                      LocalNode::Create(absl::StrCat(dir, "/edit-b", mode.tag()), mode.crypto));
   // The hub's certificate names localhost and 127.0.0.1.
   FS_RETURN_IF_ERROR(
       Context(a->Enroll(hub, kEditProvince, absl::StrCat("localhost:", proxy_a.port())),
@@ -849,20 +986,22 @@ struct ThroughputResults {
   int64_t commits = 0;  // per run, all nodes
   Sample accepted_s;    // until the hub's log holds every commit
   Sample all_s;         // until every sync has returned
+  Sample hub_cpu_s;     // CPU seconds of the hub, from the release to the last return
   int64_t hub_rss_kib = 0;
 };
 
 absl::StatusOr<ThroughputResults> Throughput(const Settings& s, const std::string& dir,
-                                             const harness::Pki& pki) {
+                                             const Mode& mode, const harness::Pki& pki) {
   ThroughputResults res;
   res.nodes = s.nodes;
   res.commits = s.nodes * s.node_commits;
-  std::printf("[hub throughput] a new hub; %lld nodes of %lld provinces, %s commits each "
+  std::printf("[hub throughput, %s] a new hub; %lld nodes of %lld provinces, %s commits each "
               "(small cases, 5 fields), syncing at once ...\n",
-              static_cast<long long>(s.nodes), static_cast<long long>(s.nodes),
+              mode.name(), static_cast<long long>(s.nodes), static_cast<long long>(s.nodes),
               Rate(static_cast<double>(s.node_commits)).c_str());
   std::fflush(stdout);
-  HubProcess hub(dir + "/hub-throughput", pki);
+  HubProcess hub(absl::StrCat(dir, "/hub-throughput", mode.tag()), pki);
+  if (!mode.crypto) hub.set_serve_args({"--benchmark-without-crypto"});
   FS_RETURN_IF_ERROR(Context(hub.Start(), "starting the throughput hub"));
   std::vector<std::string> provinces;
   std::vector<std::unique_ptr<LocalNode>> nodes;
@@ -873,7 +1012,8 @@ absl::StatusOr<ThroughputResults> Throughput(const Settings& s, const std::strin
     FS_RETURN_IF_ERROR(Context(hub.AddProvince(code, absl::StrCat("Tỉnh ", k)),
                                absl::StrCat("fieldhub province add ", code)));
     FS_ASSIGN_OR_RETURN(std::unique_ptr<LocalNode> n,
-                        LocalNode::Create(absl::StrCat(dir, "/node-", code)));
+                        LocalNode::Create(absl::StrCat(dir, "/node-", code, mode.tag()),
+                                          mode.crypto));
     FS_RETURN_IF_ERROR(
         Context(n->Enroll(hub, code), absl::StrCat("enrolling the node of ", code)));
     nodes.push_back(std::move(n));
@@ -960,6 +1100,7 @@ absl::StatusOr<ThroughputResults> Throughput(const Settings& s, const std::strin
     }
     res.accepted_s.Add(*accepted);
     res.all_s.Add(all);
+    res.hub_cpu_s.Add(hub_cpu);
     std::printf("  [run %d/%d] all %s commits in the hub's log after %7.3f s: %s commits/s; "
                 "every sync returned after %7.3f s: %s commits/s; CPU hub %.1f s, nodes (this "
                 "process) %.1f s\n",
@@ -986,33 +1127,65 @@ absl::Status Run(const Settings& s, const std::string& dir) {
   if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
   FS_ASSIGN_OR_RETURN(harness::Pki pki, harness::MakePki(dir + "/tls"));
 
-  // One hub for the initial and incremental phases.
-  HubProcess hub(dir + "/hub", pki);
-  FS_RETURN_IF_ERROR(Context(hub.Start(), "starting the hub"));
-  FS_RETURN_IF_ERROR(Context(hub.AddProvince(kSeedProvince, "Lào Cai"), "fieldhub province add"));
-  FS_RETURN_IF_ERROR(Context(hub.AddProvince(kEditProvince, "Hà Giang"), "fieldhub province add"));
-  std::printf("hub:      fieldhub serve (pid %d) on %s, TLS\n\n", static_cast<int>(hub.pid()),
-              hub.address().c_str());
+  // The modes measured, the baseline first; one hub each for the initial and
+  // incremental phases, in a data directory of its own.
+  std::vector<Mode> modes;
+  if (s.crypto_off) modes.push_back(Mode{false});
+  if (s.crypto_on) modes.push_back(Mode{true});
+  std::vector<std::unique_ptr<HubProcess>> hubs;
+  std::vector<HubProcess*> hub_ptrs;
+  for (const Mode& mode : modes) {
+    auto hub = std::make_unique<HubProcess>(absl::StrCat(dir, "/hub", mode.tag()), pki);
+    if (!mode.crypto) hub->set_serve_args({"--benchmark-without-crypto"});
+    FS_RETURN_IF_ERROR(Context(hub->Start(), "starting the hub"));
+    FS_RETURN_IF_ERROR(
+        Context(hub->AddProvince(kSeedProvince, "Lào Cai"), "fieldhub province add"));
+    FS_RETURN_IF_ERROR(
+        Context(hub->AddProvince(kEditProvince, "Hà Giang"), "fieldhub province add"));
+    std::printf("hub:      fieldhub serve (pid %d) on %s, TLS, %s%s\n",
+                static_cast<int>(hub->pid()), hub->address().c_str(), mode.name(),
+                mode.crypto ? "" : " (--benchmark-without-crypto)");
+    hub_ptrs.push_back(hub.get());
+    hubs.push_back(std::move(hub));
+  }
+  std::printf("\n");
   std::fflush(stdout);
 
-  FS_ASSIGN_OR_RETURN(InitialResults init, InitialSync(s, dir, hub));
-  FS_ASSIGN_OR_RETURN(IncrementalResults inc, Incremental(s, dir, hub));
-  const int64_t hub_rss_whole = hub.PeakRssKib();
-  if (const int rc = hub.Stop(); rc != 0) {
-    std::printf("  note: the hub exited with %d at SIGTERM\n", rc);
+  std::vector<InitialResults> inits;
+  Sample raw_rate, paired_cost;
+  FS_RETURN_IF_ERROR(InitialSync(s, dir, modes, hub_ptrs, inits, raw_rate, paired_cost));
+  std::vector<IncrementalResults> incs;
+  std::vector<int64_t> hub_rss_whole;
+  for (size_t m = 0; m < modes.size(); ++m) {
+    FS_ASSIGN_OR_RETURN(IncrementalResults inc, Incremental(s, dir, modes[m], *hubs[m]));
+    incs.push_back(std::move(inc));
+    hub_rss_whole.push_back(hubs[m]->PeakRssKib());
+    if (const int rc = hubs[m]->Stop(); rc != 0) {
+      std::printf("  note: the hub (%s) exited with %d at SIGTERM\n", modes[m].name(), rc);
+    }
   }
-  FS_ASSIGN_OR_RETURN(ThroughputResults thr, Throughput(s, dir, pki));
+  std::vector<ThroughputResults> thrs;
+  for (const Mode& mode : modes) {
+    FS_ASSIGN_OR_RETURN(ThroughputResults thr, Throughput(s, dir, mode, pki));
+    thrs.push_back(std::move(thr));
+  }
 
-  // Summary.
-  std::printf("Summary (%d run%s%s; MB = 10^6 bytes)\n", s.repeat, s.repeat > 1 ? "s" : "",
+  // Summary of the figures of the sync issue, in the product's mode (crypto
+  // on) unless only the baseline was run.
+  const size_t p = modes.size() - 1;
+  const InitialResults& init = inits[p];
+  const IncrementalResults& inc = incs[p];
+  const ThroughputResults& thr = thrs[p];
+  std::printf("Summary, %s (%d run%s%s; MB = 10^6 bytes)\n", modes[p].name(), s.repeat,
+              s.repeat > 1 ? "s" : "",
               s.repeat > 1 ? ", median; min-max in brackets; peaks are the highest" : "");
   std::vector<TableRow> rows;
   auto yes = [](bool met) { return met ? "yes" : "NO"; };
   const double rate = init.rate.Median();
   rows.push_back(TableRow{absl::StrCat("initial sync of ", Rate(static_cast<double>(init.cases)),
                                        " cases, cases/s"),
-                          RateRange(init.rate), RateRange(init.raw_rate),
-                          Percent(rate / init.raw_rate.Median()),
+                          RateRange(init.rate), RateRange(raw_rate),
+                          Percent(rate / raw_rate.Median()),
                           absl::StrCat(">= ", Rate(kTargetCasesPerSec)),
                           yes(rate >= kTargetCasesPerSec)});
   rows.push_back(TableRow{"  node peak RSS (fieldnode sync)",
@@ -1060,13 +1233,95 @@ absl::Status Run(const Settings& s, const std::string& dir) {
       "%s down %s, B up %s down %s.\n",
       Rate(static_cast<double>(init.cases) / init.seed_write_s).c_str(),
       Rate(static_cast<double>(init.cases) / init.seed_push_s).c_str(),
-      Fixed(MB(init.hub_rss_after_push_kib), 1).c_str(), Fixed(MB(hub_rss_whole), 1).c_str(),
+      Fixed(MB(init.hub_rss_after_push_kib), 1).c_str(), Fixed(MB(hub_rss_whole[p]), 1).c_str(),
       Rate(static_cast<double>(inc.a_up)).c_str(), Rate(static_cast<double>(inc.a_down)).c_str(),
       Rate(static_cast<double>(inc.b_up)).c_str(), Rate(static_cast<double>(inc.b_down)).c_str());
   if (!init.hub_rss_reset) {
     std::printf("(The kernel refused to reset the hub's VmHWM: its peak RSS covers the seed's "
                 "push too.)\n");
   }
+  if (modes.size() < 2) return absl::OkStatus();
+
+  // Both modes side by side: what encryption and signatures cost.
+  const InitialResults& i0 = inits[0];
+  const InitialResults& i1 = inits[1];
+  const double n = static_cast<double>(i0.cases);
+  auto cost = [](double off, double on) { return Percent(1 - on / off); };
+  auto more = [](double off, double on, int decimals) {
+    return absl::StrCat(on >= off ? "+" : "", Fixed(on - off, decimals));
+  };
+  std::printf("\nEncryption and signatures (issue 4): the same phases with crypto off (a hub "
+              "serving\n--benchmark-without-crypto, nodes that neither sign nor seal) and on, in "
+              "this run\n");
+  std::vector<TableRow> c;
+  const double init_cost = 1 - i1.rate.Median() / i0.rate.Median();
+  c.push_back(TableRow{absl::StrCat("initial sync of ", Rate(n), " cases, cases/s"),
+                       RateRange(i0.rate), RateRange(i1.rate), Percent(init_cost),
+                       absl::StrCat("<= ", Percent(kTargetCryptoCost)),
+                       yes(init_cost <= kTargetCryptoCost)});
+  if (paired_cost.values.size() > 1) {
+    c.push_back(TableRow{"  cost paired within each run", "", "",
+                         absl::StrCat(Percent(paired_cost.Median()), " (",
+                                      Percent(paired_cost.Min()), "-",
+                                      Percent(paired_cost.Max()), ")"),
+                         "", ""});
+  }
+  c.push_back(TableRow{"  as fieldnode times its sync, cases/s", Rate(i0.rate_in_process.Median()),
+                       Rate(i1.rate_in_process.Median()),
+                       cost(i0.rate_in_process.Median(), i1.rate_in_process.Median()), "", ""});
+  c.push_back(TableRow{"  node CPU per case, us", Fixed(1e6 * i0.node_cpu_s.Median() / n, 1),
+                       Fixed(1e6 * i1.node_cpu_s.Median() / n, 1),
+                       more(1e6 * i0.node_cpu_s.Median() / n, 1e6 * i1.node_cpu_s.Median() / n, 1),
+                       "", ""});
+  c.push_back(TableRow{"  hub CPU per case, us", Fixed(1e6 * i0.hub_cpu_s.Median() / n, 1),
+                       Fixed(1e6 * i1.hub_cpu_s.Median() / n, 1),
+                       more(1e6 * i0.hub_cpu_s.Median() / n, 1e6 * i1.hub_cpu_s.Median() / n, 1),
+                       "", ""});
+  c.push_back(TableRow{"  node peak RSS, MB", Fixed(MB(i0.node_rss_kib), 1),
+                       Fixed(MB(i1.node_rss_kib), 1),
+                       more(MB(i0.node_rss_kib), MB(i1.node_rss_kib), 1), "", ""});
+  c.push_back(TableRow{"  hub peak RSS during it, MB", Fixed(MB(i0.hub_rss_kib), 1),
+                       Fixed(MB(i1.hub_rss_kib), 1),
+                       more(MB(i0.hub_rss_kib), MB(i1.hub_rss_kib), 1), "", ""});
+  c.push_back(TableRow{"  new node's replica, bytes per case",
+                       Rate(static_cast<double>(i0.replica_bytes) / n),
+                       Rate(static_cast<double>(i1.replica_bytes) / n),
+                       more(static_cast<double>(i0.replica_bytes) / n,
+                            static_cast<double>(i1.replica_bytes) / n, 0),
+                       "", ""});
+  c.push_back(TableRow{"  data key records received (kind 5)",
+                       Rate(static_cast<double>(i0.data_key_records)),
+                       Rate(static_cast<double>(i1.data_key_records)), "", "", ""});
+  c.push_back(TableRow{"seed node local writes, cases/s", Rate(n / i0.seed_write_s),
+                       Rate(n / i1.seed_write_s), cost(n / i0.seed_write_s, n / i1.seed_write_s),
+                       "", ""});
+  c.push_back(TableRow{"seed node push, commits/s", Rate(n / i0.seed_push_s),
+                       Rate(n / i1.seed_push_s), cost(n / i0.seed_push_s, n / i1.seed_push_s), "",
+                       ""});
+  const double e0 = incs[0].bytes_per_edit.Median(), e1 = incs[1].bytes_per_edit.Median();
+  c.push_back(TableRow{"incremental: wire bytes per edit", Fixed(e0, 1), Fixed(e1, 1),
+                       more(e0, e1, 1), "", ""});
+  c.push_back(TableRow{"  push + pull, s",
+                       absl::StrCat(Fixed(incs[0].push_s.Median(), 3), " + ",
+                                    Fixed(incs[0].pull_s.Median(), 3)),
+                       absl::StrCat(Fixed(incs[1].push_s.Median(), 3), " + ",
+                                    Fixed(incs[1].pull_s.Median(), 3)),
+                       "", "", ""});
+  const double t0 = static_cast<double>(thrs[0].commits) / thrs[0].accepted_s.Median();
+  const double t1 = static_cast<double>(thrs[1].commits) / thrs[1].accepted_s.Median();
+  c.push_back(TableRow{"hub, nodes at once: commits accepted/s", Rate(t0), Rate(t1), cost(t0, t1),
+                       "", ""});
+  c.push_back(TableRow{"  hub CPU per commit, us",
+                       Fixed(1e6 * thrs[0].hub_cpu_s.Median() /
+                                 static_cast<double>(thrs[0].commits), 1),
+                       Fixed(1e6 * thrs[1].hub_cpu_s.Median() /
+                                 static_cast<double>(thrs[1].commits), 1),
+                       "", "", ""});
+  PrintTable(c, TableRow{"figure", "crypto off", "crypto on", "cost", "target", "met"});
+  std::printf("Cost = (off - on) / off of the medians (for rates); for CPU, memory and bytes, "
+              "what\ncrypto adds. Target (encryption issue): at most %s of initial-sync "
+              "throughput.\n",
+              Percent(kTargetCryptoCost).c_str());
   return absl::OkStatus();
 }
 
@@ -1123,10 +1378,13 @@ int Main(int argc, char** argv) {
   std::printf("SQLite:   %s\n", sqlite3_libversion());
   std::printf("dir:      %s (%s)%s\n", dir.c_str(), FsType(dir).c_str(),
               temp.path.empty() ? ", kept" : ", removed at exit");
-  std::printf("settings: %lld cases, %lld edits, %lld nodes x %lld commits, %d run%s\n",
+  std::printf("settings: %lld cases, %lld edits, %lld nodes x %lld commits, %d run%s, %s\n",
               static_cast<long long>(s->cases), static_cast<long long>(s->edits),
               static_cast<long long>(s->nodes), static_cast<long long>(s->node_commits),
-              s->repeat, s->repeat > 1 ? "s" : "");
+              s->repeat, s->repeat > 1 ? "s" : "",
+              s->crypto_on && s->crypto_off ? "crypto off and on"
+              : s->crypto_on                ? "crypto on"
+                                            : "crypto off");
   std::fflush(stdout);
 
   const auto t0 = Clock::now();

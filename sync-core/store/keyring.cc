@@ -763,10 +763,10 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
       std::string owner;
       if (table == "referrals" || table == "consents") {
         FS_ASSIGN_OR_RETURN(owner, m.ClearText("cases", "province", ring));
-      } else {
+      } else if (req.table->FindColumn("province") != nullptr) {
         FS_ASSIGN_OR_RETURN(Value p, req.row_value("province"));
         if (p.kind() == Value::Kind::kText) owner = p.str();
-      }
+      }  // services name no province: the writer's office owns the key
       if (!owner.empty()) others.insert(owner);
       FS_ASSIGN_OR_RETURN(std::set<std::string> referred, m.ReferredOffices(ring));
       others.insert(referred.begin(), referred.end());

@@ -66,7 +66,10 @@ std::string FsType(const std::string& dir) {
 }
 
 void PrintTable(const std::vector<TableRow>& rows) {
-  const TableRow head{"figure", "fieldsync", "raw SQLite", "ratio", "target", "met"};
+  PrintTable(rows, TableRow{"figure", "fieldsync", "raw SQLite", "ratio", "target", "met"});
+}
+
+void PrintTable(const std::vector<TableRow>& rows, const TableRow& head) {
   size_t w[6] = {};
   auto widen = [&](const TableRow& r) {
     const std::string* c[6] = {&r.figure, &r.fieldsync, &r.raw, &r.ratio, &r.target, &r.met};

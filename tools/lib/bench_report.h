@@ -33,8 +33,12 @@ struct TableRow {
   std::string target;
   std::string met;
 };
-// Aligned columns (widths count bytes: every cell is ASCII).
+// Aligned columns (widths count bytes: every cell is ASCII), under the
+// heading "figure, fieldsync, raw SQLite, ratio, target, met".
 void PrintTable(const std::vector<TableRow>& rows);
+// The same under another heading (a comparison of two configurations: the
+// columns then mean what `head` says).
+void PrintTable(const std::vector<TableRow>& rows, const TableRow& head);
 
 }  // namespace fieldsync::bench
 

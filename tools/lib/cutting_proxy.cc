@@ -16,6 +16,7 @@ namespace fieldsync::testing {
 struct CuttingProxy::Conn {
   int client = -1;
   int target = -1;
+  std::string recorded[2];  // by Direction, guarded by the proxy's mutex
 };
 
 namespace {
@@ -126,6 +127,10 @@ void CuttingProxy::Pump(std::shared_ptr<Conn> c) {
       const uint64_t allowed =
           Admit(i == 0 ? Direction::kUpstream : Direction::kDownstream,
                 static_cast<uint64_t>(n), &cut);
+      if (allowed > 0 && recording_.load()) {
+        absl::MutexLock lock(&mu_);
+        c->recorded[i].append(buf, static_cast<size_t>(allowed));
+      }
       if (allowed > 0 && !WriteAll(to, buf, static_cast<size_t>(allowed))) done = true;
       if (cut) {
         CutNow();
@@ -155,6 +160,18 @@ void CuttingProxy::CutNow() {
 }
 
 void CuttingProxy::SetRefuseNew(bool refuse) { refuse_new_.store(refuse); }
+
+void CuttingProxy::StartRecording() { recording_.store(true); }
+
+std::string CuttingProxy::Recorded(Direction dir) const {
+  absl::MutexLock lock(&mu_);
+  std::string out;
+  for (const auto& c : conns_) {
+    out += c->recorded[static_cast<int>(dir)];
+    out.push_back('\n');
+  }
+  return out;
+}
 
 uint64_t CuttingProxy::bytes(Direction dir) const {
   absl::MutexLock lock(&mu_);

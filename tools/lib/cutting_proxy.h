@@ -57,6 +57,12 @@ class CuttingProxy {
   void SetRefuseNew(bool refuse);
 
   uint64_t bytes(Direction dir) const;
+  // From now on, keeps every byte that passes (per connection and
+  // direction), for tests that search the traffic.
+  void StartRecording();
+  // What passed in `dir`, each connection's stream whole, streams separated
+  // by a newline.
+  std::string Recorded(Direction dir) const;
   int connections_accepted() const { return accepted_.load(); }
   int cuts() const { return cuts_.load(); }
 
@@ -77,6 +83,7 @@ class CuttingProxy {
   std::atomic<bool> refuse_new_{false};
   std::atomic<int> accepted_{0};
   std::atomic<int> cuts_{0};
+  std::atomic<bool> recording_{false};
   std::thread acceptor_;
 
   mutable absl::Mutex mu_;

@@ -203,8 +203,9 @@ absl::Status LocalNode::Enroll(const HubProcess& hub, const std::string& provinc
 }
 
 absl::Status LocalNode::Connect(const std::string& address, uint32_t pull_batch,
-                                uint32_t push_batch) {
+                                uint32_t push_batch, bool compress) {
   node::ClientOptions o;
+  o.compress = compress;
   o.address = address;
   if (pull_batch > 0) o.pull_batch = pull_batch;
   if (push_batch > 0) o.push_batch = push_batch;

@@ -100,7 +100,7 @@ class LocalNode {
   // Points the client at another address (a proxy), keeping the enrolment;
   // batch sizes 0 keep the defaults.
   absl::Status Connect(const std::string& address, uint32_t pull_batch = 0,
-                       uint32_t push_batch = 0);
+                       uint32_t push_batch = 0, bool compress = true);
   absl::StatusOr<node::SyncReport> Sync();
 
   Replica& replica() { return *replica_; }
