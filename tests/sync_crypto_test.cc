@@ -18,6 +18,8 @@
 #include "crypto/commit_signature.h"
 #include "crypto/envelope.h"
 #include "crypto/key_record.h"
+#include "crypto/keystore.h"
+#include "store/data_dir.h"
 #include "store/sqlite.h"
 #include "support/sync_fixture.h"
 #include "tools/lib/cutting_proxy.h"
@@ -554,6 +556,85 @@ TEST_F(CryptoSyncTest, AClearSensitiveValueIsRefusedByTheHubWithoutRepeatingIt) 
   EXPECT_EQ(r->push_refused.message().find(secret), std::string::npos);
   EXPECT_EQ(ReadFileBytes(hub_->log_path()).find(secret), std::string::npos);
   EXPECT_EQ(AllBytesUnder(hub_->data_dir()).find(secret), std::string::npos);
+}
+
+TEST_F(CryptoSyncTest, FieldnodeShowsSealedFieldsOpenedWhenUnlockedMaskedWhenLocked) {
+  // A node made as an officer makes it: fieldnode init and enroll.
+  const std::string dir = dir_.File("officer");
+  const std::string pass = "FIELDSYNC_PASSPHRASE=một câu dài làm mật khẩu";
+  const std::string bin = harness::BinDir() + "/fieldnode";
+  // setsid: no terminal to ask on, whoever runs the test.
+  auto fieldnode = [&](std::vector<std::string> args, const std::string& env) {
+    std::vector<std::string> argv = {"/usr/bin/setsid", "-w", "/usr/bin/env", "-u",
+                                     "FIELDSYNC_PASSPHRASE", "-u", "FIELDSYNC_PASSPHRASE_FILE"};
+    if (!env.empty()) argv.push_back(env);
+    argv.push_back(bin);
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--data-dir", dir});
+    return harness::Run(argv);
+  };
+  ASSERT_EQ(fieldnode({"init"}, pass).exit_code, 0);
+  auto token = hub_->Token("LC");
+  ASSERT_TRUE(token.ok());
+  auto enrolled = fieldnode({"enroll", "--hub", hub_->address(), "--ca", pki_->ca(), "--token",
+                             *token}, pass);
+  ASSERT_EQ(enrolled.exit_code, 0) << enrolled.err;
+  // A case written on that node, through its keystore.
+  RowId kase;
+  {
+    auto replica = OpenReplicaIn(DataDir{dir, "replica.db", "fieldnode init", "X"});
+    ASSERT_TRUE(replica.ok());
+    auto keys = KeyRing::Open(replica->get(), "LC");
+    ASSERT_TRUE(keys.ok());
+    auto id = crypto::UnlockKeystoreFile(dir + "/keystore", "một câu dài làm mật khẩu");
+    ASSERT_TRUE(id.ok()) << id.status();
+    ASSERT_TRUE((*keys)->Unlock(*std::move(id)).ok());
+    (*replica)->SetSecurity((*keys)->Security());
+    kase = NewCase(**replica, "LC", "Nguyễn Thị Hằng", "Bị lừa sang biên giới");
+  }
+  const std::string id = kase.ToString();
+
+  auto open = fieldnode({"show", "cases", id}, pass);
+  ASSERT_EQ(open.exit_code, 0) << open.err;
+  EXPECT_NE(open.out.find("narrative: Bị lừa sang biên giới"), std::string::npos) << open.out;
+  EXPECT_NE(open.out.find("status: intake"), std::string::npos) << open.out;
+
+  auto locked = fieldnode({"show", "cases", id}, "");
+  ASSERT_EQ(locked.exit_code, 0) << locked.err;
+  EXPECT_EQ(locked.out.find("Bị lừa"), std::string::npos) << locked.out;
+  EXPECT_NE(locked.out.find("narrative: •••••• (sealed)"), std::string::npos) << locked.out;
+  EXPECT_NE(locked.out.find("status: intake"), std::string::npos) << locked.out;  // clear
+  EXPECT_NE(locked.out.find("Unlock it with --passphrase-file"), std::string::npos) << locked.out;
+  auto json = fieldnode({"show", "cases", id, "--json"}, "");
+  EXPECT_NE(json.out.find("\"narrative\": {\"state\": \"locked\""), std::string::npos)
+      << json.out;
+
+  auto wrong = fieldnode({"show", "cases", id}, "FIELDSYNC_PASSPHRASE=not the passphrase");
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("wrong passphrase"), std::string::npos) << wrong.err;
+  EXPECT_TRUE(wrong.out.empty()) << wrong.out;
+
+  // A tampered ciphertext is reported on its field; the others still show.
+  {
+    auto replica = OpenReplicaIn(DataDir{dir, "replica.db", "fieldnode init", "X"});
+    ASSERT_TRUE(replica.ok());
+    auto get = (*replica)->db().Prepared("SELECT narrative FROM cases WHERE id = ?1");
+    ASSERT_TRUE(get.ok());
+    (*get)->BindBlob(1, kase.view());
+    ASSERT_TRUE(*(*get)->Step());
+    std::string sealed = (*get)->ColumnString(0);
+    (*get)->Reset();
+    sealed[100] = static_cast<char>(sealed[100] ^ 0x01);  // in the ciphertext
+    auto put = (*replica)->db().Prepared("UPDATE cases SET narrative = ?2 WHERE id = ?1");
+    ASSERT_TRUE(put.ok());
+    (*put)->BindBlob(1, kase.view());
+    (*put)->BindBlob(2, sealed);
+    ASSERT_TRUE((*put)->Run().ok());
+  }
+  auto tampered = fieldnode({"show", "cases", id}, pass);
+  ASSERT_EQ(tampered.exit_code, 0) << tampered.err;
+  EXPECT_NE(tampered.out.find("narrative: [cannot be read: "), std::string::npos) << tampered.out;
+  EXPECT_NE(tampered.out.find("status: intake"), std::string::npos) << tampered.out;
 }
 
 }  // namespace
