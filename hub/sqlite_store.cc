@@ -415,16 +415,25 @@ absl::StatusOr<NodeInfo> SqliteHubStore::LoadNode(const DeviceId& device) {
 }
 
 absl::StatusOr<std::vector<RegisteredDevice>> SqliteHubStore::Registry() {
-  FS_ASSIGN_OR_RETURN(std::vector<NodeInfo> nodes, Nodes());
+  std::lock_guard<std::mutex> l(registry_mu_);
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared(
+                                   "SELECT device, name, province, sign_pk, box_pk, revoked_at, "
+                                   "revoked_position FROM hub_nodes WHERE sign_pk IS NOT NULL "
+                                   "ORDER BY device"));
   std::vector<RegisteredDevice> out;
-  for (const NodeInfo& n : nodes) {
-    if (n.keys.sign_pk.empty()) continue;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
     RegisteredDevice d;
-    d.keys = n.keys;
-    d.province = n.province;
-    d.name = n.name;
-    d.revoked_position = n.revoked ? n.revoked_position : 0;
-    d.revoked_at_millis = n.revoked_at_millis;
+    FS_ASSIGN_OR_RETURN(d.keys.device, Id16::FromBytes(st->ColumnBlob(0), "node device"));
+    d.name = st->ColumnString(1);
+    d.province = st->ColumnString(2);
+    d.keys.sign_pk = st->ColumnString(3);
+    d.keys.box_pk = st->ColumnString(4);
+    if (!st->ColumnIsNull(5)) {
+      d.revoked_at_millis = st->ColumnInt(5);
+      d.revoked_position = st->ColumnInt(6);
+    }
     out.push_back(std::move(d));
   }
   return out;
