@@ -257,6 +257,9 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStore::Nodes() {
 }
 
 absl::Status SqliteHubStore::RevokeNode(const DeviceId& device) {
+  // Under the writer's lock: no push of the device can be half-way through
+  // storing while its revocation position is taken (Push re-checks).
+  std::lock_guard<std::mutex> w(write_mu_);
   std::lock_guard<std::mutex> l(registry_mu_);
   // The log head at revocation: commits of the device the hub stored before
   // stay valid for nodes; anything later in the log is refused.
@@ -503,10 +506,30 @@ absl::StatusOr<bool> SqliteHubStore::StoreKeyRecords(
       }
     }
     if (r.kind == crypto::KeyRecordKind::kDataKey) {
+      // A grant only from an office that sees the record it is for (its
+      // owner, or an office it was referred to): no other office may choose
+      // the keys of someone else's case.
+      FS_ASSIGN_OR_RETURN(auto row, db.Prepared("SELECT tbl FROM hub_row_scope WHERE row = ?1 AND "
+                                                "tbl IN ('cases', 'persons', 'contacts', "
+                                                "'services')"));
+      row->BindBlob(1, r.keyring.view());
+      FS_ASSIGN_OR_RETURN(bool known, row->Step());
+      const std::string table = known ? row->ColumnString(0) : std::string();
+      row->Reset();
+      bool visible = false;
+      if (known) {
+        Scope scope(db);
+        FS_ASSIGN_OR_RETURN(visible, scope.Visible(node.province, table, r.keyring));
+      }
+      if (!visible) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            r.Describe(), ": office ", node.province, " does not see the record it is for",
+            known ? "" : " (the hub does not hold it)", "; nothing of the push was stored"));
+      }
       FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT 1 FROM hub_provinces WHERE code = ?1"));
       st->BindText(1, r.province);
-      FS_ASSIGN_OR_RETURN(bool known, st->Step());
-      if (!known) {
+      FS_ASSIGN_OR_RETURN(bool office_known, st->Step());
+      if (!office_known) {
         return absl::PermissionDeniedError(absl::StrCat(
             r.Describe(), ": no such office; nothing of the push was stored"));
       }
@@ -643,6 +666,19 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
   PushOutcome out;
   {
     std::lock_guard<std::mutex> l(write_mu_);
+    {
+      // Revoked since the call was authenticated: nothing of it may land
+      // after the revocation's position in the log.
+      FS_ASSIGN_OR_RETURN(auto st, writer_->db().Prepared(
+                                       "SELECT revoked_at FROM hub_nodes WHERE device = ?1"));
+      st->BindBlob(1, node.device.view());
+      FS_ASSIGN_OR_RETURN(bool found, st->Step());
+      if (!found || !st->ColumnIsNull(0)) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "device ", node.device.ToString(), " was revoked by the hub administrator; "
+            "nothing of the push was stored"));
+      }
+    }
     Scope scope(writer_->db());
     FS_ASSIGN_OR_RETURN(int64_t horizon, GcHorizon(writer_->db()));
     ApplyHooks hooks;
@@ -762,12 +798,14 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params
       return send(chunk);
     };
 
-    // Key records the node may hold, after its key cursor: office keys and
-    // erasures for all, shares and data keys of its office.
+    // Key records the node may hold, after its key cursor: office keys,
+    // grants (which office holds which case version: what the hub sees in
+    // clear anyway; a node needs them to know when to rotate) and erasures
+    // for all; shares and office data keys of its office.
     {
       FS_ASSIGN_OR_RETURN(auto keys, rep.db().Prepared(
                                          "SELECT seq, bytes FROM hub_keys WHERE seq > ?1 AND "
-                                         "(kind IN (1, 4) OR province = ?2) ORDER BY seq"));
+                                         "(kind IN (1, 3, 4) OR province = ?2) ORDER BY seq"));
       keys->BindInt(1, params.key_cursor);
       keys->BindText(2, node.province);
       if (send_registry) {

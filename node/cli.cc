@@ -19,6 +19,7 @@
 #include "crypto/keystore.h"
 #include "node/client.h"
 #include "node/passphrase.h"
+#include "store/sqlite.h"
 #include "store/data_dir.h"
 
 namespace fieldsync::node {
@@ -339,6 +340,12 @@ void ReportKeys(const SyncReport& r, const KeyRing& keys, const std::string& pre
                  prefix.c_str(), static_cast<unsigned long long>(r.key_records_refused),
                  r.key_refusal.c_str());
   }
+  if (r.key_records_refused_by_hub > 0) {
+    std::fprintf(stderr, "%skeys: the hub refused %llu of this node's key records, set aside "
+                 "(first: %s)\n",
+                 prefix.c_str(), static_cast<unsigned long long>(r.key_records_refused_by_hub),
+                 r.key_push_refusal.c_str());
+  }
   (void)keys;
 }
 
@@ -541,20 +548,42 @@ int Erase(const Args& args) {
   if (!*row) {
     return Fail(absl::NotFoundError(absl::StrCat("no case ", id->ToString(), " on this node")));
   }
+  const TableDef& cases = *s.replica->schema().FindTable("cases");
+  const Value& owner = (*row)->values[static_cast<size_t>(cases.ColumnIndex("province"))];
+  if (owner != Value::Text(s.keys->province())) {
+    return Fail(absl::PermissionDeniedError(absl::StrCat(
+        "case ", id->ToString(), " belongs to office ", ShowValue(owner),
+        "; only the owning office may erase it. Nothing was changed")));
+  }
   std::vector<RowId> rings{*id};
-  const int pi = s.replica->schema().FindTable("cases")->ColumnIndex("person_id");
-  const Value& person = (*row)->values[static_cast<size_t>(pi)];
+  std::string person_note;
+  const Value& person = (*row)->values[static_cast<size_t>(cases.ColumnIndex("person_id"))];
   if (person.kind() == Value::Kind::kBytes && person.str().size() == 16) {
-    rings.push_back(*Id16::FromBytes(person.str(), "person id"));
+    const RowId pid = *Id16::FromBytes(person.str(), "person id");
+    // The person's identity goes too, unless another live case names them.
+    auto others = s.replica->db().Prepared(
+        "SELECT count(*) FROM cases WHERE person_id = ?1 AND id != ?2 AND _live = 1");
+    if (!others.ok()) return Fail(others.status());
+    (*others)->BindBlob(1, pid.view());
+    (*others)->BindBlob(2, id->view());
+    auto step = (*others)->Step();
+    if (!step.ok()) return Fail(step.status());
+    const int64_t n = (*others)->ColumnInt(0);
+    (*others)->Reset();
+    if (n == 0) {
+      rings.push_back(pid);
+      person_note = " and of its person";
+    } else {
+      person_note = absl::StrCat(" (its person's keys are kept: ", n,
+                                 " other case(s) name the same person)");
+    }
   }
-  for (const RowId& ring : rings) {
-    absl::Status e = s.keys->Erase(ring);
-    if (!e.ok()) return Fail(e);
-  }
+  absl::Status e = s.keys->Erase(rings);
+  if (!e.ok()) return Fail(e);
   std::printf("erased the keys of case %s%s on this node; sync to destroy the hub's copies and "
               "those of every other node. Its sealed fields can no longer be read anywhere "
               "the order has reached.\n",
-              id->ToString().c_str(), rings.size() > 1 ? " and of its person" : "");
+              id->ToString().c_str(), person_note.c_str());
   return 0;
 }
 

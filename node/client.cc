@@ -343,7 +343,32 @@ absl::Status SyncClient::Impl::PushKeys(KeyRing& keys, const Credential& cred,
     Prepare(&ctx, opts.call_timeout_millis, &cred);
     pb::PushResponse resp;
     grpc::Status g = stub->Push(&ctx, req, &resp);
-    if (!g.ok()) return Explain(g, opts.address, "the push of key records");
+    if (!g.ok()) {
+      absl::Status s = Explain(g, opts.address, "the push of key records");
+      if (!PermanentRefusal(s)) return s;
+      // Refused for good: find which records, one by one; those are kept
+      // aside (never sent again) and reported, the others go.
+      for (const std::string& r : records) {
+        pb::PushRequest one;
+        one.set_protocol_version(pb::PROTOCOL_VERSION_2);
+        one.add_key_records(r);
+        grpc::ClientContext c1;
+        Prepare(&c1, opts.call_timeout_millis, &cred);
+        pb::PushResponse r1;
+        grpc::Status g1 = stub->Push(&c1, one, &r1);
+        if (g1.ok()) {
+          FS_RETURN_IF_ERROR(keys.MarkPushed({r}));
+          report->key_records_pushed += 1;
+          continue;
+        }
+        absl::Status s1 = Explain(g1, opts.address, "the push of a key record");
+        if (!PermanentRefusal(s1)) return s1;
+        FS_RETURN_IF_ERROR(keys.MarkRefused({r}));
+        report->key_records_refused_by_hub += 1;
+        if (report->key_push_refusal.empty()) report->key_push_refusal = std::string(s1.message());
+      }
+      continue;
+    }
     FS_RETURN_IF_ERROR(keys.MarkPushed(records));
     report->key_records_pushed += records.size();
   }
@@ -473,6 +498,15 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, KeyRing& keys, const Cr
     if (!r.ok()) {
       ctx.TryCancel();
       reader->Finish().IgnoreError();
+      if (r.status().code() == absl::StatusCode::kUnauthenticated ||
+          r.status().code() == absl::StatusCode::kPermissionDenied) {
+        // Another device's commit failed verification here: not this node's
+        // credential. Nothing of the batch was applied; the pass fails and
+        // is retried, and the administrator must look.
+        return absl::DataLossError(absl::StrCat(
+            "the hub relayed a commit that does not verify, so nothing of that batch was "
+            "applied (tell the hub administrator): ", r.status().message()));
+      }
       return r.status();
     }
     if (r->deferred > 0) {
@@ -518,12 +552,13 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
     SyncReport report;
     report.skew_millis = hello.skew_millis;
     // Everything of ours first: a bootstrap never discards unpushed work.
-    // Key records before commits, so that what the commits seal can be
-    // opened by the others as soon as they receive them.
-    absl::Status keys_pushed = m.PushKeys(keys, cred, &report);
-    absl::StatusOr<SyncReport> pushed =
-        keys_pushed.ok() ? m.Push(replica, cred, stop, report)
-                         : absl::StatusOr<SyncReport>(keys_pushed);
+    // Commits, then key records (the hub checks some records against the
+    // rows they are for: those must be there first).
+    absl::StatusOr<SyncReport> pushed = m.Push(replica, cred, stop, report);
+    if (pushed.ok()) {
+      absl::Status keys_pushed = m.PushKeys(keys, cred, &*pushed);
+      if (!keys_pushed.ok()) pushed = keys_pushed;
+    }
     if (pushed.ok()) {
       report = *pushed;
     } else if (PermanentRefusal(pushed.status())) {

@@ -70,6 +70,9 @@ struct SyncReport {
   uint64_t key_records_received = 0;
   uint64_t key_records_refused = 0;
   std::string key_refusal;
+  // Key records of this node the hub refused for good: set aside, reported.
+  uint64_t key_records_refused_by_hub = 0;
+  std::string key_push_refusal;
   // What the key ring did after the pull (office keys, shares, grants).
   std::vector<std::string> key_notes;
 };

@@ -411,7 +411,7 @@ TEST_F(CryptoSyncTest, ErasureDestroysEveryCopyOfACasesKeysOnHubAndNodes) {
   }
   ASSERT_GE(wrapped.size(), 2u);  // Lào Cai's and Hà Nội's grant at least
 
-  ASSERT_TRUE(lc1.keys()->Erase(kase).ok());
+  ASSERT_TRUE(lc1.keys()->Erase({kase}).ok());
   SyncAll({&lc1, &lc2, &hn}, 2);
   for (auto* n : {&lc1, &lc2, &hn}) {
     EXPECT_EQ(StateOf(*n, "cases", kase, "narrative"), State::kErased);
@@ -556,6 +556,92 @@ TEST_F(CryptoSyncTest, AClearSensitiveValueIsRefusedByTheHubWithoutRepeatingIt) 
   EXPECT_EQ(r->push_refused.message().find(secret), std::string::npos);
   EXPECT_EQ(ReadFileBytes(hub_->log_path()).find(secret), std::string::npos);
   EXPECT_EQ(AllBytesUnder(hub_->data_dir()).find(secret), std::string::npos);
+}
+
+uint32_t KeyVersionOf(harness::LocalNode& n, const RowId& kase) {
+  auto r = n.replica().Get("cases", kase);
+  const int ci = FieldOfficeSchema().FindTable("cases")->ColumnIndex("narrative");
+  return crypto::ParseEnvelope((*r)->values[static_cast<size_t>(ci)].str())->key_version;
+}
+
+std::vector<std::string> AllKeyRecords(harness::LocalNode& n) {
+  auto all = n.replica().db().Prepared("SELECT bytes FROM _fs_keys ORDER BY seq");
+  std::vector<std::string> out;
+  while (*(*all)->Step()) out.push_back((*all)->ColumnString(0));
+  (*all)->Reset();
+  return out;
+}
+
+TEST_F(CryptoSyncTest, AnotherOfficeCannotChooseTheKeyACaseIsSealedUnder) {
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId kase = NewCase(lc.replica(), "LC", "Hà Thị Sáu", "của Lào Cai");
+  SyncAll({&lc, &hn}, 2);
+  // Hà Nội, never referred the case, makes a key it knows for it, sealed to
+  // Lào Cai's office key, stamped far in the future, and signs it.
+  std::string lc_office;
+  for (const std::string& b : AllKeyRecords(hn)) {
+    auto r = crypto::ParseKeyRecord(b);
+    if (r.ok() && r->kind == crypto::KeyRecordKind::kOfficeKey && r->province == "LC") lc_office = b;
+  }
+  ASSERT_FALSE(lc_office.empty());
+  const crypto::SecretBytes dek = crypto::SecretBytes::Random(32);
+  const uint32_t chosen = 0x0BADC0DE;
+  crypto::KeyRecord forged = crypto::WrapDataKey(
+      hn.identity(), Hlc::FromParts(static_cast<uint64_t>(SystemClock::Get()->NowMillis()) + 3600000, 0),
+      kase, chosen, dek, *crypto::ParseKeyRecord(lc_office), crypto::DataKeyPurpose::kOwner);
+  // The hub refuses it (and the node sets it aside, reported)...
+  auto ins = hn.replica().db().Prepared(
+      "INSERT INTO _fs_keys(id, kind, province, keyring, version, office_key, signer, created, "
+      "bytes, pushed, seq) VALUES (?1, 3, 'LC', ?2, ?3, ?4, ?5, 0, ?6, 0, 1000000)");
+  (*ins)->BindBlob(1, forged.Id());
+  (*ins)->BindBlob(2, kase.view());
+  (*ins)->BindInt(3, chosen);
+  (*ins)->BindBlob(4, forged.office_key_id.view());
+  (*ins)->BindBlob(5, forged.signer.view());
+  (*ins)->BindBlob(6, forged.bytes);
+  ASSERT_TRUE((*ins)->Run().ok());
+  (*ins)->Reset();
+  auto r = hn.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->key_records_refused_by_hub, 1u);
+  EXPECT_NE(r->key_push_refusal.find("does not see the record"), std::string::npos)
+      << r->key_push_refusal;
+  // ...and Lào Cai, handed it directly, does not seal under it.
+  auto added = lc.keys()->AddRecords({forged.bytes});
+  ASSERT_TRUE(added.ok());
+  SetField(lc.replica(), "cases", kase, "narrative", Value::Text("viết lại"));
+  EXPECT_NE(KeyVersionOf(lc, kase), chosen);
+  EXPECT_EQ(Opened(lc, "cases", kase, "narrative"), "viết lại");
+}
+
+TEST_F(CryptoSyncTest, RevokingADeviceOfAReferredOfficeRotatesTheCasesReferredToIt) {
+  auto& lc = AddNode("LC");
+  auto& hn1 = AddNode("HN");
+  auto& hn_lost = AddNode("HN");
+  SyncAll({&hn1, &hn_lost}, 2);
+  const RowId kase = NewCase(lc.replica(), "LC", "Lò Thị Mai", "trước");
+  Refer(lc.replica(), kase, "LC", "HN");
+  SyncAll({&lc, &hn1, &hn_lost}, 2);
+  ASSERT_EQ(Opened(hn_lost, "cases", kase, "narrative"), "trước");
+  const uint32_t before = KeyVersionOf(lc, kase);
+
+  ASSERT_EQ(hub_->Admin({"node", "revoke", hn_lost.replica().device_id().ToString()}).exit_code,
+            0);
+  SyncAll({&hn1, &lc}, 2);  // Hà Nội moves to a new generation; Lào Cai learns it
+  SetField(lc.replica(), "cases", kase, "narrative", Value::Text("sau"));
+  EXPECT_NE(KeyVersionOf(lc, kase), before) << "the case kept a key the lost laptop holds";
+  SyncAll({&lc, &hn1}, 2);
+  EXPECT_EQ(Opened(hn1, "cases", kase, "narrative"), "sau");
+  // The lost laptop, handed every record and the new ciphertext, cannot.
+  auto added = hn_lost.keys()->AddRecords(AllKeyRecords(lc));
+  ASSERT_TRUE(added.ok());
+  auto row = lc.replica().Get("cases", kase);
+  const size_t ci =
+      static_cast<size_t>(FieldOfficeSchema().FindTable("cases")->ColumnIndex("narrative"));
+  OpenedField f = hn_lost.keys()->Read("cases", kase, "narrative", (*row)->values[ci],
+                                       (*row)->versions[ci]->version);
+  EXPECT_EQ(f.state, State::kNoKey) << f.problem;
 }
 
 TEST_F(CryptoSyncTest, FieldnodeShowsSealedFieldsOpenedWhenUnlockedMaskedWhenLocked) {

@@ -24,6 +24,15 @@
 //                   every sync (push, then pull) has returned.
 // Side figures, without targets: the seed node's local writes and its push.
 //
+// Encryption and signatures (--crypto, default both): every phase runs with
+// them on (the product) and off (a hub serving --benchmark-without-crypto,
+// nodes that neither sign nor seal), each against hubs of its own, in one
+// run; the initial syncs of the two modes alternate run by run. With crypto
+// on, the bootstrap also carries one data key record (kind 5) per case, and
+// the sealed fields are larger (padding, envelope): part of the cost. The
+// summary gives the cost of crypto against the encryption issue's target
+// (initial sync at most 15% slower); docs/PERFORMANCE.md, "Encryption".
+//
 // A measurement, not a test: it exits 0 whether or not the targets are met,
 // and non-zero only if something fails (or a consistency check does).
 #include <fcntl.h>
@@ -641,6 +650,9 @@ struct InitialResults {
   int64_t replica_bytes = 0;
   int sealed_per_case = 0;
   int64_t data_key_records = 0;
+  // Bytes of one bootstrap on the wire (through a proxy, not timed): from the
+  // hub, and to it.
+  uint64_t wire_down = 0, wire_up = 0;
   // The seed's cases and state, for the new node's checks.
   std::vector<RowId> ids;
   std::string seed_digest;
@@ -696,13 +708,11 @@ int64_t FileBytes(const std::string& path) {
   return ec ? 0 : static_cast<int64_t>(n);
 }
 
-// Run `rep` of the measured part for `mode`: a new node, made and enrolled
-// as a person would, runs `fieldnode sync` as a process and bootstraps the
-// seed's cases from `hub`. Returns the new node's page size.
-absl::StatusOr<int> FreshSync(const Settings& s, const std::string& dir, const Mode& mode,
-                              int rep, HubProcess& hub, InitialResults& res) {
+// A new node in `node_dir`, made and enrolled (with the hub at `address`)
+// as a person would: `fieldnode init`, `fieldnode enroll`.
+absl::Status MakeFreshNode(const std::string& node_dir, const HubProcess& hub,
+                           const std::string& address) {
   const std::string fieldnode = harness::BinDir() + "/fieldnode";
-  const std::string node_dir = absl::StrCat(dir, "/fresh", mode.tag(), "-", rep);
   // The keystore is unlocked for init and enrol only (a throwaway
   // passphrase): the measured sync runs locked, so that Argon2id's second of
   // unlocking is not counted as syncing. (A node stores what it pulls as it
@@ -717,11 +727,22 @@ absl::StatusOr<int> FreshSync(const Settings& s, const std::string& dir, const M
   FS_RETURN_IF_ERROR(Context(token.status(), "fieldhub enroll-token"));
   harness::CommandResult enroll =
       harness::Run({"/usr/bin/env", pass, fieldnode, "enroll", "--data-dir", node_dir, "--hub",
-                    hub.address(), "--ca", hub.pki().ca(), "--token", *token, "--name",
+                    address, "--ca", hub.pki().ca(), "--token", *token, "--name",
                     "bench new node"});
   if (enroll.exit_code != 0) {
     return absl::InternalError(absl::StrCat("fieldnode enroll: ", enroll.err));
   }
+  return absl::OkStatus();
+}
+
+// Run `rep` of the measured part for `mode`: a new node runs `fieldnode
+// sync` as a process and bootstraps the seed's cases from `hub`. Returns the
+// new node's page size.
+absl::StatusOr<int> FreshSync(const Settings& s, const std::string& dir, const Mode& mode,
+                              int rep, HubProcess& hub, InitialResults& res) {
+  const std::string fieldnode = harness::BinDir() + "/fieldnode";
+  const std::string node_dir = absl::StrCat(dir, "/fresh", mode.tag(), "-", rep);
+  FS_RETURN_IF_ERROR(MakeFreshNode(node_dir, hub, hub.address()));
 
   // The measured sync.
   res.hub_rss_reset = ResetPeakRss(hub.pid()) && res.hub_rss_reset;
@@ -806,6 +827,48 @@ absl::StatusOr<int> FreshSync(const Settings& s, const std::string& dir, const M
   return page_size;
 }
 
+// Not timed with the figures: one more new node of `mode` bootstraps through a
+// byte-counting proxy, for the bytes a bootstrap puts on the wire (TLS
+// records of gzip-compressed gRPC, both directions). The proxy relays every
+// byte through this process, so this sync's time is not a figure.
+absl::Status BootstrapWireBytes(const Settings& s, const std::string& dir, const Mode& mode,
+                                HubProcess& hub, InitialResults& res) {
+  const std::string fieldnode = harness::BinDir() + "/fieldnode";
+  const std::string node_dir = absl::StrCat(dir, "/fresh", mode.tag(), "-wire");
+  CuttingProxy proxy("127.0.0.1", hub.port());
+  FS_RETURN_IF_ERROR(proxy.Start());
+  // The hub's certificate names localhost and 127.0.0.1.
+  FS_RETURN_IF_ERROR(MakeFreshNode(node_dir, hub, absl::StrCat("localhost:", proxy.port())));
+  const uint64_t up0 = proxy.bytes(Direction::kUpstream);
+  const uint64_t down0 = proxy.bytes(Direction::kDownstream);
+  FS_ASSIGN_OR_RETURN(
+      MeasuredRun run,
+      RunMeasured({fieldnode, "sync", "--data-dir", node_dir, "--json"},
+                  absl::StrCat(node_dir, ".out"), absl::StrCat(node_dir, ".err")));
+  if (run.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("fieldnode sync through the proxy (", mode.name(),
+                                            ") exited with ", run.exit_code, ": ", run.err,
+                                            HubLogNote(hub)));
+  }
+  const std::optional<int64_t> installed = JsonInt(run.out, "rows_installed");
+  if (!installed || *installed != s.cases + 1) {
+    return absl::InternalError(absl::StrCat(
+        "fieldnode sync through the proxy installed the wrong rows: ", run.out));
+  }
+  res.wire_down = proxy.bytes(Direction::kDownstream) - down0;
+  res.wire_up = proxy.bytes(Direction::kUpstream) - up0;
+  const double n = static_cast<double>(s.cases);
+  std::printf("  [%-10s] bootstrap on the wire (through a byte-counting proxy, not timed): "
+              "%s MB from the hub, %s KB to it: %s bytes per case\n",
+              mode.name(), Fixed(static_cast<double>(res.wire_down) / 1e6, 1).c_str(),
+              Fixed(static_cast<double>(res.wire_up) / 1e3, 1).c_str(),
+              Rate(static_cast<double>(res.wire_down + res.wire_up) / n).c_str());
+  std::fflush(stdout);
+  std::error_code ec;
+  fs::remove_all(node_dir, ec);
+  return absl::OkStatus();
+}
+
 // Initial sync in every mode, against each mode's own hub: the seeds first,
 // then --repeat runs of a new node's sync in each mode (the modes alternate
 // which goes first from run to run, so that a drift of the machine's speed
@@ -848,6 +911,9 @@ absl::Status InitialSync(const Settings& s, const std::string& dir,
     std::fflush(stdout);
     std::error_code ec;
     for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(raw_path + suffix, ec);
+  }
+  for (size_t m = 0; m < modes.size(); ++m) {
+    FS_RETURN_IF_ERROR(BootstrapWireBytes(s, dir, modes[m], *hubs[m], res[m]));
   }
   for (size_t m = 0; m < modes.size(); ++m) {
     std::printf("  check (%s): the new node holds %s live cases, state digest equal to the "
@@ -1288,6 +1354,12 @@ absl::Status Run(const Settings& s, const std::string& dir) {
                        Rate(static_cast<double>(i1.replica_bytes) / n),
                        more(static_cast<double>(i0.replica_bytes) / n,
                             static_cast<double>(i1.replica_bytes) / n, 0),
+                       "", ""});
+  c.push_back(TableRow{"  bootstrap on the wire, bytes per case",
+                       Rate(static_cast<double>(i0.wire_down + i0.wire_up) / n),
+                       Rate(static_cast<double>(i1.wire_down + i1.wire_up) / n),
+                       more(static_cast<double>(i0.wire_down + i0.wire_up) / n,
+                            static_cast<double>(i1.wire_down + i1.wire_up) / n, 0),
                        "", ""});
   c.push_back(TableRow{"  data key records received (kind 5)",
                        Rate(static_cast<double>(i0.data_key_records)),

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -269,7 +270,16 @@ absl::Status ChangeKeystorePassphrase(const std::string& path, std::string_view 
   }
   absl::StatusOr<DeviceIdentity> id = UnlockKeystoreFile(path, old_passphrase);
   if (!id.ok()) return id.status();
-  absl::StatusOr<std::string> bytes = SealKeystore(*id, new_passphrase);
+  // Never cheaper than before: the file's parameters or MODERATE, whichever
+  // is stronger.
+  absl::StatusOr<std::string> old_bytes = ReadFile(path);
+  if (!old_bytes.ok()) return old_bytes.status();
+  absl::StatusOr<KeystoreHeader> old_header = ParseKeystore(*old_bytes);
+  if (!old_header.ok()) return old_header.status();
+  KdfParams params = KdfParams::Moderate();
+  params.opslimit = std::max(params.opslimit, old_header->params.opslimit);
+  params.memlimit = std::max(params.memlimit, old_header->params.memlimit);
+  absl::StatusOr<std::string> bytes = SealKeystore(*id, new_passphrase, params);
   if (!bytes.ok()) return bytes.status();
   return WriteFileAtomically(path, *bytes, /*exclusive=*/false);
 }

@@ -238,15 +238,7 @@ class KeyRing::Impl {
 
   // Versions of a key ring are random 32-bit numbers (two offices or
   // devices offline may each make a new version of one case: they must not
-  // collide), ordered by when their records were made. 0 if none.
-  absl::StatusOr<uint32_t> NewestVersion(const RowId& ring) {
-    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT version FROM _fs_keys WHERE keyring = ?1 "
-                                              "AND kind IN (3, 5) ORDER BY created DESC, "
-                                              "version DESC LIMIT 1"));
-    st->BindBlob(1, ring.view());
-    FS_ASSIGN_OR_RETURN(bool r, st->Step());
-    return r ? static_cast<uint32_t>(st->ColumnInt(0)) : 0u;
-  }
+  // collide), ordered by when their records were made.
   absl::StatusOr<std::vector<uint32_t>> Versions(const RowId& ring) {
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT DISTINCT version FROM _fs_keys WHERE "
                                               "keyring = ?1 AND kind IN (3, 5)"));
@@ -329,18 +321,33 @@ class KeyRing::Impl {
     return out;
   }
 
-  // Whether a referral of the key ring's case ended (declined, completed)
-  // after `millis`: the key ring then moves to a new version.
-  absl::StatusOr<bool> ReferralEndedAfter(const RowId& ring, int64_t millis) {
+  // Whether version `v` of a key ring may still seal new values: it is
+  // wrapped for `mine`, every office it is wrapped for is still entitled to
+  // it (a referral that ended, was deleted or re-addressed is not), and each
+  // wrap is under its office's newest generation (no revoked device of any
+  // of those offices holds the key it is under).
+  absl::StatusOr<bool> Fresh(const RowId& ring, uint32_t v, const std::string& mine,
+                             const std::set<std::string>& entitled) {
     FS_ASSIGN_OR_RETURN(
-        auto st, db->Prepared("SELECT 1 FROM referrals r WHERE r.status IN ('declined', "
-                              "'completed') AND coalesce(r.completed_at, r.responded_at, "
-                              "9223372036854775807) >= ?2 AND (r.case_id = ?1 OR r.case_id IN "
-                              "(SELECT id FROM cases WHERE person_id = ?1)) LIMIT 1"));
+        auto st, db->Prepared("SELECT k.province, o.generation, (SELECT max(n.generation) FROM "
+                              "_fs_keys n WHERE n.kind = 1 AND n.province = k.province) FROM "
+                              "_fs_keys k LEFT JOIN _fs_keys o ON o.kind = 1 AND o.office_key = "
+                              "k.office_key WHERE k.keyring = ?1 AND k.version = ?2 AND k.kind "
+                              "IN (3, 5)"));
     st->BindBlob(1, ring.view());
-    st->BindInt(2, millis);
-    return st->Step();
+    st->BindInt(2, v);
+    bool for_me = false;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      const std::string office = st->ColumnString(0);
+      if (entitled.count(office) == 0) return false;
+      if (st->ColumnIsNull(1) || st->ColumnInt(1) != st->ColumnInt(2)) return false;
+      for_me |= office == mine;
+    }
+    return for_me;
   }
+
 };
 
 KeyRing::KeyRing(Replica* replica, std::string province)
@@ -524,6 +531,19 @@ absl::StatusOr<std::vector<std::string>> KeyRing::UnpushedRecords(size_t limit) 
   return out;
 }
 
+absl::Status KeyRing::MarkRefused(const std::vector<std::string>& records) {
+  return impl_->InTxn([&]() -> absl::Status {
+    for (const std::string& bytes : records) {
+      FS_ASSIGN_OR_RETURN(KeyRecord r, crypto::ParseKeyRecord(bytes));
+      FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("UPDATE _fs_keys SET pushed = 2 WHERE "
+                                                       "id = ?1"));
+      st->BindBlob(1, r.Id());
+      FS_RETURN_IF_ERROR(st->Run());
+    }
+    return absl::OkStatus();
+  });
+}
+
 absl::Status KeyRing::MarkPushed(const std::vector<std::string>& records) {
   return impl_->InTxn([&]() -> absl::Status {
     for (const std::string& bytes : records) {
@@ -684,6 +704,38 @@ absl::StatusOr<RowId> KeyRing::KeyRingOf(
   return row;
 }
 
+absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
+                                                       const std::string& owner) {
+  // Only versions this office may trust to seal under: made by a member of
+  // this office (kind 5: it opens only with the office key), or granted to
+  // it by a device of the office that owns the key ring. Another office
+  // cannot choose the key this office's writes are sealed under.
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared(
+                                   "SELECT version, kind, signer, created FROM _fs_keys WHERE "
+                                   "keyring = ?1 AND province = ?2 AND kind IN (3, 5)"));
+  st->BindBlob(1, ring.view());
+  st->BindText(2, province_);
+  uint32_t best = 0;
+  int64_t best_created = -1;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    const auto kind = static_cast<KeyRecordKind>(st->ColumnInt(1));
+    if (kind == KeyRecordKind::kDataKey) {
+      const RegisteredDevice* signer = FindDevice(IdOf(st->ColumnBlob(2)));
+      const bool by_owner = signer != nullptr && !owner.empty() && signer->province == owner;
+      const bool by_me = identity_ && IdOf(st->ColumnBlob(2)) == identity_->device();
+      if (!by_owner && !by_me) continue;
+    }
+    const int64_t created = st->ColumnInt(3);
+    if (created > best_created) {
+      best_created = created;
+      best = static_cast<uint32_t>(st->ColumnInt(0));
+    }
+  }
+  return best;
+}
+
 absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
   const ColumnDef& col = *req.column;
   if (col.sensitivity == Sensitivity::kSensitiveWhenRestricted) {
@@ -725,30 +777,23 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
     }
     Impl::Choice c;
     c.hlc = hlc;
-    FS_ASSIGN_OR_RETURN(uint32_t newest, m.NewestVersion(ring));
+    // The office that owns the key ring, and every office entitled to it.
+    std::string owner;
+    if (table == "referrals" || table == "consents") {
+      FS_ASSIGN_OR_RETURN(owner, m.ClearText("cases", "province", ring));
+    } else if (req.table->FindColumn("province") != nullptr) {
+      FS_ASSIGN_OR_RETURN(Value p, req.row_value("province"));
+      if (p.kind() == Value::Kind::kText) owner = p.str();
+    }  // services name no province: the writer's office owns the key
+    FS_ASSIGN_OR_RETURN(std::set<std::string> entitled, m.ReferredOffices(ring));
+    entitled.insert(province_);
+    if (!owner.empty()) entitled.insert(owner);
+    FS_ASSIGN_OR_RETURN(uint32_t newest, NewestTrustedVersion(ring, owner));
     if (newest > 0) {
-      // The newest version is kept while it is wrapped for this office under
-      // its current office key, and no referral of the case ended since.
-      FS_ASSIGN_OR_RETURN(
-          auto fresh,
-          m.db->Prepared("SELECT min(k.created) FROM _fs_keys k JOIN _fs_keys o ON o.kind = 1 "
-                         "AND o.office_key = k.office_key WHERE k.keyring = ?1 AND "
-                         "k.version = ?2 AND k.kind IN (3, 5) AND k.province = ?3 AND "
-                         "o.generation >= ?4"));
-      fresh->BindBlob(1, ring.view());
-      fresh->BindInt(2, newest);
-      fresh->BindText(3, province_);
-      fresh->BindInt(4, office->generation);
-      FS_ASSIGN_OR_RETURN(bool row, fresh->Step());
-      if (row && !fresh->ColumnIsNull(0)) {
-        const int64_t created = static_cast<int64_t>(
-            Hlc::FromPacked(static_cast<uint64_t>(fresh->ColumnInt(0))).wall_millis());
-        fresh->Reset();
-        FS_ASSIGN_OR_RETURN(bool ended, m.ReferralEndedAfter(ring, created));
-        if (!ended) {
-          FS_ASSIGN_OR_RETURN(c.key, m.DataKey(me, ring, newest));
-          if (c.key) c.version = newest;
-        }
+      FS_ASSIGN_OR_RETURN(bool fresh, m.Fresh(ring, newest, province_, entitled));
+      if (fresh) {
+        FS_ASSIGN_OR_RETURN(c.key, m.DataKey(me, ring, newest));
+        if (c.key) c.version = newest;
       }
     }
     if (!c.key) {
@@ -759,17 +804,7 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
       FS_RETURN_IF_ERROR(m.Store(crypto::WrapDataKeyForOffice(me.device(), req.version.hlc, ring,
                                                               c.version, *c.key, *office),
                                  false));
-      std::set<std::string> others;
-      std::string owner;
-      if (table == "referrals" || table == "consents") {
-        FS_ASSIGN_OR_RETURN(owner, m.ClearText("cases", "province", ring));
-      } else if (req.table->FindColumn("province") != nullptr) {
-        FS_ASSIGN_OR_RETURN(Value p, req.row_value("province"));
-        if (p.kind() == Value::Kind::kText) owner = p.str();
-      }  // services name no province: the writer's office owns the key
-      if (!owner.empty()) others.insert(owner);
-      FS_ASSIGN_OR_RETURN(std::set<std::string> referred, m.ReferredOffices(ring));
-      others.insert(referred.begin(), referred.end());
+      std::set<std::string> others = entitled;
       others.erase(province_);
       for (const std::string& o : others) {
         FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> theirs, m.OfficeKeys(o));
@@ -810,8 +845,14 @@ CommitSecurity KeyRing::Security() {
   CommitSecurity s;
   s.verify = [this](const Commit& c, int64_t position) { return Verify(c, position); };
   s.seal = [this](const SealRequest& req) { return Seal(req); };
-  s.sign = [this](const Commit& c) {
-    return identity_ ? crypto::SignCommit(*identity_, c) : std::string();
+  s.sign = [this](const Commit& c) -> absl::StatusOr<std::string> {
+    if (!identity_) {
+      return absl::FailedPreconditionError(
+          "the keystore is locked, so nothing can be written (every change is signed by this "
+          "laptop): unlock it with the passphrase (--passphrase-file FILE, "
+          "FIELDSYNC_PASSPHRASE_FILE, or on a terminal) and try again; nothing was changed");
+    }
+    return crypto::SignCommit(*identity_, c);
   };
   return s;
 }
@@ -871,15 +912,19 @@ OpenedField KeyRing::Read(std::string_view table, const RowId& row, std::string_
   return out;
 }
 
-absl::Status KeyRing::Erase(const RowId& keyring) {
+absl::Status KeyRing::Erase(const std::vector<RowId>& keyrings) {
   if (!unlocked()) {
     return absl::FailedPreconditionError("erasure needs the keystore unlocked (it is signed)");
   }
   HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
-  KeyRecord r = crypto::ErasureRecord(*identity_, clock.Now(), keyring);
+  // All the key rings or none.
   FS_RETURN_IF_ERROR(impl_->InTxn([&]() -> absl::Status {
-    FS_RETURN_IF_ERROR(impl_->Store(r, false));
-    return impl_->DestroyRing(r);
+    for (const RowId& keyring : keyrings) {
+      KeyRecord r = crypto::ErasureRecord(*identity_, clock.Now(), keyring);
+      FS_RETURN_IF_ERROR(impl_->Store(r, false));
+      FS_RETURN_IF_ERROR(impl_->DestroyRing(r));
+    }
+    return absl::OkStatus();
   }));
   impl_->db->Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError();
   return absl::OkStatus();

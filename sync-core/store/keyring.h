@@ -105,6 +105,8 @@ class KeyRing {
   // Records made here that the hub has not acknowledged, oldest first.
   absl::StatusOr<std::vector<std::string>> UnpushedRecords(size_t limit);
   absl::Status MarkPushed(const std::vector<std::string>& records);
+  // Records the hub refused for good: kept (pushed = 2), never sent again.
+  absl::Status MarkRefused(const std::vector<std::string>& records);
   // Counts of held records by kind, for status and tests.
   absl::StatusOr<std::map<crypto::KeyRecordKind, int64_t>> CountRecords();
 
@@ -129,7 +131,7 @@ class KeyRing {
   // Crypto-shredding: destroys every key of `keyring` held here and writes
   // an erasure record (pushed to the hub, which destroys its copies and
   // relays the order). Needs the keystore unlocked.
-  absl::Status Erase(const RowId& keyring);
+  absl::Status Erase(const std::vector<RowId>& keyrings);
   absl::StatusOr<bool> IsErased(const RowId& keyring);
 
   // The key ring a row's sealed fields use: the row itself for cases,
@@ -143,6 +145,7 @@ class KeyRing {
  private:
   explicit KeyRing(Replica* replica, std::string province);
   absl::StatusOr<std::optional<Value>> Seal(const SealRequest& req);
+  absl::StatusOr<uint32_t> NewestTrustedVersion(const RowId& ring, const std::string& owner);
   absl::Status Verify(const Commit& c, int64_t position);
 
   Replica* replica_;

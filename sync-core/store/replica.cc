@@ -935,7 +935,9 @@ absl::StatusOr<std::vector<Commit>> Replica::WriteMany(const std::vector<LocalTx
     std::vector<RowState> states;
     for (const LocalTxn& txn : txns) {
       FS_ASSIGN_OR_RETURN(Commit c, m.BuildLocal(txn, &states));
-      if (m.security.sign) c.signature = m.security.sign(c);
+      if (m.security.sign) {
+        FS_ASSIGN_OR_RETURN(c.signature, m.security.sign(c));
+      }
       FS_RETURN_IF_ERROR(m.ApplyCommit(c, &states));
       out.push_back(std::move(c));
     }

@@ -158,8 +158,9 @@ struct SealRequest {
 // What makes commits trustworthy and fields private (crypto/): installed by
 // a node whose keystore is unlocked, and by a hub. Unset members do nothing.
 struct CommitSecurity {
-  // Signs a commit this replica writes, before it is stored and logged.
-  std::function<std::string(const Commit&)> sign;
+  // Signs a commit this replica writes, before it is stored and logged; an
+  // error (a locked keystore) refuses the write, nothing stored.
+  std::function<absl::StatusOr<std::string>(const Commit&)> sign;
   // Checks a commit received from elsewhere (Apply, ApplyPulled) before
   // anything of its batch is applied; an error refuses the whole batch.
   // `position` is the commit's position in the hub's log for pulled commits,
