@@ -698,6 +698,45 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
           }
         }
       }
+      // A field sealed only when its row is restricted must be sealed if
+      // the row is restricted once this commit is applied (a concurrent
+      // write from a device that had not seen the restriction yet).
+      if (crypto_checks_) {
+        for (const RowChange& rc : c.changes) {
+          const TableDef* t = schema.FindTable(rc.table);
+          if (t == nullptr || t->FindColumn("restriction") == nullptr) continue;
+          const FieldWrite* clear = nullptr;
+          std::optional<bool> restricted;
+          for (const FieldWrite& f : rc.fields) {
+            if (f.column == "restriction") {
+              restricted = f.value.kind() == Value::Kind::kText && f.value.str() == "restricted";
+            }
+            const ColumnDef* col = t->FindColumn(f.column);
+            if (col != nullptr && col->sensitivity == Sensitivity::kSensitiveWhenRestricted &&
+                !f.value.is_null() &&
+                !(f.value.kind() == Value::Kind::kBytes && crypto::LooksSealed(f.value.str()))) {
+              clear = &f;
+            }
+          }
+          if (clear == nullptr) continue;
+          if (!restricted) {
+            FS_ASSIGN_OR_RETURN(auto st, writer_->db().Prepared(
+                                             "SELECT restricted FROM hub_row_scope WHERE tbl = ?1 "
+                                             "AND row = ?2"));
+            st->BindText(1, rc.table);
+            st->BindBlob(2, rc.row.view());
+            FS_ASSIGN_OR_RETURN(bool found, st->Step());
+            restricted = found && st->ColumnInt(0) != 0;
+          }
+          if (*restricted) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "commit ", c.Name(), " writes ", rc.table, ".", clear->column, " in clear, but ",
+                rc.table, " row ", rc.row.ToString(), " is restricted: that field must be "
+                "sealed (write it again now that the restriction is known). Nothing of the "
+                "batch was stored"));
+          }
+        }
+      }
       return scope.CheckWritable(node.province, c);
     };
     hooks.after = [&](const Commit& c, int64_t position) { return scope.Record(c, position); };

@@ -47,8 +47,9 @@ std::optional<std::string> AskTerminal(const std::string& prompt) {
     // nothing to do: the prompt is a courtesy
   }
   std::string line;
+  line.reserve(1024);  // no reallocation leaving unwiped copies behind
   char c;
-  while (read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
+  while (read(fd, &c, 1) == 1 && c != '\n' && line.size() < 1024) line.push_back(c);
   if (have_termios) tcsetattr(fd, TCSAFLUSH, &old);
   if (write(fd, "\n", 1) < 0) {
     // as above
@@ -77,7 +78,10 @@ absl::StatusOr<std::optional<std::string>> GetPassphrase(const Args& args, bool 
     return std::optional<std::string>(*std::move(p));
   }
   if (const char* v = std::getenv(kPassphraseEnv); v != nullptr && *v != '\0') {
-    return std::optional<std::string>(std::string(v));
+    std::string p(v);
+    // Not left for child processes or /proc/PID/environ of a long daemon.
+    unsetenv(kPassphraseEnv);
+    return std::optional<std::string>(std::move(p));
   }
   if (!ask) return std::optional<std::string>();
   std::optional<std::string> typed = AskTerminal(prompt);

@@ -172,6 +172,14 @@ TEST_F(CryptoSyncTest, TwoDevicesOfAnOfficeReadEachOthersCases) {
     EXPECT_EQ(Opened(*n, "cases", by_a, "narrative"), "câu chuyện của A");
     EXPECT_EQ(Opened(*n, "cases", by_b, "narrative"), "câu chuyện của B");
   }
+  // Locked, the keys opened so far are gone: nothing reads, nothing writes.
+  b.keys()->Lock();
+  EXPECT_EQ(StateOf(b, "cases", by_a, "narrative"), State::kLocked);
+  LocalTxn t;
+  t.Set("cases", by_a, {{"status", Value::Text("verifying")}});
+  EXPECT_EQ(b.replica().Write(t).status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(b.keys()->Unlock(b.identity().Clone()).ok());
+  EXPECT_EQ(Opened(b, "cases", by_a, "narrative"), "câu chuyện của A");
   // Stored sealed on both, the hub's copy too.
   auto hub = OpenHubReplica();
   auto row = hub->Get("cases", by_a);
@@ -561,6 +569,31 @@ TEST_F(CryptoSyncTest, AClearSensitiveValueIsRefusedByTheHubWithoutRepeatingIt) 
   EXPECT_EQ(r->push_refused.message().find(secret), std::string::npos);
   EXPECT_EQ(ReadFileBytes(hub_->log_path()).find(secret), std::string::npos);
   EXPECT_EQ(AllBytesUnder(hub_->data_dir()).find(secret), std::string::npos);
+
+  // The same for a field sealed only when its row is restricted: a
+  // restricted contact's mobile in clear.
+  auto& lc2 = AddNode("LC");
+  MustSync(lc2);
+  ReplicaOptions o2;
+  o2.path = lc2.dir() + "/replica.db";
+  auto raw2 = Replica::Open(o2);
+  ASSERT_TRUE(raw2.ok());
+  CommitSecurity sign_only2;
+  sign_only2.sign = [&](const Commit& c) { return crypto::SignCommit(lc2.identity(), c); };
+  (*raw2)->SetSecurity(sign_only2);
+  const std::string mobile = "0912 345 678 restricted-8f3a9c";
+  LocalTxn t;
+  t.Create("contacts", Id16::NewRandom(), {{"name", Value::Text("Cán bộ A")},
+                                           {"mobile", Value::Text(mobile)},
+                                           {"restriction", Value::Text("restricted")},
+                                           {"province", Value::Text("LC")}});
+  ASSERT_TRUE((*raw2)->Write(t).ok());
+  auto r2 = lc2.Sync();
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ(r2->push_refused.code(), absl::StatusCode::kInvalidArgument) << r2->push_refused;
+  EXPECT_NE(r2->push_refused.message().find("is restricted"), std::string::npos);
+  EXPECT_EQ(r2->push_refused.message().find(mobile), std::string::npos);
+  EXPECT_EQ(AllBytesUnder(hub_->data_dir()).find(mobile), std::string::npos);
 }
 
 uint32_t KeyVersionOf(harness::LocalNode& n, const RowId& kase) {

@@ -225,8 +225,10 @@ absl::StatusOr<KeyRecord> ParseKeyRecord(std::string_view bytes) {
   in.ExpectEnd();
   if (!in.ok()) return in.status();
   if ((r.kind == KeyRecordKind::kOfficeKey || r.kind == KeyRecordKind::kOfficeShare) &&
-      r.generation == 0) {
-    return absl::InvalidArgumentError("malformed key record: office key generation 0");
+      (r.generation == 0 || r.generation > kMaxOfficeGeneration)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "malformed key record: office key generation ", r.generation, " (1 to ",
+        kMaxOfficeGeneration, ")"));
   }
   if ((r.kind == KeyRecordKind::kDataKey || r.kind == KeyRecordKind::kOfficeDataKey) &&
       r.key_version == 0) {

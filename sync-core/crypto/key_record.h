@@ -58,6 +58,9 @@ namespace fieldsync::crypto {
 inline constexpr uint8_t kKeyRecordMagic = 0xF6;
 inline constexpr uint8_t kKeyRecordVersion = 1;
 inline constexpr size_t kMaxKeyRecordBytes = 512;
+// An office moves to a new generation at each revocation: a million is
+// beyond any real office, and keeps generation + 1 from wrapping.
+inline constexpr uint32_t kMaxOfficeGeneration = 1'000'000;
 inline constexpr std::string_view kKeyRecordSignDomain = "fieldsync key record v1";
 
 enum class KeyRecordKind : uint8_t {

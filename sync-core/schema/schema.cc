@@ -106,7 +106,10 @@ absl::Status WrongKind(const TableDef& t, const ColumnDef& c, const Value& v,
   return absl::InvalidArgumentError(absl::StrCat(
       "wrong type for ", Where(t, c), ": the column is ", AV(ColumnTypeName(c.type)),
       " and takes a ", AV(Value::KindName(want)), " value, got ", AV(Value::KindName(v.kind())),
-      " ", v.DebugString()));
+      // A value of a sensitive column is never repeated: messages end up in
+      // logs, the hub's among them.
+      c.sensitivity == Sensitivity::kClear ? absl::StrCat(" ", v.DebugString())
+                                           : std::string(" (value not shown: sensitive)")));
 }
 
 }  // namespace

@@ -870,6 +870,18 @@ OpenedField KeyRing::Read(std::string_view table, const RowId& row, std::string_
     out.problem = std::string(h.status().message());
     return out;
   }
+  // The value must be sealed under the key ring of the row it sits in: one
+  // lifted from another case would otherwise outlive that case's erasure.
+  RowId expected = row;
+  if (table == "referrals" || table == "consents") {
+    absl::StatusOr<std::string> c = impl_->ClearText(std::string(table), "case_id", row);
+    expected = c.ok() && c->size() == 16 ? IdOf(*c) : RowId();
+  }
+  if (h->keyring != expected) {
+    out.state = OpenedField::State::kFailed;
+    out.problem = "sealed under the key of another record (moved or planted); not opened";
+    return out;
+  }
   absl::StatusOr<bool> erased = impl_->Erased(h->keyring);
   if (erased.ok() && *erased) {
     out.state = OpenedField::State::kErased;
