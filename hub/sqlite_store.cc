@@ -417,9 +417,11 @@ absl::StatusOr<NodeInfo> SqliteHubStore::LoadNode(const DeviceId& device) {
   return n;
 }
 
-absl::StatusOr<std::vector<RegisteredDevice>> SqliteHubStore::Registry() {
-  std::lock_guard<std::mutex> l(registry_mu_);
-  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared(
+namespace {
+
+// Every enrolled device with its public keys, as nodes verify against it.
+absl::StatusOr<std::vector<RegisteredDevice>> ReadRegistry(sqlite::Db& db) {
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared(
                                    "SELECT device, name, province, sign_pk, box_pk, revoked_at, "
                                    "revoked_position FROM hub_nodes WHERE sign_pk IS NOT NULL "
                                    "ORDER BY device"));
@@ -440,6 +442,13 @@ absl::StatusOr<std::vector<RegisteredDevice>> SqliteHubStore::Registry() {
     out.push_back(std::move(d));
   }
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<RegisteredDevice>> SqliteHubStore::Registry() {
+  std::lock_guard<std::mutex> l(registry_mu_);
+  return ReadRegistry(*registry_);
 }
 
 absl::StatusOr<NodeInfo> SqliteHubStore::Authenticate(const DeviceId& device,
@@ -786,10 +795,6 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params
   const bool bootstrapped = params.bootstrapped;
   const uint64_t gc_epoch = params.gc_epoch;
   const size_t max_batch = params.max_batch;
-  // The registry first (outside the read transaction: it is the registry
-  // connection's), when the node's copy differs.
-  FS_ASSIGN_OR_RETURN(std::vector<RegisteredDevice> registry, Registry());
-  const bool send_registry = RegistryDigest(registry) != params.registry_digest;
   if (cursor < 0) {
     return absl::InvalidArgumentError(absl::StrCat("cursor ", cursor, " is negative"));
   }
@@ -847,7 +852,10 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params
                                          "(kind IN (1, 3, 4) OR province = ?2) ORDER BY seq"));
       keys->BindInt(1, params.key_cursor);
       keys->BindText(2, node.province);
-      if (send_registry) {
+      // The registry, in the same snapshot as the key records: every signer
+      // of a record sent is in it. Sent when the node's copy differs.
+      FS_ASSIGN_OR_RETURN(std::vector<RegisteredDevice> registry, ReadRegistry(rep.db()));
+      if (RegistryDigest(registry) != params.registry_digest) {
         chunk.registry_included = true;
         chunk.registry = registry;
       }
