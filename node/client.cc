@@ -556,10 +556,6 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
     // rows they are for: those must be there first).
     absl::StatusOr<SyncReport> pushed = m.Push(replica, cred, stop, report);
     if (pushed.ok()) {
-      absl::Status keys_pushed = m.PushKeys(keys, cred, &*pushed);
-      if (!keys_pushed.ok()) pushed = keys_pushed;
-    }
-    if (pushed.ok()) {
       report = *pushed;
     } else if (PermanentRefusal(pushed.status())) {
       // The hub will never take that commit as it is: do not let it stop
@@ -568,19 +564,17 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
     } else {
       return pushed.status();
     }
+    // Key records refused for good are set aside inside; only a failure to
+    // reach the hub stops the pass.
+    FS_RETURN_IF_ERROR(m.PushKeys(keys, cred, &report));
     FS_RETURN_IF_ERROR(m.PullAll(replica, keys, cred, stop, progress, &report));
     // Now that the registry and the office's records are current: office
     // keys, shares for new devices, a new generation after a revocation,
     // grants for referrals; sent at once.
-    if (keys.unlocked() && report.push_refused.ok()) {
+    if (keys.unlocked()) {
       FS_ASSIGN_OR_RETURN(MaintainReport mr, keys.Maintain());
       report.key_notes = mr.notes;
-      absl::Status s = m.PushKeys(keys, cred, &report);
-      if (!s.ok() && PermanentRefusal(s)) {
-        report.push_refused = s;
-      } else if (!s.ok()) {
-        return s;
-      }
+      FS_RETURN_IF_ERROR(m.PushKeys(keys, cred, &report));
     }
     return report;
   };
