@@ -132,16 +132,23 @@ class KeyRing::Impl {
 
   absl::StatusOr<std::vector<KeyRecord>> Query(const std::string& where,
                                                const std::function<void(sqlite::Stmt*)>& bind) {
-    FS_ASSIGN_OR_RETURN(auto st, db->Prepared(absl::StrCat("SELECT bytes FROM _fs_keys WHERE ",
-                                                           where, " ORDER BY seq")));
+    // In seq order, sorted here: ORDER BY seq would make SQLite build a
+    // temporary b-tree at every call (no index gives that order).
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared(absl::StrCat("SELECT seq, bytes FROM _fs_keys "
+                                                           "WHERE ", where)));
     bind(st.get());
-    std::vector<KeyRecord> out;
+    std::vector<std::pair<int64_t, KeyRecord>> rows;
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
-      FS_ASSIGN_OR_RETURN(KeyRecord k, crypto::ParseKeyRecord(st->ColumnBlob(0)));
-      out.push_back(std::move(k));
+      FS_ASSIGN_OR_RETURN(KeyRecord k, crypto::ParseKeyRecord(st->ColumnBlob(1)));
+      rows.emplace_back(st->ColumnInt(0), std::move(k));
     }
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<KeyRecord> out;
+    out.reserve(rows.size());
+    for (auto& row : rows) out.push_back(std::move(row.second));
     return out;
   }
 
@@ -307,10 +314,10 @@ class KeyRing::Impl {
   // unfinished referrals of its case (or of the cases of its person).
   absl::StatusOr<std::set<std::string>> ReferredOffices(const RowId& ring) {
     FS_ASSIGN_OR_RETURN(
-        auto st, db->Prepared("SELECT DISTINCT r.to_office FROM referrals r WHERE r._live = 1 "
+        auto st, db->Prepared("SELECT r.to_office FROM referrals r WHERE r._live = 1 "
                               "AND r.status IN ('sent', 'accepted') AND r.to_office IS NOT NULL "
-                              "AND (r.case_id = ?1 OR r.case_id IN (SELECT id FROM cases "
-                              "WHERE person_id = ?1 AND _live = 1))"));
+                              "AND (r.case_id = ?1 OR EXISTS (SELECT 1 FROM cases c WHERE "
+                              "c.id = r.case_id AND c.person_id = ?1 AND c._live = 1))"));
     st->BindBlob(1, ring.view());
     std::set<std::string> out;
     while (true) {
