@@ -164,11 +164,25 @@ TEST_F(SyncTest, ThreeNodesInTwoProvincesConvergeThroughTheHubInAnySyncOrder) {
   }
   // Every sealed value a node holds -- fields and conflict records -- opens
   // there: office keys, shares and grants reached everyone who sees it.
+  // Except a person none of whose cases is live: a case deleted before its
+  // owner granted its referral keeps its person's key to the owning office
+  // (the person row still reaches the other office, unreadable: right).
   size_t opened = 0;
   for (auto* n : all) {
+    std::set<RowId> live_persons;
+    const int person_col = FieldOfficeSchema().FindTable("cases")->ColumnIndex("person_id");
+    for (const RowId& k : Rows(n->replica(), "cases")) {
+      auto c = n->replica().Get("cases", k);
+      ASSERT_TRUE(c.ok() && c->has_value());
+      const Value& p = (*c)->values[static_cast<size_t>(person_col)];
+      if ((*c)->live && p.kind() == Value::Kind::kBytes) {
+        live_persons.insert(*Id16::FromBytes(p.str(), "person"));
+      }
+    }
     for (const TableDef& t : n->replica().schema().tables()) {
       const std::string table(t.name);
       for (const RowId& row : Rows(n->replica(), table)) {
+        if (table == "persons" && live_persons.count(row) == 0) continue;
         auto r = n->replica().Get(table, row);
         ASSERT_TRUE(r.ok() && r->has_value());
         for (size_t i = 0; i < t.columns.size(); ++i) {

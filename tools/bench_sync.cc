@@ -803,7 +803,11 @@ absl::StatusOr<int> FreshSync(const Settings& s, const std::string& dir, const M
     FS_ASSIGN_OR_RETURN(std::optional<Row> row, fresh->Get("cases", res.ids.back()));
     if (!row) return absl::InternalError("the new node lacks the seed's last case");
     int sealed = 0;
-    for (const Value& v : row->values) {
+    const TableDef& cases_def = *fresh->schema().FindTable("cases");
+    for (size_t ci = 0; ci < row->values.size(); ++ci) {
+      // Sensitive columns only: a clear id may begin with the magic byte.
+      if (cases_def.columns[ci].sensitivity == Sensitivity::kClear) continue;
+      const Value& v = row->values[ci];
       sealed += v.kind() == Value::Kind::kBytes && crypto::LooksSealed(v.str()) ? 1 : 0;
     }
     FS_ASSIGN_OR_RETURN(std::unique_ptr<KeyRing> keys, KeyRing::Open(fresh.get(), kSeedProvince));

@@ -867,7 +867,12 @@ CommitSecurity KeyRing::Security() {
 OpenedField KeyRing::Read(std::string_view table, const RowId& row, std::string_view column,
                           const Value& stored, const std::optional<Version>& version) {
   OpenedField out;
-  if (stored.kind() != Value::Kind::kBytes || !crypto::LooksSealed(stored.str())) {
+  // Only a sensitive column holds sealed values: a clear id may begin with
+  // the envelope's magic byte by chance.
+  const TableDef* t = replica_->schema().FindTable(table);
+  const ColumnDef* col = t == nullptr ? nullptr : t->FindColumn(column);
+  const bool sensitive = col != nullptr && col->sensitivity != Sensitivity::kClear;
+  if (!sensitive || stored.kind() != Value::Kind::kBytes || !crypto::LooksSealed(stored.str())) {
     out.value = stored;
     return out;
   }

@@ -60,6 +60,7 @@ class SyncTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status();
     EXPECT_TRUE(!r.ok() || r->push_refused.ok()) << r->push_refused;
     EXPECT_TRUE(!r.ok() || r->key_records_refused == 0) << r->key_refusal;
+    EXPECT_TRUE(!r.ok() || r->key_records_refused_by_hub == 0) << r->key_push_refusal;
     return r.ok() ? *r : node::SyncReport{};
   }
 
