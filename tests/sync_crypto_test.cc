@@ -602,6 +602,27 @@ uint32_t KeyVersionOf(harness::LocalNode& n, const RowId& kase) {
   return crypto::ParseEnvelope((*r)->values[static_cast<size_t>(ci)].str())->key_version;
 }
 
+// Queues a key record on a node as if it had made it: pushed at its next sync.
+void Queue(harness::LocalNode& n, const crypto::KeyRecord& r) {
+  auto ins = n.replica().db().Prepared(
+      "INSERT INTO _fs_keys(id, kind, province, keyring, version, office_key, recipient, "
+      "generation, signer, created, bytes, pushed, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+      "?9, 0, ?10, 0, 1000000 + (SELECT count(*) FROM _fs_keys))");
+  ASSERT_TRUE(ins.ok());
+  (*ins)->BindBlob(1, r.Id());
+  (*ins)->BindInt(2, static_cast<int64_t>(r.kind));
+  if (!r.province.empty()) (*ins)->BindText(3, r.province);
+  (*ins)->BindBlob(4, r.keyring.view());
+  (*ins)->BindInt(5, r.key_version);
+  (*ins)->BindBlob(6, r.office_key_id.view());
+  (*ins)->BindBlob(7, r.recipient.view());
+  (*ins)->BindInt(8, r.generation);
+  (*ins)->BindBlob(9, r.signer.view());
+  (*ins)->BindBlob(10, r.bytes);
+  ASSERT_TRUE((*ins)->Run().ok());
+  (*ins)->Reset();
+}
+
 std::vector<std::string> AllKeyRecords(harness::LocalNode& n) {
   auto all = n.replica().db().Prepared("SELECT bytes FROM _fs_keys ORDER BY seq");
   std::vector<std::string> out;
@@ -629,17 +650,7 @@ TEST_F(CryptoSyncTest, AnotherOfficeCannotChooseTheKeyACaseIsSealedUnder) {
       hn.identity(), Hlc::FromParts(static_cast<uint64_t>(SystemClock::Get()->NowMillis()) + 3600000, 0),
       kase, chosen, dek, *crypto::ParseKeyRecord(lc_office), crypto::DataKeyPurpose::kOwner);
   // The hub refuses it (and the node sets it aside, reported)...
-  auto ins = hn.replica().db().Prepared(
-      "INSERT INTO _fs_keys(id, kind, province, keyring, version, office_key, signer, created, "
-      "bytes, pushed, seq) VALUES (?1, 3, 'LC', ?2, ?3, ?4, ?5, 0, ?6, 0, 1000000)");
-  (*ins)->BindBlob(1, forged.Id());
-  (*ins)->BindBlob(2, kase.view());
-  (*ins)->BindInt(3, chosen);
-  (*ins)->BindBlob(4, forged.office_key_id.view());
-  (*ins)->BindBlob(5, forged.signer.view());
-  (*ins)->BindBlob(6, forged.bytes);
-  ASSERT_TRUE((*ins)->Run().ok());
-  (*ins)->Reset();
+  Queue(hn, forged);
   auto r = hn.Sync();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->key_records_refused_by_hub, 1u);
@@ -680,6 +691,40 @@ TEST_F(CryptoSyncTest, RevokingADeviceOfAReferredOfficeRotatesTheCasesReferredTo
   OpenedField f = hn_lost.keys()->Read("cases", kase, "narrative", (*row)->values[ci],
                                        (*row)->versions[ci]->version);
   EXPECT_EQ(f.state, State::kNoKey) << f.problem;
+}
+
+TEST_F(CryptoSyncTest, TheHubRefusesKeyRecordsOutsideTheOfficeOfTheDeviceThatMadeThem) {
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId kase = NewCase(lc.replica(), "LC", "Hà Thị Sáu");
+  SyncAll({&lc, &hn}, 2);
+  auto stored = [&]() -> int64_t {
+    auto hub = OpenHubReplica();
+    auto st = hub->db().Prepared("SELECT count(*) FROM hub_keys");
+    const int64_t n = *(*st)->Step() ? (*st)->ColumnInt(0) : -1;
+    (*st)->Reset();
+    return n;
+  };
+  const int64_t stored_before = stored();
+  auto refused = [&](harness::LocalNode& n, const crypto::KeyRecord& r, const std::string& why) {
+    Queue(n, r);
+    auto s = n.Sync();
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(s->key_records_refused_by_hub, 1u) << why;
+    EXPECT_NE(s->key_push_refusal.find(why), std::string::npos) << s->key_push_refusal;
+  };
+  const Hlc now = Hlc::FromParts(static_cast<uint64_t>(SystemClock::Get()->NowMillis()), 0);
+  // An office key of another office.
+  crypto::OfficeKey theirs = crypto::NewOfficeKey("HN", 7);
+  refused(lc, crypto::OfficeKeyRecord(lc.identity(), now, theirs), "of its own office only");
+  // Its office's key shared with a device of another office.
+  crypto::OfficeKey mine = crypto::NewOfficeKey("LC", 7);
+  refused(lc, crypto::ShareOfficeKey(lc.identity(), now, mine, hn.identity().public_keys()),
+          "not an active device of that office");
+  // An erasure of a case it does not own.
+  refused(hn, crypto::ErasureRecord(hn.identity(), now, kase), "only a device of the office that owns");
+  EXPECT_EQ(stored(), stored_before);
+  EXPECT_EQ(Opened(lc, "cases", kase, "narrative"), "Hà Thị Sáu") << "the refused erasure erased";
 }
 
 TEST_F(CryptoSyncTest, FieldnodeShowsSealedFieldsOpenedWhenUnlockedMaskedWhenLocked) {
