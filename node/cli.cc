@@ -19,7 +19,6 @@
 #include "crypto/keystore.h"
 #include "node/client.h"
 #include "node/passphrase.h"
-#include "store/sqlite.h"
 #include "store/data_dir.h"
 
 namespace fieldsync::node {
@@ -561,15 +560,9 @@ int Erase(const Args& args) {
   if (person.kind() == Value::Kind::kBytes && person.str().size() == 16) {
     const RowId pid = *Id16::FromBytes(person.str(), "person id");
     // The person's identity goes too, unless another live case names them.
-    auto others = s.replica->db().Prepared(
-        "SELECT count(*) FROM cases WHERE person_id = ?1 AND id != ?2 AND _live = 1");
+    auto others = s.keys->OtherLiveCasesOf(pid, *id);
     if (!others.ok()) return Fail(others.status());
-    (*others)->BindBlob(1, pid.view());
-    (*others)->BindBlob(2, id->view());
-    auto step = (*others)->Step();
-    if (!step.ok()) return Fail(step.status());
-    const int64_t n = (*others)->ColumnInt(0);
-    (*others)->Reset();
+    const int64_t n = *others;
     if (n == 0) {
       rings.push_back(pid);
       person_note = " and of its person";

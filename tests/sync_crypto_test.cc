@@ -804,6 +804,17 @@ TEST_F(CryptoSyncTest, FieldnodeShowsSealedFieldsOpenedWhenUnlockedMaskedWhenLoc
   ASSERT_EQ(tampered.exit_code, 0) << tampered.err;
   EXPECT_NE(tampered.out.find("narrative: [cannot be read: "), std::string::npos) << tampered.out;
   EXPECT_NE(tampered.out.find("status: intake"), std::string::npos) << tampered.out;
+  // Erasure from the command line: refused locked, then done; the file's
+  // sealed fields read as erased from then on.
+  auto locked_erase = fieldnode({"erase", "--case", id}, "");
+  EXPECT_EQ(locked_erase.exit_code, 1);
+  EXPECT_NE(locked_erase.err.find("unlocked"), std::string::npos) << locked_erase.err;
+  auto erased = fieldnode({"erase", "--case", id}, pass);
+  ASSERT_EQ(erased.exit_code, 0) << erased.err;
+  EXPECT_NE(erased.out.find("erased the keys of case " + id + " and of its person"),
+            std::string::npos) << erased.out;
+  auto after = fieldnode({"show", "cases", id}, pass);
+  EXPECT_NE(after.out.find("narrative: [cannot be read: erased"), std::string::npos) << after.out;
 }
 
 }  // namespace

@@ -956,4 +956,13 @@ absl::Status KeyRing::Erase(const std::vector<RowId>& keyrings) {
 
 absl::StatusOr<bool> KeyRing::IsErased(const RowId& keyring) { return impl_->Erased(keyring); }
 
+absl::StatusOr<int64_t> KeyRing::OtherLiveCasesOf(const RowId& person, const RowId& except) {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT count(*) FROM cases WHERE person_id = "
+                                                   "?1 AND id != ?2 AND _live = 1"));
+  st->BindBlob(1, person.view());
+  st->BindBlob(2, except.view());
+  FS_ASSIGN_OR_RETURN(bool r, st->Step());
+  return r ? st->ColumnInt(0) : int64_t{0};
+}
+
 }  // namespace fieldsync

@@ -133,6 +133,9 @@ class KeyRing {
   // relays the order). Needs the keystore unlocked.
   absl::Status Erase(const std::vector<RowId>& keyrings);
   absl::StatusOr<bool> IsErased(const RowId& keyring);
+  // Live cases other than `except` that name `person` (erasing a case
+  // erases its person's keys only when there are none).
+  absl::StatusOr<int64_t> OtherLiveCasesOf(const RowId& person, const RowId& except);
 
   // The key ring a row's sealed fields use: the row itself for cases,
   // persons, contacts and services; the case for referrals and consents.
