@@ -119,6 +119,7 @@ absl::StatusOr<bool> Scope::Visible(const std::string& province, const std::stri
   FS_ASSIGN_OR_RETURN(Entry e, Lookup(table, row));
   if (!e.found) return false;  // unknown rows are nobody's: fail closed
   if (table == "contacts") return !e.restricted || e.owner.empty() || e.owner == province;
+  if (table == "access_log") return e.owner == province;
   if (table == "persons") {
     if (e.owner == province) return true;
     FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT case_id FROM hub_person_case WHERE "
@@ -146,8 +147,8 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
   for (const RowChange& rc : c.changes) {
     FS_ASSIGN_OR_RETURN(Entry e, Lookup(rc.table, rc.row));
     const bool shared = rc.table == "organisations" || rc.table == "services";
-    const bool owned_table =
-        rc.table == "cases" || rc.table == "persons" || rc.table == "contacts";
+    const bool owned_table = rc.table == "cases" || rc.table == "persons" ||
+                             rc.table == "contacts" || rc.table == "access_log";
     // A delete clears every field (writes NULL): that moves nothing, so only
     // non-NULL writes of the fields that decide scope are checked below.
     auto written = [&](std::string_view column) -> const Value* {
@@ -186,6 +187,10 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
         }
       }
       if (rc.table == "cases") FS_RETURN_IF_ERROR(CheckPersonLink(province, c, rc));
+      if (rc.table == "access_log") {
+        return Denied(c, rc, "is an access log entry: the log is append-only, entries are "
+                             "never changed or deleted");
+      }
       continue;
     }
     // A row the hub has not seen: the commit creates it, and says whose it is.
@@ -196,6 +201,17 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
                                           TextOf(province_written), "\")"));
       }
       if (rc.table == "cases") FS_RETURN_IF_ERROR(CheckPersonLink(province, c, rc));
+    } else if (rc.table == "access_log") {
+      if (TextOf(province_written) != province) {
+        return Denied(c, rc, absl::StrCat("is new and must name its office's province \"",
+                                          AV(province), "\" in its province field"));
+      }
+      const Value* device = Written(rc, "device");
+      if (device == nullptr || device->kind() != Value::Kind::kBytes ||
+          device->str() != c.author.view()) {
+        return Denied(c, rc, "is an access log entry that names another device than its "
+                             "author: each device writes only its own entries");
+      }
     } else if (rc.table == "contacts") {
       const std::string restriction = TextOf(Written(rc, "restriction"));
       const std::string owner = TextOf(province_written);
@@ -346,10 +362,11 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
     std::optional<bool> restricted;
     bool before_restricted = false;
     if (t == "cases" || t == "persons" || t == "contacts" || t == "referrals" ||
-        t == "consents") {
+        t == "consents" || t == "access_log") {
       // The merged values, not the commit's: the commit may have lost.
       const char* sql = t == "cases"       ? "SELECT province, person_id FROM cases WHERE id = ?1"
                         : t == "persons"   ? "SELECT province FROM persons WHERE id = ?1"
+                        : t == "access_log" ? "SELECT province FROM access_log WHERE id = ?1"
                         : t == "contacts"  ? "SELECT province, restriction, _live FROM contacts "
                                              "WHERE id = ?1"
                         : t == "referrals" ? "SELECT case_id, to_office FROM referrals WHERE id = ?1"
@@ -360,7 +377,7 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
       if (!found) continue;
       FS_ASSIGN_OR_RETURN(Entry before, Lookup(t, rc.row));
       before_restricted = before.found && before.restricted;
-      if (t == "cases" || t == "persons" || t == "contacts") {
+      if (t == "cases" || t == "persons" || t == "contacts" || t == "access_log") {
         if (!st->ColumnIsNull(0)) owner = st->ColumnString(0);
       }
       // A deleted contact's fields are all NULL: that says nothing of its
@@ -533,6 +550,8 @@ absl::StatusOr<std::vector<RowId>> Scope::VisibleRows(const std::string& provinc
   } else if (table == "contacts") {
     sql = "SELECT row FROM hub_row_scope WHERE tbl = ?2 AND (restricted = 0 OR ever_public = 1 "
           "OR owner = '' OR owner = ?1) ORDER BY row";
+  } else if (table == "access_log") {
+    sql = "SELECT row FROM hub_row_scope WHERE tbl = ?2 AND owner = ?1 ORDER BY row";
   } else if (table == "cases") {
     sql = absl::StrCat("SELECT row FROM (", kVisibleCases, ") WHERE ?2 = 'cases' ORDER BY row");
   } else if (table == "persons") {

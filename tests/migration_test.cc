@@ -136,6 +136,36 @@ TEST_F(MigrationTest, AVersion1ReplicaOpensMigratedWithEverythingKept) {
   EXPECT_EQ(testing::Digest(*r), digest);
 }
 
+TEST_F(MigrationTest, AVersion2ReplicaGainsTheAccessLogAndKeepsEverything) {
+  const std::string path = dir_.File("v2.db");
+  LoadSql(path, ReadFile(FixturePath("replica_v2.sql")));
+  ASSERT_EQ(UserVersion(path), 2);
+  auto r = testing::OpenReplica(path, &clock_);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(UserVersion(path), FieldOfficeSchema().version());
+  EXPECT_TRUE(r->CheckIntegrity().ok());
+  auto stats = r->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->open_conflicts, 1u);
+  auto cases = r->ListRows("cases", false);
+  ASSERT_TRUE(cases.ok());
+  ASSERT_EQ(cases->size(), 1u);
+  const TableDef& ct = *FieldOfficeSchema().FindTable("cases");
+  auto kase = r->Get("cases", cases->front());
+  ASSERT_TRUE(kase.ok() && kase->has_value());
+  EXPECT_EQ((*kase)->values[static_cast<size_t>(ct.ColumnIndex("case_code"))],
+            T("LC-2025-001"));
+  // The new table exists, empty, and takes writes.
+  EXPECT_TRUE(r->ListRows("access_log", true)->empty());
+  auto w = r->Write(LocalTxn().Create("access_log", Id16::NewRandom(),
+                                      {{"officer", T("Lê Văn Tám")},
+                                       {"action", T("show")},
+                                       {"seq", Value::Int(1)},
+                                       {"province", T("LC")}}));
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(r->ListRows("access_log", false)->size(), 1u);
+}
+
 TEST_F(MigrationTest, AMigratedReplicaConvergesWithANewOne) {
   const std::string path = dir_.File("v1.db");
   LoadSql(path, ReadFile(FixturePath("replica_v1.sql")));

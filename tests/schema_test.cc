@@ -25,7 +25,7 @@ TEST(SchemaTest, DeclaresTheFieldOfficeTables) {
   std::set<std::string> names;
   for (const TableDef& t : FieldOfficeSchema().tables()) names.insert(std::string(t.name));
   EXPECT_EQ(names, (std::set<std::string>{"cases", "persons", "contacts", "organisations",
-                                          "services", "referrals", "consents"}));
+                                          "services", "referrals", "consents", "access_log"}));
 }
 
 TEST(SchemaTest, VictimIdentityAndNarrativeAreSensitive) {

@@ -21,7 +21,7 @@ constexpr auto R = Sensitivity::kSensitiveWhenRestricted;
 
 // The current schema version. Bump it together with a migration step in
 // store/migrations.cc and a fixture of the previous version in tests/fixtures.
-constexpr int kCurrentVersion = 2;
+constexpr int kCurrentVersion = 3;
 
 Schema* Build() {
   std::vector<TableDef> t;
@@ -143,6 +143,24 @@ Schema* Build() {
       {"recorded_by", kText, C, {}, 1, "officer who recorded it"},
       {"given_at", kTimestamp, C, {}, 1, "when it was given"},
       {"withdrawn_at", kTimestamp, C, {}, 1, "when it was withdrawn"},
+  }});
+
+  // Version 3: who viewed what (I.4: every read of victim data is
+  // attributable). Each device appends one entry each time it opens a case's
+  // sealed fields for display or export, chained to its previous entry by
+  // hash (store/access_log.h); the hub shows them with `fieldhub audit`.
+  // Append-only: entries are never edited or deleted.
+  t.push_back({"access_log", "who opened which case's sealed fields, when, for what", {
+      {"device", kId, C, {}, 3, "the device that opened them"},
+      {"officer", kText, C, {}, 3, "the officer using it"},
+      {"case_id", kId, C, {}, 3, "cases.id whose sealed fields were opened"},
+      {"at", kTimestamp, C, {}, 3, "when"},
+      {"action", kEnum, C, {"show", "search", "export", "edit"}, 3, "what for"},
+      {"fields", kText, C, {}, 3, "which fields, table.column joined by ','"},
+      {"seq", kInteger, C, {}, 3, "position in the device's chain, from 1"},
+      {"prev_hash", kText, C, {}, 3, "entry_hash of the device's previous entry (hex)"},
+      {"entry_hash", kText, C, {}, 3, "BLAKE2b-256 of prev_hash and this entry (hex)"},
+      {"province", kText, C, {}, 3, "the reading office's province code (scope)"},
   }});
 
   return new Schema(kCurrentVersion, std::move(t));

@@ -1,0 +1,219 @@
+#include "store/access_log.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "store/sqlite.h"
+
+namespace fieldsync {
+namespace {
+
+constexpr std::string_view kDomain{"fieldsync access log v1\0", 24};
+constexpr char kTable[] = "access_log";
+
+void PutU32(std::string* out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+void PutField(std::string* out, std::string_view b) {
+  PutU32(out, static_cast<uint32_t>(b.size()));
+  out->append(b.data(), b.size());
+}
+
+std::string TextOf(const Value& v) { return v.kind() == Value::Kind::kText ? v.str() : ""; }
+int64_t IntOf(const Value& v) { return v.kind() == Value::Kind::kInt ? v.int_value() : 0; }
+RowId IdOf(const Value& v) {
+  if (v.kind() != Value::Kind::kBytes || v.str().size() != 16) return RowId();
+  return *Id16::FromBytes(v.str(), "id");
+}
+
+// Holds an exclusive lock on a file beside the replica while alive.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) {
+    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ >= 0 && flock(fd_, LOCK_EX) != 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~FileLock() {
+    if (fd_ >= 0) close(fd_);  // closing releases the lock
+  }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace
+
+std::string AccessEntryHash(const AccessEntry& e) {
+  std::string m(kDomain);
+  PutField(&m, e.device.view());
+  PutField(&m, e.officer);
+  PutField(&m, e.case_id.view());
+  PutU64(&m, static_cast<uint64_t>(e.at_millis));
+  PutField(&m, e.action);
+  PutField(&m, e.fields);
+  PutU64(&m, static_cast<uint64_t>(e.seq));
+  PutField(&m, e.province);
+  PutField(&m, e.prev_hash);
+  unsigned char h[32];
+  crypto_generichash(h, sizeof(h), reinterpret_cast<const unsigned char*>(m.data()), m.size(),
+                     nullptr, 0);
+  char hex[65];
+  sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+  return std::string(hex, 64);
+}
+
+absl::StatusOr<AccessEntry> AppendAccess(Replica& replica, const std::string& province,
+                                         const std::string& officer, const RowId& case_id,
+                                         const std::string& action, const std::string& fields,
+                                         int64_t at_millis) {
+  FileLock lock(replica.db().path() + "-access.lock");
+  if (!lock.ok()) {
+    return absl::UnavailableError(absl::StrCat("cannot lock ", replica.db().path(),
+                                               "-access.lock to append to the access log"));
+  }
+  AccessEntry e;
+  e.id = Id16::NewRandom();
+  e.device = replica.device_id();
+  e.officer = officer;
+  e.case_id = case_id;
+  e.at_millis = at_millis;
+  e.action = action;
+  e.fields = fields;
+  e.province = province;
+  e.seq = 1;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, replica.db().Prepared(
+                                     "SELECT seq, entry_hash FROM access_log WHERE device = ?1 "
+                                     "AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1"));
+    st->BindBlob(1, e.device.view());
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (found) {
+      e.seq = st->ColumnInt(0) + 1;
+      e.prev_hash = st->ColumnString(1);
+    }
+  }
+  e.entry_hash = AccessEntryHash(e);
+  auto w = replica.Write(LocalTxn().Create(
+      kTable, e.id,
+      {{"device", Value::Bytes(std::string(e.device.view()))},
+       {"officer", Value::Text(e.officer)},
+       {"case_id", Value::Bytes(std::string(e.case_id.view()))},
+       {"at", Value::Int(e.at_millis)},
+       {"action", Value::Text(e.action)},
+       {"fields", Value::Text(e.fields)},
+       {"seq", Value::Int(e.seq)},
+       {"prev_hash", Value::Text(e.prev_hash)},
+       {"entry_hash", Value::Text(e.entry_hash)},
+       {"province", Value::Text(e.province)}}));
+  if (!w.ok()) return w.status();
+  return e;
+}
+
+absl::StatusOr<std::vector<AccessEntry>> ReadAccessLog(Replica& replica) {
+  const TableDef& t = *replica.schema().FindTable(kTable);
+  auto col = [&](std::string_view c) { return static_cast<size_t>(t.ColumnIndex(c)); };
+  FS_ASSIGN_OR_RETURN(std::vector<RowId> ids, replica.ListRows(kTable, /*include_deleted=*/true));
+  std::vector<AccessEntry> out;
+  out.reserve(ids.size());
+  for (const RowId& id : ids) {
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get(kTable, id));
+    if (!row) continue;
+    const std::vector<Value>& v = row->values;
+    AccessEntry e;
+    e.id = id;
+    e.live = row->live;
+    e.device = IdOf(v[col("device")]);
+    e.officer = TextOf(v[col("officer")]);
+    e.case_id = IdOf(v[col("case_id")]);
+    e.at_millis = IntOf(v[col("at")]);
+    e.action = TextOf(v[col("action")]);
+    e.fields = TextOf(v[col("fields")]);
+    e.seq = IntOf(v[col("seq")]);
+    e.prev_hash = TextOf(v[col("prev_hash")]);
+    e.entry_hash = TextOf(v[col("entry_hash")]);
+    e.province = TextOf(v[col("province")]);
+    out.push_back(std::move(e));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const AccessEntry& a, const AccessEntry& b) {
+    if (a.device != b.device) return a.device.view() < b.device.view();
+    return a.seq < b.seq;
+  });
+  return out;
+}
+
+std::vector<ChainProblem> VerifyAccessChains(const std::vector<AccessEntry>& entries) {
+  std::vector<ChainProblem> problems;
+  std::map<std::string, std::vector<const AccessEntry*>> chains;
+  std::vector<const AccessEntry*> deleted;
+  for (const AccessEntry& e : entries) {
+    if (!e.live) {
+      deleted.push_back(&e);
+      continue;
+    }
+    chains[std::string(e.device.view())].push_back(&e);
+  }
+  for (const AccessEntry* e : deleted) {
+    // A delete clears every field: only the row id is left to name.
+    problems.push_back({e->device, 0,
+                        absl::StrCat("entry ", e->id.ToString(),
+                                     " was deleted (the access log is append-only)")});
+  }
+  for (auto& [key, chain] : chains) {
+    std::sort(chain.begin(), chain.end(),
+              [](const AccessEntry* a, const AccessEntry* b) { return a->seq < b->seq; });
+    const DeviceId device = chain.front()->device;
+    int64_t expect = 1;
+    const AccessEntry* prev = nullptr;
+    for (const AccessEntry* e : chain) {
+      if (prev != nullptr && e->seq == prev->seq) {
+        problems.push_back({device, e->seq,
+                            absl::StrCat("two entries with seq ", e->seq,
+                                         ": the chain forks (an entry was forged or copied)")});
+        continue;
+      }
+      if (e->seq > expect) {
+        problems.push_back({device, expect,
+                            e->seq - 1 == expect
+                                ? absl::StrCat("entry ", expect, " is missing (a gap)")
+                                : absl::StrCat("entries ", expect, " to ", e->seq - 1,
+                                               " are missing (a gap)")});
+      } else if (e->seq < 1) {
+        problems.push_back({device, e->seq, "an entry has no valid seq"});
+        continue;
+      }
+      if (AccessEntryHash(*e) != e->entry_hash) {
+        problems.push_back({device, e->seq,
+                            absl::StrCat("entry ", e->seq, " was edited after it was written "
+                                                           "(its hash does not match)")});
+      }
+      const std::string want_prev =
+          prev != nullptr && prev->seq == e->seq - 1 ? prev->entry_hash : std::string();
+      if (e->seq == 1 ? !e->prev_hash.empty()
+                      : (prev != nullptr && prev->seq == e->seq - 1 && e->prev_hash != want_prev)) {
+        problems.push_back({device, e->seq,
+                            absl::StrCat("entry ", e->seq, " does not follow entry ", e->seq - 1,
+                                         " (prev_hash differs: one of them was replaced)")});
+      }
+      expect = e->seq + 1;
+      prev = e;
+    }
+  }
+  return problems;
+}
+
+}  // namespace fieldsync
