@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -16,9 +17,12 @@
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "clock/clock_source.h"
 #include "crypto/keystore.h"
 #include "node/client.h"
 #include "node/passphrase.h"
+#include "node/office.h"
+#include "node/session.h"
 #include "store/data_dir.h"
 
 namespace fieldsync::node {
@@ -28,25 +32,41 @@ constexpr char kUsage[] = R"(fieldnode -- a provincial field office's replica of
 
 Usage: fieldnode COMMAND [options]
 
-Commands:
+Setting up (once per laptop):
   init       create this office's replica and this laptop's keys: a
              keystore sealed under the officer's passphrase (asked twice)
   enroll     enrol this replica with the hub, using a one-time token
              from the hub administrator (unlocks the keystore)
-  sync       one sync pass: push this node's commits, then pull until
-             caught up with the hub
-  daemon     sync every --every interval until stopped (SIGTERM, Ctrl-C);
-             backs off while the hub is unreachable; syncs at once when
-             an urgent case or a crime report is written
+  unlock     keep the keys in memory for a while (default 8h): later
+             commands do not ask for the passphrase
+  lock       forget them now
+  passphrase change the keystore's passphrase
+
+Daily work (offline; each command has its own --help):
+  case       new, set, show, list, search, urgent, crime-report, close, delete
+  consent    add, list, withdraw: what the victim agreed to share, with whom
+  referral   send, list, accept, decline, complete
+  org        add, list: organisations of the directories
+  contact    add, edit, list, search: agencies, units, officers
+  service    add, edit, list, search: the service directory
+  conflict   list, resolve: fields changed on two devices at once
+  report     anonymised figures for a meeting (no names, small cells hidden)
   show TABLE ID
-             one record, sealed fields opened if the keystore can be
-             unlocked, masked otherwise
+             one record of any table, sealed fields opened if unlocked
   erase --case ID
              crypto-shredding: destroy every key of a case (and of its
              person) here, and at the hub and every node once synced;
              its sealed fields can never be read again
-  passphrase change the keystore's passphrase
-  status     show the replica: device, commits, conflicts, rows
+
+Syncing:
+  sync       one sync pass: push this node's commits, then pull until
+             caught up with the hub (progress shown on a terminal)
+  daemon     sync every --every interval until stopped (SIGTERM, Ctrl-C);
+             backs off while the hub is unreachable; syncs at once when
+             an urgent case or a crime report is written
+
+  status     province, hub, keystore locked or not, last sync, commits
+             waiting, conflicts open, records held
   version    show program, schema, commit-format and protocol versions
   help       show this text
 
@@ -80,65 +100,27 @@ daemon:
 
 Examples:
   fieldnode init --data-dir /srv/fieldsync/lao-cai
+  fieldnode case new --name "Nguyễn Thị Hằng" --sex female --birth-year 2007 --urgent
+  fieldnode case search "nguyen thi hang"
   fieldnode show cases 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d
   fieldnode enroll --hub hub.example.org:7443 --ca ca.crt --token fsenroll-...
   fieldnode sync
   FIELDSYNC_PASSPHRASE_FILE=/etc/fieldsync/passphrase fieldnode daemon --every 5m
 
-Exit codes: 0 done; 1 failed (the message says why and what to do);
-2 the command line was wrong; 3 (sync) the hub could not be reached:
-the node keeps working offline, try again later.
+Exit codes: 0 done; 1 failed (the message says why and what to do;
+nothing was changed); 2 the command line was wrong; 3 (sync, enroll) the
+hub could not be reached: the node keeps working offline, try again later.
+
+Data: the replica, keystore and hub settings live in the data directory
+(--data-dir, else $FIELDSYNC_NODE_DIR, else ~/.local/share/fieldsync/node).
+The access log: opening a case's sealed fields (case show, case search,
+conflict list, show) is recorded, with the officer ($FIELDSYNC_OFFICER or
+--officer, else the login name), and synced to the hub.
 )";
 
 std::atomic<bool> g_stop{false};
 
-std::string KeystorePath(const DataDir& dir) { return dir.path + "/keystore"; }
-
-// Unlocks the keystore if a passphrase is at hand (asked on the terminal
-// only if `ask`): the identity, or nullopt if no passphrase was given.
-absl::StatusOr<std::optional<crypto::DeviceIdentity>> MaybeUnlock(const Args& args,
-                                                                  const DataDir& dir, bool ask) {
-  auto pass = GetPassphrase(args, ask, "Passphrase of this laptop's keystore: ");
-  if (!pass.ok()) return pass.status();
-  if (!*pass) return std::optional<crypto::DeviceIdentity>();
-  auto id = crypto::UnlockKeystoreFile(KeystorePath(dir), **pass);
-  Wipe(**pass);
-  if (!id.ok()) return id.status();
-  return std::optional<crypto::DeviceIdentity>(*std::move(id));
-}
-
-absl::StatusOr<crypto::DeviceIdentity> MustUnlock(const Args& args, const DataDir& dir,
-                                                  std::string_view why) {
-  auto id = MaybeUnlock(args, dir, /*ask=*/true);
-  if (!id.ok()) return id.status();
-  if (!*id) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        AV(why), " needs the keystore unlocked: give --passphrase-file FILE, or set ",
-        kPassphraseFileEnv, ", or run it on a terminal to be asked"));
-  }
-  return *std::move(*id);
-}
-
 void OnSignal(int) { g_stop.store(true); }
-
-int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "fieldnode: %s\n", std::string(s.message()).c_str());
-  return Retryable(s) && s.code() != absl::StatusCode::kCancelled ? 3 : 1;
-}
-
-int Usage(const std::string& what) {
-  std::fprintf(stderr, "fieldnode: %s; run `fieldnode help`\n", what.c_str());
-  return 2;
-}
-
-DataDir NodeDir(const Args& args) {
-  return DataDir{ResolveDataDir(args.Flag("data-dir"), "FIELDSYNC_NODE_DIR", "node"),
-                 "replica.db", "fieldnode init", "FIELDSYNC_NODE_DIR"};
-}
-
-std::string Now() {
-  return FormatTimeMillis(SystemClock::Get()->NowMillis());
-}
 
 absl::StatusOr<std::unique_ptr<SyncClient>> ClientFor(const HubConfig& hub,
                                                       uint32_t pull_batch = 0) {
@@ -272,31 +254,6 @@ int ChangePassphrase(const Args& args) {
   return 0;
 }
 
-struct Session {
-  std::unique_ptr<Replica> replica;
-  std::unique_ptr<KeyRing> keys;
-  HubConfig hub;
-  Credential cred;
-  std::unique_ptr<SyncClient> client;
-};
-
-// The replica and its key ring, unlocked if a passphrase is at hand (asked
-// on the terminal only if `ask`), with signing, verification and sealing
-// installed.
-absl::Status OpenKeys(const Args& args, const DataDir& dir, bool ask, Session* s) {
-  auto hub = LoadHubConfig(dir.path);
-  if (!hub.ok()) return hub.status();
-  s->hub = *hub;
-  auto keys = KeyRing::Open(s->replica.get(), s->hub.province);
-  if (!keys.ok()) return keys.status();
-  s->keys = *std::move(keys);
-  auto id = MaybeUnlock(args, dir, ask);
-  if (!id.ok()) return id.status();
-  if (*id) FS_RETURN_IF_ERROR(s->keys->Unlock(*std::move(*id)));
-  s->replica->SetSecurity(s->keys->Security());
-  return absl::OkStatus();
-}
-
 absl::StatusOr<Session> OpenSession(const Args& args, const DataDir& dir, uint32_t pull_batch,
                                     bool ask) {
   Session s;
@@ -381,9 +338,17 @@ int Sync(const Args& args) {
   const auto start = std::chrono::steady_clock::now();
   auto progress = [&](const SyncReport& r) {
     if (!tty) return;
-    std::fprintf(stderr, "\rfieldnode: pulled %llu commits, %llu records ...",
+    const double secs = std::max(
+        0.001, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    const uint64_t done = r.pulled + r.rows_installed;
+    const int64_t behind = r.log_head > r.cursor ? r.log_head - r.cursor : 0;
+    std::fprintf(stderr,
+                 "\r\033[Kfieldnode: pushed %llu, pulled %llu commits and %llu records "
+                 "(%.0f/s), %lld log positions to go ...",
+                 static_cast<unsigned long long>(r.pushed),
                  static_cast<unsigned long long>(r.pulled),
-                 static_cast<unsigned long long>(r.rows_installed));
+                 static_cast<unsigned long long>(r.rows_installed), done / secs,
+                 static_cast<long long>(behind));
   };
   auto report = session->client->Sync(*session->replica, *session->keys, session->cred, &g_stop,
                                       progress);
@@ -392,6 +357,9 @@ int Sync(const Args& args) {
   const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now() - start)
                          .count();
+  if (report->push_refused.ok()) {
+    session->replica->SetCursor(kLastSyncCursor, SystemClock::Get()->NowMillis()).IgnoreError();
+  }
   WarnSkew(*report);
   if (!report->notice.empty()) std::fprintf(stderr, "fieldnode: hub: %s\n", report->notice.c_str());
   ReportKeys(*report, *session->keys, "fieldnode: ");
@@ -415,38 +383,6 @@ int Sync(const Args& args) {
     std::printf("synced: %s\n", Describe(*report, ms).c_str());
   }
   return report->push_refused.ok() ? 0 : 1;
-}
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  return out;
-}
-
-std::string ShowValue(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kNull: return "";
-    case Value::Kind::kInt: return absl::StrCat(v.int_value());
-    case Value::Kind::kText: return v.str();
-    case Value::Kind::kBytes:
-      if (v.str().size() == 16) return Id16::FromBytes(v.str(), "id")->ToString();
-      return absl::StrCat("(", v.str().size(), " bytes)");
-  }
-  return "";
 }
 
 int Show(const Args& args) {
@@ -613,6 +549,10 @@ int Daemon(const Args& args) {
     int64_t wait = *every;
     if (report.ok()) {
       failures = 0;
+      if (report->push_refused.ok()) {
+        session->replica->SetCursor(kLastSyncCursor, SystemClock::Get()->NowMillis())
+            .IgnoreError();
+      }
       std::fprintf(stderr, "%s sync %s: %s\n", Now().c_str(),
                    report->push_refused.ok() ? "ok" : "partly done",
                    Describe(*report, ms).c_str());
@@ -666,6 +606,16 @@ int Daemon(const Args& args) {
 
 int Main(int argc, char** argv) {
   const std::string cmd = argc > 1 ? argv[1] : "";
+  if (IsOfficeCommand(cmd)) {
+    auto parsed = ParseArgs(argc, argv, OfficeValuedFlags(), OfficeSwitches());
+    if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
+    if (parsed->Has("help")) {
+      const std::string help = OfficeHelp(cmd);
+      std::fputs(help.empty() ? kUsage : help.c_str(), stdout);
+      return 0;
+    }
+    return RunOfficeCommand(*parsed);
+  }
   if (cmd == "enroll" || cmd == "sync" || cmd == "daemon" || cmd == "init" ||
       cmd == "passphrase" || cmd == "show" || cmd == "erase") {
     auto parsed = ParseArgs(argc, argv,

@@ -135,6 +135,8 @@ absl::StatusOr<bool> HasUrgentUnpushed(Replica& replica);
 
 // Cursor names in the replica's _fs_cursors.
 inline constexpr char kPushedCursor[] = "hub:pushed";
+// Wall time (Unix ms) of the last sync pass that completed (fieldnode status).
+inline constexpr char kLastSyncCursor[] = "hub:last_sync_millis";
 inline constexpr char kPulledCursor[] = "hub:pulled";
 // 1 once a bootstrap (the hub's current state) has been installed whole.
 inline constexpr char kBootstrappedCursor[] = "hub:bootstrapped";

@@ -131,7 +131,7 @@ class CryptoSyncTest : public SyncTest {
     f.emplace_back("case_id", Value::Bytes(std::string(kase.view())));
     f.emplace_back("from_office", Value::Text(from));
     f.emplace_back("to_office", Value::Text(to));
-    f.emplace_back("status", Value::Text("sent"));
+    f.emplace_back("status", Value::Text("accepted"));
     LocalTxn t;
     t.Create("referrals", ref, f);
     auto c = n.replica().Write(t);
@@ -298,13 +298,20 @@ TEST_F(CryptoSyncTest, TheHubHoldsNoPlaintextOfAnySensitiveField) {
             << " read back, none found in " << haystacks.size() << " haystacks\n";
 }
 
-TEST_F(CryptoSyncTest, AReferralGrantsTheWholeFileAndEndingItRotatesTheKey) {
+TEST_F(CryptoSyncTest, AReferralGrantsTheWholeFileOnAcceptanceAndEndingItRotatesTheKey) {
   auto& lc = AddNode("LC");
   auto& hn = AddNode("HN");
   MustSync(hn);  // Hà Nội's office key exists before the referral
   const RowId kase = NewCase(lc.replica(), "LC", "Hà Thị Sáu", "trước khi chuyển");
-  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN", "sent");
   SyncAll({&lc, &hn}, 2);
+  // Sent, not yet accepted: Hà Nội holds the case but not its key.
+  EXPECT_EQ(StateOf(hn, "cases", kase, "narrative"), State::kNoKey);
+  LocalTxn accept;
+  accept.Set("referrals", ref, {{"status", Value::Text("accepted")},
+                                {"responded_at", Value::Int(SystemClock::Get()->NowMillis())}});
+  ASSERT_TRUE(hn.replica().Write(accept).ok());
+  SyncAll({&hn, &lc, &hn}, 1);
   EXPECT_EQ(Opened(hn, "cases", kase, "narrative"), "trước khi chuyển");
   auto row = lc.replica().Get("cases", kase);
   const int pi = FieldOfficeSchema().FindTable("cases")->ColumnIndex("person_id");
@@ -317,18 +324,17 @@ TEST_F(CryptoSyncTest, AReferralGrantsTheWholeFileAndEndingItRotatesTheKey) {
   };
   const uint32_t granted_version = version_of(lc);
 
-  // Hà Nội declines; Lào Cai's next write moves the case to a new key
-  // version that Hà Nội is not given.
+  // Hà Nội completes the referral; Lào Cai's next write moves the case to
+  // a new key version that Hà Nội is not given.
   LocalTxn t;
-  t.Set("referrals", ref, {{"status", Value::Text("declined")},
-                           {"decline_reason", Value::Text("không đủ điều kiện")},
-                           {"responded_at", Value::Int(SystemClock::Get()->NowMillis())}});
+  t.Set("referrals", ref, {{"status", Value::Text("completed")},
+                           {"completed_at", Value::Int(SystemClock::Get()->NowMillis())}});
   ASSERT_TRUE(hn.replica().Write(t).ok());
   SyncAll({&hn, &lc}, 1);
-  SetField(lc.replica(), "cases", kase, "narrative", Value::Text("sau khi từ chối"));
+  SetField(lc.replica(), "cases", kase, "narrative", Value::Text("sau khi hoàn thành"));
   SyncAll({&lc, &hn}, 2);
   EXPECT_NE(version_of(lc), granted_version);
-  EXPECT_EQ(Opened(lc, "cases", kase, "narrative"), "sau khi từ chối");
+  EXPECT_EQ(Opened(lc, "cases", kase, "narrative"), "sau khi hoàn thành");
   EXPECT_EQ(version_of(hn), version_of(lc));  // Hà Nội holds the row...
   EXPECT_EQ(StateOf(hn, "cases", kase, "narrative"), State::kNoKey);  // ...but cannot read it
 }

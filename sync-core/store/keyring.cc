@@ -315,7 +315,7 @@ class KeyRing::Impl {
   absl::StatusOr<std::set<std::string>> ReferredOffices(const RowId& ring) {
     FS_ASSIGN_OR_RETURN(
         auto st, db->Prepared("SELECT r.to_office FROM referrals r WHERE r._live = 1 "
-                              "AND r.status IN ('sent', 'accepted') AND r.to_office IS NOT NULL "
+                              "AND r.status = 'accepted' AND r.to_office IS NOT NULL "
                               "AND (r.case_id = ?1 OR EXISTS (SELECT 1 FROM cases c WHERE "
                               "c.id = r.case_id AND c.person_id = ?1 AND c._live = 1))"));
     st->BindBlob(1, ring.view());
@@ -651,7 +651,7 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
     FS_ASSIGN_OR_RETURN(
         auto refs, m.db->Prepared("SELECT DISTINCT r.case_id, c.person_id, r.to_office FROM "
                                   "referrals r JOIN cases c ON c.id = r.case_id WHERE "
-                                  "r._live = 1 AND r.status IN ('sent', 'accepted') AND "
+                                  "r._live = 1 AND r.status = 'accepted' AND "
                                   "r.to_office IS NOT NULL"));
     std::vector<std::pair<RowId, std::string>> wanted;
     while (true) {

@@ -101,15 +101,16 @@ class SyncTest : public ::testing::Test {
     EXPECT_TRUE(c.ok()) << c.status();
   }
 
-  // A referral of `kase` from `from` to `to`.
+  // A referral of `kase` from `from` to `to`, accepted unless `status`
+  // says otherwise (acceptance is what grants the case's key).
   static RowId Refer(Replica& r, const RowId& kase, const std::string& from,
-                     const std::string& to) {
+                     const std::string& to, const std::string& status = "accepted") {
     const RowId ref = Id16::NewRandom();
     LocalTxn t;
     t.Create("referrals", ref, {{"case_id", Value::Bytes(std::string(kase.view()))},
                                 {"from_office", Value::Text(from)},
                                 {"to_office", Value::Text(to)},
-                                {"status", Value::Text("sent")},
+                                {"status", Value::Text(status)},
                                 {"reason", Value::Text("victim returns home")}});
     auto c = r.Write(t);
     EXPECT_TRUE(c.ok()) << c.status();

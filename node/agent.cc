@@ -1,0 +1,208 @@
+#include "node/agent.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "base/args.h"
+#include "clock/clock_source.h"
+#include "crypto/secret.h"
+
+namespace fieldsync::node {
+namespace {
+
+constexpr size_t kKeysReply = 8 + 16 + 64 + 32;
+
+void PutU64(unsigned char* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * (7 - i)));
+}
+uint64_t GetU64(const unsigned char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+bool FillAddr(const std::string& path, sockaddr_un* addr) {
+  std::memset(addr, 0, sizeof(*addr));
+  addr->sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr->sun_path)) return false;
+  std::memcpy(addr->sun_path, path.data(), path.size());
+  return true;
+}
+
+// Connects, sends `cmd`, reads exactly `want` bytes into `out`. -1: no
+// agent (nothing listens); 0: a short or refused answer; 1: done.
+int Ask(const std::string& data_dir, char cmd, unsigned char* out, size_t want) {
+  const std::string path = AgentSocketPath(data_dir);
+  sockaddr_un addr;
+  if (!FillAddr(path, &addr)) return -1;
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    const int e = errno;
+    close(fd);
+    // Nothing listens: a socket left by an agent that was killed.
+    if (e == ECONNREFUSED) unlink(path.c_str());
+    return -1;
+  }
+  int result = 0;
+  if (write(fd, &cmd, 1) == 1) {
+    size_t got = 0;
+    while (got < want) {
+      const ssize_t n = read(fd, out + got, want - got);
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    result = got == want ? 1 : 0;
+  }
+  close(fd);
+  return result;
+}
+
+// The agent's life: serve until the deadline or a lock.
+[[noreturn]] void Serve(int listen_fd, const std::string& path, crypto::SecretBytes keys,
+                        int64_t until_millis) {
+  // SIGTERM and the like end the agent by their default action: the keys
+  // live only in this process's memory, which goes with it. (A socket left
+  // behind is removed by the next client that finds nothing listening.)
+  signal(SIGPIPE, SIG_IGN);
+  const uid_t me = getuid();
+  while (true) {
+    const int64_t now = SystemClock::Get()->NowMillis();
+    if (now >= until_millis) break;
+    pollfd p{listen_fd, POLLIN, 0};
+    const int64_t wait = std::min<int64_t>(until_millis - now, 60'000);
+    const int r = poll(&p, 1, static_cast<int>(wait));
+    if (r <= 0) continue;
+    const int c = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) continue;
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    char cmd = 0;
+    if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != me ||
+        read(c, &cmd, 1) != 1) {
+      close(c);
+      continue;
+    }
+    if (cmd == 'S') {
+      unsigned char out[8];
+      PutU64(out, static_cast<uint64_t>(until_millis));
+      (void)!write(c, out, sizeof(out));
+    } else if (cmd == 'K') {
+      crypto::SecretBytes out(kKeysReply);
+      PutU64(out.data(), static_cast<uint64_t>(until_millis));
+      std::memcpy(out.data() + 8, keys.data(), keys.size());
+      (void)!write(c, out.data(), out.size());
+    } else if (cmd == 'L') {
+      unsigned char out[8] = {0};
+      (void)!write(c, out, sizeof(out));
+      close(c);
+      break;
+    }
+    close(c);
+  }
+  unlink(path.c_str());
+  close(listen_fd);
+  keys = crypto::SecretBytes();  // wiped
+  _exit(0);
+}
+
+}  // namespace
+
+std::string AgentSocketPath(const std::string& data_dir) { return data_dir + "/agent.sock"; }
+
+absl::Status StartAgent(const std::string& data_dir, const crypto::DeviceIdentity& identity,
+                        int64_t until_millis) {
+  if (AgentExpiry(data_dir)) {
+    return absl::FailedPreconditionError(
+        "the keystore is already unlocked (fieldnode status says until when); run fieldnode "
+        "lock first to unlock it for another period");
+  }
+  const std::string path = AgentSocketPath(data_dir);
+  sockaddr_un addr;
+  if (!FillAddr(path, &addr)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the data directory path is too long for the agent's socket (", path,
+        "); use a shorter --data-dir"));
+  }
+  unlink(path.c_str());
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  const mode_t old = umask(0177);  // the socket: 0600
+  const int b = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  umask(old);
+  if (b != 0 || listen(fd, 16) != 0) {
+    const int e = errno;
+    close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot listen on ", path, ": ", std::strerror(e)));
+  }
+  crypto::SecretBytes keys(16 + 64 + 32);
+  std::memcpy(keys.data(), identity.device().view().data(), 16);
+  std::memcpy(keys.data() + 16, identity.sign_secret().data(), 64);
+  std::memcpy(keys.data() + 80, identity.box_secret().data(), 32);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fd);
+    unlink(path.c_str());
+    return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+  }
+  if (pid == 0) {
+    // The agent: a session of its own, no terminal, no inherited output.
+    setsid();
+    if (fork() > 0) _exit(0);  // not a session leader: never gets a terminal
+    const int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(null, 2);
+      if (null > 2) close(null);
+    }
+    if (chdir("/") != 0) _exit(1);
+    Serve(fd, path, std::move(keys), until_millis);
+  }
+  close(fd);
+  int status = 0;
+  waitpid(pid, &status, 0);  // the first child exits at once
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<crypto::DeviceIdentity>> AgentIdentity(const std::string& data_dir) {
+  crypto::SecretBytes reply(kKeysReply);
+  const int r = Ask(data_dir, 'K', reply.data(), reply.size());
+  if (r < 0) return std::optional<crypto::DeviceIdentity>();
+  if (r == 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the key agent at ", AgentSocketPath(data_dir),
+        " did not answer (another user's?); run fieldnode lock, then fieldnode unlock"));
+  }
+  auto device = Id16::FromBytes(reply.view().substr(8, 16), "agent device id");
+  if (!device.ok()) return device.status();
+  auto id = crypto::DeviceIdentity::FromSecrets(*device, reply.view().substr(24, 64),
+                                                reply.view().substr(88, 32));
+  if (!id.ok()) return id.status();
+  return std::optional<crypto::DeviceIdentity>(*std::move(id));
+}
+
+std::optional<int64_t> AgentExpiry(const std::string& data_dir) {
+  unsigned char out[8];
+  if (Ask(data_dir, 'S', out, sizeof(out)) != 1) return std::nullopt;
+  return static_cast<int64_t>(GetU64(out));
+}
+
+bool StopAgent(const std::string& data_dir) {
+  unsigned char out[8];
+  return Ask(data_dir, 'L', out, sizeof(out)) == 1;
+}
+
+}  // namespace fieldsync::node

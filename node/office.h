@@ -1,0 +1,34 @@
+// The social worker's commands of fieldnode: cases, consents, referrals,
+// directories (organisations, contacts, services), conflicts, the meeting
+// report, and unlock/lock/status. Each command works offline on the local
+// replica; what it writes travels at the next sync. Every user error prints
+// one line saying what is wrong and what to do, exits non-zero and writes
+// nothing (each command writes in one transaction, after every check).
+#ifndef FIELDSYNC_NODE_OFFICE_H_
+#define FIELDSYNC_NODE_OFFICE_H_
+
+#include <set>
+#include <string>
+
+#include "base/args.h"
+
+namespace fieldsync::node {
+
+// The commands this file runs: case, consent, referral, org, contact,
+// service, conflict, report, unlock, lock, status.
+bool IsOfficeCommand(const std::string& cmd);
+
+// The flags (with values) and switches the office commands take.
+const std::set<std::string>& OfficeValuedFlags();
+const std::set<std::string>& OfficeSwitches();
+
+// Runs `args.positional[0]` (an office command); the exit code.
+int RunOfficeCommand(const Args& args);
+
+// The help of one command (`fieldnode case --help`), or "" if it has none
+// of its own.
+std::string OfficeHelp(const std::string& cmd);
+
+}  // namespace fieldsync::node
+
+#endif  // FIELDSYNC_NODE_OFFICE_H_

@@ -1,0 +1,141 @@
+#include "node/session.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "clock/clock_source.h"
+#include "crypto/keystore.h"
+#include "node/agent.h"
+#include "node/passphrase.h"
+
+namespace fieldsync::node {
+
+DataDir NodeDir(const Args& args) {
+  return DataDir{ResolveDataDir(args.Flag("data-dir"), "FIELDSYNC_NODE_DIR", "node"),
+                 "replica.db", "fieldnode init", "FIELDSYNC_NODE_DIR"};
+}
+
+std::string KeystorePath(const DataDir& dir) { return dir.path + "/keystore"; }
+
+std::string UnlockHint() {
+  return absl::StrCat("run fieldnode unlock (asks the passphrase once), or give "
+                      "--passphrase-file FILE, or set ",
+                      kPassphraseFileEnv, ", or run the command on a terminal to be asked");
+}
+
+absl::StatusOr<std::optional<crypto::DeviceIdentity>> MaybeUnlock(const Args& args,
+                                                                  const DataDir& dir, bool ask) {
+  // An explicit passphrase wins over the agent (it may be meant to test it).
+  const bool explicit_pass = !args.Flag("passphrase-file").empty();
+  if (!explicit_pass) {
+    auto agent = AgentIdentity(dir.path);
+    if (!agent.ok()) return agent.status();
+    if (*agent) return agent;
+  }
+  auto pass = GetPassphrase(args, ask, "Passphrase of this laptop's keystore: ");
+  if (!pass.ok()) return pass.status();
+  if (!*pass) return std::optional<crypto::DeviceIdentity>();
+  auto id = crypto::UnlockKeystoreFile(KeystorePath(dir), **pass);
+  Wipe(**pass);
+  if (!id.ok()) return id.status();
+  return std::optional<crypto::DeviceIdentity>(*std::move(id));
+}
+
+absl::StatusOr<crypto::DeviceIdentity> MustUnlock(const Args& args, const DataDir& dir,
+                                                  std::string_view why) {
+  auto id = MaybeUnlock(args, dir, /*ask=*/isatty(STDIN_FILENO) != 0);
+  if (!id.ok()) return id.status();
+  if (!*id) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(AV(why), " needs the keystore unlocked: ", UnlockHint()));
+  }
+  return *std::move(*id);
+}
+
+absl::Status OpenKeys(const Args& args, const DataDir& dir, bool ask, Session* s) {
+  auto hub = LoadHubConfig(dir.path);
+  if (!hub.ok()) return hub.status();
+  s->hub = *hub;
+  auto keys = KeyRing::Open(s->replica.get(), s->hub.province);
+  if (!keys.ok()) return keys.status();
+  s->keys = *std::move(keys);
+  auto id = MaybeUnlock(args, dir, ask);
+  if (!id.ok()) return id.status();
+  if (*id) FS_RETURN_IF_ERROR(s->keys->Unlock(*std::move(*id)));
+  s->replica->SetSecurity(s->keys->Security());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Session> OpenLocal(const Args& args, bool ask) {
+  const DataDir dir = NodeDir(args);
+  Session s;
+  auto r = OpenReplicaIn(dir);
+  if (!r.ok()) return r.status();
+  s.replica = *std::move(r);
+  FS_RETURN_IF_ERROR(OpenKeys(args, dir, ask && isatty(STDIN_FILENO) != 0, &s));
+  return s;
+}
+
+std::string Officer(const Args& args) {
+  std::string o = args.Flag("officer");
+  if (!o.empty()) return o;
+  if (const char* e = std::getenv("FIELDSYNC_OFFICER"); e != nullptr && *e != '\0') return e;
+  if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_name != nullptr) {
+    return pw->pw_name;
+  }
+  return "unknown";
+}
+
+int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "fieldnode: %s\n", std::string(s.message()).c_str());
+  return Retryable(s) && s.code() != absl::StatusCode::kCancelled ? kExitUnreachable
+                                                                  : kExitFailed;
+}
+
+int Usage(const std::string& what) {
+  std::fprintf(stderr, "fieldnode: %s; run `fieldnode help`\n", what.c_str());
+  return kExitUsage;
+}
+
+std::string ShowValue(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNull: return "";
+    case Value::Kind::kInt: return absl::StrCat(v.int_value());
+    case Value::Kind::kText: return v.str();
+    case Value::Kind::kBytes:
+      if (v.str().size() == 16) return Id16::FromBytes(v.str(), "id")->ToString();
+      return absl::StrCat("(", v.str().size(), " bytes)");
+  }
+  return "";
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += absl::StrFormat("\\u%04x", c);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  return out;
+}
+
+std::string Now() { return FormatTimeMillis(SystemClock::Get()->NowMillis()); }
+
+}  // namespace fieldsync::node

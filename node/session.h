@@ -1,0 +1,75 @@
+// What every fieldnode command shares: the data directory, the replica with
+// its key ring (unlocked from the key agent, a passphrase, or not at all),
+// error reporting with the documented exit codes, and value formatting.
+#ifndef FIELDSYNC_NODE_SESSION_H_
+#define FIELDSYNC_NODE_SESSION_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "base/args.h"
+#include "crypto/identity.h"
+#include "node/client.h"
+#include "store/data_dir.h"
+#include "store/keyring.h"
+#include "store/replica.h"
+
+namespace fieldsync::node {
+
+// Exit codes (README, `fieldnode help`).
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitUnreachable = 3;
+
+DataDir NodeDir(const Args& args);
+std::string KeystorePath(const DataDir& dir);
+
+// The device's keys: from the key agent if one runs (fieldnode unlock),
+// else from a passphrase if one is at hand (asked on the terminal only if
+// `ask`); nullopt if neither.
+absl::StatusOr<std::optional<crypto::DeviceIdentity>> MaybeUnlock(const Args& args,
+                                                                  const DataDir& dir, bool ask);
+// As MaybeUnlock, asking on the terminal; FAILED_PRECONDITION saying how to
+// unlock if there is no way.
+absl::StatusOr<crypto::DeviceIdentity> MustUnlock(const Args& args, const DataDir& dir,
+                                                  std::string_view why);
+// The one line saying how to unlock.
+std::string UnlockHint();
+
+struct Session {
+  std::unique_ptr<Replica> replica;
+  std::unique_ptr<KeyRing> keys;
+  HubConfig hub;
+  Credential cred;
+  std::unique_ptr<SyncClient> client;
+};
+
+// The replica's key ring, unlocked if possible, with signing, verification
+// and sealing installed. `s->replica` must be open.
+absl::Status OpenKeys(const Args& args, const DataDir& dir, bool ask, Session* s);
+// The replica and its key ring, no hub connection.
+absl::StatusOr<Session> OpenLocal(const Args& args, bool ask);
+
+// The officer using the laptop, for the access log and new cases:
+// --officer, else $FIELDSYNC_OFFICER, else the login name.
+std::string Officer(const Args& args);
+
+// Prints "fieldnode: MESSAGE" and returns the exit code for `s`.
+int Fail(const absl::Status& s);
+// Prints "fieldnode: WHAT; run `fieldnode help`" (or the command's help) and returns 2.
+int Usage(const std::string& what);
+
+// A field's value as a person reads it.
+std::string ShowValue(const Value& v);
+// `s` escaped for the inside of a JSON string.
+std::string JsonEscape(std::string_view s);
+
+std::string Now();
+
+}  // namespace fieldsync::node
+
+#endif  // FIELDSYNC_NODE_SESSION_H_

@@ -1,0 +1,105 @@
+#include "node/text.h"
+
+#include <unicode/normalizer2.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "base/strings.h"
+#include "base/utf8.h"
+
+namespace fieldsync::node {
+
+absl::StatusOr<std::string> NormalizeInput(std::string_view s, std::string_view what) {
+  size_t bad = 0;
+  if (!IsValidUtf8(s, &bad)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        AV(what), " is not valid UTF-8 text (byte ", bad,
+        "); set the terminal or file to UTF-8 and enter it again. Nothing was changed"));
+  }
+  UErrorCode err = U_ZERO_ERROR;
+  const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(err);
+  if (U_FAILURE(err)) {
+    return absl::InternalError(absl::StrCat("ICU cannot normalise text: ", u_errorName(err)));
+  }
+  const icu::UnicodeString in =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
+  icu::UnicodeString out = nfc->normalize(in, err);
+  if (U_FAILURE(err)) {
+    return absl::InvalidArgumentError(absl::StrCat(AV(what), " cannot be normalised: ",
+                                                   u_errorName(err)));
+  }
+  std::string utf8;
+  out.toUTF8String(utf8);
+  return utf8;
+}
+
+std::string FoldForSearch(std::string_view s) {
+  UErrorCode err = U_ZERO_ERROR;
+  const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(err);
+  const icu::UnicodeString in =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
+  icu::UnicodeString decomposed = U_SUCCESS(err) ? nfd->normalize(in, err) : in;
+  if (U_FAILURE(err)) decomposed = in;
+  icu::UnicodeString folded;
+  for (int32_t i = 0; i < decomposed.length();) {
+    const UChar32 c = decomposed.char32At(i);
+    i += U16_LENGTH(c);
+    if (u_charType(c) == U_NON_SPACING_MARK) continue;
+    if (c == 0x0111 || c == 0x0110) {  // đ Đ: a letter of its own, not d with a mark
+      folded.append(static_cast<UChar32>('d'));
+      continue;
+    }
+    folded.append(u_tolower(c));
+  }
+  std::string out;
+  folded.toUTF8String(out);
+  return out;
+}
+
+bool MatchesFolded(std::string_view folded_text, std::string_view query) {
+  const std::string q = FoldForSearch(query);
+  bool any = false;
+  for (absl::string_view word : absl::StrSplit(AV(q), ' ', absl::SkipEmpty())) {
+    any = true;
+    if (folded_text.find(SV(word)) == std::string_view::npos) return false;
+  }
+  return any;
+}
+
+size_t DisplayWidth(std::string_view s) {
+  const icu::UnicodeString u =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
+  size_t width = 0;
+  for (int32_t i = 0; i < u.length();) {
+    const UChar32 c = u.char32At(i);
+    i += U16_LENGTH(c);
+    if (u_charType(c) == U_NON_SPACING_MARK) continue;
+    ++width;
+  }
+  return width;
+}
+
+std::string PadTo(std::string_view s, size_t width) {
+  const size_t w = DisplayWidth(s);
+  if (w <= width) return absl::StrCat(AV(s), std::string(width - w, ' '));
+  // Cut by code points to width - 1, then an ellipsis.
+  const icu::UnicodeString u =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
+  icu::UnicodeString cut;
+  size_t n = 0;
+  for (int32_t i = 0; i < u.length() && n + 1 < width;) {
+    const UChar32 c = u.char32At(i);
+    i += U16_LENGTH(c);
+    cut.append(c);
+    if (u_charType(c) != U_NON_SPACING_MARK) ++n;
+  }
+  std::string out;
+  cut.toUTF8String(out);
+  return absl::StrCat(out, "…", std::string(width > n + 1 ? width - n - 1 : 0, ' '));
+}
+
+}  // namespace fieldsync::node

@@ -1,0 +1,36 @@
+// Text as people type it: Vietnamese is the normal case. Everything a person
+// enters is checked to be UTF-8 and stored NFC-normalised (one code point
+// per accented letter, whichever keyboard or input method produced it), and
+// search compares folded text: no diacritics, đ as d, lower case, so that
+// "nguyen thi hang" finds "Nguyễn Thị Hằng". Uses ICU (Debian libicu-dev);
+// sync-core itself links no Unicode library.
+#ifndef FIELDSYNC_NODE_TEXT_H_
+#define FIELDSYNC_NODE_TEXT_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace fieldsync::node {
+
+// `s` in NFC. INVALID_ARGUMENT naming `what` if it is not UTF-8.
+absl::StatusOr<std::string> NormalizeInput(std::string_view s, std::string_view what);
+
+// `s` folded for search: NFD, combining marks dropped, đ/Đ as d, lower case.
+std::string FoldForSearch(std::string_view s);
+
+// True if every word of `query` (folded, split on spaces) occurs in `text`
+// (folded): "hang nguyen" matches "Nguyễn Thị Hằng".
+bool MatchesFolded(std::string_view folded_text, std::string_view query);
+
+// Display width in terminal columns (code points; combining marks count 0),
+// for aligning tables of Vietnamese text.
+size_t DisplayWidth(std::string_view s);
+
+// `s` padded with spaces to `width` columns, or cut to it (ending in "…").
+std::string PadTo(std::string_view s, size_t width);
+
+}  // namespace fieldsync::node
+
+#endif  // FIELDSYNC_NODE_TEXT_H_
