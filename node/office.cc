@@ -717,9 +717,14 @@ struct HistoryLine {
   std::string what;
 };
 
-// Every change to the file's records, from the commit log, oldest first.
-absl::StatusOr<std::vector<HistoryLine>> History(Ctx& c, const std::set<std::string>& rows) {
+// Every change to the file's records, oldest first: from the commit log,
+// and for what the log here does not hold (a file received whole through a
+// referral, or after the hub collected old history) from the versions of
+// the fields, which say who wrote each one last and when.
+absl::StatusOr<std::vector<HistoryLine>> History(Ctx& c, const std::set<std::string>& rows,
+                                                 const std::vector<std::pair<std::string, const Row*>>& held) {
   std::vector<HistoryLine> out;
+  std::set<std::string> seen;  // hlc@author/table/row of the log's changes
   int64_t after = 0;
   while (true) {
     FS_ASSIGN_OR_RETURN(auto batch, c.r().LogAfter(after, 2000));
@@ -743,9 +748,35 @@ absl::StatusOr<std::vector<HistoryLine>> History(Ctx& c, const std::set<std::str
                                         deleted ? "" : absl::StrJoin(cols, ", "));
         out.push_back({static_cast<int64_t>(commit.hlc.wall_millis()),
                        DeviceName(c, commit.author), what});
+        seen.insert(absl::StrCat(commit.hlc.ToString(), "@", commit.author.ToString(), "/",
+                                 rc.table, "/", rc.row.ToString()));
       }
     }
   }
+  std::map<std::string, std::pair<HistoryLine, std::vector<std::string>>> earlier;
+  for (const auto& [table, row] : held) {
+    const TableDef& t = c.table(table);
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+      if (!row->versions[i]) continue;
+      const Version& v = row->versions[i]->version;
+      const std::string key = absl::StrCat(v.hlc.ToString(), "@", v.device.ToString(), "/",
+                                           table, "/", row->id.ToString());
+      if (seen.count(key) > 0) continue;
+      auto& e = earlier[key];
+      if (e.second.empty()) {
+        e.first = {static_cast<int64_t>(v.hlc.wall_millis()), DeviceName(c, v.device), table};
+      }
+      e.second.emplace_back(t.columns[i].name);
+    }
+  }
+  for (auto& [key, e] : earlier) {
+    e.first.what = absl::StrCat(e.first.what, ": ", absl::StrJoin(e.second, ", "),
+                                " (last written; received whole)");
+    out.push_back(std::move(e.first));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const HistoryLine& a, const HistoryLine& b) {
+    return a.millis < b.millis;
+  });
   return out;
 }
 
@@ -765,7 +796,11 @@ int CaseShow(Ctx& c) {
   if (*person) rows.insert(Bytes((*person)->id));
   for (const Row& r : *consents) rows.insert(Bytes(r.id));
   for (const Row& r : *referrals) rows.insert(Bytes(r.id));
-  auto history = History(c, rows);
+  std::vector<std::pair<std::string, const Row*>> held = {{"cases", &*kase}};
+  if (*person) held.emplace_back("persons", &**person);
+  for (const Row& r : *consents) held.emplace_back("consents", &r);
+  for (const Row& r : *referrals) held.emplace_back("referrals", &r);
+  auto history = History(c, rows, held);
   if (!history.ok()) return Fail(history.status());
   auto conflicts = c.r().Conflicts(std::string("cases"), *id);
   size_t open_conflicts = conflicts.ok() ? conflicts->size() : 0;
