@@ -15,6 +15,7 @@
 #include "base/args.h"
 #include "fieldsync/v1/protocol.pb.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "clock/clock_source.h"
@@ -23,7 +24,9 @@
 #include "node/passphrase.h"
 #include "node/office.h"
 #include "node/session.h"
+#include "store/access_log.h"
 #include "store/data_dir.h"
+#include "store/sqlite.h"
 
 namespace fieldsync::node {
 namespace {
@@ -385,6 +388,31 @@ int Sync(const Args& args) {
   return report->push_refused.ok() ? 0 : 1;
 }
 
+// The case a record belongs to, for the access log: the case itself, the
+// case of a referral or consent, a case naming a person; nullopt for the
+// directories.
+absl::StatusOr<std::optional<RowId>> CaseOfRecord(Replica& r, const std::string& table,
+                                                  const Row& row) {
+  if (table == "cases") return std::optional<RowId>(row.id);
+  const TableDef& t = *r.schema().FindTable(table);
+  if (table == "referrals" || table == "consents") {
+    const Value& v = row.values[static_cast<size_t>(t.ColumnIndex("case_id"))];
+    if (v.kind() != Value::Kind::kBytes || v.str().size() != 16) return std::optional<RowId>();
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(v.str(), "case id"));
+    return std::optional<RowId>(id);
+  }
+  if (table == "persons") {
+    FS_ASSIGN_OR_RETURN(auto st, r.db().Prepared("SELECT id FROM cases WHERE person_id = ?1 "
+                                                 "ORDER BY _live DESC, id LIMIT 1"));
+    st->BindBlob(1, row.id.view());
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (!found) return std::optional<RowId>();
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "case id"));
+    return std::optional<RowId>(id);
+  }
+  return std::optional<RowId>();
+}
+
 int Show(const Args& args) {
   if (args.positional.size() != 3) {
     return Usage("show needs TABLE and ID, e.g. fieldnode show cases 0190f5d2-...");
@@ -418,6 +446,7 @@ int Show(const Args& args) {
                                         (*row)->live ? "" : " (deleted)", "\n");
   bool first = true;
   bool masked = false;
+  std::vector<std::string> opened;
   for (size_t i = 0; i < t->columns.size(); ++i) {
     const Value& stored = (*row)->values[i];
     if (stored.is_null()) continue;
@@ -426,6 +455,7 @@ int Show(const Args& args) {
     const std::string col(t->columns[i].name);
     OpenedField f = s.keys->Read(table, *id, col, stored, v);
     masked |= f.state == OpenedField::State::kLocked;
+    if (f.state == OpenedField::State::kOpened) opened.push_back(absl::StrCat(table, ".", col));
     const bool readable =
         f.state == OpenedField::State::kClear || f.state == OpenedField::State::kOpened;
     if (json) {
@@ -456,6 +486,17 @@ int Show(const Args& args) {
     absl::StrAppend(&out, "Sealed fields are masked: the keystore is locked. Unlock it with "
                           "--passphrase-file FILE or ", kPassphraseFileEnv,
                     ", or run this on a terminal to be asked for the passphrase.\n");
+  }
+  // Opening a case's sealed fields is recorded before they are shown.
+  if (!opened.empty()) {
+    auto case_id = CaseOfRecord(*s.replica, table, **row);
+    if (!case_id.ok()) return Fail(case_id.status());
+    if (*case_id) {
+      auto e = AppendAccess(*s.replica, s.keys->province(), Officer(args), **case_id,
+                            json ? "export" : "show", absl::StrJoin(opened, ","),
+                            SystemClock::Get()->NowMillis());
+      if (!e.ok()) return Fail(e.status());
+    }
   }
   std::fputs(out.c_str(), stdout);
   return 0;
@@ -620,7 +661,7 @@ int Main(int argc, char** argv) {
       cmd == "passphrase" || cmd == "show" || cmd == "erase") {
     auto parsed = ParseArgs(argc, argv,
                             {"data-dir", "hub", "ca", "token", "name", "every", "max-backoff",
-                             "pull-batch", "passphrase-file", "new-passphrase-file", "case"},
+                             "pull-batch", "passphrase-file", "new-passphrase-file", "case", "officer"},
                             {"json", "help", "insecure"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {
