@@ -5,8 +5,9 @@
 // socket DIR/agent.sock (mode 0600, in the private data directory). Later
 // fieldnode commands of the same user ask it for the keys instead of a
 // passphrase. The agent exits, wiping the keys, at `fieldnode lock`, at the
-// end of the period given to unlock (default 8h), on SIGTERM, or when the
-// machine shuts down: nothing of it is ever written to disk.
+// end of the period given to unlock (default 8h), within 2 s of its socket
+// or data directory being removed, on SIGTERM, or when the machine shuts
+// down: nothing of it is ever written to disk.
 //
 // Protocol (version 1, local only): the client sends one byte; the agent
 // checks the peer's uid (SO_PEERCRED) is its own and answers:

@@ -665,7 +665,8 @@ int Main(int argc, char** argv) {
                             {"json", "help", "insecure"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {
-      std::fputs(kUsage, stdout);
+      const std::string help = OfficeHelp(cmd);
+      std::fputs(help.empty() ? kUsage : help.c_str(), stdout);
       return 0;
     }
     if (cmd == "enroll") return Enroll(*parsed);

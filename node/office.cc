@@ -182,6 +182,65 @@ Example:  fieldnode unlock --for 4h
 Forgets the keys `fieldnode unlock` kept: sealed fields are masked again and
 nothing can be written until the next unlock.
 )"},
+      {"init", R"(fieldnode init [--data-dir DIR] [--new-passphrase-file FILE]
+
+Creates this laptop's replica and keys: a keystore sealed under the officer's
+passphrase (at least 8 characters; asked twice on a terminal, else from
+--new-passphrase-file, --passphrase-file, $FIELDSYNC_PASSPHRASE_FILE or
+$FIELDSYNC_PASSPHRASE). Then enrol it with the hub: fieldnode enroll --help.
+Example:  fieldnode init --data-dir ~/fieldsync
+)"},
+      {"enroll", R"(fieldnode enroll --hub HOST:PORT --ca CA.CRT --token TOKEN [--name NAME]
+
+Enrols this replica with the hub, for the province of the one-time token the
+hub administrator made (fieldhub enroll-token). Needs the hub reachable once;
+then the laptop works offline. --insecure: plain text, a hub on this machine.
+Exit 3 if the hub cannot be reached; 1 if the token is unknown, used or expired.
+Example:  fieldnode enroll --hub hub.example.org:7443 --ca ca.crt --token fsenroll-...
+)"},
+      {"sync", R"(fieldnode sync [--pull-batch N] [--json]
+
+One sync pass: push this laptop's commits (urgent ones are in them), push its
+key records, then pull until caught up. On a terminal it shows progress (counts
+and rate); otherwise it prints one line. Exit 3 if the hub cannot be reached:
+nothing is lost, the laptop keeps working offline.
+Example:  fieldnode sync
+)"},
+      {"daemon", R"(fieldnode daemon [--every 5m] [--max-backoff 10m] [--pull-batch N]
+
+Syncs every --every until SIGTERM or Ctrl-C, one log line per pass. While the
+hub cannot be reached it retries with exponential backoff (with jitter) up to
+--max-backoff; it syncs within a second when an urgent case or a crime report
+is written. It never asks for a passphrase: give $FIELDSYNC_PASSPHRASE_FILE
+(or run fieldnode unlock) so that it can share office keys and grant referred
+cases. It stops, exit 1, if the hub refuses its credential (revoked).
+Example:  FIELDSYNC_PASSPHRASE_FILE=/etc/fieldsync/pass fieldnode daemon --every 5m
+)"},
+      {"show", R"(fieldnode show TABLE ID [--json]
+
+One record of any table (cases, persons, contacts, organisations, services,
+referrals, consents, access_log), sealed fields opened if the keystore is
+unlocked, masked otherwise; recorded in the access log when a case's sealed
+fields are opened. For a whole case file use fieldnode case show.
+Example:  fieldnode show persons 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d
+)"},
+      {"erase", R"(fieldnode erase --case ID
+
+Crypto-shredding: destroys every key of the case (and of its person, unless
+another case names them) here, then at the hub and on every node once synced.
+Its sealed fields can never be read again, anywhere. Owning office only.
+Example:  fieldnode erase --case 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d
+)"},
+      {"passphrase", R"(fieldnode passphrase [--passphrase-file OLD] [--new-passphrase-file NEW]
+
+Changes the keystore's passphrase (asked on a terminal if not given). A wrong
+current passphrase changes nothing.
+Example:  fieldnode passphrase
+)"},
+      {"version", R"(fieldnode version [--json]
+
+Program, schema, commit-format and protocol versions.
+)"},
       {"status", R"(fieldnode status [--json]
 
 This laptop: province, device, hub, keystore locked or unlocked, last
