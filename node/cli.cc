@@ -76,12 +76,14 @@ Syncing:
 Options:
   --data-dir DIR     where the replica lives (default: $FIELDSYNC_NODE_DIR,
                      else ~/.local/share/fieldsync/node)
-  --json             print data as JSON (status, version, sync, show)
+  --json             print data as JSON (every command that prints data)
+  --officer NAME     who is at the laptop, for the access log (default
+                     $FIELDSYNC_OFFICER, else the login name)
   --passphrase-file FILE
                      unlock the keystore with the first line of FILE;
-                     else $FIELDSYNC_PASSPHRASE_FILE, else
-                     $FIELDSYNC_PASSPHRASE, else asked on the terminal
-                     (sync, show, erase, enroll). The daemon never asks:
+                     else the agent of fieldnode unlock, else
+                     $FIELDSYNC_PASSPHRASE_FILE, else $FIELDSYNC_PASSPHRASE,
+                     else asked on the terminal. The daemon never asks:
                      without a passphrase it syncs locked, and cannot
                      share office keys or grant referred cases
 passphrase:
@@ -103,6 +105,7 @@ daemon:
 
 Examples:
   fieldnode init --data-dir /srv/fieldsync/lao-cai
+  fieldnode unlock --for 8h
   fieldnode case new --name "Nguyễn Thị Hằng" --sex female --birth-year 2007 --urgent
   fieldnode case search "nguyen thi hang"
   fieldnode show cases 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d

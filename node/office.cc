@@ -744,6 +744,13 @@ std::string RowText(Ctx& c, const Row& row, std::string_view table, const std::s
     if (t.columns[i].type == ColumnType::kTimestamp && f.value.kind() == Value::Kind::kInt) {
       shown = FormatTimeMillis(f.value.int_value());
     }
+    // A link to the directories reads as the name it points to.
+    if (auto linked = IdOf(f.value); linked && t.columns[i].type == ColumnType::kId) {
+      const char* dir = col == "service_id" ? "services" : "organisations";
+      if (auto r = c.Get(dir, *linked); r.ok() && *r) {
+        shown = absl::StrCat(c.Clear(**r, dir, "name"), "  (", linked->ToString(), ")");
+      }
+    }
     absl::StrAppend(&out, indent, PadTo(col, 20), " ", shown, "\n");
   }
   return out;
