@@ -170,8 +170,8 @@ Example:
 
 list    enrolled nodes: province, last seen, lag (log positions behind),
         pending (entries of its scope waiting), commits pushed, protocol,
-        clock skew, key fingerprint (compare it with `fieldnode status` on
-        the laptop), name, and whether it was revoked.
+        clock skew, key fingerprint (compare it with the one `fieldnode enroll`
+        printed on the laptop), name, and whether it was revoked.
 revoke  refuses the node from now on (a lost or stolen laptop); its office
         moves to new keys at its next sync. Recorded in the audit trail.
 
@@ -879,6 +879,10 @@ int Main(int argc, char** argv) {
     return 2;
   }
   if (cmd == "help") {
+    if (!loose->positional.empty() && loose->positional.size() == 1 && loose->Has("help")) {
+      std::fputs(it->second.usage, stdout);  // fieldhub help --help
+      return 0;
+    }
     if (loose->positional.size() > 1) {
       auto sub = Commands().find(loose->positional[1]);
       if (sub == Commands().end()) {
