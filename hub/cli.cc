@@ -272,6 +272,16 @@ Example:
   return *commands;
 }
 
+// `s` padded with spaces to `width` characters (code points, not bytes: a
+// Vietnamese name stays aligned in a table).
+std::string Pad(const std::string& s, size_t width) {
+  size_t chars = 0;
+  for (char c : s) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++chars;
+  }
+  return chars >= width ? s : s + std::string(width - chars, ' ');
+}
+
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "fieldhub: %s\n", std::string(s.message()).c_str());
   return 1;
@@ -665,8 +675,9 @@ int Status(const Args& args) {
   std::printf("\n%-8s  %-20s  %5s  %7s  %-20s  %8s  %8s  %s\n", "PROVINCE", "NAME", "NODES",
               "REVOKED", "LAST SYNC", "LAG", "PENDING", "STATE");
   for (const auto& [code, p] : by_code) {
-    std::printf("%-8s  %-20s  %5d  %7d  %-20s  %8lld  %8llu  %s\n", p.code.c_str(),
-                p.name.empty() ? "(not registered)" : p.name.c_str(), p.enrolled, p.revoked,
+    std::printf("%s  %s  %5d  %7d  %-20s  %8lld  %8llu  %s\n", Pad(p.code, 8).c_str(),
+                Pad(p.name.empty() ? "(not registered)" : p.name, 20).c_str(), p.enrolled,
+                p.revoked,
                 FormatTimeMillis(p.last_sync_millis).c_str(), static_cast<long long>(p.lag),
                 static_cast<unsigned long long>(p.pending), p.state().c_str());
   }
@@ -792,12 +803,12 @@ int Audit(const Args& args) {
     for (const Line& l : lines) {
       if (l.admin != nullptr) {
         const HubAuditEntry& e = *l.admin;
-        std::printf("%-20s  %-6s  %-24s  %s: %s\n", FormatTimeMillis(l.at).c_str(), "admin",
-                    e.actor.c_str(), e.action.c_str(), e.detail.c_str());
+        std::printf("%-20s  %-6s  %s  %s: %s\n", FormatTimeMillis(l.at).c_str(), "admin",
+                    Pad(e.actor, 24).c_str(), e.action.c_str(), e.detail.c_str());
       } else {
         const AccessEntry& e = *l.access;
-        std::printf("%-20s  %-6s  %-24s  %s case %s (%s) on %s\n", FormatTimeMillis(l.at).c_str(),
-                    "access", absl::StrCat(e.officer, " (", e.province, ")").c_str(),
+        std::printf("%-20s  %-6s  %s  %s case %s (%s) on %s\n", FormatTimeMillis(l.at).c_str(),
+                    "access", Pad(absl::StrCat(e.officer, " (", e.province, ")"), 24).c_str(),
                     e.action.c_str(), e.case_id.ToString().c_str(), e.fields.c_str(),
                     device_label(e.device).c_str());
       }
