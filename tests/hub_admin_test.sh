@@ -233,6 +233,8 @@ tamper delete-last "DELETE FROM hub_audit WHERE seq = (SELECT max(seq) FROM hub_
   "^BROKEN: hub audit trail: entry [0-9]+ is missing at the end"
 tamper officer "UPDATE access_log SET officer = 'Người Khác' WHERE seq = 2 AND province = 'LC'" \
   "^BROKEN: access log of device [0-9a-f-]{36} \(\"test node\", LC\): entry 2 was edited after it was written"
+tamper access-delete "DELETE FROM access_log WHERE seq = 2 AND province = 'LC'" \
+  "^BROKEN: access log of device [0-9a-f-]{36} \(\"test node\", LC\): entry 2 is missing \(a gap\)"
 # A deleted middle entry is named, and a later administrative act does not
 # hide the gap.
 "$bin/fieldhub" province add QT "Quảng Trị" --data-dir "$dir/tamper-delete" >/dev/null 2>&1
