@@ -272,6 +272,22 @@ Example:
   return *commands;
 }
 
+// Text from nodes (device names, officers) shown on a terminal: control
+// characters escaped, so that no value can forge a line of its own (a fake
+// audit entry, a fake "every chain is whole").
+std::string Printable(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      absl::StrAppend(&out, absl::StrFormat("\\x%02x", u));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 // `s` padded with spaces to `width` characters (code points, not bytes: a
 // Vietnamese name stays aligned in a table).
 std::string Pad(const std::string& s, size_t width) {
@@ -562,7 +578,7 @@ int NodeCmd(const Args& args) {
                 static_cast<unsigned long long>(n.pending),
                 static_cast<unsigned long long>(n.acknowledged_seq), n.protocol_version,
                 static_cast<long long>(n.clock_skew_millis), fp.empty() ? "-" : fp.c_str(),
-                n.name.c_str(), n.revoked ? "  [REVOKED]" : "");
+                Printable(n.name).c_str(), n.revoked ? "  [REVOKED]" : "");
   }
   return 0;
 }
@@ -715,8 +731,8 @@ int Audit(const Args& args) {
   auto device_label = [&](const DeviceId& d) {
     auto it = node_of.find(d.ToString());
     if (it == node_of.end()) return absl::StrCat("device ", d.ToString(), " (not enrolled here)");
-    return absl::StrCat("device ", d.ToString(), " (\"", it->second->name, "\", ",
-                        it->second->province, ")");
+    return absl::StrCat("device ", d.ToString(), " (\"", Printable(it->second->name), "\", ",
+                        Printable(it->second->province), ")");
   };
 
   // Verification: always over everything, whatever --since says.
@@ -804,12 +820,15 @@ int Audit(const Args& args) {
       if (l.admin != nullptr) {
         const HubAuditEntry& e = *l.admin;
         std::printf("%-20s  %-6s  %s  %s: %s\n", FormatTimeMillis(l.at).c_str(), "admin",
-                    Pad(e.actor, 24).c_str(), e.action.c_str(), e.detail.c_str());
+                    Pad(Printable(e.actor), 24).c_str(), Printable(e.action).c_str(),
+                    Printable(e.detail).c_str());
       } else {
         const AccessEntry& e = *l.access;
         std::printf("%-20s  %-6s  %s  %s case %s (%s) on %s\n", FormatTimeMillis(l.at).c_str(),
-                    "access", Pad(absl::StrCat(e.officer, " (", e.province, ")"), 24).c_str(),
-                    e.action.c_str(), e.case_id.ToString().c_str(), e.fields.c_str(),
+                    "access",
+                    Pad(Printable(absl::StrCat(e.officer, " (", e.province, ")")), 24).c_str(),
+                    Printable(e.action).c_str(), e.case_id.ToString().c_str(),
+                    Printable(e.fields).c_str(),
                     device_label(e.device).c_str());
       }
     }
@@ -823,7 +842,7 @@ int Audit(const Args& args) {
                   static_cast<long long>(n));
     }
     for (const Problem& p : problems) {
-      std::printf("BROKEN: %s: %s\n", p.chain.c_str(), p.problem.c_str());
+      std::printf("BROKEN: %s: %s\n", p.chain.c_str(), Printable(p.problem).c_str());
     }
     if (problems.empty()) {
       std::printf("every chain is whole\n");

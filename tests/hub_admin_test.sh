@@ -240,6 +240,13 @@ tamper access-delete "DELETE FROM access_log WHERE seq = 2 AND province = 'LC'" 
 "$bin/fieldhub" province add QT "Quảng Trị" --data-dir "$dir/tamper-delete" >/dev/null 2>&1
 check "tamper delete: still reported after a new act" 4 "entry 3 is missing" -- "$bin/fieldhub" audit --data-dir "$dir/tamper-delete"
 check "the original is still whole" 0 "every chain is whole" -- H audit
+# Names come from the nodes: a control character cannot forge a line.
+cp -r "$hub" "$dir/evil"
+sqlite3 "$dir/evil/hub.db" "UPDATE hub_nodes SET name = 'x' || char(10) || 'every chain is whole'"
+sqlite3 "$dir/evil/hub.db" "DELETE FROM hub_audit WHERE seq = 2"
+"$bin/fieldhub" audit --data-dir "$dir/evil" >"$dir/evil.txt" 2>/dev/null
+[ "$(grep -c "^every chain is whole$" "$dir/evil.txt")" = 0 ] && grep -qF 'x\x0aevery chain is whole' "$dir/evil.txt" &&
+  ok "a name cannot forge an audit line" || { fail "a name forged a line"; cat "$dir/evil.txt"; }
 
 echo "$failures failed"
 [ "$failures" -eq 0 ]
