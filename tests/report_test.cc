@@ -197,6 +197,19 @@ TEST_F(ReportTest, CaseCodesWithClearAttributesOnlyWhenAsked) {
   EXPECT_EQ(RenderJson(*plain).find("case_code\""), std::string::npos);
 }
 
+TEST_F(ReportTest, AValueCannotForgeALineOfTheText) {
+  for (int i = 0; i < 5; ++i) {
+    AddCase(absl::StrCat("X", i), "LC\nLive cases: 999", "intake", "police", "2026-05-01",
+            "18-24", "male");
+  }
+  auto r = BuildReport(*replica_, ReportOptions{});
+  ASSERT_TRUE(r.ok()) << r.status();
+  const std::string text = RenderText(*r);
+  EXPECT_EQ(text.find("\nLive cases: 999"), std::string::npos) << text;
+  EXPECT_NE(text.find("LC\\x0aLive cases: 999"), std::string::npos) << text;
+  EXPECT_NE(RenderJson(*r).find("\"LC\\nLive cases: 999\""), std::string::npos);
+}
+
 TEST_F(ReportTest, AnEmptyReplicaReportsZero) {
   auto r = BuildReport(*replica_, ReportOptions{});
   ASSERT_TRUE(r.ok()) << r.status();

@@ -101,6 +101,21 @@ Breakdown SortedBreakdown(std::string name, std::string label,
   return b;
 }
 
+// For the text rendering: control characters escaped, so that a value
+// written on a node cannot forge a line of the table.
+std::string Printable(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      absl::StrAppend(&out, absl::StrFormat("\\x%02x", u));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 std::string JsonCount(int64_t count, int threshold) {
   if (Suppressed(count, threshold)) {
     return absl::StrCat("\"count\": null, \"shown\": ", JsonString(ShowCount(count, threshold)),
@@ -183,7 +198,7 @@ absl::StatusOr<Report> BuildReport(Replica& replica, const ReportOptions& option
 }
 
 std::string RenderText(const Report& r) {
-  std::string out = absl::StrCat(r.title, "\n");
+  std::string out = absl::StrCat(Printable(r.title), "\n");
   absl::StrAppend(&out, "Live cases: ", ShowCount(r.total, r.threshold), "\n");
   if (r.threshold > 1) {
     absl::StrAppend(&out, "Counts from 1 to ", r.threshold - 1, " are shown as <", r.threshold,
@@ -192,11 +207,12 @@ std::string RenderText(const Report& r) {
   }
   for (const Breakdown& b : r.breakdowns) {
     size_t width = 8;
-    for (const Cell& c : b.cells) width = std::max(width, c.value.size());
+    for (const Cell& c : b.cells) width = std::max(width, Printable(c.value).size());
     absl::StrAppend(&out, "\n", b.label, "\n");
     if (b.cells.empty()) absl::StrAppend(&out, "  (no cases)\n");
     for (const Cell& c : b.cells) {
-      absl::StrAppend(&out, absl::StrFormat("  %-*s %8s\n", static_cast<int>(width), c.value,
+      absl::StrAppend(&out, absl::StrFormat("  %-*s %8s\n", static_cast<int>(width),
+                                            Printable(c.value),
                                             ShowCount(c.count, r.threshold)));
     }
   }
@@ -204,7 +220,7 @@ std::string RenderText(const Report& r) {
     absl::StrAppend(&out, "\nCases (pseudonymous case codes; no names)\n");
     if (r.cases.empty()) absl::StrAppend(&out, "  (no cases)\n");
     size_t code_w = 9;
-    for (const CaseLine& c : r.cases) code_w = std::max(code_w, c.case_code.size());
+    for (const CaseLine& c : r.cases) code_w = std::max(code_w, Printable(c.case_code).size());
     if (!r.cases.empty()) {
       absl::StrAppend(&out, absl::StrFormat("  %-*s  %-10s  %-12s  %-8s  %s\n",
                                             static_cast<int>(code_w), "CASE CODE", "STATUS",
@@ -212,8 +228,9 @@ std::string RenderText(const Report& r) {
     }
     for (const CaseLine& c : r.cases) {
       absl::StrAppend(&out, absl::StrFormat("  %-*s  %-10s  %-12s  %-8s  %s\n",
-                                            static_cast<int>(code_w), c.case_code, c.status,
-                                            c.intake_channel, c.province, c.month));
+                                            static_cast<int>(code_w), Printable(c.case_code),
+                                            c.status, c.intake_channel, Printable(c.province),
+                                            c.month));
     }
   }
   return out;
