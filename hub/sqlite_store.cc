@@ -12,7 +12,9 @@
 #include "change/commit_codec.h"
 #include "crypto/commit_signature.h"
 #include "crypto/envelope.h"
+#include "crypto/identity.h"
 #include "crypto/key_record.h"
+#include "hub/audit.h"
 #include "hub/scope.h"
 
 namespace fieldsync::hub {
@@ -46,6 +48,8 @@ constexpr const char* kRegistry[] = {
     "CREATE TABLE IF NOT EXISTS hub_purged(tbl TEXT NOT NULL, row BLOB NOT NULL, position "
     "INTEGER NOT NULL, epoch INTEGER NOT NULL, shared INTEGER NOT NULL, provinces TEXT NOT "
     "NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID",
+    // The administrators' audit trail, chained by hash (hub/audit.h).
+    kAuditTableSql,
 };
 
 std::string Hash(std::string_view secret) {
@@ -145,23 +149,30 @@ absl::StatusOr<int64_t> SqliteHubStore::LogHead() {
 // ---------------------------------------------------------------------------
 // Registry
 
-absl::Status SqliteHubStore::AddProvince(const std::string& code, const std::string& name) {
+absl::Status SqliteHubStore::AddProvince(const std::string& code, const std::string& name,
+                                         const std::string& actor) {
   if (code.empty() || code.size() > 16 || code.find_first_of(" \t\n/") != std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat(
         "province code \"", code, "\" is not usable: 1 to 16 characters, no spaces (e.g. LC)"));
   }
   if (name.empty()) return absl::InvalidArgumentError("a province needs a name, e.g. \"Lào Cai\"");
   std::lock_guard<std::mutex> l(registry_mu_);
-  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("INSERT INTO hub_provinces(code, name, "
-                                                   "created_at) VALUES (?1, ?2, ?3)"));
-  st->BindText(1, code);
-  st->BindText(2, name);
-  st->BindInt(3, clock_->NowMillis());
-  absl::Status s = st->Run();
-  if (s.code() == absl::StatusCode::kAlreadyExists) {
-    return absl::AlreadyExistsError(absl::StrCat("province ", code, " is already registered"));
-  }
-  return s;
+  const int64_t now = clock_->NowMillis();
+  return InTxn(*registry_, [&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("INSERT INTO hub_provinces(code, name, "
+                                                     "created_at) VALUES (?1, ?2, ?3)"));
+    st->BindText(1, code);
+    st->BindText(2, name);
+    st->BindInt(3, now);
+    absl::Status s = st->Run();
+    if (s.code() == absl::StatusCode::kAlreadyExists) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "province ", code, " is already registered; see fieldhub province list"));
+    }
+    FS_RETURN_IF_ERROR(s);
+    return AppendHubAudit(*registry_, now, actor, kAuditProvinceAdd,
+                          absl::StrCat("province ", code, " \"", name, "\""));
+  });
 }
 
 absl::StatusOr<std::vector<Province>> SqliteHubStore::Provinces() {
@@ -178,7 +189,8 @@ absl::StatusOr<std::vector<Province>> SqliteHubStore::Provinces() {
 }
 
 absl::StatusOr<EnrollToken> SqliteHubStore::MakeEnrollToken(const std::string& province,
-                                                            int64_t valid_for_millis) {
+                                                            int64_t valid_for_millis,
+                                                            const std::string& actor) {
   if (valid_for_millis <= 0) {
     return absl::InvalidArgumentError("an enrolment token must be valid for some time, e.g. 24h");
   }
@@ -196,14 +208,23 @@ absl::StatusOr<EnrollToken> SqliteHubStore::MakeEnrollToken(const std::string& p
   t.province = province;
   const int64_t now = clock_->NowMillis();
   t.expires_at_millis = now + valid_for_millis;
-  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("INSERT INTO hub_tokens(hash, province, "
-                                                   "created_at, expires_at) VALUES (?1, ?2, ?3, "
-                                                   "?4)"));
-  st->BindBlob(1, Hash(t.token));
-  st->BindText(2, province);
-  st->BindInt(3, now);
-  st->BindInt(4, t.expires_at_millis);
-  FS_RETURN_IF_ERROR(st->Run());
+  p->Reset();
+  FS_RETURN_IF_ERROR(InTxn(*registry_, [&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("INSERT INTO hub_tokens(hash, province, "
+                                                     "created_at, expires_at) VALUES (?1, ?2, "
+                                                     "?3, ?4)"));
+    st->BindBlob(1, Hash(t.token));
+    st->BindText(2, province);
+    st->BindInt(3, now);
+    st->BindInt(4, t.expires_at_millis);
+    FS_RETURN_IF_ERROR(st->Run());
+    // Never the token itself: whoever reads the trail must not be able to
+    // enrol a device with it.
+    return AppendHubAudit(*registry_, now, actor, kAuditTokenIssue,
+                          absl::StrCat("token for province ", province, ", valid for ",
+                                       FormatDurationMillis(valid_for_millis), " until ",
+                                       FormatTimeMillis(t.expires_at_millis)));
+  }));
   return t;
 }
 
@@ -256,30 +277,55 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStore::Nodes() {
   return out;
 }
 
-absl::Status SqliteHubStore::RevokeNode(const DeviceId& device) {
+absl::Status SqliteHubStore::RevokeNode(const DeviceId& device, const std::string& actor) {
   // Under the writer's lock: no push of the device can be half-way through
   // storing while its revocation position is taken (Push re-checks).
   std::lock_guard<std::mutex> w(write_mu_);
   std::lock_guard<std::mutex> l(registry_mu_);
-  // The log head at revocation: commits of the device the hub stored before
-  // stay valid for nodes; anything later in the log is refused.
-  FS_ASSIGN_OR_RETURN(auto head, registry_->Prepared("SELECT coalesce(max(pos), 0) FROM _fs_log"));
-  FS_ASSIGN_OR_RETURN(bool any, head->Step());
-  const int64_t position = any ? head->ColumnInt(0) : 0;
-  head->Reset();
-  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared(
-                                   "UPDATE hub_nodes SET revoked_at = coalesce(revoked_at, ?2), "
-                                   "revoked_position = CASE WHEN revoked_at IS NULL THEN ?3 "
-                                   "ELSE revoked_position END WHERE device = ?1"));
-  st->BindBlob(1, device.view());
-  st->BindInt(2, clock_->NowMillis());
-  st->BindInt(3, position);
-  FS_RETURN_IF_ERROR(st->Run());
-  if (registry_->Changes() == 0) {
-    return absl::NotFoundError(absl::StrCat("no enrolled node ", device.ToString(),
-                                            "; see fieldhub node list"));
-  }
-  return absl::OkStatus();
+  const int64_t now = clock_->NowMillis();
+  return InTxn(*registry_, [&]() -> absl::Status {
+    std::string name, province;
+    {
+      FS_ASSIGN_OR_RETURN(auto n, registry_->Prepared("SELECT name, province, revoked_at FROM "
+                                                      "hub_nodes WHERE device = ?1"));
+      n->BindBlob(1, device.view());
+      FS_ASSIGN_OR_RETURN(bool found, n->Step());
+      if (!found) {
+        return absl::NotFoundError(absl::StrCat("no enrolled node ", device.ToString(),
+                                                "; see fieldhub node list"));
+      }
+      if (!n->ColumnIsNull(2)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "node ", device.ToString(), " was already revoked on ",
+            FormatTimeMillis(n->ColumnInt(2)), "; nothing changed (see fieldhub node list)"));
+      }
+      name = n->ColumnString(0);
+      province = n->ColumnString(1);
+    }
+    // The log head at revocation: commits of the device the hub stored
+    // before stay valid for nodes; anything later in the log is refused.
+    FS_ASSIGN_OR_RETURN(auto head,
+                        registry_->Prepared("SELECT coalesce(max(pos), 0) FROM _fs_log"));
+    FS_ASSIGN_OR_RETURN(bool any, head->Step());
+    const int64_t position = any ? head->ColumnInt(0) : 0;
+    head->Reset();
+    FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("UPDATE hub_nodes SET revoked_at = ?2, "
+                                                     "revoked_position = ?3 WHERE device = ?1 "
+                                                     "AND revoked_at IS NULL"));
+    st->BindBlob(1, device.view());
+    st->BindInt(2, now);
+    st->BindInt(3, position);
+    FS_RETURN_IF_ERROR(st->Run());
+    return AppendHubAudit(*registry_, now, actor, kAuditRevoke,
+                          absl::StrCat("device ", device.ToString(), " \"", name,
+                                       "\" of province ", province,
+                                       " revoked at log position ", position));
+  });
+}
+
+absl::StatusOr<HubAuditTrail> SqliteHubStore::AuditTrail() {
+  std::lock_guard<std::mutex> l(registry_mu_);
+  return ReadHubAudit(*registry_);
 }
 
 absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
@@ -375,6 +421,11 @@ absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
     ins->BindBlob(6, keys.sign_pk);
     ins->BindBlob(7, keys.box_pk);
     FS_RETURN_IF_ERROR(ins->Run());
+    FS_RETURN_IF_ERROR(AppendHubAudit(
+        *registry_, now, device.ToString(), kAuditEnrol,
+        absl::StrCat(enrolled ? "re-enrolled (a retry with its token, new credential): " : "",
+                     "device ", device.ToString(), " \"", name, "\" for province ",
+                     e.province, ", key fingerprint ", crypto::Fingerprint(keys))));
     FS_ASSIGN_OR_RETURN(auto use, registry_->Prepared("UPDATE hub_tokens SET used_at = ?2, "
                                                       "used_by = ?3 WHERE hash = ?1"));
     use->BindBlob(1, Hash(token));
@@ -444,6 +495,16 @@ absl::StatusOr<std::vector<RegisteredDevice>> ReadRegistry(sqlite::Db& db) {
   return out;
 }
 
+// For the audit trail: "cases row", "persons row", ... of a key ring.
+absl::StatusOr<std::string> RingTable(sqlite::Db& db, const RowId& ring) {
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT tbl FROM hub_row_scope WHERE row = ?1 AND "
+                                           "tbl IN ('cases', 'persons', 'contacts', "
+                                           "'services')"));
+  st->BindBlob(1, ring.view());
+  FS_ASSIGN_OR_RETURN(bool found, st->Step());
+  return found ? absl::StrCat(st->ColumnString(0), " row") : std::string("key ring");
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<RegisteredDevice>> SqliteHubStore::Registry() {
@@ -500,6 +561,7 @@ absl::StatusOr<bool> SqliteHubStore::StoreKeyRecords(
   sqlite::Db& db = writer_->db();
   bool erased_any = false;
   for (const crypto::KeyRecord& r : records) {
+    bool erased_now = false;
     const bool ringed = r.kind == crypto::KeyRecordKind::kDataKey ||
                         r.kind == crypto::KeyRecordKind::kOfficeDataKey;
     if (r.kind == crypto::KeyRecordKind::kOfficeShare) {
@@ -578,6 +640,7 @@ absl::StatusOr<bool> SqliteHubStore::StoreKeyRecords(
       ins->BindBlob(3, node.device.view());
       FS_RETURN_IF_ERROR(ins->Run());
       erased_any = true;
+      erased_now = true;
     }
     FS_ASSIGN_OR_RETURN(auto ins, db.Prepared("INSERT OR IGNORE INTO hub_keys(id, kind, province, "
                                               "keyring, signer, stored_at, bytes) VALUES (?1, "
@@ -590,6 +653,25 @@ absl::StatusOr<bool> SqliteHubStore::StoreKeyRecords(
     ins->BindInt(6, clock_->NowMillis());
     ins->BindBlob(7, r.bytes);
     FS_RETURN_IF_ERROR(ins->Run());
+    const bool stored = db.Changes() > 0;
+    // Audited once, when first stored (a push sent again is not a new act).
+    if (stored && r.kind == crypto::KeyRecordKind::kDataKey) {
+      FS_ASSIGN_OR_RETURN(std::string table, RingTable(db, r.keyring));
+      FS_RETURN_IF_ERROR(AppendHubAudit(
+          db, clock_->NowMillis(), node.device.ToString(), kAuditGrant,
+          absl::StrCat("data key of ", table, " ", r.keyring.ToString(), " version ",
+                       r.key_version, " granted from office ", node.province, " to office ",
+                       r.province, " (",
+                       r.purpose == crypto::DataKeyPurpose::kReferral ? "referral" : "owner",
+                       "), by device \"", node.name, "\"")));
+    }
+    if (erased_now) {
+      FS_ASSIGN_OR_RETURN(std::string table, RingTable(db, r.keyring));
+      FS_RETURN_IF_ERROR(AppendHubAudit(
+          db, clock_->NowMillis(), node.device.ToString(), kAuditErasure,
+          absl::StrCat("every key of ", table, " ", r.keyring.ToString(), " of office ",
+                       node.province, " erased, by device \"", node.name, "\"")));
+    }
   }
   return erased_any;
 }
@@ -1054,7 +1136,8 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params
 // Tombstone collection
 
 absl::StatusOr<GcReport> SqliteHubStore::CollectTombstones(int64_t min_age_millis,
-                                                           int64_t stale_after_millis) {
+                                                           int64_t stale_after_millis,
+                                                           const std::string& actor) {
   FS_ASSIGN_OR_RETURN(std::vector<NodeInfo> nodes, Nodes());
   const int64_t now = clock_->NowMillis();
   std::lock_guard<std::mutex> l(write_mu_);
@@ -1152,7 +1235,15 @@ absl::StatusOr<GcReport> SqliteHubStore::CollectTombstones(int64_t min_age_milli
     }
     FS_ASSIGN_OR_RETURN(report.horizon, GcHorizon(db));
     FS_ASSIGN_OR_RETURN(report.epoch, GcEpoch(db));
-    return absl::OkStatus();
+    return AppendHubAudit(
+        db, now, actor, kAuditGc,
+        absl::StrCat("collected ", report.tombstones, " tombstones (min-age ",
+                     FormatDurationMillis(min_age_millis), ", stale-after ",
+                     FormatDurationMillis(stale_after_millis), "; epoch ", report.epoch,
+                     ", horizon ", report.horizon, ")",
+                     waiting.empty() ? std::string()
+                                     : absl::StrCat("; kept some for ", waiting.size(),
+                                                    " node(s) not yet up to date")));
   }));
   report.waiting_for.assign(waiting.begin(), waiting.end());
   return report;

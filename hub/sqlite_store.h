@@ -1,7 +1,7 @@
 // The embedded hub store: everything in one SQLite file (hub.db) -- the
 // hub's replica (sync-core), its scope tables (hub/scope.h) and the registry
-// (hub_provinces, hub_tokens, hub_nodes, hub_meta; docs/FORMATS.md, "Hub
-// file"). One writer connection merges pushes under a mutex; pulls read
+// (hub_provinces, hub_tokens, hub_nodes, hub_meta, hub_audit; docs/FORMATS.md,
+// "Hub file"). One writer connection merges pushes under a mutex; pulls read
 // through a pool of reader connections, each stream in one read
 // transaction, so many nodes pull at once while one pushes.
 #ifndef FIELDSYNC_HUB_SQLITE_STORE_H_
@@ -30,12 +30,15 @@ class SqliteHubStore : public HubStore {
   const DeviceId& hub_id() const override { return hub_id_; }
   absl::StatusOr<int64_t> LogHead() override;
 
-  absl::Status AddProvince(const std::string& code, const std::string& name) override;
+  absl::Status AddProvince(const std::string& code, const std::string& name,
+                           const std::string& actor) override;
   absl::StatusOr<std::vector<Province>> Provinces() override;
   absl::StatusOr<EnrollToken> MakeEnrollToken(const std::string& province,
-                                              int64_t valid_for_millis) override;
+                                              int64_t valid_for_millis,
+                                              const std::string& actor) override;
   absl::StatusOr<std::vector<NodeInfo>> Nodes() override;
-  absl::Status RevokeNode(const DeviceId& device) override;
+  absl::Status RevokeNode(const DeviceId& device, const std::string& actor) override;
+  absl::StatusOr<HubAuditTrail> AuditTrail() override;
 
   absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
                                    const std::string& name,
@@ -53,7 +56,8 @@ class SqliteHubStore : public HubStore {
                     const std::function<bool(PullChunk&)>& emit) override;
 
   absl::StatusOr<GcReport> CollectTombstones(int64_t min_age_millis,
-                                             int64_t stale_after_millis) override;
+                                             int64_t stale_after_millis,
+                                             const std::string& actor) override;
 
   // Off: commits need no signature and sensitive fields may travel in
   // clear. Only for measuring what the cryptography costs (the benchmark's

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "change/id.h"
 #include "crypto/identity.h"
+#include "hub/audit.h"
 #include "store/keyring.h"
 #include "store/replica.h"
 
@@ -118,17 +119,25 @@ class HubStore {
   virtual const DeviceId& hub_id() const = 0;
   virtual absl::StatusOr<int64_t> LogHead() = 0;
 
-  // Registry (administrators).
-  virtual absl::Status AddProvince(const std::string& code, const std::string& name) = 0;
+  // Registry (administrators). Each change is recorded in the audit trail
+  // (hub/audit.h) in the same transaction, under `actor`: the administrator
+  // who asked for it.
+  virtual absl::Status AddProvince(const std::string& code, const std::string& name,
+                                   const std::string& actor) = 0;
   virtual absl::StatusOr<std::vector<Province>> Provinces() = 0;
   // NOT_FOUND for an unknown province.
   virtual absl::StatusOr<EnrollToken> MakeEnrollToken(const std::string& province,
-                                                      int64_t valid_for_millis) = 0;
+                                                      int64_t valid_for_millis,
+                                                      const std::string& actor) = 0;
   virtual absl::StatusOr<std::vector<NodeInfo>> Nodes() = 0;
-  // NOT_FOUND if no such node.
-  virtual absl::Status RevokeNode(const DeviceId& device) = 0;
+  // NOT_FOUND if no such node; FAILED_PRECONDITION if it is revoked already
+  // (nothing changes).
+  virtual absl::Status RevokeNode(const DeviceId& device, const std::string& actor) = 0;
+  // The administrators' audit trail as stored (verify with VerifyHubAudit).
+  virtual absl::StatusOr<HubAuditTrail> AuditTrail() = 0;
 
-  // Enrolment (nodes): PERMISSION_DENIED for an unknown, used or expired
+  // Enrolment (nodes), recorded in the audit trail under the device's id:
+  // PERMISSION_DENIED for an unknown, used or expired
   // token, or a revoked device. The device that used a token may use it
   // again until it expires (a lost answer); a device enrolled before, in
   // the same province, with a new token: each time a new secret.
@@ -152,7 +161,9 @@ class HubStore {
   // commit's signature is verified against the node's registered key
   // (UNAUTHENTICATED otherwise), sensitive fields must be sealed
   // (INVALID_ARGUMENT), key records must be the node's own and fit its
-  // office (PERMISSION_DENIED).
+  // office (PERMISSION_DENIED). Each grant of a case's data key to another
+  // office (kind 3) and each erasure (kind 4) newly stored is recorded in
+  // the audit trail, under the pushing device's id, in the same transaction.
   virtual absl::StatusOr<PushOutcome> Push(const NodeInfo& node,
                                            const std::vector<PushedCommit>& commits,
                                            const std::vector<std::string>& key_records) = 0;
@@ -169,7 +180,8 @@ class HubStore {
   // able to see them has acknowledged (nodes not seen for `stale_after_millis`
   // do not hold collection back; they re-bootstrap when they return).
   virtual absl::StatusOr<GcReport> CollectTombstones(int64_t min_age_millis,
-                                                     int64_t stale_after_millis) = 0;
+                                                     int64_t stale_after_millis,
+                                                     const std::string& actor) = 0;
 };
 
 }  // namespace fieldsync::hub

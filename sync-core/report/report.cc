@@ -1,0 +1,270 @@
+#include "report/report.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/args.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "store/sqlite.h"
+
+namespace fieldsync::report {
+namespace {
+
+// Every column the report reads, and nothing else: the SELECT below is built
+// from this list, and each entry is checked to be clear in the replica's
+// schema before the query runs.
+struct ReportColumn {
+  const char* table;
+  const char* alias;
+  const char* column;
+};
+constexpr ReportColumn kReportColumns[] = {
+    {"cases", "c", "case_code"},  {"cases", "c", "status"},   {"cases", "c", "intake_channel"},
+    {"cases", "c", "province"},   {"cases", "c", "opened_on"}, {"persons", "p", "age_band"},
+    {"persons", "p", "sex"},
+};
+// The join from a case to its person (clear too; checked with the others).
+constexpr ReportColumn kPersonLink = {"cases", "c", "person_id"};
+enum Field { kCaseCode, kStatus, kChannel, kProvince, kOpenedOn, kAgeBand, kSex };
+
+constexpr char kUnknown[] = "unknown";
+
+absl::Status CheckClear(const Schema& schema, const ReportColumn& c) {
+  const TableDef* t = schema.FindTable(c.table);
+  const ColumnDef* col = t == nullptr ? nullptr : t->FindColumn(c.column);
+  if (col == nullptr) {
+    return absl::InternalError(absl::StrCat("the report reads ", c.table, ".", c.column,
+                                            ", which the schema does not declare"));
+  }
+  if (col->sensitivity != Sensitivity::kClear) {
+    return absl::InternalError(absl::StrCat(
+        "the report would read ", c.table, ".", c.column, ", which is ",
+        AV(SensitivityName(col->sensitivity)),
+        ": reports read clear columns only; nothing was read"));
+  }
+  return absl::OkStatus();
+}
+
+// A clear text value, or "unknown" (NULL, empty, or not text: a value that
+// is not what the schema says is never shown).
+std::string TextOr(const Value& v) {
+  if (v.kind() != Value::Kind::kText || v.str().empty()) return kUnknown;
+  return v.str();
+}
+
+// One of the column's allowed values, or "unknown".
+std::string EnumOr(const Value& v, const ColumnDef& col) {
+  const std::string s = TextOr(v);
+  for (std::string_view a : col.allowed) {
+    if (a == s) return s;
+  }
+  return kUnknown;
+}
+
+// "YYYY-MM" of a "YYYY-MM-DD" date, or "unknown".
+std::string MonthOf(const Value& v) {
+  if (v.kind() != Value::Kind::kText || v.str().size() < 7) return kUnknown;
+  const std::string m = v.str().substr(0, 7);
+  for (size_t i = 0; i < m.size(); ++i) {
+    const bool ok = i == 4 ? m[i] == '-' : (m[i] >= '0' && m[i] <= '9');
+    if (!ok) return kUnknown;
+  }
+  return m;
+}
+
+// Cells in the enum's declared order (zeros included), then "unknown" if any.
+Breakdown EnumBreakdown(std::string name, std::string label, const ColumnDef& col,
+                        const std::map<std::string, int64_t>& counts) {
+  Breakdown b{std::move(name), std::move(label), {}};
+  for (std::string_view a : col.allowed) {
+    auto it = counts.find(std::string(a));
+    b.cells.push_back(Cell{std::string(a), it == counts.end() ? 0 : it->second});
+  }
+  auto it = counts.find(kUnknown);
+  if (it != counts.end()) b.cells.push_back(Cell{kUnknown, it->second});
+  return b;
+}
+
+// Cells in sorted order, "unknown" last.
+Breakdown SortedBreakdown(std::string name, std::string label,
+                          const std::map<std::string, int64_t>& counts) {
+  Breakdown b{std::move(name), std::move(label), {}};
+  for (const auto& [v, n] : counts) {
+    if (v != kUnknown) b.cells.push_back(Cell{v, n});
+  }
+  auto it = counts.find(kUnknown);
+  if (it != counts.end()) b.cells.push_back(Cell{kUnknown, it->second});
+  return b;
+}
+
+// For the text rendering: control characters escaped, so that a value
+// written on a node cannot forge a line of the table.
+std::string Printable(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      absl::StrAppend(&out, absl::StrFormat("\\x%02x", u));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string JsonCount(int64_t count, int threshold) {
+  if (Suppressed(count, threshold)) {
+    return absl::StrCat("\"count\": null, \"shown\": ", JsonString(ShowCount(count, threshold)),
+                        ", \"suppressed\": true");
+  }
+  return absl::StrCat("\"count\": ", count, ", \"shown\": \"", count, "\", \"suppressed\": false");
+}
+
+}  // namespace
+
+bool Suppressed(int64_t count, int threshold) { return count > 0 && count < threshold; }
+
+std::string ShowCount(int64_t count, int threshold) {
+  if (Suppressed(count, threshold)) return absl::StrCat("<", threshold);
+  return absl::StrCat(count);
+}
+
+absl::StatusOr<Report> BuildReport(Replica& replica, const ReportOptions& options) {
+  if (options.threshold < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a suppression threshold of ", options.threshold,
+        " is not usable: give 1 or more (default 5; 1 suppresses nothing)"));
+  }
+  const Schema& schema = replica.schema();
+  FS_RETURN_IF_ERROR(CheckClear(schema, kPersonLink));
+  std::string select;
+  for (const ReportColumn& c : kReportColumns) {
+    FS_RETURN_IF_ERROR(CheckClear(schema, c));
+    absl::StrAppend(&select, select.empty() ? "" : ", ", c.alias, ".\"", c.column, "\"");
+  }
+  const TableDef& cases = *schema.FindTable("cases");
+  const TableDef& persons = *schema.FindTable("persons");
+  const ColumnDef& status_col = *cases.FindColumn("status");
+  const ColumnDef& channel_col = *cases.FindColumn("intake_channel");
+  const ColumnDef& age_col = *persons.FindColumn("age_band");
+  const ColumnDef& sex_col = *persons.FindColumn("sex");
+
+  Report r;
+  r.title = options.title;
+  r.threshold = options.threshold;
+  r.case_codes_included = options.include_case_codes;
+  std::map<std::string, int64_t> by_status, by_channel, by_province, by_month, by_age, by_sex;
+  FS_RETURN_IF_ERROR(replica.ReadTransaction([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(
+        auto st, replica.db().Prepared(absl::StrCat(
+                     "SELECT ", select, " FROM cases c LEFT JOIN persons p ON p.id = c.\"",
+                     kPersonLink.column, "\" AND p._live = 1 WHERE c._live = 1")));
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      ++r.total;
+      const std::string status = EnumOr(st->ColumnValue(kStatus), status_col);
+      const std::string channel = EnumOr(st->ColumnValue(kChannel), channel_col);
+      const std::string province = TextOr(st->ColumnValue(kProvince));
+      const std::string month = MonthOf(st->ColumnValue(kOpenedOn));
+      ++by_status[status];
+      ++by_channel[channel];
+      ++by_province[province];
+      ++by_month[month];
+      ++by_age[EnumOr(st->ColumnValue(kAgeBand), age_col)];
+      ++by_sex[EnumOr(st->ColumnValue(kSex), sex_col)];
+      if (options.include_case_codes) {
+        r.cases.push_back(CaseLine{TextOr(st->ColumnValue(kCaseCode)), status, channel, province,
+                                   month});
+      }
+    }
+    return absl::OkStatus();
+  }));
+  r.breakdowns.push_back(EnumBreakdown("status", "Status", status_col, by_status));
+  r.breakdowns.push_back(
+      EnumBreakdown("intake_channel", "Intake channel", channel_col, by_channel));
+  r.breakdowns.push_back(SortedBreakdown("province", "Province", by_province));
+  r.breakdowns.push_back(SortedBreakdown("month", "Month opened", by_month));
+  r.breakdowns.push_back(EnumBreakdown("age_band", "Age band (victim)", age_col, by_age));
+  r.breakdowns.push_back(EnumBreakdown("sex", "Sex (victim)", sex_col, by_sex));
+  std::sort(r.cases.begin(), r.cases.end(), [](const CaseLine& a, const CaseLine& b) {
+    return std::tie(a.province, a.month, a.case_code) < std::tie(b.province, b.month, b.case_code);
+  });
+  return r;
+}
+
+std::string RenderText(const Report& r) {
+  std::string out = absl::StrCat(Printable(r.title), "\n");
+  absl::StrAppend(&out, "Live cases: ", ShowCount(r.total, r.threshold), "\n");
+  if (r.threshold > 1) {
+    absl::StrAppend(&out, "Counts from 1 to ", r.threshold - 1, " are shown as <", r.threshold,
+                    " (suppressed: too few cases to publish without risk of identifying "
+                    "someone).\n");
+  }
+  for (const Breakdown& b : r.breakdowns) {
+    size_t width = 8;
+    for (const Cell& c : b.cells) width = std::max(width, Printable(c.value).size());
+    absl::StrAppend(&out, "\n", b.label, "\n");
+    if (b.cells.empty()) absl::StrAppend(&out, "  (no cases)\n");
+    for (const Cell& c : b.cells) {
+      absl::StrAppend(&out, absl::StrFormat("  %-*s %8s\n", static_cast<int>(width),
+                                            Printable(c.value),
+                                            ShowCount(c.count, r.threshold)));
+    }
+  }
+  if (r.case_codes_included) {
+    absl::StrAppend(&out, "\nCases (pseudonymous case codes; no names)\n");
+    if (r.cases.empty()) absl::StrAppend(&out, "  (no cases)\n");
+    size_t code_w = 9;
+    for (const CaseLine& c : r.cases) code_w = std::max(code_w, Printable(c.case_code).size());
+    if (!r.cases.empty()) {
+      absl::StrAppend(&out, absl::StrFormat("  %-*s  %-10s  %-12s  %-8s  %s\n",
+                                            static_cast<int>(code_w), "CASE CODE", "STATUS",
+                                            "CHANNEL", "PROVINCE", "MONTH"));
+    }
+    for (const CaseLine& c : r.cases) {
+      absl::StrAppend(&out, absl::StrFormat("  %-*s  %-10s  %-12s  %-8s  %s\n",
+                                            static_cast<int>(code_w), Printable(c.case_code),
+                                            c.status, c.intake_channel, Printable(c.province),
+                                            c.month));
+    }
+  }
+  return out;
+}
+
+std::string RenderJson(const Report& r) {
+  std::string out = absl::StrCat("{\"title\": ", JsonString(r.title),
+                                 ", \"threshold\": ", r.threshold, ", \"live_cases\": {",
+                                 JsonCount(r.total, r.threshold), "}, \"breakdowns\": [");
+  for (size_t i = 0; i < r.breakdowns.size(); ++i) {
+    const Breakdown& b = r.breakdowns[i];
+    absl::StrAppend(&out, i ? ", " : "", "{\"name\": ", JsonString(b.name),
+                    ", \"label\": ", JsonString(b.label), ", \"cells\": [");
+    for (size_t j = 0; j < b.cells.size(); ++j) {
+      absl::StrAppend(&out, j ? ", " : "", "{\"value\": ", JsonString(b.cells[j].value), ", ",
+                      JsonCount(b.cells[j].count, r.threshold), "}");
+    }
+    absl::StrAppend(&out, "]}");
+  }
+  absl::StrAppend(&out, "], \"case_codes_included\": ", r.case_codes_included ? "true" : "false");
+  if (r.case_codes_included) {
+    absl::StrAppend(&out, ", \"cases\": [");
+    for (size_t i = 0; i < r.cases.size(); ++i) {
+      const CaseLine& c = r.cases[i];
+      absl::StrAppend(&out, i ? ", " : "", "{\"case_code\": ", JsonString(c.case_code),
+                      ", \"status\": ", JsonString(c.status),
+                      ", \"intake_channel\": ", JsonString(c.intake_channel),
+                      ", \"province\": ", JsonString(c.province),
+                      ", \"month\": ", JsonString(c.month), "}");
+    }
+    absl::StrAppend(&out, "]");
+  }
+  absl::StrAppend(&out, "}\n");
+  return out;
+}
+
+}  // namespace fieldsync::report
