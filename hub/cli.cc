@@ -551,7 +551,7 @@ int NodeCmd(const Args& args) {
           &out, i ? ", " : "", "{\"device\": ", JsonString(n.device.ToString()),
           ", \"name\": ", JsonString(n.name), ", \"province\": ", JsonString(n.province),
           ", \"last_seen\": ", JsonString(FormatTimeMillis(n.last_seen_millis)),
-          ", \"cursor\": ", n.cursor, ", \"lag\": ", *head - n.cursor,
+          ", \"cursor\": ", n.cursor, ", \"lag\": ", *head - n.delivered,
           ", \"pending\": ", n.pending,
           ", \"acknowledged_seq\": ", n.acknowledged_seq,
           ", \"protocol_version\": ", n.protocol_version,
@@ -574,7 +574,7 @@ int NodeCmd(const Args& args) {
     std::printf("%-36s  %-8s  %-20s  %8lld  %8llu  %8llu  %5d  %9lld  %-44s  %s%s\n",
                 n.device.ToString().c_str(), n.province.c_str(),
                 FormatTimeMillis(n.last_seen_millis).c_str(),
-                static_cast<long long>(*head - n.cursor),
+                static_cast<long long>(*head - n.delivered),
                 static_cast<unsigned long long>(n.pending),
                 static_cast<unsigned long long>(n.acknowledged_seq), n.protocol_version,
                 static_cast<long long>(n.clock_skew_millis), fp.empty() ? "-" : fp.c_str(),
@@ -648,7 +648,7 @@ int Status(const Args& args) {
     }
     ++p.enrolled;
     p.last_sync_millis = std::max(p.last_sync_millis, n.last_seen_millis);
-    p.lag = std::max(p.lag, *head - n.cursor);
+    p.lag = std::max(p.lag, *head - n.delivered);
     p.pending = std::max(p.pending, n.pending);
   }
   const bool json = args.Has("json");

@@ -152,6 +152,7 @@ class SyncService final : public pb::Sync::Service {
     params.key_cursor = req->key_cursor();
     params.registry_digest = req->registry_digest();
     size_t key_records = 0;
+    int64_t delivered = 0;
     absl::Status s = store_->Pull(*node, params, [&](PullChunk& c) {
       if (ctx->IsCancelled()) return false;
       arena.Reset();
@@ -185,6 +186,7 @@ class SyncService final : public pb::Sync::Service {
       m.set_key_cursor(c.key_cursor);
       key_records += c.key_records.size();
       m.set_cursor(c.cursor);
+      if (c.cursor != 0) delivered = c.cursor;
       m.set_caught_up(c.caught_up);
       m.set_log_head(c.log_head);
       m.set_notice(c.notice);
@@ -202,6 +204,7 @@ class SyncService final : public pb::Sync::Service {
     // The cursor, now known to be valid, acknowledges everything before it.
     store_->RecordCall(node->device, req->protocol_version(), std::nullopt, req->cursor())
         .IgnoreError();
+    if (delivered > 0) store_->RecordDelivered(node->device, delivered).IgnoreError();
     if (verbose_) {
       Log(absl::StrCat("pull node=", node->device.ToString(), " province=", node->province,
                        " from=", req->cursor(), " rows=", rows, " commits=", commits,

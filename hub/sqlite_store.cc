@@ -33,7 +33,8 @@ constexpr const char* kRegistry[] = {
     "province TEXT NOT NULL, secret_hash BLOB NOT NULL, enrolled_at INTEGER NOT NULL, "
     "last_seen INTEGER NOT NULL DEFAULT 0, cursor INTEGER NOT NULL DEFAULT 0, protocol INTEGER "
     "NOT NULL DEFAULT 0, clock_skew INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER, "
-    "sign_pk BLOB, box_pk BLOB, revoked_position INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+    "sign_pk BLOB, box_pk BLOB, revoked_position INTEGER NOT NULL DEFAULT 0, delivered INTEGER "
+    "NOT NULL DEFAULT 0) WITHOUT ROWID",
     // Key records (docs/CRYPTO.md): stored and relayed, never opened. seq
     // orders them for pulls; AUTOINCREMENT so that the seq of an erased
     // record is never reused.
@@ -111,6 +112,17 @@ absl::Status SqliteHubStore::Init() {
   hub_id_ = writer_->device_id();
   FS_RETURN_IF_ERROR(InTxn(writer_->db(), [&]() -> absl::Status {
     for (const char* sql : kRegistry) FS_RETURN_IF_ERROR(writer_->db().Exec(sql));
+  {
+    // Added after the sync issue: hubs made before gain the column.
+    FS_ASSIGN_OR_RETURN(auto cols, writer_->db().Prepared(
+                                       "SELECT 1 FROM pragma_table_info('hub_nodes') WHERE name = "
+                                       "'delivered'"));
+    FS_ASSIGN_OR_RETURN(bool has, cols->Step());
+    if (!has) {
+      FS_RETURN_IF_ERROR(writer_->db().Exec(
+          "ALTER TABLE hub_nodes ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0"));
+    }
+  }
     return Scope::CreateTables(writer_->db());
   }));
   // Deleted key records are overwritten in the file, not merely unlinked.
@@ -234,7 +246,7 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStore::Nodes() {
       auto st,
       registry_->Prepared("SELECT n.device, n.name, n.province, n.enrolled_at, n.last_seen, "
                           "n.cursor, n.protocol, n.clock_skew, n.revoked_at, "
-                          "coalesce(d.max_seq, 0), n.sign_pk, n.box_pk, n.revoked_position "
+                          "coalesce(d.max_seq, 0), n.sign_pk, n.box_pk, n.revoked_position, n.delivered "
                           "FROM hub_nodes n LEFT JOIN _fs_devices d ON "
                           "d.id = n.device ORDER BY n.province, n.name, n.device"));
   std::vector<NodeInfo> out;
@@ -257,6 +269,7 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStore::Nodes() {
     n.keys.sign_pk = st->ColumnString(10);
     n.keys.box_pk = st->ColumnString(11);
     n.revoked_position = st->ColumnInt(12);
+    n.delivered = std::max(n.cursor, st->ColumnInt(13));
     out.push_back(std::move(n));
   }
   // What waits for each node: others' log entries of its province and of
@@ -269,7 +282,7 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStore::Nodes() {
   for (NodeInfo& n : out) {
     pending->Reset();
     pending->BindText(1, n.province);
-    pending->BindInt(2, n.cursor);
+    pending->BindInt(2, n.delivered);
     pending->BindBlob(3, n.device.view());
     FS_ASSIGN_OR_RETURN(bool r, pending->Step());
     n.pending = r ? static_cast<uint64_t>(pending->ColumnInt(0)) : 0;
@@ -535,6 +548,15 @@ absl::StatusOr<NodeInfo> SqliteHubStore::Authenticate(const DeviceId& device,
         "ask the administrator; a replacement device needs a new enrolment token"));
   }
   return n;
+}
+
+absl::Status SqliteHubStore::RecordDelivered(const DeviceId& device, int64_t position) {
+  std::lock_guard<std::mutex> l(registry_mu_);
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("UPDATE hub_nodes SET delivered = max(delivered, "
+                                                   "?2) WHERE device = ?1"));
+  st->BindBlob(1, device.view());
+  st->BindInt(2, position);
+  return st->Run();
 }
 
 absl::Status SqliteHubStore::RecordCall(const DeviceId& device, int protocol_version,

@@ -46,6 +46,7 @@ class SqliteHubStore : public HubStore {
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override;
   absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
                                         const std::string& secret) override;
+  absl::Status RecordDelivered(const DeviceId& device, int64_t position) override;
   absl::Status RecordCall(const DeviceId& device, int protocol_version,
                           std::optional<int64_t> clock_skew_millis,
                           std::optional<int64_t> cursor) override;

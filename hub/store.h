@@ -35,6 +35,7 @@ struct NodeInfo {
   int64_t enrolled_at_millis = 0;
   int64_t last_seen_millis = 0;       // 0: never called after enrolling
   int64_t cursor = 0;                 // position it acknowledged in its last pull
+  int64_t delivered = 0;              // position its last completed pull reached
   uint64_t pending = 0;               // log entries of its scope after that cursor
   uint64_t acknowledged_seq = 0;      // its commits the hub holds
   int protocol_version = 0;           // spoken at its last call
@@ -153,6 +154,10 @@ class HubStore {
   virtual absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
                                                 const std::string& secret) = 0;
   // Bookkeeping of a call (last seen, protocol, skew, acknowledged cursor).
+  // A pull stream that ended well took the node to `position`. What it
+  // acknowledged is what it asks from at its next pull (`cursor`, which
+  // garbage collection trusts); this is what lag and pending are shown from.
+  virtual absl::Status RecordDelivered(const DeviceId& device, int64_t position) = 0;
   virtual absl::Status RecordCall(const DeviceId& device, int protocol_version,
                                   std::optional<int64_t> clock_skew_millis,
                                   std::optional<int64_t> cursor) = 0;

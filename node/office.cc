@@ -20,6 +20,7 @@
 #include "node/agent.h"
 #include "node/session.h"
 #include "node/text.h"
+#include "report/report.h"
 #include "store/access_log.h"
 #include "store/sqlite.h"
 
@@ -452,30 +453,28 @@ absl::StatusOr<RowId> Resolve(Ctx& c, std::string_view table, const std::string&
   if (ref.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("give the ", AV(what)));
   }
-  if (auto full = Id16::Parse(ref, what); full.ok()) {
-    FS_ASSIGN_OR_RETURN(auto row, c.Get(table, *full));
-    if (row) return *full;
-  }
-  std::vector<RowId> matches;
-  const std::string want = absl::AsciiStrToLower(ref);
-  std::string hex_prefix;
-  for (char ch : want) {
-    if (ch != '-') hex_prefix.push_back(ch);
-  }
-  FS_ASSIGN_OR_RETURN(std::vector<RowId> ids, c.r().ListRows(std::string(table), false));
   const bool is_cases = table == "cases";
-  for (const RowId& id : ids) {
-    std::string hex;
-    for (char ch : id.ToString()) {
-      if (ch != '-') hex.push_back(ch);
-    }
-    bool hit = hex_prefix.size() >= 4 && hex.compare(0, hex_prefix.size(), hex_prefix) == 0 &&
-               hex_prefix.find_first_not_of("0123456789abcdef") == std::string::npos;
-    if (!hit && is_cases) {
-      FS_ASSIGN_OR_RETURN(auto row, c.Get(table, id));
-      hit = row && absl::AsciiStrToLower(c.Clear(*row, "cases", "case_code")) == want;
-    }
-    if (hit) matches.push_back(id);
+  std::string hex;
+  for (char ch : absl::AsciiStrToUpper(ref)) {
+    if (ch != '-') hex.push_back(ch);
+  }
+  const bool hexlike = hex.size() >= 4 && hex.size() <= 32 &&
+                       hex.find_first_not_of("0123456789ABCDEF") == std::string::npos;
+  // Live rows whose id starts with the digits given, or (cases) whose code
+  // is the one given, in any letter case.
+  std::string sql = absl::StrCat("SELECT id FROM \"", AV(table), "\" WHERE _live = 1 AND (",
+                                 hexlike ? "substr(hex(id), 1, length(?1)) = ?1" : "0",
+                                 is_cases ? " OR upper(case_code) = upper(?2)" : "",
+                                 ") LIMIT 3");
+  FS_ASSIGN_OR_RETURN(auto st, c.r().db().Prepared(sql));
+  st->BindText(1, hex);
+  if (is_cases) st->BindText(2, ref);
+  std::vector<RowId> matches;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool more, st->Step());
+    if (!more) break;
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), what));
+    matches.push_back(id);
   }
   if (matches.size() == 1) return matches.front();
   if (matches.empty()) {
@@ -483,11 +482,10 @@ absl::StatusOr<RowId> Resolve(Ctx& c, std::string_view table, const std::string&
         "no ", AV(what), " \"", ref, "\" on this node",
         is_cases ? ": give its case code (e.g. LC-2611-K3QX7) or id; `fieldnode case list` "
                    "shows them"
-                 : absl::StrCat(": `fieldnode ", AV(what) == "referral" ? "referral" : AV(what),
-                                " list` shows the ids")));
+                 : absl::StrCat(": `fieldnode ", AV(what), " list` shows them")));
   }
-  return absl::InvalidArgumentError(absl::StrCat("\"", ref, "\" matches ", matches.size(), " ",
-                                                 AV(table), ": give more of the id"));
+  return absl::InvalidArgumentError(absl::StrCat("\"", ref, "\" matches several ", AV(table),
+                                                 ": give more of the id"));
 }
 
 absl::StatusOr<Row> MustGet(Ctx& c, std::string_view table, const RowId& id) {
@@ -2037,8 +2035,21 @@ int RunOfficeCommand(const Args& args) {
 }
 
 int RunReport(Ctx& c) {
-  (void)c;
-  return Fail(absl::UnimplementedError("report: see the hub-cli branch"));
+  if (c.args.positional.size() != 1) return Usage("report takes no operands, only options");
+  report::ReportOptions o;
+  const std::string t = c.args.Flag("threshold", "5");
+  char* end = nullptr;
+  const long n = std::strtol(t.c_str(), &end, 10);
+  if (end == t.c_str() || *end != '\0' || n < 1 || n > 1000) {
+    return Usage(absl::StrCat("--threshold wants a whole number from 1 to 1000, not \"", t, "\""));
+  }
+  o.threshold = static_cast<int>(n);
+  o.include_case_codes = c.args.Has("codes");
+  o.title = absl::StrCat("Cases seen by office ", c.province(), " on ", Today());
+  auto r = report::BuildReport(c.r(), o);
+  if (!r.ok()) return Fail(r.status());
+  Print(c.json ? report::RenderJson(*r) : report::RenderText(*r));
+  return 0;
 }
 
 }  // namespace fieldsync::node

@@ -96,7 +96,7 @@ int Run(const std::string& hub_dir, const std::string& work) {
              {{"case_id", Value::Bytes(std::string(lc_cases[8].view()))},
               {"from_office", Value::Text("LC")},
               {"to_office", Value::Text("HG")},
-              {"status", Value::Text("sent")},
+              {"status", Value::Text("accepted")},
               {"reason", Value::Text("victim returns home")}});
     auto c = (*lc)->replica().Write(t);
     if (!c.ok()) return Die("referring a case", c.status());
