@@ -18,6 +18,7 @@
 #include "fieldsync/v1/protocol.pb.h"
 #include "hub/audit.h"
 #include "hub/service.h"
+#include "node/text.h"
 #include "hub/sqlite_store.h"
 #include "report/report.h"
 #include "store/access_log.h"
@@ -344,7 +345,7 @@ absl::StatusOr<std::string> Actor(const Args& args) {
         return absl::InvalidArgumentError("--as must not hold control characters");
       }
     }
-    return who;
+    return node::NormalizeInput(who, "--as");
   }
   for (const char* var : {"FIELDSYNC_ADMIN", "USER"}) {
     const char* v = std::getenv(var);
@@ -455,10 +456,12 @@ int ProvinceCmd(const Args& args) {
   auto store = OpenStore(HubDir(args));
   if (!store.ok()) return Fail(store.status());
   if (sub == "add") {
-    absl::Status s = (*store)->AddProvince(args.positional[2], args.positional[3], *actor);
+    // The name as typed, stored NFC (one code point per accented letter).
+    auto name = node::NormalizeInput(args.positional[3], "the province name");
+    if (!name.ok()) return Fail(name.status());
+    absl::Status s = (*store)->AddProvince(args.positional[2], *name, *actor);
     if (!s.ok()) return Fail(s);
-    std::printf("province %s (%s) registered\n", args.positional[2].c_str(),
-                args.positional[3].c_str());
+    std::printf("province %s (%s) registered\n", args.positional[2].c_str(), name->c_str());
     return 0;
   }
   auto list = (*store)->Provinces();

@@ -24,6 +24,7 @@
 #include "node/passphrase.h"
 #include "node/office.h"
 #include "node/session.h"
+#include "node/text.h"
 #include "store/access_log.h"
 #include "store/data_dir.h"
 #include "store/sqlite.h"
@@ -184,7 +185,9 @@ int Enroll(const Args& args) {
   if (!client.ok()) return Fail(client.status());
   char host[256] = "";
   gethostname(host, sizeof(host) - 1);
-  const std::string name = args.Flag("name", host);
+  auto name_nfc = NormalizeInput(args.Flag("name", host), "--name");
+  if (!name_nfc.ok()) return Fail(name_nfc.status());
+  const std::string name = *name_nfc;
   std::string province, hub_id;
   auto identity = MustUnlock(args, dir, "enrolment");
   if (!identity.ok()) return Fail(identity.status());

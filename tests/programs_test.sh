@@ -69,6 +69,12 @@ tools=$(cd "$(dirname "$0")/../tools" && pwd)
 check "province add" 0 "province LC \(Lào Cai\) registered" -- "$bin/fieldhub" province add LC "Lào Cai" --data-dir "$hub"
 check "province add twice" 1 "already registered" -- "$bin/fieldhub" province add LC "Lào Cai" --data-dir "$hub"
 check "province list --json" 0 '^\[\{"code": "LC", "name": "Lào Cai"\}\]' -- "$bin/fieldhub" province list --json --data-dir "$hub"
+# Typed in decomposed form (NFD, as some keyboards send it): stored NFC.
+nfd=$(python3 -c 'import unicodedata; print(unicodedata.normalize("NFD", "Hà Giang"))')
+nfc=$(python3 -c 'import unicodedata; print(unicodedata.normalize("NFC", "Hà Giang"))')
+[ "$nfd" != "$nfc" ] || { echo "FAIL: the NFD form should differ"; failures=$((failures + 1)); }
+check "province add with a decomposed name" 0 "province HG \($nfc\) registered" -- "$bin/fieldhub" province add HG "$nfd" --data-dir "$hub"
+if "$bin/fieldhub" province list --json --data-dir "$hub" | grep -qF "\"$nfc\""; then echo "ok: the province name is stored NFC"; else echo "FAIL: the province name is not stored NFC"; failures=$((failures + 1)); fi
 check "token for an unknown province" 1 "unknown province \"XX\"; add it first" -- "$bin/fieldhub" enroll-token --province XX --data-dir "$hub"
 check "token with a bad duration" 2 "not a duration" -- "$bin/fieldhub" enroll-token --province LC --valid-for soon --data-dir "$hub"
 check "serve without a certificate" 1 "cannot read the hub's TLS certificate" -- "$bin/fieldhub" serve --data-dir "$hub" --listen 127.0.0.1:0
