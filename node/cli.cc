@@ -197,6 +197,13 @@ int Enroll(const Args& args) {
   conf.hub_id = hub_id;
   absl::Status s = SaveEnrolment(dir.path, conf, *cred);
   if (!s.ok()) return Fail(s);
+  if (args.Has("json")) {
+    std::printf("{\"device\": %s, \"hub\": %s, \"province\": %s, \"fingerprint\": %s}\n",
+                JsonString(cred->device.ToString()).c_str(), JsonString(hub).c_str(),
+                JsonString(province).c_str(),
+                JsonString(crypto::Fingerprint(identity->public_keys())).c_str());
+    return 0;
+  }
   std::printf("enrolled device %s with the hub at %s for province %s\n"
               "key fingerprint %s (compare it with the one `fieldhub node list` shows)\n",
               cred->device.ToString().c_str(), hub.c_str(), province.c_str(),
@@ -234,6 +241,13 @@ int Init(const Args& args) {
       std::remove((dir.ReplicaPath() + suffix).c_str());
     }
     return Fail(s);
+  }
+  if (args.Has("json")) {
+    std::printf("{\"data_dir\": %s, \"device\": %s, \"fingerprint\": %s, \"keystore\": %s}\n",
+                JsonString(dir.path).c_str(), JsonString(identity.device().ToString()).c_str(),
+                JsonString(crypto::Fingerprint(identity.public_keys())).c_str(),
+                JsonString(KeystorePath(dir)).c_str());
+    return 0;
   }
   std::printf("initialised %s\ndevice %s\nkey fingerprint %s\nkeystore %s (sealed under your "
               "passphrase: without it nothing on this laptop can be read or written)\n",

@@ -47,6 +47,7 @@ kmode=$(stat -c %a "$kdir/keystore")
 [ "$kmode" = 600 ] && echo "ok: keystore is private" || { echo "FAIL: keystore mode $kmode"; failures=$((failures + 1)); }
 printf 'short\n' >"$dir/short"
 check "init with a short passphrase is refused" 1 "at least 8 characters.*Nothing was created" -- env FIELDSYNC_PASSPHRASE_FILE="$dir/short" "$bin/fieldnode" init --data-dir "$dir/short-node"
+check "init --json" 0 '^\{"data_dir": ".*", "device": "[0-9a-f-]{36}", "fingerprint": "[0-9a-f-]+", "keystore": ' -- "$bin/fieldnode" init --json --data-dir "$dir/json-node"
 [ ! -e "$dir/short-node/replica.db" ] && echo "ok: nothing left by a refused init" || { echo "FAIL: a refused init left a replica"; failures=$((failures + 1)); }
 printf 'not the passphrase\n' >"$dir/wrong"
 printf 'a new passphrase for the laptop\n' >"$dir/new"
