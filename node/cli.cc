@@ -668,6 +668,7 @@ int Daemon(const Args& args) {
 int Main(int argc, char** argv) {
   const std::string cmd = argc > 1 ? argv[1] : "";
   if (IsOfficeCommand(cmd)) {
+    SetHelpCommand(cmd);
     auto parsed = ParseArgs(argc, argv, OfficeValuedFlags(), OfficeSwitches());
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {
@@ -679,6 +680,7 @@ int Main(int argc, char** argv) {
   }
   if (cmd == "enroll" || cmd == "sync" || cmd == "daemon" || cmd == "init" ||
       cmd == "passphrase" || cmd == "show" || cmd == "erase") {
+    SetHelpCommand(cmd);
     auto parsed = ParseArgs(argc, argv,
                             {"data-dir", "hub", "ca", "token", "name", "every", "max-backoff",
                              "pull-batch", "passphrase-file", "new-passphrase-file", "case", "officer"},

@@ -1919,8 +1919,7 @@ int Unlock(const Args& args) {
                        " (fieldnode lock to lock now)\n"));
     return 0;
   }
-  Args no_agent = args;
-  auto pass = MustUnlock(no_agent, dir, "unlocking");
+  auto pass = MustUnlock(args, dir, "unlocking");
   if (!pass.ok()) return Fail(pass.status());
   const int64_t until = NowMillis() + *period;
   absl::Status s = StartAgent(dir.path, *pass, until);

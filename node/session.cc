@@ -99,8 +99,25 @@ int Fail(const absl::Status& s) {
                                                                   : kExitFailed;
 }
 
+namespace {
+std::string& HelpCommand() {
+  static std::string* cmd = new std::string();
+  return *cmd;
+}
+}  // namespace
+
+void SetHelpCommand(const std::string& cmd) { HelpCommand() = cmd; }
+
 int Usage(const std::string& what) {
-  std::fprintf(stderr, "fieldnode: %s; run `fieldnode help`\n", what.c_str());
+  std::string msg = what;
+  const std::string suffix = "; see --help";
+  if (msg.size() >= suffix.size() && msg.compare(msg.size() - suffix.size(), suffix.size(),
+                                                 suffix) == 0) {
+    msg.resize(msg.size() - suffix.size());
+  }
+  const std::string help =
+      HelpCommand().empty() ? "fieldnode help" : absl::StrCat("fieldnode ", HelpCommand(), " --help");
+  std::fprintf(stderr, "fieldnode: %s; run `%s`\n", msg.c_str(), help.c_str());
   return kExitUsage;
 }
 

@@ -60,8 +60,10 @@ std::string Officer(const Args& args);
 
 // Prints "fieldnode: MESSAGE" and returns the exit code for `s`.
 int Fail(const absl::Status& s);
-// Prints "fieldnode: WHAT; run `fieldnode help`" (or the command's help) and returns 2.
+// Prints "fieldnode: WHAT; run `fieldnode help`" (or `fieldnode CMD --help`
+// once SetHelpCommand(CMD) was called) and returns 2.
 int Usage(const std::string& what);
+void SetHelpCommand(const std::string& cmd);
 
 // A field's value as a person reads it.
 std::string ShowValue(const Value& v);
