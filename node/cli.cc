@@ -603,6 +603,11 @@ int Daemon(const Args& args) {
   int failures = 0;
   while (!g_stop.load()) {
     const auto start = std::chrono::steady_clock::now();
+    // Urgent commits written after this point wake the wait below, even
+    // while backing off (the link may be back); those already there do not
+    // (one the hub refuses for good must not make the daemon spin).
+    auto stats = session->replica->Stats();
+    const uint64_t seq_at_start = stats.ok() ? stats->local_seq : 0;
     auto report = session->client->Sync(*session->replica, *session->keys, session->cred, &g_stop);
     const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now() - start)
@@ -650,8 +655,8 @@ int Daemon(const Args& args) {
     int tick = 0;
     while (!g_stop.load() && std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (++tick % 10 == 0 && failures == 0) {
-        auto urgent = HasUrgentUnpushed(*session->replica);
+      if (++tick % 10 == 0) {
+        auto urgent = HasUrgentUnpushed(*session->replica, seq_at_start);
         if (urgent.ok() && *urgent) {
           std::fprintf(stderr, "%s urgent commit written: syncing now\n", Now().c_str());
           break;

@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -608,22 +609,25 @@ bool Retryable(const absl::Status& s) {
   }
 }
 
-absl::StatusOr<bool> HasUrgentUnpushed(Replica& replica) {
+absl::StatusOr<bool> HasUrgentUnpushed(Replica& replica, uint64_t after_seq) {
   FS_ASSIGN_OR_RETURN(int64_t pushed, replica.GetCursor(kPushedCursor));
-  FS_ASSIGN_OR_RETURN(std::vector<Commit> commits,
-                      replica.LocalCommitsAfter(static_cast<uint64_t>(pushed), 1000));
-  for (const Commit& c : commits) {
-    for (const RowChange& rc : c.changes) {
-      for (const FieldWrite& f : rc.fields) {
-        if (f.column == "urgency" && f.value.kind() == Value::Kind::kText &&
-            f.value.str() == "urgent") {
-          return true;
+  uint64_t from = std::max(static_cast<uint64_t>(pushed), after_seq);
+  while (true) {
+    FS_ASSIGN_OR_RETURN(std::vector<Commit> commits, replica.LocalCommitsAfter(from, 1000));
+    if (commits.empty()) return false;
+    for (const Commit& c : commits) {
+      for (const RowChange& rc : c.changes) {
+        for (const FieldWrite& f : rc.fields) {
+          if (f.column == "urgency" && f.value.kind() == Value::Kind::kText &&
+              f.value.str() == "urgent") {
+            return true;
+          }
+          if (f.column == "crime_reported_at" && !f.value.is_null()) return true;
         }
-        if (f.column == "crime_reported_at" && !f.value.is_null()) return true;
       }
     }
+    from = commits.back().seq;
   }
-  return false;
 }
 
 }  // namespace fieldsync::node

@@ -129,9 +129,10 @@ bool Retryable(const absl::Status& s);
 // as it is cannot succeed.
 bool PermanentRefusal(const absl::Status& s);
 
-// Whether unpushed local commits include urgent ones (a case marked urgent,
-// a crime reported): the daemon syncs at once for those.
-absl::StatusOr<bool> HasUrgentUnpushed(Replica& replica);
+// Whether unpushed local commits (those after `after_seq` too, if given)
+// include urgent ones (a case marked urgent, a crime reported): the daemon
+// syncs at once for those.
+absl::StatusOr<bool> HasUrgentUnpushed(Replica& replica, uint64_t after_seq = 0);
 
 // Cursor names in the replica's _fs_cursors.
 inline constexpr char kPushedCursor[] = "hub:pushed";
