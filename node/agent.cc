@@ -4,6 +4,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +35,16 @@ uint64_t GetU64(const unsigned char* p) {
   return v;
 }
 
+// A peer that connects and then says nothing (a process stopped with
+// Ctrl-Z) must hold up neither the agent nor a client for long.
+// The agent gives a peer 1 s; a client waits 3 s, so that it is served
+// after a silent peer was dropped.
+void SetTimeouts(int fd, int seconds) {
+  timeval tv{seconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 bool FillAddr(const std::string& path, sockaddr_un* addr) {
   std::memset(addr, 0, sizeof(*addr));
   addr->sun_family = AF_UNIX;
@@ -48,6 +61,7 @@ int Ask(const std::string& data_dir, char cmd, unsigned char* out, size_t want) 
   if (!FillAddr(path, &addr)) return -1;
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
+  SetTimeouts(fd, 3);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     const int e = errno;
     close(fd);
@@ -56,7 +70,7 @@ int Ask(const std::string& data_dir, char cmd, unsigned char* out, size_t want) 
     return -1;
   }
   int result = 0;
-  if (write(fd, &cmd, 1) == 1) {
+  if (send(fd, &cmd, 1, MSG_NOSIGNAL) == 1) {
     size_t got = 0;
     while (got < want) {
       const ssize_t n = read(fd, out + got, want - got);
@@ -70,8 +84,8 @@ int Ask(const std::string& data_dir, char cmd, unsigned char* out, size_t want) 
 }
 
 // The agent's life: serve until the deadline or a lock.
-[[noreturn]] void Serve(int listen_fd, const std::string& path, crypto::SecretBytes keys,
-                        int64_t until_millis) {
+[[noreturn]] void Serve(int listen_fd, const std::string& path, const struct stat& mine,
+                        crypto::SecretBytes keys, int64_t until_millis) {
   // SIGTERM and the like end the agent by their default action: the keys
   // live only in this process's memory, which goes with it. (A socket left
   // behind is removed by the next client that finds nothing listening.)
@@ -80,16 +94,21 @@ int Ask(const std::string& data_dir, char cmd, unsigned char* out, size_t want) 
   while (true) {
     const int64_t now = SystemClock::Get()->NowMillis();
     if (now >= until_millis) break;
-    // The data directory removed (or the socket replaced): nobody can
-    // reach these keys any more, so they go at once.
+    // The data directory removed, or the socket replaced by another
+    // agent's: nobody can reach these keys any more, so they go at once.
     struct stat st {};
-    if (stat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) break;
+    if (stat(path.c_str(), &st) != 0 || st.st_ino != mine.st_ino || st.st_dev != mine.st_dev) {
+      close(listen_fd);
+      keys = crypto::SecretBytes();
+      _exit(0);
+    }
     pollfd p{listen_fd, POLLIN, 0};
     const int64_t wait = std::min<int64_t>(until_millis - now, 2'000);
     const int r = poll(&p, 1, static_cast<int>(wait));
     if (r <= 0) continue;
     const int c = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) continue;
+    SetTimeouts(c, 1);
     ucred cred{};
     socklen_t len = sizeof(cred);
     char cmd = 0;
@@ -101,15 +120,15 @@ int Ask(const std::string& data_dir, char cmd, unsigned char* out, size_t want) 
     if (cmd == 'S') {
       unsigned char out[8];
       PutU64(out, static_cast<uint64_t>(until_millis));
-      (void)!write(c, out, sizeof(out));
+      (void)!send(c, out, sizeof(out), MSG_NOSIGNAL);
     } else if (cmd == 'K') {
       crypto::SecretBytes out(kKeysReply);
       PutU64(out.data(), static_cast<uint64_t>(until_millis));
       std::memcpy(out.data() + 8, keys.data(), keys.size());
-      (void)!write(c, out.data(), out.size());
+      (void)!send(c, out.data(), out.size(), MSG_NOSIGNAL);
     } else if (cmd == 'L') {
       unsigned char out[8] = {0};
-      (void)!write(c, out, sizeof(out));
+      (void)!send(c, out, sizeof(out), MSG_NOSIGNAL);
       close(c);
       break;
     }
@@ -127,34 +146,53 @@ std::string AgentSocketPath(const std::string& data_dir) { return data_dir + "/a
 
 absl::Status StartAgent(const std::string& data_dir, const crypto::DeviceIdentity& identity,
                         int64_t until_millis) {
+  // Absolute: the agent leaves the working directory (chdir "/").
+  char* real = realpath(data_dir.c_str(), nullptr);
+  if (real == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot resolve ", data_dir, ": ",
+                                                      std::strerror(errno)));
+  }
+  const std::string path = AgentSocketPath(real);
+  std::free(real);
+  // One unlock at a time per data directory: two would each start an agent.
+  const int lock_fd = open((data_dir + "/agent.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
+    if (lock_fd >= 0) close(lock_fd);
+    return absl::FailedPreconditionError(absl::StrCat("cannot lock ", data_dir, "/agent.lock"));
+  }
+  struct LockGuard {
+    int fd;
+    ~LockGuard() { close(fd); }
+  } guard{lock_fd};
   if (AgentExpiry(data_dir)) {
     return absl::FailedPreconditionError(
         "the keystore is already unlocked (fieldnode status says until when); run fieldnode "
         "lock first to unlock it for another period");
   }
-  const std::string path = AgentSocketPath(data_dir);
-  sockaddr_un addr;
-  if (!FillAddr(path, &addr)) {
+  // Bound and listening under a temporary name, then renamed into place:
+  // a client never finds the socket before the agent answers on it.
+  const std::string tmp = absl::StrCat(path, ".", getpid());
+  sockaddr_un tmp_addr;
+  if (!FillAddr(tmp, &tmp_addr)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "the data directory path is too long for the agent's socket (", path,
+        "the data directory path is too long for the agent's socket (", tmp,
         "); use a shorter --data-dir"));
   }
-  unlink(path.c_str());
+  unlink(tmp.c_str());
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
   const mode_t old = umask(0177);  // the socket: 0600
-  const int b = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  const int b = bind(fd, reinterpret_cast<sockaddr*>(&tmp_addr), sizeof(tmp_addr));
   umask(old);
-  if (b != 0 || listen(fd, 16) != 0) {
+  struct stat mine {};
+  if (b != 0 || listen(fd, 16) != 0 || rename(tmp.c_str(), path.c_str()) != 0 ||
+      stat(path.c_str(), &mine) != 0) {
     const int e = errno;
     close(fd);
+    unlink(tmp.c_str());
     return absl::FailedPreconditionError(
         absl::StrCat("cannot listen on ", path, ": ", std::strerror(e)));
   }
-  crypto::SecretBytes keys(16 + 64 + 32);
-  std::memcpy(keys.data(), identity.device().view().data(), 16);
-  std::memcpy(keys.data() + 16, identity.sign_secret().data(), 64);
-  std::memcpy(keys.data() + 80, identity.box_secret().data(), 32);
   const pid_t pid = fork();
   if (pid < 0) {
     close(fd);
@@ -162,18 +200,33 @@ absl::Status StartAgent(const std::string& data_dir, const crypto::DeviceIdentit
     return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
   }
   if (pid == 0) {
-    // The agent: a session of its own, no terminal, no inherited output.
+    // The agent: a session of its own, no terminal, no inherited output,
+    // no other inherited descriptor, no core dumps or ptrace by others.
     setsid();
     if (fork() > 0) _exit(0);  // not a session leader: never gets a terminal
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     const int null = open("/dev/null", O_RDWR);
     if (null >= 0) {
       dup2(null, 0);
       dup2(null, 1);
       dup2(null, 2);
-      if (null > 2) close(null);
     }
+    if (dup2(fd, 3) != 3) _exit(1);
+    close_range(4, ~0U, 0);
     if (chdir("/") != 0) _exit(1);
-    Serve(fd, path, std::move(keys), until_millis);
+    // Page locks do not survive fork: the keys go into memory this process
+    // allocates (and locks), and the copies inherited from the unlocking
+    // process are wiped.
+    crypto::SecretBytes keys(16 + 64 + 32);
+    std::memcpy(keys.data(), identity.device().view().data(), 16);
+    std::memcpy(keys.data() + 16, identity.sign_secret().data(), 64);
+    std::memcpy(keys.data() + 80, identity.box_secret().data(), 32);
+    auto& inherited = const_cast<crypto::DeviceIdentity&>(identity);
+    sodium_memzero(const_cast<uint8_t*>(inherited.sign_secret().data()),
+                   inherited.sign_secret().size());
+    sodium_memzero(const_cast<uint8_t*>(inherited.box_secret().data()),
+                   inherited.box_secret().size());
+    Serve(3, path, mine, std::move(keys), until_millis);
   }
   close(fd);
   int status = 0;

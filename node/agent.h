@@ -1,13 +1,17 @@
 // `fieldnode unlock` / `fieldnode lock`: a small key agent, as ssh-agent is
 // for SSH keys. Unlocking runs Argon2id once (about a second) and leaves a
-// background process holding the device's keys in guarded memory
-// (sodium_malloc, never swapped, wiped on exit), listening on the Unix
-// socket DIR/agent.sock (mode 0600, in the private data directory). Later
-// fieldnode commands of the same user ask it for the keys instead of a
-// passphrase. The agent exits, wiping the keys, at `fieldnode lock`, at the
-// end of the period given to unlock (default 8h), within 2 s of its socket
-// or data directory being removed, on SIGTERM, or when the machine shuts
-// down: nothing of it is ever written to disk.
+// background process holding the device's keys in memory it allocates and
+// locks itself (sodium_malloc; the unlocking process's copies are wiped),
+// with core dumps and ptrace by others off (PR_SET_DUMPABLE 0), no inherited
+// descriptors, listening on the Unix socket DIR/agent.sock (mode 0600, in
+// the private data directory; bound under a temporary name and renamed once
+// listening). Later fieldnode commands of the same user ask it for the keys
+// instead of a passphrase. A peer that connects and stays silent is dropped
+// after 1 s. Starting is serialised by a lock on DIR/agent.lock. The agent
+// exits, wiping the keys, at `fieldnode lock`, at the end of the period given
+// to unlock (default 8h), within 2 s of its socket being removed or replaced
+// (its data directory deleted, another agent), on SIGTERM, or when the
+// machine shuts down: nothing of it is ever written to disk.
 //
 // Protocol (version 1, local only): the client sends one byte; the agent
 // checks the peer's uid (SO_PEERCRED) is its own and answers:
