@@ -169,6 +169,11 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
         return Denied(c, rc, absl::StrCat("belongs to province ", AV(e.owner),
                                           "; only its office may move it elsewhere"));
       }
+      if ((rc.table == "cases" || rc.table == "persons") && IsDelete(rc) && !e.owner.empty() &&
+          e.owner != province) {
+        return Denied(c, rc, absl::StrCat("belongs to province ", AV(e.owner),
+                                          "; only its office may delete it"));
+      }
       if (rc.table == "contacts" && written("restriction") != nullptr &&
           !e.owner.empty() && e.owner != province) {
         return Denied(c, rc, absl::StrCat("is a contact of province ", AV(e.owner),

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -192,7 +193,7 @@ int Enroll(const Args& args) {
   auto identity = MustUnlock(args, dir, "enrolment");
   if (!identity.ok()) return Fail(identity.status());
   auto cred = (*client)->Enroll(token, identity->public_keys(), name, &province, &hub_id);
-  if (!cred.ok()) return Fail(cred.status());
+  if (!cred.ok()) return FailHub(cred.status());
   conf.province = province;
   conf.hub_id = hub_id;
   absl::Status s = SaveEnrolment(dir.path, conf, *cred);
@@ -376,7 +377,7 @@ int Sync(const Args& args) {
   auto report = session->client->Sync(*session->replica, *session->keys, session->cred, &g_stop,
                                       progress);
   if (tty) std::fprintf(stderr, "\r\033[K");
-  if (!report.ok()) return Fail(report.status());
+  if (!report.ok()) return FailHub(report.status());
   const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now() - start)
                          .count();
@@ -409,8 +410,8 @@ int Sync(const Args& args) {
 }
 
 // The case a record belongs to, for the access log: the case itself, the
-// case of a referral or consent, a case naming a person; nullopt for the
-// directories.
+// case of a referral or consent, a case naming a person (else the person);
+// nullopt for the directories.
 absl::StatusOr<std::optional<RowId>> CaseOfRecord(Replica& r, const std::string& table,
                                                   const Row& row) {
   if (table == "cases") return std::optional<RowId>(row.id);
@@ -426,7 +427,8 @@ absl::StatusOr<std::optional<RowId>> CaseOfRecord(Replica& r, const std::string&
                                                  "ORDER BY _live DESC, id LIMIT 1"));
     st->BindBlob(1, row.id.view());
     FS_ASSIGN_OR_RETURN(bool found, st->Step());
-    if (!found) return std::optional<RowId>();
+    // A person no case names (any more): logged under the person's id.
+    if (!found) return std::optional<RowId>(row.id);
     FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "case id"));
     return std::optional<RowId>(id);
   }
@@ -525,6 +527,10 @@ int Show(const Args& args) {
 int Erase(const Args& args) {
   const std::string case_text = args.Flag("case");
   if (case_text.empty()) return Usage("erase needs --case ID");
+  if (!args.Has("yes")) {
+    return Usage("erase destroys the case's keys here and, once synced, everywhere: its sealed "
+                 "fields can never be read again. Add --yes to confirm");
+  }
   auto id = Id16::Parse(case_text, "case id");
   if (!id.ok()) return Usage(std::string(id.status().message()));
   const DataDir dir = NodeDir(args);
@@ -671,7 +677,25 @@ int Daemon(const Args& args) {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  static const std::set<std::string> kOther = {"enroll", "sync", "daemon", "init", "passphrase",
+                                              "show", "erase", "status", "version", "help"};
+  // Options may come before the command (fieldnode --data-dir DIR status):
+  // the first word that names a command is moved to the front.
+  std::vector<char*> args(argv, argv + argc);
+  if (argc > 1 && argv[1][0] == '-') {
+    for (int i = 2; i < argc; ++i) {
+      const std::string w = argv[i];
+      if (IsOfficeCommand(w) || kOther.count(w) > 0) {
+        std::rotate(args.begin() + 1, args.begin() + i, args.begin() + i + 1);
+        break;
+      }
+    }
+  }
+  argv = args.data();
   const std::string cmd = argc > 1 ? argv[1] : "";
+  if (!cmd.empty() && cmd[0] != '-' && !IsOfficeCommand(cmd) && kOther.count(cmd) == 0) {
+    return Usage(absl::StrCat("unknown command \"", cmd, "\""));
+  }
   if (IsOfficeCommand(cmd)) {
     SetHelpCommand(cmd);
     auto parsed = ParseArgs(argc, argv, OfficeValuedFlags(), OfficeSwitches());
@@ -689,7 +713,7 @@ int Main(int argc, char** argv) {
     auto parsed = ParseArgs(argc, argv,
                             {"data-dir", "hub", "ca", "token", "name", "every", "max-backoff",
                              "pull-batch", "passphrase-file", "new-passphrase-file", "case", "officer"},
-                            {"json", "help", "insecure"});
+                            {"json", "help", "insecure", "yes"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {
       const std::string help = OfficeHelp(cmd);

@@ -97,6 +97,10 @@ Example:
 
   referral send CASE (--to-office CODE | --to-org ORG) --reason TEXT
                 [--service SERVICE] [--notes TEXT]
+                                   --reason (and a decline's reason) travel in
+                                   clear, for routing: never put the victim's
+                                   identity there; --notes are sealed
+                                   SERVICE and ORG: a name or an id
   referral list [--json]           referrals this office sent or received
   referral accept REFERRAL         (receiving office) the owning office then
                                    grants this office the case's key: the
@@ -225,12 +229,12 @@ unlocked, masked otherwise; recorded in the access log when a case's sealed
 fields are opened. For a whole case file use fieldnode case show.
 Example:  fieldnode show persons 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d
 )"},
-      {"erase", R"(fieldnode erase --case ID
+      {"erase", R"(fieldnode erase --case ID --yes
 
 Crypto-shredding: destroys every key of the case (and of its person, unless
 another case names them) here, then at the hub and on every node once synced.
 Its sealed fields can never be read again, anywhere. Owning office only.
-Example:  fieldnode erase --case 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d
+Example:  fieldnode erase --case 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d --yes
 )"},
       {"passphrase", R"(fieldnode passphrase [--passphrase-file OLD] [--new-passphrase-file NEW]
 
@@ -369,6 +373,39 @@ absl::StatusOr<Value> ParseColumnValue(const TableDef& t, const ColumnDef& c,
     }
   }
   if (c.type == ColumnType::kDate) FS_RETURN_IF_ERROR(CheckDate(text, what));
+  // Codes: province codes (LC, HN; lists joined by ','), nationality (ISO
+  // 3166 alpha-2). Upper case whatever was typed.
+  const std::string_view name = c.name;
+  const bool province_list = name == "provinces_covered" || name == "focal_point_provinces";
+  if (name == "province_of_origin" || (t.name == "organisations" && name == "province") ||
+      province_list || name == "nationality") {
+    std::string upper = absl::AsciiStrToUpper(text);
+    std::vector<std::string> codes = absl::StrSplit(upper, ',', absl::SkipWhitespace());
+    for (std::string& code : codes) {
+      code = std::string(absl::StripAsciiWhitespace(code));
+      const size_t want_max = name == "nationality" ? 2 : 3;
+      if (code.size() < 2 || code.size() > want_max ||
+          code.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos ||
+          (!province_list && codes.size() > 1)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "\"", text, "\" is not ", name == "nationality"
+                ? "a nationality: give the ISO 3166 two-letter code, e.g. VN, LA, CN"
+                : absl::StrCat(province_list ? "a list of province codes" : "a province code",
+                               " for ", what, ": give codes of 2 or 3 letters, e.g. LC",
+                               province_list ? ",HN" : "")));
+      }
+    }
+    v = Value::Text(absl::StrJoin(codes, ","));
+  }
+  // Dates that record what already happened cannot be in the future.
+  if ((name == "listing_consent_on" || name == "verified_on" || name == "date_of_birth" ||
+       name == "opened_on" || name == "closed_on") &&
+      text > Today()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " ", text, " is in the future (today is ", Today(),
+        name == "listing_consent_on" ? "): a person is listed only once they have consented"
+                                     : ")"));
+  }
   absl::Status s = ValidateValue(t, c, v);
   if (!s.ok()) {
     if (c.type == ColumnType::kEnum) {
@@ -439,9 +476,17 @@ struct Ctx {
   // Records in the access log that sealed fields of a case were opened.
   absl::Status Audit(const RowId& case_id, const std::string& action,
                      const std::vector<std::string>& fields) {
-    if (fields.empty()) return absl::OkStatus();
-    auto e = AppendAccess(r(), province(), officer, case_id, action, absl::StrJoin(fields, ","),
-                          NowMillis());
+    return AuditMany({{case_id, fields}}, action);
+  }
+  // Several accesses, in one commit: all recorded or none.
+  absl::Status AuditMany(const std::vector<std::pair<RowId, std::vector<std::string>>>& opened,
+                         const std::string& action) {
+    std::vector<AccessRequest> reqs;
+    for (const auto& [case_id, fields] : opened) {
+      if (!fields.empty()) reqs.push_back({case_id, action, absl::StrJoin(fields, ",")});
+    }
+    if (reqs.empty()) return absl::OkStatus();
+    auto e = AppendAccessMany(r(), province(), officer, reqs, NowMillis());
     return e.ok() ? absl::OkStatus() : e.status();
   }
 };
@@ -559,11 +604,16 @@ int CaseNew(Ctx& c) {
                             &person);
   if (!s.ok()) return Fail(s);
   // Age band and is_child from the year of birth (or the date of birth).
-  int64_t year = 0;
+  int64_t year = 0, dob_year = 0;
   for (const auto& [col, v] : person) {
     if (col == "birth_year" && v.kind() == Value::Kind::kInt) year = v.int_value();
-    if (col == "date_of_birth" && year == 0) year = std::atoi(TextOf(v).substr(0, 4).c_str());
+    if (col == "date_of_birth") dob_year = std::atoi(TextOf(v).substr(0, 4).c_str());
   }
+  if (year != 0 && dob_year != 0 && year != dob_year) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--birth-year ", year, " and --dob ", dob_year, " disagree: give one of them")));
+  }
+  if (year == 0) year = dob_year;
   if (year != 0) {
     const int64_t this_year = std::atoi(Today().substr(0, 4).c_str());
     if (year < 1900 || year > this_year) {
@@ -683,7 +733,26 @@ int CaseSet(Ctx& c) {
     if (!pid) return Fail(Refused("this case names no person"));
     row = *pid;
   }
-  absl::Status s = c.Commit(LocalTxn().Set(table, row, {{std::string(col->name), *value}}));
+  Fields fields = {{std::string(col->name), *value}};
+  // A year or date of birth also sets the age band and is_child, at the
+  // year the case was opened.
+  if (table == "persons" && (col->name == "birth_year" || col->name == "date_of_birth") &&
+      !value->is_null()) {
+    const int64_t year = value->kind() == Value::Kind::kInt
+                             ? value->int_value()
+                             : std::atoi(TextOf(*value).substr(0, 4).c_str());
+    std::string opened = c.Clear(*kase, "cases", "opened_on");
+    const int64_t at = std::atoi((opened.empty() ? Today() : opened).substr(0, 4).c_str());
+    if (year < 1900 || year > at) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "year of birth ", year, " is not plausible for a case opened in ", at,
+          ": give a year from 1900 to ", at, ". Nothing was changed")));
+    }
+    fields.emplace_back("age_band", Value::Text(AgeBand(at - year)));
+    fields.emplace_back("is_child", Value::Int(at - year < 18 ? 1 : 0));
+    if (col->name == "date_of_birth") fields.emplace_back("birth_year", Value::Int(year));
+  }
+  absl::Status s = c.Commit(LocalTxn().Set(table, row, fields));
   if (!s.ok()) return Fail(s);
   Print(absl::StrCat("case ", c.Clear(*kase, "cases", "case_code"), ": ", AV(col->name),
                      value->is_null() ? " cleared" : " set",
@@ -1033,6 +1102,7 @@ int CaseSearch(Ctx& c) {
   struct Hit {
     RowId id;
     std::string code, name, where, status;
+    std::vector<std::string> opened;  // shown: the name, and where it matched
   };
   std::vector<Hit> hits;
   for (const RowId& id : *ids) {
@@ -1057,6 +1127,7 @@ int CaseSearch(Ctx& c) {
       fields.emplace_back("cases.exact_places", ShowValue(places.value));
     }
     std::string where;
+    std::vector<std::string> opened;
     for (const auto& [label, text] : fields) {
       if (!text.empty() && MatchesFolded(FoldForSearch(text), *query)) {
         where = label;
@@ -1067,19 +1138,25 @@ int CaseSearch(Ctx& c) {
     if (where.empty()) {
       std::string all;
       for (const auto& f : fields) absl::StrAppend(&all, " ", FoldForSearch(f.second));
-      if (MatchesFolded(all, *query)) where = "several fields";
+      if (MatchesFolded(all, *query)) {
+        where = "several fields";
+        for (const auto& f : fields) opened.push_back(f.first);
+      }
     }
     if (where.empty()) continue;
+    if (opened.empty()) {
+      if (!name.empty()) opened.push_back("persons.full_name");
+      if (where != "persons.full_name") opened.push_back(where);
+    }
     hits.push_back({id, c.Clear(**kase, "cases", "case_code"), name, where,
-                    c.Clear(**kase, "cases", "status")});
+                    c.Clear(**kase, "cases", "status"), opened});
   }
-  // Each case shown with its name is an access to its sealed fields.
-  for (const Hit& h : hits) {
-    std::vector<std::string> shown = {"persons.full_name"};
-    if (h.where != "persons.full_name") shown.push_back(h.where);
-    absl::Status a = c.Audit(h.id, "search", shown);
-    if (!a.ok()) return Fail(a);
-  }
+  // Each case shown with its name is an access to its sealed fields,
+  // recorded (all in one commit) before anything is shown.
+  std::vector<std::pair<RowId, std::vector<std::string>>> accesses;
+  for (const Hit& h : hits) accesses.push_back({h.id, h.opened});
+  absl::Status a = c.AuditMany(accesses, "search");
+  if (!a.ok()) return Fail(a);
   if (c.json) {
     std::string out = "[";
     for (size_t i = 0; i < hits.size(); ++i) {
@@ -1130,12 +1207,27 @@ int CaseSimple(Ctx& c, const std::string& sub) {
     txn.Set("cases", *id, {{"status", Value::Text("closed")}, {"closed_on", Value::Text(Today())}});
     said = absl::StrCat("case ", code, " closed on ", Today(), "\n");
   } else {  // delete
+    const std::string owner = c.Clear(*kase, "cases", "province");
+    if (owner != c.province()) {
+      return Fail(absl::PermissionDeniedError(absl::StrCat(
+          "case ", code, " belongs to office ", owner, "; only its office may delete it. "
+          "Nothing was changed")));
+    }
     if (!c.args.Has("yes")) {
       return Usage(absl::StrCat("case delete removes case ", code, " here and, once synced, on "
                                 "every node: add --yes to confirm"));
     }
     txn.Delete("cases", *id);
     said = absl::StrCat("case ", code, " deleted");
+    // Its consents and referrals go with it.
+    size_t linked = 0;
+    for (const char* table : {"consents", "referrals"}) {
+      auto rows = RowsOfCase(c, table, *id);
+      if (!rows.ok()) return Fail(rows.status());
+      for (const Row& r : *rows) txn.Delete(table, r.id);
+      linked += rows->size();
+    }
+    if (linked > 0) absl::StrAppend(&said, ", with its ", linked, " consent(s) and referral(s)");
     auto pid = IdOf(c.Stored(*kase, "cases", "person_id"));
     if (pid) {
       auto others = c.keys().OtherLiveCasesOf(*pid, *id);
@@ -1175,29 +1267,37 @@ int CaseCmd(Ctx& c) {
 // ---------------------------------------------------------------------------
 // Organisations (needed by consents, contacts and services).
 
-absl::StatusOr<RowId> ResolveOrg(Ctx& c, const std::string& ref) {
-  auto byid = Resolve(c, "organisations", ref, "org");
+// A directory entry by id (or its start), else by name: exact (diacritics
+// and case aside), else the one name containing every word given.
+absl::StatusOr<RowId> ResolveByName(Ctx& c, const std::string& table, const std::string& ref,
+                                    const std::string& noun) {
+  auto byid = Resolve(c, table, ref, noun);
   if (byid.ok()) return byid;
-  auto name = NormalizeInput(ref, "--org");
+  auto name = NormalizeInput(ref, absl::StrCat("the ", noun));
   if (!name.ok()) return name.status();
-  FS_ASSIGN_OR_RETURN(auto ids, c.r().ListRows("organisations", false));
+  FS_ASSIGN_OR_RETURN(auto ids, c.r().ListRows(table, false));
   std::vector<RowId> exact, partial;
   for (const RowId& id : ids) {
-    FS_ASSIGN_OR_RETURN(auto row, c.Get("organisations", id));
+    FS_ASSIGN_OR_RETURN(auto row, c.Get(table, id));
     if (!row) continue;
-    const std::string n = c.Clear(*row, "organisations", "name");
+    const std::string n = c.Clear(*row, table, "name");
     if (FoldForSearch(n) == FoldForSearch(*name)) exact.push_back(id);
     else if (MatchesFolded(FoldForSearch(n), *name)) partial.push_back(id);
   }
   if (exact.size() == 1) return exact.front();
   if (exact.empty() && partial.size() == 1) return partial.front();
   if (exact.empty() && partial.empty()) {
-    return absl::NotFoundError(absl::StrCat("no organisation \"", ref, "\" in the directory: "
-                                            "`fieldnode org list` shows them, `fieldnode org "
-                                            "add` adds one"));
+    return absl::NotFoundError(absl::StrCat("no ", noun == "org" ? "organisation" : noun, " \"",
+                                            ref, "\" in the directory: "
+                                            "`fieldnode ", noun, " list` shows them, `fieldnode ",
+                                            noun, " add` adds one"));
   }
-  return absl::InvalidArgumentError(absl::StrCat("\"", ref, "\" names several organisations: "
-                                                 "give its id (fieldnode org list)"));
+  return absl::InvalidArgumentError(absl::StrCat("\"", ref, "\" names several ", table,
+                                                 ": give its id (fieldnode ", noun, " list)"));
+}
+
+absl::StatusOr<RowId> ResolveOrg(Ctx& c, const std::string& ref) {
+  return ResolveByName(c, "organisations", ref, "org");
 }
 
 int OrgCmd(Ctx& c) {
@@ -1214,6 +1314,15 @@ int OrgCmd(Ctx& c) {
                               {{"kind", "kind"}, {"province", "province"}, {"phone", "public_phone"}},
                               &f);
     if (!s.ok()) return Fail(s);
+    if (auto same = ResolveOrg(c, ShowValue(*name)); same.ok()) {
+      auto row = c.Get("organisations", *same);
+      if (row.ok() && *row &&
+          FoldForSearch(c.Clear(**row, "organisations", "name")) == FoldForSearch(ShowValue(*name))) {
+        return Fail(absl::AlreadyExistsError(absl::StrCat(
+            "organisation \"", ShowValue(*name), "\" is already in the directory (id ",
+            same->ToString(), "). Nothing was changed")));
+      }
+    }
     const RowId id = Id16::NewV7(SystemClock::Get());
     s = c.Commit(LocalTxn().Create("organisations", id, f));
     if (!s.ok()) return Fail(s);
@@ -1323,16 +1432,23 @@ int ConsentCmd(Ctx& c) {
       const std::string given = g.kind() == Value::Kind::kInt ? FormatTimeMillis(g.int_value()) : "";
       const std::string withdrawn =
           w.kind() == Value::Kind::kInt ? FormatTimeMillis(w.int_value()) : "";
+      std::string with;  // the organisation of a share_with_org consent
+      if (auto org = IdOf(c.Stored(r, "consents", "organisation_id"))) {
+        auto o = c.Get("organisations", *org);
+        with = o.ok() && *o ? c.Clear(**o, "organisations", "name") : org->ToString();
+      }
       if (c.json) {
         absl::StrAppend(&out, i ? ", " : "", "{\"id\": ", JsonString(r.id.ToString()),
                         ", \"scope\": ", JsonString(c.Clear(r, "consents", "scope")),
                         ", \"organisation_id\": ", JsonString(c.Clear(r, "consents", "organisation_id")),
+                        ", \"organisation\": ", JsonString(with),
                         ", \"given_by\": ", JsonString(c.Clear(r, "consents", "given_by")),
                         ", \"recorded_by\": ", JsonString(c.Clear(r, "consents", "recorded_by")),
                         ", \"given_at\": ", JsonString(given), ", \"withdrawn_at\": ",
                         JsonString(withdrawn), "}");
       } else {
         absl::StrAppend(&out, r.id.ToString(), "  ", PadTo(c.Clear(r, "consents", "scope"), 21),
+                        with.empty() ? "" : absl::StrCat(" with ", with, ","),
                         " by ", c.Clear(r, "consents", "given_by"), ", recorded by ",
                         c.Clear(r, "consents", "recorded_by"), " at ", given,
                         withdrawn.empty() ? "" : absl::StrCat("  WITHDRAWN ", withdrawn), "\n");
@@ -1434,6 +1550,19 @@ int ReferralSend(Ctx& c) {
     if (!o.ok()) return Fail(o.status());
     org = *o;
   }
+  // One open referral per destination.
+  auto existing = RowsOfCase(c, "referrals", *id);
+  if (!existing.ok()) return Fail(existing.status());
+  for (const Row& r : *existing) {
+    const std::string st = c.Clear(r, "referrals", "status");
+    if (st != "sent" && st != "accepted") continue;
+    const bool same = org ? IdOf(c.Stored(r, "referrals", "to_organisation")) == org
+                          : c.Clear(r, "referrals", "to_office") == to_office;
+    if (same) {
+      return Fail(Refused(absl::StrCat("case ", code, " is already referred there (referral ",
+                                       r.id.ToString(), ", ", st, ")")));
+    }
+  }
   absl::Status s = CheckConsent(c, *id, code, to_office, org);
   if (!s.ok()) return Fail(s);
   Fields f = {{"case_id", IdValue(*id)},
@@ -1445,7 +1574,7 @@ int ReferralSend(Ctx& c) {
   s = AddFlags(c, "referrals", {{"reason", "reason"}, {"notes", "notes"}}, &f);
   if (!s.ok()) return Fail(s);
   if (!c.args.Flag("service").empty()) {
-    auto svc = Resolve(c, "services", c.args.Flag("service"), "service");
+    auto svc = ResolveByName(c, "services", c.args.Flag("service"), "service");
     if (!svc.ok()) return Fail(svc.status());
     f.emplace_back("service_id", IdValue(*svc));
   }
@@ -1531,8 +1660,17 @@ int ReferralList(Ctx& c) {
     }
     const std::string from = c.Clear(r, "referrals", "from_office");
     std::string to = c.Clear(r, "referrals", "to_office");
-    if (to.empty()) to = absl::StrCat("org ", c.Clear(r, "referrals", "to_organisation").substr(0, 8));
-    const std::string dir = from == c.province() ? "out" : "in";
+    if (to.empty()) {
+      if (auto org = IdOf(c.Stored(r, "referrals", "to_organisation"))) {
+        auto o = c.Get("organisations", *org);
+        to = o.ok() && *o ? c.Clear(**o, "organisations", "name") : org->ToString();
+      }
+    }
+    // out: this office sent it; in: it is addressed to this office; seen:
+    // another office's referral of a case this office was given.
+    const std::string dir = from == c.province()                              ? "out"
+                            : c.Clear(r, "referrals", "to_office") == c.province() ? "in"
+                                                                               : "seen";
     const Value& sent = c.Stored(r, "referrals", "sent_at");
     const std::string when = sent.kind() == Value::Kind::kInt ? FormatTimeMillis(sent.int_value()) : "";
     if (c.json) {
@@ -1545,13 +1683,13 @@ int ReferralList(Ctx& c) {
                       ", \"sent_at\": ", JsonString(when), "}");
     } else {
       if (first) {
-        absl::StrAppend(&out, PadTo("REFERRAL", 36), "  ", PadTo("DIR", 3), "  ",
-                        PadTo("CASE", 15), " ", PadTo("FROM", 4), " ", PadTo("TO", 12), " ",
+        absl::StrAppend(&out, PadTo("REFERRAL", 36), "  ", PadTo("DIR", 4), "  ",
+                        PadTo("CASE", 15), " ", PadTo("FROM", 4), " ", PadTo("TO", 20), " ",
                         PadTo("STATUS", 9), " ", PadTo("SENT", 20), " REASON\n");
       }
       const std::string why = c.Clear(r, "referrals", "decline_reason");
-      absl::StrAppend(&out, id.ToString(), "  ", PadTo(dir, 3), "  ", PadTo(code, 15), " ",
-                      PadTo(from, 4), " ", PadTo(to, 12), " ",
+      absl::StrAppend(&out, id.ToString(), "  ", PadTo(dir, 4), "  ", PadTo(code, 15), " ",
+                      PadTo(from, 4), " ", PadTo(to, 20), " ",
                       PadTo(c.Clear(r, "referrals", "status"), 9), " ", PadTo(when, 20), " ",
                       c.Clear(r, "referrals", "reason"),
                       why.empty() ? "" : absl::StrCat(" (declined: ", why, ")"), "\n");
@@ -1783,7 +1921,23 @@ int ConflictCmd(Ctx& c) {
       } else if (*row) {
         current = (*row)->live ? "live" : "deleted";
       }
-      if (k.table == "cases" && *row) code = c.Clear(**row, "cases", "case_code");
+      std::optional<RowId> case_of;  // for the access log and the code shown
+      if (k.table == "cases") {
+        case_of = k.row;
+      } else if (k.table == "persons") {
+        auto st = c.r().db().Prepared("SELECT id FROM cases WHERE person_id = ?1 ORDER BY _live DESC, id LIMIT 1");
+        if (st.ok()) {
+          (*st)->BindBlob(1, k.row.view());
+          auto found = (*st)->Step();
+          if (found.ok() && *found) case_of = IdOf(Value::Bytes((*st)->ColumnString(0)));
+        }
+      } else if (*row && (k.table == "referrals" || k.table == "consents")) {
+        case_of = IdOf(c.Stored(**row, k.table, "case_id"));
+      }
+      if (case_of) {
+        auto kr = c.Get("cases", *case_of);
+        if (kr.ok() && *kr) code = c.Clear(**kr, "cases", "case_code");
+      }
       OpenedField other = k.column == kLiveColumn
                               ? OpenedField{State::kClear, k.value, ""}
                               : c.keys().Read(k.table, k.row, k.column, k.value, k.version);
@@ -1791,19 +1945,11 @@ int ConflictCmd(Ctx& c) {
       const std::string other_by = absl::StrCat(
           DeviceName(c, k.version.device), " at ",
           FormatTimeMillis(static_cast<int64_t>(k.version.hlc.wall_millis())));
-      // Opening either value of a case's sealed field is an access.
-      if (other.state == State::kOpened || cur.state == State::kOpened) {
-        RowId case_id = k.row;
-        if (k.table == "persons" || k.table == "referrals" || k.table == "consents") {
-          auto ring = KeyRing::KeyRingOf(k.table, k.row, [&](std::string_view col) -> absl::StatusOr<Value> {
-            if (!*row) return Value::Null();
-            return c.Stored(**row, k.table, col);
-          });
-          if (ring.ok()) case_id = *ring;
-        }
-        if (k.table == "cases" || k.table == "persons" || k.table == "referrals") {
-          opened_cases.emplace_back(case_id, absl::StrCat(k.table, ".", k.column));
-        }
+      // Opening either value of a case's sealed field is an access (a
+      // person no case names is logged under the person's id).
+      if ((other.state == State::kOpened || cur.state == State::kOpened) &&
+          (k.table == "cases" || k.table == "persons" || k.table == "referrals")) {
+        opened_cases.emplace_back(case_of ? *case_of : k.row, absl::StrCat(k.table, ".", k.column));
       }
       if (c.json) {
         absl::StrAppend(&out, i ? ", " : "", "{\"table\": ", JsonString(k.table),
@@ -1820,10 +1966,10 @@ int ConflictCmd(Ctx& c) {
                         " --keep current|other  (or --value TEXT)\n");
       }
     }
-    for (const auto& [case_id, field] : opened_cases) {
-      absl::Status a = c.Audit(case_id, "show", {field});
-      if (!a.ok()) return Fail(a);
-    }
+    std::vector<std::pair<RowId, std::vector<std::string>>> accesses;
+    for (const auto& [case_id, field] : opened_cases) accesses.push_back({case_id, {field}});
+    absl::Status a = c.AuditMany(accesses, c.json ? "export" : "show");
+    if (!a.ok()) return Fail(a);
     if (c.json) {
       out += "]\n";
     } else if (all->empty()) {
@@ -1846,8 +1992,18 @@ int ConflictCmd(Ctx& c) {
     }
     auto target = ResolveAnyRow(c, c.args.positional[2]);
     if (!target.ok()) return Fail(target.status());
-    const auto& [table, row_id] = *target;
+    auto [table, row_id] = *target;
     const std::string column = c.args.positional[3];
+    // A case code with a field of the victim: the case's person.
+    if (table == "cases" && c.table("cases").FindColumn(column) == nullptr &&
+        c.table("persons").FindColumn(column) != nullptr) {
+      auto kase = MustGet(c, "cases", row_id);
+      if (!kase.ok()) return Fail(kase.status());
+      auto pid = IdOf(c.Stored(*kase, "cases", "person_id"));
+      if (!pid) return Fail(Refused("this case names no person"));
+      table = "persons";
+      row_id = *pid;
+    }
     auto records = c.r().Conflicts(table, row_id);
     if (!records.ok()) return Fail(records.status());
     std::vector<ConflictRecord> mine;

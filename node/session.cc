@@ -14,6 +14,7 @@
 #include "crypto/keystore.h"
 #include "node/agent.h"
 #include "node/passphrase.h"
+#include "node/text.h"
 
 namespace fieldsync::node {
 
@@ -85,15 +86,25 @@ absl::StatusOr<Session> OpenLocal(const Args& args, bool ask) {
 
 std::string Officer(const Args& args) {
   std::string o = args.Flag("officer");
-  if (!o.empty()) return o;
-  if (const char* e = std::getenv("FIELDSYNC_OFFICER"); e != nullptr && *e != '\0') return e;
-  if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_name != nullptr) {
-    return pw->pw_name;
+  if (o.empty()) {
+    if (const char* e = std::getenv("FIELDSYNC_OFFICER"); e != nullptr && *e != '\0') o = e;
   }
-  return "unknown";
+  if (o.empty()) {
+    if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_name != nullptr) {
+      o = pw->pw_name;
+    }
+  }
+  // Stored NFC like every text a person types (one officer, one spelling).
+  auto nfc = NormalizeInput(o, "the officer's name");
+  return nfc.ok() && !nfc->empty() ? *nfc : std::string("unknown");
 }
 
 int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "fieldnode: %s\n", std::string(s.message()).c_str());
+  return kExitFailed;
+}
+
+int FailHub(const absl::Status& s) {
   std::fprintf(stderr, "fieldnode: %s\n", std::string(s.message()).c_str());
   return Retryable(s) && s.code() != absl::StatusCode::kCancelled ? kExitUnreachable
                                                                   : kExitFailed;

@@ -58,8 +58,11 @@ absl::StatusOr<Session> OpenLocal(const Args& args, bool ask);
 // --officer, else $FIELDSYNC_OFFICER, else the login name.
 std::string Officer(const Args& args);
 
-// Prints "fieldnode: MESSAGE" and returns the exit code for `s`.
+// Prints "fieldnode: MESSAGE" and returns 1.
 int Fail(const absl::Status& s);
+// The same for what came back from the hub: 3 if it could not be reached
+// (retrying later may work), else 1.
+int FailHub(const absl::Status& s);
 // Prints "fieldnode: WHAT; run `fieldnode help`" (or `fieldnode CMD --help`
 // once SetHelpCommand(CMD) was called) and returns 2.
 int Usage(const std::string& what);

@@ -295,7 +295,9 @@ echeck lc1 "unknown enum: --status" 1 "unknown status \"foo\"" -- node lc1 case 
 echeck lc1 "not a number: --birth-year" 1 "birth_year wants a whole number" -- node lc1 case new --name "Sai Năm" --birth-year abc
 echeck lc1 "implausible birth year" 1 "not plausible" -- node lc1 case new --name "Sai Năm" --birth-year 2999
 echeck lc1 "unknown field: case set" 1 "no field \"nonfield\"" -- node lc1 case set "$hang" nonfield x
-echeck lc1 "unknown province: case new --origin XX" 1 "unknown province.*XX" -- node lc1 case new --name "Sai Tỉnh" --origin XX
+# Province codes are checked for their form (2 or 3 letters): a node knows the
+# codes of enrolled offices only, and a victim may come from any province.
+echeck lc1 "malformed province: case new --origin" 1 "not a province code.*LC" -- node lc1 case new --name "Sai Tỉnh" --origin "Lào Cai"
 echeck lc1 "bad country: case new --nationality ZZZ" 1 "ZZZ" -- node lc1 case new --name "Sai Nước" --nationality ZZZ
 echeck lc1 "case new without --name" 2 "case new needs --name" -- node lc1 case new --sex female
 echeck lc1 "case show without CASE" 2 "case show needs CASE" -- node lc1 case show
@@ -318,7 +320,7 @@ check "org list" 0 "police +LC +Công an tỉnh Lào Cai" -- node lc1 org list
 has "org list: both" "Hội Liên hiệp Phụ nữ tỉnh Lào Cai"
 check "org list --json" 0 '"kind": "womens_union", "province": "LC"' -- node lc1 org list --json
 echeck lc1 "org add: unknown kind" 1 "\"bogus\" is not a value of organisations.kind" -- node lc1 org add "Sai" --kind bogus
-echeck lc1 "org add: unknown province" 1 "unknown province.*XX" -- node lc1 org add "Tổ chức Sai Tỉnh" --kind ngo --province XX
+echeck lc1 "org add: malformed province" 1 "not a province code" -- node lc1 org add "Tổ chức Sai Tỉnh" --kind ngo --province X1
 check "org add (an NGO)" 0 "added organisation" -- node lc1 org add "Trung tâm Công tác xã hội tỉnh Lào Cai" --kind ngo --province LC
 echeck lc1 "org add: the same organisation twice is refused" 1 "already" -- node lc1 org add "Trung tâm Công tác xã hội tỉnh Lào Cai" --kind ngo --province LC
 pao_name="Đại úy Lò Văn Páo"; pao_mobile="0912345678"; pao_email="pao.lv@congan.example"
@@ -350,7 +352,7 @@ check "service add" 0 "added service" -- node lc1 service add --org "Hội Liên
 legal=$(grep -oE '[0-9a-f]{8}-[0-9a-f-]{27}' <<<"$out" | head -1)
 check "service edit" 0 "hours set" -- node lc1 service edit "$legal" hours "Thứ 2 - Thứ 6"
 echeck lc1 "service add: unknown kind" 1 "\"bogus\" is not a value of services.kind" -- node lc1 service add --org "Hội Liên hiệp Phụ nữ tỉnh Lào Cai" --name "Sai" --kind bogus
-echeck lc1 "service add: unknown province" 1 "unknown province.*XX" -- node lc1 service add --org "Hội Liên hiệp Phụ nữ tỉnh Lào Cai" --name "Dịch vụ Sai Tỉnh" --kind legal --provinces XX
+echeck lc1 "service add: malformed province list" 1 "not a list of province codes" -- node lc1 service add --org "Hội Liên hiệp Phụ nữ tỉnh Lào Cai" --name "Dịch vụ Sai Tỉnh" --kind legal --provinces "LC;HN"
 echeck lc1 "service edit: unknown field" 1 "no field" -- node lc1 service edit "$legal" bogus x
 check "service list" 0 "Tư vấn pháp lý miễn phí +legal" -- node lc1 service list
 has "service list: both, with the edit" "Nhà tạm lánh Hoa Sen" "Thứ 2 - Thứ 6"
@@ -520,8 +522,8 @@ sua=$(grep -oE 'LC-[0-9]{4}-[0-9A-Z]{5}' <<<"$out" | head -1)
 sua_id=$(grep -oE '[0-9a-f]{8}-[0-9a-f-]{27}' <<<"$out" | head -1)
 sync_all lc1 lc2
 check "lc2 reads the case before the erasure" 0 "$sua_name" -- node lc2 case show "$sua"
-echeck lc1 "erase: an unknown case" 1 "no case" -- node lc1 erase --case 00000000-0000-7000-8000-000000000000
-check "erase --case" 0 "erased the keys of case $sua_id" -- node lc1 erase --case "$sua_id"
+echeck lc1 "erase: an unknown case" 1 "no case" -- node lc1 erase --case 00000000-0000-7000-8000-000000000000 --yes
+check "erase --case" 0 "erased the keys of case $sua_id" -- node lc1 erase --case "$sua_id" --yes
 check "an erased case reads as erased" 0 "full_name +\[cannot be read: erased" -- node lc1 case show "$sua"
 lacks "an erased case: no name, no narrative" "$sua_name" "$sua_narr"
 sync_all lc1 lc2

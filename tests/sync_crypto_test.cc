@@ -812,10 +812,13 @@ TEST_F(CryptoSyncTest, FieldnodeShowsSealedFieldsOpenedWhenUnlockedMaskedWhenLoc
   EXPECT_NE(tampered.out.find("status: intake"), std::string::npos) << tampered.out;
   // Erasure from the command line: refused locked, then done; the file's
   // sealed fields read as erased from then on.
-  auto locked_erase = fieldnode({"erase", "--case", id}, "");
+  auto unconfirmed = fieldnode({"erase", "--case", id}, pass);
+  EXPECT_EQ(unconfirmed.exit_code, 2);
+  EXPECT_NE(unconfirmed.err.find("--yes"), std::string::npos) << unconfirmed.err;
+  auto locked_erase = fieldnode({"erase", "--case", id, "--yes"}, "");
   EXPECT_EQ(locked_erase.exit_code, 1);
   EXPECT_NE(locked_erase.err.find("unlocked"), std::string::npos) << locked_erase.err;
-  auto erased = fieldnode({"erase", "--case", id}, pass);
+  auto erased = fieldnode({"erase", "--case", id, "--yes"}, pass);
   ASSERT_EQ(erased.exit_code, 0) << erased.err;
   EXPECT_NE(erased.out.find("erased the keys of case " + id + " and of its person"),
             std::string::npos) << erased.out;

@@ -81,47 +81,68 @@ absl::StatusOr<AccessEntry> AppendAccess(Replica& replica, const std::string& pr
                                          const std::string& officer, const RowId& case_id,
                                          const std::string& action, const std::string& fields,
                                          int64_t at_millis) {
+  FS_ASSIGN_OR_RETURN(std::vector<AccessEntry> one,
+                      AppendAccessMany(replica, province, officer, {{case_id, action, fields}},
+                                       at_millis));
+  return one.front();
+}
+
+absl::StatusOr<std::vector<AccessEntry>> AppendAccessMany(Replica& replica,
+                                                          const std::string& province,
+                                                          const std::string& officer,
+                                                          const std::vector<AccessRequest>& reqs,
+                                                          int64_t at_millis) {
+  if (reqs.empty()) return std::vector<AccessEntry>();
   FileLock lock(replica.db().path() + "-access.lock");
   if (!lock.ok()) {
     return absl::UnavailableError(absl::StrCat("cannot lock ", replica.db().path(),
                                                "-access.lock to append to the access log"));
   }
-  AccessEntry e;
-  e.id = Id16::NewRandom();
-  e.device = replica.device_id();
-  e.officer = officer;
-  e.case_id = case_id;
-  e.at_millis = at_millis;
-  e.action = action;
-  e.fields = fields;
-  e.province = province;
-  e.seq = 1;
+  int64_t seq = 0;
+  std::string prev;
   {
     FS_ASSIGN_OR_RETURN(auto st, replica.db().Prepared(
                                      "SELECT seq, entry_hash FROM access_log WHERE device = ?1 "
                                      "AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1"));
-    st->BindBlob(1, e.device.view());
+    st->BindBlob(1, replica.device_id().view());
     FS_ASSIGN_OR_RETURN(bool found, st->Step());
     if (found) {
-      e.seq = st->ColumnInt(0) + 1;
-      e.prev_hash = st->ColumnString(1);
+      seq = st->ColumnInt(0);
+      prev = st->ColumnString(1);
     }
   }
-  e.entry_hash = AccessEntryHash(e);
-  auto w = replica.Write(LocalTxn().Create(
-      kTable, e.id,
-      {{"device", Value::Bytes(std::string(e.device.view()))},
-       {"officer", Value::Text(e.officer)},
-       {"case_id", Value::Bytes(std::string(e.case_id.view()))},
-       {"at", Value::Int(e.at_millis)},
-       {"action", Value::Text(e.action)},
-       {"fields", Value::Text(e.fields)},
-       {"seq", Value::Int(e.seq)},
-       {"prev_hash", Value::Text(e.prev_hash)},
-       {"entry_hash", Value::Text(e.entry_hash)},
-       {"province", Value::Text(e.province)}}));
+  std::vector<AccessEntry> out;
+  LocalTxn txn;
+  for (const AccessRequest& r : reqs) {
+    AccessEntry e;
+    e.id = Id16::NewRandom();
+    e.device = replica.device_id();
+    e.officer = officer;
+    e.case_id = r.case_id;
+    e.at_millis = at_millis;
+    e.action = r.action;
+    e.fields = r.fields;
+    e.province = province;
+    e.seq = ++seq;
+    e.prev_hash = prev;
+    e.entry_hash = AccessEntryHash(e);
+    prev = e.entry_hash;
+    txn.Create(kTable, e.id,
+               {{"device", Value::Bytes(std::string(e.device.view()))},
+                {"officer", Value::Text(e.officer)},
+                {"case_id", Value::Bytes(std::string(e.case_id.view()))},
+                {"at", Value::Int(e.at_millis)},
+                {"action", Value::Text(e.action)},
+                {"fields", Value::Text(e.fields)},
+                {"seq", Value::Int(e.seq)},
+                {"prev_hash", Value::Text(e.prev_hash)},
+                {"entry_hash", Value::Text(e.entry_hash)},
+                {"province", Value::Text(e.province)}});
+    out.push_back(std::move(e));
+  }
+  auto w = replica.Write(txn);
   if (!w.ok()) return w.status();
-  return e;
+  return out;
 }
 
 absl::StatusOr<std::vector<AccessEntry>> ReadAccessLog(Replica& replica) {

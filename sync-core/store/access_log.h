@@ -54,6 +54,19 @@ absl::StatusOr<AccessEntry> AppendAccess(Replica& replica, const std::string& pr
                                          const std::string& action, const std::string& fields,
                                          int64_t at_millis);
 
+struct AccessRequest {
+  RowId case_id;
+  std::string action;
+  std::string fields;
+};
+
+// Several entries in one signed commit, chained in order: all or none.
+absl::StatusOr<std::vector<AccessEntry>> AppendAccessMany(Replica& replica,
+                                                          const std::string& province,
+                                                          const std::string& officer,
+                                                          const std::vector<AccessRequest>& reqs,
+                                                          int64_t at_millis);
+
 // Every entry the replica holds, deleted ones included (live = false),
 // ordered by device then seq.
 absl::StatusOr<std::vector<AccessEntry>> ReadAccessLog(Replica& replica);
