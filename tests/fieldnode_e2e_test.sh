@@ -463,6 +463,7 @@ echeck hn "HN accepts twice" 1 "is accepted" -- node hn referral accept "$ref1"
 sync_all hn lc1 hn
 check "HN reads the whole file after accepting" 0 "full_name +$hang_name" -- node hn case show "$hang"
 has "HN reads narrative, places, notes" "narrative            $hang_narr4" "$hang_places" "$ref_notes" "status               accepted"
+echeck hn "HN cannot delete a case it was referred" 1 "belongs to office LC; only its office may delete it" -- node hn case delete "$hang" --yes
 check "HN declines the other, with a reason" 0 "referral $ref2 declined" -- node hn referral decline "$ref2" --reason "không còn chỗ ở nhà tạm lánh"
 echeck hn "a declined referral cannot be completed" 1 "only an accepted referral can be completed" -- node hn referral complete "$ref2"
 check "HN completes the accepted one" 0 "referral $ref1 completed" -- node hn referral complete "$ref1"

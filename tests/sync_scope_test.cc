@@ -295,4 +295,29 @@ TEST_F(SyncTest, ALinkClearedWithoutADeleteIsRefusedSoItCannotBeRewritten) {
 }
 
 }  // namespace
+TEST_F(SyncTest, AnOfficeACaseWasReferredToCannotDeleteItOrItsPerson) {
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng");
+  Refer(lc.replica(), kase, "LC", "HN");
+  for (int pass = 0; pass < 2; ++pass) {
+    MustSync(lc);
+    MustSync(hn);
+  }
+  auto held = hn.replica().Get("cases", kase);
+  ASSERT_TRUE(held.ok() && held->has_value());  // Hà Nội sees the referred case
+  const auto before = OpenHubReplica()->LogHead();
+  ASSERT_TRUE(before.ok());
+  LocalTxn t;
+  t.Delete("cases", kase);
+  ASSERT_TRUE(hn.replica().Write(t).ok());
+  absl::Status refused = RefusedPush(hn);
+  EXPECT_NE(refused.message().find("only its office may delete it"), absl::string_view::npos)
+      << refused;
+  EXPECT_EQ(*OpenHubReplica()->LogHead(), *before);
+  auto at_hub = OpenHubReplica()->Get("cases", kase);
+  ASSERT_TRUE(at_hub.ok() && at_hub->has_value());
+  EXPECT_TRUE((*at_hub)->live);
+}
+
 }  // namespace fieldsync::testing
