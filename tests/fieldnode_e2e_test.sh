@@ -496,6 +496,14 @@ nga_id=$(node lc1 case list --json | json_field "[c['id'] for c in d if c['case_
 check "sync prints one line when not on a terminal" 0 "^synced: pushed [1-9][0-9]*, pulled [0-9]+ commits.*at position [0-9]+ of [0-9]+" -- node lc1 sync
 lines=$(node lc1 sync 2>/dev/null | wc -l)
 [ "$lines" = 1 ] && pass "sync: exactly one line on stdout" || fail "sync: one line" "$lines lines"
+# On a terminal (script(1) gives it one), a sync shows its progress: counts
+# and a rate, redrawn in place, then the summary.
+tty_out=$(script -qec "$bin/fieldnode sync --data-dir $dir/lc1" /dev/null 2>&1)
+if grep -qE "pulled [0-9]+ commits and [0-9]+ records \([0-9]+/s\)" <<<"$tty_out" && grep -q "synced: " <<<"$tty_out"; then
+  pass "sync on a terminal shows progress with counts and a rate"
+else
+  fail "sync progress on a terminal" "$(tr '\r' '\n' <<<"$tty_out" | head -5)"
+fi
 n=$(sqlite3 "$hub/hub.db" "select count(*) from access_log")
 [ "${n:-0}" -gt 0 ] && pass "access log entries reach the hub ($n)" || fail "access log at the hub" "count ${n:-none}"
 n=$(sqlite3 "$hub/hub.db" "select count(*) from access_log where lower(hex(case_id)) = '${nga_id//-/}' and action = 'show'")
