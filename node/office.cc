@@ -2175,8 +2175,13 @@ int RunOfficeCommand(const Args& args) {
   if (cmd == "lock") return Lock(args);
   if (cmd == "status") return Status(args);
   // Writing commands and those that open sealed fields ask for the
-  // passphrase on a terminal when no agent holds the keys.
-  auto session = OpenLocal(args, /*ask=*/true);
+  // passphrase on a terminal when no agent holds the keys; the lists that
+  // show no sealed field and the report never ask.
+  const std::string sub = args.positional.size() > 1 ? args.positional[1] : "";
+  const bool clear_only =
+      cmd == "report" || (sub == "list" && (cmd == "case" || cmd == "referral" ||
+                                            cmd == "org" || cmd == "consent"));
+  auto session = OpenLocal(args, /*ask=*/!clear_only);
   if (!session.ok()) return Fail(session.status());
   Ctx c{args, *std::move(session), args.Has("json"), Officer(args)};
   if (cmd == "case") return CaseCmd(c);

@@ -586,6 +586,12 @@ check "status: locked" 0 "keystore +locked" -- node lc2 status
 sleep 0.2
 if pgrep -f -- "unlock .*--data-dir $dir/lc2\$" >/dev/null; then fail "lock ends the key agent" "$(pgrep -af -- "unlock .*--data-dir $dir/lc2\$")"; else pass "lock ends the key agent"; fi
 check "status --json: locked" 0 '"keystore": "locked"' -- node lc2 status --json
+# On a terminal, a list that shows no sealed field does not ask for the
+# passphrase (it would wait for input and time out here); a search does.
+tty_list=$(env -u FIELDSYNC_PASSPHRASE_FILE -u FIELDSYNC_PASSPHRASE timeout 10 script -qec "$bin/fieldnode case list --data-dir $dir/lc2" /dev/null </dev/null 2>&1); rc=$?
+if [ "$rc" = 0 ] && grep -q "case(s)" <<<"$tty_list" && ! grep -q "Passphrase" <<<"$tty_list"; then pass "locked, on a terminal: case list does not ask for the passphrase"; else fail "case list on a terminal" "exit $rc: $(head -c 300 <<<"$tty_list")"; fi
+tty_search=$(env -u FIELDSYNC_PASSPHRASE_FILE -u FIELDSYNC_PASSPHRASE timeout 5 script -qec "$bin/fieldnode case search hang --data-dir $dir/lc2" /dev/null </dev/null 2>&1)
+grep -q "Passphrase of this laptop's keystore" <<<"$tty_search" && pass "locked, on a terminal: case search asks for the passphrase" || fail "case search on a terminal" "$(head -c 300 <<<"$tty_search")"
 node lc2 case list --json >"$dir/before.json"
 echeck lc2 "locked: case new refused, says how to unlock" 1 "needs the keystore unlocked.*fieldnode unlock.*Nothing was changed" -- node lc2 case new --name "Khóa Rồi" --sex female
 echeck lc2 "locked: case set refused" 1 "needs the keystore unlocked.*fieldnode unlock" -- node lc2 case set "$hang" status assisting
