@@ -37,6 +37,19 @@ constexpr const char* kBookkeeping[] = {
     "position INTEGER NOT NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID",
 };
 
+// Indexes on replicated tables, made once the tables exist (IF NOT EXISTS:
+// a file of the current version gains one added later).
+constexpr const char* kIndexes[] = {
+    // Appending to the access log reads the device's last entry.
+    "CREATE INDEX IF NOT EXISTS _fs_access_log_by_device ON access_log(device, seq)",
+};
+
+absl::Status EnsureIndexes(sqlite::Db& db, const Schema& schema) {
+  if (schema.FindTable("access_log") == nullptr) return absl::OkStatus();  // test schemas
+  for (const char* sql : kIndexes) FS_RETURN_IF_ERROR(db.Exec(sql));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> UserVersion(sqlite::Db& db) {
   FS_ASSIGN_OR_RETURN(auto st, db.Prepared("PRAGMA user_version"));
   FS_ASSIGN_OR_RETURN(bool row, st->Step());
@@ -104,6 +117,7 @@ absl::Status Migrate(sqlite::Db& db, const Schema& schema) {
                                               AV(c.name), "\"")));
     }
   }
+  FS_RETURN_IF_ERROR(EnsureIndexes(db, schema));
   return db.Exec(absl::StrCat("PRAGMA user_version = ", schema.version()));
 }
 
@@ -143,7 +157,7 @@ absl::Status EnsureSchema(sqlite::Db& db, const Schema& schema, int* from) {
     if (version == schema.version()) {
       // Bookkeeping tables added without a schema change (IF NOT EXISTS).
       for (const char* sql : kBookkeeping) FS_RETURN_IF_ERROR(db.Exec(sql));
-      return absl::OkStatus();
+      return EnsureIndexes(db, schema);
     }
     return Migrate(db, schema);
   };
