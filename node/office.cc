@@ -58,12 +58,14 @@ const std::map<std::string, std::string>& Helps() {
   case search TEXT [--json]        names and places, diacritics and case
                                    ignored ("nguyen thi hang" finds
                                    "Nguyễn Thị Hằng"); needs the keystore unlocked
-  case urgent CASE                 mark urgent: pushed first, the daemon syncs at once
+  case urgent CASE                 mark urgent: the next sync pushes it before
+                                   pulling; a running daemon syncs within a second
   case crime-report CASE           record that a trafficking crime was reported
                                    to the police now (urgent by nature)
   case close CASE                  status closed, closed today
-  case delete CASE --yes           delete it (and its person, unless another
-                                   case names them) here and, once synced, everywhere
+  case delete CASE --yes           (owning office) delete it, its consents and
+                                   referrals, and its person unless another case
+                                   names them, here and, once synced, everywhere
 
 CASE is the case code (LC-2611-K3QX7), the id, or the start of the id.
 Opening sealed fields (show, search) is recorded in this office's access log,
