@@ -4,22 +4,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "crypto/bytes.h"
 
 namespace fieldsync::hub {
 namespace {
 
 constexpr std::string_view kDomain{"fieldsync hub audit v1\0", 23};
-
-void PutU32(std::string* out, uint32_t v) {
-  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void PutField(std::string* out, std::string_view b) {
-  PutU32(out, static_cast<uint32_t>(b.size()));
-  out->append(b.data(), b.size());
-}
 
 absl::StatusOr<std::pair<int64_t, std::string>> Head(sqlite::Db& db) {
   FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT (SELECT value FROM hub_meta WHERE key = "
@@ -39,12 +29,13 @@ std::string Range(int64_t from, int64_t to) {
 
 std::string HubAuditHash(const HubAuditEntry& e) {
   std::string m(kDomain);
-  PutU64(&m, static_cast<uint64_t>(e.seq));
-  PutU64(&m, static_cast<uint64_t>(e.at_millis));
-  PutField(&m, e.actor);
-  PutField(&m, e.action);
-  PutField(&m, e.detail);
-  PutField(&m, e.prev_hash);
+  crypto::ByteWriter w(&m);
+  w.U64(static_cast<uint64_t>(e.seq));
+  w.U64(static_cast<uint64_t>(e.at_millis));
+  w.Field(e.actor);
+  w.Field(e.action);
+  w.Field(e.detail);
+  w.Field(e.prev_hash);
   unsigned char h[32];
   crypto_generichash(h, sizeof(h), reinterpret_cast<const unsigned char*>(m.data()), m.size(),
                      nullptr, 0);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/args.h"
+#include "base/strings.h"
 #include "crypto/identity.h"
 #include "fieldsync/v1/protocol.pb.h"
 #include "hub/audit.h"
@@ -273,21 +274,6 @@ Example:
   return *commands;
 }
 
-// Text from nodes (device names, officers) shown on a terminal: control
-// characters escaped, so that no value can forge a line of its own (a fake
-// audit entry, a fake "every chain is whole").
-std::string Printable(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      absl::StrAppend(&out, absl::StrFormat("\\x%02x", u));
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // `s` padded with spaces to `width` characters (code points, not bytes: a
 // Vietnamese name stays aligned in a table).

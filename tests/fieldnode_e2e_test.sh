@@ -277,11 +277,11 @@ check "case set: back to the child's year" 0 "birth_year set" -- node lc1 case s
 
 # --------------------------------------------------------------------------
 # User errors: one clear line, a non-zero exit, nothing changed
-echeck lc1 "unknown case code" 1 "no case \"LC-0000-XXXXX\" on this node" -- node lc1 case show LC-0000-XXXXX
+echeck lc1 "unknown case code" 1 "no case \"LC-0000-ZZZZZ\" on this node" -- node lc1 case show LC-0000-ZZZZZ
 echeck lc1 "unknown case id" 1 "no case \"00000000-0000-7000-8000-000000000000\"" -- node lc1 case set 00000000-0000-7000-8000-000000000000 narrative x
 echeck lc1 "an ambiguous id prefix" 1 "matches (several|[0-9]+) cases: give more of the id" -- node lc1 case show "${hang_id:0:4}"
 check "a case code typed in lower case" 0 "^Case $hang " -- node lc1 case show "${hang,,}"
-echeck lc1 "unknown case: urgent" 1 "no case" -- node lc1 case urgent LC-0000-XXXXX
+echeck lc1 "unknown case: urgent" 1 "no case" -- node lc1 case urgent LC-0000-ZZZZZ
 echeck lc1 "bad date: --since 2026-13-01" 1 "bad date \"2026-13-01\" for --since.*YYYY-MM-DD" -- node lc1 case list --since 2026-13-01
 echeck lc1 "bad date: DD/MM/YYYY" 1 "bad date \"28/11/2026\" for --since" -- node lc1 case list --since 28/11/2026
 echeck lc1 "bad date: --dob 2020-02-30" 1 "bad date \"2020-02-30\".*YYYY-MM-DD" -- node lc1 case new --name "Sai Ngày" --dob 2020-02-30
@@ -405,7 +405,7 @@ echeck lc1 "referral without consent is refused, naming the consent" 1 "no conse
   node lc1 referral send "$hang" --to-office HN --reason "cần nhà tạm lánh ở Hà Nội"
 check "no referral was written" 0 '^\[\]$' -- node lc1 referral list --json
 echeck lc1 "referral to an unknown province" 1 "unknown province office \"XX\"" -- node lc1 referral send "$hang" --to-office XX --reason "x"
-echeck lc1 "referral of an unknown case" 1 "no case" -- node lc1 referral send LC-0000-XXXXX --to-office HN --reason "x"
+echeck lc1 "referral of an unknown case" 1 "no case" -- node lc1 referral send LC-0000-ZZZZZ --to-office HN --reason "x"
 echeck lc1 "consent add: unknown scope" 1 "\"bogus\" is not a value of consents.scope" -- node lc1 consent add "$hang" --scope bogus
 echeck lc1 "consent add: share_with_org needs --org" 2 "needs --org" -- node lc1 consent add "$hang" --scope share_with_org
 echeck lc1 "consent withdraw: unknown consent" 1 "no consent" -- node lc1 consent withdraw 00000000-0000

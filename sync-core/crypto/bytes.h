@@ -25,6 +25,12 @@ class ByteWriter {
     for (int i = 7; i >= 0; --i) U8(static_cast<uint8_t>(v >> (8 * i)));
   }
   void Raw(std::string_view b) { out_->append(b.data(), b.size()); }
+  // A string of any length, its length first as u32be (the hash inputs of
+  // the access log and the hub's audit trail).
+  void Field(std::string_view b) {
+    U32(static_cast<uint32_t>(b.size()));
+    Raw(b);
+  }
   // A string of at most 255 bytes, length first.
   void Short(std::string_view b) {
     U8(static_cast<uint8_t>(b.size()));

@@ -101,20 +101,6 @@ Breakdown SortedBreakdown(std::string name, std::string label,
   return b;
 }
 
-// For the text rendering: control characters escaped, so that a value
-// written on a node cannot forge a line of the table.
-std::string Printable(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      absl::StrAppend(&out, absl::StrFormat("\\x%02x", u));
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 std::string JsonCount(int64_t count, int threshold) {
   if (Suppressed(count, threshold)) {

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "crypto/bytes.h"
 #include "base/strings.h"
 #include "store/sqlite.h"
 
@@ -18,17 +19,6 @@ namespace {
 
 constexpr std::string_view kDomain{"fieldsync access log v1\0", 24};
 constexpr char kTable[] = "access_log";
-
-void PutU32(std::string* out, uint32_t v) {
-  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void PutField(std::string* out, std::string_view b) {
-  PutU32(out, static_cast<uint32_t>(b.size()));
-  out->append(b.data(), b.size());
-}
 
 std::string TextOf(const Value& v) { return v.kind() == Value::Kind::kText ? v.str() : ""; }
 int64_t IntOf(const Value& v) { return v.kind() == Value::Kind::kInt ? v.int_value() : 0; }
@@ -60,15 +50,16 @@ class FileLock {
 
 std::string AccessEntryHash(const AccessEntry& e) {
   std::string m(kDomain);
-  PutField(&m, e.device.view());
-  PutField(&m, e.officer);
-  PutField(&m, e.case_id.view());
-  PutU64(&m, static_cast<uint64_t>(e.at_millis));
-  PutField(&m, e.action);
-  PutField(&m, e.fields);
-  PutU64(&m, static_cast<uint64_t>(e.seq));
-  PutField(&m, e.province);
-  PutField(&m, e.prev_hash);
+  crypto::ByteWriter w(&m);
+  w.Field(e.device.view());
+  w.Field(e.officer);
+  w.Field(e.case_id.view());
+  w.U64(static_cast<uint64_t>(e.at_millis));
+  w.Field(e.action);
+  w.Field(e.fields);
+  w.U64(static_cast<uint64_t>(e.seq));
+  w.Field(e.province);
+  w.Field(e.prev_hash);
   unsigned char h[32];
   crypto_generichash(h, sizeof(h), reinterpret_cast<const unsigned char*>(m.data()), m.size(),
                      nullptr, 0);
