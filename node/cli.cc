@@ -409,32 +409,6 @@ int Sync(const Args& args) {
   return report->push_refused.ok() ? 0 : 1;
 }
 
-// The case a record belongs to, for the access log: the case itself, the
-// case of a referral or consent, a case naming a person (else the person);
-// nullopt for the directories.
-absl::StatusOr<std::optional<RowId>> CaseOfRecord(Replica& r, const std::string& table,
-                                                  const Row& row) {
-  if (table == "cases") return std::optional<RowId>(row.id);
-  const TableDef& t = *r.schema().FindTable(table);
-  if (table == "referrals" || table == "consents") {
-    const Value& v = row.values[static_cast<size_t>(t.ColumnIndex("case_id"))];
-    if (v.kind() != Value::Kind::kBytes || v.str().size() != 16) return std::optional<RowId>();
-    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(v.str(), "case id"));
-    return std::optional<RowId>(id);
-  }
-  if (table == "persons") {
-    FS_ASSIGN_OR_RETURN(auto st, r.db().Prepared("SELECT id FROM cases WHERE person_id = ?1 "
-                                                 "ORDER BY _live DESC, id LIMIT 1"));
-    st->BindBlob(1, row.id.view());
-    FS_ASSIGN_OR_RETURN(bool found, st->Step());
-    // A person no case names (any more): logged under the person's id.
-    if (!found) return std::optional<RowId>(row.id);
-    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "case id"));
-    return std::optional<RowId>(id);
-  }
-  return std::optional<RowId>();
-}
-
 int Show(const Args& args) {
   if (args.positional.size() != 3) {
     return Usage("show needs TABLE and ID, e.g. fieldnode show cases 0190f5d2-...");

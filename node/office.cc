@@ -827,17 +827,9 @@ std::string RowText(Ctx& c, const Row& row, std::string_view table, const std::s
 
 // Rows of `table` whose case_id is `case_id`.
 absl::StatusOr<std::vector<Row>> RowsOfCase(Ctx& c, std::string_view table, const RowId& case_id) {
-  FS_ASSIGN_OR_RETURN(auto st, c.r().db().Prepared(absl::StrCat(
-                                   "SELECT id FROM \"", AV(table),
-                                   "\" WHERE case_id = ?1 AND _live = 1 ORDER BY id")));
-  st->BindBlob(1, case_id.view());
-  std::vector<RowId> ids;
-  while (true) {
-    FS_ASSIGN_OR_RETURN(bool more, st->Step());
-    if (!more) break;
-    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "row"));
-    ids.push_back(id);
-  }
+  FS_ASSIGN_OR_RETURN(std::vector<RowId> ids,
+                      c.r().RowsWhere(std::string(table), "case_id", IdValue(case_id),
+                                      /*include_deleted=*/false));
   std::vector<Row> out;
   for (const RowId& id : ids) {
     FS_ASSIGN_OR_RETURN(auto row, c.Get(table, id));
@@ -1924,17 +1916,10 @@ int ConflictCmd(Ctx& c) {
         current = (*row)->live ? "live" : "deleted";
       }
       std::optional<RowId> case_of;  // for the access log and the code shown
-      if (k.table == "cases") {
-        case_of = k.row;
-      } else if (k.table == "persons") {
-        auto st = c.r().db().Prepared("SELECT id FROM cases WHERE person_id = ?1 ORDER BY _live DESC, id LIMIT 1");
-        if (st.ok()) {
-          (*st)->BindBlob(1, k.row.view());
-          auto found = (*st)->Step();
-          if (found.ok() && *found) case_of = IdOf(Value::Bytes((*st)->ColumnString(0)));
-        }
-      } else if (*row && (k.table == "referrals" || k.table == "consents")) {
-        case_of = IdOf(c.Stored(**row, k.table, "case_id"));
+      if (*row) {
+        auto of = CaseOfRecord(c.r(), k.table, **row);
+        if (!of.ok()) return Fail(of.status());
+        case_of = *of;
       }
       if (case_of) {
         auto kr = c.Get("cases", *case_of);
@@ -1951,7 +1936,8 @@ int ConflictCmd(Ctx& c) {
       // person no case names is logged under the person's id).
       if ((other.state == State::kOpened || cur.state == State::kOpened) &&
           (k.table == "cases" || k.table == "persons" || k.table == "referrals")) {
-        opened_cases.emplace_back(case_of ? *case_of : k.row, absl::StrCat(k.table, ".", k.column));
+        opened_cases.emplace_back(case_of ? *case_of : k.row,
+                                  absl::StrCat(k.table, ".", k.column));
       }
       if (c.json) {
         absl::StrAppend(&out, i ? ", " : "", "{\"table\": ", JsonString(k.table),

@@ -160,6 +160,40 @@ TEST_F(ReplicaTest, ResolvingWithoutAConflictIsRefused) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_F(ReplicaTest, RowsWhereFindsRowsByAColumnValue) {
+  const RowId kase = Id16::NewRandom();
+  const Value kase_ref = Value::Bytes(std::string(kase.view()));
+  std::vector<RowId> refs;
+  for (int i = 0; i < 3; ++i) {
+    refs.push_back(Id16::NewRandom());
+    ASSERT_TRUE(a_->Write(LocalTxn().Create("referrals", refs.back(),
+                                            {{"case_id", kase_ref}, {"to_office", T("HN")}}))
+                    .ok());
+  }
+  ASSERT_TRUE(a_->Write(LocalTxn().Create("referrals", Id16::NewRandom(),
+                                          {{"case_id", Value::Bytes(std::string(
+                                                           Id16::NewRandom().view()))}}))
+                  .ok());
+  ASSERT_TRUE(a_->Write(LocalTxn().Delete("referrals", refs[1])).ok());
+  auto live = a_->RowsWhere("referrals", "case_id", kase_ref, /*include_deleted=*/false);
+  ASSERT_TRUE(live.ok()) << live.status();
+  std::vector<RowId> want = {refs[0], refs[2]};
+  std::sort(want.begin(), want.end(),
+            [](const RowId& x, const RowId& y) { return x.view() < y.view(); });
+  EXPECT_EQ(*live, want);
+  // A deleted row's fields are cleared: it no longer names the case.
+  auto all = a_->RowsWhere("referrals", "case_id", kase_ref, /*include_deleted=*/true);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 2u);
+  auto to = a_->RowsWhere("referrals", "to_office", T("HN"), false);
+  ASSERT_TRUE(to.ok());
+  EXPECT_EQ(to->size(), 2u);
+  EXPECT_EQ(a_->RowsWhere("referrals", "no_such", T("x"), false).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(a_->RowsWhere("victims", "case_id", kase_ref, false).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(ReplicaTest, DeleteIsATombstoneThatClearsTheRow) {
   const RowId id = NewCase(*a_, clock_a_);
   ASSERT_TRUE(a_->Write(LocalTxn().Delete("cases", id)).ok());

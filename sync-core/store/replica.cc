@@ -1489,6 +1489,30 @@ absl::StatusOr<std::vector<RowId>> Replica::ListRows(const std::string& table,
   return out;
 }
 
+absl::StatusOr<std::vector<RowId>> Replica::RowsWhere(const std::string& table,
+                                                      const std::string& column,
+                                                      const Value& value, bool include_deleted) {
+  Impl& m = *impl_;
+  const TableDef* t = m.schema->FindTable(table);
+  if (t == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
+  if (t->FindColumn(column) == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("no column \"", column, "\" in ", table));
+  }
+  FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(absl::StrCat(
+                                   "SELECT id FROM ", Quote(t->name), " WHERE ", Quote(column),
+                                   " = ?1", include_deleted ? "" : " AND _live = 1",
+                                   " ORDER BY _live DESC, id")));
+  st->BindValue(1, value);
+  std::vector<RowId> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "row id"));
+    out.push_back(id);
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<ConflictRecord>> Replica::Conflicts(
     const std::optional<std::string>& table, const std::optional<RowId>& row) {
   Impl& m = *impl_;

@@ -288,6 +288,11 @@ class Replica {
   absl::StatusOr<std::optional<Row>> Get(const std::string& table, const RowId& row);
   // Ids of a table's rows in id order, live ones only unless asked.
   absl::StatusOr<std::vector<RowId>> ListRows(const std::string& table, bool include_deleted);
+  // Rows of `table` whose `column` holds `value` (live ones first, then by
+  // id): the cases naming a person, the referrals of a case.
+  // INVALID_ARGUMENT for an unknown table or column.
+  absl::StatusOr<std::vector<RowId>> RowsWhere(const std::string& table, const std::string& column,
+                                               const Value& value, bool include_deleted);
   // Open conflict records, optionally of one table / one row, in order.
   absl::StatusOr<std::vector<ConflictRecord>> Conflicts(
       const std::optional<std::string>& table = {}, const std::optional<RowId>& row = {});
