@@ -49,6 +49,7 @@ inline constexpr char kAuditRevoke[] = "node.revoke";
 inline constexpr char kAuditGc[] = "gc";
 inline constexpr char kAuditGrant[] = "key.grant";
 inline constexpr char kAuditErasure[] = "key.erase";
+inline constexpr char kAuditMembership[] = "office.membership";
 
 struct HubAuditEntry {
   int64_t seq = 0;

@@ -16,6 +16,7 @@
 #include "base/args.h"
 #include "base/strings.h"
 #include "crypto/identity.h"
+#include "crypto/pairing_code.h"
 #include "fieldsync/v1/protocol.pb.h"
 #include "hub/audit.h"
 #include "hub/service.h"
@@ -500,6 +501,14 @@ std::string FingerprintOf(const NodeInfo& n) {
   return crypto::Fingerprint(n.keys);
 }
 
+// The code an office's first laptop types to become the first device
+// (docs/CRYPTO.md, "Office membership"): the administrator reads it over
+// the phone, which proves the hub registered that laptop's own keys.
+std::string FirstDeviceCodeOf(const NodeInfo& n) {
+  if (n.keys.sign_pk.size() != 32 || n.keys.box_pk.size() != 32) return "";
+  return crypto::PairingCode(n.keys, n.keys);
+}
+
 int NodeCmd(const Args& args) {
   if (args.positional.size() < 2) return Usage("node", "node needs list or revoke");
   const std::string& sub = args.positional[1];
@@ -546,6 +555,8 @@ int NodeCmd(const Args& args) {
           ", \"protocol_version\": ", n.protocol_version,
           ", \"clock_skew_ms\": ", n.clock_skew_millis,
           ", \"key_fingerprint\": ", fp.empty() ? "null" : JsonString(fp),
+          ", \"first_device_code\": ",
+          FirstDeviceCodeOf(n).empty() ? "null" : JsonString(FirstDeviceCodeOf(n)),
           ", \"revoked\": ", n.revoked ? "true" : "false", "}");
     }
     std::printf("%s]\n", out.c_str());
@@ -555,18 +566,20 @@ int NodeCmd(const Args& args) {
     std::printf("no nodes enrolled yet: fieldhub enroll-token --province CODE\n");
     return 0;
   }
-  std::printf("%-36s  %-8s  %-20s  %8s  %8s  %8s  %5s  %9s  %-44s  %s\n", "DEVICE", "PROVINCE",
-              "LAST SEEN", "LAG", "PENDING", "PUSHED", "PROTO", "SKEW(ms)", "KEY FINGERPRINT",
-              "NAME");
+  std::printf("%-36s  %-8s  %-20s  %8s  %8s  %8s  %5s  %9s  %-19s  %-44s  %s\n", "DEVICE",
+              "PROVINCE", "LAST SEEN", "LAG", "PENDING", "PUSHED", "PROTO", "SKEW(ms)",
+              "FIRST-DEVICE CODE", "KEY FINGERPRINT", "NAME");
   for (const NodeInfo& n : *nodes) {
     const std::string fp = FingerprintOf(n);
-    std::printf("%-36s  %-8s  %-20s  %8lld  %8llu  %8llu  %5d  %9lld  %-44s  %s%s\n",
+    const std::string code = FirstDeviceCodeOf(n);
+    std::printf("%-36s  %-8s  %-20s  %8lld  %8llu  %8llu  %5d  %9lld  %-19s  %-44s  %s%s\n",
                 n.device.ToString().c_str(), n.province.c_str(),
                 FormatTimeMillis(n.last_seen_millis).c_str(),
                 static_cast<long long>(*head - n.delivered),
                 static_cast<unsigned long long>(n.pending),
                 static_cast<unsigned long long>(n.acknowledged_seq), n.protocol_version,
-                static_cast<long long>(n.clock_skew_millis), fp.empty() ? "-" : fp.c_str(),
+                static_cast<long long>(n.clock_skew_millis), code.empty() ? "-" : code.c_str(),
+                fp.empty() ? "-" : fp.c_str(),
                 Printable(n.name).c_str(), n.revoked ? "  [REVOKED]" : "");
   }
   return 0;

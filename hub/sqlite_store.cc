@@ -598,6 +598,20 @@ absl::StatusOr<bool> SqliteHubStore::StoreKeyRecords(
             ", which is not an active device of that office; nothing of the push was stored"));
       }
     }
+    if (r.kind == crypto::KeyRecordKind::kMembership) {
+      // The subject must be a device of the office (the laptops decide
+      // membership from the signatures; the hub only keeps nonsense out).
+      FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT 1 FROM hub_nodes WHERE device = ?1 AND "
+                                               "province = ?2"));
+      st->BindBlob(1, r.subject.device.view());
+      st->BindText(2, r.province);
+      FS_ASSIGN_OR_RETURN(bool known, st->Step());
+      if (!known) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            r.Describe(), ": device ", r.subject.device.ToString(), " is not a device of office ",
+            r.province, "; nothing of the push was stored"));
+      }
+    }
     if (r.kind == crypto::KeyRecordKind::kDataKey) {
       // A grant only from an office that sees the record it is for (its
       // owner, or an office it was referred to): no other office may choose
@@ -687,6 +701,13 @@ absl::StatusOr<bool> SqliteHubStore::StoreKeyRecords(
                        r.purpose == crypto::DataKeyPurpose::kReferral ? "referral" : "owner",
                        "), by device \"", node.name, "\"")));
     }
+    if (stored && r.kind == crypto::KeyRecordKind::kMembership) {
+      FS_RETURN_IF_ERROR(AppendHubAudit(
+          db, clock_->NowMillis(), node.device.ToString(), kAuditMembership,
+          absl::StrCat(std::string(crypto::MembershipActionName(r.action)), " of device ",
+                       r.subject.device.ToString(), " in office ", r.province,
+                       ", signed by device \"", node.name, "\"")));
+    }
     if (erased_now) {
       FS_ASSIGN_OR_RETURN(std::string table, RingTable(db, r.keyring));
       FS_RETURN_IF_ERROR(AppendHubAudit(
@@ -768,7 +789,8 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
     }
     const bool office_bound = r->kind == crypto::KeyRecordKind::kOfficeKey ||
                               r->kind == crypto::KeyRecordKind::kOfficeShare ||
-                              r->kind == crypto::KeyRecordKind::kOfficeDataKey;
+                              r->kind == crypto::KeyRecordKind::kOfficeDataKey ||
+                              r->kind == crypto::KeyRecordKind::kMembership;
     if (office_bound && r->province != node.province) {
       return absl::PermissionDeniedError(absl::StrCat(
           r->Describe(), ": a node of office ", node.province, " may make keys of its own office "
@@ -948,12 +970,13 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params
 
     // Key records the node may hold, after its key cursor: office keys,
     // grants (which office holds which case version: what the hub sees in
-    // clear anyway; a node needs them to know when to rotate) and erasures
-    // for all; shares and office data keys of its office.
+    // clear anyway; a node needs them to know when to rotate), erasures and
+    // membership records (a laptop checks another office's chain before
+    // granting to it) for all; shares and office data keys of its office.
     {
       FS_ASSIGN_OR_RETURN(auto keys, rep.db().Prepared(
                                          "SELECT seq, bytes FROM hub_keys WHERE seq > ?1 AND "
-                                         "(kind IN (1, 3, 4) OR province = ?2) ORDER BY seq"));
+                                         "(kind IN (1, 3, 4, 6) OR province = ?2) ORDER BY seq"));
       keys->BindInt(1, params.key_cursor);
       keys->BindText(2, node.province);
       // The registry, in the same snapshot as the key records: every signer

@@ -22,6 +22,7 @@
 #include "clock/clock_source.h"
 #include "crypto/keystore.h"
 #include "node/client.h"
+#include "node/device.h"
 #include "node/passphrase.h"
 #include "node/office.h"
 #include "node/session.h"
@@ -42,6 +43,10 @@ Setting up (once per laptop):
              keystore sealed under the officer's passphrase (asked twice)
   enroll     enrol this replica with the hub, using a one-time token
              from the hub administrator (unlocks the keystore)
+  device     list, approve, remove: which laptops belong to the office.
+             A new laptop receives the office's keys only once an
+             officer at a member laptop approved it, comparing a code
+             shown on both screens (fieldnode device --help)
   unlock     keep the keys in memory for a while (default 8h): later
              commands do not ask for the passphrase
   lock       forget them now
@@ -206,7 +211,11 @@ int Enroll(const Args& args) {
     return 0;
   }
   std::printf("enrolled device %s with the hub at %s for province %s\n"
-              "key fingerprint %s (compare it with the one `fieldhub node list` shows)\n",
+              "key fingerprint %s (compare it with the one `fieldhub node list` shows)\n"
+              "next: this laptop receives the office's keys once a laptop of the office has "
+              "approved it. Sync, then run \"fieldnode device list\": it shows the code to "
+              "compare and what to run (the office's first laptop types the code the hub "
+              "administrator reads from \"fieldhub node list\")\n",
               cred->device.ToString().c_str(), hub.c_str(), province.c_str(),
               crypto::Fingerprint(identity->public_keys()).c_str());
   return 0;
@@ -652,7 +661,8 @@ int Daemon(const Args& args) {
 
 int Main(int argc, char** argv) {
   static const std::set<std::string> kOther = {"enroll", "sync", "daemon", "init", "passphrase",
-                                              "show", "erase", "status", "version", "help"};
+                                              "show", "erase", "status", "version", "help",
+                                              "device"};
   // Options may come before the command (fieldnode --data-dir DIR status):
   // the first word that names a command is moved to the front.
   std::vector<char*> args(argv, argv + argc);
@@ -680,6 +690,17 @@ int Main(int argc, char** argv) {
       return 0;
     }
     return RunOfficeCommand(*parsed);
+  }
+  if (cmd == "device") {
+    SetHelpCommand(cmd);
+    auto parsed = ParseArgs(argc, argv, {"data-dir", "passphrase-file", "code", "officer"},
+                            {"json", "help", "first", "yes"});
+    if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
+    if (parsed->Has("help")) {
+      std::fputs(DeviceHelp().c_str(), stdout);
+      return 0;
+    }
+    return DeviceCommand(*parsed);
   }
   if (cmd == "enroll" || cmd == "sync" || cmd == "daemon" || cmd == "init" ||
       cmd == "passphrase" || cmd == "show" || cmd == "erase") {

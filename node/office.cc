@@ -2096,6 +2096,34 @@ int Status(const Args& args) {
   auto urgent = HasUrgentUnpushed(**r);
   const std::optional<int64_t> until = AgentExpiry(dir.path);
   const size_t n_waiting = waiting.ok() ? waiting->size() : 0;
+  // Membership, as this laptop's own records decide it (no unlocking).
+  std::string membership = "not enrolled";
+  std::vector<std::string> alerts;
+  size_t pending_others = 0;
+  if (hub.ok() && !hub->province.empty()) {
+    auto keys = KeyRing::Open(r->get(), hub->province);
+    if (keys.ok()) {
+      auto v = (*keys)->Office();
+      if (v.ok()) {
+        for (const KeyRing::OfficeDevice& d : v->devices) {
+          if (!d.me && d.state == KeyRing::OfficeDevice::State::kPending) ++pending_others;
+        }
+        membership = v->member ? "member of the office"
+                     : v->removed
+                         ? "REMOVED from the office: it receives no key"
+                         : !v->root ? "the office has no first device yet: see fieldnode "
+                                      "device list"
+                                    : absl::StrCat("WAITING FOR APPROVAL (code ", v->my_code,
+                                                   "): see fieldnode device list");
+        if (pending_others > 0) {
+          absl::StrAppend(&membership, "; ", pending_others,
+                          " device(s) of the office wait for approval (fieldnode device list)");
+        }
+      }
+      auto a = (*keys)->TrustAlerts();
+      if (a.ok()) alerts = *a;
+    }
+  }
   const std::string keystore =
       until ? absl::StrCat("unlocked until ", FormatTimeMillis(*until)) : "locked";
   const std::string last =
@@ -2110,7 +2138,9 @@ int Status(const Args& args) {
                        JsonString(until ? FormatTimeMillis(*until) : ""),
                        ", \"last_sync\": ", JsonString(last), ", \"commits_waiting\": ",
                        n_waiting, ", \"urgent_waiting\": ",
-                       urgent.ok() && *urgent ? "true" : "false", "}\n"));
+                       urgent.ok() && *urgent ? "true" : "false", ", \"membership\": ",
+                       JsonString(membership), ", \"devices_waiting\": ", pending_others,
+                       ", \"trust_alerts\": ", alerts.size(), "}\n"));
     return 0;
   }
   Print(absl::StrCat(
@@ -2119,7 +2149,8 @@ int Status(const Args& args) {
       "keystore         ", keystore, "\n",
       "last sync        ", last, "\n",
       "commits waiting  ", n_waiting, urgent.ok() && *urgent ? " (urgent among them)" : "",
-      "\n", FormatStatus(dir, *stats, false)));
+      "\n", "office           ", membership, "\n", FormatStatus(dir, *stats, false)));
+  for (const std::string& a : alerts) Print(absl::StrCat("ALERT: ", Printable(a), "\n"));
   return 0;
 }
 

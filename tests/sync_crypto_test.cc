@@ -471,9 +471,11 @@ TEST_F(CryptoSyncTest, ErasureDestroysEveryCopyOfACasesKeysOnHubAndNodes) {
 
 TEST_F(CryptoSyncTest, ForgedCommitsAndTamperedKeyRecordsAreRefusedByHubAndNodes) {
   auto& lc1 = AddNode("LC");
+  join_offices_ = false;
   auto& lc2 = AddNode("LC");
   NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
   NewCase(lc2.replica(), "LC", "Lò Thị Mai");  // before any sync: its own office key
+  ASSERT_TRUE(lc2.JoinOffice(lc1).ok());
   SyncAll({&lc1, &lc2}, 1);
   const int64_t head = *OpenHubReplica()->LogHead();
 

@@ -14,7 +14,7 @@ TEST_F(SyncTest, TwoNodesOfOneProvinceConvergeThroughTheHub) {
   const RowId kase = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
   MustSync(a);
   const auto rb = MustSync(b);
-  EXPECT_TRUE(rb.bootstrapped);
+  EXPECT_GE(rb.pulled + rb.rows_installed, 1u);
   auto row = b.replica().Get("cases", kase);
   ASSERT_TRUE(row.ok() && row->has_value());
   // Edits on both sides, of different fields and of the same field.

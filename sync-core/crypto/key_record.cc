@@ -87,6 +87,15 @@ std::string EncodeUnsigned(const KeyRecord& r) {
       w.Raw(r.office_key_id.view());
       w.Raw(r.sealed);
       break;
+    case KeyRecordKind::kMembership:
+      w.Short(r.province);
+      w.U8(static_cast<uint8_t>(r.action));
+      w.Raw(r.subject.device.view());
+      w.Raw(r.subject.sign_pk);
+      w.Raw(r.subject.box_pk);
+      w.U8(static_cast<uint8_t>(r.kept.size()));
+      for (const std::string& k : r.kept) w.Raw(k);
+      break;
   }
   return out;
 }
@@ -122,6 +131,16 @@ std::string_view KeyRecordKindName(KeyRecordKind k) {
     case KeyRecordKind::kDataKey: return "data key";
     case KeyRecordKind::kErasure: return "erasure";
     case KeyRecordKind::kOfficeDataKey: return "office data key";
+    case KeyRecordKind::kMembership: return "membership";
+  }
+  return "unknown";
+}
+
+std::string_view MembershipActionName(MembershipAction a) {
+  switch (a) {
+    case MembershipAction::kFirstDevice: return "first device";
+    case MembershipAction::kApprove: return "approval";
+    case MembershipAction::kRemove: return "removal";
   }
   return "unknown";
 }
@@ -147,6 +166,10 @@ std::string KeyRecord::Describe() const {
   if (kind == KeyRecordKind::kDataKey || kind == KeyRecordKind::kOfficeDataKey) {
     absl::StrAppend(&s, " version ", key_version);
   }
+  if (kind == KeyRecordKind::kMembership) {
+    absl::StrAppend(&s, " (", AV(MembershipActionName(action)), " of device ",
+                    subject.device.ToString(), ")");
+  }
   absl::StrAppend(&s, ", signed by ", signer.ToString());
   return s;
 }
@@ -168,7 +191,7 @@ absl::StatusOr<KeyRecord> ParseKeyRecord(std::string_view bytes) {
         kKeyRecordVersion, " only: upgrade fieldsync"));
   }
   uint8_t kind = in.U8();
-  if (in.ok() && (kind < 1 || kind > 5)) in.Fail(absl::StrCat("unknown kind ", kind));
+  if (in.ok() && (kind < 1 || kind > kMaxKeyRecordKind)) in.Fail(absl::StrCat("unknown kind ", kind));
   r.kind = static_cast<KeyRecordKind>(kind);
   r.signer = IdOf(in.Raw(16, "signer"));
   r.created = Hlc::FromPacked(in.U64());
@@ -217,6 +240,29 @@ absl::StatusOr<KeyRecord> ParseKeyRecord(std::string_view bytes) {
         r.office_key_id = IdOf(in.Raw(16, "office key id"));
         r.sealed = std::string(in.Raw(kOfficeDataKeySealedBytes, "wrapped data key"));
         break;
+      case KeyRecordKind::kMembership: {
+        province();
+        const uint8_t action = in.U8();
+        if (in.ok() && (action < 1 || action > 3)) {
+          in.Fail(absl::StrCat("unknown membership action ", action));
+        }
+        r.action = static_cast<MembershipAction>(action);
+        r.subject.device = IdOf(in.Raw(16, "subject device"));
+        r.subject.sign_pk = std::string(in.Raw(32, "subject Ed25519 key"));
+        r.subject.box_pk = std::string(in.Raw(32, "subject X25519 key"));
+        const uint8_t kept = in.U8();
+        if (in.ok() && kept > kMaxKeptApprovals) {
+          in.Fail(absl::StrCat("a removal keeps at most ", kMaxKeptApprovals, " approvals, not ",
+                               kept));
+        }
+        if (in.ok() && kept > 0 && r.action != MembershipAction::kRemove) {
+          in.Fail("only a removal keeps approvals");
+        }
+        for (uint8_t i = 0; in.ok() && i < kept; ++i) {
+          r.kept.emplace_back(in.Raw(16, "kept approval id"));
+        }
+        break;
+      }
     }
   }
   if (r.kind != KeyRecordKind::kOfficeDataKey) {
@@ -233,6 +279,13 @@ absl::StatusOr<KeyRecord> ParseKeyRecord(std::string_view bytes) {
   if ((r.kind == KeyRecordKind::kDataKey || r.kind == KeyRecordKind::kOfficeDataKey) &&
       r.key_version == 0) {
     return absl::InvalidArgumentError("malformed key record: data key version 0");
+  }
+  if (r.kind == KeyRecordKind::kMembership &&
+      (r.action == MembershipAction::kFirstDevice) != (r.subject.device == r.signer)) {
+    return absl::InvalidArgumentError(
+        r.action == MembershipAction::kFirstDevice
+            ? "malformed key record: a first-device record must be signed by its subject"
+            : "malformed key record: a device cannot approve or remove itself");
   }
   r.bytes = std::string(bytes);
   return r;
@@ -425,6 +478,19 @@ KeyRecord ErasureRecord(const DeviceIdentity& signer, Hlc created, const RowId& 
   r.kind = KeyRecordKind::kErasure;
   r.created = created;
   r.keyring = keyring;
+  return Finish(signer, std::move(r));
+}
+
+KeyRecord MembershipRecord(const DeviceIdentity& signer, Hlc created, const std::string& province,
+                           MembershipAction action, const DevicePublic& subject,
+                           std::vector<std::string> kept) {
+  KeyRecord r;
+  r.kind = KeyRecordKind::kMembership;
+  r.created = created;
+  r.province = province;
+  r.action = action;
+  r.subject = subject;
+  r.kept = std::move(kept);
   return Finish(signer, std::move(r));
 }
 

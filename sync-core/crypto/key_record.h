@@ -27,9 +27,17 @@
 //                                key of key ring || key version || data
 //                                key, with every record byte before the
 //                                nonce as additional data)
+//                6 membership:   province, action u8 (1 first device, 2
+//                                approve, 3 remove), subject device 16,
+//                                subject Ed25519 key 32, subject X25519 key
+//                                32, kept count u8 (0 unless remove), kept
+//                                approval record ids 16 each (at most 16):
+//                                the approvals signed by the removed device
+//                                that stay valid (docs/CRYPTO.md, "Office
+//                                membership")
 //      end-64  64  Ed25519 signature by the signer over
 //                  "fieldsync key record v1" 0x00 || every byte before it
-//                  (kinds 1-4; kind 5 carries none: only a member of the
+//                  (kinds 1-4 and 6; kind 5 carries none: only a member of the
 //                  office can make or open it, which the AEAD proves, and
 //                  one is made for every new case, where a signature would
 //                  double the cost of writing it)
@@ -45,6 +53,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -69,7 +78,20 @@ enum class KeyRecordKind : uint8_t {
   kDataKey = 3,
   kErasure = 4,
   kOfficeDataKey = 5,
+  kMembership = 6,
 };
+inline constexpr uint8_t kMaxKeyRecordKind = 6;
+
+// What a membership record (kind 6) says of its subject device.
+enum class MembershipAction : uint8_t {
+  kFirstDevice = 1,  // the office's first device, signed by itself
+  kApprove = 2,      // a member approved the subject after comparing codes
+  kRemove = 3,       // a member removed the subject from the office
+};
+std::string_view MembershipActionName(MembershipAction a);
+// A removal lists at most this many approvals (by record id) signed by the
+// removed device that stay valid; a record stays within 512 bytes.
+inline constexpr size_t kMaxKeptApprovals = 16;
 std::string_view KeyRecordKindName(KeyRecordKind k);
 
 enum class DataKeyPurpose : uint8_t {
@@ -89,6 +111,9 @@ struct KeyRecord {
   RowId keyring;            // data key, erasure
   uint32_t key_version = 0; // data key
   DataKeyPurpose purpose = DataKeyPurpose::kOwner;  // data key
+  MembershipAction action = MembershipAction::kApprove;  // membership
+  DevicePublic subject;               // membership: the device and its keys
+  std::vector<std::string> kept;      // membership (remove): record ids, 16 bytes
   std::string sealed;       // share, data key
   std::string signature;    // 64 bytes
   std::string bytes;        // the whole encoded record
@@ -152,6 +177,13 @@ KeyRecord WrapDataKeyForOffice(const DeviceId& creator, Hlc created, const RowId
 
 // The order to destroy every key of a key ring (kind 4).
 KeyRecord ErasureRecord(const DeviceIdentity& signer, Hlc created, const RowId& keyring);
+
+// A membership record (kind 6) of `province` about `subject`, signed by
+// `signer` (for kFirstDevice, `subject` must be the signer itself). `kept`:
+// for kRemove, ids of approvals signed by the subject that stay valid.
+KeyRecord MembershipRecord(const DeviceIdentity& signer, Hlc created, const std::string& province,
+                           MembershipAction action, const DevicePublic& subject,
+                           std::vector<std::string> kept = {});
 
 }  // namespace fieldsync::crypto
 

@@ -14,6 +14,8 @@
 #include "base/strings.h"
 #include "crypto/commit_signature.h"
 #include "crypto/envelope.h"
+#include "crypto/membership.h"
+#include "crypto/pairing_code.h"
 #include "store/sqlite.h"
 
 namespace fieldsync {
@@ -37,6 +39,17 @@ constexpr const char* kTables[] = {
     "CREATE INDEX IF NOT EXISTS _fs_keys_office ON _fs_keys(kind, province, generation)",
     "CREATE INDEX IF NOT EXISTS _fs_keys_unpushed ON _fs_keys(pushed, seq)",
     "CREATE TABLE IF NOT EXISTS _fs_erased(keyring BLOB PRIMARY KEY, record BLOB NOT NULL) "
+    "WITHOUT ROWID",
+    // The first device of each office, pinned on this laptop (its own office's
+    // when it made or first saw it; another office's on first sight).
+    "CREATE TABLE IF NOT EXISTS _fs_roots(province TEXT PRIMARY KEY, device BLOB NOT NULL, "
+    "sign_pk BLOB NOT NULL, box_pk BLOB NOT NULL, how TEXT NOT NULL, at INTEGER NOT NULL) "
+    "WITHOUT ROWID",
+    // What the hub served that this laptop did not take (changed keys for a
+    // known device, a revocation undone, a second first device): reported.
+    "CREATE TABLE IF NOT EXISTS _fs_trust_alerts(text TEXT PRIMARY KEY, at INTEGER NOT NULL, "
+    "seq INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS _fs_trust(key TEXT PRIMARY KEY, value TEXT NOT NULL) "
     "WITHOUT ROWID",
 };
 
@@ -75,6 +88,9 @@ class KeyRing::Impl {
   };
   absl::flat_hash_map<RowId, Choice> choice;
   int64_t seq = 0;
+  // Memberships computed from the records held, by province; dropped when
+  // membership records, roots or revocations change.
+  std::map<std::string, std::shared_ptr<crypto::Membership>> memberships;
 
   void Wipe() {
     office_keys.clear();
@@ -119,15 +135,90 @@ class KeyRing::Impl {
                         r.kind == KeyRecordKind::kErasure;
     if (ringed) st->BindBlob(4, r.keyring.view());
     if (r.key_version != 0) st->BindInt(5, r.key_version);
-    if (r.kind != KeyRecordKind::kErasure) st->BindBlob(6, r.office_key_id.view());
+    if (r.kind != KeyRecordKind::kErasure && r.kind != KeyRecordKind::kMembership) {
+      st->BindBlob(6, r.office_key_id.view());
+    }
     if (r.kind == KeyRecordKind::kOfficeShare) st->BindBlob(7, r.recipient.view());
+    if (r.kind == KeyRecordKind::kMembership) st->BindBlob(7, r.subject.device.view());
     if (r.generation != 0) st->BindInt(8, r.generation);
     st->BindBlob(9, r.signer.view());
     st->BindInt(10, static_cast<int64_t>(r.created.packed()));
     st->BindBlob(11, r.bytes);
     st->BindInt(12, pushed ? 1 : 0);
     st->BindInt(13, ++seq);
+    if (r.kind == KeyRecordKind::kMembership) memberships.clear();
     return st->Run();
+  }
+
+  // The pinned first device of `province`, if any.
+  absl::StatusOr<std::optional<crypto::DevicePublic>> Root(const std::string& province) {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT device, sign_pk, box_pk FROM _fs_roots "
+                                              "WHERE province = ?1"));
+    st->BindText(1, province);
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) return std::nullopt;
+    crypto::DevicePublic p;
+    p.device = IdOf(st->ColumnBlob(0));
+    p.sign_pk = st->ColumnString(1);
+    p.box_pk = st->ColumnString(2);
+    return p;
+  }
+  absl::Status PinRoot(const std::string& province, const crypto::DevicePublic& root,
+                       std::string_view how) {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("INSERT OR IGNORE INTO _fs_roots(province, device, "
+                                              "sign_pk, box_pk, how, at) VALUES (?1, ?2, ?3, "
+                                              "?4, ?5, ?6)"));
+    st->BindText(1, province);
+    st->BindBlob(2, root.device.view());
+    st->BindBlob(3, root.sign_pk);
+    st->BindBlob(4, root.box_pk);
+    st->BindText(5, how);
+    st->BindInt(6, SystemClock::Get()->NowMillis());
+    memberships.clear();
+    return st->Run();
+  }
+  absl::Status Alert(const std::string& text) {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("INSERT OR IGNORE INTO _fs_trust_alerts(text, at, "
+                                              "seq) VALUES (?1, ?2, (SELECT coalesce(max(seq), "
+                                              "0) + 1 FROM _fs_trust_alerts))"));
+    st->BindText(1, text);
+    st->BindInt(2, SystemClock::Get()->NowMillis());
+    return st->Run();
+  }
+
+  // The membership records of `province`.
+  absl::StatusOr<std::vector<KeyRecord>> MembershipRecords(const std::string& province) {
+    return Query("kind = 6 AND province = ?1", [&](sqlite::Stmt* s) { s->BindText(1, province); });
+  }
+
+  // Who belongs to `province`, from its pinned root; null if none pinned.
+  absl::StatusOr<std::shared_ptr<crypto::Membership>> MembershipOf(const std::string& province) {
+    auto it = memberships.find(province);
+    if (it != memberships.end()) return it->second;
+    FS_ASSIGN_OR_RETURN(std::optional<crypto::DevicePublic> root, Root(province));
+    std::shared_ptr<crypto::Membership> m;
+    if (root) {
+      FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> records, MembershipRecords(province));
+      std::set<DeviceId> revoked;
+      for (const auto& [id, d] : registry) {
+        if (d.revoked()) revoked.insert(id);
+      }
+      m = std::make_shared<crypto::Membership>(
+          crypto::ComputeMembership(*root, records, revoked));
+    }
+    memberships[province] = m;
+    return m;
+  }
+
+  // Whether `signer` was ever approved in `province` (its past key records
+  // open what was sealed under them), or is a member now (`now`: a key made
+  // after a removal, back-dated or not, must not seal new data).
+  absl::StatusOr<bool> Trusted(const std::string& province, const DeviceId& signer, bool now) {
+    FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> m, MembershipOf(province));
+    if (!m) return false;
+    if (m->IsMember(signer)) return true;
+    if (now) return false;
+    return m->approved_by.count(signer) > 0;
   }
 
   absl::StatusOr<std::vector<KeyRecord>> Query(const std::string& where,
@@ -179,6 +270,15 @@ class KeyRing::Impl {
     if (it != office_keys.end()) return it->second;
     FS_ASSIGN_OR_RETURN(std::optional<KeyRecord> pub, OfficeKeyRecord(id));
     if (!pub) return std::shared_ptr<OfficeKey>();
+    // Only an office key made by this device or by a device approved in
+    // the office's own chain, shared by one of them: a device the hub
+    // registered in the office, unapproved, cannot hand it a key of its own.
+    auto trusted = [&](const DeviceId& signer) -> absl::StatusOr<bool> {
+      if (signer == me.device()) return true;
+      return Trusted(pub->province, signer, /*now=*/false);
+    };
+    FS_ASSIGN_OR_RETURN(bool key_trusted, trusted(pub->signer));
+    if (!key_trusted) return std::shared_ptr<OfficeKey>();
     FS_ASSIGN_OR_RETURN(auto shares,
                         Query("kind = 2 AND office_key = ?1 AND recipient = ?2",
                               [&](sqlite::Stmt* s) {
@@ -186,6 +286,8 @@ class KeyRing::Impl {
                                 s->BindBlob(2, me.device().view());
                               }));
     for (const KeyRecord& share : shares) {
+      FS_ASSIGN_OR_RETURN(bool share_trusted, trusted(share.signer));
+      if (!share_trusted) continue;
       absl::StatusOr<OfficeKey> k = crypto::OpenOfficeShare(me, share, *pub);
       if (!k.ok()) continue;  // a bad share is skipped; another may open
       auto held = std::make_shared<OfficeKey>(std::move(*k));
@@ -200,10 +302,26 @@ class KeyRing::Impl {
                                                            const std::string& province) {
     FS_ASSIGN_OR_RETURN(auto keys, OfficeKeys(province));
     for (const KeyRecord& k : keys) {
+      if (k.signer != me.device()) {
+        FS_ASSIGN_OR_RETURN(bool member, Trusted(province, k.signer, /*now=*/true));
+        if (!member) continue;
+      }
       FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> held, Office(me, k.office_key_id));
       if (held) return held;
     }
     return std::shared_ptr<OfficeKey>();
+  }
+
+  // The newest office key of another office that a device of its approval
+  // chain, a member now, published: the only one this laptop seals a grant
+  // to. None if the office has no pinned first device or no such key.
+  absl::StatusOr<std::optional<KeyRecord>> GrantTarget(const std::string& province) {
+    FS_ASSIGN_OR_RETURN(auto keys, OfficeKeys(province));
+    for (KeyRecord& k : keys) {
+      FS_ASSIGN_OR_RETURN(bool member, Trusted(province, k.signer, /*now=*/true));
+      if (member) return std::move(k);
+    }
+    return std::nullopt;
   }
 
   // Data key (keyring, version), opened through any record addressed to an
@@ -403,24 +521,62 @@ void KeyRing::Lock() {
 
 absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) {
   for (const RegisteredDevice& d : devices) FS_RETURN_IF_ERROR(crypto::CheckDevicePublic(d.keys));
+  // The hub's list is merged into this laptop's own registry: a device's
+  // keys are pinned the first time they are seen, a revocation seen once
+  // stays, and a device the hub stops listing is kept. What the hub served
+  // against that is reported, not taken.
   FS_RETURN_IF_ERROR(impl_->InTxn([&]() -> absl::Status {
-    FS_RETURN_IF_ERROR(impl_->db->Exec("DELETE FROM _fs_registry"));
     for (const RegisteredDevice& d : devices) {
+      RegisteredDevice keep = d;
+      auto known = impl_->registry.find(d.keys.device);
+      if (known != impl_->registry.end()) {
+        const RegisteredDevice& was = known->second;
+        if (was.keys.sign_pk != d.keys.sign_pk || was.keys.box_pk != d.keys.box_pk) {
+          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
+              "the hub lists device ", d.keys.device.ToString(), " (", Printable(d.name),
+              ") with other keys than this laptop first saw (fingerprint ",
+              crypto::Fingerprint(was.keys), ", now ", crypto::Fingerprint(d.keys),
+              "); the first keys are kept")));
+          keep.keys = was.keys;
+        }
+        if (was.province != d.province) {
+          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
+              "the hub lists device ", d.keys.device.ToString(), " in office ",
+              Printable(d.province), ", but this laptop first saw it in ", was.province,
+              "; kept in ", was.province)));
+          keep.province = was.province;
+        }
+        if (was.revoked() && !d.revoked()) {
+          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
+              "the hub lists device ", d.keys.device.ToString(), " (", Printable(d.name),
+              ") as not revoked, but this laptop saw its revocation; it stays revoked")));
+        }
+        if (was.revoked()) {
+          keep.revoked_position = was.revoked_position;
+          keep.revoked_at_millis = was.revoked_at_millis;
+        }
+      }
       FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared(
                                        "INSERT OR REPLACE INTO _fs_registry(device, province, "
                                        "name, sign_pk, box_pk, revoked_position, revoked_at) "
                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
-      st->BindBlob(1, d.keys.device.view());
-      st->BindText(2, d.province);
-      st->BindText(3, d.name);
-      st->BindBlob(4, d.keys.sign_pk);
-      st->BindBlob(5, d.keys.box_pk);
-      st->BindInt(6, d.revoked_position);
-      st->BindInt(7, d.revoked_at_millis);
+      st->BindBlob(1, keep.keys.device.view());
+      st->BindText(2, keep.province);
+      st->BindText(3, keep.name);
+      st->BindBlob(4, keep.keys.sign_pk);
+      st->BindBlob(5, keep.keys.box_pk);
+      st->BindInt(6, keep.revoked_position);
+      st->BindInt(7, keep.revoked_at_millis);
       FS_RETURN_IF_ERROR(st->Run());
     }
-    return absl::OkStatus();
+    // The digest of the list as the hub sent it, so that the hub resends
+    // it only when its own changes.
+    FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("INSERT OR REPLACE INTO _fs_trust(key, "
+                                                     "value) VALUES ('registry_digest', ?1)"));
+    st->BindText(1, fieldsync::RegistryDigest(devices));
+    return st->Run();
   }));
+  impl_->memberships.clear();
   return impl_->LoadRegistry();
 }
 
@@ -454,7 +610,15 @@ std::string RegistryDigest(std::vector<RegisteredDevice> devices) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(h), sizeof h));
 }
 
-std::string KeyRing::RegistryDigest() const { return fieldsync::RegistryDigest(Registry()); }
+std::string KeyRing::RegistryDigest() const {
+  absl::StatusOr<sqlite::ScopedStmt> st =
+      impl_->db->Prepared("SELECT value FROM _fs_trust WHERE key = 'registry_digest'");
+  if (st.ok()) {
+    absl::StatusOr<bool> r = (*st)->Step();
+    if (r.ok() && *r) return (*st)->ColumnString(0);
+  }
+  return fieldsync::RegistryDigest(Registry());
+}
 
 const RegisteredDevice* KeyRing::FindDevice(const DeviceId& device) const {
   auto it = impl_->registry.find(device);
@@ -491,10 +655,25 @@ absl::StatusOr<KeyRecordsReport> KeyRing::AddRecords(const std::vector<std::stri
       }
       const bool office_bound = r->kind == KeyRecordKind::kOfficeKey ||
                                 r->kind == KeyRecordKind::kOfficeShare ||
-                                r->kind == KeyRecordKind::kOfficeDataKey;
+                                r->kind == KeyRecordKind::kOfficeDataKey ||
+                                r->kind == KeyRecordKind::kMembership;
       if (office_bound && signer->province != r->province) {
         refuse(absl::StrCat(r->Describe(), ": signed by a device of office ", signer->province));
         continue;
+      }
+      if (r->kind == KeyRecordKind::kMembership &&
+          r->action == crypto::MembershipAction::kFirstDevice) {
+        // The first first device seen of an office is pinned; another is
+        // stored (it proves what the hub relayed) but never trusted.
+        FS_ASSIGN_OR_RETURN(std::optional<crypto::DevicePublic> root, impl_->Root(r->province));
+        if (!root) {
+          FS_RETURN_IF_ERROR(impl_->PinRoot(r->province, r->subject, "first seen"));
+        } else if (root->device != r->subject.device || root->sign_pk != r->subject.sign_pk) {
+          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
+              "device ", r->subject.device.ToString(), " claims to be the first device of office ",
+              r->province, ", whose first device here is ", root->device.ToString(),
+              "; not trusted (if the office really started again, see docs/CRYPTO.md)")));
+        }
       }
       if (r->kind == KeyRecordKind::kDataKey || r->kind == KeyRecordKind::kOfficeDataKey) {
         FS_ASSIGN_OR_RETURN(bool erased, impl_->Erased(r->keyring));
@@ -586,16 +765,25 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
   Impl& m = *impl_;
   HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
   FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
-    std::vector<const RegisteredDevice*> members;
-    std::vector<const RegisteredDevice*> revoked;
-    for (const auto& [id, d] : m.registry) {
-      if (d.province != province_) continue;
-      (d.revoked() ? revoked : members).push_back(&d);
+    // Members come from the office's signed approval chain, never from the
+    // hub's registry: a device the hub enrolled in the office is given
+    // nothing until an officer approved it on a laptop of the office.
+    FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
+    if (!office) {
+      report.notes.push_back(absl::StrCat(
+          "office ", province_, " has no first device yet: no office key is shared; on the "
+          "office's first laptop run: fieldnode device approve --first --code CODE"));
+    } else if (!office->IsMember(me.device())) {
+      report.notes.push_back(
+          "this laptop waits for approval by a laptop of its office: there, an officer runs "
+          "\"fieldnode device approve DEVICE --code CODE\" with the code \"fieldnode device "
+          "list\" shows here; until then it shares and receives no office key");
+      office.reset();
     }
-    auto has_share = [&](const RowId& office, const DeviceId& device) -> absl::StatusOr<bool> {
+    auto has_share = [&](const RowId& office_key, const DeviceId& device) -> absl::StatusOr<bool> {
       FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT 1 FROM _fs_keys WHERE kind = 2 AND "
                                                   "office_key = ?1 AND recipient = ?2"));
-      st->BindBlob(1, office.view());
+      st->BindBlob(1, office_key.view());
       st->BindBlob(2, device.view());
       return st->Step();
     };
@@ -607,42 +795,92 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
                                           province_, ": ", why));
       return absl::OkStatus();
     };
+    if (office) {
+      // A revocation seen here becomes the office's own signed removal, so
+      // that no hub can undo it for the laptops that have not seen it; the
+      // approvals the revoked device signed for today's members are kept.
+      for (const DeviceId& gone : office->revoked) {
+        if (office->removed.count(gone) > 0) continue;
+        std::vector<std::string> kept;
+        FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> links, m.MembershipRecords(province_));
+        const crypto::DevicePublic* subject = nullptr;
+        for (const KeyRecord& l : links) {
+          if (l.action == crypto::MembershipAction::kApprove && l.signer == gone &&
+              office->IsMember(l.subject.device) && kept.size() < crypto::kMaxKeptApprovals) {
+            kept.push_back(l.Id());
+          }
+        }
+        auto approved = office->approved_by.find(gone);
+        if (approved == office->approved_by.end()) continue;
+        const RegisteredDevice* reg = FindDevice(gone);
+        if (gone == office->root.device) subject = &office->root;
+        crypto::DevicePublic keys = subject != nullptr ? *subject
+                                    : reg != nullptr  ? reg->keys
+                                                      : crypto::DevicePublic{gone, "", ""};
+        if (keys.sign_pk.size() != 32) continue;
+        FS_RETURN_IF_ERROR(m.Store(crypto::MembershipRecord(me, clock.Now(), province_,
+                                                            crypto::MembershipAction::kRemove,
+                                                            keys, std::move(kept)),
+                                   false));
+        report.notes.push_back(absl::StrCat("recorded the removal of revoked device ",
+                                            gone.ToString(), " from office ", province_));
+      }
+      FS_ASSIGN_OR_RETURN(office, m.MembershipOf(province_));
+      std::vector<crypto::DevicePublic> gone;
+      for (const DeviceId& d : office->removed) {
+        const RegisteredDevice* reg = FindDevice(d);
+        if (reg != nullptr) gone.push_back(reg->keys);
+      }
+      for (const DeviceId& d : office->revoked) gone.push_back({d, "", ""});
+      for (const auto& [id, d] : m.registry) {
+        if (d.province == province_ && d.revoked()) gone.push_back(d.keys);
+      }
 
-    FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, m.OfficeKeys(province_));
-    const uint32_t newest = keys.empty() ? 0 : keys.front().generation;
-    FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> current, m.CurrentOffice(me, province_));
-    if (keys.empty()) {
-      FS_RETURN_IF_ERROR(new_office_key(1, "the office had none"));
-    } else if (!current) {
-      // Another device made the office key but has not shared it with this
-      // one yet: a key of the same generation lets this device work now;
-      // the two are shared both ways as devices meet the hub.
-      FS_RETURN_IF_ERROR(new_office_key(newest, "no key of the office has reached this device"));
-    } else {
-      // A key of the newest generation shared with a device since revoked:
-      // a new generation, shared only with the devices that remain.
-      bool exposed = false;
-      for (const KeyRecord& k : keys) {
-        if (k.generation != newest) break;
-        for (const RegisteredDevice* d : revoked) {
-          FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, d->keys.device));
-          exposed |= shared;
+      // The office's keys made by its members (a key an unapproved device
+      // published does not count, whatever its generation).
+      std::vector<KeyRecord> keys;
+      FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> all_keys, m.OfficeKeys(province_));
+      for (KeyRecord& k : all_keys) {
+        FS_ASSIGN_OR_RETURN(bool t, m.Trusted(province_, k.signer, /*now=*/false));
+        if (t || k.signer == me.device()) keys.push_back(std::move(k));
+      }
+      const uint32_t newest = keys.empty() ? 0 : keys.front().generation;
+      FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> current, m.CurrentOffice(me, province_));
+      if (keys.empty()) {
+        FS_RETURN_IF_ERROR(new_office_key(1, "the office had none"));
+      } else if (!current) {
+        // Another member made the office key but has not shared it with
+        // this one yet (or its only key is older than a removal): a key of
+        // the newest generation lets this device work now.
+        FS_RETURN_IF_ERROR(new_office_key(newest, "no key of the office has reached this device"));
+      } else {
+        // A key of the newest generation shared with a device since revoked
+        // or removed: a new generation, shared only with the members.
+        bool exposed = false;
+        for (const KeyRecord& k : keys) {
+          if (k.generation != newest) break;
+          for (const crypto::DevicePublic& d : gone) {
+            FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, d.device));
+            exposed |= shared;
+          }
+        }
+        if (exposed) {
+          FS_RETURN_IF_ERROR(
+              new_office_key(newest + 1, "a device of the office was revoked or removed"));
         }
       }
-      if (exposed) {
-        FS_RETURN_IF_ERROR(new_office_key(newest + 1, "a device of the office was revoked"));
-      }
-    }
-    // Every office key held goes to every member that lacks it.
-    FS_ASSIGN_OR_RETURN(keys, m.OfficeKeys(province_));
-    for (const KeyRecord& k : keys) {
-      FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> held, m.Office(me, k.office_key_id));
-      if (!held) continue;
-      for (const RegisteredDevice* d : members) {
-        FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, d->keys.device));
-        if (shared) continue;
-        FS_RETURN_IF_ERROR(m.Store(crypto::ShareOfficeKey(me, clock.Now(), *held, d->keys), false));
-        ++report.shares_created;
+      // Every office key held goes to every member that lacks it, sealed
+      // to the keys the member was approved with.
+      FS_ASSIGN_OR_RETURN(all_keys, m.OfficeKeys(province_));
+      for (const KeyRecord& k : all_keys) {
+        FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> held, m.Office(me, k.office_key_id));
+        if (!held) continue;
+        for (const auto& [id, member] : office->members) {
+          FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, id));
+          if (shared) continue;
+          FS_RETURN_IF_ERROR(m.Store(crypto::ShareOfficeKey(me, clock.Now(), *held, member), false));
+          ++report.shares_created;
+        }
       }
     }
     // Grants: every version held of a referred case's key ring (and of its
@@ -663,10 +901,13 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
       if (!refs->ColumnIsNull(1)) wanted.emplace_back(IdOf(refs->ColumnBlob(1)), office);
     }
     refs->Reset();
-    for (const auto& [ring, office] : wanted) {
-      FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> theirs, m.OfficeKeys(office));
-      if (theirs.empty()) continue;  // no device of that office yet: later
-      const KeyRecord& target = theirs.front();
+    for (const auto& [ring, to] : wanted) {
+      // Only to an office key published by a member of that office's own
+      // approval chain: a reader the administrator enrolled gets nothing.
+      FS_ASSIGN_OR_RETURN(std::optional<KeyRecord> target_key, m.GrantTarget(to));
+      if (!target_key) continue;  // no approved device of that office yet: later
+      const KeyRecord& target = *target_key;
+      const std::string& office = to;
       FS_ASSIGN_OR_RETURN(std::vector<uint32_t> versions, m.Versions(ring));
       for (uint32_t v : versions) {
         FS_ASSIGN_OR_RETURN(auto have,
@@ -693,6 +934,209 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
                                         " case key versions to offices cases were referred to"));
   }
   return report;
+}
+
+// ---------------------------------------------------------------------------
+// Office membership
+
+absl::StatusOr<KeyRing::OfficeView> KeyRing::Office() {
+  Impl& m = *impl_;
+  OfficeView v;
+  const DeviceId self = replica_->device_id();
+  crypto::DevicePublic mine{self, "", ""};
+  if (identity_) {
+    mine = identity_->public_keys();
+  } else if (const RegisteredDevice* d = FindDevice(self); d != nullptr) {
+    mine = d->keys;
+  }
+  FS_ASSIGN_OR_RETURN(v.root, m.Root(province_));
+  FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
+  if (mine.sign_pk.size() == 32) {
+    v.my_code = crypto::PairingCode(v.root ? *v.root : mine, mine);
+  }
+  if (office) {
+    v.member = office->IsMember(self);
+    v.removed = office->removed.count(self) > 0 || office->revoked.count(self) > 0;
+    v.problems = office->problems;
+  }
+  for (const RegisteredDevice& d : Registry()) {
+    if (d.province != province_) continue;
+    OfficeDevice od;
+    od.device = d;
+    od.me = d.keys.device == self;
+    od.first = v.root && v.root->device == d.keys.device;
+    if (office) {
+      auto by = office->approved_by.find(d.keys.device);
+      if (by != office->approved_by.end()) od.approved_by = by->second;
+      if (office->IsMember(d.keys.device)) {
+        od.state = OfficeDevice::State::kMember;
+      } else if (office->removed.count(d.keys.device) > 0) {
+        od.state = OfficeDevice::State::kRemoved;
+      } else if (office->revoked.count(d.keys.device) > 0) {
+        od.state = OfficeDevice::State::kRevoked;
+      }
+    }
+    if (od.state == OfficeDevice::State::kPending && d.revoked()) {
+      od.state = OfficeDevice::State::kRevoked;
+    }
+    if (od.state == OfficeDevice::State::kPending && v.root) {
+      od.code = crypto::PairingCode(*v.root, d.keys);
+    }
+    v.devices.push_back(std::move(od));
+  }
+  return v;
+}
+
+absl::Status KeyRing::ApproveFirst(std::string_view code) {
+  if (!identity_) {
+    return absl::FailedPreconditionError(
+        "approving needs the keystore unlocked (the approval is signed by this laptop)");
+  }
+  Impl& m = *impl_;
+  const crypto::DevicePublic me = identity_->public_keys();
+  FS_ASSIGN_OR_RETURN(std::optional<crypto::DevicePublic> root, m.Root(province_));
+  if (root && root->device == me.device) return absl::OkStatus();  // done already
+  if (root) {
+    const RegisteredDevice* first = FindDevice(root->device);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "office ", province_, " already has a first device: ", root->device.ToString(), " (",
+        first != nullptr ? Printable(first->name) : std::string("not in the registry"),
+        ", fingerprint ", crypto::Fingerprint(*root),
+        "); ask an officer at one of the office's laptops to approve this one with \"fieldnode "
+        "device approve\". If that device is not one of your office's laptops, tell the hub "
+        "administrator: nothing was changed"));
+  }
+  const RegisteredDevice* registered = FindDevice(me.device);
+  if (registered == nullptr) {
+    return absl::FailedPreconditionError(
+        "this laptop is not in the hub's registry yet: sync first (fieldnode sync), then "
+        "approve; nothing was changed");
+  }
+  FS_ASSIGN_OR_RETURN(bool matches, crypto::PairingCodeMatches(code, me, me));
+  if (!matches) {
+    return absl::PermissionDeniedError(
+        "wrong code: it is not this laptop's code as the hub registered it. Ask the hub "
+        "administrator to read this device's code from \"fieldhub node list\" again; if it "
+        "still differs, the hub holds other keys for this laptop: do not go on. Nothing was "
+        "changed");
+  }
+  HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
+  return m.InTxn([&]() -> absl::Status {
+    FS_RETURN_IF_ERROR(m.Store(crypto::MembershipRecord(*identity_, clock.Now(), province_,
+                                                        crypto::MembershipAction::kFirstDevice,
+                                                        me),
+                               false));
+    return m.PinRoot(province_, me, "this laptop");
+  });
+}
+
+absl::Status KeyRing::Approve(const DeviceId& device, std::string_view code) {
+  if (!identity_) {
+    return absl::FailedPreconditionError(
+        "approving needs the keystore unlocked (the approval is signed by this laptop)");
+  }
+  Impl& m = *impl_;
+  FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
+  if (!office || !office->IsMember(identity_->device())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this laptop is not an approved member of office ", province_,
+        ", so it cannot approve others", office ? "" : " (the office has no first device yet)",
+        "; nothing was changed"));
+  }
+  const RegisteredDevice* d = FindDevice(device);
+  if (d == nullptr || d->province != province_) {
+    return absl::NotFoundError(absl::StrCat(
+        "device ", device.ToString(), " is not a device of office ", province_,
+        " in this laptop's registry (sync, then look at \"fieldnode device list\"); nothing was "
+        "changed"));
+  }
+  if (d->revoked() || office->removed.count(device) > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "device ", device.ToString(), " was revoked or removed and cannot be approved again; "
+        "enrol the laptop anew with a new data directory; nothing was changed"));
+  }
+  if (office->IsMember(device)) return absl::OkStatus();
+  FS_ASSIGN_OR_RETURN(bool matches, crypto::PairingCodeMatches(code, office->root, d->keys));
+  if (!matches) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "wrong code for device ", device.ToString(), " (", Printable(d->name),
+        "): it does not match the code this laptop computes. Read the code again from the new "
+        "laptop's screen (\"fieldnode device list\" there); if it still differs, the hub shows "
+        "one of the two laptops other keys: do not approve. Nothing was changed"));
+  }
+  HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
+  return m.InTxn([&]() -> absl::Status {
+    return m.Store(crypto::MembershipRecord(*identity_, clock.Now(), province_,
+                                            crypto::MembershipAction::kApprove, d->keys),
+                   false);
+  });
+}
+
+absl::Status KeyRing::Remove(const DeviceId& device) {
+  if (!identity_) {
+    return absl::FailedPreconditionError(
+        "removing needs the keystore unlocked (the removal is signed by this laptop)");
+  }
+  Impl& m = *impl_;
+  FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
+  if (!office || !office->IsMember(identity_->device())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this laptop is not an approved member of office ", province_,
+        ", so it cannot remove devices; nothing was changed"));
+  }
+  if (device == identity_->device()) {
+    return absl::InvalidArgumentError(
+        "a laptop cannot remove itself: remove it from another laptop of the office; nothing "
+        "was changed");
+  }
+  if (office->removed.count(device) > 0) return absl::OkStatus();
+  const RegisteredDevice* d = FindDevice(device);
+  crypto::DevicePublic keys;
+  if (auto it = office->members.find(device); it != office->members.end()) {
+    keys = it->second;
+  } else if (d != nullptr && d->province == province_) {
+    keys = d->keys;
+  } else {
+    return absl::NotFoundError(absl::StrCat("device ", device.ToString(), " is not a device of "
+                                            "office ", province_, "; nothing was changed"));
+  }
+  FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> links, m.MembershipRecords(province_));
+  std::vector<std::string> kept;
+  for (const KeyRecord& l : links) {
+    if (l.action == crypto::MembershipAction::kApprove && l.signer == device &&
+        office->IsMember(l.subject.device)) {
+      if (kept.size() == crypto::kMaxKeptApprovals) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "device ", device.ToString(), " approved more than ", crypto::kMaxKeptApprovals,
+            " devices still in the office; approve some of them again from this laptop first, "
+            "then remove it; nothing was changed"));
+      }
+      kept.push_back(l.Id());
+    }
+  }
+  HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
+  return m.InTxn([&]() -> absl::Status {
+    return m.Store(crypto::MembershipRecord(*identity_, clock.Now(), province_,
+                                            crypto::MembershipAction::kRemove, keys,
+                                            std::move(kept)),
+                   false);
+  });
+}
+
+absl::StatusOr<bool> KeyRing::IsMember(const std::string& province, const DeviceId& device) {
+  return impl_->Trusted(province, device, /*now=*/true);
+}
+
+absl::StatusOr<std::vector<std::string>> KeyRing::TrustAlerts() {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT text FROM _fs_trust_alerts ORDER BY "
+                                                   "seq"));
+  std::vector<std::string> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    out.push_back(st->ColumnString(0));
+  }
+  return out;
 }
 
 absl::StatusOr<RowId> KeyRing::KeyRingOf(
@@ -730,7 +1174,10 @@ absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
     const auto kind = static_cast<KeyRecordKind>(st->ColumnInt(1));
     if (kind == KeyRecordKind::kDataKey) {
       const RegisteredDevice* signer = FindDevice(IdOf(st->ColumnBlob(2)));
-      const bool by_owner = signer != nullptr && !owner.empty() && signer->province == owner;
+      bool by_owner = signer != nullptr && !owner.empty() && signer->province == owner;
+      if (by_owner) {
+        FS_ASSIGN_OR_RETURN(by_owner, impl_->Trusted(owner, signer->keys.device, false));
+      }
       const bool by_me = identity_ && IdOf(st->ColumnBlob(2)) == identity_->device();
       if (!by_owner && !by_me) continue;
     }
@@ -814,10 +1261,10 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
       std::set<std::string> others = entitled;
       others.erase(province_);
       for (const std::string& o : others) {
-        FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> theirs, m.OfficeKeys(o));
-        if (theirs.empty()) continue;
+        FS_ASSIGN_OR_RETURN(std::optional<KeyRecord> theirs, m.GrantTarget(o));
+        if (!theirs) continue;
         FS_RETURN_IF_ERROR(m.Store(
-            crypto::WrapDataKey(me, req.version.hlc, ring, c.version, *c.key, theirs.front(),
+            crypto::WrapDataKey(me, req.version.hlc, ring, c.version, *c.key, *theirs,
                                 o == owner ? crypto::DataKeyPurpose::kOwner
                                            : crypto::DataKeyPurpose::kReferral),
             false));

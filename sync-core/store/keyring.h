@@ -118,6 +118,48 @@ class KeyRing {
   // cases referred to other offices (and their persons') to those offices.
   absl::StatusOr<MaintainReport> Maintain();
 
+  // --- Office membership (docs/CRYPTO.md, "Office membership") ---------
+  // One device of this laptop's office as this laptop sees it.
+  struct OfficeDevice {
+    enum class State { kMember, kPending, kRemoved, kRevoked };
+    RegisteredDevice device;
+    State state = State::kPending;
+    bool first = false;  // the office's first device (its root)
+    bool me = false;
+    std::optional<DeviceId> approved_by;
+    // The pairing code of a pending device, against this laptop's root: the
+    // one its own screen must show.
+    std::string code;
+  };
+  struct OfficeView {
+    std::optional<crypto::DevicePublic> root;  // none: the office has no first device yet
+    bool member = false;                       // this laptop may hold the office's keys
+    bool removed = false;                      // this laptop was removed or revoked
+    // This laptop's pairing code (against the pinned root, or itself if
+    // none), to be compared with the approving laptop's screen.
+    std::string my_code;
+    std::vector<OfficeDevice> devices;
+    std::vector<std::string> problems;  // membership records not taken
+  };
+  absl::StatusOr<OfficeView> Office();
+  // This laptop becomes its office's first device. `code` is this device's
+  // own code as the hub administrator reads it from `fieldhub node list`
+  // (it proves the hub registered this laptop's keys). Refused if the
+  // office already has a first device. Needs the keystore unlocked.
+  absl::Status ApproveFirst(std::string_view code);
+  // A member approves `device` of its office, after the officer compared
+  // `code` with the new device's screen. Needs the keystore unlocked.
+  absl::Status Approve(const DeviceId& device, std::string_view code);
+  // A member removes `device` from the office for good; the office's keys
+  // move to a new generation at the next sync. Needs the keystore unlocked.
+  absl::Status Remove(const DeviceId& device);
+  // Whether `device` is a member of `province` now, by that office's chain
+  // as this laptop holds it.
+  absl::StatusOr<bool> IsMember(const std::string& province, const DeviceId& device);
+  // What the hub served that this laptop refused (changed keys, a
+  // revocation undone, a second first device), oldest first.
+  absl::StatusOr<std::vector<std::string>> TrustAlerts();
+
   // Hooks for Replica::SetSecurity: verify always; sign and seal when
   // unlocked (a write of a sensitive field while locked is refused with
   // FAILED_PRECONDITION saying how to unlock).

@@ -211,11 +211,20 @@ inline std::string SpecKeyRecordBody(const crypto::KeyRecord& r) {
       out.append(r.office_key_id.view().data(), 16);
       out.append(r.sealed);
       break;
+    case crypto::KeyRecordKind::kMembership:
+      PutShort(&out, r.province);
+      out.push_back(static_cast<char>(r.action));
+      out.append(r.subject.device.view().data(), 16);
+      out.append(r.subject.sign_pk);
+      out.append(r.subject.box_pk);
+      out.push_back(static_cast<char>(r.kept.size()));
+      for (const std::string& k : r.kept) out.append(k);
+      break;
   }
   return out;
 }
 
-// `r` (kinds 1-4) encoded by hand and signed by `signer` exactly as a
+// `r` (kinds 1-4, 6) encoded by hand and signed by `signer` exactly as a
 // legitimate device would sign it (the library keeps its encoder private).
 inline crypto::KeyRecord SignByHand(const crypto::DeviceIdentity& signer, crypto::KeyRecord r) {
   r.signer = signer.device();

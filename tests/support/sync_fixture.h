@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -52,7 +53,17 @@ class SyncTest : public ::testing::Test {
     absl::Status s = (*n)->Enroll(*hub_, province, address);
     EXPECT_TRUE(s.ok()) << s;
     nodes_.push_back(*std::move(n));
-    return *nodes_.back();
+    harness::LocalNode& added = *nodes_.back();
+    // Each office's first node becomes its first device; the others are
+    // approved by it (docs/CRYPTO.md, "Office membership").
+    if (join_offices_) {
+      auto first = first_of_office_.find(province);
+      s = first == first_of_office_.end() ? added.BecomeFirstDevice()
+                                          : added.JoinOffice(*first->second);
+      EXPECT_TRUE(s.ok()) << s;
+      first_of_office_.emplace(province, &added);
+    }
+    return added;
   }
 
   static node::SyncReport MustSync(harness::LocalNode& n) {
@@ -153,6 +164,10 @@ class SyncTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<harness::HubProcess> hub_;
   std::vector<std::unique_ptr<harness::LocalNode>> nodes_;
+  // Whether AddNode makes each node a member of its office (a test of
+  // membership itself turns it off).
+  bool join_offices_ = true;
+  std::map<std::string, harness::LocalNode*> first_of_office_;
   static TempDir* pki_dir_;
   static harness::Pki* pki_;
 };

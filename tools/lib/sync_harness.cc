@@ -1,5 +1,7 @@
 #include "tools/lib/sync_harness.h"
 
+#include "crypto/pairing_code.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -218,6 +220,24 @@ absl::Status LocalNode::Connect(const std::string& address, uint32_t pull_batch,
 absl::StatusOr<node::SyncReport> LocalNode::Sync() {
   if (!keys_) return absl::FailedPreconditionError("the node is not enrolled");
   return client_->Sync(*replica_, *keys_, cred_);
+}
+
+absl::Status LocalNode::BecomeFirstDevice() {
+  if (!crypto_) return absl::OkStatus();
+  FS_RETURN_IF_ERROR(Sync().status());
+  const crypto::DevicePublic me = identity_->public_keys();
+  FS_RETURN_IF_ERROR(keys_->ApproveFirst(crypto::PairingCode(me, me)));
+  return Sync().status();
+}
+
+absl::Status LocalNode::JoinOffice(LocalNode& member) {
+  if (!crypto_) return absl::OkStatus();
+  FS_RETURN_IF_ERROR(Sync().status());
+  FS_RETURN_IF_ERROR(member.Sync().status());
+  FS_ASSIGN_OR_RETURN(KeyRing::OfficeView mine, keys_->Office());
+  FS_RETURN_IF_ERROR(member.keys()->Approve(replica_->device_id(), mine.my_code));
+  FS_RETURN_IF_ERROR(member.Sync().status());
+  return Sync().status();
 }
 
 OpenedField LocalNode::Read(const std::string& table, const RowId& row,

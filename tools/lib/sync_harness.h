@@ -103,6 +103,17 @@ class LocalNode {
                        uint32_t push_batch = 0, bool compress = true);
   absl::StatusOr<node::SyncReport> Sync();
 
+  // Office membership (docs/CRYPTO.md): makes this node its office's first
+  // device, as its officer would with the code the hub administrator reads
+  // out (syncing before, so that the registry lists it, and after, to
+  // publish it).
+  absl::Status BecomeFirstDevice();
+  // `member` approves this node after "comparing" the code this node shows,
+  // with the syncs an office would do: this node (it sees the first
+  // device), the member (it sees this node), approve, the member again
+  // (approval and office key shares pushed), this node (keys received).
+  absl::Status JoinOffice(LocalNode& member);
+
   Replica& replica() { return *replica_; }
   const std::string& dir() const { return dir_; }
   const std::string& province() const { return hub_.province; }

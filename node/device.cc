@@ -1,0 +1,257 @@
+#include "node/device.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/strings.h"
+#include "crypto/identity.h"
+#include "node/session.h"
+#include "node/text.h"
+
+namespace fieldsync::node {
+namespace {
+
+// Rows as columns padded by display width (Vietnamese names stay aligned).
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& r : rows) {
+    width.resize(std::max(width.size(), r.size()));
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], DisplayWidth(r[i]));
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += i + 1 == r.size() ? r[i] : PadTo(r[i], width[i]) + "  ";
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+using State = KeyRing::OfficeDevice::State;
+
+std::string_view StateName(State s) {
+  switch (s) {
+    case State::kMember: return "member";
+    case State::kPending: return "waiting for approval";
+    case State::kRemoved: return "removed";
+    case State::kRevoked: return "revoked";
+  }
+  return "?";
+}
+
+// DEVICE as typed: a whole id, the start of one (8 characters or more), or
+// a device's name; it must name exactly one device of the office.
+absl::StatusOr<DeviceId> ResolveDevice(const KeyRing::OfficeView& v, const std::string& ref) {
+  std::vector<DeviceId> found;
+  for (const KeyRing::OfficeDevice& d : v.devices) {
+    const std::string id = d.device.keys.device.ToString();
+    if (id == ref || (ref.size() >= 8 && id.rfind(ref, 0) == 0) || d.device.name == ref) {
+      found.push_back(d.device.keys.device);
+    }
+  }
+  if (found.size() == 1) return found.front();
+  if (found.empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        "no device of this office is \"", Printable(ref), "\" (give its id, the first 8 "
+        "characters of it, or its name, as \"fieldnode device list\" shows; sync first if the "
+        "laptop enrolled just now); nothing was changed"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "\"", Printable(ref), "\" names ", found.size(), " devices; give more of the id; nothing "
+      "was changed"));
+}
+
+std::string Name(const KeyRing::OfficeView& v, const DeviceId& d) {
+  for (const KeyRing::OfficeDevice& od : v.devices) {
+    if (od.device.keys.device == d) return Printable(od.device.name);
+  }
+  return d.ToString().substr(0, 8);
+}
+
+int List(Session& s, bool json) {
+  auto v = s.keys->Office();
+  if (!v.ok()) return Fail(v.status());
+  auto alerts = s.keys->TrustAlerts();
+  if (json) {
+    std::string out = absl::StrCat(
+        "{\"province\": ", JsonString(s.keys->province()), ", \"first_device\": ",
+        v->root ? JsonString(v->root->device.ToString()) : "null",
+        ", \"this_device\": ", JsonString(s.replica->device_id().ToString()),
+        ", \"member\": ", v->member ? "true" : "false", ", \"removed\": ",
+        v->removed ? "true" : "false", ", \"code\": ", JsonString(v->my_code),
+        ", \"devices\": [");
+    for (size_t i = 0; i < v->devices.size(); ++i) {
+      const KeyRing::OfficeDevice& d = v->devices[i];
+      absl::StrAppend(&out, i ? ", " : "", "{\"device\": ",
+                      JsonString(d.device.keys.device.ToString()), ", \"name\": ",
+                      JsonString(d.device.name), ", \"state\": ",
+                      JsonString(std::string(StateName(d.state))), ", \"first\": ",
+                      d.first ? "true" : "false", ", \"this\": ", d.me ? "true" : "false",
+                      ", \"approved_by\": ",
+                      d.approved_by ? JsonString(d.approved_by->ToString()) : "null",
+                      ", \"fingerprint\": ", JsonString(crypto::Fingerprint(d.device.keys)),
+                      ", \"code\": ", d.code.empty() ? "null" : JsonString(d.code), "}");
+    }
+    absl::StrAppend(&out, "], \"alerts\": [");
+    if (alerts.ok()) {
+      for (size_t i = 0; i < alerts->size(); ++i) {
+        absl::StrAppend(&out, i ? ", " : "", JsonString((*alerts)[i]));
+      }
+    }
+    absl::StrAppend(&out, "]}\n");
+    std::fputs(out.c_str(), stdout);
+    return 0;
+  }
+  std::string out = absl::StrCat("office ", s.keys->province(), ": ");
+  if (v->root) {
+    absl::StrAppend(&out, "first device ", v->root->device.ToString(), " (", Name(*v, v->root->device),
+                    ")\n");
+  } else {
+    absl::StrAppend(&out, "no first device yet\n");
+  }
+  absl::StrAppend(&out, "this laptop: ", s.replica->device_id().ToString(), ", ",
+                  v->member    ? "a member"
+                  : v->removed ? "removed from the office: it receives no key"
+                               : "waiting for approval",
+                  "\n");
+  if (!v->member && !v->removed) {
+    if (v->root) {
+      absl::StrAppend(
+          &out, "  its code: ", v->my_code, "\n  an officer at a laptop of the office compares "
+          "it with that laptop's screen and runs there:\n    fieldnode device approve ",
+          s.replica->device_id().ToString().substr(0, 8), " --code \"", v->my_code, "\"\n");
+    } else {
+      absl::StrAppend(
+          &out, "  if this is the office's first laptop: phone the hub administrator, who reads "
+          "this device's code from \"fieldhub node list\", and run:\n    fieldnode device "
+          "approve --first --code \"CODE\"\n  (the code this laptop computes for itself: ",
+          v->my_code, ")\n");
+    }
+  }
+  if (!v->devices.empty()) {
+    std::vector<std::vector<std::string>> rows = {
+        {"DEVICE", "STATE", "NAME", "APPROVED BY", "CODE TO COMPARE"}};
+    for (const KeyRing::OfficeDevice& d : v->devices) {
+      std::string state(StateName(d.state));
+      if (d.first) state += " (first)";
+      if (d.me) state += " (this)";
+      rows.push_back({d.device.keys.device.ToString(), state, Printable(d.device.name),
+                      d.approved_by && !d.first ? Name(*v, *d.approved_by) : "-",
+                      d.code.empty() ? "-" : d.code});
+    }
+    absl::StrAppend(&out, "\n", FormatTable(rows));
+  }
+  for (const std::string& p : v->problems) absl::StrAppend(&out, "not taken: ", Printable(p), "\n");
+  if (alerts.ok()) {
+    for (const std::string& a : *alerts) absl::StrAppend(&out, "ALERT: ", Printable(a), "\n");
+  }
+  std::fputs(out.c_str(), stdout);
+  return 0;
+}
+
+int Approve(Session& s, const Args& args) {
+  const std::string code = args.Flag("code");
+  if (code.empty()) {
+    return Usage("device approve needs --code CODE, the code the other laptop shows");
+  }
+  if (args.Has("first")) {
+    if (args.positional.size() != 2) {
+      return Usage("device approve --first takes no DEVICE: it makes this laptop the first");
+    }
+    absl::Status st = s.keys->ApproveFirst(code);
+    if (!st.ok()) return Fail(st);
+    std::printf("this laptop is now the first device of office %s: approve the office's other "
+                "laptops from here (fieldnode device list); sync to publish it\n",
+                s.keys->province().c_str());
+    return 0;
+  }
+  if (args.positional.size() != 3) {
+    return Usage("device approve needs the DEVICE (its id, the first 8 characters of it, or its "
+                 "name, as fieldnode device list shows)");
+  }
+  auto v = s.keys->Office();
+  if (!v.ok()) return Fail(v.status());
+  auto id = ResolveDevice(*v, args.positional[2]);
+  if (!id.ok()) return Fail(id.status());
+  absl::Status st = s.keys->Approve(*id, code);
+  if (!st.ok()) return Fail(st);
+  std::printf("approved device %s (%s) for office %s: it receives the office's keys once this "
+              "laptop has synced\n",
+              id->ToString().c_str(), Name(*v, *id).c_str(), s.keys->province().c_str());
+  return 0;
+}
+
+int Remove(Session& s, const Args& args) {
+  if (args.positional.size() != 3) {
+    return Usage("device remove needs the DEVICE (as fieldnode device list shows)");
+  }
+  auto v = s.keys->Office();
+  if (!v.ok()) return Fail(v.status());
+  auto id = ResolveDevice(*v, args.positional[2]);
+  if (!id.ok()) return Fail(id.status());
+  if (!args.Has("yes")) {
+    return Usage(absl::StrCat("removing device ", id->ToString(), " (", Name(*v, *id),
+                              ") is for good: add --yes"));
+  }
+  absl::Status st = s.keys->Remove(*id);
+  if (!st.ok()) return Fail(st);
+  std::printf("removed device %s (%s) from office %s: at the next sync the office's keys move "
+              "to a new generation it does not receive. What it already holds stays readable to "
+              "it: also ask the hub administrator to revoke it (fieldhub node revoke)\n",
+              id->ToString().c_str(), Name(*v, *id).c_str(), s.keys->province().c_str());
+  return 0;
+}
+
+}  // namespace
+
+const std::string& DeviceHelp() {
+  static const std::string* help = new std::string(
+      R"(fieldnode device -- which laptops belong to this office, decided on its laptops
+
+  device list [--json]                 the office's devices: members, those waiting
+                                       for approval, and the code each must show
+  device approve DEVICE --code CODE    on a member laptop: approve a new laptop of
+                                       the office. Its officer reads the code its
+                                       own screen shows (fieldnode device list
+                                       there); it must match the code shown here.
+                                       The new laptop receives the office's keys
+                                       after this laptop syncs.
+  device approve --first --code CODE   on the office's first laptop only: the hub
+                                       administrator reads this laptop's code from
+                                       "fieldhub node list" over the phone
+  device remove DEVICE --yes           take a laptop out of the office for good;
+                                       the office's keys move to a new generation
+
+A laptop the hub administrator enrolled receives no key of the office until a
+member approved it here: the hub cannot add a reader to an office.
+
+Example:
+  fieldnode device list
+  fieldnode device approve 0190a3b2 --code "1234 5678 9012 3456"
+)");
+  return *help;
+}
+
+int DeviceCommand(const Args& args) {
+  const std::string sub = args.positional.size() > 1 ? args.positional[1] : "";
+  if (sub != "list" && sub != "approve" && sub != "remove") {
+    return Usage(sub.empty() ? "device needs list, approve or remove"
+                             : absl::StrCat("unknown device command \"", sub,
+                                            "\"; it is list, approve or remove"));
+  }
+  if (sub == "list" && args.positional.size() != 2) return Usage("device list takes no operands");
+  auto session = OpenLocal(args, /*ask=*/sub != "list");
+  if (!session.ok()) return Fail(session.status());
+  if (!session->keys) {
+    return Fail(absl::FailedPreconditionError("this laptop is not enrolled: fieldnode enroll"));
+  }
+  if (sub == "list") return List(*session, args.Has("json"));
+  if (sub == "approve") return Approve(*session, args);
+  return Remove(*session, args);
+}
+
+}  // namespace fieldsync::node
