@@ -149,14 +149,42 @@ for who in lc1 lc2 hn; do
     "$bin/fieldnode" enroll --data-dir "$dir/$who" --hub "localhost:$port" --ca "$dir/tls/ca.crt" --token "$token" --name "$who"
   check "$who: unlock" 0 "unlocked until 20[0-9-]+T" -- env FIELDSYNC_PASSPHRASE_FILE="$dir/$who.pass" "$bin/fieldnode" unlock --for 1h --data-dir "$dir/$who"
 done
-# The first syncs create the office keys and share Lào Cai's between its laptops.
+# Office membership (docs/CRYPTO.md): the first laptop of each office is
+# confirmed with the code the hub administrator reads from node list; lc2 is
+# approved on lc1 after comparing the code on both screens.
+sync_all lc1 hn lc2
+first_code() { fieldhub node list --json 2>/dev/null | json_field "[n['first_device_code'] for n in d if n['name'] == '$1'][0]"; }
+check "node list shows each device's first-device code" 0 "FIRST-DEVICE CODE" -- fieldhub node list
+check "lc2 before any first device: status says so" 0 "office +the office has no first device yet" -- node lc2 status
+echeck lc1 "device approve --first with a wrong code" 1 "wrong code: it is not this laptop's code as the hub registered it.*Nothing was changed" -- node lc1 device approve --first --code "0000 1111 2222 3333"
+echeck lc1 "device approve --first with a malformed code" 1 "a pairing code is 16 digits" -- node lc1 device approve --first --code "12ab"
+echeck lc1 "device approve without --code" 2 "needs --code CODE" -- node lc1 device approve --first
+check "lc1 becomes LC's first device" 0 "this laptop is now the first device of office LC" -- node lc1 device approve --first --code "$(first_code lc1)"
+check "hn becomes HN's first device" 0 "first device of office HN" -- node hn device approve --first --code "$(first_code hn)"
+sync_all lc1 hn lc2 lc1
+echeck lc2 "lc2 cannot become a second first device" 1 "office LC already has a first device: .* \(lc1, fingerprint" -- node lc2 device approve --first --code "$(first_code lc2)"
+check "lc2 waits for approval and shows its code" 0 "this laptop: .*waiting for approval" -- node lc2 device list
+lc2_id=$(node lc2 device list --json | json_field "d['this_device']")
+lc2_code=$(node lc2 device list --json | json_field "d['code']")
+check "lc2 status: waiting for approval, with its code" 0 "WAITING FOR APPROVAL \(code $lc2_code\)" -- node lc2 status
+check "lc1 lists lc2 as waiting, with the same code" 0 "$lc2_id +waiting for approval +lc2 +- +$lc2_code" -- node lc1 device list
+check "lc1 status: a device waits" 0 "1 device\(s\) of the office wait for approval" -- node lc1 status
+echeck lc1 "approve lc2 with a wrong code" 1 "wrong code for device $lc2_id \(lc2\).*do not approve. Nothing was changed" -- node lc1 device approve "${lc2_id:0:8}" --code "1111 2222 3333 4444"
+echeck lc1 "approve an unknown device" 1 "no device of this office is \"nobody\"" -- node lc1 device approve nobody --code "$lc2_code"
+echeck lc2 "a waiting laptop cannot approve" 1 "not an approved member of office LC" -- node lc2 device approve "${lc2_id:0:8}" --code "$lc2_code"
+echeck lc1 "remove without --yes" 2 "is for good: add --yes" -- node lc1 device remove lc2
+check "lc1 approves lc2 by name with the code lc2 shows" 0 "approved device $lc2_id \(lc2\) for office LC" -- node lc1 device approve lc2 --code "$lc2_code"
+# The syncs share Lào Cai's office keys between its two laptops.
 sync_all lc1 lc2 lc1 lc2 hn
+check "lc2 is a member now" 0 "this laptop: .*a member" -- node lc2 device list
+check "lc1 lists lc2 as approved by lc1" 0 "$lc2_id +member +lc2 +lc1" -- node lc1 device list
+check "device --help explains approval" 0 "device approve DEVICE --code CODE" -- "$bin/fieldnode" device --help
 [ "$(digest lc1)" = "$(digest lc1)" ] && pass "the state digest is stable (listing writes nothing)" || fail "state digest" "two digests in a row differ"
 
 # --------------------------------------------------------------------------
 # Help: every command explains itself
 check "fieldnode help" 0 "Usage: fieldnode COMMAND" -- "$bin/fieldnode" help
-for cmd in case consent referral org contact service conflict report unlock lock status sync show erase daemon init enroll passphrase; do
+for cmd in case consent referral org contact service conflict report unlock lock status sync show erase daemon init enroll passphrase device; do
   check "fieldnode $cmd --help is its own" 0 "^fieldnode $cmd( |$)" -- "$bin/fieldnode" "$cmd" --help
 done
 check "an unknown command with --help" 2 "unknown command" -- "$bin/fieldnode" frobnicate --help

@@ -75,6 +75,9 @@ int Run(const std::string& hub_dir, const std::string& work) {
   if (absl::Status s = (*lc)->Enroll(hub, "LC"); !s.ok()) return Die("enrolling LC", s);
   if (absl::Status s = (*hg)->Enroll(hub, "HG"); !s.ok()) return Die("enrolling HG", s);
   if (absl::Status s = Sync(**hg); !s.ok()) return Die("first HG sync", s);
+  // Each office's first laptop, confirmed as an officer would (docs/CRYPTO.md).
+  if (absl::Status s = (*lc)->BecomeFirstDevice(); !s.ok()) return Die("LC first device", s);
+  if (absl::Status s = (*hg)->BecomeFirstDevice(); !s.ok()) return Die("HG first device", s);
 
   // LC: 6 intake (hotline, March, 18-24, female), 2 verifying (walk-in,
   // April, 12-15, male), 1 to refer, 1 to erase. HG: 1 intake (police).

@@ -545,7 +545,7 @@ TEST_F(KeyRecordTest, UnknownFormatVersionIsFailedPrecondition) {
 }
 
 TEST_F(KeyRecordTest, UnknownKindOrMagicIsRefused) {
-  for (int kind : {0, 6, 0x7f, 0xff}) {
+  for (int kind : {0, 7, 0x7f, 0xff}) {
     std::string t = office_record_.bytes;
     t[2] = static_cast<char>(kind);
     absl::StatusOr<KeyRecord> p = ParseKeyRecord(t);
