@@ -15,6 +15,7 @@
 #include "crypto/identity.h"
 #include "crypto/key_record.h"
 #include "hub/audit.h"
+#include "hub/referral_check.h"
 #include "hub/scope.h"
 
 namespace fieldsync::hub {
@@ -51,6 +52,7 @@ constexpr const char* kRegistry[] = {
     "NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID",
     // The administrators' audit trail, chained by hash (hub/audit.h).
     kAuditTableSql,
+    kReferralStatusTableSql,
 };
 
 std::string Hash(std::string_view secret) {
@@ -872,9 +874,13 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
           }
         }
       }
-      return scope.CheckWritable(node.province, c);
+      FS_RETURN_IF_ERROR(scope.CheckWritable(node.province, c));
+      return CheckReferralChanges(*writer_, node.province, c);
     };
-    hooks.after = [&](const Commit& c, int64_t position) { return scope.Record(c, position); };
+    hooks.after = [&](const Commit& c, int64_t position) -> absl::Status {
+      FS_RETURN_IF_ERROR(scope.Record(c, position));
+      return RecordReferralStatus(*writer_, c);
+    };
     bool erased_any = false;
     hooks.at_end = [&]() -> absl::Status {
       FS_ASSIGN_OR_RETURN(erased_any, StoreKeyRecords(node, records));

@@ -93,13 +93,14 @@ int Run(const std::string& hub_dir, const std::string& work) {
   }
   auto hg_case = NewCase(**hg, "HG", 0, "intake", "police", "2026-04-20", "25-34", "female");
   if (!hg_case.ok()) return Die("writing an HG case", hg_case.status());
+  const RowId referral = Id16::NewRandom();
   {
     LocalTxn t;
-    t.Create("referrals", Id16::NewRandom(),
+    t.Create("referrals", referral,
              {{"case_id", Value::Bytes(std::string(lc_cases[8].view()))},
               {"from_office", Value::Text("LC")},
               {"to_office", Value::Text("HG")},
-              {"status", Value::Text("accepted")},
+              {"status", Value::Text("sent")},
               {"reason", Value::Text("victim returns home")}});
     auto c = (*lc)->replica().Write(t);
     if (!c.ok()) return Die("referring a case", c.status());
@@ -115,7 +116,17 @@ int Run(const std::string& hub_dir, const std::string& work) {
                         "cases.narrative", now + 3);
   if (!a.ok()) return Die("HG access log", a.status());
 
-  for (harness::LocalNode* n : {lc->get(), hg->get(), lc->get(), hg->get()}) {
+  for (harness::LocalNode* n : {lc->get(), hg->get()}) {
+    if (absl::Status s = Sync(*n); !s.ok()) return Die("syncing", s);
+  }
+  {
+    // Hà Giang accepts the referral: Lào Cai then grants the case's keys.
+    LocalTxn t;
+    t.Set("referrals", referral, {{"status", Value::Text("accepted")}});
+    auto c = (*hg)->replica().Write(t);
+    if (!c.ok()) return Die("accepting the referral", c.status());
+  }
+  for (harness::LocalNode* n : {hg->get(), lc->get(), hg->get(), lc->get(), hg->get()}) {
     if (absl::Status s = Sync(*n); !s.ok()) return Die("syncing", s);
   }
   if (absl::Status s = (*lc)->keys()->Erase({lc_cases[9]}); !s.ok()) return Die("erasing", s);

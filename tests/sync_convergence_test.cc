@@ -60,13 +60,17 @@ TEST_F(SyncTest, ThreeNodesInTwoProvincesConvergeThroughTheHubInAnySyncOrder) {
   for (int i = 0; i < 4; ++i) lc_cases.push_back(NewCase(lc1.replica(), "LC", "Lò Thị Mai"));
   for (int i = 0; i < 4; ++i) hn_cases.push_back(NewCase(hn.replica(), "HN", "Phạm Thị Lan"));
   const RowId shared = hn_cases[0];
-  Refer(hn.replica(), shared, "HN", "LC");
+  const RowId shared_ref = Refer(hn.replica(), shared, "HN", "LC");
   const RowId org = Id16::NewRandom();
   {
     LocalTxn t;
     t.Create("organisations", org, {{"name", Value::Text("Hội Liên hiệp Phụ nữ")}});
     ASSERT_TRUE(lc2.replica().Write(t).ok());
   }
+  for (auto* n : all) MustSync(*n);
+  for (auto* n : all) MustSync(*n);
+  // Lào Cai accepts the referral: Hà Nội then grants it the case's keys.
+  SetField(lc1.replica(), "referrals", shared_ref, "status", Value::Text("accepted"));
   for (auto* n : all) MustSync(*n);
   for (auto* n : all) MustSync(*n);
 
@@ -85,6 +89,8 @@ TEST_F(SyncTest, ThreeNodesInTwoProvincesConvergeThroughTheHubInAnySyncOrder) {
   }
 
   std::vector<RowId> referred = {shared};
+  // Referrals sent during the traffic, accepted by their office at the end.
+  std::vector<std::pair<RowId, std::string>> pending;
   const char* statuses[] = {"intake", "verifying", "assisting", "referred", "closed"};
   const char* officers[] = {"Trần Văn Nam", "Nguyễn Thị Hoa", "Lê Văn Tú", "Vàng A Dình"};
   auto live_cases = [&](harness::LocalNode& n) {
@@ -103,7 +109,8 @@ TEST_F(SyncTest, ThreeNodesInTwoProvincesConvergeThroughTheHubInAnySyncOrder) {
         // Now and then a new case is referred to the other province at
         // once: it becomes visible there in the middle of the traffic.
         if (rng() % 3 == 0) {
-          Refer(n.replica(), fresh, province, province == "LC" ? "HN" : "LC");
+          const std::string to = province == "LC" ? "HN" : "LC";
+          pending.emplace_back(Refer(n.replica(), fresh, province, to), to);
           referred.push_back(fresh);
         }
         continue;
@@ -159,6 +166,16 @@ TEST_F(SyncTest, ThreeNodesInTwoProvincesConvergeThroughTheHubInAnySyncOrder) {
     std::shuffle(order.begin(), order.end(), rng);
     order.resize(1 + rng() % order.size());
     for (auto* n : order) MustSync(*n);
+  }
+  // The receiving offices accept what was referred to them (the owning
+  // office grants the keys only then).
+  for (auto* n : all) MustSync(*n);
+  for (const auto& [ref, to] : pending) {
+    harness::LocalNode& receiver = to == "LC" ? lc2 : hn;
+    auto row = receiver.replica().Get("referrals", ref);
+    ASSERT_TRUE(row.ok() && row->has_value());
+    if (!(*row)->live) continue;
+    SetField(receiver.replica(), "referrals", ref, "status", Value::Text("accepted"));
   }
   // Everyone syncs until nothing moves: keys need a round more than rows
   // (a device shares its office key with one it saw in the previous pull).

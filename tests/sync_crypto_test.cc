@@ -131,7 +131,7 @@ class CryptoSyncTest : public SyncTest {
     f.emplace_back("case_id", Value::Bytes(std::string(kase.view())));
     f.emplace_back("from_office", Value::Text(from));
     f.emplace_back("to_office", Value::Text(to));
-    f.emplace_back("status", Value::Text("accepted"));
+    f.emplace_back("status", Value::Text("sent"));
     LocalTxn t;
     t.Create("referrals", ref, f);
     auto c = n.replica().Write(t);
@@ -228,6 +228,11 @@ TEST_F(CryptoSyncTest, TheHubHoldsNoPlaintextOfAnySensitiveField) {
   const std::string control = absl::StrFormat("clear-control-%016x", rng());
   SetField(lc1.replica(), "cases", lc_cases[0], "assigned_officer", Value::Text(control));
   SyncAll({&lc1, &lc2, &hn});
+  // Hà Nội accepts the referrals: the owning office then grants the keys.
+  for (const RowId& ref : referrals) {
+    SetField(hn.replica(), "referrals", ref, "status", Value::Text("accepted"));
+  }
+  SyncAll({&hn, &lc1, &lc2, &hn});
 
   // The owning office reads everything back exactly, on both devices.
   size_t checked = 0;
@@ -303,7 +308,7 @@ TEST_F(CryptoSyncTest, AReferralGrantsTheWholeFileOnAcceptanceAndEndingItRotates
   auto& hn = AddNode("HN");
   MustSync(hn);  // Hà Nội's office key exists before the referral
   const RowId kase = NewCase(lc.replica(), "LC", "Hà Thị Sáu", "trước khi chuyển");
-  const RowId ref = Refer(lc.replica(), kase, "LC", "HN", "sent");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
   SyncAll({&lc, &hn}, 2);
   // Sent, not yet accepted: Hà Nội holds the case but not its key.
   EXPECT_EQ(StateOf(hn, "cases", kase, "narrative"), State::kNoKey);
@@ -410,7 +415,7 @@ TEST_F(CryptoSyncTest, ErasureDestroysEveryCopyOfACasesKeysOnHubAndNodes) {
   MustSync(hn);
   const RowId kase = NewCase(lc1.replica(), "LC", "Đỗ Thị Erase", "sẽ bị xoá vĩnh viễn");
   const RowId keep = NewCase(lc1.replica(), "LC", "Đỗ Thị Keep", "vẫn đọc được");
-  Refer(lc1.replica(), kase, "LC", "HN");
+  AcceptReferral(lc1, hn, Refer(lc1.replica(), kase, "LC", "HN"));
   SyncAll({&lc1, &lc2, &hn});
   for (auto* n : {&lc1, &lc2, &hn}) {
     ASSERT_EQ(Opened(*n, "cases", kase, "narrative"), "sẽ bị xoá vĩnh viễn");
@@ -678,7 +683,7 @@ TEST_F(CryptoSyncTest, RevokingADeviceOfAReferredOfficeRotatesTheCasesReferredTo
   auto& hn_lost = AddNode("HN");
   SyncAll({&hn1, &hn_lost}, 2);
   const RowId kase = NewCase(lc.replica(), "LC", "Lò Thị Mai", "trước");
-  Refer(lc.replica(), kase, "LC", "HN");
+  AcceptReferral(lc, hn1, Refer(lc.replica(), kase, "LC", "HN"));
   SyncAll({&lc, &hn1, &hn_lost}, 2);
   ASSERT_EQ(Opened(hn_lost, "cases", kase, "narrative"), "trước");
   const uint32_t before = KeyVersionOf(lc, kase);

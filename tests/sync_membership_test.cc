@@ -267,7 +267,7 @@ TEST_F(MembershipTest, AGrantGoesOnlyToAnOfficeKeyOfThatOfficesApprovalChain) {
   crypto::OfficeKey newer = crypto::NewOfficeKey("HN", 5);
   PushAsModifiedProgram(rogue, crypto::OfficeKeyRecord(rogue.identity(), Now(), newer));
   const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng");
-  Refer(lc.replica(), kase, "LC", "HN");
+  AcceptReferral(lc, hn, Refer(lc.replica(), kase, "LC", "HN"));
   for (int i = 0; i < 2; ++i) {
     MustSync(lc);
     MustSync(hn);

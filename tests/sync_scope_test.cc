@@ -171,7 +171,7 @@ TEST_F(SyncTest, ANodeCannotWidenItsScopeByRewritingLinks) {
   ASSERT_TRUE(lc2.ok());
   ASSERT_TRUE((*lc2)->Enroll(*hub_, "LC").ok());
   MustSync(**lc2);
-  const RowId ref = Refer((*lc2)->replica(), lc_case, "LC", "LC");
+  const RowId ref = Refer((*lc2)->replica(), lc_case, "LC", "HN");
   MustSync(**lc2);
   SetField((*lc2)->replica(), "referrals", ref, "case_id",
            Value::Bytes(std::string(hn_case.view())));

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "change/referral_rules.h"
 #include "crypto/commit_signature.h"
 #include "crypto/envelope.h"
 #include "crypto/membership.h"
@@ -51,6 +52,9 @@ constexpr const char* kTables[] = {
     "seq INTEGER NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS _fs_trust(key TEXT PRIMARY KEY, value TEXT NOT NULL) "
     "WITHOUT ROWID",
+    // Referrals this laptop has seen declined, completed or deleted by a
+    // signed write: final here for good, whatever is written or shown later.
+    "CREATE TABLE IF NOT EXISTS _fs_referral_final(referral BLOB PRIMARY KEY) WITHOUT ROWID",
 };
 
 Id16 IdOf(std::string_view raw) {
@@ -428,22 +432,104 @@ class KeyRing::Impl {
     return st->ColumnString(0);
   }
 
-  // Offices a key ring is granted to beyond its owner: those of the live,
-  // unfinished referrals of its case (or of the cases of its person).
-  absl::StatusOr<std::set<std::string>> ReferredOffices(const RowId& ring) {
+  // A referral whose case's keys may go to its receiving office, judged
+  // from the signed authors of its fields (change/referral_rules.h), never
+  // from its current values alone: created by a device of the office that
+  // owns the case (case_id, from_office and to_office all written then and
+  // never since), accepted by a device of to_office in a write based on
+  // that creation, never seen declined, completed or deleted here, and no
+  // concurrent answer left open.
+  struct Authorised {
+    RowId referral;
+    RowId case_id;
+    std::optional<RowId> person;
+    std::string to_office;
+  };
+  absl::StatusOr<std::vector<Authorised>> AuthorisedReferrals(Replica& replica,
+                                                               const RowId* only_ring) {
+    std::vector<Authorised> candidates;
+    std::vector<std::pair<std::string, std::string>> offices;  // (owner, from_office)
+    {
     FS_ASSIGN_OR_RETURN(
-        auto st, db->Prepared("SELECT r.to_office FROM referrals r WHERE r._live = 1 "
-                              "AND r.status = 'accepted' AND r.to_office IS NOT NULL "
-                              "AND (r.case_id = ?1 OR EXISTS (SELECT 1 FROM cases c WHERE "
-                              "c.id = r.case_id AND c.person_id = ?1 AND c._live = 1))"));
-    st->BindBlob(1, ring.view());
-    std::set<std::string> out;
+        auto st, db->Prepared("SELECT r.id, r.case_id, c.person_id, r.to_office, c.province, "
+                              "r.from_office FROM referrals r JOIN cases c ON c.id = r.case_id "
+                              "WHERE r._live = 1 AND r.status = 'accepted' AND r.to_office IS "
+                              "NOT NULL AND NOT EXISTS (SELECT 1 FROM _fs_referral_final f "
+                              "WHERE f.referral = r.id)"));
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
-      out.insert(st->ColumnString(0));
+      Authorised a;
+      a.referral = IdOf(st->ColumnBlob(0));
+      a.case_id = IdOf(st->ColumnBlob(1));
+      if (!st->ColumnIsNull(2)) a.person = IdOf(st->ColumnBlob(2));
+      a.to_office = st->ColumnString(3);
+      if (only_ring != nullptr && *only_ring != a.case_id &&
+          !(a.person && *only_ring == *a.person)) {
+        continue;
+      }
+      candidates.push_back(std::move(a));
+      offices.emplace_back(st->ColumnString(4), st->ColumnString(5));
+    }
+    }
+    std::vector<Authorised> out;
+    const TableDef* t = replica.schema().FindTable("referrals");
+    auto version_of = [&](const Row& row, std::string_view column) {
+      return row.versions[static_cast<size_t>(t->ColumnIndex(column))];
+    };
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      const Authorised& a = candidates[i];
+      const auto& [owner, from_office] = offices[i];
+      if (owner != from_office || a.to_office == owner) continue;
+      FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get("referrals", a.referral));
+      if (!row) continue;
+      const auto created = version_of(*row, "to_office");
+      const auto case_v = version_of(*row, "case_id");
+      const auto from_v = version_of(*row, "from_office");
+      const auto status_v = version_of(*row, "status");
+      if (!created || !case_v || !from_v || !status_v) continue;
+      if (case_v->version != created->version || from_v->version != created->version) continue;
+      FS_ASSIGN_OR_RETURN(bool by_owner, Trusted(owner, created->version.device, false));
+      if (!by_owner) continue;
+      FS_ASSIGN_OR_RETURN(bool by_receiver, Trusted(a.to_office, status_v->version.device, false));
+      if (!by_receiver) continue;
+      if (!status_v->base || *status_v->base != created->version) continue;
+      FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> open,
+                          replica.Conflicts(std::string("referrals"), a.referral));
+      bool contested = false;
+      for (const ConflictRecord& k : open) contested |= k.column == "status";
+      if (contested) continue;
+      out.push_back(a);
     }
     return out;
+  }
+
+  // Offices a key ring is granted to beyond its owner: those of the
+  // authorised referrals of its case (or of the cases of its person).
+  absl::StatusOr<std::set<std::string>> ReferredOffices(Replica& replica, const RowId& ring) {
+    FS_ASSIGN_OR_RETURN(std::vector<Authorised> refs, AuthorisedReferrals(replica, &ring));
+    std::set<std::string> out;
+    for (const Authorised& a : refs) out.insert(a.to_office);
+    return out;
+  }
+
+  // Records the referrals `c` declined, completed or deleted: final here.
+  absl::Status NoteFinal(const Commit& c) {
+    for (const RowChange& rc : c.changes) {
+      if (rc.table != "referrals") continue;
+      for (const FieldWrite& f : rc.fields) {
+        const bool final_status = f.column == "status" && f.value.kind() == Value::Kind::kText &&
+                                  referral::IsFinal(f.value.str());
+        const bool deleted = f.column == kLiveColumn && f.value.kind() == Value::Kind::kInt &&
+                             f.value.int_value() == 0;
+        if (!final_status && !deleted) continue;
+        FS_ASSIGN_OR_RETURN(auto st, db->Prepared("INSERT OR IGNORE INTO _fs_referral_final("
+                                                  "referral) VALUES (?1)"));
+        st->BindBlob(1, rc.row.view());
+        FS_RETURN_IF_ERROR(st->Run());
+      }
+    }
+    return absl::OkStatus();
   }
 
   // Whether version `v` of a key ring may still seal new values: it is
@@ -886,21 +972,16 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
     // Grants: every version held of a referred case's key ring (and of its
     // person's) goes to each office it is referred to, once that office has
     // an office key.
-    FS_ASSIGN_OR_RETURN(
-        auto refs, m.db->Prepared("SELECT DISTINCT r.case_id, c.person_id, r.to_office FROM "
-                                  "referrals r JOIN cases c ON c.id = r.case_id WHERE "
-                                  "r._live = 1 AND r.status = 'accepted' AND "
-                                  "r.to_office IS NOT NULL"));
-    std::vector<std::pair<RowId, std::string>> wanted;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, refs->Step());
-      if (!r) break;
-      const std::string office = refs->ColumnString(2);
-      if (office == province_) continue;
-      wanted.emplace_back(IdOf(refs->ColumnBlob(0)), office);
-      if (!refs->ColumnIsNull(1)) wanted.emplace_back(IdOf(refs->ColumnBlob(1)), office);
+    // Only referrals authorised by the signed authors of their fields.
+    FS_ASSIGN_OR_RETURN(std::vector<Impl::Authorised> refs,
+                        m.AuthorisedReferrals(*replica_, nullptr));
+    std::set<std::pair<RowId, std::string>> wanted_set;
+    for (const Impl::Authorised& a : refs) {
+      if (a.to_office == province_) continue;
+      wanted_set.emplace(a.case_id, a.to_office);
+      if (a.person) wanted_set.emplace(*a.person, a.to_office);
     }
-    refs->Reset();
+    std::vector<std::pair<RowId, std::string>> wanted(wanted_set.begin(), wanted_set.end());
     for (const auto& [ring, to] : wanted) {
       // Only to an office key published by a member of that office's own
       // approval chain: a reader the administrator enrolled gets nothing.
@@ -1239,7 +1320,7 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
       FS_ASSIGN_OR_RETURN(Value p, req.row_value("province"));
       if (p.kind() == Value::Kind::kText) owner = p.str();
     }  // services name no province: the writer's office owns the key
-    FS_ASSIGN_OR_RETURN(std::set<std::string> entitled, m.ReferredOffices(ring));
+    FS_ASSIGN_OR_RETURN(std::set<std::string> entitled, m.ReferredOffices(*replica_, ring));
     entitled.insert(province_);
     if (!owner.empty()) entitled.insert(owner);
     FS_ASSIGN_OR_RETURN(uint32_t newest, NewestTrustedVersion(ring, owner));
@@ -1292,7 +1373,8 @@ absl::Status KeyRing::Verify(const Commit& c, int64_t position) {
         "commit ", c.Name(), " was signed by device ", c.author.ToString(), " (", author->name,
         ") after its revocation; refused"));
   }
-  return crypto::VerifyCommitSignature(c, author->keys.sign_pk);
+  FS_RETURN_IF_ERROR(crypto::VerifyCommitSignature(c, author->keys.sign_pk));
+  return impl_->NoteFinal(c);
 }
 
 CommitSecurity KeyRing::Security() {
@@ -1306,6 +1388,7 @@ CommitSecurity KeyRing::Security() {
           "laptop): unlock it with the passphrase (--passphrase-file FILE, "
           "FIELDSYNC_PASSPHRASE_FILE, or on a terminal) and try again; nothing was changed");
     }
+    FS_RETURN_IF_ERROR(impl_->NoteFinal(c));
     return crypto::SignCommit(*identity_, c);
   };
   return s;

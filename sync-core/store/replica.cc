@@ -356,8 +356,10 @@ absl::Status Replica::Impl::Begin() {
 }
 
 absl::Status Replica::Impl::InReadTxn(const std::function<absl::Status()>& read) {
-  // Inside ReadTransaction(): the outer transaction is the snapshot.
-  if (in_read_txn) return read();
+  // Inside ReadTransaction(), or inside a write transaction (a hook of
+  // Apply, a key ring's transaction on the same file): the outer
+  // transaction is the snapshot, and sees its own writes.
+  if (in_read_txn || sqlite3_get_autocommit(db->raw()) == 0) return read();
   FS_RETURN_IF_ERROR(db->Exec("BEGIN"));
   in_read_txn = true;
   absl::Status s = Refresh();

@@ -104,6 +104,20 @@ class SyncTest : public ::testing::Test {
     return kase;
   }
 
+  // `receiver` accepts `ref`, sent by `owner`, as its office would, with
+  // the syncs around it: both sync (the receiver holds the referral), the
+  // receiver writes "accepted", then receiver, owner (the grant is made)
+  // and receiver again (the grant arrives).
+  static void AcceptReferral(harness::LocalNode& owner, harness::LocalNode& receiver,
+                             const RowId& ref) {
+    MustSync(owner);
+    MustSync(receiver);
+    SetField(receiver.replica(), "referrals", ref, "status", Value::Text("accepted"));
+    MustSync(receiver);
+    MustSync(owner);
+    MustSync(receiver);
+  }
+
   static void SetField(Replica& r, const std::string& table, const RowId& row,
                        const std::string& column, Value v) {
     LocalTxn t;
@@ -112,10 +126,11 @@ class SyncTest : public ::testing::Test {
     EXPECT_TRUE(c.ok()) << c.status();
   }
 
-  // A referral of `kase` from `from` to `to`, accepted unless `status`
-  // says otherwise (acceptance is what grants the case's key).
+  // A referral of `kase` from `from` to `to`, as its owning office creates
+  // it: sent (the receiving office answers it, AcceptReferral; a status
+  // other than "sent" is refused by the hub).
   static RowId Refer(Replica& r, const RowId& kase, const std::string& from,
-                     const std::string& to, const std::string& status = "accepted") {
+                     const std::string& to, const std::string& status = "sent") {
     const RowId ref = Id16::NewRandom();
     LocalTxn t;
     t.Create("referrals", ref, {{"case_id", Value::Bytes(std::string(kase.view()))},

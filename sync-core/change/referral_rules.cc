@@ -1,0 +1,39 @@
+#include "change/referral_rules.h"
+
+#include "absl/strings/str_cat.h"
+#include "base/strings.h"
+
+namespace fieldsync::referral {
+
+bool IsFixedColumn(std::string_view column) {
+  return column == "case_id" || column == "from_office" || column == "to_office" ||
+         column == "to_organisation";
+}
+
+bool IsFinal(std::string_view status) { return status == kDeclined || status == kCompleted; }
+
+std::string Answerer(const std::string& from_office, const std::string& to_office) {
+  return to_office.empty() ? from_office : to_office;
+}
+
+absl::Status CheckTransition(std::string_view base_status, std::string_view new_status,
+                             const std::string& writer_office, const std::string& from_office,
+                             const std::string& to_office) {
+  const bool legal = (base_status == kSent && (new_status == kAccepted || new_status == kDeclined)) ||
+                     (base_status == kAccepted && new_status == kCompleted);
+  if (!legal) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "cannot go from \"", base_status.empty() ? "nothing" : AV(base_status),
+        "\" to \"", AV(new_status), "\" (sent -> accepted or declined -> nothing more; accepted -> "
+        "completed; declined and completed are final)"));
+  }
+  const std::string answerer = Answerer(from_office, to_office);
+  if (writer_office != answerer) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "is answered only by office ", answerer, " (", AV(new_status), "), not by office ",
+        writer_office));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace fieldsync::referral

@@ -1,0 +1,54 @@
+// Who may do what to a referral (docs/CRYPTO.md, "Referral authority"):
+// the one place the rules live, read by the hub (which refuses what breaks
+// them, storing nothing), by every laptop (which grants a case's keys only
+// along them, from the signed authors of the fields) and by the CLI.
+//
+//   - Only the office that owns a case refers it: the referral is created by
+//     a device of that office, with from_office = that office and status
+//     "sent"; to_office (or to_organisation) names the destination.
+//   - case_id, from_office, to_office and to_organisation never change.
+//   - Legal status transitions, each judged against the version the write
+//     was based on (so that two laptops writing "accepted" and "declined"
+//     while apart make one conflict every replica sees the same way):
+//       sent     -> accepted | declined   by the receiving office
+//       accepted -> completed             by the receiving office
+//     declined and completed are final. For a referral to an organisation
+//     (no receiving office on fieldsync), the referring office records the
+//     organisation's answers.
+//   - Only the referring (owning) office deletes a referral.
+#ifndef FIELDSYNC_CHANGE_REFERRAL_RULES_H_
+#define FIELDSYNC_CHANGE_REFERRAL_RULES_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace fieldsync::referral {
+
+inline constexpr std::string_view kSent = "sent";
+inline constexpr std::string_view kAccepted = "accepted";
+inline constexpr std::string_view kDeclined = "declined";
+inline constexpr std::string_view kCompleted = "completed";
+
+// case_id, from_office, to_office, to_organisation: set once, at creation.
+bool IsFixedColumn(std::string_view column);
+
+// Whether a status no later write may change.
+bool IsFinal(std::string_view status);
+
+// The office that answers for the receiving side: to_office, or the
+// referring office for a referral to an organisation.
+std::string Answerer(const std::string& from_office, const std::string& to_office);
+
+// OK if `writer_office` may move a referral from `base_status` (the value of
+// the version the write was based on; "" if it had none) to `new_status`;
+// PERMISSION_DENIED saying why otherwise ("cannot go from ...", "is
+// answered only by office ...": to follow "referral ID ").
+absl::Status CheckTransition(std::string_view base_status, std::string_view new_status,
+                             const std::string& writer_office, const std::string& from_office,
+                             const std::string& to_office);
+
+}  // namespace fieldsync::referral
+
+#endif  // FIELDSYNC_CHANGE_REFERRAL_RULES_H_

@@ -1,0 +1,196 @@
+// Referral authority from signatures, not from the last writer
+// (sync-core/change/referral_rules.h, docs/CRYPTO.md "Referral authority"),
+// tried against a real hub as a malicious or careless office would: a
+// referral reopened or re-accepted after it was completed, re-targeted,
+// created by an office that does not own the case, answered by the wrong
+// office; and two laptops answering one referral while apart.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "support/sync_fixture.h"
+
+namespace fieldsync::testing {
+namespace {
+
+using State = OpenedField::State;
+
+class ReferralAuthorityTest : public SyncTest {
+ protected:
+  void SetUp() override {
+    SyncTest::SetUp();
+    ASSERT_TRUE(hub_->AddProvince("HG", "Hà Giang").ok());
+  }
+
+  static std::string StatusOf(Replica& r, const RowId& ref) {
+    auto row = r.Get("referrals", ref);
+    EXPECT_TRUE(row.ok() && row->has_value());
+    if (!row.ok() || !row->has_value()) return "";
+    const int i = r.schema().FindTable("referrals")->ColumnIndex("status");
+    return (*row)->values[static_cast<size_t>(i)].str();
+  }
+  static std::string StatusOf(harness::LocalNode& n, const RowId& ref) {
+    return StatusOf(n.replica(), ref);
+  }
+  static size_t StatusConflicts(Replica& r, const RowId& ref) {
+    auto open = r.Conflicts("referrals", ref);
+    EXPECT_TRUE(open.ok());
+    size_t k = 0;
+    for (const ConflictRecord& c : *open) k += c.column == "status";
+    return k;
+  }
+  static size_t StatusConflicts(harness::LocalNode& n, const RowId& ref) {
+    return StatusConflicts(n.replica(), ref);
+  }
+  // A refused push: the hub stores nothing and says which rule.
+  void ExpectRefused(harness::LocalNode& n, const std::string& rule) {
+    const int64_t head = *OpenHubReplica()->LogHead();
+    absl::Status r = RefusedPush(n);
+    EXPECT_EQ(r.code(), absl::StatusCode::kPermissionDenied) << r;
+    EXPECT_NE(r.message().find(rule), std::string::npos) << r;
+    EXPECT_EQ(*OpenHubReplica()->LogHead(), head);
+  }
+};
+
+TEST_F(ReferralAuthorityTest, ACompletedReferralReacceptedByTheReceivingOfficeGrantsNothing) {
+  auto& lc = AddNode("LC");
+  auto& hn1 = AddNode("HN");
+  auto& hn2 = AddNode("HN");
+  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng", "trước khi hoàn tất");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  MustSync(lc);
+  MustSync(hn2);  // hn2 holds the referral as sent, then stays offline
+  AcceptReferral(lc, hn1, ref);
+  ASSERT_EQ(hn1.Read("cases", kase, "narrative").value.str(), "trước khi hoàn tất");
+  // Hà Nội completes it; Lào Cai writes on: a new key version, not for HN.
+  SetField(hn1.replica(), "referrals", ref, "status", Value::Text("completed"));
+  MustSync(hn1);
+  MustSync(lc);
+  SetField(lc.replica(), "cases", kase, "narrative", Value::Text("sau khi hoàn tất"));
+  MustSync(lc);
+  MustSync(hn1);
+  ASSERT_EQ(hn1.Read("cases", kase, "narrative").state, State::kNoKey);
+
+  // hn2, which never saw the acceptance nor the completion, "accepts" the
+  // referral: to the hub a legal answer written while apart. It wins the
+  // merge (it is newer), the completion is kept as a conflict, and Lào Cai
+  // grants nothing: a referral seen completed is final.
+  SetField(hn2.replica(), "referrals", ref, "status", Value::Text("accepted"));
+  MustSync(hn2);
+  for (int i = 0; i < 2; ++i) {
+    MustSync(lc);
+    MustSync(hn1);
+    MustSync(hn2);
+  }
+  EXPECT_EQ(StatusOf(lc, ref), "accepted");
+  EXPECT_EQ(StatusConflicts(lc, ref), 1u);
+  EXPECT_EQ(hn1.Read("cases", kase, "narrative").state, State::kNoKey);
+  EXPECT_EQ(hn2.Read("cases", kase, "narrative").state, State::kNoKey);
+  SetField(lc.replica(), "cases", kase, "narrative", Value::Text("vẫn của Lào Cai"));
+  for (int i = 0; i < 2; ++i) {
+    MustSync(lc);
+    MustSync(hn1);
+  }
+  EXPECT_EQ(hn1.Read("cases", kase, "narrative").state, State::kNoKey);
+
+  // hn1 sets the status back to sent: the hub refuses, storing nothing.
+  SetField(hn1.replica(), "referrals", ref, "status", Value::Text("sent"));
+  ExpectRefused(hn1, "cannot go from \"accepted\" to \"sent\"");
+}
+
+TEST_F(ReferralAuthorityTest, AnAcceptanceBasedOnACompletionIsRefusedByTheHub) {
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId kase = NewCase(lc.replica(), "LC", "Lò Thị Mai");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  AcceptReferral(lc, hn, ref);
+  SetField(hn.replica(), "referrals", ref, "status", Value::Text("completed"));
+  MustSync(hn);
+  SetField(hn.replica(), "referrals", ref, "status", Value::Text("accepted"));
+  ExpectRefused(hn, "cannot go from \"completed\" to \"accepted\"");
+}
+
+TEST_F(ReferralAuthorityTest, OnlyTheOwningOfficeRefersItsCaseAndNoReferralChangesItsOffices) {
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  auto& hg = AddNode("HG");
+  const RowId kase = NewCase(lc.replica(), "LC", "Vàng Thị Dợ");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  AcceptReferral(lc, hn, ref);
+  // Hà Nội, which holds the case, refers it on to Hà Giang (naming itself,
+  // or Lào Cai, as the referring office): refused.
+  Refer(hn.replica(), kase, "HN", "HG");
+  ExpectRefused(hn, "only the office that owns a case refers it");
+  auto& hn_b = AddNode("HN");
+  MustSync(hn_b);
+  Refer(hn_b.replica(), kase, "LC", "HG");
+  ExpectRefused(hn_b, "only the office that owns a case refers it");
+  // Re-targeting the accepted referral to Hà Giang, by either office.
+  auto& hn_c = AddNode("HN");
+  MustSync(hn_c);
+  SetField(hn_c.replica(), "referrals", ref, "to_office", Value::Text("HG"));
+  ExpectRefused(hn_c, "cannot change its to_office");
+  auto& lc_b = AddNode("LC");
+  MustSync(lc_b);
+  SetField(lc_b.replica(), "referrals", ref, "to_office", Value::Text("HG"));
+  ExpectRefused(lc_b, "cannot change its to_office");
+  // A referral created already accepted, and one the owner "accepts" for
+  // the receiving office.
+  auto& lc_c = AddNode("LC");
+  MustSync(lc_c);
+  Refer(lc_c.replica(), kase, "LC", "HG", "accepted");
+  ExpectRefused(lc_c, "a referral is created \"sent\"");
+  auto& lc_d = AddNode("LC");
+  MustSync(lc_d);
+  const RowId to_hg = Refer(lc_d.replica(), kase, "LC", "HG");
+  MustSync(lc_d);
+  SetField(lc_d.replica(), "referrals", to_hg, "status", Value::Text("accepted"));
+  ExpectRefused(lc_d, "is answered only by office HG");
+  // Hà Nội deleting Lào Cai's referral.
+  auto& hn_d = AddNode("HN");
+  MustSync(hn_d);
+  LocalTxn del;
+  del.Delete("referrals", ref);
+  ASSERT_TRUE(hn_d.replica().Write(del).ok());
+  ExpectRefused(hn_d, "may be deleted only by office LC");
+  // Hà Giang never received a key of the case.
+  for (int i = 0; i < 2; ++i) {
+    MustSync(lc);
+    MustSync(hg);
+  }
+  EXPECT_FALSE(hg.replica().Get("cases", kase)->has_value() &&
+               hg.Read("cases", kase, "narrative").state == State::kOpened);
+}
+
+TEST_F(ReferralAuthorityTest, AcceptAndDeclineWrittenWhileApartMakeOneConflictEverywhere) {
+  auto& lc = AddNode("LC");
+  auto& hn1 = AddNode("HN");
+  auto& hn2 = AddNode("HN");
+  const RowId kase = NewCase(lc.replica(), "LC", "Đỗ Thị Hoa");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  MustSync(lc);
+  MustSync(hn1);
+  MustSync(hn2);
+  // Apart: one accepts, the other declines.
+  SetField(hn1.replica(), "referrals", ref, "status", Value::Text("accepted"));
+  SetField(hn2.replica(), "referrals", ref, "status", Value::Text("declined"));
+  for (int i = 0; i < 2; ++i) {
+    MustSync(hn1);
+    MustSync(hn2);
+    MustSync(lc);
+  }
+  // The same winner and one conflict on every replica and the hub.
+  const std::string winner = StatusOf(lc, ref);
+  for (auto* n : {&lc, &hn1, &hn2}) {
+    EXPECT_EQ(StatusOf(*n, ref), winner);
+    EXPECT_EQ(StatusConflicts(*n, ref), 1u);
+  }
+  auto hub = OpenHubReplica();
+  EXPECT_EQ(StatusOf(*hub, ref), winner);
+  EXPECT_EQ(StatusConflicts(*hub, ref), 1u);
+  // While the answer is contested, Lào Cai grants nothing.
+  EXPECT_EQ(hn1.Read("cases", kase, "narrative").state, State::kNoKey);
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
