@@ -96,7 +96,8 @@ enroll:
                      the hub administrator); copied into the data directory
   --token TOKEN      the one-time enrolment token
   --name NAME        a name for this device (default: the host name)
-  --insecure         plain text, to a hub on this machine only (tests)
+  --insecure         plain text, to a hub on this machine only: 127.0.0.1,
+                     [::1] or localhost (tests)
 sync, daemon:
   --pull-batch N     records per pull message (default 2,000; smaller on a
                      link that breaks often: less to fetch again)
