@@ -71,7 +71,7 @@ serve:
   --listen HOST:PORT address to serve on (default 0.0.0.0:7443)
   --tls-cert FILE    the hub's certificate chain, PEM (default DIR/tls/hub.crt)
   --tls-key FILE     its private key, PEM (default DIR/tls/hub.key)
-  --insecure         plain-text gRPC, for tests: loopback addresses only
+  --insecure         plain-text gRPC, for tests: 127.0.0.1, [::1] or localhost
   --port-file FILE   write the port actually bound (useful with port 0)
   --verbose          log one line per push and pull
   --no-compression   do not gzip responses (a fast link and a slow CPU; tests
@@ -125,7 +125,7 @@ Runs the sync service for the nodes until SIGTERM or Ctrl-C.
   --listen HOST:PORT address to serve on (default 0.0.0.0:7443)
   --tls-cert FILE    the hub's certificate chain, PEM (default DIR/tls/hub.crt)
   --tls-key FILE     its private key, PEM (default DIR/tls/hub.key)
-  --insecure         plain-text gRPC, for tests: loopback addresses only
+  --insecure         plain-text gRPC, for tests: 127.0.0.1, [::1] or localhost
   --port-file FILE   write the port actually bound (useful with port 0)
   --verbose          log one line per push and pull
   --no-compression   do not gzip responses

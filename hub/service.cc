@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
+#include "proto/address.h"
 #include "proto/wire.h"
 
 namespace fieldsync::hub {
@@ -260,15 +261,6 @@ RunningServer::~RunningServer() {
   if (server) server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 
-bool IsLoopback(const std::string& listen) {
-  const size_t colon = listen.rfind(':');
-  std::string host = colon == std::string::npos ? listen : listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& options,
                                                            HubStore* store) {
   if (options.listen.find(':') == std::string::npos) {
@@ -277,10 +269,11 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
   }
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (options.insecure) {
-    if (!IsLoopback(options.listen)) {
+    if (!wire::IsLoopbackAddress(options.listen)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--insecure serves plain text and is allowed on loopback only (127.0.0.1, ::1, "
-          "localhost), not on ", options.listen, "; give the hub a TLS certificate instead"));
+          "--insecure serves plain text and is allowed on loopback only (127.0.0.0/8 written "
+          "as 127.0.0.1, [::1], localhost), not on ", Printable(options.listen),
+          "; give the hub a TLS certificate instead"));
     }
     creds = grpc::InsecureServerCredentials();
   } else {

@@ -45,9 +45,6 @@ struct RunningServer {
 absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& options,
                                                            HubStore* store);
 
-// Whether `listen` (host:port) names a loopback host.
-bool IsLoopback(const std::string& listen);
-
 }  // namespace fieldsync::hub
 
 #endif  // FIELDSYNC_HUB_SERVICE_H_

@@ -390,9 +390,10 @@ absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
           "(fieldhub enroll-token --province CODE --valid-for 24h)");
     }
     bool enrolled = false;
+    bool same_keys = false;
     {
-      FS_ASSIGN_OR_RETURN(auto d, registry_->Prepared("SELECT revoked_at, province FROM "
-                                                      "hub_nodes WHERE device = ?1"));
+      FS_ASSIGN_OR_RETURN(auto d, registry_->Prepared("SELECT revoked_at, province, sign_pk, "
+                                                      "box_pk FROM hub_nodes WHERE device = ?1"));
       d->BindBlob(1, device.view());
       FS_ASSIGN_OR_RETURN(enrolled, d->Step());
       if (enrolled && !d->ColumnIsNull(0)) {
@@ -407,6 +408,19 @@ absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
             " and this token is for ", e.province,
             "; a replica belongs to one province: use a token of its province"));
       }
+      // A device's keys are registered once (issue 11: a device id is public
+      // and a used token stays valid for its device's retries, so a retry
+      // with other keys would be a takeover). NULL keys (enrolled before
+      // protocol version 2) match nothing.
+      same_keys = enrolled && !d->ColumnIsNull(2) && !d->ColumnIsNull(3) &&
+                  d->ColumnString(2) == keys.sign_pk && d->ColumnString(3) == keys.box_pk;
+    }
+    if (enrolled && !same_keys) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "device ", device.ToString(),
+          " is enrolled at this hub with other public keys, and a device's keys never change; "
+          "nothing was changed. A lost answer is retried from the same keystore; a new "
+          "keystore needs a new replica (fieldnode init) and a new token"));
     }
     // Only the retry of this token by this device re-enrols an enrolled
     // device: anyone else holding a token could otherwise take over a
@@ -426,8 +440,7 @@ absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
                                       "INSERT INTO hub_nodes(device, name, province, "
                                       "secret_hash, enrolled_at, sign_pk, box_pk) VALUES (?1, ?2, "
                                       "?3, ?4, ?5, ?6, ?7) ON CONFLICT(device) DO UPDATE SET "
-                                      "secret_hash = excluded.secret_hash, name = excluded.name, "
-                                      "sign_pk = excluded.sign_pk, box_pk = excluded.box_pk"));
+                                      "secret_hash = excluded.secret_hash, name = excluded.name"));
     ins->BindBlob(1, device.view());
     ins->BindText(2, name);
     ins->BindText(3, e.province);

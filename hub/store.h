@@ -138,10 +138,13 @@ class HubStore {
   virtual absl::StatusOr<HubAuditTrail> AuditTrail() = 0;
 
   // Enrolment (nodes), recorded in the audit trail under the device's id:
-  // PERMISSION_DENIED for an unknown, used or expired
-  // token, or a revoked device. The device that used a token may use it
-  // again until it expires (a lost answer); a device enrolled before, in
-  // the same province, with a new token: each time a new secret.
+  // PERMISSION_DENIED for an unknown, used or expired token, a revoked
+  // device, or a device enrolled with other public keys (keys are
+  // registered once and never replaced). The device that used a token may
+  // use it again until it expires, with the same keys (a lost answer): a
+  // new secret, the old one stops working. ALREADY_EXISTS for an enrolled
+  // device with another token; FAILED_PRECONDITION for a token of another
+  // province than the device's. Nothing changes on a refusal.
   // `keys` are the device's public keys (INVALID_ARGUMENT if malformed);
   // its commits and key records are verified against them.
   virtual absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,

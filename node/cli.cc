@@ -24,6 +24,7 @@
 #include "node/client.h"
 #include "node/device.h"
 #include "node/passphrase.h"
+#include "node/passphrase_rule.h"
 #include "node/office.h"
 #include "node/session.h"
 #include "node/text.h"
@@ -40,7 +41,8 @@ Usage: fieldnode COMMAND [options]
 
 Setting up (once per laptop):
   init       create this office's replica and this laptop's keys: a
-             keystore sealed under the officer's passphrase (asked twice)
+             keystore sealed under the officer's passphrase (asked twice;
+             at least 12 characters, and not among the easiest to guess)
   enroll     enrol this replica with the hub, using a one-time token
              from the hub administrator (unlocks the keystore)
   device     list, approve, remove: which laptops belong to the office.
@@ -50,7 +52,8 @@ Setting up (once per laptop):
   unlock     keep the keys in memory for a while (default 8h): later
              commands do not ask for the passphrase
   lock       forget them now
-  passphrase change the keystore's passphrase
+  passphrase change the keystore's passphrase (the same rule as init; an
+             older one that breaks it gets a warning at each unlock)
 
 Daily work (offline; each command has its own --help):
   case       new, set, show, list, search, urgent, crime-report, close, delete
@@ -101,7 +104,8 @@ enroll:
                      the hub administrator); copied into the data directory
   --token TOKEN      the one-time enrolment token
   --name NAME        a name for this device (default: the host name)
-  --insecure         plain text, to a hub on this machine only (tests)
+  --insecure         plain text, to a hub on this machine only: 127.0.0.1,
+                     [::1] or localhost (tests)
 sync, daemon:
   --pull-batch N     records per pull message (default 2,000; smaller on a
                      link that breaks often: less to fetch again)
@@ -230,11 +234,10 @@ int Init(const Args& args) {
   }
   auto pass = GetNewPassphrase(args, /*use_current_sources=*/true);
   if (!pass.ok()) return Fail(pass.status());
-  if (pass->size() < crypto::kMinPassphraseBytes) {
+  if (absl::Status rule = CheckPassphraseRule(*pass, "the passphrase"); !rule.ok()) {
     Wipe(*pass);
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "the passphrase must be at least ", crypto::kMinPassphraseBytes,
-        " characters; a sentence of several words is best. Nothing was created")));
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat(rule.message(), ". Nothing was created")));
   }
   auto replica = CreateReplicaIn(dir);
   if (!replica.ok()) {
@@ -278,6 +281,12 @@ int ChangePassphrase(const Args& args) {
   if (!fresh.ok()) {
     Wipe(**old);
     return Fail(fresh.status());
+  }
+  if (absl::Status rule = CheckPassphraseRule(*fresh, "the new passphrase"); !rule.ok()) {
+    Wipe(**old);
+    Wipe(*fresh);
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat(rule.message(), "; nothing was changed")));
   }
   absl::Status s = crypto::ChangeKeystorePassphrase(KeystorePath(dir), **old, *fresh);
   Wipe(**old);

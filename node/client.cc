@@ -16,6 +16,7 @@
 #include "base/strings.h"
 #include "change/commit_codec.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
+#include "proto/address.h"
 #include "proto/wire.h"
 
 namespace fieldsync::node {
@@ -25,15 +26,6 @@ namespace pb = fieldsync::v1;
 
 // Bytes of commits per push call: well under the 16 MiB message limit.
 constexpr size_t kPushBytes = 4 << 20;
-
-bool IsLoopbackAddress(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  std::string host = colon == std::string::npos ? address : address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
 
 absl::StatusOr<std::string> ReadWhole(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -195,10 +187,11 @@ absl::StatusOr<std::unique_ptr<SyncClient>> SyncClient::Create(const ClientOptio
   }
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (options.insecure) {
-    if (!IsLoopbackAddress(options.address)) {
+    if (!wire::IsLoopbackAddress(options.address)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--insecure (plain text) is allowed to loopback addresses only, not ",
-          options.address, "; give the CA file of the hub's certificate with --ca instead"));
+          "--insecure (plain text) is allowed to loopback addresses only (127.0.0.0/8 written "
+          "as 127.0.0.1, [::1], localhost), not ", Printable(options.address),
+          "; give the CA file of the hub's certificate with --ca instead"));
     }
     creds = grpc::InsecureChannelCredentials();
   } else {

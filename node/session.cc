@@ -14,6 +14,7 @@
 #include "crypto/keystore.h"
 #include "node/agent.h"
 #include "node/passphrase.h"
+#include "node/passphrase_rule.h"
 #include "node/text.h"
 
 namespace fieldsync::node {
@@ -44,8 +45,17 @@ absl::StatusOr<std::optional<crypto::DeviceIdentity>> MaybeUnlock(const Args& ar
   if (!pass.ok()) return pass.status();
   if (!*pass) return std::optional<crypto::DeviceIdentity>();
   auto id = crypto::UnlockKeystoreFile(KeystorePath(dir), **pass);
+  // A passphrase chosen before the rule still opens the keystore (an officer
+  // must never be locked out of an urgent case), but each unlock by
+  // passphrase says so until it is changed (docs/CRYPTO.md, "Keystore file").
+  absl::Status rule =
+      id.ok() ? CheckPassphraseRule(**pass, "this laptop's passphrase") : absl::OkStatus();
   Wipe(**pass);
   if (!id.ok()) return id.status();
+  if (!rule.ok()) {
+    std::fprintf(stderr, "fieldnode: warning: %s; change it now with `fieldnode passphrase`\n",
+                 std::string(rule.message()).c_str());
+  }
   return std::optional<crypto::DeviceIdentity>(*std::move(id));
 }
 

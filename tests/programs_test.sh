@@ -46,7 +46,7 @@ kdir=$dir/fieldnode
 kmode=$(stat -c %a "$kdir/keystore")
 [ "$kmode" = 600 ] && echo "ok: keystore is private" || { echo "FAIL: keystore mode $kmode"; failures=$((failures + 1)); }
 printf 'short\n' >"$dir/short"
-check "init with a short passphrase is refused" 1 "at least 8 characters.*Nothing was created" -- env FIELDSYNC_PASSPHRASE_FILE="$dir/short" "$bin/fieldnode" init --data-dir "$dir/short-node"
+check "init with a short passphrase is refused" 1 "has 5 characters and at least 12 are needed.*Nothing was created" -- env FIELDSYNC_PASSPHRASE_FILE="$dir/short" "$bin/fieldnode" init --data-dir "$dir/short-node"
 check "init --json" 0 '^\{"data_dir": ".*", "device": "[0-9a-f-]{36}", "fingerprint": "[0-9a-f-]+", "keystore": ' -- "$bin/fieldnode" init --json --data-dir "$dir/json-node"
 [ ! -e "$dir/short-node/replica.db" ] && echo "ok: nothing left by a refused init" || { echo "FAIL: a refused init left a replica"; failures=$((failures + 1)); }
 printf 'not the passphrase\n' >"$dir/wrong"
@@ -57,6 +57,48 @@ check "passphrase change with a wrong passphrase" 1 "wrong passphrase.*nothing w
 check "passphrase change" 0 "passphrase changed" -- "$bin/fieldnode" passphrase --data-dir "$kdir" --new-passphrase-file "$dir/new"
 check "the old passphrase no longer opens it" 1 "wrong passphrase" -- "$bin/fieldnode" passphrase --data-dir "$kdir" --new-passphrase-file "$dir/new"
 check "the new one does" 0 "passphrase changed" -- "$bin/fieldnode" passphrase --data-dir "$kdir" --passphrase-file "$dir/new" --new-passphrase-file "$dir/pass"
+
+# The passphrase rule (node/passphrase_rule.h, docs/CRYPTO.md): at least 12
+# characters (code points after NFC) and not among the easiest to guess
+# (zxcvbn, 10^10 guesses). init and passphrase refuse the others in one line
+# and change nothing.
+refused() {  # refused NAME PATTERN -- COMMAND...: exit 1 and one line matching PATTERN
+  local name=$1 pattern=$2; shift 3
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" != 1 ] || [ "$(printf '%s\n' "$out" | wc -l)" != 1 ] || ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL: $name: exit $rc (want 1 and one line), output:"; echo "$out" | head -20
+    failures=$((failures + 1))
+  else
+    echo "ok: $name"
+  fi
+}
+nfd() { python3 -c 'import sys, unicodedata; print(unicodedata.normalize("NFD", sys.argv[1]))' "$1"; }
+printf 'exactly8\n' >"$dir/p-eight"
+printf 'password1234\n' >"$dir/p-common"      # 12 characters, among the first guessed
+printf 'qwertyuiop12\n' >"$dir/p-keyboard"
+printf 'matkhau12345\n' >"$dir/p-matkhau"     # "mật khẩu" is "password"
+nfd "Gió mùa thu" >"$dir/p-vi11"               # 11 code points NFC; 13 in NFD, 13 bytes NFC
+nfd "Gió mùa Đông" >"$dir/p-vi12"              # 12 code points NFC, typed NFD: accepted
+declare -A why=(
+  [eight]="has 8 characters and at least 12 are needed"
+  [vi11]="has 11 characters and at least 12 are needed"
+  [common]="is among the easiest to guess \(about 10\^[0-9]+ guesses, at least 10\^10"
+  [keyboard]="is among the easiest to guess"
+  [matkhau]="is among the easiest to guess"
+)
+before=$(sha256sum "$kdir/keystore")
+for p in eight vi11 common keyboard matkhau; do
+  refused "init refuses the $p passphrase" "^fieldnode: the passphrase ${why[$p]}.*Nothing was created$" -- \
+    env FIELDSYNC_PASSPHRASE_FILE="$dir/p-$p" "$bin/fieldnode" init --data-dir "$dir/refused-$p"
+  [ ! -e "$dir/refused-$p/keystore" ] && [ ! -e "$dir/refused-$p/replica.db" ] && echo "ok: nothing left by init refusing $p" || { echo "FAIL: init refusing $p left files"; failures=$((failures + 1)); }
+  refused "passphrase refuses the $p passphrase" "^fieldnode: the new passphrase ${why[$p]}.*; nothing was changed$" -- \
+    "$bin/fieldnode" passphrase --data-dir "$kdir" --new-passphrase-file "$dir/p-$p"
+done
+[ "$before" = "$(sha256sum "$kdir/keystore")" ] && echo "ok: refused new passphrases change nothing" || { echo "FAIL: keystore changed"; failures=$((failures + 1)); }
+check "init accepts 12 Vietnamese characters typed NFD" 0 "initialised" -- env FIELDSYNC_PASSPHRASE_FILE="$dir/p-vi12" "$bin/fieldnode" init --data-dir "$dir/vi-node"
+check "passphrase accepts them" 0 "passphrase changed" -- "$bin/fieldnode" passphrase --data-dir "$kdir" --new-passphrase-file "$dir/p-vi12"
+check "and they open the keystore" 0 "passphrase changed" -- "$bin/fieldnode" passphrase --data-dir "$kdir" --passphrase-file "$dir/p-vi12" --new-passphrase-file "$dir/pass"
 check "show needs a table and an id" 2 "show needs TABLE and ID" -- "$bin/fieldnode" show --data-dir "$kdir"
 check "show an unknown table" 1 "no table \"victims\"" -- "$bin/fieldnode" show victims 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d --data-dir "$kdir"
 

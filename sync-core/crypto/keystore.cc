@@ -238,7 +238,7 @@ absl::Status CreateKeystoreFile(const std::string& path, const DeviceIdentity& i
   if (passphrase.size() < kMinPassphraseBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the passphrase must be at least ", kMinPassphraseBytes,
-        " characters; a sentence of several words is best"));
+        " bytes; a sentence of several words is best"));
   }
   if (access(path.c_str(), F_OK) == 0) {
     return absl::AlreadyExistsError(absl::StrCat(
@@ -266,7 +266,7 @@ absl::Status ChangeKeystorePassphrase(const std::string& path, std::string_view 
                                       std::string_view new_passphrase) {
   if (new_passphrase.size() < kMinPassphraseBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "the new passphrase must be at least ", kMinPassphraseBytes, " characters"));
+        "the new passphrase must be at least ", kMinPassphraseBytes, " bytes"));
   }
   absl::StatusOr<DeviceIdentity> id = UnlockKeystoreFile(path, old_passphrase);
   if (!id.ok()) return id.status();

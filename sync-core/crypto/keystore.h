@@ -32,8 +32,11 @@ namespace fieldsync::crypto {
 
 inline constexpr uint8_t kKeystoreVersion = 1;
 inline constexpr size_t kKeystoreBytes = 82 + 112 + 16;
-// Shortest passphrase accepted for a new keystore.
-inline constexpr size_t kMinPassphraseBytes = 8;
+// Shortest passphrase accepted for a new keystore, in bytes: a floor for
+// every caller. fieldnode applies the whole rule before (12 code points
+// after NFC, which are at least 12 bytes, and a strength estimate:
+// node/passphrase_rule.h); sync-core links no Unicode library.
+inline constexpr size_t kMinPassphraseBytes = 12;
 
 struct KdfParams {
   uint64_t opslimit = 0;

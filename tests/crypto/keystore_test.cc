@@ -252,7 +252,7 @@ TEST_F(KeystoreTest, MissingFileIsNotFound) {  // derivations: 0
 
 TEST_F(KeystoreTest, PassphraseChangeReplacesThePassphraseAndKeepsTheKeys) {  // derivations: 4
   const std::string path = Install(good_);
-  const std::string new_passphrase = "exactly8";  // the shortest accepted
+  const std::string new_passphrase = "twelve bytes";  // the shortest accepted
   ASSERT_EQ(new_passphrase.size(), kMinPassphraseBytes);
   const absl::Status s = ChangeKeystorePassphrase(path, kPassphrase, new_passphrase);  // 2
   ASSERT_TRUE(s.ok()) << s;
@@ -278,7 +278,7 @@ TEST_F(KeystoreTest, PassphraseChangeWithAWrongOldPassphraseChangesNothing) {  /
 
 TEST_F(KeystoreTest, PassphraseChangeToAShortPassphraseIsRefused) {  // derivations: 0
   const std::string path = Install(good_);
-  const absl::Status s = ChangeKeystorePassphrase(path, kPassphrase, "7 chars");
+  const absl::Status s = ChangeKeystorePassphrase(path, kPassphrase, "eleven byte");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ReadFileBytes(path), good_);
 }
@@ -293,7 +293,7 @@ TEST_F(KeystoreTest, CreateRefusesToOverwrite) {  // derivations: 1
 
 TEST_F(KeystoreTest, CreateRefusesAShortPassphrase) {  // derivations: 0
   const std::string path = dir_.File("new-keystore");
-  const absl::Status s = CreateKeystoreFile(path, identity_, "7 chars");
+  const absl::Status s = CreateKeystoreFile(path, identity_, "eleven byte");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   struct stat st;
   EXPECT_NE(stat(path.c_str(), &st), 0) << "a keystore was written";
