@@ -256,6 +256,33 @@ TEST_F(MembershipTest, TheHubCannotGiveAnOfficeASecondFirstDevice) {
       << alerts->back();
 }
 
+TEST_F(MembershipTest, AnAdministratorsLaptopMadeFirstDeviceIsNoticedAndDoesNotStrandTheOffice) {
+  // The administrator enrols a laptop of their own in LC before any real
+  // laptop of the office, and makes it the office's first device.
+  auto& rogue = AddNode("LC");
+  join_offices_ = false;
+  auto& lc1 = AddNode("LC");
+  MustSync(lc1);
+  const crypto::DevicePublic me = lc1.identity().public_keys();
+  absl::Status s = lc1.keys()->ApproveFirst(crypto::PairingCode(me, me));
+  ASSERT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find(rogue.replica().device_id().ToString()), std::string::npos) << s;
+  // The officer calls the hub; the administrator's laptop is revoked. The
+  // office's real first laptop is not stuck: it starts the office anew.
+  ASSERT_EQ(hub_->Admin({"node", "revoke", rogue.replica().device_id().ToString()}).exit_code, 0);
+  MustSync(lc1);
+  ASSERT_TRUE(lc1.keys()->ApproveFirst(crypto::PairingCode(me, me)).ok());
+  MustSync(lc1);
+  auto v = lc1.keys()->Office();
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->member);
+  ASSERT_TRUE(v->root.has_value());
+  EXPECT_EQ(v->root->device, lc1.replica().device_id());
+  const RowId kase = NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(lc1);
+  EXPECT_EQ(lc1.Read("cases", kase, "narrative").value.str(), "Nguyễn Thị Hằng");
+}
+
 TEST_F(MembershipTest, AGrantGoesOnlyToAnOfficeKeyOfThatOfficesApprovalChain) {
   auto& lc = AddNode("LC");
   auto& hn = AddNode("HN");

@@ -455,7 +455,9 @@ class KeyRing::Impl {
                               "r.from_office FROM referrals r JOIN cases c ON c.id = r.case_id "
                               "WHERE r._live = 1 AND r.status = 'accepted' AND r.to_office IS "
                               "NOT NULL AND NOT EXISTS (SELECT 1 FROM _fs_referral_final f "
-                              "WHERE f.referral = r.id)"));
+                              "WHERE f.referral = r.id) AND (?1 IS NULL OR r.case_id = ?1 OR "
+                              "c.person_id = ?1)"));
+    if (only_ring != nullptr) st->BindBlob(1, only_ring->view());
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
@@ -538,22 +540,40 @@ class KeyRing::Impl {
   // wrap is under its office's newest generation (no revoked device of any
   // of those offices holds the key it is under).
   absl::StatusOr<bool> Fresh(const RowId& ring, uint32_t v, const std::string& mine,
-                             const std::set<std::string>& entitled) {
-    FS_ASSIGN_OR_RETURN(
-        auto st, db->Prepared("SELECT k.province, o.generation, (SELECT max(n.generation) FROM "
-                              "_fs_keys n WHERE n.kind = 1 AND n.province = k.province) FROM "
-                              "_fs_keys k LEFT JOIN _fs_keys o ON o.kind = 1 AND o.office_key = "
-                              "k.office_key WHERE k.keyring = ?1 AND k.version = ?2 AND k.kind "
-                              "IN (3, 5)"));
-    st->BindBlob(1, ring.view());
-    st->BindInt(2, v);
+                             const std::set<std::string>& entitled, const DeviceId& me) {
+    std::vector<std::pair<std::string, int64_t>> wraps;  // (office, generation or -1)
+    {
+      FS_ASSIGN_OR_RETURN(
+          auto st, db->Prepared("SELECT k.province, o.generation FROM _fs_keys k LEFT JOIN "
+                                "_fs_keys o ON o.kind = 1 AND o.office_key = k.office_key WHERE "
+                                "k.keyring = ?1 AND k.version = ?2 AND k.kind IN (3, 5)"));
+      st->BindBlob(1, ring.view());
+      st->BindInt(2, v);
+      while (true) {
+        FS_ASSIGN_OR_RETURN(bool r, st->Step());
+        if (!r) break;
+        wraps.emplace_back(st->ColumnString(0), st->ColumnIsNull(1) ? -1 : st->ColumnInt(1));
+      }
+    }
     bool for_me = false;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      const std::string office = st->ColumnString(0);
-      if (entitled.count(office) == 0) return false;
-      if (st->ColumnIsNull(1) || st->ColumnInt(1) != st->ColumnInt(2)) return false;
+    for (const auto& [office, generation] : wraps) {
+      if (entitled.count(office) == 0 || generation < 0) return false;
+      // The newest generation of that office made by a device of its own
+      // chain (or this one): a key an unapproved device published, of any
+      // generation, neither counts nor forces a new version at every write.
+      int64_t newest = 0;
+      FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, OfficeKeys(office));
+      for (const KeyRecord& k : keys) {
+        bool trusted = k.signer == me;
+        if (!trusted) {
+          FS_ASSIGN_OR_RETURN(trusted, Trusted(office, k.signer, false));
+        }
+        if (trusted) {
+          newest = k.generation;
+          break;
+        }
+      }
+      if (generation != newest) return false;
       for_me |= office == mine;
     }
     return for_me;
@@ -1078,6 +1098,36 @@ absl::Status KeyRing::ApproveFirst(std::string_view code) {
   FS_ASSIGN_OR_RETURN(std::optional<crypto::DevicePublic> root, m.Root(province_));
   if (root && root->device == me.device) return absl::OkStatus();  // done already
   if (root) {
+    // A first device pinned here that was since revoked (the administrator
+    // had enrolled a laptop of their own first, say) does not leave this
+    // laptop stuck: if it is no member of that office, it may start the
+    // office anew. Other laptops that pinned the old root keep it.
+    const RegisteredDevice* old = FindDevice(root->device);
+    FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
+    if (old != nullptr && old->revoked() && !(office && office->IsMember(me.device))) {
+      FS_ASSIGN_OR_RETURN(bool matches, crypto::PairingCodeMatches(code, me, me));
+      if (!matches) {
+        return absl::PermissionDeniedError(
+            "wrong code: it is not this laptop's code as the hub registered it; nothing was "
+            "changed");
+      }
+      HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
+      return m.InTxn([&]() -> absl::Status {
+        FS_RETURN_IF_ERROR(m.Alert(absl::StrCat(
+            "the first device of office ", province_, " pinned here, ", root->device.ToString(),
+            ", was revoked; this laptop became the office's first device instead")));
+        FS_RETURN_IF_ERROR(m.Store(crypto::MembershipRecord(
+                                       *identity_, clock.Now(), province_,
+                                       crypto::MembershipAction::kFirstDevice, me),
+                                   false));
+        FS_ASSIGN_OR_RETURN(auto del, m.db->Prepared("DELETE FROM _fs_roots WHERE province = ?1"));
+        del->BindText(1, province_);
+        FS_RETURN_IF_ERROR(del->Run());
+        return m.PinRoot(province_, me, "this laptop");
+      });
+    }
+  }
+  if (root) {
     const RegisteredDevice* first = FindDevice(root->device);
     return absl::FailedPreconditionError(absl::StrCat(
         "office ", province_, " already has a first device: ", root->device.ToString(), " (",
@@ -1307,7 +1357,14 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
       // Maintain() shares it with the office's other devices at the next
       // sync, and theirs with this one.
       FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, m.OfficeKeys(province_));
-      const uint32_t generation = keys.empty() ? 1 : keys.front().generation;
+      uint32_t generation = 1;
+      for (const KeyRecord& k : keys) {
+        FS_ASSIGN_OR_RETURN(bool trusted, m.Trusted(province_, k.signer, false));
+        if (trusted) {
+          generation = k.generation;
+          break;
+        }
+      }
       FS_ASSIGN_OR_RETURN(office, m.CreateOffice(me, province_, generation, req.version.hlc));
     }
     Impl::Choice c;
@@ -1325,7 +1382,7 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
     if (!owner.empty()) entitled.insert(owner);
     FS_ASSIGN_OR_RETURN(uint32_t newest, NewestTrustedVersion(ring, owner));
     if (newest > 0) {
-      FS_ASSIGN_OR_RETURN(bool fresh, m.Fresh(ring, newest, province_, entitled));
+      FS_ASSIGN_OR_RETURN(bool fresh, m.Fresh(ring, newest, province_, entitled, me.device()));
       if (fresh) {
         FS_ASSIGN_OR_RETURN(c.key, m.DataKey(me, ring, newest));
         if (c.key) c.version = newest;
