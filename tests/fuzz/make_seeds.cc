@@ -210,6 +210,19 @@ void KeyRecords() {
   Check(crypto::OpenDataKey(FixedOfficeKey(), for_office).status(),
         "office data key does not open");
   write("office_data_key.bin", for_office);
+
+  // Kind 6: office membership (a first device, an approval, a removal
+  // keeping one approval).
+  const crypto::DeviceIdentity other = crypto::DeviceIdentity::Generate(FixedId(0x6E));
+  write("membership_first.bin",
+        crypto::MembershipRecord(signer, At(kT, 6), "LC", crypto::MembershipAction::kFirstDevice,
+                                 signer.public_keys()));
+  write("membership_approve.bin",
+        crypto::MembershipRecord(signer, At(kT, 7), "LC", crypto::MembershipAction::kApprove,
+                                 other.public_keys()));
+  write("membership_remove.bin",
+        crypto::MembershipRecord(signer, At(kT, 8), "LC", crypto::MembershipAction::kRemove,
+                                 other.public_keys(), {std::string(16, '\x6B')}));
 }
 
 // --- keystore ---------------------------------------------------------------
