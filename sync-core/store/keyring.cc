@@ -414,11 +414,15 @@ class KeyRing::Impl {
   absl::Status InTxn(const std::function<absl::Status()>& body) {
     FS_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
     absl::Status s = body();
+    if (s.ok()) s = db->Exec("COMMIT");
     if (!s.ok()) {
       db->Exec("ROLLBACK").IgnoreError();
+      // Memberships computed inside the transaction may include what was
+      // rolled back, and the pins with it.
+      memberships.clear();
       return s;
     }
-    return db->Exec("COMMIT");
+    return absl::OkStatus();
   }
 
   // Text of a clear column of a replicated row, "" if absent.
