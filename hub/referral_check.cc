@@ -151,6 +151,13 @@ absl::Status CheckOne(Replica& hub, const std::string& province, const Commit& c
   if (!status->resolves.empty()) {
     // A resolution chooses among the values written concurrently.
     FS_ASSIGN_OR_RETURN(std::vector<std::string> among, cur.ConcurrentStatuses());
+    const bool final_among = std::any_of(among.begin(), among.end(), [](const std::string& v) {
+      return referral::IsFinal(v);
+    });
+    if (final_among && !referral::IsFinal(next)) {
+      return Denied(c, rc, "resolves its status away from a final answer (declined or "
+                           "completed), which stays final");
+    }
     if (std::find(among.begin(), among.end(), next) == among.end() ||
         province != referral::Answerer(from_office, to_office)) {
       return Denied(c, rc, absl::StrCat("resolves its status to \"", next, "\", which is not "

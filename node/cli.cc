@@ -45,10 +45,10 @@ Setting up (once per laptop):
              at least 12 characters, and not among the easiest to guess)
   enroll     enrol this replica with the hub, using a one-time token
              from the hub administrator (unlocks the keystore)
-  device     list, approve, remove: which laptops belong to the office.
+  device     list, approve, join, remove: which laptops belong to the office.
              A new laptop receives the office's keys only once an
              officer at a member laptop approved it, comparing a code
-             shown on both screens (fieldnode device --help)
+             shown on both screens, and it joined (fieldnode device --help)
   unlock     keep the keys in memory for a while (default 8h): later
              commands do not ask for the passphrase
   lock       forget them now

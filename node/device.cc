@@ -80,6 +80,8 @@ int List(Session& s, bool json) {
     std::string out = absl::StrCat(
         "{\"province\": ", JsonString(s.keys->province()), ", \"first_device\": ",
         v->root ? JsonString(v->root->device.ToString()) : "null",
+        ", \"first_device_seen\": ",
+        v->first_device_seen ? JsonString(v->first_device_seen->device.ToString()) : "null",
         ", \"this_device\": ", JsonString(s.replica->device_id().ToString()),
         ", \"member\": ", v->member ? "true" : "false", ", \"removed\": ",
         v->removed ? "true" : "false", ", \"code\": ", JsonString(v->my_code),
@@ -119,11 +121,23 @@ int List(Session& s, bool json) {
                                : "waiting for approval",
                   "\n");
   if (!v->member && !v->removed) {
-    if (v->root) {
+    if (v->root || v->first_device_seen) {
+      if (!v->root) {
+        absl::StrAppend(&out, "  the office's first device, as the hub shows it: ",
+                        v->first_device_seen->device.ToString(), " (",
+                        Name(*v, v->first_device_seen->device), "), not confirmed here yet\n");
+      }
       absl::StrAppend(
-          &out, "  its code: ", v->my_code, "\n  an officer at a laptop of the office compares "
+          &out, "  its code: ", v->my_code, "\n  1. an officer at a laptop of the office compares "
           "it with that laptop's screen and runs there:\n    fieldnode device approve ",
           s.replica->device_id().ToString().substr(0, 8), " --code \"", v->my_code, "\"\n");
+      if (!v->root) {
+        absl::StrAppend(&out, "  2. here, with the code that laptop shows for this one:\n    "
+                              "fieldnode device join --code \"", v->my_code, "\"\n");
+      }
+    } else if (v->first_devices_seen > 1) {
+      absl::StrAppend(&out, "  the hub shows ", v->first_devices_seen, " first devices for this "
+                      "office: ask a colleague which one, then approve and join with its code\n");
     } else {
       absl::StrAppend(
           &out, "  if this is the office's first laptop: phone the hub administrator, who reads "
@@ -185,6 +199,24 @@ int Approve(Session& s, const Args& args) {
   return 0;
 }
 
+int Join(Session& s, const Args& args) {
+  const std::string code = args.Flag("code");
+  if (code.empty()) {
+    return Usage("device join needs --code CODE, the code a member laptop shows for this one");
+  }
+  if (args.positional.size() != 2) return Usage("device join takes no operands, only --code");
+  absl::Status st = s.keys->Join(code);
+  if (!st.ok()) return Fail(st);
+  auto v = s.keys->Office();
+  const bool member = v.ok() && v->member;
+  std::printf("this laptop now trusts the first device of office %s it compared the code "
+              "against%s\n",
+              s.keys->province().c_str(),
+              member ? "; it is a member" : "; it becomes a member once that laptop's approval "
+                                            "arrives (sync)");
+  return 0;
+}
+
 int Remove(Session& s, const Args& args) {
   if (args.positional.size() != 3) {
     return Usage("device remove needs the DEVICE (as fieldnode device list shows)");
@@ -220,6 +252,11 @@ const std::string& DeviceHelp() {
                                        there); it must match the code shown here.
                                        The new laptop receives the office's keys
                                        after this laptop syncs.
+  device join --code CODE              on a new laptop: confirm the office, typing
+                                       the code the approving laptop shows for
+                                       this one. Until then this laptop trusts
+                                       no key of the office, whatever the hub
+                                       shows it
   device approve --first --code CODE   on the office's first laptop only: the hub
                                        administrator reads this laptop's code from
                                        "fieldhub node list" over the phone
@@ -229,19 +266,20 @@ const std::string& DeviceHelp() {
 A laptop the hub administrator enrolled receives no key of the office until a
 member approved it here: the hub cannot add a reader to an office.
 
-Example:
-  fieldnode device list
-  fieldnode device approve 0190a3b2 --code "1234 5678 9012 3456"
+Example (a new laptop of the office, approved on a member laptop):
+  fieldnode device list                                     (on the new laptop: its code)
+  fieldnode device approve 0190a3b2 --code "1234 5678 9012 3456"   (on the member)
+  fieldnode device join --code "1234 5678 9012 3456"        (on the new laptop)
 )");
   return *help;
 }
 
 int DeviceCommand(const Args& args) {
   const std::string sub = args.positional.size() > 1 ? args.positional[1] : "";
-  if (sub != "list" && sub != "approve" && sub != "remove") {
-    return Usage(sub.empty() ? "device needs list, approve or remove"
+  if (sub != "list" && sub != "approve" && sub != "join" && sub != "remove") {
+    return Usage(sub.empty() ? "device needs list, approve, join or remove"
                              : absl::StrCat("unknown device command \"", sub,
-                                            "\"; it is list, approve or remove"));
+                                            "\"; it is list, approve, join or remove"));
   }
   if (sub == "list" && args.positional.size() != 2) return Usage("device list takes no operands");
   auto session = OpenLocal(args, /*ask=*/sub != "list");
@@ -251,6 +289,7 @@ int DeviceCommand(const Args& args) {
   }
   if (sub == "list") return List(*session, args.Has("json"));
   if (sub == "approve") return Approve(*session, args);
+  if (sub == "join") return Join(*session, args);
   return Remove(*session, args);
 }
 

@@ -4,6 +4,8 @@
 //   device list [--json]                  members, pending devices, their codes
 //   device approve DEVICE --code CODE     a member approves a new laptop after
 //                                         comparing the code on both screens
+//   device join --code CODE               a new laptop confirms its office with
+//                                         the code the approving laptop shows
 //   device approve --first --code CODE    the office's first laptop, with its
 //                                         code read by the hub administrator
 //   device remove DEVICE --yes            a member removes a laptop for good

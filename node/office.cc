@@ -2108,13 +2108,18 @@ int Status(const Args& args) {
         for (const KeyRing::OfficeDevice& d : v->devices) {
           if (!d.me && d.state == KeyRing::OfficeDevice::State::kPending) ++pending_others;
         }
-        membership = v->member ? "member of the office"
-                     : v->removed
-                         ? "REMOVED from the office: it receives no key"
-                         : !v->root ? "the office has no first device yet: see fieldnode "
-                                      "device list"
-                                    : absl::StrCat("WAITING FOR APPROVAL (code ", v->my_code,
-                                                   "): see fieldnode device list");
+        if (v->member) {
+          membership = "member of the office";
+        } else if (v->removed) {
+          membership = "REMOVED from the office: it receives no key";
+        } else if (v->root || v->first_device_seen) {
+          membership = absl::StrCat("WAITING FOR APPROVAL (code ", v->my_code, ")",
+                                    v->root ? "" : " and for this laptop to join",
+                                    ": see fieldnode device list");
+        } else {
+          membership = "the office's first device is not known here yet: see fieldnode device "
+                       "list";
+        }
         if (pending_others > 0) {
           absl::StrAppend(&membership, "; ", pending_others,
                           " device(s) of the office wait for approval (fieldnode device list)");

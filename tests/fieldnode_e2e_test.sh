@@ -155,7 +155,7 @@ done
 sync_all lc1 hn lc2
 first_code() { fieldhub node list --json 2>/dev/null | json_field "[n['first_device_code'] for n in d if n['name'] == '$1'][0]"; }
 check "node list shows each device's first-device code" 0 "FIRST-DEVICE CODE" -- fieldhub node list
-check "lc2 before any first device: status says so" 0 "office +the office has no first device yet" -- node lc2 status
+check "lc2 before any first device: status says so" 0 "office +the office's first device is not known here yet" -- node lc2 status
 echeck lc1 "device approve --first with a wrong code" 1 "wrong code: it is not this laptop's code as the hub registered it.*Nothing was changed" -- node lc1 device approve --first --code "0000 1111 2222 3333"
 echeck lc1 "device approve --first with a malformed code" 1 "a pairing code is 16 digits" -- node lc1 device approve --first --code "12ab"
 echeck lc1 "device approve without --code" 2 "needs --code CODE" -- node lc1 device approve --first
@@ -166,7 +166,7 @@ echeck lc2 "lc2 cannot become a second first device" 1 "office LC already has a 
 check "lc2 waits for approval and shows its code" 0 "this laptop: .*waiting for approval" -- node lc2 device list
 lc2_id=$(node lc2 device list --json | json_field "d['this_device']")
 lc2_code=$(node lc2 device list --json | json_field "d['code']")
-check "lc2 status: waiting for approval, with its code" 0 "WAITING FOR APPROVAL \(code $lc2_code\)" -- node lc2 status
+check "lc2 status: waiting for approval, with its code" 0 "WAITING FOR APPROVAL \(code $lc2_code\) and for this laptop to join" -- node lc2 status
 check "lc1 lists lc2 as waiting, with the same code" 0 "$lc2_id +waiting for approval +lc2 +- +$lc2_code" -- node lc1 device list
 check "lc1 status: a device waits" 0 "1 device\(s\) of the office wait for approval" -- node lc1 status
 echeck lc1 "approve lc2 with a wrong code" 1 "wrong code for device $lc2_id \(lc2\).*do not approve. Nothing was changed" -- node lc1 device approve "${lc2_id:0:8}" --code "1111 2222 3333 4444"
@@ -174,6 +174,10 @@ echeck lc1 "approve an unknown device" 1 "no device of this office is \"nobody\"
 echeck lc2 "a waiting laptop cannot approve" 1 "not an approved member of office LC" -- node lc2 device approve "${lc2_id:0:8}" --code "$lc2_code"
 echeck lc1 "remove without --yes" 2 "is for good: add --yes" -- node lc1 device remove lc2
 check "lc1 approves lc2 by name with the code lc2 shows" 0 "approved device $lc2_id \(lc2\) for office LC" -- node lc1 device approve lc2 --code "$lc2_code"
+echeck lc2 "device join with a wrong code" 1 "wrong code: it is not the code a laptop of the office shows for this one" -- node lc2 device join --code "1111 2222 3333 4444"
+echeck lc2 "device join without --code" 2 "needs --code CODE" -- node lc2 device join
+lc2_shown=$(node lc1 device list --json | json_field "[x['code'] for x in d['devices'] if x['name'] == 'lc2'][0]")
+check "lc2 joins with the code lc1 shows for it" 0 "now trusts the first device of office LC" -- node lc2 device join --code "$lc2_shown"
 # The syncs share Lào Cai's office keys between its two laptops.
 sync_all lc1 lc2 lc1 lc2 hn
 check "lc2 is a member now" 0 "this laptop: .*a member" -- node lc2 device list

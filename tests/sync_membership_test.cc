@@ -61,6 +61,15 @@ class MembershipTest : public SyncTest {
 
   static Hlc Now() { return Hlc::FromParts(SystemClock::Get()->NowMillis(), 0); }
 
+  static std::string CodeShownFor(harness::LocalNode& on, const DeviceId& d) {
+    auto v = on.keys()->Office();
+    EXPECT_TRUE(v.ok());
+    for (const auto& od : v->devices) {
+      if (od.device.keys.device == d) return od.code;
+    }
+    return "";
+  }
+
   static RowId PersonOf(harness::LocalNode& n, const RowId& kase) {
     auto row = n.replica().Get("cases", kase);
     EXPECT_TRUE(row.ok() && row->has_value());
@@ -120,6 +129,13 @@ TEST_F(MembershipTest, ALaptopTheAdministratorEnrolledReadsNothingUntilApprovedW
   // An officer who compared the code on both screens approves it: now it
   // reads what was written before and after it enrolled.
   ASSERT_TRUE(lc1.keys()->Approve(rogue.replica().device_id(), Code(rogue)).ok());
+  MustSync(lc1);
+  MustSync(rogue);
+  // Approved, but it trusts no office key until its own officer confirms
+  // the office with the code the member shows.
+  EXPECT_EQ(rogue.Read("cases", before, "narrative").state, State::kNoKey);
+  ASSERT_TRUE(rogue.keys()->Join(CodeShownFor(lc1, rogue.replica().device_id())).ok());
+  MustSync(rogue);
   MustSync(lc1);
   MustSync(rogue);
   EXPECT_EQ(rogue.Read("cases", before, "narrative").state, State::kOpened);

@@ -73,23 +73,51 @@ Membership ComputeMembership(const DevicePublic& root, const std::vector<KeyReco
 
   // Removals count when signed by a device approved at some point (even one
   // removed since: mutual removals remove both, which is the safe side).
+  // A removal's kept list counts only if its signer is not removed itself,
+  // and only for approvals the removed device signed: a removed device
+  // cannot bring anyone back through a removal of its own.
+  std::map<std::string, DeviceId> approval_signer;
+  for (const KeyRecord* a : approvals) approval_signer[a->Id()] = a->signer;
+  // The removals signed by a device of `signers` (with the keys it was
+  // approved with), and the approvals they keep: only approvals the removed
+  // device signed, and only in removals whose signer is not removed itself.
+  auto removals_by = [&](const std::map<DeviceId, DevicePublic>& signers, bool report,
+                         std::set<DeviceId>* removed, std::set<std::string>* kept) {
+    std::vector<const KeyRecord*> counted;
+    for (const KeyRecord* r : removals) {
+      auto signer = signers.find(r->signer);
+      if (signer == signers.end()) continue;
+      if (!VerifyKeyRecord(*r, signer->second).ok()) {
+        if (report) {
+          m.problems.push_back(absl::StrCat(r->Describe(), ": its signature does not verify"));
+        }
+        continue;
+      }
+      removed->insert(r->subject.device);
+      counted.push_back(r);
+    }
+    for (const KeyRecord* r : counted) {
+      if (removed->count(r->signer) > 0) continue;
+      for (const std::string& k : r->kept) {
+        auto a = approval_signer.find(k);
+        if (a != approval_signer.end() && a->second == r->subject.device) kept->insert(k);
+      }
+    }
+  };
+  auto valid = [&](const std::set<DeviceId>& removed, const std::set<std::string>& kept) {
+    return [&removed, &kept](const KeyRecord& a) {
+      return removed.count(a.signer) == 0 || kept.count(a.Id()) > 0;
+    };
+  };
+  // Removals count when signed by a device approved at some point, even one
+  // removed since: mutual removals remove both, the safe side. (The price:
+  // a removed laptop can still remove others, if a hub relays it; an honest
+  // hub refuses membership records from a removed device. docs/CRYPTO.md.)
   auto all = close([](const KeyRecord&) { return true; }, false).first;
   std::set<std::string> kept;
-  for (const KeyRecord* r : removals) {
-    auto signer = all.find(r->signer);
-    if (signer == all.end()) continue;
-    if (!VerifyKeyRecord(*r, signer->second).ok()) {
-      m.problems.push_back(absl::StrCat(r->Describe(), ": its signature does not verify"));
-      continue;
-    }
-    m.removed.insert(r->subject.device);
-    for (const std::string& k : r->kept) kept.insert(k);
-  }
-  auto [keys, by] = close(
-      [&](const KeyRecord& a) {
-        return m.removed.count(a.signer) == 0 || kept.count(a.Id()) > 0;
-      },
-      true);
+  removals_by(all, true, &m.removed, &kept);
+  auto [keys, by] = close(valid(m.removed, kept), true);
+  m.approved = keys;
   for (const auto& [device, pub] : keys) {
     if (m.removed.count(device) > 0) continue;
     if (revoked.count(device) > 0) {

@@ -37,6 +37,10 @@ struct Membership {
   std::set<DeviceId> revoked;
   // Who approved each member (the root approves itself), for people.
   std::map<DeviceId, DeviceId> approved_by;
+  // Every device the chain reaches (members, removed, revoked) with the keys
+  // it was approved with: its records and commits are verified against
+  // these, never against other keys a hub lists for it.
+  std::map<DeviceId, DevicePublic> approved;
   // Records that were not taken, and why (a bad signature, an approval of a
   // known device with other keys...): for status and the daemon's log.
   std::vector<std::string> problems;

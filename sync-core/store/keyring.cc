@@ -195,6 +195,20 @@ class KeyRing::Impl {
     return Query("kind = 6 AND province = ?1", [&](sqlite::Stmt* s) { s->BindText(1, province); });
   }
 
+  // The first devices of `province` whose records this laptop holds, each
+  // signed by itself: what a laptop waiting to join may confirm.
+  absl::StatusOr<std::vector<crypto::DevicePublic>> CandidateRoots(const std::string& province) {
+    FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> records, MembershipRecords(province));
+    std::vector<crypto::DevicePublic> out;
+    for (const KeyRecord* r : crypto::FirstDeviceRecords(records)) {
+      const bool dup = std::any_of(out.begin(), out.end(), [&](const crypto::DevicePublic& d) {
+        return d.device == r->subject.device && d.sign_pk == r->subject.sign_pk;
+      });
+      if (!dup) out.push_back(r->subject);
+    }
+    return out;
+  }
+
   // Who belongs to `province`, from its pinned root; null if none pinned.
   absl::StatusOr<std::shared_ptr<crypto::Membership>> MembershipOf(const std::string& province) {
     auto it = memberships.find(province);
@@ -220,9 +234,18 @@ class KeyRing::Impl {
   absl::StatusOr<bool> Trusted(const std::string& province, const DeviceId& signer, bool now) {
     FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> m, MembershipOf(province));
     if (!m) return false;
+    auto approved = m->approved.find(signer);
+    if (approved == m->approved.end()) return false;
+    // Its records were verified against the keys this laptop's registry
+    // holds for it: they must be the keys it was approved with.
+    if (!SameKeysAsRegistered(approved->second)) return false;
     if (m->IsMember(signer)) return true;
-    if (now) return false;
-    return m->approved_by.count(signer) > 0;
+    return !now;
+  }
+  bool SameKeysAsRegistered(const crypto::DevicePublic& keys) const {
+    auto it = registry.find(keys.device);
+    return it != registry.end() && it->second.keys.sign_pk == keys.sign_pk &&
+           it->second.keys.box_pk == keys.box_pk;
   }
 
   absl::StatusOr<std::vector<KeyRecord>> Query(const std::string& where,
@@ -776,9 +799,13 @@ absl::StatusOr<KeyRecordsReport> KeyRing::AddRecords(const std::vector<std::stri
         // The first first device seen of an office is pinned; another is
         // stored (it proves what the hub relayed) but never trusted.
         FS_ASSIGN_OR_RETURN(std::optional<crypto::DevicePublic> root, impl_->Root(r->province));
-        if (!root) {
+        if (!root && r->province != province_) {
+          // Another office's: pinned on first sight (what a grant to that
+          // office is checked against). This laptop's own office's first
+          // device is pinned only by an officer here (Join, ApproveFirst).
           FS_RETURN_IF_ERROR(impl_->PinRoot(r->province, r->subject, "first seen"));
-        } else if (root->device != r->subject.device || root->sign_pk != r->subject.sign_pk) {
+        } else if (root && (root->device != r->subject.device ||
+                            root->sign_pk != r->subject.sign_pk)) {
           FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
               "device ", r->subject.device.ToString(), " claims to be the first device of office ",
               r->province, ", whose first device here is ", root->device.ToString(),
@@ -881,8 +908,10 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
     FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
     if (!office) {
       report.notes.push_back(absl::StrCat(
-          "office ", province_, " has no first device yet: no office key is shared; on the "
-          "office's first laptop run: fieldnode device approve --first --code CODE"));
+          "this laptop does not know office ", province_, "'s first device yet: it shares and "
+          "receives no office key. On the office's first laptop: fieldnode device approve "
+          "--first --code CODE; on any other: fieldnode device list, then fieldnode device join "
+          "--code CODE once a member approved it"));
     } else if (!office->IsMember(me.device())) {
       report.notes.push_back(
           "this laptop waits for approval by a laptop of its office: there, an officer runs "
@@ -946,37 +975,49 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
         if (d.province == province_ && d.revoked()) gone.push_back(d.keys);
       }
 
-      // The office's keys made by its members (a key an unapproved device
-      // published does not count, whatever its generation).
+      // The office's keys made by this laptop or a member now (a key an
+      // unapproved or removed device published, of whatever generation,
+      // does not count), newest generation first.
       std::vector<KeyRecord> keys;
       FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> all_keys, m.OfficeKeys(province_));
       for (KeyRecord& k : all_keys) {
-        FS_ASSIGN_OR_RETURN(bool t, m.Trusted(province_, k.signer, /*now=*/false));
-        if (t || k.signer == me.device()) keys.push_back(std::move(k));
+        bool t = k.signer == me.device();
+        if (!t) {
+          FS_ASSIGN_OR_RETURN(t, m.Trusted(province_, k.signer, /*now=*/true));
+        }
+        if (t) keys.push_back(std::move(k));
       }
       const uint32_t newest = keys.empty() ? 0 : keys.front().generation;
+      auto next_generation = [&](uint32_t g) -> absl::StatusOr<uint32_t> {
+        if (g >= crypto::kMaxOfficeGeneration) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "office ", province_, " has used every office key generation; nothing was "
+              "rotated (report this)"));
+        }
+        return g + 1;
+      };
       FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> current, m.CurrentOffice(me, province_));
       if (keys.empty()) {
         FS_RETURN_IF_ERROR(new_office_key(1, "the office had none"));
       } else if (!current) {
         // Another member made the office key but has not shared it with
-        // this one yet (or its only key is older than a removal): a key of
-        // the newest generation lets this device work now.
+        // this one yet: a key of the newest generation lets it work now.
         FS_RETURN_IF_ERROR(new_office_key(newest, "no key of the office has reached this device"));
       } else {
-        // A key of the newest generation shared with a device since revoked
-        // or removed: a new generation, shared only with the members.
+        // The key this laptop seals under, or one of its generation, shared
+        // with a device since revoked or removed: a new generation, shared
+        // only with the members.
         bool exposed = false;
         for (const KeyRecord& k : keys) {
-          if (k.generation != newest) break;
+          if (k.generation != current->generation) continue;
           for (const crypto::DevicePublic& d : gone) {
             FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, d.device));
             exposed |= shared;
           }
         }
         if (exposed) {
-          FS_RETURN_IF_ERROR(
-              new_office_key(newest + 1, "a device of the office was revoked or removed"));
+          FS_ASSIGN_OR_RETURN(uint32_t g, next_generation(std::max(newest, current->generation)));
+          FS_RETURN_IF_ERROR(new_office_key(g, "a device of the office was revoked or removed"));
         }
       }
       // Every office key held goes to every member that lacks it, sealed
@@ -1055,9 +1096,20 @@ absl::StatusOr<KeyRing::OfficeView> KeyRing::Office() {
     mine = d->keys;
   }
   FS_ASSIGN_OR_RETURN(v.root, m.Root(province_));
+  if (!v.root) {
+    FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen, m.CandidateRoots(province_));
+    seen.erase(std::remove_if(seen.begin(), seen.end(),
+                              [&](const crypto::DevicePublic& d) { return d.device == self; }),
+               seen.end());
+    if (seen.size() == 1) v.first_device_seen = seen.front();
+    v.first_devices_seen = seen.size();
+  }
   FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
   if (mine.sign_pk.size() == 32) {
-    v.my_code = crypto::PairingCode(v.root ? *v.root : mine, mine);
+    const crypto::DevicePublic& against = v.root               ? *v.root
+                                          : v.first_device_seen ? *v.first_device_seen
+                                                                : mine;
+    v.my_code = crypto::PairingCode(against, mine);
   }
   if (office) {
     v.member = office->IsMember(self);
@@ -1084,12 +1136,49 @@ absl::StatusOr<KeyRing::OfficeView> KeyRing::Office() {
     if (od.state == OfficeDevice::State::kPending && d.revoked()) {
       od.state = OfficeDevice::State::kRevoked;
     }
-    if (od.state == OfficeDevice::State::kPending && v.root) {
+    if (v.root && !od.first && !od.me && od.state != OfficeDevice::State::kRemoved &&
+        od.state != OfficeDevice::State::kRevoked) {
       od.code = crypto::PairingCode(*v.root, d.keys);
     }
     v.devices.push_back(std::move(od));
   }
   return v;
+}
+
+absl::Status KeyRing::Join(std::string_view code) {
+  if (!identity_) {
+    return absl::FailedPreconditionError(
+        "joining needs the keystore unlocked (the code is computed from this laptop's own keys)");
+  }
+  Impl& m = *impl_;
+  const crypto::DevicePublic me = identity_->public_keys();
+  FS_ASSIGN_OR_RETURN(std::optional<crypto::DevicePublic> root, m.Root(province_));
+  if (root) {
+    FS_ASSIGN_OR_RETURN(bool same, crypto::PairingCodeMatches(code, *root, me));
+    if (same) return absl::OkStatus();  // joined already
+    return absl::PermissionDeniedError(absl::StrCat(
+        "wrong code: this laptop already trusts ", root->device.ToString(),
+        " as the first device of office ", province_, ", and the code does not match it; "
+        "nothing was changed"));
+  }
+  FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen, m.CandidateRoots(province_));
+  FS_RETURN_IF_ERROR(crypto::ParsePairingCode(code).status());
+  for (const crypto::DevicePublic& candidate : seen) {
+    if (candidate.device == me.device) continue;
+    FS_ASSIGN_OR_RETURN(bool ok, crypto::PairingCodeMatches(code, candidate, me));
+    if (!ok) continue;
+    return m.InTxn([&]() { return m.PinRoot(province_, candidate, "confirmed by an officer"); });
+  }
+  if (seen.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this laptop has seen no first device of office ", province_, " yet: sync, then try "
+        "again (if this is the office's first laptop, use device approve --first); nothing was "
+        "changed"));
+  }
+  return absl::PermissionDeniedError(
+      "wrong code: it is not the code a laptop of the office shows for this one. Read it again "
+      "from the approving laptop's \"fieldnode device list\"; if it still differs, the hub shows "
+      "one of the two laptops another office: do not go on. Nothing was changed");
 }
 
 absl::Status KeyRing::ApproveFirst(std::string_view code) {
@@ -1101,46 +1190,33 @@ absl::Status KeyRing::ApproveFirst(std::string_view code) {
   const crypto::DevicePublic me = identity_->public_keys();
   FS_ASSIGN_OR_RETURN(std::optional<crypto::DevicePublic> root, m.Root(province_));
   if (root && root->device == me.device) return absl::OkStatus();  // done already
-  if (root) {
-    // A first device pinned here that was since revoked (the administrator
-    // had enrolled a laptop of their own first, say) does not leave this
-    // laptop stuck: if it is no member of that office, it may start the
-    // office anew. Other laptops that pinned the old root keep it.
-    const RegisteredDevice* old = FindDevice(root->device);
-    FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
-    if (old != nullptr && old->revoked() && !(office && office->IsMember(me.device))) {
-      FS_ASSIGN_OR_RETURN(bool matches, crypto::PairingCodeMatches(code, me, me));
-      if (!matches) {
-        return absl::PermissionDeniedError(
-            "wrong code: it is not this laptop's code as the hub registered it; nothing was "
-            "changed");
-      }
-      HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
-      return m.InTxn([&]() -> absl::Status {
-        FS_RETURN_IF_ERROR(m.Alert(absl::StrCat(
-            "the first device of office ", province_, " pinned here, ", root->device.ToString(),
-            ", was revoked; this laptop became the office's first device instead")));
-        FS_RETURN_IF_ERROR(m.Store(crypto::MembershipRecord(
-                                       *identity_, clock.Now(), province_,
-                                       crypto::MembershipAction::kFirstDevice, me),
-                                   false));
-        FS_ASSIGN_OR_RETURN(auto del, m.db->Prepared("DELETE FROM _fs_roots WHERE province = ?1"));
-        del->BindText(1, province_);
-        FS_RETURN_IF_ERROR(del->Run());
-        return m.PinRoot(province_, me, "this laptop");
-      });
-    }
+  // Any other first device this laptop knows of, pinned or seen: the office
+  // has one already. One since revoked (the administrator had enrolled a
+  // laptop of their own first, say) does not leave this laptop stuck: it
+  // may start the office anew; laptops that pinned the old one keep it.
+  std::vector<crypto::DevicePublic> others;
+  if (root) others.push_back(*root);
+  FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen, m.CandidateRoots(province_));
+  for (const crypto::DevicePublic& d : seen) {
+    if (d.device != me.device && !(root && root->device == d.device)) others.push_back(d);
   }
-  if (root) {
-    const RegisteredDevice* first = FindDevice(root->device);
+  std::vector<crypto::DevicePublic> active;
+  for (const crypto::DevicePublic& d : others) {
+    const RegisteredDevice* reg = FindDevice(d.device);
+    if (reg == nullptr || !reg->revoked()) active.push_back(d);
+  }
+  if (!active.empty()) {
+    const crypto::DevicePublic& first = active.front();
+    const RegisteredDevice* reg = FindDevice(first.device);
     return absl::FailedPreconditionError(absl::StrCat(
-        "office ", province_, " already has a first device: ", root->device.ToString(), " (",
-        first != nullptr ? Printable(first->name) : std::string("not in the registry"),
-        ", fingerprint ", crypto::Fingerprint(*root),
-        "); ask an officer at one of the office's laptops to approve this one with \"fieldnode "
-        "device approve\". If that device is not one of your office's laptops, tell the hub "
-        "administrator: nothing was changed"));
+        "office ", province_, " already has a first device: ", first.device.ToString(), " (",
+        reg != nullptr ? Printable(reg->name) : std::string("not in the registry"),
+        ", fingerprint ", crypto::Fingerprint(first),
+        "); ask an officer at one of the office's laptops to approve this one, then run "
+        "\"fieldnode device join\". If that device is not one of your office's laptops, tell "
+        "the hub administrator: nothing was changed"));
   }
+  const bool restart = !others.empty();
   const RegisteredDevice* registered = FindDevice(me.device);
   if (registered == nullptr) {
     return absl::FailedPreconditionError(
@@ -1157,6 +1233,14 @@ absl::Status KeyRing::ApproveFirst(std::string_view code) {
   }
   HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
   return m.InTxn([&]() -> absl::Status {
+    if (restart) {
+      FS_RETURN_IF_ERROR(m.Alert(absl::StrCat(
+          "every first device of office ", province_, " this laptop knew of was revoked; this "
+          "laptop became the office's first device instead")));
+      FS_ASSIGN_OR_RETURN(auto del, m.db->Prepared("DELETE FROM _fs_roots WHERE province = ?1"));
+      del->BindText(1, province_);
+      FS_RETURN_IF_ERROR(del->Run());
+    }
     FS_RETURN_IF_ERROR(m.Store(crypto::MembershipRecord(*identity_, clock.Now(), province_,
                                                         crypto::MembershipAction::kFirstDevice,
                                                         me),
@@ -1363,7 +1447,7 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
       FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, m.OfficeKeys(province_));
       uint32_t generation = 1;
       for (const KeyRecord& k : keys) {
-        FS_ASSIGN_OR_RETURN(bool trusted, m.Trusted(province_, k.signer, false));
+        FS_ASSIGN_OR_RETURN(bool trusted, m.Trusted(province_, k.signer, true));
         if (trusted) {
           generation = k.generation;
           break;
@@ -1433,6 +1517,18 @@ absl::Status KeyRing::Verify(const Commit& c, int64_t position) {
     return absl::PermissionDeniedError(absl::StrCat(
         "commit ", c.Name(), " was signed by device ", c.author.ToString(), " (", author->name,
         ") after its revocation; refused"));
+  }
+  // A device of an office's chain signs with the keys it was approved
+  // with: a hub that lists other keys for it cannot have its commits taken.
+  FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office,
+                      impl_->MembershipOf(author->province));
+  if (office) {
+    auto approved = office->approved.find(c.author);
+    if (approved != office->approved.end() && !impl_->SameKeysAsRegistered(approved->second)) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "commit ", c.Name(), " is by device ", c.author.ToString(), ", whose keys here differ "
+          "from those its office approved; refused"));
+    }
   }
   FS_RETURN_IF_ERROR(crypto::VerifyCommitSignature(c, author->keys.sign_pk));
   return impl_->NoteFinal(c);

@@ -127,12 +127,19 @@ class KeyRing {
     bool first = false;  // the office's first device (its root)
     bool me = false;
     std::optional<DeviceId> approved_by;
-    // The pairing code of a pending device, against this laptop's root: the
-    // one its own screen must show.
+    // The pairing code of another device of the office, against this
+    // laptop's root: the one its own screen must show (for a device waiting
+    // to be approved, or to join).
     std::string code;
   };
   struct OfficeView {
-    std::optional<crypto::DevicePublic> root;  // none: the office has no first device yet
+    // The office's first device as pinned here; none until an officer
+    // confirmed it (device join, or approve --first on the first laptop).
+    std::optional<crypto::DevicePublic> root;
+    // Not pinned yet: the one first device of the office this laptop has
+    // seen (what its code is computed against), and how many it has seen.
+    std::optional<crypto::DevicePublic> first_device_seen;
+    size_t first_devices_seen = 0;
     bool member = false;                       // this laptop may hold the office's keys
     bool removed = false;                      // this laptop was removed or revoked
     // This laptop's pairing code (against the pinned root, or itself if
@@ -147,6 +154,12 @@ class KeyRing {
   // (it proves the hub registered this laptop's keys). Refused if the
   // office already has a first device. Needs the keystore unlocked.
   absl::Status ApproveFirst(std::string_view code);
+  // A laptop waiting to join confirms its office: `code` is the code a
+  // member laptop shows for it (the same as its own, when the hub showed
+  // both laptops the same first device). Pins that first device. Needs the
+  // keystore unlocked. Until then this laptop trusts no other device's
+  // office keys, whatever the hub relays.
+  absl::Status Join(std::string_view code);
   // A member approves `device` of its office, after the officer compared
   // `code` with the new device's screen. Needs the keystore unlocked.
   absl::Status Approve(const DeviceId& device, std::string_view code);

@@ -236,6 +236,13 @@ absl::Status LocalNode::JoinOffice(LocalNode& member) {
   FS_RETURN_IF_ERROR(member.Sync().status());
   FS_ASSIGN_OR_RETURN(KeyRing::OfficeView mine, keys_->Office());
   FS_RETURN_IF_ERROR(member.keys()->Approve(replica_->device_id(), mine.my_code));
+  // The officer at this laptop types the code the member shows for it.
+  FS_ASSIGN_OR_RETURN(KeyRing::OfficeView theirs, member.keys()->Office());
+  std::string shown;
+  for (const KeyRing::OfficeDevice& d : theirs.devices) {
+    if (d.device.keys.device == replica_->device_id()) shown = d.code;
+  }
+  FS_RETURN_IF_ERROR(keys_->Join(shown.empty() ? mine.my_code : shown));
   FS_RETURN_IF_ERROR(member.Sync().status());
   return Sync().status();
 }

@@ -109,8 +109,9 @@ class LocalNode {
   // publish it).
   absl::Status BecomeFirstDevice();
   // `member` approves this node after "comparing" the code this node shows,
-  // with the syncs an office would do: this node (it sees the first
-  // device), the member (it sees this node), approve, the member again
+  // and this node joins with the code the member shows for it, with the
+  // syncs an office would do: this node (it sees the first device), the
+  // member (it sees this node), approve and join, the member again
   // (approval and office key shares pushed), this node (keys received).
   absl::Status JoinOffice(LocalNode& member);
 

@@ -1,0 +1,200 @@
+// Attacks on office membership found by the review of issue 11 (each was
+// proven against the first version of the code; here they must fail): the
+// administrator made first device of an office that has none, a pending
+// laptop shown a fake office, a member's records signed with keys the hub
+// lists instead of those it was approved with, and a removed device
+// blocking the rotation with an office key of a high generation.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "clock/clock_source.h"
+#include "crypto/key_record.h"
+#include "crypto/pairing_code.h"
+#include "store/sqlite.h"
+#include "support/sync_fixture.h"
+
+namespace fieldsync::testing {
+namespace {
+
+using State = OpenedField::State;
+
+class MembershipAttackTest : public SyncTest {
+ protected:
+  void EditHubWhileStopped(const std::string& sql,
+                           const std::function<void(sqlite::Stmt*)>& bind = nullptr) {
+    hub_->Stop();
+    {
+      auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+      ASSERT_TRUE(db.ok()) << db.status();
+      auto st = (*db)->Prepared(sql);
+      ASSERT_TRUE(st.ok()) << st.status();
+      if (bind) bind(st->get());
+      ASSERT_TRUE((*st)->Run().ok());
+      ASSERT_GT((*db)->Changes(), 0) << sql;
+    }
+    ASSERT_TRUE(hub_->Start().ok());
+  }
+  static Hlc Now() { return Hlc::FromParts(SystemClock::Get()->NowMillis(), 0); }
+  static std::string CodeShownFor(harness::LocalNode& on, const DeviceId& d) {
+    auto v = on.keys()->Office();
+    EXPECT_TRUE(v.ok());
+    for (const auto& od : v->devices) {
+      if (od.device.keys.device == d) return od.code;
+    }
+    return "";
+  }
+  // The office data key records (kind 5) of `ring` held by `n`.
+  static std::vector<crypto::KeyRecord> OfficeWraps(harness::LocalNode& n, const RowId& ring) {
+    std::vector<crypto::KeyRecord> out;
+    auto st = n.replica().db().Prepared("SELECT bytes FROM _fs_keys WHERE kind = 5 AND "
+                                        "keyring = ?1");
+    (*st)->BindBlob(1, ring.view());
+    while (*(*st)->Step()) {
+      auto r = crypto::ParseKeyRecord((*st)->ColumnString(0));
+      if (r.ok()) out.push_back(*r);
+    }
+    return out;
+  }
+};
+
+TEST_F(MembershipAttackTest, TheAdministratorMadeFirstDeviceOfAnOfficeWithNoneGetsNoKey) {
+  join_offices_ = false;  // an existing office after the upgrade: no first device yet
+  auto& lc1 = AddNode("LC");
+  const RowId kase = NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(lc1);
+  auto& admin = AddNode("LC");  // enroll-token --province LC; fieldnode enroll
+  ASSERT_TRUE(admin.BecomeFirstDevice().ok());
+  MustSync(admin);
+  MustSync(lc1);
+  // The administrator approves lc1 on its own laptop, with the code it can
+  // compute from public keys.
+  ASSERT_TRUE(admin.keys()->Approve(lc1.replica().device_id(),
+                                    CodeShownFor(admin, lc1.replica().device_id()))
+                  .ok());
+  MustSync(admin);
+  MustSync(lc1);  // an ordinary sync of the office's laptop
+  MustSync(admin);
+  EXPECT_EQ(admin.Read("cases", kase, "narrative").state, State::kNoKey);
+  auto view = lc1.keys()->Office();
+  ASSERT_TRUE(view.ok());
+  EXPECT_FALSE(view->member) << "no officer of the office confirmed anything";
+  EXPECT_FALSE(view->root.has_value());
+  // lc1's officer, asked to become the first device, is told one exists.
+  const crypto::DevicePublic me = lc1.identity().public_keys();
+  absl::Status s = lc1.keys()->ApproveFirst(crypto::PairingCode(me, me));
+  EXPECT_NE(s.message().find("already has a first device"), std::string::npos) << s;
+}
+
+TEST_F(MembershipAttackTest, ALaptopShownAFakeOfficeSealsNothingUnderItsKeysAndIsNotStuck) {
+  auto& lc1 = AddNode("LC");  // the real first device
+  join_offices_ = false;
+  auto& x = AddNode("LC");  // a device the hub registered in LC
+  MustSync(x);
+  auto& lc2 = AddNode("LC");  // a new laptop of the office, never synced
+  // What the hub serves lc2 first: the registry, a first device X, X's
+  // approval of lc2, X's office key shared to lc2.
+  ASSERT_TRUE(lc2.keys()->SetRegistry(x.keys()->Registry()).ok());
+  crypto::OfficeKey k = crypto::NewOfficeKey("LC", 9);
+  auto added = lc2.keys()->AddRecords(
+      {crypto::MembershipRecord(x.identity(), Now(), "LC", crypto::MembershipAction::kFirstDevice,
+                                x.identity().public_keys())
+           .bytes,
+       crypto::MembershipRecord(x.identity(), Now(), "LC", crypto::MembershipAction::kApprove,
+                                lc2.identity().public_keys())
+           .bytes,
+       crypto::OfficeKeyRecord(x.identity(), Now(), k).bytes,
+       crypto::ShareOfficeKey(x.identity(), Now(), k, lc2.identity().public_keys()).bytes});
+  ASSERT_TRUE(added.ok());
+  const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai");
+  for (const auto& w : OfficeWraps(lc2, kase)) {
+    EXPECT_FALSE(w.office_key_id == k.id && crypto::OpenDataKey(k, w).ok())
+        << "sealed under the hub's key";
+  }
+  // Not stuck: the real member approves it, it joins with the member's code.
+  MustSync(lc2);
+  MustSync(lc1);
+  ASSERT_TRUE(lc1.keys()->Approve(lc2.replica().device_id(),
+                                  CodeShownFor(lc1, lc2.replica().device_id()))
+                  .ok());
+  // The fake first device makes the code lc2 computes differ: joining with
+  // the member's code is what sorts it out (two first devices seen, the
+  // code picks the right one).
+  absl::Status joined = lc2.keys()->Join(CodeShownFor(lc1, lc2.replica().device_id()));
+  ASSERT_TRUE(joined.ok()) << joined;
+  MustSync(lc1);
+  MustSync(lc2);
+  auto v = lc2.keys()->Office();
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->member);
+  EXPECT_EQ(v->root->device, lc1.replica().device_id());
+}
+
+TEST_F(MembershipAttackTest, AMembersRecordsSignedWithKeysTheHubListsForItAreNotTrusted) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  MustSync(lc1);
+  crypto::DeviceIdentity fake = crypto::DeviceIdentity::Generate(lc2.replica().device_id());
+  const std::string fsign = fake.public_keys().sign_pk, fbox = fake.public_keys().box_pk;
+  EditHubWhileStopped("UPDATE hub_nodes SET sign_pk = ?1, box_pk = ?2 WHERE device = ?3",
+                      [&](sqlite::Stmt* s) {
+                        s->BindBlob(1, fsign);
+                        s->BindBlob(2, fbox);
+                        s->BindBlob(3, lc2.replica().device_id().view());
+                      });
+  auto& lc3 = AddNode("LC");  // sees lc2 for the first time, with the hub's keys
+  ASSERT_TRUE(lc3.keys()->IsMember("LC", lc3.replica().device_id()).value());
+  crypto::OfficeKey k = crypto::NewOfficeKey("LC", 50);
+  auto added = lc3.keys()->AddRecords(
+      {crypto::OfficeKeyRecord(fake, Now(), k).bytes,
+       crypto::ShareOfficeKey(fake, Now(), k, lc3.identity().public_keys()).bytes});
+  ASSERT_TRUE(added.ok());
+  const RowId kase = NewCase(lc3.replica(), "LC", "Hoàng Thị Thu");
+  for (const auto& w : OfficeWraps(lc3, kase)) {
+    EXPECT_FALSE(w.office_key_id == k.id && crypto::OpenDataKey(k, w).ok())
+        << "sealed under the hub's key";
+  }
+  auto member = lc3.keys()->IsMember("LC", lc2.replica().device_id());
+  ASSERT_TRUE(member.ok());
+  EXPECT_FALSE(*member) << "its registered keys are not those it was approved with";
+}
+
+TEST_F(MembershipAttackTest, ARemovedDevicesHighGenerationKeyDoesNotBlockTheRotation) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  NewCase(lc1.replica(), "LC", "trước");
+  MustSync(lc1);
+  MustSync(lc2);
+  crypto::OfficeKey planted = crypto::NewOfficeKey("LC", 1000);
+  {
+    auto rec = crypto::OfficeKeyRecord(lc2.identity(), Now(), planted);
+    ASSERT_TRUE(lc2.keys()->AddRecords({rec.bytes}).ok());
+    auto st = lc2.replica().db().Prepared("UPDATE _fs_keys SET pushed = 0 WHERE id = ?1");
+    (*st)->BindBlob(1, rec.Id());
+    ASSERT_TRUE((*st)->Run().ok());
+    MustSync(lc2);
+  }
+  MustSync(lc1);
+  ASSERT_TRUE(lc1.keys()->Remove(lc2.replica().device_id()).ok());
+  MustSync(lc1);
+  MustSync(lc1);
+  const RowId kase = NewCase(lc1.replica(), "LC", "sau khi gỡ");
+  auto wraps = OfficeWraps(lc1, kase);
+  ASSERT_FALSE(wraps.empty());
+  auto st = lc1.replica().db().Prepared(
+      "SELECT count(*) FROM _fs_keys WHERE kind = 2 AND office_key = ?1 AND recipient = ?2");
+  (*st)->BindBlob(1, wraps[0].office_key_id.view());
+  (*st)->BindBlob(2, lc2.replica().device_id().view());
+  ASSERT_TRUE(*(*st)->Step());
+  EXPECT_EQ((*st)->ColumnInt(0), 0) << "sealed under a key the removed laptop holds";
+  (*st)->Reset();
+  auto k = lc2.keys()->AddRecords({wraps[0].bytes});
+  ASSERT_TRUE(k.ok());
+  MustSync(lc1);
+  MustSync(lc2);  // removed by the office, not revoked at the hub: it still pulls
+  EXPECT_NE(lc2.Read("cases", kase, "narrative").state, State::kOpened);
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
