@@ -228,6 +228,15 @@ TEST_F(MembershipTest, ChangedKeysForAKnownDeviceAreRefusedAndReported) {
   ASSERT_TRUE(alerts.ok());
   ASSERT_FALSE(alerts->empty());
   EXPECT_NE(alerts->back().find("other keys"), std::string::npos) << alerts->back();
+  // A name the hub changes is not taken either (an officer removing "lc2"
+  // by name must not reach another device).
+  EditHubWhileStopped("UPDATE hub_nodes SET name = 'renamed' WHERE device = ?1",
+                      [&](sqlite::Stmt* s) { s->BindBlob(1, id); });
+  MustSync(lc1);
+  EXPECT_EQ(lc1.keys()->FindDevice(lc2.replica().device_id())->name, "test node");
+  alerts = lc1.keys()->TrustAlerts();
+  ASSERT_TRUE(alerts.ok());
+  EXPECT_NE(alerts->back().find("first name is kept"), std::string::npos) << alerts->back();
   // A commit of lc2's re-signed with the hub's keys for it is refused by
   // lc1, which verifies against the keys it pinned.
   auto mine = lc2.replica().LocalCommitsAfter(0, 100);

@@ -672,6 +672,15 @@ absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) 
               "); the first keys are kept")));
           keep.keys = was.keys;
         }
+        if (was.name != d.name) {
+          // A name is set at enrolment and never changes: one the hub
+          // changes could make an officer remove a colleague instead.
+          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
+              "the hub lists device ", d.keys.device.ToString(), " as \"", Printable(d.name),
+              "\", but this laptop first saw it as \"", Printable(was.name), "\"; the first "
+              "name is kept")));
+          keep.name = was.name;
+        }
         if (was.province != d.province) {
           FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
               "the hub lists device ", d.keys.device.ToString(), " in office ",
@@ -945,7 +954,14 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
         const crypto::DevicePublic* subject = nullptr;
         for (const KeyRecord& l : links) {
           if (l.action == crypto::MembershipAction::kApprove && l.signer == gone &&
-              office->IsMember(l.subject.device) && kept.size() < crypto::kMaxKeptApprovals) {
+              office->IsMember(l.subject.device)) {
+            if (kept.size() == crypto::kMaxKeptApprovals) {
+              report.notes.push_back(absl::StrCat(
+                  "revoked device ", gone.ToString(), " approved more than ",
+                  crypto::kMaxKeptApprovals, " members: approve the others again from this "
+                  "laptop, or they lose their membership"));
+              break;
+            }
             kept.push_back(l.Id());
           }
         }
