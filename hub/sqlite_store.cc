@@ -81,6 +81,9 @@ size_t ApproxSize(const RowSnapshot& r) {
 }
 
 constexpr size_t kMaxChunkBytes = 4 << 20;
+// hub.db schema versions: 1 as the sync, encryption and CLI issues left it
+// (no version recorded); 2 adds hub_referral_status (issue 11).
+constexpr int64_t kHubSchemaVersion = 2;
 constexpr int kMaxConcurrentPulls = 64;
 
 template <typename F>
@@ -113,6 +116,29 @@ absl::Status SqliteHubStore::Init() {
   FS_ASSIGN_OR_RETURN(writer_, Replica::Open(o));
   hub_id_ = writer_->device_id();
   FS_RETURN_IF_ERROR(InTxn(writer_->db(), [&]() -> absl::Status {
+    // The schema version of hub.db (docs/FORMATS.md, "Hub file"): 1 for a
+    // hub made before it was recorded, migrated in place to the current.
+    int64_t version = 0;
+    {
+      FS_RETURN_IF_ERROR(writer_->db().Exec(kRegistry[0]));  // hub_meta
+      FS_ASSIGN_OR_RETURN(auto st, writer_->db().Prepared(
+                                       "SELECT value FROM hub_meta WHERE key = 'schema_version'"));
+      FS_ASSIGN_OR_RETURN(bool found, st->Step());
+      if (found) version = st->ColumnInt(0);
+    }
+    bool existing = false;
+    {
+      FS_ASSIGN_OR_RETURN(auto any, writer_->db().Prepared(
+                                        "SELECT 1 FROM sqlite_master WHERE name = 'hub_nodes'"));
+      FS_ASSIGN_OR_RETURN(existing, any->Step());
+    }
+    if (version == 0) version = existing ? 1 : kHubSchemaVersion;
+    if (version > kHubSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path_, " is a hub database of schema version ", version, ", made by a newer fieldhub; "
+          "this one reads up to version ", kHubSchemaVersion, ": upgrade fieldhub (nothing was "
+          "changed)"));
+    }
     for (const char* sql : kRegistry) FS_RETURN_IF_ERROR(writer_->db().Exec(sql));
   {
     // Added after the sync issue: hubs made before gain the column.
@@ -125,7 +151,33 @@ absl::Status SqliteHubStore::Init() {
           "ALTER TABLE hub_nodes ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0"));
     }
   }
-    return Scope::CreateTables(writer_->db());
+    FS_RETURN_IF_ERROR(Scope::CreateTables(writer_->db()));
+    if (version < 2) {
+      // Version 2 (issue 11): the status versions of the referrals held,
+      // so that the next answer to one is judged against its base.
+      FS_ASSIGN_OR_RETURN(std::vector<RowId> refs, writer_->ListRows("referrals", true));
+      const TableDef* t = writer_->schema().FindTable("referrals");
+      const size_t col = static_cast<size_t>(t->ColumnIndex("status"));
+      for (const RowId& ref : refs) {
+        FS_ASSIGN_OR_RETURN(std::optional<Row> row, writer_->Get("referrals", ref));
+        if (!row || !row->versions[col] || row->values[col].kind() != Value::Kind::kText) {
+          continue;
+        }
+        FS_ASSIGN_OR_RETURN(auto ins, writer_->db().Prepared(
+                                          "INSERT OR IGNORE INTO hub_referral_status(referral, "
+                                          "hlc, device, status) VALUES (?1, ?2, ?3, ?4)"));
+        ins->BindBlob(1, ref.view());
+        ins->BindInt(2, static_cast<int64_t>(row->versions[col]->version.hlc.packed()));
+        ins->BindBlob(3, row->versions[col]->version.device.view());
+        ins->BindText(4, row->values[col].str());
+        FS_RETURN_IF_ERROR(ins->Run());
+      }
+    }
+    FS_ASSIGN_OR_RETURN(auto set, writer_->db().Prepared(
+                                      "INSERT OR REPLACE INTO hub_meta(key, value) VALUES "
+                                      "('schema_version', ?1)"));
+    set->BindInt(1, kHubSchemaVersion);
+    return set->Run();
   }));
   // Deleted key records are overwritten in the file, not merely unlinked.
   FS_RETURN_IF_ERROR(writer_->db().Exec("PRAGMA secure_delete = ON"));

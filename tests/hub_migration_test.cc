@@ -1,0 +1,81 @@
+// A hub.db made by the build before issue 11 (tests/fixtures/hub-v1, schema
+// version 1: no version recorded) opens in place with today's fieldhub: it
+// is migrated to version 2 (the status versions of the referrals it holds),
+// keeps its provinces, nodes and log, and laptops of today sync with it,
+// answering a referral made before the upgrade. A hub.db of a newer version
+// is refused in one line, unchanged.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+
+#include "store/sqlite.h"
+#include "support/sync_fixture.h"
+
+namespace fieldsync::testing {
+namespace {
+
+class HubMigrationTest : public SyncTest {
+ protected:
+  void SetUp() override {
+    const char* fixtures = std::getenv("FIELDSYNC_FIXTURES");
+    ASSERT_NE(fixtures, nullptr);
+    std::filesystem::create_directories(dir_.File("hub"));
+    std::filesystem::copy_file(std::string(fixtures) + "/hub-v1/hub.db", dir_.File("hub/hub.db"));
+    hub_ = std::make_unique<harness::HubProcess>(dir_.File("hub"), *pki_);
+  }
+
+  static int64_t Query(const std::string& db_path, const std::string& sql) {
+    auto db = sqlite::Db::Open(db_path, "");
+    EXPECT_TRUE(db.ok());
+    auto st = (*db)->Prepared(sql);
+    EXPECT_TRUE(st.ok()) << st.status();
+    auto r = (*st)->Step();
+    EXPECT_TRUE(r.ok() && *r) << sql;
+    return (*st)->ColumnInt(0);
+  }
+};
+
+TEST_F(HubMigrationTest, AVersion1HubIsMigratedInPlaceAndTodaysLaptopsSyncWithIt) {
+  const std::string db = dir_.File("hub/hub.db");
+  ASSERT_EQ(Query(db, "SELECT count(*) FROM sqlite_master WHERE name = 'hub_referral_status'"), 0);
+  ASSERT_EQ(Query(db, "SELECT count(*) FROM referrals"), 1);
+  ASSERT_TRUE(hub_->Start().ok());
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 2);
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_referral_status WHERE status = 'sent'"), 1);
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_nodes"), 2) << "the enrolled nodes are kept";
+  harness::CommandResult status = hub_->Admin({"status"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("LC"), std::string::npos) << status.out;
+  // A laptop of today in Hà Nội receives the referral made before the
+  // upgrade and answers it: judged against the version the hub migrated.
+  auto& hn = AddNode("HN");
+  MustSync(hn);
+  auto refs = hn.replica().ListRows("referrals", false);
+  ASSERT_TRUE(refs.ok());
+  ASSERT_EQ(refs->size(), 1u);
+  SetField(hn.replica(), "referrals", refs->front(), "status", Value::Text("accepted"));
+  MustSync(hn);
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_referral_status WHERE status = 'accepted'"), 1);
+}
+
+TEST_F(HubMigrationTest, AHubOfANewerSchemaVersionIsRefusedInOneLineAndUnchanged) {
+  const std::string db = dir_.File("hub/hub.db");
+  {
+    auto d = sqlite::Db::Open(db, "");
+    ASSERT_TRUE(d.ok());
+    ASSERT_TRUE((*d)->Exec("INSERT INTO hub_meta(key, value) VALUES ('schema_version', 99)").ok());
+  }
+  const auto before = std::filesystem::file_size(db);
+  harness::CommandResult status = hub_->Admin({"status"});
+  EXPECT_EQ(status.exit_code, 1);
+  EXPECT_NE(status.err.find("schema version 99, made by a newer fieldhub"), std::string::npos)
+      << status.err;
+  EXPECT_EQ(std::count(status.err.begin(), status.err.end(), '\n'), 1) << status.err;
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM sqlite_master WHERE name = 'hub_referral_status'"), 0);
+  EXPECT_EQ(std::filesystem::file_size(db), before);
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
