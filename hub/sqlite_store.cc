@@ -666,25 +666,6 @@ absl::StatusOr<bool> SqliteHubStore::StoreKeyRecords(
       }
     }
     if (r.kind == crypto::KeyRecordKind::kMembership) {
-      // A device its office removed makes no more membership records (the
-      // laptops ignore its approvals anyway; this keeps a removed laptop
-      // from removing its colleagues through an honest hub).
-      {
-      FS_ASSIGN_OR_RETURN(auto links, db.Prepared("SELECT bytes FROM hub_keys WHERE kind = 6 AND "
-                                                  "province = ?1"));
-      links->BindText(1, r.province);
-      while (true) {
-        FS_ASSIGN_OR_RETURN(bool more, links->Step());
-        if (!more) break;
-        absl::StatusOr<crypto::KeyRecord> l = crypto::ParseKeyRecord(links->ColumnBlob(0));
-        if (l.ok() && l->action == crypto::MembershipAction::kRemove &&
-            l->subject.device == node.device) {
-          return absl::PermissionDeniedError(absl::StrCat(
-              r.Describe(), ": device ", node.device.ToString(), " was removed from office ",
-              r.province, " by one of its laptops; nothing of the push was stored"));
-        }
-      }
-      }
       // The subject must be a device of the office (the laptops decide
       // membership from the signatures; the hub only keeps nonsense out).
       FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT 1 FROM hub_nodes WHERE device = ?1 AND "

@@ -132,8 +132,9 @@ int List(Session& s, bool json) {
           "it with that laptop's screen and runs there:\n    fieldnode device approve ",
           s.replica->device_id().ToString().substr(0, 8), " --code \"", v->my_code, "\"\n");
       if (!v->root) {
-        absl::StrAppend(&out, "  2. here, with the code that laptop shows for this one:\n    "
-                              "fieldnode device join --code \"", v->my_code, "\"\n");
+        absl::StrAppend(&out, "  2. here, typing the code THAT laptop shows for this one (never "
+                              "copy it from this screen):\n    fieldnode device join --code "
+                              "\"CODE SHOWN THERE\"\n");
       }
     } else if (v->first_devices_seen > 1) {
       absl::StrAppend(&out, "  the hub shows ", v->first_devices_seen, " first devices for this "

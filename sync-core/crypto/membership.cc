@@ -80,7 +80,10 @@ Membership ComputeMembership(const DevicePublic& root, const std::vector<KeyReco
   for (const KeyRecord* a : approvals) approval_signer[a->Id()] = a->signer;
   // The removals signed by a device of `signers` (with the keys it was
   // approved with), and the approvals they keep: only approvals the removed
-  // device signed, and only in removals whose signer is not removed itself.
+  // device signed (a removed device cannot bring anyone back through a
+  // removal of its own: what it approved after its removal is not its
+  // subject's). A remover removed later keeps its kept lists: the office
+  // must not lose its members when two laptops are revoked in turn.
   auto removals_by = [&](const std::map<DeviceId, DevicePublic>& signers, bool report,
                          std::set<DeviceId>* removed, std::set<std::string>* kept) {
     std::vector<const KeyRecord*> counted;
@@ -97,7 +100,6 @@ Membership ComputeMembership(const DevicePublic& root, const std::vector<KeyReco
       counted.push_back(r);
     }
     for (const KeyRecord* r : counted) {
-      if (removed->count(r->signer) > 0) continue;
       for (const std::string& k : r->kept) {
         auto a = approval_signer.find(k);
         if (a != approval_signer.end() && a->second == r->subject.device) kept->insert(k);
@@ -111,8 +113,8 @@ Membership ComputeMembership(const DevicePublic& root, const std::vector<KeyReco
   };
   // Removals count when signed by a device approved at some point, even one
   // removed since: mutual removals remove both, the safe side. (The price:
-  // a removed laptop can still remove others, if a hub relays it; an honest
-  // hub refuses membership records from a removed device. docs/CRYPTO.md.)
+  // a removed laptop can still remove others, if the hub relays it:
+  // docs/CRYPTO.md, "Office membership", limits.)
   auto all = close([](const KeyRecord&) { return true; }, false).first;
   std::set<std::string> kept;
   removals_by(all, true, &m.removed, &kept);

@@ -12,8 +12,9 @@
 //
 // The office's first device has the code of itself as root and subject,
 // which the hub administrator can read from `fieldhub node list` over the
-// phone. 16 digits are 53 bits: a hub that wanted a key pair of its own
-// with the same code would need about 2^53 key generations.
+// phone. 16 digits are 53 bits: a hub that wanted keys of its own with the
+// same code would need about 2^53 hash computations (it may choose the
+// device id): costly, not out of reach; docs/CRYPTO.md says so.
 #ifndef FIELDSYNC_CRYPTO_PAIRING_CODE_H_
 #define FIELDSYNC_CRYPTO_PAIRING_CODE_H_
 

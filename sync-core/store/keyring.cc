@@ -593,7 +593,7 @@ class KeyRing::Impl {
       for (const KeyRecord& k : keys) {
         bool trusted = k.signer == me;
         if (!trusted) {
-          FS_ASSIGN_OR_RETURN(trusted, Trusted(office, k.signer, false));
+          FS_ASSIGN_OR_RETURN(trusted, Trusted(office, k.signer, /*now=*/true));
         }
         if (trusted) {
           newest = k.generation;
@@ -1206,6 +1206,14 @@ absl::Status KeyRing::ApproveFirst(std::string_view code) {
   const crypto::DevicePublic me = identity_->public_keys();
   FS_ASSIGN_OR_RETURN(std::optional<crypto::DevicePublic> root, m.Root(province_));
   if (root && root->device == me.device) return absl::OkStatus();  // done already
+  {
+    FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
+    if (office && office->IsMember(me.device)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "this laptop is a member of office ", province_, " already; it cannot start the "
+          "office anew. Nothing was changed"));
+    }
+  }
   // Any other first device this laptop knows of, pinned or seen: the office
   // has one already. One since revoked (the administrator had enrolled a
   // laptop of their own first, say) does not leave this laptop stuck: it

@@ -155,13 +155,25 @@ TEST_F(MembershipTest, ARemovedDeviceCannotReaddAnyoneThroughAKeptListOfItsOwn) 
 
 // A device approved only by a removed one (after its removal, not kept)
 // never becomes a member. Its removals still count (the safe side, and a
-// known limit: docs/CRYPTO.md, "Office membership"; an honest hub refuses
-// membership records from a removed device).
+// known limit: docs/CRYPTO.md, "Office membership").
 TEST_F(MembershipTest, ADeviceApprovedOnlyByARemovedDeviceIsNoMember) {
   Membership m = Of({Approve(root_, a_, 1), Approve(root_, b_, 2), Remove(b_, a_, 10),
                      Approve(a_, x_, 100), Remove(x_, b_, 101)});
   EXPECT_FALSE(m.IsMember(x_.device()));
   EXPECT_FALSE(m.IsMember(a_.device()));
+}
+
+// Found by the second review: the root revoked (a member removes it,
+// keeping its approvals), then that member revoked too (another removes it,
+// keeping its approvals): the office keeps its members.
+TEST_F(MembershipTest, TwoRevocationsInTurnLeaveTheOfficeItsMembers) {
+  const KeyRecord a_by_root = Approve(root_, a_, 1);
+  const KeyRecord b_by_root = Approve(root_, b_, 2);
+  Membership m = Of({a_by_root, b_by_root,
+                     Remove(a_, root_, 3, {a_by_root.Id(), b_by_root.Id()}), Remove(b_, a_, 4)});
+  EXPECT_TRUE(m.IsMember(b_.device()));
+  EXPECT_FALSE(m.IsMember(a_.device()));
+  EXPECT_FALSE(m.IsMember(root_.device()));
 }
 
 TEST_F(MembershipTest, FirstDeviceRecordsMustBeSignedByTheirSubject) {
