@@ -22,29 +22,6 @@ using State = OpenedField::State;
 
 class MembershipAttackTest : public SyncTest {
  protected:
-  void EditHubWhileStopped(const std::string& sql,
-                           const std::function<void(sqlite::Stmt*)>& bind = nullptr) {
-    hub_->Stop();
-    {
-      auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
-      ASSERT_TRUE(db.ok()) << db.status();
-      auto st = (*db)->Prepared(sql);
-      ASSERT_TRUE(st.ok()) << st.status();
-      if (bind) bind(st->get());
-      ASSERT_TRUE((*st)->Run().ok());
-      ASSERT_GT((*db)->Changes(), 0) << sql;
-    }
-    ASSERT_TRUE(hub_->Start().ok());
-  }
-  static Hlc Now() { return Hlc::FromParts(SystemClock::Get()->NowMillis(), 0); }
-  static std::string CodeShownFor(harness::LocalNode& on, const DeviceId& d) {
-    auto v = on.keys()->Office();
-    EXPECT_TRUE(v.ok());
-    for (const auto& od : v->devices) {
-      if (od.device.keys.device == d) return od.code;
-    }
-    return "";
-  }
   // The office data key records (kind 5) of `ring` held by `n`.
   static std::vector<crypto::KeyRecord> OfficeWraps(harness::LocalNode& n, const RowId& ring) {
     std::vector<crypto::KeyRecord> out;
@@ -98,14 +75,14 @@ TEST_F(MembershipAttackTest, ALaptopShownAFakeOfficeSealsNothingUnderItsKeysAndI
   ASSERT_TRUE(lc2.keys()->SetRegistry(x.keys()->Registry()).ok());
   crypto::OfficeKey k = crypto::NewOfficeKey("LC", 9);
   auto added = lc2.keys()->AddRecords(
-      {crypto::MembershipRecord(x.identity(), Now(), "LC", crypto::MembershipAction::kFirstDevice,
+      {crypto::MembershipRecord(x.identity(), NowHlc(), "LC", crypto::MembershipAction::kFirstDevice,
                                 x.identity().public_keys())
            .bytes,
-       crypto::MembershipRecord(x.identity(), Now(), "LC", crypto::MembershipAction::kApprove,
+       crypto::MembershipRecord(x.identity(), NowHlc(), "LC", crypto::MembershipAction::kApprove,
                                 lc2.identity().public_keys())
            .bytes,
-       crypto::OfficeKeyRecord(x.identity(), Now(), k).bytes,
-       crypto::ShareOfficeKey(x.identity(), Now(), k, lc2.identity().public_keys()).bytes});
+       crypto::OfficeKeyRecord(x.identity(), NowHlc(), k).bytes,
+       crypto::ShareOfficeKey(x.identity(), NowHlc(), k, lc2.identity().public_keys()).bytes});
   ASSERT_TRUE(added.ok());
   const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai");
   for (const auto& w : OfficeWraps(lc2, kase)) {
@@ -147,8 +124,8 @@ TEST_F(MembershipAttackTest, AMembersRecordsSignedWithKeysTheHubListsForItAreNot
   ASSERT_TRUE(lc3.keys()->IsMember("LC", lc3.replica().device_id()).value());
   crypto::OfficeKey k = crypto::NewOfficeKey("LC", 50);
   auto added = lc3.keys()->AddRecords(
-      {crypto::OfficeKeyRecord(fake, Now(), k).bytes,
-       crypto::ShareOfficeKey(fake, Now(), k, lc3.identity().public_keys()).bytes});
+      {crypto::OfficeKeyRecord(fake, NowHlc(), k).bytes,
+       crypto::ShareOfficeKey(fake, NowHlc(), k, lc3.identity().public_keys()).bytes});
   ASSERT_TRUE(added.ok());
   const RowId kase = NewCase(lc3.replica(), "LC", "Hoàng Thị Thu");
   for (const auto& w : OfficeWraps(lc3, kase)) {
@@ -168,7 +145,7 @@ TEST_F(MembershipAttackTest, ARemovedDevicesHighGenerationKeyDoesNotBlockTheRota
   MustSync(lc2);
   crypto::OfficeKey planted = crypto::NewOfficeKey("LC", 1000);
   {
-    auto rec = crypto::OfficeKeyRecord(lc2.identity(), Now(), planted);
+    auto rec = crypto::OfficeKeyRecord(lc2.identity(), NowHlc(), planted);
     ASSERT_TRUE(lc2.keys()->AddRecords({rec.bytes}).ok());
     auto st = lc2.replica().db().Prepared("UPDATE _fs_keys SET pushed = 0 WHERE id = ?1");
     (*st)->BindBlob(1, rec.Id());

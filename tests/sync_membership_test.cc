@@ -22,22 +22,6 @@ using State = OpenedField::State;
 
 class MembershipTest : public SyncTest {
  protected:
-  // Runs `sql` on the hub's database with the hub stopped, as someone with
-  // its disk would, then starts it again.
-  void EditHubWhileStopped(const std::string& sql,
-                           const std::function<void(sqlite::Stmt*)>& bind = nullptr) {
-    hub_->Stop();
-    {
-      auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
-      ASSERT_TRUE(db.ok()) << db.status();
-      auto st = (*db)->Prepared(sql);
-      ASSERT_TRUE(st.ok()) << st.status();
-      if (bind) bind(st->get());
-      ASSERT_TRUE((*st)->Run().ok());
-      ASSERT_GT((*db)->Changes(), 0) << sql;
-    }
-    ASSERT_TRUE(hub_->Start().ok());
-  }
 
   static std::string Code(harness::LocalNode& n) {
     auto v = n.keys()->Office();
@@ -59,16 +43,6 @@ class MembershipTest : public SyncTest {
     ASSERT_EQ(r->key_records_refused_by_hub, 0u) << r->key_push_refusal;
   }
 
-  static Hlc Now() { return Hlc::FromParts(SystemClock::Get()->NowMillis(), 0); }
-
-  static std::string CodeShownFor(harness::LocalNode& on, const DeviceId& d) {
-    auto v = on.keys()->Office();
-    EXPECT_TRUE(v.ok());
-    for (const auto& od : v->devices) {
-      if (od.device.keys.device == d) return od.code;
-    }
-    return "";
-  }
 
   static RowId PersonOf(harness::LocalNode& n, const RowId& kase) {
     auto row = n.replica().Get("cases", kase);
@@ -317,7 +291,7 @@ TEST_F(MembershipTest, AGrantGoesOnlyToAnOfficeKeyOfThatOfficesApprovalChain) {
   auto& rogue = AddNode("HN");
   MustSync(rogue);
   crypto::OfficeKey newer = crypto::NewOfficeKey("HN", 5);
-  PushAsModifiedProgram(rogue, crypto::OfficeKeyRecord(rogue.identity(), Now(), newer));
+  PushAsModifiedProgram(rogue, crypto::OfficeKeyRecord(rogue.identity(), NowHlc(), newer));
   const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng");
   AcceptReferral(lc, hn, Refer(lc.replica(), kase, "LC", "HN"));
   for (int i = 0; i < 2; ++i) {

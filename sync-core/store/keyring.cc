@@ -1273,19 +1273,26 @@ absl::Status KeyRing::ApproveFirst(std::string_view code) {
   });
 }
 
-absl::Status KeyRing::Approve(const DeviceId& device, std::string_view code) {
+absl::StatusOr<std::shared_ptr<crypto::Membership>> KeyRing::SigningMember(
+    std::string_view doing, std::string_view act) {
   if (!identity_) {
-    return absl::FailedPreconditionError(
-        "approving needs the keystore unlocked (the approval is signed by this laptop)");
+    return absl::FailedPreconditionError(absl::StrCat(
+        AV(doing), " needs the keystore unlocked (it is signed by this laptop)"));
   }
-  Impl& m = *impl_;
-  FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
+  FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, impl_->MembershipOf(province_));
   if (!office || !office->IsMember(identity_->device())) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "this laptop is not an approved member of office ", province_,
-        ", so it cannot approve others", office ? "" : " (the office has no first device yet)",
+        "this laptop is not an approved member of office ", province_, ", so it cannot ",
+        AV(act), office ? "" : " (its office's first device is not confirmed here)",
         "; nothing was changed"));
   }
+  return office;
+}
+
+absl::Status KeyRing::Approve(const DeviceId& device, std::string_view code) {
+  Impl& m = *impl_;
+  FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office,
+                      SigningMember("approving", "approve others"));
   const RegisteredDevice* d = FindDevice(device);
   if (d == nullptr || d->province != province_) {
     return absl::NotFoundError(absl::StrCat(
@@ -1316,17 +1323,9 @@ absl::Status KeyRing::Approve(const DeviceId& device, std::string_view code) {
 }
 
 absl::Status KeyRing::Remove(const DeviceId& device) {
-  if (!identity_) {
-    return absl::FailedPreconditionError(
-        "removing needs the keystore unlocked (the removal is signed by this laptop)");
-  }
   Impl& m = *impl_;
-  FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
-  if (!office || !office->IsMember(identity_->device())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "this laptop is not an approved member of office ", province_,
-        ", so it cannot remove devices; nothing was changed"));
-  }
+  FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office,
+                      SigningMember("removing", "remove devices"));
   if (device == identity_->device()) {
     return absl::InvalidArgumentError(
         "a laptop cannot remove itself: remove it from another laptop of the office; nothing "

@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "crypto/identity.h"
 #include "crypto/key_record.h"
+#include "crypto/membership.h"
 #include "store/replica.h"
 
 namespace fieldsync {
@@ -203,6 +204,10 @@ class KeyRing {
  private:
   explicit KeyRing(Replica* replica, std::string province);
   absl::StatusOr<std::optional<Value>> Seal(const SealRequest& req);
+  // The office's membership if this laptop, unlocked, is a member of it
+  // (what approving and removing need); FAILED_PRECONDITION saying so else.
+  absl::StatusOr<std::shared_ptr<crypto::Membership>> SigningMember(std::string_view doing,
+                                                                    std::string_view act);
   absl::StatusOr<uint32_t> NewestTrustedVersion(const RowId& ring, const std::string& owner);
   absl::Status Verify(const Commit& c, int64_t position);
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -14,6 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "change/commit_codec.h"
+#include "clock/clock_source.h"
+#include "store/sqlite.h"
 #include "support/replica_fixture.h"
 #include "support/temp_dir.h"
 #include "tools/lib/sync_harness.h"
@@ -65,6 +68,36 @@ class SyncTest : public ::testing::Test {
     }
     return added;
   }
+
+  // Runs `sql` on the hub's database with the hub stopped, as someone with
+  // its disk would, then starts it again.
+  void EditHubWhileStopped(const std::string& sql,
+                           const std::function<void(sqlite::Stmt*)>& bind = nullptr) {
+    hub_->Stop();
+    {
+      auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+      ASSERT_TRUE(db.ok()) << db.status();
+      auto st = (*db)->Prepared(sql);
+      ASSERT_TRUE(st.ok()) << st.status();
+      if (bind) bind(st->get());
+      ASSERT_TRUE((*st)->Run().ok());
+      ASSERT_GT((*db)->Changes(), 0) << sql;
+    }
+    ASSERT_TRUE(hub_->Start().ok());
+  }
+
+  // The pairing code `on` shows for device `d` of its office ("" if none).
+  static std::string CodeShownFor(harness::LocalNode& on, const DeviceId& d) {
+    auto v = on.keys()->Office();
+    EXPECT_TRUE(v.ok());
+    if (!v.ok()) return "";
+    for (const auto& od : v->devices) {
+      if (od.device.keys.device == d) return od.code;
+    }
+    return "";
+  }
+
+  static Hlc NowHlc() { return Hlc::FromParts(SystemClock::Get()->NowMillis(), 0); }
 
   static node::SyncReport MustSync(harness::LocalNode& n) {
     auto r = n.Sync();
