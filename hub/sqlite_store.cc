@@ -683,9 +683,10 @@ absl::StatusOr<bool> SqliteHubStore::StoreKeyRecords(
       // A grant only from an office that sees the record it is for (its
       // owner, or an office it was referred to): no other office may choose
       // the keys of someone else's case.
+      // (A referral is its own key ring for its letter: schema version 4.)
       FS_ASSIGN_OR_RETURN(auto row, db.Prepared("SELECT tbl FROM hub_row_scope WHERE row = ?1 AND "
                                                 "tbl IN ('cases', 'persons', 'contacts', "
-                                                "'services')"));
+                                                "'services', 'referrals')"));
       row->BindBlob(1, r.keyring.view());
       FS_ASSIGN_OR_RETURN(bool known, row->Step());
       const std::string table = known ? row->ColumnString(0) : std::string();
@@ -822,7 +823,12 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
       if (t == nullptr) continue;  // ValidateCommit names it
       for (const FieldWrite& f : rc.fields) {
         const ColumnDef* col = t->FindColumn(f.column);
-        if (col == nullptr || col->sensitivity != Sensitivity::kSensitive || f.value.is_null()) {
+        // A column sealed only from a later schema version (sealed_since)
+        // may still come in clear from a laptop not yet upgraded: refusing
+        // it would block that laptop's work (docs/CRYPTO.md, "Fields sealed
+        // in schema version 4"); its author rewrites it sealed on upgrade.
+        if (col == nullptr || col->sensitivity != Sensitivity::kSensitive || f.value.is_null() ||
+            col->sealed_since > 0) {
           continue;
         }
         if (f.value.kind() != Value::Kind::kBytes || !crypto::LooksSealed(f.value.str())) {
@@ -915,7 +921,7 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
             }
             const ColumnDef* col = t->FindColumn(f.column);
             if (col != nullptr && col->sensitivity == Sensitivity::kSensitiveWhenRestricted &&
-                !f.value.is_null() &&
+                col->sealed_since == 0 && !f.value.is_null() &&
                 !(f.value.kind() == Value::Kind::kBytes && crypto::LooksSealed(f.value.str()))) {
               clear = &f;
             }

@@ -468,6 +468,8 @@ int Show(const Args& args) {
     if ((*row)->versions[i]) v = (*row)->versions[i]->version;
     const std::string col(t->columns[i].name);
     OpenedField f = s.keys->Read(table, *id, col, stored, v);
+    // A sealed absent value (schema version 4) is shown as absent.
+    if (f.state == OpenedField::State::kOpened && f.value.is_null()) continue;
     masked |= f.state == OpenedField::State::kLocked;
     if (f.state == OpenedField::State::kOpened) opened.push_back(absl::StrCat(table, ".", col));
     const bool readable =

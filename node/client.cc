@@ -615,7 +615,8 @@ absl::StatusOr<bool> HasUrgentUnpushed(Replica& replica, uint64_t after_seq) {
               f.value.str() == "urgent") {
             return true;
           }
-          if (f.column == "crime_reported_at" && !f.value.is_null()) return true;
+          // The report's clear hour (its exact time is sealed, NULL included).
+          if (f.column == "crime_reported_hour" && !f.value.is_null()) return true;
         }
       }
     }

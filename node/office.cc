@@ -99,11 +99,14 @@ Example:
 
   referral send CASE (--to-office CODE | --to-org ORG) --reason TEXT
                 [--service SERVICE] [--notes TEXT]
-                                   --reason (and a decline's reason) travel in
-                                   clear, for routing: never put the victim's
-                                   identity there; --notes are sealed
+                                   --reason (and a decline's reason) are sealed:
+                                   the receiving office reads them at once, the
+                                   hub never; --notes are sealed and travel with
+                                   the case's file (read there once accepted)
                                    SERVICE and ORG: a name or an id
-  referral list [--json]           referrals this office sent or received
+  referral list [--json]           referrals this office sent or received; a
+                                   list opens no sealed field: the reasons are
+                                   in fieldnode show referrals REFERRAL
   referral accept REFERRAL         (receiving office) the owning office then
                                    grants this office the case's key: the
                                    whole file opens here after both have synced
@@ -710,6 +713,15 @@ absl::StatusOr<std::pair<std::string, const ColumnDef*>> CaseField(Ctx& c,
                                                  "fields are: ", absl::StrJoin(names, ", ")));
 }
 
+// The month a case was opened (YYYY-MM), clear: opened_month, or the month
+// of a clear opened_on written before schema version 4.
+std::string OpenedMonth(Ctx& c, const Row& kase) {
+  std::string m = c.Clear(kase, "cases", "opened_month");
+  const Value& legacy = c.Stored(kase, "cases", "opened_on");
+  if (m.empty() && legacy.kind() == Value::Kind::kText) m = legacy.str().substr(0, 7);
+  return m;
+}
+
 bool IsUrgentChange(const std::string& column, const Value& v) {
   return (column == "urgency" && TextOf(v) == "urgent") ||
          (column == "crime_reported_at" && !v.is_null());
@@ -743,7 +755,7 @@ int CaseSet(Ctx& c) {
     const int64_t year = value->kind() == Value::Kind::kInt
                              ? value->int_value()
                              : std::atoi(TextOf(*value).substr(0, 4).c_str());
-    std::string opened = c.Clear(*kase, "cases", "opened_on");
+    std::string opened = OpenedMonth(c, *kase);
     const int64_t at = std::atoi((opened.empty() ? Today() : opened).substr(0, 4).c_str());
     if (year < 1900 || year > at) {
       return Fail(absl::InvalidArgumentError(absl::StrCat(
@@ -783,6 +795,7 @@ std::string RowJson(Ctx& c, const Row& row, std::string_view table,
     if (row.values[i].is_null()) continue;
     const std::string col(t.columns[i].name);
     OpenedField f = c.Open(row, table, col);
+    if (f.state == State::kOpened && f.value.is_null()) continue;  // sealed, absent
     if (f.state == State::kOpened) opened->push_back(absl::StrCat(AV(table), ".", col));
     if (f.state == State::kClear || f.state == State::kOpened) {
       if (f.value.kind() == Value::Kind::kInt) {
@@ -807,6 +820,7 @@ std::string RowText(Ctx& c, const Row& row, std::string_view table, const std::s
     const std::string col(t.columns[i].name);
     if (col == "person_id" || col == "case_id") continue;
     OpenedField f = c.Open(row, table, col);
+    if (f.state == State::kOpened && f.value.is_null()) continue;  // sealed, absent
     if (f.state == State::kOpened) opened->push_back(absl::StrCat(AV(table), ".", col));
     if (f.state == State::kLocked) *masked = true;
     std::string shown = c.Write(f);
@@ -817,7 +831,7 @@ std::string RowText(Ctx& c, const Row& row, std::string_view table, const std::s
     if (auto linked = IdOf(f.value); linked && t.columns[i].type == ColumnType::kId) {
       const char* dir = col == "service_id" ? "services" : "organisations";
       if (auto r = c.Get(dir, *linked); r.ok() && *r) {
-        shown = absl::StrCat(c.Clear(**r, dir, "name"), "  (", linked->ToString(), ")");
+        shown = absl::StrCat(c.Write(c.Open(**r, dir, "name")), "  (", linked->ToString(), ")");
       }
     }
     absl::StrAppend(&out, indent, PadTo(col, 20), " ", shown, "\n");
@@ -1037,7 +1051,7 @@ int CaseList(Ctx& c) {
     }
     Line l{c.Clear(k, "cases", "case_code"), c.Clear(k, "cases", "status"),
            c.Clear(k, "cases", "urgency"), c.Clear(k, "cases", "intake_channel"),
-           c.Clear(k, "cases", "assigned_officer"), c.Clear(k, "cases", "opened_on"),
+           c.Clear(k, "cases", "assigned_officer"), OpenedMonth(c, k),
            FormatTimeMillis(updated), c.Clear(k, "cases", "province"), id.ToString()};
     if (!status.empty() && l.status != status) continue;
     if (!urgency.empty() && l.urgency != urgency) continue;
@@ -1057,7 +1071,7 @@ int CaseList(Ctx& c) {
                       ", \"id\": ", JsonString(l.id), ", \"status\": ", JsonString(l.status),
                       ", \"urgency\": ", JsonString(l.urgency), ", \"intake_channel\": ",
                       JsonString(l.channel), ", \"assigned_officer\": ", JsonString(l.officer),
-                      ", \"opened_on\": ", JsonString(l.opened), ", \"updated\": ",
+                      ", \"opened_month\": ", JsonString(l.opened), ", \"updated\": ",
                       JsonString(l.updated), ", \"province\": ", JsonString(l.province), "}");
     }
     Print(out + "]\n");
@@ -1274,7 +1288,11 @@ absl::StatusOr<RowId> ResolveByName(Ctx& c, const std::string& table, const std:
   for (const RowId& id : ids) {
     FS_ASSIGN_OR_RETURN(auto row, c.Get(table, id));
     if (!row) continue;
-    const std::string n = c.Clear(*row, table, "name");
+    // A restricted service's name is sealed (schema version 4): matched
+    // where it opens, never by its sealed bytes.
+    const OpenedField f = c.Open(*row, table, "name");
+    if (f.state != State::kClear && f.state != State::kOpened) continue;
+    const std::string n = ShowValue(f.value);
     if (FoldForSearch(n) == FoldForSearch(*name)) exact.push_back(id);
     else if (MatchesFolded(FoldForSearch(n), *name)) partial.push_back(id);
   }
@@ -1672,21 +1690,16 @@ int ReferralList(Ctx& c) {
                       ", \"direction\": ", JsonString(dir), ", \"case_code\": ", JsonString(code),
                       ", \"from_office\": ", JsonString(from), ", \"to\": ", JsonString(to),
                       ", \"status\": ", JsonString(c.Clear(r, "referrals", "status")),
-                      ", \"reason\": ", JsonString(c.Clear(r, "referrals", "reason")),
-                      ", \"decline_reason\": ", JsonString(c.Clear(r, "referrals", "decline_reason")),
                       ", \"sent_at\": ", JsonString(when), "}");
     } else {
       if (first) {
         absl::StrAppend(&out, PadTo("REFERRAL", 36), "  ", PadTo("DIR", 4), "  ",
                         PadTo("CASE", 15), " ", PadTo("FROM", 4), " ", PadTo("TO", 20), " ",
-                        PadTo("STATUS", 9), " ", PadTo("SENT", 20), " REASON\n");
+                        PadTo("STATUS", 9), " SENT\n");
       }
-      const std::string why = c.Clear(r, "referrals", "decline_reason");
       absl::StrAppend(&out, id.ToString(), "  ", PadTo(dir, 4), "  ", PadTo(code, 15), " ",
                       PadTo(from, 4), " ", PadTo(to, 20), " ",
-                      PadTo(c.Clear(r, "referrals", "status"), 9), " ", PadTo(when, 20), " ",
-                      c.Clear(r, "referrals", "reason"),
-                      why.empty() ? "" : absl::StrCat(" (declined: ", why, ")"), "\n");
+                      PadTo(c.Clear(r, "referrals", "status"), 9), " ", when, "\n");
     }
     first = false;
   }

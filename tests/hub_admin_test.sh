@@ -149,12 +149,12 @@ check_json "node list --json" 0 "\"device\": \"$device\".*\"key_fingerprint\": \
 
 # --- status: what it printed before, then each province; LC's enrolled
 # laptop has not pulled the seeded cases: LC is behind.
-check "status keeps the replica's lines" 0 "schema version +3" -- H status
+check "status keeps the replica's lines" 0 "schema version +4" -- H status
 check "status counts provinces" 0 "^provinces +2 registered, 3 nodes enrolled, 0 revoked" -- H status
 check "status: LC behind" 0 "^LC +Lào Cai +2 +0 +20[0-9T:Z-]+ +[0-9]+ +[1-9][0-9]* +BEHIND" -- H status
 check "status: HG has a node" 0 "^HG +Hà Giang +1 +0 +20" -- H status
 check_json "status --json" 0 '"code": "LC", "name": "Lào Cai", "nodes_enrolled": 2, "nodes_revoked": 0, "last_sync": "20[^"]*", "lag": [0-9]+, "pending": [1-9][0-9]*, "behind": true, "state": "BEHIND"' -- H status --json
-check_json "status --json keeps the replica's fields" 0 '^\{"data_dir": ".*", "device": "[0-9a-f-]{36}", "schema_version": 3, .*"live_rows": \{' -- H status --json
+check_json "status --json keeps the replica's fields" 0 '^\{"data_dir": ".*", "device": "[0-9a-f-]{36}", "schema_version": 4, .*"live_rows": \{' -- H status --json
 check_json "node list: the laptop's own backlog" 0 "\"device\": \"$device\"[^}]*\"pending\": [1-9]" -- H node list --json
 
 # --- report: national figures, small counts suppressed, no sensitive value.

@@ -166,6 +166,38 @@ TEST_F(MigrationTest, AVersion2ReplicaGainsTheAccessLogAndKeepsEverything) {
   EXPECT_EQ(r->ListRows("access_log", false)->size(), 1u);
 }
 
+// Schema version 4 seals fields that were clear: a version 3 replica keeps
+// their clear values (its author's laptop rewrites them sealed at its next
+// unlocked sync) and gains the clear coarse columns, empty until then.
+TEST_F(MigrationTest, AVersion3ReplicaKeepsItsClearValuesAndGainsTheCoarseColumns) {
+  const std::string path = dir_.File("v3.db");
+  LoadSql(path, ReadFile(FixturePath("replica_v3.sql")));
+  ASSERT_EQ(UserVersion(path), 3);
+  auto r = testing::OpenReplica(path, &clock_);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(UserVersion(path), 4);
+  EXPECT_TRUE(r->CheckIntegrity().ok());
+  auto cases = r->ListRows("cases", false);
+  ASSERT_TRUE(cases.ok());
+  ASSERT_EQ(cases->size(), 1u);
+  const TableDef& ct = *FieldOfficeSchema().FindTable("cases");
+  auto kase = r->Get("cases", cases->front());
+  ASSERT_TRUE(kase.ok() && kase->has_value());
+  auto at = [&](const char* col) {
+    return (*kase)->values[static_cast<size_t>(ct.ColumnIndex(col))];
+  };
+  EXPECT_EQ(at("opened_on"), T("2025-11-24"));  // sealed from version 4, still clear here
+  EXPECT_TRUE(at("opened_month").is_null());
+  // A write of opened_on now writes its month with it; the month alone
+  // cannot be written.
+  auto w = r->Write(LocalTxn().Set("cases", cases->front(), {{"opened_on", T("2025-11-25")}}));
+  ASSERT_TRUE(w.ok()) << w.status();
+  kase = r->Get("cases", cases->front());
+  EXPECT_EQ(at("opened_month"), T("2025-11"));
+  auto bad = r->Write(LocalTxn().Set("cases", cases->front(), {{"opened_month", T("2020-01")}}));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(MigrationTest, AMigratedReplicaConvergesWithANewOne) {
   const std::string path = dir_.File("v1.db");
   LoadSql(path, ReadFile(FixturePath("replica_v1.sql")));

@@ -78,14 +78,40 @@ Value Canary(const ColumnDef& col, std::mt19937_64& rng) {
     return Value::Text(absl::StrFormat("%04d-%02d-%02d", 1940 + rng() % 60, 1 + rng() % 12,
                                        1 + rng() % 28));
   }
+  if (col.type == ColumnType::kInteger || col.type == ColumnType::kTimestamp) {
+    // 50 random bits, never on a whole hour (a coarse clear copy, such as
+    // crime_reported_hour, must differ from the exact value).
+    const int64_t v = static_cast<int64_t>(rng() >> 14);
+    return Value::Int(v % 3'600'000 == 0 ? v + 1 : v);
+  }
   return Value::Text(absl::StrFormat("Nguyễn Canary %s %016x", std::string(col.name), rng()));
+}
+
+// What a sealed canary must never be found as: text as itself; an integer
+// as its low 6 big-endian bytes (inside SQLite's 6- or 8-byte record
+// forms), its zigzag varint (commit format 1) and its decimal digits.
+std::vector<std::string> Needles(const Value& v) {
+  if (v.kind() != Value::Kind::kInt) return {v.str()};
+  const auto u = static_cast<uint64_t>(v.int_value());
+  std::string be(6, '\0');
+  for (int i = 0; i < 6; ++i) be[static_cast<size_t>(i)] = static_cast<char>(u >> (40 - 8 * i));
+  std::string varint;
+  for (uint64_t z = u << 1; ; z >>= 7) {  // zigzag of a non-negative value
+    if (z < 0x80) {
+      varint.push_back(static_cast<char>(z));
+      break;
+    }
+    varint.push_back(static_cast<char>((z & 0x7f) | 0x80));
+  }
+  return {be, varint, absl::StrCat(v.int_value())};
 }
 
 struct Planted {
   std::string table;
   RowId row;
   std::string column;
-  std::string value;
+  std::string value;  // as Opened() shows it
+  std::vector<std::string> needles;
   std::string owner;  // province
 };
 
@@ -99,7 +125,8 @@ class CryptoSyncTest : public SyncTest {
     for (const ColumnDef& c : t->columns) {
       if (c.sensitivity == Sensitivity::kClear) continue;
       Value v = Canary(c, rng);
-      planted_.push_back(Planted{table, row, std::string(c.name), v.str(), owner});
+      const std::string shown = v.kind() == Value::Kind::kText ? v.str() : v.DebugString();
+      planted_.push_back(Planted{table, row, std::string(c.name), shown, Needles(v), owner});
       f.emplace_back(std::string(c.name), std::move(v));
     }
     return f;
@@ -145,7 +172,6 @@ class CryptoSyncTest : public SyncTest {
     LocalTxn::Fields f = SensitiveFields(table, row, province, rng);
     f.emplace_back("restriction", Value::Text("restricted"));
     if (table == "contacts") f.emplace_back("province", Value::Text(province));
-    if (table == "services") f.emplace_back("name", Value::Text("Nhà tạm lánh"));
     LocalTxn t;
     t.Create(table, row, f);
     auto c = n.replica().Write(t);
@@ -288,19 +314,118 @@ TEST_F(CryptoSyncTest, TheHubHoldsNoPlaintextOfAnySensitiveField) {
         << names[h] << ": the clear control value is missing, so the search cannot be trusted";
     EXPECT_GT(haystacks[h].size(), 10000u) << names[h];
     for (const Planted& p : planted_) {
-      for (const std::string& form : Forms(p.value)) {
-        ASSERT_EQ(haystacks[h].find(form), std::string::npos)
-            << names[h] << " holds " << p.table << "." << p.column << " (\"" << form << "\")";
+      for (const std::string& needle : p.needles) {
+        for (const std::string& form : Forms(needle)) {
+          ASSERT_EQ(haystacks[h].find(form), std::string::npos)
+              << names[h] << " holds " << p.table << "." << p.column << " (\"" << form << "\")";
+        }
       }
     }
   }
   // At rest on a laptop, too: the replica holds ciphertext only.
   const std::string laptop = AllBytesUnder(lc1.dir());
   for (const Planted& p : planted_) {
-    ASSERT_EQ(laptop.find(p.value), std::string::npos) << "laptop holds " << p.column;
+    for (const std::string& needle : p.needles) {
+      ASSERT_EQ(laptop.find(needle), std::string::npos) << "laptop holds " << p.column;
+    }
   }
   std::cout << planted_.size() << " canaries planted, " << checked + hn_checked
             << " read back, none found in " << haystacks.size() << " haystacks\n";
+}
+
+// Schema version 4: an absent sensitive value is sealed like any other, so
+// the hub cannot tell which fields a case, its person or its referral has;
+// the laptop opens it as absent.
+TEST_F(CryptoSyncTest, TheHubCannotTellWhichSensitiveFieldsARecordHas) {
+  auto& lc = AddNode("LC");
+  const RowId bare = NewCase(lc.replica(), "LC", "Hà Thị Sáu");  // a name and nothing else
+  std::mt19937_64 rng(7);
+  const RowId full = NewSealedCase(lc, "LC", rng);
+  const RowId ref = Refer(lc.replica(), bare, "LC", "HN");  // no reason, no notes
+  MustSync(lc);
+  auto hub = OpenHubReplica();
+  auto person_of = [&](Replica& r, const RowId& kase) {
+    auto row = r.Get("cases", kase);
+    const int pi = FieldOfficeSchema().FindTable("cases")->ColumnIndex("person_id");
+    return *Id16::FromBytes((*row)->values[static_cast<size_t>(pi)].str(), "person");
+  };
+  struct Rec {
+    std::string table;
+    RowId row;
+  };
+  const std::vector<Rec> records = {{"cases", bare},
+                                    {"cases", full},
+                                    {"persons", person_of(*hub, bare)},
+                                    {"persons", person_of(*hub, full)},
+                                    {"referrals", ref}};
+  size_t absent = 0;
+  for (const Rec& r : records) {
+    const TableDef& t = *FieldOfficeSchema().FindTable(r.table);
+    auto row = hub->Get(r.table, r.row);
+    ASSERT_TRUE(row.ok() && row->has_value()) << r.table;
+    for (size_t ci = 0; ci < t.columns.size(); ++ci) {
+      const ColumnDef& col = t.columns[ci];
+      if (col.sensitivity != Sensitivity::kSensitive) continue;
+      const Value& stored = (*row)->values[ci];
+      // Every sensitive column is written, and sealed, at the hub.
+      ASSERT_EQ(stored.kind(), Value::Kind::kBytes) << r.table << "." << col.name << " is "
+                                                   << Value::KindName(stored.kind());
+      EXPECT_TRUE(crypto::LooksSealed(stored.str())) << r.table << "." << col.name;
+      EXPECT_TRUE((*row)->versions[ci].has_value()) << r.table << "." << col.name;
+      // On the laptop it opens as what was written: absent stays absent.
+      OpenedField f = lc.Read(r.table, r.row, std::string(col.name));
+      EXPECT_EQ(f.state, State::kOpened) << r.table << "." << col.name << ": " << f.problem;
+      if (f.value.is_null()) {
+        ++absent;
+        // An absent value is as long as a short one: the bucket of 32.
+        EXPECT_EQ(stored.str().size(), crypto::kEnvelopeHeaderBytes + 32 + crypto::kEnvelopeTagBytes)
+            << r.table << "." << col.name;
+      }
+    }
+  }
+  EXPECT_GE(absent, 12u);  // the bare case's and its person's, the referral's reason
+}
+
+// Schema version 4: a referral's reason is sealed, under the referral's own
+// key ring, granted to the receiving office with the referral: it reads why
+// before it answers, and nothing else of the case; its decline reason goes
+// back the same way.
+TEST_F(CryptoSyncTest, TheReceivingOfficeReadsAReferralsReasonBeforeAcceptingAndNothingElse) {
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  MustSync(hn);  // Hà Nội's office key exists before the referral
+  const RowId kase = NewCase(lc.replica(), "LC", "Hà Thị Sáu", "lời kể riêng");
+  const RowId ref = Id16::NewRandom();
+  LocalTxn t;
+  t.Create("referrals", ref, {{"case_id", Value::Bytes(std::string(kase.view()))},
+                              {"from_office", Value::Text("LC")},
+                              {"to_office", Value::Text("HN")},
+                              {"status", Value::Text("sent")},
+                              {"reason", Value::Text("cần nhà tạm lánh ở Hà Nội")},
+                              {"notes", Value::Text("ghi chú theo hồ sơ")}});
+  ASSERT_TRUE(lc.replica().Write(t).ok());
+  SyncAll({&lc, &hn}, 2);
+  EXPECT_EQ(Opened(hn, "referrals", ref, "reason"), "cần nhà tạm lánh ở Hà Nội");
+  EXPECT_EQ(StateOf(hn, "referrals", ref, "notes"), State::kNoKey);
+  EXPECT_EQ(StateOf(hn, "cases", kase, "narrative"), State::kNoKey);
+  // The hub holds the reason sealed.
+  auto hub = OpenHubReplica();
+  auto row = hub->Get("referrals", ref);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  const int ri = FieldOfficeSchema().FindTable("referrals")->ColumnIndex("reason");
+  const Value& stored = (*row)->values[static_cast<size_t>(ri)];
+  ASSERT_EQ(stored.kind(), Value::Kind::kBytes);
+  EXPECT_TRUE(crypto::LooksSealed(stored.str()));
+  hub.reset();
+  // Hà Nội declines, saying why: Lào Cai reads it; the case stays closed to it.
+  LocalTxn decline;
+  decline.Set("referrals", ref, {{"status", Value::Text("declined")},
+                                 {"decline_reason", Value::Text("hết chỗ ở nhà tạm lánh")}});
+  ASSERT_TRUE(hn.replica().Write(decline).ok());
+  SyncAll({&hn, &lc, &hn}, 1);
+  EXPECT_EQ(Opened(lc, "referrals", ref, "decline_reason"), "hết chỗ ở nhà tạm lánh");
+  EXPECT_EQ(Opened(hn, "referrals", ref, "decline_reason"), "hết chỗ ở nhà tạm lánh");
+  EXPECT_EQ(StateOf(hn, "cases", kase, "narrative"), State::kNoKey);
 }
 
 TEST_F(CryptoSyncTest, AReferralGrantsTheWholeFileOnAcceptanceAndEndingItRotatesTheKey) {

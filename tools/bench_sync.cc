@@ -315,13 +315,12 @@ absl::Status WriteOrganisation(Replica& r, const std::string& name) {
 }
 
 // How many of the 15 columns written are sensitive (sealed with crypto on).
+// Every sensitive column of a case is sealed, those the case leaves absent
+// too (schema version 4: the hub cannot tell which fields a case has).
 int SensitiveCaseFields() {
   const TableDef& t = *FieldOfficeSchema().FindTable("cases");
   int n = 0;
-  for (const char* c : kCaseColumns) {
-    const int ci = t.ColumnIndex(c);
-    if (ci >= 0 && t.columns[static_cast<size_t>(ci)].sensitivity != Sensitivity::kClear) ++n;
-  }
+  for (const ColumnDef& c : t.columns) n += c.sensitivity == Sensitivity::kSensitive ? 1 : 0;
   return n;
 }
 

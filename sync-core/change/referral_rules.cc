@@ -10,6 +10,10 @@ bool IsFixedColumn(std::string_view column) {
          column == "to_organisation";
 }
 
+bool SealedUnderReferral(std::string_view column) {
+  return column == "reason" || column == "decline_reason";
+}
+
 bool IsFinal(std::string_view status) { return status == kDeclined || status == kCompleted; }
 
 std::string Answerer(const std::string& from_office, const std::string& to_office) {

@@ -16,6 +16,11 @@
 //     (no receiving office on fieldsync), the referring office records the
 //     organisation's answers.
 //   - Only the referring (owning) office deletes a referral.
+//   - The referral's letter (reason, decline_reason; sealed from schema
+//     version 4) is sealed under the referral's own key ring, granted to the
+//     receiving office when the referral is made: it reads why before it
+//     accepts, and nothing else of the case until then. Its notes travel
+//     with the case's file (the case's key ring, granted on acceptance).
 #ifndef FIELDSYNC_CHANGE_REFERRAL_RULES_H_
 #define FIELDSYNC_CHANGE_REFERRAL_RULES_H_
 
@@ -33,6 +38,10 @@ inline constexpr std::string_view kCompleted = "completed";
 
 // case_id, from_office, to_office, to_organisation: set once, at creation.
 bool IsFixedColumn(std::string_view column);
+
+// Whether `column` of a referral is sealed under the referral's own key
+// ring (the letter both offices read) rather than its case's.
+bool SealedUnderReferral(std::string_view column);
 
 // Whether a status no later write may change.
 bool IsFinal(std::string_view status);

@@ -142,11 +142,14 @@ absl::StatusOr<std::string> SealValueWithNonce(const SecretBytes& data_key, cons
   EnsureSodium();
   if (data_key.size() != kDataKeyBytes) return absl::InternalError("data key of wrong length");
   if (nonce.size() != kNonceBytes) return absl::InternalError("nonce of wrong length");
-  if (value.is_null()) return absl::InternalError("NULL is never sealed");
   if (absl::Status s = CheckPlace(where); !s.ok()) return s;
 
   // The plaintext: kind, payload, padding -- built in guarded memory.
-  size_t payload = value.kind() == Value::Kind::kInt ? 8 : value.str().size();
+  // NULL (kind 0, no payload) is sealed like any value: an absent field
+  // looks like a short one (docs/CRYPTO.md, "Absent values").
+  size_t payload = value.kind() == Value::Kind::kInt ? 8
+                   : value.is_null()                    ? 0
+                                                        : value.str().size();
   if (payload > kMaxSealedValue) {
     return absl::InvalidArgumentError(absl::StrCat(
         AV(where.table), ".", AV(where.column), ": value of ", payload,
@@ -231,6 +234,9 @@ absl::StatusOr<Value> OpenValue(const SecretBytes& data_key, std::string_view se
   uint8_t kind = plain.data()[0];
   std::string_view payload(reinterpret_cast<const char*>(plain.data()) + 1, unpadded - 1);
   switch (static_cast<Value::Kind>(kind)) {
+    case Value::Kind::kNull:
+      if (!payload.empty()) return absl::InvalidArgumentError("sealed NULL malformed");
+      return Value::Null();
     case Value::Kind::kInt: {
       if (payload.size() != 8) return absl::InvalidArgumentError("sealed integer malformed");
       uint64_t v = 0;

@@ -25,7 +25,8 @@
 // byte edited, it does not open. The commitment is checked (in constant
 // time) before any decryption is attempted.
 //
-// The plaintext is one kind byte (the Value kind) then the payload, padded
+// The plaintext is one kind byte (the Value kind: 0 NULL, 1 integer, 2
+// text, 3 bytes; NULL from schema version 4) then the payload, padded
 // with ISO/IEC 7816-4 padding to the next length bucket: 32, 64, 128, 256
 // bytes, then multiples of 256, so the length shows only the bucket.
 #ifndef FIELDSYNC_CRYPTO_ENVELOPE_H_
@@ -77,7 +78,7 @@ bool LooksSealed(std::string_view bytes);
 // value: ..." or FAILED_PRECONDITION for an unknown (newer) format version.
 absl::StatusOr<EnvelopeHeader> ParseEnvelope(std::string_view bytes);
 
-// Seals `value` (not NULL) under `data_key` (32 bytes) of key ring
+// Seals `value` (NULL too: an absent value) under `data_key` (32 bytes) of key ring
 // `keyring`, version `key_version`. INVALID_ARGUMENT if the value is too long.
 absl::StatusOr<std::string> SealValue(const SecretBytes& data_key, const RowId& keyring,
                                       uint32_t key_version, const FieldContext& where,

@@ -24,12 +24,16 @@ struct ReportColumn {
 };
 constexpr ReportColumn kReportColumns[] = {
     {"cases", "c", "case_code"},  {"cases", "c", "status"},   {"cases", "c", "intake_channel"},
-    {"cases", "c", "province"},   {"cases", "c", "opened_on"}, {"persons", "p", "age_band"},
+    {"cases", "c", "province"},   {"cases", "c", "opened_month"}, {"persons", "p", "age_band"},
     {"persons", "p", "sex"},
 };
+// A case written before schema version 4 has no opened_month until its
+// author's laptop rewrites it; its opened_on is then still clear text (a
+// sealed one is bytes), and only its month is used.
+constexpr ReportColumn kLegacyOpenedOn = {"cases", "c", "opened_on"};
 // The join from a case to its person (clear too; checked with the others).
 constexpr ReportColumn kPersonLink = {"cases", "c", "person_id"};
-enum Field { kCaseCode, kStatus, kChannel, kProvince, kOpenedOn, kAgeBand, kSex };
+enum Field { kCaseCode, kStatus, kChannel, kProvince, kOpenedMonth, kAgeBand, kSex, kLegacy };
 
 constexpr char kUnknown[] = "unknown";
 
@@ -45,6 +49,18 @@ absl::Status CheckClear(const Schema& schema, const ReportColumn& c) {
         "the report would read ", c.table, ".", c.column, ", which is ",
         AV(SensitivityName(col->sensitivity)),
         ": reports read clear columns only; nothing was read"));
+  }
+  return absl::OkStatus();
+}
+
+// A column that was clear before `sealed_since`: its legacy values may be
+// read in clear, never its sealed ones.
+absl::Status CheckLegacyClear(const Schema& schema, const ReportColumn& c) {
+  const TableDef* t = schema.FindTable(c.table);
+  const ColumnDef* col = t == nullptr ? nullptr : t->FindColumn(c.column);
+  if (col == nullptr || col->sealed_since == 0) {
+    return absl::InternalError(absl::StrCat("the report would read ", c.table, ".", c.column,
+                                            ", which was never clear; nothing was read"));
   }
   return absl::OkStatus();
 }
@@ -65,7 +81,7 @@ std::string EnumOr(const Value& v, const ColumnDef& col) {
   return kUnknown;
 }
 
-// "YYYY-MM" of a "YYYY-MM-DD" date, or "unknown".
+// "YYYY-MM" (of a "YYYY-MM" month or a "YYYY-MM-DD" date), or "unknown".
 std::string MonthOf(const Value& v) {
   if (v.kind() != Value::Kind::kText || v.str().size() < 7) return kUnknown;
   const std::string m = v.str().substr(0, 7);
@@ -132,6 +148,10 @@ absl::StatusOr<Report> BuildReport(Replica& replica, const ReportOptions& option
     FS_RETURN_IF_ERROR(CheckClear(schema, c));
     absl::StrAppend(&select, select.empty() ? "" : ", ", c.alias, ".\"", c.column, "\"");
   }
+  FS_RETURN_IF_ERROR(CheckLegacyClear(schema, kLegacyOpenedOn));
+  absl::StrAppend(&select, ", CASE WHEN typeof(", kLegacyOpenedOn.alias, ".\"",
+                  kLegacyOpenedOn.column, "\") = 'text' THEN substr(", kLegacyOpenedOn.alias,
+                  ".\"", kLegacyOpenedOn.column, "\", 1, 7) END");
   const TableDef& cases = *schema.FindTable("cases");
   const TableDef& persons = *schema.FindTable("persons");
   const ColumnDef& status_col = *cases.FindColumn("status");
@@ -156,7 +176,8 @@ absl::StatusOr<Report> BuildReport(Replica& replica, const ReportOptions& option
       const std::string status = EnumOr(st->ColumnValue(kStatus), status_col);
       const std::string channel = EnumOr(st->ColumnValue(kChannel), channel_col);
       const std::string province = TextOr(st->ColumnValue(kProvince));
-      const std::string month = MonthOf(st->ColumnValue(kOpenedOn));
+      std::string month = MonthOf(st->ColumnValue(kOpenedMonth));
+      if (month == kUnknown) month = MonthOf(st->ColumnValue(kLegacy));
       ++by_status[status];
       ++by_channel[channel];
       ++by_province[province];

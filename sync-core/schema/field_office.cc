@@ -19,9 +19,14 @@ constexpr auto C = Sensitivity::kClear;
 constexpr auto S = Sensitivity::kSensitive;
 constexpr auto R = Sensitivity::kSensitiveWhenRestricted;
 
+// Version 4 (issue 11, "less in clear at the hub"): referral reasons, the
+// year of birth and the exact dates of opening and of the crime report are
+// sealed (their month and hour stay clear, derived); a restricted service's
+// name and phone and a restricted contact's desk phone and position too.
+//
 // The current schema version. Bump it together with a migration step in
 // store/migrations.cc and a fixture of the previous version in tests/fixtures.
-constexpr int kCurrentVersion = 3;
+constexpr int kCurrentVersion = 4;
 
 Schema* Build() {
   std::vector<TableDef> t;
@@ -43,15 +48,24 @@ Schema* Build() {
        {"sexual", "labour", "forced_marriage", "organ_removal", "child_selling", "surrogacy",
         "other"}, 1, "forms of exploitation"},
       {"urgency", kEnum, C, {"normal", "urgent"}, 1, "urgent cases sync first"},
-      {"opened_on", kDate, C, {}, 1, "date the case was opened"},
+      // Sealed from version 4; its month stays clear in opened_month.
+      {"opened_on", kDate, S, {}, 1, "date the case was opened", 4},
       {"closed_on", kDate, C, {}, 1, "date the case was closed"},
       {"narrative", kText, S, {}, 1, "what happened, in the victim's words"},
       {"interview_notes", kText, S, {}, 1, "notes of interviews"},
       {"exact_places", kText, S, {}, 1, "places of recruitment, transit, exploitation"},
       {"perpetrator_details", kText, S, {}, 1, "what is known of the perpetrators"},
       // Version 2: a crime report goes to the police focal point at once (II.1.3).
-      {"crime_reported_at", kTimestamp, C, {}, 2,
-       "when a trafficking crime on this case was reported to the police"},
+      // Sealed from version 4; its hour stays clear in crime_reported_hour.
+      {"crime_reported_at", kTimestamp, S, {}, 2,
+       "when a trafficking crime on this case was reported to the police", 4},
+      // Version 4: the clear copies routing and reports need, written by the
+      // replica with the exact (sealed) value.
+      {"opened_month", kText, C, {}, 4, "month the case was opened (YYYY-MM), for reports", 0,
+       "opened_on", Coarsen::kMonth},
+      {"crime_reported_hour", kTimestamp, C, {}, 4,
+       "hour of the crime report (ms, truncated to the hour): urgent cases sync first", 0,
+       "crime_reported_at", Coarsen::kHour},
   }});
 
   t.push_back({"persons", "a victim's identity: the most sensitive data", {
@@ -65,7 +79,8 @@ Schema* Build() {
       {"family_contacts", kText, S, {}, 1, "family or guardian names and phones"},
       {"health_notes", kText, S, {}, 1, "health notes"},
       {"sex", kEnum, C, {"female", "male", "other", "unknown"}, 1, "sex"},
-      {"birth_year", kInteger, C, {}, 1, "year of birth, for age bands"},
+      {"birth_year", kInteger, S, {}, 1,
+       "year of birth (sealed from version 4; age_band stays clear)", 4},
       {"age_band", kEnum, C, {"0-11", "12-15", "16-17", "18-24", "25-34", "35-49", "50+"}, 1,
        "age band at intake"},
       {"province_of_origin", kText, C, {}, 1, "province code of origin"},
@@ -77,10 +92,10 @@ Schema* Build() {
   t.push_back({"contacts", "agencies, units and officers in the directory", {
       {"organisation_id", kId, C, {}, 1, "organisations.id"},
       {"name", kText, R, {}, 1, "officer or unit name"},
-      {"position", kText, C, {}, 1, "position or role"},
+      {"position", kText, R, {}, 1, "position or role (sealed when restricted from version 4)", 4},
       {"focal_point_provinces", kText, C, {}, 1, "provinces this focal point serves"},
       {"focal_point_case_kinds", kText, C, {}, 1, "case kinds this focal point takes"},
-      {"desk_phone", kText, C, {}, 1, "desk phone"},
+      {"desk_phone", kText, R, {}, 1, "desk phone (sealed when restricted from version 4)", 4},
       {"mobile", kText, R, {}, 1, "mobile phone"},
       {"email", kText, R, {}, 1, "email"},
       {"on_call_hours", kText, C, {}, 1, "when reachable, e.g. 24/7"},
@@ -105,7 +120,7 @@ Schema* Build() {
 
   t.push_back({"services", "the service directory", {
       {"organisation_id", kId, C, {}, 1, "provider organisations.id"},
-      {"name", kText, C, {}, 1, "service name"},
+      {"name", kText, R, {}, 1, "service name (sealed when restricted from version 4)", 4},
       {"kind", kEnum, C,
        {"shelter", "medical", "legal", "psychosocial", "repatriation", "vocational", "other"}, 1,
        "kind of service"},
@@ -113,7 +128,7 @@ Schema* Build() {
       {"eligibility", kText, C, {}, 1, "who may receive it"},
       {"procedure", kText, C, {}, 1, "how to request it"},
       {"governing_documents", kText, C, {}, 1, "laws and decisions that govern it"},
-      {"phone", kText, C, {}, 1, "phone"},
+      {"phone", kText, R, {}, 1, "phone (sealed when restricted from version 4)", 4},
       {"hours", kText, C, {}, 1, "opening hours"},
       {"address", kText, R, {}, 1, "street address (sealed for restricted shelters)"},
       {"restriction", kEnum, C, {"public", "internal", "restricted"}, 1, "who may see it"},
@@ -125,9 +140,9 @@ Schema* Build() {
       {"to_office", kText, C, {}, 1, "receiving province office code"},
       {"to_organisation", kId, C, {}, 1, "receiving organisations.id, if an agency"},
       {"service_id", kId, C, {}, 1, "services.id requested"},
-      {"reason", kText, C, {}, 1, "why the case is referred"},
+      {"reason", kText, S, {}, 1, "why the case is referred (sealed from version 4)", 4},
       {"status", kEnum, C, {"sent", "accepted", "declined", "completed"}, 1, "referral status"},
-      {"decline_reason", kText, C, {}, 1, "why it was declined"},
+      {"decline_reason", kText, S, {}, 1, "why it was declined (sealed from version 4)", 4},
       {"sent_at", kTimestamp, C, {}, 1, "when it was sent"},
       {"responded_at", kTimestamp, C, {}, 1, "when it was accepted or declined"},
       {"completed_at", kTimestamp, C, {}, 1, "when it was completed"},

@@ -114,6 +114,25 @@ absl::Status WrongKind(const TableDef& t, const ColumnDef& c, const Value& v,
 
 }  // namespace
 
+Value CoarseValue(const ColumnDef& derived, const Value& source) {
+  switch (derived.coarsen) {
+    case Coarsen::kMonth:
+      if (source.kind() == Value::Kind::kText && source.str().size() >= 7) {
+        return Value::Text(source.str().substr(0, 7));
+      }
+      return Value::Null();
+    case Coarsen::kHour:
+      if (source.kind() == Value::Kind::kInt && source.int_value() >= 0) {
+        constexpr int64_t kHourMillis = 3'600'000;
+        return Value::Int(source.int_value() - source.int_value() % kHourMillis);
+      }
+      return Value::Null();
+    case Coarsen::kNone:
+      break;
+  }
+  return Value::Null();
+}
+
 absl::Status ValidateLiveValue(const TableDef& table, const Value& value) {
   if (value.kind() == Value::Kind::kInt && (value.int_value() == 0 || value.int_value() == 1)) {
     return absl::OkStatus();

@@ -38,6 +38,14 @@ enum class Sensitivity {
   kSensitiveWhenRestricted,  // sealed when the row's `restriction` is "restricted"
 };
 
+// How a clear column is derived from a sealed one (schema version 4): the
+// clear copy keeps only what routing and reports need.
+enum class Coarsen {
+  kNone,
+  kMonth,  // "YYYY-MM" of a kDate column
+  kHour,   // a kTimestamp column truncated to the hour
+};
+
 struct ColumnDef {
   std::string_view name;
   ColumnType type;
@@ -45,6 +53,15 @@ struct ColumnDef {
   std::vector<std::string_view> allowed;  // kEnum / kEnumSet only
   int since_version;                      // schema version that added it
   std::string_view doc;
+  // The schema version from which a column that was clear before is sealed
+  // (0: as declared since it was added). Replicas and hubs may still hold
+  // clear values written before it; the author's laptop rewrites them
+  // sealed (docs/CRYPTO.md, "Fields sealed in schema version 4").
+  int sealed_since = 0;
+  // A clear column written by the replica itself, never by a caller: the
+  // coarse copy of `derived_from`, written in the same change.
+  std::string_view derived_from = {};
+  Coarsen coarsen = Coarsen::kNone;
 };
 
 struct TableDef {
@@ -72,6 +89,10 @@ class Schema {
   std::vector<TableDef> tables_;
   std::unordered_map<std::string_view, int> table_index_;
 };
+
+// The coarse clear value of `source` for `derived` (Coarsen): NULL for NULL
+// or for a value that is not of the source's type.
+Value CoarseValue(const ColumnDef& derived, const Value& source);
 
 // The name of the implicit liveness register in commits.
 inline constexpr std::string_view kLiveColumn = "_live";

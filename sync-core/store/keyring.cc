@@ -1062,6 +1062,31 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
       wanted_set.emplace(a.case_id, a.to_office);
       if (a.person) wanted_set.emplace(*a.person, a.to_office);
     }
+    // A referral's letter (its own key ring) goes to the receiving office
+    // as soon as this office made the referral (change/referral_rules.h).
+    {
+      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(
+                                       "SELECT id, to_office FROM referrals WHERE _live = 1 AND "
+                                       "from_office = ?1 AND to_office IS NOT NULL AND "
+                                       "to_office != ?1"));
+      st->BindText(1, province_);
+      std::vector<std::pair<RowId, std::string>> letters;
+      while (true) {
+        FS_ASSIGN_OR_RETURN(bool r, st->Step());
+        if (!r) break;
+        letters.emplace_back(IdOf(st->ColumnBlob(0)), st->ColumnString(1));
+      }
+      const TableDef* t = replica_->schema().FindTable("referrals");
+      const size_t to_col = static_cast<size_t>(t->ColumnIndex("to_office"));
+      for (const auto& [ref, to] : letters) {
+        // Made by a member of this office: to_office is fixed at creation.
+        FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica_->Get("referrals", ref));
+        if (!row || !row->versions[to_col]) continue;
+        FS_ASSIGN_OR_RETURN(bool ours,
+                            m.Trusted(province_, row->versions[to_col]->version.device, false));
+        if (ours) wanted_set.emplace(ref, to);
+      }
+    }
     std::vector<std::pair<RowId, std::string>> wanted(wanted_set.begin(), wanted_set.end());
     for (const auto& [ring, to] : wanted) {
       // Only to an office key published by a member of that office's own
@@ -1382,8 +1407,9 @@ absl::StatusOr<std::vector<std::string>> KeyRing::TrustAlerts() {
 }
 
 absl::StatusOr<RowId> KeyRing::KeyRingOf(
-    std::string_view table, const RowId& row,
+    std::string_view table, const RowId& row, std::string_view column,
     const std::function<absl::StatusOr<Value>(std::string_view)>& row_value) {
+  if (table == "referrals" && referral::SealedUnderReferral(column)) return row;
   if (table == "referrals" || table == "consents") {
     FS_ASSIGN_OR_RETURN(Value c, row_value("case_id"));
     if (c.kind() != Value::Kind::kBytes || c.str().size() != 16) {
@@ -1450,7 +1476,8 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
   }
   const crypto::DeviceIdentity& me = *identity_;
   Impl& m = *impl_;
-  FS_ASSIGN_OR_RETURN(RowId ring, KeyRingOf(table, req.row, req.row_value));
+  FS_ASSIGN_OR_RETURN(RowId ring, KeyRingOf(table, req.row, col.name, req.row_value));
+  const bool letter = table == "referrals" && ring == req.row;
   FS_ASSIGN_OR_RETURN(bool erased, m.Erased(ring));
   if (erased) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -1482,7 +1509,13 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
     c.hlc = hlc;
     // The office that owns the key ring, and every office entitled to it.
     std::string owner;
-    if (table == "referrals" || table == "consents") {
+    std::string receiver;  // a referral's letter: read by the receiving office from the start
+    if (letter) {
+      FS_ASSIGN_OR_RETURN(Value from, req.row_value("from_office"));
+      FS_ASSIGN_OR_RETURN(Value to, req.row_value("to_office"));
+      if (from.kind() == Value::Kind::kText) owner = from.str();
+      if (to.kind() == Value::Kind::kText) receiver = to.str();
+    } else if (table == "referrals" || table == "consents") {
       FS_ASSIGN_OR_RETURN(owner, m.ClearText("cases", "province", ring));
     } else if (req.table->FindColumn("province") != nullptr) {
       FS_ASSIGN_OR_RETURN(Value p, req.row_value("province"));
@@ -1491,6 +1524,7 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
     FS_ASSIGN_OR_RETURN(std::set<std::string> entitled, m.ReferredOffices(*replica_, ring));
     entitled.insert(province_);
     if (!owner.empty()) entitled.insert(owner);
+    if (!receiver.empty()) entitled.insert(receiver);
     FS_ASSIGN_OR_RETURN(uint32_t newest, NewestTrustedVersion(ring, owner));
     if (newest > 0) {
       FS_ASSIGN_OR_RETURN(bool fresh, m.Fresh(ring, newest, province_, entitled, me.device()));
@@ -1595,7 +1629,7 @@ OpenedField KeyRing::Read(std::string_view table, const RowId& row, std::string_
   // The value must be sealed under the key ring of the row it sits in: one
   // lifted from another case would otherwise outlive that case's erasure.
   RowId expected = row;
-  if (table == "referrals" || table == "consents") {
+  if ((table == "referrals" && !referral::SealedUnderReferral(column)) || table == "consents") {
     absl::StatusOr<std::string> c = impl_->ClearText(std::string(table), "case_id", row);
     expected = c.ok() && c->size() == 16 ? IdOf(*c) : RowId();
   }

@@ -761,6 +761,14 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
       w.value = std::move(v);
       w.base = base_of(slot);
     };
+    // A column with a coarse clear copy (schema version 4) writes the copy
+    // in the same change, from the value before it is sealed.
+    auto write_derived = [&](std::string_view source, const Value& value) {
+      for (size_t di = 0; di < t.columns.size(); ++di) {
+        const ColumnDef& d = t.columns[di];
+        if (d.derived_from == source) write(di + 1, std::string(d.name), CoarseValue(d, value));
+      }
+    };
     auto write_fields = [&]() -> absl::Status {
       for (const auto& [name, value] : op.fields) {
         const int ci = t.ColumnIndex(name);
@@ -769,10 +777,28 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
               "unknown column \"", name, "\" in table ", AV(t.name),
               name == kLiveColumn ? " (use delete or restore to change liveness)" : ""));
         }
-        FS_RETURN_IF_ERROR(ValidateValue(t, t.columns[static_cast<size_t>(ci)], value));
+        const ColumnDef& col = t.columns[static_cast<size_t>(ci)];
+        if (!col.derived_from.empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              AV(t.name), ".", name, " is written with ", AV(t.name), ".",
+              AV(col.derived_from), " (its clear copy); write that instead"));
+        }
+        FS_RETURN_IF_ERROR(ValidateValue(t, col, value));
         write(static_cast<size_t>(ci) + 1, name, value);
+        write_derived(name, value);
       }
       return absl::OkStatus();
+    };
+    // Where fields are sealed, a new row writes every sealed column, an
+    // absent one as a sealed NULL: the hub cannot tell which fields a case
+    // has (docs/CRYPTO.md, "Absent values").
+    auto write_absent = [&]() {
+      if (!security.seal) return;
+      for (size_t ci = 0; ci < t.columns.size(); ++ci) {
+        const ColumnDef& col = t.columns[ci];
+        if (col.sensitivity == Sensitivity::kClear || p->writes.count(ci + 1)) continue;
+        write(ci + 1, std::string(col.name), Value::Null());
+      }
     };
     switch (op.kind) {
       case LocalTxn::Kind::kCreate:
@@ -783,6 +809,7 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
         write(0, std::string(kLiveColumn), Value::Int(1));
         p->live = true;
         FS_RETURN_IF_ERROR(write_fields());
+        write_absent();
         break;
       case LocalTxn::Kind::kSet:
         if (!exists) return absl::NotFoundError(absl::StrCat("no ", where()));
@@ -816,6 +843,7 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
         write(0, std::string(kLiveColumn), Value::Int(1));
         p->live = true;
         FS_RETURN_IF_ERROR(write_fields());
+        write_absent();
         break;
       case LocalTxn::Kind::kResolve: {
         if (!exists) return absl::NotFoundError(absl::StrCat("no ", where()));
@@ -838,6 +866,7 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
           }
           FS_RETURN_IF_ERROR(ValidateValue(t, t.columns[static_cast<size_t>(ci)], value));
           slot = static_cast<size_t>(ci) + 1;
+          write_derived(name, value);
         }
         FS_ASSIGN_OR_RETURN(std::vector<Version> open, OpenConflictVersions(t.name, op.row, name));
         if (open.empty()) {
@@ -883,8 +912,14 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
         if (ci < 0) return absl::InternalError(absl::StrCat("no column ", AV(column)));
         return StoredValue(tidx, rc.row, static_cast<size_t>(ci) + 1, loaded[i]);
       };
+      // A tombstone's NULLs are not sealed: they clear every field that
+      // holds a version, which a live row's sealed NULLs made all of them.
+      bool tombstone = false;
+      for (const FieldWrite& f : rc.fields) {
+        tombstone |= f.column == kLiveColumn && f.value == Value::Int(0);
+      }
       for (FieldWrite& f : rc.fields) {
-        if (f.value.is_null() || f.column == kLiveColumn) continue;
+        if (f.column == kLiveColumn || (tombstone && f.value.is_null())) continue;
         const ColumnDef* col = t.FindColumn(f.column);
         if (col == nullptr || col->sensitivity == Sensitivity::kClear) continue;
         SealRequest req;

@@ -166,9 +166,11 @@ struct CommitSecurity {
   // `position` is the commit's position in the hub's log for pulled commits,
   // 0 otherwise.
   std::function<absl::Status(const Commit&, int64_t position)> verify;
-  // Called for every non-NULL value of a column whose sensitivity is not
-  // kClear in a local write, once the commit's HLC is known. Returns the
-  // value to store instead (a sealed envelope), or nullopt to keep it.
+  // Called for every value of a column whose sensitivity is not kClear in a
+  // local write (NULL too, except a tombstone's), once the commit's HLC is
+  // known. Returns the value to store instead (a sealed envelope), or
+  // nullopt to keep it. With it installed, a created or restored row writes
+  // every such column, an absent one as NULL.
   std::function<absl::StatusOr<std::optional<Value>>(const SealRequest&)> seal;
 };
 
