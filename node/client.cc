@@ -14,10 +14,12 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "base/tuning.h"
 #include "change/commit_codec.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "proto/address.h"
 #include "proto/wire.h"
+#include "store/legacy_seal.h"
 
 namespace fieldsync::node {
 namespace {
@@ -545,6 +547,14 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
     FS_ASSIGN_OR_RETURN(HelloInfo hello, Hello(&cred));
     SyncReport report;
     report.skew_millis = hello.skew_millis;
+    // Values this laptop wrote clear before their column was sealed
+    // (schema version 4): rewritten sealed, then pushed with the rest.
+    FS_ASSIGN_OR_RETURN(int64_t resealed,
+                        SealLegacyValues(replica, keys, tuning::kLegacySealRowsPerPass));
+    if (resealed > 0) {
+      report.key_notes.push_back(absl::StrCat(
+          "sealed ", resealed, " values this laptop wrote in clear before schema version 4"));
+    }
     // Everything of ours first: a bootstrap never discards unpushed work.
     // Commits, then key records (the hub checks some records against the
     // rows they are for: those must be there first).
@@ -567,7 +577,7 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
     // grants for referrals; sent at once.
     if (keys.unlocked()) {
       FS_ASSIGN_OR_RETURN(MaintainReport mr, keys.Maintain());
-      report.key_notes = mr.notes;
+      report.key_notes.insert(report.key_notes.end(), mr.notes.begin(), mr.notes.end());
       FS_RETURN_IF_ERROR(m.PushKeys(keys, cred, &report));
     }
     return report;

@@ -15,6 +15,11 @@ inline constexpr int64_t kDefaultMaxClockSkewMillis = 5 * 60 * 1000;
 // The largest text or bytes value of one field (a long interview note fits).
 inline constexpr size_t kMaxValueBytes = 256 * 1024;
 
+// Rows whose clear values from before schema version 4 one sync pass
+// rewrites sealed (store/legacy_seal.h): the rest at the next passes, so a
+// pass over a bad link stays small.
+inline constexpr size_t kLegacySealRowsPerPass = 500;
+
 // The most row changes in one commit, and field writes in one row change.
 inline constexpr size_t kMaxRowChangesPerCommit = 10000;
 inline constexpr size_t kMaxFieldsPerRowChange = 256;
