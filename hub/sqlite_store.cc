@@ -1046,14 +1046,19 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params
     };
 
     // Key records the node may hold, after its key cursor: office keys,
-    // grants (which office holds which case version: what the hub sees in
-    // clear anyway; a node needs them to know when to rotate), erasures and
-    // membership records (a laptop checks another office's chain before
-    // granting to it) for all; shares and office data keys of its office.
+    // erasures and membership records (a laptop checks another office's
+    // chain before granting to it) for all; shares and office data keys of
+    // its office; grants to its office, and grants to others of a record its
+    // office sees (a laptop needs them to know when to rotate) -- only to
+    // the offices concerned.
     {
       FS_ASSIGN_OR_RETURN(auto keys, rep.db().Prepared(
-                                         "SELECT seq, bytes FROM hub_keys WHERE seq > ?1 AND "
-                                         "(kind IN (1, 3, 4, 6) OR province = ?2) ORDER BY seq"));
+                                         "SELECT k.seq, k.bytes, k.kind, k.province, s.tbl, "
+                                         "k.keyring FROM hub_keys k LEFT JOIN hub_row_scope s ON "
+                                         "k.kind = 3 AND s.row = k.keyring AND s.tbl IN ('cases', "
+                                         "'persons', 'contacts', 'services', 'referrals') WHERE "
+                                         "k.seq > ?1 AND (k.kind IN (1, 3, 4, 6) OR k.province = "
+                                         "?2) ORDER BY k.seq"));
       keys->BindInt(1, params.key_cursor);
       keys->BindText(2, node.province);
       // The registry, in the same snapshot as the key records: every signer
@@ -1067,8 +1072,15 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params
       while (true) {
         FS_ASSIGN_OR_RETURN(bool r, keys->Step());
         if (!r) break;
-        chunk.key_records.push_back(keys->ColumnString(1));
         chunk.key_cursor = keys->ColumnInt(0);
+        if (keys->ColumnInt(2) == static_cast<int>(crypto::KeyRecordKind::kDataKey) &&
+            keys->ColumnString(3) != node.province) {
+          if (keys->ColumnIsNull(4)) continue;
+          FS_ASSIGN_OR_RETURN(RowId ring, Id16::FromBytes(keys->ColumnBlob(5), "key ring"));
+          FS_ASSIGN_OR_RETURN(bool sees, scope.Visible(node.province, keys->ColumnString(4), ring));
+          if (!sees) continue;
+        }
+        chunk.key_records.push_back(keys->ColumnString(1));
         if (chunk.key_records.size() >= kKeysPerMessage) FS_RETURN_IF_ERROR(send(chunk));
       }
     }

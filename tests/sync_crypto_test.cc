@@ -428,6 +428,30 @@ TEST_F(CryptoSyncTest, TheReceivingOfficeReadsAReferralsReasonBeforeAcceptingAnd
   EXPECT_EQ(StateOf(hn, "cases", kase, "narrative"), State::kNoKey);
 }
 
+// Grants go only to the offices concerned: an office no case was referred
+// to receives no record of who holds which case's keys.
+TEST_F(CryptoSyncTest, GrantsReachOnlyTheOfficesConcerned) {
+  ASSERT_TRUE(hub_->AddProvince("DB", "Điện Biên").ok());
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  auto& db = AddNode("DB");
+  SyncAll({&hn, &db}, 1);
+  const RowId kase = NewCase(lc.replica(), "LC", "Hà Thị Sáu", "lời kể");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  SyncAll({&lc, &hn}, 2);
+  SetField(hn.replica(), "referrals", ref, "status", Value::Text("accepted"));
+  SyncAll({&hn, &lc, &hn, &db}, 1);
+  ASSERT_EQ(Opened(hn, "cases", kase, "narrative"), "lời kể");
+  auto grants = [](harness::LocalNode& n) {
+    auto counts = n.keys()->CountRecords();
+    EXPECT_TRUE(counts.ok());
+    return (*counts)[crypto::KeyRecordKind::kDataKey];
+  };
+  EXPECT_GT(grants(hn), 0);  // to Hà Nội, the office concerned
+  EXPECT_GT(grants(lc), 0);  // the owner's own, to know when to rotate
+  EXPECT_EQ(grants(db), 0);  // Điện Biên: nothing
+}
+
 TEST_F(CryptoSyncTest, AReferralGrantsTheWholeFileOnAcceptanceAndEndingItRotatesTheKey) {
   auto& lc = AddNode("LC");
   auto& hn = AddNode("HN");
