@@ -316,11 +316,19 @@ absl::Status WriteOrganisation(Replica& r, const std::string& name) {
 
 // How many of the 15 columns written are sensitive (sealed with crypto on).
 // Every sensitive column of a case is sealed, those the case leaves absent
-// too (schema version 4: the hub cannot tell which fields a case has).
+// too (schema version 4: the hub cannot tell which fields a case has),
+// except an absent one whose clear coarse copy shows it is absent.
 int SensitiveCaseFields() {
   const TableDef& t = *FieldOfficeSchema().FindTable("cases");
   int n = 0;
-  for (const ColumnDef& c : t.columns) n += c.sensitivity == Sensitivity::kSensitive ? 1 : 0;
+  for (const ColumnDef& c : t.columns) {
+    if (c.sensitivity != Sensitivity::kSensitive) continue;
+    bool written = false;
+    for (const char* w : kCaseColumns) written |= c.name == w;
+    bool shown = false;
+    for (const ColumnDef& d : t.columns) shown |= d.derived_from == c.name;
+    n += written || !shown ? 1 : 0;
+  }
   return n;
 }
 

@@ -791,13 +791,16 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
     };
     // Where fields are sealed, a new row writes every sealed column, an
     // absent one as a sealed NULL: the hub cannot tell which fields a case
-    // has (docs/CRYPTO.md, "Absent values").
+    // has (docs/CRYPTO.md, "Fields sealed in schema version 4"). Not a
+    // column whose clear coarse copy shows anyway whether it is set.
     auto write_absent = [&]() {
       if (!security.seal) return;
       for (size_t ci = 0; ci < t.columns.size(); ++ci) {
         const ColumnDef& col = t.columns[ci];
         if (col.sensitivity == Sensitivity::kClear || p->writes.count(ci + 1)) continue;
-        write(ci + 1, std::string(col.name), Value::Null());
+        bool shown = false;
+        for (const ColumnDef& d : t.columns) shown |= d.derived_from == col.name;
+        if (!shown) write(ci + 1, std::string(col.name), Value::Null());
       }
     };
     switch (op.kind) {
