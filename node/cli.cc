@@ -21,6 +21,7 @@
 #include "base/strings.h"
 #include "clock/clock_source.h"
 #include "crypto/keystore.h"
+#include "node/agent.h"
 #include "node/client.h"
 #include "node/device.h"
 #include "node/passphrase.h"
@@ -232,6 +233,7 @@ int Init(const Args& args) {
         "already initialised: ", KeystorePath(dir), " exists; use it, or choose another "
         "--data-dir")));
   }
+  KeepSecretsFromOtherProcesses();
   auto pass = GetNewPassphrase(args, /*use_current_sources=*/true);
   if (!pass.ok()) return Fail(pass.status());
   if (absl::Status rule = CheckPassphraseRule(*pass, "the passphrase"); !rule.ok()) {
@@ -271,6 +273,7 @@ int Init(const Args& args) {
 
 int ChangePassphrase(const Args& args) {
   const DataDir dir = NodeDir(args);
+  KeepSecretsFromOtherProcesses();
   auto old = GetPassphrase(args, /*ask=*/true, "Current passphrase: ");
   if (!old.ok()) return Fail(old.status());
   if (!*old) {
@@ -599,7 +602,20 @@ int Daemon(const Args& args) {
                Now().c_str(), session->hub.address.c_str(),
                static_cast<long long>(*every / 1000), session->hub.province.c_str());
   int failures = 0;
+  const std::string data_dir = NodeDir(args).path;
   while (!g_stop.load()) {
+    // Keys taken from the key agent: once it was locked (or its period
+    // ended), the daemon forgets the office keys it opened and syncs
+    // locked, as after a lock a command started then would.
+    const crypto::DeviceIdentity* id = session->keys->identity();
+    if (id != nullptr && id->delegated() && !AgentExpiry(data_dir)) {
+      session->keys->Lock();
+      std::fprintf(stderr,
+                   "%s fieldnode daemon: the key agent was locked: office keys forgotten, "
+                   "syncing locked (restart the daemon after fieldnode unlock to share keys "
+                   "again)\n",
+                   Now().c_str());
+    }
     const auto start = std::chrono::steady_clock::now();
     // Urgent commits written after this point wake the wait below, even
     // while backing off (the link may be back); those already there do not

@@ -181,7 +181,10 @@ Example:
 
 Asks the passphrase once and keeps this laptop's keys in memory (a small
 background agent) for DURATION (default 8h), so that later commands do not
-ask again. Nothing is written to disk. `fieldnode lock` forgets them at once.
+ask again. The agent signs and opens for fieldnode commands itself and never
+hands the keys out. Nothing is written to disk. `fieldnode lock` forgets them
+at once; a command running then stops with an error (run it again after
+unlocking). After an upgrade of fieldnode, run lock and unlock again.
 Example:  fieldnode unlock --for 4h
 )"},
       {"lock", R"(fieldnode lock
@@ -2066,7 +2069,7 @@ int Unlock(const Args& args) {
   auto pass = MustUnlock(args, dir, "unlocking");
   if (!pass.ok()) return Fail(pass.status());
   const int64_t until = NowMillis() + *period;
-  absl::Status s = StartAgent(dir.path, *pass, until);
+  absl::Status s = StartAgent(dir.path, *std::move(pass), until);
   if (!s.ok()) return Fail(s);
   Print(absl::StrCat("unlocked until ", FormatTimeMillis(until), ": fieldnode commands use the "
                      "keys without asking; fieldnode lock forgets them\n"));

@@ -1,6 +1,7 @@
 #include "node/session.h"
 
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -32,15 +33,23 @@ std::string UnlockHint() {
                       kPassphraseFileEnv, ", or run the command on a terminal to be asked");
 }
 
+void KeepSecretsFromOtherProcesses() { prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
+
 absl::StatusOr<std::optional<crypto::DeviceIdentity>> MaybeUnlock(const Args& args,
                                                                   const DataDir& dir, bool ask) {
   // An explicit passphrase wins over the agent (it may be meant to test it).
   const bool explicit_pass = !args.Flag("passphrase-file").empty();
   if (!explicit_pass) {
+    // Asked while this process is still dumpable: the agent checks, by its
+    // /proc/PID/exe, that it is the fieldnode program; AgentIdentity then
+    // makes it non-dumpable.
     auto agent = AgentIdentity(dir.path);
     if (!agent.ok()) return agent.status();
     if (*agent) return agent;
   }
+  // The passphrase, and the keys it opens, are kept from the user's other
+  // processes (no core dump, no ptrace).
+  KeepSecretsFromOtherProcesses();
   auto pass = GetPassphrase(args, ask, "Passphrase of this laptop's keystore: ");
   if (!pass.ok()) return pass.status();
   if (!*pass) return std::optional<crypto::DeviceIdentity>();

@@ -28,15 +28,19 @@ inline constexpr int kExitUnreachable = 3;
 DataDir NodeDir(const Args& args);
 std::string KeystorePath(const DataDir& dir);
 
-// The device's keys: from the key agent if one runs (fieldnode unlock),
-// else from a passphrase if one is at hand (asked on the terminal only if
-// `ask`); nullopt if neither.
+// The device's keys: from the key agent if one runs (fieldnode unlock; a
+// delegated identity: the agent signs and opens), else from a passphrase if
+// one is at hand (asked on the terminal only if `ask`); nullopt if neither.
+// The process is made non-dumpable before it holds any secret.
 absl::StatusOr<std::optional<crypto::DeviceIdentity>> MaybeUnlock(const Args& args,
                                                                   const DataDir& dir, bool ask);
 // As MaybeUnlock, asking on the terminal; FAILED_PRECONDITION saying how to
 // unlock if there is no way.
 absl::StatusOr<crypto::DeviceIdentity> MustUnlock(const Args& args, const DataDir& dir,
                                                   std::string_view why);
+// PR_SET_DUMPABLE 0: no core dump, and no ptrace or /proc/PID/mem by the
+// user's other processes, for a process holding keys or a passphrase.
+void KeepSecretsFromOtherProcesses();
 // The one line saying how to unlock.
 std::string UnlockHint();
 
