@@ -54,7 +54,7 @@ Setting up (once per laptop):
              commands do not ask for the passphrase
   lock       forget them now
   passphrase change the keystore's passphrase (the same rule as init; an
-             older one that breaks it gets a warning at each unlock)
+             older one that breaks it must be changed at the next unlock)
 
 Daily work (offline; each command has its own --help):
   case       new, set, show, list, search, urgent, crime-report, close, delete
@@ -97,8 +97,10 @@ Options:
                      else asked on the terminal. The daemon never asks:
                      without a passphrase it syncs locked, and cannot
                      share office keys or grant referred cases
-passphrase:
-  --new-passphrase-file FILE   the new passphrase (else asked twice)
+  --new-passphrase-file FILE
+                     the new passphrase, for fieldnode passphrase, or for
+                     any command that unlocks with an older passphrase
+                     that breaks the rule (else asked twice on a terminal)
 enroll:
   --hub HOST:PORT    the hub's address
   --ca FILE          the CA certificate that signed the hub's (ca.crt, from
@@ -280,20 +282,8 @@ int ChangePassphrase(const Args& args) {
     return Fail(absl::FailedPreconditionError(
         "the current passphrase is needed: give --passphrase-file FILE or run on a terminal"));
   }
-  auto fresh = GetNewPassphrase(args, /*use_current_sources=*/false);
-  if (!fresh.ok()) {
-    Wipe(**old);
-    return Fail(fresh.status());
-  }
-  if (absl::Status rule = CheckPassphraseRule(*fresh, "the new passphrase"); !rule.ok()) {
-    Wipe(**old);
-    Wipe(*fresh);
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat(rule.message(), "; nothing was changed")));
-  }
-  absl::Status s = crypto::ChangeKeystorePassphrase(KeystorePath(dir), **old, *fresh);
+  absl::Status s = ReplacePassphrase(args, dir, **old);
   Wipe(**old);
-  Wipe(*fresh);
   if (!s.ok()) return Fail(s);
   std::printf("passphrase changed for %s\n", KeystorePath(dir).c_str());
   return 0;
@@ -718,7 +708,9 @@ int Main(int argc, char** argv) {
   }
   if (cmd == "device") {
     SetHelpCommand(cmd);
-    auto parsed = ParseArgs(argc, argv, {"data-dir", "passphrase-file", "code", "officer"},
+    auto parsed = ParseArgs(argc, argv,
+                            {"data-dir", "passphrase-file", "new-passphrase-file", "code",
+                             "officer"},
                             {"json", "help", "first", "yes"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {
