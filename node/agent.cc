@@ -12,19 +12,30 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "base/args.h"
+#include "absl/synchronization/mutex.h"
 #include "clock/clock_source.h"
 #include "crypto/secret.h"
 
 namespace fieldsync::node {
 namespace {
 
-constexpr size_t kKeysReply = 8 + 16 + 64 + 32;
+// The keys the agent holds, in one allocation of its own: device id (16),
+// Ed25519 secret key (64), X25519 secret key (32).
+constexpr size_t kHeldBytes = 16 + 64 + 32;
+// 'P': expiry, device id, two public keys.
+constexpr size_t kPublicReply = 8 + 16 + 32 + 32;
 
 void PutU64(unsigned char* p, uint64_t v) {
   for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * (7 - i)));
@@ -35,14 +46,11 @@ uint64_t GetU64(const unsigned char* p) {
   return v;
 }
 
-// A peer that connects and then says nothing (a process stopped with
-// Ctrl-Z) must hold up neither the agent nor a client for long.
-// The agent gives a peer 1 s; a client waits 3 s, so that it is served
-// after a silent peer was dropped.
-void SetTimeouts(int fd, int seconds) {
-  timeval tv{seconds, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+// Monotonic milliseconds, for deadlines.
+int64_t Ticks() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 bool FillAddr(const std::string& path, sockaddr_un* addr) {
@@ -53,99 +61,423 @@ bool FillAddr(const std::string& path, sockaddr_un* addr) {
   return true;
 }
 
-// Connects, sends `cmd`, reads exactly `want` bytes into `out`. -1: no
-// agent (nothing listens); 0: a short or refused answer; 1: done.
-int Ask(const std::string& data_dir, char cmd, unsigned char* out, size_t want) {
+// Reads exactly `n` bytes from the non-blocking `fd` by `deadline` (Ticks).
+// False on end of file, error or time out.
+bool ReadFull(int fd, void* buf, size_t n, int64_t deadline) {
+  auto* p = static_cast<unsigned char*>(buf);
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = read(fd, p + got, n - got);
+    if (r > 0) {
+      got += static_cast<size_t>(r);
+      continue;
+    }
+    if (r == 0) return false;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    const int64_t left = deadline - Ticks();
+    if (left <= 0) return false;
+    pollfd pfd{fd, POLLIN, 0};
+    if (poll(&pfd, 1, static_cast<int>(left)) < 0 && errno != EINTR) return false;
+  }
+  return true;
+}
+
+// Writes all of `data` to the non-blocking `fd` by `deadline`.
+bool WriteFull(int fd, std::string_view data, int64_t deadline) {
+  size_t put = 0;
+  while (put < data.size()) {
+    const ssize_t w = send(fd, data.data() + put, data.size() - put, MSG_NOSIGNAL);
+    if (w > 0) {
+      put += static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    const int64_t left = deadline - Ticks();
+    if (left <= 0) return false;
+    pollfd pfd{fd, POLLOUT, 0};
+    if (poll(&pfd, 1, static_cast<int>(left)) < 0 && errno != EINTR) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// The agent
+
+struct Peer {
+  int fd = -1;
+  bool same_program = false;  // P, G and O allowed
+  int64_t last_used = 0;      // Ticks
+};
+
+// Whether process `pid` runs the file `exe` (st_dev, st_ino). Reading
+// /proc/PID/exe needs the peer to be dumpable (or this process to have
+// CAP_SYS_PTRACE): a fieldnode command connects before it makes itself
+// non-dumpable (AgentIdentity).
+bool RunsProgram(pid_t pid, const struct stat& exe) {
+  struct stat st {};
+  if (pid <= 0 || stat(absl::StrCat("/proc/", pid, "/exe").c_str(), &st) != 0) return false;
+  return st.st_dev == exe.st_dev && st.st_ino == exe.st_ino;
+}
+
+enum class After { kKeep, kClose, kLock };
+
+class Agent {
+ public:
+  Agent(int listen_fd, std::string path, const struct stat& socket_stat,
+        crypto::SecretBytes held, std::string sign_pk, std::string box_pk,
+        int64_t until_millis)
+      : listen_fd_(listen_fd),
+        path_(std::move(path)),
+        socket_stat_(socket_stat),
+        held_(std::move(held)),
+        sign_pk_(std::move(sign_pk)),
+        box_pk_(std::move(box_pk)),
+        until_millis_(until_millis) {}
+
+  // Serves until the deadline, a lock, or the socket gone; then wipes the
+  // keys and exits.
+  [[noreturn]] void Run() {
+    // SIGTERM and the like end the agent by their default action: the keys
+    // live only in this process's memory, which goes with it. (A socket left
+    // behind is removed by the next client that finds nothing listening.)
+    signal(SIGPIPE, SIG_IGN);
+    fcntl(listen_fd_, F_SETFL, fcntl(listen_fd_, F_GETFL) | O_NONBLOCK);
+    have_exe_ = stat("/proc/self/exe", &exe_) == 0;
+    bool remove_socket = true;
+    while (true) {
+      const int64_t now = SystemClock::Get()->NowMillis();
+      if (now >= until_millis_) break;
+      // The data directory removed, or the socket replaced by another
+      // agent's: nobody can reach these keys any more, so they go at once.
+      struct stat st {};
+      if (stat(path_.c_str(), &st) != 0 || st.st_ino != socket_stat_.st_ino ||
+          st.st_dev != socket_stat_.st_dev) {
+        remove_socket = false;
+        break;
+      }
+      std::vector<pollfd> fds;
+      fds.push_back(pollfd{listen_fd_, POLLIN, 0});
+      for (const Peer& p : peers_) fds.push_back(pollfd{p.fd, POLLIN, 0});
+      const int64_t wait = std::min<int64_t>(until_millis_ - now, 2'000);
+      if (poll(fds.data(), fds.size(), static_cast<int>(wait)) <= 0) continue;
+      bool lock = false;
+      // Requests first, in the order of the connections; then new ones.
+      std::vector<int> closing;
+      for (size_t i = 1; i < fds.size() && !lock; ++i) {
+        if (fds[i].revents == 0) continue;
+        Peer& p = peers_[i - 1];
+        const After a = Serve(p);
+        if (a == After::kLock) lock = true;
+        if (a != After::kKeep) closing.push_back(p.fd);
+      }
+      for (int fd : closing) Drop(fd);
+      if (lock) break;
+      if (fds[0].revents != 0) Accept();
+    }
+    for (const Peer& p : peers_) close(p.fd);
+    if (remove_socket) unlink(path_.c_str());
+    close(listen_fd_);
+    held_ = crypto::SecretBytes();  // wiped
+    _exit(0);
+  }
+
+ private:
+  void Accept() {
+    const int c = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c < 0) return;
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != getuid()) {
+      close(c);
+      return;
+    }
+    if (peers_.size() >= kAgentMaxConnections) {
+      auto idlest = std::min_element(peers_.begin(), peers_.end(), [](const Peer& a, const Peer& b) {
+        return a.last_used < b.last_used;
+      });
+      Drop(idlest->fd);
+    }
+    // Checked at once, while the peer that connected is surely still the
+    // process SO_PEERCRED names.
+    peers_.push_back(Peer{c, have_exe_ && RunsProgram(cred.pid, exe_), Ticks()});
+  }
+
+  void Drop(int fd) {
+    for (auto it = peers_.begin(); it != peers_.end(); ++it) {
+      if (it->fd == fd) {
+        close(fd);
+        peers_.erase(it);
+        return;
+      }
+    }
+  }
+
+  // One request of `p`, whose socket is readable.
+  After Serve(Peer& p) {
+    unsigned char cmd = 0;
+    const ssize_t r = read(p.fd, &cmd, 1);
+    if (r == 0) return After::kClose;  // the peer is done
+    if (r < 0) return errno == EAGAIN || errno == EINTR ? After::kKeep : After::kClose;
+    p.last_used = Ticks();
+    const int64_t deadline = p.last_used + kAgentRequestMillis;
+    auto refuse = [&](AgentReply why) {
+      const char b = static_cast<char>(why);
+      WriteFull(p.fd, std::string_view(&b, 1), deadline);
+      return why == kAgentDoesNotOpen ? After::kKeep : After::kClose;
+    };
+    switch (cmd) {
+      case 'S': {
+        unsigned char out[10] = {kAgentOk, kAgentProtocolVersion};
+        PutU64(out + 2, static_cast<uint64_t>(until_millis_));
+        return Reply(p, out, sizeof(out), deadline);
+      }
+      case 'L': {
+        const char ok = kAgentOk;
+        WriteFull(p.fd, std::string_view(&ok, 1), deadline);
+        return After::kLock;
+      }
+      case 'P':
+      case 'G':
+      case 'O':
+        // Refused before any argument is read: the connection goes.
+        if (!p.same_program) return refuse(kAgentNotTheProgram);
+        break;
+      default:
+        return refuse(kAgentUnknownCommand);
+    }
+    if (cmd == 'P') {
+      unsigned char out[1 + kPublicReply] = {kAgentOk};
+      PutU64(out + 1, static_cast<uint64_t>(until_millis_));
+      std::memcpy(out + 9, held_.data(), 16);
+      std::memcpy(out + 25, sign_pk_.data(), 32);
+      std::memcpy(out + 57, box_pk_.data(), 32);
+      return Reply(p, out, sizeof(out), deadline);
+    }
+    if (cmd == 'G') {
+      unsigned char dlen = 0;
+      if (!ReadFull(p.fd, &dlen, 1, deadline)) return After::kClose;
+      if (dlen == 0 || dlen > kAgentMaxDomain) return refuse(kAgentMalformed);
+      std::string domain(dlen, '\0');
+      unsigned char mlen_be[4];
+      if (!ReadFull(p.fd, domain.data(), dlen, deadline) ||
+          !ReadFull(p.fd, mlen_be, 4, deadline)) {
+        return After::kClose;
+      }
+      if (domain.find('\0') != std::string::npos) return refuse(kAgentMalformed);
+      const uint32_t mlen = (uint32_t{mlen_be[0]} << 24) | (uint32_t{mlen_be[1]} << 16) |
+                            (uint32_t{mlen_be[2]} << 8) | mlen_be[3];
+      if (mlen > kAgentMaxMessage) return refuse(kAgentMalformed);
+      std::string message(mlen, '\0');
+      if (!ReadFull(p.fd, message.data(), mlen, deadline)) return After::kClose;
+      absl::StatusOr<std::string> sig = crypto::SignWithSecret(
+          held_.view().substr(16, crypto::kSignSecretBytes), domain, message);
+      if (!sig.ok()) return refuse(kAgentMalformed);
+      std::string out(1, static_cast<char>(kAgentOk));
+      out += *sig;
+      return WriteFull(p.fd, out, deadline) ? After::kKeep : After::kClose;
+    }
+    // 'O'
+    unsigned char len_be[2];
+    if (!ReadFull(p.fd, len_be, 2, deadline)) return After::kClose;
+    const size_t len = (size_t{len_be[0]} << 8) | len_be[1];
+    if (len < crypto_box_SEALBYTES || len > kAgentMaxSealed) return refuse(kAgentMalformed);
+    std::string sealed(len, '\0');
+    if (!ReadFull(p.fd, sealed.data(), len, deadline)) return After::kClose;
+    absl::StatusOr<crypto::SecretBytes> plain = crypto::OpenSealedWithSecret(
+        box_pk_, held_.view().substr(80, crypto::kBoxSecretBytes), sealed);
+    if (!plain.ok()) return refuse(kAgentDoesNotOpen);
+    // The answer holds a secret (an office key): built in guarded memory.
+    crypto::SecretBytes out(3 + plain->size());
+    out.data()[0] = kAgentOk;
+    out.data()[1] = static_cast<uint8_t>(plain->size() >> 8);
+    out.data()[2] = static_cast<uint8_t>(plain->size());
+    if (!plain->empty()) std::memcpy(out.data() + 3, plain->data(), plain->size());
+    return WriteFull(p.fd, out.view(), deadline) ? After::kKeep : After::kClose;
+  }
+
+  After Reply(Peer& p, const unsigned char* out, size_t n, int64_t deadline) {
+    return WriteFull(p.fd, std::string_view(reinterpret_cast<const char*>(out), n), deadline)
+               ? After::kKeep
+               : After::kClose;
+  }
+
+  const int listen_fd_;
+  const std::string path_;
+  const struct stat socket_stat_;
+  crypto::SecretBytes held_;
+  const std::string sign_pk_;
+  const std::string box_pk_;
+  const int64_t until_millis_;
+  struct stat exe_ {};
+  bool have_exe_ = false;
+  std::vector<Peer> peers_;
+};
+
+// ---------------------------------------------------------------------------
+// The client
+
+// A connection to the agent; -1 if nothing listens (a socket left by an
+// agent that was killed is removed).
+absl::StatusOr<int> Connect(const std::string& data_dir) {
   const std::string path = AgentSocketPath(data_dir);
   sockaddr_un addr;
   if (!FillAddr(path, &addr)) return -1;
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
-  SetTimeouts(fd, 3);
+  // A Unix stream connect does not wait (EAGAIN when the backlog is full).
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     const int e = errno;
     close(fd);
-    // Nothing listens: a socket left by an agent that was killed.
     if (e == ECONNREFUSED) unlink(path.c_str());
+    if (e == EAGAIN) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the key agent at ", path, " is too busy to accept a connection; try again"));
+    }
     return -1;
   }
-  int result = 0;
-  if (send(fd, &cmd, 1, MSG_NOSIGNAL) == 1) {
-    size_t got = 0;
-    while (got < want) {
-      const ssize_t n = read(fd, out + got, want - got);
-      if (n <= 0) break;
-      got += static_cast<size_t>(n);
-    }
-    result = got == want ? 1 : 0;
+  // The agent must be this user's (the data directory is private, but the
+  // socket is checked rather than trusted).
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != getuid()) {
+    close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the key agent at ", path, " belongs to another user; remove it and run fieldnode unlock"));
   }
-  close(fd);
-  return result;
+  return fd;
 }
 
-// The agent's life: serve until the deadline or a lock.
-[[noreturn]] void Serve(int listen_fd, const std::string& path, const struct stat& mine,
-                        crypto::SecretBytes keys, int64_t until_millis) {
-  // SIGTERM and the like end the agent by their default action: the keys
-  // live only in this process's memory, which goes with it. (A socket left
-  // behind is removed by the next client that finds nothing listening.)
-  signal(SIGPIPE, SIG_IGN);
-  const uid_t me = getuid();
-  while (true) {
-    const int64_t now = SystemClock::Get()->NowMillis();
-    if (now >= until_millis) break;
-    // The data directory removed, or the socket replaced by another
-    // agent's: nobody can reach these keys any more, so they go at once.
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0 || st.st_ino != mine.st_ino || st.st_dev != mine.st_dev) {
-      close(listen_fd);
-      keys = crypto::SecretBytes();
-      _exit(0);
-    }
-    pollfd p{listen_fd, POLLIN, 0};
-    const int64_t wait = std::min<int64_t>(until_millis - now, 2'000);
-    const int r = poll(&p, 1, static_cast<int>(wait));
-    if (r <= 0) continue;
-    const int c = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    SetTimeouts(c, 1);
-    ucred cred{};
-    socklen_t len = sizeof(cred);
-    char cmd = 0;
-    if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != me ||
-        read(c, &cmd, 1) != 1) {
-      close(c);
-      continue;
-    }
-    if (cmd == 'S') {
-      unsigned char out[8];
-      PutU64(out, static_cast<uint64_t>(until_millis));
-      (void)!send(c, out, sizeof(out), MSG_NOSIGNAL);
-    } else if (cmd == 'K') {
-      crypto::SecretBytes out(kKeysReply);
-      PutU64(out.data(), static_cast<uint64_t>(until_millis));
-      std::memcpy(out.data() + 8, keys.data(), keys.size());
-      (void)!send(c, out.data(), out.size(), MSG_NOSIGNAL);
-    } else if (cmd == 'L') {
-      unsigned char out[8] = {0};
-      (void)!send(c, out, sizeof(out), MSG_NOSIGNAL);
-      close(c);
-      break;
-    }
-    close(c);
+// Sends `request` and reads the status byte. nullopt: no answer (the agent
+// closed the connection, or was silent for kAgentClientMillis).
+std::optional<uint8_t> Ask(int fd, std::string_view request) {
+  const int64_t deadline = Ticks() + kAgentClientMillis;
+  unsigned char status = 0;
+  if (!WriteFull(fd, request, deadline) || !ReadFull(fd, &status, 1, deadline)) {
+    return std::nullopt;
   }
-  unlink(path.c_str());
-  close(listen_fd);
-  keys = crypto::SecretBytes();  // wiped
-  _exit(0);
+  return status;
 }
+
+std::string ProgramChanged() {
+  return "the fieldnode program changed since unlock (an upgrade?), and the key agent serves "
+         "only the one that started it: run fieldnode lock and fieldnode unlock";
+}
+
+// The delegated identity's operations: requests on one connection.
+class AgentKeys : public crypto::KeyOperations {
+ public:
+  AgentKeys(int fd, std::string sign_pk, std::string path)
+      : fd_(fd), sign_pk_(std::move(sign_pk)), path_(std::move(path)) {}
+  ~AgentKeys() override {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  absl::StatusOr<std::string> Sign(std::string_view domain, std::string_view message) override {
+    if (domain.empty() || domain.size() > kAgentMaxDomain ||
+        domain.find('\0') != std::string_view::npos || message.size() > kAgentMaxMessage) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the key agent signs a domain of 1 to ", kAgentMaxDomain, " bytes and a message of ",
+          kAgentMaxMessage, " bytes at most (", domain.size(), " and ", message.size(), ")"));
+    }
+    std::string req;
+    req.reserve(6 + domain.size() + message.size());
+    req.push_back('G');
+    req.push_back(static_cast<char>(domain.size()));
+    req.append(domain.data(), domain.size());
+    for (int i = 3; i >= 0; --i) req.push_back(static_cast<char>(message.size() >> (8 * i)));
+    req.append(message.data(), message.size());
+    absl::MutexLock l(&mu_);
+    if (fd_ < 0) return Gone();
+    std::optional<uint8_t> status = Ask(fd_, req);
+    std::string sig(crypto::kSignatureBytes, '\0');
+    if (!status) return Gone();
+    if (*status != kAgentOk) return Refused(*status);
+    if (!ReadFull(fd_, sig.data(), sig.size(), Ticks() + kAgentClientMillis)) return Gone();
+    // What comes back is checked, so that a fault can only ever be an
+    // error, never a commit with a signature that others refuse.
+    absl::Status good = crypto::VerifySignature(sign_pk_, domain, message, sig, "key agent");
+    if (!good.ok()) {
+      Close();
+      return absl::InternalError(absl::StrCat(
+          "the key agent at ", path_, " answered a signature that does not verify: run "
+          "fieldnode lock and fieldnode unlock"));
+    }
+    return sig;
+  }
+
+  absl::StatusOr<crypto::SecretBytes> OpenSealed(std::string_view sealed) override {
+    if (sealed.size() < crypto_box_SEALBYTES || sealed.size() > kAgentMaxSealed) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "a sealed box of ", sealed.size(), " bytes is not one the key agent opens (",
+          crypto_box_SEALBYTES, " to ", kAgentMaxSealed, ")"));
+    }
+    std::string req;
+    req.push_back('O');
+    req.push_back(static_cast<char>(sealed.size() >> 8));
+    req.push_back(static_cast<char>(sealed.size()));
+    req.append(sealed.data(), sealed.size());
+    absl::MutexLock l(&mu_);
+    if (fd_ < 0) return Gone();
+    std::optional<uint8_t> status = Ask(fd_, req);
+    if (!status) return Gone();
+    if (*status == kAgentDoesNotOpen) {
+      return absl::UnauthenticatedError(
+          "the sealed box does not open with this device's key (altered, or sealed to another)");
+    }
+    if (*status != kAgentOk) return Refused(*status);
+    const int64_t deadline = Ticks() + kAgentClientMillis;
+    unsigned char len_be[2];
+    if (!ReadFull(fd_, len_be, 2, deadline)) return Gone();
+    const size_t len = (size_t{len_be[0]} << 8) | len_be[1];
+    if (len + crypto_box_SEALBYTES != sealed.size()) {
+      Close();
+      return absl::InternalError(absl::StrCat("the key agent at ", path_,
+                                              " answered a plaintext of the wrong length"));
+    }
+    crypto::SecretBytes plain(len);
+    if (len > 0 && !ReadFull(fd_, plain.data(), len, deadline)) return Gone();
+    return plain;
+  }
+
+ private:
+  // The connection went (lock, the end of the period, the agent killed):
+  // nothing more can be signed or opened by this identity.
+  absl::Status Gone() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Close();
+    return absl::FailedPreconditionError(
+        "the key agent stopped answering while this command ran (fieldnode lock, or the end "
+        "of the period of fieldnode unlock): run fieldnode unlock, then the command again");
+  }
+  absl::Status Refused(uint8_t status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Close();
+    if (status == kAgentNotTheProgram) return absl::FailedPreconditionError(ProgramChanged());
+    return absl::InternalError(absl::StrCat("the key agent at ", path_, " refused a request (",
+                                            static_cast<int>(status),
+                                            "): run fieldnode lock and fieldnode unlock"));
+  }
+  void Close() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+  absl::Mutex mu_;
+  int fd_ ABSL_GUARDED_BY(mu_);
+  const std::string sign_pk_;
+  const std::string path_;
+};
 
 }  // namespace
 
 std::string AgentSocketPath(const std::string& data_dir) { return data_dir + "/agent.sock"; }
 
-absl::Status StartAgent(const std::string& data_dir, const crypto::DeviceIdentity& identity,
+absl::Status StartAgent(const std::string& data_dir, crypto::DeviceIdentity identity,
                         int64_t until_millis) {
+  absl::StatusOr<std::string_view> sign_sk = identity.sign_secret();
+  absl::StatusOr<std::string_view> box_sk = identity.box_secret();
+  if (!sign_sk.ok()) return sign_sk.status();
+  if (!box_sk.ok()) return box_sk.status();
   // Absolute: the agent leaves the working directory (chdir "/").
   char* real = realpath(data_dir.c_str(), nullptr);
   if (real == nullptr) {
@@ -215,18 +547,19 @@ absl::Status StartAgent(const std::string& data_dir, const crypto::DeviceIdentit
     close_range(4, ~0U, 0);
     if (chdir("/") != 0) _exit(1);
     // Page locks do not survive fork: the keys go into memory this process
-    // allocates (and locks), and the copies inherited from the unlocking
-    // process are wiped.
-    crypto::SecretBytes keys(16 + 64 + 32);
-    std::memcpy(keys.data(), identity.device().view().data(), 16);
-    std::memcpy(keys.data() + 16, identity.sign_secret().data(), 64);
-    std::memcpy(keys.data() + 80, identity.box_secret().data(), 32);
-    auto& inherited = const_cast<crypto::DeviceIdentity&>(identity);
-    sodium_memzero(const_cast<uint8_t*>(inherited.sign_secret().data()),
-                   inherited.sign_secret().size());
-    sodium_memzero(const_cast<uint8_t*>(inherited.box_secret().data()),
-                   inherited.box_secret().size());
-    Serve(3, path, mine, std::move(keys), until_millis);
+    // allocates (and locks; 112 bytes, so not from a slab inherited from the
+    // unlocking process), and the inherited copies are wiped (dropping the
+    // identity wipes its secrets).
+    crypto::SecretBytes held(kHeldBytes);
+    std::memcpy(held.data(), identity.device().view().data(), 16);
+    std::memcpy(held.data() + 16, sign_sk->data(), crypto::kSignSecretBytes);
+    std::memcpy(held.data() + 80, box_sk->data(), crypto::kBoxSecretBytes);
+    std::string sign_pk = identity.public_keys().sign_pk;
+    std::string box_pk = identity.public_keys().box_pk;
+    { crypto::DeviceIdentity inherited = std::move(identity); }
+    Agent agent(3, path, mine, std::move(held), std::move(sign_pk), std::move(box_pk),
+                until_millis);
+    agent.Run();
   }
   close(fd);
   int status = 0;
@@ -235,31 +568,67 @@ absl::Status StartAgent(const std::string& data_dir, const crypto::DeviceIdentit
 }
 
 absl::StatusOr<std::optional<crypto::DeviceIdentity>> AgentIdentity(const std::string& data_dir) {
-  crypto::SecretBytes reply(kKeysReply);
-  const int r = Ask(data_dir, 'K', reply.data(), reply.size());
-  if (r < 0) return std::optional<crypto::DeviceIdentity>();
-  if (r == 0) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "the key agent at ", AgentSocketPath(data_dir),
-        " did not answer (another user's?); run fieldnode lock, then fieldnode unlock"));
+  absl::StatusOr<int> fd = Connect(data_dir);
+  if (!fd.ok()) return fd.status();
+  if (*fd < 0) return std::optional<crypto::DeviceIdentity>();
+  const std::string path = AgentSocketPath(data_dir);
+  std::optional<uint8_t> status = Ask(*fd, "P");
+  unsigned char reply[kPublicReply];
+  if (status && *status == kAgentOk &&
+      !ReadFull(*fd, reply, sizeof(reply), Ticks() + kAgentClientMillis)) {
+    status.reset();
   }
-  auto device = Id16::FromBytes(reply.view().substr(8, 16), "agent device id");
-  if (!device.ok()) return device.status();
-  auto id = crypto::DeviceIdentity::FromSecrets(*device, reply.view().substr(24, 64),
-                                                reply.view().substr(88, 32));
-  if (!id.ok()) return id.status();
-  return std::optional<crypto::DeviceIdentity>(*std::move(id));
+  if (!status || *status != kAgentOk) {
+    close(*fd);
+    if (status && *status == kAgentNotTheProgram) {
+      return absl::FailedPreconditionError(ProgramChanged());
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the key agent at ", path, " did not answer as expected (an agent of an older "
+        "fieldnode?): run fieldnode lock, then fieldnode unlock"));
+  }
+  // From here on this process holds what opens the office's data: no core
+  // dump, no ptrace by the user's other processes.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  crypto::DevicePublic pub;
+  auto device = Id16::FromBytes(
+      std::string_view(reinterpret_cast<const char*>(reply) + 8, 16), "agent device id");
+  if (!device.ok()) {
+    close(*fd);
+    return device.status();
+  }
+  pub.device = *device;
+  pub.sign_pk.assign(reinterpret_cast<const char*>(reply) + 24, 32);
+  pub.box_pk.assign(reinterpret_cast<const char*>(reply) + 56, 32);
+  if (absl::Status s = crypto::CheckDevicePublic(pub); !s.ok()) {
+    close(*fd);
+    return s;
+  }
+  auto keys = std::make_shared<AgentKeys>(*fd, pub.sign_pk, path);
+  return std::optional<crypto::DeviceIdentity>(
+      crypto::DeviceIdentity::Delegated(std::move(pub), std::move(keys)));
 }
 
 std::optional<int64_t> AgentExpiry(const std::string& data_dir) {
-  unsigned char out[8];
-  if (Ask(data_dir, 'S', out, sizeof(out)) != 1) return std::nullopt;
-  return static_cast<int64_t>(GetU64(out));
+  absl::StatusOr<int> fd = Connect(data_dir);
+  if (!fd.ok() || *fd < 0) return std::nullopt;
+  std::optional<uint8_t> status = Ask(*fd, "S");
+  unsigned char rest[9];
+  const bool ok = status && *status == kAgentOk &&
+                  ReadFull(*fd, rest, sizeof(rest), Ticks() + kAgentClientMillis) &&
+                  rest[0] == kAgentProtocolVersion;
+  close(*fd);
+  if (!ok) return std::nullopt;
+  return static_cast<int64_t>(GetU64(rest + 1));
 }
 
 bool StopAgent(const std::string& data_dir) {
-  unsigned char out[8];
-  return Ask(data_dir, 'L', out, sizeof(out)) == 1;
+  absl::StatusOr<int> fd = Connect(data_dir);
+  if (!fd.ok() || *fd < 0) return false;
+  // Version 1 agents answered 'L' with eight zero bytes: the first is ours.
+  std::optional<uint8_t> status = Ask(*fd, "L");
+  close(*fd);
+  return status && *status == kAgentOk;
 }
 
 }  // namespace fieldsync::node

@@ -5,43 +5,112 @@
 // with core dumps and ptrace by others off (PR_SET_DUMPABLE 0), no inherited
 // descriptors, listening on the Unix socket DIR/agent.sock (mode 0600, in
 // the private data directory; bound under a temporary name and renamed once
-// listening). Later fieldnode commands of the same user ask it for the keys
-// instead of a passphrase. A peer that connects and stays silent is dropped
-// after 1 s. Starting is serialised by a lock on DIR/agent.lock. The agent
+// listening). The agent signs and opens sealed boxes itself: the secret
+// keys never leave it, whoever asks. Later fieldnode commands of the same
+// user get a delegated crypto::DeviceIdentity whose Sign and OpenSealed ask
+// the agent. Starting is serialised by a lock on DIR/agent.lock. The agent
 // exits, wiping the keys, at `fieldnode lock`, at the end of the period given
 // to unlock (default 8h), within 2 s of its socket being removed or replaced
 // (its data directory deleted, another agent), on SIGTERM, or when the
 // machine shuts down: nothing of it is ever written to disk.
 //
-// Protocol (version 1, local only): the client sends one byte; the agent
-// checks the peer's uid (SO_PEERCRED) is its own and answers:
-//   'S'  status:  u64be expiry (Unix ms)
-//   'K'  keys:    u64be expiry || device id (16) || Ed25519 secret (64)
-//                 || X25519 secret (32)
-//   'L'  lock:    u64be 0, then the agent wipes its keys and exits
+// Protocol (version 2, local only; docs/FORMATS.md, "Key agent socket").
+// The agent serves only peers of its own uid (SO_PEERCRED). At accept it
+// also notes whether the peer runs the very program the agent runs (the
+// peer's /proc/PID/exe and the agent's own, as captured at its start, are
+// one file: same st_dev and st_ino): P, G and O are served only to such a
+// peer ("the fieldnode program"); S and L to any peer of the uid, so that
+// `fieldnode lock` still works after an upgrade replaced the program.
+//
+// A connection carries any number of requests, one at a time: a command
+// byte and its arguments, which must all arrive within 1 s of the command
+// byte, else the connection is dropped (a silent or trickling peer holds up
+// neither the agent nor its other clients: the agent serves connections
+// with poll). Idle connections stay open (a fieldnode command keeps one for
+// its whole run: after its first answer the command makes itself
+// non-dumpable, and the agent could no longer check it on a new
+// connection); at most kAgentMaxConnections, the longest idle closed first.
+// Every reply begins with a status byte: 0 done, then the answer; else a
+// refusal, and for refusals 1, 2 and 4 the agent closes the connection:
+//   1 P, G or O from a peer that is not the fieldnode program
+//   2 a malformed request (a length out of bounds, a NUL in a domain)
+//   3 O: the box does not open with the device's key (connection kept)
+//   4 an unknown command (there is no other: v1's K, which answered the
+//     secret keys, is gone)
+// Numbers are big-endian.
+//   'S'  status:  -> 0, u8 protocol version (2), u64 expiry (Unix ms)
+//   'P'  public:  -> 0, u64 expiry, device id (16), Ed25519 public key (32),
+//                    X25519 public key (32)
+//   'G'  sign:    u8 domain length (1..64), domain, u32 message length
+//                 (0..kAgentMaxMessage), message
+//                 -> 0, Ed25519 signature (64) over domain || 0x00 || message
+//                    (as crypto::DeviceIdentity::Sign)
+//   'O'  open:    u16 length (48..kAgentMaxSealed), sealed box
+//                 -> 0, u16 length, plaintext (crypto_box_seal_open with the
+//                    device's X25519 key pair); or 3
+//   'L'  lock:    -> 0, then the agent wipes its keys, removes the socket
+//                    and exits
 #ifndef FIELDSYNC_NODE_AGENT_H_
 #define FIELDSYNC_NODE_AGENT_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "base/tuning.h"
 #include "crypto/identity.h"
 
 namespace fieldsync::node {
 
+inline constexpr uint8_t kAgentProtocolVersion = 2;
+// A request must arrive whole within this of its command byte (and its
+// answer be taken within as long).
+inline constexpr int kAgentRequestMillis = 1000;
+// How long a client waits for an answer: beyond a silent peer's 1 s.
+inline constexpr int kAgentClientMillis = 3000;
+inline constexpr size_t kAgentMaxConnections = 64;
+inline constexpr size_t kAgentMaxDomain = 64;
+// The largest message signed: a commit of the most row changes allowed
+// (36 bytes and a 32-byte digest per change), with room to spare.
+inline constexpr size_t kAgentMaxMessage = 512 * 1024;
+static_assert(36 + 32 * tuning::kMaxRowChangesPerCommit <= kAgentMaxMessage);
+// The largest sealed box opened (an office key share is 96 bytes).
+inline constexpr size_t kAgentMaxSealed = 1024;
+
+// Status bytes of the replies.
+enum AgentReply : uint8_t {
+  kAgentOk = 0,
+  kAgentNotTheProgram = 1,
+  kAgentMalformed = 2,
+  kAgentDoesNotOpen = 3,
+  kAgentUnknownCommand = 4,
+};
+
 std::string AgentSocketPath(const std::string& data_dir);
 
-// Forks the agent holding `identity` until `until_millis` (Unix ms); returns
-// once it listens. FAILED_PRECONDITION if an agent already runs for `data_dir`.
-absl::Status StartAgent(const std::string& data_dir, const crypto::DeviceIdentity& identity,
+// Forks the agent holding `identity` (a local one: its secret keys are
+// copied into the agent's own locked memory, and the copy the agent
+// inherited is wiped) until `until_millis` (Unix ms); returns once it
+// listens. The agent serves the program that runs this function.
+// FAILED_PRECONDITION if an agent already runs for `data_dir`, or if
+// `identity` is delegated.
+absl::Status StartAgent(const std::string& data_dir, crypto::DeviceIdentity identity,
                         int64_t until_millis);
 
-// The keys from a running agent; nullopt if none runs (a stale socket is removed).
+// A delegated identity whose Sign and OpenSealed ask the running agent over
+// one connection kept for the life of the identity (and its clones); nullopt
+// if no agent runs (a stale socket is removed). Once the agent answered,
+// this process is made non-dumpable (PR_SET_DUMPABLE 0: no core dump, no
+// ptrace or /proc/PID/mem by other processes of the user): the office keys
+// it will open must not be readable from outside. FAILED_PRECONDITION with
+// one line saying what to do if the agent refuses (the fieldnode program
+// changed since unlock), belongs to another user, or does not answer.
 absl::StatusOr<std::optional<crypto::DeviceIdentity>> AgentIdentity(const std::string& data_dir);
 
-// The running agent's expiry (Unix ms); nullopt if none runs.
+// The running agent's expiry (Unix ms); nullopt if none runs (or it does
+// not speak this protocol version).
 std::optional<int64_t> AgentExpiry(const std::string& data_dir);
 
 // Asks the agent to wipe its keys and exit. False if none was running.

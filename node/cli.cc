@@ -21,6 +21,7 @@
 #include "base/strings.h"
 #include "clock/clock_source.h"
 #include "crypto/keystore.h"
+#include "node/agent.h"
 #include "node/client.h"
 #include "node/device.h"
 #include "node/passphrase.h"
@@ -53,7 +54,7 @@ Setting up (once per laptop):
              commands do not ask for the passphrase
   lock       forget them now
   passphrase change the keystore's passphrase (the same rule as init; an
-             older one that breaks it gets a warning at each unlock)
+             older one that breaks it must be changed at the next unlock)
 
 Daily work (offline; each command has its own --help):
   case       new, set, show, list, search, urgent, crime-report, close, delete
@@ -96,8 +97,10 @@ Options:
                      else asked on the terminal. The daemon never asks:
                      without a passphrase it syncs locked, and cannot
                      share office keys or grant referred cases
-passphrase:
-  --new-passphrase-file FILE   the new passphrase (else asked twice)
+  --new-passphrase-file FILE
+                     the new passphrase, for fieldnode passphrase, or for
+                     any command that unlocks with an older passphrase
+                     that breaks the rule (else asked twice on a terminal)
 enroll:
   --hub HOST:PORT    the hub's address
   --ca FILE          the CA certificate that signed the hub's (ca.crt, from
@@ -232,6 +235,7 @@ int Init(const Args& args) {
         "already initialised: ", KeystorePath(dir), " exists; use it, or choose another "
         "--data-dir")));
   }
+  KeepSecretsFromOtherProcesses();
   auto pass = GetNewPassphrase(args, /*use_current_sources=*/true);
   if (!pass.ok()) return Fail(pass.status());
   if (absl::Status rule = CheckPassphraseRule(*pass, "the passphrase"); !rule.ok()) {
@@ -271,26 +275,15 @@ int Init(const Args& args) {
 
 int ChangePassphrase(const Args& args) {
   const DataDir dir = NodeDir(args);
+  KeepSecretsFromOtherProcesses();
   auto old = GetPassphrase(args, /*ask=*/true, "Current passphrase: ");
   if (!old.ok()) return Fail(old.status());
   if (!*old) {
     return Fail(absl::FailedPreconditionError(
         "the current passphrase is needed: give --passphrase-file FILE or run on a terminal"));
   }
-  auto fresh = GetNewPassphrase(args, /*use_current_sources=*/false);
-  if (!fresh.ok()) {
-    Wipe(**old);
-    return Fail(fresh.status());
-  }
-  if (absl::Status rule = CheckPassphraseRule(*fresh, "the new passphrase"); !rule.ok()) {
-    Wipe(**old);
-    Wipe(*fresh);
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat(rule.message(), "; nothing was changed")));
-  }
-  absl::Status s = crypto::ChangeKeystorePassphrase(KeystorePath(dir), **old, *fresh);
+  absl::Status s = ReplacePassphrase(args, dir, **old);
   Wipe(**old);
-  Wipe(*fresh);
   if (!s.ok()) return Fail(s);
   std::printf("passphrase changed for %s\n", KeystorePath(dir).c_str());
   return 0;
@@ -601,7 +594,20 @@ int Daemon(const Args& args) {
                Now().c_str(), session->hub.address.c_str(),
                static_cast<long long>(*every / 1000), session->hub.province.c_str());
   int failures = 0;
+  const std::string data_dir = NodeDir(args).path;
   while (!g_stop.load()) {
+    // Keys taken from the key agent: once it was locked (or its period
+    // ended), the daemon forgets the office keys it opened and syncs
+    // locked, as after a lock a command started then would.
+    const crypto::DeviceIdentity* id = session->keys->identity();
+    if (id != nullptr && id->delegated() && !AgentExpiry(data_dir)) {
+      session->keys->Lock();
+      std::fprintf(stderr,
+                   "%s fieldnode daemon: the key agent was locked: office keys forgotten, "
+                   "syncing locked (restart the daemon after fieldnode unlock to share keys "
+                   "again)\n",
+                   Now().c_str());
+    }
     const auto start = std::chrono::steady_clock::now();
     // Urgent commits written after this point wake the wait below, even
     // while backing off (the link may be back); those already there do not
@@ -704,7 +710,9 @@ int Main(int argc, char** argv) {
   }
   if (cmd == "device") {
     SetHelpCommand(cmd);
-    auto parsed = ParseArgs(argc, argv, {"data-dir", "passphrase-file", "code", "officer"},
+    auto parsed = ParseArgs(argc, argv,
+                            {"data-dir", "passphrase-file", "new-passphrase-file", "code",
+                             "officer"},
                             {"json", "help", "first", "yes"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {

@@ -184,7 +184,10 @@ Example:
 
 Asks the passphrase once and keeps this laptop's keys in memory (a small
 background agent) for DURATION (default 8h), so that later commands do not
-ask again. Nothing is written to disk. `fieldnode lock` forgets them at once.
+ask again. The agent signs and opens for fieldnode commands itself and never
+hands the keys out. Nothing is written to disk. `fieldnode lock` forgets them
+at once; a command running then stops with an error (run it again after
+unlocking). After an upgrade of fieldnode, run lock and unlock again.
 Example:  fieldnode unlock --for 4h
 )"},
       {"lock", R"(fieldnode lock
@@ -195,9 +198,9 @@ nothing can be written until the next unlock.
       {"init", R"(fieldnode init [--data-dir DIR] [--new-passphrase-file FILE]
 
 Creates this laptop's replica and keys: a keystore sealed under the officer's
-passphrase (at least 8 characters; asked twice on a terminal, else from
---new-passphrase-file, --passphrase-file, $FIELDSYNC_PASSPHRASE_FILE or
-$FIELDSYNC_PASSPHRASE). Then enrol it with the hub: fieldnode enroll --help.
+passphrase (at least 12 characters, not among the easiest to guess; asked
+twice on a terminal, else from --new-passphrase-file, --passphrase-file,
+$FIELDSYNC_PASSPHRASE_FILE or $FIELDSYNC_PASSPHRASE). Then enrol it with the hub: fieldnode enroll --help.
 Example:  fieldnode init --data-dir ~/fieldsync
 )"},
       {"enroll", R"(fieldnode enroll --hub HOST:PORT --ca CA.CRT --token TOKEN [--name NAME]
@@ -244,7 +247,10 @@ Example:  fieldnode erase --case 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d --yes
       {"passphrase", R"(fieldnode passphrase [--passphrase-file OLD] [--new-passphrase-file NEW]
 
 Changes the keystore's passphrase (asked on a terminal if not given). A wrong
-current passphrase changes nothing.
+current passphrase changes nothing. A passphrase chosen before the rule (at
+least 12 characters, not among the easiest to guess) must be changed at the
+next unlock: any command asks for a new one then on a terminal, or takes
+--new-passphrase-file NEW; otherwise it stops and says to run this.
 Example:  fieldnode passphrase
 )"},
       {"version", R"(fieldnode version [--json]
@@ -2079,7 +2085,7 @@ int Unlock(const Args& args) {
   auto pass = MustUnlock(args, dir, "unlocking");
   if (!pass.ok()) return Fail(pass.status());
   const int64_t until = NowMillis() + *period;
-  absl::Status s = StartAgent(dir.path, *pass, until);
+  absl::Status s = StartAgent(dir.path, *std::move(pass), until);
   if (!s.ok()) return Fail(s);
   Print(absl::StrCat("unlocked until ", FormatTimeMillis(until), ": fieldnode commands use the "
                      "keys without asking; fieldnode lock forgets them\n"));
@@ -2183,7 +2189,8 @@ bool IsOfficeCommand(const std::string& cmd) {
 
 const std::set<std::string>& OfficeValuedFlags() {
   static const std::set<std::string> f = {
-      "data-dir", "passphrase-file", "officer", "name", "other-names", "dob", "id-number",
+      "data-dir", "passphrase-file", "new-passphrase-file", "officer", "name", "other-names",
+      "dob", "id-number",
       "phones", "address", "home-address", "family", "health", "sex", "birth-year", "origin",
       "nationality", "channel", "narrative", "notes", "places", "perpetrators", "exploitation",
       "office", "status", "urgency", "since", "scope", "org", "given-by", "to-office", "to-org",

@@ -1,7 +1,8 @@
 // The rule a keystore passphrase must meet (docs/CRYPTO.md, "Keystore file"),
 // checked by `fieldnode init` and `fieldnode passphrase` before anything is
 // written, and at each unlock by passphrase (a passphrase chosen before the
-// rule gets a warning there, not a refusal):
+// rule still opens the keystore, but must be replaced then: MaybeUnlock in
+// node/session.h):
 //
 //   - at least kMinPassphraseChars characters: Unicode code points after NFC,
 //     so "Gió" typed on a keyboard that sends o + combining acute counts 3,

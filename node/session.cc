@@ -1,6 +1,7 @@
 #include "node/session.h"
 
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -32,30 +33,68 @@ std::string UnlockHint() {
                       kPassphraseFileEnv, ", or run the command on a terminal to be asked");
 }
 
+void KeepSecretsFromOtherProcesses() { prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
+
+absl::Status ReplacePassphrase(const Args& args, const DataDir& dir, std::string_view current) {
+  auto fresh = GetNewPassphrase(args, /*use_current_sources=*/false);
+  if (!fresh.ok()) return fresh.status();
+  if (absl::Status rule = CheckPassphraseRule(*fresh, "the new passphrase"); !rule.ok()) {
+    Wipe(*fresh);
+    return absl::InvalidArgumentError(absl::StrCat(rule.message(), "; nothing was changed"));
+  }
+  absl::Status s = crypto::ChangeKeystorePassphrase(KeystorePath(dir), current, *fresh);
+  Wipe(*fresh);
+  return s;
+}
+
 absl::StatusOr<std::optional<crypto::DeviceIdentity>> MaybeUnlock(const Args& args,
                                                                   const DataDir& dir, bool ask) {
   // An explicit passphrase wins over the agent (it may be meant to test it).
   const bool explicit_pass = !args.Flag("passphrase-file").empty();
   if (!explicit_pass) {
+    // Asked while this process is still dumpable: the agent checks, by its
+    // /proc/PID/exe, that it is the fieldnode program; AgentIdentity then
+    // makes it non-dumpable.
     auto agent = AgentIdentity(dir.path);
     if (!agent.ok()) return agent.status();
     if (*agent) return agent;
   }
+  // The passphrase, and the keys it opens, are kept from the user's other
+  // processes (no core dump, no ptrace).
+  KeepSecretsFromOtherProcesses();
   auto pass = GetPassphrase(args, ask, "Passphrase of this laptop's keystore: ");
   if (!pass.ok()) return pass.status();
   if (!*pass) return std::optional<crypto::DeviceIdentity>();
   auto id = crypto::UnlockKeystoreFile(KeystorePath(dir), **pass);
-  // A passphrase chosen before the rule still opens the keystore (an officer
-  // must never be locked out of an urgent case), but each unlock by
-  // passphrase says so until it is changed (docs/CRYPTO.md, "Keystore file").
+  // A passphrase chosen before the rule still opens the keystore, but must
+  // be changed before the keys are used (docs/CRYPTO.md, "Keystore file"):
+  // on a terminal, or with --new-passphrase-file, right now; otherwise the
+  // command stops, having changed nothing.
   absl::Status rule =
       id.ok() ? CheckPassphraseRule(**pass, "this laptop's passphrase") : absl::OkStatus();
-  Wipe(**pass);
-  if (!id.ok()) return id.status();
-  if (!rule.ok()) {
-    std::fprintf(stderr, "fieldnode: warning: %s; change it now with `fieldnode passphrase`\n",
-                 std::string(rule.message()).c_str());
+  if (!id.ok()) {
+    Wipe(**pass);
+    return id.status();
   }
+  if (!rule.ok()) {
+    const bool new_from_file = !args.Flag("new-passphrase-file").empty();
+    if (!new_from_file && isatty(STDIN_FILENO) == 0) {
+      Wipe(**pass);
+      return absl::FailedPreconditionError(absl::StrCat(
+          rule.message(), ". It is too weak and must be changed before this laptop's keys are "
+          "used: run `fieldnode passphrase` (on a terminal, or with --new-passphrase-file "
+          "FILE). Nothing was changed"));
+    }
+    if (!new_from_file) {
+      std::fprintf(stderr, "fieldnode: %s. It must be changed now.\n",
+                   std::string(rule.message()).c_str());
+    }
+    absl::Status changed = ReplacePassphrase(args, dir, **pass);
+    Wipe(**pass);
+    if (!changed.ok()) return changed;
+    std::fprintf(stderr, "fieldnode: passphrase changed for %s\n", KeystorePath(dir).c_str());
+  }
+  Wipe(**pass);
   return std::optional<crypto::DeviceIdentity>(*std::move(id));
 }
 

@@ -28,15 +28,27 @@ inline constexpr int kExitUnreachable = 3;
 DataDir NodeDir(const Args& args);
 std::string KeystorePath(const DataDir& dir);
 
-// The device's keys: from the key agent if one runs (fieldnode unlock),
-// else from a passphrase if one is at hand (asked on the terminal only if
-// `ask`); nullopt if neither.
+// The device's keys: from the key agent if one runs (fieldnode unlock; a
+// delegated identity: the agent signs and opens), else from a passphrase if
+// one is at hand (asked on the terminal only if `ask`); nullopt if neither.
+// A passphrase that opens the keystore but breaks the rule
+// (node/passphrase_rule.h) must be replaced at once: by
+// --new-passphrase-file, else asked twice if standard input is a terminal;
+// else FAILED_PRECONDITION saying to run `fieldnode passphrase`, nothing
+// changed. The process is made non-dumpable before it holds any secret.
 absl::StatusOr<std::optional<crypto::DeviceIdentity>> MaybeUnlock(const Args& args,
                                                                   const DataDir& dir, bool ask);
 // As MaybeUnlock, asking on the terminal; FAILED_PRECONDITION saying how to
 // unlock if there is no way.
 absl::StatusOr<crypto::DeviceIdentity> MustUnlock(const Args& args, const DataDir& dir,
                                                   std::string_view why);
+// PR_SET_DUMPABLE 0: no core dump, and no ptrace or /proc/PID/mem by the
+// user's other processes, for a process holding keys or a passphrase.
+void KeepSecretsFromOtherProcesses();
+// Replaces the keystore's passphrase `current` by a new one that meets the
+// rule: from --new-passphrase-file, else asked twice on the terminal. The
+// error says why and that nothing was changed.
+absl::Status ReplacePassphrase(const Args& args, const DataDir& dir, std::string_view current);
 // The one line saying how to unlock.
 std::string UnlockHint();
 

@@ -808,9 +808,9 @@ TEST_F(CryptoSyncTest, AnotherOfficeCannotChooseTheKeyACaseIsSealedUnder) {
   ASSERT_FALSE(lc_office.empty());
   const crypto::SecretBytes dek = crypto::SecretBytes::Random(32);
   const uint32_t chosen = 0x0BADC0DE;
-  crypto::KeyRecord forged = crypto::WrapDataKey(
+  crypto::KeyRecord forged = Must(crypto::WrapDataKey(
       hn.identity(), Hlc::FromParts(static_cast<uint64_t>(SystemClock::Get()->NowMillis()) + 3600000, 0),
-      kase, chosen, dek, *crypto::ParseKeyRecord(lc_office), crypto::DataKeyPurpose::kOwner);
+      kase, chosen, dek, *crypto::ParseKeyRecord(lc_office), crypto::DataKeyPurpose::kOwner));
   // The hub refuses it (and the node sets it aside, reported)...
   Queue(hn, forged);
   auto r = hn.Sync();
@@ -878,13 +878,13 @@ TEST_F(CryptoSyncTest, TheHubRefusesKeyRecordsOutsideTheOfficeOfTheDeviceThatMad
   const Hlc now = Hlc::FromParts(static_cast<uint64_t>(SystemClock::Get()->NowMillis()), 0);
   // An office key of another office.
   crypto::OfficeKey theirs = crypto::NewOfficeKey("HN", 7);
-  refused(lc, crypto::OfficeKeyRecord(lc.identity(), now, theirs), "of its own office only");
+  refused(lc, Must(crypto::OfficeKeyRecord(lc.identity(), now, theirs)), "of its own office only");
   // Its office's key shared with a device of another office.
   crypto::OfficeKey mine = crypto::NewOfficeKey("LC", 7);
-  refused(lc, crypto::ShareOfficeKey(lc.identity(), now, mine, hn.identity().public_keys()),
+  refused(lc, Must(crypto::ShareOfficeKey(lc.identity(), now, mine, hn.identity().public_keys())),
           "not an active device of that office");
   // An erasure of a case it does not own.
-  refused(hn, crypto::ErasureRecord(hn.identity(), now, kase), "only a device of the office that owns");
+  refused(hn, Must(crypto::ErasureRecord(hn.identity(), now, kase)), "only a device of the office that owns");
   EXPECT_EQ(stored(), stored_before);
   EXPECT_EQ(Opened(lc, "cases", kase, "narrative"), "Hà Thị Sáu") << "the refused erasure erased";
 }

@@ -75,14 +75,14 @@ TEST_F(MembershipAttackTest, ALaptopShownAFakeOfficeSealsNothingUnderItsKeysAndI
   ASSERT_TRUE(lc2.keys()->SetRegistry(x.keys()->Registry()).ok());
   crypto::OfficeKey k = crypto::NewOfficeKey("LC", 9);
   auto added = lc2.keys()->AddRecords(
-      {crypto::MembershipRecord(x.identity(), NowHlc(), "LC", crypto::MembershipAction::kFirstDevice,
-                                x.identity().public_keys())
+      {Must(crypto::MembershipRecord(x.identity(), NowHlc(), "LC", crypto::MembershipAction::kFirstDevice,
+                                x.identity().public_keys()))
            .bytes,
-       crypto::MembershipRecord(x.identity(), NowHlc(), "LC", crypto::MembershipAction::kApprove,
-                                lc2.identity().public_keys())
+       Must(crypto::MembershipRecord(x.identity(), NowHlc(), "LC", crypto::MembershipAction::kApprove,
+                                lc2.identity().public_keys()))
            .bytes,
-       crypto::OfficeKeyRecord(x.identity(), NowHlc(), k).bytes,
-       crypto::ShareOfficeKey(x.identity(), NowHlc(), k, lc2.identity().public_keys()).bytes});
+       Must(crypto::OfficeKeyRecord(x.identity(), NowHlc(), k)).bytes,
+       Must(crypto::ShareOfficeKey(x.identity(), NowHlc(), k, lc2.identity().public_keys())).bytes});
   ASSERT_TRUE(added.ok());
   const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai");
   for (const auto& w : OfficeWraps(lc2, kase)) {
@@ -124,8 +124,8 @@ TEST_F(MembershipAttackTest, AMembersRecordsSignedWithKeysTheHubListsForItAreNot
   ASSERT_TRUE(lc3.keys()->IsMember("LC", lc3.replica().device_id()).value());
   crypto::OfficeKey k = crypto::NewOfficeKey("LC", 50);
   auto added = lc3.keys()->AddRecords(
-      {crypto::OfficeKeyRecord(fake, NowHlc(), k).bytes,
-       crypto::ShareOfficeKey(fake, NowHlc(), k, lc3.identity().public_keys()).bytes});
+      {Must(crypto::OfficeKeyRecord(fake, NowHlc(), k)).bytes,
+       Must(crypto::ShareOfficeKey(fake, NowHlc(), k, lc3.identity().public_keys())).bytes});
   ASSERT_TRUE(added.ok());
   const RowId kase = NewCase(lc3.replica(), "LC", "Hoàng Thị Thu");
   for (const auto& w : OfficeWraps(lc3, kase)) {
@@ -145,7 +145,7 @@ TEST_F(MembershipAttackTest, ARemovedDevicesHighGenerationKeyDoesNotBlockTheRota
   MustSync(lc2);
   crypto::OfficeKey planted = crypto::NewOfficeKey("LC", 1000);
   {
-    auto rec = crypto::OfficeKeyRecord(lc2.identity(), NowHlc(), planted);
+    auto rec = Must(crypto::OfficeKeyRecord(lc2.identity(), NowHlc(), planted));
     ASSERT_TRUE(lc2.keys()->AddRecords({rec.bytes}).ok());
     auto st = lc2.replica().db().Prepared("UPDATE _fs_keys SET pushed = 0 WHERE id = ?1");
     (*st)->BindBlob(1, rec.Id());

@@ -217,7 +217,7 @@ TEST_F(MembershipTest, ChangedKeysForAKnownDeviceAreRefusedAndReported) {
   ASSERT_TRUE(mine.ok() && !mine->empty());
   Commit forged = mine->back();
   forged.hlc = Hlc::FromPacked(forged.hlc.packed() + 1);
-  forged.signature = crypto::SignCommit(attacker, forged);
+  forged.signature = Must(crypto::SignCommit(attacker, forged));
   PulledBatch batch;
   batch.commits.emplace_back(*OpenHubReplica()->LogHead() + 1, forged);
   auto applied = lc1.replica().ApplyPulled(batch);
@@ -237,10 +237,10 @@ TEST_F(MembershipTest, TheHubCannotGiveAnOfficeASecondFirstDevice) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_NE(s.message().find("already has a first device"), std::string::npos) << s;
   // A modified program signs one anyway and pushes it through the hub.
-  PushAsModifiedProgram(rogue, crypto::MembershipRecord(rogue.identity(), Hlc::FromParts(1, 0),
+  PushAsModifiedProgram(rogue, Must(crypto::MembershipRecord(rogue.identity(), Hlc::FromParts(1, 0),
                                                          "LC",
                                                          crypto::MembershipAction::kFirstDevice,
-                                                         me));
+                                                         me)));
   const RowId kase = NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
   MustSync(lc1);
   MustSync(rogue);
@@ -291,7 +291,7 @@ TEST_F(MembershipTest, AGrantGoesOnlyToAnOfficeKeyOfThatOfficesApprovalChain) {
   auto& rogue = AddNode("HN");
   MustSync(rogue);
   crypto::OfficeKey newer = crypto::NewOfficeKey("HN", 5);
-  PushAsModifiedProgram(rogue, crypto::OfficeKeyRecord(rogue.identity(), NowHlc(), newer));
+  PushAsModifiedProgram(rogue, Must(crypto::OfficeKeyRecord(rogue.identity(), NowHlc(), newer)));
   const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng");
   AcceptReferral(lc, hn, Refer(lc.replica(), kase, "LC", "HN"));
   for (int i = 0; i < 2; ++i) {

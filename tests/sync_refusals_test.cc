@@ -460,7 +460,7 @@ TEST_F(RefusalTest, ABatchWithOneMalformedCommitIsRefusedWhole) {
   c.changes.push_back(RowChange{"cases", Id16::NewRandom(),
                                 {FieldWrite{"_live", Value::Int(1), std::nullopt, {}},
                                  FieldWrite{"no_such_column", Value::Text("x"), std::nullopt, {}}}});
-  c.signature = crypto::SignCommit(m.identity(), c);  // well signed, badly made
+  c.signature = Must(crypto::SignCommit(m.identity(), c));  // well signed, badly made
   grpc::ClientContext ctx2;
   Auth(&ctx2, m.credential());
   s = stub->Push(&ctx2, PushOf({c}), &resp);

@@ -19,6 +19,13 @@
 //                 (XChaCha20-Poly1305), a data key record made per case;
 //                 beside the figure without, and the relative cost
 //                 (docs/PERFORMANCE.md, "Encryption (issue 4)").
+//   key agent     the crypto-on writes again with the key ring unlocked by
+//                 the key agent of `fieldnode unlock` (node/agent.h), a
+//                 child process this program starts: every commit signed by
+//                 it, a round trip on its Unix socket (and the signature
+//                 verified on return); beside the same writes signed
+//                 locally. And, once, the time of one signature of a case's
+//                 commit, locally and through the agent.
 //
 // A measurement, not a test: it exits 0 whether or not the targets are met,
 // and non-zero only if something fails (or a consistency check does).
@@ -59,7 +66,9 @@
 #include "clock/clock_source.h"
 #include "crypto/envelope.h"
 #include "crypto/identity.h"
+#include "crypto/commit_signature.h"
 #include "crypto/key_record.h"
+#include "node/agent.h"
 #include "schema/schema.h"
 #include "store/keyring.h"
 #include "store/replica.h"
@@ -676,13 +685,53 @@ struct CryptoWrites {
 // Checks afterwards (not timed): every case is live, each sampled case has
 // its sensitive fields stored sealed and opening to the values written, its
 // commit carries a signature, and there is one data key record per case.
+// A key agent (node/agent.h) started by this program for `device`, in
+// `dir`, and the delegated identity that signs through it; stopped when
+// dropped. The agent serves this program: it is the program that started it.
+class Agent {
+ public:
+  static absl::StatusOr<std::unique_ptr<Agent>> Start(const std::string& dir,
+                                                      const DeviceId& device) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    fs::permissions(dir, fs::perms::owner_all, ec);
+    auto a = std::unique_ptr<Agent>(new Agent(dir));
+    FS_RETURN_IF_ERROR(node::StartAgent(dir, crypto::DeviceIdentity::Generate(device),
+                                        SystemClock::Get()->NowMillis() + 3'600'000));
+    a->started_ = true;
+    FS_ASSIGN_OR_RETURN(std::optional<crypto::DeviceIdentity> id, node::AgentIdentity(dir));
+    if (!id) return absl::InternalError("the key agent just started does not answer");
+    a->identity_ = std::make_unique<crypto::DeviceIdentity>(*std::move(id));
+    return a;
+  }
+  ~Agent() {
+    if (started_) node::StopAgent(dir_);
+  }
+  const crypto::DeviceIdentity& identity() const { return *identity_; }
+
+ private:
+  explicit Agent(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+  bool started_ = false;
+  std::unique_ptr<crypto::DeviceIdentity> identity_;
+};
+
+// With `agent_dir`, the key ring is unlocked by a key agent started there:
+// every signature is made by it.
 absl::StatusOr<CryptoWrites> CryptoInsert(const std::string& path, bool sync_full,
                                           const std::vector<RowId>& ids, int64_t batch,
-                                          Settings::Profile profile) {
+                                          Settings::Profile profile,
+                                          const std::string& agent_dir = "") {
   CryptoWrites out;
   FS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> r, OpenReplica(path, sync_full));
   FS_ASSIGN_OR_RETURN(std::unique_ptr<KeyRing> keys, KeyRing::Open(r.get(), kOffice));
-  FS_RETURN_IF_ERROR(keys->Unlock(crypto::DeviceIdentity::Generate(r->device_id())));
+  std::unique_ptr<Agent> agent;
+  if (agent_dir.empty()) {
+    FS_RETURN_IF_ERROR(keys->Unlock(crypto::DeviceIdentity::Generate(r->device_id())));
+  } else {
+    FS_ASSIGN_OR_RETURN(agent, Agent::Start(agent_dir, r->device_id()));
+    FS_RETURN_IF_ERROR(keys->Unlock(agent->identity().Clone()));
+  }
   r->SetSecurity(keys->Security());
 
   FS_ASSIGN_OR_RETURN(out.seconds, TrackedInsert(*r, ids, batch, profile));
@@ -787,12 +836,60 @@ std::string Fixed(double v, int decimals) {
 
 // ---------------------------------------------------------------------------
 
+// The time of one signature of a case's commit (as the crypto-on writes
+// make them: 15 fields of one new row), locally and through the key agent,
+// and of verifying one (which the agent's client does on every signature).
+absl::Status SignOnce(const Settings& s, const Files& files) {
+  const int count = s.quick ? 500 : 5000;
+  const DeviceId device = Id16::NewRandom();
+  crypto::DeviceIdentity local = crypto::DeviceIdentity::Generate(device);
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<Agent> agent, Agent::Start(files.Path("agent"), device));
+  Commit c;
+  c.author = device;
+  c.seq = 1;
+  c.hlc = Hlc::FromParts(SystemClock::Get()->NowMillis(), 0);
+  RowChange rc;
+  rc.table = "cases";
+  rc.row = Id16::NewV7(SystemClock::Get());
+  const std::vector<Value> values = CaseValues(0, s.profile);
+  for (size_t k = 0; k < values.size(); ++k) {
+    FieldWrite w;
+    w.column = bench::kCaseColumns[k];
+    w.value = values[k];
+    rc.fields.push_back(std::move(w));
+  }
+  c.changes.push_back(rc);
+  auto time = [&](auto&& f) -> absl::StatusOr<double> {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < count; ++i) FS_RETURN_IF_ERROR(f());
+    return 1e6 * std::chrono::duration<double>(Clock::now() - t0).count() / count;
+  };
+  FS_ASSIGN_OR_RETURN(std::string sig, crypto::SignCommit(local, c));
+  c.signature = sig;
+  FS_ASSIGN_OR_RETURN(double us_local, time([&] { return crypto::SignCommit(local, c).status(); }));
+  FS_ASSIGN_OR_RETURN(double us_agent, time([&] {
+                        return crypto::SignCommit(agent->identity(), c).status();
+                      }));
+  FS_ASSIGN_OR_RETURN(double us_verify, time([&] {
+                        return crypto::VerifyCommitSignature(c, local.public_keys().sign_pk);
+                      }));
+  std::printf("[one signature of a case's commit, %d times]\n"
+              "  signed locally                %7.1f us\n"
+              "  signed by the key agent       %7.1f us  (+%.1f us: the round trip on its "
+              "socket and the check of the signature, %.1f us of it)\n\n",
+              count, us_local, us_agent, us_agent - us_local, us_verify);
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
 struct ModeResults {
   const char* name = "";  // "full" / "normal"
   bool full = true;
   Sample local_tracked, local_raw;  // cases/s, rows/s
   Sample local_crypto;              // cases/s, signing and sealing on
+  Sample local_agent;               // the same, signed through the key agent
   Sample crypto_cost;               // 1 - on/off, paired within each run
+  Sample agent_cost;                // 1 - agent/local, paired within each run
   double cpu_off = 0, cpu_on = 0;   // CPU seconds of the local writes, summed over runs
   Sample merge_new, merge_new_all;  // declared field changes/s; with _live
   Sample raw_new;                   // field changes/s
@@ -813,6 +910,8 @@ absl::Status Run(const Settings& s, const std::string& dir) {
   if (s.sync_full) modes.emplace_back().full = true;
   if (s.sync_normal) modes.emplace_back().full = false;
   for (ModeResults& m : modes) m.name = m.full ? "full" : "normal";
+
+  if (s.crypto) FS_RETURN_IF_ERROR(SignOnce(s, files));
 
   const double n = static_cast<double>(s.cases);
   bool digest_checked = false;
@@ -877,6 +976,24 @@ absl::Status Run(const Settings& s, const std::string& dir) {
       if (s.crypto && rep % 2 == 1) FS_RETURN_IF_ERROR(write_on());
       FS_RETURN_IF_ERROR(write_off());
       if (s.crypto && rep % 2 == 0) FS_RETURN_IF_ERROR(write_on());
+      // 1c. The crypto-on writes signed through the key agent.
+      Seconds t_agent;
+      if (s.crypto) {
+        const std::string name = absl::StrCat("writer-agent-", tag, ".db");
+        files.Remove(name);
+        FS_ASSIGN_OR_RETURN(CryptoWrites aw, CryptoInsert(files.Path(name), m.full, ids, s.batch,
+                                                          s.profile, files.Path("agent")));
+        t_agent = aw.seconds;
+        m.local_agent.Add(n / t_agent.wall);
+        PrintLine("local writes, key agent", t_agent, n, "cases/s",
+                  "every commit signed by the key agent");
+        const double cost = 1 - t_crypto.wall / t_agent.wall;
+        m.agent_cost.Add(cost);
+        std::printf("  cost of signing through the key agent this run: %s of crypto-on "
+                    "throughput (+%.1f us a case, wall)\n",
+                    Percent(cost).c_str(), 1e6 * (t_agent.wall - t_crypto.wall) / n);
+        files.Remove(name);
+      }
       if (s.crypto) {
         const double cost = 1 - t_tracked.wall / t_crypto.wall;  // 1 - on/off, as rates
         m.crypto_cost.Add(cost);
@@ -1018,7 +1135,15 @@ absl::Status Run(const Settings& s, const std::string& dir) {
                                absl::StrCat("+", Fixed(1e6 * (m.cpu_on - m.cpu_off) / (n * runs), 1)),
                                "", ""});
     }
+    for (const ModeResults& m : modes) {
+      const double cost = 1 - m.local_agent.Median() / m.local_crypto.Median();
+      crows.push_back(TableRow{absl::StrCat("  signed by the key agent [sync ", m.name, "]"),
+                               RateRange(m.local_crypto), RateRange(m.local_agent),
+                               Percent(cost), "", ""});
+    }
     bench::PrintTable(crows, TableRow{"figure", "crypto off", "crypto on", "cost", "target", "met"});
+    std::printf("The key agent rows: crypto on, signed locally (left) and through the key agent "
+                "(right).\n");
     std::printf("Cost = (off - on) / off of the medians. Target (encryption issue): at most %s "
                 "of\nlocal-write throughput.\n",
                 Percent(kTargetCryptoCost).c_str());

@@ -53,13 +53,14 @@ absl::StatusOr<std::string> CommitSignedMessage(const Commit& c) {
   return m;
 }
 
-std::string SignCommit(const DeviceIdentity& author, const Commit& commit) {
+absl::StatusOr<std::string> SignCommit(const DeviceIdentity& author, const Commit& commit) {
   if (!commit.omitted.empty()) {
     Commit whole = commit;
     whole.omitted.clear();
     return SignCommit(author, whole);
   }
   absl::StatusOr<std::string> m = CommitSignedMessage(commit);
+  if (!m.ok()) return m.status();
   return author.Sign(kCommitSignDomain, *m);
 }
 

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "change/commit.h"
 #include "crypto/identity.h"
 
@@ -32,7 +33,9 @@ std::string ChangeDigest(const RowChange& change);
 absl::StatusOr<std::string> CommitSignedMessage(const Commit& commit);
 
 // The signature of `commit` by its author (whose identity this must be).
-std::string SignCommit(const DeviceIdentity& author, const Commit& commit);
+// An error if the commit's omitted digests do not fit, or if a delegated
+// identity's agent could not sign (DeviceIdentity::Sign).
+absl::StatusOr<std::string> SignCommit(const DeviceIdentity& author, const Commit& commit);
 
 // UNAUTHENTICATED naming the commit unless its signature verifies against
 // `author_sign_pk` (the Ed25519 key of commit.author).

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <string>
+#include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -82,20 +83,89 @@ absl::StatusOr<DeviceIdentity> DeviceIdentity::FromSecrets(const DeviceId& devic
   return id;
 }
 
-std::string DeviceIdentity::Sign(std::string_view domain, std::string_view message) const {
+DeviceIdentity DeviceIdentity::Delegated(DevicePublic pub, std::shared_ptr<KeyOperations> ops) {
+  DeviceIdentity id;
+  id.pub_ = std::move(pub);
+  id.ops_ = std::move(ops);
+  return id;
+}
+
+namespace {
+absl::Status NotHere() {
+  return absl::FailedPreconditionError(
+      "this device's secret keys are held by the key agent, not by this process");
+}
+}  // namespace
+
+absl::StatusOr<std::string_view> DeviceIdentity::sign_secret() const {
+  if (ops_) return NotHere();
+  return sign_sk_.view();
+}
+
+absl::StatusOr<std::string_view> DeviceIdentity::box_secret() const {
+  if (ops_) return NotHere();
+  return box_sk_.view();
+}
+
+absl::StatusOr<std::string> SignWithSecret(std::string_view sign_sk, std::string_view domain,
+                                           std::string_view message) {
+  EnsureSodium();
+  if (sign_sk.size() != kSignSecretBytes) {
+    return absl::InvalidArgumentError("an Ed25519 secret key has 64 bytes");
+  }
   std::string m = Message(domain, message);
   std::string sig(kSignatureBytes, '\0');
   crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,
                        reinterpret_cast<const unsigned char*>(m.data()), m.size(),
-                       sign_sk_.data());
+                       reinterpret_cast<const unsigned char*>(sign_sk.data()));
   return sig;
+}
+
+absl::StatusOr<SecretBytes> OpenSealedWithSecret(std::string_view box_pk, std::string_view box_sk,
+                                                 std::string_view sealed) {
+  EnsureSodium();
+  if (box_pk.size() != kBoxPublicBytes || box_sk.size() != kBoxSecretBytes) {
+    return absl::InvalidArgumentError("an X25519 key has 32 bytes");
+  }
+  if (sealed.size() < crypto_box_SEALBYTES) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "a sealed box of ", sealed.size(), " bytes is too short to open (", crypto_box_SEALBYTES,
+        " at least)"));
+  }
+  SecretBytes plain(sealed.size() - crypto_box_SEALBYTES);
+  // crypto_box_seal_open writes nothing for an empty plaintext; a zero-size
+  // SecretBytes has no memory, so it gets a scratch byte.
+  unsigned char scratch = 0;
+  if (crypto_box_seal_open(plain.empty() ? &scratch : plain.data(),
+                           reinterpret_cast<const unsigned char*>(sealed.data()), sealed.size(),
+                           reinterpret_cast<const unsigned char*>(box_pk.data()),
+                           reinterpret_cast<const unsigned char*>(box_sk.data())) != 0) {
+    return absl::UnauthenticatedError(
+        "the sealed box does not open with this device's key (altered, or sealed to another)");
+  }
+  return plain;
+}
+
+absl::StatusOr<std::string> DeviceIdentity::Sign(std::string_view domain,
+                                                 std::string_view message) const {
+  if (ops_) return ops_->Sign(domain, message);
+  return SignWithSecret(sign_sk_.view(), domain, message);
+}
+
+absl::StatusOr<SecretBytes> DeviceIdentity::OpenSealed(std::string_view sealed) const {
+  if (ops_) return ops_->OpenSealed(sealed);
+  return OpenSealedWithSecret(pub_.box_pk, box_sk_.view(), sealed);
 }
 
 DeviceIdentity DeviceIdentity::Clone() const {
   DeviceIdentity id;
   id.pub_ = pub_;
-  id.sign_sk_ = sign_sk_.Clone();
-  id.box_sk_ = box_sk_.Clone();
+  if (ops_) {
+    id.ops_ = ops_;
+  } else {
+    id.sign_sk_ = sign_sk_.Clone();
+    id.box_sk_ = box_sk_.Clone();
+  }
   return id;
 }
 

@@ -4,6 +4,7 @@
 #ifndef FIELDSYNC_CRYPTO_IDENTITY_H_
 #define FIELDSYNC_CRYPTO_IDENTITY_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,28 @@ struct DevicePublic {
 // key is not all zero).
 absl::Status CheckDevicePublic(const DevicePublic& pub);
 
+// What a device's secret keys do, wherever they are kept. A local
+// DeviceIdentity does it in this process; the key agent of `fieldnode
+// unlock` (node/agent.h) does it in its own process and never hands the
+// keys out. Implementations are safe to call from several threads.
+class KeyOperations {
+ public:
+  virtual ~KeyOperations() = default;
+  // The Ed25519 signature of `domain` || 0x00 || `message` (`domain` holds
+  // no NUL byte). When the keys cannot be reached (the agent was locked or
+  // ended): an error -- FAILED_PRECONDITION saying what to do -- never a
+  // wrong signature.
+  virtual absl::StatusOr<std::string> Sign(std::string_view domain,
+                                           std::string_view message) = 0;
+  // crypto_box_seal_open of `sealed` with the device's X25519 key pair.
+  // UNAUTHENTICATED if it does not open (altered, or sealed to another
+  // key); FAILED_PRECONDITION as above if the keys cannot be reached.
+  virtual absl::StatusOr<SecretBytes> OpenSealed(std::string_view sealed) = 0;
+};
+
+// A device's identity: its public keys, and either its secret keys held
+// here (the local form: made, or opened from the keystore) or operations
+// that use them elsewhere (the delegated form: the key agent's).
 class DeviceIdentity {
  public:
   // New random keys for `device`.
@@ -41,24 +64,48 @@ class DeviceIdentity {
   static absl::StatusOr<DeviceIdentity> FromSecrets(const DeviceId& device,
                                                     std::string_view sign_sk,
                                                     std::string_view box_sk);
+  // The delegated form: `ops` signs and opens for the device `pub` (whose
+  // keys the caller checked, e.g. CheckDevicePublic).
+  static DeviceIdentity Delegated(DevicePublic pub, std::shared_ptr<KeyOperations> ops);
 
   const DeviceId& device() const { return pub_.device; }
   const DevicePublic& public_keys() const { return pub_; }
-  const SecretBytes& sign_secret() const { return sign_sk_; }
-  const SecretBytes& box_secret() const { return box_sk_; }
+  bool delegated() const { return ops_ != nullptr; }
+
+  // The secret halves of a local identity, for writing a keystore and
+  // starting the key agent. FAILED_PRECONDITION on a delegated identity: its
+  // keys are not in this process.
+  absl::StatusOr<std::string_view> sign_secret() const;
+  absl::StatusOr<std::string_view> box_secret() const;
 
   // Ed25519 over `domain` || 0x00 || `message` (the domain separates what
-  // is signed: a commit can never be taken for a key record).
-  std::string Sign(std::string_view domain, std::string_view message) const;
+  // is signed: a commit can never be taken for a key record). Always OK on
+  // a local identity; on a delegated one, an error if the agent could not
+  // sign (KeyOperations::Sign).
+  absl::StatusOr<std::string> Sign(std::string_view domain, std::string_view message) const;
+  // Opens a box sealed (crypto_box_seal) to this device's X25519 key.
+  // UNAUTHENTICATED if it does not open; on a delegated identity, other
+  // errors if the agent could not be asked (KeyOperations::OpenSealed).
+  absl::StatusOr<SecretBytes> OpenSealed(std::string_view sealed) const;
 
+  // A copy: the secrets copied (local), or the same operations (delegated).
   DeviceIdentity Clone() const;
 
  private:
   DeviceIdentity() = default;
   DevicePublic pub_;
-  SecretBytes sign_sk_;
-  SecretBytes box_sk_;
+  SecretBytes sign_sk_;  // local form only
+  SecretBytes box_sk_;   // local form only
+  std::shared_ptr<KeyOperations> ops_;  // delegated form only
 };
+
+// What a local identity's Sign and OpenSealed do, for a holder that keeps
+// the secret keys in memory of its own (the key agent). `sign_sk`: 64
+// bytes; `box_pk`, `box_sk`: 32 each (checked: INVALID_ARGUMENT).
+absl::StatusOr<std::string> SignWithSecret(std::string_view sign_sk, std::string_view domain,
+                           std::string_view message);
+absl::StatusOr<SecretBytes> OpenSealedWithSecret(std::string_view box_pk, std::string_view box_sk,
+                                                 std::string_view sealed);
 
 // UNAUTHENTICATED naming `what` unless `signature` is `sign_pk`'s Ed25519
 // signature of `domain` || 0x00 || `message`.

@@ -107,10 +107,12 @@ std::string OfficeDataKeyAad(const KeyRecord& r) {
   return EncodeUnsigned(head);
 }
 
-KeyRecord Finish(const DeviceIdentity& signer, KeyRecord r) {
+absl::StatusOr<KeyRecord> Finish(const DeviceIdentity& signer, KeyRecord r) {
   r.signer = signer.device();
   std::string body = EncodeUnsigned(r);
-  r.signature = signer.Sign(kKeyRecordSignDomain, body);
+  absl::StatusOr<std::string> signature = signer.Sign(kKeyRecordSignDomain, body);
+  if (!signature.ok()) return signature.status();
+  r.signature = *std::move(signature);
   r.bytes = body + r.signature;
   return r;
 }
@@ -327,7 +329,8 @@ OfficeKey NewOfficeKey(const std::string& province, uint32_t generation) {
   return k;
 }
 
-KeyRecord OfficeKeyRecord(const DeviceIdentity& signer, Hlc created, const OfficeKey& key) {
+absl::StatusOr<KeyRecord> OfficeKeyRecord(const DeviceIdentity& signer, Hlc created,
+                                          const OfficeKey& key) {
   KeyRecord r;
   r.kind = KeyRecordKind::kOfficeKey;
   r.created = created;
@@ -338,8 +341,8 @@ KeyRecord OfficeKeyRecord(const DeviceIdentity& signer, Hlc created, const Offic
   return Finish(signer, std::move(r));
 }
 
-KeyRecord ShareOfficeKey(const DeviceIdentity& signer, Hlc created, const OfficeKey& key,
-                         const DevicePublic& recipient) {
+absl::StatusOr<KeyRecord> ShareOfficeKey(const DeviceIdentity& signer, Hlc created,
+                                         const OfficeKey& key, const DevicePublic& recipient) {
   SecretBytes plain(48);
   std::memcpy(plain.data(), key.id.data(), 16);
   std::memcpy(plain.data() + 16, key.secret_key.data(), 32);
@@ -368,12 +371,20 @@ absl::StatusOr<OfficeKey> OpenOfficeShare(const DeviceIdentity& me, const KeyRec
       share.generation != office_key.generation) {
     return absl::UnauthenticatedError("office key share does not match the office key it names");
   }
-  SecretBytes plain(48);
-  if (share.sealed.size() != kShareSealedBytes ||
-      crypto_box_seal_open(plain.data(), U(share.sealed), share.sealed.size(),
-                           U(me.public_keys().box_pk), me.box_secret().data()) != 0) {
+  if (share.sealed.size() != kShareSealedBytes) {
+    return absl::UnauthenticatedError(absl::StrCat("office key share holds ", share.sealed.size(),
+                                                   " sealed bytes, not ", kShareSealedBytes));
+  }
+  // Opened by the device's identity: here, or in the key agent.
+  absl::StatusOr<SecretBytes> opened = me.OpenSealed(share.sealed);
+  if (!opened.ok()) {
+    if (opened.status().code() != absl::StatusCode::kUnauthenticated) return opened.status();
     return absl::UnauthenticatedError(
         "office key share does not open with this device's key (altered, or sealed to another)");
+  }
+  const SecretBytes& plain = *opened;
+  if (plain.size() != 48) {
+    return absl::UnauthenticatedError("office key share opened to the wrong length");
   }
   if (sodium_memcmp(plain.data(), office_key.office_key_id.data(), 16) != 0) {
     return absl::UnauthenticatedError("office key share holds the key of another office key id");
@@ -393,9 +404,10 @@ absl::StatusOr<OfficeKey> OpenOfficeShare(const DeviceIdentity& me, const KeyRec
   return k;
 }
 
-KeyRecord WrapDataKey(const DeviceIdentity& signer, Hlc created, const RowId& keyring,
-                      uint32_t key_version, const SecretBytes& data_key,
-                      const KeyRecord& office_key, DataKeyPurpose purpose) {
+absl::StatusOr<KeyRecord> WrapDataKey(const DeviceIdentity& signer, Hlc created,
+                                      const RowId& keyring, uint32_t key_version,
+                                      const SecretBytes& data_key, const KeyRecord& office_key,
+                                      DataKeyPurpose purpose) {
   SecretBytes plain = DataKeyPlain(keyring, key_version, data_key);
   KeyRecord r;
   r.kind = KeyRecordKind::kDataKey;
@@ -473,7 +485,8 @@ absl::StatusOr<SecretBytes> OpenDataKey(const OfficeKey& office, const KeyRecord
   return SecretBytes::Copy(plain.view().substr(20, 32));
 }
 
-KeyRecord ErasureRecord(const DeviceIdentity& signer, Hlc created, const RowId& keyring) {
+absl::StatusOr<KeyRecord> ErasureRecord(const DeviceIdentity& signer, Hlc created,
+                                        const RowId& keyring) {
   KeyRecord r;
   r.kind = KeyRecordKind::kErasure;
   r.created = created;
@@ -481,9 +494,10 @@ KeyRecord ErasureRecord(const DeviceIdentity& signer, Hlc created, const RowId& 
   return Finish(signer, std::move(r));
 }
 
-KeyRecord MembershipRecord(const DeviceIdentity& signer, Hlc created, const std::string& province,
-                           MembershipAction action, const DevicePublic& subject,
-                           std::vector<std::string> kept) {
+absl::StatusOr<KeyRecord> MembershipRecord(const DeviceIdentity& signer, Hlc created,
+                                           const std::string& province, MembershipAction action,
+                                           const DevicePublic& subject,
+                                           std::vector<std::string> kept) {
   KeyRecord r;
   r.kind = KeyRecordKind::kMembership;
   r.created = created;

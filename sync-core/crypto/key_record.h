@@ -147,23 +147,30 @@ struct OfficeKey {
 };
 OfficeKey NewOfficeKey(const std::string& province, uint32_t generation);
 
+// The records below that are signed are errors, never records with a bad
+// signature, when `signer` is delegated and its agent could not sign
+// (DeviceIdentity::Sign).
+
 // The public record of an office key (kind 1), signed by `signer`.
-KeyRecord OfficeKeyRecord(const DeviceIdentity& signer, Hlc created, const OfficeKey& key);
+absl::StatusOr<KeyRecord> OfficeKeyRecord(const DeviceIdentity& signer, Hlc created, const OfficeKey& key);
 // The office key sealed to one member device (kind 2).
-KeyRecord ShareOfficeKey(const DeviceIdentity& signer, Hlc created, const OfficeKey& key,
-                         const DevicePublic& recipient);
+absl::StatusOr<KeyRecord> ShareOfficeKey(const DeviceIdentity& signer, Hlc created,
+                                         const OfficeKey& key, const DevicePublic& recipient);
 // Opens a share addressed to `me`, checked against the office key's public
 // record (whose signature the caller verified). PERMISSION_DENIED if it is
-// addressed to another device; UNAUTHENTICATED if it does not open or does
-// not match.
+// addressed to another device; INVALID_ARGUMENT if the records are not a
+// share and an office key; UNAUTHENTICATED if it does not open or does not
+// match. Any other code: `me` is delegated and its agent could not be asked
+// (DeviceIdentity::OpenSealed) -- not a fault of the share.
 absl::StatusOr<OfficeKey> OpenOfficeShare(const DeviceIdentity& me, const KeyRecord& share,
                                           const KeyRecord& office_key);
 
 // A case's data key (version `key_version`) sealed to an office (kind 3).
 // `office_key` is that office's public record.
-KeyRecord WrapDataKey(const DeviceIdentity& signer, Hlc created, const RowId& keyring,
-                      uint32_t key_version, const SecretBytes& data_key,
-                      const KeyRecord& office_key, DataKeyPurpose purpose);
+absl::StatusOr<KeyRecord> WrapDataKey(const DeviceIdentity& signer, Hlc created,
+                                      const RowId& keyring, uint32_t key_version,
+                                      const SecretBytes& data_key, const KeyRecord& office_key,
+                                      DataKeyPurpose purpose);
 // Opens a data key record (kind 3 or 5) with the office key it names.
 // UNAUTHENTICATED if it does not open, or opens to another key ring or
 // version than it claims.
@@ -176,14 +183,16 @@ KeyRecord WrapDataKeyForOffice(const DeviceId& creator, Hlc created, const RowId
                                const OfficeKey& office);
 
 // The order to destroy every key of a key ring (kind 4).
-KeyRecord ErasureRecord(const DeviceIdentity& signer, Hlc created, const RowId& keyring);
+absl::StatusOr<KeyRecord> ErasureRecord(const DeviceIdentity& signer, Hlc created,
+                                        const RowId& keyring);
 
 // A membership record (kind 6) of `province` about `subject`, signed by
 // `signer` (for kFirstDevice, `subject` must be the signer itself). `kept`:
 // for kRemove, ids of approvals signed by the subject that stay valid.
-KeyRecord MembershipRecord(const DeviceIdentity& signer, Hlc created, const std::string& province,
-                           MembershipAction action, const DevicePublic& subject,
-                           std::vector<std::string> kept = {});
+absl::StatusOr<KeyRecord> MembershipRecord(const DeviceIdentity& signer, Hlc created,
+                                           const std::string& province, MembershipAction action,
+                                           const DevicePublic& subject,
+                                           std::vector<std::string> kept = {});
 
 }  // namespace fieldsync::crypto
 

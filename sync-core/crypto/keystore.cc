@@ -179,6 +179,11 @@ absl::StatusOr<std::string> SealKeystore(const DeviceIdentity& identity,
   if (params.opslimit < min.opslimit || params.memlimit < min.memlimit) {
     return absl::InvalidArgumentError("keystore parameters below libsodium's MODERATE limits");
   }
+  // Only a local identity can be written (a delegated one's keys are in the agent).
+  absl::StatusOr<std::string_view> sign_sk = identity.sign_secret();
+  absl::StatusOr<std::string_view> box_sk = identity.box_secret();
+  if (!sign_sk.ok()) return sign_sk.status();
+  if (!box_sk.ok()) return box_sk.status();
   std::string out;
   ByteWriter w(&out);
   w.Raw(std::string_view(kMagic, 8));
@@ -197,8 +202,8 @@ absl::StatusOr<std::string> SealKeystore(const DeviceIdentity& identity,
   if (!key.ok()) return key.status();
   SecretBytes payload(kPayloadBytes);
   std::memcpy(payload.data(), identity.device().data(), 16);
-  std::memcpy(payload.data() + 16, identity.sign_secret().data(), 64);
-  std::memcpy(payload.data() + 80, identity.box_secret().data(), 32);
+  std::memcpy(payload.data() + 16, sign_sk->data(), 64);
+  std::memcpy(payload.data() + 80, box_sk->data(), 32);
   std::string header = out;
   out.resize(kKeystoreBytes);
   unsigned long long clen = 0;

@@ -125,6 +125,12 @@ class KeyRing::Impl {
     return absl::OkStatus();
   }
 
+  // A record just made, or why it could not be (a key agent that could not
+  // sign): stored, or that error.
+  absl::Status Store(const absl::StatusOr<KeyRecord>& r, bool pushed) {
+    if (!r.ok()) return r.status();
+    return Store(*r, pushed);
+  }
   absl::Status Store(const KeyRecord& r, bool pushed) {
     FS_ASSIGN_OR_RETURN(
         auto st, db->Prepared("INSERT OR IGNORE INTO _fs_keys(id, kind, province, keyring, "
@@ -316,7 +322,17 @@ class KeyRing::Impl {
       FS_ASSIGN_OR_RETURN(bool share_trusted, trusted(share.signer));
       if (!share_trusted) continue;
       absl::StatusOr<OfficeKey> k = crypto::OpenOfficeShare(me, share, *pub);
-      if (!k.ok()) continue;  // a bad share is skipped; another may open
+      if (!k.ok()) {
+        // A bad share is skipped (another may open); a key agent that
+        // could not be asked is an error of its own.
+        const absl::StatusCode code = k.status().code();
+        if (code == absl::StatusCode::kUnauthenticated ||
+            code == absl::StatusCode::kPermissionDenied ||
+            code == absl::StatusCode::kInvalidArgument) {
+          continue;
+        }
+        return k.status();
+      }
       auto held = std::make_shared<OfficeKey>(std::move(*k));
       office_keys[id] = held;
       return held;
@@ -1688,7 +1704,7 @@ absl::Status KeyRing::Erase(const std::vector<RowId>& keyrings) {
   // All the key rings or none.
   FS_RETURN_IF_ERROR(impl_->InTxn([&]() -> absl::Status {
     for (const RowId& keyring : keyrings) {
-      KeyRecord r = crypto::ErasureRecord(*identity_, clock.Now(), keyring);
+      FS_ASSIGN_OR_RETURN(KeyRecord r, crypto::ErasureRecord(*identity_, clock.Now(), keyring));
       FS_RETURN_IF_ERROR(impl_->Store(r, false));
       FS_RETURN_IF_ERROR(impl_->DestroyRing(r));
     }

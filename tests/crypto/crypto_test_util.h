@@ -24,6 +24,7 @@
 #include "crypto/identity.h"
 #include "crypto/key_record.h"
 #include "crypto/secret.h"
+#include "support/must.h"
 
 namespace fieldsync::crypto_test {
 
@@ -229,7 +230,7 @@ inline std::string SpecKeyRecordBody(const crypto::KeyRecord& r) {
 inline crypto::KeyRecord SignByHand(const crypto::DeviceIdentity& signer, crypto::KeyRecord r) {
   r.signer = signer.device();
   std::string body = SpecKeyRecordBody(r);
-  r.signature = signer.Sign(crypto::kKeyRecordSignDomain, body);
+  r.signature = Must(signer.Sign(crypto::kKeyRecordSignDomain, body));
   r.bytes = body + r.signature;
   return r;
 }

@@ -125,13 +125,13 @@ TEST(KatTest, DevicePublicKeysAndFingerprintAreFrozen) {
   EXPECT_EQ(Hex(b.public_keys().box_pk),
             "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
   // The Ed25519 secret key is the seed then the public key.
-  EXPECT_EQ(Hex(a.sign_secret().view()),
+  EXPECT_EQ(Hex(Must(a.sign_secret())),
             std::string(kat::kSignSeedA) + std::string(kat::kSignPublicA));
 }
 
 TEST(KatTest, CommitSignatureIsFrozen) {
   const DeviceIdentity a = IdentityA();
-  const std::string sig = a.Sign(kCommitSignDomain, kat::kCommitMessage);
+  const std::string sig = Must(a.Sign(kCommitSignDomain, kat::kCommitMessage));
   EXPECT_EQ(Hex(sig), kat::kCommitSignature);
 }
 
@@ -180,7 +180,7 @@ TEST(KatTest, SignedCommitMessageAndSignatureAreFrozen) {
   absl::StatusOr<std::string> m = CommitSignedMessage(c);
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(Hex(*m), kat::kCommitSignedMessage);
-  EXPECT_EQ(Hex(SignCommit(IdentityA(), c)), kat::kSignedCommitSignature);
+  EXPECT_EQ(Hex(Must(SignCommit(IdentityA(), c))), kat::kSignedCommitSignature);
 }
 
 TEST(KatTest, FrozenCommitSignatureVerifiesWholeAndTrimmed) {
@@ -206,7 +206,7 @@ TEST(KatTest, OfficePublicKeyIsFrozen) {
 }
 
 TEST(KatTest, OfficeKeyRecordIsFrozen) {
-  const KeyRecord r = OfficeKeyRecord(IdentityA(), Created(), FixedOfficeKey());
+  const KeyRecord r = Must(OfficeKeyRecord(IdentityA(), Created(), FixedOfficeKey()));
   EXPECT_EQ(Hex(r.bytes), kat::kOfficeKeyRecord);
   EXPECT_EQ(Hex(r.Id()), kat::kOfficeKeyRecordId);
 }
@@ -225,7 +225,7 @@ TEST(KatTest, FrozenOfficeKeyRecordParsesAndVerifies) {
 }
 
 TEST(KatTest, ErasureRecordIsFrozen) {
-  const KeyRecord r = ErasureRecord(IdentityA(), Created(), IdFromHex(kat::kKeyRing));
+  const KeyRecord r = Must(ErasureRecord(IdentityA(), Created(), IdFromHex(kat::kKeyRing)));
   EXPECT_EQ(Hex(r.bytes), kat::kErasureRecord);
   const KeyRecord parsed = ParseHex(kat::kErasureRecord);
   EXPECT_EQ(parsed.kind, KeyRecordKind::kErasure);
@@ -245,7 +245,7 @@ TEST(KatTest, FrozenOfficeShareParsesVerifiesAndOpens) {
   EXPECT_EQ(k->id, IdFromHex(kat::kOfficeKeyId));
   // Everything before the sealed part is deterministic: today's code writes it the same.
   const KeyRecord fresh =
-      ShareOfficeKey(IdentityA(), Created(), FixedOfficeKey(), IdentityB().public_keys());
+      Must(ShareOfficeKey(IdentityA(), Created(), FixedOfficeKey(), IdentityB().public_keys()));
   EXPECT_EQ(Hex(BeforeSealed(fresh)), Hex(BeforeSealed(share)));
   EXPECT_EQ(fresh.bytes.size(), share.bytes.size());
 }
@@ -261,8 +261,8 @@ TEST(KatTest, FrozenDataKeyRecordParsesVerifiesAndOpens) {
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_EQ(Hex(key->view()), kat::kDataKey);
   const KeyRecord fresh =
-      WrapDataKey(IdentityA(), Created(), IdFromHex(kat::kKeyRing), kat::kKeyVersion, DataKey(),
-                  ParseHex(kat::kOfficeKeyRecord), DataKeyPurpose::kOwner);
+      Must(WrapDataKey(IdentityA(), Created(), IdFromHex(kat::kKeyRing), kat::kKeyVersion, DataKey(),
+                  ParseHex(kat::kOfficeKeyRecord), DataKeyPurpose::kOwner));
   EXPECT_EQ(Hex(BeforeSealed(fresh)), Hex(BeforeSealed(wrap)));
   EXPECT_EQ(fresh.bytes.size(), wrap.bytes.size());
 }
@@ -303,7 +303,7 @@ TEST(KatTest, FrozenKeystoreUnlocksToDeviceA) {  // one Argon2id derivation
   EXPECT_EQ(id->device(), IdFromHex(kat::kDeviceA));
   EXPECT_EQ(Hex(id->public_keys().sign_pk), kat::kSignPublicA);
   EXPECT_EQ(Hex(id->public_keys().box_pk), kat::kBoxPublicA);
-  EXPECT_EQ(Hex(id->box_secret().view()), kat::kBoxSecretA);
+  EXPECT_EQ(Hex(Must(id->box_secret())), kat::kBoxSecretA);
 }
 
 }  // namespace

@@ -37,7 +37,7 @@ class KeyRecordTest : public ::testing::Test {
         member_(DeviceIdentity::Generate(FixedId(0xB0))),
         outsider_(DeviceIdentity::Generate(FixedId(0xC0))),
         office_(NewOfficeKey(kProvince, 1)),
-        office_record_(OfficeKeyRecord(signer_, kCreated, office_)),
+        office_record_(Must(OfficeKeyRecord(signer_, kCreated, office_))),
         ring_x_(FixedId(0x10)),
         ring_y_(FixedId(0x11)),
         data_key_(SecretBytes::Random(kDataKeyBytes)) {}
@@ -49,11 +49,11 @@ class KeyRecordTest : public ::testing::Test {
   }
 
   KeyRecord Share(const DeviceIdentity& to) const {
-    return ShareOfficeKey(signer_, kCreated, office_, to.public_keys());
+    return Must(ShareOfficeKey(signer_, kCreated, office_, to.public_keys()));
   }
   KeyRecord Wrap(const RowId& ring, uint32_t version,
                  DataKeyPurpose purpose = DataKeyPurpose::kOwner) const {
-    return WrapDataKey(signer_, kCreated, ring, version, data_key_, office_record_, purpose);
+    return Must(WrapDataKey(signer_, kCreated, ring, version, data_key_, office_record_, purpose));
   }
   KeyRecord WrapForOffice(const RowId& ring, uint32_t version) const {
     return WrapDataKeyForOffice(signer_.device(), kCreated, ring, version, data_key_, office_);
@@ -186,7 +186,7 @@ TEST_F(KeyRecordTest, OfficeDataKeyRecordRoundTripsAndOpensToTheDataKey) {
 }
 
 TEST_F(KeyRecordTest, ErasureRecordRoundTrips) {
-  const KeyRecord erasure = ErasureRecord(signer_, kCreated, ring_x_);
+  const KeyRecord erasure = Must(ErasureRecord(signer_, kCreated, ring_x_));
   const KeyRecord parsed = Parsed(erasure);
   ExpectSameRecord(parsed, erasure);
   EXPECT_EQ(parsed.kind, KeyRecordKind::kErasure);
@@ -197,9 +197,9 @@ TEST_F(KeyRecordTest, ErasureRecordRoundTrips) {
 }
 
 TEST_F(KeyRecordTest, IdIsBlake2b128OfTheBytes) {
-  const KeyRecord a = ErasureRecord(signer_, kCreated, ring_x_);
-  const KeyRecord b = ErasureRecord(signer_, kCreated, ring_x_);
-  const KeyRecord c = ErasureRecord(signer_, kCreated, ring_y_);
+  const KeyRecord a = Must(ErasureRecord(signer_, kCreated, ring_x_));
+  const KeyRecord b = Must(ErasureRecord(signer_, kCreated, ring_x_));
+  const KeyRecord c = Must(ErasureRecord(signer_, kCreated, ring_y_));
   EXPECT_EQ(a.Id().size(), 16u);
   EXPECT_EQ(a.Id(), b.Id());
   EXPECT_NE(a.Id(), c.Id());
@@ -218,7 +218,7 @@ TEST_F(KeyRecordTest, EveryTamperedBitIsRejected) {
       Wrap(ring_x_, 2, DataKeyPurpose::kOwner),
       Wrap(ring_x_, 2, DataKeyPurpose::kReferral),
       WrapForOffice(ring_x_, 2),
-      ErasureRecord(signer_, kCreated, ring_x_),
+      Must(ErasureRecord(signer_, kCreated, ring_x_)),
   };
   for (const KeyRecord& original : records) {
     // The untouched record passes every check, so each refusal below is the
@@ -295,13 +295,13 @@ TEST_F(KeyRecordTest, TamperedSealedKeysDoNotOpen) {
 TEST_F(KeyRecordTest, WrongSignerIsRejected) {
   // An impostor device that claims the signer's id but holds its own keys.
   absl::StatusOr<DeviceIdentity> impostor = DeviceIdentity::FromSecrets(
-      signer_.device(), outsider_.sign_secret().view(), outsider_.box_secret().view());
+      signer_.device(), Must(outsider_.sign_secret()), Must(outsider_.box_secret()));
   ASSERT_TRUE(impostor.ok()) << impostor.status();
   DevicePublic forged_public = signer_.public_keys();
   forged_public.sign_pk = outsider_.public_keys().sign_pk;
 
   const std::vector<KeyRecord> genuine = {office_record_, Share(member_), Wrap(ring_x_, 2),
-                                          ErasureRecord(signer_, kCreated, ring_x_)};
+                                          Must(ErasureRecord(signer_, kCreated, ring_x_))};
   for (const KeyRecord& r : genuine) {
     const KeyRecord parsed = Parsed(r);
     ASSERT_TRUE(VerifyKeyRecord(parsed, signer_.public_keys()).ok()) << r.Describe();
@@ -317,11 +317,11 @@ TEST_F(KeyRecordTest, WrongSignerIsRejected) {
   // Records the impostor signs in the signer's name do not verify.
   OfficeKey other = NewOfficeKey(kProvince, 2);
   const std::vector<KeyRecord> forged = {
-      OfficeKeyRecord(*impostor, kCreated, other),
-      ShareOfficeKey(*impostor, kCreated, office_, member_.public_keys()),
-      WrapDataKey(*impostor, kCreated, ring_x_, 2, data_key_, office_record_,
-                  DataKeyPurpose::kReferral),
-      ErasureRecord(*impostor, kCreated, ring_x_)};
+      Must(OfficeKeyRecord(*impostor, kCreated, other)),
+      Must(ShareOfficeKey(*impostor, kCreated, office_, member_.public_keys())),
+      Must(WrapDataKey(*impostor, kCreated, ring_x_, 2, data_key_, office_record_,
+                  DataKeyPurpose::kReferral)),
+      Must(ErasureRecord(*impostor, kCreated, ring_x_))};
   for (const KeyRecord& r : forged) {
     const KeyRecord parsed = Parsed(r);
     ASSERT_EQ(parsed.signer, signer_.device());
@@ -370,9 +370,9 @@ TEST_F(KeyRecordTest, DataKeyForVersion2ResignedAsVersion3IsRefused) {
 TEST_F(KeyRecordTest, ReferralGrantForCaseXReplayedForCaseYIsRefused) {
   // The receiving office's key, and a referral grant of case X to it.
   OfficeKey receiving = NewOfficeKey("H\xc3\xa0 N\xe1\xbb\x99i", 1);
-  const KeyRecord receiving_record = OfficeKeyRecord(signer_, kCreated, receiving);
-  const KeyRecord grant = Parsed(WrapDataKey(signer_, kCreated, ring_x_, 1, data_key_,
-                                             receiving_record, DataKeyPurpose::kReferral));
+  const KeyRecord receiving_record = Must(OfficeKeyRecord(signer_, kCreated, receiving));
+  const KeyRecord grant = Parsed(Must(WrapDataKey(signer_, kCreated, ring_x_, 1, data_key_,
+                                             receiving_record, DataKeyPurpose::kReferral)));
   ASSERT_TRUE(OpenDataKey(receiving, grant).ok());
   KeyRecord replay = grant;
   replay.keyring = ring_y_;
@@ -472,8 +472,8 @@ TEST_F(KeyRecordTest, ShareWithAnotherSharesSealedBytesIsRefused) {
   // it opens, and the office key id inside does not match.
   OfficeKey gen2 = NewOfficeKey(kProvince, 2);
   const KeyRecord gen2_share =
-      Parsed(ShareOfficeKey(signer_, kCreated, gen2, member_.public_keys()));
-  ASSERT_TRUE(OpenOfficeShare(member_, gen2_share, OfficeKeyRecord(signer_, kCreated, gen2)).ok());
+      Parsed(Must(ShareOfficeKey(signer_, kCreated, gen2, member_.public_keys())));
+  ASSERT_TRUE(OpenOfficeShare(member_, gen2_share, Must(OfficeKeyRecord(signer_, kCreated, gen2))).ok());
   KeyRecord lifted = mine;
   lifted.sealed = gen2_share.sealed;
   lifted = SignByHand(signer_, lifted);
@@ -486,7 +486,7 @@ TEST_F(KeyRecordTest, ShareCheckedAgainstAnotherOfficeKeyRecordIsRefused) {
   OfficeKey gen2 = NewOfficeKey(kProvince, 2);
   const KeyRecord share = Parsed(Share(member_));
   EXPECT_EQ(
-      OpenOfficeShare(member_, share, OfficeKeyRecord(signer_, kCreated, gen2)).status().code(),
+      OpenOfficeShare(member_, share, Must(OfficeKeyRecord(signer_, kCreated, gen2))).status().code(),
       absl::StatusCode::kUnauthenticated);
   // An office key record naming this key's id and generation but another
   // public key: the secret inside the share does not match it.
@@ -502,7 +502,7 @@ TEST_F(KeyRecordTest, ShareCheckedAgainstAnotherOfficeKeyRecordIsRefused) {
 TEST_F(KeyRecordTest, EveryTruncationIsRefusedWithAClearError) {
   for (const KeyRecord& r :
        {office_record_, Share(member_), Wrap(ring_x_, 2), WrapForOffice(ring_x_, 2),
-        ErasureRecord(signer_, kCreated, ring_x_)}) {
+        Must(ErasureRecord(signer_, kCreated, ring_x_))}) {
     for (size_t len = 0; len < r.bytes.size(); ++len) {
       absl::StatusOr<KeyRecord> p = ParseKeyRecord(r.bytes.substr(0, len));
       ASSERT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument)
@@ -516,7 +516,7 @@ TEST_F(KeyRecordTest, EveryTruncationIsRefusedWithAClearError) {
 TEST_F(KeyRecordTest, OversizedRecordsAreRefusedWithAClearError) {
   for (const KeyRecord& r :
        {office_record_, Share(member_), Wrap(ring_x_, 2), WrapForOffice(ring_x_, 2),
-        ErasureRecord(signer_, kCreated, ring_x_)}) {
+        Must(ErasureRecord(signer_, kCreated, ring_x_))}) {
     for (size_t extra : {size_t{1}, size_t{64}}) {
       absl::StatusOr<KeyRecord> p = ParseKeyRecord(r.bytes + std::string(extra, '\0'));
       ASSERT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << r.Describe();

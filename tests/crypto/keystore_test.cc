@@ -58,8 +58,8 @@ void ExpectSameIdentity(const DeviceIdentity& a, const DeviceIdentity& b) {
   EXPECT_EQ(a.device(), b.device());
   EXPECT_EQ(a.public_keys().sign_pk, b.public_keys().sign_pk);
   EXPECT_EQ(a.public_keys().box_pk, b.public_keys().box_pk);
-  EXPECT_EQ(a.sign_secret().view(), b.sign_secret().view());
-  EXPECT_EQ(a.box_secret().view(), b.box_secret().view());
+  EXPECT_EQ(Must(a.sign_secret()), Must(b.sign_secret()));
+  EXPECT_EQ(Must(a.box_secret()), Must(b.box_secret()));
 }
 
 class KeystoreTest : public ::testing::Test {

@@ -37,12 +37,12 @@ class MembershipTest : public ::testing::Test {
         x_(DeviceIdentity::Generate(FixedId(0x50))) {}
 
   KeyRecord Approve(const DeviceIdentity& by, const DeviceIdentity& who, int t) {
-    return MembershipRecord(by, At(t), kOffice, MembershipAction::kApprove, who.public_keys());
+    return Must(MembershipRecord(by, At(t), kOffice, MembershipAction::kApprove, who.public_keys()));
   }
   KeyRecord Remove(const DeviceIdentity& by, const DeviceIdentity& who, int t,
                    std::vector<std::string> kept = {}) {
-    return MembershipRecord(by, At(t), kOffice, MembershipAction::kRemove, who.public_keys(),
-                            std::move(kept));
+    return Must(MembershipRecord(by, At(t), kOffice, MembershipAction::kRemove, who.public_keys(),
+                            std::move(kept)));
   }
   Membership Of(const std::vector<KeyRecord>& records, std::set<DeviceId> revoked = {}) {
     return ComputeMembership(root_.public_keys(), records, revoked);
@@ -177,8 +177,8 @@ TEST_F(MembershipTest, TwoRevocationsInTurnLeaveTheOfficeItsMembers) {
 }
 
 TEST_F(MembershipTest, FirstDeviceRecordsMustBeSignedByTheirSubject) {
-  KeyRecord own = MembershipRecord(root_, At(1), kOffice, MembershipAction::kFirstDevice,
-                                   root_.public_keys());
+  KeyRecord own = Must(MembershipRecord(root_, At(1), kOffice, MembershipAction::kFirstDevice,
+                                   root_.public_keys()));
   std::vector<KeyRecord> records = {own};
   EXPECT_EQ(FirstDeviceRecords(records).size(), 1u);
   // A first-device record naming another device than its signer does not parse.

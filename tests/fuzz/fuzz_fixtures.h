@@ -12,10 +12,13 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 
+#include "absl/status/statusor.h"
 #include "change/id.h"
 #include "clock/hlc.h"
 #include "crypto/envelope.h"
@@ -24,6 +27,17 @@
 #include "crypto/secret.h"
 
 namespace fieldsync::fuzz {
+
+// The value of a StatusOr made with the fixed local keys (which cannot
+// fail); else the status on stderr and abort.
+template <typename T>
+T Must(absl::StatusOr<T> v) {
+  if (!v.ok()) {
+    std::fprintf(stderr, "unexpected error: %s\n", std::string(v.status().message()).c_str());
+    std::abort();
+  }
+  return *std::move(v);
+}
 
 inline Id16 FixedId(uint8_t fill) {
   std::array<uint8_t, 16> b;
@@ -100,8 +114,8 @@ inline constexpr uint64_t kFixedCreatedMillis = 1'764'000'000'000;
 
 // The public record (kind 1) of FixedOfficeKey, signed by FixedSigner.
 inline const crypto::KeyRecord& FixedOfficeKeyRecord() {
-  static const crypto::KeyRecord* r = new crypto::KeyRecord(crypto::OfficeKeyRecord(
-      FixedSigner(), Hlc::FromParts(kFixedCreatedMillis, 0), FixedOfficeKey()));
+  static const crypto::KeyRecord* r = new crypto::KeyRecord(Must(crypto::OfficeKeyRecord(
+      FixedSigner(), Hlc::FromParts(kFixedCreatedMillis, 0), FixedOfficeKey())));
   return *r;
 }
 

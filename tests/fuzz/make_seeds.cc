@@ -186,22 +186,22 @@ void KeyRecords() {
   const crypto::KeyRecord& office = FixedOfficeKeyRecord();
   write("office_key.bin", office);
 
-  crypto::KeyRecord share = crypto::ShareOfficeKey(signer, At(kT, 1), FixedOfficeKey(),
-                                                   signer.public_keys());
+  crypto::KeyRecord share = Must(crypto::ShareOfficeKey(signer, At(kT, 1), FixedOfficeKey(),
+                                                   signer.public_keys()));
   Check(crypto::OpenOfficeShare(signer, share, office).status(), "share does not open");
   write("office_share.bin", share);
 
   const crypto::SecretBytes data_key = crypto::SecretBytes::Copy(Filled(32, 0x5D));
-  crypto::KeyRecord owner = crypto::WrapDataKey(signer, At(kT, 2), FixedKeyRing(),
+  crypto::KeyRecord owner = Must(crypto::WrapDataKey(signer, At(kT, 2), FixedKeyRing(),
                                                 kFixedKeyVersion, data_key, office,
-                                                crypto::DataKeyPurpose::kOwner);
+                                                crypto::DataKeyPurpose::kOwner));
   Check(crypto::OpenDataKey(FixedOfficeKey(), owner).status(), "data key does not open");
   write("data_key_owner.bin", owner);
-  crypto::KeyRecord referral = crypto::WrapDataKey(signer, At(kT, 3), FixedId(0x4C), 1, data_key,
-                                                   office, crypto::DataKeyPurpose::kReferral);
+  crypto::KeyRecord referral = Must(crypto::WrapDataKey(signer, At(kT, 3), FixedId(0x4C), 1, data_key,
+                                                   office, crypto::DataKeyPurpose::kReferral));
   write("data_key_referral.bin", referral);
 
-  write("erasure.bin", crypto::ErasureRecord(signer, At(kT, 4), FixedKeyRing()));
+  write("erasure.bin", Must(crypto::ErasureRecord(signer, At(kT, 4), FixedKeyRing())));
 
   // Kind 5: wrapped symmetrically for the creator's own office, unsigned.
   crypto::KeyRecord for_office = crypto::WrapDataKeyForOffice(
@@ -215,14 +215,14 @@ void KeyRecords() {
   // keeping one approval).
   const crypto::DeviceIdentity other = crypto::DeviceIdentity::Generate(FixedId(0x6E));
   write("membership_first.bin",
-        crypto::MembershipRecord(signer, At(kT, 6), "LC", crypto::MembershipAction::kFirstDevice,
-                                 signer.public_keys()));
+        Must(crypto::MembershipRecord(signer, At(kT, 6), "LC", crypto::MembershipAction::kFirstDevice,
+                                 signer.public_keys())));
   write("membership_approve.bin",
-        crypto::MembershipRecord(signer, At(kT, 7), "LC", crypto::MembershipAction::kApprove,
-                                 other.public_keys()));
+        Must(crypto::MembershipRecord(signer, At(kT, 7), "LC", crypto::MembershipAction::kApprove,
+                                 other.public_keys())));
   write("membership_remove.bin",
-        crypto::MembershipRecord(signer, At(kT, 8), "LC", crypto::MembershipAction::kRemove,
-                                 other.public_keys(), {std::string(16, '\x6B')}));
+        Must(crypto::MembershipRecord(signer, At(kT, 8), "LC", crypto::MembershipAction::kRemove,
+                                 other.public_keys(), {std::string(16, '\x6B')})));
 }
 
 // --- keystore ---------------------------------------------------------------

@@ -17,6 +17,7 @@
 #include "change/commit_codec.h"
 #include "clock/clock_source.h"
 #include "store/sqlite.h"
+#include "support/must.h"
 #include "support/replica_fixture.h"
 #include "support/temp_dir.h"
 #include "tools/lib/sync_harness.h"
