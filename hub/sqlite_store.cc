@@ -721,9 +721,12 @@ absl::StatusOr<bool> SqliteHubStore::StoreKeyRecords(
       if (erased) continue;  // erased already: the order is held
     }
     if (r.kind == crypto::KeyRecordKind::kErasure) {
-      FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT owner FROM hub_row_scope WHERE row = ?1 "
-                                               "AND tbl IN ('cases', 'persons', 'contacts', "
-                                               "'services')"));
+      // A referral's letter ring (schema version 4) is its case's owner's.
+      FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT CASE WHEN s.tbl = 'referrals' THEN c.owner "
+                                               "ELSE s.owner END FROM hub_row_scope s LEFT JOIN "
+                                               "hub_row_scope c ON c.tbl = 'cases' AND c.row = "
+                                               "s.case_id WHERE s.row = ?1 AND s.tbl IN ('cases', "
+                                               "'persons', 'contacts', 'services', 'referrals')"));
       st->BindBlob(1, r.keyring.view());
       FS_ASSIGN_OR_RETURN(bool found, st->Step());
       if (!found || st->ColumnString(0) != node.province) {

@@ -545,6 +545,21 @@ int Erase(const Args& args) {
         "; only the owning office may erase it. Nothing was changed")));
   }
   std::vector<RowId> rings{*id};
+  // Each referral's letter (reason, decline reason) has its own key ring
+  // (schema version 4): erased with the case.
+  {
+    auto refs = s.replica->ListRows("referrals", /*include_deleted=*/true);
+    if (!refs.ok()) return Fail(refs.status());
+    const TableDef& rt = *s.replica->schema().FindTable("referrals");
+    const size_t case_col = static_cast<size_t>(rt.ColumnIndex("case_id"));
+    for (const RowId& ref : *refs) {
+      auto rr = s.replica->Get("referrals", ref);
+      if (!rr.ok()) return Fail(rr.status());
+      if (*rr && (**rr).values[case_col] == Value::Bytes(std::string(id->view()))) {
+        rings.push_back(ref);
+      }
+    }
+  }
   std::string person_note;
   const Value& person = (*row)->values[static_cast<size_t>(cases.ColumnIndex("person_id"))];
   if (person.kind() == Value::Kind::kBytes && person.str().size() == 16) {

@@ -547,14 +547,6 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
     FS_ASSIGN_OR_RETURN(HelloInfo hello, Hello(&cred));
     SyncReport report;
     report.skew_millis = hello.skew_millis;
-    // Values this laptop wrote clear before their column was sealed
-    // (schema version 4): rewritten sealed, then pushed with the rest.
-    FS_ASSIGN_OR_RETURN(int64_t resealed,
-                        SealLegacyValues(replica, keys, tuning::kLegacySealRowsPerPass));
-    if (resealed > 0) {
-      report.key_notes.push_back(absl::StrCat(
-          "sealed ", resealed, " values this laptop wrote in clear before schema version 4"));
-    }
     // Everything of ours first: a bootstrap never discards unpushed work.
     // Commits, then key records (the hub checks some records against the
     // rows they are for: those must be there first).
@@ -572,6 +564,23 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
     // reach the hub stops the pass.
     FS_RETURN_IF_ERROR(m.PushKeys(keys, cred, &report));
     FS_RETURN_IF_ERROR(m.PullAll(replica, keys, cred, stop, progress, &report));
+    // Values this laptop wrote clear before their column was sealed
+    // (schema version 4), rewritten sealed once the pull brought what
+    // colleagues wrote since (a rewrite never undoes an edit it has not
+    // seen), then pushed. A failure here is reported, never stops the pass.
+    if (keys.unlocked()) {
+      absl::StatusOr<int64_t> resealed =
+          SealLegacyValues(replica, keys, tuning::kLegacySealRowsPerPass);
+      if (!resealed.ok()) {
+        report.key_notes.push_back(absl::StrCat("values written in clear before schema version 4 "
+                                                "were not sealed: ", resealed.status().message()));
+      } else if (*resealed > 0) {
+        report.key_notes.push_back(absl::StrCat(
+            "sealed ", *resealed, " values this laptop wrote in clear before schema version 4"));
+        absl::StatusOr<SyncReport> again = m.Push(replica, cred, stop, report);
+        if (again.ok()) report = *again;
+      }
+    }
     // Now that the registry and the office's records are current: office
     // keys, shares for new devices, a new generation after a revocation,
     // grants for referrals; sent at once.

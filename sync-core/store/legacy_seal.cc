@@ -1,5 +1,6 @@
 #include "store/legacy_seal.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,9 +30,12 @@ absl::StatusOr<int64_t> SealLegacyValues(Replica& replica, KeyRing& keys, size_t
   FS_ASSIGN_OR_RETURN(int64_t done, replica.GetCursor(kDoneCursor));
   if (done > 0) return 0;
   const DeviceId self = replica.device_id();
-  std::vector<LocalTxn> commits;
-  LocalTxn txn;
-  size_t in_txn = 0;
+  struct Rewrite {
+    std::string table;
+    RowId row;
+    LocalTxn::Fields fields;
+  };
+  std::vector<Rewrite> rewrites;
   size_t rows = 0;
   int64_t values = 0;
   bool more = false;
@@ -82,19 +86,35 @@ absl::StatusOr<int64_t> SealLegacyValues(Replica& replica, KeyRing& keys, size_t
         more = true;
         break;
       }
-      values += static_cast<int64_t>(fields.size());
-      txn.Set(std::string(t.name), id, std::move(fields));
+      rewrites.push_back(Rewrite{std::string(t.name), id, std::move(fields)});
       ++rows;
-      if (++in_txn == kRowsPerCommit) {
-        commits.push_back(std::move(txn));
-        txn = LocalTxn();
-        in_txn = 0;
-      }
     }
     if (more) break;
   }
-  if (in_txn > 0) commits.push_back(std::move(txn));
-  if (!commits.empty()) FS_RETURN_IF_ERROR(replica.WriteMany(commits).status());
+  // Commits of kRowsPerCommit rows. A commit refused as a whole (a row
+  // whose keys were erased, a value too long to seal) is written row by
+  // row, and a row that cannot be is left as it is (counted as not done):
+  // one bad row never holds back the others.
+  for (size_t from = 0; from < rewrites.size(); from += kRowsPerCommit) {
+    const size_t to = std::min(rewrites.size(), from + kRowsPerCommit);
+    LocalTxn batch;
+    for (size_t i = from; i < to; ++i) {
+      batch.Set(rewrites[i].table, rewrites[i].row, rewrites[i].fields);
+    }
+    if (replica.Write(batch).ok()) {
+      for (size_t i = from; i < to; ++i) values += static_cast<int64_t>(rewrites[i].fields.size());
+      continue;
+    }
+    for (size_t i = from; i < to; ++i) {
+      LocalTxn one;
+      one.Set(rewrites[i].table, rewrites[i].row, rewrites[i].fields);
+      if (replica.Write(one).ok()) {
+        values += static_cast<int64_t>(rewrites[i].fields.size());
+      }
+    }
+  }
+  // A row that could not be rewritten (its case erased: nothing can be
+  // sealed under its keys again) is not tried at every pass.
   if (!more) FS_RETURN_IF_ERROR(replica.SetCursor(kDoneCursor, 1));
   return values;
 }
