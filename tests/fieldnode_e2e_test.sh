@@ -565,7 +565,12 @@ sua_name="Giàng Thị Sua"; sua_narr="Bị bán sang bên kia biên giới lúc
 check "case new (to erase)" 0 "opened case" -- node lc1 case new --name "$sua_name" --sex female --birth-year 2009 --narrative "$sua_narr" --places "Mường Hum"
 sua=$(grep -oE 'LC-[0-9]{4}-[0-9A-Z]{5}' <<<"$out" | head -1)
 sua_id=$(grep -oE '[0-9a-f]{8}-[0-9a-f-]{27}' <<<"$out" | head -1)
-sync_all lc1 lc2
+sua_reason="đưa Sua về với gia đình ở Hà Nội"
+check "consent for the case to erase" 0 "." -- node lc1 consent add "$sua" --scope services --given-by victim
+check "a referral of the case to erase" 0 "referral" -- node lc1 referral send "$sua" --to-office HN --reason "$sua_reason"
+sua_ref=$(grep -oE '[0-9a-f]{8}-[0-9a-f-]{27}' <<<"$out" | head -1)
+sync_all lc1 lc2 hn
+check "HN reads the referral's reason before the erasure" 0 "reason: $sua_reason" -- node hn show referrals "$sua_ref"
 check "lc2 reads the case before the erasure" 0 "$sua_name" -- node lc2 case show "$sua"
 echeck lc1 "erase: an unknown case" 1 "no case" -- node lc1 erase --case 00000000-0000-7000-8000-000000000000 --yes
 check "erase --case" 0 "erased the keys of case $sua_id" -- node lc1 erase --case "$sua_id" --yes
@@ -574,6 +579,9 @@ lacks "an erased case: no name, no narrative" "$sua_name" "$sua_narr"
 sync_all lc1 lc2
 check "the erasure reaches the other laptop" 0 '"full_name": \{"state": "erased"' -- node lc2 case show "$sua" --json
 lacks "lc2: no name, no narrative after the erasure" "$sua_name" "$sua_narr"
+sync_all hn
+check "the erasure destroys the referral's reason too (its own key ring)" 0 "reason: \[cannot be read: erased" -- node hn show referrals "$sua_ref"
+lacks "HN: no reason after the erasure" "$sua_reason"
 
 # --------------------------------------------------------------------------
 # Status, and urgent cases pushed at once by the daemon
