@@ -12,9 +12,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
+#include "change/commit_codec.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "proto/address.h"
 #include "proto/wire.h"
+#include "schema/schema.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -31,6 +33,30 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view w
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The lowest schema version that can take everything in `c` (rows,
+// their conflict records, commits), 0 when any can.
+int VersionToTake(const Schema& schema, const PullChunk& c) {
+  int need = 0;
+  for (const RowSnapshot& r : c.rows) {
+    for (const FieldState& f : r.fields) {
+      need = std::max(need, schema.VersionToTake(r.table, f.column, f.value));
+    }
+    for (const ConflictRecord& k : r.conflicts) {
+      need = std::max(need, schema.VersionToTake(k.table, k.column, k.value));
+    }
+  }
+  for (const PulledEntry& e : c.commits) {
+    absl::StatusOr<Commit> commit = DecodeCommit(e.canonical);
+    if (!commit.ok()) continue;  // the hub stored it; the node will say it is malformed
+    for (const RowChange& rc : commit->changes) {
+      for (const FieldWrite& f : rc.fields) {
+        need = std::max(need, schema.VersionToTake(rc.table, f.column, f.value));
+      }
+    }
+  }
+  return need;
 }
 
 class SyncService final : public pb::Sync::Service {
@@ -115,7 +141,10 @@ class SyncService final : public pb::Sync::Service {
     for (const auto& c : req->commits()) commits.push_back(PushedCommit{c.canonical(), c.signature()});
     std::vector<std::string> key_records(req->key_records().begin(), req->key_records().end());
     const auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<PushOutcome> out = store_->Push(*node, commits, key_records);
+    PushOrigin origin;
+    origin.schema_version = std::max<int>(static_cast<int>(req->schema_version()), 3);
+    origin.schema_since_seq = req->schema_since_seq();
+    absl::StatusOr<PushOutcome> out = store_->Push(*node, origin, commits, key_records);
     if (!out.ok()) return Fail("push", out.status(), &*node);
     resp->set_acknowledged_seq(out->acknowledged_seq);
     resp->set_applied(out->applied);
@@ -154,8 +183,19 @@ class SyncService final : public pb::Sync::Service {
     params.registry_digest = req->registry_digest();
     size_t key_records = 0;
     int64_t delivered = 0;
+    // A node of an older schema gets what it can take, then a plain answer
+    // (PullRequest.schema_version; 0 is a build before schema version 4).
+    const Schema& schema = FieldOfficeSchema();
+    const int node_schema = std::max<int>(static_cast<int>(req->schema_version()), 3);
+    int held_back = 0;
     absl::Status s = store_->Pull(*node, params, [&](PullChunk& c) {
       if (ctx->IsCancelled()) return false;
+      if (node_schema < schema.version()) {
+        if (const int need = VersionToTake(schema, c); need > node_schema) {
+          held_back = need;
+          return false;
+        }
+      }
       arena.Reset();
       pb::PullResponse& m = *google::protobuf::Arena::CreateMessage<pb::PullResponse>(&arena);
       m.set_reset(c.reset);
@@ -201,6 +241,17 @@ class SyncService final : public pb::Sync::Service {
       commits += c.commits.size();
       return writer->Write(m);
     });
+    if (held_back > 0) {
+      store_->RecordCall(node->device, req->protocol_version(), std::nullopt, req->cursor())
+          .IgnoreError();
+      if (delivered > 0) store_->RecordDelivered(node->device, delivered).IgnoreError();
+      return Fail("pull", absl::FailedPreconditionError(absl::StrCat(
+          "this laptop's fieldsync is older than what its colleagues now write (replica schema "
+          "version ", node_schema, req->schema_version() == 0 ? " or older" : "", "; the next "
+          "changes need version ", held_back, "): install the current fieldsync on this laptop "
+          "and sync again. Nothing is lost: this laptop's own changes were sent, and what it "
+          "has not received yet waits at the hub")), &*node);
+    }
     if (!s.ok()) return Fail("pull", s, &*node);
     // The cursor, now known to be valid, acknowledges everything before it.
     store_->RecordCall(node->device, req->protocol_version(), std::nullopt, req->cursor())

@@ -21,6 +21,18 @@
 namespace fieldsync::hub {
 namespace {
 
+// Whether a clear value of `col` in commit `c` is a laptop's work from
+// before the column was sealed (ColumnDef::sealed_since): taken, since
+// refusing it would block that laptop's work; its author rewrites it sealed
+// once upgraded (docs/CRYPTO.md, "Fields sealed in schema version 4"). A
+// node at that version or later writes it sealed from its first commit at
+// that version.
+bool LegacyClearAllowed(const ColumnDef& col, const PushOrigin& origin, const Commit& c) {
+  if (col.sealed_since == 0) return false;
+  if (origin.schema_version < col.sealed_since) return true;
+  return origin.schema_since_seq > 0 && c.seq < origin.schema_since_seq;
+}
+
 constexpr const char* kRegistry[] = {
     "CREATE TABLE IF NOT EXISTS hub_meta(key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS hub_provinces(code TEXT PRIMARY KEY NOT NULL, name TEXT NOT "
@@ -790,7 +802,7 @@ absl::StatusOr<bool> SqliteHubStore::StoreKeyRecords(
   return erased_any;
 }
 
-absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
+absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node, const PushOrigin& origin,
                                                  const std::vector<PushedCommit>& encoded,
                                                  const std::vector<std::string>& key_records) {
   std::vector<Commit> commits;
@@ -826,12 +838,8 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
       if (t == nullptr) continue;  // ValidateCommit names it
       for (const FieldWrite& f : rc.fields) {
         const ColumnDef* col = t->FindColumn(f.column);
-        // A column sealed only from a later schema version (sealed_since)
-        // may still come in clear from a laptop not yet upgraded: refusing
-        // it would block that laptop's work (docs/CRYPTO.md, "Fields sealed
-        // in schema version 4"); its author rewrites it sealed on upgrade.
         if (col == nullptr || col->sensitivity != Sensitivity::kSensitive || f.value.is_null() ||
-            col->sealed_since > 0) {
+            LegacyClearAllowed(*col, origin, *c)) {
           continue;
         }
         if (f.value.kind() != Value::Kind::kBytes || !crypto::LooksSealed(f.value.str())) {
@@ -924,7 +932,7 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node,
             }
             const ColumnDef* col = t->FindColumn(f.column);
             if (col != nullptr && col->sensitivity == Sensitivity::kSensitiveWhenRestricted &&
-                col->sealed_since == 0 && !f.value.is_null() &&
+                !LegacyClearAllowed(*col, origin, c) && !f.value.is_null() &&
                 !(f.value.kind() == Value::Kind::kBytes && crypto::LooksSealed(f.value.str()))) {
               clear = &f;
             }

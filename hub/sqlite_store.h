@@ -51,7 +51,8 @@ class SqliteHubStore : public HubStore {
                           std::optional<int64_t> clock_skew_millis,
                           std::optional<int64_t> cursor) override;
 
-  absl::StatusOr<PushOutcome> Push(const NodeInfo& node, const std::vector<PushedCommit>& commits,
+  absl::StatusOr<PushOutcome> Push(const NodeInfo& node, const PushOrigin& origin,
+                                   const std::vector<PushedCommit>& commits,
                                    const std::vector<std::string>& key_records) override;
   absl::Status Pull(const NodeInfo& node, const PullParams& params,
                     const std::function<bool(PullChunk&)>& emit) override;

@@ -70,6 +70,14 @@ struct PushedCommit {
   std::string signature;
 };
 
+// What a pushing node says of its build (PushRequest). A clear value of a
+// column sealed from a later schema version (ColumnDef::sealed_since) is
+// taken only in a commit written before the node reached that version.
+struct PushOrigin {
+  int schema_version = 3;         // 0 on the wire (a build before 4) reads 3
+  uint64_t schema_since_seq = 0;  // the node's first commit at that version; 0: all
+};
+
 // A commit of the hub's log as one node may see it.
 struct PulledEntry {
   int64_t position = 0;
@@ -172,7 +180,7 @@ class HubStore {
   // office (PERMISSION_DENIED). Each grant of a case's data key to another
   // office (kind 3) and each erasure (kind 4) newly stored is recorded in
   // the audit trail, under the pushing device's id, in the same transaction.
-  virtual absl::StatusOr<PushOutcome> Push(const NodeInfo& node,
+  virtual absl::StatusOr<PushOutcome> Push(const NodeInfo& node, const PushOrigin& origin,
                                            const std::vector<PushedCommit>& commits,
                                            const std::vector<std::string>& key_records) = 0;
   // Streams the node's view from `cursor`; `emit` returns false when the

@@ -20,6 +20,7 @@
 #include "proto/address.h"
 #include "proto/wire.h"
 #include "store/legacy_seal.h"
+#include "store/migrations.h"
 
 namespace fieldsync::node {
 namespace {
@@ -281,6 +282,7 @@ absl::StatusOr<SyncReport> SyncClient::Impl::Push(Replica& replica, const Creden
                                                   const std::atomic<bool>* stop,
                                                   SyncReport report) {
   FS_ASSIGN_OR_RETURN(int64_t pushed, replica.GetCursor(kPushedCursor));
+  FS_ASSIGN_OR_RETURN(int64_t since_seq, replica.GetCursor(kSchemaSinceSeqCursor));
   while (true) {
     if (stop != nullptr && stop->load()) return absl::CancelledError("stopped before pushing all");
     FS_ASSIGN_OR_RETURN(std::vector<Commit> commits,
@@ -288,6 +290,8 @@ absl::StatusOr<SyncReport> SyncClient::Impl::Push(Replica& replica, const Creden
     if (commits.empty()) return report;
     pb::PushRequest req;
     req.set_protocol_version(pb::PROTOCOL_VERSION_2);
+    req.set_schema_version(static_cast<uint32_t>(replica.schema().version()));
+    req.set_schema_since_seq(static_cast<uint64_t>(since_seq));
     // At most kPushBytes a call (the hub takes 16 MiB); a lone commit over
     // the limit can never travel, and says so.
     size_t bytes = 0;
@@ -386,6 +390,7 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, KeyRing& keys, const Cr
   FS_ASSIGN_OR_RETURN(int64_t key_cursor, replica.GetCursor(kKeyCursor));
   req.set_key_cursor(key_cursor);
   req.set_registry_digest(keys.RegistryDigest());
+  req.set_schema_version(static_cast<uint32_t>(replica.schema().version()));
   grpc::ClientContext ctx;
   Prepare(&ctx, opts.pull_timeout_millis, &cred);
   std::unique_ptr<grpc::ClientReader<pb::PullResponse>> reader = stub->Pull(&ctx, req);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "store/migrations.h"
 #include "support/replica_fixture.h"
 
 namespace fieldsync {
@@ -177,6 +178,11 @@ TEST_F(MigrationTest, AVersion3ReplicaKeepsItsClearValuesAndGainsTheCoarseColumn
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(UserVersion(path), 4);
   EXPECT_TRUE(r->CheckIntegrity().ok());
+  // The device's first commit at version 4 is recorded: the hub takes clear
+  // values of the newly sealed columns only in commits before it.
+  auto since = r->GetCursor(kSchemaSinceSeqCursor);
+  ASSERT_TRUE(since.ok());
+  EXPECT_GT(*since, 1) << "the fixture's device wrote before the upgrade";
   auto cases = r->ListRows("cases", false);
   ASSERT_TRUE(cases.ok());
   ASSERT_EQ(cases->size(), 1u);
@@ -192,6 +198,7 @@ TEST_F(MigrationTest, AVersion3ReplicaKeepsItsClearValuesAndGainsTheCoarseColumn
   // cannot be written.
   auto w = r->Write(LocalTxn().Set("cases", cases->front(), {{"opened_on", T("2025-11-25")}}));
   ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(static_cast<int64_t>(w->seq), *since);
   kase = r->Get("cases", cases->front());
   EXPECT_EQ(at("opened_month"), T("2025-11"));
   auto bad = r->Write(LocalTxn().Set("cases", cases->front(), {{"opened_month", T("2020-01")}}));
@@ -206,6 +213,14 @@ TEST_F(MigrationTest, AMigratedReplicaConvergesWithANewOne) {
   ASSERT_TRUE(old_replica && fresh);
   testing::Deliver(*old_replica, *fresh);
   EXPECT_EQ(testing::Digest(*old_replica), testing::Digest(*fresh));
+}
+
+TEST_F(MigrationTest, AReplicaCreatedAtTheCurrentVersionHasNoCommitsFromBefore) {
+  auto r = testing::OpenReplica(dir_.File("new.db"), &clock_);
+  ASSERT_NE(r, nullptr);
+  auto since = r->GetCursor(kSchemaSinceSeqCursor);
+  ASSERT_TRUE(since.ok());
+  EXPECT_EQ(*since, 0);  // every commit is written at this version
 }
 
 TEST_F(MigrationTest, AReplicaFromANewerVersionIsRefusedAndLeftUntouched) {

@@ -7,6 +7,7 @@
 
 #include "crypto/envelope.h"
 #include "store/legacy_seal.h"
+#include "store/migrations.h"
 #include "support/sync_fixture.h"
 
 namespace fieldsync::testing {
@@ -14,7 +15,9 @@ namespace {
 
 class LegacySealTest : public SyncTest {
  protected:
-  // A write as a version 3 laptop made it: signed, nothing sealed.
+  // A write as a version 3 laptop made it: signed, nothing sealed; then
+  // the upgrade, which records the first commit at version 4 as the
+  // migration does (kSchemaSinceSeqCursor).
   static void WriteAsVersion3(harness::LocalNode& n, const LocalTxn& t) {
     CommitSecurity old;
     old.sign = n.keys()->Security().sign;
@@ -22,6 +25,11 @@ class LegacySealTest : public SyncTest {
     auto c = n.replica().Write(t);
     EXPECT_TRUE(c.ok()) << c.status();
     n.replica().SetSecurity(n.keys()->Security());
+    if (c.ok()) {
+      EXPECT_TRUE(n.replica()
+                      .SetCursor(kSchemaSinceSeqCursor, static_cast<int64_t>(c->seq) + 1)
+                      .ok());
+    }
   }
   static Value At(Replica& r, const std::string& table, const RowId& row, const char* col) {
     auto got = r.Get(table, row);

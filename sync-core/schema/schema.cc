@@ -1,8 +1,9 @@
 #include "schema/schema.h"
 
-#include "crypto/envelope.h"
-
+#include <algorithm>
 #include <cctype>
+
+#include "crypto/envelope.h"
 
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
@@ -42,6 +43,19 @@ int Schema::TableIndex(std::string_view table) const {
 const TableDef* Schema::FindTable(std::string_view table) const {
   const int i = TableIndex(table);
   return i < 0 ? nullptr : &tables_[static_cast<size_t>(i)];
+}
+
+int Schema::VersionToTake(std::string_view table, std::string_view column,
+                          const Value& value) const {
+  const TableDef* t = FindTable(table);
+  const ColumnDef* c = t == nullptr ? nullptr : t->FindColumn(column);
+  if (c == nullptr) return 0;  // not this schema's: the implicit _live, or refused elsewhere
+  int v = c->since_version;
+  if (c->sealed_since > 0 && c->type != ColumnType::kId &&
+      value.kind() == Value::Kind::kBytes) {
+    v = std::max(v, c->sealed_since);
+  }
+  return v;
 }
 
 std::string_view ColumnTypeName(ColumnType t) {

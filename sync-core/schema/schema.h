@@ -84,6 +84,14 @@ class Schema {
   int TableIndex(std::string_view table) const;
   const TableDef* FindTable(std::string_view table) const;
 
+  // The lowest schema version whose replicas can take `value` written to
+  // `table`.`column`, 0 when any can: a column added later
+  // (since_version), or a sealed value (bytes) in a column not of ids
+  // that was clear before `sealed_since`. An older replica refuses the
+  // whole batch holding such a value, so the hub holds it back
+  // (docs/PROTOCOL.md, "Nodes of an older schema").
+  int VersionToTake(std::string_view table, std::string_view column, const Value& value) const;
+
  private:
   int version_;
   std::vector<TableDef> tables_;

@@ -118,6 +118,13 @@ absl::Status Migrate(sqlite::Db& db, const Schema& schema) {
     }
   }
   FS_RETURN_IF_ERROR(EnsureIndexes(db, schema));
+  // The first commit this device writes at the new version: the hub takes
+  // clear values of newly sealed columns only before it (PushOrigin). A
+  // new file has none (absent: from the first).
+  FS_RETURN_IF_ERROR(db.Exec(absl::StrCat(
+      "INSERT OR REPLACE INTO _fs_cursors(name, value) SELECT '", kSchemaSinceSeqCursor,
+      "', 1 + COALESCE((SELECT d.max_seq FROM _fs_devices d WHERE d.id = m.value), 0) "
+      "FROM _fs_meta m WHERE m.key = 'device_id'")));
   return db.Exec(absl::StrCat("PRAGMA user_version = ", schema.version()));
 }
 

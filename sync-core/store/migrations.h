@@ -18,6 +18,11 @@ namespace fieldsync {
 // version found (0 for a new file).
 absl::Status EnsureSchema(sqlite::Db& db, const Schema& schema, int* from);
 
+// The cursor (_fs_cursors) holding the sequence number of this device's
+// first commit at the replica's current schema version, set when an older
+// replica is migrated; absent on a replica created at this version.
+inline constexpr char kSchemaSinceSeqCursor[] = "schema:since_seq";
+
 // The SQL creating one replicated table with all its declared columns.
 std::string CreateTableSql(const TableDef& table);
 
