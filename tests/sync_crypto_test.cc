@@ -444,6 +444,63 @@ TEST_F(CryptoSyncTest, TheReceivingOfficeReadsAReferralsReasonBeforeAcceptingAnd
   EXPECT_EQ(StateOf(hn, "cases", kase, "narrative"), State::kNoKey);
 }
 
+// A referral's letter goes to the offices its referring office made it
+// with, never to the ones its row shows now: a hub relaying another
+// office's rewrite of to_office (one the hub should refuse) makes the
+// referring laptop refuse to seal the letter, and the office named by the
+// rewrite reads nothing.
+TEST_F(CryptoSyncTest, ARewrittenReferralDoesNotChooseWhoReadsItsLetter) {
+  ASSERT_TRUE(hub_->AddProvince("HG", "Hà Giang").ok());
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  auto& hg = AddNode("HG");
+  MustSync(hn);
+  MustSync(hg);
+  const RowId kase = NewCase(lc.replica(), "LC", "Hà Thị Sáu");
+  const RowId ref = Id16::NewRandom();
+  LocalTxn t;
+  t.Create("referrals", ref, {{"case_id", Value::Bytes(std::string(kase.view()))},
+                              {"from_office", Value::Text("LC")},
+                              {"to_office", Value::Text("HN")},
+                              {"status", Value::Text("sent")},
+                              {"reason", Value::Text("cần nhà tạm lánh ở Hà Nội")}});
+  ASSERT_TRUE(lc.replica().Write(t).ok());
+  SyncAll({&lc, &hn, &hg}, 2);
+  ASSERT_EQ(Opened(hn, "referrals", ref, "reason"), "cần nhà tạm lánh ở Hà Nội");
+  // Hà Nội, with a patched build, re-targets the referral to Hà Giang; the
+  // hub relays it to Lào Cai as a malicious hub would (it was written on
+  // Hà Nội's laptop, so it is taken in straight from there).
+  LocalTxn retarget;
+  retarget.Set("referrals", ref, {{"to_office", Value::Text("HG")}});
+  auto forged = WriteAsPatchedBuild(hn, retarget);
+  ASSERT_TRUE(forged.ok()) << forged.status();
+  auto applied = lc.replica().Apply({*forged});
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  auto row = lc.replica().Get("referrals", ref);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  const TableDef& rt = *FieldOfficeSchema().FindTable("referrals");
+  ASSERT_EQ((*row)->values[static_cast<size_t>(rt.ColumnIndex("to_office"))], Value::Text("HG"));
+  // Lào Cai rewrites the reason: refused, rather than sealed for Hà Giang.
+  LocalTxn edit;
+  edit.Set("referrals", ref, {{"reason", Value::Text("nạn nhân cần về Hà Giang")}});
+  auto w = lc.replica().Write(edit);
+  EXPECT_EQ(w.status().code(), absl::StatusCode::kFailedPrecondition) << w.status();
+  EXPECT_NE(w.status().message().find("tell the hub administrator"), std::string::npos)
+      << w.status();
+  SyncAll({&lc, &hg, &lc, &hg}, 1);
+  // No key of the letter was made for Hà Giang, on Lào Cai's laptop or
+  // anywhere it could reach.
+  for (harness::LocalNode* n : {&lc, &hg}) {
+    auto st = n->replica().db().Prepared(
+        "SELECT count(*) FROM _fs_keys WHERE keyring = ?1 AND province = 'HG'");
+    ASSERT_TRUE(st.ok());
+    (*st)->BindBlob(1, ref.view());
+    ASSERT_TRUE((*st)->Step().ok());
+    EXPECT_EQ((*st)->ColumnInt(0), 0);
+  }
+  EXPECT_NE(Opened(hg, "referrals", ref, "reason"), "cần nhà tạm lánh ở Hà Nội");
+}
+
 // Grants go only to the offices concerned: an office no case was referred
 // to receives no record of who holds which case's keys.
 TEST_F(CryptoSyncTest, GrantsReachOnlyTheOfficesConcerned) {

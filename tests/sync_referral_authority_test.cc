@@ -125,14 +125,22 @@ TEST_F(ReferralAuthorityTest, OnlyTheOwningOfficeRefersItsCaseAndNoReferralChang
   MustSync(hn_b);
   Refer(hn_b.replica(), kase, "LC", "HG");
   ExpectRefused(hn_b, "only the office that owns a case refers it");
-  // Re-targeting the accepted referral to Hà Giang, by either office.
+  // Re-targeting the accepted referral to Hà Giang, by either office: the
+  // laptop refuses it, and the hub refuses it from a patched build.
   auto& hn_c = AddNode("HN");
   MustSync(hn_c);
-  SetField(hn_c.replica(), "referrals", ref, "to_office", Value::Text("HG"));
+  LocalTxn retarget;
+  retarget.Set("referrals", ref, {{"to_office", Value::Text("HG")}});
+  auto refused = hn_c.replica().Write(retarget);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+  EXPECT_NE(refused.status().message().find("cannot change its to_office"), std::string::npos)
+      << refused.status();
+  ASSERT_TRUE(WriteAsPatchedBuild(hn_c, retarget).ok());
   ExpectRefused(hn_c, "cannot change its to_office");
   auto& lc_b = AddNode("LC");
   MustSync(lc_b);
-  SetField(lc_b.replica(), "referrals", ref, "to_office", Value::Text("HG"));
+  EXPECT_EQ(lc_b.replica().Write(retarget).status().code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(WriteAsPatchedBuild(lc_b, retarget).ok());
   ExpectRefused(lc_b, "cannot change its to_office");
   // A referral created already accepted, and one the owner "accepts" for
   // the receiving office.

@@ -10,6 +10,24 @@ bool IsFixedColumn(std::string_view column) {
          column == "to_organisation";
 }
 
+absl::Status CheckFixedColumns(const Commit& c) {
+  for (const RowChange& rc : c.changes) {
+    if (rc.table != "referrals") continue;
+    bool deletes = false;  // a tombstone clears every field
+    for (const FieldWrite& f : rc.fields) deletes |= f.column == kLiveColumn && f.value == Value::Int(0);
+    if (deletes) continue;
+    for (const FieldWrite& f : rc.fields) {
+      if (IsFixedColumn(f.column) && f.base.has_value()) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "referral ", rc.row.ToString(), " cannot change its ", f.column, ": a referral's "
+            "case and offices are fixed when it is made (make a new referral instead); nothing "
+            "was changed"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool SealedUnderReferral(std::string_view column) {
   return column == "reason" || column == "decline_reason";
 }

@@ -28,6 +28,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "change/commit.h"
 
 namespace fieldsync::referral {
 
@@ -38,6 +39,11 @@ inline constexpr std::string_view kCompleted = "completed";
 
 // case_id, from_office, to_office, to_organisation: set once, at creation.
 bool IsFixedColumn(std::string_view column);
+
+// PERMISSION_DENIED when `c`, written on this laptop, rewrites a fixed
+// column of a referral it already held (a write based on an earlier
+// version): laptops refuse what the hub would refuse, nothing stored.
+absl::Status CheckFixedColumns(const Commit& c);
 
 // Whether `column` of a referral is sealed under the referral's own key
 // ring (the letter both offices read) rather than its case's.

@@ -549,6 +549,48 @@ class KeyRing::Impl {
     return out;
   }
 
+  // The referring and receiving offices of referral `ref` as its creation
+  // wrote them: case_id, from_office and to_office (or to_organisation) in
+  // one write by a device of from_office's approval chain, never rewritten
+  // since (change/referral_rules.h). The receiver is "" for a referral to an
+  // organisation. nullopt for a referral this replica does not hold (being
+  // created); FAILED_PRECONDITION when its offices fail that test: a rewrite
+  // the hub should have refused, which must not choose who reads a letter.
+  struct LetterOffices {
+    std::string from;
+    std::string to;
+  };
+  absl::StatusOr<std::optional<LetterOffices>> OfficesOf(Replica& replica, const RowId& ref) {
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get("referrals", ref));
+    if (!row) return std::nullopt;
+    const TableDef* t = replica.schema().FindTable("referrals");
+    auto at = [&](std::string_view c) { return static_cast<size_t>(t->ColumnIndex(c)); };
+    const std::optional<FieldVersion>& created = row->versions[at("from_office")];
+    const Value& from = row->values[at("from_office")];
+    const Value& to = row->values[at("to_office")];
+    bool ok = row->live && created && from.kind() == Value::Kind::kText &&
+              (to.is_null() || to.kind() == Value::Kind::kText);
+    for (std::string_view c : {"case_id", "to_office", "to_organisation"}) {
+      const std::optional<FieldVersion>& v = row->versions[at(c)];
+      if (!ok) break;
+      if (c == "case_id" ? !v || v->version != created->version
+                         : v && v->version != created->version) {
+        ok = false;
+      }
+    }
+    if (ok) {
+      FS_ASSIGN_OR_RETURN(ok, Trusted(from.str(), created->version.device, false));
+    }
+    if (!ok) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "referral ", ref.ToString(), " does not hold the offices its referring office wrote "
+          "when it was made (a rewrite the hub should have refused, or a referral made by "
+          "another office): its letter is neither sealed nor shared here; tell the hub "
+          "administrator"));
+    }
+    return LetterOffices{from.str(), to.is_null() ? std::string() : to.str()};
+  }
+
   // Offices a key ring is granted to beyond its owner: those of the
   // authorised referrals of its case (or of the cases of its person).
   absl::StatusOr<std::set<std::string>> ReferredOffices(Replica& replica, const RowId& ring) {
@@ -1092,15 +1134,15 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
         if (!r) break;
         letters.emplace_back(IdOf(st->ColumnBlob(0)), st->ColumnString(1));
       }
-      const TableDef* t = replica_->schema().FindTable("referrals");
-      const size_t to_col = static_cast<size_t>(t->ColumnIndex("to_office"));
       for (const auto& [ref, to] : letters) {
-        // Made by a member of this office: to_office is fixed at creation.
-        FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica_->Get("referrals", ref));
-        if (!row || !row->versions[to_col]) continue;
-        FS_ASSIGN_OR_RETURN(bool ours,
-                            m.Trusted(province_, row->versions[to_col]->version.device, false));
-        if (ours) wanted_set.emplace(ref, to);
+        // Made by a member of this office, with these offices, never
+        // rewritten since; anything else goes nowhere.
+        absl::StatusOr<std::optional<Impl::LetterOffices>> made = m.OfficesOf(*replica_, ref);
+        if (!made.ok()) {
+          if (made.status().code() != absl::StatusCode::kFailedPrecondition) return made.status();
+          continue;
+        }
+        if (*made && (*made)->from == province_ && (*made)->to == to) wanted_set.emplace(ref, to);
       }
     }
     std::vector<std::pair<RowId, std::string>> wanted(wanted_set.begin(), wanted_set.end());
@@ -1527,10 +1569,19 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
     std::string owner;
     std::string receiver;  // a referral's letter: read by the receiving office from the start
     if (letter) {
-      FS_ASSIGN_OR_RETURN(Value from, req.row_value("from_office"));
-      FS_ASSIGN_OR_RETURN(Value to, req.row_value("to_office"));
-      if (from.kind() == Value::Kind::kText) owner = from.str();
-      if (to.kind() == Value::Kind::kText) receiver = to.str();
+      // As the referring office made it, never from the row's current
+      // values: a rewritten to_office must not choose who reads the letter.
+      FS_ASSIGN_OR_RETURN(std::optional<Impl::LetterOffices> made, m.OfficesOf(*replica_, ring));
+      if (made) {
+        owner = made->from;
+        receiver = made->to;
+      } else {
+        // Made by this very write, by this device.
+        FS_ASSIGN_OR_RETURN(Value from, req.row_value("from_office"));
+        FS_ASSIGN_OR_RETURN(Value to, req.row_value("to_office"));
+        if (from.kind() == Value::Kind::kText) owner = from.str();
+        if (to.kind() == Value::Kind::kText) receiver = to.str();
+      }
     } else if (table == "referrals" || table == "consents") {
       FS_ASSIGN_OR_RETURN(owner, m.ClearText("cases", "province", ring));
     } else if (req.table->FindColumn("province") != nullptr) {
@@ -1618,6 +1669,7 @@ CommitSecurity KeyRing::Security() {
           "laptop): unlock it with the passphrase (--passphrase-file FILE, "
           "FIELDSYNC_PASSPHRASE_FILE, or on a terminal) and try again; nothing was changed");
     }
+    FS_RETURN_IF_ERROR(referral::CheckFixedColumns(c));
     FS_RETURN_IF_ERROR(impl_->NoteFinal(c));
     return crypto::SignCommit(*identity_, c);
   };

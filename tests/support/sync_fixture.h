@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "change/commit_codec.h"
 #include "clock/clock_source.h"
+#include "crypto/commit_signature.h"
 #include "store/sqlite.h"
 #include "support/must.h"
 #include "support/replica_fixture.h"
@@ -150,6 +151,19 @@ class SyncTest : public ::testing::Test {
     MustSync(receiver);
     MustSync(owner);
     MustSync(receiver);
+  }
+
+  // A write as a patched build of fieldsync makes it on a malicious
+  // office's laptop: signed by the laptop's device, with none of the
+  // laptop's own checks (change/referral_rules.h) and nothing sealed.
+  static absl::StatusOr<Commit> WriteAsPatchedBuild(harness::LocalNode& n, const LocalTxn& t) {
+    CommitSecurity patched;
+    const crypto::DeviceIdentity* id = &n.identity();
+    patched.sign = [id](const Commit& c) { return crypto::SignCommit(*id, c); };
+    n.replica().SetSecurity(patched);
+    absl::StatusOr<Commit> c = n.replica().Write(t);
+    n.replica().SetSecurity(n.keys()->Security());
+    return c;
   }
 
   static void SetField(Replica& r, const std::string& table, const RowId& row,
