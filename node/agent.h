@@ -20,16 +20,29 @@
 // peer's /proc/PID/exe and the agent's own, as captured at its start, are
 // one file: same st_dev and st_ino): P, G and O are served only to such a
 // peer ("the fieldnode program"); S and L to any peer of the uid, so that
-// `fieldnode lock` still works after an upgrade replaced the program.
+// `fieldnode lock` still works after an upgrade replaced the program. The
+// check is made when the connection is taken, and connections are taken
+// first: every pass of the agent's loop takes all that wait, and again
+// before each step it serves, so a new connection waits for its check at
+// most one step of another peer's (docs/CRYPTO.md, "The key agent", says
+// what the check does not defend against).
 //
 // A connection carries any number of requests, one at a time: a command
-// byte and its arguments, which must all arrive within 1 s of the command
-// byte, else the connection is dropped (a silent or trickling peer holds up
-// neither the agent nor its other clients: the agent serves connections
-// with poll). Idle connections stay open (a fieldnode command keeps one for
+// byte and its arguments. The agent never waits on a peer: it serves
+// connections with poll, a bounded step at a time (what has come of a
+// request is kept for the connection until the request is whole; an
+// answer the socket does not take at once is written as the peer reads).
+// A request must arrive whole, and its answer be taken, within
+// kAgentRequestMillis of its first byte, else the connection is dropped: a
+// silent, trickling or deaf peer holds up neither the agent nor its other
+// clients. Idle connections stay open (a fieldnode command keeps one for
 // its whole run: after its first answer the command makes itself
 // non-dumpable, and the agent could no longer check it on a new
-// connection); at most kAgentMaxConnections, the longest idle closed first.
+// connection); at most kAgentMaxConnections. A newcomer beyond that takes
+// the place of a connection its peer closed, else of one that is not the
+// fieldnode program's (idle ones first, the longest idle first); a
+// connection of the fieldnode program is never closed for a newcomer: if
+// all are, the newcomer is closed.
 // Every reply begins with a status byte: 0 done, then the answer; else a
 // refusal, and for refusals 1, 2 and 4 the agent closes the connection:
 //   1 P, G or O from a peer that is not the fieldnode program
@@ -65,8 +78,8 @@
 namespace fieldsync::node {
 
 inline constexpr uint8_t kAgentProtocolVersion = 2;
-// A request must arrive whole within this of its command byte (and its
-// answer be taken within as long).
+// A request must arrive whole, and its answer be taken, within this of its
+// first byte (reads and answer together).
 inline constexpr int kAgentRequestMillis = 1000;
 // How long a client waits for an answer: beyond a silent peer's 1 s.
 inline constexpr int kAgentClientMillis = 3000;

@@ -18,7 +18,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -200,6 +203,75 @@ bool WaitGone(const std::string& path, int ms) {
   return access(path.c_str(), F_OK) != 0;
 }
 
+// Whether the agent closed its end of `fd` within `ms` (POLLHUP: seen
+// without reading what it sent before).
+bool WaitHangUp(int fd, int ms) {
+  pollfd p{fd, 0, 0};
+  return poll(&p, 1, ms) == 1 && (p.revents & POLLHUP) != 0;
+}
+
+// A peer stopped in the middle of a request: a G, its domain length, and no
+// more.
+int StalledPeer(const std::string& data_dir) {
+  const int fd = RawConnect(data_dir);
+  if (fd >= 0 && send(fd, "G\x10", 2, MSG_NOSIGNAL) != 2) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Another program of the same user: a copy of this test program (another
+// file, so not the program the agent runs). With FIELDSYNC_AGENT_TEST_KNOCK
+// set to "N DIR" it opens N connections to DIR's agent one after another,
+// asks S on each and keeps them all, prints how many were answered and how
+// many the agent closed unanswered, and exits before any test runs.
+int KnockAsAnotherProgram() {
+  const char* knock = getenv("FIELDSYNC_AGENT_TEST_KNOCK");
+  if (knock == nullptr) return 0;
+  std::istringstream in(knock);
+  int n = 0;
+  std::string data_dir;
+  in >> n >> data_dir;
+  int answered = 0, refused = 0, other = 0;
+  std::vector<int> kept;
+  for (int i = 0; i < n; ++i) {
+    const int fd = RawConnect(data_dir);
+    if (fd < 0) {
+      ++other;
+      continue;
+    }
+    kept.push_back(fd);
+    const Answer a = Exchange(fd, "S", 3000, 10);
+    if (a.bytes.size() == 10) {
+      ++answered;
+    } else if (a.closed && a.bytes.empty()) {
+      ++refused;
+    } else {
+      ++other;
+    }
+  }
+  std::printf("answered %d refused %d", answered, refused);
+  if (other > 0) std::printf(" other %d", other);
+  std::printf("\n");
+  std::fflush(stdout);
+  _exit(0);
+}
+[[maybe_unused]] const int kKnocked = KnockAsAnotherProgram();
+
+// Runs the other program (copied into `scratch` at its first use): `n`
+// connections to the agent of `data_dir`; what it printed.
+std::string KnockFromAnotherProgram(const std::string& scratch, const std::string& data_dir,
+                                    int n) {
+  const std::string copy = scratch + "/another-program";
+  if (access(copy.c_str(), X_OK) != 0) {
+    std::filesystem::copy_file(std::filesystem::read_symlink("/proc/self/exe"), copy);
+  }
+  harness::CommandResult r = harness::Run(
+      {"/usr/bin/env", absl::StrCat("FIELDSYNC_AGENT_TEST_KNOCK=", n, " ", data_dir), copy});
+  return r.out + r.err;
+}
+
 // ---------------------------------------------------------------------------
 // An agent this test program starts: the protocol, answered to its own
 // program.
@@ -314,6 +386,159 @@ TEST_F(AgentProtocolTest, ASilentPeerIsDroppedAndHoldsUpNobody) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   EXPECT_EQ(Exchange(idle, "S").bytes.size(), 10u);
   close(idle);
+}
+
+// A connection of the fieldnode program (a command running) is never closed
+// to admit another: with every place taken by the program's connections, a
+// flood of connections from another program of the user is refused, and
+// every command can still sign. (Before, each newcomer closed the longest
+// idle connection, whichever it was.)
+TEST_F(AgentProtocolTest, AFloodOfConnectionsNeverClosesOneOfTheProgram) {
+  std::vector<int> mine;
+  for (size_t i = 0; i < node::kAgentMaxConnections; ++i) {
+    const int fd = RawConnect(data_dir_);
+    ASSERT_GE(fd, 0);
+    mine.push_back(fd);
+    // P answered: taken, and checked as the program.
+    ASSERT_EQ(Exchange(fd, "P", 3000, 89).bytes.size(), 89u) << i;
+  }
+  EXPECT_EQ(KnockFromAnotherProgram(dir_.path(), data_dir_, 200), "answered 0 refused 200\n");
+  int closed = 0;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    const std::string msg = absl::StrCat("still here ", i);
+    Answer g = Exchange(mine[i], SignRequest(crypto::kKeyRecordSignDomain, msg), 3000, 65);
+    if (g.bytes.size() != 65) {
+      ++closed;
+      continue;
+    }
+    EXPECT_TRUE(crypto::VerifySignature(secrets_.pub.sign_pk, crypto::kKeyRecordSignDomain, msg,
+                                        g.bytes.substr(1), "G")
+                    .ok());
+  }
+  EXPECT_EQ(closed, 0) << "connections of the program closed for newcomers";
+  // A command ends: the next newcomer takes its place.
+  close(mine.back());
+  mine.pop_back();
+  EXPECT_EQ(KnockFromAnotherProgram(dir_.path(), data_dir_, 1), "answered 1 refused 0\n");
+  for (int fd : mine) close(fd);
+}
+
+// A peer stopped in the middle of a request, one trickling a request, and
+// one asking S after S without reading the answers: none holds up another
+// peer's request (each is served a step at a time, never waited for), and
+// each is dropped once its request is over the bound, reads and answer
+// together. (Before, the agent waited up to the bound on each in turn.)
+TEST_F(AgentProtocolTest, NoPeerHoldsUpAnothersRequest) {
+  std::vector<int> stalled;
+  for (int i = 0; i < 3; ++i) {
+    stalled.push_back(StalledPeer(data_dir_));
+    ASSERT_GE(stalled.back(), 0);
+  }
+  std::vector<int> deaf;
+  for (int i = 0; i < 3; ++i) {
+    const int fd = RawConnect(data_dir_);
+    ASSERT_GE(fd, 0);
+    deaf.push_back(fd);
+    const std::string asks(64 * 1024, 'S');
+    ASSERT_GT(send(fd, asks.data(), asks.size(), MSG_NOSIGNAL | MSG_DONTWAIT), 0);
+  }
+  // A G of 50 bytes, one byte every 100 ms: whole after 5 s.
+  const int trickle = RawConnect(data_dir_);
+  ASSERT_GE(trickle, 0);
+  std::thread trickler([trickle] {
+    const std::string req = SignRequest("trickle", std::string(40, 'm'));
+    for (char c : req) {
+      if (send(trickle, &c, 1, MSG_NOSIGNAL) != 1) return;  // dropped
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  // Another client is answered at once, well within the bound of one
+  // request (its connection comes last, behind all of them).
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<int64_t> expiry = node::AgentExpiry(data_dir_);
+  const int64_t waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count();
+  EXPECT_TRUE(expiry.has_value());
+  EXPECT_LT(waited_ms, node::kAgentRequestMillis) << "ms waited for an answer";
+  // Each is dropped once its request is over the bound: the stalled and the
+  // trickling one unanswered, the deaf ones after the answers their socket
+  // took.
+  const int bound = 3 * node::kAgentRequestMillis;
+  for (int fd : stalled) {
+    EXPECT_TRUE(WaitHangUp(fd, bound));
+    EXPECT_EQ(Exchange(fd, "", 100).bytes, "");
+    close(fd);
+  }
+  EXPECT_TRUE(WaitHangUp(trickle, bound));
+  EXPECT_EQ(Exchange(trickle, "", 100).bytes, "");
+  trickler.join();
+  close(trickle);
+  for (int fd : deaf) {
+    EXPECT_TRUE(WaitHangUp(fd, bound));
+    Answer a = Exchange(fd, "", 100);
+    EXPECT_TRUE(a.closed);
+    EXPECT_GT(a.bytes.size(), 0u);
+    EXPECT_EQ(a.bytes.size() % 10, 0u) << "only whole answers";
+    close(fd);
+  }
+}
+
+// A new connection is checked when it comes, whatever other peers do: while
+// some flood S and others stall mid-request, a child of this program
+// connects and exits half a second later. Its connection is the program's
+// only if the agent checked it while the child still ran (a process gone
+// has no /proc/PID/exe): asked P after the child is gone, it is answered.
+// (Before, the agent took new connections only after serving the others,
+// each up to the bound.)
+TEST_F(AgentProtocolTest, ANewConnectionIsCheckedAtOnceWhileOthersFloodAndStall) {
+  std::vector<int> flood;
+  for (int i = 0; i < 8; ++i) {
+    flood.push_back(RawConnect(data_dir_));
+    ASSERT_GE(flood.back(), 0);
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0};
+  std::thread flooder([&] {
+    while (!stop) {
+      for (int fd : flood) {
+        if (Exchange(fd, "S", 1000, 10).bytes.size() == 10) ++answered;
+      }
+    }
+  });
+  std::vector<int> stalled;
+  for (int i = 0; i < 3; ++i) {
+    stalled.push_back(StalledPeer(data_dir_));
+    ASSERT_GE(stalled.back(), 0);
+  }
+  // The child connects the socket (SO_PEERCRED names the process that
+  // connects) and exits; this process keeps the connection.
+  const std::string path = node::AgentSocketPath(data_dir_);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Only async-signal-safe calls: this process has threads.
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) _exit(1);
+    poll(nullptr, 0, 500);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child did not connect";
+  Answer p = Exchange(fd, "P", 3000, 89);
+  EXPECT_EQ(p.bytes.size(), 89u) << "checked only after the child had gone (answer "
+                                 << (p.bytes.empty() ? -1 : p.bytes[0]) << ")";
+  stop = true;
+  flooder.join();
+  EXPECT_GT(answered.load(), 0);
+  close(fd);
+  for (int s : stalled) close(s);
+  for (int f : flood) close(f);
 }
 
 TEST_F(AgentProtocolTest, TheDelegatedIdentitySignsAndOpensAndFailsWithAnErrorOnceLocked) {
