@@ -1163,6 +1163,27 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params
     // Records newly visible through grants since the cursor: their current
     // state, then the log without them.
     FS_ASSIGN_OR_RETURN(auto fresh, scope.NewlyVisible(node.province, cursor, head));
+    // With them, the grants to other offices of those records stored before
+    // the node's key cursor: skipped then (its office did not see the
+    // record), needed now to know who holds which version (a laptop that
+    // lacks them grants again, or rotates for nothing).
+    if (params.key_cursor > 0 && !fresh.empty()) {
+      FS_ASSIGN_OR_RETURN(auto earlier, rep.db().Prepared(
+                                            "SELECT bytes FROM hub_keys WHERE keyring = ?1 AND "
+                                            "kind = 3 AND province != ?2 AND seq <= ?3 ORDER "
+                                            "BY seq"));
+      for (const auto& [table, row] : fresh) {
+        earlier->Reset();
+        earlier->BindBlob(1, row.view());
+        earlier->BindText(2, node.province);
+        earlier->BindInt(3, params.key_cursor);
+        while (true) {
+          FS_ASSIGN_OR_RETURN(bool r, earlier->Step());
+          if (!r) break;
+          chunk.key_records.push_back(earlier->ColumnString(0));
+        }
+      }
+    }
     std::set<std::pair<std::string, RowId>> installed;
     for (auto& [table, row] : fresh) {
       FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, rep.ExportRow(table, row));

@@ -525,6 +525,46 @@ TEST_F(CryptoSyncTest, GrantsReachOnlyTheOfficesConcerned) {
   EXPECT_EQ(grants(db), 0);  // Điện Biên: nothing
 }
 
+// An office that gains sight of a case later (a second referral) receives
+// the grants made before to the other offices concerned: it knows who holds
+// which version, so it neither grants them again nor rotates for nothing.
+TEST_F(CryptoSyncTest, AnOfficeReferredACaseLaterLearnsWhoAlreadyHoldsItsKeys) {
+  ASSERT_TRUE(hub_->AddProvince("DB", "Điện Biên").ok());
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  auto& db = AddNode("DB");
+  SyncAll({&hn, &db}, 1);
+  const RowId kase = NewCase(lc.replica(), "LC", "Hà Thị Sáu", "lời kể");
+  const RowId to_hn = Refer(lc.replica(), kase, "LC", "HN");
+  AcceptReferral(lc, hn, to_hn);
+  ASSERT_EQ(Opened(hn, "cases", kase, "narrative"), "lời kể");
+  // Điện Biên syncs while it sees nothing of the case: the grants to Hà Nội
+  // pass its key cursor without reaching it.
+  // A second Hà Nội laptop joins: its approval (a record every office
+  // receives) comes after those grants, so Điện Biên's key cursor moves
+  // past them.
+  AddNode("HN");
+  MustSync(db);
+  const RowId to_db = Refer(lc.replica(), kase, "LC", "DB");
+  AcceptReferral(lc, db, to_db);
+  SyncAll({&db, &lc, &db}, 1);
+  ASSERT_EQ(Opened(db, "cases", kase, "narrative"), "lời kể");
+  auto count = [&](harness::LocalNode& n, const char* province, const DeviceId* signer) {
+    auto st = n.replica().db().Prepared(
+        "SELECT count(*) FROM _fs_keys WHERE keyring = ?1 AND kind = 3 AND province = ?2 AND "
+        "(?3 IS NULL OR signer = ?3)");
+    EXPECT_TRUE(st.ok());
+    (*st)->BindBlob(1, kase.view());
+    (*st)->BindText(2, province);
+    if (signer != nullptr) (*st)->BindBlob(3, signer->view());
+    EXPECT_TRUE((*st)->Step().ok());
+    return (*st)->ColumnInt(0);
+  };
+  EXPECT_GT(count(db, "HN", nullptr), 0) << "Lào Cai's grants to Hà Nội reached Điện Biên";
+  const DeviceId me = db.replica().device_id();
+  EXPECT_EQ(count(db, "HN", &me), 0) << "Điện Biên granted Hà Nội what it already held";
+}
+
 TEST_F(CryptoSyncTest, AReferralGrantsTheWholeFileOnAcceptanceAndEndingItRotatesTheKey) {
   auto& lc = AddNode("LC");
   auto& hn = AddNode("HN");
