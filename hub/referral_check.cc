@@ -151,19 +151,8 @@ absl::Status CheckOne(Replica& hub, const std::string& province, const Commit& c
   if (!status->resolves.empty()) {
     // A resolution chooses among the values written concurrently.
     FS_ASSIGN_OR_RETURN(std::vector<std::string> among, cur.ConcurrentStatuses());
-    const bool final_among = std::any_of(among.begin(), among.end(), [](const std::string& v) {
-      return referral::IsFinal(v);
-    });
-    if (final_among && !referral::IsFinal(next)) {
-      return Denied(c, rc, "resolves its status away from a final answer (declined or "
-                           "completed), which stays final");
-    }
-    if (std::find(among.begin(), among.end(), next) == among.end() ||
-        province != referral::Answerer(from_office, to_office)) {
-      return Denied(c, rc, absl::StrCat("resolves its status to \"", next, "\", which is not "
-                                        "one of the values in conflict, or not by office ",
-                                        referral::Answerer(from_office, to_office)));
-    }
+    absl::Status ok = referral::CheckResolution(among, next, province, from_office, to_office);
+    if (!ok.ok()) return Denied(c, rc, std::string(ok.message()));
     return absl::OkStatus();
   }
   std::optional<std::string> base_status;

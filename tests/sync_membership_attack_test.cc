@@ -108,6 +108,35 @@ TEST_F(MembershipAttackTest, ALaptopShownAFakeOfficeSealsNothingUnderItsKeysAndI
   EXPECT_EQ(v->root->device, lc1.replica().device_id());
 }
 
+// A record reusing the id of the office's real key, signed by a device the
+// hub registered in the office (never approved) and relayed first to a new
+// laptop, does not hide the real key from it.
+TEST_F(MembershipAttackTest, AForgedOfficeKeyWithTheRealIdDoesNotHideTheRealOne) {
+  auto& lc1 = AddNode("LC");
+  const RowId kase = NewCase(lc1.replica(), "LC", "Lò Thị Mai", "lời kể");
+  MustSync(lc1);
+  join_offices_ = false;
+  auto& x = AddNode("LC");
+  MustSync(x);
+  auto& lc2 = AddNode("LC");  // a new laptop of the office
+  std::optional<crypto::KeyRecord> real;
+  auto st = lc1.replica().db().Prepared("SELECT bytes FROM _fs_keys WHERE kind = 1");
+  while (*(*st)->Step()) real = *crypto::ParseKeyRecord((*st)->ColumnString(0));
+  ASSERT_TRUE(real.has_value());
+  crypto::OfficeKey forged = crypto::NewOfficeKey("LC", real->generation);
+  forged.id = real->office_key_id;
+  ASSERT_TRUE(lc2.keys()->SetRegistry(x.keys()->Registry()).ok());
+  auto added = lc2.keys()->AddRecords({Must(crypto::OfficeKeyRecord(x.identity(), NowHlc(), forged)).bytes});
+  ASSERT_TRUE(added.ok()) << added.status();
+  ASSERT_TRUE(lc2.JoinOffice(lc1).ok());
+  for (int i = 0; i < 2; ++i) {
+    MustSync(lc1);
+    MustSync(lc2);
+  }
+  EXPECT_EQ(lc2.Read("cases", kase, "narrative").state, State::kOpened)
+      << lc2.Read("cases", kase, "narrative").problem;
+}
+
 TEST_F(MembershipAttackTest, AMembersRecordsSignedWithKeysTheHubListsForItAreNotTrusted) {
   auto& lc1 = AddNode("LC");
   auto& lc2 = AddNode("LC");

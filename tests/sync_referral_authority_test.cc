@@ -198,6 +198,29 @@ TEST_F(ReferralAuthorityTest, AcceptAndDeclineWrittenWhileApartMakeOneConflictEv
   EXPECT_EQ(StatusConflicts(*hub, ref), 1u);
   // While the answer is contested, Lào Cai grants nothing.
   EXPECT_EQ(hn1.Read("cases", kase, "narrative").state, State::kNoKey);
+  // Resolving it is Hà Nội's, and only to a final answer: a laptop refuses
+  // the resolutions the hub would, nothing stored, so that no refused commit
+  // stays behind to block its later pushes.
+  auto resolve = [&](harness::LocalNode& n, const char* value) {
+    return n.replica().Write(LocalTxn().Resolve("referrals", ref, "status", Value::Text(value)));
+  };
+  auto by_owner = resolve(lc, "declined");
+  EXPECT_EQ(by_owner.status().code(), absl::StatusCode::kPermissionDenied) << by_owner.status();
+  EXPECT_NE(by_owner.status().message().find("not by office HN"), std::string::npos)
+      << by_owner.status();
+  auto away = resolve(hn1, "accepted");
+  EXPECT_EQ(away.status().code(), absl::StatusCode::kPermissionDenied) << away.status();
+  EXPECT_NE(away.status().message().find("away from a final answer"), std::string::npos)
+      << away.status();
+  EXPECT_EQ(StatusConflicts(lc, ref), 1u);
+  EXPECT_EQ(StatusConflicts(hn1, ref), 1u);
+  // Hà Nội declines for good: taken everywhere, the conflict closed.
+  ASSERT_TRUE(resolve(hn1, "declined").ok());
+  for (auto* n : {&hn1, &lc, &hn2}) MustSync(*n);
+  for (auto* n : {&lc, &hn1, &hn2}) {
+    EXPECT_EQ(StatusOf(*n, ref), "declined");
+    EXPECT_EQ(StatusConflicts(*n, ref), 0u);
+  }
 }
 
 }  // namespace

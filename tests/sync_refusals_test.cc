@@ -227,6 +227,7 @@ TEST_F(RefusalTest, AForgedPullStillReceivesOnlyTheNodesScope) {
       req.set_bootstrapped(bootstrapped);
       req.set_gc_epoch(12345);
       req.set_max_batch(4000000000u);
+      req.set_schema_version(static_cast<uint32_t>(FieldOfficeSchema().version()));
       auto reader = stub->Pull(&ctx, req);
       pb::PullResponse msg;
       while (reader->Read(&msg)) {

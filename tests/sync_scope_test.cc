@@ -173,8 +173,11 @@ TEST_F(SyncTest, ANodeCannotWidenItsScopeByRewritingLinks) {
   MustSync(**lc2);
   const RowId ref = Refer((*lc2)->replica(), lc_case, "LC", "HN");
   MustSync(**lc2);
-  SetField((*lc2)->replica(), "referrals", ref, "case_id",
-           Value::Bytes(std::string(hn_case.view())));
+  // (with a patched build: fieldnode refuses it on the laptop)
+  ASSERT_TRUE(WriteAsPatchedBuild(**lc2, LocalTxn().Set("referrals", ref,
+                                                        {{"case_id", Value::Bytes(std::string(
+                                                                         hn_case.view()))}}))
+                  .ok());
   absl::Status r2 = RefusedPush(**lc2);
   EXPECT_EQ(r2.code(), absl::StatusCode::kPermissionDenied) << r2;
   EXPECT_EQ(Rows((*lc2)->replica(), "cases").count(hn_case), 0u);
@@ -280,7 +283,9 @@ TEST_F(SyncTest, ALinkClearedWithoutADeleteIsRefusedSoItCannotBeRewritten) {
   // another one later.
   auto& clearer = AddNode("LC");
   MustSync(clearer);
-  SetField(clearer.replica(), "referrals", ref, "case_id", Value::Null());
+  ASSERT_TRUE(WriteAsPatchedBuild(clearer, LocalTxn().Set("referrals", ref,
+                                                          {{"case_id", Value::Null()}}))
+                  .ok());  // a patched build: fieldnode refuses it on the laptop
   EXPECT_EQ(RefusedPush(clearer).code(), absl::StatusCode::kPermissionDenied);
   // The same for a case's person.
   auto& other = AddNode("LC");

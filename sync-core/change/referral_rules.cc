@@ -1,5 +1,7 @@
 #include "change/referral_rules.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 
@@ -54,6 +56,25 @@ absl::Status CheckTransition(std::string_view base_status, std::string_view new_
     return absl::PermissionDeniedError(absl::StrCat(
         "is answered only by office ", answerer, " (", AV(new_status), "), not by office ",
         writer_office));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckResolution(const std::vector<std::string>& among, std::string_view chosen,
+                             const std::string& writer_office, const std::string& from_office,
+                             const std::string& to_office) {
+  const bool final_among = std::any_of(among.begin(), among.end(),
+                                       [](const std::string& v) { return IsFinal(v); });
+  if (final_among && !IsFinal(chosen)) {
+    return absl::PermissionDeniedError(
+        "resolves its status away from a final answer (declined or completed), which stays "
+        "final");
+  }
+  const std::string answerer = Answerer(from_office, to_office);
+  if (std::find(among.begin(), among.end(), chosen) == among.end() || writer_office != answerer) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "resolves its status to \"", AV(chosen), "\", which is not one of the values in "
+        "conflict, or not by office ", answerer));
   }
   return absl::OkStatus();
 }

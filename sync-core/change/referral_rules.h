@@ -26,6 +26,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "change/commit.h"
@@ -61,6 +62,15 @@ std::string Answerer(const std::string& from_office, const std::string& to_offic
 // PERMISSION_DENIED saying why otherwise ("cannot go from ...", "is
 // answered only by office ...": to follow "referral ID ").
 absl::Status CheckTransition(std::string_view base_status, std::string_view new_status,
+                             const std::string& writer_office, const std::string& from_office,
+                             const std::string& to_office);
+
+// OK if `writer_office` may resolve a conflict on a referral's status by
+// choosing `chosen` among `among` (the current value and those in
+// conflict): only the answering office resolves, only to one of those
+// values, and never away from a final one. PERMISSION_DENIED saying why
+// otherwise (to follow "referral ID ").
+absl::Status CheckResolution(const std::vector<std::string>& among, std::string_view chosen,
                              const std::string& writer_office, const std::string& from_office,
                              const std::string& to_office);
 

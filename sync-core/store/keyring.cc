@@ -287,31 +287,34 @@ class KeyRing::Impl {
     });
     return keys;
   }
-  absl::StatusOr<std::optional<KeyRecord>> OfficeKeyRecord(const RowId& id) {
-    FS_ASSIGN_OR_RETURN(auto keys, Query("kind = 1 AND office_key = ?1", [&](sqlite::Stmt* s) {
-                          s->BindBlob(1, id.view());
-                        }));
-    if (keys.empty()) return std::nullopt;
-    return std::move(keys.front());
-  }
-
   // The office key `id`, opened from this device's share; nullptr if it
   // holds none.
   absl::StatusOr<std::shared_ptr<OfficeKey>> Office(const crypto::DeviceIdentity& me,
                                                     const RowId& id) {
     auto it = office_keys.find(id);
     if (it != office_keys.end()) return it->second;
-    FS_ASSIGN_OR_RETURN(std::optional<KeyRecord> pub, OfficeKeyRecord(id));
-    if (!pub) return std::shared_ptr<OfficeKey>();
+    FS_ASSIGN_OR_RETURN(auto published,
+                        Query("kind = 1 AND office_key = ?1",
+                              [&](sqlite::Stmt* s) { s->BindBlob(1, id.view()); }));
     // Only an office key made by this device or by a device approved in
     // the office's own chain, shared by one of them: a device the hub
     // registered in the office, unapproved, cannot hand it a key of its own.
-    auto trusted = [&](const DeviceId& signer) -> absl::StatusOr<bool> {
+    // A record of the same id by any other device (a forged duplicate) is
+    // passed over, never allowed to hide the real one.
+    auto trusted = [&](const std::string& province,
+                       const DeviceId& signer) -> absl::StatusOr<bool> {
       if (signer == me.device()) return true;
-      return Trusted(pub->province, signer, /*now=*/false);
+      return Trusted(province, signer, /*now=*/false);
     };
-    FS_ASSIGN_OR_RETURN(bool key_trusted, trusted(pub->signer));
-    if (!key_trusted) return std::shared_ptr<OfficeKey>();
+    std::optional<KeyRecord> pub;
+    for (KeyRecord& k : published) {
+      FS_ASSIGN_OR_RETURN(bool key_trusted, trusted(k.province, k.signer));
+      if (key_trusted) {
+        pub = std::move(k);
+        break;
+      }
+    }
+    if (!pub) return std::shared_ptr<OfficeKey>();
     FS_ASSIGN_OR_RETURN(auto shares,
                         Query("kind = 2 AND office_key = ?1 AND recipient = ?2",
                               [&](sqlite::Stmt* s) {
@@ -319,7 +322,7 @@ class KeyRing::Impl {
                                 s->BindBlob(2, me.device().view());
                               }));
     for (const KeyRecord& share : shares) {
-      FS_ASSIGN_OR_RETURN(bool share_trusted, trusted(share.signer));
+      FS_ASSIGN_OR_RETURN(bool share_trusted, trusted(pub->province, share.signer));
       if (!share_trusted) continue;
       absl::StatusOr<OfficeKey> k = crypto::OpenOfficeShare(me, share, *pub);
       if (!k.ok()) {
@@ -1658,6 +1661,36 @@ absl::Status KeyRing::Verify(const Commit& c, int64_t position) {
   return impl_->NoteFinal(c);
 }
 
+absl::Status KeyRing::CheckReferralWrites(const Commit& c) {
+  FS_RETURN_IF_ERROR(referral::CheckFixedColumns(c));
+  const TableDef* t = replica_->schema().FindTable("referrals");
+  for (const RowChange& rc : c.changes) {
+    if (rc.table != "referrals") continue;
+    for (const FieldWrite& f : rc.fields) {
+      if (f.column != "status" || f.resolves.empty()) continue;
+      FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica_->Get("referrals", rc.row));
+      if (!row) continue;
+      auto text = [](const Value& v) { return v.kind() == Value::Kind::kText ? v.str() : ""; };
+      auto at = [&](std::string_view col) {
+        return text(row->values[static_cast<size_t>(t->ColumnIndex(col))]);
+      };
+      std::vector<std::string> among = {at("status")};
+      FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> open,
+                          replica_->Conflicts(std::string("referrals"), rc.row));
+      for (const ConflictRecord& k : open) {
+        if (k.column == "status") among.push_back(text(k.value));
+      }
+      absl::Status ok = referral::CheckResolution(among, text(f.value), province_,
+                                                  at("from_office"), at("to_office"));
+      if (!ok.ok()) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "referral ", rc.row.ToString(), " ", ok.message(), "; nothing was changed"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 CommitSecurity KeyRing::Security() {
   CommitSecurity s;
   s.verify = [this](const Commit& c, int64_t position) { return Verify(c, position); };
@@ -1669,7 +1702,7 @@ CommitSecurity KeyRing::Security() {
           "laptop): unlock it with the passphrase (--passphrase-file FILE, "
           "FIELDSYNC_PASSPHRASE_FILE, or on a terminal) and try again; nothing was changed");
     }
-    FS_RETURN_IF_ERROR(referral::CheckFixedColumns(c));
+    FS_RETURN_IF_ERROR(CheckReferralWrites(c));
     FS_RETURN_IF_ERROR(impl_->NoteFinal(c));
     return crypto::SignCommit(*identity_, c);
   };

@@ -178,6 +178,11 @@ class KeyRing {
   // unlocked (a write of a sensitive field while locked is refused with
   // FAILED_PRECONDITION saying how to unlock).
   CommitSecurity Security();
+  // What the hub would refuse of a referral write this laptop makes
+  // (change/referral_rules.h), refused here first, nothing stored: a change
+  // of its fixed columns, a resolution of its status this office may not
+  // make. Called when a commit is signed.
+  absl::Status CheckReferralWrites(const Commit& c);
 
   // Opens one field as the replica stores it. Never fails: the state says
   // what became of it.
