@@ -8,9 +8,26 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/args.h"
+#include "base/status_macros.h"
 #include "change/commit_codec.h"
 
 namespace fieldsync {
+namespace {
+
+// Whether the replica file exists. FAILED_PRECONDITION, in one line, when
+// that cannot be known: a directory this user cannot enter.
+absl::StatusOr<bool> ReplicaExists(const DataDir& dir) {
+  std::error_code ec;
+  const bool there = std::filesystem::exists(dir.ReplicaPath(), ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot read the data directory ", dir.path, ": ", ec.message(), " (run the program as "
+        "the user who made it, or fix the directory's permissions); nothing was changed"));
+  }
+  return there;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Replica>> CreateReplicaIn(const DataDir& dir) {
   std::error_code ec;
@@ -23,7 +40,8 @@ absl::StatusOr<std::unique_ptr<Replica>> CreateReplicaIn(const DataDir& dir) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot restrict the data directory ", dir.path, " to its owner"));
   }
-  if (std::filesystem::exists(dir.ReplicaPath())) {
+  FS_ASSIGN_OR_RETURN(bool exists, ReplicaExists(dir));
+  if (exists) {
     return absl::AlreadyExistsError(absl::StrCat(
         "already initialised: ", dir.ReplicaPath(), " exists; use it, or choose another "
         "--data-dir"));
@@ -34,11 +52,22 @@ absl::StatusOr<std::unique_ptr<Replica>> CreateReplicaIn(const DataDir& dir) {
 }
 
 absl::StatusOr<std::unique_ptr<Replica>> OpenReplicaIn(const DataDir& dir) {
-  if (!std::filesystem::exists(dir.ReplicaPath())) {
+  FS_ASSIGN_OR_RETURN(bool exists, ReplicaExists(dir));
+  if (!exists) {
     return absl::FailedPreconditionError(absl::StrCat(
         "nothing initialised in ", dir.path, ": run `", dir.init_command, " --data-dir ",
         dir.path, "` first, or point --data-dir or ", dir.env_var,
         " at the right directory"));
+  }
+  // An emptied file would open as a new database: a new replica with a new
+  // device id, the old one's work and identity silently gone.
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(dir.ReplicaPath(), ec);
+  if (!ec && size == 0) {
+    return absl::DataLossError(absl::StrCat(
+        dir.ReplicaPath(), " is empty (truncated or overwritten): it was not opened and "
+        "nothing was changed. Restore it from a backup; to start over instead, move it away "
+        "and run `", dir.init_command, " --data-dir ", dir.path, "`"));
   }
   ReplicaOptions o;
   o.path = dir.ReplicaPath();
