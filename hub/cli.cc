@@ -20,6 +20,7 @@
 #include "fieldsync/v1/protocol.pb.h"
 #include "hub/audit.h"
 #include "hub/service.h"
+#include "proto/wire.h"
 #include "node/text.h"
 #include "hub/sqlite_store.h"
 #include "report/report.h"
@@ -892,6 +893,7 @@ int ReportCmd(const Args& args) {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  wire::QuietGrpcLogs();
   // The command is the first operand; options may come before it.
   std::set<std::string> all_valued, all_switches;
   for (const auto& [name, c] : Commands()) {

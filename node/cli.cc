@@ -8,8 +8,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -29,6 +31,7 @@
 #include "node/office.h"
 #include "node/session.h"
 #include "node/text.h"
+#include "proto/wire.h"
 #include "store/access_log.h"
 #include "store/data_dir.h"
 #include "store/sqlite.h"
@@ -175,24 +178,28 @@ int Enroll(const Args& args) {
   HubConfig conf;
   conf.address = hub;
   conf.insecure = insecure;
+  std::string ca_pem;
   if (!insecure) {
-    // The CA travels with the data directory.
-    FILE* in = std::fopen(ca.c_str(), "rb");
-    if (in == nullptr) {
-      return Fail(absl::FailedPreconditionError(absl::StrCat("cannot read the CA file ", ca)));
+    std::ifstream in(ca, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (!in) {
+      return Fail(absl::FailedPreconditionError(absl::StrCat(
+          "cannot read the CA file ", ca, "; nothing was changed")));
     }
-    const std::string copy = dir.path + "/hub-ca.crt";
-    FILE* out = std::fopen(copy.c_str(), "wb");
-    char buf[4096];
-    size_t n;
-    bool ok = out != nullptr;
-    while (ok && (n = std::fread(buf, 1, sizeof(buf), in)) > 0) {
-      ok = std::fwrite(buf, 1, n, out) == n;
+    ca_pem = ss.str();
+    // Checked here: gRPC would only say "empty address list", as if the hub
+    // were unreachable.
+    if (ca_pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos ||
+        ca_pem.find("-----END CERTIFICATE-----") == std::string::npos) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "the CA file ", ca, " is not a PEM certificate (it should hold \"-----BEGIN "
+          "CERTIFICATE-----\"): use the ca.crt the hub administrator gave you "
+          "(tools/make-certs writes it); nothing was changed")));
     }
-    std::fclose(in);
-    if (out != nullptr) ok = std::fclose(out) == 0 && ok;
-    if (!ok) return Fail(absl::FailedPreconditionError(absl::StrCat("cannot write ", copy)));
-    conf.ca_file = copy;
+    // Used from where it is until the enrolment succeeds; then it travels
+    // with the data directory (nothing is left behind by a failed one).
+    conf.ca_file = ca;
   }
   auto client = ClientFor(conf);
   if (!client.ok()) return Fail(client.status());
@@ -208,6 +215,19 @@ int Enroll(const Args& args) {
   if (!cred.ok()) return FailHub(cred.status());
   conf.province = province;
   conf.hub_id = hub_id;
+  if (!insecure) {
+    const std::string copy = dir.path + "/hub-ca.crt";
+    std::ofstream out(copy, std::ios::binary | std::ios::trunc);
+    out << ca_pem;
+    out.close();
+    if (!out) {
+      std::remove(copy.c_str());
+      return Fail(absl::FailedPreconditionError(absl::StrCat(
+          "the hub enrolled this laptop, but ", copy, " could not be written: free some space "
+          "and run the same enroll again (the hub takes a retry with the same keys)")));
+    }
+    conf.ca_file = copy;
+  }
   absl::Status s = SaveEnrolment(dir.path, conf, *cred);
   if (!s.ok()) return Fail(s);
   if (args.Has("json")) {
@@ -692,6 +712,7 @@ int Daemon(const Args& args) {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  wire::QuietGrpcLogs();
   static const std::set<std::string> kOther = {"enroll", "sync", "daemon", "init", "passphrase",
                                               "show", "erase", "status", "version", "help",
                                               "device"};

@@ -1,6 +1,10 @@
 #include "proto/wire.h"
 
+#include <grpc/support/log.h>
 #include <sodium.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -163,5 +167,22 @@ absl::Status CheckProtocol(int theirs, std::string_view who) {
       ", this side speaks version ", kProtocolVersion,
       "; upgrade the older of the two so that both speak the same version"));
 }
+
+namespace {
+
+void GrpcLog(gpr_log_func_args* a) {
+  static const bool show = std::getenv("FIELDSYNC_GRPC_LOG") != nullptr;
+  if (!show || a == nullptr || a->message == nullptr) return;
+  std::string line(a->message);
+  for (char& ch : line) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+  }
+  std::fprintf(stderr, "grpc: %s:%d %s\n", a->file != nullptr ? a->file : "?", a->line,
+               line.c_str());
+}
+
+}  // namespace
+
+void QuietGrpcLogs() { gpr_set_log_function(&GrpcLog); }
 
 }  // namespace fieldsync::wire

@@ -44,6 +44,13 @@ absl::StatusOr<RowSnapshot> FromProto(const fieldsync::v1::RowState& r);
 // Refuses a peer of another protocol version, naming both.
 absl::Status CheckProtocol(int theirs, std::string_view who);
 
+// Keeps gRPC's own log lines ("E1204 ... ssl_transport_security.cc:807]
+// Could not load any root certificate") off the user's screen: the
+// programs say what went wrong in one line of their own. With
+// FIELDSYNC_GRPC_LOG set, they are printed to stderr, prefixed "grpc: ",
+// control characters replaced. Call once, first thing in main.
+void QuietGrpcLogs();
+
 }  // namespace fieldsync::wire
 
 #endif  // FIELDSYNC_PROTO_WIRE_H_

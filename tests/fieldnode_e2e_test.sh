@@ -661,6 +661,15 @@ sleep 2
 echeck lc3 "expired enrolment token" 1 "token has expired.*fieldhub enroll-token" -- env FIELDSYNC_PASSPHRASE_FILE="$dir/lc3.pass" \
   "$bin/fieldnode" enroll --data-dir "$dir/lc3" --hub "localhost:$port" --ca "$dir/tls/ca.crt" --token "$token"
 check "not enrolled after an expired token" 0 "not enrolled" -- node lc3 status
+[ ! -e "$dir/lc3/hub-ca.crt" ] && pass "a failed enrolment leaves no hub-ca.crt behind" \
+  || fail "a failed enrolment leaves no hub-ca.crt behind" "$(ls "$dir/lc3")"
+# A CA file that is not a certificate: one line of ours, none of gRPC's.
+printf 'not a certificate\n' >"$dir/not-a-ca.pem"
+token=$(fieldhub enroll-token --province LC 2>/dev/null)
+echeck lc3 "a CA file that is not PEM" 1 "is not a PEM certificate.*nothing was changed" -- env FIELDSYNC_PASSPHRASE_FILE="$dir/lc3.pass" \
+  "$bin/fieldnode" enroll --data-dir "$dir/lc3" --hub "localhost:$port" --ca "$dir/not-a-ca.pem" --token "$token"
+[ ! -e "$dir/lc3/hub-ca.crt" ] && pass "a CA file that is not PEM is not copied" \
+  || fail "a CA file that is not PEM is not copied" "$(ls "$dir/lc3")"
 
 # --------------------------------------------------------------------------
 # The hub stops: the laptop keeps working offline
