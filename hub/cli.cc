@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/args.h"
+#include "base/terminal.h"
 #include "base/strings.h"
 #include "crypto/identity.h"
 #include "crypto/pairing_code.h"
@@ -893,6 +894,7 @@ int ReportCmd(const Args& args) {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  MakeOutputTerminalSafe();
   wire::QuietGrpcLogs();
   // The command is the first operand; options may come before it.
   std::set<std::string> all_valued, all_switches;

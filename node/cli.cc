@@ -20,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
+#include "base/terminal.h"
 #include "base/strings.h"
 #include "clock/clock_source.h"
 #include "crypto/keystore.h"
@@ -397,7 +398,7 @@ int Sync(const Args& args) {
         0.001, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     const uint64_t done = r.pulled + r.rows_installed;
     const int64_t behind = r.log_head > r.cursor ? r.log_head - r.cursor : 0;
-    std::fprintf(stderr,
+    std::fprintf(RawStderr(),  // its own line control; nothing of a user's in it
                  "\r\033[Kfieldnode: pushed %llu, pulled %llu commits and %llu records "
                  "(%.0f/s), %lld log positions to go ...",
                  static_cast<unsigned long long>(r.pushed),
@@ -407,7 +408,7 @@ int Sync(const Args& args) {
   };
   auto report = session->client->Sync(*session->replica, *session->keys, session->cred, &g_stop,
                                       progress);
-  if (tty) std::fprintf(stderr, "\r\033[K");
+  if (tty) std::fprintf(RawStderr(), "\r\033[K");
   if (!report.ok()) return FailHub(report.status());
   const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now() - start)
@@ -712,6 +713,7 @@ int Daemon(const Args& args) {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  MakeOutputTerminalSafe();
   wire::QuietGrpcLogs();
   static const std::set<std::string> kOther = {"enroll", "sync", "daemon", "init", "passphrase",
                                               "show", "erase", "status", "version", "help",

@@ -7,8 +7,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "base/strings.h"
+#include "base/terminal.h"
 #include "base/utf8.h"
 
 namespace fieldsync::node {
@@ -19,6 +21,21 @@ absl::StatusOr<std::string> NormalizeInput(std::string_view s, std::string_view 
     return absl::InvalidArgumentError(absl::StrCat(
         AV(what), " is not valid UTF-8 text (byte ", bad,
         "); set the terminal or file to UTF-8 and enter it again. Nothing was changed"));
+  }
+  // Control and bidirectional formatting characters (an escape sequence, a
+  // U+202E turning text around) have no place in a case file: refused
+  // where they are typed. Newlines and tabs are text.
+  const icu::UnicodeString check =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
+  for (int32_t i = 0; i < check.length();) {
+    const UChar32 c = check.char32At(i);
+    if (IsUnsafeForTerminal(static_cast<char32_t>(c))) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s holds the control or text-direction character U+%04X, which is not text: "
+          "type it again without it. Nothing was changed",
+          AV(what), static_cast<uint32_t>(c)));
+    }
+    i += U16_LENGTH(c);
   }
   UErrorCode err = U_ZERO_ERROR;
   const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(err);
@@ -83,7 +100,10 @@ size_t DisplayWidth(std::string_view s) {
   return width;
 }
 
-std::string PadTo(std::string_view s, size_t width) {
+std::string PadTo(std::string_view raw, size_t width) {
+  // A table cell is one line: a newline in a value would break the table.
+  const std::string safe = TerminalSafe(raw, /*keep_newlines=*/false);
+  const std::string_view s = safe;
   const size_t w = DisplayWidth(s);
   if (w <= width) return absl::StrCat(AV(s), std::string(width - w, ' '));
   // Cut by code points to width - 1, then an ellipsis.

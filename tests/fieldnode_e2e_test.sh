@@ -316,6 +316,9 @@ check "a case code typed in lower case" 0 "^Case $hang " -- node lc1 case show "
 echeck lc1 "unknown case: urgent" 1 "no case" -- node lc1 case urgent LC-0000-ZZZZZ
 echeck lc1 "bad date: --since 2026-13-01" 1 "bad date \"2026-13-01\" for --since.*YYYY-MM-DD" -- node lc1 case list --since 2026-13-01
 echeck lc1 "bad date: DD/MM/YYYY" 1 "bad date \"28/11/2026\" for --since" -- node lc1 case list --since 28/11/2026
+echeck lc1 "a name with an escape sequence is refused" 1 "control or text-direction character U\+001B.*Nothing was changed" -- node lc1 case new --name $'Lò\e[31mMai'
+echeck lc1 "a name that turns text around (U+202E) is refused" 1 "character U\+202E" -- node lc1 case new --name $'Lò \xe2\x80\xaeiaM'
+check "hub: a province name with an escape sequence is refused" 1 "control or text-direction character U\+001B" -- fieldhub province add XB $'X\e[2J'
 echeck lc1 "bad date: --dob 2020-02-30" 1 "bad date \"2020-02-30\".*YYYY-MM-DD" -- node lc1 case new --name "Sai Ngày" --dob 2020-02-30
 echeck lc1 "bad date: case set date_of_birth" 1 "bad date \"2020-02-30\"" -- node lc1 case set "$hang" date_of_birth 2020-02-30
 echeck lc1 "unknown enum: --sex x" 1 "\"x\" is not a value of persons.sex: choose one of female, male" -- node lc1 case new --name "Sai Giới" --sex x
