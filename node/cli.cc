@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
 #include "fieldsync/v1/protocol.pb.h"
@@ -71,7 +72,7 @@ Daily work (offline; each command has its own --help):
   report     anonymised figures for a meeting (no names, small cells hidden)
   show TABLE ID
              one record of any table, sealed fields opened if unlocked
-  erase --case ID
+  erase --case CASE
              crypto-shredding: destroy every key of a case (and of its
              person) here, and at the hub and every node once synced;
              its sealed fields can never be read again
@@ -534,18 +535,29 @@ int Show(const Args& args) {
 
 int Erase(const Args& args) {
   const std::string case_text = args.Flag("case");
-  if (case_text.empty()) return Usage("erase needs --case ID");
+  if (case_text.empty()) return Usage("erase needs --case CASE (its code, as case list shows it, or its id)");
   if (!args.Has("yes")) {
     return Usage("erase destroys the case's keys here and, once synced, everywhere: its sealed "
                  "fields can never be read again. Add --yes to confirm");
   }
-  auto id = Id16::Parse(case_text, "case id");
-  if (!id.ok()) return Usage(std::string(id.status().message()));
   const DataDir dir = NodeDir(args);
   Session s;
   auto r = OpenReplicaIn(dir);
   if (!r.ok()) return Fail(r.status());
   s.replica = *std::move(r);
+  // The case's id, or its code as the other commands show it.
+  absl::StatusOr<RowId> id = Id16::Parse(case_text, "case id");
+  if (!id.ok()) {
+    auto by_code = s.replica->RowsWhere("cases", "case_code",
+                                        Value::Text(absl::AsciiStrToUpper(case_text)), true);
+    if (!by_code.ok()) return Fail(by_code.status());
+    if (by_code->size() != 1) {
+      return Fail(absl::NotFoundError(absl::StrCat(
+          "no case ", case_text, " on this node (give the case code as `fieldnode case list` "
+          "shows it, or the case id); nothing was changed")));
+    }
+    id = by_code->front();
+  }
   absl::Status ks = OpenKeys(args, dir, /*ask=*/true, &s);
   if (!ks.ok()) return Fail(ks);
   if (!s.keys->unlocked()) {
@@ -732,6 +744,12 @@ int Main(int argc, char** argv) {
   }
   argv = args.data();
   const std::string cmd = argc > 1 ? argv[1] : "";
+  // `fieldnode help case` is `fieldnode case --help`.
+  if (cmd == "help" && argc == 3 && argv[2][0] != '-') {
+    static char help_flag[] = "--help";
+    std::vector<char*> again = {argv[0], argv[2], help_flag, nullptr};
+    return Main(3, again.data());
+  }
   if (!cmd.empty() && cmd[0] != '-' && !IsOfficeCommand(cmd) && kOther.count(cmd) == 0) {
     return Usage(absl::StrCat("unknown command \"", cmd, "\""));
   }

@@ -237,12 +237,13 @@ unlocked, masked otherwise; recorded in the access log when a case's sealed
 fields are opened. For a whole case file use fieldnode case show.
 Example:  fieldnode show persons 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d
 )"},
-      {"erase", R"(fieldnode erase --case ID --yes
+      {"erase", R"(fieldnode erase --case CASE --yes
 
 Crypto-shredding: destroys every key of the case (and of its person, unless
 another case names them) here, then at the hub and on every node once synced.
 Its sealed fields can never be read again, anywhere. Owning office only.
-Example:  fieldnode erase --case 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d --yes
+CASE is the case code, as case list shows it, or the case id.
+Example:  fieldnode erase --case LC-2611-K3QX7 --yes
 )"},
       {"passphrase", R"(fieldnode passphrase [--passphrase-file OLD] [--new-passphrase-file NEW]
 

@@ -192,6 +192,8 @@ for cmd in case consent referral org contact service conflict report unlock lock
   check "fieldnode $cmd --help is its own" 0 "^fieldnode $cmd( |$)" -- "$bin/fieldnode" "$cmd" --help
 done
 check "an unknown command with --help" 2 "unknown command" -- "$bin/fieldnode" frobnicate --help
+check "fieldnode help case is case --help" 0 "^fieldnode case( |$)" -- "$bin/fieldnode" help case
+check "fieldnode help of an unknown command" 2 "unknown command" -- "$bin/fieldnode" help frobnicate
 check "case --help lists its subcommands" 0 "case new .*case set .*" -- bash -c "'$bin/fieldnode' case --help | tr '\n' ' '"
 has "case --help names every subcommand" "case show" "case list" "case search" "case urgent" "case crime-report" "case close" "case delete"
 
@@ -576,7 +578,8 @@ sync_all lc1 lc2 hn
 check "HN reads the referral's reason before the erasure" 0 "reason: $sua_reason" -- node hn show referrals "$sua_ref"
 check "lc2 reads the case before the erasure" 0 "$sua_name" -- node lc2 case show "$sua"
 echeck lc1 "erase: an unknown case" 1 "no case" -- node lc1 erase --case 00000000-0000-7000-8000-000000000000 --yes
-check "erase --case" 0 "erased the keys of case $sua_id" -- node lc1 erase --case "$sua_id" --yes
+echeck lc1 "erase: an unknown case code" 1 "no case LC-0000-ZZZZZ" -- node lc1 erase --case LC-0000-ZZZZZ --yes
+check "erase --case CODE (as case list shows it, any case)" 0 "erased the keys of case $sua_id" -- node lc1 erase --case "${sua,,}" --yes
 check "an erased case reads as erased" 0 "full_name +\[cannot be read: erased" -- node lc1 case show "$sua"
 lacks "an erased case: no name, no narrative" "$sua_name" "$sua_narr"
 sync_all lc1 lc2
