@@ -160,7 +160,7 @@ Examples:
                              [--json] [--as ADMIN] [--data-dir DIR]
 
 Makes a one-time token that enrols one node of province CODE, valid for
-DURATION (default 24h; e.g. 90m, 48h, 7d). Hand it to the office's officer;
+DURATION (default 24h, at most 30d; e.g. 90m, 48h, 7d). Hand it to the office's officer;
 the hub keeps only a hash of it. The audit trail records the province and
 expiry under --as ADMIN, never the token.
 
@@ -476,6 +476,13 @@ int EnrollTokenCmd(const Args& args) {
   if (province.empty()) return Usage("enroll-token", "enroll-token needs --province CODE");
   auto valid = ParseDurationMillis(args.Flag("valid-for", "24h"));
   if (!valid.ok()) return Usage("enroll-token", std::string(valid.status().message()));
+  // A token is a key to an office until it is used: it lives days, not years.
+  constexpr int64_t kMaxTokenMillis = int64_t{30} * 24 * 3600 * 1000;
+  if (*valid > kMaxTokenMillis) {
+    return Usage("enroll-token", absl::StrCat("--valid-for ", args.Flag("valid-for"),
+                                              " is not a token's life: give at most 30d (make "
+                                              "another token when it is needed)"));
+  }
   auto actor = Actor(args);
   if (!actor.ok()) return Usage("enroll-token", std::string(actor.status().message()));
   auto store = OpenStore(HubDir(args));

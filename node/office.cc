@@ -754,6 +754,27 @@ int CaseSet(Ctx& c) {
     if (!pid) return Fail(Refused("this case names no person"));
     row = *pid;
   }
+  // A case is not closed before it was opened (the opening date is sealed:
+  // read here, or its clear month when it cannot be).
+  if (table == "cases" && (col->name == "closed_on" || col->name == "opened_on") &&
+      !value->is_null()) {
+    const bool closing = col->name == "closed_on";
+    std::string opened = closing ? "" : TextOf(*value);
+    const std::string closed = closing ? TextOf(*value) : c.Clear(*kase, "cases", "closed_on");
+    if (closing) {
+      OpenedField f = c.Open(*kase, "cases", "opened_on");
+      opened = (f.state == State::kOpened || f.state == State::kClear) &&
+                       f.value.kind() == Value::Kind::kText
+                   ? f.value.str()
+                   : OpenedMonth(c, *kase);
+    }
+    const size_t n = std::min(opened.size(), closed.size());
+    if (n > 0 && closed.substr(0, n) < opened.substr(0, n)) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "closed_on ", closed, " is before the case was opened (", opened,
+          "): give a date on or after it. Nothing was changed")));
+    }
+  }
   Fields fields = {{std::string(col->name), *value}};
   // A year or date of birth also sets the age band and is_child, at the
   // year the case was opened.

@@ -103,6 +103,11 @@ absl::StatusOr<crypto::DeviceIdentity> MustUnlock(const Args& args, const DataDi
   auto id = MaybeUnlock(args, dir, /*ask=*/isatty(STDIN_FILENO) != 0);
   if (!id.ok()) return id.status();
   if (!*id) {
+    if (why == "unlocking") {  // not "run fieldnode unlock" to the unlock command itself
+      return absl::FailedPreconditionError(absl::StrCat(
+          "unlocking needs the passphrase: give --passphrase-file FILE, or set ",
+          kPassphraseFileEnv, ", or run fieldnode unlock on a terminal to be asked"));
+    }
     return absl::FailedPreconditionError(
         absl::StrCat(AV(why), " needs the keystore unlocked: ", UnlockHint()));
   }

@@ -283,6 +283,7 @@ check "case close" 0 "case $do_ closed on 20" -- node lc1 case close "$do_"
 check "case list --status closed" 0 "$do_ +closed" -- node lc1 case list --status closed
 lacks "case list --status closed: only it" "$hang" "$minh" "$nga"
 [ "$(case_field lc1 "$do_" 'd["case"].get("closed_on","")')" = "$(date -u +%Y-%m-%d)" ] && pass "case close: closed_on today" || fail "case close: closed_on" "not today"
+echeck lc1 "closed before it was opened is refused" 1 "closed_on 2001-01-01 is before the case was opened.*Nothing was changed" -- node lc1 case set "$do_" closed_on 2001-01-01
 xoa_name="Hà Thị Xoa"
 check "case new (to delete)" 0 "opened case LC-" -- node lc1 case new --name "$xoa_name" --sex female --birth-year 2003 --places "Si Ma Cai"
 xoa=$(grep -oE 'LC-[0-9]{4}-[0-9A-Z]{5}' <<<"$out" | head -1)

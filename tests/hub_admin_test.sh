@@ -104,6 +104,7 @@ check_error "token for an unknown province" 1 "unknown province \"ZZ\"; add it f
 check_error "token without a province" 2 "enroll-token needs --province CODE" -- H enroll-token
 check_error "token with a bad duration" 2 "\"soon\" is not a duration" -- H enroll-token --province LC --valid-for soon
 check_error "token valid for no time" 1 "must be valid for some time" -- H enroll-token --province LC --valid-for 0s
+check_error "token valid for years" 2 "give at most 30d" -- H enroll-token --province LC --valid-for 999d
 check_error "revoke a malformed id" 2 "malformed device id" -- H node revoke not-a-device
 check_error "revoke an unknown node" 1 "no enrolled node .*fieldhub node list" -- H node revoke 00000000-0000-0000-0000-000000000001
 check_error "node: unknown subcommand" 2 "unknown node command \"delete\"" -- H node delete
