@@ -768,7 +768,7 @@ int Main(int argc, char** argv) {
     SetHelpCommand(cmd);
     auto parsed = ParseArgs(argc, argv,
                             {"data-dir", "passphrase-file", "new-passphrase-file", "code",
-                             "officer"},
+                             "officer", "first-device"},
                             {"json", "help", "first", "yes"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -76,16 +77,24 @@ int List(Session& s, bool json) {
   auto v = s.keys->Office();
   if (!v.ok()) return Fail(v.status());
   auto alerts = s.keys->TrustAlerts();
+  const std::string id8 = s.replica->device_id().ToString().substr(0, 8);
   if (json) {
     std::string out = absl::StrCat(
         "{\"province\": ", JsonString(s.keys->province()), ", \"first_device\": ",
         v->root ? JsonString(v->root->device.ToString()) : "null",
         ", \"first_device_seen\": ",
         v->first_device_seen ? JsonString(v->first_device_seen->device.ToString()) : "null",
-        ", \"this_device\": ", JsonString(s.replica->device_id().ToString()),
-        ", \"member\": ", v->member ? "true" : "false", ", \"removed\": ",
-        v->removed ? "true" : "false", ", \"code\": ", JsonString(v->my_code),
-        ", \"devices\": [");
+        ", \"first_devices_seen\": [");
+    for (size_t i = 0; i < v->first_devices_seen.size(); ++i) {
+      const KeyRing::FirstDeviceSeen& f = v->first_devices_seen[i];
+      absl::StrAppend(&out, i ? ", " : "", "{\"device\": ", JsonString(f.keys.device.ToString()),
+                      ", \"name\": ", JsonString(f.name), ", \"code\": ", JsonString(f.my_code),
+                      "}");
+    }
+    absl::StrAppend(&out, "], \"this_device\": ", JsonString(s.replica->device_id().ToString()),
+                    ", \"member\": ", v->member ? "true" : "false", ", \"removed\": ",
+                    v->removed ? "true" : "false", ", \"code\": ",
+                    v->my_code.empty() ? "null" : JsonString(v->my_code), ", \"devices\": [");
     for (size_t i = 0; i < v->devices.size(); ++i) {
       const KeyRing::OfficeDevice& d = v->devices[i];
       absl::StrAppend(&out, i ? ", " : "", "{\"device\": ",
@@ -121,7 +130,26 @@ int List(Session& s, bool json) {
                                : "waiting for approval",
                   "\n");
   if (!v->member && !v->removed) {
-    if (v->root || v->first_device_seen) {
+    if (v->first_devices_seen.size() > 1) {
+      // Several first devices: one code each; the officer at the member
+      // laptop compares the one against that laptop's first device.
+      absl::StrAppend(&out, "  the hub shows ", v->first_devices_seen.size(), " first devices "
+                      "for this office; only one is your office's. This laptop's code against "
+                      "each:\n");
+      for (const KeyRing::FirstDeviceSeen& f : v->first_devices_seen) {
+        absl::StrAppend(&out, "    first device ", f.keys.device.ToString(), " (",
+                        f.name.empty() ? "not in the registry" : Printable(f.name), "): ",
+                        f.my_code, "\n");
+      }
+      absl::StrAppend(
+          &out, "  1. an officer at a laptop of the office reads its first device (the first "
+          "line of \"fieldnode device list\" there), compares the code above for that one with "
+          "that laptop's screen, and runs there:\n    fieldnode device approve ", id8,
+          " --code \"CODE\"\n  2. here, naming that first device and typing the code THAT "
+          "laptop shows for this one (never copy it from this screen):\n    fieldnode device "
+          "join --first-device ID --code \"CODE SHOWN THERE\"\n  and tell the hub administrator "
+          "about the other first device\n");
+    } else if (v->root || v->first_device_seen) {
       if (!v->root) {
         absl::StrAppend(&out, "  the office's first device, as the hub shows it: ",
                         v->first_device_seen->device.ToString(), " (",
@@ -130,15 +158,12 @@ int List(Session& s, bool json) {
       absl::StrAppend(
           &out, "  its code: ", v->my_code, "\n  1. an officer at a laptop of the office compares "
           "it with that laptop's screen and runs there:\n    fieldnode device approve ",
-          s.replica->device_id().ToString().substr(0, 8), " --code \"", v->my_code, "\"\n");
+          id8, " --code \"", v->my_code, "\"\n");
       if (!v->root) {
         absl::StrAppend(&out, "  2. here, typing the code THAT laptop shows for this one (never "
                               "copy it from this screen):\n    fieldnode device join --code "
                               "\"CODE SHOWN THERE\"\n");
       }
-    } else if (v->first_devices_seen > 1) {
-      absl::StrAppend(&out, "  the hub shows ", v->first_devices_seen, " first devices for this "
-                      "office: ask a colleague which one, then approve and join with its code\n");
     } else {
       absl::StrAppend(
           &out, "  if this is the office's first laptop: phone the hub administrator, who reads "
@@ -206,7 +231,35 @@ int Join(Session& s, const Args& args) {
     return Usage("device join needs --code CODE, the code a member laptop shows for this one");
   }
   if (args.positional.size() != 2) return Usage("device join takes no operands, only --code");
-  absl::Status st = s.keys->Join(code);
+  std::optional<DeviceId> first;
+  if (args.flags.count("first-device") > 0) {
+    // The first device as the member laptop shows it: an id (or the start
+    // of one) among those this laptop has seen, never a name.
+    const std::string ref = args.Flag("first-device");
+    auto v = s.keys->Office();
+    if (!v.ok()) return Fail(v.status());
+    std::vector<DeviceId> found;
+    for (const KeyRing::FirstDeviceSeen& f : v->first_devices_seen) {
+      const std::string id = f.keys.device.ToString();
+      if ((id == ref || (ref.size() >= 8 && id.rfind(ref, 0) == 0)) &&
+          std::find(found.begin(), found.end(), f.keys.device) == found.end()) {
+        found.push_back(f.keys.device);
+      }
+    }
+    if (v->root && found.empty()) {
+      const std::string id = v->root->device.ToString();
+      if (id == ref || (ref.size() >= 8 && id.rfind(ref, 0) == 0)) found.push_back(v->root->device);
+    }
+    if (found.size() != 1) {
+      return Fail(absl::NotFoundError(absl::StrCat(
+          found.empty() ? "no first device of this office this laptop has seen is \""
+                        : "more than one first device starts with \"",
+          Printable(ref), "\" (give the id, or its first 8 characters, that the approving "
+          "laptop's \"fieldnode device list\" shows on its first line); nothing was changed")));
+    }
+    first = found.front();
+  }
+  absl::Status st = s.keys->Join(code, first);
   if (!st.ok()) return Fail(st);
   auto v = s.keys->Office();
   const bool member = v.ok() && v->member;
@@ -254,10 +307,12 @@ const std::string& DeviceHelp() {
                                        The new laptop receives the office's keys
                                        after this laptop syncs.
   device join --code CODE              on a new laptop: confirm the office, typing
-                                       the code the approving laptop shows for
+        [--first-device ID]            the code the approving laptop shows for
                                        this one. Until then this laptop trusts
                                        no key of the office, whatever the hub
-                                       shows it
+                                       shows it. When it has seen two first
+                                       devices, name the one the approving laptop
+                                       shows on the first line of its device list
   device approve --first --code CODE   on the office's first laptop only: the hub
                                        administrator reads this laptop's code from
                                        "fieldhub node list" over the phone

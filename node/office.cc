@@ -2132,6 +2132,10 @@ int Status(const Args& args) {
           membership = "member of the office";
         } else if (v->removed) {
           membership = "REMOVED from the office: it receives no key";
+        } else if (v->first_devices_seen.size() > 1) {
+          membership = absl::StrCat("WAITING FOR APPROVAL: the hub shows ",
+                                    v->first_devices_seen.size(), " first devices for this "
+                                    "office; only one is yours: see fieldnode device list");
         } else if (v->root || v->first_device_seen) {
           membership = absl::StrCat("WAITING FOR APPROVAL (code ", v->my_code, ")",
                                     v->root ? "" : " and for this laptop to join",

@@ -13,6 +13,7 @@
 #include "crypto/pairing_code.h"
 #include "clock/clock_source.h"
 #include "store/sqlite.h"
+#include "support/replica_fixture.h"
 #include "support/sync_fixture.h"
 
 namespace fieldsync::testing {
@@ -316,6 +317,154 @@ TEST_F(MembershipTest, AGrantGoesOnlyToAnOfficeKeyOfThatOfficesApprovalChain) {
   }
   (*grants)->Reset();
   EXPECT_GT(n, 0u);
+}
+
+// ---------------------------------------------------------------------------
+// One laptop's key ring alone, fed what a hub would serve (registry and
+// records made here by hand): membership as the laptop computes it, without
+// a hub process.
+class OneLaptopTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    replica_ = OpenReplica(dir_.File("replica.db"), SystemClock::Get());
+    ASSERT_NE(replica_, nullptr);
+    me_ = std::make_unique<crypto::DeviceIdentity>(
+        crypto::DeviceIdentity::Generate(replica_->device_id()));
+    keys_ = Must(KeyRing::Open(replica_.get(), "LC"));
+    ASSERT_TRUE(keys_->Unlock(me_->Clone()).ok());
+    Register(*me_, "this laptop");
+  }
+
+  // A device of `province` the hub lists (devices_ is the whole registry).
+  crypto::DeviceIdentity& NewDevice(const std::string& name, const std::string& province = "LC") {
+    others_.push_back(std::make_unique<crypto::DeviceIdentity>(
+        crypto::DeviceIdentity::Generate(Id16::NewRandom())));
+    Register(*others_.back(), name, province);
+    return *others_.back();
+  }
+  void Register(const crypto::DeviceIdentity& d, const std::string& name,
+                const std::string& province = "LC") {
+    RegisteredDevice r;
+    r.keys = d.public_keys();
+    r.province = province;
+    r.name = name;
+    devices_.push_back(r);
+  }
+  RegisteredDevice& Listed(const crypto::DeviceIdentity& d) {
+    for (RegisteredDevice& r : devices_) {
+      if (r.keys.device == d.device()) return r;
+    }
+    ADD_FAILURE() << "not registered";
+    return devices_.front();
+  }
+  void Serve() { ASSERT_TRUE(keys_->SetRegistry(devices_).ok()); }
+  void Revoke(const crypto::DeviceIdentity& d) {
+    Listed(d).revoked_position = 1;
+    Listed(d).revoked_at_millis = SystemClock::Get()->NowMillis() + 60'000;
+    Serve();
+  }
+
+  static Hlc Now() { return Hlc::FromParts(SystemClock::Get()->NowMillis(), 0); }
+  static crypto::KeyRecord Record(const crypto::DeviceIdentity& by, crypto::MembershipAction a,
+                                  const crypto::DevicePublic& who,
+                                  std::vector<std::string> kept = {}) {
+    return Must(crypto::MembershipRecord(by, Now(), "LC", a, who, std::move(kept)));
+  }
+  static crypto::KeyRecord First(const crypto::DeviceIdentity& d) {
+    return Record(d, crypto::MembershipAction::kFirstDevice, d.public_keys());
+  }
+  static crypto::KeyRecord Approve(const crypto::DeviceIdentity& by,
+                                   const crypto::DevicePublic& who) {
+    return Record(by, crypto::MembershipAction::kApprove, who);
+  }
+  void Take(const std::vector<crypto::KeyRecord>& records) {
+    std::vector<std::string> bytes;
+    for (const crypto::KeyRecord& r : records) bytes.push_back(r.bytes);
+    auto added = keys_->AddRecords(bytes);
+    ASSERT_TRUE(added.ok()) << added.status();
+    ASSERT_EQ(added->refused, 0u) << added->first_refusal;
+  }
+  // This laptop's officer joins the office whose first device is `root`.
+  void JoinUnder(const crypto::DeviceIdentity& root) {
+    absl::Status s = keys_->Join(crypto::PairingCode(root.public_keys(), me_->public_keys()),
+                                 root.device());
+    ASSERT_TRUE(s.ok()) << s;
+  }
+  bool Member(const DeviceId& d) { return Must(keys_->IsMember("LC", d)); }
+  // Membership records this laptop signed, oldest first.
+  std::vector<crypto::KeyRecord> MineOfKind(crypto::MembershipAction a) {
+    std::vector<crypto::KeyRecord> out;
+    auto st = replica_->db().Prepared("SELECT bytes FROM _fs_keys WHERE kind = 6 AND signer = ?1 "
+                                      "ORDER BY seq");
+    (*st)->BindBlob(1, me_->device().view());
+    while (*(*st)->Step()) {
+      crypto::KeyRecord r = Must(crypto::ParseKeyRecord((*st)->ColumnBlob(0)));
+      if (r.action == a) out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Replica> replica_;
+  std::unique_ptr<crypto::DeviceIdentity> me_;
+  std::unique_ptr<KeyRing> keys_;
+  std::vector<std::unique_ptr<crypto::DeviceIdentity>> others_;
+  std::vector<RegisteredDevice> devices_;
+};
+
+// Review finding 1: an office restarted after its root was revoked (or one
+// where an administrator planted a second first device) left later laptops
+// with no usable code: the code was computed against the laptop itself.
+TEST_F(OneLaptopTest, ARevokedFirstDeviceIsNoCandidateAndTheOtherOnesCodeIsShown) {
+  crypto::DeviceIdentity& old_root = NewDevice("lc1 (lost)");
+  crypto::DeviceIdentity& new_root = NewDevice("lc1 (new)");
+  Serve();
+  Take({First(old_root), First(new_root)});
+  Revoke(old_root);
+  auto v = keys_->Office();
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->first_devices_seen.size(), 1u);
+  EXPECT_EQ(v->first_devices_seen.front().keys.device, new_root.device());
+  EXPECT_EQ(v->my_code, crypto::PairingCode(new_root.public_keys(), me_->public_keys()))
+      << "the code a member of the restarted office shows for this laptop";
+  // Joining with that code needs no --first-device: one candidate remains.
+  absl::Status joined =
+      keys_->Join(crypto::PairingCode(new_root.public_keys(), me_->public_keys()));
+  ASSERT_TRUE(joined.ok()) << joined;
+  EXPECT_EQ(keys_->Office()->root->device, new_root.device());
+}
+
+TEST_F(OneLaptopTest, TwoFirstDevicesSeenShowACodeEachAndJoiningNeedsTheOfficersChoice) {
+  crypto::DeviceIdentity& root = NewDevice("lc1");
+  crypto::DeviceIdentity& planted = NewDevice("\xe2\x80\xae" "1cl");  // shown as "lc1"
+  Serve();
+  Take({First(root), First(planted)});
+  auto v = keys_->Office();
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->first_devices_seen.size(), 2u);
+  for (const KeyRing::FirstDeviceSeen& f : v->first_devices_seen) {
+    EXPECT_EQ(f.my_code, crypto::PairingCode(f.keys, me_->public_keys()));
+  }
+  EXPECT_EQ(v->my_code, "") << "no single code of this laptop's";
+  // The member's code alone is refused, in one line naming both, and
+  // nothing is pinned.
+  const std::string code = crypto::PairingCode(root.public_keys(), me_->public_keys());
+  absl::Status s = keys_->Join(code);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find(root.device().ToString()), std::string::npos) << s;
+  EXPECT_NE(s.message().find(planted.device().ToString()), std::string::npos) << s;
+  EXPECT_NE(s.message().find("--first-device"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("nothing was changed"), std::string::npos) << s;
+  EXPECT_EQ(s.message().find('\n'), absl::string_view::npos) << s;
+  EXPECT_EQ(s.message().find("\xe2\x80\xae"), absl::string_view::npos) << "a raw bidi mark";
+  EXPECT_FALSE(keys_->Office()->root.has_value());
+  // Naming the first device the member shows, with the code for it, joins;
+  // naming the other with that code does not.
+  EXPECT_EQ(keys_->Join(code, planted.device()).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(keys_->Join(code, Id16::NewRandom()).code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(keys_->Office()->root.has_value());
+  ASSERT_TRUE(keys_->Join(code, root.device()).ok());
+  EXPECT_EQ(keys_->Office()->root->device, root.device());
 }
 
 }  // namespace

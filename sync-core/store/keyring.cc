@@ -215,6 +215,23 @@ class KeyRing::Impl {
     return out;
   }
 
+  // The candidates a laptop of `province` waiting to join may confirm: the
+  // first devices seen, less `self` and those revoked in this laptop's
+  // registry (an office whose root was revoked starts anew: the old root
+  // is no candidate any more).
+  absl::StatusOr<std::vector<crypto::DevicePublic>> ActiveCandidateRoots(
+      const std::string& province, const DeviceId& self) {
+    FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen, CandidateRoots(province));
+    seen.erase(std::remove_if(seen.begin(), seen.end(),
+                              [&](const crypto::DevicePublic& d) {
+                                auto reg = registry.find(d.device);
+                                return d.device == self ||
+                                       (reg != registry.end() && reg->second.revoked());
+                              }),
+               seen.end());
+    return seen;
+  }
+
   // Who belongs to `province`, from its pinned root; null if none pinned.
   absl::StatusOr<std::shared_ptr<crypto::Membership>> MembershipOf(const std::string& province) {
     auto it = memberships.find(province);
@@ -1198,16 +1215,19 @@ absl::StatusOr<KeyRing::OfficeView> KeyRing::Office() {
     mine = d->keys;
   }
   FS_ASSIGN_OR_RETURN(v.root, m.Root(province_));
+  const bool have_keys = mine.sign_pk.size() == 32;
   if (!v.root) {
-    FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen, m.CandidateRoots(province_));
-    seen.erase(std::remove_if(seen.begin(), seen.end(),
-                              [&](const crypto::DevicePublic& d) { return d.device == self; }),
-               seen.end());
+    FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen,
+                        m.ActiveCandidateRoots(province_, self));
+    for (const crypto::DevicePublic& d : seen) {
+      const RegisteredDevice* reg = FindDevice(d.device);
+      v.first_devices_seen.push_back(
+          {d, reg != nullptr ? reg->name : "", have_keys ? crypto::PairingCode(d, mine) : ""});
+    }
     if (seen.size() == 1) v.first_device_seen = seen.front();
-    v.first_devices_seen = seen.size();
   }
   FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
-  if (mine.sign_pk.size() == 32) {
+  if (have_keys && v.first_devices_seen.size() <= 1) {
     const crypto::DevicePublic& against = v.root               ? *v.root
                                           : v.first_device_seen ? *v.first_device_seen
                                                                 : mine;
@@ -1247,15 +1267,21 @@ absl::StatusOr<KeyRing::OfficeView> KeyRing::Office() {
   return v;
 }
 
-absl::Status KeyRing::Join(std::string_view code) {
+absl::Status KeyRing::Join(std::string_view code, std::optional<DeviceId> first_device) {
   if (!identity_) {
     return absl::FailedPreconditionError(
         "joining needs the keystore unlocked (the code is computed from this laptop's own keys)");
   }
   Impl& m = *impl_;
   const crypto::DevicePublic me = identity_->public_keys();
+  FS_RETURN_IF_ERROR(crypto::ParsePairingCode(code).status());
   FS_ASSIGN_OR_RETURN(std::optional<crypto::DevicePublic> root, m.Root(province_));
   if (root) {
+    if (first_device && *first_device != root->device) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "this laptop already trusts ", root->device.ToString(), " as the first device of "
+          "office ", province_, ", not ", first_device->ToString(), "; nothing was changed"));
+    }
     FS_ASSIGN_OR_RETURN(bool same, crypto::PairingCodeMatches(code, *root, me));
     if (same) return absl::OkStatus();  // joined already
     return absl::PermissionDeniedError(absl::StrCat(
@@ -1263,19 +1289,47 @@ absl::Status KeyRing::Join(std::string_view code) {
         " as the first device of office ", province_, ", and the code does not match it; "
         "nothing was changed"));
   }
-  FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen, m.CandidateRoots(province_));
-  FS_RETURN_IF_ERROR(crypto::ParsePairingCode(code).status());
-  for (const crypto::DevicePublic& candidate : seen) {
-    if (candidate.device == me.device) continue;
-    FS_ASSIGN_OR_RETURN(bool ok, crypto::PairingCodeMatches(code, candidate, me));
-    if (!ok) continue;
-    return m.InTxn([&]() { return m.PinRoot(province_, candidate, "confirmed by an officer"); });
-  }
+  FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen,
+                      m.ActiveCandidateRoots(province_, me.device));
   if (seen.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "this laptop has seen no first device of office ", province_, " yet: sync, then try "
         "again (if this is the office's first laptop, use device approve --first); nothing was "
         "changed"));
+  }
+  if (first_device) {
+    seen.erase(std::remove_if(seen.begin(), seen.end(),
+                              [&](const crypto::DevicePublic& d) {
+                                return d.device != *first_device;
+                              }),
+               seen.end());
+    if (seen.empty()) {
+      return absl::NotFoundError(absl::StrCat(
+          first_device->ToString(), " is not a first device of office ", province_, " this "
+          "laptop has seen (fieldnode device list shows those it has); nothing was changed"));
+    }
+  } else if (seen.size() > 1) {
+    // Two roots for one office: one of them is not the office's (an
+    // administrator's laptop, or a hub's forgery). The code alone would
+    // pick the right one, but the officer must see that there are two.
+    std::string which;
+    for (const crypto::DevicePublic& d : seen) {
+      const RegisteredDevice* reg = FindDevice(d.device);
+      absl::StrAppend(&which, which.empty() ? "" : ", ", d.device.ToString(), " (",
+                      reg != nullptr ? Printable(reg->name) : std::string("not in the registry"),
+                      ")");
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "office ", province_, " has ", seen.size(), " first devices as this laptop sees it: ",
+        which, "; only one is your office's. Read the first device on the approving laptop's "
+        "\"fieldnode device list\", run \"fieldnode device join --first-device ID --code "
+        "CODE\" with it, and tell the hub administrator about the other (fieldhub node revoke); "
+        "nothing was changed"));
+  }
+  for (const crypto::DevicePublic& candidate : seen) {
+    FS_ASSIGN_OR_RETURN(bool ok, crypto::PairingCodeMatches(code, candidate, me));
+    if (!ok) continue;
+    return m.InTxn([&]() { return m.PinRoot(province_, candidate, "confirmed by an officer"); });
   }
   return absl::PermissionDeniedError(
       "wrong code: it is not the code a laptop of the office shows for this one. Read it again "

@@ -133,18 +133,29 @@ class KeyRing {
     // to be approved, or to join).
     std::string code;
   };
+  // A first device of this laptop's office the hub showed, not pinned here.
+  struct FirstDeviceSeen {
+    crypto::DevicePublic keys;
+    std::string name;  // as this laptop's registry holds it ("" if absent)
+    // This laptop's pairing code against it: what a member laptop whose
+    // first device it is shows for this one.
+    std::string my_code;
+  };
   struct OfficeView {
     // The office's first device as pinned here; none until an officer
     // confirmed it (device join, or approve --first on the first laptop).
     std::optional<crypto::DevicePublic> root;
-    // Not pinned yet: the one first device of the office this laptop has
-    // seen (what its code is computed against), and how many it has seen.
+    // Not pinned yet: the first devices of the office this laptop has seen
+    // (signed by themselves), less this laptop and those revoked in its
+    // registry; `first_device_seen` when there is exactly one.
+    std::vector<FirstDeviceSeen> first_devices_seen;
     std::optional<crypto::DevicePublic> first_device_seen;
-    size_t first_devices_seen = 0;
     bool member = false;                       // this laptop may hold the office's keys
     bool removed = false;                      // this laptop was removed or revoked
-    // This laptop's pairing code (against the pinned root, or itself if
-    // none), to be compared with the approving laptop's screen.
+    // This laptop's pairing code, to be compared with the approving
+    // laptop's screen: against the pinned root, else the one first device
+    // seen, else itself (the office's first laptop); "" when several first
+    // devices were seen (each has its own, above).
     std::string my_code;
     std::vector<OfficeDevice> devices;
     std::vector<std::string> problems;  // membership records not taken
@@ -159,8 +170,11 @@ class KeyRing {
   // member laptop shows for it (the same as its own, when the hub showed
   // both laptops the same first device). Pins that first device. Needs the
   // keystore unlocked. Until then this laptop trusts no other device's
-  // office keys, whatever the hub relays.
-  absl::Status Join(std::string_view code);
+  // office keys, whatever the hub relays. When this laptop has seen more
+  // than one first device of its office (OfficeView::first_devices_seen),
+  // the officer names the one the member laptop shows (`first_device`);
+  // without it, FAILED_PRECONDITION naming them and nothing pinned.
+  absl::Status Join(std::string_view code, std::optional<DeviceId> first_device = std::nullopt);
   // A member approves `device` of its office, after the officer compared
   // `code` with the new device's screen. Needs the keystore unlocked.
   absl::Status Approve(const DeviceId& device, std::string_view code);
