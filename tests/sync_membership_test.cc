@@ -467,5 +467,29 @@ TEST_F(OneLaptopTest, TwoFirstDevicesSeenShowACodeEachAndJoiningNeedsTheOfficers
   EXPECT_EQ(keys_->Office()->root->device, root.device());
 }
 
+// Review finding 2: an office key shared with a device removed since made a
+// new generation only if the removed device was in this laptop's registry.
+TEST_F(OneLaptopTest, AKeySharedWithARemovedDeviceTheRegistryNeverListedIsRotated) {
+  crypto::DeviceIdentity& root = NewDevice("lc1");
+  // `gone` was approved and received the office key, then removed; this
+  // laptop enrolled later and the hub never listed `gone` to it.
+  crypto::DeviceIdentity gone = crypto::DeviceIdentity::Generate(Id16::NewRandom());
+  Serve();
+  crypto::OfficeKey k = crypto::NewOfficeKey("LC", 1);
+  Take({First(root), Approve(root, gone.public_keys()), Approve(root, me_->public_keys()),
+        Must(crypto::OfficeKeyRecord(root, Now(), k)),
+        Must(crypto::ShareOfficeKey(root, Now(), k, gone.public_keys())),
+        Must(crypto::ShareOfficeKey(root, Now(), k, me_->public_keys())),
+        Record(root, crypto::MembershipAction::kRemove, gone.public_keys())});
+  JoinUnder(root);
+  ASSERT_EQ(keys_->FindDevice(gone.device()), nullptr);
+  auto r = keys_->Maintain();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->office_keys_created, 1u) << "the key `gone` holds is still the newest";
+  auto newest = replica_->db().Prepared("SELECT max(generation) FROM _fs_keys WHERE kind = 1");
+  ASSERT_TRUE(*(*newest)->Step());
+  EXPECT_EQ((*newest)->ColumnInt(0), 2);
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

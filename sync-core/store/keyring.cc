@@ -1059,14 +1059,14 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
                                             gone.ToString(), " from office ", province_));
       }
       FS_ASSIGN_OR_RETURN(office, m.MembershipOf(province_));
-      std::vector<crypto::DevicePublic> gone;
-      for (const DeviceId& d : office->removed) {
-        const RegisteredDevice* reg = FindDevice(d);
-        if (reg != nullptr) gone.push_back(reg->keys);
-      }
-      for (const DeviceId& d : office->revoked) gone.push_back({d, "", ""});
+      // Devices a share to which exposes an office key: removed or revoked
+      // by the office's records or this laptop's registry, whether or not
+      // the registry lists them (a laptop enrolled after a removal may never
+      // have seen the removed device listed).
+      std::set<DeviceId> gone(office->removed.begin(), office->removed.end());
+      gone.insert(office->revoked.begin(), office->revoked.end());
       for (const auto& [id, d] : m.registry) {
-        if (d.province == province_ && d.revoked()) gone.push_back(d.keys);
+        if (d.province == province_ && d.revoked()) gone.insert(id);
       }
 
       // The office's keys made by this laptop or a member now (a key an
@@ -1104,8 +1104,8 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
         bool exposed = false;
         for (const KeyRecord& k : keys) {
           if (k.generation != current->generation) continue;
-          for (const crypto::DevicePublic& d : gone) {
-            FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, d.device));
+          for (const DeviceId& d : gone) {
+            FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, d));
             exposed |= shared;
           }
         }
