@@ -283,12 +283,31 @@ int Remove(Session& s, const Args& args) {
     return Usage(absl::StrCat("removing device ", id->ToString(), " (", Name(*v, *id),
                               ") is for good: add --yes"));
   }
-  absl::Status st = s.keys->Remove(*id);
-  if (!st.ok()) return Fail(st);
-  std::printf("removed device %s (%s) from office %s: at the next sync the office's keys move "
-              "to a new generation it does not receive. What it already holds stays readable to "
-              "it: also ask the hub administrator to revoke it (fieldhub node revoke)\n",
-              id->ToString().c_str(), Name(*v, *id).c_str(), s.keys->province().c_str());
+  auto removal = s.keys->Remove(*id);
+  if (!removal.ok()) return Fail(removal.status());
+  if (removal->done_already) {
+    std::printf("device %s (%s) was removed from office %s already; nothing was changed\n",
+                id->ToString().c_str(), Name(*v, *id).c_str(), s.keys->province().c_str());
+    return 0;
+  }
+  std::string kept;
+  for (const DeviceId& k : removal->kept) {
+    absl::StrAppend(&kept, kept.empty() ? "" : ", ", k.ToString().substr(0, 8), " (", Name(*v, k),
+                    ")");
+  }
+  std::printf(
+      "removed device %s (%s) from office %s: at the next sync the office's keys move to a new "
+      "generation it does not receive. %s%s What it already holds stays readable to it: also "
+      "ask the hub administrator to revoke it (fieldhub node revoke)\n",
+      id->ToString().c_str(), Name(*v, *id).c_str(), s.keys->province().c_str(),
+      removal->kept.empty()
+          ? "It had approved no device still in the office."
+          : absl::StrCat("The approvals it signed for ", kept,
+                         " are kept, so they stay members.").c_str(),
+      removal->records > 1
+          ? absl::StrCat(" (", removal->records, " removal records: one keeps at most ",
+                         crypto::kMaxKeptApprovals, " approvals.)").c_str()
+          : "");
   return 0;
 }
 

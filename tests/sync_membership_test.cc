@@ -491,5 +491,81 @@ TEST_F(OneLaptopTest, AKeySharedWithARemovedDeviceTheRegistryNeverListedIsRotate
   EXPECT_EQ((*newest)->ColumnInt(0), 2);
 }
 
+// Review finding 4: a removal kept at most 16 approvals; `Remove` refused
+// beyond, and Maintain's removal of a revoked device cut the list silently.
+class KeptApprovalsTest : public OneLaptopTest {
+ protected:
+  void SetUp() override {
+    OneLaptopTest::SetUp();
+    root_ = &NewDevice("lc1");
+    approver_ = &NewDevice("lc2");
+    for (int i = 0; i < 17; ++i) approved_.push_back(&NewDevice(absl::StrCat("lc", 3 + i)));
+    Serve();
+    std::vector<crypto::KeyRecord> records = {First(*root_),
+                                              Approve(*root_, approver_->public_keys())};
+    for (const crypto::DeviceIdentity* d : approved_) {
+      records.push_back(Approve(*approver_, d->public_keys()));
+    }
+    // This laptop's own approval arrives last.
+    records.push_back(Approve(*approver_, me_->public_keys()));
+    mine_ = records.back().Id();
+    Take(records);
+    JoinUnder(*root_);
+    ASSERT_TRUE(Member(me_->device()));
+    for (const crypto::DeviceIdentity* d : approved_) ASSERT_TRUE(Member(d->device()));
+  }
+
+  // Every removal of the approver this laptop wrote keeps at most 16, the
+  // first keeps this laptop's own approval, and everyone stays.
+  void ExpectAllKept() {
+    std::vector<crypto::KeyRecord> removals = MineOfKind(crypto::MembershipAction::kRemove);
+    ASSERT_EQ(removals.size(), 2u);
+    size_t kept = 0;
+    for (const crypto::KeyRecord& r : removals) {
+      EXPECT_EQ(r.subject.device, approver_->device());
+      EXPECT_LE(r.kept.size(), crypto::kMaxKeptApprovals);
+      kept += r.kept.size();
+    }
+    EXPECT_EQ(kept, 18u);
+    EXPECT_EQ(removals.front().kept.front(), mine_) << "this laptop's own approval first";
+    EXPECT_FALSE(Member(approver_->device()));
+    EXPECT_TRUE(Member(me_->device()));
+    for (const crypto::DeviceIdentity* d : approved_) {
+      EXPECT_TRUE(Member(d->device())) << "lost its membership";
+    }
+  }
+
+  crypto::DeviceIdentity* root_ = nullptr;
+  crypto::DeviceIdentity* approver_ = nullptr;
+  std::vector<crypto::DeviceIdentity*> approved_;
+  std::string mine_;
+};
+
+TEST_F(KeptApprovalsTest, RemoveWritesSeveralRecordsAndSaysWhichApprovalsItKeeps) {
+  auto removal = keys_->Remove(approver_->device());
+  ASSERT_TRUE(removal.ok()) << removal.status();
+  EXPECT_FALSE(removal->done_already);
+  EXPECT_EQ(removal->records, 2u);
+  ASSERT_EQ(removal->kept.size(), 18u);
+  EXPECT_EQ(removal->kept.front(), me_->device());
+  ExpectAllKept();
+  auto again = keys_->Remove(approver_->device());
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->done_already);
+}
+
+TEST_F(KeptApprovalsTest, ARevocationTurnedIntoRemovalsKeepsEveryApproval) {
+  Revoke(*approver_);
+  auto r = keys_->Maintain();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ExpectAllKept();
+  bool said = false;
+  for (const std::string& n : r->notes) {
+    said |= n.find("are kept") != std::string::npos &&
+            n.find(approved_.back()->device().ToString()) != std::string::npos;
+  }
+  EXPECT_TRUE(said) << "the notes say which approvals are kept";
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

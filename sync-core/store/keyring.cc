@@ -201,6 +201,50 @@ class KeyRing::Impl {
     return Query("kind = 6 AND province = ?1", [&](sqlite::Stmt* s) { s->BindText(1, province); });
   }
 
+  // The approvals `removed` signed for today's members of `office` (what a
+  // removal of it must keep for them to stay), the one approving `me` first,
+  // the others in the order they arrived here.
+  absl::StatusOr<std::vector<KeyRecord>> KeptApprovals(const crypto::Membership& office,
+                                                       const std::string& province,
+                                                       const DeviceId& removed,
+                                                       const DeviceId& me) {
+    FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> links, MembershipRecords(province));
+    std::vector<KeyRecord> kept;
+    for (KeyRecord& l : links) {
+      if (l.action == crypto::MembershipAction::kApprove && l.signer == removed &&
+          office.IsMember(l.subject.device)) {
+        kept.push_back(std::move(l));
+      }
+    }
+    std::stable_partition(kept.begin(), kept.end(),
+                          [&](const KeyRecord& l) { return l.subject.device == me; });
+    return kept;
+  }
+
+  // Stores the removal of `subject` from `province`, signed by `me`, keeping
+  // `kept` in that order: one record, or several when more than
+  // crypto::kMaxKeptApprovals must be kept (their kept lists add up:
+  // crypto/membership.h), the first ones in the first record. How many.
+  absl::StatusOr<size_t> StoreRemoval(const crypto::DeviceIdentity& me, HybridClock& clock,
+                                      const std::string& province,
+                                      const crypto::DevicePublic& subject,
+                                      const std::vector<KeyRecord>& kept) {
+    size_t written = 0;
+    size_t i = 0;
+    do {
+      std::vector<std::string> part;
+      for (; i < kept.size() && part.size() < crypto::kMaxKeptApprovals; ++i) {
+        part.push_back(kept[i].Id());
+      }
+      FS_RETURN_IF_ERROR(Store(crypto::MembershipRecord(me, clock.Now(), province,
+                                                        crypto::MembershipAction::kRemove,
+                                                        subject, std::move(part)),
+                               false));
+      ++written;
+    } while (i < kept.size());
+    return written;
+  }
+
   // The first devices of `province` whose records this laptop holds, each
   // signed by itself: what a laptop waiting to join may confirm.
   absl::StatusOr<std::vector<crypto::DevicePublic>> CandidateRoots(const std::string& province) {
@@ -1024,39 +1068,26 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
     if (office) {
       // A revocation seen here becomes the office's own signed removal, so
       // that no hub can undo it for the laptops that have not seen it; the
-      // approvals the revoked device signed for today's members are kept.
-      for (const DeviceId& gone : office->revoked) {
-        if (office->removed.count(gone) > 0) continue;
-        std::vector<std::string> kept;
-        FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> links, m.MembershipRecords(province_));
-        const crypto::DevicePublic* subject = nullptr;
-        for (const KeyRecord& l : links) {
-          if (l.action == crypto::MembershipAction::kApprove && l.signer == gone &&
-              office->IsMember(l.subject.device)) {
-            if (kept.size() == crypto::kMaxKeptApprovals) {
-              report.notes.push_back(absl::StrCat(
-                  "revoked device ", gone.ToString(), " approved more than ",
-                  crypto::kMaxKeptApprovals, " members: approve the others again from this "
-                  "laptop, or they lose their membership"));
-              break;
-            }
-            kept.push_back(l.Id());
-          }
+      // approvals the revoked device signed for today's members are kept
+      // (in several records if more than a record holds).
+      for (const DeviceId& revoked : office->revoked) {
+        if (office->removed.count(revoked) > 0) continue;
+        auto keys = office->approved.find(revoked);
+        if (keys == office->approved.end()) continue;
+        FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> kept,
+                            m.KeptApprovals(*office, province_, revoked, me.device()));
+        FS_ASSIGN_OR_RETURN(size_t records,
+                            m.StoreRemoval(me, clock, province_, keys->second, kept));
+        std::string who;
+        for (const KeyRecord& k : kept) {
+          absl::StrAppend(&who, who.empty() ? "" : ", ", k.subject.device.ToString());
         }
-        auto approved = office->approved_by.find(gone);
-        if (approved == office->approved_by.end()) continue;
-        const RegisteredDevice* reg = FindDevice(gone);
-        if (gone == office->root.device) subject = &office->root;
-        crypto::DevicePublic keys = subject != nullptr ? *subject
-                                    : reg != nullptr  ? reg->keys
-                                                      : crypto::DevicePublic{gone, "", ""};
-        if (keys.sign_pk.size() != 32) continue;
-        FS_RETURN_IF_ERROR(m.Store(crypto::MembershipRecord(me, clock.Now(), province_,
-                                                            crypto::MembershipAction::kRemove,
-                                                            keys, std::move(kept)),
-                                   false));
-        report.notes.push_back(absl::StrCat("recorded the removal of revoked device ",
-                                            gone.ToString(), " from office ", province_));
+        report.notes.push_back(absl::StrCat(
+            "recorded the removal of revoked device ", revoked.ToString(), " from office ",
+            province_, kept.empty() ? "; it had approved no device still in the office"
+                                    : absl::StrCat("; the approvals it signed for ", who,
+                                                   " are kept, so they stay members"),
+            records > 1 ? absl::StrCat(" (", records, " removal records)") : ""));
       }
       FS_ASSIGN_OR_RETURN(office, m.MembershipOf(province_));
       // Devices a share to which exposes an office key: removed or revoked
@@ -1462,7 +1493,7 @@ absl::Status KeyRing::Approve(const DeviceId& device, std::string_view code) {
   });
 }
 
-absl::Status KeyRing::Remove(const DeviceId& device) {
+absl::StatusOr<KeyRing::Removal> KeyRing::Remove(const DeviceId& device) {
   Impl& m = *impl_;
   FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office,
                       SigningMember("removing", "remove devices"));
@@ -1471,10 +1502,14 @@ absl::Status KeyRing::Remove(const DeviceId& device) {
         "a laptop cannot remove itself: remove it from another laptop of the office; nothing "
         "was changed");
   }
-  if (office->removed.count(device) > 0) return absl::OkStatus();
+  Removal out;
+  if (office->removed.count(device) > 0) {
+    out.done_already = true;
+    return out;
+  }
   const RegisteredDevice* d = FindDevice(device);
   crypto::DevicePublic keys;
-  if (auto it = office->members.find(device); it != office->members.end()) {
+  if (auto it = office->approved.find(device); it != office->approved.end()) {
     keys = it->second;
   } else if (d != nullptr && d->province == province_) {
     keys = d->keys;
@@ -1482,27 +1517,15 @@ absl::Status KeyRing::Remove(const DeviceId& device) {
     return absl::NotFoundError(absl::StrCat("device ", device.ToString(), " is not a device of "
                                             "office ", province_, "; nothing was changed"));
   }
-  FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> links, m.MembershipRecords(province_));
-  std::vector<std::string> kept;
-  for (const KeyRecord& l : links) {
-    if (l.action == crypto::MembershipAction::kApprove && l.signer == device &&
-        office->IsMember(l.subject.device)) {
-      if (kept.size() == crypto::kMaxKeptApprovals) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "device ", device.ToString(), " approved more than ", crypto::kMaxKeptApprovals,
-            " devices still in the office; approve some of them again from this laptop first, "
-            "then remove it; nothing was changed"));
-      }
-      kept.push_back(l.Id());
-    }
-  }
+  FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> kept,
+                      m.KeptApprovals(*office, province_, device, identity_->device()));
+  for (const KeyRecord& k : kept) out.kept.push_back(k.subject.device);
   HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
-  return m.InTxn([&]() -> absl::Status {
-    return m.Store(crypto::MembershipRecord(*identity_, clock.Now(), province_,
-                                            crypto::MembershipAction::kRemove, keys,
-                                            std::move(kept)),
-                   false);
-  });
+  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(out.records, m.StoreRemoval(*identity_, clock, province_, keys, kept));
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 absl::StatusOr<bool> KeyRing::IsMember(const std::string& province, const DeviceId& device) {

@@ -180,7 +180,16 @@ class KeyRing {
   absl::Status Approve(const DeviceId& device, std::string_view code);
   // A member removes `device` from the office for good; the office's keys
   // move to a new generation at the next sync. Needs the keystore unlocked.
-  absl::Status Remove(const DeviceId& device);
+  // The approvals `device` signed for today's members are kept (listed in
+  // the removal, at most crypto::kMaxKeptApprovals a record: several
+  // records when more, the one approving this laptop in the first), so
+  // that those members stay; the report says which.
+  struct Removal {
+    bool done_already = false;            // removed before: nothing written
+    std::vector<DeviceId> kept;           // members whose approval by it is kept
+    size_t records = 0;                   // removal records written
+  };
+  absl::StatusOr<Removal> Remove(const DeviceId& device);
   // Whether `device` is a member of `province` now, by that office's chain
   // as this laptop holds it.
   absl::StatusOr<bool> IsMember(const std::string& province, const DeviceId& device);
