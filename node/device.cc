@@ -44,22 +44,34 @@ std::string_view StateName(State s) {
   return "?";
 }
 
-// DEVICE as typed: a whole id, the start of one (8 characters or more), or
-// a device's name; it must name exactly one device of the office.
-absl::StatusOr<DeviceId> ResolveDevice(const KeyRing::OfficeView& v, const std::string& ref) {
+// DEVICE as typed: a whole id, or the start of one (8 characters or more);
+// with `by_name`, also a device's name. It must name exactly one device of
+// the office. A name is the hub's word (a hub may show a colleague's laptop
+// under the name of another when this laptop first sees it), so it is taken
+// only where a mistake cannot hurt: an approval, which the pairing code
+// checks. A removal, which nothing checks, needs the id.
+absl::StatusOr<DeviceId> ResolveDevice(const KeyRing::OfficeView& v, const std::string& ref,
+                                       bool by_name) {
   std::vector<DeviceId> found;
+  bool named = false;
   for (const KeyRing::OfficeDevice& d : v.devices) {
     const std::string id = d.device.keys.device.ToString();
-    if (id == ref || (ref.size() >= 8 && id.rfind(ref, 0) == 0) || d.device.name == ref) {
-      found.push_back(d.device.keys.device);
-    }
+    const bool by_id = id == ref || (ref.size() >= 8 && id.rfind(ref, 0) == 0);
+    named |= d.device.name == ref;
+    if (by_id || (by_name && d.device.name == ref)) found.push_back(d.device.keys.device);
   }
   if (found.size() == 1) return found.front();
+  if (found.empty() && named) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", Printable(ref), "\" is a name, which the hub supplies: give the laptop's device "
+        "id (or its first 8 characters) as written down when it was approved, or as that laptop "
+        "shows it (\"this laptop:\" in its fieldnode device list); nothing was changed"));
+  }
   if (found.empty()) {
     return absl::NotFoundError(absl::StrCat(
-        "no device of this office is \"", Printable(ref), "\" (give its id, the first 8 "
-        "characters of it, or its name, as \"fieldnode device list\" shows; sync first if the "
-        "laptop enrolled just now); nothing was changed"));
+        "no device of this office is \"", Printable(ref), "\" (give its id or the first 8 "
+        "characters of it", by_name ? ", or its name" : "", ", as \"fieldnode device list\" "
+        "shows; sync first if the laptop enrolled just now); nothing was changed"));
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "\"", Printable(ref), "\" names ", found.size(), " devices; give more of the id; nothing "
@@ -215,7 +227,7 @@ int Approve(Session& s, const Args& args) {
   }
   auto v = s.keys->Office();
   if (!v.ok()) return Fail(v.status());
-  auto id = ResolveDevice(*v, args.positional[2]);
+  auto id = ResolveDevice(*v, args.positional[2], /*by_name=*/true);
   if (!id.ok()) return Fail(id.status());
   absl::Status st = s.keys->Approve(*id, code);
   if (!st.ok()) return Fail(st);
@@ -273,15 +285,20 @@ int Join(Session& s, const Args& args) {
 
 int Remove(Session& s, const Args& args) {
   if (args.positional.size() != 3) {
-    return Usage("device remove needs the DEVICE (as fieldnode device list shows)");
+    return Usage("device remove needs the DEVICE's id, or its first 8 characters (as fieldnode "
+                 "device list shows)");
   }
   auto v = s.keys->Office();
   if (!v.ok()) return Fail(v.status());
-  auto id = ResolveDevice(*v, args.positional[2]);
+  auto id = ResolveDevice(*v, args.positional[2], /*by_name=*/false);
   if (!id.ok()) return Fail(id.status());
   if (!args.Has("yes")) {
+    const RegisteredDevice* reg = s.keys->FindDevice(*id);
     return Usage(absl::StrCat("removing device ", id->ToString(), " (", Name(*v, *id),
-                              ") is for good: add --yes"));
+                              reg != nullptr
+                                  ? absl::StrCat(", fingerprint ", crypto::Fingerprint(reg->keys))
+                                  : "",
+                              ") is for good: check it is the laptop you mean, then add --yes"));
   }
   auto removal = s.keys->Remove(*id);
   if (!removal.ok()) return Fail(removal.status());
@@ -320,11 +337,12 @@ const std::string& DeviceHelp() {
   device list [--json]                 the office's devices: members, those waiting
                                        for approval, and the code each must show
   device approve DEVICE --code CODE    on a member laptop: approve a new laptop of
-                                       the office. Its officer reads the code its
-                                       own screen shows (fieldnode device list
-                                       there); it must match the code shown here.
-                                       The new laptop receives the office's keys
-                                       after this laptop syncs.
+                                       the office (DEVICE: its id, the first 8
+                                       characters of it, or its name). Its officer
+                                       reads the code its own screen shows
+                                       (fieldnode device list there); it must match
+                                       the code shown here. The new laptop receives
+                                       the office's keys after this laptop syncs.
   device join --code CODE              on a new laptop: confirm the office, typing
         [--first-device ID]            the code the approving laptop shows for
                                        this one. Until then this laptop trusts
@@ -336,7 +354,12 @@ const std::string& DeviceHelp() {
                                        administrator reads this laptop's code from
                                        "fieldhub node list" over the phone
   device remove DEVICE --yes           take a laptop out of the office for good;
-                                       the office's keys move to a new generation
+                                       the office's keys move to a new generation.
+                                       DEVICE is its id or the first 8 characters
+                                       of it, never a name (names come from the
+                                       hub): write a laptop's id down when you
+                                       approve it. Says which approvals signed by
+                                       the removed laptop are kept
 
 A laptop the hub administrator enrolled receives no key of the office until a
 member approved it here: the hub cannot add a reader to an office.

@@ -8,7 +8,7 @@
 //                                         the code the approving laptop shows
 //   device approve --first --code CODE    the office's first laptop, with its
 //                                         code read by the hub administrator
-//   device remove DEVICE --yes            a member removes a laptop for good
+//   device remove DEVICE --yes            a member removes a laptop for good (by id)
 #ifndef FIELDSYNC_NODE_DEVICE_H_
 #define FIELDSYNC_NODE_DEVICE_H_
 

@@ -172,7 +172,8 @@ check "lc1 status: a device waits" 0 "1 device\(s\) of the office wait for appro
 echeck lc1 "approve lc2 with a wrong code" 1 "wrong code for device $lc2_id \(lc2\).*do not approve. Nothing was changed" -- node lc1 device approve "${lc2_id:0:8}" --code "1111 2222 3333 4444"
 echeck lc1 "approve an unknown device" 1 "no device of this office is \"nobody\"" -- node lc1 device approve nobody --code "$lc2_code"
 echeck lc2 "a waiting laptop cannot approve" 1 "not an approved member of office LC" -- node lc2 device approve "${lc2_id:0:8}" --code "$lc2_code"
-echeck lc1 "remove without --yes" 2 "is for good: add --yes" -- node lc1 device remove lc2
+echeck lc1 "remove without --yes" 2 "removing device $lc2_id \(lc2, fingerprint .*\) is for good: check .* add --yes" -- node lc1 device remove "${lc2_id:0:8}"
+echeck lc1 "remove by name is refused (names come from the hub)" 1 "\"lc2\" is a name, which the hub supplies: give the laptop's device id.*nothing was changed" -- node lc1 device remove lc2 --yes
 check "lc1 approves lc2 by name with the code lc2 shows" 0 "approved device $lc2_id \(lc2\) for office LC" -- node lc1 device approve lc2 --code "$lc2_code"
 echeck lc2 "device join with a wrong code" 1 "wrong code: it is not the code a laptop of the office shows for this one" -- node lc2 device join --code "1111 2222 3333 4444"
 echeck lc2 "device join without --code" 2 "needs --code CODE" -- node lc2 device join
@@ -683,6 +684,8 @@ kill -TERM "$hub_pid"; wait "$hub_pid"; hub_pid=
 echeck lc1 "sync with the hub down exits 3" 3 "cannot reach the hub" -- node lc1 sync
 check "offline work goes on" 0 "narrative set" -- node lc1 case set "$nga" narrative "Làm thuê ở cửa khẩu Mường Khương"
 check "status: commits waiting offline" 0 "commits waiting +[1-9]" -- node lc1 status
+check "device remove by id says which approvals are kept" 0 "removed device $lc2_id \(lc2\) from office LC: .*It had approved no device still in the office" -- node lc1 device remove "${lc2_id:0:8}" --yes
+check "device list: lc2 removed" 0 "$lc2_id +removed +lc2" -- node lc1 device list
 
 # --------------------------------------------------------------------------
 # The administrator cannot read a victim's identity
