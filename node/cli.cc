@@ -768,8 +768,8 @@ int Main(int argc, char** argv) {
     SetHelpCommand(cmd);
     auto parsed = ParseArgs(argc, argv,
                             {"data-dir", "passphrase-file", "new-passphrase-file", "code",
-                             "officer", "first-device"},
-                            {"json", "help", "first", "yes"});
+                             "officer", "first-device", "ack"},
+                            {"json", "help", "first", "yes", "all"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {
       std::fputs(DeviceHelp().c_str(), stdout);

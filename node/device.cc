@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -85,10 +87,24 @@ std::string Name(const KeyRing::OfficeView& v, const DeviceId& d) {
   return d.ToString().substr(0, 8);
 }
 
+// The alerts not acknowledged, for device list: each with its number and
+// how to acknowledge it.
+void AppendAlerts(const std::vector<KeyRing::TrustAlert>& alerts, std::string* out) {
+  for (const KeyRing::TrustAlert& a : alerts) {
+    absl::StrAppend(out, "ALERT ", a.id, ": ", Printable(a.text),
+                    a.seen > 1 ? absl::StrCat(" (served ", a.seen, " times)") : "", "\n");
+  }
+  if (!alerts.empty()) {
+    absl::StrAppend(out, "(once read: fieldnode device alerts --ack ID, or --ack all; status "
+                         "then no longer shows them)\n");
+  }
+}
+
 int List(Session& s, bool json) {
   auto v = s.keys->Office();
   if (!v.ok()) return Fail(v.status());
-  auto alerts = s.keys->TrustAlerts();
+  auto alerts = s.keys->Alerts(/*acknowledged=*/false);
+  if (!alerts.ok()) return Fail(alerts.status());
   const std::string id8 = s.replica->device_id().ToString().substr(0, 8);
   if (json) {
     std::string out = absl::StrCat(
@@ -120,10 +136,8 @@ int List(Session& s, bool json) {
                       ", \"code\": ", d.code.empty() ? "null" : JsonString(d.code), "}");
     }
     absl::StrAppend(&out, "], \"alerts\": [");
-    if (alerts.ok()) {
-      for (size_t i = 0; i < alerts->size(); ++i) {
-        absl::StrAppend(&out, i ? ", " : "", JsonString((*alerts)[i]));
-      }
+    for (size_t i = 0; i < alerts->size(); ++i) {
+      absl::StrAppend(&out, i ? ", " : "", JsonString((*alerts)[i].text));
     }
     absl::StrAppend(&out, "]}\n");
     std::fputs(out.c_str(), stdout);
@@ -198,9 +212,7 @@ int List(Session& s, bool json) {
     absl::StrAppend(&out, "\n", FormatTable(rows));
   }
   for (const std::string& p : v->problems) absl::StrAppend(&out, "not taken: ", Printable(p), "\n");
-  if (alerts.ok()) {
-    for (const std::string& a : *alerts) absl::StrAppend(&out, "ALERT: ", Printable(a), "\n");
-  }
+  AppendAlerts(*alerts, &out);
   std::fputs(out.c_str(), stdout);
   return 0;
 }
@@ -328,6 +340,75 @@ int Remove(Session& s, const Args& args) {
   return 0;
 }
 
+// fieldnode device alerts [--all] [--json] | --ack ID|all
+int Alerts(Session& s, const Args& args) {
+  if (args.positional.size() != 2) return Usage("device alerts takes no operands");
+  if (args.flags.count("ack") > 0) {
+    const std::string which = args.Flag("ack");
+    std::optional<int64_t> id;
+    if (which != "all") {
+      int64_t n = 0;
+      if (which.empty() || which.size() > 18 ||
+          !std::all_of(which.begin(), which.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return Usage(absl::StrCat("--ack takes an alert's number, as fieldnode device alerts "
+                                  "shows it, or all; not \"", Printable(which), "\""));
+      }
+      n = std::stoll(which);
+      id = n;
+    }
+    auto acked = s.keys->AcknowledgeAlerts(id);
+    if (!acked.ok()) return Fail(acked.status());
+    if (id) {
+      std::printf("alert %lld %s: fieldnode status no longer shows it\n",
+                  static_cast<long long>(*id),
+                  *acked > 0 ? "acknowledged" : "was acknowledged already");
+    } else {
+      std::printf("%zu alert(s) acknowledged: fieldnode status no longer shows them\n", *acked);
+    }
+    return 0;
+  }
+  auto alerts = s.keys->Alerts(args.Has("all"));
+  if (!alerts.ok()) return Fail(alerts.status());
+  if (args.Has("json")) {
+    std::string out = "[";
+    for (size_t i = 0; i < alerts->size(); ++i) {
+      const KeyRing::TrustAlert& a = (*alerts)[i];
+      absl::StrAppend(&out, i ? ", " : "", "{\"id\": ", a.id, ", \"text\": ", JsonString(a.text),
+                      ", \"first_seen\": ", JsonString(FormatTimeMillis(a.first_at_millis)),
+                      ", \"last_seen\": ", JsonString(FormatTimeMillis(a.last_at_millis)),
+                      ", \"times\": ", a.seen, ", \"acknowledged\": ",
+                      a.acknowledged_at_millis
+                          ? JsonString(FormatTimeMillis(a.acknowledged_at_millis))
+                          : "null",
+                      "}");
+    }
+    absl::StrAppend(&out, "]\n");
+    std::fputs(out.c_str(), stdout);
+    return 0;
+  }
+  if (alerts->empty()) {
+    std::printf(args.Has("all") ? "no alert: the hub has served nothing this laptop refused\n"
+                                : "no alert waits to be read (--all shows those acknowledged)\n");
+    return 0;
+  }
+  std::string out;
+  for (const KeyRing::TrustAlert& a : *alerts) {
+    absl::StrAppend(&out, "ALERT ", a.id, ": ", Printable(a.text), "\n    first seen ",
+                    FormatTimeMillis(a.first_at_millis));
+    if (a.seen > 1) {
+      absl::StrAppend(&out, ", served ", a.seen, " times, last ",
+                      FormatTimeMillis(a.last_at_millis));
+    }
+    if (a.acknowledged_at_millis) {
+      absl::StrAppend(&out, "; acknowledged ", FormatTimeMillis(a.acknowledged_at_millis));
+    }
+    absl::StrAppend(&out, "\n");
+  }
+  absl::StrAppend(&out, "(once read: fieldnode device alerts --ack ID, or --ack all)\n");
+  std::fputs(out.c_str(), stdout);
+  return 0;
+}
+
 }  // namespace
 
 const std::string& DeviceHelp() {
@@ -360,6 +441,8 @@ const std::string& DeviceHelp() {
                                        hub): write a laptop's id down when you
                                        approve it. Says which approvals signed by
                                        the removed laptop are kept
+  device alerts [--all] [--json]       what the hub served that this laptop refused
+  device alerts --ack ID|all           an officer read it: status stops showing it
 
 A laptop the hub administrator enrolled receives no key of the office until a
 member approved it here: the hub cannot add a reader to an office.
@@ -373,14 +456,18 @@ Example (a new laptop of the office, approved on a member laptop):
 }
 
 int DeviceCommand(const Args& args) {
+  static const std::set<std::string> kSubs = {"list", "approve", "join", "remove", "alerts"};
   const std::string sub = args.positional.size() > 1 ? args.positional[1] : "";
-  if (sub != "list" && sub != "approve" && sub != "join" && sub != "remove") {
-    return Usage(sub.empty() ? "device needs list, approve, join or remove"
-                             : absl::StrCat("unknown device command \"", sub,
-                                            "\"; it is list, approve, join or remove"));
+  if (kSubs.count(sub) == 0) {
+    return Usage(sub.empty() ? "device needs list, approve, join, remove or alerts"
+                             : absl::StrCat("unknown device command \"", Printable(sub),
+                                            "\"; it is list, approve, join, remove or alerts"));
   }
   if (sub == "list" && args.positional.size() != 2) return Usage("device list takes no operands");
-  auto session = OpenLocal(args, /*ask=*/sub != "list");
+  // Approving, joining and removing sign or compute from this laptop's own
+  // keys; the others read what is stored.
+  const bool ask = sub == "approve" || sub == "join" || sub == "remove";
+  auto session = OpenLocal(args, ask);
   if (!session.ok()) return Fail(session.status());
   if (!session->keys) {
     return Fail(absl::FailedPreconditionError("this laptop is not enrolled: fieldnode enroll"));
@@ -388,6 +475,7 @@ int DeviceCommand(const Args& args) {
   if (sub == "list") return List(*session, args.Has("json"));
   if (sub == "approve") return Approve(*session, args);
   if (sub == "join") return Join(*session, args);
+  if (sub == "alerts") return Alerts(*session, args);
   return Remove(*session, args);
 }
 

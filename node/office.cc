@@ -2180,6 +2180,9 @@ int Status(const Args& args) {
       "commits waiting  ", n_waiting, urgent.ok() && *urgent ? " (urgent among them)" : "",
       "\n", "office           ", membership, "\n", FormatStatus(dir, *stats, false)));
   for (const std::string& a : alerts) Print(absl::StrCat("ALERT: ", Printable(a), "\n"));
+  if (!alerts.empty()) {
+    Print("(once read: fieldnode device alerts --ack all; fieldnode device alerts lists them)\n");
+  }
   return 0;
 }
 

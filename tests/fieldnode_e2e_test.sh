@@ -184,6 +184,32 @@ sync_all lc1 lc2 lc1 lc2 hn
 check "lc2 is a member now" 0 "this laptop: .*a member" -- node lc2 device list
 check "lc1 lists lc2 as approved by lc1" 0 "$lc2_id +member +lc2 +lc1" -- node lc1 device list
 check "device --help explains approval" 0 "device approve DEVICE --code CODE" -- "$bin/fieldnode" device --help
+# The hub renames lc2, with a terminal control sequence and a bidirectional
+# mark in the name: lc1 keeps the first name and says so once, escaped,
+# until an officer acknowledges it.
+python3 - "$hub/hub.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=10)
+c.execute("UPDATE hub_nodes SET name = ? WHERE name = 'lc2'", ("lc2\x1b[31m\u202ex",))
+c.commit()
+PY
+sync_all lc1 lc1
+check "status: an alert for the renamed device, escaped" 0 'ALERT: the hub lists device .* as "lc2\\x1b\[31m\\u202ex", but this laptop first saw it as "lc2"' -- node lc1 status
+lacks "status: no raw escape or bidirectional mark" $'\x1b' "$(printf '\xe2\x80\xae')"
+check "device alerts lists it with its number" 0 "^ALERT [0-9]+: the hub lists device" -- node lc1 device alerts
+alert_id=$(node lc1 device alerts --json | json_field "d[0]['id']")
+echeck lc1 "device alerts --ack: not a number" 2 "--ack takes an alert's number" -- node lc1 device alerts --ack x
+echeck lc1 "device alerts --ack: no such alert" 1 "there is no alert 9999.*nothing was changed" -- node lc1 device alerts --ack 9999
+check "device alerts --ack ID" 0 "alert $alert_id acknowledged" -- node lc1 device alerts --ack "$alert_id"
+check "status once acknowledged" 0 "office +member" -- node lc1 status
+lacks "status: the acknowledged alert is not shown" "ALERT"
+check "device alerts --all still lists it, acknowledged" 0 "acknowledged 20[0-9-]+T" -- node lc1 device alerts --all
+python3 - "$hub/hub.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=10)
+c.execute("UPDATE hub_nodes SET name = 'lc2' WHERE name LIKE 'lc2%'")
+c.commit()
+PY
 [ "$(digest lc1)" = "$(digest lc1)" ] && pass "the state digest is stable (listing writes nothing)" || fail "state digest" "two digests in a row differ"
 
 # --------------------------------------------------------------------------

@@ -567,5 +567,80 @@ TEST_F(KeptApprovalsTest, ARevocationTurnedIntoRemovalsKeepsEveryApproval) {
   EXPECT_TRUE(said) << "the notes say which approvals are kept";
 }
 
+// Review finding 5: alerts were never acknowledged, stored the hub's text
+// as it came (a bidirectional mark reordering a line), and a hub changing
+// a name at each sync added one alert each time.
+TEST_F(OneLaptopTest, AlertsAreStoredPrintableOneASubjectAndAcknowledged) {
+  crypto::DeviceIdentity& lc2 = NewDevice("lc2");
+  Serve();
+  const std::string forged = "l\x1b[8mc\xe2\x80\xae" "2";
+  Listed(lc2).name = forged;
+  Serve();
+  auto alerts = keys_->Alerts(false);
+  ASSERT_TRUE(alerts.ok()) << alerts.status();
+  ASSERT_EQ(alerts->size(), 1u);
+  const KeyRing::TrustAlert first = alerts->front();
+  EXPECT_EQ(first.text.find('\x1b'), std::string::npos) << first.text;
+  EXPECT_EQ(first.text.find("\xe2\x80\xae"), std::string::npos) << first.text;
+  EXPECT_NE(first.text.find("l\\x1b[8mc\\u202e2"), std::string::npos) << first.text;
+  EXPECT_NE(first.text.find("first name is kept"), std::string::npos) << first.text;
+  // Served again, and with names changing back and forth: one alert.
+  Serve();
+  Listed(lc2).name = "lc3";
+  Serve();
+  Listed(lc2).name = forged;
+  Serve();
+  alerts = keys_->Alerts(false);
+  ASSERT_EQ(alerts->size(), 1u);
+  EXPECT_EQ(alerts->front().id, first.id);
+  EXPECT_EQ(alerts->front().seen, 4);
+  // Acknowledged: status no longer shows it, nor once it is served again
+  // unchanged; another name shows it again.
+  EXPECT_EQ(keys_->AcknowledgeAlerts(first.id + 100).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(*keys_->AcknowledgeAlerts(first.id), 1u);
+  EXPECT_TRUE(keys_->TrustAlerts()->empty());
+  ASSERT_EQ(keys_->Alerts(true)->size(), 1u);
+  EXPECT_NE(keys_->Alerts(true)->front().acknowledged_at_millis, 0);
+  Serve();
+  EXPECT_TRUE(keys_->TrustAlerts()->empty());
+  Listed(lc2).name = "lc9";
+  Serve();
+  ASSERT_EQ(keys_->TrustAlerts()->size(), 1u);
+  EXPECT_NE(keys_->TrustAlerts()->front().find("\"lc9\""), std::string::npos);
+  // Another subject is another alert; --ack all takes both.
+  Listed(lc2).revoked_at_millis = 1;
+  Serve();
+  Listed(lc2).revoked_at_millis = 0;
+  Serve();
+  EXPECT_EQ(keys_->TrustAlerts()->size(), 2u);
+  EXPECT_EQ(*keys_->AcknowledgeAlerts(std::nullopt), 2u);
+  EXPECT_TRUE(keys_->TrustAlerts()->empty());
+}
+
+// A replica whose _fs_trust_alerts predates acknowledgement (text, at, seq)
+// keeps its alerts, and they can be acknowledged.
+TEST(TrustAlertsUpgradeTest, AlertsOfAnOlderReplicaAreKeptAndAcknowledgeable) {
+  TempDir dir;
+  auto replica = OpenReplica(dir.File("replica.db"), SystemClock::Get());
+  ASSERT_NE(replica, nullptr);
+  ASSERT_TRUE(replica->db()
+                  .Exec("CREATE TABLE _fs_trust_alerts(text TEXT PRIMARY KEY, at INTEGER NOT "
+                        "NULL, seq INTEGER NOT NULL) WITHOUT ROWID; INSERT INTO "
+                        "_fs_trust_alerts VALUES ('an old alert', 1764000000000, 1)")
+                  .ok());
+  auto keys = Must(KeyRing::Open(replica.get(), "LC"));
+  auto alerts = keys->Alerts(false);
+  ASSERT_TRUE(alerts.ok()) << alerts.status();
+  ASSERT_EQ(alerts->size(), 1u);
+  EXPECT_EQ(alerts->front().text, "an old alert");
+  EXPECT_EQ(alerts->front().last_at_millis, 1764000000000);
+  EXPECT_EQ(*keys->AcknowledgeAlerts(alerts->front().id), 1u);
+  EXPECT_TRUE(keys->TrustAlerts()->empty());
+  keys.reset();
+  keys = Must(KeyRing::Open(replica.get(), "LC"));  // opened again: migrated once
+  EXPECT_TRUE(keys->TrustAlerts()->empty());
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

@@ -47,9 +47,12 @@ constexpr const char* kTables[] = {
     "sign_pk BLOB NOT NULL, box_pk BLOB NOT NULL, how TEXT NOT NULL, at INTEGER NOT NULL) "
     "WITHOUT ROWID",
     // What the hub served that this laptop did not take (changed keys for a
-    // known device, a revocation undone, a second first device): reported.
+    // known device, a revocation undone, a second first device): reported,
+    // one row a subject, until an officer acknowledges it. (subject, seen,
+    // last_at, acked_at were added later: Open adds them to an older table.)
     "CREATE TABLE IF NOT EXISTS _fs_trust_alerts(text TEXT PRIMARY KEY, at INTEGER NOT NULL, "
-    "seq INTEGER NOT NULL) WITHOUT ROWID",
+    "seq INTEGER NOT NULL, subject TEXT, seen INTEGER NOT NULL DEFAULT 1, "
+    "last_at INTEGER NOT NULL DEFAULT 0, acked_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS _fs_trust(key TEXT PRIMARY KEY, value TEXT NOT NULL) "
     "WITHOUT ROWID",
     // Referrals this laptop has seen declined, completed or deleted by a
@@ -187,13 +190,46 @@ class KeyRing::Impl {
     memberships.clear();
     return st->Run();
   }
-  absl::Status Alert(const std::string& text) {
-    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("INSERT OR IGNORE INTO _fs_trust_alerts(text, at, "
-                                              "seq) VALUES (?1, ?2, (SELECT coalesce(max(seq), "
-                                              "0) + 1 FROM _fs_trust_alerts))"));
-    st->BindText(1, text);
-    st->BindInt(2, SystemClock::Get()->NowMillis());
-    return st->Run();
+  // Reports what the hub served and this laptop did not take. `subject`
+  // names what it is about ("name:DEVICE"): one alert a subject, counted
+  // when served again; other words for it replace the text and show it
+  // again, acknowledged or not. The text is stored printable: it carries
+  // names and office codes the hub supplied.
+  absl::Status Alert(const std::string& subject, const std::string& raw_text) {
+    const std::string text = Printable(raw_text);
+    const int64_t now = SystemClock::Get()->NowMillis();
+    // By subject; else by text (an alert stored before subjects were kept).
+    FS_ASSIGN_OR_RETURN(auto find, db->Prepared("SELECT seq, text FROM _fs_trust_alerts WHERE "
+                                                "subject = ?1 UNION ALL SELECT seq, text FROM "
+                                                "_fs_trust_alerts WHERE text = ?2 AND subject IS "
+                                                "NULL LIMIT 1"));
+    find->BindText(1, subject);
+    find->BindText(2, text);
+    FS_ASSIGN_OR_RETURN(bool found, find->Step());
+    if (!found) {
+      FS_ASSIGN_OR_RETURN(auto ins, db->Prepared("INSERT OR IGNORE INTO _fs_trust_alerts(text, "
+                                                 "at, seq, subject, seen, last_at, acked_at) "
+                                                 "VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) "
+                                                 "+ 1 FROM _fs_trust_alerts), ?3, 1, ?2, 0)"));
+      ins->BindText(1, text);
+      ins->BindInt(2, now);
+      ins->BindText(3, subject);
+      return ins->Run();
+    }
+    const int64_t seq = find->ColumnInt(0);
+    const bool same = find->ColumnString(1) == text;
+    find->Reset();
+    FS_ASSIGN_OR_RETURN(auto up, db->Prepared(
+                                     same ? "UPDATE _fs_trust_alerts SET seen = seen + 1, "
+                                            "last_at = ?2, subject = ?3 WHERE seq = ?1"
+                                          : "UPDATE OR IGNORE _fs_trust_alerts SET seen = seen "
+                                            "+ 1, last_at = ?2, subject = ?3, text = ?4, "
+                                            "acked_at = 0 WHERE seq = ?1"));
+    up->BindInt(1, seq);
+    up->BindInt(2, now);
+    up->BindText(3, subject);
+    if (!same) up->BindText(4, text);
+    return up->Run();
   }
 
   // The membership records of `province`.
@@ -745,7 +781,24 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(Replica* replica, std::st
   FS_RETURN_IF_ERROR(k->impl_->db->Exec("PRAGMA secure_delete = ON"));
   FS_RETURN_IF_ERROR(k->impl_->InTxn([&]() -> absl::Status {
     for (const char* sql : kTables) FS_RETURN_IF_ERROR(k->impl_->db->Exec(sql));
-    return absl::OkStatus();
+    // _fs_trust_alerts of a replica made before alerts were acknowledged.
+    FS_ASSIGN_OR_RETURN(auto cols, k->impl_->db->Prepared("SELECT 1 FROM "
+                                                          "pragma_table_info('_fs_trust_alerts') "
+                                                          "WHERE name = 'acked_at'"));
+    FS_ASSIGN_OR_RETURN(bool current, cols->Step());
+    cols->Reset();
+    if (!current) {
+      for (const char* sql :
+           {"ALTER TABLE _fs_trust_alerts ADD COLUMN subject TEXT",
+            "ALTER TABLE _fs_trust_alerts ADD COLUMN seen INTEGER NOT NULL DEFAULT 1",
+            "ALTER TABLE _fs_trust_alerts ADD COLUMN last_at INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE _fs_trust_alerts ADD COLUMN acked_at INTEGER NOT NULL DEFAULT 0",
+            "UPDATE _fs_trust_alerts SET last_at = at"}) {
+        FS_RETURN_IF_ERROR(k->impl_->db->Exec(sql));
+      }
+    }
+    return k->impl_->db->Exec("CREATE UNIQUE INDEX IF NOT EXISTS _fs_trust_alerts_subject ON "
+                              "_fs_trust_alerts(subject)");
   }));
   FS_RETURN_IF_ERROR(k->impl_->LoadRegistry());
   return k;
@@ -787,8 +840,10 @@ absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) 
       if (known != impl_->registry.end()) {
         const RegisteredDevice& was = known->second;
         if (was.keys.sign_pk != d.keys.sign_pk || was.keys.box_pk != d.keys.box_pk) {
-          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
-              "the hub lists device ", d.keys.device.ToString(), " (", Printable(d.name),
+          FS_RETURN_IF_ERROR(impl_->Alert(
+              absl::StrCat("keys:", d.keys.device.ToString()),
+              absl::StrCat(
+              "the hub lists device ", d.keys.device.ToString(), " (", Printable(was.name),
               ") with other keys than this laptop first saw (fingerprint ",
               crypto::Fingerprint(was.keys), ", now ", crypto::Fingerprint(d.keys),
               "); the first keys are kept")));
@@ -797,22 +852,28 @@ absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) 
         if (was.name != d.name) {
           // A name is set at enrolment and never changes: one the hub
           // changes could make an officer remove a colleague instead.
-          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
+          FS_RETURN_IF_ERROR(impl_->Alert(
+              absl::StrCat("name:", d.keys.device.ToString()),
+              absl::StrCat(
               "the hub lists device ", d.keys.device.ToString(), " as \"", Printable(d.name),
               "\", but this laptop first saw it as \"", Printable(was.name), "\"; the first "
               "name is kept")));
           keep.name = was.name;
         }
         if (was.province != d.province) {
-          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
+          FS_RETURN_IF_ERROR(impl_->Alert(
+              absl::StrCat("office:", d.keys.device.ToString()),
+              absl::StrCat(
               "the hub lists device ", d.keys.device.ToString(), " in office ",
-              Printable(d.province), ", but this laptop first saw it in ", was.province,
-              "; kept in ", was.province)));
+              Printable(d.province), ", but this laptop first saw it in ", Printable(was.province),
+              "; kept in ", Printable(was.province))));
           keep.province = was.province;
         }
         if (was.revoked() && !d.revoked()) {
-          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
-              "the hub lists device ", d.keys.device.ToString(), " (", Printable(d.name),
+          FS_RETURN_IF_ERROR(impl_->Alert(
+              absl::StrCat("unrevoked:", d.keys.device.ToString()),
+              absl::StrCat(
+              "the hub lists device ", d.keys.device.ToString(), " (", Printable(was.name),
               ") as not revoked, but this laptop saw its revocation; it stays revoked")));
         }
         if (was.revoked()) {
@@ -937,9 +998,11 @@ absl::StatusOr<KeyRecordsReport> KeyRing::AddRecords(const std::vector<std::stri
           FS_RETURN_IF_ERROR(impl_->PinRoot(r->province, r->subject, "first seen"));
         } else if (root && (root->device != r->subject.device ||
                             root->sign_pk != r->subject.sign_pk)) {
-          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
+          FS_RETURN_IF_ERROR(impl_->Alert(
+              absl::StrCat("first:", r->province, ":", r->subject.device.ToString()),
+              absl::StrCat(
               "device ", r->subject.device.ToString(), " claims to be the first device of office ",
-              r->province, ", whose first device here is ", root->device.ToString(),
+              Printable(r->province), ", whose first device here is ", root->device.ToString(),
               "; not trusted (if the office really started again, see docs/CRYPTO.md)")));
         }
       }
@@ -1429,7 +1492,9 @@ absl::Status KeyRing::ApproveFirst(std::string_view code) {
   HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
   return m.InTxn([&]() -> absl::Status {
     if (restart) {
-      FS_RETURN_IF_ERROR(m.Alert(absl::StrCat(
+      FS_RETURN_IF_ERROR(m.Alert(
+          absl::StrCat("restart:", province_, ":", me.device.ToString()),
+          absl::StrCat(
           "every first device of office ", province_, " this laptop knew of was revoked; this "
           "laptop became the office's first device instead")));
       FS_ASSIGN_OR_RETURN(auto del, m.db->Prepared("DELETE FROM _fs_roots WHERE province = ?1"));
@@ -1532,16 +1597,59 @@ absl::StatusOr<bool> KeyRing::IsMember(const std::string& province, const Device
   return impl_->Trusted(province, device, /*now=*/true);
 }
 
-absl::StatusOr<std::vector<std::string>> KeyRing::TrustAlerts() {
-  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT text FROM _fs_trust_alerts ORDER BY "
-                                                   "seq"));
-  std::vector<std::string> out;
+absl::StatusOr<std::vector<KeyRing::TrustAlert>> KeyRing::Alerts(bool acknowledged) {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT seq, text, at, last_at, seen, acked_at "
+                                                   "FROM _fs_trust_alerts WHERE ?1 OR acked_at "
+                                                   "= 0 ORDER BY seq"));
+  st->BindInt(1, acknowledged ? 1 : 0);
+  std::vector<TrustAlert> out;
   while (true) {
     FS_ASSIGN_OR_RETURN(bool r, st->Step());
     if (!r) break;
-    out.push_back(st->ColumnString(0));
+    TrustAlert a;
+    a.id = st->ColumnInt(0);
+    a.text = st->ColumnString(1);
+    a.first_at_millis = st->ColumnInt(2);
+    a.last_at_millis = st->ColumnInt(3);
+    a.seen = st->ColumnInt(4);
+    a.acknowledged_at_millis = st->ColumnInt(5);
+    out.push_back(std::move(a));
   }
   return out;
+}
+
+absl::StatusOr<std::vector<std::string>> KeyRing::TrustAlerts() {
+  FS_ASSIGN_OR_RETURN(std::vector<TrustAlert> alerts, Alerts(/*acknowledged=*/false));
+  std::vector<std::string> out;
+  for (TrustAlert& a : alerts) out.push_back(std::move(a.text));
+  return out;
+}
+
+absl::StatusOr<size_t> KeyRing::AcknowledgeAlerts(std::optional<int64_t> id) {
+  Impl& m = *impl_;
+  size_t n = 0;
+  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+    if (id) {
+      FS_ASSIGN_OR_RETURN(auto known, m.db->Prepared("SELECT 1 FROM _fs_trust_alerts WHERE seq "
+                                                     "= ?1"));
+      known->BindInt(1, *id);
+      FS_ASSIGN_OR_RETURN(bool found, known->Step());
+      if (!found) {
+        return absl::NotFoundError(absl::StrCat(
+            "there is no alert ", *id, " (fieldnode device alerts --all lists them with their "
+            "numbers); nothing was changed"));
+      }
+    }
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("UPDATE _fs_trust_alerts SET acked_at = ?1 "
+                                                "WHERE acked_at = 0 AND (?2 IS NULL OR seq = "
+                                                "?2)"));
+    st->BindInt(1, SystemClock::Get()->NowMillis());
+    if (id) st->BindInt(2, *id);
+    FS_RETURN_IF_ERROR(st->Run());
+    n = static_cast<size_t>(m.db->Changes());
+    return absl::OkStatus();
+  }));
+  return n;
 }
 
 absl::StatusOr<RowId> KeyRing::KeyRingOf(

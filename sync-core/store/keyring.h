@@ -193,9 +193,28 @@ class KeyRing {
   // Whether `device` is a member of `province` now, by that office's chain
   // as this laptop holds it.
   absl::StatusOr<bool> IsMember(const std::string& province, const DeviceId& device);
-  // What the hub served that this laptop refused (changed keys, a
-  // revocation undone, a second first device), oldest first.
+  // What the hub served that this laptop refused (changed keys, a name
+  // changed, a revocation undone, a second first device). One alert a
+  // subject (a device and what about it): seen again, it is counted, not
+  // repeated; seen again with other words (another name), its text is
+  // replaced and it is shown again even if acknowledged. Text that came
+  // from the hub is stored made printable (base/strings.h).
+  struct TrustAlert {
+    int64_t id = 0;  // what `fieldnode device alerts --ack ID` names
+    std::string text;
+    int64_t first_at_millis = 0;
+    int64_t last_at_millis = 0;
+    int64_t seen = 0;  // times the hub served it
+    int64_t acknowledged_at_millis = 0;  // 0 while not acknowledged
+  };
+  // Oldest first; acknowledged ones only if `acknowledged`.
+  absl::StatusOr<std::vector<TrustAlert>> Alerts(bool acknowledged);
+  // The texts of the alerts not acknowledged, oldest first (status).
   absl::StatusOr<std::vector<std::string>> TrustAlerts();
+  // Acknowledges alert `id`, or every alert if none given: an officer read
+  // it; status no longer shows it. How many were newly acknowledged;
+  // NOT_FOUND if there is no alert `id`.
+  absl::StatusOr<size_t> AcknowledgeAlerts(std::optional<int64_t> id);
 
   // Hooks for Replica::SetSecurity: verify always; sign and seal when
   // unlocked (a write of a sensitive field while locked is refused with
