@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <set>
 #include <string>
@@ -105,6 +106,15 @@ int List(Session& s, bool json) {
   if (!v.ok()) return Fail(v.status());
   auto alerts = s.keys->Alerts(/*acknowledged=*/false);
   if (!alerts.ok()) return Fail(alerts.status());
+  auto aside = s.keys->RefusedRecords();
+  if (!aside.ok()) return Fail(aside.status());
+  // Records set aside other than the membership records shown by device.
+  size_t other_aside = 0;
+  std::string first_aside;
+  for (const KeyRing::RefusedRecord& r : *aside) {
+    if (r.record.kind == crypto::KeyRecordKind::kMembership) continue;
+    if (other_aside++ == 0) first_aside = r.reason;
+  }
   const std::string id8 = s.replica->device_id().ToString().substr(0, 8);
   if (json) {
     std::string out = absl::StrCat(
@@ -133,9 +143,10 @@ int List(Session& s, bool json) {
                       ", \"approved_by\": ",
                       d.approved_by ? JsonString(d.approved_by->ToString()) : "null",
                       ", \"fingerprint\": ", JsonString(crypto::Fingerprint(d.device.keys)),
-                      ", \"code\": ", d.code.empty() ? "null" : JsonString(d.code), "}");
+                      ", \"code\": ", d.code.empty() ? "null" : JsonString(d.code),
+                      ", \"refused\": ", d.refused.empty() ? "null" : JsonString(d.refused), "}");
     }
-    absl::StrAppend(&out, "], \"alerts\": [");
+    absl::StrAppend(&out, "], \"records_set_aside\": ", other_aside, ", \"alerts\": [");
     for (size_t i = 0; i < alerts->size(); ++i) {
       absl::StrAppend(&out, i ? ", " : "", JsonString((*alerts)[i].text));
     }
@@ -205,11 +216,29 @@ int List(Session& s, bool json) {
       std::string state(StateName(d.state));
       if (d.first) state += " (first)";
       if (d.me) state += " (this)";
+      if (!d.refused.empty()) state += " (REFUSED BY THE HUB)";
       rows.push_back({d.device.keys.device.ToString(), state, Printable(d.device.name),
                       d.approved_by && !d.first ? Name(*v, *d.approved_by) : "-",
                       d.code.empty() ? "-" : d.code});
     }
     absl::StrAppend(&out, "\n", FormatTable(rows));
+  }
+  bool refused = false;
+  for (const KeyRing::OfficeDevice& d : v->devices) {
+    if (d.refused.empty()) continue;
+    refused = true;
+    absl::StrAppend(&out, "refused: ", d.device.keys.device.ToString(), " (",
+                    Printable(d.device.name), "): ", Printable(d.refused), "\n");
+  }
+  if (refused) {
+    absl::StrAppend(&out, "  the other laptops of the office do not have it until the hub "
+                          "takes it: it is sent again at each sync; ask the hub administrator "
+                          "why it was refused\n");
+  }
+  if (other_aside > 0) {
+    absl::StrAppend(&out, other_aside, " other key record(s) of this laptop's were refused by "
+                    "the hub and set aside (first: ", Printable(first_aside), "); a few are "
+                    "sent again at each sync, all of them after fieldnode device resend\n");
   }
   for (const std::string& p : v->problems) absl::StrAppend(&out, "not taken: ", Printable(p), "\n");
   AppendAlerts(*alerts, &out);
@@ -409,6 +438,21 @@ int Alerts(Session& s, const Args& args) {
   return 0;
 }
 
+// fieldnode device resend: the records the hub refused, queued again.
+int Resend(Session& s, const Args& args) {
+  if (args.positional.size() != 2) return Usage("device resend takes no operands");
+  auto n = s.keys->ResendRefused(std::numeric_limits<size_t>::max());
+  if (!n.ok()) return Fail(n.status());
+  if (*n == 0) {
+    std::printf("no key record of this laptop's is set aside: nothing to resend\n");
+  } else {
+    std::printf("%zu key record(s) the hub refused are sent again at the next sync (fieldnode "
+                "sync); those it refuses again are set aside again with its reason\n",
+                *n);
+  }
+  return 0;
+}
+
 }  // namespace
 
 const std::string& DeviceHelp() {
@@ -443,6 +487,10 @@ const std::string& DeviceHelp() {
                                        the removed laptop are kept
   device alerts [--all] [--json]       what the hub served that this laptop refused
   device alerts --ack ID|all           an officer read it: status stops showing it
+  device resend                        send again, at the next sync, every key
+                                       record the hub refused (after it was
+                                       fixed); each sync resends a few anyway,
+                                       approvals and removals first
 
 A laptop the hub administrator enrolled receives no key of the office until a
 member approved it here: the hub cannot add a reader to an office.
@@ -456,16 +504,18 @@ Example (a new laptop of the office, approved on a member laptop):
 }
 
 int DeviceCommand(const Args& args) {
-  static const std::set<std::string> kSubs = {"list", "approve", "join", "remove", "alerts"};
+  static const std::set<std::string> kSubs = {"list",   "approve", "join",
+                                              "remove", "alerts",  "resend"};
   const std::string sub = args.positional.size() > 1 ? args.positional[1] : "";
   if (kSubs.count(sub) == 0) {
-    return Usage(sub.empty() ? "device needs list, approve, join, remove or alerts"
+    return Usage(sub.empty() ? "device needs list, approve, join, remove, alerts or resend"
                              : absl::StrCat("unknown device command \"", Printable(sub),
-                                            "\"; it is list, approve, join, remove or alerts"));
+                                            "\"; it is list, approve, join, remove, alerts or "
+                                            "resend"));
   }
   if (sub == "list" && args.positional.size() != 2) return Usage("device list takes no operands");
   // Approving, joining and removing sign or compute from this laptop's own
-  // keys; the others read what is stored.
+  // keys; the others read or queue what is stored.
   const bool ask = sub == "approve" || sub == "join" || sub == "remove";
   auto session = OpenLocal(args, ask);
   if (!session.ok()) return Fail(session.status());
@@ -476,6 +526,7 @@ int DeviceCommand(const Args& args) {
   if (sub == "approve") return Approve(*session, args);
   if (sub == "join") return Join(*session, args);
   if (sub == "alerts") return Alerts(*session, args);
+  if (sub == "resend") return Resend(*session, args);
   return Remove(*session, args);
 }
 

@@ -184,6 +184,7 @@ sync_all lc1 lc2 lc1 lc2 hn
 check "lc2 is a member now" 0 "this laptop: .*a member" -- node lc2 device list
 check "lc1 lists lc2 as approved by lc1" 0 "$lc2_id +member +lc2 +lc1" -- node lc1 device list
 check "device --help explains approval" 0 "device approve DEVICE --code CODE" -- "$bin/fieldnode" device --help
+check "device resend with nothing set aside" 0 "nothing to resend" -- node lc1 device resend
 # The hub renames lc2, with a terminal control sequence and a bidirectional
 # mark in the name: lc1 keeps the first name and says so once, escaped,
 # until an officer acknowledges it.

@@ -319,6 +319,56 @@ TEST_F(MembershipTest, AGrantGoesOnlyToAnOfficeKeyOfThatOfficesApprovalChain) {
   EXPECT_GT(n, 0u);
 }
 
+// Review finding 6: an approval the hub refused was set aside for good,
+// though the refusal came from the hub's state (here its registry, edited:
+// the new laptop listed in another office), which can be fixed. The
+// approving laptop says so, and sends it again at its next syncs.
+TEST_F(MembershipTest, AnApprovalTheHubRefusedIsShownAndSentAgainOnceTheHubIsFixed) {
+  auto& lc1 = AddNode("LC");
+  join_offices_ = false;
+  auto& lc2 = AddNode("LC");
+  MustSync(lc2);
+  MustSync(lc1);
+  const std::string code = CodeShownFor(lc1, lc2.replica().device_id());
+  ASSERT_FALSE(code.empty());
+  const std::string id(lc2.replica().device_id().view());
+  EditHubWhileStopped("UPDATE hub_nodes SET province = 'HN' WHERE device = ?1",
+                      [&](sqlite::Stmt* s) { s->BindBlob(1, id); });
+  ASSERT_TRUE(lc1.keys()->Approve(lc2.replica().device_id(), code).ok());
+  auto r = lc1.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_GE(r->key_records_refused_by_hub, 1u) << "the hub took the approval";
+  EXPECT_NE(r->key_push_refusal.find("is not a device of office LC"), std::string::npos)
+      << r->key_push_refusal;
+  // device list shows it, with the hub's reason.
+  auto refused = [&]() {
+    auto v = lc1.keys()->Office();
+    EXPECT_TRUE(v.ok()) << v.status();
+    if (!v.ok()) return std::string();
+    for (const auto& d : v->devices) {
+      if (d.device.keys.device == lc2.replica().device_id()) return d.refused;
+    }
+    return std::string("(not listed)");
+  };
+  EXPECT_NE(refused().find("the hub refused this laptop's approval of it"), std::string::npos)
+      << refused();
+  EXPECT_NE(refused().find("is not a device of office LC"), std::string::npos) << refused();
+  // The hub is put right; lc1's next sync sends the approval (and the office
+  // key share refused with it) again.
+  EditHubWhileStopped("UPDATE hub_nodes SET province = 'LC' WHERE device = ?1",
+                      [&](sqlite::Stmt* s) { s->BindBlob(1, id); });
+  MustSync(lc1);
+  EXPECT_EQ(refused(), "");
+  EXPECT_TRUE(lc1.keys()->RefusedRecords()->empty());
+  MustSync(lc2);
+  ASSERT_TRUE(lc2.keys()->Join(CodeShownFor(lc1, lc2.replica().device_id())).ok());
+  const RowId kase = NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(lc1);
+  MustSync(lc2);
+  EXPECT_TRUE(lc2.keys()->Office()->member);
+  EXPECT_EQ(lc2.Read("cases", kase, "narrative").state, State::kOpened);
+}
+
 // ---------------------------------------------------------------------------
 // One laptop's key ring alone, fed what a hub would serve (registry and
 // records made here by hand): membership as the laptop computes it, without

@@ -53,6 +53,9 @@ constexpr const char* kTables[] = {
     "CREATE TABLE IF NOT EXISTS _fs_trust_alerts(text TEXT PRIMARY KEY, at INTEGER NOT NULL, "
     "seq INTEGER NOT NULL, subject TEXT, seen INTEGER NOT NULL DEFAULT 1, "
     "last_at INTEGER NOT NULL DEFAULT 0, acked_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+    // Why the hub refused records of this laptop's, set aside (pushed = 2).
+    "CREATE TABLE IF NOT EXISTS _fs_key_refusals(id BLOB PRIMARY KEY, reason TEXT NOT NULL, "
+    "at INTEGER NOT NULL, refusals INTEGER NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS _fs_trust(key TEXT PRIMARY KEY, value TEXT NOT NULL) "
     "WITHOUT ROWID",
     // Referrals this laptop has seen declined, completed or deleted by a
@@ -1048,7 +1051,8 @@ absl::StatusOr<std::vector<std::string>> KeyRing::UnpushedRecords(size_t limit) 
   return out;
 }
 
-absl::Status KeyRing::MarkRefused(const std::vector<std::string>& records) {
+absl::Status KeyRing::MarkRefused(const std::vector<std::string>& records,
+                                  std::string_view reason) {
   return impl_->InTxn([&]() -> absl::Status {
     for (const std::string& bytes : records) {
       FS_ASSIGN_OR_RETURN(KeyRecord r, crypto::ParseKeyRecord(bytes));
@@ -1056,9 +1060,75 @@ absl::Status KeyRing::MarkRefused(const std::vector<std::string>& records) {
                                                        "id = ?1"));
       st->BindBlob(1, r.Id());
       FS_RETURN_IF_ERROR(st->Run());
+      FS_ASSIGN_OR_RETURN(auto why, impl_->db->Prepared(
+                                        "INSERT INTO _fs_key_refusals(id, reason, at, refusals) "
+                                        "VALUES (?1, ?2, ?3, 1) ON CONFLICT(id) DO UPDATE SET "
+                                        "reason = ?2, at = ?3, refusals = refusals + 1"));
+      why->BindBlob(1, r.Id());
+      why->BindText(2, Printable(reason));
+      why->BindInt(3, SystemClock::Get()->NowMillis());
+      FS_RETURN_IF_ERROR(why->Run());
     }
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<size_t> KeyRing::ResendRefused(size_t limit, int64_t refused_before_millis) {
+  Impl& m = *impl_;
+  size_t n = 0;
+  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(
+                                     "SELECT k.id, k.kind, k.province, k.signer, k.recipient "
+                                     "FROM _fs_keys k LEFT JOIN _fs_key_refusals r ON r.id = k.id "
+                                     "WHERE k.pushed = 2 AND coalesce(r.at, 0) < ?1 ORDER BY "
+                                     "k.kind = 6 DESC, coalesce(r.at, 0), k.seq"));
+    st->BindInt(1, refused_before_millis);
+    std::vector<std::string> ids;
+    while (ids.size() < limit) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      const auto kind = static_cast<KeyRecordKind>(st->ColumnInt(1));
+      const bool office_bound = kind == KeyRecordKind::kOfficeKey ||
+                                kind == KeyRecordKind::kOfficeShare ||
+                                kind == KeyRecordKind::kOfficeDataKey ||
+                                kind == KeyRecordKind::kMembership;
+      if (IdOf(st->ColumnBlob(3)) != replica_->device_id()) continue;
+      if (office_bound && st->ColumnString(2) != province_) continue;
+      if (kind == KeyRecordKind::kOfficeShare &&
+          !(office && office->IsMember(IdOf(st->ColumnBlob(4))))) {
+        continue;
+      }
+      ids.push_back(st->ColumnString(0));
+    }
+    st->Reset();
+    FS_ASSIGN_OR_RETURN(auto up, m.db->Prepared("UPDATE _fs_keys SET pushed = 0 WHERE id = ?1 "
+                                                "AND pushed = 2"));
+    for (const std::string& id : ids) {
+      up->BindBlob(1, id);
+      FS_RETURN_IF_ERROR(up->Run());
+      n += static_cast<size_t>(m.db->Changes());
+      up->Reset();
+    }
+    return absl::OkStatus();
+  }));
+  return n;
+}
+
+absl::StatusOr<std::vector<KeyRing::RefusedRecord>> KeyRing::RefusedRecords() {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared(
+                                   "SELECT k.bytes, r.reason, r.at, r.refusals FROM _fs_keys k "
+                                   "JOIN _fs_key_refusals r ON r.id = k.id WHERE k.pushed = 2 "
+                                   "ORDER BY k.seq"));
+  std::vector<RefusedRecord> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    absl::StatusOr<KeyRecord> rec = crypto::ParseKeyRecord(st->ColumnBlob(0));
+    if (!rec.ok()) continue;
+    out.push_back({*std::move(rec), st->ColumnString(1), st->ColumnInt(2), st->ColumnInt(3)});
+  }
+  return out;
 }
 
 absl::Status KeyRing::MarkPushed(const std::vector<std::string>& records) {
@@ -1069,6 +1139,10 @@ absl::Status KeyRing::MarkPushed(const std::vector<std::string>& records) {
                                                        "id = ?1"));
       st->BindBlob(1, r.Id());
       FS_RETURN_IF_ERROR(st->Run());
+      FS_ASSIGN_OR_RETURN(auto why, impl_->db->Prepared("DELETE FROM _fs_key_refusals WHERE id "
+                                                        "= ?1"));
+      why->BindBlob(1, r.Id());
+      FS_RETURN_IF_ERROR(why->Run());
     }
     return absl::OkStatus();
   });
@@ -1332,9 +1406,22 @@ absl::StatusOr<KeyRing::OfficeView> KeyRing::Office() {
     v.removed = office->removed.count(self) > 0 || office->revoked.count(self) > 0;
     v.problems = office->problems;
   }
+  // Membership records of this laptop's the hub refused, by subject.
+  std::map<DeviceId, std::string> refused;
+  {
+    FS_ASSIGN_OR_RETURN(std::vector<RefusedRecord> aside, RefusedRecords());
+    for (const RefusedRecord& r : aside) {
+      if (r.record.kind != KeyRecordKind::kMembership || r.record.signer != self) continue;
+      refused[r.record.subject.device] =
+          absl::StrCat("the hub refused this laptop's ",
+                       AV(crypto::MembershipActionName(r.record.action)), " of it (", r.reason,
+                       ")");
+    }
+  }
   for (const RegisteredDevice& d : Registry()) {
     if (d.province != province_) continue;
     OfficeDevice od;
+    if (auto it = refused.find(d.keys.device); it != refused.end()) od.refused = it->second;
     od.device = d;
     od.me = d.keys.device == self;
     od.first = v.root && v.root->device == d.keys.device;

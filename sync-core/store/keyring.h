@@ -4,7 +4,8 @@
 //
 // Tables in the replica file (docs/FORMATS.md): _fs_registry (devices and
 // their public keys, revocations), _fs_keys (key records, whether pushed),
-// _fs_erased (key rings destroyed). Secret keys are never stored here: an
+// _fs_key_refusals (why the hub refused some), _fs_erased (key rings
+// destroyed), _fs_roots, _fs_trust_alerts, _fs_trust. Secret keys are never stored here: an
 // office key or a data key is opened from its record when needed and held
 // in guarded memory until Lock().
 //
@@ -17,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -106,8 +108,34 @@ class KeyRing {
   // Records made here that the hub has not acknowledged, oldest first.
   absl::StatusOr<std::vector<std::string>> UnpushedRecords(size_t limit);
   absl::Status MarkPushed(const std::vector<std::string>& records);
-  // Records the hub refused for good: kept (pushed = 2), never sent again.
-  absl::Status MarkRefused(const std::vector<std::string>& records);
+  // Records the hub refused for good (PERMISSION_DENIED, INVALID_ARGUMENT):
+  // set aside (pushed = 2), with the hub's reason, so that they hold up no
+  // other record. No refusal of a record this laptop made itself is known
+  // to be final: each depends on the hub's registry, scope or version (a
+  // subject or recipient it does not list in the office, a record it does
+  // not hold yet, a format it does not know), so they are sent again.
+  absl::Status MarkRefused(const std::vector<std::string>& records, std::string_view reason = "");
+  // Puts up to `limit` records set aside, refused before
+  // `refused_before_millis`, back among those to push: membership records
+  // first, then those refused longest ago. Never one no hub may take, as
+  // this laptop can tell itself (signed by another device, or a key, share
+  // or membership record of another office than its own: a modified
+  // program's), nor a share of an office key to a device that is no member
+  // any more (not needed). How many. Each sync pass calls it after its
+  // pushes, for records refused before the pass, with
+  // tuning::kKeyRecordsResentPerPass; `fieldnode device resend` with no
+  // limit.
+  absl::StatusOr<size_t> ResendRefused(size_t limit,
+                                       int64_t refused_before_millis = INT64_MAX);
+  // A record of this laptop's the hub refused, set aside.
+  struct RefusedRecord {
+    crypto::KeyRecord record;
+    std::string reason;  // the hub's words, made printable
+    int64_t at_millis = 0;
+    int64_t refusals = 0;  // how many times the hub refused it
+  };
+  // The records set aside, oldest first.
+  absl::StatusOr<std::vector<RefusedRecord>> RefusedRecords();
   // Counts of held records by kind, for status and tests.
   absl::StatusOr<std::map<crypto::KeyRecordKind, int64_t>> CountRecords();
 
@@ -132,6 +160,9 @@ class KeyRing {
     // laptop's root: the one its own screen must show (for a device waiting
     // to be approved, or to join).
     std::string code;
+    // A membership record about this device that this laptop signed and the
+    // hub refused (set aside, sent again at each sync): the hub's reason.
+    std::string refused;
   };
   // A first device of this laptop's office the hub showed, not pinned here.
   struct FirstDeviceSeen {
