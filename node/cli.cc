@@ -351,13 +351,14 @@ void ReportKeys(const SyncReport& r, const KeyRing& keys, const std::string& pre
   if (r.key_records_refused > 0) {
     std::fprintf(stderr, "%skeys: refused %llu key records from the hub (first: %s)\n",
                  prefix.c_str(), static_cast<unsigned long long>(r.key_records_refused),
-                 r.key_refusal.c_str());
+                 Printable(r.key_refusal).c_str());
   }
   if (r.key_records_refused_by_hub > 0) {
     std::fprintf(stderr, "%skeys: the hub refused %llu of this node's key records, set aside "
-                 "(first: %s)\n",
+                 "(first: %s); they are sent again at the next syncs, approvals and removals "
+                 "first (fieldnode device list shows them)\n",
                  prefix.c_str(), static_cast<unsigned long long>(r.key_records_refused_by_hub),
-                 r.key_push_refusal.c_str());
+                 Printable(r.key_push_refusal).c_str());
   }
   (void)keys;
 }
@@ -768,8 +769,8 @@ int Main(int argc, char** argv) {
     SetHelpCommand(cmd);
     auto parsed = ParseArgs(argc, argv,
                             {"data-dir", "passphrase-file", "new-passphrase-file", "code",
-                             "officer"},
-                            {"json", "help", "first", "yes"});
+                             "officer", "first-device", "ack"},
+                            {"json", "help", "first", "yes", "all"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {
       std::fputs(DeviceHelp().c_str(), stdout);

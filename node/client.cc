@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -173,7 +174,11 @@ class SyncClient::Impl {
 
   absl::StatusOr<SyncReport> Push(Replica& replica, const Credential& cred,
                                   const std::atomic<bool>* stop, SyncReport report);
-  absl::Status PushKeys(KeyRing& keys, const Credential& cred, SyncReport* report);
+  // Pushes the key records not pushed yet; refused ones are set aside.
+  // With `resend_before`, then sends again records set aside before that
+  // time (KeyRing::ResendRefused), once.
+  absl::Status PushKeys(KeyRing& keys, const Credential& cred, SyncReport* report,
+                        std::optional<int64_t> resend_before = std::nullopt);
   absl::Status PullAll(Replica& replica, KeyRing& keys, const Credential& cred,
                        const std::atomic<bool>* stop,
                        const std::function<void(const SyncReport&)>& progress,
@@ -331,10 +336,17 @@ absl::StatusOr<SyncReport> SyncClient::Impl::Push(Replica& replica, const Creden
 }
 
 absl::Status SyncClient::Impl::PushKeys(KeyRing& keys, const Credential& cred,
-                                        SyncReport* report) {
+                                        SyncReport* report, std::optional<int64_t> resend_before) {
+  bool resent = !resend_before.has_value();
   while (true) {
     FS_ASSIGN_OR_RETURN(std::vector<std::string> records,
                         keys.UnpushedRecords(static_cast<size_t>(wire::kMaxPushKeyRecords) / 2));
+    if (records.empty() && !resent) {
+      resent = true;
+      FS_ASSIGN_OR_RETURN(size_t again,
+                          keys.ResendRefused(tuning::kKeyRecordsResentPerPass, *resend_before));
+      if (again > 0) continue;
+    }
     if (records.empty()) return absl::OkStatus();
     pb::PushRequest req;
     req.set_protocol_version(pb::PROTOCOL_VERSION_2);
@@ -363,7 +375,7 @@ absl::Status SyncClient::Impl::PushKeys(KeyRing& keys, const Credential& cred,
         }
         absl::Status s1 = Explain(g1, opts.address, "the push of a key record");
         if (!PermanentRefusal(s1)) return s1;
-        FS_RETURN_IF_ERROR(keys.MarkRefused({r}));
+        FS_RETURN_IF_ERROR(keys.MarkRefused({r}, std::string(s1.message())));
         report->key_records_refused_by_hub += 1;
         if (report->key_push_refusal.empty()) report->key_push_refusal = std::string(s1.message());
       }
@@ -549,6 +561,7 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
         replica.device_id().ToString(), "; enrol this replica (fieldnode enroll)"));
   }
   auto pass = [&]() -> absl::StatusOr<SyncReport> {
+    const int64_t pass_start = SystemClock::Get()->NowMillis();
     FS_ASSIGN_OR_RETURN(HelloInfo hello, Hello(&cred));
     SyncReport report;
     report.skew_millis = hello.skew_millis;
@@ -566,8 +579,11 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
       return pushed.status();
     }
     // Key records refused for good are set aside inside; only a failure to
-    // reach the hub stops the pass.
-    FS_RETURN_IF_ERROR(m.PushKeys(keys, cred, &report));
+    // reach the hub stops the pass. Then those the hub refused at earlier
+    // passes, a few, approvals and removals first: it may have been fixed
+    // since, and an approval it never relays leaves the office as it was
+    // on every other laptop (KeyRing::MarkRefused). Never twice a pass.
+    FS_RETURN_IF_ERROR(m.PushKeys(keys, cred, &report, pass_start));
     FS_RETURN_IF_ERROR(m.PullAll(replica, keys, cred, stop, progress, &report));
     // Values this laptop wrote clear before their column was sealed
     // (schema version 4), rewritten sealed once the pull brought what

@@ -8,7 +8,9 @@
 //                                         the code the approving laptop shows
 //   device approve --first --code CODE    the office's first laptop, with its
 //                                         code read by the hub administrator
-//   device remove DEVICE --yes            a member removes a laptop for good
+//   device remove DEVICE --yes            a member removes a laptop for good (by id)
+//   device alerts [--all] [--ack ID|all]  what the hub served that was refused
+//   device resend                         key records the hub refused, sent again
 #ifndef FIELDSYNC_NODE_DEVICE_H_
 #define FIELDSYNC_NODE_DEVICE_H_
 

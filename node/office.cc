@@ -2153,6 +2153,10 @@ int Status(const Args& args) {
           membership = "member of the office";
         } else if (v->removed) {
           membership = "REMOVED from the office: it receives no key";
+        } else if (v->first_devices_seen.size() > 1) {
+          membership = absl::StrCat("WAITING FOR APPROVAL: the hub shows ",
+                                    v->first_devices_seen.size(), " first devices for this "
+                                    "office; only one is yours: see fieldnode device list");
         } else if (v->root || v->first_device_seen) {
           membership = absl::StrCat("WAITING FOR APPROVAL (code ", v->my_code, ")",
                                     v->root ? "" : " and for this laptop to join",
@@ -2197,6 +2201,9 @@ int Status(const Args& args) {
       "commits waiting  ", n_waiting, urgent.ok() && *urgent ? " (urgent among them)" : "",
       "\n", "office           ", membership, "\n", FormatStatus(dir, *stats, false)));
   for (const std::string& a : alerts) Print(absl::StrCat("ALERT: ", Printable(a), "\n"));
+  if (!alerts.empty()) {
+    Print("(once read: fieldnode device alerts --ack all; fieldnode device alerts lists them)\n");
+  }
   return 0;
 }
 

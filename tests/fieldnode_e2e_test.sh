@@ -172,7 +172,8 @@ check "lc1 status: a device waits" 0 "1 device\(s\) of the office wait for appro
 echeck lc1 "approve lc2 with a wrong code" 1 "wrong code for device $lc2_id \(lc2\).*do not approve. Nothing was changed" -- node lc1 device approve "${lc2_id:0:8}" --code "1111 2222 3333 4444"
 echeck lc1 "approve an unknown device" 1 "no device of this office is \"nobody\"" -- node lc1 device approve nobody --code "$lc2_code"
 echeck lc2 "a waiting laptop cannot approve" 1 "not an approved member of office LC" -- node lc2 device approve "${lc2_id:0:8}" --code "$lc2_code"
-echeck lc1 "remove without --yes" 2 "is for good: add --yes" -- node lc1 device remove lc2
+echeck lc1 "remove without --yes" 2 "removing device $lc2_id \(lc2, fingerprint .*\) is for good: check .* add --yes" -- node lc1 device remove "${lc2_id:0:8}"
+echeck lc1 "remove by name is refused (names come from the hub)" 1 "\"lc2\" is a name, which the hub supplies: give the laptop's device id.*nothing was changed" -- node lc1 device remove lc2 --yes
 check "lc1 approves lc2 by name with the code lc2 shows" 0 "approved device $lc2_id \(lc2\) for office LC" -- node lc1 device approve lc2 --code "$lc2_code"
 echeck lc2 "device join with a wrong code" 1 "wrong code: it is not the code a laptop of the office shows for this one" -- node lc2 device join --code "1111 2222 3333 4444"
 echeck lc2 "device join without --code" 2 "needs --code CODE" -- node lc2 device join
@@ -183,6 +184,33 @@ sync_all lc1 lc2 lc1 lc2 hn
 check "lc2 is a member now" 0 "this laptop: .*a member" -- node lc2 device list
 check "lc1 lists lc2 as approved by lc1" 0 "$lc2_id +member +lc2 +lc1" -- node lc1 device list
 check "device --help explains approval" 0 "device approve DEVICE --code CODE" -- "$bin/fieldnode" device --help
+check "device resend with nothing set aside" 0 "nothing to resend" -- node lc1 device resend
+# The hub renames lc2, with a terminal control sequence and a bidirectional
+# mark in the name: lc1 keeps the first name and says so once, escaped,
+# until an officer acknowledges it.
+python3 - "$hub/hub.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=10)
+c.execute("UPDATE hub_nodes SET name = ? WHERE name = 'lc2'", ("lc2\x1b[31m\u202ex",))
+c.commit()
+PY
+sync_all lc1 lc1
+check "status: an alert for the renamed device, escaped" 0 'ALERT: the hub lists device .* as "lc2\\x1b\[31m\\u202ex", but this laptop first saw it as "lc2"' -- node lc1 status
+lacks "status: no raw escape or bidirectional mark" $'\x1b' "$(printf '\xe2\x80\xae')"
+check "device alerts lists it with its number" 0 "^ALERT [0-9]+: the hub lists device" -- node lc1 device alerts
+alert_id=$(node lc1 device alerts --json | json_field "d[0]['id']")
+echeck lc1 "device alerts --ack: not a number" 2 "--ack takes an alert's number" -- node lc1 device alerts --ack x
+echeck lc1 "device alerts --ack: no such alert" 1 "there is no alert 9999.*nothing was changed" -- node lc1 device alerts --ack 9999
+check "device alerts --ack ID" 0 "alert $alert_id acknowledged" -- node lc1 device alerts --ack "$alert_id"
+check "status once acknowledged" 0 "office +member" -- node lc1 status
+lacks "status: the acknowledged alert is not shown" "ALERT"
+check "device alerts --all still lists it, acknowledged" 0 "acknowledged 20[0-9-]+T" -- node lc1 device alerts --all
+python3 - "$hub/hub.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=10)
+c.execute("UPDATE hub_nodes SET name = 'lc2' WHERE name LIKE 'lc2%'")
+c.commit()
+PY
 [ "$(digest lc1)" = "$(digest lc1)" ] && pass "the state digest is stable (listing writes nothing)" || fail "state digest" "two digests in a row differ"
 
 # --------------------------------------------------------------------------
@@ -684,6 +712,8 @@ kill -TERM "$hub_pid"; wait "$hub_pid"; hub_pid=
 echeck lc1 "sync with the hub down exits 3" 3 "cannot reach the hub" -- node lc1 sync
 check "offline work goes on" 0 "narrative set" -- node lc1 case set "$nga" narrative "Làm thuê ở cửa khẩu Mường Khương"
 check "status: commits waiting offline" 0 "commits waiting +[1-9]" -- node lc1 status
+check "device remove by id says which approvals are kept" 0 "removed device $lc2_id \(lc2\) from office LC: .*It had approved no device still in the office" -- node lc1 device remove "${lc2_id:0:8}" --yes
+check "device list: lc2 removed" 0 "$lc2_id +removed +lc2" -- node lc1 device list
 
 # --------------------------------------------------------------------------
 # The administrator cannot read a victim's identity

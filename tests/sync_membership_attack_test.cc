@@ -95,10 +95,17 @@ TEST_F(MembershipAttackTest, ALaptopShownAFakeOfficeSealsNothingUnderItsKeysAndI
   ASSERT_TRUE(lc1.keys()->Approve(lc2.replica().device_id(),
                                   CodeShownFor(lc1, lc2.replica().device_id()))
                   .ok());
-  // The fake first device makes the code lc2 computes differ: joining with
-  // the member's code is what sorts it out (two first devices seen, the
-  // code picks the right one).
-  absl::Status joined = lc2.keys()->Join(CodeShownFor(lc1, lc2.replica().device_id()));
+  // The fake first device makes two: joining with the member's code alone
+  // is refused, naming both, and pins nothing; the officer names the first
+  // device the member laptop shows, and the code must match it.
+  const std::string code = CodeShownFor(lc1, lc2.replica().device_id());
+  absl::Status two = lc2.keys()->Join(code);
+  EXPECT_EQ(two.code(), absl::StatusCode::kFailedPrecondition) << two;
+  EXPECT_NE(two.message().find(x.replica().device_id().ToString()), std::string::npos) << two;
+  EXPECT_FALSE(lc2.keys()->Office()->root.has_value());
+  EXPECT_EQ(lc2.keys()->Join(code, x.replica().device_id()).code(),
+            absl::StatusCode::kPermissionDenied);
+  absl::Status joined = lc2.keys()->Join(code, lc1.replica().device_id());
   ASSERT_TRUE(joined.ok()) << joined;
   MustSync(lc1);
   MustSync(lc2);

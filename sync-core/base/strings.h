@@ -3,7 +3,6 @@
 #ifndef FIELDSYNC_BASE_STRINGS_H_
 #define FIELDSYNC_BASE_STRINGS_H_
 
-#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -14,23 +13,16 @@ namespace fieldsync {
 inline absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 inline std::string_view SV(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
-// Text written elsewhere (on a node) for a terminal: control characters
-// escaped as \xNN, so that no value can forge a line of its own (a fake
-// audit entry, a fake row of a table).
-inline std::string Printable(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      char buf[5];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
-      out += buf;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
+// Text written elsewhere (on a node, by the hub) for a terminal, as one
+// line: what a terminal must not receive raw (IsUnsafeForTerminal,
+// base/terminal.h: C0 and C1 controls, DEL, bidirectional formatting
+// characters) is escaped rather than replaced, so that an officer sees what
+// was there (an alert shows "lc2\x1b[31m", "\u202e1cl"), and so is every C0
+// control, newline and tab included (no value can forge a line of its own: a
+// fake audit entry, a fake row of a table), and each byte of invalid UTF-8
+// ("\xff"). Everything else, Vietnamese included, is kept. Applying it
+// twice gives what applying it once does.
+std::string Printable(std::string_view s);
 
 }  // namespace fieldsync
 

@@ -20,6 +20,12 @@ inline constexpr size_t kMaxValueBytes = 256 * 1024;
 // pass over a bad link stays small.
 inline constexpr size_t kLegacySealRowsPerPass = 500;
 
+// Key records the hub refused (set aside: store/keyring.h, MarkRefused)
+// that one sync pass sends again, approvals and removals first, then those
+// refused longest ago: a hub fixed since takes them, and one that still
+// refuses costs a pass at most this many single-record pushes.
+inline constexpr size_t kKeyRecordsResentPerPass = 16;
+
 // The most row changes in one commit, and field writes in one row change.
 inline constexpr size_t kMaxRowChangesPerCommit = 10000;
 inline constexpr size_t kMaxFieldsPerRowChange = 256;

@@ -47,9 +47,15 @@ constexpr const char* kTables[] = {
     "sign_pk BLOB NOT NULL, box_pk BLOB NOT NULL, how TEXT NOT NULL, at INTEGER NOT NULL) "
     "WITHOUT ROWID",
     // What the hub served that this laptop did not take (changed keys for a
-    // known device, a revocation undone, a second first device): reported.
+    // known device, a revocation undone, a second first device): reported,
+    // one row a subject, until an officer acknowledges it. (subject, seen,
+    // last_at, acked_at were added later: Open adds them to an older table.)
     "CREATE TABLE IF NOT EXISTS _fs_trust_alerts(text TEXT PRIMARY KEY, at INTEGER NOT NULL, "
-    "seq INTEGER NOT NULL) WITHOUT ROWID",
+    "seq INTEGER NOT NULL, subject TEXT, seen INTEGER NOT NULL DEFAULT 1, "
+    "last_at INTEGER NOT NULL DEFAULT 0, acked_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+    // Why the hub refused records of this laptop's, set aside (pushed = 2).
+    "CREATE TABLE IF NOT EXISTS _fs_key_refusals(id BLOB PRIMARY KEY, reason TEXT NOT NULL, "
+    "at INTEGER NOT NULL, refusals INTEGER NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS _fs_trust(key TEXT PRIMARY KEY, value TEXT NOT NULL) "
     "WITHOUT ROWID",
     // Referrals this laptop has seen declined, completed or deleted by a
@@ -187,18 +193,95 @@ class KeyRing::Impl {
     memberships.clear();
     return st->Run();
   }
-  absl::Status Alert(const std::string& text) {
-    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("INSERT OR IGNORE INTO _fs_trust_alerts(text, at, "
-                                              "seq) VALUES (?1, ?2, (SELECT coalesce(max(seq), "
-                                              "0) + 1 FROM _fs_trust_alerts))"));
-    st->BindText(1, text);
-    st->BindInt(2, SystemClock::Get()->NowMillis());
-    return st->Run();
+  // Reports what the hub served and this laptop did not take. `subject`
+  // names what it is about ("name:DEVICE"): one alert a subject, counted
+  // when served again; other words for it replace the text and show it
+  // again, acknowledged or not. The text is stored printable: it carries
+  // names and office codes the hub supplied.
+  absl::Status Alert(const std::string& subject, const std::string& raw_text) {
+    const std::string text = Printable(raw_text);
+    const int64_t now = SystemClock::Get()->NowMillis();
+    // By subject; else by text (an alert stored before subjects were kept).
+    FS_ASSIGN_OR_RETURN(auto find, db->Prepared("SELECT seq, text FROM _fs_trust_alerts WHERE "
+                                                "subject = ?1 UNION ALL SELECT seq, text FROM "
+                                                "_fs_trust_alerts WHERE text = ?2 AND subject IS "
+                                                "NULL LIMIT 1"));
+    find->BindText(1, subject);
+    find->BindText(2, text);
+    FS_ASSIGN_OR_RETURN(bool found, find->Step());
+    if (!found) {
+      FS_ASSIGN_OR_RETURN(auto ins, db->Prepared("INSERT OR IGNORE INTO _fs_trust_alerts(text, "
+                                                 "at, seq, subject, seen, last_at, acked_at) "
+                                                 "VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) "
+                                                 "+ 1 FROM _fs_trust_alerts), ?3, 1, ?2, 0)"));
+      ins->BindText(1, text);
+      ins->BindInt(2, now);
+      ins->BindText(3, subject);
+      return ins->Run();
+    }
+    const int64_t seq = find->ColumnInt(0);
+    const bool same = find->ColumnString(1) == text;
+    find->Reset();
+    FS_ASSIGN_OR_RETURN(auto up, db->Prepared(
+                                     same ? "UPDATE _fs_trust_alerts SET seen = seen + 1, "
+                                            "last_at = ?2, subject = ?3 WHERE seq = ?1"
+                                          : "UPDATE OR IGNORE _fs_trust_alerts SET seen = seen "
+                                            "+ 1, last_at = ?2, subject = ?3, text = ?4, "
+                                            "acked_at = 0 WHERE seq = ?1"));
+    up->BindInt(1, seq);
+    up->BindInt(2, now);
+    up->BindText(3, subject);
+    if (!same) up->BindText(4, text);
+    return up->Run();
   }
 
   // The membership records of `province`.
   absl::StatusOr<std::vector<KeyRecord>> MembershipRecords(const std::string& province) {
     return Query("kind = 6 AND province = ?1", [&](sqlite::Stmt* s) { s->BindText(1, province); });
+  }
+
+  // The approvals `removed` signed for today's members of `office` (what a
+  // removal of it must keep for them to stay), the one approving `me` first,
+  // the others in the order they arrived here.
+  absl::StatusOr<std::vector<KeyRecord>> KeptApprovals(const crypto::Membership& office,
+                                                       const std::string& province,
+                                                       const DeviceId& removed,
+                                                       const DeviceId& me) {
+    FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> links, MembershipRecords(province));
+    std::vector<KeyRecord> kept;
+    for (KeyRecord& l : links) {
+      if (l.action == crypto::MembershipAction::kApprove && l.signer == removed &&
+          office.IsMember(l.subject.device)) {
+        kept.push_back(std::move(l));
+      }
+    }
+    std::stable_partition(kept.begin(), kept.end(),
+                          [&](const KeyRecord& l) { return l.subject.device == me; });
+    return kept;
+  }
+
+  // Stores the removal of `subject` from `province`, signed by `me`, keeping
+  // `kept` in that order: one record, or several when more than
+  // crypto::kMaxKeptApprovals must be kept (their kept lists add up:
+  // crypto/membership.h), the first ones in the first record. How many.
+  absl::StatusOr<size_t> StoreRemoval(const crypto::DeviceIdentity& me, HybridClock& clock,
+                                      const std::string& province,
+                                      const crypto::DevicePublic& subject,
+                                      const std::vector<KeyRecord>& kept) {
+    size_t written = 0;
+    size_t i = 0;
+    do {
+      std::vector<std::string> part;
+      for (; i < kept.size() && part.size() < crypto::kMaxKeptApprovals; ++i) {
+        part.push_back(kept[i].Id());
+      }
+      FS_RETURN_IF_ERROR(Store(crypto::MembershipRecord(me, clock.Now(), province,
+                                                        crypto::MembershipAction::kRemove,
+                                                        subject, std::move(part)),
+                               false));
+      ++written;
+    } while (i < kept.size());
+    return written;
   }
 
   // The first devices of `province` whose records this laptop holds, each
@@ -213,6 +296,23 @@ class KeyRing::Impl {
       if (!dup) out.push_back(r->subject);
     }
     return out;
+  }
+
+  // The candidates a laptop of `province` waiting to join may confirm: the
+  // first devices seen, less `self` and those revoked in this laptop's
+  // registry (an office whose root was revoked starts anew: the old root
+  // is no candidate any more).
+  absl::StatusOr<std::vector<crypto::DevicePublic>> ActiveCandidateRoots(
+      const std::string& province, const DeviceId& self) {
+    FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen, CandidateRoots(province));
+    seen.erase(std::remove_if(seen.begin(), seen.end(),
+                              [&](const crypto::DevicePublic& d) {
+                                auto reg = registry.find(d.device);
+                                return d.device == self ||
+                                       (reg != registry.end() && reg->second.revoked());
+                              }),
+               seen.end());
+    return seen;
   }
 
   // Who belongs to `province`, from its pinned root; null if none pinned.
@@ -684,7 +784,24 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(Replica* replica, std::st
   FS_RETURN_IF_ERROR(k->impl_->db->Exec("PRAGMA secure_delete = ON"));
   FS_RETURN_IF_ERROR(k->impl_->InTxn([&]() -> absl::Status {
     for (const char* sql : kTables) FS_RETURN_IF_ERROR(k->impl_->db->Exec(sql));
-    return absl::OkStatus();
+    // _fs_trust_alerts of a replica made before alerts were acknowledged.
+    FS_ASSIGN_OR_RETURN(auto cols, k->impl_->db->Prepared("SELECT 1 FROM "
+                                                          "pragma_table_info('_fs_trust_alerts') "
+                                                          "WHERE name = 'acked_at'"));
+    FS_ASSIGN_OR_RETURN(bool current, cols->Step());
+    cols->Reset();
+    if (!current) {
+      for (const char* sql :
+           {"ALTER TABLE _fs_trust_alerts ADD COLUMN subject TEXT",
+            "ALTER TABLE _fs_trust_alerts ADD COLUMN seen INTEGER NOT NULL DEFAULT 1",
+            "ALTER TABLE _fs_trust_alerts ADD COLUMN last_at INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE _fs_trust_alerts ADD COLUMN acked_at INTEGER NOT NULL DEFAULT 0",
+            "UPDATE _fs_trust_alerts SET last_at = at"}) {
+        FS_RETURN_IF_ERROR(k->impl_->db->Exec(sql));
+      }
+    }
+    return k->impl_->db->Exec("CREATE UNIQUE INDEX IF NOT EXISTS _fs_trust_alerts_subject ON "
+                              "_fs_trust_alerts(subject)");
   }));
   FS_RETURN_IF_ERROR(k->impl_->LoadRegistry());
   return k;
@@ -726,8 +843,10 @@ absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) 
       if (known != impl_->registry.end()) {
         const RegisteredDevice& was = known->second;
         if (was.keys.sign_pk != d.keys.sign_pk || was.keys.box_pk != d.keys.box_pk) {
-          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
-              "the hub lists device ", d.keys.device.ToString(), " (", Printable(d.name),
+          FS_RETURN_IF_ERROR(impl_->Alert(
+              absl::StrCat("keys:", d.keys.device.ToString()),
+              absl::StrCat(
+              "the hub lists device ", d.keys.device.ToString(), " (", Printable(was.name),
               ") with other keys than this laptop first saw (fingerprint ",
               crypto::Fingerprint(was.keys), ", now ", crypto::Fingerprint(d.keys),
               "); the first keys are kept")));
@@ -736,22 +855,28 @@ absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) 
         if (was.name != d.name) {
           // A name is set at enrolment and never changes: one the hub
           // changes could make an officer remove a colleague instead.
-          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
+          FS_RETURN_IF_ERROR(impl_->Alert(
+              absl::StrCat("name:", d.keys.device.ToString()),
+              absl::StrCat(
               "the hub lists device ", d.keys.device.ToString(), " as \"", Printable(d.name),
               "\", but this laptop first saw it as \"", Printable(was.name), "\"; the first "
               "name is kept")));
           keep.name = was.name;
         }
         if (was.province != d.province) {
-          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
+          FS_RETURN_IF_ERROR(impl_->Alert(
+              absl::StrCat("office:", d.keys.device.ToString()),
+              absl::StrCat(
               "the hub lists device ", d.keys.device.ToString(), " in office ",
-              Printable(d.province), ", but this laptop first saw it in ", was.province,
-              "; kept in ", was.province)));
+              Printable(d.province), ", but this laptop first saw it in ", Printable(was.province),
+              "; kept in ", Printable(was.province))));
           keep.province = was.province;
         }
         if (was.revoked() && !d.revoked()) {
-          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
-              "the hub lists device ", d.keys.device.ToString(), " (", Printable(d.name),
+          FS_RETURN_IF_ERROR(impl_->Alert(
+              absl::StrCat("unrevoked:", d.keys.device.ToString()),
+              absl::StrCat(
+              "the hub lists device ", d.keys.device.ToString(), " (", Printable(was.name),
               ") as not revoked, but this laptop saw its revocation; it stays revoked")));
         }
         if (was.revoked()) {
@@ -876,9 +1001,11 @@ absl::StatusOr<KeyRecordsReport> KeyRing::AddRecords(const std::vector<std::stri
           FS_RETURN_IF_ERROR(impl_->PinRoot(r->province, r->subject, "first seen"));
         } else if (root && (root->device != r->subject.device ||
                             root->sign_pk != r->subject.sign_pk)) {
-          FS_RETURN_IF_ERROR(impl_->Alert(absl::StrCat(
+          FS_RETURN_IF_ERROR(impl_->Alert(
+              absl::StrCat("first:", r->province, ":", r->subject.device.ToString()),
+              absl::StrCat(
               "device ", r->subject.device.ToString(), " claims to be the first device of office ",
-              r->province, ", whose first device here is ", root->device.ToString(),
+              Printable(r->province), ", whose first device here is ", root->device.ToString(),
               "; not trusted (if the office really started again, see docs/CRYPTO.md)")));
         }
       }
@@ -924,7 +1051,8 @@ absl::StatusOr<std::vector<std::string>> KeyRing::UnpushedRecords(size_t limit) 
   return out;
 }
 
-absl::Status KeyRing::MarkRefused(const std::vector<std::string>& records) {
+absl::Status KeyRing::MarkRefused(const std::vector<std::string>& records,
+                                  std::string_view reason) {
   return impl_->InTxn([&]() -> absl::Status {
     for (const std::string& bytes : records) {
       FS_ASSIGN_OR_RETURN(KeyRecord r, crypto::ParseKeyRecord(bytes));
@@ -932,9 +1060,75 @@ absl::Status KeyRing::MarkRefused(const std::vector<std::string>& records) {
                                                        "id = ?1"));
       st->BindBlob(1, r.Id());
       FS_RETURN_IF_ERROR(st->Run());
+      FS_ASSIGN_OR_RETURN(auto why, impl_->db->Prepared(
+                                        "INSERT INTO _fs_key_refusals(id, reason, at, refusals) "
+                                        "VALUES (?1, ?2, ?3, 1) ON CONFLICT(id) DO UPDATE SET "
+                                        "reason = ?2, at = ?3, refusals = refusals + 1"));
+      why->BindBlob(1, r.Id());
+      why->BindText(2, Printable(reason));
+      why->BindInt(3, SystemClock::Get()->NowMillis());
+      FS_RETURN_IF_ERROR(why->Run());
     }
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<size_t> KeyRing::ResendRefused(size_t limit, int64_t refused_before_millis) {
+  Impl& m = *impl_;
+  size_t n = 0;
+  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(
+                                     "SELECT k.id, k.kind, k.province, k.signer, k.recipient "
+                                     "FROM _fs_keys k LEFT JOIN _fs_key_refusals r ON r.id = k.id "
+                                     "WHERE k.pushed = 2 AND coalesce(r.at, 0) < ?1 ORDER BY "
+                                     "k.kind = 6 DESC, coalesce(r.at, 0), k.seq"));
+    st->BindInt(1, refused_before_millis);
+    std::vector<std::string> ids;
+    while (ids.size() < limit) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      const auto kind = static_cast<KeyRecordKind>(st->ColumnInt(1));
+      const bool office_bound = kind == KeyRecordKind::kOfficeKey ||
+                                kind == KeyRecordKind::kOfficeShare ||
+                                kind == KeyRecordKind::kOfficeDataKey ||
+                                kind == KeyRecordKind::kMembership;
+      if (IdOf(st->ColumnBlob(3)) != replica_->device_id()) continue;
+      if (office_bound && st->ColumnString(2) != province_) continue;
+      if (kind == KeyRecordKind::kOfficeShare &&
+          !(office && office->IsMember(IdOf(st->ColumnBlob(4))))) {
+        continue;
+      }
+      ids.push_back(st->ColumnString(0));
+    }
+    st->Reset();
+    FS_ASSIGN_OR_RETURN(auto up, m.db->Prepared("UPDATE _fs_keys SET pushed = 0 WHERE id = ?1 "
+                                                "AND pushed = 2"));
+    for (const std::string& id : ids) {
+      up->BindBlob(1, id);
+      FS_RETURN_IF_ERROR(up->Run());
+      n += static_cast<size_t>(m.db->Changes());
+      up->Reset();
+    }
+    return absl::OkStatus();
+  }));
+  return n;
+}
+
+absl::StatusOr<std::vector<KeyRing::RefusedRecord>> KeyRing::RefusedRecords() {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared(
+                                   "SELECT k.bytes, r.reason, r.at, r.refusals FROM _fs_keys k "
+                                   "JOIN _fs_key_refusals r ON r.id = k.id WHERE k.pushed = 2 "
+                                   "ORDER BY k.seq"));
+  std::vector<RefusedRecord> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    absl::StatusOr<KeyRecord> rec = crypto::ParseKeyRecord(st->ColumnBlob(0));
+    if (!rec.ok()) continue;
+    out.push_back({*std::move(rec), st->ColumnString(1), st->ColumnInt(2), st->ColumnInt(3)});
+  }
+  return out;
 }
 
 absl::Status KeyRing::MarkPushed(const std::vector<std::string>& records) {
@@ -945,6 +1139,10 @@ absl::Status KeyRing::MarkPushed(const std::vector<std::string>& records) {
                                                        "id = ?1"));
       st->BindBlob(1, r.Id());
       FS_RETURN_IF_ERROR(st->Run());
+      FS_ASSIGN_OR_RETURN(auto why, impl_->db->Prepared("DELETE FROM _fs_key_refusals WHERE id "
+                                                        "= ?1"));
+      why->BindBlob(1, r.Id());
+      FS_RETURN_IF_ERROR(why->Run());
     }
     return absl::OkStatus();
   });
@@ -1007,49 +1205,36 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
     if (office) {
       // A revocation seen here becomes the office's own signed removal, so
       // that no hub can undo it for the laptops that have not seen it; the
-      // approvals the revoked device signed for today's members are kept.
-      for (const DeviceId& gone : office->revoked) {
-        if (office->removed.count(gone) > 0) continue;
-        std::vector<std::string> kept;
-        FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> links, m.MembershipRecords(province_));
-        const crypto::DevicePublic* subject = nullptr;
-        for (const KeyRecord& l : links) {
-          if (l.action == crypto::MembershipAction::kApprove && l.signer == gone &&
-              office->IsMember(l.subject.device)) {
-            if (kept.size() == crypto::kMaxKeptApprovals) {
-              report.notes.push_back(absl::StrCat(
-                  "revoked device ", gone.ToString(), " approved more than ",
-                  crypto::kMaxKeptApprovals, " members: approve the others again from this "
-                  "laptop, or they lose their membership"));
-              break;
-            }
-            kept.push_back(l.Id());
-          }
+      // approvals the revoked device signed for today's members are kept
+      // (in several records if more than a record holds).
+      for (const DeviceId& revoked : office->revoked) {
+        if (office->removed.count(revoked) > 0) continue;
+        auto keys = office->approved.find(revoked);
+        if (keys == office->approved.end()) continue;
+        FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> kept,
+                            m.KeptApprovals(*office, province_, revoked, me.device()));
+        FS_ASSIGN_OR_RETURN(size_t records,
+                            m.StoreRemoval(me, clock, province_, keys->second, kept));
+        std::string who;
+        for (const KeyRecord& k : kept) {
+          absl::StrAppend(&who, who.empty() ? "" : ", ", k.subject.device.ToString());
         }
-        auto approved = office->approved_by.find(gone);
-        if (approved == office->approved_by.end()) continue;
-        const RegisteredDevice* reg = FindDevice(gone);
-        if (gone == office->root.device) subject = &office->root;
-        crypto::DevicePublic keys = subject != nullptr ? *subject
-                                    : reg != nullptr  ? reg->keys
-                                                      : crypto::DevicePublic{gone, "", ""};
-        if (keys.sign_pk.size() != 32) continue;
-        FS_RETURN_IF_ERROR(m.Store(crypto::MembershipRecord(me, clock.Now(), province_,
-                                                            crypto::MembershipAction::kRemove,
-                                                            keys, std::move(kept)),
-                                   false));
-        report.notes.push_back(absl::StrCat("recorded the removal of revoked device ",
-                                            gone.ToString(), " from office ", province_));
+        report.notes.push_back(absl::StrCat(
+            "recorded the removal of revoked device ", revoked.ToString(), " from office ",
+            province_, kept.empty() ? "; it had approved no device still in the office"
+                                    : absl::StrCat("; the approvals it signed for ", who,
+                                                   " are kept, so they stay members"),
+            records > 1 ? absl::StrCat(" (", records, " removal records)") : ""));
       }
       FS_ASSIGN_OR_RETURN(office, m.MembershipOf(province_));
-      std::vector<crypto::DevicePublic> gone;
-      for (const DeviceId& d : office->removed) {
-        const RegisteredDevice* reg = FindDevice(d);
-        if (reg != nullptr) gone.push_back(reg->keys);
-      }
-      for (const DeviceId& d : office->revoked) gone.push_back({d, "", ""});
+      // Devices a share to which exposes an office key: removed or revoked
+      // by the office's records or this laptop's registry, whether or not
+      // the registry lists them (a laptop enrolled after a removal may never
+      // have seen the removed device listed).
+      std::set<DeviceId> gone(office->removed.begin(), office->removed.end());
+      gone.insert(office->revoked.begin(), office->revoked.end());
       for (const auto& [id, d] : m.registry) {
-        if (d.province == province_ && d.revoked()) gone.push_back(d.keys);
+        if (d.province == province_ && d.revoked()) gone.insert(id);
       }
 
       // The office's keys made by this laptop or a member now (a key an
@@ -1087,8 +1272,8 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
         bool exposed = false;
         for (const KeyRecord& k : keys) {
           if (k.generation != current->generation) continue;
-          for (const crypto::DevicePublic& d : gone) {
-            FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, d.device));
+          for (const DeviceId& d : gone) {
+            FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, d));
             exposed |= shared;
           }
         }
@@ -1198,16 +1383,19 @@ absl::StatusOr<KeyRing::OfficeView> KeyRing::Office() {
     mine = d->keys;
   }
   FS_ASSIGN_OR_RETURN(v.root, m.Root(province_));
+  const bool have_keys = mine.sign_pk.size() == 32;
   if (!v.root) {
-    FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen, m.CandidateRoots(province_));
-    seen.erase(std::remove_if(seen.begin(), seen.end(),
-                              [&](const crypto::DevicePublic& d) { return d.device == self; }),
-               seen.end());
+    FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen,
+                        m.ActiveCandidateRoots(province_, self));
+    for (const crypto::DevicePublic& d : seen) {
+      const RegisteredDevice* reg = FindDevice(d.device);
+      v.first_devices_seen.push_back(
+          {d, reg != nullptr ? reg->name : "", have_keys ? crypto::PairingCode(d, mine) : ""});
+    }
     if (seen.size() == 1) v.first_device_seen = seen.front();
-    v.first_devices_seen = seen.size();
   }
   FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
-  if (mine.sign_pk.size() == 32) {
+  if (have_keys && v.first_devices_seen.size() <= 1) {
     const crypto::DevicePublic& against = v.root               ? *v.root
                                           : v.first_device_seen ? *v.first_device_seen
                                                                 : mine;
@@ -1218,9 +1406,22 @@ absl::StatusOr<KeyRing::OfficeView> KeyRing::Office() {
     v.removed = office->removed.count(self) > 0 || office->revoked.count(self) > 0;
     v.problems = office->problems;
   }
+  // Membership records of this laptop's the hub refused, by subject.
+  std::map<DeviceId, std::string> refused;
+  {
+    FS_ASSIGN_OR_RETURN(std::vector<RefusedRecord> aside, RefusedRecords());
+    for (const RefusedRecord& r : aside) {
+      if (r.record.kind != KeyRecordKind::kMembership || r.record.signer != self) continue;
+      refused[r.record.subject.device] =
+          absl::StrCat("the hub refused this laptop's ",
+                       AV(crypto::MembershipActionName(r.record.action)), " of it (", r.reason,
+                       ")");
+    }
+  }
   for (const RegisteredDevice& d : Registry()) {
     if (d.province != province_) continue;
     OfficeDevice od;
+    if (auto it = refused.find(d.keys.device); it != refused.end()) od.refused = it->second;
     od.device = d;
     od.me = d.keys.device == self;
     od.first = v.root && v.root->device == d.keys.device;
@@ -1247,15 +1448,21 @@ absl::StatusOr<KeyRing::OfficeView> KeyRing::Office() {
   return v;
 }
 
-absl::Status KeyRing::Join(std::string_view code) {
+absl::Status KeyRing::Join(std::string_view code, std::optional<DeviceId> first_device) {
   if (!identity_) {
     return absl::FailedPreconditionError(
         "joining needs the keystore unlocked (the code is computed from this laptop's own keys)");
   }
   Impl& m = *impl_;
   const crypto::DevicePublic me = identity_->public_keys();
+  FS_RETURN_IF_ERROR(crypto::ParsePairingCode(code).status());
   FS_ASSIGN_OR_RETURN(std::optional<crypto::DevicePublic> root, m.Root(province_));
   if (root) {
+    if (first_device && *first_device != root->device) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "this laptop already trusts ", root->device.ToString(), " as the first device of "
+          "office ", province_, ", not ", first_device->ToString(), "; nothing was changed"));
+    }
     FS_ASSIGN_OR_RETURN(bool same, crypto::PairingCodeMatches(code, *root, me));
     if (same) return absl::OkStatus();  // joined already
     return absl::PermissionDeniedError(absl::StrCat(
@@ -1263,19 +1470,47 @@ absl::Status KeyRing::Join(std::string_view code) {
         " as the first device of office ", province_, ", and the code does not match it; "
         "nothing was changed"));
   }
-  FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen, m.CandidateRoots(province_));
-  FS_RETURN_IF_ERROR(crypto::ParsePairingCode(code).status());
-  for (const crypto::DevicePublic& candidate : seen) {
-    if (candidate.device == me.device) continue;
-    FS_ASSIGN_OR_RETURN(bool ok, crypto::PairingCodeMatches(code, candidate, me));
-    if (!ok) continue;
-    return m.InTxn([&]() { return m.PinRoot(province_, candidate, "confirmed by an officer"); });
-  }
+  FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen,
+                      m.ActiveCandidateRoots(province_, me.device));
   if (seen.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "this laptop has seen no first device of office ", province_, " yet: sync, then try "
         "again (if this is the office's first laptop, use device approve --first); nothing was "
         "changed"));
+  }
+  if (first_device) {
+    seen.erase(std::remove_if(seen.begin(), seen.end(),
+                              [&](const crypto::DevicePublic& d) {
+                                return d.device != *first_device;
+                              }),
+               seen.end());
+    if (seen.empty()) {
+      return absl::NotFoundError(absl::StrCat(
+          first_device->ToString(), " is not a first device of office ", province_, " this "
+          "laptop has seen (fieldnode device list shows those it has); nothing was changed"));
+    }
+  } else if (seen.size() > 1) {
+    // Two roots for one office: one of them is not the office's (an
+    // administrator's laptop, or a hub's forgery). The code alone would
+    // pick the right one, but the officer must see that there are two.
+    std::string which;
+    for (const crypto::DevicePublic& d : seen) {
+      const RegisteredDevice* reg = FindDevice(d.device);
+      absl::StrAppend(&which, which.empty() ? "" : ", ", d.device.ToString(), " (",
+                      reg != nullptr ? Printable(reg->name) : std::string("not in the registry"),
+                      ")");
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "office ", province_, " has ", seen.size(), " first devices as this laptop sees it: ",
+        which, "; only one is your office's. Read the first device on the approving laptop's "
+        "\"fieldnode device list\", run \"fieldnode device join --first-device ID --code "
+        "CODE\" with it, and tell the hub administrator about the other (fieldhub node revoke); "
+        "nothing was changed"));
+  }
+  for (const crypto::DevicePublic& candidate : seen) {
+    FS_ASSIGN_OR_RETURN(bool ok, crypto::PairingCodeMatches(code, candidate, me));
+    if (!ok) continue;
+    return m.InTxn([&]() { return m.PinRoot(province_, candidate, "confirmed by an officer"); });
   }
   return absl::PermissionDeniedError(
       "wrong code: it is not the code a laptop of the office shows for this one. Read it again "
@@ -1344,7 +1579,9 @@ absl::Status KeyRing::ApproveFirst(std::string_view code) {
   HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
   return m.InTxn([&]() -> absl::Status {
     if (restart) {
-      FS_RETURN_IF_ERROR(m.Alert(absl::StrCat(
+      FS_RETURN_IF_ERROR(m.Alert(
+          absl::StrCat("restart:", province_, ":", me.device.ToString()),
+          absl::StrCat(
           "every first device of office ", province_, " this laptop knew of was revoked; this "
           "laptop became the office's first device instead")));
       FS_ASSIGN_OR_RETURN(auto del, m.db->Prepared("DELETE FROM _fs_roots WHERE province = ?1"));
@@ -1408,7 +1645,7 @@ absl::Status KeyRing::Approve(const DeviceId& device, std::string_view code) {
   });
 }
 
-absl::Status KeyRing::Remove(const DeviceId& device) {
+absl::StatusOr<KeyRing::Removal> KeyRing::Remove(const DeviceId& device) {
   Impl& m = *impl_;
   FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office,
                       SigningMember("removing", "remove devices"));
@@ -1417,10 +1654,14 @@ absl::Status KeyRing::Remove(const DeviceId& device) {
         "a laptop cannot remove itself: remove it from another laptop of the office; nothing "
         "was changed");
   }
-  if (office->removed.count(device) > 0) return absl::OkStatus();
+  Removal out;
+  if (office->removed.count(device) > 0) {
+    out.done_already = true;
+    return out;
+  }
   const RegisteredDevice* d = FindDevice(device);
   crypto::DevicePublic keys;
-  if (auto it = office->members.find(device); it != office->members.end()) {
+  if (auto it = office->approved.find(device); it != office->approved.end()) {
     keys = it->second;
   } else if (d != nullptr && d->province == province_) {
     keys = d->keys;
@@ -1428,43 +1669,74 @@ absl::Status KeyRing::Remove(const DeviceId& device) {
     return absl::NotFoundError(absl::StrCat("device ", device.ToString(), " is not a device of "
                                             "office ", province_, "; nothing was changed"));
   }
-  FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> links, m.MembershipRecords(province_));
-  std::vector<std::string> kept;
-  for (const KeyRecord& l : links) {
-    if (l.action == crypto::MembershipAction::kApprove && l.signer == device &&
-        office->IsMember(l.subject.device)) {
-      if (kept.size() == crypto::kMaxKeptApprovals) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "device ", device.ToString(), " approved more than ", crypto::kMaxKeptApprovals,
-            " devices still in the office; approve some of them again from this laptop first, "
-            "then remove it; nothing was changed"));
-      }
-      kept.push_back(l.Id());
-    }
-  }
+  FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> kept,
+                      m.KeptApprovals(*office, province_, device, identity_->device()));
+  for (const KeyRecord& k : kept) out.kept.push_back(k.subject.device);
   HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
-  return m.InTxn([&]() -> absl::Status {
-    return m.Store(crypto::MembershipRecord(*identity_, clock.Now(), province_,
-                                            crypto::MembershipAction::kRemove, keys,
-                                            std::move(kept)),
-                   false);
-  });
+  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(out.records, m.StoreRemoval(*identity_, clock, province_, keys, kept));
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 absl::StatusOr<bool> KeyRing::IsMember(const std::string& province, const DeviceId& device) {
   return impl_->Trusted(province, device, /*now=*/true);
 }
 
-absl::StatusOr<std::vector<std::string>> KeyRing::TrustAlerts() {
-  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT text FROM _fs_trust_alerts ORDER BY "
-                                                   "seq"));
-  std::vector<std::string> out;
+absl::StatusOr<std::vector<KeyRing::TrustAlert>> KeyRing::Alerts(bool acknowledged) {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT seq, text, at, last_at, seen, acked_at "
+                                                   "FROM _fs_trust_alerts WHERE ?1 OR acked_at "
+                                                   "= 0 ORDER BY seq"));
+  st->BindInt(1, acknowledged ? 1 : 0);
+  std::vector<TrustAlert> out;
   while (true) {
     FS_ASSIGN_OR_RETURN(bool r, st->Step());
     if (!r) break;
-    out.push_back(st->ColumnString(0));
+    TrustAlert a;
+    a.id = st->ColumnInt(0);
+    a.text = st->ColumnString(1);
+    a.first_at_millis = st->ColumnInt(2);
+    a.last_at_millis = st->ColumnInt(3);
+    a.seen = st->ColumnInt(4);
+    a.acknowledged_at_millis = st->ColumnInt(5);
+    out.push_back(std::move(a));
   }
   return out;
+}
+
+absl::StatusOr<std::vector<std::string>> KeyRing::TrustAlerts() {
+  FS_ASSIGN_OR_RETURN(std::vector<TrustAlert> alerts, Alerts(/*acknowledged=*/false));
+  std::vector<std::string> out;
+  for (TrustAlert& a : alerts) out.push_back(std::move(a.text));
+  return out;
+}
+
+absl::StatusOr<size_t> KeyRing::AcknowledgeAlerts(std::optional<int64_t> id) {
+  Impl& m = *impl_;
+  size_t n = 0;
+  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+    if (id) {
+      FS_ASSIGN_OR_RETURN(auto known, m.db->Prepared("SELECT 1 FROM _fs_trust_alerts WHERE seq "
+                                                     "= ?1"));
+      known->BindInt(1, *id);
+      FS_ASSIGN_OR_RETURN(bool found, known->Step());
+      if (!found) {
+        return absl::NotFoundError(absl::StrCat(
+            "there is no alert ", *id, " (fieldnode device alerts --all lists them with their "
+            "numbers); nothing was changed"));
+      }
+    }
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("UPDATE _fs_trust_alerts SET acked_at = ?1 "
+                                                "WHERE acked_at = 0 AND (?2 IS NULL OR seq = "
+                                                "?2)"));
+    st->BindInt(1, SystemClock::Get()->NowMillis());
+    if (id) st->BindInt(2, *id);
+    FS_RETURN_IF_ERROR(st->Run());
+    n = static_cast<size_t>(m.db->Changes());
+    return absl::OkStatus();
+  }));
+  return n;
 }
 
 absl::StatusOr<RowId> KeyRing::KeyRingOf(

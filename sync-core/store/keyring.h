@@ -4,7 +4,8 @@
 //
 // Tables in the replica file (docs/FORMATS.md): _fs_registry (devices and
 // their public keys, revocations), _fs_keys (key records, whether pushed),
-// _fs_erased (key rings destroyed). Secret keys are never stored here: an
+// _fs_key_refusals (why the hub refused some), _fs_erased (key rings
+// destroyed), _fs_roots, _fs_trust_alerts, _fs_trust. Secret keys are never stored here: an
 // office key or a data key is opened from its record when needed and held
 // in guarded memory until Lock().
 //
@@ -17,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -106,8 +108,34 @@ class KeyRing {
   // Records made here that the hub has not acknowledged, oldest first.
   absl::StatusOr<std::vector<std::string>> UnpushedRecords(size_t limit);
   absl::Status MarkPushed(const std::vector<std::string>& records);
-  // Records the hub refused for good: kept (pushed = 2), never sent again.
-  absl::Status MarkRefused(const std::vector<std::string>& records);
+  // Records the hub refused for good (PERMISSION_DENIED, INVALID_ARGUMENT):
+  // set aside (pushed = 2), with the hub's reason, so that they hold up no
+  // other record. No refusal of a record this laptop made itself is known
+  // to be final: each depends on the hub's registry, scope or version (a
+  // subject or recipient it does not list in the office, a record it does
+  // not hold yet, a format it does not know), so they are sent again.
+  absl::Status MarkRefused(const std::vector<std::string>& records, std::string_view reason = "");
+  // Puts up to `limit` records set aside, refused before
+  // `refused_before_millis`, back among those to push: membership records
+  // first, then those refused longest ago. Never one no hub may take, as
+  // this laptop can tell itself (signed by another device, or a key, share
+  // or membership record of another office than its own: a modified
+  // program's), nor a share of an office key to a device that is no member
+  // any more (not needed). How many. Each sync pass calls it after its
+  // pushes, for records refused before the pass, with
+  // tuning::kKeyRecordsResentPerPass; `fieldnode device resend` with no
+  // limit.
+  absl::StatusOr<size_t> ResendRefused(size_t limit,
+                                       int64_t refused_before_millis = INT64_MAX);
+  // A record of this laptop's the hub refused, set aside.
+  struct RefusedRecord {
+    crypto::KeyRecord record;
+    std::string reason;  // the hub's words, made printable
+    int64_t at_millis = 0;
+    int64_t refusals = 0;  // how many times the hub refused it
+  };
+  // The records set aside, oldest first.
+  absl::StatusOr<std::vector<RefusedRecord>> RefusedRecords();
   // Counts of held records by kind, for status and tests.
   absl::StatusOr<std::map<crypto::KeyRecordKind, int64_t>> CountRecords();
 
@@ -132,19 +160,33 @@ class KeyRing {
     // laptop's root: the one its own screen must show (for a device waiting
     // to be approved, or to join).
     std::string code;
+    // A membership record about this device that this laptop signed and the
+    // hub refused (set aside, sent again at each sync): the hub's reason.
+    std::string refused;
+  };
+  // A first device of this laptop's office the hub showed, not pinned here.
+  struct FirstDeviceSeen {
+    crypto::DevicePublic keys;
+    std::string name;  // as this laptop's registry holds it ("" if absent)
+    // This laptop's pairing code against it: what a member laptop whose
+    // first device it is shows for this one.
+    std::string my_code;
   };
   struct OfficeView {
     // The office's first device as pinned here; none until an officer
     // confirmed it (device join, or approve --first on the first laptop).
     std::optional<crypto::DevicePublic> root;
-    // Not pinned yet: the one first device of the office this laptop has
-    // seen (what its code is computed against), and how many it has seen.
+    // Not pinned yet: the first devices of the office this laptop has seen
+    // (signed by themselves), less this laptop and those revoked in its
+    // registry; `first_device_seen` when there is exactly one.
+    std::vector<FirstDeviceSeen> first_devices_seen;
     std::optional<crypto::DevicePublic> first_device_seen;
-    size_t first_devices_seen = 0;
     bool member = false;                       // this laptop may hold the office's keys
     bool removed = false;                      // this laptop was removed or revoked
-    // This laptop's pairing code (against the pinned root, or itself if
-    // none), to be compared with the approving laptop's screen.
+    // This laptop's pairing code, to be compared with the approving
+    // laptop's screen: against the pinned root, else the one first device
+    // seen, else itself (the office's first laptop); "" when several first
+    // devices were seen (each has its own, above).
     std::string my_code;
     std::vector<OfficeDevice> devices;
     std::vector<std::string> problems;  // membership records not taken
@@ -159,20 +201,51 @@ class KeyRing {
   // member laptop shows for it (the same as its own, when the hub showed
   // both laptops the same first device). Pins that first device. Needs the
   // keystore unlocked. Until then this laptop trusts no other device's
-  // office keys, whatever the hub relays.
-  absl::Status Join(std::string_view code);
+  // office keys, whatever the hub relays. When this laptop has seen more
+  // than one first device of its office (OfficeView::first_devices_seen),
+  // the officer names the one the member laptop shows (`first_device`);
+  // without it, FAILED_PRECONDITION naming them and nothing pinned.
+  absl::Status Join(std::string_view code, std::optional<DeviceId> first_device = std::nullopt);
   // A member approves `device` of its office, after the officer compared
   // `code` with the new device's screen. Needs the keystore unlocked.
   absl::Status Approve(const DeviceId& device, std::string_view code);
   // A member removes `device` from the office for good; the office's keys
   // move to a new generation at the next sync. Needs the keystore unlocked.
-  absl::Status Remove(const DeviceId& device);
+  // The approvals `device` signed for today's members are kept (listed in
+  // the removal, at most crypto::kMaxKeptApprovals a record: several
+  // records when more, the one approving this laptop in the first), so
+  // that those members stay; the report says which.
+  struct Removal {
+    bool done_already = false;            // removed before: nothing written
+    std::vector<DeviceId> kept;           // members whose approval by it is kept
+    size_t records = 0;                   // removal records written
+  };
+  absl::StatusOr<Removal> Remove(const DeviceId& device);
   // Whether `device` is a member of `province` now, by that office's chain
   // as this laptop holds it.
   absl::StatusOr<bool> IsMember(const std::string& province, const DeviceId& device);
-  // What the hub served that this laptop refused (changed keys, a
-  // revocation undone, a second first device), oldest first.
+  // What the hub served that this laptop refused (changed keys, a name
+  // changed, a revocation undone, a second first device). One alert a
+  // subject (a device and what about it): seen again, it is counted, not
+  // repeated; seen again with other words (another name), its text is
+  // replaced and it is shown again even if acknowledged. Text that came
+  // from the hub is stored made printable (base/strings.h).
+  struct TrustAlert {
+    int64_t id = 0;  // what `fieldnode device alerts --ack ID` names
+    std::string text;
+    int64_t first_at_millis = 0;
+    int64_t last_at_millis = 0;
+    int64_t seen = 0;  // times the hub served it
+    int64_t acknowledged_at_millis = 0;  // 0 while not acknowledged
+  };
+  // Oldest first; acknowledged ones only if `acknowledged`.
+  absl::StatusOr<std::vector<TrustAlert>> Alerts(bool acknowledged);
+  // The texts of the alerts not acknowledged, oldest first (status).
   absl::StatusOr<std::vector<std::string>> TrustAlerts();
+  // Acknowledges alert `id`, or every alert if none given: an officer read
+  // it; status no longer shows it. How many were newly acknowledged;
+  // NOT_FOUND if there is no alert `id`.
+  absl::StatusOr<size_t> AcknowledgeAlerts(std::optional<int64_t> id);
 
   // Hooks for Replica::SetSecurity: verify always; sign and seal when
   // unlocked (a write of a sensitive field while locked is refused with

@@ -108,6 +108,28 @@ TEST_F(MembershipTest, ARemovedDevicesApprovalsStayOnlyIfTheRemovalKeepsThem) {
   EXPECT_FALSE(none.IsMember(b_.device()));
 }
 
+// A removal keeps at most 16 approvals a record: more are written as
+// several removals of the same device, whose kept lists add up; an approval
+// none of them lists still falls.
+TEST_F(MembershipTest, SeveralRemovalsOfOneDeviceKeepWhatAnyOfThemLists) {
+  const KeyRecord a_by_root = Approve(root_, a_, 1);
+  const KeyRecord b_by_a = Approve(a_, b_, 2);
+  const KeyRecord c_by_a = Approve(a_, c_, 3);
+  const KeyRecord x_by_a = Approve(a_, x_, 4);
+  std::vector<KeyRecord> records = {a_by_root, b_by_a, c_by_a, x_by_a,
+                                    Remove(root_, a_, 10, {b_by_a.Id()}),
+                                    Remove(root_, a_, 10, {c_by_a.Id()})};
+  std::mt19937 rng(11);
+  for (int i = 0; i < 4; ++i) {
+    std::shuffle(records.begin(), records.end(), rng);
+    Membership m = Of(records);
+    EXPECT_FALSE(m.IsMember(a_.device()));
+    EXPECT_TRUE(m.IsMember(b_.device()));
+    EXPECT_TRUE(m.IsMember(c_.device()));
+    EXPECT_FALSE(m.IsMember(x_.device()));
+  }
+}
+
 TEST_F(MembershipTest, TheRootRemovedStaysTheAnchorOfTheApprovalsItKept) {
   const KeyRecord a_by_root = Approve(root_, a_, 1);
   const KeyRecord b_by_root = Approve(root_, b_, 2);
