@@ -55,6 +55,9 @@ constexpr const char* kRegistry[] = {
     "NULL UNIQUE, kind INTEGER NOT NULL, province TEXT, keyring BLOB, signer BLOB NOT NULL, "
     "stored_at INTEGER NOT NULL, bytes BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS hub_keys_ring ON hub_keys(keyring)",
+    // An office's membership records, read when its removals are computed
+    // (hub/office_removals.h). Added after schema version 2; an index only.
+    "CREATE INDEX IF NOT EXISTS hub_keys_office ON hub_keys(kind, province)",
     // Key rings erased (crypto-shredded): their data keys are refused.
     "CREATE TABLE IF NOT EXISTS hub_erased(keyring BLOB PRIMARY KEY, erased_at INTEGER NOT "
     "NULL, by_device BLOB NOT NULL) WITHOUT ROWID",
@@ -362,7 +365,7 @@ absl::Status SqliteHubStore::RevokeNode(const DeviceId& device, const std::strin
   std::lock_guard<std::mutex> w(write_mu_);
   std::lock_guard<std::mutex> l(registry_mu_);
   const int64_t now = clock_->NowMillis();
-  return InTxn(*registry_, [&]() -> absl::Status {
+  absl::Status s = InTxn(*registry_, [&]() -> absl::Status {
     std::string name, province;
     {
       FS_ASSIGN_OR_RETURN(auto n, registry_->Prepared("SELECT name, province, revoked_at FROM "
@@ -400,6 +403,9 @@ absl::Status SqliteHubStore::RevokeNode(const DeviceId& device, const std::strin
                                        "\" of province ", province,
                                        " revoked at log position ", position));
   });
+  // A revocation can change an office's root here (hub/office_removals.h).
+  ForgetRemovals("");
+  return s;
 }
 
 absl::StatusOr<HubAuditTrail> SqliteHubStore::AuditTrail() {
@@ -626,7 +632,45 @@ absl::StatusOr<NodeInfo> SqliteHubStore::Authenticate(const DeviceId& device,
         " was revoked by the hub administrator; it can no longer sync. If this is a mistake, "
         "ask the administrator; a replacement device needs a new enrolment token"));
   }
+  // Removed by its office's signed records: refused as a revocation is,
+  // without waiting for the administrator.
+  FS_ASSIGN_OR_RETURN(std::optional<OfficeRemoval> removed,
+                      RemovalOf(*registry_, n.province, device));
+  if (removed) return absl::PermissionDeniedError(RemovedMessage(device, n.province, *removed));
   return n;
+}
+
+absl::StatusOr<std::optional<OfficeRemoval>> SqliteHubStore::RemovalOf(
+    sqlite::Db& db, const std::string& province, const DeviceId& device) {
+  std::shared_ptr<const OfficeRemovals> office;
+  uint64_t version = 0;
+  {
+    std::lock_guard<std::mutex> l(removals_mu_);
+    auto it = removals_.find(province);
+    if (it != removals_.end()) office = it->second;
+    version = removals_version_;
+  }
+  if (!office) {
+    FS_ASSIGN_OR_RETURN(OfficeRemovals computed, ComputeOfficeRemovals(db, province));
+    office = std::make_shared<const OfficeRemovals>(std::move(computed));
+    std::lock_guard<std::mutex> l(removals_mu_);
+    // Kept only if nothing was dropped meanwhile: the records read may
+    // predate a membership record stored since.
+    if (removals_version_ == version) removals_[province] = office;
+  }
+  auto it = office->removed.find(device);
+  if (it == office->removed.end()) return std::nullopt;
+  return it->second;
+}
+
+void SqliteHubStore::ForgetRemovals(const std::string& province) {
+  std::lock_guard<std::mutex> l(removals_mu_);
+  ++removals_version_;
+  if (province.empty()) {
+    removals_.clear();
+  } else {
+    removals_.erase(province);
+  }
 }
 
 absl::Status SqliteHubStore::RecordDelivered(const DeviceId& device, int64_t position) {
@@ -898,6 +942,16 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node, const Pus
             "nothing of the push was stored"));
       }
     }
+    {
+      // Removed by its office since the call was authenticated: nothing of
+      // it is stored either, its membership records least of all (a
+      // removed laptop must not remove others).
+      FS_ASSIGN_OR_RETURN(std::optional<OfficeRemoval> removed,
+                          RemovalOf(writer_->db(), node.province, node.device));
+      if (removed) {
+        return absl::PermissionDeniedError(RemovedMessage(node.device, node.province, *removed));
+      }
+    }
     Scope scope(writer_->db());
     FS_ASSIGN_OR_RETURN(int64_t horizon, GcHorizon(writer_->db()));
     ApplyHooks hooks;
@@ -969,6 +1023,13 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node, const Pus
       return absl::OkStatus();
     };
     FS_ASSIGN_OR_RETURN(ApplyResult r, writer_->Apply(commits, std::nullopt, &hooks));
+    // Stored (or held already): the office's removals are computed again.
+    for (const crypto::KeyRecord& k : records) {
+      if (k.kind == crypto::KeyRecordKind::kMembership) {
+        ForgetRemovals(node.province);
+        break;
+      }
+    }
     if (erased_any) writer_->db().Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError();
     out.applied = static_cast<uint32_t>(r.applied);
     out.duplicates = static_cast<uint32_t>(r.duplicates);

@@ -116,6 +116,96 @@ TEST_F(RefusalTest, ARevokedNodeIsRefusedWithPermissionDenied) {
   EXPECT_NE(list.out.find("REVOKED"), std::string::npos) << list.out;
 }
 
+TEST_F(RefusalTest, ALaptopItsOfficeRemovedIsRefusedAndCannotRemoveOthers) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& lc3 = AddNode("LC");
+  const RowId kase = NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  for (auto* n : {&lc1, &lc2, &lc3, &lc1}) MustSync(*n);
+  // The office removes lc2 (a lost laptop); nobody revokes it at the hub.
+  ASSERT_TRUE(lc1.keys()->Remove(lc2.replica().device_id()).ok());
+  MustSync(lc1);
+  const int64_t head = HubHead();
+  // lc2, which has not seen its removal, removes lc1 and edits the case.
+  ASSERT_TRUE(lc2.keys()->Remove(lc1.replica().device_id()).ok());
+  SetField(lc2.replica(), "cases", kase, "status", Value::Text("closed"));
+  auto r = lc2.Sync();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied) << r.status();
+  const std::string line = absl::StrCat("device ", lc2.replica().device_id().ToString(),
+                                        " was removed from office LC by its office on ");
+  EXPECT_NE(r.status().message().find(line), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("; enrol the laptop anew"), std::string::npos)
+      << r.status();
+  // A program that skips Hello is refused its push and its pull alike.
+  auto stub = Stub();
+  {
+    grpc::ClientContext ctx;
+    Auth(&ctx, lc2.credential());
+    pb::PushRequest push = PushOf(Unpushed(lc2.replica()));
+    auto mine = lc2.keys()->UnpushedRecords(100);
+    ASSERT_TRUE(mine.ok());
+    ASSERT_FALSE(mine->empty());
+    for (const std::string& k : *mine) push.add_key_records(k);
+    pb::PushResponse resp;
+    grpc::Status s = stub->Push(&ctx, push, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_NE(s.error_message().find(line), std::string::npos) << s.error_message();
+  }
+  {
+    grpc::ClientContext ctx;
+    Auth(&ctx, lc2.credential());
+    pb::PullRequest pull;
+    pull.set_protocol_version(pb::PROTOCOL_VERSION_2);
+    auto reader = stub->Pull(&ctx, pull);
+    pb::PullResponse msg;
+    EXPECT_FALSE(reader->Read(&msg));
+    grpc::Status s = reader->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  }
+  EXPECT_EQ(HubHead(), head);
+  // lc2's removal of lc1 never reached the office: lc1 still syncs, and
+  // for lc3 it is a member and lc2 is not.
+  MustSync(lc1);
+  MustSync(lc3);
+  EXPECT_TRUE(lc3.keys()->IsMember("LC", lc1.replica().device_id()).value());
+  EXPECT_FALSE(lc3.keys()->IsMember("LC", lc2.replica().device_id()).value());
+  EXPECT_EQ(lc3.Read("cases", kase, "status").value, Value::Text("intake"));
+}
+
+TEST_F(RefusalTest, TheHubFollowsTheOfficesRootOnceAPlantedFirstDeviceIsRevoked) {
+  // The administrator's laptop became LC's first device before the office's
+  // own; once it is revoked, the office starts anew (docs/CRYPTO.md), and
+  // the hub enforces the new root's removals.
+  auto& planted = AddNode("LC");
+  join_offices_ = false;
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  MustSync(planted);
+  ASSERT_EQ(hub_->Admin({"node", "revoke", planted.replica().device_id().ToString()}).exit_code,
+            0);
+  MustSync(lc1);
+  ASSERT_TRUE(lc1.BecomeFirstDevice().ok());
+  MustSync(lc1);
+  MustSync(lc2);
+  MustSync(lc1);
+  // lc2 has seen two first devices: its officer types the code lc1 shows.
+  const std::string code = CodeShownFor(lc1, lc2.replica().device_id());
+  ASSERT_TRUE(lc1.keys()->Approve(lc2.replica().device_id(), code).ok());
+  ASSERT_TRUE(lc2.keys()->Join(code).ok());
+  MustSync(lc1);
+  MustSync(lc2);
+  ASSERT_TRUE(lc1.keys()->IsMember("LC", lc2.replica().device_id()).value());
+  ASSERT_TRUE(lc1.keys()->Remove(lc2.replica().device_id()).ok());
+  MustSync(lc1);
+  auto r = lc2.Sync();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied) << r.status();
+  EXPECT_NE(r.status().message().find("removed from office LC by its office"), std::string::npos)
+      << r.status();
+  MustSync(lc1);
+}
+
 TEST_F(RefusalTest, AnExpiredEnrolmentTokenIsRefused) {
   auto token = hub_->Token("LC", "1ms");
   ASSERT_TRUE(token.ok());
