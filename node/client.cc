@@ -380,6 +380,16 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, KeyRing& keys, const Cr
                                        SyncReport* report) {
   FS_ASSIGN_OR_RETURN(int64_t cursor, replica.GetCursor(kPulledCursor));
   FS_ASSIGN_OR_RETURN(int64_t bootstrapped, replica.GetCursor(kBootstrappedCursor));
+  // A removed or revoked device's work is taken up to the end of the first
+  // pull, caught up, that began after the hub held its removal (KeyRing).
+  FS_RETURN_IF_ERROR(keys.BeginPull());
+  struct Abandon {
+    KeyRing& keys;
+    bool ended = false;
+    ~Abandon() {
+      if (!ended) keys.AbandonPull();
+    }
+  } abandon{keys};
   pb::PullRequest req;
   req.set_protocol_version(pb::PROTOCOL_VERSION_2);
   req.set_cursor(cursor);
@@ -536,7 +546,8 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, KeyRing& keys, const Cr
   if (!caught_up) {
     return absl::UnavailableError("the pull ended before the hub said it was complete; sync again");
   }
-  return absl::OkStatus();
+  abandon.ended = true;
+  return keys.EndPull();
 }
 
 absl::StatusOr<SyncReport> SyncClient::Sync(

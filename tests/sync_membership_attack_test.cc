@@ -3,13 +3,17 @@
 // administrator made first device of an office that has none, a pending
 // laptop shown a fake office, a member's records signed with keys the hub
 // lists instead of those it was approved with, and a removed device
-// blocking the rotation with an office key of a high generation.
+// blocking the rotation with an office key of a high generation. And from
+// the review of removals: what a removed or revoked laptop sends through a
+// hub that relays it anyway (a key record back-dated before its
+// revocation, commits and removals after its office removed it).
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "clock/clock_source.h"
+#include "crypto/envelope.h"
 #include "crypto/key_record.h"
 #include "crypto/pairing_code.h"
 #include "store/sqlite.h"
@@ -173,6 +177,89 @@ TEST_F(MembershipAttackTest, ARemovedDevicesHighGenerationKeyDoesNotBlockTheRota
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("removed from office LC by its office"),
             std::string::npos) << r.status();
+}
+
+TEST_F(MembershipAttackTest, ARevokedLaptopsBackDatedKeyPlantedAtTheHubIsNotSealedUnder) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  const RowId kase = NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(lc1);
+  MustSync(lc2);
+  const Hlc before = NowHlc();  // after the case's key was made, before the revocation
+  ASSERT_EQ(hub_->Admin({"node", "revoke", lc2.replica().device_id().ToString()}).exit_code, 0);
+  MustSync(lc1);  // sees the revocation; records the removal, rotates
+  MustSync(lc1);
+  // The stolen laptop makes a key of the case, wrapped for its office's
+  // newest key (public), dated before its revocation; someone with the
+  // hub's disk plants it.
+  auto newest = lc1.replica().db().Prepared(
+      "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'LC' ORDER BY generation DESC "
+      "LIMIT 1");
+  ASSERT_TRUE(*(*newest)->Step());
+  const crypto::KeyRecord office_key = Must(crypto::ParseKeyRecord((*newest)->ColumnString(0)));
+  (*newest)->Reset();
+  ASSERT_GT(office_key.generation, 1u) << "the office rotated";
+  const uint32_t version = 77;
+  const crypto::SecretBytes dek = crypto::SecretBytes::Random(crypto::kDataKeyBytes);
+  const crypto::KeyRecord planted = Must(crypto::WrapDataKey(
+      lc2.identity(), before, kase, version, dek, office_key, crypto::DataKeyPurpose::kOwner));
+  EditHubWhileStopped("INSERT INTO hub_keys(id, kind, province, keyring, signer, stored_at, "
+                      "bytes) VALUES (?1, 3, 'LC', ?2, ?3, 0, ?4)",
+                      [&](sqlite::Stmt* s) {
+                        s->BindBlob(1, planted.Id());
+                        s->BindBlob(2, kase.view());
+                        s->BindBlob(3, lc2.replica().device_id().view());
+                        s->BindBlob(4, planted.bytes);
+                      });
+  auto r = lc1.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->key_records_refused, 1u);
+  EXPECT_NE(r->key_refusal.find("revoked"), std::string::npos) << r->key_refusal;
+  // lc1's next write to the case is sealed under a key of its own.
+  SetField(lc1.replica(), "cases", kase, "narrative", Value::Text("sau khi thu hồi"));
+  auto row = lc1.replica().Get("cases", kase);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  const int col = lc1.replica().schema().FindTable("cases")->ColumnIndex("narrative");
+  auto header = crypto::ParseEnvelope((*row)->values[static_cast<size_t>(col)].str());
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_NE(header->key_version, version) << "sealed under the revoked laptop's key";
+}
+
+TEST_F(MembershipAttackTest, ARemovedLaptopsWorkRelayedByAHubThatForgotItsRemovalIsRefused) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& lc3 = AddNode("LC");
+  const RowId kase = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
+  for (auto* n : {&lc1, &lc2, &lc3}) MustSync(*n);
+  ASSERT_TRUE(lc1.keys()->Remove(lc2.replica().device_id()).ok());
+  MustSync(lc1);
+  MustSync(lc3);  // has seen the removal, in a pull completed since the hub held it
+  // Someone with the hub's disk deletes the removal: the hub takes lc2 again.
+  auto id = lc1.replica().db().Prepared("SELECT id FROM _fs_keys WHERE kind = 6 AND recipient = "
+                                        "?1");
+  (*id)->BindBlob(1, lc2.replica().device_id().view());
+  ASSERT_TRUE(*(*id)->Step());
+  const std::string removal = (*id)->ColumnString(0);
+  (*id)->Reset();
+  EditHubWhileStopped("DELETE FROM hub_keys WHERE id = ?1",
+                      [&](sqlite::Stmt* s) { s->BindBlob(1, removal); });
+  // lc2, which never saw its removal, removes lc1 and edits the case.
+  ASSERT_TRUE(lc2.keys()->Remove(lc1.replica().device_id()).ok());
+  SetField(lc2.replica(), "cases", kase, "status", Value::Text("closed"));
+  MustSync(lc2);
+  // lc3 takes neither: the pull is refused, naming the removal, and lc1
+  // stays a member.
+  auto r = lc3.Sync();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("removed from office LC"), std::string::npos)
+      << r.status();
+  EXPECT_EQ(lc3.replica().Get("cases", kase)
+                ->value()
+                .values[static_cast<size_t>(
+                    lc3.replica().schema().FindTable("cases")->ColumnIndex("status"))],
+            Value::Text("intake"));
+  EXPECT_TRUE(lc3.keys()->IsMember("LC", lc1.replica().device_id()).value());
+  EXPECT_FALSE(lc3.keys()->IsMember("LC", lc2.replica().device_id()).value());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
@@ -55,6 +56,11 @@ constexpr const char* kTables[] = {
     // Referrals this laptop has seen declined, completed or deleted by a
     // signed write: final here for good, whatever is written or shown later.
     "CREATE TABLE IF NOT EXISTS _fs_referral_final(referral BLOB PRIMARY KEY) WITHOUT ROWID",
+    // Devices removed from their office or revoked, and the number of the
+    // pull (counted in _fs_trust 'pulls') after which this laptop takes
+    // nothing more of theirs (KeyRing::EndPull).
+    "CREATE TABLE IF NOT EXISTS _fs_cutoffs(device BLOB PRIMARY KEY, pull INTEGER NOT NULL, "
+    "why TEXT NOT NULL) WITHOUT ROWID",
 };
 
 Id16 IdOf(std::string_view raw) {
@@ -95,6 +101,23 @@ class KeyRing::Impl {
   // Memberships computed from the records held, by province; dropped when
   // membership records, roots or revocations change.
   std::map<std::string, std::shared_ptr<crypto::Membership>> memberships;
+  // Pulls begun (persisted in _fs_trust), whether one is under way, and the
+  // cut-offs of removed or revoked devices: (pull, why), from _fs_cutoffs.
+  int64_t pulls = 0;
+  bool pulls_known = false;  // false on a replica this code has not opened before
+  bool in_pull = false;
+  std::map<DeviceId, std::pair<int64_t, std::string>> cutoffs;
+
+  // Why a record or commit of `device` arriving now is refused (it was
+  // removed or revoked, and this laptop has completed a pull since the hub
+  // held that), or nullptr. Outside a pull, anything arriving counts as
+  // after the last one.
+  const std::string* CutOff(const DeviceId& device) const {
+    auto it = cutoffs.find(device);
+    if (it == cutoffs.end()) return nullptr;
+    const int64_t now = in_pull ? pulls : pulls + 1;
+    return it->second.first < now ? &it->second.second : nullptr;
+  }
 
   void Wipe() {
     office_keys.clear();
@@ -122,6 +145,18 @@ class KeyRing::Impl {
     FS_ASSIGN_OR_RETURN(auto q, db->Prepared("SELECT coalesce(max(seq), 0) FROM _fs_keys"));
     FS_ASSIGN_OR_RETURN(bool r, q->Step());
     seq = r ? q->ColumnInt(0) : 0;
+    cutoffs.clear();
+    FS_ASSIGN_OR_RETURN(auto c, db->Prepared("SELECT device, pull, why FROM _fs_cutoffs"));
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool more, c->Step());
+      if (!more) break;
+      cutoffs[IdOf(c->ColumnBlob(0))] = {c->ColumnInt(1), c->ColumnString(2)};
+    }
+    FS_ASSIGN_OR_RETURN(auto p, db->Prepared("SELECT value FROM _fs_trust WHERE key = 'pulls'"));
+    FS_ASSIGN_OR_RETURN(bool counted, p->Step());
+    pulls = 0;
+    pulls_known = counted;
+    if (counted && !absl::SimpleAtoi(p->ColumnString(0), &pulls)) pulls = 0;
     return absl::OkStatus();
   }
 
@@ -684,6 +719,15 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(Replica* replica, std::st
     return absl::OkStatus();
   }));
   FS_RETURN_IF_ERROR(k->impl_->LoadRegistry());
+  if (!k->impl_->pulls_known) {
+    // First opened by a build that counts pulls: the removals and
+    // revocations already held were seen in earlier pulls.
+    FS_ASSIGN_OR_RETURN(auto st, k->impl_->db->Prepared("INSERT OR REPLACE INTO _fs_trust(key, "
+                                                        "value) VALUES ('pulls', '0')"));
+    FS_RETURN_IF_ERROR(st->Run());
+    k->impl_->pulls_known = true;
+    FS_RETURN_IF_ERROR(k->EndPull());
+  }
   return k;
 }
 
@@ -843,9 +887,18 @@ absl::StatusOr<KeyRecordsReport> KeyRing::AddRecords(const std::vector<std::stri
         refuse(absl::StrCat(r->Describe(), ": its signer is not in the hub's registry"));
         continue;
       }
-      if (signer->revoked() &&
-          static_cast<int64_t>(r->created.wall_millis()) > signer->revoked_at_millis) {
-        refuse(absl::StrCat(r->Describe(), ": made after its signer was revoked"));
+      // A device removed or revoked: nothing more of it once this laptop
+      // completed a pull after the hub held that (never judged by the
+      // record's own `created`, which its signer chooses). A grant to
+      // another office is still taken: it only tells who holds which key
+      // version, and knowing more of that never makes this laptop seal
+      // under a key it should not.
+      const bool bookkeeping =
+          r->kind == KeyRecordKind::kDataKey && r->province != province_;
+      if (const std::string* why = impl_->CutOff(r->signer);
+          why != nullptr && r->signer != replica_->device_id() && !bookkeeping) {
+        refuse(absl::StrCat(r->Describe(), ": its signer was ", *why, " before this record "
+                            "arrived"));
         continue;
       }
       absl::Status v = crypto::VerifyKeyRecord(*r, signer->keys);
@@ -906,6 +959,75 @@ absl::StatusOr<KeyRecordsReport> KeyRing::AddRecords(const std::vector<std::stri
     impl_->db->Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError();
   }
   return report;
+}
+
+absl::Status KeyRing::BeginPull() {
+  Impl& m = *impl_;
+  FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("INSERT OR REPLACE INTO _fs_trust(key, value) "
+                                              "VALUES ('pulls', ?1)"));
+  st->BindText(1, absl::StrCat(m.pulls + 1));
+  FS_RETURN_IF_ERROR(st->Run());
+  ++m.pulls;
+  m.in_pull = true;
+  return absl::OkStatus();
+}
+
+void KeyRing::AbandonPull() { impl_->in_pull = false; }
+
+absl::Status KeyRing::EndPull() {
+  Impl& m = *impl_;
+  m.in_pull = false;
+  const DeviceId self = replica_->device_id();
+  std::map<DeviceId, std::string> out;  // newly cut off, and why
+  for (const auto& [id, d] : m.registry) {
+    if (d.revoked() && id != self && m.cutoffs.count(id) == 0) {
+      out[id] = "revoked by the hub administrator";
+    }
+  }
+  // Removed by an office whose first device is pinned here, by a removal
+  // the hub holds (relayed by it, or pushed and acknowledged): a removal
+  // made here and not yet pushed waits, since the hub may still take the
+  // device's work until it has it.
+  std::vector<std::string> provinces;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT province FROM _fs_roots"));
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      provinces.push_back(st->ColumnString(0));
+    }
+  }
+  for (const std::string& p : provinces) {
+    FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(p));
+    if (!office) continue;
+    for (const DeviceId& d : office->removed) {
+      if (d == self || m.cutoffs.count(d) > 0 || out.count(d) > 0) continue;
+      FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> removals,
+                          m.Query("kind = 6 AND recipient = ?1 AND pushed = 1",
+                                  [&](sqlite::Stmt* s) { s->BindBlob(1, d.view()); }));
+      for (const KeyRecord& r : removals) {
+        if (r.action == crypto::MembershipAction::kRemove && r.province == p &&
+            office->approved.count(r.signer) > 0) {
+          out[d] = absl::StrCat("removed from office ", p, " by its office");
+          break;
+        }
+      }
+    }
+  }
+  if (out.empty()) return absl::OkStatus();
+  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+    for (const auto& [d, why] : out) {
+      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("INSERT OR IGNORE INTO _fs_cutoffs(device, "
+                                                  "pull, why) VALUES (?1, ?2, ?3)"));
+      st->BindBlob(1, d.view());
+      st->BindInt(2, m.pulls);
+      st->BindText(3, why);
+      FS_RETURN_IF_ERROR(st->Run());
+    }
+    return absl::OkStatus();
+  }));
+  for (const auto& [d, why] : out) m.cutoffs[d] = {m.pulls, why};
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<std::string>> KeyRing::UnpushedRecords(size_t limit) {
@@ -1641,6 +1763,11 @@ absl::Status KeyRing::Verify(const Commit& c, int64_t position) {
     return absl::PermissionDeniedError(absl::StrCat(
         "commit ", c.Name(), " was signed by device ", c.author.ToString(), " (", author->name,
         ") after its revocation; refused"));
+  }
+  if (const std::string* why = impl_->CutOff(c.author); why != nullptr) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "commit ", c.Name(), " of device ", c.author.ToString(), " (", author->name,
+        ") arrived after this laptop had seen that the device was ", *why, "; refused"));
   }
   // A device of an office's chain signs with the keys it was approved
   // with: a hub that lists other keys for it cannot have its commits taken.
