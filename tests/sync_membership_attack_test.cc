@@ -235,12 +235,16 @@ TEST_F(MembershipAttackTest, ARemovedLaptopsWorkRelayedByAHubThatForgotItsRemova
   MustSync(lc1);
   MustSync(lc3);  // has seen the removal, in a pull completed since the hub held it
   // Someone with the hub's disk deletes the removal: the hub takes lc2 again.
-  auto id = lc1.replica().db().Prepared("SELECT id FROM _fs_keys WHERE kind = 6 AND recipient = "
-                                        "?1");
-  (*id)->BindBlob(1, lc2.replica().device_id().view());
-  ASSERT_TRUE(*(*id)->Step());
-  const std::string removal = (*id)->ColumnString(0);
-  (*id)->Reset();
+  std::string removal;
+  auto st = lc1.replica().db().Prepared("SELECT bytes FROM _fs_keys WHERE kind = 6 AND "
+                                        "recipient = ?1");
+  (*st)->BindBlob(1, lc2.replica().device_id().view());
+  while (*(*st)->Step()) {
+    auto r = crypto::ParseKeyRecord((*st)->ColumnString(0));
+    if (r.ok() && r->action == crypto::MembershipAction::kRemove) removal = r->Id();
+  }
+  (*st)->Reset();
+  ASSERT_FALSE(removal.empty());
   EditHubWhileStopped("DELETE FROM hub_keys WHERE id = ?1",
                       [&](sqlite::Stmt* s) { s->BindBlob(1, removal); });
   // lc2, which never saw its removal, removes lc1 and edits the case.
