@@ -6,7 +6,8 @@
 // blocking the rotation with an office key of a high generation. And from
 // the review of removals: what a removed or revoked laptop sends through a
 // hub that relays it anyway (a key record back-dated before its
-// revocation, commits and removals after its office removed it).
+// revocation, commits and removals after its office removed it), and a
+// referral made by a laptop removed since.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -264,6 +265,32 @@ TEST_F(MembershipAttackTest, ARemovedLaptopsWorkRelayedByAHubThatForgotItsRemova
             Value::Text("intake"));
   EXPECT_TRUE(lc3.keys()->IsMember("LC", lc1.replica().device_id()).value());
   EXPECT_FALSE(lc3.keys()->IsMember("LC", lc2.replica().device_id()).value());
+}
+
+TEST_F(MembershipAttackTest, AReferralMadeByALaptopRemovedSinceGrantsNothingWrittenAfter) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId kase = NewCase(lc1.replica(), "LC", "Hoàng Thị Thu");
+  MustSync(lc1);
+  MustSync(lc2);
+  // lc2 refers the case to HN (a stolen laptop would, to a colluding
+  // office), HN accepts, and receives the keys.
+  AcceptReferral(lc2, hn, Refer(lc2.replica(), kase, "LC", "HN"));
+  MustSync(lc1);
+  ASSERT_EQ(hn.Read("cases", kase, "narrative").value.str(), "Hoàng Thị Thu");
+  // The office removes lc2: its referral no longer counts, so what is
+  // written after reaches HN no more.
+  ASSERT_TRUE(lc1.keys()->Remove(lc2.replica().device_id()).ok());
+  MustSync(lc1);
+  MustSync(lc1);
+  SetField(lc1.replica(), "cases", kase, "narrative", Value::Text("viết sau khi gỡ"));
+  MustSync(lc1);
+  MustSync(hn);
+  MustSync(lc1);
+  MustSync(hn);
+  EXPECT_EQ(lc1.Read("cases", kase, "narrative").value.str(), "viết sau khi gỡ");
+  EXPECT_EQ(hn.Read("cases", kase, "narrative").state, State::kNoKey);
 }
 
 }  // namespace

@@ -512,8 +512,8 @@ class KeyRing::Impl {
 
   // A referral whose case's keys may go to its receiving office, judged
   // from the signed authors of its fields (change/referral_rules.h), never
-  // from its current values alone: created by a device of the office that
-  // owns the case (case_id, from_office and to_office all written then and
+  // from its current values alone: created by a current member of the office
+  // that owns the case (case_id, from_office and to_office all written then and
   // never since), accepted by a device of to_office in a write based on
   // that creation, never seen declined, completed or deleted here, and no
   // concurrent answer left open.
@@ -569,7 +569,15 @@ class KeyRing::Impl {
       const auto status_v = version_of(*row, "status");
       if (!created || !case_v || !from_v || !status_v) continue;
       if (case_v->version != created->version || from_v->version != created->version) continue;
-      FS_ASSIGN_OR_RETURN(bool by_owner, Trusted(owner, created->version.device, false));
+      // Made by a member of the owning office *now*: a referral made by a
+      // device removed (or revoked) since grants nothing more, however it
+      // was dated. A creation's HLC is its author's choice, so a stolen
+      // laptop's referral made after the theft cannot be told from one made
+      // before; both stop once the office removes it, and a current member
+      // refers the case again if it should go on (docs/CRYPTO.md, "Referral
+      // authority"). The receiving office's answer may come from a device
+      // removed since: the grant goes only to that office's current key.
+      FS_ASSIGN_OR_RETURN(bool by_owner, Trusted(owner, created->version.device, /*now=*/true));
       if (!by_owner) continue;
       FS_ASSIGN_OR_RETURN(bool by_receiver, Trusted(a.to_office, status_v->version.device, false));
       if (!by_receiver) continue;
