@@ -416,7 +416,8 @@ absl::StatusOr<HubAuditTrail> SqliteHubStore::AuditTrail() {
 absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
                                                  const DeviceId& device,
                                                  const std::string& name,
-                                                 const crypto::DevicePublic& keys) {
+                                                 const crypto::DevicePublic& keys,
+                                                 bool proven) {
   if (device.is_nil()) return absl::InvalidArgumentError("enrolment names no device id");
   if (keys.device != device) return absl::InvalidArgumentError("keys of another device");
   if (absl::Status s = crypto::CheckDevicePublic(keys); !s.ok()) {
@@ -502,6 +503,16 @@ absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
           " is already enrolled at this hub; its credential is in its data directory. If that "
           "was lost, or the replica was restored from a backup, make a new replica (fieldnode "
           "init) and enrol it with a new token"));
+    }
+    // The retry replaces the credential, so it must come from the device's
+    // own keystore: its id, its keys and (often) its used token are no
+    // secret, and anyone holding them would otherwise lock it out.
+    if (enrolled && !proven) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "device ", device.ToString(), " is enrolled at this hub already; enrolling it again "
+          "(an answer that was lost) needs proof that the request comes from its own keystore, "
+          "which fieldnode enroll of this version sends: run it again from the device's data "
+          "directory (upgrade fieldnode if it is older). Nothing was changed"));
     }
     // The retry gets a new secret: the old credential stops working.
     e.secret.resize(32);

@@ -43,8 +43,8 @@ class SqliteHubStore : public HubStore {
   absl::StatusOr<HubAuditTrail> AuditTrail() override;
 
   absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
-                                   const std::string& name,
-                                   const crypto::DevicePublic& keys) override;
+                                   const std::string& name, const crypto::DevicePublic& keys,
+                                   bool proven) override;
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override;
   absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
                                         const std::string& secret) override;

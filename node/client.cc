@@ -16,6 +16,7 @@
 #include "base/strings.h"
 #include "base/tuning.h"
 #include "change/commit_codec.h"
+#include "crypto/enrolment_proof.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "proto/address.h"
 #include "proto/wire.h"
@@ -248,17 +249,20 @@ absl::StatusOr<HelloInfo> SyncClient::Hello(const Credential* cred) {
   h.skew_millis = (sent + received) / 2 - resp.hub_time_millis();
   h.province = resp.province();
   h.log_head = resp.log_head();
+  h.enrol_challenge = resp.enrol_challenge();
   return h;
 }
 
 absl::StatusOr<Credential> SyncClient::Enroll(const std::string& token,
-                                              const crypto::DevicePublic& keys,
+                                              const crypto::DeviceIdentity& id,
                                               const std::string& device_name,
                                               std::string* province, std::string* hub_id) {
+  const crypto::DevicePublic& keys = id.public_keys();
   const DeviceId& device = keys.device;
   Impl& m = *impl_;
-  grpc::ClientContext ctx;
-  m.Prepare(&ctx, m.opts.call_timeout_millis, nullptr);
+  // The hub's challenge, for the proof that this request comes from the
+  // device's keystore (what lets a lost answer be retried, by it alone).
+  FS_ASSIGN_OR_RETURN(HelloInfo hello, Hello(nullptr));
   pb::EnrollRequest req;
   req.set_protocol_version(pb::PROTOCOL_VERSION_2);
   req.set_token(token);
@@ -266,6 +270,14 @@ absl::StatusOr<Credential> SyncClient::Enroll(const std::string& token,
   req.set_device_name(device_name);
   req.set_sign_public_key(keys.sign_pk);
   req.set_box_public_key(keys.box_pk);
+  if (!hello.enrol_challenge.empty()) {
+    FS_ASSIGN_OR_RETURN(std::string proof, crypto::SignEnrolment(id, hello.hub_id,
+                                                                 hello.enrol_challenge, token));
+    req.set_challenge(hello.enrol_challenge);
+    req.set_proof(proof);
+  }
+  grpc::ClientContext ctx;
+  m.Prepare(&ctx, m.opts.call_timeout_millis, nullptr);
   pb::EnrollResponse resp;
   grpc::Status g = m.stub->Enroll(&ctx, req, &resp);
   if (!g.ok()) return Explain(g, m.opts.address, "the enrolment");
