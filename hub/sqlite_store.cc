@@ -349,6 +349,9 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStore::Nodes() {
                                           "d ON d.idx = l.device WHERE s.province IN (?1, '*') "
                                           "AND s.position > ?2 AND d.id != ?3"));
   for (NodeInfo& n : out) {
+    FS_ASSIGN_OR_RETURN(std::optional<OfficeRemoval> removed,
+                        RemovalOf(*registry_, n.province, n.device));
+    if (removed) n.removed_by_office_at_millis = std::max<int64_t>(removed->stored_at_millis, 1);
     pending->Reset();
     pending->BindText(1, n.province);
     pending->BindInt(2, n.delivered);
@@ -1413,7 +1416,7 @@ absl::StatusOr<GcReport> SqliteHubStore::CollectTombstones(int64_t min_age_milli
     for (const auto& [table, row, deleted_pos] : candidates) {
       bool acknowledged = true;
       for (const NodeInfo& n : nodes) {
-        if (n.revoked) continue;
+        if (n.revoked || n.removed_by_office_at_millis != 0) continue;  // never pulls again
         if (n.last_seen_millis < now - stale_after_millis) continue;  // stale: re-bootstraps
         FS_ASSIGN_OR_RETURN(bool v, scope.Visible(n.province, table, row));
         if (v && n.cursor < deleted_pos) {

@@ -44,6 +44,9 @@ struct NodeInfo {
   int64_t revoked_at_millis = 0;
   int64_t revoked_position = 0;       // the log head when it was revoked
   crypto::DevicePublic keys;          // registered at enrolment
+  // Removed by its office's signed records (refused as if revoked): when
+  // the hub stored the removal; 0 if it was not removed (Nodes() only).
+  int64_t removed_by_office_at_millis = 0;
 };
 
 struct EnrollToken {

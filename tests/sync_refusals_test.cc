@@ -186,6 +186,8 @@ TEST_F(RefusalTest, ALaptopItsOfficeRemovedIsRefusedAndCannotRemoveOthers) {
     EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
   }
   EXPECT_EQ(HubHead(), head);
+  auto list = hub_->Admin({"node", "list"});
+  EXPECT_NE(list.out.find("[REMOVED BY ITS OFFICE]"), std::string::npos) << list.out;
   // lc2's removal of lc1 never reached the office: lc1 still syncs, and
   // for lc3 it is a member and lc2 is not.
   MustSync(lc1);
