@@ -145,6 +145,11 @@ class KeyRing::Impl {
     FS_ASSIGN_OR_RETURN(auto q, db->Prepared("SELECT coalesce(max(seq), 0) FROM _fs_keys"));
     FS_ASSIGN_OR_RETURN(bool r, q->Step());
     seq = r ? q->ColumnInt(0) : 0;
+    return LoadCutOffs();
+  }
+
+  // The pull count and the cut-offs as the file holds them.
+  absl::Status LoadCutOffs() {
     cutoffs.clear();
     FS_ASSIGN_OR_RETURN(auto c, db->Prepared("SELECT device, pull, why FROM _fs_cutoffs"));
     while (true) {
@@ -971,11 +976,14 @@ absl::StatusOr<KeyRecordsReport> KeyRing::AddRecords(const std::vector<std::stri
 
 absl::Status KeyRing::BeginPull() {
   Impl& m = *impl_;
-  FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("INSERT OR REPLACE INTO _fs_trust(key, value) "
-                                              "VALUES ('pulls', ?1)"));
-  st->BindText(1, absl::StrCat(m.pulls + 1));
-  FS_RETURN_IF_ERROR(st->Run());
-  ++m.pulls;
+  // Counted in the file, and the cut-offs read again: another process of
+  // this data directory (the daemon, a sync) may have pulled meanwhile.
+  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+    FS_RETURN_IF_ERROR(m.db->Exec("INSERT OR REPLACE INTO _fs_trust(key, value) SELECT 'pulls', "
+                                  "CAST(coalesce((SELECT CAST(value AS INTEGER) FROM _fs_trust "
+                                  "WHERE key = 'pulls'), 0) + 1 AS TEXT)"));
+    return m.LoadCutOffs();
+  }));
   m.in_pull = true;
   return absl::OkStatus();
 }
@@ -1023,7 +1031,7 @@ absl::Status KeyRing::EndPull() {
     }
   }
   if (out.empty()) return absl::OkStatus();
-  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+  return m.InTxn([&]() -> absl::Status {
     for (const auto& [d, why] : out) {
       FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("INSERT OR IGNORE INTO _fs_cutoffs(device, "
                                                   "pull, why) VALUES (?1, ?2, ?3)"));
@@ -1032,10 +1040,8 @@ absl::Status KeyRing::EndPull() {
       st->BindText(3, why);
       FS_RETURN_IF_ERROR(st->Run());
     }
-    return absl::OkStatus();
-  }));
-  for (const auto& [d, why] : out) m.cutoffs[d] = {m.pulls, why};
-  return absl::OkStatus();
+    return m.LoadCutOffs();
+  });
 }
 
 absl::StatusOr<std::vector<std::string>> KeyRing::UnpushedRecords(size_t limit) {
