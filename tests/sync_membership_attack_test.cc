@@ -293,5 +293,49 @@ TEST_F(MembershipAttackTest, AReferralMadeByALaptopRemovedSinceGrantsNothingWrit
   EXPECT_EQ(hn.Read("cases", kase, "narrative").state, State::kNoKey);
 }
 
+TEST_F(MembershipAttackTest, ARemovedLaptopsKeyIsNotSealedUnderEvenIfTheHubNeverTookItsRemoval) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  const RowId kase = NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(lc1);
+  MustSync(lc2);
+  // lc1 removes lc2, and the hub refuses the removal (a hub that means to
+  // keep lc2 in): lc1 rotates all the same, but nothing sets lc2's cut-off.
+  ASSERT_TRUE(lc1.keys()->Remove(lc2.replica().device_id()).ok());
+  ASSERT_TRUE(lc1.replica().db().Exec("UPDATE _fs_keys SET pushed = 2 WHERE kind = 6 AND "
+                                      "pushed = 0").ok());
+  MustSync(lc1);
+  MustSync(lc1);
+  auto newest = lc1.replica().db().Prepared(
+      "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'LC' ORDER BY generation DESC "
+      "LIMIT 1");
+  ASSERT_TRUE(*(*newest)->Step());
+  const crypto::KeyRecord office_key = Must(crypto::ParseKeyRecord((*newest)->ColumnString(0)));
+  (*newest)->Reset();
+  ASSERT_GT(office_key.generation, 1u) << "the office rotated";
+  // lc2 makes a key of the case for the new office key (public), and the
+  // hub relays it.
+  const uint32_t version = 78;
+  const crypto::SecretBytes dek = crypto::SecretBytes::Random(crypto::kDataKeyBytes);
+  const crypto::KeyRecord planted = Must(crypto::WrapDataKey(
+      lc2.identity(), NowHlc(), kase, version, dek, office_key, crypto::DataKeyPurpose::kOwner));
+  EditHubWhileStopped("INSERT INTO hub_keys(id, kind, province, keyring, signer, stored_at, "
+                      "bytes) VALUES (?1, 3, 'LC', ?2, ?3, 0, ?4)",
+                      [&](sqlite::Stmt* s) {
+                        s->BindBlob(1, planted.Id());
+                        s->BindBlob(2, kase.view());
+                        s->BindBlob(3, lc2.replica().device_id().view());
+                        s->BindBlob(4, planted.bytes);
+                      });
+  MustSync(lc1);
+  SetField(lc1.replica(), "cases", kase, "narrative", Value::Text("sau khi gỡ"));
+  auto row = lc1.replica().Get("cases", kase);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  const int col = lc1.replica().schema().FindTable("cases")->ColumnIndex("narrative");
+  auto header = crypto::ParseEnvelope((*row)->values[static_cast<size_t>(col)].str());
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_NE(header->key_version, version) << "sealed under the removed laptop's key";
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

@@ -1638,7 +1638,9 @@ absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
       const RegisteredDevice* signer = FindDevice(IdOf(st->ColumnBlob(2)));
       bool by_owner = signer != nullptr && !owner.empty() && signer->province == owner;
       if (by_owner) {
-        FS_ASSIGN_OR_RETURN(by_owner, impl_->Trusted(owner, signer->keys.device, false));
+        // A member of the owning office now: a version a device removed
+        // since made (it knows that key) is never sealed under again.
+        FS_ASSIGN_OR_RETURN(by_owner, impl_->Trusted(owner, signer->keys.device, /*now=*/true));
       }
       const bool by_me = identity_ && IdOf(st->ColumnBlob(2)) == identity_->device();
       if (!by_owner && !by_me) continue;
