@@ -176,7 +176,8 @@ Example:
 list    enrolled nodes: province, last seen, lag (log positions behind),
         pending (entries of its scope waiting), commits pushed, protocol,
         clock skew, key fingerprint (compare it with the one `fieldnode enroll`
-        printed on the laptop), name, and whether it was revoked.
+        printed on the laptop), name, and whether it was revoked or removed
+        by its office (a signed removal: the hub refuses it as if revoked).
 revoke  refuses the node from now on (a lost or stolen laptop); its office
         moves to new keys at its next sync. Recorded in the audit trail.
 
@@ -566,7 +567,9 @@ int NodeCmd(const Args& args) {
           ", \"key_fingerprint\": ", fp.empty() ? "null" : JsonString(fp),
           ", \"first_device_code\": ",
           FirstDeviceCodeOf(n).empty() ? "null" : JsonString(FirstDeviceCodeOf(n)),
-          ", \"revoked\": ", n.revoked ? "true" : "false", "}");
+          ", \"revoked\": ", n.revoked ? "true" : "false",
+          ", \"removed_by_office\": ", n.removed_by_office_at_millis != 0 ? "true" : "false",
+          "}");
     }
     std::printf("%s]\n", out.c_str());
     return 0;
@@ -589,7 +592,10 @@ int NodeCmd(const Args& args) {
                 static_cast<unsigned long long>(n.acknowledged_seq), n.protocol_version,
                 static_cast<long long>(n.clock_skew_millis), code.empty() ? "-" : code.c_str(),
                 fp.empty() ? "-" : fp.c_str(),
-                Printable(n.name).c_str(), n.revoked ? "  [REVOKED]" : "");
+                Printable(n.name).c_str(),
+                n.revoked                           ? "  [REVOKED]"
+                : n.removed_by_office_at_millis != 0 ? "  [REMOVED BY ITS OFFICE]"
+                                                     : "");
   }
   return 0;
 }

@@ -13,7 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 #include "change/commit_codec.h"
+#include "crypto/enrolment_proof.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
+#include "hub/enrol_challenge.h"
 #include "proto/address.h"
 #include "proto/wire.h"
 #include "schema/schema.h"
@@ -76,6 +78,7 @@ class SyncService final : public pb::Sync::Service {
     absl::StatusOr<int64_t> head = store_->LogHead();
     if (!head.ok()) return Fail("hello", head.status());
     resp->set_log_head(*head);
+    resp->set_enrol_challenge(challenges_.Issue(now));
     // A credential is optional here; if one is sent it must be valid.
     if (ctx->client_metadata().count(wire::kAuthKey) > 0) {
       absl::StatusOr<NodeInfo> node = Authenticate(ctx);
@@ -107,7 +110,29 @@ class SyncService final : public pb::Sync::Service {
     keys.device = *device;
     keys.sign_pk = req->sign_public_key();
     keys.box_pk = req->box_public_key();
-    absl::StatusOr<Enrolment> e = store_->Enroll(req->token(), *device, req->device_name(), keys);
+    // A proof that the request comes from the keystore of those keys: checked
+    // whenever sent; the store requires it to enrol an enrolled device again.
+    bool proven = false;
+    if (!req->challenge().empty() || !req->proof().empty()) {
+      if (absl::Status c = challenges_.Check(req->challenge(), clock_->NowMillis(),
+                                             wire::kEnrolChallengeMillis);
+          !c.ok()) {
+        return Fail("enroll", c);
+      }
+      if (!crypto::CheckDevicePublic(keys).ok() ||
+          !crypto::VerifyEnrolment(keys, store_->hub_id(), req->challenge(), req->token(),
+                                   req->proof())
+               .ok()) {
+        return Fail("enroll", absl::PermissionDeniedError(absl::StrCat(
+                                  "the enrolment of device ", device->ToString(),
+                                  " carries a proof that does not verify against the public "
+                                  "keys it registers: it was not sent from that device's "
+                                  "keystore; nothing was changed")));
+      }
+      proven = true;
+    }
+    absl::StatusOr<Enrolment> e =
+        store_->Enroll(req->token(), *device, req->device_name(), keys, proven);
     if (!e.ok()) return Fail("enroll", e.status());
     resp->set_secret(e->secret);
     resp->set_province(e->province);
@@ -304,6 +329,7 @@ class SyncService final : public pb::Sync::Service {
   HubStore* store_;
   ClockSource* clock_;
   bool verbose_;
+  const EnrolChallenges challenges_;
 };
 
 }  // namespace

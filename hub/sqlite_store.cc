@@ -55,6 +55,9 @@ constexpr const char* kRegistry[] = {
     "NULL UNIQUE, kind INTEGER NOT NULL, province TEXT, keyring BLOB, signer BLOB NOT NULL, "
     "stored_at INTEGER NOT NULL, bytes BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS hub_keys_ring ON hub_keys(keyring)",
+    // An office's membership records, read when its removals are computed
+    // (hub/office_removals.h). Added after schema version 2; an index only.
+    "CREATE INDEX IF NOT EXISTS hub_keys_office ON hub_keys(kind, province)",
     // Key rings erased (crypto-shredded): their data keys are refused.
     "CREATE TABLE IF NOT EXISTS hub_erased(keyring BLOB PRIMARY KEY, erased_at INTEGER NOT "
     "NULL, by_device BLOB NOT NULL) WITHOUT ROWID",
@@ -346,6 +349,9 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStore::Nodes() {
                                           "d ON d.idx = l.device WHERE s.province IN (?1, '*') "
                                           "AND s.position > ?2 AND d.id != ?3"));
   for (NodeInfo& n : out) {
+    FS_ASSIGN_OR_RETURN(std::optional<OfficeRemoval> removed,
+                        RemovalOf(*registry_, n.province, n.device));
+    if (removed) n.removed_by_office_at_millis = std::max<int64_t>(removed->stored_at_millis, 1);
     pending->Reset();
     pending->BindText(1, n.province);
     pending->BindInt(2, n.delivered);
@@ -362,7 +368,7 @@ absl::Status SqliteHubStore::RevokeNode(const DeviceId& device, const std::strin
   std::lock_guard<std::mutex> w(write_mu_);
   std::lock_guard<std::mutex> l(registry_mu_);
   const int64_t now = clock_->NowMillis();
-  return InTxn(*registry_, [&]() -> absl::Status {
+  absl::Status s = InTxn(*registry_, [&]() -> absl::Status {
     std::string name, province;
     {
       FS_ASSIGN_OR_RETURN(auto n, registry_->Prepared("SELECT name, province, revoked_at FROM "
@@ -400,6 +406,9 @@ absl::Status SqliteHubStore::RevokeNode(const DeviceId& device, const std::strin
                                        "\" of province ", province,
                                        " revoked at log position ", position));
   });
+  // A revocation can change an office's root here (hub/office_removals.h).
+  ForgetRemovals("");
+  return s;
 }
 
 absl::StatusOr<HubAuditTrail> SqliteHubStore::AuditTrail() {
@@ -410,7 +419,8 @@ absl::StatusOr<HubAuditTrail> SqliteHubStore::AuditTrail() {
 absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
                                                  const DeviceId& device,
                                                  const std::string& name,
-                                                 const crypto::DevicePublic& keys) {
+                                                 const crypto::DevicePublic& keys,
+                                                 bool proven) {
   if (device.is_nil()) return absl::InvalidArgumentError("enrolment names no device id");
   if (keys.device != device) return absl::InvalidArgumentError("keys of another device");
   if (absl::Status s = crypto::CheckDevicePublic(keys); !s.ok()) {
@@ -496,6 +506,16 @@ absl::StatusOr<Enrolment> SqliteHubStore::Enroll(const std::string& token,
           " is already enrolled at this hub; its credential is in its data directory. If that "
           "was lost, or the replica was restored from a backup, make a new replica (fieldnode "
           "init) and enrol it with a new token"));
+    }
+    // The retry replaces the credential, so it must come from the device's
+    // own keystore: its id, its keys and (often) its used token are no
+    // secret, and anyone holding them would otherwise lock it out.
+    if (enrolled && !proven) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "device ", device.ToString(), " is enrolled at this hub already; enrolling it again "
+          "(an answer that was lost) needs proof that the request comes from its own keystore, "
+          "which fieldnode enroll of this version sends: run it again from the device's data "
+          "directory (upgrade fieldnode if it is older). Nothing was changed"));
     }
     // The retry gets a new secret: the old credential stops working.
     e.secret.resize(32);
@@ -626,7 +646,45 @@ absl::StatusOr<NodeInfo> SqliteHubStore::Authenticate(const DeviceId& device,
         " was revoked by the hub administrator; it can no longer sync. If this is a mistake, "
         "ask the administrator; a replacement device needs a new enrolment token"));
   }
+  // Removed by its office's signed records: refused as a revocation is,
+  // without waiting for the administrator.
+  FS_ASSIGN_OR_RETURN(std::optional<OfficeRemoval> removed,
+                      RemovalOf(*registry_, n.province, device));
+  if (removed) return absl::PermissionDeniedError(RemovedMessage(device, n.province, *removed));
   return n;
+}
+
+absl::StatusOr<std::optional<OfficeRemoval>> SqliteHubStore::RemovalOf(
+    sqlite::Db& db, const std::string& province, const DeviceId& device) {
+  std::shared_ptr<const OfficeRemovals> office;
+  uint64_t version = 0;
+  {
+    std::lock_guard<std::mutex> l(removals_mu_);
+    auto it = removals_.find(province);
+    if (it != removals_.end()) office = it->second;
+    version = removals_version_;
+  }
+  if (!office) {
+    FS_ASSIGN_OR_RETURN(OfficeRemovals computed, ComputeOfficeRemovals(db, province));
+    office = std::make_shared<const OfficeRemovals>(std::move(computed));
+    std::lock_guard<std::mutex> l(removals_mu_);
+    // Kept only if nothing was dropped meanwhile: the records read may
+    // predate a membership record stored since.
+    if (removals_version_ == version) removals_[province] = office;
+  }
+  auto it = office->removed.find(device);
+  if (it == office->removed.end()) return std::nullopt;
+  return it->second;
+}
+
+void SqliteHubStore::ForgetRemovals(const std::string& province) {
+  std::lock_guard<std::mutex> l(removals_mu_);
+  ++removals_version_;
+  if (province.empty()) {
+    removals_.clear();
+  } else {
+    removals_.erase(province);
+  }
 }
 
 absl::Status SqliteHubStore::RecordDelivered(const DeviceId& device, int64_t position) {
@@ -898,6 +956,16 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node, const Pus
             "nothing of the push was stored"));
       }
     }
+    {
+      // Removed by its office since the call was authenticated: nothing of
+      // it is stored either, its membership records least of all (a
+      // removed laptop must not remove others).
+      FS_ASSIGN_OR_RETURN(std::optional<OfficeRemoval> removed,
+                          RemovalOf(writer_->db(), node.province, node.device));
+      if (removed) {
+        return absl::PermissionDeniedError(RemovedMessage(node.device, node.province, *removed));
+      }
+    }
     Scope scope(writer_->db());
     FS_ASSIGN_OR_RETURN(int64_t horizon, GcHorizon(writer_->db()));
     ApplyHooks hooks;
@@ -969,6 +1037,13 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node, const Pus
       return absl::OkStatus();
     };
     FS_ASSIGN_OR_RETURN(ApplyResult r, writer_->Apply(commits, std::nullopt, &hooks));
+    // Stored (or held already): the office's removals are computed again.
+    for (const crypto::KeyRecord& k : records) {
+      if (k.kind == crypto::KeyRecordKind::kMembership) {
+        ForgetRemovals(node.province);
+        break;
+      }
+    }
     if (erased_any) writer_->db().Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError();
     out.applied = static_cast<uint32_t>(r.applied);
     out.duplicates = static_cast<uint32_t>(r.duplicates);
@@ -1341,7 +1416,7 @@ absl::StatusOr<GcReport> SqliteHubStore::CollectTombstones(int64_t min_age_milli
     for (const auto& [table, row, deleted_pos] : candidates) {
       bool acknowledged = true;
       for (const NodeInfo& n : nodes) {
-        if (n.revoked) continue;
+        if (n.revoked || n.removed_by_office_at_millis != 0) continue;  // never pulls again
         if (n.last_seen_millis < now - stale_after_millis) continue;  // stale: re-bootstraps
         FS_ASSIGN_OR_RETURN(bool v, scope.Visible(n.province, table, row));
         if (v && n.cursor < deleted_pos) {

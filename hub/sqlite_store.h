@@ -8,6 +8,7 @@
 #define FIELDSYNC_HUB_SQLITE_STORE_H_
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "clock/clock_source.h"
 #include "crypto/key_record.h"
+#include "hub/office_removals.h"
 #include "hub/store.h"
 #include "store/sqlite.h"
 
@@ -41,8 +43,8 @@ class SqliteHubStore : public HubStore {
   absl::StatusOr<HubAuditTrail> AuditTrail() override;
 
   absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
-                                   const std::string& name,
-                                   const crypto::DevicePublic& keys) override;
+                                   const std::string& name, const crypto::DevicePublic& keys,
+                                   bool proven) override;
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override;
   absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
                                         const std::string& secret) override;
@@ -82,6 +84,14 @@ class SqliteHubStore : public HubStore {
   absl::StatusOr<int64_t> GcHorizon(sqlite::Db& db);
   absl::StatusOr<uint64_t> GcEpoch(sqlite::Db& db);
   absl::StatusOr<NodeInfo> LoadNode(const DeviceId& device);
+  // How `device` of `province` was removed by its office, if it was
+  // (hub/office_removals.h), read through `db` on a cache miss; the caller
+  // holds the lock of that connection.
+  absl::StatusOr<std::optional<OfficeRemoval>> RemovalOf(sqlite::Db& db,
+                                                         const std::string& province,
+                                                         const DeviceId& device);
+  // Drops the cached removals of `province` (every office's if empty).
+  void ForgetRemovals(const std::string& province);
 
   std::string path_;
   ClockSource* clock_;
@@ -92,6 +102,13 @@ class SqliteHubStore : public HubStore {
   std::mutex registry_mu_;               // the registry connection
   std::unique_ptr<sqlite::Db> registry_;
   std::atomic<int> active_pulls_{0};
+  // The removals of each office, computed on first need; dropped when a
+  // membership record of the office is stored, or any device revoked (which
+  // can change the hub's root). A computation that raced a drop is not kept
+  // (removals_version_ counts the drops).
+  std::mutex removals_mu_;
+  std::map<std::string, std::shared_ptr<const OfficeRemovals>> removals_;  // by removals_mu_
+  uint64_t removals_version_ = 0;                                         // by removals_mu_
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Replica>> readers_;
 };

@@ -44,6 +44,9 @@ struct NodeInfo {
   int64_t revoked_at_millis = 0;
   int64_t revoked_position = 0;       // the log head when it was revoked
   crypto::DevicePublic keys;          // registered at enrolment
+  // Removed by its office's signed records (refused as if revoked): when
+  // the hub stored the removal; 0 if it was not removed (Nodes() only).
+  int64_t removed_by_office_at_millis = 0;
 };
 
 struct EnrollToken {
@@ -149,15 +152,20 @@ class HubStore {
   // PERMISSION_DENIED for an unknown, used or expired token, a revoked
   // device, or a device enrolled with other public keys (keys are
   // registered once and never replaced). The device that used a token may
-  // use it again until it expires, with the same keys (a lost answer): a
-  // new secret, the old one stops working. ALREADY_EXISTS for an enrolled
-  // device with another token; FAILED_PRECONDITION for a token of another
-  // province than the device's. Nothing changes on a refusal.
+  // use it again until it expires, with the same keys (a lost answer), and
+  // only with `proven` (else PERMISSION_DENIED): a new secret, the old one
+  // stops working. ALREADY_EXISTS for an enrolled device with another token;
+  // FAILED_PRECONDITION for a token of another province than the device's.
+  // Nothing changes on a refusal.
   // `keys` are the device's public keys (INVALID_ARGUMENT if malformed);
-  // its commits and key records are verified against them.
+  // its commits and key records are verified against them. `proven`: the
+  // request was signed with them over a fresh challenge of this hub and the
+  // token (crypto/enrolment_proof.h), checked by the caller: a device id and
+  // its public keys are public, so without it anyone holding the used token
+  // could replace the credential and lock the device out.
   virtual absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
                                            const std::string& name,
-                                           const crypto::DevicePublic& keys) = 0;
+                                           const crypto::DevicePublic& keys, bool proven) = 0;
   // Every enrolled device with its public keys and revocation, for nodes.
   virtual absl::StatusOr<std::vector<RegisteredDevice>> Registry() = 0;
   // UNAUTHENTICATED for an unknown node or a wrong secret,

@@ -213,7 +213,7 @@ int Enroll(const Args& args) {
   std::string province, hub_id;
   auto identity = MustUnlock(args, dir, "enrolment");
   if (!identity.ok()) return Fail(identity.status());
-  auto cred = (*client)->Enroll(token, identity->public_keys(), name, &province, &hub_id);
+  auto cred = (*client)->Enroll(token, *identity, name, &province, &hub_id);
   if (!cred.ok()) return FailHub(cred.status());
   conf.province = province;
   conf.hub_id = hub_id;

@@ -17,6 +17,7 @@
 #include "base/strings.h"
 #include "base/tuning.h"
 #include "change/commit_codec.h"
+#include "crypto/enrolment_proof.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "proto/address.h"
 #include "proto/wire.h"
@@ -253,17 +254,20 @@ absl::StatusOr<HelloInfo> SyncClient::Hello(const Credential* cred) {
   h.skew_millis = (sent + received) / 2 - resp.hub_time_millis();
   h.province = resp.province();
   h.log_head = resp.log_head();
+  h.enrol_challenge = resp.enrol_challenge();
   return h;
 }
 
 absl::StatusOr<Credential> SyncClient::Enroll(const std::string& token,
-                                              const crypto::DevicePublic& keys,
+                                              const crypto::DeviceIdentity& id,
                                               const std::string& device_name,
                                               std::string* province, std::string* hub_id) {
+  const crypto::DevicePublic& keys = id.public_keys();
   const DeviceId& device = keys.device;
   Impl& m = *impl_;
-  grpc::ClientContext ctx;
-  m.Prepare(&ctx, m.opts.call_timeout_millis, nullptr);
+  // The hub's challenge, for the proof that this request comes from the
+  // device's keystore (what lets a lost answer be retried, by it alone).
+  FS_ASSIGN_OR_RETURN(HelloInfo hello, Hello(nullptr));
   pb::EnrollRequest req;
   req.set_protocol_version(pb::PROTOCOL_VERSION_2);
   req.set_token(token);
@@ -271,6 +275,14 @@ absl::StatusOr<Credential> SyncClient::Enroll(const std::string& token,
   req.set_device_name(device_name);
   req.set_sign_public_key(keys.sign_pk);
   req.set_box_public_key(keys.box_pk);
+  if (!hello.enrol_challenge.empty()) {
+    FS_ASSIGN_OR_RETURN(std::string proof, crypto::SignEnrolment(id, hello.hub_id,
+                                                                 hello.enrol_challenge, token));
+    req.set_challenge(hello.enrol_challenge);
+    req.set_proof(proof);
+  }
+  grpc::ClientContext ctx;
+  m.Prepare(&ctx, m.opts.call_timeout_millis, nullptr);
   pb::EnrollResponse resp;
   grpc::Status g = m.stub->Enroll(&ctx, req, &resp);
   if (!g.ok()) return Explain(g, m.opts.address, "the enrolment");
@@ -392,6 +404,16 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, KeyRing& keys, const Cr
                                        SyncReport* report) {
   FS_ASSIGN_OR_RETURN(int64_t cursor, replica.GetCursor(kPulledCursor));
   FS_ASSIGN_OR_RETURN(int64_t bootstrapped, replica.GetCursor(kBootstrappedCursor));
+  // A removed or revoked device's work is taken up to the end of the first
+  // pull, caught up, that began after the hub held its removal (KeyRing).
+  FS_RETURN_IF_ERROR(keys.BeginPull());
+  struct Abandon {
+    KeyRing& keys;
+    bool ended = false;
+    ~Abandon() {
+      if (!ended) keys.AbandonPull();
+    }
+  } abandon{keys};
   pb::PullRequest req;
   req.set_protocol_version(pb::PROTOCOL_VERSION_2);
   req.set_cursor(cursor);
@@ -548,7 +570,8 @@ absl::Status SyncClient::Impl::PullAll(Replica& replica, KeyRing& keys, const Cr
   if (!caught_up) {
     return absl::UnavailableError("the pull ended before the hub said it was complete; sync again");
   }
-  return absl::OkStatus();
+  abandon.ended = true;
+  return keys.EndPull();
 }
 
 absl::StatusOr<SyncReport> SyncClient::Sync(

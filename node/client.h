@@ -45,6 +45,7 @@ struct HelloInfo {
   int64_t skew_millis = 0;  // this node's clock minus the hub's
   std::string province;
   int64_t log_head = 0;
+  std::string enrol_challenge;  // for an enrolment proof; empty from an older hub
 };
 
 struct SyncReport {
@@ -97,8 +98,12 @@ class SyncClient {
   ~SyncClient();
 
   absl::StatusOr<HelloInfo> Hello(const Credential* cred);
-  // Enrols the device whose public keys are `keys` (its keystore's).
-  absl::StatusOr<Credential> Enroll(const std::string& token, const crypto::DevicePublic& keys,
+  // Enrols the device of `id` (its keystore's identity): registers its
+  // public keys, with a proof signed by it over the hub's challenge (a
+  // Hello first) and the token, so that a retry of an enrolment whose
+  // answer was lost is taken from it and from no one else
+  // (crypto/enrolment_proof.h).
+  absl::StatusOr<Credential> Enroll(const std::string& token, const crypto::DeviceIdentity& id,
                                     const std::string& device_name, std::string* province,
                                     std::string* hub_id);
 

@@ -7,6 +7,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -25,6 +26,8 @@ inline constexpr int kMaxPushCommits = 2000;
 inline constexpr int kMaxPushKeyRecords = 10000;
 inline constexpr int kDefaultPullBatch = 2000;
 inline constexpr int kMaxPullBatch = 10000;
+// How long the hub takes an enrolment challenge it made (HelloResponse).
+inline constexpr int64_t kEnrolChallengeMillis = 10 * 60 * 1000;
 
 // The metadata key that carries a node's credential.
 inline constexpr char kAuthKey[] = "authorization";

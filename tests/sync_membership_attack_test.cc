@@ -3,13 +3,18 @@
 // administrator made first device of an office that has none, a pending
 // laptop shown a fake office, a member's records signed with keys the hub
 // lists instead of those it was approved with, and a removed device
-// blocking the rotation with an office key of a high generation.
+// blocking the rotation with an office key of a high generation. And from
+// the review of removals: what a removed or revoked laptop sends through a
+// hub that relays it anyway (a key record back-dated before its
+// revocation, commits and removals after its office removed it), and a
+// referral made by a laptop removed since.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "clock/clock_source.h"
+#include "crypto/envelope.h"
 #include "crypto/key_record.h"
 #include "crypto/pairing_code.h"
 #include "store/sqlite.h"
@@ -202,11 +207,170 @@ TEST_F(MembershipAttackTest, ARemovedDevicesHighGenerationKeyDoesNotBlockTheRota
   ASSERT_TRUE(*(*st)->Step());
   EXPECT_EQ((*st)->ColumnInt(0), 0) << "sealed under a key the removed laptop holds";
   (*st)->Reset();
-  auto k = lc2.keys()->AddRecords({wraps[0].bytes});
-  ASSERT_TRUE(k.ok());
+  // Removed by the office, not revoked at the administrator: the hub
+  // refuses it all the same.
   MustSync(lc1);
-  MustSync(lc2);  // removed by the office, not revoked at the hub: it still pulls
-  EXPECT_NE(lc2.Read("cases", kase, "narrative").state, State::kOpened);
+  auto r = lc2.Sync();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("removed from office LC by its office"),
+            std::string::npos) << r.status();
+}
+
+TEST_F(MembershipAttackTest, ARevokedLaptopsBackDatedKeyPlantedAtTheHubIsNotSealedUnder) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  const RowId kase = NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(lc1);
+  MustSync(lc2);
+  const Hlc before = NowHlc();  // after the case's key was made, before the revocation
+  ASSERT_EQ(hub_->Admin({"node", "revoke", lc2.replica().device_id().ToString()}).exit_code, 0);
+  MustSync(lc1);  // sees the revocation; records the removal, rotates
+  MustSync(lc1);
+  // The stolen laptop makes a key of the case, wrapped for its office's
+  // newest key (public), dated before its revocation; someone with the
+  // hub's disk plants it.
+  auto newest = lc1.replica().db().Prepared(
+      "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'LC' ORDER BY generation DESC "
+      "LIMIT 1");
+  ASSERT_TRUE(*(*newest)->Step());
+  const crypto::KeyRecord office_key = Must(crypto::ParseKeyRecord((*newest)->ColumnString(0)));
+  (*newest)->Reset();
+  ASSERT_GT(office_key.generation, 1u) << "the office rotated";
+  const uint32_t version = 77;
+  const crypto::SecretBytes dek = crypto::SecretBytes::Random(crypto::kDataKeyBytes);
+  const crypto::KeyRecord planted = Must(crypto::WrapDataKey(
+      lc2.identity(), before, kase, version, dek, office_key, crypto::DataKeyPurpose::kOwner));
+  EditHubWhileStopped("INSERT INTO hub_keys(id, kind, province, keyring, signer, stored_at, "
+                      "bytes) VALUES (?1, 3, 'LC', ?2, ?3, 0, ?4)",
+                      [&](sqlite::Stmt* s) {
+                        s->BindBlob(1, planted.Id());
+                        s->BindBlob(2, kase.view());
+                        s->BindBlob(3, lc2.replica().device_id().view());
+                        s->BindBlob(4, planted.bytes);
+                      });
+  auto r = lc1.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->key_records_refused, 1u);
+  EXPECT_NE(r->key_refusal.find("revoked"), std::string::npos) << r->key_refusal;
+  // lc1's next write to the case is sealed under a key of its own.
+  SetField(lc1.replica(), "cases", kase, "narrative", Value::Text("sau khi thu hồi"));
+  auto row = lc1.replica().Get("cases", kase);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  const int col = lc1.replica().schema().FindTable("cases")->ColumnIndex("narrative");
+  auto header = crypto::ParseEnvelope((*row)->values[static_cast<size_t>(col)].str());
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_NE(header->key_version, version) << "sealed under the revoked laptop's key";
+}
+
+TEST_F(MembershipAttackTest, ARemovedLaptopsWorkRelayedByAHubThatForgotItsRemovalIsRefused) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& lc3 = AddNode("LC");
+  const RowId kase = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
+  for (auto* n : {&lc1, &lc2, &lc3}) MustSync(*n);
+  ASSERT_TRUE(lc1.keys()->Remove(lc2.replica().device_id()).ok());
+  MustSync(lc1);
+  MustSync(lc3);  // has seen the removal, in a pull completed since the hub held it
+  // Someone with the hub's disk deletes the removal: the hub takes lc2 again.
+  std::string removal;
+  auto st = lc1.replica().db().Prepared("SELECT bytes FROM _fs_keys WHERE kind = 6 AND "
+                                        "recipient = ?1");
+  (*st)->BindBlob(1, lc2.replica().device_id().view());
+  while (*(*st)->Step()) {
+    auto r = crypto::ParseKeyRecord((*st)->ColumnString(0));
+    if (r.ok() && r->action == crypto::MembershipAction::kRemove) removal = r->Id();
+  }
+  (*st)->Reset();
+  ASSERT_FALSE(removal.empty());
+  EditHubWhileStopped("DELETE FROM hub_keys WHERE id = ?1",
+                      [&](sqlite::Stmt* s) { s->BindBlob(1, removal); });
+  // lc2, which never saw its removal, removes lc1 and edits the case.
+  ASSERT_TRUE(lc2.keys()->Remove(lc1.replica().device_id()).ok());
+  SetField(lc2.replica(), "cases", kase, "status", Value::Text("closed"));
+  MustSync(lc2);
+  // lc3 takes neither: the pull is refused, naming the removal, and lc1
+  // stays a member.
+  auto r = lc3.Sync();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("removed from office LC"), std::string::npos)
+      << r.status();
+  EXPECT_EQ(lc3.replica().Get("cases", kase)
+                ->value()
+                .values[static_cast<size_t>(
+                    lc3.replica().schema().FindTable("cases")->ColumnIndex("status"))],
+            Value::Text("intake"));
+  EXPECT_TRUE(lc3.keys()->IsMember("LC", lc1.replica().device_id()).value());
+  EXPECT_FALSE(lc3.keys()->IsMember("LC", lc2.replica().device_id()).value());
+}
+
+TEST_F(MembershipAttackTest, AReferralMadeByALaptopRemovedSinceGrantsNothingWrittenAfter) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId kase = NewCase(lc1.replica(), "LC", "Hoàng Thị Thu");
+  MustSync(lc1);
+  MustSync(lc2);
+  // lc2 refers the case to HN (a stolen laptop would, to a colluding
+  // office), HN accepts, and receives the keys.
+  AcceptReferral(lc2, hn, Refer(lc2.replica(), kase, "LC", "HN"));
+  MustSync(lc1);
+  ASSERT_EQ(hn.Read("cases", kase, "narrative").value.str(), "Hoàng Thị Thu");
+  // The office removes lc2: its referral no longer counts, so what is
+  // written after reaches HN no more.
+  ASSERT_TRUE(lc1.keys()->Remove(lc2.replica().device_id()).ok());
+  MustSync(lc1);
+  MustSync(lc1);
+  SetField(lc1.replica(), "cases", kase, "narrative", Value::Text("viết sau khi gỡ"));
+  MustSync(lc1);
+  MustSync(hn);
+  MustSync(lc1);
+  MustSync(hn);
+  EXPECT_EQ(lc1.Read("cases", kase, "narrative").value.str(), "viết sau khi gỡ");
+  EXPECT_EQ(hn.Read("cases", kase, "narrative").state, State::kNoKey);
+}
+
+TEST_F(MembershipAttackTest, ARemovedLaptopsKeyIsNotSealedUnderEvenIfTheHubNeverTookItsRemoval) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  const RowId kase = NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(lc1);
+  MustSync(lc2);
+  // lc1 removes lc2, and the hub refuses the removal (a hub that means to
+  // keep lc2 in): lc1 rotates all the same, but nothing sets lc2's cut-off.
+  ASSERT_TRUE(lc1.keys()->Remove(lc2.replica().device_id()).ok());
+  ASSERT_TRUE(lc1.replica().db().Exec("UPDATE _fs_keys SET pushed = 2 WHERE kind = 6 AND "
+                                      "pushed = 0").ok());
+  MustSync(lc1);
+  MustSync(lc1);
+  auto newest = lc1.replica().db().Prepared(
+      "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'LC' ORDER BY generation DESC "
+      "LIMIT 1");
+  ASSERT_TRUE(*(*newest)->Step());
+  const crypto::KeyRecord office_key = Must(crypto::ParseKeyRecord((*newest)->ColumnString(0)));
+  (*newest)->Reset();
+  ASSERT_GT(office_key.generation, 1u) << "the office rotated";
+  // lc2 makes a key of the case for the new office key (public), and the
+  // hub relays it.
+  const uint32_t version = 78;
+  const crypto::SecretBytes dek = crypto::SecretBytes::Random(crypto::kDataKeyBytes);
+  const crypto::KeyRecord planted = Must(crypto::WrapDataKey(
+      lc2.identity(), NowHlc(), kase, version, dek, office_key, crypto::DataKeyPurpose::kOwner));
+  EditHubWhileStopped("INSERT INTO hub_keys(id, kind, province, keyring, signer, stored_at, "
+                      "bytes) VALUES (?1, 3, 'LC', ?2, ?3, 0, ?4)",
+                      [&](sqlite::Stmt* s) {
+                        s->BindBlob(1, planted.Id());
+                        s->BindBlob(2, kase.view());
+                        s->BindBlob(3, lc2.replica().device_id().view());
+                        s->BindBlob(4, planted.bytes);
+                      });
+  MustSync(lc1);
+  SetField(lc1.replica(), "cases", kase, "narrative", Value::Text("sau khi gỡ"));
+  auto row = lc1.replica().Get("cases", kase);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  const int col = lc1.replica().schema().FindTable("cases")->ColumnIndex("narrative");
+  auto header = crypto::ParseEnvelope((*row)->values[static_cast<size_t>(col)].str());
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_NE(header->key_version, version) << "sealed under the removed laptop's key";
 }
 
 }  // namespace

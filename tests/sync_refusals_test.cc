@@ -13,6 +13,7 @@
 
 #include "clock/clock_source.h"
 #include "crypto/commit_signature.h"
+#include "crypto/enrolment_proof.h"
 #include "crypto/identity.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "proto/wire.h"
@@ -28,6 +29,27 @@ std::string ReadAll(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Signs with `signer`'s keys whatever keys it claims: someone who knows a
+// device's public keys (they are public) but not its keystore.
+class ClaimedKeys : public crypto::KeyOperations {
+ public:
+  explicit ClaimedKeys(crypto::DeviceIdentity signer) : signer_(std::move(signer)) {}
+  absl::StatusOr<std::string> Sign(std::string_view domain, std::string_view message) override {
+    return signer_.Sign(domain, message);
+  }
+  absl::StatusOr<crypto::SecretBytes> OpenSealed(std::string_view sealed) override {
+    return signer_.OpenSealed(sealed);
+  }
+
+ private:
+  crypto::DeviceIdentity signer_;
+};
+
+crypto::DeviceIdentity Claiming(const crypto::DevicePublic& claimed,
+                                const crypto::DeviceIdentity& signer) {
+  return crypto::DeviceIdentity::Delegated(claimed, std::make_shared<ClaimedKeys>(signer.Clone()));
 }
 
 class RefusalTest : public SyncTest {
@@ -116,6 +138,98 @@ TEST_F(RefusalTest, ARevokedNodeIsRefusedWithPermissionDenied) {
   EXPECT_NE(list.out.find("REVOKED"), std::string::npos) << list.out;
 }
 
+TEST_F(RefusalTest, ALaptopItsOfficeRemovedIsRefusedAndCannotRemoveOthers) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& lc3 = AddNode("LC");
+  const RowId kase = NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  for (auto* n : {&lc1, &lc2, &lc3, &lc1}) MustSync(*n);
+  // The office removes lc2 (a lost laptop); nobody revokes it at the hub.
+  ASSERT_TRUE(lc1.keys()->Remove(lc2.replica().device_id()).ok());
+  MustSync(lc1);
+  const int64_t head = HubHead();
+  // lc2, which has not seen its removal, removes lc1 and edits the case.
+  ASSERT_TRUE(lc2.keys()->Remove(lc1.replica().device_id()).ok());
+  SetField(lc2.replica(), "cases", kase, "status", Value::Text("closed"));
+  auto r = lc2.Sync();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied) << r.status();
+  const std::string line = absl::StrCat("device ", lc2.replica().device_id().ToString(),
+                                        " was removed from office LC by its office on ");
+  EXPECT_NE(r.status().message().find(line), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("; enrol the laptop anew"), std::string::npos)
+      << r.status();
+  // A program that skips Hello is refused its push and its pull alike.
+  auto stub = Stub();
+  {
+    grpc::ClientContext ctx;
+    Auth(&ctx, lc2.credential());
+    pb::PushRequest push = PushOf(Unpushed(lc2.replica()));
+    auto mine = lc2.keys()->UnpushedRecords(100);
+    ASSERT_TRUE(mine.ok());
+    ASSERT_FALSE(mine->empty());
+    for (const std::string& k : *mine) push.add_key_records(k);
+    pb::PushResponse resp;
+    grpc::Status s = stub->Push(&ctx, push, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_NE(s.error_message().find(line), std::string::npos) << s.error_message();
+  }
+  {
+    grpc::ClientContext ctx;
+    Auth(&ctx, lc2.credential());
+    pb::PullRequest pull;
+    pull.set_protocol_version(pb::PROTOCOL_VERSION_2);
+    auto reader = stub->Pull(&ctx, pull);
+    pb::PullResponse msg;
+    EXPECT_FALSE(reader->Read(&msg));
+    grpc::Status s = reader->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  }
+  EXPECT_EQ(HubHead(), head);
+  auto list = hub_->Admin({"node", "list"});
+  EXPECT_NE(list.out.find("[REMOVED BY ITS OFFICE]"), std::string::npos) << list.out;
+  // lc2's removal of lc1 never reached the office: lc1 still syncs, and
+  // for lc3 it is a member and lc2 is not.
+  MustSync(lc1);
+  MustSync(lc3);
+  EXPECT_TRUE(lc3.keys()->IsMember("LC", lc1.replica().device_id()).value());
+  EXPECT_FALSE(lc3.keys()->IsMember("LC", lc2.replica().device_id()).value());
+  EXPECT_EQ(lc3.Read("cases", kase, "status").value, Value::Text("intake"));
+}
+
+TEST_F(RefusalTest, TheHubFollowsTheOfficesRootOnceAPlantedFirstDeviceIsRevoked) {
+  // The administrator's laptop became LC's first device before the office's
+  // own; once it is revoked, the office starts anew (docs/CRYPTO.md), and
+  // the hub enforces the new root's removals.
+  auto& planted = AddNode("LC");
+  join_offices_ = false;
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  MustSync(planted);
+  ASSERT_EQ(hub_->Admin({"node", "revoke", planted.replica().device_id().ToString()}).exit_code,
+            0);
+  MustSync(lc1);
+  ASSERT_TRUE(lc1.BecomeFirstDevice().ok());
+  MustSync(lc1);
+  MustSync(lc2);
+  MustSync(lc1);
+  // lc2 has seen two first devices: its officer types the code lc1 shows.
+  const std::string code = CodeShownFor(lc1, lc2.replica().device_id());
+  ASSERT_TRUE(lc1.keys()->Approve(lc2.replica().device_id(), code).ok());
+  ASSERT_TRUE(lc2.keys()->Join(code).ok());
+  MustSync(lc1);
+  MustSync(lc2);
+  ASSERT_TRUE(lc1.keys()->IsMember("LC", lc2.replica().device_id()).value());
+  ASSERT_TRUE(lc1.keys()->Remove(lc2.replica().device_id()).ok());
+  MustSync(lc1);
+  auto r = lc2.Sync();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied) << r.status();
+  EXPECT_NE(r.status().message().find("removed from office LC by its office"), std::string::npos)
+      << r.status();
+  MustSync(lc1);
+}
+
 TEST_F(RefusalTest, AnExpiredEnrolmentTokenIsRefused) {
   auto token = hub_->Token("LC", "1ms");
   ASSERT_TRUE(token.ok());
@@ -128,7 +242,7 @@ TEST_F(RefusalTest, AnExpiredEnrolmentTokenIsRefused) {
   auto client = node::SyncClient::Create(o);
   ASSERT_TRUE(client.ok());
   std::string province, hub_id;
-  auto cred = (*client)->Enroll(*token, (*n)->identity().public_keys(), "late", &province, &hub_id);
+  auto cred = (*client)->Enroll(*token, (*n)->identity(), "late", &province, &hub_id);
   ASSERT_FALSE(cred.ok());
   EXPECT_EQ(cred.status().code(), absl::StatusCode::kPermissionDenied) << cred.status();
   EXPECT_NE(cred.status().message().find("expired"), std::string::npos) << cred.status();
@@ -146,8 +260,8 @@ TEST_F(RefusalTest, AReusedEnrolmentTokenIsRefused) {
   auto first = harness::LocalNode::Create(dir_.File("first"));
   auto second = harness::LocalNode::Create(dir_.File("second"));
   ASSERT_TRUE(first.ok() && second.ok());
-  ASSERT_TRUE((*client)->Enroll(*token, (*first)->identity().public_keys(), "a", &province, &hub_id).ok());
-  auto again = (*client)->Enroll(*token, (*second)->identity().public_keys(), "b", &province, &hub_id);
+  ASSERT_TRUE((*client)->Enroll(*token, (*first)->identity(), "a", &province, &hub_id).ok());
+  auto again = (*client)->Enroll(*token, (*second)->identity(), "b", &province, &hub_id);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), absl::StatusCode::kPermissionDenied) << again.status();
   EXPECT_NE(again.status().message().find("already used"), std::string::npos) << again.status();
@@ -274,7 +388,7 @@ TEST_F(RefusalTest, AnEnrolmentWhoseAnswerWasLostCanBeRetriedWithTheSameToken) {
   ASSERT_TRUE(client.ok());
   std::string province, hub_id;
   const DeviceId device = (*n)->replica().device_id();
-  const crypto::DevicePublic keys = (*n)->identity().public_keys();
+  const crypto::DeviceIdentity& keys = (*n)->identity();
   auto first = (*client)->Enroll(*token, keys, "laptop", &province, &hub_id);
   ASSERT_TRUE(first.ok()) << first.status();
   // The answer "never arrived": the same device asks again with the token.
@@ -311,7 +425,7 @@ TEST_F(RefusalTest, AnEnrolmentRetryOrReEnrolmentWithOtherKeysIsRefusedAndChange
   std::string province, hub_id;
   const DeviceId device = (*n)->replica().device_id();
   const crypto::DevicePublic keys = (*n)->identity().public_keys();
-  auto enrolled = (*client)->Enroll(*token, keys, "laptop", &province, &hub_id);
+  auto enrolled = (*client)->Enroll(*token, (*n)->identity(), "laptop", &province, &hub_id);
   ASSERT_TRUE(enrolled.ok()) << enrolled.status();
   const std::string fingerprint = crypto::Fingerprint(keys);
   auto fresh = hub_->Token("LC");  // a second token, as a colleague's
@@ -321,7 +435,8 @@ TEST_F(RefusalTest, AnEnrolmentRetryOrReEnrolmentWithOtherKeysIsRefusedAndChange
     return static_cast<int64_t>(std::count(a.out.begin(), a.out.end(), '\n'));
   }();
 
-  const crypto::DevicePublic other = crypto::DeviceIdentity::Generate(device).public_keys();
+  const crypto::DeviceIdentity attacker = crypto::DeviceIdentity::Generate(device);
+  const crypto::DevicePublic other = attacker.public_keys();
   crypto::DevicePublic other_sign = keys;  // only the Ed25519 key changed
   other_sign.sign_pk = other.sign_pk;
   crypto::DevicePublic other_box = keys;  // only the X25519 key changed
@@ -329,20 +444,23 @@ TEST_F(RefusalTest, AnEnrolmentRetryOrReEnrolmentWithOtherKeysIsRefusedAndChange
   struct Attempt {
     const char* what;
     std::string token;
-    crypto::DevicePublic keys;
+    crypto::DeviceIdentity id;
+    const char* refusal;
   };
+  // Each signs its proof with the attacker's Ed25519 key, whatever keys it
+  // claims: with the device's own Ed25519 key claimed, the proof fails.
   const Attempt attempts[] = {
-      {"retry, both keys changed", *token, other},
-      {"retry, Ed25519 changed", *token, other_sign},
-      {"retry, X25519 changed", *token, other_box},
-      {"new token, other keys", *fresh, other},
+      {"retry, both keys changed", *token, attacker.Clone(), "other public keys"},
+      {"retry, Ed25519 changed", *token, Claiming(other_sign, attacker), "other public keys"},
+      {"retry, X25519 changed", *token, Claiming(other_box, attacker), "does not verify"},
+      {"new token, other keys", *fresh, attacker.Clone(), "other public keys"},
   };
   for (const Attempt& a : attempts) {
-    auto taken = (*client)->Enroll(a.token, a.keys, "attacker", &province, &hub_id);
+    auto taken = (*client)->Enroll(a.token, a.id, "attacker", &province, &hub_id);
     ASSERT_FALSE(taken.ok()) << a.what;
     EXPECT_EQ(taken.status().code(), absl::StatusCode::kPermissionDenied)
         << a.what << ": " << taken.status();
-    EXPECT_NE(taken.status().message().find("other public keys"), std::string::npos)
+    EXPECT_NE(taken.status().message().find(a.refusal), std::string::npos)
         << a.what << ": " << taken.status();
   }
   // Nothing changed: the device's credential still works, its registered keys
@@ -358,11 +476,93 @@ TEST_F(RefusalTest, AnEnrolmentRetryOrReEnrolmentWithOtherKeysIsRefusedAndChange
             audit_entries) << audit.out;
   auto second = harness::LocalNode::Create(dir_.File("colleague"));
   ASSERT_TRUE(second.ok());
-  EXPECT_TRUE((*client)->Enroll(*fresh, (*second)->identity().public_keys(), "colleague",
-                                &province, &hub_id).ok());
-  // The honest retry, with the same keys, still works.
-  auto retry = (*client)->Enroll(*token, keys, "laptop", &province, &hub_id);
+  EXPECT_TRUE((*client)->Enroll(*fresh, (*second)->identity(), "colleague", &province,
+                                &hub_id).ok());
+  // The honest retry, from the device's keystore, still works.
+  auto retry = (*client)->Enroll(*token, (*n)->identity(), "laptop", &province, &hub_id);
   ASSERT_TRUE(retry.ok()) << retry.status();
+}
+
+TEST_F(RefusalTest, AnEnrolmentRetryNotFromTheDevicesKeystoreIsRefusedAndChangesNothing) {
+  // The device's id and public keys are public, and its used token stays
+  // valid for its retries until it expires: someone holding the three must
+  // not get a new credential for it (the laptop's own would stop working).
+  auto token = hub_->Token("LC");
+  ASSERT_TRUE(token.ok());
+  auto n = harness::LocalNode::Create(dir_.File("victim"));
+  ASSERT_TRUE(n.ok());
+  node::ClientOptions o;
+  o.address = hub_->address();
+  o.ca_file = pki_->ca();
+  auto client = node::SyncClient::Create(o);
+  ASSERT_TRUE(client.ok());
+  std::string province, hub_id;
+  const DeviceId device = (*n)->replica().device_id();
+  const crypto::DevicePublic keys = (*n)->identity().public_keys();
+  auto enrolled = (*client)->Enroll(*token, (*n)->identity(), "laptop", &province, &hub_id);
+  ASSERT_TRUE(enrolled.ok()) << enrolled.status();
+  auto trail = [&] {
+    auto a = hub_->Admin({"audit"});
+    return static_cast<int64_t>(std::count(a.out.begin(), a.out.end(), '\n'));
+  };
+  const int64_t audit_entries = trail();
+  // With the token, the id and the keys, and no proof (as an older
+  // fieldnode sends it).
+  {
+    auto stub = Stub();
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    pb::EnrollRequest req;
+    req.set_protocol_version(pb::PROTOCOL_VERSION_2);
+    req.set_token(*token);
+    req.set_device_id(std::string(device.view()));
+    req.set_device_name("attacker");
+    req.set_sign_public_key(keys.sign_pk);
+    req.set_box_public_key(keys.box_pk);
+    pb::EnrollResponse resp;
+    grpc::Status s = stub->Enroll(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_NE(s.error_message().find("its own keystore"), std::string::npos)
+        << s.error_message();
+  }
+  // With a proof the device's keystore signed, but not over a challenge of
+  // this hub (one it could have been tricked into signing elsewhere).
+  {
+    auto stub = Stub();
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    auto hello = (*client)->Hello(nullptr);
+    ASSERT_TRUE(hello.ok()) << hello.status();
+    const std::string challenge(crypto::kEnrolChallengeBytes, 'x');
+    pb::EnrollRequest req;
+    req.set_protocol_version(pb::PROTOCOL_VERSION_2);
+    req.set_token(*token);
+    req.set_device_id(std::string(device.view()));
+    req.set_device_name("attacker");
+    req.set_sign_public_key(keys.sign_pk);
+    req.set_box_public_key(keys.box_pk);
+    req.set_challenge(challenge);
+    req.set_proof(Must(crypto::SignEnrolment((*n)->identity(), hello->hub_id, challenge, *token)));
+    pb::EnrollResponse resp;
+    grpc::Status s = stub->Enroll(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_NE(s.error_message().find("not made by this hub"), std::string::npos)
+        << s.error_message();
+  }
+  // With a proof signed by other keys than those it claims.
+  auto forged = (*client)->Enroll(
+      *token, Claiming(keys, crypto::DeviceIdentity::Generate(device)), "attacker", &province,
+      &hub_id);
+  ASSERT_FALSE(forged.ok());
+  EXPECT_EQ(forged.status().code(), absl::StatusCode::kPermissionDenied) << forged.status();
+  EXPECT_NE(forged.status().message().find("does not verify"), std::string::npos)
+      << forged.status();
+  // Nothing changed: the laptop's credential works, no enrolment recorded.
+  auto hello = (*client)->Hello(&*enrolled);
+  ASSERT_TRUE(hello.ok()) << hello.status();
+  EXPECT_EQ(trail(), audit_entries);
+  auto list = hub_->Admin({"node", "list"});
+  EXPECT_EQ(list.out.find("attacker"), std::string::npos) << list.out;
 }
 
 TEST_F(RefusalTest, AHubCertificateFromAnotherAuthorityIsRefusedWithAnExplanation) {

@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
@@ -61,6 +62,11 @@ constexpr const char* kTables[] = {
     // Referrals this laptop has seen declined, completed or deleted by a
     // signed write: final here for good, whatever is written or shown later.
     "CREATE TABLE IF NOT EXISTS _fs_referral_final(referral BLOB PRIMARY KEY) WITHOUT ROWID",
+    // Devices removed from their office or revoked, and the number of the
+    // pull (counted in _fs_trust 'pulls') after which this laptop takes
+    // nothing more of theirs (KeyRing::EndPull).
+    "CREATE TABLE IF NOT EXISTS _fs_cutoffs(device BLOB PRIMARY KEY, pull INTEGER NOT NULL, "
+    "why TEXT NOT NULL) WITHOUT ROWID",
 };
 
 Id16 IdOf(std::string_view raw) {
@@ -101,6 +107,23 @@ class KeyRing::Impl {
   // Memberships computed from the records held, by province; dropped when
   // membership records, roots or revocations change.
   std::map<std::string, std::shared_ptr<crypto::Membership>> memberships;
+  // Pulls begun (persisted in _fs_trust), whether one is under way, and the
+  // cut-offs of removed or revoked devices: (pull, why), from _fs_cutoffs.
+  int64_t pulls = 0;
+  bool pulls_known = false;  // false on a replica this code has not opened before
+  bool in_pull = false;
+  std::map<DeviceId, std::pair<int64_t, std::string>> cutoffs;
+
+  // Why a record or commit of `device` arriving now is refused (it was
+  // removed or revoked, and this laptop has completed a pull since the hub
+  // held that), or nullptr. Outside a pull, anything arriving counts as
+  // after the last one.
+  const std::string* CutOff(const DeviceId& device) const {
+    auto it = cutoffs.find(device);
+    if (it == cutoffs.end()) return nullptr;
+    const int64_t now = in_pull ? pulls : pulls + 1;
+    return it->second.first < now ? &it->second.second : nullptr;
+  }
 
   void Wipe() {
     office_keys.clear();
@@ -128,6 +151,23 @@ class KeyRing::Impl {
     FS_ASSIGN_OR_RETURN(auto q, db->Prepared("SELECT coalesce(max(seq), 0) FROM _fs_keys"));
     FS_ASSIGN_OR_RETURN(bool r, q->Step());
     seq = r ? q->ColumnInt(0) : 0;
+    return LoadCutOffs();
+  }
+
+  // The pull count and the cut-offs as the file holds them.
+  absl::Status LoadCutOffs() {
+    cutoffs.clear();
+    FS_ASSIGN_OR_RETURN(auto c, db->Prepared("SELECT device, pull, why FROM _fs_cutoffs"));
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool more, c->Step());
+      if (!more) break;
+      cutoffs[IdOf(c->ColumnBlob(0))] = {c->ColumnInt(1), c->ColumnString(2)};
+    }
+    FS_ASSIGN_OR_RETURN(auto p, db->Prepared("SELECT value FROM _fs_trust WHERE key = 'pulls'"));
+    FS_ASSIGN_OR_RETURN(bool counted, p->Step());
+    pulls = 0;
+    pulls_known = counted;
+    if (counted && !absl::SimpleAtoi(p->ColumnString(0), &pulls)) pulls = 0;
     return absl::OkStatus();
   }
 
@@ -580,8 +620,8 @@ class KeyRing::Impl {
 
   // A referral whose case's keys may go to its receiving office, judged
   // from the signed authors of its fields (change/referral_rules.h), never
-  // from its current values alone: created by a device of the office that
-  // owns the case (case_id, from_office and to_office all written then and
+  // from its current values alone: created by a current member of the office
+  // that owns the case (case_id, from_office and to_office all written then and
   // never since), accepted by a device of to_office in a write based on
   // that creation, never seen declined, completed or deleted here, and no
   // concurrent answer left open.
@@ -637,7 +677,15 @@ class KeyRing::Impl {
       const auto status_v = version_of(*row, "status");
       if (!created || !case_v || !from_v || !status_v) continue;
       if (case_v->version != created->version || from_v->version != created->version) continue;
-      FS_ASSIGN_OR_RETURN(bool by_owner, Trusted(owner, created->version.device, false));
+      // Made by a member of the owning office *now*: a referral made by a
+      // device removed (or revoked) since grants nothing more, however it
+      // was dated. A creation's HLC is its author's choice, so a stolen
+      // laptop's referral made after the theft cannot be told from one made
+      // before; both stop once the office removes it, and a current member
+      // refers the case again if it should go on (docs/CRYPTO.md, "Referral
+      // authority"). The receiving office's answer may come from a device
+      // removed since: the grant goes only to that office's current key.
+      FS_ASSIGN_OR_RETURN(bool by_owner, Trusted(owner, created->version.device, /*now=*/true));
       if (!by_owner) continue;
       FS_ASSIGN_OR_RETURN(bool by_receiver, Trusted(a.to_office, status_v->version.device, false));
       if (!by_receiver) continue;
@@ -804,6 +852,15 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(Replica* replica, std::st
                               "_fs_trust_alerts(subject)");
   }));
   FS_RETURN_IF_ERROR(k->impl_->LoadRegistry());
+  if (!k->impl_->pulls_known) {
+    // First opened by a build that counts pulls: the removals and
+    // revocations already held were seen in earlier pulls.
+    FS_ASSIGN_OR_RETURN(auto st, k->impl_->db->Prepared("INSERT OR REPLACE INTO _fs_trust(key, "
+                                                        "value) VALUES ('pulls', '0')"));
+    FS_RETURN_IF_ERROR(st->Run());
+    k->impl_->pulls_known = true;
+    FS_RETURN_IF_ERROR(k->EndPull());
+  }
   return k;
 }
 
@@ -971,9 +1028,18 @@ absl::StatusOr<KeyRecordsReport> KeyRing::AddRecords(const std::vector<std::stri
         refuse(absl::StrCat(r->Describe(), ": its signer is not in the hub's registry"));
         continue;
       }
-      if (signer->revoked() &&
-          static_cast<int64_t>(r->created.wall_millis()) > signer->revoked_at_millis) {
-        refuse(absl::StrCat(r->Describe(), ": made after its signer was revoked"));
+      // A device removed or revoked: nothing more of it once this laptop
+      // completed a pull after the hub held that (never judged by the
+      // record's own `created`, which its signer chooses). A grant to
+      // another office is still taken: it only tells who holds which key
+      // version, and knowing more of that never makes this laptop seal
+      // under a key it should not.
+      const bool bookkeeping =
+          r->kind == KeyRecordKind::kDataKey && r->province != province_;
+      if (const std::string* why = impl_->CutOff(r->signer);
+          why != nullptr && r->signer != replica_->device_id() && !bookkeeping) {
+        refuse(absl::StrCat(r->Describe(), ": its signer was ", *why, " before this record "
+                            "arrived"));
         continue;
       }
       absl::Status v = crypto::VerifyKeyRecord(*r, signer->keys);
@@ -1036,6 +1102,76 @@ absl::StatusOr<KeyRecordsReport> KeyRing::AddRecords(const std::vector<std::stri
     impl_->db->Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError();
   }
   return report;
+}
+
+absl::Status KeyRing::BeginPull() {
+  Impl& m = *impl_;
+  // Counted in the file, and the cut-offs read again: another process of
+  // this data directory (the daemon, a sync) may have pulled meanwhile.
+  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+    FS_RETURN_IF_ERROR(m.db->Exec("INSERT OR REPLACE INTO _fs_trust(key, value) SELECT 'pulls', "
+                                  "CAST(coalesce((SELECT CAST(value AS INTEGER) FROM _fs_trust "
+                                  "WHERE key = 'pulls'), 0) + 1 AS TEXT)"));
+    return m.LoadCutOffs();
+  }));
+  m.in_pull = true;
+  return absl::OkStatus();
+}
+
+void KeyRing::AbandonPull() { impl_->in_pull = false; }
+
+absl::Status KeyRing::EndPull() {
+  Impl& m = *impl_;
+  m.in_pull = false;
+  const DeviceId self = replica_->device_id();
+  std::map<DeviceId, std::string> out;  // newly cut off, and why
+  for (const auto& [id, d] : m.registry) {
+    if (d.revoked() && id != self && m.cutoffs.count(id) == 0) {
+      out[id] = "revoked by the hub administrator";
+    }
+  }
+  // Removed by an office whose first device is pinned here, by a removal
+  // the hub holds (relayed by it, or pushed and acknowledged): a removal
+  // made here and not yet pushed waits, since the hub may still take the
+  // device's work until it has it.
+  std::vector<std::string> provinces;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT province FROM _fs_roots"));
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      provinces.push_back(st->ColumnString(0));
+    }
+  }
+  for (const std::string& p : provinces) {
+    FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(p));
+    if (!office) continue;
+    for (const DeviceId& d : office->removed) {
+      if (d == self || m.cutoffs.count(d) > 0 || out.count(d) > 0) continue;
+      FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> removals,
+                          m.Query("kind = 6 AND recipient = ?1 AND pushed = 1",
+                                  [&](sqlite::Stmt* s) { s->BindBlob(1, d.view()); }));
+      for (const KeyRecord& r : removals) {
+        if (r.action == crypto::MembershipAction::kRemove && r.province == p &&
+            office->approved.count(r.signer) > 0) {
+          out[d] = absl::StrCat("removed from office ", p, " by its office");
+          break;
+        }
+      }
+    }
+  }
+  if (out.empty()) return absl::OkStatus();
+  return m.InTxn([&]() -> absl::Status {
+    for (const auto& [d, why] : out) {
+      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("INSERT OR IGNORE INTO _fs_cutoffs(device, "
+                                                  "pull, why) VALUES (?1, ?2, ?3)"));
+      st->BindBlob(1, d.view());
+      st->BindInt(2, m.pulls);
+      st->BindText(3, why);
+      FS_RETURN_IF_ERROR(st->Run());
+    }
+    return m.LoadCutOffs();
+  });
 }
 
 absl::StatusOr<std::vector<std::string>> KeyRing::UnpushedRecords(size_t limit) {
@@ -1777,7 +1913,9 @@ absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
       const RegisteredDevice* signer = FindDevice(IdOf(st->ColumnBlob(2)));
       bool by_owner = signer != nullptr && !owner.empty() && signer->province == owner;
       if (by_owner) {
-        FS_ASSIGN_OR_RETURN(by_owner, impl_->Trusted(owner, signer->keys.device, false));
+        // A member of the owning office now: a version a device removed
+        // since made (it knows that key) is never sealed under again.
+        FS_ASSIGN_OR_RETURN(by_owner, impl_->Trusted(owner, signer->keys.device, /*now=*/true));
       }
       const bool by_me = identity_ && IdOf(st->ColumnBlob(2)) == identity_->device();
       if (!by_owner && !by_me) continue;
@@ -1916,6 +2054,11 @@ absl::Status KeyRing::Verify(const Commit& c, int64_t position) {
     return absl::PermissionDeniedError(absl::StrCat(
         "commit ", c.Name(), " was signed by device ", c.author.ToString(), " (", author->name,
         ") after its revocation; refused"));
+  }
+  if (const std::string* why = impl_->CutOff(c.author); why != nullptr) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "commit ", c.Name(), " of device ", c.author.ToString(), " (", author->name,
+        ") arrived after this laptop had seen that the device was ", *why, "; refused"));
   }
   // A device of an office's chain signs with the keys it was approved
   // with: a hub that lists other keys for it cannot have its commits taken.

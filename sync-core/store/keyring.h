@@ -139,6 +139,21 @@ class KeyRing {
   // Counts of held records by kind, for status and tests.
   absl::StatusOr<std::map<crypto::KeyRecordKind, int64_t>> CountRecords();
 
+  // --- What a removed or revoked device can still send ------------------
+  // A device's commits and key records are refused once this laptop has
+  // completed a pull from the hub (caught up) that began after the hub held
+  // that device's removal from its office, or its revocation; what arrives
+  // up to the end of that pull is taken (an honest hub takes nothing from
+  // the device once it holds the removal, so all of its work is in that
+  // pull). A cut-off that neither the device nor the hub chooses: a signer
+  // back-dates a record at will, and a hub can only withhold the removal.
+  // (docs/CRYPTO.md, "What a removed or revoked device can still send".)
+  // Around every pull: BeginPull before the request; EndPull once caught
+  // up (records cut-offs), AbandonPull otherwise (records none).
+  absl::Status BeginPull();
+  absl::Status EndPull();
+  void AbandonPull();
+
   // Keeps the office's keys right; needs the keystore unlocked (else does
   // nothing and says so). Creates the office key if the office has none this
   // device holds; shares every office key held with every active device of

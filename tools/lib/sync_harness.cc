@@ -189,8 +189,8 @@ absl::Status LocalNode::Enroll(const HubProcess& hub, const std::string& provinc
   o.insecure = hub.insecure();
   FS_ASSIGN_OR_RETURN(client_, node::SyncClient::Create(o));
   std::string got_province, hub_id;
-  FS_ASSIGN_OR_RETURN(cred_, client_->Enroll(token, identity_->public_keys(), "test node",
-                                             &got_province, &hub_id));
+  FS_ASSIGN_OR_RETURN(cred_, client_->Enroll(token, *identity_, "test node", &got_province,
+                                             &hub_id));
   FS_ASSIGN_OR_RETURN(keys_, KeyRing::Open(replica_.get(), got_province));
   hub_.address = o.address;
   hub_.ca_file = o.ca_file;

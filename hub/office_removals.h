@@ -1,0 +1,53 @@
+// The devices an office removed (docs/CRYPTO.md, "Office membership"), as
+// the hub computes them from the membership records (key record kind 6) it
+// stores, with the laptops' own computation (crypto::ComputeMembership), so
+// that it refuses a removed device's pushes and pulls without waiting for an
+// administrator's revocation.
+//
+// The hub has no officer to pin an office's first device. Its root is the
+// first first-device record it stored for the office (lowest hub_keys.seq)
+// whose signature verifies against its subject's keys and whose subject the
+// hub has not revoked; if it revoked them all, the first stored. Normally
+// that is the record of the office's real first laptop, the root every
+// laptop of the office pinned. A first device an administrator planted
+// before the office's laptops is the hub's root until the administrator
+// revokes it (what the real first laptop, told "already has a first device",
+// asks for): until then the hub enforces the planted chain's removals, not
+// the office's -- no more than an administrator can do anyway by revoking
+// laptops. Laptops never take the hub's root.
+#ifndef FIELDSYNC_HUB_OFFICE_REMOVALS_H_
+#define FIELDSYNC_HUB_OFFICE_REMOVALS_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "change/id.h"
+#include "store/sqlite.h"
+
+namespace fieldsync::hub {
+
+struct OfficeRemoval {
+  int64_t stored_at_millis = 0;  // when the hub stored the first removal that counts
+  DeviceId by;                   // its signer
+};
+
+struct OfficeRemovals {
+  std::optional<DeviceId> root;  // none: the office has no first device yet
+  std::map<DeviceId, OfficeRemoval> removed;
+};
+
+// The removals of `province` from hub_keys and hub_nodes, read through `db`
+// (the caller serialises its use of the connection).
+absl::StatusOr<OfficeRemovals> ComputeOfficeRemovals(sqlite::Db& db, const std::string& province);
+
+// "device X was removed from office P by its office on DATE; enrol the
+// laptop anew": what a removed device is told.
+std::string RemovedMessage(const DeviceId& device, const std::string& province,
+                           const OfficeRemoval& removal);
+
+}  // namespace fieldsync::hub
+
+#endif  // FIELDSYNC_HUB_OFFICE_REMOVALS_H_

@@ -1,0 +1,48 @@
+// Proof, in an enrolment request, that it comes from the keystore whose
+// public keys it registers (docs/CRYPTO.md, "Enrolment proof"; docs/
+// PROTOCOL.md, "Credentials"). A device id and its public keys are public
+// (in every commit, in the registry relayed to every laptop), and a used
+// token stays valid for its device's retries until it expires: without a
+// proof, anyone holding both could enrol the id again and lock the real
+// laptop out (its credential replaced).
+//
+//   proof = Ed25519 signature by the device, domain "fieldsync enrolment v1",
+//           over hub id 16 || challenge 32 || BLAKE2b-256(token) 32
+//                || device 16 || Ed25519 public key 32 || X25519 public key 32
+//
+// The challenge is the hub's (HelloResponse.enrol_challenge): fresh, made
+// by that hub, so a proof is good for one hub and a few minutes. The token
+// is hashed so that a proof never carries it.
+#ifndef FIELDSYNC_CRYPTO_ENROLMENT_PROOF_H_
+#define FIELDSYNC_CRYPTO_ENROLMENT_PROOF_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "crypto/identity.h"
+
+namespace fieldsync::crypto {
+
+inline constexpr std::string_view kEnrolmentDomain = "fieldsync enrolment v1";
+inline constexpr size_t kEnrolChallengeBytes = 32;
+
+// The bytes signed (above). `challenge` must be kEnrolChallengeBytes long.
+std::string EnrolmentMessage(const DeviceId& hub, std::string_view challenge,
+                             std::string_view token, const DevicePublic& keys);
+
+// The proof of `id` for an enrolment with `token` at `hub` under `challenge`;
+// an error only if a delegated identity's agent could not sign.
+absl::StatusOr<std::string> SignEnrolment(const DeviceIdentity& id, const DeviceId& hub,
+                                          std::string_view challenge, std::string_view token);
+
+// UNAUTHENTICATED unless `proof` is `keys`' signature of that enrolment
+// (INVALID_ARGUMENT for a challenge of the wrong length).
+absl::Status VerifyEnrolment(const DevicePublic& keys, const DeviceId& hub,
+                             std::string_view challenge, std::string_view token,
+                             std::string_view proof);
+
+}  // namespace fieldsync::crypto
+
+#endif  // FIELDSYNC_CRYPTO_ENROLMENT_PROOF_H_
