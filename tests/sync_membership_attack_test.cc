@@ -335,14 +335,26 @@ TEST_F(MembershipAttackTest, ARemovedLaptopsKeyIsNotSealedUnderEvenIfTheHubNever
   const RowId kase = NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
   MustSync(lc1);
   MustSync(lc2);
-  // lc1 removes lc2, and the hub never takes the removal (a hub that means
-  // to keep lc2 in: it answers as if it had, so lc1 does not send it
-  // again): lc1 rotates all the same, but nothing sets lc2's cut-off.
+  // The hub is made to refuse lc1's removal of lc2, every time it is sent
+  // (its registry, edited, lists lc2 in another office: "not a device of
+  // office LC"), and to keep relaying lc2's records. lc1 rotates all the
+  // same, but nothing sets lc2's cut-off: the hub never held the removal.
+  const std::string lc2_id(lc2.replica().device_id().view());
+  EditHubWhileStopped("UPDATE hub_nodes SET province = 'HN' WHERE device = ?1",
+                      [&](sqlite::Stmt* s) { s->BindBlob(1, lc2_id); });
   ASSERT_TRUE(lc1.keys()->Remove(lc2.replica().device_id()).ok());
-  ASSERT_TRUE(lc1.replica().db().Exec("UPDATE _fs_keys SET pushed = 1 WHERE kind = 6 AND "
-                                      "pushed = 0").ok());
-  MustSync(lc1);
-  MustSync(lc1);
+  for (int i = 0; i < 2; ++i) {
+    auto r = lc1.Sync();
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  {
+    auto held = lc1.replica().db().Prepared("SELECT count(*) FROM _fs_keys WHERE kind = 6 AND "
+                                            "recipient = ?1 AND pushed = 1");
+    (*held)->BindBlob(1, lc2_id);
+    ASSERT_TRUE(*(*held)->Step());
+    ASSERT_EQ((*held)->ColumnInt(0), 1) << "only lc2's approval reached the hub";
+    (*held)->Reset();
+  }
   auto newest = lc1.replica().db().Prepared(
       "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'LC' ORDER BY generation DESC "
       "LIMIT 1");
@@ -364,10 +376,10 @@ TEST_F(MembershipAttackTest, ARemovedLaptopsKeyIsNotSealedUnderEvenIfTheHubNever
                         s->BindBlob(3, lc2.replica().device_id().view());
                         s->BindBlob(4, planted.bytes);
                       });
-  // (A laptop that knows the removal may refuse the record outright, as
-  // its cut-off allows: a refusal is no failure here.)
+  // lc1 takes it (no cut-off), but never seals under it.
   auto synced = lc1.Sync();
   ASSERT_TRUE(synced.ok()) << synced.status();
+  EXPECT_EQ(synced->key_records_refused, 0u) << synced->key_refusal;
   SetField(lc1.replica(), "cases", kase, "narrative", Value::Text("sau khi gỡ"));
   auto row = lc1.replica().Get("cases", kase);
   ASSERT_TRUE(row.ok() && row->has_value());
