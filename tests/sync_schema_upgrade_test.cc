@@ -106,6 +106,32 @@ class SchemaUpgradeTest : public SyncTest {
     return org;
   }
 
+  // The exact opening date of `kase` written in clear, as a version 3
+  // laptop wrote it (signed, nothing sealed).
+  static Commit ClearOpeningDate(harness::LocalNode& n, const RowId& kase) {
+    auto c = WriteAsPatchedBuild(
+        n, LocalTxn().Set("cases", kase, {{"opened_on", Value::Text("2025-11-24")}}));
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *c : Commit{};
+  }
+
+  // A push of `c` as `n` sends it; 0 leaves a schema field out, as builds
+  // before schema version 4 did.
+  grpc::Status Push(harness::LocalNode& n, const Commit& c, uint32_t schema_version,
+                    uint64_t since_seq, pb::PushResponse* resp) {
+    auto stub = Stub();
+    pb::PushRequest req;
+    req.set_protocol_version(pb::PROTOCOL_VERSION_2);
+    if (schema_version != 0) req.set_schema_version(schema_version);
+    if (since_seq != 0) req.set_schema_since_seq(since_seq);
+    auto* e = req.add_commits();
+    e->set_canonical(EncodeCommit(c));
+    e->set_signature(c.signature);
+    grpc::ClientContext ctx;
+    Auth(&ctx, n.credential());
+    return stub->Push(&ctx, req, resp);
+  }
+
   static bool Mentions(const RawPull& p, const RowId& row) {
     return p.rows.count(std::string(row.view())) > 0;
   }
@@ -167,12 +193,7 @@ TEST_F(SchemaUpgradeTest, AClearValueOfANewlySealedColumnIsTakenOnlyFromBeforeTh
   const RowId kase = NewCase(n.replica(), "LC", "Lò Thị Mai");
   MustSync(n);
   // The exact opening date in clear, as a version 3 laptop wrote it.
-  CommitSecurity unsealed;
-  unsealed.sign = n.keys()->Security().sign;
-  n.replica().SetSecurity(unsealed);
-  auto c = n.replica().Write(LocalTxn().Set("cases", kase, {{"opened_on", Value::Text("2025-11-24")}}));
-  n.replica().SetSecurity(n.keys()->Security());
-  ASSERT_TRUE(c.ok()) << c.status();
+  const Commit c = ClearOpeningDate(n, kase);
   auto head = [&] {
     auto hub = OpenHubReplica();
     auto h = hub->LogHead();
@@ -180,23 +201,14 @@ TEST_F(SchemaUpgradeTest, AClearValueOfANewlySealedColumnIsTakenOnlyFromBeforeTh
     return h.ok() ? *h : -1;
   };
   const int64_t before = head();
+  pb::PushResponse resp;
   auto push = [&](uint32_t schema_version, uint64_t since_seq) {
-    auto stub = Stub();
-    pb::PushRequest req;
-    req.set_protocol_version(pb::PROTOCOL_VERSION_2);
-    if (schema_version != 0) req.set_schema_version(schema_version);
-    if (since_seq != 0) req.set_schema_since_seq(since_seq);
-    auto* e = req.add_commits();
-    e->set_canonical(EncodeCommit(*c));
-    e->set_signature(c->signature);
-    grpc::ClientContext ctx;
-    Auth(&ctx, n.credential());
-    pb::PushResponse resp;
-    return stub->Push(&ctx, req, &resp);
+    return Push(n, c, schema_version, since_seq, &resp);
   };
+
   // From a laptop of version 4 since before this commit (or always): refused,
   // nothing stored, and the value is not repeated in the answer.
-  for (uint64_t since : {uint64_t{0}, c->seq}) {
+  for (uint64_t since : {uint64_t{0}, c.seq}) {
     grpc::Status s = push(4, since);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << since << s.error_message();
     EXPECT_NE(s.error_message().find("in clear"), std::string::npos) << s.error_message();
@@ -205,7 +217,7 @@ TEST_F(SchemaUpgradeTest, AClearValueOfANewlySealedColumnIsTakenOnlyFromBeforeTh
   }
   // Written before the laptop's upgrade: taken (its author rewrites it
   // sealed once unlocked).
-  grpc::Status s = push(4, c->seq + 1);
+  grpc::Status s = push(4, c.seq + 1);
   EXPECT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(head(), before + 1);
 }
@@ -214,24 +226,11 @@ TEST_F(SchemaUpgradeTest, ALaptopOfAnOlderSchemaStillPushesClearValues) {
   auto& n = AddNode("LC");
   const RowId kase = NewCase(n.replica(), "LC", "Lò Thị Mai");
   MustSync(n);
-  CommitSecurity unsealed;
-  unsealed.sign = n.keys()->Security().sign;
-  n.replica().SetSecurity(unsealed);
-  auto c = n.replica().Write(LocalTxn().Set("cases", kase, {{"opened_on", Value::Text("2025-11-24")}}));
-  n.replica().SetSecurity(n.keys()->Security());
-  ASSERT_TRUE(c.ok()) << c.status();
-  auto stub = Stub();
-  pb::PushRequest req;  // no schema fields: a build before version 4
-  req.set_protocol_version(pb::PROTOCOL_VERSION_2);
-  auto* e = req.add_commits();
-  e->set_canonical(EncodeCommit(*c));
-  e->set_signature(c->signature);
-  grpc::ClientContext ctx;
-  Auth(&ctx, n.credential());
+  const Commit c = ClearOpeningDate(n, kase);
   pb::PushResponse resp;
-  grpc::Status s = stub->Push(&ctx, req, &resp);
+  grpc::Status s = Push(n, c, 0, 0, &resp);  // no schema fields: a build before version 4
   EXPECT_TRUE(s.ok()) << s.error_message();
-  EXPECT_EQ(resp.acknowledged_seq(), c->seq);
+  EXPECT_EQ(resp.acknowledged_seq(), c.seq);
 }
 
 }  // namespace
