@@ -1,6 +1,6 @@
 // The hub's store: its replica, its log, the registry of provinces and
-// nodes, per-node sync state. The gRPC service (hub/service.cc) talks only to
-// this interface, so a PostgreSQL store for several hub processes can be
+// nodes, per-node sync state. The hub's side of the protocol
+// (hub/sync_handler.h) talks only to this interface, so a PostgreSQL store for several hub processes can be
 // added later without touching the service. SqliteHubStore (sqlite_store.h)
 // is the embedded default. Implementations are thread-safe.
 #ifndef FIELDSYNC_HUB_STORE_H_
@@ -19,6 +19,7 @@
 #include "hub/audit.h"
 #include "store/keyring.h"
 #include "store/replica.h"
+#include "sync/messages.h"
 
 namespace fieldsync::hub {
 
@@ -60,62 +61,14 @@ struct Enrolment {
   std::string province;
 };
 
-struct PushOutcome {
-  uint64_t acknowledged_seq = 0;
-  uint32_t applied = 0;
-  uint32_t duplicates = 0;
-  int64_t log_head = 0;
-};
-
-// A commit as a node pushes it.
-struct PushedCommit {
-  std::string canonical;
-  std::string signature;
-};
-
-// What a pushing node says of its build (PushRequest). A clear value of a
-// column sealed from a later schema version (ColumnDef::sealed_since) is
-// taken only in a commit written before the node reached that version.
-struct PushOrigin {
-  int schema_version = 3;         // 0 on the wire (a build before 4) reads 3
-  uint64_t schema_since_seq = 0;  // the node's first commit at that version; 0: all
-};
-
-// A commit of the hub's log as one node may see it.
-struct PulledEntry {
-  int64_t position = 0;
-  std::string canonical;  // whole, or trimmed to the node's scope
-  std::string signature;  // the author's, over the whole commit
-  std::vector<std::pair<uint32_t, std::string>> omitted;  // digests of what was trimmed
-};
-
-// What a node asks of a pull.
-struct PullParams {
-  int64_t cursor = 0;
-  bool bootstrapped = false;
-  uint64_t gc_epoch = 0;
-  size_t max_batch = 0;
-  int64_t key_cursor = 0;
-  std::string registry_digest;
-};
-
-// One message of a pull stream, before it becomes protobuf.
-struct PullChunk {
-  bool reset = false;
-  std::vector<RowSnapshot> rows;
-  int64_t rows_position = 0;
-  std::vector<PulledEntry> commits;
-  int64_t cursor = 0;   // 0: keep the node's cursor
-  bool caught_up = false;
-  int64_t log_head = 0;
-  uint64_t gc_epoch = 0;
-  std::vector<std::pair<std::string, RowId>> purged;  // tombstones collected since
-  std::string notice;
-  bool registry_included = false;
-  std::vector<RegisteredDevice> registry;
-  std::vector<std::string> key_records;
-  int64_t key_cursor = 0;  // 0: keep the node's key cursor
-};
+// The protocol's messages (sync-core/sync/messages.h): what a push carries
+// and returns, and what a pull asks and streams.
+using sync::PulledEntry;
+using sync::PullChunk;
+using sync::PullParams;
+using sync::PushedCommit;
+using sync::PushOrigin;
+using sync::PushOutcome;
 
 struct GcReport {
   uint64_t epoch = 0;         // collections so far; nodes of older epochs re-bootstrap

@@ -26,6 +26,7 @@
 #include "clock/clock_source.h"
 #include "crypto/keystore.h"
 #include "node/agent.h"
+#include "base/tuning.h"
 #include "node/client.h"
 #include "node/device.h"
 #include "node/passphrase.h"
@@ -638,11 +639,13 @@ int Daemon(const Args& args) {
                  "referred to until a passphrase is given\n",
                  Now().c_str(), kPassphraseFileEnv);
   }
-  std::mt19937_64 rng(std::random_device{}());
+  sync::ScheduleOptions schedule_options;
+  schedule_options.every_millis = *every;
+  schedule_options.max_backoff_millis = *cap;
+  sync::DaemonSchedule schedule(schedule_options, std::random_device{}());
   std::fprintf(stderr, "%s fieldnode daemon: syncing with %s every %lld s (province %s)\n",
                Now().c_str(), session->hub.address.c_str(),
                static_cast<long long>(*every / 1000), session->hub.province.c_str());
-  int failures = 0;
   const std::string data_dir = NodeDir(args).path;
   while (!g_stop.load()) {
     // Keys taken from the key agent: once it was locked (or its period
@@ -667,9 +670,8 @@ int Daemon(const Args& args) {
     const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now() - start)
                            .count();
-    int64_t wait = *every;
+    const int64_t wait = schedule.AfterPass(report.status());
     if (report.ok()) {
-      failures = 0;
       if (report->push_refused.ok()) {
         session->replica->SetCursor(kLastSyncCursor, SystemClock::Get()->NowMillis())
             .IgnoreError();
@@ -694,12 +696,6 @@ int Daemon(const Args& args) {
                    std::string(report.status().message()).c_str());
       return 1;
     } else {
-      ++failures;
-      if (Retryable(report.status())) {
-        // Exponential backoff with jitter, capped: from 2 s, doubling.
-        const int64_t base = std::min<int64_t>(*cap, int64_t{2000} << std::min(failures - 1, 20));
-        wait = base / 2 + static_cast<int64_t>(rng() % static_cast<uint64_t>(base / 2 + 1));
-      }
       std::fprintf(stderr, "%s sync failed (%s), next try in %lld s: %s\n", Now().c_str(),
                    absl::StatusCodeToString(report.status().code()).c_str(),
                    static_cast<long long>(wait / 1000),
@@ -707,10 +703,12 @@ int Daemon(const Args& args) {
     }
     // Wait, waking for a stop or for an urgent commit.
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait);
-    int tick = 0;
+    auto next_urgent_check =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(tuning::kDaemonUrgentPollMillis);
     while (!g_stop.load() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (++tick % 10 == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(tuning::kDaemonStopPollMillis));
+      if (std::chrono::steady_clock::now() >= next_urgent_check) {
+        next_urgent_check += std::chrono::milliseconds(tuning::kDaemonUrgentPollMillis);
         auto urgent = HasUrgentUnpushed(*session->replica, seq_at_start);
         if (urgent.ok() && *urgent) {
           std::fprintf(stderr, "%s urgent commit written: syncing now\n", Now().c_str());

@@ -155,19 +155,6 @@ absl::StatusOr<RowSnapshot> FromProto(const fieldsync::v1::RowState& r) {
   return out;
 }
 
-absl::Status CheckProtocol(int theirs, std::string_view who) {
-  if (theirs == kProtocolVersion) return absl::OkStatus();
-  if (theirs == 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the ", AV(who), " did not say which protocol version it speaks (this side speaks ",
-        kProtocolVersion, "); it is not a fieldsync peer of a known version"));
-  }
-  return absl::FailedPreconditionError(absl::StrCat(
-      "protocol version mismatch: the ", AV(who), " speaks version ", theirs,
-      ", this side speaks version ", kProtocolVersion,
-      "; upgrade the older of the two so that both speak the same version"));
-}
-
 namespace {
 
 void GrpcLog(gpr_log_func_args* a) {

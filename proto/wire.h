@@ -14,20 +14,21 @@
 #include "absl/status/statusor.h"
 #include "fieldsync/v1/sync.pb.h"
 #include "store/replica.h"
+#include "sync/protocol.h"
 
 namespace fieldsync::wire {
 
-// The protocol this build speaks.
-inline constexpr int kProtocolVersion = fieldsync::v1::PROTOCOL_VERSION_2;
-
-// Limits of docs/PROTOCOL.md.
-inline constexpr int kMaxMessageBytes = 16 << 20;
-inline constexpr int kMaxPushCommits = 2000;
-inline constexpr int kMaxPushKeyRecords = 10000;
-inline constexpr int kDefaultPullBatch = 2000;
-inline constexpr int kMaxPullBatch = 10000;
-// How long the hub takes an enrolment challenge it made (HelloResponse).
-inline constexpr int64_t kEnrolChallengeMillis = 10 * 60 * 1000;
+// The protocol this build speaks, and the limits of docs/PROTOCOL.md
+// (sync-core/sync/protocol.h: the same for every transport).
+static_assert(sync::kProtocolVersion == fieldsync::v1::PROTOCOL_VERSION_2);
+using sync::kProtocolVersion;
+using sync::kMaxMessageBytes;
+using sync::kMaxPushCommits;
+using sync::kMaxPushKeyRecords;
+using sync::kDefaultPullBatch;
+using sync::kMaxPullBatch;
+using sync::kEnrolChallengeMillis;
+using sync::CheckProtocol;
 
 // The metadata key that carries a node's credential.
 inline constexpr char kAuthKey[] = "authorization";
@@ -43,9 +44,6 @@ void ToProto(const Value& v, fieldsync::v1::FieldValue* out);
 absl::StatusOr<Value> FromProto(const fieldsync::v1::FieldValue& v);
 void ToProto(const RowSnapshot& r, fieldsync::v1::RowState* out);
 absl::StatusOr<RowSnapshot> FromProto(const fieldsync::v1::RowState& r);
-
-// Refuses a peer of another protocol version, naming both.
-absl::Status CheckProtocol(int theirs, std::string_view who);
 
 // Keeps gRPC's own log lines ("E1204 ... ssl_transport_security.cc:807]
 // Could not load any root certificate") off the user's screen: the

@@ -43,6 +43,18 @@ inline constexpr int kBusyTimeoutMillis = 5000;
 // SQLite page cache per connection, in KiB (negative cache_size).
 inline constexpr int kCacheSizeKiB = 64 * 1024;
 
+// Bytes of commits a push call carries (sync/pusher.h), well under the
+// 16 MiB message limit; and commits read for one call.
+inline constexpr size_t kPushBytesPerCall = 4 << 20;
+inline constexpr size_t kPushCommitsPerCall = 500;
+
+// The sync daemon (sync/schedule.h): the first wait after a retryable
+// failure (doubling up to --max-backoff, with jitter), how often its wait
+// looks for a stop, and how often for an urgent commit written meanwhile.
+inline constexpr int64_t kSyncBackoffBaseMillis = 2000;
+inline constexpr int64_t kDaemonStopPollMillis = 100;
+inline constexpr int64_t kDaemonUrgentPollMillis = 1000;
+
 }  // namespace fieldsync::tuning
 
 #endif  // FIELDSYNC_BASE_TUNING_H_

@@ -1,0 +1,244 @@
+#include "hub/sync_handler.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "base/strings.h"
+#include "change/commit_codec.h"
+#include "crypto/enrolment_proof.h"
+#include "schema/schema.h"
+
+namespace fieldsync::hub {
+namespace {
+
+// The lowest schema version that can take everything in `c` (rows,
+// their conflict records, commits), 0 when any can.
+int VersionToTake(const Schema& schema, const PullChunk& c) {
+  int need = 0;
+  for (const RowSnapshot& r : c.rows) {
+    for (const FieldState& f : r.fields) {
+      need = std::max(need, schema.VersionToTake(r.table, f.column, f.value));
+    }
+    for (const ConflictRecord& k : r.conflicts) {
+      need = std::max(need, schema.VersionToTake(k.table, k.column, k.value));
+    }
+  }
+  for (const PulledEntry& e : c.commits) {
+    absl::StatusOr<Commit> commit = DecodeCommit(e.canonical);
+    if (!commit.ok()) continue;  // the hub stored it; the node will say it is malformed
+    for (const RowChange& rc : commit->changes) {
+      for (const FieldWrite& f : rc.fields) {
+        need = std::max(need, schema.VersionToTake(rc.table, f.column, f.value));
+      }
+    }
+  }
+  return need;
+}
+
+int64_t MillisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+      .count();
+}
+
+}  // namespace
+
+void SyncHandler::Log(const std::string& line) {
+  if (log_) log_(line);
+}
+
+absl::Status SyncHandler::Fail(std::string_view call, const absl::Status& s,
+                               const NodeInfo* node) {
+  Log(absl::StrCat(AV(call), " refused",
+                   node ? absl::StrCat(" node=", node->device.ToString()) : std::string(), ": ",
+                   absl::StatusCodeToString(s.code()), ": ", s.message()));
+  return s;
+}
+
+absl::StatusOr<NodeInfo> SyncHandler::Authenticate(const sync::Credential& cred) {
+  if (cred.secret.empty()) {
+    return absl::UnauthenticatedError(
+        "the call carries no node credential: enrol this node first (fieldnode enroll "
+        "--token TOKEN, with a token from the hub administrator)");
+  }
+  return store_->Authenticate(cred.device, cred.secret);
+}
+
+absl::StatusOr<sync::HelloReply> SyncHandler::Hello(const sync::HelloRequest& req) {
+  if (absl::Status s = sync::CheckProtocol(req.protocol_version, "node"); !s.ok()) {
+    return Fail("hello", s);
+  }
+  sync::HelloReply resp;
+  resp.hub_id = store_->hub_id();
+  const int64_t now = clock_->NowMillis();
+  resp.hub_time_millis = now;
+  absl::StatusOr<int64_t> head = store_->LogHead();
+  if (!head.ok()) return Fail("hello", head.status());
+  resp.log_head = *head;
+  resp.enrol_challenge = challenges_.Issue(now);
+  // A credential is optional here; if one is sent it must be valid.
+  if (req.credential.has_value()) {
+    absl::StatusOr<NodeInfo> node = Authenticate(*req.credential);
+    if (!node.ok()) return Fail("hello", node.status());
+    resp.province = node->province;
+    // Clamped: a node's clock value is not trusted to stay in range.
+    constexpr int64_t kYearMillis = int64_t{366} * 24 * 3600 * 1000;
+    const int64_t t = std::clamp<int64_t>(req.node_time_millis, now - 100 * kYearMillis,
+                                          now + 100 * kYearMillis);
+    const std::optional<int64_t> skew =
+        req.node_time_millis != 0 ? std::optional<int64_t>(t - now) : std::nullopt;
+    store_->RecordCall(node->device, req.protocol_version, skew, std::nullopt).IgnoreError();
+  }
+  return resp;
+}
+
+absl::StatusOr<sync::EnrollReply> SyncHandler::Enroll(const sync::EnrollRequest& req) {
+  if (absl::Status s = sync::CheckProtocol(req.protocol_version, "node"); !s.ok()) {
+    return Fail("enroll", s);
+  }
+  if (req.token.size() > sync::kMaxEnrolTextBytes ||
+      req.device_name.size() > sync::kMaxEnrolTextBytes) {
+    return Fail("enroll", absl::InvalidArgumentError(
+                              "token or device name over 200 bytes: not an enrolment"));
+  }
+  crypto::DevicePublic keys;
+  keys.device = req.device;
+  keys.sign_pk = req.sign_public_key;
+  keys.box_pk = req.box_public_key;
+  // A proof that the request comes from the keystore of those keys: checked
+  // whenever sent; the store requires it to enrol an enrolled device again.
+  bool proven = false;
+  if (!req.challenge.empty() || !req.proof.empty()) {
+    if (absl::Status c =
+            challenges_.Check(req.challenge, clock_->NowMillis(), sync::kEnrolChallengeMillis);
+        !c.ok()) {
+      return Fail("enroll", c);
+    }
+    if (!crypto::CheckDevicePublic(keys).ok() ||
+        !crypto::VerifyEnrolment(keys, store_->hub_id(), req.challenge, req.token, req.proof)
+             .ok()) {
+      return Fail("enroll", absl::PermissionDeniedError(absl::StrCat(
+                                "the enrolment of device ", req.device.ToString(),
+                                " carries a proof that does not verify against the public "
+                                "keys it registers: it was not sent from that device's "
+                                "keystore; nothing was changed")));
+    }
+    proven = true;
+  }
+  absl::StatusOr<Enrolment> e = store_->Enroll(req.token, req.device, req.device_name, keys, proven);
+  if (!e.ok()) return Fail("enroll", e.status());
+  Log(absl::StrCat("enroll device=", req.device.ToString(), " province=", e->province));
+  sync::EnrollReply resp;
+  resp.secret = e->secret;
+  resp.province = e->province;
+  resp.hub_id = store_->hub_id();
+  return resp;
+}
+
+absl::Status SyncHandler::CheckPushLimits(size_t commits, size_t key_records) {
+  if (commits > static_cast<size_t>(sync::kMaxPushCommits)) {
+    return absl::InvalidArgumentError(absl::StrCat("a push carries at most ",
+                                                   sync::kMaxPushCommits, " commits, this one ",
+                                                   commits, "; nothing was stored"));
+  }
+  if (key_records > static_cast<size_t>(sync::kMaxPushKeyRecords)) {
+    return absl::InvalidArgumentError(absl::StrCat("a push carries at most ",
+                                                   sync::kMaxPushKeyRecords,
+                                                   " key records, this one ", key_records,
+                                                   "; nothing was stored"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req) {
+  if (absl::Status s = sync::CheckProtocol(req.protocol_version, "node"); !s.ok()) {
+    return Fail("push", s);
+  }
+  absl::StatusOr<NodeInfo> node = Authenticate(req.credential);
+  if (!node.ok()) return Fail("push", node.status());
+  store_->RecordCall(node->device, req.protocol_version, std::nullopt, std::nullopt)
+      .IgnoreError();
+  if (absl::Status s = CheckPushLimits(req.commits.size(), req.key_records.size()); !s.ok()) {
+    return Fail("push", s);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  PushOrigin origin;
+  origin.schema_version = std::max<int>(static_cast<int>(req.schema_version), 3);
+  origin.schema_since_seq = req.schema_since_seq;
+  absl::StatusOr<PushOutcome> out = store_->Push(*node, origin, req.commits, req.key_records);
+  if (!out.ok()) return Fail("push", out.status(), &*node);
+  if (verbose_) {
+    Log(absl::StrCat("push node=", node->device.ToString(), " province=", node->province,
+                     " commits=", req.commits.size(), " key_records=", req.key_records.size(),
+                     " applied=", out->applied, " duplicates=", out->duplicates,
+                     " acked=", out->acknowledged_seq, " ms=", MillisSince(start)));
+  }
+  return out;
+}
+
+absl::Status SyncHandler::Pull(const sync::PullRequest& req,
+                               const std::function<absl::Status(sync::PullChunk&)>& on_chunk) {
+  if (absl::Status s = sync::CheckProtocol(req.protocol_version, "node"); !s.ok()) {
+    return Fail("pull", s);
+  }
+  absl::StatusOr<NodeInfo> node = Authenticate(req.credential);
+  if (!node.ok()) return Fail("pull", node.status());
+  PullParams params = req.params;
+  if (params.max_batch == 0) params.max_batch = sync::kDefaultPullBatch;
+  params.max_batch = std::min<size_t>(params.max_batch, sync::kMaxPullBatch);
+  const auto start = std::chrono::steady_clock::now();
+  size_t rows = 0;
+  size_t commits = 0;
+  size_t key_records = 0;
+  int64_t delivered = 0;
+  // A node of an older schema gets what it can take, then a plain answer
+  // (PullRequest.schema_version; 0 is a build before schema version 4).
+  const Schema& schema = FieldOfficeSchema();
+  const int node_schema = std::max<int>(static_cast<int>(req.schema_version), 3);
+  int held_back = 0;
+  absl::Status gone;
+  absl::Status s = store_->Pull(*node, params, [&](PullChunk& c) {
+    if (node_schema < schema.version()) {
+      if (const int need = VersionToTake(schema, c); need > node_schema) {
+        held_back = need;
+        return false;
+      }
+    }
+    const int64_t cursor = c.cursor;
+    rows += c.rows.size();
+    commits += c.commits.size();
+    key_records += c.key_records.size();
+    gone = on_chunk(c);
+    if (!gone.ok()) return false;
+    if (cursor != 0) delivered = cursor;
+    return true;
+  });
+  // The cursor, now known to be valid, acknowledges everything before it.
+  auto record = [&] {
+    store_->RecordCall(node->device, req.protocol_version, std::nullopt, req.params.cursor)
+        .IgnoreError();
+    if (delivered > 0) store_->RecordDelivered(node->device, delivered).IgnoreError();
+  };
+  if (held_back > 0) {
+    record();
+    return Fail("pull", absl::FailedPreconditionError(absl::StrCat(
+        "this laptop's fieldsync is older than what its colleagues now write (replica schema "
+        "version ", node_schema, req.schema_version == 0 ? " or older" : "", "; the next "
+        "changes need version ", held_back, "): install the current fieldsync on this laptop "
+        "and sync again. Nothing is lost: this laptop's own changes were sent, and what it "
+        "has not received yet waits at the hub")), &*node);
+  }
+  if (!gone.ok()) return gone;
+  if (!s.ok()) return Fail("pull", s, &*node);
+  record();
+  if (verbose_) {
+    Log(absl::StrCat("pull node=", node->device.ToString(), " province=", node->province,
+                     " from=", req.params.cursor, " rows=", rows, " commits=", commits,
+                     " key_records=", key_records, " ms=", MillisSince(start)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace fieldsync::hub

@@ -1,0 +1,53 @@
+// The hub's side of the sync protocol, whatever carries it: the protocol
+// version and the node's credential checked on every call, the limits of a
+// push, an older node's pull held back before what it cannot take, the
+// bookkeeping of each call; the work itself is the store's (hub/store.h).
+// The gRPC service (hub/service.cc) converts fieldsync.v1 messages to and
+// from these; the in-process loopback (sync-core/sync/loopback.h) calls it
+// directly. Thread-safe as the store is.
+#ifndef FIELDSYNC_HUB_SYNC_HANDLER_H_
+#define FIELDSYNC_HUB_SYNC_HANDLER_H_
+
+#include <functional>
+#include <string>
+
+#include "clock/clock_source.h"
+#include "hub/enrol_challenge.h"
+#include "hub/store.h"
+#include "sync/transport.h"
+
+namespace fieldsync::hub {
+
+class SyncHandler final : public sync::Transport {
+ public:
+  // `log`: one line per refusal (and per call when verbose); null: none.
+  SyncHandler(HubStore* store, ClockSource* clock, bool verbose,
+              std::function<void(const std::string&)> log)
+      : store_(store), clock_(clock), verbose_(verbose), log_(std::move(log)) {}
+
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override;
+  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override;
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override;
+  // `on_chunk` sends a message; an error from it (the node has gone, the
+  // link was cut) ends the pull and is returned.
+  absl::Status Pull(const sync::PullRequest& req,
+                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override;
+
+  // INVALID_ARGUMENT for a push over the limits of docs/PROTOCOL.md.
+  static absl::Status CheckPushLimits(size_t commits, size_t key_records);
+
+ private:
+  absl::StatusOr<NodeInfo> Authenticate(const sync::Credential& cred);
+  absl::Status Fail(std::string_view call, const absl::Status& s, const NodeInfo* node = nullptr);
+  void Log(const std::string& line);
+
+  HubStore* store_;
+  ClockSource* clock_;
+  bool verbose_;
+  std::function<void(const std::string&)> log_;
+  const EnrolChallenges challenges_;
+};
+
+}  // namespace fieldsync::hub
+
+#endif  // FIELDSYNC_HUB_SYNC_HANDLER_H_

@@ -1,0 +1,285 @@
+#include "node/grpc_transport.h"
+
+#include <google/protobuf/arena.h>
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "fieldsync/v1/sync.grpc.pb.h"
+#include "proto/address.h"
+#include "proto/wire.h"
+
+namespace fieldsync::node {
+namespace {
+
+namespace pb = fieldsync::v1;
+
+absl::StatusOr<std::string> ReadWhole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A failed call: the link's failures explained (what a user can check);
+// the hub's answers as it gave them (sync::Refused words them).
+absl::Status Explain(const grpc::Status& g, const std::string& address, std::string_view call) {
+  if (g.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot reach the hub at ", address, " (", AV(call), "): ", g.error_message(),
+        ". Check the network and that the hub is running; if it runs, check that the CA file "
+        "names the authority that signed the hub's certificate. The node keeps working offline"));
+  }
+  if (g.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "the hub at ", address, " did not answer in time (", AV(call),
+        "); the link may be slow: the next sync continues where this one stopped"));
+  }
+  return wire::FromGrpc(g);
+}
+
+absl::StatusOr<RegisteredDevice> FromProto(const pb::RegisteredDevice& d) {
+  RegisteredDevice rd;
+  FS_ASSIGN_OR_RETURN(rd.keys.device, Id16::FromBytes(d.device(), "registered device"));
+  rd.keys.sign_pk = d.sign_public_key();
+  rd.keys.box_pk = d.box_public_key();
+  rd.province = d.province();
+  rd.name = d.name();
+  rd.revoked_position = d.revoked_position();
+  rd.revoked_at_millis = d.revoked_at_millis();
+  return rd;
+}
+
+// A pull message as the engine reads it; DATA_LOSS if malformed.
+absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
+  c->reset = m.reset();
+  c->rows.reserve(static_cast<size_t>(m.rows_size()));
+  for (const auto& r : m.rows()) {
+    absl::StatusOr<RowSnapshot> snap = wire::FromProto(r);
+    if (!snap.ok()) return snap.status();
+    c->rows.push_back(*std::move(snap));
+  }
+  c->rows_position = m.rows_position();
+  c->commits.reserve(static_cast<size_t>(m.commits_size()));
+  for (auto& pc : *m.mutable_commits()) {
+    sync::PulledEntry e;
+    e.position = pc.position();
+    e.canonical = std::move(*pc.mutable_canonical());
+    e.signature = std::move(*pc.mutable_signature());
+    for (const auto& o : pc.omitted()) e.omitted.emplace_back(o.index(), o.digest());
+    c->commits.push_back(std::move(e));
+  }
+  c->cursor = m.cursor();
+  c->caught_up = m.caught_up();
+  c->log_head = m.log_head();
+  c->gc_epoch = m.gc_epoch();
+  for (const auto& p : m.purged()) {
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(p.row(), "purged row"));
+    c->purged.emplace_back(p.table(), id);
+  }
+  c->notice = m.notice();
+  c->registry_included = m.registry_included();
+  for (const auto& d : m.registry()) {
+    FS_ASSIGN_OR_RETURN(RegisteredDevice rd, FromProto(d));
+    c->registry.push_back(std::move(rd));
+  }
+  c->key_records.reserve(static_cast<size_t>(m.key_records_size()));
+  for (auto& k : *m.mutable_key_records()) c->key_records.push_back(std::move(k));
+  c->key_cursor = m.key_cursor();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+class GrpcTransport::Impl {
+ public:
+  ClientOptions opts;
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  grpc::ChannelArguments args;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<pb::Sync::Stub> stub;
+
+  void Reconnect() {
+    channel = grpc::CreateCustomChannel(opts.address, creds, args);
+    stub = pb::Sync::NewStub(channel);
+  }
+
+  void Prepare(grpc::ClientContext* ctx, int64_t timeout_millis, const sync::Credential* cred) {
+    ctx->set_deadline(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(timeout_millis));
+    if (opts.compress) ctx->set_compression_algorithm(GRPC_COMPRESS_GZIP);
+    if (cred != nullptr) {
+      ctx->AddMetadata(wire::kAuthKey, wire::BearerToken(cred->device, cred->secret));
+    }
+  }
+};
+
+GrpcTransport::GrpcTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+GrpcTransport::~GrpcTransport() = default;
+
+void GrpcTransport::Reset() { impl_->Reconnect(); }
+
+absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Create(
+    const ClientOptions& options) {
+  if (options.address.empty() || options.address.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "hub address \"", options.address, "\" needs HOST:PORT, e.g. hub.example.org:7443"));
+  }
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (options.insecure) {
+    if (!wire::IsLoopbackAddress(options.address)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--insecure (plain text) is allowed to loopback addresses only (127.0.0.0/8 written "
+          "as 127.0.0.1, [::1], localhost), not ", Printable(options.address),
+          "; give the CA file of the hub's certificate with --ca instead"));
+    }
+    creds = grpc::InsecureChannelCredentials();
+  } else {
+    absl::StatusOr<std::string> ca = ReadWhole(options.ca_file);
+    if (!ca.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot read the CA file \"", options.ca_file,
+          "\" that says which hub certificate to trust; ask the hub administrator for it (ca.crt)"));
+    }
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = *ca;
+    creds = grpc::SslCredentials(ssl);
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(wire::kMaxMessageBytes);
+  args.SetMaxSendMessageSize(wire::kMaxMessageBytes);
+  if (options.compress) args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+  // A channel of its own: gRPC otherwise shares connections between
+  // channels to one address, and a shared connection keeps the settings
+  // (compression among them) of the channel that opened it.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // Reconnect quickly after a cut rather than waiting out a long backoff
+  // (the daemon has its own). MIN_RECONNECT_BACKOFF is gRPC's connect
+  // timeout, left at its default: a TLS handshake on a slow link needs it.
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  auto impl = std::make_unique<Impl>();
+  impl->opts = options;
+  impl->creds = creds;
+  impl->args = args;
+  impl->Reconnect();
+  return std::unique_ptr<GrpcTransport>(new GrpcTransport(std::move(impl)));
+}
+
+absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& r) {
+  Impl& m = *impl_;
+  grpc::ClientContext ctx;
+  m.Prepare(&ctx, m.opts.call_timeout_millis, r.credential ? &*r.credential : nullptr);
+  pb::HelloRequest req;
+  req.set_protocol_version(static_cast<pb::ProtocolVersion>(r.protocol_version));
+  req.set_node_time_millis(r.node_time_millis);
+  pb::HelloResponse resp;
+  grpc::Status g = m.stub->Hello(&ctx, req, &resp);
+  if (!g.ok()) return Explain(g, m.opts.address, "hello");
+  sync::HelloReply h;
+  h.protocol_version = resp.protocol_version();
+  FS_RETURN_IF_ERROR(wire::CheckProtocol(h.protocol_version, "hub"));
+  FS_ASSIGN_OR_RETURN(h.hub_id, Id16::FromBytes(resp.hub_id(), "hub id"));
+  h.hub_time_millis = resp.hub_time_millis();
+  h.province = resp.province();
+  h.log_head = resp.log_head();
+  h.enrol_challenge = resp.enrol_challenge();
+  return h;
+}
+
+absl::StatusOr<sync::EnrollReply> GrpcTransport::Enroll(const sync::EnrollRequest& r) {
+  Impl& m = *impl_;
+  pb::EnrollRequest req;
+  req.set_protocol_version(static_cast<pb::ProtocolVersion>(r.protocol_version));
+  req.set_token(r.token);
+  req.set_device_id(std::string(r.device.view()));
+  req.set_device_name(r.device_name);
+  req.set_sign_public_key(r.sign_public_key);
+  req.set_box_public_key(r.box_public_key);
+  req.set_challenge(r.challenge);
+  req.set_proof(r.proof);
+  grpc::ClientContext ctx;
+  m.Prepare(&ctx, m.opts.call_timeout_millis, nullptr);
+  pb::EnrollResponse resp;
+  grpc::Status g = m.stub->Enroll(&ctx, req, &resp);
+  if (!g.ok()) return Explain(g, m.opts.address, "the enrolment");
+  sync::EnrollReply e;
+  e.secret = resp.secret();
+  e.province = resp.province();
+  FS_ASSIGN_OR_RETURN(e.hub_id, Id16::FromBytes(resp.hub_id(), "hub id"));
+  return e;
+}
+
+absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r) {
+  Impl& m = *impl_;
+  pb::PushRequest req;
+  req.set_protocol_version(static_cast<pb::ProtocolVersion>(r.protocol_version));
+  for (const sync::PushedCommit& c : r.commits) {
+    auto* e = req.add_commits();
+    e->set_canonical(c.canonical);
+    e->set_signature(c.signature);
+  }
+  for (const std::string& k : r.key_records) req.add_key_records(k);
+  req.set_schema_version(r.schema_version);
+  req.set_schema_since_seq(r.schema_since_seq);
+  grpc::ClientContext ctx;
+  m.Prepare(&ctx, m.opts.call_timeout_millis, &r.credential);
+  pb::PushResponse resp;
+  grpc::Status g = m.stub->Push(&ctx, req, &resp);
+  if (!g.ok()) return Explain(g, m.opts.address, "the push");
+  sync::PushOutcome out;
+  out.acknowledged_seq = resp.acknowledged_seq();
+  out.applied = resp.applied();
+  out.duplicates = resp.duplicates();
+  out.log_head = resp.log_head();
+  return out;
+}
+
+absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
+                                 const std::function<absl::Status(sync::PullChunk&)>& on_chunk) {
+  Impl& m = *impl_;
+  pb::PullRequest req;
+  req.set_protocol_version(static_cast<pb::ProtocolVersion>(r.protocol_version));
+  req.set_cursor(r.params.cursor);
+  req.set_bootstrapped(r.params.bootstrapped);
+  req.set_gc_epoch(r.params.gc_epoch);
+  req.set_max_batch(static_cast<uint32_t>(r.params.max_batch));
+  req.set_key_cursor(r.params.key_cursor);
+  req.set_registry_digest(r.params.registry_digest);
+  req.set_schema_version(r.schema_version);
+  grpc::ClientContext ctx;
+  m.Prepare(&ctx, m.opts.pull_timeout_millis, &r.credential);
+  std::unique_ptr<grpc::ClientReader<pb::PullResponse>> reader = m.stub->Pull(&ctx, req);
+  // Each message is parsed into an arena freed at once after it is applied:
+  // a bootstrap message holds thousands of small strings.
+  google::protobuf::Arena arena;
+  while (true) {
+    arena.Reset();
+    auto* parsed = google::protobuf::Arena::CreateMessage<pb::PullResponse>(&arena);
+    if (!reader->Read(parsed)) break;
+    sync::PullChunk chunk;
+    absl::Status s = FromProto(*parsed, &chunk);
+    if (!s.ok()) {
+      s = absl::DataLossError(absl::StrCat(
+          "the hub sent a malformed pull batch (nothing of it was applied): ", s.message()));
+    } else {
+      s = on_chunk(chunk);
+    }
+    if (!s.ok()) {
+      ctx.TryCancel();
+      reader->Finish().IgnoreError();
+      return s;
+    }
+  }
+  grpc::Status g = reader->Finish();
+  if (!g.ok()) return Explain(g, m.opts.address, "the pull");
+  return absl::OkStatus();
+}
+
+}  // namespace fieldsync::node

@@ -1,0 +1,75 @@
+#include "sync/loopback.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace fieldsync::sync {
+
+bool LoopbackTransport::Draw(double p) {
+  if (p <= 0) return false;
+  // 53 random bits as a double in [0, 1): the same on every platform,
+  // unlike std::uniform_real_distribution.
+  const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+  return u < p;
+}
+
+absl::Status LoopbackTransport::Send(const char* call) {
+  ++counters_.calls;
+  if (down_) return absl::UnavailableError(absl::StrCat("the link is down (", call, ")"));
+  if (Draw(faults_.drop_request)) {
+    ++counters_.requests_dropped;
+    return absl::UnavailableError(absl::StrCat("the link dropped the request (", call, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoopbackTransport::LostReply(const char* call) {
+  if (!Draw(faults_.drop_reply)) return absl::OkStatus();
+  ++counters_.replies_dropped;
+  return absl::UnavailableError(absl::StrCat("the link dropped the answer (", call, ")"));
+}
+
+absl::StatusOr<HelloReply> LoopbackTransport::Hello(const HelloRequest& req) {
+  if (absl::Status s = Send("hello"); !s.ok()) return s;
+  absl::StatusOr<HelloReply> r = hub_.Hello(req);
+  if (absl::Status s = LostReply("hello"); !s.ok()) return s;
+  return r;
+}
+
+absl::StatusOr<EnrollReply> LoopbackTransport::Enroll(const EnrollRequest& req) {
+  if (absl::Status s = Send("enrol"); !s.ok()) return s;
+  absl::StatusOr<EnrollReply> r = hub_.Enroll(req);
+  if (absl::Status s = LostReply("enrol"); !s.ok()) return s;
+  return r;
+}
+
+absl::StatusOr<PushOutcome> LoopbackTransport::Push(const PushRequest& req) {
+  if (absl::Status s = Send("push"); !s.ok()) return s;
+  absl::StatusOr<PushOutcome> r = hub_.Push(req);
+  if (Draw(faults_.duplicate_push)) {
+    ++counters_.pushes_duplicated;
+    r = hub_.Push(req);
+  }
+  if (absl::Status s = LostReply("push"); !s.ok()) return s;
+  return r;
+}
+
+absl::Status LoopbackTransport::Pull(const PullRequest& req,
+                                     const std::function<absl::Status(PullChunk&)>& on_chunk) {
+  if (absl::Status s = Send("pull"); !s.ok()) return s;
+  bool cut = false;
+  absl::Status node_stopped;
+  absl::Status s = hub_.Pull(req, [&](PullChunk& chunk) -> absl::Status {
+    if (Draw(faults_.cut_pull)) {
+      cut = true;
+      ++counters_.pulls_cut;
+      return absl::CancelledError("cut");
+    }
+    node_stopped = on_chunk(chunk);
+    return node_stopped;
+  });
+  if (cut) return absl::UnavailableError("the link was cut during the pull");
+  if (!node_stopped.ok()) return node_stopped;
+  return s;
+}
+
+}  // namespace fieldsync::sync

@@ -1,0 +1,63 @@
+// An in-process transport: a node's requests handed straight to a hub's
+// side of the protocol (hub/sync_handler.h implements Transport too), with
+// the faults of a bad link drawn from a seed: calls lost before the hub
+// saw them, answers lost after it acted, pull streams cut halfway, pushes
+// delivered twice. The same seed gives the same faults, call for call.
+// Used by the deterministic simulation (tests/sim/) and loopback tests.
+#ifndef FIELDSYNC_SYNC_LOOPBACK_H_
+#define FIELDSYNC_SYNC_LOOPBACK_H_
+
+#include <cstdint>
+#include <random>
+
+#include "sync/transport.h"
+
+namespace fieldsync::sync {
+
+// Probabilities, each in [0, 1].
+struct LinkFaults {
+  double drop_request = 0;    // a call fails before it reaches the hub
+  double drop_reply = 0;      // the hub acted, its answer is lost
+  double cut_pull = 0;        // before each pull message: the stream is cut
+  double duplicate_push = 0;  // a push arrives twice (the first answer lost)
+};
+
+struct LinkCounters {
+  uint64_t calls = 0;
+  uint64_t requests_dropped = 0;
+  uint64_t replies_dropped = 0;
+  uint64_t pulls_cut = 0;
+  uint64_t pushes_duplicated = 0;
+};
+
+class LoopbackTransport final : public Transport {
+ public:
+  LoopbackTransport(Transport& hub, uint64_t seed) : hub_(hub), rng_(seed) {}
+
+  void set_faults(const LinkFaults& faults) { faults_ = faults; }
+  // A link that is down fails every call (UNAVAILABLE) until it is up.
+  void set_down(bool down) { down_ = down; }
+  const LinkCounters& counters() const { return counters_; }
+
+  absl::StatusOr<HelloReply> Hello(const HelloRequest& req) override;
+  absl::StatusOr<EnrollReply> Enroll(const EnrollRequest& req) override;
+  absl::StatusOr<PushOutcome> Push(const PushRequest& req) override;
+  absl::Status Pull(const PullRequest& req,
+                    const std::function<absl::Status(PullChunk&)>& on_chunk) override;
+
+ private:
+  bool Draw(double p);
+  // UNAVAILABLE if the link is down or the request is lost.
+  absl::Status Send(const char* call);
+  absl::Status LostReply(const char* call);
+
+  Transport& hub_;
+  std::mt19937_64 rng_;
+  LinkFaults faults_;
+  LinkCounters counters_;
+  bool down_ = false;
+};
+
+}  // namespace fieldsync::sync
+
+#endif  // FIELDSYNC_SYNC_LOOPBACK_H_

@@ -1,0 +1,138 @@
+// The sync protocol's messages as the engine sees them, whatever carries
+// them: the gRPC transport converts them to and from fieldsync.v1
+// (proto/fieldsync/v1/sync.proto documents every field, its units and
+// limits); the in-process loopback hands them over as they are. The hub's
+// side answers them (hub/sync_handler.h), the node's side asks them
+// (sync/pusher.h, sync/puller.h, sync/pass.h).
+#ifndef FIELDSYNC_SYNC_MESSAGES_H_
+#define FIELDSYNC_SYNC_MESSAGES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "change/id.h"
+#include "store/keyring.h"
+#include "store/replica.h"
+#include "sync/protocol.h"
+
+namespace fieldsync::sync {
+
+// A node's credential (DIR/credential, from Enroll): its device id and a
+// 32-byte secret the hub keeps a hash of.
+struct Credential {
+  DeviceId device;
+  std::string secret;
+};
+
+struct HelloRequest {
+  int protocol_version = kProtocolVersion;
+  int64_t node_time_millis = 0;  // the node's clock; 0: not sent
+  // Optional: if sent it must be valid, and the reply names the province.
+  std::optional<Credential> credential;
+};
+
+struct HelloReply {
+  int protocol_version = kProtocolVersion;
+  DeviceId hub_id;
+  int64_t hub_time_millis = 0;
+  std::string province;  // with a credential: the node's province
+  int64_t log_head = 0;
+  std::string enrol_challenge;  // 32 bytes; empty from an older hub
+};
+
+struct EnrollRequest {
+  int protocol_version = kProtocolVersion;
+  std::string token;
+  DeviceId device;
+  std::string device_name;
+  std::string sign_public_key;  // Ed25519, 32 bytes
+  std::string box_public_key;   // X25519, 32 bytes
+  std::string challenge;        // HelloReply.enrol_challenge (optional)
+  std::string proof;            // crypto/enrolment_proof.h (optional)
+};
+
+struct EnrollReply {
+  std::string secret;  // 32 bytes
+  std::string province;
+  DeviceId hub_id;
+};
+
+// A commit as a node pushes it.
+struct PushedCommit {
+  std::string canonical;
+  std::string signature;
+};
+
+// What a pushing node says of its build. A clear value of a column sealed
+// from a later schema version (ColumnDef::sealed_since) is taken only in a
+// commit written before the node reached that version.
+struct PushOrigin {
+  int schema_version = 3;         // 0 on the wire (a build before 4) reads 3
+  uint64_t schema_since_seq = 0;  // the node's first commit at that version; 0: all
+};
+
+struct PushRequest {
+  int protocol_version = kProtocolVersion;
+  Credential credential;
+  std::vector<PushedCommit> commits;
+  std::vector<std::string> key_records;
+  uint32_t schema_version = 0;  // as sent: 0 is a build before schema version 4
+  uint64_t schema_since_seq = 0;
+};
+
+struct PushOutcome {
+  uint64_t acknowledged_seq = 0;
+  uint32_t applied = 0;
+  uint32_t duplicates = 0;
+  int64_t log_head = 0;
+};
+
+// What a node asks of a pull.
+struct PullParams {
+  int64_t cursor = 0;
+  bool bootstrapped = false;
+  uint64_t gc_epoch = 0;
+  size_t max_batch = 0;  // 0: the hub's default
+  int64_t key_cursor = 0;
+  std::string registry_digest;
+};
+
+struct PullRequest {
+  int protocol_version = kProtocolVersion;
+  Credential credential;
+  PullParams params;
+  uint32_t schema_version = 0;  // as sent: 0 is a build before schema version 4
+};
+
+// A commit of the hub's log as one node may see it.
+struct PulledEntry {
+  int64_t position = 0;
+  std::string canonical;  // whole, or trimmed to the node's scope
+  std::string signature;  // the author's, over the whole commit
+  std::vector<std::pair<uint32_t, std::string>> omitted;  // digests of what was trimmed
+};
+
+// One message of a pull stream.
+struct PullChunk {
+  bool reset = false;
+  std::vector<RowSnapshot> rows;
+  int64_t rows_position = 0;
+  std::vector<PulledEntry> commits;
+  int64_t cursor = 0;   // 0: keep the node's cursor
+  bool caught_up = false;
+  int64_t log_head = 0;
+  uint64_t gc_epoch = 0;
+  std::vector<std::pair<std::string, RowId>> purged;  // tombstones collected since
+  std::string notice;
+  bool registry_included = false;
+  std::vector<RegisteredDevice> registry;
+  std::vector<std::string> key_records;
+  int64_t key_cursor = 0;  // 0: keep the node's key cursor
+};
+
+}  // namespace fieldsync::sync
+
+#endif  // FIELDSYNC_SYNC_MESSAGES_H_

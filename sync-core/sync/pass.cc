@@ -1,0 +1,126 @@
+#include "sync/pass.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/tuning.h"
+#include "crypto/enrolment_proof.h"
+#include "store/legacy_seal.h"
+#include "sync/retry.h"
+
+namespace fieldsync::sync {
+
+absl::StatusOr<HelloInfo> SayHello(Transport& transport, const Credential* cred,
+                                   ClockSource& clock) {
+  HelloRequest req;
+  const int64_t sent = clock.NowMillis();
+  req.node_time_millis = sent;
+  if (cred != nullptr) req.credential = *cred;
+  absl::StatusOr<HelloReply> resp = transport.Hello(req);
+  if (!resp.ok()) return Refused("hello", resp.status());
+  FS_RETURN_IF_ERROR(CheckProtocol(resp->protocol_version, "hub"));
+  const int64_t received = clock.NowMillis();
+  HelloInfo h;
+  h.hub_id = resp->hub_id;
+  h.hub_time_millis = resp->hub_time_millis;
+  h.skew_millis = (sent + received) / 2 - resp->hub_time_millis;
+  h.province = resp->province;
+  h.log_head = resp->log_head;
+  h.enrol_challenge = resp->enrol_challenge;
+  return h;
+}
+
+absl::StatusOr<EnrollReply> Enrol(Transport& transport, const std::string& token,
+                                  const crypto::DeviceIdentity& id,
+                                  const std::string& device_name, ClockSource& clock) {
+  const crypto::DevicePublic& keys = id.public_keys();
+  // The hub's challenge, for the proof that this request comes from the
+  // device's keystore (what lets a lost answer be retried, by it alone).
+  FS_ASSIGN_OR_RETURN(HelloInfo hello, SayHello(transport, nullptr, clock));
+  EnrollRequest req;
+  req.token = token;
+  req.device = keys.device;
+  req.device_name = device_name;
+  req.sign_public_key = keys.sign_pk;
+  req.box_public_key = keys.box_pk;
+  if (!hello.enrol_challenge.empty()) {
+    FS_ASSIGN_OR_RETURN(std::string proof, crypto::SignEnrolment(id, hello.hub_id,
+                                                                 hello.enrol_challenge, token));
+    req.challenge = hello.enrol_challenge;
+    req.proof = proof;
+  }
+  absl::StatusOr<EnrollReply> resp = transport.Enroll(req);
+  if (!resp.ok()) return Refused("the enrolment", resp.status());
+  if (resp->secret.size() != 32) {
+    return absl::InternalError("the hub returned a credential of the wrong size");
+  }
+  return resp;
+}
+
+absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRing& keys,
+                                   const Credential& cred, const PassOptions& options,
+                                   const std::atomic<bool>* stop,
+                                   const std::function<void(const SyncReport&)>& progress) {
+  if (cred.device != replica.device_id()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the credential belongs to device ", cred.device.ToString(), " but this replica is device ",
+        replica.device_id().ToString(), "; enrol this replica (fieldnode enroll)"));
+  }
+  ClockSource& clock = options.clock != nullptr ? *options.clock : *SystemClock::Get();
+  Pusher pusher(transport, cred, options.push);
+  Puller puller(transport, cred, options.pull);
+  auto pass = [&]() -> absl::StatusOr<SyncReport> {
+    const int64_t pass_start = clock.NowMillis();
+    FS_ASSIGN_OR_RETURN(HelloInfo hello, SayHello(transport, &cred, clock));
+    SyncReport report;
+    report.skew_millis = hello.skew_millis;
+    // Everything of ours first: a bootstrap never discards unpushed work.
+    // Commits, then key records (the hub checks some records against the
+    // rows they are for: those must be there first).
+    if (absl::Status pushed = pusher.PushCommits(replica, stop, &report); !pushed.ok()) {
+      // A commit the hub will never take as it is must not stop the node
+      // from receiving the others' work.
+      if (!PermanentRefusal(pushed)) return pushed;
+      report.push_refused = pushed;
+    }
+    // Key records refused for good are set aside inside; only a failure to
+    // reach the hub stops the pass. Then those the hub refused at earlier
+    // passes, a few, approvals and removals first: it may have been fixed
+    // since, and an approval it never relays leaves the office as it was
+    // on every other laptop (KeyRing::MarkRefused). Never twice a pass.
+    FS_RETURN_IF_ERROR(pusher.PushKeys(keys, &report, pass_start));
+    FS_RETURN_IF_ERROR(puller.PullAll(replica, keys, stop, progress, &report));
+    // Values this laptop wrote clear before their column was sealed
+    // (schema version 4), rewritten sealed once the pull brought what
+    // colleagues wrote since (a rewrite never undoes an edit it has not
+    // seen), then pushed. A failure here is reported, never stops the pass.
+    if (keys.unlocked()) {
+      absl::StatusOr<int64_t> resealed =
+          SealLegacyValues(replica, keys, tuning::kLegacySealRowsPerPass);
+      if (!resealed.ok()) {
+        report.key_notes.push_back(absl::StrCat("values written in clear before schema version 4 "
+                                                "were not sealed: ", resealed.status().message()));
+      } else if (*resealed > 0) {
+        report.key_notes.push_back(absl::StrCat(
+            "sealed ", *resealed, " values this laptop wrote in clear before schema version 4"));
+        SyncReport again = report;
+        if (pusher.PushCommits(replica, stop, &again).ok()) report = again;
+      }
+    }
+    // Now that the registry and the office's records are current: office
+    // keys, shares for new devices, a new generation after a revocation,
+    // grants for referrals; sent at once.
+    if (keys.unlocked()) {
+      FS_ASSIGN_OR_RETURN(MaintainReport mr, keys.Maintain());
+      report.key_notes.insert(report.key_notes.end(), mr.notes.begin(), mr.notes.end());
+      FS_RETURN_IF_ERROR(pusher.PushKeys(keys, &report));
+    }
+    return report;
+  };
+  absl::StatusOr<SyncReport> r = pass();
+  if (!r.ok() && Retryable(r.status())) transport.Reset();
+  return r;
+}
+
+}  // namespace fieldsync::sync

@@ -1,0 +1,52 @@
+// One sync pass of a node, whatever the transport: Hello, push its commits
+// and key records, pull until caught up, seal what it wrote clear before
+// schema version 4, maintain the office's keys and push what that made.
+#ifndef FIELDSYNC_SYNC_PASS_H_
+#define FIELDSYNC_SYNC_PASS_H_
+
+#include <atomic>
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "clock/clock_source.h"
+#include "crypto/identity.h"
+#include "store/keyring.h"
+#include "store/replica.h"
+#include "sync/messages.h"
+#include "sync/pusher.h"
+#include "sync/puller.h"
+#include "sync/report.h"
+#include "sync/transport.h"
+
+namespace fieldsync::sync {
+
+struct PassOptions {
+  PushOptions push;
+  PullOptions pull;
+  ClockSource* clock = nullptr;  // for the skew and the resend horizon; null: the system's
+};
+
+// Hello: who the hub is and the clock skew, from this node's clock at
+// sending and receiving. With `cred`, the node's province as the hub has it.
+absl::StatusOr<HelloInfo> SayHello(Transport& transport, const Credential* cred,
+                                   ClockSource& clock);
+
+// Enrols the device of `id` (its keystore's identity) with a proof signed
+// by it over the hub's challenge and the token (a Hello first), so that a
+// retry of an enrolment whose answer was lost is taken from it and from no
+// one else (crypto/enrolment_proof.h).
+absl::StatusOr<EnrollReply> Enrol(Transport& transport, const std::string& token,
+                                  const crypto::DeviceIdentity& id,
+                                  const std::string& device_name, ClockSource& clock);
+
+// One pass. Stops between calls when *stop becomes true (CANCELLED); every
+// batch applied before that is kept. On a retryable failure the transport
+// is reset (its next call dials anew).
+absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRing& keys,
+                                   const Credential& cred, const PassOptions& options,
+                                   const std::atomic<bool>* stop = nullptr,
+                                   const std::function<void(const SyncReport&)>& progress = {});
+
+}  // namespace fieldsync::sync
+
+#endif  // FIELDSYNC_SYNC_PASS_H_

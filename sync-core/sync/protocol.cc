@@ -1,0 +1,21 @@
+#include "sync/protocol.h"
+
+#include "absl/strings/str_cat.h"
+#include "base/strings.h"
+
+namespace fieldsync::sync {
+
+absl::Status CheckProtocol(int theirs, std::string_view who) {
+  if (theirs == kProtocolVersion) return absl::OkStatus();
+  if (theirs == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the ", AV(who), " did not say which protocol version it speaks (this side speaks ",
+        kProtocolVersion, "); it is not a fieldsync peer of a known version"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "protocol version mismatch: the ", AV(who), " speaks version ", theirs,
+      ", this side speaks version ", kProtocolVersion,
+      "; upgrade the older of the two so that both speak the same version"));
+}
+
+}  // namespace fieldsync::sync

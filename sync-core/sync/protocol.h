@@ -1,0 +1,35 @@
+// The sync protocol's version and limits (docs/PROTOCOL.md), shared by every
+// transport: the gRPC one of node/ and hub/, and the in-process loopback of
+// the simulation. Changing a limit here changes what peers accept.
+#ifndef FIELDSYNC_SYNC_PROTOCOL_H_
+#define FIELDSYNC_SYNC_PROTOCOL_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace fieldsync::sync {
+
+// The protocol this build speaks (fieldsync.v1.ProtocolVersion; frozen
+// values: 1 the first, 2 signed commits and key records).
+inline constexpr int kProtocolVersion = 2;
+
+// Limits of docs/PROTOCOL.md.
+inline constexpr int kMaxMessageBytes = 16 << 20;
+inline constexpr int kMaxPushCommits = 2000;
+inline constexpr int kMaxPushKeyRecords = 10000;
+inline constexpr int kDefaultPullBatch = 2000;
+inline constexpr int kMaxPullBatch = 10000;
+// How long the hub takes an enrolment challenge it made (HelloReply).
+inline constexpr int64_t kEnrolChallengeMillis = 10 * 60 * 1000;
+// The largest token and device name an enrolment carries.
+inline constexpr size_t kMaxEnrolTextBytes = 200;
+
+// Refuses a peer of another protocol version, naming both
+// (FAILED_PRECONDITION).
+absl::Status CheckProtocol(int theirs, std::string_view who);
+
+}  // namespace fieldsync::sync
+
+#endif  // FIELDSYNC_SYNC_PROTOCOL_H_

@@ -1,0 +1,45 @@
+// The node's pull: one stream from its cursor until the hub says it is
+// caught up. Each message is verified and applied in one transaction with
+// the cursors it moves, so a cut link loses nothing already applied.
+#ifndef FIELDSYNC_SYNC_PULLER_H_
+#define FIELDSYNC_SYNC_PULLER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+
+#include "absl/status/status.h"
+#include "store/keyring.h"
+#include "store/replica.h"
+#include "sync/messages.h"
+#include "sync/report.h"
+#include "sync/transport.h"
+
+namespace fieldsync::sync {
+
+struct PullOptions {
+  uint32_t max_batch = 0;  // items per message; 0: the hub's default
+};
+
+class Puller {
+ public:
+  Puller(Transport& transport, const Credential& cred, PullOptions options)
+      : transport_(transport), cred_(cred), options_(options) {}
+
+  // Pulls until caught up. The registry and key records of a message go to
+  // `keys` before its commits, which are verified against them. Stops
+  // between messages when *stop becomes true (CANCELLED; what was applied
+  // is kept). `progress` is called after each applied message.
+  absl::Status PullAll(Replica& replica, KeyRing& keys, const std::atomic<bool>* stop,
+                       const std::function<void(const SyncReport&)>& progress,
+                       SyncReport* report);
+
+ private:
+  Transport& transport_;
+  const Credential& cred_;
+  PullOptions options_;
+};
+
+}  // namespace fieldsync::sync
+
+#endif  // FIELDSYNC_SYNC_PULLER_H_

@@ -1,0 +1,110 @@
+#include "sync/pusher.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/tuning.h"
+#include "change/commit_codec.h"
+#include "store/migrations.h"
+#include "sync/retry.h"
+
+namespace fieldsync::sync {
+
+PushRequest Pusher::NewRequest() const {
+  PushRequest req;
+  req.credential = cred_;
+  return req;
+}
+
+absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop,
+                                 SyncReport* report) {
+  FS_ASSIGN_OR_RETURN(int64_t pushed, replica.GetCursor(kPushedCursor));
+  FS_ASSIGN_OR_RETURN(int64_t since_seq, replica.GetCursor(kSchemaSinceSeqCursor));
+  while (true) {
+    if (stop != nullptr && stop->load()) return absl::CancelledError("stopped before pushing all");
+    FS_ASSIGN_OR_RETURN(std::vector<Commit> commits,
+                        replica.LocalCommitsAfter(static_cast<uint64_t>(pushed),
+                                                  options_.max_commits));
+    if (commits.empty()) return absl::OkStatus();
+    PushRequest req = NewRequest();
+    req.schema_version = static_cast<uint32_t>(replica.schema().version());
+    req.schema_since_seq = static_cast<uint64_t>(since_seq);
+    // At most max_bytes a call (the hub takes 16 MiB); a lone commit over
+    // the message limit can never travel, and says so.
+    size_t bytes = 0;
+    for (const Commit& c : commits) {
+      std::string encoded = EncodeCommit(c);
+      if (encoded.size() > static_cast<size_t>(kMaxMessageBytes) - 4096) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "commit ", c.Name(), " is ", encoded.size(),
+            " bytes, more than a sync message may carry (16 MiB); it cannot be pushed. Split "
+            "such changes into smaller transactions"));
+      }
+      if (!req.commits.empty() && bytes + encoded.size() > options_.max_bytes) break;
+      bytes += encoded.size();
+      req.commits.push_back(PushedCommit{std::move(encoded), c.signature});
+    }
+    const uint64_t last_sent = commits[req.commits.size() - 1].seq;
+    absl::StatusOr<PushOutcome> resp = transport_.Push(req);
+    if (!resp.ok()) return Refused("the push", resp.status());
+    const auto acked = static_cast<int64_t>(resp->acknowledged_seq);
+    if (acked <= pushed) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the hub acknowledged none of commits ", pushed + 1, "..", last_sent,
+          " of this node; it holds this node's commits up to ", acked,
+          ". Ask the hub administrator"));
+    }
+    // Acknowledged means durably stored at the hub: never sent again.
+    FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, acked));
+    report->pushed += resp->applied;
+    report->push_duplicates += resp->duplicates;
+    pushed = acked;
+  }
+}
+
+absl::Status Pusher::PushKeys(KeyRing& keys, SyncReport* report,
+                              std::optional<int64_t> resend_before) {
+  bool resent = !resend_before.has_value();
+  while (true) {
+    FS_ASSIGN_OR_RETURN(std::vector<std::string> records,
+                        keys.UnpushedRecords(static_cast<size_t>(kMaxPushKeyRecords) / 2));
+    if (records.empty() && !resent) {
+      resent = true;
+      FS_ASSIGN_OR_RETURN(size_t again,
+                          keys.ResendRefused(tuning::kKeyRecordsResentPerPass, *resend_before));
+      if (again > 0) continue;
+    }
+    if (records.empty()) return absl::OkStatus();
+    PushRequest req = NewRequest();
+    req.key_records = records;
+    absl::StatusOr<PushOutcome> resp = transport_.Push(req);
+    if (!resp.ok()) {
+      absl::Status s = Refused("the push of key records", resp.status());
+      if (!PermanentRefusal(s)) return s;
+      // Refused for good: find which records, one by one; those are kept
+      // aside (never sent again) and reported, the others go.
+      for (const std::string& r : records) {
+        PushRequest one = NewRequest();
+        one.key_records.push_back(r);
+        absl::StatusOr<PushOutcome> r1 = transport_.Push(one);
+        if (r1.ok()) {
+          FS_RETURN_IF_ERROR(keys.MarkPushed({r}));
+          report->key_records_pushed += 1;
+          continue;
+        }
+        absl::Status s1 = Refused("the push of a key record", r1.status());
+        if (!PermanentRefusal(s1)) return s1;
+        FS_RETURN_IF_ERROR(keys.MarkRefused({r}, std::string(s1.message())));
+        report->key_records_refused_by_hub += 1;
+        if (report->key_push_refusal.empty()) report->key_push_refusal = std::string(s1.message());
+      }
+      continue;
+    }
+    FS_RETURN_IF_ERROR(keys.MarkPushed(records));
+    report->key_records_pushed += records.size();
+  }
+}
+
+}  // namespace fieldsync::sync

@@ -1,0 +1,54 @@
+// The node's push: its own commits, oldest first, in calls of bounded size,
+// each acknowledged before the next; then its key records, those the hub
+// refuses for good set aside one by one.
+#ifndef FIELDSYNC_SYNC_PUSHER_H_
+#define FIELDSYNC_SYNC_PUSHER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "absl/status/status.h"
+#include "base/tuning.h"
+#include "store/keyring.h"
+#include "store/replica.h"
+#include "sync/messages.h"
+#include "sync/report.h"
+#include "sync/transport.h"
+
+namespace fieldsync::sync {
+
+struct PushOptions {
+  size_t max_commits = tuning::kPushCommitsPerCall;  // commits per call, at most
+  size_t max_bytes = tuning::kPushBytesPerCall;      // bytes of commits per call (one may
+                                                     // exceed it alone)
+};
+
+class Pusher {
+ public:
+  Pusher(Transport& transport, const Credential& cred, PushOptions options)
+      : transport_(transport), cred_(cred), options_(options) {}
+
+  // Pushes every commit after the pushed cursor, moving it after each
+  // acknowledged call (acknowledged means stored at the hub for good).
+  // CANCELLED when *stop becomes true between calls.
+  absl::Status PushCommits(Replica& replica, const std::atomic<bool>* stop, SyncReport* report);
+
+  // Pushes the key records not pushed yet; refused ones are set aside.
+  // With `resend_before`, then sends again records set aside before that
+  // time (KeyRing::ResendRefused), once.
+  absl::Status PushKeys(KeyRing& keys, SyncReport* report,
+                        std::optional<int64_t> resend_before = std::nullopt);
+
+ private:
+  PushRequest NewRequest() const;
+
+  Transport& transport_;
+  const Credential& cred_;
+  PushOptions options_;
+};
+
+}  // namespace fieldsync::sync
+
+#endif  // FIELDSYNC_SYNC_PUSHER_H_

@@ -1,0 +1,69 @@
+// What one sync pass did, for the user and the daemon's log; and the
+// cursors a node keeps of its sync with the hub.
+#ifndef FIELDSYNC_SYNC_REPORT_H_
+#define FIELDSYNC_SYNC_REPORT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "change/id.h"
+
+namespace fieldsync::sync {
+
+// The hub's answer to Hello, as the node reads it.
+struct HelloInfo {
+  DeviceId hub_id;
+  int64_t hub_time_millis = 0;
+  int64_t skew_millis = 0;  // this node's clock minus the hub's
+  std::string province;
+  int64_t log_head = 0;
+  std::string enrol_challenge;  // for an enrolment proof; empty from an older hub
+};
+
+struct SyncReport {
+  uint64_t pushed = 0;          // commits the hub newly stored
+  uint64_t push_duplicates = 0; // commits it already held
+  uint64_t pulled = 0;          // commits applied here
+  uint64_t rows_installed = 0;  // rows installed whole (bootstrap, referrals)
+  uint64_t tombstones_purged = 0;  // deleted rows the hub collected, dropped here
+  uint64_t pull_messages = 0;
+  int64_t cursor = 0;           // position in the hub's log now held
+  int64_t log_head = 0;
+  int64_t skew_millis = 0;
+  bool bootstrapped = false;
+  std::string notice;           // from the hub, for the user
+  // Set when the hub refused one of this node's commits for good (outside
+  // the node's scope, a record it collected, ...): that commit and the ones
+  // after it stay unpushed, and say why; the pull still ran, so the node
+  // receives everyone else's work meanwhile.
+  absl::Status push_refused;
+  // Key records: sent to the hub, received from it, and received but
+  // refused (forged, from an unknown device, ...; the first reason kept).
+  uint64_t key_records_pushed = 0;
+  uint64_t key_records_received = 0;
+  uint64_t key_records_refused = 0;
+  std::string key_refusal;
+  // Key records of this node the hub refused for good: set aside, reported.
+  uint64_t key_records_refused_by_hub = 0;
+  std::string key_push_refusal;
+  // What the key ring did after the pull (office keys, shares, grants).
+  std::vector<std::string> key_notes;
+};
+
+// Cursor names in the replica's _fs_cursors (docs/FORMATS.md).
+inline constexpr char kPushedCursor[] = "hub:pushed";
+// Wall time (Unix ms) of the last sync pass that completed (fieldnode status).
+inline constexpr char kLastSyncCursor[] = "hub:last_sync_millis";
+inline constexpr char kPulledCursor[] = "hub:pulled";
+// 1 once a bootstrap (the hub's current state) has been installed whole.
+inline constexpr char kBootstrappedCursor[] = "hub:bootstrapped";
+// The hub's tombstone-collection epoch at the last pull.
+inline constexpr char kGcEpochCursor[] = "hub:gc_epoch";
+// How far the node holds the hub's key records.
+inline constexpr char kKeyCursor[] = "hub:keys";
+
+}  // namespace fieldsync::sync
+
+#endif  // FIELDSYNC_SYNC_REPORT_H_

@@ -1,0 +1,43 @@
+#include "sync/schedule.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "base/status_macros.h"
+#include "sync/report.h"
+
+namespace fieldsync::sync {
+
+int64_t DaemonSchedule::AfterPass(const absl::Status& result) {
+  if (result.ok()) {
+    failures_ = 0;
+    return options_.every_millis;
+  }
+  ++failures_;
+  if (!Retryable(result)) return options_.every_millis;
+  return backoff_.WaitMillis(failures_, rng_);
+}
+
+absl::StatusOr<bool> HasUrgentUnpushed(Replica& replica, uint64_t after_seq) {
+  FS_ASSIGN_OR_RETURN(int64_t pushed, replica.GetCursor(kPushedCursor));
+  uint64_t from = std::max(static_cast<uint64_t>(pushed), after_seq);
+  while (true) {
+    FS_ASSIGN_OR_RETURN(std::vector<Commit> commits, replica.LocalCommitsAfter(from, 1000));
+    if (commits.empty()) return false;
+    for (const Commit& c : commits) {
+      for (const RowChange& rc : c.changes) {
+        for (const FieldWrite& f : rc.fields) {
+          if (f.column == "urgency" && f.value.kind() == Value::Kind::kText &&
+              f.value.str() == "urgent") {
+            return true;
+          }
+          // The report's clear hour (its exact time is sealed, NULL included).
+          if (f.column == "crime_reported_hour" && !f.value.is_null()) return true;
+        }
+      }
+    }
+    from = commits.back().seq;
+  }
+}
+
+}  // namespace fieldsync::sync

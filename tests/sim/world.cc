@@ -1,0 +1,442 @@
+#include "sim/world.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "change/commit_codec.h"
+#include "crypto/pairing_code.h"
+#include "sync/report.h"
+#include "sync/retry.h"
+
+namespace fieldsync::sim {
+namespace {
+
+constexpr int64_t kStartMillis = int64_t{1'780'000'000'000};  // 2026-05-28
+const char* const kProvinces[] = {"LC", "HG", "AG"};
+const char* const kProvinceNames[] = {"Lào Cai", "Hà Giang", "An Giang"};
+const char* const kStatuses[] = {"intake", "verifying", "assisting", "referred", "closed"};
+const char* const kOfficers[] = {"Trần Văn Nam", "Nguyễn Thị Hoa", "Lê Văn Tú", "Vàng A Dình"};
+
+template <typename T, size_t N>
+const T& Pick(std::mt19937_64& rng, const T (&options)[N]) {
+  return options[rng() % N];
+}
+
+// A probability in [0, 1) from 53 random bits: the same on every platform.
+double Unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+}  // namespace
+
+ScheduleShape DrawShape(uint64_t seed) {
+  std::mt19937_64 rng(seed ^ 0x5eed5eed5eed5eedULL);
+  ScheduleShape s;
+  s.offices = 2 + static_cast<int>(rng() % 2);
+  s.laptops_per_office = 1 + static_cast<int>(rng() % 3);
+  s.steps = 40 + static_cast<int>(rng() % 80);
+  const double rates[] = {0, 0, 0.02, 0.1, 0.3};
+  s.faults.drop_request = Pick(rng, rates);
+  s.faults.drop_reply = Pick(rng, rates);
+  s.faults.cut_pull = Pick(rng, rates);
+  s.faults.duplicate_push = Pick(rng, rates);
+  const double crashes[] = {0, 0.02, 0.05};
+  s.crash_laptop = Pick(rng, crashes);
+  s.crash_hub = Pick(rng, crashes) / 2;
+  // Within the five minutes the replicas tolerate between two clocks; a
+  // clock further off is the field issue's (refused and set aside).
+  const int64_t offsets[] = {0, 30'000, 120'000};
+  s.max_clock_offset_millis = Pick(rng, offsets);
+  return s;
+}
+
+class World::HubEndpoint final : public sync::Transport {
+ public:
+  explicit HubEndpoint(World* w) : w_(w) {}
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& r) override {
+    return w_->handler_->Hello(r);
+  }
+  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& r) override {
+    return w_->handler_->Enroll(r);
+  }
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& r) override {
+    return w_->handler_->Push(r);
+  }
+  absl::Status Pull(const sync::PullRequest& r,
+                    const std::function<absl::Status(sync::PullChunk&)>& f) override {
+    return w_->handler_->Pull(r, f);
+  }
+
+ private:
+  World* w_;
+};
+
+World::World(uint64_t seed, ScheduleShape shape)
+    : seed_(seed), shape_(shape), rng_(seed), clock_(kStartMillis) {}
+
+World::~World() {
+  for (auto& l : laptops_) CloseLaptop(*l);
+  CloseHub();
+}
+
+absl::Status World::OpenHub() {
+  FS_ASSIGN_OR_RETURN(store_, hub::SqliteHubStore::Open(dir_.File("hub.db"), &clock_));
+  handler_ = std::make_unique<hub::SyncHandler>(store_.get(), &clock_, /*verbose=*/false,
+                                                nullptr);
+  return absl::OkStatus();
+}
+
+void World::CloseHub() {
+  handler_.reset();
+  store_.reset();
+}
+
+absl::Status World::OpenLaptop(Laptop& l) {
+  ReplicaOptions o;
+  o.path = l.dir + "/replica.db";
+  o.clock = l.clock.get();
+  // A process crash, not a power loss, is what the simulation reopens from.
+  o.durability = ReplicaOptions::Durability::kNormal;
+  FS_ASSIGN_OR_RETURN(l.replica, Replica::Open(o));
+  FS_ASSIGN_OR_RETURN(l.keys, KeyRing::Open(l.replica.get(), l.province));
+  FS_RETURN_IF_ERROR(l.keys->Unlock(l.identity->Clone()));
+  l.replica->SetSecurity(l.keys->Security());
+  return absl::OkStatus();
+}
+
+void World::CloseLaptop(Laptop& l) {
+  l.keys.reset();
+  l.replica.reset();
+}
+
+absl::StatusOr<sync::SyncReport> World::Sync(Laptop& l) {
+  sync::PassOptions o;
+  o.clock = l.clock.get();
+  // Small calls, so that faults fall between them too.
+  o.push.max_commits = 1 + rng_() % 8;
+  o.pull.max_batch = static_cast<uint32_t>(1 + rng_() % 16);
+  absl::StatusOr<sync::SyncReport> r =
+      sync::RunPass(*l.link, *l.replica, *l.keys, l.cred, o);
+  if (r.ok()) {
+    ++l.passes_ok;
+  } else {
+    ++l.passes_failed;
+  }
+  return r;
+}
+
+absl::Status World::SetUp() {
+  FS_RETURN_IF_ERROR(OpenHub());
+  for (int p = 0; p < shape_.offices; ++p) {
+    provinces_.push_back(kProvinces[p]);
+    FS_RETURN_IF_ERROR(store_->AddProvince(kProvinces[p], kProvinceNames[p], "sim"));
+  }
+  for (const std::string& province : provinces_) {
+    Laptop* first = nullptr;
+    for (int i = 0; i < shape_.laptops_per_office; ++i) {
+      auto l = std::make_unique<Laptop>();
+      l->name = absl::StrCat(province, i + 1);
+      l->dir = dir_.File(l->name);
+      l->province = province;
+      const int64_t span = shape_.max_clock_offset_millis;
+      const int64_t offset =
+          span == 0 ? 0 : static_cast<int64_t>(rng_() % static_cast<uint64_t>(2 * span + 1)) - span;
+      l->clock = std::make_unique<OffsetClock>(&clock_, offset);
+      l->link = std::make_unique<sync::LoopbackTransport>(*endpoint(), rng_());
+      {
+        ReplicaOptions o;
+        o.path = l->dir + "/replica.db";
+        std::filesystem::create_directories(l->dir);
+        o.clock = l->clock.get();
+        FS_ASSIGN_OR_RETURN(auto fresh, Replica::Open(o));
+        l->identity = std::make_unique<crypto::DeviceIdentity>(
+            crypto::DeviceIdentity::Generate(fresh->device_id()));
+      }
+      FS_RETURN_IF_ERROR(OpenLaptop(*l));
+      FS_ASSIGN_OR_RETURN(hub::EnrollToken token,
+                          store_->MakeEnrollToken(province, 3'600'000, "sim"));
+      FS_ASSIGN_OR_RETURN(sync::EnrollReply e,
+                          sync::Enrol(*l->link, token.token, *l->identity, l->name, *l->clock));
+      l->cred = sync::Credential{l->replica->device_id(), e.secret};
+      if (first == nullptr) {
+        // The office's first device, confirmed as its officer would with
+        // the code the hub administrator reads out.
+        FS_RETURN_IF_ERROR(Sync(*l).status());
+        const crypto::DevicePublic me = l->identity->public_keys();
+        FS_RETURN_IF_ERROR(l->keys->ApproveFirst(crypto::PairingCode(me, me)));
+        FS_RETURN_IF_ERROR(Sync(*l).status());
+        first = l.get();
+      } else {
+        // Approved by the first device after comparing codes.
+        FS_RETURN_IF_ERROR(Sync(*l).status());
+        FS_RETURN_IF_ERROR(Sync(*first).status());
+        FS_ASSIGN_OR_RETURN(KeyRing::OfficeView mine, l->keys->Office());
+        FS_RETURN_IF_ERROR(first->keys->Approve(l->replica->device_id(), mine.my_code));
+        FS_ASSIGN_OR_RETURN(KeyRing::OfficeView theirs, first->keys->Office());
+        std::string shown;
+        for (const KeyRing::OfficeDevice& d : theirs.devices) {
+          if (d.device.keys.device == l->replica->device_id()) shown = d.code;
+        }
+        FS_RETURN_IF_ERROR(l->keys->Join(shown.empty() ? mine.my_code : shown));
+        FS_RETURN_IF_ERROR(Sync(*first).status());
+        FS_RETURN_IF_ERROR(Sync(*l).status());
+      }
+      laptops_.push_back(std::move(l));
+    }
+  }
+  // Every laptop sees its colleagues' shares before the faults begin.
+  for (int round = 0; round < 2; ++round) {
+    for (auto& l : laptops_) FS_RETURN_IF_ERROR(Sync(*l).status());
+  }
+  for (auto& l : laptops_) l->link->set_faults(shape_.faults);
+  return absl::OkStatus();
+}
+
+sync::Transport* World::endpoint() {
+  if (!endpoint_) endpoint_ = std::make_unique<HubEndpoint>(this);
+  return endpoint_.get();
+}
+
+absl::Status World::Write(Laptop& l) {
+  const int kind = static_cast<int>(rng_() % 10);
+  // The cases of its office it holds live, in the order they were made.
+  std::vector<RowId> held;
+  for (const auto& [kase, province] : cases_) {
+    if (province != l.province) continue;
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, l.replica->Get("cases", kase));
+    if (row && row->live) held.push_back(kase);
+  }
+  LocalTxn t;
+  if (kind < 3 || held.empty()) {
+    const RowId person = Id16::NewRandom();
+    const RowId kase = Id16::NewRandom();
+    t.Create("persons", person, {{"full_name", Value::Text(Pick(rng_, kOfficers))},
+                                 {"province", Value::Text(l.province)},
+                                 {"sex", Value::Text("female")}});
+    t.Create("cases", kase,
+             {{"case_code", Value::Text(absl::StrCat(l.province, "-", cases_.size() + 1))},
+              {"person_id", Value::Bytes(std::string(person.view()))},
+              {"province", Value::Text(l.province)},
+              {"status", Value::Text("intake")},
+              {"narrative", Value::Text(absl::StrCat("Lời kể ", rng_() % 1000))}});
+    cases_.emplace_back(kase, l.province);
+  } else {
+    const RowId kase = held[rng_() % held.size()];
+    if (kind == 9 && rng_() % 3 == 0) {
+      t.Delete("cases", kase);
+      deleted_cases_.insert(kase);
+    } else if (kind < 6) {
+      t.Set("cases", kase, {{"status", Value::Text(Pick(rng_, kStatuses))}});
+    } else if (kind < 8) {
+      t.Set("cases", kase, {{"assigned_officer", Value::Text(Pick(rng_, kOfficers))}});
+    } else {
+      t.Set("cases", kase,
+            {{"narrative", Value::Text(absl::StrCat("Lời kể, bản ", rng_() % 100000))}});
+    }
+  }
+  absl::StatusOr<Commit> c = l.replica->Write(t);
+  if (!c.ok()) {
+    return absl::Status(c.status().code(),
+                        absl::StrCat(l.name, " could not write: ", c.status().message()));
+  }
+  ++writes_;
+  return absl::OkStatus();
+}
+
+absl::Status World::Step() {
+  clock_.Advance(static_cast<int64_t>(rng_() % 3000));
+  Laptop& l = *laptops_[rng_() % laptops_.size()];
+  const int what = static_cast<int>(rng_() % 100);
+  if (what < 40) {
+    FS_RETURN_IF_ERROR(Write(l));
+  } else if (what < 90) {
+    absl::StatusOr<sync::SyncReport> r = Sync(l);
+    if (!r.ok() && !sync::Retryable(r.status())) {
+      return absl::Status(r.status().code(),
+                          absl::StrCat(l.name, "'s pass failed, not as a bad link fails: ",
+                                       r.status().message()));
+    }
+    if (r.ok() && !r->push_refused.ok()) {
+      return absl::Status(r->push_refused.code(),
+                          absl::StrCat("the hub refused ", l.name,
+                                       "'s work: ", r->push_refused.message()));
+    }
+  } else {
+    clock_.Advance(static_cast<int64_t>(rng_() % 600'000));
+  }
+  if (Unit(rng_) < shape_.crash_laptop) {
+    Laptop& victim = *laptops_[rng_() % laptops_.size()];
+    CloseLaptop(victim);
+    FS_RETURN_IF_ERROR(OpenLaptop(victim));
+    ++laptop_crashes_;
+  }
+  if (Unit(rng_) < shape_.crash_hub) {
+    CloseHub();
+    FS_RETURN_IF_ERROR(OpenHub());
+    ++hub_crashes_;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status World::RunSafety() {
+  for (int i = 0; i < shape_.steps; ++i) {
+    absl::Status s = Step();
+    if (!s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("step ", i + 1, ": ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status World::RunLiveness() {
+  for (auto& l : laptops_) {
+    l->link->set_faults({});
+    l->link->set_down(false);
+  }
+  // Rows need a pass, keys a pass more (a laptop shares or grants what it
+  // saw in its last pull).
+  for (int round = 0; round < 4; ++round) {
+    for (auto& l : laptops_) {
+      clock_.Advance(1000);
+      absl::StatusOr<sync::SyncReport> r = Sync(*l);
+      if (!r.ok()) {
+        return absl::Status(r.status().code(),
+                            absl::StrCat("liveness round ", round + 1, ": ", l->name,
+                                         "'s pass failed on a good link: ", r.status().message()));
+      }
+      if (!r->push_refused.ok()) {
+        return absl::Status(r->push_refused.code(),
+                            absl::StrCat("liveness: the hub refused ", l->name, "'s work: ",
+                                         r->push_refused.message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status World::Check() {
+  // 1. Every commit of every laptop reached the hub once, and the hub
+  // holds no commit twice.
+  std::map<DeviceId, std::set<uint64_t>> at_hub;
+  int64_t after = 0;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(std::vector<Replica::RawEntry> entries,
+                        store_->replica().RawLogAfter(after, 1000));
+    if (entries.empty()) break;
+    for (const Replica::RawEntry& e : entries) {
+      after = e.position;
+      FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(e.body));
+      if (!at_hub[c.author].insert(c.seq).second) {
+        return absl::InternalError(absl::StrCat("the hub's log holds commit ", c.Name(),
+                                                " twice (position ", e.position, ")"));
+      }
+    }
+  }
+  for (auto& l : laptops_) {
+    FS_ASSIGN_OR_RETURN(ReplicaStats stats, l->replica->Stats());
+    FS_ASSIGN_OR_RETURN(int64_t pushed, l->replica->GetCursor(sync::kPushedCursor));
+    if (static_cast<uint64_t>(pushed) != stats.local_seq) {
+      return absl::InternalError(absl::StrCat(l->name, " wrote ", stats.local_seq,
+                                              " commits, the hub acknowledged ", pushed));
+    }
+    const std::set<uint64_t>& held = at_hub[l->replica->device_id()];
+    if (held.size() != stats.local_seq ||
+        (!held.empty() && (*held.begin() != 1 || *held.rbegin() != stats.local_seq))) {
+      return absl::InternalError(absl::StrCat("the hub holds ", held.size(), " of ", l->name,
+                                              "'s ", stats.local_seq, " commits"));
+    }
+  }
+  // 2. The laptops of an office hold the same state.
+  for (const std::string& province : provinces_) {
+    std::string digest;
+    std::string first;
+    for (auto& l : laptops_) {
+      if (l->province != province) continue;
+      FS_ASSIGN_OR_RETURN(std::string d, l->replica->StateDigest());
+      if (first.empty()) {
+        first = l->name;
+        digest = d;
+      } else if (d != digest) {
+        return absl::InternalError(
+            absl::StrCat(l->name, " and ", first, " of one office hold different states"));
+      }
+    }
+  }
+  // 3. Each case as the hub holds it, at every laptop of its office, and
+  // nowhere else; a deleted case stays deleted; its sealed narrative opens.
+  for (const auto& [kase, province] : cases_) {
+    FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> hub_row,
+                        store_->replica().ExportRow("cases", kase));
+    if (!hub_row) return absl::InternalError(absl::StrCat("the hub lost case ", kase.ToString()));
+    for (auto& l : laptops_) {
+      FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> mine, l->replica->ExportRow("cases", kase));
+      if (l->province != province) {
+        if (mine) {
+          return absl::InternalError(absl::StrCat(l->name, " holds case ", kase.ToString(),
+                                                  " of office ", province));
+        }
+        continue;
+      }
+      if (!mine) {
+        return absl::InternalError(absl::StrCat(l->name, " misses case ", kase.ToString()));
+      }
+      if (mine->fields.size() != hub_row->fields.size()) {
+        return absl::InternalError(absl::StrCat(l->name, "'s case ", kase.ToString(),
+                                                " differs from the hub's"));
+      }
+      for (size_t i = 0; i < mine->fields.size(); ++i) {
+        const FieldState& a = mine->fields[i];
+        const FieldState& b = hub_row->fields[i];
+        if (a.column != b.column || a.value != b.value || a.version.version != b.version.version) {
+          return absl::InternalError(absl::StrCat(l->name, "'s case ", kase.ToString(),
+                                                  " differs from the hub's in ", a.column));
+        }
+      }
+      FS_ASSIGN_OR_RETURN(std::optional<Row> row, l->replica->Get("cases", kase));
+      if (deleted_cases_.count(kase) > 0) {
+        if (row->live) {
+          return absl::InternalError(absl::StrCat("case ", kase.ToString(),
+                                                  " was deleted and is live again at ", l->name));
+        }
+        continue;
+      }
+      const TableDef& cases = *l->replica->schema().FindTable("cases");
+      const auto col = static_cast<size_t>(cases.ColumnIndex("narrative"));
+      std::optional<Version> v;
+      if (row->versions[col]) v = row->versions[col]->version;
+      OpenedField f = l->keys->Read("cases", kase, "narrative", row->values[col], v);
+      if (f.state != OpenedField::State::kOpened) {
+        return absl::InternalError(absl::StrCat(l->name, " cannot open the narrative of case ",
+                                                kase.ToString(), ": ", f.problem));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string World::Summary() const {
+  uint64_t ok = 0;
+  uint64_t failed = 0;
+  sync::LinkCounters links;
+  for (const auto& l : laptops_) {
+    ok += l->passes_ok;
+    failed += l->passes_failed;
+    const sync::LinkCounters& c = l->link->counters();
+    links.calls += c.calls;
+    links.requests_dropped += c.requests_dropped;
+    links.replies_dropped += c.replies_dropped;
+    links.pulls_cut += c.pulls_cut;
+    links.pushes_duplicated += c.pushes_duplicated;
+  }
+  return absl::StrCat(provinces_.size(), " offices x ", shape_.laptops_per_office, " laptops, ",
+                      shape_.steps, " steps: ", writes_, " writes (", cases_.size(), " cases, ",
+                      deleted_cases_.size(), " deleted), passes ", ok, " ok / ", failed,
+                      " failed; calls ", links.calls, ", dropped ", links.requests_dropped, "+",
+                      links.replies_dropped, ", pulls cut ", links.pulls_cut,
+                      ", pushes twice ", links.pushes_duplicated, "; crashes: laptops ",
+                      laptop_crashes_, ", hub ", hub_crashes_);
+}
+
+}  // namespace fieldsync::sim

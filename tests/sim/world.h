@@ -1,0 +1,133 @@
+// A deterministic simulation of the sync protocol in one process, in the
+// manner of FoundationDB's: one hub (its real store and its side of the
+// protocol, hub/sync_handler.h) and laptops of several offices (real
+// replicas and key rings, crypto on), joined by loopback links
+// (sync/loopback.h) whose faults are drawn from the schedule's seed. One
+// seed decides every step: who writes what, who syncs, which link drops
+// or cuts what, which laptop or the hub crashes and reopens its files, how
+// far each laptop's clock is off.
+//
+// A schedule runs in two phases: safety (faults on: every pass may fail,
+// but only as a bad link fails, and nothing is lost), then liveness
+// (faults off: every pass succeeds and everything converges). Check()
+// then tests the invariants.
+#ifndef FIELDSYNC_TESTS_SIM_WORLD_H_
+#define FIELDSYNC_TESTS_SIM_WORLD_H_
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "clock/clock_source.h"
+#include "crypto/identity.h"
+#include "hub/sqlite_store.h"
+#include "hub/sync_handler.h"
+#include "store/keyring.h"
+#include "store/replica.h"
+#include "support/temp_dir.h"
+#include "sync/loopback.h"
+#include "sync/messages.h"
+#include "sync/pass.h"
+
+namespace fieldsync::sim {
+
+// The shared clock of the world, as one machine reads it: off by a fixed
+// amount (a laptop whose clock is wrong).
+class OffsetClock final : public ClockSource {
+ public:
+  OffsetClock(ClockSource* base, int64_t offset) : base_(base), offset_(offset) {}
+  int64_t NowMillis() override { return base_->NowMillis() + offset_; }
+
+ private:
+  ClockSource* base_;
+  int64_t offset_;
+};
+
+// What a schedule is made of, drawn from its seed (swarm testing: each
+// seed its own mix).
+struct ScheduleShape {
+  int offices = 2;
+  int laptops_per_office = 2;
+  int steps = 60;
+  sync::LinkFaults faults;
+  double crash_laptop = 0;  // per step
+  double crash_hub = 0;     // per step
+  int64_t max_clock_offset_millis = 0;
+};
+
+ScheduleShape DrawShape(uint64_t seed);
+
+struct Laptop {
+  std::string name;
+  std::string dir;
+  std::string province;
+  std::unique_ptr<OffsetClock> clock;
+  std::unique_ptr<Replica> replica;
+  std::unique_ptr<crypto::DeviceIdentity> identity;
+  std::unique_ptr<KeyRing> keys;
+  sync::Credential cred;
+  std::unique_ptr<sync::LoopbackTransport> link;
+  uint64_t passes_ok = 0;
+  uint64_t passes_failed = 0;
+};
+
+class World {
+ public:
+  World(uint64_t seed, ScheduleShape shape);
+  ~World();
+
+  // Hub, offices and laptops enrolled and approved, links without faults.
+  absl::Status SetUp();
+  // The safety phase: `shape.steps` steps with faults on. A failed pass is
+  // allowed only as a bad link fails (retryable); anything else fails the
+  // schedule.
+  absl::Status RunSafety();
+  // The liveness phase: faults off, every laptop syncs until nothing
+  // moves; every pass must succeed.
+  absl::Status RunLiveness();
+  // The invariants; the first broken one, in words.
+  absl::Status Check();
+
+  // One line of what the schedule did, for the log of a failure.
+  std::string Summary() const;
+
+ private:
+  // The hub as the links reach it: its handler of the moment (a crashed
+  // hub is reopened with a new one).
+  class HubEndpoint;
+
+  absl::Status OpenHub();
+  void CloseHub();
+  absl::Status OpenLaptop(Laptop& l);
+  void CloseLaptop(Laptop& l);
+  absl::StatusOr<sync::SyncReport> Sync(Laptop& l);
+  absl::Status Write(Laptop& l);
+  absl::Status Step();
+  sync::Transport* endpoint();
+
+  uint64_t seed_;
+  ScheduleShape shape_;
+  std::mt19937_64 rng_;
+  testing::TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<hub::SqliteHubStore> store_;
+  std::unique_ptr<hub::SyncHandler> handler_;
+  std::unique_ptr<HubEndpoint> endpoint_;
+  std::vector<std::unique_ptr<Laptop>> laptops_;
+  std::vector<std::string> provinces_;
+  // What the schedule did, by the simulation's own count.
+  std::vector<std::pair<RowId, std::string>> cases_;  // in the order made, with their office
+  std::set<RowId> deleted_cases_;
+  uint64_t writes_ = 0;
+  uint64_t hub_crashes_ = 0;
+  uint64_t laptop_crashes_ = 0;
+};
+
+}  // namespace fieldsync::sim
+
+#endif  // FIELDSYNC_TESTS_SIM_WORLD_H_
