@@ -170,6 +170,34 @@ TEST_F(ReferralAuthorityTest, OnlyTheOwningOfficeRefersItsCaseAndNoReferralChang
                hg.Read("cases", kase, "narrative").state == State::kOpened);
 }
 
+// Found by the simulation (tests/sim): two laptops of the receiving office
+// both accept a referral while apart. The merge keeps the second
+// "accepted" as a conflict record, and the owning office took that for a
+// contested answer and never granted the case's keys: no one could read the
+// case. The same answer twice is not a disagreement.
+TEST_F(ReferralAuthorityTest, TheSameAcceptanceWrittenOnTwoLaptopsApartStillGrantsTheCase) {
+  auto& lc = AddNode("LC");
+  auto& hn1 = AddNode("HN");
+  auto& hn2 = AddNode("HN");
+  const RowId kase = NewCase(lc.replica(), "LC", "Lù Thị Dung", "lời kể của Lào Cai");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  MustSync(lc);
+  MustSync(hn1);
+  MustSync(hn2);
+  SetField(hn1.replica(), "referrals", ref, "status", Value::Text("accepted"));
+  SetField(hn2.replica(), "referrals", ref, "status", Value::Text("accepted"));
+  for (int i = 0; i < 3; ++i) {
+    MustSync(hn1);
+    MustSync(hn2);
+    MustSync(lc);
+  }
+  MustSync(hn1);
+  MustSync(hn2);
+  EXPECT_EQ(StatusOf(lc, ref), "accepted");
+  EXPECT_EQ(hn1.Read("cases", kase, "narrative").value.str(), "lời kể của Lào Cai");
+  EXPECT_EQ(hn2.Read("cases", kase, "narrative").value.str(), "lời kể của Lào Cai");
+}
+
 TEST_F(ReferralAuthorityTest, AcceptAndDeclineWrittenWhileApartMakeOneConflictEverywhere) {
   auto& lc = AddNode("LC");
   auto& hn1 = AddNode("HN");

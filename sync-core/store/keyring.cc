@@ -692,8 +692,13 @@ class KeyRing::Impl {
       if (!status_v->base || *status_v->base != created->version) continue;
       FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> open,
                           replica.Conflicts(std::string("referrals"), a.referral));
+      // An answer another laptop wrote concurrently leaves the referral
+      // contested until it is resolved; the same answer written on two
+      // laptops apart (both accepted it) does not: it is no disagreement,
+      // and every replica judges it alike from the same conflict records.
+      const Value& answer = row->values[static_cast<size_t>(t->ColumnIndex("status"))];
       bool contested = false;
-      for (const ConflictRecord& k : open) contested |= k.column == "status";
+      for (const ConflictRecord& k : open) contested |= k.column == "status" && k.value != answer;
       if (contested) continue;
       out.push_back(a);
     }

@@ -12,8 +12,16 @@ bool LoopbackTransport::Draw(double p) {
   return u < p;
 }
 
+void LoopbackTransport::MaybeReplay() {
+  if (sent_pushes_.empty() || !Draw(faults_.replay_push)) return;
+  ++counters_.pushes_replayed;
+  // What the hub answers goes nowhere: the connection it came on is gone.
+  hub_.Push(sent_pushes_[rng_() % sent_pushes_.size()]).IgnoreError();
+}
+
 absl::Status LoopbackTransport::Send(const char* call) {
   ++counters_.calls;
+  MaybeReplay();
   if (down_) return absl::UnavailableError(absl::StrCat("the link is down (", call, ")"));
   if (Draw(faults_.drop_request)) {
     ++counters_.requests_dropped;
@@ -45,6 +53,10 @@ absl::StatusOr<EnrollReply> LoopbackTransport::Enroll(const EnrollRequest& req) 
 absl::StatusOr<PushOutcome> LoopbackTransport::Push(const PushRequest& req) {
   if (absl::Status s = Send("push"); !s.ok()) return s;
   absl::StatusOr<PushOutcome> r = hub_.Push(req);
+  if (faults_.replay_push > 0) {
+    if (sent_pushes_.size() == 4) sent_pushes_.erase(sent_pushes_.begin());
+    sent_pushes_.push_back(req);
+  }
   if (Draw(faults_.duplicate_push)) {
     ++counters_.pushes_duplicated;
     r = hub_.Push(req);

@@ -2,13 +2,15 @@
 // side of the protocol (hub/sync_handler.h implements Transport too), with
 // the faults of a bad link drawn from a seed: calls lost before the hub
 // saw them, answers lost after it acted, pull streams cut halfway, pushes
-// delivered twice. The same seed gives the same faults, call for call.
+// delivered twice or replayed late. The same seed gives the same faults,
+// call for call.
 // Used by the deterministic simulation (tests/sim/) and loopback tests.
 #ifndef FIELDSYNC_SYNC_LOOPBACK_H_
 #define FIELDSYNC_SYNC_LOOPBACK_H_
 
 #include <cstdint>
 #include <random>
+#include <vector>
 
 #include "sync/transport.h"
 
@@ -20,6 +22,7 @@ struct LinkFaults {
   double drop_reply = 0;      // the hub acted, its answer is lost
   double cut_pull = 0;        // before each pull message: the stream is cut
   double duplicate_push = 0;  // a push arrives twice (the first answer lost)
+  double replay_push = 0;     // before a call, an older push of this link arrives again
 };
 
 struct LinkCounters {
@@ -28,6 +31,7 @@ struct LinkCounters {
   uint64_t replies_dropped = 0;
   uint64_t pulls_cut = 0;
   uint64_t pushes_duplicated = 0;
+  uint64_t pushes_replayed = 0;
 };
 
 class LoopbackTransport final : public Transport {
@@ -50,12 +54,15 @@ class LoopbackTransport final : public Transport {
   // UNAVAILABLE if the link is down or the request is lost.
   absl::Status Send(const char* call);
   absl::Status LostReply(const char* call);
+  // A late copy of an earlier push, from a connection the link lost.
+  void MaybeReplay();
 
   Transport& hub_;
   std::mt19937_64 rng_;
   LinkFaults faults_;
   LinkCounters counters_;
   bool down_ = false;
+  std::vector<PushRequest> sent_pushes_;  // the last few, for replays
 };
 
 }  // namespace fieldsync::sync

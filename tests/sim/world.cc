@@ -15,6 +15,8 @@
 namespace fieldsync::sim {
 namespace {
 
+// Passes of every laptop in the liveness phase: rows, answers, grants.
+constexpr int kLivenessRounds = 6;
 constexpr int64_t kStartMillis = int64_t{1'780'000'000'000};  // 2026-05-28
 const char* const kProvinces[] = {"LC", "HG", "AG"};
 const char* const kProvinceNames[] = {"Lào Cai", "Hà Giang", "An Giang"};
@@ -42,6 +44,7 @@ ScheduleShape DrawShape(uint64_t seed) {
   s.faults.drop_reply = Pick(rng, rates);
   s.faults.cut_pull = Pick(rng, rates);
   s.faults.duplicate_push = Pick(rng, rates);
+  s.faults.replay_push = Pick(rng, rates);
   const double crashes[] = {0, 0.02, 0.05};
   s.crash_laptop = Pick(rng, crashes);
   s.crash_hub = Pick(rng, crashes) / 2;
@@ -199,15 +202,45 @@ sync::Transport* World::endpoint() {
   return endpoint_.get();
 }
 
-absl::Status World::Write(Laptop& l) {
-  const int kind = static_cast<int>(rng_() % 10);
-  // The cases of its office it holds live, in the order they were made.
-  std::vector<RowId> held;
-  for (const auto& [kase, province] : cases_) {
-    if (province != l.province) continue;
-    FS_ASSIGN_OR_RETURN(std::optional<Row> row, l.replica->Get("cases", kase));
-    if (row && row->live) held.push_back(kase);
+size_t World::IndexOf(const Laptop& l) const {
+  for (size_t i = 0; i < laptops_.size(); ++i) {
+    if (laptops_[i].get() == &l) return i;
   }
+  return laptops_.size();
+}
+
+absl::Status World::AnswerReferrals(Laptop& l, bool all) {
+  for (const SimReferral& r : referrals_) {
+    if (r.to != l.province) continue;
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, l.replica->Get("referrals", r.id));
+    if (!row || !row->live) continue;
+    const TableDef& t = *l.replica->schema().FindTable("referrals");
+    const Value& status = row->values[static_cast<size_t>(t.ColumnIndex("status"))];
+    if (status != Value::Text("sent")) continue;
+    LocalTxn txn;
+    txn.Set("referrals", r.id, {{"status", Value::Text("accepted")}});
+    absl::StatusOr<Commit> c = l.replica->Write(txn);
+    if (!c.ok()) {
+      return absl::Status(c.status().code(), absl::StrCat(l.name, " could not accept a referral: ",
+                                                          c.status().message()));
+    }
+    ++writes_;
+    if (!all) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status World::Write(Laptop& l) {
+  const int kind = static_cast<int>(rng_() % 12);
+  const size_t me = IndexOf(l);
+  // The cases of its office it holds live, in the order they were made.
+  std::vector<size_t> held;
+  for (size_t i = 0; i < cases_.size(); ++i) {
+    if (cases_[i].province != l.province) continue;
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, l.replica->Get("cases", cases_[i].id));
+    if (row && row->live) held.push_back(i);
+  }
+  if (kind == 3) return AnswerReferrals(l, /*all=*/false);
   LocalTxn t;
   if (kind < 3 || held.empty()) {
     const RowId person = Id16::NewRandom();
@@ -221,15 +254,34 @@ absl::Status World::Write(Laptop& l) {
               {"province", Value::Text(l.province)},
               {"status", Value::Text("intake")},
               {"narrative", Value::Text(absl::StrCat("Lời kể ", rng_() % 1000))}});
-    cases_.emplace_back(kase, l.province);
+    cases_.push_back(SimCase{kase, l.province, me, false});
   } else {
-    const RowId kase = held[rng_() % held.size()];
-    if (kind == 9 && rng_() % 3 == 0) {
+    SimCase& c = cases_[held[rng_() % held.size()]];
+    const RowId kase = c.id;
+    // Only the laptop that made a case refers or deletes it, and never
+    // both: the hub refuses a referral of a deleted case, which is right
+    // and not what this simulation is about.
+    if (kind == 4 && provinces_.size() > 1 && c.creator == me && !c.referred &&
+        deleted_cases_.count(kase) == 0) {
+      std::vector<std::string> others;
+      for (const std::string& p : provinces_) {
+        if (p != l.province) others.push_back(p);
+      }
+      const std::string to = others[rng_() % others.size()];
+      const RowId ref = Id16::NewRandom();
+      t.Create("referrals", ref, {{"case_id", Value::Bytes(std::string(kase.view()))},
+                                  {"from_office", Value::Text(l.province)},
+                                  {"to_office", Value::Text(to)},
+                                  {"status", Value::Text("sent")},
+                                  {"reason", Value::Text("về quê, cần hỗ trợ tại địa phương")}});
+      c.referred = true;
+      referrals_.push_back(SimReferral{ref, kase, to});
+    } else if (kind == 11 && c.creator == me && !c.referred && rng_() % 2 == 0) {
       t.Delete("cases", kase);
       deleted_cases_.insert(kase);
-    } else if (kind < 6) {
+    } else if (kind < 7) {
       t.Set("cases", kase, {{"status", Value::Text(Pick(rng_, kStatuses))}});
-    } else if (kind < 8) {
+    } else if (kind < 9) {
       t.Set("cases", kase, {{"assigned_officer", Value::Text(Pick(rng_, kOfficers))}});
     } else {
       t.Set("cases", kase,
@@ -296,8 +348,12 @@ absl::Status World::RunLiveness() {
     l->link->set_down(false);
   }
   // Rows need a pass, keys a pass more (a laptop shares or grants what it
-  // saw in its last pull).
-  for (int round = 0; round < 4; ++round) {
+  // saw in its last pull); the receiving offices answer what reached them
+  // after the second round.
+  for (int round = 0; round < kLivenessRounds; ++round) {
+    if (round == 2) {
+      for (auto& l : laptops_) FS_RETURN_IF_ERROR(AnswerReferrals(*l, /*all=*/true));
+    }
     for (auto& l : laptops_) {
       clock_.Advance(1000);
       absl::StatusOr<sync::SyncReport> r = Sync(*l);
@@ -364,23 +420,32 @@ absl::Status World::Check() {
       }
     }
   }
-  // 3. Each case as the hub holds it, at every laptop of its office, and
-  // nowhere else; a deleted case stays deleted; its sealed narrative opens.
-  for (const auto& [kase, province] : cases_) {
+  // 3. Each case as the hub holds it, at every laptop of its office and of
+  // the office it was referred to, and nowhere else; a deleted case stays
+  // deleted; its sealed narrative opens wherever it is held.
+  for (const SimCase& sc : cases_) {
+    const RowId& kase = sc.id;
+    std::string referred_to;
+    for (const SimReferral& r : referrals_) {
+      if (r.kase == kase) referred_to = r.to;
+    }
     FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> hub_row,
                         store_->replica().ExportRow("cases", kase));
     if (!hub_row) return absl::InternalError(absl::StrCat("the hub lost case ", kase.ToString()));
     for (auto& l : laptops_) {
       FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> mine, l->replica->ExportRow("cases", kase));
-      if (l->province != province) {
+      if (l->province != sc.province && l->province != referred_to) {
         if (mine) {
           return absl::InternalError(absl::StrCat(l->name, " holds case ", kase.ToString(),
-                                                  " of office ", province));
+                                                  " of office ", sc.province,
+                                                  ", never referred to it"));
         }
         continue;
       }
       if (!mine) {
-        return absl::InternalError(absl::StrCat(l->name, " misses case ", kase.ToString()));
+        return absl::InternalError(absl::StrCat(
+            l->name, " misses case ", kase.ToString(),
+            l->province == sc.province ? "" : absl::StrCat(" referred to it by ", sc.province)));
       }
       if (mine->fields.size() != hub_row->fields.size()) {
         return absl::InternalError(absl::StrCat(l->name, "'s case ", kase.ToString(),
@@ -408,9 +473,20 @@ absl::Status World::Check() {
       if (row->versions[col]) v = row->versions[col]->version;
       OpenedField f = l->keys->Read("cases", kase, "narrative", row->values[col], v);
       if (f.state != OpenedField::State::kOpened) {
-        return absl::InternalError(absl::StrCat(l->name, " cannot open the narrative of case ",
-                                                kase.ToString(), ": ", f.problem));
+        return absl::InternalError(absl::StrCat(
+            l->name, " cannot open the narrative of case ", kase.ToString(),
+            l->province == sc.province ? "" : " (referred to it and accepted)", ": ", f.problem));
       }
+    }
+  }
+  // 4. Every referral reached its office and was accepted there.
+  for (const SimReferral& r : referrals_) {
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, store_->replica().Get("referrals", r.id));
+    const TableDef& t = *store_->replica().schema().FindTable("referrals");
+    if (!row || row->values[static_cast<size_t>(t.ColumnIndex("status"))] !=
+                    Value::Text("accepted")) {
+      return absl::InternalError(absl::StrCat("referral ", r.id.ToString(), " to ", r.to,
+                                              " was not accepted at the hub"));
     }
   }
   return absl::OkStatus();
@@ -429,13 +505,16 @@ std::string World::Summary() const {
     links.replies_dropped += c.replies_dropped;
     links.pulls_cut += c.pulls_cut;
     links.pushes_duplicated += c.pushes_duplicated;
+    links.pushes_replayed += c.pushes_replayed;
   }
   return absl::StrCat(provinces_.size(), " offices x ", shape_.laptops_per_office, " laptops, ",
                       shape_.steps, " steps: ", writes_, " writes (", cases_.size(), " cases, ",
-                      deleted_cases_.size(), " deleted), passes ", ok, " ok / ", failed,
+                      deleted_cases_.size(), " deleted, ", referrals_.size(),
+                      " referred), passes ", ok, " ok / ", failed,
                       " failed; calls ", links.calls, ", dropped ", links.requests_dropped, "+",
                       links.replies_dropped, ", pulls cut ", links.pulls_cut,
-                      ", pushes twice ", links.pushes_duplicated, "; crashes: laptops ",
+                      ", pushes twice ", links.pushes_duplicated, ", replayed ",
+                      links.pushes_replayed, "; crashes: laptops ",
                       laptop_crashes_, ", hub ", hub_crashes_);
 }
 

@@ -121,7 +121,22 @@ class World {
   std::vector<std::unique_ptr<Laptop>> laptops_;
   std::vector<std::string> provinces_;
   // What the schedule did, by the simulation's own count.
-  std::vector<std::pair<RowId, std::string>> cases_;  // in the order made, with their office
+  struct SimCase {
+    RowId id;
+    std::string province;
+    size_t creator = 0;  // index in laptops_: the one laptop that refers or deletes it
+    bool referred = false;
+  };
+  struct SimReferral {
+    RowId id;
+    RowId kase;
+    std::string to;
+  };
+  std::vector<SimCase> cases_;  // in the order made
+  std::vector<SimReferral> referrals_;
+  // The receiving offices answer what reached them ("accepted").
+  absl::Status AnswerReferrals(Laptop& l, bool all);
+  size_t IndexOf(const Laptop& l) const;
   std::set<RowId> deleted_cases_;
   uint64_t writes_ = 0;
   uint64_t hub_crashes_ = 0;
