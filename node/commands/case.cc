@@ -49,7 +49,7 @@ int New(OfficeContext& c) {
   if (c.args.flags.count("officer") > 0) in.officer = c.args.Flag("officer");
   in.urgent = c.args.Has("urgent");
   auto opened = ops::OpenCase(c.office, in);
-  if (!opened.ok()) return Fail(opened.status());
+  if (!opened.ok()) return Failed(opened.status());
   if (c.json) {
     Print(JsonLine(Json{{"case_code", opened->code},
                         {"case_id", opened->case_id.ToString()},
@@ -71,7 +71,7 @@ int Set(OfficeContext& c) {
   }
   auto changed = ops::SetCaseField(
       c.office, {c.args.positional[2], c.args.positional[3], c.args.positional[4]});
-  if (!changed.ok()) return Fail(changed.status());
+  if (!changed.ok()) return Failed(changed.status());
   Print(absl::StrCat("case ", changed->code, ": ", changed->column,
                      changed->cleared ? " cleared" : " set",
                      changed->urgent ? " (urgent: pushed first at the next sync)" : "", "\n"));
@@ -114,7 +114,7 @@ int Show(OfficeContext& c) {
   if (c.Words() != 3) return Usage("case show needs CASE (its code or id)");
   auto file = ops::ReadCaseFile(c.office, c.args.positional[2],
                                 c.json ? ops::Access::kExport : ops::Access::kShow);
-  if (!file.ok()) return Fail(file.status());
+  if (!file.ok()) return Failed(file.status());
   if (c.json) {
     Json doc = {{"case", RecordJson(file->kase)},
                 {"person", file->person ? RecordJson(*file->person) : Json(nullptr)}};
@@ -171,7 +171,7 @@ int List(OfficeContext& c) {
   if (c.Words() != 2) return Usage("case list takes no operands, only filters");
   auto lines = ops::ListCases(c.office, {c.args.Flag("status"), c.args.Flag("urgency"),
                                          c.args.Flag("officer"), c.args.Flag("since")});
-  if (!lines.ok()) return Fail(lines.status());
+  if (!lines.ok()) return Failed(lines.status());
   if (c.json) {
     Json out = Json::array();
     for (const ops::CaseLine& l : *lines) {
@@ -206,12 +206,12 @@ int Search(OfficeContext& c) {
                  "thi hang\"");
   }
   auto query = NormalizeInput(c.args.positional[2], "the search text");
-  if (!query.ok()) return Fail(query.status());
+  if (!query.ok()) return Failed(query.status());
   if (FoldForSearch(*query).find_first_not_of(' ') == std::string::npos) {
     return Usage("case search needs some text to look for");
   }
   auto hits = ops::SearchCases(c.office, *query);
-  if (!hits.ok()) return Fail(hits.status());
+  if (!hits.ok()) return Failed(hits.status());
   if (c.json) {
     Json out = Json::array();
     for (const ops::CaseHit& h : *hits) {
@@ -235,7 +235,7 @@ int Search(OfficeContext& c) {
 
 int Urgent(OfficeContext& c, const std::string& ref) {
   auto done = ops::MarkUrgent(c.office, ref);
-  if (!done.ok()) return Fail(done.status());
+  if (!done.ok()) return Failed(done.status());
   Print(absl::StrCat("case ", done->code, " marked URGENT: it is pushed before anything else at "
                      "the next sync, and a running daemon syncs at once\n"));
   return 0;
@@ -243,7 +243,7 @@ int Urgent(OfficeContext& c, const std::string& ref) {
 
 int CrimeReport(OfficeContext& c, const std::string& ref) {
   auto done = ops::RecordCrimeReport(c.office, ref);
-  if (!done.ok()) return Fail(done.status());
+  if (!done.ok()) return Failed(done.status());
   Print(absl::StrCat("case ", done->code, ": crime report recorded at ",
                      FormatTimeMillis(done->at_millis),
                      "; urgent: pushed first, a running daemon syncs at once\n"));
@@ -252,20 +252,20 @@ int CrimeReport(OfficeContext& c, const std::string& ref) {
 
 int Close(OfficeContext& c, const std::string& ref) {
   auto done = ops::CloseCase(c.office, ref);
-  if (!done.ok()) return Fail(done.status());
+  if (!done.ok()) return Failed(done.status());
   Print(absl::StrCat("case ", done->code, " closed on ", done->on, "\n"));
   return 0;
 }
 
 int Delete(OfficeContext& c, const std::string& ref) {
   auto plan = ops::PlanCaseDeletion(c.office, ref);
-  if (!plan.ok()) return Fail(plan.status());
+  if (!plan.ok()) return Failed(plan.status());
   if (!c.args.Has("yes")) {
     return Usage(absl::StrCat("case delete removes case ", plan->code, " here and, once synced, "
                               "on every node: add --yes to confirm"));
   }
   absl::Status s = ops::DeleteCase(c.office, *plan);
-  if (!s.ok()) return Fail(s);
+  if (!s.ok()) return Failed(s);
   std::string said = absl::StrCat("case ", plan->code, " deleted");
   if (!plan->linked.empty()) {
     absl::StrAppend(&said, ", with its ", plan->linked.size(), " consent(s) and referral(s)");

@@ -20,22 +20,6 @@ namespace {
 
 std::string Bytes(const RowId& id) { return std::string(id.view()); }
 
-// Typed text → fields of `table`, normalised and checked, in order.
-absl::Status AddTyped(const Office& o, std::string_view table, const TypedColumns& typed,
-                      Fields* out) {
-  const TableDef& t = o.Table(table);
-  for (const auto& [column, text] : typed) {
-    const ColumnDef* col = t.FindColumn(column);
-    if (col == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("no field \"", column, "\" in ", AV(table)));
-    }
-    FS_ASSIGN_OR_RETURN(Value v, ParseColumnValue(o, t, *col, text));
-    out->emplace_back(column, std::move(v));
-  }
-  return absl::OkStatus();
-}
-
 bool HasColumn(const Fields& f, std::string_view col) {
   return std::any_of(f.begin(), f.end(), [&](const auto& e) { return e.first == col; });
 }
@@ -187,7 +171,7 @@ absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in) {
     return absl::InvalidArgumentError("a case needs the victim's full name (it is sealed)");
   }
   Fields person;
-  FS_RETURN_IF_ERROR(AddTyped(o, "persons", in.person, &person));
+  FS_RETURN_IF_ERROR(ParseTypedColumns(o, o.Table("persons"), in.person, &person));
   // Age band and is_child from the year of birth (or the date of birth).
   int64_t year = 0, dob_year = 0;
   for (const auto& [col, v] : person) {
@@ -213,7 +197,7 @@ absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in) {
   }
   person.emplace_back("province", Value::Text(o.province));
   Fields kase;
-  FS_RETURN_IF_ERROR(AddTyped(o, "cases", in.kase, &kase));
+  FS_RETURN_IF_ERROR(ParseTypedColumns(o, o.Table("cases"), in.kase, &kase));
   FS_ASSIGN_OR_RETURN(std::string officer,
                       NormalizeInput(in.officer.value_or(o.officer), "--officer"));
   const RowId person_id = Id16::NewV7(o.clock);

@@ -13,12 +13,9 @@
 
 #include "absl/status/statusor.h"
 #include "node/ops/office.h"
+#include "node/ops/values.h"
 
 namespace fieldsync::node::ops {
-
-// Text as a person typed it for columns of a table, in the order given
-// ("" clears, as in ParseColumnValue).
-using TypedColumns = std::vector<std::pair<std::string, std::string>>;
 
 struct NewCase {
   // Columns of persons; full_name is required. A birth year (or a date of

@@ -25,19 +25,6 @@ bool Given(const TypedColumns& columns, std::string_view column) {
   return t != nullptr && !t->empty();
 }
 
-absl::Status AddTyped(const Office& o, const TableDef& t, const TypedColumns& typed,
-                      Fields* out) {
-  for (const auto& [column, text] : typed) {
-    const ColumnDef* col = t.FindColumn(column);
-    if (col == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("no field \"", column, "\" in ", AV(t.name)));
-    }
-    FS_ASSIGN_OR_RETURN(Value v, ParseColumnValue(o, t, *col, text));
-    out->emplace_back(column, std::move(v));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<AddedOrg> AddOrg(const Office& o, const NewOrg& in) {
@@ -46,7 +33,7 @@ absl::StatusOr<AddedOrg> AddOrg(const Office& o, const NewOrg& in) {
   const TableDef& t = o.Table("organisations");
   FS_ASSIGN_OR_RETURN(Value name, ParseColumnValue(o, t, *t.FindColumn("name"), in.name));
   Fields f = {{"name", name}};
-  FS_RETURN_IF_ERROR(AddTyped(o, t, in.columns, &f));
+  FS_RETURN_IF_ERROR(ParseTypedColumns(o, t, in.columns, &f));
   if (auto same = ResolveOrg(o, ShowValue(name)); same.ok()) {
     auto row = o.Get("organisations", *same);
     if (row.ok() && *row &&
@@ -106,7 +93,7 @@ absl::StatusOr<RowId> AddEntry(const Office& o, const Directory& d, const NewEnt
   }
   FS_ASSIGN_OR_RETURN(RowId org, ResolveOrg(o, in.org_ref));
   Fields f = {{"organisation_id", IdValue(org)}};
-  FS_RETURN_IF_ERROR(AddTyped(o, o.Table(d.table), in.columns, &f));
+  FS_RETURN_IF_ERROR(ParseTypedColumns(o, o.Table(d.table), in.columns, &f));
   if (d.table == "contacts") f.emplace_back("province", Value::Text(o.province));
   const RowId id = Id16::NewV7(o.clock);
   FS_RETURN_IF_ERROR(o.Commit(LocalTxn().Create(d.table, id, f)));

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "node/ops/cases.h"
 #include "node/ops/office.h"
+#include "node/ops/values.h"
 
 namespace fieldsync::node::ops {
 

@@ -173,6 +173,19 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
   return v;
 }
 
+absl::Status ParseTypedColumns(const Office& o, const TableDef& t, const TypedColumns& typed,
+                               LocalTxn::Fields* out) {
+  for (const auto& [column, text] : typed) {
+    const ColumnDef* col = t.FindColumn(column);
+    if (col == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("no field \"", column, "\" in ", AV(t.name)));
+    }
+    FS_ASSIGN_OR_RETURN(Value v, ParseColumnValue(o, t, *col, text));
+    out->emplace_back(column, std::move(v));
+  }
+  return absl::OkStatus();
+}
+
 std::string AgeBand(int64_t age) {
   if (age < 12) return "0-11";
   if (age < 16) return "12-15";

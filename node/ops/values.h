@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -38,6 +40,15 @@ absl::Status CheckDate(const Office& o, const std::string& s, const std::string&
 // already happened not in the future. INVALID_ARGUMENT saying what to give.
 absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const ColumnDef& c,
                                        const std::string& raw);
+
+// Text as a person typed it for columns of a table, in the order given
+// ("" clears, as in ParseColumnValue).
+using TypedColumns = std::vector<std::pair<std::string, std::string>>;
+
+// Each of `typed` parsed for its column of `t` and appended to `out`, in
+// order; INVALID_ARGUMENT for a column `t` lacks or a value it refuses.
+absl::Status ParseTypedColumns(const Office& o, const TableDef& t, const TypedColumns& typed,
+                               LocalTxn::Fields* out);
 
 // The age band of the anonymised figures ("12-15", "50+").
 std::string AgeBand(int64_t age);
