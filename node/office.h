@@ -4,6 +4,9 @@
 // replica; what it writes travels at the next sync. Every user error prints
 // one line saying what is wrong and what to do, exits non-zero and writes
 // nothing (each command writes in one transaction, after every check).
+//
+// This file dispatches: each command is a file of node/commands/ over the
+// node library (node/ops/), and each --help a text of node/help/.
 #ifndef FIELDSYNC_NODE_OFFICE_H_
 #define FIELDSYNC_NODE_OFFICE_H_
 
@@ -26,7 +29,7 @@ const std::set<std::string>& OfficeSwitches();
 int RunOfficeCommand(const Args& args);
 
 // The help of one command (`fieldnode case --help`), or "" if it has none
-// of its own.
+// of its own: node/help/CMD.txt, built into the program.
 std::string OfficeHelp(const std::string& cmd);
 
 }  // namespace fieldsync::node

@@ -14,6 +14,7 @@
 #include "clock/clock_source.h"
 #include "crypto/keystore.h"
 #include "node/agent.h"
+#include "node/ops/values.h"
 #include "node/passphrase.h"
 #include "node/passphrase_rule.h"
 #include "node/text.h"
@@ -188,35 +189,10 @@ int Usage(const std::string& what) {
 
 absl::StatusOr<std::optional<RowId>> CaseOfRecord(Replica& r, const std::string& table,
                                                   const Row& row) {
-  if (table == "cases") return std::optional<RowId>(row.id);
-  const TableDef& t = *r.schema().FindTable(table);
-  if (table == "referrals" || table == "consents") {
-    const Value& v = row.values[static_cast<size_t>(t.ColumnIndex("case_id"))];
-    if (v.kind() != Value::Kind::kBytes || v.str().size() != 16) return std::optional<RowId>();
-    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(v.str(), "case id"));
-    return std::optional<RowId>(id);
-  }
-  if (table == "persons") {
-    FS_ASSIGN_OR_RETURN(std::vector<RowId> cases,
-                        r.RowsWhere("cases", "person_id", Value::Bytes(std::string(row.id.view())),
-                                    /*include_deleted=*/true));
-    // A person no case names (any more): logged under the person's id.
-    return std::optional<RowId>(cases.empty() ? row.id : cases.front());
-  }
-  return std::optional<RowId>();
+  return ops::CaseOfRecord(r, table, row);
 }
 
-std::string ShowValue(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kNull: return "";
-    case Value::Kind::kInt: return absl::StrCat(v.int_value());
-    case Value::Kind::kText: return v.str();
-    case Value::Kind::kBytes:
-      if (v.str().size() == 16) return Id16::FromBytes(v.str(), "id")->ToString();
-      return absl::StrCat("(", v.str().size(), " bytes)");
-  }
-  return "";
-}
+std::string ShowValue(const Value& v) { return ops::ShowValue(v); }
 
 std::string JsonEscape(std::string_view s) {
   std::string out;

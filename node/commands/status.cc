@@ -1,0 +1,71 @@
+// fieldnode status (node/help/status.txt), over node/ops/status.h.
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "base/args.h"
+#include "base/strings.h"
+#include "node/client.h"
+#include "node/commands/command.h"
+#include "node/commands/json.h"
+#include "node/ops/status.h"
+#include "store/data_dir.h"
+
+namespace fieldsync::node {
+
+int RunStatusCommand(const Args& args) {
+  const DataDir dir = NodeDir(args);
+  auto r = OpenReplicaIn(dir);
+  if (!r.ok()) return Fail(r.status());
+  auto hub = LoadHubConfig(dir.path);
+  auto st = ops::ReadNodeStatus(**r, dir.path,
+                                hub.ok() ? std::optional<HubConfig>(*hub) : std::nullopt);
+  if (!st.ok()) return Fail(st.status());
+  auto urgent = HasUrgentUnpushed(**r);
+  const bool urgent_waiting = urgent.ok() && *urgent;
+  const std::string last =
+      st->last_sync_millis > 0 ? FormatTimeMillis(st->last_sync_millis) : "never";
+  if (args.Has("json")) {
+    // The replica's part as FormatStatus(json) writes it (fieldhub and
+    // fieldnode alike), then this laptop's.
+    Json rows = Json::object();
+    for (const auto& [table, n] : st->stats.live_rows) rows[table] = n;
+    Json out = {{"data_dir", dir.path},
+                {"device", st->stats.device.ToString()},
+                {"schema_version", st->stats.schema_version},
+                {"local_commits", st->stats.local_seq},
+                {"commits_held", st->stats.log_commits},
+                {"open_conflicts", st->stats.open_conflicts},
+                {"live_rows", rows},
+                {"province", hub.ok() ? hub->province : ""},
+                {"hub", hub.ok() ? hub->address : ""},
+                {"keystore", st->unlocked_until ? "unlocked" : "locked"},
+                {"unlocked_until",
+                 st->unlocked_until ? FormatTimeMillis(*st->unlocked_until) : ""},
+                {"last_sync", last},
+                {"commits_waiting", st->commits_waiting},
+                {"urgent_waiting", urgent_waiting},
+                {"membership", st->membership},
+                {"devices_waiting", st->devices_waiting},
+                {"trust_alerts", st->trust_alerts.size()}};
+    Print(JsonLine(out));
+    return 0;
+  }
+  const std::string keystore =
+      st->unlocked_until ? absl::StrCat("unlocked until ", FormatTimeMillis(*st->unlocked_until))
+                         : "locked";
+  Print(absl::StrCat(
+      "province         ", hub.ok() ? hub->province : "(not enrolled: fieldnode enroll)", "\n",
+      "hub              ", hub.ok() ? hub->address : "-", "\n",
+      "keystore         ", keystore, "\n",
+      "last sync        ", last, "\n",
+      "commits waiting  ", st->commits_waiting, urgent_waiting ? " (urgent among them)" : "",
+      "\n", "office           ", st->membership, "\n", FormatStatus(dir, st->stats, false)));
+  for (const std::string& a : st->trust_alerts) Print(absl::StrCat("ALERT: ", Printable(a), "\n"));
+  if (!st->trust_alerts.empty()) {
+    Print("(once read: fieldnode device alerts --ack all; fieldnode device alerts lists them)\n");
+  }
+  return 0;
+}
+
+}  // namespace fieldsync::node

@@ -1,0 +1,138 @@
+// Case files: opening one (a case and its person), changing a field,
+// reading the whole file with its history, listing, searching names, and
+// the one-step changes (urgent, crime report, close, delete).
+#ifndef FIELDSYNC_NODE_OPS_CASES_H_
+#define FIELDSYNC_NODE_OPS_CASES_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "node/ops/office.h"
+#include "node/ops/values.h"
+
+namespace fieldsync::node::ops {
+
+struct NewCase {
+  // Columns of persons; full_name is required. A birth year (or a date of
+  // birth) also sets age_band and is_child.
+  TypedColumns person;
+  // Columns of cases (intake_channel defaults to hotline_call, office to
+  // this office's province).
+  TypedColumns kase;
+  std::optional<std::string> officer;  // assigned; default: the office's officer
+  bool urgent = false;
+};
+struct OpenedCase {
+  std::string code;  // LC-2611-K3QX7
+  RowId case_id;
+  RowId person_id;
+  bool urgent = false;
+};
+// Writes the person and the case in one commit, status intake, opened today.
+absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in);
+
+struct CaseFieldChange {
+  std::string case_ref;  // code, id or its start
+  std::string field;     // a column of cases or persons ("person.", "case." to choose)
+  std::string value;     // as typed; "" clears
+};
+struct ChangedCaseField {
+  std::string code;
+  std::string column;
+  bool cleared = false;
+  bool urgent = false;  // the change makes the commit urgent
+};
+// Refuses the fields that decide who sees the case (province, person_id,
+// case_code), closed_on before opened_on, an implausible year of birth.
+absl::StatusOr<ChangedCaseField> SetCaseField(const Office& o, const CaseFieldChange& in);
+
+// One field of a record as this laptop can read it.
+struct FieldView {
+  std::string column;
+  ColumnType type = ColumnType::kText;
+  OpenedField field;
+  // For a link to the directories (service_id, organisation ids): the
+  // entry's id and its name as shown, when the entry is held here.
+  std::optional<std::pair<RowId, std::string>> linked;
+};
+// A record's fields that hold a value, in declaration order.
+struct RecordView {
+  RowId id;
+  std::vector<FieldView> fields;
+};
+struct HistoryLine {
+  int64_t millis = 0;
+  std::string who;   // the device, as DeviceName
+  std::string what;  // "cases: narrative, status"
+};
+struct CaseFile {
+  RowId id;
+  std::string code;
+  bool urgent = false;
+  RecordView kase;
+  std::optional<RecordView> person;
+  std::vector<RecordView> consents;
+  std::vector<RecordView> referrals;
+  std::vector<HistoryLine> history;  // oldest first
+  size_t open_conflicts = 0;         // of the case and its person
+  bool locked = false;               // the keystore is locked: sealed fields masked
+};
+// The whole file, sealed fields opened where they can be; the opening is
+// recorded in the access log (as `access`) before this returns.
+absl::StatusOr<CaseFile> ReadCaseFile(const Office& o, const std::string& case_ref,
+                                      Access access);
+
+struct CaseFilter {
+  std::string status;   // "" any; else a status of cases
+  std::string urgency;  // "" any; normal, urgent
+  std::string officer;  // "" any; words of the assigned officer's name
+  std::string since;    // "" any; YYYY-MM-DD: updated on or after
+};
+struct CaseLine {
+  std::string code, status, urgency, channel, officer, opened_month, updated, province, id;
+};
+// Cases by pseudonymous code, no sealed field: urgent first, then the most
+// recently updated.
+absl::StatusOr<std::vector<CaseLine>> ListCases(const Office& o, const CaseFilter& filter);
+
+struct CaseHit {
+  RowId id;
+  std::string code, full_name, matched, status;
+};
+// Cases whose person's names or addresses, or the case's places, hold every
+// word of `text` (diacritics and case ignored). Needs the keystore unlocked;
+// each case shown is recorded in the access log (one commit) first.
+// INVALID_ARGUMENT if `text` has nothing to look for.
+absl::StatusOr<std::vector<CaseHit>> SearchCases(const Office& o, const std::string& text);
+
+struct CaseChanged {
+  std::string code;
+  int64_t at_millis = 0;  // when (crime report)
+  std::string on;         // YYYY-MM-DD (close)
+};
+absl::StatusOr<CaseChanged> MarkUrgent(const Office& o, const std::string& case_ref);
+// Records the crime report now; urgent by nature.
+absl::StatusOr<CaseChanged> RecordCrimeReport(const Office& o, const std::string& case_ref);
+// Status closed, closed today; refused if already closed.
+absl::StatusOr<CaseChanged> CloseCase(const Office& o, const std::string& case_ref);
+
+// What deleting a case would delete: checked (only the owning office
+// deletes), for the caller to confirm before DeleteCase.
+struct CaseDeletion {
+  RowId case_id;
+  std::string code;
+  std::vector<std::pair<std::string, RowId>> linked;  // its consents and referrals
+  std::optional<RowId> person;  // deleted with it: no other case names them
+  int64_t person_kept_for = 0;  // other live cases naming its person (kept)
+};
+absl::StatusOr<CaseDeletion> PlanCaseDeletion(const Office& o, const std::string& case_ref);
+absl::Status DeleteCase(const Office& o, const CaseDeletion& plan);
+
+}  // namespace fieldsync::node::ops
+
+#endif  // FIELDSYNC_NODE_OPS_CASES_H_

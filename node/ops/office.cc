@@ -1,0 +1,151 @@
+#include "node/ops/office.h"
+
+#include <ctime>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "node/ops/values.h"
+#include "store/access_log.h"
+
+namespace fieldsync::node::ops {
+
+std::string Office::Today() const {
+  const std::time_t t = static_cast<std::time_t>(NowMillis() / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+  return buf;
+}
+
+const TableDef& Office::Table(std::string_view name) const {
+  return *replica.schema().FindTable(name);
+}
+
+absl::StatusOr<std::optional<Row>> Office::Get(std::string_view table, const RowId& id) const {
+  return replica.Get(std::string(table), id);
+}
+
+absl::StatusOr<Row> Office::MustGet(std::string_view table, const RowId& id) const {
+  FS_ASSIGN_OR_RETURN(auto row, Get(table, id));
+  if (!row || !row->live) {
+    return absl::NotFoundError(absl::StrCat("no ", AV(table), " record ", id.ToString(),
+                                            " on this node"));
+  }
+  return *std::move(row);
+}
+
+const Value& Office::Stored(const Row& row, std::string_view table, std::string_view col) const {
+  return row.values[static_cast<size_t>(Table(table).ColumnIndex(col))];
+}
+
+std::string Office::Clear(const Row& row, std::string_view table, std::string_view col) const {
+  return ShowValue(Stored(row, table, col));
+}
+
+OpenedField Office::Open(const Row& row, std::string_view table, std::string_view col) const {
+  const size_t i = static_cast<size_t>(Table(table).ColumnIndex(col));
+  std::optional<Version> v;
+  if (row.versions[i]) v = row.versions[i]->version;
+  return keys.Read(table, row.id, col, row.values[i], v);
+}
+
+std::string Office::Shown(const OpenedField& f) {
+  switch (f.state) {
+    case State::kClear:
+    case State::kOpened: return ShowValue(f.value);
+    case State::kLocked: return "•••••• (sealed)";
+    default: return absl::StrCat("[cannot be read: ", f.problem, "]");
+  }
+}
+
+std::string Office::DeviceName(const DeviceId& d) const {
+  if (const RegisteredDevice* dev = keys.FindDevice(d)) {
+    return absl::StrCat(dev->name.empty() ? d.ToString().substr(0, 8) : dev->name, " (",
+                        dev->province, ")");
+  }
+  if (d == replica.device_id()) return "this laptop";
+  return d.ToString().substr(0, 8);
+}
+
+absl::Status Office::Commit(const LocalTxn& txn) const {
+  auto w = replica.Write(txn);
+  if (!w.ok()) {
+    if (w.status().code() == absl::StatusCode::kFailedPrecondition && !keys.unlocked()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "writing needs the keystore unlocked (every change is signed): ", unlock_hint,
+          ". Nothing was changed"));
+    }
+    return w.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Office::RequireUnlocked(std::string_view why) const {
+  if (keys.unlocked()) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(AV(why), " needs the keystore unlocked: ", unlock_hint));
+}
+
+absl::Status Office::AuditMany(
+    const std::vector<std::pair<RowId, std::vector<std::string>>>& opened,
+    const std::string& action) const {
+  std::vector<AccessRequest> reqs;
+  for (const auto& [case_id, fields] : opened) {
+    if (!fields.empty()) reqs.push_back({case_id, action, absl::StrJoin(fields, ",")});
+  }
+  if (reqs.empty()) return absl::OkStatus();
+  auto e = AppendAccessMany(replica, province, officer, reqs, NowMillis());
+  return e.ok() ? absl::OkStatus() : e.status();
+}
+
+std::string_view AccessAction(Access a) { return a == Access::kExport ? "export" : "show"; }
+
+absl::Status Refused(std::string_view what) {
+  return absl::FailedPreconditionError(absl::StrCat(AV(what), ". Nothing was changed"));
+}
+
+namespace {
+constexpr std::string_view kIncompleteUrl = "fieldsync.node.ops/incomplete-request";
+}  // namespace
+
+absl::Status IncompleteRequest(std::string_view what) {
+  absl::Status s = absl::InvalidArgumentError(AV(what));
+  s.SetPayload(AV(kIncompleteUrl), absl::Cord("1"));
+  return s;
+}
+
+bool IsIncompleteRequest(const absl::Status& s) {
+  return s.GetPayload(AV(kIncompleteUrl)).has_value();
+}
+
+absl::StatusOr<std::vector<Row>> RowsOfCase(const Office& o, std::string_view table,
+                                            const RowId& case_id) {
+  FS_ASSIGN_OR_RETURN(std::vector<RowId> ids,
+                      o.replica.RowsWhere(std::string(table), "case_id", IdValue(case_id),
+                                          /*include_deleted=*/false));
+  std::vector<Row> out;
+  for (const RowId& id : ids) {
+    FS_ASSIGN_OR_RETURN(auto row, o.Get(table, id));
+    if (row) out.push_back(*std::move(row));
+  }
+  return out;
+}
+
+std::string OpenedMonth(const Office& o, const Row& kase) {
+  std::string m = o.Clear(kase, "cases", "opened_month");
+  const Value& legacy = o.Stored(kase, "cases", "opened_on");
+  if (m.empty() && legacy.kind() == Value::Kind::kText) m = legacy.str().substr(0, 7);
+  return m;
+}
+
+absl::StatusOr<std::optional<Row>> PersonOf(const Office& o, const Row& kase) {
+  auto pid = IdOf(o.Stored(kase, "cases", "person_id"));
+  if (!pid) return std::optional<Row>();
+  return o.Get("persons", *pid);
+}
+
+}  // namespace fieldsync::node::ops

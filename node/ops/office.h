@@ -1,0 +1,109 @@
+// The node library: what a social worker does on a laptop's replica, as
+// functions over typed inputs and results, called by the fieldnode commands
+// (node/commands/) and by any other front end (a local web console): every
+// rule about values and about what may be written is checked here, so every
+// caller gets the same rules. Nothing here prints or reads argv.
+//
+// This file: the office a function acts for (replica, key ring, province,
+// officer, clock) and what every operation shares: reading a row's fields
+// (opened when sealed), committing, and recording openings in the access log.
+//
+// Errors: INVALID_ARGUMENT for a value that breaks a rule, NOT_FOUND for a
+// reference that names nothing, FAILED_PRECONDITION for a refusal by the
+// record's state ("Nothing was changed"), PERMISSION_DENIED for another
+// office's record. Each message says what is wrong and what to do. A
+// failed operation writes nothing: each writes in one commit after every
+// check.
+#ifndef FIELDSYNC_NODE_OPS_OFFICE_H_
+#define FIELDSYNC_NODE_OPS_OFFICE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "clock/clock_source.h"
+#include "store/keyring.h"
+#include "store/replica.h"
+
+namespace fieldsync::node::ops {
+
+using Fields = LocalTxn::Fields;
+using State = OpenedField::State;
+
+// Whom an operation acts for. Borrowed references: the caller keeps the
+// replica and the key ring open while it calls.
+struct Office {
+  Replica& replica;
+  KeyRing& keys;
+  std::string province;  // this office's province code (LC)
+  std::string officer;   // who is at the laptop: new cases, consents, access log
+  // What to do when the keystore is locked, said in the front end's words
+  // (the CLI: "run fieldnode unlock ..."). Ends no sentence.
+  std::string unlock_hint;
+  ClockSource* clock = SystemClock::Get();
+
+  int64_t NowMillis() const { return clock->NowMillis(); }
+  // YYYY-MM-DD (UTC) at the clock's time.
+  std::string Today() const;
+
+  const TableDef& Table(std::string_view name) const;
+  absl::StatusOr<std::optional<Row>> Get(std::string_view table, const RowId& id) const;
+  // The live row; NOT_FOUND otherwise.
+  absl::StatusOr<Row> MustGet(std::string_view table, const RowId& id) const;
+  // The stored value of a column (sealed values stay sealed).
+  const Value& Stored(const Row& row, std::string_view table, std::string_view col) const;
+  // A clear column as text ("" if null).
+  std::string Clear(const Row& row, std::string_view table, std::string_view col) const;
+  // A column, opened if sealed.
+  OpenedField Open(const Row& row, std::string_view table, std::string_view col) const;
+  // A field as a person reads it: the value, "•••••• (sealed)" if locked,
+  // or why it cannot be read.
+  static std::string Shown(const OpenedField& f);
+  // "lc2 (LC)" for a registered device, "this laptop", or its id's start.
+  std::string DeviceName(const DeviceId& d) const;
+
+  // Writes `txn` in one commit; FAILED_PRECONDITION with the unlock hint if
+  // the keystore is locked (every change is signed).
+  absl::Status Commit(const LocalTxn& txn) const;
+  // FAILED_PRECONDITION "WHY needs the keystore unlocked: HINT" if locked.
+  absl::Status RequireUnlocked(std::string_view why) const;
+  // Records in the access log (in one commit: all or none) that sealed
+  // fields of cases were opened; `opened` pairs a case with its fields
+  // ("persons.full_name"). Entries without fields are skipped.
+  absl::Status AuditMany(const std::vector<std::pair<RowId, std::vector<std::string>>>& opened,
+                         const std::string& action) const;
+};
+
+// Why sealed fields are opened, for the access log: shown on a screen, or
+// exported (JSON a program reads).
+enum class Access { kShow, kExport };
+std::string_view AccessAction(Access a);
+
+// FAILED_PRECONDITION "WHAT. Nothing was changed".
+absl::Status Refused(std::string_view what);
+
+// INVALID_ARGUMENT for a request that lacks an input or mixes inputs that do
+// not go together (a usage error of a command line: exit 2), as opposed to
+// a value that breaks a rule. IsIncompleteRequest tells them apart.
+absl::Status IncompleteRequest(std::string_view what);
+bool IsIncompleteRequest(const absl::Status& s);
+
+// Rows of `table` whose case_id is `case_id`, live ones.
+absl::StatusOr<std::vector<Row>> RowsOfCase(const Office& o, std::string_view table,
+                                            const RowId& case_id);
+
+// The month a case was opened (YYYY-MM), clear: opened_month, or the month
+// of a clear opened_on written before schema version 4.
+std::string OpenedMonth(const Office& o, const Row& kase);
+
+// The case's person, if it names one that this node holds.
+absl::StatusOr<std::optional<Row>> PersonOf(const Office& o, const Row& kase);
+
+}  // namespace fieldsync::node::ops
+
+#endif  // FIELDSYNC_NODE_OPS_OFFICE_H_

@@ -1,0 +1,104 @@
+#include "node/ops/resolve.h"
+
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "node/ops/values.h"
+#include "node/text.h"
+#include "store/sqlite.h"
+
+namespace fieldsync::node::ops {
+
+absl::StatusOr<RowId> Resolve(const Office& o, std::string_view table, const std::string& ref,
+                              std::string_view what) {
+  if (ref.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("give the ", AV(what)));
+  }
+  const bool is_cases = table == "cases";
+  std::string hex;
+  for (char ch : absl::AsciiStrToUpper(ref)) {
+    if (ch != '-') hex.push_back(ch);
+  }
+  const bool hexlike = hex.size() >= 4 && hex.size() <= 32 &&
+                       hex.find_first_not_of("0123456789ABCDEF") == std::string::npos;
+  // Live rows whose id starts with the digits given, or (cases) whose code
+  // is the one given, in any letter case.
+  std::string sql = absl::StrCat("SELECT id FROM \"", AV(table), "\" WHERE _live = 1 AND (",
+                                 hexlike ? "substr(hex(id), 1, length(?1)) = ?1" : "0",
+                                 is_cases ? " OR upper(case_code) = upper(?2)" : "",
+                                 ") LIMIT 3");
+  FS_ASSIGN_OR_RETURN(auto st, o.replica.db().Prepared(sql));
+  st->BindText(1, hex);
+  if (is_cases) st->BindText(2, ref);
+  std::vector<RowId> matches;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool more, st->Step());
+    if (!more) break;
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), what));
+    matches.push_back(id);
+  }
+  if (matches.size() == 1) return matches.front();
+  if (matches.empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        "no ", AV(what), " \"", ref, "\" on this node",
+        is_cases ? ": give its case code (e.g. LC-2611-K3QX7) or id; `fieldnode case list` "
+                   "shows them"
+                 : absl::StrCat(": `fieldnode ", AV(what), " list` shows them")));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("\"", ref, "\" matches several ", AV(table),
+                                                 ": give more of the id"));
+}
+
+absl::StatusOr<RowId> ResolveByName(const Office& o, const std::string& table,
+                                    const std::string& ref, const std::string& noun) {
+  auto byid = Resolve(o, table, ref, noun);
+  if (byid.ok()) return byid;
+  auto name = NormalizeInput(ref, absl::StrCat("the ", noun));
+  if (!name.ok()) return name.status();
+  FS_ASSIGN_OR_RETURN(auto ids, o.replica.ListRows(table, false));
+  std::vector<RowId> exact, partial;
+  for (const RowId& id : ids) {
+    FS_ASSIGN_OR_RETURN(auto row, o.Get(table, id));
+    if (!row) continue;
+    // A restricted service's name is sealed (schema version 4): matched
+    // where it opens, never by its sealed bytes.
+    const OpenedField f = o.Open(*row, table, "name");
+    if (f.state != State::kClear && f.state != State::kOpened) continue;
+    const std::string n = ShowValue(f.value);
+    if (FoldForSearch(n) == FoldForSearch(*name)) exact.push_back(id);
+    else if (MatchesFolded(FoldForSearch(n), *name)) partial.push_back(id);
+  }
+  if (exact.size() == 1) return exact.front();
+  if (exact.empty() && partial.size() == 1) return partial.front();
+  if (exact.empty() && partial.empty()) {
+    return absl::NotFoundError(absl::StrCat("no ", noun == "org" ? "organisation" : noun, " \"",
+                                            ref, "\" in the directory: "
+                                            "`fieldnode ", noun, " list` shows them, `fieldnode ",
+                                            noun, " add` adds one"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("\"", ref, "\" names several ", table,
+                                                 ": give its id (fieldnode ", noun, " list)"));
+}
+
+absl::StatusOr<RowId> ResolveOrg(const Office& o, const std::string& ref) {
+  return ResolveByName(o, "organisations", ref, "org");
+}
+
+absl::StatusOr<std::pair<std::string, RowId>> ResolveAnyRow(const Office& o,
+                                                            const std::string& ref) {
+  if (auto k = Resolve(o, "cases", ref, "case"); k.ok()) {
+    return std::make_pair(std::string("cases"), *k);
+  }
+  for (const TableDef& t : o.replica.schema().tables()) {
+    if (t.name == "cases") continue;
+    auto id = Resolve(o, t.name, ref, "record");
+    if (id.ok()) return std::make_pair(std::string(t.name), *id);
+  }
+  return absl::NotFoundError(absl::StrCat("no record \"", ref, "\" on this node: give a case "
+                                          "code or an id from fieldnode conflict list"));
+}
+
+}  // namespace fieldsync::node::ops

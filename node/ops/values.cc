@@ -1,0 +1,224 @@
+#include "node/ops/values.h"
+
+#include <cstdlib>
+#include <ctime>
+#include <set>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "node/ops/office.h"
+#include "node/text.h"
+
+namespace fieldsync::node::ops {
+
+std::string ShowValue(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNull: return "";
+    case Value::Kind::kInt: return absl::StrCat(v.int_value());
+    case Value::Kind::kText: return v.str();
+    case Value::Kind::kBytes:
+      if (v.str().size() == 16) return Id16::FromBytes(v.str(), "id")->ToString();
+      return absl::StrCat("(", v.str().size(), " bytes)");
+  }
+  return "";
+}
+
+std::string TextOf(const Value& v) { return v.kind() == Value::Kind::kText ? v.str() : ""; }
+
+std::optional<RowId> IdOf(const Value& v) {
+  if (v.kind() != Value::Kind::kBytes || v.str().size() != 16) return std::nullopt;
+  return *Id16::FromBytes(v.str(), "id");
+}
+
+Value IdValue(const RowId& id) { return Value::Bytes(std::string(id.view())); }
+
+absl::Status CheckDate(const Office& o, const std::string& s, const std::string& what) {
+  Value v = Value::Text(s);
+  static const TableDef* t = FieldOfficeSchema().FindTable("cases");
+  if (!ValidateValue(*t, *t->FindColumn("opened_on"), v).ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("bad date \"", s, "\" for ", what,
+                                                   ": write it as YYYY-MM-DD, e.g. ", o.Today()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const ColumnDef& c,
+                                       const std::string& raw) {
+  const std::string what = absl::StrCat(AV(t.name), ".", AV(c.name));
+  if (raw.empty()) return Value::Null();
+  FS_ASSIGN_OR_RETURN(std::string text, NormalizeInput(raw, what));
+  Value v;
+  switch (c.type) {
+    case ColumnType::kText:
+    case ColumnType::kDate:
+      v = Value::Text(text);
+      break;
+    case ColumnType::kEnum:
+      v = Value::Text(absl::AsciiStrToLower(text));
+      break;
+    case ColumnType::kEnumSet: {
+      // Any order, any case, spaces allowed: stored in declaration order.
+      std::set<std::string> given;
+      for (absl::string_view part : absl::StrSplit(AV(text), ',', absl::SkipWhitespace())) {
+        given.insert(absl::AsciiStrToLower(absl::StripAsciiWhitespace(part)));
+      }
+      std::vector<std::string> ordered;
+      for (std::string_view a : c.allowed) {
+        if (given.erase(std::string(a)) > 0) ordered.emplace_back(a);
+      }
+      if (!given.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "\"", *given.begin(), "\" is not a value of ", what, ": choose from ",
+            absl::StrJoin(c.allowed, ", ", [](std::string* out, std::string_view a) {
+              out->append(a);
+            })));
+      }
+      v = Value::Text(absl::StrJoin(ordered, ","));
+      break;
+    }
+    case ColumnType::kInteger: {
+      char* end = nullptr;
+      const long long n = std::strtoll(text.c_str(), &end, 10);
+      if (end == text.c_str() || *end != '\0') {
+        return absl::InvalidArgumentError(
+            absl::StrCat(what, " wants a whole number, not \"", text, "\""));
+      }
+      v = Value::Int(n);
+      break;
+    }
+    case ColumnType::kBool: {
+      const std::string l = absl::AsciiStrToLower(text);
+      if (l == "yes" || l == "true" || l == "1") {
+        v = Value::Int(1);
+      } else if (l == "no" || l == "false" || l == "0") {
+        v = Value::Int(0);
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat(what, " wants yes or no, not \"", text,
+                                                       "\""));
+      }
+      break;
+    }
+    case ColumnType::kTimestamp: {
+      if (text == "now") {
+        v = Value::Int(o.NowMillis());
+        break;
+      }
+      std::tm tm{};
+      const char* end = strptime(text.c_str(), "%Y-%m-%d", &tm);
+      if (end != nullptr && *end == 'T') end = strptime(end, "T%H:%M", &tm);
+      if (end == nullptr || (*end != '\0' && std::string(end) != "Z")) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "bad time \"", text, "\" for ", what, ": write now, YYYY-MM-DD or YYYY-MM-DDTHH:MM"));
+      }
+      v = Value::Int(static_cast<int64_t>(timegm(&tm)) * 1000);
+      break;
+    }
+    case ColumnType::kId: {
+      FS_ASSIGN_OR_RETURN(RowId id, Id16::Parse(text, what));
+      v = IdValue(id);
+      break;
+    }
+  }
+  if (c.type == ColumnType::kDate) FS_RETURN_IF_ERROR(CheckDate(o, text, what));
+  // Codes: province codes (LC, HN; lists joined by ','), nationality (ISO
+  // 3166 alpha-2). Upper case whatever was typed.
+  const std::string_view name = c.name;
+  const bool province_list = name == "provinces_covered" || name == "focal_point_provinces";
+  if (name == "province_of_origin" || (t.name == "organisations" && name == "province") ||
+      province_list || name == "nationality") {
+    std::string upper = absl::AsciiStrToUpper(text);
+    std::vector<std::string> codes = absl::StrSplit(upper, ',', absl::SkipWhitespace());
+    for (std::string& code : codes) {
+      code = std::string(absl::StripAsciiWhitespace(code));
+      const size_t want_max = name == "nationality" ? 2 : 3;
+      if (code.size() < 2 || code.size() > want_max ||
+          code.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos ||
+          (!province_list && codes.size() > 1)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "\"", text, "\" is not ", name == "nationality"
+                ? "a nationality: give the ISO 3166 two-letter code, e.g. VN, LA, CN"
+                : absl::StrCat(province_list ? "a list of province codes" : "a province code",
+                               " for ", what, ": give codes of 2 or 3 letters, e.g. LC",
+                               province_list ? ",HN" : "")));
+      }
+    }
+    v = Value::Text(absl::StrJoin(codes, ","));
+  }
+  // Dates that record what already happened cannot be in the future.
+  const std::string today = o.Today();
+  if ((name == "listing_consent_on" || name == "verified_on" || name == "date_of_birth" ||
+       name == "opened_on" || name == "closed_on") &&
+      text > today) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " ", text, " is in the future (today is ", today,
+        name == "listing_consent_on" ? "): a person is listed only once they have consented"
+                                     : ")"));
+  }
+  absl::Status s = ValidateValue(t, c, v);
+  if (!s.ok()) {
+    if (c.type == ColumnType::kEnum) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", text, "\" is not a value of ", what, ": choose one of ",
+          absl::StrJoin(c.allowed, ", ",
+                        [](std::string* out, std::string_view a) { out->append(a); })));
+    }
+    return s;
+  }
+  return v;
+}
+
+absl::Status ParseTypedColumns(const Office& o, const TableDef& t, const TypedColumns& typed,
+                               LocalTxn::Fields* out) {
+  for (const auto& [column, text] : typed) {
+    const ColumnDef* col = t.FindColumn(column);
+    if (col == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("no field \"", column, "\" in ", AV(t.name)));
+    }
+    FS_ASSIGN_OR_RETURN(Value v, ParseColumnValue(o, t, *col, text));
+    out->emplace_back(column, std::move(v));
+  }
+  return absl::OkStatus();
+}
+
+std::string AgeBand(int64_t age) {
+  if (age < 12) return "0-11";
+  if (age < 16) return "12-15";
+  if (age < 18) return "16-17";
+  if (age < 25) return "18-24";
+  if (age < 35) return "25-34";
+  if (age < 50) return "35-49";
+  return "50+";
+}
+
+bool IsUrgentChange(const std::string& column, const Value& v) {
+  return (column == "urgency" && TextOf(v) == "urgent") ||
+         (column == "crime_reported_at" && !v.is_null());
+}
+
+absl::StatusOr<std::optional<RowId>> CaseOfRecord(Replica& r, const std::string& table,
+                                                  const Row& row) {
+  if (table == "cases") return std::optional<RowId>(row.id);
+  const TableDef& t = *r.schema().FindTable(table);
+  if (table == "referrals" || table == "consents") {
+    const Value& v = row.values[static_cast<size_t>(t.ColumnIndex("case_id"))];
+    if (v.kind() != Value::Kind::kBytes || v.str().size() != 16) return std::optional<RowId>();
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(v.str(), "case id"));
+    return std::optional<RowId>(id);
+  }
+  if (table == "persons") {
+    FS_ASSIGN_OR_RETURN(std::vector<RowId> cases,
+                        r.RowsWhere("cases", "person_id", Value::Bytes(std::string(row.id.view())),
+                                    /*include_deleted=*/true));
+    // A person no case names (any more): logged under the person's id.
+    return std::optional<RowId>(cases.empty() ? row.id : cases.front());
+  }
+  return std::optional<RowId>();
+}
+
+}  // namespace fieldsync::node::ops

@@ -1,0 +1,31 @@
+// The JSON the fieldnode commands print (node/commands/json.h): documents of
+// nlohmann-json written as fieldnode always wrote them, keys in the order
+// given, controls and bidirectional marks escaped (terminal_test.cc).
+#include <gtest/gtest.h>
+
+#include "node/commands/json.h"
+
+namespace fieldsync::node {
+namespace {
+
+TEST(NodeJsonTest, WritesOneLineInTheOrderGiven) {
+  Json doc = {{"case_code", "LC-2611-K3QX7"}, {"urgent", true}, {"age", 17}};
+  doc["person"] = nullptr;
+  doc["history"] = Json::array();
+  doc["history"].push_back({{"by", "lc1 (LC)"}, {"what", "cases created"}});
+  doc["rows"] = Json::object();
+  EXPECT_EQ(JsonLine(doc),
+            "{\"case_code\": \"LC-2611-K3QX7\", \"urgent\": true, \"age\": 17, \"person\": null, "
+            "\"history\": [{\"by\": \"lc1 (LC)\", \"what\": \"cases created\"}], \"rows\": {}}\n");
+  EXPECT_EQ(JsonLine(Json::array()), "[]\n");
+}
+
+TEST(NodeJsonTest, EscapesWhatATerminalMustNotReceive) {
+  // A name with an escape sequence, a newline and a right-to-left override.
+  Json doc = {{"name", "L\xC3\xB2\x1b[31m\nx\xE2\x80\xAE"}, {"vi", "Nguyễn Thị Hằng"}};
+  EXPECT_EQ(JsonLine(doc),
+            "{\"name\": \"L\xC3\xB2\\u001b[31m\\nx\\u202e\", \"vi\": \"Nguyễn Thị Hằng\"}\n");
+}
+
+}  // namespace
+}  // namespace fieldsync::node

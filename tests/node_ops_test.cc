@@ -1,0 +1,375 @@
+// The node library (node/ops/) against the user errors a social worker can
+// make, without a hub or a fieldnode process: each refusal says why, writes
+// nothing, and is the same for every front end (CLI, console).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "clock/clock_source.h"
+#include "crypto/identity.h"
+#include "node/ops/cases.h"
+#include "node/ops/conflicts.h"
+#include "node/ops/consents.h"
+#include "node/ops/directory.h"
+#include "node/ops/office.h"
+#include "node/ops/referrals.h"
+#include "node/ops/report.h"
+#include "node/ops/values.h"
+#include "store/keyring.h"
+#include "store/replica.h"
+#include "support/replica_fixture.h"
+#include "support/temp_dir.h"
+
+namespace fieldsync::node::ops {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kNow = 1'795'521'600'000;  // 2026-11-24T12:00:00Z
+
+// An intake form: the person's and the case's fields as typed.
+NewCase Intake(TypedColumns person, TypedColumns kase = {}) {
+  NewCase in;
+  in.person = std::move(person);
+  in.kase = std::move(kase);
+  return in;
+}
+
+class NodeOpsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    replica_ = testing::OpenReplica(dir_.path() + "/replica.db", &clock_);
+    ASSERT_NE(replica_, nullptr);
+    auto keys = KeyRing::Open(replica_.get(), "LC");
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    keys_ = *std::move(keys);
+    ASSERT_TRUE(
+        keys_->Unlock(crypto::DeviceIdentity::Generate(replica_->device_id())).ok());
+    replica_->SetSecurity(keys_->Security());
+    office_ = std::make_unique<Office>(
+        Office{*replica_, *keys_, "LC", "Lò Thị Mai", "unlock it", &clock_});
+  }
+
+  const Office& o() { return *office_; }
+
+  // A case opened for "Nguyễn Thị Hằng"; its code.
+  std::string NewHang() {
+    auto c = OpenCase(o(), Intake({{"full_name", "Nguyễn Thị Hằng"}, {"birth_year", "2008"}}));
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? c->code : "";
+  }
+
+  // Commits this laptop made: a refusal must add none.
+  uint64_t Commits() {
+    auto s = replica_->Stats();
+    EXPECT_TRUE(s.ok());
+    return s.ok() ? s->local_seq : 0;
+  }
+
+  FakeClock clock_{kNow};
+  testing::TempDir dir_;
+  std::unique_ptr<Replica> replica_;
+  std::unique_ptr<KeyRing> keys_;
+  std::unique_ptr<Office> office_;
+};
+
+// Expects `s` to fail with `code`, its message holding `words`.
+template <typename T>
+void ExpectRefused(const T& s, absl::StatusCode code, const std::string& words) {
+  absl::Status st;
+  if constexpr (std::is_same_v<T, absl::Status>) {
+    st = s;
+  } else {
+    st = s.status();
+  }
+  EXPECT_EQ(st.code(), code) << st;
+  EXPECT_THAT(std::string(st.message()), HasSubstr(words));
+}
+
+TEST_F(NodeOpsTest, OpensACaseWithItsPersonAndAgeBand) {
+  NewCase in = Intake({{"full_name", "Nguyễn Thị Hằng"}, {"birth_year", "2010"}},
+                      {{"intake_channel", "walk_in"}});
+  in.urgent = true;
+  auto c = OpenCase(o(), in);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->code, ::testing::StartsWith("LC-2611-"));
+  EXPECT_TRUE(c->urgent);
+  auto person = replica_->Get("persons", c->person_id);
+  ASSERT_TRUE(person.ok() && *person);
+  EXPECT_EQ(o().Clear(**person, "persons", "age_band"), "16-17");
+  EXPECT_EQ(o().Clear(**person, "persons", "is_child"), "1");
+  auto kase = replica_->Get("cases", c->case_id);
+  ASSERT_TRUE(kase.ok() && *kase);
+  EXPECT_EQ(o().Clear(**kase, "cases", "assigned_officer"), "Lò Thị Mai");
+  EXPECT_EQ(o().Clear(**kase, "cases", "status"), "intake");
+}
+
+TEST_F(NodeOpsTest, NewCaseRefusesBadValuesAndWritesNothing) {
+  const uint64_t before = Commits();
+  ExpectRefused(OpenCase(o(), Intake({{"birth_year", "2000"}})), absl::StatusCode::kInvalidArgument,
+                "full name");
+  ExpectRefused(OpenCase(o(), Intake({{"full_name", "A"}, {"date_of_birth", "2008-13-45"}})),
+                absl::StatusCode::kInvalidArgument, "bad date \"2008-13-45\"");
+  ExpectRefused(OpenCase(o(), Intake({{"full_name", "A"}, {"date_of_birth", "2027-01-01"}})),
+                absl::StatusCode::kInvalidArgument, "is in the future (today is 2026-11-24)");
+  ExpectRefused(OpenCase(o(), Intake({{"full_name", "A"}, {"sex", "robot"}})),
+                absl::StatusCode::kInvalidArgument, "\"robot\" is not a value of persons.sex");
+  ExpectRefused(OpenCase(o(), Intake({{"full_name", "A"}}, {{"intake_channel", "pigeon"}})),
+                absl::StatusCode::kInvalidArgument, "is not a value of cases.intake_channel");
+  ExpectRefused(
+      OpenCase(o(), Intake({{"full_name", "A"}}, {{"exploitation_types", "sexual,magic"}})),
+                absl::StatusCode::kInvalidArgument, "\"magic\" is not a value");
+  ExpectRefused(OpenCase(o(), Intake({{"full_name", "A"},
+                                     {"birth_year", "2007"},
+                                     {"date_of_birth", "2006-05-01"}})),
+                absl::StatusCode::kInvalidArgument, "disagree");
+  ExpectRefused(OpenCase(o(), Intake({{"full_name", "A"}, {"birth_year", "1850"}})),
+                absl::StatusCode::kInvalidArgument, "not plausible");
+  ExpectRefused(OpenCase(o(), Intake({{"full_name", "A"}, {"birth_year", "twenty"}})),
+                absl::StatusCode::kInvalidArgument, "wants a whole number");
+  ExpectRefused(OpenCase(o(), Intake({{"full_name", "A"}, {"province_of_origin", "LCXX"}})),
+                absl::StatusCode::kInvalidArgument, "is not a province code");
+  ExpectRefused(OpenCase(o(), Intake({{"full_name", "A"}, {"nationality", "VNM"}})),
+                absl::StatusCode::kInvalidArgument, "is not a nationality");
+  ExpectRefused(OpenCase(o(), Intake({{"full_name", "A"}, {"full_name_typo", "x"}})),
+                absl::StatusCode::kInvalidArgument, "no field");
+  EXPECT_EQ(Commits(), before);
+}
+
+TEST_F(NodeOpsTest, CaseCannotCloseBeforeItOpened) {
+  const std::string code = NewHang();
+  const uint64_t before = Commits();
+  ExpectRefused(SetCaseField(o(), {code, "closed_on", "2026-11-01"}),
+                absl::StatusCode::kInvalidArgument,
+                "closed_on 2026-11-01 is before the case was opened (2026-11-24)");
+  ExpectRefused(SetCaseField(o(), {code, "closed_on", "2026-12-01"}),
+                absl::StatusCode::kInvalidArgument, "is in the future");
+  EXPECT_EQ(Commits(), before);
+  auto ok = SetCaseField(o(), {code, "closed_on", "2026-11-24"});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->column, "closed_on");
+  EXPECT_FALSE(ok->cleared);
+}
+
+TEST_F(NodeOpsTest, CaseSetRefusesWhatDecidesWhoSeesTheCase) {
+  const std::string code = NewHang();
+  const uint64_t before = Commits();
+  ExpectRefused(SetCaseField(o(), {code, "province", "HN"}), absl::StatusCode::kInvalidArgument,
+                "cannot be changed here");
+  ExpectRefused(SetCaseField(o(), {code, "case_code", "X"}), absl::StatusCode::kInvalidArgument,
+                "cannot be changed here");
+  ExpectRefused(SetCaseField(o(), {code, "colour", "red"}), absl::StatusCode::kInvalidArgument,
+                "no field \"colour\" in a case file");
+  ExpectRefused(SetCaseField(o(), {code, "status", "lost"}), absl::StatusCode::kInvalidArgument,
+                "is not a value of cases.status");
+  ExpectRefused(SetCaseField(o(), {"LC-0000-ZZZZZ", "status", "closed"}),
+                absl::StatusCode::kNotFound, "no case \"LC-0000-ZZZZZ\"");
+  EXPECT_EQ(Commits(), before);
+  auto urgent = SetCaseField(o(), {code, "urgency", "urgent"});
+  ASSERT_TRUE(urgent.ok()) << urgent.status();
+  EXPECT_TRUE(urgent->urgent);
+  auto person = SetCaseField(o(), {code, "person.birth_year", "2012"});
+  ASSERT_TRUE(person.ok()) << person.status();
+}
+
+TEST_F(NodeOpsTest, ListAndSearchRefuseUnknownFilters) {
+  NewHang();
+  ExpectRefused(ListCases(o(), {"lost", "", "", ""}), absl::StatusCode::kInvalidArgument,
+                "unknown status \"lost\"");
+  ExpectRefused(ListCases(o(), {"", "very", "", ""}), absl::StatusCode::kInvalidArgument,
+                "unknown urgency \"very\"");
+  ExpectRefused(ListCases(o(), {"", "", "", "24/11/2026"}), absl::StatusCode::kInvalidArgument,
+                "bad date \"24/11/2026\" for --since");
+  auto all = ListCases(o(), {"intake", "normal", "lo thi mai", "2026-11-01"});
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->size(), 1u);
+  ExpectRefused(SearchCases(o(), "   "), absl::StatusCode::kInvalidArgument, "some text");
+  auto hits = SearchCases(o(), "nguyen thi hang");
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].full_name, "Nguyễn Thị Hằng");
+  keys_->Lock();
+  ExpectRefused(SearchCases(o(), "hang"), absl::StatusCode::kFailedPrecondition,
+                "needs the keystore unlocked: unlock it");
+}
+
+TEST_F(NodeOpsTest, ACaseClosesOnce) {
+  const std::string code = NewHang();
+  ASSERT_TRUE(CloseCase(o(), code).ok());
+  const uint64_t before = Commits();
+  ExpectRefused(CloseCase(o(), code), absl::StatusCode::kFailedPrecondition,
+                "is already closed. Nothing was changed");
+  EXPECT_EQ(Commits(), before);
+}
+
+TEST_F(NodeOpsTest, WritingWhileLockedSaysHowToUnlock) {
+  keys_->Lock();
+  ExpectRefused(OpenCase(o(), Intake({{"full_name", "Khóa Rồi"}})),
+                absl::StatusCode::kFailedPrecondition,
+                "writing needs the keystore unlocked (every change is signed): unlock it. "
+                "Nothing was changed");
+}
+
+TEST_F(NodeOpsTest, ReferralNeedsAConsentThatCoversIt) {
+  const std::string code = NewHang();
+  auto police = AddOrg(o(), {"Công an tỉnh Lào Cai", {{"kind", "police"}}});
+  ASSERT_TRUE(police.ok()) << police.status();
+  const uint64_t before = Commits();
+  const NewReferral to_police{code, "", "cong an tinh lao cai", "điều tra", std::nullopt, ""};
+  ExpectRefused(SendReferral(o(), to_police), absl::StatusCode::kFailedPrecondition,
+                "has no consent to share with this organisation");
+  EXPECT_TRUE(IsIncompleteRequest(
+      SendReferral(o(), {code, "HN", "Công an", "x", std::nullopt, ""}).status()));
+  EXPECT_TRUE(IsIncompleteRequest(
+      SendReferral(o(), {code, "HN", "", "", std::nullopt, ""}).status()));
+  ExpectRefused(SendReferral(o(), {code, "LC", "", "x", std::nullopt, ""}),
+                absl::StatusCode::kFailedPrecondition, "cannot be referred to its own office");
+  ExpectRefused(SendReferral(o(), {code, "ZZ", "", "x", std::nullopt, ""}),
+                absl::StatusCode::kNotFound, "unknown province office \"ZZ\"");
+  EXPECT_EQ(Commits(), before);
+  auto referrals = ListReferrals(o());
+  ASSERT_TRUE(referrals.ok());
+  EXPECT_TRUE(referrals->empty());
+
+  // A consent for services does not cover the police; one for the police does.
+  ASSERT_TRUE(AddConsent(o(), {code, "services", "", std::nullopt}).ok());
+  ExpectRefused(SendReferral(o(), to_police), absl::StatusCode::kFailedPrecondition,
+                "has no consent");
+  auto consent = AddConsent(o(), {code, "Police", "", "guardian"});
+  ASSERT_TRUE(consent.ok()) << consent.status();
+  EXPECT_EQ(consent->scope, "police");
+  auto sent = SendReferral(o(), to_police);
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  ExpectRefused(SendReferral(o(), to_police), absl::StatusCode::kFailedPrecondition,
+                "is already referred there");
+  // The office records the agency's answer; only a sent one is declined,
+  // and a decline needs its reason.
+  EXPECT_TRUE(IsIncompleteRequest(
+      RespondToReferral(o(), {sent->id.ToString(), Response::kDecline, ""}).status()));
+  ExpectRefused(RespondToReferral(o(), {sent->id.ToString(), Response::kComplete, ""}),
+                absl::StatusCode::kFailedPrecondition, "only an accepted referral");
+  ASSERT_TRUE(RespondToReferral(o(), {sent->id.ToString(), Response::kAccept, ""}).ok());
+  ExpectRefused(RespondToReferral(o(), {sent->id.ToString(), Response::kAccept, ""}),
+                absl::StatusCode::kFailedPrecondition, "is accepted; only a referral that was "
+                                                      "sent can be accepted");
+}
+
+TEST_F(NodeOpsTest, ClosedCaseIsNotReferred) {
+  const std::string code = NewHang();
+  ASSERT_TRUE(CloseCase(o(), code).ok());
+  ExpectRefused(SendReferral(o(), {code, "HN", "", "x", std::nullopt, ""}),
+                absl::StatusCode::kFailedPrecondition, "is closed; reopen it first");
+}
+
+TEST_F(NodeOpsTest, ConsentRules) {
+  const std::string code = NewHang();
+  const uint64_t before = Commits();
+  EXPECT_TRUE(IsIncompleteRequest(AddConsent(o(), {code, "", "", std::nullopt}).status()));
+  EXPECT_TRUE(
+      IsIncompleteRequest(AddConsent(o(), {code, "share_with_org", "", std::nullopt}).status()));
+  EXPECT_TRUE(IsIncompleteRequest(AddConsent(o(), {code, "services", "X", std::nullopt}).status()));
+  ExpectRefused(AddConsent(o(), {code, "everything", "", std::nullopt}),
+                absl::StatusCode::kInvalidArgument, "is not a value of consents.scope");
+  ExpectRefused(AddConsent(o(), {code, "services", "", "neighbour"}),
+                absl::StatusCode::kInvalidArgument, "is not a value of consents.given_by");
+  EXPECT_EQ(Commits(), before);
+  auto c = AddConsent(o(), {code, "services", "", std::nullopt});
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(WithdrawConsent(o(), c->id.ToString()).ok());
+  ExpectRefused(WithdrawConsent(o(), c->id.ToString()), absl::StatusCode::kFailedPrecondition,
+                "already withdrawn");
+  auto list = ListConsents(o(), code);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].given_by, "victim");
+  EXPECT_EQ((*list)[0].recorded_by, "Lò Thị Mai");
+  EXPECT_FALSE((*list)[0].withdrawn_at.empty());
+}
+
+TEST_F(NodeOpsTest, DirectoryRules) {
+  const uint64_t before = Commits();
+  EXPECT_TRUE(IsIncompleteRequest(AddOrg(o(), {"Hội", {}}).status()));
+  ExpectRefused(AddOrg(o(), {"Hội", {{"kind", "club"}}}), absl::StatusCode::kInvalidArgument,
+                "is not a value of organisations.kind");
+  ExpectRefused(AddOrg(o(), {"Hội", {{"kind", "ngo"}, {"province", "L1"}}}),
+                absl::StatusCode::kInvalidArgument, "is not a province code");
+  EXPECT_EQ(Commits(), before);
+  ASSERT_TRUE(AddOrg(o(), {"Hội Liên hiệp Phụ nữ", {{"kind", "womens_union"}}}).ok());
+  ExpectRefused(AddOrg(o(), {"hoi lien hiep phu nu", {{"kind", "ngo"}}}),
+                absl::StatusCode::kAlreadyExists, "is already in the directory");
+
+  const NewEntry no_consent{"Hội Liên hiệp Phụ nữ", {{"name", "Chị Lan"}}};
+  EXPECT_TRUE(IsIncompleteRequest(AddEntry(o(), Contacts(), no_consent).status()));
+  ExpectRefused(AddEntry(o(), Contacts(), {"Hội Liên hiệp Phụ nữ",
+                                           {{"name", "Chị Lan"},
+                                            {"listing_consent_on", "2026-12-24"}}}),
+                absl::StatusCode::kInvalidArgument,
+                "a person is listed only once they have consented");
+  ExpectRefused(AddEntry(o(), Contacts(), {"Không có", {{"name", "Chị Lan"},
+                                                        {"listing_consent_on", "2026-11-02"}}}),
+                absl::StatusCode::kNotFound, "no organisation \"Không có\"");
+  EXPECT_TRUE(
+      IsIncompleteRequest(AddEntry(o(), Services(), {"Hội", {{"name", "Nhà"}}}).status()));
+  auto contact = AddEntry(o(), Contacts(), {"phu nu", {{"name", "Chị Lan"},
+                                                       {"listing_consent_on", "2026-11-02"},
+                                                       {"restriction", "restricted"}}});
+  ASSERT_TRUE(contact.ok()) << contact.status();
+  ExpectRefused(EditEntry(o(), Contacts(), {contact->ToString(), "province", "HN"}),
+                absl::StatusCode::kInvalidArgument, "that can be edited");
+  auto found = ListEntries(o(), Contacts(), "chi lan");
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->entries.size(), 1u);
+  EXPECT_EQ(found->entries[0].shown[0].second, "Chị Lan");
+}
+
+TEST_F(NodeOpsTest, ConflictToResolveMustExist) {
+  const std::string code = NewHang();
+  ExpectRefused(ResolveConflict(o(), {code, "narrative", Keep::kCurrent, ""}),
+                absl::StatusCode::kNotFound, "no conflict on field \"narrative\"");
+  ExpectRefused(ResolveConflict(o(), {"ffff-nothing", "narrative", Keep::kCurrent, ""}),
+                absl::StatusCode::kNotFound, "no record");
+  auto list = ListConflicts(o(), Access::kShow);
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->conflicts.empty());
+}
+
+TEST_F(NodeOpsTest, DeletionIsPlannedThenDone) {
+  const std::string code = NewHang();
+  ASSERT_TRUE(AddConsent(o(), {code, "services", "", std::nullopt}).ok());
+  auto plan = PlanCaseDeletion(o(), code);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->linked.size(), 1u);
+  EXPECT_TRUE(plan->person.has_value());
+  ASSERT_TRUE(DeleteCase(o(), *plan).ok());
+  ExpectRefused(PlanCaseDeletion(o(), code), absl::StatusCode::kNotFound, "no case");
+}
+
+TEST_F(NodeOpsTest, ReportThresholdIsBounded) {
+  EXPECT_TRUE(IsIncompleteRequest(OfficeReport(o(), {0, false}).status()));
+  auto r = OfficeReport(o(), {5, true});
+  ASSERT_TRUE(r.ok()) << r.status();
+}
+
+TEST_F(NodeOpsTest, CaseFileOpensAndRecordsTheAccess) {
+  const std::string code = NewHang();
+  auto file = ReadCaseFile(o(), code, Access::kShow);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->code, code);
+  ASSERT_TRUE(file->person.has_value());
+  bool name_opened = false;
+  for (const FieldView& f : file->person->fields) {
+    if (f.column == "full_name") {
+      name_opened = f.field.state == State::kOpened && ShowValue(f.field.value) == "Nguyễn Thị Hằng";
+    }
+  }
+  EXPECT_TRUE(name_opened);
+  EXPECT_FALSE(file->history.empty());
+  auto log = replica_->ListRows("access_log", false);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(log->size(), 1u);
+}
+
+}  // namespace
+}  // namespace fieldsync::node::ops
