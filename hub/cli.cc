@@ -78,11 +78,15 @@ class Dispatcher {
     // An option given twice: the last one counts, as it always did.
     app_.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     for (auto& c : commands_) Add(c->name(), c.get());
-    Add("help", nullptr);
+    // `help` takes the options of every command and ignores them, as it
+    // always has (`fieldhub help --json --data-dir DIR`): an option that
+    // takes a value is declared, so that its value is not read as a topic.
+    CLI::App& help = *Add("help", nullptr);
+    for (const std::string& o : Options(/*valued_only=*/true)) help.add_option(o, ignored_);
   }
 
   int Run(std::vector<std::string> args, const Io& io) {
-    HoistCommand(args, ValuedOptions());
+    HoistCommand(args, Options(/*valued_only=*/true));
     if (args.empty()) return Print(io, HelpText("overview"));
     if (args[0][0] == '-') {
       // No command: `fieldhub --help` is the overview; other options are
@@ -99,8 +103,17 @@ class Dispatcher {
     }
     Entry& e = it->second;
     std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+    const bool marker = std::find(args.begin(), args.end(), "--") != args.end();
     try {
       app_.parse(args);
+    } catch (const CLI::ExtrasError& error) {
+      // Only words after "--" reach the program's own level, where nothing
+      // is expected.
+      if (marker) {
+        return CommandUsage(io, name, "\"--\" is not used by fieldhub: give the operands and "
+                                      "options without it");
+      }
+      return ParseFailure(io, name, error);
     } catch (const CLI::ParseError& error) {
       return ParseFailure(io, name, error);
     }
@@ -113,7 +126,7 @@ class Dispatcher {
   }
 
  private:
-  void Add(const std::string& name, Command* command) {
+  CLI::App* Add(const std::string& name, Command* command) {
     Entry& e = entries_[name];
     e.command = command;
     e.app = app_.add_subcommand(name);
@@ -122,14 +135,17 @@ class Dispatcher {
     e.app->add_flag("--help", e.help);
     e.app->add_option("operands", e.operands);
     if (command != nullptr) command->Declare(*e.app);
+    return e.app;
   }
 
-  // Every option of every command that takes a value, as typed ("--since").
-  std::set<std::string> ValuedOptions() const {
+  // Every option of every command as typed ("--since"), or only those that
+  // take a value.
+  std::set<std::string> Options(bool valued_only) const {
     std::set<std::string> out;
     for (const auto& [name, e] : entries_) {
+      if (e.command == nullptr) continue;
       for (const CLI::Option* o : e.app->get_options()) {
-        if (o->get_positional() || o->get_type_size_max() == 0) continue;
+        if (o->get_positional() || (valued_only && o->get_expected_max() == 0)) continue;
         for (const std::string& l : o->get_lnames()) out.insert("--" + l);
       }
     }
@@ -138,8 +154,11 @@ class Dispatcher {
 
   // `fieldhub help [COMMAND]`, `fieldhub help --help`.
   int Help(const Entry& e, const Io& io) {
-    if (std::vector<std::string> unknown = e.app->remaining(); !unknown.empty()) {
-      return CommandUsage(io, "help", absl::StrCat("unknown option ", OptionName(unknown[0])));
+    const std::set<std::string> known = Options(/*valued_only=*/false);
+    for (const std::string& arg : e.app->remaining()) {
+      if (known.count(OptionName(arg)) == 0) {
+        return CommandUsage(io, "help", absl::StrCat("unknown option ", OptionName(arg)));
+      }
     }
     if (e.operands.empty()) return Print(io, HelpText(e.help ? "help" : "overview"));
     const std::string& topic = e.operands[0];
@@ -176,6 +195,7 @@ class Dispatcher {
   std::vector<std::unique_ptr<Command>> commands_;
   CLI::App app_{"fieldhub"};
   std::map<std::string, Entry> entries_;
+  std::string ignored_;  // what `help` ignores
 };
 
 }  // namespace

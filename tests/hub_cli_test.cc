@@ -88,6 +88,23 @@ TEST(HubCliHelpTest, TheOverviewListsEveryCommandAndTheExitCodes) {
   }
 }
 
+TEST(HubCliHelpTest, HelpIgnoresTheOptionsOfTheCommands) {
+  // As it always has: a command line edited into `help` still shows help.
+  for (const auto& args : {std::vector<std::string>{"help", "--json", "--data-dir", "/nowhere"},
+                           std::vector<std::string>{"--data-dir", "/nowhere", "help"},
+                           std::vector<std::string>{"--json"}}) {
+    Result r = Fieldhub(args);
+    EXPECT_EQ(r.exit, 0) << r.err;
+    EXPECT_THAT(r.out, StartsWith("fieldhub -- the central hub of fieldsync"));
+  }
+  Result r = Fieldhub({"help", "audit", "--since", "2026-11-01"});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("Usage: fieldhub audit"));
+  r = Fieldhub({"help", "--bogus"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_EQ(r.err, "fieldhub: unknown option --bogus; see `fieldhub help --help`\n");
+}
+
 TEST(HubCliHelpTest, HelpWinsOverMissingOperands) {
   Result r = Fieldhub({"province", "add", "--help"});
   EXPECT_EQ(r.exit, 0);
@@ -204,6 +221,7 @@ TEST_F(HubCliTest, WrongCommandLinesSayWhatIsWrongInOneLine) {
   ExpectUsageError({"report", "--threshold", "0"}, "--threshold \"0\" is not usable");
   ExpectUsageError({"report", "--threshold", "five"}, "--threshold \"five\" is not usable");
   ExpectUsageError({"serve", "--insecure=maybe"}, "see `fieldhub serve --help`");
+  ExpectUsageError({"province", "list", "--", "--json"}, "\"--\" is not used by fieldhub");
   ExpectUsageError({"serve", "--data-dir", dir_.path(), "--listen"}, "--listen needs a value",
                    /*data_dir=*/false);
 }
@@ -260,6 +278,9 @@ TEST_F(HubCliTest, OptionsMayComeBeforeTheCommand) {
   EXPECT_EQ(r.exit, 0) << r.err;
   EXPECT_EQ(r.out, "[{\"code\": \"LC\", \"name\": \"Lào Cai\"}]\n");
   r = Fieldhub({"--json", "--data-dir=" + dir_.path(), "status"});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("{\"data_dir\": "));
+  r = Fieldhub({"--json", "--data-dir", dir_.path(), "status"});
   EXPECT_EQ(r.exit, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("{\"data_dir\": "));
 }

@@ -93,7 +93,7 @@ absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir);
 // Vietnamese name stays aligned in a table).
 std::string Pad(const std::string& s, size_t width);
 
-// printf to `f` of an std::string (the commands print many).
+// `s` written to `f` as it is.
 inline void Put(std::FILE* f, const std::string& s) { std::fputs(s.c_str(), f); }
 
 // What `serve` lets a program built on this command line add (the
