@@ -26,6 +26,7 @@
 //
 // Encryption and signatures (--crypto, default both): every phase runs with
 // them on (the product) and off (a hub serving --benchmark-without-crypto,
+// fieldsync-bench-hub of tools/bench_hub.cc, built for this benchmark only;
 // nodes that neither sign nor seal), each against hubs of its own, in one
 // run; the initial syncs of the two modes alternate run by run. With crypto
 // on, the bootstrap also carries one data key record (kind 5) per case, and
@@ -1078,7 +1079,10 @@ absl::StatusOr<ThroughputResults> Throughput(const Settings& s, const std::strin
               Rate(static_cast<double>(s.node_commits)).c_str());
   std::fflush(stdout);
   HubProcess hub(absl::StrCat(dir, "/hub-throughput", mode.tag()), pki);
-  if (!mode.crypto) hub.set_serve_args({"--benchmark-without-crypto"});
+  if (!mode.crypto) {
+    hub.set_serve_program("fieldsync-bench-hub");
+    hub.set_serve_args({"--benchmark-without-crypto"});
+  }
   FS_RETURN_IF_ERROR(Context(hub.Start(), "starting the throughput hub"));
   std::vector<std::string> provinces;
   std::vector<std::unique_ptr<LocalNode>> nodes;
@@ -1213,7 +1217,10 @@ absl::Status Run(const Settings& s, const std::string& dir) {
   std::vector<HubProcess*> hub_ptrs;
   for (const Mode& mode : modes) {
     auto hub = std::make_unique<HubProcess>(absl::StrCat(dir, "/hub", mode.tag()), pki);
-    if (!mode.crypto) hub->set_serve_args({"--benchmark-without-crypto"});
+    if (!mode.crypto) {
+      hub->set_serve_program("fieldsync-bench-hub");
+      hub->set_serve_args({"--benchmark-without-crypto"});
+    }
     FS_RETURN_IF_ERROR(Context(hub->Start(), "starting the hub"));
     FS_RETURN_IF_ERROR(
         Context(hub->AddProvince(kSeedProvince, "Lào Cai"), "fieldhub province add"));

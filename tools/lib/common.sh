@@ -11,7 +11,7 @@ FIELDSYNC_PACKAGES=(
   cmake ninja-build g++ pkg-config ccache openssl libssl-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libsqlite3-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev libicu-dev libzxcvbn-dev nlohmann-json3-dev
+  clang libclang-rt-14-dev libicu-dev libzxcvbn-dev libcli11-dev nlohmann-json3-dev
   sqlite3 python3 procps   # used by the tests and the demo (sqlite3, JSON, pgrep)
 )
 

@@ -115,7 +115,7 @@ absl::Status HubProcess::Start() {
   }
   const std::string port_file = dir_ + "/port";
   unlink(port_file.c_str());
-  std::vector<std::string> argv = {BinDir() + "/fieldhub", "serve", "--data-dir", dir_,
+  std::vector<std::string> argv = {BinDir() + "/" + serve_program_, "serve", "--data-dir", dir_,
                                    "--listen", absl::StrCat("127.0.0.1:", port_),
                                    "--port-file", port_file, "--verbose"};
   argv.insert(argv.end(), serve_args_.begin(), serve_args_.end());

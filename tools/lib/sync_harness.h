@@ -73,12 +73,18 @@ class HubProcess {
   // More `fieldhub serve` options, from the next Start() on (a benchmark's
   // --benchmark-without-crypto).
   void set_serve_args(std::vector<std::string> args) { serve_args_ = std::move(args); }
+  // The program Start() runs `serve` with, in BinDir(), from the next
+  // Start() on: fieldhub by default; the benchmark's crypto-off hub is
+  // "fieldsync-bench-hub" (tools/bench_hub.cc). Administrator commands
+  // (Admin) still run fieldhub.
+  void set_serve_program(std::string name) { serve_program_ = std::move(name); }
 
  private:
   std::string dir_;
   Pki pki_;
   bool insecure_;
   std::vector<std::string> serve_args_;
+  std::string serve_program_ = "fieldhub";
   pid_t pid_ = -1;
   int port_ = 0;
 };
@@ -89,7 +95,8 @@ class LocalNode {
   // Creates the replica in `dir`, and a device identity for it (held in
   // memory: the keystore file is the CLI's).
   // With `crypto` false (a benchmark's baseline, against a hub serving
-  // --benchmark-without-crypto) nothing is signed, sealed or verified.
+  // --benchmark-without-crypto: fieldsync-bench-hub) nothing is signed,
+  // sealed or verified.
   static absl::StatusOr<std::unique_ptr<LocalNode>> Create(const std::string& dir,
                                                            bool crypto = true);
   // Enrols with the hub (`address` may be a proxy in front of it), then

@@ -1,0 +1,77 @@
+#include "hub/commands/command.h"
+
+#include <cstdlib>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "base/args.h"
+#include "base/strings.h"
+#include "node/text.h"
+
+namespace fieldsync::hub {
+
+void Command::DeclareDataDir(CLI::App& app) { app.add_option("--data-dir", data_dir_); }
+
+void Command::DeclareJson(CLI::App& app) { app.add_flag("--json", json_); }
+
+void Command::DeclareActor(CLI::App& app) { app.add_option("--as", actor_); }
+
+DataDir Command::HubDir() const {
+  return DataDir{ResolveDataDir(data_dir_, "FIELDSYNC_HUB_DIR", "hub"), "hub.db", "fieldhub init",
+                 "FIELDSYNC_HUB_DIR"};
+}
+
+absl::StatusOr<std::string> Command::Actor() const {
+  if (actor_.has_value()) {
+    const std::string& who = *actor_;
+    if (who.empty() || who.size() > 100) {
+      return absl::InvalidArgumentError("--as needs a name of 1 to 100 characters");
+    }
+    for (char c : who) {
+      if (static_cast<unsigned char>(c) < 0x20) {
+        return absl::InvalidArgumentError("--as must not hold control characters");
+      }
+    }
+    return node::NormalizeInput(who, "--as");
+  }
+  for (const char* var : {"FIELDSYNC_ADMIN", "USER"}) {
+    const char* v = std::getenv(var);
+    if (v != nullptr && *v != '\0') return std::string(v).substr(0, 100);
+  }
+  return std::string("administrator");
+}
+
+int Command::Fail(const Io& io, const absl::Status& status) const {
+  std::fprintf(io.err, "fieldhub: %s\n", std::string(status.message()).c_str());
+  return kExitFailed;
+}
+
+int Command::Usage(const Io& io, std::string_view what) const {
+  std::fprintf(io.err, "fieldhub: %.*s; see `fieldhub %s --help`\n",
+               static_cast<int>(what.size()), what.data(), name_.c_str());
+  return kExitUsage;
+}
+
+int Command::Usage(const Io& io, const absl::Status& why) const {
+  return Usage(io, SV(why.message()));
+}
+
+absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir) {
+  // Opening through OpenReplicaIn first gives the friendly "run fieldhub
+  // init" message when there is no store yet.
+  {
+    auto r = OpenReplicaIn(dir);
+    if (!r.ok()) return r.status();
+  }
+  return SqliteHubStore::Open(dir.ReplicaPath());
+}
+
+std::string Pad(const std::string& s, size_t width) {
+  size_t chars = 0;
+  for (char c : s) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++chars;
+  }
+  return chars >= width ? s : s + std::string(width - chars, ' ');
+}
+
+}  // namespace fieldsync::hub

@@ -1,0 +1,122 @@
+// What every `fieldhub` command shares: the Command interface the dispatcher
+// (hub/cli.cc) drives, where output goes, the data directory, the store, who
+// the administrator is, and the two ways a command ends badly (a failure,
+// exit 1; a wrong command line, exit 2). One command a file beside this one.
+#ifndef FIELDSYNC_HUB_COMMANDS_COMMAND_H_
+#define FIELDSYNC_HUB_COMMANDS_COMMAND_H_
+
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "hub/sqlite_store.h"
+#include "store/data_dir.h"
+
+namespace CLI {
+class App;
+}
+
+namespace fieldsync::hub {
+
+// Exit codes (README, "Exit codes"; hub/help/overview.txt).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;      // the message says why and what to do
+inline constexpr int kExitUsage = 2;       // the command line was wrong
+inline constexpr int kExitAuditBroken = 4; // `audit`: a chain was changed outside fieldsync
+
+// Where a command writes: results on `out`, messages on `err`. The program
+// passes stdout and stderr; tests pass memory streams.
+struct Io {
+  std::FILE* out = stdout;
+  std::FILE* err = stderr;
+};
+
+// One command. The dispatcher makes it a CLI11 subcommand, lets it declare
+// its options there, parses, then runs it.
+class Command {
+ public:
+  explicit Command(std::string name) : name_(std::move(name)) {}
+  virtual ~Command() = default;
+  Command(const Command&) = delete;
+  Command& operator=(const Command&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  // Declares the command's own options on `app`, its subcommand. The
+  // dispatcher has declared --help and the operands already.
+  virtual void Declare(CLI::App& app) = 0;
+
+  // Runs the command once its command line is parsed; the exit code.
+  // `operands` are the words after the command name that are not options.
+  virtual int Run(const std::vector<std::string>& operands, const Io& io) = 0;
+
+ protected:
+  // The options most commands take. Each Declare* adds one to `app`.
+  void DeclareDataDir(CLI::App& app);
+  void DeclareJson(CLI::App& app);
+  void DeclareActor(CLI::App& app);
+
+  // --data-dir, else $FIELDSYNC_HUB_DIR, else ~/.local/share/fieldsync/hub.
+  DataDir HubDir() const;
+  bool json() const { return json_; }
+  // Who the administrator is, for the audit trail: --as (1 to 100
+  // characters, no controls, stored NFC), else $FIELDSYNC_ADMIN, else
+  // $USER, else "administrator". INVALID_ARGUMENT for a bad --as.
+  absl::StatusOr<std::string> Actor() const;
+
+  // "fieldhub: MESSAGE" on io.err; kExitFailed.
+  int Fail(const Io& io, const absl::Status& status) const;
+  // A wrong command line: "fieldhub: WHAT; see `fieldhub NAME --help`" on
+  // io.err; kExitUsage.
+  int Usage(const Io& io, std::string_view what) const;
+  // The same, saying what `why` says (an INVALID_ARGUMENT of a parser).
+  int Usage(const Io& io, const absl::Status& why) const;
+
+ private:
+  std::string name_;
+  std::string data_dir_;
+  bool json_ = false;
+  std::optional<std::string> actor_;
+};
+
+// The hub's store in `dir`. FAILED_PRECONDITION saying to run `fieldhub
+// init` when there is none (nothing is created).
+absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir);
+
+// `s` padded with spaces to `width` characters (code points, not bytes: a
+// Vietnamese name stays aligned in a table).
+std::string Pad(const std::string& s, size_t width);
+
+// `s` written to `f` as it is.
+inline void Put(std::FILE* f, const std::string& s) { std::fputs(s.c_str(), f); }
+
+// What `serve` lets a program built on this command line add (the
+// benchmark's hub, tools/bench_hub.cc, which alone may serve without
+// crypto): more options, and a step on the opened store before serving.
+struct ServeExtension {
+  std::function<void(CLI::App& serve)> declare;
+  // Runs before the server starts; a non-OK status stops `serve` (exit 1).
+  std::function<absl::Status(SqliteHubStore& store, const Io& io)> before_serving;
+};
+
+// The commands, one file each (hub/commands/<name>.cc).
+std::unique_ptr<Command> MakeInitCommand();
+std::unique_ptr<Command> MakeServeCommand(ServeExtension extension);
+std::unique_ptr<Command> MakeProvinceCommand();
+std::unique_ptr<Command> MakeEnrollTokenCommand();
+std::unique_ptr<Command> MakeNodeCommand();
+std::unique_ptr<Command> MakeGcCommand();
+std::unique_ptr<Command> MakeStatusCommand();
+std::unique_ptr<Command> MakeAuditCommand();
+std::unique_ptr<Command> MakeReportCommand();
+std::unique_ptr<Command> MakeVersionCommand();
+
+}  // namespace fieldsync::hub
+
+#endif  // FIELDSYNC_HUB_COMMANDS_COMMAND_H_

@@ -1,0 +1,72 @@
+// fieldhub province add|list: the province offices the hub knows
+// (hub/help/province.txt).
+#include "absl/strings/str_cat.h"
+#include "hub/commands/command.h"
+#include "hub/commands/json_out.h"
+#include "node/text.h"
+
+namespace fieldsync::hub {
+namespace {
+
+class ProvinceCmd final : public Command {
+ public:
+  ProvinceCmd() : Command("province") {}
+  void Declare(CLI::App& app) override {
+    DeclareDataDir(app);
+    DeclareJson(app);
+    DeclareActor(app);
+  }
+
+  int Run(const std::vector<std::string>& operands, const Io& io) override {
+    if (operands.empty()) return Usage(io, "province needs add or list");
+    const std::string& sub = operands[0];
+    if (sub != "add" && sub != "list") {
+      return Usage(io, absl::StrCat("unknown province command \"", sub, "\"; it is add or list"));
+    }
+    if (sub == "add" && operands.size() != 3) {
+      return Usage(io, "province add needs CODE and NAME, e.g. LC \"Lào Cai\"");
+    }
+    if (sub == "list" && operands.size() != 1) {
+      return Usage(io, "province list takes no operands");
+    }
+    auto actor = Actor();
+    if (!actor.ok()) return Usage(io, actor.status());
+    auto store = OpenStore(HubDir());
+    if (!store.ok()) return Fail(io, store.status());
+    return sub == "add" ? Add(**store, operands[1], operands[2], *actor, io) : List(**store, io);
+  }
+
+ private:
+  int Add(SqliteHubStore& store, const std::string& code, const std::string& typed_name,
+          const std::string& actor, const Io& io) {
+    // The name as typed, stored NFC (one code point per accented letter).
+    auto name = node::NormalizeInput(typed_name, "the province name");
+    if (!name.ok()) return Fail(io, name.status());
+    absl::Status s = store.AddProvince(code, *name, actor);
+    if (!s.ok()) return Fail(io, s);
+    std::fprintf(io.out, "province %s (%s) registered\n", code.c_str(), name->c_str());
+    return kExitOk;
+  }
+
+  int List(SqliteHubStore& store, const Io& io) {
+    auto list = store.Provinces();
+    if (!list.ok()) return Fail(io, list.status());
+    if (json()) {
+      Json out = Json::array();
+      for (const Province& p : *list) out.push_back({{"code", p.code}, {"name", p.name}});
+      Put(io.out, JsonLine(out));
+      return kExitOk;
+    }
+    if (list->empty()) std::fprintf(io.out, "no provinces yet: fieldhub province add CODE NAME\n");
+    for (const Province& p : *list) {
+      std::fprintf(io.out, "%-8s %s\n", p.code.c_str(), p.name.c_str());
+    }
+    return kExitOk;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeProvinceCommand() { return std::make_unique<ProvinceCmd>(); }
+
+}  // namespace fieldsync::hub

@@ -1,0 +1,81 @@
+// fieldhub serve: the sync service for the nodes (hub/help/serve.txt).
+#include <signal.h>
+
+#include <fstream>
+
+#include "CLI/CLI.hpp"
+#include "hub/commands/command.h"
+#include "hub/service.h"
+
+namespace fieldsync::hub {
+namespace {
+
+class Serve final : public Command {
+ public:
+  explicit Serve(ServeExtension extension) : Command("serve"), extension_(std::move(extension)) {}
+
+  void Declare(CLI::App& app) override {
+    DeclareDataDir(app);
+    app.add_option("--listen", options_.listen);
+    app.add_option("--tls-cert", tls_cert_);
+    app.add_option("--tls-key", tls_key_);
+    app.add_option("--port-file", port_file_);
+    app.add_flag("--insecure", options_.insecure);
+    app.add_flag("--verbose", options_.verbose);
+    app.add_flag("--no-compression", no_compression_);
+    if (extension_.declare) extension_.declare(app);
+  }
+
+  int Run(const std::vector<std::string>& operands, const Io& io) override {
+    if (!operands.empty()) return Usage(io, "serve takes no operands");
+    const DataDir dir = HubDir();
+    options_.tls_cert = tls_cert_.empty() ? dir.path + "/tls/hub.crt" : tls_cert_;
+    options_.tls_key = tls_key_.empty() ? dir.path + "/tls/hub.key" : tls_key_;
+    options_.compress = !no_compression_;
+    // Signals are taken by sigwait below; block them before gRPC starts its
+    // threads so that none of those threads receives them.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    auto store = OpenStore(dir);
+    if (!store.ok()) return Fail(io, store.status());
+    if (extension_.before_serving) {
+      absl::Status s = extension_.before_serving(**store, io);
+      if (!s.ok()) return Fail(io, s);
+    }
+    auto server = StartServer(options_, store->get());
+    if (!server.ok()) return Fail(io, server.status());
+    if (!port_file_.empty()) {
+      std::ofstream(port_file_) << (*server)->port << "\n";
+    }
+    std::fprintf(io.err, "fieldhub: serving %s on port %d (%s); stop with Ctrl-C or SIGTERM\n",
+                 dir.ReplicaPath().c_str(), (*server)->port,
+                 options_.insecure ? "plain text, loopback only" : "TLS");
+    std::fflush(io.err);
+    int sig = 0;
+    sigwait(&set, &sig);
+    std::fprintf(io.err, "fieldhub: %s received, finishing calls in progress\n",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    server->reset();
+    std::fprintf(io.err, "fieldhub: stopped\n");
+    return kExitOk;
+  }
+
+ private:
+  ServeExtension extension_;
+  ServerOptions options_;
+  std::string tls_cert_;
+  std::string tls_key_;
+  std::string port_file_;
+  bool no_compression_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeServeCommand(ServeExtension extension) {
+  return std::make_unique<Serve>(std::move(extension));
+}
+
+}  // namespace fieldsync::hub
