@@ -47,6 +47,9 @@ class SyncService final : public pb::Sync::Service {
                      pb::HelloResponse* resp) override {
     sync::HelloRequest r;
     r.protocol_version = req->protocol_version();
+    if (absl::Status s = wire::CheckProtocol(r.protocol_version, "node"); !s.ok()) {
+      return Refuse("hello", s);
+    }
     r.node_time_millis = req->node_time_millis();
     // A credential is optional here; if one is sent it must be valid.
     if (ctx->client_metadata().count(wire::kAuthKey) > 0) {

@@ -230,7 +230,7 @@ absl::Status SyncHandler::Pull(const sync::PullRequest& req,
         "and sync again. Nothing is lost: this laptop's own changes were sent, and what it "
         "has not received yet waits at the hub")), &*node);
   }
-  if (!gone.ok()) return gone;
+  if (!gone.ok()) return Fail("pull", gone, &*node);
   if (!s.ok()) return Fail("pull", s, &*node);
   record();
   if (verbose_) {

@@ -183,8 +183,7 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& 
   grpc::Status g = m.stub->Hello(&ctx, req, &resp);
   if (!g.ok()) return Explain(g, m.opts.address, "hello");
   sync::HelloReply h;
-  h.protocol_version = resp.protocol_version();
-  FS_RETURN_IF_ERROR(wire::CheckProtocol(h.protocol_version, "hub"));
+  h.protocol_version = resp.protocol_version();  // checked by the engine (sync::SayHello)
   FS_ASSIGN_OR_RETURN(h.hub_id, Id16::FromBytes(resp.hub_id(), "hub id"));
   h.hub_time_millis = resp.hub_time_millis();
   h.province = resp.province();

@@ -50,6 +50,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
   report->cursor = cursor;
   Stopped stopped;
   auto on_chunk = [&](PullChunk& msg) -> absl::Status {
+    if (stopped.set) return stopped.status;  // a transport that calls again
     // The registry and key records come first: pulled commits are verified
     // against the registry.
     absl::Status keys_bad;

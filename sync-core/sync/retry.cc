@@ -32,7 +32,8 @@ bool PermanentRefusal(const absl::Status& s) {
 
 absl::Status Refused(std::string_view call, const absl::Status& s) {
   if (s.ok() || s.code() == absl::StatusCode::kUnavailable ||
-      s.code() == absl::StatusCode::kDeadlineExceeded) {
+      s.code() == absl::StatusCode::kDeadlineExceeded ||
+      s.code() == absl::StatusCode::kDataLoss) {
     return s;
   }
   return absl::Status(s.code(), absl::StrCat("the hub refused ", AV(call), ": ", s.message()));

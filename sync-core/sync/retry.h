@@ -24,8 +24,9 @@ bool Retryable(const absl::Status& s);
 bool PermanentRefusal(const absl::Status& s);
 
 // A failed call as the user reads it: the link's failures (UNAVAILABLE,
-// DEADLINE_EXCEEDED), which the transport has explained, as they are;
-// anything else is the hub's answer: "the hub refused CALL: ...".
+// DEADLINE_EXCEEDED), which the transport has explained, and what the node
+// found malformed in the hub's answer (DATA_LOSS), as they are; anything
+// else is the hub's answer: "the hub refused CALL: ...".
 absl::Status Refused(std::string_view call, const absl::Status& s);
 
 // Exponential backoff with jitter, capped: the wait after `failures`

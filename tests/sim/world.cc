@@ -305,7 +305,11 @@ absl::Status World::Step() {
     FS_RETURN_IF_ERROR(Write(l));
   } else if (what < 90) {
     absl::StatusOr<sync::SyncReport> r = Sync(l);
-    if (!r.ok() && !sync::Retryable(r.status())) {
+    // A bad link fails a pass with UNAVAILABLE (the loopback's faults) or
+    // ABORTED (commits waiting for ones not held yet); anything else is a
+    // defect, even if the daemon would retry it.
+    if (!r.ok() && r.status().code() != absl::StatusCode::kUnavailable &&
+        r.status().code() != absl::StatusCode::kAborted) {
       return absl::Status(r.status().code(),
                           absl::StrCat(l.name, "'s pass failed, not as a bad link fails: ",
                                        r.status().message()));
@@ -490,6 +494,22 @@ absl::Status World::Check() {
     }
   }
   return absl::OkStatus();
+}
+
+World::Totals World::totals() const {
+  Totals t;
+  t.referrals = referrals_.size();
+  t.deletes = deleted_cases_.size();
+  for (const auto& l : laptops_) {
+    t.failed_passes += l->passes_failed;
+    t.pulls_cut += l->link->counters().pulls_cut;
+    t.replies_dropped += l->link->counters().replies_dropped;
+    t.pushes_replayed += l->link->counters().pushes_replayed;
+  }
+  t.laptop_crashes = laptop_crashes_;
+  t.hub_crashes = hub_crashes_;
+  t.offices_of_several = shape_.laptops_per_office > 1 ? provinces_.size() : 0;
+  return t;
 }
 
 std::string World::Summary() const {

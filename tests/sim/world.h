@@ -96,6 +96,22 @@ class World {
   // One line of what the schedule did, for the log of a failure.
   std::string Summary() const;
 
+  // What the schedule exercised, summed by the test over its schedules so
+  // that a run whose faults never happen (a simulation that passes
+  // vacuously) fails.
+  struct Totals {
+    uint64_t referrals = 0;
+    uint64_t deletes = 0;
+    uint64_t failed_passes = 0;
+    uint64_t pulls_cut = 0;
+    uint64_t replies_dropped = 0;
+    uint64_t pushes_replayed = 0;
+    uint64_t laptop_crashes = 0;
+    uint64_t hub_crashes = 0;
+    uint64_t offices_of_several = 0;  // offices with more than one laptop
+  };
+  Totals totals() const;
+
  private:
   // The hub as the links reach it: its handler of the moment (a crashed
   // hub is reopened with a new one).
