@@ -389,5 +389,43 @@ TEST_F(MembershipAttackTest, ARemovedLaptopsKeyIsNotSealedUnderEvenIfTheHubNever
   EXPECT_NE(header->key_version, version) << "sealed under the removed laptop's key";
 }
 
+TEST_F(MembershipAttackTest, ARemovedLaptopsCopyOfTheNewOfficeKeysIdIsNotSealedUnder) {
+  // lc3 is stolen; lc1 removes it and rotates the office's key. The thief,
+  // with lc3's keys and a colluding hub, publishes a key of its own under
+  // the id of the new generation, shared to lc2, relayed to lc2 ahead of
+  // lc1's records (in the pull that brings the removal, before lc2's
+  // cut-off of lc3 applies). lc2 must not seal under the thief's key.
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& lc3 = AddNode("LC");
+  for (auto* n : {&lc1, &lc2, &lc3}) MustSync(*n);
+  ASSERT_TRUE(lc1.keys()->Remove(lc3.replica().device_id()).ok());
+  MustSync(lc1);
+  MustSync(lc1);
+  auto newest = lc1.replica().db().Prepared(
+      "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'LC' ORDER BY generation DESC "
+      "LIMIT 1");
+  ASSERT_TRUE(*(*newest)->Step());
+  const crypto::KeyRecord real = Must(crypto::ParseKeyRecord((*newest)->ColumnString(0)));
+  (*newest)->Reset();
+  ASSERT_GT(real.generation, 1u) << "the office rotated";
+  crypto::OfficeKey forged = crypto::NewOfficeKey("LC", real.generation);
+  forged.id = real.office_key_id;
+  const crypto::KeyRecord copy = Must(crypto::OfficeKeyRecord(lc3.identity(), NowHlc(), forged));
+  const crypto::KeyRecord share =
+      Must(crypto::ShareOfficeKey(lc3.identity(), NowHlc(), forged, lc2.identity().public_keys()));
+  auto added = lc2.keys()->AddRecords({copy.bytes, share.bytes});
+  ASSERT_TRUE(added.ok()) << added.status();
+  MustSync(lc2);  // the removal, lc1's key and lc2's share of it
+  ASSERT_FALSE(lc2.keys()->IsMember("LC", lc3.replica().device_id()).value());
+  const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai", "viết sau khi bị lấy cắp");
+  const std::vector<crypto::KeyRecord> wraps = OfficeWraps(lc2, kase);
+  ASSERT_FALSE(wraps.empty());
+  for (const crypto::KeyRecord& w : wraps) {
+    EXPECT_FALSE(crypto::OpenDataKey(forged, w).ok())
+        << "lc2 sealed the new case's key under the removed laptop's office key";
+  }
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

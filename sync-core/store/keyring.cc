@@ -125,6 +125,14 @@ class KeyRing::Impl {
     return it->second.first < now ? &it->second.second : nullptr;
   }
 
+  // Drops the memberships computed, and with them the office keys opened
+  // (Office() chose each by who was a member then: a signer removed since
+  // must not keep its record chosen).
+  void ForgetMemberships() {
+    memberships.clear();
+    office_keys.clear();
+  }
+
   void Wipe() {
     office_keys.clear();
     data_keys.clear();
@@ -202,7 +210,7 @@ class KeyRing::Impl {
     st->BindBlob(11, r.bytes);
     st->BindInt(12, pushed ? 1 : 0);
     st->BindInt(13, ++seq);
-    if (r.kind == KeyRecordKind::kMembership) memberships.clear();
+    if (r.kind == KeyRecordKind::kMembership) ForgetMemberships();
     return st->Run();
   }
 
@@ -230,7 +238,7 @@ class KeyRing::Impl {
     st->BindBlob(4, root.box_pk);
     st->BindText(5, how);
     st->BindInt(6, SystemClock::Get()->NowMillis());
-    memberships.clear();
+    ForgetMemberships();
     return st->Run();
   }
   // Reports what the hub served and this laptop did not take. `subject`
@@ -440,19 +448,26 @@ class KeyRing::Impl {
     // the office's own chain, shared by one of them: a device the hub
     // registered in the office, unapproved, cannot hand it a key of its own.
     // A record of the same id by any other device (a forged duplicate) is
-    // passed over, never allowed to hide the real one.
-    auto trusted = [&](const std::string& province,
-                       const DeviceId& signer) -> absl::StatusOr<bool> {
+    // passed over, never allowed to hide the real one. One by this device
+    // or a member now comes first: a device removed since (a stolen
+    // laptop) may have copied the id of the generation made to exclude it,
+    // with a key of its own, and a hub relay that copy first; the copy must
+    // not become the key this laptop seals under.
+    auto trusted = [&](const std::string& province, const DeviceId& signer,
+                       bool now) -> absl::StatusOr<bool> {
       if (signer == me.device()) return true;
-      return Trusted(province, signer, /*now=*/false);
+      return Trusted(province, signer, now);
     };
     std::optional<KeyRecord> pub;
-    for (KeyRecord& k : published) {
-      FS_ASSIGN_OR_RETURN(bool key_trusted, trusted(k.province, k.signer));
-      if (key_trusted) {
-        pub = std::move(k);
-        break;
+    for (const bool now : {true, false}) {
+      for (KeyRecord& k : published) {
+        FS_ASSIGN_OR_RETURN(bool key_trusted, trusted(k.province, k.signer, now));
+        if (key_trusted) {
+          pub = std::move(k);
+          break;
+        }
       }
+      if (pub) break;
     }
     if (!pub) return std::shared_ptr<OfficeKey>();
     FS_ASSIGN_OR_RETURN(auto shares,
@@ -462,7 +477,7 @@ class KeyRing::Impl {
                                 s->BindBlob(2, me.device().view());
                               }));
     for (const KeyRecord& share : shares) {
-      FS_ASSIGN_OR_RETURN(bool share_trusted, trusted(pub->province, share.signer));
+      FS_ASSIGN_OR_RETURN(bool share_trusted, trusted(pub->province, share.signer, false));
       if (!share_trusted) continue;
       absl::StatusOr<OfficeKey> k = crypto::OpenOfficeShare(me, share, *pub);
       if (!k.ok()) {
@@ -601,7 +616,7 @@ class KeyRing::Impl {
       db->Exec("ROLLBACK").IgnoreError();
       // Memberships computed inside the transaction may include what was
       // rolled back, and the pins with it.
-      memberships.clear();
+      ForgetMemberships();
       return s;
     }
     return absl::OkStatus();
@@ -961,7 +976,7 @@ absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) 
     st->BindText(1, fieldsync::RegistryDigest(devices));
     return st->Run();
   }));
-  impl_->memberships.clear();
+  impl_->ForgetMemberships();
   return impl_->LoadRegistry();
 }
 
