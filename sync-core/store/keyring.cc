@@ -125,12 +125,13 @@ class KeyRing::Impl {
     return it->second.first < now ? &it->second.second : nullptr;
   }
 
-  // Drops the memberships computed, and with them the office keys opened
-  // (Office() chose each by who was a member then: a signer removed since
-  // must not keep its record chosen).
+  // Drops the memberships computed, and with them the office and data keys
+  // opened (Office() and DataKey() chose each by who was a member then: a
+  // signer removed since must not keep its record chosen).
   void ForgetMemberships() {
     memberships.clear();
     office_keys.clear();
+    data_keys.clear();
   }
 
   void Wipe() {
@@ -526,7 +527,13 @@ class KeyRing::Impl {
   }
 
   // Data key (keyring, version), opened through any record addressed to an
-  // office key this device holds; nullptr if none.
+  // office key this device holds; nullptr if none. Records of that version
+  // no device removed since can have made come first: a wrap under the
+  // newest office key a member made (kind 5), a grant by this device or by
+  // a current member of its office (kind 3). A removed device (a stolen
+  // laptop) knows the office's earlier keys and may wrap or grant a
+  // version made since, with a key of its own, and a hub relay that first:
+  // it must not become the key this laptop seals under.
   absl::StatusOr<std::shared_ptr<SecretBytes>> DataKey(const crypto::DeviceIdentity& me,
                                                        const RowId& ring, uint32_t version) {
     auto it = data_keys.find({ring, version});
@@ -537,14 +544,44 @@ class KeyRing::Impl {
                                 s->BindBlob(1, ring.view());
                                 s->BindInt(2, version);
                               }));
-    for (const KeyRecord& w : wraps) {
-      FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> office, Office(me, w.office_key_id));
-      if (!office) continue;
-      absl::StatusOr<SecretBytes> k = crypto::OpenDataKey(*office, w);
-      if (!k.ok()) continue;
-      auto held = std::make_shared<SecretBytes>(std::move(*k));
-      data_keys[{ring, version}] = held;
-      return held;
+    std::map<std::string, std::optional<RowId>> newest;  // by province
+    auto current = [&](const KeyRecord& w) -> absl::StatusOr<bool> {
+      if (w.kind == KeyRecordKind::kDataKey) {
+        if (w.signer == me.device()) return true;
+        auto reg = registry.find(w.signer);
+        if (reg == registry.end()) return false;
+        return Trusted(reg->second.province, w.signer, /*now=*/true);
+      }
+      auto n = newest.find(w.province);
+      if (n == newest.end()) {
+        std::optional<RowId> id;
+        FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, OfficeKeys(w.province));
+        for (const KeyRecord& k : keys) {
+          bool trusted = k.signer == me.device();
+          if (!trusted) {
+            FS_ASSIGN_OR_RETURN(trusted, Trusted(w.province, k.signer, /*now=*/true));
+          }
+          if (trusted) {
+            id = k.office_key_id;
+            break;
+          }
+        }
+        n = newest.emplace(w.province, id).first;
+      }
+      return n->second.has_value() && *n->second == w.office_key_id;
+    };
+    for (const bool first : {true, false}) {
+      for (const KeyRecord& w : wraps) {
+        FS_ASSIGN_OR_RETURN(bool now, current(w));
+        if (now != first) continue;
+        FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> office, Office(me, w.office_key_id));
+        if (!office) continue;
+        absl::StatusOr<SecretBytes> k = crypto::OpenDataKey(*office, w);
+        if (!k.ok()) continue;
+        auto held = std::make_shared<SecretBytes>(std::move(*k));
+        data_keys[{ring, version}] = held;
+        return held;
+      }
     }
     return std::shared_ptr<SecretBytes>();
   }
