@@ -529,8 +529,9 @@ class KeyRing::Impl {
   // Data key (keyring, version), opened through any record addressed to an
   // office key this device holds; nullptr if none. Records of that version
   // no device removed since can have made come first: a wrap under the
-  // newest office key a member made (kind 5), a grant by this device or by
-  // a current member of its office (kind 3). A removed device (a stolen
+  // newest office key a member made (kind 5: only the office's members now
+  // hold that key), then a grant by this device or by a current member of
+  // its office (kind 3), then the others. A removed device (a stolen
   // laptop) knows the office's earlier keys and may wrap or grant a
   // version made since, with a key of its own, and a hub relay that first:
   // it must not become the key this laptop seals under.
@@ -545,12 +546,14 @@ class KeyRing::Impl {
                                 s->BindInt(2, version);
                               }));
     std::map<std::string, std::optional<RowId>> newest;  // by province
-    auto current = [&](const KeyRecord& w) -> absl::StatusOr<bool> {
+    // 0: under the newest office key; 1: a current member's grant; 2: else.
+    auto rank = [&](const KeyRecord& w) -> absl::StatusOr<int> {
       if (w.kind == KeyRecordKind::kDataKey) {
-        if (w.signer == me.device()) return true;
+        if (w.signer == me.device()) return 1;
         auto reg = registry.find(w.signer);
-        if (reg == registry.end()) return false;
-        return Trusted(reg->second.province, w.signer, /*now=*/true);
+        if (reg == registry.end()) return 2;
+        FS_ASSIGN_OR_RETURN(bool member, Trusted(reg->second.province, w.signer, /*now=*/true));
+        return member ? 1 : 2;
       }
       auto n = newest.find(w.province);
       if (n == newest.end()) {
@@ -568,12 +571,17 @@ class KeyRing::Impl {
         }
         n = newest.emplace(w.province, id).first;
       }
-      return n->second.has_value() && *n->second == w.office_key_id;
+      return n->second.has_value() && *n->second == w.office_key_id ? 0 : 2;
     };
-    for (const bool first : {true, false}) {
-      for (const KeyRecord& w : wraps) {
-        FS_ASSIGN_OR_RETURN(bool now, current(w));
-        if (now != first) continue;
+    std::vector<int> ranks;
+    for (const KeyRecord& w : wraps) {
+      FS_ASSIGN_OR_RETURN(int r, rank(w));
+      ranks.push_back(r);
+    }
+    for (const int pass : {0, 1, 2}) {
+      for (size_t i = 0; i < wraps.size(); ++i) {
+        const KeyRecord& w = wraps[i];
+        if (ranks[i] != pass) continue;
         FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> office, Office(me, w.office_key_id));
         if (!office) continue;
         absl::StatusOr<SecretBytes> k = crypto::OpenDataKey(*office, w);
