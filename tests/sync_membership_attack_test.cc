@@ -7,7 +7,9 @@
 // the review of removals: what a removed or revoked laptop sends through a
 // hub that relays it anyway (a key record back-dated before its
 // revocation, commits and removals after its office removed it), and a
-// referral made by a laptop removed since.
+// referral made by a laptop removed since. From the third review: a removed
+// laptop's copy of the new office key's id, and its grant of a case's
+// version made since, relayed ahead of the real ones.
 #include <gtest/gtest.h>
 
 #include <string>
