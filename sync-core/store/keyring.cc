@@ -349,19 +349,34 @@ class KeyRing::Impl {
 
   // The candidates a laptop of `province` waiting to join may confirm: the
   // first devices seen, less `self` and those revoked in this laptop's
-  // registry (an office whose root was revoked starts anew: the old root
-  // is no candidate any more).
+  // registry (an office whose root was revoked and that started anew: the
+  // old root is no candidate any more). If none remains, the revoked ones
+  // whose chain still has a member: an office whose first laptop was lost
+  // goes on with the laptops it approved, whose root that still is.
   absl::StatusOr<std::vector<crypto::DevicePublic>> ActiveCandidateRoots(
       const std::string& province, const DeviceId& self) {
     FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen, CandidateRoots(province));
     seen.erase(std::remove_if(seen.begin(), seen.end(),
-                              [&](const crypto::DevicePublic& d) {
-                                auto reg = registry.find(d.device);
-                                return d.device == self ||
-                                       (reg != registry.end() && reg->second.revoked());
-                              }),
+                              [&](const crypto::DevicePublic& d) { return d.device == self; }),
                seen.end());
-    return seen;
+    auto revoked = [&](const crypto::DevicePublic& d) {
+      auto reg = registry.find(d.device);
+      return reg != registry.end() && reg->second.revoked();
+    };
+    std::vector<crypto::DevicePublic> active;
+    for (const crypto::DevicePublic& d : seen) {
+      if (!revoked(d)) active.push_back(d);
+    }
+    if (!active.empty() || seen.empty()) return active;
+    FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> records, MembershipRecords(province));
+    std::set<DeviceId> gone;
+    for (const auto& [id, d] : registry) {
+      if (d.revoked()) gone.insert(id);
+    }
+    for (const crypto::DevicePublic& d : seen) {
+      if (!crypto::ComputeMembership(d, records, gone).members.empty()) active.push_back(d);
+    }
+    return active;
   }
 
   // Who belongs to `province`, from its pinned root; null if none pinned.
