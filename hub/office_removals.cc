@@ -1,5 +1,6 @@
 #include "hub/office_removals.h"
 
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -41,28 +42,45 @@ absl::StatusOr<OfficeRemovals> ComputeOfficeRemovals(sqlite::Db& db, const std::
       revoked.insert(d);
     }
   }
-  // The root: the first first-device record stored whose subject is not
-  // revoked here, else the first stored (an office whose first laptop was
-  // lost and revoked keeps its chain).
+  // The root: the first first-device record stored whose chain still has
+  // a member (neither removed nor revoked): an office whose first laptop
+  // was lost and revoked keeps its chain, whatever laptop starts an office
+  // anew since (any laptop that knows only revoked first devices may, an
+  // unapproved one included, and would otherwise remove the office's
+  // laptops here). Else the first whose subject is not revoked (a planted
+  // first device, revoked, gives way to the office's own), else the first
+  // stored.
   const std::vector<const crypto::KeyRecord*> firsts = crypto::FirstDeviceRecords(records);
   if (firsts.empty()) return out;
-  const crypto::KeyRecord* root = firsts.front();
+  const crypto::KeyRecord* root = nullptr;
+  std::optional<crypto::Membership> m;
   for (const crypto::KeyRecord* f : firsts) {
-    if (revoked.count(f->subject.device) == 0) {
+    crypto::Membership chain = crypto::ComputeMembership(f->subject, records, revoked);
+    if (!chain.members.empty()) {
       root = f;
+      m = std::move(chain);
       break;
     }
   }
+  if (root == nullptr) {
+    root = firsts.front();
+    for (const crypto::KeyRecord* f : firsts) {
+      if (revoked.count(f->subject.device) == 0) {
+        root = f;
+        break;
+      }
+    }
+    m = crypto::ComputeMembership(root->subject, records, revoked);
+  }
   out.root = root->subject.device;
-  const crypto::Membership m = crypto::ComputeMembership(root->subject, records, revoked);
-  for (const DeviceId& d : m.removed) {
+  for (const DeviceId& d : m->removed) {
     // For people: the first removal of it stored, by a device of the chain
     // if there is one.
     const crypto::KeyRecord* first = nullptr;
     bool first_by_chain = false;
     for (const crypto::KeyRecord& r : records) {
       if (r.action != crypto::MembershipAction::kRemove || r.subject.device != d) continue;
-      const bool by_chain = m.approved.count(r.signer) > 0;
+      const bool by_chain = m->approved.count(r.signer) > 0;
       if (first == nullptr || (by_chain && !first_by_chain)) {
         first = &r;
         first_by_chain = by_chain;

@@ -6,8 +6,11 @@
 //
 // The hub has no officer to pin an office's first device. Its root is the
 // first first-device record it stored for the office (lowest hub_keys.seq)
-// whose signature verifies against its subject's keys and whose subject the
-// hub has not revoked; if it revoked them all, the first stored. Normally
+// whose signature verifies against its subject's keys and whose chain still
+// has a member the hub has not revoked (an office whose first laptop was
+// lost and revoked keeps its chain, whoever starts the office anew since);
+// if none has, the first whose subject is not revoked; if it revoked them
+// all, the first stored. Normally
 // that is the record of the office's real first laptop, the root every
 // laptop of the office pinned. A first device an administrator planted
 // before the office's laptops is the hub's root until the administrator

@@ -7,7 +7,9 @@
 // the review of removals: what a removed or revoked laptop sends through a
 // hub that relays it anyway (a key record back-dated before its
 // revocation, commits and removals after its office removed it), and a
-// referral made by a laptop removed since.
+// referral made by a laptop removed since. From the third review: a removed
+// laptop's copy of the new office key's id, and its grant of a case's
+// version made since, relayed ahead of the real ones.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -387,6 +389,94 @@ TEST_F(MembershipAttackTest, ARemovedLaptopsKeyIsNotSealedUnderEvenIfTheHubNever
   auto header = crypto::ParseEnvelope((*row)->values[static_cast<size_t>(col)].str());
   ASSERT_TRUE(header.ok()) << header.status();
   EXPECT_NE(header->key_version, version) << "sealed under the removed laptop's key";
+}
+
+TEST_F(MembershipAttackTest, ARemovedLaptopsCopyOfTheNewOfficeKeysIdIsNotSealedUnder) {
+  // lc3 is stolen; lc1 removes it and rotates the office's key. The thief,
+  // with lc3's keys and a colluding hub, publishes a key of its own under
+  // the id of the new generation, shared to lc2, relayed to lc2 ahead of
+  // lc1's records (in the pull that brings the removal, before lc2's
+  // cut-off of lc3 applies). lc2 must not seal under the thief's key.
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& lc3 = AddNode("LC");
+  for (auto* n : {&lc1, &lc2, &lc3}) MustSync(*n);
+  ASSERT_TRUE(lc1.keys()->Remove(lc3.replica().device_id()).ok());
+  MustSync(lc1);
+  MustSync(lc1);
+  auto newest = lc1.replica().db().Prepared(
+      "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'LC' ORDER BY generation DESC "
+      "LIMIT 1");
+  ASSERT_TRUE(*(*newest)->Step());
+  const crypto::KeyRecord real = Must(crypto::ParseKeyRecord((*newest)->ColumnString(0)));
+  (*newest)->Reset();
+  ASSERT_GT(real.generation, 1u) << "the office rotated";
+  crypto::OfficeKey forged = crypto::NewOfficeKey("LC", real.generation);
+  forged.id = real.office_key_id;
+  const crypto::KeyRecord copy = Must(crypto::OfficeKeyRecord(lc3.identity(), NowHlc(), forged));
+  const crypto::KeyRecord share =
+      Must(crypto::ShareOfficeKey(lc3.identity(), NowHlc(), forged, lc2.identity().public_keys()));
+  auto added = lc2.keys()->AddRecords({copy.bytes, share.bytes});
+  ASSERT_TRUE(added.ok()) << added.status();
+  MustSync(lc2);  // the removal, lc1's key and lc2's share of it
+  ASSERT_FALSE(lc2.keys()->IsMember("LC", lc3.replica().device_id()).value());
+  const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai", "viết sau khi bị lấy cắp");
+  const std::vector<crypto::KeyRecord> wraps = OfficeWraps(lc2, kase);
+  ASSERT_FALSE(wraps.empty());
+  for (const crypto::KeyRecord& w : wraps) {
+    EXPECT_FALSE(crypto::OpenDataKey(forged, w).ok())
+        << "lc2 sealed the new case's key under the removed laptop's office key";
+  }
+}
+
+TEST_F(MembershipAttackTest, ARemovedLaptopsGrantOfTheCasesNewVersionIsNotSealedUnder) {
+  // lc3 is stolen; lc1 removes it, rotates the office key and writes to a
+  // case, under a new version of its key. The thief, with lc3's keys and a
+  // colluding hub, grants that same version to its office with a key of
+  // its own, and the hub relays it to lc4, back from the field, ahead of
+  // lc1's records (in the pull that brings the removal). lc4's next write
+  // to the case must not be sealed under the thief's key.
+  auto& lc1 = AddNode("LC");
+  auto& lc3 = AddNode("LC");
+  auto& lc4 = AddNode("LC");
+  const RowId kase = NewCase(lc1.replica(), "LC", "Lò Thị Mai", "lời kể");
+  for (auto* n : {&lc1, &lc3, &lc4, &lc1, &lc4}) MustSync(*n);
+  ASSERT_EQ(lc4.Read("cases", kase, "narrative").state, State::kOpened);
+  ASSERT_TRUE(lc1.keys()->Remove(lc3.replica().device_id()).ok());
+  MustSync(lc1);
+  MustSync(lc1);
+  SetField(lc1.replica(), "cases", kase, "narrative", Value::Text("sau khi bị lấy cắp"));
+  MustSync(lc1);
+  auto newest = lc1.replica().db().Prepared(
+      "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'LC' ORDER BY generation DESC "
+      "LIMIT 1");
+  ASSERT_TRUE(*(*newest)->Step());
+  const crypto::KeyRecord office_key = Must(crypto::ParseKeyRecord((*newest)->ColumnString(0)));
+  (*newest)->Reset();
+  ASSERT_GT(office_key.generation, 1u) << "the office rotated";
+  auto row = lc1.replica().Get("cases", kase);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  const size_t col =
+      static_cast<size_t>(lc1.replica().schema().FindTable("cases")->ColumnIndex("narrative"));
+  const uint32_t version = Must(crypto::ParseEnvelope((*row)->values[col].str())).key_version;
+  const crypto::SecretBytes dek = crypto::SecretBytes::Random(crypto::kDataKeyBytes);
+  const crypto::KeyRecord grant = Must(crypto::WrapDataKey(
+      lc3.identity(), NowHlc(), kase, version, dek, office_key, crypto::DataKeyPurpose::kOwner));
+  auto added = lc4.keys()->AddRecords({grant.bytes});
+  ASSERT_TRUE(added.ok()) << added.status();
+  MustSync(lc4);
+  ASSERT_FALSE(lc4.keys()->IsMember("LC", lc3.replica().device_id()).value());
+  SetField(lc4.replica(), "cases", kase, "narrative", Value::Text("viết ở lc4"));
+  auto mine = lc4.replica().Get("cases", kase);
+  ASSERT_TRUE(mine.ok() && mine->has_value());
+  const Value& stored = (*mine)->values[col];
+  const auto& v = (*mine)->versions[col];
+  ASSERT_TRUE(v.has_value());
+  crypto::FieldContext where{"cases", kase, "narrative", v->version.hlc, v->version.device};
+  EXPECT_FALSE(crypto::OpenValue(dek, stored.str(), where).ok())
+      << "lc4 sealed the case under the removed laptop's key";
+  EXPECT_EQ(lc4.Read("cases", kase, "narrative").state, State::kOpened)
+      << lc4.Read("cases", kase, "narrative").problem;
 }
 
 }  // namespace

@@ -504,6 +504,29 @@ TEST_F(OneLaptopTest, ARevokedFirstDeviceIsNoCandidateAndTheOtherOnesCodeIsShown
   EXPECT_EQ(keys_->Office()->root->device, new_root.device());
 }
 
+// From the third review: an office whose first laptop was lost and revoked
+// goes on with the members it approved (the hub keeps that chain too), and
+// a new laptop must be able to join them; it saw no candidate at all and
+// was told to become the office's first device instead, splitting it.
+TEST_F(OneLaptopTest, ALaptopJoinsTheMembersOfAnOfficeWhoseFirstLaptopWasRevoked) {
+  crypto::DeviceIdentity& root = NewDevice("lc1 (lost)");
+  crypto::DeviceIdentity& member = NewDevice("lc2");
+  Serve();
+  Take({First(root), Approve(root, member.public_keys())});
+  Revoke(root);
+  auto v = keys_->Office();
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->first_devices_seen.size(), 1u);
+  EXPECT_EQ(v->my_code, crypto::PairingCode(root.public_keys(), me_->public_keys()))
+      << "the code lc2, which pinned lc1, shows for this laptop";
+  absl::Status joined = keys_->Join(crypto::PairingCode(root.public_keys(), me_->public_keys()));
+  ASSERT_TRUE(joined.ok()) << joined;
+  Take({Approve(member, me_->public_keys())});
+  EXPECT_TRUE(Member(me_->device()));
+  EXPECT_TRUE(Member(member.device()));
+  EXPECT_FALSE(Member(root.device()));
+}
+
 TEST_F(OneLaptopTest, TwoFirstDevicesSeenShowACodeEachAndJoiningNeedsTheOfficersChoice) {
   crypto::DeviceIdentity& root = NewDevice("lc1");
   crypto::DeviceIdentity& planted = NewDevice("\xe2\x80\xae" "1cl");  // shown as "lc1"

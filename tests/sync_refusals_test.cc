@@ -230,6 +230,42 @@ TEST_F(RefusalTest, TheHubFollowsTheOfficesRootOnceAPlantedFirstDeviceIsRevoked)
   MustSync(lc1);
 }
 
+TEST_F(RefusalTest, AFirstDeviceStartedAfterTheOfficesFirstLaptopIsRevokedDoesNotRemoveItsMembers) {
+  // LC's first laptop is lost and revoked; its colleagues, approved by it,
+  // go on. A laptop enrolled in LC but never approved (the administrator's
+  // own, or a new one set up wrongly) may then start the office anew, as
+  // any laptop that knows only revoked first devices may, and remove the
+  // office's laptops from its own chain. The hub must go on enforcing the
+  // removals of the chain the office's laptops live in, not this one's.
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& lc3 = AddNode("LC");
+  for (auto* n : {&lc1, &lc2, &lc3}) MustSync(*n);
+  ASSERT_EQ(hub_->Admin({"node", "revoke", lc1.replica().device_id().ToString()}).exit_code, 0);
+  MustSync(lc2);
+  MustSync(lc3);
+  MustSync(lc2);
+  join_offices_ = false;
+  auto& other = AddNode("LC");
+  ASSERT_TRUE(other.BecomeFirstDevice().ok());
+  ASSERT_TRUE(other.keys()->Remove(lc2.replica().device_id()).ok());
+  ASSERT_TRUE(other.keys()->Remove(lc3.replica().device_id()).ok());
+  MustSync(other);
+  // Neither lc2 nor lc3 is refused for a removal outside its office's chain.
+  auto r2 = lc2.Sync();
+  EXPECT_TRUE(r2.ok()) << r2.status();
+  auto r3 = lc3.Sync();
+  EXPECT_TRUE(r3.ok()) << r3.status();
+  // The office's own removal of lc3 (stolen since) is still enforced.
+  ASSERT_TRUE(lc2.keys()->Remove(lc3.replica().device_id()).ok());
+  ASSERT_TRUE(lc2.Sync().ok());
+  r3 = lc3.Sync();
+  ASSERT_FALSE(r3.ok());
+  EXPECT_EQ(r3.status().code(), absl::StatusCode::kPermissionDenied) << r3.status();
+  EXPECT_NE(r3.status().message().find("removed from office LC by its office"), std::string::npos)
+      << r3.status();
+}
+
 TEST_F(RefusalTest, AnExpiredEnrolmentTokenIsRefused) {
   auto token = hub_->Token("LC", "1ms");
   ASSERT_TRUE(token.ok());

@@ -125,6 +125,15 @@ class KeyRing::Impl {
     return it->second.first < now ? &it->second.second : nullptr;
   }
 
+  // Drops the memberships computed, and with them the office and data keys
+  // opened (Office() and DataKey() chose each by who was a member then: a
+  // signer removed since must not keep its record chosen).
+  void ForgetMemberships() {
+    memberships.clear();
+    office_keys.clear();
+    data_keys.clear();
+  }
+
   void Wipe() {
     office_keys.clear();
     data_keys.clear();
@@ -202,7 +211,7 @@ class KeyRing::Impl {
     st->BindBlob(11, r.bytes);
     st->BindInt(12, pushed ? 1 : 0);
     st->BindInt(13, ++seq);
-    if (r.kind == KeyRecordKind::kMembership) memberships.clear();
+    if (r.kind == KeyRecordKind::kMembership) ForgetMemberships();
     return st->Run();
   }
 
@@ -230,7 +239,7 @@ class KeyRing::Impl {
     st->BindBlob(4, root.box_pk);
     st->BindText(5, how);
     st->BindInt(6, SystemClock::Get()->NowMillis());
-    memberships.clear();
+    ForgetMemberships();
     return st->Run();
   }
   // Reports what the hub served and this laptop did not take. `subject`
@@ -340,19 +349,34 @@ class KeyRing::Impl {
 
   // The candidates a laptop of `province` waiting to join may confirm: the
   // first devices seen, less `self` and those revoked in this laptop's
-  // registry (an office whose root was revoked starts anew: the old root
-  // is no candidate any more).
+  // registry (an office whose root was revoked and that started anew: the
+  // old root is no candidate any more). If none remains, the revoked ones
+  // whose chain still has a member: an office whose first laptop was lost
+  // goes on with the laptops it approved, whose root that still is.
   absl::StatusOr<std::vector<crypto::DevicePublic>> ActiveCandidateRoots(
       const std::string& province, const DeviceId& self) {
     FS_ASSIGN_OR_RETURN(std::vector<crypto::DevicePublic> seen, CandidateRoots(province));
     seen.erase(std::remove_if(seen.begin(), seen.end(),
-                              [&](const crypto::DevicePublic& d) {
-                                auto reg = registry.find(d.device);
-                                return d.device == self ||
-                                       (reg != registry.end() && reg->second.revoked());
-                              }),
+                              [&](const crypto::DevicePublic& d) { return d.device == self; }),
                seen.end());
-    return seen;
+    auto revoked = [&](const crypto::DevicePublic& d) {
+      auto reg = registry.find(d.device);
+      return reg != registry.end() && reg->second.revoked();
+    };
+    std::vector<crypto::DevicePublic> active;
+    for (const crypto::DevicePublic& d : seen) {
+      if (!revoked(d)) active.push_back(d);
+    }
+    if (!active.empty() || seen.empty()) return active;
+    FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> records, MembershipRecords(province));
+    std::set<DeviceId> gone;
+    for (const auto& [id, d] : registry) {
+      if (d.revoked()) gone.insert(id);
+    }
+    for (const crypto::DevicePublic& d : seen) {
+      if (!crypto::ComputeMembership(d, records, gone).members.empty()) active.push_back(d);
+    }
+    return active;
   }
 
   // Who belongs to `province`, from its pinned root; null if none pinned.
@@ -440,19 +464,26 @@ class KeyRing::Impl {
     // the office's own chain, shared by one of them: a device the hub
     // registered in the office, unapproved, cannot hand it a key of its own.
     // A record of the same id by any other device (a forged duplicate) is
-    // passed over, never allowed to hide the real one.
-    auto trusted = [&](const std::string& province,
-                       const DeviceId& signer) -> absl::StatusOr<bool> {
+    // passed over, never allowed to hide the real one. One by this device
+    // or a member now comes first: a device removed since (a stolen
+    // laptop) may have copied the id of the generation made to exclude it,
+    // with a key of its own, and a hub relay that copy first; the copy must
+    // not become the key this laptop seals under.
+    auto trusted = [&](const std::string& province, const DeviceId& signer,
+                       bool now) -> absl::StatusOr<bool> {
       if (signer == me.device()) return true;
-      return Trusted(province, signer, /*now=*/false);
+      return Trusted(province, signer, now);
     };
     std::optional<KeyRecord> pub;
-    for (KeyRecord& k : published) {
-      FS_ASSIGN_OR_RETURN(bool key_trusted, trusted(k.province, k.signer));
-      if (key_trusted) {
-        pub = std::move(k);
-        break;
+    for (const bool now : {true, false}) {
+      for (KeyRecord& k : published) {
+        FS_ASSIGN_OR_RETURN(bool key_trusted, trusted(k.province, k.signer, now));
+        if (key_trusted) {
+          pub = std::move(k);
+          break;
+        }
       }
+      if (pub) break;
     }
     if (!pub) return std::shared_ptr<OfficeKey>();
     FS_ASSIGN_OR_RETURN(auto shares,
@@ -462,7 +493,7 @@ class KeyRing::Impl {
                                 s->BindBlob(2, me.device().view());
                               }));
     for (const KeyRecord& share : shares) {
-      FS_ASSIGN_OR_RETURN(bool share_trusted, trusted(pub->province, share.signer));
+      FS_ASSIGN_OR_RETURN(bool share_trusted, trusted(pub->province, share.signer, false));
       if (!share_trusted) continue;
       absl::StatusOr<OfficeKey> k = crypto::OpenOfficeShare(me, share, *pub);
       if (!k.ok()) {
@@ -511,7 +542,14 @@ class KeyRing::Impl {
   }
 
   // Data key (keyring, version), opened through any record addressed to an
-  // office key this device holds; nullptr if none.
+  // office key this device holds; nullptr if none. Records of that version
+  // no device removed since can have made come first: a wrap under the
+  // newest office key a member made (kind 5: only the office's members now
+  // hold that key), then a grant by this device or by a current member of
+  // its office (kind 3), then the others. A removed device (a stolen
+  // laptop) knows the office's earlier keys and may wrap or grant a
+  // version made since, with a key of its own, and a hub relay that first:
+  // it must not become the key this laptop seals under.
   absl::StatusOr<std::shared_ptr<SecretBytes>> DataKey(const crypto::DeviceIdentity& me,
                                                        const RowId& ring, uint32_t version) {
     auto it = data_keys.find({ring, version});
@@ -522,14 +560,51 @@ class KeyRing::Impl {
                                 s->BindBlob(1, ring.view());
                                 s->BindInt(2, version);
                               }));
+    std::map<std::string, std::optional<RowId>> newest;  // by province
+    // 0: under the newest office key; 1: a current member's grant; 2: else.
+    auto rank = [&](const KeyRecord& w) -> absl::StatusOr<int> {
+      if (w.kind == KeyRecordKind::kDataKey) {
+        if (w.signer == me.device()) return 1;
+        auto reg = registry.find(w.signer);
+        if (reg == registry.end()) return 2;
+        FS_ASSIGN_OR_RETURN(bool member, Trusted(reg->second.province, w.signer, /*now=*/true));
+        return member ? 1 : 2;
+      }
+      auto n = newest.find(w.province);
+      if (n == newest.end()) {
+        std::optional<RowId> id;
+        FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, OfficeKeys(w.province));
+        for (const KeyRecord& k : keys) {
+          bool trusted = k.signer == me.device();
+          if (!trusted) {
+            FS_ASSIGN_OR_RETURN(trusted, Trusted(w.province, k.signer, /*now=*/true));
+          }
+          if (trusted) {
+            id = k.office_key_id;
+            break;
+          }
+        }
+        n = newest.emplace(w.province, id).first;
+      }
+      return n->second.has_value() && *n->second == w.office_key_id ? 0 : 2;
+    };
+    std::vector<int> ranks;
     for (const KeyRecord& w : wraps) {
-      FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> office, Office(me, w.office_key_id));
-      if (!office) continue;
-      absl::StatusOr<SecretBytes> k = crypto::OpenDataKey(*office, w);
-      if (!k.ok()) continue;
-      auto held = std::make_shared<SecretBytes>(std::move(*k));
-      data_keys[{ring, version}] = held;
-      return held;
+      FS_ASSIGN_OR_RETURN(int r, rank(w));
+      ranks.push_back(r);
+    }
+    for (const int pass : {0, 1, 2}) {
+      for (size_t i = 0; i < wraps.size(); ++i) {
+        const KeyRecord& w = wraps[i];
+        if (ranks[i] != pass) continue;
+        FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> office, Office(me, w.office_key_id));
+        if (!office) continue;
+        absl::StatusOr<SecretBytes> k = crypto::OpenDataKey(*office, w);
+        if (!k.ok()) continue;
+        auto held = std::make_shared<SecretBytes>(std::move(*k));
+        data_keys[{ring, version}] = held;
+        return held;
+      }
     }
     return std::shared_ptr<SecretBytes>();
   }
@@ -601,7 +676,7 @@ class KeyRing::Impl {
       db->Exec("ROLLBACK").IgnoreError();
       // Memberships computed inside the transaction may include what was
       // rolled back, and the pins with it.
-      memberships.clear();
+      ForgetMemberships();
       return s;
     }
     return absl::OkStatus();
@@ -966,7 +1041,7 @@ absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) 
     st->BindText(1, fieldsync::RegistryDigest(devices));
     return st->Run();
   }));
-  impl_->memberships.clear();
+  impl_->ForgetMemberships();
   return impl_->LoadRegistry();
 }
 
