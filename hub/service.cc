@@ -7,12 +7,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
+#include "base/file.h"
 #include "base/status_macros.h"
 #include "hub/sync_handler.h"
 #include "proto/address.h"
@@ -24,15 +23,13 @@ namespace {
 namespace pb = fieldsync::v1;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  absl::StatusOr<std::string> bytes = ReadWholeFile(path);
+  if (!bytes.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot read the hub's ", AV(what), " ", path,
         ": make one with tools/make-certs, or pass --tls-cert/--tls-key"));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return bytes;
 }
 
 // fieldsync.v1 to and from the protocol's messages; the hub's side of the

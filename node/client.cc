@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "proto/wire.h"
@@ -15,14 +15,6 @@
 
 namespace fieldsync::node {
 namespace {
-
-absl::StatusOr<std::string> ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 absl::Status WriteFileAtomically(const std::string& path, const std::string& content,
                                  mode_t mode) {
@@ -67,7 +59,7 @@ absl::Status SaveEnrolment(const std::string& dir, const HubConfig& hub, const C
 }
 
 absl::StatusOr<HubConfig> LoadHubConfig(const std::string& dir) {
-  absl::StatusOr<std::string> text = ReadWhole(dir + "/hub.conf");
+  absl::StatusOr<std::string> text = ReadWholeFile(dir + "/hub.conf");
   if (!text.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "this node is not enrolled with a hub (no ", dir,
@@ -97,7 +89,7 @@ absl::StatusOr<HubConfig> LoadHubConfig(const std::string& dir) {
 }
 
 absl::StatusOr<Credential> LoadCredential(const std::string& dir) {
-  absl::StatusOr<std::string> text = ReadWhole(dir + "/credential");
+  absl::StatusOr<std::string> text = ReadWholeFile(dir + "/credential");
   if (!text.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "this node has no credential (", dir, "/credential): enrol it with fieldnode enroll"));

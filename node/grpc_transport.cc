@@ -4,10 +4,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
@@ -18,14 +17,6 @@ namespace fieldsync::node {
 namespace {
 
 namespace pb = fieldsync::v1;
-
-absl::StatusOr<std::string> ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // A failed call: the link's failures explained (what a user can check);
 // the hub's answers as it gave them (sync::Refused words them).
@@ -141,7 +132,7 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Create(
     }
     creds = grpc::InsecureChannelCredentials();
   } else {
-    absl::StatusOr<std::string> ca = ReadWhole(options.ca_file);
+    absl::StatusOr<std::string> ca = ReadWholeFile(options.ca_file);
     if (!ca.ok()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "cannot read the CA file \"", options.ca_file,
