@@ -128,7 +128,7 @@ fi
 [ "$(wc -l <"$dir/canaries")" -ge 30 ] && ok "seeded" || fail "seed printed $(wc -l <"$dir/canaries") canaries"
 
 # --- node list: the key fingerprint the node showed at enrolment.
-check "node list shows the key fingerprint" 0 "^$device +LC .* $fingerprint +laptop-lc-1" -- H node list
+check "node list shows the key fingerprint" 0 "^$device +LC .* $fingerprint +\"laptop-lc-1\"" -- H node list
 check "node list header" 0 "KEY FINGERPRINT" -- H node list
 check_json "node list --json" 0 "\"device\": \"$device\".*\"key_fingerprint\": \"$fingerprint\"" -- H node list --json
 
@@ -167,7 +167,7 @@ grep -qiE "canary|seedname|seedstory" "$dir/report.txt" "$dir/report.json" && le
 # --- Revocation and gc, by a named administrator.
 check "node revoke --as" 0 "node $device revoked" -- H node revoke "$device" --as "Trần Văn Quản"
 check_error "revoke twice" 1 "already revoked on 20.*nothing changed" -- H node revoke "$device"
-check "node list marks it" 0 "laptop-lc-1  \[REVOKED\]" -- H node list
+check "node list marks it" 0 "\"laptop-lc-1\"  \[REVOKED\]" -- H node list
 check "status counts it" 0 "^LC +Lào Cai +1 +1 " -- H status
 check "gc --as" 0 "collected 0 tombstones" -- H gc --as "Lê Thị Vận Hành"
 

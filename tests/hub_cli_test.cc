@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "crypto/identity.h"
 #include "hub/cli.h"
+#include "hub/sqlite_store.h"
 #include "hub/commands/json_out.h"
 #include "hub/commands/time_args.h"
 #include "support/temp_dir.h"
@@ -271,6 +273,25 @@ TEST_F(HubCliTest, AServeExtensionAddsItsOptionAndSeesTheStore) {
   EXPECT_EQ(r.err, "fieldhub: stopped by the test\n");
   EXPECT_TRUE(flag);
   EXPECT_NE(seen, nullptr);
+}
+
+// Found by the attack review: a device's name is the last column of `node
+// list`, and a name such as "laptop  [REVOKED]" looked like the flag the
+// administrator reads to know a laptop is shut out. The name is quoted.
+TEST_F(HubCliTest, ADevicesNameCannotPassForItsRevocationFlag) {
+  {
+    auto store = SqliteHubStore::Open(dir_.File("hub.db"));
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto token = (*store)->MakeEnrollToken("LC", 3'600'000, "test-admin");
+    ASSERT_TRUE(token.ok()) << token.status();
+    const crypto::DeviceIdentity id = crypto::DeviceIdentity::Generate(Id16::NewRandom());
+    auto e = (*store)->Enroll(token->token, id.public_keys().device, "máy Lào Cai  [REVOKED]",
+                              id.public_keys(), /*proven=*/false);
+    ASSERT_TRUE(e.ok()) << e.status();
+  }
+  Result r = Hub({"node", "list"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"máy Lào Cai  [REVOKED]\"\n")) << r.out;
 }
 
 TEST_F(HubCliTest, OptionsMayComeBeforeTheCommand) {

@@ -135,7 +135,7 @@ mode=$(stat -c %a "$node/credential")
 [ "$mode" = 600 ] && echo "ok: credential file is private" || { echo "FAIL: credential mode $mode"; failures=$((failures + 1)); }
 check "sync" 0 "synced: pushed 0, pulled 0 commits" -- "$bin/fieldnode" sync --data-dir "$node"
 check "sync --json" 0 '^\{"pushed": 0, .*"bootstrapped": false' -- "$bin/fieldnode" sync --json --data-dir "$node"
-check "node list" 0 "LC .* $(hostname)" -- "$bin/fieldhub" node list --data-dir "$hub"
+check "node list" 0 "LC .* \"$(hostname)\"" -- "$bin/fieldhub" node list --data-dir "$hub"
 check "node list --json" 0 '"province": "LC", "last_seen": "20' -- "$bin/fieldhub" node list --json --data-dir "$hub"
 check "revoke an unknown node" 1 "no enrolled node" -- "$bin/fieldhub" node revoke 00000000-0000-0000-0000-000000000001 --data-dir "$hub"
 kill -TERM "$serve_pid"; wait "$serve_pid"; rc=$?

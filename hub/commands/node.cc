@@ -1,5 +1,6 @@
 // fieldhub node list|revoke: the enrolled nodes (hub/help/node.txt).
 #include "absl/strings/str_cat.h"
+#include "base/args.h"
 #include "base/strings.h"
 #include "crypto/identity.h"
 #include "crypto/pairing_code.h"
@@ -113,7 +114,9 @@ class NodeCmd final : public Command {
                    static_cast<unsigned long long>(n.acknowledged_seq), n.protocol_version,
                    static_cast<long long>(n.clock_skew_millis),
                    code.empty() ? "-" : code.c_str(), fp.empty() ? "-" : fp.c_str(),
-                   Printable(n.name).c_str(),
+                   // Quoted: a name such as `x  [REVOKED]` cannot pass for
+                   // the flags that follow it.
+                   JsonString(Printable(n.name)).c_str(),
                    n.revoked                            ? "  [REVOKED]"
                    : n.removed_by_office_at_millis != 0 ? "  [REMOVED BY ITS OFFICE]"
                                                         : "");
