@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/args.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "clock/clock_source.h"
@@ -195,23 +196,8 @@ absl::StatusOr<std::optional<RowId>> CaseOfRecord(Replica& r, const std::string&
 std::string ShowValue(const Value& v) { return ops::ShowValue(v); }
 
 std::string JsonEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  return out;
+  const std::string quoted = JsonString(std::string(s));
+  return quoted.substr(1, quoted.size() - 2);
 }
 
 std::string Now() { return FormatTimeMillis(SystemClock::Get()->NowMillis()); }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "node/commands/json.h"
+#include "node/session.h"
 
 namespace fieldsync::node {
 namespace {
@@ -25,6 +26,14 @@ TEST(NodeJsonTest, EscapesWhatATerminalMustNotReceive) {
   Json doc = {{"name", "L\xC3\xB2\x1b[31m\nx\xE2\x80\xAE"}, {"vi", "Nguyễn Thị Hằng"}};
   EXPECT_EQ(JsonLine(doc),
             "{\"name\": \"L\xC3\xB2\\u001b[31m\\nx\\u202e\", \"vi\": \"Nguyễn Thị Hằng\"}\n");
+}
+
+// `fieldnode show --json` writes its values through JsonEscape: a
+// right-to-left override, DEL or a C1 control is escaped so the reader gets
+// the value exactly, not a replacement character in its place.
+TEST(NodeJsonTest, ShowEscapesDirectionMarksInsteadOfReplacingThem) {
+  EXPECT_EQ(JsonEscape("abc\xE2\x80\xAE" "fed\x7f\xC2\x9B"), "abc\\u202efed\\u007f\\u009b");
+  EXPECT_EQ(JsonEscape("Hằng \"x\"\n"), "Hằng \\\"x\\\"\\n");
 }
 
 }  // namespace

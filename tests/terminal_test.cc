@@ -38,6 +38,17 @@ TEST(TerminalTest, InvalidUtf8IsReplacedByteByByte) {
 TEST(TerminalTest, JsonEscapesThemSoTheValueIsKeptExactly) {
   EXPECT_EQ(JsonString("L\xC3\xB2\x1b[31m\xE2\x80\xAE"), "\"L\xC3\xB2\\u001b[31m\\u202e\"");
   EXPECT_EQ(JsonString("Hằng"), "\"Hằng\"");
+  EXPECT_EQ(JsonString("a\x7f\xC2\x9B" "b"), "\"a\\u007f\\u009bb\"");  // DEL, C1 CSI
+}
+
+// A bad lead byte is one replaced byte: the byte after it is read anew, so
+// an ASCII character (a quote, a letter) is never swallowed with it, and
+// the JSON stays valid UTF-8.
+TEST(TerminalTest, JsonKeepsTheByteAfterABadLeadByte) {
+  EXPECT_EQ(JsonString("x\xC2" "A"), "\"x\\ufffdA\"");     // C2 41 decoded as U+0081 before
+  EXPECT_EQ(JsonString("x\xE2\x80" "\""), "\"x\\ufffd\\ufffd\\\"\"");
+  EXPECT_EQ(JsonString("\xFF"), "\"\\ufffd\"");
+  EXPECT_EQ(JsonString("\xF0\x9F\x98\x80"), "\"\xF0\x9F\x98\x80\"");  // U+1F600 kept
 }
 
 // The streams themselves, in a child whose stdout is a pipe: whatever a
@@ -67,6 +78,32 @@ TEST(TerminalTest, EverythingPrintedToStdoutIsMadeSafe) {
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_EQ(got, "Hằng " + kFffd + "]0;owned" + kFffd + " " + kFffd + "!\n");
+}
+
+// What a program printed last, ending inside a UTF-8 sequence that never
+// got its end, is shown replaced at exit, not silently dropped.
+TEST(TerminalTest, AnUnfinishedSequenceAtExitIsShownReplaced) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::close(fds[1]);
+    MakeOutputTerminalSafe();
+    std::fputs("end \xE1\xBA", stdout);
+    std::exit(0);
+  }
+  ::close(fds[1]);
+  std::string got;
+  char buf[256];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) got.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_EQ(got, "end " + kFffd + kFffd);
 }
 
 }  // namespace

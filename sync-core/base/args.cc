@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/terminal.h"
+#include "base/utf8.h"
 
 namespace fieldsync {
 
@@ -95,39 +96,31 @@ std::string FormatTimeMillis(int64_t millis) {
 
 std::string JsonString(const std::string& s) {
   std::string out = "\"";
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    switch (c) {
+  out.reserve(s.size() + 2);
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    const size_t n = DecodeUtf8(s, i, &cp);
+    if (n == 0) {  // not UTF-8: the JSON stays valid, the next byte is read anew
+      out += "\\ufffd";
+      ++i;
+      continue;
+    }
+    switch (cp) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          out += absl::StrFormat("\\u%04x", c);
-          break;
+        // Controls, DEL, C1 controls and bidirectional formatting characters
+        // escaped: the output may meet a terminal, and a reader gets them
+        // exactly.
+        if (IsUnsafeForTerminal(cp)) {
+          out += absl::StrFormat("\\u%04x", static_cast<uint32_t>(cp));
+        } else {
+          out.append(s, i, n);
         }
-        // C1 controls and bidirectional formatting characters escaped too:
-        // the output may meet a terminal, and a reader gets them exactly.
-        if (static_cast<unsigned char>(c) >= 0xC2 && i + 1 < s.size()) {
-          const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
-          char32_t cp = 0;
-          size_t n = 0;
-          if (b(0) < 0xE0) {
-            cp = ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
-            n = 2;
-          } else if (b(0) < 0xF0 && i + 2 < s.size()) {
-            cp = ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
-            n = 3;
-          }
-          if (n > 0 && IsUnsafeForTerminal(cp)) {
-            out += absl::StrFormat("\\u%04x", static_cast<uint32_t>(cp));
-            i += n - 1;
-            break;
-          }
-        }
-        out += c;
     }
+    i += n;
   }
   return out + "\"";
 }

@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+
+#include "base/utf8.h"
 
 namespace fieldsync {
 namespace {
@@ -18,20 +21,6 @@ size_t SequenceLength(unsigned char lead) {
   if (lead >= 0xE0 && lead <= 0xEF) return 3;
   if (lead >= 0xF0 && lead <= 0xF4) return 4;
   return 0;
-}
-
-// Decodes the sequence of `n` bytes at `p`; false if malformed (overlong,
-// surrogate, out of range, bad continuation).
-bool Decode(const unsigned char* p, size_t n, char32_t* out) {
-  char32_t c = n == 1 ? p[0] : n == 2 ? (p[0] & 0x1F) : n == 3 ? (p[0] & 0x0F) : (p[0] & 0x07);
-  for (size_t i = 1; i < n; ++i) {
-    if ((p[i] & 0xC0) != 0x80) return false;
-    c = (c << 6) | (p[i] & 0x3F);
-  }
-  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (c < kMin[n] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return false;
-  *out = c;
-  return true;
 }
 
 // Appends the safe form of `s` to `out`; returns how many bytes of `s` were
@@ -56,7 +45,7 @@ size_t Append(std::string_view s, bool keep_newlines, bool partial_ok, std::stri
       continue;
     }
     char32_t c = 0;
-    if (!Decode(p + i, n, &c)) {
+    if (DecodeUtf8(s, i, &c) != n) {
       out->append(kReplacement);
       ++i;
       continue;
@@ -75,6 +64,10 @@ struct Filtered {
   int fd;
   std::string carry;  // the start of a UTF-8 sequence cut by the last write
 };
+
+// The filters of stdout and stderr, once installed (null after a close).
+Filtered* filtered_out = nullptr;
+Filtered* filtered_err = nullptr;
 
 bool WriteAll(int fd, std::string_view s) {
   while (!s.empty()) {
@@ -104,18 +97,41 @@ int FilteredClose(void* cookie) {
   std::string out;
   Append(f->carry, true, false, &out);
   WriteAll(f->fd, out);
+  if (f == filtered_out) filtered_out = nullptr;
+  if (f == filtered_err) filtered_err = nullptr;
   delete f;
   return 0;
 }
 
 FILE* raw_stderr = nullptr;
 
-FILE* Wrap(int fd, int mode) {
+// At exit the C library flushes the streams but never closes them, so the
+// start of a sequence still waiting for its end would be lost: what was
+// written is shown, replaced.
+void FinishAtExit() {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  for (Filtered* f : {filtered_out, filtered_err}) {
+    if (f == nullptr || f->carry.empty()) continue;
+    std::string out;
+    Append(f->carry, true, false, &out);
+    f->carry.clear();
+    WriteAll(f->fd, out);
+  }
+}
+
+FILE* Wrap(int fd, int mode, Filtered** cookie) {
   cookie_io_functions_t io{};
   io.write = &FilteredWrite;
   io.close = &FilteredClose;
-  FILE* f = fopencookie(new Filtered{fd, {}}, "w", io);
-  if (f != nullptr) setvbuf(f, nullptr, mode, mode == _IONBF ? 0 : BUFSIZ);
+  auto* filtered = new Filtered{fd, {}};
+  FILE* f = fopencookie(filtered, "w", io);
+  if (f == nullptr) {
+    delete filtered;
+    return nullptr;
+  }
+  setvbuf(f, nullptr, mode, mode == _IONBF ? 0 : BUFSIZ);
+  *cookie = filtered;
   return f;
 }
 
@@ -143,10 +159,11 @@ void MakeOutputTerminalSafe() {
   const int err_copy = ::dup(STDERR_FILENO);
   raw_stderr = err_copy >= 0 ? fdopen(err_copy, "w") : nullptr;
   if (raw_stderr != nullptr) setvbuf(raw_stderr, nullptr, _IONBF, 0);
-  FILE* out = Wrap(STDOUT_FILENO, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF);
-  FILE* err = Wrap(STDERR_FILENO, _IONBF);
+  FILE* out = Wrap(STDOUT_FILENO, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, &filtered_out);
+  FILE* err = Wrap(STDERR_FILENO, _IONBF, &filtered_err);
   if (out != nullptr) stdout = out;
   if (err != nullptr) stderr = err;
+  std::atexit(&FinishAtExit);
 }
 
 FILE* RawStderr() { return raw_stderr != nullptr ? raw_stderr : stderr; }
