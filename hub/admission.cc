@@ -152,7 +152,8 @@ absl::StatusOr<std::vector<crypto::KeyRecord>> AdmitKeyRecords(
   return records;
 }
 
-absl::Status CheckBeforeMerge(HubWriteTxn& hub, const NodeInfo& node, const PushOrigin& origin,
+absl::Status CheckBeforeMerge(HubWriteTxn& hub, Scope& scope, const NodeInfo& node,
+                              const PushOrigin& origin,
                               const Commit& c, int64_t gc_horizon, bool crypto_checks) {
   if (gc_horizon > 0) {
     for (const RowChange& rc : c.changes) {
@@ -198,16 +199,17 @@ absl::Status CheckBeforeMerge(HubWriteTxn& hub, const NodeInfo& node, const Push
       }
     }
   }
-  FS_RETURN_IF_ERROR(hub.scope().CheckWritable(node.province, c));
+  FS_RETURN_IF_ERROR(scope.CheckWritable(node.province, c));
   return CheckReferralChanges(hub, node.province, c);
 }
 
-absl::Status RecordAfterMerge(HubWriteTxn& hub, const Commit& c, int64_t position) {
-  FS_RETURN_IF_ERROR(hub.scope().Record(c, position));
+absl::Status RecordAfterMerge(HubWriteTxn& hub, Scope& scope, const Commit& c,
+                              int64_t position) {
+  FS_RETURN_IF_ERROR(scope.Record(c, position));
   return RecordReferralStatus(hub, c);
 }
 
-absl::StatusOr<bool> StoreKeyRecords(HubWriteTxn& hub, const NodeInfo& node,
+absl::StatusOr<bool> StoreKeyRecords(HubWriteTxn& hub, Scope& scope, const NodeInfo& node,
                                      const std::vector<crypto::KeyRecord>& records,
                                      ClockSource& clock) {
   bool erased_any = false;
@@ -242,7 +244,7 @@ absl::StatusOr<bool> StoreKeyRecords(HubWriteTxn& hub, const NodeInfo& node,
                           hub.TableOf(r.keyring, RingTablesWithReferrals()));
       bool visible = false;
       if (table) {
-        FS_ASSIGN_OR_RETURN(visible, hub.scope().Visible(node.province, *table, r.keyring));
+        FS_ASSIGN_OR_RETURN(visible, scope.Visible(node.province, *table, r.keyring));
       }
       if (!visible) {
         return absl::PermissionDeniedError(absl::StrCat(

@@ -29,6 +29,7 @@
 #include "change/commit.h"
 #include "clock/clock_source.h"
 #include "crypto/key_record.h"
+#include "hub/scope.h"
 #include "hub/storage.h"
 #include "hub/store.h"
 #include "schema/schema.h"
@@ -50,18 +51,21 @@ absl::StatusOr<std::vector<Commit>> AdmitCommits(const NodeInfo& node, const Pus
 absl::StatusOr<std::vector<crypto::KeyRecord>> AdmitKeyRecords(
     const NodeInfo& node, const std::vector<std::string>& key_records);
 
+// `scope` is the push's (hub/scope.h), over `hub`.
 // Just before `c` is merged (inside the push's transaction).
 // `gc_horizon`: above 0 once tombstones were collected.
-absl::Status CheckBeforeMerge(HubWriteTxn& hub, const NodeInfo& node, const PushOrigin& origin,
+absl::Status CheckBeforeMerge(HubWriteTxn& hub, Scope& scope, const NodeInfo& node,
+                              const PushOrigin& origin,
                               const Commit& c, int64_t gc_horizon, bool crypto_checks);
 
 // Just after `c` was merged at log `position`.
-absl::Status RecordAfterMerge(HubWriteTxn& hub, const Commit& c, int64_t position);
+absl::Status RecordAfterMerge(HubWriteTxn& hub, Scope& scope, const Commit& c,
+                              int64_t position);
 
 // Once the commits are merged, in the same transaction: checks and stores
 // the push's key records (checked already by AdmitKeyRecords), applies
 // erasures. PERMISSION_DENIED refuses the push. True if a ring was erased.
-absl::StatusOr<bool> StoreKeyRecords(HubWriteTxn& hub, const NodeInfo& node,
+absl::StatusOr<bool> StoreKeyRecords(HubWriteTxn& hub, Scope& scope, const NodeInfo& node,
                                      const std::vector<crypto::KeyRecord>& records,
                                      ClockSource& clock);
 

@@ -8,6 +8,7 @@
 #include "crypto/key_record.h"
 #include "hub/admission.h"
 #include "hub/pull_plan.h"
+#include "hub/scope.h"
 #include "hub/tombstones.h"
 
 namespace fieldsync::hub {
@@ -157,16 +158,17 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
       }
     }
     FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
+    Scope scope(hub);
     ApplyHooks hooks;
     hooks.before = [&](const Commit& c) -> absl::Status {
-      return CheckBeforeMerge(hub, node, origin, c, gc.horizon, crypto_checks_);
+      return CheckBeforeMerge(hub, scope, node, origin, c, gc.horizon, crypto_checks_);
     };
     hooks.after = [&](const Commit& c, int64_t position) -> absl::Status {
-      return RecordAfterMerge(hub, c, position);
+      return RecordAfterMerge(hub, scope, c, position);
     };
     bool erased_any = false;
     hooks.at_end = [&]() -> absl::Status {
-      FS_ASSIGN_OR_RETURN(erased_any, StoreKeyRecords(hub, node, records, *clock_));
+      FS_ASSIGN_OR_RETURN(erased_any, StoreKeyRecords(hub, scope, node, records, *clock_));
       return absl::OkStatus();
     };
     FS_ASSIGN_OR_RETURN(ApplyResult r, hub.Merge(commits, hooks));

@@ -55,7 +55,7 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
   if (cursor < 0) {
     return absl::InvalidArgumentError(absl::StrCat("cursor ", cursor, " is negative"));
   }
-  Scope& scope = hub.scope();
+  Scope scope(hub);
   FS_ASSIGN_OR_RETURN(const int64_t head, hub.LogHead());
   FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
   const int64_t horizon = gc.horizon;
@@ -182,9 +182,10 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
   // lacks them grants again, or rotates for nothing).
   if (params.key_cursor > 0 && !fresh.empty()) {
     for (const auto& [table, row] : fresh) {
-      FS_ASSIGN_OR_RETURN(std::vector<std::string> earlier,
-                          hub.KeyRecordsOfRing(row, static_cast<int>(crypto::KeyRecordKind::kDataKey),
-                                               node.province, params.key_cursor));
+      FS_ASSIGN_OR_RETURN(
+          std::vector<std::string> earlier,
+          hub.KeyRecordsOfRing(row, static_cast<int>(crypto::KeyRecordKind::kDataKey),
+                               node.province, params.key_cursor));
       for (std::string& bytes : earlier) chunk.key_records.push_back(std::move(bytes));
     }
   }

@@ -9,7 +9,6 @@
 #include "base/tuning.h"
 #include "hub/audit.h"
 #include "hub/referral_check.h"
-#include "hub/scope.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -55,402 +54,38 @@ constexpr const char* kRegistry[] = {
 // (no version recorded); 2 adds hub_referral_status (issue 11).
 constexpr int64_t kHubSchemaVersion = 2;
 
-std::string Text(const Value& v) {
-  return v.kind() == Value::Kind::kText ? v.str() : std::string();
+// The scope tables (hub/scope.h).
+absl::Status CreateScopeTables(sqlite::Db& db) {
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS hub_row_scope(tbl TEXT NOT NULL, row BLOB NOT NULL, "
+      "owner TEXT NOT NULL DEFAULT '', case_id BLOB, restricted INTEGER NOT NULL DEFAULT 0, "
+      "deleted_pos INTEGER, deleted_at INTEGER, ever_public INTEGER NOT NULL DEFAULT 0, "
+      "PRIMARY KEY(tbl, row)) WITHOUT ROWID"));
+  // Rows that became visible to every province at `position` (a contact
+  // created restricted, made public later): installed whole at the next pull.
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS hub_public(tbl TEXT NOT NULL, row BLOB NOT NULL, position "
+      "INTEGER NOT NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID"));
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS hub_grants(case_id BLOB NOT NULL, province TEXT NOT NULL, "
+      "position INTEGER NOT NULL, PRIMARY KEY(case_id, province)) WITHOUT ROWID"));
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE INDEX IF NOT EXISTS hub_grants_by_province ON hub_grants(province, position)"));
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE INDEX IF NOT EXISTS hub_row_scope_by_case ON hub_row_scope(case_id)"));
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE INDEX IF NOT EXISTS hub_row_scope_by_owner ON hub_row_scope(tbl, owner)"));
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS hub_log_scope(province TEXT NOT NULL, position INTEGER NOT "
+      "NULL, PRIMARY KEY(province, position)) WITHOUT ROWID"));
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS hub_person_case(person BLOB NOT NULL, case_id BLOB NOT NULL, "
+      "PRIMARY KEY(person, case_id)) WITHOUT ROWID"));
+  // By case too: every pushed case checks its person link (without it each
+  // check scanned the table: the push of 30,000 cases went quadratic).
+  return db.Exec(
+      "CREATE INDEX IF NOT EXISTS hub_person_case_by_case ON hub_person_case(case_id)");
 }
-
-// "'a','b'": SQL literals of the names the engine passes (table names).
-std::string SqlList(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) {
-    std::string quoted;
-    for (char ch : n) {
-      quoted += ch;
-      if (ch == '\'') quoted += ch;
-    }
-    absl::StrAppend(&out, out.empty() ? "" : ", ", "'", quoted, "'");
-  }
-  return out;
-}
-
-std::string JsonList(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    absl::StrAppend(&out, i ? "," : "", JsonString(items[i]));
-  }
-  return out + "]";
-}
-
-// What a snapshot and the writer read alike, over one replica's connection.
-template <typename Base>
-class View : public Base {
- public:
-  explicit View(Replica& rep) : rep_(rep), db_(rep.db()), scope_(rep.db()) {}
-
-  const Schema& schema() const override { return rep_.schema(); }
-  Scope& scope() override { return scope_; }
-  absl::StatusOr<int64_t> LogHead() override { return rep_.LogHead(); }
-
-  absl::StatusOr<GcState> Gc() override {
-    GcState g;
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT key, value FROM hub_meta WHERE key IN "
-                                              "('gc_horizon', 'gc_epoch')"));
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      if (st->ColumnString(0) == "gc_horizon") g.horizon = st->ColumnInt(1);
-      if (st->ColumnString(0) == "gc_epoch") g.epoch = static_cast<uint64_t>(st->ColumnInt(1));
-    }
-    return g;
-  }
-
-  absl::StatusOr<std::vector<RegisteredDevice>> Registry() override {
-    return sqlite_storage::ReadRegistry(db_);
-  }
-
-  absl::StatusOr<std::optional<RowSnapshot>> ExportRow(const std::string& table,
-                                                       const RowId& row) override {
-    return rep_.ExportRow(table, row);
-  }
-
-  absl::StatusOr<std::optional<RowScopeEntry>> RowScope(const std::string& table,
-                                                        const RowId& row) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT owner, case_id, restricted FROM "
-                                              "hub_row_scope WHERE tbl = ?1 AND row = ?2"));
-    st->BindText(1, table);
-    st->BindBlob(2, row.view());
-    FS_ASSIGN_OR_RETURN(bool found, st->Step());
-    if (!found) return std::optional<RowScopeEntry>();
-    RowScopeEntry e;
-    e.owner = st->ColumnString(0);
-    if (!st->ColumnIsNull(1)) {
-      FS_ASSIGN_OR_RETURN(e.case_id, Id16::FromBytes(st->ColumnBlob(1), "scope case id"));
-    }
-    e.restricted = st->ColumnInt(2) != 0;
-    return std::optional<RowScopeEntry>(std::move(e));
-  }
-
-  absl::StatusOr<std::optional<std::string>> TableOf(
-      const RowId& row, const std::vector<std::string>& tables) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(absl::StrCat(
-                                     "SELECT tbl FROM hub_row_scope WHERE row = ?1 AND tbl IN (",
-                                     SqlList(tables), ")")));
-    st->BindBlob(1, row.view());
-    FS_ASSIGN_OR_RETURN(bool found, st->Step());
-    if (!found) return std::optional<std::string>();
-    return std::optional<std::string>(st->ColumnString(0));
-  }
-
-  absl::StatusOr<bool> IsPurged(const std::string& table, const RowId& row) override {
-    FS_ASSIGN_OR_RETURN(auto st,
-                        db_.Prepared("SELECT 1 FROM hub_purged WHERE tbl = ?1 AND row = ?2"));
-    st->BindText(1, table);
-    st->BindBlob(2, row.view());
-    return st->Step();
-  }
-
-  absl::StatusOr<std::vector<PurgedRow>> PurgedSince(uint64_t epoch,
-                                                     const std::string& province) override {
-    FS_ASSIGN_OR_RETURN(
-        auto st, db_.Prepared("SELECT tbl, row, position FROM hub_purged p WHERE epoch > ?1 AND "
-                              "(shared = 1 OR EXISTS (SELECT 1 FROM json_each(p.provinces) WHERE "
-                              "value = ?2)) ORDER BY tbl, row"));
-    st->BindInt(1, static_cast<int64_t>(epoch));
-    st->BindText(2, province);
-    std::vector<PurgedRow> out;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      PurgedRow p;
-      p.table = st->ColumnString(0);
-      FS_ASSIGN_OR_RETURN(p.row, Id16::FromBytes(st->ColumnBlob(1), "purged row"));
-      p.position = st->ColumnInt(2);
-      out.push_back(std::move(p));
-    }
-    return out;
-  }
-
-  absl::Status ForEachKeyRecordAfter(
-      int64_t seq, const std::function<absl::Status(const StoredKeyRecord&)>& visit) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT seq, kind, province, keyring, signer, "
-                                              "stored_at, id, bytes FROM hub_keys WHERE seq > ?1 "
-                                              "ORDER BY seq"));
-    st->BindInt(1, seq);
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      StoredKeyRecord k;
-      k.seq = st->ColumnInt(0);
-      k.kind = static_cast<int>(st->ColumnInt(1));
-      if (!st->ColumnIsNull(2)) k.province = st->ColumnString(2);
-      if (!st->ColumnIsNull(3)) {
-        absl::StatusOr<RowId> ring = Id16::FromBytes(st->ColumnBlob(3), "key ring");
-        if (ring.ok()) k.keyring = *ring;
-      }
-      absl::StatusOr<DeviceId> signer = Id16::FromBytes(st->ColumnBlob(4), "signer");
-      if (signer.ok()) k.signer = *signer;
-      k.stored_at_millis = st->ColumnInt(5);
-      k.id = st->ColumnString(6);
-      k.bytes = st->ColumnString(7);
-      FS_RETURN_IF_ERROR(visit(k));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::StatusOr<std::vector<std::string>> KeyRecordsOfRing(const RowId& ring, int kind,
-                                                           const std::string& province,
-                                                           int64_t seq) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT bytes FROM hub_keys WHERE keyring = ?1 AND "
-                                              "kind = ?2 AND province != ?3 AND seq <= ?4 ORDER "
-                                              "BY seq"));
-    st->BindBlob(1, ring.view());
-    st->BindInt(2, kind);
-    st->BindText(3, province);
-    st->BindInt(4, seq);
-    std::vector<std::string> out;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      out.push_back(st->ColumnString(0));
-    }
-    return out;
-  }
-
-  absl::StatusOr<std::vector<LogEntry>> LogEntriesUnder(const std::vector<std::string>& log_keys,
-                                                        int64_t after, int64_t upto,
-                                                        size_t limit) override {
-    FS_ASSIGN_OR_RETURN(
-        auto st,
-        db_.Prepared("SELECT l.pos, d.id, l.body, s.sig FROM (SELECT DISTINCT position AS "
-                     "p FROM hub_log_scope WHERE province IN (SELECT value FROM "
-                     "json_each(?1)) AND position > ?2 AND position <= ?3 ORDER BY "
-                     "position LIMIT ?4) c JOIN _fs_log l ON l.pos = c.p JOIN _fs_devices "
-                     "d ON d.idx = l.device LEFT JOIN _fs_signatures s ON s.pos = l.pos "
-                     "ORDER BY l.pos"));
-    st->BindText(1, JsonList(log_keys));
-    st->BindInt(2, after);
-    st->BindInt(3, upto);
-    st->BindInt(4, static_cast<int64_t>(limit));
-    std::vector<LogEntry> out;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      LogEntry e;
-      e.position = st->ColumnInt(0);
-      FS_ASSIGN_OR_RETURN(e.author, Id16::FromBytes(st->ColumnBlob(1), "author"));
-      e.body = st->ColumnString(2);
-      if (!st->ColumnIsNull(3)) e.signature = st->ColumnString(3);
-      out.push_back(std::move(e));
-    }
-    return out;
-  }
-
-  absl::StatusOr<std::optional<ReferralState>> Referral(const RowId& referral) override {
-    FS_ASSIGN_OR_RETURN(std::optional<Row> row, rep_.Get("referrals", referral));
-    if (!row) return std::optional<ReferralState>();
-    const TableDef* t = rep_.schema().FindTable("referrals");
-    auto value = [&](std::string_view column) -> std::string {
-      const int i = t->ColumnIndex(column);
-      return i < 0 ? std::string() : Text(row->values[static_cast<size_t>(i)]);
-    };
-    ReferralState s;
-    s.from_office = value("from_office");
-    s.to_office = value("to_office");
-    s.status = value("status");
-    if (const int i = t->ColumnIndex("status"); i >= 0 && row->versions[static_cast<size_t>(i)]) {
-      s.status_version = row->versions[static_cast<size_t>(i)]->version;
-    }
-    FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> conflicts,
-                        rep_.Conflicts(std::string("referrals"), referral));
-    for (const ConflictRecord& k : conflicts) {
-      if (k.column == "status") s.status_conflicts.emplace_back(k.version, Text(k.value));
-    }
-    return std::optional<ReferralState>(std::move(s));
-  }
-
-  absl::StatusOr<std::optional<std::string>> RecordedReferralStatus(
-      const RowId& referral, const Version& version) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT status FROM hub_referral_status WHERE "
-                                              "referral = ?1 AND hlc = ?2 AND device = ?3"));
-    st->BindBlob(1, referral.view());
-    st->BindInt(2, static_cast<int64_t>(version.hlc.packed()));
-    st->BindBlob(3, version.device.view());
-    FS_ASSIGN_OR_RETURN(bool found, st->Step());
-    if (!found) return std::optional<std::string>();
-    return std::optional<std::string>(st->ColumnString(0));
-  }
-
- protected:
-  Replica& rep_;
-  sqlite::Db& db_;
-  Scope scope_;
-};
-
-using ReadView = View<HubReadTxn>;
-
-class WriteView : public View<HubWriteTxn> {
- public:
-  using View::View;
-
-  absl::StatusOr<ApplyResult> Merge(const std::vector<Commit>& commits,
-                                    const ApplyHooks& hooks) override {
-    return rep_.Apply(commits, std::nullopt, &hooks);
-  }
-  absl::Status Atomically(const std::function<absl::Status()>& body) override {
-    return sqlite_storage::InTxn(db_, body);
-  }
-
-  absl::StatusOr<bool> NodeActive(const DeviceId& device) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT revoked_at FROM hub_nodes WHERE device = "
-                                              "?1"));
-    st->BindBlob(1, device.view());
-    FS_ASSIGN_OR_RETURN(bool found, st->Step());
-    return found && st->ColumnIsNull(0);
-  }
-  absl::StatusOr<bool> DeviceOf(const DeviceId& device, const std::string& province,
-                                bool active) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(
-                                     active ? "SELECT 1 FROM hub_nodes WHERE device = ?1 AND "
-                                              "province = ?2 AND revoked_at IS NULL"
-                                            : "SELECT 1 FROM hub_nodes WHERE device = ?1 AND "
-                                              "province = ?2"));
-    st->BindBlob(1, device.view());
-    st->BindText(2, province);
-    return st->Step();
-  }
-  absl::StatusOr<bool> ProvinceExists(const std::string& code) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT 1 FROM hub_provinces WHERE code = ?1"));
-    st->BindText(1, code);
-    return st->Step();
-  }
-  absl::StatusOr<std::vector<std::string>> ProvinceCodes() override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT code FROM hub_provinces"));
-    std::vector<std::string> out;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      out.push_back(st->ColumnString(0));
-    }
-    return out;
-  }
-  absl::StatusOr<OfficeRecords> OfficeRecordsOf(const std::string& province) override {
-    return sqlite_storage::ReadOfficeRecords(db_, province);
-  }
-  absl::StatusOr<uint64_t> AcknowledgedSeq(const DeviceId& device) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT max_seq FROM _fs_devices WHERE id = ?1"));
-    st->BindBlob(1, device.view());
-    FS_ASSIGN_OR_RETURN(bool found, st->Step());
-    return found ? static_cast<uint64_t>(st->ColumnInt(0)) : uint64_t{0};
-  }
-
-  absl::StatusOr<bool> RingErased(const RowId& ring) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT 1 FROM hub_erased WHERE keyring = ?1"));
-    st->BindBlob(1, ring.view());
-    return st->Step();
-  }
-  absl::Status EraseRing(const RowId& ring, const std::vector<int>& kinds, int64_t at_millis,
-                         const DeviceId& by) override {
-    std::string list;
-    for (int k : kinds) absl::StrAppend(&list, list.empty() ? "" : ", ", k);
-    FS_ASSIGN_OR_RETURN(auto del, db_.Prepared(absl::StrCat(
-                                      "DELETE FROM hub_keys WHERE keyring = ?1 AND kind IN (",
-                                      list, ")")));
-    del->BindBlob(1, ring.view());
-    FS_RETURN_IF_ERROR(del->Run());
-    FS_ASSIGN_OR_RETURN(auto ins, db_.Prepared("INSERT INTO hub_erased(keyring, erased_at, "
-                                               "by_device) VALUES (?1, ?2, ?3)"));
-    ins->BindBlob(1, ring.view());
-    ins->BindInt(2, at_millis);
-    ins->BindBlob(3, by.view());
-    return ins->Run();
-  }
-  absl::StatusOr<bool> StoreKeyRecord(const StoredKeyRecord& r) override {
-    FS_ASSIGN_OR_RETURN(auto ins, db_.Prepared("INSERT OR IGNORE INTO hub_keys(id, kind, "
-                                               "province, keyring, signer, stored_at, bytes) "
-                                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
-    ins->BindBlob(1, r.id);
-    ins->BindInt(2, r.kind);
-    if (!r.province.empty()) ins->BindText(3, r.province);
-    if (r.keyring) ins->BindBlob(4, r.keyring->view());
-    ins->BindBlob(5, r.signer.view());
-    ins->BindInt(6, r.stored_at_millis);
-    ins->BindBlob(7, r.bytes);
-    FS_RETURN_IF_ERROR(ins->Run());
-    return db_.Changes() > 0;
-  }
-  absl::Status RecordReferralStatus(const RowId& referral, const Version& version,
-                                    const std::string& status) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("INSERT OR IGNORE INTO hub_referral_status("
-                                              "referral, hlc, device, status) VALUES "
-                                              "(?1, ?2, ?3, ?4)"));
-    st->BindBlob(1, referral.view());
-    st->BindInt(2, static_cast<int64_t>(version.hlc.packed()));
-    st->BindBlob(3, version.device.view());
-    st->BindText(4, status);
-    return st->Run();
-  }
-
-  absl::Status AppendAudit(int64_t at_millis, const std::string& actor,
-                           const std::string& action, const std::string& detail) override {
-    return AppendHubAudit(db_, at_millis, actor, action, detail);
-  }
-
-  absl::StatusOr<std::vector<Tombstone>> TombstonesDeletedBy(int64_t at_millis) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT tbl, row, deleted_pos FROM hub_row_scope "
-                                              "WHERE deleted_pos IS NOT NULL AND deleted_at <= "
-                                              "?1 ORDER BY deleted_pos"));
-    st->BindInt(1, at_millis);
-    std::vector<Tombstone> out;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      Tombstone t;
-      t.table = st->ColumnString(0);
-      FS_ASSIGN_OR_RETURN(t.row, Id16::FromBytes(st->ColumnBlob(1), "row"));
-      t.deleted_pos = st->ColumnInt(2);
-      out.push_back(std::move(t));
-    }
-    return out;
-  }
-  absl::StatusOr<bool> DropTombstone(const std::string& table, const RowId& row) override {
-    FS_ASSIGN_OR_RETURN(auto del, db_.Prepared(absl::StrCat("DELETE FROM \"", AV(table),
-                                                            "\" WHERE id = ?1 AND _live = 0")));
-    del->BindBlob(1, row.view());
-    FS_RETURN_IF_ERROR(del->Run());
-    return db_.Changes() > 0;
-  }
-  absl::Status RecordPurged(const Tombstone& t, uint64_t epoch, bool shared,
-                            const std::vector<std::string>& provinces) override {
-    FS_ASSIGN_OR_RETURN(auto rec, db_.Prepared("INSERT OR REPLACE INTO hub_purged(tbl, row, "
-                                               "position, epoch, shared, provinces) VALUES "
-                                               "(?1, ?2, ?3, ?4, ?5, ?6)"));
-    rec->BindText(1, t.table);
-    rec->BindBlob(2, t.row.view());
-    rec->BindInt(3, t.deleted_pos);
-    rec->BindInt(4, static_cast<int64_t>(epoch));
-    rec->BindInt(5, shared ? 1 : 0);
-    rec->BindText(6, JsonList(provinces));
-    FS_RETURN_IF_ERROR(rec->Run());
-    for (const char* sql : {"DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2",
-                            "DELETE FROM hub_row_scope WHERE tbl = ?1 AND row = ?2"}) {
-      FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(sql));
-      st->BindText(1, t.table);
-      st->BindBlob(2, t.row.view());
-      FS_RETURN_IF_ERROR(st->Run());
-    }
-    return absl::OkStatus();
-  }
-  absl::Status AdvanceGc(int64_t horizon) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("INSERT INTO hub_meta(key, value) VALUES "
-                                              "('gc_horizon', ?1) ON CONFLICT(key) DO UPDATE "
-                                              "SET value = excluded.value"));
-    st->BindInt(1, horizon);
-    FS_RETURN_IF_ERROR(st->Run());
-    return db_.Exec("INSERT INTO hub_meta(key, value) VALUES ('gc_epoch', 1) ON "
-                    "CONFLICT(key) DO UPDATE SET value = value + 1");
-  }
-  void Scrub() override { db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError(); }
-};
 
 }  // namespace
 
@@ -571,7 +206,7 @@ absl::Status SqliteHubStorage::Init() {
           "ALTER TABLE hub_nodes ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0"));
     }
   }
-    FS_RETURN_IF_ERROR(Scope::CreateTables(writer_->db()));
+    FS_RETURN_IF_ERROR(CreateScopeTables(writer_->db()));
     if (version < 2) {
       // Version 2 (issue 11): the status versions of the referrals held,
       // so that the next answer to one is judged against its base.
@@ -634,15 +269,15 @@ absl::StatusOr<int64_t> SqliteHubStorage::LogHead() {
 
 absl::Status SqliteHubStorage::Write(const std::function<absl::Status(HubWriteTxn&)>& body) {
   absl::MutexLock l(&write_mu_);
-  WriteView view(*writer_);
-  return body(view);
+  std::unique_ptr<HubWriteTxn> view = sqlite_storage::WriterView(*writer_);
+  return body(*view);
 }
 
 absl::Status SqliteHubStorage::Read(const std::function<absl::Status(HubReadTxn&)>& body) {
   FS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> reader, TakeReader());
   absl::Status s = reader->ReadTransaction([&]() -> absl::Status {
-    ReadView view(*reader);
-    return body(view);
+    std::unique_ptr<HubReadTxn> view = sqlite_storage::SnapshotView(*reader);
+    return body(*view);
   });
   // A stream cut short (the node went away) does not give its connection back.
   if (s.code() != absl::StatusCode::kCancelled) ReturnReader(std::move(reader));

@@ -6,7 +6,7 @@
 // One writer connection serves Write() under a mutex; Read() takes a
 // connection of a pool, each snapshot one read transaction, so many nodes
 // pull at once while one pushes; the registry has a connection of its own.
-// The registry's code is in sqlite_registry.cc.
+// The registry's code is in sqlite_registry.cc, the views' in sqlite_views.cc.
 #ifndef FIELDSYNC_HUB_SQLITE_STORAGE_H_
 #define FIELDSYNC_HUB_SQLITE_STORAGE_H_
 
@@ -90,6 +90,10 @@ namespace sqlite_storage {
 absl::StatusOr<std::vector<RegisteredDevice>> ReadRegistry(sqlite::Db& db);
 // An office's membership records and revoked devices.
 absl::StatusOr<OfficeRecords> ReadOfficeRecords(sqlite::Db& db, const std::string& province);
+// The views over one replica's connection (sqlite_views.cc): a snapshot's
+// (inside the caller's read transaction) and the writer's.
+std::unique_ptr<HubReadTxn> SnapshotView(Replica& reader);
+std::unique_ptr<HubWriteTxn> WriterView(Replica& writer);
 // BEGIN IMMEDIATE, `body`, COMMIT; ROLLBACK on an error of `body`.
 absl::Status InTxn(sqlite::Db& db, const std::function<absl::Status()>& body);
 }  // namespace sqlite_storage

@@ -32,8 +32,6 @@
 
 namespace fieldsync::hub {
 
-class Scope;
-
 // A key record as stored (docs/CRYPTO.md): relayed, never opened.
 struct StoredKeyRecord {
   int64_t seq = 0;           // storage order; never reused
@@ -59,6 +57,14 @@ struct RowScopeEntry {
   std::string owner;          // "" if none recorded
   std::optional<RowId> case_id;
   bool restricted = false;    // as last written (ever_public aside)
+  bool ever_public = false;   // a contact that was public once
+};
+
+// A row of the scope tables with its entry.
+struct ScopedRow {
+  std::string table;
+  RowId row;
+  RowScopeEntry entry;
 };
 
 // A referral row as merged, for the referral rules (hub/referral_check.h).
@@ -103,8 +109,6 @@ class HubReadTxn {
   virtual ~HubReadTxn() = default;
 
   virtual const Schema& schema() const = 0;
-  // The scope tables (hub/scope.h), read and written through this view.
-  virtual Scope& scope() = 0;
 
   virtual absl::StatusOr<int64_t> LogHead() = 0;
   virtual absl::StatusOr<GcState> Gc() = 0;
@@ -141,6 +145,42 @@ class HubReadTxn {
   // `log_keys` (hub/scope.h, hub_log_scope), in position order.
   virtual absl::StatusOr<std::vector<LogEntry>> LogEntriesUnder(
       const std::vector<std::string>& log_keys, int64_t after, int64_t upto, size_t limit) = 0;
+
+  // The merged values of `columns` of a row (NULL for an absent value);
+  // nullopt if the hub holds no such row.
+  virtual absl::StatusOr<std::optional<std::vector<Value>>> CurrentValues(
+      const std::string& table, const RowId& row, const std::vector<std::string>& columns) = 0;
+
+  // The scope tables' data (hub/scope.h holds their rules).
+  // Whether `province` was granted sight of case `case_id`.
+  virtual absl::StatusOr<bool> CaseGranted(const RowId& case_id, const std::string& province) = 0;
+  // Every case granted to `province`; those granted at positions in
+  // (after, upto], by position.
+  virtual absl::StatusOr<std::vector<RowId>> CasesGrantedTo(const std::string& province) = 0;
+  virtual absl::StatusOr<std::vector<RowId>> GrantsBetween(const std::string& province,
+                                                           int64_t after, int64_t upto) = 0;
+  // The distinct owners of the cases granted to `province`.
+  virtual absl::StatusOr<std::vector<std::string>> GrantedCaseOwners(
+      const std::string& province) = 0;
+  // The person-case links: the cases naming a person; the first person
+  // linked to a case; every person linked to a case with the person's
+  // owner (nullopt if it has no scope entry); every link (person, case).
+  virtual absl::StatusOr<std::vector<RowId>> CasesNaming(const RowId& person) = 0;
+  virtual absl::StatusOr<std::optional<RowId>> PersonOfCase(const RowId& case_id) = 0;
+  virtual absl::StatusOr<std::vector<std::pair<RowId, std::optional<std::string>>>>
+  PersonsOfCase(const RowId& case_id) = 0;
+  virtual absl::StatusOr<std::vector<std::pair<RowId, RowId>>> PersonLinks() = 0;
+  // Scope entries: of every row of `table`, in row order; the rows of
+  // `table` owned by `owner`, in row order; the rows whose case is
+  // `case_id`, by table and row; rows made public at positions in
+  // (after, upto] that have an entry, by position.
+  virtual absl::StatusOr<std::vector<ScopedRow>> ScopeRows(const std::string& table) = 0;
+  virtual absl::StatusOr<std::vector<RowId>> ScopeRowsOwnedBy(const std::string& table,
+                                                              const std::string& owner) = 0;
+  virtual absl::StatusOr<std::vector<std::pair<std::string, RowId>>> RowsOfCase(
+      const RowId& case_id) = 0;
+  virtual absl::StatusOr<std::vector<ScopedRow>> MadePublicBetween(int64_t after,
+                                                                   int64_t upto) = 0;
 
   // Referrals (hub/referral_check.h): the merged row; nullopt if none.
   virtual absl::StatusOr<std::optional<ReferralState>> Referral(const RowId& referral) = 0;
@@ -180,6 +220,29 @@ class HubWriteTxn : public HubReadTxn {
                                  int64_t at_millis, const DeviceId& by) = 0;
   // Stores the record unless one of its id is held; true if stored.
   virtual absl::StatusOr<bool> StoreKeyRecord(const StoredKeyRecord& record) = 0;
+  // Scope tables (hub/scope.h).
+  // Grants `province` sight of `case_id` from `position` (kept if it had).
+  virtual absl::Status AddGrant(const RowId& case_id, const std::string& province,
+                                int64_t position) = 0;
+  // The log entry at `position` is read by the pulls of `keys`.
+  virtual absl::Status AddLogScope(const std::set<std::string>& keys, int64_t position) = 0;
+  virtual absl::Status LinkPerson(const RowId& person, const RowId& case_id) = 0;
+  // Creates or updates a row's entry: an empty `owner`, an absent
+  // `case_id` or `restricted` keep what the entry had.
+  virtual absl::Status UpsertRowScope(const std::string& table, const RowId& row,
+                                      const std::string& owner,
+                                      const std::optional<RowId>& case_id,
+                                      std::optional<bool> restricted) = 0;
+  // Marks the row public for good; true if it was not already.
+  virtual absl::StatusOr<bool> MarkEverPublic(const std::string& table, const RowId& row) = 0;
+  // The row became visible to every province at `position` (kept once).
+  virtual absl::Status AddPublic(const std::string& table, const RowId& row,
+                                 int64_t position) = 0;
+  // Where and when the row was deleted (the first time, kept), or that it
+  // is not deleted (`deleted` false clears both).
+  virtual absl::Status SetDeleted(const std::string& table, const RowId& row, bool deleted,
+                                  int64_t position, int64_t at_millis) = 0;
+
   // Referrals: the status a version wrote (kept once).
   virtual absl::Status RecordReferralStatus(const RowId& referral, const Version& version,
                                             const std::string& status) = 0;

@@ -17,7 +17,7 @@ absl::StatusOr<GcReport> CollectTombstonesIn(HubWriteTxn& hub, const std::vector
   GcReport report;
   std::set<std::string> waiting;
   FS_RETURN_IF_ERROR(hub.Atomically([&]() -> absl::Status {
-    Scope& scope = hub.scope();
+    Scope scope(hub);
     FS_ASSIGN_OR_RETURN(const int64_t head, hub.LogHead());
     FS_ASSIGN_OR_RETURN(const std::vector<Tombstone> candidates,
                         hub.TombstonesDeletedBy(now - min_age_millis));
