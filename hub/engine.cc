@@ -65,10 +65,9 @@ absl::StatusOr<std::vector<NodeInfo>> HubEngine::Nodes() {
 }
 
 absl::Status HubEngine::RevokeNode(const DeviceId& device, const std::string& actor) {
-  absl::Status s = storage_->RevokeNode(device, actor);
-  // A revocation can change an office's root here (hub/office_removals.h).
-  ForgetRemovals("");
-  return s;
+  // A revocation can change an office's root here (hub/office_removals.h):
+  // the removals are computed again, before any push is judged.
+  return storage_->RevokeNode(device, actor, [&] { ForgetRemovals(""); });
 }
 
 absl::StatusOr<NodeInfo> HubEngine::Authenticate(const DeviceId& device,

@@ -155,7 +155,8 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStorage::Nodes() {
   return out;
 }
 
-absl::Status SqliteHubStorage::RevokeNode(const DeviceId& device, const std::string& actor) {
+absl::Status SqliteHubStorage::RevokeNode(const DeviceId& device, const std::string& actor,
+                                         const std::function<void()>& then) {
   // Under the writer's lock: no push of the device can be half-way through
   // storing while its revocation position is taken (Push re-checks).
   absl::MutexLock w(&write_mu_);
@@ -199,6 +200,7 @@ absl::Status SqliteHubStorage::RevokeNode(const DeviceId& device, const std::str
                                        "\" of province ", province,
                                        " revoked at log position ", position));
   });
+  then();
   return s;
 }
 

@@ -42,7 +42,8 @@ class SqliteHubStorage : public HubStorage {
                                               int64_t valid_for_millis,
                                               const std::string& actor) override;
   absl::StatusOr<std::vector<NodeInfo>> Nodes() override;
-  absl::Status RevokeNode(const DeviceId& device, const std::string& actor) override;
+  absl::Status RevokeNode(const DeviceId& device, const std::string& actor,
+                          const std::function<void()>& then) override;
   absl::StatusOr<HubAuditTrail> AuditTrail() override;
   absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
                                    const std::string& name, const crypto::DevicePublic& keys,

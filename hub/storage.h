@@ -284,7 +284,11 @@ class HubStorage {
                                                       const std::string& actor) = 0;
   // Without removed_by_office_at_millis (the engine's to fill).
   virtual absl::StatusOr<std::vector<NodeInfo>> Nodes() = 0;
-  virtual absl::Status RevokeNode(const DeviceId& device, const std::string& actor) = 0;
+  // `then` runs once the revocation is stored (or refused), before any
+  // Write() may begin: the engine drops what it derived from the registry,
+  // so that no push is judged on what it knew before.
+  virtual absl::Status RevokeNode(const DeviceId& device, const std::string& actor,
+                                  const std::function<void()>& then) = 0;
   virtual absl::StatusOr<HubAuditTrail> AuditTrail() = 0;
   virtual absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
                                            const std::string& name,
