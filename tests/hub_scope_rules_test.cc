@@ -284,7 +284,9 @@ class ScopeRulesTest : public ::testing::Test {
   absl::Status Push(const std::string& province, const Commit& c, int64_t position) {
     if (absl::Status s = scope_.CheckWritable(province, c); !s.ok()) return s;
     for (const RowChange& rc : c.changes) {
-      for (const FieldWrite& f : rc.fields) data_.rows[{rc.table, rc.row}][f.column] = f.value;
+      auto [row, created] = data_.rows.try_emplace({rc.table, rc.row});
+      if (created) row->second[std::string(kLiveColumn)] = Value::Int(1);  // a row is live
+      for (const FieldWrite& f : rc.fields) row->second[f.column] = f.value;
     }
     return scope_.Record(c, position);
   }
