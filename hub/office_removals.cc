@@ -6,42 +6,23 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
-#include "base/status_macros.h"
 #include "crypto/key_record.h"
 #include "crypto/membership.h"
 
 namespace fieldsync::hub {
 
-absl::StatusOr<OfficeRemovals> ComputeOfficeRemovals(sqlite::Db& db, const std::string& province) {
+OfficeRemovals ComputeOfficeRemovals(const OfficeRecords& office) {
   OfficeRemovals out;
   // The office's membership records in the order the hub stored them.
   std::vector<crypto::KeyRecord> records;
   std::map<std::string, int64_t> stored_at;  // by record id
-  {
-    FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT bytes, stored_at FROM hub_keys WHERE kind = "
-                                             "6 AND province = ?1 ORDER BY seq"));
-    st->BindText(1, province);
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      absl::StatusOr<crypto::KeyRecord> k = crypto::ParseKeyRecord(st->ColumnBlob(0));
-      if (!k.ok()) continue;  // checked when pushed; a disk edit counts for nothing
-      stored_at[k->Id()] = st->ColumnInt(1);
-      records.push_back(*std::move(k));
-    }
+  for (const auto& [bytes, at] : office.membership) {
+    absl::StatusOr<crypto::KeyRecord> k = crypto::ParseKeyRecord(bytes);
+    if (!k.ok()) continue;  // checked when pushed; a disk edit counts for nothing
+    stored_at[k->Id()] = at;
+    records.push_back(*std::move(k));
   }
-  std::set<DeviceId> revoked;
-  {
-    FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT device FROM hub_nodes WHERE province = ?1 "
-                                             "AND revoked_at IS NOT NULL"));
-    st->BindText(1, province);
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      FS_ASSIGN_OR_RETURN(DeviceId d, Id16::FromBytes(st->ColumnBlob(0), "node device"));
-      revoked.insert(d);
-    }
-  }
+  const std::set<DeviceId>& revoked = office.revoked;
   // The root: the first first-device record stored whose chain still has
   // a member (neither removed nor revoked): an office whose first laptop
   // was lost and revoked keeps its chain, whatever laptop starts an office

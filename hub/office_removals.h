@@ -26,9 +26,8 @@
 #include <optional>
 #include <string>
 
-#include "absl/status/statusor.h"
 #include "change/id.h"
-#include "store/sqlite.h"
+#include "hub/storage.h"
 
 namespace fieldsync::hub {
 
@@ -42,9 +41,10 @@ struct OfficeRemovals {
   std::map<DeviceId, OfficeRemoval> removed;
 };
 
-// The removals of `province` from hub_keys and hub_nodes, read through `db`
-// (the caller serialises its use of the connection).
-absl::StatusOr<OfficeRemovals> ComputeOfficeRemovals(sqlite::Db& db, const std::string& province);
+// The removals of an office from the membership records the hub stored and
+// the devices it revoked (storage, hub/storage.h). A record that does not
+// parse counts for nothing (it was checked when pushed: a disk edit).
+OfficeRemovals ComputeOfficeRemovals(const OfficeRecords& office);
 
 // "device X was removed from office P by its office on DATE; enrol the
 // laptop anew": what a removed device is told.

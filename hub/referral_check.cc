@@ -7,7 +7,6 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "change/referral_rules.h"
-#include "store/sqlite.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -30,71 +29,39 @@ absl::Status Denied(const Commit& c, const RowChange& rc, std::string_view why) 
 }
 
 // The office that owns case `case_id` as the hub recorded it; "" if unknown.
-absl::StatusOr<std::string> CaseOwner(Replica& hub, std::string_view case_id) {
-  FS_ASSIGN_OR_RETURN(auto st, hub.db().Prepared("SELECT owner FROM hub_row_scope WHERE tbl = "
-                                                 "'cases' AND row = ?1"));
-  st->BindBlob(1, case_id);
-  FS_ASSIGN_OR_RETURN(bool found, st->Step());
-  return found ? st->ColumnString(0) : std::string();
+absl::StatusOr<std::string> CaseOwner(HubReadTxn& hub, std::string_view case_id) {
+  absl::StatusOr<RowId> id = Id16::FromBytes(case_id, "case id");
+  if (!id.ok()) return std::string();  // no such case
+  FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> e, hub.RowScope("cases", *id));
+  return e ? e->owner : std::string();
 }
 
-class Current {
- public:
-  Current(Replica& hub, const Row& row) : hub_(hub), row_(row) {
-    t_ = hub.schema().FindTable("referrals");
+// The status the version `base` wrote: from the hub's record of status
+// versions, the current value, or a conflict; nullopt if unknown.
+absl::StatusOr<std::optional<std::string>> StatusAt(HubReadTxn& hub, const RowId& referral,
+                                                    const ReferralState& cur,
+                                                    const Version& base) {
+  FS_ASSIGN_OR_RETURN(std::optional<std::string> recorded,
+                      hub.RecordedReferralStatus(referral, base));
+  if (recorded) return recorded;
+  if (cur.status_version && *cur.status_version == base) {
+    return std::optional<std::string>(cur.status);
   }
-  const Value& value(std::string_view column) const {
-    static const Value kNull;
-    const int i = t_->ColumnIndex(column);
-    return i < 0 ? kNull : row_.values[static_cast<size_t>(i)];
+  for (const auto& [version, status] : cur.status_conflicts) {
+    if (version == base) return std::optional<std::string>(status);
   }
-  const std::optional<FieldVersion>& version(std::string_view column) const {
-    static const std::optional<FieldVersion> kNone;
-    const int i = t_->ColumnIndex(column);
-    return i < 0 ? kNone : row_.versions[static_cast<size_t>(i)];
-  }
+  return std::optional<std::string>();
+}
 
-  // The status the version `base` wrote: from the hub's record of status
-  // versions, the current value, or a conflict; nullopt if unknown.
-  absl::StatusOr<std::optional<std::string>> StatusAt(const Version& base) {
-    FS_ASSIGN_OR_RETURN(auto st, hub_.db().Prepared("SELECT status FROM hub_referral_status "
-                                                    "WHERE referral = ?1 AND hlc = ?2 AND "
-                                                    "device = ?3"));
-    st->BindBlob(1, row_.id.view());
-    st->BindInt(2, static_cast<int64_t>(base.hlc.packed()));
-    st->BindBlob(3, base.device.view());
-    FS_ASSIGN_OR_RETURN(bool found, st->Step());
-    if (found) return std::optional<std::string>(st->ColumnString(0));
-    const auto& v = version("status");
-    if (v && v->version == base) return std::optional<std::string>(TextOf(value("status")));
-    FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> conflicts,
-                        hub_.Conflicts(std::string("referrals"), row_.id));
-    for (const ConflictRecord& k : conflicts) {
-      if (k.column == "status" && k.version == base) {
-        return std::optional<std::string>(TextOf(k.value));
-      }
-    }
-    return std::optional<std::string>();
-  }
-  absl::StatusOr<std::vector<std::string>> ConcurrentStatuses() {
-    std::vector<std::string> out = {TextOf(value("status"))};
-    FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> conflicts,
-                        hub_.Conflicts(std::string("referrals"), row_.id));
-    for (const ConflictRecord& k : conflicts) {
-      if (k.column == "status") out.push_back(TextOf(k.value));
-    }
-    return out;
-  }
+std::vector<std::string> ConcurrentStatuses(const ReferralState& cur) {
+  std::vector<std::string> out = {cur.status};
+  for (const auto& [version, status] : cur.status_conflicts) out.push_back(status);
+  return out;
+}
 
- private:
-  Replica& hub_;
-  const Row& row_;
-  const TableDef* t_;
-};
-
-absl::Status CheckOne(Replica& hub, const std::string& province, const Commit& c,
+absl::Status CheckOne(HubReadTxn& hub, const std::string& province, const Commit& c,
                       const RowChange& rc) {
-  FS_ASSIGN_OR_RETURN(std::optional<Row> row, hub.Get("referrals", rc.row));
+  FS_ASSIGN_OR_RETURN(std::optional<ReferralState> row, hub.Referral(rc.row));
   const FieldWrite* live = WriteOf(rc, kLiveColumn);
   const bool deleting = live != nullptr && live->value.kind() == Value::Kind::kInt &&
                         live->value.int_value() == 0;
@@ -129,9 +96,9 @@ absl::Status CheckOne(Replica& hub, const std::string& province, const Commit& c
     }
     return absl::OkStatus();
   }
-  Current cur(hub, *row);
-  const std::string from_office = TextOf(cur.value("from_office"));
-  const std::string to_office = TextOf(cur.value("to_office"));
+  const ReferralState& cur = *row;
+  const std::string& from_office = cur.from_office;
+  const std::string& to_office = cur.to_office;
   if (deleting) {
     if (province != from_office) {
       return Denied(c, rc, absl::StrCat("may be deleted only by office ", from_office,
@@ -150,14 +117,14 @@ absl::Status CheckOne(Replica& hub, const std::string& province, const Commit& c
   const std::string next = TextOf(status->value);
   if (!status->resolves.empty()) {
     // A resolution chooses among the values written concurrently.
-    FS_ASSIGN_OR_RETURN(std::vector<std::string> among, cur.ConcurrentStatuses());
+    const std::vector<std::string> among = ConcurrentStatuses(cur);
     absl::Status ok = referral::CheckResolution(among, next, province, from_office, to_office);
     if (!ok.ok()) return Denied(c, rc, std::string(ok.message()));
     return absl::OkStatus();
   }
   std::optional<std::string> base_status;
   if (status->base) {
-    FS_ASSIGN_OR_RETURN(base_status, cur.StatusAt(*status->base));
+    FS_ASSIGN_OR_RETURN(base_status, StatusAt(hub, rc.row, cur, *status->base));
     if (!base_status) {
       return Denied(c, rc, "changes its status from a version the hub does not hold; sync, "
                            "then answer again");
@@ -171,7 +138,7 @@ absl::Status CheckOne(Replica& hub, const std::string& province, const Commit& c
 
 }  // namespace
 
-absl::Status CheckReferralChanges(Replica& hub, const std::string& province, const Commit& c) {
+absl::Status CheckReferralChanges(HubReadTxn& hub, const std::string& province, const Commit& c) {
   for (const RowChange& rc : c.changes) {
     if (rc.table != "referrals") continue;
     FS_RETURN_IF_ERROR(CheckOne(hub, province, c, rc));
@@ -179,19 +146,13 @@ absl::Status CheckReferralChanges(Replica& hub, const std::string& province, con
   return absl::OkStatus();
 }
 
-absl::Status RecordReferralStatus(Replica& hub, const Commit& c) {
+absl::Status RecordReferralStatus(HubWriteTxn& hub, const Commit& c) {
   for (const RowChange& rc : c.changes) {
     if (rc.table != "referrals") continue;
     const FieldWrite* status = WriteOf(rc, "status");
     if (status == nullptr || status->value.kind() != Value::Kind::kText) continue;
-    FS_ASSIGN_OR_RETURN(auto st, hub.db().Prepared("INSERT OR IGNORE INTO hub_referral_status("
-                                                   "referral, hlc, device, status) VALUES "
-                                                   "(?1, ?2, ?3, ?4)"));
-    st->BindBlob(1, rc.row.view());
-    st->BindInt(2, static_cast<int64_t>(c.hlc.packed()));
-    st->BindBlob(3, c.author.view());
-    st->BindText(4, status->value.str());
-    FS_RETURN_IF_ERROR(st->Run());
+    FS_RETURN_IF_ERROR(
+        hub.RecordReferralStatus(rc.row, Version{c.hlc, c.author}, status->value.str()));
   }
   return absl::OkStatus();
 }

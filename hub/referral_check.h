@@ -1,8 +1,9 @@
 // The hub refuses a referral change that breaks the rules of
-// sync-core/change/referral_rules.h, judged against its replica before the
-// commit is applied, so that nothing of the push is stored; and it keeps the
-// status versions it stored (hub_referral_status), to judge a later write
-// against the version it was based on, even one replaced since.
+// sync-core/change/referral_rules.h, judged against what it holds (through
+// the storage's view, hub/storage.h) before the commit is merged, so that
+// nothing of the push is stored; and it keeps the status versions it stored
+// (hub_referral_status), to judge a later write against the version it was
+// based on, even one replaced since.
 #ifndef FIELDSYNC_HUB_REFERRAL_CHECK_H_
 #define FIELDSYNC_HUB_REFERRAL_CHECK_H_
 
@@ -10,7 +11,7 @@
 
 #include "absl/status/status.h"
 #include "change/commit.h"
-#include "store/replica.h"
+#include "hub/storage.h"
 
 namespace fieldsync::hub {
 
@@ -21,10 +22,10 @@ inline constexpr char kReferralStatusTableSql[] =
 
 // PERMISSION_DENIED naming the commit and the rule if a referral change of
 // `c`, pushed by a device of `province`, breaks the rules.
-absl::Status CheckReferralChanges(Replica& hub, const std::string& province, const Commit& c);
+absl::Status CheckReferralChanges(HubReadTxn& hub, const std::string& province, const Commit& c);
 
 // Records the status versions `c` wrote (after it was applied).
-absl::Status RecordReferralStatus(Replica& hub, const Commit& c);
+absl::Status RecordReferralStatus(HubWriteTxn& hub, const Commit& c);
 
 }  // namespace fieldsync::hub
 

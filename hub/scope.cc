@@ -1,5 +1,6 @@
 #include "hub/scope.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,16 @@ std::string TextOf(const Value* v) {
   return v != nullptr && v->kind() == Value::Kind::kText ? v->str() : std::string();
 }
 
+// A merged value as SQLite would give it as text.
+std::string Str(const Value& v) {
+  if (v.kind() == Value::Kind::kText || v.kind() == Value::Kind::kBytes) return v.str();
+  if (v.kind() == Value::Kind::kInt) return std::to_string(v.int_value());
+  return std::string();
+}
+
+// A merged value as an integer (NULL and text: 0).
+int64_t Int(const Value& v) { return v.kind() == Value::Kind::kInt ? v.int_value() : 0; }
+
 absl::StatusOr<RowId> IdOf(const Value* v) {
   if (v == nullptr || v->kind() != Value::Kind::kBytes) return RowId();
   return Id16::FromBytes(v->str(), "case id");
@@ -39,62 +50,19 @@ absl::Status Denied(const Commit& c, const RowChange& rc, std::string_view why) 
 
 }  // namespace
 
-absl::Status Scope::CreateTables(sqlite::Db& db) {
-  FS_RETURN_IF_ERROR(db.Exec(
-      "CREATE TABLE IF NOT EXISTS hub_row_scope(tbl TEXT NOT NULL, row BLOB NOT NULL, "
-      "owner TEXT NOT NULL DEFAULT '', case_id BLOB, restricted INTEGER NOT NULL DEFAULT 0, "
-      "deleted_pos INTEGER, deleted_at INTEGER, ever_public INTEGER NOT NULL DEFAULT 0, "
-      "PRIMARY KEY(tbl, row)) WITHOUT ROWID"));
-  // Rows that became visible to every province at `position` (a contact
-  // created restricted, made public later): installed whole at the next pull.
-  FS_RETURN_IF_ERROR(db.Exec(
-      "CREATE TABLE IF NOT EXISTS hub_public(tbl TEXT NOT NULL, row BLOB NOT NULL, position "
-      "INTEGER NOT NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID"));
-  FS_RETURN_IF_ERROR(db.Exec(
-      "CREATE TABLE IF NOT EXISTS hub_grants(case_id BLOB NOT NULL, province TEXT NOT NULL, "
-      "position INTEGER NOT NULL, PRIMARY KEY(case_id, province)) WITHOUT ROWID"));
-  FS_RETURN_IF_ERROR(db.Exec(
-      "CREATE INDEX IF NOT EXISTS hub_grants_by_province ON hub_grants(province, position)"));
-  FS_RETURN_IF_ERROR(db.Exec(
-      "CREATE INDEX IF NOT EXISTS hub_row_scope_by_case ON hub_row_scope(case_id)"));
-  FS_RETURN_IF_ERROR(db.Exec(
-      "CREATE INDEX IF NOT EXISTS hub_row_scope_by_owner ON hub_row_scope(tbl, owner)"));
-  FS_RETURN_IF_ERROR(db.Exec(
-      "CREATE TABLE IF NOT EXISTS hub_log_scope(province TEXT NOT NULL, position INTEGER NOT "
-      "NULL, PRIMARY KEY(province, position)) WITHOUT ROWID"));
-  FS_RETURN_IF_ERROR(db.Exec(
-      "CREATE TABLE IF NOT EXISTS hub_person_case(person BLOB NOT NULL, case_id BLOB NOT NULL, "
-      "PRIMARY KEY(person, case_id)) WITHOUT ROWID"));
-  // By case too: every pushed case checks its person link (without it each
-  // check scanned the table: the push of 30,000 cases went quadratic).
-  return db.Exec(
-      "CREATE INDEX IF NOT EXISTS hub_person_case_by_case ON hub_person_case(case_id)");
-}
-
 absl::StatusOr<Scope::Entry> Scope::Lookup(const std::string& table, const RowId& row) {
-  FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT owner, case_id, restricted AND NOT "
-                                            "ever_public FROM hub_row_scope WHERE tbl = ?1 AND "
-                                            "row = ?2"));
-  st->BindText(1, table);
-  st->BindBlob(2, row.view());
-  FS_ASSIGN_OR_RETURN(bool found, st->Step());
+  FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> found, data_.RowScope(table, row));
   Entry e;
   if (!found) return e;
   e.found = true;
-  e.owner = st->ColumnString(0);
-  if (!st->ColumnIsNull(1)) {
-    FS_ASSIGN_OR_RETURN(e.case_id, Id16::FromBytes(st->ColumnBlob(1), "scope case id"));
-  }
-  e.restricted = st->ColumnInt(2) != 0;
+  e.owner = found->owner;
+  if (found->case_id) e.case_id = *found->case_id;
+  e.restricted = found->restricted && !found->ever_public;
   return e;
 }
 
 absl::StatusOr<bool> Scope::Granted(const std::string& province, const RowId& case_id) {
-  FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT 1 FROM hub_grants WHERE case_id = ?1 AND "
-                                            "province = ?2"));
-  st->BindBlob(1, case_id.view());
-  st->BindText(2, province);
-  return st->Step();
+  return data_.CaseGranted(case_id, province);
 }
 
 absl::StatusOr<bool> Scope::CaseVisible(const std::string& province, const RowId& case_id) {
@@ -122,16 +90,7 @@ absl::StatusOr<bool> Scope::Visible(const std::string& province, const std::stri
   if (table == "access_log") return e.owner == province;
   if (table == "persons") {
     if (e.owner == province) return true;
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT case_id FROM hub_person_case WHERE "
-                                              "person = ?1"));
-    st->BindBlob(1, row.view());
-    std::vector<RowId> cases;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "person case"));
-      cases.push_back(id);
-    }
+    FS_ASSIGN_OR_RETURN(const std::vector<RowId> cases, data_.CasesNaming(row));
     for (const RowId& c : cases) {
       FS_ASSIGN_OR_RETURN(bool v, CaseVisible(province, c));
       if (v) return true;
@@ -242,31 +201,12 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<Value>> Scope::Current(const std::string& table,
-                                                    const std::string& column, const RowId& row) {
-  FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(absl::StrCat("SELECT \"", AV(column), "\" FROM \"",
-                                                         AV(table), "\" WHERE id = ?1")));
-  st->BindBlob(1, row.view());
-  FS_ASSIGN_OR_RETURN(bool found, st->Step());
-  if (!found) return std::optional<Value>();
-  return std::optional<Value>(st->ColumnValue(0));
-}
-
 absl::Status Scope::CheckPersonLink(const std::string& province, const Commit& c,
                                     const RowChange& rc) {
   const Value* v = Written(rc, "person_id");
   if (v == nullptr) return absl::OkStatus();
   // The person the hub linked to the case, whatever NULL was written since.
-  std::optional<RowId> linked;
-  {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT person FROM hub_person_case WHERE "
-                                              "case_id = ?1 LIMIT 1"));
-    st->BindBlob(1, rc.row.view());
-    FS_ASSIGN_OR_RETURN(bool found, st->Step());
-    if (found) {
-      FS_ASSIGN_OR_RETURN(linked, Id16::FromBytes(st->ColumnBlob(0), "linked person"));
-    }
-  }
+  FS_ASSIGN_OR_RETURN(const std::optional<RowId> linked, data_.PersonOfCase(rc.row));
   if (v->is_null()) {
     if (!linked || IsDelete(rc)) return absl::OkStatus();
     return Denied(c, rc, "names its victim (person_id); the link can be cleared only by "
@@ -289,15 +229,13 @@ absl::Status Scope::CheckPersonLink(const std::string& province, const Commit& c
 
 absl::Status Scope::Grant(const RowId& case_id, const std::string& province,
                           int64_t position) {
-  FS_ASSIGN_OR_RETURN(auto g, db_.Prepared("INSERT OR IGNORE INTO hub_grants(case_id, province, "
-                                           "position) VALUES (?1, ?2, ?3)"));
-  g->BindBlob(1, case_id.view());
-  g->BindText(2, province);
-  g->BindInt(3, position);
-  return g->Run();
+  return writer_->AddGrant(case_id, province, position);
 }
 
 absl::Status Scope::Record(const Commit& c, int64_t position) {
+  if (writer_ == nullptr) {
+    return absl::FailedPreconditionError("scope: a snapshot records nothing (internal error)");
+  }
   FS_RETURN_IF_ERROR(RecordRows(c, position));
   // Which provinces' pulls must read this entry.
   std::set<std::string> keys;
@@ -321,39 +259,20 @@ absl::Status Scope::Record(const Commit& c, int64_t position) {
     keys.insert(e.owner);
     if (rc.table == "persons") {
       // Also the owners of the cases that name the person.
-      FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT s.owner FROM hub_person_case p JOIN "
-                                                "hub_row_scope s ON s.tbl = 'cases' AND s.row = "
-                                                "p.case_id WHERE p.person = ?1"));
-      st->BindBlob(1, rc.row.view());
-      while (true) {
-        FS_ASSIGN_OR_RETURN(bool r, st->Step());
-        if (!r) break;
-        keys.insert(st->ColumnString(0));
+      FS_ASSIGN_OR_RETURN(const std::vector<RowId> cases, data_.CasesNaming(rc.row));
+      for (const RowId& k : cases) {
+        FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> kase, data_.RowScope("cases", k));
+        if (kase) keys.insert(kase->owner);
       }
     }
   }
-  FS_ASSIGN_OR_RETURN(auto ins, db_.Prepared("INSERT OR IGNORE INTO hub_log_scope(province, "
-                                             "position) VALUES (?1, ?2)"));
-  for (const std::string& k : keys) {
-    ins->Reset();
-    ins->BindText(1, k);
-    ins->BindInt(2, position);
-    FS_RETURN_IF_ERROR(ins->Run());
-  }
-  return absl::OkStatus();
+  return writer_->AddLogScope(keys, position);
 }
 
 absl::StatusOr<std::vector<std::string>> Scope::LogKeys(const std::string& province) {
   std::set<std::string> keys = {province, "*"};
-  FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT DISTINCT s.owner FROM hub_grants g JOIN "
-                                            "hub_row_scope s ON s.tbl = 'cases' AND s.row = "
-                                            "g.case_id WHERE g.province = ?1"));
-  st->BindText(1, province);
-  while (true) {
-    FS_ASSIGN_OR_RETURN(bool r, st->Step());
-    if (!r) break;
-    keys.insert(st->ColumnString(0));
-  }
+  FS_ASSIGN_OR_RETURN(const std::vector<std::string> owners, data_.GrantedCaseOwners(province));
+  keys.insert(owners.begin(), owners.end());
   return std::vector<std::string>(keys.begin(), keys.end());
 }
 
@@ -369,39 +288,37 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
     if (t == "cases" || t == "persons" || t == "contacts" || t == "referrals" ||
         t == "consents" || t == "access_log") {
       // The merged values, not the commit's: the commit may have lost.
-      const char* sql = t == "cases"       ? "SELECT province, person_id FROM cases WHERE id = ?1"
-                        : t == "persons"   ? "SELECT province FROM persons WHERE id = ?1"
-                        : t == "access_log" ? "SELECT province FROM access_log WHERE id = ?1"
-                        : t == "contacts"  ? "SELECT province, restriction, _live FROM contacts "
-                                             "WHERE id = ?1"
-                        : t == "referrals" ? "SELECT case_id, to_office FROM referrals WHERE id = ?1"
-                                           : "SELECT case_id FROM consents WHERE id = ?1";
-      FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(sql));
-      st->BindBlob(1, rc.row.view());
-      FS_ASSIGN_OR_RETURN(bool found, st->Step());
-      if (!found) continue;
+      std::vector<std::string> columns;
+      if (t == "cases") {
+        columns = {"province", "person_id"};
+      } else if (t == "persons" || t == "access_log") {
+        columns = {"province"};
+      } else if (t == "contacts") {
+        columns = {"province", "restriction", std::string(kLiveColumn)};
+      } else {
+        columns = t == "referrals" ? std::vector<std::string>{"case_id", "to_office"}
+                                   : std::vector<std::string>{"case_id"};
+      }
+      FS_ASSIGN_OR_RETURN(std::optional<std::vector<Value>> v,
+                          data_.CurrentValues(t, rc.row, columns));
+      if (!v) continue;
       FS_ASSIGN_OR_RETURN(Entry before, Lookup(t, rc.row));
       before_restricted = before.found && before.restricted;
       if (t == "cases" || t == "persons" || t == "contacts" || t == "access_log") {
-        if (!st->ColumnIsNull(0)) owner = st->ColumnString(0);
+        if (!(*v)[0].is_null()) owner = Str((*v)[0]);
       }
       // A deleted contact's fields are all NULL: that says nothing of its
       // restriction.
-      const bool contact_live = t == "contacts" && (st->ColumnIsNull(2) || st->ColumnInt(2) != 0);
+      const bool contact_live = t == "contacts" && ((*v)[2].is_null() || Int((*v)[2]) != 0);
       if (contact_live) {
         // Unset restriction means public.
-        restricted = !st->ColumnIsNull(1) && st->ColumnString(1) == "restricted";
+        restricted = !(*v)[1].is_null() && Str((*v)[1]) == "restricted";
       }
       if (t == "cases") {
         case_id = rc.row;
-        if (!st->ColumnIsNull(1)) {
-          FS_ASSIGN_OR_RETURN(RowId person, Id16::FromBytes(st->ColumnBlob(1), "person id"));
-          FS_ASSIGN_OR_RETURN(auto link, db_.Prepared("INSERT OR IGNORE INTO "
-                                                      "hub_person_case(person, case_id) "
-                                                      "VALUES (?1, ?2)"));
-          link->BindBlob(1, person.view());
-          link->BindBlob(2, rc.row.view());
-          FS_RETURN_IF_ERROR(link->Run());
+        if (!(*v)[1].is_null()) {
+          FS_ASSIGN_OR_RETURN(RowId person, Id16::FromBytes(Str((*v)[1]), "person id"));
+          FS_RETURN_IF_ERROR(writer_->LinkPerson(person, rc.row));
         }
         // A case moved to another province is granted to it from here on,
         // and the office it leaves keeps sight of it (visibility only grows:
@@ -413,11 +330,11 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
         }
       }
       if (t == "referrals" || t == "consents") {
-        if (!st->ColumnIsNull(0)) {
-          FS_ASSIGN_OR_RETURN(case_id, Id16::FromBytes(st->ColumnBlob(0), "case id"));
+        if (!(*v)[0].is_null()) {
+          FS_ASSIGN_OR_RETURN(case_id, Id16::FromBytes(Str((*v)[0]), "case id"));
         }
-        if (t == "referrals" && case_id && !st->ColumnIsNull(1)) {
-          const std::string to = st->ColumnString(1);
+        if (t == "referrals" && case_id && !(*v)[1].is_null()) {
+          const std::string to = Str((*v)[1]);
           FS_ASSIGN_OR_RETURN(Entry kase, Lookup("cases", *case_id));
           if (!to.empty() && to != kase.owner) {
             FS_RETURN_IF_ERROR(Grant(*case_id, to, position));
@@ -426,74 +343,29 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
       }
     }
     // Upsert; a deleted row (fields cleared) keeps what it had.
-    FS_ASSIGN_OR_RETURN(
-        auto up,
-        db_.Prepared("INSERT INTO hub_row_scope(tbl, row, owner, case_id, restricted) "
-                     "VALUES (?1, ?2, ?3, ?4, coalesce(?5, 0)) ON CONFLICT(tbl, row) DO UPDATE "
-                     "SET owner = CASE WHEN excluded.owner = '' THEN owner ELSE excluded.owner "
-                     "END, case_id = coalesce(excluded.case_id, case_id), restricted = "
-                     "coalesce(?5, restricted)"));
-    up->BindText(1, t);
-    up->BindBlob(2, rc.row.view());
-    up->BindText(3, owner);
-    if (case_id) up->BindBlob(4, case_id->view());
-    if (restricted) up->BindInt(5, *restricted ? 1 : 0);
-    FS_RETURN_IF_ERROR(up->Run());
+    FS_RETURN_IF_ERROR(writer_->UpsertRowScope(t, rc.row, owner, case_id, restricted));
     if (t == "contacts" && restricted && !*restricted) {
       // Public from now on, for good. Created restricted and made public
       // later: every province receives it whole at its next pull.
-      FS_ASSIGN_OR_RETURN(auto pub, db_.Prepared("UPDATE hub_row_scope SET ever_public = 1 WHERE "
-                                                 "tbl = ?1 AND row = ?2 AND ever_public = 0"));
-      pub->BindText(1, t);
-      pub->BindBlob(2, rc.row.view());
-      FS_RETURN_IF_ERROR(pub->Run());
-      if (db_.Changes() > 0 && before_restricted) {
-        FS_ASSIGN_OR_RETURN(auto ev, db_.Prepared("INSERT OR IGNORE INTO hub_public(tbl, row, "
-                                                  "position) VALUES (?1, ?2, ?3)"));
-        ev->BindText(1, t);
-        ev->BindBlob(2, rc.row.view());
-        ev->BindInt(3, position);
-        FS_RETURN_IF_ERROR(ev->Run());
+      FS_ASSIGN_OR_RETURN(bool made_public, writer_->MarkEverPublic(t, rc.row));
+      if (made_public && before_restricted) {
+        FS_RETURN_IF_ERROR(writer_->AddPublic(t, rc.row, position));
       }
     }
     // Tombstones: when and where the row was deleted (collection needs it).
-    FS_ASSIGN_OR_RETURN(auto live, db_.Prepared(absl::StrCat("SELECT _live FROM \"", AV(t),
-                                                             "\" WHERE id = ?1")));
-    live->BindBlob(1, rc.row.view());
-    FS_ASSIGN_OR_RETURN(bool found, live->Step());
-    const bool deleted = found && live->ColumnInt(0) == 0;
-    FS_ASSIGN_OR_RETURN(auto del, db_.Prepared(
-                                      "UPDATE hub_row_scope SET deleted_pos = CASE WHEN ?3 THEN "
-                                      "coalesce(deleted_pos, ?4) END, deleted_at = CASE WHEN ?3 "
-                                      "THEN coalesce(deleted_at, ?5) END WHERE tbl = ?1 AND "
-                                      "row = ?2"));
-    del->BindText(1, t);
-    del->BindBlob(2, rc.row.view());
-    del->BindInt(3, deleted ? 1 : 0);
-    del->BindInt(4, position);
-    del->BindInt(5, static_cast<int64_t>(c.hlc.wall_millis()));
-    FS_RETURN_IF_ERROR(del->Run());
+    FS_ASSIGN_OR_RETURN(std::optional<std::vector<Value>> live,
+                        data_.CurrentValues(t, rc.row, {std::string(kLiveColumn)}));
+    const bool deleted = live && Int((*live)[0]) == 0;
+    FS_RETURN_IF_ERROR(writer_->SetDeleted(t, rc.row, deleted, position,
+                                           static_cast<int64_t>(c.hlc.wall_millis())));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, RowId>>> Scope::NewlyVisible(
     const std::string& province, int64_t after, int64_t upto) {
-  std::vector<RowId> cases;
-  {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT case_id FROM hub_grants WHERE province = ?1 "
-                                              "AND position > ?2 AND position <= ?3 "
-                                              "ORDER BY position"));
-    st->BindText(1, province);
-    st->BindInt(2, after);
-    st->BindInt(3, upto);
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "granted case"));
-      cases.push_back(id);
-    }
-  }
+  FS_ASSIGN_OR_RETURN(const std::vector<RowId> cases,
+                      data_.GrantsBetween(province, after, upto));
   std::vector<std::pair<std::string, RowId>> out;
   std::set<std::pair<std::string, RowId>> seen;
   auto add = [&](std::string t, const RowId& r) {
@@ -501,84 +373,78 @@ absl::StatusOr<std::vector<std::pair<std::string, RowId>>> Scope::NewlyVisible(
   };
   // Contacts made public since `after` (created restricted elsewhere).
   {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT p.tbl, p.row FROM hub_public p JOIN "
-                                              "hub_row_scope s ON s.tbl = p.tbl AND s.row = p.row "
-                                              "WHERE p.position > ?2 AND p.position <= ?3 AND "
-                                              "s.owner != ?1 ORDER BY p.position"));
-    st->BindText(1, province);
-    st->BindInt(2, after);
-    st->BindInt(3, upto);
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(1), "row"));
-      add(st->ColumnString(0), id);
+    FS_ASSIGN_OR_RETURN(const std::vector<ScopedRow> made_public,
+                        data_.MadePublicBetween(after, upto));
+    for (const ScopedRow& r : made_public) {
+      if (r.entry.owner != province) add(r.table, r.row);
     }
   }
   for (const RowId& k : cases) {
     add("cases", k);
     // Referrals and consents of the case.
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT tbl, row FROM hub_row_scope WHERE "
-                                              "case_id = ?1 AND tbl != 'cases' ORDER BY tbl, row"));
-    st->BindBlob(1, k.view());
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(1), "row"));
-      add(st->ColumnString(0), id);
+    FS_ASSIGN_OR_RETURN(const auto rows, data_.RowsOfCase(k));
+    for (const auto& [table, row] : rows) {
+      if (table != "cases") add(table, row);
     }
     // Its person, unless the province saw it already as its owner.
-    FS_ASSIGN_OR_RETURN(auto ps, db_.Prepared("SELECT p.person, s.owner FROM hub_person_case p "
-                                              "LEFT JOIN hub_row_scope s ON s.tbl = 'persons' "
-                                              "AND s.row = p.person WHERE p.case_id = ?1"));
-    ps->BindBlob(1, k.view());
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, ps->Step());
-      if (!r) break;
-      if (!ps->ColumnIsNull(1) && ps->ColumnString(1) == province) continue;
-      FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(ps->ColumnBlob(0), "person"));
-      add("persons", id);
+    FS_ASSIGN_OR_RETURN(const auto persons, data_.PersonsOfCase(k));
+    for (const auto& [person, owner] : persons) {
+      if (owner && *owner == province) continue;
+      add("persons", person);
     }
   }
   return out;
 }
 
+absl::StatusOr<absl::flat_hash_set<RowId>> Scope::VisibleCases(const std::string& province) {
+  FS_ASSIGN_OR_RETURN(const std::vector<RowId> owned, data_.ScopeRowsOwnedBy("cases", province));
+  FS_ASSIGN_OR_RETURN(const std::vector<RowId> granted, data_.CasesGrantedTo(province));
+  absl::flat_hash_set<RowId> out(owned.begin(), owned.end());
+  out.insert(granted.begin(), granted.end());
+  return out;
+}
+
 absl::StatusOr<std::vector<RowId>> Scope::VisibleRows(const std::string& province,
                                                       const std::string& table) {
+  std::vector<RowId> out;
+  if (table == "organisations" || table == "services" || table == "contacts") {
+    FS_ASSIGN_OR_RETURN(const std::vector<ScopedRow> rows, data_.ScopeRows(table));
+    for (const ScopedRow& r : rows) {
+      const RowScopeEntry& e = r.entry;
+      if (table != "contacts" || !e.restricted || e.ever_public || e.owner.empty() ||
+          e.owner == province) {
+        out.push_back(r.row);
+      }
+    }
+    return out;
+  }
+  if (table == "access_log") return data_.ScopeRowsOwnedBy(table, province);
   // Cases the province sees: owned, or granted.
-  static constexpr char kVisibleCases[] =
-      "SELECT row FROM hub_row_scope WHERE tbl = 'cases' AND owner = ?1 "
-      "UNION SELECT case_id FROM hub_grants WHERE province = ?1";
-  std::string sql;
-  if (table == "organisations" || table == "services") {
-    sql = "SELECT row FROM hub_row_scope WHERE tbl = ?2 ORDER BY row";
-  } else if (table == "contacts") {
-    sql = "SELECT row FROM hub_row_scope WHERE tbl = ?2 AND (restricted = 0 OR ever_public = 1 "
-          "OR owner = '' OR owner = ?1) ORDER BY row";
-  } else if (table == "access_log") {
-    sql = "SELECT row FROM hub_row_scope WHERE tbl = ?2 AND owner = ?1 ORDER BY row";
-  } else if (table == "cases") {
-    sql = absl::StrCat("SELECT row FROM (", kVisibleCases, ") WHERE ?2 = 'cases' ORDER BY row");
+  FS_ASSIGN_OR_RETURN(const absl::flat_hash_set<RowId> cases, VisibleCases(province));
+  if (table == "cases") {
+    out.assign(cases.begin(), cases.end());
   } else if (table == "persons") {
-    sql = absl::StrCat(
-        "SELECT row FROM hub_row_scope WHERE tbl = ?2 AND owner = ?1 UNION SELECT p.person FROM "
-        "hub_person_case p JOIN hub_row_scope s ON s.tbl = 'persons' AND s.row = p.person "
-        "WHERE p.case_id IN (", kVisibleCases, ") ORDER BY 1");
+    // Owned, or named by a case the province sees (and known to the hub).
+    FS_ASSIGN_OR_RETURN(out, data_.ScopeRowsOwnedBy(table, province));
+    FS_ASSIGN_OR_RETURN(const auto links, data_.PersonLinks());
+    absl::flat_hash_set<RowId> named;
+    for (const auto& [person, kase] : links) {
+      if (cases.contains(kase)) named.insert(person);
+    }
+    for (const RowId& person : named) {
+      FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> e, data_.RowScope(table, person));
+      if (e) out.push_back(person);
+    }
   } else {
     // referrals, consents: with their case.
-    sql = absl::StrCat("SELECT row FROM hub_row_scope WHERE tbl = ?2 AND case_id IN (",
-                       kVisibleCases, ") ORDER BY row");
+    FS_ASSIGN_OR_RETURN(const std::vector<ScopedRow> rows, data_.ScopeRows(table));
+    for (const ScopedRow& r : rows) {
+      if (r.entry.case_id && cases.contains(*r.entry.case_id)) out.push_back(r.row);
+    }
+    return out;
   }
-  FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(sql));
-  st->BindText(1, province);
-  st->BindText(2, table);
-  std::vector<RowId> out;
-  while (true) {
-    FS_ASSIGN_OR_RETURN(bool r, st->Step());
-    if (!r) break;
-    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "row"));
-    out.push_back(id);
-  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

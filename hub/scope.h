@@ -1,6 +1,8 @@
 // Scope: which records a province's nodes may see and write. The hub alone
 // decides it (docs/PROTOCOL.md, "Scope"), from clear metadata of its own
-// replica, kept in tables of the hub's file next to the replica's:
+// replica. The rules are here, once; the data is the storage's
+// (hub/storage.h), which keeps it in tables such as these (the SQLite
+// storage's, hub/sqlite_storage.cc):
 //
 //   hub_row_scope(tbl, row, owner, case_id, restricted, deleted_pos,
 //                 deleted_at, ever_public)
@@ -38,19 +40,20 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "change/commit.h"
-#include "store/sqlite.h"
+#include "hub/storage.h"
 
 namespace fieldsync::hub {
 
 class Scope {
  public:
-  // `db` is the hub replica's connection (reads inside its transactions).
-  explicit Scope(sqlite::Db& db) : db_(db) {}
-
-  static absl::Status CreateTables(sqlite::Db& db);
+  // Over a snapshot: answers only (Record() is refused).
+  explicit Scope(HubReadTxn& data) : data_(data), writer_(nullptr) {}
+  // Over the writer's view: answers, and records what each commit changed.
+  explicit Scope(HubWriteTxn& data) : data_(data), writer_(&data) {}
 
   // Before the hub merges `c` from a node of `province`: PERMISSION_DENIED
   // naming the first row the node may not write.
@@ -88,17 +91,17 @@ class Scope {
   absl::Status RecordRows(const Commit& c, int64_t position);
   // `province` sees `case_id` from log `position` on (kept if it already did).
   absl::Status Grant(const RowId& case_id, const std::string& province, int64_t position);
-  // The merged value of one column of a row; nullopt if no such row.
-  absl::StatusOr<std::optional<Value>> Current(const std::string& table,
-                                               const std::string& column, const RowId& row);
   // A case may name a person only once, and only one the province sees (or
   // one not yet on the hub: created with it).
   absl::Status CheckPersonLink(const std::string& province, const Commit& c,
                                const RowChange& rc);
   absl::StatusOr<bool> CaseVisible(const std::string& province, const RowId& case_id);
   absl::StatusOr<bool> Granted(const std::string& province, const RowId& case_id);
+  // The cases `province` sees (owned or granted).
+  absl::StatusOr<absl::flat_hash_set<RowId>> VisibleCases(const std::string& province);
 
-  sqlite::Db& db_;
+  HubReadTxn& data_;
+  HubWriteTxn* writer_;
   // Per pull: case id -> visible, for the province last asked about.
   std::string cache_province_;
   absl::flat_hash_map<RowId, bool> case_cache_;

@@ -1,8 +1,12 @@
-// The hub's store: its replica, its log, the registry of provinces and
-// nodes, per-node sync state. The hub's side of the protocol
-// (hub/sync_handler.h) talks only to this interface, so a PostgreSQL store for several hub processes can be
-// added later without touching the service. SqliteHubStore (sqlite_store.h)
-// is the embedded default. Implementations are thread-safe.
+// The hub's store as the hub's side of the protocol (hub/sync_handler.h)
+// and its command line see it: its log, the registry of provinces and
+// nodes, per-node sync state, push, pull and tombstone collection. One
+// implementation holds every rule: HubEngine (hub/engine.h), over a
+// HubStorage (hub/storage.h) that keeps the data -- SqliteHubStore
+// (hub/sqlite_store.h) is the engine over the embedded SQLite storage; a
+// PostgreSQL store for several hub processes is another HubStorage, with no
+// rule of its own and nothing to change in the service. Implementations are
+// thread-safe.
 #ifndef FIELDSYNC_HUB_STORE_H_
 #define FIELDSYNC_HUB_STORE_H_
 

@@ -1,0 +1,234 @@
+#include "hub/engine.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "crypto/identity.h"
+#include "crypto/key_record.h"
+#include "hub/admission.h"
+#include "hub/pull_plan.h"
+#include "hub/scope.h"
+#include "hub/tombstones.h"
+
+namespace fieldsync::hub {
+namespace {
+
+constexpr int kMaxConcurrentPulls = 64;
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Registry: what is asked is checked here, the rest is the storage's.
+
+absl::Status HubEngine::AddProvince(const std::string& code, const std::string& name,
+                                    const std::string& actor) {
+  if (code.empty() || code.size() > 16 || code.find_first_of(" \t\n/") != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "province code \"", code, "\" is not usable: 1 to 16 characters, no spaces (e.g. LC)"));
+  }
+  if (name.empty()) return absl::InvalidArgumentError("a province needs a name, e.g. \"Lào Cai\"");
+  return storage_->AddProvince(code, name, actor);
+}
+
+absl::StatusOr<EnrollToken> HubEngine::MakeEnrollToken(const std::string& province,
+                                                       int64_t valid_for_millis,
+                                                       const std::string& actor) {
+  if (valid_for_millis <= 0) {
+    return absl::InvalidArgumentError("an enrolment token must be valid for some time, e.g. 24h");
+  }
+  return storage_->MakeEnrollToken(province, valid_for_millis, actor);
+}
+
+absl::StatusOr<Enrolment> HubEngine::Enroll(const std::string& token, const DeviceId& device,
+                                            const std::string& name,
+                                            const crypto::DevicePublic& keys, bool proven) {
+  if (device.is_nil()) return absl::InvalidArgumentError("enrolment names no device id");
+  if (keys.device != device) return absl::InvalidArgumentError("keys of another device");
+  if (absl::Status s = crypto::CheckDevicePublic(keys); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        s.message(), ": the enrolment must carry the device's public keys (is the node older "
+                     "than protocol version 2? upgrade it)"));
+  }
+  return storage_->Enroll(token, device, name, keys, proven);
+}
+
+absl::StatusOr<std::vector<NodeInfo>> HubEngine::Nodes() {
+  FS_ASSIGN_OR_RETURN(std::vector<NodeInfo> nodes, storage_->Nodes());
+  const OfficeLoader load = [&](const std::string& p) { return storage_->OfficeRecordsOf(p); };
+  for (NodeInfo& n : nodes) {
+    FS_ASSIGN_OR_RETURN(std::optional<OfficeRemoval> removed,
+                        RemovalOf(n.province, n.device, load));
+    if (removed) n.removed_by_office_at_millis = std::max<int64_t>(removed->stored_at_millis, 1);
+  }
+  return nodes;
+}
+
+absl::Status HubEngine::RevokeNode(const DeviceId& device, const std::string& actor) {
+  // A revocation can change an office's root here (hub/office_removals.h):
+  // the removals are computed again, before any push is judged.
+  return storage_->RevokeNode(device, actor, [&] { ForgetRemovals(""); });
+}
+
+absl::StatusOr<NodeInfo> HubEngine::Authenticate(const DeviceId& device,
+                                                 const std::string& secret) {
+  FS_ASSIGN_OR_RETURN(NodeInfo n, storage_->CheckCredential(device, secret));
+  if (n.revoked) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "device ", device.ToString(),
+        " was revoked by the hub administrator; it can no longer sync. If this is a mistake, "
+        "ask the administrator; a replacement device needs a new enrolment token"));
+  }
+  // Removed by its office's signed records: refused as a revocation is,
+  // without waiting for the administrator.
+  FS_ASSIGN_OR_RETURN(
+      std::optional<OfficeRemoval> removed,
+      RemovalOf(n.province, device,
+                [&](const std::string& p) { return storage_->OfficeRecordsOf(p); }));
+  if (removed) return absl::PermissionDeniedError(RemovedMessage(device, n.province, *removed));
+  return n;
+}
+
+absl::StatusOr<std::optional<OfficeRemoval>> HubEngine::RemovalOf(const std::string& province,
+                                                                  const DeviceId& device,
+                                                                  const OfficeLoader& load) {
+  std::shared_ptr<const OfficeRemovals> office;
+  uint64_t version = 0;
+  {
+    absl::MutexLock l(&removals_mu_);
+    auto it = removals_.find(province);
+    if (it != removals_.end()) office = it->second;
+    version = removals_version_;
+  }
+  if (!office) {
+    FS_ASSIGN_OR_RETURN(OfficeRecords records, load(province));
+    office = std::make_shared<const OfficeRemovals>(ComputeOfficeRemovals(records));
+    absl::MutexLock l(&removals_mu_);
+    // Kept only if nothing was dropped meanwhile: the records read may
+    // predate a membership record stored since.
+    if (removals_version_ == version) removals_[province] = office;
+  }
+  auto it = office->removed.find(device);
+  if (it == office->removed.end()) return std::nullopt;
+  return it->second;
+}
+
+void HubEngine::ForgetRemovals(const std::string& province) {
+  absl::MutexLock l(&removals_mu_);
+  ++removals_version_;
+  if (province.empty()) {
+    removals_.clear();
+  } else {
+    removals_.erase(province);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Sync
+
+absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrigin& origin,
+                                            const std::vector<PushedCommit>& encoded,
+                                            const std::vector<std::string>& key_records) {
+  FS_ASSIGN_OR_RETURN(
+      const std::vector<Commit> commits,
+      AdmitCommits(node, origin, encoded, storage_->schema(), crypto_checks_));
+  FS_ASSIGN_OR_RETURN(const std::vector<crypto::KeyRecord> records,
+                      AdmitKeyRecords(node, key_records));
+  PushOutcome out;
+  FS_RETURN_IF_ERROR(storage_->Write([&](HubWriteTxn& hub) -> absl::Status {
+    // Revoked since the call was authenticated: nothing of it may land
+    // after the revocation's position in the log.
+    FS_ASSIGN_OR_RETURN(bool active, hub.NodeActive(node.device));
+    if (!active) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "device ", node.device.ToString(), " was revoked by the hub administrator; "
+          "nothing of the push was stored"));
+    }
+    {
+      // Removed by its office since the call was authenticated: nothing of
+      // it is stored either, its membership records least of all (a
+      // removed laptop must not remove others).
+      FS_ASSIGN_OR_RETURN(
+          std::optional<OfficeRemoval> removed,
+          RemovalOf(node.province, node.device,
+                    [&](const std::string& p) { return hub.OfficeRecordsOf(p); }));
+      if (removed) {
+        return absl::PermissionDeniedError(RemovedMessage(node.device, node.province, *removed));
+      }
+    }
+    FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
+    Scope scope(hub);
+    ApplyHooks hooks;
+    hooks.before = [&](const Commit& c) -> absl::Status {
+      return CheckBeforeMerge(hub, scope, node, origin, c, gc.horizon, crypto_checks_);
+    };
+    hooks.after = [&](const Commit& c, int64_t position) -> absl::Status {
+      return RecordAfterMerge(hub, scope, c, position);
+    };
+    bool erased_any = false;
+    hooks.at_end = [&]() -> absl::Status {
+      FS_ASSIGN_OR_RETURN(erased_any, StoreKeyRecords(hub, scope, node, records, *clock_));
+      return absl::OkStatus();
+    };
+    FS_ASSIGN_OR_RETURN(ApplyResult r, hub.Merge(commits, hooks));
+    // Stored (or held already): the office's removals are computed again.
+    for (const crypto::KeyRecord& k : records) {
+      if (k.kind == crypto::KeyRecordKind::kMembership) {
+        ForgetRemovals(node.province);
+        break;
+      }
+    }
+    if (erased_any) hub.Scrub();
+    out.applied = static_cast<uint32_t>(r.applied);
+    out.duplicates = static_cast<uint32_t>(r.duplicates);
+    FS_ASSIGN_OR_RETURN(out.log_head, hub.LogHead());
+    FS_ASSIGN_OR_RETURN(out.acknowledged_seq, hub.AcknowledgedSeq(node.device));
+    if (r.deferred > 0 && r.applied == 0) {
+      // Nothing could be stored: the first commit depends on one the hub
+      // does not hold. Sending it again would not help.
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the hub cannot store commit ", commits.front().Name(),
+          ": it depends on commits the hub does not hold (the hub holds this node's commits up "
+          "to ", out.acknowledged_seq,
+          "). Was the hub restored from an older backup? Ask the hub administrator"));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::Status HubEngine::Pull(const NodeInfo& node, const PullParams& params,
+                             const std::function<bool(PullChunk&)>& emit) {
+  if (params.cursor < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("cursor ", params.cursor, " is negative"));
+  }
+  // Each pull holds a snapshot (a connection and a read transaction): bounded.
+  struct Slot {
+    std::atomic<int>& n;
+    ~Slot() { --n; }
+  };
+  if (++active_pulls_ > kMaxConcurrentPulls) {
+    --active_pulls_;
+    return absl::UnavailableError(absl::StrCat("the hub is serving ", kMaxConcurrentPulls,
+                                               " pulls at once; the node tries again shortly"));
+  }
+  Slot slot{active_pulls_};
+  return storage_->Read(
+      [&](HubReadTxn& hub) -> absl::Status { return StreamPull(hub, node, params, emit); });
+}
+
+absl::StatusOr<GcReport> HubEngine::CollectTombstones(int64_t min_age_millis,
+                                                      int64_t stale_after_millis,
+                                                      const std::string& actor) {
+  FS_ASSIGN_OR_RETURN(const std::vector<NodeInfo> nodes, Nodes());
+  const int64_t now = clock_->NowMillis();
+  GcReport report;
+  FS_RETURN_IF_ERROR(storage_->Write([&](HubWriteTxn& hub) -> absl::Status {
+    FS_ASSIGN_OR_RETURN(report, CollectTombstonesIn(hub, nodes, now, min_age_millis,
+                                                    stale_after_millis, actor));
+    return absl::OkStatus();
+  }));
+  return report;
+}
+
+}  // namespace fieldsync::hub

@@ -1,0 +1,106 @@
+// The hub's engine: the HubStore the protocol handler (hub/sync_handler.h)
+// talks to, as rules over a HubStorage (hub/storage.h) -- admission of
+// pushes (hub/admission.h), pull planning (hub/pull_plan.h), tombstone
+// collection (hub/tombstones.h), and the devices offices removed
+// (hub/office_removals.h), refused as revoked ones are. A store is a
+// HubStorage; the engine over it is the same for every store.
+#ifndef FIELDSYNC_HUB_ENGINE_H_
+#define FIELDSYNC_HUB_ENGINE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "clock/clock_source.h"
+#include "hub/office_removals.h"
+#include "hub/storage.h"
+#include "hub/store.h"
+
+namespace fieldsync::hub {
+
+class HubEngine : public HubStore {
+ public:
+  // `storage` and `clock` outlive the engine.
+  HubEngine(HubStorage* storage, ClockSource* clock) : storage_(storage), clock_(clock) {}
+
+  const DeviceId& hub_id() const override { return storage_->hub_id(); }
+  absl::StatusOr<int64_t> LogHead() override { return storage_->LogHead(); }
+
+  absl::Status AddProvince(const std::string& code, const std::string& name,
+                           const std::string& actor) override;
+  absl::StatusOr<std::vector<Province>> Provinces() override { return storage_->Provinces(); }
+  absl::StatusOr<EnrollToken> MakeEnrollToken(const std::string& province,
+                                              int64_t valid_for_millis,
+                                              const std::string& actor) override;
+  absl::StatusOr<std::vector<NodeInfo>> Nodes() override;
+  absl::Status RevokeNode(const DeviceId& device, const std::string& actor) override;
+  absl::StatusOr<HubAuditTrail> AuditTrail() override { return storage_->AuditTrail(); }
+
+  absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
+                                   const std::string& name, const crypto::DevicePublic& keys,
+                                   bool proven) override;
+  absl::StatusOr<std::vector<RegisteredDevice>> Registry() override {
+    return storage_->Registry();
+  }
+  absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
+                                        const std::string& secret) override;
+  absl::Status RecordDelivered(const DeviceId& device, int64_t position) override {
+    return storage_->RecordDelivered(device, position);
+  }
+  absl::Status RecordCall(const DeviceId& device, int protocol_version,
+                          std::optional<int64_t> clock_skew_millis,
+                          std::optional<int64_t> cursor) override {
+    return storage_->RecordCall(device, protocol_version, clock_skew_millis, cursor);
+  }
+
+  absl::StatusOr<PushOutcome> Push(const NodeInfo& node, const PushOrigin& origin,
+                                   const std::vector<PushedCommit>& commits,
+                                   const std::vector<std::string>& key_records) override;
+  absl::Status Pull(const NodeInfo& node, const PullParams& params,
+                    const std::function<bool(PullChunk&)>& emit) override;
+
+  absl::StatusOr<GcReport> CollectTombstones(int64_t min_age_millis,
+                                             int64_t stale_after_millis,
+                                             const std::string& actor) override;
+
+  // Off: commits need no signature and sensitive fields may travel in
+  // clear. Only for measuring what the cryptography costs (the benchmark's
+  // baseline); a hub that real nodes use keeps it on. Set before serving.
+  void set_crypto_checks(bool on) { crypto_checks_ = on; }
+
+ protected:
+  ClockSource* clock() const { return clock_; }
+
+ private:
+  // How `device` of `province` was removed by its office, if it was, from
+  // the cache or computed from `load`'s records.
+  using OfficeLoader = std::function<absl::StatusOr<OfficeRecords>(const std::string&)>;
+  absl::StatusOr<std::optional<OfficeRemoval>> RemovalOf(const std::string& province,
+                                                         const DeviceId& device,
+                                                         const OfficeLoader& load);
+  // Drops the cached removals of `province` (every office's if empty).
+  void ForgetRemovals(const std::string& province);
+
+  HubStorage* storage_;
+  ClockSource* clock_;
+  bool crypto_checks_ = true;
+  std::atomic<int> active_pulls_{0};
+  // The removals of each office, computed on first need; dropped when a
+  // membership record of the office is stored, or any device revoked (which
+  // can change the hub's root). A computation that raced a drop is not kept
+  // (removals_version_ counts the drops).
+  absl::Mutex removals_mu_;
+  std::map<std::string, std::shared_ptr<const OfficeRemovals>> removals_
+      ABSL_GUARDED_BY(removals_mu_);
+  uint64_t removals_version_ ABSL_GUARDED_BY(removals_mu_) = 0;
+};
+
+}  // namespace fieldsync::hub
+
+#endif  // FIELDSYNC_HUB_ENGINE_H_

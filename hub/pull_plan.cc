@@ -1,0 +1,273 @@
+#include "hub/pull_plan.h"
+
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "change/commit_codec.h"
+#include "crypto/commit_signature.h"
+#include "crypto/key_record.h"
+#include "hub/scope.h"
+#include "store/keyring.h"
+
+namespace fieldsync::hub {
+namespace {
+
+// A rough size of a row on the wire, to keep messages well under the limit.
+size_t ApproxSize(const RowSnapshot& r) {
+  size_t n = 32 + r.table.size();
+  for (const FieldState& f : r.fields) n += 48 + f.column.size() + f.value.str().size();
+  for (const ConflictRecord& c : r.conflicts) n += 64 + c.column.size() + c.value.str().size();
+  return n;
+}
+
+constexpr size_t kMaxChunkBytes = 4 << 20;
+
+// Key records every office's nodes receive: office keys, grants (filtered
+// by sight below), erasures, membership records (a laptop checks another
+// office's chain before granting to it). The rest go to their office only.
+bool ForEveryOffice(int kind) {
+  return kind == static_cast<int>(crypto::KeyRecordKind::kOfficeKey) ||
+         kind == static_cast<int>(crypto::KeyRecordKind::kDataKey) ||
+         kind == static_cast<int>(crypto::KeyRecordKind::kErasure) ||
+         kind == static_cast<int>(crypto::KeyRecordKind::kMembership);
+}
+
+// The tables whose rows a grant (kind 3) can be for.
+const std::vector<std::string>& RingTables() {
+  static const std::vector<std::string> kTables = {"cases", "persons", "contacts", "services",
+                                                   "referrals"};
+  return kTables;
+}
+
+}  // namespace
+
+absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams& params,
+                        const std::function<bool(PullChunk&)>& emit) {
+  const int64_t cursor = params.cursor;
+  const bool bootstrapped = params.bootstrapped;
+  const uint64_t gc_epoch = params.gc_epoch;
+  const size_t max_batch = params.max_batch;
+  if (cursor < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("cursor ", cursor, " is negative"));
+  }
+  Scope scope(hub);
+  FS_ASSIGN_OR_RETURN(const int64_t head, hub.LogHead());
+  FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
+  const int64_t horizon = gc.horizon;
+  const uint64_t epoch = gc.epoch;
+  auto send = [&](PullChunk& chunk) -> absl::Status {
+    chunk.log_head = head;
+    chunk.gc_epoch = epoch;
+    if (!emit(chunk)) {
+      return absl::CancelledError("the node went away during the pull");
+    }
+    chunk = PullChunk{};
+    return absl::OkStatus();
+  };
+  PullChunk chunk;
+  size_t bytes = 0;
+  auto full = [&]() {
+    return chunk.rows.size() + chunk.commits.size() >= max_batch || bytes >= kMaxChunkBytes;
+  };
+  // Sends what the chunk holds first if `more` bytes would take it past
+  // the size a message should have (a message must stay under 16 MiB).
+  auto make_room = [&](size_t more, int64_t cursor_so_far) -> absl::Status {
+    if (chunk.rows.empty() && chunk.commits.empty()) return absl::OkStatus();
+    if (bytes + more <= kMaxChunkBytes) return absl::OkStatus();
+    chunk.cursor = cursor_so_far;
+    bytes = 0;
+    return send(chunk);
+  };
+
+  // Key records the node may hold, after its key cursor: office keys,
+  // erasures and membership records (a laptop checks another office's
+  // chain before granting to it) for all; shares and office data keys of
+  // its office; grants to its office, and grants to others of a record its
+  // office sees (a laptop needs them to know when to rotate) -- only to
+  // the offices concerned.
+  {
+    // The registry, in the same snapshot as the key records: every signer
+    // of a record sent is in it. Sent when the node's copy differs.
+    FS_ASSIGN_OR_RETURN(std::vector<RegisteredDevice> registry, hub.Registry());
+    if (RegistryDigest(registry) != params.registry_digest) {
+      chunk.registry_included = true;
+      chunk.registry = registry;
+    }
+    constexpr size_t kKeysPerMessage = 5000;
+    FS_RETURN_IF_ERROR(hub.ForEachKeyRecordAfter(
+        params.key_cursor, [&](const StoredKeyRecord& k) -> absl::Status {
+          if (!ForEveryOffice(k.kind) && k.province != node.province) return absl::OkStatus();
+          chunk.key_cursor = k.seq;
+          if (k.kind == static_cast<int>(crypto::KeyRecordKind::kDataKey) &&
+              k.province != node.province) {
+            if (!k.keyring) return absl::OkStatus();
+            FS_ASSIGN_OR_RETURN(std::optional<std::string> table,
+                                hub.TableOf(*k.keyring, RingTables()));
+            if (!table) return absl::OkStatus();
+            FS_ASSIGN_OR_RETURN(bool sees, scope.Visible(node.province, *table, *k.keyring));
+            if (!sees) return absl::OkStatus();
+          }
+          chunk.key_records.push_back(k.bytes);
+          if (chunk.key_records.size() >= kKeysPerMessage) FS_RETURN_IF_ERROR(send(chunk));
+          return absl::OkStatus();
+        }));
+  }
+  if (cursor > head) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the node's cursor ", cursor, " is past the end of the hub's log (", head,
+        "): this replica synced with another hub, or the hub was restored from an older "
+        "backup. Ask the hub administrator before syncing this node again"));
+  }
+  // Tombstones collected since the node last pulled: it drops them too,
+  // if it holds every one of those deletes; if it missed one (it was away
+  // past the stale limit), it is rebuilt, so that the row does not live on.
+  bool missed_a_delete = false;
+  std::vector<std::pair<std::string, RowId>> purged;
+  if (bootstrapped && gc_epoch < epoch) {
+    FS_ASSIGN_OR_RETURN(std::vector<PurgedRow> rows, hub.PurgedSince(gc_epoch, node.province));
+    for (PurgedRow& p : rows) {
+      if (p.position > cursor) missed_a_delete = true;
+      purged.emplace_back(std::move(p.table), p.row);
+    }
+  }
+  if (!bootstrapped || missed_a_delete) {
+    // Bootstrap: the current state of the node's scope, not its history.
+    chunk.reset = true;
+    if (bootstrapped) {
+      chunk.notice = absl::StrCat(
+          "the hub collected deleted records (up to position ", horizon,
+          ") whose deletes this node, last synced at position ", cursor,
+          ", had not received: the replica is rebuilt from the hub's current state; nothing "
+          "of this node's own work is lost");
+    }
+    for (const TableDef& t : hub.schema().tables()) {
+      const std::string table(t.name);
+      FS_ASSIGN_OR_RETURN(std::vector<RowId> rows, scope.VisibleRows(node.province, table));
+      for (const RowId& row : rows) {
+        FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, hub.ExportRow(table, row));
+        if (!snap) continue;
+        FS_RETURN_IF_ERROR(make_room(ApproxSize(*snap), 0));
+        bytes += ApproxSize(*snap);
+        chunk.rows.push_back(*std::move(snap));
+        if (full()) {
+          FS_RETURN_IF_ERROR(send(chunk));
+          bytes = 0;
+        }
+      }
+    }
+    chunk.cursor = head;
+    chunk.caught_up = true;
+    return send(chunk);
+  }
+
+  // Collected rows to drop, at most 20,000 a message (a few hundred KB).
+  constexpr size_t kPurgedPerMessage = 20000;
+  for (size_t i = 0; i < purged.size(); i += kPurgedPerMessage) {
+    const size_t end = std::min(purged.size(), i + kPurgedPerMessage);
+    chunk.purged.assign(purged.begin() + static_cast<std::ptrdiff_t>(i),
+                        purged.begin() + static_cast<std::ptrdiff_t>(end));
+    if (end < purged.size()) FS_RETURN_IF_ERROR(send(chunk));
+  }
+  // Records newly visible through grants since the cursor: their current
+  // state, then the log without them.
+  FS_ASSIGN_OR_RETURN(auto fresh, scope.NewlyVisible(node.province, cursor, head));
+  // With them, the grants to other offices of those records stored before
+  // the node's key cursor: skipped then (its office did not see the
+  // record), needed now to know who holds which version (a laptop that
+  // lacks them grants again, or rotates for nothing).
+  if (params.key_cursor > 0 && !fresh.empty()) {
+    for (const auto& [table, row] : fresh) {
+      FS_ASSIGN_OR_RETURN(
+          std::vector<std::string> earlier,
+          hub.KeyRecordsOfRing(row, static_cast<int>(crypto::KeyRecordKind::kDataKey),
+                               node.province, params.key_cursor));
+      for (std::string& bytes : earlier) chunk.key_records.push_back(std::move(bytes));
+    }
+  }
+  std::set<std::pair<std::string, RowId>> installed;
+  for (auto& [table, row] : fresh) {
+    FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, hub.ExportRow(table, row));
+    installed.emplace(table, row);
+    if (!snap) continue;
+    FS_RETURN_IF_ERROR(make_room(ApproxSize(*snap), 0));
+    bytes += ApproxSize(*snap);
+    chunk.rows.push_back(*std::move(snap));
+    chunk.rows_position = head;
+    if (full()) {
+      FS_RETURN_IF_ERROR(send(chunk));
+      bytes = 0;
+    }
+  }
+  // Only the log entries that touched the node's province, the shared
+  // directory, or provinces whose cases it was granted (hub_log_scope);
+  // each is still checked row by row.
+  FS_ASSIGN_OR_RETURN(std::vector<std::string> keys, scope.LogKeys(node.province));
+  int64_t after = cursor;
+  while (after < head) {
+    FS_ASSIGN_OR_RETURN(std::vector<LogEntry> entries,
+                        hub.LogEntriesUnder(keys, after, head, max_batch));
+    if (entries.empty()) break;
+    for (LogEntry& e : entries) {
+      const int64_t before = after;
+      after = e.position;
+      if (e.author == node.device) continue;  // the node holds its own commits
+      FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(e.body));
+      size_t kept = 0;
+      std::vector<RowChange> visible;
+      std::vector<std::pair<uint32_t, std::string>> omitted;
+      for (size_t ci = 0; ci < c.changes.size(); ++ci) {
+        RowChange& rc = c.changes[ci];
+        auto omit = [&]() {
+          omitted.emplace_back(static_cast<uint32_t>(ci), crypto::ChangeDigest(rc));
+        };
+        // Shared directory rows are visible to all, even once collected:
+        // a write to one after its delete must not bring it back.
+        if (epoch > 0 && (rc.table == "organisations" || rc.table == "services")) {
+          FS_ASSIGN_OR_RETURN(bool gone, hub.IsPurged(rc.table, rc.row));
+          if (gone) {
+            omit();
+            continue;
+          }
+        }
+        FS_ASSIGN_OR_RETURN(bool v, scope.Visible(node.province, rc.table, rc.row));
+        if (v && installed.count({rc.table, rc.row}) == 0) {
+          ++kept;
+          visible.push_back(std::move(rc));
+        } else {
+          omit();
+        }
+      }
+      if (kept == 0) continue;
+      std::string body;
+      if (kept == c.changes.size()) {
+        body = std::move(e.body);
+      } else {
+        c.changes = std::move(visible);
+        body = EncodeCommit(c);
+      }
+      FS_RETURN_IF_ERROR(make_room(body.size(), before));
+      bytes += body.size();
+      PulledEntry pe;
+      pe.position = e.position;
+      pe.canonical = std::move(body);
+      pe.signature = std::move(e.signature);
+      pe.omitted = std::move(omitted);
+      chunk.commits.push_back(std::move(pe));
+      if (full()) {
+        chunk.cursor = after;
+        FS_RETURN_IF_ERROR(send(chunk));
+        bytes = 0;
+      }
+    }
+  }
+  chunk.cursor = head;
+  chunk.caught_up = true;
+  return send(chunk);
+}
+
+}  // namespace fieldsync::hub

@@ -1,0 +1,34 @@
+// Pull planning: what a node is sent when it pulls (docs/PROTOCOL.md,
+// "Pull", "Scope"), written once over one snapshot of the storage
+// (hub/storage.h), whatever store keeps it:
+//   - the registry if the node's copy differs, and the key records after
+//     its key cursor that it may hold (office keys, erasures and membership
+//     records for all; shares and office data keys of its office; grants to
+//     its office, and grants to others of a record its office sees);
+//   - a bootstrap (the current state of its scope, not its history) when it
+//     is not bootstrapped, or missed a delete whose tombstone was collected;
+//   - else the rows collected since its last pull, to drop; the records that
+//     became visible to it since its cursor, whole; then the log after its
+//     cursor trimmed to its scope (a commit's changes outside it are left
+//     out and named by digest), its own commits skipped;
+// cut into messages of at most `max_batch` items and about 4 MiB.
+#ifndef FIELDSYNC_HUB_PULL_PLAN_H_
+#define FIELDSYNC_HUB_PULL_PLAN_H_
+
+#include <functional>
+
+#include "absl/status/status.h"
+#include "hub/storage.h"
+#include "hub/store.h"
+
+namespace fieldsync::hub {
+
+// Streams `node`'s pull from `hub` to `emit`; CANCELLED when `emit` returns
+// false (the node has gone). INVALID_ARGUMENT for a negative cursor,
+// FAILED_PRECONDITION for a cursor past the log's end.
+absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams& params,
+                        const std::function<bool(PullChunk&)>& emit);
+
+}  // namespace fieldsync::hub
+
+#endif  // FIELDSYNC_HUB_PULL_PLAN_H_

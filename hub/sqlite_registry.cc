@@ -1,0 +1,424 @@
+// The registry of the embedded hub storage (hub/sqlite_storage.h):
+// provinces, enrolment tokens, nodes and their sync bookkeeping, the audit
+// trail, through the registry's own connection.
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "base/args.h"
+#include "base/status_macros.h"
+#include "crypto/identity.h"
+#include "hub/audit.h"
+#include "hub/sqlite_storage.h"
+
+namespace fieldsync::hub {
+namespace {
+
+std::string Hash(std::string_view secret) {
+  unsigned char out[32];
+  crypto_generichash(out, sizeof(out), reinterpret_cast<const unsigned char*>(secret.data()),
+                     secret.size(), nullptr, 0);
+  return std::string(reinterpret_cast<const char*>(out), sizeof(out));
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  randombytes_buf(raw.data(), raw.size());
+  std::string hex(2 * bytes + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(raw.data()),
+                 raw.size());
+  hex.pop_back();
+  return hex;
+}
+
+}  // namespace
+
+absl::Status SqliteHubStorage::AddProvince(const std::string& code, const std::string& name,
+                                         const std::string& actor) {
+  absl::MutexLock l(&registry_mu_);
+  const int64_t now = clock_->NowMillis();
+  return sqlite_storage::InTxn(*registry_, [&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("INSERT INTO hub_provinces(code, name, "
+                                                     "created_at) VALUES (?1, ?2, ?3)"));
+    st->BindText(1, code);
+    st->BindText(2, name);
+    st->BindInt(3, now);
+    absl::Status s = st->Run();
+    if (s.code() == absl::StatusCode::kAlreadyExists) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "province ", code, " is already registered; see fieldhub province list"));
+    }
+    FS_RETURN_IF_ERROR(s);
+    return AppendHubAudit(*registry_, now, actor, kAuditProvinceAdd,
+                          absl::StrCat("province ", code, " \"", name, "\""));
+  });
+}
+
+absl::StatusOr<std::vector<Province>> SqliteHubStorage::Provinces() {
+  absl::MutexLock l(&registry_mu_);
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("SELECT code, name, created_at FROM "
+                                                   "hub_provinces ORDER BY code"));
+  std::vector<Province> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    out.push_back(Province{st->ColumnString(0), st->ColumnString(1), st->ColumnInt(2)});
+  }
+  return out;
+}
+
+absl::StatusOr<EnrollToken> SqliteHubStorage::MakeEnrollToken(const std::string& province,
+                                                            int64_t valid_for_millis,
+                                                            const std::string& actor) {
+  absl::MutexLock l(&registry_mu_);
+  FS_ASSIGN_OR_RETURN(auto p, registry_->Prepared("SELECT 1 FROM hub_provinces WHERE code = ?1"));
+  p->BindText(1, province);
+  FS_ASSIGN_OR_RETURN(bool known, p->Step());
+  if (!known) {
+    return absl::NotFoundError(absl::StrCat("unknown province \"", province,
+                                            "\"; add it first: fieldhub province add ", province,
+                                            " NAME"));
+  }
+  EnrollToken t;
+  t.token = absl::StrCat("fsenroll-", RandomHex(20));
+  t.province = province;
+  const int64_t now = clock_->NowMillis();
+  t.expires_at_millis = now + valid_for_millis;
+  p->Reset();
+  FS_RETURN_IF_ERROR(sqlite_storage::InTxn(*registry_, [&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("INSERT INTO hub_tokens(hash, province, "
+                                                     "created_at, expires_at) VALUES (?1, ?2, "
+                                                     "?3, ?4)"));
+    st->BindBlob(1, Hash(t.token));
+    st->BindText(2, province);
+    st->BindInt(3, now);
+    st->BindInt(4, t.expires_at_millis);
+    FS_RETURN_IF_ERROR(st->Run());
+    // Never the token itself: whoever reads the trail must not be able to
+    // enrol a device with it.
+    return AppendHubAudit(*registry_, now, actor, kAuditTokenIssue,
+                          absl::StrCat("token for province ", province, ", valid for ",
+                                       FormatDurationMillis(valid_for_millis), " until ",
+                                       FormatTimeMillis(t.expires_at_millis)));
+  }));
+  return t;
+}
+
+absl::StatusOr<std::vector<NodeInfo>> SqliteHubStorage::Nodes() {
+  absl::MutexLock l(&registry_mu_);
+  FS_ASSIGN_OR_RETURN(
+      auto st,
+      registry_->Prepared("SELECT n.device, n.name, n.province, n.enrolled_at, n.last_seen, "
+                          "n.cursor, n.protocol, n.clock_skew, n.revoked_at, "
+                          "coalesce(d.max_seq, 0), n.sign_pk, n.box_pk, n.revoked_position, n.delivered "
+                          "FROM hub_nodes n LEFT JOIN _fs_devices d ON "
+                          "d.id = n.device ORDER BY n.province, n.name, n.device"));
+  std::vector<NodeInfo> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    NodeInfo n;
+    FS_ASSIGN_OR_RETURN(n.device, Id16::FromBytes(st->ColumnBlob(0), "node device"));
+    n.name = st->ColumnString(1);
+    n.province = st->ColumnString(2);
+    n.enrolled_at_millis = st->ColumnInt(3);
+    n.last_seen_millis = st->ColumnInt(4);
+    n.cursor = st->ColumnInt(5);
+    n.protocol_version = static_cast<int>(st->ColumnInt(6));
+    n.clock_skew_millis = st->ColumnInt(7);
+    n.revoked = !st->ColumnIsNull(8);
+    n.revoked_at_millis = n.revoked ? st->ColumnInt(8) : 0;
+    n.acknowledged_seq = static_cast<uint64_t>(st->ColumnInt(9));
+    n.keys.device = n.device;
+    n.keys.sign_pk = st->ColumnString(10);
+    n.keys.box_pk = st->ColumnString(11);
+    n.revoked_position = st->ColumnInt(12);
+    n.delivered = std::max(n.cursor, st->ColumnInt(13));
+    out.push_back(std::move(n));
+  }
+  // What waits for each node: others' log entries of its province and of
+  // the shared directory after its cursor (grants aside).
+  FS_ASSIGN_OR_RETURN(auto pending,
+                      registry_->Prepared("SELECT count(DISTINCT s.position) FROM hub_log_scope s "
+                                          "JOIN _fs_log l ON l.pos = s.position JOIN _fs_devices "
+                                          "d ON d.idx = l.device WHERE s.province IN (?1, '*') "
+                                          "AND s.position > ?2 AND d.id != ?3"));
+  for (NodeInfo& n : out) {
+    pending->Reset();
+    pending->BindText(1, n.province);
+    pending->BindInt(2, n.delivered);
+    pending->BindBlob(3, n.device.view());
+    FS_ASSIGN_OR_RETURN(bool r, pending->Step());
+    n.pending = r ? static_cast<uint64_t>(pending->ColumnInt(0)) : 0;
+  }
+  return out;
+}
+
+absl::Status SqliteHubStorage::RevokeNode(const DeviceId& device, const std::string& actor,
+                                         const std::function<void()>& then) {
+  // Under the writer's lock: no push of the device can be half-way through
+  // storing while its revocation position is taken (Push re-checks).
+  absl::MutexLock w(&write_mu_);
+  absl::MutexLock l(&registry_mu_);
+  const int64_t now = clock_->NowMillis();
+  absl::Status s = sqlite_storage::InTxn(*registry_, [&]() -> absl::Status {
+    std::string name, province;
+    {
+      FS_ASSIGN_OR_RETURN(auto n, registry_->Prepared("SELECT name, province, revoked_at FROM "
+                                                      "hub_nodes WHERE device = ?1"));
+      n->BindBlob(1, device.view());
+      FS_ASSIGN_OR_RETURN(bool found, n->Step());
+      if (!found) {
+        return absl::NotFoundError(absl::StrCat("no enrolled node ", device.ToString(),
+                                                "; see fieldhub node list"));
+      }
+      if (!n->ColumnIsNull(2)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "node ", device.ToString(), " was already revoked on ",
+            FormatTimeMillis(n->ColumnInt(2)), "; nothing changed (see fieldhub node list)"));
+      }
+      name = n->ColumnString(0);
+      province = n->ColumnString(1);
+    }
+    // The log head at revocation: commits of the device the hub stored
+    // before stay valid for nodes; anything later in the log is refused.
+    FS_ASSIGN_OR_RETURN(auto head,
+                        registry_->Prepared("SELECT coalesce(max(pos), 0) FROM _fs_log"));
+    FS_ASSIGN_OR_RETURN(bool any, head->Step());
+    const int64_t position = any ? head->ColumnInt(0) : 0;
+    head->Reset();
+    FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("UPDATE hub_nodes SET revoked_at = ?2, "
+                                                     "revoked_position = ?3 WHERE device = ?1 "
+                                                     "AND revoked_at IS NULL"));
+    st->BindBlob(1, device.view());
+    st->BindInt(2, now);
+    st->BindInt(3, position);
+    FS_RETURN_IF_ERROR(st->Run());
+    return AppendHubAudit(*registry_, now, actor, kAuditRevoke,
+                          absl::StrCat("device ", device.ToString(), " \"", name,
+                                       "\" of province ", province,
+                                       " revoked at log position ", position));
+  });
+  then();
+  return s;
+}
+
+absl::StatusOr<HubAuditTrail> SqliteHubStorage::AuditTrail() {
+  absl::MutexLock l(&registry_mu_);
+  return ReadHubAudit(*registry_);
+}
+
+absl::StatusOr<Enrolment> SqliteHubStorage::Enroll(const std::string& token,
+                                                 const DeviceId& device,
+                                                 const std::string& name,
+                                                 const crypto::DevicePublic& keys,
+                                                 bool proven) {
+  absl::MutexLock l(&registry_mu_);
+  Enrolment e;
+  const int64_t now = clock_->NowMillis();
+  FS_RETURN_IF_ERROR(sqlite_storage::InTxn(*registry_, [&]() -> absl::Status {
+    int64_t expires = 0;
+    bool used = false;
+    bool used_by_this_device = false;
+    {
+      FS_ASSIGN_OR_RETURN(auto t, registry_->Prepared("SELECT province, expires_at, used_at, "
+                                                      "used_by FROM hub_tokens WHERE hash = ?1"));
+      t->BindBlob(1, Hash(token));
+      FS_ASSIGN_OR_RETURN(bool found, t->Step());
+      if (!found) {
+        return absl::PermissionDeniedError(
+            "this enrolment token is not known to the hub: check it was copied whole, or ask "
+            "the hub administrator for a new one (fieldhub enroll-token)");
+      }
+      e.province = t->ColumnString(0);
+      expires = t->ColumnInt(1);
+      used = !t->ColumnIsNull(2);
+      used_by_this_device = used && t->ColumnBlob(3) == device.view();
+    }
+    // The same device retrying with its token (the answer was lost on the
+    // way, or the node crashed before saving it) is enrolled again below,
+    // with a new secret; anyone else is refused.
+    if (used && !used_by_this_device) {
+      return absl::PermissionDeniedError(
+          "this enrolment token was already used (each token enrols one device once): ask the "
+          "hub administrator for a new one");
+    }
+    if (expires <= now) {
+      return absl::PermissionDeniedError(
+          "this enrolment token has expired: ask the hub administrator for a new one "
+          "(fieldhub enroll-token --province CODE --valid-for 24h)");
+    }
+    bool enrolled = false;
+    bool same_keys = false;
+    {
+      FS_ASSIGN_OR_RETURN(auto d, registry_->Prepared("SELECT revoked_at, province, sign_pk, "
+                                                      "box_pk FROM hub_nodes WHERE device = ?1"));
+      d->BindBlob(1, device.view());
+      FS_ASSIGN_OR_RETURN(enrolled, d->Step());
+      if (enrolled && !d->ColumnIsNull(0)) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "device ", device.ToString(),
+            " was revoked at this hub and stays revoked; a replacement needs a new replica "
+            "(fieldnode init) and a new token"));
+      }
+      if (enrolled && d->ColumnString(1) != e.province) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "device ", device.ToString(), " is enrolled for province ", d->ColumnString(1),
+            " and this token is for ", e.province,
+            "; a replica belongs to one province: use a token of its province"));
+      }
+      // A device's keys are registered once (issue 11: a device id is public
+      // and a used token stays valid for its device's retries, so a retry
+      // with other keys would be a takeover). NULL keys (enrolled before
+      // protocol version 2) match nothing.
+      same_keys = enrolled && !d->ColumnIsNull(2) && !d->ColumnIsNull(3) &&
+                  d->ColumnString(2) == keys.sign_pk && d->ColumnString(3) == keys.box_pk;
+    }
+    if (enrolled && !same_keys) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "device ", device.ToString(),
+          " is enrolled at this hub with other public keys, and a device's keys never change; "
+          "nothing was changed. A lost answer is retried from the same keystore; a new "
+          "keystore needs a new replica (fieldnode init) and a new token"));
+    }
+    // Only the retry of this token by this device re-enrols an enrolled
+    // device: anyone else holding a token could otherwise take over a
+    // colleague's device id (ids are in every commit), and a replica
+    // restored from a backup would reuse sequence numbers the hub holds.
+    if (enrolled && !used_by_this_device) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "device ", device.ToString(),
+          " is already enrolled at this hub; its credential is in its data directory. If that "
+          "was lost, or the replica was restored from a backup, make a new replica (fieldnode "
+          "init) and enrol it with a new token"));
+    }
+    // The retry replaces the credential, so it must come from the device's
+    // own keystore: its id, its keys and (often) its used token are no
+    // secret, and anyone holding them would otherwise lock it out.
+    if (enrolled && !proven) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "device ", device.ToString(), " is enrolled at this hub already; enrolling it again "
+          "(an answer that was lost) needs proof that the request comes from its own keystore, "
+          "which fieldnode enroll of this version sends: run it again from the device's data "
+          "directory (upgrade fieldnode if it is older). Nothing was changed"));
+    }
+    // The retry gets a new secret: the old credential stops working.
+    e.secret.resize(32);
+    randombytes_buf(e.secret.data(), e.secret.size());
+    FS_ASSIGN_OR_RETURN(auto ins, registry_->Prepared(
+                                      "INSERT INTO hub_nodes(device, name, province, "
+                                      "secret_hash, enrolled_at, sign_pk, box_pk) VALUES (?1, ?2, "
+                                      "?3, ?4, ?5, ?6, ?7) ON CONFLICT(device) DO UPDATE SET "
+                                      "secret_hash = excluded.secret_hash, name = excluded.name"));
+    ins->BindBlob(1, device.view());
+    ins->BindText(2, name);
+    ins->BindText(3, e.province);
+    ins->BindBlob(4, Hash(e.secret));
+    ins->BindInt(5, now);
+    ins->BindBlob(6, keys.sign_pk);
+    ins->BindBlob(7, keys.box_pk);
+    FS_RETURN_IF_ERROR(ins->Run());
+    FS_RETURN_IF_ERROR(AppendHubAudit(
+        *registry_, now, device.ToString(), kAuditEnrol,
+        absl::StrCat(enrolled ? "re-enrolled (a retry with its token, new credential): " : "",
+                     "device ", device.ToString(), " \"", name, "\" for province ",
+                     e.province, ", key fingerprint ", crypto::Fingerprint(keys))));
+    FS_ASSIGN_OR_RETURN(auto use, registry_->Prepared("UPDATE hub_tokens SET used_at = ?2, "
+                                                      "used_by = ?3 WHERE hash = ?1"));
+    use->BindBlob(1, Hash(token));
+    use->BindInt(2, now);
+    use->BindBlob(3, device.view());
+    return use->Run();
+  }));
+  return e;
+}
+
+absl::StatusOr<NodeInfo> SqliteHubStorage::LoadNode(const DeviceId& device) {
+  FS_ASSIGN_OR_RETURN(
+      auto st,
+      registry_->Prepared("SELECT name, province, enrolled_at, last_seen, cursor, protocol, "
+                          "clock_skew, revoked_at, secret_hash, sign_pk, box_pk, "
+                          "revoked_position FROM hub_nodes WHERE device = ?1"));
+  st->BindBlob(1, device.view());
+  FS_ASSIGN_OR_RETURN(bool found, st->Step());
+  if (!found) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "device ", device.ToString(),
+        " is not enrolled at this hub: enrol it with a token from the hub administrator "
+        "(fieldnode enroll --token ...)"));
+  }
+  NodeInfo n;
+  n.device = device;
+  n.name = st->ColumnString(0);
+  n.province = st->ColumnString(1);
+  n.enrolled_at_millis = st->ColumnInt(2);
+  n.last_seen_millis = st->ColumnInt(3);
+  n.cursor = st->ColumnInt(4);
+  n.protocol_version = static_cast<int>(st->ColumnInt(5));
+  n.clock_skew_millis = st->ColumnInt(6);
+  n.revoked = !st->ColumnIsNull(7);
+  n.revoked_at_millis = n.revoked ? st->ColumnInt(7) : 0;
+  n.keys.device = device;
+  n.keys.sign_pk = st->ColumnString(9);
+  n.keys.box_pk = st->ColumnString(10);
+  n.revoked_position = st->ColumnInt(11);
+  return n;
+}
+
+
+absl::StatusOr<std::vector<RegisteredDevice>> SqliteHubStorage::Registry() {
+  absl::MutexLock l(&registry_mu_);
+  return sqlite_storage::ReadRegistry(*registry_);
+}
+
+absl::StatusOr<NodeInfo> SqliteHubStorage::CheckCredential(const DeviceId& device,
+                                                           const std::string& secret) {
+  absl::MutexLock l(&registry_mu_);
+  FS_ASSIGN_OR_RETURN(NodeInfo n, LoadNode(device));
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("SELECT secret_hash FROM hub_nodes WHERE "
+                                                   "device = ?1"));
+  st->BindBlob(1, device.view());
+  FS_ASSIGN_OR_RETURN(bool found, st->Step());
+  const std::string want = found ? st->ColumnString(0) : std::string();
+  const std::string got = Hash(secret);
+  if (want.size() != got.size() ||
+      sodium_memcmp(want.data(), got.data(), got.size()) != 0) {
+    return absl::UnauthenticatedError(
+        "the node's credential was not accepted by the hub: its credential file is damaged or "
+        "belongs to another hub; enrol again with a new token");
+  }
+  return n;
+}
+
+absl::Status SqliteHubStorage::RecordDelivered(const DeviceId& device, int64_t position) {
+  absl::MutexLock l(&registry_mu_);
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("UPDATE hub_nodes SET delivered = max(delivered, "
+                                                   "?2) WHERE device = ?1"));
+  st->BindBlob(1, device.view());
+  st->BindInt(2, position);
+  return st->Run();
+}
+
+absl::Status SqliteHubStorage::RecordCall(const DeviceId& device, int protocol_version,
+                                        std::optional<int64_t> clock_skew_millis,
+                                        std::optional<int64_t> cursor) {
+  absl::MutexLock l(&registry_mu_);
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared(
+                                   "UPDATE hub_nodes SET last_seen = ?2, protocol = ?3, "
+                                   "clock_skew = coalesce(?4, clock_skew), cursor = "
+                                   "coalesce(?5, cursor) WHERE device = ?1"));
+  st->BindBlob(1, device.view());
+  st->BindInt(2, clock_->NowMillis());
+  st->BindInt(3, protocol_version);
+  if (clock_skew_millis) st->BindInt(4, *clock_skew_millis);
+  if (cursor) st->BindInt(5, *cursor);
+  return st->Run();
+}
+
+absl::StatusOr<OfficeRecords> SqliteHubStorage::OfficeRecordsOf(const std::string& province) {
+  absl::MutexLock l(&registry_mu_);
+  return sqlite_storage::ReadOfficeRecords(*registry_, province);
+}
+
+}  // namespace fieldsync::hub

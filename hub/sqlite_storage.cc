@@ -1,0 +1,287 @@
+#include "hub/sqlite_storage.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/args.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "base/tuning.h"
+#include "hub/audit.h"
+#include "hub/referral_check.h"
+
+namespace fieldsync::hub {
+namespace {
+
+constexpr const char* kRegistry[] = {
+    "CREATE TABLE IF NOT EXISTS hub_meta(key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS hub_provinces(code TEXT PRIMARY KEY NOT NULL, name TEXT NOT "
+    "NULL, created_at INTEGER NOT NULL) WITHOUT ROWID",
+    // Enrolment tokens: only a BLAKE2b hash of each is kept.
+    "CREATE TABLE IF NOT EXISTS hub_tokens(hash BLOB PRIMARY KEY NOT NULL, province TEXT NOT "
+    "NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER, used_by "
+    "BLOB) WITHOUT ROWID",
+    // Enrolled nodes: the hash of each credential secret, and sync state.
+    "CREATE TABLE IF NOT EXISTS hub_nodes(device BLOB PRIMARY KEY NOT NULL, name TEXT NOT NULL, "
+    "province TEXT NOT NULL, secret_hash BLOB NOT NULL, enrolled_at INTEGER NOT NULL, "
+    "last_seen INTEGER NOT NULL DEFAULT 0, cursor INTEGER NOT NULL DEFAULT 0, protocol INTEGER "
+    "NOT NULL DEFAULT 0, clock_skew INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER, "
+    "sign_pk BLOB, box_pk BLOB, revoked_position INTEGER NOT NULL DEFAULT 0, delivered INTEGER "
+    "NOT NULL DEFAULT 0) WITHOUT ROWID",
+    // Key records (docs/CRYPTO.md): stored and relayed, never opened. seq
+    // orders them for pulls; AUTOINCREMENT so that the seq of an erased
+    // record is never reused.
+    "CREATE TABLE IF NOT EXISTS hub_keys(seq INTEGER PRIMARY KEY AUTOINCREMENT, id BLOB NOT "
+    "NULL UNIQUE, kind INTEGER NOT NULL, province TEXT, keyring BLOB, signer BLOB NOT NULL, "
+    "stored_at INTEGER NOT NULL, bytes BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS hub_keys_ring ON hub_keys(keyring)",
+    // An office's membership records, read when its removals are computed
+    // (hub/office_removals.h). Added after schema version 2; an index only.
+    "CREATE INDEX IF NOT EXISTS hub_keys_office ON hub_keys(kind, province)",
+    // Key rings erased (crypto-shredded): their data keys are refused.
+    "CREATE TABLE IF NOT EXISTS hub_erased(keyring BLOB PRIMARY KEY, erased_at INTEGER NOT "
+    "NULL, by_device BLOB NOT NULL) WITHOUT ROWID",
+    // Deleted rows collected for good (their tombstones are gone).
+    "CREATE TABLE IF NOT EXISTS hub_purged(tbl TEXT NOT NULL, row BLOB NOT NULL, position "
+    "INTEGER NOT NULL, epoch INTEGER NOT NULL, shared INTEGER NOT NULL, provinces TEXT NOT "
+    "NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID",
+    // The administrators' audit trail, chained by hash (hub/audit.h).
+    kAuditTableSql,
+    kReferralStatusTableSql,
+};
+
+// hub.db schema versions: 1 as the sync, encryption and CLI issues left it
+// (no version recorded); 2 adds hub_referral_status (issue 11).
+constexpr int64_t kHubSchemaVersion = 2;
+
+// The scope tables (hub/scope.h).
+absl::Status CreateScopeTables(sqlite::Db& db) {
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS hub_row_scope(tbl TEXT NOT NULL, row BLOB NOT NULL, "
+      "owner TEXT NOT NULL DEFAULT '', case_id BLOB, restricted INTEGER NOT NULL DEFAULT 0, "
+      "deleted_pos INTEGER, deleted_at INTEGER, ever_public INTEGER NOT NULL DEFAULT 0, "
+      "PRIMARY KEY(tbl, row)) WITHOUT ROWID"));
+  // Rows that became visible to every province at `position` (a contact
+  // created restricted, made public later): installed whole at the next pull.
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS hub_public(tbl TEXT NOT NULL, row BLOB NOT NULL, position "
+      "INTEGER NOT NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID"));
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS hub_grants(case_id BLOB NOT NULL, province TEXT NOT NULL, "
+      "position INTEGER NOT NULL, PRIMARY KEY(case_id, province)) WITHOUT ROWID"));
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE INDEX IF NOT EXISTS hub_grants_by_province ON hub_grants(province, position)"));
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE INDEX IF NOT EXISTS hub_row_scope_by_case ON hub_row_scope(case_id)"));
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE INDEX IF NOT EXISTS hub_row_scope_by_owner ON hub_row_scope(tbl, owner)"));
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS hub_log_scope(province TEXT NOT NULL, position INTEGER NOT "
+      "NULL, PRIMARY KEY(province, position)) WITHOUT ROWID"));
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS hub_person_case(person BLOB NOT NULL, case_id BLOB NOT NULL, "
+      "PRIMARY KEY(person, case_id)) WITHOUT ROWID"));
+  // By case too: every pushed case checks its person link (without it each
+  // check scanned the table: the push of 30,000 cases went quadratic).
+  return db.Exec(
+      "CREATE INDEX IF NOT EXISTS hub_person_case_by_case ON hub_person_case(case_id)");
+}
+
+}  // namespace
+
+absl::Status sqlite_storage::InTxn(sqlite::Db& db, const std::function<absl::Status()>& body) {
+  FS_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  absl::Status s = body();
+  if (!s.ok()) {
+    db.Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+  return db.Exec("COMMIT");
+}
+
+// Every enrolled device with its public keys, as nodes verify against it.
+absl::StatusOr<std::vector<RegisteredDevice>> sqlite_storage::ReadRegistry(sqlite::Db& db) {
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared(
+                                   "SELECT device, name, province, sign_pk, box_pk, revoked_at, "
+                                   "revoked_position FROM hub_nodes WHERE sign_pk IS NOT NULL "
+                                   "ORDER BY device"));
+  std::vector<RegisteredDevice> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    RegisteredDevice d;
+    FS_ASSIGN_OR_RETURN(d.keys.device, Id16::FromBytes(st->ColumnBlob(0), "node device"));
+    d.name = st->ColumnString(1);
+    d.province = st->ColumnString(2);
+    d.keys.sign_pk = st->ColumnString(3);
+    d.keys.box_pk = st->ColumnString(4);
+    if (!st->ColumnIsNull(5)) {
+      d.revoked_at_millis = st->ColumnInt(5);
+      d.revoked_position = st->ColumnInt(6);
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+absl::StatusOr<OfficeRecords> sqlite_storage::ReadOfficeRecords(sqlite::Db& db,
+                                                               const std::string& province) {
+  OfficeRecords out;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT bytes, stored_at FROM hub_keys WHERE kind = "
+                                             "6 AND province = ?1 ORDER BY seq"));
+    st->BindText(1, province);
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      out.membership.emplace_back(st->ColumnString(0), st->ColumnInt(1));
+    }
+  }
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT device FROM hub_nodes WHERE province = ?1 "
+                                           "AND revoked_at IS NOT NULL"));
+  st->BindText(1, province);
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    FS_ASSIGN_OR_RETURN(DeviceId d, Id16::FromBytes(st->ColumnBlob(0), "node device"));
+    out.revoked.insert(d);
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<SqliteHubStorage>> SqliteHubStorage::Open(const std::string& path,
+                                                                         ClockSource* clock) {
+  std::unique_ptr<SqliteHubStorage> s(new SqliteHubStorage(path, clock));
+  FS_RETURN_IF_ERROR(s->Init());
+  return s;
+}
+
+SqliteHubStorage::~SqliteHubStorage() = default;
+
+const Schema& SqliteHubStorage::schema() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  return writer_->schema();  // set once by Init, never changed
+}
+
+absl::Status SqliteHubStorage::Init() {
+  absl::MutexLock w(&write_mu_);
+  absl::MutexLock r(&registry_mu_);
+  ReplicaOptions o;
+  o.path = path_;
+  o.clock = clock_;
+  FS_ASSIGN_OR_RETURN(writer_, Replica::Open(o));
+  hub_id_ = writer_->device_id();
+  FS_RETURN_IF_ERROR(sqlite_storage::InTxn(writer_->db(), [&]() -> absl::Status {
+    // The schema version of hub.db (docs/FORMATS.md, "Hub file"): 1 for a
+    // hub made before it was recorded, migrated in place to the current.
+    int64_t version = 0;
+    {
+      FS_RETURN_IF_ERROR(writer_->db().Exec(kRegistry[0]));  // hub_meta
+      FS_ASSIGN_OR_RETURN(auto st, writer_->db().Prepared(
+                                       "SELECT value FROM hub_meta WHERE key = 'schema_version'"));
+      FS_ASSIGN_OR_RETURN(bool found, st->Step());
+      if (found) version = st->ColumnInt(0);
+    }
+    bool existing = false;
+    {
+      FS_ASSIGN_OR_RETURN(auto any, writer_->db().Prepared(
+                                        "SELECT 1 FROM sqlite_master WHERE name = 'hub_nodes'"));
+      FS_ASSIGN_OR_RETURN(existing, any->Step());
+    }
+    if (version == 0) version = existing ? 1 : kHubSchemaVersion;
+    if (version > kHubSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path_, " is a hub database of schema version ", version, ", made by a newer fieldhub; "
+          "this one reads up to version ", kHubSchemaVersion, ": upgrade fieldhub (nothing was "
+          "changed)"));
+    }
+    for (const char* sql : kRegistry) FS_RETURN_IF_ERROR(writer_->db().Exec(sql));
+  {
+    // Added after the sync issue: hubs made before gain the column.
+    FS_ASSIGN_OR_RETURN(auto cols, writer_->db().Prepared(
+                                       "SELECT 1 FROM pragma_table_info('hub_nodes') WHERE name = "
+                                       "'delivered'"));
+    FS_ASSIGN_OR_RETURN(bool has, cols->Step());
+    if (!has) {
+      FS_RETURN_IF_ERROR(writer_->db().Exec(
+          "ALTER TABLE hub_nodes ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0"));
+    }
+  }
+    FS_RETURN_IF_ERROR(CreateScopeTables(writer_->db()));
+    if (version < 2) {
+      // Version 2 (issue 11): the status versions of the referrals held,
+      // so that the next answer to one is judged against its base.
+      FS_ASSIGN_OR_RETURN(std::vector<RowId> refs, writer_->ListRows("referrals", true));
+      const TableDef* t = writer_->schema().FindTable("referrals");
+      const size_t col = static_cast<size_t>(t->ColumnIndex("status"));
+      for (const RowId& ref : refs) {
+        FS_ASSIGN_OR_RETURN(std::optional<Row> row, writer_->Get("referrals", ref));
+        if (!row || !row->versions[col] || row->values[col].kind() != Value::Kind::kText) {
+          continue;
+        }
+        FS_ASSIGN_OR_RETURN(auto ins, writer_->db().Prepared(
+                                          "INSERT OR IGNORE INTO hub_referral_status(referral, "
+                                          "hlc, device, status) VALUES (?1, ?2, ?3, ?4)"));
+        ins->BindBlob(1, ref.view());
+        ins->BindInt(2, static_cast<int64_t>(row->versions[col]->version.hlc.packed()));
+        ins->BindBlob(3, row->versions[col]->version.device.view());
+        ins->BindText(4, row->values[col].str());
+        FS_RETURN_IF_ERROR(ins->Run());
+      }
+    }
+    FS_ASSIGN_OR_RETURN(auto set, writer_->db().Prepared(
+                                      "INSERT OR REPLACE INTO hub_meta(key, value) VALUES "
+                                      "('schema_version', ?1)"));
+    set->BindInt(1, kHubSchemaVersion);
+    return set->Run();
+  }));
+  // Deleted key records are overwritten in the file, not merely unlinked.
+  FS_RETURN_IF_ERROR(writer_->db().Exec("PRAGMA secure_delete = ON"));
+  FS_ASSIGN_OR_RETURN(registry_, sqlite::Db::Open(path_, ""));
+  FS_RETURN_IF_ERROR(
+      registry_->Exec(absl::StrCat("PRAGMA busy_timeout = ", tuning::kBusyTimeoutMillis)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Replica>> SqliteHubStorage::TakeReader() {
+  {
+    absl::MutexLock l(&readers_mu_);
+    if (!readers_.empty()) {
+      auto r = std::move(readers_.back());
+      readers_.pop_back();
+      return r;
+    }
+  }
+  ReplicaOptions o;
+  o.path = path_;
+  o.clock = clock_;
+  return Replica::Open(o);
+}
+
+void SqliteHubStorage::ReturnReader(std::unique_ptr<Replica> r) {
+  absl::MutexLock l(&readers_mu_);
+  if (readers_.size() < 16) readers_.push_back(std::move(r));
+}
+
+absl::StatusOr<int64_t> SqliteHubStorage::LogHead() {
+  absl::MutexLock l(&write_mu_);
+  return writer_->LogHead();
+}
+
+absl::Status SqliteHubStorage::Write(const std::function<absl::Status(HubWriteTxn&)>& body) {
+  absl::MutexLock l(&write_mu_);
+  std::unique_ptr<HubWriteTxn> view = sqlite_storage::WriterView(*writer_);
+  return body(*view);
+}
+
+absl::Status SqliteHubStorage::Read(const std::function<absl::Status(HubReadTxn&)>& body) {
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> reader, TakeReader());
+  absl::Status s = reader->ReadTransaction([&]() -> absl::Status {
+    std::unique_ptr<HubReadTxn> view = sqlite_storage::SnapshotView(*reader);
+    return body(*view);
+  });
+  // A stream cut short (the node went away) does not give its connection back.
+  if (s.code() != absl::StatusCode::kCancelled) ReturnReader(std::move(reader));
+  return s;
+}
+
+}  // namespace fieldsync::hub

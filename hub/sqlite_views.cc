@@ -1,0 +1,674 @@
+// The views of the embedded hub storage (hub/sqlite_storage.h): a
+// snapshot's and the writer's, as the SQL over one replica's connection.
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/args.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "hub/audit.h"
+#include "hub/sqlite_storage.h"
+
+namespace fieldsync::hub {
+namespace {
+
+std::string Text(const Value& v) {
+  return v.kind() == Value::Kind::kText ? v.str() : std::string();
+}
+
+// "'a','b'": SQL literals of the names the engine passes (table names).
+std::string SqlList(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) {
+    std::string quoted;
+    for (char ch : n) {
+      quoted += ch;
+      if (ch == '\'') quoted += ch;
+    }
+    absl::StrAppend(&out, out.empty() ? "" : ", ", "'", quoted, "'");
+  }
+  return out;
+}
+
+std::string JsonList(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    absl::StrAppend(&out, i ? "," : "", JsonString(items[i]));
+  }
+  return out + "]";
+}
+
+// A scope entry from columns owner, case_id, restricted, ever_public at `i`.
+absl::StatusOr<RowScopeEntry> EntryAt(const sqlite::Stmt& st, int i) {
+  RowScopeEntry e;
+  e.owner = st.ColumnString(i);
+  if (!st.ColumnIsNull(i + 1)) {
+    FS_ASSIGN_OR_RETURN(e.case_id, Id16::FromBytes(st.ColumnBlob(i + 1), "scope case id"));
+  }
+  e.restricted = st.ColumnInt(i + 2) != 0;
+  e.ever_public = st.ColumnInt(i + 3) != 0;
+  return e;
+}
+
+// The ids in column 0 of every row `st` gives.
+absl::StatusOr<std::vector<RowId>> Ids(sqlite::Stmt& st, const char* what) {
+  std::vector<RowId> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st.Step());
+    if (!r) break;
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st.ColumnBlob(0), what));
+    out.push_back(id);
+  }
+  return out;
+}
+
+// What a snapshot and the writer read alike, over one replica's connection.
+template <typename Base>
+class View : public Base {
+ public:
+  explicit View(Replica& rep) : rep_(rep), db_(rep.db()) {}
+
+  const Schema& schema() const override { return rep_.schema(); }
+  absl::StatusOr<int64_t> LogHead() override { return rep_.LogHead(); }
+
+  absl::StatusOr<GcState> Gc() override {
+    GcState g;
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT key, value FROM hub_meta WHERE key IN "
+                                              "('gc_horizon', 'gc_epoch')"));
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      if (st->ColumnString(0) == "gc_horizon") g.horizon = st->ColumnInt(1);
+      if (st->ColumnString(0) == "gc_epoch") g.epoch = static_cast<uint64_t>(st->ColumnInt(1));
+    }
+    return g;
+  }
+
+  absl::StatusOr<std::vector<RegisteredDevice>> Registry() override {
+    return sqlite_storage::ReadRegistry(db_);
+  }
+
+  absl::StatusOr<std::optional<RowSnapshot>> ExportRow(const std::string& table,
+                                                       const RowId& row) override {
+    return rep_.ExportRow(table, row);
+  }
+
+  absl::StatusOr<std::optional<RowScopeEntry>> RowScope(const std::string& table,
+                                                        const RowId& row) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT owner, case_id, restricted, ever_public "
+                                              "FROM hub_row_scope WHERE tbl = ?1 AND row = ?2"));
+    st->BindText(1, table);
+    st->BindBlob(2, row.view());
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (!found) return std::optional<RowScopeEntry>();
+    FS_ASSIGN_OR_RETURN(RowScopeEntry e, EntryAt(*st.get(), 0));
+    return std::optional<RowScopeEntry>(std::move(e));
+  }
+
+  absl::StatusOr<std::optional<std::string>> TableOf(
+      const RowId& row, const std::vector<std::string>& tables) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(absl::StrCat(
+                                     "SELECT tbl FROM hub_row_scope WHERE row = ?1 AND tbl IN (",
+                                     SqlList(tables), ")")));
+    st->BindBlob(1, row.view());
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (!found) return std::optional<std::string>();
+    return std::optional<std::string>(st->ColumnString(0));
+  }
+
+  absl::StatusOr<bool> IsPurged(const std::string& table, const RowId& row) override {
+    FS_ASSIGN_OR_RETURN(auto st,
+                        db_.Prepared("SELECT 1 FROM hub_purged WHERE tbl = ?1 AND row = ?2"));
+    st->BindText(1, table);
+    st->BindBlob(2, row.view());
+    return st->Step();
+  }
+
+  absl::StatusOr<std::vector<PurgedRow>> PurgedSince(uint64_t epoch,
+                                                     const std::string& province) override {
+    FS_ASSIGN_OR_RETURN(
+        auto st, db_.Prepared("SELECT tbl, row, position FROM hub_purged p WHERE epoch > ?1 AND "
+                              "(shared = 1 OR EXISTS (SELECT 1 FROM json_each(p.provinces) WHERE "
+                              "value = ?2)) ORDER BY tbl, row"));
+    st->BindInt(1, static_cast<int64_t>(epoch));
+    st->BindText(2, province);
+    std::vector<PurgedRow> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      PurgedRow p;
+      p.table = st->ColumnString(0);
+      FS_ASSIGN_OR_RETURN(p.row, Id16::FromBytes(st->ColumnBlob(1), "purged row"));
+      p.position = st->ColumnInt(2);
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
+
+  absl::Status ForEachKeyRecordAfter(
+      int64_t seq, const std::function<absl::Status(const StoredKeyRecord&)>& visit) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT seq, kind, province, keyring, signer, "
+                                              "stored_at, id, bytes FROM hub_keys WHERE seq > ?1 "
+                                              "ORDER BY seq"));
+    st->BindInt(1, seq);
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      StoredKeyRecord k;
+      k.seq = st->ColumnInt(0);
+      k.kind = static_cast<int>(st->ColumnInt(1));
+      if (!st->ColumnIsNull(2)) k.province = st->ColumnString(2);
+      if (!st->ColumnIsNull(3)) {
+        absl::StatusOr<RowId> ring = Id16::FromBytes(st->ColumnBlob(3), "key ring");
+        if (ring.ok()) k.keyring = *ring;
+      }
+      absl::StatusOr<DeviceId> signer = Id16::FromBytes(st->ColumnBlob(4), "signer");
+      if (signer.ok()) k.signer = *signer;
+      k.stored_at_millis = st->ColumnInt(5);
+      k.id = st->ColumnString(6);
+      k.bytes = st->ColumnString(7);
+      FS_RETURN_IF_ERROR(visit(k));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<std::string>> KeyRecordsOfRing(const RowId& ring, int kind,
+                                                           const std::string& province,
+                                                           int64_t seq) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT bytes FROM hub_keys WHERE keyring = ?1 AND "
+                                              "kind = ?2 AND province != ?3 AND seq <= ?4 ORDER "
+                                              "BY seq"));
+    st->BindBlob(1, ring.view());
+    st->BindInt(2, kind);
+    st->BindText(3, province);
+    st->BindInt(4, seq);
+    std::vector<std::string> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      out.push_back(st->ColumnString(0));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<LogEntry>> LogEntriesUnder(const std::vector<std::string>& log_keys,
+                                                        int64_t after, int64_t upto,
+                                                        size_t limit) override {
+    FS_ASSIGN_OR_RETURN(
+        auto st,
+        db_.Prepared("SELECT l.pos, d.id, l.body, s.sig FROM (SELECT DISTINCT position AS "
+                     "p FROM hub_log_scope WHERE province IN (SELECT value FROM "
+                     "json_each(?1)) AND position > ?2 AND position <= ?3 ORDER BY "
+                     "position LIMIT ?4) c JOIN _fs_log l ON l.pos = c.p JOIN _fs_devices "
+                     "d ON d.idx = l.device LEFT JOIN _fs_signatures s ON s.pos = l.pos "
+                     "ORDER BY l.pos"));
+    st->BindText(1, JsonList(log_keys));
+    st->BindInt(2, after);
+    st->BindInt(3, upto);
+    st->BindInt(4, static_cast<int64_t>(limit));
+    std::vector<LogEntry> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      LogEntry e;
+      e.position = st->ColumnInt(0);
+      FS_ASSIGN_OR_RETURN(e.author, Id16::FromBytes(st->ColumnBlob(1), "author"));
+      e.body = st->ColumnString(2);
+      if (!st->ColumnIsNull(3)) e.signature = st->ColumnString(3);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::optional<std::vector<Value>>> CurrentValues(
+      const std::string& table, const RowId& row,
+      const std::vector<std::string>& columns) override {
+    std::string list;
+    for (const std::string& c : columns) {
+      absl::StrAppend(&list, list.empty() ? "" : ", ", "\"", c, "\"");
+    }
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(absl::StrCat("SELECT ", list, " FROM \"",
+                                                           AV(table), "\" WHERE id = ?1")));
+    st->BindBlob(1, row.view());
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (!found) return std::optional<std::vector<Value>>();
+    std::vector<Value> out;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      out.push_back(st->ColumnValue(static_cast<int>(i)));
+    }
+    return std::optional<std::vector<Value>>(std::move(out));
+  }
+
+  absl::StatusOr<bool> CaseGranted(const RowId& case_id, const std::string& province) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT 1 FROM hub_grants WHERE case_id = ?1 AND "
+                                              "province = ?2"));
+    st->BindBlob(1, case_id.view());
+    st->BindText(2, province);
+    return st->Step();
+  }
+  absl::StatusOr<std::vector<RowId>> CasesGrantedTo(const std::string& province) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT case_id FROM hub_grants WHERE province = "
+                                              "?1"));
+    st->BindText(1, province);
+    return Ids(*st.get(), "granted case");
+  }
+  absl::StatusOr<std::vector<RowId>> GrantsBetween(const std::string& province, int64_t after,
+                                                   int64_t upto) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT case_id FROM hub_grants WHERE province = ?1 "
+                                              "AND position > ?2 AND position <= ?3 "
+                                              "ORDER BY position"));
+    st->BindText(1, province);
+    st->BindInt(2, after);
+    st->BindInt(3, upto);
+    return Ids(*st.get(), "granted case");
+  }
+  absl::StatusOr<std::vector<std::string>> GrantedCaseOwners(
+      const std::string& province) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT DISTINCT s.owner FROM hub_grants g JOIN "
+                                              "hub_row_scope s ON s.tbl = 'cases' AND s.row = "
+                                              "g.case_id WHERE g.province = ?1"));
+    st->BindText(1, province);
+    std::vector<std::string> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      out.push_back(st->ColumnString(0));
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<RowId>> CasesNaming(const RowId& person) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT case_id FROM hub_person_case WHERE "
+                                              "person = ?1"));
+    st->BindBlob(1, person.view());
+    return Ids(*st.get(), "person case");
+  }
+  absl::StatusOr<std::optional<RowId>> PersonOfCase(const RowId& case_id) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT person FROM hub_person_case WHERE "
+                                              "case_id = ?1 LIMIT 1"));
+    st->BindBlob(1, case_id.view());
+    FS_ASSIGN_OR_RETURN(std::vector<RowId> ids, Ids(*st.get(), "linked person"));
+    if (ids.empty()) return std::optional<RowId>();
+    return std::optional<RowId>(ids.front());
+  }
+  absl::StatusOr<std::vector<std::pair<RowId, std::optional<std::string>>>> PersonsOfCase(
+      const RowId& case_id) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT p.person, s.owner FROM hub_person_case p "
+                                              "LEFT JOIN hub_row_scope s ON s.tbl = 'persons' "
+                                              "AND s.row = p.person WHERE p.case_id = ?1"));
+    st->BindBlob(1, case_id.view());
+    std::vector<std::pair<RowId, std::optional<std::string>>> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "person"));
+      std::optional<std::string> owner;
+      if (!st->ColumnIsNull(1)) owner = st->ColumnString(1);
+      out.emplace_back(id, std::move(owner));
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<std::pair<RowId, RowId>>> PersonLinks() override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT person, case_id FROM hub_person_case"));
+    std::vector<std::pair<RowId, RowId>> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      FS_ASSIGN_OR_RETURN(RowId person, Id16::FromBytes(st->ColumnBlob(0), "person"));
+      FS_ASSIGN_OR_RETURN(RowId kase, Id16::FromBytes(st->ColumnBlob(1), "person case"));
+      out.emplace_back(person, kase);
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<ScopedRow>> ScopeRows(const std::string& table) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT row, owner, case_id, restricted, "
+                                              "ever_public FROM hub_row_scope WHERE tbl = ?1 "
+                                              "ORDER BY row"));
+    st->BindText(1, table);
+    std::vector<ScopedRow> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      ScopedRow s;
+      s.table = table;
+      FS_ASSIGN_OR_RETURN(s.row, Id16::FromBytes(st->ColumnBlob(0), "row"));
+      FS_ASSIGN_OR_RETURN(s.entry, EntryAt(*st.get(), 1));
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<RowId>> ScopeRowsOwnedBy(const std::string& table,
+                                                      const std::string& owner) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT row FROM hub_row_scope WHERE tbl = ?1 AND "
+                                              "owner = ?2 ORDER BY row"));
+    st->BindText(1, table);
+    st->BindText(2, owner);
+    return Ids(*st.get(), "row");
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, RowId>>> RowsOfCase(
+      const RowId& case_id) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT tbl, row FROM hub_row_scope WHERE "
+                                              "case_id = ?1 ORDER BY tbl, row"));
+    st->BindBlob(1, case_id.view());
+    std::vector<std::pair<std::string, RowId>> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(1), "row"));
+      out.emplace_back(st->ColumnString(0), id);
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<ScopedRow>> MadePublicBetween(int64_t after,
+                                                           int64_t upto) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT p.tbl, p.row, s.owner, s.case_id, "
+                                              "s.restricted, s.ever_public FROM hub_public p "
+                                              "JOIN hub_row_scope s ON s.tbl = p.tbl AND s.row = "
+                                              "p.row WHERE p.position > ?1 AND p.position <= ?2 "
+                                              "ORDER BY p.position"));
+    st->BindInt(1, after);
+    st->BindInt(2, upto);
+    std::vector<ScopedRow> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      ScopedRow s;
+      s.table = st->ColumnString(0);
+      FS_ASSIGN_OR_RETURN(s.row, Id16::FromBytes(st->ColumnBlob(1), "row"));
+      FS_ASSIGN_OR_RETURN(s.entry, EntryAt(*st.get(), 2));
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::optional<ReferralState>> Referral(const RowId& referral) override {
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, rep_.Get("referrals", referral));
+    if (!row) return std::optional<ReferralState>();
+    const TableDef* t = rep_.schema().FindTable("referrals");
+    auto value = [&](std::string_view column) -> std::string {
+      const int i = t->ColumnIndex(column);
+      return i < 0 ? std::string() : Text(row->values[static_cast<size_t>(i)]);
+    };
+    ReferralState s;
+    s.from_office = value("from_office");
+    s.to_office = value("to_office");
+    s.status = value("status");
+    if (const int i = t->ColumnIndex("status"); i >= 0 && row->versions[static_cast<size_t>(i)]) {
+      s.status_version = row->versions[static_cast<size_t>(i)]->version;
+    }
+    FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> conflicts,
+                        rep_.Conflicts(std::string("referrals"), referral));
+    for (const ConflictRecord& k : conflicts) {
+      if (k.column == "status") s.status_conflicts.emplace_back(k.version, Text(k.value));
+    }
+    return std::optional<ReferralState>(std::move(s));
+  }
+
+  absl::StatusOr<std::optional<std::string>> RecordedReferralStatus(
+      const RowId& referral, const Version& version) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT status FROM hub_referral_status WHERE "
+                                              "referral = ?1 AND hlc = ?2 AND device = ?3"));
+    st->BindBlob(1, referral.view());
+    st->BindInt(2, static_cast<int64_t>(version.hlc.packed()));
+    st->BindBlob(3, version.device.view());
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (!found) return std::optional<std::string>();
+    return std::optional<std::string>(st->ColumnString(0));
+  }
+
+ protected:
+  Replica& rep_;
+  sqlite::Db& db_;
+};
+
+
+class WriteView : public View<HubWriteTxn> {
+ public:
+  using View::View;
+
+  absl::StatusOr<ApplyResult> Merge(const std::vector<Commit>& commits,
+                                    const ApplyHooks& hooks) override {
+    return rep_.Apply(commits, std::nullopt, &hooks);
+  }
+  absl::Status Atomically(const std::function<absl::Status()>& body) override {
+    return sqlite_storage::InTxn(db_, body);
+  }
+
+  absl::StatusOr<bool> NodeActive(const DeviceId& device) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT revoked_at FROM hub_nodes WHERE device = "
+                                              "?1"));
+    st->BindBlob(1, device.view());
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    return found && st->ColumnIsNull(0);
+  }
+  absl::StatusOr<bool> DeviceOf(const DeviceId& device, const std::string& province,
+                                bool active) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(
+                                     active ? "SELECT 1 FROM hub_nodes WHERE device = ?1 AND "
+                                              "province = ?2 AND revoked_at IS NULL"
+                                            : "SELECT 1 FROM hub_nodes WHERE device = ?1 AND "
+                                              "province = ?2"));
+    st->BindBlob(1, device.view());
+    st->BindText(2, province);
+    return st->Step();
+  }
+  absl::StatusOr<bool> ProvinceExists(const std::string& code) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT 1 FROM hub_provinces WHERE code = ?1"));
+    st->BindText(1, code);
+    return st->Step();
+  }
+  absl::StatusOr<std::vector<std::string>> ProvinceCodes() override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT code FROM hub_provinces"));
+    std::vector<std::string> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      out.push_back(st->ColumnString(0));
+    }
+    return out;
+  }
+  absl::StatusOr<OfficeRecords> OfficeRecordsOf(const std::string& province) override {
+    return sqlite_storage::ReadOfficeRecords(db_, province);
+  }
+  absl::StatusOr<uint64_t> AcknowledgedSeq(const DeviceId& device) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT max_seq FROM _fs_devices WHERE id = ?1"));
+    st->BindBlob(1, device.view());
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    return found ? static_cast<uint64_t>(st->ColumnInt(0)) : uint64_t{0};
+  }
+
+  absl::StatusOr<bool> RingErased(const RowId& ring) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT 1 FROM hub_erased WHERE keyring = ?1"));
+    st->BindBlob(1, ring.view());
+    return st->Step();
+  }
+  absl::Status EraseRing(const RowId& ring, const std::vector<int>& kinds, int64_t at_millis,
+                         const DeviceId& by) override {
+    std::string list;
+    for (int k : kinds) absl::StrAppend(&list, list.empty() ? "" : ", ", k);
+    FS_ASSIGN_OR_RETURN(auto del, db_.Prepared(absl::StrCat(
+                                      "DELETE FROM hub_keys WHERE keyring = ?1 AND kind IN (",
+                                      list, ")")));
+    del->BindBlob(1, ring.view());
+    FS_RETURN_IF_ERROR(del->Run());
+    FS_ASSIGN_OR_RETURN(auto ins, db_.Prepared("INSERT INTO hub_erased(keyring, erased_at, "
+                                               "by_device) VALUES (?1, ?2, ?3)"));
+    ins->BindBlob(1, ring.view());
+    ins->BindInt(2, at_millis);
+    ins->BindBlob(3, by.view());
+    return ins->Run();
+  }
+  absl::StatusOr<bool> StoreKeyRecord(const StoredKeyRecord& r) override {
+    FS_ASSIGN_OR_RETURN(auto ins, db_.Prepared("INSERT OR IGNORE INTO hub_keys(id, kind, "
+                                               "province, keyring, signer, stored_at, bytes) "
+                                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    ins->BindBlob(1, r.id);
+    ins->BindInt(2, r.kind);
+    if (!r.province.empty()) ins->BindText(3, r.province);
+    if (r.keyring) ins->BindBlob(4, r.keyring->view());
+    ins->BindBlob(5, r.signer.view());
+    ins->BindInt(6, r.stored_at_millis);
+    ins->BindBlob(7, r.bytes);
+    FS_RETURN_IF_ERROR(ins->Run());
+    return db_.Changes() > 0;
+  }
+  absl::Status AddGrant(const RowId& case_id, const std::string& province,
+                        int64_t position) override {
+    FS_ASSIGN_OR_RETURN(auto g, db_.Prepared("INSERT OR IGNORE INTO hub_grants(case_id, "
+                                             "province, position) VALUES (?1, ?2, ?3)"));
+    g->BindBlob(1, case_id.view());
+    g->BindText(2, province);
+    g->BindInt(3, position);
+    return g->Run();
+  }
+  absl::Status AddLogScope(const std::set<std::string>& keys, int64_t position) override {
+    FS_ASSIGN_OR_RETURN(auto ins, db_.Prepared("INSERT OR IGNORE INTO hub_log_scope(province, "
+                                               "position) VALUES (?1, ?2)"));
+    for (const std::string& k : keys) {
+      ins->Reset();
+      ins->BindText(1, k);
+      ins->BindInt(2, position);
+      FS_RETURN_IF_ERROR(ins->Run());
+    }
+    return absl::OkStatus();
+  }
+  absl::Status LinkPerson(const RowId& person, const RowId& case_id) override {
+    FS_ASSIGN_OR_RETURN(auto link, db_.Prepared("INSERT OR IGNORE INTO hub_person_case(person, "
+                                                "case_id) VALUES (?1, ?2)"));
+    link->BindBlob(1, person.view());
+    link->BindBlob(2, case_id.view());
+    return link->Run();
+  }
+  absl::Status UpsertRowScope(const std::string& table, const RowId& row,
+                              const std::string& owner, const std::optional<RowId>& case_id,
+                              std::optional<bool> restricted) override {
+    FS_ASSIGN_OR_RETURN(
+        auto up,
+        db_.Prepared("INSERT INTO hub_row_scope(tbl, row, owner, case_id, restricted) "
+                     "VALUES (?1, ?2, ?3, ?4, coalesce(?5, 0)) ON CONFLICT(tbl, row) DO UPDATE "
+                     "SET owner = CASE WHEN excluded.owner = '' THEN owner ELSE excluded.owner "
+                     "END, case_id = coalesce(excluded.case_id, case_id), restricted = "
+                     "coalesce(?5, restricted)"));
+    up->BindText(1, table);
+    up->BindBlob(2, row.view());
+    up->BindText(3, owner);
+    if (case_id) up->BindBlob(4, case_id->view());
+    if (restricted) up->BindInt(5, *restricted ? 1 : 0);
+    return up->Run();
+  }
+  absl::StatusOr<bool> MarkEverPublic(const std::string& table, const RowId& row) override {
+    FS_ASSIGN_OR_RETURN(auto pub, db_.Prepared("UPDATE hub_row_scope SET ever_public = 1 WHERE "
+                                               "tbl = ?1 AND row = ?2 AND ever_public = 0"));
+    pub->BindText(1, table);
+    pub->BindBlob(2, row.view());
+    FS_RETURN_IF_ERROR(pub->Run());
+    return db_.Changes() > 0;
+  }
+  absl::Status AddPublic(const std::string& table, const RowId& row, int64_t position) override {
+    FS_ASSIGN_OR_RETURN(auto ev, db_.Prepared("INSERT OR IGNORE INTO hub_public(tbl, row, "
+                                              "position) VALUES (?1, ?2, ?3)"));
+    ev->BindText(1, table);
+    ev->BindBlob(2, row.view());
+    ev->BindInt(3, position);
+    return ev->Run();
+  }
+  absl::Status SetDeleted(const std::string& table, const RowId& row, bool deleted,
+                          int64_t position, int64_t at_millis) override {
+    FS_ASSIGN_OR_RETURN(auto del, db_.Prepared(
+                                      "UPDATE hub_row_scope SET deleted_pos = CASE WHEN ?3 THEN "
+                                      "coalesce(deleted_pos, ?4) END, deleted_at = CASE WHEN ?3 "
+                                      "THEN coalesce(deleted_at, ?5) END WHERE tbl = ?1 AND "
+                                      "row = ?2"));
+    del->BindText(1, table);
+    del->BindBlob(2, row.view());
+    del->BindInt(3, deleted ? 1 : 0);
+    del->BindInt(4, position);
+    del->BindInt(5, at_millis);
+    return del->Run();
+  }
+
+  absl::Status RecordReferralStatus(const RowId& referral, const Version& version,
+                                    const std::string& status) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("INSERT OR IGNORE INTO hub_referral_status("
+                                              "referral, hlc, device, status) VALUES "
+                                              "(?1, ?2, ?3, ?4)"));
+    st->BindBlob(1, referral.view());
+    st->BindInt(2, static_cast<int64_t>(version.hlc.packed()));
+    st->BindBlob(3, version.device.view());
+    st->BindText(4, status);
+    return st->Run();
+  }
+
+  absl::Status AppendAudit(int64_t at_millis, const std::string& actor,
+                           const std::string& action, const std::string& detail) override {
+    return AppendHubAudit(db_, at_millis, actor, action, detail);
+  }
+
+  absl::StatusOr<std::vector<Tombstone>> TombstonesDeletedBy(int64_t at_millis) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT tbl, row, deleted_pos FROM hub_row_scope "
+                                              "WHERE deleted_pos IS NOT NULL AND deleted_at <= "
+                                              "?1 ORDER BY deleted_pos"));
+    st->BindInt(1, at_millis);
+    std::vector<Tombstone> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      Tombstone t;
+      t.table = st->ColumnString(0);
+      FS_ASSIGN_OR_RETURN(t.row, Id16::FromBytes(st->ColumnBlob(1), "row"));
+      t.deleted_pos = st->ColumnInt(2);
+      out.push_back(std::move(t));
+    }
+    return out;
+  }
+  absl::StatusOr<bool> DropTombstone(const std::string& table, const RowId& row) override {
+    FS_ASSIGN_OR_RETURN(auto del, db_.Prepared(absl::StrCat("DELETE FROM \"", AV(table),
+                                                            "\" WHERE id = ?1 AND _live = 0")));
+    del->BindBlob(1, row.view());
+    FS_RETURN_IF_ERROR(del->Run());
+    return db_.Changes() > 0;
+  }
+  absl::Status RecordPurged(const Tombstone& t, uint64_t epoch, bool shared,
+                            const std::vector<std::string>& provinces) override {
+    FS_ASSIGN_OR_RETURN(auto rec, db_.Prepared("INSERT OR REPLACE INTO hub_purged(tbl, row, "
+                                               "position, epoch, shared, provinces) VALUES "
+                                               "(?1, ?2, ?3, ?4, ?5, ?6)"));
+    rec->BindText(1, t.table);
+    rec->BindBlob(2, t.row.view());
+    rec->BindInt(3, t.deleted_pos);
+    rec->BindInt(4, static_cast<int64_t>(epoch));
+    rec->BindInt(5, shared ? 1 : 0);
+    rec->BindText(6, JsonList(provinces));
+    FS_RETURN_IF_ERROR(rec->Run());
+    for (const char* sql : {"DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2",
+                            "DELETE FROM hub_row_scope WHERE tbl = ?1 AND row = ?2"}) {
+      FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(sql));
+      st->BindText(1, t.table);
+      st->BindBlob(2, t.row.view());
+      FS_RETURN_IF_ERROR(st->Run());
+    }
+    return absl::OkStatus();
+  }
+  absl::Status AdvanceGc(int64_t horizon) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("INSERT INTO hub_meta(key, value) VALUES "
+                                              "('gc_horizon', ?1) ON CONFLICT(key) DO UPDATE "
+                                              "SET value = excluded.value"));
+    st->BindInt(1, horizon);
+    FS_RETURN_IF_ERROR(st->Run());
+    return db_.Exec("INSERT INTO hub_meta(key, value) VALUES ('gc_epoch', 1) ON "
+                    "CONFLICT(key) DO UPDATE SET value = value + 1");
+  }
+  void Scrub() override { db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError(); }
+};
+
+}  // namespace
+
+std::unique_ptr<HubReadTxn> sqlite_storage::SnapshotView(Replica& reader) {
+  return std::make_unique<View<HubReadTxn>>(reader);
+}
+
+std::unique_ptr<HubWriteTxn> sqlite_storage::WriterView(Replica& writer) {
+  return std::make_unique<WriteView>(writer);
+}
+
+}  // namespace fieldsync::hub

@@ -1,0 +1,316 @@
+// What the hub keeps, as data, with no rule of the protocol in it: the
+// storage a hub store implements (SqliteHubStorage, hub/sqlite_storage.h,
+// is the embedded default; a PostgreSQL store implements the same). The
+// rules -- who may push what (hub/admission.h), what a node may see and is
+// sent (hub/scope.h, hub/pull_plan.h), when a tombstone may go
+// (hub/tombstones.h), who an office removed (hub/office_removals.h) -- are
+// engine code over this interface (hub/engine.h), written once.
+//
+// Three ways in: the registry calls below (each its own transaction);
+// Write(), the one writer at a time, whose HubWriteTxn merges commits and
+// stores what the rules decided; Read(), one consistent snapshot for a
+// pull. Implementations are thread-safe.
+#ifndef FIELDSYNC_HUB_STORAGE_H_
+#define FIELDSYNC_HUB_STORAGE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "change/commit.h"
+#include "change/id.h"
+#include "crypto/identity.h"
+#include "hub/audit.h"
+#include "hub/store.h"
+#include "store/replica.h"
+
+namespace fieldsync::hub {
+
+// A key record as stored (docs/CRYPTO.md): relayed, never opened.
+struct StoredKeyRecord {
+  int64_t seq = 0;           // storage order; never reused
+  int kind = 0;              // crypto::KeyRecordKind
+  std::string province;      // "" if the record names none
+  std::optional<RowId> keyring;
+  DeviceId signer;
+  int64_t stored_at_millis = 0;
+  std::string id;            // crypto::KeyRecord::Id()
+  std::string bytes;
+};
+
+// What the hub keeps of an office's membership (key records of kind 6, in
+// the order stored) and of its revoked devices: what its removals are
+// computed from (hub/office_removals.h).
+struct OfficeRecords {
+  std::vector<std::pair<std::string, int64_t>> membership;  // bytes, stored_at
+  std::set<DeviceId> revoked;
+};
+
+// The hub's scope entry of a row (hub/scope.h, hub_row_scope).
+struct RowScopeEntry {
+  std::string owner;          // "" if none recorded
+  std::optional<RowId> case_id;
+  bool restricted = false;    // as last written (ever_public aside)
+  bool ever_public = false;   // a contact that was public once
+};
+
+// A row of the scope tables with its entry.
+struct ScopedRow {
+  std::string table;
+  RowId row;
+  RowScopeEntry entry;
+};
+
+// A referral row as merged, for the referral rules (hub/referral_check.h).
+struct ReferralState {
+  std::string from_office, to_office, status;  // "" when not text
+  std::optional<Version> status_version;
+  std::vector<std::pair<Version, std::string>> status_conflicts;  // concurrent statuses
+};
+
+// A deleted row (tombstone) and where the log deleted it.
+struct Tombstone {
+  std::string table;
+  RowId row;
+  int64_t deleted_pos = 0;
+};
+
+// A collected row as remembered for the nodes that held it.
+struct PurgedRow {
+  std::string table;
+  RowId row;
+  int64_t position = 0;  // where it was deleted
+};
+
+// A log entry as stored, by position.
+struct LogEntry {
+  int64_t position = 0;
+  DeviceId author;
+  std::string body;       // canonical commit
+  std::string signature;  // "" if none
+};
+
+// Tombstone collection so far: nodes of an older epoch drop what was
+// collected since, or re-bootstrap.
+struct GcState {
+  int64_t horizon = 0;
+  uint64_t epoch = 0;
+};
+
+// One consistent view of the hub's data (a pull's snapshot, or the writer's).
+class HubReadTxn {
+ public:
+  virtual ~HubReadTxn() = default;
+
+  virtual const Schema& schema() const = 0;
+
+  virtual absl::StatusOr<int64_t> LogHead() = 0;
+  virtual absl::StatusOr<GcState> Gc() = 0;
+  // Every enrolled device with its public keys, as nodes verify against it.
+  virtual absl::StatusOr<std::vector<RegisteredDevice>> Registry() = 0;
+
+  // The current state of a row (nullopt if the hub holds none).
+  virtual absl::StatusOr<std::optional<RowSnapshot>> ExportRow(const std::string& table,
+                                                               const RowId& row) = 0;
+  // The scope entry of a row; nullopt if the hub recorded none.
+  virtual absl::StatusOr<std::optional<RowScopeEntry>> RowScope(const std::string& table,
+                                                                const RowId& row) = 0;
+  // Which of `tables` holds a row of id `row` in the scope tables, if any.
+  virtual absl::StatusOr<std::optional<std::string>> TableOf(
+      const RowId& row, const std::vector<std::string>& tables) = 0;
+
+  // Whether the row was collected (its tombstone removed for good).
+  virtual absl::StatusOr<bool> IsPurged(const std::string& table, const RowId& row) = 0;
+  // Rows collected in epochs after `epoch` that `province` (or every
+  // province) could see when they were, in (table, row) order.
+  virtual absl::StatusOr<std::vector<PurgedRow>> PurgedSince(uint64_t epoch,
+                                                             const std::string& province) = 0;
+
+  // Key records after `seq`, in order, to `visit` (stops at its first error).
+  virtual absl::Status ForEachKeyRecordAfter(
+      int64_t seq, const std::function<absl::Status(const StoredKeyRecord&)>& visit) = 0;
+  // The bytes of the key records of `kind` for `ring` stored up to `seq`
+  // that name another province than `province`, in order.
+  virtual absl::StatusOr<std::vector<std::string>> KeyRecordsOfRing(const RowId& ring, int kind,
+                                                                   const std::string& province,
+                                                                   int64_t seq) = 0;
+
+  // Up to `limit` log entries in (after, upto] recorded under one of
+  // `log_keys` (hub/scope.h, hub_log_scope), in position order.
+  virtual absl::StatusOr<std::vector<LogEntry>> LogEntriesUnder(
+      const std::vector<std::string>& log_keys, int64_t after, int64_t upto, size_t limit) = 0;
+
+  // The merged values of `columns` of a row (NULL for an absent value);
+  // nullopt if the hub holds no such row.
+  virtual absl::StatusOr<std::optional<std::vector<Value>>> CurrentValues(
+      const std::string& table, const RowId& row, const std::vector<std::string>& columns) = 0;
+
+  // The scope tables' data (hub/scope.h holds their rules).
+  // Whether `province` was granted sight of case `case_id`.
+  virtual absl::StatusOr<bool> CaseGranted(const RowId& case_id, const std::string& province) = 0;
+  // Every case granted to `province`; those granted at positions in
+  // (after, upto], by position.
+  virtual absl::StatusOr<std::vector<RowId>> CasesGrantedTo(const std::string& province) = 0;
+  virtual absl::StatusOr<std::vector<RowId>> GrantsBetween(const std::string& province,
+                                                           int64_t after, int64_t upto) = 0;
+  // The distinct owners of the cases granted to `province`.
+  virtual absl::StatusOr<std::vector<std::string>> GrantedCaseOwners(
+      const std::string& province) = 0;
+  // The person-case links: the cases naming a person; the first person
+  // linked to a case; every person linked to a case with the person's
+  // owner (nullopt if it has no scope entry); every link (person, case).
+  virtual absl::StatusOr<std::vector<RowId>> CasesNaming(const RowId& person) = 0;
+  virtual absl::StatusOr<std::optional<RowId>> PersonOfCase(const RowId& case_id) = 0;
+  virtual absl::StatusOr<std::vector<std::pair<RowId, std::optional<std::string>>>>
+  PersonsOfCase(const RowId& case_id) = 0;
+  virtual absl::StatusOr<std::vector<std::pair<RowId, RowId>>> PersonLinks() = 0;
+  // Scope entries: of every row of `table`, in row order; the rows of
+  // `table` owned by `owner`, in row order; the rows whose case is
+  // `case_id`, by table and row; rows made public at positions in
+  // (after, upto] that have an entry, by position.
+  virtual absl::StatusOr<std::vector<ScopedRow>> ScopeRows(const std::string& table) = 0;
+  virtual absl::StatusOr<std::vector<RowId>> ScopeRowsOwnedBy(const std::string& table,
+                                                              const std::string& owner) = 0;
+  virtual absl::StatusOr<std::vector<std::pair<std::string, RowId>>> RowsOfCase(
+      const RowId& case_id) = 0;
+  virtual absl::StatusOr<std::vector<ScopedRow>> MadePublicBetween(int64_t after,
+                                                                   int64_t upto) = 0;
+
+  // Referrals (hub/referral_check.h): the merged row; nullopt if none.
+  virtual absl::StatusOr<std::optional<ReferralState>> Referral(const RowId& referral) = 0;
+  // The status a version of the referral wrote, as recorded when stored.
+  virtual absl::StatusOr<std::optional<std::string>> RecordedReferralStatus(
+      const RowId& referral, const Version& version) = 0;
+};
+
+// The writer's view. Nothing is written by the view until Merge() or
+// Atomically(), each one transaction.
+class HubWriteTxn : public HubReadTxn {
+ public:
+  // Merges `commits` as the replica's merge does (store/replica.h), with
+  // `hooks` called inside the transaction: anything a hook writes through
+  // this view is stored with the commits, or nothing is.
+  virtual absl::StatusOr<ApplyResult> Merge(const std::vector<Commit>& commits,
+                                            const ApplyHooks& hooks) = 0;
+  // Runs `body` in one write transaction (nothing stays of it on an error).
+  virtual absl::Status Atomically(const std::function<absl::Status()>& body) = 0;
+
+  // The registry as the writer sees it.
+  // Enrolled and not revoked by the administrator.
+  virtual absl::StatusOr<bool> NodeActive(const DeviceId& device) = 0;
+  // Enrolled for `province` (and not revoked, if `active`).
+  virtual absl::StatusOr<bool> DeviceOf(const DeviceId& device, const std::string& province,
+                                        bool active) = 0;
+  virtual absl::StatusOr<bool> ProvinceExists(const std::string& code) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> ProvinceCodes() = 0;
+  virtual absl::StatusOr<OfficeRecords> OfficeRecordsOf(const std::string& province) = 0;
+  // The highest sequence number of `device`'s commits held (0: none).
+  virtual absl::StatusOr<uint64_t> AcknowledgedSeq(const DeviceId& device) = 0;
+
+  // Key records.
+  virtual absl::StatusOr<bool> RingErased(const RowId& ring) = 0;
+  // Deletes the ring's records of `kinds` and remembers it erased.
+  virtual absl::Status EraseRing(const RowId& ring, const std::vector<int>& kinds,
+                                 int64_t at_millis, const DeviceId& by) = 0;
+  // Stores the record unless one of its id is held; true if stored.
+  virtual absl::StatusOr<bool> StoreKeyRecord(const StoredKeyRecord& record) = 0;
+  // Scope tables (hub/scope.h).
+  // Grants `province` sight of `case_id` from `position` (kept if it had).
+  virtual absl::Status AddGrant(const RowId& case_id, const std::string& province,
+                                int64_t position) = 0;
+  // The log entry at `position` is read by the pulls of `keys`.
+  virtual absl::Status AddLogScope(const std::set<std::string>& keys, int64_t position) = 0;
+  virtual absl::Status LinkPerson(const RowId& person, const RowId& case_id) = 0;
+  // Creates or updates a row's entry: an empty `owner`, an absent
+  // `case_id` or `restricted` keep what the entry had.
+  virtual absl::Status UpsertRowScope(const std::string& table, const RowId& row,
+                                      const std::string& owner,
+                                      const std::optional<RowId>& case_id,
+                                      std::optional<bool> restricted) = 0;
+  // Marks the row public for good; true if it was not already.
+  virtual absl::StatusOr<bool> MarkEverPublic(const std::string& table, const RowId& row) = 0;
+  // The row became visible to every province at `position` (kept once).
+  virtual absl::Status AddPublic(const std::string& table, const RowId& row,
+                                 int64_t position) = 0;
+  // Where and when the row was deleted (the first time, kept), or that it
+  // is not deleted (`deleted` false clears both).
+  virtual absl::Status SetDeleted(const std::string& table, const RowId& row, bool deleted,
+                                  int64_t position, int64_t at_millis) = 0;
+
+  // Referrals: the status a version wrote (kept once).
+  virtual absl::Status RecordReferralStatus(const RowId& referral, const Version& version,
+                                            const std::string& status) = 0;
+
+  virtual absl::Status AppendAudit(int64_t at_millis, const std::string& actor,
+                                   const std::string& action, const std::string& detail) = 0;
+
+  // Tombstone collection.
+  // Rows deleted at or before `at_millis` (by the commits' clocks), by
+  // deleting position.
+  virtual absl::StatusOr<std::vector<Tombstone>> TombstonesDeletedBy(int64_t at_millis) = 0;
+  // Removes the deleted row for good; false if it is not (or no longer) deleted.
+  virtual absl::StatusOr<bool> DropTombstone(const std::string& table, const RowId& row) = 0;
+  // Remembers a dropped row for the nodes that held it (`shared`: every
+  // province; else `provinces`) and forgets its scope and conflicts.
+  virtual absl::Status RecordPurged(const Tombstone& t, uint64_t epoch, bool shared,
+                                    const std::vector<std::string>& provinces) = 0;
+  // A collection happened: the horizon moves to `horizon`, the epoch by one.
+  virtual absl::Status AdvanceGc(int64_t horizon) = 0;
+  // Makes erased key records unrecoverable from the storage's files now.
+  virtual void Scrub() = 0;
+};
+
+// The storage behind a hub: its registry, and the two views above.
+class HubStorage {
+ public:
+  virtual ~HubStorage() = default;
+
+  virtual const DeviceId& hub_id() const = 0;
+  virtual const Schema& schema() const = 0;
+  virtual absl::StatusOr<int64_t> LogHead() = 0;
+
+  // The registry, as HubStore (hub/store.h) describes each call.
+  virtual absl::Status AddProvince(const std::string& code, const std::string& name,
+                                   const std::string& actor) = 0;
+  virtual absl::StatusOr<std::vector<Province>> Provinces() = 0;
+  virtual absl::StatusOr<EnrollToken> MakeEnrollToken(const std::string& province,
+                                                      int64_t valid_for_millis,
+                                                      const std::string& actor) = 0;
+  // Without removed_by_office_at_millis (the engine's to fill).
+  virtual absl::StatusOr<std::vector<NodeInfo>> Nodes() = 0;
+  // `then` runs once the revocation is stored (or refused), before any
+  // Write() may begin: the engine drops what it derived from the registry,
+  // so that no push is judged on what it knew before.
+  virtual absl::Status RevokeNode(const DeviceId& device, const std::string& actor,
+                                  const std::function<void()>& then) = 0;
+  virtual absl::StatusOr<HubAuditTrail> AuditTrail() = 0;
+  virtual absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
+                                           const std::string& name,
+                                           const crypto::DevicePublic& keys, bool proven) = 0;
+  virtual absl::StatusOr<std::vector<RegisteredDevice>> Registry() = 0;
+  // The node if `secret` is its credential (UNAUTHENTICATED otherwise),
+  // revoked or not.
+  virtual absl::StatusOr<NodeInfo> CheckCredential(const DeviceId& device,
+                                                   const std::string& secret) = 0;
+  virtual absl::Status RecordDelivered(const DeviceId& device, int64_t position) = 0;
+  virtual absl::Status RecordCall(const DeviceId& device, int protocol_version,
+                                  std::optional<int64_t> clock_skew_millis,
+                                  std::optional<int64_t> cursor) = 0;
+  virtual absl::StatusOr<OfficeRecords> OfficeRecordsOf(const std::string& province) = 0;
+
+  // Runs `body` as the only writer (writes serialise; reads go on).
+  virtual absl::Status Write(const std::function<absl::Status(HubWriteTxn&)>& body) = 0;
+  // Runs `body` over one consistent snapshot. A body that ends CANCELLED
+  // (the node went away mid-stream) leaves the snapshot's connection unused.
+  virtual absl::Status Read(const std::function<absl::Status(HubReadTxn&)>& body) = 0;
+};
+
+}  // namespace fieldsync::hub
+
+#endif  // FIELDSYNC_HUB_STORAGE_H_

@@ -1,0 +1,412 @@
+// The hub's scope rules (hub/scope.h) as engine code over the storage
+// interface (hub/storage.h), without SQLite: the test keeps the scope data
+// in memory (MemoryScopeData, the test's own, not a product store) and
+// plays the merge by setting each row's merged values itself.
+#include "hub/scope.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "schema/schema.h"
+
+namespace fieldsync::hub {
+namespace {
+
+using Key = std::pair<std::string, RowId>;
+
+absl::Status NotHere() { return absl::UnimplementedError("not kept by this test's data"); }
+
+class MemoryScopeData : public HubWriteTxn {
+ public:
+  // The merged row as the test says it is.
+  std::map<Key, std::map<std::string, Value>> rows;
+
+  const Schema& schema() const override { return FieldOfficeSchema(); }
+  absl::StatusOr<int64_t> LogHead() override { return NotHere(); }
+  absl::StatusOr<GcState> Gc() override { return NotHere(); }
+  absl::StatusOr<std::vector<RegisteredDevice>> Registry() override { return NotHere(); }
+  absl::StatusOr<std::optional<RowSnapshot>> ExportRow(const std::string&,
+                                                       const RowId&) override {
+    return NotHere();
+  }
+  absl::StatusOr<std::optional<RowScopeEntry>> RowScope(const std::string& table,
+                                                        const RowId& row) override {
+    auto it = scope_.find({table, row});
+    if (it == scope_.end()) return std::optional<RowScopeEntry>();
+    return std::optional<RowScopeEntry>(it->second);
+  }
+  absl::StatusOr<std::optional<std::string>> TableOf(const RowId&,
+                                                     const std::vector<std::string>&) override {
+    return NotHere();
+  }
+  absl::StatusOr<bool> IsPurged(const std::string&, const RowId&) override { return NotHere(); }
+  absl::StatusOr<std::vector<PurgedRow>> PurgedSince(uint64_t, const std::string&) override {
+    return NotHere();
+  }
+  absl::Status ForEachKeyRecordAfter(
+      int64_t, const std::function<absl::Status(const StoredKeyRecord&)>&) override {
+    return NotHere();
+  }
+  absl::StatusOr<std::vector<std::string>> KeyRecordsOfRing(const RowId&, int, const std::string&,
+                                                           int64_t) override {
+    return NotHere();
+  }
+  absl::StatusOr<std::vector<LogEntry>> LogEntriesUnder(const std::vector<std::string>&, int64_t,
+                                                        int64_t, size_t) override {
+    return NotHere();
+  }
+  absl::StatusOr<std::optional<std::vector<Value>>> CurrentValues(
+      const std::string& table, const RowId& row,
+      const std::vector<std::string>& columns) override {
+    auto it = rows.find({table, row});
+    if (it == rows.end()) return std::optional<std::vector<Value>>();
+    std::vector<Value> out;
+    for (const std::string& c : columns) {
+      auto f = it->second.find(c);
+      out.push_back(f == it->second.end() ? Value() : f->second);
+    }
+    return std::optional<std::vector<Value>>(std::move(out));
+  }
+  absl::StatusOr<bool> CaseGranted(const RowId& case_id, const std::string& province) override {
+    return grants_.count({case_id, province}) > 0;
+  }
+  absl::StatusOr<std::vector<RowId>> CasesGrantedTo(const std::string& province) override {
+    return GrantsBetween(province, 0, INT64_MAX);
+  }
+  absl::StatusOr<std::vector<RowId>> GrantsBetween(const std::string& province, int64_t after,
+                                                   int64_t upto) override {
+    std::vector<std::pair<int64_t, RowId>> found;
+    for (const auto& [k, position] : grants_) {
+      if (k.second == province && position > after && position <= upto) {
+        found.emplace_back(position, k.first);
+      }
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<RowId> out;
+    for (const auto& f : found) out.push_back(f.second);
+    return out;
+  }
+  absl::StatusOr<std::vector<std::string>> GrantedCaseOwners(
+      const std::string& province) override {
+    std::set<std::string> owners;
+    for (const auto& [k, position] : grants_) {
+      auto e = scope_.find({"cases", k.first});
+      if (k.second == province && e != scope_.end()) owners.insert(e->second.owner);
+    }
+    return std::vector<std::string>(owners.begin(), owners.end());
+  }
+  absl::StatusOr<std::vector<RowId>> CasesNaming(const RowId& person) override {
+    std::vector<RowId> out;
+    for (const auto& [p, k] : links_) {
+      if (p == person) out.push_back(k);
+    }
+    return out;
+  }
+  absl::StatusOr<std::optional<RowId>> PersonOfCase(const RowId& case_id) override {
+    for (const auto& [p, k] : links_) {
+      if (k == case_id) return std::optional<RowId>(p);
+    }
+    return std::optional<RowId>();
+  }
+  absl::StatusOr<std::vector<std::pair<RowId, std::optional<std::string>>>> PersonsOfCase(
+      const RowId& case_id) override {
+    std::vector<std::pair<RowId, std::optional<std::string>>> out;
+    for (const auto& [p, k] : links_) {
+      if (k != case_id) continue;
+      auto e = scope_.find({"persons", p});
+      out.emplace_back(p, e == scope_.end() ? std::nullopt
+                                            : std::optional<std::string>(e->second.owner));
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<std::pair<RowId, RowId>>> PersonLinks() override {
+    return std::vector<std::pair<RowId, RowId>>(links_.begin(), links_.end());
+  }
+  absl::StatusOr<std::vector<ScopedRow>> ScopeRows(const std::string& table) override {
+    std::vector<ScopedRow> out;
+    for (const auto& [k, e] : scope_) {
+      if (k.first == table) out.push_back(ScopedRow{k.first, k.second, e});
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<RowId>> ScopeRowsOwnedBy(const std::string& table,
+                                                      const std::string& owner) override {
+    std::vector<RowId> out;
+    for (const auto& [k, e] : scope_) {
+      if (k.first == table && e.owner == owner) out.push_back(k.second);
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, RowId>>> RowsOfCase(
+      const RowId& case_id) override {
+    std::vector<std::pair<std::string, RowId>> out;
+    for (const auto& [k, e] : scope_) {
+      if (e.case_id && *e.case_id == case_id) out.push_back(k);
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<ScopedRow>> MadePublicBetween(int64_t after, int64_t upto) override {
+    std::vector<std::pair<int64_t, ScopedRow>> found;
+    for (const auto& [k, position] : public_) {
+      auto e = scope_.find(k);
+      if (position > after && position <= upto && e != scope_.end()) {
+        found.emplace_back(position, ScopedRow{k.first, k.second, e->second});
+      }
+    }
+    std::sort(found.begin(), found.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<ScopedRow> out;
+    for (auto& f : found) out.push_back(std::move(f.second));
+    return out;
+  }
+  absl::StatusOr<std::optional<ReferralState>> Referral(const RowId&) override {
+    return NotHere();
+  }
+  absl::StatusOr<std::optional<std::string>> RecordedReferralStatus(const RowId&,
+                                                                    const Version&) override {
+    return NotHere();
+  }
+
+  absl::StatusOr<ApplyResult> Merge(const std::vector<Commit>&, const ApplyHooks&) override {
+    return NotHere();
+  }
+  absl::Status Atomically(const std::function<absl::Status()>& body) override { return body(); }
+  absl::StatusOr<bool> NodeActive(const DeviceId&) override { return NotHere(); }
+  absl::StatusOr<bool> DeviceOf(const DeviceId&, const std::string&, bool) override {
+    return NotHere();
+  }
+  absl::StatusOr<bool> ProvinceExists(const std::string&) override { return NotHere(); }
+  absl::StatusOr<std::vector<std::string>> ProvinceCodes() override { return NotHere(); }
+  absl::StatusOr<OfficeRecords> OfficeRecordsOf(const std::string&) override { return NotHere(); }
+  absl::StatusOr<uint64_t> AcknowledgedSeq(const DeviceId&) override { return NotHere(); }
+  absl::StatusOr<bool> RingErased(const RowId&) override { return NotHere(); }
+  absl::Status EraseRing(const RowId&, const std::vector<int>&, int64_t,
+                         const DeviceId&) override {
+    return NotHere();
+  }
+  absl::StatusOr<bool> StoreKeyRecord(const StoredKeyRecord&) override { return NotHere(); }
+  absl::Status AddGrant(const RowId& case_id, const std::string& province,
+                        int64_t position) override {
+    grants_.emplace(std::make_pair(case_id, province), position);
+    return absl::OkStatus();
+  }
+  absl::Status AddLogScope(const std::set<std::string>& keys, int64_t position) override {
+    for (const std::string& k : keys) log_scope[position].insert(k);
+    return absl::OkStatus();
+  }
+  absl::Status LinkPerson(const RowId& person, const RowId& case_id) override {
+    links_.emplace(person, case_id);
+    return absl::OkStatus();
+  }
+  absl::Status UpsertRowScope(const std::string& table, const RowId& row,
+                              const std::string& owner, const std::optional<RowId>& case_id,
+                              std::optional<bool> restricted) override {
+    auto [it, created] = scope_.try_emplace({table, row});
+    RowScopeEntry& e = it->second;
+    if (!owner.empty()) e.owner = owner;
+    if (case_id) e.case_id = case_id;
+    if (restricted) e.restricted = *restricted;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<bool> MarkEverPublic(const std::string& table, const RowId& row) override {
+    auto it = scope_.find({table, row});
+    if (it == scope_.end() || it->second.ever_public) return false;
+    it->second.ever_public = true;
+    return true;
+  }
+  absl::Status AddPublic(const std::string& table, const RowId& row, int64_t position) override {
+    public_.emplace(Key{table, row}, position);
+    return absl::OkStatus();
+  }
+  absl::Status SetDeleted(const std::string& table, const RowId& row, bool deleted,
+                          int64_t position, int64_t) override {
+    if (deleted) {
+      deleted_.emplace(Key{table, row}, position);
+    } else {
+      deleted_.erase({table, row});
+    }
+    return absl::OkStatus();
+  }
+  absl::Status RecordReferralStatus(const RowId&, const Version&, const std::string&) override {
+    return NotHere();
+  }
+  absl::Status AppendAudit(int64_t, const std::string&, const std::string&,
+                           const std::string&) override {
+    return NotHere();
+  }
+  absl::StatusOr<std::vector<Tombstone>> TombstonesDeletedBy(int64_t) override {
+    return NotHere();
+  }
+  absl::StatusOr<bool> DropTombstone(const std::string&, const RowId&) override {
+    return NotHere();
+  }
+  absl::Status RecordPurged(const Tombstone&, uint64_t, bool,
+                            const std::vector<std::string>&) override {
+    return NotHere();
+  }
+  absl::Status AdvanceGc(int64_t) override { return NotHere(); }
+  void Scrub() override {}
+
+  std::map<int64_t, std::set<std::string>> log_scope;
+  std::map<Key, int64_t> deleted_;
+
+ private:
+  std::map<Key, RowScopeEntry> scope_;
+  std::map<std::pair<RowId, std::string>, int64_t> grants_;
+  std::set<std::pair<RowId, RowId>> links_;
+  std::map<Key, int64_t> public_;
+};
+
+class ScopeRulesTest : public ::testing::Test {
+ protected:
+  ScopeRulesTest() : scope_(data_) {}
+
+  static Commit Write(const std::string& table, const RowId& row,
+                      std::vector<std::pair<std::string, Value>> fields) {
+    Commit c;
+    c.author = DeviceId::NewRandom();
+    c.seq = 1;
+    c.hlc = Hlc::FromParts(1'764'000'000'000, 0);
+    RowChange rc;
+    rc.table = table;
+    rc.row = row;
+    for (auto& [column, value] : fields) {
+      rc.fields.push_back(FieldWrite{column, std::move(value), std::nullopt, {}});
+    }
+    c.changes.push_back(std::move(rc));
+    return c;
+  }
+  // Checks `c` for `province`, then merges it (each field written wins) and
+  // records it at `position`, as the hub's push does.
+  absl::Status Push(const std::string& province, const Commit& c, int64_t position) {
+    if (absl::Status s = scope_.CheckWritable(province, c); !s.ok()) return s;
+    for (const RowChange& rc : c.changes) {
+      auto [row, created] = data_.rows.try_emplace({rc.table, rc.row});
+      if (created) row->second[std::string(kLiveColumn)] = Value::Int(1);  // a row is live
+      for (const FieldWrite& f : rc.fields) row->second[f.column] = f.value;
+    }
+    return scope_.Record(c, position);
+  }
+  bool Sees(const std::string& province, const std::string& table, const RowId& row) {
+    absl::StatusOr<bool> v = scope_.Visible(province, table, row);
+    EXPECT_TRUE(v.ok()) << v.status();
+    return v.ok() && *v;
+  }
+
+  MemoryScopeData data_;
+  Scope scope_;
+  const RowId kase_ = RowId::NewRandom();
+  const RowId person_ = RowId::NewRandom();
+};
+
+TEST_F(ScopeRulesTest, ANewCaseBelongsToTheOfficeThatCreatedItAlone) {
+  const Commit foreign = Write("cases", kase_, {{"province", Value::Text("LC")}});
+  absl::Status s = scope_.CheckWritable("HG", foreign);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+  EXPECT_NE(s.message().find("must name its office's province"), std::string::npos);
+
+  ASSERT_TRUE(Push("LC", foreign, 1).ok());
+  EXPECT_TRUE(Sees("LC", "cases", kase_));
+  EXPECT_FALSE(Sees("HG", "cases", kase_));
+  EXPECT_EQ(*scope_.VisibleRows("LC", "cases"), std::vector<RowId>{kase_});
+  EXPECT_TRUE(scope_.VisibleRows("HG", "cases")->empty());
+  EXPECT_EQ(data_.log_scope[1], std::set<std::string>{"LC"});
+
+  s = Push("HG", Write("cases", kase_, {{"status", Value::Text("closed")}}), 2);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+  EXPECT_NE(s.message().find("outside the scope of province HG"), std::string::npos);
+}
+
+TEST_F(ScopeRulesTest, AReferralShowsTheCaseItsPersonAndItselfToTheOfficeReferredTo) {
+  ASSERT_TRUE(Push("LC", Write("persons", person_, {{"province", Value::Text("LC")}}), 1).ok());
+  ASSERT_TRUE(Push("LC",
+                   Write("cases", kase_,
+                         {{"province", Value::Text("LC")},
+                          {"person_id", Value::Bytes(std::string(person_.view()))}}),
+                   2)
+                  .ok());
+  EXPECT_FALSE(Sees("HG", "persons", person_));
+  const RowId referral = RowId::NewRandom();
+  ASSERT_TRUE(Push("LC",
+                   Write("referrals", referral,
+                         {{"case_id", Value::Bytes(std::string(kase_.view()))},
+                          {"from_office", Value::Text("LC")},
+                          {"to_office", Value::Text("HG")}}),
+                   3)
+                  .ok());
+  EXPECT_TRUE(Sees("HG", "cases", kase_));
+  EXPECT_TRUE(Sees("HG", "persons", person_));
+  EXPECT_TRUE(Sees("HG", "referrals", referral));
+  EXPECT_FALSE(Sees("QT", "cases", kase_));
+
+  auto fresh = scope_.NewlyVisible("HG", 2, 3);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  const std::set<std::pair<std::string, RowId>> got(fresh->begin(), fresh->end());
+  EXPECT_EQ(got, (std::set<std::pair<std::string, RowId>>{
+                     {"cases", kase_}, {"referrals", referral}, {"persons", person_}}));
+  EXPECT_TRUE(scope_.NewlyVisible("HG", 3, 3)->empty());
+  EXPECT_EQ(*scope_.VisibleRows("HG", "persons"), std::vector<RowId>{person_});
+  auto keys = scope_.LogKeys("HG");
+  ASSERT_TRUE(keys.ok());
+  EXPECT_NE(std::find(keys->begin(), keys->end(), "LC"), keys->end());
+
+  // The links that decide who sees what are set once.
+  absl::Status s = Push("LC", Write("cases", kase_,
+                                    {{"person_id", Value::Bytes(std::string(
+                                                       RowId::NewRandom().view()))}}),
+                        4);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+}
+
+TEST_F(ScopeRulesTest, ARestrictedContactIsItsOfficesUntilMadePublic) {
+  const RowId contact = RowId::NewRandom();
+  ASSERT_TRUE(Push("LC",
+                   Write("contacts", contact,
+                         {{"province", Value::Text("LC")},
+                          {"restriction", Value::Text("restricted")}}),
+                   1)
+                  .ok());
+  EXPECT_TRUE(Sees("LC", "contacts", contact));
+  EXPECT_FALSE(Sees("HG", "contacts", contact));
+  EXPECT_TRUE(scope_.VisibleRows("HG", "contacts")->empty());
+  EXPECT_EQ(Push("HG", Write("contacts", contact, {{"restriction", Value::Text("public")}}), 2)
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+
+  ASSERT_TRUE(
+      Push("LC", Write("contacts", contact, {{"restriction", Value::Text("public")}}), 2).ok());
+  EXPECT_TRUE(Sees("HG", "contacts", contact));
+  auto fresh = scope_.NewlyVisible("HG", 1, 2);
+  ASSERT_TRUE(fresh.ok());
+  ASSERT_EQ(fresh->size(), 1u);
+  EXPECT_EQ(fresh->front(), std::make_pair(std::string("contacts"), contact));
+  // Public once, public for good: restricting it again hides it from no one.
+  ASSERT_TRUE(
+      Push("LC", Write("contacts", contact, {{"restriction", Value::Text("restricted")}}), 3)
+          .ok());
+  EXPECT_TRUE(Sees("HG", "contacts", contact));
+}
+
+TEST_F(ScopeRulesTest, ADeleteIsMarkedWhereTheLogDeletedIt) {
+  ASSERT_TRUE(Push("LC", Write("cases", kase_, {{"province", Value::Text("LC")}}), 1).ok());
+  EXPECT_EQ(data_.deleted_.count({"cases", kase_}), 0u);
+  ASSERT_TRUE(Push("LC", Write("cases", kase_, {{std::string(kLiveColumn), Value::Int(0)}}), 5)
+                  .ok());
+  ASSERT_EQ(data_.deleted_.count({"cases", kase_}), 1u);
+  EXPECT_EQ(data_.deleted_.at({"cases", kase_}), 5);
+  // Still its office's: a delete clears fields, not the owner.
+  EXPECT_TRUE(Sees("LC", "cases", kase_));
+}
+
+TEST_F(ScopeRulesTest, AScopeOverASnapshotRecordsNothing) {
+  Scope snapshot(static_cast<HubReadTxn&>(data_));
+  const Commit c = Write("cases", kase_, {{"province", Value::Text("LC")}});
+  EXPECT_TRUE(snapshot.CheckWritable("LC", c).ok());
+  EXPECT_EQ(snapshot.Record(c, 1).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace fieldsync::hub
