@@ -669,11 +669,9 @@ class KeyRing::Impl {
   }
 
   absl::Status InTxn(const std::function<absl::Status()>& body) {
-    FS_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
-    absl::Status s = body();
-    if (s.ok()) s = db->Exec("COMMIT");
+    absl::Status s = sqlite::InTransaction(*db, sqlite::Transaction::Mode::kWrite,
+                                           [&](sqlite::Transaction&) { return body(); });
     if (!s.ok()) {
-      db->Exec("ROLLBACK").IgnoreError();
       // Memberships computed inside the transaction may include what was
       // rolled back, and the pins with it.
       ForgetMemberships();

@@ -83,7 +83,7 @@ class Replica::Impl {
   // Starts the write transaction. If another connection (another process,
   // or another Replica on the same file) committed since this one last
   // looked, the cached device table and the clock are reloaded first.
-  absl::Status Begin();
+  absl::StatusOr<sqlite::Transaction> Begin();
   // Brings the cached device table up to date with the file, if another
   // connection has committed since this one last looked. Inside a
   // transaction (read or write), so the snapshot it checks is the one read.
@@ -91,10 +91,13 @@ class Replica::Impl {
   // Runs `read` in a read transaction after Refresh(): reads that map
   // device indexes to ids (rows' versions) see a device table that matches.
   absl::Status InReadTxn(const std::function<absl::Status()>& read);
-  absl::Status Finish();
-  void Abort();
+  // Stores the device table's changes and commits; on error rolls back as
+  // Abort() does.
+  absl::Status Finish(sqlite::Transaction& txn);
+  // Rolls back and brings the device table in memory back to the file's.
+  void Abort(sqlite::Transaction& txn);
   // Begin → body → Finish, or Abort if the body fails.
-  absl::Status InWriteTxn(const std::function<absl::Status()>& body);
+  absl::Status InWriteTxn(const std::function<absl::Status(sqlite::Transaction&)>& body);
 
   absl::Status ReloadDevices();
   absl::StatusOr<int64_t> DataVersion();
@@ -108,15 +111,17 @@ class Replica::Impl {
   // outcomes[i] says what became of commits[i]. With `allow_gaps` a
   // commit need not follow its author's previous sequence number (a node
   // pulling a scoped log). True in the result if anything was deferred.
-  absl::StatusOr<bool> ApplyInTxn(const std::vector<const Commit*>& commits, bool allow_gaps,
+  absl::StatusOr<bool> ApplyInTxn(sqlite::Transaction& txn,
+                                  const std::vector<const Commit*>& commits, bool allow_gaps,
                                   const ApplyHooks* hooks, std::vector<ApplyOutcome>* outcomes);
-  absl::Status SetCursorInTxn(const std::string& name, int64_t value);
+  absl::Status SetCursorInTxn(sqlite::Transaction& txn, const std::string& name, int64_t value);
   // `absent`: the row is known not to be here (after a reset).
-  absl::Status InstallRow(const RowSnapshot& snap, int64_t position, bool absent);
-  absl::Status ResetReplicated();
+  absl::Status InstallRow(sqlite::Transaction& txn, const RowSnapshot& snap, int64_t position,
+                          bool absent);
+  absl::Status ResetReplicated(sqlite::Transaction& txn);
   // Merges this device's commits after cursor `pushed_cursor` again (they
   // are logged already), all of them or only their changes of `only` rows.
-  absl::Status ReplayUnpushed(const std::string& pushed_cursor,
+  absl::Status ReplayUnpushed(sqlite::Transaction& txn, const std::string& pushed_cursor,
                               const std::set<std::pair<size_t, RowId>>* only);
   absl::StatusOr<std::optional<RowSnapshot>> ExportRowInTxn(size_t tidx, const RowId& row);
 
@@ -170,7 +175,6 @@ class Replica::Impl {
     absl::flat_hash_map<uint64_t, sqlite::Stmt*> update;
   };
   std::vector<TableStmts> tables;
-  sqlite::Stmt* begin_ = nullptr;
   sqlite::Stmt* data_version_ = nullptr;
   int64_t seen_data_version_ = -1;
   // Set when the in-memory state could not be brought back in line with the
@@ -178,7 +182,6 @@ class Replica::Impl {
   bool broken_ = false;
   bool in_read_txn = false;
   int64_t last_position = 0;  // log position of the commit ApplyCommit stored last
-  sqlite::Stmt* commit_ = nullptr;
   sqlite::Stmt* insert_log_ = nullptr;
   sqlite::Stmt* insert_sig_ = nullptr;
   CommitSecurity security;
@@ -209,8 +212,7 @@ absl::Status Replica::Impl::Init() {
   schema_version = schema->version();
 
   // The device id is made once, when the replica is created.
-  FS_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
-  auto ensure_device = [&]() -> absl::Status {
+  auto ensure_device = [&](sqlite::Transaction&) -> absl::Status {
     FS_ASSIGN_OR_RETURN(auto get,
                         db->Prepared("SELECT value FROM _fs_meta WHERE key = 'device_id'"));
     FS_ASSIGN_OR_RETURN(bool row, get->Step());
@@ -226,17 +228,11 @@ absl::Status Replica::Impl::Init() {
     put->BindInt(2, (opts.clock ? opts.clock : SystemClock::Get())->NowMillis());
     return put->Run();
   };
-  absl::Status s = ensure_device();
-  if (!s.ok()) {
-    db->Exec("ROLLBACK").IgnoreError();
-    return s;
-  }
-  FS_RETURN_IF_ERROR(db->Exec("COMMIT"));
+  FS_RETURN_IF_ERROR(
+      sqlite::InTransaction(*db, sqlite::Transaction::Mode::kWrite, ensure_device));
 
   // Statements used on every write are prepared once.
-  FS_ASSIGN_OR_RETURN(begin_, db->Statement("BEGIN IMMEDIATE"));
   FS_ASSIGN_OR_RETURN(data_version_, db->Statement("PRAGMA data_version"));
-  FS_ASSIGN_OR_RETURN(commit_, db->Statement("COMMIT"));
   FS_ASSIGN_OR_RETURN(insert_log_,
                       db->Statement("INSERT INTO _fs_log(device, seq, hlc, body) "
                                    "VALUES (?1, ?2, ?3, ?4)"));
@@ -282,13 +278,13 @@ absl::Status Replica::Impl::Init() {
   FS_RETURN_IF_ERROR(ReloadDevices());
   auto it = device_index.find(self);
   if (it == device_index.end()) {
-    FS_RETURN_IF_ERROR(Begin());
+    FS_ASSIGN_OR_RETURN(sqlite::Transaction txn, Begin());
     absl::StatusOr<uint32_t> idx = DeviceIndex(self, /*create=*/true);
     if (!idx.ok()) {
-      Abort();
+      Abort(txn);
       return idx.status();
     }
-    FS_RETURN_IF_ERROR(Finish());
+    FS_RETURN_IF_ERROR(Finish(txn));
     self_idx = *idx;
   } else {
     self_idx = it->second;
@@ -340,19 +336,16 @@ absl::Status Replica::Impl::Refresh() {
   return absl::OkStatus();
 }
 
-absl::Status Replica::Impl::Begin() {
+absl::StatusOr<sqlite::Transaction> Replica::Impl::Begin() {
   if (broken_) {
     return absl::FailedPreconditionError(absl::StrCat(
         "after an earlier storage error this replica's state in memory may not match ",
         opts.path, "; close and reopen it (restart the program)"));
   }
-  FS_RETURN_IF_ERROR(Exec(begin_));
-  absl::Status s = Refresh();
-  if (!s.ok()) {
-    db->Exec("ROLLBACK").IgnoreError();
-    return s;
-  }
-  return absl::OkStatus();
+  FS_ASSIGN_OR_RETURN(sqlite::Transaction txn,
+                      sqlite::Transaction::Begin(*db, sqlite::Transaction::Mode::kWrite));
+  FS_RETURN_IF_ERROR(Refresh());  // on error, txn rolls back
+  return txn;
 }
 
 absl::Status Replica::Impl::InReadTxn(const std::function<absl::Status()>& read) {
@@ -360,16 +353,14 @@ absl::Status Replica::Impl::InReadTxn(const std::function<absl::Status()>& read)
   // Apply, a key ring's transaction on the same file): the outer
   // transaction is the snapshot, and sees its own writes.
   if (in_read_txn || sqlite3_get_autocommit(db->raw()) == 0) return read();
-  FS_RETURN_IF_ERROR(db->Exec("BEGIN"));
+  FS_ASSIGN_OR_RETURN(sqlite::Transaction txn,
+                      sqlite::Transaction::Begin(*db, sqlite::Transaction::Mode::kRead));
   in_read_txn = true;
   absl::Status s = Refresh();
   if (s.ok()) s = read();
   in_read_txn = false;
-  if (!s.ok()) {
-    db->Exec("ROLLBACK").IgnoreError();
-    return s;
-  }
-  return db->Exec("COMMIT");
+  if (!s.ok()) return s;  // txn rolls back
+  return txn.Commit();
 }
 
 absl::StatusOr<uint32_t> Replica::Impl::DeviceIndex(const DeviceId& id, bool create) {
@@ -391,7 +382,7 @@ bool Replica::Impl::Knows(const Version& v) const {
   return it != device_index.end() && devices[it->second].max_hlc >= v.hlc.packed();
 }
 
-absl::Status Replica::Impl::Finish() {
+absl::Status Replica::Impl::Finish(sqlite::Transaction& txn) {
   for (uint32_t idx = 1; idx < devices.size(); ++idx) {
     DeviceEntry& d = devices[idx];
     if (!d.dirty) continue;
@@ -401,13 +392,13 @@ absl::Status Replica::Impl::Finish() {
     update_device_->BindInt(3, static_cast<int64_t>(d.max_hlc));
     absl::Status s = update_device_->Run();
     if (!s.ok()) {
-      Abort();
+      Abort(txn);
       return s;
     }
   }
-  absl::Status s = Exec(commit_);
+  absl::Status s = txn.Commit();
   if (!s.ok()) {
-    Abort();
+    Abort(txn);
     // SQLite may have written the commit frame before the failing sync: the
     // transaction can reappear when the file is next opened. Say so.
     return absl::Status(
@@ -420,19 +411,19 @@ absl::Status Replica::Impl::Finish() {
   return absl::OkStatus();
 }
 
-absl::Status Replica::Impl::InWriteTxn(const std::function<absl::Status()>& body) {
-  FS_RETURN_IF_ERROR(Begin());
-  absl::Status s = body();
+absl::Status Replica::Impl::InWriteTxn(
+    const std::function<absl::Status(sqlite::Transaction&)>& body) {
+  FS_ASSIGN_OR_RETURN(sqlite::Transaction txn, Begin());
+  absl::Status s = body(txn);
   if (!s.ok()) {
-    Abort();
+    Abort(txn);
     return s;
   }
-  return Finish();
+  return Finish(txn);
 }
 
-void Replica::Impl::Abort() {
-  // After an I/O error SQLite may already have rolled back; that is fine.
-  db->Exec("ROLLBACK").IgnoreError();
+void Replica::Impl::Abort(sqlite::Transaction& txn) {
+  txn.Rollback();
   // The in-memory device table must match the database again.
   if (!ReloadDevices().ok()) broken_ = true;
 }
@@ -971,7 +962,7 @@ absl::StatusOr<std::vector<Commit>> Replica::WriteMany(const std::vector<LocalTx
   Impl& m = *impl_;
   std::vector<Commit> out;
   out.reserve(txns.size());
-  FS_RETURN_IF_ERROR(m.InWriteTxn([&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
     std::vector<RowState> states;
     for (const LocalTxn& txn : txns) {
       FS_ASSIGN_OR_RETURN(Commit c, m.BuildLocal(txn, &states));
@@ -986,7 +977,8 @@ absl::StatusOr<std::vector<Commit>> Replica::WriteMany(const std::vector<LocalTx
   return out;
 }
 
-absl::StatusOr<bool> Replica::Impl::ApplyInTxn(const std::vector<const Commit*>& commits,
+absl::StatusOr<bool> Replica::Impl::ApplyInTxn(sqlite::Transaction&,
+                                               const std::vector<const Commit*>& commits,
                                                bool allow_gaps, const ApplyHooks* hooks,
                                                std::vector<ApplyOutcome>* outcomes) {
   outcomes->assign(commits.size(), ApplyOutcome::kDeferred);
@@ -1044,7 +1036,8 @@ absl::StatusOr<bool> Replica::Impl::ApplyInTxn(const std::vector<const Commit*>&
   return !pending.empty();
 }
 
-absl::Status Replica::Impl::SetCursorInTxn(const std::string& name, int64_t value) {
+absl::Status Replica::Impl::SetCursorInTxn(sqlite::Transaction&, const std::string& name,
+                                           int64_t value) {
   FS_ASSIGN_OR_RETURN(auto st,
                       db->Prepared("INSERT INTO _fs_cursors(name, value) VALUES (?1, ?2) "
                                    "ON CONFLICT(name) DO UPDATE SET value = excluded.value"));
@@ -1085,13 +1078,13 @@ absl::StatusOr<ApplyResult> Replica::Apply(
   for (const Commit& c : commits) ptrs.push_back(&c);
   FS_RETURN_IF_ERROR(ValidateBatch(*m.schema, m.hlc, ptrs, &m.security));
   ApplyResult result;
-  FS_RETURN_IF_ERROR(m.InWriteTxn([&]() -> absl::Status {
-    FS_ASSIGN_OR_RETURN(bool deferred, m.ApplyInTxn(ptrs, /*allow_gaps=*/false, hooks,
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
+    FS_ASSIGN_OR_RETURN(bool deferred, m.ApplyInTxn(txn, ptrs, /*allow_gaps=*/false, hooks,
                                                     &result.outcomes));
     // A cursor past a deferred commit would skip it for good: the cursor
     // moves only when every commit of the batch is held.
     if (cursor && !deferred) {
-      FS_RETURN_IF_ERROR(m.SetCursorInTxn(cursor->first, cursor->second));
+      FS_RETURN_IF_ERROR(m.SetCursorInTxn(txn, cursor->first, cursor->second));
       result.cursor_set = true;
     }
     if (hooks != nullptr && hooks->at_end) FS_RETURN_IF_ERROR(hooks->at_end());
@@ -1116,7 +1109,7 @@ absl::Status Replica::Impl::Learn(const Version& v) {
   return absl::OkStatus();
 }
 
-absl::Status Replica::Impl::ReplayUnpushed(const std::string& pushed_cursor,
+absl::Status Replica::Impl::ReplayUnpushed(sqlite::Transaction&, const std::string& pushed_cursor,
                                            const std::set<std::pair<size_t, RowId>>* only) {
   uint64_t pushed = 0;
   {
@@ -1158,7 +1151,7 @@ absl::Status Replica::Impl::ReplayUnpushed(const std::string& pushed_cursor,
   return absl::OkStatus();
 }
 
-absl::Status Replica::Impl::ResetReplicated() {
+absl::Status Replica::Impl::ResetReplicated(sqlite::Transaction&) {
   for (const TableDef& t : schema->tables()) {
     FS_RETURN_IF_ERROR(db->Exec(absl::StrCat("DELETE FROM ", Quote(t.name))));
   }
@@ -1166,8 +1159,8 @@ absl::Status Replica::Impl::ResetReplicated() {
   return db->Exec("DELETE FROM _fs_installed");
 }
 
-absl::Status Replica::Impl::InstallRow(const RowSnapshot& snap, int64_t position,
-                                       bool absent) {
+absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& snap,
+                                       int64_t position, bool absent) {
   const int ti = schema->TableIndex(snap.table);
   if (ti < 0) {
     return absl::InvalidArgumentError(
@@ -1284,8 +1277,8 @@ absl::Status Replica::Impl::InstallRow(const RowSnapshot& snap, int64_t position
 absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
   Impl& m = *impl_;
   PullResult result;
-  FS_RETURN_IF_ERROR(m.InWriteTxn([&]() -> absl::Status {
-    if (batch.reset) FS_RETURN_IF_ERROR(m.ResetReplicated());
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
+    if (batch.reset) FS_RETURN_IF_ERROR(m.ResetReplicated(txn));
     for (const auto& [table, row] : batch.purged) {
       const TableDef* t = m.schema->FindTable(table);
       if (t == nullptr) {
@@ -1311,7 +1304,7 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
     for (const RowSnapshot& r : batch.rows) {
       // After a reset in this transaction the tables hold only rows
       // installed by it, each once: no need to remove an old version.
-      FS_RETURN_IF_ERROR(m.InstallRow(r, batch.rows_position, /*absent=*/batch.reset));
+      FS_RETURN_IF_ERROR(m.InstallRow(txn, r, batch.rows_position, /*absent=*/batch.reset));
       installed.emplace(static_cast<size_t>(m.schema->TableIndex(r.table)), r.row);
       ++result.rows_installed;
     }
@@ -1320,7 +1313,7 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
     // installed, so that installing never hides local work.
     if ((batch.reset || !installed.empty()) && !batch.pushed_cursor.empty()) {
       FS_RETURN_IF_ERROR(
-          m.ReplayUnpushed(batch.pushed_cursor, batch.reset ? nullptr : &installed));
+          m.ReplayUnpushed(txn, batch.pushed_cursor, batch.reset ? nullptr : &installed));
     }
     // Row changes already contained in an installed row are dropped.
     if (m.security.verify) {
@@ -1372,7 +1365,7 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
     }
     FS_RETURN_IF_ERROR(ValidateBatch(*m.schema, m.hlc, ptrs));
     std::vector<ApplyOutcome> outcomes;
-    FS_ASSIGN_OR_RETURN(bool deferred, m.ApplyInTxn(ptrs, /*allow_gaps=*/true, nullptr, &outcomes));
+    FS_ASSIGN_OR_RETURN(bool deferred, m.ApplyInTxn(txn, ptrs, /*allow_gaps=*/true, nullptr, &outcomes));
     for (ApplyOutcome o : outcomes) {
       if (o == ApplyOutcome::kApplied) ++result.applied;
       if (o == ApplyOutcome::kDuplicate) ++result.duplicates;
@@ -1380,7 +1373,7 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
     }
     if (!batch.cursors.empty() && !deferred) {
       for (const auto& [name, value] : batch.cursors) {
-        FS_RETURN_IF_ERROR(m.SetCursorInTxn(name, value));
+        FS_RETURN_IF_ERROR(m.SetCursorInTxn(txn, name, value));
       }
       result.cursor_set = true;
     }
