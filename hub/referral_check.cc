@@ -7,6 +7,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "change/referral_rules.h"
+#include "store/replica_internal.h"
 #include "store/sqlite.h"
 
 namespace fieldsync::hub {
@@ -31,7 +32,7 @@ absl::Status Denied(const Commit& c, const RowChange& rc, std::string_view why) 
 
 // The office that owns case `case_id` as the hub recorded it; "" if unknown.
 absl::StatusOr<std::string> CaseOwner(Replica& hub, std::string_view case_id) {
-  FS_ASSIGN_OR_RETURN(auto st, hub.db().Prepared("SELECT owner FROM hub_row_scope WHERE tbl = "
+  FS_ASSIGN_OR_RETURN(auto st, ReplicaInternal::HubStorageDb(hub).Prepared("SELECT owner FROM hub_row_scope WHERE tbl = "
                                                  "'cases' AND row = ?1"));
   st->BindBlob(1, case_id);
   FS_ASSIGN_OR_RETURN(bool found, st->Step());
@@ -57,7 +58,7 @@ class Current {
   // The status the version `base` wrote: from the hub's record of status
   // versions, the current value, or a conflict; nullopt if unknown.
   absl::StatusOr<std::optional<std::string>> StatusAt(const Version& base) {
-    FS_ASSIGN_OR_RETURN(auto st, hub_.db().Prepared("SELECT status FROM hub_referral_status "
+    FS_ASSIGN_OR_RETURN(auto st, ReplicaInternal::HubStorageDb(hub_).Prepared("SELECT status FROM hub_referral_status "
                                                     "WHERE referral = ?1 AND hlc = ?2 AND "
                                                     "device = ?3"));
     st->BindBlob(1, row_.id.view());
@@ -184,7 +185,7 @@ absl::Status RecordReferralStatus(Replica& hub, const Commit& c) {
     if (rc.table != "referrals") continue;
     const FieldWrite* status = WriteOf(rc, "status");
     if (status == nullptr || status->value.kind() != Value::Kind::kText) continue;
-    FS_ASSIGN_OR_RETURN(auto st, hub.db().Prepared("INSERT OR IGNORE INTO hub_referral_status("
+    FS_ASSIGN_OR_RETURN(auto st, ReplicaInternal::HubStorageDb(hub).Prepared("INSERT OR IGNORE INTO hub_referral_status("
                                                    "referral, hlc, device, status) VALUES "
                                                    "(?1, ?2, ?3, ?4)"));
     st->BindBlob(1, rc.row.view());

@@ -17,6 +17,7 @@
 #include "hub/audit.h"
 #include "hub/referral_check.h"
 #include "hub/scope.h"
+#include "store/replica_internal.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -130,20 +131,20 @@ absl::Status SqliteHubStore::Init() {
   o.clock = clock_;
   FS_ASSIGN_OR_RETURN(writer_, Replica::Open(o));
   hub_id_ = writer_->device_id();
-  FS_RETURN_IF_ERROR(InTxn(writer_->db(), [&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(InTxn(ReplicaInternal::HubStorageDb(*writer_), [&]() -> absl::Status {
     // The schema version of hub.db (docs/FORMATS.md, "Hub file"): 1 for a
     // hub made before it was recorded, migrated in place to the current.
     int64_t version = 0;
     {
-      FS_RETURN_IF_ERROR(writer_->db().Exec(kRegistry[0]));  // hub_meta
-      FS_ASSIGN_OR_RETURN(auto st, writer_->db().Prepared(
+      FS_RETURN_IF_ERROR(ReplicaInternal::HubStorageDb(*writer_).Exec(kRegistry[0]));  // hub_meta
+      FS_ASSIGN_OR_RETURN(auto st, ReplicaInternal::HubStorageDb(*writer_).Prepared(
                                        "SELECT value FROM hub_meta WHERE key = 'schema_version'"));
       FS_ASSIGN_OR_RETURN(bool found, st->Step());
       if (found) version = st->ColumnInt(0);
     }
     bool existing = false;
     {
-      FS_ASSIGN_OR_RETURN(auto any, writer_->db().Prepared(
+      FS_ASSIGN_OR_RETURN(auto any, ReplicaInternal::HubStorageDb(*writer_).Prepared(
                                         "SELECT 1 FROM sqlite_master WHERE name = 'hub_nodes'"));
       FS_ASSIGN_OR_RETURN(existing, any->Step());
     }
@@ -154,19 +155,19 @@ absl::Status SqliteHubStore::Init() {
           "this one reads up to version ", kHubSchemaVersion, ": upgrade fieldhub (nothing was "
           "changed)"));
     }
-    for (const char* sql : kRegistry) FS_RETURN_IF_ERROR(writer_->db().Exec(sql));
+    for (const char* sql : kRegistry) FS_RETURN_IF_ERROR(ReplicaInternal::HubStorageDb(*writer_).Exec(sql));
   {
     // Added after the sync issue: hubs made before gain the column.
-    FS_ASSIGN_OR_RETURN(auto cols, writer_->db().Prepared(
+    FS_ASSIGN_OR_RETURN(auto cols, ReplicaInternal::HubStorageDb(*writer_).Prepared(
                                        "SELECT 1 FROM pragma_table_info('hub_nodes') WHERE name = "
                                        "'delivered'"));
     FS_ASSIGN_OR_RETURN(bool has, cols->Step());
     if (!has) {
-      FS_RETURN_IF_ERROR(writer_->db().Exec(
+      FS_RETURN_IF_ERROR(ReplicaInternal::HubStorageDb(*writer_).Exec(
           "ALTER TABLE hub_nodes ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0"));
     }
   }
-    FS_RETURN_IF_ERROR(Scope::CreateTables(writer_->db()));
+    FS_RETURN_IF_ERROR(Scope::CreateTables(ReplicaInternal::HubStorageDb(*writer_)));
     if (version < 2) {
       // Version 2 (issue 11): the status versions of the referrals held,
       // so that the next answer to one is judged against its base.
@@ -178,7 +179,7 @@ absl::Status SqliteHubStore::Init() {
         if (!row || !row->versions[col] || row->values[col].kind() != Value::Kind::kText) {
           continue;
         }
-        FS_ASSIGN_OR_RETURN(auto ins, writer_->db().Prepared(
+        FS_ASSIGN_OR_RETURN(auto ins, ReplicaInternal::HubStorageDb(*writer_).Prepared(
                                           "INSERT OR IGNORE INTO hub_referral_status(referral, "
                                           "hlc, device, status) VALUES (?1, ?2, ?3, ?4)"));
         ins->BindBlob(1, ref.view());
@@ -188,14 +189,14 @@ absl::Status SqliteHubStore::Init() {
         FS_RETURN_IF_ERROR(ins->Run());
       }
     }
-    FS_ASSIGN_OR_RETURN(auto set, writer_->db().Prepared(
+    FS_ASSIGN_OR_RETURN(auto set, ReplicaInternal::HubStorageDb(*writer_).Prepared(
                                       "INSERT OR REPLACE INTO hub_meta(key, value) VALUES "
                                       "('schema_version', ?1)"));
     set->BindInt(1, kHubSchemaVersion);
     return set->Run();
   }));
   // Deleted key records are overwritten in the file, not merely unlinked.
-  FS_RETURN_IF_ERROR(writer_->db().Exec("PRAGMA secure_delete = ON"));
+  FS_RETURN_IF_ERROR(ReplicaInternal::HubStorageDb(*writer_).Exec("PRAGMA secure_delete = ON"));
   FS_ASSIGN_OR_RETURN(registry_, sqlite::Db::Open(path_, ""));
   FS_RETURN_IF_ERROR(
       registry_->Exec(absl::StrCat("PRAGMA busy_timeout = ", tuning::kBusyTimeoutMillis)));
@@ -717,7 +718,7 @@ absl::Status SqliteHubStore::RecordCall(const DeviceId& device, int protocol_ver
 
 absl::StatusOr<bool> SqliteHubStore::StoreKeyRecords(
     const NodeInfo& node, const std::vector<crypto::KeyRecord>& records) {
-  sqlite::Db& db = writer_->db();
+  sqlite::Db& db = ReplicaInternal::HubStorageDb(*writer_);
   bool erased_any = false;
   for (const crypto::KeyRecord& r : records) {
     bool erased_now = false;
@@ -946,7 +947,7 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node, const Pus
     {
       // Revoked since the call was authenticated: nothing of it may land
       // after the revocation's position in the log.
-      FS_ASSIGN_OR_RETURN(auto st, writer_->db().Prepared(
+      FS_ASSIGN_OR_RETURN(auto st, ReplicaInternal::HubStorageDb(*writer_).Prepared(
                                        "SELECT revoked_at FROM hub_nodes WHERE device = ?1"));
       st->BindBlob(1, node.device.view());
       FS_ASSIGN_OR_RETURN(bool found, st->Step());
@@ -961,18 +962,18 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node, const Pus
       // it is stored either, its membership records least of all (a
       // removed laptop must not remove others).
       FS_ASSIGN_OR_RETURN(std::optional<OfficeRemoval> removed,
-                          RemovalOf(writer_->db(), node.province, node.device));
+                          RemovalOf(ReplicaInternal::HubStorageDb(*writer_), node.province, node.device));
       if (removed) {
         return absl::PermissionDeniedError(RemovedMessage(node.device, node.province, *removed));
       }
     }
-    Scope scope(writer_->db());
-    FS_ASSIGN_OR_RETURN(int64_t horizon, GcHorizon(writer_->db()));
+    Scope scope(ReplicaInternal::HubStorageDb(*writer_));
+    FS_ASSIGN_OR_RETURN(int64_t horizon, GcHorizon(ReplicaInternal::HubStorageDb(*writer_)));
     ApplyHooks hooks;
     hooks.before = [&](const Commit& c) -> absl::Status {
       if (horizon > 0) {
         for (const RowChange& rc : c.changes) {
-          FS_ASSIGN_OR_RETURN(auto st, writer_->db().Prepared(
+          FS_ASSIGN_OR_RETURN(auto st, ReplicaInternal::HubStorageDb(*writer_).Prepared(
                                            "SELECT 1 FROM hub_purged WHERE tbl = ?1 AND row = ?2"));
           st->BindText(1, rc.table);
           st->BindBlob(2, rc.row.view());
@@ -1007,7 +1008,7 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node, const Pus
           }
           if (clear == nullptr) continue;
           if (!restricted) {
-            FS_ASSIGN_OR_RETURN(auto st, writer_->db().Prepared(
+            FS_ASSIGN_OR_RETURN(auto st, ReplicaInternal::HubStorageDb(*writer_).Prepared(
                                              "SELECT restricted FROM hub_row_scope WHERE tbl = ?1 "
                                              "AND row = ?2"));
             st->BindText(1, rc.table);
@@ -1044,12 +1045,12 @@ absl::StatusOr<PushOutcome> SqliteHubStore::Push(const NodeInfo& node, const Pus
         break;
       }
     }
-    if (erased_any) writer_->db().Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError();
+    if (erased_any) ReplicaInternal::HubStorageDb(*writer_).Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError();
     out.applied = static_cast<uint32_t>(r.applied);
     out.duplicates = static_cast<uint32_t>(r.duplicates);
     FS_ASSIGN_OR_RETURN(out.log_head, writer_->LogHead());
     FS_ASSIGN_OR_RETURN(auto st,
-                        writer_->db().Prepared("SELECT max_seq FROM _fs_devices WHERE id = ?1"));
+                        ReplicaInternal::HubStorageDb(*writer_).Prepared("SELECT max_seq FROM _fs_devices WHERE id = ?1"));
     st->BindBlob(1, node.device.view());
     FS_ASSIGN_OR_RETURN(bool found, st->Step());
     out.acknowledged_seq = found ? static_cast<uint64_t>(st->ColumnInt(0)) : 0;
@@ -1102,10 +1103,10 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params
   Replica& rep = *reader;
   bool cancelled = false;
   absl::Status s = rep.ReadTransaction([&]() -> absl::Status {
-    Scope scope(rep.db());
+    Scope scope(ReplicaInternal::HubStorageDb(rep));
     FS_ASSIGN_OR_RETURN(const int64_t head, rep.LogHead());
-    FS_ASSIGN_OR_RETURN(const int64_t horizon, GcHorizon(rep.db()));
-    FS_ASSIGN_OR_RETURN(const uint64_t epoch, GcEpoch(rep.db()));
+    FS_ASSIGN_OR_RETURN(const int64_t horizon, GcHorizon(ReplicaInternal::HubStorageDb(rep)));
+    FS_ASSIGN_OR_RETURN(const uint64_t epoch, GcEpoch(ReplicaInternal::HubStorageDb(rep)));
     auto send = [&](PullChunk& chunk) -> absl::Status {
       chunk.log_head = head;
       chunk.gc_epoch = epoch;
@@ -1138,7 +1139,7 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params
     // office sees (a laptop needs them to know when to rotate) -- only to
     // the offices concerned.
     {
-      FS_ASSIGN_OR_RETURN(auto keys, rep.db().Prepared(
+      FS_ASSIGN_OR_RETURN(auto keys, ReplicaInternal::HubStorageDb(rep).Prepared(
                                          "SELECT k.seq, k.bytes, k.kind, k.province, s.tbl, "
                                          "k.keyring FROM hub_keys k LEFT JOIN hub_row_scope s ON "
                                          "k.kind = 3 AND s.row = k.keyring AND s.tbl IN ('cases', "
@@ -1149,7 +1150,7 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params
       keys->BindText(2, node.province);
       // The registry, in the same snapshot as the key records: every signer
       // of a record sent is in it. Sent when the node's copy differs.
-      FS_ASSIGN_OR_RETURN(std::vector<RegisteredDevice> registry, ReadRegistry(rep.db()));
+      FS_ASSIGN_OR_RETURN(std::vector<RegisteredDevice> registry, ReadRegistry(ReplicaInternal::HubStorageDb(rep)));
       if (RegistryDigest(registry) != params.registry_digest) {
         chunk.registry_included = true;
         chunk.registry = registry;
@@ -1183,7 +1184,7 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params
     std::vector<std::pair<std::string, RowId>> purged;
     if (bootstrapped && gc_epoch < epoch) {
       FS_ASSIGN_OR_RETURN(
-          auto st, rep.db().Prepared(
+          auto st, ReplicaInternal::HubStorageDb(rep).Prepared(
                        "SELECT tbl, row, position FROM hub_purged p WHERE epoch > ?1 AND "
                        "(shared = 1 OR EXISTS (SELECT 1 FROM json_each(p.provinces) WHERE "
                        "value = ?2)) ORDER BY tbl, row"));
@@ -1243,7 +1244,7 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params
     // record), needed now to know who holds which version (a laptop that
     // lacks them grants again, or rotates for nothing).
     if (params.key_cursor > 0 && !fresh.empty()) {
-      FS_ASSIGN_OR_RETURN(auto earlier, rep.db().Prepared(
+      FS_ASSIGN_OR_RETURN(auto earlier, ReplicaInternal::HubStorageDb(rep).Prepared(
                                             "SELECT bytes FROM hub_keys WHERE keyring = ?1 AND "
                                             "kind = 3 AND province != ?2 AND seq <= ?3 ORDER "
                                             "BY seq"));
@@ -1284,14 +1285,14 @@ absl::Status SqliteHubStore::Pull(const NodeInfo& node, const PullParams& params
     keys_json += "]";
     FS_ASSIGN_OR_RETURN(
         auto candidates,
-        rep.db().Prepared("SELECT l.pos, d.id, l.body, s.sig FROM (SELECT DISTINCT position AS "
+        ReplicaInternal::HubStorageDb(rep).Prepared("SELECT l.pos, d.id, l.body, s.sig FROM (SELECT DISTINCT position AS "
                           "p FROM hub_log_scope WHERE province IN (SELECT value FROM "
                           "json_each(?1)) AND position > ?2 AND position <= ?3 ORDER BY "
                           "position LIMIT ?4) c JOIN _fs_log l ON l.pos = c.p JOIN _fs_devices "
                           "d ON d.idx = l.device LEFT JOIN _fs_signatures s ON s.pos = l.pos "
                           "ORDER BY l.pos"));
     FS_ASSIGN_OR_RETURN(auto is_purged,
-                        rep.db().Prepared("SELECT 1 FROM hub_purged WHERE tbl = ?1 AND row = ?2"));
+                        ReplicaInternal::HubStorageDb(rep).Prepared("SELECT 1 FROM hub_purged WHERE tbl = ?1 AND row = ?2"));
     int64_t after = cursor;
     while (after < head) {
       std::vector<Replica::RawEntry> entries;
@@ -1382,7 +1383,7 @@ absl::StatusOr<GcReport> SqliteHubStore::CollectTombstones(int64_t min_age_milli
   FS_ASSIGN_OR_RETURN(std::vector<NodeInfo> nodes, Nodes());
   const int64_t now = clock_->NowMillis();
   std::lock_guard<std::mutex> l(write_mu_);
-  sqlite::Db& db = writer_->db();
+  sqlite::Db& db = ReplicaInternal::HubStorageDb(*writer_);
   GcReport report;
   std::set<std::string> waiting;
   FS_RETURN_IF_ERROR(InTxn(db, [&]() -> absl::Status {

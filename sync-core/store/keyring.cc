@@ -18,6 +18,7 @@
 #include "crypto/envelope.h"
 #include "crypto/membership.h"
 #include "crypto/pairing_code.h"
+#include "store/replica_internal.h"
 #include "store/sqlite.h"
 
 namespace fieldsync {
@@ -905,7 +906,7 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(Replica* replica, std::st
     return absl::InvalidArgumentError("a key ring needs the node's province");
   }
   std::unique_ptr<KeyRing> k(new KeyRing(replica, std::move(province)));
-  k->impl_->db = &replica->db();
+  k->impl_->db = &ReplicaInternal::Db(*replica);
   // Deleted keys are overwritten in the file, not merely unlinked.
   FS_RETURN_IF_ERROR(k->impl_->db->Exec("PRAGMA secure_delete = ON"));
   FS_RETURN_IF_ERROR(k->impl_->InTxn([&]() -> absl::Status {
