@@ -89,8 +89,8 @@ absl::Status AppendHubAudit(sqlite::Db& db, int64_t at_millis, const std::string
 
 absl::StatusOr<HubAuditTrail> ReadHubAudit(sqlite::Db& db) {
   HubAuditTrail t;
-  FS_RETURN_IF_ERROR(db.Exec("BEGIN"));
-  absl::Status s = [&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(sqlite::InTransaction(db, sqlite::Transaction::Mode::kRead,
+                                           [&](sqlite::Transaction&) -> absl::Status {
     FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT seq, at, actor, action, detail, prev_hash, "
                                              "entry_hash FROM hub_audit ORDER BY seq"));
     while (true) {
@@ -110,9 +110,7 @@ absl::StatusOr<HubAuditTrail> ReadHubAudit(sqlite::Db& db) {
     t.head_seq = head.first;
     t.head_hash = head.second;
     return absl::OkStatus();
-  }();
-  db.Exec("COMMIT").IgnoreError();
-  FS_RETURN_IF_ERROR(s);
+  }));
   return t;
 }
 

@@ -9,6 +9,7 @@
 #include "base/tuning.h"
 #include "hub/audit.h"
 #include "hub/referral_check.h"
+#include "store/replica_internal.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -170,20 +171,20 @@ absl::Status SqliteHubStorage::Init() {
   o.clock = clock_;
   FS_ASSIGN_OR_RETURN(writer_, Replica::Open(o));
   hub_id_ = writer_->device_id();
-  FS_RETURN_IF_ERROR(sqlite_storage::InTxn(writer_->db(), [&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(sqlite_storage::InTxn(ReplicaInternal::HubStorageDb(*writer_), [&]() -> absl::Status {
     // The schema version of hub.db (docs/FORMATS.md, "Hub file"): 1 for a
     // hub made before it was recorded, migrated in place to the current.
     int64_t version = 0;
     {
-      FS_RETURN_IF_ERROR(writer_->db().Exec(kRegistry[0]));  // hub_meta
-      FS_ASSIGN_OR_RETURN(auto st, writer_->db().Prepared(
+      FS_RETURN_IF_ERROR(ReplicaInternal::HubStorageDb(*writer_).Exec(kRegistry[0]));  // hub_meta
+      FS_ASSIGN_OR_RETURN(auto st, ReplicaInternal::HubStorageDb(*writer_).Prepared(
                                        "SELECT value FROM hub_meta WHERE key = 'schema_version'"));
       FS_ASSIGN_OR_RETURN(bool found, st->Step());
       if (found) version = st->ColumnInt(0);
     }
     bool existing = false;
     {
-      FS_ASSIGN_OR_RETURN(auto any, writer_->db().Prepared(
+      FS_ASSIGN_OR_RETURN(auto any, ReplicaInternal::HubStorageDb(*writer_).Prepared(
                                         "SELECT 1 FROM sqlite_master WHERE name = 'hub_nodes'"));
       FS_ASSIGN_OR_RETURN(existing, any->Step());
     }
@@ -194,19 +195,19 @@ absl::Status SqliteHubStorage::Init() {
           "this one reads up to version ", kHubSchemaVersion, ": upgrade fieldhub (nothing was "
           "changed)"));
     }
-    for (const char* sql : kRegistry) FS_RETURN_IF_ERROR(writer_->db().Exec(sql));
+    for (const char* sql : kRegistry) FS_RETURN_IF_ERROR(ReplicaInternal::HubStorageDb(*writer_).Exec(sql));
   {
     // Added after the sync issue: hubs made before gain the column.
-    FS_ASSIGN_OR_RETURN(auto cols, writer_->db().Prepared(
+    FS_ASSIGN_OR_RETURN(auto cols, ReplicaInternal::HubStorageDb(*writer_).Prepared(
                                        "SELECT 1 FROM pragma_table_info('hub_nodes') WHERE name = "
                                        "'delivered'"));
     FS_ASSIGN_OR_RETURN(bool has, cols->Step());
     if (!has) {
-      FS_RETURN_IF_ERROR(writer_->db().Exec(
+      FS_RETURN_IF_ERROR(ReplicaInternal::HubStorageDb(*writer_).Exec(
           "ALTER TABLE hub_nodes ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0"));
     }
   }
-    FS_RETURN_IF_ERROR(CreateScopeTables(writer_->db()));
+    FS_RETURN_IF_ERROR(CreateScopeTables(ReplicaInternal::HubStorageDb(*writer_)));
     if (version < 2) {
       // Version 2 (issue 11): the status versions of the referrals held,
       // so that the next answer to one is judged against its base.
@@ -218,7 +219,7 @@ absl::Status SqliteHubStorage::Init() {
         if (!row || !row->versions[col] || row->values[col].kind() != Value::Kind::kText) {
           continue;
         }
-        FS_ASSIGN_OR_RETURN(auto ins, writer_->db().Prepared(
+        FS_ASSIGN_OR_RETURN(auto ins, ReplicaInternal::HubStorageDb(*writer_).Prepared(
                                           "INSERT OR IGNORE INTO hub_referral_status(referral, "
                                           "hlc, device, status) VALUES (?1, ?2, ?3, ?4)"));
         ins->BindBlob(1, ref.view());
@@ -228,14 +229,14 @@ absl::Status SqliteHubStorage::Init() {
         FS_RETURN_IF_ERROR(ins->Run());
       }
     }
-    FS_ASSIGN_OR_RETURN(auto set, writer_->db().Prepared(
+    FS_ASSIGN_OR_RETURN(auto set, ReplicaInternal::HubStorageDb(*writer_).Prepared(
                                       "INSERT OR REPLACE INTO hub_meta(key, value) VALUES "
                                       "('schema_version', ?1)"));
     set->BindInt(1, kHubSchemaVersion);
     return set->Run();
   }));
   // Deleted key records are overwritten in the file, not merely unlinked.
-  FS_RETURN_IF_ERROR(writer_->db().Exec("PRAGMA secure_delete = ON"));
+  FS_RETURN_IF_ERROR(ReplicaInternal::HubStorageDb(*writer_).Exec("PRAGMA secure_delete = ON"));
   FS_ASSIGN_OR_RETURN(registry_, sqlite::Db::Open(path_, ""));
   FS_RETURN_IF_ERROR(
       registry_->Exec(absl::StrCat("PRAGMA busy_timeout = ", tuning::kBusyTimeoutMillis)));

@@ -9,6 +9,7 @@
 #include "base/strings.h"
 #include "hub/audit.h"
 #include "hub/sqlite_storage.h"
+#include "store/replica_internal.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -67,7 +68,7 @@ absl::StatusOr<std::vector<RowId>> Ids(sqlite::Stmt& st, const char* what) {
 template <typename Base>
 class View : public Base {
  public:
-  explicit View(Replica& rep) : rep_(rep), db_(rep.db()) {}
+  explicit View(Replica& rep) : rep_(rep), db_(ReplicaInternal::HubStorageDb(rep)) {}
 
   const Schema& schema() const override { return rep_.schema(); }
   absl::StatusOr<int64_t> LogHead() override { return rep_.LogHead(); }

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "hub/sqlite_store.h"
+#include "support/raw_db.h"
 #include "support/replica_fixture.h"
 
 namespace fieldsync::hub {
@@ -30,7 +31,7 @@ class HubAuditTest : public ::testing::Test {
 
   // Problems found after `sql` is run on the file behind the store's back.
   std::vector<HubAuditProblem> After(const std::string& sql) {
-    EXPECT_TRUE(store_->replica().db().Exec(sql).ok()) << sql;
+    EXPECT_TRUE(testing::RawDb(store_->replica()).Exec(sql).ok()) << sql;
     return VerifyHubAudit(Trail());
   }
 
@@ -126,8 +127,7 @@ TEST_F(HubAuditTest, AnActWhoseEntryCannotBeWrittenDoesNotHappen) {
   FourActs();
   // A forged entry where the next one belongs: the append fails, and so
   // does the act it would have recorded (one transaction).
-  ASSERT_TRUE(store_->replica()
-                  .db()
+  ASSERT_TRUE(testing::RawDb(store_->replica())
                   .Exec("INSERT INTO hub_audit(seq, at, actor, action, detail, prev_hash, "
                         "entry_hash) VALUES (5, 0, 'x', 'x', 'x', '', '')")
                   .ok());

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "change/commit_codec.h"
 #include "support/replica_fixture.h"
@@ -191,6 +192,69 @@ TEST_F(ReplicaTest, RowsWhereFindsRowsByAColumnValue) {
   EXPECT_EQ(a_->RowsWhere("referrals", "no_such", T("x"), false).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(a_->RowsWhere("victims", "case_id", kase_ref, false).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ReplicaTest, ScanLiveRowsGivesTheAskedColumnsOfLiveRowsInIdOrder) {
+  const RowId one = NewCase(*a_, clock_a_);
+  const RowId two = NewCase(*a_, clock_a_);
+  const RowId gone = NewCase(*a_, clock_a_);
+  ASSERT_TRUE(a_->Write(LocalTxn().Set("cases", two, {{"status", T("verifying")}})).ok());
+  ASSERT_TRUE(a_->Write(LocalTxn().Delete("cases", gone)).ok());
+  std::vector<std::pair<RowId, std::vector<Value>>> seen;
+  ASSERT_TRUE(a_->ScanLiveRows("cases", {"status", "province"},
+                               [&](const RowId& id, const std::vector<Value>& v) {
+                                 seen.emplace_back(id, v);
+                                 return absl::OkStatus();
+                               })
+                  .ok());
+  std::vector<RowId> want = {one, two};
+  std::sort(want.begin(), want.end(),
+            [](const RowId& x, const RowId& y) { return x.view() < y.view(); });
+  ASSERT_EQ(seen.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(seen[i].first, want[i]);
+    ASSERT_EQ(seen[i].second.size(), 2u);
+    EXPECT_EQ(seen[i].second[0], T(seen[i].first == two ? "verifying" : "intake"));
+    EXPECT_EQ(seen[i].second[1], T("lao-cai"));
+  }
+  // The callback's error stops the scan and is returned.
+  int calls = 0;
+  EXPECT_EQ(a_->ScanLiveRows("cases", {"status"},
+                             [&](const RowId&, const std::vector<Value>&) {
+                               ++calls;
+                               return absl::AbortedError("enough");
+                             })
+                .code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(calls, 1);
+  auto ignore = [](const RowId&, const std::vector<Value>&) { return absl::OkStatus(); };
+  EXPECT_EQ(a_->ScanLiveRows("cases", {"no_such"}, ignore).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(a_->ScanLiveRows("victims", {}, ignore).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ReplicaTest, FindLiveRowsMatchesAnIdPrefixOrATextInAnyCase) {
+  const RowId kase = NewCase(*a_, clock_a_);  // case_code LC-0001
+  const RowId gone = NewCase(*a_, clock_a_);
+  ASSERT_TRUE(a_->Write(LocalTxn().Delete("cases", gone)).ok());
+  std::string upper;  // the id as SQLite's hex() writes it
+  for (char ch : kase.ToString()) {
+    if (ch != '-') upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+  }
+  auto by_id = a_->FindLiveRows("cases", upper.substr(0, 24), "", "", 3);
+  ASSERT_TRUE(by_id.ok()) << by_id.status();
+  EXPECT_EQ(*by_id, std::vector<RowId>{kase});
+  auto by_code = a_->FindLiveRows("cases", "", "case_code", "lc-0001", 3);
+  ASSERT_TRUE(by_code.ok()) << by_code.status();
+  EXPECT_EQ(*by_code, std::vector<RowId>{kase}) << "the deleted case does not match";
+  // Neither asked: nothing matches.
+  auto none = a_->FindLiveRows("cases", "", "", "LC-0001", 3);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(a_->FindLiveRows("cases", "", "no_such", "x", 3).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(a_->FindLiveRows("victims", "AB", "", "", 3).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

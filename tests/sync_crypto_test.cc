@@ -22,6 +22,7 @@
 #include "crypto/keystore.h"
 #include "store/data_dir.h"
 #include "store/sqlite.h"
+#include "support/raw_db.h"
 #include "support/sync_fixture.h"
 #include "tools/lib/cutting_proxy.h"
 
@@ -491,7 +492,7 @@ TEST_F(CryptoSyncTest, ARewrittenReferralDoesNotChooseWhoReadsItsLetter) {
   // No key of the letter was made for Hà Giang, on Lào Cai's laptop or
   // anywhere it could reach.
   for (harness::LocalNode* n : {&lc, &hg}) {
-    auto st = n->replica().db().Prepared(
+    auto st = testing::RawDb(n->replica()).Prepared(
         "SELECT count(*) FROM _fs_keys WHERE keyring = ?1 AND province = 'HG'");
     ASSERT_TRUE(st.ok());
     (*st)->BindBlob(1, ref.view());
@@ -550,7 +551,7 @@ TEST_F(CryptoSyncTest, AnOfficeReferredACaseLaterLearnsWhoAlreadyHoldsItsKeys) {
   SyncAll({&db, &lc, &db}, 1);
   ASSERT_EQ(Opened(db, "cases", kase, "narrative"), "lời kể");
   auto count = [&](harness::LocalNode& n, const char* province, const DeviceId* signer) {
-    auto st = n.replica().db().Prepared(
+    auto st = testing::RawDb(n.replica()).Prepared(
         "SELECT count(*) FROM _fs_keys WHERE keyring = ?1 AND kind = 3 AND province = ?2 AND "
         "(?3 IS NULL OR signer = ?3)");
     EXPECT_TRUE(st.ok());
@@ -630,7 +631,7 @@ TEST_F(CryptoSyncTest, ARevokedDeviceCannotReadWhatIsWrittenAfterAndItsCommitsAr
 
   // The lost laptop is handed every key record and the new ciphertexts
   // directly: none of what was written after the revocation opens.
-  auto all = lc1.replica().db().Prepared("SELECT bytes FROM _fs_keys ORDER BY seq");
+  auto all = testing::RawDb(lc1.replica()).Prepared("SELECT bytes FROM _fs_keys ORDER BY seq");
   ASSERT_TRUE(all.ok());
   std::vector<std::string> records;
   while (*(*all)->Step()) records.push_back((*all)->ColumnString(0));
@@ -686,13 +687,13 @@ TEST_F(CryptoSyncTest, ErasureDestroysEveryCopyOfACasesKeysOnHubAndNodes) {
   std::vector<std::string> wrapped;
   {
     auto hub = OpenHubReplica();
-    auto st = hub->db().Prepared("SELECT bytes FROM hub_keys WHERE keyring = ?1");
+    auto st = testing::RawDb(*hub).Prepared("SELECT bytes FROM hub_keys WHERE keyring = ?1");
     (*st)->BindBlob(1, kase.view());
     while (*(*st)->Step()) wrapped.push_back((*st)->ColumnString(0));
   }
   ASSERT_GE(wrapped.size(), 2u);  // Lào Cai's and Hà Nội's grant at least
   for (auto* n : {&lc1, &lc2, &hn}) {
-    auto st = n->replica().db().Prepared("SELECT bytes FROM _fs_keys WHERE keyring = ?1");
+    auto st = testing::RawDb(n->replica()).Prepared("SELECT bytes FROM _fs_keys WHERE keyring = ?1");
     (*st)->BindBlob(1, kase.view());
     while (*(*st)->Step()) wrapped.push_back((*st)->ColumnString(0));
     (*st)->Reset();
@@ -702,7 +703,7 @@ TEST_F(CryptoSyncTest, ErasureDestroysEveryCopyOfACasesKeysOnHubAndNodes) {
   SyncAll({&lc1, &lc2, &hn}, 2);
   for (auto* n : {&lc1, &lc2, &hn}) {
     EXPECT_EQ(StateOf(*n, "cases", kase, "narrative"), State::kErased);
-    auto st = n->replica().db().Prepared(
+    auto st = testing::RawDb(n->replica()).Prepared(
         "SELECT count(*) FROM _fs_keys WHERE keyring = ?1 AND kind IN (3, 5)");
     (*st)->BindBlob(1, kase.view());
     ASSERT_TRUE(*(*st)->Step());
@@ -711,7 +712,7 @@ TEST_F(CryptoSyncTest, ErasureDestroysEveryCopyOfACasesKeysOnHubAndNodes) {
   EXPECT_EQ(Opened(lc2, "cases", keep, "narrative"), "vẫn đọc được");
   {
     auto hub = OpenHubReplica();
-    auto st = hub->db().Prepared("SELECT count(*) FROM hub_keys WHERE keyring = ?1 AND kind IN "
+    auto st = testing::RawDb(*hub).Prepared("SELECT count(*) FROM hub_keys WHERE keyring = ?1 AND kind IN "
                                  "(3, 5)");
     (*st)->BindBlob(1, kase.view());
     ASSERT_TRUE(*(*st)->Step());
@@ -748,7 +749,7 @@ TEST_F(CryptoSyncTest, ForgedCommitsAndTamperedKeyRecordsAreRefusedByHubAndNodes
 
   // A commit whose stored signature was altered: the hub refuses the push.
   const RowId kase = NewCase(lc1.replica(), "LC", "Phạm Thị Lan");
-  ASSERT_TRUE(lc1.replica().db().Exec("UPDATE _fs_signatures SET sig = zeroblob(64) WHERE pos = "
+  ASSERT_TRUE(testing::RawDb(lc1.replica()).Exec("UPDATE _fs_signatures SET sig = zeroblob(64) WHERE pos = "
                                       "(SELECT max(pos) FROM _fs_signatures)").ok());
   auto r = lc1.Sync();
   ASSERT_FALSE(r.ok());
@@ -778,7 +779,7 @@ TEST_F(CryptoSyncTest, ForgedCommitsAndTamperedKeyRecordsAreRefusedByHubAndNodes
   EXPECT_FALSE(none->has_value());
 
   // Key records: one byte changed anywhere is refused by a node...
-  auto st = lc1.replica().db().Prepared("SELECT bytes FROM _fs_keys WHERE kind = 1");
+  auto st = testing::RawDb(lc1.replica()).Prepared("SELECT bytes FROM _fs_keys WHERE kind = 1");
   ASSERT_TRUE(*(*st)->Step());
   const std::string office_key = (*st)->ColumnString(0);
   (*st)->Reset();
@@ -794,16 +795,16 @@ TEST_F(CryptoSyncTest, ForgedCommitsAndTamperedKeyRecordsAreRefusedByHubAndNodes
   EXPECT_EQ(refused, office_key.size());
   // ...and by the hub, which stores nothing of that push: the node's own
   // office key record with its signature altered.
-  auto own = lc2.replica().db().Prepared("SELECT bytes FROM _fs_keys WHERE kind = 1 AND signer = ?1");
+  auto own = testing::RawDb(lc2.replica()).Prepared("SELECT bytes FROM _fs_keys WHERE kind = 1 AND signer = ?1");
   (*own)->BindBlob(1, lc2.replica().device_id().view());
   ASSERT_TRUE(*(*own)->Step());
   std::string forged = (*own)->ColumnString(0);
   (*own)->Reset();
-  ASSERT_TRUE(lc2.replica().db().Exec("DELETE FROM _fs_keys WHERE kind = 1").ok());
+  ASSERT_TRUE(testing::RawDb(lc2.replica()).Exec("DELETE FROM _fs_keys WHERE kind = 1").ok());
   forged[forged.size() - 1] = static_cast<char>(forged[forged.size() - 1] ^ 0x80);
   auto parsed = crypto::ParseKeyRecord(forged);
   ASSERT_TRUE(parsed.ok());
-  auto ins = lc2.replica().db().Prepared(
+  auto ins = testing::RawDb(lc2.replica()).Prepared(
       "INSERT INTO _fs_keys(id, kind, province, office_key, generation, signer, created, bytes, "
       "pushed, seq) VALUES (?1, 1, 'LC', ?2, 1, ?3, 0, ?4, 0, 1000000)");
   (*ins)->BindBlob(1, parsed->Id());
@@ -816,7 +817,7 @@ TEST_F(CryptoSyncTest, ForgedCommitsAndTamperedKeyRecordsAreRefusedByHubAndNodes
   ASSERT_FALSE(pushed.ok());
   EXPECT_EQ(pushed.status().code(), absl::StatusCode::kUnauthenticated) << pushed.status();
   auto hub = OpenHubReplica();
-  auto held = hub->db().Prepared("SELECT count(*) FROM hub_keys WHERE bytes = ?1");
+  auto held = testing::RawDb(*hub).Prepared("SELECT count(*) FROM hub_keys WHERE bytes = ?1");
   (*held)->BindBlob(1, forged);
   ASSERT_TRUE(*(*held)->Step());
   EXPECT_EQ((*held)->ColumnInt(0), 0);
@@ -879,7 +880,7 @@ uint32_t KeyVersionOf(harness::LocalNode& n, const RowId& kase) {
 
 // Queues a key record on a node as if it had made it: pushed at its next sync.
 void Queue(harness::LocalNode& n, const crypto::KeyRecord& r) {
-  auto ins = n.replica().db().Prepared(
+  auto ins = testing::RawDb(n.replica()).Prepared(
       "INSERT INTO _fs_keys(id, kind, province, keyring, version, office_key, recipient, "
       "generation, signer, created, bytes, pushed, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
       "?9, 0, ?10, 0, 1000000 + (SELECT count(*) FROM _fs_keys))");
@@ -899,7 +900,7 @@ void Queue(harness::LocalNode& n, const crypto::KeyRecord& r) {
 }
 
 std::vector<std::string> AllKeyRecords(harness::LocalNode& n) {
-  auto all = n.replica().db().Prepared("SELECT bytes FROM _fs_keys ORDER BY seq");
+  auto all = testing::RawDb(n.replica()).Prepared("SELECT bytes FROM _fs_keys ORDER BY seq");
   std::vector<std::string> out;
   while (*(*all)->Step()) out.push_back((*all)->ColumnString(0));
   (*all)->Reset();
@@ -975,7 +976,7 @@ TEST_F(CryptoSyncTest, TheHubRefusesKeyRecordsOutsideTheOfficeOfTheDeviceThatMad
   SyncAll({&lc, &hn}, 2);
   auto stored = [&]() -> int64_t {
     auto hub = OpenHubReplica();
-    auto st = hub->db().Prepared("SELECT count(*) FROM hub_keys");
+    auto st = testing::RawDb(*hub).Prepared("SELECT count(*) FROM hub_keys");
     const int64_t n = *(*st)->Step() ? (*st)->ColumnInt(0) : -1;
     (*st)->Reset();
     return n;
@@ -1062,14 +1063,14 @@ TEST_F(CryptoSyncTest, FieldnodeShowsSealedFieldsOpenedWhenUnlockedMaskedWhenLoc
   {
     auto replica = OpenReplicaIn(DataDir{dir, "replica.db", "fieldnode init", "X"});
     ASSERT_TRUE(replica.ok());
-    auto get = (*replica)->db().Prepared("SELECT narrative FROM cases WHERE id = ?1");
+    auto get = testing::RawDb(*(*replica)).Prepared("SELECT narrative FROM cases WHERE id = ?1");
     ASSERT_TRUE(get.ok());
     (*get)->BindBlob(1, kase.view());
     ASSERT_TRUE(*(*get)->Step());
     std::string sealed = (*get)->ColumnString(0);
     (*get)->Reset();
     sealed[100] = static_cast<char>(sealed[100] ^ 0x01);  // in the ciphertext
-    auto put = (*replica)->db().Prepared("UPDATE cases SET narrative = ?2 WHERE id = ?1");
+    auto put = testing::RawDb(*(*replica)).Prepared("UPDATE cases SET narrative = ?2 WHERE id = ?1");
     ASSERT_TRUE(put.ok());
     (*put)->BindBlob(1, kase.view());
     (*put)->BindBlob(2, sealed);

@@ -20,6 +20,7 @@
 #include "crypto/key_record.h"
 #include "crypto/pairing_code.h"
 #include "store/sqlite.h"
+#include "support/raw_db.h"
 #include "support/sync_fixture.h"
 
 namespace fieldsync::testing {
@@ -32,7 +33,7 @@ class MembershipAttackTest : public SyncTest {
   // The office data key records (kind 5) of `ring` held by `n`.
   static std::vector<crypto::KeyRecord> OfficeWraps(harness::LocalNode& n, const RowId& ring) {
     std::vector<crypto::KeyRecord> out;
-    auto st = n.replica().db().Prepared("SELECT bytes FROM _fs_keys WHERE kind = 5 AND "
+    auto st = testing::RawDb(n.replica()).Prepared("SELECT bytes FROM _fs_keys WHERE kind = 5 AND "
                                         "keyring = ?1");
     (*st)->BindBlob(1, ring.view());
     while (*(*st)->Step()) {
@@ -134,7 +135,7 @@ TEST_F(MembershipAttackTest, AForgedOfficeKeyWithTheRealIdDoesNotHideTheRealOne)
   MustSync(x);
   auto& lc2 = AddNode("LC");  // a new laptop of the office
   std::optional<crypto::KeyRecord> real;
-  auto st = lc1.replica().db().Prepared("SELECT bytes FROM _fs_keys WHERE kind = 1");
+  auto st = testing::RawDb(lc1.replica()).Prepared("SELECT bytes FROM _fs_keys WHERE kind = 1");
   while (*(*st)->Step()) real = *crypto::ParseKeyRecord((*st)->ColumnString(0));
   ASSERT_TRUE(real.has_value());
   crypto::OfficeKey forged = crypto::NewOfficeKey("LC", real->generation);
@@ -190,7 +191,7 @@ TEST_F(MembershipAttackTest, ARemovedDevicesHighGenerationKeyDoesNotBlockTheRota
   {
     auto rec = Must(crypto::OfficeKeyRecord(lc2.identity(), NowHlc(), planted));
     ASSERT_TRUE(lc2.keys()->AddRecords({rec.bytes}).ok());
-    auto st = lc2.replica().db().Prepared("UPDATE _fs_keys SET pushed = 0 WHERE id = ?1");
+    auto st = testing::RawDb(lc2.replica()).Prepared("UPDATE _fs_keys SET pushed = 0 WHERE id = ?1");
     (*st)->BindBlob(1, rec.Id());
     ASSERT_TRUE((*st)->Run().ok());
     MustSync(lc2);
@@ -202,7 +203,7 @@ TEST_F(MembershipAttackTest, ARemovedDevicesHighGenerationKeyDoesNotBlockTheRota
   const RowId kase = NewCase(lc1.replica(), "LC", "sau khi gỡ");
   auto wraps = OfficeWraps(lc1, kase);
   ASSERT_FALSE(wraps.empty());
-  auto st = lc1.replica().db().Prepared(
+  auto st = testing::RawDb(lc1.replica()).Prepared(
       "SELECT count(*) FROM _fs_keys WHERE kind = 2 AND office_key = ?1 AND recipient = ?2");
   (*st)->BindBlob(1, wraps[0].office_key_id.view());
   (*st)->BindBlob(2, lc2.replica().device_id().view());
@@ -231,7 +232,7 @@ TEST_F(MembershipAttackTest, ARevokedLaptopsBackDatedKeyPlantedAtTheHubIsNotSeal
   // The stolen laptop makes a key of the case, wrapped for its office's
   // newest key (public), dated before its revocation; someone with the
   // hub's disk plants it.
-  auto newest = lc1.replica().db().Prepared(
+  auto newest = testing::RawDb(lc1.replica()).Prepared(
       "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'LC' ORDER BY generation DESC "
       "LIMIT 1");
   ASSERT_TRUE(*(*newest)->Step());
@@ -275,7 +276,7 @@ TEST_F(MembershipAttackTest, ARemovedLaptopsWorkRelayedByAHubThatForgotItsRemova
   MustSync(lc3);  // has seen the removal, in a pull completed since the hub held it
   // Someone with the hub's disk deletes the removal: the hub takes lc2 again.
   std::string removal;
-  auto st = lc1.replica().db().Prepared("SELECT bytes FROM _fs_keys WHERE kind = 6 AND "
+  auto st = testing::RawDb(lc1.replica()).Prepared("SELECT bytes FROM _fs_keys WHERE kind = 6 AND "
                                         "recipient = ?1");
   (*st)->BindBlob(1, lc2.replica().device_id().view());
   while (*(*st)->Step()) {
@@ -350,14 +351,14 @@ TEST_F(MembershipAttackTest, ARemovedLaptopsKeyIsNotSealedUnderEvenIfTheHubNever
     ASSERT_TRUE(r.ok()) << r.status();
   }
   {
-    auto held = lc1.replica().db().Prepared("SELECT count(*) FROM _fs_keys WHERE kind = 6 AND "
+    auto held = testing::RawDb(lc1.replica()).Prepared("SELECT count(*) FROM _fs_keys WHERE kind = 6 AND "
                                             "recipient = ?1 AND pushed = 1");
     (*held)->BindBlob(1, lc2_id);
     ASSERT_TRUE(*(*held)->Step());
     ASSERT_EQ((*held)->ColumnInt(0), 1) << "only lc2's approval reached the hub";
     (*held)->Reset();
   }
-  auto newest = lc1.replica().db().Prepared(
+  auto newest = testing::RawDb(lc1.replica()).Prepared(
       "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'LC' ORDER BY generation DESC "
       "LIMIT 1");
   ASSERT_TRUE(*(*newest)->Step());
@@ -404,7 +405,7 @@ TEST_F(MembershipAttackTest, ARemovedLaptopsCopyOfTheNewOfficeKeysIdIsNotSealedU
   ASSERT_TRUE(lc1.keys()->Remove(lc3.replica().device_id()).ok());
   MustSync(lc1);
   MustSync(lc1);
-  auto newest = lc1.replica().db().Prepared(
+  auto newest = testing::RawDb(lc1.replica()).Prepared(
       "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'LC' ORDER BY generation DESC "
       "LIMIT 1");
   ASSERT_TRUE(*(*newest)->Step());
@@ -447,7 +448,7 @@ TEST_F(MembershipAttackTest, ARemovedLaptopsGrantOfTheCasesNewVersionIsNotSealed
   MustSync(lc1);
   SetField(lc1.replica(), "cases", kase, "narrative", Value::Text("sau khi bị lấy cắp"));
   MustSync(lc1);
-  auto newest = lc1.replica().db().Prepared(
+  auto newest = testing::RawDb(lc1.replica()).Prepared(
       "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'LC' ORDER BY generation DESC "
       "LIMIT 1");
   ASSERT_TRUE(*(*newest)->Step());

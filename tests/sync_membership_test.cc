@@ -13,6 +13,7 @@
 #include "crypto/pairing_code.h"
 #include "clock/clock_source.h"
 #include "store/sqlite.h"
+#include "support/raw_db.h"
 #include "support/replica_fixture.h"
 #include "support/sync_fixture.h"
 
@@ -35,10 +36,10 @@ class MembershipTest : public SyncTest {
   static void PushAsModifiedProgram(harness::LocalNode& n, const crypto::KeyRecord& record) {
     auto added = n.keys()->AddRecords({record.bytes});
     ASSERT_TRUE(added.ok()) << added.status();
-    auto st = n.replica().db().Prepared("UPDATE _fs_keys SET pushed = 0 WHERE id = ?1");
+    auto st = testing::RawDb(n.replica()).Prepared("UPDATE _fs_keys SET pushed = 0 WHERE id = ?1");
     (*st)->BindBlob(1, record.Id());
     ASSERT_TRUE((*st)->Run().ok());
-    ASSERT_EQ(n.replica().db().Changes(), 1);
+    ASSERT_EQ(testing::RawDb(n.replica()).Changes(), 1);
     auto r = n.Sync();
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->key_records_refused_by_hub, 0u) << r->key_push_refusal;
@@ -49,7 +50,7 @@ class MembershipTest : public SyncTest {
   // office data keys (kind 5) are sealed under: what `device` would need to
   // open the key ring, whatever a hub hands it.
   static int64_t SharesFor(harness::LocalNode& n, const RowId& ring, const DeviceId& device) {
-    auto st = n.replica().db().Prepared(
+    auto st = testing::RawDb(n.replica()).Prepared(
         "SELECT count(*) FROM _fs_keys s JOIN _fs_keys w ON w.office_key = s.office_key AND "
         "w.kind = 5 AND w.keyring = ?1 WHERE s.kind = 2 AND s.recipient = ?2");
     EXPECT_TRUE(st.ok());
@@ -89,7 +90,7 @@ TEST_F(MembershipTest, ALaptopTheAdministratorEnrolledReadsNothingUntilApprovedW
     EXPECT_EQ(rogue.Read("persons", PersonOf(rogue, kase), "full_name").state, State::kNoKey);
   }
   // No office key share was ever made for it.
-  auto shares = lc1.replica().db().Prepared("SELECT count(*) FROM _fs_keys WHERE kind = 2 AND "
+  auto shares = testing::RawDb(lc1.replica()).Prepared("SELECT count(*) FROM _fs_keys WHERE kind = 2 AND "
                                             "recipient = ?1");
   (*shares)->BindBlob(1, rogue.replica().device_id().view());
   ASSERT_TRUE(*(*shares)->Step());
@@ -323,12 +324,12 @@ TEST_F(MembershipTest, AGrantGoesOnlyToAnOfficeKeyOfThatOfficesApprovalChain) {
   EXPECT_EQ(hn.Read("cases", kase, "narrative").value.str(), "Nguyễn Thị Hằng");
   EXPECT_EQ(rogue.Read("cases", kase, "narrative").state, State::kNoKey);
   // Every grant lc made is sealed to an office key hn's office chain made.
-  auto grants = lc.replica().db().Prepared("SELECT office_key FROM _fs_keys WHERE kind = 3 AND "
+  auto grants = testing::RawDb(lc.replica()).Prepared("SELECT office_key FROM _fs_keys WHERE kind = 3 AND "
                                            "province = 'HN'");
   size_t n = 0;
   while (*(*grants)->Step()) {
     ++n;
-    auto owner = lc.replica().db().Prepared("SELECT signer FROM _fs_keys WHERE kind = 1 AND "
+    auto owner = testing::RawDb(lc.replica()).Prepared("SELECT signer FROM _fs_keys WHERE kind = 1 AND "
                                             "office_key = ?1");
     (*owner)->BindBlob(1, (*grants)->ColumnBlob(0));
     ASSERT_TRUE(*(*owner)->Step());
@@ -464,7 +465,7 @@ class OneLaptopTest : public ::testing::Test {
   // Membership records this laptop signed, oldest first.
   std::vector<crypto::KeyRecord> MineOfKind(crypto::MembershipAction a) {
     std::vector<crypto::KeyRecord> out;
-    auto st = replica_->db().Prepared("SELECT bytes FROM _fs_keys WHERE kind = 6 AND signer = ?1 "
+    auto st = testing::RawDb(*replica_).Prepared("SELECT bytes FROM _fs_keys WHERE kind = 6 AND signer = ?1 "
                                       "ORDER BY seq");
     (*st)->BindBlob(1, me_->device().view());
     while (*(*st)->Step()) {
@@ -579,7 +580,7 @@ TEST_F(OneLaptopTest, AKeySharedWithARemovedDeviceTheRegistryNeverListedIsRotate
   auto r = keys_->Maintain();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->office_keys_created, 1u) << "the key `gone` holds is still the newest";
-  auto newest = replica_->db().Prepared("SELECT max(generation) FROM _fs_keys WHERE kind = 1");
+  auto newest = testing::RawDb(*replica_).Prepared("SELECT max(generation) FROM _fs_keys WHERE kind = 1");
   ASSERT_TRUE(*(*newest)->Step());
   EXPECT_EQ((*newest)->ColumnInt(0), 2);
 }
@@ -717,7 +718,7 @@ TEST(TrustAlertsUpgradeTest, AlertsOfAnOlderReplicaAreKeptAndAcknowledgeable) {
   TempDir dir;
   auto replica = OpenReplica(dir.File("replica.db"), SystemClock::Get());
   ASSERT_NE(replica, nullptr);
-  ASSERT_TRUE(replica->db()
+  ASSERT_TRUE(testing::RawDb(*replica)
                   .Exec("CREATE TABLE _fs_trust_alerts(text TEXT PRIMARY KEY, at INTEGER NOT "
                         "NULL, seq INTEGER NOT NULL) WITHOUT ROWID; INSERT INTO "
                         "_fs_trust_alerts VALUES ('an old alert', 1764000000000, 1)")

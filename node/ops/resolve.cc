@@ -8,7 +8,6 @@
 #include "base/strings.h"
 #include "node/ops/values.h"
 #include "node/text.h"
-#include "store/sqlite.h"
 
 namespace fieldsync::node::ops {
 
@@ -26,20 +25,9 @@ absl::StatusOr<RowId> Resolve(const Office& o, std::string_view table, const std
                        hex.find_first_not_of("0123456789ABCDEF") == std::string::npos;
   // Live rows whose id starts with the digits given, or (cases) whose code
   // is the one given, in any letter case.
-  std::string sql = absl::StrCat("SELECT id FROM \"", AV(table), "\" WHERE _live = 1 AND (",
-                                 hexlike ? "substr(hex(id), 1, length(?1)) = ?1" : "0",
-                                 is_cases ? " OR upper(case_code) = upper(?2)" : "",
-                                 ") LIMIT 3");
-  FS_ASSIGN_OR_RETURN(auto st, o.replica.db().Prepared(sql));
-  st->BindText(1, hex);
-  if (is_cases) st->BindText(2, ref);
-  std::vector<RowId> matches;
-  while (true) {
-    FS_ASSIGN_OR_RETURN(bool more, st->Step());
-    if (!more) break;
-    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), what));
-    matches.push_back(id);
-  }
+  FS_ASSIGN_OR_RETURN(std::vector<RowId> matches,
+                      o.replica.FindLiveRows(std::string(table), hexlike ? hex : std::string(),
+                                             is_cases ? "case_code" : "", ref, 3));
   if (matches.size() == 1) return matches.front();
   if (matches.empty()) {
     return absl::NotFoundError(absl::StrCat(

@@ -9,14 +9,13 @@
 #include "base/args.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
-#include "store/sqlite.h"
 
 namespace fieldsync::report {
 namespace {
 
-// Every column the report reads, and nothing else: the SELECT below is built
+// Every column the report reads, and nothing else: the scans below are built
 // from this list, and each entry is checked to be clear in the replica's
-// schema before the query runs.
+// schema before anything is read.
 struct ReportColumn {
   const char* table;
   const char* alias;
@@ -143,15 +142,17 @@ absl::StatusOr<Report> BuildReport(Replica& replica, const ReportOptions& option
   }
   const Schema& schema = replica.schema();
   FS_RETURN_IF_ERROR(CheckClear(schema, kPersonLink));
-  std::string select;
+  // The columns read of each table, from kReportColumns (cases first, then
+  // persons: the order of Field), each checked to be clear.
+  std::vector<std::string> case_columns, person_columns;
   for (const ReportColumn& c : kReportColumns) {
     FS_RETURN_IF_ERROR(CheckClear(schema, c));
-    absl::StrAppend(&select, select.empty() ? "" : ", ", c.alias, ".\"", c.column, "\"");
+    (std::string_view(c.table) == "cases" ? case_columns : person_columns).push_back(c.column);
   }
   FS_RETURN_IF_ERROR(CheckLegacyClear(schema, kLegacyOpenedOn));
-  absl::StrAppend(&select, ", CASE WHEN typeof(", kLegacyOpenedOn.alias, ".\"",
-                  kLegacyOpenedOn.column, "\") = 'text' THEN substr(", kLegacyOpenedOn.alias,
-                  ".\"", kLegacyOpenedOn.column, "\", 1, 7) END");
+  const size_t n_case = case_columns.size();
+  case_columns.push_back(kLegacyOpenedOn.column);
+  case_columns.push_back(kPersonLink.column);
   const TableDef& cases = *schema.FindTable("cases");
   const TableDef& persons = *schema.FindTable("persons");
   const ColumnDef& status_col = *cases.FindColumn("status");
@@ -165,31 +166,43 @@ absl::StatusOr<Report> BuildReport(Replica& replica, const ReportOptions& option
   r.case_codes_included = options.include_case_codes;
   std::map<std::string, int64_t> by_status, by_channel, by_province, by_month, by_age, by_sex;
   FS_RETURN_IF_ERROR(replica.ReadTransaction([&]() -> absl::Status {
-    FS_ASSIGN_OR_RETURN(
-        auto st, replica.db().Prepared(absl::StrCat(
-                     "SELECT ", select, " FROM cases c LEFT JOIN persons p ON p.id = c.\"",
-                     kPersonLink.column, "\" AND p._live = 1 WHERE c._live = 1")));
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
+    // Live persons by id: a case's person is joined by its person_id, as
+    // stored (an id is bytes; anything else joins nobody).
+    std::map<std::string, std::vector<Value>> person_of;
+    FS_RETURN_IF_ERROR(replica.ScanLiveRows(
+        "persons", person_columns, [&](const RowId& id, const std::vector<Value>& v) {
+          person_of[std::string(id.view())] = v;
+          return absl::OkStatus();
+        }));
+    std::vector<Value> field(kLegacy + 1);
+    return replica.ScanLiveRows("cases", case_columns, [&](const RowId&,
+                                                          const std::vector<Value>& v) {
+      for (size_t i = 0; i < n_case; ++i) field[i] = v[i];
+      const Value& link = v[n_case + 1];
+      auto p = link.kind() == Value::Kind::kBytes ? person_of.find(link.str()) : person_of.end();
+      for (size_t i = 0; i < person_columns.size(); ++i) {
+        field[n_case + i] = p == person_of.end() ? Value::Null() : p->second[i];
+      }
+      // A legacy opened_on is used only while it is clear text.
+      field[kLegacy] = v[n_case].kind() == Value::Kind::kText ? v[n_case] : Value::Null();
       ++r.total;
-      const std::string status = EnumOr(st->ColumnValue(kStatus), status_col);
-      const std::string channel = EnumOr(st->ColumnValue(kChannel), channel_col);
-      const std::string province = TextOr(st->ColumnValue(kProvince));
-      std::string month = MonthOf(st->ColumnValue(kOpenedMonth));
-      if (month == kUnknown) month = MonthOf(st->ColumnValue(kLegacy));
+      const std::string status = EnumOr(field[kStatus], status_col);
+      const std::string channel = EnumOr(field[kChannel], channel_col);
+      const std::string province = TextOr(field[kProvince]);
+      std::string month = MonthOf(field[kOpenedMonth]);
+      if (month == kUnknown) month = MonthOf(field[kLegacy]);
       ++by_status[status];
       ++by_channel[channel];
       ++by_province[province];
       ++by_month[month];
-      ++by_age[EnumOr(st->ColumnValue(kAgeBand), age_col)];
-      ++by_sex[EnumOr(st->ColumnValue(kSex), sex_col)];
+      ++by_age[EnumOr(field[kAgeBand], age_col)];
+      ++by_sex[EnumOr(field[kSex], sex_col)];
       if (options.include_case_codes) {
-        r.cases.push_back(CaseLine{TextOr(st->ColumnValue(kCaseCode)), status, channel, province,
+        r.cases.push_back(CaseLine{TextOr(field[kCaseCode]), status, channel, province,
                                    month});
       }
-    }
-    return absl::OkStatus();
+      return absl::OkStatus();
+    });
   }));
   r.breakdowns.push_back(EnumBreakdown("status", "Status", status_col, by_status));
   r.breakdowns.push_back(

@@ -12,6 +12,7 @@
 #include "base/status_macros.h"
 #include "crypto/bytes.h"
 #include "base/strings.h"
+#include "store/replica_internal.h"
 #include "store/sqlite.h"
 
 namespace fieldsync {
@@ -84,15 +85,16 @@ absl::StatusOr<std::vector<AccessEntry>> AppendAccessMany(Replica& replica,
                                                           const std::vector<AccessRequest>& reqs,
                                                           int64_t at_millis) {
   if (reqs.empty()) return std::vector<AccessEntry>();
-  FileLock lock(replica.db().path() + "-access.lock");
+  sqlite::Db& db = ReplicaInternal::Db(replica);
+  FileLock lock(db.path() + "-access.lock");
   if (!lock.ok()) {
-    return absl::UnavailableError(absl::StrCat("cannot lock ", replica.db().path(),
+    return absl::UnavailableError(absl::StrCat("cannot lock ", db.path(),
                                                "-access.lock to append to the access log"));
   }
   int64_t seq = 0;
   std::string prev;
   {
-    FS_ASSIGN_OR_RETURN(auto st, replica.db().Prepared(
+    FS_ASSIGN_OR_RETURN(auto st, db.Prepared(
                                      "SELECT seq, entry_hash FROM access_log WHERE device = ?1 "
                                      "AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1"));
     st->BindBlob(1, replica.device_id().view());

@@ -18,6 +18,7 @@
 #include "crypto/envelope.h"
 #include "crypto/membership.h"
 #include "crypto/pairing_code.h"
+#include "store/replica_internal.h"
 #include "store/sqlite.h"
 
 namespace fieldsync {
@@ -669,11 +670,9 @@ class KeyRing::Impl {
   }
 
   absl::Status InTxn(const std::function<absl::Status()>& body) {
-    FS_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
-    absl::Status s = body();
-    if (s.ok()) s = db->Exec("COMMIT");
+    absl::Status s = sqlite::InTransaction(*db, sqlite::Transaction::Mode::kWrite,
+                                           [&](sqlite::Transaction&) { return body(); });
     if (!s.ok()) {
-      db->Exec("ROLLBACK").IgnoreError();
       // Memberships computed inside the transaction may include what was
       // rolled back, and the pins with it.
       ForgetMemberships();
@@ -907,7 +906,7 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(Replica* replica, std::st
     return absl::InvalidArgumentError("a key ring needs the node's province");
   }
   std::unique_ptr<KeyRing> k(new KeyRing(replica, std::move(province)));
-  k->impl_->db = &replica->db();
+  k->impl_->db = &ReplicaInternal::Db(*replica);
   // Deleted keys are overwritten in the file, not merely unlinked.
   FS_RETURN_IF_ERROR(k->impl_->db->Exec("PRAGMA secure_delete = ON"));
   FS_RETURN_IF_ERROR(k->impl_->InTxn([&]() -> absl::Status {

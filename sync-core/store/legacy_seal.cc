@@ -9,6 +9,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "crypto/envelope.h"
+#include "store/replica_internal.h"
 #include "store/sqlite.h"
 
 namespace fieldsync {
@@ -54,7 +55,7 @@ absl::StatusOr<int64_t> SealLegacyValues(Replica& replica, KeyRing& keys, size_t
     }
     std::vector<RowId> ids;
     FS_RETURN_IF_ERROR(replica.ReadTransaction([&]() -> absl::Status {
-      FS_ASSIGN_OR_RETURN(auto st, replica.db().Prepared(absl::StrCat(
+      FS_ASSIGN_OR_RETURN(auto st, ReplicaInternal::Db(replica).Prepared(absl::StrCat(
                                        "SELECT id FROM \"", AV(t.name), "\" WHERE _live = 1 AND (",
                                        where, ")")));
       while (true) {

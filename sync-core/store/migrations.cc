@@ -145,8 +145,7 @@ std::string CreateTableSql(const TableDef& t) {
 }
 
 absl::Status EnsureSchema(sqlite::Db& db, const Schema& schema, int* from) {
-  FS_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
-  auto run = [&]() -> absl::Status {
+  auto run = [&](sqlite::Transaction&) -> absl::Status {
     FS_ASSIGN_OR_RETURN(int version, UserVersion(db));
     FS_ASSIGN_OR_RETURN(bool has_tables, HasAnyTable(db));
     *from = version;
@@ -168,12 +167,7 @@ absl::Status EnsureSchema(sqlite::Db& db, const Schema& schema, int* from) {
     }
     return Migrate(db, schema);
   };
-  absl::Status s = run();
-  if (!s.ok()) {
-    db.Exec("ROLLBACK").IgnoreError();
-    return s;
-  }
-  return db.Exec("COMMIT");
+  return sqlite::InTransaction(db, sqlite::Transaction::Mode::kWrite, run);
 }
 
 }  // namespace fieldsync

@@ -1,6 +1,7 @@
 // The replica: the field-office tables materialised in one SQLite file (WAL),
 // with per-field versions, a commit log, conflict records, sync cursors and a
-// schema version. All SQL of sync-core lives in store/.
+// schema version. All SQL of sync-core lives in store/; the SQLite connection
+// and the _fs_* tables are private to store/ (store/replica_internal.h).
 //
 // Thread safety: a Replica is used by one thread at a time (the CLI, or the
 // sync daemon's worker). Other processes, or other Replica objects, may open
@@ -281,11 +282,6 @@ class Replica {
   };
   absl::StatusOr<std::vector<RawEntry>> RawLogAfter(int64_t after_pos, size_t limit);
 
-  // The connection, for store extensions that keep their own tables in the
-  // same file and must write inside this Replica's transactions (the hub's
-  // scope tables, from ApplyHooks). Not for replicated tables.
-  sqlite::Db& db();
-
   // Reads a row (live or tombstoned); nullopt if this replica never saw it.
   absl::StatusOr<std::optional<Row>> Get(const std::string& table, const RowId& row);
   // Ids of a table's rows in id order, live ones only unless asked.
@@ -295,6 +291,23 @@ class Replica {
   // INVALID_ARGUMENT for an unknown table or column.
   absl::StatusOr<std::vector<RowId>> RowsWhere(const std::string& table, const std::string& column,
                                                const Value& value, bool include_deleted);
+  // Calls `row` with the stored values of `columns` (in that order) for every
+  // live row of `table`, in id order; stops at the first error `row` returns.
+  // Inside ReadTransaction() several scans see one state of the file.
+  // INVALID_ARGUMENT for an unknown table or column. Values are as stored:
+  // a sealed column gives its envelope.
+  absl::Status ScanLiveRows(
+      const std::string& table, const std::vector<std::string>& columns,
+      const std::function<absl::Status(const RowId&, const std::vector<Value>&)>& row);
+  // What a person types to name a live row of `table`: the rows whose id, in
+  // upper-case hex, starts with `id_hex_prefix` (none if it is empty), or
+  // whose text column `column` equals `text` in any ASCII letter case (none
+  // if `column` is empty). At most `limit`, in no set order.
+  // INVALID_ARGUMENT for an unknown table or column.
+  absl::StatusOr<std::vector<RowId>> FindLiveRows(const std::string& table,
+                                                  const std::string& id_hex_prefix,
+                                                  const std::string& column,
+                                                  const std::string& text, size_t limit);
   // Open conflict records, optionally of one table / one row, in order.
   absl::StatusOr<std::vector<ConflictRecord>> Conflicts(
       const std::optional<std::string>& table = {}, const std::optional<RowId>& row = {});
@@ -323,6 +336,8 @@ class Replica {
   class Impl;
 
  private:
+  // The raw connection, for store/ only (store/replica_internal.h).
+  friend class ReplicaInternal;
   explicit Replica(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

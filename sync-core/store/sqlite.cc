@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "base/strings.h"
 
 namespace fieldsync::sqlite {
@@ -174,6 +175,39 @@ absl::StatusOr<Stmt*> Db::Statement(const std::string& sql) {
   Stmt* raw = owned.get();
   cache_.emplace(sql, std::move(owned));
   return raw;
+}
+
+absl::StatusOr<Transaction> Transaction::Begin(Db& db, Mode mode) {
+  FS_ASSIGN_OR_RETURN(Stmt * begin,
+                      db.Statement(mode == Mode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN"));
+  begin->Reset();
+  absl::Status s = begin->Run();
+  begin->Reset();
+  if (!s.ok()) return s;
+  return Transaction(&db);
+}
+
+absl::Status Transaction::Commit() {
+  if (!open_) return absl::FailedPreconditionError("COMMIT of a transaction that is not open");
+  absl::StatusOr<Stmt*> commit = db_->Statement("COMMIT");
+  absl::Status s = commit.status();
+  if (s.ok()) {
+    (*commit)->Reset();
+    s = (*commit)->Run();
+    (*commit)->Reset();
+  }
+  if (!s.ok()) {
+    Rollback();
+    return s;
+  }
+  open_ = false;
+  return absl::OkStatus();
+}
+
+void Transaction::Rollback() {
+  if (!open_) return;
+  open_ = false;
+  if (sqlite3_get_autocommit(db_->raw()) == 0) db_->Exec("ROLLBACK").IgnoreError();
 }
 
 }  // namespace fieldsync::sqlite

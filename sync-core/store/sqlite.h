@@ -108,6 +108,53 @@ class Db {
   absl::flat_hash_map<std::string, std::unique_ptr<Stmt>> cache_;
 };
 
+// One SQLite transaction: the only way store/ begins and ends one.
+// Functions that write inside a caller's transaction take a Transaction& in
+// their signature, so a write outside one does not compile.
+//
+// Rolled back when it goes out of scope unless Commit() succeeded. Commit()
+// returns COMMIT's status; when COMMIT fails (SQLITE_BUSY on a rollback-
+// journal file, a disk error at sync) SQLite may keep the transaction open,
+// so Commit() then rolls it back: the connection is never left inside a
+// transaction nobody owns, and the caller always sees the error.
+class Transaction {
+ public:
+  enum class Mode {
+    kRead,   // BEGIN (deferred): a consistent snapshot for reads
+    kWrite,  // BEGIN IMMEDIATE: takes the write lock now
+  };
+  static absl::StatusOr<Transaction> Begin(Db& db, Mode mode);
+
+  Transaction(Transaction&& o) noexcept : db_(o.db_), open_(o.open_) { o.open_ = false; }
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction() { Rollback(); }
+
+  // COMMIT. On error the transaction is rolled back and the error returned.
+  absl::Status Commit();
+  // ROLLBACK, if still open. After an I/O error SQLite may already have
+  // rolled back; that is fine.
+  void Rollback();
+  bool open() const { return open_; }
+  Db& db() const { return *db_; }
+
+ private:
+  Transaction(Db* db) : db_(db), open_(true) {}
+  Db* db_;
+  bool open_;
+};
+
+// Begin → body(txn) → Commit, or rollback if the body fails.
+template <typename F>
+absl::Status InTransaction(Db& db, Transaction::Mode mode, F&& body) {
+  absl::StatusOr<Transaction> txn = Transaction::Begin(db, mode);
+  if (!txn.ok()) return txn.status();
+  absl::Status s = body(*txn);
+  if (!s.ok()) return s;  // ~Transaction rolls back
+  return txn->Commit();
+}
+
 }  // namespace fieldsync::sqlite
 
 #endif  // FIELDSYNC_STORE_SQLITE_H_

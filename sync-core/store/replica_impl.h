@@ -1,0 +1,194 @@
+// Private to store/: the state of a Replica behind its public interface,
+// shared by the files that implement it, one concept each:
+//   replica.cc          opening, the device table, transactions, stats
+//   replica_merge.cc    loading, merging and storing one row (used by all writes)
+//   replica_write.cc    local writes (LocalTxn → one commit)
+//   replica_apply.cc    applying remote commits (Apply)
+//   replica_install.cc  what a node pulls: reset, installed rows, purged
+//                       tombstones, pulled commits (ApplyPulled), ExportRow
+//   replica_read.cc     rows and conflict records
+//   replica_log.cc      the commit log and sync cursors
+//   replica_digest.cc   the state digest
+// Nothing outside store/ includes this header.
+#ifndef FIELDSYNC_STORE_REPLICA_IMPL_H_
+#define FIELDSYNC_STORE_REPLICA_IMPL_H_
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "change/commit_codec.h"
+#include "clock/hlc.h"
+#include "store/replica.h"
+#include "store/row_meta.h"
+#include "store/sqlite.h"
+
+namespace fieldsync {
+
+
+inline std::string Quote(std::string_view ident) { return absl::StrCat("\"", AV(ident), "\""); }
+
+// A row loaded for merging: slot 0 is the liveness register, slot c+1
+// column c. Merging needs the versions of every field but the values of
+// few (a replaced value only when it becomes a conflict record), so values
+// are read on demand and only changed slots are written back.
+struct RowState {
+  bool exists = false;
+  std::vector<Value> values;           // stored values by slot, where loaded
+  std::vector<const Value*> written;   // by slot: the value to store, pointing
+                                       // into the commit being applied; or null
+  std::vector<SlotMeta> slots;
+  uint64_t loaded = 0;                 // bit s: values[s] holds the stored value
+
+  const Value& ToStore(size_t s) const { return written[s] ? *written[s] : values[s]; }
+};
+
+constexpr uint64_t Bit(size_t slot) { return uint64_t{1} << slot; }
+
+
+inline RowState NewRow(size_t n_slots) {
+  RowState rs;
+  rs.values.assign(n_slots, Value::Null());
+  rs.written.assign(n_slots, nullptr);
+  rs.slots.assign(n_slots, SlotMeta{});
+  rs.loaded = ~uint64_t{0};  // every stored value of a new row is NULL
+  return rs;
+}
+
+// Everything in a batch is checked before anything is written.
+absl::Status ValidateBatch(const Schema& schema, HybridClock& hlc,
+                           const std::vector<const Commit*>& commits,
+                           const CommitSecurity* security = nullptr);
+
+// ---------------------------------------------------------------------------
+// Impl
+
+class Replica::Impl {
+ public:
+  Impl(const ReplicaOptions& o, const Schema* schema, ClockSource* clock)
+      : opts(o), schema(schema), hlc(clock, o.max_clock_skew_millis) {}
+
+  absl::Status Init();
+
+  // Transactions. Every write path is Begin → ... → Finish (or Abort).
+  // Starts the write transaction. If another connection (another process,
+  // or another Replica on the same file) committed since this one last
+  // looked, the cached device table and the clock are reloaded first.
+  absl::StatusOr<sqlite::Transaction> Begin();
+  // Brings the cached device table up to date with the file, if another
+  // connection has committed since this one last looked. Inside a
+  // transaction (read or write), so the snapshot it checks is the one read.
+  absl::Status Refresh();
+  // Runs `read` in a read transaction after Refresh(): reads that map
+  // device indexes to ids (rows' versions) see a device table that matches.
+  absl::Status InReadTxn(const std::function<absl::Status()>& read);
+  // Stores the device table's changes and commits; on error rolls back as
+  // Abort() does.
+  absl::Status Finish(sqlite::Transaction& txn);
+  // Rolls back and brings the device table in memory back to the file's.
+  void Abort(sqlite::Transaction& txn);
+  // Begin → body → Finish, or Abort if the body fails.
+  absl::Status InWriteTxn(const std::function<absl::Status(sqlite::Transaction&)>& body);
+
+  absl::Status ReloadDevices();
+  absl::StatusOr<int64_t> DataVersion();
+  absl::StatusOr<uint32_t> DeviceIndex(const DeviceId& id, bool create);
+  bool Knows(const Version& v) const;
+  // Raises what this replica knows of v's device to v (an installed row
+  // carries versions whose commits never reach this replica).
+  absl::Status Learn(const Version& v);
+
+  // Merges `commits` in dependency order inside the open transaction;
+  // outcomes[i] says what became of commits[i]. With `allow_gaps` a
+  // commit need not follow its author's previous sequence number (a node
+  // pulling a scoped log). True in the result if anything was deferred.
+  absl::StatusOr<bool> ApplyInTxn(sqlite::Transaction& txn,
+                                  const std::vector<const Commit*>& commits, bool allow_gaps,
+                                  const ApplyHooks* hooks, std::vector<ApplyOutcome>* outcomes);
+  absl::Status SetCursorInTxn(sqlite::Transaction& txn, const std::string& name, int64_t value);
+  // `absent`: the row is known not to be here (after a reset).
+  absl::Status InstallRow(sqlite::Transaction& txn, const RowSnapshot& snap, int64_t position,
+                          bool absent);
+  absl::Status ResetReplicated(sqlite::Transaction& txn);
+  // Merges this device's commits after cursor `pushed_cursor` again (they
+  // are logged already), all of them or only their changes of `only` rows.
+  absl::Status ReplayUnpushed(sqlite::Transaction& txn, const std::string& pushed_cursor,
+                              const std::set<std::pair<size_t, RowId>>* only);
+  absl::StatusOr<std::optional<RowSnapshot>> ExportRowInTxn(size_t tidx, const RowId& row);
+
+  // Loads versions and liveness; with `all_values`, every value too.
+  absl::StatusOr<RowState> LoadRow(size_t tidx, const RowId& row, bool all_values);
+  // The stored value of one slot (read on demand).
+  absl::StatusOr<Value> StoredValue(size_t tidx, const RowId& row, size_t slot, RowState& rs);
+  absl::Status StoreRow(size_t tidx, const RowId& row, RowState& st);
+  absl::Status MergeRowChange(const Commit& c, uint32_t author, size_t tidx, const RowChange& rc,
+                              RowState& st);
+  absl::Status ApplyCommit(const Commit& c, std::vector<RowState>* preloaded);
+  absl::StatusOr<Commit> BuildLocal(const LocalTxn& txn, std::vector<RowState>* states);
+  absl::StatusOr<bool> RowExists(const std::string& table, const RowId& row);
+  absl::StatusOr<std::vector<Version>> OpenConflictVersions(std::string_view table,
+                                                            const RowId& row,
+                                                            std::string_view column);
+
+  std::optional<FieldVersion> ToFieldVersion(const SlotMeta& s) const;
+  Version ToVersion(uint64_t hlc, uint32_t device) const {
+    return Version{Hlc::FromPacked(hlc), devices[device].id};
+  }
+
+  absl::Status Exec(sqlite::Stmt* st) {
+    sqlite::ScopedStmt guard(st);
+    st->Reset();
+    return st->Run();
+  }
+
+  ReplicaOptions opts;
+  const Schema* schema;
+  HybridClock hlc;
+  std::unique_ptr<sqlite::Db> db;
+  DeviceId self;
+  uint32_t self_idx = 0;
+  int schema_version = 0;
+
+  struct DeviceEntry {
+    DeviceId id;
+    uint64_t max_seq = 0;
+    uint64_t max_hlc = 0;
+    bool dirty = false;
+  };
+  std::vector<DeviceEntry> devices;  // by idx; [0] unused
+  absl::flat_hash_map<DeviceId, uint32_t> device_index;
+
+  struct TableStmts {
+    sqlite::Stmt* select_meta = nullptr;  // _live, _ver
+    sqlite::Stmt* select_all = nullptr;   // _live, _ver, every column
+    sqlite::Stmt* insert = nullptr;       // a new row, every column
+    // UPDATE of exactly the changed slots, by bitmask of slots.
+    absl::flat_hash_map<uint64_t, sqlite::Stmt*> update;
+  };
+  std::vector<TableStmts> tables;
+  sqlite::Stmt* data_version_ = nullptr;
+  int64_t seen_data_version_ = -1;
+  // Set when the in-memory state could not be brought back in line with the
+  // file after an error: every later write is refused until reopened.
+  bool broken_ = false;
+  bool in_read_txn = false;
+  int64_t last_position = 0;  // log position of the commit ApplyCommit stored last
+  sqlite::Stmt* insert_log_ = nullptr;
+  sqlite::Stmt* insert_sig_ = nullptr;
+  CommitSecurity security;
+  sqlite::Stmt* update_device_ = nullptr;
+  sqlite::Stmt* insert_device_ = nullptr;
+  sqlite::Stmt* insert_conflict_ = nullptr;
+  sqlite::Stmt* delete_conflict_ = nullptr;
+  std::string meta_buf;
+  std::string body_buf;
+};
+
+}  // namespace fieldsync
+
+#endif  // FIELDSYNC_STORE_REPLICA_IMPL_H_

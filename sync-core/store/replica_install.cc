@@ -1,0 +1,340 @@
+// What a node pulls from its hub (ApplyPulled): a reset for a fresh
+// bootstrap, rows installed whole, tombstones the hub collected, pulled
+// commits; and ExportRow, the snapshot a hub sends of one row.
+#include "store/replica_impl.h"
+
+namespace fieldsync {
+
+absl::Status Replica::Impl::ReplayUnpushed(sqlite::Transaction&, const std::string& pushed_cursor,
+                                           const std::set<std::pair<size_t, RowId>>* only) {
+  uint64_t pushed = 0;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT value FROM _fs_cursors WHERE name = ?1"));
+    st->BindText(1, pushed_cursor);
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (found) pushed = static_cast<uint64_t>(st->ColumnInt(0));
+  }
+  if (pushed >= devices[self_idx].max_seq) return absl::OkStatus();
+  std::vector<Commit> mine;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND "
+                                              "seq > ?2 ORDER BY seq"));
+    st->BindInt(1, self_idx);
+    st->BindInt(2, static_cast<int64_t>(pushed));
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(st->ColumnBlob(0)));
+      mine.push_back(std::move(c));
+    }
+  }
+  for (const Commit& c : mine) {
+    for (const RowChange& rc : c.changes) {
+      const auto tidx = static_cast<size_t>(schema->TableIndex(rc.table));
+      if (only != nullptr && only->count({tidx, rc.row}) == 0) continue;
+      FS_ASSIGN_OR_RETURN(RowState rs, LoadRow(tidx, rc.row, /*all_values=*/false));
+      // A row the hub's state no longer has (collected, or out of scope)
+      // is not brought back by an edit; only a change that creates it is.
+      if (!rs.exists) {
+        bool creates = false;
+        for (const FieldWrite& f : rc.fields) creates |= f.column == kLiveColumn;
+        if (!creates) continue;
+      }
+      FS_RETURN_IF_ERROR(MergeRowChange(c, self_idx, tidx, rc, rs));
+      FS_RETURN_IF_ERROR(StoreRow(tidx, rc.row, rs));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Replica::Impl::ResetReplicated(sqlite::Transaction&) {
+  for (const TableDef& t : schema->tables()) {
+    FS_RETURN_IF_ERROR(db->Exec(absl::StrCat("DELETE FROM ", Quote(t.name))));
+  }
+  FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_conflicts"));
+  return db->Exec("DELETE FROM _fs_installed");
+}
+
+absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& snap,
+                                       int64_t position, bool absent) {
+  const int ti = schema->TableIndex(snap.table);
+  if (ti < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("installed row of unknown table \"", snap.table, "\""));
+  }
+  const auto tidx = static_cast<size_t>(ti);
+  const TableDef& t = schema->tables()[tidx];
+  if (snap.row.is_nil()) {
+    return absl::InvalidArgumentError(absl::StrCat("installed ", AV(t.name), " row has the nil id"));
+  }
+  RowState rs = NewRow(t.columns.size() + 1);
+  bool has_live = false;
+  for (const FieldState& f : snap.fields) {
+    size_t slot = 0;
+    if (f.column == kLiveColumn) {
+      FS_RETURN_IF_ERROR(ValidateLiveValue(t, f.value));
+      has_live = true;
+    } else {
+      const int ci = t.ColumnIndex(f.column);
+      if (ci < 0) {
+        return absl::InvalidArgumentError(absl::StrCat("installed ", AV(t.name),
+                                                       " row has unknown column \"", f.column,
+                                                       "\""));
+      }
+      FS_RETURN_IF_ERROR(ValidateValue(t, t.columns[static_cast<size_t>(ci)], f.value));
+      slot = static_cast<size_t>(ci) + 1;
+    }
+    if (rs.slots[slot].set) {
+      return absl::InvalidArgumentError(absl::StrCat("installed ", AV(t.name), " row ",
+                                                     snap.row.ToString(), " names field ",
+                                                     f.column, " twice"));
+    }
+    if (hlc.TooFarAhead(f.version.version.hlc)) {
+      return hlc.Check(f.version.version.hlc,
+                       absl::StrCat("device ", f.version.version.device.ToString()));
+    }
+    FS_ASSIGN_OR_RETURN(uint32_t dev, DeviceIndex(f.version.version.device, /*create=*/true));
+    SlotMeta& m = rs.slots[slot];
+    m.set = true;
+    m.hlc = f.version.version.hlc.packed();
+    m.device = dev;
+    if (f.version.base) {
+      FS_ASSIGN_OR_RETURN(uint32_t bdev, DeviceIndex(f.version.base->device, /*create=*/true));
+      m.has_base = true;
+      m.base_hlc = f.version.base->hlc.packed();
+      m.base_device = bdev;
+      FS_RETURN_IF_ERROR(Learn(*f.version.base));
+    }
+    FS_RETURN_IF_ERROR(Learn(f.version.version));
+    rs.values[slot] = f.value;
+  }
+  if (!has_live) {
+    return absl::InvalidArgumentError(absl::StrCat("installed ", AV(t.name), " row ",
+                                                   snap.row.ToString(), " has no _live field"));
+  }
+  // Replaces whatever this replica had of the row.
+  if (!absent) {
+    FS_ASSIGN_OR_RETURN(auto del, db->Prepared(absl::StrCat("DELETE FROM ", Quote(t.name),
+                                                            " WHERE id = ?1")));
+    del->BindBlob(1, snap.row.view());
+    FS_RETURN_IF_ERROR(del->Run());
+    FS_ASSIGN_OR_RETURN(auto delc,
+                        db->Prepared("DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2"));
+    delc->BindText(1, t.name);
+    delc->BindBlob(2, snap.row.view());
+    FS_RETURN_IF_ERROR(delc->Run());
+  }
+  for (const ConflictRecord& c : snap.conflicts) {
+    size_t slot = 0;
+    if (c.table != t.name || c.row != snap.row) {
+      return absl::InvalidArgumentError(absl::StrCat("installed ", AV(t.name), " row ",
+                                                     snap.row.ToString(),
+                                                     " carries a conflict record of another row"));
+    }
+    if (c.column != kLiveColumn) {
+      const int ci = t.ColumnIndex(c.column);
+      if (ci < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("conflict record of unknown column \"", c.column, "\""));
+      }
+      FS_RETURN_IF_ERROR(ValidateValue(t, t.columns[static_cast<size_t>(ci)], c.value));
+      slot = static_cast<size_t>(ci) + 1;
+    }
+    sqlite::Stmt* st = insert_conflict_;
+    st->Reset();
+    st->BindText(1, t.name);
+    st->BindBlob(2, snap.row.view());
+    st->BindText(3, c.column);
+    st->BindInt(4, static_cast<int64_t>(c.version.hlc.packed()));
+    st->BindBlob(5, c.version.device.view());
+    if (c.base) {
+      st->BindInt(6, static_cast<int64_t>(c.base->hlc.packed()));
+      st->BindBlob(7, c.base->device.view());
+      FS_RETURN_IF_ERROR(Learn(*c.base));
+    }
+    st->BindValue(8, c.value);
+    FS_RETURN_IF_ERROR(st->Run());
+    rs.slots[slot].conflicts += static_cast<uint32_t>(db->Changes());
+    FS_RETURN_IF_ERROR(Learn(c.version));
+  }
+  FS_RETURN_IF_ERROR(StoreRow(tidx, snap.row, rs));
+  if (position > 0) {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("INSERT INTO _fs_installed(tbl, row, position) "
+                                              "VALUES (?1, ?2, ?3) ON CONFLICT(tbl, row) DO "
+                                              "UPDATE SET position = excluded.position"));
+    st->BindText(1, t.name);
+    st->BindBlob(2, snap.row.view());
+    st->BindInt(3, position);
+    FS_RETURN_IF_ERROR(st->Run());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
+  Impl& m = *impl_;
+  PullResult result;
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
+    if (batch.reset) FS_RETURN_IF_ERROR(m.ResetReplicated(txn));
+    for (const auto& [table, row] : batch.purged) {
+      const TableDef* t = m.schema->FindTable(table);
+      if (t == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("purged row of unknown table \"", table,
+                                                       "\""));
+      }
+      FS_ASSIGN_OR_RETURN(auto del, m.db->Prepared(absl::StrCat(
+                                        "DELETE FROM ", Quote(t->name), " WHERE id = ?1 AND "
+                                        "_live = 0")));
+      del->BindBlob(1, row.view());
+      FS_RETURN_IF_ERROR(del->Run());
+      if (m.db->Changes() == 0) continue;
+      ++result.tombstones_purged;
+      for (const char* sql : {"DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2",
+                              "DELETE FROM _fs_installed WHERE tbl = ?1 AND row = ?2"}) {
+        FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(sql));
+        st->BindText(1, table);
+        st->BindBlob(2, row.view());
+        FS_RETURN_IF_ERROR(st->Run());
+      }
+    }
+    std::set<std::pair<size_t, RowId>> installed;
+    for (const RowSnapshot& r : batch.rows) {
+      // After a reset in this transaction the tables hold only rows
+      // installed by it, each once: no need to remove an old version.
+      FS_RETURN_IF_ERROR(m.InstallRow(txn, r, batch.rows_position, /*absent=*/batch.reset));
+      installed.emplace(static_cast<size_t>(m.schema->TableIndex(r.table)), r.row);
+      ++result.rows_installed;
+    }
+    // The hub's state holds every commit of this device it acknowledged, and
+    // none written since: those are merged again on top of what was reset or
+    // installed, so that installing never hides local work.
+    if ((batch.reset || !installed.empty()) && !batch.pushed_cursor.empty()) {
+      FS_RETURN_IF_ERROR(
+          m.ReplayUnpushed(txn, batch.pushed_cursor, batch.reset ? nullptr : &installed));
+    }
+    // Row changes already contained in an installed row are dropped.
+    if (m.security.verify) {
+      for (const auto& [position, c] : batch.commits) {
+        absl::Status s = m.security.verify(c, position);
+        if (!s.ok()) {
+          return absl::Status(s.code(), absl::StrCat("pulled batch refused, nothing applied: ",
+                                                     "commit at hub position ", position, ": ",
+                                                     s.message()));
+        }
+      }
+    }
+    std::vector<Commit> trimmed;
+    std::vector<const Commit*> ptrs;
+    trimmed.reserve(batch.commits.size());
+    {
+      FS_ASSIGN_OR_RETURN(auto any, m.db->Prepared("SELECT 1 FROM _fs_installed LIMIT 1"));
+      FS_ASSIGN_OR_RETURN(bool have_installed, any->Step());
+      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT position FROM _fs_installed WHERE "
+                                                  "tbl = ?1 AND row = ?2"));
+      for (const auto& [position, c] : batch.commits) {
+        if (!have_installed) {
+          ptrs.push_back(&c);
+          continue;
+        }
+        Commit kept = c;
+        kept.changes.clear();
+        kept.signature.clear();  // no longer the signed whole
+        kept.omitted.clear();
+        for (const RowChange& rc : c.changes) {
+          st->Reset();
+          st->BindText(1, rc.table);
+          st->BindBlob(2, rc.row.view());
+          FS_ASSIGN_OR_RETURN(bool found, st->Step());
+          if (found && st->ColumnInt(0) >= position) {
+            ++result.changes_skipped;
+            continue;
+          }
+          kept.changes.push_back(rc);
+        }
+        if (kept.changes.empty()) {
+          // Entirely contained in installed rows: its versions are known.
+          FS_RETURN_IF_ERROR(m.Learn(c.version()));
+          continue;
+        }
+        trimmed.push_back(std::move(kept));
+      }
+      for (const Commit& c : trimmed) ptrs.push_back(&c);
+    }
+    FS_RETURN_IF_ERROR(ValidateBatch(*m.schema, m.hlc, ptrs));
+    std::vector<ApplyOutcome> outcomes;
+    FS_ASSIGN_OR_RETURN(bool deferred, m.ApplyInTxn(txn, ptrs, /*allow_gaps=*/true, nullptr, &outcomes));
+    for (ApplyOutcome o : outcomes) {
+      if (o == ApplyOutcome::kApplied) ++result.applied;
+      if (o == ApplyOutcome::kDuplicate) ++result.duplicates;
+      if (o == ApplyOutcome::kDeferred) ++result.deferred;
+    }
+    if (!batch.cursors.empty() && !deferred) {
+      for (const auto& [name, value] : batch.cursors) {
+        FS_RETURN_IF_ERROR(m.SetCursorInTxn(txn, name, value));
+      }
+      result.cursor_set = true;
+    }
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<std::optional<RowSnapshot>> Replica::Impl::ExportRowInTxn(size_t tidx,
+                                                                        const RowId& row) {
+  const TableDef& t = schema->tables()[tidx];
+  FS_ASSIGN_OR_RETURN(RowState rs, LoadRow(tidx, row, /*all_values=*/true));
+  if (!rs.exists) return std::optional<RowSnapshot>();
+  RowSnapshot snap;
+  snap.table = std::string(t.name);
+  snap.row = row;
+  bool any_conflicts = false;
+  for (size_t i = 0; i < rs.slots.size(); ++i) {
+    const std::optional<FieldVersion> fv = ToFieldVersion(rs.slots[i]);
+    any_conflicts |= rs.slots[i].conflicts > 0;
+    if (!fv) continue;
+    snap.fields.push_back(FieldState{i == 0 ? std::string(kLiveColumn)
+                                            : std::string(t.columns[i - 1].name),
+                                     std::move(rs.values[i]), *fv});
+  }
+  if (any_conflicts) {
+    FS_ASSIGN_OR_RETURN(
+        auto st, db->Prepared("SELECT col, hlc, device, base_hlc, base_device, value FROM "
+                              "_fs_conflicts WHERE tbl = ?1 AND row = ?2 ORDER BY col, hlc, "
+                              "device"));
+    st->BindText(1, t.name);
+    st->BindBlob(2, row.view());
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      ConflictRecord c;
+      c.table = snap.table;
+      c.row = row;
+      c.column = st->ColumnString(0);
+      c.version.hlc = Hlc::FromPacked(static_cast<uint64_t>(st->ColumnInt(1)));
+      FS_ASSIGN_OR_RETURN(c.version.device, Id16::FromBytes(st->ColumnBlob(2), "conflict device"));
+      if (!st->ColumnIsNull(3)) {
+        Version b;
+        b.hlc = Hlc::FromPacked(static_cast<uint64_t>(st->ColumnInt(3)));
+        FS_ASSIGN_OR_RETURN(b.device, Id16::FromBytes(st->ColumnBlob(4), "conflict base device"));
+        c.base = b;
+      }
+      c.value = st->ColumnValue(5);
+      snap.conflicts.push_back(std::move(c));
+    }
+  }
+  return std::optional<RowSnapshot>(std::move(snap));
+}
+
+absl::StatusOr<std::optional<RowSnapshot>> Replica::ExportRow(const std::string& table,
+                                                              const RowId& row) {
+  Impl& m = *impl_;
+  const int ti = m.schema->TableIndex(table);
+  if (ti < 0) return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
+  std::optional<RowSnapshot> out;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(out, m.ExportRowInTxn(static_cast<size_t>(ti), row));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+}  // namespace fieldsync
