@@ -20,6 +20,7 @@
 #include "node/ops/values.h"
 #include "store/keyring.h"
 #include "store/replica.h"
+#include "sync/schedule.h"
 #include "support/replica_fixture.h"
 #include "support/temp_dir.h"
 
@@ -518,6 +519,26 @@ TEST_F(NodeOpsTest, AReferralToAnOfficeWithoutLaptopsSaysWhatToDo) {
   auto sent = SendReferral(o(), {code, "HN", "", "nhà tạm lánh", std::nullopt, ""});
   ASSERT_TRUE(sent.ok()) << sent.status();
   EXPECT_TRUE(sent->receiver_waits_for_members);
+}
+
+// What wakes a running daemon (sync::HasUrgentUnpushed): an urgent case
+// written since it looked, not an ordinary one. The daemon tests no longer
+// sleep to show that an ordinary case does not wake it.
+TEST_F(NodeOpsTest, OnlyAnUrgentWriteWakesTheDaemon) {
+  NewHang();
+  const uint64_t looked = Commits();
+  auto ordinary = OpenCase(o(), Intake({{"full_name", "Lò Thị Mai"}}));
+  ASSERT_TRUE(ordinary.ok()) << ordinary.status();
+  auto urgent = sync::HasUrgentUnpushed(*replica_, looked);
+  ASSERT_TRUE(urgent.ok()) << urgent.status();
+  EXPECT_FALSE(*urgent);
+  ASSERT_TRUE(SetCaseField(o(), {ordinary->code, "urgency", "urgent"}).ok());
+  urgent = sync::HasUrgentUnpushed(*replica_, looked);
+  ASSERT_TRUE(urgent.ok()) << urgent.status();
+  EXPECT_TRUE(*urgent);
+  urgent = sync::HasUrgentUnpushed(*replica_, Commits());
+  ASSERT_TRUE(urgent.ok());
+  EXPECT_FALSE(*urgent) << "only what was written after the daemon looked";
 }
 
 }  // namespace
