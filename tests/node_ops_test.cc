@@ -436,6 +436,8 @@ TEST_F(NodeOpsTest, WrongValuesAreRequestErrorsAndRefusalsByTheRecordsAreNot) {
                 "bad date \"2020-02-30\"");
   request_error(SetCaseField(o(), {code, "province", "HN"}).status(), "cannot be changed here");
   request_error(SearchCases(o(), " ").status(), "some text");
+  request_error(SetCaseField(o(), {code, "narrative", std::string(70'000, 'x')}).status(),
+                "cases.narrative is too long: 70000 bytes, at most 65535 (a field that is sealed holds 64 KiB)");
   request_error(AddOrg(o(), {"Sai", {{"kind", "bogus"}}}).status(),
                 "\"bogus\" is not a value of organisations.kind");
   request_error(AddOrg(o(), {"Tổ chức Sai Tỉnh", {{"kind", "ngo"}, {"province", "X1"}}}).status(),

@@ -12,6 +12,8 @@
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "base/tuning.h"
+#include "crypto/envelope.h"
 #include "node/ops/office.h"
 #include "node/text.h"
 
@@ -127,6 +129,15 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
     }
   }
   if (c.type == ColumnType::kDate) FS_RETURN_IF_ERROR(CheckDate(o, text, what));
+  // A field that may be sealed holds what one envelope takes (64 KiB), a
+  // clear one kMaxValueBytes: said here, before anything is written.
+  const size_t max_bytes = c.sensitivity == Sensitivity::kClear ? tuning::kMaxValueBytes
+                                                                : crypto::kMaxSealedValue;
+  if (text.size() > max_bytes) {
+    return MalformedValue(absl::StrCat(
+        what, " is too long: ", text.size(), " bytes, at most ", max_bytes,
+        c.sensitivity == Sensitivity::kClear ? "" : " (a field that is sealed holds 64 KiB)"));
+  }
   // Codes: province codes (LC, HN; lists joined by ','), nationality (ISO
   // 3166 alpha-2). Upper case whatever was typed.
   const std::string_view name = c.name;
