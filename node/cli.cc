@@ -458,8 +458,7 @@ int Show(const Args& args) {
   s.replica = *std::move(r);
   const TableDef* t = s.replica->schema().FindTable(table);
   if (t == nullptr) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "no table \"", table, "\"; the tables are listed in docs/SCHEMA.md")));
+    return Usage(absl::StrCat("no table \"", table, "\"; the tables are listed in docs/SCHEMA.md"));
   }
   absl::Status ks = OpenKeys(args, dir, /*ask=*/isatty(STDIN_FILENO) != 0, &s);
   if (!ks.ok()) return Fail(ks);

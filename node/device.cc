@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 #include "crypto/identity.h"
+#include "crypto/pairing_code.h"
 #include "node/session.h"
 #include "node/text.h"
 
@@ -251,6 +252,11 @@ int Approve(Session& s, const Args& args) {
   if (code.empty()) {
     return Usage("device approve needs --code CODE, the code the other laptop shows");
   }
+  // A code of the wrong form is a wrong command line (exit 2); a code of the
+  // right form that does not match is refused by the key ring (exit 1).
+  if (auto form = crypto::ParsePairingCode(code); !form.ok()) {
+    return Usage(std::string(form.status().message()));
+  }
   if (args.Has("first")) {
     if (args.positional.size() != 2) {
       return Usage("device approve --first takes no DEVICE: it makes this laptop the first");
@@ -282,6 +288,11 @@ int Join(Session& s, const Args& args) {
   const std::string code = args.Flag("code");
   if (code.empty()) {
     return Usage("device join needs --code CODE, the code a member laptop shows for this one");
+  }
+  // A code of the wrong form is a wrong command line (exit 2); a code of the
+  // right form that does not match is refused by the key ring (exit 1).
+  if (auto form = crypto::ParsePairingCode(code); !form.ok()) {
+    return Usage(std::string(form.status().message()));
   }
   if (args.positional.size() != 2) return Usage("device join takes no operands, only --code");
   std::optional<DeviceId> first;

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "clock/clock_source.h"
 #include "crypto/identity.h"
@@ -19,6 +20,7 @@
 #include "node/ops/values.h"
 #include "store/keyring.h"
 #include "store/replica.h"
+#include "sync/schedule.h"
 #include "support/replica_fixture.h"
 #include "support/temp_dir.h"
 
@@ -59,6 +61,18 @@ class NodeOpsTest : public ::testing::Test {
     auto c = OpenCase(o(), Intake({{"full_name", "Nguyễn Thị Hằng"}, {"birth_year", "2008"}}));
     EXPECT_TRUE(c.ok()) << c.status();
     return c.ok() ? c->code : "";
+  }
+
+  // The hub's registry at a sync: this laptop, and one laptop of each of
+  // `offices` (enrolled, not approved by its office).
+  void Register(const std::vector<std::string>& offices) {
+    std::vector<RegisteredDevice> devices;
+    devices.push_back({keys_->identity()->public_keys(), "LC", "lc1"});
+    for (const std::string& office : offices) {
+      devices.push_back(
+          {crypto::DeviceIdentity::Generate(Id16::NewRandom()).public_keys(), office, office});
+    }
+    ASSERT_TRUE(keys_->SetRegistry(devices).ok());
   }
 
   // Commits this laptop made: a refusal must add none.
@@ -369,6 +383,164 @@ TEST_F(NodeOpsTest, CaseFileOpensAndRecordsTheAccess) {
   auto log = replica_->ListRows("access_log", false);
   ASSERT_TRUE(log.ok());
   EXPECT_EQ(log->size(), 1u);
+}
+
+// A value typed in a form or range its field never takes is a wrong request
+// (fieldnode exits 2, as for a wrong command line); a refusal because of
+// what the records hold is not (exit 1). Before, only a missing input was.
+TEST_F(NodeOpsTest, WrongValuesAreRequestErrorsAndRefusalsByTheRecordsAreNot) {
+  const std::string code = NewHang();
+  const uint64_t before = Commits();
+  auto request_error = [](const absl::Status& s, const std::string& words) {
+    EXPECT_TRUE(IsRequestError(s)) << s;
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_THAT(std::string(s.message()), HasSubstr(words));
+  };
+  request_error(ListCases(o(), {"", "", "", "2026-13-01"}).status(),
+                "bad date \"2026-13-01\" for --since");
+  request_error(ListCases(o(), {"", "", "", "28/11/2026"}).status(), "bad date \"28/11/2026\"");
+  request_error(ListCases(o(), {"foo", "", "", ""}).status(), "unknown status \"foo\"");
+  request_error(ListCases(o(), {"", "foo", "", ""}).status(), "unknown urgency \"foo\"");
+  request_error(OpenCase(o(), Intake({{"full_name", "A"}, {"date_of_birth", "2020-02-30"}}))
+                    .status(),
+                "bad date \"2020-02-30\"");
+  request_error(OpenCase(o(), Intake({{"full_name", "A"}, {"sex", "x"}})).status(),
+                "\"x\" is not a value of persons.sex: choose one of female, male");
+  request_error(OpenCase(o(), Intake({{"full_name", "A"}}, {{"intake_channel", "email"}}))
+                    .status(),
+                "\"email\" is not a value of cases.intake_channel");
+  request_error(OpenCase(o(), Intake({{"full_name", "A"}}, {{"exploitation_types", "slavery"}}))
+                    .status(),
+                "\"slavery\" is not a value of cases.exploitation_types");
+  request_error(OpenCase(o(), Intake({{"full_name", "A"}, {"birth_year", "abc"}})).status(),
+                "birth_year wants a whole number");
+  request_error(OpenCase(o(), Intake({{"full_name", "A"}, {"birth_year", "2999"}})).status(),
+                "not plausible");
+  request_error(OpenCase(o(), Intake({{"full_name", "A"}, {"birth_year", "2015"},
+                                      {"date_of_birth", "2010-01-01"}}))
+                    .status(),
+                "disagree");
+  request_error(OpenCase(o(), Intake({{"full_name", "A"}, {"date_of_birth", "2027-01-01"}}))
+                    .status(),
+                "is in the future");
+  request_error(OpenCase(o(), Intake({{"full_name", "A"}, {"province_of_origin", "Lào Cai"}}))
+                    .status(),
+                "not a province code");
+  request_error(OpenCase(o(), Intake({{"full_name", "A"}, {"nationality", "ZZZ"}})).status(),
+                "ZZZ");
+  request_error(OpenCase(o(), Intake({{"sex", "female"}})).status(), "full name");
+  request_error(SetCaseField(o(), {code, "status", "bogus"}).status(),
+                "\"bogus\" is not a value of cases.status");
+  request_error(SetCaseField(o(), {code, "nonfield", "x"}).status(), "no field \"nonfield\"");
+  request_error(SetCaseField(o(), {code, "date_of_birth", "2020-02-30"}).status(),
+                "bad date \"2020-02-30\"");
+  request_error(SetCaseField(o(), {code, "province", "HN"}).status(), "cannot be changed here");
+  request_error(SearchCases(o(), " ").status(), "some text");
+  request_error(SetCaseField(o(), {code, "narrative", std::string(70'000, 'x')}).status(),
+                "cases.narrative is too long: 70000 bytes, at most 65535 (a field that is sealed holds 64 KiB)");
+  request_error(AddOrg(o(), {"Sai", {{"kind", "bogus"}}}).status(),
+                "\"bogus\" is not a value of organisations.kind");
+  request_error(AddOrg(o(), {"Tổ chức Sai Tỉnh", {{"kind", "ngo"}, {"province", "X1"}}}).status(),
+                "not a province code");
+  ASSERT_TRUE(AddOrg(o(), {"Hội Liên hiệp Phụ nữ", {{"kind", "womens_union"}}}).ok());
+  const uint64_t with_org = Commits();
+  request_error(AddEntry(o(), Contacts(), {"Hội Liên hiệp Phụ nữ",
+                                           {{"name", "Ai Đó"},
+                                            {"listing_consent_on", "2026-02-30"}}})
+                    .status(),
+                "bad date \"2026-02-30\"");
+  request_error(AddEntry(o(), Services(), {"Hội Liên hiệp Phụ nữ",
+                                           {{"name", "Sai"}, {"kind", "bogus"}}})
+                    .status(),
+                "\"bogus\" is not a value of services.kind");
+  request_error(AddEntry(o(), Services(), {"Hội Liên hiệp Phụ nữ",
+                                           {{"name", "Dịch vụ Sai"}, {"kind", "legal"},
+                                            {"provinces_covered", "LC;HN"}}})
+                    .status(),
+                "not a list of province codes");
+  request_error(AddConsent(o(), {code, "bogus", "", std::nullopt}).status(),
+                "\"bogus\" is not a value of consents.scope");
+  EXPECT_EQ(Commits(), with_org);
+
+  // Refused because of the records: not a wrong command line.
+  for (const absl::Status& s :
+       {SetCaseField(o(), {code, "closed_on", "2026-11-01"}).status(),
+        SetCaseField(o(), {"LC-0000-ZZZZZ", "status", "closed"}).status(),
+        OpenCase(o(), Intake({{"full_name", "A"}, {"province_of_origin", "ZZ"}})).status(),
+        SendReferral(o(), {code, "ZZ", "", "x", std::nullopt, ""}).status(),
+        AddOrg(o(), {"hoi lien hiep phu nu", {{"kind", "ngo"}}}).status()}) {
+    EXPECT_FALSE(s.ok());
+    EXPECT_FALSE(IsRequestError(s)) << s;
+  }
+  EXPECT_EQ(Commits(), with_org);
+  EXPECT_EQ(with_org, before + 1);
+}
+
+// A province is one this laptop knows: its own office or an office of the
+// hub's registry. "ZZ" was stored as a victim's province of origin.
+TEST_F(NodeOpsTest, AProvinceThisLaptopDoesNotKnowIsRefused) {
+  Register({"HN"});
+  const uint64_t before = Commits();
+  ExpectRefused(OpenCase(o(), Intake({{"full_name", "A"}, {"province_of_origin", "zz"}})),
+                absl::StatusCode::kNotFound,
+                "\"ZZ\" is not a province this laptop knows (persons.province_of_origin): it "
+                "knows HN, LC, the offices with a laptop enrolled at the hub");
+  ExpectRefused(AddOrg(o(), {"Công an tỉnh Hà Giang", {{"kind", "police"}, {"province", "HG"}}}),
+                absl::StatusCode::kNotFound, "\"HG\" is not a province this laptop knows");
+  EXPECT_EQ(Commits(), before);
+  auto c = OpenCase(o(), Intake({{"full_name", "A"}, {"province_of_origin", "hn"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto person = replica_->Get("persons", c->person_id);
+  ASSERT_TRUE(person.ok() && *person);
+  EXPECT_EQ(o().Clear(**person, "persons", "province_of_origin"), "HN");
+  // Once a laptop of HG has enrolled (the registry at the next sync lists
+  // it), HG is known.
+  Register({"HN", "HG"});
+  EXPECT_TRUE(
+      AddOrg(o(), {"Công an tỉnh Hà Giang", {{"kind", "police"}, {"province", "HG"}}}).ok());
+}
+
+// Referring to an office this laptop does not know says what makes it
+// known; to one it knows whose laptops are not approved yet, the referral is
+// sent and waits (it said "sync first", which did not help).
+TEST_F(NodeOpsTest, AReferralToAnOfficeWithoutLaptopsSaysWhatToDo) {
+  const std::string code = NewHang();
+  ASSERT_TRUE(AddConsent(o(), {code, "services", "", std::nullopt}).ok());
+  const uint64_t before = Commits();
+  auto unknown = SendReferral(o(), {code, "HN", "", "nhà tạm lánh", std::nullopt, ""});
+  ExpectRefused(unknown, absl::StatusCode::kNotFound,
+                "unknown province office \"HN\": this laptop knows LC (the offices with a "
+                "laptop enrolled at the hub, as of its last sync). Check the code; if it is "
+                "right, no laptop of HN has enrolled yet");
+  ExpectRefused(unknown, absl::StatusCode::kNotFound,
+                "fieldhub enroll-token --province HN) and this laptop has synced since. "
+                "Nothing was changed");
+  EXPECT_THAT(std::string(unknown.status().message()), ::testing::Not(HasSubstr("sync first")));
+  EXPECT_EQ(Commits(), before);
+  Register({"HN"});
+  auto sent = SendReferral(o(), {code, "HN", "", "nhà tạm lánh", std::nullopt, ""});
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_TRUE(sent->receiver_waits_for_members);
+}
+
+// What wakes a running daemon (sync::HasUrgentUnpushed): an urgent case
+// written since it looked, not an ordinary one. The daemon tests no longer
+// sleep to show that an ordinary case does not wake it.
+TEST_F(NodeOpsTest, OnlyAnUrgentWriteWakesTheDaemon) {
+  NewHang();
+  const uint64_t looked = Commits();
+  auto ordinary = OpenCase(o(), Intake({{"full_name", "Lò Thị Mai"}}));
+  ASSERT_TRUE(ordinary.ok()) << ordinary.status();
+  auto urgent = sync::HasUrgentUnpushed(*replica_, looked);
+  ASSERT_TRUE(urgent.ok()) << urgent.status();
+  EXPECT_FALSE(*urgent);
+  ASSERT_TRUE(SetCaseField(o(), {ordinary->code, "urgency", "urgent"}).ok());
+  urgent = sync::HasUrgentUnpushed(*replica_, looked);
+  ASSERT_TRUE(urgent.ok()) << urgent.status();
+  EXPECT_TRUE(*urgent);
+  urgent = sync::HasUrgentUnpushed(*replica_, Commits());
+  ASSERT_TRUE(urgent.ok());
+  EXPECT_FALSE(*urgent) << "only what was written after the daemon looked";
 }
 
 }  // namespace

@@ -100,7 +100,7 @@ check "init accepts 12 Vietnamese characters typed NFD" 0 "initialised" -- env F
 check "passphrase accepts them" 0 "passphrase changed" -- "$bin/fieldnode" passphrase --data-dir "$kdir" --new-passphrase-file "$dir/p-vi12"
 check "and they open the keystore" 0 "passphrase changed" -- "$bin/fieldnode" passphrase --data-dir "$kdir" --passphrase-file "$dir/p-vi12" --new-passphrase-file "$dir/pass"
 check "show needs a table and an id" 2 "show needs TABLE and ID" -- "$bin/fieldnode" show --data-dir "$kdir"
-check "show an unknown table" 1 "no table \"victims\"" -- "$bin/fieldnode" show victims 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d --data-dir "$kdir"
+check "show an unknown table (a wrong command line)" 2 "no table \"victims\"" -- "$bin/fieldnode" show victims 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d --data-dir "$kdir"
 
 check "engine demo converges" 0 "identical" -- "$bin/fieldsync-engine-demo"
 

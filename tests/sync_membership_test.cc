@@ -133,6 +133,32 @@ TEST_F(MembershipTest, ALaptopTheAdministratorEnrolledReadsNothingUntilApprovedW
   EXPECT_EQ(rogue.Read("persons", PersonOf(rogue, after), "full_name").value.str(), "Lò Thị Mai");
 }
 
+// A second laptop joining as the README says (enrol, sync; a member
+// approves; it joins; both sync, in either order) receives the office's key
+// and makes none of its own: it printed "created office key generation 1
+// ... no key of the office has reached this device" (issue 12).
+TEST_F(MembershipTest, ASecondLaptopJoiningMakesNoOfficeKeyOfItsOwn) {
+  auto& lc1 = AddNode("LC");
+  const RowId kase = NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(lc1);
+  join_offices_ = false;
+  auto& lc2 = AddNode("LC");
+  std::vector<node::SyncReport> reports = {MustSync(lc2)};
+  MustSync(lc1);
+  ASSERT_TRUE(lc1.keys()->Approve(lc2.replica().device_id(), Code(lc2)).ok());
+  ASSERT_TRUE(lc2.keys()->Join(CodeShownFor(lc1, lc2.replica().device_id())).ok());
+  reports.push_back(MustSync(lc2));  // before the approval reached the hub
+  MustSync(lc1);
+  reports.push_back(MustSync(lc2));
+  reports.push_back(MustSync(lc2));
+  for (const node::SyncReport& r : reports) {
+    for (const std::string& note : r.key_notes) {
+      EXPECT_EQ(note.find("created office key"), std::string::npos) << note;
+    }
+  }
+  EXPECT_EQ(lc2.Read("cases", kase, "narrative").state, State::kOpened);
+}
+
 TEST_F(MembershipTest, AnUnapprovedDevicesOfficeKeyIsNeverUsedBySealingMembers) {
   auto& lc1 = AddNode("LC");
   MustSync(lc1);

@@ -19,7 +19,7 @@ absl::StatusOr<std::unique_ptr<OfficeContext>> OpenOfficeContext(const Args& arg
 void Print(const std::string& s) { std::fputs(s.c_str(), stdout); }
 
 int Failed(const absl::Status& s) {
-  return ops::IsIncompleteRequest(s) ? Usage(std::string(s.message())) : Fail(s);
+  return ops::IsRequestError(s) ? Usage(std::string(s.message())) : Fail(s);
 }
 
 }  // namespace fieldsync::node

@@ -35,8 +35,9 @@ absl::StatusOr<std::unique_ptr<OfficeContext>> OpenOfficeContext(const Args& arg
 // Writes `s` to standard output (through the terminal filter).
 void Print(const std::string& s);
 
-// An error of the node library: its message and exit 2 (Usage) for an
-// incomplete request (ops::IsIncompleteRequest), else exit 1 (Fail).
+// An error of the node library: its message and exit 2 (Usage) for a wrong
+// request (ops::IsRequestError: incomplete, or a value its field never
+// takes), else exit 1 (Fail).
 int Failed(const absl::Status& s);
 
 // The commands, each in its file; the exit code.

@@ -26,6 +26,13 @@ int Send(OfficeContext& c) {
                      sent->to,
                      "; it travels at the next sync. The receiving office sees the referral and "
                      "the case's clear fields; the whole file once it accepts.\n"));
+  if (sent->receiver_waits_for_members) {
+    Print(absl::StrCat("Office ", sent->to, " has no approved laptop yet: it can read the "
+                       "referral's reason, and the file once it accepts, only after its first "
+                       "laptop is approved there (fieldnode device approve --first) and has "
+                       "synced, and a laptop of this office syncs after that; nothing more is "
+                       "needed here.\n"));
+  }
   return 0;
 }
 

@@ -52,7 +52,7 @@ absl::StatusOr<std::pair<std::string, const ColumnDef*>> CaseField(const Office&
     const ColumnDef* col = o.Table(t).FindColumn(n);
     if (col == nullptr) continue;
     if (n == "province" || n == "person_id" || n == "case_code") {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return MalformedValue(absl::StrCat(
           "\"", n, "\" cannot be changed here: it decides who sees the case (a case moves to "
           "another office through a referral)"));
     }
@@ -66,8 +66,8 @@ absl::StatusOr<std::pair<std::string, const ColumnDef*>> CaseField(const Office&
       }
     }
   }
-  return absl::InvalidArgumentError(absl::StrCat("no field \"", name, "\" in a case file; the "
-                                                 "fields are: ", absl::StrJoin(names, ", ")));
+  return MalformedValue(absl::StrCat("no field \"", name, "\" in a case file; the fields are: ",
+                                    absl::StrJoin(names, ", ")));
 }
 
 // A record's fields with a value, opened; sealed ones it opened go to
@@ -168,7 +168,7 @@ absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in) {
     return e.first == "full_name" && !e.second.empty();
   });
   if (!named) {
-    return absl::InvalidArgumentError("a case needs the victim's full name (it is sealed)");
+    return IncompleteRequest("a case needs the victim's full name (it is sealed)");
   }
   Fields person;
   FS_RETURN_IF_ERROR(ParseTypedColumns(o, o.Table("persons"), in.person, &person));
@@ -179,7 +179,7 @@ absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in) {
     if (col == "date_of_birth") dob_year = std::atoi(TextOf(v).substr(0, 4).c_str());
   }
   if (year != 0 && dob_year != 0 && year != dob_year) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return MalformedValue(absl::StrCat(
         "--birth-year ", year, " and --dob ", dob_year, " disagree: give one of them"));
   }
   if (year == 0) year = dob_year;
@@ -187,7 +187,7 @@ absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in) {
   if (year != 0) {
     const int64_t this_year = std::atoi(today.substr(0, 4).c_str());
     if (year < 1900 || year > this_year) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return MalformedValue(absl::StrCat(
           "year of birth ", year, " is not plausible: give a year from 1900 to ", this_year));
     }
     const int64_t age = this_year - year;
@@ -319,12 +319,12 @@ absl::StatusOr<std::vector<CaseLine>> ListCases(const Office& o, const CaseFilte
   const TableDef& ct = o.Table("cases");
   if (!filter.status.empty() &&
       !ValidateValue(ct, *ct.FindColumn("status"), Value::Text(filter.status)).ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return MalformedValue(absl::StrCat(
         "unknown status \"", filter.status,
         "\": use intake, verifying, assisting, referred or closed"));
   }
   if (!filter.urgency.empty() && filter.urgency != "normal" && filter.urgency != "urgent") {
-    return absl::InvalidArgumentError(
+    return MalformedValue(
         absl::StrCat("unknown urgency \"", filter.urgency, "\": use normal or urgent"));
   }
   if (!filter.since.empty()) FS_RETURN_IF_ERROR(CheckDate(o, filter.since, "--since"));
@@ -359,7 +359,7 @@ absl::StatusOr<std::vector<CaseLine>> ListCases(const Office& o, const CaseFilte
 absl::StatusOr<std::vector<CaseHit>> SearchCases(const Office& o, const std::string& text) {
   FS_ASSIGN_OR_RETURN(std::string query, NormalizeInput(text, "the search text"));
   if (FoldForSearch(query).find_first_not_of(' ') == std::string::npos) {
-    return absl::InvalidArgumentError("case search needs some text to look for");
+    return IncompleteRequest("case search needs some text to look for");
   }
   FS_RETURN_IF_ERROR(o.RequireUnlocked("searching names and places (they are sealed)"));
   FS_ASSIGN_OR_RETURN(std::vector<RowId> ids, o.replica.ListRows("cases", false));

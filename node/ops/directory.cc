@@ -109,7 +109,7 @@ absl::StatusOr<EditedEntry> EditEntry(const Office& o, const Directory& d, const
     for (const ColumnDef& cd : t.columns) {
       if (cd.name != "province") names.emplace_back(cd.name);
     }
-    return absl::InvalidArgumentError(absl::StrCat(
+    return MalformedValue(absl::StrCat(
         "no field \"", in.field, "\" in a ", d.noun, " that can be edited; the fields are: ",
         absl::StrJoin(names, ", ")));
   }

@@ -122,6 +122,26 @@ bool IsIncompleteRequest(const absl::Status& s) {
   return s.GetPayload(AV(kIncompleteUrl)).has_value();
 }
 
+namespace {
+constexpr std::string_view kMalformedUrl = "fieldsync.node.ops/malformed-value";
+}  // namespace
+
+absl::Status MalformedValue(std::string_view what) {
+  absl::Status s = absl::InvalidArgumentError(AV(what));
+  s.SetPayload(AV(kMalformedUrl), absl::Cord("1"));
+  return s;
+}
+
+bool IsRequestError(const absl::Status& s) {
+  return IsIncompleteRequest(s) || s.GetPayload(AV(kMalformedUrl)).has_value();
+}
+
+std::set<std::string> KnownOffices(const Office& o) {
+  std::set<std::string> out = {o.province};
+  for (const RegisteredDevice& d : o.keys.Registry()) out.insert(d.province);
+  return out;
+}
+
 absl::StatusOr<std::vector<Row>> RowsOfCase(const Office& o, std::string_view table,
                                             const RowId& case_id) {
   FS_ASSIGN_OR_RETURN(std::vector<RowId> ids,

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -92,6 +93,22 @@ absl::Status Refused(std::string_view what);
 // a value that breaks a rule. IsIncompleteRequest tells them apart.
 absl::Status IncompleteRequest(std::string_view what);
 bool IsIncompleteRequest(const absl::Status& s);
+
+// INVALID_ARGUMENT for a value typed in a form or range its field never
+// takes, whatever the records hold: a date that is not YYYY-MM-DD or is in
+// the future, a word that is not among an enum's values, not a number, a
+// malformed code or id, a field the record does not have. Also a usage
+// error: a command line that gives it is wrong (exit 2). A value refused
+// because of what the records hold (a case closed before it was opened, an
+// office this laptop does not know) is not one.
+absl::Status MalformedValue(std::string_view what);
+// IncompleteRequest or MalformedValue: the request itself is wrong, and the
+// front end says so as it says a wrong command line (fieldnode: exit 2).
+bool IsRequestError(const absl::Status& s);
+
+// The offices this laptop knows: its own and those of the hub's registry at
+// the last sync (an office is listed once one of its laptops has enrolled).
+std::set<std::string> KnownOffices(const Office& o);
 
 // Rows of `table` whose case_id is `case_id`, live ones.
 absl::StatusOr<std::vector<Row>> RowsOfCase(const Office& o, std::string_view table,

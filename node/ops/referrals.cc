@@ -13,11 +13,16 @@
 namespace fieldsync::node::ops {
 namespace {
 
-// The provinces this node knows: its own and those of the hub's registry.
-std::set<std::string> KnownProvinces(const Office& o) {
-  std::set<std::string> out = {o.province};
-  for (const RegisteredDevice& d : o.keys.Registry()) out.insert(d.province);
-  return out;
+// Whether a laptop of `office` is an approved member of it, by the chain
+// this laptop holds: the office key that a referral's letter and the file's
+// keys are granted to exists only then.
+absl::StatusOr<bool> HasMembers(const Office& o, const std::string& office) {
+  for (const RegisteredDevice& d : o.keys.Registry()) {
+    if (d.province != office || d.revoked()) continue;
+    FS_ASSIGN_OR_RETURN(bool member, o.keys.IsMember(office, d.keys.device));
+    if (member) return true;
+  }
+  return false;
 }
 
 // OK if a live consent of the case covers a referral to `to_office` or
@@ -78,12 +83,17 @@ absl::StatusOr<SentReferral> SendReferral(const Office& o, const NewReferral& in
   }
   std::optional<RowId> org;
   if (!in.to_office.empty()) {
-    const std::set<std::string> known = KnownProvinces(o);
+    const std::set<std::string> known = KnownOffices(o);
     if (known.count(in.to_office) == 0) {
+      // No list of provinces reaches a laptop: an office is known here once
+      // one of its laptops has enrolled at the hub and this laptop synced.
       return absl::NotFoundError(absl::StrCat(
-          "unknown province office \"", in.to_office, "\": the offices this node knows are ",
-          absl::StrJoin(known, ", "), " (from the hub's registry at the last sync); check the "
-          "code, or sync first if the office is new. Nothing was changed"));
+          "unknown province office \"", in.to_office, "\": this laptop knows ",
+          absl::StrJoin(known, ", "), " (the offices with a laptop enrolled at the hub, as of "
+          "its last sync). Check the code; if it is right, no laptop of ", in.to_office,
+          " has enrolled yet, and a referral can reach that office only once one has (the hub "
+          "administrator makes its token: fieldhub enroll-token --province ", in.to_office,
+          ") and this laptop has synced since. Nothing was changed"));
     }
     if (in.to_office == o.province) {
       return Refused("a case cannot be referred to its own office");
@@ -125,7 +135,12 @@ absl::StatusOr<SentReferral> SendReferral(const Office& o, const NewReferral& in
   FS_RETURN_IF_ERROR(o.Commit(LocalTxn()
                                   .Create("referrals", rid, f)
                                   .Set("cases", id, {{"status", Value::Text("referred")}})));
-  return SentReferral{rid, code, in.to_office.empty() ? in.to_org : in.to_office};
+  SentReferral sent{rid, code, in.to_office.empty() ? in.to_org : in.to_office};
+  if (!in.to_office.empty()) {
+    FS_ASSIGN_OR_RETURN(bool members, HasMembers(o, in.to_office));
+    sent.receiver_waits_for_members = !members;
+  }
+  return sent;
 }
 
 absl::StatusOr<RowId> RespondToReferral(const Office& o, const ReferralResponse& in) {

@@ -25,6 +25,11 @@ struct SentReferral {
   RowId id;
   std::string case_code;
   std::string to;  // the office code or the organisation as given
+  // An office none of whose laptops is an approved member yet (as this
+  // laptop knows): the referral waits, sent, and the reason (and, once
+  // accepted, the file) is granted to the office at the first sync of a
+  // laptop of this office after its first laptop was approved and synced.
+  bool receiver_waits_for_members = false;
 };
 // Refused: another office's case, a closed case, an office this node does
 // not know or its own, a destination already referred to, no consent.

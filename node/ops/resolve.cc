@@ -14,7 +14,7 @@ namespace fieldsync::node::ops {
 absl::StatusOr<RowId> Resolve(const Office& o, std::string_view table, const std::string& ref,
                               std::string_view what) {
   if (ref.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("give the ", AV(what)));
+    return IncompleteRequest(absl::StrCat("give the ", AV(what)));
   }
   const bool is_cases = table == "cases";
   std::string hex;

@@ -12,6 +12,8 @@
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "base/tuning.h"
+#include "crypto/envelope.h"
 #include "node/ops/office.h"
 #include "node/text.h"
 
@@ -42,7 +44,7 @@ absl::Status CheckDate(const Office& o, const std::string& s, const std::string&
   Value v = Value::Text(s);
   static const TableDef* t = FieldOfficeSchema().FindTable("cases");
   if (!ValidateValue(*t, *t->FindColumn("opened_on"), v).ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("bad date \"", s, "\" for ", what,
+    return MalformedValue(absl::StrCat("bad date \"", s, "\" for ", what,
                                                    ": write it as YYYY-MM-DD, e.g. ", o.Today()));
   }
   return absl::OkStatus();
@@ -73,7 +75,7 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
         if (given.erase(std::string(a)) > 0) ordered.emplace_back(a);
       }
       if (!given.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(
+        return MalformedValue(absl::StrCat(
             "\"", *given.begin(), "\" is not a value of ", what, ": choose from ",
             absl::StrJoin(c.allowed, ", ", [](std::string* out, std::string_view a) {
               out->append(a);
@@ -86,7 +88,7 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
       char* end = nullptr;
       const long long n = std::strtoll(text.c_str(), &end, 10);
       if (end == text.c_str() || *end != '\0') {
-        return absl::InvalidArgumentError(
+        return MalformedValue(
             absl::StrCat(what, " wants a whole number, not \"", text, "\""));
       }
       v = Value::Int(n);
@@ -99,7 +101,7 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
       } else if (l == "no" || l == "false" || l == "0") {
         v = Value::Int(0);
       } else {
-        return absl::InvalidArgumentError(absl::StrCat(what, " wants yes or no, not \"", text,
+        return MalformedValue(absl::StrCat(what, " wants yes or no, not \"", text,
                                                        "\""));
       }
       break;
@@ -113,19 +115,29 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
       const char* end = strptime(text.c_str(), "%Y-%m-%d", &tm);
       if (end != nullptr && *end == 'T') end = strptime(end, "T%H:%M", &tm);
       if (end == nullptr || (*end != '\0' && std::string(end) != "Z")) {
-        return absl::InvalidArgumentError(absl::StrCat(
+        return MalformedValue(absl::StrCat(
             "bad time \"", text, "\" for ", what, ": write now, YYYY-MM-DD or YYYY-MM-DDTHH:MM"));
       }
       v = Value::Int(static_cast<int64_t>(timegm(&tm)) * 1000);
       break;
     }
     case ColumnType::kId: {
-      FS_ASSIGN_OR_RETURN(RowId id, Id16::Parse(text, what));
-      v = IdValue(id);
+      absl::StatusOr<RowId> id = Id16::Parse(text, what);
+      if (!id.ok()) return MalformedValue(std::string(id.status().message()));
+      v = IdValue(*id);
       break;
     }
   }
   if (c.type == ColumnType::kDate) FS_RETURN_IF_ERROR(CheckDate(o, text, what));
+  // A field that may be sealed holds what one envelope takes (64 KiB), a
+  // clear one kMaxValueBytes: said here, before anything is written.
+  const size_t max_bytes = c.sensitivity == Sensitivity::kClear ? tuning::kMaxValueBytes
+                                                                : crypto::kMaxSealedValue;
+  if (text.size() > max_bytes) {
+    return MalformedValue(absl::StrCat(
+        what, " is too long: ", text.size(), " bytes, at most ", max_bytes,
+        c.sensitivity == Sensitivity::kClear ? "" : " (a field that is sealed holds 64 KiB)"));
+  }
   // Codes: province codes (LC, HN; lists joined by ','), nationality (ISO
   // 3166 alpha-2). Upper case whatever was typed.
   const std::string_view name = c.name;
@@ -140,12 +152,26 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
       if (code.size() < 2 || code.size() > want_max ||
           code.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos ||
           (!province_list && codes.size() > 1)) {
-        return absl::InvalidArgumentError(absl::StrCat(
+        return MalformedValue(absl::StrCat(
             "\"", text, "\" is not ", name == "nationality"
                 ? "a nationality: give the ISO 3166 two-letter code, e.g. VN, LA, CN"
                 : absl::StrCat(province_list ? "a list of province codes" : "a province code",
                                " for ", what, ": give codes of 2 or 3 letters, e.g. LC",
                                province_list ? ",HN" : "")));
+      }
+    }
+    // A province is one this laptop knows of: its own office, or an
+    // office of the hub's registry (enrolled laptops; no list of provinces
+    // reaches a laptop otherwise). "ZZ" is refused, not stored.
+    if (name != "nationality") {
+      const std::set<std::string> known = KnownOffices(o);
+      for (const std::string& code : codes) {
+        if (known.count(code) > 0) continue;
+        return absl::NotFoundError(absl::StrCat(
+            "\"", code, "\" is not a province this laptop knows (", what, "): it knows ",
+            absl::StrJoin(known, ", "), ", the offices with a laptop enrolled at the hub as of "
+            "the last sync. Check the code; for a province with no laptop enrolled yet, leave "
+            "it out and set it once one is. Nothing was changed"));
       }
     }
     v = Value::Text(absl::StrJoin(codes, ","));
@@ -155,7 +181,7 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
   if ((name == "listing_consent_on" || name == "verified_on" || name == "date_of_birth" ||
        name == "opened_on" || name == "closed_on") &&
       text > today) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return MalformedValue(absl::StrCat(
         what, " ", text, " is in the future (today is ", today,
         name == "listing_consent_on" ? "): a person is listed only once they have consented"
                                      : ")"));
@@ -163,12 +189,12 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
   absl::Status s = ValidateValue(t, c, v);
   if (!s.ok()) {
     if (c.type == ColumnType::kEnum) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return MalformedValue(absl::StrCat(
           "\"", text, "\" is not a value of ", what, ": choose one of ",
           absl::StrJoin(c.allowed, ", ",
                         [](std::string* out, std::string_view a) { out->append(a); })));
     }
-    return s;
+    return MalformedValue(std::string(s.message()));
   }
   return v;
 }
@@ -178,7 +204,7 @@ absl::Status ParseTypedColumns(const Office& o, const TableDef& t, const TypedCo
   for (const auto& [column, text] : typed) {
     const ColumnDef* col = t.FindColumn(column);
     if (col == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("no field \"", column, "\" in ", AV(t.name)));
+      return MalformedValue(absl::StrCat("no field \"", column, "\" in ", AV(t.name)));
     }
     FS_ASSIGN_OR_RETURN(Value v, ParseColumnValue(o, t, *col, text));
     out->emplace_back(column, std::move(v));
