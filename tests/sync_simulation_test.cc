@@ -8,8 +8,6 @@
 // FIELDSYNC_SIM_SEED=S replays the one schedule of seed S; a failure prints
 // the seed that replays it.
 #include <gtest/gtest.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -43,18 +41,7 @@ absl::Status RunSchedule(uint64_t seed, std::string* summary, World::Totals* sum
   return s;
 }
 
-// The schedules' files in memory when the machine has room there (their
-// fsyncs are most of a schedule's time on a disk).
-void FilesInMemory() {
-  if (std::getenv("TMPDIR") != nullptr) return;
-  struct statvfs fs;
-  if (statvfs("/dev/shm", &fs) != 0 || access("/dev/shm", W_OK) != 0) return;
-  if (static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < (uint64_t{256} << 20)) return;
-  setenv("TMPDIR", "/dev/shm", 0);
-}
-
 TEST(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated) {
-  FilesInMemory();
   std::vector<uint64_t> seeds;
   if (const char* one = std::getenv("FIELDSYNC_SIM_SEED")) {
     seeds.push_back(std::strtoull(one, nullptr, 10));
