@@ -162,9 +162,19 @@ absl::StatusOr<sync::SyncReport> World::Sync(Laptop& l) {
   return r;
 }
 
+namespace {
+template <typename T>
+std::map<std::pair<int, int>, std::shared_ptr<const T>>& Made() {
+  static auto* made = new std::map<std::pair<int, int>, std::shared_ptr<const T>>;
+  return *made;
+}
+}  // namespace
+
+void World::ForgetTemplates() { Made<Template>().clear(); }
+
 absl::StatusOr<std::shared_ptr<const World::Template>> World::TemplateFor(
     const ScheduleShape& shape) {
-  static auto* made = new std::map<std::pair<int, int>, std::shared_ptr<const Template>>;
+  auto* made = &Made<Template>();
   const std::pair<int, int> key(shape.offices, shape.laptops_per_office);
   auto it = made->find(key);
   if (it != made->end()) return it->second;

@@ -107,6 +107,10 @@ class World {
   // The invariants; the first broken one, in words.
   absl::Status Check();
 
+  // Drops the templates made so far: the next schedule of each shape
+  // builds its own again (for the replay test).
+  static void ForgetTemplates();
+
   // One line of what the schedule did, for the log of a failure.
   std::string Summary() const;
   // BLAKE2b (hex) of everything the schedule ended with: the hub's log,
