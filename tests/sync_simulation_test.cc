@@ -53,6 +53,7 @@ absl::Status RunSchedule(uint64_t seed, std::string* summary, World::Totals* sum
   sum->pushes_replayed += t.pushes_replayed;
   sum->laptop_crashes += t.laptop_crashes;
   sum->hub_crashes += t.hub_crashes;
+  sum->hub_crashes_in_call += t.hub_crashes_in_call;
   sum->offices_of_several += t.offices_of_several;
   return s;
 }
@@ -94,7 +95,8 @@ TEST(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated) {
             << " referrals, " << sum.deletes << " deletes, " << sum.failed_passes
             << " failed passes, " << sum.pulls_cut << " pulls cut, " << sum.replies_dropped
             << " answers lost, " << sum.pushes_replayed << " pushes replayed, crashes "
-            << sum.laptop_crashes << " laptops / " << sum.hub_crashes << " hub\n";
+            << sum.laptop_crashes << " laptops / " << sum.hub_crashes << " hub / "
+            << sum.hub_crashes_in_call << " hub inside a call\n";
   // Over enough schedules every kind of fault and work happened: a change
   // that stops one (a fault rate never drawn, writes never referred) would
   // leave the invariants checking nothing.
@@ -106,6 +108,7 @@ TEST(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated) {
     EXPECT_GT(sum.pushes_replayed, 0u);
     EXPECT_GT(sum.laptop_crashes, 0u);
     EXPECT_GT(sum.hub_crashes, 0u);
+    EXPECT_GT(sum.hub_crashes_in_call, 0u);
     EXPECT_GT(sum.offices_of_several, 0u);
   }
 }

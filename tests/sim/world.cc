@@ -50,6 +50,8 @@ ScheduleShape DrawShape(uint64_t seed) {
   const double crashes[] = {0, 0.02, 0.05};
   s.crash_laptop = Pick(rng, crashes);
   s.crash_hub = Pick(rng, crashes) / 2;
+  const double in_call[] = {0, 0, 0.01, 0.03};
+  s.crash_hub_in_call = Pick(rng, in_call);
   // Within the five minutes the replicas tolerate between two clocks; a
   // clock further off is the field issue's (refused and set aside).
   const int64_t offsets[] = {0, 30'000, 120'000};
@@ -67,11 +69,17 @@ class World::HubEndpoint final : public sync::Transport {
     return w_->handler_->Enroll(r);
   }
   absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& r) override {
-    return w_->handler_->Push(r);
+    const bool armed = w_->ArmHubCrash();
+    absl::StatusOr<sync::PushOutcome> out = w_->handler_->Push(r);
+    if (absl::Status s = w_->HubCrashedInCall(armed); !s.ok()) return s;
+    return out;
   }
   absl::Status Pull(const sync::PullRequest& r,
                     const std::function<absl::Status(sync::PullChunk&)>& f) override {
-    return w_->handler_->Pull(r, f);
+    const bool armed = w_->ArmHubCrash();
+    absl::Status out = w_->handler_->Pull(r, f);
+    if (absl::Status s = w_->HubCrashedInCall(armed); !s.ok()) return s;
+    return out;
   }
 
  private:
@@ -136,6 +144,25 @@ absl::Status World::CrashLaptop(Laptop& l) {
   CloseLaptop(l);
   memvfs::Restore(l.dir, left);
   return OpenLaptop(l);
+}
+
+bool World::ArmHubCrash() {
+  if (shape_.crash_hub_in_call == 0 || Unit(rng_) >= shape_.crash_hub_in_call) return false;
+  memvfs::CrashAfterWrites(root_ + "hub.db", 1 + static_cast<int>(rng_() % 12));
+  return true;
+}
+
+absl::Status World::HubCrashedInCall(bool armed) {
+  if (!armed) return absl::OkStatus();
+  std::optional<memvfs::Files> left = memvfs::TakeCrash();
+  // Fewer writes than armed: it dies after its last commit, its answer
+  // not sent.
+  if (!left) left = memvfs::Snapshot(root_ + "hub.db");
+  CloseHub();
+  memvfs::Restore(root_ + "hub.db", *left);
+  FS_RETURN_IF_ERROR(OpenHub());
+  ++hub_crashes_in_call_;
+  return absl::UnavailableError("the hub died during the call");
 }
 
 absl::Status World::CrashHub() {
@@ -443,6 +470,7 @@ absl::Status World::RunSafety() {
 }
 
 absl::Status World::RunLiveness() {
+  shape_.crash_hub_in_call = 0;
   for (auto& l : laptops_) {
     l->link->set_faults({});
     l->link->set_down(false);
@@ -643,6 +671,7 @@ World::Totals World::totals() const {
   }
   t.laptop_crashes = laptop_crashes_;
   t.hub_crashes = hub_crashes_;
+  t.hub_crashes_in_call = hub_crashes_in_call_;
   t.offices_of_several = shape_.laptops_per_office > 1 ? provinces_.size() : 0;
   return t;
 }
@@ -670,7 +699,8 @@ std::string World::Summary() const {
                       links.replies_dropped, ", pulls cut ", links.pulls_cut,
                       ", pushes twice ", links.pushes_duplicated, ", replayed ",
                       links.pushes_replayed, "; crashes: laptops ",
-                      laptop_crashes_, ", hub ", hub_crashes_, "; files ",
+                      laptop_crashes_, ", hub ", hub_crashes_, " (+", hub_crashes_in_call_,
+                      " inside a call); files ",
                       peak_bytes_ / 1024, " KiB");
 }
 

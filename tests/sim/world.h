@@ -69,6 +69,10 @@ struct ScheduleShape {
   sync::LinkFaults faults;
   double crash_laptop = 0;  // per step
   double crash_hub = 0;     // per step
+  // Per call: the hub dies inside it, at one of its first writes to its
+  // files or, if it wrote fewer, after its last commit and before its
+  // answer left.
+  double crash_hub_in_call = 0;
   int64_t max_clock_offset_millis = 0;
 };
 
@@ -130,6 +134,7 @@ class World {
     uint64_t pushes_replayed = 0;
     uint64_t laptop_crashes = 0;
     uint64_t hub_crashes = 0;
+    uint64_t hub_crashes_in_call = 0;
     uint64_t offices_of_several = 0;  // offices with more than one laptop
   };
   Totals totals() const;
@@ -148,6 +153,11 @@ class World {
   // Kills a laptop or the hub (its files as they are now) and reopens it.
   absl::Status CrashLaptop(Laptop& l);
   absl::Status CrashHub();
+  // Around a call to the hub: arms a crash inside it, or not (false).
+  bool ArmHubCrash();
+  // After the call: the hub dies if armed; UNAVAILABLE then, as the node
+  // sees a connection that died.
+  absl::Status HubCrashedInCall(bool armed);
 
   absl::Status OpenHub();
   void CloseHub();
@@ -189,6 +199,7 @@ class World {
   uint64_t writes_ = 0;
   uint64_t hub_crashes_ = 0;
   uint64_t laptop_crashes_ = 0;
+  uint64_t hub_crashes_in_call_ = 0;
   uint64_t peak_bytes_ = 0;
 };
 
