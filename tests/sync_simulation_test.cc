@@ -4,32 +4,46 @@
 // the hub crash and reopen their files. After the faults, a phase without
 // them: everything must converge, and the invariants hold.
 //
-// FIELDSYNC_SIM_SCHEDULES=N runs N schedules (default below);
-// FIELDSYNC_SIM_SEED=S replays the one schedule of seed S; a failure prints
-// the seed that replays it.
+// FIELDSYNC_SIM_SCHEDULES=N (or --schedules N) runs N schedules (default
+// below); FIELDSYNC_SEED=B (or --seed B) draws them from B;
+// FIELDSYNC_SIM_SEED=S replays the one schedule of seed S exactly; a
+// failure prints the seed that replays it.
 #include <gtest/gtest.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <random>
+#include <string>
 
+#include "sim/sim_random.h"
 #include "sim/world.h"
 
 namespace fieldsync::sim {
 namespace {
 
-constexpr int kDefaultSchedules = 250;
+constexpr int kDefaultSchedules = 2000;
 
-absl::Status RunSchedule(uint64_t seed, std::string* summary, World::Totals* sum) {
+// Whether libsodium's randomness is the simulation's stream (installed in
+// main() before anything initialised libsodium).
+bool sodium_is_seeded = false;
+
+absl::Status RunSchedule(uint64_t seed, std::string* summary, World::Totals* sum,
+                         std::string* digest = nullptr) {
   World w(seed, DrawShape(seed));
   absl::Status s = w.SetUp();
   if (s.ok()) s = w.RunSafety();
   if (s.ok()) s = w.RunLiveness();
   if (s.ok()) s = w.Check();
   *summary = w.Summary();
+  if (s.ok() && digest != nullptr) {
+    absl::StatusOr<std::string> d = w.Digest();
+    if (!d.ok()) return d.status();
+    *digest = *d;
+  }
   const World::Totals t = w.totals();
   sum->referrals += t.referrals;
   sum->deletes += t.deletes;
@@ -39,22 +53,14 @@ absl::Status RunSchedule(uint64_t seed, std::string* summary, World::Totals* sum
   sum->pushes_replayed += t.pushes_replayed;
   sum->laptop_crashes += t.laptop_crashes;
   sum->hub_crashes += t.hub_crashes;
+  sum->hub_crashes_in_call += t.hub_crashes_in_call;
   sum->offices_of_several += t.offices_of_several;
   return s;
 }
 
-// The schedules' files in memory when the machine has room there (their
-// fsyncs are most of a schedule's time on a disk).
-void FilesInMemory() {
-  if (std::getenv("TMPDIR") != nullptr) return;
-  struct statvfs fs;
-  if (statvfs("/dev/shm", &fs) != 0 || access("/dev/shm", W_OK) != 0) return;
-  if (static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < (uint64_t{256} << 20)) return;
-  setenv("TMPDIR", "/dev/shm", 0);
-}
-
 TEST(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated) {
-  FilesInMemory();
+  ASSERT_TRUE(sodium_is_seeded) << "libsodium was initialised before the simulation's "
+                                   "randomness was installed: seeds would not replay";
   std::vector<uint64_t> seeds;
   if (const char* one = std::getenv("FIELDSYNC_SIM_SEED")) {
     seeds.push_back(std::strtoull(one, nullptr, 10));
@@ -89,7 +95,8 @@ TEST(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated) {
             << " referrals, " << sum.deletes << " deletes, " << sum.failed_passes
             << " failed passes, " << sum.pulls_cut << " pulls cut, " << sum.replies_dropped
             << " answers lost, " << sum.pushes_replayed << " pushes replayed, crashes "
-            << sum.laptop_crashes << " laptops / " << sum.hub_crashes << " hub\n";
+            << sum.laptop_crashes << " laptops / " << sum.hub_crashes << " hub / "
+            << sum.hub_crashes_in_call << " hub inside a call\n";
   // Over enough schedules every kind of fault and work happened: a change
   // that stops one (a fault rate never drawn, writes never referred) would
   // leave the invariants checking nothing.
@@ -101,9 +108,91 @@ TEST(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated) {
     EXPECT_GT(sum.pushes_replayed, 0u);
     EXPECT_GT(sum.laptop_crashes, 0u);
     EXPECT_GT(sum.hub_crashes, 0u);
+    EXPECT_GT(sum.hub_crashes_in_call, 0u);
     EXPECT_GT(sum.offices_of_several, 0u);
   }
 }
 
 }  // namespace
 }  // namespace fieldsync::sim
+
+namespace fieldsync::sim {
+namespace {
+
+std::string DigestOf(uint64_t seed) {
+  std::string summary;
+  std::string digest;
+  World::Totals sum;
+  absl::Status s = RunSchedule(seed, &summary, &sum, &digest);
+  EXPECT_TRUE(s.ok()) << "schedule FIELDSYNC_SIM_SEED=" << seed << " (" << summary << "): " << s;
+  return digest;
+}
+
+// The digest of one schedule in a process of its own (its own addresses,
+// so its own hash seeds): FIELDSYNC_SIM_DIGEST_OF=S and
+// --gtest_also_run_disabled_tests; prints "DIGEST <hex>".
+TEST(SimulationReplay, DISABLED_DigestOfOneSchedule) {
+  const char* seed = std::getenv("FIELDSYNC_SIM_DIGEST_OF");
+  ASSERT_NE(seed, nullptr);
+  std::cout << "DIGEST " << DigestOf(std::strtoull(seed, nullptr, 10)) << "\n";
+}
+
+// A seed's schedule gives the same world (hub log, every replica, the
+// schedule's counts) whether its shape's template is made for it or was
+// made before, after another schedule ran in the process, and in another
+// process; and another seed gives another world.
+TEST(SimulationReplay, TheSameSeedGivesTheSameWorld) {
+  ASSERT_TRUE(sodium_is_seeded);
+  uint64_t seed = std::random_device{}();
+  if (const char* one = std::getenv("FIELDSYNC_SIM_SEED")) seed = std::strtoull(one, nullptr, 10);
+  std::cout << "FIELDSYNC_SIM_SEED=" << seed << "\n";
+  World::ForgetTemplates();
+  const std::string first = DigestOf(seed);
+  const std::string other = DigestOf(seed + 1);
+  const std::string again = DigestOf(seed);
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(first, again);
+  EXPECT_NE(first, other);
+
+  char self[4096];
+  const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  ASSERT_GT(len, 0);
+  self[len] = '\0';
+  const std::string command = "FIELDSYNC_SIM_DIGEST_OF=" + std::to_string(seed) + " '" + self +
+                              "' --gtest_also_run_disabled_tests "
+                              "--gtest_filter=SimulationReplay.DISABLED_DigestOfOneSchedule 2>&1";
+  FILE* child = popen(command.c_str(), "r");
+  ASSERT_NE(child, nullptr);
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, child)) out.append(buf, n);
+  EXPECT_EQ(pclose(child), 0) << out;
+  const size_t at = out.find("DIGEST ");
+  ASSERT_NE(at, std::string::npos) << out;
+  EXPECT_EQ(out.substr(at + 7, first.size()), first) << "another process, another world";
+}
+
+}  // namespace
+}  // namespace fieldsync::sim
+
+// The simulation's own main: its randomness before anything initialises
+// libsodium, then --schedules N and --seed B as the variables above.
+int main(int argc, char** argv) {
+  fieldsync::sim::sodium_is_seeded = fieldsync::sim::InstallDeterministicSodium();
+  testing::InitGoogleTest(&argc, argv);
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    for (const auto& [flag, var] : {std::pair<std::string, const char*>{"--schedules",
+                                                                        "FIELDSYNC_SIM_SCHEDULES"},
+                                    {"--seed", "FIELDSYNC_SEED"}}) {
+      if (a == flag && i + 1 < argc) {
+        setenv(var, argv[++i], 1);
+      } else if (a.rfind(flag + "=", 0) == 0) {
+        setenv(var, a.c_str() + flag.size() + 1, 1);
+      } else {
+        continue;
+      }
+    }
+  }
+  return RUN_ALL_TESTS();
+}

@@ -93,6 +93,9 @@ std::string_view OpenedStateName(OpenedField::State s) {
 class KeyRing::Impl {
  public:
   sqlite::Db* db = nullptr;
+  // The wall clock of this laptop: HLCs of the records it signs, times of
+  // refusals, alerts and pinned roots.
+  ClockSource* clock = SystemClock::Get();
   absl::flat_hash_map<DeviceId, RegisteredDevice> registry;
   // Opened office keys by id; data keys by (key ring, version).
   absl::flat_hash_map<RowId, std::shared_ptr<OfficeKey>> office_keys;
@@ -239,7 +242,7 @@ class KeyRing::Impl {
     st->BindBlob(3, root.sign_pk);
     st->BindBlob(4, root.box_pk);
     st->BindText(5, how);
-    st->BindInt(6, SystemClock::Get()->NowMillis());
+    st->BindInt(6, clock->NowMillis());
     ForgetMemberships();
     return st->Run();
   }
@@ -250,7 +253,7 @@ class KeyRing::Impl {
   // names and office codes the hub supplied.
   absl::Status Alert(const std::string& subject, const std::string& raw_text) {
     const std::string text = Printable(raw_text);
-    const int64_t now = SystemClock::Get()->NowMillis();
+    const int64_t now = clock->NowMillis();
     // By subject; else by text (an alert stored before subjects were kept).
     FS_ASSIGN_OR_RETURN(auto find, db->Prepared("SELECT seq, text FROM _fs_trust_alerts WHERE "
                                                 "subject = ?1 UNION ALL SELECT seq, text FROM "
@@ -899,14 +902,17 @@ class KeyRing::Impl {
 KeyRing::KeyRing(Replica* replica, std::string province)
     : replica_(replica), province_(std::move(province)), impl_(std::make_unique<Impl>()) {}
 KeyRing::~KeyRing() { Lock(); }
+ClockSource& KeyRing::clock() const { return *impl_->clock; }
 
-absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(Replica* replica, std::string province) {
+absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(Replica* replica, std::string province,
+                                                       ClockSource* clock) {
   crypto::EnsureSodium();
   if (province.empty()) {
     return absl::InvalidArgumentError("a key ring needs the node's province");
   }
   std::unique_ptr<KeyRing> k(new KeyRing(replica, std::move(province)));
   k->impl_->db = &ReplicaInternal::Db(*replica);
+  if (clock != nullptr) k->impl_->clock = clock;
   // Deleted keys are overwritten in the file, not merely unlinked.
   FS_RETURN_IF_ERROR(k->impl_->db->Exec("PRAGMA secure_delete = ON"));
   FS_RETURN_IF_ERROR(k->impl_->InTxn([&]() -> absl::Status {
@@ -1281,7 +1287,7 @@ absl::Status KeyRing::MarkRefused(const std::vector<std::string>& records,
                                         "reason = ?2, at = ?3, refusals = refusals + 1"));
       why->BindBlob(1, r.Id());
       why->BindText(2, Printable(reason));
-      why->BindInt(3, SystemClock::Get()->NowMillis());
+      why->BindInt(3, impl_->clock->NowMillis());
       FS_RETURN_IF_ERROR(why->Run());
     }
     return absl::OkStatus();
@@ -1383,7 +1389,7 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
   }
   const crypto::DeviceIdentity& me = *identity_;
   Impl& m = *impl_;
-  HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
+  HybridClock clock(impl_->clock, tuning::kDefaultMaxClockSkewMillis);
   FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
     // Members come from the office's signed approval chain, never from the
     // hub's registry: a device the hub enrolled in the office is given
@@ -1791,7 +1797,7 @@ absl::Status KeyRing::ApproveFirst(std::string_view code) {
         "still differs, the hub holds other keys for this laptop: do not go on. Nothing was "
         "changed");
   }
-  HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
+  HybridClock clock(impl_->clock, tuning::kDefaultMaxClockSkewMillis);
   return m.InTxn([&]() -> absl::Status {
     if (restart) {
       FS_RETURN_IF_ERROR(m.Alert(
@@ -1852,7 +1858,7 @@ absl::Status KeyRing::Approve(const DeviceId& device, std::string_view code) {
         "laptop's screen (\"fieldnode device list\" there); if it still differs, the hub shows "
         "one of the two laptops other keys: do not approve. Nothing was changed"));
   }
-  HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
+  HybridClock clock(impl_->clock, tuning::kDefaultMaxClockSkewMillis);
   return m.InTxn([&]() -> absl::Status {
     return m.Store(crypto::MembershipRecord(*identity_, clock.Now(), province_,
                                             crypto::MembershipAction::kApprove, d->keys),
@@ -1887,7 +1893,7 @@ absl::StatusOr<KeyRing::Removal> KeyRing::Remove(const DeviceId& device) {
   FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> kept,
                       m.KeptApprovals(*office, province_, device, identity_->device()));
   for (const KeyRecord& k : kept) out.kept.push_back(k.subject.device);
-  HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
+  HybridClock clock(impl_->clock, tuning::kDefaultMaxClockSkewMillis);
   FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
     FS_ASSIGN_OR_RETURN(out.records, m.StoreRemoval(*identity_, clock, province_, keys, kept));
     return absl::OkStatus();
@@ -1945,7 +1951,7 @@ absl::StatusOr<size_t> KeyRing::AcknowledgeAlerts(std::optional<int64_t> id) {
     FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("UPDATE _fs_trust_alerts SET acked_at = ?1 "
                                                 "WHERE acked_at = 0 AND (?2 IS NULL OR seq = "
                                                 "?2)"));
-    st->BindInt(1, SystemClock::Get()->NowMillis());
+    st->BindInt(1, impl_->clock->NowMillis());
     if (id) st->BindInt(2, *id);
     FS_RETURN_IF_ERROR(st->Run());
     n = static_cast<size_t>(m.db->Changes());
@@ -2279,7 +2285,7 @@ absl::Status KeyRing::Erase(const std::vector<RowId>& keyrings) {
   if (!unlocked()) {
     return absl::FailedPreconditionError("erasure needs the keystore unlocked (it is signed)");
   }
-  HybridClock clock(SystemClock::Get(), tuning::kDefaultMaxClockSkewMillis);
+  HybridClock clock(impl_->clock, tuning::kDefaultMaxClockSkewMillis);
   // All the key rings or none.
   FS_RETURN_IF_ERROR(impl_->InTxn([&]() -> absl::Status {
     for (const RowId& keyring : keyrings) {

@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "clock/clock_source.h"
 #include "crypto/identity.h"
 #include "crypto/key_record.h"
 #include "crypto/membership.h"
@@ -80,10 +81,14 @@ std::string_view OpenedStateName(OpenedField::State s);
 class KeyRing {
  public:
   // `province`: this node's office. Creates the tables if absent.
-  static absl::StatusOr<std::unique_ptr<KeyRing>> Open(Replica* replica, std::string province);
+  // `clock`: where "now" comes from (null: the system clock).
+  static absl::StatusOr<std::unique_ptr<KeyRing>> Open(Replica* replica, std::string province,
+                                                       ClockSource* clock = nullptr);
   ~KeyRing();
 
   const std::string& province() const { return province_; }
+  // The clock the key ring stamps records and refusals with.
+  ClockSource& clock() const;
 
   // Holds `identity` (its device must be the replica's) until Lock().
   absl::Status Unlock(crypto::DeviceIdentity identity);

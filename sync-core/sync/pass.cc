@@ -71,9 +71,9 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
   Pusher pusher(transport, cred, options.push);
   Puller puller(transport, cred, options.pull);
   auto pass = [&]() -> absl::StatusOr<SyncReport> {
-    // The key ring stamps refusals with the system clock (KeyRing has no
-    // clock of its own yet): the resend horizon is read from the same one.
-    const int64_t pass_start = SystemClock::Get()->NowMillis();
+    // The key ring stamps refusals with its own clock: the resend horizon
+    // is read from the same one.
+    const int64_t pass_start = keys.clock().NowMillis();
     FS_ASSIGN_OR_RETURN(HelloInfo hello, SayHello(transport, &cred, clock));
     SyncReport report;
     report.skew_millis = hello.skew_millis;

@@ -1,7 +1,8 @@
 #include "sim/world.h"
 
+#include <sodium.h>
+
 #include <algorithm>
-#include <filesystem>
 #include <map>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include "base/status_macros.h"
 #include "change/commit_codec.h"
 #include "crypto/pairing_code.h"
+#include "sim/sim_random.h"
 #include "sync/report.h"
 #include "sync/retry.h"
 
@@ -48,6 +50,8 @@ ScheduleShape DrawShape(uint64_t seed) {
   const double crashes[] = {0, 0.02, 0.05};
   s.crash_laptop = Pick(rng, crashes);
   s.crash_hub = Pick(rng, crashes) / 2;
+  const double in_call[] = {0, 0, 0.01, 0.03};
+  s.crash_hub_in_call = Pick(rng, in_call);
   // Within the five minutes the replicas tolerate between two clocks; a
   // clock further off is the field issue's (refused and set aside).
   const int64_t offsets[] = {0, 30'000, 120'000};
@@ -65,27 +69,48 @@ class World::HubEndpoint final : public sync::Transport {
     return w_->handler_->Enroll(r);
   }
   absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& r) override {
-    return w_->handler_->Push(r);
+    const bool armed = w_->ArmHubCrash();
+    absl::StatusOr<sync::PushOutcome> out = w_->handler_->Push(r);
+    if (absl::Status s = w_->HubCrashedInCall(armed); !s.ok()) return s;
+    return out;
   }
   absl::Status Pull(const sync::PullRequest& r,
                     const std::function<absl::Status(sync::PullChunk&)>& f) override {
-    return w_->handler_->Pull(r, f);
+    const bool armed = w_->ArmHubCrash();
+    absl::Status out = w_->handler_->Pull(r, f);
+    if (absl::Status s = w_->HubCrashedInCall(armed); !s.ok()) return s;
+    return out;
   }
 
  private:
   World* w_;
 };
 
+struct World::Template {
+  memvfs::Files files;
+  struct Member {
+    std::string name;
+    std::string province;
+    std::unique_ptr<crypto::DeviceIdentity> identity;
+    sync::Credential cred;
+  };
+  std::vector<Member> laptops;
+};
+
 World::World(uint64_t seed, ScheduleShape shape)
-    : seed_(seed), shape_(shape), rng_(seed), clock_(kStartMillis) {}
+    : seed_(seed), shape_(shape), rng_(seed), clock_(kStartMillis) {
+  memvfs::Install();
+  InstallDeterministicSodium();
+}
 
 World::~World() {
   for (auto& l : laptops_) CloseLaptop(*l);
   CloseHub();
+  memvfs::RemoveAll(root_);
 }
 
 absl::Status World::OpenHub() {
-  FS_ASSIGN_OR_RETURN(store_, hub::SqliteHubStore::Open(dir_.File("hub.db"), &clock_));
+  FS_ASSIGN_OR_RETURN(store_, hub::SqliteHubStore::Open(root_ + "hub.db", &clock_));
   handler_ = std::make_unique<hub::SyncHandler>(store_.get(), &clock_, /*verbose=*/false,
                                                 nullptr);
   return absl::OkStatus();
@@ -98,12 +123,12 @@ void World::CloseHub() {
 
 absl::Status World::OpenLaptop(Laptop& l) {
   ReplicaOptions o;
-  o.path = l.dir + "/replica.db";
+  o.path = l.dir + "replica.db";
   o.clock = l.clock.get();
   // A process crash, not a power loss, is what the simulation reopens from.
   o.durability = ReplicaOptions::Durability::kNormal;
   FS_ASSIGN_OR_RETURN(l.replica, Replica::Open(o));
-  FS_ASSIGN_OR_RETURN(l.keys, KeyRing::Open(l.replica.get(), l.province));
+  FS_ASSIGN_OR_RETURN(l.keys, KeyRing::Open(l.replica.get(), l.province, l.clock.get()));
   FS_RETURN_IF_ERROR(l.keys->Unlock(l.identity->Clone()));
   l.replica->SetSecurity(l.keys->Security());
   return absl::OkStatus();
@@ -112,6 +137,40 @@ absl::Status World::OpenLaptop(Laptop& l) {
 void World::CloseLaptop(Laptop& l) {
   l.keys.reset();
   l.replica.reset();
+}
+
+absl::Status World::CrashLaptop(Laptop& l) {
+  const memvfs::Files left = memvfs::Snapshot(l.dir);
+  CloseLaptop(l);
+  memvfs::Restore(l.dir, left);
+  return OpenLaptop(l);
+}
+
+bool World::ArmHubCrash() {
+  if (shape_.crash_hub_in_call == 0 || Unit(rng_) >= shape_.crash_hub_in_call) return false;
+  memvfs::CrashAfterWrites(root_ + "hub.db", 1 + static_cast<int>(rng_() % 12));
+  return true;
+}
+
+absl::Status World::HubCrashedInCall(bool armed) {
+  if (!armed) return absl::OkStatus();
+  std::optional<memvfs::Files> left = memvfs::TakeCrash();
+  // Fewer writes than armed: it dies after its last commit, its answer
+  // not sent.
+  if (!left) left = memvfs::Snapshot(root_ + "hub.db");
+  CloseHub();
+  memvfs::Restore(root_ + "hub.db", *left);
+  FS_RETURN_IF_ERROR(OpenHub());
+  ++hub_crashes_in_call_;
+  return absl::UnavailableError("the hub died during the call");
+}
+
+absl::Status World::CrashHub() {
+  const std::string files = root_ + "hub.db";
+  const memvfs::Files left = memvfs::Snapshot(files);
+  CloseHub();
+  memvfs::Restore(files, left);
+  return OpenHub();
 }
 
 absl::StatusOr<sync::SyncReport> World::Sync(Laptop& l) {
@@ -130,7 +189,78 @@ absl::StatusOr<sync::SyncReport> World::Sync(Laptop& l) {
   return r;
 }
 
+namespace {
+template <typename T>
+std::map<std::pair<int, int>, std::shared_ptr<const T>>& Made() {
+  static auto* made = new std::map<std::pair<int, int>, std::shared_ptr<const T>>;
+  return *made;
+}
+}  // namespace
+
+void World::ForgetTemplates() { Made<Template>().clear(); }
+
+absl::StatusOr<std::shared_ptr<const World::Template>> World::TemplateFor(
+    const ScheduleShape& shape) {
+  auto* made = &Made<Template>();
+  const std::pair<int, int> key(shape.offices, shape.laptops_per_office);
+  auto it = made->find(key);
+  if (it != made->end()) return it->second;
+  // The same template whichever schedule first needs it: its own seed.
+  const uint64_t seed = 0x7e3a1a7e00000000ULL + static_cast<uint64_t>(key.first * 16 + key.second);
+  SeedSodium(seed);
+  auto t = std::make_shared<Template>();
+  {
+    ScheduleShape plain;
+    plain.offices = shape.offices;
+    plain.laptops_per_office = shape.laptops_per_office;
+    World w(seed, plain);
+    FS_RETURN_IF_ERROR(w.Build());
+    for (auto& l : w.laptops_) {
+      t->laptops.push_back(Template::Member{
+          l->name, l->province,
+          std::make_unique<crypto::DeviceIdentity>(l->identity->Clone()), l->cred});
+      w.CloseLaptop(*l);
+    }
+    w.CloseHub();
+    t->files = memvfs::Snapshot(w.root_);
+  }
+  made->emplace(key, t);
+  return std::shared_ptr<const Template>(t);
+}
+
 absl::Status World::SetUp() {
+  FS_ASSIGN_OR_RETURN(std::shared_ptr<const Template> t, TemplateFor(shape_));
+  return Instantiate(*t);
+}
+
+absl::Status World::Instantiate(const Template& t) {
+  if (memvfs::OpenHandles(root_) != 0) {
+    return absl::InternalError("another world's files are still open");
+  }
+  memvfs::Restore(root_, t.files);
+  SeedSodium(seed_);
+  for (int p = 0; p < shape_.offices; ++p) provinces_.push_back(kProvinces[p]);
+  FS_RETURN_IF_ERROR(OpenHub());
+  for (const Template::Member& m : t.laptops) {
+    auto l = std::make_unique<Laptop>();
+    l->name = m.name;
+    l->dir = absl::StrCat(root_, m.name, "/");
+    l->province = m.province;
+    const int64_t span = shape_.max_clock_offset_millis;
+    const int64_t offset =
+        span == 0 ? 0 : static_cast<int64_t>(rng_() % static_cast<uint64_t>(2 * span + 1)) - span;
+    l->clock = std::make_unique<OffsetClock>(&clock_, offset);
+    l->link = std::make_unique<sync::LoopbackTransport>(*endpoint(), rng_());
+    l->identity = std::make_unique<crypto::DeviceIdentity>(m.identity->Clone());
+    l->cred = m.cred;
+    FS_RETURN_IF_ERROR(OpenLaptop(*l));
+    laptops_.push_back(std::move(l));
+  }
+  for (auto& l : laptops_) l->link->set_faults(shape_.faults);
+  return absl::OkStatus();
+}
+
+absl::Status World::Build() {
   FS_RETURN_IF_ERROR(OpenHub());
   for (int p = 0; p < shape_.offices; ++p) {
     provinces_.push_back(kProvinces[p]);
@@ -141,17 +271,13 @@ absl::Status World::SetUp() {
     for (int i = 0; i < shape_.laptops_per_office; ++i) {
       auto l = std::make_unique<Laptop>();
       l->name = absl::StrCat(province, i + 1);
-      l->dir = dir_.File(l->name);
+      l->dir = absl::StrCat(root_, l->name, "/");
       l->province = province;
-      const int64_t span = shape_.max_clock_offset_millis;
-      const int64_t offset =
-          span == 0 ? 0 : static_cast<int64_t>(rng_() % static_cast<uint64_t>(2 * span + 1)) - span;
-      l->clock = std::make_unique<OffsetClock>(&clock_, offset);
+      l->clock = std::make_unique<OffsetClock>(&clock_, 0);
       l->link = std::make_unique<sync::LoopbackTransport>(*endpoint(), rng_());
       {
         ReplicaOptions o;
-        o.path = l->dir + "/replica.db";
-        std::filesystem::create_directories(l->dir);
+        o.path = l->dir + "replica.db";
         o.clock = l->clock.get();
         FS_ASSIGN_OR_RETURN(auto fresh, Replica::Open(o));
         l->identity = std::make_unique<crypto::DeviceIdentity>(
@@ -193,7 +319,6 @@ absl::Status World::SetUp() {
   for (int round = 0; round < 2; ++round) {
     for (auto& l : laptops_) FS_RETURN_IF_ERROR(Sync(*l).status());
   }
-  for (auto& l : laptops_) l->link->set_faults(shape_.faults);
   return absl::OkStatus();
 }
 
@@ -323,14 +448,11 @@ absl::Status World::Step() {
     clock_.Advance(static_cast<int64_t>(rng_() % 600'000));
   }
   if (Unit(rng_) < shape_.crash_laptop) {
-    Laptop& victim = *laptops_[rng_() % laptops_.size()];
-    CloseLaptop(victim);
-    FS_RETURN_IF_ERROR(OpenLaptop(victim));
+    FS_RETURN_IF_ERROR(CrashLaptop(*laptops_[rng_() % laptops_.size()]));
     ++laptop_crashes_;
   }
   if (Unit(rng_) < shape_.crash_hub) {
-    CloseHub();
-    FS_RETURN_IF_ERROR(OpenHub());
+    FS_RETURN_IF_ERROR(CrashHub());
     ++hub_crashes_;
   }
   return absl::OkStatus();
@@ -343,10 +465,12 @@ absl::Status World::RunSafety() {
       return absl::Status(s.code(), absl::StrCat("step ", i + 1, ": ", s.message()));
     }
   }
+  peak_bytes_ = std::max(peak_bytes_, memvfs::Bytes(root_));
   return absl::OkStatus();
 }
 
 absl::Status World::RunLiveness() {
+  shape_.crash_hub_in_call = 0;
   for (auto& l : laptops_) {
     l->link->set_faults({});
     l->link->set_down(false);
@@ -374,6 +498,45 @@ absl::Status World::RunLiveness() {
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> World::Digest() {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, nullptr, 0, 32);
+  auto add = [&](std::string_view part) {
+    const uint64_t n = part.size();
+    crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(&n), sizeof n);
+    crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(part.data()), n);
+  };
+  int64_t after = 0;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(std::vector<Replica::RawEntry> entries,
+                        store_->replica().RawLogAfter(after, 1000));
+    if (entries.empty()) break;
+    for (const Replica::RawEntry& e : entries) {
+      after = e.position;
+      add(absl::StrCat(e.position));
+      add(e.body);
+    }
+  }
+  FS_ASSIGN_OR_RETURN(std::string hub_state, store_->replica().StateDigest());
+  add(hub_state);
+  for (auto& l : laptops_) {
+    FS_ASSIGN_OR_RETURN(std::string d, l->replica->StateDigest());
+    add(l->name);
+    add(l->replica->device_id().ToString());
+    add(d);
+  }
+  add(Summary());
+  unsigned char out[32];
+  crypto_generichash_final(&st, out, sizeof out);
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : out) {
+    hex.push_back(kHex[c >> 4]);
+    hex.push_back(kHex[c & 15]);
+  }
+  return hex;
 }
 
 absl::Status World::Check() {
@@ -508,6 +671,7 @@ World::Totals World::totals() const {
   }
   t.laptop_crashes = laptop_crashes_;
   t.hub_crashes = hub_crashes_;
+  t.hub_crashes_in_call = hub_crashes_in_call_;
   t.offices_of_several = shape_.laptops_per_office > 1 ? provinces_.size() : 0;
   return t;
 }
@@ -535,7 +699,9 @@ std::string World::Summary() const {
                       links.replies_dropped, ", pulls cut ", links.pulls_cut,
                       ", pushes twice ", links.pushes_duplicated, ", replayed ",
                       links.pushes_replayed, "; crashes: laptops ",
-                      laptop_crashes_, ", hub ", hub_crashes_);
+                      laptop_crashes_, ", hub ", hub_crashes_, " (+", hub_crashes_in_call_,
+                      " inside a call); files ",
+                      peak_bytes_ / 1024, " KiB");
 }
 
 }  // namespace fieldsync::sim

@@ -7,6 +7,18 @@
 // or cuts what, which laptop or the hub crashes and reopens its files, how
 // far each laptop's clock is off.
 //
+// Speed: the files are real SQLite files held in memory (sim/mem_vfs.h);
+// the hub, the offices and their enrolled, approved laptops are made once
+// per shape (offices x laptops) and each schedule starts from a copy of
+// their bytes (device identities made once, see Template); a schedule is
+// 2-3 offices of 1-3 laptops, 40-120 steps, about 1-2 MB of files.
+//
+// Exact replay: the seed drives the world's random choices, libsodium's
+// randomness (sim/sim_random.h: every key, nonce and row id) and every
+// clock (the laptops' replicas and key rings, the hub); nothing the
+// simulation drives depends on the order of a hash map. Digest() sums up
+// the world a schedule ended with, to prove it.
+//
 // A schedule runs in two phases: safety (faults on: every pass may fail,
 // but only as a bad link fails, and nothing is lost), then liveness
 // (faults off: every pass succeeds and everything converges). Check()
@@ -29,7 +41,7 @@
 #include "hub/sync_handler.h"
 #include "store/keyring.h"
 #include "store/replica.h"
-#include "support/temp_dir.h"
+#include "sim/mem_vfs.h"
 #include "sync/loopback.h"
 #include "sync/messages.h"
 #include "sync/pass.h"
@@ -57,6 +69,10 @@ struct ScheduleShape {
   sync::LinkFaults faults;
   double crash_laptop = 0;  // per step
   double crash_hub = 0;     // per step
+  // Per call: the hub dies inside it, at one of its first writes to its
+  // files or, if it wrote fewer, after its last commit and before its
+  // answer left.
+  double crash_hub_in_call = 0;
   int64_t max_clock_offset_millis = 0;
 };
 
@@ -64,7 +80,7 @@ ScheduleShape DrawShape(uint64_t seed);
 
 struct Laptop {
   std::string name;
-  std::string dir;
+  std::string dir;  // its files' prefix in the memory VFS, "/sim/LC1/"
   std::string province;
   std::unique_ptr<OffsetClock> clock;
   std::unique_ptr<Replica> replica;
@@ -81,7 +97,9 @@ class World {
   World(uint64_t seed, ScheduleShape shape);
   ~World();
 
-  // Hub, offices and laptops enrolled and approved, links without faults.
+  // Hub, offices and laptops enrolled and approved (copied from the
+  // shape's template, made at the first schedule of that shape), links
+  // without faults.
   absl::Status SetUp();
   // The safety phase: `shape.steps` steps with faults on. A failed pass is
   // allowed only as a bad link fails (retryable); anything else fails the
@@ -93,8 +111,16 @@ class World {
   // The invariants; the first broken one, in words.
   absl::Status Check();
 
+  // Drops the templates made so far: the next schedule of each shape
+  // builds its own again (for the replay test).
+  static void ForgetTemplates();
+
   // One line of what the schedule did, for the log of a failure.
   std::string Summary() const;
+  // BLAKE2b (hex) of everything the schedule ended with: the hub's log,
+  // every replica's state digest, the summary. The same seed, the same
+  // digest, in any process.
+  absl::StatusOr<std::string> Digest();
 
   // What the schedule exercised, summed by the test over its schedules so
   // that a run whose faults never happen (a simulation that passes
@@ -108,6 +134,7 @@ class World {
     uint64_t pushes_replayed = 0;
     uint64_t laptop_crashes = 0;
     uint64_t hub_crashes = 0;
+    uint64_t hub_crashes_in_call = 0;
     uint64_t offices_of_several = 0;  // offices with more than one laptop
   };
   Totals totals() const;
@@ -116,6 +143,21 @@ class World {
   // The hub as the links reach it: its handler of the moment (a crashed
   // hub is reopened with a new one).
   class HubEndpoint;
+  // What SetUp makes for a shape, kept for the next schedules of it: the
+  // bytes of every file and what each laptop keeps outside them.
+  struct Template;
+  static absl::StatusOr<std::shared_ptr<const Template>> TemplateFor(const ScheduleShape& shape);
+  // Builds the world of `SetUp` from nothing (enrolment, approvals).
+  absl::Status Build();
+  absl::Status Instantiate(const Template& t);
+  // Kills a laptop or the hub (its files as they are now) and reopens it.
+  absl::Status CrashLaptop(Laptop& l);
+  absl::Status CrashHub();
+  // Around a call to the hub: arms a crash inside it, or not (false).
+  bool ArmHubCrash();
+  // After the call: the hub dies if armed; UNAVAILABLE then, as the node
+  // sees a connection that died.
+  absl::Status HubCrashedInCall(bool armed);
 
   absl::Status OpenHub();
   void CloseHub();
@@ -129,7 +171,7 @@ class World {
   uint64_t seed_;
   ScheduleShape shape_;
   std::mt19937_64 rng_;
-  testing::TempDir dir_;
+  std::string root_ = "/sim/";  // the world's files in the memory VFS
   FakeClock clock_;
   std::unique_ptr<hub::SqliteHubStore> store_;
   std::unique_ptr<hub::SyncHandler> handler_;
@@ -157,6 +199,8 @@ class World {
   uint64_t writes_ = 0;
   uint64_t hub_crashes_ = 0;
   uint64_t laptop_crashes_ = 0;
+  uint64_t hub_crashes_in_call_ = 0;
+  uint64_t peak_bytes_ = 0;
 };
 
 }  // namespace fieldsync::sim
