@@ -8,6 +8,9 @@
 
 #include <string>
 
+#include "crypto/envelope.h"
+#include "crypto/key_record.h"
+#include "support/raw_db.h"
 #include "support/sync_fixture.h"
 
 namespace fieldsync::testing {
@@ -249,6 +252,51 @@ TEST_F(ReferralAuthorityTest, AcceptAndDeclineWrittenWhileApartMakeOneConflictEv
     EXPECT_EQ(StatusOf(*n, ref), "declined");
     EXPECT_EQ(StatusConflicts(*n, ref), 0u);
   }
+}
+
+// A grant of the case's key version to the receiving office, made by
+// someone who does not hold that key (a laptop of a third office, a laptop
+// its office removed, or planted by the hub), wraps a key of its own. It
+// must neither stop the owning office from granting the real key, nor stop
+// the receiving office from reading with it (attack review, low).
+TEST_F(ReferralAuthorityTest, ADudGrantToTheReceivingOfficeBlocksNeitherTheGrantNorTheReading) {
+  ASSERT_TRUE(hub_->AddProvince("DN", "Đà Nẵng").ok());
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  auto& dn = AddNode("DN");
+  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng", "lời kể thật");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  for (auto* n : {&lc, &hn, &dn, &lc, &hn}) MustSync(*n);
+  SetField(hn.replica(), "referrals", ref, "status", Value::Text("accepted"));
+  MustSync(hn);
+  // Before Lào Cai's laptop hears of the acceptance, a dud grant reaches it
+  // and Hà Nội's laptop, signed by Đà Nẵng's laptop, for the version the
+  // case is sealed under, to Hà Nội's office key.
+  const size_t col =
+      static_cast<size_t>(lc.replica().schema().FindTable("cases")->ColumnIndex("narrative"));
+  auto row = lc.replica().Get("cases", kase);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  const uint32_t version = Must(crypto::ParseEnvelope((*row)->values[col].str())).key_version;
+  auto newest = testing::RawDb(lc.replica()).Prepared(
+      "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'HN' ORDER BY generation DESC "
+      "LIMIT 1");
+  ASSERT_TRUE(*(*newest)->Step()) << "Lào Cai's laptop holds Hà Nội's office key";
+  const crypto::KeyRecord hn_key = Must(crypto::ParseKeyRecord((*newest)->ColumnString(0)));
+  (*newest)->Reset();
+  const crypto::SecretBytes dud_key = crypto::SecretBytes::Random(crypto::kDataKeyBytes);
+  const crypto::KeyRecord dud = Must(crypto::WrapDataKey(
+      dn.identity(), NowHlc(), kase, version, dud_key, hn_key, crypto::DataKeyPurpose::kReferral));
+  for (auto* n : {&lc, &hn}) {
+    auto added = n->keys()->AddRecords({dud.bytes});
+    ASSERT_TRUE(added.ok()) << added.status();
+  }
+  for (int i = 0; i < 2; ++i) {
+    MustSync(lc);
+    MustSync(hn);
+  }
+  const OpenedField f = hn.Read("cases", kase, "narrative");
+  EXPECT_EQ(f.state, State::kOpened) << f.problem;
+  EXPECT_EQ(f.value, Value::Text("lời kể thật"));
 }
 
 }  // namespace

@@ -558,6 +558,20 @@ class KeyRing::Impl {
                                                        const RowId& ring, uint32_t version) {
     auto it = data_keys.find({ring, version});
     if (it != data_keys.end()) return it->second;
+    FS_ASSIGN_OR_RETURN(std::vector<std::shared_ptr<SecretBytes>> keys,
+                        DataKeys(me, ring, version, /*first_only=*/true));
+    if (keys.empty()) return std::shared_ptr<SecretBytes>();
+    data_keys[{ring, version}] = keys.front();
+    return keys.front();
+  }
+
+  // Every key the records of (ring, version) open to, in DataKey's order
+  // (only the first if `first_only`). More than one when someone wrapped a
+  // key of their own for that version: a reader tries them in turn, the
+  // sealed value's authentication telling the real one.
+  absl::StatusOr<std::vector<std::shared_ptr<SecretBytes>>> DataKeys(
+      const crypto::DeviceIdentity& me, const RowId& ring, uint32_t version, bool first_only) {
+    std::vector<std::shared_ptr<SecretBytes>> out;
     FS_ASSIGN_OR_RETURN(auto wraps,
                         Query("keyring = ?1 AND version = ?2 AND kind IN (3, 5)",
                               [&](sqlite::Stmt* s) {
@@ -605,12 +619,13 @@ class KeyRing::Impl {
         if (!office) continue;
         absl::StatusOr<SecretBytes> k = crypto::OpenDataKey(*office, w);
         if (!k.ok()) continue;
-        auto held = std::make_shared<SecretBytes>(std::move(*k));
-        data_keys[{ring, version}] = held;
-        return held;
+        bool seen = false;
+        for (const auto& o : out) seen |= o->view() == k->view();
+        if (!seen) out.push_back(std::make_shared<SecretBytes>(std::move(*k)));
+        if (first_only) return out;
       }
     }
-    return std::shared_ptr<SecretBytes>();
+    return out;
   }
 
   // A new office key of `generation`, its public record, and its share for
@@ -1564,15 +1579,36 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
       const std::string& office = to;
       FS_ASSIGN_OR_RETURN(std::vector<uint32_t> versions, m.Versions(ring));
       for (uint32_t v : versions) {
-        FS_ASSIGN_OR_RETURN(auto have,
-                            m.db->Prepared("SELECT 1 FROM _fs_keys WHERE keyring = ?1 AND "
-                                           "version = ?2 AND province = ?3 AND kind IN (3, 5)"));
-        have->BindBlob(1, ring.view());
-        have->BindInt(2, v);
-        have->BindText(3, office);
-        FS_ASSIGN_OR_RETURN(bool granted, have->Step());
+        // Granted already only by a record this office stands behind: made
+        // by this laptop or a current member of this office, under the
+        // receiving office's key (or that office's own wrap by one of its
+        // members). Anyone else's record (a third office's laptop, a laptop
+        // this office removed, a hub's plant) may wrap a key of its own: it
+        // must not stop the real grant.
+        FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> existing,
+                            m.Query("keyring = ?1 AND version = ?2 AND province = ?3 AND "
+                                    "kind IN (3, 5)",
+                                    [&](sqlite::Stmt* st) {
+                                      st->BindBlob(1, ring.view());
+                                      st->BindInt(2, v);
+                                      st->BindText(3, office);
+                                    }));
+        bool granted = false;
+        for (const KeyRecord& w : existing) {
+          bool ours = w.signer == me.device();
+          if (!ours && w.kind == KeyRecordKind::kDataKey &&
+              w.office_key_id == target.office_key_id) {
+            FS_ASSIGN_OR_RETURN(ours, m.Trusted(province_, w.signer, /*now=*/true));
+          }
+          if (!ours && w.kind != KeyRecordKind::kDataKey) {
+            FS_ASSIGN_OR_RETURN(ours, m.Trusted(office, w.signer, /*now=*/true));
+          }
+          if (ours) {
+            granted = true;
+            break;
+          }
+        }
         if (granted) continue;
-        have->Reset();
         FS_ASSIGN_OR_RETURN(std::shared_ptr<SecretBytes> dek, m.DataKey(me, ring, v));
         if (!dek) continue;
         FS_RETURN_IF_ERROR(m.Store(crypto::WrapDataKey(me, clock.Now(), ring, v, *dek, target,
@@ -2271,6 +2307,20 @@ OpenedField KeyRing::Read(std::string_view table, const RowId& row, std::string_
   }
   crypto::FieldContext where{table, row, column, version->hlc, version->device};
   absl::StatusOr<Value> v = crypto::OpenValue(**key, stored.str(), where);
+  if (!v.ok()) {
+    // Another record of this version may wrap the real key (a dud wrapped
+    // a key of its own and came first): the value's authentication decides.
+    absl::StatusOr<std::vector<std::shared_ptr<SecretBytes>>> others =
+        impl_->DataKeys(*identity_, h->keyring, h->key_version, /*first_only=*/false);
+    for (const auto& other : others.ok() ? *others : std::vector<std::shared_ptr<SecretBytes>>{}) {
+      if (other->view() == (*key)->view()) continue;
+      absl::StatusOr<Value> retry = crypto::OpenValue(*other, stored.str(), where);
+      if (retry.ok()) {
+        v = std::move(retry);
+        break;
+      }
+    }
+  }
   if (!v.ok()) {
     out.state = OpenedField::State::kFailed;
     out.problem = std::string(v.status().message());
