@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -722,6 +723,7 @@ class KeyRing::Impl {
     RowId case_id;
     std::optional<RowId> person;
     std::string to_office;
+    std::string owner;  // the office that owns the case and referred it
   };
   absl::StatusOr<std::vector<Authorised>> AuthorisedReferrals(Replica& replica,
                                                                const RowId* only_ring) {
@@ -782,6 +784,7 @@ class KeyRing::Impl {
       FS_ASSIGN_OR_RETURN(bool by_receiver, Trusted(a.to_office, status_v->version.device, false));
       if (!by_receiver) continue;
       if (!status_v->base || *status_v->base != created->version) continue;
+      candidates[i].owner = owner;
       FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> open,
                           replica.Conflicts(std::string("referrals"), a.referral));
       // An answer another laptop wrote concurrently leaves the referral
@@ -1539,10 +1542,17 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
     FS_ASSIGN_OR_RETURN(std::vector<Impl::Authorised> refs,
                         m.AuthorisedReferrals(*replica_, nullptr));
     std::set<std::pair<RowId, std::string>> wanted_set;
+    // The offices whose grants of a ring this laptop stands behind: its own,
+    // and the office that owns the case (it granted, on its laptops).
+    std::map<RowId, std::set<std::string>> granting;
     for (const Impl::Authorised& a : refs) {
       if (a.to_office == province_) continue;
       wanted_set.emplace(a.case_id, a.to_office);
-      if (a.person) wanted_set.emplace(*a.person, a.to_office);
+      granting[a.case_id].insert(a.owner);
+      if (a.person) {
+        wanted_set.emplace(*a.person, a.to_office);
+        granting[*a.person].insert(a.owner);
+      }
     }
     // A referral's letter (its own key ring) goes to the receiving office
     // as soon as this office made the referral (change/referral_rules.h).
@@ -1570,7 +1580,12 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
       }
     }
     std::vector<std::pair<RowId, std::string>> wanted(wanted_set.begin(), wanted_set.end());
-    for (const auto& [ring, to] : wanted) {
+    for (const auto& [wanted_ring, to] : wanted) {
+      const RowId ring = wanted_ring;  // captured below (a structured binding cannot be)
+      std::set<std::string> granters = {province_};
+      if (auto g = granting.find(ring); g != granting.end()) {
+        granters.insert(g->second.begin(), g->second.end());
+      }
       // Only to an office key published by a member of that office's own
       // approval chain: a reader the administrator enrolled gets nothing.
       FS_ASSIGN_OR_RETURN(std::optional<KeyRecord> target_key, m.GrantTarget(to));
@@ -1579,10 +1594,10 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
       const std::string& office = to;
       FS_ASSIGN_OR_RETURN(std::vector<uint32_t> versions, m.Versions(ring));
       for (uint32_t v : versions) {
-        // Granted already only by a record this office stands behind: made
-        // by this laptop or a current member of this office, under the
-        // receiving office's key (or that office's own wrap by one of its
-        // members). Anyone else's record (a third office's laptop, a laptop
+        // Granted already only by a record this laptop stands behind: made
+        // by itself, a current member of its office or of the office that
+        // owns the case, under the receiving office's key (or that office's
+        // own wrap by one of its members). Anyone else's record (a third office's laptop, a laptop
         // this office removed, a hub's plant) may wrap a key of its own: it
         // must not stop the real grant.
         FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> existing,
@@ -1598,7 +1613,10 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
           bool ours = w.signer == me.device();
           if (!ours && w.kind == KeyRecordKind::kDataKey &&
               w.office_key_id == target.office_key_id) {
-            FS_ASSIGN_OR_RETURN(ours, m.Trusted(province_, w.signer, /*now=*/true));
+            for (const std::string& granter : granters) {
+              if (ours) break;
+              FS_ASSIGN_OR_RETURN(ours, m.Trusted(granter, w.signer, /*now=*/true));
+            }
           }
           if (!ours && w.kind != KeyRecordKind::kDataKey) {
             FS_ASSIGN_OR_RETURN(ours, m.Trusted(office, w.signer, /*now=*/true));
