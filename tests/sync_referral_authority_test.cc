@@ -290,6 +290,12 @@ TEST_F(ReferralAuthorityTest, ADudGrantToTheReceivingOfficeBlocksNeitherTheGrant
     auto added = n->keys()->AddRecords({dud.bytes});
     ASSERT_TRUE(added.ok()) << added.status();
   }
+  // And a hub's plant on Lào Cai's laptop: an office wrap (kind 5, which is
+  // unsigned) claiming a Hà Nội laptop made it, of a key of nobody's.
+  const crypto::KeyRecord planted = crypto::WrapDataKeyForOffice(
+      hn.replica().device_id(), NowHlc(), kase, version, dud_key, crypto::NewOfficeKey("HN", 9));
+  auto added = lc.keys()->AddRecords({planted.bytes});
+  ASSERT_TRUE(added.ok()) << added.status();
   for (int i = 0; i < 2; ++i) {
     MustSync(lc);
     MustSync(hn);

@@ -241,6 +241,9 @@ absl::Status CheckHeaderCoversCommit(const CommitHeader& header, const Commit& c
     if (next_omitted < commit.omitted.size() && commit.omitted[next_omitted].first == i) {
       const std::string& tag = omitted_tags[next_omitted];
       if (tag.size() != kRowTagBytes) return refuse("a row tag that is not 16 bytes");
+      if (commit.omitted[next_omitted].second.size() != kChangeDigestBytes) {
+        return refuse("a change digest that is not 32 bytes");
+      }
       digests.push_back(commit.omitted[next_omitted].second);
       tags.push_back(tag);
       ++next_omitted;

@@ -1594,10 +1594,12 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
       const std::string& office = to;
       FS_ASSIGN_OR_RETURN(std::vector<uint32_t> versions, m.Versions(ring));
       for (uint32_t v : versions) {
-        // Granted already only by a record this laptop stands behind: made
-        // by itself, a current member of its office or of the office that
-        // owns the case, under the receiving office's key (or that office's
-        // own wrap by one of its members). Anyone else's record (a third office's laptop, a laptop
+        // Granted already only by a record this laptop stands behind: a
+        // grant (kind 3, signed) made by itself, a current member of its
+        // office or of the office that owns the case, under the receiving
+        // office's key. Another office's own wrap (kind 5) is unsigned: its
+        // signer is only a claim, so a hub could plant one to stop the
+        // grant; it does not count (granting again costs one wrap). Anyone else's record (a third office's laptop, a laptop
         // this office removed, a hub's plant) may wrap a key of its own: it
         // must not stop the real grant.
         FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> existing,
@@ -1617,9 +1619,6 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
               if (ours) break;
               FS_ASSIGN_OR_RETURN(ours, m.Trusted(granter, w.signer, /*now=*/true));
             }
-          }
-          if (!ours && w.kind != KeyRecordKind::kDataKey) {
-            FS_ASSIGN_OR_RETURN(ours, m.Trusted(office, w.signer, /*now=*/true));
           }
           if (ours) {
             granted = true;
