@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "base/args.h"
@@ -51,22 +52,19 @@ TEST(TerminalTest, JsonKeepsTheByteAfterABadLeadByte) {
   EXPECT_EQ(JsonString("\xF0\x9F\x98\x80"), "\"\xF0\x9F\x98\x80\"");  // U+1F600 kept
 }
 
-// The streams themselves, in a child whose stdout is a pipe: whatever a
-// program prints (a value cut in the middle of a UTF-8 sequence between
-// two writes included) arrives safe.
-TEST(TerminalTest, EverythingPrintedToStdoutIsMadeSafe) {
+// What a child prints to stdout, a pipe, after MakeOutputTerminalSafe()
+// and `body`, until it exits.
+std::string ChildStdout(const std::function<void()>& body) {
   int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
+  EXPECT_EQ(::pipe(fds), 0);
   const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
+  EXPECT_GE(pid, 0);
   if (pid == 0) {
     ::close(fds[0]);
     ::dup2(fds[1], STDOUT_FILENO);
     ::close(fds[1]);
     MakeOutputTerminalSafe();
-    std::fputs("H\xE1\xBA", stdout);  // "Hằ" cut inside the "ằ"
-    std::fflush(stdout);
-    std::fputs("\xB1ng \x1b]0;owned\x07 \xE2\x80\xAE!\n", stdout);
+    body();
     std::exit(0);  // flushes the filtered stream
   }
   ::close(fds[1]);
@@ -76,34 +74,26 @@ TEST(TerminalTest, EverythingPrintedToStdoutIsMadeSafe) {
   while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) got.append(buf, static_cast<size_t>(n));
   ::close(fds[0]);
   int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+  return got;
+}
+
+// The streams themselves, in a child whose stdout is a pipe: whatever a
+// program prints (a value cut in the middle of a UTF-8 sequence between
+// two writes included) arrives safe.
+TEST(TerminalTest, EverythingPrintedToStdoutIsMadeSafe) {
+  const std::string got = ChildStdout([] {
+    std::fputs("H\xE1\xBA", stdout);  // "Hằ" cut inside the "ằ"
+    std::fflush(stdout);
+    std::fputs("\xB1ng \x1b]0;owned\x07 \xE2\x80\xAE!\n", stdout);
+  });
   EXPECT_EQ(got, "Hằng " + kFffd + "]0;owned" + kFffd + " " + kFffd + "!\n");
 }
 
 // What a program printed last, ending inside a UTF-8 sequence that never
 // got its end, is shown replaced at exit, not silently dropped.
 TEST(TerminalTest, AnUnfinishedSequenceAtExitIsShownReplaced) {
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::close(fds[0]);
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::close(fds[1]);
-    MakeOutputTerminalSafe();
-    std::fputs("end \xE1\xBA", stdout);
-    std::exit(0);
-  }
-  ::close(fds[1]);
-  std::string got;
-  char buf[256];
-  ssize_t n;
-  while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) got.append(buf, static_cast<size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  EXPECT_EQ(got, "end " + kFffd + kFffd);
+  EXPECT_EQ(ChildStdout([] { std::fputs("end \xE1\xBA", stdout); }), "end " + kFffd + kFffd);
 }
 
 }  // namespace
