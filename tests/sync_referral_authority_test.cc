@@ -305,5 +305,59 @@ TEST_F(ReferralAuthorityTest, ADudGrantToTheReceivingOfficeBlocksNeitherTheGrant
   EXPECT_EQ(f.value, Value::Text("lời kể thật"));
 }
 
+// The same dud grant, but reaching the receiving office's laptop before the
+// owning office's real grant: Hà Nội's laptop must never seal what it
+// writes under the dud's key, which Đà Nẵng's laptop (or an office the hub
+// invented, whose first device is trusted on first sight) knows. Found by
+// the attack review of session 5 (H1): a grant counted as trusted when its
+// signer was a current member of *any* office.
+TEST_F(ReferralAuthorityTest, TheReceivingOfficeNeverSealsUnderAThirdOfficesGrant) {
+  ASSERT_TRUE(hub_->AddProvince("DN", "Đà Nẵng").ok());
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  auto& dn = AddNode("DN");
+  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng", "lời kể thật");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  for (auto* n : {&lc, &hn, &dn, &lc, &hn}) MustSync(*n);
+  const size_t col =
+      static_cast<size_t>(lc.replica().schema().FindTable("cases")->ColumnIndex("narrative"));
+  auto row = lc.replica().Get("cases", kase);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  const uint32_t version = Must(crypto::ParseEnvelope((*row)->values[col].str())).key_version;
+  // Đà Nẵng's laptop wraps a key of its own for that version to Hà Nội's
+  // newest office key; it reaches Hà Nội's laptop first.
+  auto newest = testing::RawDb(hn.replica()).Prepared(
+      "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'HN' ORDER BY generation DESC "
+      "LIMIT 1");
+  ASSERT_TRUE(*(*newest)->Step());
+  const crypto::KeyRecord hn_key = Must(crypto::ParseKeyRecord((*newest)->ColumnString(0)));
+  (*newest)->Reset();
+  const crypto::SecretBytes dud_key = crypto::SecretBytes::Random(crypto::kDataKeyBytes);
+  const crypto::KeyRecord dud = Must(crypto::WrapDataKey(
+      dn.identity(), NowHlc(), kase, version, dud_key, hn_key, crypto::DataKeyPurpose::kReferral));
+  auto added = hn.keys()->AddRecords({dud.bytes});
+  ASSERT_TRUE(added.ok()) << added.status();
+  // Hà Nội accepts; Lào Cai grants the real key of that version.
+  SetField(hn.replica(), "referrals", ref, "status", Value::Text("accepted"));
+  for (auto* n : {&hn, &lc, &hn}) MustSync(*n);
+  ASSERT_EQ(hn.Read("cases", kase, "narrative").value, Value::Text("lời kể thật"));
+  // Hà Nội writes the narrative.
+  SetField(hn.replica(), "cases", kase, "narrative", Value::Text("lời kể của Hà Nội"));
+  auto mine = hn.replica().Get("cases", kase);
+  ASSERT_TRUE(mine.ok() && mine->has_value());
+  const Value& stored = (*mine)->values[col];
+  ASSERT_EQ(Must(crypto::ParseEnvelope(stored.str())).key_version, version)
+      << "Hà Nội sealed under a new version: the test no longer tries the dud's version";
+  const auto& v = (*mine)->versions[col];
+  ASSERT_TRUE(v.has_value());
+  crypto::FieldContext where{"cases", kase, "narrative", v->version.hlc, v->version.device};
+  EXPECT_FALSE(crypto::OpenValue(dud_key, stored.str(), where).ok())
+      << "Hà Nội sealed the case under the key Đà Nẵng's laptop wrapped";
+  for (auto* n : {&hn, &lc}) MustSync(*n);
+  const OpenedField f = lc.Read("cases", kase, "narrative");
+  EXPECT_EQ(f.state, State::kOpened) << f.problem;
+  EXPECT_EQ(f.value, Value::Text("lời kể của Hà Nội"));
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

@@ -6,12 +6,14 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "change/referral_rules.h"
@@ -101,6 +103,10 @@ class KeyRing::Impl {
   // Opened office keys by id; data keys by (key ring, version).
   absl::flat_hash_map<RowId, std::shared_ptr<OfficeKey>> office_keys;
   std::map<std::pair<RowId, uint32_t>, std::shared_ptr<SecretBytes>> data_keys;
+  // Keys this laptop may seal under or grant, by (key ring, version, the
+  // offices whose grants it stands behind): opened only through a record of
+  // ranks 0 to 2 of DataKeys() (TrustedDataKey()).
+  std::map<std::tuple<RowId, uint32_t, std::string>, std::shared_ptr<SecretBytes>> trusted_keys;
   // The version chosen for sealing a key ring in the commit being written.
   struct Choice {
     uint64_t hlc = 0;
@@ -137,11 +143,13 @@ class KeyRing::Impl {
     memberships.clear();
     office_keys.clear();
     data_keys.clear();
+    trusted_keys.clear();
   }
 
   void Wipe() {
     office_keys.clear();
     data_keys.clear();
+    trusted_keys.clear();
     choice.clear();
   }
 
@@ -555,23 +563,47 @@ class KeyRing::Impl {
   // laptop) knows the office's earlier keys and may wrap or grant a
   // version made since, with a key of its own, and a hub relay that first:
   // it must not become the key this laptop seals under.
+  // For reading only: a key found this way may be anyone's.
   absl::StatusOr<std::shared_ptr<SecretBytes>> DataKey(const crypto::DeviceIdentity& me,
                                                        const RowId& ring, uint32_t version) {
     auto it = data_keys.find({ring, version});
     if (it != data_keys.end()) return it->second;
     FS_ASSIGN_OR_RETURN(std::vector<std::shared_ptr<SecretBytes>> keys,
-                        DataKeys(me, ring, version, /*first_only=*/true));
+                        DataKeys(me, ring, version, /*first_only=*/true, nullptr));
     if (keys.empty()) return std::shared_ptr<SecretBytes>();
     data_keys[{ring, version}] = keys.front();
+    return keys.front();
+  }
+
+  // Data key (ring, version) as this laptop may seal under it or grant it
+  // on: opened only through a wrap under an office key of its own office
+  // (kind 5: only members that held that key made it) or a grant signed by
+  // this device or by a current member of one of `granters` (this office,
+  // the office that owns the ring). A grant by anyone else (a third office's
+  // laptop, a hub-invented office's first device) wraps a key its signer
+  // knows: sealing under it would hand the signer what this office writes.
+  // nullptr if no such record opens here.
+  absl::StatusOr<std::shared_ptr<SecretBytes>> TrustedDataKey(
+      const crypto::DeviceIdentity& me, const RowId& ring, uint32_t version,
+      const std::set<std::string>& granters) {
+    const auto cache_key = std::make_tuple(ring, version, absl::StrJoin(granters, ","));
+    auto it = trusted_keys.find(cache_key);
+    if (it != trusted_keys.end()) return it->second;
+    FS_ASSIGN_OR_RETURN(std::vector<std::shared_ptr<SecretBytes>> keys,
+                        DataKeys(me, ring, version, /*first_only=*/true, &granters));
+    if (keys.empty()) return std::shared_ptr<SecretBytes>();
+    trusted_keys[cache_key] = keys.front();
     return keys.front();
   }
 
   // Every key the records of (ring, version) open to, in DataKey's order
   // (only the first if `first_only`). More than one when someone wrapped a
   // key of their own for that version: a reader tries them in turn, the
-  // sealed value's authentication telling the real one.
+  // sealed value's authentication telling the real one. With `granters`,
+  // only records TrustedDataKey() accepts.
   absl::StatusOr<std::vector<std::shared_ptr<SecretBytes>>> DataKeys(
-      const crypto::DeviceIdentity& me, const RowId& ring, uint32_t version, bool first_only) {
+      const crypto::DeviceIdentity& me, const RowId& ring, uint32_t version, bool first_only,
+      const std::set<std::string>* granters) {
     std::vector<std::shared_ptr<SecretBytes>> out;
     FS_ASSIGN_OR_RETURN(auto wraps,
                         Query("keyring = ?1 AND version = ?2 AND kind IN (3, 5)",
@@ -580,14 +612,24 @@ class KeyRing::Impl {
                                 s->BindInt(2, version);
                               }));
     std::map<std::string, std::optional<RowId>> newest;  // by province
-    // 0: under the newest office key; 1: a current member's grant; 2: else.
+    // 0: under the newest office key; 1: a grant by this device or a
+    // current member of a granting office (with `granters`: of one of those;
+    // without, of any office, an order for reading only); 2: an office wrap
+    // under an older key; 3: else, never with `granters`.
     auto rank = [&](const KeyRecord& w) -> absl::StatusOr<int> {
       if (w.kind == KeyRecordKind::kDataKey) {
         if (w.signer == me.device()) return 1;
+        if (granters != nullptr) {
+          for (const std::string& g : *granters) {
+            FS_ASSIGN_OR_RETURN(bool member, Trusted(g, w.signer, /*now=*/true));
+            if (member) return 1;
+          }
+          return 3;
+        }
         auto reg = registry.find(w.signer);
-        if (reg == registry.end()) return 2;
+        if (reg == registry.end()) return 3;
         FS_ASSIGN_OR_RETURN(bool member, Trusted(reg->second.province, w.signer, /*now=*/true));
-        return member ? 1 : 2;
+        return member ? 1 : 3;
       }
       auto n = newest.find(w.province);
       if (n == newest.end()) {
@@ -612,7 +654,8 @@ class KeyRing::Impl {
       FS_ASSIGN_OR_RETURN(int r, rank(w));
       ranks.push_back(r);
     }
-    for (const int pass : {0, 1, 2}) {
+    for (const int pass : {0, 1, 2, 3}) {
+      if (pass == 3 && granters != nullptr) break;
       for (size_t i = 0; i < wraps.size(); ++i) {
         const KeyRecord& w = wraps[i];
         if (ranks[i] != pass) continue;
@@ -1626,7 +1669,12 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
           }
         }
         if (granted) continue;
-        FS_ASSIGN_OR_RETURN(std::shared_ptr<SecretBytes> dek, m.DataKey(me, ring, v));
+        // The key as this office stands behind it: a record by another
+        // office's laptop may wrap a key of its signer's for this version,
+        // and granting that on would hand the receiving office a key its
+        // signer reads.
+        FS_ASSIGN_OR_RETURN(std::shared_ptr<SecretBytes> dek,
+                            m.TrustedDataKey(me, ring, v, granters));
         if (!dek) continue;
         FS_RETURN_IF_ERROR(m.Store(crypto::WrapDataKey(me, clock.Now(), ring, v, *dek, target,
                                                        crypto::DataKeyPurpose::kReferral),
@@ -2147,7 +2195,12 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
     if (newest > 0) {
       FS_ASSIGN_OR_RETURN(bool fresh, m.Fresh(ring, newest, province_, entitled, me.device()));
       if (fresh) {
-        FS_ASSIGN_OR_RETURN(c.key, m.DataKey(me, ring, newest));
+        // Opened through a record this office stands behind only: a grant
+        // of this version signed by a third office's laptop wraps a key its
+        // signer knows, and is never sealed under (docs/CRYPTO.md).
+        std::set<std::string> granters = {province_};
+        if (!owner.empty()) granters.insert(owner);
+        FS_ASSIGN_OR_RETURN(c.key, m.TrustedDataKey(me, ring, newest, granters));
         if (c.key) c.version = newest;
       }
     }
@@ -2328,7 +2381,7 @@ OpenedField KeyRing::Read(std::string_view table, const RowId& row, std::string_
     // Another record of this version may wrap the real key (a dud wrapped
     // a key of its own and came first): the value's authentication decides.
     absl::StatusOr<std::vector<std::shared_ptr<SecretBytes>>> others =
-        impl_->DataKeys(*identity_, h->keyring, h->key_version, /*first_only=*/false);
+        impl_->DataKeys(*identity_, h->keyring, h->key_version, /*first_only=*/false, nullptr);
     for (const auto& other : others.ok() ? *others : std::vector<std::shared_ptr<SecretBytes>>{}) {
       if (other->view() == (*key)->view()) continue;
       absl::StatusOr<Value> retry = crypto::OpenValue(*other, stored.str(), where);
