@@ -239,6 +239,41 @@ TEST(ChainTest, AWithdrawnCommitDeliveredWithItsBodyIsEvidence) {
   }
 }
 
+// The same, when the refused commit's header-only copy came first (relayed
+// before it was withdrawn, as the hub may): its body delivered later is
+// still evidence, whether the copy was placed when the withdrawal came, or
+// both waited beyond a gap, or the range was passed already (attack review
+// of session 5, M2).
+TEST(ChainTest, AWithdrawnCommitsBodyAfterItsHeaderOnlyCopyIsEvidence) {
+  enum Order { kPlacedThenWithdrawn, kBothWaiting, kPassed };
+  for (const Order order : {kPlacedThenWithdrawn, kBothWaiting, kPassed}) {
+    Author a(1);
+    a.Commit();
+    a.Commit();        // 2: refused by the hub, its header relayed alone
+    a.Withdraw(2, 2);  // 3
+    AuthorChain chain(a.device(), a.sign_pk());
+    switch (order) {
+      case kPlacedThenWithdrawn:  // 2 placed header-only, then the withdrawal
+        chain.Offer({a.body(1), a.entry(2)});
+        chain.Offer(Entries(a, {3}));
+        break;
+      case kBothWaiting:  // 1 not arrived: the copy and the withdrawal wait
+        chain.Offer({a.entry(2), a.body(3)});
+        break;
+      case kPassed:
+        chain.Offer({a.entry(2), a.body(3)});
+        chain.Offer(Entries(a, {1}));
+        break;
+    }
+    ASSERT_FALSE(chain.evidence()) << order << ": a header-only copy is no evidence";
+    chain.Offer({a.body(2)});
+    chain.Offer(Entries(a, {1}));
+    ASSERT_TRUE(chain.evidence()) << order;
+    EXPECT_EQ(chain.evidence()->kind, ChainEvidence::Kind::kWithdrawnDelivered) << order;
+    EXPECT_EQ(chain.evidence()->seq, 2u) << order;
+  }
+}
+
 TEST(ChainTest, AChainAnchoredAtACheckpointChecksFromThere) {
   Author a(1);
   for (int i = 0; i < 12; ++i) a.Commit();

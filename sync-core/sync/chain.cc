@@ -158,8 +158,22 @@ void AuthorChain::Take(Entry e, Result* r) {
     ++r->duplicates;
     return;
   }
-  const auto same_seq = [&](const Entry& held) {
+  // A commit's body within a range passed over, or one a withdrawal waits
+  // to pass over: the hub stored what its author says it never will. Looked
+  // at before the entries held, which may be that commit's header-only copy.
+  if (e.with_body && !e.h.withdrawal) {
+    if (const Entry* withdrawal = WithdrawalOver(seq)) {
+      return Stop(ChainEvidence::Kind::kWithdrawnDelivered, seq, withdrawal, e,
+                  absl::StrCat("entry ", seq, " was delivered with its commit, yet the laptop "
+                               "withdrew it (entry ", withdrawal->h.seq, ")"),
+                  r);
+    }
+  }
+  const auto same_seq = [&](Entry& held) {
     if (held.link == e.link) {
+      // A header-only copy now delivered whole: a withdrawal arriving later
+      // must find its body (BodyWithin).
+      held.with_body |= e.with_body;
       ++r->duplicates;
       return;
     }
@@ -168,19 +182,7 @@ void AuthorChain::Take(Entry e, Result* r) {
   };
   if (auto it = held_.find(seq); it != held_.end()) return same_seq(it->second);
   if (auto it = waiting_.find(seq); it != waiting_.end()) return same_seq(it->second);
-  // Within a range passed over, or one a withdrawal waits to pass over.
-  for (const auto* m : {&withdrawn_, &bridges_}) {
-    auto it = m->upper_bound(seq);
-    if (it == m->begin()) continue;
-    --it;
-    const auto& [range, withdrawal] = it->second;
-    if (seq > range.last) continue;
-    if (e.with_body && !e.h.withdrawal) {
-      return Stop(ChainEvidence::Kind::kWithdrawnDelivered, seq, &withdrawal, e,
-                  absl::StrCat("entry ", seq, " was delivered with its commit, yet the laptop "
-                               "withdrew it (entry ", withdrawal.h.seq, ")"),
-                  r);
-    }
+  if (WithdrawalOver(seq) != nullptr) {
     ++r->duplicates;  // a refused commit's header, relayed before it was withdrawn
     return;
   }
@@ -192,6 +194,16 @@ void AuthorChain::Take(Entry e, Result* r) {
   Entry copy = withdrawal ? e : Entry{};
   waiting_.emplace(seq, std::move(e));
   if (withdrawal) AddBridges(copy, r);
+}
+
+const AuthorChain::Entry* AuthorChain::WithdrawalOver(uint64_t seq) const {
+  for (const auto* m : {&withdrawn_, &bridges_}) {
+    auto it = m->upper_bound(seq);
+    if (it == m->begin()) continue;
+    --it;
+    if (seq <= it->second.first.last) return &it->second.second;
+  }
+  return nullptr;
 }
 
 void AuthorChain::AddBridges(const Entry& w, Result* r) {
@@ -210,12 +222,16 @@ void AuthorChain::AddBridges(const Entry& w, Result* r) {
                                range.first, "..", range.last, " than this laptop holds"),
                   r);
     }
-    if (range.last <= head_) continue;  // passed already (header-only entries)
     if (range.first <= head_ + 1) {
-      // Reaches the head now: the held entries up to the head are header
-      // only (checked above), so the range carries on from there.
-      for (auto it = held_.lower_bound(range.first); it != held_.end();) it = held_.erase(it);
-      withdrawn_[range.first] = {range, w};
+      // Reaches the head, or was passed already: the held entries within it
+      // are header only (checked above), and a body delivered for one of
+      // them later is evidence (Take), so the range is recorded either way.
+      for (auto it = held_.lower_bound(range.first);
+           it != held_.end() && it->first <= range.last;) {
+        it = held_.erase(it);
+      }
+      withdrawn_.emplace(range.first, std::make_pair(range, w));
+      if (range.last <= head_) continue;
       r->withdrawn.emplace_back(std::max(range.first, head_ + 1), range.last);
       MoveHead(range.last, range.link_last);
       continue;

@@ -59,7 +59,10 @@ class AuthorChain {
   struct Offered {
     std::string header;     // encoded commit header
     std::string signature;  // its author's
-    bool with_body = false;  // delivered with its commit's body, not header only
+    // Delivered with its commit's body, not header only. Set it only once
+    // the body was checked to be the commit this header covers
+    // (crypto::CheckHeaderCoversCommit): a body is evidence against the hub.
+    bool with_body = false;
   };
   struct Result {
     std::vector<uint64_t> placed;     // seqs placed by this offer, ascending
@@ -96,6 +99,8 @@ class AuthorChain {
   std::optional<std::string> KnownLink(uint64_t seq) const;
   // The entry (placed or waiting) delivered with its body within first..last.
   const Entry* BodyWithin(uint64_t first, uint64_t last) const;
+  // The withdrawal whose range (passed over or waiting to be) holds `seq`.
+  const Entry* WithdrawalOver(uint64_t seq) const;
   void Take(Entry e, Result* r);
   void AddBridges(const Entry& withdrawal, Result* r);
   void Advance(Result* r);
