@@ -131,15 +131,18 @@ absl::StatusOr<SentReferral> SendReferral(const Office& o, const NewReferral& in
     FS_ASSIGN_OR_RETURN(RowId svc, ResolveByName(o, "services", in.service, "service"));
     f.emplace_back("service_id", IdValue(svc));
   }
+  // Asked before the commit: once it is written, a failure must not be
+  // reported as if nothing had been.
+  bool receiver_has_members = true;
+  if (!in.to_office.empty()) {
+    FS_ASSIGN_OR_RETURN(receiver_has_members, HasMembers(o, in.to_office));
+  }
   const RowId rid = Id16::NewV7(o.clock);
   FS_RETURN_IF_ERROR(o.Commit(LocalTxn()
                                   .Create("referrals", rid, f)
                                   .Set("cases", id, {{"status", Value::Text("referred")}})));
   SentReferral sent{rid, code, in.to_office.empty() ? in.to_org : in.to_office};
-  if (!in.to_office.empty()) {
-    FS_ASSIGN_OR_RETURN(bool members, HasMembers(o, in.to_office));
-    sent.receiver_waits_for_members = !members;
-  }
+  sent.receiver_waits_for_members = !receiver_has_members;
   return sent;
 }
 

@@ -569,7 +569,7 @@ class KeyRing::Impl {
     auto it = data_keys.find({ring, version});
     if (it != data_keys.end()) return it->second;
     FS_ASSIGN_OR_RETURN(std::vector<std::shared_ptr<SecretBytes>> keys,
-                        DataKeys(me, ring, version, /*first_only=*/true, nullptr));
+                        DataKeys(me, ring, version, /*max_keys=*/1, nullptr));
     if (keys.empty()) return std::shared_ptr<SecretBytes>();
     data_keys[{ring, version}] = keys.front();
     return keys.front();
@@ -590,19 +590,22 @@ class KeyRing::Impl {
     auto it = trusted_keys.find(cache_key);
     if (it != trusted_keys.end()) return it->second;
     FS_ASSIGN_OR_RETURN(std::vector<std::shared_ptr<SecretBytes>> keys,
-                        DataKeys(me, ring, version, /*first_only=*/true, &granters));
+                        DataKeys(me, ring, version, /*max_keys=*/1, &granters));
     if (keys.empty()) return std::shared_ptr<SecretBytes>();
     trusted_keys[cache_key] = keys.front();
     return keys.front();
   }
 
-  // Every key the records of (ring, version) open to, in DataKey's order
-  // (only the first if `first_only`). More than one when someone wrapped a
-  // key of their own for that version: a reader tries them in turn, the
-  // sealed value's authentication telling the real one. With `granters`,
-  // only records TrustedDataKey() accepts.
+  // The keys the records of (ring, version) open to, in DataKey's order, at
+  // most `max_keys`. More than one when someone wrapped a key of their own
+  // for that version: a reader tries them in turn, the sealed value's
+  // authentication telling the real one. With `granters`, only records
+  // TrustedDataKey() accepts. At most kMaxKeyOpens records are opened: a hub
+  // planting thousands of duds must not make a read cost thousands of
+  // decryptions.
+  static constexpr size_t kMaxKeyOpens = 64;
   absl::StatusOr<std::vector<std::shared_ptr<SecretBytes>>> DataKeys(
-      const crypto::DeviceIdentity& me, const RowId& ring, uint32_t version, bool first_only,
+      const crypto::DeviceIdentity& me, const RowId& ring, uint32_t version, size_t max_keys,
       const std::set<std::string>* granters) {
     std::vector<std::shared_ptr<SecretBytes>> out;
     FS_ASSIGN_OR_RETURN(auto wraps,
@@ -654,6 +657,7 @@ class KeyRing::Impl {
       FS_ASSIGN_OR_RETURN(int r, rank(w));
       ranks.push_back(r);
     }
+    size_t opens = 0;
     for (const int pass : {0, 1, 2, 3}) {
       if (pass == 3 && granters != nullptr) break;
       for (size_t i = 0; i < wraps.size(); ++i) {
@@ -661,12 +665,13 @@ class KeyRing::Impl {
         if (ranks[i] != pass) continue;
         FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> office, Office(me, w.office_key_id));
         if (!office) continue;
+        if (++opens > kMaxKeyOpens) return out;
         absl::StatusOr<SecretBytes> k = crypto::OpenDataKey(*office, w);
         if (!k.ok()) continue;
         bool seen = false;
         for (const auto& o : out) seen |= o->view() == k->view();
         if (!seen) out.push_back(std::make_shared<SecretBytes>(std::move(*k)));
-        if (first_only) return out;
+        if (out.size() >= max_keys) return out;
       }
     }
     return out;
@@ -2379,14 +2384,19 @@ OpenedField KeyRing::Read(std::string_view table, const RowId& row, std::string_
   absl::StatusOr<Value> v = crypto::OpenValue(**key, stored.str(), where);
   if (!v.ok()) {
     // Another record of this version may wrap the real key (a dud wrapped
-    // a key of its own and came first): the value's authentication decides.
+    // a key of its own and came first): the value's authentication decides,
+    // and the key that opened it is the one read with from now on.
+    constexpr size_t kMaxKeysTried = 32;
     absl::StatusOr<std::vector<std::shared_ptr<SecretBytes>>> others =
-        impl_->DataKeys(*identity_, h->keyring, h->key_version, /*first_only=*/false, nullptr);
+        impl_->DataKeys(*identity_, h->keyring, h->key_version, kMaxKeysTried + 1, nullptr);
+    size_t tried = 0;
     for (const auto& other : others.ok() ? *others : std::vector<std::shared_ptr<SecretBytes>>{}) {
       if (other->view() == (*key)->view()) continue;
+      if (++tried > kMaxKeysTried) break;
       absl::StatusOr<Value> retry = crypto::OpenValue(*other, stored.str(), where);
       if (retry.ok()) {
         v = std::move(retry);
+        impl_->data_keys[{h->keyring, h->key_version}] = other;
         break;
       }
     }
