@@ -107,13 +107,14 @@ TEST_F(ApplyPulledTest, AnInstalledRowSkipsTheCommitsItAlreadyContains) {
   EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
-// A row installed whole (a case that became visible through a referral)
-// holds every write up to its position, also those later writes superseded
-// and whose versions it no longer names. A commit pulled after it, based on
-// such a version (an edit made offline meanwhile, reaching the hub late),
-// is applied on top of it: the base is in the row. It used to wait for
-// that base for good, and every pull of the node aborted ("sync again"),
-// found by the simulation (FIELDSYNC_SIM_SEED=10061625499558554188).
+// A row received whole (a case that became visible through a referral, or
+// a bootstrap) holds every write up to its position, also those later
+// writes superseded and whose versions it no longer names. A commit pulled
+// after it, based on such a version (an edit made offline meanwhile,
+// reaching the hub late), is applied on top of it: the base is in the row.
+// It used to wait for that base for good, and every pull of the node
+// aborted ("sync again"), found by the simulation
+// (FIELDSYNC_SIM_SEED=10061625499558554188).
 TEST_F(ApplyPulledTest, ACommitBasedOnAVersionTheInstalledRowSupersededIsApplied) {
   std::unique_ptr<Replica> other = OpenReplica(dir_.File("other.db"), &clock_);
   const RowId a = Id16::NewRandom();
@@ -130,30 +131,35 @@ TEST_F(ApplyPulledTest, ACommitBasedOnAVersionTheInstalledRowSupersededIsApplied
   const Commit c3 = Write(LocalTxn().Set("organisations", a, {{"name", T("five")}}));
   ASSERT_TRUE(c3.changes[0].fields[0].base.has_value());
   EXPECT_EQ(*c3.changes[0].fields[0].base, c2.version());
-  // The node receives the row whole at position 4 (c1, c2 and the two
-  // edits), then c3 at position 5.
+  // A node receives the row whole at position 4 (c1, c2 and the two
+  // edits): as a record that became visible to it, or in its bootstrap;
+  // then c3 at position 5.
   auto snap = other->ExportRow("organisations", a);
   ASSERT_TRUE(snap.ok() && snap->has_value());
-  PulledBatch install;
-  install.rows = {**snap};
-  install.rows_position = 4;
-  install.cursors = {{"hub:pulled", 4}};
-  ASSERT_TRUE(node_->ApplyPulled(install).ok());
-  PulledBatch later;
-  later.commits = {{5, c3}};
-  later.cursors = {{"hub:pulled", 5}};
-  auto r = node_->ApplyPulled(later);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->deferred, 0u);
-  EXPECT_EQ(r->applied, 1u);
-  EXPECT_TRUE(r->cursor_set);
-  EXPECT_EQ(*node_->GetCursor("hub:pulled"), 5);
-  // The state of a replica that received every commit one by one.
-  ASSERT_TRUE(other->Apply({c3}).ok());
-  auto row = node_->Get("organisations", a);
-  ASSERT_TRUE(row.ok() && row->has_value());
-  EXPECT_EQ((*row)->values[0], T("five"));
-  EXPECT_EQ(Digest(*node_), Digest(*other));
+  ASSERT_TRUE(other->Apply({c3}).ok());  // as a replica that received every commit
+  std::unique_ptr<Replica> bootstrapped = OpenReplica(dir_.File("bootstrapped.db"), &clock_);
+  for (Replica* node : {node_.get(), bootstrapped.get()}) {
+    const bool reset = node == bootstrapped.get();
+    PulledBatch install;
+    install.reset = reset;
+    install.rows = {**snap};
+    install.rows_position = reset ? 0 : 4;
+    install.cursors = {{"hub:pulled", 4}};
+    ASSERT_TRUE(node->ApplyPulled(install).ok());
+    PulledBatch later;
+    later.commits = {{5, c3}};
+    later.cursors = {{"hub:pulled", 5}};
+    auto r = node->ApplyPulled(later);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->deferred, 0u) << "reset " << reset;
+    EXPECT_EQ(r->applied, 1u) << "reset " << reset;
+    EXPECT_TRUE(r->cursor_set) << "reset " << reset;
+    EXPECT_EQ(*node->GetCursor("hub:pulled"), 5) << "reset " << reset;
+    auto row = node->Get("organisations", a);
+    ASSERT_TRUE(row.ok() && row->has_value());
+    EXPECT_EQ((*row)->values[0], T("five")) << "reset " << reset;
+    EXPECT_EQ(Digest(*node), Digest(*other)) << "reset " << reset;
+  }
 }
 
 // What a batch itself carries still comes first: a commit whose base is

@@ -26,7 +26,6 @@ namespace fieldsync::sim {
 namespace {
 
 constexpr int kDefaultSchedules = 2000;
-constexpr uint64_t kDefaultBaseSeed = 7;
 
 // Whether libsodium's randomness is the simulation's stream (installed in
 // main() before anything initialised libsodium).
@@ -85,15 +84,11 @@ TEST(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated) {
   } else {
     int n = kDefaultSchedules;
     if (const char* k = std::getenv("FIELDSYNC_SIM_SCHEDULES")) n = std::atoi(k);
-    // The base seed is fixed by default while a known defect stands (below,
-    // SimulationKnownDefect): about one run in two of 2,000 random schedules
-    // draws it, and the suite must not go red at random for a defect that is
-    // recorded. FIELDSYNC_SEED=random (or a number) explores; put the random
-    // default back when the defect is fixed.
-    uint64_t base = kDefaultBaseSeed;
-    if (const char* b = std::getenv("FIELDSYNC_SEED")) {
-      base = std::string(b) == "random" ? std::random_device{}() : std::strtoull(b, nullptr, 10);
-    }
+    // A fresh base seed each run (printed: FIELDSYNC_SEED=B replays the
+    // run), so that every run of the suite explores other schedules.
+    uint64_t base = std::random_device{}();
+    const char* b = std::getenv("FIELDSYNC_SEED");
+    if (b != nullptr && std::string(b) != "random") base = std::strtoull(b, nullptr, 10);
     std::cout << "FIELDSYNC_SEED=" << base << " (" << n << " schedules)\n";
     std::mt19937_64 rng(base);
     for (int i = 0; i < n; ++i) seeds.push_back(rng());
