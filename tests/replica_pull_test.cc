@@ -107,6 +107,91 @@ TEST_F(ApplyPulledTest, AnInstalledRowSkipsTheCommitsItAlreadyContains) {
   EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
+// A row received whole (a case that became visible through a referral, or
+// a bootstrap) holds every write up to its position, also those later
+// writes superseded and whose versions it no longer names. A commit pulled
+// after it, based on such a version (an edit made offline meanwhile,
+// reaching the hub late), is applied on top of it: the base is in the row.
+// It used to wait for that base for good, and every pull of the node
+// aborted ("sync again"), found by the simulation
+// (FIELDSYNC_SIM_SEED=10061625499558554188).
+TEST_F(ApplyPulledTest, ACommitBasedOnAVersionTheInstalledRowSupersededIsApplied) {
+  std::unique_ptr<Replica> other = OpenReplica(dir_.File("other.db"), &clock_);
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  ASSERT_TRUE(other->Apply({c1, c2}).ok());
+  // Another office edits the name twice: its row names neither c2's
+  // version nor c1's for the name, only its own two.
+  for (const char* name : {"three", "four"}) {
+    clock_.Advance(1);
+    ASSERT_TRUE(other->Write(LocalTxn().Set("organisations", a, {{"name", T(name)}})).ok());
+  }
+  // The author, offline, edits the name it last saw (c2's).
+  const Commit c3 = Write(LocalTxn().Set("organisations", a, {{"name", T("five")}}));
+  ASSERT_TRUE(c3.changes[0].fields[0].base.has_value());
+  EXPECT_EQ(*c3.changes[0].fields[0].base, c2.version());
+  // A node receives the row whole at position 4 (c1, c2 and the two
+  // edits): as a record that became visible to it, or in its bootstrap;
+  // then c3 at position 5.
+  auto snap = other->ExportRow("organisations", a);
+  ASSERT_TRUE(snap.ok() && snap->has_value());
+  ASSERT_TRUE(other->Apply({c3}).ok());  // as a replica that received every commit
+  std::unique_ptr<Replica> bootstrapped = OpenReplica(dir_.File("bootstrapped.db"), &clock_);
+  for (Replica* node : {node_.get(), bootstrapped.get()}) {
+    const bool reset = node == bootstrapped.get();
+    PulledBatch install;
+    install.reset = reset;
+    install.rows = {**snap};
+    install.rows_position = reset ? 0 : 4;
+    install.cursors = {{"hub:pulled", 4}};
+    ASSERT_TRUE(node->ApplyPulled(install).ok());
+    PulledBatch later;
+    later.commits = {{5, c3}};
+    later.cursors = {{"hub:pulled", 5}};
+    auto r = node->ApplyPulled(later);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->deferred, 0u) << "reset " << reset;
+    EXPECT_EQ(r->applied, 1u) << "reset " << reset;
+    EXPECT_TRUE(r->cursor_set) << "reset " << reset;
+    EXPECT_EQ(*node->GetCursor("hub:pulled"), 5) << "reset " << reset;
+    auto row = node->Get("organisations", a);
+    ASSERT_TRUE(row.ok() && row->has_value());
+    EXPECT_EQ((*row)->values[0], T("five")) << "reset " << reset;
+    EXPECT_EQ(Digest(*node), Digest(*other)) << "reset " << reset;
+  }
+}
+
+// What a batch itself carries still comes first: a commit whose base is
+// the version of another commit of the batch waits for it, whatever their
+// order in the batch, even on a row the node holds (else that commit would
+// arrive after a write that supersedes it, and linger as a conflict).
+TEST_F(ApplyPulledTest, ACommitWaitsForABaseItsBatchCarries) {
+  std::unique_ptr<Replica> other = OpenReplica(dir_.File("other.db"), &clock_);
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  ASSERT_TRUE(other->Apply({c1}).ok());
+  clock_.Advance(1);
+  auto o2 = other->Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  ASSERT_TRUE(o2.ok()) << o2.status();
+  ASSERT_TRUE(author_->Apply({*o2}).ok());
+  const Commit c3 = Write(LocalTxn().Set("organisations", a, {{"name", T("three")}}));
+  const Commit c4 = Write(LocalTxn().Set("organisations", a, {{"name", T("four")}}));
+  PulledBatch first;
+  first.commits = {{1, c1}};
+  ASSERT_TRUE(node_->ApplyPulled(first).ok());
+  PulledBatch out_of_order;
+  out_of_order.commits = {{3, c3}, {4, c4}, {2, *o2}};
+  auto r = node_->ApplyPulled(out_of_order);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->applied, 3u);
+  EXPECT_EQ(r->deferred, 0u);
+  auto conflicts = node_->Conflicts("organisations", a);
+  ASSERT_TRUE(conflicts.ok()) << conflicts.status();
+  EXPECT_TRUE(conflicts->empty()) << "c3 superseded o2: no conflict is left";
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
 TEST_F(ApplyPulledTest, UnpushedLocalWorkSurvivesResetsAndInstalledRows) {
   const RowId a = Id16::NewRandom();
   const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));

@@ -19,6 +19,21 @@ absl::StatusOr<bool> Replica::Impl::ApplyInTxn(sqlite::Transaction&,
     // once one of an author's commits waits, its later ones wait too (else
     // the earlier one would afterwards look like a duplicate, and be lost).
     absl::flat_hash_set<DeviceId> waiting;
+    // With gaps allowed (a pull), the versions the waiting commits carry: a
+    // write based on one of them waits for it. A base or resolved version
+    // neither held here nor carried by the batch does not hold a write
+    // back: the hub's log is in dependency order and reaches a node in that
+    // order, so that version is at an earlier position, in a row the node
+    // received whole (installed, or bootstrapped) where a later write
+    // superseded it and no longer names it. It is never sent again: waiting
+    // for it left the node stuck for good (docs/MERGE.md). The row itself
+    // must be held (below). A hub that withheld that version gains nothing
+    // it lacked: the write is verified as any, and this node is as if the
+    // hub had withheld that one commit, which it can do anyway.
+    std::set<Version> carried;
+    if (allow_gaps) {
+      for (size_t i : pending) carried.insert(commits[i]->version());
+    }
     for (size_t i : pending) {
       const Commit& c = *commits[i];
       auto it = device_index.find(c.author);
@@ -33,15 +48,21 @@ absl::StatusOr<bool> Replica::Impl::ApplyInTxn(sqlite::Transaction&,
         // being) created here: a write of _live, or a base or resolved
         // version (held, so the row that carries it is held too).
         bool anchored = false;
-        for (const FieldWrite& f : c.changes[k].fields) {
-          anchored |= f.column == kLiveColumn || f.base || !f.resolves.empty();
-          if (f.base && !Knows(*f.base)) ready = false;
-          for (const Version& r : f.resolves) {
-            if (!Knows(r)) ready = false;
+        auto depends_on = [&](const Version& v) {
+          if (Knows(v)) {
+            anchored = true;
+          } else if (!allow_gaps || carried.count(v) > 0) {
+            ready = false;
           }
+        };
+        for (const FieldWrite& f : c.changes[k].fields) {
+          anchored |= f.column == kLiveColumn;
+          if (f.base) depends_on(*f.base);
+          for (const Version& r : f.resolves) depends_on(r);
         }
-        // An edit of fields never written before carries no base: it waits
-        // for the row's creation by looking the row up.
+        // An edit of fields never written before carries no base, and a
+        // base neither held nor carried (above) proves nothing: the change
+        // waits for the row's creation by looking the row up.
         if (ready && !anchored) {
           FS_ASSIGN_OR_RETURN(bool held, RowExists(c.changes[k].table, c.changes[k].row));
           ready = held;
