@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/terminal.h"
+#include "store/row_case.h"
 #include "base/strings.h"
 #include "clock/clock_source.h"
 #include "crypto/keystore.h"
