@@ -586,7 +586,7 @@ int Erase(const Args& args) {
     auto refs = s.replica->ListRows("referrals", /*include_deleted=*/true);
     if (!refs.ok()) return Fail(refs.status());
     const TableDef& rt = *s.replica->schema().FindTable("referrals");
-    const size_t case_col = static_cast<size_t>(rt.ColumnIndex("case_id"));
+    const size_t case_col = static_cast<size_t>(rt.ColumnIndex(rt.case_relation.column));
     for (const RowId& ref : *refs) {
       auto rr = s.replica->Get("referrals", ref);
       if (!rr.ok()) return Fail(rr.status());
