@@ -11,6 +11,7 @@
 #include "hub/audit.h"
 #include "hub/referral_check.h"
 #include "hub/scope.h"
+#include "schema/relations.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -172,13 +173,11 @@ absl::Status CheckBeforeMerge(HubWriteTxn& hub, Scope& scope, const NodeInfo& no
   if (crypto_checks) {
     for (const RowChange& rc : c.changes) {
       const TableDef* t = hub.schema().FindTable(rc.table);
-      if (t == nullptr || t->FindColumn("restriction") == nullptr) continue;
+      if (t == nullptr || t->restriction.empty()) continue;
       const FieldWrite* clear = nullptr;
       std::optional<bool> restricted;
       for (const FieldWrite& f : rc.fields) {
-        if (f.column == "restriction") {
-          restricted = f.value.kind() == Value::Kind::kText && f.value.str() == "restricted";
-        }
+        if (f.column == t->restriction) restricted = IsRestricted(f.value);
         const ColumnDef* col = t->FindColumn(f.column);
         if (col != nullptr && col->sensitivity == Sensitivity::kSensitiveWhenRestricted &&
             !LegacyClearAllowed(*col, origin, c) && !f.value.is_null() && !Sealed(f.value)) {

@@ -90,7 +90,8 @@ absl::Status CheckOne(HubReadTxn& hub, const std::string& province, const Commit
     if (to_office.empty() && (org == nullptr || org->value.is_null())) {
       return Denied(c, rc, "names no destination (to_office or to_organisation)");
     }
-    if (status == nullptr || TextOf(status->value) != referral::kSent) {
+    if (status == nullptr ||
+        referral::ParseStatus(TextOf(status->value)) != referral::Status::kSent) {
       return Denied(c, rc, "is new: a referral is created \"sent\"; the receiving office "
                            "answers it");
     }

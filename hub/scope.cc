@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "schema/relations.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -40,6 +41,29 @@ absl::StatusOr<RowId> IdOf(const Value* v) {
 bool IsDelete(const RowChange& rc) {
   const Value* live = Written(rc, kLiveColumn);
   return live != nullptr && live->kind() == Value::Kind::kInt && live->int_value() == 0;
+}
+
+// The declared relation of `table` to its case (schema/relations.h). A
+// table the schema does not declare relates to none: every rule below
+// refuses or hides its rows.
+CaseRelation RelationOf(const Schema& schema, std::string_view table) {
+  absl::StatusOr<CaseRelation> r = CaseRelationOf(schema, table);
+  return r.ok() ? *r : CaseRelation{};
+}
+
+// The column of cases that names a case's person (the table named by
+// cases, whose links the hub keeps): "person_id".
+std::string_view PersonColumn(const Schema& schema) {
+  for (const TableDef& t : schema.tables()) {
+    if (t.case_relation.link == CaseLink::kNamedBy) return t.case_relation.column;
+  }
+  return {};
+}
+
+// The column whose value restricts a row of `table` (empty: none).
+std::string_view RestrictionOf(const Schema& schema, std::string_view table) {
+  const TableDef* t = schema.FindTable(table);
+  return t == nullptr ? std::string_view() : t->restriction;
 }
 
 absl::Status Denied(const Commit& c, const RowChange& rc, std::string_view why) {
@@ -83,12 +107,13 @@ absl::StatusOr<bool> Scope::CaseVisible(const std::string& province, const RowId
 absl::StatusOr<bool> Scope::Visible(const std::string& province, const std::string& table,
                                     const RowId& row) {
   if (table == "organisations" || table == "services") return true;
-  if (table == "cases") return CaseVisible(province, row);
+  const CaseRelation rel = RelationOf(data_.schema(), table);
+  if (rel.link == CaseLink::kSelf) return CaseVisible(province, row);
   FS_ASSIGN_OR_RETURN(Entry e, Lookup(table, row));
   if (!e.found) return false;  // unknown rows are nobody's: fail closed
   if (table == "contacts") return !e.restricted || e.owner.empty() || e.owner == province;
   if (table == "access_log") return e.owner == province;
-  if (table == "persons") {
+  if (rel.link == CaseLink::kNamedBy) {  // a person: owned, or seen with a case naming them
     if (e.owner == province) return true;
     FS_ASSIGN_OR_RETURN(const std::vector<RowId> cases, data_.CasesNaming(row));
     for (const RowId& c : cases) {
@@ -97,14 +122,15 @@ absl::StatusOr<bool> Scope::Visible(const std::string& province, const std::stri
     }
     return false;
   }
-  // referrals, consents: seen with their case.
-  if (e.case_id.is_nil()) return false;
+  // Referrals, consents: seen with the case they name.
+  if (rel.link != CaseLink::kColumn || e.case_id.is_nil()) return false;
   return CaseVisible(province, e.case_id);
 }
 
 absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) {
   for (const RowChange& rc : c.changes) {
     FS_ASSIGN_OR_RETURN(Entry e, Lookup(rc.table, rc.row));
+    const CaseRelation rel = RelationOf(data_.schema(), rc.table);
     const bool shared = rc.table == "organisations" || rc.table == "services";
     const bool owned_table = rc.table == "cases" || rc.table == "persons" ||
                              rc.table == "contacts" || rc.table == "access_log";
@@ -133,8 +159,9 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
         return Denied(c, rc, absl::StrCat("belongs to province ", AV(e.owner),
                                           "; only its office may delete it"));
       }
-      if (rc.table == "contacts" && written("restriction") != nullptr &&
-          !e.owner.empty() && e.owner != province) {
+      if (rc.table == "contacts" &&
+          written(RestrictionOf(data_.schema(), rc.table)) != nullptr && !e.owner.empty() &&
+          e.owner != province) {
         return Denied(c, rc, absl::StrCat("is a contact of province ", AV(e.owner),
                                           "; only its office may change who may see it"));
       }
@@ -142,15 +169,15 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
       // would show records to provinces that were never meant to see them.
       // Compared with what the hub recorded, which a NULL written earlier
       // does not erase; clearing a link is allowed only by a delete.
-      if (rc.table == "referrals" || rc.table == "consents") {
-        if (const Value* v = Written(rc, "case_id")) {
+      if (rel.link == CaseLink::kColumn) {
+        if (const Value* v = Written(rc, rel.column)) {
           if (v->is_null() ? !IsDelete(rc)
                            : (e.case_id.is_nil() || v->str() != e.case_id.view())) {
             return Denied(c, rc, "cannot be moved to another case; record a new one instead");
           }
         }
       }
-      if (rc.table == "cases") FS_RETURN_IF_ERROR(CheckPersonLink(province, c, rc));
+      if (rel.link == CaseLink::kSelf) FS_RETURN_IF_ERROR(CheckPersonLink(province, c, rc));
       if (rc.table == "access_log") {
         return Denied(c, rc, "is an access log entry: the log is append-only, entries are "
                              "never changed or deleted");
@@ -164,7 +191,7 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
                                           AV(province), "\" in its province field (it names \"",
                                           TextOf(province_written), "\")"));
       }
-      if (rc.table == "cases") FS_RETURN_IF_ERROR(CheckPersonLink(province, c, rc));
+      if (rel.link == CaseLink::kSelf) FS_RETURN_IF_ERROR(CheckPersonLink(province, c, rc));
     } else if (rc.table == "access_log") {
       if (TextOf(province_written) != province) {
         return Denied(c, rc, absl::StrCat("is new and must name its office's province \"",
@@ -177,16 +204,18 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
                              "author: each device writes only its own entries");
       }
     } else if (rc.table == "contacts") {
-      const std::string restriction = TextOf(Written(rc, "restriction"));
+      const Value* restriction = Written(rc, RestrictionOf(data_.schema(), rc.table));
       const std::string owner = TextOf(province_written);
-      if (restriction == "restricted" && !owner.empty() && owner != province) {
+      if (restriction != nullptr && IsRestricted(*restriction) && !owner.empty() &&
+          owner != province) {
         return Denied(c, rc, absl::StrCat("is a contact restricted to province ", AV(owner),
                                           "; a node of ", AV(province), " cannot write it"));
       }
-    } else if (rc.table == "referrals" || rc.table == "consents") {
-      FS_ASSIGN_OR_RETURN(RowId case_id, IdOf(Written(rc, "case_id")));
+    } else if (rel.link == CaseLink::kColumn) {
+      FS_ASSIGN_OR_RETURN(RowId case_id, IdOf(Written(rc, rel.column)));
       if (case_id.is_nil()) {
-        return Denied(c, rc, "is new and names no case (case_id): it would belong to no one");
+        return Denied(c, rc, absl::StrCat("is new and names no case (", AV(rel.column),
+                                          "): it would belong to no one"));
       }
       FS_ASSIGN_OR_RETURN(bool visible, CaseVisible(province, case_id));
       if (!visible) {
@@ -203,7 +232,8 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
 
 absl::Status Scope::CheckPersonLink(const std::string& province, const Commit& c,
                                     const RowChange& rc) {
-  const Value* v = Written(rc, "person_id");
+  const std::string_view person_column = PersonColumn(data_.schema());
+  const Value* v = person_column.empty() ? nullptr : Written(rc, person_column);
   if (v == nullptr) return absl::OkStatus();
   // The person the hub linked to the case, whatever NULL was written since.
   FS_ASSIGN_OR_RETURN(const std::optional<RowId> linked, data_.PersonOfCase(rc.row));
@@ -249,7 +279,8 @@ absl::Status Scope::Record(const Commit& c, int64_t position) {
       keys.insert(e.restricted && !e.owner.empty() ? e.owner : std::string("*"));
       continue;
     }
-    if (rc.table == "referrals" || rc.table == "consents") {
+    const CaseLink link = RelationOf(data_.schema(), rc.table).link;
+    if (link == CaseLink::kColumn) {
       if (!e.case_id.is_nil()) {
         FS_ASSIGN_OR_RETURN(Entry kase, Lookup("cases", e.case_id));
         keys.insert(kase.owner);
@@ -257,7 +288,7 @@ absl::Status Scope::Record(const Commit& c, int64_t position) {
       continue;
     }
     keys.insert(e.owner);
-    if (rc.table == "persons") {
+    if (link == CaseLink::kNamedBy) {
       // Also the owners of the cases that name the person.
       FS_ASSIGN_OR_RETURN(const std::vector<RowId> cases, data_.CasesNaming(rc.row));
       for (const RowId& k : cases) {
@@ -279,8 +310,10 @@ absl::StatusOr<std::vector<std::string>> Scope::LogKeys(const std::string& provi
 absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
   // Visibility changes with what was just merged: forget cached answers.
   case_cache_.clear();
+  const std::string person_column(PersonColumn(data_.schema()));
   for (const RowChange& rc : c.changes) {
     const std::string& t = rc.table;
+    const CaseRelation rel = RelationOf(data_.schema(), t);
     std::string owner;
     std::optional<RowId> case_id;
     std::optional<bool> restricted;
@@ -289,15 +322,17 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
         t == "consents" || t == "access_log") {
       // The merged values, not the commit's: the commit may have lost.
       std::vector<std::string> columns;
-      if (t == "cases") {
-        columns = {"province", "person_id"};
+      if (rel.link == CaseLink::kSelf) {
+        columns = {"province", person_column};
       } else if (t == "persons" || t == "access_log") {
         columns = {"province"};
       } else if (t == "contacts") {
-        columns = {"province", "restriction", std::string(kLiveColumn)};
+        columns = {"province", std::string(RestrictionOf(data_.schema(), t)),
+                   std::string(kLiveColumn)};
       } else {
-        columns = t == "referrals" ? std::vector<std::string>{"case_id", "to_office"}
-                                   : std::vector<std::string>{"case_id"};
+        // Referrals, consents: the case they name (and a referral's office).
+        columns = {std::string(rel.column)};
+        if (t == "referrals") columns.emplace_back("to_office");
       }
       FS_ASSIGN_OR_RETURN(std::optional<std::vector<Value>> v,
                           data_.CurrentValues(t, rc.row, columns));
@@ -312,9 +347,9 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
       const bool contact_live = t == "contacts" && ((*v)[2].is_null() || Int((*v)[2]) != 0);
       if (contact_live) {
         // Unset restriction means public.
-        restricted = !(*v)[1].is_null() && Str((*v)[1]) == "restricted";
+        restricted = IsRestricted((*v)[1]);
       }
-      if (t == "cases") {
+      if (rel.link == CaseLink::kSelf) {
         case_id = rc.row;
         if (!(*v)[1].is_null()) {
           FS_ASSIGN_OR_RETURN(RowId person, Id16::FromBytes(Str((*v)[1]), "person id"));
@@ -329,7 +364,7 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
           }
         }
       }
-      if (t == "referrals" || t == "consents") {
+      if (rel.link == CaseLink::kColumn) {
         if (!(*v)[0].is_null()) {
           FS_ASSIGN_OR_RETURN(case_id, Id16::FromBytes(Str((*v)[0]), "case id"));
         }
@@ -421,9 +456,10 @@ absl::StatusOr<std::vector<RowId>> Scope::VisibleRows(const std::string& provinc
   if (table == "access_log") return data_.ScopeRowsOwnedBy(table, province);
   // Cases the province sees: owned, or granted.
   FS_ASSIGN_OR_RETURN(const absl::flat_hash_set<RowId> cases, VisibleCases(province));
-  if (table == "cases") {
+  const CaseLink link = RelationOf(data_.schema(), table).link;
+  if (link == CaseLink::kSelf) {
     out.assign(cases.begin(), cases.end());
-  } else if (table == "persons") {
+  } else if (link == CaseLink::kNamedBy) {
     // Owned, or named by a case the province sees (and known to the hub).
     FS_ASSIGN_OR_RETURN(out, data_.ScopeRowsOwnedBy(table, province));
     FS_ASSIGN_OR_RETURN(const auto links, data_.PersonLinks());
@@ -435,13 +471,15 @@ absl::StatusOr<std::vector<RowId>> Scope::VisibleRows(const std::string& provinc
       FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> e, data_.RowScope(table, person));
       if (e) out.push_back(person);
     }
-  } else {
-    // referrals, consents: with their case.
+  } else if (link == CaseLink::kColumn) {
+    // Referrals, consents: with the case they name.
     FS_ASSIGN_OR_RETURN(const std::vector<ScopedRow> rows, data_.ScopeRows(table));
     for (const ScopedRow& r : rows) {
       if (r.entry.case_id && cases.contains(*r.entry.case_id)) out.push_back(r.row);
     }
     return out;
+  } else {
+    return out;  // a table of no known case: nobody's (fail closed)
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

@@ -7,6 +7,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "base/tuning.h"
+#include "crypto/key_record.h"
 #include "hub/audit.h"
 #include "hub/referral_check.h"
 #include "store/replica_internal.h"
@@ -129,8 +130,10 @@ absl::StatusOr<OfficeRecords> sqlite_storage::ReadOfficeRecords(sqlite::Db& db,
                                                                const std::string& province) {
   OfficeRecords out;
   {
-    FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT bytes, stored_at FROM hub_keys WHERE kind = "
-                                             "6 AND province = ?1 ORDER BY seq"));
+    FS_ASSIGN_OR_RETURN(auto st, db.Prepared(absl::StrCat(
+                                     "SELECT bytes, stored_at FROM hub_keys WHERE kind = ",
+                                     crypto::KindsSql({crypto::KeyRecordKind::kMembership}),
+                                     " AND province = ?1 ORDER BY seq")));
     st->BindText(1, province);
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());

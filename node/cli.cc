@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/terminal.h"
+#include "store/row_case.h"
 #include "base/strings.h"
 #include "clock/clock_source.h"
 #include "crypto/keystore.h"
@@ -585,7 +586,7 @@ int Erase(const Args& args) {
     auto refs = s.replica->ListRows("referrals", /*include_deleted=*/true);
     if (!refs.ok()) return Fail(refs.status());
     const TableDef& rt = *s.replica->schema().FindTable("referrals");
-    const size_t case_col = static_cast<size_t>(rt.ColumnIndex("case_id"));
+    const size_t case_col = static_cast<size_t>(rt.ColumnIndex(rt.case_relation.column));
     for (const RowId& ref : *refs) {
       auto rr = s.replica->Get("referrals", ref);
       if (!rr.ok()) return Fail(rr.status());

@@ -188,11 +188,6 @@ int Usage(const std::string& what) {
   return kExitUsage;
 }
 
-absl::StatusOr<std::optional<RowId>> CaseOfRecord(Replica& r, const std::string& table,
-                                                  const Row& row) {
-  return ops::CaseOfRecord(r, table, row);
-}
-
 std::string ShowValue(const Value& v) { return ops::ShowValue(v); }
 
 std::string JsonEscape(std::string_view s) {

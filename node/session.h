@@ -80,12 +80,6 @@ int FailHub(const absl::Status& s);
 int Usage(const std::string& what);
 void SetHelpCommand(const std::string& cmd);
 
-// The case a record belongs to, for the access log: the case itself, the
-// case of a referral or consent, the case naming a person (else the person
-// itself); nullopt for the directories.
-absl::StatusOr<std::optional<RowId>> CaseOfRecord(Replica& r, const std::string& table,
-                                                  const Row& row);
-
 // A field's value as a person reads it.
 std::string ShowValue(const Value& v);
 // `s` escaped for the inside of a JSON string.

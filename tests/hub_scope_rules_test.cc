@@ -361,6 +361,57 @@ TEST_F(ScopeRulesTest, AReferralShowsTheCaseItsPersonAndItselfToTheOfficeReferre
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
 }
 
+// A consent belongs to the case its case_id names (the schema's declared
+// relation, schema/relations.h): seen, written and logged with that case,
+// and never moved to another.
+TEST_F(ScopeRulesTest, AConsentGoesWithTheCaseItNames) {
+  ASSERT_TRUE(Push("LC", Write("cases", kase_, {{"province", Value::Text("LC")}}), 1).ok());
+  const RowId consent = RowId::NewRandom();
+  const Value of_case = Value::Bytes(std::string(kase_.view()));
+  // An office that does not see the case cannot attach a consent to it.
+  absl::Status s = Push("HG", Write("consents", consent, {{"case_id", of_case}}), 2);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+  EXPECT_NE(s.message().find("outside the scope of province HG"), std::string::npos) << s;
+  // Nor one that names no case.
+  s = Push("LC", Write("consents", consent, {{"scope", Value::Text("police")}}), 2);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+  EXPECT_NE(s.message().find("names no case (case_id)"), std::string::npos) << s;
+
+  ASSERT_TRUE(Push("LC", Write("consents", consent, {{"case_id", of_case}}), 2).ok());
+  EXPECT_TRUE(Sees("LC", "consents", consent));
+  EXPECT_FALSE(Sees("HG", "consents", consent));
+  EXPECT_EQ(*scope_.VisibleRows("LC", "consents"), std::vector<RowId>{consent});
+  EXPECT_TRUE(scope_.VisibleRows("HG", "consents")->empty());
+  EXPECT_EQ(data_.log_scope[2], std::set<std::string>{"LC"});
+  // Moving it to another case would show it to that case's offices.
+  const RowId other = RowId::NewRandom();
+  ASSERT_TRUE(Push("LC", Write("cases", other, {{"province", Value::Text("LC")}}), 3).ok());
+  s = Push("LC", Write("consents", consent, {{"case_id", Value::Bytes(std::string(other.view()))}}),
+           4);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+  // Referred, the case shows its consent to the office it was referred to.
+  ASSERT_TRUE(Push("LC",
+                   Write("referrals", RowId::NewRandom(),
+                         {{"case_id", of_case},
+                          {"from_office", Value::Text("LC")},
+                          {"to_office", Value::Text("HG")}}),
+                   5)
+                  .ok());
+  EXPECT_TRUE(Sees("HG", "consents", consent));
+  EXPECT_TRUE(Push("HG", Write("consents", consent, {{"scope", Value::Text("police")}}), 6).ok());
+}
+
+TEST_F(ScopeRulesTest, ARowOfATableTheSchemaDoesNotDeclareIsNobodys) {
+  const RowId row = RowId::NewRandom();
+  absl::Status s = Push("LC", Write("victims", row,
+                                    {{"case_id", Value::Bytes(std::string(kase_.view()))},
+                                     {"province", Value::Text("LC")}}),
+                        1);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+  EXPECT_FALSE(Sees("LC", "victims", row));
+  EXPECT_TRUE(scope_.VisibleRows("LC", "victims")->empty());
+}
+
 TEST_F(ScopeRulesTest, ARestrictedContactIsItsOfficesUntilMadePublic) {
   const RowId contact = RowId::NewRandom();
   ASSERT_TRUE(Push("LC",

@@ -10,6 +10,7 @@
 #include "node/commands/json.h"
 #include "node/ops/directory.h"
 #include "node/text.h"
+#include "schema/schema.h"
 
 namespace fieldsync::node {
 namespace {
@@ -45,7 +46,7 @@ int Add(OfficeContext& c, const ops::Directory& d, const FlagColumns& flags) {
   }
   auto id = ops::AddEntry(c.office, d, in);
   if (!id.ok()) return Failed(id.status());
-  const bool restricted = c.args.Flag("restriction") == "restricted";
+  const bool restricted = c.args.Flag("restriction") == kRestrictedValue;
   Print(absl::StrCat("added ", d.noun, " ", id->ToString(),
                      restricted ? " (restricted: its private fields are sealed for this office)"
                                 : "",

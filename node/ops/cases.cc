@@ -14,6 +14,7 @@
 #include "node/ops/resolve.h"
 #include "node/ops/values.h"
 #include "node/text.h"
+#include "schema/relations.h"
 
 namespace fieldsync::node::ops {
 namespace {
@@ -275,7 +276,7 @@ absl::StatusOr<ChangedCaseField> SetCaseField(const Office& o, const CaseFieldCh
   FS_RETURN_IF_ERROR(o.Commit(LocalTxn().Set(table, row, fields)));
   const std::string column(col->name);
   return ChangedCaseField{o.Clear(kase, "cases", "case_code"), column, value.is_null(),
-                          IsUrgentChange(column, value)};
+                          IsUrgentWrite(o.replica.schema(), table, column, value)};
 }
 
 absl::StatusOr<CaseFile> ReadCaseFile(const Office& o, const std::string& case_ref,

@@ -8,6 +8,7 @@
 #include "base/status_macros.h"
 #include "node/ops/resolve.h"
 #include "node/ops/values.h"
+#include "store/row_case.h"
 
 namespace fieldsync::node::ops {
 

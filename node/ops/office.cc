@@ -145,7 +145,9 @@ std::set<std::string> KnownOffices(const Office& o) {
 absl::StatusOr<std::vector<Row>> RowsOfCase(const Office& o, std::string_view table,
                                             const RowId& case_id) {
   FS_ASSIGN_OR_RETURN(std::vector<RowId> ids,
-                      o.replica.RowsWhere(std::string(table), "case_id", IdValue(case_id),
+                      o.replica.RowsWhere(std::string(table),
+                                          std::string(o.Table(table).case_relation.column),
+                                          IdValue(case_id),
                                           /*include_deleted=*/false));
   std::vector<Row> out;
   for (const RowId& id : ids) {

@@ -110,7 +110,8 @@ bool IsRequestError(const absl::Status& s);
 // the last sync (an office is listed once one of its laptops has enrolled).
 std::set<std::string> KnownOffices(const Office& o);
 
-// Rows of `table` whose case_id is `case_id`, live ones.
+// Rows of `table` that name case `case_id` in their case column (the
+// schema's relation: referrals, consents), live ones.
 absl::StatusOr<std::vector<Row>> RowsOfCase(const Office& o, std::string_view table,
                                             const RowId& case_id);
 

@@ -6,12 +6,17 @@
 #include "absl/strings/str_join.h"
 #include "base/args.h"
 #include "base/status_macros.h"
+#include "base/strings.h"
+#include "change/referral_rules.h"
 #include "node/ops/consents.h"
 #include "node/ops/resolve.h"
 #include "node/ops/values.h"
 
 namespace fieldsync::node::ops {
 namespace {
+
+// A referral status as the value of its column.
+Value StatusValue(referral::Status s) { return Value::Text(std::string(referral::StatusName(s))); }
 
 // Whether a laptop of `office` is an approved member of it, by the chain
 // this laptop holds: the office key that a referral's letter and the file's
@@ -105,7 +110,8 @@ absl::StatusOr<SentReferral> SendReferral(const Office& o, const NewReferral& in
   FS_ASSIGN_OR_RETURN(std::vector<Row> existing, RowsOfCase(o, "referrals", id));
   for (const Row& r : existing) {
     const std::string st = o.Clear(r, "referrals", "status");
-    if (st != "sent" && st != "accepted") continue;
+    const std::optional<referral::Status> open = referral::ParseStatus(st);
+    if (open != referral::Status::kSent && open != referral::Status::kAccepted) continue;
     const bool same = org ? IdOf(o.Stored(r, "referrals", "to_organisation")) == org
                           : o.Clear(r, "referrals", "to_office") == in.to_office;
     if (same) {
@@ -116,7 +122,7 @@ absl::StatusOr<SentReferral> SendReferral(const Office& o, const NewReferral& in
   FS_RETURN_IF_ERROR(CheckConsent(o, id, code, in.to_office, org));
   Fields f = {{"case_id", IdValue(id)},
               {"from_office", Value::Text(o.province)},
-              {"status", Value::Text("sent")},
+              {"status", StatusValue(referral::Status::kSent)},
               {"sent_at", Value::Int(o.NowMillis())}};
   if (!in.to_office.empty()) f.emplace_back("to_office", Value::Text(in.to_office));
   if (org) f.emplace_back("to_organisation", IdValue(*org));
@@ -164,12 +170,14 @@ absl::StatusOr<RowId> RespondToReferral(const Office& o, const ReferralResponse&
   Fields f;
   if (in.response == Response::kAccept || in.response == Response::kDecline) {
     const bool accept = in.response == Response::kAccept;
-    if (status != "sent") {
+    const referral::Status answer =
+        accept ? referral::Status::kAccepted : referral::Status::kDeclined;
+    if (referral::ParseStatus(status) != referral::Status::kSent) {
       return Refused(absl::StrCat("referral ", id.ToString(), " is ", status,
                                   "; only a referral that was sent can be ",
-                                  accept ? "accepted" : "declined"));
+                                  AV(referral::StatusName(answer))));
     }
-    f = {{"status", Value::Text(accept ? "accepted" : "declined")},
+    f = {{"status", StatusValue(answer)},
          {"responded_at", Value::Int(o.NowMillis())}};
     if (!accept) {
       if (in.reason.empty()) return IncompleteRequest("referral decline needs --reason TEXT");
@@ -179,11 +187,12 @@ absl::StatusOr<RowId> RespondToReferral(const Office& o, const ReferralResponse&
       f.emplace_back("decline_reason", reason);
     }
   } else {
-    if (status != "accepted") {
+    if (referral::ParseStatus(status) != referral::Status::kAccepted) {
       return Refused(absl::StrCat("referral ", id.ToString(), " is ", status,
                                   "; only an accepted referral can be completed"));
     }
-    f = {{"status", Value::Text("completed")}, {"completed_at", Value::Int(o.NowMillis())}};
+    f = {{"status", StatusValue(referral::Status::kCompleted)},
+         {"completed_at", Value::Int(o.NowMillis())}};
   }
   FS_RETURN_IF_ERROR(o.Commit(LocalTxn().Set("referrals", id, f)));
   return id;

@@ -222,29 +222,4 @@ std::string AgeBand(int64_t age) {
   return "50+";
 }
 
-bool IsUrgentChange(const std::string& column, const Value& v) {
-  return (column == "urgency" && TextOf(v) == "urgent") ||
-         (column == "crime_reported_at" && !v.is_null());
-}
-
-absl::StatusOr<std::optional<RowId>> CaseOfRecord(Replica& r, const std::string& table,
-                                                  const Row& row) {
-  if (table == "cases") return std::optional<RowId>(row.id);
-  const TableDef& t = *r.schema().FindTable(table);
-  if (table == "referrals" || table == "consents") {
-    const Value& v = row.values[static_cast<size_t>(t.ColumnIndex("case_id"))];
-    if (v.kind() != Value::Kind::kBytes || v.str().size() != 16) return std::optional<RowId>();
-    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(v.str(), "case id"));
-    return std::optional<RowId>(id);
-  }
-  if (table == "persons") {
-    FS_ASSIGN_OR_RETURN(std::vector<RowId> cases,
-                        r.RowsWhere("cases", "person_id", Value::Bytes(std::string(row.id.view())),
-                                    /*include_deleted=*/true));
-    // A person no case names (any more): logged under the person's id.
-    return std::optional<RowId>(cases.empty() ? row.id : cases.front());
-  }
-  return std::optional<RowId>();
-}
-
 }  // namespace fieldsync::node::ops

@@ -53,15 +53,6 @@ absl::Status ParseTypedColumns(const Office& o, const TableDef& t, const TypedCo
 // The age band of the anonymised figures ("12-15", "50+").
 std::string AgeBand(int64_t age);
 
-// Whether writing `v` to `column` makes a commit urgent (pushed first).
-bool IsUrgentChange(const std::string& column, const Value& v);
-
-// The case a record belongs to, for the access log: the case itself, the
-// case of a referral or consent, the case naming a person (else the person
-// itself); nullopt for the directories.
-absl::StatusOr<std::optional<RowId>> CaseOfRecord(Replica& r, const std::string& table,
-                                                  const Row& row);
-
 }  // namespace fieldsync::node::ops
 
 #endif  // FIELDSYNC_NODE_OPS_VALUES_H_

@@ -7,6 +7,36 @@
 
 namespace fieldsync::referral {
 
+namespace {
+
+constexpr Status kAllStatuses[] = {Status::kSent, Status::kAccepted, Status::kDeclined,
+                                   Status::kCompleted};
+
+}  // namespace
+
+std::string_view StatusName(Status s) {
+  switch (s) {
+    case Status::kSent: return "sent";
+    case Status::kAccepted: return "accepted";
+    case Status::kDeclined: return "declined";
+    case Status::kCompleted: return "completed";
+  }
+  return "?";
+}
+
+std::optional<Status> ParseStatus(std::string_view text) {
+  for (Status s : kAllStatuses) {
+    if (StatusName(s) == text) return s;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string_view> StatusNames() {
+  std::vector<std::string_view> out;
+  for (Status s : kAllStatuses) out.push_back(StatusName(s));
+  return out;
+}
+
 bool IsFixedColumn(std::string_view column) {
   return column == "case_id" || column == "from_office" || column == "to_office" ||
          column == "to_organisation";
@@ -34,7 +64,10 @@ bool SealedUnderReferral(std::string_view column) {
   return column == "reason" || column == "decline_reason";
 }
 
-bool IsFinal(std::string_view status) { return status == kDeclined || status == kCompleted; }
+bool IsFinal(std::string_view status) {
+  const std::optional<Status> s = ParseStatus(status);
+  return s == Status::kDeclined || s == Status::kCompleted;
+}
 
 std::string Answerer(const std::string& from_office, const std::string& to_office) {
   return to_office.empty() ? from_office : to_office;
@@ -43,8 +76,11 @@ std::string Answerer(const std::string& from_office, const std::string& to_offic
 absl::Status CheckTransition(std::string_view base_status, std::string_view new_status,
                              const std::string& writer_office, const std::string& from_office,
                              const std::string& to_office) {
-  const bool legal = (base_status == kSent && (new_status == kAccepted || new_status == kDeclined)) ||
-                     (base_status == kAccepted && new_status == kCompleted);
+  const std::optional<Status> from = ParseStatus(base_status);
+  const std::optional<Status> to = ParseStatus(new_status);
+  const bool legal =
+      (from == Status::kSent && (to == Status::kAccepted || to == Status::kDeclined)) ||
+      (from == Status::kAccepted && to == Status::kCompleted);
   if (!legal) {
     return absl::PermissionDeniedError(absl::StrCat(
         "cannot go from \"", base_status.empty() ? "nothing" : AV(base_status),

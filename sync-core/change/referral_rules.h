@@ -24,6 +24,7 @@
 #ifndef FIELDSYNC_CHANGE_REFERRAL_RULES_H_
 #define FIELDSYNC_CHANGE_REFERRAL_RULES_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,10 +34,17 @@
 
 namespace fieldsync::referral {
 
-inline constexpr std::string_view kSent = "sent";
-inline constexpr std::string_view kAccepted = "accepted";
-inline constexpr std::string_view kDeclined = "declined";
-inline constexpr std::string_view kCompleted = "completed";
+// A referral's status. StatusName and ParseStatus are the one place its
+// stored text is written: the schema's allowed values, the SQL and the
+// commands all go through them.
+enum class Status { kSent, kAccepted, kDeclined, kCompleted };
+
+// The stored text: "sent", "accepted", "declined", "completed".
+std::string_view StatusName(Status s);
+// The status stored as `text`, nullopt for any other text (NULL included).
+std::optional<Status> ParseStatus(std::string_view text);
+// Every status's name, in declaration order (the schema's allowed values).
+std::vector<std::string_view> StatusNames();
 
 // case_id, from_office, to_office, to_organisation: set once, at creation.
 bool IsFixedColumn(std::string_view column);
@@ -50,7 +58,8 @@ absl::Status CheckFixedColumns(const Commit& c);
 // ring (the letter both offices read) rather than its case's.
 bool SealedUnderReferral(std::string_view column);
 
-// Whether a status no later write may change.
+// Whether a status no later write may change (declined, completed); false
+// for a text that is no status.
 bool IsFinal(std::string_view status);
 
 // The office that answers for the receiving side: to_office, or the

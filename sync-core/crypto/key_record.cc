@@ -138,6 +138,19 @@ std::string_view KeyRecordKindName(KeyRecordKind k) {
   return "unknown";
 }
 
+std::optional<KeyRecordKind> KeyRecordKindOf(int64_t stored) {
+  if (stored < 1 || stored > kMaxKeyRecordKind) return std::nullopt;
+  return static_cast<KeyRecordKind>(stored);
+}
+
+std::string KindsSql(std::initializer_list<KeyRecordKind> kinds) {
+  std::string out;
+  for (KeyRecordKind k : kinds) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ", static_cast<int>(k));
+  }
+  return out;
+}
+
 std::string_view MembershipActionName(MembershipAction a) {
   switch (a) {
     case MembershipAction::kFirstDevice: return "first device";

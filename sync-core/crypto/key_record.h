@@ -51,6 +51,8 @@
 #define FIELDSYNC_CRYPTO_KEY_RECORD_H_
 
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,6 +95,12 @@ std::string_view MembershipActionName(MembershipAction a);
 // removed device that stay valid; a record stays within 512 bytes.
 inline constexpr size_t kMaxKeptApprovals = 16;
 std::string_view KeyRecordKindName(KeyRecordKind k);
+// The kind as stored (its number), nullopt for a number no kind has.
+std::optional<KeyRecordKind> KeyRecordKindOf(int64_t stored);
+// The one place SQL text names kinds: the stored numbers, joined by ", "
+// (KindsSql({KeyRecordKind::kDataKey, KeyRecordKind::kOfficeDataKey}) is
+// "3, 5"), for `kind = ...` and `kind IN (...)`.
+std::string KindsSql(std::initializer_list<KeyRecordKind> kinds);
 
 enum class DataKeyPurpose : uint8_t {
   kOwner = 1,     // for the office that owns the key ring

@@ -4,6 +4,8 @@
 // for routing, scope or national statistics. docs/SCHEMA.md lists the versions.
 #include "schema/schema.h"
 
+#include "change/referral_rules.h"
+
 namespace fieldsync {
 namespace {
 
@@ -67,6 +69,10 @@ Schema* Build() {
        "hour of the crime report (ms, truncated to the hour): urgent cases sync first", 0,
        "crime_reported_at", Coarsen::kHour},
   }});
+  // An urgent case, or a crime report (its clear hour, written with the
+  // sealed exact time), syncs first.
+  t.back().case_relation = {CaseLink::kSelf};
+  t.back().urgent_when = {{"urgency", "urgent"}, {"crime_reported_hour"}};
 
   t.push_back({"persons", "a victim's identity: the most sensitive data", {
       {"full_name", kText, S, {}, 1, "full name"},
@@ -88,6 +94,8 @@ Schema* Build() {
       {"is_child", kBool, C, {}, 1, "under 18 at intake"},
       {"province", kText, C, {}, 1, "owning province office code (scope)"},
   }});
+  // A victim belongs to the cases naming them (cases.person_id).
+  t.back().case_relation = {CaseLink::kNamedBy, "person_id"};
 
   t.push_back({"contacts", "agencies, units and officers in the directory", {
       {"organisation_id", kId, C, {}, 1, "organisations.id"},
@@ -100,13 +108,14 @@ Schema* Build() {
       {"email", kText, R, {}, 1, "email"},
       {"on_call_hours", kText, C, {}, 1, "when reachable, e.g. 24/7"},
       {"listing_consent_on", kDate, C, {}, 1, "date the contact consented to be listed"},
-      {"restriction", kEnum, C, {"public", "internal", "restricted"}, 1,
+      {"restriction", kEnum, C, {"public", "internal", kRestrictedValue}, 1,
        "who may see the entry; restricted entries are sealed"},
       {"verified_on", kDate, C, {}, 1, "date the entry was last verified"},
       {"province", kText, C, {}, 1, "province the entry belongs to"},
       // Version 2: channels are a list -- Skype, Zalo, in person (II.1.2).
       {"other_channels", kText, R, {}, 2, "other ways to reach them, one per line"},
   }});
+  t.back().restriction = "restriction";
 
   t.push_back({"organisations", "agencies and providers", {
       {"name", kText, C, {}, 1, "name"},
@@ -131,8 +140,9 @@ Schema* Build() {
       {"phone", kText, R, {}, 1, "phone (sealed when restricted from version 4)", 4},
       {"hours", kText, C, {}, 1, "opening hours"},
       {"address", kText, R, {}, 1, "street address (sealed for restricted shelters)"},
-      {"restriction", kEnum, C, {"public", "internal", "restricted"}, 1, "who may see it"},
+      {"restriction", kEnum, C, {"public", "internal", kRestrictedValue}, 1, "who may see it"},
   }});
+  t.back().restriction = "restriction";
 
   t.push_back({"referrals", "a case sent from one office or agency to another", {
       {"case_id", kId, C, {}, 1, "cases.id"},
@@ -141,13 +151,14 @@ Schema* Build() {
       {"to_organisation", kId, C, {}, 1, "receiving organisations.id, if an agency"},
       {"service_id", kId, C, {}, 1, "services.id requested"},
       {"reason", kText, S, {}, 1, "why the case is referred (sealed from version 4)", 4},
-      {"status", kEnum, C, {"sent", "accepted", "declined", "completed"}, 1, "referral status"},
+      {"status", kEnum, C, referral::StatusNames(), 1, "referral status"},
       {"decline_reason", kText, S, {}, 1, "why it was declined (sealed from version 4)", 4},
       {"sent_at", kTimestamp, C, {}, 1, "when it was sent"},
       {"responded_at", kTimestamp, C, {}, 1, "when it was accepted or declined"},
       {"completed_at", kTimestamp, C, {}, 1, "when it was completed"},
       {"notes", kText, S, {}, 1, "notes travelling with the file"},
   }});
+  t.back().case_relation = {CaseLink::kColumn, "case_id"};
 
   t.push_back({"consents", "what a victim agreed to share, and with whom", {
       {"case_id", kId, C, {}, 1, "cases.id"},
@@ -159,6 +170,7 @@ Schema* Build() {
       {"given_at", kTimestamp, C, {}, 1, "when it was given"},
       {"withdrawn_at", kTimestamp, C, {}, 1, "when it was withdrawn"},
   }});
+  t.back().case_relation = {CaseLink::kColumn, "case_id"};
 
   // Version 3: who viewed what (I.4: every read of victim data is
   // attributable). Each device appends one entry each time it opens a case's
@@ -177,6 +189,9 @@ Schema* Build() {
       {"entry_hash", kText, C, {}, 3, "BLAKE2b-256 of prev_hash and this entry (hex)"},
       {"province", kText, C, {}, 3, "the reading office's province code (scope)"},
   }});
+  // Its case_id says which case was read; the entry belongs to the reading
+  // office, not to the case's file: it is not seen with the case, nor
+  // sealed or erased with it (CaseLink::kNone).
 
   return new Schema(kCurrentVersion, std::move(t));
 }

@@ -64,10 +64,45 @@ struct ColumnDef {
   Coarsen coarsen = Coarsen::kNone;
 };
 
+// How a table's rows belong to a case. A case's file (the case, its
+// person, its referrals and consents) is what an office is granted sight
+// of, what the case's key ring seals and what an erasure destroys.
+enum class CaseLink {
+  kNone,     // belongs to no case
+  kSelf,     // a row is a case
+  kColumn,   // a column of the row names its case (CaseRelation::column: cases.id)
+  kNamedBy,  // the cases whose CaseRelation::column names the row (a case's person)
+};
+
+struct CaseRelation {
+  CaseLink link = CaseLink::kNone;
+  // kColumn: the row's column naming its case; kNamedBy: the column of
+  // cases naming the row; empty otherwise.
+  std::string_view column = {};
+};
+
+// One thing that makes a write urgent (pushed first, and it wakes a running
+// daemon): `column` written with `value`, or with any value but NULL when
+// `value` is empty.
+struct UrgentWhen {
+  std::string_view column;
+  std::string_view value = {};
+};
+
+// The value of a restriction column that restricts its row (NULL: public).
+inline constexpr std::string_view kRestrictedValue = "restricted";
+
 struct TableDef {
   std::string_view name;
   std::string_view doc;
   std::vector<ColumnDef> columns;  // excludes the implicit id and _live
+
+  // The domain relations (schema/relations.h reads them): the case a row
+  // belongs to, what makes a write urgent, and the enum column whose value
+  // kRestrictedValue restricts a row (empty: the table has none).
+  CaseRelation case_relation = {};
+  std::vector<UrgentWhen> urgent_when = {};
+  std::string_view restriction = {};
 
   // Index into `columns`, or -1.
   int ColumnIndex(std::string_view column) const;

@@ -21,6 +21,7 @@
 #include "crypto/envelope.h"
 #include "crypto/membership.h"
 #include "crypto/pairing_code.h"
+#include "schema/relations.h"
 #include "store/replica_internal.h"
 #include "store/sqlite.h"
 
@@ -299,7 +300,9 @@ class KeyRing::Impl {
 
   // The membership records of `province`.
   absl::StatusOr<std::vector<KeyRecord>> MembershipRecords(const std::string& province) {
-    return Query("kind = 6 AND province = ?1", [&](sqlite::Stmt* s) { s->BindText(1, province); });
+    return Query(absl::StrCat("kind = ", crypto::KindsSql({KeyRecordKind::kMembership}),
+                              " AND province = ?1"),
+                 [&](sqlite::Stmt* s) { s->BindText(1, province); });
   }
 
   // The approvals `removed` signed for today's members of `office` (what a
@@ -455,7 +458,10 @@ class KeyRing::Impl {
 
   // Office key records of a province, newest generation first.
   absl::StatusOr<std::vector<KeyRecord>> OfficeKeys(const std::string& province) {
-    FS_ASSIGN_OR_RETURN(auto keys, Query("kind = 1 AND province = ?1", [&](sqlite::Stmt* s) {
+    FS_ASSIGN_OR_RETURN(auto keys, Query(absl::StrCat("kind = ",
+                                                      crypto::KindsSql({KeyRecordKind::kOfficeKey}),
+                                                      " AND province = ?1"),
+                                         [&](sqlite::Stmt* s) {
                           s->BindText(1, province);
                         }));
     std::sort(keys.begin(), keys.end(), [](const KeyRecord& a, const KeyRecord& b) {
@@ -471,7 +477,8 @@ class KeyRing::Impl {
     auto it = office_keys.find(id);
     if (it != office_keys.end()) return it->second;
     FS_ASSIGN_OR_RETURN(auto published,
-                        Query("kind = 1 AND office_key = ?1",
+                        Query(absl::StrCat("kind = ", crypto::KindsSql({KeyRecordKind::kOfficeKey}),
+                                           " AND office_key = ?1"),
                               [&](sqlite::Stmt* s) { s->BindBlob(1, id.view()); }));
     // Only an office key made by this device or by a device approved in
     // the office's own chain, shared by one of them: a device the hub
@@ -500,7 +507,9 @@ class KeyRing::Impl {
     }
     if (!pub) return std::shared_ptr<OfficeKey>();
     FS_ASSIGN_OR_RETURN(auto shares,
-                        Query("kind = 2 AND office_key = ?1 AND recipient = ?2",
+                        Query(absl::StrCat("kind = ",
+                                           crypto::KindsSql({KeyRecordKind::kOfficeShare}),
+                                           " AND office_key = ?1 AND recipient = ?2"),
                               [&](sqlite::Stmt* s) {
                                 s->BindBlob(1, id.view());
                                 s->BindBlob(2, me.device().view());
@@ -694,8 +703,10 @@ class KeyRing::Impl {
   // devices offline may each make a new version of one case: they must not
   // collide), ordered by when their records were made.
   absl::StatusOr<std::vector<uint32_t>> Versions(const RowId& ring) {
-    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT DISTINCT version FROM _fs_keys WHERE "
-                                              "keyring = ?1 AND kind IN (3, 5)"));
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared(absl::StrCat(
+                                     "SELECT DISTINCT version FROM _fs_keys WHERE keyring = ?1 "
+                                     "AND kind IN (", crypto::KindsSql({KeyRecordKind::kDataKey,
+                                     KeyRecordKind::kOfficeDataKey}), ")")));
     st->BindBlob(1, ring.view());
     std::vector<uint32_t> out;
     while (true) {
@@ -720,8 +731,10 @@ class KeyRing::Impl {
   }
 
   absl::Status DestroyRing(const KeyRecord& erasure) {
-    FS_ASSIGN_OR_RETURN(auto del, db->Prepared("DELETE FROM _fs_keys WHERE keyring = ?1 AND "
-                                               "kind IN (3, 5)"));
+    FS_ASSIGN_OR_RETURN(auto del, db->Prepared(absl::StrCat(
+                                      "DELETE FROM _fs_keys WHERE keyring = ?1 AND kind IN (",
+                                      crypto::KindsSql({KeyRecordKind::kDataKey,
+                                                        KeyRecordKind::kOfficeDataKey}), ")")));
     del->BindBlob(1, erasure.keyring.view());
     FS_RETURN_IF_ERROR(del->Run());
     FS_ASSIGN_OR_RETURN(auto ins, db->Prepared("INSERT OR IGNORE INTO _fs_erased(keyring, record) "
@@ -781,11 +794,12 @@ class KeyRing::Impl {
     FS_ASSIGN_OR_RETURN(
         auto st, db->Prepared("SELECT r.id, r.case_id, c.person_id, r.to_office, c.province, "
                               "r.from_office FROM referrals r JOIN cases c ON c.id = r.case_id "
-                              "WHERE r._live = 1 AND r.status = 'accepted' AND r.to_office IS "
+                              "WHERE r._live = 1 AND r.status = ?2 AND r.to_office IS "
                               "NOT NULL AND NOT EXISTS (SELECT 1 FROM _fs_referral_final f "
                               "WHERE f.referral = r.id) AND (?1 IS NULL OR r.case_id = ?1 OR "
                               "c.person_id = ?1)"));
     if (only_ring != nullptr) st->BindBlob(1, only_ring->view());
+    st->BindText(2, referral::StatusName(referral::Status::kAccepted));
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
@@ -1300,7 +1314,9 @@ absl::Status KeyRing::EndPull() {
     for (const DeviceId& d : office->removed) {
       if (d == self || m.cutoffs.count(d) > 0 || out.count(d) > 0) continue;
       FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> removals,
-                          m.Query("kind = 6 AND recipient = ?1 AND pushed = 1",
+                          m.Query(absl::StrCat("kind = ",
+                                               crypto::KindsSql({KeyRecordKind::kMembership}),
+                                               " AND recipient = ?1 AND pushed = 1"),
                                   [&](sqlite::Stmt* s) { s->BindBlob(1, d.view()); }));
       for (const KeyRecord& r : removals) {
         if (r.action == crypto::MembershipAction::kRemove && r.province == p &&
@@ -1365,11 +1381,12 @@ absl::StatusOr<size_t> KeyRing::ResendRefused(size_t limit, int64_t refused_befo
   size_t n = 0;
   FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
     FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
-    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(absl::StrCat(
                                      "SELECT k.id, k.kind, k.province, k.signer, k.recipient "
                                      "FROM _fs_keys k LEFT JOIN _fs_key_refusals r ON r.id = k.id "
                                      "WHERE k.pushed = 2 AND coalesce(r.at, 0) < ?1 ORDER BY "
-                                     "k.kind = 6 DESC, coalesce(r.at, 0), k.seq"));
+                                     "k.kind = ", crypto::KindsSql({KeyRecordKind::kMembership}),
+                                     " DESC, coalesce(r.at, 0), k.seq")));
     st->BindInt(1, refused_before_millis);
     std::vector<std::string> ids;
     while (ids.size() < limit) {
@@ -1475,8 +1492,10 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
       office.reset();
     }
     auto has_share = [&](const RowId& office_key, const DeviceId& device) -> absl::StatusOr<bool> {
-      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT 1 FROM _fs_keys WHERE kind = 2 AND "
-                                                  "office_key = ?1 AND recipient = ?2"));
+      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(absl::StrCat(
+                                       "SELECT 1 FROM _fs_keys WHERE kind = ",
+                                       crypto::KindsSql({KeyRecordKind::kOfficeShare}),
+                                       " AND office_key = ?1 AND recipient = ?2")));
       st->BindBlob(1, office_key.view());
       st->BindBlob(2, device.view());
       return st->Step();
@@ -2070,8 +2089,9 @@ absl::StatusOr<RowId> KeyRing::KeyRingOf(
     std::string_view table, const RowId& row, std::string_view column,
     const std::function<absl::StatusOr<Value>(std::string_view)>& row_value) {
   if (table == "referrals" && referral::SealedUnderReferral(column)) return row;
-  if (table == "referrals" || table == "consents") {
-    FS_ASSIGN_OR_RETURN(Value c, row_value("case_id"));
+  FS_ASSIGN_OR_RETURN(const CaseRelation rel, CaseRelationOf(FieldOfficeSchema(), table));
+  if (rel.link == CaseLink::kColumn) {
+    FS_ASSIGN_OR_RETURN(Value c, row_value(rel.column));
     if (c.kind() != Value::Kind::kBytes || c.str().size() != 16) {
       return absl::FailedPreconditionError(absl::StrCat(
           AV(table), " row ", row.ToString(),
@@ -2123,8 +2143,8 @@ absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
 absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
   const ColumnDef& col = *req.column;
   if (col.sensitivity == Sensitivity::kSensitiveWhenRestricted) {
-    FS_ASSIGN_OR_RETURN(Value r, req.row_value("restriction"));
-    if (!(r.kind() == Value::Kind::kText && r.str() == "restricted")) return std::nullopt;
+    FS_ASSIGN_OR_RETURN(Value r, req.row_value(req.table->restriction));
+    if (!IsRestricted(r)) return std::nullopt;
   }
   const std::string_view table = req.table->name;
   if (crypto::LooksSealed(req.value->kind() == Value::Kind::kBytes ? req.value->str() : "")) {
@@ -2341,8 +2361,10 @@ OpenedField KeyRing::Read(std::string_view table, const RowId& row, std::string_
   // The value must be sealed under the key ring of the row it sits in: one
   // lifted from another case would otherwise outlive that case's erasure.
   RowId expected = row;
-  if ((table == "referrals" && !referral::SealedUnderReferral(column)) || table == "consents") {
-    absl::StatusOr<std::string> c = impl_->ClearText(std::string(table), "case_id", row);
+  if (t->case_relation.link == CaseLink::kColumn &&
+      !(table == "referrals" && referral::SealedUnderReferral(column))) {
+    absl::StatusOr<std::string> c =
+        impl_->ClearText(std::string(table), std::string(t->case_relation.column), row);
     expected = c.ok() && c->size() == 16 ? IdOf(*c) : RowId();
   }
   if (h->keyring != expected) {

@@ -9,6 +9,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "crypto/envelope.h"
+#include "schema/relations.h"
 #include "store/replica_internal.h"
 #include "store/sqlite.h"
 
@@ -66,13 +67,12 @@ absl::StatusOr<int64_t> SealLegacyValues(Replica& replica, KeyRing& keys, size_t
       }
       return absl::OkStatus();
     }));
-    const int restriction = t.ColumnIndex("restriction");
+    const int restriction = t.restriction.empty() ? -1 : t.ColumnIndex(t.restriction);
     for (const RowId& id : ids) {
       FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get(std::string(t.name), id));
       if (!row || !row->live) continue;
       const bool restricted =
-          restriction >= 0 && row->values[static_cast<size_t>(restriction)] ==
-                                  Value::Text("restricted");
+          restriction >= 0 && IsRestricted(row->values[static_cast<size_t>(restriction)]);
       LocalTxn::Fields fields;
       for (size_t i : cols) {
         const Value& v = row->values[i];

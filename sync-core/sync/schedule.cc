@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "base/status_macros.h"
+#include "schema/relations.h"
 #include "sync/report.h"
 
 namespace fieldsync::sync {
@@ -27,12 +28,9 @@ absl::StatusOr<bool> HasUrgentUnpushed(Replica& replica, uint64_t after_seq) {
     for (const Commit& c : commits) {
       for (const RowChange& rc : c.changes) {
         for (const FieldWrite& f : rc.fields) {
-          if (f.column == "urgency" && f.value.kind() == Value::Kind::kText &&
-              f.value.str() == "urgent") {
-            return true;
-          }
-          // The report's clear hour (its exact time is sealed, NULL included).
-          if (f.column == "crime_reported_hour" && !f.value.is_null()) return true;
+          // The schema's rule: a sealed exact time (NULL included) says
+          // nothing, its clear coarse copy in the same change does.
+          if (IsUrgentWrite(replica.schema(), rc.table, f.column, f.value)) return true;
         }
       }
     }
