@@ -95,8 +95,10 @@ absl::StatusOr<OfficeRecords> ReadOfficeRecords(sqlite::Db& db, const std::strin
 // (inside the caller's read transaction) and the writer's.
 std::unique_ptr<HubReadTxn> SnapshotView(Replica& reader);
 std::unique_ptr<HubWriteTxn> WriterView(Replica& writer);
-// BEGIN IMMEDIATE, `body`, COMMIT; ROLLBACK on an error of `body`.
-absl::Status InTxn(sqlite::Db& db, const std::function<absl::Status()>& body);
+// The storage's writes take the one transaction type, sqlite::Transaction
+// (store/sqlite.h), through sqlite::InTransaction: BEGIN IMMEDIATE, and a
+// COMMIT that fails is rolled back, never left open on the connection.
+inline constexpr sqlite::Transaction::Mode kWriteTxn = sqlite::Transaction::Mode::kWrite;
 }  // namespace sqlite_storage
 
 }  // namespace fieldsync::hub
