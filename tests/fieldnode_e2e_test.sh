@@ -344,7 +344,7 @@ check "case set: back to the child's year" 0 "birth_year set" -- node lc1 case s
 # node_commands_test and node_ops_test)
 echeck lc1 "an ambiguous id prefix" 1 "matches (several|[0-9]+) cases: give more of the id" -- node lc1 case show "${hang_id:0:4}"
 check "a case code typed in lower case" 0 "^Case $hang " -- node lc1 case show "${hang,,}"
-check "hub: a province name with an escape sequence is refused" 1 "control or text-direction character U\+001B" -- fieldhub province add XB $'X\e[2J'
+check "hub: a province name with an escape sequence is refused" 2 "control or text-direction character U\+001B" -- fieldhub province add XB $'X\e[2J'
 echeck lc1 "bad date: case set date_of_birth" 2 "bad date \"2020-02-30\"" -- node lc1 case set "$hang" date_of_birth 2020-02-30
 echeck lc1 "unknown enum: case set status" 2 "\"bogus\" is not a value of cases.status" -- node lc1 case set "$hang" status bogus
 echeck lc1 "unknown field: case set" 2 "no field \"nonfield\"" -- node lc1 case set "$hang" nonfield x
