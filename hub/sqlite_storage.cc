@@ -250,6 +250,26 @@ absl::Status SqliteHubStorage::Init() {
   return absl::OkStatus();
 }
 
+absl::Status SqliteHubStorage::QuickCheck() {
+  absl::MutexLock l(&registry_mu_);
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Stmt> st,
+                      registry_->PrepareTransient("PRAGMA quick_check"));
+  std::string report;
+  int problems = 0;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    const std::string line = st->ColumnString(0);
+    if (line == "ok") continue;
+    // The first few of what may be thousands of lines.
+    if (++problems <= 3) absl::StrAppend(&report, report.empty() ? "" : "; ", line);
+  }
+  if (problems == 0) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(
+      path_, " is damaged (PRAGMA quick_check: ", report, problems > 3 ? "; ..." : "",
+      "): stop fieldhub and restore hub.db from the latest backup; nothing was changed"));
+}
+
 absl::StatusOr<std::unique_ptr<Replica>> SqliteHubStorage::TakeReader() {
   {
     absl::MutexLock l(&readers_mu_);
