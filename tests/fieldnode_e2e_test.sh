@@ -663,10 +663,14 @@ check "not enrolled after a refused token" 0 "not enrolled" -- node lc3 status
 # A CA file that is not a certificate: one line of ours, none of gRPC's.
 printf 'not a certificate\n' >"$dir/not-a-ca.pem"
 token=$(fieldhub enroll-token --province LC 2>/dev/null)
-echeck lc3 "a CA file that is not PEM" 1 "is not a PEM certificate.*nothing was changed" -- env FIELDSYNC_PASSPHRASE_FILE="$dir/lc3.pass" \
+echeck lc3 "a CA file that is not PEM" 1 "holds no valid certificate.*nothing was changed" -- env FIELDSYNC_PASSPHRASE_FILE="$dir/lc3.pass" \
   "$bin/fieldnode" enroll --data-dir "$dir/lc3" --hub "localhost:$port" --ca "$dir/not-a-ca.pem" --token "$token"
 [ ! -e "$dir/lc3/hub-ca.crt" ] && pass "a CA file that is not PEM is not copied" \
   || fail "a CA file that is not PEM is not copied" "$(ls "$dir/lc3")"
+# PEM markers around garbage: gRPC said "empty address list", exit 3.
+printf -- '-----BEGIN CERTIFICATE-----\nZ2FyYmFnZSBub3QgYSBjZXJ0aWZpY2F0ZQ==\n-----END CERTIFICATE-----\n' >"$dir/garbage-ca.pem"
+echeck lc3 "a CA file of PEM markers around garbage" 1 "the CA file .*garbage-ca.pem holds no valid certificate.*nothing was changed" -- env FIELDSYNC_PASSPHRASE_FILE="$dir/lc3.pass" \
+  "$bin/fieldnode" enroll --data-dir "$dir/lc3" --hub "localhost:$port" --ca "$dir/garbage-ca.pem" --token "$token"
 
 # --------------------------------------------------------------------------
 # The hub stops: the laptop keeps working offline
