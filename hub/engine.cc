@@ -3,6 +3,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/strings.h"
+#include "base/terminal.h"
+#include "base/utf8.h"
 #include "base/status_macros.h"
 #include "crypto/identity.h"
 #include "crypto/key_record.h"
@@ -10,24 +14,52 @@
 #include "hub/pull_plan.h"
 #include "hub/scope.h"
 #include "hub/tombstones.h"
+#include "schema/province_code.h"
 
 namespace fieldsync::hub {
 namespace {
 
 constexpr int kMaxConcurrentPulls = 64;
+constexpr size_t kMaxProvinceNameChars = 100;
 
 }  // namespace
 
 // ---------------------------------------------------------------------------
 // Registry: what is asked is checked here, the rest is the storage's.
 
+absl::Status CheckProvince(const std::string& code, const std::string& name) {
+  if (!IsProvinceCode(code)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "province code \"", Printable(code), "\" is not usable: a code is ",
+        AV(kProvinceCodeRule), ", as laptops write it"));
+  }
+  size_t bad = 0;
+  if (!IsValidUtf8(name, &bad)) {
+    return absl::InvalidArgumentError(absl::StrCat("the province name is not valid UTF-8 (byte ",
+                                                   bad, ")"));
+  }
+  size_t chars = 0;
+  for (size_t i = 0; i < name.size(); ++chars) {
+    char32_t c = 0;
+    i += DecodeUtf8(name, i, &c);
+    if (IsUnsafeForTerminal(c) || c == U'\n' || c == U'\t') {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "the province name holds the control or text-direction character U+%04X, which is "
+          "not part of a name: type it again without it",
+          static_cast<uint32_t>(c)));
+    }
+  }
+  if (chars == 0 || chars > kMaxProvinceNameChars) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a province name has 1 to ", kMaxProvinceNameChars, " characters, e.g. \"Lào Cai\" (",
+        chars, " given)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status HubEngine::AddProvince(const std::string& code, const std::string& name,
                                     const std::string& actor) {
-  if (code.empty() || code.size() > 16 || code.find_first_of(" \t\n/") != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "province code \"", code, "\" is not usable: 1 to 16 characters, no spaces (e.g. LC)"));
-  }
-  if (name.empty()) return absl::InvalidArgumentError("a province needs a name, e.g. \"Lào Cai\"");
+  FS_RETURN_IF_ERROR(CheckProvince(code, name));
   return storage_->AddProvince(code, name, actor);
 }
 

@@ -32,6 +32,7 @@ class HubEngine : public HubStore {
   const DeviceId& hub_id() const override { return storage_->hub_id(); }
   absl::StatusOr<int64_t> LogHead() override { return storage_->LogHead(); }
 
+  // Checks the code and name first (CheckProvince).
   absl::Status AddProvince(const std::string& code, const std::string& name,
                            const std::string& actor) override;
   absl::StatusOr<std::vector<Province>> Provinces() override { return storage_->Provinces(); }
@@ -100,6 +101,14 @@ class HubEngine : public HubStore {
       ABSL_GUARDED_BY(removals_mu_);
   uint64_t removals_version_ ABSL_GUARDED_BY(removals_mu_) = 0;
 };
+
+// What a province is registered with: a code by the rule laptops write
+// codes by (schema/province_code.h), and a name of 1 to 100 characters of
+// UTF-8 text without control or text-direction characters (newlines and
+// tabs included: it is printed in tables on every office). The name is
+// expected NFC already (the command line normalises what is typed).
+// INVALID_ARGUMENT saying what is wrong.
+absl::Status CheckProvince(const std::string& code, const std::string& name);
 
 }  // namespace fieldsync::hub
 

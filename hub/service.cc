@@ -15,6 +15,7 @@
 #include "base/status_macros.h"
 #include "hub/sync_handler.h"
 #include "proto/address.h"
+#include "proto/tls_files.h"
 #include "proto/wire.h"
 
 namespace fieldsync::hub {
@@ -236,6 +237,22 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
     if (!cert.ok()) return cert.status();
     absl::StatusOr<std::string> key = ReadFile(options.tls_key, "TLS key");
     if (!key.ok()) return key.status();
+    // Checked here: gRPC would only fail to listen, or fail each handshake.
+    if (absl::StatusOr<int> n = wire::CountCertificates(*cert); !n.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the hub's TLS certificate ", options.tls_cert, " holds no valid certificate (",
+          n.status().message(), "): make one with tools/make-certs, or pass --tls-cert"));
+    }
+    if (absl::Status s = wire::CheckPrivateKey(*key); !s.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the hub's TLS key ", options.tls_key, " holds no valid private key without a "
+          "passphrase (", s.message(), "): make one with tools/make-certs, or pass --tls-key"));
+    }
+    if (absl::Status s = wire::CheckKeyPair(*cert, *key); !s.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the hub's TLS key ", options.tls_key, " is not the key of its certificate ",
+          options.tls_cert, ": give the two files tools/make-certs made together"));
+    }
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back({*key, *cert});
     creds = grpc::SslServerCredentials(ssl);

@@ -38,7 +38,8 @@ absl::Status SqliteHubStorage::AddProvince(const std::string& code, const std::s
                                          const std::string& actor) {
   absl::MutexLock l(&registry_mu_);
   const int64_t now = clock_->NowMillis();
-  return sqlite_storage::InTxn(*registry_, [&]() -> absl::Status {
+  return sqlite::InTransaction(*registry_, sqlite_storage::kWriteTxn,
+                               [&](sqlite::Transaction&) -> absl::Status {
     FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("INSERT INTO hub_provinces(code, name, "
                                                      "created_at) VALUES (?1, ?2, ?3)"));
     st->BindText(1, code);
@@ -86,7 +87,8 @@ absl::StatusOr<EnrollToken> SqliteHubStorage::MakeEnrollToken(const std::string&
   const int64_t now = clock_->NowMillis();
   t.expires_at_millis = now + valid_for_millis;
   p->Reset();
-  FS_RETURN_IF_ERROR(sqlite_storage::InTxn(*registry_, [&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(sqlite::InTransaction(*registry_, sqlite_storage::kWriteTxn,
+                                           [&](sqlite::Transaction&) -> absl::Status {
     FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("INSERT INTO hub_tokens(hash, province, "
                                                      "created_at, expires_at) VALUES (?1, ?2, "
                                                      "?3, ?4)"));
@@ -162,7 +164,8 @@ absl::Status SqliteHubStorage::RevokeNode(const DeviceId& device, const std::str
   absl::MutexLock w(&write_mu_);
   absl::MutexLock l(&registry_mu_);
   const int64_t now = clock_->NowMillis();
-  absl::Status s = sqlite_storage::InTxn(*registry_, [&]() -> absl::Status {
+  absl::Status s = sqlite::InTransaction(*registry_, sqlite_storage::kWriteTxn,
+                                         [&](sqlite::Transaction&) -> absl::Status {
     std::string name, province;
     {
       FS_ASSIGN_OR_RETURN(auto n, registry_->Prepared("SELECT name, province, revoked_at FROM "
@@ -217,7 +220,8 @@ absl::StatusOr<Enrolment> SqliteHubStorage::Enroll(const std::string& token,
   absl::MutexLock l(&registry_mu_);
   Enrolment e;
   const int64_t now = clock_->NowMillis();
-  FS_RETURN_IF_ERROR(sqlite_storage::InTxn(*registry_, [&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(sqlite::InTransaction(*registry_, sqlite_storage::kWriteTxn,
+                                           [&](sqlite::Transaction&) -> absl::Status {
     int64_t expires = 0;
     bool used = false;
     bool used_by_this_device = false;

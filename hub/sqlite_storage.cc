@@ -52,8 +52,12 @@ constexpr const char* kRegistry[] = {
     kReferralStatusTableSql,
 };
 
-// hub.db schema versions: 1 as the sync, encryption and CLI issues left it
-// (no version recorded); 2 adds hub_referral_status (issue 11).
+// hub.db schema versions (docs/FORMATS.md, "Hub file"), each reached from
+// the one before by a numbered migration below (MigrateToVersionN):
+//   1  as the sync, encryption and CLI issues left it, no version recorded
+//      (those made before the sync issue lack hub_nodes.delivered);
+//   2  hub_referral_status (issue 11); hub_nodes.delivered in every file.
+// Before bumping it, keep a fixture of the current one (tests/fixtures).
 constexpr int64_t kHubSchemaVersion = 2;
 
 // The scope tables (hub/scope.h).
@@ -89,17 +93,70 @@ absl::Status CreateScopeTables(sqlite::Db& db) {
       "CREATE INDEX IF NOT EXISTS hub_person_case_by_case ON hub_person_case(case_id)");
 }
 
-}  // namespace
-
-absl::Status sqlite_storage::InTxn(sqlite::Db& db, const std::function<absl::Status()>& body) {
-  FS_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
-  absl::Status s = body();
-  if (!s.ok()) {
-    db.Exec("ROLLBACK").IgnoreError();
-    return s;
+// The schema version of the hub tables in the file of `txn` (hub_meta's
+// `schema_version`): 1 for a hub made before it was recorded, the current
+// one for a file without hub tables yet. FAILED_PRECONDITION for a newer one.
+absl::StatusOr<int64_t> HubSchemaVersion(sqlite::Transaction& txn, const std::string& path) {
+  sqlite::Db& db = txn.db();
+  FS_RETURN_IF_ERROR(db.Exec(kRegistry[0]));  // hub_meta
+  int64_t version = 0;
+  {
+    FS_ASSIGN_OR_RETURN(auto st,
+                        db.Prepared("SELECT value FROM hub_meta WHERE key = 'schema_version'"));
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (found) version = st->ColumnInt(0);
   }
-  return db.Exec("COMMIT");
+  if (version == 0) {
+    FS_ASSIGN_OR_RETURN(auto any,
+                        db.Prepared("SELECT 1 FROM sqlite_master WHERE name = 'hub_nodes'"));
+    FS_ASSIGN_OR_RETURN(bool existing, any->Step());
+    version = existing ? 1 : kHubSchemaVersion;
+  }
+  if (version > kHubSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " is a hub database of schema version ", version, ", made by a newer fieldhub; "
+        "this one reads up to version ", kHubSchemaVersion, ": upgrade fieldhub (nothing was "
+        "changed)"));
+  }
+  return version;
 }
+
+// Version 1 -> 2, on tables kRegistry has made (those absent from a
+// version 1 file are made whole).
+absl::Status MigrateToVersion2(sqlite::Transaction& txn, Replica& writer) {
+  sqlite::Db& db = txn.db();
+  // hub_nodes.delivered (what each node was last sent), added after the sync
+  // issue: a version 1 hub made before then lacks it.
+  {
+    FS_ASSIGN_OR_RETURN(auto cols, db.Prepared("SELECT 1 FROM pragma_table_info('hub_nodes') "
+                                               "WHERE name = 'delivered'"));
+    FS_ASSIGN_OR_RETURN(bool has, cols->Step());
+    if (!has) {
+      FS_RETURN_IF_ERROR(
+          db.Exec("ALTER TABLE hub_nodes ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0"));
+    }
+  }
+  // hub_referral_status (issue 11): the status versions of the referrals
+  // held, so that the next answer to one is judged against its base.
+  FS_ASSIGN_OR_RETURN(std::vector<RowId> refs, writer.ListRows("referrals", true));
+  const TableDef* t = writer.schema().FindTable("referrals");
+  const size_t col = static_cast<size_t>(t->ColumnIndex("status"));
+  for (const RowId& ref : refs) {
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, writer.Get("referrals", ref));
+    if (!row || !row->versions[col] || row->values[col].kind() != Value::Kind::kText) continue;
+    FS_ASSIGN_OR_RETURN(auto ins, db.Prepared("INSERT OR IGNORE INTO hub_referral_status("
+                                              "referral, hlc, device, status) VALUES (?1, ?2, "
+                                              "?3, ?4)"));
+    ins->BindBlob(1, ref.view());
+    ins->BindInt(2, static_cast<int64_t>(row->versions[col]->version.hlc.packed()));
+    ins->BindBlob(3, row->versions[col]->version.device.view());
+    ins->BindText(4, row->values[col].str());
+    FS_RETURN_IF_ERROR(ins->Run());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 // Every enrolled device with its public keys, as nodes verify against it.
 absl::StatusOr<std::vector<RegisteredDevice>> sqlite_storage::ReadRegistry(sqlite::Db& db) {
@@ -174,67 +231,17 @@ absl::Status SqliteHubStorage::Init() {
   o.clock = clock_;
   FS_ASSIGN_OR_RETURN(writer_, Replica::Open(o));
   hub_id_ = writer_->device_id();
-  FS_RETURN_IF_ERROR(sqlite_storage::InTxn(ReplicaInternal::HubStorageDb(*writer_), [&]() -> absl::Status {
-    // The schema version of hub.db (docs/FORMATS.md, "Hub file"): 1 for a
-    // hub made before it was recorded, migrated in place to the current.
-    int64_t version = 0;
-    {
-      FS_RETURN_IF_ERROR(ReplicaInternal::HubStorageDb(*writer_).Exec(kRegistry[0]));  // hub_meta
-      FS_ASSIGN_OR_RETURN(auto st, ReplicaInternal::HubStorageDb(*writer_).Prepared(
-                                       "SELECT value FROM hub_meta WHERE key = 'schema_version'"));
-      FS_ASSIGN_OR_RETURN(bool found, st->Step());
-      if (found) version = st->ColumnInt(0);
-    }
-    bool existing = false;
-    {
-      FS_ASSIGN_OR_RETURN(auto any, ReplicaInternal::HubStorageDb(*writer_).Prepared(
-                                        "SELECT 1 FROM sqlite_master WHERE name = 'hub_nodes'"));
-      FS_ASSIGN_OR_RETURN(existing, any->Step());
-    }
-    if (version == 0) version = existing ? 1 : kHubSchemaVersion;
-    if (version > kHubSchemaVersion) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path_, " is a hub database of schema version ", version, ", made by a newer fieldhub; "
-          "this one reads up to version ", kHubSchemaVersion, ": upgrade fieldhub (nothing was "
-          "changed)"));
-    }
-    for (const char* sql : kRegistry) FS_RETURN_IF_ERROR(ReplicaInternal::HubStorageDb(*writer_).Exec(sql));
-  {
-    // Added after the sync issue: hubs made before gain the column.
-    FS_ASSIGN_OR_RETURN(auto cols, ReplicaInternal::HubStorageDb(*writer_).Prepared(
-                                       "SELECT 1 FROM pragma_table_info('hub_nodes') WHERE name = "
-                                       "'delivered'"));
-    FS_ASSIGN_OR_RETURN(bool has, cols->Step());
-    if (!has) {
-      FS_RETURN_IF_ERROR(ReplicaInternal::HubStorageDb(*writer_).Exec(
-          "ALTER TABLE hub_nodes ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0"));
-    }
-  }
-    FS_RETURN_IF_ERROR(CreateScopeTables(ReplicaInternal::HubStorageDb(*writer_)));
-    if (version < 2) {
-      // Version 2 (issue 11): the status versions of the referrals held,
-      // so that the next answer to one is judged against its base.
-      FS_ASSIGN_OR_RETURN(std::vector<RowId> refs, writer_->ListRows("referrals", true));
-      const TableDef* t = writer_->schema().FindTable("referrals");
-      const size_t col = static_cast<size_t>(t->ColumnIndex("status"));
-      for (const RowId& ref : refs) {
-        FS_ASSIGN_OR_RETURN(std::optional<Row> row, writer_->Get("referrals", ref));
-        if (!row || !row->versions[col] || row->values[col].kind() != Value::Kind::kText) {
-          continue;
-        }
-        FS_ASSIGN_OR_RETURN(auto ins, ReplicaInternal::HubStorageDb(*writer_).Prepared(
-                                          "INSERT OR IGNORE INTO hub_referral_status(referral, "
-                                          "hlc, device, status) VALUES (?1, ?2, ?3, ?4)"));
-        ins->BindBlob(1, ref.view());
-        ins->BindInt(2, static_cast<int64_t>(row->versions[col]->version.hlc.packed()));
-        ins->BindBlob(3, row->versions[col]->version.device.view());
-        ins->BindText(4, row->values[col].str());
-        FS_RETURN_IF_ERROR(ins->Run());
-      }
-    }
-    FS_ASSIGN_OR_RETURN(auto set, ReplicaInternal::HubStorageDb(*writer_).Prepared(
-                                      "INSERT OR REPLACE INTO hub_meta(key, value) VALUES "
-                                      "('schema_version', ?1)"));
+  sqlite::Db& db = ReplicaInternal::HubStorageDb(*writer_);
+  FS_RETURN_IF_ERROR(sqlite::InTransaction(db, sqlite_storage::kWriteTxn,
+                                           [&](sqlite::Transaction& txn) -> absl::Status {
+    FS_ASSIGN_OR_RETURN(const int64_t version, HubSchemaVersion(txn, path_));
+    for (const char* sql : kRegistry) FS_RETURN_IF_ERROR(db.Exec(sql));
+    FS_RETURN_IF_ERROR(CreateScopeTables(db));
+    // The numbered migrations, oldest first: each brings a file of the
+    // version before it to its own (a new file starts at the current one).
+    if (version < 2) FS_RETURN_IF_ERROR(MigrateToVersion2(txn, *writer_));
+    FS_ASSIGN_OR_RETURN(auto set, db.Prepared("INSERT OR REPLACE INTO hub_meta(key, value) "
+                                              "VALUES ('schema_version', ?1)"));
     set->BindInt(1, kHubSchemaVersion);
     return set->Run();
   }));
@@ -244,6 +251,26 @@ absl::Status SqliteHubStorage::Init() {
   FS_RETURN_IF_ERROR(
       registry_->Exec(absl::StrCat("PRAGMA busy_timeout = ", tuning::kBusyTimeoutMillis)));
   return absl::OkStatus();
+}
+
+absl::Status SqliteHubStorage::QuickCheck() {
+  absl::MutexLock l(&registry_mu_);
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Stmt> st,
+                      registry_->PrepareTransient("PRAGMA quick_check"));
+  std::string report;
+  int problems = 0;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    const std::string line = st->ColumnString(0);
+    if (line == "ok") continue;
+    // The first few of what may be thousands of lines.
+    if (++problems <= 3) absl::StrAppend(&report, report.empty() ? "" : "; ", line);
+  }
+  if (problems == 0) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(
+      path_, " is damaged (PRAGMA quick_check: ", report, problems > 3 ? "; ..." : "",
+      "): stop fieldhub and restore hub.db from the latest backup; nothing was changed"));
 }
 
 absl::StatusOr<std::unique_ptr<Replica>> SqliteHubStorage::TakeReader() {

@@ -20,6 +20,9 @@ class SqliteHubStore : public HubEngine {
   static absl::StatusOr<std::unique_ptr<SqliteHubStore>> Open(const std::string& path,
                                                               ClockSource* clock = nullptr);
 
+  // `PRAGMA quick_check` of hub.db (SqliteHubStorage::QuickCheck).
+  absl::Status CheckFile() { return storage_->QuickCheck(); }
+
   // The replica itself (tests and `fieldhub status`); callers serialise.
   Replica& replica() { return storage_->replica(); }
 

@@ -432,7 +432,8 @@ class WriteView : public View<HubWriteTxn> {
     return rep_.Apply(commits, std::nullopt, &hooks);
   }
   absl::Status Atomically(const std::function<absl::Status()>& body) override {
-    return sqlite_storage::InTxn(db_, body);
+    return sqlite::InTransaction(db_, sqlite_storage::kWriteTxn,
+                                 [&](sqlite::Transaction&) { return body(); });
   }
 
   absl::StatusOr<bool> NodeActive(const DeviceId& device) override {

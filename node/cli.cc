@@ -35,6 +35,7 @@
 #include "node/office.h"
 #include "node/session.h"
 #include "node/text.h"
+#include "proto/tls_files.h"
 #include "proto/wire.h"
 #include "store/access_log.h"
 #include "store/data_dir.h"
@@ -194,12 +195,11 @@ int Enroll(const Args& args) {
     ca_pem = ss.str();
     // Checked here: gRPC would only say "empty address list", as if the hub
     // were unreachable.
-    if (ca_pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos ||
-        ca_pem.find("-----END CERTIFICATE-----") == std::string::npos) {
+    if (absl::StatusOr<int> n = wire::CountCertificates(ca_pem); !n.ok()) {
       return Fail(absl::InvalidArgumentError(absl::StrCat(
-          "the CA file ", ca, " is not a PEM certificate (it should hold \"-----BEGIN "
-          "CERTIFICATE-----\"): use the ca.crt the hub administrator gave you "
-          "(tools/make-certs writes it); nothing was changed")));
+          "the CA file ", ca, " holds no valid certificate (", n.status().message(),
+          "): use the ca.crt the hub administrator gave you (tools/make-certs writes it); "
+          "nothing was changed")));
     }
     // Used from where it is until the enrolment succeeds; then it travels
     // with the data directory (nothing is left behind by a failed one).

@@ -11,6 +11,7 @@
 #include "base/strings.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "proto/address.h"
+#include "proto/tls_files.h"
 #include "proto/wire.h"
 
 namespace fieldsync::node {
@@ -137,6 +138,13 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Create(
       return absl::FailedPreconditionError(absl::StrCat(
           "cannot read the CA file \"", options.ca_file,
           "\" that says which hub certificate to trust; ask the hub administrator for it (ca.crt)"));
+    }
+    // Checked here: gRPC would only say "empty address list", as if the hub
+    // were unreachable.
+    if (absl::StatusOr<int> n = wire::CountCertificates(*ca); !n.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the CA file ", options.ca_file, " holds no valid certificate (", n.status().message(),
+          "): ask the hub administrator for the hub's ca.crt (tools/make-certs writes it)"));
     }
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = *ca;

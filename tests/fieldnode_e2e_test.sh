@@ -344,7 +344,7 @@ check "case set: back to the child's year" 0 "birth_year set" -- node lc1 case s
 # node_commands_test and node_ops_test)
 echeck lc1 "an ambiguous id prefix" 1 "matches (several|[0-9]+) cases: give more of the id" -- node lc1 case show "${hang_id:0:4}"
 check "a case code typed in lower case" 0 "^Case $hang " -- node lc1 case show "${hang,,}"
-check "hub: a province name with an escape sequence is refused" 1 "control or text-direction character U\+001B" -- fieldhub province add XB $'X\e[2J'
+check "hub: a province name with an escape sequence is refused" 2 "control or text-direction character U\+001B" -- fieldhub province add XB $'X\e[2J'
 echeck lc1 "bad date: case set date_of_birth" 2 "bad date \"2020-02-30\"" -- node lc1 case set "$hang" date_of_birth 2020-02-30
 echeck lc1 "unknown enum: case set status" 2 "\"bogus\" is not a value of cases.status" -- node lc1 case set "$hang" status bogus
 echeck lc1 "unknown field: case set" 2 "no field \"nonfield\"" -- node lc1 case set "$hang" nonfield x
@@ -663,10 +663,14 @@ check "not enrolled after a refused token" 0 "not enrolled" -- node lc3 status
 # A CA file that is not a certificate: one line of ours, none of gRPC's.
 printf 'not a certificate\n' >"$dir/not-a-ca.pem"
 token=$(fieldhub enroll-token --province LC 2>/dev/null)
-echeck lc3 "a CA file that is not PEM" 1 "is not a PEM certificate.*nothing was changed" -- env FIELDSYNC_PASSPHRASE_FILE="$dir/lc3.pass" \
+echeck lc3 "a CA file that is not PEM" 1 "holds no valid certificate.*nothing was changed" -- env FIELDSYNC_PASSPHRASE_FILE="$dir/lc3.pass" \
   "$bin/fieldnode" enroll --data-dir "$dir/lc3" --hub "localhost:$port" --ca "$dir/not-a-ca.pem" --token "$token"
 [ ! -e "$dir/lc3/hub-ca.crt" ] && pass "a CA file that is not PEM is not copied" \
   || fail "a CA file that is not PEM is not copied" "$(ls "$dir/lc3")"
+# PEM markers around garbage: gRPC said "empty address list", exit 3.
+printf -- '-----BEGIN CERTIFICATE-----\nZ2FyYmFnZSBub3QgYSBjZXJ0aWZpY2F0ZQ==\n-----END CERTIFICATE-----\n' >"$dir/garbage-ca.pem"
+echeck lc3 "a CA file of PEM markers around garbage" 1 "the CA file .*garbage-ca.pem holds no valid certificate.*nothing was changed" -- env FIELDSYNC_PASSPHRASE_FILE="$dir/lc3.pass" \
+  "$bin/fieldnode" enroll --data-dir "$dir/lc3" --hub "localhost:$port" --ca "$dir/garbage-ca.pem" --token "$token"
 
 # --------------------------------------------------------------------------
 # The hub stops: the laptop keeps working offline

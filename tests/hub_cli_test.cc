@@ -19,6 +19,7 @@
 #include "hub/sqlite_store.h"
 #include "hub/commands/json_out.h"
 #include "hub/commands/time_args.h"
+#include "store/sqlite.h"
 #include "support/temp_dir.h"
 
 namespace fieldsync::hub {
@@ -228,12 +229,40 @@ TEST_F(HubCliTest, WrongCommandLinesSayWhatIsWrongInOneLine) {
                    /*data_dir=*/false);
 }
 
+// Province codes follow the one rule laptops write them by
+// (schema/province_code.h): a code the hub registered must be one a laptop
+// can name as --origin or --to-office. Names are one line of text, NFC, no
+// control or text-direction characters, 1 to 100 characters. A bad code or
+// name is a wrong command line: exit 2, nothing changed.
+TEST_F(HubCliTest, ProvinceCodesAndNamesFollowTheRuleLaptopsUse) {
+  for (const char* code : {"L1", "X", "LCXX", "lc", "L C", "P01", "", "\xC4\x90N", "L\x1b"}) {
+    ExpectUsageError({"province", "add", code, "Tỉnh Mới"},
+                     "is not usable: a code is 2 or 3 capital letters A to Z");
+  }
+  for (const char* name : {"Lào\nCai", "Lào\tCai", "\xE2\x80\xAE" "iaC oàL", "Lò\x1b[31m", ""}) {
+    ExpectUsageError({"province", "add", "QT", name}, "province name");
+  }
+  ExpectUsageError({"province", "add", "QT", std::string(101, 'a')},
+                   "a province name has 1 to 100 characters");
+  ExpectUsageError({"province", "add", "QT", "\xFF"}, "not valid UTF-8");
+  for (const char* code : {"QT", "HCM"}) {
+    Result r = Hub({"province", "add", code, std::string(100, 'a')});
+    EXPECT_EQ(r.exit, 0) << code << ": " << r.err;
+  }
+  // The library refuses the same, for callers other than the command line.
+  auto store = SqliteHubStore::Open(dir_.File("hub.db"));
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->AddProvince("L1", "Lào Cai", "test").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*store)->AddProvince("DN", "Đà\nNẵng", "test").code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(HubCliTest, WhatTheStoreRefusesFailsInOneLineAndChangesNothing) {
   const struct {
     std::vector<std::string> args;
     std::string what;
   } cases[] = {
-      {{"province", "add", "L C", "Lào Cai"}, "not usable: 1 to 16 characters"},
       {{"province", "add", "LC", "Lào Cai"}, "already registered"},
       {{"enroll-token", "--province", "ZZ"}, "unknown province \"ZZ\"; add it first"},
       {{"enroll-token", "--province", "LC", "--valid-for", "0s"}, "must be valid for some time"},
@@ -273,6 +302,88 @@ TEST_F(HubCliTest, AServeExtensionAddsItsOptionAndSeesTheStore) {
   EXPECT_EQ(r.err, "fieldhub: stopped by the test\n");
   EXPECT_TRUE(flag);
   EXPECT_NE(seen, nullptr);
+}
+
+// hub.db damaged while the hub is stopped: the root page of `table`
+// overwritten with garbage (WAL checkpointed first, as a stopped hub leaves it).
+void DamageTable(const std::string& path, const std::string& table) {
+  int64_t page = 0, page_size = 0;
+  {
+    auto db = sqlite::Db::Open(path, "");
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+    auto root = (*db)->Prepared("SELECT rootpage FROM sqlite_master WHERE name = '" + table + "'");
+    ASSERT_TRUE(root.ok());
+    auto found = (*root)->Step();
+    ASSERT_TRUE(found.ok() && *found) << table;
+    page = (*root)->ColumnInt(0);
+    auto size = (*db)->Prepared("PRAGMA page_size");
+    ASSERT_TRUE(size.ok() && *(*size)->Step());
+    page_size = (*size)->ColumnInt(0);
+  }
+  std::string garbage(static_cast<size_t>(page_size), '\0');
+  for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 131 % 251);
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp((page - 1) * page_size);
+  f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  ASSERT_TRUE(f.good());
+}
+
+// What a damaged hub.db makes a command say: one line naming the file, to
+// restore it from a backup (not SQLite's advice for a laptop, "re-bootstrap
+// from the hub"), exit 5, nothing changed.
+void ExpectDamaged(const Result& r, const std::string& path) {
+  EXPECT_EQ(r.exit, kExitDamaged) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(Lines(r.err), 1) << r.err;
+  EXPECT_THAT(r.err, StartsWith("fieldhub: " + path + " is damaged ("));
+  EXPECT_THAT(r.err, HasSubstr("restore hub.db from the latest backup"));
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr("re-bootstrap")));
+}
+
+// A page of hub.db that opening does not read (the enrolment tokens) is
+// overwritten: `serve` checks the whole file first and refuses to serve it,
+// and the commands that change the file refuse to write into it.
+TEST_F(HubCliTest, ADamagedHubIsNeitherServedNorWrittenTo) {
+  const std::string path = dir_.File("hub.db");
+  DamageTable(path, "hub_tokens");
+  const std::string before = HubFiles();
+  ServeExtension ext;
+  ext.before_serving = [](SqliteHubStore&, const Io&) {
+    return absl::CancelledError("the damaged file was about to be served");
+  };
+  ExpectDamaged(Hub({"serve", "--insecure", "--listen", "127.0.0.1:0"}, ext), path);
+  ExpectDamaged(Hub({"enroll-token", "--province", "LC"}), path);
+  ExpectDamaged(Hub({"province", "add", "QT", "Quảng Trị"}), path);
+  ExpectDamaged(Hub({"gc"}), path);
+  EXPECT_TRUE(HubFiles() == before) << "the damaged file was changed";
+  // Reading what is whole still works: the administrator can look.
+  Result r = Hub({"province", "list"});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Lào Cai"));
+}
+
+// A command that reads a damaged page says so, in the hub's words.
+TEST_F(HubCliTest, ADamagedPageIsSaidWhenACommandReadsIt) {
+  const std::string path = dir_.File("hub.db");
+  DamageTable(path, "hub_nodes");
+  for (const auto& args : {std::vector<std::string>{"node", "list"},
+                           std::vector<std::string>{"status"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    ExpectDamaged(Hub(args), path);
+  }
+}
+
+// An emptied hub.db (truncated, overwritten) is not recreated as a new hub:
+// exit 5 too.
+TEST_F(HubCliTest, AnEmptiedHubIsDamagedNotNew) {
+  const std::string path = dir_.File("hub.db");
+  std::filesystem::resize_file(path, 0);
+  std::filesystem::remove(path + "-wal");
+  Result r = Hub({"status"});
+  EXPECT_EQ(r.exit, kExitDamaged) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("is empty"));
+  EXPECT_EQ(std::filesystem::file_size(path), 0u);
 }
 
 // Found by the attack review: a device's name is the last column of `node

@@ -1087,8 +1087,12 @@ absl::StatusOr<ThroughputResults> Throughput(const Settings& s, const std::strin
   std::vector<std::string> provinces;
   std::vector<std::unique_ptr<LocalNode>> nodes;
   for (int64_t k = 1; k <= s.nodes; ++k) {
-    char code[24];
-    std::snprintf(code, sizeof(code), "P%02lld", static_cast<long long>(k));
+    // Province codes are 2 or 3 capital letters (schema/province_code.h):
+    // AAA, AAB, ... for nodes 1, 2, ... (up to 17,576 of them).
+    const int64_t nth = k - 1;
+    const std::string code = {static_cast<char>('A' + nth / 676 % 26),
+                              static_cast<char>('A' + nth / 26 % 26),
+                              static_cast<char>('A' + nth % 26)};
     provinces.push_back(code);
     FS_RETURN_IF_ERROR(Context(hub.AddProvince(code, absl::StrCat("Tỉnh ", k)),
                                absl::StrCat("fieldhub province add ", code)));

@@ -5,10 +5,31 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
+#include "base/status_macros.h"
 #include "base/strings.h"
 #include "node/text.h"
 
 namespace fieldsync::hub {
+namespace {
+
+// What a DATA_LOSS about hub.db says to the hub's administrator. SQLite's
+// errors (store/sqlite.cc) carry the statement and advice for a laptop
+// ("re-bootstrap this replica from the hub"): the hub's file has no hub to
+// come back from, so only SQLite's finding is kept. Other DATA_LOSS messages
+// (emptied file, audit trail changed) are the hub's own already.
+std::string DamagedMessage(const DataDir& dir, const absl::Status& status) {
+  const std::string_view m = SV(status.message());
+  const size_t advice = m.find("; the database file is damaged");
+  if (advice == std::string_view::npos) return std::string(m);
+  std::string_view found = m.substr(0, advice);  // running "SQL": FINDING (SQLite code N)
+  if (const size_t sql_end = found.rfind("\": "); sql_end != std::string_view::npos) {
+    found = found.substr(sql_end + 3);
+  }
+  return absl::StrCat(dir.ReplicaPath(), " is damaged (", AV(found), "): stop fieldhub and "
+                      "restore hub.db from the latest backup; nothing was changed");
+}
+
+}  // namespace
 
 void Command::DeclareDataDir(CLI::App& app) { app.add_option("--data-dir", data_dir_); }
 
@@ -42,6 +63,10 @@ absl::StatusOr<std::string> Command::Actor() const {
 }
 
 int Command::Fail(const Io& io, const absl::Status& status) const {
+  if (status.code() == absl::StatusCode::kDataLoss) {
+    std::fprintf(io.err, "fieldhub: %s\n", DamagedMessage(HubDir(), status).c_str());
+    return kExitDamaged;
+  }
   std::fprintf(io.err, "fieldhub: %s\n", std::string(status.message()).c_str());
   return kExitFailed;
 }
@@ -56,14 +81,17 @@ int Command::Usage(const Io& io, const absl::Status& why) const {
   return Usage(io, SV(why.message()));
 }
 
-absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir) {
+absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir, FileCheck check) {
   // Opening through OpenReplicaIn first gives the friendly "run fieldhub
   // init" message when there is no store yet.
   {
     auto r = OpenReplicaIn(dir);
     if (!r.ok()) return r.status();
   }
-  return SqliteHubStore::Open(dir.ReplicaPath());
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<SqliteHubStore> store,
+                      SqliteHubStore::Open(dir.ReplicaPath()));
+  if (check == FileCheck::kWhole) FS_RETURN_IF_ERROR(store->CheckFile());
+  return store;
 }
 
 std::string Pad(const std::string& s, size_t width) {

@@ -35,7 +35,7 @@ class EnrollTokenCmd final : public Command {
     }
     auto actor = Actor();
     if (!actor.ok()) return Usage(io, actor.status());
-    auto store = OpenStore(HubDir());
+    auto store = OpenStore(HubDir(), FileCheck::kWhole);
     if (!store.ok()) return Fail(io, store.status());
     auto t = (*store)->MakeEnrollToken(province_, absl::ToInt64Milliseconds(*valid), *actor);
     if (!t.ok()) return Fail(io, t.status());

@@ -25,7 +25,7 @@ class Gc final : public Command {
     if (!stale.ok()) return Usage(io, stale.status());
     auto actor = Actor();
     if (!actor.ok()) return Usage(io, actor.status());
-    auto store = OpenStore(HubDir());
+    auto store = OpenStore(HubDir(), FileCheck::kWhole);
     if (!store.ok()) return Fail(io, store.status());
     auto r = (*store)->CollectTombstones(absl::ToInt64Milliseconds(*min_age),
                                          absl::ToInt64Milliseconds(*stale), *actor);

@@ -59,7 +59,7 @@ class NodeCmd final : public Command {
     if (!id.ok()) return Usage(io, id.status());
     auto actor = Actor();
     if (!actor.ok()) return Usage(io, actor.status());
-    auto store = OpenStore(HubDir());
+    auto store = OpenStore(HubDir(), FileCheck::kWhole);
     if (!store.ok()) return Fail(io, store.status());
     absl::Status s = (*store)->RevokeNode(*id, *actor);
     if (!s.ok()) return Fail(io, s);

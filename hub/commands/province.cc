@@ -31,20 +31,26 @@ class ProvinceCmd final : public Command {
     }
     auto actor = Actor();
     if (!actor.ok()) return Usage(io, actor.status());
-    auto store = OpenStore(HubDir());
+    // A code or name the store would refuse is a wrong command line: said
+    // before the store is opened. The name as typed, stored NFC (one code
+    // point per accented letter).
+    absl::StatusOr<std::string> name;
+    if (sub == "add") {
+      name = node::NormalizeInput(operands[2], "the province name");
+      if (!name.ok()) return Usage(io, name.status());
+      if (absl::Status s = CheckProvince(operands[1], *name); !s.ok()) return Usage(io, s);
+    }
+    auto store = OpenStore(HubDir(), sub == "add" ? FileCheck::kWhole : FileCheck::kOpened);
     if (!store.ok()) return Fail(io, store.status());
-    return sub == "add" ? Add(**store, operands[1], operands[2], *actor, io) : List(**store, io);
+    return sub == "add" ? Add(**store, operands[1], *name, *actor, io) : List(**store, io);
   }
 
  private:
-  int Add(SqliteHubStore& store, const std::string& code, const std::string& typed_name,
+  int Add(SqliteHubStore& store, const std::string& code, const std::string& name,
           const std::string& actor, const Io& io) {
-    // The name as typed, stored NFC (one code point per accented letter).
-    auto name = node::NormalizeInput(typed_name, "the province name");
-    if (!name.ok()) return Fail(io, name.status());
-    absl::Status s = store.AddProvince(code, *name, actor);
+    absl::Status s = store.AddProvince(code, name, actor);
     if (!s.ok()) return Fail(io, s);
-    std::fprintf(io.out, "province %s (%s) registered\n", code.c_str(), name->c_str());
+    std::fprintf(io.out, "province %s (%s) registered\n", code.c_str(), name.c_str());
     return kExitOk;
   }
 

@@ -39,7 +39,9 @@ class Serve final : public Command {
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    auto store = OpenStore(dir);
+    // A damaged hub.db is not served: nodes would pull from it and push
+    // into it, and tokens would be issued into it.
+    auto store = OpenStore(dir, FileCheck::kWhole);
     if (!store.ok()) return Fail(io, store.status());
     if (extension_.before_serving) {
       absl::Status s = extension_.before_serving(**store, io);

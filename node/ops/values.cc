@@ -16,6 +16,7 @@
 #include "crypto/envelope.h"
 #include "node/ops/office.h"
 #include "node/text.h"
+#include "schema/province_code.h"
 
 namespace fieldsync::node::ops {
 
@@ -148,10 +149,13 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
     std::vector<std::string> codes = absl::StrSplit(upper, ',', absl::SkipWhitespace());
     for (std::string& code : codes) {
       code = std::string(absl::StripAsciiWhitespace(code));
-      const size_t want_max = name == "nationality" ? 2 : 3;
-      if (code.size() < 2 || code.size() > want_max ||
-          code.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos ||
-          (!province_list && codes.size() > 1)) {
+      // Province codes by the one rule the hub registers them by.
+      const bool well_formed =
+          name == "nationality"
+              ? code.size() == 2 && code.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") ==
+                                        std::string::npos
+              : IsProvinceCode(code);
+      if (!well_formed || (!province_list && codes.size() > 1)) {
         return MalformedValue(absl::StrCat(
             "\"", text, "\" is not ", name == "nationality"
                 ? "a nationality: give the ISO 3166 two-letter code, e.g. VN, LA, CN"

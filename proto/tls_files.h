@@ -1,0 +1,31 @@
+// The PEM files of TLS -- the hub's certificate and key, the CA file a node
+// trusts -- checked when they are loaded. gRPC parses them only when a
+// connection is made, and then says "empty address list" (a node, exit 3
+// as if the hub were unreachable) or fails to listen (a hub). Parsed with
+// OpenSSL, the library Debian's gRPC itself uses.
+#ifndef FIELDSYNC_PROTO_TLS_FILES_H_
+#define FIELDSYNC_PROTO_TLS_FILES_H_
+
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace fieldsync::wire {
+
+// The number of certificates in PEM text `pem`. INVALID_ARGUMENT saying
+// what OpenSSL found if there is none (no PEM block, or garbage between
+// the markers) or if a block after them cannot be read.
+absl::StatusOr<int> CountCertificates(std::string_view pem);
+
+// OK if `pem` holds a private key that reads without a passphrase;
+// INVALID_ARGUMENT otherwise.
+absl::Status CheckPrivateKey(std::string_view pem);
+
+// OK if `key_pem` is the private key of the first certificate of
+// `cert_pem` (both readable); INVALID_ARGUMENT otherwise.
+absl::Status CheckKeyPair(std::string_view cert_pem, std::string_view key_pem);
+
+}  // namespace fieldsync::wire
+
+#endif  // FIELDSYNC_PROTO_TLS_FILES_H_
