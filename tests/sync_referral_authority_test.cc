@@ -45,6 +45,34 @@ class ReferralAuthorityTest : public SyncTest {
   static size_t StatusConflicts(harness::LocalNode& n, const RowId& ref) {
     return StatusConflicts(n.replica(), ref);
   }
+  // A grant of the key `kase`'s narrative is sealed under (as `holder`
+  // holds it) to the newest office key of `to` that `holder` holds, made by
+  // `signer` with a key of its own: a dud, whose key the test keeps.
+  struct Dud {
+    uint32_t version = 0;
+    crypto::SecretBytes key = crypto::SecretBytes::Random(crypto::kDataKeyBytes);
+    crypto::KeyRecord record;
+  };
+  static Dud DudGrant(harness::LocalNode& holder, harness::LocalNode& signer, const RowId& kase,
+                      const std::string& to) {
+    Dud d;
+    const size_t col = static_cast<size_t>(
+        holder.replica().schema().FindTable("cases")->ColumnIndex("narrative"));
+    auto row = holder.replica().Get("cases", kase);
+    EXPECT_TRUE(row.ok() && row->has_value());
+    d.version = Must(crypto::ParseEnvelope((*row)->values[col].str())).key_version;
+    auto newest = testing::RawDb(holder.replica()).Prepared(
+        "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = ?1 ORDER BY generation DESC "
+        "LIMIT 1");
+    (*newest)->BindText(1, to);
+    EXPECT_TRUE(*(*newest)->Step()) << "the laptop holds office " << to << "'s key";
+    const crypto::KeyRecord office_key = Must(crypto::ParseKeyRecord((*newest)->ColumnString(0)));
+    (*newest)->Reset();
+    d.record = Must(crypto::WrapDataKey(signer.identity(), NowHlc(), kase, d.version, d.key,
+                                        office_key, crypto::DataKeyPurpose::kReferral));
+    return d;
+  }
+
   // A refused push: the hub stores nothing and says which rule.
   void ExpectRefused(harness::LocalNode& n, const std::string& rule) {
     const int64_t head = *OpenHubReplica()->LogHead();
@@ -272,28 +300,16 @@ TEST_F(ReferralAuthorityTest, ADudGrantToTheReceivingOfficeBlocksNeitherTheGrant
   // Before Lào Cai's laptop hears of the acceptance, a dud grant reaches it
   // and Hà Nội's laptop, signed by Đà Nẵng's laptop, for the version the
   // case is sealed under, to Hà Nội's office key.
-  const size_t col =
-      static_cast<size_t>(lc.replica().schema().FindTable("cases")->ColumnIndex("narrative"));
-  auto row = lc.replica().Get("cases", kase);
-  ASSERT_TRUE(row.ok() && row->has_value());
-  const uint32_t version = Must(crypto::ParseEnvelope((*row)->values[col].str())).key_version;
-  auto newest = testing::RawDb(lc.replica()).Prepared(
-      "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'HN' ORDER BY generation DESC "
-      "LIMIT 1");
-  ASSERT_TRUE(*(*newest)->Step()) << "Lào Cai's laptop holds Hà Nội's office key";
-  const crypto::KeyRecord hn_key = Must(crypto::ParseKeyRecord((*newest)->ColumnString(0)));
-  (*newest)->Reset();
-  const crypto::SecretBytes dud_key = crypto::SecretBytes::Random(crypto::kDataKeyBytes);
-  const crypto::KeyRecord dud = Must(crypto::WrapDataKey(
-      dn.identity(), NowHlc(), kase, version, dud_key, hn_key, crypto::DataKeyPurpose::kReferral));
+  const Dud dud = DudGrant(lc, dn, kase, "HN");
   for (auto* n : {&lc, &hn}) {
-    auto added = n->keys()->AddRecords({dud.bytes});
+    auto added = n->keys()->AddRecords({dud.record.bytes});
     ASSERT_TRUE(added.ok()) << added.status();
   }
   // And a hub's plant on Lào Cai's laptop: an office wrap (kind 5, which is
   // unsigned) claiming a Hà Nội laptop made it, of a key of nobody's.
   const crypto::KeyRecord planted = crypto::WrapDataKeyForOffice(
-      hn.replica().device_id(), NowHlc(), kase, version, dud_key, crypto::NewOfficeKey("HN", 9));
+      hn.replica().device_id(), NowHlc(), kase, dud.version, dud.key,
+      crypto::NewOfficeKey("HN", 9));
   auto added = lc.keys()->AddRecords({planted.bytes});
   ASSERT_TRUE(added.ok()) << added.status();
   for (int i = 0; i < 2; ++i) {
@@ -319,23 +335,10 @@ TEST_F(ReferralAuthorityTest, TheReceivingOfficeNeverSealsUnderAThirdOfficesGran
   const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng", "lời kể thật");
   const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
   for (auto* n : {&lc, &hn, &dn, &lc, &hn}) MustSync(*n);
-  const size_t col =
-      static_cast<size_t>(lc.replica().schema().FindTable("cases")->ColumnIndex("narrative"));
-  auto row = lc.replica().Get("cases", kase);
-  ASSERT_TRUE(row.ok() && row->has_value());
-  const uint32_t version = Must(crypto::ParseEnvelope((*row)->values[col].str())).key_version;
   // Đà Nẵng's laptop wraps a key of its own for that version to Hà Nội's
   // newest office key; it reaches Hà Nội's laptop first.
-  auto newest = testing::RawDb(hn.replica()).Prepared(
-      "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'HN' ORDER BY generation DESC "
-      "LIMIT 1");
-  ASSERT_TRUE(*(*newest)->Step());
-  const crypto::KeyRecord hn_key = Must(crypto::ParseKeyRecord((*newest)->ColumnString(0)));
-  (*newest)->Reset();
-  const crypto::SecretBytes dud_key = crypto::SecretBytes::Random(crypto::kDataKeyBytes);
-  const crypto::KeyRecord dud = Must(crypto::WrapDataKey(
-      dn.identity(), NowHlc(), kase, version, dud_key, hn_key, crypto::DataKeyPurpose::kReferral));
-  auto added = hn.keys()->AddRecords({dud.bytes});
+  const Dud dud = DudGrant(hn, dn, kase, "HN");
+  auto added = hn.keys()->AddRecords({dud.record.bytes});
   ASSERT_TRUE(added.ok()) << added.status();
   // Hà Nội accepts; Lào Cai grants the real key of that version.
   SetField(hn.replica(), "referrals", ref, "status", Value::Text("accepted"));
@@ -343,15 +346,17 @@ TEST_F(ReferralAuthorityTest, TheReceivingOfficeNeverSealsUnderAThirdOfficesGran
   ASSERT_EQ(hn.Read("cases", kase, "narrative").value, Value::Text("lời kể thật"));
   // Hà Nội writes the narrative.
   SetField(hn.replica(), "cases", kase, "narrative", Value::Text("lời kể của Hà Nội"));
+  const size_t col =
+      static_cast<size_t>(hn.replica().schema().FindTable("cases")->ColumnIndex("narrative"));
   auto mine = hn.replica().Get("cases", kase);
   ASSERT_TRUE(mine.ok() && mine->has_value());
   const Value& stored = (*mine)->values[col];
-  ASSERT_EQ(Must(crypto::ParseEnvelope(stored.str())).key_version, version)
+  ASSERT_EQ(Must(crypto::ParseEnvelope(stored.str())).key_version, dud.version)
       << "Hà Nội sealed under a new version: the test no longer tries the dud's version";
   const auto& v = (*mine)->versions[col];
   ASSERT_TRUE(v.has_value());
   crypto::FieldContext where{"cases", kase, "narrative", v->version.hlc, v->version.device};
-  EXPECT_FALSE(crypto::OpenValue(dud_key, stored.str(), where).ok())
+  EXPECT_FALSE(crypto::OpenValue(dud.key, stored.str(), where).ok())
       << "Hà Nội sealed the case under the key Đà Nẵng's laptop wrapped";
   for (auto* n : {&hn, &lc}) MustSync(*n);
   const OpenedField f = lc.Read("cases", kase, "narrative");
