@@ -73,6 +73,25 @@ class ReferralAuthorityTest : public SyncTest {
     return d;
   }
 
+  // Lào Cai's case referred to Hà Nội, not yet answered, every laptop
+  // synced; a laptop of Đà Nẵng beside them.
+  struct ThreeOffices {
+    harness::LocalNode& lc;
+    harness::LocalNode& hn;
+    harness::LocalNode& dn;
+    RowId kase, ref;
+  };
+  ThreeOffices CaseOfLaoCaiReferredToHaNoi() {
+    EXPECT_TRUE(hub_->AddProvince("DN", "Đà Nẵng").ok());
+    auto& lc = AddNode("LC");
+    auto& hn = AddNode("HN");
+    auto& dn = AddNode("DN");
+    const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng", "lời kể thật");
+    const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+    for (auto* n : {&lc, &hn, &dn, &lc, &hn}) MustSync(*n);
+    return {lc, hn, dn, kase, ref};
+  }
+
   // A refused push: the hub stores nothing and says which rule.
   void ExpectRefused(harness::LocalNode& n, const std::string& rule) {
     const int64_t head = *OpenHubReplica()->LogHead();
@@ -288,13 +307,9 @@ TEST_F(ReferralAuthorityTest, AcceptAndDeclineWrittenWhileApartMakeOneConflictEv
 // must neither stop the owning office from granting the real key, nor stop
 // the receiving office from reading with it (attack review, low).
 TEST_F(ReferralAuthorityTest, ADudGrantToTheReceivingOfficeBlocksNeitherTheGrantNorTheReading) {
-  ASSERT_TRUE(hub_->AddProvince("DN", "Đà Nẵng").ok());
-  auto& lc = AddNode("LC");
-  auto& hn = AddNode("HN");
-  auto& dn = AddNode("DN");
-  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng", "lời kể thật");
-  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
-  for (auto* n : {&lc, &hn, &dn, &lc, &hn}) MustSync(*n);
+  const ThreeOffices w = CaseOfLaoCaiReferredToHaNoi();
+  harness::LocalNode &lc = w.lc, &hn = w.hn, &dn = w.dn;
+  const RowId kase = w.kase, ref = w.ref;
   SetField(hn.replica(), "referrals", ref, "status", Value::Text("accepted"));
   MustSync(hn);
   // Before Lào Cai's laptop hears of the acceptance, a dud grant reaches it
@@ -328,13 +343,9 @@ TEST_F(ReferralAuthorityTest, ADudGrantToTheReceivingOfficeBlocksNeitherTheGrant
 // the attack review of session 5 (H1): a grant counted as trusted when its
 // signer was a current member of *any* office.
 TEST_F(ReferralAuthorityTest, TheReceivingOfficeNeverSealsUnderAThirdOfficesGrant) {
-  ASSERT_TRUE(hub_->AddProvince("DN", "Đà Nẵng").ok());
-  auto& lc = AddNode("LC");
-  auto& hn = AddNode("HN");
-  auto& dn = AddNode("DN");
-  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng", "lời kể thật");
-  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
-  for (auto* n : {&lc, &hn, &dn, &lc, &hn}) MustSync(*n);
+  const ThreeOffices w = CaseOfLaoCaiReferredToHaNoi();
+  harness::LocalNode &lc = w.lc, &hn = w.hn, &dn = w.dn;
+  const RowId kase = w.kase, ref = w.ref;
   // Đà Nẵng's laptop wraps a key of its own for that version to Hà Nội's
   // newest office key; it reaches Hà Nội's laptop first.
   const Dud dud = DudGrant(hn, dn, kase, "HN");
