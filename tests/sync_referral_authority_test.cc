@@ -375,5 +375,111 @@ TEST_F(ReferralAuthorityTest, TheReceivingOfficeNeverSealsUnderAThirdOfficesGran
   EXPECT_EQ(f.value, Value::Text("lời kể của Hà Nội"));
 }
 
+// Attack review of session 6 (helper-23, of 657fa79): kind 5 is unsigned, so a hub
+// forges any number of office wraps naming the receiving office's newest
+// office key (and one of its laptops as creator) that do not open. Each
+// ranks first (0) and each counts against the 64 records a reader opens per
+// version, so 64 of them (a few kilobytes, once per version) put the real
+// grant (kind 3, rank 1) out of reach for good: Hà Nội's laptop cannot read
+// a case it was granted. Before the cap, each dud cost one failed AEAD and
+// the real grant was still found.
+TEST_F(ReferralAuthorityTest, SixtyFourForgedOfficeWrapsDoNotHideTheRealGrant) {
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng", "lời kể thật");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  for (auto* n : {&lc, &hn, &lc, &hn}) MustSync(*n);
+  const size_t col =
+      static_cast<size_t>(lc.replica().schema().FindTable("cases")->ColumnIndex("narrative"));
+  auto row = lc.replica().Get("cases", kase);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  const uint32_t version = Must(crypto::ParseEnvelope((*row)->values[col].str())).key_version;
+  auto newest = testing::RawDb(hn.replica()).Prepared(
+      "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'HN' ORDER BY generation DESC "
+      "LIMIT 1");
+  ASSERT_TRUE(*(*newest)->Step());
+  const crypto::KeyRecord hn_key = Must(crypto::ParseKeyRecord((*newest)->ColumnString(0)));
+  (*newest)->Reset();
+  // The hub's plant: office wraps claiming Hà Nội's newest office key, made
+  // with a key of nobody's, "by" Hà Nội's laptop (kind 5 carries no
+  // signature to check).
+  crypto::OfficeKey fake = crypto::NewOfficeKey("HN", hn_key.generation);
+  fake.id = hn_key.office_key_id;
+  std::vector<std::string> plants;
+  for (int i = 0; i < 64; ++i) {
+    plants.push_back(crypto::WrapDataKeyForOffice(
+                         hn.replica().device_id(), NowHlc(), kase, version,
+                         crypto::SecretBytes::Random(crypto::kDataKeyBytes), fake)
+                         .bytes);
+  }
+  auto added = hn.keys()->AddRecords(plants);
+  ASSERT_TRUE(added.ok()) << added.status();
+  // Hà Nội accepts; Lào Cai grants the real key of that version.
+  SetField(hn.replica(), "referrals", ref, "status", Value::Text("accepted"));
+  for (auto* n : {&hn, &lc, &hn}) MustSync(*n);
+  const OpenedField f = hn.Read("cases", kase, "narrative");
+  EXPECT_EQ(f.state, State::kOpened) << f.problem;
+  EXPECT_EQ(f.value, Value::Text("lời kể thật"));
+}
+
+// ATTACK (helper-23, review of f0938a2): the offices whose grants a
+// receiving office "stands behind" when it seals include the case's owner,
+// and Seal takes that owner from the case row's current `province`. Only
+// the hub refuses a rewrite of it; a laptop verifies a pulled commit's
+// signature and nothing of its scope. A malicious hub relays a commit,
+// signed by a device of another office (a third office, or one the hub
+// invented, whose first device is trusted on first sight), that rewrites
+// the case's province to that office. Hà Nội's laptop then seals what it
+// writes for the case under a version that office holds: it grants the new
+// version to the "owner", or seals under a grant that office signed.
+TEST_F(ReferralAuthorityTest, ARewrittenCaseProvinceNeverMakesTheReceivingOfficeSealForAThirdOffice) {
+  ASSERT_TRUE(hub_->AddProvince("DN", "Đà Nẵng").ok());
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  auto& dn = AddNode("DN");
+  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng", "lời kể thật");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  for (auto* n : {&lc, &hn, &dn, &lc, &hn}) MustSync(*n);
+  AcceptReferral(lc, hn, ref);
+  ASSERT_EQ(hn.Read("cases", kase, "narrative").value, Value::Text("lời kể thật"));
+  // Đà Nẵng's laptop (given the row by the hub) signs a rewrite of the
+  // case's province; the hub relays it to Hà Nội's laptop.
+  auto snap = lc.replica().ExportRow("cases", kase);
+  ASSERT_TRUE(snap.ok() && snap->has_value());
+  PulledBatch give;
+  give.rows = {**snap};
+  give.rows_position = 1;
+  ASSERT_TRUE(dn.replica().ApplyPulled(give).ok());
+  LocalTxn t;
+  t.Set("cases", kase, {{"province", Value::Text("DN")}});
+  absl::StatusOr<Commit> rewrite = WriteAsPatchedBuild(dn, t);
+  ASSERT_TRUE(rewrite.ok()) << rewrite.status();
+  PulledBatch relay;
+  relay.commits = {{1000000, *rewrite}};
+  auto applied = hn.replica().ApplyPulled(relay);
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kPermissionDenied) << applied.status();
+  EXPECT_NE(applied.status().message().find("away from office LC"), std::string::npos)
+      << applied.status();
+  // Hà Nội writes the narrative.
+  SetField(hn.replica(), "cases", kase, "narrative", Value::Text("lời kể của Hà Nội"));
+  const size_t col =
+      static_cast<size_t>(hn.replica().schema().FindTable("cases")->ColumnIndex("narrative"));
+  auto mine = hn.replica().Get("cases", kase);
+  ASSERT_TRUE(mine.ok() && mine->has_value());
+  const uint32_t sealed_under =
+      Must(crypto::ParseEnvelope((*mine)->values[col].str())).key_version;
+  // No record on Hà Nội's laptop gives that version to Đà Nẵng, and none
+  // signed by Đà Nẵng's laptop was what it opened it through.
+  auto to_dn = testing::RawDb(hn.replica()).Prepared(
+      "SELECT count(*) FROM _fs_keys WHERE kind = 3 AND keyring = ?1 AND version = ?2 AND "
+      "province = 'DN'");
+  (*to_dn)->BindBlob(1, kase.view());
+  (*to_dn)->BindInt(2, sealed_under);
+  ASSERT_TRUE(*(*to_dn)->Step());
+  EXPECT_EQ((*to_dn)->ColumnInt(0), 0)
+      << "Hà Nội's laptop granted the key it seals the case under to Đà Nẵng's office";
+  (*to_dn)->Reset();
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

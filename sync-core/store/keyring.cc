@@ -609,10 +609,10 @@ class KeyRing::Impl {
   // most `max_keys`. More than one when someone wrapped a key of their own
   // for that version: a reader tries them in turn, the sealed value's
   // authentication telling the real one. With `granters`, only records
-  // TrustedDataKey() accepts. At most kMaxKeyOpens records are opened: a hub
-  // planting thousands of duds must not make a read cost thousands of
-  // decryptions.
-  static constexpr size_t kMaxKeyOpens = 64;
+  // TrustedDataKey() accepts. Every record is tried: a cap would let 64
+  // forged office wraps (unsigned, ranked first) hide the real grant for
+  // good; the key that opens a value is kept (Read), so the cost of duds is
+  // paid once per version.
   absl::StatusOr<std::vector<std::shared_ptr<SecretBytes>>> DataKeys(
       const crypto::DeviceIdentity& me, const RowId& ring, uint32_t version, size_t max_keys,
       const std::set<std::string>* granters) {
@@ -666,7 +666,6 @@ class KeyRing::Impl {
       FS_ASSIGN_OR_RETURN(int r, rank(w));
       ranks.push_back(r);
     }
-    size_t opens = 0;
     for (const int pass : {0, 1, 2, 3}) {
       if (pass == 3 && granters != nullptr) break;
       for (size_t i = 0; i < wraps.size(); ++i) {
@@ -674,7 +673,6 @@ class KeyRing::Impl {
         if (ranks[i] != pass) continue;
         FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> office, Office(me, w.office_key_id));
         if (!office) continue;
-        if (++opens > kMaxKeyOpens) return out;
         absl::StatusOr<SecretBytes> k = crypto::OpenDataKey(*office, w);
         if (!k.ok()) continue;
         bool seen = false;
@@ -744,6 +742,9 @@ class KeyRing::Impl {
     FS_RETURN_IF_ERROR(ins->Run());
     for (auto it = data_keys.begin(); it != data_keys.end();) {
       it = it->first.first == erasure.keyring ? data_keys.erase(it) : std::next(it);
+    }
+    for (auto it = trusted_keys.begin(); it != trusted_keys.end();) {
+      it = std::get<0>(it->first) == erasure.keyring ? trusted_keys.erase(it) : std::next(it);
     }
     choice.erase(erasure.keyring);
     return absl::OkStatus();
@@ -2289,7 +2290,39 @@ absl::Status KeyRing::Verify(const Commit& c, int64_t position) {
     }
   }
   FS_RETURN_IF_ERROR(crypto::VerifyCommitSignature(c, author->keys.sign_pk));
+  FS_RETURN_IF_ERROR(CheckOwnerMoves(c, *author));
   return impl_->NoteFinal(c);
+}
+
+// A row's `province` names the office that owns it, and the owner decides
+// whose grants of its keys this laptop stands behind and to whom it grants
+// (Seal). Only a device of the owning office moves a row elsewhere (the
+// hub's rule too, hub/scope.cc): a pulled commit in which another office's
+// device rewrites it, which a malicious hub would relay, is refused here.
+absl::Status KeyRing::CheckOwnerMoves(const Commit& c, const RegisteredDevice& author) {
+  for (const RowChange& rc : c.changes) {
+    const TableDef* t = replica_->schema().FindTable(rc.table);
+    if (t == nullptr || t->FindColumn("province") == nullptr) continue;
+    const FieldWrite* moved = nullptr;
+    for (const FieldWrite& f : rc.fields) {
+      if (f.column == "province") moved = &f;
+    }
+    if (moved == nullptr) continue;
+    FS_ASSIGN_OR_RETURN(std::string owner, impl_->ClearText(rc.table, "province", rc.row));
+    if (owner.empty()) continue;  // not held here (or owned by nobody yet)
+    if (moved->value.kind() == Value::Kind::kText && moved->value.str() == owner) continue;
+    bool by_owner = author.province == owner;
+    if (by_owner) {
+      FS_ASSIGN_OR_RETURN(by_owner, impl_->Trusted(owner, c.author, /*now=*/false));
+    }
+    if (!by_owner) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "commit ", c.Name(), " moves ", AV(rc.table), " row ", rc.row.ToString(),
+          " away from office ", AV(owner), ", but its author is not a device of that office "
+          "(only the owning office moves its records; the hub should have refused it)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status KeyRing::CheckReferralWrites(const Commit& c) {
@@ -2408,13 +2441,10 @@ OpenedField KeyRing::Read(std::string_view table, const RowId& row, std::string_
     // Another record of this version may wrap the real key (a dud wrapped
     // a key of its own and came first): the value's authentication decides,
     // and the key that opened it is the one read with from now on.
-    constexpr size_t kMaxKeysTried = 32;
     absl::StatusOr<std::vector<std::shared_ptr<SecretBytes>>> others =
-        impl_->DataKeys(*identity_, h->keyring, h->key_version, kMaxKeysTried + 1, nullptr);
-    size_t tried = 0;
+        impl_->DataKeys(*identity_, h->keyring, h->key_version, SIZE_MAX, nullptr);
     for (const auto& other : others.ok() ? *others : std::vector<std::shared_ptr<SecretBytes>>{}) {
       if (other->view() == (*key)->view()) continue;
-      if (++tried > kMaxKeysTried) break;
       absl::StatusOr<Value> retry = crypto::OpenValue(*other, stored.str(), where);
       if (retry.ok()) {
         v = std::move(retry);

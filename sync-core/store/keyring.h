@@ -276,6 +276,9 @@ class KeyRing {
   // of its fixed columns, a resolution of its status this office may not
   // make. Called when a commit is signed.
   absl::Status CheckReferralWrites(const Commit& c);
+  // A pulled commit that moves a row (its `province`) away from the office
+  // that owns it here, by a device not of that office: refused (Verify).
+  absl::Status CheckOwnerMoves(const Commit& c, const RegisteredDevice& author);
 
   // Opens one field as the replica stores it. Never fails: the state says
   // what became of it.
