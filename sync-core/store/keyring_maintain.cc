@@ -1,0 +1,270 @@
+// Maintain(): what each sync pass keeps up on this laptop: the office's own
+// removal of revoked devices, office keys rotated and shared with members,
+// and grants of case keys to the offices cases are referred to.
+#include "store/keyring_impl.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/tuning.h"
+
+namespace fieldsync {
+
+absl::StatusOr<MaintainReport> KeyRing::Maintain() {
+  MaintainReport report;
+  if (!unlocked()) {
+    report.notes.push_back("keystore locked: office keys and grants not maintained");
+    return report;
+  }
+  const crypto::DeviceIdentity& me = *identity_;
+  Impl& m = *impl_;
+  HybridClock clock(impl_->clock, tuning::kDefaultMaxClockSkewMillis);
+  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+    // Members come from the office's signed approval chain, never from the
+    // hub's registry: a device the hub enrolled in the office is given
+    // nothing until an officer approved it on a laptop of the office.
+    FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
+    if (!office) {
+      report.notes.push_back(absl::StrCat(
+          "this laptop does not know office ", province_, "'s first device yet: it shares and "
+          "receives no office key. On the office's first laptop: fieldnode device approve "
+          "--first --code CODE; on any other: fieldnode device list, then fieldnode device join "
+          "--code CODE once a member approved it"));
+    } else if (!office->IsMember(me.device())) {
+      report.notes.push_back(
+          "this laptop waits for approval by a laptop of its office: there, an officer runs "
+          "\"fieldnode device approve DEVICE --code CODE\" with the code \"fieldnode device "
+          "list\" shows here; until then it shares and receives no office key");
+      office.reset();
+    }
+    auto has_share = [&](const RowId& office_key, const DeviceId& device) -> absl::StatusOr<bool> {
+      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(absl::StrCat(
+                                       "SELECT 1 FROM _fs_keys WHERE kind = ",
+                                       crypto::KindsSql({KeyRecordKind::kOfficeShare}),
+                                       " AND office_key = ?1 AND recipient = ?2")));
+      st->BindBlob(1, office_key.view());
+      st->BindBlob(2, device.view());
+      return st->Step();
+    };
+    auto new_office_key = [&](uint32_t generation, const std::string& why) -> absl::Status {
+      FS_RETURN_IF_ERROR(m.CreateOffice(me, province_, generation, clock.Now()).status());
+      ++report.shares_created;
+      ++report.office_keys_created;
+      report.notes.push_back(absl::StrCat("created office key generation ", generation, " for ",
+                                          province_, ": ", why));
+      return absl::OkStatus();
+    };
+    if (office) {
+      // A revocation seen here becomes the office's own signed removal, so
+      // that no hub can undo it for the laptops that have not seen it; the
+      // approvals the revoked device signed for today's members are kept
+      // (in several records if more than a record holds).
+      for (const DeviceId& revoked : office->revoked) {
+        if (office->removed.count(revoked) > 0) continue;
+        auto keys = office->approved.find(revoked);
+        if (keys == office->approved.end()) continue;
+        FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> kept,
+                            m.KeptApprovals(*office, province_, revoked, me.device()));
+        FS_ASSIGN_OR_RETURN(size_t records,
+                            m.StoreRemoval(me, clock, province_, keys->second, kept));
+        std::string who;
+        for (const KeyRecord& k : kept) {
+          absl::StrAppend(&who, who.empty() ? "" : ", ", k.subject.device.ToString());
+        }
+        report.notes.push_back(absl::StrCat(
+            "recorded the removal of revoked device ", revoked.ToString(), " from office ",
+            province_, kept.empty() ? "; it had approved no device still in the office"
+                                    : absl::StrCat("; the approvals it signed for ", who,
+                                                   " are kept, so they stay members"),
+            records > 1 ? absl::StrCat(" (", records, " removal records)") : ""));
+      }
+      FS_ASSIGN_OR_RETURN(office, m.MembershipOf(province_));
+      // Devices a share to which exposes an office key: removed or revoked
+      // by the office's records or this laptop's registry, whether or not
+      // the registry lists them (a laptop enrolled after a removal may never
+      // have seen the removed device listed).
+      std::set<DeviceId> gone(office->removed.begin(), office->removed.end());
+      gone.insert(office->revoked.begin(), office->revoked.end());
+      for (const auto& [id, d] : m.registry) {
+        if (d.province == province_ && d.revoked()) gone.insert(id);
+      }
+
+      // The office's keys made by this laptop or a member now (a key an
+      // unapproved or removed device published, of whatever generation,
+      // does not count), newest generation first.
+      std::vector<KeyRecord> keys;
+      FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> all_keys, m.OfficeKeys(province_));
+      for (KeyRecord& k : all_keys) {
+        bool t = k.signer == me.device();
+        if (!t) {
+          FS_ASSIGN_OR_RETURN(t, m.Trusted(province_, k.signer, /*now=*/true));
+        }
+        if (t) keys.push_back(std::move(k));
+      }
+      const uint32_t newest = keys.empty() ? 0 : keys.front().generation;
+      auto next_generation = [&](uint32_t g) -> absl::StatusOr<uint32_t> {
+        if (g >= crypto::kMaxOfficeGeneration) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "office ", province_, " has used every office key generation; nothing was "
+              "rotated (report this)"));
+        }
+        return g + 1;
+      };
+      FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> current, m.CurrentOffice(me, province_));
+      if (keys.empty()) {
+        FS_RETURN_IF_ERROR(new_office_key(1, "the office had none"));
+      } else if (!current) {
+        // Another member made the office key but has not shared it with
+        // this one yet: a key of the newest generation lets it work now.
+        FS_RETURN_IF_ERROR(new_office_key(newest, "no key of the office has reached this device"));
+      } else {
+        // The key this laptop seals under, or one of its generation, shared
+        // with a device since revoked or removed: a new generation, shared
+        // only with the members.
+        bool exposed = false;
+        for (const KeyRecord& k : keys) {
+          if (k.generation != current->generation) continue;
+          for (const DeviceId& d : gone) {
+            FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, d));
+            exposed |= shared;
+          }
+        }
+        if (exposed) {
+          FS_ASSIGN_OR_RETURN(uint32_t g, next_generation(std::max(newest, current->generation)));
+          FS_RETURN_IF_ERROR(new_office_key(g, "a device of the office was revoked or removed"));
+        }
+      }
+      // Every office key held goes to every member that lacks it, sealed
+      // to the keys the member was approved with.
+      FS_ASSIGN_OR_RETURN(all_keys, m.OfficeKeys(province_));
+      for (const KeyRecord& k : all_keys) {
+        FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> held, m.Office(me, k.office_key_id));
+        if (!held) continue;
+        for (const auto& [id, member] : office->members) {
+          FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, id));
+          if (shared) continue;
+          FS_RETURN_IF_ERROR(m.Store(crypto::ShareOfficeKey(me, clock.Now(), *held, member), false));
+          ++report.shares_created;
+        }
+      }
+    }
+    // Grants: every version held of a referred case's key ring (and of its
+    // person's) goes to each office it is referred to, once that office has
+    // an office key.
+    // Only referrals authorised by the signed authors of their fields.
+    FS_ASSIGN_OR_RETURN(std::vector<Impl::Authorised> refs,
+                        m.AuthorisedReferrals(*replica_, nullptr));
+    std::set<std::pair<RowId, std::string>> wanted_set;
+    // The offices whose grants of a ring this laptop stands behind: its own,
+    // and the office that owns the case (it granted, on its laptops).
+    std::map<RowId, std::set<std::string>> granting;
+    for (const Impl::Authorised& a : refs) {
+      if (a.to_office == province_) continue;
+      wanted_set.emplace(a.case_id, a.to_office);
+      granting[a.case_id].insert(a.owner);
+      if (a.person) {
+        wanted_set.emplace(*a.person, a.to_office);
+        granting[*a.person].insert(a.owner);
+      }
+    }
+    // A referral's letter (its own key ring) goes to the receiving office
+    // as soon as this office made the referral (change/referral_rules.h).
+    {
+      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(
+                                       "SELECT id, to_office FROM referrals WHERE _live = 1 AND "
+                                       "from_office = ?1 AND to_office IS NOT NULL AND "
+                                       "to_office != ?1"));
+      st->BindText(1, province_);
+      std::vector<std::pair<RowId, std::string>> letters;
+      while (true) {
+        FS_ASSIGN_OR_RETURN(bool r, st->Step());
+        if (!r) break;
+        letters.emplace_back(IdOf(st->ColumnBlob(0)), st->ColumnString(1));
+      }
+      for (const auto& [ref, to] : letters) {
+        // Made by a member of this office, with these offices, never
+        // rewritten since; anything else goes nowhere.
+        absl::StatusOr<std::optional<Impl::LetterOffices>> made = m.OfficesOf(*replica_, ref);
+        if (!made.ok()) {
+          if (made.status().code() != absl::StatusCode::kFailedPrecondition) return made.status();
+          continue;
+        }
+        if (*made && (*made)->from == province_ && (*made)->to == to) wanted_set.emplace(ref, to);
+      }
+    }
+    std::vector<std::pair<RowId, std::string>> wanted(wanted_set.begin(), wanted_set.end());
+    for (const auto& [wanted_ring, to] : wanted) {
+      const RowId ring = wanted_ring;  // captured below (a structured binding cannot be)
+      std::set<std::string> granters = {province_};
+      if (auto g = granting.find(ring); g != granting.end()) {
+        granters.insert(g->second.begin(), g->second.end());
+      }
+      // Only to an office key published by a member of that office's own
+      // approval chain: a reader the administrator enrolled gets nothing.
+      FS_ASSIGN_OR_RETURN(std::optional<KeyRecord> target_key, m.GrantTarget(to));
+      if (!target_key) continue;  // no approved device of that office yet: later
+      const KeyRecord& target = *target_key;
+      const std::string& office = to;
+      FS_ASSIGN_OR_RETURN(std::vector<uint32_t> versions, m.Versions(ring));
+      for (uint32_t v : versions) {
+        // Granted already only by a record this laptop stands behind: a
+        // grant (kind 3, signed) made by itself, a current member of its
+        // office or of the office that owns the case, under the receiving
+        // office's key. Another office's own wrap (kind 5) is unsigned: its
+        // signer is only a claim, so a hub could plant one to stop the
+        // grant; it does not count (granting again costs one wrap). Anyone else's record (a third office's laptop, a laptop
+        // this office removed, a hub's plant) may wrap a key of its own: it
+        // must not stop the real grant.
+        FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> existing,
+                            m.Query("keyring = ?1 AND version = ?2 AND province = ?3 AND "
+                                    "kind IN (3, 5)",
+                                    [&](sqlite::Stmt* st) {
+                                      st->BindBlob(1, ring.view());
+                                      st->BindInt(2, v);
+                                      st->BindText(3, office);
+                                    }));
+        bool granted = false;
+        for (const KeyRecord& w : existing) {
+          bool ours = w.signer == me.device();
+          if (!ours && w.kind == KeyRecordKind::kDataKey &&
+              w.office_key_id == target.office_key_id) {
+            for (const std::string& granter : granters) {
+              if (ours) break;
+              FS_ASSIGN_OR_RETURN(ours, m.Trusted(granter, w.signer, /*now=*/true));
+            }
+          }
+          if (ours) {
+            granted = true;
+            break;
+          }
+        }
+        if (granted) continue;
+        // The key as this office stands behind it: a record by another
+        // office's laptop may wrap a key of its signer's for this version,
+        // and granting that on would hand the receiving office a key its
+        // signer reads.
+        FS_ASSIGN_OR_RETURN(std::shared_ptr<SecretBytes> dek,
+                            m.TrustedDataKey(me, ring, v, granters));
+        if (!dek) continue;
+        FS_RETURN_IF_ERROR(m.Store(crypto::WrapDataKey(me, clock.Now(), ring, v, *dek, target,
+                                                       crypto::DataKeyPurpose::kReferral),
+                                   false));
+        ++report.grants_created;
+      }
+    }
+    return absl::OkStatus();
+  }));
+  if (report.grants_created > 0) {
+    report.notes.push_back(absl::StrCat("granted ", report.grants_created,
+                                        " case key versions to offices cases were referred to"));
+  }
+  return report;
+}
+
+}  // namespace fieldsync

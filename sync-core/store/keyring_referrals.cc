@@ -1,0 +1,182 @@
+// Referral authority: the referrals that let a case's keys go to another
+// office, judged from the signed authors of their fields; the offices of a
+// referral's letter; referrals final here; the check of a write that
+// resolves a referral's status.
+#include "store/keyring_impl.h"
+
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "change/referral_rules.h"
+
+namespace fieldsync {
+
+absl::StatusOr<std::vector<KeyRing::Impl::Authorised>> KeyRing::Impl::AuthorisedReferrals(
+    Replica& replica, const RowId* only_ring) {
+  std::vector<Authorised> candidates;
+  std::vector<std::pair<std::string, std::string>> offices;  // (owner, from_office)
+  {
+  FS_ASSIGN_OR_RETURN(
+      auto st, db->Prepared("SELECT r.id, r.case_id, c.person_id, r.to_office, c.province, "
+                            "r.from_office FROM referrals r JOIN cases c ON c.id = r.case_id "
+                            "WHERE r._live = 1 AND r.status = ?2 AND r.to_office IS "
+                            "NOT NULL AND NOT EXISTS (SELECT 1 FROM _fs_referral_final f "
+                            "WHERE f.referral = r.id) AND (?1 IS NULL OR r.case_id = ?1 OR "
+                            "c.person_id = ?1)"));
+  if (only_ring != nullptr) st->BindBlob(1, only_ring->view());
+  st->BindText(2, referral::StatusName(referral::Status::kAccepted));
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    Authorised a;
+    a.referral = IdOf(st->ColumnBlob(0));
+    a.case_id = IdOf(st->ColumnBlob(1));
+    if (!st->ColumnIsNull(2)) a.person = IdOf(st->ColumnBlob(2));
+    a.to_office = st->ColumnString(3);
+    if (only_ring != nullptr && *only_ring != a.case_id &&
+        !(a.person && *only_ring == *a.person)) {
+      continue;
+    }
+    candidates.push_back(std::move(a));
+    offices.emplace_back(st->ColumnString(4), st->ColumnString(5));
+  }
+  }
+  std::vector<Authorised> out;
+  const TableDef* t = replica.schema().FindTable("referrals");
+  auto version_of = [&](const Row& row, std::string_view column) {
+    return row.versions[static_cast<size_t>(t->ColumnIndex(column))];
+  };
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const Authorised& a = candidates[i];
+    const auto& [owner, from_office] = offices[i];
+    if (owner != from_office || a.to_office == owner) continue;
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get("referrals", a.referral));
+    if (!row) continue;
+    const auto created = version_of(*row, "to_office");
+    const auto case_v = version_of(*row, "case_id");
+    const auto from_v = version_of(*row, "from_office");
+    const auto status_v = version_of(*row, "status");
+    if (!created || !case_v || !from_v || !status_v) continue;
+    if (case_v->version != created->version || from_v->version != created->version) continue;
+    // Made by a member of the owning office *now*: a referral made by a
+    // device removed (or revoked) since grants nothing more, however it
+    // was dated. A creation's HLC is its author's choice, so a stolen
+    // laptop's referral made after the theft cannot be told from one made
+    // before; both stop once the office removes it, and a current member
+    // refers the case again if it should go on (docs/CRYPTO.md, "Referral
+    // authority"). The receiving office's answer may come from a device
+    // removed since: the grant goes only to that office's current key.
+    FS_ASSIGN_OR_RETURN(bool by_owner, Trusted(owner, created->version.device, /*now=*/true));
+    if (!by_owner) continue;
+    FS_ASSIGN_OR_RETURN(bool by_receiver, Trusted(a.to_office, status_v->version.device, false));
+    if (!by_receiver) continue;
+    if (!status_v->base || *status_v->base != created->version) continue;
+    candidates[i].owner = owner;
+    FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> open,
+                        replica.Conflicts(std::string("referrals"), a.referral));
+    // An answer another laptop wrote concurrently leaves the referral
+    // contested until it is resolved; the same answer written on two
+    // laptops apart (both accepted it) does not: it is no disagreement,
+    // and every replica judges it alike from the same conflict records.
+    const Value& answer = row->values[static_cast<size_t>(t->ColumnIndex("status"))];
+    bool contested = false;
+    for (const ConflictRecord& k : open) contested |= k.column == "status" && k.value != answer;
+    if (contested) continue;
+    out.push_back(a);
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<KeyRing::Impl::LetterOffices>> KeyRing::Impl::OfficesOf(
+    Replica& replica, const RowId& ref) {
+  FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get("referrals", ref));
+  if (!row) return std::nullopt;
+  const TableDef* t = replica.schema().FindTable("referrals");
+  auto at = [&](std::string_view c) { return static_cast<size_t>(t->ColumnIndex(c)); };
+  const std::optional<FieldVersion>& created = row->versions[at("from_office")];
+  const Value& from = row->values[at("from_office")];
+  const Value& to = row->values[at("to_office")];
+  bool ok = row->live && created && from.kind() == Value::Kind::kText &&
+            (to.is_null() || to.kind() == Value::Kind::kText);
+  for (std::string_view c : {"case_id", "to_office", "to_organisation"}) {
+    const std::optional<FieldVersion>& v = row->versions[at(c)];
+    if (!ok) break;
+    if (c == "case_id" ? !v || v->version != created->version
+                       : v && v->version != created->version) {
+      ok = false;
+    }
+  }
+  if (ok) {
+    FS_ASSIGN_OR_RETURN(ok, Trusted(from.str(), created->version.device, false));
+  }
+  if (!ok) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "referral ", ref.ToString(), " does not hold the offices its referring office wrote "
+        "when it was made (a rewrite the hub should have refused, or a referral made by "
+        "another office): its letter is neither sealed nor shared here; tell the hub "
+        "administrator"));
+  }
+  return LetterOffices{from.str(), to.is_null() ? std::string() : to.str()};
+}
+
+absl::StatusOr<std::set<std::string>> KeyRing::Impl::ReferredOffices(Replica& replica,
+                                                                     const RowId& ring) {
+  FS_ASSIGN_OR_RETURN(std::vector<Authorised> refs, AuthorisedReferrals(replica, &ring));
+  std::set<std::string> out;
+  for (const Authorised& a : refs) out.insert(a.to_office);
+  return out;
+}
+
+absl::Status KeyRing::Impl::NoteFinal(const Commit& c) {
+  for (const RowChange& rc : c.changes) {
+    if (rc.table != "referrals") continue;
+    for (const FieldWrite& f : rc.fields) {
+      const bool final_status = f.column == "status" && f.value.kind() == Value::Kind::kText &&
+                                referral::IsFinal(f.value.str());
+      const bool deleted = f.column == kLiveColumn && f.value.kind() == Value::Kind::kInt &&
+                           f.value.int_value() == 0;
+      if (!final_status && !deleted) continue;
+      FS_ASSIGN_OR_RETURN(auto st, db->Prepared("INSERT OR IGNORE INTO _fs_referral_final("
+                                                "referral) VALUES (?1)"));
+      st->BindBlob(1, rc.row.view());
+      FS_RETURN_IF_ERROR(st->Run());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KeyRing::CheckReferralWrites(const Commit& c) {
+  FS_RETURN_IF_ERROR(referral::CheckFixedColumns(c));
+  const TableDef* t = replica_->schema().FindTable("referrals");
+  for (const RowChange& rc : c.changes) {
+    if (rc.table != "referrals") continue;
+    for (const FieldWrite& f : rc.fields) {
+      if (f.column != "status" || f.resolves.empty()) continue;
+      FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica_->Get("referrals", rc.row));
+      if (!row) continue;
+      auto text = [](const Value& v) { return v.kind() == Value::Kind::kText ? v.str() : ""; };
+      auto at = [&](std::string_view col) {
+        return text(row->values[static_cast<size_t>(t->ColumnIndex(col))]);
+      };
+      std::vector<std::string> among = {at("status")};
+      FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> open,
+                          replica_->Conflicts(std::string("referrals"), rc.row));
+      for (const ConflictRecord& k : open) {
+        if (k.column == "status") among.push_back(text(k.value));
+      }
+      absl::Status ok = referral::CheckResolution(among, text(f.value), province_,
+                                                  at("from_office"), at("to_office"));
+      if (!ok.ok()) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "referral ", rc.row.ToString(), " ", ok.message(), "; nothing was changed"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace fieldsync

@@ -1,0 +1,421 @@
+// Sealing and reading: the key ring a field is sealed under, the version
+// chosen, Seal and Read; Verify and the signer, installed with them on the
+// replica (Security()); erasure.
+#include "store/keyring_impl.h"
+
+#include <functional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "base/tuning.h"
+#include "change/referral_rules.h"
+#include "crypto/commit_signature.h"
+#include "crypto/envelope.h"
+#include "schema/relations.h"
+
+namespace fieldsync {
+
+absl::StatusOr<std::string> KeyRing::Impl::ClearText(const std::string& table,
+                                                     const std::string& column, const RowId& row) {
+  FS_ASSIGN_OR_RETURN(auto st, db->Prepared(absl::StrCat("SELECT \"", column, "\" FROM \"",
+                                                         table, "\" WHERE id = ?1")));
+  st->BindBlob(1, row.view());
+  FS_ASSIGN_OR_RETURN(bool r, st->Step());
+  if (!r || st->ColumnIsNull(0)) return std::string();
+  return st->ColumnString(0);
+}
+
+std::string_view OpenedStateName(OpenedField::State s) {
+  switch (s) {
+    case OpenedField::State::kClear: return "clear";
+    case OpenedField::State::kOpened: return "opened";
+    case OpenedField::State::kLocked: return "locked";
+    case OpenedField::State::kNoKey: return "no key";
+    case OpenedField::State::kErased: return "erased";
+    case OpenedField::State::kFailed: return "failed";
+  }
+  return "?";
+}
+
+absl::StatusOr<RowId> KeyRing::KeyRingOf(
+    std::string_view table, const RowId& row, std::string_view column,
+    const std::function<absl::StatusOr<Value>(std::string_view)>& row_value) {
+  if (table == "referrals" && referral::SealedUnderReferral(column)) return row;
+  FS_ASSIGN_OR_RETURN(const CaseRelation rel, CaseRelationOf(FieldOfficeSchema(), table));
+  if (rel.link == CaseLink::kColumn) {
+    FS_ASSIGN_OR_RETURN(Value c, row_value(rel.column));
+    if (c.kind() != Value::Kind::kBytes || c.str().size() != 16) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          AV(table), " row ", row.ToString(),
+          " names no case, so its sensitive fields have no key to be sealed under; set case_id "
+          "in the same write"));
+    }
+    return IdOf(c.str());
+  }
+  return row;
+}
+
+absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
+                                                       const std::string& owner) {
+  // Only versions this office may trust to seal under: made by a member of
+  // this office (kind 5: it opens only with the office key), or granted to
+  // it by a device of the office that owns the key ring. Another office
+  // cannot choose the key this office's writes are sealed under.
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared(
+                                   "SELECT version, kind, signer, created FROM _fs_keys WHERE "
+                                   "keyring = ?1 AND province = ?2 AND kind IN (3, 5)"));
+  st->BindBlob(1, ring.view());
+  st->BindText(2, province_);
+  uint32_t best = 0;
+  int64_t best_created = -1;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    const auto kind = static_cast<KeyRecordKind>(st->ColumnInt(1));
+    if (kind == KeyRecordKind::kDataKey) {
+      const RegisteredDevice* signer = FindDevice(IdOf(st->ColumnBlob(2)));
+      bool by_owner = signer != nullptr && !owner.empty() && signer->province == owner;
+      if (by_owner) {
+        // A member of the owning office now: a version a device removed
+        // since made (it knows that key) is never sealed under again.
+        FS_ASSIGN_OR_RETURN(by_owner, impl_->Trusted(owner, signer->keys.device, /*now=*/true));
+      }
+      const bool by_me = identity_ && IdOf(st->ColumnBlob(2)) == identity_->device();
+      if (!by_owner && !by_me) continue;
+    }
+    const int64_t created = st->ColumnInt(3);
+    if (created > best_created) {
+      best_created = created;
+      best = static_cast<uint32_t>(st->ColumnInt(0));
+    }
+  }
+  return best;
+}
+
+absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
+  const ColumnDef& col = *req.column;
+  if (col.sensitivity == Sensitivity::kSensitiveWhenRestricted) {
+    FS_ASSIGN_OR_RETURN(Value r, req.row_value(req.table->restriction));
+    if (!IsRestricted(r)) return std::nullopt;
+  }
+  const std::string_view table = req.table->name;
+  if (crypto::LooksSealed(req.value->kind() == Value::Kind::kBytes ? req.value->str() : "")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        AV(table), ".", AV(col.name), ": a value that is already sealed cannot be written"));
+  }
+  if (!unlocked()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        AV(table), ".", AV(col.name), " is sensitive and must be sealed, but the keystore is "
+        "locked: unlock it (enter the passphrase, or set FIELDSYNC_PASSPHRASE_FILE) and try again"));
+  }
+  const crypto::DeviceIdentity& me = *identity_;
+  Impl& m = *impl_;
+  FS_ASSIGN_OR_RETURN(RowId ring, KeyRingOf(table, req.row, col.name, req.row_value));
+  const bool letter = table == "referrals" && ring == req.row;
+  FS_ASSIGN_OR_RETURN(bool erased, m.Erased(ring));
+  if (erased) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the keys of ", ring.ToString(), " were destroyed (erasure); nothing more can be "
+        "written to its sensitive fields"));
+  }
+  const uint64_t hlc = req.version.hlc.packed();
+  auto cached = m.choice.find(ring);
+  if (cached == m.choice.end() || cached->second.hlc != hlc) {
+    // Choose the version to seal under for this commit.
+    FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> office, m.CurrentOffice(me, province_));
+    if (!office) {
+      // No key of the office has reached this device (new, or offline since
+      // it was enrolled): one of the newest generation lets it work now;
+      // Maintain() shares it with the office's other devices at the next
+      // sync, and theirs with this one.
+      FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, m.OfficeKeys(province_));
+      uint32_t generation = 1;
+      for (const KeyRecord& k : keys) {
+        FS_ASSIGN_OR_RETURN(bool trusted, m.Trusted(province_, k.signer, true));
+        if (trusted) {
+          generation = k.generation;
+          break;
+        }
+      }
+      FS_ASSIGN_OR_RETURN(office, m.CreateOffice(me, province_, generation, req.version.hlc));
+    }
+    Impl::Choice c;
+    c.hlc = hlc;
+    // The office that owns the key ring, and every office entitled to it.
+    std::string owner;
+    std::string receiver;  // a referral's letter: read by the receiving office from the start
+    if (letter) {
+      // As the referring office made it, never from the row's current
+      // values: a rewritten to_office must not choose who reads the letter.
+      FS_ASSIGN_OR_RETURN(std::optional<Impl::LetterOffices> made, m.OfficesOf(*replica_, ring));
+      if (made) {
+        owner = made->from;
+        receiver = made->to;
+      } else {
+        // Made by this very write, by this device.
+        FS_ASSIGN_OR_RETURN(Value from, req.row_value("from_office"));
+        FS_ASSIGN_OR_RETURN(Value to, req.row_value("to_office"));
+        if (from.kind() == Value::Kind::kText) owner = from.str();
+        if (to.kind() == Value::Kind::kText) receiver = to.str();
+      }
+    } else if (table == "referrals" || table == "consents") {
+      FS_ASSIGN_OR_RETURN(owner, m.ClearText("cases", "province", ring));
+    } else if (req.table->FindColumn("province") != nullptr) {
+      FS_ASSIGN_OR_RETURN(Value p, req.row_value("province"));
+      if (p.kind() == Value::Kind::kText) owner = p.str();
+    }  // services name no province: the writer's office owns the key
+    FS_ASSIGN_OR_RETURN(std::set<std::string> entitled, m.ReferredOffices(*replica_, ring));
+    entitled.insert(province_);
+    if (!owner.empty()) entitled.insert(owner);
+    if (!receiver.empty()) entitled.insert(receiver);
+    FS_ASSIGN_OR_RETURN(uint32_t newest, NewestTrustedVersion(ring, owner));
+    if (newest > 0) {
+      FS_ASSIGN_OR_RETURN(bool fresh, m.Fresh(ring, newest, province_, entitled, me.device()));
+      if (fresh) {
+        // Opened through a record this office stands behind only: a grant
+        // of this version signed by a third office's laptop wraps a key its
+        // signer knows, and is never sealed under (docs/CRYPTO.md).
+        std::set<std::string> granters = {province_};
+        if (!owner.empty()) granters.insert(owner);
+        FS_ASSIGN_OR_RETURN(c.key, m.TrustedDataKey(me, ring, newest, granters));
+        if (c.key) c.version = newest;
+      }
+    }
+    if (!c.key) {
+      // A new version: for this office, the owning office and the offices
+      // the case is referred to now.
+      FS_ASSIGN_OR_RETURN(c.version, m.FreshVersion(ring));
+      c.key = std::make_shared<SecretBytes>(SecretBytes::Random(crypto::kDataKeyBytes));
+      FS_RETURN_IF_ERROR(m.Store(crypto::WrapDataKeyForOffice(me.device(), req.version.hlc, ring,
+                                                              c.version, *c.key, *office),
+                                 false));
+      std::set<std::string> others = entitled;
+      others.erase(province_);
+      for (const std::string& o : others) {
+        FS_ASSIGN_OR_RETURN(std::optional<KeyRecord> theirs, m.GrantTarget(o));
+        if (!theirs) continue;
+        FS_RETURN_IF_ERROR(m.Store(
+            crypto::WrapDataKey(me, req.version.hlc, ring, c.version, *c.key, *theirs,
+                                o == owner ? crypto::DataKeyPurpose::kOwner
+                                           : crypto::DataKeyPurpose::kReferral),
+            false));
+      }
+      m.data_keys[{ring, c.version}] = c.key;
+    }
+    cached = m.choice.insert_or_assign(ring, std::move(c)).first;
+  }
+  crypto::FieldContext where{table, req.row, col.name, req.version.hlc, req.version.device};
+  FS_ASSIGN_OR_RETURN(std::string sealed, crypto::SealValue(*cached->second.key, ring,
+                                                            cached->second.version, where,
+                                                            *req.value));
+  return Value::Bytes(std::move(sealed));
+}
+
+// A row's `province` names the office that owns it, and the owner decides
+// whose grants of its keys this laptop stands behind and to whom it grants
+// (Seal). Only a device of the owning office moves a row elsewhere (the
+// hub's rule too, hub/scope.cc): a pulled commit in which another office's
+// device rewrites it, which a malicious hub would relay, is refused here.
+absl::Status KeyRing::CheckOwnerMoves(const Commit& c, const RegisteredDevice& author) {
+  for (const RowChange& rc : c.changes) {
+    const TableDef* t = replica_->schema().FindTable(rc.table);
+    if (t == nullptr || t->FindColumn("province") == nullptr) continue;
+    const FieldWrite* moved = nullptr;
+    for (const FieldWrite& f : rc.fields) {
+      if (f.column == "province") moved = &f;
+    }
+    if (moved == nullptr) continue;
+    FS_ASSIGN_OR_RETURN(std::string owner, impl_->ClearText(rc.table, "province", rc.row));
+    if (owner.empty()) continue;  // not held here (or owned by nobody yet)
+    if (moved->value.kind() == Value::Kind::kText && moved->value.str() == owner) continue;
+    bool by_owner = author.province == owner;
+    if (by_owner) {
+      FS_ASSIGN_OR_RETURN(by_owner, impl_->Trusted(owner, c.author, /*now=*/false));
+    }
+    if (!by_owner) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "commit ", c.Name(), " moves ", AV(rc.table), " row ", rc.row.ToString(),
+          " away from office ", AV(owner), ", but its author is not a device of that office "
+          "(only the owning office moves its records; the hub should have refused it)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KeyRing::Verify(const Commit& c, int64_t position) {
+  const RegisteredDevice* author = FindDevice(c.author);
+  if (author == nullptr) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "commit ", c.Name(), " is by a device the hub's registry does not list; it cannot be "
+        "verified and is refused"));
+  }
+  if (author->revoked() && (position == 0 || position > author->revoked_position)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "commit ", c.Name(), " was signed by device ", c.author.ToString(), " (", author->name,
+        ") after its revocation; refused"));
+  }
+  if (const std::string* why = impl_->CutOff(c.author); why != nullptr) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "commit ", c.Name(), " of device ", c.author.ToString(), " (", author->name,
+        ") arrived after this laptop had seen that the device was ", *why, "; refused"));
+  }
+  // A device of an office's chain signs with the keys it was approved
+  // with: a hub that lists other keys for it cannot have its commits taken.
+  FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office,
+                      impl_->MembershipOf(author->province));
+  if (office) {
+    auto approved = office->approved.find(c.author);
+    if (approved != office->approved.end() && !impl_->SameKeysAsRegistered(approved->second)) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "commit ", c.Name(), " is by device ", c.author.ToString(), ", whose keys here differ "
+          "from those its office approved; refused"));
+    }
+  }
+  FS_RETURN_IF_ERROR(crypto::VerifyCommitSignature(c, author->keys.sign_pk));
+  FS_RETURN_IF_ERROR(CheckOwnerMoves(c, *author));
+  return impl_->NoteFinal(c);
+}
+
+CommitSecurity KeyRing::Security() {
+  CommitSecurity s;
+  s.verify = [this](const Commit& c, int64_t position) { return Verify(c, position); };
+  s.seal = [this](const SealRequest& req) { return Seal(req); };
+  s.sign = [this](const Commit& c) -> absl::StatusOr<std::string> {
+    if (!identity_) {
+      return absl::FailedPreconditionError(
+          "the keystore is locked, so nothing can be written (every change is signed by this "
+          "laptop): unlock it with the passphrase (--passphrase-file FILE, "
+          "FIELDSYNC_PASSPHRASE_FILE, or on a terminal) and try again; nothing was changed");
+    }
+    FS_RETURN_IF_ERROR(CheckReferralWrites(c));
+    FS_RETURN_IF_ERROR(impl_->NoteFinal(c));
+    return crypto::SignCommit(*identity_, c);
+  };
+  return s;
+}
+
+OpenedField KeyRing::Read(std::string_view table, const RowId& row, std::string_view column,
+                          const Value& stored, const std::optional<Version>& version) {
+  OpenedField out;
+  // Only a sensitive column holds sealed values: a clear id may begin with
+  // the envelope's magic byte by chance.
+  const TableDef* t = replica_->schema().FindTable(table);
+  const ColumnDef* col = t == nullptr ? nullptr : t->FindColumn(column);
+  const bool sensitive = col != nullptr && col->sensitivity != Sensitivity::kClear;
+  if (!sensitive || stored.kind() != Value::Kind::kBytes || !crypto::LooksSealed(stored.str())) {
+    out.value = stored;
+    return out;
+  }
+  absl::StatusOr<crypto::EnvelopeHeader> h = crypto::ParseEnvelope(stored.str());
+  if (!h.ok()) {
+    out.state = OpenedField::State::kFailed;
+    out.problem = std::string(h.status().message());
+    return out;
+  }
+  // The value must be sealed under the key ring of the row it sits in: one
+  // lifted from another case would otherwise outlive that case's erasure.
+  RowId expected = row;
+  if (t->case_relation.link == CaseLink::kColumn &&
+      !(table == "referrals" && referral::SealedUnderReferral(column))) {
+    absl::StatusOr<std::string> c =
+        impl_->ClearText(std::string(table), std::string(t->case_relation.column), row);
+    expected = c.ok() && c->size() == 16 ? IdOf(*c) : RowId();
+  }
+  if (h->keyring != expected) {
+    out.state = OpenedField::State::kFailed;
+    out.problem = "sealed under the key of another record (moved or planted); not opened";
+    return out;
+  }
+  absl::StatusOr<bool> erased = impl_->Erased(h->keyring);
+  if (erased.ok() && *erased) {
+    out.state = OpenedField::State::kErased;
+    out.problem = "erased: the keys of this case were destroyed; the value cannot be read";
+    return out;
+  }
+  if (!unlocked()) {
+    out.state = OpenedField::State::kLocked;
+    out.problem = "sealed: unlock the keystore to read it";
+    return out;
+  }
+  if (!version) {
+    out.state = OpenedField::State::kFailed;
+    out.problem = "sealed value without a version: cannot be checked";
+    return out;
+  }
+  absl::StatusOr<std::shared_ptr<SecretBytes>> key =
+      impl_->DataKey(*identity_, h->keyring, h->key_version);
+  if (!key.ok()) {
+    out.state = OpenedField::State::kFailed;
+    out.problem = std::string(key.status().message());
+    return out;
+  }
+  if (!*key) {
+    out.state = OpenedField::State::kNoKey;
+    out.problem = absl::StrCat("no key: version ", h->key_version, " of the key of ",
+                               h->keyring.ToString(), " has not been granted to this office (or "
+                               "has not arrived yet: sync, then try again)");
+    return out;
+  }
+  crypto::FieldContext where{table, row, column, version->hlc, version->device};
+  absl::StatusOr<Value> v = crypto::OpenValue(**key, stored.str(), where);
+  if (!v.ok()) {
+    // Another record of this version may wrap the real key (a dud wrapped
+    // a key of its own and came first): the value's authentication decides,
+    // and the key that opened it is the one read with from now on.
+    absl::StatusOr<std::vector<std::shared_ptr<SecretBytes>>> others =
+        impl_->DataKeys(*identity_, h->keyring, h->key_version, SIZE_MAX, nullptr);
+    for (const auto& other : others.ok() ? *others : std::vector<std::shared_ptr<SecretBytes>>{}) {
+      if (other->view() == (*key)->view()) continue;
+      absl::StatusOr<Value> retry = crypto::OpenValue(*other, stored.str(), where);
+      if (retry.ok()) {
+        v = std::move(retry);
+        impl_->data_keys[{h->keyring, h->key_version}] = other;
+        break;
+      }
+    }
+  }
+  if (!v.ok()) {
+    out.state = OpenedField::State::kFailed;
+    out.problem = std::string(v.status().message());
+    return out;
+  }
+  out.state = OpenedField::State::kOpened;
+  out.value = std::move(*v);
+  return out;
+}
+
+absl::Status KeyRing::Erase(const std::vector<RowId>& keyrings) {
+  if (!unlocked()) {
+    return absl::FailedPreconditionError("erasure needs the keystore unlocked (it is signed)");
+  }
+  HybridClock clock(impl_->clock, tuning::kDefaultMaxClockSkewMillis);
+  // All the key rings or none.
+  FS_RETURN_IF_ERROR(impl_->InTxn([&]() -> absl::Status {
+    for (const RowId& keyring : keyrings) {
+      FS_ASSIGN_OR_RETURN(KeyRecord r, crypto::ErasureRecord(*identity_, clock.Now(), keyring));
+      FS_RETURN_IF_ERROR(impl_->Store(r, false));
+      FS_RETURN_IF_ERROR(impl_->DestroyRing(r));
+    }
+    return absl::OkStatus();
+  }));
+  impl_->db->Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> KeyRing::IsErased(const RowId& keyring) { return impl_->Erased(keyring); }
+
+absl::StatusOr<int64_t> KeyRing::OtherLiveCasesOf(const RowId& person, const RowId& except) {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT count(*) FROM cases WHERE person_id = "
+                                                   "?1 AND id != ?2 AND _live = 1"));
+  st->BindBlob(1, person.view());
+  st->BindBlob(2, except.view());
+  FS_ASSIGN_OR_RETURN(bool r, st->Step());
+  return r ? st->ColumnInt(0) : int64_t{0};
+}
+
+}  // namespace fieldsync
