@@ -422,7 +422,7 @@ TEST_F(ReferralAuthorityTest, SixtyFourForgedOfficeWrapsDoNotHideTheRealGrant) {
   EXPECT_EQ(f.value, Value::Text("lời kể thật"));
 }
 
-// ATTACK (helper-23, review of f0938a2): the offices whose grants a
+// Attack review of session 6 (helper-23, of f0938a2): the offices whose grants a
 // receiving office "stands behind" when it seals include the case's owner,
 // and Seal takes that owner from the case row's current `province`. Only
 // the hub refuses a rewrite of it; a laptop verifies a pulled commit's
@@ -431,15 +431,12 @@ TEST_F(ReferralAuthorityTest, SixtyFourForgedOfficeWrapsDoNotHideTheRealGrant) {
 // invented, whose first device is trusted on first sight), that rewrites
 // the case's province to that office. Hà Nội's laptop then seals what it
 // writes for the case under a version that office holds: it grants the new
-// version to the "owner", or seals under a grant that office signed.
+// version to the "owner", or seals under a grant that office signed. A
+// laptop now refuses such a move, as the hub does (KeyRing::CheckOwnerMoves).
 TEST_F(ReferralAuthorityTest, ARewrittenCaseProvinceNeverMakesTheReceivingOfficeSealForAThirdOffice) {
-  ASSERT_TRUE(hub_->AddProvince("DN", "Đà Nẵng").ok());
-  auto& lc = AddNode("LC");
-  auto& hn = AddNode("HN");
-  auto& dn = AddNode("DN");
-  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng", "lời kể thật");
-  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
-  for (auto* n : {&lc, &hn, &dn, &lc, &hn}) MustSync(*n);
+  const ThreeOffices w = CaseOfLaoCaiReferredToHaNoi();
+  harness::LocalNode &lc = w.lc, &hn = w.hn, &dn = w.dn;
+  const RowId kase = w.kase, ref = w.ref;
   AcceptReferral(lc, hn, ref);
   ASSERT_EQ(hn.Read("cases", kase, "narrative").value, Value::Text("lời kể thật"));
   // Đà Nẵng's laptop (given the row by the hub) signs a rewrite of the
