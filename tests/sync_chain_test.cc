@@ -286,13 +286,19 @@ TEST(ChainTest, AChainAnchoredAtACheckpointChecksFromThere) {
   EXPECT_EQ(chain.evidence()->seq, 10u);
 }
 
+// FIELDSYNC_SEED, or a fresh seed, printed for replay.
+uint64_t TestSeed() {
+  const char* env = std::getenv("FIELDSYNC_SEED");
+  const uint64_t seed = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
+  std::printf("seed %llu (FIELDSYNC_SEED to replay)\n", static_cast<unsigned long long>(seed));
+  return seed;
+}
+
 // Any delivery of an honest chain, in any order, cut in any pieces, with
 // repeats and header-only copies of refused commits, ends with the whole
 // chain placed or withdrawn, nothing missing and no evidence.
 TEST(ChainTest, AnyDeliveryOfAnHonestChainConverges) {
-  const char* env = std::getenv("FIELDSYNC_SEED");
-  const uint64_t seed = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-  std::printf("seed %llu (FIELDSYNC_SEED to replay)\n", static_cast<unsigned long long>(seed));
+  const uint64_t seed = TestSeed();
   std::mt19937_64 rng(seed);
   for (int round = 0; round < 40; ++round) {
     Author a(static_cast<uint8_t>(round + 1));
@@ -340,9 +346,7 @@ TEST(ChainTest, AnyDeliveryOfAnHonestChainConverges) {
 // follows it; a second entry of a seq already seen, signed by the author,
 // is caught whatever the order of arrival.
 TEST(ChainTest, AnyDropIsNamedAndAnyForkIsCaught) {
-  const char* env = std::getenv("FIELDSYNC_SEED");
-  const uint64_t seed = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-  std::printf("seed %llu (FIELDSYNC_SEED to replay)\n", static_cast<unsigned long long>(seed));
+  const uint64_t seed = TestSeed();
   std::mt19937_64 rng(seed);
   for (int round = 0; round < 40; ++round) {
     Author a(static_cast<uint8_t>(round + 1));

@@ -2,6 +2,21 @@
 #include "store/replica_impl.h"
 
 namespace fieldsync {
+namespace {
+
+// The row ids a statement selecting `id` first yields, in its order.
+absl::StatusOr<std::vector<RowId>> RowIds(sqlite::Stmt* st) {
+  std::vector<RowId> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "row id"));
+    out.push_back(id);
+  }
+  return out;
+}
+
+}  // namespace
 
 absl::StatusOr<std::optional<Row>> Replica::Get(const std::string& table, const RowId& row) {
   Impl& m = *impl_;
@@ -35,14 +50,7 @@ absl::StatusOr<std::vector<RowId>> Replica::ListRows(const std::string& table,
                       m.db->Prepared(absl::StrCat("SELECT id FROM ", Quote(t->name),
                                                   include_deleted ? "" : " WHERE _live = 1",
                                                   " ORDER BY id")));
-  std::vector<RowId> out;
-  while (true) {
-    FS_ASSIGN_OR_RETURN(bool r, st->Step());
-    if (!r) break;
-    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "row id"));
-    out.push_back(id);
-  }
-  return out;
+  return RowIds(st.get());
 }
 
 absl::StatusOr<std::vector<RowId>> Replica::RowsWhere(const std::string& table,
@@ -59,14 +67,7 @@ absl::StatusOr<std::vector<RowId>> Replica::RowsWhere(const std::string& table,
                                    " = ?1", include_deleted ? "" : " AND _live = 1",
                                    " ORDER BY _live DESC, id")));
   st->BindValue(1, value);
-  std::vector<RowId> out;
-  while (true) {
-    FS_ASSIGN_OR_RETURN(bool r, st->Step());
-    if (!r) break;
-    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "row id"));
-    out.push_back(id);
-  }
-  return out;
+  return RowIds(st.get());
 }
 
 absl::Status Replica::ScanLiveRows(
@@ -116,14 +117,7 @@ absl::StatusOr<std::vector<RowId>> Replica::FindLiveRows(const std::string& tabl
   st->BindText(1, id_hex_prefix);
   st->BindText(2, text);
   st->BindInt(3, static_cast<int64_t>(limit));
-  std::vector<RowId> out;
-  while (true) {
-    FS_ASSIGN_OR_RETURN(bool r, st->Step());
-    if (!r) break;
-    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "row id"));
-    out.push_back(id);
-  }
-  return out;
+  return RowIds(st.get());
 }
 
 absl::StatusOr<std::vector<ConflictRecord>> Replica::Conflicts(
