@@ -6,6 +6,7 @@
 #include "base/status_macros.h"
 #include "change/commit_codec.h"
 #include "crypto/commit_signature.h"
+#include "hub/chain_admission.h"
 #include "crypto/envelope.h"
 #include "crypto/identity.h"
 #include "hub/audit.h"
@@ -85,6 +86,8 @@ absl::StatusOr<std::vector<Commit>> AdmitCommits(const NodeInfo& node, const Pus
           "): a node pushes only its own commits; nothing of the batch was stored"));
     }
     c->signature = encoded[i].signature;
+    c->header = encoded[i].header;
+    c->header_signature = encoded[i].header_signature;
     if (!crypto_checks) {
       commits.push_back(*std::move(c));
       continue;
@@ -94,6 +97,7 @@ absl::StatusOr<std::vector<Commit>> AdmitCommits(const NodeInfo& node, const Pus
           "commit ", i, " of ", encoded.size(), ": ", v.message(),
           "; nothing of the batch was stored"));
     }
+    FS_RETURN_IF_ERROR(CheckPushedHeader(node, *c));
     // Sensitive fields travel sealed: a clear value is refused without
     // being repeated in the message (it would land in the hub's log).
     for (const RowChange& rc : c->changes) {

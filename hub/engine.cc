@@ -11,6 +11,7 @@
 #include "crypto/identity.h"
 #include "crypto/key_record.h"
 #include "hub/admission.h"
+#include "hub/chain_admission.h"
 #include "hub/pull_plan.h"
 #include "hub/scope.h"
 #include "hub/tombstones.h"
@@ -190,11 +191,17 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
     }
     FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
     Scope scope(hub);
+    // The device's commit chain (version 3): headers of commits stored
+    // without one first, then each commit's against the head.
+    FS_ASSIGN_OR_RETURN(ChainAdmission chain, ChainAdmission::Begin(hub, node));
+    if (crypto_checks_) FS_RETURN_IF_ERROR(chain.Backfill(hub, origin.backfill_headers));
     ApplyHooks hooks;
     hooks.before = [&](const Commit& c) -> absl::Status {
+      if (crypto_checks_) FS_RETURN_IF_ERROR(chain.Check(c));
       return CheckBeforeMerge(hub, scope, node, origin, c, gc.horizon, crypto_checks_);
     };
     hooks.after = [&](const Commit& c, int64_t position) -> absl::Status {
+      if (crypto_checks_) FS_RETURN_IF_ERROR(chain.Record(hub, c, position));
       return RecordAfterMerge(hub, scope, c, position);
     };
     bool erased_any = false;
@@ -215,6 +222,8 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
     out.duplicates = static_cast<uint32_t>(r.duplicates);
     FS_ASSIGN_OR_RETURN(out.log_head, hub.LogHead());
     FS_ASSIGN_OR_RETURN(out.acknowledged_seq, hub.AcknowledgedSeq(node.device));
+    out.accounted_seq = chain.head().seq;
+    out.accounted_link = chain.head().link;
     if (r.deferred > 0 && r.applied == 0) {
       // Nothing could be stored: the first commit depends on one the hub
       // does not hold. Sending it again would not help.

@@ -1,5 +1,7 @@
 #include "hub/pull_plan.h"
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -9,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "change/commit_codec.h"
+#include "crypto/commit_header.h"
 #include "crypto/commit_signature.h"
 #include "crypto/key_record.h"
 #include "hub/scope.h"
@@ -207,6 +210,101 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
   // directory, or provinces whose cases it was granted (hub_log_scope);
   // each is still checked row by row.
   FS_ASSIGN_OR_RETURN(std::vector<std::string> keys, scope.LogKeys(node.province));
+  // A log entry as the node may see it, added to the chunk: trimmed to
+  // the rows it sees; false if it sees none of them. Defined below.
+  std::function<absl::StatusOr<bool>(LogEntry&, int64_t)> add_entry;
+  // Version 3: how far the node holds each author's chain. Before a commit
+  // of an author it tracks come the entries it lacks: with their body if
+  // it may see them (a commit the hub withheld and now sends), else as a
+  // header alone.
+  std::map<DeviceId, uint64_t> chain_heads;
+  for (const auto& [device, seq] : params.chain_heads) chain_heads[device] = seq;
+  auto bridge = [&](const DeviceId& author, uint64_t seq, int64_t before) -> absl::Status {
+    auto [it, fresh] = chain_heads.try_emplace(author, seq);
+    if (fresh) return absl::OkStatus();  // not tracked: the node anchors here
+    uint64_t from = it->second + 1;
+    it->second = std::max(it->second, seq);
+    while (from < seq) {
+      FS_ASSIGN_OR_RETURN(std::vector<StoredChainEntry> gap,
+                          hub.ChainEntries(author, from, seq - 1, 1000));
+      if (gap.empty()) break;
+      for (StoredChainEntry& g : gap) {
+        from = g.seq + 1;
+        FS_ASSIGN_OR_RETURN(std::vector<LogEntry> seen,
+                            hub.LogEntriesUnder(keys, g.position - 1, g.position, 1));
+        if (!seen.empty() && seen.front().position == g.position &&
+            seen.front().author == author) {
+          FS_ASSIGN_OR_RETURN(bool added, add_entry(seen.front(), before));
+          if (added) continue;
+        }
+        FS_RETURN_IF_ERROR(make_room(g.header.size() + g.signature.size() + 16, before));
+        bytes += g.header.size() + g.signature.size() + 16;
+        PulledEntry pe;
+        pe.position = g.position;
+        pe.header = std::move(g.header);
+        pe.header_signature = std::move(g.signature);
+        chunk.commits.push_back(std::move(pe));
+      }
+    }
+    return absl::OkStatus();
+  };
+  add_entry = [&](LogEntry& e, int64_t before) -> absl::StatusOr<bool> {
+    FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(e.body));
+    size_t kept = 0;
+    std::vector<RowChange> visible;
+    std::vector<std::pair<uint32_t, std::string>> omitted;
+    std::vector<std::string> omitted_tags;
+    for (size_t ci = 0; ci < c.changes.size(); ++ci) {
+      RowChange& rc = c.changes[ci];
+      auto omit = [&]() -> absl::Status {
+        omitted.emplace_back(static_cast<uint32_t>(ci), crypto::ChangeDigest(rc));
+        if (params.chains) {
+          FS_ASSIGN_OR_RETURN(std::string tag, crypto::RowTag(rc.table, rc.row));
+          omitted_tags.push_back(std::move(tag));
+        }
+        return absl::OkStatus();
+      };
+      // Shared directory rows are visible to all, even once collected:
+      // a write to one after its delete must not bring it back.
+      if (epoch > 0 && (rc.table == "organisations" || rc.table == "services")) {
+        FS_ASSIGN_OR_RETURN(bool gone, hub.IsPurged(rc.table, rc.row));
+        if (gone) {
+          FS_RETURN_IF_ERROR(omit());
+          continue;
+        }
+      }
+      FS_ASSIGN_OR_RETURN(bool v, scope.Visible(node.province, rc.table, rc.row));
+      if (v && installed.count({rc.table, rc.row}) == 0) {
+        ++kept;
+        visible.push_back(std::move(rc));
+      } else {
+        FS_RETURN_IF_ERROR(omit());
+      }
+    }
+    if (kept == 0) return false;
+    if (params.chains && !e.header.empty()) FS_RETURN_IF_ERROR(bridge(c.author, c.seq, before));
+    std::string body;
+    if (kept == c.changes.size()) {
+      body = std::move(e.body);
+    } else {
+      c.changes = std::move(visible);
+      body = EncodeCommit(c);
+    }
+    FS_RETURN_IF_ERROR(make_room(body.size(), before));
+    bytes += body.size();
+    PulledEntry pe;
+    pe.position = e.position;
+    pe.canonical = std::move(body);
+    pe.signature = std::move(e.signature);
+    pe.omitted = std::move(omitted);
+    if (params.chains) {
+      pe.header = std::move(e.header);
+      pe.header_signature = std::move(e.header_signature);
+      pe.omitted_tags = std::move(omitted_tags);
+    }
+    chunk.commits.push_back(std::move(pe));
+    return true;
+  };
   int64_t after = cursor;
   while (after < head) {
     FS_ASSIGN_OR_RETURN(std::vector<LogEntry> entries,
@@ -216,49 +314,8 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
       const int64_t before = after;
       after = e.position;
       if (e.author == node.device) continue;  // the node holds its own commits
-      FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(e.body));
-      size_t kept = 0;
-      std::vector<RowChange> visible;
-      std::vector<std::pair<uint32_t, std::string>> omitted;
-      for (size_t ci = 0; ci < c.changes.size(); ++ci) {
-        RowChange& rc = c.changes[ci];
-        auto omit = [&]() {
-          omitted.emplace_back(static_cast<uint32_t>(ci), crypto::ChangeDigest(rc));
-        };
-        // Shared directory rows are visible to all, even once collected:
-        // a write to one after its delete must not bring it back.
-        if (epoch > 0 && (rc.table == "organisations" || rc.table == "services")) {
-          FS_ASSIGN_OR_RETURN(bool gone, hub.IsPurged(rc.table, rc.row));
-          if (gone) {
-            omit();
-            continue;
-          }
-        }
-        FS_ASSIGN_OR_RETURN(bool v, scope.Visible(node.province, rc.table, rc.row));
-        if (v && installed.count({rc.table, rc.row}) == 0) {
-          ++kept;
-          visible.push_back(std::move(rc));
-        } else {
-          omit();
-        }
-      }
-      if (kept == 0) continue;
-      std::string body;
-      if (kept == c.changes.size()) {
-        body = std::move(e.body);
-      } else {
-        c.changes = std::move(visible);
-        body = EncodeCommit(c);
-      }
-      FS_RETURN_IF_ERROR(make_room(body.size(), before));
-      bytes += body.size();
-      PulledEntry pe;
-      pe.position = e.position;
-      pe.canonical = std::move(body);
-      pe.signature = std::move(e.signature);
-      pe.omitted = std::move(omitted);
-      chunk.commits.push_back(std::move(pe));
-      if (full()) {
+      FS_ASSIGN_OR_RETURN(bool added, add_entry(e, before));
+      if (added && full()) {
         chunk.cursor = after;
         FS_RETURN_IF_ERROR(send(chunk));
         bytes = 0;

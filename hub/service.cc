@@ -49,6 +49,7 @@ class SyncService final : public pb::Sync::Service {
       return Refuse("hello", s);
     }
     r.node_time_millis = req->node_time_millis();
+    r.max_protocol_version = req->max_protocol_version();
     // A credential is optional here; if one is sent it must be valid.
     if (ctx->client_metadata().count(wire::kAuthKey) > 0) {
       absl::StatusOr<sync::Credential> cred = Credential(ctx);
@@ -108,7 +109,16 @@ class SyncService final : public pb::Sync::Service {
     }
     r.commits.reserve(static_cast<size_t>(req->commits_size()));
     for (const auto& c : req->commits()) {
-      r.commits.push_back(sync::PushedCommit{c.canonical(), c.signature()});
+      r.commits.push_back(
+          sync::PushedCommit{c.canonical(), c.signature(), c.header(), c.header_signature()});
+    }
+    if (req->backfill_headers_size() > sync::kMaxPushCommits) {
+      return Refuse("push", absl::InvalidArgumentError(absl::StrCat(
+                                "a push carries at most ", sync::kMaxPushCommits,
+                                " backfilled headers; nothing was stored")));
+    }
+    for (const auto& b : req->backfill_headers()) {
+      r.backfill_headers.push_back(sync::ChainEntryBytes{b.header(), b.signature()});
     }
     r.key_records.assign(req->key_records().begin(), req->key_records().end());
     r.schema_version = req->schema_version();
@@ -119,6 +129,8 @@ class SyncService final : public pb::Sync::Service {
     resp->set_applied(out->applied);
     resp->set_duplicates(out->duplicates);
     resp->set_log_head(out->log_head);
+    resp->set_accounted_seq(out->accounted_seq);
+    resp->set_accounted_link(out->accounted_link);
     return grpc::Status::OK;
   }
 
@@ -139,6 +151,17 @@ class SyncService final : public pb::Sync::Service {
     r.params.key_cursor = req->key_cursor();
     r.params.registry_digest = req->registry_digest();
     r.schema_version = req->schema_version();
+    r.params.chains = r.protocol_version >= 3;
+    if (req->chain_heads_size() > sync::kMaxChainHeads) {
+      return Refuse("pull", absl::InvalidArgumentError(absl::StrCat(
+                                "a pull names at most ", sync::kMaxChainHeads,
+                                " chain heads; this one ", req->chain_heads_size())));
+    }
+    for (const auto& h : req->chain_heads()) {
+      absl::StatusOr<DeviceId> d = Id16::FromBytes(h.device(), "chain head device");
+      if (!d.ok()) return Refuse("pull", d.status());
+      r.params.chain_heads.emplace_back(*d, h.seq());
+    }
     // Each message is built in an arena freed at once after it is written.
     google::protobuf::Arena arena;
     absl::Status s = handler_.Pull(r, [&](sync::PullChunk& c) -> absl::Status {
@@ -153,10 +176,13 @@ class SyncService final : public pb::Sync::Service {
         pc->set_position(e.position);
         pc->set_canonical(std::move(e.canonical));
         pc->set_signature(std::move(e.signature));
-        for (auto& [index, digest] : e.omitted) {
+        pc->set_header(std::move(e.header));
+        pc->set_header_signature(std::move(e.header_signature));
+        for (size_t i = 0; i < e.omitted.size(); ++i) {
           auto* o = pc->add_omitted();
-          o->set_index(index);
-          o->set_digest(std::move(digest));
+          o->set_index(e.omitted[i].first);
+          o->set_digest(std::move(e.omitted[i].second));
+          if (i < e.omitted_tags.size()) o->set_row_tag(std::move(e.omitted_tags[i]));
         }
       }
       m.set_registry_included(c.registry_included);

@@ -1,5 +1,6 @@
 #include "hub/sqlite_storage.h"
 
+#include <filesystem>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,7 @@
 #include "crypto/key_record.h"
 #include "hub/audit.h"
 #include "hub/referral_check.h"
+#include "hub/sqlite_chain.h"
 #include "store/replica_internal.h"
 
 namespace fieldsync::hub {
@@ -50,15 +52,20 @@ constexpr const char* kRegistry[] = {
     // The administrators' audit trail, chained by hash (hub/audit.h).
     kAuditTableSql,
     kReferralStatusTableSql,
+    // Version 3: the devices' commit chains (hub/chain_admission.h).
+    sqlite_chain::kTableSql,
+    sqlite_chain::kIndexSql,
 };
 
 // hub.db schema versions (docs/FORMATS.md, "Hub file"), each reached from
 // the one before by a numbered migration below (MigrateToVersionN):
 //   1  as the sync, encryption and CLI issues left it, no version recorded
 //      (those made before the sync issue lack hub_nodes.delivered);
-//   2  hub_referral_status (issue 11); hub_nodes.delivered in every file.
+//   2  hub_referral_status (issue 11); hub_nodes.delivered in every file;
+//   3  hub_chain, the devices' commit chains (protocol version 3), empty
+//      until devices push headers.
 // Before bumping it, keep a fixture of the current one (tests/fixtures).
-constexpr int64_t kHubSchemaVersion = 2;
+constexpr int64_t kHubSchemaVersion = 3;
 
 // The scope tables (hub/scope.h).
 absl::Status CreateScopeTables(sqlite::Db& db) {
@@ -158,6 +165,26 @@ absl::Status MigrateToVersion2(sqlite::Transaction& txn, Replica& writer) {
 
 }  // namespace
 
+// Before anything opens the file for writing (the replica's own tables are
+// made on open): a hub.db of a newer schema version is refused unchanged.
+absl::Status sqlite_storage::RefuseNewerFile(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return absl::OkStatus();
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Db> db, sqlite::Db::Open(path, ""));
+  FS_ASSIGN_OR_RETURN(auto has, db->Prepared("SELECT 1 FROM sqlite_master WHERE name = "
+                                             "'hub_meta'"));
+  FS_ASSIGN_OR_RETURN(bool found, has->Step());
+  if (!found) return absl::OkStatus();
+  FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT value FROM hub_meta WHERE key = "
+                                            "'schema_version'"));
+  FS_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row || st->ColumnInt(0) <= kHubSchemaVersion) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      path, " is a hub database of schema version ", st->ColumnInt(0), ", made by a newer "
+      "fieldhub; this one reads up to version ", kHubSchemaVersion, ": upgrade fieldhub "
+      "(nothing was changed)"));
+}
+
 // Every enrolled device with its public keys, as nodes verify against it.
 absl::StatusOr<std::vector<RegisteredDevice>> sqlite_storage::ReadRegistry(sqlite::Db& db) {
   FS_ASSIGN_OR_RETURN(auto st, db.Prepared(
@@ -226,6 +253,7 @@ const Schema& SqliteHubStorage::schema() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
 absl::Status SqliteHubStorage::Init() {
   absl::MutexLock w(&write_mu_);
   absl::MutexLock r(&registry_mu_);
+  FS_RETURN_IF_ERROR(sqlite_storage::RefuseNewerFile(path_));
   ReplicaOptions o;
   o.path = path_;
   o.clock = clock_;

@@ -95,6 +95,10 @@ class SqliteHubStorage : public HubStorage {
 // The SQL of the storage's files, shared by sqlite_storage.cc and
 // sqlite_registry.cc.
 namespace sqlite_storage {
+// FAILED_PRECONDITION, saying so in one line, if `path` is a hub.db of a
+// newer hub schema version; reads only (call it before anything opens the
+// file as a replica, which makes its own tables).
+absl::Status RefuseNewerFile(const std::string& path);
 // Every enrolled device with its public keys, as nodes verify against it.
 absl::StatusOr<std::vector<RegisteredDevice>> ReadRegistry(sqlite::Db& db);
 // An office's membership records and revoked devices.

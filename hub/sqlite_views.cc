@@ -8,6 +8,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "hub/audit.h"
+#include "hub/sqlite_chain.h"
 #include "hub/sqlite_storage.h"
 #include "store/replica_internal.h"
 
@@ -198,11 +199,12 @@ class View : public Base {
                                                         size_t limit) override {
     FS_ASSIGN_OR_RETURN(
         auto st,
-        db_.Prepared("SELECT l.pos, d.id, l.body, s.sig FROM (SELECT DISTINCT position AS "
-                     "p FROM hub_log_scope WHERE province IN (SELECT value FROM "
-                     "json_each(?1)) AND position > ?2 AND position <= ?3 ORDER BY "
-                     "position LIMIT ?4) c JOIN _fs_log l ON l.pos = c.p JOIN _fs_devices "
+        db_.Prepared("SELECT l.pos, d.id, l.body, s.sig, h.header, h.sig FROM (SELECT "
+                     "DISTINCT position AS p FROM hub_log_scope WHERE province IN (SELECT "
+                     "value FROM json_each(?1)) AND position > ?2 AND position <= ?3 ORDER "
+                     "BY position LIMIT ?4) c JOIN _fs_log l ON l.pos = c.p JOIN _fs_devices "
                      "d ON d.idx = l.device LEFT JOIN _fs_signatures s ON s.pos = l.pos "
+                     "LEFT JOIN hub_chain h ON h.device = d.id AND h.seq = l.seq "
                      "ORDER BY l.pos"));
     st->BindText(1, JsonList(log_keys));
     st->BindInt(2, after);
@@ -217,9 +219,22 @@ class View : public Base {
       FS_ASSIGN_OR_RETURN(e.author, Id16::FromBytes(st->ColumnBlob(1), "author"));
       e.body = st->ColumnString(2);
       if (!st->ColumnIsNull(3)) e.signature = st->ColumnString(3);
+      if (!st->ColumnIsNull(4)) {
+        e.header = st->ColumnString(4);
+        e.header_signature = st->ColumnString(5);
+      }
       out.push_back(std::move(e));
     }
     return out;
+  }
+
+  absl::StatusOr<ChainPoint> ChainHead(const DeviceId& device) override {
+    return sqlite_chain::Head(db_, device);
+  }
+  absl::StatusOr<std::vector<StoredChainEntry>> ChainEntries(const DeviceId& device,
+                                                             uint64_t first, uint64_t last,
+                                                             size_t limit) override {
+    return sqlite_chain::Entries(db_, device, first, last, limit);
   }
 
   absl::StatusOr<std::optional<std::vector<Value>>> CurrentValues(
@@ -434,6 +449,13 @@ class WriteView : public View<HubWriteTxn> {
   absl::Status Atomically(const std::function<absl::Status()>& body) override {
     return sqlite::InTransaction(db_, sqlite_storage::kWriteTxn,
                                  [&](sqlite::Transaction&) { return body(); });
+  }
+  absl::Status AddChainEntry(const DeviceId& device, const StoredChainEntry& e) override {
+    return sqlite_chain::Add(db_, device, e);
+  }
+  absl::StatusOr<std::optional<LogEntry>> LoggedCommit(const DeviceId& device,
+                                                       uint64_t seq) override {
+    return sqlite_chain::Logged(db_, device, seq);
   }
 
   absl::StatusOr<bool> NodeActive(const DeviceId& device) override {

@@ -94,6 +94,26 @@ struct LogEntry {
   DeviceId author;
   std::string body;       // canonical commit
   std::string signature;  // "" if none
+  // Its chain entry (protocol version 3), "" if the hub holds none.
+  std::string header;
+  std::string header_signature;
+};
+
+// An entry of a device's commit chain as the hub holds it (hub_chain;
+// hub/chain_admission.h), at the log position of its commit.
+struct StoredChainEntry {
+  uint64_t seq = 0;
+  int64_t position = 0;
+  std::string header;
+  std::string signature;
+  std::string link;
+};
+
+// The last entry of a device's chain the hub holds: seq 0 (and no link)
+// if none.
+struct ChainPoint {
+  uint64_t seq = 0;
+  std::string link;
 };
 
 // Tombstone collection so far: nodes of an older epoch drop what was
@@ -131,6 +151,14 @@ class HubReadTxn {
   // province) could see when they were, in (table, row) order.
   virtual absl::StatusOr<std::vector<PurgedRow>> PurgedSince(uint64_t epoch,
                                                              const std::string& province) = 0;
+
+  // Commit chains (version 3): the head of `device`'s, and its entries
+  // first..last, by seq, at most `limit`.
+  virtual absl::StatusOr<ChainPoint> ChainHead(const DeviceId& device) = 0;
+  virtual absl::StatusOr<std::vector<StoredChainEntry>> ChainEntries(const DeviceId& device,
+                                                                     uint64_t first,
+                                                                     uint64_t last,
+                                                                     size_t limit) = 0;
 
   // Key records after `seq`, in order, to `visit` (stops at its first error).
   virtual absl::Status ForEachKeyRecordAfter(
@@ -200,6 +228,12 @@ class HubWriteTxn : public HubReadTxn {
                                             const ApplyHooks& hooks) = 0;
   // Runs `body` in one write transaction (nothing stays of it on an error).
   virtual absl::Status Atomically(const std::function<absl::Status()>& body) = 0;
+
+  // Stores an entry of `device`'s chain (its seq not held yet).
+  virtual absl::Status AddChainEntry(const DeviceId& device, const StoredChainEntry& e) = 0;
+  // The log entry of `device`'s commit `seq`, if the hub holds it.
+  virtual absl::StatusOr<std::optional<LogEntry>> LoggedCommit(const DeviceId& device,
+                                                               uint64_t seq) = 0;
 
   // The registry as the writer sees it.
   // Enrolled and not revoked by the administrator.

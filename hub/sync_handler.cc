@@ -71,6 +71,7 @@ absl::StatusOr<sync::HelloReply> SyncHandler::Hello(const sync::HelloRequest& re
     return Fail("hello", s);
   }
   sync::HelloReply resp;
+  resp.protocol_version = sync::AgreedVersion(req.protocol_version, req.max_protocol_version);
   resp.hub_id = store_->hub_id();
   const int64_t now = clock_->NowMillis();
   resp.hub_time_millis = now;
@@ -167,6 +168,7 @@ absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req
   PushOrigin origin;
   origin.schema_version = std::max<int>(static_cast<int>(req.schema_version), 3);
   origin.schema_since_seq = req.schema_since_seq;
+  origin.backfill_headers = req.backfill_headers;
   absl::StatusOr<PushOutcome> out = store_->Push(*node, origin, req.commits, req.key_records);
   if (!out.ok()) return Fail("push", out.status(), &*node);
   if (verbose_) {

@@ -429,6 +429,20 @@ int Sync(const Args& args) {
                  "those after it stay on this laptop; nothing of them was lost.\n",
                  std::string(report->push_refused.message()).c_str());
   }
+  // Protocol version 3: what the authors' commit chains showed.
+  for (size_t i = 0; i < report->chain.problems.size() && i < 5; ++i) {
+    std::fprintf(stderr, "fieldnode: history: %s\n", Printable(report->chain.problems[i]).c_str());
+  }
+  if (report->chain.held > 0) {
+    std::fprintf(stderr, "fieldnode: history: %llu commits of other laptops wait here until the "
+                 "hub sends what comes before them; the rest of the sync went on\n",
+                 static_cast<unsigned long long>(report->chain.held));
+  }
+  if (report->chain.new_evidence > 0) {
+    std::fprintf(stderr, "fieldnode: history: the hub showed this laptop a history its authors "
+                 "did not sign as one (kept as evidence on this laptop): tell the hub "
+                 "administrator and your office\n");
+  }
   if (args.Has("json")) {
     std::printf("{\"pushed\": %llu, \"push_duplicates\": %llu, \"pulled\": %llu, "
                 "\"rows_installed\": %llu, \"cursor\": %lld, \"log_head\": %lld, "
@@ -442,6 +456,7 @@ int Sync(const Args& args) {
   } else {
     std::printf("synced: %s\n", Describe(*report, ms).c_str());
   }
+  if (report->chain.new_evidence > 0) return 5;
   return report->push_refused.ok() ? 0 : 1;
 }
 

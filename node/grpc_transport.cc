@@ -64,7 +64,12 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
     e.position = pc.position();
     e.canonical = std::move(*pc.mutable_canonical());
     e.signature = std::move(*pc.mutable_signature());
-    for (const auto& o : pc.omitted()) e.omitted.emplace_back(o.index(), o.digest());
+    for (const auto& o : pc.omitted()) {
+      e.omitted.emplace_back(o.index(), o.digest());
+      e.omitted_tags.push_back(o.row_tag());
+    }
+    e.header = std::move(*pc.mutable_header());
+    e.header_signature = std::move(*pc.mutable_header_signature());
     c->commits.push_back(std::move(e));
   }
   c->cursor = m.cursor();
@@ -178,6 +183,7 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& 
   pb::HelloRequest req;
   req.set_protocol_version(static_cast<pb::ProtocolVersion>(r.protocol_version));
   req.set_node_time_millis(r.node_time_millis);
+  req.set_max_protocol_version(static_cast<pb::ProtocolVersion>(r.max_protocol_version));
   pb::HelloResponse resp;
   grpc::Status g = m.stub->Hello(&ctx, req, &resp);
   if (!g.ok()) return Explain(g, m.opts.address, "hello");
@@ -222,6 +228,13 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
     auto* e = req.add_commits();
     e->set_canonical(c.canonical);
     e->set_signature(c.signature);
+    e->set_header(c.header);
+    e->set_header_signature(c.header_signature);
+  }
+  for (const sync::ChainEntryBytes& b : r.backfill_headers) {
+    auto* e = req.add_backfill_headers();
+    e->set_header(b.header);
+    e->set_signature(b.signature);
   }
   for (const std::string& k : r.key_records) req.add_key_records(k);
   req.set_schema_version(r.schema_version);
@@ -236,6 +249,8 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
   out.applied = resp.applied();
   out.duplicates = resp.duplicates();
   out.log_head = resp.log_head();
+  out.accounted_seq = resp.accounted_seq();
+  out.accounted_link = resp.accounted_link();
   return out;
 }
 
@@ -251,6 +266,11 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
   req.set_key_cursor(r.params.key_cursor);
   req.set_registry_digest(r.params.registry_digest);
   req.set_schema_version(r.schema_version);
+  for (const auto& [device, seq] : r.params.chain_heads) {
+    auto* h = req.add_chain_heads();
+    h->set_device(std::string(device.view()));
+    h->set_seq(seq);
+  }
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.pull_timeout_millis, &r.credential);
   std::unique_ptr<grpc::ClientReader<pb::PullResponse>> reader = m.stub->Pull(&ctx, req);

@@ -37,12 +37,37 @@ class HubMigrationTest : public SyncTest {
   }
 };
 
+// tests/fixtures/hub-v2: the demo's hub (LC and HN, three laptops, a case
+// referred and accepted), written by the build of schema version 2.
+TEST_F(HubMigrationTest, AVersion2HubGainsCommitChainsAndItsLaptopsChainFromTheirNextCommit) {
+  const char* fixtures = std::getenv("FIELDSYNC_FIXTURES");
+  ASSERT_NE(fixtures, nullptr);
+  const std::string db = dir_.File("hub/hub.db");
+  std::filesystem::copy_file(std::string(fixtures) + "/hub-v2/hub.db", db,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 2);
+  const int64_t logged = Query(db, "SELECT count(*) FROM _fs_log");
+  ASSERT_TRUE(hub_->Start().ok());
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 3);
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_chain"), 0) << "no header before version 3";
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM _fs_log"), logged);
+  // A laptop of today joins Lào Cai, receives the office's history (its
+  // commits have no headers: applied unchecked, counted), and writes.
+  hub_->AddProvince("DN", "Đà Nẵng").IgnoreError();
+  auto& dn = AddNode("DN");
+  node::SyncReport r = MustSync(dn);
+  EXPECT_EQ(r.protocol_version, 3);
+  NewCase(dn.replica(), "DN", "Lê Thị Thu");
+  MustSync(dn);
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_chain"), 1);
+}
+
 TEST_F(HubMigrationTest, AVersion1HubIsMigratedInPlaceAndTodaysLaptopsSyncWithIt) {
   const std::string db = dir_.File("hub/hub.db");
   ASSERT_EQ(Query(db, "SELECT count(*) FROM sqlite_master WHERE name = 'hub_referral_status'"), 0);
   ASSERT_EQ(Query(db, "SELECT count(*) FROM referrals"), 1);
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 2);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 3);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_referral_status WHERE status = 'sent'"), 1);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_nodes"), 2) << "the enrolled nodes are kept";
   harness::CommandResult status = hub_->Admin({"status"});

@@ -43,6 +43,17 @@ class MemoryScopeData : public HubWriteTxn {
     return NotHere();
   }
   absl::StatusOr<bool> IsPurged(const std::string&, const RowId&) override { return NotHere(); }
+  absl::StatusOr<ChainPoint> ChainHead(const DeviceId&) override { return NotHere(); }
+  absl::StatusOr<std::vector<StoredChainEntry>> ChainEntries(const DeviceId&, uint64_t, uint64_t,
+                                                             size_t) override {
+    return NotHere();
+  }
+  absl::Status AddChainEntry(const DeviceId&, const StoredChainEntry&) override {
+    return NotHere();
+  }
+  absl::StatusOr<std::optional<LogEntry>> LoggedCommit(const DeviceId&, uint64_t) override {
+    return NotHere();
+  }
   absl::StatusOr<std::vector<PurgedRow>> PurgedSince(uint64_t, const std::string&) override {
     return NotHere();
   }

@@ -62,9 +62,10 @@ TEST(HubStorageTransactionTest, ACommitThatFailsIsRolledBackAndTheWriterKeepsWri
 }
 
 // A hub made before the sync issue: version 1 (no version recorded) and no
-// hub_nodes.delivered. The numbered migration to version 2 adds the column
-// and the referral status versions; the nodes are kept and readable.
-TEST(HubMigrationStepsTest, AVersion1HubWithoutTheDeliveredColumnReachesVersion2) {
+// hub_nodes.delivered. The numbered migrations (to version 2: the column
+// and the referral status versions; to 3: hub_chain) bring it to the
+// current version; the nodes are kept and readable.
+TEST(HubMigrationStepsTest, AVersion1HubWithoutTheDeliveredColumnReachesTheCurrentVersion) {
   const char* fixtures = std::getenv("FIELDSYNC_FIXTURES");
   ASSERT_NE(fixtures, nullptr);
   fieldsync::testing::TempDir dir;
@@ -82,7 +83,8 @@ TEST(HubMigrationStepsTest, AVersion1HubWithoutTheDeliveredColumnReachesVersion2
   auto storage = SqliteHubStorage::Open(path, &clock);
   ASSERT_TRUE(storage.ok()) << storage.status();
   sqlite::Db& db = RawDb((*storage)->replica());
-  EXPECT_EQ(Count(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 2);
+  EXPECT_EQ(Count(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 3);
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM sqlite_master WHERE name = 'hub_chain'"), 1);
   EXPECT_EQ(Count(db, "SELECT count(*) FROM pragma_table_info('hub_nodes') WHERE name = "
                       "'delivered'"),
             1);

@@ -78,6 +78,13 @@ struct Commit {
   // digests of the row changes it left out, by their index in the whole
   // commit, so that its signature can still be verified.
   std::vector<std::pair<uint32_t, std::string>> omitted;
+  // Protocol version 3 (crypto/commit_header.h): the commit's signed header
+  // and its author's signature of it; empty when it has none (written
+  // before its author was upgraded, or from a version 2 peer). In transit,
+  // the row tags of the changes left out, in the order of `omitted`.
+  std::string header;
+  std::string header_signature;
+  std::vector<std::string> omitted_tags;
 
   Version version() const { return Version{hlc, author}; }
   // "<author>#<seq>", for messages.

@@ -14,6 +14,7 @@
 #include "base/strings.h"
 #include "base/tuning.h"
 #include "change/referral_rules.h"
+#include "crypto/commit_header.h"
 #include "crypto/commit_signature.h"
 #include "crypto/envelope.h"
 #include "schema/relations.h"
@@ -295,6 +296,11 @@ CommitSecurity KeyRing::Security() {
     FS_RETURN_IF_ERROR(CheckReferralWrites(c));
     FS_RETURN_IF_ERROR(impl_->NoteFinal(c));
     return crypto::SignCommit(*identity_, c);
+  };
+  // Only once `sign` succeeded for the same commit: the keystore is open.
+  s.sign_header = [this](std::string_view header) -> absl::StatusOr<std::string> {
+    if (!identity_) return absl::FailedPreconditionError("the keystore is locked");
+    return crypto::SignCommitHeader(*identity_, header);
   };
   return s;
 }

@@ -35,6 +35,18 @@ constexpr const char* kBookkeeping[] = {
     // already in the row and skip it.
     "CREATE TABLE IF NOT EXISTS _fs_installed(tbl TEXT NOT NULL, row BLOB NOT NULL, "
     "position INTEGER NOT NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID",
+    // Commit chains (protocol version 3; store/replica.h, ChainWrites): the
+    // entries placed of each tracked author (this device's own from seq 1),
+    // what is held back, and evidence against a hub or an author.
+    "CREATE TABLE IF NOT EXISTS _fs_chain(device BLOB NOT NULL, seq INTEGER NOT NULL, "
+    "header BLOB NOT NULL, sig BLOB NOT NULL, link BLOB NOT NULL, state INTEGER NOT NULL, "
+    "PRIMARY KEY(device, seq)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS _fs_held(device BLOB NOT NULL, seq INTEGER NOT NULL, "
+    "position INTEGER NOT NULL, header BLOB NOT NULL, header_sig BLOB NOT NULL, body BLOB, "
+    "sig BLOB, omitted BLOB, PRIMARY KEY(device, seq)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS _fs_trust_evidence(id INTEGER PRIMARY KEY, device BLOB NOT "
+    "NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL, held_header BLOB, held_sig BLOB, "
+    "other_header BLOB, other_sig BLOB, what TEXT NOT NULL, found_at INTEGER NOT NULL)",
 };
 
 // Indexes on replicated tables, made once the tables exist (IF NOT EXISTS:

@@ -162,6 +162,11 @@ struct CommitSecurity {
   // Signs a commit this replica writes, before it is stored and logged; an
   // error (a locked keystore) refuses the write, nothing stored.
   std::function<absl::StatusOr<std::string>(const Commit&)> sign;
+  // Signs the encoded header of a commit this replica writes (its chain
+  // entry, protocol version 3: crypto/commit_header.h). With it installed
+  // every local commit gets its header in the same transaction, and the
+  // commits written before it was (an upgraded laptop's) get theirs first.
+  std::function<absl::StatusOr<std::string>(std::string_view header)> sign_header;
   // Checks a commit received from elsewhere (Apply, ApplyPulled) before
   // anything of its batch is applied; an error refuses the whole batch.
   // `position` is the commit's position in the hub's log for pulled commits,
@@ -173,6 +178,46 @@ struct CommitSecurity {
   // nullopt to keep it. With it installed, a created or restored row writes
   // every such column, an absent one as NULL.
   std::function<absl::StatusOr<std::optional<Value>>(const SealRequest&)> seal;
+};
+
+// Commit chains as a node keeps them (protocol version 3; sync/chain_keeper.h
+// decides, the replica stores; tables in docs/FORMATS.md).
+// An entry of a tracked author's chain placed here.
+struct ChainRow {
+  enum class State { kWithBody = 1, kHeaderOnly = 2 };
+  DeviceId device;
+  uint64_t seq = 0;
+  std::string header, signature, link;
+  State state = State::kWithBody;
+};
+// A pulled commit (or header) held back: its author's chain has a gap
+// before it, or evidence against it; applied once the gap is filled.
+struct HeldEntry {
+  DeviceId device;
+  uint64_t seq = 0;
+  int64_t position = 0;               // in the hub's log
+  std::string header, header_signature;
+  std::string body, signature;        // empty for a header only
+  std::vector<std::pair<uint32_t, std::string>> omitted;
+  std::vector<std::string> omitted_tags;
+};
+// Two signed entries of one author that cannot both stand (sync/chain.h).
+struct TrustEvidence {
+  DeviceId device;
+  uint64_t seq = 0;
+  int kind = 0;  // sync::ChainEvidence::Kind
+  std::string held_header, held_signature, other_header, other_signature;
+  std::string what;
+  int64_t found_at_millis = 0;
+};
+struct ChainWrites {
+  std::vector<ChainRow> placed;
+  std::vector<HeldEntry> held;                          // added or replaced
+  std::vector<std::pair<DeviceId, uint64_t>> released;  // no longer held
+  std::vector<TrustEvidence> evidence;
+  bool empty() const {
+    return placed.empty() && held.empty() && released.empty() && evidence.empty();
+  }
 };
 
 // One batch of what a node pulls from a hub, applied in one transaction.
@@ -197,6 +242,9 @@ struct PulledBatch {
   std::vector<std::pair<int64_t, Commit>> commits;
   // Cursors set in the same transaction, unless a commit was deferred.
   std::vector<std::pair<std::string, int64_t>> cursors;
+  // Chain entries placed, commits held back or released, evidence found:
+  // stored in the same transaction.
+  ChainWrites chain;
 };
 
 struct PullResult {
@@ -318,6 +366,17 @@ class Replica {
   // position > after_pos (a hub relays from here). Returns (position, commit).
   absl::StatusOr<std::vector<std::pair<int64_t, Commit>>> LogAfter(int64_t after_pos,
                                                                    size_t limit);
+
+  // Commit chains (protocol version 3; see ChainWrites). The newest placed
+  // entry of each author tracked here, this device's own apart.
+  absl::StatusOr<std::vector<ChainRow>> ChainHeads();
+  // The placed entry of `device` at `seq`, if held.
+  absl::StatusOr<std::optional<ChainRow>> ChainEntryAt(const DeviceId& device, uint64_t seq);
+  // This device's own entries with seq > after_seq, oldest first.
+  absl::StatusOr<std::vector<ChainRow>> OwnChainAfter(uint64_t after_seq, size_t limit);
+  // What is held back, of one author or of all, by author and seq.
+  absl::StatusOr<std::vector<HeldEntry>> Held(const std::optional<DeviceId>& device);
+  absl::StatusOr<std::vector<TrustEvidence>> Evidence();
 
   absl::Status SetCursor(const std::string& name, int64_t value);
   // 0 if never set.

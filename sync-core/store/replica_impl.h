@@ -129,6 +129,11 @@ class Replica::Impl {
   absl::Status MergeRowChange(const Commit& c, uint32_t author, size_t tidx, const RowChange& rc,
                               RowState& st);
   absl::Status ApplyCommit(const Commit& c, std::vector<RowState>* preloaded);
+  // Gives `c`, a commit this device writes, its chain entry (signed with
+  // security.sign_header) and stores it; the device's earlier commits
+  // without one get theirs first (replica_chain.cc).
+  absl::Status ChainOwn(Commit& c);
+  absl::Status StoreChainWrites(const ChainWrites& w);
   absl::StatusOr<Commit> BuildLocal(const LocalTxn& txn, std::vector<RowState>* states);
   absl::StatusOr<bool> RowExists(const std::string& table, const RowId& row);
   absl::StatusOr<std::vector<Version>> OpenConflictVersions(std::string_view table,

@@ -267,6 +267,7 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
       if (o == ApplyOutcome::kDuplicate) ++result.duplicates;
       if (o == ApplyOutcome::kDeferred) ++result.deferred;
     }
+    FS_RETURN_IF_ERROR(m.StoreChainWrites(batch.chain));
     if (!batch.cursors.empty() && !deferred) {
       for (const auto& [name, value] : batch.cursors) {
         FS_RETURN_IF_ERROR(m.SetCursorInTxn(txn, name, value));

@@ -41,18 +41,24 @@ absl::StatusOr<std::vector<Commit>> Replica::LocalCommitsAfter(uint64_t after_se
                                                                size_t limit) {
   Impl& m = *impl_;
   FS_ASSIGN_OR_RETURN(auto st,
-                      m.db->Prepared("SELECT l.body, s.sig FROM _fs_log l LEFT JOIN _fs_signatures s "
-                                     "ON s.pos = l.pos WHERE l.device = ?1 AND l.seq > ?2 "
-                                     "ORDER BY l.seq LIMIT ?3"));
+                      m.db->Prepared("SELECT l.body, s.sig, ch.header, ch.sig FROM _fs_log l "
+                                     "LEFT JOIN _fs_signatures s ON s.pos = l.pos LEFT JOIN "
+                                     "_fs_chain ch ON ch.device = ?4 AND ch.seq = l.seq WHERE "
+                                     "l.device = ?1 AND l.seq > ?2 ORDER BY l.seq LIMIT ?3"));
   st->BindInt(1, m.self_idx);
   st->BindInt(2, static_cast<int64_t>(after_seq));
   st->BindInt(3, static_cast<int64_t>(limit));
+  st->BindBlob(4, m.self.view());
   std::vector<Commit> out;
   while (true) {
     FS_ASSIGN_OR_RETURN(bool r, st->Step());
     if (!r) break;
     FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(st->ColumnBlob(0)));
     if (!st->ColumnIsNull(1)) c.signature = st->ColumnString(1);
+    if (!st->ColumnIsNull(2)) {
+      c.header = st->ColumnString(2);
+      c.header_signature = st->ColumnString(3);
+    }
     out.push_back(std::move(c));
   }
   return out;

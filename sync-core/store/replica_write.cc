@@ -277,6 +277,7 @@ absl::StatusOr<std::vector<Commit>> Replica::WriteMany(const std::vector<LocalTx
       if (m.security.sign) {
         FS_ASSIGN_OR_RETURN(c.signature, m.security.sign(c));
       }
+      if (m.security.sign_header) FS_RETURN_IF_ERROR(m.ChainOwn(c));
       FS_RETURN_IF_ERROR(m.ApplyCommit(c, &states));
       out.push_back(std::move(c));
     }

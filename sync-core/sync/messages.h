@@ -29,6 +29,7 @@ struct Credential {
 
 struct HelloRequest {
   int protocol_version = kProtocolVersion;
+  int max_protocol_version = kMaxProtocolVersion;  // 0: protocol_version only
   int64_t node_time_millis = 0;  // the node's clock; 0: not sent
   // Optional: if sent it must be valid, and the reply names the province.
   std::optional<Credential> credential;
@@ -64,6 +65,15 @@ struct EnrollReply {
 struct PushedCommit {
   std::string canonical;
   std::string signature;
+  // Version 3 (crypto/commit_header.h): empty for a commit without one.
+  std::string header;
+  std::string header_signature;
+};
+
+// An entry of a device's commit chain: a header and its author's signature.
+struct ChainEntryBytes {
+  std::string header;
+  std::string signature;
 };
 
 // What a pushing node says of its build. A clear value of a column sealed
@@ -72,6 +82,9 @@ struct PushedCommit {
 struct PushOrigin {
   int schema_version = 3;         // 0 on the wire (a build before 4) reads 3
   uint64_t schema_since_seq = 0;  // the node's first commit at that version; 0: all
+  // Version 3: headers of the node's commits the hub holds without one,
+  // sent beside the commits (PushRequest.backfill_headers).
+  std::vector<ChainEntryBytes> backfill_headers;
 };
 
 struct PushRequest {
@@ -81,6 +94,8 @@ struct PushRequest {
   std::vector<std::string> key_records;
   uint32_t schema_version = 0;  // as sent: 0 is a build before schema version 4
   uint64_t schema_since_seq = 0;
+  // Version 3: headers of this node's commits the hub holds without one.
+  std::vector<ChainEntryBytes> backfill_headers;
 };
 
 struct PushOutcome {
@@ -88,6 +103,9 @@ struct PushOutcome {
   uint32_t applied = 0;
   uint32_t duplicates = 0;
   int64_t log_head = 0;
+  // Version 3: the last entry of the node's chain the hub holds (0: none).
+  uint64_t accounted_seq = 0;
+  std::string accounted_link;
 };
 
 // What a node asks of a pull.
@@ -98,6 +116,10 @@ struct PullParams {
   size_t max_batch = 0;  // 0: the hub's default
   int64_t key_cursor = 0;
   std::string registry_digest;
+  // Version 3: headers travel with commits, and before a commit of an
+  // author in `chain_heads` the headers of its entries after that head.
+  bool chains = false;
+  std::vector<std::pair<DeviceId, uint64_t>> chain_heads;
 };
 
 struct PullRequest {
@@ -113,6 +135,12 @@ struct PulledEntry {
   std::string canonical;  // whole, or trimmed to the node's scope
   std::string signature;  // the author's, over the whole commit
   std::vector<std::pair<uint32_t, std::string>> omitted;  // digests of what was trimmed
+  // Version 3: the header and its signature (empty if the commit has none);
+  // with an empty `canonical`, an entry sent header only. The row tags of
+  // the changes left out, in the order of `omitted`.
+  std::string header;
+  std::string header_signature;
+  std::vector<std::string> omitted_tags;
 };
 
 // One message of a pull stream.

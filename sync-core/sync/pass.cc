@@ -28,6 +28,7 @@ absl::StatusOr<HelloInfo> SayHello(Transport& transport, const Credential* cred,
   h.province = resp->province;
   h.log_head = resp->log_head;
   h.enrol_challenge = resp->enrol_challenge;
+  h.protocol_version = resp->protocol_version;
   return h;
 }
 
@@ -77,6 +78,9 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     FS_ASSIGN_OR_RETURN(HelloInfo hello, SayHello(transport, &cred, clock));
     SyncReport report;
     report.skew_millis = hello.skew_millis;
+    report.protocol_version = hello.protocol_version;
+    pusher.set_protocol_version(hello.protocol_version);
+    puller.set_protocol_version(hello.protocol_version);
     // Everything of ours first: a bootstrap never discards unpushed work.
     // Commits, then key records (the hub checks some records against the
     // rows they are for: those must be there first).

@@ -1,12 +1,14 @@
 #include "sync/protocol.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 
 namespace fieldsync::sync {
 
 absl::Status CheckProtocol(int theirs, std::string_view who) {
-  if (theirs == kProtocolVersion) return absl::OkStatus();
+  if (theirs >= kMinProtocolVersion && theirs <= kMaxProtocolVersion) return absl::OkStatus();
   if (theirs == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the ", AV(who), " did not say which protocol version it speaks (this side speaks ",
@@ -14,8 +16,12 @@ absl::Status CheckProtocol(int theirs, std::string_view who) {
   }
   return absl::FailedPreconditionError(absl::StrCat(
       "protocol version mismatch: the ", AV(who), " speaks version ", theirs,
-      ", this side speaks version ", kProtocolVersion,
+      ", this side speaks versions ", kMinProtocolVersion, " to ", kMaxProtocolVersion,
       "; upgrade the older of the two so that both speak the same version"));
+}
+
+int AgreedVersion(int said, int max) {
+  return std::clamp(std::max(said, max), said, kMaxProtocolVersion);
 }
 
 }  // namespace fieldsync::sync

@@ -14,6 +14,12 @@ namespace fieldsync::sync {
 // The protocol this build speaks (fieldsync.v1.ProtocolVersion; frozen
 // values: 1 the first, 2 signed commits and key records).
 inline constexpr int kProtocolVersion = 2;
+// The versions this build speaks: a node says 2 in its Hello (so that a
+// version 2 hub answers) and the highest it speaks beside it; the hub
+// answers the highest both speak, which the node's later calls carry.
+// Version 3 adds commit headers and chains (docs/PROTOCOL.md).
+inline constexpr int kMinProtocolVersion = 2;
+inline constexpr int kMaxProtocolVersion = 3;
 
 // Limits of docs/PROTOCOL.md.
 inline constexpr int kMaxMessageBytes = 16 << 20;
@@ -21,14 +27,20 @@ inline constexpr int kMaxPushCommits = 2000;
 inline constexpr int kMaxPushKeyRecords = 10000;
 inline constexpr int kDefaultPullBatch = 2000;
 inline constexpr int kMaxPullBatch = 10000;
+// The chain heads a pull may name (version 3).
+inline constexpr int kMaxChainHeads = 4096;
 // How long the hub takes an enrolment challenge it made (HelloReply).
 inline constexpr int64_t kEnrolChallengeMillis = 10 * 60 * 1000;
 // The largest token and device name an enrolment carries.
 inline constexpr size_t kMaxEnrolTextBytes = 200;
 
-// Refuses a peer of another protocol version, naming both
-// (FAILED_PRECONDITION).
+// Refuses a peer speaking a version outside kMinProtocolVersion..
+// kMaxProtocolVersion, naming both (FAILED_PRECONDITION).
 absl::Status CheckProtocol(int theirs, std::string_view who);
+
+// The version a hub answers a Hello that says `said` and at most `max`
+// (0: only `said`).
+int AgreedVersion(int said, int max);
 
 }  // namespace fieldsync::sync
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "change/commit_codec.h"
+#include "sync/chain_keeper.h"
 #include "sync/retry.h"
 
 namespace fieldsync::sync {
@@ -36,7 +37,14 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     }
   } abandon{keys};
   PullRequest req;
+  req.protocol_version = protocol_version_;
   req.credential = cred_;
+  const bool chains = protocol_version_ >= 3;
+  ChainKeeper keeper(replica, keys, keys.clock());
+  if (chains) {
+    req.params.chains = true;
+    FS_ASSIGN_OR_RETURN(req.params.chain_heads, keeper.Heads());
+  }
   req.params.cursor = cursor;
   req.params.bootstrapped = bootstrapped == 1;
   FS_ASSIGN_OR_RETURN(int64_t gc_epoch, replica.GetCursor(kGcEpochCursor));
@@ -81,15 +89,19 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     batch.rows = std::move(msg.rows);
     batch.purged = std::move(msg.purged);
     absl::Status bad;
-    for (PulledEntry& c : msg.commits) {
-      absl::StatusOr<Commit> commit = DecodeCommit(c.canonical);
-      if (!commit.ok()) {
-        bad = commit.status();
-        break;
+    if (chains) {
+      bad = keeper.Sort(msg.commits, &batch, &report->chain);
+    } else {
+      for (PulledEntry& c : msg.commits) {
+        absl::StatusOr<Commit> commit = DecodeCommit(c.canonical);
+        if (!commit.ok()) {
+          bad = commit.status();
+          break;
+        }
+        commit->signature = std::move(c.signature);
+        commit->omitted = std::move(c.omitted);
+        batch.commits.emplace_back(c.position, *std::move(commit));
       }
-      commit->signature = std::move(c.signature);
-      commit->omitted = std::move(c.omitted);
-      batch.commits.emplace_back(c.position, *std::move(commit));
     }
     if (!bad.ok()) {
       stopped.set = true;
@@ -148,6 +160,12 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     return absl::UnavailableError("the pull ended before the hub said it was complete; sync again");
   }
   abandon.ended = true;
+  if (chains) {
+    FS_ASSIGN_OR_RETURN(std::vector<HeldEntry> held, replica.Held(std::nullopt));
+    report->chain.held = held.size();
+    FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica.Evidence());
+    report->chain.evidence = evidence.size();
+  }
   return keys.EndPull();
 }
 

@@ -34,10 +34,15 @@ class Puller {
                        const std::function<void(const SyncReport&)>& progress,
                        SyncReport* report);
 
+  // The protocol version agreed at Hello: from 3 on, commit chains are
+  // checked (sync/chain_keeper.h).
+  void set_protocol_version(int v) { protocol_version_ = v; }
+
  private:
   Transport& transport_;
   const Credential& cred_;
   PullOptions options_;
+  int protocol_version_ = kProtocolVersion;
 };
 
 }  // namespace fieldsync::sync

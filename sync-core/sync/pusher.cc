@@ -1,5 +1,6 @@
 #include "sync/pusher.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -14,14 +15,46 @@ namespace fieldsync::sync {
 
 PushRequest Pusher::NewRequest() const {
   PushRequest req;
+  req.protocol_version = protocol_version_;
   req.credential = cred_;
   return req;
+}
+
+absl::Status Pusher::Backfill(Replica& replica, int64_t pushed) {
+  FS_ASSIGN_OR_RETURN(int64_t accounted, replica.GetCursor(kChainAccountedCursor));
+  while (accounted < pushed) {
+    FS_ASSIGN_OR_RETURN(std::vector<ChainRow> rows,
+                        replica.OwnChainAfter(static_cast<uint64_t>(accounted),
+                                              static_cast<size_t>(std::min<int64_t>(
+                                                  pushed - accounted, kMaxPushCommits))));
+    // None: the chain has not begun (nothing written since the upgrade);
+    // the hub takes this node's commits without headers until it does.
+    if (rows.empty()) return absl::OkStatus();
+    PushRequest req = NewRequest();
+    for (ChainRow& r : rows) {
+      if (static_cast<int64_t>(r.seq) > pushed) break;
+      req.backfill_headers.push_back(ChainEntryBytes{std::move(r.header), std::move(r.signature)});
+    }
+    if (req.backfill_headers.empty()) return absl::OkStatus();
+    absl::StatusOr<PushOutcome> resp = transport_.Push(req);
+    if (!resp.ok()) return Refused("the push of this laptop's commit headers", resp.status());
+    const auto now = static_cast<int64_t>(resp->accounted_seq);
+    if (now <= accounted) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the hub accounted none of this laptop's commit headers after ", accounted,
+          ". Ask the hub administrator"));
+    }
+    accounted = now;
+    FS_RETURN_IF_ERROR(replica.SetCursor(kChainAccountedCursor, accounted));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop,
                                  SyncReport* report) {
   FS_ASSIGN_OR_RETURN(int64_t pushed, replica.GetCursor(kPushedCursor));
   FS_ASSIGN_OR_RETURN(int64_t since_seq, replica.GetCursor(kSchemaSinceSeqCursor));
+  if (protocol_version_ >= 3) FS_RETURN_IF_ERROR(Backfill(replica, pushed));
   while (true) {
     if (stop != nullptr && stop->load()) return absl::CancelledError("stopped before pushing all");
     FS_ASSIGN_OR_RETURN(std::vector<Commit> commits,
@@ -44,7 +77,12 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
       }
       if (!req.commits.empty() && bytes + encoded.size() > options_.max_bytes) break;
       bytes += encoded.size();
-      req.commits.push_back(PushedCommit{std::move(encoded), c.signature});
+      PushedCommit pc{std::move(encoded), c.signature, {}, {}};
+      if (protocol_version_ >= 3) {
+        pc.header = c.header;
+        pc.header_signature = c.header_signature;
+      }
+      req.commits.push_back(std::move(pc));
     }
     const uint64_t last_sent = commits[req.commits.size() - 1].seq;
     absl::StatusOr<PushOutcome> resp = transport_.Push(req);
@@ -58,6 +96,10 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     }
     // Acknowledged means durably stored at the hub: never sent again.
     FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, acked));
+    if (protocol_version_ >= 3 && resp->accounted_seq > 0) {
+      FS_RETURN_IF_ERROR(replica.SetCursor(kChainAccountedCursor,
+                                           static_cast<int64_t>(resp->accounted_seq)));
+    }
     report->pushed += resp->applied;
     report->push_duplicates += resp->duplicates;
     pushed = acked;

@@ -41,12 +41,20 @@ class Pusher {
   absl::Status PushKeys(KeyRing& keys, SyncReport* report,
                         std::optional<int64_t> resend_before = std::nullopt);
 
+  // The protocol version agreed at Hello: from 3 on, commits carry their
+  // headers, and those of commits the hub holds without one go first.
+  void set_protocol_version(int v) { protocol_version_ = v; }
+
  private:
   PushRequest NewRequest() const;
+  // Version 3: the headers of this node's commits up to `pushed` that the
+  // hub has not accounted yet.
+  absl::Status Backfill(Replica& replica, int64_t pushed);
 
   Transport& transport_;
   const Credential& cred_;
   PushOptions options_;
+  int protocol_version_ = kProtocolVersion;
 };
 
 }  // namespace fieldsync::sync

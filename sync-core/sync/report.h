@@ -20,6 +20,20 @@ struct HelloInfo {
   std::string province;
   int64_t log_head = 0;
   std::string enrol_challenge;  // for an enrolment proof; empty from an older hub
+  int protocol_version = 2;     // agreed: the highest both speak
+};
+
+// What a pull found of the authors' commit chains (protocol version 3;
+// sync/chain_keeper.h).
+struct ChainReport {
+  uint64_t placed = 0;       // entries placed on their author's chain
+  uint64_t header_only = 0;  // of those, headers of commits outside this office's view
+  uint64_t unchecked = 0;    // commits applied without a header (version 2 authors)
+  uint64_t held = 0;         // entries waiting here after the pull
+  uint64_t released = 0;     // held entries placed by this pull
+  uint64_t new_evidence = 0; // evidence found by this pull (sync exits 5)
+  uint64_t evidence = 0;     // evidence on record here after the pull
+  std::vector<std::string> problems;  // one line each, for the user and the log
 };
 
 struct SyncReport {
@@ -50,6 +64,8 @@ struct SyncReport {
   std::string key_push_refusal;
   // What the key ring did after the pull (office keys, shares, grants).
   std::vector<std::string> key_notes;
+  int protocol_version = 2;  // agreed with the hub at Hello
+  ChainReport chain;         // version 3
 };
 
 // Cursor names in the replica's _fs_cursors (docs/FORMATS.md).
@@ -63,6 +79,9 @@ inline constexpr char kBootstrappedCursor[] = "hub:bootstrapped";
 inline constexpr char kGcEpochCursor[] = "hub:gc_epoch";
 // How far the node holds the hub's key records.
 inline constexpr char kKeyCursor[] = "hub:keys";
+// The last of this node's chain entries the hub holds (protocol version 3):
+// headers after it are sent as backfill.
+inline constexpr char kChainAccountedCursor[] = "hub:chain_accounted";
 
 }  // namespace fieldsync::sync
 

@@ -233,7 +233,10 @@ TEST_F(CommitHeaderTest, AWholeOrTrimmedBodyMatchesItsHeaderAndNothingElse) {
   EXPECT_FALSE(CheckHeaderCoversCommit(h, other_seq, {}).ok());
   const CommitHeader w = Must(WithdrawalHeader(author_.device(), 3, 1, std::string(32, '\x05'),
                                                {{2, 2, std::string(32, '\x06'), std::string(32, '\x07')}}));
-  EXPECT_FALSE(CheckHeaderCoversCommit(w, Commit{author_.device(), 3, {}, {}, {}, {}}, {}).ok());
+  Commit body;
+  body.author = author_.device();
+  body.seq = 3;
+  EXPECT_FALSE(CheckHeaderCoversCommit(w, body, {}).ok());
 }
 
 }  // namespace

@@ -1,0 +1,61 @@
+// The hub's side of commit chains (protocol version 3; docs/PROTOCOL.md,
+// "Version 3: commit chains"): each device's signed commit headers are
+// checked as they are pushed and stored beside the log (hub_chain), so
+// that the hub relays every device's chain as the device signed it and
+// accepts no second entry for a sequence number.
+//
+// - Stateless, before the push's transaction (CheckPushedHeader): the
+//   header is well formed, signed by the pushing device's registered key,
+//   and covers the commit's body (author, seq, clock, changes, rows).
+// - Against the stored chain, inside it (ChainAdmission): a header
+//   continues the device's head (its prev link is the head's link); a
+//   commit without one is taken only from a device whose chain has not
+//   begun (written before it was upgraded); headers of commits stored
+//   without one come first (backfill), each against the stored body.
+// A push that breaks a rule stores nothing, as every other refusal.
+#ifndef FIELDSYNC_HUB_CHAIN_ADMISSION_H_
+#define FIELDSYNC_HUB_CHAIN_ADMISSION_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "change/commit.h"
+#include "hub/storage.h"
+#include "hub/store.h"
+
+namespace fieldsync::hub {
+
+// UNAUTHENTICATED unless `c.header` is a well formed commit header signed
+// by `node`'s key that covers `c`; INVALID_ARGUMENT if it is malformed.
+// A commit without a header passes (ChainAdmission decides).
+absl::Status CheckPushedHeader(const NodeInfo& node, const Commit& c);
+
+class ChainAdmission {
+ public:
+  // Reads `node`'s chain head in `hub` (the push's write transaction).
+  static absl::StatusOr<ChainAdmission> Begin(HubWriteTxn& hub, const NodeInfo& node);
+
+  // Headers of `node`'s commits the hub stored without one, oldest first:
+  // each continues the head, is signed by the node and covers the stored
+  // body. INVALID_ARGUMENT or UNAUTHENTICATED otherwise.
+  absl::Status Backfill(HubWriteTxn& hub, const std::vector<sync::ChainEntryBytes>& entries);
+
+  // Just before `c` (checked by CheckPushedHeader) is merged.
+  // FAILED_PRECONDITION if it does not continue the chain.
+  absl::Status Check(const Commit& c) const;
+  // Just after `c` was merged at `position`: its entry is stored.
+  absl::Status Record(HubWriteTxn& hub, const Commit& c, int64_t position);
+
+  const ChainPoint& head() const { return head_; }
+
+ private:
+  ChainAdmission(NodeInfo node, ChainPoint head) : node_(std::move(node)), head_(std::move(head)) {}
+  NodeInfo node_;
+  ChainPoint head_;
+};
+
+}  // namespace fieldsync::hub
+
+#endif  // FIELDSYNC_HUB_CHAIN_ADMISSION_H_

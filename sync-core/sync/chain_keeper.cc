@@ -1,0 +1,291 @@
+#include "sync/chain_keeper.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "change/commit_codec.h"
+#include "crypto/commit_header.h"
+#include "sync/chain.h"
+#include "sync/protocol.h"
+
+namespace fieldsync::sync {
+namespace {
+
+// One entry of a message (or held here before), decoded.
+struct Item {
+  int64_t position = 0;
+  crypto::CommitHeader h;
+  std::string header, header_signature;
+  std::optional<Commit> body;  // with its signature and omitted changes
+  bool covers = false;         // the body is the commit the header names
+  bool from_held = false;
+};
+
+HeldEntry ToHeld(const Item& it) {
+  HeldEntry e;
+  e.device = it.h.author;
+  e.seq = it.h.seq;
+  e.position = it.position;
+  e.header = it.header;
+  e.header_signature = it.header_signature;
+  if (it.body) {
+    e.body = EncodeCommit(*it.body);
+    e.signature = it.body->signature;
+    e.omitted = it.body->omitted;
+    e.omitted_tags = it.body->omitted_tags;
+  }
+  return e;
+}
+
+absl::StatusOr<Item> FromHeld(const HeldEntry& e) {
+  Item it;
+  it.position = e.position;
+  it.header = e.header;
+  it.header_signature = e.header_signature;
+  it.from_held = true;
+  FS_ASSIGN_OR_RETURN(it.h, crypto::DecodeCommitHeader(e.header));
+  if (!e.body.empty()) {
+    FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(e.body));
+    c.signature = e.signature;
+    c.omitted = e.omitted;
+    c.omitted_tags = e.omitted_tags;
+    c.header = e.header;
+    c.header_signature = e.header_signature;
+    it.covers = crypto::CheckHeaderCoversCommit(it.h, c, c.omitted_tags).ok();
+    it.body = std::move(c);
+  }
+  return it;
+}
+
+std::string Laptop(const RegisteredDevice* d, const DeviceId& id) {
+  if (d == nullptr) return absl::StrCat("laptop ", id.ToString().substr(0, 8));
+  return absl::StrCat("laptop ", id.ToString().substr(0, 8), " (", d->province, ")");
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::pair<DeviceId, uint64_t>>> ChainKeeper::Heads() {
+  FS_ASSIGN_OR_RETURN(std::vector<ChainRow> heads, replica_.ChainHeads());
+  std::vector<std::pair<DeviceId, uint64_t>> out;
+  for (const ChainRow& r : heads) {
+    if (out.size() >= static_cast<size_t>(kMaxChainHeads)) break;
+    out.emplace_back(r.device, r.seq);
+  }
+  return out;
+}
+
+absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* batch,
+                               ChainReport* report) {
+  // Per author, in the order authors first appear.
+  std::vector<DeviceId> order;
+  std::map<DeviceId, std::vector<Item>> by_author;
+  std::vector<std::pair<int64_t, Commit>> apply;
+  for (PulledEntry& e : entries) {
+    if (e.header.empty()) {
+      // A commit without a header: its author wrote it before it was
+      // upgraded (or is not yet). Applied as version 2 applies it.
+      if (e.canonical.empty()) {
+        return absl::DataLossError("the hub sent an entry with neither a commit nor a header");
+      }
+      absl::StatusOr<Commit> c = DecodeCommit(e.canonical);
+      if (!c.ok()) return absl::DataLossError(c.status().message());
+      c->signature = std::move(e.signature);
+      c->omitted = std::move(e.omitted);
+      ++report->unchecked;
+      apply.emplace_back(e.position, *std::move(c));
+      continue;
+    }
+    Item it;
+    it.position = e.position;
+    absl::StatusOr<crypto::CommitHeader> h = crypto::DecodeCommitHeader(e.header);
+    if (!h.ok()) return absl::DataLossError(h.status().message());
+    it.h = *std::move(h);
+    it.header = std::move(e.header);
+    it.header_signature = std::move(e.header_signature);
+    if (!e.canonical.empty()) {
+      absl::StatusOr<Commit> c = DecodeCommit(e.canonical);
+      if (!c.ok()) return absl::DataLossError(c.status().message());
+      c->signature = std::move(e.signature);
+      c->omitted = std::move(e.omitted);
+      c->omitted_tags = std::move(e.omitted_tags);
+      c->header = it.header;
+      c->header_signature = it.header_signature;
+      absl::Status covers = crypto::CheckHeaderCoversCommit(it.h, *c, c->omitted_tags);
+      it.covers = covers.ok();
+      if (!covers.ok()) {
+        report->problems.push_back(absl::StrCat(covers.message(), ": held back"));
+      }
+      it.body = *std::move(c);
+    }
+    auto [slot, fresh] = by_author.try_emplace(it.h.author);
+    if (fresh) order.push_back(it.h.author);
+    slot->second.push_back(std::move(it));
+  }
+
+  FS_ASSIGN_OR_RETURN(std::vector<ChainRow> heads, replica_.ChainHeads());
+  std::map<DeviceId, ChainRow> head_of;
+  for (ChainRow& r : heads) head_of.emplace(r.device, std::move(r));
+  FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica_.Evidence());
+  std::set<DeviceId> stopped;
+  for (const TrustEvidence& e : evidence) stopped.insert(e.device);
+  ChainWrites& w = batch->chain;
+  auto hold = [&](const Item& it) {
+    if (!it.from_held) w.held.push_back(ToHeld(it));
+  };
+
+  for (const DeviceId& author : order) {
+    std::vector<Item>& items = by_author[author];
+    const RegisteredDevice* dev = keys_.FindDevice(author);
+    if (author == replica_.device_id()) continue;  // a hub relays no node its own
+    if (dev == nullptr || stopped.count(author) > 0) {
+      for (const Item& it : items) hold(it);
+      report->problems.push_back(absl::StrCat(
+          Laptop(dev, author), ": ", items.size(), " entries held back (",
+          dev == nullptr ? "a device the hub's registry does not name"
+                         : "evidence against its history is on record",
+          ")"));
+      continue;
+    }
+    // What waits here already joins what came (a body over a header alone).
+    FS_ASSIGN_OR_RETURN(std::vector<HeldEntry> held, replica_.Held(author));
+    std::map<uint64_t, Item> by_seq;
+    for (Item& it : items) {
+      auto [slot, fresh] = by_seq.try_emplace(it.h.seq, std::move(it));
+      if (!fresh && !slot->second.body && it.body) slot->second = std::move(it);
+    }
+    for (const HeldEntry& he : held) {
+      absl::StatusOr<Item> it = FromHeld(he);
+      if (!it.ok()) {
+        w.released.emplace_back(he.device, he.seq);  // damaged: dropped, said
+        report->problems.push_back(absl::StrCat(Laptop(dev, author), ": a held entry could not "
+                                                "be read and was dropped: ",
+                                                it.status().message()));
+        continue;
+      }
+      auto [slot, fresh] = by_seq.try_emplace(it->h.seq, *std::move(it));
+      if (!fresh) {
+        // Came again: the held copy stays the one stored, the new is not added twice.
+        if (!slot->second.body && it->body) {
+          slot->second = *std::move(it);
+        } else {
+          slot->second.from_held = true;
+        }
+      }
+    }
+    const auto head_it = head_of.find(author);
+    const uint64_t head = head_it == head_of.end() ? 0 : head_it->second.seq;
+    bool tracked = head_it != head_of.end();
+    std::vector<AuthorChain::Offered> offered;
+    std::map<uint64_t, Item*> offered_items;
+    bool forked = false;
+    for (auto& [seq, it] : by_seq) {
+      if (tracked && seq <= head) {
+        // Placed already: the same entry, or a fork.
+        FS_ASSIGN_OR_RETURN(std::optional<ChainRow> mine, replica_.ChainEntryAt(author, seq));
+        if (mine && mine->link != crypto::CommitLink(it.header, it.header_signature) &&
+            crypto::VerifyCommitHeader(it.header, it.header_signature, dev->keys.sign_pk).ok()) {
+          TrustEvidence ev;
+          ev.device = author;
+          ev.seq = seq;
+          ev.kind = static_cast<int>(ChainEvidence::Kind::kFork);
+          ev.held_header = mine->header;
+          ev.held_signature = mine->signature;
+          ev.other_header = it.header;
+          ev.other_signature = it.header_signature;
+          ev.what = absl::StrCat(Laptop(dev, author), ": two signed entries for its commit ",
+                                 seq, ", the hub showed this laptop two histories");
+          ev.found_at_millis = clock_.NowMillis();
+          w.evidence.push_back(ev);
+          report->problems.push_back(ev.what);
+          ++report->new_evidence;
+          forked = true;
+          break;
+        }
+        if (it.from_held) w.released.emplace_back(author, seq);
+        if (it.body && it.covers) {
+          Commit c = *it.body;
+          apply.emplace_back(it.position, std::move(c));
+        }
+        continue;
+      }
+      if (it.body && !it.covers) {
+        hold(it);
+        continue;
+      }
+      offered.push_back(AuthorChain::Offered{it.header, it.header_signature, it.body.has_value()});
+      offered_items[seq] = &it;
+    }
+    if (forked) {
+      for (auto& [seq, it] : by_seq) hold(it);
+      continue;
+    }
+    if (offered.empty()) continue;
+    // Not tracked yet: from its first entry if that is seq 1, else anchored
+    // at what the first entry received names before it.
+    const Item& first = *offered_items.begin()->second;
+    AuthorChain chain = tracked ? AuthorChain(author, dev->keys.sign_pk, head, head_it->second.link)
+                        : first.h.seq == 1
+                            ? AuthorChain(author, dev->keys.sign_pk)
+                            : AuthorChain(author, dev->keys.sign_pk, first.h.seq - 1,
+                                          first.h.prev_link);
+    AuthorChain::Result r = chain.Offer(offered);
+    std::set<uint64_t> placed(r.placed.begin(), r.placed.end());
+    for (auto& [seq, it] : offered_items) {
+      if (placed.count(seq) == 0) {
+        hold(*it);
+        continue;
+      }
+      ChainRow row;
+      row.device = author;
+      row.seq = seq;
+      row.header = it->header;
+      row.signature = it->header_signature;
+      row.link = crypto::CommitLink(it->header, it->header_signature);
+      row.state = it->body ? ChainRow::State::kWithBody : ChainRow::State::kHeaderOnly;
+      w.placed.push_back(std::move(row));
+      ++report->placed;
+      if (!it->body) ++report->header_only;
+      if (it->from_held) {
+        w.released.emplace_back(author, seq);
+        ++report->released;
+      }
+      if (it->body) apply.emplace_back(it->position, *it->body);
+    }
+    for (const std::string& p : r.problems) report->problems.push_back(p);
+    if (r.refused > 0) {
+      report->problems.push_back(absl::StrCat(Laptop(dev, author), ": ", r.refused,
+                                              " entries refused (malformed or not signed by it)"));
+    }
+    if (r.new_evidence && chain.evidence()) {
+      const ChainEvidence& ce = *chain.evidence();
+      TrustEvidence ev;
+      ev.device = author;
+      ev.seq = ce.seq;
+      ev.kind = static_cast<int>(ce.kind);
+      ev.held_header = ce.held_header;
+      ev.held_signature = ce.held_signature;
+      ev.other_header = ce.other_header;
+      ev.other_signature = ce.other_signature;
+      ev.what = ce.what;
+      ev.found_at_millis = clock_.NowMillis();
+      w.evidence.push_back(std::move(ev));
+      ++report->new_evidence;
+    }
+    if (auto missing = chain.Missing()) {
+      report->problems.push_back(absl::StrCat(
+          "the hub has not sent commits ", missing->first, "..", missing->second, " of ",
+          Laptop(dev, author), ": its later commits wait here until they come (",
+          chain.waiting(), " waiting)"));
+    }
+  }
+  std::stable_sort(apply.begin(), apply.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  batch->commits = std::move(apply);
+  return absl::OkStatus();
+}
+
+}  // namespace fieldsync::sync

@@ -1,0 +1,212 @@
+// Protocol version 3's commit chains against a hub that bends history
+// (issue 11 point 3; docs/PROTOCOL.md, "Version 3: commit chains"): real
+// hub processes and laptops; where the attacker is the hub, the test edits
+// hub.db while the hub is stopped, as someone with its disk would.
+//  - A hub that drops one commit of a laptop: the colleague sees the gap,
+//    holds back that laptop's later commits only (the rest of the sync goes
+//    on), says which commits are missing, and takes them once sent.
+//  - A hub that alters a commit's body: refused against the signed header,
+//    held back, that laptop only.
+//  - An office's laptop that signs a second history: the hub stores nothing.
+//  - A laptop that wrote commits before it signed headers (an upgrade)
+//    gives them headers; the hub checks them against the bodies it holds.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "crypto/commit_header.h"
+#include "store/sqlite.h"
+#include "support/sync_fixture.h"
+
+namespace fieldsync::testing {
+namespace {
+
+class ChainAttackTest : public SyncTest {
+ protected:
+  int64_t HubQuery(const std::string& sql, const std::function<void(sqlite::Stmt*)>& bind = {}) {
+    auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+    EXPECT_TRUE(db.ok());
+    auto st = (*db)->Prepared(sql);
+    EXPECT_TRUE(st.ok()) << st.status();
+    if (bind) bind(st->get());
+    auto r = (*st)->Step();
+    EXPECT_TRUE(r.ok() && *r) << sql;
+    return (*st)->ColumnInt(0);
+  }
+
+  static bool Holds(harness::LocalNode& n, const std::string& table, const RowId& row) {
+    auto r = n.replica().Get(table, row);
+    return r.ok() && r->has_value();
+  }
+
+  static bool Mentions(const node::SyncReport& r, const std::string& what) {
+    for (const std::string& p : r.chain.problems) {
+      if (p.find(what) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  // A shared directory entry: every office receives it.
+  static RowId NewOrg(Replica& r, const std::string& name) {
+    const RowId org = Id16::NewRandom();
+    LocalTxn t;
+    t.Create("organisations", org, {{"name", Value::Text(name)}, {"kind", Value::Text("ngo")}});
+    EXPECT_TRUE(r.Write(t).ok());
+    return org;
+  }
+
+  static uint64_t LastSeq(harness::LocalNode& n) {
+    auto s = n.replica().Stats();
+    EXPECT_TRUE(s.ok());
+    return s.ok() ? s->local_seq : 0;
+  }
+};
+
+TEST_F(ChainAttackTest, AHubThatDropsOneCommitOfALaptopIsSeenAndOnlyThatLaptopsLaterWorkWaits) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId a = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
+  MustSync(lc1);
+  node::SyncReport first = MustSync(lc2);
+  EXPECT_EQ(first.protocol_version, 3);
+  ASSERT_TRUE(Holds(lc2, "cases", a));
+  const RowId b = NewCase(lc1.replica(), "LC", "Vàng Thị Dợ");
+  const uint64_t b_seq = LastSeq(lc1);
+  const RowId c = NewCase(lc1.replica(), "LC", "Đỗ Thị Hoa");
+  MustSync(lc1);
+  // Hà Nội's work in the same pull: it must not wait for anything.
+  const RowId org = NewOrg(hn.replica(), "Trung tâm Công tác xã hội Hà Nội");
+  MustSync(hn);
+
+  // The hub drops lc1's commit b, body and header, and keeps a copy.
+  const std::string db = hub_->data_dir() + "/hub.db";
+  hub_->Stop();
+  {
+    auto d = sqlite::Db::Open(db, "");
+    ASSERT_TRUE(d.ok());
+    ASSERT_TRUE((*d)->Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+  }
+  std::filesystem::copy_file(db, dir_.File("hub-before.db"));
+  {
+    auto d = sqlite::Db::Open(db, "");
+    ASSERT_TRUE(d.ok());
+    auto del = (*d)->Prepared(
+        "DELETE FROM _fs_log WHERE seq = ?1 AND device = (SELECT idx FROM _fs_devices WHERE id "
+        "= ?2)");
+    ASSERT_TRUE(del.ok());
+    (*del)->BindInt(1, static_cast<int64_t>(b_seq));
+    (*del)->BindBlob(2, lc1.replica().device_id().view());
+    ASSERT_TRUE((*del)->Run().ok());
+    ASSERT_EQ((*d)->Changes(), 1);
+    auto chain = (*d)->Prepared("DELETE FROM hub_chain WHERE device = ?1 AND seq = ?2");
+    ASSERT_TRUE(chain.ok());
+    (*chain)->BindBlob(1, lc1.replica().device_id().view());
+    (*chain)->BindInt(2, static_cast<int64_t>(b_seq));
+    ASSERT_TRUE((*chain)->Run().ok());
+    ASSERT_EQ((*d)->Changes(), 1);
+  }
+  ASSERT_TRUE(hub_->Start().ok());
+
+  node::SyncReport seen = MustSync(lc2);
+  EXPECT_FALSE(Holds(lc2, "cases", b));
+  EXPECT_FALSE(Holds(lc2, "cases", c)) << "c follows the gap: it waits";
+  EXPECT_TRUE(Holds(lc2, "organisations", org)) << "the rest of the sync went on";
+  EXPECT_EQ(seen.chain.held, 1u);
+  EXPECT_TRUE(Mentions(seen, absl::StrCat("the hub has not sent commits ", b_seq, "..", b_seq)))
+      << (seen.chain.problems.empty() ? "" : seen.chain.problems.front());
+
+  // The hub sends b after all (put back as it was): at lc1's next commit
+  // the hub bridges lc2's chain with it, and c is released.
+  hub_->Stop();
+  std::filesystem::remove(db + "-wal");
+  std::filesystem::remove(db + "-shm");
+  std::filesystem::copy_file(dir_.File("hub-before.db"), db,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE(hub_->Start().ok());
+  const RowId d = NewCase(lc1.replica(), "LC", "Hoàng Thị Lan");
+  MustSync(lc1);
+  node::SyncReport healed = MustSync(lc2);
+  EXPECT_TRUE(Holds(lc2, "cases", b));
+  EXPECT_TRUE(Holds(lc2, "cases", c));
+  EXPECT_TRUE(Holds(lc2, "cases", d));
+  EXPECT_EQ(healed.chain.held, 0u);
+  EXPECT_EQ(healed.chain.released, 1u);
+  EXPECT_EQ(healed.chain.new_evidence, 0u);
+}
+
+TEST_F(ChainAttackTest, ACommitWhoseBodyTheHubAlteredIsHeldBackAgainstItsSignedHeader) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  NewCase(lc1.replica(), "LC", "Lò Thị Mai");
+  MustSync(lc1);
+  MustSync(lc2);
+  const RowId b = NewCase(lc1.replica(), "LC", "Vàng Thị Dợ", "tường thuật gốc");
+  const uint64_t b_seq = LastSeq(lc1);
+  MustSync(lc1);
+  // The hub swaps b's body for the body of another of lc1's commits (a
+  // well formed commit, so that nothing but the header can tell).
+  EditHubWhileStopped(
+      "UPDATE _fs_log SET body = (SELECT body FROM _fs_log l2 WHERE l2.device = _fs_log.device "
+      "AND l2.seq = ?1 - 1) WHERE seq = ?1 AND device = (SELECT idx FROM _fs_devices WHERE id = "
+      "?2)",
+      [&](sqlite::Stmt* st) {
+        st->BindInt(1, static_cast<int64_t>(b_seq));
+        st->BindBlob(2, lc1.replica().device_id().view());
+      });
+  node::SyncReport r = MustSync(lc2);
+  EXPECT_FALSE(Holds(lc2, "cases", b));
+  EXPECT_EQ(r.chain.held, 1u);
+  EXPECT_TRUE(Mentions(r, "does not match its signed header"))
+      << (r.chain.problems.empty() ? "" : r.chain.problems.front());
+}
+
+TEST_F(ChainAttackTest, ALaptopSigningASecondHistoryIsRefusedByTheHubStoringNothing) {
+  auto& lc1 = AddNode("LC");
+  NewCase(lc1.replica(), "LC", "Lò Thị Mai");
+  NewCase(lc1.replica(), "LC", "Vàng Thị Dợ");
+  MustSync(lc1);
+  const int64_t logged = HubQuery("SELECT count(*) FROM _fs_log");
+  // The office's own laptop rewrites its chain: commit 2 signed again with
+  // commit 1's link replaced (a second history), then a new commit on it.
+  {
+    auto raw = sqlite::Db::Open(lc1.dir() + "/replica.db", "");
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE((*raw)->Exec("UPDATE _fs_chain SET link = x'01' || zeroblob(31) WHERE seq = 2").ok());
+  }
+  NewCase(lc1.replica(), "LC", "Đỗ Thị Hoa");
+  absl::Status refused = RefusedPush(lc1);
+  EXPECT_NE(refused.message().find("does not continue this device's chain"), std::string::npos)
+      << refused;
+  EXPECT_EQ(HubQuery("SELECT count(*) FROM _fs_log"), logged);
+  EXPECT_EQ(HubQuery("SELECT count(*) FROM hub_chain"), 2);
+}
+
+TEST_F(ChainAttackTest, ALaptopThatWroteBeforeItSignedHeadersBackfillsItsChain) {
+  auto& lc1 = AddNode("LC");
+  // Written as a build before version 3 wrote them: no chain entries.
+  NewCase(lc1.replica(), "LC", "Lò Thị Mai");
+  NewCase(lc1.replica(), "LC", "Vàng Thị Dợ");
+  {
+    auto raw = sqlite::Db::Open(lc1.dir() + "/replica.db", "");
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE((*raw)->Exec("DELETE FROM _fs_chain").ok());
+  }
+  MustSync(lc1);  // pushed without headers: the hub's chain of lc1 has not begun
+  EXPECT_EQ(HubQuery("SELECT count(*) FROM hub_chain"), 0);
+  EXPECT_EQ(HubQuery("SELECT count(*) FROM _fs_log"), 2);
+  // The next commit gives the earlier ones their headers first; the hub
+  // takes them against the bodies it holds, then the new commit.
+  NewCase(lc1.replica(), "LC", "Đỗ Thị Hoa");
+  MustSync(lc1);
+  EXPECT_EQ(HubQuery("SELECT count(*) FROM hub_chain"), 3);
+  // A colleague receives the chain whole.
+  auto& lc2 = AddNode("LC");
+  node::SyncReport r = MustSync(lc2);
+  EXPECT_EQ(r.chain.held, 0u);
+  EXPECT_EQ(r.chain.new_evidence, 0u);
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
