@@ -7,7 +7,7 @@
 #include "base/args.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
-#include "node/text.h"
+#include "text/text.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -53,7 +53,7 @@ absl::StatusOr<std::string> Command::Actor() const {
         return absl::InvalidArgumentError("--as must not hold control characters");
       }
     }
-    return node::NormalizeInput(who, "--as");
+    return text::NormalizeInput(who, "--as");
   }
   for (const char* var : {"FIELDSYNC_ADMIN", "USER"}) {
     const char* v = std::getenv(var);
