@@ -34,7 +34,7 @@
 #include "node/passphrase_rule.h"
 #include "node/office.h"
 #include "node/session.h"
-#include "node/text.h"
+#include "text/text.h"
 #include "proto/tls_files.h"
 #include "proto/wire.h"
 #include "store/access_log.h"

@@ -13,7 +13,7 @@
 #include "crypto/identity.h"
 #include "crypto/pairing_code.h"
 #include "node/session.h"
-#include "node/text.h"
+#include "text/text.h"
 
 namespace fieldsync::node {
 namespace {

@@ -11,7 +11,7 @@
 #include "base/strings.h"
 #include "base/utf8.h"
 #include "node/passphrase.h"
-#include "node/text.h"
+#include "text/text.h"
 
 namespace fieldsync::node {
 namespace {

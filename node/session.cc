@@ -18,7 +18,7 @@
 #include "node/ops/values.h"
 #include "node/passphrase.h"
 #include "node/passphrase_rule.h"
-#include "node/text.h"
+#include "text/text.h"
 
 namespace fieldsync::node {
 

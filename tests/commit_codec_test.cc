@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include "change/commit.h"
+#include "schema/validate_commit.h"
 
 namespace fieldsync {
 namespace {

@@ -5,58 +5,58 @@
 #   layers_test.sh SOURCE_ROOT
 #
 # Layers, lowest first; a file may include its own layer and lower ones:
-#   sync-core: base < clock < change < schema < crypto < merge < store < report < sync
+#   sync-core: base < clock < change < crypto < schema < merge < store < report < sync
+#     (one CMake target each, fieldsync_NAME: sync-core/CMakeLists.txt)
+#   sync-core/text (fieldsync_text, ICU): over base only; no engine layer
+#     includes it
 #   proto (and the generated fieldsync/ headers) < node, hub (peers: neither
 #   includes the other) < tools
-# The known violations are listed below with the issue that removes them; a
-# new one fails, and so does an exception that no longer occurs (so that the
-# list shrinks as they are fixed).
+# Known violations go in `exceptions` below with the issue that removes them;
+# a new one fails, and so does an exception that no longer occurs (so that
+# the list shrinks as they are fixed).
 set -euo pipefail
 root=$1
 cd "$root"
 
-rank_of_dir() {  # the layer of a file, by its path
+rank_of_dir() {  # the layer of a file, by its path, into $rank (no subshell: fast)
+  rank=""
   case "$1" in
-    sync-core/base/*) echo 0 ;; sync-core/clock/*) echo 1 ;; sync-core/change/*) echo 2 ;;
-    sync-core/schema/*) echo 3 ;; sync-core/crypto/*) echo 4 ;; sync-core/merge/*) echo 5 ;;
-    sync-core/store/*) echo 6 ;; sync-core/report/*) echo 7 ;; sync-core/sync/*) echo 8 ;;
-    proto/*) echo 10 ;; node/*) echo 11 ;; hub/*) echo 11 ;; tools/*) echo 12 ;;
-    *) echo "" ;;
+    sync-core/base/*) rank=0 ;; sync-core/clock/*) rank=1 ;; sync-core/change/*) rank=2 ;;
+    sync-core/crypto/*) rank=3 ;; sync-core/schema/*) rank=4 ;; sync-core/merge/*) rank=5 ;;
+    sync-core/store/*) rank=6 ;; sync-core/report/*) rank=7 ;; sync-core/sync/*) rank=8 ;;
+    sync-core/text/*) rank=9 ;;
+    proto/*) rank=10 ;; node/*) rank=11 ;; hub/*) rank=11 ;; tools/*) rank=12 ;;
   esac
 }
-rank_of_include() {  # the layer of an included header, by its first component
+rank_of_include() {  # the layer of an included header, by its first component, into $rank
+  rank=""
   case "$1" in
-    base/*) echo 0 ;; clock/*) echo 1 ;; change/*) echo 2 ;; schema/*) echo 3 ;;
-    crypto/*) echo 4 ;; merge/*) echo 5 ;; store/*) echo 6 ;; report/*) echo 7 ;;
-    sync/*) echo 8 ;; proto/* | fieldsync/*) echo 10 ;; node/*) echo 11 ;; hub/*) echo 11 ;;
-    tools/*) echo 12 ;; *) echo "" ;;
+    base/*) rank=0 ;; clock/*) rank=1 ;; change/*) rank=2 ;; crypto/*) rank=3 ;;
+    schema/*) rank=4 ;; merge/*) rank=5 ;; store/*) rank=6 ;; report/*) rank=7 ;;
+    sync/*) rank=8 ;; text/*) rank=9 ;; proto/* | fieldsync/*) rank=10 ;;
+    node/*) rank=11 ;; hub/*) rank=11 ;; tools/*) rank=12 ;;
   esac
 }
 
-# FILE:HEADER, each with why it is still there.
-exceptions=(
-  # issue 12 (layers): the include cycle schema <-> crypto <-> change.
-  "sync-core/change/commit.h:schema/schema.h"
-  "sync-core/schema/schema.cc:crypto/envelope.h"
-  # issue 12 point 5: text/ (ICU) as its own library; the hub links node's.
-  "hub/commands/command.cc:node/text.h"
-  "hub/commands/province.cc:node/text.h"
-)
+# FILE:HEADER, each with the issue that removes it. None today.
+exceptions=()
 
 fail=0
 seen=()
 files=$(find sync-core proto node hub tools \( -name '*.cc' -o -name '*.h' \) -not -path '*/fuzz/*' | sort)
 for f in $files; do
-  fr=$(rank_of_dir "$f")
+  rank_of_dir "$f"; fr=$rank
   [ -z "$fr" ] && continue
   top=${f%%/*}
   while IFS= read -r inc; do
-    ir=$(rank_of_include "$inc")
+    rank_of_include "$inc"; ir=$rank
     [ -z "$ir" ] && continue
     bad=0
     if [ "$ir" -gt "$fr" ]; then bad=1; fi
     # node and hub are peers: neither includes the other.
     if [ "$ir" = 11 ] && [ "$fr" = 11 ] && [ "${inc%%/*}" != "$top" ]; then bad=1; fi
+    # text/ stands over base/ alone: no other layer of the engine.
+    if [ "$fr" = 9 ] && [ "$ir" -ge 1 ] && [ "$ir" -le 8 ]; then bad=1; fi
     [ "$bad" = 0 ] && continue
     key="$f:$inc"
     if printf '%s\n' "${exceptions[@]}" | grep -qxF "$key"; then
@@ -66,6 +66,13 @@ for f in $files; do
     echo "FAIL: $f (layer $fr) includes $inc (layer $ir)"
     fail=1
   done < <(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1/p' "$f")
+done
+# The engine's layers link no Unicode library: ICU's headers are text/'s.
+icu=$(grep -rlE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]unicode/' sync-core \
+        --include='*.cc' --include='*.h' | grep -v '^sync-core/text/' || true)
+for f in $icu; do
+  echo "FAIL: $f includes an ICU header: only sync-core/text/ (fieldsync_text) uses ICU"
+  fail=1
 done
 for e in "${exceptions[@]}"; do
   if ! printf '%s\n' "${seen[@]}" | grep -qxF "$e"; then

@@ -6,7 +6,8 @@
 #
 # 1. No source or header under sync-core/ names such a header.
 # 2. The compiler's own dependency records (ninja -t deps) for every
-#    sync-core object list no such header, so an indirect include is caught.
+#    object of the engine's layers (fieldsync_base ... fieldsync_sync) lists
+#    no such header, so an indirect include is caught.
 # (The link dependencies are checked when CMake configures: sync-core/CMakeLists.txt.)
 set -euo pipefail
 src=$1 build=$2 ninja=$3
@@ -20,13 +21,13 @@ if [ -n "$direct" ]; then
 fi
 
 deps=$("$ninja" -C "$build" -t deps 2>/dev/null | awk '
-  /^[^ \t].*: #deps/ { inside = ($1 ~ /sync_core\.dir/) ; if (inside) objects++ ; next }
+  /^[^ \t].*: #deps/ { inside = ($1 ~ /^sync-core\/CMakeFiles\/fieldsync_[a-z]+\.dir\//) ; if (inside) objects++ ; next }
   inside && NF { print }
   END { print "OBJECTS " objects+0 > "/dev/stderr" }' 2> "$build/.no_rpc_objects")
 objects=$(awk '{print $2}' "$build/.no_rpc_objects")
 rm -f "$build/.no_rpc_objects"
 if [ "${objects:-0}" -lt 10 ]; then
-  echo "FAIL: found dependency records for only ${objects:-0} sync-core objects; build sync_core first"
+  echo "FAIL: found dependency records for only ${objects:-0} sync-core objects; build the sync-core libraries first"
   exit 1
 fi
 indirect=$(echo "$deps" | grep -E "$pattern" || true)

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "change/commit_codec.h"
+#include "schema/validate_commit.h"
 #include "support/replica_fixture.h"
 
 namespace fieldsync {

@@ -8,7 +8,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "hub/sqlite_storage.h"
-#include "node/text.h"
+#include "text/text.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -54,7 +54,7 @@ absl::StatusOr<std::string> Command::Actor() const {
         return absl::InvalidArgumentError("--as must not hold control characters");
       }
     }
-    return node::NormalizeInput(who, "--as");
+    return text::NormalizeInput(who, "--as");
   }
   for (const char* var : {"FIELDSYNC_ADMIN", "USER"}) {
     const char* v = std::getenv(var);

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "hub/commands/command.h"
 #include "hub/commands/json_out.h"
-#include "node/text.h"
+#include "text/text.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -36,7 +36,7 @@ class ProvinceCmd final : public Command {
     // point per accented letter).
     absl::StatusOr<std::string> name;
     if (sub == "add") {
-      name = node::NormalizeInput(operands[2], "the province name");
+      name = text::NormalizeInput(operands[2], "the province name");
       if (!name.ok()) return Usage(io, name.status());
       if (absl::Status s = CheckProvince(operands[1], *name); !s.ok()) return Usage(io, s);
     }

@@ -11,7 +11,7 @@
 #include "node/commands/json.h"
 #include "node/ops/cases.h"
 #include "node/ops/values.h"
-#include "node/text.h"
+#include "text/text.h"
 
 namespace fieldsync::node {
 namespace {

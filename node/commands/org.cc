@@ -5,7 +5,7 @@
 #include "node/commands/command.h"
 #include "node/commands/json.h"
 #include "node/ops/directory.h"
-#include "node/text.h"
+#include "text/text.h"
 
 namespace fieldsync::node {
 namespace {

@@ -13,7 +13,7 @@
 #include "base/strings.h"
 #include "node/ops/resolve.h"
 #include "node/ops/values.h"
-#include "node/text.h"
+#include "text/text.h"
 #include "schema/relations.h"
 
 namespace fieldsync::node::ops {

@@ -8,7 +8,7 @@
 #include "base/strings.h"
 #include "node/ops/resolve.h"
 #include "node/ops/values.h"
-#include "node/text.h"
+#include "text/text.h"
 
 namespace fieldsync::node::ops {
 namespace {

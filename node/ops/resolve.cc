@@ -7,7 +7,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "node/ops/values.h"
-#include "node/text.h"
+#include "text/text.h"
 
 namespace fieldsync::node::ops {
 

@@ -15,7 +15,7 @@
 #include "base/tuning.h"
 #include "crypto/envelope.h"
 #include "node/ops/office.h"
-#include "node/text.h"
+#include "text/text.h"
 #include "schema/province_code.h"
 
 namespace fieldsync::node::ops {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,9 +19,12 @@
 #include "change/id.h"
 #include "change/value.h"
 #include "clock/hlc.h"
-#include "schema/schema.h"
 
 namespace fieldsync {
+
+// The name of the implicit liveness register in commits (1 = live, 0 =
+// deleted): a FieldWrite of this column creates, deletes or revives a row.
+inline constexpr std::string_view kLiveColumn = "_live";
 
 // The version of one field write: who wrote it and when. Totally ordered by
 // (hlc, device): the greater version wins a field. Unique, because one
@@ -94,12 +98,6 @@ struct Commit {
     return a.author == b.author && a.seq == b.seq && a.hlc == b.hlc && a.changes == b.changes;
   }
 };
-
-// Checks a commit against the schema and the change model before anything of
-// it is applied: known tables and columns, value types, well-formed ids,
-// bases and resolved versions older than the commit, no duplicate row or
-// field, limits. INVALID_ARGUMENT saying what and where otherwise.
-absl::Status ValidateCommit(const Schema& schema, const Commit& commit);
 
 }  // namespace fieldsync
 

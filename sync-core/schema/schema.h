@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "change/commit.h"  // kLiveColumn
 #include "change/value.h"
 
 namespace fieldsync {
@@ -136,9 +137,6 @@ class Schema {
 // The coarse clear value of `source` for `derived` (Coarsen): NULL for NULL
 // or for a value that is not of the source's type.
 Value CoarseValue(const ColumnDef& derived, const Value& source);
-
-// The name of the implicit liveness register in commits.
-inline constexpr std::string_view kLiveColumn = "_live";
 
 // The field-office schema at its current version (see schema/field_office.cc
 // and docs/SCHEMA.md for the history of versions).

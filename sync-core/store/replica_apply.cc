@@ -2,6 +2,8 @@
 // batch passes before anything of it is written.
 #include "store/replica_impl.h"
 
+#include "schema/validate_commit.h"
+
 namespace fieldsync {
 
 absl::StatusOr<bool> Replica::Impl::ApplyInTxn(sqlite::Transaction&,

@@ -9,6 +9,7 @@
 #include "change/commit.h"
 #include "change/commit_codec.h"
 #include "schema/schema.h"
+#include "schema/validate_commit.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fieldsync;

@@ -23,6 +23,7 @@
 #include "crypto/keystore.h"
 #include "fuzz_fixtures.h"
 #include "schema/schema.h"
+#include "schema/validate_commit.h"
 
 namespace fieldsync::fuzz {
 namespace {

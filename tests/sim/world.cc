@@ -10,6 +10,7 @@
 #include "base/status_macros.h"
 #include "change/commit_codec.h"
 #include "crypto/pairing_code.h"
+#include "schema/schema.h"
 #include "sim/sim_random.h"
 #include "sync/report.h"
 #include "sync/retry.h"

@@ -1,4 +1,4 @@
-#include "node/text.h"
+#include "text/text.h"
 
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
@@ -13,7 +13,7 @@
 #include "base/terminal.h"
 #include "base/utf8.h"
 
-namespace fieldsync::node {
+namespace fieldsync::text {
 
 absl::StatusOr<std::string> NormalizeInput(std::string_view s, std::string_view what) {
   size_t bad = 0;
@@ -122,4 +122,4 @@ std::string PadTo(std::string_view raw, size_t width) {
   return absl::StrCat(out, "…", std::string(width > n + 1 ? width - n - 1 : 0, ' '));
 }
 
-}  // namespace fieldsync::node
+}  // namespace fieldsync::text

@@ -2,17 +2,18 @@
 // enters is checked to be UTF-8 and stored NFC-normalised (one code point
 // per accented letter, whichever keyboard or input method produced it), and
 // search compares folded text: no diacritics, đ as d, lower case, so that
-// "nguyen thi hang" finds "Nguyễn Thị Hằng". Uses ICU (Debian libicu-dev);
-// sync-core itself links no Unicode library.
-#ifndef FIELDSYNC_NODE_TEXT_H_
-#define FIELDSYNC_NODE_TEXT_H_
+// "nguyen thi hang" finds "Nguyễn Thị Hằng". Uses ICU (Debian libicu-dev):
+// library fieldsync_text, over base/ only, for node and hub; the engine's
+// layers (sync_core) link no Unicode library.
+#ifndef FIELDSYNC_TEXT_TEXT_H_
+#define FIELDSYNC_TEXT_TEXT_H_
 
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
 
-namespace fieldsync::node {
+namespace fieldsync::text {
 
 // `s` in NFC. INVALID_ARGUMENT naming `what` if it is not UTF-8.
 absl::StatusOr<std::string> NormalizeInput(std::string_view s, std::string_view what);
@@ -31,6 +32,16 @@ size_t DisplayWidth(std::string_view s);
 // `s` padded with spaces to `width` columns, or cut to it (ending in "…").
 std::string PadTo(std::string_view s, size_t width);
 
+}  // namespace fieldsync::text
+
+// node/ calls these unqualified from its own namespace, as when they lived in
+// node/text.h; the alias keeps that move to one #include line a file.
+namespace fieldsync::node {
+using text::DisplayWidth;
+using text::FoldForSearch;
+using text::MatchesFolded;
+using text::NormalizeInput;
+using text::PadTo;
 }  // namespace fieldsync::node
 
-#endif  // FIELDSYNC_NODE_TEXT_H_
+#endif  // FIELDSYNC_TEXT_TEXT_H_
