@@ -192,6 +192,62 @@ TEST_F(ApplyPulledTest, ACommitWaitsForABaseItsBatchCarries) {
   EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
+// ATTACK (helper-23, review of 5af3f52): a malicious hub withholds one
+// office's write (o2) from a batch and sends a later write of another
+// author based on it (c3) first, then o2 in the next batch, re-sending c3
+// as an honest hub resumes from an unmoved cursor. Before 5af3f52 c3 waited
+// for o2 and the node ended as a replica that received every commit in
+// order; now c3 applies on top of c1 as if concurrent: the node shows a
+// conflict (c1 against c3) that no replica receiving the log in order ever
+// has, until o2 arrives (if the hub ever sends it). The node holds the row
+// from the log (nothing was installed whole), so the premise of the
+// exception (docs/MERGE.md) does not hold here, yet the code applies it.
+TEST_F(ApplyPulledTest, AHubHoldingBackABaseForOneBatchShowsNoConflictNoReplicaHas) {
+  std::unique_ptr<Replica> other = OpenReplica(dir_.File("other.db"), &clock_);
+  std::unique_ptr<Replica> honest = OpenReplica(dir_.File("honest.db"), &clock_);
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  ASSERT_TRUE(other->Apply({c1}).ok());
+  clock_.Advance(1);
+  auto o2 = other->Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  ASSERT_TRUE(o2.ok()) << o2.status();
+  ASSERT_TRUE(author_->Apply({*o2}).ok());
+  const Commit c3 = Write(LocalTxn().Set("organisations", a, {{"name", T("three")}}));
+  ASSERT_TRUE(c3.changes[0].fields[0].base.has_value());
+  ASSERT_EQ(*c3.changes[0].fields[0].base, o2->version());
+  ASSERT_TRUE(honest->Apply({c1, *o2, c3}).ok());
+
+  PulledBatch first;
+  first.commits = {{1, c1}};
+  first.cursors = {{"hub:pulled", 1}};
+  ASSERT_TRUE(node_->ApplyPulled(first).ok());
+  // The hub holds o2 back and sends c3 alone.
+  PulledBatch held_back;
+  held_back.commits = {{3, c3}};
+  held_back.cursors = {{"hub:pulled", 3}};
+  auto hb = node_->ApplyPulled(held_back);
+  ASSERT_TRUE(hb.ok()) << hb.status();
+  // No replica that received the log in order ever shows a conflict on
+  // this row; a user of this node is shown one (c1 against c3) and may
+  // resolve it, a write every other replica then takes on top of c3.
+  auto between = node_->Conflicts("organisations", a);
+  ASSERT_TRUE(between.ok()) << between.status();
+  EXPECT_TRUE(between->empty())
+      << "a conflict no replica has in order: c3 applied before the o2 it is based on";
+  // Then o2 (and c3 again, which an honest resume from cursor 1 carries).
+  PulledBatch rest;
+  rest.commits = {{2, *o2}, {3, c3}};
+  rest.cursors = {{"hub:pulled", 3}};
+  auto r = node_->ApplyPulled(rest);
+  ASSERT_TRUE(r.ok()) << r.status();
+
+  auto conflicts = node_->Conflicts("organisations", a);
+  ASSERT_TRUE(conflicts.ok()) << conflicts.status();
+  EXPECT_TRUE(conflicts->empty())
+      << "c3 superseded o2 which superseded c1: no conflict on a replica that got them in order";
+  EXPECT_EQ(Digest(*node_), Digest(*honest));
+}
+
 TEST_F(ApplyPulledTest, UnpushedLocalWorkSurvivesResetsAndInstalledRows) {
   const RowId a = Id16::NewRandom();
   const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
