@@ -31,10 +31,15 @@ constexpr const char* kBookkeeping[] = {
     "CREATE TABLE IF NOT EXISTS _fs_cursors(name TEXT PRIMARY KEY NOT NULL, "
     "value INTEGER NOT NULL) WITHOUT ROWID",
     // Rows installed whole from a hub's current state (a case newly visible
-    // through a referral): pulled commits at or before `position` are
-    // already in the row and skip it.
+    // through a referral, or a bootstrap at position 0): pulled commits at
+    // or before `position` are already in the row and skip it.
     "CREATE TABLE IF NOT EXISTS _fs_installed(tbl TEXT NOT NULL, row BLOB NOT NULL, "
     "position INTEGER NOT NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID",
+    // Rows of a bootstrap are there at position 0 (nothing to skip): only
+    // the others decide whether a pull trims commits, found by this index
+    // without reading the whole scope's entries.
+    "CREATE INDEX IF NOT EXISTS _fs_installed_positioned ON _fs_installed(position) "
+    "WHERE position > 0",
 };
 
 // Indexes on replicated tables, made once the tables exist (IF NOT EXISTS:
