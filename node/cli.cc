@@ -29,6 +29,7 @@
 #include "node/agent.h"
 #include "base/tuning.h"
 #include "node/client.h"
+#include "node/commands/json.h"
 #include "node/device.h"
 #include "node/passphrase.h"
 #include "node/passphrase_rule.h"
@@ -235,10 +236,12 @@ int Enroll(const Args& args) {
   absl::Status s = SaveEnrolment(dir.path, conf, *cred);
   if (!s.ok()) return Fail(s);
   if (args.Has("json")) {
-    std::printf("{\"device\": %s, \"hub\": %s, \"province\": %s, \"fingerprint\": %s}\n",
-                JsonString(cred->device.ToString()).c_str(), JsonString(hub).c_str(),
-                JsonString(province).c_str(),
-                JsonString(crypto::Fingerprint(identity->public_keys())).c_str());
+    std::fputs(JsonLine(Json{{"device", cred->device.ToString()},
+                             {"hub", hub},
+                             {"province", province},
+                             {"fingerprint", crypto::Fingerprint(identity->public_keys())}})
+                   .c_str(),
+               stdout);
     return 0;
   }
   std::printf("enrolled device %s with the hub at %s for province %s\n"
@@ -284,10 +287,12 @@ int Init(const Args& args) {
     return Fail(s);
   }
   if (args.Has("json")) {
-    std::printf("{\"data_dir\": %s, \"device\": %s, \"fingerprint\": %s, \"keystore\": %s}\n",
-                JsonString(dir.path).c_str(), JsonString(identity.device().ToString()).c_str(),
-                JsonString(crypto::Fingerprint(identity.public_keys())).c_str(),
-                JsonString(KeystorePath(dir)).c_str());
+    std::fputs(JsonLine(Json{{"data_dir", dir.path},
+                             {"device", identity.device().ToString()},
+                             {"fingerprint", crypto::Fingerprint(identity.public_keys())},
+                             {"keystore", KeystorePath(dir)}})
+                   .c_str(),
+               stdout);
     return 0;
   }
   std::printf("initialised %s\ndevice %s\nkey fingerprint %s\nkeystore %s (sealed under your "
@@ -444,15 +449,16 @@ int Sync(const Args& args) {
                  "administrator and your office\n");
   }
   if (args.Has("json")) {
-    std::printf("{\"pushed\": %llu, \"push_duplicates\": %llu, \"pulled\": %llu, "
-                "\"rows_installed\": %llu, \"cursor\": %lld, \"log_head\": %lld, "
-                "\"bootstrapped\": %s, \"millis\": %lld}\n",
-                static_cast<unsigned long long>(report->pushed),
-                static_cast<unsigned long long>(report->push_duplicates),
-                static_cast<unsigned long long>(report->pulled),
-                static_cast<unsigned long long>(report->rows_installed),
-                static_cast<long long>(report->cursor), static_cast<long long>(report->log_head),
-                report->bootstrapped ? "true" : "false", static_cast<long long>(ms));
+    Json doc = Json::object();
+    doc["pushed"] = static_cast<uint64_t>(report->pushed);
+    doc["push_duplicates"] = static_cast<uint64_t>(report->push_duplicates);
+    doc["pulled"] = static_cast<uint64_t>(report->pulled);
+    doc["rows_installed"] = static_cast<uint64_t>(report->rows_installed);
+    doc["cursor"] = static_cast<int64_t>(report->cursor);
+    doc["log_head"] = static_cast<int64_t>(report->log_head);
+    doc["bootstrapped"] = report->bootstrapped;
+    doc["millis"] = static_cast<int64_t>(ms);
+    std::fputs(JsonLine(doc).c_str(), stdout);
   } else {
     std::printf("synced: %s\n", Describe(*report, ms).c_str());
   }
@@ -485,12 +491,10 @@ int Show(const Args& args) {
                                                  " on this node")));
   }
   const bool json = args.Has("json");
-  std::string out = json ? absl::StrCat("{\"table\": \"", table, "\", \"id\": \"",
-                                        id->ToString(), "\", \"live\": ",
-                                        (*row)->live ? "true" : "false", ", \"fields\": {")
-                         : absl::StrCat(table, " ", id->ToString(),
-                                        (*row)->live ? "" : " (deleted)", "\n");
-  bool first = true;
+  Json doc{{"table", table}, {"id", id->ToString()}, {"live", (*row)->live},
+           {"fields", Json::object()}};
+  std::string out =
+      json ? "" : absl::StrCat(table, " ", id->ToString(), (*row)->live ? "" : " (deleted)", "\n");
   bool masked = false;
   std::vector<std::string> opened;
   for (size_t i = 0; i < t->columns.size(); ++i) {
@@ -507,18 +511,16 @@ int Show(const Args& args) {
     const bool readable =
         f.state == OpenedField::State::kClear || f.state == OpenedField::State::kOpened;
     if (json) {
-      absl::StrAppend(&out, first ? "" : ", ", "\"", col, "\": {\"state\": \"",
-                      AV(OpenedStateName(f.state)), "\"");
-      if (readable) {
-        if (f.value.kind() == Value::Kind::kInt) {
-          absl::StrAppend(&out, ", \"value\": ", f.value.int_value());
-        } else {
-          absl::StrAppend(&out, ", \"value\": \"", JsonEscape(ShowValue(f.value)), "\"");
-        }
+      Json field = Json::object();
+      field["state"] = std::string(OpenedStateName(f.state));
+      if (!readable) {
+        field["problem"] = f.problem;
+      } else if (f.value.kind() == Value::Kind::kInt) {
+        field["value"] = f.value.int_value();
       } else {
-        absl::StrAppend(&out, ", \"problem\": \"", JsonEscape(f.problem), "\"");
+        field["value"] = ShowValue(f.value);
       }
-      absl::StrAppend(&out, "}");
+      doc["fields"][col] = std::move(field);
     } else if (readable) {
       absl::StrAppend(&out, "  ", col, ": ", ShowValue(f.value), "\n");
     } else if (f.state == OpenedField::State::kLocked) {
@@ -526,10 +528,10 @@ int Show(const Args& args) {
     } else {
       absl::StrAppend(&out, "  ", col, ": [cannot be read: ", f.problem, "]\n");
     }
-    first = false;
   }
   if (json) {
-    absl::StrAppend(&out, "}, \"locked\": ", s.keys->unlocked() ? "false" : "true", "}\n");
+    doc["locked"] = !s.keys->unlocked();
+    out = JsonLine(doc);
   } else if (masked) {
     absl::StrAppend(&out, "Sealed fields are masked: the keystore is locked. Unlock it with "
                           "--passphrase-file FILE or ", kPassphraseFileEnv,

@@ -12,6 +12,7 @@
 #include "base/strings.h"
 #include "crypto/identity.h"
 #include "crypto/pairing_code.h"
+#include "node/commands/json.h"
 #include "node/session.h"
 #include "text/text.h"
 
@@ -118,41 +119,45 @@ int List(Session& s, bool json) {
   }
   const std::string id8 = s.replica->device_id().ToString().substr(0, 8);
   if (json) {
-    std::string out = absl::StrCat(
-        "{\"province\": ", JsonString(s.keys->province()), ", \"first_device\": ",
-        v->root ? JsonString(v->root->device.ToString()) : "null",
-        ", \"first_device_seen\": ",
-        v->first_device_seen ? JsonString(v->first_device_seen->device.ToString()) : "null",
-        ", \"first_devices_seen\": [");
-    for (size_t i = 0; i < v->first_devices_seen.size(); ++i) {
-      const KeyRing::FirstDeviceSeen& f = v->first_devices_seen[i];
-      absl::StrAppend(&out, i ? ", " : "", "{\"device\": ", JsonString(f.keys.device.ToString()),
-                      ", \"name\": ", JsonString(f.name), ", \"code\": ", JsonString(f.my_code),
-                      "}");
+    auto id_or_null = [](const std::optional<DeviceId>& d) {
+      return d ? Json(d->ToString()) : Json(nullptr);
+    };
+    auto text_or_null = [](const std::string& t) { return t.empty() ? Json(nullptr) : Json(t); };
+    Json doc = Json::object();
+    doc["province"] = s.keys->province();
+    doc["first_device"] = v->root ? Json(v->root->device.ToString()) : Json(nullptr);
+    doc["first_device_seen"] =
+        v->first_device_seen ? Json(v->first_device_seen->device.ToString()) : Json(nullptr);
+    doc["first_devices_seen"] = Json::array();
+    for (const KeyRing::FirstDeviceSeen& f : v->first_devices_seen) {
+      Json e = Json::object();
+      e["device"] = f.keys.device.ToString();
+      e["name"] = f.name;
+      e["code"] = f.my_code;
+      doc["first_devices_seen"].push_back(std::move(e));
     }
-    absl::StrAppend(&out, "], \"this_device\": ", JsonString(s.replica->device_id().ToString()),
-                    ", \"member\": ", v->member ? "true" : "false", ", \"removed\": ",
-                    v->removed ? "true" : "false", ", \"code\": ",
-                    v->my_code.empty() ? "null" : JsonString(v->my_code), ", \"devices\": [");
-    for (size_t i = 0; i < v->devices.size(); ++i) {
-      const KeyRing::OfficeDevice& d = v->devices[i];
-      absl::StrAppend(&out, i ? ", " : "", "{\"device\": ",
-                      JsonString(d.device.keys.device.ToString()), ", \"name\": ",
-                      JsonString(d.device.name), ", \"state\": ",
-                      JsonString(std::string(StateName(d.state))), ", \"first\": ",
-                      d.first ? "true" : "false", ", \"this\": ", d.me ? "true" : "false",
-                      ", \"approved_by\": ",
-                      d.approved_by ? JsonString(d.approved_by->ToString()) : "null",
-                      ", \"fingerprint\": ", JsonString(crypto::Fingerprint(d.device.keys)),
-                      ", \"code\": ", d.code.empty() ? "null" : JsonString(d.code),
-                      ", \"refused\": ", d.refused.empty() ? "null" : JsonString(d.refused), "}");
+    doc["this_device"] = s.replica->device_id().ToString();
+    doc["member"] = v->member;
+    doc["removed"] = v->removed;
+    doc["code"] = text_or_null(v->my_code);
+    doc["devices"] = Json::array();
+    for (const KeyRing::OfficeDevice& d : v->devices) {
+      Json e = Json::object();
+      e["device"] = d.device.keys.device.ToString();
+      e["name"] = d.device.name;
+      e["state"] = std::string(StateName(d.state));
+      e["first"] = d.first;
+      e["this"] = d.me;
+      e["approved_by"] = id_or_null(d.approved_by);
+      e["fingerprint"] = crypto::Fingerprint(d.device.keys);
+      e["code"] = text_or_null(d.code);
+      e["refused"] = text_or_null(d.refused);
+      doc["devices"].push_back(std::move(e));
     }
-    absl::StrAppend(&out, "], \"records_set_aside\": ", other_aside, ", \"alerts\": [");
-    for (size_t i = 0; i < alerts->size(); ++i) {
-      absl::StrAppend(&out, i ? ", " : "", JsonString((*alerts)[i].text));
-    }
-    absl::StrAppend(&out, "]}\n");
-    std::fputs(out.c_str(), stdout);
+    doc["records_set_aside"] = other_aside;
+    doc["alerts"] = Json::array();
+    for (const KeyRing::TrustAlert& a : *alerts) doc["alerts"].push_back(a.text);
+    std::fputs(JsonLine(doc).c_str(), stdout);
     return 0;
   }
   std::string out = absl::StrCat("office ", s.keys->province(), ": ");
@@ -410,20 +415,20 @@ int Alerts(Session& s, const Args& args) {
   auto alerts = s.keys->Alerts(args.Has("all"));
   if (!alerts.ok()) return Fail(alerts.status());
   if (args.Has("json")) {
-    std::string out = "[";
-    for (size_t i = 0; i < alerts->size(); ++i) {
-      const KeyRing::TrustAlert& a = (*alerts)[i];
-      absl::StrAppend(&out, i ? ", " : "", "{\"id\": ", a.id, ", \"text\": ", JsonString(a.text),
-                      ", \"first_seen\": ", JsonString(FormatTimeMillis(a.first_at_millis)),
-                      ", \"last_seen\": ", JsonString(FormatTimeMillis(a.last_at_millis)),
-                      ", \"times\": ", a.seen, ", \"acknowledged\": ",
-                      a.acknowledged_at_millis
-                          ? JsonString(FormatTimeMillis(a.acknowledged_at_millis))
-                          : "null",
-                      "}");
+    Json doc = Json::array();
+    for (const KeyRing::TrustAlert& a : *alerts) {
+      Json e = Json::object();
+      e["id"] = a.id;
+      e["text"] = a.text;
+      e["first_seen"] = FormatTimeMillis(a.first_at_millis);
+      e["last_seen"] = FormatTimeMillis(a.last_at_millis);
+      e["times"] = a.seen;
+      e["acknowledged"] = a.acknowledged_at_millis
+                              ? Json(FormatTimeMillis(a.acknowledged_at_millis))
+                              : Json(nullptr);
+      doc.push_back(std::move(e));
     }
-    absl::StrAppend(&out, "]\n");
-    std::fputs(out.c_str(), stdout);
+    std::fputs(JsonLine(doc).c_str(), stdout);
     return 0;
   }
   if (alerts->empty()) {

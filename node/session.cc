@@ -190,11 +190,6 @@ int Usage(const std::string& what) {
 
 std::string ShowValue(const Value& v) { return ops::ShowValue(v); }
 
-std::string JsonEscape(std::string_view s) {
-  const std::string quoted = JsonString(std::string(s));
-  return quoted.substr(1, quoted.size() - 2);
-}
-
 std::string Now() { return FormatTimeMillis(SystemClock::Get()->NowMillis()); }
 
 }  // namespace fieldsync::node

@@ -82,8 +82,6 @@ void SetHelpCommand(const std::string& cmd);
 
 // A field's value as a person reads it.
 std::string ShowValue(const Value& v);
-// `s` escaped for the inside of a JSON string.
-std::string JsonEscape(std::string_view s);
 
 std::string Now();
 

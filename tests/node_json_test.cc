@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include "node/commands/json.h"
-#include "node/session.h"
 
 namespace fieldsync::node {
 namespace {
@@ -28,12 +27,15 @@ TEST(NodeJsonTest, EscapesWhatATerminalMustNotReceive) {
             "{\"name\": \"L\xC3\xB2\\u001b[31m\\nx\\u202e\", \"vi\": \"Nguyễn Thị Hằng\"}\n");
 }
 
-// `fieldnode show --json` writes its values through JsonEscape: a
-// right-to-left override, DEL or a C1 control is escaped so the reader gets
-// the value exactly, not a replacement character in its place.
+// `fieldnode show --json` (like every JSON output of fieldnode) writes its
+// values through JsonLine: a right-to-left override, DEL or a C1 control is
+// escaped so the reader gets the value exactly, not a replacement character
+// in its place.
 TEST(NodeJsonTest, ShowEscapesDirectionMarksInsteadOfReplacingThem) {
-  EXPECT_EQ(JsonEscape("abc\xE2\x80\xAE" "fed\x7f\xC2\x9B"), "abc\\u202efed\\u007f\\u009b");
-  EXPECT_EQ(JsonEscape("Hằng \"x\"\n"), "Hằng \\\"x\\\"\\n");
+  EXPECT_EQ(JsonLine(Json{{"value", "abc\xE2\x80\xAE" "fed\x7f\xC2\x9B"}}),
+            "{\"value\": \"abc\\u202efed\\u007f\\u009b\"}\n");
+  EXPECT_EQ(JsonLine(Json{{"value", "Hằng \"x\"\n"}}),
+            "{\"value\": \"Hằng \\\"x\\\"\\n\"}\n");
 }
 
 }  // namespace

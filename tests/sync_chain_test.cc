@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "crypto/commit_header.h"
 #include "crypto/identity.h"
 #include "support/must.h"
@@ -216,6 +217,53 @@ TEST(ChainTest, AWithdrawalBridgesSeqsThatWillNeverCome) {
   r = chain.Offer({a.entry(4)});
   EXPECT_EQ(r.duplicates, 1u);
   EXPECT_FALSE(chain.evidence());
+}
+
+// An author withdraws a seq once. Two withdrawals sharing seqs -- 5..7 and
+// later 5..9 (the second passing over the first withdrawal itself), the
+// same range signed twice, or 5..7 and 6..9 -- are two signed accounts of
+// one stretch of the chain: a fork, with both headers as evidence, in any
+// order of arrival, placed or still waiting beyond a gap. Before, the
+// second range starting at the same seq was dropped (or replaced the first
+// while waiting) without a word, and a body of seq 8 or 9 delivered later
+// was no evidence.
+TEST(ChainTest, TwoWithdrawalsOfOneSeqAreAFork) {
+  enum Order { kPlacedFirstThenSecond, kPlacedSecondThenFirst, kBothWaiting };
+  for (const auto& [first2, last2] :
+       std::vector<std::pair<uint64_t, uint64_t>>{{5, 9}, {5, 7}, {6, 9}}) {
+    for (const Order order : {kPlacedFirstThenSecond, kPlacedSecondThenFirst, kBothWaiting}) {
+      const std::string what = absl::StrCat(first2, "..", last2, " order ", order);
+      Author a(1);
+      for (int i = 0; i < 9; ++i) a.Commit();         // 5..9 refused by the hub
+      const uint64_t w1 = a.Withdraw(5, 7);            // 10
+      const uint64_t w2 = a.Withdraw(first2, last2);  // 11
+      AuthorChain chain(a.device(), a.sign_pk());
+      switch (order) {
+        case kPlacedFirstThenSecond:
+          chain.Offer(Entries(a, {1, 2, 3, 4, w1}));
+          chain.Offer(Entries(a, {w2}));
+          break;
+        case kPlacedSecondThenFirst:
+          chain.Offer(Entries(a, {1, 2, 3, 4, w2}));
+          chain.Offer(Entries(a, {w1}));
+          break;
+        case kBothWaiting:
+          chain.Offer(Entries(a, {w1, w2}));
+          chain.Offer(Entries(a, {1, 2, 3, 4}));
+          break;
+      }
+      ASSERT_TRUE(chain.evidence()) << what;
+      EXPECT_EQ(chain.evidence()->kind, ChainEvidence::Kind::kFork) << what;
+      const std::string& later = order == kPlacedSecondThenFirst ? a.entry(w1).header
+                                                                 : a.entry(w2).header;
+      const std::string& earlier = order == kPlacedSecondThenFirst ? a.entry(w2).header
+                                                                   : a.entry(w1).header;
+      EXPECT_EQ(chain.evidence()->held_header, earlier) << what;
+      EXPECT_EQ(chain.evidence()->other_header, later) << what;
+      EXPECT_NE(chain.evidence()->what.find("a fork"), std::string::npos) << what;
+      EXPECT_LE(chain.head(), 9u) << what;
+    }
+  }
 }
 
 TEST(ChainTest, AWithdrawnCommitDeliveredWithItsBodyIsEvidence) {

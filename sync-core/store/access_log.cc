@@ -1,16 +1,17 @@
 #include "store/access_log.h"
 
 #include <fcntl.h>
-#include <sodium.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <map>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "crypto/bytes.h"
+#include "crypto/hash.h"
 #include "base/strings.h"
 #include "store/replica_internal.h"
 #include "store/sqlite.h"
@@ -61,12 +62,7 @@ std::string AccessEntryHash(const AccessEntry& e) {
   w.U64(static_cast<uint64_t>(e.seq));
   w.Field(e.province);
   w.Field(e.prev_hash);
-  unsigned char h[32];
-  crypto_generichash(h, sizeof(h), reinterpret_cast<const unsigned char*>(m.data()), m.size(),
-                     nullptr, 0);
-  char hex[65];
-  sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-  return std::string(hex, 64);
+  return absl::BytesToHexString(crypto::Blake2b256(m));
 }
 
 absl::StatusOr<AccessEntry> AppendAccess(Replica& replica, const std::string& province,

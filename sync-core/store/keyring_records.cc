@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "crypto/hash.h"
 
 namespace fieldsync {
 
@@ -346,24 +347,18 @@ std::vector<RegisteredDevice> KeyRing::Registry() const {
 }
 
 std::string RegistryDigest(std::vector<RegisteredDevice> devices) {
-  crypto::EnsureSodium();
   std::sort(devices.begin(), devices.end(),
             [](const RegisteredDevice& a, const RegisteredDevice& b) {
               return a.keys.device < b.keys.device;
             });
-  crypto_generichash_state st;
-  crypto_generichash_init(&st, nullptr, 0, 32);
+  std::string lines;
   for (const RegisteredDevice& d : devices) {
-    std::string line = absl::StrCat(d.keys.device.ToString(), "|", d.province, "|", d.name, "|",
-                                    absl::BytesToHexString(AV(d.keys.sign_pk)), "|",
-                                    absl::BytesToHexString(AV(d.keys.box_pk)), "|",
-                                    d.revoked_position, "|", d.revoked_at_millis, "\n");
-    crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(line.data()),
-                              line.size());
+    absl::StrAppend(&lines, d.keys.device.ToString(), "|", d.province, "|", d.name, "|",
+                    absl::BytesToHexString(AV(d.keys.sign_pk)), "|",
+                    absl::BytesToHexString(AV(d.keys.box_pk)), "|", d.revoked_position, "|",
+                    d.revoked_at_millis, "\n");
   }
-  unsigned char h[32];
-  crypto_generichash_final(&st, h, sizeof h);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(h), sizeof h));
+  return absl::BytesToHexString(crypto::Blake2b256(lines));
 }
 
 std::string KeyRing::RegistryDigest() const {

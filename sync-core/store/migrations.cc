@@ -31,8 +31,8 @@ constexpr const char* kBookkeeping[] = {
     "CREATE TABLE IF NOT EXISTS _fs_cursors(name TEXT PRIMARY KEY NOT NULL, "
     "value INTEGER NOT NULL) WITHOUT ROWID",
     // Rows installed whole from a hub's current state (a case newly visible
-    // through a referral): pulled commits at or before `position` are
-    // already in the row and skip it.
+    // through a referral, or a bootstrap at position 0): pulled commits at
+    // or before `position` are already in the row and skip it.
     "CREATE TABLE IF NOT EXISTS _fs_installed(tbl TEXT NOT NULL, row BLOB NOT NULL, "
     "position INTEGER NOT NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID",
     // Commit chains (protocol version 3; store/replica.h, ChainWrites): the
@@ -47,6 +47,11 @@ constexpr const char* kBookkeeping[] = {
     "CREATE TABLE IF NOT EXISTS _fs_trust_evidence(id INTEGER PRIMARY KEY, device BLOB NOT "
     "NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL, held_header BLOB, held_sig BLOB, "
     "other_header BLOB, other_sig BLOB, what TEXT NOT NULL, found_at INTEGER NOT NULL)",
+    // Rows of a bootstrap are there at position 0 (nothing to skip): only
+    // the others decide whether a pull trims commits, found by this index
+    // without reading the whole scope's entries.
+    "CREATE INDEX IF NOT EXISTS _fs_installed_positioned ON _fs_installed(position) "
+    "WHERE position > 0",
 };
 
 // Indexes on replicated tables, made once the tables exist (IF NOT EXISTS:

@@ -23,15 +23,14 @@ absl::StatusOr<bool> Replica::Impl::ApplyInTxn(sqlite::Transaction&,
     absl::flat_hash_set<DeviceId> waiting;
     // With gaps allowed (a pull), the versions the waiting commits carry: a
     // write based on one of them waits for it. A base or resolved version
-    // neither held here nor carried by the batch does not hold a write
-    // back: the hub's log is in dependency order and reaches a node in that
-    // order, so that version is at an earlier position, in a row the node
-    // received whole (installed, or bootstrapped) where a later write
-    // superseded it and no longer names it. It is never sent again: waiting
-    // for it left the node stuck for good (docs/MERGE.md). The row itself
-    // must be held (below). A hub that withheld that version gains nothing
-    // it lacked: the write is verified as any, and this node is as if the
-    // hub had withheld that one commit, which it can do anyway.
+    // neither held here nor carried by the batch holds a write back too,
+    // unless the row was received whole (installed, or bootstrapped) and
+    // the version may be inside it, superseded there (WholeRowHides): the
+    // row's state names only the latest versions, so the node never learns
+    // that one, and waiting for it left the node stuck for good
+    // (docs/MERGE.md). In a row held from the log, the version is one the
+    // hub has not sent yet: applying the write before it would show a
+    // conflict no replica that receives the log in order has.
     std::set<Version> carried;
     if (allow_gaps) {
       for (size_t i : pending) carried.insert(commits[i]->version());
@@ -50,21 +49,28 @@ absl::StatusOr<bool> Replica::Impl::ApplyInTxn(sqlite::Transaction&,
         // being) created here: a write of _live, or a base or resolved
         // version (held, so the row that carries it is held too).
         bool anchored = false;
-        auto depends_on = [&](const Version& v) {
-          if (Knows(v)) {
-            anchored = true;
-          } else if (!allow_gaps || carried.count(v) > 0) {
-            ready = false;
-          }
-        };
+        // Versions neither held nor carried, with the field that names them.
+        std::vector<std::pair<const FieldWrite*, Version>> unseen;
         for (const FieldWrite& f : c.changes[k].fields) {
           anchored |= f.column == kLiveColumn;
+          auto depends_on = [&](const Version& v) {
+            if (Knows(v)) {
+              anchored = true;
+            } else if (!allow_gaps || carried.count(v) > 0) {
+              ready = false;
+            } else {
+              unseen.emplace_back(&f, v);
+            }
+          };
           if (f.base) depends_on(*f.base);
           for (const Version& r : f.resolves) depends_on(r);
         }
-        // An edit of fields never written before carries no base, and a
-        // base neither held nor carried (above) proves nothing: the change
-        // waits for the row's creation by looking the row up.
+        if (ready && !unseen.empty()) {
+          FS_ASSIGN_OR_RETURN(ready, WholeRowHides(c.changes[k], unseen));
+          anchored |= ready;  // the row is held
+        }
+        // An edit of fields never written before carries no base: the
+        // change waits for the row's creation by looking the row up.
         if (ready && !anchored) {
           FS_ASSIGN_OR_RETURN(bool held, RowExists(c.changes[k].table, c.changes[k].row));
           ready = held;
@@ -84,6 +90,43 @@ absl::StatusOr<bool> Replica::Impl::ApplyInTxn(sqlite::Transaction&,
     pending.swap(still);
   }
   return !pending.empty();
+}
+
+// A pulled row change names `unseen` versions this replica neither holds
+// nor receives in the batch. They do not hold it back only if each may be
+// inside the row as received whole, superseded there: the row is recorded
+// in _fs_installed (installed, or bootstrapped), and the field holds a
+// version newer than it. A write superseded before the row was exported is
+// older than what superseded it, and the field's version is the newest of
+// its writes (docs/MERGE.md): an unseen version not older than the field's
+// is not inside the row, whatever the hub says.
+absl::StatusOr<bool> Replica::Impl::WholeRowHides(
+    const RowChange& rc, const std::vector<std::pair<const FieldWrite*, Version>>& unseen) {
+  {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT 1 FROM _fs_installed WHERE tbl = ?1 AND "
+                                              "row = ?2"));
+    st->BindText(1, rc.table);
+    st->BindBlob(2, rc.row.view());
+    FS_ASSIGN_OR_RETURN(bool whole, st->Step());
+    if (!whole) return false;
+  }
+  const int ti = schema->TableIndex(rc.table);
+  if (ti < 0) return false;  // refused by ValidateBatch before
+  const auto tidx = static_cast<size_t>(ti);
+  FS_ASSIGN_OR_RETURN(RowState rs, LoadRow(tidx, rc.row, /*all_values=*/false));
+  if (!rs.exists) return false;
+  const TableDef& t = schema->tables()[tidx];
+  for (const auto& [f, v] : unseen) {
+    size_t slot = 0;
+    if (f->column != kLiveColumn) {
+      const int ci = t.ColumnIndex(f->column);
+      if (ci < 0) return false;
+      slot = static_cast<size_t>(ci) + 1;
+    }
+    const SlotMeta& held = rs.slots[slot];
+    if (!held.set || held.hlc <= v.hlc.packed()) return false;
+  }
+  return true;
 }
 
 absl::Status Replica::Impl::SetCursorInTxn(sqlite::Transaction&, const std::string& name,

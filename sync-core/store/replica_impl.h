@@ -110,6 +110,11 @@ class Replica::Impl {
   absl::StatusOr<bool> ApplyInTxn(sqlite::Transaction& txn,
                                   const std::vector<const Commit*>& commits, bool allow_gaps,
                                   const ApplyHooks* hooks, std::vector<ApplyOutcome>* outcomes);
+  // In a pull: whether versions a row change names, neither held nor
+  // carried by the batch, may be inside the row as received whole (then
+  // they do not hold the change back). False: the change waits.
+  absl::StatusOr<bool> WholeRowHides(
+      const RowChange& rc, const std::vector<std::pair<const FieldWrite*, Version>>& unseen);
   absl::Status SetCursorInTxn(sqlite::Transaction& txn, const std::string& name, int64_t value);
   // `absent`: the row is known not to be here (after a reset).
   absl::Status InstallRow(sqlite::Transaction& txn, const RowSnapshot& snap, int64_t position,

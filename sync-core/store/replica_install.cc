@@ -158,7 +158,10 @@ absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& 
     FS_RETURN_IF_ERROR(Learn(c.version));
   }
   FS_RETURN_IF_ERROR(StoreRow(tidx, snap.row, rs));
-  if (position > 0) {
+  // Recorded as received whole, a bootstrap's rows too (position 0: no
+  // commit of the log is inside them): only such a row lets a pulled
+  // commit name a version this replica never held (ApplyInTxn).
+  {
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared("INSERT INTO _fs_installed(tbl, row, position) "
                                               "VALUES (?1, ?2, ?3) ON CONFLICT(tbl, row) DO "
                                               "UPDATE SET position = excluded.position"));
@@ -226,7 +229,9 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
     std::vector<const Commit*> ptrs;
     trimmed.reserve(batch.commits.size());
     {
-      FS_ASSIGN_OR_RETURN(auto any, m.db->Prepared("SELECT 1 FROM _fs_installed LIMIT 1"));
+      // Bootstrapped rows (position 0) contain no commit of the log.
+      FS_ASSIGN_OR_RETURN(auto any, m.db->Prepared("SELECT 1 FROM _fs_installed WHERE "
+                                                   "position > 0 LIMIT 1"));
       FS_ASSIGN_OR_RETURN(bool have_installed, any->Step());
       FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT position FROM _fs_installed WHERE "
                                                   "tbl = ?1 AND row = ?2"));

@@ -206,12 +206,38 @@ const AuthorChain::Entry* AuthorChain::WithdrawalOver(uint64_t seq) const {
   return nullptr;
 }
 
+const AuthorChain::Entry* AuthorChain::OtherWithdrawalWithin(uint64_t first, uint64_t last,
+                                                             const std::string& link) const {
+  // The ranges held are apart (an overlap stops the chain), so only the
+  // last one starting at or before `last` can reach `first`.
+  for (const auto* m : {&withdrawn_, &bridges_}) {
+    auto it = m->upper_bound(last);
+    if (it == m->begin()) continue;
+    --it;
+    const auto& [range, w] = it->second;
+    if (range.last >= first && w.link != link) return &w;
+  }
+  return nullptr;
+}
+
 void AuthorChain::AddBridges(const Entry& w, Result* r) {
   for (const WithdrawnRange& range : w.h.withdrawn) {
     if (const Entry* body = BodyWithin(range.first, range.last)) {
       return Stop(ChainEvidence::Kind::kWithdrawnDelivered, body->h.seq, body, w,
                   absl::StrCat("entry ", body->h.seq, " was delivered with its commit, yet the "
                                "laptop withdrew it (entry ", w.h.seq, ")"),
+                  r);
+    }
+    // An author withdraws a seq once: two different withdrawals sharing
+    // a seq (a range withdrawn again, or withdrawn further) are two signed
+    // accounts of one stretch of its chain, a fork (docs/PROTOCOL-v3.md,
+    // section 2). Keeping either alone would let a body of a seq the other
+    // passes over through unchallenged.
+    if (const Entry* other = OtherWithdrawalWithin(range.first, range.last, w.link)) {
+      return Stop(ChainEvidence::Kind::kFork, range.first, other, w,
+                  absl::StrCat("its withdrawals ", other->h.seq, " and ", w.h.seq,
+                               " both pass over seqs within ", range.first, "..", range.last,
+                               " (a fork)"),
                   r);
     }
     const std::optional<std::string> before = KnownLink(range.first - 1);

@@ -14,7 +14,8 @@
 // - A gap: authentic entries beyond the head wait; Missing() names what the
 //   next pull asks for. Nothing else is held back.
 // - Evidence, after which this author's later entries are held back: two
-//   authentic entries of one seq with different links (a fork), an entry
+//   authentic entries of one seq with different links (a fork), two
+//   withdrawals passing over one seq (a fork too), an entry
 //   whose prev link is not the link held before it, a range whose links do
 //   not fit what is held, or a withdrawn seq that was delivered with its
 //   body (the hub stored what the author says it never will; a header
@@ -38,7 +39,8 @@ namespace fieldsync::sync {
 // Two signed entries the author (or the hub) cannot both stand behind.
 struct ChainEvidence {
   enum class Kind {
-    kFork,               // two entries of one seq, or a prev link not the held one
+    kFork,               // two entries of one seq, a prev link not the held one, or
+                         // two withdrawals passing over one seq
     kWithdrawnDelivered  // a seq a signed withdrawal passes over came with its body
   };
   Kind kind = Kind::kFork;
@@ -101,6 +103,10 @@ class AuthorChain {
   const Entry* BodyWithin(uint64_t first, uint64_t last) const;
   // The withdrawal whose range (passed over or waiting to be) holds `seq`.
   const Entry* WithdrawalOver(uint64_t seq) const;
+  // A withdrawal other than the one of link `link` with a range sharing a
+  // seq with first..last (passed over or waiting to be).
+  const Entry* OtherWithdrawalWithin(uint64_t first, uint64_t last,
+                                     const std::string& link) const;
   void Take(Entry e, Result* r);
   void AddBridges(const Entry& withdrawal, Result* r);
   void Advance(Result* r);
