@@ -202,7 +202,12 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
       FS_ASSIGN_OR_RETURN(erased_any, StoreKeyRecords(hub, scope, node, records, *clock_));
       return absl::OkStatus();
     };
-    FS_ASSIGN_OR_RETURN(ApplyResult r, hub.Merge(commits, hooks));
+    // The node's merge (merge/commit_merge.h) over the storage's rows.
+    ApplyResult r;
+    FS_RETURN_IF_ERROR(hub.MergeTransaction([&](MergeStore& rows) -> absl::Status {
+      FS_ASSIGN_OR_RETURN(r, MergeCommits(rows, commits, &hooks));
+      return absl::OkStatus();
+    }));
     // Stored (or held already): the office's removals are computed again.
     for (const crypto::KeyRecord& k : records) {
       if (k.kind == crypto::KeyRecordKind::kMembership) {

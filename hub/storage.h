@@ -6,10 +6,18 @@
 // (hub/tombstones.h), who an office removed (hub/office_removals.h) -- are
 // engine code over this interface (hub/engine.h), written once.
 //
+// The row-version merge of pushed commits is engine code too: the node's
+// own (merge/commit_merge.h: the per-field rule, idempotency by author and
+// seq, dependency order), run by the engine over the MergeStore a storage
+// hands out in MergeTransaction(). A store implements the storage
+// primitives of MergeStore and MergeRow (a row's field registers, conflict
+// records, the log with its positions, each author's highest seq held),
+// never a merge of its own.
+//
 // Three ways in: the registry calls below (each its own transaction);
-// Write(), the one writer at a time, whose HubWriteTxn merges commits and
-// stores what the rules decided; Read(), one consistent snapshot for a
-// pull. Implementations are thread-safe.
+// Write(), the one writer at a time, whose HubWriteTxn runs the merge's
+// transaction and stores what the rules decided; Read(), one consistent
+// snapshot for a pull. Implementations are thread-safe.
 #ifndef FIELDSYNC_HUB_STORAGE_H_
 #define FIELDSYNC_HUB_STORAGE_H_
 
@@ -28,6 +36,7 @@
 #include "crypto/identity.h"
 #include "hub/audit.h"
 #include "hub/store.h"
+#include "merge/commit_merge.h"
 #include "store/replica.h"
 
 namespace fieldsync::hub {
@@ -189,15 +198,17 @@ class HubReadTxn {
       const RowId& referral, const Version& version) = 0;
 };
 
-// The writer's view. Nothing is written by the view until Merge() or
-// Atomically(), each one transaction.
+// The writer's view. Nothing is written by the view until
+// MergeTransaction() or Atomically(), each one transaction.
 class HubWriteTxn : public HubReadTxn {
  public:
-  // Merges `commits` as the replica's merge does (store/replica.h), with
-  // `hooks` called inside the transaction: anything a hook writes through
-  // this view is stored with the commits, or nothing is.
-  virtual absl::StatusOr<ApplyResult> Merge(const std::vector<Commit>& commits,
-                                            const ApplyHooks& hooks) = 0;
+  // Runs `body` in one write transaction with the hub's row storage as the
+  // merge engine needs it (merge/commit_merge.h; the engine calls
+  // MergeCommits over it): anything `body` or a merge hook writes through
+  // this view is stored with the commits, or nothing is. The store's log
+  // positions are the hub's log positions (LogHead, LogEntriesUnder).
+  virtual absl::Status MergeTransaction(
+      const std::function<absl::Status(MergeStore&)>& body) = 0;
   // Runs `body` in one write transaction (nothing stays of it on an error).
   virtual absl::Status Atomically(const std::function<absl::Status()>& body) = 0;
 
