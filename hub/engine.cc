@@ -11,6 +11,7 @@
 #include "crypto/identity.h"
 #include "crypto/key_record.h"
 #include "hub/admission.h"
+#include "hub/enrolment.h"
 #include "hub/pull_plan.h"
 #include "hub/scope.h"
 #include "hub/tombstones.h"
@@ -82,7 +83,13 @@ absl::StatusOr<Enrolment> HubEngine::Enroll(const std::string& token, const Devi
         s.message(), ": the enrolment must carry the device's public keys (is the node older "
                      "than protocol version 2? upgrade it)"));
   }
-  return storage_->Enroll(token, device, name, keys, proven);
+  const int64_t now = clock_->NowMillis();
+  Enrolment out;
+  FS_RETURN_IF_ERROR(storage_->EnrolTransaction([&](HubEnrolTxn& txn) -> absl::Status {
+    FS_ASSIGN_OR_RETURN(out, EnrolNode(txn, token, device, name, keys, proven, now));
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 absl::StatusOr<std::vector<NodeInfo>> HubEngine::Nodes() {

@@ -1,8 +1,9 @@
 // What the hub keeps, as data, with no rule of the protocol in it: the
 // storage a hub store implements (SqliteHubStorage, hub/sqlite_storage.h,
 // is the embedded default; a PostgreSQL store implements the same). The
-// rules -- who may push what (hub/admission.h), what a node may see and is
-// sent (hub/scope.h, hub/pull_plan.h), when a tombstone may go
+// rules -- who may push what (hub/admission.h), who may enrol
+// (hub/enrolment.h), what a node may see and is sent (hub/scope.h,
+// hub/pull_plan.h), when a tombstone may go
 // (hub/tombstones.h), who an office removed (hub/office_removals.h) -- are
 // engine code over this interface (hub/engine.h), written once.
 //
@@ -110,6 +111,43 @@ struct LogEntry {
 struct GcState {
   int64_t horizon = 0;
   uint64_t epoch = 0;
+};
+
+// An enrolment token as the registry keeps it.
+struct StoredToken {
+  std::string province;
+  int64_t expires_at_millis = 0;
+  bool used = false;
+  std::string used_by;  // the device id's bytes that used it ("" if none)
+};
+
+// An enrolled device as the enrolment rules need it.
+struct StoredNode {
+  bool revoked = false;
+  std::string province;
+  std::optional<std::string> sign_pk, box_pk;  // absent: enrolled before protocol 2
+};
+
+// One enrolment's transaction over the registry: storage only, the rules
+// are hub/enrolment.h's. Nothing stays of it on an error.
+class HubEnrolTxn {
+ public:
+  virtual ~HubEnrolTxn() = default;
+  // The token (looked up as the storage keeps tokens); nullopt if unknown.
+  virtual absl::StatusOr<std::optional<StoredToken>> Token(const std::string& token) = 0;
+  // The device's entry; nullopt if it is not enrolled.
+  virtual absl::StatusOr<std::optional<StoredNode>> Node(const DeviceId& device) = 0;
+  // Enrols `device` with credential `secret` (kept as the storage keeps
+  // credentials): a new node with its name, province, keys and enrolment
+  // time; an enrolled one gets the new credential and name only.
+  virtual absl::Status StoreNode(const DeviceId& device, const std::string& name,
+                                 const std::string& province, const std::string& secret,
+                                 const crypto::DevicePublic& keys, int64_t at_millis) = 0;
+  // The token was used by `device` at `at_millis`.
+  virtual absl::Status UseToken(const std::string& token, const DeviceId& device,
+                                int64_t at_millis) = 0;
+  virtual absl::Status AppendAudit(int64_t at_millis, const std::string& actor,
+                                   const std::string& action, const std::string& detail) = 0;
 };
 
 // One consistent view of the hub's data (a pull's snapshot, or the writer's).
@@ -301,9 +339,9 @@ class HubStorage {
   virtual absl::Status RevokeNode(const DeviceId& device, const std::string& actor,
                                   const std::function<void()>& then) = 0;
   virtual absl::StatusOr<HubAuditTrail> AuditTrail() = 0;
-  virtual absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
-                                           const std::string& name,
-                                           const crypto::DevicePublic& keys, bool proven) = 0;
+  // Runs `body` in one registry write transaction (the engine's enrolment,
+  // hub/enrolment.h); nothing stays of it on an error.
+  virtual absl::Status EnrolTransaction(const std::function<absl::Status(HubEnrolTxn&)>& body) = 0;
   virtual absl::StatusOr<std::vector<RegisteredDevice>> Registry() = 0;
   // The node if `secret` is its credential (UNAUTHENTICATED otherwise),
   // revoked or not.
