@@ -12,6 +12,7 @@
 #include "crypto/key_record.h"
 #include "hub/admission.h"
 #include "hub/chain_admission.h"
+#include "hub/enrolment.h"
 #include "hub/pull_plan.h"
 #include "hub/scope.h"
 #include "hub/tombstones.h"
@@ -83,7 +84,13 @@ absl::StatusOr<Enrolment> HubEngine::Enroll(const std::string& token, const Devi
         s.message(), ": the enrolment must carry the device's public keys (is the node older "
                      "than protocol version 2? upgrade it)"));
   }
-  return storage_->Enroll(token, device, name, keys, proven);
+  const int64_t now = clock_->NowMillis();
+  Enrolment out;
+  FS_RETURN_IF_ERROR(storage_->EnrolTransaction([&](HubEnrolTxn& txn) -> absl::Status {
+    FS_ASSIGN_OR_RETURN(out, EnrolNode(txn, token, device, name, keys, proven, now));
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 absl::StatusOr<std::vector<NodeInfo>> HubEngine::Nodes() {
@@ -209,7 +216,12 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
       FS_ASSIGN_OR_RETURN(erased_any, StoreKeyRecords(hub, scope, node, records, *clock_));
       return absl::OkStatus();
     };
-    FS_ASSIGN_OR_RETURN(ApplyResult r, hub.Merge(commits, hooks));
+    // The node's merge (merge/commit_merge.h) over the storage's rows.
+    ApplyResult r;
+    FS_RETURN_IF_ERROR(hub.MergeTransaction([&](MergeStore& rows) -> absl::Status {
+      FS_ASSIGN_OR_RETURN(r, MergeCommits(rows, commits, &hooks));
+      return absl::OkStatus();
+    }));
     // Stored (or held already): the office's removals are computed again.
     for (const crypto::KeyRecord& k : records) {
       if (k.kind == crypto::KeyRecordKind::kMembership) {

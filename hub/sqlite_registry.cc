@@ -212,130 +212,89 @@ absl::StatusOr<HubAuditTrail> SqliteHubStorage::AuditTrail() {
   return ReadHubAudit(*registry_);
 }
 
-absl::StatusOr<Enrolment> SqliteHubStorage::Enroll(const std::string& token,
-                                                 const DeviceId& device,
-                                                 const std::string& name,
-                                                 const crypto::DevicePublic& keys,
-                                                 bool proven) {
-  absl::MutexLock l(&registry_mu_);
-  Enrolment e;
-  const int64_t now = clock_->NowMillis();
-  FS_RETURN_IF_ERROR(sqlite::InTransaction(*registry_, sqlite_storage::kWriteTxn,
-                                           [&](sqlite::Transaction&) -> absl::Status {
-    int64_t expires = 0;
-    bool used = false;
-    bool used_by_this_device = false;
-    {
-      FS_ASSIGN_OR_RETURN(auto t, registry_->Prepared("SELECT province, expires_at, used_at, "
-                                                      "used_by FROM hub_tokens WHERE hash = ?1"));
-      t->BindBlob(1, Hash(token));
-      FS_ASSIGN_OR_RETURN(bool found, t->Step());
-      if (!found) {
-        return absl::PermissionDeniedError(
-            "this enrolment token is not known to the hub: check it was copied whole, or ask "
-            "the hub administrator for a new one (fieldhub enroll-token)");
-      }
-      e.province = t->ColumnString(0);
-      expires = t->ColumnInt(1);
-      used = !t->ColumnIsNull(2);
-      used_by_this_device = used && t->ColumnBlob(3) == device.view();
-    }
-    // The same device retrying with its token (the answer was lost on the
-    // way, or the node crashed before saving it) is enrolled again below,
-    // with a new secret; anyone else is refused.
-    if (used && !used_by_this_device) {
-      return absl::PermissionDeniedError(
-          "this enrolment token was already used (each token enrols one device once): ask the "
-          "hub administrator for a new one");
-    }
-    if (expires <= now) {
-      return absl::PermissionDeniedError(
-          "this enrolment token has expired: ask the hub administrator for a new one "
-          "(fieldhub enroll-token --province CODE --valid-for 24h)");
-    }
-    bool enrolled = false;
-    bool same_keys = false;
-    {
-      FS_ASSIGN_OR_RETURN(auto d, registry_->Prepared("SELECT revoked_at, province, sign_pk, "
-                                                      "box_pk FROM hub_nodes WHERE device = ?1"));
-      d->BindBlob(1, device.view());
-      FS_ASSIGN_OR_RETURN(enrolled, d->Step());
-      if (enrolled && !d->ColumnIsNull(0)) {
-        return absl::PermissionDeniedError(absl::StrCat(
-            "device ", device.ToString(),
-            " was revoked at this hub and stays revoked; a replacement needs a new replica "
-            "(fieldnode init) and a new token"));
-      }
-      if (enrolled && d->ColumnString(1) != e.province) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "device ", device.ToString(), " is enrolled for province ", d->ColumnString(1),
-            " and this token is for ", e.province,
-            "; a replica belongs to one province: use a token of its province"));
-      }
-      // A device's keys are registered once (issue 11: a device id is public
-      // and a used token stays valid for its device's retries, so a retry
-      // with other keys would be a takeover). NULL keys (enrolled before
-      // protocol version 2) match nothing.
-      same_keys = enrolled && !d->ColumnIsNull(2) && !d->ColumnIsNull(3) &&
-                  d->ColumnString(2) == keys.sign_pk && d->ColumnString(3) == keys.box_pk;
-    }
-    if (enrolled && !same_keys) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "device ", device.ToString(),
-          " is enrolled at this hub with other public keys, and a device's keys never change; "
-          "nothing was changed. A lost answer is retried from the same keystore; a new "
-          "keystore needs a new replica (fieldnode init) and a new token"));
-    }
-    // Only the retry of this token by this device re-enrols an enrolled
-    // device: anyone else holding a token could otherwise take over a
-    // colleague's device id (ids are in every commit), and a replica
-    // restored from a backup would reuse sequence numbers the hub holds.
-    if (enrolled && !used_by_this_device) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "device ", device.ToString(),
-          " is already enrolled at this hub; its credential is in its data directory. If that "
-          "was lost, or the replica was restored from a backup, make a new replica (fieldnode "
-          "init) and enrol it with a new token"));
-    }
-    // The retry replaces the credential, so it must come from the device's
-    // own keystore: its id, its keys and (often) its used token are no
-    // secret, and anyone holding them would otherwise lock it out.
-    if (enrolled && !proven) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "device ", device.ToString(), " is enrolled at this hub already; enrolling it again "
-          "(an answer that was lost) needs proof that the request comes from its own keystore, "
-          "which fieldnode enroll of this version sends: run it again from the device's data "
-          "directory (upgrade fieldnode if it is older). Nothing was changed"));
-    }
-    // The retry gets a new secret: the old credential stops working.
-    e.secret.resize(32);
-    randombytes_buf(e.secret.data(), e.secret.size());
-    FS_ASSIGN_OR_RETURN(auto ins, registry_->Prepared(
+namespace {
+
+// The registry's rows an enrolment reads and writes (hub/enrolment.h holds
+// its rules), through the registry's connection inside its transaction.
+class SqliteEnrolTxn : public HubEnrolTxn {
+ public:
+  explicit SqliteEnrolTxn(sqlite::Db& db) : db_(db) {}
+
+  absl::StatusOr<std::optional<StoredToken>> Token(const std::string& token) override {
+    FS_ASSIGN_OR_RETURN(auto t, db_.Prepared("SELECT province, expires_at, used_at, used_by "
+                                             "FROM hub_tokens WHERE hash = ?1"));
+    t->BindBlob(1, Hash(token));
+    FS_ASSIGN_OR_RETURN(bool found, t->Step());
+    if (!found) return std::optional<StoredToken>();
+    StoredToken out;
+    out.province = t->ColumnString(0);
+    out.expires_at_millis = t->ColumnInt(1);
+    out.used = !t->ColumnIsNull(2);
+    if (out.used) out.used_by = std::string(t->ColumnBlob(3));
+    return std::optional<StoredToken>(std::move(out));
+  }
+
+  absl::StatusOr<std::optional<StoredNode>> Node(const DeviceId& device) override {
+    FS_ASSIGN_OR_RETURN(auto d, db_.Prepared("SELECT revoked_at, province, sign_pk, box_pk "
+                                             "FROM hub_nodes WHERE device = ?1"));
+    d->BindBlob(1, device.view());
+    FS_ASSIGN_OR_RETURN(bool found, d->Step());
+    if (!found) return std::optional<StoredNode>();
+    StoredNode out;
+    out.revoked = !d->ColumnIsNull(0);
+    out.province = d->ColumnString(1);
+    if (!d->ColumnIsNull(2)) out.sign_pk = d->ColumnString(2);
+    if (!d->ColumnIsNull(3)) out.box_pk = d->ColumnString(3);
+    return std::optional<StoredNode>(std::move(out));
+  }
+
+  absl::Status StoreNode(const DeviceId& device, const std::string& name,
+                         const std::string& province, const std::string& secret,
+                         const crypto::DevicePublic& keys, int64_t at_millis) override {
+    FS_ASSIGN_OR_RETURN(auto ins, db_.Prepared(
                                       "INSERT INTO hub_nodes(device, name, province, "
                                       "secret_hash, enrolled_at, sign_pk, box_pk) VALUES (?1, ?2, "
                                       "?3, ?4, ?5, ?6, ?7) ON CONFLICT(device) DO UPDATE SET "
                                       "secret_hash = excluded.secret_hash, name = excluded.name"));
     ins->BindBlob(1, device.view());
     ins->BindText(2, name);
-    ins->BindText(3, e.province);
-    ins->BindBlob(4, Hash(e.secret));
-    ins->BindInt(5, now);
+    ins->BindText(3, province);
+    ins->BindBlob(4, Hash(secret));
+    ins->BindInt(5, at_millis);
     ins->BindBlob(6, keys.sign_pk);
     ins->BindBlob(7, keys.box_pk);
-    FS_RETURN_IF_ERROR(ins->Run());
-    FS_RETURN_IF_ERROR(AppendHubAudit(
-        *registry_, now, device.ToString(), kAuditEnrol,
-        absl::StrCat(enrolled ? "re-enrolled (a retry with its token, new credential): " : "",
-                     "device ", device.ToString(), " \"", name, "\" for province ",
-                     e.province, ", key fingerprint ", crypto::Fingerprint(keys))));
-    FS_ASSIGN_OR_RETURN(auto use, registry_->Prepared("UPDATE hub_tokens SET used_at = ?2, "
-                                                      "used_by = ?3 WHERE hash = ?1"));
+    return ins->Run();
+  }
+
+  absl::Status UseToken(const std::string& token, const DeviceId& device,
+                        int64_t at_millis) override {
+    FS_ASSIGN_OR_RETURN(auto use, db_.Prepared("UPDATE hub_tokens SET used_at = ?2, "
+                                               "used_by = ?3 WHERE hash = ?1"));
     use->BindBlob(1, Hash(token));
-    use->BindInt(2, now);
+    use->BindInt(2, at_millis);
     use->BindBlob(3, device.view());
     return use->Run();
-  }));
-  return e;
+  }
+
+  absl::Status AppendAudit(int64_t at_millis, const std::string& actor,
+                           const std::string& action, const std::string& detail) override {
+    return AppendHubAudit(db_, at_millis, actor, action, detail);
+  }
+
+ private:
+  sqlite::Db& db_;
+};
+
+}  // namespace
+
+absl::Status SqliteHubStorage::EnrolTransaction(
+    const std::function<absl::Status(HubEnrolTxn&)>& body) {
+  absl::MutexLock l(&registry_mu_);
+  return sqlite::InTransaction(*registry_, sqlite_storage::kWriteTxn,
+                               [&](sqlite::Transaction&) -> absl::Status {
+    SqliteEnrolTxn txn(*registry_);
+    return body(txn);
+  });
 }
 
 absl::StatusOr<NodeInfo> SqliteHubStorage::LoadNode(const DeviceId& device) {

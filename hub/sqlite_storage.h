@@ -45,9 +45,8 @@ class SqliteHubStorage : public HubStorage {
   absl::Status RevokeNode(const DeviceId& device, const std::string& actor,
                           const std::function<void()>& then) override;
   absl::StatusOr<HubAuditTrail> AuditTrail() override;
-  absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
-                                   const std::string& name, const crypto::DevicePublic& keys,
-                                   bool proven) override;
+  absl::Status EnrolTransaction(
+      const std::function<absl::Status(HubEnrolTxn&)>& body) override;
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override;
   absl::StatusOr<NodeInfo> CheckCredential(const DeviceId& device,
                                            const std::string& secret) override;

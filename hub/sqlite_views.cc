@@ -442,9 +442,11 @@ class WriteView : public View<HubWriteTxn> {
  public:
   using View::View;
 
-  absl::StatusOr<ApplyResult> Merge(const std::vector<Commit>& commits,
-                                    const ApplyHooks& hooks) override {
-    return rep_.Apply(commits, std::nullopt, &hooks);
+  // The replica's storage primitives (store/replica.h); the merge is the
+  // engine's.
+  absl::Status MergeTransaction(
+      const std::function<absl::Status(MergeStore&)>& body) override {
+    return rep_.MergeTransaction(body);
   }
   absl::Status Atomically(const std::function<absl::Status()>& body) override {
     return sqlite::InTransaction(db_, sqlite_storage::kWriteTxn,

@@ -1,15 +1,24 @@
 // What the hub keeps, as data, with no rule of the protocol in it: the
 // storage a hub store implements (SqliteHubStorage, hub/sqlite_storage.h,
 // is the embedded default; a PostgreSQL store implements the same). The
-// rules -- who may push what (hub/admission.h), what a node may see and is
-// sent (hub/scope.h, hub/pull_plan.h), when a tombstone may go
+// rules -- who may push what (hub/admission.h), who may enrol
+// (hub/enrolment.h), what a node may see and is sent (hub/scope.h,
+// hub/pull_plan.h), when a tombstone may go
 // (hub/tombstones.h), who an office removed (hub/office_removals.h) -- are
 // engine code over this interface (hub/engine.h), written once.
 //
+// The row-version merge of pushed commits is engine code too: the node's
+// own (merge/commit_merge.h: the per-field rule, idempotency by author and
+// seq, dependency order), run by the engine over the MergeStore a storage
+// hands out in MergeTransaction(). A store implements the storage
+// primitives of MergeStore and MergeRow (a row's field registers, conflict
+// records, the log with its positions, each author's highest seq held),
+// never a merge of its own.
+//
 // Three ways in: the registry calls below (each its own transaction);
-// Write(), the one writer at a time, whose HubWriteTxn merges commits and
-// stores what the rules decided; Read(), one consistent snapshot for a
-// pull. Implementations are thread-safe.
+// Write(), the one writer at a time, whose HubWriteTxn runs the merge's
+// transaction and stores what the rules decided; Read(), one consistent
+// snapshot for a pull. Implementations are thread-safe.
 #ifndef FIELDSYNC_HUB_STORAGE_H_
 #define FIELDSYNC_HUB_STORAGE_H_
 
@@ -28,6 +37,7 @@
 #include "crypto/identity.h"
 #include "hub/audit.h"
 #include "hub/store.h"
+#include "merge/commit_merge.h"
 #include "store/replica.h"
 
 namespace fieldsync::hub {
@@ -121,6 +131,43 @@ struct ChainPoint {
 struct GcState {
   int64_t horizon = 0;
   uint64_t epoch = 0;
+};
+
+// An enrolment token as the registry keeps it.
+struct StoredToken {
+  std::string province;
+  int64_t expires_at_millis = 0;
+  bool used = false;
+  std::string used_by;  // the device id's bytes that used it ("" if none)
+};
+
+// An enrolled device as the enrolment rules need it.
+struct StoredNode {
+  bool revoked = false;
+  std::string province;
+  std::optional<std::string> sign_pk, box_pk;  // absent: enrolled before protocol 2
+};
+
+// One enrolment's transaction over the registry: storage only, the rules
+// are hub/enrolment.h's. Nothing stays of it on an error.
+class HubEnrolTxn {
+ public:
+  virtual ~HubEnrolTxn() = default;
+  // The token (looked up as the storage keeps tokens); nullopt if unknown.
+  virtual absl::StatusOr<std::optional<StoredToken>> Token(const std::string& token) = 0;
+  // The device's entry; nullopt if it is not enrolled.
+  virtual absl::StatusOr<std::optional<StoredNode>> Node(const DeviceId& device) = 0;
+  // Enrols `device` with credential `secret` (kept as the storage keeps
+  // credentials): a new node with its name, province, keys and enrolment
+  // time; an enrolled one gets the new credential and name only.
+  virtual absl::Status StoreNode(const DeviceId& device, const std::string& name,
+                                 const std::string& province, const std::string& secret,
+                                 const crypto::DevicePublic& keys, int64_t at_millis) = 0;
+  // The token was used by `device` at `at_millis`.
+  virtual absl::Status UseToken(const std::string& token, const DeviceId& device,
+                                int64_t at_millis) = 0;
+  virtual absl::Status AppendAudit(int64_t at_millis, const std::string& actor,
+                                   const std::string& action, const std::string& detail) = 0;
 };
 
 // One consistent view of the hub's data (a pull's snapshot, or the writer's).
@@ -217,15 +264,17 @@ class HubReadTxn {
       const RowId& referral, const Version& version) = 0;
 };
 
-// The writer's view. Nothing is written by the view until Merge() or
-// Atomically(), each one transaction.
+// The writer's view. Nothing is written by the view until
+// MergeTransaction() or Atomically(), each one transaction.
 class HubWriteTxn : public HubReadTxn {
  public:
-  // Merges `commits` as the replica's merge does (store/replica.h), with
-  // `hooks` called inside the transaction: anything a hook writes through
-  // this view is stored with the commits, or nothing is.
-  virtual absl::StatusOr<ApplyResult> Merge(const std::vector<Commit>& commits,
-                                            const ApplyHooks& hooks) = 0;
+  // Runs `body` in one write transaction with the hub's row storage as the
+  // merge engine needs it (merge/commit_merge.h; the engine calls
+  // MergeCommits over it): anything `body` or a merge hook writes through
+  // this view is stored with the commits, or nothing is. The store's log
+  // positions are the hub's log positions (LogHead, LogEntriesUnder).
+  virtual absl::Status MergeTransaction(
+      const std::function<absl::Status(MergeStore&)>& body) = 0;
   // Runs `body` in one write transaction (nothing stays of it on an error).
   virtual absl::Status Atomically(const std::function<absl::Status()>& body) = 0;
 
@@ -324,9 +373,9 @@ class HubStorage {
   virtual absl::Status RevokeNode(const DeviceId& device, const std::string& actor,
                                   const std::function<void()>& then) = 0;
   virtual absl::StatusOr<HubAuditTrail> AuditTrail() = 0;
-  virtual absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
-                                           const std::string& name,
-                                           const crypto::DevicePublic& keys, bool proven) = 0;
+  // Runs `body` in one registry write transaction (the engine's enrolment,
+  // hub/enrolment.h); nothing stays of it on an error.
+  virtual absl::Status EnrolTransaction(const std::function<absl::Status(HubEnrolTxn&)>& body) = 0;
   virtual absl::StatusOr<std::vector<RegisteredDevice>> Registry() = 0;
   // The node if `secret` is its credential (UNAUTHENTICATED otherwise),
   // revoked or not.

@@ -181,7 +181,7 @@ class MemoryScopeData : public HubWriteTxn {
     return NotHere();
   }
 
-  absl::StatusOr<ApplyResult> Merge(const std::vector<Commit>&, const ApplyHooks&) override {
+  absl::Status MergeTransaction(const std::function<absl::Status(MergeStore&)>&) override {
     return NotHere();
   }
   absl::Status Atomically(const std::function<absl::Status()>& body) override { return body(); }

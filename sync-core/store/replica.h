@@ -27,6 +27,7 @@
 #include "base/tuning.h"
 #include "change/commit.h"
 #include "clock/clock_source.h"
+#include "merge/commit_merge.h"
 #include "merge/merge.h"
 #include "schema/schema.h"
 
@@ -78,21 +79,7 @@ class LocalTxn {
   std::vector<Op> ops_;
 };
 
-// What became of each commit handed to Apply().
-enum class ApplyOutcome {
-  kApplied,    // merged now
-  kDuplicate,  // already held: acknowledged, not applied again
-  kDeferred,   // depends on a commit not yet held; deliver it again later
-};
-
-struct ApplyResult {
-  std::vector<ApplyOutcome> outcomes;  // one per input commit, in input order
-  size_t applied = 0;
-  size_t duplicates = 0;
-  size_t deferred = 0;
-  // Whether the requested cursor was set: only if nothing was deferred.
-  bool cursor_set = false;
-};
+// ApplyOutcome, ApplyResult and ApplyHooks: merge/commit_merge.h.
 
 // A row as the replica holds it.
 struct Row {
@@ -128,18 +115,6 @@ struct RowSnapshot {
   RowId row;
   std::vector<FieldState> fields;          // every field ever written, _live first
   std::vector<ConflictRecord> conflicts;   // open conflict records of the row
-};
-
-// Called by Apply() inside its transaction, around each commit it merges
-// (not for duplicates or deferred commits). An error aborts the whole batch:
-// nothing of it is stored. The hub checks scope and records it here.
-struct ApplyHooks {
-  std::function<absl::Status(const Commit&)> before;
-  // `position` is the commit's position in this replica's log.
-  std::function<absl::Status(const Commit&, int64_t position)> after;
-  // Once every commit is merged, still inside the transaction (the hub
-  // stores the key records of a push with its commits).
-  std::function<absl::Status()> at_end;
 };
 
 // A sensitive field of a local write, about to be stored (see
@@ -304,6 +279,13 @@ class Replica {
   absl::StatusOr<ApplyResult> Apply(const std::vector<Commit>& commits,
                                     std::optional<std::pair<std::string, int64_t>> cursor = {},
                                     const ApplyHooks* hooks = nullptr);
+
+  // Runs `body` in one write transaction over this replica's storage as the
+  // merge engine needs it (merge/commit_merge.h): what the hub's SQLite
+  // storage gives the hub's engine, which merges pushed commits with
+  // MergeCommits and writes its own tables in the same transaction. An error
+  // from `body` rolls everything back. Hooks and checks are the caller's.
+  absl::Status MergeTransaction(const std::function<absl::Status(MergeStore&)>& body);
 
   // Applies what a node pulled from its hub (see PulledBatch), all in one
   // SQLite transaction: reset, installed rows, commits and cursor together or

@@ -24,6 +24,7 @@
 #include "base/strings.h"
 #include "change/commit_codec.h"
 #include "clock/hlc.h"
+#include "merge/commit_merge.h"
 #include "store/replica.h"
 #include "store/row_meta.h"
 #include "store/sqlite.h"
@@ -60,10 +61,8 @@ inline RowState NewRow(size_t n_slots) {
   return rs;
 }
 
-// Everything in a batch is checked before anything is written.
-absl::Status ValidateBatch(const Schema& schema, HybridClock& hlc,
-                           const std::vector<const Commit*>& commits,
-                           const CommitSecurity* security = nullptr);
+// Batches are checked before anything is written by ValidateBatch
+// (merge/commit_merge.h), merged by the engine there over ReplicaMergeStore.
 
 // ---------------------------------------------------------------------------
 // Impl
@@ -131,8 +130,13 @@ class Replica::Impl {
   // The stored value of one slot (read on demand).
   absl::StatusOr<Value> StoredValue(size_t tidx, const RowId& row, size_t slot, RowState& rs);
   absl::Status StoreRow(size_t tidx, const RowId& row, RowState& st);
+  // The engine's per-field rule (merge/commit_merge.h) for change `rc` of
+  // `c` on the loaded row `st`.
+  // (`author` is c.author's device index, resolved again by the store.)
   absl::Status MergeRowChange(const Commit& c, uint32_t author, size_t tidx, const RowChange& rc,
                               RowState& st);
+  // One commit merged by the engine and logged (`preloaded`: its rows as
+  // BuildLocal loaded them, by change).
   absl::Status ApplyCommit(const Commit& c, std::vector<RowState>* preloaded);
   // Gives `c`, a commit this device writes, its chain entry (signed with
   // security.sign_header) and stores it; the device's earlier commits
@@ -140,7 +144,6 @@ class Replica::Impl {
   absl::Status ChainOwn(Commit& c);
   absl::Status StoreChainWrites(const ChainWrites& w);
   absl::StatusOr<Commit> BuildLocal(const LocalTxn& txn, std::vector<RowState>* states);
-  absl::StatusOr<bool> RowExists(const std::string& table, const RowId& row);
   absl::StatusOr<std::vector<Version>> OpenConflictVersions(std::string_view table,
                                                             const RowId& row,
                                                             std::string_view column);
@@ -187,7 +190,6 @@ class Replica::Impl {
   // file after an error: every later write is refused until reopened.
   bool broken_ = false;
   bool in_read_txn = false;
-  int64_t last_position = 0;  // log position of the commit ApplyCommit stored last
   sqlite::Stmt* insert_log_ = nullptr;
   sqlite::Stmt* insert_sig_ = nullptr;
   CommitSecurity security;
@@ -197,6 +199,66 @@ class Replica::Impl {
   sqlite::Stmt* delete_conflict_ = nullptr;
   std::string meta_buf;
   std::string body_buf;
+};
+
+// ---------------------------------------------------------------------------
+// The replica's storage as the merge engine needs it (merge/commit_merge.h):
+// storage primitives over the row tables, _fs_conflicts, _fs_log and the
+// device table, no rule (replica_merge.cc).
+
+class ReplicaMergeRow : public MergeRow {
+ public:
+  ReplicaMergeRow(Replica::Impl& m, size_t tidx, const RowId& row, RowState& rs)
+      : m_(m), tidx_(tidx), row_(row), rs_(&rs) {}
+
+  bool exists() const override { return rs_->exists; }
+  std::optional<FieldVersion> Current(size_t slot) const override;
+  absl::StatusOr<Value> CurrentValue(size_t slot) override;
+  absl::Status DropConflicts(size_t slot, const std::optional<Version>& base,
+                             const std::vector<Version>& resolves) override;
+  absl::Status KeepConflict(size_t slot, const Version& version,
+                            const std::optional<Version>& base, const Value& value) override;
+  absl::Status Win(size_t slot, const Version& version, const std::optional<Version>& base,
+                   const Value& value) override;
+
+  size_t tidx() const { return tidx_; }
+  const RowId& row() const { return row_; }
+  RowState& state() { return *rs_; }
+
+ private:
+  std::string_view Column(size_t slot) const;
+  Replica::Impl& m_;
+  size_t tidx_;
+  RowId row_;
+  RowState* rs_;
+};
+
+class ReplicaMergeStore : public MergeStore {
+ public:
+  // `preloaded`: the rows of the next commit's changes, loaded already.
+  explicit ReplicaMergeStore(Replica::Impl& m, std::vector<RowState>* preloaded = nullptr)
+      : m_(m), preloaded_(preloaded) {}
+
+  const Schema& schema() const override { return *m_.schema; }
+  HybridClock& clock() override { return m_.hlc; }
+  uint64_t HeldSeq(const DeviceId& author) override;
+  bool Knows(const Version& v) override { return m_.Knows(v); }
+  absl::StatusOr<bool> RowExists(size_t table, const RowId& row) override;
+  absl::StatusOr<bool> WholeRowHides(
+      const RowChange& change,
+      const std::vector<std::pair<const FieldWrite*, Version>>& unseen) override {
+    return m_.WholeRowHides(change, unseen);
+  }
+  absl::StatusOr<MergeRow*> OpenRow(const Commit& commit, size_t change, size_t table,
+                                    const RowId& row) override;
+  absl::Status StoreRow(MergeRow& row) override;
+  absl::StatusOr<int64_t> AppendLog(const Commit& commit) override;
+
+ private:
+  Replica::Impl& m_;
+  std::vector<RowState>* preloaded_;
+  RowState state_;
+  std::optional<ReplicaMergeRow> open_;
 };
 
 }  // namespace fieldsync

@@ -106,121 +106,159 @@ absl::Status Replica::Impl::StoreRow(size_t tidx, const RowId& row, RowState& rs
   return st->Run();
 }
 
-absl::Status Replica::Impl::MergeRowChange(const Commit& c, uint32_t author, size_t tidx,
-                                           const RowChange& rc, RowState& rs) {
-  const TableDef& t = schema->tables()[tidx];
-  const Version incoming = c.version();
-  auto record_conflict = [&](const std::string& col, const Version& v,
-                             const std::optional<Version>& base, const Value& value,
-                             SlotMeta& slot) -> absl::Status {
-    sqlite::Stmt* st = insert_conflict_;
+// ---------------------------------------------------------------------------
+// The merge engine's storage (merge/commit_merge.h): the same statements,
+// in the same order, as when the merge ran here, so that the file's bytes
+// (row version blobs, device indexes, conflict records, log) are unchanged.
+
+std::optional<FieldVersion> ReplicaMergeRow::Current(size_t slot) const {
+  return m_.ToFieldVersion(rs_->slots[slot]);
+}
+
+absl::StatusOr<Value> ReplicaMergeRow::CurrentValue(size_t slot) {
+  return m_.StoredValue(tidx_, row_, slot, *rs_);
+}
+
+std::string_view ReplicaMergeRow::Column(size_t slot) const {
+  if (slot == 0) return kLiveColumn;
+  return m_.schema->tables()[tidx_].columns[slot - 1].name;
+}
+
+absl::Status ReplicaMergeRow::DropConflicts(size_t slot, const std::optional<Version>& base,
+                                            const std::vector<Version>& resolves) {
+  SlotMeta& meta = rs_->slots[slot];
+  auto drop = [&](const Version& v) -> absl::Status {
+    if (meta.conflicts == 0) return absl::OkStatus();
+    sqlite::Stmt* st = m_.delete_conflict_;
     st->Reset();
-    st->BindText(1, t.name);
-    st->BindBlob(2, rc.row.view());
-    st->BindText(3, col);
+    st->BindText(1, m_.schema->tables()[tidx_].name);
+    st->BindBlob(2, row_.view());
+    st->BindText(3, Column(slot));
     st->BindInt(4, static_cast<int64_t>(v.hlc.packed()));
     st->BindBlob(5, v.device.view());
-    if (base) {
-      st->BindInt(6, static_cast<int64_t>(base->hlc.packed()));
-      st->BindBlob(7, base->device.view());
-    }
-    st->BindValue(8, value);
     FS_RETURN_IF_ERROR(st->Run());
-    slot.conflicts += static_cast<uint32_t>(db->Changes());
+    const auto gone = static_cast<uint32_t>(m_.db->Changes());
+    meta.conflicts = meta.conflicts > gone ? meta.conflicts - gone : 0;
     return absl::OkStatus();
   };
-  for (const FieldWrite& f : rc.fields) {
-    const bool live = f.column == kLiveColumn;
-    const size_t si = live ? 0 : static_cast<size_t>(t.ColumnIndex(f.column)) + 1;
-    SlotMeta& slot = rs.slots[si];
-    // Conflict records this write supersedes are settled, win or lose.
-    if (slot.conflicts > 0) {
-      std::vector<const Version*> superseded;
-      if (f.base) superseded.push_back(&*f.base);
-      for (const Version& r : f.resolves) superseded.push_back(&r);
-      for (const Version* v : superseded) {
-        sqlite::Stmt* st = delete_conflict_;
-        st->Reset();
-        st->BindText(1, t.name);
-        st->BindBlob(2, rc.row.view());
-        st->BindText(3, f.column);
-        st->BindInt(4, static_cast<int64_t>(v->hlc.packed()));
-        st->BindBlob(5, v->device.view());
-        FS_RETURN_IF_ERROR(st->Run());
-        const auto gone = static_cast<uint32_t>(db->Changes());
-        slot.conflicts = slot.conflicts > gone ? slot.conflicts - gone : 0;
-      }
-    }
-    const std::optional<FieldVersion> current = ToFieldVersion(slot);
-    const MergeDecision d = DecideField(current, IncomingWrite{incoming, &f.base, &f.resolves});
-    if (d.conflict == ConflictAction::kKeepCurrent) {
-      FS_ASSIGN_OR_RETURN(Value replaced, StoredValue(tidx, rc.row, si, rs));
-      FS_RETURN_IF_ERROR(
-          record_conflict(f.column, current->version, current->base, replaced, slot));
-    } else if (d.conflict == ConflictAction::kKeepIncoming) {
-      FS_RETURN_IF_ERROR(record_conflict(f.column, incoming, f.base, f.value, slot));
-    }
-    if (d.incoming_wins) {
-      rs.written[si] = &f.value;
-      const uint32_t conflicts = slot.conflicts;
-      slot = SlotMeta{};
-      slot.set = true;
-      slot.hlc = c.hlc.packed();
-      slot.device = author;
-      slot.conflicts = conflicts;
-      if (f.base) {
-        FS_ASSIGN_OR_RETURN(uint32_t bdev, DeviceIndex(f.base->device, /*create=*/true));
-        slot.has_base = true;
-        slot.base_hlc = f.base->hlc.packed();
-        slot.base_device = bdev;
-      }
-    }
+  if (meta.conflicts == 0) return absl::OkStatus();
+  if (base) FS_RETURN_IF_ERROR(drop(*base));
+  for (const Version& r : resolves) FS_RETURN_IF_ERROR(drop(r));
+  return absl::OkStatus();
+}
+
+absl::Status ReplicaMergeRow::KeepConflict(size_t slot, const Version& v,
+                                           const std::optional<Version>& base,
+                                           const Value& value) {
+  sqlite::Stmt* st = m_.insert_conflict_;
+  st->Reset();
+  st->BindText(1, m_.schema->tables()[tidx_].name);
+  st->BindBlob(2, row_.view());
+  st->BindText(3, Column(slot));
+  st->BindInt(4, static_cast<int64_t>(v.hlc.packed()));
+  st->BindBlob(5, v.device.view());
+  if (base) {
+    st->BindInt(6, static_cast<int64_t>(base->hlc.packed()));
+    st->BindBlob(7, base->device.view());
+  }
+  st->BindValue(8, value);
+  FS_RETURN_IF_ERROR(st->Run());
+  rs_->slots[slot].conflicts += static_cast<uint32_t>(m_.db->Changes());
+  return absl::OkStatus();
+}
+
+absl::Status ReplicaMergeRow::Win(size_t slot, const Version& version,
+                                  const std::optional<Version>& base, const Value& value) {
+  FS_ASSIGN_OR_RETURN(uint32_t device, m_.DeviceIndex(version.device, /*create=*/true));
+  SlotMeta& meta = rs_->slots[slot];
+  rs_->written[slot] = &value;
+  const uint32_t conflicts = meta.conflicts;
+  meta = SlotMeta{};
+  meta.set = true;
+  meta.hlc = version.hlc.packed();
+  meta.device = device;
+  meta.conflicts = conflicts;
+  if (base) {
+    FS_ASSIGN_OR_RETURN(uint32_t bdev, m_.DeviceIndex(base->device, /*create=*/true));
+    meta.has_base = true;
+    meta.base_hlc = base->hlc.packed();
+    meta.base_device = bdev;
   }
   return absl::OkStatus();
 }
 
-absl::Status Replica::Impl::ApplyCommit(const Commit& c, std::vector<RowState>* preloaded) {
-  FS_ASSIGN_OR_RETURN(uint32_t author, DeviceIndex(c.author, /*create=*/true));
-  for (size_t i = 0; i < c.changes.size(); ++i) {
-    const RowChange& rc = c.changes[i];
-    const auto tidx = static_cast<size_t>(schema->TableIndex(rc.table));
-    RowState rs;
-    if (preloaded != nullptr) {
-      rs = std::move((*preloaded)[i]);
-    } else {
-      FS_ASSIGN_OR_RETURN(rs, LoadRow(tidx, rc.row, /*all_values=*/false));
-    }
-    FS_RETURN_IF_ERROR(MergeRowChange(c, author, tidx, rc, rs));
-    FS_RETURN_IF_ERROR(StoreRow(tidx, rc.row, rs));
+uint64_t ReplicaMergeStore::HeldSeq(const DeviceId& author) {
+  auto it = m_.device_index.find(author);
+  return it == m_.device_index.end() ? 0 : m_.devices[it->second].max_seq;
+}
+
+absl::StatusOr<bool> ReplicaMergeStore::RowExists(size_t table, const RowId& row) {
+  sqlite::ScopedStmt st(m_.tables[table].select_meta);
+  st->BindBlobStatic(1, row.view());
+  return st->Step();
+}
+
+absl::StatusOr<MergeRow*> ReplicaMergeStore::OpenRow(const Commit& commit, size_t change,
+                                                     size_t table, const RowId& row) {
+  // The author's device index first, before any base's: indexes are given
+  // in the order devices are first met, as they always were.
+  FS_RETURN_IF_ERROR(m_.DeviceIndex(commit.author, /*create=*/true).status());
+  if (preloaded_ != nullptr) {
+    state_ = std::move((*preloaded_)[change]);
+  } else {
+    FS_ASSIGN_OR_RETURN(state_, m_.LoadRow(table, row, /*all_values=*/false));
   }
-  body_buf.clear();
-  EncodeCommitTo(c, &body_buf);
-  insert_log_->Reset();
-  insert_log_->BindInt(1, author);
-  insert_log_->BindInt(2, static_cast<int64_t>(c.seq));
-  insert_log_->BindInt(3, static_cast<int64_t>(c.hlc.packed()));
-  insert_log_->BindBlobStatic(4, body_buf);
-  FS_RETURN_IF_ERROR(insert_log_->Run());
-  last_position = sqlite3_last_insert_rowid(db->raw());
+  open_.emplace(m_, table, row, state_);
+  return &*open_;
+}
+
+absl::Status ReplicaMergeStore::StoreRow(MergeRow& row) {
+  auto& r = static_cast<ReplicaMergeRow&>(row);
+  return m_.StoreRow(r.tidx(), r.row(), r.state());
+}
+
+absl::StatusOr<int64_t> ReplicaMergeStore::AppendLog(const Commit& c) {
+  FS_ASSIGN_OR_RETURN(uint32_t author, m_.DeviceIndex(c.author, /*create=*/true));
+  m_.body_buf.clear();
+  EncodeCommitTo(c, &m_.body_buf);
+  m_.insert_log_->Reset();
+  m_.insert_log_->BindInt(1, author);
+  m_.insert_log_->BindInt(2, static_cast<int64_t>(c.seq));
+  m_.insert_log_->BindInt(3, static_cast<int64_t>(c.hlc.packed()));
+  m_.insert_log_->BindBlobStatic(4, m_.body_buf);
+  FS_RETURN_IF_ERROR(m_.insert_log_->Run());
+  const int64_t position = sqlite3_last_insert_rowid(m_.db->raw());
   if (!c.signature.empty() && c.omitted.empty()) {
-    insert_sig_->Reset();
-    insert_sig_->BindInt(1, last_position);
-    insert_sig_->BindBlobStatic(2, c.signature);
-    FS_RETURN_IF_ERROR(insert_sig_->Run());
+    m_.insert_sig_->Reset();
+    m_.insert_sig_->BindInt(1, position);
+    m_.insert_sig_->BindBlobStatic(2, c.signature);
+    FS_RETURN_IF_ERROR(m_.insert_sig_->Run());
   }
-  DeviceEntry& d = devices[author];
+  Replica::Impl::DeviceEntry& d = m_.devices[author];
   d.max_seq = c.seq;
   d.max_hlc = std::max(d.max_hlc, c.hlc.packed());
   d.dirty = true;
-  hlc.Restore(c.hlc);
-  return absl::OkStatus();
+  m_.hlc.Restore(c.hlc);
+  return position;
 }
 
-absl::StatusOr<bool> Replica::Impl::RowExists(const std::string& table, const RowId& row) {
-  const auto tidx = static_cast<size_t>(schema->TableIndex(table));
-  sqlite::ScopedStmt st(tables[tidx].select_meta);
-  st->BindBlobStatic(1, row.view());
-  return st->Step();
+absl::Status Replica::Impl::MergeRowChange(const Commit& c, uint32_t /*author*/, size_t tidx,
+                                           const RowChange& rc, RowState& rs) {
+  ReplicaMergeRow row(*this, tidx, rc.row, rs);
+  return fieldsync::MergeRowChange(schema->tables()[tidx], c, rc, row);
+}
+
+absl::Status Replica::MergeTransaction(const std::function<absl::Status(MergeStore&)>& body) {
+  Impl& m = *impl_;
+  return m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
+    ReplicaMergeStore store(m);
+    return body(store);
+  });
+}
+
+absl::Status Replica::Impl::ApplyCommit(const Commit& c, std::vector<RowState>* preloaded) {
+  ReplicaMergeStore store(*this, preloaded);
+  return MergeCommit(store, c).status();
 }
 
 absl::StatusOr<std::vector<Version>> Replica::Impl::OpenConflictVersions(std::string_view table,
