@@ -103,7 +103,7 @@ absl::Status ChainAdmission::Backfill(HubWriteTxn& hub,
 absl::Status ChainAdmission::Check(const Commit& c) const {
   if (c.header.empty()) {
     if (head_.seq == 0) return absl::OkStatus();  // its chain has not begun
-    return absl::FailedPreconditionError(absl::StrCat(
+    return absl::InvalidArgumentError(absl::StrCat(
         "commit ", c.Name(), " comes without its header, but this device's chain at the hub "
         "reached ", head_.seq, ": every later commit carries one; nothing of the push was "
         "stored"));

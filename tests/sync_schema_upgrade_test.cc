@@ -127,6 +127,9 @@ class SchemaUpgradeTest : public SyncTest {
     auto* e = req.add_commits();
     e->set_canonical(EncodeCommit(c));
     e->set_signature(c.signature);
+    // Its chain began when the laptop was enrolled by today's build.
+    e->set_header(c.header);
+    e->set_header_signature(c.header_signature);
     grpc::ClientContext ctx;
     Auth(&ctx, n.credential());
     return stub->Push(&ctx, req, resp);

@@ -259,7 +259,7 @@ TEST_F(SyncTest, TheHubKeepsEachNodesSyncStateForTheAdministrator) {
   EXPECT_NE(hn_entry.find("\"pending\": 0,"), std::string::npos) << list.out;
   EXPECT_NE(a_entry.find("\"pending\": 0,"), std::string::npos) << list.out;  // its own
   EXPECT_NE(a_entry.find("\"acknowledged_seq\": 2,"), std::string::npos) << list.out;
-  EXPECT_NE(b_entry.find("\"protocol_version\": 2,"), std::string::npos) << list.out;
+  EXPECT_NE(b_entry.find("\"protocol_version\": 3,"), std::string::npos) << list.out;
   MustSync(b);
   MustSync(b);  // the second pull acknowledges the first
   list = hub_->Admin({"node", "list", "--json"});

@@ -84,15 +84,28 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
   std::vector<DeviceId> order;
   std::map<DeviceId, std::vector<Item>> by_author;
   std::vector<std::pair<int64_t, Commit>> apply;
+  FS_ASSIGN_OR_RETURN(std::vector<ChainRow> heads, replica_.ChainHeads());
+  std::map<DeviceId, ChainRow> head_of;
+  for (ChainRow& r : heads) head_of.emplace(r.device, std::move(r));
   for (PulledEntry& e : entries) {
     if (e.header.empty()) {
       // A commit without a header: its author wrote it before it was
-      // upgraded (or is not yet). Applied as version 2 applies it.
+      // upgraded (or is not yet). Applied as version 2 applies it, unless
+      // its author's chain is tracked here and it comes after the head: a
+      // hub that strips a header must not get a commit past a gap. It is
+      // not applied (nothing of it is kept: it has no header to be held
+      // by); the author's chain shows the gap until the hub sends it whole.
       if (e.canonical.empty()) {
         return absl::DataLossError("the hub sent an entry with neither a commit nor a header");
       }
       absl::StatusOr<Commit> c = DecodeCommit(e.canonical);
       if (!c.ok()) return absl::DataLossError(c.status().message());
+      if (auto h = head_of.find(c->author); h != head_of.end() && c->seq > h->second.seq) {
+        report->problems.push_back(absl::StrCat(
+            "commit ", c->Name(), " came without its header although its author's history is "
+            "tracked here: not applied; it is taken when the hub sends it with its header"));
+        continue;
+      }
       c->signature = std::move(e.signature);
       c->omitted = std::move(e.omitted);
       ++report->unchecked;
@@ -126,9 +139,6 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
     slot->second.push_back(std::move(it));
   }
 
-  FS_ASSIGN_OR_RETURN(std::vector<ChainRow> heads, replica_.ChainHeads());
-  std::map<DeviceId, ChainRow> head_of;
-  for (ChainRow& r : heads) head_of.emplace(r.device, std::move(r));
   FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica_.Evidence());
   std::set<DeviceId> stopped;
   for (const TrustEvidence& e : evidence) stopped.insert(e.device);
@@ -152,10 +162,17 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
     }
     // What waits here already joins what came (a body over a header alone).
     FS_ASSIGN_OR_RETURN(std::vector<HeldEntry> held, replica_.Held(author));
+    // Of two entries for one seq, the one to offer: a body its header
+    // covers, else the header alone (a body its header does not cover is
+    // never offered: it would hold the author's chain for good).
+    auto better = [](const Item& a, const Item& b) {
+      auto rank = [](const Item& i) { return i.body ? (i.covers ? 2 : 0) : 1; };
+      return rank(a) > rank(b);
+    };
     std::map<uint64_t, Item> by_seq;
     for (Item& it : items) {
       auto [slot, fresh] = by_seq.try_emplace(it.h.seq, std::move(it));
-      if (!fresh && !slot->second.body && it.body) slot->second = std::move(it);
+      if (!fresh && better(it, slot->second)) slot->second = std::move(it);
     }
     for (const HeldEntry& he : held) {
       absl::StatusOr<Item> it = FromHeld(he);
@@ -168,8 +185,9 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
       }
       auto [slot, fresh] = by_seq.try_emplace(it->h.seq, *std::move(it));
       if (!fresh) {
-        // Came again: the held copy stays the one stored, the new is not added twice.
-        if (!slot->second.body && it->body) {
+        // Came again: the better of the two is offered; the held copy is
+        // released either way once that one is placed.
+        if (better(*it, slot->second)) {
           slot->second = *std::move(it);
         } else {
           slot->second.from_held = true;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "change/commit_codec.h"
 #include "clock/clock_source.h"
+#include "crypto/commit_header.h"
 #include "crypto/commit_signature.h"
 #include "store/sqlite.h"
 #include "support/must.h"
@@ -160,6 +161,7 @@ class SyncTest : public ::testing::Test {
     CommitSecurity patched;
     const crypto::DeviceIdentity* id = &n.identity();
     patched.sign = [id](const Commit& c) { return crypto::SignCommit(*id, c); };
+    patched.sign_header = [id](std::string_view h) { return crypto::SignCommitHeader(*id, h); };
     n.replica().SetSecurity(patched);
     absl::StatusOr<Commit> c = n.replica().Write(t);
     n.replica().SetSecurity(n.keys()->Security());
