@@ -115,5 +115,52 @@ TEST_F(ChainHolesTest, AHeaderlessCommitOfATrackedLaptopIsNotAppliedPastAGapInIt
       << r.chain.unchecked << ", held: " << r.chain.held << ")";
 }
 
+// A hub that once sends, for an author lc1 that Hà Nội's laptop tracks, the
+// header of a commit hn cannot see (a Lào Cai case) with the body of a
+// commit it can see: hn holds that entry (the body is not the header's)
+// and, behind the gap, lc1's next commit. The hub is honest again, and
+// bridges the gap the only way it may for hn: the header alone. But
+// ChainKeeper::Sort prefers a held copy that has a body over a header-only
+// entry that came, even when that body is not the header's: the entry is
+// never offered, the gap never closes, and every later commit of lc1 waits
+// on hn for good, although the hub is honest again.
+TEST_F(ChainHolesTest, AnHonestHeaderOnlyBridgeReleasesWhatAHeldForeignBodyBlocked) {
+  auto& lc1 = AddNode("LC");
+  auto& hn = AddNode("HN");
+  NewOrg(lc1.replica(), "Hội Liên hiệp Phụ nữ Lào Cai");
+  MustSync(lc1);
+  MustSync(hn);  // hn tracks lc1 from here
+  NewCase(lc1.replica(), "LC", "Vàng Thị Dợ");  // hn never sees it: header only
+  const uint64_t hidden_seq = LastSeq(lc1);
+  const RowId org2 = NewOrg(lc1.replica(), "Trung tâm Bảo trợ xã hội Lào Cai");
+  const uint64_t org2_seq = LastSeq(lc1);
+  MustSync(lc1);
+  const std::string honest = SaveHub("hub-honest.db");
+
+  // The hub puts org2's body under the hidden commit's position and lets hn see it.
+  const std::string pos = absl::StrCat(
+      "(SELECT pos FROM _fs_log WHERE seq = ", hidden_seq,
+      " AND device = (SELECT idx FROM _fs_devices WHERE id = ?1))");
+  EditHub({absl::StrCat("UPDATE _fs_log SET body = (SELECT body FROM _fs_log l2 WHERE "
+                        "l2.device = _fs_log.device AND l2.seq = ", org2_seq, ") WHERE pos = ",
+                        pos),
+           absl::StrCat("INSERT INTO hub_log_scope(province, position) SELECT 'HN', ", pos)},
+          lc1.replica().device_id());
+  node::SyncReport bent = MustSync(hn);
+  ASSERT_GE(bent.chain.held, 1u) << "the foreign body is held against its header";
+  ASSERT_FALSE(Holds(hn, "organisations", org2)) << "org2 waits behind the gap";
+
+  // Honest again; lc1 writes on, and the hub bridges hn's gap.
+  RestoreHub(honest);
+  const RowId org3 = NewOrg(lc1.replica(), "Văn phòng Tổ chức Di cư Quốc tế");
+  MustSync(lc1);
+  node::SyncReport healed = MustSync(hn);
+  EXPECT_TRUE(Holds(hn, "organisations", org2))
+      << "held: " << healed.chain.held << ", released: " << healed.chain.released
+      << (healed.chain.problems.empty() ? "" : ", " + healed.chain.problems.front());
+  EXPECT_TRUE(Holds(hn, "organisations", org3));
+  EXPECT_EQ(healed.chain.held, 0u);
+}
+
 }  // namespace
 }  // namespace fieldsync::testing
