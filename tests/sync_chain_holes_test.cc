@@ -1,0 +1,166 @@
+// Holes found in protocol version 3's commit chains (issue 11 point 3;
+// docs/PROTOCOL.md, "Version 3: commit chains") by attacking them as a
+// malicious hub: each test names the behaviour that should hold and fails
+// on the build of 10704bd. Real hub processes and laptops; the hub is
+// attacked by editing hub.db while it is stopped, as someone with its
+// disk would.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+#include "store/sqlite.h"
+#include "support/sync_fixture.h"
+
+namespace fieldsync::testing {
+namespace {
+
+class ChainHolesTest : public SyncTest {
+ protected:
+  static bool Holds(harness::LocalNode& n, const std::string& table, const RowId& row) {
+    auto r = n.replica().Get(table, row);
+    return r.ok() && r->has_value();
+  }
+
+  // A shared directory entry: every office receives it.
+  static RowId NewOrg(Replica& r, const std::string& name) {
+    const RowId org = Id16::NewRandom();
+    LocalTxn t;
+    t.Create("organisations", org, {{"name", Value::Text(name)}, {"kind", Value::Text("ngo")}});
+    EXPECT_TRUE(r.Write(t).ok());
+    return org;
+  }
+
+  static uint64_t LastSeq(harness::LocalNode& n) {
+    auto s = n.replica().Stats();
+    EXPECT_TRUE(s.ok());
+    return s.ok() ? s->local_seq : 0;
+  }
+
+  // The hub's database, checkpointed, copied aside (the hub stopped).
+  std::string SaveHub(const std::string& name) {
+    const std::string db = hub_->data_dir() + "/hub.db";
+    hub_->Stop();
+    {
+      auto d = sqlite::Db::Open(db, "");
+      EXPECT_TRUE(d.ok());
+      EXPECT_TRUE((*d)->Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+    }
+    std::filesystem::copy_file(db, dir_.File(name));
+    EXPECT_TRUE(hub_->Start().ok());
+    return dir_.File(name);
+  }
+
+  // Puts a saved hub database back (an honest hub again).
+  void RestoreHub(const std::string& saved) {
+    const std::string db = hub_->data_dir() + "/hub.db";
+    hub_->Stop();
+    std::filesystem::remove(db + "-wal");
+    std::filesystem::remove(db + "-shm");
+    std::filesystem::copy_file(saved, db, std::filesystem::copy_options::overwrite_existing);
+    ASSERT_TRUE(hub_->Start().ok());
+  }
+
+  // Runs statements on hub.db with the hub stopped; `device` binds ?1 in each.
+  void EditHub(const std::vector<std::string>& sqls, const DeviceId& device) {
+    hub_->Stop();
+    {
+      auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+      ASSERT_TRUE(d.ok());
+      for (const std::string& sql : sqls) {
+        auto st = (*d)->Prepared(sql);
+        ASSERT_TRUE(st.ok()) << st.status() << " " << sql;
+        (*st)->BindBlob(1, device.view());
+        ASSERT_TRUE((*st)->Run().ok()) << sql;
+        ASSERT_GT((*d)->Changes(), 0) << sql;
+      }
+    }
+    ASSERT_TRUE(hub_->Start().ok());
+  }
+};
+
+// A hub that drops commit b of lc1 and strips the header off the commit c
+// after it (its hub_chain row deleted, so the pull carries c's body and v1
+// signature with no header): lc2 tracks lc1's chain, and every commit lc1
+// writes since version 3 has a header, yet ChainKeeper::Sort applies a
+// header-less entry as "unchecked" without looking at whether its author
+// is tracked. The gap at b is never seen and c is applied past it: the
+// very drop that version 3 exists to reveal.
+TEST_F(ChainHolesTest, AHeaderlessCommitOfATrackedLaptopIsNotAppliedPastAGapInItsChain) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  const RowId a = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
+  MustSync(lc1);
+  MustSync(lc2);
+  ASSERT_TRUE(Holds(lc2, "cases", a));
+  const RowId b = NewCase(lc1.replica(), "LC", "Vàng Thị Dợ");
+  const uint64_t b_seq = LastSeq(lc1);
+  const RowId c = NewCase(lc1.replica(), "LC", "Đỗ Thị Hoa");
+  const uint64_t c_seq = LastSeq(lc1);
+  MustSync(lc1);
+
+  const std::string dev = "(SELECT idx FROM _fs_devices WHERE id = ?1)";
+  EditHub({absl::StrCat("DELETE FROM _fs_log WHERE seq = ", b_seq, " AND device = ", dev),
+           absl::StrCat("DELETE FROM hub_chain WHERE device = ?1 AND seq IN (", b_seq, ", ",
+                        c_seq, ")")},
+          lc1.replica().device_id());
+
+  node::SyncReport r = MustSync(lc2);
+  EXPECT_FALSE(Holds(lc2, "cases", b));
+  EXPECT_FALSE(Holds(lc2, "cases", c))
+      << "c was applied without its header, past the gap the hub made at b (unchecked: "
+      << r.chain.unchecked << ", held: " << r.chain.held << ")";
+}
+
+// A hub that once sends, for an author lc1 that Hà Nội's laptop tracks, the
+// header of a commit hn cannot see (a Lào Cai case) with the body of a
+// commit it can see: hn holds that entry (the body is not the header's)
+// and, behind the gap, lc1's next commit. The hub is honest again, and
+// bridges the gap the only way it may for hn: the header alone. But
+// ChainKeeper::Sort prefers a held copy that has a body over a header-only
+// entry that came, even when that body is not the header's: the entry is
+// never offered, the gap never closes, and every later commit of lc1 waits
+// on hn for good, although the hub is honest again.
+TEST_F(ChainHolesTest, AnHonestHeaderOnlyBridgeReleasesWhatAHeldForeignBodyBlocked) {
+  auto& lc1 = AddNode("LC");
+  auto& hn = AddNode("HN");
+  NewOrg(lc1.replica(), "Hội Liên hiệp Phụ nữ Lào Cai");
+  MustSync(lc1);
+  MustSync(hn);  // hn tracks lc1 from here
+  NewCase(lc1.replica(), "LC", "Vàng Thị Dợ");  // hn never sees it: header only
+  const uint64_t hidden_seq = LastSeq(lc1);
+  const RowId org2 = NewOrg(lc1.replica(), "Trung tâm Bảo trợ xã hội Lào Cai");
+  const uint64_t org2_seq = LastSeq(lc1);
+  MustSync(lc1);
+  const std::string honest = SaveHub("hub-honest.db");
+
+  // The hub puts org2's body under the hidden commit's position and lets hn see it.
+  const std::string pos = absl::StrCat(
+      "(SELECT pos FROM _fs_log WHERE seq = ", hidden_seq,
+      " AND device = (SELECT idx FROM _fs_devices WHERE id = ?1))");
+  EditHub({absl::StrCat("UPDATE _fs_log SET body = (SELECT body FROM _fs_log l2 WHERE "
+                        "l2.device = _fs_log.device AND l2.seq = ", org2_seq, ") WHERE pos = ",
+                        pos),
+           absl::StrCat("INSERT INTO hub_log_scope(province, position) SELECT 'HN', ", pos)},
+          lc1.replica().device_id());
+  node::SyncReport bent = MustSync(hn);
+  ASSERT_GE(bent.chain.held, 1u) << "the foreign body is held against its header";
+  ASSERT_FALSE(Holds(hn, "organisations", org2)) << "org2 waits behind the gap";
+
+  // Honest again; lc1 writes on, and the hub bridges hn's gap.
+  RestoreHub(honest);
+  const RowId org3 = NewOrg(lc1.replica(), "Văn phòng Tổ chức Di cư Quốc tế");
+  MustSync(lc1);
+  node::SyncReport healed = MustSync(hn);
+  EXPECT_TRUE(Holds(hn, "organisations", org2))
+      << "held: " << healed.chain.held << ", released: " << healed.chain.released
+      << (healed.chain.problems.empty() ? "" : ", " + healed.chain.problems.front());
+  EXPECT_TRUE(Holds(hn, "organisations", org3));
+  EXPECT_EQ(healed.chain.held, 0u);
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
