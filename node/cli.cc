@@ -35,6 +35,7 @@
 #include "node/passphrase_rule.h"
 #include "node/office.h"
 #include "node/session.h"
+#include "node/sync_lines.h"
 #include "text/text.h"
 #include "proto/tls_files.h"
 #include "proto/wire.h"
@@ -334,52 +335,6 @@ absl::StatusOr<Session> OpenSession(const Args& args, const DataDir& dir, uint32
   return s;
 }
 
-std::string Describe(const SyncReport& r, int64_t millis) {
-  return absl::StrCat("pushed ", r.pushed, r.push_duplicates ? absl::StrCat(
-                                                                   " (+", r.push_duplicates,
-                                                                   " already held)")
-                                                             : "",
-                      ", pulled ", r.pulled, " commits",
-                      r.rows_installed ? absl::StrCat(" and ", r.rows_installed, " records")
-                                       : "",
-                      r.bootstrapped ? " (bootstrap)" : "",
-                      r.tombstones_purged
-                          ? absl::StrCat(", dropped ", r.tombstones_purged,
-                                         " deleted records the hub collected")
-                          : "",
-                      ", at position ", r.cursor, " of ",
-                      r.log_head, ", ", millis, " ms");
-}
-
-void ReportKeys(const SyncReport& r, const KeyRing& keys, const std::string& prefix) {
-  for (const std::string& note : r.key_notes) {
-    std::fprintf(stderr, "%skeys: %s\n", prefix.c_str(), note.c_str());
-  }
-  if (r.key_records_refused > 0) {
-    std::fprintf(stderr, "%skeys: refused %llu key records from the hub (first: %s)\n",
-                 prefix.c_str(), static_cast<unsigned long long>(r.key_records_refused),
-                 Printable(r.key_refusal).c_str());
-  }
-  if (r.key_records_refused_by_hub > 0) {
-    std::fprintf(stderr, "%skeys: the hub refused %llu of this node's key records, set aside "
-                 "(first: %s); they are sent again at the next syncs, approvals and removals "
-                 "first (fieldnode device list shows them)\n",
-                 prefix.c_str(), static_cast<unsigned long long>(r.key_records_refused_by_hub),
-                 Printable(r.key_push_refusal).c_str());
-  }
-  (void)keys;
-}
-
-void WarnSkew(const SyncReport& r) {
-  if (r.skew_millis > 120'000 || r.skew_millis < -120'000) {
-    std::fprintf(stderr,
-                 "fieldnode: warning: this computer's clock is %lld s %s the hub's; set the "
-                 "date and time, or commits may be refused as too far ahead\n",
-                 static_cast<long long>(std::llabs(r.skew_millis) / 1000),
-                 r.skew_millis > 0 ? "ahead of" : "behind");
-  }
-}
-
 // --pull-batch N: records per pull message (default: the hub's, 2,000).
 absl::StatusOr<uint32_t> PullBatch(const Args& args) {
   const std::string v = args.Flag("pull-batch", "0");
@@ -434,20 +389,7 @@ int Sync(const Args& args) {
                  "those after it stay on this laptop; nothing of them was lost.\n",
                  std::string(report->push_refused.message()).c_str());
   }
-  // Protocol version 3: what the authors' commit chains showed.
-  for (size_t i = 0; i < report->chain.problems.size() && i < 5; ++i) {
-    std::fprintf(stderr, "fieldnode: history: %s\n", Printable(report->chain.problems[i]).c_str());
-  }
-  if (report->chain.held > 0) {
-    std::fprintf(stderr, "fieldnode: history: %llu commits of other laptops wait here until the "
-                 "hub sends what comes before them; the rest of the sync went on\n",
-                 static_cast<unsigned long long>(report->chain.held));
-  }
-  if (report->chain.new_evidence > 0) {
-    std::fprintf(stderr, "fieldnode: history: the hub showed this laptop a history its authors "
-                 "did not sign as one (kept as evidence on this laptop): tell the hub "
-                 "administrator and your office\n");
-  }
+  ReportHistory(*report, "fieldnode: ");
   if (args.Has("json")) {
     Json doc = Json::object();
     doc["pushed"] = static_cast<uint64_t>(report->pushed);
@@ -705,6 +647,7 @@ int Daemon(const Args& args) {
         std::fprintf(stderr, "%s hub: %s\n", Now().c_str(), report->notice.c_str());
       }
       ReportKeys(*report, *session->keys, Now() + " ");
+      ReportHistory(*report, Now() + " ");
     } else if (g_stop.load()) {
       break;
     } else if (report.status().code() == absl::StatusCode::kUnauthenticated ||

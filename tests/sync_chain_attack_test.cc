@@ -34,33 +34,6 @@ class ChainAttackTest : public SyncTest {
     EXPECT_TRUE(r.ok() && *r) << sql;
     return (*st)->ColumnInt(0);
   }
-
-  static bool Holds(harness::LocalNode& n, const std::string& table, const RowId& row) {
-    auto r = n.replica().Get(table, row);
-    return r.ok() && r->has_value();
-  }
-
-  static bool Mentions(const node::SyncReport& r, const std::string& what) {
-    for (const std::string& p : r.chain.problems) {
-      if (p.find(what) != std::string::npos) return true;
-    }
-    return false;
-  }
-
-  // A shared directory entry: every office receives it.
-  static RowId NewOrg(Replica& r, const std::string& name) {
-    const RowId org = Id16::NewRandom();
-    LocalTxn t;
-    t.Create("organisations", org, {{"name", Value::Text(name)}, {"kind", Value::Text("ngo")}});
-    EXPECT_TRUE(r.Write(t).ok());
-    return org;
-  }
-
-  static uint64_t LastSeq(harness::LocalNode& n) {
-    auto s = n.replica().Stats();
-    EXPECT_TRUE(s.ok());
-    return s.ok() ? s->local_seq : 0;
-  }
 };
 
 TEST_F(ChainAttackTest, AHubThatDropsOneCommitOfALaptopIsSeenAndOnlyThatLaptopsLaterWorkWaits) {

@@ -20,26 +20,6 @@ namespace {
 
 class ChainHolesTest : public SyncTest {
  protected:
-  static bool Holds(harness::LocalNode& n, const std::string& table, const RowId& row) {
-    auto r = n.replica().Get(table, row);
-    return r.ok() && r->has_value();
-  }
-
-  // A shared directory entry: every office receives it.
-  static RowId NewOrg(Replica& r, const std::string& name) {
-    const RowId org = Id16::NewRandom();
-    LocalTxn t;
-    t.Create("organisations", org, {{"name", Value::Text(name)}, {"kind", Value::Text("ngo")}});
-    EXPECT_TRUE(r.Write(t).ok());
-    return org;
-  }
-
-  static uint64_t LastSeq(harness::LocalNode& n) {
-    auto s = n.replica().Stats();
-    EXPECT_TRUE(s.ok());
-    return s.ok() ? s->local_seq : 0;
-  }
-
   // The hub's database, checkpointed, copied aside (the hub stopped).
   std::string SaveHub(const std::string& name) {
     const std::string db = hub_->data_dir() + "/hub.db";

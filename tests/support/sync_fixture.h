@@ -100,6 +100,33 @@ class SyncTest : public ::testing::Test {
     return "";
   }
 
+  // Whether `n` holds the row (live or deleted).
+  static bool Holds(harness::LocalNode& n, const std::string& table, const RowId& row) {
+    auto r = n.replica().Get(table, row);
+    return r.ok() && r->has_value();
+  }
+  // A shared directory entry: every office receives it.
+  static RowId NewOrg(Replica& r, const std::string& name) {
+    const RowId org = Id16::NewRandom();
+    LocalTxn t;
+    t.Create("organisations", org, {{"name", Value::Text(name)}, {"kind", Value::Text("ngo")}});
+    EXPECT_TRUE(r.Write(t).ok());
+    return org;
+  }
+  // The sequence number of the last commit `n` wrote.
+  static uint64_t LastSeq(harness::LocalNode& n) {
+    auto s = n.replica().Stats();
+    EXPECT_TRUE(s.ok());
+    return s.ok() ? s->local_seq : 0;
+  }
+  // Whether a line of the pass's history report mentions `what`.
+  static bool Mentions(const node::SyncReport& r, const std::string& what) {
+    for (const std::string& p : r.chain.problems) {
+      if (p.find(what) != std::string::npos) return true;
+    }
+    return false;
+  }
+
   static Hlc NowHlc() { return Hlc::FromParts(SystemClock::Get()->NowMillis(), 0); }
 
   static node::SyncReport MustSync(harness::LocalNode& n) {

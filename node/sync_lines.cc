@@ -1,0 +1,76 @@
+// What a sync pass did, in the lines fieldnode sync and the daemon print.
+#include "node/sync_lines.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "base/strings.h"
+#include "base/terminal.h"
+
+namespace fieldsync::node {
+
+std::string Describe(const SyncReport& r, int64_t millis) {
+  return absl::StrCat("pushed ", r.pushed, r.push_duplicates ? absl::StrCat(
+                                                                   " (+", r.push_duplicates,
+                                                                   " already held)")
+                                                             : "",
+                      ", pulled ", r.pulled, " commits",
+                      r.rows_installed ? absl::StrCat(" and ", r.rows_installed, " records")
+                                       : "",
+                      r.bootstrapped ? " (bootstrap)" : "",
+                      r.tombstones_purged
+                          ? absl::StrCat(", dropped ", r.tombstones_purged,
+                                         " deleted records the hub collected")
+                          : "",
+                      ", at position ", r.cursor, " of ",
+                      r.log_head, ", ", millis, " ms");
+}
+
+void ReportKeys(const SyncReport& r, const KeyRing& keys, const std::string& prefix) {
+  for (const std::string& note : r.key_notes) {
+    std::fprintf(stderr, "%skeys: %s\n", prefix.c_str(), note.c_str());
+  }
+  if (r.key_records_refused > 0) {
+    std::fprintf(stderr, "%skeys: refused %llu key records from the hub (first: %s)\n",
+                 prefix.c_str(), static_cast<unsigned long long>(r.key_records_refused),
+                 Printable(r.key_refusal).c_str());
+  }
+  if (r.key_records_refused_by_hub > 0) {
+    std::fprintf(stderr, "%skeys: the hub refused %llu of this node's key records, set aside "
+                 "(first: %s); they are sent again at the next syncs, approvals and removals "
+                 "first (fieldnode device list shows them)\n",
+                 prefix.c_str(), static_cast<unsigned long long>(r.key_records_refused_by_hub),
+                 Printable(r.key_push_refusal).c_str());
+  }
+  (void)keys;
+}
+
+void WarnSkew(const SyncReport& r) {
+  if (r.skew_millis > 120'000 || r.skew_millis < -120'000) {
+    std::fprintf(stderr,
+                 "fieldnode: warning: this computer's clock is %lld s %s the hub's; set the "
+                 "date and time, or commits may be refused as too far ahead\n",
+                 static_cast<long long>(std::llabs(r.skew_millis) / 1000),
+                 r.skew_millis > 0 ? "ahead of" : "behind");
+  }
+}
+
+void ReportHistory(const SyncReport& r, const std::string& prefix) {
+  for (size_t i = 0; i < r.chain.problems.size() && i < 5; ++i) {
+    std::fprintf(stderr, "%shistory: %s\n", prefix.c_str(), Printable(r.chain.problems[i]).c_str());
+  }
+  if (r.chain.held > 0) {
+    std::fprintf(stderr, "%shistory: %llu commits of other laptops wait here until the "
+                 "hub sends what comes before them; the rest of the sync went on\n", prefix.c_str(),
+                 static_cast<unsigned long long>(r.chain.held));
+  }
+  if (r.chain.new_evidence > 0) {
+    std::fprintf(stderr, "%shistory: the hub showed this laptop a history its authors "
+                 "did not sign as one (kept as evidence on this laptop): tell the hub "
+                 "administrator and your office\n",
+                 prefix.c_str());
+  }
+}
+
+}  // namespace fieldsync::node
