@@ -15,6 +15,7 @@
 #include "hub/enrolment.h"
 #include "hub/pull_plan.h"
 #include "hub/scope.h"
+#include "hub/statements.h"
 #include "hub/tombstones.h"
 #include "schema/province_code.h"
 
@@ -268,6 +269,13 @@ absl::Status HubEngine::Pull(const NodeInfo& node, const PullParams& params,
   Slot slot{active_pulls_};
   return storage_->Read(
       [&](HubReadTxn& hub) -> absl::Status { return StreamPull(hub, node, params, emit); });
+}
+
+absl::Status HubEngine::PutStatement(const NodeInfo& node, const std::string& bytes) {
+  FS_ASSIGN_OR_RETURN(StoredStatement s, CheckPushedStatement(node, hub_id(), bytes));
+  return storage_->Write([&](HubWriteTxn& txn) -> absl::Status {
+    return txn.Atomically([&]() -> absl::Status { return txn.PutStatement(s).status(); });
+  });
 }
 
 absl::StatusOr<GcReport> HubEngine::CollectTombstones(int64_t min_age_millis,

@@ -15,6 +15,7 @@
 #include "crypto/commit_signature.h"
 #include "crypto/key_record.h"
 #include "hub/scope.h"
+#include "hub/statements.h"
 #include "store/keyring.h"
 
 namespace fieldsync::hub {
@@ -119,6 +120,17 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
           if (chunk.key_records.size() >= kKeysPerMessage) FS_RETURN_IF_ERROR(send(chunk));
           return absl::OkStatus();
         }));
+  }
+  // Version 3: statements of the node's colleagues and referral partners
+  // after its statement cursor (hub/statements.h), a page a message.
+  if (params.chains) {
+    int64_t statement_cursor = params.statement_cursor;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool more, AddStatements(hub, node, statement_cursor, &chunk));
+      if (chunk.statement_cursor != 0) statement_cursor = chunk.statement_cursor;
+      if (!more) break;
+      FS_RETURN_IF_ERROR(send(chunk));
+    }
   }
   if (cursor > head) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -305,6 +317,14 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
     chunk.commits.push_back(std::move(pe));
     return true;
   };
+  // Entries the node asks for (a colleague's statement names them): each
+  // tracked author's after its head up to the seq wanted, before the log.
+  if (params.chains) {
+    for (const auto& [author, upto] : params.chain_wants) {
+      if (chain_heads.count(author) == 0 || upto == 0) continue;
+      FS_RETURN_IF_ERROR(bridge(author, upto + 1, cursor));
+    }
+  }
   int64_t after = cursor;
   while (after < head) {
     FS_ASSIGN_OR_RETURN(std::vector<LogEntry> entries,

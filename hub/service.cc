@@ -121,6 +121,11 @@ class SyncService final : public pb::Sync::Service {
       r.backfill_headers.push_back(sync::ChainEntryBytes{b.header(), b.signature()});
     }
     r.key_records.assign(req->key_records().begin(), req->key_records().end());
+    if (req->statements_size() > 1) {
+      return Refuse("push", absl::InvalidArgumentError(
+                                "a push carries at most one statement; nothing was stored"));
+    }
+    r.statements.assign(req->statements().begin(), req->statements().end());
     r.schema_version = req->schema_version();
     r.schema_since_seq = req->schema_since_seq();
     absl::StatusOr<sync::PushOutcome> out = handler_.Push(r);
@@ -131,6 +136,7 @@ class SyncService final : public pb::Sync::Service {
     resp->set_log_head(out->log_head);
     resp->set_accounted_seq(out->accounted_seq);
     resp->set_accounted_link(out->accounted_link);
+    resp->set_statement_refusal(out->statement_refusal);
     return grpc::Status::OK;
   }
 
@@ -162,6 +168,17 @@ class SyncService final : public pb::Sync::Service {
       if (!d.ok()) return Refuse("pull", d.status());
       r.params.chain_heads.emplace_back(*d, h.seq());
     }
+    if (req->chain_wants_size() > sync::kMaxChainHeads) {
+      return Refuse("pull", absl::InvalidArgumentError(absl::StrCat(
+                                "a pull names at most ", sync::kMaxChainHeads,
+                                " chain wants; this one ", req->chain_wants_size())));
+    }
+    for (const auto& h : req->chain_wants()) {
+      absl::StatusOr<DeviceId> d = Id16::FromBytes(h.device(), "chain want device");
+      if (!d.ok()) return Refuse("pull", d.status());
+      r.params.chain_wants.emplace_back(*d, h.seq());
+    }
+    r.params.statement_cursor = req->statement_cursor();
     // Each message is built in an arena freed at once after it is written.
     google::protobuf::Arena arena;
     absl::Status s = handler_.Pull(r, [&](sync::PullChunk& c) -> absl::Status {
@@ -198,6 +215,8 @@ class SyncService final : public pb::Sync::Service {
       }
       for (std::string& k : c.key_records) m.add_key_records(std::move(k));
       m.set_key_cursor(c.key_cursor);
+      for (std::string& st : c.statements) m.add_statements(std::move(st));
+      m.set_statement_cursor(c.statement_cursor);
       m.set_cursor(c.cursor);
       m.set_caught_up(c.caught_up);
       m.set_log_head(c.log_head);

@@ -12,6 +12,7 @@
 #include "hub/audit.h"
 #include "hub/referral_check.h"
 #include "hub/sqlite_chain.h"
+#include "hub/sqlite_statements.h"
 #include "store/replica_internal.h"
 
 namespace fieldsync::hub {
@@ -55,6 +56,8 @@ constexpr const char* kRegistry[] = {
     // Version 3: the devices' commit chains (hub/chain_admission.h).
     sqlite_chain::kTableSql,
     sqlite_chain::kIndexSql,
+    // Version 4: the newest signed statement of each laptop (hub/statements.h).
+    sqlite_statements::kTableSql,
 };
 
 // hub.db schema versions (docs/FORMATS.md, "Hub file"), each reached from
@@ -63,9 +66,11 @@ constexpr const char* kRegistry[] = {
 //      (those made before the sync issue lack hub_nodes.delivered);
 //   2  hub_referral_status (issue 11); hub_nodes.delivered in every file;
 //   3  hub_chain, the devices' commit chains (protocol version 3), empty
-//      until devices push headers.
+//      until devices push headers;
+//   4  hub_statements, the laptops' signed statements of what they have
+//      seen (protocol version 3), empty until laptops push one.
 // Before bumping it, keep a fixture of the current one (tests/fixtures).
-constexpr int64_t kHubSchemaVersion = 3;
+constexpr int64_t kHubSchemaVersion = 4;
 
 // The scope tables (hub/scope.h).
 absl::Status CreateScopeTables(sqlite::Db& db) {

@@ -9,6 +9,7 @@
 #include "base/strings.h"
 #include "hub/audit.h"
 #include "hub/sqlite_chain.h"
+#include "hub/sqlite_statements.h"
 #include "hub/sqlite_storage.h"
 #include "store/replica_internal.h"
 
@@ -230,6 +231,14 @@ class View : public Base {
 
   absl::StatusOr<ChainPoint> ChainHead(const DeviceId& device) override {
     return sqlite_chain::Head(db_, device);
+  }
+  absl::StatusOr<std::vector<StoredStatement>> StatementsAfter(
+      int64_t after, const std::vector<std::string>& provinces, size_t limit) override {
+    return sqlite_statements::After(db_, after, provinces, limit);
+  }
+  absl::StatusOr<std::vector<std::string>> PartnerProvinces(
+      const std::string& province) override {
+    return sqlite_statements::Partners(db_, province);
   }
   absl::StatusOr<std::vector<StoredChainEntry>> ChainEntries(const DeviceId& device,
                                                              uint64_t first, uint64_t last,
@@ -458,6 +467,9 @@ class WriteView : public View<HubWriteTxn> {
   absl::StatusOr<std::optional<LogEntry>> LoggedCommit(const DeviceId& device,
                                                        uint64_t seq) override {
     return sqlite_chain::Logged(db_, device, seq);
+  }
+  absl::StatusOr<bool> PutStatement(const StoredStatement& s) override {
+    return sqlite_statements::Put(db_, s);
   }
 
   absl::StatusOr<bool> NodeActive(const DeviceId& device) override {

@@ -119,6 +119,18 @@ struct StoredChainEntry {
   std::string link;
 };
 
+// A laptop's signed statement of what it has seen (protocol version 3;
+// crypto/statement.h), the newest the hub holds of that laptop. `seq` orders
+// them for the statement cursor of pulls: a newer statement of a laptop
+// replaces its older one under a new seq.
+struct StoredStatement {
+  int64_t seq = 0;
+  DeviceId device;
+  std::string province;
+  uint64_t created_hlc = 0;
+  std::string bytes;
+};
+
 // The last entry of a device's chain the hub holds: seq 0 (and no link)
 // if none.
 struct ChainPoint {
@@ -207,6 +219,15 @@ class HubReadTxn {
                                                                      uint64_t last,
                                                                      size_t limit) = 0;
 
+  // Statements (version 3): the newest of each laptop of `provinces` with
+  // seq > `after`, by seq, at most `limit`; and the offices `province`
+  // shares a case with (cases it owns granted to them, or theirs granted to
+  // it), its referral partners.
+  virtual absl::StatusOr<std::vector<StoredStatement>> StatementsAfter(
+      int64_t after, const std::vector<std::string>& provinces, size_t limit) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> PartnerProvinces(
+      const std::string& province) = 0;
+
   // Key records after `seq`, in order, to `visit` (stops at its first error).
   virtual absl::Status ForEachKeyRecordAfter(
       int64_t seq, const std::function<absl::Status(const StoredKeyRecord&)>& visit) = 0;
@@ -280,6 +301,9 @@ class HubWriteTxn : public HubReadTxn {
 
   // Stores an entry of `device`'s chain (its seq not held yet).
   virtual absl::Status AddChainEntry(const DeviceId& device, const StoredChainEntry& e) = 0;
+  // Keeps `s` as its device's statement unless the one held is as new or
+  // newer (by created HLC); false then. A kept one gets the next seq.
+  virtual absl::StatusOr<bool> PutStatement(const StoredStatement& s) = 0;
   // The log entry of `device`'s commit `seq`, if the hub holds it.
   virtual absl::StatusOr<std::optional<LogEntry>> LoggedCommit(const DeviceId& device,
                                                                uint64_t seq) = 0;

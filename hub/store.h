@@ -157,6 +157,12 @@ class HubStore {
   virtual absl::Status Pull(const NodeInfo& node, const PullParams& params,
                             const std::function<bool(PullChunk&)>& emit) = 0;
 
+  // Keeps `bytes`, a signed statement of what `node` has seen (protocol
+  // version 3, hub/statements.h), as its newest unless it holds a newer one.
+  // INVALID_ARGUMENT (one line) if it is not `node`'s own statement of this
+  // hub; the push it came with is not concerned.
+  virtual absl::Status PutStatement(const NodeInfo& node, const std::string& bytes) = 0;
+
   // Removes tombstones deleted at least `min_age_millis` ago that every node
   // able to see them has acknowledged (nodes not seen for `stale_after_millis`
   // do not hold collection back; they re-bootstrap when they return).

@@ -171,6 +171,16 @@ absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req
   origin.backfill_headers = req.backfill_headers;
   absl::StatusOr<PushOutcome> out = store_->Push(*node, origin, req.commits, req.key_records);
   if (!out.ok()) return Fail("push", out.status(), &*node);
+  // A statement the hub does not keep is said in the reply; the commits
+  // stored are not concerned (a version 2 call carries none).
+  if (req.protocol_version >= 3 && !req.statements.empty()) {
+    if (req.statements.size() > 1) {
+      out->statement_refusal = "a push carries at most one statement";
+    } else if (absl::Status s = store_->PutStatement(*node, req.statements.front()); !s.ok()) {
+      out->statement_refusal = std::string(s.message());
+      Log(absl::StrCat("statement refused node=", node->device.ToString(), ": ", s.message()));
+    }
+  }
   if (verbose_) {
     Log(absl::StrCat("push node=", node->device.ToString(), " province=", node->province,
                      " commits=", req.commits.size(), " key_records=", req.key_records.size(),

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/tuning.h"
 #include "crypto/identity.h"
 #include "store/keyring.h"
 #include "node/grpc_transport.h"
@@ -74,10 +75,16 @@ class SyncClient {
   // The transport under it (tests call the protocol directly).
   sync::Transport& transport();
 
+  // The least time between two of this laptop's signed statements (protocol
+  // version 3; sync/statement_keeper.h). Tests that compare statements set 0:
+  // one every pass.
+  void set_statement_interval(int64_t millis) { statement_interval_millis_ = millis; }
+
  private:
   SyncClient(std::unique_ptr<GrpcTransport> transport, const ClientOptions& options);
   std::unique_ptr<GrpcTransport> transport_;
   ClientOptions options_;
+  int64_t statement_interval_millis_ = tuning::kStatementIntervalMillis;
 };
 
 using sync::HasUrgentUnpushed;

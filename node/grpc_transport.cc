@@ -89,6 +89,9 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
   c->key_records.reserve(static_cast<size_t>(m.key_records_size()));
   for (auto& k : *m.mutable_key_records()) c->key_records.push_back(std::move(k));
   c->key_cursor = m.key_cursor();
+  c->statements.reserve(static_cast<size_t>(m.statements_size()));
+  for (auto& st : *m.mutable_statements()) c->statements.push_back(std::move(st));
+  c->statement_cursor = m.statement_cursor();
   return absl::OkStatus();
 }
 
@@ -237,6 +240,7 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
     e->set_signature(b.signature);
   }
   for (const std::string& k : r.key_records) req.add_key_records(k);
+  for (const std::string& st : r.statements) req.add_statements(st);
   req.set_schema_version(r.schema_version);
   req.set_schema_since_seq(r.schema_since_seq);
   grpc::ClientContext ctx;
@@ -251,6 +255,7 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
   out.log_head = resp.log_head();
   out.accounted_seq = resp.accounted_seq();
   out.accounted_link = resp.accounted_link();
+  out.statement_refusal = resp.statement_refusal();
   return out;
 }
 
@@ -271,6 +276,12 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
     h->set_device(std::string(device.view()));
     h->set_seq(seq);
   }
+  for (const auto& [device, seq] : r.params.chain_wants) {
+    auto* h = req.add_chain_wants();
+    h->set_device(std::string(device.view()));
+    h->set_seq(seq);
+  }
+  req.set_statement_cursor(r.params.statement_cursor);
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.pull_timeout_millis, &r.credential);
   std::unique_ptr<grpc::ClientReader<pb::PullResponse>> reader = m.stub->Pull(&ctx, req);

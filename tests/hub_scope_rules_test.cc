@@ -54,6 +54,14 @@ class MemoryScopeData : public HubWriteTxn {
   absl::StatusOr<std::optional<LogEntry>> LoggedCommit(const DeviceId&, uint64_t) override {
     return NotHere();
   }
+  absl::StatusOr<std::vector<StoredStatement>> StatementsAfter(
+      int64_t, const std::vector<std::string>&, size_t) override {
+    return NotHere();
+  }
+  absl::StatusOr<std::vector<std::string>> PartnerProvinces(const std::string&) override {
+    return NotHere();
+  }
+  absl::StatusOr<bool> PutStatement(const StoredStatement&) override { return NotHere(); }
   absl::StatusOr<std::vector<PurgedRow>> PurgedSince(uint64_t, const std::string&) override {
     return NotHere();
   }

@@ -63,7 +63,7 @@ TEST(HubStorageTransactionTest, ACommitThatFailsIsRolledBackAndTheWriterKeepsWri
 
 // A hub made before the sync issue: version 1 (no version recorded) and no
 // hub_nodes.delivered. The numbered migrations (to version 2: the column
-// and the referral status versions; to 3: hub_chain) bring it to the
+// and the referral status versions; to 3: hub_chain; to 4: hub_statements) bring it to the
 // current version; the nodes are kept and readable.
 TEST(HubMigrationStepsTest, AVersion1HubWithoutTheDeliveredColumnReachesTheCurrentVersion) {
   const char* fixtures = std::getenv("FIELDSYNC_FIXTURES");
@@ -83,8 +83,9 @@ TEST(HubMigrationStepsTest, AVersion1HubWithoutTheDeliveredColumnReachesTheCurre
   auto storage = SqliteHubStorage::Open(path, &clock);
   ASSERT_TRUE(storage.ok()) << storage.status();
   sqlite::Db& db = RawDb((*storage)->replica());
-  EXPECT_EQ(Count(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 3);
+  EXPECT_EQ(Count(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 4);
   EXPECT_EQ(Count(db, "SELECT count(*) FROM sqlite_master WHERE name = 'hub_chain'"), 1);
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM sqlite_master WHERE name = 'hub_statements'"), 1);
   EXPECT_EQ(Count(db, "SELECT count(*) FROM pragma_table_info('hub_nodes') WHERE name = "
                       "'delivered'"),
             1);

@@ -55,6 +55,11 @@ inline constexpr int64_t kSyncBackoffBaseMillis = 2000;
 inline constexpr int64_t kDaemonStopPollMillis = 100;
 inline constexpr int64_t kDaemonUrgentPollMillis = 1000;
 
+// Protocol version 3: a laptop signs a statement of what it has seen at the
+// end of a sync pass at most this often (and so at least daily while it
+// syncs); colleagues warn when one is a week old.
+inline constexpr int64_t kStatementIntervalMillis = 60 * 60 * 1000;
+
 }  // namespace fieldsync::tuning
 
 #endif  // FIELDSYNC_BASE_TUNING_H_

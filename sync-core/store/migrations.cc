@@ -47,6 +47,11 @@ constexpr const char* kBookkeeping[] = {
     "CREATE TABLE IF NOT EXISTS _fs_trust_evidence(id INTEGER PRIMARY KEY, device BLOB NOT "
     "NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL, held_header BLOB, held_sig BLOB, "
     "other_header BLOB, other_sig BLOB, what TEXT NOT NULL, found_at INTEGER NOT NULL)",
+    // The newest signed statement of each colleague and partner laptop
+    // (sync/statement_keeper.h).
+    "CREATE TABLE IF NOT EXISTS _fs_statements(signer BLOB PRIMARY KEY NOT NULL, province TEXT "
+    "NOT NULL, created INTEGER NOT NULL, received_at INTEGER NOT NULL, bytes BLOB NOT NULL) "
+    "WITHOUT ROWID",
     // Rows of a bootstrap are there at position 0 (nothing to skip): only
     // the others decide whether a pull trims commits, found by this index
     // without reading the whole scope's entries.

@@ -185,13 +185,25 @@ struct TrustEvidence {
   std::string what;
   int64_t found_at_millis = 0;
 };
+// A laptop's signed statement of what it has seen (crypto/statement.h), the
+// newest this laptop holds of its signer, kept once checked
+// (sync/statement_keeper.h).
+struct StatementRow {
+  DeviceId signer;
+  std::string province;
+  int64_t created_millis = 0;      // by the signer's clock
+  int64_t received_at_millis = 0;  // by this laptop's
+  std::string bytes;
+};
 struct ChainWrites {
+  std::vector<StatementRow> statements;  // kept unless one as new is held
   std::vector<ChainRow> placed;
   std::vector<HeldEntry> held;                          // added or replaced
   std::vector<std::pair<DeviceId, uint64_t>> released;  // no longer held
   std::vector<TrustEvidence> evidence;
   bool empty() const {
-    return placed.empty() && held.empty() && released.empty() && evidence.empty();
+    return placed.empty() && held.empty() && released.empty() && evidence.empty() &&
+           statements.empty();
   }
 };
 
@@ -354,11 +366,20 @@ class Replica {
   absl::StatusOr<std::vector<ChainRow>> ChainHeads();
   // The placed entry of `device` at `seq`, if held.
   absl::StatusOr<std::optional<ChainRow>> ChainEntryAt(const DeviceId& device, uint64_t seq);
+  // This device's own newest entry, if it has one.
+  absl::StatusOr<std::optional<ChainRow>> OwnChainHead();
   // This device's own entries with seq > after_seq, oldest first.
   absl::StatusOr<std::vector<ChainRow>> OwnChainAfter(uint64_t after_seq, size_t limit);
   // What is held back, of one author or of all, by author and seq.
   absl::StatusOr<std::vector<HeldEntry>> Held(const std::optional<DeviceId>& device);
   absl::StatusOr<std::vector<TrustEvidence>> Evidence();
+  // Adds evidence found outside a pull batch (a colleague's statement that
+  // contradicts what this laptop holds), in one transaction, skipping what
+  // is on record already (same device, seq, kind and other header).
+  // Returns how many were new.
+  absl::StatusOr<size_t> AddEvidence(const std::vector<TrustEvidence>& evidence);
+  // The statements held, by signer.
+  absl::StatusOr<std::vector<StatementRow>> Statements();
 
   absl::Status SetCursor(const std::string& name, int64_t value);
   // 0 if never set.

@@ -144,6 +144,7 @@ absl::Status Replica::Impl::StoreChainWrites(const ChainWrites& w) {
     st->BindBlob(8, EncodeOmitted(h));
     FS_RETURN_IF_ERROR(st->Run());
   }
+  for (const StatementRow& r : w.statements) FS_RETURN_IF_ERROR(PutStatement(r));
   for (const TrustEvidence& e : w.evidence) {
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared("INSERT INTO _fs_trust_evidence(device, seq, kind, "
                                               "held_header, held_sig, other_header, other_sig, "
@@ -193,6 +194,23 @@ absl::StatusOr<std::optional<ChainRow>> Replica::ChainEntryAt(const DeviceId& de
                                                 "FROM _fs_chain WHERE device = ?1 AND seq = ?2"));
     st->BindBlob(1, device.view());
     st->BindInt(2, static_cast<int64_t>(seq));
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (r) {
+      FS_ASSIGN_OR_RETURN(out, RowAt(*st.get()));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<std::optional<ChainRow>> Replica::OwnChainHead() {
+  Impl& m = *impl_;
+  std::optional<ChainRow> out;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT device, seq, header, sig, link, state "
+                                                "FROM _fs_chain WHERE device = ?1 ORDER BY seq "
+                                                "DESC LIMIT 1"));
+    st->BindBlob(1, m.self.view());
     FS_ASSIGN_OR_RETURN(bool r, st->Step());
     if (r) {
       FS_ASSIGN_OR_RETURN(out, RowAt(*st.get()));

@@ -143,6 +143,9 @@ class Replica::Impl {
   // without one get theirs first (replica_chain.cc).
   absl::Status ChainOwn(Commit& c);
   absl::Status StoreChainWrites(const ChainWrites& w);
+  // Keeps `r` unless a statement of its signer as new is held
+  // (replica_statements.cc).
+  absl::Status PutStatement(const StatementRow& r);
   absl::StatusOr<Commit> BuildLocal(const LocalTxn& txn, std::vector<RowState>* states);
   absl::StatusOr<std::vector<Version>> OpenConflictVersions(std::string_view table,
                                                             const RowId& row,

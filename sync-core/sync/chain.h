@@ -41,7 +41,11 @@ struct ChainEvidence {
   enum class Kind {
     kFork,               // two entries of one seq, a prev link not the held one, or
                          // two withdrawals passing over one seq
-    kWithdrawnDelivered  // a seq a signed withdrawal passes over came with its body
+    kWithdrawnDelivered,  // a seq a signed withdrawal passes over came with its body
+    // Found by comparing a colleague's or partner's signed statement
+    // (sync/statement_keeper.h); these do not hold the author's entries back:
+    kStatementContradicts,  // the statement names another link for an entry held here
+    kWithheld               // the hub did not send, when asked, an entry a statement names
   };
   Kind kind = Kind::kFork;
   uint64_t seq = 0;

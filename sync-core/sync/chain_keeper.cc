@@ -10,6 +10,7 @@
 #include "change/commit_codec.h"
 #include "crypto/commit_header.h"
 #include "sync/chain.h"
+#include "sync/laptop_name.h"
 #include "sync/protocol.h"
 
 namespace fieldsync::sync {
@@ -61,10 +62,6 @@ absl::StatusOr<Item> FromHeld(const HeldEntry& e) {
   return it;
 }
 
-std::string Laptop(const RegisteredDevice* d, const DeviceId& id) {
-  if (d == nullptr) return absl::StrCat("laptop ", id.ToString().substr(0, 8));
-  return absl::StrCat("laptop ", id.ToString().substr(0, 8), " (", d->province, ")");
-}
 
 }  // namespace
 
@@ -141,7 +138,14 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
 
   FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica_.Evidence());
   std::set<DeviceId> stopped;
-  for (const TrustEvidence& e : evidence) stopped.insert(e.device);
+  for (const TrustEvidence& e : evidence) {
+    // Evidence from statements names what a hub withheld or a colleague
+    // claims: it holds nobody's entries back.
+    if (e.kind == static_cast<int>(ChainEvidence::Kind::kFork) ||
+        e.kind == static_cast<int>(ChainEvidence::Kind::kWithdrawnDelivered)) {
+      stopped.insert(e.device);
+    }
+  }
   ChainWrites& w = batch->chain;
   auto hold = [&](const Item& it) {
     if (!it.from_held) w.held.push_back(ToHeld(it));
@@ -154,7 +158,7 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
     if (dev == nullptr || stopped.count(author) > 0) {
       for (const Item& it : items) hold(it);
       report->problems.push_back(absl::StrCat(
-          Laptop(dev, author), ": ", items.size(), " entries held back (",
+          LaptopName(dev, author), ": ", items.size(), " entries held back (",
           dev == nullptr ? "a device the hub's registry does not name"
                          : "evidence against its history is on record",
           ")"));
@@ -178,7 +182,7 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
       absl::StatusOr<Item> it = FromHeld(he);
       if (!it.ok()) {
         w.released.emplace_back(he.device, he.seq);  // damaged: dropped, said
-        report->problems.push_back(absl::StrCat(Laptop(dev, author), ": a held entry could not "
+        report->problems.push_back(absl::StrCat(LaptopName(dev, author), ": a held entry could not "
                                                 "be read and was dropped: ",
                                                 it.status().message()));
         continue;
@@ -214,7 +218,7 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
           ev.held_signature = mine->signature;
           ev.other_header = it.header;
           ev.other_signature = it.header_signature;
-          ev.what = absl::StrCat(Laptop(dev, author), ": two signed entries for its commit ",
+          ev.what = absl::StrCat(LaptopName(dev, author), ": two signed entries for its commit ",
                                  seq, ", the hub showed this laptop two histories");
           ev.found_at_millis = clock_.NowMillis();
           w.evidence.push_back(ev);
@@ -275,7 +279,7 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
     }
     for (const std::string& p : r.problems) report->problems.push_back(p);
     if (r.refused > 0) {
-      report->problems.push_back(absl::StrCat(Laptop(dev, author), ": ", r.refused,
+      report->problems.push_back(absl::StrCat(LaptopName(dev, author), ": ", r.refused,
                                               " entries refused (malformed or not signed by it)"));
     }
     if (r.new_evidence && chain.evidence()) {
@@ -296,7 +300,7 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
     if (auto missing = chain.Missing()) {
       report->problems.push_back(absl::StrCat(
           "the hub has not sent commits ", missing->first, "..", missing->second, " of ",
-          Laptop(dev, author), ": its later commits wait here until they come (",
+          LaptopName(dev, author), ": its later commits wait here until they come (",
           chain.waiting(), " waiting)"));
     }
   }

@@ -96,6 +96,9 @@ struct PushRequest {
   uint64_t schema_since_seq = 0;
   // Version 3: headers of this node's commits the hub holds without one.
   std::vector<ChainEntryBytes> backfill_headers;
+  // Version 3: this node's signed statement of what it has seen
+  // (crypto/statement.h), at most one a push.
+  std::vector<std::string> statements;
 };
 
 struct PushOutcome {
@@ -106,6 +109,9 @@ struct PushOutcome {
   // Version 3: the last entry of the node's chain the hub holds (0: none).
   uint64_t accounted_seq = 0;
   std::string accounted_link;
+  // Version 3: why the hub did not keep the statement pushed (empty: kept,
+  // or none sent). The commits and key records are not concerned.
+  std::string statement_refusal;
 };
 
 // What a node asks of a pull.
@@ -120,6 +126,13 @@ struct PullParams {
   // author in `chain_heads` the headers of its entries after that head.
   bool chains = false;
   std::vector<std::pair<DeviceId, uint64_t>> chain_heads;
+  // Version 3: entries of tracked authors the node asks for up to a seq
+  // (a colleague's statement names them): the hub sends each author's
+  // entries after its head in chain_heads up to that seq, header only
+  // where the node may not see the commit.
+  std::vector<std::pair<DeviceId, uint64_t>> chain_wants;
+  // Version 3: how far the node holds the statements the hub relays.
+  int64_t statement_cursor = 0;
 };
 
 struct PullRequest {
@@ -159,6 +172,10 @@ struct PullChunk {
   std::vector<RegisteredDevice> registry;
   std::vector<std::string> key_records;
   int64_t key_cursor = 0;  // 0: keep the node's key cursor
+  // Version 3: statements of the node's colleagues and referral partners
+  // after its statement cursor, and the cursor to store with this message.
+  std::vector<std::string> statements;
+  int64_t statement_cursor = 0;  // 0: keep the node's
 };
 
 }  // namespace fieldsync::sync

@@ -8,6 +8,7 @@
 #include "crypto/enrolment_proof.h"
 #include "store/legacy_seal.h"
 #include "sync/retry.h"
+#include "sync/statement_keeper.h"
 
 namespace fieldsync::sync {
 
@@ -97,6 +98,22 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     // on every other laptop (KeyRing::MarkRefused). Never twice a pass.
     FS_RETURN_IF_ERROR(pusher.PushKeys(keys, &report, pass_start));
     FS_RETURN_IF_ERROR(puller.PullAll(replica, keys, stop, progress, &report));
+    // Version 3: colleagues' and partners' statements against this laptop's
+    // chains; entries they name that it lacks are asked for at once, and
+    // still missing after that, are evidence (sync/statement_keeper.h).
+    StatementKeeper statements(replica, keys, keys.clock());
+    if (hello.protocol_version >= 3) {
+      FS_ASSIGN_OR_RETURN(StatementKeeper::Comparison cmp,
+                          statements.Compare(report.cursor, false, &report.chain));
+      if (!cmp.wants.empty()) {
+        puller.set_chain_wants(std::move(cmp.wants));
+        FS_RETURN_IF_ERROR(puller.PullAll(replica, keys, stop, progress, &report));
+        puller.set_chain_wants({});
+        FS_ASSIGN_OR_RETURN(cmp, statements.Compare(report.cursor, true, &report.chain));
+      }
+      FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica.Evidence());
+      report.chain.evidence = evidence.size();
+    }
     // Values this laptop wrote clear before their column was sealed
     // (schema version 4), rewritten sealed once the pull brought what
     // colleagues wrote since (a rewrite never undoes an edit it has not
@@ -121,6 +138,22 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
       FS_ASSIGN_OR_RETURN(MaintainReport mr, keys.Maintain());
       report.key_notes.insert(report.key_notes.end(), mr.notes.begin(), mr.notes.end());
       FS_RETURN_IF_ERROR(pusher.PushKeys(keys, &report));
+    }
+    // Last, what this laptop has now seen, signed, for its colleagues and
+    // partners to compare with theirs (at most once an interval).
+    if (hello.protocol_version >= 3 && keys.unlocked()) {
+      FS_ASSIGN_OR_RETURN(std::optional<std::string> mine,
+                          statements.MakeIfDue(hello.hub_id, options.statement_interval_millis));
+      if (mine) {
+        FS_ASSIGN_OR_RETURN(std::string refusal, pusher.PushStatement(*mine));
+        if (refusal.empty()) {
+          FS_RETURN_IF_ERROR(statements.Made());
+          report.chain.statement_made = true;
+        } else {
+          report.chain.problems.push_back(
+              absl::StrCat("the hub did not keep this laptop's statement: ", refusal));
+        }
+      }
     }
     return report;
   };

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "absl/status/statusor.h"
+#include "base/tuning.h"
 #include "clock/clock_source.h"
 #include "crypto/identity.h"
 #include "store/keyring.h"
@@ -24,6 +25,9 @@ struct PassOptions {
   PushOptions push;
   PullOptions pull;
   ClockSource* clock = nullptr;  // for the skew and the resend horizon; null: the system's
+  // Version 3: the least time between two statements of what this laptop
+  // has seen (sync/statement_keeper.h); 0 makes one every pass.
+  int64_t statement_interval_millis = tuning::kStatementIntervalMillis;
 };
 
 // Hello: who the hub is and the clock skew, from this node's clock at

@@ -9,6 +9,7 @@
 #include "change/commit_codec.h"
 #include "sync/chain_keeper.h"
 #include "sync/retry.h"
+#include "sync/statement_keeper.h"
 
 namespace fieldsync::sync {
 namespace {
@@ -41,9 +42,12 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
   req.credential = cred_;
   const bool chains = protocol_version_ >= 3;
   ChainKeeper keeper(replica, keys, keys.clock());
+  StatementKeeper statements(replica, keys, keys.clock());
   if (chains) {
     req.params.chains = true;
     FS_ASSIGN_OR_RETURN(req.params.chain_heads, keeper.Heads());
+    req.params.chain_wants = chain_wants_;
+    FS_ASSIGN_OR_RETURN(req.params.statement_cursor, replica.GetCursor(kStatementCursor));
   }
   req.params.cursor = cursor;
   req.params.bootstrapped = bootstrapped == 1;
@@ -91,6 +95,10 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     absl::Status bad;
     if (chains) {
       bad = keeper.Sort(msg.commits, &batch, &report->chain);
+      statements.Take(msg.statements, &batch, &report->chain);
+      if (msg.statement_cursor > 0) {
+        batch.cursors.emplace_back(kStatementCursor, msg.statement_cursor);
+      }
     } else {
       for (PulledEntry& c : msg.commits) {
         absl::StatusOr<Commit> commit = DecodeCommit(c.canonical);

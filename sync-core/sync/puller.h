@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "store/keyring.h"
@@ -37,12 +39,18 @@ class Puller {
   // The protocol version agreed at Hello: from 3 on, commit chains are
   // checked (sync/chain_keeper.h).
   void set_protocol_version(int v) { protocol_version_ = v; }
+  // Version 3: entries of tracked authors the next pull asks for
+  // (PullParams.chain_wants; sync/statement_keeper.h).
+  void set_chain_wants(std::vector<std::pair<DeviceId, uint64_t>> wants) {
+    chain_wants_ = std::move(wants);
+  }
 
  private:
   Transport& transport_;
   const Credential& cred_;
   PullOptions options_;
   int protocol_version_ = kProtocolVersion;
+  std::vector<std::pair<DeviceId, uint64_t>> chain_wants_;
 };
 
 }  // namespace fieldsync::sync

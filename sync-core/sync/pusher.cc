@@ -106,6 +106,18 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
   }
 }
 
+absl::StatusOr<std::string> Pusher::PushStatement(const std::string& statement) {
+  PushRequest req = NewRequest();
+  req.statements.push_back(statement);
+  absl::StatusOr<PushOutcome> resp = transport_.Push(req);
+  if (!resp.ok()) {
+    absl::Status s = Refused("the push of this laptop's statement", resp.status());
+    if (!PermanentRefusal(s)) return s;
+    return std::string(s.message());
+  }
+  return resp->statement_refusal;
+}
+
 absl::Status Pusher::PushKeys(KeyRing& keys, SyncReport* report,
                               std::optional<int64_t> resend_before) {
   bool resent = !resend_before.has_value();

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "base/tuning.h"
@@ -40,6 +41,11 @@ class Pusher {
   // time (KeyRing::ResendRefused), once.
   absl::Status PushKeys(KeyRing& keys, SyncReport* report,
                         std::optional<int64_t> resend_before = std::nullopt);
+
+  // Version 3: hands this node's signed statement (sync/statement_keeper.h)
+  // to the hub. Returns why the hub did not keep it (empty: kept); an error
+  // only if the hub could not be reached.
+  absl::StatusOr<std::string> PushStatement(const std::string& statement);
 
   // The protocol version agreed at Hello: from 3 on, commits carry their
   // headers, and those of commits the hub holds without one go first.

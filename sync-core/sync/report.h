@@ -33,6 +33,8 @@ struct ChainReport {
   uint64_t released = 0;     // held entries placed by this pull
   uint64_t new_evidence = 0; // evidence found by this pull (sync exits 5)
   uint64_t evidence = 0;     // evidence on record here after the pull
+  uint64_t statements_received = 0;  // colleagues' and partners' statements kept
+  bool statement_made = false;       // this laptop's own statement handed to the hub
   std::vector<std::string> problems;  // one line each, for the user and the log
 };
 
