@@ -176,8 +176,11 @@ struct HeldEntry {
   std::vector<std::pair<uint32_t, std::string>> omitted;
   std::vector<std::string> omitted_tags;
 };
-// Two signed entries of one author that cannot both stand (sync/chain.h).
+// Two signed entries of one author that cannot both stand (sync/chain.h),
+// or a hub that agreed a lower protocol version than it once did (device:
+// the hub's id; sync/downgrade.h).
 struct TrustEvidence {
+  int64_t id = 0;  // _fs_trust_evidence.id, set when read back
   DeviceId device;
   uint64_t seq = 0;
   int kind = 0;  // sync::ChainEvidence::Kind
@@ -359,6 +362,9 @@ class Replica {
   // What is held back, of one author or of all, by author and seq.
   absl::StatusOr<std::vector<HeldEntry>> Held(const std::optional<DeviceId>& device);
   absl::StatusOr<std::vector<TrustEvidence>> Evidence();
+  // Records `e` (outside a pull) and sets `cursors`, in one transaction.
+  absl::Status AddEvidence(const TrustEvidence& e,
+                           const std::vector<std::pair<std::string, int64_t>>& cursors);
 
   absl::Status SetCursor(const std::string& name, int64_t value);
   // 0 if never set.

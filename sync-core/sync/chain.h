@@ -41,7 +41,9 @@ struct ChainEvidence {
   enum class Kind {
     kFork,               // two entries of one seq, a prev link not the held one, or
                          // two withdrawals passing over one seq
-    kWithdrawnDelivered  // a seq a signed withdrawal passes over came with its body
+    kWithdrawnDelivered,  // a seq a signed withdrawal passes over came with its body
+    kHubDowngrade  // not of a chain: the hub agreed a lower protocol version than it
+                   // once did with this laptop (sync/downgrade.h; device: the hub)
   };
   Kind kind = Kind::kFork;
   uint64_t seq = 0;

@@ -37,12 +37,17 @@ class Puller {
   // The protocol version agreed at Hello: from 3 on, commit chains are
   // checked (sync/chain_keeper.h).
   void set_protocol_version(int v) { protocol_version_ = v; }
+  // Below version 3 with a hub that agreed 3 before (sync/downgrade.h): the
+  // pulled commits still go through the chain keeper, which applies no
+  // header-less commit of an author tracked here past its head.
+  void set_downgraded(bool d) { downgraded_ = d; }
 
  private:
   Transport& transport_;
   const Credential& cred_;
   PullOptions options_;
   int protocol_version_ = kProtocolVersion;
+  bool downgraded_ = false;
 };
 
 }  // namespace fieldsync::sync
