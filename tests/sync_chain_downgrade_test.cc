@@ -93,6 +93,10 @@ TEST_F(ChainDowngradeTest, AHubBackAtVersion2IsReportedAndAppliesNoTrackedCollea
       << "lc1's commit came without its header although lc2 tracks lc1's chain";
   EXPECT_TRUE(Holds(lc2, "organisations", org)) << "the rest of the pull went on";
   EXPECT_EQ(down.pushed, 1u) << "the push goes on";
+  EXPECT_TRUE(Mentions(down, absl::StrCat("commit ", LastSeq(lc1), " of laptop ",
+                                          lc1.replica().device_id().ToString().substr(0, 8))))
+      << (down.chain.problems.empty() ? "" : down.chain.problems.front());
+  EXPECT_TRUE(Mentions(down, "came without a header although that laptop's history is tracked"));
   EXPECT_EQ(down.chain.new_evidence, 1u);
   EXPECT_EQ(down.chain.unacknowledged, 1u);
   EXPECT_EQ(DowngradeEvidence(lc2), 1u);

@@ -287,11 +287,13 @@ absl::StatusOr<std::vector<TrustEvidence>> Replica::Evidence() {
 absl::Status Replica::AddEvidence(const TrustEvidence& e,
                                   const std::vector<std::pair<std::string, int64_t>>& cursors) {
   Impl& m = *impl_;
-  return m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
+  return m.InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
     ChainWrites w;
     w.evidence.push_back(e);
     FS_RETURN_IF_ERROR(m.StoreChainWrites(w));
-    for (const auto& [name, value] : cursors) FS_RETURN_IF_ERROR(SetCursor(name, value));
+    for (const auto& [name, value] : cursors) {
+      FS_RETURN_IF_ERROR(m.SetCursorInTxn(txn, name, value));
+    }
     return absl::OkStatus();
   });
 }

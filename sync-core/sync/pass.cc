@@ -7,6 +7,7 @@
 #include "base/tuning.h"
 #include "crypto/enrolment_proof.h"
 #include "store/legacy_seal.h"
+#include "sync/downgrade.h"
 #include "sync/retry.h"
 
 namespace fieldsync::sync {
@@ -81,6 +82,10 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     report.protocol_version = hello.protocol_version;
     pusher.set_protocol_version(hello.protocol_version);
     puller.set_protocol_version(hello.protocol_version);
+    // A hub that agreed version 3 before and less now: said, kept as
+    // evidence once, and no chain check silently off (sync/downgrade.h).
+    FS_ASSIGN_OR_RETURN(bool downgraded, NoteAgreedVersion(replica, clock, hello, &report));
+    puller.set_downgraded(downgraded);
     // Everything of ours first: a bootstrap never discards unpushed work.
     // Commits, then key records (the hub checks some records against the
     // rows they are for: those must be there first).

@@ -89,7 +89,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     batch.rows = std::move(msg.rows);
     batch.purged = std::move(msg.purged);
     absl::Status bad;
-    if (chains) {
+    if (chains || downgraded_) {
       bad = keeper.Sort(msg.commits, &batch, &report->chain);
     } else {
       for (PulledEntry& c : msg.commits) {
@@ -160,12 +160,17 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     return absl::UnavailableError("the pull ended before the hub said it was complete; sync again");
   }
   abandon.ended = true;
-  if (chains) {
+  if (chains || downgraded_) {
     FS_ASSIGN_OR_RETURN(std::vector<HeldEntry> held, replica.Held(std::nullopt));
     report->chain.held = held.size();
-    FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica.Evidence());
-    report->chain.evidence = evidence.size();
   }
+  // Evidence not yet marked read keeps fieldnode sync at exit 5, whatever
+  // version this pass spoke.
+  FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica.Evidence());
+  FS_ASSIGN_OR_RETURN(int64_t read_to, replica.GetCursor(kEvidenceReadCursor));
+  report->chain.evidence = evidence.size();
+  report->chain.unacknowledged = 0;
+  for (const TrustEvidence& e : evidence) report->chain.unacknowledged += e.id > read_to ? 1 : 0;
   return keys.EndPull();
 }
 
