@@ -207,6 +207,11 @@ check "device alerts --ack ID" 0 "alert $alert_id acknowledged" -- node lc1 devi
 check "status once acknowledged" 0 "office +member" -- node lc1 status
 lacks "status: the acknowledged alert is not shown" "ALERT"
 check "device alerts --all still lists it, acknowledged" 0 "acknowledged 20[0-9-]+T" -- node lc1 device alerts --all
+check "trust: no evidence after honest syncs" 0 "no unread trust evidence" -- node lc1 trust
+check "trust --json" 0 '"unread": 0' -- node lc1 trust --all --json
+echeck lc1 "trust ack: no such evidence" 2 "no evidence numbered 9999 is on record here" -- node lc1 trust ack 9999
+echeck lc1 "trust ack: not a number" 2 "trust ack takes an evidence number" -- node lc1 trust ack x
+echeck lc1 "trust: an unknown subcommand" 2 "fieldnode trust takes ack or nothing" -- node lc1 trust clear
 python3 - "$hub/hub.db" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1], timeout=10)
@@ -218,7 +223,7 @@ PY
 # --------------------------------------------------------------------------
 # Help: every command explains itself
 check "fieldnode help" 0 "Usage: fieldnode COMMAND" -- "$bin/fieldnode" help
-for cmd in case consent referral org contact service conflict report unlock lock status sync show erase daemon init enroll passphrase device; do
+for cmd in case consent referral org contact service conflict report unlock lock status sync show erase daemon init enroll passphrase device trust; do
   check "fieldnode $cmd --help is its own" 0 "^fieldnode $cmd( |$)" -- "$bin/fieldnode" "$cmd" --help
 done
 check "an unknown command with --help" 2 "unknown command" -- "$bin/fieldnode" frobnicate --help
