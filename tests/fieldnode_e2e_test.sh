@@ -219,6 +219,25 @@ c.execute("UPDATE hub_nodes SET name = 'lc2' WHERE name LIKE 'lc2%'")
 c.commit()
 PY
 [ "$(digest lc1)" = "$(digest lc1)" ] && pass "the state digest is stable (listing writes nothing)" || fail "state digest" "two digests in a row differ"
+# Trust evidence an earlier pass kept (written here as the chain keeper
+# writes it): sync exits 5 at every pass until an officer marks it read.
+python3 - "$dir/lc1/replica.db" <<'PY'
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], timeout=10)
+c.execute("INSERT INTO _fs_trust_evidence(device, seq, kind, what, found_at) VALUES (?, 2, 0, ?, ?)",
+          (bytes(16), "laptop 00000000: two signed entries for its commit 2, the hub showed this laptop two histories",
+           int(time.time() * 1000)))
+c.commit()
+PY
+check "sync exits 5 while evidence is unread" 5 "history: 1 trust evidence item\(s\) not yet read" -- node lc1 sync
+check "sync exits 5 again at the next pass" 5 "fieldnode trust ack once read" -- node lc1 sync
+check "status shows the unread evidence" 0 "EVIDENCE [0-9]+: fork, laptop 00000000, found 20" -- node lc1 status
+evidence_id=$(node lc1 trust --json | json_field "d['evidence'][0]['id']")
+check "trust lists it" 0 "^$evidence_id  20.* fork, laptop 00000000" -- node lc1 trust
+check "trust ack N" 0 "1 evidence item\(s\) marked read" -- node lc1 trust ack "$evidence_id"
+check "sync exits 0 once it is read" 0 "synced: " -- node lc1 sync
+lacks "sync: no history line once read" "history:"
+check "trust --all keeps it, read" 0 "fork, laptop 00000000 \(read\)" -- node lc1 trust --all
 
 # --------------------------------------------------------------------------
 # Help: every command explains itself

@@ -24,6 +24,7 @@
 #include "node/commands/command.h"
 #include "node/office.h"
 #include "node/session.h"
+#include "node/sync_lines.h"
 #include "store/data_dir.h"
 #include "support/temp_dir.h"
 #include "sync/chain.h"
@@ -280,6 +281,32 @@ TEST_F(NodeCommandsTest, StatusAndTrustShowWhatTheHistoryChecksHoldAndAckMarksIt
   EXPECT_THAT(after.out, Not(HasSubstr("EVIDENCE")));
   EXPECT_THAT(after.out, HasSubstr("HUB DOWNGRADE")) << "read, but the hub still says 2";
   EXPECT_THAT(after.out, HasSubstr("held commits"));
+}
+
+// The history lines fieldnode sync and the daemon print of a downgraded
+// pass: the downgrade, and the unread evidence (not a "history its authors
+// did not sign" line: no header travelled).
+TEST(SyncLinesTest, ADowngradeAndUnreadEvidenceAreHistoryLines) {
+  SyncReport r;
+  r.protocol_version = 2;
+  r.downgraded_from = 3;
+  r.chain.new_evidence = 1;
+  r.chain.unacknowledged = 1;
+  ::testing::internal::CaptureStderr();
+  ReportHistory(r, "fieldnode: ");
+  std::fflush(stderr);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(err, HasSubstr("fieldnode: history: HUB DOWNGRADE: the hub agreed protocol version "
+                             "3 with this laptop before and says 2 now: it was upgraded and now "
+                             "claims not to be"));
+  EXPECT_THAT(err, HasSubstr("restored from an old backup"));
+  EXPECT_THAT(err, HasSubstr("fieldnode: history: 1 trust evidence item(s) not yet read"));
+  EXPECT_THAT(err, Not(HasSubstr("did not sign as one")));
+  SyncReport quiet;  // a version 2 hub, a laptop that never agreed 3
+  ::testing::internal::CaptureStderr();
+  ReportHistory(quiet, "fieldnode: ");
+  std::fflush(stderr);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
 TEST(NodeCommandsFailedTest, RequestErrorsExitTwoOthersOne) {
