@@ -231,6 +231,18 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
   // header alone.
   std::map<DeviceId, uint64_t> chain_heads;
   for (const auto& [device, seq] : params.chain_heads) chain_heads[device] = seq;
+  // The author and seq a stored entry's header names, if its body names
+  // the same: else the hub's own store is inconsistent (a body under
+  // another commit's header), and the entry bridges nothing and is never
+  // a bridge's body; the node holds it back against its header.
+  auto header_of = [](const LogEntry& e,
+                      const Commit& body) -> std::optional<std::pair<DeviceId, uint64_t>> {
+    absl::StatusOr<crypto::CommitHeader> h = crypto::DecodeCommitHeader(e.header);
+    if (!h.ok() || h->author != body.author || h->seq != body.seq || h->author != e.author) {
+      return std::nullopt;
+    }
+    return std::make_pair(h->author, h->seq);
+  };
   auto bridge = [&](const DeviceId& author, uint64_t seq, int64_t before) -> absl::Status {
     auto [it, fresh] = chain_heads.try_emplace(author, seq);
     if (fresh) return absl::OkStatus();  // not tracked: the node anchors here
@@ -246,6 +258,9 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
                             hub.LogEntriesUnder(keys, g.position - 1, g.position, 1));
         if (!seen.empty() && seen.front().position == g.position &&
             seen.front().author == author) {
+          FS_ASSIGN_OR_RETURN(Commit body, DecodeCommit(seen.front().body));
+          const auto named = header_of(seen.front(), body);
+          if (!named || named->first != author || named->second != g.seq) continue;
           FS_ASSIGN_OR_RETURN(bool added, add_entry(seen.front(), before));
           if (added) continue;
         }
@@ -294,7 +309,11 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
       }
     }
     if (kept == 0) return false;
-    if (params.chains && !e.header.empty()) FS_RETURN_IF_ERROR(bridge(c.author, c.seq, before));
+    if (params.chains && !e.header.empty()) {
+      if (const auto named = header_of(e, c)) {
+        FS_RETURN_IF_ERROR(bridge(named->first, named->second, before));
+      }
+    }
     std::string body;
     if (kept == c.changes.size()) {
       body = std::move(e.body);

@@ -29,6 +29,7 @@
 #include "node/agent.h"
 #include "base/tuning.h"
 #include "node/client.h"
+#include "node/commands/command.h"
 #include "node/commands/json.h"
 #include "node/device.h"
 #include "node/passphrase.h"
@@ -90,7 +91,9 @@ Syncing:
              an urgent case or a crime report is written
 
   status     province, hub, keystore locked or not, last sync, commits
-             waiting, conflicts open, records held
+             waiting, conflicts open, records held, history checks
+  trust      evidence this laptop kept of what the hub showed it;
+             trust ack N|all once an officer read it (sync exits 5 till then)
   version    show program, schema, commit-format and protocol versions
   help       show this text
 
@@ -404,7 +407,9 @@ int Sync(const Args& args) {
   } else {
     std::printf("synced: %s\n", Describe(*report, ms).c_str());
   }
-  if (report->chain.new_evidence > 0) return 5;
+  // Evidence found now, or found before and not yet read by an officer
+  // (fieldnode trust ack), a hub downgrade among it.
+  if (report->chain.new_evidence > 0 || report->chain.unacknowledged > 0) return 5;
   return report->push_refused.ok() ? 0 : 1;
 }
 
@@ -688,7 +693,7 @@ int Main(int argc, char** argv) {
   wire::QuietGrpcLogs();
   static const std::set<std::string> kOther = {"enroll", "sync", "daemon", "init", "passphrase",
                                               "show", "erase", "status", "version", "help",
-                                              "device"};
+                                              "device", "trust"};
   // Options may come before the command (fieldnode --data-dir DIR status):
   // the first word that names a command is moved to the front.
   std::vector<char*> args(argv, argv + argc);
@@ -735,6 +740,16 @@ int Main(int argc, char** argv) {
       return 0;
     }
     return DeviceCommand(*parsed);
+  }
+  if (cmd == "trust") {
+    SetHelpCommand(cmd);
+    auto parsed = ParseArgs(argc, argv, {"data-dir"}, {"json", "help", "all"});
+    if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
+    if (parsed->Has("help")) {
+      std::fputs(OfficeHelp(cmd).c_str(), stdout);
+      return 0;
+    }
+    return RunTrustCommand(*parsed);
   }
   if (cmd == "enroll" || cmd == "sync" || cmd == "daemon" || cmd == "init" ||
       cmd == "passphrase" || cmd == "show" || cmd == "erase") {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 #include "base/terminal.h"
+#include "sync/downgrade.h"
 
 namespace fieldsync::node {
 
@@ -57,6 +58,10 @@ void WarnSkew(const SyncReport& r) {
 }
 
 void ReportHistory(const SyncReport& r, const std::string& prefix) {
+  if (r.downgraded_from > 0) {
+    std::fprintf(stderr, "%shistory: HUB DOWNGRADE: %s\n", prefix.c_str(),
+                 Printable(sync::DowngradeLine(r.downgraded_from, r.protocol_version)).c_str());
+  }
   for (size_t i = 0; i < r.chain.problems.size() && i < 5; ++i) {
     std::fprintf(stderr, "%shistory: %s\n", prefix.c_str(), Printable(r.chain.problems[i]).c_str());
   }
@@ -65,11 +70,17 @@ void ReportHistory(const SyncReport& r, const std::string& prefix) {
                  "hub sends what comes before them; the rest of the sync went on\n", prefix.c_str(),
                  static_cast<unsigned long long>(r.chain.held));
   }
-  if (r.chain.new_evidence > 0) {
+  // In a downgraded pass no header travels: its evidence is the downgrade.
+  if (r.chain.new_evidence > 0 && r.downgraded_from == 0) {
     std::fprintf(stderr, "%shistory: the hub showed this laptop a history its authors "
                  "did not sign as one (kept as evidence on this laptop): tell the hub "
                  "administrator and your office\n",
                  prefix.c_str());
+  }
+  if (r.chain.unacknowledged > 0) {
+    std::fprintf(stderr, "%shistory: %llu trust evidence item(s) not yet read by an officer "
+                 "(fieldnode trust lists them; fieldnode trust ack once read)\n",
+                 prefix.c_str(), static_cast<unsigned long long>(r.chain.unacknowledged));
   }
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "base/args.h"
 #include "crypto/identity.h"
 #include "crypto/keystore.h"
@@ -23,13 +24,18 @@
 #include "node/commands/command.h"
 #include "node/office.h"
 #include "node/session.h"
+#include "node/sync_lines.h"
 #include "store/data_dir.h"
 #include "support/temp_dir.h"
+#include "sync/chain.h"
+#include "sync/downgrade.h"
+#include "sync/report.h"
 
 namespace fieldsync::node {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct Result {
   int exit = -1;
@@ -71,6 +77,25 @@ class NodeCommandsTest : public ::testing::Test {
     auto args = ParseArgs(static_cast<int>(argv.size()), argv.data(), OfficeValuedFlags(),
                           OfficeSwitches());
     r.exit = args.ok() ? RunOfficeCommand(*args) : Usage(std::string(args.status().message()));
+    std::fflush(stdout);
+    std::fflush(stderr);
+    r.out = ::testing::internal::GetCapturedStdout();
+    r.err = ::testing::internal::GetCapturedStderr();
+    return r;
+  }
+
+  // fieldnode --data-dir DIR trust WORDS..., as main runs it.
+  Result RunTrust(std::vector<std::string> words) {
+    words.insert(words.begin(), {"fieldnode", "--data-dir", dir_.File("lc1")});
+    std::vector<char*> argv;
+    for (std::string& w : words) argv.push_back(w.data());
+    Result r;
+    ::testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStderr();
+    SetHelpCommand("trust");
+    auto args = ParseArgs(static_cast<int>(argv.size()), argv.data(), {"data-dir"},
+                          {"json", "help", "all"});
+    r.exit = args.ok() ? RunTrustCommand(*args) : Usage(std::string(args.status().message()));
     std::fflush(stdout);
     std::fflush(stderr);
     r.out = ::testing::internal::GetCapturedStdout();
@@ -164,6 +189,124 @@ TEST_F(NodeCommandsTest, ARefusalByTheRecordsExitsOne) {
   // Locked: writing says how to unlock.
   ExpectError({"case", "new", "--name", "Khóa Rồi", "--sex", "female"}, 1,
               "needs the keystore unlocked");
+}
+
+// What the chain keeper holds (protocol version 3), as fieldnode status and
+// fieldnode trust show it: commits of another laptop held behind a range
+// the hub has not sent, evidence not yet read (a fork, a hub downgrade),
+// and marking it read (sync's exit 5 stops; the items stay on record).
+// Written into the replica as a pull and a downgraded pass write them.
+TEST_F(NodeCommandsTest, StatusAndTrustShowWhatTheHistoryChecksHoldAndAckMarksItRead) {
+  const DeviceId colleague = Id16::NewRandom();
+  const DeviceId hub = Id16::NewRandom();
+  {
+    Args a;
+    a.flags["data-dir"] = dir_.File("lc1");
+    auto r = OpenReplicaIn(NodeDir(a));
+    ASSERT_TRUE(r.ok()) << r.status();
+    PulledBatch b;
+    ChainRow head;
+    head.device = colleague;
+    head.seq = 3;
+    head.header = "h3";
+    head.signature = "s3";
+    head.link = std::string(32, 'l');
+    b.chain.placed.push_back(head);
+    for (uint64_t seq : {6, 7}) {
+      HeldEntry h;
+      h.device = colleague;
+      h.seq = seq;
+      h.position = static_cast<int64_t>(seq) * 10;
+      h.header = absl::StrCat("h", seq);
+      h.header_signature = absl::StrCat("s", seq);
+      b.chain.held.push_back(h);
+    }
+    TrustEvidence fork;
+    fork.device = colleague;
+    fork.seq = 2;
+    fork.kind = static_cast<int>(sync::ChainEvidence::Kind::kFork);
+    fork.what = "two signed entries for its commit 2";
+    fork.found_at_millis = 1'795'521'600'000;
+    b.chain.evidence.push_back(fork);
+    ASSERT_TRUE((*r)->ApplyPulled(b).ok());
+    TrustEvidence down;
+    down.device = hub;
+    down.seq = 2;
+    down.kind = static_cast<int>(sync::ChainEvidence::Kind::kHubDowngrade);
+    down.what = sync::DowngradeLine(3, 2);
+    down.found_at_millis = 1'795'521'700'000;
+    ASSERT_TRUE((*r)->AddEvidence(down, {{sync::kMaxAgreedCursor, 3},
+                                         {sync::kDowngradedCursor, 2}}).ok());
+  }
+  const std::string who = colleague.ToString().substr(0, 8);
+  Result st = Run({"status"});
+  ASSERT_EQ(st.exit, 0) << st.err;
+  EXPECT_THAT(st.out, HasSubstr(absl::StrCat("held commits     laptop ", who,
+                                             ": 2 (seq 6..7), waiting for 4..5 the hub has "
+                                             "not sent")));
+  EXPECT_THAT(st.out, HasSubstr("EVIDENCE 1: fork, laptop " + who));
+  EXPECT_THAT(st.out, HasSubstr("EVIDENCE 2: hub downgrade, the hub " +
+                                hub.ToString().substr(0, 8)));
+  EXPECT_THAT(st.out, HasSubstr("HUB DOWNGRADE: the hub agreed protocol version 3"));
+  EXPECT_THAT(st.out, HasSubstr("restored from an old backup"));
+  EXPECT_THAT(st.out, HasSubstr("fieldnode trust ack all"));
+  Result js = Run({"status", "--json"});
+  ASSERT_EQ(js.exit, 0) << js.err;
+  EXPECT_THAT(js.out, HasSubstr("\"held_commits\": [{\"author\": \"" + colleague.ToString() +
+                                "\", \"commits\": 2, \"first\": 6, \"last\": 7, "
+                                "\"missing_from\": 4, \"missing_to\": 5}]"));
+  EXPECT_THAT(js.out, HasSubstr("\"kind\": \"hub downgrade\""));
+  EXPECT_THAT(js.out, HasSubstr("\"hub_max_agreed_version\": 3, \"hub_downgraded_to\": 2"));
+
+  Result list = RunTrust({"trust"});
+  ASSERT_EQ(list.exit, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("1  "));
+  EXPECT_THAT(list.out, HasSubstr("two signed entries for its commit 2"));
+  EXPECT_THAT(list.out, HasSubstr("hub downgrade"));
+
+  Result wrong = RunTrust({"trust", "ack", "9"});
+  EXPECT_EQ(wrong.exit, 2);
+  EXPECT_THAT(wrong.err, HasSubstr("no evidence numbered 9"));
+  EXPECT_EQ(RunTrust({"trust", "ack", "x1"}).exit, 2);
+  Result one = RunTrust({"trust", "ack", "1"});
+  ASSERT_EQ(one.exit, 0) << one.err;
+  EXPECT_THAT(one.out, HasSubstr("1 evidence item(s) marked read"));
+  Result rest = RunTrust({"trust", "ack", "all"});
+  EXPECT_THAT(rest.out, HasSubstr("1 evidence item(s) marked read"));
+  EXPECT_THAT(RunTrust({"trust"}).out, HasSubstr("no unread trust evidence"));
+  Result all = RunTrust({"trust", "--all", "--json"});
+  EXPECT_THAT(all.out, HasSubstr("\"read\": true"));
+  EXPECT_THAT(all.out, HasSubstr("\"unread\": 0"));
+  Result after = Run({"status"});
+  EXPECT_THAT(after.out, Not(HasSubstr("EVIDENCE")));
+  EXPECT_THAT(after.out, HasSubstr("HUB DOWNGRADE")) << "read, but the hub still says 2";
+  EXPECT_THAT(after.out, HasSubstr("held commits"));
+}
+
+// The history lines fieldnode sync and the daemon print of a downgraded
+// pass: the downgrade, and the unread evidence (not a "history its authors
+// did not sign" line: no header travelled).
+TEST(SyncLinesTest, ADowngradeAndUnreadEvidenceAreHistoryLines) {
+  SyncReport r;
+  r.protocol_version = 2;
+  r.downgraded_from = 3;
+  r.chain.new_evidence = 1;
+  r.chain.unacknowledged = 1;
+  ::testing::internal::CaptureStderr();
+  ReportHistory(r, "fieldnode: ");
+  std::fflush(stderr);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(err, HasSubstr("fieldnode: history: HUB DOWNGRADE: the hub agreed protocol version "
+                             "3 with this laptop before and says 2 now: it was upgraded and now "
+                             "claims not to be"));
+  EXPECT_THAT(err, HasSubstr("restored from an old backup"));
+  EXPECT_THAT(err, HasSubstr("fieldnode: history: 1 trust evidence item(s) not yet read"));
+  EXPECT_THAT(err, Not(HasSubstr("did not sign as one")));
+  SyncReport quiet;  // a version 2 hub, a laptop that never agreed 3
+  ::testing::internal::CaptureStderr();
+  ReportHistory(quiet, "fieldnode: ");
+  std::fflush(stderr);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
 TEST(NodeCommandsFailedTest, RequestErrorsExitTwoOthersOne) {

@@ -6,13 +6,16 @@
 // disk would.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 
+#include "crypto/commit_header.h"
 #include "store/sqlite.h"
+#include "sync/report.h"
 #include "support/sync_fixture.h"
 
 namespace fieldsync::testing {
@@ -140,6 +143,71 @@ TEST_F(ChainHolesTest, AnHonestHeaderOnlyBridgeReleasesWhatAHeldForeignBodyBlock
       << (healed.chain.problems.empty() ? "" : ", " + healed.chain.problems.front());
   EXPECT_TRUE(Holds(hn, "organisations", org3));
   EXPECT_EQ(healed.chain.held, 0u);
+}
+
+// A hub whose stored entry has a body that is not its header's (lc1's
+// commit Y at its position, with the body of lc1's next commit Z: a
+// hub-side inconsistency, made here by editing hub.db). Before a commit of
+// an author the node tracks, the hub sends that author's entries the node
+// lacks (hub/pull_plan.cc, `bridge`), up to the commit's seq; on the build
+// of 02281dd it took the author and seq from the decoded body, so Y's
+// entry was bridged up to Z's seq: Y itself came twice in one pull, the
+// second time before its own position. The bridge goes by the stored
+// header, and an entry whose body and header disagree bridges nothing and
+// is never a bridge's body: it comes once, where the log has it, and the
+// node holds it back against its header.
+TEST_F(ChainHolesTest, AStoredEntryWhoseBodyIsNotItsHeadersBridgesNothing) {
+  auto& lc1 = AddNode("LC");
+  auto& hn = AddNode("HN");
+  NewOrg(lc1.replica(), "Hội Liên hiệp Phụ nữ Lào Cai");
+  const uint64_t head = LastSeq(lc1);
+  MustSync(lc1);
+  MustSync(hn);  // hn tracks lc1 from `head`
+  auto cursor = hn.replica().GetCursor(sync::kPulledCursor);
+  ASSERT_TRUE(cursor.ok());
+  NewCase(lc1.replica(), "LC", "Vàng Thị Dợ");  // X: hn never sees it (header only)
+  const uint64_t x_seq = LastSeq(lc1);
+  NewOrg(lc1.replica(), "Trung tâm Bảo trợ xã hội Lào Cai");  // Y
+  const uint64_t y_seq = LastSeq(lc1);
+  NewOrg(lc1.replica(), "Văn phòng Tổ chức Di cư Quốc tế");  // Z
+  const uint64_t z_seq = LastSeq(lc1);
+  MustSync(lc1);
+  EditHub({absl::StrCat("UPDATE _fs_log SET body = (SELECT body FROM _fs_log l2 WHERE "
+                        "l2.device = _fs_log.device AND l2.seq = ", z_seq, ") WHERE seq = ",
+                        y_seq, " AND device = (SELECT idx FROM _fs_devices WHERE id = ?1)")},
+          lc1.replica().device_id());
+
+  // hn's next pull, as its sync pass asks it.
+  sync::PullRequest req;
+  req.protocol_version = 3;
+  req.credential = hn.credential();
+  req.params.cursor = *cursor;
+  req.params.bootstrapped = true;
+  req.params.key_cursor = *hn.replica().GetCursor(sync::kKeyCursor);
+  req.params.registry_digest = hn.keys()->RegistryDigest();
+  req.params.chains = true;
+  req.params.chain_heads = {{lc1.replica().device_id(), head}};
+  req.schema_version = static_cast<uint32_t>(hn.replica().schema().version());
+  std::vector<uint64_t> sent;  // the header seqs of lc1's entries, in order
+  absl::Status s = hn.client().transport().Pull(req, [&](sync::PullChunk& chunk) {
+    for (const sync::PulledEntry& e : chunk.commits) {
+      auto h = crypto::DecodeCommitHeader(e.header);
+      EXPECT_TRUE(h.ok()) << h.status();
+      if (h.ok() && h->author == lc1.replica().device_id()) sent.push_back(h->seq);
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  std::string order;
+  for (uint64_t seq : sent) absl::StrAppend(&order, order.empty() ? "" : ", ", seq);
+  EXPECT_EQ(std::count(sent.begin(), sent.end(), y_seq), 1)
+      << "Y came more than once; lc1's entries sent: " << order;
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(sent.front(), y_seq)
+      << "something was bridged before Y on the strength of Y's body (Z's seq " << z_seq
+      << "); lc1's entries sent: " << order;
+  EXPECT_EQ(std::count(sent.begin(), sent.end(), x_seq), 1)
+      << "Z, consistent, bridges hn's chain over X; lc1's entries sent: " << order;
 }
 
 }  // namespace

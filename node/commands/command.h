@@ -52,6 +52,7 @@ int RunReportCommand(OfficeContext& c);
 int RunUnlockCommand(const Args& args);
 int RunLockCommand(const Args& args);
 int RunStatusCommand(const Args& args);
+int RunTrustCommand(const Args& args);
 
 }  // namespace fieldsync::node
 

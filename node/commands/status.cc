@@ -13,6 +13,35 @@
 
 namespace fieldsync::node {
 
+namespace {
+
+// What the chain keeper holds (protocol version 3), in lines; "" if nothing.
+std::string ChainLines(const ops::ChainStatus& c) {
+  std::string out;
+  if (!c.downgrade.empty()) absl::StrAppend(&out, "HUB DOWNGRADE: ", Printable(c.downgrade), "\n");
+  for (const ops::HeldOfAuthor& h : c.held) {
+    absl::StrAppend(&out, "held commits     ", h.name, ": ", h.commits,
+                    h.commits == 1 ? absl::StrCat(" (seq ", h.first, ")")
+                                   : absl::StrCat(" (seq ", h.first, "..", h.last, ")"),
+                    h.missing_to > 0 ? absl::StrCat(", waiting for ", h.missing_from, "..",
+                                                    h.missing_to, " the hub has not sent")
+                                     : std::string(", held back (fieldnode sync says why)"),
+                    "\n");
+  }
+  for (const ops::EvidenceItem& e : c.evidence) {
+    absl::StrAppend(&out, "EVIDENCE ", e.id, ": ", e.kind, ", ", e.about, ", found ",
+                    FormatTimeMillis(e.found_at_millis), ": ", Printable(e.what), "\n");
+  }
+  for (const std::string& w : c.warnings) absl::StrAppend(&out, "history: ", Printable(w), "\n");
+  if (c.unread > 0) {
+    absl::StrAppend(&out, "(evidence not yet read makes fieldnode sync exit 5; once an officer "
+                          "read it: fieldnode trust ack all)\n");
+  }
+  return out;
+}
+
+}  // namespace
+
 int RunStatusCommand(const Args& args) {
   const DataDir dir = NodeDir(args);
   auto r = OpenReplicaIn(dir);
@@ -48,6 +77,25 @@ int RunStatusCommand(const Args& args) {
                 {"membership", st->membership},
                 {"devices_waiting", st->devices_waiting},
                 {"trust_alerts", st->trust_alerts.size()}};
+    Json held = Json::array();
+    for (const ops::HeldOfAuthor& h : st->chains.held) {
+      Json one = {{"author", h.author.ToString()}, {"commits", h.commits},
+                  {"first", h.first},              {"last", h.last},
+                  {"missing_from", h.missing_from}, {"missing_to", h.missing_to}};
+      held.push_back(one);
+    }
+    Json evidence = Json::array();
+    for (const ops::EvidenceItem& e : st->chains.evidence) {
+      Json one = {{"id", e.id},     {"kind", e.kind},
+                  {"about", e.about}, {"found_at", FormatTimeMillis(e.found_at_millis)},
+                  {"what", e.what}};
+      evidence.push_back(one);
+    }
+    out["held_commits"] = held;
+    out["unread_evidence"] = evidence;
+    out["history_warnings"] = st->chains.warnings;
+    out["hub_max_agreed_version"] = st->chains.max_agreed;
+    out["hub_downgraded_to"] = st->chains.downgraded_to;
     Print(JsonLine(out));
     return 0;
   }
@@ -65,6 +113,7 @@ int RunStatusCommand(const Args& args) {
   if (!st->trust_alerts.empty()) {
     Print("(once read: fieldnode device alerts --ack all; fieldnode device alerts lists them)\n");
   }
+  Print(ChainLines(st->chains));
   return 0;
 }
 

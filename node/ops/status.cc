@@ -1,5 +1,7 @@
 #include "node/ops/status.h"
 
+#include <memory>
+
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "node/agent.h"
@@ -18,9 +20,14 @@ absl::StatusOr<NodeStatus> ReadNodeStatus(Replica& replica, const std::string& d
   out.unlocked_until = AgentExpiry(data_dir);
   out.commits_waiting = waiting.ok() ? waiting->size() : 0;
   out.last_sync_millis = last_sync.ok() ? *last_sync : 0;
-  if (!hub || hub->province.empty()) return out;
-  auto keys = KeyRing::Open(&replica, hub->province);
-  if (!keys.ok()) return out;
+  std::unique_ptr<KeyRing> ring;
+  if (hub && !hub->province.empty()) {
+    auto opened = KeyRing::Open(&replica, hub->province);
+    if (opened.ok()) ring = *std::move(opened);
+  }
+  FS_ASSIGN_OR_RETURN(out.chains, ReadChainStatus(replica, ring.get()));
+  if (ring == nullptr) return out;
+  auto* keys = &ring;
   auto v = (*keys)->Office();
   if (v.ok()) {
     for (const KeyRing::OfficeDevice& d : v->devices) {

@@ -1,6 +1,6 @@
 // The laptop at a glance: province and hub, keystore locked or unlocked,
-// last sync, commits waiting, membership of the office, trust alerts, and
-// what the replica holds.
+// last sync, commits waiting, membership of the office, trust alerts, the
+// chain keeper's held commits and evidence, and what the replica holds.
 #ifndef FIELDSYNC_NODE_OPS_STATUS_H_
 #define FIELDSYNC_NODE_OPS_STATUS_H_
 
@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "node/client.h"
+#include "node/ops/trust.h"
 #include "store/replica.h"
 
 namespace fieldsync::node::ops {
@@ -26,6 +27,9 @@ struct NodeStatus {
   std::string membership = "not enrolled";
   size_t devices_waiting = 0;  // other devices of the office waiting for approval
   std::vector<std::string> trust_alerts;
+  // What the chain keeper holds: commits held per author, evidence not yet
+  // read, a hub downgrade (node/ops/trust.h).
+  ChainStatus chains;
 };
 // `hub`: the enrolment (node/client.h), none if not enrolled. Whether an
 // urgent commit is among those waiting is HasUrgentUnpushed's.

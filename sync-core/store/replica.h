@@ -176,8 +176,11 @@ struct HeldEntry {
   std::vector<std::pair<uint32_t, std::string>> omitted;
   std::vector<std::string> omitted_tags;
 };
-// Two signed entries of one author that cannot both stand (sync/chain.h).
+// Two signed entries of one author that cannot both stand (sync/chain.h),
+// or a hub that agreed a lower protocol version than it once did (device:
+// the hub's id; sync/downgrade.h).
 struct TrustEvidence {
+  int64_t id = 0;  // _fs_trust_evidence.id, set when read back
   DeviceId device;
   uint64_t seq = 0;
   int kind = 0;  // sync::ChainEvidence::Kind
@@ -373,11 +376,14 @@ class Replica {
   // What is held back, of one author or of all, by author and seq.
   absl::StatusOr<std::vector<HeldEntry>> Held(const std::optional<DeviceId>& device);
   absl::StatusOr<std::vector<TrustEvidence>> Evidence();
+  // Records `e` (outside a pull) and sets `cursors`, in one transaction.
+  absl::Status AddEvidence(const TrustEvidence& e,
+                           const std::vector<std::pair<std::string, int64_t>>& cursors);
   // Adds evidence found outside a pull batch (a colleague's statement that
   // contradicts what this laptop holds), in one transaction, skipping what
   // is on record already (same device, seq, kind and other header).
   // Returns how many were new.
-  absl::StatusOr<size_t> AddEvidence(const std::vector<TrustEvidence>& evidence);
+  absl::StatusOr<size_t> AddNewEvidence(const std::vector<TrustEvidence>& evidence);
   // The statements held, by signer.
   absl::StatusOr<std::vector<StatementRow>> Statements();
 

@@ -279,8 +279,8 @@ absl::StatusOr<std::vector<TrustEvidence>> Replica::Evidence() {
   std::vector<TrustEvidence> out;
   FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
     FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT device, seq, kind, held_header, held_sig, "
-                                                "other_header, other_sig, what, found_at FROM "
-                                                "_fs_trust_evidence ORDER BY id"));
+                                                "other_header, other_sig, what, found_at, id "
+                                                "FROM _fs_trust_evidence ORDER BY id"));
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
@@ -294,11 +294,26 @@ absl::StatusOr<std::vector<TrustEvidence>> Replica::Evidence() {
       e.other_signature = st->ColumnString(6);
       e.what = st->ColumnString(7);
       e.found_at_millis = st->ColumnInt(8);
+      e.id = st->ColumnInt(9);
       out.push_back(std::move(e));
     }
     return absl::OkStatus();
   }));
   return out;
+}
+
+absl::Status Replica::AddEvidence(const TrustEvidence& e,
+                                  const std::vector<std::pair<std::string, int64_t>>& cursors) {
+  Impl& m = *impl_;
+  return m.InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
+    ChainWrites w;
+    w.evidence.push_back(e);
+    FS_RETURN_IF_ERROR(m.StoreChainWrites(w));
+    for (const auto& [name, value] : cursors) {
+      FS_RETURN_IF_ERROR(m.SetCursorInTxn(txn, name, value));
+    }
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace fieldsync

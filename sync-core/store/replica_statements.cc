@@ -45,7 +45,7 @@ absl::StatusOr<std::vector<StatementRow>> Replica::Statements() {
   return out;
 }
 
-absl::StatusOr<size_t> Replica::AddEvidence(const std::vector<TrustEvidence>& evidence) {
+absl::StatusOr<size_t> Replica::AddNewEvidence(const std::vector<TrustEvidence>& evidence) {
   Impl& m = *impl_;
   size_t added = 0;
   if (evidence.empty()) return added;

@@ -42,6 +42,8 @@ struct ChainEvidence {
     kFork,               // two entries of one seq, a prev link not the held one, or
                          // two withdrawals passing over one seq
     kWithdrawnDelivered,  // a seq a signed withdrawal passes over came with its body
+    kHubDowngrade,  // not of a chain: the hub agreed a lower protocol version than it
+                    // once did with this laptop (sync/downgrade.h; device: the hub)
     // Found by comparing a colleague's or partner's signed statement
     // (sync/statement_keeper.h); these do not hold the author's entries back:
     kStatementContradicts,  // the statement names another link for an entry held here

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -84,6 +85,11 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
   FS_ASSIGN_OR_RETURN(std::vector<ChainRow> heads, replica_.ChainHeads());
   std::map<DeviceId, ChainRow> head_of;
   for (ChainRow& r : heads) head_of.emplace(r.device, std::move(r));
+  // Header-less commits of tracked authors, not applied: per author, the
+  // lowest and highest seq and how many (one line each, not one a commit:
+  // a version 2 hub sends every commit so).
+  std::map<DeviceId, std::tuple<uint64_t, uint64_t, uint64_t>> headerless;
+  std::vector<DeviceId> headerless_order;
   for (PulledEntry& e : entries) {
     if (e.header.empty()) {
       // A commit without a header: its author wrote it before it was
@@ -98,9 +104,11 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
       absl::StatusOr<Commit> c = DecodeCommit(e.canonical);
       if (!c.ok()) return absl::DataLossError(c.status().message());
       if (auto h = head_of.find(c->author); h != head_of.end() && c->seq > h->second.seq) {
-        report->problems.push_back(absl::StrCat(
-            "commit ", c->Name(), " came without its header although its author's history is "
-            "tracked here: not applied; it is taken when the hub sends it with its header"));
+        auto [slot, fresh] = headerless.try_emplace(c->author, c->seq, c->seq, 0);
+        if (fresh) headerless_order.push_back(c->author);
+        std::get<0>(slot->second) = std::min(std::get<0>(slot->second), c->seq);
+        std::get<1>(slot->second) = std::max(std::get<1>(slot->second), c->seq);
+        ++std::get<2>(slot->second);
         continue;
       }
       c->signature = std::move(e.signature);
@@ -136,11 +144,22 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
     slot->second.push_back(std::move(it));
   }
 
+  for (const DeviceId& author : headerless_order) {
+    const auto& [first, last, count] = headerless[author];
+    report->problems.push_back(absl::StrCat(
+        count == 1 ? "commit " : absl::StrCat(count, " commits ("), first,
+        count == 1 ? "" : absl::StrCat("..", last, ")"), " of ",
+        LaptopName(keys_.FindDevice(author), author), " came"
+        " without a header although that laptop's history is tracked here: not applied; taken "
+        "when the hub sends ", count == 1 ? "it" : "them", " with ",
+        count == 1 ? "its header" : "their headers"));
+  }
   FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica_.Evidence());
   std::set<DeviceId> stopped;
   for (const TrustEvidence& e : evidence) {
-    // Evidence from statements names what a hub withheld or a colleague
-    // claims: it holds nobody's entries back.
+    // Only a fork by the author stops its entries; evidence against the hub
+    // (a downgrade, a statement's contradiction, a withheld commit) names
+    // what the hub did, and holds nobody's entries back.
     if (e.kind == static_cast<int>(ChainEvidence::Kind::kFork) ||
         e.kind == static_cast<int>(ChainEvidence::Kind::kWithdrawnDelivered)) {
       stopped.insert(e.device);
@@ -307,6 +326,15 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
   std::stable_sort(apply.begin(), apply.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   batch->commits = std::move(apply);
+  return absl::OkStatus();
+}
+
+absl::Status CountEvidence(Replica& replica, ChainReport* report) {
+  FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica.Evidence());
+  FS_ASSIGN_OR_RETURN(int64_t read_to, replica.GetCursor(kEvidenceReadCursor));
+  report->evidence = evidence.size();
+  report->unacknowledged = 0;
+  for (const TrustEvidence& e : evidence) report->unacknowledged += e.id > read_to ? 1 : 0;
   return absl::OkStatus();
 }
 

@@ -44,6 +44,10 @@ class ChainKeeper {
   ClockSource& clock_;
 };
 
+// Sets report->evidence (on record here) and report->unacknowledged (not
+// yet marked read: fieldnode sync exits 5 while there is any).
+absl::Status CountEvidence(Replica& replica, ChainReport* report);
+
 }  // namespace fieldsync::sync
 
 #endif  // FIELDSYNC_SYNC_CHAIN_KEEPER_H_

@@ -7,6 +7,8 @@
 #include "base/tuning.h"
 #include "crypto/enrolment_proof.h"
 #include "store/legacy_seal.h"
+#include "sync/chain_keeper.h"
+#include "sync/downgrade.h"
 #include "sync/retry.h"
 #include "sync/statement_keeper.h"
 
@@ -82,6 +84,10 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     report.protocol_version = hello.protocol_version;
     pusher.set_protocol_version(hello.protocol_version);
     puller.set_protocol_version(hello.protocol_version);
+    // A hub that agreed version 3 before and less now: said, kept as
+    // evidence once, and no chain check silently off (sync/downgrade.h).
+    FS_ASSIGN_OR_RETURN(bool downgraded, NoteAgreedVersion(replica, clock, hello, &report));
+    puller.set_downgraded(downgraded);
     // Everything of ours first: a bootstrap never discards unpushed work.
     // Commits, then key records (the hub checks some records against the
     // rows they are for: those must be there first).
@@ -111,8 +117,11 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
         puller.set_chain_wants({});
         FS_ASSIGN_OR_RETURN(cmp, statements.Compare(report.cursor, true, &report.chain));
       }
-      FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica.Evidence());
-      report.chain.evidence = evidence.size();
+      FS_RETURN_IF_ERROR(CountEvidence(replica, &report.chain));
+      // A colleague silent for a week: said at every pass while it lasts.
+      FS_ASSIGN_OR_RETURN(std::vector<std::string> stale,
+                          StatementWarnings(replica, keys, clock.NowMillis(), /*lone=*/false));
+      for (std::string& line : stale) report.chain.problems.push_back(std::move(line));
     }
     // Values this laptop wrote clear before their column was sealed
     // (schema version 4), rewritten sealed once the pull brought what

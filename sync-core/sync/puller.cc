@@ -93,7 +93,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     batch.rows = std::move(msg.rows);
     batch.purged = std::move(msg.purged);
     absl::Status bad;
-    if (chains) {
+    if (chains || downgraded_) {
       bad = keeper.Sort(msg.commits, &batch, &report->chain);
       statements.Take(msg.statements, &batch, &report->chain);
       if (msg.statement_cursor > 0) {
@@ -168,12 +168,13 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     return absl::UnavailableError("the pull ended before the hub said it was complete; sync again");
   }
   abandon.ended = true;
-  if (chains) {
+  if (chains || downgraded_) {
     FS_ASSIGN_OR_RETURN(std::vector<HeldEntry> held, replica.Held(std::nullopt));
     report->chain.held = held.size();
-    FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica.Evidence());
-    report->chain.evidence = evidence.size();
   }
+  // Evidence not yet marked read keeps fieldnode sync at exit 5, whatever
+  // version this pass spoke.
+  FS_RETURN_IF_ERROR(CountEvidence(replica, &report->chain));
   return keys.EndPull();
 }
 

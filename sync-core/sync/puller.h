@@ -44,6 +44,10 @@ class Puller {
   void set_chain_wants(std::vector<std::pair<DeviceId, uint64_t>> wants) {
     chain_wants_ = std::move(wants);
   }
+  // Below version 3 with a hub that agreed 3 before (sync/downgrade.h): the
+  // pulled commits still go through the chain keeper, which applies no
+  // header-less commit of an author tracked here past its head.
+  void set_downgraded(bool d) { downgraded_ = d; }
 
  private:
   Transport& transport_;
@@ -51,6 +55,7 @@ class Puller {
   PullOptions options_;
   int protocol_version_ = kProtocolVersion;
   std::vector<std::pair<DeviceId, uint64_t>> chain_wants_;
+  bool downgraded_ = false;
 };
 
 }  // namespace fieldsync::sync

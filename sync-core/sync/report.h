@@ -33,6 +33,7 @@ struct ChainReport {
   uint64_t released = 0;     // held entries placed by this pull
   uint64_t new_evidence = 0; // evidence found by this pull (sync exits 5)
   uint64_t evidence = 0;     // evidence on record here after the pull
+  uint64_t unacknowledged = 0;  // of it, not yet marked read (fieldnode trust ack; sync exits 5)
   uint64_t statements_received = 0;  // colleagues' and partners' statements kept
   bool statement_made = false;       // this laptop's own statement handed to the hub
   std::vector<std::string> problems;  // one line each, for the user and the log
@@ -67,6 +68,10 @@ struct SyncReport {
   // What the key ring did after the pull (office keys, shares, grants).
   std::vector<std::string> key_notes;
   int protocol_version = 2;  // agreed with the hub at Hello
+  // Set when the hub agreed a lower version than it once did with this
+  // laptop (cursor hub:max_agreed), on a laptop that tracks commit chains:
+  // the version it agreed before (sync/downgrade.h). 0: no downgrade.
+  int downgraded_from = 0;
   ChainReport chain;         // version 3
 };
 
@@ -84,6 +89,14 @@ inline constexpr char kKeyCursor[] = "hub:keys";
 // The last of this node's chain entries the hub holds (protocol version 3):
 // headers after it are sent as backfill.
 inline constexpr char kChainAccountedCursor[] = "hub:chain_accounted";
+// The highest protocol version the hub ever agreed at Hello (absent: never
+// more than 2 recorded), and, while it agrees less than that, the version it
+// agrees (0 otherwise): a downgrade (sync/downgrade.h).
+inline constexpr char kMaxAgreedCursor[] = "hub:max_agreed";
+inline constexpr char kDowngradedCursor[] = "hub:downgraded";
+// The highest _fs_trust_evidence id an officer marked read (fieldnode trust
+// ack): evidence after it makes fieldnode sync exit 5.
+inline constexpr char kEvidenceReadCursor[] = "trust:read";
 
 }  // namespace fieldsync::sync
 

@@ -148,7 +148,7 @@ absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(int64_t cur
     }
   }
   for (const auto& [author, seq] : wants) out.wants.emplace_back(author, seq);
-  FS_ASSIGN_OR_RETURN(size_t added, replica_.AddEvidence(found));
+  FS_ASSIGN_OR_RETURN(size_t added, replica_.AddNewEvidence(found));
   report->new_evidence += added;
   if (added > 0) {
     for (const TrustEvidence& e : found) report->problems.push_back(e.what);
@@ -205,7 +205,7 @@ absl::Status StatementKeeper::Made() {
 }
 
 absl::StatusOr<std::vector<std::string>> StatementWarnings(Replica& replica, KeyRing& keys,
-                                                          int64_t now_millis) {
+                                                          int64_t now_millis, bool lone) {
   std::vector<std::string> out;
   FS_ASSIGN_OR_RETURN(std::vector<StatementRow> held, replica.Statements());
   std::map<DeviceId, const StatementRow*> newest;
@@ -224,7 +224,7 @@ absl::StatusOr<std::vector<std::string>> StatementWarnings(Replica& replica, Key
                                  ": it has not synced, or the hub withholds what it says"));
     }
   }
-  if (colleagues == 0 && office.member) {
+  if (lone && colleagues == 0 && office.member) {
     out.push_back("this office has one laptop: no colleague's statement to compare histories "
                   "with (referral partners' statements still are)");
   }

@@ -73,10 +73,10 @@ class StatementKeeper {
 };
 
 // Lines for `fieldnode status` and the daemon's log: colleagues whose newest
-// statement is over a week old, and an office of one laptop (nobody to
-// compare with). Read-only; needs no unlocking.
+// statement is over a week old, and, with `lone`, an office of one laptop
+// (nobody to compare with). Read-only; needs no unlocking.
 absl::StatusOr<std::vector<std::string>> StatementWarnings(Replica& replica, KeyRing& keys,
-                                                          int64_t now_millis);
+                                                          int64_t now_millis, bool lone = true);
 
 // Cursor names (docs/FORMATS.md): how far the node holds the statements the
 // hub relays, and when it last made its own (Unix ms).
