@@ -4,8 +4,10 @@
 // replicas and key rings, crypto on), joined by loopback links
 // (sync/loopback.h) whose faults are drawn from the schedule's seed. One
 // seed decides every step: who writes what, who syncs, which link drops
-// or cuts what, which laptop or the hub crashes and reopens its files, how
-// far each laptop's clock is off.
+// or cuts what, which laptop or the hub crashes and reopens its files (a
+// laptop also inside its own write), how far each laptop's clock is off
+// (beyond the tolerance, in some schedules), how each referral ends.
+// docs/ARCHITECTURE.md, "The simulation", lists the faults and invariants.
 //
 // Speed: the files are real SQLite files held in memory (sim/mem_vfs.h);
 // the hub, the offices and their enrolled, approved laptops are made once
@@ -20,9 +22,10 @@
 // the world a schedule ended with, to prove it.
 //
 // A schedule runs in two phases: safety (faults on: every pass may fail,
-// but only as a bad link fails, and nothing is lost), then liveness
-// (faults off: every pass succeeds and everything converges). Check()
-// then tests the invariants.
+// but only as a bad link or a clock beyond the tolerance fails it, and
+// nothing is lost), then liveness (faults off: every pass succeeds and
+// everything converges, unless a clock is beyond the tolerance). Check()
+// then tests the invariants (sim/invariants.cc).
 #ifndef FIELDSYNC_TESTS_SIM_WORLD_H_
 #define FIELDSYNC_TESTS_SIM_WORLD_H_
 
@@ -162,8 +165,8 @@ class World {
     uint64_t offices_of_several = 0;  // offices with more than one laptop
     uint64_t write_crashes_kept = 0;  // the laptop died inside a write that survived
     uint64_t write_crashes_lost = 0;  // ... that was rolled back
-    uint64_t declined = 0;            // referrals declined, as the hub holds them
-    uint64_t completed = 0;           // ... completed
+    uint64_t declined = 0;            // referrals the receiving office declines
+    uint64_t completed = 0;           // ... accepts, then completes
     uint64_t reads_refused = 0;       // sealed values the former partner could not open
     uint64_t far_off_schedules = 0;   // schedules with a clock beyond the tolerance
     uint64_t clock_refusals = 0;      // passes stopped for a clock beyond it
