@@ -57,6 +57,7 @@ absl::Status RunSchedule(uint64_t seed, const ScheduleShape& shape, std::string*
   sum->offices_of_several += t.offices_of_several;
   sum->write_crashes_kept += t.write_crashes_kept;
   sum->write_crashes_lost += t.write_crashes_lost;
+  sum->pass_crashes += t.pass_crashes;
   sum->declined += t.declined;
   sum->completed += t.completed;
   sum->reads_refused += t.reads_refused;
@@ -71,12 +72,13 @@ absl::Status RunSchedule(uint64_t seed, std::string* summary, World::Totals* sum
 }
 
 // A seed's shape without the faults added after it was found (session 8:
-// crashes inside a laptop's write, clocks beyond the tolerance, declined
+// crashes inside a laptop's write or pass, clocks beyond the tolerance, declined
 // and completed referrals), which draw from a stream of their own: the
 // schedule it drew then, exactly.
 ScheduleShape ShapeBeforeSession8(uint64_t seed) {
   ScheduleShape s = DrawShape(seed);
   s.crash_laptop_in_write = 0;
+  s.crash_laptop_in_pass = 0;
   s.far_off_laptops = 0;
   s.far_off_millis = 0;
   s.decline = 0;
@@ -144,7 +146,8 @@ TEST(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated) {
             << " answers lost, " << sum.pushes_replayed << " pushes replayed, crashes "
             << sum.laptop_crashes << " laptops / " << sum.hub_crashes << " hub / "
             << sum.hub_crashes_in_call << " hub inside a call, " << sum.write_crashes_kept
-            << "+" << sum.write_crashes_lost << " laptops inside a write (kept+lost); referrals "
+            << "+" << sum.write_crashes_lost << " laptops inside a write (kept+lost), "
+            << sum.pass_crashes << " inside a pass; referrals "
             << sum.declined << " declined, " << sum.completed << " completed, "
             << sum.reads_refused << " sealed values the former partner could not open; "
             << sum.far_off_schedules << " schedules with a clock beyond the tolerance ("
@@ -164,6 +167,7 @@ TEST(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated) {
     EXPECT_GT(sum.offices_of_several, 0u);
     EXPECT_GT(sum.write_crashes_kept, 0u);
     EXPECT_GT(sum.write_crashes_lost, 0u);
+    EXPECT_GT(sum.pass_crashes, 0u);
     EXPECT_GT(sum.declined, 0u);
     EXPECT_GT(sum.completed, 0u);
     EXPECT_GT(sum.reads_refused, 0u);

@@ -43,7 +43,7 @@ absl::StatusOr<std::optional<Commit>> World::WriteOn(Laptop& l, const LocalTxn& 
   FS_ASSIGN_OR_RETURN(std::string state_before, l.replica->StateDigest());
   memvfs::CrashAfterWrites(l.dir, 1 + static_cast<int>(more_rng_() % kMaxWritesBeforeCrash));
   absl::StatusOr<Commit> c = l.replica->Write(t);
-  std::optional<memvfs::Files> left = memvfs::TakeCrash();
+  std::optional<memvfs::Files> left = memvfs::TakeCrash(l.dir);
   if (!c.ok()) return refused(c.status());
   FS_ASSIGN_OR_RETURN(std::string state_after, l.replica->StateDigest());
   if (!left) left = memvfs::Snapshot(l.dir);
@@ -90,6 +90,35 @@ absl::StatusOr<std::optional<Commit>> World::WriteOn(Laptop& l, const LocalTxn& 
   ++(kept ? write_crashes_kept_ : write_crashes_lost_);
   if (!kept) return std::optional<Commit>();
   return std::optional<Commit>(*std::move(c));
+}
+
+absl::Status World::LaptopDiedInPass(Laptop& l) {
+  std::optional<memvfs::Files> left = memvfs::TakeCrash(l.dir);
+  // Fewer writes than armed: it dies after the pass's last one.
+  if (!left) left = memvfs::Snapshot(l.dir);
+  CloseLaptop(l);
+  memvfs::Restore(l.dir, *left);
+  ++pass_crashes_;
+  auto broken = [&](const std::string& what) {
+    return absl::InternalError(absl::StrCat(l.name, " died inside its pass and reopened with ",
+                                            what));
+  };
+  if (absl::Status s = OpenLaptop(l); !s.ok()) return broken(s.ToString());
+  if (absl::Status s = l.replica->CheckIntegrity(); !s.ok()) return broken(s.ToString());
+  FS_ASSIGN_OR_RETURN(ReplicaStats now, l.replica->Stats());
+  const DeviceId self = l.replica->device_id();
+  FS_ASSIGN_OR_RETURN(std::optional<ChainRow> head, l.replica->ChainEntryAt(self, now.local_seq));
+  FS_ASSIGN_OR_RETURN(std::optional<ChainRow> past,
+                      l.replica->ChainEntryAt(self, now.local_seq + 1));
+  if ((now.local_seq > 0 && !head) || past) {
+    return broken(absl::StrCat("a chain that does not end at its last commit, seq ",
+                               now.local_seq));
+  }
+  FS_ASSIGN_OR_RETURN(int64_t pushed, l.replica->GetCursor(sync::kPushedCursor));
+  if (pushed < 0 || static_cast<uint64_t>(pushed) > now.local_seq) {
+    return broken(absl::StrCat("the hub's acknowledgement of seq ", pushed, " past its commits"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace fieldsync::sim

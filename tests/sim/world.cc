@@ -71,6 +71,8 @@ ScheduleShape DrawShape(uint64_t seed) {
   const double shares[] = {0, 0.3, 0.6};
   s.decline = Pick(rng, shares);
   s.complete = Pick(rng, shares);
+  const double in_pass[] = {0, 0, 0.02, 0.06};
+  s.crash_laptop_in_pass = Pick(rng, in_pass);
   return s;
 }
 
@@ -174,7 +176,7 @@ bool World::ArmHubCrash() {
 
 absl::Status World::HubCrashedInCall(bool armed) {
   if (!armed) return absl::OkStatus();
-  std::optional<memvfs::Files> left = memvfs::TakeCrash();
+  std::optional<memvfs::Files> left = memvfs::TakeCrash(root_ + "hub.db");
   // Fewer writes than armed: it dies after its last commit, its answer
   // not sent.
   if (!left) left = memvfs::Snapshot(root_ + "hub.db");
@@ -199,8 +201,19 @@ absl::StatusOr<sync::SyncReport> World::Sync(Laptop& l) {
   // Small calls, so that faults fall between them too.
   o.push.max_commits = 1 + rng_() % 8;
   o.pull.max_batch = static_cast<uint32_t>(1 + rng_() % 16);
+  const bool dies = shape_.crash_laptop_in_pass > 0 && Unit(more_rng_) < shape_.crash_laptop_in_pass;
+  if (dies) memvfs::CrashAfterWrites(l.dir, 1 + static_cast<int>(more_rng_() % 60));
   absl::StatusOr<sync::SyncReport> r =
       sync::RunPass(*l.link, *l.replica, *l.keys, l.cred, o);
+  if (dies) {
+    FS_RETURN_IF_ERROR(LaptopDiedInPass(l));
+    // As the daemon sees it at its next start: the pass never ended (a
+    // failure that is no bad link's stays for JudgePass to judge).
+    if (r.ok() || r.status().code() == absl::StatusCode::kUnavailable ||
+        r.status().code() == absl::StatusCode::kAborted) {
+      r = absl::UnavailableError(absl::StrCat(l.name, " died during its pass"));
+    }
+  }
   if (r.ok()) {
     ++l.passes_ok;
   } else {
@@ -529,6 +542,7 @@ absl::Status World::RunSafety() {
 absl::Status World::RunLiveness() {
   shape_.crash_hub_in_call = 0;
   shape_.crash_laptop_in_write = 0;
+  shape_.crash_laptop_in_pass = 0;
   for (auto& l : laptops_) {
     l->link->set_faults({});
     l->link->set_down(false);
@@ -614,6 +628,7 @@ World::Totals World::totals() const {
   t.offices_of_several = shape_.laptops_per_office > 1 ? provinces_.size() : 0;
   t.write_crashes_kept = write_crashes_kept_;
   t.write_crashes_lost = write_crashes_lost_;
+  t.pass_crashes = pass_crashes_;
   for (const SimReferral& r : referrals_) {
     t.declined += r.fate == Fate::kDecline;
     t.completed += r.fate == Fate::kComplete;
@@ -649,7 +664,7 @@ std::string World::Summary() const {
                       links.pushes_replayed, "; crashes: laptops ",
                       laptop_crashes_, ", hub ", hub_crashes_, " (+", hub_crashes_in_call_,
                       " inside a call), inside a write ", write_crashes_kept_, " kept / ",
-                      write_crashes_lost_, " lost; clocks beyond the tolerance ",
+                      write_crashes_lost_, " lost, inside a pass ", pass_crashes_, "; clocks beyond the tolerance ",
                       shape_.far_off_laptops, " (", clock_refusals_, " refusals); files ",
                       peak_bytes_ / 1024, " KiB");
 }

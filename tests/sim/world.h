@@ -83,6 +83,10 @@ struct ScheduleShape {
   // writes to its files (or after its commit, if it wrote fewer), and
   // reopens them: the write is then wholly there or wholly absent.
   double crash_laptop_in_write = 0;
+  // Per pass (safety phase): the laptop dies inside its sync pass, at one
+  // of its writes to its files, and reopens them; the pass fails as a
+  // connection that died.
+  double crash_laptop_in_pass = 0;
   // Laptops whose clock is off by more than the replicas tolerate
   // (tuning::kDefaultMaxClockSkewMillis), ahead or behind, by up to
   // `far_off_millis` more. Until the field issue lands, such a schedule is
@@ -165,6 +169,7 @@ class World {
     uint64_t offices_of_several = 0;  // offices with more than one laptop
     uint64_t write_crashes_kept = 0;  // the laptop died inside a write that survived
     uint64_t write_crashes_lost = 0;  // ... that was rolled back
+    uint64_t pass_crashes = 0;        // a laptop died inside its sync pass
     uint64_t declined = 0;            // referrals the receiving office declines
     uint64_t completed = 0;           // ... accepts, then completes
     uint64_t reads_refused = 0;       // sealed values the former partner could not open
@@ -208,6 +213,10 @@ class World {
   // afterwards, nothing if it was rolled back; an error if the write is
   // there in part, or the laptop's chain is inconsistent.
   absl::StatusOr<std::optional<Commit>> WriteOn(Laptop& l, const LocalTxn& t);
+  // After a pass armed to die inside (crash_laptop_in_pass): the laptop
+  // reopens from its files as they were at that moment; an error if they
+  // are unsound or its chain or acknowledged seq inconsistent.
+  absl::Status LaptopDiedInPass(Laptop& l);
   // Every commit that reaches the hub in a push, by author and seq: the
   // hub must never be offered two bodies for one (author, seq).
   void NotePushed(const sync::PushRequest& r);
@@ -283,6 +292,7 @@ class World {
   std::string pushed_violation_;
   uint64_t write_crashes_kept_ = 0;
   uint64_t write_crashes_lost_ = 0;
+  uint64_t pass_crashes_ = 0;
   uint64_t clock_refusals_ = 0;
   uint64_t reads_refused_ = 0;
 };
