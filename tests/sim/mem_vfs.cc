@@ -102,10 +102,14 @@ struct State {
   std::mutex mu;
   std::map<std::string, std::shared_ptr<MemFile>> files;
   sqlite3_vfs* os = nullptr;  // the VFS this one stands in for (time, sleep)
-  // An armed crash: writes left before the snapshot, and the files.
-  std::string crash_prefix;
-  int crash_writes_left = 0;
-  std::optional<Files> crash;
+  // Armed crashes, by machine (the files under a prefix): writes left
+  // before the snapshot, and the files. A laptop's pass and the hub's
+  // call inside it may both be armed.
+  struct Armed {
+    int writes_left = 0;
+    std::optional<Files> files;
+  };
+  std::map<std::string, Armed> crashes;
 };
 
 State& S() {
@@ -128,8 +132,11 @@ Files SnapshotLocked(const std::string& prefix) {
 // Called before each change to a file's bytes, with the lock held.
 void BeforeWrite(const Handle* h) {
   State& s = S();
-  if (s.crash_writes_left <= 0 || h->path.empty() || !Under(h->path, s.crash_prefix)) return;
-  if (--s.crash_writes_left == 0) s.crash = SnapshotLocked(s.crash_prefix);
+  if (h->path.empty()) return;
+  for (auto& [prefix, armed] : s.crashes) {
+    if (armed.writes_left <= 0 || !Under(h->path, prefix)) continue;
+    if (--armed.writes_left == 0) armed.files = SnapshotLocked(prefix);
+  }
 }
 
 Handle* H(sqlite3_file* f) { return reinterpret_cast<Handle*>(f); }
@@ -445,16 +452,15 @@ int OpenHandles(const std::string& prefix) {
 
 void CrashAfterWrites(const std::string& prefix, int n) {
   std::lock_guard<std::mutex> l(S().mu);
-  S().crash_prefix = prefix;
-  S().crash_writes_left = n;
-  S().crash.reset();
+  S().crashes[prefix] = State::Armed{n, std::nullopt};
 }
 
-std::optional<Files> TakeCrash() {
+std::optional<Files> TakeCrash(const std::string& prefix) {
   std::lock_guard<std::mutex> l(S().mu);
-  S().crash_writes_left = 0;
-  std::optional<Files> out = std::move(S().crash);
-  S().crash.reset();
+  auto it = S().crashes.find(prefix);
+  if (it == S().crashes.end()) return std::nullopt;
+  std::optional<Files> out = std::move(it->second.files);
+  S().crashes.erase(it);
   return out;
 }
 

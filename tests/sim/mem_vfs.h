@@ -40,10 +40,11 @@ int OpenHandles(const std::string& prefix);
 
 // Arms a crash inside a call: just before the `n`th write (or truncation)
 // from now to a file under `prefix`, the files under `prefix` are
-// snapshot; TakeCrash() returns that snapshot (and disarms), or nothing if
-// the call wrote fewer than `n` times.
+// snapshot; TakeCrash(prefix) returns that snapshot (and disarms), or
+// nothing if the call wrote fewer than `n` times. Crashes of several
+// prefixes (machines) may be armed at once.
 void CrashAfterWrites(const std::string& prefix, int n);
-std::optional<Files> TakeCrash();
+std::optional<Files> TakeCrash(const std::string& prefix);
 
 }  // namespace fieldsync::sim::memvfs
 

@@ -6,8 +6,10 @@
 #include <map>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/tuning.h"
 #include "change/commit_codec.h"
 #include "crypto/pairing_code.h"
 #include "schema/schema.h"
@@ -57,6 +59,20 @@ ScheduleShape DrawShape(uint64_t seed) {
   // clock further off is the field issue's (refused and set aside).
   const int64_t offsets[] = {0, 30'000, 120'000};
   s.max_clock_offset_millis = Pick(rng, offsets);
+  // Drawn after the others, so that those stay what they were.
+  const double in_write[] = {0, 0, 0.03, 0.1};
+  s.crash_laptop_in_write = Pick(rng, in_write);
+  // One schedule in six has laptops whose clock is beyond the tolerance.
+  if (rng() % 6 == 0) {
+    s.far_off_laptops = 1 + static_cast<int>(rng() % 2);
+    const int64_t far[] = {60'000, 30 * 60'000, 6 * 3'600'000};
+    s.far_off_millis = Pick(rng, far);
+  }
+  const double shares[] = {0, 0.3, 0.6};
+  s.decline = Pick(rng, shares);
+  s.complete = Pick(rng, shares);
+  const double in_pass[] = {0, 0, 0.02, 0.06};
+  s.crash_laptop_in_pass = Pick(rng, in_pass);
   return s;
 }
 
@@ -70,6 +86,7 @@ class World::HubEndpoint final : public sync::Transport {
     return w_->handler_->Enroll(r);
   }
   absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& r) override {
+    w_->NotePushed(r);
     const bool armed = w_->ArmHubCrash();
     absl::StatusOr<sync::PushOutcome> out = w_->handler_->Push(r);
     if (absl::Status s = w_->HubCrashedInCall(armed); !s.ok()) return s;
@@ -99,7 +116,11 @@ struct World::Template {
 };
 
 World::World(uint64_t seed, ScheduleShape shape)
-    : seed_(seed), shape_(shape), rng_(seed), clock_(kStartMillis) {
+    : seed_(seed),
+      shape_(shape),
+      rng_(seed),
+      clock_(kStartMillis),
+      more_rng_(seed ^ 0x0ddba11c0ffee000ULL) {
   memvfs::Install();
   InstallDeterministicSodium();
 }
@@ -155,7 +176,7 @@ bool World::ArmHubCrash() {
 
 absl::Status World::HubCrashedInCall(bool armed) {
   if (!armed) return absl::OkStatus();
-  std::optional<memvfs::Files> left = memvfs::TakeCrash();
+  std::optional<memvfs::Files> left = memvfs::TakeCrash(root_ + "hub.db");
   // Fewer writes than armed: it dies after its last commit, its answer
   // not sent.
   if (!left) left = memvfs::Snapshot(root_ + "hub.db");
@@ -180,8 +201,19 @@ absl::StatusOr<sync::SyncReport> World::Sync(Laptop& l) {
   // Small calls, so that faults fall between them too.
   o.push.max_commits = 1 + rng_() % 8;
   o.pull.max_batch = static_cast<uint32_t>(1 + rng_() % 16);
+  const bool dies = shape_.crash_laptop_in_pass > 0 && Unit(more_rng_) < shape_.crash_laptop_in_pass;
+  if (dies) memvfs::CrashAfterWrites(l.dir, 1 + static_cast<int>(more_rng_() % 60));
   absl::StatusOr<sync::SyncReport> r =
       sync::RunPass(*l.link, *l.replica, *l.keys, l.cred, o);
+  if (dies) {
+    FS_RETURN_IF_ERROR(LaptopDiedInPass(l));
+    // As the daemon sees it at its next start: the pass never ended (a
+    // failure that is no bad link's stays for JudgePass to judge).
+    if (r.ok() || r.status().code() == absl::StatusCode::kUnavailable ||
+        r.status().code() == absl::StatusCode::kAborted) {
+      r = absl::UnavailableError(absl::StrCat(l.name, " died during its pass"));
+    }
+  }
   if (r.ok()) {
     ++l.passes_ok;
   } else {
@@ -242,6 +274,15 @@ absl::Status World::Instantiate(const Template& t) {
   SeedSodium(seed_);
   for (int p = 0; p < shape_.offices; ++p) provinces_.push_back(kProvinces[p]);
   FS_RETURN_IF_ERROR(OpenHub());
+  // Clocks beyond the tolerance: half a minute past it and past the
+  // others' own offsets at least, ahead or behind.
+  std::map<size_t, int64_t> far_off;
+  for (int i = 0; i < shape_.far_off_laptops; ++i) {
+    const int64_t beyond =
+        tuning::kDefaultMaxClockSkewMillis + shape_.max_clock_offset_millis + 30'000 +
+        static_cast<int64_t>(more_rng_() % static_cast<uint64_t>(shape_.far_off_millis));
+    far_off[more_rng_() % t.laptops.size()] = more_rng_() % 2 == 0 ? beyond : -beyond;
+  }
   for (const Template::Member& m : t.laptops) {
     auto l = std::make_unique<Laptop>();
     l->name = m.name;
@@ -250,7 +291,9 @@ absl::Status World::Instantiate(const Template& t) {
     const int64_t span = shape_.max_clock_offset_millis;
     const int64_t offset =
         span == 0 ? 0 : static_cast<int64_t>(rng_() % static_cast<uint64_t>(2 * span + 1)) - span;
-    l->clock = std::make_unique<OffsetClock>(&clock_, offset);
+    auto far = far_off.find(laptops_.size());
+    l->far_off = far != far_off.end();
+    l->clock = std::make_unique<OffsetClock>(&clock_, l->far_off ? far->second : offset);
     l->link = std::make_unique<sync::LoopbackTransport>(*endpoint(), rng_());
     l->identity = std::make_unique<crypto::DeviceIdentity>(m.identity->Clone());
     l->cred = m.cred;
@@ -335,27 +378,6 @@ size_t World::IndexOf(const Laptop& l) const {
   return laptops_.size();
 }
 
-absl::Status World::AnswerReferrals(Laptop& l, bool all) {
-  for (const SimReferral& r : referrals_) {
-    if (r.to != l.province) continue;
-    FS_ASSIGN_OR_RETURN(std::optional<Row> row, l.replica->Get("referrals", r.id));
-    if (!row || !row->live) continue;
-    const TableDef& t = *l.replica->schema().FindTable("referrals");
-    const Value& status = row->values[static_cast<size_t>(t.ColumnIndex("status"))];
-    if (status != Value::Text("sent")) continue;
-    LocalTxn txn;
-    txn.Set("referrals", r.id, {{"status", Value::Text("accepted")}});
-    absl::StatusOr<Commit> c = l.replica->Write(txn);
-    if (!c.ok()) {
-      return absl::Status(c.status().code(), absl::StrCat(l.name, " could not accept a referral: ",
-                                                          c.status().message()));
-    }
-    ++writes_;
-    if (!all) break;
-  }
-  return absl::OkStatus();
-}
-
 absl::Status World::Write(Laptop& l) {
   const int kind = static_cast<int>(rng_() % 12);
   const size_t me = IndexOf(l);
@@ -368,6 +390,13 @@ absl::Status World::Write(Laptop& l) {
   }
   if (kind == 3) return AnswerReferrals(l, /*all=*/false);
   LocalTxn t;
+  // What the write does to the simulation's own count, once it is there
+  // (a laptop dying inside its write may roll it back).
+  std::optional<SimCase> made;
+  std::optional<SimReferral> referral;
+  size_t touched = cases_.size();  // the case written to, if not a new one
+  bool deletes = false;
+  bool narrative = false;
   if (kind < 3 || held.empty()) {
     const RowId person = Id16::NewRandom();
     const RowId kase = Id16::NewRandom();
@@ -380,9 +409,11 @@ absl::Status World::Write(Laptop& l) {
               {"province", Value::Text(l.province)},
               {"status", Value::Text("intake")},
               {"narrative", Value::Text(absl::StrCat("Lời kể ", rng_() % 1000))}});
-    cases_.push_back(SimCase{kase, l.province, me, false});
+    made = SimCase{kase, l.province, me, false};
+    narrative = true;
   } else {
-    SimCase& c = cases_[held[rng_() % held.size()]];
+    touched = held[rng_() % held.size()];
+    const SimCase& c = cases_[touched];
     const RowId kase = c.id;
     // Only the laptop that made a case refers or deletes it, and never
     // both: the hub refuses a referral of a deleted case, which is right
@@ -400,11 +431,10 @@ absl::Status World::Write(Laptop& l) {
                                   {"to_office", Value::Text(to)},
                                   {"status", Value::Text("sent")},
                                   {"reason", Value::Text("về quê, cần hỗ trợ tại địa phương")}});
-      c.referred = true;
-      referrals_.push_back(SimReferral{ref, kase, to});
+      referral = SimReferral{ref, kase, to, DrawFate(), false};
     } else if (kind == 11 && c.creator == me && !c.referred && rng_() % 2 == 0) {
       t.Delete("cases", kase);
-      deleted_cases_.insert(kase);
+      deletes = true;
     } else if (kind < 7) {
       t.Set("cases", kase, {{"status", Value::Text(Pick(rng_, kStatuses))}});
     } else if (kind < 9) {
@@ -412,14 +442,66 @@ absl::Status World::Write(Laptop& l) {
     } else {
       t.Set("cases", kase,
             {{"narrative", Value::Text(absl::StrCat("Lời kể, bản ", rng_() % 100000))}});
+      narrative = true;
     }
   }
-  absl::StatusOr<Commit> c = l.replica->Write(t);
-  if (!c.ok()) {
-    return absl::Status(c.status().code(),
-                        absl::StrCat(l.name, " could not write: ", c.status().message()));
+  // Whether this laptop holds the case's referral final as it writes.
+  bool after_final = false;
+  if (const SimReferral* r = touched < cases_.size() ? ReferralOf(touched) : nullptr) {
+    FS_ASSIGN_OR_RETURN(after_final, HoldsFinal(l, *r));
   }
+  FS_ASSIGN_OR_RETURN(std::optional<Commit> c, WriteOn(l, t));
+  if (!c) return absl::OkStatus();  // rolled back by a crash inside it
   ++writes_;
+  if (made) {
+    cases_.push_back(*made);
+    touched = cases_.size() - 1;
+  }
+  if (referral) {
+    cases_[touched].referred = true;
+    referrals_.push_back(*referral);
+  }
+  if (deletes) deleted_cases_.insert(cases_[touched].id);
+  if (narrative) NoteNarrative(touched, *c, after_final);
+  return absl::OkStatus();
+}
+
+absl::Status World::JudgePass(const Laptop& l, const absl::StatusOr<sync::SyncReport>& r,
+                              bool liveness) {
+  // A clock beyond the tolerance stops passes with FAILED_PRECONDITION
+  // (the hub or a laptop refuses a batch whose time is too far ahead): the
+  // field issue's to settle; allowed where such a clock runs.
+  auto for_the_clock = [&](const absl::Status& s) {
+    return shape_.far_off_laptops > 0 && s.code() == absl::StatusCode::kFailedPrecondition &&
+           absl::StrContains(s.message(), "ahead of this machine's clock");
+  };
+  if (!r.ok()) {
+    if (for_the_clock(r.status())) {
+      ++clock_refusals_;
+      return absl::OkStatus();
+    }
+    // A bad link fails a pass with UNAVAILABLE (the loopback's faults) or
+    // ABORTED (commits waiting for ones not held yet); anything else is a
+    // defect, even if the daemon would retry it.
+    if (!liveness && (r.status().code() == absl::StatusCode::kUnavailable ||
+                      r.status().code() == absl::StatusCode::kAborted)) {
+      return absl::OkStatus();
+    }
+    return absl::Status(r.status().code(),
+                        absl::StrCat(l.name, "'s pass failed, ",
+                                     liveness ? "on a good link: " : "not as a bad link fails: ",
+                                     r.status().message()));
+  }
+  if (!r->push_refused.ok()) {
+    // Refused and reported: the commits stay on the laptop, unpushed.
+    if (for_the_clock(r->push_refused)) {
+      ++clock_refusals_;
+      return absl::OkStatus();
+    }
+    return absl::Status(r->push_refused.code(), absl::StrCat("the hub refused ", l.name,
+                                                             "'s work: ",
+                                                             r->push_refused.message()));
+  }
   return absl::OkStatus();
 }
 
@@ -430,21 +512,7 @@ absl::Status World::Step() {
   if (what < 40) {
     FS_RETURN_IF_ERROR(Write(l));
   } else if (what < 90) {
-    absl::StatusOr<sync::SyncReport> r = Sync(l);
-    // A bad link fails a pass with UNAVAILABLE (the loopback's faults) or
-    // ABORTED (commits waiting for ones not held yet); anything else is a
-    // defect, even if the daemon would retry it.
-    if (!r.ok() && r.status().code() != absl::StatusCode::kUnavailable &&
-        r.status().code() != absl::StatusCode::kAborted) {
-      return absl::Status(r.status().code(),
-                          absl::StrCat(l.name, "'s pass failed, not as a bad link fails: ",
-                                       r.status().message()));
-    }
-    if (r.ok() && !r->push_refused.ok()) {
-      return absl::Status(r->push_refused.code(),
-                          absl::StrCat("the hub refused ", l.name,
-                                       "'s work: ", r->push_refused.message()));
-    }
+    FS_RETURN_IF_ERROR(JudgePass(l, Sync(l), /*liveness=*/false));
   } else {
     clock_.Advance(static_cast<int64_t>(rng_() % 600'000));
   }
@@ -456,6 +524,7 @@ absl::Status World::Step() {
     FS_RETURN_IF_ERROR(CrashHub());
     ++hub_crashes_;
   }
+  if (!pushed_violation_.empty()) return absl::InternalError(pushed_violation_);
   return absl::OkStatus();
 }
 
@@ -472,32 +541,35 @@ absl::Status World::RunSafety() {
 
 absl::Status World::RunLiveness() {
   shape_.crash_hub_in_call = 0;
+  shape_.crash_laptop_in_write = 0;
+  shape_.crash_laptop_in_pass = 0;
   for (auto& l : laptops_) {
     l->link->set_faults({});
     l->link->set_down(false);
   }
   // Rows need a pass, keys a pass more (a laptop shares or grants what it
   // saw in its last pull); the receiving offices answer what reached them
-  // after the second round.
-  for (int round = 0; round < kLivenessRounds; ++round) {
-    if (round == 2) {
+  // after the second round. Where a referral ends (declined, completed),
+  // two rounds more: the completion after the answer, then, once the
+  // referring office holds the end, a write there the former partner must
+  // not read (WriteAfterFinal).
+  bool ends = false;
+  for (const SimReferral& r : referrals_) ends |= r.fate != Fate::kAccept;
+  const int rounds = kLivenessRounds + (ends ? 2 : 0);
+  for (int round = 0; round < rounds; ++round) {
+    if (round == 2 || (ends && round == 3)) {
       for (auto& l : laptops_) FS_RETURN_IF_ERROR(AnswerReferrals(*l, /*all=*/true));
     }
+    if (ends && round == 5) FS_RETURN_IF_ERROR(WriteAfterFinal());
     for (auto& l : laptops_) {
       clock_.Advance(1000);
-      absl::StatusOr<sync::SyncReport> r = Sync(*l);
-      if (!r.ok()) {
-        return absl::Status(r.status().code(),
-                            absl::StrCat("liveness round ", round + 1, ": ", l->name,
-                                         "'s pass failed on a good link: ", r.status().message()));
-      }
-      if (!r->push_refused.ok()) {
-        return absl::Status(r->push_refused.code(),
-                            absl::StrCat("liveness: the hub refused ", l->name, "'s work: ",
-                                         r->push_refused.message()));
+      absl::Status s = JudgePass(*l, Sync(*l), /*liveness=*/true);
+      if (!s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("liveness round ", round + 1, ": ", s.message()));
       }
     }
   }
+  if (!pushed_violation_.empty()) return absl::InternalError(pushed_violation_);
   return absl::OkStatus();
 }
 
@@ -540,126 +612,6 @@ absl::StatusOr<std::string> World::Digest() {
   return hex;
 }
 
-absl::Status World::Check() {
-  // 1. Every commit of every laptop reached the hub once, and the hub
-  // holds no commit twice.
-  std::map<DeviceId, std::set<uint64_t>> at_hub;
-  int64_t after = 0;
-  while (true) {
-    FS_ASSIGN_OR_RETURN(std::vector<Replica::RawEntry> entries,
-                        store_->replica().RawLogAfter(after, 1000));
-    if (entries.empty()) break;
-    for (const Replica::RawEntry& e : entries) {
-      after = e.position;
-      FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(e.body));
-      if (!at_hub[c.author].insert(c.seq).second) {
-        return absl::InternalError(absl::StrCat("the hub's log holds commit ", c.Name(),
-                                                " twice (position ", e.position, ")"));
-      }
-    }
-  }
-  for (auto& l : laptops_) {
-    FS_ASSIGN_OR_RETURN(ReplicaStats stats, l->replica->Stats());
-    FS_ASSIGN_OR_RETURN(int64_t pushed, l->replica->GetCursor(sync::kPushedCursor));
-    if (static_cast<uint64_t>(pushed) != stats.local_seq) {
-      return absl::InternalError(absl::StrCat(l->name, " wrote ", stats.local_seq,
-                                              " commits, the hub acknowledged ", pushed));
-    }
-    const std::set<uint64_t>& held = at_hub[l->replica->device_id()];
-    if (held.size() != stats.local_seq ||
-        (!held.empty() && (*held.begin() != 1 || *held.rbegin() != stats.local_seq))) {
-      return absl::InternalError(absl::StrCat("the hub holds ", held.size(), " of ", l->name,
-                                              "'s ", stats.local_seq, " commits"));
-    }
-  }
-  // 2. The laptops of an office hold the same state.
-  for (const std::string& province : provinces_) {
-    std::string digest;
-    std::string first;
-    for (auto& l : laptops_) {
-      if (l->province != province) continue;
-      FS_ASSIGN_OR_RETURN(std::string d, l->replica->StateDigest());
-      if (first.empty()) {
-        first = l->name;
-        digest = d;
-      } else if (d != digest) {
-        return absl::InternalError(
-            absl::StrCat(l->name, " and ", first, " of one office hold different states"));
-      }
-    }
-  }
-  // 3. Each case as the hub holds it, at every laptop of its office and of
-  // the office it was referred to, and nowhere else; a deleted case stays
-  // deleted; its sealed narrative opens wherever it is held.
-  for (const SimCase& sc : cases_) {
-    const RowId& kase = sc.id;
-    std::string referred_to;
-    for (const SimReferral& r : referrals_) {
-      if (r.kase == kase) referred_to = r.to;
-    }
-    FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> hub_row,
-                        store_->replica().ExportRow("cases", kase));
-    if (!hub_row) return absl::InternalError(absl::StrCat("the hub lost case ", kase.ToString()));
-    for (auto& l : laptops_) {
-      FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> mine, l->replica->ExportRow("cases", kase));
-      if (l->province != sc.province && l->province != referred_to) {
-        if (mine) {
-          return absl::InternalError(absl::StrCat(l->name, " holds case ", kase.ToString(),
-                                                  " of office ", sc.province,
-                                                  ", never referred to it"));
-        }
-        continue;
-      }
-      if (!mine) {
-        return absl::InternalError(absl::StrCat(
-            l->name, " misses case ", kase.ToString(),
-            l->province == sc.province ? "" : absl::StrCat(" referred to it by ", sc.province)));
-      }
-      if (mine->fields.size() != hub_row->fields.size()) {
-        return absl::InternalError(absl::StrCat(l->name, "'s case ", kase.ToString(),
-                                                " differs from the hub's"));
-      }
-      for (size_t i = 0; i < mine->fields.size(); ++i) {
-        const FieldState& a = mine->fields[i];
-        const FieldState& b = hub_row->fields[i];
-        if (a.column != b.column || a.value != b.value || a.version.version != b.version.version) {
-          return absl::InternalError(absl::StrCat(l->name, "'s case ", kase.ToString(),
-                                                  " differs from the hub's in ", a.column));
-        }
-      }
-      FS_ASSIGN_OR_RETURN(std::optional<Row> row, l->replica->Get("cases", kase));
-      if (deleted_cases_.count(kase) > 0) {
-        if (row->live) {
-          return absl::InternalError(absl::StrCat("case ", kase.ToString(),
-                                                  " was deleted and is live again at ", l->name));
-        }
-        continue;
-      }
-      const TableDef& cases = *l->replica->schema().FindTable("cases");
-      const auto col = static_cast<size_t>(cases.ColumnIndex("narrative"));
-      std::optional<Version> v;
-      if (row->versions[col]) v = row->versions[col]->version;
-      OpenedField f = l->keys->Read("cases", kase, "narrative", row->values[col], v);
-      if (f.state != OpenedField::State::kOpened) {
-        return absl::InternalError(absl::StrCat(
-            l->name, " cannot open the narrative of case ", kase.ToString(),
-            l->province == sc.province ? "" : " (referred to it and accepted)", ": ", f.problem));
-      }
-    }
-  }
-  // 4. Every referral reached its office and was accepted there.
-  for (const SimReferral& r : referrals_) {
-    FS_ASSIGN_OR_RETURN(std::optional<Row> row, store_->replica().Get("referrals", r.id));
-    const TableDef& t = *store_->replica().schema().FindTable("referrals");
-    if (!row || row->values[static_cast<size_t>(t.ColumnIndex("status"))] !=
-                    Value::Text("accepted")) {
-      return absl::InternalError(absl::StrCat("referral ", r.id.ToString(), " to ", r.to,
-                                              " was not accepted at the hub"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 World::Totals World::totals() const {
   Totals t;
   t.referrals = referrals_.size();
@@ -674,6 +626,16 @@ World::Totals World::totals() const {
   t.hub_crashes = hub_crashes_;
   t.hub_crashes_in_call = hub_crashes_in_call_;
   t.offices_of_several = shape_.laptops_per_office > 1 ? provinces_.size() : 0;
+  t.write_crashes_kept = write_crashes_kept_;
+  t.write_crashes_lost = write_crashes_lost_;
+  t.pass_crashes = pass_crashes_;
+  for (const SimReferral& r : referrals_) {
+    t.declined += r.fate == Fate::kDecline;
+    t.completed += r.fate == Fate::kComplete;
+  }
+  t.reads_refused = reads_refused_;
+  t.far_off_schedules = shape_.far_off_laptops > 0 ? 1 : 0;
+  t.clock_refusals = clock_refusals_;
   return t;
 }
 
@@ -701,7 +663,9 @@ std::string World::Summary() const {
                       ", pushes twice ", links.pushes_duplicated, ", replayed ",
                       links.pushes_replayed, "; crashes: laptops ",
                       laptop_crashes_, ", hub ", hub_crashes_, " (+", hub_crashes_in_call_,
-                      " inside a call); files ",
+                      " inside a call), inside a write ", write_crashes_kept_, " kept / ",
+                      write_crashes_lost_, " lost, inside a pass ", pass_crashes_, "; clocks beyond the tolerance ",
+                      shape_.far_off_laptops, " (", clock_refusals_, " refusals); files ",
                       peak_bytes_ / 1024, " KiB");
 }
 

@@ -4,8 +4,10 @@
 // replicas and key rings, crypto on), joined by loopback links
 // (sync/loopback.h) whose faults are drawn from the schedule's seed. One
 // seed decides every step: who writes what, who syncs, which link drops
-// or cuts what, which laptop or the hub crashes and reopens its files, how
-// far each laptop's clock is off.
+// or cuts what, which laptop or the hub crashes and reopens its files (a
+// laptop also inside its own write), how far each laptop's clock is off
+// (beyond the tolerance, in some schedules), how each referral ends.
+// docs/ARCHITECTURE.md, "The simulation", lists the faults and invariants.
 //
 // Speed: the files are real SQLite files held in memory (sim/mem_vfs.h);
 // the hub, the offices and their enrolled, approved laptops are made once
@@ -20,14 +22,17 @@
 // the world a schedule ended with, to prove it.
 //
 // A schedule runs in two phases: safety (faults on: every pass may fail,
-// but only as a bad link fails, and nothing is lost), then liveness
-// (faults off: every pass succeeds and everything converges). Check()
-// then tests the invariants.
+// but only as a bad link or a clock beyond the tolerance fails it, and
+// nothing is lost), then liveness (faults off: every pass succeeds and
+// everything converges, unless a clock is beyond the tolerance). Check()
+// then tests the invariants (sim/invariants.cc).
 #ifndef FIELDSYNC_TESTS_SIM_WORLD_H_
 #define FIELDSYNC_TESTS_SIM_WORLD_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -74,6 +79,25 @@ struct ScheduleShape {
   // answer left.
   double crash_hub_in_call = 0;
   int64_t max_clock_offset_millis = 0;
+  // Per local write: the laptop dies inside it, just before one of its
+  // writes to its files (or after its commit, if it wrote fewer), and
+  // reopens them: the write is then wholly there or wholly absent.
+  double crash_laptop_in_write = 0;
+  // Per pass (safety phase): the laptop dies inside its sync pass, at one
+  // of its writes to its files, and reopens them; the pass fails as a
+  // connection that died.
+  double crash_laptop_in_pass = 0;
+  // Laptops whose clock is off by more than the replicas tolerate
+  // (tuning::kDefaultMaxClockSkewMillis), ahead or behind, by up to
+  // `far_off_millis` more. Until the field issue lands, such a schedule is
+  // checked for safety only: commits refused for the clock are allowed,
+  // nothing lost silently (CheckSafety).
+  int far_off_laptops = 0;
+  int64_t far_off_millis = 0;
+  // Shares of the referrals the receiving office declines, and of those it
+  // accepts, of the ones it completes later (sim/referrals.cc).
+  double decline = 0;
+  double complete = 0;
 };
 
 ScheduleShape DrawShape(uint64_t seed);
@@ -90,6 +114,7 @@ struct Laptop {
   std::unique_ptr<sync::LoopbackTransport> link;
   uint64_t passes_ok = 0;
   uint64_t passes_failed = 0;
+  bool far_off = false;  // its clock beyond the tolerance
 };
 
 class World {
@@ -108,8 +133,14 @@ class World {
   // The liveness phase: faults off, every laptop syncs until nothing
   // moves; every pass must succeed.
   absl::Status RunLiveness();
-  // The invariants; the first broken one, in words.
+  // The invariants; the first broken one, in words (sim/invariants.cc).
+  // A schedule with a clock beyond the tolerance is checked for safety
+  // only (CheckSafety); any other for safety and convergence.
   absl::Status Check();
+
+  // What the receiving office of a referral will answer: accept (and keep
+  // it), accept then complete, or decline (sim/referrals.cc).
+  enum class Fate { kAccept, kComplete, kDecline };
 
   // Drops the templates made so far: the next schedule of each shape
   // builds its own again (for the replay test).
@@ -136,6 +167,14 @@ class World {
     uint64_t hub_crashes = 0;
     uint64_t hub_crashes_in_call = 0;
     uint64_t offices_of_several = 0;  // offices with more than one laptop
+    uint64_t write_crashes_kept = 0;  // the laptop died inside a write that survived
+    uint64_t write_crashes_lost = 0;  // ... that was rolled back
+    uint64_t pass_crashes = 0;        // a laptop died inside its sync pass
+    uint64_t declined = 0;            // referrals the receiving office declines
+    uint64_t completed = 0;           // ... accepts, then completes
+    uint64_t reads_refused = 0;       // sealed values the former partner could not open
+    uint64_t far_off_schedules = 0;   // schedules with a clock beyond the tolerance
+    uint64_t clock_refusals = 0;      // passes stopped for a clock beyond it
   };
   Totals totals() const;
 
@@ -164,7 +203,25 @@ class World {
   absl::Status OpenLaptop(Laptop& l);
   void CloseLaptop(Laptop& l);
   absl::StatusOr<sync::SyncReport> Sync(Laptop& l);
+  // A pass's failure or refusal that a bad link or a far-off clock
+  // explains (OK), or the defect it shows.
+  absl::Status JudgePass(const Laptop& l, const absl::StatusOr<sync::SyncReport>& r,
+                         bool liveness);
   absl::Status Write(Laptop& l);
+  // Writes `t` on `l`, which may die inside the write (crash_laptop_in_write)
+  // and reopen its files (sim/laptop_crash.cc): the commit if it is there
+  // afterwards, nothing if it was rolled back; an error if the write is
+  // there in part, or the laptop's chain is inconsistent.
+  absl::StatusOr<std::optional<Commit>> WriteOn(Laptop& l, const LocalTxn& t);
+  // After a pass armed to die inside (crash_laptop_in_pass): the laptop
+  // reopens from its files as they were at that moment; an error if they
+  // are unsound or its chain or acknowledged seq inconsistent.
+  absl::Status LaptopDiedInPass(Laptop& l);
+  // Every commit that reaches the hub in a push, by author and seq: the
+  // hub must never be offered two bodies for one (author, seq).
+  void NotePushed(const sync::PushRequest& r);
+  absl::Status CheckSafety();
+  absl::Status CheckConvergence();
   absl::Status Step();
   sync::Transport* endpoint();
 
@@ -189,11 +246,38 @@ class World {
     RowId id;
     RowId kase;
     std::string to;
+    Fate fate = Fate::kAccept;
+    bool accepted = false;  // some laptop of `to` wrote "accepted" (it survived)
+  };
+  // A sealed narrative as written, and whether its writer then held the
+  // case's referral final (declined, completed): the former partner must
+  // never open it (docs/CRYPTO.md, "Referrals, revocation, erasure").
+  struct SimNarrative {
+    size_t kase = 0;  // index in cases_
+    Value sealed;
+    Version version;
+    bool after_final = false;
   };
   std::vector<SimCase> cases_;  // in the order made
   std::vector<SimReferral> referrals_;
-  // The receiving offices answer what reached them ("accepted").
+  std::vector<SimNarrative> narratives_;
+  // The receiving offices answer what reached them as the referral's fate
+  // says, and complete what they accepted (sim/referrals.cc).
   absl::Status AnswerReferrals(Laptop& l, bool all);
+  Fate DrawFate();
+  // The referral of case `kase` (index in cases_), or null.
+  const SimReferral* ReferralOf(size_t kase) const;
+  // Whether `l` holds the referral final (declined or completed).
+  absl::StatusOr<bool> HoldsFinal(Laptop& l, const SimReferral& r);
+  // The narrative `c` wrote to `kase`, noted for the read check.
+  void NoteNarrative(size_t kase, const Commit& c, bool after_final);
+  // Liveness: each referring laptop writes to its referred cases whose
+  // referral it holds final, so that the former partner's check has
+  // something written after the end to not read.
+  absl::Status WriteAfterFinal();
+  // The receiving office opens a case's sealed narrative only where the
+  // rules allow; with `converged`, each referral ended as its fate says.
+  absl::Status CheckReferrals(bool converged);
   size_t IndexOf(const Laptop& l) const;
   std::set<RowId> deleted_cases_;
   uint64_t writes_ = 0;
@@ -201,6 +285,16 @@ class World {
   uint64_t laptop_crashes_ = 0;
   uint64_t hub_crashes_in_call_ = 0;
   uint64_t peak_bytes_ = 0;
+  // The new faults' own stream, so that a schedule without them draws
+  // what it drew before they existed (the replayed regression seeds).
+  std::mt19937_64 more_rng_;
+  std::map<std::pair<DeviceId, uint64_t>, std::string> pushed_bodies_;
+  std::string pushed_violation_;
+  uint64_t write_crashes_kept_ = 0;
+  uint64_t write_crashes_lost_ = 0;
+  uint64_t pass_crashes_ = 0;
+  uint64_t clock_refusals_ = 0;
+  uint64_t reads_refused_ = 0;
 };
 
 }  // namespace fieldsync::sim

@@ -1,0 +1,186 @@
+// The simulation's invariants (sim/world.h), checked after each schedule:
+// safety (nothing lost, duplicated, resurrected or out of scope), which
+// holds whatever the faults did, and convergence, which holds once the
+// liveness phase ran on good links with every clock within the tolerance.
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "change/commit_codec.h"
+#include "sim/world.h"
+#include "sync/report.h"
+
+namespace fieldsync::sim {
+
+void World::NotePushed(const sync::PushRequest& r) {
+  for (const sync::PushedCommit& pc : r.commits) {
+    absl::StatusOr<Commit> c = DecodeCommit(pc.canonical);
+    if (!c.ok()) continue;  // the hub refuses it; not this check's business
+    auto [it, fresh] = pushed_bodies_.emplace(std::make_pair(c->author, c->seq), pc.canonical);
+    if (!fresh && it->second != pc.canonical && pushed_violation_.empty()) {
+      pushed_violation_ = absl::StrCat("the hub was offered two bodies for commit ", c->Name(),
+                                       ": a seq reused after a crash");
+    }
+  }
+}
+
+absl::Status World::Check() {
+  FS_RETURN_IF_ERROR(CheckSafety());
+  if (shape_.far_off_laptops > 0) return absl::OkStatus();
+  return CheckConvergence();
+}
+
+absl::Status World::CheckSafety() {
+  if (!pushed_violation_.empty()) return absl::InternalError(pushed_violation_);
+  // 1. The hub holds no commit twice, and of each laptop only commits it
+  // wrote, from its first on, every one it was told the hub took among
+  // them: what is not at the hub is still on the laptop, unpushed (its
+  // passes reported why, JudgePass).
+  std::map<DeviceId, std::set<uint64_t>> at_hub;
+  int64_t after = 0;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(std::vector<Replica::RawEntry> entries,
+                        store_->replica().RawLogAfter(after, 1000));
+    if (entries.empty()) break;
+    for (const Replica::RawEntry& e : entries) {
+      after = e.position;
+      FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(e.body));
+      if (!at_hub[c.author].insert(c.seq).second) {
+        return absl::InternalError(absl::StrCat("the hub's log holds commit ", c.Name(),
+                                                " twice (position ", e.position, ")"));
+      }
+    }
+  }
+  for (auto& l : laptops_) {
+    FS_ASSIGN_OR_RETURN(ReplicaStats stats, l->replica->Stats());
+    FS_ASSIGN_OR_RETURN(int64_t pushed, l->replica->GetCursor(sync::kPushedCursor));
+    const std::set<uint64_t>& held = at_hub[l->replica->device_id()];
+    if (pushed < 0 || static_cast<uint64_t>(pushed) > stats.local_seq) {
+      return absl::InternalError(absl::StrCat(l->name, " wrote ", stats.local_seq,
+                                              " commits, the hub acknowledged ", pushed));
+    }
+    if (!held.empty() && (*held.begin() != 1 || *held.rbegin() != held.size() ||
+                          held.size() > stats.local_seq)) {
+      return absl::InternalError(absl::StrCat("the hub holds ", held.size(), " commits of ",
+                                              l->name, ", which wrote ", stats.local_seq,
+                                              ", not its first ones"));
+    }
+    if (held.size() < static_cast<uint64_t>(pushed)) {
+      return absl::InternalError(absl::StrCat(l->name, " was told the hub took ", pushed,
+                                              " of its commits; it holds ", held.size()));
+    }
+  }
+  // 2. No laptop holds a case of an office that never referred it to its
+  // own.
+  for (const SimCase& sc : cases_) {
+    std::string referred_to;
+    for (const SimReferral& r : referrals_) {
+      if (r.kase == sc.id) referred_to = r.to;
+    }
+    for (auto& l : laptops_) {
+      FS_ASSIGN_OR_RETURN(std::optional<Row> row, l->replica->Get("cases", sc.id));
+      if (!row) continue;
+      if (l->province != sc.province && l->province != referred_to) {
+        return absl::InternalError(absl::StrCat(l->name, " holds case ", sc.id.ToString(),
+                                                " of office ", sc.province,
+                                                ", never referred to it"));
+      }
+      // The laptop that deleted a case holds it deleted (elsewhere the
+      // delete may not have arrived yet: CheckConvergence).
+      if (deleted_cases_.count(sc.id) > 0 && row->live && l.get() == laptops_[sc.creator].get()) {
+        return absl::InternalError(absl::StrCat("case ", sc.id.ToString(), " was deleted by ",
+                                                l->name, " and is live there again"));
+      }
+    }
+  }
+  // 3. The receiving office reads a case only while the rules allow.
+  return CheckReferrals(/*converged=*/false);
+}
+
+absl::Status World::CheckConvergence() {
+  // 1. Every commit of every laptop reached the hub.
+  for (auto& l : laptops_) {
+    FS_ASSIGN_OR_RETURN(ReplicaStats stats, l->replica->Stats());
+    FS_ASSIGN_OR_RETURN(int64_t pushed, l->replica->GetCursor(sync::kPushedCursor));
+    if (static_cast<uint64_t>(pushed) != stats.local_seq) {
+      return absl::InternalError(absl::StrCat(l->name, " wrote ", stats.local_seq,
+                                              " commits, the hub acknowledged ", pushed));
+    }
+  }
+  // 2. The laptops of an office hold the same state.
+  for (const std::string& province : provinces_) {
+    std::string digest;
+    std::string first;
+    for (auto& l : laptops_) {
+      if (l->province != province) continue;
+      FS_ASSIGN_OR_RETURN(std::string d, l->replica->StateDigest());
+      if (first.empty()) {
+        first = l->name;
+        digest = d;
+      } else if (d != digest) {
+        return absl::InternalError(
+            absl::StrCat(l->name, " and ", first, " of one office hold different states"));
+      }
+    }
+  }
+  // 3. Each case as the hub holds it, at every laptop of its office and of
+  // the office it was referred to; a deleted case stays deleted; its sealed
+  // narrative opens at its office, and at the receiving office while the
+  // referral stays accepted.
+  for (const SimCase& sc : cases_) {
+    const RowId& kase = sc.id;
+    const SimReferral* ref = nullptr;
+    for (const SimReferral& r : referrals_) {
+      if (r.kase == kase) ref = &r;
+    }
+    FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> hub_row,
+                        store_->replica().ExportRow("cases", kase));
+    if (!hub_row) return absl::InternalError(absl::StrCat("the hub lost case ", kase.ToString()));
+    for (auto& l : laptops_) {
+      const bool mine = l->province == sc.province;
+      if (!mine && (ref == nullptr || l->province != ref->to)) continue;
+      FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> held, l->replica->ExportRow("cases", kase));
+      if (!held) {
+        return absl::InternalError(absl::StrCat(
+            l->name, " misses case ", kase.ToString(),
+            mine ? "" : absl::StrCat(" referred to it by ", sc.province)));
+      }
+      if (held->fields.size() != hub_row->fields.size()) {
+        return absl::InternalError(absl::StrCat(l->name, "'s case ", kase.ToString(),
+                                                " differs from the hub's"));
+      }
+      for (size_t i = 0; i < held->fields.size(); ++i) {
+        const FieldState& a = held->fields[i];
+        const FieldState& b = hub_row->fields[i];
+        if (a.column != b.column || a.value != b.value || a.version.version != b.version.version) {
+          return absl::InternalError(absl::StrCat(l->name, "'s case ", kase.ToString(),
+                                                  " differs from the hub's in ", a.column));
+        }
+      }
+      FS_ASSIGN_OR_RETURN(std::optional<Row> row, l->replica->Get("cases", kase));
+      if (deleted_cases_.count(kase) > 0) {
+        if (row->live) {
+          return absl::InternalError(absl::StrCat("case ", kase.ToString(),
+                                                  " was deleted and is live again at ", l->name));
+        }
+        continue;
+      }
+      if (!mine && ref->fate != Fate::kAccept) continue;  // CheckReferrals
+      const TableDef& cases = *l->replica->schema().FindTable("cases");
+      const auto col = static_cast<size_t>(cases.ColumnIndex("narrative"));
+      std::optional<Version> v;
+      if (row->versions[col]) v = row->versions[col]->version;
+      OpenedField f = l->keys->Read("cases", kase, "narrative", row->values[col], v);
+      if (f.state != OpenedField::State::kOpened) {
+        return absl::InternalError(absl::StrCat(
+            l->name, " cannot open the narrative of case ", kase.ToString(),
+            mine ? "" : " (referred to it and accepted)", ": ", f.problem));
+      }
+    }
+  }
+  // 4. Every referral ended as its receiving office answered it.
+  return CheckReferrals(/*converged=*/true);
+}
+
+}  // namespace fieldsync::sim
