@@ -10,6 +10,8 @@
 
 #include "crypto/envelope.h"
 #include "crypto/key_record.h"
+#include "store/row_meta.h"
+#include "store/sqlite.h"
 #include "support/raw_db.h"
 #include "support/sync_fixture.h"
 
@@ -476,6 +478,61 @@ TEST_F(ReferralAuthorityTest, ARewrittenCaseProvinceNeverMakesTheReceivingOffice
   EXPECT_EQ((*to_dn)->ColumnInt(0), 0)
       << "Hà Nội's laptop granted the key it seals the case under to Đà Nẵng's office";
   (*to_dn)->Reset();
+}
+
+// A hub that forges the receiving office's answer in a referral row it
+// serves whole (a new laptop's bootstrap), without any commit: the laptop
+// installs it, but a referral's offices and answer are taken only from
+// signed commits (Replica::VersionSigned), so it grants nothing.
+TEST_F(ReferralAuthorityTest, AForgedAnswerInAReferralRowInstalledWholeGrantsNothing) {
+  auto t = CaseOfLaoCaiReferredToHaNoi();
+  NewOrg(t.hn.replica(), "Trung tâm Công tác xã hội Hà Nội");  // the hub knows hn's device
+  MustSync(t.hn);
+  ASSERT_EQ(t.hn.Read("cases", t.kase, "narrative").state, State::kNoKey);
+  // The hub writes "accepted" by hn's device, based on the referral's
+  // creation, into its own row: no commit, no signature.
+  hub_->Stop();
+  {
+    auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+    ASSERT_TRUE(db.ok());
+    const TableDef* refs = t.lc.replica().schema().FindTable("referrals");
+    const size_t slots = refs->columns.size() + 1;
+    auto get = (*db)->Prepared("SELECT _ver FROM referrals WHERE id = ?1");
+    ASSERT_TRUE(get.ok());
+    (*get)->BindBlob(1, t.ref.view());
+    ASSERT_TRUE(*(*get)->Step());
+    std::vector<SlotMeta> meta;
+    ASSERT_TRUE(DecodeRowMeta((*get)->ColumnBlob(0), slots, &meta).ok());
+    auto idx = (*db)->Prepared("SELECT idx FROM _fs_devices WHERE id = ?1");
+    ASSERT_TRUE(idx.ok());
+    (*idx)->BindBlob(1, t.hn.replica().device_id().view());
+    ASSERT_TRUE(*(*idx)->Step());
+    const SlotMeta made = meta[1 + static_cast<size_t>(refs->ColumnIndex("to_office"))];
+    SlotMeta& status = meta[1 + static_cast<size_t>(refs->ColumnIndex("status"))];
+    status.set = true;
+    status.hlc = made.hlc + (uint64_t{1000} << 16);
+    status.device = static_cast<uint32_t>((*idx)->ColumnInt(0));
+    status.has_base = true;
+    status.base_hlc = made.hlc;
+    status.base_device = made.device;
+    std::string blob;
+    EncodeRowMeta(meta, &blob);
+    auto up = (*db)->Prepared("UPDATE referrals SET status = 'accepted', _ver = ?1 WHERE id = ?2");
+    ASSERT_TRUE(up.ok());
+    (*up)->BindBlob(1, blob);
+    (*up)->BindBlob(2, t.ref.view());
+    ASSERT_TRUE((*up)->Run().ok());
+    ASSERT_EQ((*db)->Changes(), 1);
+  }
+  ASSERT_TRUE(hub_->Start().ok());
+  // A new laptop of Lào Cai bootstraps: the forged row comes whole.
+  auto& lc2 = AddNode("LC");
+  MustSync(lc2);
+  ASSERT_EQ(StatusOf(lc2, t.ref), "accepted") << "installed as the hub served it";
+  MustSync(lc2);
+  MustSync(t.hn);
+  EXPECT_EQ(t.hn.Read("cases", t.kase, "narrative").state, State::kNoKey)
+      << "a laptop granted Lào Cai's case on an answer nobody signed";
 }
 
 }  // namespace

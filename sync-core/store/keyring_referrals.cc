@@ -75,6 +75,15 @@ absl::StatusOr<std::vector<KeyRing::Impl::Authorised>> KeyRing::Impl::Authorised
     FS_ASSIGN_OR_RETURN(bool by_receiver, Trusted(a.to_office, status_v->version.device, false));
     if (!by_receiver) continue;
     if (!status_v->base || *status_v->base != created->version) continue;
+    // A referral received whole (a bootstrap, a case newly referred) names
+    // authors the hub chose: its offices and its answer count only once a
+    // signed commit here shows them (until signed checkpoints, another
+    // laptop of the office that received the commits grants).
+    FS_ASSIGN_OR_RETURN(bool made_signed, replica.VersionSigned("referrals", a.referral,
+                                                                "to_office"));
+    FS_ASSIGN_OR_RETURN(bool answer_signed, replica.VersionSigned("referrals", a.referral,
+                                                                  "status"));
+    if (!made_signed || !answer_signed) continue;
     candidates[i].owner = owner;
     FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> open,
                         replica.Conflicts(std::string("referrals"), a.referral));

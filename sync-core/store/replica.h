@@ -384,6 +384,16 @@ class Replica {
   // is on record already (same device, seq, kind and other header).
   // Returns how many were new.
   absl::StatusOr<size_t> AddNewEvidence(const std::vector<TrustEvidence>& evidence);
+  // Whether the current version of `column` of a row came to this replica
+  // in a signed commit it holds (its own, or one pulled and verified): true
+  // for every row not installed whole; for a row installed whole (a
+  // bootstrap, a newly referred case), only if the commit that wrote that
+  // version is in this replica's log. A hub serves installed rows without
+  // signatures: what decides trust (a case's owning office, a referral's
+  // offices and answer) is taken from them only once a signed commit shows
+  // it. False for a field never written.
+  absl::StatusOr<bool> VersionSigned(const std::string& table, const RowId& row,
+                                     const std::string& column);
   // The statements held, by signer.
   absl::StatusOr<std::vector<StatementRow>> Statements();
 
