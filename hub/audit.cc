@@ -1,10 +1,9 @@
 #include "hub/audit.h"
 
-#include <sodium.h>
-
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "crypto/bytes.h"
+#include "crypto/hash.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -36,12 +35,7 @@ std::string HubAuditHash(const HubAuditEntry& e) {
   w.Field(e.action);
   w.Field(e.detail);
   w.Field(e.prev_hash);
-  unsigned char h[32];
-  crypto_generichash(h, sizeof(h), reinterpret_cast<const unsigned char*>(m.data()), m.size(),
-                     nullptr, 0);
-  char hex[65];
-  sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-  return std::string(hex, 64);
+  return crypto::HashHex(crypto::Blake2b256(m));
 }
 
 absl::Status AppendHubAudit(sqlite::Db& db, int64_t at_millis, const std::string& actor,

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "base/strings.h"
 #include "base/terminal.h"
+#include "base/tuning.h"
 #include "base/utf8.h"
 #include "base/status_macros.h"
 #include "crypto/identity.h"
@@ -22,7 +23,6 @@
 namespace fieldsync::hub {
 namespace {
 
-constexpr int kMaxConcurrentPulls = 64;
 constexpr size_t kMaxProvinceNameChars = 100;
 
 }  // namespace
@@ -261,9 +261,10 @@ absl::Status HubEngine::Pull(const NodeInfo& node, const PullParams& params,
     std::atomic<int>& n;
     ~Slot() { --n; }
   };
-  if (++active_pulls_ > kMaxConcurrentPulls) {
+  if (++active_pulls_ > tuning::kHubMaxConcurrentPulls) {
     --active_pulls_;
-    return absl::UnavailableError(absl::StrCat("the hub is serving ", kMaxConcurrentPulls,
+    return absl::UnavailableError(absl::StrCat("the hub is serving ",
+                                               tuning::kHubMaxConcurrentPulls,
                                                " pulls at once; the node tries again shortly"));
   }
   Slot slot{active_pulls_};

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "crypto/enrolment_proof.h"
+#include "crypto/hash.h"
 #include "crypto/secret.h"
 
 namespace fieldsync::hub {
@@ -15,21 +16,12 @@ constexpr std::string_view kTagDomain = "fieldsync hub enrolment challenge v1";
 
 EnrolChallenges::EnrolChallenges() {
   crypto::EnsureSodium();
-  key_.resize(crypto_generichash_KEYBYTES);
+  key_.resize(crypto::kHashKeyBytes);
   randombytes_buf(key_.data(), key_.size());
 }
 
 std::string EnrolChallenges::Tag(std::string_view issued) const {
-  unsigned char out[kTagBytes];
-  crypto_generichash_state st;
-  crypto_generichash_init(&st, reinterpret_cast<const unsigned char*>(key_.data()), key_.size(),
-                          sizeof out);
-  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(kTagDomain.data()),
-                            kTagDomain.size());
-  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(issued.data()),
-                            issued.size());
-  crypto_generichash_final(&st, out, sizeof out);
-  return std::string(reinterpret_cast<const char*>(out), sizeof out);
+  return crypto::Blake2bHasher(kTagBytes, key_).Update(kTagDomain).Update(issued).Final();
 }
 
 std::string EnrolChallenges::Issue(int64_t now_millis) const {

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/tuning.h"
 #include "change/commit_codec.h"
 #include "crypto/commit_header.h"
 #include "crypto/commit_signature.h"
@@ -28,8 +29,6 @@ size_t ApproxSize(const RowSnapshot& r) {
   for (const ConflictRecord& c : r.conflicts) n += 64 + c.column.size() + c.value.str().size();
   return n;
 }
-
-constexpr size_t kMaxChunkBytes = 4 << 20;
 
 // Key records every office's nodes receive: office keys, grants (filtered
 // by sight below), erasures, membership records (a laptop checks another
@@ -76,13 +75,14 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
   PullChunk chunk;
   size_t bytes = 0;
   auto full = [&]() {
-    return chunk.rows.size() + chunk.commits.size() >= max_batch || bytes >= kMaxChunkBytes;
+    return chunk.rows.size() + chunk.commits.size() >= max_batch ||
+           bytes >= tuning::kPullChunkBytes;
   };
   // Sends what the chunk holds first if `more` bytes would take it past
   // the size a message should have (a message must stay under 16 MiB).
   auto make_room = [&](size_t more, int64_t cursor_so_far) -> absl::Status {
     if (chunk.rows.empty() && chunk.commits.empty()) return absl::OkStatus();
-    if (bytes + more <= kMaxChunkBytes) return absl::OkStatus();
+    if (bytes + more <= tuning::kPullChunkBytes) return absl::OkStatus();
     chunk.cursor = cursor_so_far;
     bytes = 0;
     return send(chunk);
@@ -102,7 +102,6 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
       chunk.registry_included = true;
       chunk.registry = registry;
     }
-    constexpr size_t kKeysPerMessage = 5000;
     FS_RETURN_IF_ERROR(hub.ForEachKeyRecordAfter(
         params.key_cursor, [&](const StoredKeyRecord& k) -> absl::Status {
           if (!ForEveryOffice(k.kind) && k.province != node.province) return absl::OkStatus();
@@ -117,7 +116,9 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
             if (!sees) return absl::OkStatus();
           }
           chunk.key_records.push_back(k.bytes);
-          if (chunk.key_records.size() >= kKeysPerMessage) FS_RETURN_IF_ERROR(send(chunk));
+          if (chunk.key_records.size() >= tuning::kPullKeyRecordsPerMessage) {
+            FS_RETURN_IF_ERROR(send(chunk));
+          }
           return absl::OkStatus();
         }));
   }
@@ -180,10 +181,9 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
     return send(chunk);
   }
 
-  // Collected rows to drop, at most 20,000 a message (a few hundred KB).
-  constexpr size_t kPurgedPerMessage = 20000;
-  for (size_t i = 0; i < purged.size(); i += kPurgedPerMessage) {
-    const size_t end = std::min(purged.size(), i + kPurgedPerMessage);
+  // Collected rows to drop, tuning::kPullPurgedRowsPerMessage a message.
+  for (size_t i = 0; i < purged.size(); i += tuning::kPullPurgedRowsPerMessage) {
+    const size_t end = std::min(purged.size(), i + tuning::kPullPurgedRowsPerMessage);
     chunk.purged.assign(purged.begin() + static_cast<std::ptrdiff_t>(i),
                         purged.begin() + static_cast<std::ptrdiff_t>(end));
     if (end < purged.size()) FS_RETURN_IF_ERROR(send(chunk));

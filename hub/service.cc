@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
+#include "base/tuning.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "base/file.h"
 #include "base/status_macros.h"
@@ -259,7 +260,8 @@ class SyncService final : public pb::Sync::Service {
 }  // namespace
 
 RunningServer::~RunningServer() {
-  if (server) server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (server) server->Shutdown(std::chrono::system_clock::now() +
+                                std::chrono::milliseconds(tuning::kHubShutdownGraceMillis));
 }
 
 absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& options,
@@ -312,8 +314,8 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
   builder.SetMaxSendMessageSize(wire::kMaxMessageBytes);
   if (options.compress) builder.SetDefaultCompressionAlgorithm(GRPC_COMPRESS_GZIP);
   // Idle or dead links are noticed rather than held forever.
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, tuning::kHubKeepaliveTimeMillis);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, tuning::kHubKeepaliveTimeoutMillis);
   builder.RegisterService(service.get());
   running->server = builder.BuildAndStart();
   if (!running->server || running->port == 0) {

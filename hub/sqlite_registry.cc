@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
 #include "base/status_macros.h"
+#include "crypto/hash.h"
 #include "crypto/identity.h"
 #include "hub/audit.h"
 #include "hub/sqlite_storage.h"
@@ -15,21 +16,12 @@
 namespace fieldsync::hub {
 namespace {
 
-std::string Hash(std::string_view secret) {
-  unsigned char out[32];
-  crypto_generichash(out, sizeof(out), reinterpret_cast<const unsigned char*>(secret.data()),
-                     secret.size(), nullptr, 0);
-  return std::string(reinterpret_cast<const char*>(out), sizeof(out));
-}
+std::string Hash(std::string_view secret) { return crypto::Blake2b256(secret); }
 
 std::string RandomHex(size_t bytes) {
   std::string raw(bytes, '\0');
   randombytes_buf(raw.data(), raw.size());
-  std::string hex(2 * bytes + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(raw.data()),
-                 raw.size());
-  hex.pop_back();
-  return hex;
+  return crypto::HashHex(raw);
 }
 
 }  // namespace

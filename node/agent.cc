@@ -25,6 +25,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "base/tuning.h"
 #include "clock/clock_source.h"
 #include "crypto/secret.h"
 
@@ -105,10 +106,8 @@ bool WriteFull(int fd, std::string_view data, int64_t deadline) {
 // ---------------------------------------------------------------------------
 // The agent
 
-// The socket's listen backlog. Each pass over the connections takes every
-// connection waiting, up to twice as many (a flood of connections must not
-// stop the agent from answering those it has).
-constexpr int kListenBacklog = 16;
+// The socket's listen backlog (base/tuning.h).
+constexpr int kListenBacklog = tuning::kAgentListenBacklog;
 // The most bytes taken from one connection in one step: a message to sign
 // (up to kAgentMaxMessage) comes in several steps, other peers served in
 // between.

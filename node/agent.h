@@ -78,12 +78,10 @@
 namespace fieldsync::node {
 
 inline constexpr uint8_t kAgentProtocolVersion = 2;
-// A request must arrive whole, and its answer be taken, within this of its
-// first byte (reads and answer together).
-inline constexpr int kAgentRequestMillis = 1000;
-// How long a client waits for an answer: beyond a silent peer's 1 s.
-inline constexpr int kAgentClientMillis = 3000;
-inline constexpr size_t kAgentMaxConnections = 64;
+// Its timeouts and the most connections it holds: base/tuning.h.
+using tuning::kAgentClientMillis;
+using tuning::kAgentMaxConnections;
+using tuning::kAgentRequestMillis;
 inline constexpr size_t kAgentMaxDomain = 64;
 // The largest message signed: a commit of the most row changes allowed
 // (36 bytes and a 32-byte digest per change), with room to spare.

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "base/tuning.h"
 #include "sync/transport.h"
 
 namespace fieldsync::node {
@@ -18,10 +19,10 @@ struct ClientOptions {
   std::string address;
   std::string ca_file;
   bool insecure = false;
-  int64_t call_timeout_millis = 30'000;
-  int64_t pull_timeout_millis = 30 * 60'000;
+  int64_t call_timeout_millis = tuning::kCallTimeoutMillis;
+  int64_t pull_timeout_millis = tuning::kPullTimeoutMillis;
   uint32_t pull_batch = 0;  // 0: the hub's default
-  uint32_t push_batch = 500;
+  uint32_t push_batch = tuning::kPushCommitsPerCall;
   // gzip on requests (off: tests that read what goes over the wire).
   bool compress = true;
 };

@@ -288,7 +288,7 @@ TEST_F(HubCliTest, TheProductionHubHasNoCryptoOffSwitch) {
 }
 
 TEST_F(HubCliTest, AServeExtensionAddsItsOptionAndSeesTheStore) {
-  // What tools/bench_hub.cc does, stopped before it serves.
+  // What tools/bench/hub_main.cc does, stopped before it serves.
   bool flag = false;
   SqliteHubStore* seen = nullptr;
   ServeExtension ext;

@@ -110,7 +110,7 @@ std::string Pad(const std::string& s, size_t width);
 inline void Put(std::FILE* f, const std::string& s) { std::fputs(s.c_str(), f); }
 
 // What `serve` lets a program built on this command line add (the
-// benchmark's hub, tools/bench_hub.cc, which alone may serve without
+// benchmark's hub, tools/bench/hub_main.cc, which alone may serve without
 // crypto): more options, and a step on the opened store before serving.
 struct ServeExtension {
   std::function<void(CLI::App& serve)> declare;

@@ -2,6 +2,7 @@
 // (hub/help/enroll-token.txt).
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "base/tuning.h"
 #include "hub/commands/command.h"
 #include "hub/commands/json_out.h"
 #include "hub/commands/time_args.h"
@@ -9,8 +10,8 @@
 namespace fieldsync::hub {
 namespace {
 
-// A token is a key to an office until it is used: it lives days, not years.
-constexpr absl::Duration kMaxTokenLife = absl::Hours(30 * 24);
+// A token lives days, not years (base/tuning.h).
+constexpr absl::Duration kMaxTokenLife = absl::Hours(24 * tuning::kMaxEnrolTokenDays);
 
 class EnrollTokenCmd final : public Command {
  public:

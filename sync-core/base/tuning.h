@@ -1,5 +1,7 @@
-// Every tunable of sync-core in one commented place. Changing one of these
-// changes behaviour, not formats.
+// Every tunable of fieldsync in one commented place: sync-core's, then the
+// node's and the hub's (both may include base). Changing one of these
+// changes behaviour, not formats; the limits of formats and of the protocol
+// stay beside them (sync/protocol.h, crypto/*.h).
 #ifndef FIELDSYNC_BASE_TUNING_H_
 #define FIELDSYNC_BASE_TUNING_H_
 
@@ -17,8 +19,9 @@ inline constexpr size_t kMaxValueBytes = 256 * 1024;
 
 // Rows whose clear values from before schema version 4 one sync pass
 // rewrites sealed (store/legacy_seal.h): the rest at the next passes, so a
-// pass over a bad link stays small.
+// pass over a bad link stays small; and rows rewritten per commit.
 inline constexpr size_t kLegacySealRowsPerPass = 500;
+inline constexpr size_t kLegacySealRowsPerCommit = 100;
 
 // Key records the hub refused (set aside: store/keyring.h, MarkRefused)
 // that one sync pass sends again, approvals and removals first, then those
@@ -52,6 +55,10 @@ inline constexpr size_t kPushCommitsPerCall = 500;
 // failure (doubling up to --max-backoff, with jitter), how often its wait
 // looks for a stop, and how often for an urgent commit written meanwhile.
 inline constexpr int64_t kSyncBackoffBaseMillis = 2000;
+// Its defaults between passes that succeeded, and for the longest backoff
+// (the API's; fieldnode daemon's --every and --max-backoff say 5m, 10m).
+inline constexpr int64_t kSyncEveryMillis = 5 * 60'000;
+inline constexpr int64_t kSyncMaxBackoffMillis = 10 * 60'000;
 inline constexpr int64_t kDaemonStopPollMillis = 100;
 inline constexpr int64_t kDaemonUrgentPollMillis = 1000;
 
@@ -59,6 +66,50 @@ inline constexpr int64_t kDaemonUrgentPollMillis = 1000;
 // end of a sync pass at most this often (and so at least daily while it
 // syncs); colleagues warn when one is a week old.
 inline constexpr int64_t kStatementIntervalMillis = 60 * 60 * 1000;
+
+// ---------------------------------------------------------------------------
+// The node (node/)
+
+// The deadline of one gRPC call to the hub, and of a pull (a bootstrap of a
+// whole province over a slow link takes long).
+inline constexpr int64_t kCallTimeoutMillis = 30'000;
+inline constexpr int64_t kPullTimeoutMillis = 30 * 60'000;
+
+// The key agent (node/agent.h). A request must arrive whole, and its answer
+// be taken, within kAgentRequestMillis of its first byte (reads and answer
+// together); a client waits kAgentClientMillis for an answer (beyond a
+// silent peer's request time). The most connections it holds, and its
+// socket's listen backlog (each pass over the connections takes every
+// connection waiting, up to twice as many: a flood of connections must not
+// stop the agent from answering those it has).
+inline constexpr int kAgentRequestMillis = 1000;
+inline constexpr int kAgentClientMillis = 3000;
+inline constexpr size_t kAgentMaxConnections = 64;
+inline constexpr int kAgentListenBacklog = 16;
+
+// ---------------------------------------------------------------------------
+// The hub (hub/)
+
+// Pulls served at once; one more is told UNAVAILABLE (the node retries).
+inline constexpr int kHubMaxConcurrentPulls = 64;
+
+// A pull's messages: the bytes of rows and commits in one (well under the
+// 16 MiB message limit), key records in one, collected rows to drop in one
+// (a few hundred KB).
+inline constexpr size_t kPullChunkBytes = 4 << 20;
+inline constexpr size_t kPullKeyRecordsPerMessage = 5000;
+inline constexpr size_t kPullPurgedRowsPerMessage = 20000;
+
+// The server: keepalive pings on an idle link and how long one may go
+// unanswered (idle or dead links are noticed rather than held forever), and
+// how long a stopping hub lets calls under way finish.
+inline constexpr int kHubKeepaliveTimeMillis = 60'000;
+inline constexpr int kHubKeepaliveTimeoutMillis = 20'000;
+inline constexpr int64_t kHubShutdownGraceMillis = 5'000;
+
+// The longest an enrolment token may live: a token is a key to an office
+// until it is used, so it lives days, not years.
+inline constexpr int64_t kMaxEnrolTokenDays = 30;
 
 }  // namespace fieldsync::tuning
 

@@ -11,6 +11,14 @@ const unsigned char* U(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
+static_assert(sizeof(crypto_generichash_state) <= 384, "Blake2bHasher::state_ is too small");
+static_assert(alignof(crypto_generichash_state) <= 64, "Blake2bHasher::state_ is misaligned");
+static_assert(crypto_generichash_KEYBYTES == kHashKeyBytes, "kHashKeyBytes");
+
+crypto_generichash_state* State(unsigned char* storage) {
+  return reinterpret_cast<crypto_generichash_state*>(storage);
+}
+
 }  // namespace
 
 std::string Blake2b256(std::string_view data) {
@@ -32,6 +40,38 @@ std::string DomainHash(std::string_view domain, std::initializer_list<std::strin
   std::string out(kHashBytes, '\0');
   crypto_generichash_final(&st, reinterpret_cast<unsigned char*>(out.data()), out.size());
   return out;
+}
+
+std::string KeyedBlake2b(std::string_view key, std::string_view data, size_t out_bytes) {
+  EnsureSodium();
+  std::string out(out_bytes, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(), U(data),
+                     data.size(), U(key), key.size());
+  return out;
+}
+
+Blake2bHasher::Blake2bHasher(size_t out_bytes, std::string_view key) : out_bytes_(out_bytes) {
+  EnsureSodium();
+  crypto_generichash_init(State(state_), key.empty() ? nullptr : U(key), key.size(), out_bytes);
+}
+
+Blake2bHasher& Blake2bHasher::Update(std::string_view bytes) {
+  crypto_generichash_update(State(state_), U(bytes), bytes.size());
+  return *this;
+}
+
+std::string Blake2bHasher::Final() {
+  std::string out(out_bytes_, '\0');
+  crypto_generichash_final(State(state_), reinterpret_cast<unsigned char*>(out.data()),
+                           out.size());
+  return out;
+}
+
+std::string HashHex(std::string_view bytes) {
+  std::string hex(2 * bytes.size() + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), U(bytes), bytes.size());
+  hex.pop_back();
+  return hex;
 }
 
 }  // namespace fieldsync::crypto

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "base/tuning.h"
 #include "crypto/envelope.h"
 #include "schema/relations.h"
 #include "store/replica_internal.h"
@@ -17,7 +18,6 @@ namespace fieldsync {
 namespace {
 
 constexpr char kDoneCursor[] = "legacy:sealed";
-constexpr size_t kRowsPerCommit = 100;
 
 // A value stored clear (a sealed one is an envelope in bytes).
 bool IsClear(const Value& v) {
@@ -92,12 +92,12 @@ absl::StatusOr<int64_t> SealLegacyValues(Replica& replica, KeyRing& keys, size_t
     }
     if (more) break;
   }
-  // Commits of kRowsPerCommit rows. A commit refused as a whole (a row
+  // Commits of tuning::kLegacySealRowsPerCommit rows. A commit refused as a whole (a row
   // whose keys were erased, a value too long to seal) is written row by
   // row, and a row that cannot be is left as it is (counted as not done):
   // one bad row never holds back the others.
-  for (size_t from = 0; from < rewrites.size(); from += kRowsPerCommit) {
-    const size_t to = std::min(rewrites.size(), from + kRowsPerCommit);
+  for (size_t from = 0; from < rewrites.size(); from += tuning::kLegacySealRowsPerCommit) {
+    const size_t to = std::min(rewrites.size(), from + tuning::kLegacySealRowsPerCommit);
     LocalTxn batch;
     for (size_t i = from; i < to; ++i) {
       batch.Set(rewrites[i].table, rewrites[i].row, rewrites[i].fields);

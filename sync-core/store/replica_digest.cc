@@ -2,9 +2,8 @@
 // the same commits share, whatever the order they received them in.
 #include "store/replica_impl.h"
 
-#include <sodium.h>
-
 #include "absl/strings/str_format.h"
+#include "crypto/hash.h"
 
 namespace fieldsync {
 
@@ -12,15 +11,14 @@ namespace {
 
 class Hasher {
  public:
-  Hasher() { crypto_generichash_init(&st_, nullptr, 0, crypto_generichash_BYTES); }
   void Bytes(std::string_view b) {
     U64(b.size());
-    crypto_generichash_update(&st_, reinterpret_cast<const unsigned char*>(b.data()), b.size());
+    h_.Update(b);
   }
   void U64(uint64_t v) {
-    unsigned char buf[8];
-    for (int i = 0; i < 8; ++i) buf[i] = static_cast<unsigned char>(v >> (8 * i));
-    crypto_generichash_update(&st_, buf, sizeof(buf));
+    char buf[8];
+    for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (8 * i));
+    h_.Update(std::string_view(buf, sizeof(buf)));
   }
   void Val(const Value& v) {
     U64(static_cast<uint64_t>(v.kind()));
@@ -34,16 +32,10 @@ class Hasher {
       Bytes(v->device.view());
     }
   }
-  std::string HexDigest() {
-    unsigned char out[crypto_generichash_BYTES];
-    crypto_generichash_final(&st_, out, sizeof(out));
-    char hex[2 * crypto_generichash_BYTES + 1];
-    sodium_bin2hex(hex, sizeof(hex), out, sizeof(out));
-    return hex;
-  }
+  std::string HexDigest() { return crypto::HashHex(h_.Final()); }
 
  private:
-  crypto_generichash_state st_;
+  crypto::Blake2bHasher h_;
 };
 
 }  // namespace

@@ -17,8 +17,8 @@
 namespace fieldsync::sync {
 
 struct ScheduleOptions {
-  int64_t every_millis = 5 * 60'000;       // between passes that succeeded
-  int64_t max_backoff_millis = 10 * 60'000;
+  int64_t every_millis = tuning::kSyncEveryMillis;  // between passes that succeeded
+  int64_t max_backoff_millis = tuning::kSyncMaxBackoffMillis;
   int64_t backoff_base_millis = tuning::kSyncBackoffBaseMillis;
 };
 

@@ -75,7 +75,7 @@ class HubProcess {
   void set_serve_args(std::vector<std::string> args) { serve_args_ = std::move(args); }
   // The program Start() runs `serve` with, in BinDir(), from the next
   // Start() on: fieldhub by default; the benchmark's crypto-off hub is
-  // "fieldsync-bench-hub" (tools/bench_hub.cc). Administrator commands
+  // "fieldsync-bench-hub" (tools/bench/hub_main.cc). Administrator commands
   // (Admin) still run fieldhub.
   void set_serve_program(std::string name) { serve_program_ = std::move(name); }
 

@@ -1,4 +1,4 @@
-#include "tools/lib/case_data.h"
+#include "tools/bench/common/case_data.h"
 
 #include <array>
 #include <cstdio>

@@ -1,9 +1,10 @@
 // What both benchmark programs print with: medians of repeated runs, rates
 // with thousands separators, the machine they ran on, and the closing table
 // of figures against their targets.
-#ifndef FIELDSYNC_TOOLS_LIB_BENCH_REPORT_H_
-#define FIELDSYNC_TOOLS_LIB_BENCH_REPORT_H_
+#ifndef FIELDSYNC_TOOLS_BENCH_COMMON_REPORT_H_
+#define FIELDSYNC_TOOLS_BENCH_COMMON_REPORT_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,14 @@ struct Sample {
 
 // 12345678.4 -> "12,345,678"
 std::string Rate(double v);
+// The median's Rate, and with two runs or more its range: "1,234 (1,200-1,260)".
+std::string RateRange(const Sample& s);
+// 0.1234 -> "12.3%"
+std::string Percent(double ratio);
+// `v` with `decimals` digits after the point.
+std::string Fixed(double v, int decimals);
+// KiB (as the kernel counts resident sets) in MB of 10^6 bytes.
+double MB(int64_t kib);
 // The first line of `path` starting with `prefix`, after its "key: ".
 std::string ReadFirstLine(const std::string& path, const std::string& prefix);
 // The filesystem of `dir`, by name ("ext4"); tmpfs says that fsync is free there.
@@ -42,4 +51,4 @@ void PrintTable(const std::vector<TableRow>& rows, const TableRow& head);
 
 }  // namespace fieldsync::bench
 
-#endif  // FIELDSYNC_TOOLS_LIB_BENCH_REPORT_H_
+#endif  // FIELDSYNC_TOOLS_BENCH_COMMON_REPORT_H_

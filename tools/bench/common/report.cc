@@ -1,10 +1,12 @@
-#include "tools/lib/bench_report.h"
+#include "tools/bench/common/report.h"
 
 #include <sys/statfs.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+
+#include "absl/strings/str_cat.h"
 
 namespace fieldsync::bench {
 
@@ -30,6 +32,21 @@ std::string Rate(double v) {
   }
   return out;
 }
+
+std::string RateRange(const Sample& s) {
+  if (s.values.size() < 2) return Rate(s.Median());
+  return absl::StrCat(Rate(s.Median()), " (", Rate(s.Min()), "-", Rate(s.Max()), ")");
+}
+
+std::string Percent(double ratio) { return absl::StrCat(Fixed(100 * ratio, 1), "%"); }
+
+std::string Fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+  return buf;
+}
+
+double MB(int64_t kib) { return static_cast<double>(kib) * 1024 / 1e6; }
 
 std::string ReadFirstLine(const std::string& path, const std::string& prefix) {
   std::ifstream in(path);

@@ -2,8 +2,8 @@
 // declared columns of `cases` (about 1.1 KB in the full profile),
 // deterministic in the case number, so that fieldsync and plain SQLite store
 // exactly the same bytes. Shared by fieldsync-bench and fieldsync-bench-sync.
-#ifndef FIELDSYNC_TOOLS_LIB_CASE_DATA_H_
-#define FIELDSYNC_TOOLS_LIB_CASE_DATA_H_
+#ifndef FIELDSYNC_TOOLS_BENCH_COMMON_CASE_DATA_H_
+#define FIELDSYNC_TOOLS_BENCH_COMMON_CASE_DATA_H_
 
 #include <cstdint>
 #include <string>
@@ -39,4 +39,4 @@ const char* Officer(int64_t i);
 
 }  // namespace fieldsync::bench
 
-#endif  // FIELDSYNC_TOOLS_LIB_CASE_DATA_H_
+#endif  // FIELDSYNC_TOOLS_BENCH_COMMON_CASE_DATA_H_

@@ -1,6 +1,6 @@
 // fieldsync-bench-hub: fieldhub plus one option of `serve`,
 // --benchmark-without-crypto, which accepts unsigned commits and sensitive
-// fields in clear. Only the sync benchmark runs it (tools/bench_sync.cc,
+// fields in clear. Only the sync benchmark runs it (tools/bench/sync/,
 // --crypto off or both), to measure what encryption and signatures cost;
 // the production fieldhub does not have the option, so no hub that real
 // nodes use can be started without crypto by mistake.
