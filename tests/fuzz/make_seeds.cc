@@ -20,6 +20,7 @@
 #include "change/commit_codec.h"
 #include "crypto/envelope.h"
 #include "crypto/key_record.h"
+#include "crypto/statement.h"
 #include "crypto/keystore.h"
 #include "fuzz_fixtures.h"
 #include "schema/schema.h"
@@ -174,6 +175,34 @@ void Envelopes() {
   seal("text_empty.bin", Value::Text(""));
 }
 
+// --- statements -------------------------------------------------------------
+
+void Statements() {
+  const crypto::DeviceIdentity& signer = FixedSigner();
+  auto write = [&](const std::string& name, const crypto::Statement& st) {
+    const std::string bytes = Must(crypto::SignStatement(signer, st));
+    Check(crypto::DecodeStatement(bytes).status(), name + " does not decode");
+    Check(crypto::VerifyStatement(bytes, signer.public_keys().sign_pk), name + " does not verify");
+    Write("statement", name, bytes);
+  };
+  crypto::Statement s;
+  s.signer = signer.device();
+  s.created_hlc = uint64_t{kFixedCreatedMillis} << 16;
+  s.province = "LC";
+  s.hub_id = FixedId(0x40);
+  s.position = 77;
+  s.key_cursor = 12;
+  write("empty.bin", s);
+  s.heads.push_back(crypto::StatedHead{FixedId(0x10), 5, Filled(32, 0x05)});
+  s.heads.push_back(crypto::StatedHead{FixedId(0x20), 1, Filled(32, 0x01)});
+  s.refused.push_back(crypto::StatedRange{3, 4});
+  write("two_heads.bin", s);
+  s.kind = crypto::StatementKind::kSeenAndCheckpoint;
+  s.leaf_count = 4000;
+  s.root = Filled(32, 0x52);
+  write("checkpoint.bin", s);
+}
+
 // --- key records ------------------------------------------------------------
 
 void KeyRecords() {
@@ -253,6 +282,7 @@ int main(int argc, char** argv) {
   fieldsync::fuzz::Commits();
   fieldsync::fuzz::Envelopes();
   fieldsync::fuzz::KeyRecords();
+  fieldsync::fuzz::Statements();
   fieldsync::fuzz::Keystores();
   return 0;
 }
