@@ -176,7 +176,19 @@ absl::StatusOr<std::optional<std::string>> StatementKeeper::MakeIfDue(const Devi
   s.key_cursor = static_cast<uint64_t>(std::max<int64_t>(key_cursor, 0));
   // Its own chain and its office's devices first, then other authors, at
   // most 128 in all.
+  // Its own chain as far as the hub acknowledged it (cursor hub:pushed):
+  // a commit written after the push (while the pull ran) is not at the hub
+  // yet, and a colleague asking the hub for it would record that the hub
+  // withholds it.
   FS_ASSIGN_OR_RETURN(std::optional<ChainRow> own, replica_.OwnChainHead());
+  FS_ASSIGN_OR_RETURN(int64_t pushed, replica_.GetCursor(kPushedCursor));
+  if (own && own->seq > static_cast<uint64_t>(std::max<int64_t>(pushed, 0))) {
+    own.reset();
+    if (pushed > 0) {
+      FS_ASSIGN_OR_RETURN(own, replica_.ChainEntryAt(replica_.device_id(),
+                                                     static_cast<uint64_t>(pushed)));
+    }
+  }
   std::vector<crypto::StatedHead> office, others;
   if (own) office.push_back(crypto::StatedHead{own->device, own->seq, own->link});
   FS_ASSIGN_OR_RETURN(std::vector<ChainRow> heads, replica_.ChainHeads());
