@@ -273,7 +273,8 @@ absl::Status HubEngine::Pull(const NodeInfo& node, const PullParams& params,
 }
 
 absl::Status HubEngine::PutStatement(const NodeInfo& node, const std::string& bytes) {
-  FS_ASSIGN_OR_RETURN(StoredStatement s, CheckPushedStatement(node, hub_id(), bytes));
+  FS_ASSIGN_OR_RETURN(StoredStatement s,
+                      CheckPushedStatement(node, hub_id(), bytes, clock_->NowMillis()));
   return storage_->Write([&](HubWriteTxn& txn) -> absl::Status {
     return txn.Atomically([&]() -> absl::Status { return txn.PutStatement(s).status(); });
   });

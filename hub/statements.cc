@@ -6,12 +6,15 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "base/tuning.h"
+#include "clock/hlc.h"
 #include "crypto/statement.h"
 
 namespace fieldsync::hub {
 
 absl::StatusOr<StoredStatement> CheckPushedStatement(const NodeInfo& node, const DeviceId& hub_id,
-                                                     const std::string& bytes) {
+                                                     const std::string& bytes,
+                                                     int64_t now_millis) {
   absl::StatusOr<crypto::Statement> s = crypto::DecodeStatement(bytes);
   if (!s.ok()) return absl::InvalidArgumentError(s.status().message());
   if (s->signer != node.device) {
@@ -32,6 +35,12 @@ absl::StatusOr<StoredStatement> CheckPushedStatement(const NodeInfo& node, const
     return absl::InvalidArgumentError(absl::StrCat(
         "a statement of what hub ", s->hub_id.ToString(), " showed, not this hub (",
         hub_id.ToString(), ")"));
+  }
+  const auto created = static_cast<int64_t>(Hlc::FromPacked(s->created_hlc).wall_millis());
+  if (created > now_millis + tuning::kDefaultMaxClockSkewMillis) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a statement made ", (created - now_millis) / 60000,
+        " minutes in the future by the hub's clock: set this laptop's clock right"));
   }
   StoredStatement out;
   out.device = node.device;

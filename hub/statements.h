@@ -21,9 +21,13 @@ namespace fieldsync::hub {
 
 // A statement `node` pushed, checked and ready to keep. INVALID_ARGUMENT
 // (one line) for a malformed one, one signed by another device or not by
-// the caller's registered key, of another province or another hub.
+// the caller's registered key, of another province or another hub, or made
+// more than tuning::kDefaultMaxClockSkewMillis after `now_millis` (the
+// hub's clock): kept, it would stand above the laptop's later statements
+// until that date, while every laptop refuses it (made in the future).
 absl::StatusOr<StoredStatement> CheckPushedStatement(const NodeInfo& node, const DeviceId& hub_id,
-                                                     const std::string& bytes);
+                                                     const std::string& bytes,
+                                                     int64_t now_millis);
 
 // Statements a pull from `node` relays, at most this many a message.
 inline constexpr size_t kStatementsPerMessage = 64;

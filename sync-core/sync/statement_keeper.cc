@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -83,7 +84,16 @@ absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(int64_t cur
   head_of[replica_.device_id()] = own ? own->seq : 0;
   FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> on_record, replica_.Evidence());
   std::set<DeviceId> stopped;
+  // Evidence from statements already on record, by kind, author, seq and
+  // signer: a colleague that signs the same thing again (each statement
+  // it makes while it lasts) is not new evidence.
+  std::set<std::tuple<int, DeviceId, uint64_t, DeviceId>> known;
   for (const TrustEvidence& e : on_record) {
+    if (e.kind == static_cast<int>(ChainEvidence::Kind::kStatementContradicts) ||
+        e.kind == static_cast<int>(ChainEvidence::Kind::kWithheld)) {
+      absl::StatusOr<crypto::Statement> said = crypto::DecodeStatement(e.other_header);
+      if (said.ok()) known.emplace(e.kind, e.device, e.seq, said->signer);
+    }
     if (e.kind == static_cast<int>(ChainEvidence::Kind::kFork) ||
         e.kind == static_cast<int>(ChainEvidence::Kind::kWithdrawnDelivered)) {
       stopped.insert(e.device);  // its entries are held back: nothing to ask
@@ -99,6 +109,7 @@ absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(int64_t cur
     for (const crypto::StatedHead& h : s->heads) {
       const RegisteredDevice* author = keys_.FindDevice(h.author);
       auto evidence = [&](ChainEvidence::Kind kind, const ChainRow* mine, std::string what) {
+        if (known.count({static_cast<int>(kind), h.author, h.seq, row.signer}) > 0) return;
         TrustEvidence e;
         e.device = h.author;
         e.seq = h.seq;
@@ -176,7 +187,19 @@ absl::StatusOr<std::optional<std::string>> StatementKeeper::MakeIfDue(const Devi
   s.key_cursor = static_cast<uint64_t>(std::max<int64_t>(key_cursor, 0));
   // Its own chain and its office's devices first, then other authors, at
   // most 128 in all.
+  // Its own chain as far as the hub acknowledged it (cursor hub:pushed):
+  // a commit written after the push (while the pull ran) is not at the hub
+  // yet, and a colleague asking the hub for it would record that the hub
+  // withholds it.
   FS_ASSIGN_OR_RETURN(std::optional<ChainRow> own, replica_.OwnChainHead());
+  FS_ASSIGN_OR_RETURN(int64_t pushed, replica_.GetCursor(kPushedCursor));
+  if (own && own->seq > static_cast<uint64_t>(std::max<int64_t>(pushed, 0))) {
+    own.reset();
+    if (pushed > 0) {
+      FS_ASSIGN_OR_RETURN(own, replica_.ChainEntryAt(replica_.device_id(),
+                                                     static_cast<uint64_t>(pushed)));
+    }
+  }
   std::vector<crypto::StatedHead> office, others;
   if (own) office.push_back(crypto::StatedHead{own->device, own->seq, own->link});
   FS_ASSIGN_OR_RETURN(std::vector<ChainRow> heads, replica_.ChainHeads());
