@@ -110,12 +110,13 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     StatementKeeper statements(replica, keys, keys.clock());
     if (hello.protocol_version >= 3) {
       FS_ASSIGN_OR_RETURN(StatementKeeper::Comparison cmp,
-                          statements.Compare(report.cursor, false, &report.chain));
+                          statements.Compare(report.cursor, nullptr, &report.chain));
       if (!cmp.wants.empty()) {
+        const std::vector<std::pair<DeviceId, uint64_t>> asked = cmp.wants;
         puller.set_chain_wants(std::move(cmp.wants));
         FS_RETURN_IF_ERROR(puller.PullAll(replica, keys, stop, progress, &report));
         puller.set_chain_wants({});
-        FS_ASSIGN_OR_RETURN(cmp, statements.Compare(report.cursor, true, &report.chain));
+        FS_ASSIGN_OR_RETURN(cmp, statements.Compare(report.cursor, &asked, &report.chain));
       }
       FS_RETURN_IF_ERROR(CountEvidence(replica, &report.chain));
       // A colleague silent for a week: said at every pass while it lasts.

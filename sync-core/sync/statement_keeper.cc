@@ -72,8 +72,12 @@ void StatementKeeper::Take(const std::vector<std::string>& statements, PulledBat
   }
 }
 
-absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(int64_t cursor, bool asked,
-                                                                     ChainReport* report) {
+absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(
+    int64_t cursor, const std::vector<std::pair<DeviceId, uint64_t>>* asked, ChainReport* report) {
+  std::map<DeviceId, uint64_t> asked_for;
+  if (asked != nullptr) {
+    for (const auto& [author, seq] : *asked) asked_for[author] = seq;
+  }
   Comparison out;
   FS_ASSIGN_OR_RETURN(std::vector<StatementRow> held, replica_.Statements());
   if (held.empty()) return out;
@@ -88,7 +92,13 @@ absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(int64_t cur
   // signer: a colleague that signs the same thing again (each statement
   // it makes while it lasts) is not new evidence.
   std::set<std::tuple<int, DeviceId, uint64_t, DeviceId>> known;
+  // Entries the hub was found withholding: not asked for again at every
+  // pass (each ask costs a second pull).
+  std::map<DeviceId, uint64_t> withheld;
   for (const TrustEvidence& e : on_record) {
+    if (e.kind == static_cast<int>(ChainEvidence::Kind::kWithheld)) {
+      withheld[e.device] = std::max(withheld[e.device], e.seq);
+    }
     if (e.kind == static_cast<int>(ChainEvidence::Kind::kStatementContradicts) ||
         e.kind == static_cast<int>(ChainEvidence::Kind::kWithheld)) {
       absl::StatusOr<crypto::Statement> said = crypto::DecodeStatement(e.other_header);
@@ -105,6 +115,9 @@ absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(int64_t cur
   for (const StatementRow& row : held) {
     absl::StatusOr<crypto::Statement> s = crypto::DecodeStatement(row.bytes);
     if (!s.ok()) continue;  // checked when kept
+    // A signer removed or revoked since is no one's witness any more.
+    FS_ASSIGN_OR_RETURN(bool member, keys_.IsMember(row.province, row.signer));
+    if (!member) continue;
     const RegisteredDevice* signer = keys_.FindDevice(row.signer);
     for (const crypto::StatedHead& h : s->heads) {
       const RegisteredDevice* author = keys_.FindDevice(h.author);
@@ -130,7 +143,8 @@ absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(int64_t cur
                    absl::StrCat(LaptopName(signer, row.signer), " signed that it holds another entry ",
                                 h.seq, " of ", LaptopName(author, h.author),
                                 " than this laptop does: the hub showed the two laptops two "
-                                "histories"));
+                                "histories, or ", LaptopName(signer, row.signer),
+                                " signs false statements"));
         }
         continue;
       }
@@ -139,13 +153,18 @@ absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(int64_t cur
         evidence(ChainEvidence::Kind::kStatementContradicts, nullptr,
                  absl::StrCat(LaptopName(signer, row.signer), " signed that it holds commit ", h.seq,
                               " of this laptop, which this laptop never wrote: another device "
-                              "signs with this laptop's key"));
+                              "signs with this laptop's key, or this laptop was restored from an "
+                              "older copy of its files"));
         continue;
       }
       // Behind, or not tracking this author: only a tracked author's
       // entries can be asked for and judged.
       if (head == head_of.end() || head->second >= h.seq || stopped.count(h.author) > 0) continue;
-      if (asked && static_cast<int64_t>(s->position) <= cursor) {
+      // Judged only for what the pull just made asked for: a statement
+      // that arrived in that pull names entries nobody asked for yet.
+      auto wanted = asked_for.find(h.author);
+      if (wanted != asked_for.end() && wanted->second >= h.seq &&
+          static_cast<int64_t>(s->position) <= cursor) {
         evidence(ChainEvidence::Kind::kWithheld, nullptr,
                  absl::StrCat("the hub did not send commits ", head->second + 1, "..", h.seq,
                               " of ", LaptopName(author, h.author), " although ",
@@ -154,6 +173,7 @@ absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(int64_t cur
                               "for them: the hub withholds them from this laptop"));
         continue;
       }
+      if (auto w = withheld.find(h.author); w != withheld.end() && w->second >= h.seq) continue;
       uint64_t& want = wants[h.author];
       want = std::max(want, h.seq);
     }

@@ -52,10 +52,14 @@ class StatementKeeper {
     // names: what the next pull asks for.
     std::vector<std::pair<DeviceId, uint64_t>> wants;
   };
-  // Compares every statement held with this laptop's chains; new evidence
-  // is stored and counted in `report`. `asked`: the pull just made sent the
-  // wants and ended caught up at `cursor`.
-  absl::StatusOr<Comparison> Compare(int64_t cursor, bool asked, ChainReport* report);
+  // Compares every statement held with this laptop's chains (of signers
+  // still members); new evidence is stored and counted in `report`.
+  // `asked`: the wants the pull just made sent (it ended caught up at
+  // `cursor`); an entry one of them covers that is still missing is
+  // evidence that the hub withholds it. Null: no pull asked yet.
+  absl::StatusOr<Comparison> Compare(int64_t cursor,
+                                     const std::vector<std::pair<DeviceId, uint64_t>>* asked,
+                                     ChainReport* report);
 
   // This laptop's own statement (signed: the key ring must be unlocked) if
   // none was made in the last `interval_millis`; none otherwise. `hub_id`:
