@@ -19,78 +19,14 @@
 
 #include "crypto/statement.h"
 #include "store/sqlite.h"
-#include "support/sync_fixture.h"
+#include "support/statement_fixture.h"
 #include "sync/chain.h"
 #include "sync/statement_keeper.h"
 
 namespace fieldsync::testing {
 namespace {
 
-class StatementTest : public SyncTest {
- protected:
-  harness::LocalNode& Laptop(const std::string& province) {
-    harness::LocalNode& n = AddNode(province);
-    n.client().set_statement_interval(0);
-    return n;
-  }
-
-  // The hub loses `author`'s commit `seq`, body and header (hub stopped).
-  void DropAtHub(harness::LocalNode& author, uint64_t seq) {
-    hub_->Stop();
-    {
-      auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
-      ASSERT_TRUE(d.ok());
-      auto del = (*d)->Prepared(
-          "DELETE FROM _fs_log WHERE seq = ?1 AND device = (SELECT idx FROM _fs_devices WHERE "
-          "id = ?2)");
-      ASSERT_TRUE(del.ok());
-      (*del)->BindInt(1, static_cast<int64_t>(seq));
-      (*del)->BindBlob(2, author.replica().device_id().view());
-      ASSERT_TRUE((*del)->Run().ok());
-      ASSERT_EQ((*d)->Changes(), 1);
-      auto chain = (*d)->Prepared("DELETE FROM hub_chain WHERE device = ?1 AND seq = ?2");
-      ASSERT_TRUE(chain.ok());
-      (*chain)->BindBlob(1, author.replica().device_id().view());
-      (*chain)->BindInt(2, static_cast<int64_t>(seq));
-      ASSERT_TRUE((*chain)->Run().ok());
-      ASSERT_EQ((*d)->Changes(), 1);
-    }
-    ASSERT_TRUE(hub_->Start().ok());
-  }
-
-  static std::vector<TrustEvidence> EvidenceOf(harness::LocalNode& n, sync::ChainEvidence::Kind k) {
-    auto all = n.replica().Evidence();
-    EXPECT_TRUE(all.ok());
-    std::vector<TrustEvidence> out;
-    for (const TrustEvidence& e : all.ok() ? *all : std::vector<TrustEvidence>{}) {
-      if (e.kind == static_cast<int>(k)) out.push_back(e);
-    }
-    return out;
-  }
-
-  static DeviceId HubId(harness::LocalNode& n) {
-    auto h = n.client().Hello(nullptr);
-    EXPECT_TRUE(h.ok());
-    return h.ok() ? h->hub_id : DeviceId();
-  }
-
-  // Pushes `bytes` as `n`'s statement; returns the hub's refusal ("" kept).
-  static std::string PushStatement(harness::LocalNode& n, const std::string& bytes) {
-    sync::PushRequest req;
-    req.protocol_version = 3;
-    req.credential = n.credential();
-    req.statements.push_back(bytes);
-    auto r = n.client().transport().Push(req);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? r->statement_refusal : "push failed";
-  }
-
-  static std::vector<StatementRow> StatementsHeld(harness::LocalNode& n) {
-    auto s = n.replica().Statements();
-    EXPECT_TRUE(s.ok());
-    return s.ok() ? *s : std::vector<StatementRow>{};
-  }
-};
+class StatementTest : public StatementFixture {};
 
 TEST_F(StatementTest, AHubThatHidesACommitFromOneLaptopIsCaughtByAColleaguesStatement) {
   auto& author = Laptop("LC");
