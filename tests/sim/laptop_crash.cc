@@ -21,6 +21,27 @@
 namespace fieldsync::sim {
 namespace {
 
+// What is wrong, after a crash, with a laptop's own chain and the hub's
+// acknowledgement of it ("" if nothing): its chain must end at its last
+// commit (`local_seq`), and the acknowledgement must not pass it.
+absl::StatusOr<std::string> ChainOrAckProblem(Replica& r, uint64_t local_seq) {
+  const DeviceId self = r.device_id();
+  FS_ASSIGN_OR_RETURN(std::optional<ChainRow> head, r.ChainEntryAt(self, local_seq));
+  FS_ASSIGN_OR_RETURN(std::optional<ChainRow> past, r.ChainEntryAt(self, local_seq + 1));
+  if ((local_seq > 0 && !head) || past) {
+    return absl::StrCat("a chain that does not end at its last commit, seq ", local_seq);
+  }
+  FS_ASSIGN_OR_RETURN(int64_t pushed, r.GetCursor(sync::kPushedCursor));
+  if (pushed < 0 || static_cast<uint64_t>(pushed) > local_seq) {
+    return absl::StrCat("the hub's acknowledgement of seq ", pushed, " past its commits");
+  }
+  return std::string();
+}
+
+}  // namespace
+
+namespace {
+
 // A local write's writes to its files: a WAL frame per page it changes (a
 // handful of tables and indexes), the commit frame, sometimes a checkpoint.
 // Drawn up to this, so that some crashes fall after the commit.
@@ -75,18 +96,8 @@ absl::StatusOr<std::optional<Commit>> World::WriteOn(Laptop& l, const LocalTxn& 
     return broken(absl::StrCat(logged.size(), " commits of its own after seq ", before.local_seq,
                                kept ? ", not the one written" : ""));
   }
-  const DeviceId self = l.replica->device_id();
-  FS_ASSIGN_OR_RETURN(std::optional<ChainRow> head, l.replica->ChainEntryAt(self, now.local_seq));
-  FS_ASSIGN_OR_RETURN(std::optional<ChainRow> past,
-                      l.replica->ChainEntryAt(self, now.local_seq + 1));
-  if ((now.local_seq > 0 && !head) || past) {
-    return broken(absl::StrCat("a chain that does not end at its last commit, seq ",
-                               now.local_seq));
-  }
-  FS_ASSIGN_OR_RETURN(int64_t pushed, l.replica->GetCursor(sync::kPushedCursor));
-  if (pushed < 0 || static_cast<uint64_t>(pushed) > now.local_seq) {
-    return broken(absl::StrCat("the hub's acknowledgement of seq ", pushed, " past its commits"));
-  }
+  FS_ASSIGN_OR_RETURN(std::string wrong, ChainOrAckProblem(*l.replica, now.local_seq));
+  if (!wrong.empty()) return broken(wrong);
   ++(kept ? write_crashes_kept_ : write_crashes_lost_);
   if (!kept) return std::optional<Commit>();
   return std::optional<Commit>(*std::move(c));
@@ -106,18 +117,8 @@ absl::Status World::LaptopDiedInPass(Laptop& l) {
   if (absl::Status s = OpenLaptop(l); !s.ok()) return broken(s.ToString());
   if (absl::Status s = l.replica->CheckIntegrity(); !s.ok()) return broken(s.ToString());
   FS_ASSIGN_OR_RETURN(ReplicaStats now, l.replica->Stats());
-  const DeviceId self = l.replica->device_id();
-  FS_ASSIGN_OR_RETURN(std::optional<ChainRow> head, l.replica->ChainEntryAt(self, now.local_seq));
-  FS_ASSIGN_OR_RETURN(std::optional<ChainRow> past,
-                      l.replica->ChainEntryAt(self, now.local_seq + 1));
-  if ((now.local_seq > 0 && !head) || past) {
-    return broken(absl::StrCat("a chain that does not end at its last commit, seq ",
-                               now.local_seq));
-  }
-  FS_ASSIGN_OR_RETURN(int64_t pushed, l.replica->GetCursor(sync::kPushedCursor));
-  if (pushed < 0 || static_cast<uint64_t>(pushed) > now.local_seq) {
-    return broken(absl::StrCat("the hub's acknowledgement of seq ", pushed, " past its commits"));
-  }
+  FS_ASSIGN_OR_RETURN(std::string wrong, ChainOrAckProblem(*l.replica, now.local_seq));
+  if (!wrong.empty()) return broken(wrong);
   return absl::OkStatus();
 }
 
