@@ -20,9 +20,11 @@
 // (the fewest from which the page's leaves rebuild the root), ordered by the
 // position of their leaves: first those covering [0, begin) -- perfect
 // subtrees, largest first, as the bits of begin -- then those covering
-// [end, n) -- perfect subtrees, smallest first, the last one possibly the
-// tree's ragged right edge. At most 2 * ceil(log2 n) hashes; their number is
-// fixed by (n, begin, end), and the verifier consumes them in that order.
+// [end, n) -- the right siblings of the path from leaf end - 1 as it rises:
+// perfect subtrees of growing size, the last possibly a node of the right
+// edge (the MTH of a tail [m, n) of any size). At most 2 * ceil(log2 n)
+// hashes; their number is fixed by (n, begin, end), and the verifier
+// consumes them in that order.
 #ifndef FIELDSYNC_CRYPTO_MERKLE_H_
 #define FIELDSYNC_CRYPTO_MERKLE_H_
 
