@@ -10,11 +10,13 @@
 // (256 MiB, about a second).
 #include <sys/stat.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "change/commit.h"
 #include "change/commit_codec.h"
@@ -22,6 +24,7 @@
 #include "crypto/key_record.h"
 #include "crypto/statement.h"
 #include "crypto/keystore.h"
+#include "crypto/merkle.h"
 #include "fuzz_fixtures.h"
 #include "schema/schema.h"
 #include "schema/validate_commit.h"
@@ -266,6 +269,38 @@ void Keystores() {
   Write("keystore", "moderate.bin", *ks);
 }
 
+// --- checkpoint trees ---------------------------------------------------------
+
+// Inputs of merkle_fuzz.cc (its header gives the layout): real pages with
+// their proofs (mode 0, RootFromRange as given), and real trees (mode 1).
+void MerkleProofs() {
+  auto u32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 8), static_cast<char>(v)};
+  };
+  const std::vector<std::array<uint32_t, 3>> pages = {
+      {1, 0, 1}, {7, 2, 5}, {70, 0, 64}, {70, 69, 70}, {33, 10, 11}};
+  for (const auto& [n, b, e] : pages) {
+    std::vector<std::string> leaves;
+    for (uint32_t i = 0; i < n; ++i) {
+      leaves.push_back(crypto::RowLeafHash("row " + std::to_string(i)));
+    }
+    const std::vector<std::string> proof = Must(crypto::RangeProof(leaves, b, e));
+    std::string in = std::string(1, '\x00') + u32(n) + u32(b);
+    in += static_cast<char>(e - b);
+    in += static_cast<char>(proof.size());
+    for (uint32_t i = b; i < e; ++i) in += leaves[i];
+    for (const std::string& h : proof) in += h;
+    const std::vector<std::string> page(leaves.begin() + b, leaves.begin() + e);
+    Check(crypto::VerifyRange(n, b, page, proof, crypto::MerkleRoot(leaves)), "merkle seed");
+    Write("merkle", "page_" + std::to_string(n) + "_" + std::to_string(b) + "_" +
+                        std::to_string(e) + ".bin", in);
+  }
+  std::string tree = std::string(1, '\x01') + u32(40) + u32(9) + std::string(2, '\x05');
+  for (int i = 0; i < 41; ++i) tree += crypto::RowLeafHash("leaf " + std::to_string(i));
+  Write("merkle", "tree_41.bin", tree);
+}
+
 }  // namespace
 }  // namespace fieldsync::fuzz
 
@@ -284,5 +319,6 @@ int main(int argc, char** argv) {
   fieldsync::fuzz::KeyRecords();
   fieldsync::fuzz::Statements();
   fieldsync::fuzz::Keystores();
+  fieldsync::fuzz::MerkleProofs();
   return 0;
 }

@@ -3,7 +3,7 @@
 #
 #   run_fuzz.sh TARGET SECONDS [FUZZ_BUILD_DIR]
 #
-#   TARGET          envelope | key_record | keystore | commit | statement
+#   TARGET          envelope | key_record | keystore | commit | statement | merkle
 #   SECONDS         how long to fuzz (-max_total_time)
 #   FUZZ_BUILD_DIR  the clang build (default: build/fuzz-build of the checkout);
 #                   ctest passes ${CMAKE_BINARY_DIR}/fuzz-build
@@ -25,14 +25,14 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 envelope|key_record|keystore|commit|statement SECONDS [FUZZ_BUILD_DIR]" >&2
+  echo "usage: $0 envelope|key_record|keystore|commit|statement|merkle SECONDS [FUZZ_BUILD_DIR]" >&2
   exit 2
 }
 [ $# -ge 2 ] && [ $# -le 3 ] || usage
 target=$1
 seconds=$2
 case "$target" in
-  envelope|key_record|keystore|commit|statement) ;;
+  envelope|key_record|keystore|commit|statement|merkle) ;;
   *) echo "run_fuzz.sh: unknown target '$target'" >&2; usage ;;
 esac
 [[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || {
