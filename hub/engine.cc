@@ -11,8 +11,10 @@
 #include "base/status_macros.h"
 #include "crypto/identity.h"
 #include "crypto/key_record.h"
+#include "crypto/statement.h"
 #include "hub/admission.h"
 #include "hub/chain_admission.h"
+#include "hub/checkpoints.h"
 #include "hub/enrolment.h"
 #include "hub/pull_plan.h"
 #include "hub/scope.h"
@@ -272,12 +274,23 @@ absl::Status HubEngine::Pull(const NodeInfo& node, const PullParams& params,
       [&](HubReadTxn& hub) -> absl::Status { return StreamPull(hub, node, params, emit); });
 }
 
-absl::Status HubEngine::PutStatement(const NodeInfo& node, const std::string& bytes) {
-  FS_ASSIGN_OR_RETURN(StoredStatement s,
-                      CheckPushedStatement(node, hub_id(), bytes, clock_->NowMillis()));
-  return storage_->Write([&](HubWriteTxn& txn) -> absl::Status {
-    return txn.Atomically([&]() -> absl::Status { return txn.PutStatement(s).status(); });
-  });
+absl::StatusOr<StatementKept> HubEngine::PutStatement(const NodeInfo& node,
+                                                      const std::string& bytes) {
+  const int64_t now = clock_->NowMillis();
+  FS_ASSIGN_OR_RETURN(StoredStatement s, CheckPushedStatement(node, hub_id(), bytes, now));
+  FS_ASSIGN_OR_RETURN(crypto::Statement said, crypto::DecodeStatement(bytes));
+  StatementKept out;
+  FS_RETURN_IF_ERROR(storage_->Write([&](HubWriteTxn& txn) -> absl::Status {
+    return txn.Atomically([&]() -> absl::Status {
+      FS_RETURN_IF_ERROR(txn.PutStatement(s).status());
+      if (said.kind != crypto::StatementKind::kSeenAndCheckpoint) return absl::OkStatus();
+      out.checkpoint = true;
+      FS_ASSIGN_OR_RETURN(out.checkpoint_note, TryAdoptCheckpoint(txn, node, said, bytes, now));
+      out.checkpoint_adopted = out.checkpoint_note.empty();
+      return absl::OkStatus();
+    });
+  }));
+  return out;
 }
 
 absl::StatusOr<GcReport> HubEngine::CollectTombstones(int64_t min_age_millis,

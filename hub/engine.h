@@ -65,7 +65,8 @@ class HubEngine : public HubStore {
                                    const std::vector<std::string>& key_records) override;
   absl::Status Pull(const NodeInfo& node, const PullParams& params,
                     const std::function<bool(PullChunk&)>& emit) override;
-  absl::Status PutStatement(const NodeInfo& node, const std::string& bytes) override;
+  absl::StatusOr<StatementKept> PutStatement(const NodeInfo& node,
+                                             const std::string& bytes) override;
 
   absl::StatusOr<GcReport> CollectTombstones(int64_t min_age_millis,
                                              int64_t stale_after_millis,

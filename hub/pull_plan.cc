@@ -15,6 +15,7 @@
 #include "crypto/commit_header.h"
 #include "crypto/commit_signature.h"
 #include "crypto/key_record.h"
+#include "hub/checkpoints.h"
 #include "hub/scope.h"
 #include "hub/statements.h"
 #include "store/keyring.h"
@@ -51,8 +52,8 @@ const std::vector<std::string>& RingTables() {
 
 absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams& params,
                         const std::function<bool(PullChunk&)>& emit) {
-  const int64_t cursor = params.cursor;
-  const bool bootstrapped = params.bootstrapped;
+  int64_t cursor = params.cursor;
+  bool bootstrapped = params.bootstrapped;
   const uint64_t gc_epoch = params.gc_epoch;
   const size_t max_batch = params.max_batch;
   if (cursor < 0) {
@@ -144,7 +145,21 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
   // past the stale limit), it is rebuilt, so that the row does not live on.
   bool missed_a_delete = false;
   std::vector<std::pair<std::string, RowId>> purged;
-  if (bootstrapped && gc_epoch < epoch) {
+  // Version 3: a node that takes verified pages is bootstrapped from its
+  // office's newest checkpoint (hub/checkpoints.h), then pulls the log
+  // after its position like any node; the heads it states anchor the
+  // chains the node tracks.
+  std::vector<crypto::StatedHead> anchors;
+  if (!bootstrapped && params.chains && params.checkpoint_pages) {
+    FS_ASSIGN_OR_RETURN(std::optional<CheckpointServed> served,
+                        SendCheckpoint(hub, node, params, epoch, chunk, send));
+    if (served) {
+      cursor = served->position;
+      bootstrapped = true;
+      anchors = std::move(served->heads);
+    }
+  }
+  if (bootstrapped && gc_epoch < epoch && anchors.empty()) {
     FS_ASSIGN_OR_RETURN(std::vector<PurgedRow> rows, hub.PurgedSince(gc_epoch, node.province));
     for (PurgedRow& p : rows) {
       if (p.position > cursor) missed_a_delete = true;
@@ -231,6 +246,7 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
   // header alone.
   std::map<DeviceId, uint64_t> chain_heads;
   for (const auto& [device, seq] : params.chain_heads) chain_heads[device] = seq;
+  for (const crypto::StatedHead& h : anchors) chain_heads.try_emplace(h.author, h.seq);
   // The author and seq a stored entry's header names, if its body names
   // the same: else the hub's own store is inconsistent (a body under
   // another commit's header), and the entry bridges nothing and is never

@@ -138,6 +138,8 @@ class SyncService final : public pb::Sync::Service {
     resp->set_accounted_seq(out->accounted_seq);
     resp->set_accounted_link(out->accounted_link);
     resp->set_statement_refusal(out->statement_refusal);
+    resp->set_checkpoint_adopted(out->checkpoint_adopted);
+    resp->set_checkpoint_note(out->checkpoint_note);
     return grpc::Status::OK;
   }
 
@@ -180,6 +182,11 @@ class SyncService final : public pb::Sync::Service {
       r.params.chain_wants.emplace_back(*d, h.seq());
     }
     r.params.statement_cursor = req->statement_cursor();
+    r.params.checkpoint_pages = req->checkpoint_pages();
+    if (req->has_resume()) {
+      r.params.resume_checkpoint = req->resume().checkpoint();
+      r.params.resume_index = req->resume().next_index();
+    }
     // Each message is built in an arena freed at once after it is written.
     google::protobuf::Arena arena;
     absl::Status s = handler_.Pull(r, [&](sync::PullChunk& c) -> absl::Status {
@@ -218,6 +225,14 @@ class SyncService final : public pb::Sync::Service {
       m.set_key_cursor(c.key_cursor);
       for (std::string& st : c.statements) m.add_statements(std::move(st));
       m.set_statement_cursor(c.statement_cursor);
+      if (!c.checkpoint.empty()) m.set_checkpoint(std::move(c.checkpoint));
+      if (c.page) {
+        auto* p = m.mutable_page();
+        p->set_checkpoint(std::move(c.page->checkpoint));
+        p->set_first(c.page->first);
+        for (std::string& st : c.page->states) p->add_states(std::move(st));
+        for (std::string& h : c.page->proof) p->add_proof(std::move(h));
+      }
       m.set_cursor(c.cursor);
       m.set_caught_up(c.caught_up);
       m.set_log_head(c.log_head);

@@ -12,6 +12,7 @@
 #include "hub/audit.h"
 #include "hub/referral_check.h"
 #include "hub/sqlite_chain.h"
+#include "hub/sqlite_checkpoints.h"
 #include "hub/sqlite_statements.h"
 #include "store/replica_internal.h"
 
@@ -58,6 +59,8 @@ constexpr const char* kRegistry[] = {
     sqlite_chain::kIndexSql,
     // Version 4: the newest signed statement of each laptop (hub/statements.h).
     sqlite_statements::kTableSql,
+    sqlite_checkpoints::kCheckpointsSql,
+    sqlite_checkpoints::kRowsSql,
 };
 
 // hub.db schema versions (docs/FORMATS.md, "Hub file"), each reached from
@@ -68,9 +71,11 @@ constexpr const char* kRegistry[] = {
 //   3  hub_chain, the devices' commit chains (protocol version 3), empty
 //      until devices push headers;
 //   4  hub_statements, the laptops' signed statements of what they have
-//      seen (protocol version 3), empty until laptops push one.
+//      seen (protocol version 3), empty until laptops push one;
+//   5  hub_checkpoints and hub_checkpoint_rows, the checkpoints adopted
+//      (protocol version 3), empty until a laptop makes one.
 // Before bumping it, keep a fixture of the current one (tests/fixtures).
-constexpr int64_t kHubSchemaVersion = 4;
+constexpr int64_t kHubSchemaVersion = 5;
 
 // The scope tables (hub/scope.h).
 absl::Status CreateScopeTables(sqlite::Db& db) {

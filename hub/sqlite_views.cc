@@ -9,6 +9,7 @@
 #include "base/strings.h"
 #include "hub/audit.h"
 #include "hub/sqlite_chain.h"
+#include "hub/sqlite_checkpoints.h"
 #include "hub/sqlite_statements.h"
 #include "hub/sqlite_storage.h"
 #include "store/replica_internal.h"
@@ -240,6 +241,20 @@ class View : public Base {
       const std::string& province) override {
     return sqlite_statements::Partners(db_, province);
   }
+  absl::StatusOr<std::optional<StoredCheckpoint>> NewestCheckpoint(
+      const std::string& province) override {
+    return sqlite_checkpoints::Newest(db_, province);
+  }
+  absl::StatusOr<std::optional<StoredCheckpoint>> CheckpointById(const std::string& id) override {
+    return sqlite_checkpoints::ById(db_, id);
+  }
+  absl::StatusOr<std::vector<std::string>> CheckpointLeaves(const std::string& id) override {
+    return sqlite_checkpoints::Leaves(db_, id);
+  }
+  absl::StatusOr<std::vector<CheckpointRow>> CheckpointRows(const std::string& id, uint32_t from,
+                                                            size_t limit) override {
+    return sqlite_checkpoints::Rows(db_, id, from, limit);
+  }
   absl::StatusOr<std::vector<StoredChainEntry>> ChainEntries(const DeviceId& device,
                                                              uint64_t first, uint64_t last,
                                                              size_t limit) override {
@@ -470,6 +485,10 @@ class WriteView : public View<HubWriteTxn> {
   }
   absl::StatusOr<bool> PutStatement(const StoredStatement& s) override {
     return sqlite_statements::Put(db_, s);
+  }
+  absl::Status AdoptCheckpoint(const StoredCheckpoint& c, const std::vector<CheckpointRow>& rows,
+                               size_t keep) override {
+    return sqlite_checkpoints::Adopt(db_, c, rows, keep);
   }
 
   absl::StatusOr<bool> NodeActive(const DeviceId& device) override {

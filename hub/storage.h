@@ -131,6 +131,29 @@ struct StoredStatement {
   std::string bytes;
 };
 
+// A checkpoint the hub adopted (protocol version 3; hub/checkpoints.h): a
+// member laptop's signed statement of kind 2 whose root the hub found equal
+// to its own rows of the province at the statement's position.
+struct StoredCheckpoint {
+  std::string id;          // crypto::StatementId of the statement
+  std::string province;
+  int64_t position = 0;
+  uint32_t leaf_count = 0;
+  int64_t adopted_at_millis = 0;
+  uint64_t gc_epoch = 0;   // the hub's tombstone-collection epoch then
+  std::string statement;   // the signed bytes
+};
+
+// One row of an adopted checkpoint as it was at its position, by leaf
+// index: its state (store/row_state.h) and leaf hash.
+struct CheckpointRow {
+  uint32_t index = 0;
+  std::string table;
+  RowId row;
+  std::string state;
+  std::string leaf;
+};
+
 // The last entry of a device's chain the hub holds: seq 0 (and no link)
 // if none.
 struct ChainPoint {
@@ -228,6 +251,18 @@ class HubReadTxn {
   virtual absl::StatusOr<std::vector<std::string>> PartnerProvinces(
       const std::string& province) = 0;
 
+  // Checkpoints (version 3): the newest adopted for `province`; one by id;
+  // the leaf hashes of one, by index; its rows from index `from`, at most
+  // `limit`.
+  virtual absl::StatusOr<std::optional<StoredCheckpoint>> NewestCheckpoint(
+      const std::string& province) = 0;
+  virtual absl::StatusOr<std::optional<StoredCheckpoint>> CheckpointById(
+      const std::string& id) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> CheckpointLeaves(const std::string& id) = 0;
+  virtual absl::StatusOr<std::vector<CheckpointRow>> CheckpointRows(const std::string& id,
+                                                                    uint32_t from,
+                                                                    size_t limit) = 0;
+
   // Key records after `seq`, in order, to `visit` (stops at its first error).
   virtual absl::Status ForEachKeyRecordAfter(
       int64_t seq, const std::function<absl::Status(const StoredKeyRecord&)>& visit) = 0;
@@ -304,6 +339,10 @@ class HubWriteTxn : public HubReadTxn {
   // Keeps `s` as its device's statement unless the one held is as new or
   // newer (by created HLC); false then. A kept one gets the next seq.
   virtual absl::StatusOr<bool> PutStatement(const StoredStatement& s) = 0;
+  // Keeps an adopted checkpoint with its rows (nothing if its id is held)
+  // and drops the province's older ones but the `keep` newest.
+  virtual absl::Status AdoptCheckpoint(const StoredCheckpoint& c,
+                                       const std::vector<CheckpointRow>& rows, size_t keep) = 0;
   // The log entry of `device`'s commit `seq`, if the hub holds it.
   virtual absl::StatusOr<std::optional<LogEntry>> LoggedCommit(const DeviceId& device,
                                                                uint64_t seq) = 0;

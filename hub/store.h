@@ -81,6 +81,13 @@ struct GcReport {
   std::vector<std::string> waiting_for;  // nodes that kept a tombstone alive
 };
 
+// What became of a statement a node pushed and the hub kept.
+struct StatementKept {
+  bool checkpoint = false;           // it carried a checkpoint (kind 2)
+  bool checkpoint_adopted = false;   // ... which the hub adopted
+  std::string checkpoint_note;       // why not, in one line
+};
+
 class HubStore {
  public:
   virtual ~HubStore() = default;
@@ -158,10 +165,13 @@ class HubStore {
                             const std::function<bool(PullChunk&)>& emit) = 0;
 
   // Keeps `bytes`, a signed statement of what `node` has seen (protocol
-  // version 3, hub/statements.h), as its newest unless it holds a newer one.
-  // INVALID_ARGUMENT (one line) if it is not `node`'s own statement of this
-  // hub; the push it came with is not concerned.
-  virtual absl::Status PutStatement(const NodeInfo& node, const std::string& bytes) = 0;
+  // version 3, hub/statements.h), as its newest unless it holds a newer one,
+  // and adopts the checkpoint a statement of kind 2 carries if its rows
+  // agree (hub/checkpoints.h). INVALID_ARGUMENT (one line) if it is not
+  // `node`'s own statement of this hub; the push it came with is not
+  // concerned.
+  virtual absl::StatusOr<StatementKept> PutStatement(const NodeInfo& node,
+                                                     const std::string& bytes) = 0;
 
   // Removes tombstones deleted at least `min_age_millis` ago that every node
   // able to see them has acknowledged (nodes not seen for `stale_after_millis`

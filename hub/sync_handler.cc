@@ -176,9 +176,20 @@ absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req
   if (req.protocol_version >= 3 && !req.statements.empty()) {
     if (req.statements.size() > 1) {
       out->statement_refusal = "a push carries at most one statement";
-    } else if (absl::Status s = store_->PutStatement(*node, req.statements.front()); !s.ok()) {
-      out->statement_refusal = std::string(s.message());
-      Log(absl::StrCat("statement refused node=", node->device.ToString(), ": ", s.message()));
+    } else if (absl::StatusOr<StatementKept> kept =
+                   store_->PutStatement(*node, req.statements.front());
+               !kept.ok()) {
+      out->statement_refusal = std::string(kept.status().message());
+      Log(absl::StrCat("statement refused node=", node->device.ToString(), ": ",
+                       kept.status().message()));
+    } else if (kept->checkpoint) {
+      out->checkpoint_adopted = kept->checkpoint_adopted;
+      out->checkpoint_note = kept->checkpoint_note;
+      Log(absl::StrCat("checkpoint of province=", node->province, " node=",
+                       node->device.ToString(), kept->checkpoint_adopted
+                                                    ? std::string(" adopted")
+                                                    : absl::StrCat(" not adopted: ",
+                                                                   kept->checkpoint_note)));
     }
   }
   if (verbose_) {

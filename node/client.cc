@@ -141,6 +141,7 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
   o.push.max_commits = options_.push_batch;
   o.pull.max_batch = options_.pull_batch;
   o.statement_interval_millis = statement_interval_millis_;
+  o.checkpoint_interval_millis = checkpoint_interval_millis_;
   return sync::RunPass(*transport_, replica, keys, cred, o, stop, progress);
 }
 

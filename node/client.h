@@ -79,12 +79,15 @@ class SyncClient {
   // version 3; sync/statement_keeper.h). Tests that compare statements set 0:
   // one every pass.
   void set_statement_interval(int64_t millis) { statement_interval_millis_ = millis; }
+  // The least time between two checkpoints the hub adopted (tests: 0).
+  void set_checkpoint_interval(int64_t millis) { checkpoint_interval_millis_ = millis; }
 
  private:
   SyncClient(std::unique_ptr<GrpcTransport> transport, const ClientOptions& options);
   std::unique_ptr<GrpcTransport> transport_;
   ClientOptions options_;
   int64_t statement_interval_millis_ = tuning::kStatementIntervalMillis;
+  int64_t checkpoint_interval_millis_ = tuning::kCheckpointIntervalMillis;
 };
 
 using sync::HasUrgentUnpushed;

@@ -92,6 +92,15 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
   c->statements.reserve(static_cast<size_t>(m.statements_size()));
   for (auto& st : *m.mutable_statements()) c->statements.push_back(std::move(st));
   c->statement_cursor = m.statement_cursor();
+  c->checkpoint = std::move(*m.mutable_checkpoint());
+  if (m.has_page()) {
+    sync::CheckpointPage p;
+    p.checkpoint = std::move(*m.mutable_page()->mutable_checkpoint());
+    p.first = m.page().first();
+    for (auto& st : *m.mutable_page()->mutable_states()) p.states.push_back(std::move(st));
+    for (auto& h : *m.mutable_page()->mutable_proof()) p.proof.push_back(std::move(h));
+    c->page = std::move(p);
+  }
   return absl::OkStatus();
 }
 
@@ -256,6 +265,8 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
   out.accounted_seq = resp.accounted_seq();
   out.accounted_link = resp.accounted_link();
   out.statement_refusal = resp.statement_refusal();
+  out.checkpoint_adopted = resp.checkpoint_adopted();
+  out.checkpoint_note = resp.checkpoint_note();
   return out;
 }
 
@@ -282,6 +293,11 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
     h->set_seq(seq);
   }
   req.set_statement_cursor(r.params.statement_cursor);
+  req.set_checkpoint_pages(r.params.checkpoint_pages);
+  if (!r.params.resume_checkpoint.empty()) {
+    req.mutable_resume()->set_checkpoint(r.params.resume_checkpoint);
+    req.mutable_resume()->set_next_index(r.params.resume_index);
+  }
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.pull_timeout_millis, &r.credential);
   std::unique_ptr<grpc::ClientReader<pb::PullResponse>> reader = m.stub->Pull(&ctx, req);

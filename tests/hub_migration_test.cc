@@ -48,7 +48,7 @@ TEST_F(HubMigrationTest, AVersion2HubGainsCommitChainsAndItsLaptopsChainFromThei
   ASSERT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 2);
   const int64_t logged = Query(db, "SELECT count(*) FROM _fs_log");
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 4);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 5);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_chain"), 0) << "no header before version 3";
   EXPECT_EQ(Query(db, "SELECT count(*) FROM _fs_log"), logged);
   // A laptop of today joins Lào Cai, receives the office's history (its
@@ -74,7 +74,7 @@ TEST_F(HubMigrationTest, AVersion3HubGainsStatementsAndItsLaptopsStateWhatTheySe
   const int64_t chained = Query(db, "SELECT count(*) FROM hub_chain");
   ASSERT_GT(chained, 0) << "the demo's laptops wrote with headers";
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 4);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 5);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_statements"), 0);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_chain"), chained);
   // A laptop of today in a new office receives what it may see, and states
@@ -86,12 +86,34 @@ TEST_F(HubMigrationTest, AVersion3HubGainsStatementsAndItsLaptopsStateWhatTheySe
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_statements"), 1);
 }
 
+TEST_F(HubMigrationTest, AVersion4HubGainsCheckpointsAndANewOfficesLaptopMakesOne) {
+  const char* fixtures = std::getenv("FIELDSYNC_FIXTURES");
+  ASSERT_NE(fixtures, nullptr);
+  const std::string db = dir_.File("hub/hub.db");
+  std::filesystem::copy_file(std::string(fixtures) + "/hub-v4/hub.db", db,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 4);
+  const int64_t stated = Query(db, "SELECT count(*) FROM hub_statements");
+  ASSERT_GT(stated, 0) << "the demo's laptops stated what they saw";
+  ASSERT_TRUE(hub_->Start().ok());
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 5);
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_checkpoints"), 0);
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_statements"), stated);
+  // A laptop of today in a new office signs the root of what it holds at
+  // its first pass, and the hub adopts it.
+  hub_->AddProvince("DN", "Đà Nẵng").IgnoreError();
+  auto& dn = AddNode("DN");
+  node::SyncReport r = MustSync(dn);
+  EXPECT_EQ(r.protocol_version, 3);
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_checkpoints WHERE province = 'DN'"), 1);
+}
+
 TEST_F(HubMigrationTest, AVersion1HubIsMigratedInPlaceAndTodaysLaptopsSyncWithIt) {
   const std::string db = dir_.File("hub/hub.db");
   ASSERT_EQ(Query(db, "SELECT count(*) FROM sqlite_master WHERE name = 'hub_referral_status'"), 0);
   ASSERT_EQ(Query(db, "SELECT count(*) FROM referrals"), 1);
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 4);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 5);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_referral_status WHERE status = 'sent'"), 1);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_nodes"), 2) << "the enrolled nodes are kept";
   harness::CommandResult status = hub_->Admin({"status"});

@@ -62,6 +62,23 @@ class MemoryScopeData : public HubWriteTxn {
     return NotHere();
   }
   absl::StatusOr<bool> PutStatement(const StoredStatement&) override { return NotHere(); }
+  absl::StatusOr<std::optional<StoredCheckpoint>> NewestCheckpoint(const std::string&) override {
+    return NotHere();
+  }
+  absl::StatusOr<std::optional<StoredCheckpoint>> CheckpointById(const std::string&) override {
+    return NotHere();
+  }
+  absl::StatusOr<std::vector<std::string>> CheckpointLeaves(const std::string&) override {
+    return NotHere();
+  }
+  absl::StatusOr<std::vector<CheckpointRow>> CheckpointRows(const std::string&, uint32_t,
+                                                            size_t) override {
+    return NotHere();
+  }
+  absl::Status AdoptCheckpoint(const StoredCheckpoint&, const std::vector<CheckpointRow>&,
+                               size_t) override {
+    return NotHere();
+  }
   absl::StatusOr<std::vector<PurgedRow>> PurgedSince(uint64_t, const std::string&) override {
     return NotHere();
   }

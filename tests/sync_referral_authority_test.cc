@@ -481,9 +481,11 @@ TEST_F(ReferralAuthorityTest, ARewrittenCaseProvinceNeverMakesTheReceivingOffice
 }
 
 // A hub that forges the receiving office's answer in a referral row it
-// serves whole (a new laptop's bootstrap), without any commit: the laptop
+// serves whole (a new laptop's bootstrap), without any commit, and drops
+// its checkpoints so that the laptop takes its rows unverified: the laptop
 // installs it, but a referral's offices and answer are taken only from
-// signed commits (Replica::VersionSigned), so it grants nothing.
+// signed commits or verified checkpoint pages (Replica::VersionSigned), so
+// it grants nothing.
 TEST_F(ReferralAuthorityTest, AForgedAnswerInAReferralRowInstalledWholeGrantsNothing) {
   auto t = CaseOfLaoCaiReferredToHaNoi();
   NewOrg(t.hn.replica(), "Trung tâm Công tác xã hội Hà Nội");  // the hub knows hn's device
@@ -523,6 +525,10 @@ TEST_F(ReferralAuthorityTest, AForgedAnswerInAReferralRowInstalledWholeGrantsNot
     (*up)->BindBlob(2, t.ref.view());
     ASSERT_TRUE((*up)->Run().ok());
     ASSERT_EQ((*db)->Changes(), 1);
+    // A checkpoint of Lào Cai's would bootstrap the new laptop in pages its
+    // colleague signed (sync_checkpoint_test.cc): the hub withholds them.
+    ASSERT_TRUE((*db)->Exec("DELETE FROM hub_checkpoint_rows").ok());
+    ASSERT_TRUE((*db)->Exec("DELETE FROM hub_checkpoints").ok());
   }
   ASSERT_TRUE(hub_->Start().ok());
   // A new laptop of Lào Cai bootstraps: the forged row comes whole.

@@ -33,6 +33,8 @@ std::string KindName(int kind) {
       return "a statement contradicts this laptop's history";
     case sync::ChainEvidence::Kind::kWithheld:
       return "a commit withheld from this laptop";
+    case sync::ChainEvidence::Kind::kForgedCheckpointPage:
+      return "a bootstrap page the office's checkpoint does not vouch for";
   }
   return absl::StrCat("kind ", kind);
 }

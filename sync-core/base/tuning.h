@@ -66,6 +66,17 @@ inline constexpr int64_t kDaemonUrgentPollMillis = 1000;
 // end of a sync pass at most this often (and so at least daily while it
 // syncs); colleagues warn when one is a week old.
 inline constexpr int64_t kStatementIntervalMillis = 60 * 60 * 1000;
+// A laptop signs a checkpoint (the root of its rows, a statement of kind 2;
+// docs/PROTOCOL.md, "Checkpoints") once the hub adopted none of its for this
+// long, when a pass ends caught up with nothing of its own unpushed or
+// held; one the hub did not adopt (the office's records changed meanwhile)
+// is tried again after the retry time.
+inline constexpr int64_t kCheckpointIntervalMillis = 24LL * 60 * 60 * 1000;
+// ... or sooner, once the hub's log moved this many positions past the last
+// one adopted (a new laptop then pulls at most about this many commits after
+// the checkpoint's pages).
+inline constexpr int64_t kCheckpointPositions = 10000;
+inline constexpr int64_t kCheckpointRetryMillis = 60 * 60 * 1000;
 
 // ---------------------------------------------------------------------------
 // The node (node/)

@@ -52,6 +52,18 @@ constexpr const char* kBookkeeping[] = {
     "CREATE TABLE IF NOT EXISTS _fs_statements(signer BLOB PRIMARY KEY NOT NULL, province TEXT "
     "NOT NULL, created INTEGER NOT NULL, received_at INTEGER NOT NULL, bytes BLOB NOT NULL) "
     "WITHOUT ROWID",
+    // A bootstrap from a checkpoint (docs/PROTOCOL.md, "Checkpoints"): the
+    // checkpoint's signed statement and the next page's first leaf (one row;
+    // kept once done: the checkpoint this replica was verified from); and
+    // the rows installed from its verified pages.
+    // `confirmed`: 1 once its signer is a member of this office by this
+    // laptop's own records (a new laptop learns who is, once it joined),
+    // -1 if it turned out not to be; 0 until then.
+    "CREATE TABLE IF NOT EXISTS _fs_bootstrap(one INTEGER PRIMARY KEY CHECK (one = 1), "
+    "checkpoint BLOB NOT NULL, statement BLOB NOT NULL, next_index INTEGER NOT NULL, "
+    "confirmed INTEGER NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS _fs_verified(tbl TEXT NOT NULL, row BLOB NOT NULL, "
+    "PRIMARY KEY(tbl, row)) WITHOUT ROWID",
     // Rows of a bootstrap are there at position 0 (nothing to skip): only
     // the others decide whether a pull trims commits, found by this index
     // without reading the whole scope's entries.

@@ -159,7 +159,9 @@ struct CommitSecurity {
 // decides, the replica stores; tables in docs/FORMATS.md).
 // An entry of a tracked author's chain placed here.
 struct ChainRow {
-  enum class State { kWithBody = 1, kHeaderOnly = 2 };
+  // kAnchor: where a verified checkpoint says the author's chain stood
+  // (its seq and link only, no header): the next entry must follow it.
+  enum class State { kWithBody = 1, kHeaderOnly = 2, kAnchor = 3 };
   DeviceId device;
   uint64_t seq = 0;
   std::string header, signature, link;
@@ -210,6 +212,16 @@ struct ChainWrites {
   }
 };
 
+// How far a bootstrap from a checkpoint got (_fs_bootstrap): its id, its
+// signed statement, the first leaf of the next page (the leaf count once
+// done).
+struct BootstrapProgress {
+  std::string checkpoint;
+  std::string statement;
+  uint32_t next_index = 0;
+  int confirmed = 0;  // 1: its signer is a member here; -1: it is not; 0: not known yet
+};
+
 // One batch of what a node pulls from a hub, applied in one transaction.
 struct PulledBatch {
   // Discard every replicated row and conflict first (a fresh bootstrap);
@@ -226,6 +238,12 @@ struct PulledBatch {
   // Rows installed whole; they reflect the hub's log up to rows_position.
   std::vector<RowSnapshot> rows;
   int64_t rows_position = 0;
+  // The rows came in verified pages of a checkpoint signed by a member of
+  // this office (sync/checkpoint_keeper.h): recorded as verified, so that
+  // what they say decides as a signed commit would (VersionSigned).
+  bool rows_verified = false;
+  // A bootstrap from a checkpoint: its progress, stored with the batch.
+  std::optional<BootstrapProgress> bootstrap;
   // Commits in the hub's log order, with their hub positions. A commit may
   // carry only the row changes the node may see; per-author sequences then
   // have gaps, which is why pulled commits are not held to seq + 1.
@@ -391,11 +409,26 @@ class Replica {
   // version is in this replica's log. A hub serves installed rows without
   // signatures: what decides trust (a case's owning office, a referral's
   // offices and answer) is taken from them only once a signed commit shows
-  // it. False for a field never written.
+  // it, or the row came in a verified checkpoint page (a member of this
+  // office signed the state it holds). False for a field never written.
   absl::StatusOr<bool> VersionSigned(const std::string& table, const RowId& row,
                                      const std::string& column);
   // The statements held, by signer.
   absl::StatusOr<std::vector<StatementRow>> Statements();
+
+  // Checkpoints (store/replica_checkpoint.cc). The leaf hash of every row
+  // held, tombstones included: tables in schema order, rows by id, each
+  // the hash of its row state (store/row_state.h) -- what this laptop signs
+  // the root of, and a hub compares with its own rows.
+  absl::StatusOr<std::vector<std::string>> StateLeaves();
+  // The bootstrap from a checkpoint under way or done; nullopt if none.
+  absl::StatusOr<std::optional<BootstrapProgress>> Bootstrap();
+  // Records whether the checkpoint's signer turned out a member of this
+  // office (1) or not (-1); rows from it count as signed only with 1.
+  absl::Status ConfirmBootstrap(int confirmed);
+  // How many rows came in verified pages and are still as installed or
+  // changed since by commits (status).
+  absl::StatusOr<int64_t> VerifiedRows();
 
   absl::Status SetCursor(const std::string& name, int64_t value);
   // 0 if never set.

@@ -52,11 +52,13 @@ absl::Status Replica::Impl::ResetReplicated(sqlite::Transaction&) {
     FS_RETURN_IF_ERROR(db->Exec(absl::StrCat("DELETE FROM ", Quote(t.name))));
   }
   FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_conflicts"));
+  FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_verified"));
+  FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_bootstrap"));
   return db->Exec("DELETE FROM _fs_installed");
 }
 
 absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& snap,
-                                       int64_t position, bool absent) {
+                                       int64_t position, bool absent, bool verified) {
   const int ti = schema->TableIndex(snap.table);
   if (ti < 0) {
     return absl::InvalidArgumentError(
@@ -170,6 +172,17 @@ absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& 
     st->BindInt(3, position);
     FS_RETURN_IF_ERROR(st->Run());
   }
+  // Verified, or no longer (installed again unverified: a newly visible
+  // case's current state).
+  if (verified || !absent) {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared(verified ? "INSERT OR IGNORE INTO _fs_verified(tbl, "
+                                                         "row) VALUES (?1, ?2)"
+                                                       : "DELETE FROM _fs_verified WHERE tbl = "
+                                                         "?1 AND row = ?2"));
+    st->BindText(1, t.name);
+    st->BindBlob(2, snap.row.view());
+    FS_RETURN_IF_ERROR(st->Run());
+  }
   return absl::OkStatus();
 }
 
@@ -192,7 +205,8 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
       if (m.db->Changes() == 0) continue;
       ++result.tombstones_purged;
       for (const char* sql : {"DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2",
-                              "DELETE FROM _fs_installed WHERE tbl = ?1 AND row = ?2"}) {
+                              "DELETE FROM _fs_installed WHERE tbl = ?1 AND row = ?2",
+                              "DELETE FROM _fs_verified WHERE tbl = ?1 AND row = ?2"}) {
         FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(sql));
         st->BindText(1, table);
         st->BindBlob(2, row.view());
@@ -203,9 +217,20 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
     for (const RowSnapshot& r : batch.rows) {
       // After a reset in this transaction the tables hold only rows
       // installed by it, each once: no need to remove an old version.
-      FS_RETURN_IF_ERROR(m.InstallRow(txn, r, batch.rows_position, /*absent=*/batch.reset));
+      FS_RETURN_IF_ERROR(m.InstallRow(txn, r, batch.rows_position, /*absent=*/batch.reset,
+                                      batch.rows_verified));
       installed.emplace(static_cast<size_t>(m.schema->TableIndex(r.table)), r.row);
       ++result.rows_installed;
+    }
+    if (batch.bootstrap) {
+      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("INSERT OR REPLACE INTO _fs_bootstrap(one, "
+                                                  "checkpoint, statement, next_index, "
+                                                  "confirmed) VALUES (1, ?1, ?2, ?3, ?4)"));
+      st->BindBlob(1, batch.bootstrap->checkpoint);
+      st->BindBlob(2, batch.bootstrap->statement);
+      st->BindInt(3, batch.bootstrap->next_index);
+      st->BindInt(4, batch.bootstrap->confirmed);
+      FS_RETURN_IF_ERROR(st->Run());
     }
     // The hub's state holds every commit of this device it acknowledged, and
     // none written since: those are merged again on top of what was reset or

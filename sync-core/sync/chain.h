@@ -47,7 +47,10 @@ struct ChainEvidence {
     // Found by comparing a colleague's or partner's signed statement
     // (sync/statement_keeper.h); these do not hold the author's entries back:
     kStatementContradicts,  // the statement names another link for an entry held here
-    kWithheld               // the hub did not send, when asked, an entry a statement names
+    kWithheld,              // the hub did not send, when asked, an entry a statement names
+    // Not of a chain: a checkpoint page whose rows the proof does not place
+    // under the signed root (sync/checkpoint_keeper.h; device: the signer)
+    kForgedCheckpointPage
   };
   Kind kind = Kind::kFork;
   uint64_t seq = 0;

@@ -112,6 +112,10 @@ struct PushOutcome {
   // Version 3: why the hub did not keep the statement pushed (empty: kept,
   // or none sent). The commits and key records are not concerned.
   std::string statement_refusal;
+  // Version 3: whether the hub adopted the checkpoint the statement carried
+  // (kind 2), and if not, why, in one line.
+  bool checkpoint_adopted = false;
+  std::string checkpoint_note;
 };
 
 // What a node asks of a pull.
@@ -133,6 +137,11 @@ struct PullParams {
   std::vector<std::pair<DeviceId, uint64_t>> chain_wants;
   // Version 3: how far the node holds the statements the hub relays.
   int64_t statement_cursor = 0;
+  // Version 3: the node takes a bootstrap in verified pages of a
+  // checkpoint; and where one was cut (an empty id: none under way).
+  bool checkpoint_pages = false;
+  std::string resume_checkpoint;
+  uint32_t resume_index = 0;
 };
 
 struct PullRequest {
@@ -157,6 +166,16 @@ struct PulledEntry {
 };
 
 // One message of a pull stream.
+// Rows of a checkpoint (hub/checkpoints.h): row states of leaves
+// [first, first + states.size()), and the proof that places them under the
+// signed root (crypto/merkle.h).
+struct CheckpointPage {
+  std::string checkpoint;  // its id, 16 bytes
+  uint32_t first = 0;
+  std::vector<std::string> states;
+  std::vector<std::string> proof;
+};
+
 struct PullChunk {
   bool reset = false;
   std::vector<RowSnapshot> rows;
@@ -176,6 +195,10 @@ struct PullChunk {
   // after its statement cursor, and the cursor to store with this message.
   std::vector<std::string> statements;
   int64_t statement_cursor = 0;  // 0: keep the node's
+  // Version 3, a verified bootstrap: the checkpoint's signed statement
+  // (first message of the stream), then its pages.
+  std::string checkpoint;
+  std::optional<CheckpointPage> page;
 };
 
 }  // namespace fieldsync::sync

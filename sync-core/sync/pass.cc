@@ -10,6 +10,7 @@
 #include "sync/chain_keeper.h"
 #include "sync/downgrade.h"
 #include "sync/retry.h"
+#include "sync/checkpoint_keeper.h"
 #include "sync/statement_keeper.h"
 
 namespace fieldsync::sync {
@@ -118,6 +119,10 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
         puller.set_chain_wants({});
         FS_ASSIGN_OR_RETURN(cmp, statements.Compare(report.cursor, &asked, &report.chain));
       }
+      // A bootstrap from a checkpoint whose signer this laptop could not
+      // yet judge (it had not joined): judged once it can.
+      CheckpointKeeper checkpoints(replica, keys, keys.clock());
+      FS_RETURN_IF_ERROR(checkpoints.Confirm(&report.chain.problems));
       FS_RETURN_IF_ERROR(CountEvidence(replica, &report.chain));
       // A colleague silent for a week: said at every pass while it lasts.
       FS_ASSIGN_OR_RETURN(std::vector<std::string> stale,
@@ -151,17 +156,35 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     }
     // Last, what this laptop has now seen, signed, for its colleagues and
     // partners to compare with theirs (at most once an interval).
+    // With it, at most daily, the root of every row it holds (a checkpoint
+    // new laptops of the office are bootstrapped from, verified).
     if (hello.protocol_version >= 3 && keys.unlocked()) {
-      FS_ASSIGN_OR_RETURN(std::optional<std::string> mine,
-                          statements.MakeIfDue(hello.hub_id, options.statement_interval_millis));
+      const int64_t now = keys.clock().NowMillis();
+      FS_ASSIGN_OR_RETURN(bool checkpoint,
+                          CheckpointDue(replica, report, now, options.checkpoint_interval_millis));
+      FS_ASSIGN_OR_RETURN(
+          std::optional<std::string> mine,
+          statements.MakeIfDue(hello.hub_id, options.statement_interval_millis, checkpoint));
       if (mine) {
-        FS_ASSIGN_OR_RETURN(std::string refusal, pusher.PushStatement(*mine));
-        if (refusal.empty()) {
+        FS_ASSIGN_OR_RETURN(PushOutcome said, pusher.PushStatement(*mine));
+        if (said.statement_refusal.empty()) {
           FS_RETURN_IF_ERROR(statements.Made());
           report.chain.statement_made = true;
         } else {
-          report.chain.problems.push_back(
-              absl::StrCat("the hub did not keep this laptop's statement: ", refusal));
+          report.chain.problems.push_back(absl::StrCat(
+              "the hub did not keep this laptop's statement: ", said.statement_refusal));
+        }
+        if (checkpoint) {
+          report.chain.checkpoint_adopted = said.checkpoint_adopted;
+          FS_RETURN_IF_ERROR(replica.SetCursor(
+              said.checkpoint_adopted ? kCheckpointMadeCursor : kCheckpointTriedCursor, now));
+          if (said.checkpoint_adopted) {
+            FS_RETURN_IF_ERROR(replica.SetCursor(kCheckpointPositionCursor, report.cursor));
+          }
+          if (!said.checkpoint_adopted && said.statement_refusal.empty()) {
+            report.key_notes.push_back(absl::StrCat(
+                "the hub did not adopt this laptop's checkpoint: ", said.checkpoint_note));
+          }
         }
       }
     }

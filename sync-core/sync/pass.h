@@ -28,6 +28,9 @@ struct PassOptions {
   // Version 3: the least time between two statements of what this laptop
   // has seen (sync/statement_keeper.h); 0 makes one every pass.
   int64_t statement_interval_millis = tuning::kStatementIntervalMillis;
+  // Version 3: the least time between two checkpoints the hub adopted
+  // (sync/checkpoint_keeper.h); 0 tries one at every pass that may make one.
+  int64_t checkpoint_interval_millis = tuning::kCheckpointIntervalMillis;
 };
 
 // Hello: who the hub is and the clock skew, from this node's clock at

@@ -7,7 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "change/commit_codec.h"
+#include "crypto/statement.h"
+#include "sync/chain.h"
 #include "sync/chain_keeper.h"
+#include "sync/checkpoint_keeper.h"
 #include "sync/retry.h"
 #include "sync/statement_keeper.h"
 
@@ -49,6 +52,26 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     req.params.chain_wants = chain_wants_;
     FS_ASSIGN_OR_RETURN(req.params.statement_cursor, replica.GetCursor(kStatementCursor));
   }
+  // A bootstrap in verified pages of the office's newest checkpoint, from
+  // where the last one was cut; unverified (as version 2) once a checkpoint
+  // or page the hub served failed verification.
+  CheckpointKeeper checkpoints(replica, keys, keys.clock());
+  FS_ASSIGN_OR_RETURN(std::optional<BootstrapProgress> resume_from, replica.Bootstrap());
+  FS_ASSIGN_OR_RETURN(int64_t checkpoint_refused, replica.GetCursor(kCheckpointRefusedCursor));
+  if (chains && bootstrapped != 1 && checkpoint_refused != 1) {
+    req.params.checkpoint_pages = true;
+    if (resume_from) {
+      req.params.resume_checkpoint = resume_from->checkpoint;
+      req.params.resume_index = resume_from->next_index;
+    }
+  }
+  struct Installing {
+    crypto::Statement statement;
+    std::string id, bytes;
+    uint32_t next = 0;
+    bool member = false;
+  };
+  std::optional<Installing> installing;
   req.params.cursor = cursor;
   req.params.bootstrapped = bootstrapped == 1;
   FS_ASSIGN_OR_RETURN(int64_t gc_epoch, replica.GetCursor(kGcEpochCursor));
@@ -84,7 +107,76 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
                  keys_bad.code(), absl::StrCat("the hub's registry or key records could not be "
                                                "taken in: ", keys_bad.message()));
     }
+    // A checkpoint or page refused: evidence if the hub sent rows the
+    // checkpoint does not vouch for; later bootstraps go unverified.
+    auto refuse_checkpoint = [&](const absl::Status& why) -> absl::Status {
+      stopped.set = true;
+      if (why.code() == absl::StatusCode::kDataLoss && installing) {
+        TrustEvidence e;
+        e.device = installing->statement.signer;
+        e.kind = static_cast<int>(ChainEvidence::Kind::kForgedCheckpointPage);
+        e.other_header = installing->bytes;
+        e.what = std::string(why.message());
+        e.found_at_millis = keys.clock().NowMillis();
+        replica.AddNewEvidence({e}).IgnoreError();
+      }
+      replica.SetCursor(kCheckpointRefusedCursor, 1).IgnoreError();
+      return stopped.status = absl::Status(
+                 why.code(), absl::StrCat(why.message(), "; the next sync takes this office's "
+                                          "records from the hub unverified (what they say "
+                                          "decides no key): sync again"));
+    };
     PulledBatch batch;
+    if (!msg.checkpoint.empty()) {
+      absl::StatusOr<CheckpointKeeper::Accepted> ck = checkpoints.Accept(msg.checkpoint);
+      if (!ck.ok()) return refuse_checkpoint(ck.status());
+      Installing in;
+      in.statement = std::move(ck->statement);
+      in.member = ck->member;
+      in.bytes = msg.checkpoint;
+      in.id = crypto::StatementId(msg.checkpoint);
+      if (!msg.reset && resume_from && resume_from->checkpoint == in.id) {
+        in.next = resume_from->next_index;
+      }
+      installing = std::move(in);
+    }
+    if (msg.page) {
+      if (!installing || !msg.rows.empty()) {
+        return refuse_checkpoint(absl::DataLossError(
+            "the hub sent a bootstrap page without its checkpoint, or with other rows"));
+      }
+      absl::StatusOr<std::vector<RowSnapshot>> rows =
+          CheckpointKeeper::VerifyPage(installing->statement, installing->id, installing->next,
+                                       *msg.page);
+      if (!rows.ok()) return refuse_checkpoint(rows.status());
+      installing->next += static_cast<uint32_t>(rows->size());
+      msg.rows = *std::move(rows);
+      batch.rows_verified = true;
+      batch.bootstrap = BootstrapProgress{installing->id, installing->bytes, installing->next,
+                                          installing->member ? 1 : 0};
+      if (installing->next == installing->statement.leaf_count) {
+        // Where the checkpoint says each author's chain stood: what the
+        // log after it must continue.
+        for (const crypto::StatedHead& h : installing->statement.heads) {
+          if (h.author == replica.device_id()) continue;
+          ChainRow anchor;
+          anchor.device = h.author;
+          anchor.seq = h.seq;
+          anchor.link = h.link;
+          anchor.state = ChainRow::State::kAnchor;
+          batch.chain.placed.push_back(std::move(anchor));
+        }
+      }
+    } else if (installing && !msg.checkpoint.empty() && installing->statement.leaf_count == 0) {
+      batch.bootstrap = BootstrapProgress{installing->id, installing->bytes, 0,
+                                          installing->member ? 1 : 0};
+    }
+    if (installing && (msg.cursor > 0 || msg.caught_up) &&
+        installing->next != installing->statement.leaf_count) {
+      return refuse_checkpoint(absl::DataLossError(absl::StrCat(
+          "the hub ended the checkpoint's rows at ", installing->next, " of ",
+          installing->statement.leaf_count)));
+    }
     batch.reset = msg.reset;
     batch.pushed_cursor = kPushedCursor;  // guards resets and installed rows
     if (msg.reset) report->bootstrapped = true;

@@ -106,16 +106,18 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
   }
 }
 
-absl::StatusOr<std::string> Pusher::PushStatement(const std::string& statement) {
+absl::StatusOr<PushOutcome> Pusher::PushStatement(const std::string& statement) {
   PushRequest req = NewRequest();
   req.statements.push_back(statement);
   absl::StatusOr<PushOutcome> resp = transport_.Push(req);
   if (!resp.ok()) {
     absl::Status s = Refused("the push of this laptop's statement", resp.status());
     if (!PermanentRefusal(s)) return s;
-    return std::string(s.message());
+    PushOutcome out;
+    out.statement_refusal = std::string(s.message());
+    return out;
   }
-  return resp->statement_refusal;
+  return resp;
 }
 
 absl::Status Pusher::PushKeys(KeyRing& keys, SyncReport* report,

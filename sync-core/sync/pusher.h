@@ -43,9 +43,10 @@ class Pusher {
                         std::optional<int64_t> resend_before = std::nullopt);
 
   // Version 3: hands this node's signed statement (sync/statement_keeper.h)
-  // to the hub. Returns why the hub did not keep it (empty: kept); an error
-  // only if the hub could not be reached.
-  absl::StatusOr<std::string> PushStatement(const std::string& statement);
+  // to the hub. Returns what the hub answered: why it did not keep it
+  // (statement_refusal empty: kept), and for a checkpoint, whether it adopted
+  // it; an error only if the hub could not be reached.
+  absl::StatusOr<PushOutcome> PushStatement(const std::string& statement);
 
   // The protocol version agreed at Hello: from 3 on, commits carry their
   // headers, and those of commits the hub holds without one go first.

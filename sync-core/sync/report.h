@@ -36,6 +36,7 @@ struct ChainReport {
   uint64_t unacknowledged = 0;  // of it, not yet marked read (fieldnode trust ack; sync exits 5)
   uint64_t statements_received = 0;  // colleagues' and partners' statements kept
   bool statement_made = false;       // this laptop's own statement handed to the hub
+  bool checkpoint_adopted = false;   // ... with a checkpoint the hub adopted
   std::vector<std::string> problems;  // one line each, for the user and the log
 };
 

@@ -12,6 +12,7 @@
 #include "clock/hlc.h"
 #include "crypto/statement.h"
 #include "sync/chain.h"
+#include "sync/checkpoint_keeper.h"
 #include "sync/laptop_name.h"
 
 namespace fieldsync::sync {
@@ -188,15 +189,23 @@ absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(
 }
 
 absl::StatusOr<std::optional<std::string>> StatementKeeper::MakeIfDue(const DeviceId& hub_id,
-                                                                      int64_t interval_millis) {
+                                                                      int64_t interval_millis,
+                                                                      bool checkpoint) {
   const crypto::DeviceIdentity* id = keys_.identity();
   if (id == nullptr) return std::optional<std::string>();
   const int64_t now = clock_.NowMillis();
   FS_ASSIGN_OR_RETURN(int64_t last, replica_.GetCursor(kStatementMadeCursor));
-  if (last != 0 && now >= last && now - last < interval_millis) {
+  if (!checkpoint && last != 0 && now >= last && now - last < interval_millis) {
     return std::optional<std::string>();
   }
   crypto::Statement s;
+  if (checkpoint) {
+    CheckpointKeeper ck(replica_, keys_, clock_);
+    FS_ASSIGN_OR_RETURN(auto root, ck.Root());
+    s.kind = crypto::StatementKind::kSeenAndCheckpoint;
+    s.leaf_count = root.first;
+    s.root = std::move(root.second);
+  }
   s.signer = replica_.device_id();
   s.created_hlc = Hlc::FromParts(static_cast<uint64_t>(std::max<int64_t>(now, 0)), 0).packed();
   s.province = keys_.province();

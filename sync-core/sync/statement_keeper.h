@@ -62,10 +62,14 @@ class StatementKeeper {
                                      ChainReport* report);
 
   // This laptop's own statement (signed: the key ring must be unlocked) if
-  // none was made in the last `interval_millis`; none otherwise. `hub_id`:
-  // the hub it describes.
+  // none was made in the last `interval_millis`, or if `checkpoint`; none
+  // otherwise. `hub_id`: the hub it describes. With `checkpoint`, a
+  // statement of kind 2 with the root of every row held
+  // (sync/checkpoint_keeper.h): the caller makes sure this laptop is caught
+  // up with nothing of its own unpushed and nothing held.
   absl::StatusOr<std::optional<std::string>> MakeIfDue(const DeviceId& hub_id,
-                                                       int64_t interval_millis);
+                                                       int64_t interval_millis,
+                                                       bool checkpoint = false);
   // Records that the statement was handed to the hub.
   absl::Status Made();
 

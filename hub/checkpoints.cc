@@ -1,0 +1,135 @@
+#include "hub/checkpoints.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/tuning.h"
+#include "crypto/merkle.h"
+#include "hub/scope.h"
+#include "store/row_state.h"
+
+namespace fieldsync::hub {
+
+absl::StatusOr<std::vector<CheckpointRow>> ScopeState(HubReadTxn& hub,
+                                                      const std::string& province) {
+  Scope scope(hub);
+  std::vector<CheckpointRow> out;
+  for (const TableDef& t : hub.schema().tables()) {
+    const std::string table(t.name);
+    FS_ASSIGN_OR_RETURN(std::vector<RowId> rows, scope.VisibleRows(province, table));
+    std::sort(rows.begin(), rows.end());
+    for (const RowId& row : rows) {
+      FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, hub.ExportRow(table, row));
+      if (!snap) continue;
+      CheckpointRow r;
+      r.index = static_cast<uint32_t>(out.size());
+      r.table = table;
+      r.row = row;
+      FS_ASSIGN_OR_RETURN(r.state, EncodeRowState(*snap));
+      r.leaf = crypto::RowLeafHash(r.state);
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> TryAdoptCheckpoint(HubWriteTxn& hub, const NodeInfo& node,
+                                               const crypto::Statement& s,
+                                               const std::string& bytes, int64_t now_millis) {
+  const std::string id = crypto::StatementId(bytes);
+  FS_ASSIGN_OR_RETURN(std::optional<StoredCheckpoint> held, hub.CheckpointById(id));
+  if (held) return std::string();
+  FS_ASSIGN_OR_RETURN(const int64_t head, hub.LogHead());
+  const auto position = static_cast<int64_t>(s.position);
+  if (position > head) {
+    return absl::StrCat("the checkpoint names position ", position, ", past this hub's log (",
+                        head, ")");
+  }
+  Scope scope(hub);
+  FS_ASSIGN_OR_RETURN(std::vector<std::string> keys, scope.LogKeys(node.province));
+  FS_ASSIGN_OR_RETURN(std::vector<LogEntry> later, hub.LogEntriesUnder(keys, position, head, 1));
+  if (!later.empty()) {
+    return absl::StrCat("the office's records changed after position ", position,
+                        " (at ", later.front().position, "): a later pass tries again");
+  }
+  FS_ASSIGN_OR_RETURN(std::vector<CheckpointRow> rows, ScopeState(hub, node.province));
+  std::vector<std::string> leaves;
+  leaves.reserve(rows.size());
+  for (const CheckpointRow& r : rows) leaves.push_back(r.leaf);
+  if (rows.size() != s.leaf_count || crypto::MerkleRoot(leaves) != s.root) {
+    return absl::StrCat("this hub's ", rows.size(), " rows of ", node.province,
+                        " do not give the root the laptop signed over ", s.leaf_count,
+                        " (it may have collected deleted records since the laptop's pull)");
+  }
+  StoredCheckpoint c;
+  c.id = id;
+  c.province = node.province;
+  c.position = position;
+  c.leaf_count = s.leaf_count;
+  c.adopted_at_millis = now_millis;
+  FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
+  c.gc_epoch = gc.epoch;
+  c.statement = bytes;
+  FS_RETURN_IF_ERROR(hub.AdoptCheckpoint(c, rows, kCheckpointsKept));
+  return std::string();
+}
+
+absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
+    HubReadTxn& hub, const NodeInfo& node, const PullParams& params, uint64_t gc_epoch,
+    PullChunk& chunk, const std::function<absl::Status(PullChunk&)>& send) {
+  std::optional<StoredCheckpoint> ck;
+  uint32_t next = 0;
+  if (!params.resume_checkpoint.empty()) {
+    FS_ASSIGN_OR_RETURN(ck, hub.CheckpointById(params.resume_checkpoint));
+    if (ck && (ck->province != node.province || ck->gc_epoch != gc_epoch)) ck.reset();
+    if (ck) next = std::min(params.resume_index, ck->leaf_count);
+  }
+  if (!ck) {
+    FS_ASSIGN_OR_RETURN(ck, hub.NewestCheckpoint(node.province));
+    if (!ck || ck->gc_epoch != gc_epoch) return std::optional<CheckpointServed>();
+  }
+  FS_ASSIGN_OR_RETURN(crypto::Statement s, crypto::DecodeStatement(ck->statement));
+  FS_ASSIGN_OR_RETURN(std::vector<std::string> leaves, hub.CheckpointLeaves(ck->id));
+  if (leaves.size() != ck->leaf_count) {
+    return absl::DataLossError(absl::StrCat("checkpoint of ", ck->province, " holds ",
+                                            leaves.size(), " rows of ", ck->leaf_count));
+  }
+  FS_ASSIGN_OR_RETURN(const crypto::MerkleTree tree, crypto::MerkleTree::Build(leaves));
+  const size_t per_page = std::max<size_t>(params.max_batch, 1);
+  chunk.checkpoint = ck->statement;
+  chunk.reset = next == 0;  // a fresh start drops what an older one installed
+  if (ck->leaf_count == 0) {
+    chunk.cursor = ck->position;
+    FS_RETURN_IF_ERROR(send(chunk));
+  }
+  while (next < ck->leaf_count) {
+    FS_ASSIGN_OR_RETURN(std::vector<CheckpointRow> rows,
+                        hub.CheckpointRows(ck->id, next, per_page));
+    if (rows.empty() || rows.front().index != next) {
+      return absl::DataLossError(absl::StrCat("checkpoint of ", ck->province, " lacks row ",
+                                              next));
+    }
+    sync::CheckpointPage page;
+    page.checkpoint = ck->id;
+    page.first = next;
+    size_t bytes = 0;
+    for (CheckpointRow& r : rows) {
+      if (!page.states.empty() && bytes + r.state.size() > tuning::kPullChunkBytes) break;
+      bytes += r.state.size();
+      page.states.push_back(std::move(r.state));
+    }
+    const auto end = next + static_cast<uint32_t>(page.states.size());
+    FS_ASSIGN_OR_RETURN(page.proof, tree.RangeProof(next, end));
+    next = end;
+    chunk.page = std::move(page);
+    if (next == ck->leaf_count) chunk.cursor = ck->position;
+    FS_RETURN_IF_ERROR(send(chunk));
+  }
+  CheckpointServed out;
+  out.position = ck->position;
+  out.heads = std::move(s.heads);
+  return std::optional<CheckpointServed>(std::move(out));
+}
+
+}  // namespace fieldsync::hub

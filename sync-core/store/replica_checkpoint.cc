@@ -1,0 +1,81 @@
+// Checkpoints on the node's side (docs/PROTOCOL.md, "Checkpoints"): the
+// leaves of the state this laptop signs, and the bootstrap it was verified
+// from.
+#include "base/status_macros.h"
+#include "crypto/merkle.h"
+#include "store/replica.h"
+#include "store/replica_impl.h"
+#include "store/row_state.h"
+
+namespace fieldsync {
+
+absl::StatusOr<std::vector<std::string>> Replica::StateLeaves() {
+  Impl& m = *impl_;
+  std::vector<std::string> out;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    for (size_t ti = 0; ti < m.schema->tables().size(); ++ti) {
+      const TableDef& t = m.schema->tables()[ti];
+      std::vector<RowId> rows;
+      {
+        FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(absl::StrCat("SELECT id FROM ", Quote(t.name),
+                                                                 " ORDER BY id")));
+        while (true) {
+          FS_ASSIGN_OR_RETURN(bool r, st->Step());
+          if (!r) break;
+          FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "row id"));
+          rows.push_back(id);
+        }
+      }
+      for (const RowId& row : rows) {
+        FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, m.ExportRowInTxn(ti, row));
+        if (!snap) continue;
+        FS_ASSIGN_OR_RETURN(std::string state, EncodeRowState(*snap));
+        out.push_back(crypto::RowLeafHash(state));
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<std::optional<BootstrapProgress>> Replica::Bootstrap() {
+  Impl& m = *impl_;
+  std::optional<BootstrapProgress> out;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT checkpoint, statement, next_index, "
+                                                "confirmed FROM _fs_bootstrap"));
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (!found) return absl::OkStatus();
+    BootstrapProgress p;
+    p.checkpoint = st->ColumnString(0);
+    p.statement = st->ColumnString(1);
+    p.next_index = static_cast<uint32_t>(st->ColumnInt(2));
+    p.confirmed = static_cast<int>(st->ColumnInt(3));
+    out = std::move(p);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::Status Replica::ConfirmBootstrap(int confirmed) {
+  Impl& m = *impl_;
+  return m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("UPDATE _fs_bootstrap SET confirmed = ?1"));
+    st->BindInt(1, confirmed);
+    return st->Run();
+  });
+}
+
+absl::StatusOr<int64_t> Replica::VerifiedRows() {
+  Impl& m = *impl_;
+  int64_t n = 0;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT count(*) FROM _fs_verified"));
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (found) n = st->ColumnInt(0);
+    return absl::OkStatus();
+  }));
+  return n;
+}
+
+}  // namespace fieldsync

@@ -1,0 +1,133 @@
+#include "sync/checkpoint_keeper.h"
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/tuning.h"
+#include "clock/hlc.h"
+#include "crypto/merkle.h"
+#include "store/row_state.h"
+#include "sync/chain.h"
+#include "sync/laptop_name.h"
+
+namespace fieldsync::sync {
+
+absl::StatusOr<CheckpointKeeper::Accepted> CheckpointKeeper::Accept(std::string_view bytes) {
+  FS_ASSIGN_OR_RETURN(crypto::Statement s, crypto::DecodeStatement(bytes));
+  const RegisteredDevice* dev = keys_.FindDevice(s.signer);
+  auto refuse = [&](const std::string& why) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the hub's checkpoint of this office, signed by ", LaptopName(dev, s.signer),
+        ", was not used: ", why));
+  };
+  if (s.kind != crypto::StatementKind::kSeenAndCheckpoint) {
+    return refuse("it is a statement without a checkpoint");
+  }
+  if (s.province != keys_.province()) return refuse("it is another office's");
+  if (dev == nullptr) return refuse("its signer is a device this laptop does not know");
+  if (dev->province != s.province) return refuse("its signer is another office's device");
+  if (dev->revoked()) return refuse("its signer was revoked");
+  if (!crypto::VerifyStatement(bytes, dev->keys.sign_pk).ok()) {
+    return refuse("its signature does not verify with the signer's key");
+  }
+  const auto created = static_cast<int64_t>(Hlc::FromPacked(s.created_hlc).wall_millis());
+  if (created > clock_.NowMillis() + tuning::kDefaultMaxClockSkewMillis) {
+    return refuse("it was made in the future by this laptop's clock");
+  }
+  Accepted out;
+  FS_ASSIGN_OR_RETURN(out.member, keys_.IsMember(s.province, s.signer));
+  FS_ASSIGN_OR_RETURN(KeyRing::OfficeView office, keys_.Office());
+  if (!out.member && office.root) {
+    return refuse("its signer is not a member of the office by the records this laptop holds");
+  }
+  out.statement = std::move(s);
+  return out;
+}
+
+absl::Status CheckpointKeeper::Confirm(std::vector<std::string>* problems) {
+  FS_ASSIGN_OR_RETURN(std::optional<BootstrapProgress> b, replica_.Bootstrap());
+  if (!b || b->confirmed != 0) return absl::OkStatus();
+  FS_ASSIGN_OR_RETURN(crypto::Statement s, crypto::DecodeStatement(b->statement));
+  FS_ASSIGN_OR_RETURN(bool member, keys_.IsMember(s.province, s.signer));
+  if (member) return replica_.ConfirmBootstrap(1);
+  FS_ASSIGN_OR_RETURN(KeyRing::OfficeView office, keys_.Office());
+  if (!office.root) return absl::OkStatus();  // not joined yet: who is a member is not known
+  const std::string what = absl::StrCat(
+      "this laptop was bootstrapped from a checkpoint signed by ",
+      LaptopName(keys_.FindDevice(s.signer), s.signer),
+      ", which is not a member of the office: the records it installed then are as the hub "
+      "served them, and decide no key");
+  TrustEvidence e;
+  e.device = s.signer;
+  e.kind = static_cast<int>(ChainEvidence::Kind::kForgedCheckpointPage);
+  e.other_header = b->statement;
+  e.what = what;
+  e.found_at_millis = clock_.NowMillis();
+  FS_RETURN_IF_ERROR(replica_.AddNewEvidence({e}).status());
+  problems->push_back(what);
+  return replica_.ConfirmBootstrap(-1);
+}
+
+absl::StatusOr<std::vector<RowSnapshot>> CheckpointKeeper::VerifyPage(
+    const crypto::Statement& ck, std::string_view id, uint32_t next, const CheckpointPage& page) {
+  auto bad = [&](const std::string& why) {
+    return absl::DataLossError(absl::StrCat("a bootstrap page of the office's checkpoint was "
+                                            "refused: ", why));
+  };
+  if (page.checkpoint != id) return bad("it is of another checkpoint");
+  if (page.first != next) {
+    return bad(absl::StrCat("it starts at row ", page.first, " where ", next, " was next"));
+  }
+  if (page.states.empty() || page.states.size() > ck.leaf_count - std::min(next, ck.leaf_count)) {
+    return bad(absl::StrCat("it holds ", page.states.size(), " rows from ", next, " of ",
+                            ck.leaf_count));
+  }
+  std::vector<std::string> leaves;
+  leaves.reserve(page.states.size());
+  for (const std::string& st : page.states) leaves.push_back(crypto::RowLeafHash(st));
+  absl::StatusOr<std::string> root = crypto::RootFromRange(ck.leaf_count, page.first, leaves,
+                                                           page.proof);
+  if (!root.ok()) return bad(std::string(root.status().message()));
+  if (*root != ck.root) return bad("its rows are not the ones the checkpoint's root covers");
+  std::vector<RowSnapshot> rows;
+  rows.reserve(page.states.size());
+  for (const std::string& st : page.states) {
+    // Signed as they are: a state that does not decode was signed so (a
+    // signer of another build?): refused the same way.
+    absl::StatusOr<RowSnapshot> r = DecodeRowState(st);
+    if (!r.ok()) return bad(std::string(r.status().message()));
+    rows.push_back(*std::move(r));
+  }
+  return rows;
+}
+
+absl::StatusOr<std::pair<uint32_t, std::string>> CheckpointKeeper::Root() {
+  FS_ASSIGN_OR_RETURN(std::vector<std::string> leaves, replica_.StateLeaves());
+  if (leaves.size() > UINT32_MAX) {
+    return absl::ResourceExhaustedError("over 4 billion rows: no checkpoint");
+  }
+  return std::make_pair(static_cast<uint32_t>(leaves.size()), crypto::MerkleRoot(leaves));
+}
+
+absl::StatusOr<bool> CheckpointDue(Replica& replica, const SyncReport& report, int64_t now_millis,
+                                   int64_t interval_millis) {
+  if (report.cursor <= 0 || report.cursor != report.log_head) return false;
+  auto within = [&](int64_t at, int64_t span) {
+    return at != 0 && now_millis >= at && now_millis - at < span;
+  };
+  FS_ASSIGN_OR_RETURN(int64_t made, replica.GetCursor(kCheckpointMadeCursor));
+  FS_ASSIGN_OR_RETURN(int64_t made_at, replica.GetCursor(kCheckpointPositionCursor));
+  if (within(made, interval_millis) && report.cursor - made_at < tuning::kCheckpointPositions) {
+    return false;
+  }
+  FS_ASSIGN_OR_RETURN(int64_t tried, replica.GetCursor(kCheckpointTriedCursor));
+  if (within(tried, std::min(interval_millis, tuning::kCheckpointRetryMillis))) return false;
+  FS_ASSIGN_OR_RETURN(int64_t bootstrapped, replica.GetCursor(kBootstrappedCursor));
+  if (bootstrapped != 1) return false;
+  FS_ASSIGN_OR_RETURN(std::optional<ChainRow> own, replica.OwnChainHead());
+  FS_ASSIGN_OR_RETURN(int64_t pushed, replica.GetCursor(kPushedCursor));
+  if (own && own->seq > static_cast<uint64_t>(std::max<int64_t>(pushed, 0))) return false;
+  FS_ASSIGN_OR_RETURN(std::vector<HeldEntry> held, replica.Held(std::nullopt));
+  return held.empty();
+}
+
+}  // namespace fieldsync::sync

@@ -1,0 +1,91 @@
+// The node's side of signed checkpoints (protocol version 3;
+// docs/PROTOCOL.md, "Checkpoints"; issue 11 point 3): rows installed whole
+// are verified against a root that a member laptop of this office signed,
+// not taken as the hub serves them.
+//
+// - Accept: a checkpoint the hub serves for this laptop's bootstrap is used
+//   only if it is a statement of kind 2 of this laptop's office, signed with
+//   the key pinned here for its signer, a member of the office by this
+//   laptop's own membership records, and not made in the future.
+// - VerifyPage: a page's rows are taken only if they are the next leaves
+//   and the page's proof places them under the signed root.
+// - Root: the root of this laptop's own rows, for its own checkpoint.
+#ifndef FIELDSYNC_SYNC_CHECKPOINT_KEEPER_H_
+#define FIELDSYNC_SYNC_CHECKPOINT_KEEPER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "clock/clock_source.h"
+#include "crypto/statement.h"
+#include "store/keyring.h"
+#include "store/replica.h"
+#include "sync/messages.h"
+#include "sync/report.h"
+
+namespace fieldsync::sync {
+
+class CheckpointKeeper {
+ public:
+  CheckpointKeeper(Replica& replica, KeyRing& keys, ClockSource& clock)
+      : replica_(replica), keys_(keys), clock_(clock) {}
+
+  // A checkpoint this laptop may install from: `member` says whether its
+  // signer is a member of the office by this laptop's records now (a new
+  // laptop knows who is only once it joined: Confirm, later). PERMISSION_
+  // DENIED (one line saying why) for one it must not install from at all;
+  // INVALID_ARGUMENT for one it cannot read.
+  struct Accepted {
+    crypto::Statement statement;
+    bool member = false;
+  };
+  absl::StatusOr<Accepted> Accept(std::string_view bytes);
+
+  // For a replica bootstrapped from a checkpoint whose signer was not known
+  // a member then: once this laptop knows its office's members, records
+  // whether it is (its rows then count as signed, VersionSigned) or not
+  // (evidence, and a line in `problems`).
+  absl::Status Confirm(std::vector<std::string>* problems);
+
+  // The rows of `page`, if it belongs to checkpoint `id` (whose statement
+  // is `ck`), starts at leaf `next`, stays within the leaf count, and its
+  // proof places its rows under the signed root. DATA_LOSS otherwise (the
+  // hub sent rows the checkpoint does not vouch for).
+  static absl::StatusOr<std::vector<RowSnapshot>> VerifyPage(const crypto::Statement& ck,
+                                                             std::string_view id, uint32_t next,
+                                                             const CheckpointPage& page);
+
+  // The leaf count and root of this laptop's rows as they are.
+  absl::StatusOr<std::pair<uint32_t, std::string>> Root();
+
+ private:
+  Replica& replica_;
+  KeyRing& keys_;
+  ClockSource& clock_;
+};
+
+// Whether this pass may end with a checkpoint: it ended caught up at the
+// hub's head (`report`), bootstrapped, with nothing of this laptop's own
+// unpushed and nothing held, and the hub adopted none of this laptop's in
+// `interval_millis` (or the log moved tuning::kCheckpointPositions past the
+// last adopted), nor was one tried within tuning::kCheckpointRetryMillis
+// (or the interval, if shorter).
+absl::StatusOr<bool> CheckpointDue(Replica& replica, const SyncReport& report, int64_t now_millis,
+                                   int64_t interval_millis);
+
+// Cursor names (docs/FORMATS.md): when this laptop's last checkpoint was
+// adopted by the hub, and last tried (Unix ms); 1 once a checkpoint or page
+// the hub served failed verification (later bootstraps take the current
+// state unverified, which decides no key).
+inline constexpr char kCheckpointMadeCursor[] = "hub:checkpoint_made";
+inline constexpr char kCheckpointTriedCursor[] = "hub:checkpoint_tried";
+inline constexpr char kCheckpointPositionCursor[] = "hub:checkpoint_position";
+inline constexpr char kCheckpointRefusedCursor[] = "hub:checkpoint_refused";
+
+}  // namespace fieldsync::sync
+
+#endif  // FIELDSYNC_SYNC_CHECKPOINT_KEEPER_H_

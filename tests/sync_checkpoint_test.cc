@@ -1,0 +1,197 @@
+// Signed checkpoints and verified bootstraps (protocol version 3;
+// docs/PROTOCOL.md, "Checkpoints"; issue 11 point 3): real hub processes and
+// laptops; where the attacker is the hub, the test edits hub.db while the
+// hub is stopped, as someone with its disk would.
+//  - A member laptop's checkpoint is adopted by the hub; a new laptop of the
+//    office is bootstrapped from it in pages it verifies against the signed
+//    root, and once it joined, what those rows say counts as signed.
+//  - A hub that alters a row of a checkpoint (and recomputes its own tree)
+//    gets the page refused: nothing of it installed, kept as evidence, and
+//    the laptop bootstraps unverified at the next sync (never stuck).
+//  - A bootstrap cut between pages resumes at the next page.
+//  - A laptop bootstrapped after a referral was answered takes the answer
+//    from its colleague's checkpoint as signed (it may grant for it), where
+//    a row installed as the hub served it counts for nothing.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+
+#include "crypto/merkle.h"
+#include "store/row_state.h"
+#include "store/sqlite.h"
+#include "support/statement_fixture.h"
+#include "sync/chain.h"
+#include "sync/checkpoint_keeper.h"
+
+namespace fieldsync::testing {
+namespace {
+
+class CheckpointTest : public StatementFixture {
+ protected:
+  // A laptop of `province` that tries a checkpoint at every pass.
+  harness::LocalNode& CheckpointingLaptop(const std::string& province) {
+    harness::LocalNode& n = Laptop(province);
+    n.client().set_checkpoint_interval(0);
+    return n;
+  }
+
+  static std::string Digest(harness::LocalNode& n) {
+    auto d = n.replica().StateDigest();
+    EXPECT_TRUE(d.ok());
+    return d.ok() ? *d : "";
+  }
+
+  static int64_t Verified(harness::LocalNode& n) {
+    auto v = n.replica().VerifiedRows();
+    EXPECT_TRUE(v.ok());
+    return v.ok() ? *v : -1;
+  }
+
+  int64_t HubCount(const std::string& sql) {
+    auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+    EXPECT_TRUE(d.ok());
+    auto st = (*d)->Prepared(sql);
+    EXPECT_TRUE(st.ok());
+    auto r = (*st)->Step();
+    return r.ok() && *r ? (*st)->ColumnInt(0) : -1;
+  }
+};
+
+TEST_F(CheckpointTest, ANewLaptopIsBootstrappedInVerifiedPagesOfItsColleaguesCheckpoint) {
+  auto& first = CheckpointingLaptop("LC");
+  for (int i = 0; i < 12; ++i) NewCase(first.replica(), "LC", absl::StrCat("Lò Thị Mai ", i));
+  node::SyncReport made = MustSync(first);
+  ASSERT_TRUE(made.chain.checkpoint_adopted)
+      << (made.key_notes.empty() ? "no note" : made.key_notes.back());
+  EXPECT_GE(HubCount("SELECT count(*) FROM hub_checkpoint_rows"), 24) << "12 cases, 12 persons";
+
+  auto& second = Laptop("LC");  // bootstrapped before it joined, then joins
+  MustSync(second);
+  auto boot = second.replica().Bootstrap();
+  ASSERT_TRUE(boot.ok() && boot->has_value()) << "bootstrapped from pages of the checkpoint";
+  EXPECT_EQ((*boot)->confirmed, 1) << "its signer is a member, known once the laptop joined";
+  EXPECT_GE(Verified(second), 24);
+  MustSync(first);
+  MustSync(second);
+  EXPECT_EQ(Digest(first), Digest(second)) << "the same rows as the laptop that signed them";
+}
+
+TEST_F(CheckpointTest, APageWhoseRowTheHubAlteredIsRefusedAndTheNextSyncGoesUnverified) {
+  auto& first = CheckpointingLaptop("LC");
+  const RowId kase = NewCase(first.replica(), "LC", "Vàng Thị Dợ");
+  NewCase(first.replica(), "LC", "Lò Thị Mai");
+  ASSERT_TRUE(MustSync(first).chain.checkpoint_adopted);
+
+  // The hub rewrites the case's row in its checkpoint (status "closed")
+  // and the leaf beside it, so that its own tree is consistent.
+  hub_->Stop();
+  {
+    auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+    ASSERT_TRUE(d.ok());
+    auto st = (*d)->Prepared("SELECT checkpoint, idx, state FROM hub_checkpoint_rows WHERE "
+                             "tbl = 'cases' AND row = ?1");
+    ASSERT_TRUE(st.ok());
+    (*st)->BindBlob(1, kase.view());
+    auto found = (*st)->Step();
+    ASSERT_TRUE(found.ok() && *found);
+    const std::string ck = (*st)->ColumnString(0);
+    const int64_t idx = (*st)->ColumnInt(1);
+    auto row = DecodeRowState((*st)->ColumnString(2));
+    ASSERT_TRUE(row.ok()) << row.status();
+    bool changed = false;
+    for (FieldState& f : row->fields) {
+      if (f.column == "status") {
+        f.value = Value::Text("closed");
+        changed = true;
+      }
+    }
+    ASSERT_TRUE(changed);
+    auto forged = EncodeRowState(*row);
+    ASSERT_TRUE(forged.ok());
+    auto up = (*d)->Prepared("UPDATE hub_checkpoint_rows SET state = ?1, leaf = ?2 WHERE "
+                             "checkpoint = ?3 AND idx = ?4");
+    ASSERT_TRUE(up.ok());
+    (*up)->BindBlob(1, *forged);
+    (*up)->BindBlob(2, crypto::RowLeafHash(*forged));
+    (*up)->BindBlob(3, ck);
+    (*up)->BindInt(4, idx);
+    ASSERT_TRUE((*up)->Run().ok());
+    ASSERT_EQ((*d)->Changes(), 1);
+  }
+  ASSERT_TRUE(hub_->Start().ok());
+
+  join_offices_ = false;  // its first sync must be the bootstrap
+  auto& fresh = Laptop("LC");
+  auto r = fresh.Sync();
+  ASSERT_FALSE(r.ok()) << "a page the checkpoint does not vouch for";
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();
+  EXPECT_NE(r.status().message().find("refused"), std::string::npos) << r.status();
+  EXPECT_FALSE(Holds(fresh, "cases", kase)) << "nothing of the refused page installed";
+  EXPECT_EQ(EvidenceOf(fresh, sync::ChainEvidence::Kind::kForgedCheckpointPage).size(), 1u);
+
+  // Not stuck: the next sync takes the hub's current rows, unverified.
+  node::SyncReport again = MustSync(fresh);
+  ASSERT_TRUE(Holds(fresh, "cases", kase));
+  EXPECT_EQ(Verified(fresh), 0);
+  auto status = fresh.replica().Get("cases", kase);
+  ASSERT_TRUE(status.ok() && status->has_value());
+  const TableDef* t = fresh.replica().schema().FindTable("cases");
+  EXPECT_EQ((*status)->values[static_cast<size_t>(t->ColumnIndex("status"))].str(), "intake");
+}
+
+TEST_F(CheckpointTest, ABootstrapCutBetweenPagesResumesAtTheNextPage) {
+  auto& first = CheckpointingLaptop("LC");
+  for (int i = 0; i < 20; ++i) NewCase(first.replica(), "LC", absl::StrCat("Hà Thị Lan ", i));
+  ASSERT_TRUE(MustSync(first).chain.checkpoint_adopted);
+
+  join_offices_ = false;
+  auto& fresh = Laptop("LC");
+  ASSERT_TRUE(fresh.Connect(hub_->address(), /*pull_batch=*/5).ok());
+  std::atomic<bool> stop{false};
+  uint64_t installed_before_cut = 0;
+  auto cut = fresh.client().Sync(fresh.replica(), *fresh.keys(), fresh.credential(), &stop,
+                                 [&](const node::SyncReport& r) {
+                                   installed_before_cut = r.rows_installed;
+                                   if (r.rows_installed >= 10) stop = true;
+                                 });
+  ASSERT_FALSE(cut.ok()) << "stopped between pages";
+  auto boot = fresh.replica().Bootstrap();
+  ASSERT_TRUE(boot.ok() && boot->has_value());
+  const uint32_t resumed_at = (*boot)->next_index;
+  EXPECT_EQ(resumed_at, installed_before_cut);
+  EXPECT_GE(resumed_at, 10u);
+  EXPECT_LT(resumed_at, 40u);
+
+  node::SyncReport rest = MustSync(fresh);
+  EXPECT_EQ(rest.rows_installed, 40u - resumed_at) << "only the rows after the cut were sent";
+  boot = fresh.replica().Bootstrap();
+  ASSERT_TRUE(boot.ok() && boot->has_value());
+  EXPECT_EQ((*boot)->next_index, 40u);
+  EXPECT_EQ(Verified(fresh), 40);
+}
+
+TEST_F(CheckpointTest, ALaptopBootstrappedAfterAReferralWasAnsweredTakesTheAnswerAsSigned) {
+  auto& lc = CheckpointingLaptop("LC");
+  auto& hn = Laptop("HN");
+  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng", "lời kể");
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  AcceptReferral(lc, hn, ref);
+  ASSERT_TRUE(MustSync(lc).chain.checkpoint_adopted);
+
+  auto& lc2 = Laptop("LC");  // joins after the answer
+  MustSync(lc2);
+  auto status = lc2.replica().Get("referrals", ref);
+  ASSERT_TRUE(status.ok() && status->has_value());
+  const TableDef* t = lc2.replica().schema().FindTable("referrals");
+  ASSERT_EQ((*status)->values[static_cast<size_t>(t->ColumnIndex("status"))].str(), "accepted");
+  auto answered = lc2.replica().VersionSigned("referrals", ref, "status");
+  ASSERT_TRUE(answered.ok()) << answered.status();
+  EXPECT_TRUE(*answered) << "the answer came in a page a member of the office signed";
+  auto sent_to = lc2.replica().VersionSigned("referrals", ref, "to_office");
+  ASSERT_TRUE(sent_to.ok());
+  EXPECT_TRUE(*sent_to);
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
