@@ -197,7 +197,7 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
       }
       if (owned_table && !restriction.empty() && written(restriction) != nullptr &&
           !e.owner.empty() && e.owner != province) {
-        return Denied(c, rc, absl::StrCat("is a contact of province ", AV(e.owner),
+        return Denied(c, rc, absl::StrCat("belongs to province ", AV(e.owner),
                                           "; only its office may change who may see it"));
       }
       // The links that decide who sees what are set once: changing them
@@ -247,9 +247,8 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
       const std::string owner = TextOf(province_written);
       if (restricted != nullptr && IsRestricted(*restricted) && !owner.empty() &&
           owner != province) {
-        return Denied(c, rc, absl::StrCat("is a ", AV(rc.table), " row restricted to province ",
-                                          AV(owner), "; a node of ", AV(province),
-                                          " cannot write it"));
+        return Denied(c, rc, absl::StrCat("is restricted to province ", AV(owner),
+                                          "; a node of ", AV(province), " cannot write it"));
       }
     } else if (own.link == OwnerLink::kCase && rel.link == CaseLink::kColumn) {
       FS_ASSIGN_OR_RETURN(RowId case_id, IdOf(Written(rc, rel.column)));
