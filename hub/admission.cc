@@ -33,35 +33,35 @@ bool Sealed(const Value& v) {
   return v.kind() == Value::Kind::kBytes && crypto::LooksSealed(v.str());
 }
 
-// The tables whose rows are key rings (a case's data key is for its row);
-// a referral is its own ring for its letter (schema version 4).
-const std::vector<std::string>& RingTables() {
-  static const std::vector<std::string> kTables = {"cases", "persons", "contacts", "services"};
-  return kTables;
-}
-const std::vector<std::string>& RingTablesWithReferrals() {
-  static const std::vector<std::string> kTables = {"cases", "persons", "contacts", "services",
-                                                   "referrals"};
-  return kTables;
-}
-
-// For the audit trail: "cases row", "persons row", ... of a key ring.
+// For the audit trail: "cases row", "persons row", ... of a key ring: a
+// row of a table that may be a ring (schema/relations.h, KeyRingTables),
+// "key ring" for a ring that is no row's own (a referral's letter: its
+// table's rows belong to a case).
 absl::StatusOr<std::string> RingTable(HubReadTxn& hub, const RowId& ring) {
-  FS_ASSIGN_OR_RETURN(std::optional<std::string> table, hub.TableOf(ring, RingTables()));
-  return table ? absl::StrCat(*table, " row") : std::string("key ring");
+  FS_ASSIGN_OR_RETURN(std::optional<std::string> table,
+                      hub.TableOf(ring, KeyRingTables(hub.schema())));
+  if (table) {
+    absl::StatusOr<CaseRelation> rel = CaseRelationOf(hub.schema(), *table);
+    if (rel.ok() && rel->link != CaseLink::kColumn) return absl::StrCat(*table, " row");
+  }
+  return std::string("key ring");
 }
 
-// The office that owns the record a ring is for ("" if the hub holds none);
-// a referral's letter ring is its case's owner's.
+// The office that owns the record a ring is for ("" if the hub holds none),
+// as the schema declares its owner: a ring of a row of a case's owner (a
+// referral's letter) is its case's owner's.
 absl::StatusOr<std::optional<std::string>> RingOwner(HubReadTxn& hub, const RowId& ring) {
   FS_ASSIGN_OR_RETURN(std::optional<std::string> table,
-                      hub.TableOf(ring, RingTablesWithReferrals()));
+                      hub.TableOf(ring, KeyRingTables(hub.schema())));
   if (!table) return std::optional<std::string>();
   FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> e, hub.RowScope(*table, ring));
   if (!e) return std::optional<std::string>();
-  if (*table != "referrals") return std::optional<std::string>(e->owner);
-  if (!e->case_id) return std::optional<std::string>(std::string());
-  FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> kase, hub.RowScope("cases", *e->case_id));
+  FS_ASSIGN_OR_RETURN(const OwnerRelation own, OwnerOf(hub.schema(), *table));
+  if (own.link != OwnerLink::kCase) return std::optional<std::string>(e->owner);
+  const TableDef* cases = CasesTable(hub.schema());
+  if (!e->case_id || cases == nullptr) return std::optional<std::string>(std::string());
+  FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> kase,
+                      hub.RowScope(std::string(cases->name), *e->case_id));
   return std::optional<std::string>(kase ? kase->owner : std::string());
 }
 
@@ -244,7 +244,7 @@ absl::StatusOr<bool> StoreKeyRecords(HubWriteTxn& hub, Scope& scope, const NodeI
       // owner, or an office it was referred to): no other office may choose
       // the keys of someone else's case.
       FS_ASSIGN_OR_RETURN(std::optional<std::string> table,
-                          hub.TableOf(r.keyring, RingTablesWithReferrals()));
+                          hub.TableOf(r.keyring, KeyRingTables(hub.schema())));
       bool visible = false;
       if (table) {
         FS_ASSIGN_OR_RETURN(visible, scope.Visible(node.province, *table, r.keyring));

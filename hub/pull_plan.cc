@@ -18,6 +18,7 @@
 #include "hub/checkpoints.h"
 #include "hub/scope.h"
 #include "hub/statements.h"
+#include "schema/relations.h"
 #include "store/keyring.h"
 
 namespace fieldsync::hub {
@@ -41,13 +42,6 @@ bool ForEveryOffice(int kind) {
          kind == static_cast<int>(crypto::KeyRecordKind::kMembership);
 }
 
-// The tables whose rows a grant (kind 3) can be for.
-const std::vector<std::string>& RingTables() {
-  static const std::vector<std::string> kTables = {"cases", "persons", "contacts", "services",
-                                                   "referrals"};
-  return kTables;
-}
-
 }  // namespace
 
 absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams& params,
@@ -60,6 +54,8 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
     return absl::InvalidArgumentError(absl::StrCat("cursor ", cursor, " is negative"));
   }
   Scope scope(hub);
+  // The tables whose rows a grant (kind 3) can be for.
+  const std::vector<std::string> ring_tables = KeyRingTables(hub.schema());
   FS_ASSIGN_OR_RETURN(const int64_t head, hub.LogHead());
   FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
   const int64_t horizon = gc.horizon;
@@ -111,7 +107,7 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
               k.province != node.province) {
             if (!k.keyring) return absl::OkStatus();
             FS_ASSIGN_OR_RETURN(std::optional<std::string> table,
-                                hub.TableOf(*k.keyring, RingTables()));
+                                hub.TableOf(*k.keyring, ring_tables));
             if (!table) return absl::OkStatus();
             FS_ASSIGN_OR_RETURN(bool sees, scope.Visible(node.province, *table, *k.keyring));
             if (!sees) return absl::OkStatus();
@@ -309,7 +305,7 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
       };
       // Shared directory rows are visible to all, even once collected:
       // a write to one after its delete must not bring it back.
-      if (epoch > 0 && (rc.table == "organisations" || rc.table == "services")) {
+      if (epoch > 0 && IsShared(hub.schema(), rc.table)) {
         FS_ASSIGN_OR_RETURN(bool gone, hub.IsPurged(rc.table, rc.row));
         if (gone) {
           FS_RETURN_IF_ERROR(omit());

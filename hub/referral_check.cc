@@ -7,6 +7,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "change/referral_rules.h"
+#include "schema/relations.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -32,7 +33,9 @@ absl::Status Denied(const Commit& c, const RowChange& rc, std::string_view why) 
 absl::StatusOr<std::string> CaseOwner(HubReadTxn& hub, std::string_view case_id) {
   absl::StatusOr<RowId> id = Id16::FromBytes(case_id, "case id");
   if (!id.ok()) return std::string();  // no such case
-  FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> e, hub.RowScope("cases", *id));
+  const TableDef* cases = CasesTable(hub.schema());
+  if (cases == nullptr) return std::string();
+  FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> e, hub.RowScope(std::string(cases->name), *id));
   return e ? e->owner : std::string();
 }
 

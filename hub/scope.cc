@@ -51,13 +51,38 @@ CaseRelation RelationOf(const Schema& schema, std::string_view table) {
   return r.ok() ? *r : CaseRelation{};
 }
 
-// The column of cases that names a case's person (the table named by
-// cases, whose links the hub keeps): "person_id".
-std::string_view PersonColumn(const Schema& schema) {
+// The declared owner of `table`'s rows (schema/relations.h). A table the
+// schema does not declare is no office's: every rule below refuses or
+// hides its rows.
+OwnerRelation OwnerOfTable(const Schema& schema, std::string_view table) {
+  absl::StatusOr<OwnerRelation> o = OwnerOf(schema, table);
+  return o.ok() ? *o : OwnerRelation{};
+}
+
+// The table whose rows are cases ("" if none).
+std::string CasesName(const Schema& schema) {
+  const TableDef* t = CasesTable(schema);
+  return t == nullptr ? std::string() : std::string(t->name);
+}
+
+// The table of a case's person (named by a column of cases, whose links
+// the hub keeps), nullptr if none.
+const TableDef* PersonsTable(const Schema& schema) {
   for (const TableDef& t : schema.tables()) {
-    if (t.case_relation.link == CaseLink::kNamedBy) return t.case_relation.column;
+    if (t.case_relation.link == CaseLink::kNamedBy) return &t;
   }
-  return {};
+  return nullptr;
+}
+
+// The column of cases that names a case's person: "person_id".
+std::string_view PersonColumn(const Schema& schema) {
+  const TableDef* t = PersonsTable(schema);
+  return t == nullptr ? std::string_view() : t->case_relation.column;
+}
+
+std::string PersonsName(const Schema& schema) {
+  const TableDef* t = PersonsTable(schema);
+  return t == nullptr ? std::string() : std::string(t->name);
 }
 
 // The column whose value restricts a row of `table` (empty: none).
@@ -95,7 +120,7 @@ absl::StatusOr<bool> Scope::CaseVisible(const std::string& province, const RowId
     cache_province_ = province;
   }
   if (auto it = case_cache_.find(case_id); it != case_cache_.end()) return it->second;
-  FS_ASSIGN_OR_RETURN(Entry e, Lookup("cases", case_id));
+  FS_ASSIGN_OR_RETURN(Entry e, Lookup(CasesName(data_.schema()), case_id));
   bool visible = e.found && e.owner == province;
   if (e.found && !visible) {
     FS_ASSIGN_OR_RETURN(visible, Granted(province, case_id));
@@ -106,13 +131,19 @@ absl::StatusOr<bool> Scope::CaseVisible(const std::string& province, const RowId
 
 absl::StatusOr<bool> Scope::Visible(const std::string& province, const std::string& table,
                                     const RowId& row) {
-  if (table == "organisations" || table == "services") return true;
+  const OwnerRelation own = OwnerOfTable(data_.schema(), table);
+  if (own.link == OwnerLink::kShared) return true;
   const CaseRelation rel = RelationOf(data_.schema(), table);
   if (rel.link == CaseLink::kSelf) return CaseVisible(province, row);
   FS_ASSIGN_OR_RETURN(Entry e, Lookup(table, row));
   if (!e.found) return false;  // unknown rows are nobody's: fail closed
-  if (table == "contacts") return !e.restricted || e.owner.empty() || e.owner == province;
-  if (table == "access_log") return e.owner == province;
+  if (rel.link == CaseLink::kNone) {
+    // An office's own rows: its alone, or listed to every office but those
+    // restricted to it.
+    if (own.link != OwnerLink::kColumn) return false;
+    if (own.listed) return !e.restricted || e.owner.empty() || e.owner == province;
+    return e.owner == province;
+  }
   if (rel.link == CaseLink::kNamedBy) {  // a person: owned, or seen with a case naming them
     if (e.owner == province) return true;
     FS_ASSIGN_OR_RETURN(const std::vector<RowId> cases, data_.CasesNaming(row));
@@ -131,16 +162,19 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
   for (const RowChange& rc : c.changes) {
     FS_ASSIGN_OR_RETURN(Entry e, Lookup(rc.table, rc.row));
     const CaseRelation rel = RelationOf(data_.schema(), rc.table);
-    const bool shared = rc.table == "organisations" || rc.table == "services";
-    const bool owned_table = rc.table == "cases" || rc.table == "persons" ||
-                             rc.table == "contacts" || rc.table == "access_log";
+    const OwnerRelation own = OwnerOfTable(data_.schema(), rc.table);
+    const bool shared = own.link == OwnerLink::kShared;
+    // An office's own row (not one of a case's owner, nor shared): it says
+    // whose it is in its owner column.
+    const bool owned_table = own.link == OwnerLink::kColumn;
+    const std::string_view restriction = RestrictionOf(data_.schema(), rc.table);
     // A delete clears every field (writes NULL): that moves nothing, so only
     // non-NULL writes of the fields that decide scope are checked below.
     auto written = [&](std::string_view column) -> const Value* {
       const Value* v = Written(rc, column);
       return v != nullptr && !v->is_null() ? v : nullptr;
     };
-    const Value* province_written = owned_table ? written("province") : nullptr;
+    const Value* province_written = owned_table ? written(own.column) : nullptr;
     if (e.found || shared) {
       FS_ASSIGN_OR_RETURN(bool visible, Visible(province, rc.table, rc.row));
       if (!visible) {
@@ -154,15 +188,16 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
         return Denied(c, rc, absl::StrCat("belongs to province ", AV(e.owner),
                                           "; only its office may move it elsewhere"));
       }
-      if ((rc.table == "cases" || rc.table == "persons") && IsDelete(rc) && !e.owner.empty() &&
+      // An office's own row not listed to all (a case, a person) is deleted
+      // by its office alone.
+      if (owned_table && !own.listed && IsDelete(rc) && !e.owner.empty() &&
           e.owner != province) {
         return Denied(c, rc, absl::StrCat("belongs to province ", AV(e.owner),
                                           "; only its office may delete it"));
       }
-      if (rc.table == "contacts" &&
-          written(RestrictionOf(data_.schema(), rc.table)) != nullptr && !e.owner.empty() &&
-          e.owner != province) {
-        return Denied(c, rc, absl::StrCat("is a contact of province ", AV(e.owner),
+      if (owned_table && !restriction.empty() && written(restriction) != nullptr &&
+          !e.owner.empty() && e.owner != province) {
+        return Denied(c, rc, absl::StrCat("belongs to province ", AV(e.owner),
                                           "; only its office may change who may see it"));
       }
       // The links that decide who sees what are set once: changing them
@@ -185,17 +220,11 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
       continue;
     }
     // A row the hub has not seen: the commit creates it, and says whose it is.
-    if (rc.table == "cases" || rc.table == "persons") {
+    if (rc.table == "access_log") {
       if (TextOf(province_written) != province) {
         return Denied(c, rc, absl::StrCat("is new and must name its office's province \"",
-                                          AV(province), "\" in its province field (it names \"",
-                                          TextOf(province_written), "\")"));
-      }
-      if (rel.link == CaseLink::kSelf) FS_RETURN_IF_ERROR(CheckPersonLink(province, c, rc));
-    } else if (rc.table == "access_log") {
-      if (TextOf(province_written) != province) {
-        return Denied(c, rc, absl::StrCat("is new and must name its office's province \"",
-                                          AV(province), "\" in its province field"));
+                                          AV(province), "\" in its ", AV(own.column),
+                                          " field"));
       }
       const Value* device = Written(rc, "device");
       if (device == nullptr || device->kind() != Value::Kind::kBytes ||
@@ -203,15 +232,25 @@ absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) 
         return Denied(c, rc, "is an access log entry that names another device than its "
                              "author: each device writes only its own entries");
       }
-    } else if (rc.table == "contacts") {
-      const Value* restriction = Written(rc, RestrictionOf(data_.schema(), rc.table));
+    } else if (owned_table && !own.listed) {
+      if (TextOf(province_written) != province) {
+        return Denied(c, rc, absl::StrCat("is new and must name its office's province \"",
+                                          AV(province), "\" in its ", AV(own.column),
+                                          " field (it names \"", TextOf(province_written),
+                                          "\")"));
+      }
+      if (rel.link == CaseLink::kSelf) FS_RETURN_IF_ERROR(CheckPersonLink(province, c, rc));
+    } else if (owned_table) {
+      // Listed to every office: anyone may add one, but not restricted to
+      // another office.
+      const Value* restricted = restriction.empty() ? nullptr : Written(rc, restriction);
       const std::string owner = TextOf(province_written);
-      if (restriction != nullptr && IsRestricted(*restriction) && !owner.empty() &&
+      if (restricted != nullptr && IsRestricted(*restricted) && !owner.empty() &&
           owner != province) {
-        return Denied(c, rc, absl::StrCat("is a contact restricted to province ", AV(owner),
+        return Denied(c, rc, absl::StrCat("is restricted to province ", AV(owner),
                                           "; a node of ", AV(province), " cannot write it"));
       }
-    } else if (rel.link == CaseLink::kColumn) {
+    } else if (own.link == OwnerLink::kCase && rel.link == CaseLink::kColumn) {
       FS_ASSIGN_OR_RETURN(RowId case_id, IdOf(Written(rc, rel.column)));
       if (case_id.is_nil()) {
         return Denied(c, rc, absl::StrCat("is new and names no case (", AV(rel.column),
@@ -247,9 +286,10 @@ absl::Status Scope::CheckPersonLink(const std::string& province, const Commit& c
     if (*linked == person) return absl::OkStatus();
     return Denied(c, rc, "already names its victim (person_id); a case's person cannot change");
   }
-  FS_ASSIGN_OR_RETURN(Entry e, Lookup("persons", person));
+  const std::string persons = PersonsName(data_.schema());
+  FS_ASSIGN_OR_RETURN(Entry e, Lookup(persons, person));
   if (!e.found) return absl::OkStatus();  // new: created by this or a later commit
-  FS_ASSIGN_OR_RETURN(bool visible, Visible(province, "persons", person));
+  FS_ASSIGN_OR_RETURN(bool visible, Visible(province, persons, person));
   if (!visible) {
     return Denied(c, rc, absl::StrCat("names person ", person.ToString(),
                                       ", who is outside the scope of province ", AV(province)));
@@ -269,20 +309,22 @@ absl::Status Scope::Record(const Commit& c, int64_t position) {
   FS_RETURN_IF_ERROR(RecordRows(c, position));
   // Which provinces' pulls must read this entry.
   std::set<std::string> keys;
+  const std::string cases_table = CasesName(data_.schema());
   for (const RowChange& rc : c.changes) {
-    if (rc.table == "organisations" || rc.table == "services") {
+    const OwnerRelation own = OwnerOfTable(data_.schema(), rc.table);
+    if (own.link == OwnerLink::kShared) {
       keys.insert("*");
       continue;
     }
     FS_ASSIGN_OR_RETURN(Entry e, Lookup(rc.table, rc.row));
-    if (rc.table == "contacts") {
+    if (own.listed) {
       keys.insert(e.restricted && !e.owner.empty() ? e.owner : std::string("*"));
       continue;
     }
     const CaseLink link = RelationOf(data_.schema(), rc.table).link;
     if (link == CaseLink::kColumn) {
       if (!e.case_id.is_nil()) {
-        FS_ASSIGN_OR_RETURN(Entry kase, Lookup("cases", e.case_id));
+        FS_ASSIGN_OR_RETURN(Entry kase, Lookup(cases_table, e.case_id));
         keys.insert(kase.owner);
       }
       continue;
@@ -292,7 +334,7 @@ absl::Status Scope::Record(const Commit& c, int64_t position) {
       // Also the owners of the cases that name the person.
       FS_ASSIGN_OR_RETURN(const std::vector<RowId> cases, data_.CasesNaming(rc.row));
       for (const RowId& k : cases) {
-        FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> kase, data_.RowScope("cases", k));
+        FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> kase, data_.RowScope(cases_table, k));
         if (kase) keys.insert(kase->owner);
       }
     }
@@ -310,49 +352,58 @@ absl::StatusOr<std::vector<std::string>> Scope::LogKeys(const std::string& provi
 absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
   // Visibility changes with what was just merged: forget cached answers.
   case_cache_.clear();
-  const std::string person_column(PersonColumn(data_.schema()));
+  const Schema& schema = data_.schema();
+  const std::string person_column(PersonColumn(schema));
+  const std::string cases = CasesName(schema);
   for (const RowChange& rc : c.changes) {
     const std::string& t = rc.table;
-    const CaseRelation rel = RelationOf(data_.schema(), t);
+    const CaseRelation rel = RelationOf(schema, t);
+    const OwnerRelation own = OwnerOfTable(schema, t);
     std::string owner;
     std::optional<RowId> case_id;
     std::optional<bool> restricted;
     bool before_restricted = false;
-    if (t == "cases" || t == "persons" || t == "contacts" || t == "referrals" ||
-        t == "consents" || t == "access_log") {
-      // The merged values, not the commit's: the commit may have lost.
+    if (own.link == OwnerLink::kColumn || own.link == OwnerLink::kCase) {
+      // The merged values, not the commit's: the commit may have lost. Of
+      // an office's own row, its owner (a case's person, a row's
+      // restriction and liveness); of a row of a case's owner, its case
+      // (and the office it grants the case to).
       std::vector<std::string> columns;
-      if (rel.link == CaseLink::kSelf) {
-        columns = {"province", person_column};
-      } else if (t == "persons" || t == "access_log") {
-        columns = {"province"};
-      } else if (t == "contacts") {
-        columns = {"province", std::string(RestrictionOf(data_.schema(), t)),
-                   std::string(kLiveColumn)};
-      } else {
-        // Referrals, consents: the case they name (and a referral's office).
-        columns = {std::string(rel.column)};
-        if (t == "referrals") columns.emplace_back("to_office");
+      auto read = [&](std::string_view column) {
+        columns.emplace_back(column);
+        return static_cast<int>(columns.size()) - 1;
+      };
+      int owner_at = -1, person_at = -1, restriction_at = -1, live_at = -1, case_at = -1,
+          grant_at = -1;
+      if (own.link == OwnerLink::kColumn) {
+        owner_at = read(own.column);
+        if (rel.link == CaseLink::kSelf) person_at = read(person_column);
+        const std::string_view restriction = RestrictionOf(schema, t);
+        if (!restriction.empty()) {
+          restriction_at = read(restriction);
+          live_at = read(kLiveColumn);
+        }
+      } else if (rel.link == CaseLink::kColumn) {
+        case_at = read(rel.column);
+        const TableDef* td = schema.FindTable(t);
+        if (!td->grants_case_to.empty()) grant_at = read(td->grants_case_to);
       }
       FS_ASSIGN_OR_RETURN(std::optional<std::vector<Value>> v,
                           data_.CurrentValues(t, rc.row, columns));
       if (!v) continue;
       FS_ASSIGN_OR_RETURN(Entry before, Lookup(t, rc.row));
       before_restricted = before.found && before.restricted;
-      if (t == "cases" || t == "persons" || t == "contacts" || t == "access_log") {
-        if (!(*v)[0].is_null()) owner = Str((*v)[0]);
-      }
-      // A deleted contact's fields are all NULL: that says nothing of its
+      if (owner_at >= 0 && !(*v)[owner_at].is_null()) owner = Str((*v)[owner_at]);
+      // A deleted row's fields are all NULL: that says nothing of its
       // restriction.
-      const bool contact_live = t == "contacts" && ((*v)[2].is_null() || Int((*v)[2]) != 0);
-      if (contact_live) {
+      if (live_at >= 0 && ((*v)[live_at].is_null() || Int((*v)[live_at]) != 0)) {
         // Unset restriction means public.
-        restricted = IsRestricted((*v)[1]);
+        restricted = IsRestricted((*v)[restriction_at]);
       }
       if (rel.link == CaseLink::kSelf) {
         case_id = rc.row;
-        if (!(*v)[1].is_null()) {
-          FS_ASSIGN_OR_RETURN(RowId person, Id16::FromBytes(Str((*v)[1]), "person id"));
+        if (person_at >= 0 && !(*v)[person_at].is_null()) {
+          FS_ASSIGN_OR_RETURN(RowId person, Id16::FromBytes(Str((*v)[person_at]), "person id"));
           FS_RETURN_IF_ERROR(writer_->LinkPerson(person, rc.row));
         }
         // A case moved to another province is granted to it from here on,
@@ -364,13 +415,14 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
           }
         }
       }
-      if (rel.link == CaseLink::kColumn) {
-        if (!(*v)[0].is_null()) {
-          FS_ASSIGN_OR_RETURN(case_id, Id16::FromBytes(Str((*v)[0]), "case id"));
+      if (case_at >= 0) {
+        if (!(*v)[case_at].is_null()) {
+          FS_ASSIGN_OR_RETURN(case_id, Id16::FromBytes(Str((*v)[case_at]), "case id"));
         }
-        if (t == "referrals" && case_id && !(*v)[1].is_null()) {
-          const std::string to = Str((*v)[1]);
-          FS_ASSIGN_OR_RETURN(Entry kase, Lookup("cases", *case_id));
+        // A referral: the office it names sees the case from here on.
+        if (grant_at >= 0 && case_id && !(*v)[grant_at].is_null()) {
+          const std::string to = Str((*v)[grant_at]);
+          FS_ASSIGN_OR_RETURN(Entry kase, Lookup(cases, *case_id));
           if (!to.empty() && to != kase.owner) {
             FS_RETURN_IF_ERROR(Grant(*case_id, to, position));
           }
@@ -379,7 +431,7 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
     }
     // Upsert; a deleted row (fields cleared) keeps what it had.
     FS_RETURN_IF_ERROR(writer_->UpsertRowScope(t, rc.row, owner, case_id, restricted));
-    if (t == "contacts" && restricted && !*restricted) {
+    if (restricted && !*restricted) {
       // Public from now on, for good. Created restricted and made public
       // later: every province receives it whole at its next pull.
       FS_ASSIGN_OR_RETURN(bool made_public, writer_->MarkEverPublic(t, rc.row));
@@ -414,25 +466,28 @@ absl::StatusOr<std::vector<std::pair<std::string, RowId>>> Scope::NewlyVisible(
       if (r.entry.owner != province) add(r.table, r.row);
     }
   }
+  const std::string cases_table = CasesName(data_.schema());
+  const std::string persons_table = PersonsName(data_.schema());
   for (const RowId& k : cases) {
-    add("cases", k);
+    add(cases_table, k);
     // Referrals and consents of the case.
     FS_ASSIGN_OR_RETURN(const auto rows, data_.RowsOfCase(k));
     for (const auto& [table, row] : rows) {
-      if (table != "cases") add(table, row);
+      if (table != cases_table) add(table, row);
     }
     // Its person, unless the province saw it already as its owner.
     FS_ASSIGN_OR_RETURN(const auto persons, data_.PersonsOfCase(k));
     for (const auto& [person, owner] : persons) {
       if (owner && *owner == province) continue;
-      add("persons", person);
+      add(persons_table, person);
     }
   }
   return out;
 }
 
 absl::StatusOr<absl::flat_hash_set<RowId>> Scope::VisibleCases(const std::string& province) {
-  FS_ASSIGN_OR_RETURN(const std::vector<RowId> owned, data_.ScopeRowsOwnedBy("cases", province));
+  FS_ASSIGN_OR_RETURN(const std::vector<RowId> owned,
+                      data_.ScopeRowsOwnedBy(CasesName(data_.schema()), province));
   FS_ASSIGN_OR_RETURN(const std::vector<RowId> granted, data_.CasesGrantedTo(province));
   absl::flat_hash_set<RowId> out(owned.begin(), owned.end());
   out.insert(granted.begin(), granted.end());
@@ -442,21 +497,26 @@ absl::StatusOr<absl::flat_hash_set<RowId>> Scope::VisibleCases(const std::string
 absl::StatusOr<std::vector<RowId>> Scope::VisibleRows(const std::string& province,
                                                       const std::string& table) {
   std::vector<RowId> out;
-  if (table == "organisations" || table == "services" || table == "contacts") {
+  const OwnerRelation own = OwnerOfTable(data_.schema(), table);
+  const CaseLink link = RelationOf(data_.schema(), table).link;
+  if (own.link == OwnerLink::kShared || own.listed) {
     FS_ASSIGN_OR_RETURN(const std::vector<ScopedRow> rows, data_.ScopeRows(table));
     for (const ScopedRow& r : rows) {
       const RowScopeEntry& e = r.entry;
-      if (table != "contacts" || !e.restricted || e.ever_public || e.owner.empty() ||
+      if (!own.listed || !e.restricted || e.ever_public || e.owner.empty() ||
           e.owner == province) {
         out.push_back(r.row);
       }
     }
     return out;
   }
-  if (table == "access_log") return data_.ScopeRowsOwnedBy(table, province);
+  if (link == CaseLink::kNone) {
+    // An office's own rows of no case are its alone; no owner: nobody's.
+    if (own.link == OwnerLink::kColumn) return data_.ScopeRowsOwnedBy(table, province);
+    return out;
+  }
   // Cases the province sees: owned, or granted.
   FS_ASSIGN_OR_RETURN(const absl::flat_hash_set<RowId> cases, VisibleCases(province));
-  const CaseLink link = RelationOf(data_.schema(), table).link;
   if (link == CaseLink::kSelf) {
     out.assign(cases.begin(), cases.end());
   } else if (link == CaseLink::kNamedBy) {

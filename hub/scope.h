@@ -31,6 +31,10 @@
 // create rows its own province owns; only the owner may change a record's
 // province or a contact's restriction; the links that decide visibility
 // (a case's person, a referral's or consent's case) are set once.
+// Which tables are shared, an office's own (listed to every office or
+// not), or their case's owner's, and which column grants a case to another
+// office, is the schema's declaration (schema/relations.h: OwnerOf,
+// CaseRelationOf; docs/SCHEMA.md), not a list of table names here.
 #ifndef FIELDSYNC_HUB_SCOPE_H_
 #define FIELDSYNC_HUB_SCOPE_H_
 

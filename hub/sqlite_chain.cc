@@ -54,27 +54,29 @@ absl::Status Add(sqlite::Db& db, const DeviceId& device, const StoredChainEntry&
   return st->Run();
 }
 
-absl::StatusOr<std::optional<LogEntry>> Logged(sqlite::Db& db, const DeviceId& device,
-                                               uint64_t seq) {
-  FS_ASSIGN_OR_RETURN(auto st, db.Prepared(
-                                   "SELECT l.pos, l.body, s.sig, h.header, h.sig FROM _fs_log l "
-                                   "JOIN _fs_devices d ON d.idx = l.device LEFT JOIN "
-                                   "_fs_signatures s ON s.pos = l.pos LEFT JOIN hub_chain h ON "
-                                   "h.device = d.id AND h.seq = l.seq WHERE d.id = ?1 AND "
-                                   "l.seq = ?2"));
-  st->BindBlob(1, device.view());
-  st->BindInt(2, static_cast<int64_t>(seq));
-  FS_ASSIGN_OR_RETURN(bool found, st->Step());
-  if (!found) return std::optional<LogEntry>();
+absl::StatusOr<LogEntry> WithChainEntry(sqlite::Db& db, Replica::RawEntry raw) {
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT header, sig FROM hub_chain WHERE device = ?1 "
+                                           "AND seq = ?2"));
+  st->BindBlob(1, raw.author.view());
+  st->BindInt(2, static_cast<int64_t>(raw.seq));
   LogEntry e;
-  e.position = st->ColumnInt(0);
-  e.author = device;
-  e.body = st->ColumnString(1);
-  if (!st->ColumnIsNull(2)) e.signature = st->ColumnString(2);
-  if (!st->ColumnIsNull(3)) {
-    e.header = st->ColumnString(3);
-    e.header_signature = st->ColumnString(4);
+  e.position = raw.position;
+  e.author = raw.author;
+  e.body = std::move(raw.body);
+  e.signature = std::move(raw.signature);
+  FS_ASSIGN_OR_RETURN(bool found, st->Step());
+  if (found) {
+    e.header = st->ColumnString(0);
+    e.header_signature = st->ColumnString(1);
   }
+  return e;
+}
+
+absl::StatusOr<std::optional<LogEntry>> Logged(sqlite::Db& db, Replica& replica,
+                                               const DeviceId& device, uint64_t seq) {
+  FS_ASSIGN_OR_RETURN(std::optional<Replica::RawEntry> raw, replica.RawLogEntryOf(device, seq));
+  if (!raw) return std::optional<LogEntry>();
+  FS_ASSIGN_OR_RETURN(LogEntry e, WithChainEntry(db, *std::move(raw)));
   return std::optional<LogEntry>(std::move(e));
 }
 

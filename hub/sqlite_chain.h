@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "hub/storage.h"
+#include "store/replica.h"
 #include "store/sqlite.h"
 
 namespace fieldsync::hub::sqlite_chain {
@@ -27,9 +28,13 @@ absl::StatusOr<std::vector<StoredChainEntry>> Entries(sqlite::Db& db, const Devi
                                                       uint64_t first, uint64_t last,
                                                       size_t limit);
 absl::Status Add(sqlite::Db& db, const DeviceId& device, const StoredChainEntry& e);
-// The log entry of `device`'s commit `seq` (with its chain entry if held).
-absl::StatusOr<std::optional<LogEntry>> Logged(sqlite::Db& db, const DeviceId& device,
-                                               uint64_t seq);
+// The log entry of `device`'s commit `seq` (with its chain entry if held),
+// from the replica's log (read through store/replica.h, never its tables).
+absl::StatusOr<std::optional<LogEntry>> Logged(sqlite::Db& db, Replica& replica,
+                                               const DeviceId& device, uint64_t seq);
+// A log entry as the hub relays it: the replica's entry with its chain
+// entry (header and signature) if the hub holds one.
+absl::StatusOr<LogEntry> WithChainEntry(sqlite::Db& db, Replica::RawEntry raw);
 
 }  // namespace fieldsync::hub::sqlite_chain
 

@@ -105,9 +105,8 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStorage::Nodes() {
       auto st,
       registry_->Prepared("SELECT n.device, n.name, n.province, n.enrolled_at, n.last_seen, "
                           "n.cursor, n.protocol, n.clock_skew, n.revoked_at, "
-                          "coalesce(d.max_seq, 0), n.sign_pk, n.box_pk, n.revoked_position, n.delivered "
-                          "FROM hub_nodes n LEFT JOIN _fs_devices d ON "
-                          "d.id = n.device ORDER BY n.province, n.name, n.device"));
+                          "n.sign_pk, n.box_pk, n.revoked_position, n.delivered "
+                          "FROM hub_nodes n ORDER BY n.province, n.name, n.device"));
   std::vector<NodeInfo> out;
   while (true) {
     FS_ASSIGN_OR_RETURN(bool r, st->Step());
@@ -123,29 +122,50 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStorage::Nodes() {
     n.clock_skew_millis = st->ColumnInt(7);
     n.revoked = !st->ColumnIsNull(8);
     n.revoked_at_millis = n.revoked ? st->ColumnInt(8) : 0;
-    n.acknowledged_seq = static_cast<uint64_t>(st->ColumnInt(9));
     n.keys.device = n.device;
-    n.keys.sign_pk = st->ColumnString(10);
-    n.keys.box_pk = st->ColumnString(11);
-    n.revoked_position = st->ColumnInt(12);
-    n.delivered = std::max(n.cursor, st->ColumnInt(13));
+    n.keys.sign_pk = st->ColumnString(9);
+    n.keys.box_pk = st->ColumnString(10);
+    n.revoked_position = st->ColumnInt(11);
+    n.delivered = std::max(n.cursor, st->ColumnInt(12));
     out.push_back(std::move(n));
   }
   // What waits for each node: others' log entries of its province and of
-  // the shared directory after its cursor (grants aside).
+  // the shared directory after its cursor (grants aside): all of them, less
+  // its own (their authors are the replica's to say: store/replica.h).
   FS_ASSIGN_OR_RETURN(auto pending,
-                      registry_->Prepared("SELECT count(DISTINCT s.position) FROM hub_log_scope s "
-                                          "JOIN _fs_log l ON l.pos = s.position JOIN _fs_devices "
-                                          "d ON d.idx = l.device WHERE s.province IN (?1, '*') "
-                                          "AND s.position > ?2 AND d.id != ?3"));
-  for (NodeInfo& n : out) {
-    pending->Reset();
-    pending->BindText(1, n.province);
-    pending->BindInt(2, n.delivered);
-    pending->BindBlob(3, n.device.view());
-    FS_ASSIGN_OR_RETURN(bool r, pending->Step());
-    n.pending = r ? static_cast<uint64_t>(pending->ColumnInt(0)) : 0;
-  }
+                      registry_->Prepared("SELECT count(DISTINCT position) FROM hub_log_scope "
+                                          "WHERE province IN (?1, '*') AND position > ?2"));
+  FS_ASSIGN_OR_RETURN(auto own,
+                      registry_->Prepared("SELECT count(DISTINCT position) FROM hub_log_scope "
+                                          "WHERE province IN (?1, '*') AND position IN (SELECT "
+                                          "value FROM json_each(?2))"));
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> reader, TakeReader());
+  FS_RETURN_IF_ERROR(reader->ReadTransaction([&]() -> absl::Status {
+    for (NodeInfo& n : out) {
+      FS_ASSIGN_OR_RETURN(n.acknowledged_seq, reader->SeqHeld(n.device));
+      pending->Reset();
+      pending->BindText(1, n.province);
+      pending->BindInt(2, n.delivered);
+      FS_ASSIGN_OR_RETURN(bool r, pending->Step());
+      const int64_t all = r ? pending->ColumnInt(0) : 0;
+      FS_ASSIGN_OR_RETURN(const std::vector<int64_t> mine,
+                          reader->LogPositionsOf(n.device, n.delivered));
+      int64_t of_its_own = 0;
+      if (!mine.empty()) {
+        std::string list = "[";
+        for (size_t i = 0; i < mine.size(); ++i) absl::StrAppend(&list, i ? "," : "", mine[i]);
+        list += "]";
+        own->Reset();
+        own->BindText(1, n.province);
+        own->BindText(2, list);
+        FS_ASSIGN_OR_RETURN(bool o, own->Step());
+        of_its_own = o ? own->ColumnInt(0) : 0;
+      }
+      n.pending = static_cast<uint64_t>(std::max<int64_t>(0, all - of_its_own));
+    }
+    return absl::OkStatus();
+  }));
+  ReturnReader(std::move(reader));
   return out;
 }
 
@@ -156,6 +176,10 @@ absl::Status SqliteHubStorage::RevokeNode(const DeviceId& device, const std::str
   absl::MutexLock w(&write_mu_);
   absl::MutexLock l(&registry_mu_);
   const int64_t now = clock_->NowMillis();
+  // The log head at revocation: commits of the device the hub stored
+  // before stay valid for nodes; anything later in the log is refused. No
+  // push stores anything while the writer's lock is held.
+  FS_ASSIGN_OR_RETURN(const int64_t position, writer_->LogHead());
   absl::Status s = sqlite::InTransaction(*registry_, sqlite_storage::kWriteTxn,
                                          [&](sqlite::Transaction&) -> absl::Status {
     std::string name, province;
@@ -176,13 +200,6 @@ absl::Status SqliteHubStorage::RevokeNode(const DeviceId& device, const std::str
       name = n->ColumnString(0);
       province = n->ColumnString(1);
     }
-    // The log head at revocation: commits of the device the hub stored
-    // before stay valid for nodes; anything later in the log is refused.
-    FS_ASSIGN_OR_RETURN(auto head,
-                        registry_->Prepared("SELECT coalesce(max(pos), 0) FROM _fs_log"));
-    FS_ASSIGN_OR_RETURN(bool any, head->Step());
-    const int64_t position = any ? head->ColumnInt(0) : 0;
-    head->Reset();
     FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("UPDATE hub_nodes SET revoked_at = ?2, "
                                                      "revoked_position = ?3 WHERE device = ?1 "
                                                      "AND revoked_at IS NULL"));

@@ -199,32 +199,27 @@ class View : public Base {
   absl::StatusOr<std::vector<LogEntry>> LogEntriesUnder(const std::vector<std::string>& log_keys,
                                                         int64_t after, int64_t upto,
                                                         size_t limit) override {
-    FS_ASSIGN_OR_RETURN(
-        auto st,
-        db_.Prepared("SELECT l.pos, d.id, l.body, s.sig, h.header, h.sig FROM (SELECT "
-                     "DISTINCT position AS p FROM hub_log_scope WHERE province IN (SELECT "
-                     "value FROM json_each(?1)) AND position > ?2 AND position <= ?3 ORDER "
-                     "BY position LIMIT ?4) c JOIN _fs_log l ON l.pos = c.p JOIN _fs_devices "
-                     "d ON d.idx = l.device LEFT JOIN _fs_signatures s ON s.pos = l.pos "
-                     "LEFT JOIN hub_chain h ON h.device = d.id AND h.seq = l.seq "
-                     "ORDER BY l.pos"));
+    // The positions from the hub's own table, the entries from the
+    // replica's log (store/replica.h), each with its chain entry.
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT DISTINCT position FROM hub_log_scope "
+                                              "WHERE province IN (SELECT value FROM "
+                                              "json_each(?1)) AND position > ?2 AND position "
+                                              "<= ?3 ORDER BY position LIMIT ?4"));
     st->BindText(1, JsonList(log_keys));
     st->BindInt(2, after);
     st->BindInt(3, upto);
     st->BindInt(4, static_cast<int64_t>(limit));
-    std::vector<LogEntry> out;
+    std::vector<int64_t> positions;
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
-      LogEntry e;
-      e.position = st->ColumnInt(0);
-      FS_ASSIGN_OR_RETURN(e.author, Id16::FromBytes(st->ColumnBlob(1), "author"));
-      e.body = st->ColumnString(2);
-      if (!st->ColumnIsNull(3)) e.signature = st->ColumnString(3);
-      if (!st->ColumnIsNull(4)) {
-        e.header = st->ColumnString(4);
-        e.header_signature = st->ColumnString(5);
-      }
+      positions.push_back(st->ColumnInt(0));
+    }
+    FS_ASSIGN_OR_RETURN(std::vector<Replica::RawEntry> raw, rep_.RawLogAt(positions));
+    std::vector<LogEntry> out;
+    out.reserve(raw.size());
+    for (Replica::RawEntry& r : raw) {
+      FS_ASSIGN_OR_RETURN(LogEntry e, sqlite_chain::WithChainEntry(db_, std::move(r)));
       out.push_back(std::move(e));
     }
     return out;
@@ -481,7 +476,7 @@ class WriteView : public View<HubWriteTxn> {
   }
   absl::StatusOr<std::optional<LogEntry>> LoggedCommit(const DeviceId& device,
                                                        uint64_t seq) override {
-    return sqlite_chain::Logged(db_, device, seq);
+    return sqlite_chain::Logged(db_, rep_, device, seq);
   }
   absl::StatusOr<bool> PutStatement(const StoredStatement& s) override {
     return sqlite_statements::Put(db_, s);
@@ -528,10 +523,7 @@ class WriteView : public View<HubWriteTxn> {
     return sqlite_storage::ReadOfficeRecords(db_, province);
   }
   absl::StatusOr<uint64_t> AcknowledgedSeq(const DeviceId& device) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT max_seq FROM _fs_devices WHERE id = ?1"));
-    st->BindBlob(1, device.view());
-    FS_ASSIGN_OR_RETURN(bool found, st->Step());
-    return found ? static_cast<uint64_t>(st->ColumnInt(0)) : uint64_t{0};
+    return rep_.SeqHeld(device);
   }
 
   absl::StatusOr<bool> RingErased(const RowId& ring) override {
@@ -679,11 +671,8 @@ class WriteView : public View<HubWriteTxn> {
     return out;
   }
   absl::StatusOr<bool> DropTombstone(const std::string& table, const RowId& row) override {
-    FS_ASSIGN_OR_RETURN(auto del, db_.Prepared(absl::StrCat("DELETE FROM \"", AV(table),
-                                                            "\" WHERE id = ?1 AND _live = 0")));
-    del->BindBlob(1, row.view());
-    FS_RETURN_IF_ERROR(del->Run());
-    return db_.Changes() > 0;
+    // The row and its conflict records, by the replica (store/replica.h).
+    return rep_.DropTombstone(table, row);
   }
   absl::Status RecordPurged(const Tombstone& t, uint64_t epoch, bool shared,
                             const std::vector<std::string>& provinces) override {
@@ -697,14 +686,12 @@ class WriteView : public View<HubWriteTxn> {
     rec->BindInt(5, shared ? 1 : 0);
     rec->BindText(6, JsonList(provinces));
     FS_RETURN_IF_ERROR(rec->Run());
-    for (const char* sql : {"DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2",
-                            "DELETE FROM hub_row_scope WHERE tbl = ?1 AND row = ?2"}) {
-      FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(sql));
-      st->BindText(1, t.table);
-      st->BindBlob(2, t.row.view());
-      FS_RETURN_IF_ERROR(st->Run());
-    }
-    return absl::OkStatus();
+    // Its conflict records went with the row (DropTombstone).
+    FS_ASSIGN_OR_RETURN(auto st,
+                        db_.Prepared("DELETE FROM hub_row_scope WHERE tbl = ?1 AND row = ?2"));
+    st->BindText(1, t.table);
+    st->BindBlob(2, t.row.view());
+    return st->Run();
   }
   absl::Status AdvanceGc(int64_t horizon) override {
     FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("INSERT INTO hub_meta(key, value) VALUES "

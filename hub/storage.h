@@ -400,10 +400,11 @@ class HubWriteTxn : public HubReadTxn {
   // Rows deleted at or before `at_millis` (by the commits' clocks), by
   // deleting position.
   virtual absl::StatusOr<std::vector<Tombstone>> TombstonesDeletedBy(int64_t at_millis) = 0;
-  // Removes the deleted row for good; false if it is not (or no longer) deleted.
+  // Removes the deleted row for good, with its conflicts; false if it is not
+  // (or no longer) deleted.
   virtual absl::StatusOr<bool> DropTombstone(const std::string& table, const RowId& row) = 0;
   // Remembers a dropped row for the nodes that held it (`shared`: every
-  // province; else `provinces`) and forgets its scope and conflicts.
+  // province; else `provinces`) and forgets its scope.
   virtual absl::Status RecordPurged(const Tombstone& t, uint64_t epoch, bool shared,
                                     const std::vector<std::string>& provinces) = 0;
   // A collection happened: the horizon moves to `horizon`, the epoch by one.

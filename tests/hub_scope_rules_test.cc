@@ -24,7 +24,8 @@ class MemoryScopeData : public HubWriteTxn {
   // The merged row as the test says it is.
   std::map<Key, std::map<std::string, Value>> rows;
 
-  const Schema& schema() const override { return FieldOfficeSchema(); }
+  const Schema* schema_in_use = &FieldOfficeSchema();
+  const Schema& schema() const override { return *schema_in_use; }
   absl::StatusOr<int64_t> LogHead() override { return NotHere(); }
   absl::StatusOr<GcState> Gc() override { return NotHere(); }
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override { return NotHere(); }
@@ -446,6 +447,35 @@ TEST_F(ScopeRulesTest, ARowOfATableTheSchemaDoesNotDeclareIsNobodys) {
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
   EXPECT_FALSE(Sees("LC", "victims", row));
   EXPECT_TRUE(scope_.VisibleRows("LC", "victims")->empty());
+}
+
+// Shared is what the schema declares (schema/relations.h), not a list of
+// table names in the hub: a directory table the field-office schema does
+// not have is seen and written by every office once declared shared.
+TEST_F(ScopeRulesTest, ATableTheSchemaDeclaresSharedIsEveryOffices) {
+  std::vector<TableDef> tables = FieldOfficeSchema().tables();
+  tables.push_back(TableDef{"shelters", "test: a directory of shelters",
+                            {{"name", ColumnType::kText, Sensitivity::kClear, {}, 1, ""}}});
+  tables.back().owner = {OwnerLink::kShared};
+  const Schema with_shelters(FieldOfficeSchema().version(), std::move(tables));
+  data_.schema_in_use = &with_shelters;
+
+  const RowId shelter = RowId::NewRandom();
+  absl::Status s =
+      Push("LC", Write("shelters", shelter, {{"name", Value::Text("Nhà Bình Yên")}}), 1);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_TRUE(Sees("LC", "shelters", shelter));
+  EXPECT_TRUE(Sees("HG", "shelters", shelter));
+  EXPECT_EQ(*scope_.VisibleRows("QT", "shelters"), std::vector<RowId>{shelter});
+  EXPECT_EQ(data_.log_scope[1], std::set<std::string>{"*"});
+  s = Push("HG", Write("shelters", shelter, {{"name", Value::Text("Nhà Bình An")}}), 2);
+  EXPECT_TRUE(s.ok()) << s;
+  // Undeclared, the same table is nobody's.
+  data_.schema_in_use = &FieldOfficeSchema();
+  EXPECT_FALSE(Sees("HG", "shelters", shelter));
+  EXPECT_EQ(Push("HG", Write("shelters", RowId::NewRandom(), {{"name", Value::Text("x")}}), 3)
+                .code(),
+            absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(ScopeRulesTest, ARestrictedContactIsItsOfficesUntilMadePublic) {

@@ -260,6 +260,109 @@ TEST(RelationsTest, WrongDeclarationsAreFound) {
   EXPECT_EQ(check(open).code(), absl::StatusCode::kInternal);
 }
 
+TEST(RelationsTest, EachTableDeclaresWhoOwnsItsRows) {
+  struct Want {
+    OwnerLink link;
+    std::string column;
+    bool listed;
+  };
+  const std::map<std::string, Want> want = {
+      {"cases", {OwnerLink::kColumn, "province", false}},
+      {"persons", {OwnerLink::kColumn, "province", false}},
+      // Seen by every office, unless restricted to its own.
+      {"contacts", {OwnerLink::kColumn, "province", true}},
+      // The reading office's alone.
+      {"access_log", {OwnerLink::kColumn, "province", false}},
+      {"referrals", {OwnerLink::kCase, "", false}},
+      {"consents", {OwnerLink::kCase, "", false}},
+      // The shared directory: an organisation's province says where it
+      // works, not whose it is.
+      {"organisations", {OwnerLink::kShared, "", false}},
+      {"services", {OwnerLink::kShared, "", false}},
+  };
+  // Every table of the schema is listed above: a new one must say its owner.
+  ASSERT_EQ(S().tables().size(), want.size());
+  for (const TableDef& t : S().tables()) {
+    auto it = want.find(std::string(t.name));
+    ASSERT_NE(it, want.end()) << t.name << " has no expected owner in this test";
+    absl::StatusOr<OwnerRelation> own = OwnerOf(S(), t.name);
+    ASSERT_TRUE(own.ok()) << own.status();
+    EXPECT_EQ(own->link, it->second.link) << t.name;
+    EXPECT_EQ(std::string(own->column), it->second.column) << t.name;
+    EXPECT_EQ(own->listed, it->second.listed) << t.name;
+    EXPECT_EQ(IsShared(S(), t.name), it->second.link == OwnerLink::kShared) << t.name;
+    // A referral alone grants its case to the office it names.
+    EXPECT_EQ(std::string(t.grants_case_to), t.name == "referrals" ? "to_office" : "")
+        << t.name;
+  }
+  // Key rings are rows of the tables with a sealed column (consents,
+  // organisations and the access log have none).
+  EXPECT_EQ(KeyRingTables(S()),
+            (std::vector<std::string>{"cases", "persons", "contacts", "services", "referrals"}));
+}
+
+TEST(RelationsTest, AnUndeclaredTableIsNoOnesAndNotShared) {
+  absl::StatusOr<OwnerRelation> own = OwnerOf(S(), "victims");
+  EXPECT_EQ(own.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(own.status().message().find("victims"), std::string_view::npos) << own.status();
+  EXPECT_FALSE(IsShared(S(), "victims"));
+  EXPECT_FALSE(IsShared(S(), ""));
+  // A table declared without an owner is no office's either (the hub
+  // neither shows nor takes its rows): the default is not "shared".
+  EXPECT_EQ(OwnerRelation{}.link, OwnerLink::kNone);
+  Schema bare(99, {TableDef{"notes", "test", {{"text", ColumnType::kText, Sensitivity::kClear,
+                                                {}, 1, ""}}}});
+  ASSERT_TRUE(OwnerOf(bare, "notes").ok());
+  EXPECT_EQ(OwnerOf(bare, "notes")->link, OwnerLink::kNone);
+  EXPECT_FALSE(IsShared(bare, "notes"));
+  EXPECT_TRUE(KeyRingTables(bare).empty());
+}
+
+TEST(RelationsTest, WrongOwnersAreFound) {
+  auto check = [](TableDef extra) {
+    std::vector<TableDef> tables = FieldOfficeSchema().tables();
+    tables.push_back(std::move(extra));
+    return CheckRelations(Schema(99, std::move(tables)));
+  };
+  TableDef t{"notes", "test", {
+      {"case_id", ColumnType::kId, Sensitivity::kClear, {}, 1, ""},
+      {"office", ColumnType::kText, Sensitivity::kClear, {}, 1, ""},
+      {"secret_office", ColumnType::kText, Sensitivity::kSensitive, {}, 1, ""},
+      {"count", ColumnType::kInteger, Sensitivity::kClear, {}, 1, ""}}};
+  t.owner = {OwnerLink::kColumn, "office"};
+  EXPECT_TRUE(check(t).ok()) << check(t);
+  t.owner = {OwnerLink::kColumn, "office", /*listed=*/true};
+  EXPECT_TRUE(check(t).ok()) << check(t);
+  // Owned by a column that is missing, sealed, or not text.
+  for (std::string_view column : {"desk", "secret_office", "count"}) {
+    t.owner = {OwnerLink::kColumn, column};
+    EXPECT_EQ(check(t).code(), absl::StatusCode::kInternal) << column;
+  }
+  // A column named where none is used.
+  t.owner = {OwnerLink::kShared, "office"};
+  EXPECT_EQ(check(t).code(), absl::StatusCode::kInternal);
+  // Its case's owner's, but it names no case.
+  t.owner = {OwnerLink::kCase};
+  EXPECT_EQ(check(t).code(), absl::StatusCode::kInternal);
+  t.case_relation = {CaseLink::kColumn, "case_id"};
+  EXPECT_TRUE(check(t).ok()) << check(t);
+  // Listed to every office, but a row of a case (or not an office's).
+  t.owner = {OwnerLink::kColumn, "office", /*listed=*/true};
+  EXPECT_EQ(check(t).code(), absl::StatusCode::kInternal);
+  t.owner = {OwnerLink::kShared, {}, /*listed=*/true};
+  EXPECT_EQ(check(t).code(), absl::StatusCode::kInternal);
+  // Granting its case to an office: a clear text column of a row of a case.
+  t.owner = {OwnerLink::kCase};
+  t.grants_case_to = "office";
+  EXPECT_TRUE(check(t).ok()) << check(t);
+  t.grants_case_to = "secret_office";
+  EXPECT_EQ(check(t).code(), absl::StatusCode::kInternal);
+  t.grants_case_to = "office";
+  t.case_relation = {};
+  t.owner = {OwnerLink::kShared};
+  EXPECT_EQ(check(t).code(), absl::StatusCode::kInternal);
+}
+
 TEST(RelationsTest, ReferralStatusesHaveOneTextForm) {
   using referral::Status;
   for (Status s : {Status::kSent, Status::kAccepted, Status::kDeclined, Status::kCompleted}) {

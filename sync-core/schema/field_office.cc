@@ -73,6 +73,7 @@ Schema* Build() {
   // sealed exact time), syncs first.
   t.back().case_relation = {CaseLink::kSelf};
   t.back().urgent_when = {{"urgency", "urgent"}, {"crime_reported_hour"}};
+  t.back().owner = {OwnerLink::kColumn, "province"};
 
   t.push_back({"persons", "a victim's identity: the most sensitive data", {
       {"full_name", kText, S, {}, 1, "full name"},
@@ -96,6 +97,7 @@ Schema* Build() {
   }});
   // A victim belongs to the cases naming them (cases.person_id).
   t.back().case_relation = {CaseLink::kNamedBy, "person_id"};
+  t.back().owner = {OwnerLink::kColumn, "province"};
 
   t.push_back({"contacts", "agencies, units and officers in the directory", {
       {"organisation_id", kId, C, {}, 1, "organisations.id"},
@@ -116,6 +118,9 @@ Schema* Build() {
       {"other_channels", kText, R, {}, 2, "other ways to reach them, one per line"},
   }});
   t.back().restriction = "restriction";
+  // An office's entry in the directory every office sees, unless it is
+  // restricted to that office.
+  t.back().owner = {OwnerLink::kColumn, "province", /*listed=*/true};
 
   t.push_back({"organisations", "agencies and providers", {
       {"name", kText, C, {}, 1, "name"},
@@ -126,6 +131,9 @@ Schema* Build() {
       {"province", kText, C, {}, 1, "province code, empty for national bodies"},
       {"public_phone", kText, C, {}, 1, "public phone"},
   }});
+  // The shared directory: its province says where a body works, not whose
+  // it is.
+  t.back().owner = {OwnerLink::kShared};
 
   t.push_back({"services", "the service directory", {
       {"organisation_id", kId, C, {}, 1, "provider organisations.id"},
@@ -143,6 +151,7 @@ Schema* Build() {
       {"restriction", kEnum, C, {"public", "internal", kRestrictedValue}, 1, "who may see it"},
   }});
   t.back().restriction = "restriction";
+  t.back().owner = {OwnerLink::kShared};
 
   t.push_back({"referrals", "a case sent from one office or agency to another", {
       {"case_id", kId, C, {}, 1, "cases.id"},
@@ -159,6 +168,9 @@ Schema* Build() {
       {"notes", kText, S, {}, 1, "notes travelling with the file"},
   }});
   t.back().case_relation = {CaseLink::kColumn, "case_id"};
+  t.back().owner = {OwnerLink::kCase};
+  // The office a case is referred to sees it from then on.
+  t.back().grants_case_to = "to_office";
 
   t.push_back({"consents", "what a victim agreed to share, and with whom", {
       {"case_id", kId, C, {}, 1, "cases.id"},
@@ -171,6 +183,7 @@ Schema* Build() {
       {"withdrawn_at", kTimestamp, C, {}, 1, "when it was withdrawn"},
   }});
   t.back().case_relation = {CaseLink::kColumn, "case_id"};
+  t.back().owner = {OwnerLink::kCase};
 
   // Version 3: who viewed what (I.4: every read of victim data is
   // attributable). Each device appends one entry each time it opens a case's
@@ -191,7 +204,9 @@ Schema* Build() {
   }});
   // Its case_id says which case was read; the entry belongs to the reading
   // office, not to the case's file: it is not seen with the case, nor
-  // sealed or erased with it (CaseLink::kNone).
+  // sealed or erased with it (CaseLink::kNone). The reading office alone
+  // sees it.
+  t.back().owner = {OwnerLink::kColumn, "province"};
 
   return new Schema(kCurrentVersion, std::move(t));
 }

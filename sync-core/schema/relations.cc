@@ -24,6 +24,37 @@ absl::Status Bad(const TableDef& t, std::string_view what) {
   return absl::InternalError(absl::StrCat("schema: table ", AV(t.name), " ", AV(what)));
 }
 
+bool ClearText(const ColumnDef* c) {
+  return c != nullptr && c->type == ColumnType::kText && c->sensitivity == Sensitivity::kClear;
+}
+
+// The owner and the granting column of `t` as its relation to its case
+// allows them.
+absl::Status CheckOwner(const TableDef& t) {
+  const OwnerRelation& own = t.owner;
+  const CaseLink link = t.case_relation.link;
+  if (own.link == OwnerLink::kColumn) {
+    if (!ClearText(t.FindColumn(own.column))) {
+      return Bad(t, absl::StrCat("is owned by the office its ", AV(own.column),
+                                 " names, which is not a clear text column"));
+    }
+  } else if (!own.column.empty()) {
+    return Bad(t, "names an owner column it does not use");
+  }
+  if (own.link == OwnerLink::kCase && link != CaseLink::kColumn) {
+    return Bad(t, "is owned by its case's owner, but names no case by a column");
+  }
+  if (own.listed && (own.link != OwnerLink::kColumn || link != CaseLink::kNone)) {
+    return Bad(t, "is listed to every office, but is not an office's table of no case");
+  }
+  if (!t.grants_case_to.empty() &&
+      (link != CaseLink::kColumn || !ClearText(t.FindColumn(t.grants_case_to)))) {
+    return Bad(t, absl::StrCat("grants its case to the office its ", AV(t.grants_case_to),
+                               " names, which is not a clear text column of a case's row"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 const TableDef* CasesTable(const Schema& schema) {
@@ -70,6 +101,33 @@ absl::StatusOr<RowCase> CaseOfRow(const Schema& schema, std::string_view table, 
   }
   FS_ASSIGN_OR_RETURN(out.case_id, Id16::FromBytes(v->str(), "case id"));
   out.kind = RowCase::Kind::kCase;
+  return out;
+}
+
+absl::StatusOr<OwnerRelation> OwnerOf(const Schema& schema, std::string_view table) {
+  const TableDef* t = schema.FindTable(table);
+  if (t == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "table \"", AV(table), "\" is not in schema version ", schema.version(),
+        ": a row of it belongs to no office this replica knows"));
+  }
+  return t->owner;
+}
+
+bool IsShared(const Schema& schema, std::string_view table) {
+  const TableDef* t = schema.FindTable(table);
+  return t != nullptr && t->owner.link == OwnerLink::kShared;
+}
+
+std::vector<std::string> KeyRingTables(const Schema& schema) {
+  std::vector<std::string> out;
+  for (const TableDef& t : schema.tables()) {
+    if (std::any_of(t.columns.begin(), t.columns.end(), [](const ColumnDef& c) {
+          return c.sensitivity != Sensitivity::kClear;
+        })) {
+      out.emplace_back(t.name);
+    }
+  }
   return out;
 }
 
@@ -122,6 +180,7 @@ absl::Status CheckRelations(const Schema& schema) {
         break;
       }
     }
+    FS_RETURN_IF_ERROR(CheckOwner(t));
     for (const UrgentWhen& rule : t.urgent_when) {
       const ColumnDef* c = t.FindColumn(rule.column);
       if (c == nullptr || c->sensitivity != Sensitivity::kClear) {

@@ -1,13 +1,16 @@
 // The domain relations the schema declares (TableDef::case_relation,
-// urgent_when, restriction), answered in one place: which case a row
-// belongs to, whether a write is urgent, whether a row is restricted. The
-// node, the key ring, the hub's scope and the daemon's urgent lane read
-// them here instead of naming tables and values themselves.
+// owner, grants_case_to, urgent_when, restriction), answered in one place:
+// which case a row belongs to, which office owns it, whether a write is
+// urgent, whether a row is restricted. The node, the key ring, the hub's
+// scope and the daemon's urgent lane read them here instead of naming
+// tables and values themselves.
 #ifndef FIELDSYNC_SCHEMA_RELATIONS_H_
 #define FIELDSYNC_SCHEMA_RELATIONS_H_
 
 #include <functional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -49,6 +52,21 @@ using ColumnValue = std::function<const Value*(std::string_view column)>;
 absl::StatusOr<RowCase> CaseOfRow(const Schema& schema, std::string_view table, const RowId& row,
                                   const ColumnValue& value);
 
+// The declared owner of `table`'s rows. INVALID_ARGUMENT for a table the
+// schema does not declare: a row of it is no office's, and every caller
+// refuses or hides it (fail closed).
+absl::StatusOr<OwnerRelation> OwnerOf(const Schema& schema, std::string_view table);
+
+// Whether `table` is of the shared directory (OwnerLink::kShared): every
+// office sees and writes its rows. False for an undeclared table.
+bool IsShared(const Schema& schema, std::string_view table);
+
+// The tables a key ring can be a row of: those with a column sealed (always
+// or when restricted), in schema order. A row of a case's file that is no
+// ring itself (CaseLink::kColumn) may still be one for part of its columns
+// (a referral's letter).
+std::vector<std::string> KeyRingTables(const Schema& schema);
+
 // Whether writing `value` to `column` of `table` makes the commit urgent:
 // one of the table's urgent_when, on the column itself or on a clear column
 // derived from it (the coarse copy written in the same change: a crime
@@ -62,8 +80,10 @@ bool IsUrgentWrite(const Schema& schema, std::string_view table, std::string_vie
 bool IsRestricted(const Value& value);
 
 // OK if the declared relations name columns that exist with the right
-// type: a case column an id, a naming column an id of cases, an urgent
-// column and its value allowed, a restriction an enum that allows
+// type: a case column an id, a naming column an id of cases, an owner
+// column and a granting column clear text (an owner of its case, a granting
+// column and a listing only where they mean something), an urgent column
+// and its value allowed, a restriction an enum that allows
 // kRestrictedValue. INTERNAL naming the first that does not otherwise.
 absl::Status CheckRelations(const Schema& schema);
 

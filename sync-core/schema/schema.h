@@ -82,6 +82,27 @@ struct CaseRelation {
   std::string_view column = {};
 };
 
+// Who owns a table's rows: the office that alone may delete them, move them
+// to another province or change who may see them, under whose province the
+// hub files what touched them, and whose office a key ring sealing them
+// belongs to. What an office sees follows from it and the case relation.
+enum class OwnerLink {
+  kNone,    // not declared: no office owns, sees or writes its rows at the hub (fail closed)
+  kShared,  // the shared directory: no owner; every office sees and writes its rows
+  kColumn,  // the office its column OwnerRelation::column names (a province code)
+  kCase,    // the owner of the case it belongs to (its CaseRelation is kColumn)
+};
+
+struct OwnerRelation {
+  OwnerLink link = OwnerLink::kNone;
+  // kColumn: the clear text column naming the owning office; empty otherwise.
+  std::string_view column = {};
+  // kColumn, a table of no case: whether every office sees its rows (a
+  // directory entry an office keeps: a contact), all but those restricted
+  // to their owner since their creation. False: its owner alone sees them.
+  bool listed = false;
+};
+
 // One thing that makes a write urgent (pushed first, and it wakes a running
 // daemon): `column` written with `value`, or with any value but NULL when
 // `value` is empty.
@@ -104,6 +125,11 @@ struct TableDef {
   CaseRelation case_relation = {};
   std::vector<UrgentWhen> urgent_when = {};
   std::string_view restriction = {};
+  // Who owns the rows, and the clear text column of a row of a case
+  // (CaseLink::kColumn) naming an office that gains sight of that case when
+  // the row names it (a referral's receiving office; empty: none).
+  OwnerRelation owner = {};
+  std::string_view grants_case_to = {};
 
   // Index into `columns`, or -1.
   int ColumnIndex(std::string_view column) const;

@@ -164,12 +164,21 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
         if (from.kind() == Value::Kind::kText) owner = from.str();
         if (to.kind() == Value::Kind::kText) receiver = to.str();
       }
-    } else if (table == "referrals" || table == "consents") {
-      FS_ASSIGN_OR_RETURN(owner, m.ClearText("cases", "province", ring));
-    } else if (req.table->FindColumn("province") != nullptr) {
-      FS_ASSIGN_OR_RETURN(Value p, req.row_value("province"));
-      if (p.kind() == Value::Kind::kText) owner = p.str();
-    }  // services name no province: the writer's office owns the key
+    } else {
+      // As the schema declares the row's owner: the office its owner
+      // column names, or its case's (the ring is the case); the shared
+      // directory has none: the writer's office owns the key.
+      FS_ASSIGN_OR_RETURN(const OwnerRelation own, OwnerOf(replica_->schema(), table));
+      const TableDef* cases = CasesTable(replica_->schema());
+      if (own.link == OwnerLink::kCase && cases != nullptr &&
+          cases->owner.link == OwnerLink::kColumn) {
+        FS_ASSIGN_OR_RETURN(owner, m.ClearText(std::string(cases->name),
+                                               std::string(cases->owner.column), ring));
+      } else if (own.link == OwnerLink::kColumn) {
+        FS_ASSIGN_OR_RETURN(Value p, req.row_value(own.column));
+        if (p.kind() == Value::Kind::kText) owner = p.str();
+      }
+    }
     FS_ASSIGN_OR_RETURN(std::set<std::string> entitled, m.ReferredOffices(*replica_, ring));
     entitled.insert(province_);
     if (!owner.empty()) entitled.insert(owner);

@@ -342,8 +342,27 @@ class Replica {
     DeviceId author;
     std::string body;
     std::string signature;  // empty if the commit was stored unsigned
+    uint64_t seq = 0;       // the author's sequence number of the commit
   };
   absl::StatusOr<std::vector<RawEntry>> RawLogAfter(int64_t after_pos, size_t limit);
+
+  // What a hub's storage reads of the replica it relays from
+  // (store/replica_relay.cc), instead of the replica's own tables. Each
+  // reads in the caller's transaction if one is open.
+  //
+  // The log entries at `positions` that are held, in position order.
+  absl::StatusOr<std::vector<RawEntry>> RawLogAt(const std::vector<int64_t>& positions);
+  // The log entry of `author`'s commit `seq`, if held.
+  absl::StatusOr<std::optional<RawEntry>> RawLogEntryOf(const DeviceId& author, uint64_t seq);
+  // The positions of `author`'s log entries after `after_pos`, in order.
+  absl::StatusOr<std::vector<int64_t>> LogPositionsOf(const DeviceId& author, int64_t after_pos);
+  // The highest sequence number of `device` this replica has taken (0: none).
+  absl::StatusOr<uint64_t> SeqHeld(const DeviceId& device);
+  // Forgets a deleted row for good, with its conflict records (a hub
+  // collecting tombstones every node has received): false, changing
+  // nothing, if `row` of `table` is not a tombstone here. INVALID_ARGUMENT
+  // for a table not in the schema. In the caller's transaction, or its own.
+  absl::StatusOr<bool> DropTombstone(const std::string& table, const RowId& row);
 
   // Reads a row (live or tombstoned); nullopt if this replica never saw it.
   absl::StatusOr<std::optional<Row>> Get(const std::string& table, const RowId& row);

@@ -3,12 +3,13 @@
 // interface (store/replica.h) only, with two exceptions, each listed here and
 // held to by tests/store_private_test.sh:
 //
-//  - HubStorageDb(): for the hub's storage only (hub/sqlite_store.cc,
-//    hub/referral_check.cc). The hub keeps its hub_* tables in its replica's
-//    file and writes them inside the replica's transactions (ApplyHooks); it
-//    also still reads _fs_log, _fs_devices and _fs_signatures and deletes
-//    collected rows' _fs_conflicts (listed in docs/ARCHITECTURE.md). Goes when
-//    issue 12's hub storage lands (a hub store with its own interface).
+//  - HubStorageDb(): for the hub's storage only (hub/sqlite_storage.cc,
+//    hub/sqlite_views.cc). The hub keeps its hub_* tables in its replica's
+//    file and writes them inside the replica's transactions. It names none
+//    of the replica's _fs_* tables: what it needs of them (log entries, the
+//    sequence held of a device, collected tombstones dropped) is Replica's
+//    (store/replica_relay.cc). Goes when the hub's tables move to a store
+//    of their own.
 //  - tests, through tests/support/raw_db.h, to look at or damage the file.
 //
 // store/ files that keep their own tables in the replica's file (the key

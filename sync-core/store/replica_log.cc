@@ -16,7 +16,8 @@ absl::StatusOr<std::vector<Replica::RawEntry>> Replica::RawLogAfter(int64_t afte
   std::vector<RawEntry> out;
   FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
     FS_ASSIGN_OR_RETURN(auto st,
-                        m.db->Prepared("SELECT l.pos, l.device, l.body, s.sig FROM _fs_log l "
+                        m.db->Prepared("SELECT l.pos, l.device, l.body, s.sig, l.seq FROM "
+                                       "_fs_log l "
                                        "LEFT JOIN _fs_signatures s ON s.pos = l.pos "
                                        "WHERE l.pos > ?1 ORDER BY l.pos LIMIT ?2"));
     st->BindInt(1, after_pos);
@@ -30,7 +31,8 @@ absl::StatusOr<std::vector<Replica::RawEntry>> Replica::RawLogAfter(int64_t afte
                                                 " names an unknown device index ", idx));
       }
       out.push_back(RawEntry{st->ColumnInt(0), m.devices[idx].id, st->ColumnString(2),
-                             st->ColumnIsNull(3) ? std::string() : st->ColumnString(3)});
+                             st->ColumnIsNull(3) ? std::string() : st->ColumnString(3),
+                             static_cast<uint64_t>(st->ColumnInt(4))});
     }
     return absl::OkStatus();
   }));
