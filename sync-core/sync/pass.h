@@ -28,6 +28,10 @@ struct PassOptions {
   // Version 3: the least time between two statements of what this laptop
   // has seen (sync/statement_keeper.h); 0 makes one every pass.
   int64_t statement_interval_millis = tuning::kStatementIntervalMillis;
+  // Version 3: use compact headers with a hub that says it reads them
+  // (sync/compact_header.h). False: as a build before them (tests of the
+  // negotiation).
+  bool compact_headers = true;
 };
 
 // Hello: who the hub is and the clock skew, from this node's clock at
