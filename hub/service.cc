@@ -65,6 +65,7 @@ class SyncService final : public pb::Sync::Service {
     resp->set_province(out->province);
     resp->set_log_head(out->log_head);
     resp->set_enrol_challenge(out->enrol_challenge);
+    resp->set_compact_headers(static_cast<uint32_t>(out->compact_headers));
     return grpc::Status::OK;
   }
 
@@ -110,8 +111,8 @@ class SyncService final : public pb::Sync::Service {
     }
     r.commits.reserve(static_cast<size_t>(req->commits_size()));
     for (const auto& c : req->commits()) {
-      r.commits.push_back(
-          sync::PushedCommit{c.canonical(), c.signature(), c.header(), c.header_signature()});
+      r.commits.push_back(sync::PushedCommit{c.canonical(), c.signature(), c.header(),
+                                             c.header_signature(), c.header_prev_link()});
     }
     if (req->backfill_headers_size() > sync::kMaxPushCommits) {
       return Refuse("push", absl::InvalidArgumentError(absl::StrCat(
@@ -187,6 +188,7 @@ class SyncService final : public pb::Sync::Service {
       r.params.resume_checkpoint = req->resume().checkpoint();
       r.params.resume_index = req->resume().next_index();
     }
+    r.params.compact_headers = static_cast<int>(std::min<uint32_t>(req->compact_headers(), 1000));
     // Each message is built in an arena freed at once after it is written.
     google::protobuf::Arena arena;
     absl::Status s = handler_.Pull(r, [&](sync::PullChunk& c) -> absl::Status {
@@ -203,6 +205,7 @@ class SyncService final : public pb::Sync::Service {
         pc->set_signature(std::move(e.signature));
         pc->set_header(std::move(e.header));
         pc->set_header_signature(std::move(e.header_signature));
+        pc->set_header_prev_link(std::move(e.header_prev_link));
         for (size_t i = 0; i < e.omitted.size(); ++i) {
           auto* o = pc->add_omitted();
           o->set_index(e.omitted[i].first);

@@ -9,6 +9,7 @@
 #include "change/commit_codec.h"
 #include "crypto/enrolment_proof.h"
 #include "schema/schema.h"
+#include "sync/compact_header.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -72,6 +73,9 @@ absl::StatusOr<sync::HelloReply> SyncHandler::Hello(const sync::HelloRequest& re
   }
   sync::HelloReply resp;
   resp.protocol_version = sync::AgreedVersion(req.protocol_version, req.max_protocol_version);
+  // Version 3: this hub reads compact headers in pushes and sends them to
+  // a pull that asks (sync/compact_header.h).
+  if (resp.protocol_version >= 3) resp.compact_headers = sync::kCompactHeaderForm;
   resp.hub_id = store_->hub_id();
   const int64_t now = clock_->NowMillis();
   resp.hub_time_millis = now;
@@ -169,7 +173,16 @@ absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req
   origin.schema_version = std::max<int>(static_cast<int>(req.schema_version), 3);
   origin.schema_since_seq = req.schema_since_seq;
   origin.backfill_headers = req.backfill_headers;
-  absl::StatusOr<PushOutcome> out = store_->Push(*node, origin, req.commits, req.key_records);
+  // Compact headers rebuilt from their bodies: the store checks and keeps
+  // whole headers, as from a node that sent them whole.
+  const std::vector<PushedCommit>* commits = &req.commits;
+  std::vector<PushedCommit> expanded;
+  if (req.protocol_version >= 3 && sync::AnyCompact(req.commits)) {
+    expanded = req.commits;
+    if (absl::Status s = sync::ExpandPushed(expanded); !s.ok()) return Fail("push", s, &*node);
+    commits = &expanded;
+  }
+  absl::StatusOr<PushOutcome> out = store_->Push(*node, origin, *commits, req.key_records);
   if (!out.ok()) return Fail("push", out.status(), &*node);
   // A statement the hub does not keep is said in the reply; the commits
   // stored are not concerned (a version 2 call carries none).
@@ -221,6 +234,8 @@ absl::Status SyncHandler::Pull(const sync::PullRequest& req,
   const Schema& schema = FieldOfficeSchema();
   const int node_schema = std::max<int>(static_cast<int>(req.schema_version), 3);
   int held_back = 0;
+  const bool compact = req.protocol_version >= 3 && params.chains &&
+                       params.compact_headers >= sync::kCompactHeaderForm;
   absl::Status gone;
   absl::Status s = store_->Pull(*node, params, [&](PullChunk& c) {
     if (node_schema < schema.version()) {
@@ -229,6 +244,9 @@ absl::Status SyncHandler::Pull(const sync::PullRequest& req,
         return false;
       }
     }
+    // Only to a node that asked (an older one would take a compact
+    // header for none).
+    if (compact) sync::CompactPulled(c.commits);
     const int64_t cursor = c.cursor;
     rows += c.rows.size();
     commits += c.commits.size();

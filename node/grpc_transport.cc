@@ -3,6 +3,7 @@
 #include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -70,6 +71,7 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
     }
     e.header = std::move(*pc.mutable_header());
     e.header_signature = std::move(*pc.mutable_header_signature());
+    e.header_prev_link = std::move(*pc.mutable_header_prev_link());
     c->commits.push_back(std::move(e));
   }
   c->cursor = m.cursor();
@@ -206,6 +208,7 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& 
   h.province = resp.province();
   h.log_head = resp.log_head();
   h.enrol_challenge = resp.enrol_challenge();
+  h.compact_headers = static_cast<int>(std::min<uint32_t>(resp.compact_headers(), 1000));
   return h;
 }
 
@@ -242,6 +245,7 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
     e->set_signature(c.signature);
     e->set_header(c.header);
     e->set_header_signature(c.header_signature);
+    e->set_header_prev_link(c.header_prev_link);
   }
   for (const sync::ChainEntryBytes& b : r.backfill_headers) {
     auto* e = req.add_backfill_headers();
@@ -298,6 +302,7 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
     req.mutable_resume()->set_checkpoint(r.params.resume_checkpoint);
     req.mutable_resume()->set_next_index(r.params.resume_index);
   }
+  req.set_compact_headers(static_cast<uint32_t>(r.params.compact_headers));
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.pull_timeout_millis, &r.credential);
   std::unique_ptr<grpc::ClientReader<pb::PullResponse>> reader = m.stub->Pull(&ctx, req);

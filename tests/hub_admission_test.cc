@@ -58,7 +58,7 @@ class AdmissionTest : public ::testing::Test {
   PushedCommit Signed(const crypto::DeviceIdentity& signer, const Commit& c) {
     auto sig = crypto::SignCommit(signer, c);
     EXPECT_TRUE(sig.ok()) << sig.status();
-    return PushedCommit{EncodeCommit(c), *sig, {}, {}};
+    return PushedCommit{EncodeCommit(c), *sig, {}, {}, {}};
   }
   absl::StatusOr<std::vector<Commit>> Admit(const std::vector<PushedCommit>& push,
                                             bool crypto_checks = true) {
@@ -105,17 +105,17 @@ TEST_F(AdmissionTest, RefusesASensitiveFieldInClearWithoutRepeatingIt) {
 }
 
 TEST_F(AdmissionTest, RefusesAMalformedCommit) {
-  auto admitted = Admit({PushedCommit{"not a commit", "", {}, {}}});
+  auto admitted = Admit({PushedCommit{"not a commit", "", {}, {}, {}}});
   EXPECT_EQ(admitted.status().code(), absl::StatusCode::kInvalidArgument) << admitted.status();
 }
 
 TEST_F(AdmissionTest, WithoutCryptoChecksTakesUnsignedClearCommits) {
   const Commit c = CaseCommit(me_, Value::Text("clear"));
-  auto admitted = Admit({PushedCommit{EncodeCommit(c), "", {}, {}}}, /*crypto_checks=*/false);
+  auto admitted = Admit({PushedCommit{EncodeCommit(c), "", {}, {}, {}}}, /*crypto_checks=*/false);
   ASSERT_TRUE(admitted.ok()) << admitted.status();
   // The author is checked all the same.
   const Commit theirs = CaseCommit(other_, Value::Text("clear"));
-  EXPECT_EQ(Admit({PushedCommit{EncodeCommit(theirs), "", {}, {}}}, false).status().code(),
+  EXPECT_EQ(Admit({PushedCommit{EncodeCommit(theirs), "", {}, {}, {}}}, false).status().code(),
             absl::StatusCode::kPermissionDenied);
 }
 

@@ -1,5 +1,6 @@
 #include "crypto/commit_header.h"
 
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -158,31 +159,75 @@ absl::StatusOr<CommitHeader> DecodeCommitHeader(std::string_view bytes) {
   return h;
 }
 
+namespace {
+
+// The number of changes and both roots of `commit` (whole, or trimmed with
+// the row tags of what it left out): what its header names. Fills
+// `problem` (without the commit's name) and returns false if the body
+// cannot be read so.
+bool BodyRoots(const Commit& commit, const std::vector<std::string>& omitted_tags,
+               CommitHeader* h, std::string* problem) {
+  if (omitted_tags.size() != commit.omitted.size()) {
+    *problem = "tags of omitted changes";
+    return false;
+  }
+  const size_t total = commit.changes.size() + commit.omitted.size();
+  std::vector<std::string> digests, tags;
+  digests.reserve(total);
+  tags.reserve(total);
+  size_t next_change = 0, next_omitted = 0;
+  for (size_t i = 0; i < total; ++i) {
+    if (next_omitted < commit.omitted.size() && commit.omitted[next_omitted].first == i) {
+      const std::string& tag = omitted_tags[next_omitted];
+      if (tag.size() != kRowTagBytes) return *problem = "a row tag that is not 16 bytes", false;
+      if (commit.omitted[next_omitted].second.size() != kChangeDigestBytes) {
+        return *problem = "a change digest that is not 32 bytes", false;
+      }
+      digests.push_back(commit.omitted[next_omitted].second);
+      tags.push_back(tag);
+      ++next_omitted;
+    } else if (next_change < commit.changes.size()) {
+      const RowChange& c = commit.changes[next_change++];
+      digests.push_back(ChangeDigest(c));
+      absl::StatusOr<std::string> tag = RowTag(c.table, c.row);
+      if (!tag.ok()) return *problem = std::string(tag.status().message()), false;
+      tags.push_back(*std::move(tag));
+    } else {
+      return *problem = "omitted change indexes", false;
+    }
+  }
+  if (next_change != commit.changes.size() || next_omitted != commit.omitted.size()) {
+    return *problem = "omitted change indexes", false;
+  }
+  if (total > UINT32_MAX) return *problem = "number of changes", false;
+  h->changes = static_cast<uint32_t>(total);
+  h->changes_root = ChangesRoot(digests);
+  h->tags_root = TagsRoot(tags);
+  return true;
+}
+
+}  // namespace
+
 absl::StatusOr<CommitHeader> HeaderOfCommit(const Commit& whole, std::string_view prev_link) {
   if (!whole.omitted.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("commit ", whole.Name(), ": a header is made from the whole commit"));
   }
+  return HeaderOfBody(whole, {}, prev_link);
+}
+
+absl::StatusOr<CommitHeader> HeaderOfBody(const Commit& commit,
+                                          const std::vector<std::string>& omitted_tags,
+                                          std::string_view prev_link) {
   CommitHeader h;
-  h.author = whole.author;
-  h.seq = whole.seq;
-  h.hlc = whole.hlc.packed();
+  h.author = commit.author;
+  h.seq = commit.seq;
+  h.hlc = commit.hlc.packed();
   h.prev_link = std::string(prev_link);
-  h.changes = static_cast<uint32_t>(whole.changes.size());
-  std::vector<std::string> digests, tags;
-  digests.reserve(whole.changes.size());
-  tags.reserve(whole.changes.size());
-  for (const RowChange& c : whole.changes) {
-    digests.push_back(ChangeDigest(c));
-    absl::StatusOr<std::string> tag = RowTag(c.table, c.row);
-    if (!tag.ok()) return tag.status();
-    tags.push_back(*std::move(tag));
-  }
-  h.changes_root = ChangesRoot(digests);
-  h.tags_root = TagsRoot(tags);
   std::string problem;
-  if (!Consistent(h, [&](std::string p) { problem = std::move(p); })) {
-    return absl::InvalidArgumentError(absl::StrCat("commit ", whole.Name(), ": ", problem));
+  if (!BodyRoots(commit, omitted_tags, &h, &problem) ||
+      !Consistent(h, [&](std::string p) { problem = std::move(p); })) {
+    return absl::InvalidArgumentError(absl::StrCat("commit ", commit.Name(), ": ", problem));
   }
   return h;
 }
@@ -230,38 +275,12 @@ absl::Status CheckHeaderCoversCommit(const CommitHeader& header, const Commit& c
   if (header.withdrawal) return refuse("the header is a withdrawal, which has no body");
   if (header.author != commit.author || header.seq != commit.seq) return refuse("author or seq");
   if (header.hlc != commit.hlc.packed()) return refuse("clock");
-  if (omitted_tags.size() != commit.omitted.size()) return refuse("tags of omitted changes");
-  const size_t total = commit.changes.size() + commit.omitted.size();
-  if (total != header.changes) return refuse("number of changes");
-  std::vector<std::string> digests, tags;
-  digests.reserve(total);
-  tags.reserve(total);
-  size_t next_change = 0, next_omitted = 0;
-  for (size_t i = 0; i < total; ++i) {
-    if (next_omitted < commit.omitted.size() && commit.omitted[next_omitted].first == i) {
-      const std::string& tag = omitted_tags[next_omitted];
-      if (tag.size() != kRowTagBytes) return refuse("a row tag that is not 16 bytes");
-      if (commit.omitted[next_omitted].second.size() != kChangeDigestBytes) {
-        return refuse("a change digest that is not 32 bytes");
-      }
-      digests.push_back(commit.omitted[next_omitted].second);
-      tags.push_back(tag);
-      ++next_omitted;
-    } else if (next_change < commit.changes.size()) {
-      const RowChange& c = commit.changes[next_change++];
-      digests.push_back(ChangeDigest(c));
-      absl::StatusOr<std::string> tag = RowTag(c.table, c.row);
-      if (!tag.ok()) return refuse(std::string(tag.status().message()));
-      tags.push_back(*std::move(tag));
-    } else {
-      return refuse("omitted change indexes");
-    }
-  }
-  if (next_change != commit.changes.size() || next_omitted != commit.omitted.size()) {
-    return refuse("omitted change indexes");
-  }
-  if (ChangesRoot(digests) != header.changes_root) return refuse("changes");
-  if (TagsRoot(tags) != header.tags_root) return refuse("rows touched");
+  CommitHeader body;
+  std::string problem;
+  if (!BodyRoots(commit, omitted_tags, &body, &problem)) return refuse(problem);
+  if (body.changes != header.changes) return refuse("number of changes");
+  if (body.changes_root != header.changes_root) return refuse("changes");
+  if (body.tags_root != header.tags_root) return refuse("rows touched");
   return absl::OkStatus();
 }
 

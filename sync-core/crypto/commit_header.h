@@ -108,6 +108,17 @@ absl::StatusOr<CommitHeader> DecodeCommitHeader(std::string_view bytes);
 // entry has link `prev_link` (NoLink() for seq 1).
 absl::StatusOr<CommitHeader> HeaderOfCommit(const Commit& whole, std::string_view prev_link);
 
+// The commit entry (no flags, no ranges) of `commit`, whole or trimmed to
+// a node's scope (its `omitted` digests, with `omitted_tags` the row tags of
+// those left out, in the same order), naming `prev_link`: every field but
+// the prev link is computed from the body. What a compact header rebuilds
+// (docs/CRYPTO.md, "Compact headers on the wire"): the author's signature
+// then says whether the body and the prev link were the ones it signed.
+// INVALID_ARGUMENT naming the commit if the body cannot make a header.
+absl::StatusOr<CommitHeader> HeaderOfBody(const Commit& commit,
+                                          const std::vector<std::string>& omitted_tags,
+                                          std::string_view prev_link);
+
 // A withdrawal entry of `author` at `seq`, of `ranges`.
 absl::StatusOr<CommitHeader> WithdrawalHeader(const DeviceId& author, uint64_t seq, uint64_t hlc,
                                               std::string_view prev_link,

@@ -42,6 +42,10 @@ struct HelloReply {
   std::string province;  // with a credential: the node's province
   int64_t log_head = 0;
   std::string enrol_challenge;  // 32 bytes; empty from an older hub
+  // Version 3: the compact header form this hub reads in pushes and sends
+  // to a pull that asks for it (sync/compact_header.h); 0: none (an older
+  // hub), and then no compact header is sent to it.
+  int compact_headers = 0;
 };
 
 struct EnrollRequest {
@@ -66,8 +70,12 @@ struct PushedCommit {
   std::string canonical;
   std::string signature;
   // Version 3 (crypto/commit_header.h): empty for a commit without one.
+  // Compact (sync/compact_header.h): `header` empty, `header_signature`
+  // set, and `header_prev_link` the header's prev link unless the receiver
+  // takes it from the author's entry before it in the message.
   std::string header;
   std::string header_signature;
+  std::string header_prev_link;
 };
 
 // An entry of a device's commit chain: a header and its author's signature.
@@ -142,6 +150,9 @@ struct PullParams {
   bool checkpoint_pages = false;
   std::string resume_checkpoint;
   uint32_t resume_index = 0;
+  // Version 3: the compact header form the node reads (sync/compact_header.h);
+  // 0: send every header whole.
+  int compact_headers = 0;
 };
 
 struct PullRequest {
@@ -160,9 +171,12 @@ struct PulledEntry {
   // Version 3: the header and its signature (empty if the commit has none);
   // with an empty `canonical`, an entry sent header only. The row tags of
   // the changes left out, in the order of `omitted`.
+  // Compact (sync/compact_header.h), to a pull that asked for it: `header`
+  // empty, `header_signature` set, `header_prev_link` as in PushedCommit.
   std::string header;
   std::string header_signature;
   std::vector<std::string> omitted_tags;
+  std::string header_prev_link;
 };
 
 // One message of a pull stream.

@@ -8,6 +8,7 @@
 #include "crypto/enrolment_proof.h"
 #include "store/legacy_seal.h"
 #include "sync/chain_keeper.h"
+#include "sync/compact_header.h"
 #include "sync/downgrade.h"
 #include "sync/retry.h"
 #include "sync/checkpoint_keeper.h"
@@ -33,6 +34,7 @@ absl::StatusOr<HelloInfo> SayHello(Transport& transport, const Credential* cred,
   h.log_head = resp->log_head;
   h.enrol_challenge = resp->enrol_challenge;
   h.protocol_version = resp->protocol_version;
+  h.compact_headers = resp->compact_headers;
   return h;
 }
 
@@ -85,6 +87,12 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     report.protocol_version = hello.protocol_version;
     pusher.set_protocol_version(hello.protocol_version);
     puller.set_protocol_version(hello.protocol_version);
+    // Compact headers both ways only with a hub that said it reads and
+    // sends them: an older hub refuses them in a push.
+    const bool compact = options.compact_headers && hello.protocol_version >= 3 &&
+                         hello.compact_headers >= kCompactHeaderForm;
+    pusher.set_compact_headers(compact);
+    puller.set_compact_headers(compact);
     // A hub that agreed version 3 before and less now: said, kept as
     // evidence once, and no chain check silently off (sync/downgrade.h).
     FS_ASSIGN_OR_RETURN(bool downgraded, NoteAgreedVersion(replica, clock, hello, &report));

@@ -31,6 +31,10 @@ struct PassOptions {
   // Version 3: the least time between two checkpoints the hub adopted
   // (sync/checkpoint_keeper.h); 0 tries one at every pass that may make one.
   int64_t checkpoint_interval_millis = tuning::kCheckpointIntervalMillis;
+  // Version 3: use compact headers with a hub that says it reads them
+  // (sync/compact_header.h). False: as a build before them (tests of the
+  // negotiation).
+  bool compact_headers = true;
 };
 
 // Hello: who the hub is and the clock skew, from this node's clock at

@@ -11,6 +11,7 @@
 #include "sync/chain.h"
 #include "sync/chain_keeper.h"
 #include "sync/checkpoint_keeper.h"
+#include "sync/compact_header.h"
 #include "sync/retry.h"
 #include "sync/statement_keeper.h"
 
@@ -50,6 +51,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     req.params.chains = true;
     FS_ASSIGN_OR_RETURN(req.params.chain_heads, keeper.Heads());
     req.params.chain_wants = chain_wants_;
+    if (compact_headers_) req.params.compact_headers = kCompactHeaderForm;
     FS_ASSIGN_OR_RETURN(req.params.statement_cursor, replica.GetCursor(kStatementCursor));
   }
   // A bootstrap in verified pages of the office's newest checkpoint, from
@@ -185,13 +187,16 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     batch.rows = std::move(msg.rows);
     batch.purged = std::move(msg.purged);
     absl::Status bad;
-    if (chains || downgraded_) {
+    // Compact headers rebuilt from their bodies first: from here on an
+    // entry is as if its header had come whole (its signature decides).
+    if (chains && compact_headers_) bad = ExpandPulled(msg.commits);
+    if (bad.ok() && (chains || downgraded_)) {
       bad = keeper.Sort(msg.commits, &batch, &report->chain);
       statements.Take(msg.statements, &batch, &report->chain);
       if (msg.statement_cursor > 0) {
         batch.cursors.emplace_back(kStatementCursor, msg.statement_cursor);
       }
-    } else {
+    } else if (bad.ok()) {
       for (PulledEntry& c : msg.commits) {
         absl::StatusOr<Commit> commit = DecodeCommit(c.canonical);
         if (!commit.ok()) {

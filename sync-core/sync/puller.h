@@ -48,6 +48,9 @@ class Puller {
   // pulled commits still go through the chain keeper, which applies no
   // header-less commit of an author tracked here past its head.
   void set_downgraded(bool d) { downgraded_ = d; }
+  // Version 3: ask for compact headers (sync/compact_header.h), rebuilt
+  // here before the chains are checked.
+  void set_compact_headers(bool c) { compact_headers_ = c; }
 
  private:
   Transport& transport_;
@@ -56,6 +59,7 @@ class Puller {
   int protocol_version_ = kProtocolVersion;
   std::vector<std::pair<DeviceId, uint64_t>> chain_wants_;
   bool downgraded_ = false;
+  bool compact_headers_ = false;
 };
 
 }  // namespace fieldsync::sync

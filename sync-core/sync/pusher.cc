@@ -9,6 +9,7 @@
 #include "base/tuning.h"
 #include "change/commit_codec.h"
 #include "store/migrations.h"
+#include "sync/compact_header.h"
 #include "sync/retry.h"
 
 namespace fieldsync::sync {
@@ -67,6 +68,7 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     // At most max_bytes a call (the hub takes 16 MiB); a lone commit over
     // the message limit can never travel, and says so.
     size_t bytes = 0;
+    HeaderCompactor compactor;  // along this request
     for (const Commit& c : commits) {
       std::string encoded = EncodeCommit(c);
       if (encoded.size() > static_cast<size_t>(kMaxMessageBytes) - 4096) {
@@ -77,10 +79,14 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
       }
       if (!req.commits.empty() && bytes + encoded.size() > options_.max_bytes) break;
       bytes += encoded.size();
-      PushedCommit pc{std::move(encoded), c.signature, {}, {}};
+      PushedCommit pc{std::move(encoded), c.signature, {}, {}, {}};
       if (protocol_version_ >= 3) {
         pc.header = c.header;
         pc.header_signature = c.header_signature;
+        // Only to a hub that said it reads them: an older one refuses them.
+        if (compact_headers_) {
+          compactor.Offer(&c, {}, &pc.header, pc.header_signature, &pc.header_prev_link);
+        }
       }
       req.commits.push_back(std::move(pc));
     }

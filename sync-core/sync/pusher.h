@@ -51,6 +51,9 @@ class Pusher {
   // The protocol version agreed at Hello: from 3 on, commits carry their
   // headers, and those of commits the hub holds without one go first.
   void set_protocol_version(int v) { protocol_version_ = v; }
+  // Version 3, with a hub that said it reads them (HelloReply.compact_headers):
+  // commits travel with compact headers (sync/compact_header.h).
+  void set_compact_headers(bool c) { compact_headers_ = c; }
 
  private:
   PushRequest NewRequest() const;
@@ -62,6 +65,7 @@ class Pusher {
   const Credential& cred_;
   PushOptions options_;
   int protocol_version_ = kProtocolVersion;
+  bool compact_headers_ = false;
 };
 
 }  // namespace fieldsync::sync

@@ -21,6 +21,7 @@ struct HelloInfo {
   int64_t log_head = 0;
   std::string enrol_challenge;  // for an enrolment proof; empty from an older hub
   int protocol_version = 2;     // agreed: the highest both speak
+  int compact_headers = 0;      // the compact header form the hub reads (0: none)
 };
 
 // What a pull found of the authors' commit chains (protocol version 3;
