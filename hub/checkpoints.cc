@@ -34,33 +34,48 @@ absl::StatusOr<std::vector<CheckpointRow>> ScopeState(HubReadTxn& hub,
   return out;
 }
 
-absl::StatusOr<std::string> TryAdoptCheckpoint(HubWriteTxn& hub, const NodeInfo& node,
+absl::StatusOr<AdoptAnswer> TryAdoptCheckpoint(HubWriteTxn& hub, const NodeInfo& node,
                                                const crypto::Statement& s,
                                                const std::string& bytes, int64_t now_millis) {
   const std::string id = crypto::StatementId(bytes);
   FS_ASSIGN_OR_RETURN(std::optional<StoredCheckpoint> held, hub.CheckpointById(id));
-  if (held) return std::string();
+  if (held) return AdoptAnswer{};
+
   FS_ASSIGN_OR_RETURN(const int64_t head, hub.LogHead());
   const auto position = static_cast<int64_t>(s.position);
   if (position > head) {
-    return absl::StrCat("the checkpoint names position ", position, ", past this hub's log (",
-                        head, ")");
+    return AdoptAnswer{absl::StrCat("the checkpoint names position ", position,
+                                    ", past this hub's log (", head, ")")};
   }
   Scope scope(hub);
   FS_ASSIGN_OR_RETURN(std::vector<std::string> keys, scope.LogKeys(node.province));
   FS_ASSIGN_OR_RETURN(std::vector<LogEntry> later, hub.LogEntriesUnder(keys, position, head, 1));
   if (!later.empty()) {
-    return absl::StrCat("the office's records changed after position ", position,
-                        " (at ", later.front().position, "): a later pass tries again");
+    return AdoptAnswer{absl::StrCat("the office's records changed after position ", position,
+                                    " (at ", later.front().position,
+                                    "): a later pass tries again")};
+  }
+  // The office's newest checkpoint is current and says the same: no scan.
+  FS_ASSIGN_OR_RETURN(std::optional<StoredCheckpoint> newest, hub.NewestCheckpoint(node.province));
+  if (newest) {
+    FS_ASSIGN_OR_RETURN(std::vector<LogEntry> since,
+                        hub.LogEntriesUnder(keys, newest->position, head, 1));
+    absl::StatusOr<crypto::Statement> its = crypto::DecodeStatement(newest->statement);
+    if (since.empty() && its.ok() && its->root == s.root && its->leaf_count == s.leaf_count) {
+      return AdoptAnswer{};
+    }
   }
   FS_ASSIGN_OR_RETURN(std::vector<CheckpointRow> rows, ScopeState(hub, node.province));
   std::vector<std::string> leaves;
   leaves.reserve(rows.size());
   for (const CheckpointRow& r : rows) leaves.push_back(r.leaf);
   if (rows.size() != s.leaf_count || crypto::MerkleRoot(leaves) != s.root) {
-    return absl::StrCat("this hub's ", rows.size(), " rows of ", node.province,
-                        " do not give the root the laptop signed over ", s.leaf_count,
-                        " (it may have collected deleted records since the laptop's pull)");
+    return AdoptAnswer{absl::StrCat("this hub's ", rows.size(), " rows of ", node.province,
+                                    " do not give the root the laptop signed over ",
+                                    s.leaf_count,
+                                    " (it may have collected deleted records since the "
+                                    "laptop's pull)"),
+                       true};
   }
   StoredCheckpoint c;
   c.id = id;
@@ -72,7 +87,7 @@ absl::StatusOr<std::string> TryAdoptCheckpoint(HubWriteTxn& hub, const NodeInfo&
   c.gc_epoch = gc.epoch;
   c.statement = bytes;
   FS_RETURN_IF_ERROR(hub.AdoptCheckpoint(c, rows, kCheckpointsKept));
-  return std::string();
+  return AdoptAnswer{};
 }
 
 absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(

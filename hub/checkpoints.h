@@ -28,6 +28,11 @@ namespace fieldsync::hub {
 
 // The adopted checkpoints of a province the hub keeps (and their rows).
 inline constexpr size_t kCheckpointsKept = 2;
+// Adopting one scans the office's rows: not when the office's newest
+// checkpoint is still current and has the same root (nothing changed since:
+// taken as adopted), and not again within this long of a laptop's last
+// attempt that failed (the engine's count, hub/engine.h).
+inline constexpr int64_t kCheckpointFailedRetryMillis = 60 * 1000;
 
 // Every row of `province`'s scope as the hub holds it now, in checkpoint
 // order (tables in schema order, rows by id), with its state and leaf.
@@ -35,10 +40,16 @@ absl::StatusOr<std::vector<CheckpointRow>> ScopeState(HubReadTxn& hub, const std
 
 // Tries to adopt the checkpoint of `s` (kind 2, already checked as a
 // statement of `node`, hub/statements.h), in the writer's transaction.
-// Returns "" once adopted (or adopted before), else the one line why not:
-// entries of the province's scope came after its position (the laptop
-// tries again at a later pass), or the hub's rows differ from the laptop's.
-absl::StatusOr<std::string> TryAdoptCheckpoint(HubWriteTxn& hub, const NodeInfo& node,
+// `note` is "" once adopted (or adopted before, or the office's newest is
+// current with the same root), else the one line why not: entries of the
+// province's scope came after its position (the laptop tries again at a
+// later pass), or the hub's rows differ from the laptop's (`scanned`: the
+// office's rows were read for nothing).
+struct AdoptAnswer {
+  std::string note;
+  bool scanned = false;
+};
+absl::StatusOr<AdoptAnswer> TryAdoptCheckpoint(HubWriteTxn& hub, const NodeInfo& node,
                                                const crypto::Statement& s,
                                                const std::string& bytes, int64_t now_millis);
 

@@ -285,8 +285,25 @@ absl::StatusOr<StatementKept> HubEngine::PutStatement(const NodeInfo& node,
       FS_RETURN_IF_ERROR(txn.PutStatement(s).status());
       if (said.kind != crypto::StatementKind::kSeenAndCheckpoint) return absl::OkStatus();
       out.checkpoint = true;
-      FS_ASSIGN_OR_RETURN(out.checkpoint_note, TryAdoptCheckpoint(txn, node, said, bytes, now));
+      {
+        absl::MutexLock l(&checkpoint_mu_);
+        auto failed = checkpoint_failed_.find(node.device);
+        if (failed != checkpoint_failed_.end() && now >= failed->second &&
+            now - failed->second < kCheckpointFailedRetryMillis) {
+          out.checkpoint_note = "this laptop's last checkpoint was not adopted a moment ago: a "
+                                "later pass tries again";
+          return absl::OkStatus();
+        }
+      }
+      FS_ASSIGN_OR_RETURN(AdoptAnswer a, TryAdoptCheckpoint(txn, node, said, bytes, now));
+      out.checkpoint_note = std::move(a.note);
       out.checkpoint_adopted = out.checkpoint_note.empty();
+      absl::MutexLock l(&checkpoint_mu_);
+      if (a.scanned) {
+        checkpoint_failed_[node.device] = now;
+      } else {
+        checkpoint_failed_.erase(node.device);
+      }
       return absl::OkStatus();
     });
   }));

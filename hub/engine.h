@@ -102,6 +102,10 @@ class HubEngine : public HubStore {
   std::map<std::string, std::shared_ptr<const OfficeRemovals>> removals_
       ABSL_GUARDED_BY(removals_mu_);
   uint64_t removals_version_ ABSL_GUARDED_BY(removals_mu_) = 0;
+  // When a laptop's last checkpoint whose root the hub's rows did not give
+  // was tried (hub/checkpoints.h): each such try scans its office's rows.
+  absl::Mutex checkpoint_mu_;
+  std::map<DeviceId, int64_t> checkpoint_failed_ ABSL_GUARDED_BY(checkpoint_mu_);
 };
 
 // What a province is registered with: a code by the rule laptops write

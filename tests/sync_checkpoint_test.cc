@@ -18,6 +18,7 @@
 #include <string>
 
 #include "crypto/merkle.h"
+#include "node/ops/trust.h"
 #include "store/row_state.h"
 #include "store/sqlite.h"
 #include "support/statement_fixture.h"
@@ -48,6 +49,12 @@ class CheckpointTest : public StatementFixture {
     return v.ok() ? *v : -1;
   }
 
+  static std::string BootstrapLine(harness::LocalNode& n) {
+    auto st = node::ops::ReadChainStatus(n.replica(), n.keys());
+    EXPECT_TRUE(st.ok()) << st.status();
+    return st.ok() ? st->bootstrap : "";
+  }
+
   int64_t HubCount(const std::string& sql) {
     auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
     EXPECT_TRUE(d.ok());
@@ -72,6 +79,8 @@ TEST_F(CheckpointTest, ANewLaptopIsBootstrappedInVerifiedPagesOfItsColleaguesChe
   ASSERT_TRUE(boot.ok() && boot->has_value()) << "bootstrapped from pages of the checkpoint";
   EXPECT_EQ((*boot)->confirmed, 1) << "its signer is a member, known once the laptop joined";
   EXPECT_GE(Verified(second), 24);
+  EXPECT_NE(BootstrapLine(second).find("a member of the office: "), std::string::npos)
+      << "fieldnode status says how the records were checked: " << BootstrapLine(second);
   MustSync(first);
   MustSync(second);
   EXPECT_EQ(Digest(first), Digest(second)) << "the same rows as the laptop that signed them";
@@ -134,6 +143,8 @@ TEST_F(CheckpointTest, APageWhoseRowTheHubAlteredIsRefusedAndTheNextSyncGoesUnve
   node::SyncReport again = MustSync(fresh);
   ASSERT_TRUE(Holds(fresh, "cases", kase));
   EXPECT_EQ(Verified(fresh), 0);
+  EXPECT_NE(BootstrapLine(fresh).find("as the hub served them"), std::string::npos)
+      << BootstrapLine(fresh);
   auto status = fresh.replica().Get("cases", kase);
   ASSERT_TRUE(status.ok() && status->has_value());
   const TableDef* t = fresh.replica().schema().FindTable("cases");

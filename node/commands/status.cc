@@ -33,6 +33,7 @@ std::string ChainLines(const ops::ChainStatus& c) {
                     FormatTimeMillis(e.found_at_millis), ": ", Printable(e.what), "\n");
   }
   for (const std::string& w : c.warnings) absl::StrAppend(&out, "history: ", Printable(w), "\n");
+  if (!c.bootstrap.empty()) absl::StrAppend(&out, "bootstrap: ", Printable(c.bootstrap), "\n");
   if (c.unread > 0) {
     absl::StrAppend(&out, "(evidence not yet read makes fieldnode sync exit 5; once an officer "
                           "read it: fieldnode trust ack all)\n");
@@ -94,6 +95,7 @@ int RunStatusCommand(const Args& args) {
     out["held_commits"] = held;
     out["unread_evidence"] = evidence;
     out["history_warnings"] = st->chains.warnings;
+    out["bootstrap"] = st->chains.bootstrap;
     out["hub_max_agreed_version"] = st->chains.max_agreed;
     out["hub_downgraded_to"] = st->chains.downgraded_to;
     Print(JsonLine(out));

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "crypto/statement.h"
 #include "node/ops/office.h"
 #include "sync/chain.h"
 #include "sync/downgrade.h"
@@ -89,6 +90,34 @@ absl::StatusOr<ChainStatus> ReadChainStatus(Replica& replica, KeyRing* keys,
   out.downgraded_to = static_cast<int>(downgraded);
   if (downgraded != 0) {
     out.downgrade = sync::DowngradeLine(std::max(3, out.max_agreed), out.downgraded_to);
+  }
+  // How the rows installed at bootstrap were checked.
+  FS_ASSIGN_OR_RETURN(std::optional<BootstrapProgress> boot, replica.Bootstrap());
+  FS_ASSIGN_OR_RETURN(int64_t bootstrapped, replica.GetCursor(sync::kBootstrappedCursor));
+  if (boot) {
+    absl::StatusOr<crypto::Statement> ck = crypto::DecodeStatement(boot->statement);
+    const std::string signer =
+        ck.ok() ? Name(keys, ck->signer, "laptop") : std::string("an unreadable statement");
+    FS_ASSIGN_OR_RETURN(int64_t verified, replica.VerifiedRows());
+    if (bootstrapped != 1) {
+      out.bootstrap = absl::StrCat("under way from the checkpoint of ", signer, ": ",
+                                   boot->next_index, " of ", ck.ok() ? ck->leaf_count : 0,
+                                   " records; the next sync goes on from there");
+    } else if (boot->confirmed == 1) {
+      out.bootstrap = absl::StrCat("from the checkpoint of ", signer, ", a member of the office: ",
+                                   verified, " records verified");
+    } else if (boot->confirmed == 0) {
+      out.bootstrap = absl::StrCat("from the checkpoint of ", signer,
+                                   "; whether it is a member is judged once this laptop joined");
+    } else {
+      out.bootstrap = absl::StrCat("from a checkpoint of ", signer,
+                                   ", not a member of the office: the records are as the hub "
+                                   "served them and decide no key");
+    }
+  } else if (bootstrapped == 1) {
+    out.bootstrap = "records installed whole were taken as the hub served them (the office had "
+                    "no checkpoint then, or this laptop bootstrapped before checkpoints): they "
+                    "decide no key";
   }
   // Colleagues silent for a week, an office of one laptop (statements).
   if (keys != nullptr) {

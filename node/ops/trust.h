@@ -51,6 +51,9 @@ struct ChainStatus {
   // Colleagues whose newest statement is over a week old; an office of one
   // laptop (sync/statement_keeper.h, StatementWarnings). Needs `keys`.
   std::vector<std::string> warnings;
+  // How the rows installed at bootstrap were checked (docs/PROTOCOL.md,
+  // "Checkpoints"): one line, "" before any bootstrap.
+  std::string bootstrap;
 };
 
 // `keys` names the authors (province); may be null.

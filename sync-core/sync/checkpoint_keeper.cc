@@ -35,8 +35,11 @@ absl::StatusOr<CheckpointKeeper::Accepted> CheckpointKeeper::Accept(std::string_
   }
   Accepted out;
   FS_ASSIGN_OR_RETURN(out.member, keys_.IsMember(s.province, s.signer));
-  FS_ASSIGN_OR_RETURN(KeyRing::OfficeView office, keys_.Office());
-  if (!out.member && office.root) {
+  // Who is a member is known once this laptop pinned its office's first
+  // device (it joined); before, or while the hub shows it two first devices
+  // (Office() says so), the signer is judged later (Confirm).
+  absl::StatusOr<KeyRing::OfficeView> office = keys_.Office();
+  if (!out.member && office.ok() && office->root) {
     return refuse("its signer is not a member of the office by the records this laptop holds");
   }
   out.statement = std::move(s);
@@ -49,8 +52,8 @@ absl::Status CheckpointKeeper::Confirm(std::vector<std::string>* problems) {
   FS_ASSIGN_OR_RETURN(crypto::Statement s, crypto::DecodeStatement(b->statement));
   FS_ASSIGN_OR_RETURN(bool member, keys_.IsMember(s.province, s.signer));
   if (member) return replica_.ConfirmBootstrap(1);
-  FS_ASSIGN_OR_RETURN(KeyRing::OfficeView office, keys_.Office());
-  if (!office.root) return absl::OkStatus();  // not joined yet: who is a member is not known
+  absl::StatusOr<KeyRing::OfficeView> office = keys_.Office();
+  if (!office.ok() || !office->root) return absl::OkStatus();  // who is a member is not known yet
   const std::string what = absl::StrCat(
       "this laptop was bootstrapped from a checkpoint signed by ",
       LaptopName(keys_.FindDevice(s.signer), s.signer),
@@ -108,9 +111,11 @@ absl::StatusOr<std::pair<uint32_t, std::string>> CheckpointKeeper::Root() {
   return std::make_pair(static_cast<uint32_t>(leaves.size()), crypto::MerkleRoot(leaves));
 }
 
-absl::StatusOr<bool> CheckpointDue(Replica& replica, const SyncReport& report, int64_t now_millis,
-                                   int64_t interval_millis) {
-  if (report.cursor <= 0 || report.cursor != report.log_head) return false;
+absl::StatusOr<bool> CheckpointDue(Replica& replica, KeyRing& keys, const SyncReport& report,
+                                   int64_t now_millis, int64_t interval_millis) {
+  if (report.cursor <= 0 || report.cursor != report.log_head || report.bootstrapped) return false;
+  FS_ASSIGN_OR_RETURN(bool member, keys.IsMember(keys.province(), replica.device_id()));
+  if (!member) return false;
   auto within = [&](int64_t at, int64_t span) {
     return at != 0 && now_millis >= at && now_millis - at < span;
   };

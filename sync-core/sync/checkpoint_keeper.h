@@ -74,8 +74,13 @@ class CheckpointKeeper {
 // `interval_millis` (or the log moved tuning::kCheckpointPositions past the
 // last adopted), nor was one tried within tuning::kCheckpointRetryMillis
 // (or the interval, if shorter).
-absl::StatusOr<bool> CheckpointDue(Replica& replica, const SyncReport& report, int64_t now_millis,
-                                   int64_t interval_millis);
+//
+// Never from a laptop that is not (yet) a member of its office by its own
+// records (a new laptop judges a checkpoint's signer against them once it
+// joined), nor at the pass that bootstrapped it (its rows came from the
+// office's checkpoint and the log after it).
+absl::StatusOr<bool> CheckpointDue(Replica& replica, KeyRing& keys, const SyncReport& report,
+                                   int64_t now_millis, int64_t interval_millis);
 
 // Cursor names (docs/FORMATS.md): when this laptop's last checkpoint was
 // adopted by the hub, and last tried (Unix ms); 1 once a checkpoint or page

@@ -169,7 +169,8 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     if (hello.protocol_version >= 3 && keys.unlocked()) {
       const int64_t now = keys.clock().NowMillis();
       FS_ASSIGN_OR_RETURN(bool checkpoint,
-                          CheckpointDue(replica, report, now, options.checkpoint_interval_millis));
+                          CheckpointDue(replica, keys, report, now,
+                                        options.checkpoint_interval_millis));
       FS_ASSIGN_OR_RETURN(
           std::optional<std::string> mine,
           statements.MakeIfDue(hello.hub_id, options.statement_interval_millis, checkpoint));

@@ -154,6 +154,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
       installing->next += static_cast<uint32_t>(rows->size());
       msg.rows = *std::move(rows);
       batch.rows_verified = true;
+      report->bootstrapped = true;
       batch.bootstrap = BootstrapProgress{installing->id, installing->bytes, installing->next,
                                           installing->member ? 1 : 0};
       if (installing->next == installing->statement.leaf_count) {

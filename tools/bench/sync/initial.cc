@@ -135,9 +135,11 @@ absl::Status Seed(const Settings& s, const std::string& dir, const Mode& mode, H
               Rate(static_cast<double>(pushed.key_records_pushed)).c_str(),
               Fixed(MB(res.hub_rss_after_push_kib), 1).c_str());
   std::fflush(stdout);
-  // The office's checkpoint of today (docs/PROTOCOL.md, "Checkpoints"): a
-  // new node is bootstrapped in verified pages of it. Not measured.
+  // The office's checkpoint of today (docs/PROTOCOL.md, "Checkpoints"),
+  // signed by a member (the office's first device): a new node is
+  // bootstrapped in verified pages of it. Not measured.
   if (mode.crypto) {
+    FS_RETURN_IF_ERROR(Context(seed->BecomeFirstDevice(), "making the seed node the first device"));
     seed->client().set_checkpoint_interval(0);
     FS_ASSIGN_OR_RETURN(node::SyncReport ck, SyncNode(*seed, hub, "seed node, checkpoint"));
     if (!ck.chain.checkpoint_adopted) {
