@@ -20,6 +20,7 @@
 #include "support/must.h"
 #include "support/statement_fixture.h"
 #include "sync/chain.h"
+#include "sync/checkpoint_keeper.h"
 #include "sync/pass.h"
 #include "sync/transport.h"
 
@@ -213,6 +214,44 @@ TEST_F(CheckpointAttackTest, ForgedAnchorsOfARefutedCheckpointFrameAGenuineColle
       << "evidence against an honest member, from anchors the refuted checkpoint placed: "
       << (r.chain.problems.empty() ? "" : r.chain.problems.front());
   EXPECT_TRUE(Holds(fresh, "cases", later)) << "the honest member's work held back";
+}
+
+// MEDIUM (malicious office: a member laptop). The hub adopts a member's
+// checkpoint once its root matches the hub's rows, whatever heads it
+// states; every laptop of the office bootstrapped from it later anchors an
+// honest colleague's chain at a forged link, and its next genuine entry is
+// a fork there. The hub holds every entry's link: it can check them.
+TEST_F(CheckpointAttackTest, TheHubDoesNotAdoptACheckpointWhoseHeadsItDoesNotHold) {
+  auto& first = Laptop("LC");
+  auto& liar = Laptop("LC");
+  NewCase(first.replica(), "LC", "Lò Thị Mai");
+  MustSync(first);
+  MustSync(liar);
+  MustSync(liar);
+  sync::CheckpointKeeper keeper(liar.replica(), *liar.keys(), *SystemClock::Get());
+  auto root = keeper.Root();
+  ASSERT_TRUE(root.ok()) << root.status();
+  auto stats = liar.replica().GetCursor(sync::kPulledCursor);
+  ASSERT_TRUE(stats.ok());
+  crypto::Statement s;
+  s.kind = crypto::StatementKind::kSeenAndCheckpoint;
+  s.signer = liar.replica().device_id();
+  s.created_hlc = NowHlc().packed();
+  s.province = "LC";
+  s.hub_id = HubId(liar);
+  s.position = static_cast<uint64_t>(*stats);
+  s.heads = {crypto::StatedHead{first.replica().device_id(), LastSeq(first),
+                                std::string(32, 'x')}};
+  s.leaf_count = root->first;
+  s.root = root->second;
+  sync::PushRequest req;
+  req.protocol_version = 3;
+  req.credential = liar.credential();
+  req.statements.push_back(Must(crypto::SignStatement(liar.identity(), s)));
+  auto r = liar.client().transport().Push(req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->checkpoint_adopted) << "a checkpoint naming a link of " << LastSeq(first)
+                                      << " the hub never held for that device";
 }
 
 }  // namespace
