@@ -47,6 +47,16 @@ absl::StatusOr<AdoptAnswer> TryAdoptCheckpoint(HubWriteTxn& hub, const NodeInfo&
     return AdoptAnswer{absl::StrCat("the checkpoint names position ", position,
                                     ", past this hub's log (", head, ")")};
   }
+  // Its heads become anchors on every laptop bootstrapped from it: each
+  // must be an entry this hub holds, with that link.
+  for (const crypto::StatedHead& h : s.heads) {
+    FS_ASSIGN_OR_RETURN(std::vector<StoredChainEntry> at,
+                        hub.ChainEntries(h.author, h.seq, h.seq, 1));
+    if (at.empty() || at.front().seq != h.seq || at.front().link != h.link) {
+      return absl::StrCat("the checkpoint states entry ", h.seq, " of device ",
+                          h.author.ToString(), " with a link this hub does not hold");
+    }
+  }
   Scope scope(hub);
   FS_ASSIGN_OR_RETURN(std::vector<std::string> keys, scope.LogKeys(node.province));
   FS_ASSIGN_OR_RETURN(std::vector<LogEntry> later, hub.LogEntriesUnder(keys, position, head, 1));

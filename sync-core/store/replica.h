@@ -444,7 +444,11 @@ class Replica {
   absl::StatusOr<std::optional<BootstrapProgress>> Bootstrap();
   // Records whether the checkpoint's signer turned out a member of this
   // office (1) or not (-1); rows from it count as signed only with 1.
-  absl::Status ConfirmBootstrap(int confirmed);
+  // `drop_anchors` (device, seq): chain anchors the checkpoint placed
+  // (_fs_chain state 3), removed with -1: a non-member's word never decides
+  // what a colleague's next entry must link to.
+  absl::Status ConfirmBootstrap(int confirmed,
+                                const std::vector<std::pair<DeviceId, uint64_t>>& drop_anchors = {});
   // How many rows came in verified pages and are still as installed or
   // changed since by commits (status).
   absl::StatusOr<int64_t> VerifiedRows();

@@ -67,7 +67,11 @@ absl::Status CheckpointKeeper::Confirm(std::vector<std::string>* problems) {
   e.found_at_millis = clock_.NowMillis();
   FS_RETURN_IF_ERROR(replica_.AddNewEvidence({e}).status());
   problems->push_back(what);
-  return replica_.ConfirmBootstrap(-1);
+  // Its heads were placed as anchors when its last page was installed:
+  // a forged link there would make a colleague's next genuine entry a fork.
+  std::vector<std::pair<DeviceId, uint64_t>> anchors;
+  for (const crypto::StatedHead& h : s.heads) anchors.emplace_back(h.author, h.seq);
+  return replica_.ConfirmBootstrap(-1, anchors);
 }
 
 absl::StatusOr<std::vector<RowSnapshot>> CheckpointKeeper::VerifyPage(

@@ -137,9 +137,18 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
       in.member = ck->member;
       in.bytes = msg.checkpoint;
       in.id = crypto::StatementId(msg.checkpoint);
-      if (!msg.reset && resume_from && resume_from->checkpoint == in.id) {
-        in.next = resume_from->next_index;
+      // Without "reset", only the checkpoint being installed (this pull's,
+      // else the one the last was cut in) may go on: the rows of another
+      // stay installed otherwise, recorded verified, and would count as
+      // signed by this one's signer.
+      const bool continues = installing ? installing->id == in.id
+                                        : resume_from && resume_from->checkpoint == in.id;
+      if (!msg.reset && !continues) {
+        return refuse_checkpoint(absl::PermissionDeniedError(
+            "the hub's checkpoint of this office was not used: it went on from a bootstrap of "
+            "another checkpoint without starting over"));
       }
+      if (!msg.reset) in.next = installing ? installing->next : resume_from->next_index;
       installing = std::move(in);
     }
     if (msg.page) {

@@ -1,0 +1,258 @@
+// Attacks on signed checkpoints and verified bootstraps (docs/PROTOCOL.md,
+// "Checkpoints"), each with its severity. Real hub processes and laptops;
+// where the attacker is the hub, either its disk is edited while it is
+// stopped or (for what a modified hub would send) a transport between the
+// laptop and the real hub rewrites the pull's messages, as a hub running
+// other code would. The "rogue" device is one the hub's administrator
+// enrolled in the office with `fieldhub enroll-token` (registered, never
+// approved by the office): before a new laptop joined, it cannot tell such a
+// device from a member.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "crypto/merkle.h"
+#include "crypto/statement.h"
+#include "store/row_state.h"
+#include "store/sqlite.h"
+#include "support/must.h"
+#include "support/statement_fixture.h"
+#include "sync/chain.h"
+#include "sync/checkpoint_keeper.h"
+#include "sync/pass.h"
+#include "sync/transport.h"
+
+namespace fieldsync::testing {
+namespace {
+
+// The real hub, with each pull message passed through `rewrite` first (a
+// hub running other code). `rewrite` returns false to cut the connection
+// after the message it was given (which is delivered).
+class RewritingHub : public sync::Transport {
+ public:
+  RewritingHub(sync::Transport& real, std::function<bool(sync::PullChunk&)> rewrite)
+      : real_(real), rewrite_(std::move(rewrite)) {}
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
+    return real_.Hello(req);
+  }
+  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
+    return real_.Enroll(req);
+  }
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    return real_.Push(req);
+  }
+  absl::Status Pull(const sync::PullRequest& req,
+                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
+    return real_.Pull(req, [&](sync::PullChunk& c) -> absl::Status {
+      const bool go_on = rewrite_(c);
+      absl::Status s = on_chunk(c);
+      if (!s.ok()) return s;
+      return go_on ? absl::OkStatus() : absl::UnavailableError("the network cut the pull");
+    });
+  }
+
+ private:
+  sync::Transport& real_;
+  std::function<bool(sync::PullChunk&)> rewrite_;
+};
+
+class CheckpointAttackTest : public StatementFixture {
+ protected:
+  harness::LocalNode& CheckpointingLaptop(const std::string& province) {
+    harness::LocalNode& n = Laptop(province);
+    n.client().set_checkpoint_interval(0);
+    return n;
+  }
+
+  // One pass of `n` through `hub`, as a node's sync would run it.
+  static absl::StatusOr<node::SyncReport> SyncThrough(harness::LocalNode& n,
+                                                      sync::Transport& hub) {
+    sync::PassOptions o;
+    return sync::RunPass(hub, n.replica(), *n.keys(), n.credential(), o);
+  }
+
+  // The hub's newest adopted checkpoint of `province`: statement bytes.
+  std::string AdoptedStatement(const std::string& province) {
+    auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+    EXPECT_TRUE(d.ok());
+    auto st = (*d)->Prepared("SELECT statement FROM hub_checkpoints WHERE province = ?1 ORDER "
+                             "BY seq DESC LIMIT 1");
+    EXPECT_TRUE(st.ok());
+    (*st)->BindText(1, province);
+    auto r = (*st)->Step();
+    return r.ok() && *r ? (*st)->ColumnString(0) : "";
+  }
+
+  // The state of one `table` row of the hub's newest checkpoint.
+  std::string OneCheckpointRow(const std::string& table) {
+    auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+    EXPECT_TRUE(d.ok());
+    auto st = (*d)->Prepared("SELECT state FROM hub_checkpoint_rows WHERE tbl = ?1 LIMIT 1");
+    EXPECT_TRUE(st.ok());
+    (*st)->BindText(1, table);
+    auto r = (*st)->Step();
+    return r.ok() && *r ? (*st)->ColumnString(0) : "";
+  }
+};
+
+// HIGH (malicious hub + a device its administrator enrolled). A laptop
+// resuming a bootstrap takes a checkpoint other than the one it resumes,
+// without the message saying "reset", as if it continued it: the rows of
+// the first (here signed by the rogue device, and never refuted since the
+// laptop ends up bootstrapped from the genuine one) stay installed and
+// recorded verified, and once the genuine checkpoint's signer is confirmed a
+// member they count as signed (VersionSigned: grants, referral answers).
+TEST_F(CheckpointAttackTest, AnotherCheckpointWithoutResetLeavesForgedRowsCountedAsSigned) {
+  auto& first = CheckpointingLaptop("LC");
+  for (int i = 0; i < 3; ++i) NewCase(first.replica(), "LC", absl::StrCat("Lò Thị Mai ", i));
+  ASSERT_TRUE(MustSync(first).chain.checkpoint_adopted);
+  const crypto::Statement genuine = Must(crypto::DecodeStatement(AdoptedStatement("LC")));
+
+  join_offices_ = false;
+  auto& rogue = Laptop("LC");  // enrolled by the hub's administrator
+  auto& fresh = Laptop("LC");
+
+  // A case the office never wrote, in a checkpoint the rogue device signs.
+  RowSnapshot forged = Must(DecodeRowState(OneCheckpointRow("cases")));
+  forged.row = Id16::NewRandom();
+  const std::string forged_state = Must(EncodeRowState(forged));
+  const std::vector<std::string> leaves = {crypto::RowLeafHash(forged_state),
+                                           std::string(32, 'z')};
+  crypto::Statement x = genuine;
+  x.signer = rogue.replica().device_id();
+  x.created_hlc = NowHlc().packed();
+  x.heads.clear();
+  x.leaf_count = 2;
+  x.root = crypto::MerkleRoot(leaves);
+  const std::string x_bytes = Must(crypto::SignStatement(rogue.identity(), x));
+  sync::CheckpointPage page;
+  page.checkpoint = crypto::StatementId(x_bytes);
+  page.first = 0;
+  page.states = {forged_state};
+  page.proof = Must(crypto::RangeProof(leaves, 0, 1));
+
+  // Pass 1: its first page, then the connection is cut.
+  RewritingHub serve_x(fresh.client().transport(), [&](sync::PullChunk& c) {
+    c.checkpoint = x_bytes;
+    c.reset = true;
+    c.page = page;
+    c.rows.clear();
+    c.commits.clear();
+    c.cursor = 0;
+    c.caught_up = false;
+    return false;
+  });
+  ASSERT_FALSE(SyncThrough(fresh, serve_x).ok());
+  ASSERT_TRUE(Holds(fresh, "cases", forged.row));
+
+  // Pass 2: the genuine checkpoint, from its first row, without "reset".
+  RewritingHub no_reset(fresh.client().transport(), [&](sync::PullChunk& c) {
+    c.reset = false;
+    return true;
+  });
+  auto second = SyncThrough(fresh, no_reset);
+  std::cerr << "pass 2: " << (second.ok() ? "ok" : second.status().ToString()) << "\n";
+
+  ASSERT_TRUE(fresh.JoinOffice(first).ok());
+  MustSync(fresh);
+  auto boot = fresh.replica().Bootstrap();
+  ASSERT_TRUE(boot.ok());
+  const auto counted = fresh.replica().VersionSigned("cases", forged.row, "status");
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  EXPECT_FALSE(*counted) << "a case only the rogue device signed counts as signed (bootstrap "
+                         << (boot->has_value() ? (*boot)->confirmed : 9) << ")";
+}
+
+// MEDIUM (malicious hub + a device its administrator enrolled). The heads a
+// checkpoint states become chain anchors on the new laptop when its last
+// page is installed, before the laptop can tell whether the signer is a
+// member. Once it joined and found the signer is not (Confirm: -1,
+// evidence), the anchors stay: a forged link for a genuine colleague's
+// head makes that colleague's next genuine entry a "fork" (evidence
+// against an honest member) and holds its work back on the new laptop.
+TEST_F(CheckpointAttackTest, ForgedAnchorsOfARefutedCheckpointFrameAGenuineColleague) {
+  auto& first = CheckpointingLaptop("LC");
+  for (int i = 0; i < 3; ++i) NewCase(first.replica(), "LC", absl::StrCat("Hà Thị Lan ", i));
+  ASSERT_TRUE(MustSync(first).chain.checkpoint_adopted);
+  const std::string y_bytes = AdoptedStatement("LC");
+  const crypto::Statement genuine = Must(crypto::DecodeStatement(y_bytes));
+
+  join_offices_ = false;
+  auto& rogue = Laptop("LC");
+  auto& fresh = Laptop("LC");
+
+  // The same rows, signed by the rogue device, with a forged head for first.
+  crypto::Statement x = genuine;
+  x.signer = rogue.replica().device_id();
+  x.created_hlc = NowHlc().packed();
+  x.heads = {crypto::StatedHead{first.replica().device_id(), LastSeq(first),
+                                std::string(32, 'x')}};
+  const std::string x_bytes = Must(crypto::SignStatement(rogue.identity(), x));
+  const std::string x_id = crypto::StatementId(x_bytes);
+  RewritingHub serve_x(fresh.client().transport(), [&](sync::PullChunk& c) {
+    if (c.checkpoint == y_bytes) c.checkpoint = x_bytes;
+    if (c.page) c.page->checkpoint = x_id;
+    return true;
+  });
+  auto boot_pass = SyncThrough(fresh, serve_x);
+  ASSERT_TRUE(boot_pass.ok()) << boot_pass.status();
+
+  ASSERT_TRUE(fresh.JoinOffice(first).ok());
+  MustSync(fresh);
+  auto boot = fresh.replica().Bootstrap();
+  ASSERT_TRUE(boot.ok() && boot->has_value());
+  ASSERT_EQ((*boot)->confirmed, -1) << "refuted once joined";
+  ASSERT_EQ(EvidenceOf(fresh, sync::ChainEvidence::Kind::kForgedCheckpointPage).size(), 1u);
+
+  // first, an honest member, goes on writing.
+  const RowId later = NewCase(first.replica(), "LC", "Vàng Thị Dợ");
+  MustSync(first);
+  node::SyncReport r = MustSync(fresh);
+  EXPECT_EQ(EvidenceOf(fresh, sync::ChainEvidence::Kind::kFork).size(), 0u)
+      << "evidence against an honest member, from anchors the refuted checkpoint placed: "
+      << (r.chain.problems.empty() ? "" : r.chain.problems.front());
+  EXPECT_TRUE(Holds(fresh, "cases", later)) << "the honest member's work held back";
+}
+
+// MEDIUM (malicious office: a member laptop). The hub adopts a member's
+// checkpoint once its root matches the hub's rows, whatever heads it
+// states; every laptop of the office bootstrapped from it later anchors an
+// honest colleague's chain at a forged link, and its next genuine entry is
+// a fork there. The hub holds every entry's link: it can check them.
+TEST_F(CheckpointAttackTest, TheHubDoesNotAdoptACheckpointWhoseHeadsItDoesNotHold) {
+  auto& first = Laptop("LC");
+  auto& liar = Laptop("LC");
+  NewCase(first.replica(), "LC", "Lò Thị Mai");
+  MustSync(first);
+  MustSync(liar);
+  MustSync(liar);
+  sync::CheckpointKeeper keeper(liar.replica(), *liar.keys(), *SystemClock::Get());
+  auto root = keeper.Root();
+  ASSERT_TRUE(root.ok()) << root.status();
+  auto stats = liar.replica().GetCursor(sync::kPulledCursor);
+  ASSERT_TRUE(stats.ok());
+  crypto::Statement s;
+  s.kind = crypto::StatementKind::kSeenAndCheckpoint;
+  s.signer = liar.replica().device_id();
+  s.created_hlc = NowHlc().packed();
+  s.province = "LC";
+  s.hub_id = HubId(liar);
+  s.position = static_cast<uint64_t>(*stats);
+  s.heads = {crypto::StatedHead{first.replica().device_id(), LastSeq(first),
+                                std::string(32, 'x')}};
+  s.leaf_count = root->first;
+  s.root = root->second;
+  sync::PushRequest req;
+  req.protocol_version = 3;
+  req.credential = liar.credential();
+  req.statements.push_back(Must(crypto::SignStatement(liar.identity(), s)));
+  auto r = liar.client().transport().Push(req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->checkpoint_adopted) << "a checkpoint naming a link of " << LastSeq(first)
+                                      << " the hub never held for that device";
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
