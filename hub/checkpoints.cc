@@ -40,7 +40,6 @@ absl::StatusOr<AdoptAnswer> TryAdoptCheckpoint(HubWriteTxn& hub, const NodeInfo&
   const std::string id = crypto::StatementId(bytes);
   FS_ASSIGN_OR_RETURN(std::optional<StoredCheckpoint> held, hub.CheckpointById(id));
   if (held) return AdoptAnswer{};
-
   FS_ASSIGN_OR_RETURN(const int64_t head, hub.LogHead());
   const auto position = static_cast<int64_t>(s.position);
   if (position > head) {
@@ -53,8 +52,8 @@ absl::StatusOr<AdoptAnswer> TryAdoptCheckpoint(HubWriteTxn& hub, const NodeInfo&
     FS_ASSIGN_OR_RETURN(std::vector<StoredChainEntry> at,
                         hub.ChainEntries(h.author, h.seq, h.seq, 1));
     if (at.empty() || at.front().seq != h.seq || at.front().link != h.link) {
-      return absl::StrCat("the checkpoint states entry ", h.seq, " of device ",
-                          h.author.ToString(), " with a link this hub does not hold");
+      return AdoptAnswer{absl::StrCat("the checkpoint states entry ", h.seq, " of device ",
+                                      h.author.ToString(), " with a link this hub does not hold")};
     }
   }
   Scope scope(hub);
