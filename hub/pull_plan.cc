@@ -42,6 +42,50 @@ bool ForEveryOffice(int kind) {
          kind == static_cast<int>(crypto::KeyRecordKind::kMembership);
 }
 
+// The commits behind every version `snap` holds (fields and open conflict
+// records), each trimmed to the rows in `installed` with the digests of
+// the changes left out, by (author, HLC). A version whose commit the hub
+// lacks or holds unsigned has none: the node then installs the row as
+// served, vouched for by nothing.
+absl::StatusOr<std::vector<std::pair<std::pair<DeviceId, uint64_t>, PulledEntry>>> Witnesses(
+    HubReadTxn& hub, const RowSnapshot& snap,
+    const std::set<std::pair<std::string, RowId>>& installed) {
+  std::set<std::pair<DeviceId, uint64_t>> versions;
+  for (const FieldState& f : snap.fields) {
+    versions.emplace(f.version.version.device, f.version.version.hlc.packed());
+  }
+  for (const ConflictRecord& c : snap.conflicts) {
+    versions.emplace(c.version.device, c.version.hlc.packed());
+  }
+  std::vector<std::pair<std::pair<DeviceId, uint64_t>, PulledEntry>> out;
+  for (const auto& [device, hlc] : versions) {
+    FS_ASSIGN_OR_RETURN(std::optional<LogEntry> e,
+                        hub.CommitOfVersion(Version{Hlc::FromPacked(hlc), device}));
+    if (!e || e->signature.empty()) continue;
+    FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(e->body));
+    PulledEntry w;
+    w.position = e->position;
+    std::vector<RowChange> kept;
+    for (size_t i = 0; i < c.changes.size(); ++i) {
+      RowChange& rc = c.changes[i];
+      if (installed.count({rc.table, rc.row}) > 0) {
+        kept.push_back(std::move(rc));
+      } else {
+        w.omitted.emplace_back(static_cast<uint32_t>(i), crypto::ChangeDigest(rc));
+      }
+    }
+    if (kept.size() == c.changes.size()) {
+      w.canonical = std::move(e->body);
+    } else {
+      c.changes = std::move(kept);
+      w.canonical = EncodeCommit(c);
+    }
+    w.signature = std::move(e->signature);
+    out.emplace_back(std::make_pair(device, hlc), std::move(w));
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams& params,
@@ -216,12 +260,28 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
     }
   }
   std::set<std::pair<std::string, RowId>> installed;
+  for (const auto& [table, row] : fresh) installed.emplace(table, row);
+  // Version 3: with each row, the commit behind every version it holds
+  // (its witnesses, sync/row_witness.h), trimmed to the rows installed,
+  // each once a message.
+  std::set<std::pair<DeviceId, uint64_t>> witnessed;
   for (auto& [table, row] : fresh) {
     FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, hub.ExportRow(table, row));
-    installed.emplace(table, row);
     if (!snap) continue;
-    FS_RETURN_IF_ERROR(make_room(ApproxSize(*snap), 0));
+    std::vector<std::pair<std::pair<DeviceId, uint64_t>, PulledEntry>> witnesses;
+    size_t witness_bytes = 0;
+    if (params.chains) {
+      FS_ASSIGN_OR_RETURN(witnesses, Witnesses(hub, *snap, installed));
+      for (const auto& [key, w] : witnesses) witness_bytes += w.canonical.size() + 96;
+    }
+    FS_RETURN_IF_ERROR(make_room(ApproxSize(*snap) + witness_bytes, 0));
+    if (chunk.rows.empty()) witnessed.clear();
     bytes += ApproxSize(*snap);
+    for (auto& [key, w] : witnesses) {
+      if (!witnessed.insert(key).second) continue;
+      bytes += w.canonical.size() + 96;
+      chunk.witnesses.push_back(std::move(w));
+    }
     chunk.rows.push_back(*std::move(snap));
     chunk.rows_position = head;
     if (full()) {

@@ -34,6 +34,22 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view w
   return bytes;
 }
 
+// A pulled commit as the wire carries it (its fields moved out of `e`).
+void ToProto(sync::PulledEntry& e, pb::PulledCommit* pc) {
+  pc->set_position(e.position);
+  pc->set_canonical(std::move(e.canonical));
+  pc->set_signature(std::move(e.signature));
+  pc->set_header(std::move(e.header));
+  pc->set_header_signature(std::move(e.header_signature));
+  pc->set_header_prev_link(std::move(e.header_prev_link));
+  for (size_t i = 0; i < e.omitted.size(); ++i) {
+    auto* o = pc->add_omitted();
+    o->set_index(e.omitted[i].first);
+    o->set_digest(std::move(e.omitted[i].second));
+    if (i < e.omitted_tags.size()) o->set_row_tag(std::move(e.omitted_tags[i]));
+  }
+}
+
 // fieldsync.v1 to and from the protocol's messages; the hub's side of the
 // protocol itself is SyncHandler's.
 class SyncService final : public pb::Sync::Service {
@@ -198,21 +214,8 @@ class SyncService final : public pb::Sync::Service {
       m.set_reset(c.reset);
       for (const RowSnapshot& row : c.rows) wire::ToProto(row, m.add_rows());
       m.set_rows_position(c.rows_position);
-      for (sync::PulledEntry& e : c.commits) {
-        auto* pc = m.add_commits();
-        pc->set_position(e.position);
-        pc->set_canonical(std::move(e.canonical));
-        pc->set_signature(std::move(e.signature));
-        pc->set_header(std::move(e.header));
-        pc->set_header_signature(std::move(e.header_signature));
-        pc->set_header_prev_link(std::move(e.header_prev_link));
-        for (size_t i = 0; i < e.omitted.size(); ++i) {
-          auto* o = pc->add_omitted();
-          o->set_index(e.omitted[i].first);
-          o->set_digest(std::move(e.omitted[i].second));
-          if (i < e.omitted_tags.size()) o->set_row_tag(std::move(e.omitted_tags[i]));
-        }
-      }
+      for (sync::PulledEntry& e : c.commits) ToProto(e, m.add_commits());
+      for (sync::PulledEntry& e : c.witnesses) ToProto(e, m.add_witnesses());
       m.set_registry_included(c.registry_included);
       for (const RegisteredDevice& d : c.registry) {
         auto* rd = m.add_registry();

@@ -225,6 +225,17 @@ class View : public Base {
     return out;
   }
 
+  absl::StatusOr<std::optional<LogEntry>> CommitOfVersion(const Version& version) override {
+    FS_ASSIGN_OR_RETURN(std::optional<Replica::RawEntry> raw, rep_.RawLogEntryAt(version));
+    if (!raw) return std::optional<LogEntry>();
+    LogEntry e;
+    e.position = raw->position;
+    e.author = raw->author;
+    e.body = std::move(raw->body);
+    e.signature = std::move(raw->signature);
+    return std::optional<LogEntry>(std::move(e));
+  }
+
   absl::StatusOr<ChainPoint> ChainHead(const DeviceId& device) override {
     return sqlite_chain::Head(db_, device);
   }

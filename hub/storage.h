@@ -276,6 +276,10 @@ class HubReadTxn {
   // `log_keys` (hub/scope.h, hub_log_scope), in position order.
   virtual absl::StatusOr<std::vector<LogEntry>> LogEntriesUnder(
       const std::vector<std::string>& log_keys, int64_t after, int64_t upto, size_t limit) = 0;
+  // The log entry of the commit that wrote `version` (its author's commit
+  // of that HLC), if the hub holds it: the witness of a row it installs
+  // whole on a node (hub/pull_plan.cc).
+  virtual absl::StatusOr<std::optional<LogEntry>> CommitOfVersion(const Version& version) = 0;
 
   // The merged values of `columns` of a row (NULL for an absent value);
   // nullopt if the hub holds no such row.

@@ -49,6 +49,21 @@ absl::StatusOr<RegisteredDevice> FromProto(const pb::RegisteredDevice& d) {
   return rd;
 }
 
+sync::PulledEntry FromProto(pb::PulledCommit& pc) {
+  sync::PulledEntry e;
+  e.position = pc.position();
+  e.canonical = std::move(*pc.mutable_canonical());
+  e.signature = std::move(*pc.mutable_signature());
+  for (const auto& o : pc.omitted()) {
+    e.omitted.emplace_back(o.index(), o.digest());
+    e.omitted_tags.push_back(o.row_tag());
+  }
+  e.header = std::move(*pc.mutable_header());
+  e.header_signature = std::move(*pc.mutable_header_signature());
+  e.header_prev_link = std::move(*pc.mutable_header_prev_link());
+  return e;
+}
+
 // A pull message as the engine reads it; DATA_LOSS if malformed.
 absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
   c->reset = m.reset();
@@ -60,20 +75,8 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
   }
   c->rows_position = m.rows_position();
   c->commits.reserve(static_cast<size_t>(m.commits_size()));
-  for (auto& pc : *m.mutable_commits()) {
-    sync::PulledEntry e;
-    e.position = pc.position();
-    e.canonical = std::move(*pc.mutable_canonical());
-    e.signature = std::move(*pc.mutable_signature());
-    for (const auto& o : pc.omitted()) {
-      e.omitted.emplace_back(o.index(), o.digest());
-      e.omitted_tags.push_back(o.row_tag());
-    }
-    e.header = std::move(*pc.mutable_header());
-    e.header_signature = std::move(*pc.mutable_header_signature());
-    e.header_prev_link = std::move(*pc.mutable_header_prev_link());
-    c->commits.push_back(std::move(e));
-  }
+  for (auto& pc : *m.mutable_commits()) c->commits.push_back(FromProto(pc));
+  for (auto& pc : *m.mutable_witnesses()) c->witnesses.push_back(FromProto(pc));
   c->cursor = m.cursor();
   c->caught_up = m.caught_up();
   c->log_head = m.log_head();

@@ -65,6 +65,12 @@ void ReportHistory(const SyncReport& r, const std::string& prefix) {
   for (size_t i = 0; i < r.chain.problems.size() && i < 5; ++i) {
     std::fprintf(stderr, "%shistory: %s\n", prefix.c_str(), Printable(r.chain.problems[i]).c_str());
   }
+  if (r.chain.rows_unvouched > 0) {
+    std::fprintf(stderr, "%shistory: %llu record(s) of a case newly referred to this office came "
+                 "without the signed commits that wrote them: shown as the hub served them, "
+                 "they decide no key and no office this laptop seals for\n", prefix.c_str(),
+                 static_cast<unsigned long long>(r.chain.rows_unvouched));
+  }
   if (r.chain.held > 0) {
     std::fprintf(stderr, "%shistory: %llu commits of other laptops wait here until the "
                  "hub sends what comes before them; the rest of the sync went on\n", prefix.c_str(),

@@ -95,6 +95,9 @@ class MemoryScopeData : public HubWriteTxn {
                                                         int64_t, size_t) override {
     return NotHere();
   }
+  absl::StatusOr<std::optional<LogEntry>> CommitOfVersion(const Version&) override {
+    return NotHere();
+  }
   absl::StatusOr<std::optional<std::vector<Value>>> CurrentValues(
       const std::string& table, const RowId& row,
       const std::vector<std::string>& columns) override {

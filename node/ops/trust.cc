@@ -36,6 +36,8 @@ std::string KindName(int kind) {
       return "a commit withheld from this laptop";
     case sync::ChainEvidence::Kind::kForgedCheckpointPage:
       return "a bootstrap page the office's checkpoint does not vouch for";
+    case sync::ChainEvidence::Kind::kForgedInstalledRow:
+      return "a record the hub altered against the signed commit that wrote it";
   }
   return absl::StrCat("kind ", kind);
 }

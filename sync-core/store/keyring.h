@@ -306,6 +306,12 @@ class KeyRing {
   class Impl;
 
  private:
+  // FAILED_PRECONDITION, saying why nothing was written, unless `row` of
+  // `table` holds what signatures vouch for (Replica::RowVouched): the
+  // office it names (`office`, the owner or a referral's) is then not one
+  // this laptop seals for.
+  absl::Status Vouched(const std::string& table, const RowId& row, std::string_view what,
+                       const std::string& office);
   explicit KeyRing(Replica* replica, std::string province);
   absl::StatusOr<std::optional<Value>> Seal(const SealRequest& req);
   // The office's membership if this laptop, unlocked, is a member of it

@@ -154,6 +154,7 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
       // As the referring office made it, never from the row's current
       // values: a rewritten to_office must not choose who reads the letter.
       FS_ASSIGN_OR_RETURN(std::optional<Impl::LetterOffices> made, m.OfficesOf(*replica_, ring));
+      if (made) FS_RETURN_IF_ERROR(Vouched("referrals", ring, "referral", made->from));
       if (made) {
         owner = made->from;
         receiver = made->to;
@@ -174,9 +175,18 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
           cases->owner.link == OwnerLink::kColumn) {
         FS_ASSIGN_OR_RETURN(owner, m.ClearText(std::string(cases->name),
                                                std::string(cases->owner.column), ring));
+        if (owner != province_) {
+          FS_RETURN_IF_ERROR(Vouched(std::string(cases->name), ring, "case", owner));
+        }
       } else if (own.link == OwnerLink::kColumn) {
         FS_ASSIGN_OR_RETURN(Value p, req.row_value(own.column));
         if (p.kind() == Value::Kind::kText) owner = p.str();
+        // Taken from the row as held (this write does not set it).
+        FS_ASSIGN_OR_RETURN(std::string held, m.ClearText(std::string(table),
+                                                          std::string(own.column), req.row));
+        if (!owner.empty() && owner != province_ && held == owner) {
+          FS_RETURN_IF_ERROR(Vouched(std::string(table), req.row, "record", owner));
+        }
       }
     }
     FS_ASSIGN_OR_RETURN(std::set<std::string> entitled, m.ReferredOffices(*replica_, ring));
@@ -224,6 +234,17 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
                                                             cached->second.version, where,
                                                             *req.value));
   return Value::Bytes(std::move(sealed));
+}
+
+absl::Status KeyRing::Vouched(const std::string& table, const RowId& row, std::string_view what,
+                              const std::string& office) {
+  FS_ASSIGN_OR_RETURN(bool vouched, replica_->RowVouched(table, row));
+  if (vouched) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the ", std::string(what), " ", row.ToString(), " came to this laptop as the hub served "
+      "it, without the signed commits that wrote it, so this laptop does not take office ", Printable(office),
+      " from it as the one to seal for; nothing was written: sync again, and if this stays, "
+      "tell your office and the hub administrator (fieldnode trust)"));
 }
 
 // A row's `province` names the office that owns it, and the owner decides

@@ -64,6 +64,14 @@ constexpr const char* kBookkeeping[] = {
     "confirmed INTEGER NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS _fs_verified(tbl TEXT NOT NULL, row BLOB NOT NULL, "
     "PRIMARY KEY(tbl, row)) WITHOUT ROWID",
+    // Rows installed whole whose every version a commit its author signed
+    // showed as the row holds it (a case newly referred; sync/row_witness.h).
+    "CREATE TABLE IF NOT EXISTS _fs_witnessed(tbl TEXT NOT NULL, row BLOB NOT NULL, "
+    "PRIMARY KEY(tbl, row)) WITHOUT ROWID",
+    // The commit that wrote a version, by its author and HLC: a hub finds the
+    // signed commits behind a row it installs whole on a node; a node checks
+    // an installed row's version against its log (Replica::VersionSigned).
+    "CREATE INDEX IF NOT EXISTS _fs_log_version ON _fs_log(device, hlc)",
     // Rows of a bootstrap are there at position 0 (nothing to skip): only
     // the others decide whether a pull trims commits, found by this index
     // without reading the whole scope's entries.

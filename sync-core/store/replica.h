@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -242,6 +243,11 @@ struct PulledBatch {
   // this office (sync/checkpoint_keeper.h): recorded as verified, so that
   // what they say decides as a signed commit would (VersionSigned).
   bool rows_verified = false;
+  // Rows of `rows` whose every version (fields and conflict records) a
+  // commit its author signed showed as the row holds it (a case newly
+  // visible through a referral, sync/row_witness.h): recorded as
+  // witnessed (_fs_witnessed), so that they decide as signed commits would.
+  std::set<std::pair<std::string, RowId>> witnessed;
   // A bootstrap from a checkpoint: its progress, stored with the batch.
   std::optional<BootstrapProgress> bootstrap;
   // Commits in the hub's log order, with their hub positions. A commit may
@@ -354,6 +360,9 @@ class Replica {
   absl::StatusOr<std::vector<RawEntry>> RawLogAt(const std::vector<int64_t>& positions);
   // The log entry of `author`'s commit `seq`, if held.
   absl::StatusOr<std::optional<RawEntry>> RawLogEntryOf(const DeviceId& author, uint64_t seq);
+  // The log entry of the commit that wrote `version` (its author's commit
+  // of that HLC), if held.
+  absl::StatusOr<std::optional<RawEntry>> RawLogEntryAt(const Version& version);
   // The positions of `author`'s log entries after `after_pos`, in order.
   absl::StatusOr<std::vector<int64_t>> LogPositionsOf(const DeviceId& author, int64_t after_pos);
   // The highest sequence number of `device` this replica has taken (0: none).
@@ -424,14 +433,20 @@ class Replica {
   // Whether the current version of `column` of a row came to this replica
   // in a signed commit it holds (its own, or one pulled and verified): true
   // for every row not installed whole; for a row installed whole (a
-  // bootstrap, a newly referred case), only if the commit that wrote that
-  // version is in this replica's log. A hub serves installed rows without
-  // signatures: what decides trust (a case's owning office, a referral's
-  // offices and answer) is taken from them only once a signed commit shows
-  // it, or the row came in a verified checkpoint page (a member of this
-  // office signed the state it holds). False for a field never written.
+  // bootstrap, a newly referred case), only if the row is vouched for
+  // (RowVouched) or the commit that wrote that version, with that value, is
+  // in this replica's log. A hub serves installed rows: what decides trust
+  // (a case's owning office, a referral's offices and answer) is taken from
+  // them only once a signature shows it. False for a field never written.
   absl::StatusOr<bool> VersionSigned(const std::string& table, const RowId& row,
                                      const std::string& column);
+  // Whether what a row holds came with signatures: true for a row not
+  // installed whole (every version of it came in a verified commit) and
+  // for one installed from a verified checkpoint page whose signer is
+  // confirmed a member of this office, or witnessed (commits its authors
+  // signed showed every version of it: a case newly referred); false for
+  // a row the hub served as it chose, and for one this replica lacks.
+  absl::StatusOr<bool> RowVouched(const std::string& table, const RowId& row);
   // The statements held, by signer.
   absl::StatusOr<std::vector<StatementRow>> Statements();
 

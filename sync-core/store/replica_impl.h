@@ -116,9 +116,10 @@ class Replica::Impl {
       const RowChange& rc, const std::vector<std::pair<const FieldWrite*, Version>>& unseen);
   absl::Status SetCursorInTxn(sqlite::Transaction& txn, const std::string& name, int64_t value);
   // `absent`: the row is known not to be here (after a reset). `verified`:
-  // it came in a verified checkpoint page (_fs_verified).
+  // it came in a verified checkpoint page (_fs_verified); `witnessed`:
+  // signed commits showed every version of it (_fs_witnessed).
   absl::Status InstallRow(sqlite::Transaction& txn, const RowSnapshot& snap, int64_t position,
-                          bool absent, bool verified);
+                          bool absent, bool verified, bool witnessed);
   absl::Status ResetReplicated(sqlite::Transaction& txn);
   // Merges this device's commits after cursor `pushed_cursor` again (they
   // are logged already), all of them or only their changes of `only` rows.

@@ -53,12 +53,14 @@ absl::Status Replica::Impl::ResetReplicated(sqlite::Transaction&) {
   }
   FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_conflicts"));
   FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_verified"));
+  FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_witnessed"));
   FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_bootstrap"));
   return db->Exec("DELETE FROM _fs_installed");
 }
 
 absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& snap,
-                                       int64_t position, bool absent, bool verified) {
+                                       int64_t position, bool absent, bool verified,
+                                       bool witnessed) {
   const int ti = schema->TableIndex(snap.table);
   if (ti < 0) {
     return absl::InvalidArgumentError(
@@ -172,13 +174,17 @@ absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& 
     st->BindInt(3, position);
     FS_RETURN_IF_ERROR(st->Run());
   }
-  // Verified, or no longer (installed again unverified: a newly visible
-  // case's current state).
-  if (verified || !absent) {
-    FS_ASSIGN_OR_RETURN(auto st, db->Prepared(verified ? "INSERT OR IGNORE INTO _fs_verified(tbl, "
-                                                         "row) VALUES (?1, ?2)"
-                                                       : "DELETE FROM _fs_verified WHERE tbl = "
-                                                         "?1 AND row = ?2"));
+  // Verified or witnessed, or no longer (installed again as the hub
+  // served it).
+  const std::pair<const char*, bool> marks[] = {{"_fs_verified", verified},
+                                                {"_fs_witnessed", witnessed}};
+  for (const auto& [mark, set] : marks) {
+    if (!set && absent) continue;
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared(
+                                     set ? absl::StrCat("INSERT OR IGNORE INTO ", mark,
+                                                        "(tbl, row) VALUES (?1, ?2)")
+                                         : absl::StrCat("DELETE FROM ", mark,
+                                                        " WHERE tbl = ?1 AND row = ?2")));
     st->BindText(1, t.name);
     st->BindBlob(2, snap.row.view());
     FS_RETURN_IF_ERROR(st->Run());
@@ -206,7 +212,8 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
       ++result.tombstones_purged;
       for (const char* sql : {"DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2",
                               "DELETE FROM _fs_installed WHERE tbl = ?1 AND row = ?2",
-                              "DELETE FROM _fs_verified WHERE tbl = ?1 AND row = ?2"}) {
+                              "DELETE FROM _fs_verified WHERE tbl = ?1 AND row = ?2",
+                              "DELETE FROM _fs_witnessed WHERE tbl = ?1 AND row = ?2"}) {
         FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(sql));
         st->BindText(1, table);
         st->BindBlob(2, row.view());
@@ -218,7 +225,8 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
       // After a reset in this transaction the tables hold only rows
       // installed by it, each once: no need to remove an old version.
       FS_RETURN_IF_ERROR(m.InstallRow(txn, r, batch.rows_position, /*absent=*/batch.reset,
-                                      batch.rows_verified));
+                                      batch.rows_verified,
+                                      batch.witnessed.count({r.table, r.row}) > 0));
       installed.emplace(static_cast<size_t>(m.schema->TableIndex(r.table)), r.row);
       ++result.rows_installed;
     }

@@ -1,11 +1,53 @@
-// Which field versions of rows installed whole this replica can show a
-// signed commit for (Replica::VersionSigned).
+// Which rows installed whole, and which of their field versions, this
+// replica can show a signature for (Replica::RowVouched, VersionSigned).
 #include "base/status_macros.h"
 #include "change/commit_codec.h"
 #include "store/replica.h"
 #include "store/replica_impl.h"
 
 namespace fieldsync {
+namespace {
+
+// Whether `sql` (binding table ?1 and row ?2) finds a row.
+absl::StatusOr<bool> Found(sqlite::Db& db, const char* sql, const std::string& table,
+                           const RowId& row) {
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared(sql));
+  st->BindText(1, table);
+  st->BindBlob(2, row.view());
+  return st->Step();
+}
+
+// Installed whole, or vouched for although it was: 0 not installed, 1
+// installed and vouched for, 2 installed as the hub served it.
+absl::StatusOr<int> Provenance(sqlite::Db& db, const std::string& table, const RowId& row) {
+  FS_ASSIGN_OR_RETURN(bool whole, Found(db, "SELECT 1 FROM _fs_installed WHERE tbl = ?1 AND "
+                                            "row = ?2", table, row));
+  if (!whole) return 0;  // every version of it came in a commit applied here
+  // From a verified checkpoint page: its versions then are what a member
+  // of this office signed it held (later ones came in commits).
+  FS_ASSIGN_OR_RETURN(bool vouched, Found(db, "SELECT 1 FROM _fs_verified v JOIN _fs_bootstrap "
+                                              "b ON b.confirmed = 1 WHERE v.tbl = ?1 AND "
+                                              "v.row = ?2", table, row));
+  if (vouched) return 1;
+  // Witnessed: every version of it as a commit its author signed wrote it.
+  FS_ASSIGN_OR_RETURN(vouched, Found(db, "SELECT 1 FROM _fs_witnessed WHERE tbl = ?1 AND "
+                                         "row = ?2", table, row));
+  return vouched ? 1 : 2;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> Replica::RowVouched(const std::string& table, const RowId& row) {
+  FS_ASSIGN_OR_RETURN(std::optional<Row> got, Get(table, row));
+  if (!got) return false;
+  Impl& m = *impl_;
+  int from = 2;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(from, Provenance(*m.db, table, row));
+    return absl::OkStatus();
+  }));
+  return from != 2;
+}
 
 absl::StatusOr<bool> Replica::VersionSigned(const std::string& table, const RowId& row,
                                             const std::string& column) {
@@ -13,32 +55,21 @@ absl::StatusOr<bool> Replica::VersionSigned(const std::string& table, const RowI
   if (!got) return false;
   const TableDef* t = schema().FindTable(table);
   if (t == nullptr || t->ColumnIndex(column) < 0) return false;
-  const std::optional<FieldVersion>& v = got->versions[static_cast<size_t>(t->ColumnIndex(column))];
+  const auto at = static_cast<size_t>(t->ColumnIndex(column));
+  const std::optional<FieldVersion>& v = got->versions[at];
   if (!v) return false;
+  const Value& value = got->values[at];
   Impl& m = *impl_;
   bool signed_write = false;
   FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
-    FS_ASSIGN_OR_RETURN(auto installed, m.db->Prepared("SELECT 1 FROM _fs_installed WHERE tbl = "
-                                                       "?1 AND row = ?2"));
-    installed->BindText(1, table);
-    installed->BindBlob(2, row.view());
-    FS_ASSIGN_OR_RETURN(bool whole, installed->Step());
-    if (!whole) {
-      signed_write = true;  // every version of it came in a commit applied here
-      return absl::OkStatus();
-    }
-    // Installed from a verified checkpoint page: its versions then are what
-    // a member of this office signed it held (later ones came in commits).
-    FS_ASSIGN_OR_RETURN(auto verified, m.db->Prepared("SELECT 1 FROM _fs_verified v JOIN "
-                                                      "_fs_bootstrap b ON b.confirmed = 1 "
-                                                      "WHERE v.tbl = ?1 AND v.row = ?2"));
-    verified->BindText(1, table);
-    verified->BindBlob(2, row.view());
-    FS_ASSIGN_OR_RETURN(bool vouched, verified->Step());
-    if (vouched) {
+    FS_ASSIGN_OR_RETURN(int from, Provenance(*m.db, table, row));
+    if (from != 2) {
       signed_write = true;
       return absl::OkStatus();
     }
+    // Served as the hub chose: a commit of this version in the log must
+    // have written this very value (a hub may pair a real version with a
+    // value of its own).
     FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT l.body FROM _fs_log l JOIN _fs_devices d "
                                                 "ON d.idx = l.device WHERE d.id = ?1 AND "
                                                 "l.hlc = ?2"));
@@ -51,7 +82,9 @@ absl::StatusOr<bool> Replica::VersionSigned(const std::string& table, const RowI
       if (!c.ok()) continue;
       for (const RowChange& rc : c->changes) {
         if (rc.table != table || rc.row != row) continue;
-        for (const FieldWrite& f : rc.fields) signed_write |= f.column == column;
+        for (const FieldWrite& f : rc.fields) {
+          signed_write |= f.column == column && f.value == value;
+        }
       }
     }
     return absl::OkStatus();

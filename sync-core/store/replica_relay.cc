@@ -82,6 +82,22 @@ absl::StatusOr<std::optional<Replica::RawEntry>> Replica::RawLogEntryOf(const De
   return out;
 }
 
+absl::StatusOr<std::optional<Replica::RawEntry>> Replica::RawLogEntryAt(const Version& version) {
+  Impl& m = *impl_;
+  std::optional<RawEntry> out;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(absl::StrCat(
+                                     kEntryColumns, "WHERE d.id = ?1 AND l.hlc = ?2 LIMIT 1")));
+    st->BindBlob(1, version.device.view());
+    st->BindInt(2, static_cast<int64_t>(version.hlc.packed()));
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (!found) return absl::OkStatus();
+    FS_ASSIGN_OR_RETURN(out, EntryAt(*st.get()));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
 absl::StatusOr<std::vector<int64_t>> Replica::LogPositionsOf(const DeviceId& author,
                                                              int64_t after_pos) {
   Impl& m = *impl_;

@@ -50,7 +50,11 @@ struct ChainEvidence {
     kWithheld,              // the hub did not send, when asked, an entry a statement names
     // Not of a chain: a checkpoint page whose rows the proof does not place
     // under the signed root (sync/checkpoint_keeper.h; device: the signer)
-    kForgedCheckpointPage
+    kForgedCheckpointPage,
+    // Not of a chain: a row installed whole (a case newly referred) whose
+    // value or base for a version is not what that version's signed commit
+    // wrote (sync/row_witness.h; device: that commit's author)
+    kForgedInstalledRow
   };
   Kind kind = Kind::kFork;
   uint64_t seq = 0;

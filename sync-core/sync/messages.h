@@ -213,6 +213,9 @@ struct PullChunk {
   // (first message of the stream), then its pages.
   std::string checkpoint;
   std::optional<CheckpointPage> page;
+  // Version 3, with rows newly visible (not a bootstrap): the commit behind
+  // each version they hold, trimmed to them (sync/row_witness.h).
+  std::vector<PulledEntry> witnesses;
 };
 
 }  // namespace fieldsync::sync

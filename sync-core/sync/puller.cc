@@ -13,6 +13,7 @@
 #include "sync/checkpoint_keeper.h"
 #include "sync/compact_header.h"
 #include "sync/retry.h"
+#include "sync/row_witness.h"
 #include "sync/statement_keeper.h"
 
 namespace fieldsync::sync {
@@ -195,6 +196,26 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     if (!msg.notice.empty()) report->notice = msg.notice;
     batch.rows_position = msg.rows_position;
     batch.rows = std::move(msg.rows);
+    // Rows newly visible (a case referred to this office): taken as their
+    // authors' signed commits show them, else as served, deciding nothing.
+    if (chains && !batch.rows.empty() && !msg.reset && !msg.page) {
+      WitnessCheck w = CheckWitnesses(batch.rows, msg.witnesses, [&](const DeviceId& d) {
+        const RegisteredDevice* r = keys.FindDevice(d);
+        return r == nullptr ? std::string() : r->keys.sign_pk;
+      });
+      batch.witnessed = std::move(w.witnessed);
+      report->chain.rows_unvouched += w.unverified + w.forged.size();
+      for (size_t i = 0; i < w.forged.size(); ++i) {
+        TrustEvidence e;
+        e.device = w.named[i];
+        e.kind = static_cast<int>(ChainEvidence::Kind::kForgedInstalledRow);
+        e.what = w.forged[i];
+        e.found_at_millis = keys.clock().NowMillis();
+        batch.chain.evidence.push_back(std::move(e));
+        ++report->chain.new_evidence;
+        report->chain.problems.push_back(w.forged[i]);
+      }
+    }
     batch.purged = std::move(msg.purged);
     absl::Status bad;
     // Compact headers rebuilt from their bodies first: from here on an

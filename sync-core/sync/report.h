@@ -38,6 +38,10 @@ struct ChainReport {
   uint64_t statements_received = 0;  // colleagues' and partners' statements kept
   bool statement_made = false;       // this laptop's own statement handed to the hub
   bool checkpoint_adopted = false;   // ... with a checkpoint the hub adopted
+  // Rows newly visible (a case referred to this office) installed as the
+  // hub served them: no signed commit showed every version they hold, or
+  // one contradicted them (sync/row_witness.h). They decide no key.
+  uint64_t rows_unvouched = 0;
   std::vector<std::string> problems;  // one line each, for the user and the log
 };
 
