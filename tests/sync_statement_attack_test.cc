@@ -149,21 +149,17 @@ TEST_F(StatementAttackTest, TheSameContradictionSignedAgainIsEvidenceOnce) {
   EXPECT_EQ(EvidenceCount(reader, sync::ChainEvidence::Kind::kStatementContradicts), 1u);
 }
 
-// MEDIUM (malicious hub), disabled: a design change, not a small fix.
-// kWithheld needs the laptop's caught-up cursor to reach the position the
-// statement names, and that position is the hub's own word to the signer
-// (the hub's log chain, which would sign it, is not built). A hub that
-// shows the colleague its log numbered far ahead (here: the colleague's
-// cursor set to 2^40, as such a hub would have told it) and hides a commit
-// from the laptop is never caught: the laptop asks for the commit at every
-// pass, forever, and records nothing. Yet a statement reaches a laptop only
-// after its signer's pull reached its position, so an honest hub's head in
-// any pull that relayed it, or later, is at least that position: a laptop
-// caught up below the position of a statement it already held has been
-// shown a shorter log than its colleague. The fix must spare a node that a
-// hub holds below its head on purpose (an older schema; PROTOCOL.md "Nodes
-// of an older schema"), so the rule needs the hub to say so in the pull.
-TEST_F(StatementAttackTest, DISABLED_AHubThatNumbersTheSignersLogAheadStillGetsCaughtWithholding) {
+// MEDIUM (malicious hub), found in session 8 and kept disabled until the
+// rule changed: kWithheld needed the laptop's caught-up cursor to reach the
+// position the statement names, which is the hub's own word to the signer.
+// A hub that showed the colleague its log numbered far ahead (here: the
+// colleague's cursor set to 2^40, as such a hub would have told it) and hid
+// a commit from the laptop was never caught. A statement reaches a laptop
+// only after its signer's pull reached its position, so an honest hub's
+// head, where a caught-up pull ends, is past it: the position excuses
+// nothing (a pull the hub holds below its head on purpose, an older
+// schema, ends with an error and is not compared).
+TEST_F(StatementAttackTest, AHubThatNumbersTheSignersLogAheadStillGetsCaughtWithholding) {
   auto& author = Laptop("LC");
   auto& hidden_from = Laptop("LC");
   auto& colleague = Laptop("LC");

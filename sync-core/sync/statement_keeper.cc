@@ -162,16 +162,24 @@ absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(
       // entries can be asked for and judged.
       if (head == head_of.end() || head->second >= h.seq || stopped.count(h.author) > 0) continue;
       // Judged only for what the pull just made asked for: a statement
-      // that arrived in that pull names entries nobody asked for yet.
+      // that arrived in that pull names entries nobody asked for yet. The
+      // pull ended caught up at the hub's head (`cursor`), and a statement
+      // reaches a laptop only after its signer's pull reached its position:
+      // an honest hub's head is past it. A position beyond this laptop's
+      // head is the hub's word too (unsigned), so it excuses nothing: the
+      // hub numbered its log for the signer ahead of what it shows here.
       auto wanted = asked_for.find(h.author);
-      if (wanted != asked_for.end() && wanted->second >= h.seq &&
-          static_cast<int64_t>(s->position) <= cursor) {
+      if (wanted != asked_for.end() && wanted->second >= h.seq) {
+        const bool shorter = static_cast<int64_t>(s->position) > cursor;
         evidence(ChainEvidence::Kind::kWithheld, nullptr,
                  absl::StrCat("the hub did not send commits ", head->second + 1, "..", h.seq,
                               " of ", LaptopName(author, h.author), " although ",
                               LaptopName(signer, row.signer), " signed that it received them by "
                               "position ", s->position, " of the hub's log and this laptop asked "
-                              "for them: the hub withholds them from this laptop"));
+                              "for them: the hub withholds them from this laptop",
+                              shorter ? absl::StrCat(" (and told it its log ends at ", cursor,
+                                                     ": it shows the two laptops two logs)")
+                                      : ""));
         continue;
       }
       if (auto w = withheld.find(h.author); w != withheld.end() && w->second >= h.seq) continue;

@@ -12,8 +12,10 @@
 //   holds X's entry s its link must be L (else evidence: two histories). If
 //   it is behind on a tracked author, the next pull asks the hub for X's
 //   entries up to s (PullParams.chain_wants); an entry still missing after
-//   a pull that asked for it and reached the position the statement was
-//   made at is evidence that the hub withholds it.
+//   a pull that asked for it and ended caught up is evidence that the hub
+//   withholds it, whatever position the statement names (a position past
+//   this laptop's head means the hub numbered its log ahead for the signer:
+//   it shows the two laptops two logs).
 // - A colleague's statement older than a week is a warning: the colleague
 //   has not synced, or the hub withholds its statements.
 // - MakeIfDue: this laptop's own statement, at most once an interval.
