@@ -7,6 +7,8 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "base/file.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
@@ -20,14 +22,57 @@ namespace {
 
 namespace pb = fieldsync::v1;
 
+std::string Day(int64_t unix_seconds) {
+  return absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::FromUnixSeconds(unix_seconds),
+                          absl::UTCTimeZone());
+}
+
+// Why the hub's certificate was not accepted, in the words a user can act
+// on: this laptop's clock before the certificates begin (a clock days
+// behind) or after they end, else the CA file.
+std::string CertificateRefused(const std::string& ca_pem, const std::string& ca_file) {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  absl::StatusOr<wire::ValidityWindow> w = wire::CertificatesValidity(ca_pem);
+  if (w.ok() && now < w->not_before) {
+    return absl::StrCat("this laptop's clock reads ", Day(now), ", before the hub's "
+                        "certificates became valid (", Day(w->not_before), "): the date or time "
+                        "of this laptop is wrong. Set them right, then sync again");
+  }
+  if (w.ok() && now > w->not_after) {
+    return absl::StrCat("by this laptop's clock (", Day(now), ") the hub's certificates "
+                        "expired on ", Day(w->not_after), ": if the date of this laptop is "
+                        "right, ask the hub administrator to renew them (tools/make-certs) and "
+                        "give this laptop the new ca.crt; else set the date right");
+  }
+  return absl::StrCat("the hub's certificate was not accepted: check that the CA file ", ca_file,
+                      " is the hub's ca.crt, and the date and time of this laptop");
+}
+
 // A failed call: the link's failures explained (what a user can check);
 // the hub's answers as it gave them (sync::Refused words them).
-absl::Status Explain(const grpc::Status& g, const std::string& address, std::string_view call) {
+absl::Status Explain(const grpc::Status& g, const ClientOptions& opts, const std::string& ca_pem,
+                     std::string_view call) {
+  const std::string& address = opts.address;
   if (g.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    const std::string& m = g.error_message();
+    auto says = [&](std::string_view what) { return m.find(what) != std::string::npos; };
+    if (says("andshake") || says("certificate") || says("SSL")) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot reach the hub at ", address, " (", AV(call), "): ",
+          CertificateRefused(ca_pem, opts.ca_file), " (TLS: ", m, "). The node keeps working "
+          "offline"));
+    }
+    if (says("failed to connect") || says("onnection refused") || says("DNS") ||
+        says("resolution") || says("No route")) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot reach the hub at ", address, " (", AV(call), "): ", m,
+          ". Check the network and that the hub is running. The node keeps working offline"));
+    }
+    // Reached, then lost: a reset, a closed socket, a link that dropped.
     return absl::UnavailableError(absl::StrCat(
-        "cannot reach the hub at ", address, " (", AV(call), "): ", g.error_message(),
-        ". Check the network and that the hub is running; if it runs, check that the CA file "
-        "names the authority that signed the hub's certificate. The node keeps working offline"));
+        "the link to the hub at ", address, " broke during ", AV(call), " (", m, "): what the "
+        "hub acknowledged is kept, and the next sync continues where this one stopped. The "
+        "node keeps working offline"));
   }
   if (g.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     return absl::DeadlineExceededError(absl::StrCat(
@@ -114,6 +159,7 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
 class GrpcTransport::Impl {
  public:
   ClientOptions opts;
+  std::string ca_pem;  // empty with --insecure
   std::shared_ptr<grpc::ChannelCredentials> creds;
   grpc::ChannelArguments args;
   std::shared_ptr<grpc::Channel> channel;
@@ -146,6 +192,7 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Create(
         "hub address \"", options.address, "\" needs HOST:PORT, e.g. hub.example.org:7443"));
   }
   std::shared_ptr<grpc::ChannelCredentials> creds;
+  std::string ca_pem;
   if (options.insecure) {
     if (!wire::IsLoopbackAddress(options.address)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -171,6 +218,7 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Create(
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = *ca;
     creds = grpc::SslCredentials(ssl);
+    ca_pem = *ca;
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(wire::kMaxMessageBytes);
@@ -187,6 +235,7 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Create(
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   auto impl = std::make_unique<Impl>();
   impl->opts = options;
+  impl->ca_pem = std::move(ca_pem);
   impl->creds = creds;
   impl->args = args;
   impl->Reconnect();
@@ -203,7 +252,7 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& 
   req.set_max_protocol_version(static_cast<pb::ProtocolVersion>(r.max_protocol_version));
   pb::HelloResponse resp;
   grpc::Status g = m.stub->Hello(&ctx, req, &resp);
-  if (!g.ok()) return Explain(g, m.opts.address, "hello");
+  if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "hello");
   sync::HelloReply h;
   h.protocol_version = resp.protocol_version();  // checked by the engine (sync::SayHello)
   FS_ASSIGN_OR_RETURN(h.hub_id, Id16::FromBytes(resp.hub_id(), "hub id"));
@@ -230,7 +279,7 @@ absl::StatusOr<sync::EnrollReply> GrpcTransport::Enroll(const sync::EnrollReques
   m.Prepare(&ctx, m.opts.call_timeout_millis, nullptr);
   pb::EnrollResponse resp;
   grpc::Status g = m.stub->Enroll(&ctx, req, &resp);
-  if (!g.ok()) return Explain(g, m.opts.address, "the enrolment");
+  if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "the enrolment");
   sync::EnrollReply e;
   e.secret = resp.secret();
   e.province = resp.province();
@@ -263,7 +312,7 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
   m.Prepare(&ctx, m.opts.call_timeout_millis, &r.credential);
   pb::PushResponse resp;
   grpc::Status g = m.stub->Push(&ctx, req, &resp);
-  if (!g.ok()) return Explain(g, m.opts.address, "the push");
+  if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "the push");
   sync::PushOutcome out;
   out.acknowledged_seq = resp.acknowledged_seq();
   out.applied = resp.applied();
@@ -331,7 +380,7 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
     }
   }
   grpc::Status g = reader->Finish();
-  if (!g.ok()) return Explain(g, m.opts.address, "the pull");
+  if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "the pull");
   return absl::OkStatus();
 }
 

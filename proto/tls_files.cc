@@ -6,7 +6,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -74,6 +77,30 @@ absl::StatusOr<int> CountCertificates(std::string_view pem) {
   }
   ERR_clear_error();
   return n;
+}
+
+absl::StatusOr<ValidityWindow> CertificatesValidity(std::string_view pem) {
+  ERR_clear_error();
+  Bio bio = Reader(pem);
+  if (!bio) return absl::InvalidArgumentError(LastError());
+  std::optional<ValidityWindow> out;
+  while (Cert cert{PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr)}) {
+    struct tm from {}, to {};
+    if (ASN1_TIME_to_tm(X509_get0_notBefore(cert.get()), &from) != 1 ||
+        ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &to) != 1) {
+      continue;
+    }
+    const ValidityWindow w{static_cast<int64_t>(timegm(&from)), static_cast<int64_t>(timegm(&to))};
+    if (!out) {
+      out = w;
+    } else {
+      out->not_before = std::min(out->not_before, w.not_before);
+      out->not_after = std::max(out->not_after, w.not_after);
+    }
+  }
+  ERR_clear_error();
+  if (!out) return absl::InvalidArgumentError("no certificate with a validity period");
+  return *out;
 }
 
 absl::Status CheckPrivateKey(std::string_view pem) {

@@ -6,6 +6,7 @@
 #ifndef FIELDSYNC_PROTO_TLS_FILES_H_
 #define FIELDSYNC_PROTO_TLS_FILES_H_
 
+#include <cstdint>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -17,6 +18,16 @@ namespace fieldsync::wire {
 // what OpenSSL found if there is none (no PEM block, or garbage between
 // the markers) or if a block after them cannot be read.
 absl::StatusOr<int> CountCertificates(std::string_view pem);
+
+// When the certificates of PEM text `pem` are valid, as seconds since the
+// epoch: from the earliest start of one to the latest end of one (a node
+// compares its clock with its CA file when the hub's certificate was not
+// accepted). INVALID_ARGUMENT if none can be read.
+struct ValidityWindow {
+  int64_t not_before = 0;
+  int64_t not_after = 0;
+};
+absl::StatusOr<ValidityWindow> CertificatesValidity(std::string_view pem);
 
 // OK if `pem` holds a private key that reads without a passphrase;
 // INVALID_ARGUMENT otherwise.

@@ -13,6 +13,7 @@ FIELDSYNC_PACKAGES=(
   libsqlite3-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev libicu-dev libzxcvbn-dev libcli11-dev nlohmann-json3-dev
   sqlite3 python3 procps   # used by the tests and the demo (sqlite3, JSON, pgrep)
+  faketime                 # a laptop's clock days off (tests/clock_tls_test.sh)
 )
 
 fieldsync_say() { printf '\n==> %s\n' "$*"; }
