@@ -20,6 +20,7 @@
 #include "fieldsync/v1/protocol.pb.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "base/status_macros.h"
 #include "base/terminal.h"
 #include "store/row_case.h"
@@ -383,16 +384,20 @@ int Sync(const Args& args) {
   if (report->push_refused.ok()) {
     session->replica->SetCursor(kLastSyncCursor, SystemClock::Get()->NowMillis()).IgnoreError();
   }
-  WarnSkew(*report);
-  if (!report->notice.empty()) std::fprintf(stderr, "fieldnode: hub: %s\n", report->notice.c_str());
-  ReportKeys(*report, *session->keys, "fieldnode: ");
-  if (!report->push_refused.ok()) {
-    std::fprintf(stderr,
-                 "fieldnode: pulled, but the push was refused: %s\nThe refused commit and "
-                 "those after it stay on this laptop; nothing of them was lost.\n",
-                 std::string(report->push_refused.message()).c_str());
+  {
+    std::string lines;
+    WarnSkew(*report, &lines);
+    if (!report->notice.empty()) absl::StrAppend(&lines, "fieldnode: hub: ", report->notice, "\n");
+    ReportKeys(*report, *session->keys, "fieldnode: ", &lines);
+    if (!report->push_refused.ok()) {
+      absl::StrAppend(&lines, "fieldnode: pulled, but the push was refused: ",
+                      report->push_refused.message(),
+                      "\nThe refused commit and those after it stay on this laptop; nothing of "
+                      "them was lost.\n");
+    }
+    ReportHistory(*report, "fieldnode: ", &lines);
+    std::fputs(lines.c_str(), stderr);
   }
-  ReportHistory(*report, "fieldnode: ");
   if (args.Has("json")) {
     Json doc = Json::object();
     doc["pushed"] = static_cast<uint64_t>(report->pushed);
@@ -611,6 +616,7 @@ int Daemon(const Args& args) {
                Now().c_str(), session->hub.address.c_str(),
                static_cast<long long>(*every / 1000), session->hub.province.c_str());
   const std::string data_dir = NodeDir(args).path;
+  PassLog passes(tuning::kDaemonQuietLogMillis);
   while (!g_stop.load()) {
     // Keys taken from the key agent: once it was locked (or its period
     // ended), the daemon forgets the office keys it opened and syncs
@@ -640,19 +646,30 @@ int Daemon(const Args& args) {
         session->replica->SetCursor(kLastSyncCursor, SystemClock::Get()->NowMillis())
             .IgnoreError();
       }
-      std::fprintf(stderr, "%s sync %s: %s\n", Now().c_str(),
-                   report->push_refused.ok() ? "ok" : "partly done",
-                   Describe(*report, ms).c_str());
+      // What the pass has to say beside its counts; printed, each line
+      // after the time, unless it moved nothing and says what the last
+      // printed pass said (PassLog).
+      std::string lines;
       if (!report->push_refused.ok()) {
-        std::fprintf(stderr, "%s push refused (kept here, retried each pass): %s\n",
-                     Now().c_str(), std::string(report->push_refused.message()).c_str());
+        absl::StrAppend(&lines, "push refused (kept here, retried each pass): ",
+                        report->push_refused.message(), "\n");
       }
-      WarnSkew(*report);
-      if (!report->notice.empty()) {
-        std::fprintf(stderr, "%s hub: %s\n", Now().c_str(), report->notice.c_str());
+      WarnSkew(*report, &lines);
+      if (!report->notice.empty()) absl::StrAppend(&lines, "hub: ", report->notice, "\n");
+      ReportKeys(*report, *session->keys, "", &lines);
+      ReportHistory(*report, "", &lines);
+      const uint64_t unlogged = passes.unlogged();
+      if (passes.Take(Moved(*report), lines, SystemClock::Get()->NowMillis())) {
+        std::fprintf(stderr, "%s sync %s: %s%s\n", Now().c_str(),
+                     report->push_refused.ok() ? "ok" : "partly done",
+                     Describe(*report, ms).c_str(),
+                     unlogged > 0 ? absl::StrCat(" (", unlogged, " passes since the last line "
+                                                 "moved nothing)").c_str()
+                                  : "");
+        for (absl::string_view line : absl::StrSplit(lines, '\n', absl::SkipEmpty())) {
+          std::fprintf(stderr, "%s %s\n", Now().c_str(), std::string(line).c_str());
+        }
       }
-      ReportKeys(*report, *session->keys, Now() + " ");
-      ReportHistory(*report, Now() + " ");
     } else if (g_stop.load()) {
       break;
     } else if (report.status().code() == absl::StatusCode::kUnauthenticated ||

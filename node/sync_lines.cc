@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "base/strings.h"
 #include "base/terminal.h"
 #include "sync/downgrade.h"
@@ -28,17 +29,18 @@ std::string Describe(const SyncReport& r, int64_t millis) {
                       r.log_head, ", ", millis, " ms");
 }
 
-void ReportKeys(const SyncReport& r, const KeyRing& keys, const std::string& prefix) {
+void ReportKeys(const SyncReport& r, const KeyRing& keys, const std::string& prefix,
+                std::string* out) {
   for (const std::string& note : r.key_notes) {
-    std::fprintf(stderr, "%skeys: %s\n", prefix.c_str(), note.c_str());
+    absl::StrAppendFormat(out, "%skeys: %s\n", prefix.c_str(), note.c_str());
   }
   if (r.key_records_refused > 0) {
-    std::fprintf(stderr, "%skeys: refused %llu key records from the hub (first: %s)\n",
+    absl::StrAppendFormat(out, "%skeys: refused %llu key records from the hub (first: %s)\n",
                  prefix.c_str(), static_cast<unsigned long long>(r.key_records_refused),
                  Printable(r.key_refusal).c_str());
   }
   if (r.key_records_refused_by_hub > 0) {
-    std::fprintf(stderr, "%skeys: the hub refused %llu of this node's key records, set aside "
+    absl::StrAppendFormat(out, "%skeys: the hub refused %llu of this node's key records, set aside "
                  "(first: %s); they are sent again at the next syncs, approvals and removals "
                  "first (fieldnode device list shows them)\n",
                  prefix.c_str(), static_cast<unsigned long long>(r.key_records_refused_by_hub),
@@ -47,9 +49,9 @@ void ReportKeys(const SyncReport& r, const KeyRing& keys, const std::string& pre
   (void)keys;
 }
 
-void WarnSkew(const SyncReport& r) {
+void WarnSkew(const SyncReport& r, std::string* out) {
   if (r.skew_millis > 120'000 || r.skew_millis < -120'000) {
-    std::fprintf(stderr,
+    absl::StrAppendFormat(out,
                  "fieldnode: warning: this computer's clock is %lld s %s the hub's; set the "
                  "date and time, or commits may be refused as too far ahead\n",
                  static_cast<long long>(std::llabs(r.skew_millis) / 1000),
@@ -57,34 +59,54 @@ void WarnSkew(const SyncReport& r) {
   }
 }
 
-void ReportHistory(const SyncReport& r, const std::string& prefix) {
+bool Moved(const SyncReport& r) {
+  return r.pushed > 0 || r.pulled > 0 || r.rows_installed > 0 || r.tombstones_purged > 0 ||
+         r.bootstrapped || r.key_records_pushed > 0 || r.key_records_received > 0 ||
+         r.chain.new_evidence > 0 || r.chain.released > 0 || r.chain.checkpoint_adopted;
+}
+
+bool PassLog::Take(bool moved, const std::string& lines, int64_t now_millis) {
+  const bool print = moved || !any_ || lines != last_lines_ ||
+                     now_millis - last_millis_ >= heartbeat_millis_;
+  if (!print) {
+    ++unlogged_;
+    return false;
+  }
+  any_ = true;
+  last_lines_ = lines;
+  last_millis_ = now_millis;
+  unlogged_ = 0;
+  return true;
+}
+
+void ReportHistory(const SyncReport& r, const std::string& prefix, std::string* out) {
   if (r.downgraded_from > 0) {
-    std::fprintf(stderr, "%shistory: HUB DOWNGRADE: %s\n", prefix.c_str(),
+    absl::StrAppendFormat(out, "%shistory: HUB DOWNGRADE: %s\n", prefix.c_str(),
                  Printable(sync::DowngradeLine(r.downgraded_from, r.protocol_version)).c_str());
   }
   for (size_t i = 0; i < r.chain.problems.size() && i < 5; ++i) {
-    std::fprintf(stderr, "%shistory: %s\n", prefix.c_str(), Printable(r.chain.problems[i]).c_str());
+    absl::StrAppendFormat(out, "%shistory: %s\n", prefix.c_str(), Printable(r.chain.problems[i]).c_str());
   }
   if (r.chain.rows_unvouched > 0) {
-    std::fprintf(stderr, "%shistory: %llu record(s) of a case newly referred to this office came "
+    absl::StrAppendFormat(out, "%shistory: %llu record(s) of a case newly referred to this office came "
                  "without the signed commits that wrote them: shown as the hub served them, "
                  "they decide no key and no office this laptop seals for\n", prefix.c_str(),
                  static_cast<unsigned long long>(r.chain.rows_unvouched));
   }
   if (r.chain.held > 0) {
-    std::fprintf(stderr, "%shistory: %llu commits of other laptops wait here until the "
+    absl::StrAppendFormat(out, "%shistory: %llu commits of other laptops wait here until the "
                  "hub sends what comes before them; the rest of the sync went on\n", prefix.c_str(),
                  static_cast<unsigned long long>(r.chain.held));
   }
   // In a downgraded pass no header travels: its evidence is the downgrade.
   if (r.chain.new_evidence > 0 && r.downgraded_from == 0) {
-    std::fprintf(stderr, "%shistory: the hub showed this laptop a history its authors "
+    absl::StrAppendFormat(out, "%shistory: the hub showed this laptop a history its authors "
                  "did not sign as one (kept as evidence on this laptop): tell the hub "
                  "administrator and your office\n",
                  prefix.c_str());
   }
   if (r.chain.unacknowledged > 0) {
-    std::fprintf(stderr, "%shistory: %llu trust evidence item(s) not yet read by an officer "
+    absl::StrAppendFormat(out, "%shistory: %llu trust evidence item(s) not yet read by an officer "
                  "(fieldnode trust lists them; fieldnode trust ack once read)\n",
                  prefix.c_str(), static_cast<unsigned long long>(r.chain.unacknowledged));
   }

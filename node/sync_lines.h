@@ -13,13 +13,41 @@ namespace fieldsync::node {
 
 // "pushed 3, pulled 5 commits ..., at position P of H, N ms".
 std::string Describe(const SyncReport& r, int64_t millis);
+// The lines below are appended to `out`, each ending in a newline.
 // What the key ring did and what the hub refused, each line after `prefix`.
-void ReportKeys(const SyncReport& r, const KeyRing& keys, const std::string& prefix);
+void ReportKeys(const SyncReport& r, const KeyRing& keys, const std::string& prefix,
+                std::string* out);
 // A clock more than two minutes off the hub's.
-void WarnSkew(const SyncReport& r);
+void WarnSkew(const SyncReport& r, std::string* out);
 // Protocol version 3: what the authors' commit chains showed (held
 // commits, missing ranges, evidence), each line after `prefix`.
-void ReportHistory(const SyncReport& r, const std::string& prefix);
+void ReportHistory(const SyncReport& r, const std::string& prefix, std::string* out);
+
+// Whether a pass moved anything: commits, records or key records either
+// way, a bootstrap, evidence found, a checkpoint adopted.
+bool Moved(const SyncReport& r);
+
+// The daemon's log of its passes: a pass that moved nothing and has
+// nothing new to say (its lines are those printed last) is not logged,
+// but for one line every `heartbeat_millis` saying the daemon is alive
+// (a daemon syncing every few seconds once logged 400 lines in half an
+// hour that said nothing).
+class PassLog {
+ public:
+  explicit PassLog(int64_t heartbeat_millis) : heartbeat_millis_(heartbeat_millis) {}
+  // Whether to print the pass that ended at `now_millis`, which moved
+  // something or not, with `lines` (what it would print but its timing).
+  bool Take(bool moved, const std::string& lines, int64_t now_millis);
+  // Passes not printed since the last printed one (read before Take).
+  uint64_t unlogged() const { return unlogged_; }
+
+ private:
+  int64_t heartbeat_millis_;
+  int64_t last_millis_ = 0;
+  bool any_ = false;
+  std::string last_lines_;
+  uint64_t unlogged_ = 0;
+};
 
 }  // namespace fieldsync::node
 

@@ -1,6 +1,7 @@
-// `fieldnode daemon` as a process: one log line per pass, exponential backoff
-// (capped) while the hub is unreachable, an urgent case synced at once, and a
-// clean stop on SIGTERM.
+// `fieldnode daemon` as a process: one log line per pass that moved
+// something (none for a pass that moved nothing and says nothing new),
+// exponential backoff (capped) while the hub is unreachable, an urgent case
+// synced at once, and a clean stop on SIGTERM.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -78,10 +79,12 @@ class DaemonTest : public SyncTest {
   std::string log_;
 };
 
-TEST_F(DaemonTest, LogsEachPassAndStopsCleanlyOnSigterm) {
+TEST_F(DaemonTest, LogsEachPassThatMovesSomethingAndStopsCleanlyOnSigterm) {
   auto& n = AddNode("LC");
   NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
   const pid_t pid = StartDaemon(n.dir(), {"--every", "1s"});
+  ASSERT_TRUE(WaitForLog("sync ok:", 1, 20)) << ReadAll(log_);
+  NewCase(n.replica(), "LC", "Lò Thị Mai");
   ASSERT_TRUE(WaitForLog("sync ok:", 2, 20)) << ReadAll(log_);
   int taken = 0;
   EXPECT_EQ(Stop(pid, &taken), 0) << ReadAll(log_);
@@ -97,6 +100,41 @@ TEST_F(DaemonTest, LogsEachPassAndStopsCleanlyOnSigterm) {
       EXPECT_NE(line.find(" ms"), std::string::npos) << line;
     }
   }
+}
+
+// A daemon syncing every second with nothing to do once logged a line a
+// pass (407 in 34 minutes): a pass that moves nothing and says nothing new
+// is not logged (an hourly line says the daemon is alive: PassLogTest).
+TEST_F(DaemonTest, PassesThatMoveNothingAreNotLogged) {
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(n);
+  const pid_t pid = StartDaemon(n.dir(), {"--every", "1s"});
+  ASSERT_TRUE(WaitForLog("sync ok:", 1, 20)) << ReadAll(log_);
+  // Passes go on (each stamps the time of the last sync that completed).
+  auto last_sync = [&] {
+    auto v = n.replica().GetCursor(sync::kLastSyncCursor);
+    return v.ok() ? *v : int64_t{0};
+  };
+  int64_t seen = last_sync();
+  int passes = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (passes < 3 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (const int64_t now = last_sync(); now != seen) {
+      seen = now;
+      ++passes;
+    }
+  }
+  ASSERT_EQ(passes, 3) << ReadAll(log_);
+  EXPECT_EQ(Count("sync ok:"), 1) << ReadAll(log_);
+  // Something to move: logged, saying how many passes moved nothing.
+  NewCase(n.replica(), "LC", "Lò Thị Mai");
+  ASSERT_TRUE(WaitForLog("pushed 1", 1, 20)) << ReadAll(log_);
+  EXPECT_NE(ReadAll(log_).find("passes since the last line moved nothing"), std::string::npos)
+      << ReadAll(log_);
+  int taken = 0;
+  EXPECT_EQ(Stop(pid, &taken), 0);
 }
 
 TEST_F(DaemonTest, BacksOffExponentiallyWhileTheHubIsDownAndRecovers) {

@@ -61,6 +61,9 @@ inline constexpr int64_t kSyncEveryMillis = 5 * 60'000;
 inline constexpr int64_t kSyncMaxBackoffMillis = 10 * 60'000;
 inline constexpr int64_t kDaemonStopPollMillis = 100;
 inline constexpr int64_t kDaemonUrgentPollMillis = 1000;
+// A daemon pass that moved nothing and has nothing new to say is not
+// logged, but for one line this often (node/sync_lines.h, PassLog).
+inline constexpr int64_t kDaemonQuietLogMillis = 60 * 60 * 1000;
 
 // Protocol version 3: a laptop signs a statement of what it has seen at the
 // end of a sync pass at most this often (and so at least daily while it
