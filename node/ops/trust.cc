@@ -8,6 +8,7 @@
 #include "crypto/statement.h"
 #include "node/ops/office.h"
 #include "sync/chain.h"
+#include "sync/checkpoint_keeper.h"
 #include "sync/downgrade.h"
 #include "sync/report.h"
 #include "sync/statement_keeper.h"
@@ -101,7 +102,11 @@ absl::StatusOr<ChainStatus> ReadChainStatus(Replica& replica, KeyRing* keys,
     const std::string signer =
         ck.ok() ? Name(keys, ck->signer, "laptop") : std::string("an unreadable statement");
     FS_ASSIGN_OR_RETURN(int64_t verified, replica.VerifiedRows());
-    if (bootstrapped != 1) {
+    if (bootstrapped != 1 && boot->confirmed == -1) {
+      out.bootstrap = absl::StrCat("from a checkpoint of ", signer,
+                                   ", not a member of the office: the next sync takes the "
+                                   "records again from the hub, unverified");
+    } else if (bootstrapped != 1) {
       out.bootstrap = absl::StrCat("under way from the checkpoint of ", signer, ": ",
                                    boot->next_index, " of ", ck.ok() ? ck->leaf_count : 0,
                                    " records; the next sync goes on from there");
@@ -117,9 +122,14 @@ absl::StatusOr<ChainStatus> ReadChainStatus(Replica& replica, KeyRing* keys,
                                    "served them and decide no key");
     }
   } else if (bootstrapped == 1) {
-    out.bootstrap = "records installed whole were taken as the hub served them (the office had "
-                    "no checkpoint then, or this laptop bootstrapped before checkpoints): they "
-                    "decide no key";
+    FS_ASSIGN_OR_RETURN(int64_t refused, replica.GetCursor(sync::kCheckpointRefusedCursor));
+    out.bootstrap = absl::StrCat(
+        "records installed whole were taken unverified, as the hub served them (",
+        refused == 1 ? "a checkpoint the hub served was refused, or its signer was not a member "
+                       "of the office"
+                     : "the office had no checkpoint then, or this laptop bootstrapped before "
+                       "checkpoints",
+        "): they decide no key");
   }
   // Colleagues silent for a week, an office of one laptop (statements).
   if (keys != nullptr) {

@@ -223,6 +223,22 @@ struct BootstrapProgress {
   int confirmed = 0;  // 1: its signer is a member here; -1: it is not; 0: not known yet
 };
 
+// What a laptop bootstrapped before it joined decides about its checkpoint
+// once it can judge the signer (sync/checkpoint_keeper.h, Confirm).
+struct BootstrapJudgement {
+  int confirmed = 0;  // 1 or -1 (BootstrapProgress::confirmed)
+  // With 1: the checkpoint's heads placed as anchors (_fs_chain state 3),
+  // and evidence from comparing them with the entries received meanwhile;
+  // with -1: the evidence against the signer.
+  ChainWrites chain;
+  // With -1: anchors (device, seq) a build before this one placed at
+  // install, removed: a non-member's word never decides what a colleague's
+  // next entry must link to.
+  std::vector<std::pair<DeviceId, uint64_t>> drop_anchors;
+  // Cursors set with it (-1: the bootstrap redone, unverified).
+  std::vector<std::pair<std::string, int64_t>> cursors;
+};
+
 // One batch of what a node pulls from a hub, applied in one transaction.
 struct PulledBatch {
   // Discard every replicated row and conflict first (a fresh bootstrap);
@@ -415,6 +431,8 @@ class Replica {
   absl::StatusOr<std::vector<ChainRow>> ChainHeads();
   // The placed entry of `device` at `seq`, if held.
   absl::StatusOr<std::optional<ChainRow>> ChainEntryAt(const DeviceId& device, uint64_t seq);
+  // The placed entry of `device` with the lowest seq at or after `seq`.
+  absl::StatusOr<std::optional<ChainRow>> ChainEntryFrom(const DeviceId& device, uint64_t seq);
   // This device's own newest entry, if it has one.
   absl::StatusOr<std::optional<ChainRow>> OwnChainHead();
   // This device's own entries with seq > after_seq, oldest first.
@@ -457,13 +475,10 @@ class Replica {
   absl::StatusOr<std::vector<std::string>> StateLeaves();
   // The bootstrap from a checkpoint under way or done; nullopt if none.
   absl::StatusOr<std::optional<BootstrapProgress>> Bootstrap();
-  // Records whether the checkpoint's signer turned out a member of this
-  // office (1) or not (-1); rows from it count as signed only with 1.
-  // `drop_anchors` (device, seq): chain anchors the checkpoint placed
-  // (_fs_chain state 3), removed with -1: a non-member's word never decides
-  // what a colleague's next entry must link to.
-  absl::Status ConfirmBootstrap(int confirmed,
-                                const std::vector<std::pair<DeviceId, uint64_t>>& drop_anchors = {});
+  // Records, in one transaction, whether the checkpoint's signer turned
+  // out a member of this office (1) or not (-1; rows from it count as
+  // signed only with 1), with what follows from it (BootstrapJudgement).
+  absl::Status ConfirmBootstrap(const BootstrapJudgement& judgement);
   // How many rows came in verified pages and are still as installed or
   // changed since by commits (status).
   absl::StatusOr<int64_t> VerifiedRows();

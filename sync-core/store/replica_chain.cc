@@ -203,6 +203,25 @@ absl::StatusOr<std::optional<ChainRow>> Replica::ChainEntryAt(const DeviceId& de
   return out;
 }
 
+absl::StatusOr<std::optional<ChainRow>> Replica::ChainEntryFrom(const DeviceId& device,
+                                                                uint64_t seq) {
+  Impl& m = *impl_;
+  std::optional<ChainRow> out;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT device, seq, header, sig, link, state "
+                                                "FROM _fs_chain WHERE device = ?1 AND seq >= ?2 "
+                                                "ORDER BY seq LIMIT 1"));
+    st->BindBlob(1, device.view());
+    st->BindInt(2, static_cast<int64_t>(seq));
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (r) {
+      FS_ASSIGN_OR_RETURN(out, RowAt(*st.get()));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
 absl::StatusOr<std::optional<ChainRow>> Replica::OwnChainHead() {
   Impl& m = *impl_;
   std::optional<ChainRow> out;

@@ -57,20 +57,23 @@ absl::StatusOr<std::optional<BootstrapProgress>> Replica::Bootstrap() {
   return out;
 }
 
-absl::Status Replica::ConfirmBootstrap(
-    int confirmed, const std::vector<std::pair<DeviceId, uint64_t>>& drop_anchors) {
+absl::Status Replica::ConfirmBootstrap(const BootstrapJudgement& j) {
   Impl& m = *impl_;
-  return m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
+  return m.InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
     FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("UPDATE _fs_bootstrap SET confirmed = ?1"));
-    st->BindInt(1, confirmed);
+    st->BindInt(1, j.confirmed);
     FS_RETURN_IF_ERROR(st->Run());
-    for (const auto& [device, seq] : drop_anchors) {
+    for (const auto& [device, seq] : j.drop_anchors) {
       FS_ASSIGN_OR_RETURN(auto del, m.db->Prepared("DELETE FROM _fs_chain WHERE device = ?1 AND "
                                                    "seq = ?2 AND state = ?3"));
       del->BindBlob(1, device.view());
       del->BindInt(2, static_cast<int64_t>(seq));
       del->BindInt(3, static_cast<int>(ChainRow::State::kAnchor));
       FS_RETURN_IF_ERROR(del->Run());
+    }
+    FS_RETURN_IF_ERROR(m.StoreChainWrites(j.chain));
+    for (const auto& [name, value] : j.cursors) {
+      FS_RETURN_IF_ERROR(m.SetCursorInTxn(txn, name, value));
     }
     return absl::OkStatus();
   });

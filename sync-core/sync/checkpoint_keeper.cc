@@ -4,6 +4,7 @@
 #include "base/status_macros.h"
 #include "base/tuning.h"
 #include "clock/hlc.h"
+#include "crypto/commit_header.h"
 #include "crypto/merkle.h"
 #include "store/row_state.h"
 #include "sync/chain.h"
@@ -51,27 +52,109 @@ absl::Status CheckpointKeeper::Confirm(std::vector<std::string>* problems) {
   if (!b || b->confirmed != 0) return absl::OkStatus();
   FS_ASSIGN_OR_RETURN(crypto::Statement s, crypto::DecodeStatement(b->statement));
   FS_ASSIGN_OR_RETURN(bool member, keys_.IsMember(s.province, s.signer));
-  if (member) return replica_.ConfirmBootstrap(1);
-  absl::StatusOr<KeyRing::OfficeView> office = keys_.Office();
-  if (!office.ok() || !office->root) return absl::OkStatus();  // who is a member is not known yet
-  const std::string what = absl::StrCat(
-      "this laptop was bootstrapped from a checkpoint signed by ",
-      LaptopName(keys_.FindDevice(s.signer), s.signer),
-      ", which is not a member of the office: the records it installed then are as the hub "
-      "served them, and decide no key");
-  TrustEvidence e;
-  e.device = s.signer;
-  e.kind = static_cast<int>(ChainEvidence::Kind::kForgedCheckpointPage);
-  e.other_header = b->statement;
-  e.what = what;
-  e.found_at_millis = clock_.NowMillis();
-  FS_RETURN_IF_ERROR(replica_.AddNewEvidence({e}).status());
-  problems->push_back(what);
-  // Its heads were placed as anchors when its last page was installed:
-  // a forged link there would make a colleague's next genuine entry a fork.
-  std::vector<std::pair<DeviceId, uint64_t>> anchors;
-  for (const crypto::StatedHead& h : s.heads) anchors.emplace_back(h.author, h.seq);
-  return replica_.ConfirmBootstrap(-1, anchors);
+  BootstrapJudgement j;
+  std::vector<std::string> lines;
+  if (member) {
+    j.confirmed = 1;
+    // Its heads become anchors now; a bootstrap not finished places them
+    // with its last page (the signer is a member by then).
+    if (b->next_index == s.leaf_count) {
+      FS_RETURN_IF_ERROR(PlaceAnchors(s, b->statement, &j.chain, &lines));
+    }
+  } else {
+    absl::StatusOr<KeyRing::OfficeView> office = keys_.Office();
+    if (!office.ok() || !office->root) return absl::OkStatus();  // who is a member: not known yet
+    const std::string what = absl::StrCat(
+        "this laptop was bootstrapped from a checkpoint signed by ",
+        LaptopName(keys_.FindDevice(s.signer), s.signer),
+        ", which is not a member of the office: the records it installed then were as the hub "
+        "served them; the next sync takes them again from the hub, unverified (what they say "
+        "decides no key)");
+    TrustEvidence e;
+    e.device = s.signer;
+    e.kind = static_cast<int>(ChainEvidence::Kind::kForgedCheckpointPage);
+    e.other_header = b->statement;
+    e.what = what;
+    e.found_at_millis = clock_.NowMillis();
+    j.chain.evidence.push_back(std::move(e));
+    lines.push_back(what);
+    j.confirmed = -1;
+    // A build before this one placed its heads as anchors at install: a
+    // forged link there would make a colleague's next genuine entry a fork.
+    for (const crypto::StatedHead& h : s.heads) j.drop_anchors.emplace_back(h.author, h.seq);
+    // The rows it installed are the hub's choice: taken again, once, as
+    // after any refused checkpoint (the log of this laptop's own commits
+    // not yet pushed is merged again on top, as at every reset).
+    j.cursors = {{kBootstrappedCursor, 0}, {kCheckpointRefusedCursor, 1}};
+  }
+  FS_RETURN_IF_ERROR(replica_.ConfirmBootstrap(j));
+  for (std::string& line : lines) problems->push_back(std::move(line));
+  return absl::OkStatus();
+}
+
+absl::Status CheckpointKeeper::PlaceAnchors(const crypto::Statement& s,
+                                            const std::string& statement_bytes,
+                                            ChainWrites* chain, std::vector<std::string>* lines) {
+  const std::string signer = LaptopName(keys_.FindDevice(s.signer), s.signer);
+  for (const crypto::StatedHead& h : s.heads) {
+    if (h.author == replica_.device_id()) continue;
+    const std::string author = LaptopName(keys_.FindDevice(h.author), h.author);
+    // Evidence against the hub, as a member's statement that contradicts
+    // this laptop's chains is (sync/statement_keeper.h): nobody's signed
+    // work is held back for it.
+    auto evidence = [&](ChainEvidence::Kind kind, const ChainRow* mine, uint64_t seq,
+                        std::string what) {
+      TrustEvidence e;
+      e.device = h.author;
+      e.seq = seq;
+      e.kind = static_cast<int>(kind);
+      if (mine != nullptr) {
+        e.held_header = mine->header;
+        e.held_signature = mine->signature;
+      }
+      e.other_header = statement_bytes;
+      e.what = std::move(what);
+      e.found_at_millis = clock_.NowMillis();
+      lines->push_back(e.what);
+      chain->evidence.push_back(std::move(e));
+    };
+    auto contradicts = [&](const ChainRow& mine) {
+      evidence(ChainEvidence::Kind::kStatementContradicts, &mine, h.seq,
+               absl::StrCat("the checkpoint of ", signer, " this laptop was bootstrapped from "
+                            "names another entry ", h.seq, " of ", author, " than the commits "
+                            "this laptop received since: the hub showed the two laptops two "
+                            "histories, or ", signer, " signs false statements"));
+    };
+    ChainRow anchor;
+    anchor.device = h.author;
+    anchor.seq = h.seq;
+    anchor.link = h.link;
+    anchor.state = ChainRow::State::kAnchor;
+    // The first entry of that author received at or after the head: none,
+    // and the next one must link to the head; the head itself, or the one
+    // after it, must agree with it.
+    FS_ASSIGN_OR_RETURN(std::optional<ChainRow> next, replica_.ChainEntryFrom(h.author, h.seq));
+    if (!next) {
+      chain->placed.push_back(std::move(anchor));
+    } else if (next->seq == h.seq) {
+      if (next->link != h.link) contradicts(*next);
+    } else if (next->seq > h.seq + 1) {
+      evidence(ChainEvidence::Kind::kWithheld, nullptr, next->seq - 1,
+               absl::StrCat("the hub did not send commits ", h.seq + 1, "..", next->seq - 1, " of ",
+                            author, ", which come after where the checkpoint of ", signer,
+                            " this laptop was bootstrapped from says its history stood, and sent "
+                            "its later ones: the hub withholds them from this laptop"));
+      chain->placed.push_back(std::move(anchor));
+    } else {
+      absl::StatusOr<crypto::CommitHeader> header = crypto::DecodeCommitHeader(next->header);
+      if (header.ok() && header->prev_link != h.link) {
+        contradicts(*next);
+      } else {
+        chain->placed.push_back(std::move(anchor));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<RowSnapshot>> CheckpointKeeper::VerifyPage(

@@ -47,8 +47,16 @@ class CheckpointKeeper {
 
   // For a replica bootstrapped from a checkpoint whose signer was not known
   // a member then: once this laptop knows its office's members, records
-  // whether it is (its rows then count as signed, VersionSigned) or not
-  // (evidence, and a line in `problems`).
+  // whether it is or not, in one transaction with what follows:
+  // - a member: its rows count as signed (VersionSigned), and its heads
+  //   become anchors. Entries received since the bootstrap were taken
+  //   without them; each head is compared with them: one the hub skipped
+  //   after a head is evidence of a withheld commit, one whose link
+  //   contradicts a head evidence against the hub (or the signer), and
+  //   nobody's signed work is held back for it;
+  // - not a member: evidence, its rows are taken again from the hub at the
+  //   next sync, unverified (hub:bootstrapped 0, hub:checkpoint_refused 1).
+  // Lines for `problems` for each.
   absl::Status Confirm(std::vector<std::string>* problems);
 
   // The rows of `page`, if it belongs to checkpoint `id` (whose statement
@@ -63,6 +71,11 @@ class CheckpointKeeper {
   absl::StatusOr<std::pair<uint32_t, std::string>> Root();
 
  private:
+  // The heads of `s` (a member's checkpoint, `statement_bytes`) as anchors,
+  // judged against what this laptop's chains received meanwhile (Confirm).
+  absl::Status PlaceAnchors(const crypto::Statement& s, const std::string& statement_bytes,
+                            ChainWrites* chain, std::vector<std::string>* lines);
+
   Replica& replica_;
   KeyRing& keys_;
   ClockSource& clock_;

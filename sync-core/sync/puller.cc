@@ -167,9 +167,11 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
       report->bootstrapped = true;
       batch.bootstrap = BootstrapProgress{installing->id, installing->bytes, installing->next,
                                           installing->member ? 1 : 0};
-      if (installing->next == installing->statement.leaf_count) {
+      if (installing->next == installing->statement.leaf_count && installing->member) {
         // Where the checkpoint says each author's chain stood: what the
-        // log after it must continue.
+        // log after it must continue. Only on a member's word: a laptop
+        // that cannot judge the signer yet places them once it can
+        // (CheckpointKeeper::Confirm).
         for (const crypto::StatedHead& h : installing->statement.heads) {
           if (h.author == replica.device_id()) continue;
           ChainRow anchor;
