@@ -7,6 +7,7 @@
 #include "base/tuning.h"
 #include "crypto/enrolment_proof.h"
 #include "store/legacy_seal.h"
+#include "sync/budget.h"
 #include "sync/chain_keeper.h"
 #include "sync/compact_header.h"
 #include "sync/downgrade.h"
@@ -77,6 +78,12 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
   ClockSource& clock = options.clock != nullptr ? *options.clock : *SystemClock::Get();
   Pusher pusher(transport, cred, options.push);
   Puller puller(transport, cred, options.pull);
+  // How much one call carries over this link, as the last calls found it
+  // (sync/budget.h).
+  FS_ASSIGN_OR_RETURN(CallBudget push_budget, CallBudget::Load(replica, CallBudget::Kind::kPush));
+  FS_ASSIGN_OR_RETURN(CallBudget pull_budget, CallBudget::Load(replica, CallBudget::Kind::kPull));
+  pusher.set_budget(&push_budget);
+  puller.set_budget(&pull_budget);
   auto pass = [&]() -> absl::StatusOr<SyncReport> {
     // The key ring stamps refusals with its own clock: the resend horizon
     // is read from the same one.
