@@ -17,6 +17,7 @@
 #include "base/tuning.h"
 #include "sync/budget.h"
 #include "sync/pass.h"
+#include "sync/schedule.h"
 #include "support/sync_fixture.h"
 
 namespace fieldsync::testing {
@@ -45,6 +46,26 @@ TEST(CallBudgetRuleTest, HalvesAfterEmptyFailuresDoublesAfterTwoSuccessesWithinB
   // A value out of bounds in the file is read within them.
   EXPECT_EQ(sync::ClampBudget(1), 4 * 1024);
   EXPECT_EQ(sync::ClampBudget(int64_t{1} << 40), 4 * 1024 * 1024);
+}
+
+TEST(DaemonScheduleTest, APassThatMovedSomethingIsFollowedAtOnceTheOthersBackOff) {
+  sync::ScheduleOptions o;
+  o.every_millis = 60'000;
+  o.backoff_base_millis = 2000;
+  o.max_backoff_millis = 600'000;
+  sync::DaemonSchedule s(o, 7);
+  const absl::Status cut = absl::UnavailableError("Socket closed");
+  EXPECT_GE(s.AfterPass(cut), 1000);
+  EXPECT_GE(s.AfterPass(cut), 2000);
+  EXPECT_EQ(s.failures(), 2);
+  EXPECT_EQ(s.AfterPass(cut, /*progressed=*/true), 0);
+  EXPECT_EQ(s.failures(), 0);
+  const int64_t again = s.AfterPass(cut);  // the backoff starts over
+  EXPECT_GE(again, 1000);
+  EXPECT_LE(again, 2000);
+  // Not for a failure not worth retrying soon, progress or not.
+  EXPECT_EQ(s.AfterPass(absl::FailedPreconditionError("clock"), true), 60'000);
+  EXPECT_EQ(s.AfterPass(absl::OkStatus(), true), 60'000);
 }
 
 size_t CommitBytes(const sync::PushedCommit& c) {
@@ -172,13 +193,30 @@ TEST_F(MessageBudgetTest, APushShrinksToWhatTheLinkCarriesAndGrowsBack) {
   ASSERT_TRUE(n.replica().SetCursor(sync::kPushBudgetCursor, 8192).ok());
   WriteCases(n, 1);
   Link none(n.client().transport(), 100);
-  EXPECT_EQ(PassUntilDone(n, none, 3), 4);  // none completed
+  EXPECT_EQ(PassUntilDone(n, none, 2), 3);  // none completed
+  bool progressed = true;
+  EXPECT_FALSE(
+      sync::RunPass(none, n.replica(), *n.keys(), n.credential(), {}, nullptr, {}, &progressed)
+          .ok());
+  EXPECT_FALSE(progressed);  // the daemon backs off
   EXPECT_EQ(none.pushes_cut, 3u);
   EXPECT_EQ(Cursor(n, sync::kPushBudgetCursor), 4096);
   Link tiny(n.client().transport(), 4096);
   EXPECT_EQ(PassUntilDone(n, tiny, 1), 1);
   EXPECT_EQ(tiny.pushes_cut, 0u);
   EXPECT_EQ(tiny.max_push_commits, 1u);
+  // A pass cut after some calls passed made progress: the daemon tries
+  // again at once.
+  WriteCases(n, 100);
+  Link cutting(n.client().transport(), 8000);
+  ASSERT_TRUE(n.replica().SetCursor(sync::kPushBudgetCursor, 4096).ok());
+  ASSERT_TRUE(n.replica().SetCursor(sync::kPushBudgetStreakCursor, 1).ok());
+  EXPECT_FALSE(sync::RunPass(cutting, n.replica(), *n.keys(), n.credential(), {}, nullptr, {},
+                             &progressed)
+                   .ok());
+  EXPECT_TRUE(progressed);
+  EXPECT_GE(cutting.pushes_cut, 1u);  // once grown past 8,000 bytes
+  EXPECT_LE(PassUntilDone(n, cutting, 40), 40);
   // A good link again: each two calls that succeed double it.
   WriteCases(n, 400);
   Link good(n.client().transport(), size_t{64} << 20);

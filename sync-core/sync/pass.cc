@@ -69,7 +69,9 @@ absl::StatusOr<EnrollReply> Enrol(Transport& transport, const std::string& token
 absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRing& keys,
                                    const Credential& cred, const PassOptions& options,
                                    const std::atomic<bool>* stop,
-                                   const std::function<void(const SyncReport&)>& progress) {
+                                   const std::function<void(const SyncReport&)>& progress,
+                                   bool* progressed) {
+  if (progressed != nullptr) *progressed = false;
   if (cred.device != replica.device_id()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the credential belongs to device ", cred.device.ToString(), " but this replica is device ",
@@ -208,6 +210,7 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
   };
   absl::StatusOr<SyncReport> r = pass();
   if (!r.ok() && Retryable(r.status())) transport.Reset();
+  if (progressed != nullptr) *progressed = pusher.progressed() || puller.progressed();
   return r;
 }
 

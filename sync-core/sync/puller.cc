@@ -254,6 +254,15 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
                  r->deferred, " pulled commits depend on commits this node does not hold; the "
                               "batch was applied without moving the cursor, sync again"));
     }
+    // Progress is what the next pull need not fetch again: commits, a
+    // verified page, a cursor moved. Rows of an unverified bootstrap or of
+    // newly visible records before their message's cursor are fetched again
+    // after a cut, and are not.
+    if (r->applied > 0 || msg.page || msg.cursor > req.params.cursor ||
+        msg.key_cursor > req.params.key_cursor ||
+        msg.statement_cursor > req.params.statement_cursor) {
+      progressed_ = true;
+    }
     report->pulled += r->applied;
     report->rows_installed += r->rows_installed;
     report->tombstones_purged += r->tombstones_purged;

@@ -56,6 +56,9 @@ class Puller {
   // PullParams.max_message_bytes; the pull records how it ended. Null: the
   // hub's own size.
   void set_budget(CallBudget* b) { budget_ = b; }
+  // Whether a pull of this puller applied something (commits, rows, key
+  // records, statements) or moved a cursor.
+  bool progressed() const { return progressed_; }
 
  private:
   Transport& transport_;
@@ -66,6 +69,7 @@ class Puller {
   bool downgraded_ = false;
   bool compact_headers_ = false;
   CallBudget* budget_ = nullptr;
+  bool progressed_ = false;
 };
 
 }  // namespace fieldsync::sync

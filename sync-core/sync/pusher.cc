@@ -63,6 +63,7 @@ absl::Status Pusher::Backfill(Replica& replica, int64_t pushed) {
     }
     accounted = now;
     FS_RETURN_IF_ERROR(replica.SetCursor(kChainAccountedCursor, accounted));
+    progressed_ = true;
   }
   return absl::OkStatus();
 }
@@ -125,6 +126,7 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     }
     // Acknowledged means durably stored at the hub: never sent again.
     FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, acked));
+    progressed_ = true;
     if (protocol_version_ >= 3 && resp->accounted_seq > 0) {
       FS_RETURN_IF_ERROR(replica.SetCursor(kChainAccountedCursor,
                                            static_cast<int64_t>(resp->accounted_seq)));
@@ -186,18 +188,21 @@ absl::Status Pusher::PushKeys(KeyRing& keys, SyncReport* report,
         absl::StatusOr<PushOutcome> r1 = transport_.Push(one);
         if (r1.ok()) {
           FS_RETURN_IF_ERROR(keys.MarkPushed({r}));
+          progressed_ = true;
           report->key_records_pushed += 1;
           continue;
         }
         absl::Status s1 = Refused("the push of a key record", r1.status());
         if (!PermanentRefusal(s1)) return s1;
         FS_RETURN_IF_ERROR(keys.MarkRefused({r}, std::string(s1.message())));
+        progressed_ = true;
         report->key_records_refused_by_hub += 1;
         if (report->key_push_refusal.empty()) report->key_push_refusal = std::string(s1.message());
       }
       continue;
     }
     FS_RETURN_IF_ERROR(keys.MarkPushed(records));
+    progressed_ = true;
     report->key_records_pushed += records.size();
   }
 }

@@ -60,6 +60,9 @@ class Pusher {
   // commits, key records or headers up to it (at least one), and records
   // how it ended. Null: options.max_bytes alone.
   void set_budget(CallBudget* b) { budget_ = b; }
+  // Whether a call of this pusher moved something to the hub (commits or
+  // headers acknowledged, key records taken or set aside).
+  bool progressed() const { return progressed_; }
 
  private:
   // Bytes one call may carry now.
@@ -78,6 +81,7 @@ class Pusher {
   int protocol_version_ = kProtocolVersion;
   bool compact_headers_ = false;
   CallBudget* budget_ = nullptr;
+  bool progressed_ = false;
 };
 
 }  // namespace fieldsync::sync
