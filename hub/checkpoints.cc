@@ -6,6 +6,7 @@
 #include "base/status_macros.h"
 #include "base/tuning.h"
 #include "crypto/merkle.h"
+#include "hub/pull_plan.h"
 #include "hub/scope.h"
 #include "store/row_state.h"
 
@@ -121,6 +122,7 @@ absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
   }
   FS_ASSIGN_OR_RETURN(const crypto::MerkleTree tree, crypto::MerkleTree::Build(leaves));
   const size_t per_page = std::max<size_t>(params.max_batch, 1);
+  const size_t limit = PullMessageBytes(params);  // the node's budget
   chunk.checkpoint = ck->statement;
   chunk.reset = next == 0;  // a fresh start drops what an older one installed
   if (ck->leaf_count == 0) {
@@ -139,7 +141,7 @@ absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
     page.first = next;
     size_t bytes = 0;
     for (CheckpointRow& r : rows) {
-      if (!page.states.empty() && bytes + r.state.size() > tuning::kPullChunkBytes) break;
+      if (!page.states.empty() && bytes + r.state.size() > limit) break;
       bytes += r.state.size();
       page.states.push_back(std::move(r.state));
     }

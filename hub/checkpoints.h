@@ -63,7 +63,7 @@ struct CheckpointServed {
 
 // Sends `node` its office's newest checkpoint, or continues the one
 // `params` resumes while the hub holds it, in pages of at most
-// params.max_batch rows and tuning::kPullChunkBytes: the checkpoint's
+// params.max_batch rows and PullMessageBytes(params): the checkpoint's
 // statement in the first message (with `reset` if it starts at the first
 // row), then each page with its proof; the last page carries the
 // checkpoint's position as the cursor. nullopt (nothing sent) if the

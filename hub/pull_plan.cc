@@ -88,6 +88,11 @@ absl::StatusOr<std::vector<std::pair<std::pair<DeviceId, uint64_t>, PulledEntry>
 
 }  // namespace
 
+size_t PullMessageBytes(const PullParams& params) {
+  if (params.max_message_bytes == 0) return tuning::kPullChunkBytes;
+  return std::min(params.max_message_bytes, tuning::kPullChunkBytes);
+}
+
 absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams& params,
                         const std::function<bool(PullChunk&)>& emit) {
   int64_t cursor = params.cursor;
@@ -104,6 +109,10 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
   FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
   const int64_t horizon = gc.horizon;
   const uint64_t epoch = gc.epoch;
+  // Every message: at most max_batch items and about `limit` bytes (the
+  // node's budget), at least one item.
+  const size_t limit = PullMessageBytes(params);
+  size_t bytes = 0;
   auto send = [&](PullChunk& chunk) -> absl::Status {
     chunk.log_head = head;
     chunk.gc_epoch = epoch;
@@ -111,19 +120,20 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
       return absl::CancelledError("the node went away during the pull");
     }
     chunk = PullChunk{};
+    bytes = 0;
     return absl::OkStatus();
   };
   PullChunk chunk;
-  size_t bytes = 0;
   auto full = [&]() {
-    return chunk.rows.size() + chunk.commits.size() >= max_batch ||
-           bytes >= tuning::kPullChunkBytes;
+    return chunk.rows.size() + chunk.commits.size() >= max_batch || bytes >= limit;
   };
   // Sends what the chunk holds first if `more` bytes would take it past
   // the size a message should have (a message must stay under 16 MiB).
   auto make_room = [&](size_t more, int64_t cursor_so_far) -> absl::Status {
-    if (chunk.rows.empty() && chunk.commits.empty()) return absl::OkStatus();
-    if (bytes + more <= tuning::kPullChunkBytes) return absl::OkStatus();
+    if (chunk.rows.empty() && chunk.commits.empty() && chunk.key_records.empty()) {
+      return absl::OkStatus();
+    }
+    if (bytes + more <= limit) return absl::OkStatus();
     chunk.cursor = cursor_so_far;
     bytes = 0;
     return send(chunk);
@@ -142,9 +152,19 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
     if (RegistryDigest(registry) != params.registry_digest) {
       chunk.registry_included = true;
       chunk.registry = registry;
+      bytes += 256 * registry.size();  // about (keys, name, office, state)
     }
+    // Key records count among the message's items and bytes.
+    const size_t records_per_message =
+        std::min(tuning::kPullKeyRecordsPerMessage, std::max<size_t>(max_batch, 1));
     FS_RETURN_IF_ERROR(hub.ForEachKeyRecordAfter(
         params.key_cursor, [&](const StoredKeyRecord& k) -> absl::Status {
+          // Cut before a record the message has no room for (it may be one
+          // the node does not get): the key cursor sent is the last
+          // record looked at before it.
+          if (!chunk.key_records.empty() && bytes + k.bytes.size() > limit) {
+            FS_RETURN_IF_ERROR(send(chunk));
+          }
           if (!ForEveryOffice(k.kind) && k.province != node.province) return absl::OkStatus();
           chunk.key_cursor = k.seq;
           if (k.kind == static_cast<int>(crypto::KeyRecordKind::kDataKey) &&
@@ -156,8 +176,9 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
             FS_ASSIGN_OR_RETURN(bool sees, scope.Visible(node.province, *table, *k.keyring));
             if (!sees) return absl::OkStatus();
           }
+          bytes += k.bytes.size();
           chunk.key_records.push_back(k.bytes);
-          if (chunk.key_records.size() >= tuning::kPullKeyRecordsPerMessage) {
+          if (chunk.key_records.size() >= records_per_message) {
             FS_RETURN_IF_ERROR(send(chunk));
           }
           return absl::OkStatus();
@@ -393,8 +414,10 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
       c.changes = std::move(visible);
       body = EncodeCommit(c);
     }
-    FS_RETURN_IF_ERROR(make_room(body.size(), before));
-    bytes += body.size();
+    const size_t size =
+        body.size() + e.signature.size() + e.header.size() + e.header_signature.size();
+    FS_RETURN_IF_ERROR(make_room(size, before));
+    bytes += size;
     PulledEntry pe;
     pe.position = e.position;
     pe.canonical = std::move(body);

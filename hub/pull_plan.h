@@ -11,10 +11,13 @@
 //     became visible to it since its cursor, whole; then the log after its
 //     cursor trimmed to its scope (a commit's changes outside it are left
 //     out and named by digest), its own commits skipped;
-// cut into messages of at most `max_batch` items and about 4 MiB.
+// cut into messages of at most `max_batch` items and about the node's byte
+// budget (PullParams.max_message_bytes), never more than about 4 MiB;
+// key records count among both.
 #ifndef FIELDSYNC_HUB_PULL_PLAN_H_
 #define FIELDSYNC_HUB_PULL_PLAN_H_
 
+#include <cstddef>
 #include <functional>
 
 #include "absl/status/status.h"
@@ -22,6 +25,10 @@
 #include "hub/store.h"
 
 namespace fieldsync::hub {
+
+// The bytes a message of this pull should stay under: the node's budget
+// if it sent one, at most the hub's own size (tuning::kPullChunkBytes).
+size_t PullMessageBytes(const PullParams& params);
 
 // Streams `node`'s pull from `hub` to `emit`; CANCELLED when `emit` returns
 // false (the node has gone). INVALID_ARGUMENT for a negative cursor,

@@ -174,6 +174,7 @@ class SyncService final : public pb::Sync::Service {
     r.params.bootstrapped = req->bootstrapped();
     r.params.gc_epoch = req->gc_epoch();
     r.params.max_batch = req->max_batch();
+    r.params.max_message_bytes = req->max_message_bytes();
     r.params.key_cursor = req->key_cursor();
     r.params.registry_digest = req->registry_digest();
     r.schema_version = req->schema_version();

@@ -636,11 +636,13 @@ int Daemon(const Args& args) {
     // (one the hub refuses for good must not make the daemon spin).
     auto stats = session->replica->Stats();
     const uint64_t seq_at_start = stats.ok() ? stats->local_seq : 0;
-    auto report = session->client->Sync(*session->replica, *session->keys, session->cred, &g_stop);
+    bool progressed = false;
+    auto report = session->client->Sync(*session->replica, *session->keys, session->cred, &g_stop,
+                                        {}, &progressed);
     const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now() - start)
                            .count();
-    const int64_t wait = schedule.AfterPass(report.status());
+    const int64_t wait = schedule.AfterPass(report.status(), progressed);
     if (report.ok()) {
       if (report->push_refused.ok()) {
         session->replica->SetCursor(kLastSyncCursor, SystemClock::Get()->NowMillis())
@@ -678,9 +680,10 @@ int Daemon(const Args& args) {
                    std::string(report.status().message()).c_str());
       return 1;
     } else {
-      std::fprintf(stderr, "%s sync failed (%s), next try in %lld s: %s\n", Now().c_str(),
+      std::fprintf(stderr, "%s sync failed (%s), next try %s: %s\n", Now().c_str(),
                    absl::StatusCodeToString(report.status().code()).c_str(),
-                   static_cast<long long>(wait / 1000),
+                   wait == 0 ? "at once (it moved something)"
+                             : absl::StrCat("in ", wait / 1000, " s").c_str(),
                    std::string(report.status().message()).c_str());
     }
     // Wait, waking for a stop or for an urgent commit.

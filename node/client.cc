@@ -136,13 +136,13 @@ absl::StatusOr<Credential> SyncClient::Enroll(const std::string& token,
 
 absl::StatusOr<SyncReport> SyncClient::Sync(
     Replica& replica, KeyRing& keys, const Credential& cred, const std::atomic<bool>* stop,
-    const std::function<void(const SyncReport&)>& progress) {
+    const std::function<void(const SyncReport&)>& progress, bool* progressed) {
   sync::PassOptions o;
   o.push.max_commits = options_.push_batch;
   o.pull.max_batch = options_.pull_batch;
   o.statement_interval_millis = statement_interval_millis_;
   o.checkpoint_interval_millis = checkpoint_interval_millis_;
-  return sync::RunPass(*transport_, replica, keys, cred, o, stop, progress);
+  return sync::RunPass(*transport_, replica, keys, cred, o, stop, progress, progressed);
 }
 
 }  // namespace fieldsync::node

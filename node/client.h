@@ -64,13 +64,15 @@ class SyncClient {
 
   // One pass. Stops between batches when *stop becomes true (CANCELLED);
   // every batch applied before that is kept. `progress` is called after
-  // each pulled message.
+  // each pulled message. With `progressed`, whether the pass moved
+  // something, failed or not (sync::RunPass).
   // `keys` is the replica's key ring: it receives the registry and key
   // records, verifies pulled commits, and (if unlocked) maintains the
   // office's keys after the pull, whose new records are pushed at once.
   absl::StatusOr<SyncReport> Sync(Replica& replica, KeyRing& keys, const Credential& cred,
                                   const std::atomic<bool>* stop = nullptr,
-                                  const std::function<void(const SyncReport&)>& progress = {});
+                                  const std::function<void(const SyncReport&)>& progress = {},
+                                  bool* progressed = nullptr);
 
   // The transport under it (tests call the protocol directly).
   sync::Transport& transport();

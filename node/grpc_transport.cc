@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -335,6 +336,8 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
   req.set_bootstrapped(r.params.bootstrapped);
   req.set_gc_epoch(r.params.gc_epoch);
   req.set_max_batch(static_cast<uint32_t>(r.params.max_batch));
+  req.set_max_message_bytes(static_cast<uint32_t>(
+      std::min<size_t>(r.params.max_message_bytes, std::numeric_limits<uint32_t>::max())));
   req.set_key_cursor(r.params.key_cursor);
   req.set_registry_digest(r.params.registry_digest);
   req.set_schema_version(r.schema_version);

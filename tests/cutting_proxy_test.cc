@@ -133,6 +133,31 @@ TEST(CuttingProxyTest, CutsDownstreamAfterExactlyNBytes) {
   ::close(fd);
 }
 
+TEST(CuttingProxyTest, ALimitPerConnectionCutsEachConnectionAfterItsOwnBytes) {
+  EchoServer echo;
+  CuttingProxy proxy("127.0.0.1", echo.port());
+  ASSERT_TRUE(proxy.Start().ok());
+  proxy.SetConnectionLimit(1000);
+  const std::string msg(5000, 'z');
+  for (int i = 1; i <= 2; ++i) {
+    // Both directions together: what comes back plus what went up is 1,000.
+    const int fd = Connect(proxy.port());
+    ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL);
+    const std::string got = ReadUntilClosed(fd, msg.size());
+    EXPECT_LT(got.size(), 1000u);
+    EXPECT_EQ(proxy.bytes(Direction::kUpstream) + proxy.bytes(Direction::kDownstream),
+              1000u * static_cast<uint64_t>(i));
+    EXPECT_EQ(proxy.cuts(), i);
+    ::close(fd);
+  }
+  // Without a limit, a connection passes whole again.
+  proxy.SetConnectionLimit(0);
+  const int fd = Connect(proxy.port());
+  ::send(fd, "Lào Cai", 8, 0);
+  EXPECT_EQ(ReadUntilClosed(fd, 8), "Lào Cai");
+  ::close(fd);
+}
+
 TEST(CuttingProxyTest, CutNowClosesOpenConnections) {
   EchoServer echo;
   CuttingProxy proxy("127.0.0.1", echo.port());

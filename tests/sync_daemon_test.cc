@@ -1,7 +1,8 @@
 // `fieldnode daemon` as a process: one log line per pass that moved
 // something (none for a pass that moved nothing and says nothing new),
-// exponential backoff (capped) while the hub is unreachable, an urgent case
-// synced at once, and a clean stop on SIGTERM.
+// exponential backoff (capped) while the hub is unreachable, the next pass
+// at once after one that made progress, an urgent case synced at once, and
+// a clean stop on SIGTERM.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "support/sync_fixture.h"
+#include "tools/lib/cutting_proxy.h"
 
 namespace fieldsync::testing {
 namespace {
@@ -160,6 +162,50 @@ TEST_F(DaemonTest, BacksOffExponentiallyWhileTheHubIsDownAndRecovers) {
   ASSERT_TRUE(WaitForLog("sync ok:", 1, 30)) << ReadAll(log_);
   int taken = 0;
   EXPECT_EQ(Stop(pid, &taken), 0);
+}
+
+// A link that drops every connection after 20 KB: each pass is cut, but
+// each moves some cases (docs/PROTOCOL.md, "Message budgets"); the next
+// starts at once rather than after a growing backoff, which is for passes
+// that moved nothing.
+TEST_F(DaemonTest, AfterAPassThatMadeProgressTheNextStartsAtOnce) {
+  auto& n = AddNode("LC");
+  MustSync(n);
+  constexpr int kCases = 500;
+  std::vector<LocalTxn> batch;
+  for (int i = 0; i < kCases; ++i) {
+    LocalTxn t;
+    std::string noise;  // does not compress
+    while (noise.size() < 120) noise += Id16::NewRandom().ToString();
+    t.Create("cases", Id16::NewRandom(),
+             {{"case_code", Value::Text(absl::StrCat("LC-", i))},
+              {"province", Value::Text("LC")},
+              {"status", Value::Text("intake")},
+              {"narrative", Value::Text(noise)}});
+    batch.push_back(std::move(t));
+  }
+  ASSERT_TRUE(n.replica().WriteMany(batch).ok());
+  CuttingProxy proxy("127.0.0.1", hub_->port());
+  ASSERT_TRUE(proxy.Start().ok());
+  proxy.SetConnectionLimit(20000);
+  auto hub = node::LoadHubConfig(n.dir());
+  ASSERT_TRUE(hub.ok()) << hub.status();
+  hub->address = absl::StrCat("localhost:", proxy.port());
+  ASSERT_TRUE(node::SaveEnrolment(n.dir(), *hub, n.credential()).ok());
+  // Backoff capped at 4 s: before, some 50 cut passes took 2-4 s each.
+  const pid_t pid = StartDaemon(n.dir(), {"--every", "1h", "--max-backoff", "4s"});
+  const bool done = WaitForLog("sync ok:", 1, 60);
+  auto pushed = n.replica().GetCursor(node::kPushedCursor);
+  ASSERT_TRUE(pushed.ok());
+  std::cout << (done ? "completed" : "not completed") << " after " << Count("sync failed")
+            << " cut passes (" << Count("next try at once") << " followed at once); "
+            << *pushed - (LastSeq(n) - kCases) << " of " << kCases << " cases pushed\n";
+  int taken = 0;
+  EXPECT_EQ(Stop(pid, &taken), 0);
+  EXPECT_TRUE(done) << "the daemon did not finish within 60 s";
+  EXPECT_GE(Count("next try at once"), 10);
+  EXPECT_GE(proxy.cuts(), 10);
+  EXPECT_EQ(*pushed, static_cast<int64_t>(LastSeq(n)));
 }
 
 TEST_F(DaemonTest, AnUrgentCaseIsSyncedAtOnce) {

@@ -51,6 +51,15 @@ inline constexpr int kCacheSizeKiB = 64 * 1024;
 inline constexpr size_t kPushBytesPerCall = 4 << 20;
 inline constexpr size_t kPushCommitsPerCall = 500;
 
+// The byte budget of a push call and of a pull's messages (sync/budget.h,
+// docs/PROTOCOL.md "Message budgets"): where it starts, its floor (still one
+// commit of a few KB), its cap, and the successes in a row that double it
+// (a failure that applied nothing halves it).
+inline constexpr size_t kCallBudgetStartBytes = 256 << 10;
+inline constexpr size_t kCallBudgetMinBytes = 4 << 10;
+inline constexpr size_t kCallBudgetMaxBytes = 4 << 20;
+inline constexpr int64_t kCallBudgetGrowAfter = 2;
+
 // The sync daemon (sync/schedule.h): the first wait after a retryable
 // failure (doubling up to --max-backoff, with jitter), how often its wait
 // looks for a stop, and how often for an urgent commit written meanwhile.
@@ -107,9 +116,10 @@ inline constexpr int kAgentListenBacklog = 16;
 // Pulls served at once; one more is told UNAVAILABLE (the node retries).
 inline constexpr int kHubMaxConcurrentPulls = 64;
 
-// A pull's messages: the bytes of rows and commits in one (well under the
-// 16 MiB message limit), key records in one, collected rows to drop in one
-// (a few hundred KB).
+// A pull's messages: the bytes of rows, commits and key records in one
+// (well under the 16 MiB message limit; less if the node sent its budget,
+// PullRequest.max_message_bytes), key records in one (fewer if the node's
+// max_batch says so), collected rows to drop in one (a few hundred KB).
 inline constexpr size_t kPullChunkBytes = 4 << 20;
 inline constexpr size_t kPullKeyRecordsPerMessage = 5000;
 inline constexpr size_t kPullPurgedRowsPerMessage = 20000;

@@ -132,6 +132,10 @@ struct PullParams {
   bool bootstrapped = false;
   uint64_t gc_epoch = 0;
   size_t max_batch = 0;  // 0: the hub's default
+  // The node's byte budget for one message (sync/budget.h): the hub cuts
+  // each message at it as well as at max_batch items. 0: not sent (a node
+  // before budgets), the hub's own size.
+  size_t max_message_bytes = 0;
   int64_t key_cursor = 0;
   std::string registry_digest;
   // Version 3: headers travel with commits, and before a commit of an

@@ -7,6 +7,7 @@
 #include "base/tuning.h"
 #include "crypto/enrolment_proof.h"
 #include "store/legacy_seal.h"
+#include "sync/budget.h"
 #include "sync/chain_keeper.h"
 #include "sync/compact_header.h"
 #include "sync/downgrade.h"
@@ -68,7 +69,9 @@ absl::StatusOr<EnrollReply> Enrol(Transport& transport, const std::string& token
 absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRing& keys,
                                    const Credential& cred, const PassOptions& options,
                                    const std::atomic<bool>* stop,
-                                   const std::function<void(const SyncReport&)>& progress) {
+                                   const std::function<void(const SyncReport&)>& progress,
+                                   bool* progressed) {
+  if (progressed != nullptr) *progressed = false;
   if (cred.device != replica.device_id()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the credential belongs to device ", cred.device.ToString(), " but this replica is device ",
@@ -77,6 +80,12 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
   ClockSource& clock = options.clock != nullptr ? *options.clock : *SystemClock::Get();
   Pusher pusher(transport, cred, options.push);
   Puller puller(transport, cred, options.pull);
+  // How much one call carries over this link, as the last calls found it
+  // (sync/budget.h).
+  FS_ASSIGN_OR_RETURN(CallBudget push_budget, CallBudget::Load(replica, CallBudget::Kind::kPush));
+  FS_ASSIGN_OR_RETURN(CallBudget pull_budget, CallBudget::Load(replica, CallBudget::Kind::kPull));
+  pusher.set_budget(&push_budget);
+  puller.set_budget(&pull_budget);
   auto pass = [&]() -> absl::StatusOr<SyncReport> {
     // The key ring stamps refusals with its own clock: the resend horizon
     // is read from the same one.
@@ -201,6 +210,7 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
   };
   absl::StatusOr<SyncReport> r = pass();
   if (!r.ok() && Retryable(r.status())) transport.Reset();
+  if (progressed != nullptr) *progressed = pusher.progressed() || puller.progressed();
   return r;
 }
 

@@ -52,11 +52,15 @@ absl::StatusOr<EnrollReply> Enrol(Transport& transport, const std::string& token
 
 // One pass. Stops between calls when *stop becomes true (CANCELLED); every
 // batch applied before that is kept. On a retryable failure the transport
-// is reset (its next call dials anew).
+// is reset (its next call dials anew). With `progressed`, whether a call of
+// the pass moved something (commits, key records or headers to the hub,
+// anything pulled), failed or not: the daemon tries again at once after a
+// failed pass that did (sync/schedule.h).
 absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRing& keys,
                                    const Credential& cred, const PassOptions& options,
                                    const std::atomic<bool>* stop = nullptr,
-                                   const std::function<void(const SyncReport&)>& progress = {});
+                                   const std::function<void(const SyncReport&)>& progress = {},
+                                   bool* progressed = nullptr);
 
 }  // namespace fieldsync::sync
 

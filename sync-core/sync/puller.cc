@@ -80,6 +80,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
   FS_ASSIGN_OR_RETURN(int64_t gc_epoch, replica.GetCursor(kGcEpochCursor));
   req.params.gc_epoch = static_cast<uint64_t>(gc_epoch);
   req.params.max_batch = options_.max_batch;
+  if (budget_ != nullptr) req.params.max_message_bytes = budget_->bytes();
   FS_ASSIGN_OR_RETURN(int64_t key_cursor, replica.GetCursor(kKeyCursor));
   req.params.key_cursor = key_cursor;
   req.params.registry_digest = keys.RegistryDigest();
@@ -276,6 +277,15 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
                  r->deferred, " pulled commits depend on commits this node does not hold; the "
                               "batch was applied without moving the cursor, sync again"));
     }
+    // Progress is what the next pull need not fetch again: commits, a
+    // verified page, a cursor moved. Rows of an unverified bootstrap or of
+    // newly visible records before their message's cursor are fetched again
+    // after a cut, and are not.
+    if (r->applied > 0 || msg.page || msg.cursor > req.params.cursor ||
+        msg.key_cursor > req.params.key_cursor ||
+        msg.statement_cursor > req.params.statement_cursor) {
+      progressed_ = true;
+    }
     report->pulled += r->applied;
     report->rows_installed += r->rows_installed;
     report->tombstones_purged += r->tombstones_purged;
@@ -291,7 +301,20 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     }
     return absl::OkStatus();
   };
+  const uint64_t messages_before = report->pull_messages;
   absl::Status s = transport_.Pull(req, on_chunk);
+  // The budget learns how the link did: a pull caught up succeeded, one
+  // the link or the hub cut after some messages made progress, one cut
+  // before any halves it. A stop on this side says nothing of the link.
+  if (budget_ != nullptr && (!stopped.set || caught_up)) {
+    const bool cut = !s.ok() ? Retryable(s) : !caught_up;
+    if (caught_up || cut) {
+      FS_RETURN_IF_ERROR(budget_->Record(
+          caught_up ? CallOutcome::kSucceeded
+          : report->pull_messages > messages_before ? CallOutcome::kFailedWithProgress
+                                                    : CallOutcome::kFailedEmpty));
+    }
+  }
   if (stopped.set) return stopped.status;
   if (!s.ok()) return Refused("the pull", s);
   if (!caught_up) {

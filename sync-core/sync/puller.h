@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "store/keyring.h"
 #include "store/replica.h"
+#include "sync/budget.h"
 #include "sync/messages.h"
 #include "sync/report.h"
 #include "sync/transport.h"
@@ -51,6 +52,13 @@ class Puller {
   // Version 3: ask for compact headers (sync/compact_header.h), rebuilt
   // here before the chains are checked.
   void set_compact_headers(bool c) { compact_headers_ = c; }
+  // The byte budget of a pull's messages (sync/budget.h), sent as
+  // PullParams.max_message_bytes; the pull records how it ended. Null: the
+  // hub's own size.
+  void set_budget(CallBudget* b) { budget_ = b; }
+  // Whether a pull of this puller applied something (commits, rows, key
+  // records, statements) or moved a cursor.
+  bool progressed() const { return progressed_; }
 
  private:
   Transport& transport_;
@@ -60,6 +68,8 @@ class Puller {
   std::vector<std::pair<DeviceId, uint64_t>> chain_wants_;
   bool downgraded_ = false;
   bool compact_headers_ = false;
+  CallBudget* budget_ = nullptr;
+  bool progressed_ = false;
 };
 
 }  // namespace fieldsync::sync

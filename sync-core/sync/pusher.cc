@@ -21,6 +21,17 @@ PushRequest Pusher::NewRequest() const {
   return req;
 }
 
+size_t Pusher::Limit() const {
+  return budget_ == nullptr ? options_.max_bytes : std::min(options_.max_bytes, budget_->bytes());
+}
+
+absl::Status Pusher::Account(const absl::Status& call) {
+  if (budget_ == nullptr) return absl::OkStatus();
+  if (call.ok()) return budget_->Record(CallOutcome::kSucceeded);
+  if (Retryable(call)) return budget_->Record(CallOutcome::kFailedEmpty);
+  return absl::OkStatus();
+}
+
 absl::Status Pusher::Backfill(Replica& replica, int64_t pushed) {
   FS_ASSIGN_OR_RETURN(int64_t accounted, replica.GetCursor(kChainAccountedCursor));
   while (accounted < pushed) {
@@ -32,12 +43,17 @@ absl::Status Pusher::Backfill(Replica& replica, int64_t pushed) {
     // the hub takes this node's commits without headers until it does.
     if (rows.empty()) return absl::OkStatus();
     PushRequest req = NewRequest();
+    size_t bytes = 0;
     for (ChainRow& r : rows) {
       if (static_cast<int64_t>(r.seq) > pushed) break;
+      const size_t size = r.header.size() + r.signature.size();
+      if (!req.backfill_headers.empty() && bytes + size > Limit()) break;
+      bytes += size;
       req.backfill_headers.push_back(ChainEntryBytes{std::move(r.header), std::move(r.signature)});
     }
     if (req.backfill_headers.empty()) return absl::OkStatus();
     absl::StatusOr<PushOutcome> resp = transport_.Push(req);
+    FS_RETURN_IF_ERROR(Account(resp.status()));
     if (!resp.ok()) return Refused("the push of this laptop's commit headers", resp.status());
     const auto now = static_cast<int64_t>(resp->accounted_seq);
     if (now <= accounted) {
@@ -47,6 +63,7 @@ absl::Status Pusher::Backfill(Replica& replica, int64_t pushed) {
     }
     accounted = now;
     FS_RETURN_IF_ERROR(replica.SetCursor(kChainAccountedCursor, accounted));
+    progressed_ = true;
   }
   return absl::OkStatus();
 }
@@ -58,15 +75,19 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
   if (protocol_version_ >= 3) FS_RETURN_IF_ERROR(Backfill(replica, pushed));
   while (true) {
     if (stop != nullptr && stop->load()) return absl::CancelledError("stopped before pushing all");
+    // No more read than the budget may carry (a commit is rarely under
+    // 128 bytes): a small budget is not a reason to decode 500 commits.
+    const size_t want = std::min(options_.max_commits, Limit() / 128 + 1);
     FS_ASSIGN_OR_RETURN(std::vector<Commit> commits,
-                        replica.LocalCommitsAfter(static_cast<uint64_t>(pushed),
-                                                  options_.max_commits));
+                        replica.LocalCommitsAfter(static_cast<uint64_t>(pushed), want));
     if (commits.empty()) return absl::OkStatus();
     PushRequest req = NewRequest();
     req.schema_version = static_cast<uint32_t>(replica.schema().version());
     req.schema_since_seq = static_cast<uint64_t>(since_seq);
-    // At most max_bytes a call (the hub takes 16 MiB); a lone commit over
-    // the message limit can never travel, and says so.
+    // At most the budget a call (the hub takes 16 MiB), at least one
+    // commit; a lone commit over the message limit can never travel, and
+    // says so.
+    const size_t limit = Limit();
     size_t bytes = 0;
     HeaderCompactor compactor;  // along this request
     for (const Commit& c : commits) {
@@ -77,8 +98,10 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
             " bytes, more than a sync message may carry (16 MiB); it cannot be pushed. Split "
             "such changes into smaller transactions"));
       }
-      if (!req.commits.empty() && bytes + encoded.size() > options_.max_bytes) break;
-      bytes += encoded.size();
+      const size_t size = encoded.size() + c.signature.size() +
+                          (protocol_version_ >= 3 ? c.header.size() + c.header_signature.size() : 0);
+      if (!req.commits.empty() && bytes + size > limit) break;
+      bytes += size;
       PushedCommit pc{std::move(encoded), c.signature, {}, {}, {}};
       if (protocol_version_ >= 3) {
         pc.header = c.header;
@@ -92,6 +115,7 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     }
     const uint64_t last_sent = commits[req.commits.size() - 1].seq;
     absl::StatusOr<PushOutcome> resp = transport_.Push(req);
+    FS_RETURN_IF_ERROR(Account(resp.status()));
     if (!resp.ok()) return Refused("the push", resp.status());
     const auto acked = static_cast<int64_t>(resp->acknowledged_seq);
     if (acked <= pushed) {
@@ -102,6 +126,7 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     }
     // Acknowledged means durably stored at the hub: never sent again.
     FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, acked));
+    progressed_ = true;
     if (protocol_version_ >= 3 && resp->accounted_seq > 0) {
       FS_RETURN_IF_ERROR(replica.SetCursor(kChainAccountedCursor,
                                            static_cast<int64_t>(resp->accounted_seq)));
@@ -139,9 +164,19 @@ absl::Status Pusher::PushKeys(KeyRing& keys, SyncReport* report,
       if (again > 0) continue;
     }
     if (records.empty()) return absl::OkStatus();
+    // Up to the budget, at least one (each is at most 512 bytes); the
+    // rest at the next call.
+    size_t bytes = 0;
+    size_t fit = 0;
+    while (fit < records.size() && (fit == 0 || bytes + records[fit].size() <= Limit())) {
+      bytes += records[fit].size();
+      ++fit;
+    }
+    records.resize(fit);
     PushRequest req = NewRequest();
     req.key_records = records;
     absl::StatusOr<PushOutcome> resp = transport_.Push(req);
+    FS_RETURN_IF_ERROR(Account(resp.status()));
     if (!resp.ok()) {
       absl::Status s = Refused("the push of key records", resp.status());
       if (!PermanentRefusal(s)) return s;
@@ -153,18 +188,21 @@ absl::Status Pusher::PushKeys(KeyRing& keys, SyncReport* report,
         absl::StatusOr<PushOutcome> r1 = transport_.Push(one);
         if (r1.ok()) {
           FS_RETURN_IF_ERROR(keys.MarkPushed({r}));
+          progressed_ = true;
           report->key_records_pushed += 1;
           continue;
         }
         absl::Status s1 = Refused("the push of a key record", r1.status());
         if (!PermanentRefusal(s1)) return s1;
         FS_RETURN_IF_ERROR(keys.MarkRefused({r}, std::string(s1.message())));
+        progressed_ = true;
         report->key_records_refused_by_hub += 1;
         if (report->key_push_refusal.empty()) report->key_push_refusal = std::string(s1.message());
       }
       continue;
     }
     FS_RETURN_IF_ERROR(keys.MarkPushed(records));
+    progressed_ = true;
     report->key_records_pushed += records.size();
   }
 }

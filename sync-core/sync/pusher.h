@@ -14,6 +14,7 @@
 #include "base/tuning.h"
 #include "store/keyring.h"
 #include "store/replica.h"
+#include "sync/budget.h"
 #include "sync/messages.h"
 #include "sync/report.h"
 #include "sync/transport.h"
@@ -23,7 +24,8 @@ namespace fieldsync::sync {
 struct PushOptions {
   size_t max_commits = tuning::kPushCommitsPerCall;  // commits per call, at most
   size_t max_bytes = tuning::kPushBytesPerCall;      // bytes of commits per call (one may
-                                                     // exceed it alone)
+                                                     // exceed it alone); with a budget,
+                                                     // the lower of both
 };
 
 class Pusher {
@@ -54,8 +56,20 @@ class Pusher {
   // Version 3, with a hub that said it reads them (HelloReply.compact_headers):
   // commits travel with compact headers (sync/compact_header.h).
   void set_compact_headers(bool c) { compact_headers_ = c; }
+  // The byte budget of a push call (sync/budget.h): each call carries
+  // commits, key records or headers up to it (at least one), and records
+  // how it ended. Null: options.max_bytes alone.
+  void set_budget(CallBudget* b) { budget_ = b; }
+  // Whether a call of this pusher moved something to the hub (commits or
+  // headers acknowledged, key records taken or set aside).
+  bool progressed() const { return progressed_; }
 
  private:
+  // Bytes one call may carry now.
+  size_t Limit() const;
+  // Records the end of a call in the budget: a success, or a failure of
+  // the link (the call applied nothing). A refusal changes nothing.
+  absl::Status Account(const absl::Status& call);
   PushRequest NewRequest() const;
   // Version 3: the headers of this node's commits up to `pushed` that the
   // hub has not accounted yet.
@@ -66,6 +80,8 @@ class Pusher {
   PushOptions options_;
   int protocol_version_ = kProtocolVersion;
   bool compact_headers_ = false;
+  CallBudget* budget_ = nullptr;
+  bool progressed_ = false;
 };
 
 }  // namespace fieldsync::sync

@@ -9,10 +9,14 @@
 
 namespace fieldsync::sync {
 
-int64_t DaemonSchedule::AfterPass(const absl::Status& result) {
+int64_t DaemonSchedule::AfterPass(const absl::Status& result, bool progressed) {
   if (result.ok()) {
     failures_ = 0;
     return options_.every_millis;
+  }
+  if (progressed && Retryable(result)) {
+    failures_ = 0;
+    return 0;
   }
   ++failures_;
   if (!Retryable(result)) return options_.every_millis;

@@ -29,9 +29,12 @@ class DaemonSchedule {
         rng_(seed) {}
 
   // How long to wait after a pass that ended with `result`: `every` after
-  // a success or a failure not worth retrying soon, a growing backoff with
-  // jitter after retryable failures in a row.
-  int64_t AfterPass(const absl::Status& result);
+  // a success or a failure not worth retrying soon; 0 (at once) after a
+  // retryable failure of a pass that `progressed` (a link that drops each
+  // connection after a few KB: docs/PROTOCOL.md, "Message budgets"), which
+  // also starts the backoff over; a growing backoff with jitter after
+  // retryable failures in a row that moved nothing.
+  int64_t AfterPass(const absl::Status& result, bool progressed = false);
   int failures() const { return failures_; }
 
  private:

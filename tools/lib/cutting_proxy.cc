@@ -17,6 +17,7 @@ struct CuttingProxy::Conn {
   int client = -1;
   int target = -1;
   std::string recorded[2];  // by Direction, guarded by the proxy's mutex
+  uint64_t passed = 0;       // both directions, guarded by the proxy's mutex
 };
 
 namespace {
@@ -89,19 +90,29 @@ void CuttingProxy::AcceptLoop() {
   }
 }
 
-uint64_t CuttingProxy::Admit(Direction dir, uint64_t n, bool* cut_now) {
+uint64_t CuttingProxy::Admit(Conn& c, Direction dir, uint64_t n, bool* cut_all,
+                             bool* cut_one) {
   absl::MutexLock lock(&mu_);
   uint64_t allowed = n;
-  *cut_now = false;
+  *cut_all = false;
+  *cut_one = false;
   if (armed_ && armed_dir_ == dir) {
     if (n >= armed_left_) {
       allowed = armed_left_;
       armed_ = false;
-      *cut_now = true;
+      *cut_all = true;
     } else {
       armed_left_ -= n;
     }
   }
+  if (connection_limit_ > 0) {
+    const uint64_t left = connection_limit_ > c.passed ? connection_limit_ - c.passed : 0;
+    if (allowed >= left) {
+      allowed = left;
+      *cut_one = true;
+    }
+  }
+  c.passed += allowed;
   bytes_[static_cast<int>(dir)] += allowed;
   return allowed;
 }
@@ -124,9 +135,10 @@ void CuttingProxy::Pump(std::shared_ptr<Conn> c) {
         break;
       }
       bool cut = false;
+      bool cut_one = false;
       const uint64_t allowed =
-          Admit(i == 0 ? Direction::kUpstream : Direction::kDownstream,
-                static_cast<uint64_t>(n), &cut);
+          Admit(*c, i == 0 ? Direction::kUpstream : Direction::kDownstream,
+                static_cast<uint64_t>(n), &cut, &cut_one);
       if (allowed > 0 && recording_.load()) {
         absl::MutexLock lock(&mu_);
         c->recorded[i].append(buf, static_cast<size_t>(allowed));
@@ -135,6 +147,10 @@ void CuttingProxy::Pump(std::shared_ptr<Conn> c) {
       if (cut) {
         CutNow();
         done = true;
+      }
+      if (cut_one) {
+        ++cuts_;
+        done = true;  // this connection only: shut below
       }
     }
     if (done) break;
@@ -148,6 +164,11 @@ void CuttingProxy::CutAfterBytes(Direction dir, uint64_t bytes) {
   armed_ = true;
   armed_dir_ = dir;
   armed_left_ = bytes;
+}
+
+void CuttingProxy::SetConnectionLimit(uint64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  connection_limit_ = bytes;
 }
 
 void CuttingProxy::CutNow() {

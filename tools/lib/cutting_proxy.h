@@ -50,6 +50,11 @@ class CuttingProxy {
   // `dir` (counted over all connections from this call on), after
   // forwarding exactly that many. The cut fires once.
   void CutAfterBytes(Direction dir, uint64_t bytes);
+  // From now on, cuts each connection once `bytes` have passed through it,
+  // both directions together, after forwarding exactly that many: a link
+  // that drops every connection after so much (TLS handshake included).
+  // 0: no limit. Independent of CutAfterBytes.
+  void SetConnectionLimit(uint64_t bytes);
   // Cuts every open connection now.
   void CutNow();
   // While set, new connections are accepted and closed at once (the hub
@@ -72,7 +77,8 @@ class CuttingProxy {
   void Pump(std::shared_ptr<Conn> c);
   // How many of `n` bytes in `dir` may pass before the armed cut fires;
   // records what passes. Returns n when no cut is armed in that direction.
-  uint64_t Admit(Direction dir, uint64_t n, bool* cut_now);
+  // `*cut_all` for the armed cut, `*cut_one` for the connection's limit.
+  uint64_t Admit(Conn& c, Direction dir, uint64_t n, bool* cut_all, bool* cut_one);
   void CloseAll();
 
   const std::string target_host_;
@@ -91,6 +97,7 @@ class CuttingProxy {
   bool armed_ ABSL_GUARDED_BY(mu_) = false;
   Direction armed_dir_ ABSL_GUARDED_BY(mu_) = Direction::kUpstream;
   uint64_t armed_left_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t connection_limit_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::shared_ptr<Conn>> conns_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> pumps_ ABSL_GUARDED_BY(mu_);
 };
