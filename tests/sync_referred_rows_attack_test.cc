@@ -119,6 +119,48 @@ class ReferredRowsAttackTest : public SyncTest {
     const int ci = n.replica().schema().FindTable(table)->ColumnIndex(column);
     return *(*got)->versions[static_cast<size_t>(ci)];
   }
+  // `signer` signs a commit writing the case's province as `office`, over
+  // the version Lào Cai wrote; the hub serves the row with that version
+  // and the commit as its witness, and Hà Nội pulls it.
+  void ServeOwnerSignedBy(const Referred& t, harness::LocalNode& signer,
+                          const std::string& office) {
+    Commit move;
+    move.author = signer.replica().device_id();
+    move.seq = LastSeq(signer) + 1;
+    move.hlc = NowHlc();
+    const FieldVersion was = VersionOf(t.lc, "cases", t.kase, "province");
+    RowChange rc;
+    rc.table = "cases";
+    rc.row = t.kase;
+    FieldWrite f;
+    f.column = "province";
+    f.value = Value::Text(office);
+    f.base = was.version;
+    rc.fields.push_back(f);
+    move.changes.push_back(rc);
+    sync::PulledEntry witness;
+    witness.position = 1;
+    witness.canonical = EncodeCommit(move);
+    witness.signature = Must(crypto::SignCommit(signer.identity(), move));
+    int served = 0;
+    RewritingHub hub(t.hn.client().transport(), [&](sync::PullChunk& c) {
+      for (RowSnapshot& s : c.rows) {
+        if (s.table != "cases" || s.row != t.kase) continue;
+        FieldState* p = FieldOf(s, "province");
+        if (p == nullptr) continue;
+        p->value = Value::Text(office);
+        p->version.version = move.version();
+        p->version.base = was.version;
+        c.witnesses.push_back(witness);
+        ++served;
+      }
+      return true;
+    });
+    auto r = SyncThrough(t.hn, hub);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(served, 1);
+    ASSERT_EQ(t.hn.Read("cases", t.kase, "province").value.str(), office);
+  }
   static FieldState* FieldOf(RowSnapshot& snap, const std::string& column) {
     for (FieldState& f : snap.fields) {
       if (f.column == column) return &f;
@@ -129,9 +171,9 @@ class ReferredRowsAttackTest : public SyncTest {
 
 // HIGH (malicious hub alone). A pull message may hold the same row twice:
 // the first copy as its authors wrote it (witnessed), the second with an
-// owner the hub chose and a version no commit shows. The node records the
-// row witnessed if any copy is, and installs the last: the hub's owner is
-// then taken as signed, and the laptop grants Đà Nẵng a key of the case.
+// owner the hub chose and a version no commit shows. The node recorded the
+// row witnessed if any copy was, and installed the last: the hub's owner
+// was then taken as signed, and the laptop granted Đà Nẵng a key.
 TEST_F(ReferredRowsAttackTest, ASecondCopyOfAWitnessedRowIsNotVouchedFor) {
   auto t = CaseOfLaoCaiReferredToHaNoi();
   int copies = 0;
@@ -163,8 +205,8 @@ TEST_F(ReferredRowsAttackTest, ASecondCopyOfAWitnessedRowIsNotVouchedFor) {
 // registry, and the registry lists any device the hub's administrator
 // enrolled. Such a device, approved by no office, signs a commit that
 // writes the case's owner as Đà Nẵng; the hub serves the row with that
-// version and the commit as its witness. The laptop takes the row as
-// witnessed and grants Đà Nẵng a key of the case: an owner no member of
+// version and the commit as its witness. The laptop took the row as
+// witnessed and granted Đà Nẵng a key of the case: an owner no member of
 // any office wrote (a commit doing the same to a laptop holding the case
 // is refused, KeyRing::CheckOwnerMoves).
 TEST_F(ReferredRowsAttackTest, AWitnessByADeviceNoOfficeApprovedVouchesForNothing) {
@@ -172,47 +214,27 @@ TEST_F(ReferredRowsAttackTest, AWitnessByADeviceNoOfficeApprovedVouchesForNothin
   join_offices_ = false;
   auto& rogue = AddNode("DN");  // enrolled by the hub's administrator
   join_offices_ = true;
-
-  Commit move;
-  move.author = rogue.replica().device_id();
-  move.seq = 1;
-  move.hlc = NowHlc();
-  const FieldVersion was = VersionOf(t.lc, "cases", t.kase, "province");
-  RowChange rc;
-  rc.table = "cases";
-  rc.row = t.kase;
-  FieldWrite f;
-  f.column = "province";
-  f.value = Value::Text("DN");
-  f.base = was.version;
-  rc.fields.push_back(f);
-  move.changes.push_back(rc);
-  sync::PulledEntry witness;
-  witness.position = 1;
-  witness.canonical = EncodeCommit(move);
-  witness.signature = Must(crypto::SignCommit(rogue.identity(), move));
-
-  int served = 0;
-  RewritingHub hub(t.hn.client().transport(), [&](sync::PullChunk& c) {
-    for (RowSnapshot& s : c.rows) {
-      if (s.table != "cases" || s.row != t.kase) continue;
-      FieldState* p = FieldOf(s, "province");
-      if (p == nullptr) continue;
-      p->value = Value::Text("DN");
-      p->version.version = move.version();
-      p->version.base = was.version;
-      c.witnesses.push_back(witness);
-      ++served;
-    }
-    return true;
-  });
-  auto r = SyncThrough(t.hn, hub);
-  ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(served, 1);
-  ASSERT_EQ(t.hn.Read("cases", t.kase, "province").value.str(), "DN");
+  ServeOwnerSignedBy(t, rogue, "DN");
   EXPECT_FALSE(Vouched(t.hn, "cases", t.kase)) << "witnessed by a device no office approved";
   absl::Status w = WriteNarrative(t.hn, t.kase);
   EXPECT_EQ(w.code(), absl::StatusCode::kFailedPrecondition) << w;
+  EXPECT_EQ(GrantsTo(t.hn, t.kase, "DN"), 0) << "a key of the case granted to Đà Nẵng";
+}
+
+// Not defended (malicious hub with another office, or an office of its
+// own: the hub's administrator adds an office and enrols its first device).
+// A member of Đà Nẵng signs a commit writing Lào Cai's case's province as
+// Đà Nẵng; the hub serves it as the row's witness. Without the row's
+// history the receiving laptop cannot tell it from a move by the owner
+// (written by Lào Cai's device, naming another office) and grants Đà Nẵng
+// a key of the case. DISABLED: red on this build (GrantsTo DN = 1); a
+// defence needs the owner's version tied to the owning office (the
+// version it replaced, as its base, witnessed too) -- docs/PROTOCOL.md,
+// "Newly visible rows", "Not defended".
+TEST_F(ReferredRowsAttackTest, DISABLED_AnotherOfficesSignatureOnTheOwnerIsNotTakenAsAMove) {
+  auto t = CaseOfLaoCaiReferredToHaNoi();
+  ServeOwnerSignedBy(t, t.dn, "DN");
+  WriteNarrative(t.hn, t.kase).IgnoreError();  // refused, or sealed for the owner it took
   EXPECT_EQ(GrantsTo(t.hn, t.kase, "DN"), 0) << "a key of the case granted to Đà Nẵng";
 }
 
@@ -299,11 +321,12 @@ TEST_F(ReferredRowsAttackTest, APullCutBetweenReferredRowsResumesWitnessed) {
   EXPECT_EQ(GrantsTo(t.hn, t.kase, "LC"), 1);
 }
 
-// The hub names the receiving office itself the case's owner (a real
-// version, a value of its own). The row is judged forged and vouched for
-// by nothing, yet sealing asks for a vouched row only when the owner is
-// another office: Hà Nội seals the case for itself alone, as its owner,
-// and Lào Cai, which owns it, gets no key of what Hà Nội writes.
+// MEDIUM (malicious hub alone). The hub names the receiving office itself
+// the case's owner (a real version, a value of its own). The row is judged
+// forged and vouched for by nothing, yet sealing asked for a vouched row
+// only when the owner was another office: Hà Nội sealed the case for
+// itself alone, as its owner, and Lào Cai, which owns it, got no key of
+// what Hà Nội wrote.
 TEST_F(ReferredRowsAttackTest, AnOwnerTheHubRewroteToTheReceivingOfficeDecidesNothing) {
   auto t = CaseOfLaoCaiReferredToHaNoi();
   EditHubWhileStopped("UPDATE cases SET province = 'HN' WHERE id = ?1",
