@@ -244,6 +244,11 @@ class KeyRing {
   // Whether `device` is a member of `province` now, by that office's chain
   // as this laptop holds it.
   absl::StatusOr<bool> IsMember(const std::string& province, const DeviceId& device);
+  // Whether `device` was approved by the chain of the office the registry
+  // lists it in, with the keys registered here (a member then, if not now):
+  // a device the hub's administrator enrolled and no office approved is
+  // not. Its signature on a row installed whole counts only then.
+  absl::StatusOr<bool> Approved(const DeviceId& device);
   // What the hub served that this laptop refused (changed keys, a name
   // changed, a revocation undone, a second first device). One alert a
   // subject (a device and what about it): seen again, it is counted, not

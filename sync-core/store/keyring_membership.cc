@@ -447,6 +447,12 @@ absl::StatusOr<bool> KeyRing::IsMember(const std::string& province, const Device
   return impl_->Trusted(province, device, /*now=*/true);
 }
 
+absl::StatusOr<bool> KeyRing::Approved(const DeviceId& device) {
+  const RegisteredDevice* d = FindDevice(device);
+  if (d == nullptr) return false;
+  return impl_->Trusted(d->province, device, /*now=*/false);
+}
+
 absl::StatusOr<std::vector<KeyRing::TrustAlert>> KeyRing::Alerts(bool acknowledged) {
   FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT seq, text, at, last_at, seen, acked_at "
                                                    "FROM _fs_trust_alerts WHERE ?1 OR acked_at "

@@ -175,7 +175,14 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
           cases->owner.link == OwnerLink::kColumn) {
         FS_ASSIGN_OR_RETURN(owner, m.ClearText(std::string(cases->name),
                                                std::string(cases->owner.column), ring));
-        if (owner != province_) {
+        // This office named by a case served whole as newly visible is no
+        // more its owner than another office would be.
+        bool served = false;
+        if (owner == province_) {
+          FS_ASSIGN_OR_RETURN(served, replica_->RowServedNewlyVisible(std::string(cases->name),
+                                                                      ring));
+        }
+        if (owner != province_ || served) {
           FS_RETURN_IF_ERROR(Vouched(std::string(cases->name), ring, "case", owner));
         }
       } else if (own.link == OwnerLink::kColumn) {
@@ -184,7 +191,12 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
         // Taken from the row as held (this write does not set it).
         FS_ASSIGN_OR_RETURN(std::string held, m.ClearText(std::string(table),
                                                           std::string(own.column), req.row));
-        if (!owner.empty() && owner != province_ && held == owner) {
+        bool served = false;
+        if (!owner.empty() && owner == province_ && held == owner) {
+          FS_ASSIGN_OR_RETURN(served, replica_->RowServedNewlyVisible(std::string(table),
+                                                                      req.row));
+        }
+        if (!owner.empty() && (owner != province_ || served) && held == owner) {
           FS_RETURN_IF_ERROR(Vouched(std::string(table), req.row, "record", owner));
         }
       }

@@ -465,6 +465,11 @@ class Replica {
   // signed showed every version of it: a case newly referred); false for
   // a row the hub served as it chose, and for one this replica lacks.
   absl::StatusOr<bool> RowVouched(const std::string& table, const RowId& row);
+  // Whether the row was installed whole outside a bootstrap (a case newly
+  // referred to this office) as the hub served it, vouched for by nothing:
+  // an honest hub never serves so a row this office owns, so what it says
+  // of its owner decides nothing, even when it names this office.
+  absl::StatusOr<bool> RowServedNewlyVisible(const std::string& table, const RowId& row);
   // The statements held, by signer.
   absl::StatusOr<std::vector<StatementRow>> Statements();
 

@@ -49,6 +49,22 @@ absl::StatusOr<bool> Replica::RowVouched(const std::string& table, const RowId& 
   return from != 2;
 }
 
+absl::StatusOr<bool> Replica::RowServedNewlyVisible(const std::string& table, const RowId& row) {
+  Impl& m = *impl_;
+  bool served = false;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    // A bootstrap's rows are at position 0, a checkpoint page's verified.
+    FS_ASSIGN_OR_RETURN(served, Found(*m.db, "SELECT 1 FROM _fs_installed i WHERE i.tbl = ?1 "
+                                             "AND i.row = ?2 AND i.position > 0 AND NOT EXISTS "
+                                             "(SELECT 1 FROM _fs_verified v WHERE v.tbl = ?1 AND "
+                                             "v.row = ?2) AND NOT EXISTS (SELECT 1 FROM "
+                                             "_fs_witnessed w WHERE w.tbl = ?1 AND w.row = ?2)",
+                                  table, row));
+    return absl::OkStatus();
+  }));
+  return served;
+}
+
 absl::StatusOr<bool> Replica::VersionSigned(const std::string& table, const RowId& row,
                                             const std::string& column) {
   FS_ASSIGN_OR_RETURN(std::optional<Row> got, Get(table, row));

@@ -202,9 +202,12 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     // Rows newly visible (a case referred to this office): taken as their
     // authors' signed commits show them, else as served, deciding nothing.
     if (chains && !batch.rows.empty() && !msg.reset && !msg.page) {
+      // Signed by a device its office approved (the hub's administrator
+      // may enrol one of its own: it vouches for nothing).
       WitnessCheck w = CheckWitnesses(batch.rows, msg.witnesses, [&](const DeviceId& d) {
         const RegisteredDevice* r = keys.FindDevice(d);
-        return r == nullptr ? std::string() : r->keys.sign_pk;
+        absl::StatusOr<bool> approved = keys.Approved(d);
+        return r == nullptr || !approved.ok() || !*approved ? std::string() : r->keys.sign_pk;
       });
       batch.witnessed = std::move(w.witnessed);
       report->chain.rows_unvouched += w.unverified + w.forged.size();

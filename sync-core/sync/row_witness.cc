@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "change/commit_codec.h"
@@ -53,6 +54,9 @@ WitnessCheck CheckWitnesses(const std::vector<RowSnapshot>& rows,
     const VersionKey k = KeyOf(c->version());
     by_version.emplace(k, *std::move(c));
   }
+  // A row the message holds twice is installed as its last copy: it is
+  // witnessed only if every copy is (an honest hub sends each once).
+  std::set<std::pair<std::string, RowId>> doubted;
   for (const RowSnapshot& r : rows) {
     bool all = true;
     std::optional<std::pair<std::string, DeviceId>> forged;
@@ -82,7 +86,9 @@ WitnessCheck CheckWitnesses(const std::vector<RowSnapshot>& rows,
     } else {
       ++out.unverified;
     }
+    if (!all) doubted.emplace(r.table, r.row);
   }
+  for (const auto& key : doubted) out.witnessed.erase(key);
   return out;
 }
 

@@ -13,7 +13,9 @@
 // version is real, the value or base the hub paired with it is not) was
 // forged by the hub: reported, installed as served, and never vouched for.
 // A row with a version no witness covers (a hub that withheld it, or a
-// commit stored unsigned) is installed as served, not vouched for.
+// commit stored unsigned) is installed as served, not vouched for. A row
+// a message holds more than once is witnessed only if every copy is (the
+// last is the one installed).
 #ifndef FIELDSYNC_SYNC_ROW_WITNESS_H_
 #define FIELDSYNC_SYNC_ROW_WITNESS_H_
 
