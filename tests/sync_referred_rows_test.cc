@@ -162,5 +162,34 @@ TEST_F(ReferredRowsTest, AnOwnerNoSignedCommitShowsDecidesNothing) {
   EXPECT_EQ(GrantsTo(t.hn, t.kase, "DN"), 0);
 }
 
+// A laptop bootstrapped unverified (the hub withheld its office's
+// checkpoints) holds its office's referrals as the hub served them: one
+// whose receiving office the hub rewrote (creation's version kept) must not
+// make the laptop grant the referral's letter to that office.
+TEST_F(ReferredRowsTest, ALetterIsNotGrantedFromAReferralTakenAsTheHubServedIt) {
+  auto t = CaseOfLaoCaiReferredToHaNoi();
+  MustSync(t.hn);
+  MustSync(t.lc);
+  hub_->Stop();
+  {
+    auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+    ASSERT_TRUE(db.ok());
+    auto up = (*db)->Prepared("UPDATE referrals SET to_office = 'DN' WHERE id = ?1");
+    ASSERT_TRUE(up.ok());
+    (*up)->BindBlob(1, t.ref.view());
+    ASSERT_TRUE((*up)->Run().ok());
+    ASSERT_EQ((*db)->Changes(), 1);
+    ASSERT_TRUE((*db)->Exec("DELETE FROM hub_checkpoint_rows").ok());
+    ASSERT_TRUE((*db)->Exec("DELETE FROM hub_checkpoints").ok());
+  }
+  ASSERT_TRUE(hub_->Start().ok());
+  auto& lc2 = AddNode("LC");
+  MustSync(lc2);
+  MustSync(lc2);
+  ASSERT_TRUE(Holds(lc2, "referrals", t.ref));
+  EXPECT_FALSE(Vouched(lc2, "referrals", t.ref));
+  EXPECT_EQ(GrantsTo(lc2, t.ref, "DN"), 0) << "the letter granted to the office the hub named";
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

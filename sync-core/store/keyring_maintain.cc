@@ -188,6 +188,11 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
         letters.emplace_back(IdOf(st->ColumnBlob(0)), st->ColumnString(1));
       }
       for (const auto& [ref, to] : letters) {
+        // A referral this laptop took whole as the hub served it (an
+        // unverified bootstrap) names offices nobody signed here: another
+        // laptop of the office, which holds its commit, grants its letter.
+        FS_ASSIGN_OR_RETURN(bool vouched, replica_->RowVouched("referrals", ref));
+        if (!vouched) continue;
         // Made by a member of this office, with these offices, never
         // rewritten since; anything else goes nowhere.
         absl::StatusOr<std::optional<Impl::LetterOffices>> made = m.OfficesOf(*replica_, ref);
