@@ -231,7 +231,7 @@ TEST_F(ReferredRowsAttackTest, AWitnessByADeviceNoOfficeApprovedVouchesForNothin
 // defence needs the owner's version tied to the owning office (the
 // version it replaced, as its base, witnessed too) -- docs/PROTOCOL.md,
 // "Newly visible rows", "Not defended".
-TEST_F(ReferredRowsAttackTest, DISABLED_AnotherOfficesSignatureOnTheOwnerIsNotTakenAsAMove) {
+TEST_F(ReferredRowsAttackTest, AnotherOfficesSignatureOnTheOwnerIsNotTakenAsAMove) {
   auto t = CaseOfLaoCaiReferredToHaNoi();
   ServeOwnerSignedBy(t, t.dn, "DN");
   WriteNarrative(t.hn, t.kase).IgnoreError();  // refused, or sealed for the owner it took

@@ -20,6 +20,52 @@
 #include "schema/relations.h"
 
 namespace fieldsync {
+namespace {
+
+// A case another office owns, taken whole as newly visible here (not from
+// the log, where a move by anyone but its owner is refused): its owner is
+// taken only as the office that referred it to `me`, by a referral made by
+// a member of that office and vouched for here. A signature of another
+// office's device on the case's `province` (a hub with an office, or an
+// office the hub's administrator made) names an owner that referred
+// nothing: not taken.
+absl::Status ReferredBy(KeyRing::Impl& m, Replica& replica, const RowId& kase,
+                        const std::string& owner, const std::string& me) {
+  FS_ASSIGN_OR_RETURN(auto whole, m.db->Prepared("SELECT 1 FROM _fs_installed WHERE tbl = "
+                                                 "'cases' AND row = ?1 AND position > 0"));
+  whole->BindBlob(1, kase.view());
+  FS_ASSIGN_OR_RETURN(bool newly_visible, whole->Step());
+  if (!newly_visible) return absl::OkStatus();
+  std::vector<RowId> refs;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT id FROM referrals WHERE _live = 1 AND "
+                                                "case_id = ?1 AND from_office = ?2 AND "
+                                                "to_office = ?3"));
+    st->BindBlob(1, kase.view());
+    st->BindText(2, owner);
+    st->BindText(3, me);
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      refs.push_back(IdOf(st->ColumnBlob(0)));
+    }
+  }
+  for (const RowId& ref : refs) {
+    FS_ASSIGN_OR_RETURN(bool vouched, replica.RowVouched("referrals", ref));
+    if (!vouched) continue;
+    absl::StatusOr<std::optional<KeyRing::Impl::LetterOffices>> made = m.OfficesOf(replica, ref);
+    if (made.ok() && *made && (*made)->from == owner && (*made)->to == me) {
+      return absl::OkStatus();
+    }
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the case ", kase.ToString(), " came to this laptop naming office ", Printable(owner),
+      " as its owner, but no referral of it to this office made by that office is here, so "
+      "this laptop does not seal for it; nothing was written: sync again, and if this stays, "
+      "tell your office and the hub administrator (fieldnode trust)"));
+}
+
+}  // namespace
 
 absl::StatusOr<std::string> KeyRing::Impl::ClearText(const std::string& table,
                                                      const std::string& column, const RowId& row) {
@@ -185,6 +231,7 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
         if (owner != province_ || served) {
           FS_RETURN_IF_ERROR(Vouched(std::string(cases->name), ring, "case", owner));
         }
+        if (owner != province_) FS_RETURN_IF_ERROR(ReferredBy(m, *replica_, ring, owner, province_));
       } else if (own.link == OwnerLink::kColumn) {
         FS_ASSIGN_OR_RETURN(Value p, req.row_value(own.column));
         if (p.kind() == Value::Kind::kText) owner = p.str();
@@ -198,6 +245,9 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
         }
         if (!owner.empty() && (owner != province_ || served) && held == owner) {
           FS_RETURN_IF_ERROR(Vouched(std::string(table), req.row, "record", owner));
+          if (cases != nullptr && table == cases->name && owner != province_) {
+            FS_RETURN_IF_ERROR(ReferredBy(m, *replica_, req.row, owner, province_));
+          }
         }
       }
     }
