@@ -25,40 +25,11 @@
 #include "base/tuning.h"
 #include "sync/pass.h"
 #include "sync/transport.h"
+#include "support/rewriting_hub.h"
 
 namespace fieldsync::testing {
 namespace {
 
-// The real hub, with each pull message passed through `rewrite` first (a
-// hub running other code). `rewrite` returns false to cut the connection
-// after the message it was given (which is delivered).
-class RewritingHub : public sync::Transport {
- public:
-  RewritingHub(sync::Transport& real, std::function<bool(sync::PullChunk&)> rewrite)
-      : real_(real), rewrite_(std::move(rewrite)) {}
-  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
-    return real_.Hello(req);
-  }
-  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
-    return real_.Enroll(req);
-  }
-  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
-    return real_.Push(req);
-  }
-  absl::Status Pull(const sync::PullRequest& req,
-                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
-    return real_.Pull(req, [&](sync::PullChunk& c) -> absl::Status {
-      const bool go_on = rewrite_(c);
-      absl::Status s = on_chunk(c);
-      if (!s.ok()) return s;
-      return go_on ? absl::OkStatus() : absl::UnavailableError("the network cut the pull");
-    });
-  }
-
- private:
-  sync::Transport& real_;
-  std::function<bool(sync::PullChunk&)> rewrite_;
-};
 
 // The real hub, refusing for good every push that carries commits (the
 // pass goes on: the node's commits stay unpushed).

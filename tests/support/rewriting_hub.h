@@ -1,0 +1,46 @@
+// A hub that runs other code on its pull stream: the real hub, each pull
+// message rewritten before the node takes it (attack tests).
+#ifndef FIELDSYNC_TESTS_SUPPORT_REWRITING_HUB_H_
+#define FIELDSYNC_TESTS_SUPPORT_REWRITING_HUB_H_
+
+#include <functional>
+#include <utility>
+
+#include "sync/transport.h"
+
+namespace fieldsync::testing {
+
+// The real hub, with each pull message passed through `rewrite` first (a
+// hub running other code). `rewrite` returns false to cut the connection
+// after the message it was given (which is delivered).
+class RewritingHub : public sync::Transport {
+ public:
+  RewritingHub(sync::Transport& real, std::function<bool(sync::PullChunk&)> rewrite)
+      : real_(real), rewrite_(std::move(rewrite)) {}
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
+    return real_.Hello(req);
+  }
+  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
+    return real_.Enroll(req);
+  }
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    return real_.Push(req);
+  }
+  absl::Status Pull(const sync::PullRequest& req,
+                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
+    return real_.Pull(req, [&](sync::PullChunk& c) -> absl::Status {
+      const bool go_on = rewrite_(c);
+      absl::Status s = on_chunk(c);
+      if (!s.ok()) return s;
+      return go_on ? absl::OkStatus() : absl::UnavailableError("the network cut the pull");
+    });
+  }
+
+ private:
+  sync::Transport& real_;
+  std::function<bool(sync::PullChunk&)> rewrite_;
+};
+
+}  // namespace fieldsync::testing
+
+#endif  // FIELDSYNC_TESTS_SUPPORT_REWRITING_HUB_H_
