@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
@@ -20,6 +22,40 @@
 #include "proto/wire.h"
 
 namespace fieldsync::hub {
+
+// gRPC's Server::Shutdown(deadline) waits until every client has hung up or
+// the deadline passes, and laptops keep their connections open between
+// passes: counting the calls lets the hub stop as soon as none is running.
+class CallsInProgress {
+ public:
+  class Guard {
+   public:
+    explicit Guard(CallsInProgress* c) : c_(c) {
+      std::lock_guard<std::mutex> l(c_->mu_);
+      ++c_->n_;
+    }
+    ~Guard() {
+      std::lock_guard<std::mutex> l(c_->mu_);
+      if (--c_->n_ == 0) c_->idle_.notify_all();
+    }
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+
+   private:
+    CallsInProgress* c_;
+  };
+  // Whether no call was in progress before `deadline`.
+  bool WaitIdle(std::chrono::system_clock::time_point deadline) {
+    std::unique_lock<std::mutex> l(mu_);
+    return idle_.wait_until(l, deadline, [this] { return n_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable idle_;
+  int n_ = 0;
+};
+
 namespace {
 
 namespace pb = fieldsync::v1;
@@ -54,12 +90,14 @@ void ToProto(sync::PulledEntry& e, pb::PulledCommit* pc) {
 // protocol itself is SyncHandler's.
 class SyncService final : public pb::Sync::Service {
  public:
-  SyncService(HubStore* store, ClockSource* clock, bool verbose)
-      : handler_(store, clock, verbose,
+  SyncService(HubStore* store, ClockSource* clock, bool verbose, CallsInProgress* calls)
+      : calls_(calls),
+        handler_(store, clock, verbose,
                  [](const std::string& line) { std::fprintf(stderr, "fieldhub: %s\n", line.c_str()); }) {}
 
   grpc::Status Hello(grpc::ServerContext* ctx, const pb::HelloRequest* req,
                      pb::HelloResponse* resp) override {
+    CallsInProgress::Guard in_progress(calls_);
     sync::HelloRequest r;
     r.protocol_version = req->protocol_version();
     if (absl::Status s = wire::CheckProtocol(r.protocol_version, "node"); !s.ok()) {
@@ -87,6 +125,7 @@ class SyncService final : public pb::Sync::Service {
 
   grpc::Status Enroll(grpc::ServerContext*, const pb::EnrollRequest* req,
                       pb::EnrollResponse* resp) override {
+    CallsInProgress::Guard in_progress(calls_);
     if (absl::Status s = wire::CheckProtocol(req->protocol_version(), "node"); !s.ok()) {
       return Refuse("enroll", s);
     }
@@ -111,6 +150,7 @@ class SyncService final : public pb::Sync::Service {
 
   grpc::Status Push(grpc::ServerContext* ctx, const pb::PushRequest* req,
                     pb::PushResponse* resp) override {
+    CallsInProgress::Guard in_progress(calls_);
     sync::PushRequest r;
     r.protocol_version = req->protocol_version();
     if (absl::Status s = wire::CheckProtocol(r.protocol_version, "node"); !s.ok()) {
@@ -162,6 +202,7 @@ class SyncService final : public pb::Sync::Service {
 
   grpc::Status Pull(grpc::ServerContext* ctx, const pb::PullRequest* req,
                     grpc::ServerWriter<pb::PullResponse>* writer) override {
+    CallsInProgress::Guard in_progress(calls_);
     sync::PullRequest r;
     r.protocol_version = req->protocol_version();
     if (absl::Status s = wire::CheckProtocol(r.protocol_version, "node"); !s.ok()) {
@@ -276,14 +317,24 @@ class SyncService final : public pb::Sync::Service {
     return wire::ToGrpc(s);
   }
 
+  CallsInProgress* calls_;
   SyncHandler handler_;
 };
 
 }  // namespace
 
 RunningServer::~RunningServer() {
-  if (server) server->Shutdown(std::chrono::system_clock::now() +
-                                std::chrono::milliseconds(tuning::kHubShutdownGraceMillis));
+  if (!server) return;
+  const auto grace = std::chrono::system_clock::now() +
+                     std::chrono::milliseconds(tuning::kHubShutdownGraceMillis);
+  // A call starting after the wait is cancelled by Shutdown: its laptop
+  // retries at its next pass, as after any cut.
+  const auto deadline =
+      calls && calls->WaitIdle(grace)
+          ? std::chrono::system_clock::now() +
+                std::chrono::milliseconds(tuning::kHubShutdownGoawayMillis)
+          : grace;
+  server->Shutdown(deadline);
 }
 
 absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& options,
@@ -326,10 +377,12 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
     ssl.pem_key_cert_pairs.push_back({*key, *cert});
     creds = grpc::SslServerCredentials(ssl);
   }
-  auto service = std::make_shared<SyncService>(
-      store, options.clock ? options.clock : SystemClock::Get(), options.verbose);
-  grpc::ServerBuilder builder;
   auto running = std::make_unique<RunningServer>();
+  running->calls = std::make_shared<CallsInProgress>();
+  auto service = std::make_shared<SyncService>(
+      store, options.clock ? options.clock : SystemClock::Get(), options.verbose,
+      running->calls.get());
+  grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, creds, &running->port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(wire::kMaxMessageBytes);

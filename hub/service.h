@@ -32,11 +32,18 @@ struct ServerOptions {
   bool compress = true;
 };
 
+// How many calls the service is handling; shutdown waits for none.
+class CallsInProgress;
+
 struct RunningServer {
   std::shared_ptr<void> service;  // outlives the server (declared first)
+  std::shared_ptr<CallsInProgress> calls;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
-  ~RunningServer();  // shuts the server down, waiting up to 5 s for calls
+  // Shuts the server down once no call is in progress, waiting up to
+  // tuning::kHubShutdownGraceMillis for calls to finish; calls still running
+  // then are cancelled. Connections without a call do not hold it up.
+  ~RunningServer();
 };
 
 // Starts serving `store` (which must outlive the server). INVALID_ARGUMENT

@@ -130,6 +130,10 @@ inline constexpr size_t kPullPurgedRowsPerMessage = 20000;
 inline constexpr int kHubKeepaliveTimeMillis = 60'000;
 inline constexpr int kHubKeepaliveTimeoutMillis = 20'000;
 inline constexpr int64_t kHubShutdownGraceMillis = 5'000;
+// Once no call is under way, how long a stopping hub keeps its connections
+// so that the laptops holding them hear it is going away (HTTP/2 GOAWAY) and
+// connect afresh next time instead of writing into a closed socket.
+inline constexpr int64_t kHubShutdownGoawayMillis = 250;
 
 // The longest an enrolment token may live: a token is a key to an office
 // until it is used, so it lives days, not years.
