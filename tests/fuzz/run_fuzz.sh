@@ -2,6 +2,8 @@
 # Builds and runs one libFuzzer target of tests/fuzz for a bounded time.
 #
 #   run_fuzz.sh TARGET SECONDS [FUZZ_BUILD_DIR]
+#   run_fuzz.sh --build-only [FUZZ_BUILD_DIR]   (step 1 alone: tools/test builds
+#                                                the fuzz tree with the rest)
 #
 #   TARGET          envelope | key_record | keystore | commit | statement | merkle
 #   SECONDS         how long to fuzz (-max_total_time)
@@ -26,19 +28,29 @@ set -euo pipefail
 
 usage() {
   echo "usage: $0 envelope|key_record|keystore|commit|statement|merkle SECONDS [FUZZ_BUILD_DIR]" >&2
+  echo "       $0 --build-only [FUZZ_BUILD_DIR]" >&2
   exit 2
 }
-[ $# -ge 2 ] && [ $# -le 3 ] || usage
-target=$1
-seconds=$2
-case "$target" in
-  envelope|key_record|keystore|commit|statement|merkle) ;;
-  *) echo "run_fuzz.sh: unknown target '$target'" >&2; usage ;;
-esac
-[[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || {
-  echo "run_fuzz.sh: SECONDS must be a positive integer, got '$seconds'" >&2
-  usage
-}
+build_only=0
+if [ "${1:-}" = "--build-only" ]; then
+  [ $# -le 2 ] || usage
+  build_only=1
+  target=all
+  seconds=0
+  set -- all 0 ${2:+"$2"}
+else
+  [ $# -ge 2 ] && [ $# -le 3 ] || usage
+  target=$1
+  seconds=$2
+  case "$target" in
+    envelope|key_record|keystore|commit|statement|merkle) ;;
+    *) echo "run_fuzz.sh: unknown target '$target'" >&2; usage ;;
+  esac
+  [[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || {
+    echo "run_fuzz.sh: SECONDS must be a positive integer, got '$seconds'" >&2
+    usage
+  }
+fi
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -87,6 +99,7 @@ if ! (
   die "the clang fuzz build failed (full log: $build_log)"
 fi
 say "build ready after $(( $(date +%s) - start )) s (log: $build_log)"
+[ "$build_only" = 1 ] && exit 0
 
 bin="$build/${target}_fuzz"
 [ -x "$bin" ] || die "$bin was not built"
