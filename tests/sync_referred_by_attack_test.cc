@@ -63,12 +63,13 @@ class ReferredByAttackTest : public SyncTest {
     Commit commit;
     sync::PulledEntry witness;
   };
-  static Signed SignedBy(harness::LocalNode& signer, std::vector<RowChange> changes) {
+  static Signed SignedBy(harness::LocalNode& signer, std::vector<RowChange> changes,
+                         std::optional<Hlc> dated = std::nullopt) {
     static uint64_t counter = 0;
     Signed s;
     s.commit.author = signer.replica().device_id();
     s.commit.seq = LastSeq(signer) + 1;
-    s.commit.hlc = Hlc::FromParts(SystemClock::Get()->NowMillis(), ++counter);
+    s.commit.hlc = dated ? *dated : Hlc::FromParts(SystemClock::Get()->NowMillis(), ++counter);
     s.commit.changes = std::move(changes);
     s.witness.position = 1;
     s.witness.canonical = EncodeCommit(s.commit);
@@ -315,6 +316,52 @@ TEST_F(ReferredByAttackTest, AnOwnerPassedOffAsTheCreationByAnotherOfficeIsNotTa
     return true;
   });
   MustSyncThrough(t.hn, hub);
+  ASSERT_EQ(t.hn.Read("cases", t.kase, "province").value.str(), "DN");
+  absl::Status w = WriteNarrativeAndSync(t.hn, t.kase);
+  EXPECT_EQ(w.code(), absl::StatusCode::kFailedPrecondition) << w;
+  EXPECT_EQ(GrantsTo(t.hn, t.kase, "DN"), 0) << "Lào Cai's case sealed for Đà Nẵng";
+}
+
+// The same as a creation dated before the real one: Đà Nẵng's commit
+// writes the case's `_live` and owner with no base, a second before Lào
+// Cai created it, and the hub serves both with that version, so no
+// version the row holds is older than this "creation". Lào Cai's real
+// creation, the witness of the row's other fields, created it too: a row
+// is created once. Red before (the write OK, GrantsTo DN = 1).
+TEST_F(ReferredByAttackTest, ACreationDatedBeforeTheRealOneIsNotTaken) {
+  auto t = CaseOfLaoCai();
+  // The case's creation (its owner has not been written since).
+  const FieldVersion real = VersionOf(t.lc, "cases", t.kase, "province");
+  ASSERT_FALSE(real.base.has_value());
+  const Hlc before = Hlc::FromParts(real.version.hlc.wall_millis() - 1000, 0);
+  const Signed take = SignedBy(t.dn,
+                               {Change("cases", t.kase,
+                                       {W(std::string(kLiveColumn), Value::Int(1)),
+                                        W("province", Value::Text("DN"))})},
+                               before);
+  const RowId second = Id16::NewRandom();
+  const Signed refer = SignedBy(t.dn, {ReferralMade(second, t.kase, "DN", "HN")});
+  int served = 0;
+  RewritingHub hub(t.hn.client().transport(), [&](sync::PullChunk& c) {
+    for (RowSnapshot& s : c.rows) {
+      if (s.table != "cases" || s.row != t.kase) continue;
+      for (const char* column : {"province", "_live"}) {
+        FieldState* f = FieldOf(s, column);
+        if (f == nullptr) continue;
+        f->value = std::string(column) == "province" ? Value::Text("DN") : Value::Int(1);
+        f->version.version = take.commit.version();
+        f->version.base.reset();
+        ++served;
+      }
+      c.witnesses.push_back(take.witness);
+      c.rows.push_back(RowOf(refer));
+      c.witnesses.push_back(refer.witness);
+      break;
+    }
+    return true;
+  });
+  MustSyncThrough(t.hn, hub);
+  ASSERT_EQ(served, 2);
   ASSERT_EQ(t.hn.Read("cases", t.kase, "province").value.str(), "DN");
   absl::Status w = WriteNarrativeAndSync(t.hn, t.kase);
   EXPECT_EQ(w.code(), absl::StatusCode::kFailedPrecondition) << w;
