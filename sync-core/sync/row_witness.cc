@@ -75,11 +75,25 @@ std::string OwnerDoubt(const std::map<VersionKey, Commit>& by_version, const Row
     created = *base;
     base = w->base;
   }
+  // Created once: no version it holds, nor one they replaced, is older,
+  // and no other commit of it here wrote its `_live` with no base (a
+  // "creation" dated before the real one, whose commit another field
+  // still names).
+  auto older = [&](const Version& v, const std::optional<Version>& b) {
+    return v.hlc < created.hlc || (b && b->hlc < created.hlc);
+  };
   for (const FieldState& f : r.fields) {
-    if (f.version.version.hlc < created.hlc) return "a version of it is older than its creation";
+    if (older(f.version.version, f.version.base)) {
+      return "a version of it is older than its creation";
+    }
   }
   for (const ConflictRecord& k : r.conflicts) {
-    if (k.version.hlc < created.hlc) return "a version of it is older than its creation";
+    if (older(k.version, k.base)) return "a version of it is older than its creation";
+  }
+  for (const auto& [key, c] : by_version) {
+    if (c.version() == created) continue;
+    const FieldWrite* w = WriteOf(by_version, r.table, r.row, kLiveColumn, c.version());
+    if (w != nullptr && !w->base) return "two commits here each created it";
   }
   // Each owner written by a member of the office owning the row before it.
   std::string value = owner->value.str();

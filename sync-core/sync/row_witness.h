@@ -23,8 +23,9 @@
 // replaced, back to the row's creation (the commit whose `_live` write
 // has no base); each owner must have been written by a member of the office
 // owning the row before it (the first by a member of the office it names,
-// in the creation), and no version the row holds may be older than its
-// creation. Without this a device of another office could sign a write of
+// in the creation), and the row is created once: no version it holds (or
+// replaced) is older than its creation, and no other witness wrote its
+// `_live` with no base. Without this a device of another office could sign a write of
 // the owner as its own office, over the owner's version or as if it were
 // the creation, then refer the case: each row witnessed, the case taken as
 // that office's.
