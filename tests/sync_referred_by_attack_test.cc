@@ -563,28 +563,62 @@ TEST_F(ReferredByAttackTest, ACaseMovedByItsOwnerThenReferredIsSealedForItsNewOw
 
 // A former partner reopens a completed referral: Đà Nẵng's laptop (a
 // patched build, none of its own checks) writes "accepted" again over its
-// completion; Lào Cai then refers the case to Hà Nội. Whether the hub
-// relays it or not, Hà Nội's laptop grants Đà Nẵng nothing. Held.
+// completion; Lào Cai then refers the case to Hà Nội. The honest hub
+// refuses the reopening (a completed referral is final); a hub that
+// relays it serves Hà Nội the referral with that answer, witnessed by Đà
+// Nẵng's signed commit. Either way Hà Nội's laptop grants Đà Nẵng
+// nothing (an answer not based on the referral's creation authorises
+// nothing). Held.
 TEST_F(ReferredByAttackTest, AReferralReopenedByAFormerPartnerGrantsItNothing) {
   auto t = CaseOfLaoCai(/*refer_to_ha_noi=*/false);
   const RowId old = Refer(t.lc.replica(), t.kase, "LC", "DN");
   AcceptReferral(t.lc, t.dn, old);
   SetField(t.dn.replica(), "referrals", old, "status", Value::Text("completed"));
   MustSync(t.dn);
+  const FieldVersion completed = VersionOf(t.dn, "referrals", old, "status");
   LocalTxn reopen;
   reopen.Set("referrals", old, {{"status", Value::Text("accepted")}});
   ASSERT_TRUE(WriteAsPatchedBuild(t.dn, reopen).ok());
   auto pushed = t.dn.Sync();
   ASSERT_TRUE(pushed.ok()) << pushed.status();
-  std::cerr << "the hub " << (pushed->push_refused.ok() ? "relayed" : "refused")
-            << " the reopening: " << pushed->push_refused << "\n";
+  EXPECT_FALSE(pushed->push_refused.ok()) << "the honest hub relayed the reopening";
   MustSync(t.lc);
   Refer(t.lc.replica(), t.kase, "LC", "HN");
   MustSync(t.lc);
-  MustSync(t.hn);
-  absl::Status w = WriteNarrativeAndSync(t.hn, t.kase);
-  EXPECT_TRUE(w.ok()) << w;
-  EXPECT_EQ(GrantsTo(t.hn, t.kase, "DN"), 0) << "a former partner granted Hà Nội's writes";
+  // The relayed reopening first, to a laptop that makes the key version
+  // of what it writes (the second seals under it, its office's).
+  for (bool relayed : {true, false}) {
+    SCOPED_TRACE(relayed ? "relayed by the hub" : "refused by the hub");
+    harness::LocalNode& hn = relayed ? t.hn : t.hn2;
+    const Signed again = SignedBy(
+        t.dn, {Change("referrals", old, {W("status", Value::Text("accepted"), completed.version)})});
+    int served = 0;
+    RewritingHub hub(hn.client().transport(), [&](sync::PullChunk& c) {
+      if (!relayed) return true;
+      for (RowSnapshot& s : c.rows) {
+        if (s.table != "referrals" || s.row != old) continue;
+        FieldState* st = FieldOf(s, "status");
+        if (st == nullptr) continue;
+        st->value = Value::Text("accepted");
+        st->version.version = again.commit.version();
+        st->version.base = completed.version;
+        c.witnesses.push_back(again.witness);
+        ++served;
+      }
+      return true;
+    });
+    MustSyncThrough(hn, hub);
+    ASSERT_EQ(served, relayed ? 1 : 0);
+    if (relayed) {
+      ASSERT_TRUE(Vouched(hn, "referrals", old));
+    }
+    absl::Status w = WriteNarrativeAndSync(hn, t.kase);
+    EXPECT_TRUE(w.ok()) << w;
+    if (relayed) {
+      EXPECT_EQ(GrantsTo(hn, t.kase, "LC"), 1);
+    }
+    EXPECT_EQ(GrantsTo(hn, t.kase, "DN"), 0) << "a former partner granted Hà Nội's writes";
+  }
 }
 
 }  // namespace
