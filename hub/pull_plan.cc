@@ -57,6 +57,29 @@ absl::StatusOr<std::vector<std::pair<std::pair<DeviceId, uint64_t>, PulledEntry>
   for (const ConflictRecord& c : snap.conflicts) {
     versions.emplace(c.version.device, c.version.hlc.packed());
   }
+  // For a row whose owner is a column of its own, the commits of the
+  // versions its owner and its `_live` replaced, back to its creation: the
+  // node checks each owner was written by the office owning the row then.
+  absl::StatusOr<OwnerRelation> own = OwnerOf(hub.schema(), snap.table);
+  if (own.ok() && own->link == OwnerLink::kColumn) {
+    for (const FieldState& f : snap.fields) {
+      if (f.column != own->column && f.column != kLiveColumn) continue;
+      std::optional<Version> base = f.version.base;
+      for (int depth = 0; base && depth < 64; ++depth) {
+        versions.emplace(base->device, base->hlc.packed());
+        FS_ASSIGN_OR_RETURN(std::optional<LogEntry> e, hub.CommitOfVersion(*base));
+        if (!e) break;
+        FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(e->body));
+        base.reset();
+        for (const RowChange& rc : c.changes) {
+          if (rc.table != snap.table || rc.row != snap.row) continue;
+          for (const FieldWrite& w : rc.fields) {
+            if (w.column == f.column) base = w.base;
+          }
+        }
+      }
+    }
+  }
   std::vector<std::pair<std::pair<DeviceId, uint64_t>, PulledEntry>> out;
   for (const auto& [device, hlc] : versions) {
     FS_ASSIGN_OR_RETURN(std::optional<LogEntry> e,

@@ -11,9 +11,43 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "change/commit_codec.h"
 #include "change/referral_rules.h"
 
 namespace fieldsync {
+namespace {
+
+// Whether the answer `value` of referral `ref`, at `version`, came to this
+// laptop in a commit applied here. Always so for a referral that was never
+// installed whole, or was in a bootstrap (its office's checkpoint); for one
+// installed whole as newly visible (its case referred here later), only if
+// this laptop's log holds the commit of that version writing that answer.
+absl::StatusOr<bool> AnsweredHere(sqlite::Db& db, const RowId& ref, const Version& version,
+                                  const Value& value) {
+  FS_ASSIGN_OR_RETURN(auto whole, db.Prepared("SELECT 1 FROM _fs_installed WHERE tbl = "
+                                              "'referrals' AND row = ?1 AND position > 0"));
+  whole->BindBlob(1, ref.view());
+  FS_ASSIGN_OR_RETURN(bool newly_visible, whole->Step());
+  if (!newly_visible) return true;
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT l.body FROM _fs_log l JOIN _fs_devices d ON "
+                                           "d.idx = l.device WHERE d.id = ?1 AND l.hlc = ?2"));
+  st->BindBlob(1, version.device.view());
+  st->BindInt(2, static_cast<int64_t>(version.hlc.packed()));
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) return false;
+    absl::StatusOr<Commit> c = DecodeCommit(st->ColumnBlob(0));
+    if (!c.ok()) continue;
+    for (const RowChange& rc : c->changes) {
+      if (rc.table != "referrals" || rc.row != ref) continue;
+      for (const FieldWrite& f : rc.fields) {
+        if (f.column == "status" && f.value == value) return true;
+      }
+    }
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<std::vector<KeyRing::Impl::Authorised>> KeyRing::Impl::AuthorisedReferrals(
     Replica& replica, const RowId* only_ring) {
@@ -84,6 +118,17 @@ absl::StatusOr<std::vector<KeyRing::Impl::Authorised>> KeyRing::Impl::Authorised
     FS_ASSIGN_OR_RETURN(bool answer_signed, replica.VersionSigned("referrals", a.referral,
                                                                   "status"));
     if (!made_signed || !answer_signed) continue;
+    const Value& answer = row->values[static_cast<size_t>(t->ColumnIndex("status"))];
+    // A referral taken whole with a case newly referred here holds the
+    // answer the hub chose among its real versions: an acceptance later
+    // completed, declined or deleted (the rest left out) is signed all the
+    // same. Its answer sends keys from this laptop only once a commit
+    // applied here wrote it; until then the owning office's laptops, which
+    // hold the referral's log, grant (docs/PROTOCOL.md, "Newly visible
+    // rows").
+    FS_ASSIGN_OR_RETURN(bool answered_here, AnsweredHere(*db, a.referral, status_v->version,
+                                                         answer));
+    if (!answered_here) continue;
     candidates[i].owner = owner;
     FS_ASSIGN_OR_RETURN(std::vector<ConflictRecord> open,
                         replica.Conflicts(std::string("referrals"), a.referral));
@@ -91,7 +136,6 @@ absl::StatusOr<std::vector<KeyRing::Impl::Authorised>> KeyRing::Impl::Authorised
     // contested until it is resolved; the same answer written on two
     // laptops apart (both accepted it) does not: it is no disagreement,
     // and every replica judges it alike from the same conflict records.
-    const Value& answer = row->values[static_cast<size_t>(t->ColumnIndex("status"))];
     bool contested = false;
     for (const ConflictRecord& k : open) contested |= k.column == "status" && k.value != answer;
     if (contested) continue;

@@ -204,13 +204,22 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     if (chains && !batch.rows.empty() && !msg.reset && !msg.page) {
       // Signed by a device its office approved (the hub's administrator
       // may enrol one of its own: it vouches for nothing).
-      WitnessCheck w = CheckWitnesses(batch.rows, msg.witnesses, [&](const DeviceId& d) {
-        const RegisteredDevice* r = keys.FindDevice(d);
-        absl::StatusOr<bool> approved = keys.Approved(d);
-        return r == nullptr || !approved.ok() || !*approved ? std::string() : r->keys.sign_pk;
-      });
+      WitnessCheck w = CheckWitnesses(
+          batch.rows, msg.witnesses,
+          [&](const DeviceId& d) {
+            const RegisteredDevice* r = keys.FindDevice(d);
+            absl::StatusOr<bool> approved = keys.Approved(d);
+            return r == nullptr || !approved.ok() || !*approved ? std::string() : r->keys.sign_pk;
+          },
+          replica.schema(),
+          [&](const std::string& office, const DeviceId& d) {
+            const RegisteredDevice* r = keys.FindDevice(d);
+            absl::StatusOr<bool> approved = keys.Approved(d);
+            return r != nullptr && r->province == office && approved.ok() && *approved;
+          });
       batch.witnessed = std::move(w.witnessed);
       report->chain.rows_unvouched += w.unverified + w.forged.size();
+      for (std::string& line : w.owner_doubted) report->chain.problems.push_back(std::move(line));
       for (size_t i = 0; i < w.forged.size(); ++i) {
         TrustEvidence e;
         e.device = w.named[i];

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "change/commit_codec.h"
 #include "crypto/commit_signature.h"
+#include "schema/relations.h"
 
 namespace fieldsync::sync {
 namespace {
@@ -36,10 +37,100 @@ Verdict Judge(const std::map<VersionKey, Commit>& by_version, const std::string&
   return Verdict::kNone;
 }
 
+// The write of `column` to `row` of `table` in the witness of `version`;
+// nullptr if no witness of it is here or it wrote none there.
+const FieldWrite* WriteOf(const std::map<VersionKey, Commit>& by_version, const std::string& table,
+                          const RowId& row, std::string_view column, const Version& version) {
+  auto w = by_version.find(KeyOf(version));
+  if (w == by_version.end()) return nullptr;
+  for (const RowChange& rc : w->second.changes) {
+    if (rc.table != table || rc.row != row) continue;
+    for (const FieldWrite& f : rc.fields) {
+      if (f.column == column) return &f;
+    }
+  }
+  return nullptr;
+}
+
+// Bounds the histories followed (an owner moved more often is not taken).
+constexpr int kMaxHistory = 64;
+
+// Why the owner of `r` (witnessed otherwise) is not taken, or "" if it is.
+std::string OwnerDoubt(const std::map<VersionKey, Commit>& by_version, const RowSnapshot& r,
+                       const std::string& owner_column, const MemberOf& member) {
+  const FieldState* live = nullptr;
+  const FieldState* owner = nullptr;
+  for (const FieldState& f : r.fields) {
+    if (f.column == kLiveColumn) live = &f;
+    if (f.column == owner_column) owner = &f;
+  }
+  if (owner == nullptr || owner->value.kind() != Value::Kind::kText) return "";
+  if (live == nullptr) return "it holds no creation";
+  // The creation: where the chain of `_live` writes begins.
+  Version created = live->version.version;
+  std::optional<Version> base = live->version.base;
+  for (int i = 0; base; ++i) {
+    const FieldWrite* w = WriteOf(by_version, r.table, r.row, kLiveColumn, *base);
+    if (w == nullptr || i == kMaxHistory) return "the commits back to its creation were not sent";
+    created = *base;
+    base = w->base;
+  }
+  // Created once: no version it holds, nor one they replaced, is older,
+  // and no other commit of it here wrote its `_live` with no base (a
+  // "creation" dated before the real one, whose commit another field
+  // still names).
+  auto older = [&](const Version& v, const std::optional<Version>& b) {
+    return v.hlc < created.hlc || (b && b->hlc < created.hlc);
+  };
+  for (const FieldState& f : r.fields) {
+    if (older(f.version.version, f.version.base)) {
+      return "a version of it is older than its creation";
+    }
+  }
+  for (const ConflictRecord& k : r.conflicts) {
+    if (older(k.version, k.base)) return "a version of it is older than its creation";
+  }
+  for (const auto& [key, c] : by_version) {
+    if (c.version() == created) continue;
+    const FieldWrite* w = WriteOf(by_version, r.table, r.row, kLiveColumn, c.version());
+    if (w != nullptr && !w->base) return "two commits here each created it";
+  }
+  // Each owner written by a member of the office owning the row before it.
+  std::string value = owner->value.str();
+  Version version = owner->version.version;
+  base = owner->version.base;
+  for (int i = 0; i <= kMaxHistory; ++i) {
+    if (!base) {
+      if (version != created) {
+        return absl::StrCat("its ", owner_column, " ", value, " is written as new by a commit "
+                            "that did not create it");
+      }
+      if (!member(value, version.device)) {
+        return absl::StrCat("it was created naming office ", value, " by a device not of it");
+      }
+      return "";
+    }
+    const FieldWrite* was = WriteOf(by_version, r.table, r.row, owner_column, *base);
+    if (was == nullptr || was->value.kind() != Value::Kind::kText) {
+      return absl::StrCat("the commits of its earlier ", owner_column, " were not sent");
+    }
+    if (was->value.str() != value && !member(was->value.str(), version.device)) {
+      return absl::StrCat("its ", owner_column, " was written ", value, " by device ",
+                          version.device.ToString(), ", not of office ", was->value.str(),
+                          " which owned it then");
+    }
+    value = was->value.str();
+    version = *base;
+    base = was->base;
+  }
+  return absl::StrCat("its ", owner_column, " moved more than ", kMaxHistory, " times");
+}
+
 }  // namespace
 
 WitnessCheck CheckWitnesses(const std::vector<RowSnapshot>& rows,
-                            const std::vector<PulledEntry>& witnesses, const SignKeyOf& key_of) {
+                            const std::vector<PulledEntry>& witnesses, const SignKeyOf& key_of,
+                            const Schema& schema, const MemberOf& member) {
   WitnessCheck out;
   // Only witnesses that verify count; one that does not is as if the hub
   // had sent none (it decides nothing either way).
@@ -82,7 +173,19 @@ WitnessCheck CheckWitnesses(const std::vector<RowSnapshot>& rows,
           ", wrote (the hub altered the row it served)"));
       out.named.push_back(forged->second);
     } else if (all) {
-      out.witnessed.emplace(r.table, r.row);
+      absl::StatusOr<OwnerRelation> own = OwnerOf(schema, r.table);
+      const std::string doubt = own.ok() && own->link == OwnerLink::kColumn
+                                    ? OwnerDoubt(by_version, r, std::string(own->column), member)
+                                    : std::string();
+      if (doubt.empty()) {
+        out.witnessed.emplace(r.table, r.row);
+      } else {
+        all = false;
+        ++out.unverified;
+        out.owner_doubted.push_back(absl::StrCat(
+            r.table, " row ", r.row.ToString(), " is not taken as signed: ", doubt,
+            " (its owner decides nothing here)"));
+      }
     } else {
       ++out.unverified;
     }
