@@ -21,6 +21,9 @@ struct ClientOptions {
   bool insecure = false;
   int64_t call_timeout_millis = tuning::kCallTimeoutMillis;
   int64_t pull_timeout_millis = tuning::kPullTimeoutMillis;
+  // Keepalive pings (a link gone silent fails after at most their sum).
+  int64_t keepalive_time_millis = tuning::kNodeKeepaliveTimeMillis;
+  int64_t keepalive_timeout_millis = tuning::kNodeKeepaliveTimeoutMillis;
   uint32_t pull_batch = 0;  // 0: the hub's default
   uint32_t push_batch = tuning::kPushCommitsPerCall;
   // gzip on requests (off: tests that read what goes over the wire).
