@@ -4,8 +4,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -13,6 +18,7 @@
 #include "base/file.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "base/tuning.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "proto/address.h"
 #include "proto/tls_files.h"
@@ -114,6 +120,54 @@ absl::Status Explain(const grpc::Status& g, const ClientOptions& opts, const std
   return wire::FromGrpc(g);
 }
 
+// Cancels the call of `ctx` once *stop becomes true (SIGTERM): a blocking
+// gRPC call does not look at the flag, and one over a slow link may run for
+// its whole deadline. Looks every kDaemonStopPollMillis, on a thread of its
+// own that ends with the call.
+class CancelOnStop {
+ public:
+  CancelOnStop(const std::atomic<bool>* stop, grpc::ClientContext* ctx) {
+    if (stop == nullptr) return;
+    watcher_ = std::thread([this, stop, ctx] {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!done_) {
+        if (stop->load()) {
+          ctx->TryCancel();
+          cancelled_ = true;
+          return;
+        }
+        cv_.wait_for(lock, std::chrono::milliseconds(tuning::kDaemonStopPollMillis));
+      }
+    });
+  }
+  ~CancelOnStop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (watcher_.joinable()) watcher_.join();
+  }
+  CancelOnStop(const CancelOnStop&) = delete;
+  CancelOnStop& operator=(const CancelOnStop&) = delete;
+
+  // Why the call failed, if this cancelled it.
+  std::optional<absl::Status> Stopped(std::string_view call) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!cancelled_) return std::nullopt;
+    return absl::CancelledError(absl::StrCat(
+        "stopped during ", AV(call), " (the call under way was cancelled); what the hub "
+        "acknowledged and what was applied is kept"));
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  bool cancelled_ = false;
+  std::thread watcher_;
+};
+
 absl::StatusOr<RegisteredDevice> FromProto(const pb::RegisteredDevice& d) {
   RegisteredDevice rd;
   FS_ASSIGN_OR_RETURN(rd.keys.device, Id16::FromBytes(d.device(), "registered device"));
@@ -203,6 +257,7 @@ class GrpcTransport::Impl {
   }
 
   absl::Time call_start;  // of the call under way (calls do not overlap)
+  const std::atomic<bool>* stop = nullptr;  // SetStop
 
   void Prepare(grpc::ClientContext* ctx, int64_t timeout_millis, const sync::Credential* cred) {
     call_start = absl::Now();
@@ -219,6 +274,8 @@ GrpcTransport::GrpcTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 GrpcTransport::~GrpcTransport() = default;
 
 void GrpcTransport::Reset() { impl_->Reconnect(); }
+
+void GrpcTransport::SetStop(const std::atomic<bool>* stop) { impl_->stop = stop; }
 
 absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Create(
     const ClientOptions& options) {
@@ -296,7 +353,12 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& 
   req.set_node_time_millis(r.node_time_millis);
   req.set_max_protocol_version(static_cast<pb::ProtocolVersion>(r.max_protocol_version));
   pb::HelloResponse resp;
-  grpc::Status g = m.stub->Hello(&ctx, req, &resp);
+  grpc::Status g;
+  {
+    CancelOnStop watch(m.stop, &ctx);
+    g = m.stub->Hello(&ctx, req, &resp);
+    if (auto stopped = watch.Stopped("hello"); !g.ok() && stopped) return *stopped;
+  }
   if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "hello", absl::Now() - m.call_start);
   sync::HelloReply h;
   h.protocol_version = resp.protocol_version();  // checked by the engine (sync::SayHello)
@@ -323,7 +385,12 @@ absl::StatusOr<sync::EnrollReply> GrpcTransport::Enroll(const sync::EnrollReques
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.call_timeout_millis, nullptr);
   pb::EnrollResponse resp;
-  grpc::Status g = m.stub->Enroll(&ctx, req, &resp);
+  grpc::Status g;
+  {
+    CancelOnStop watch(m.stop, &ctx);
+    g = m.stub->Enroll(&ctx, req, &resp);
+    if (auto stopped = watch.Stopped("the enrolment"); !g.ok() && stopped) return *stopped;
+  }
   if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "the enrolment", absl::Now() - m.call_start);
   sync::EnrollReply e;
   e.secret = resp.secret();
@@ -356,7 +423,12 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.call_timeout_millis, &r.credential);
   pb::PushResponse resp;
-  grpc::Status g = m.stub->Push(&ctx, req, &resp);
+  grpc::Status g;
+  {
+    CancelOnStop watch(m.stop, &ctx);
+    g = m.stub->Push(&ctx, req, &resp);
+    if (auto stopped = watch.Stopped("the push"); !g.ok() && stopped) return *stopped;
+  }
   if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "the push", absl::Now() - m.call_start);
   sync::PushOutcome out;
   out.acknowledged_seq = resp.acknowledged_seq();
@@ -404,6 +476,7 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
   req.set_compact_headers(static_cast<uint32_t>(r.params.compact_headers));
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.pull_timeout_millis, &r.credential);
+  CancelOnStop watch(m.stop, &ctx);
   std::unique_ptr<grpc::ClientReader<pb::PullResponse>> reader = m.stub->Pull(&ctx, req);
   // Each message is parsed into an arena freed at once after it is applied:
   // a bootstrap message holds thousands of small strings.
@@ -427,6 +500,7 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
     }
   }
   grpc::Status g = reader->Finish();
+  if (auto stopped = watch.Stopped("the pull"); !g.ok() && stopped) return *stopped;
   if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "the pull", absl::Now() - m.call_start);
   return absl::OkStatus();
 }

@@ -5,6 +5,7 @@
 #ifndef FIELDSYNC_NODE_GRPC_TRANSPORT_H_
 #define FIELDSYNC_NODE_GRPC_TRANSPORT_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -47,6 +48,10 @@ class GrpcTransport final : public sync::Transport {
   // no new connection for as long as we waited): a failed pass therefore
   // drops its channel and the next pass dials anew.
   void Reset() override;
+  // While *stop is true (SIGTERM: the daemon and `fieldnode sync`), the
+  // call under way is cancelled within kDaemonStopPollMillis and fails
+  // CANCELLED. Null: calls run to their end. Set around a pass.
+  void SetStop(const std::atomic<bool>* stop);
 
   class Impl;
 
