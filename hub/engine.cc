@@ -312,13 +312,13 @@ absl::StatusOr<StatementKept> HubEngine::PutStatement(const NodeInfo& node,
 
 absl::StatusOr<GcReport> HubEngine::CollectTombstones(int64_t min_age_millis,
                                                       int64_t stale_after_millis,
-                                                      const std::string& actor) {
+                                                      const std::string& actor, bool dry_run) {
   FS_ASSIGN_OR_RETURN(const std::vector<NodeInfo> nodes, Nodes());
   const int64_t now = clock_->NowMillis();
   GcReport report;
   FS_RETURN_IF_ERROR(storage_->Write([&](HubWriteTxn& hub) -> absl::Status {
     FS_ASSIGN_OR_RETURN(report, CollectTombstonesIn(hub, nodes, now, min_age_millis,
-                                                    stale_after_millis, actor));
+                                                    stale_after_millis, actor, dry_run));
     return absl::OkStatus();
   }));
   return report;

@@ -70,7 +70,8 @@ class HubEngine : public HubStore {
 
   absl::StatusOr<GcReport> CollectTombstones(int64_t min_age_millis,
                                              int64_t stale_after_millis,
-                                             const std::string& actor) override;
+                                             const std::string& actor,
+                                             bool dry_run = false) override;
 
   // Off: commits need no signature and sensitive fields may travel in
   // clear. Only for measuring what the cryptography costs (the benchmark's

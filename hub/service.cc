@@ -391,6 +391,12 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
   // Idle or dead links are noticed rather than held forever.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, tuning::kHubKeepaliveTimeMillis);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, tuning::kHubKeepaliveTimeoutMillis);
+  // Nodes ping every 10 s, in calls and between them, to notice a link gone
+  // silent (node/grpc_transport.cc): allowed, rather than answered with
+  // GOAWAY "too_many_pings" after two (gRPC's default minimum is 5 minutes).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             tuning::kHubMinPingIntervalMillis);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.RegisterService(service.get());
   running->server = builder.BuildAndStart();
   if (!running->server || running->port == 0) {

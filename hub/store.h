@@ -79,6 +79,11 @@ struct GcReport {
   int64_t horizon = 0;        // log position below which history was collected
   uint64_t tombstones = 0;    // deleted rows removed for good
   std::vector<std::string> waiting_for;  // nodes that kept a tombstone alive
+  // Nodes away past the stale limit that missed a delete collected now:
+  // rebuilt from the current state at their next pull (docs/PROTOCOL.md,
+  // "Tombstones"), each as "name (device, province), last seen DATE".
+  std::vector<std::string> rebuilt;
+  bool dry_run = false;  // nothing was changed: what a collection would do now
 };
 
 // What became of a statement a node pushed and the hub kept.
@@ -176,9 +181,11 @@ class HubStore {
   // Removes tombstones deleted at least `min_age_millis` ago that every node
   // able to see them has acknowledged (nodes not seen for `stale_after_millis`
   // do not hold collection back; they re-bootstrap when they return).
+  // `dry_run`: the same report, nothing changed (nor audited).
   virtual absl::StatusOr<GcReport> CollectTombstones(int64_t min_age_millis,
                                                      int64_t stale_after_millis,
-                                                     const std::string& actor) = 0;
+                                                     const std::string& actor,
+                                                     bool dry_run = false) = 0;
 };
 
 }  // namespace fieldsync::hub

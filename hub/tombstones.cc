@@ -3,6 +3,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/args.h"
 #include "base/status_macros.h"
 #include "hub/audit.h"
@@ -13,10 +14,13 @@ namespace fieldsync::hub {
 absl::StatusOr<GcReport> CollectTombstonesIn(HubWriteTxn& hub, const std::vector<NodeInfo>& nodes,
                                              int64_t now, int64_t min_age_millis,
                                              int64_t stale_after_millis,
-                                             const std::string& actor) {
+                                             const std::string& actor, bool dry_run) {
   GcReport report;
+  report.dry_run = dry_run;
   std::set<std::string> waiting;
-  FS_RETURN_IF_ERROR(hub.Atomically([&]() -> absl::Status {
+  std::set<std::string> rebuilt;
+  bool rolled_back = false;  // a dry run's end
+  absl::Status done = hub.Atomically([&]() -> absl::Status {
     Scope scope(hub);
     FS_ASSIGN_OR_RETURN(const int64_t head, hub.LogHead());
     FS_ASSIGN_OR_RETURN(const std::vector<Tombstone> candidates,
@@ -31,11 +35,18 @@ absl::StatusOr<GcReport> CollectTombstonesIn(HubWriteTxn& hub, const std::vector
     }
     for (const Tombstone& t : candidates) {
       bool acknowledged = true;
+      std::vector<const NodeInfo*> missed;  // stale nodes that never pulled the delete
       for (const NodeInfo& n : nodes) {
         if (n.revoked || n.removed_by_office_at_millis != 0) continue;  // never pulls again
-        if (n.last_seen_millis < now - stale_after_millis) continue;  // stale: re-bootstraps
+        const bool stale = n.last_seen_millis < now - stale_after_millis;
+        // A node that never pulled bootstraps anyway: not "rebuilt".
+        if (stale && n.last_seen_millis == 0) continue;
+        if (n.cursor >= t.deleted_pos) continue;  // has the delete
         FS_ASSIGN_OR_RETURN(bool v, scope.Visible(n.province, t.table, t.row));
-        if (v && n.cursor < t.deleted_pos) {
+        if (!v) continue;
+        if (stale) {
+          missed.push_back(&n);  // does not hold collection back: re-bootstraps
+        } else {
           acknowledged = false;
           waiting.insert(absl::StrCat(n.name, " (", n.device.ToString(), ", ", n.province, ")"));
         }
@@ -43,6 +54,10 @@ absl::StatusOr<GcReport> CollectTombstonesIn(HubWriteTxn& hub, const std::vector
       if (!acknowledged) continue;
       FS_ASSIGN_OR_RETURN(bool dropped, hub.DropTombstone(t.table, t.row));
       if (!dropped) continue;
+      for (const NodeInfo* n : missed) {
+        rebuilt.insert(absl::StrCat(n->name, " (", n->device.ToString(), ", ", n->province,
+                                    "), last seen ", FormatTimeMillis(n->last_seen_millis)));
+      }
       // Remembered with the provinces that could see it (asked before its
       // scope goes): their nodes are told to drop it too, or rebuilt if they
       // never received the delete.
@@ -67,6 +82,10 @@ absl::StatusOr<GcReport> CollectTombstonesIn(HubWriteTxn& hub, const std::vector
     FS_ASSIGN_OR_RETURN(const GcState after, hub.Gc());
     report.horizon = after.horizon;
     report.epoch = after.epoch;
+    if (dry_run) {
+      rolled_back = true;
+      return absl::AbortedError("gc --dry-run: rolled back");
+    }
     return hub.AppendAudit(
         now, actor, kAuditGc,
         absl::StrCat("collected ", report.tombstones, " tombstones (min-age ",
@@ -75,9 +94,15 @@ absl::StatusOr<GcReport> CollectTombstonesIn(HubWriteTxn& hub, const std::vector
                      ", horizon ", report.horizon, ")",
                      waiting.empty() ? std::string()
                                      : absl::StrCat("; kept some for ", waiting.size(),
-                                                    " node(s) not yet up to date")));
-  }));
+                                                    " node(s) not yet up to date"),
+                     rebuilt.empty() ? std::string()
+                                     : absl::StrCat("; ", rebuilt.size(), " node(s) away past "
+                                                    "the stale limit will be rebuilt: ",
+                                                    absl::StrJoin(rebuilt, "; "))));
+  });
+  if (!done.ok() && !rolled_back) return done;
   report.waiting_for.assign(waiting.begin(), waiting.end());
+  report.rebuilt.assign(rebuilt.begin(), rebuilt.end());
   return report;
 }
 

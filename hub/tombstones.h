@@ -20,10 +20,15 @@
 namespace fieldsync::hub {
 
 // Collects in one transaction of `hub` and audits it under `actor`.
-// `nodes`: every enrolled node, as HubStore::Nodes() lists them.
+// `nodes`: every enrolled node, as HubStore::Nodes() lists them. The report
+// names the nodes the collection will cause to be rebuilt: away past the
+// stale limit, able to see a row collected now whose delete they never
+// pulled. `dry_run`: the same transaction rolled back (nothing changed,
+// nothing audited), for `fieldhub gc --dry-run`.
 absl::StatusOr<GcReport> CollectTombstonesIn(HubWriteTxn& hub, const std::vector<NodeInfo>& nodes,
                                              int64_t now_millis, int64_t min_age_millis,
-                                             int64_t stale_after_millis, const std::string& actor);
+                                             int64_t stale_after_millis, const std::string& actor,
+                                             bool dry_run = false);
 
 }  // namespace fieldsync::hub
 

@@ -4,8 +4,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -13,6 +18,7 @@
 #include "base/file.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "base/tuning.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "proto/address.h"
 #include "proto/tls_files.h"
@@ -49,14 +55,45 @@ std::string CertificateRefused(const std::string& ca_pem, const std::string& ca_
                       " is the hub's ca.crt, and the date and time of this laptop");
 }
 
-// A failed call: the link's failures explained (what a user can check);
-// the hub's answers as it gave them (sync::Refused words them).
+// What a link gone silent is, and what to do, for the lines below.
+constexpr char kSilentAdvice[] =
+    "packets are being lost without the connection being closed: a weak or dropped mobile "
+    "signal, a stalled router or modem";
+
+// A failed call (`took` from its start): the link's failures explained
+// (what a user can check); the hub's answers as it gave them
+// (sync::Refused words them).
 absl::Status Explain(const grpc::Status& g, const ClientOptions& opts, const std::string& ca_pem,
-                     std::string_view call) {
+                     std::string_view call, absl::Duration took) {
   const std::string& address = opts.address;
   if (g.error_code() == grpc::StatusCode::UNAVAILABLE) {
     const std::string& m = g.error_message();
     auto says = [&](std::string_view what) { return m.find(what) != std::string::npos; };
+    // A keepalive ping unanswered (GRPC_ARG_KEEPALIVE_TIMEOUT_MS): the
+    // connection was open and went quiet.
+    if (says("keepalive")) {
+      return absl::UnavailableError(absl::StrCat(
+          "the link to the hub at ", address, " went silent during ", AV(call), ": nothing came "
+          "back for ", opts.keepalive_timeout_millis / 1000, " s, not even the answer to a "
+          "keepalive ping (", kSilentAdvice, "). What the hub acknowledged is kept, and the "
+          "next sync continues where this one stopped: sync again where the signal is better. "
+          "The node keeps working offline"));
+    }
+    // The TLS handshake's bytes stopped coming (gRPC's connect timeout,
+    // 20 s) or its connection closed before any certificate was checked.
+    if (says("andshake read failed") || says("andshake write failed")) {
+      if (took >= absl::Milliseconds(opts.keepalive_timeout_millis)) {
+        return absl::UnavailableError(absl::StrCat(
+            "the link to the hub at ", address, " went silent during the TLS handshake (",
+            AV(call), "): nothing came back for ", absl::ToInt64Seconds(took), " s (",
+            kSilentAdvice, "; TLS: ", m, "). Nothing was sent yet: sync again where the signal "
+            "is better. The node keeps working offline"));
+      }
+      return absl::UnavailableError(absl::StrCat(
+          "the link to the hub at ", address, " broke during the TLS handshake (", AV(call),
+          "), before the hub's certificate could be checked: the network closed the connection "
+          "(TLS: ", m, "). Nothing was sent yet: sync again. The node keeps working offline"));
+    }
     if (says("andshake") || says("certificate") || says("SSL")) {
       return absl::UnavailableError(absl::StrCat(
           "cannot reach the hub at ", address, " (", AV(call), "): ",
@@ -82,6 +119,54 @@ absl::Status Explain(const grpc::Status& g, const ClientOptions& opts, const std
   }
   return wire::FromGrpc(g);
 }
+
+// Cancels the call of `ctx` once *stop becomes true (SIGTERM): a blocking
+// gRPC call does not look at the flag, and one over a slow link may run for
+// its whole deadline. Looks every kDaemonStopPollMillis, on a thread of its
+// own that ends with the call.
+class CancelOnStop {
+ public:
+  CancelOnStop(const std::atomic<bool>* stop, grpc::ClientContext* ctx) {
+    if (stop == nullptr) return;
+    watcher_ = std::thread([this, stop, ctx] {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!done_) {
+        if (stop->load()) {
+          ctx->TryCancel();
+          cancelled_ = true;
+          return;
+        }
+        cv_.wait_for(lock, std::chrono::milliseconds(tuning::kDaemonStopPollMillis));
+      }
+    });
+  }
+  ~CancelOnStop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (watcher_.joinable()) watcher_.join();
+  }
+  CancelOnStop(const CancelOnStop&) = delete;
+  CancelOnStop& operator=(const CancelOnStop&) = delete;
+
+  // Why the call failed, if this cancelled it.
+  std::optional<absl::Status> Stopped(std::string_view call) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!cancelled_) return std::nullopt;
+    return absl::CancelledError(absl::StrCat(
+        "stopped during ", AV(call), " (the call under way was cancelled); what the hub "
+        "acknowledged and what was applied is kept"));
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  bool cancelled_ = false;
+  std::thread watcher_;
+};
 
 absl::StatusOr<RegisteredDevice> FromProto(const pb::RegisteredDevice& d) {
   RegisteredDevice rd;
@@ -171,7 +256,11 @@ class GrpcTransport::Impl {
     stub = pb::Sync::NewStub(channel);
   }
 
+  absl::Time call_start;  // of the call under way (calls do not overlap)
+  const std::atomic<bool>* stop = nullptr;  // SetStop
+
   void Prepare(grpc::ClientContext* ctx, int64_t timeout_millis, const sync::Credential* cred) {
+    call_start = absl::Now();
     ctx->set_deadline(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(timeout_millis));
     if (opts.compress) ctx->set_compression_algorithm(GRPC_COMPRESS_GZIP);
@@ -185,6 +274,8 @@ GrpcTransport::GrpcTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 GrpcTransport::~GrpcTransport() = default;
 
 void GrpcTransport::Reset() { impl_->Reconnect(); }
+
+void GrpcTransport::SetStop(const std::atomic<bool>* stop) { impl_->stop = stop; }
 
 absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Create(
     const ClientOptions& options) {
@@ -234,6 +325,16 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Create(
   // timeout, left at its default: a TLS handshake on a slow link needs it.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  // Keepalive pings, during calls and between them, with no cap on pings
+  // sent while this side sends no data (a pull only receives; gRPC's
+  // default stops after two): a link gone silent, packets lost without a
+  // reset, closes the connection once a ping goes unanswered, and the call
+  // fails (Explain says the link went silent) instead of waiting out its
+  // deadline (30 minutes for a pull). The hub allows them (hub/service.cc).
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(options.keepalive_time_millis));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(options.keepalive_timeout_millis));
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   auto impl = std::make_unique<Impl>();
   impl->opts = options;
   impl->ca_pem = std::move(ca_pem);
@@ -252,8 +353,13 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& 
   req.set_node_time_millis(r.node_time_millis);
   req.set_max_protocol_version(static_cast<pb::ProtocolVersion>(r.max_protocol_version));
   pb::HelloResponse resp;
-  grpc::Status g = m.stub->Hello(&ctx, req, &resp);
-  if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "hello");
+  grpc::Status g;
+  {
+    CancelOnStop watch(m.stop, &ctx);
+    g = m.stub->Hello(&ctx, req, &resp);
+    if (auto stopped = watch.Stopped("hello"); !g.ok() && stopped) return *stopped;
+  }
+  if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "hello", absl::Now() - m.call_start);
   sync::HelloReply h;
   h.protocol_version = resp.protocol_version();  // checked by the engine (sync::SayHello)
   FS_ASSIGN_OR_RETURN(h.hub_id, Id16::FromBytes(resp.hub_id(), "hub id"));
@@ -279,8 +385,13 @@ absl::StatusOr<sync::EnrollReply> GrpcTransport::Enroll(const sync::EnrollReques
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.call_timeout_millis, nullptr);
   pb::EnrollResponse resp;
-  grpc::Status g = m.stub->Enroll(&ctx, req, &resp);
-  if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "the enrolment");
+  grpc::Status g;
+  {
+    CancelOnStop watch(m.stop, &ctx);
+    g = m.stub->Enroll(&ctx, req, &resp);
+    if (auto stopped = watch.Stopped("the enrolment"); !g.ok() && stopped) return *stopped;
+  }
+  if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "the enrolment", absl::Now() - m.call_start);
   sync::EnrollReply e;
   e.secret = resp.secret();
   e.province = resp.province();
@@ -312,8 +423,13 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.call_timeout_millis, &r.credential);
   pb::PushResponse resp;
-  grpc::Status g = m.stub->Push(&ctx, req, &resp);
-  if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "the push");
+  grpc::Status g;
+  {
+    CancelOnStop watch(m.stop, &ctx);
+    g = m.stub->Push(&ctx, req, &resp);
+    if (auto stopped = watch.Stopped("the push"); !g.ok() && stopped) return *stopped;
+  }
+  if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "the push", absl::Now() - m.call_start);
   sync::PushOutcome out;
   out.acknowledged_seq = resp.acknowledged_seq();
   out.applied = resp.applied();
@@ -360,6 +476,7 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
   req.set_compact_headers(static_cast<uint32_t>(r.params.compact_headers));
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.pull_timeout_millis, &r.credential);
+  CancelOnStop watch(m.stop, &ctx);
   std::unique_ptr<grpc::ClientReader<pb::PullResponse>> reader = m.stub->Pull(&ctx, req);
   // Each message is parsed into an arena freed at once after it is applied:
   // a bootstrap message holds thousands of small strings.
@@ -383,7 +500,8 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
     }
   }
   grpc::Status g = reader->Finish();
-  if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "the pull");
+  if (auto stopped = watch.Stopped("the pull"); !g.ok() && stopped) return *stopped;
+  if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "the pull", absl::Now() - m.call_start);
   return absl::OkStatus();
 }
 

@@ -5,6 +5,7 @@
 #ifndef FIELDSYNC_NODE_GRPC_TRANSPORT_H_
 #define FIELDSYNC_NODE_GRPC_TRANSPORT_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,6 +22,9 @@ struct ClientOptions {
   bool insecure = false;
   int64_t call_timeout_millis = tuning::kCallTimeoutMillis;
   int64_t pull_timeout_millis = tuning::kPullTimeoutMillis;
+  // Keepalive pings (a link gone silent fails after at most their sum).
+  int64_t keepalive_time_millis = tuning::kNodeKeepaliveTimeMillis;
+  int64_t keepalive_timeout_millis = tuning::kNodeKeepaliveTimeoutMillis;
   uint32_t pull_batch = 0;  // 0: the hub's default
   uint32_t push_batch = tuning::kPushCommitsPerCall;
   // gzip on requests (off: tests that read what goes over the wire).
@@ -44,6 +48,10 @@ class GrpcTransport final : public sync::Transport {
   // no new connection for as long as we waited): a failed pass therefore
   // drops its channel and the next pass dials anew.
   void Reset() override;
+  // While *stop is true (SIGTERM: the daemon and `fieldnode sync`), the
+  // call under way is cancelled within kDaemonStopPollMillis and fails
+  // CANCELLED. Null: calls run to their end. Set around a pass.
+  void SetStop(const std::atomic<bool>* stop);
 
   class Impl;
 

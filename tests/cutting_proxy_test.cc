@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -184,6 +185,42 @@ TEST(CuttingProxyTest, RefusingNewConnectionsClosesThemAtOnce) {
   ::send(fd2, "hello", 5, 0);
   EXPECT_EQ(ReadUntilClosed(fd2, 5), "hello");
   ::close(fd2);
+}
+
+TEST(CuttingProxyTest, ASilentLinkForwardsNothingMoreAndKeepsItsSocketsOpen) {
+  EchoServer echo;
+  CuttingProxy proxy("127.0.0.1", echo.port());
+  ASSERT_TRUE(proxy.Start().ok());
+  proxy.GoSilentAfterBytes(Direction::kDownstream, 300);
+  const int fd = Connect(proxy.port());
+  const std::string msg(2000, 'q');
+  ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL);
+  EXPECT_EQ(ReadUntilClosed(fd, 300).size(), 300u);
+  EXPECT_TRUE(proxy.silent());
+  // Still open: more can be sent (nothing passes).
+  EXPECT_EQ(::send(fd, "more", 4, MSG_NOSIGNAL), 4);
+  // Only a cut ends it, and nothing came after the 300 bytes.
+  proxy.CutNow();
+  EXPECT_EQ(ReadUntilClosed(fd, 10000), "");
+  EXPECT_EQ(proxy.bytes(Direction::kDownstream), 300u);
+  EXPECT_EQ(proxy.bytes(Direction::kUpstream), 2000u);
+  ::close(fd);
+}
+
+TEST(CuttingProxyTest, ARateLimitSlowsTheLinkButCarriesEverything) {
+  EchoServer echo;
+  CuttingProxy proxy("127.0.0.1", echo.port());
+  ASSERT_TRUE(proxy.Start().ok());
+  proxy.SetRate(100'000);
+  const auto start = std::chrono::steady_clock::now();
+  const int fd = Connect(proxy.port());
+  const std::string msg(30000, 'r');
+  ASSERT_EQ(::send(fd, msg.data(), msg.size(), 0), static_cast<ssize_t>(msg.size()));
+  EXPECT_EQ(ReadUntilClosed(fd, msg.size()), msg);
+  // 30,000 bytes each way at 100,000 a second, a tenth of a second's worth
+  // at once: at least 0.2 s.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(190));
+  ::close(fd);
 }
 
 }  // namespace

@@ -169,6 +169,7 @@ check "node revoke --as" 0 "node $device revoked" -- H node revoke "$device" --a
 check_error "revoke twice" 1 "already revoked on 20.*nothing changed" -- H node revoke "$device"
 check "node list marks it" 0 "\"laptop-lc-1\"  \[REVOKED\]" -- H node list
 check "status counts it" 0 "^LC +Lào Cai +1 +1 " -- H status
+check "gc --dry-run" 0 "dry run, nothing changed: gc now would collect 0 tombstones" -- H gc --dry-run --as "Dry Runner"
 check "gc --as" 0 "collected 0 tombstones" -- H gc --as "Lê Thị Vận Hành"
 
 # --- audit: the administrators' acts and the nodes' access logs, in order.
@@ -188,6 +189,7 @@ expect_audit "grant of the person's key" "key.grant: data key of persons row [0-
 expect_audit "erasure" "key.erase: every key of cases row [0-9a-f-]{36} of office LC erased"
 expect_audit "revocation" "admin +Trần Văn Quản +node.revoke: device $device \"laptop-lc-1\" of province LC revoked at log position [0-9]+"
 expect_audit "gc" "admin +Lê Thị Vận Hành +gc: collected 0 tombstones \(min-age 30d, stale-after 90d"
+grep -qF "Dry Runner" "$dir/audit.txt" && fail "gc --dry-run was audited" || ok "gc --dry-run is not audited"
 expect_audit "access entries of LC" "access +Lò Văn Officer \(LC\) +show case [0-9a-f-]{36} \(cases.narrative,persons.full_name\) on device"
 expect_audit "access entry of HG" "access +Giàng Thị Cán Bộ \(HG\) +export case"
 expect_audit "chains listed" "access log of device [0-9a-f-]{36} \(\"test node\", LC\): 3 entries"

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "support/sync_fixture.h"
 
 namespace fieldsync::testing {
@@ -112,6 +114,79 @@ TEST_F(SyncTest, ANodeAwayPastTheStaleLimitIsRebootstrappedAndResurrectsNothing)
   auto hub_row = hub->Get("cases", x);
   ASSERT_TRUE(hub_row.ok());
   EXPECT_FALSE(hub_row->has_value());
+}
+
+// Three Lào Cai laptops and one of Hà Nội, all then away past the stale
+// limit: `away` never pulled the delete of a case collected now, `caught`
+// did (and acknowledged it), `a` wrote it, Hà Nội cannot see the case.
+class GcRebuildTest : public SyncTest {
+ protected:
+  void SetUp() override {
+    SyncTest::SetUp();
+    a_ = &AddNode("LC");
+    away_ = &AddNode("LC");
+    caught_ = &AddNode("LC");
+    hn_ = &AddNode("HN");
+    const RowId x = NewCase(a_->replica(), "LC", "Nguyễn Thị Hằng");
+    for (auto* n : {a_, away_, caught_, hn_}) MustSync(*n);  // all hold x (but hn)
+    Delete(a_->replica(), "cases", x);
+    MustSync(*a_);
+    MustSync(*a_);
+    MustSync(*caught_);
+    MustSync(*caught_);  // its cursor, acknowledged: past the delete
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // all stale at 10ms
+  }
+  static std::string Device(harness::LocalNode& n) { return n.replica().device_id().ToString(); }
+  // The lines of `out` that start with `prefix`.
+  static std::string Lines(const std::string& out, const std::string& prefix) {
+    std::string got;
+    for (absl::string_view line : absl::StrSplit(out, '\n')) {
+      if (absl::StartsWith(line, prefix)) absl::StrAppend(&got, line, "\n");
+    }
+    return got;
+  }
+  harness::LocalNode* a_ = nullptr;
+  harness::LocalNode* away_ = nullptr;
+  harness::LocalNode* caught_ = nullptr;
+  harness::LocalNode* hn_ = nullptr;
+};
+
+// `fieldhub gc` used to say only "a node that never received one of those
+// deletes is rebuilt", naming none.
+TEST_F(GcRebuildTest, GcNamesTheLaptopsItCausesToBeRebuilt) {
+  auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  std::cout << gc.out;
+  EXPECT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
+  const std::string rebuilt = Lines(gc.out, "will be rebuilt at its next sync: ");
+  EXPECT_NE(rebuilt.find(Device(*away_)), std::string::npos) << gc.out;
+  EXPECT_NE(rebuilt.find("LC), last seen 20"), std::string::npos) << gc.out;
+  for (auto* n : {a_, caught_, hn_}) {
+    EXPECT_EQ(gc.out.find(Device(*n)), std::string::npos) << Device(*n) << "\n" << gc.out;
+  }
+  auto audit = hub_->Admin({"audit"});
+  EXPECT_NE(audit.out.find("1 node(s) away past the stale limit will be rebuilt"),
+            std::string::npos) << audit.out;
+  // As named: `away` is rebuilt, `caught` goes on from the log.
+  EXPECT_TRUE(MustSync(*away_).bootstrapped);
+  EXPECT_FALSE(MustSync(*caught_).bootstrapped);
+}
+
+TEST_F(GcRebuildTest, ADryRunNamesThemAndChangesNothing) {
+  for (int run = 0; run < 2; ++run) {  // nothing collected by the first
+    auto dry = hub_->Admin({"gc", "--dry-run", "--min-age", "0s", "--stale-after", "10ms"});
+    ASSERT_EQ(dry.exit_code, 0) << dry.err;
+    std::cout << dry.out;
+    EXPECT_NE(dry.out.find("dry run, nothing changed: gc now would collect 1 tombstones"),
+              std::string::npos) << dry.out;
+    EXPECT_NE(Lines(dry.out, "would be rebuilt: ").find(Device(*away_)), std::string::npos)
+        << dry.out;
+    EXPECT_EQ(dry.out.find(Device(*caught_)), std::string::npos) << dry.out;
+  }
+  auto audit = hub_->Admin({"audit"});
+  EXPECT_EQ(audit.out.find("gc:"), std::string::npos) << audit.out;
+  // Nothing was collected: `away` pulls the delete from the log.
+  EXPECT_FALSE(MustSync(*away_).bootstrapped);
 }
 
 }  // namespace

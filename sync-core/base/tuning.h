@@ -97,6 +97,14 @@ inline constexpr int64_t kCheckpointRetryMillis = 60 * 60 * 1000;
 // whole province over a slow link takes long).
 inline constexpr int64_t kCallTimeoutMillis = 30'000;
 inline constexpr int64_t kPullTimeoutMillis = 30 * 60'000;
+// Keepalive pings on the node's channel (node/grpc_transport.cc), during
+// calls and between them: one after this long since the last, and one
+// unanswered this long closes the connection. A link gone silent (packets
+// lost, no reset) so fails in at most the sum, 25 s, rather than at the
+// pull's deadline; the timeout leaves a slow link's queue time to pass the
+// ping. The hub accepts pings this often (kHubMinPingIntervalMillis).
+inline constexpr int64_t kNodeKeepaliveTimeMillis = 10'000;
+inline constexpr int64_t kNodeKeepaliveTimeoutMillis = 15'000;
 
 // The key agent (node/agent.h). A request must arrive whole, and its answer
 // be taken, within kAgentRequestMillis of its first byte (reads and answer
@@ -129,6 +137,12 @@ inline constexpr size_t kPullPurgedRowsPerMessage = 20000;
 // how long a stopping hub lets calls under way finish.
 inline constexpr int kHubKeepaliveTimeMillis = 60'000;
 inline constexpr int kHubKeepaliveTimeoutMillis = 20'000;
+// The least time between a node's pings that the hub accepts while it sends
+// nothing on the connection (during a push, or between calls: pings
+// without calls are allowed); more often counts as a strike, and the third
+// closes the connection ("too_many_pings"). Well under
+// kNodeKeepaliveTimeMillis.
+inline constexpr int kHubMinPingIntervalMillis = 5'000;
 inline constexpr int64_t kHubShutdownGraceMillis = 5'000;
 // Once no call is under way, how long a stopping hub keeps its connections
 // so that the laptops holding them hear it is going away (HTTP/2 GOAWAY) and

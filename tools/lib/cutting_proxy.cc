@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +25,10 @@ struct CuttingProxy::Conn {
 namespace {
 
 constexpr int kPollMillis = 50;
+// A rate-limited link forwards what it holds this often, and holds at most
+// this much each way (more waits at the sender).
+constexpr int kRateTickMillis = 10;
+constexpr size_t kLinkBuffer = 256 << 10;
 
 bool WriteAll(int fd, const char* p, size_t n) {
   while (n > 0) {
@@ -96,6 +102,7 @@ uint64_t CuttingProxy::Admit(Conn& c, Direction dir, uint64_t n, bool* cut_all,
   uint64_t allowed = n;
   *cut_all = false;
   *cut_one = false;
+  if (silent_.load()) return 0;  // what was read is lost
   if (armed_ && armed_dir_ == dir) {
     if (n >= armed_left_) {
       allowed = armed_left_;
@@ -112,38 +119,87 @@ uint64_t CuttingProxy::Admit(Conn& c, Direction dir, uint64_t n, bool* cut_all,
       *cut_one = true;
     }
   }
+  if (silence_armed_ && silence_dir_ == dir) {
+    if (allowed >= silence_left_) {
+      allowed = silence_left_;
+      silence_armed_ = false;
+      silent_.store(true);
+    } else {
+      silence_left_ -= allowed;
+    }
+  }
   c.passed += allowed;
   bytes_[static_cast<int>(dir)] += allowed;
   return allowed;
 }
 
 void CuttingProxy::Pump(std::shared_ptr<Conn> c) {
+  using Clock = std::chrono::steady_clock;
   char buf[16 * 1024];
+  // Read at once, forwarded as the rate allows: a slow link buffers what
+  // was sent on it (as a router does) rather than leaving it unacknowledged
+  // at the sender. By Direction (0: from the client).
+  std::string queued[2];
+  double credit[2] = {0, 0};
+  bool closed[2] = {false, false};
+  auto last = Clock::now();
   while (!stopping_.load()) {
-    pollfd p[2] = {{c->client, POLLIN, 0}, {c->target, POLLIN, 0}};
-    const int r = ::poll(p, 2, kPollMillis);
+    if (silent_.load()) {
+      // Nothing is read or forwarded; only a cut (our own shutdown, or a
+      // reset) ends the connection.
+      pollfd p[2] = {{c->client, 0, 0}, {c->target, 0, 0}};
+      if (::poll(p, 2, kPollMillis) > 0 &&
+          ((p[0].revents | p[1].revents) & (POLLHUP | POLLERR | POLLNVAL))) {
+        break;
+      }
+      continue;
+    }
+    const uint64_t rate = rate_.load();
+    const bool waiting = !queued[0].empty() || !queued[1].empty();
+    pollfd p[2] = {
+        {c->client, static_cast<short>(!closed[0] && queued[0].size() < kLinkBuffer ? POLLIN : 0), 0},
+        {c->target, static_cast<short>(!closed[1] && queued[1].size() < kLinkBuffer ? POLLIN : 0), 0}};
+    const int r = ::poll(p, 2, waiting ? kRateTickMillis : kPollMillis);
     if (r < 0 && errno != EINTR) break;
-    if (r <= 0) continue;
+    for (int i = 0; i < 2 && r > 0; ++i) {
+      if (closed[i] || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      const ssize_t n = ::recv(i == 0 ? c->client : c->target, buf, sizeof(buf), 0);
+      if (n <= 0) {
+        closed[i] = true;  // shut both ways once what it sent is forwarded
+      } else {
+        queued[i].append(buf, static_cast<size_t>(n));
+      }
+    }
+    const auto now = Clock::now();
+    const double elapsed = std::chrono::duration<double>(now - last).count();
+    last = now;
     bool done = false;
     for (int i = 0; i < 2 && !done; ++i) {
-      if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      const int from = i == 0 ? c->client : c->target;
-      const int to = i == 0 ? c->target : c->client;
-      const ssize_t n = ::recv(from, buf, sizeof(buf), 0);
-      if (n <= 0) {
-        done = true;
-        break;
+      size_t m = queued[i].size();
+      if (rate > 0) {
+        // At most a tenth of a second's worth saved up while idle.
+        credit[i] = std::min(credit[i] + elapsed * static_cast<double>(rate),
+                             std::max(static_cast<double>(rate) / 10, 1500.0));
+        m = std::min(m, static_cast<size_t>(credit[i]));
+      }
+      if (m == 0) {
+        if (closed[i] && queued[i].empty()) done = true;
+        continue;
       }
       bool cut = false;
       bool cut_one = false;
       const uint64_t allowed =
-          Admit(*c, i == 0 ? Direction::kUpstream : Direction::kDownstream,
-                static_cast<uint64_t>(n), &cut, &cut_one);
+          Admit(*c, i == 0 ? Direction::kUpstream : Direction::kDownstream, m, &cut, &cut_one);
       if (allowed > 0 && recording_.load()) {
         absl::MutexLock lock(&mu_);
-        c->recorded[i].append(buf, static_cast<size_t>(allowed));
+        c->recorded[i].append(queued[i], 0, static_cast<size_t>(allowed));
       }
-      if (allowed > 0 && !WriteAll(to, buf, static_cast<size_t>(allowed))) done = true;
+      if (allowed > 0 &&
+          !WriteAll(i == 0 ? c->target : c->client, queued[i].data(), static_cast<size_t>(allowed))) {
+        done = true;
+      }
+      queued[i].erase(0, allowed < m ? m : static_cast<size_t>(allowed));  // beyond a cut: lost
+      credit[i] -= static_cast<double>(allowed);
       if (cut) {
         CutNow();
         done = true;
@@ -179,6 +235,19 @@ void CuttingProxy::CutNow() {
   }
   ++cuts_;
 }
+
+void CuttingProxy::GoSilentAfterBytes(Direction dir, uint64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  if (bytes == 0) {
+    silent_.store(true);
+    return;
+  }
+  silence_armed_ = true;
+  silence_dir_ = dir;
+  silence_left_ = bytes;
+}
+
+void CuttingProxy::SetRate(uint64_t bytes_per_second) { rate_.store(bytes_per_second); }
 
 void CuttingProxy::SetRefuseNew(bool refuse) { refuse_new_.store(refuse); }
 

@@ -1,6 +1,7 @@
 // A TCP proxy on loopback that tests control: it forwards every connection
 // to a target address and can cut connections at an exact byte count, on
-// demand, or refuse new ones -- the "bad link" between a node and the hub
+// demand, refuse new ones, go silent (forward nothing more, sockets left
+// open), or forward slowly -- the "bad link" between a node and the hub
 // (the kernel's netem is not available here; see TOOLCHAIN.md).
 //
 //   CuttingProxy proxy("127.0.0.1", hub_port);
@@ -57,6 +58,19 @@ class CuttingProxy {
   void SetConnectionLimit(uint64_t bytes);
   // Cuts every open connection now.
   void CutNow();
+  // Once `bytes` more bytes have passed in `dir` (counted over all
+  // connections from this call on), after forwarding exactly that many,
+  // the link goes silent: nothing more is forwarded either way, on any
+  // connection, new ones included, and no socket is closed (packets lost
+  // on a dead link: no reset, no FIN). Silence lasts until Stop() or
+  // CutNow() (which also closes the connections silenced).
+  void GoSilentAfterBytes(Direction dir, uint64_t bytes);
+  bool silent() const { return silent_.load(); }
+  // From now on, each connection forwards at most about `bytes_per_second`
+  // each way: a slow link that works. What is sent on it is taken at once
+  // and held (up to 256 KiB each way, as a router's buffer) until the rate
+  // lets it pass. 0: no limit.
+  void SetRate(uint64_t bytes_per_second);
   // While set, new connections are accepted and closed at once (the hub
   // "unreachable" although something listens).
   void SetRefuseNew(bool refuse);
@@ -90,6 +104,8 @@ class CuttingProxy {
   std::atomic<int> accepted_{0};
   std::atomic<int> cuts_{0};
   std::atomic<bool> recording_{false};
+  std::atomic<bool> silent_{false};
+  std::atomic<uint64_t> rate_{0};
   std::thread acceptor_;
 
   mutable absl::Mutex mu_;
@@ -98,6 +114,9 @@ class CuttingProxy {
   Direction armed_dir_ ABSL_GUARDED_BY(mu_) = Direction::kUpstream;
   uint64_t armed_left_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t connection_limit_ ABSL_GUARDED_BY(mu_) = 0;
+  bool silence_armed_ ABSL_GUARDED_BY(mu_) = false;
+  Direction silence_dir_ ABSL_GUARDED_BY(mu_) = Direction::kUpstream;
+  uint64_t silence_left_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::shared_ptr<Conn>> conns_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> pumps_ ABSL_GUARDED_BY(mu_);
 };

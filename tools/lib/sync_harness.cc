@@ -208,9 +208,13 @@ absl::Status LocalNode::Connect(const std::string& address, uint32_t pull_batch,
                                 uint32_t push_batch, bool compress) {
   node::ClientOptions o;
   o.compress = compress;
-  o.address = address;
   if (pull_batch > 0) o.pull_batch = pull_batch;
   if (push_batch > 0) o.push_batch = push_batch;
+  return Connect(address, o);
+}
+
+absl::Status LocalNode::Connect(const std::string& address, node::ClientOptions o) {
+  o.address = address;
   o.ca_file = hub_.ca_file;
   o.insecure = hub_.insecure;
   FS_ASSIGN_OR_RETURN(client_, node::SyncClient::Create(o));

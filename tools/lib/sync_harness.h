@@ -108,6 +108,8 @@ class LocalNode {
   // batch sizes 0 keep the defaults.
   absl::Status Connect(const std::string& address, uint32_t pull_batch = 0,
                        uint32_t push_batch = 0, bool compress = true);
+  // ... with the other settings of `o` (keepalives, deadlines).
+  absl::Status Connect(const std::string& address, node::ClientOptions o);
   absl::StatusOr<node::SyncReport> Sync();
 
   // Office membership (docs/CRYPTO.md): makes this node its office's first
