@@ -152,6 +152,19 @@ TEST_F(SetAsideTest, TheRefusedEditIsListedCountedAtTheHubAndDiscardedByAWithdra
   EXPECT_EQ(listed->front().seq, edit);
   EXPECT_EQ(listed->front().code, "ROW_COLLECTED");
   EXPECT_EQ(HubSetAside(away), 1);
+  // The officer sees it where the laptop says what waits.
+  const std::string fieldnode = harness::BinDir() + "/fieldnode";
+  harness::CommandResult status = harness::Run({fieldnode, "status", "--data-dir", away.dir()});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("1 change set aside: "), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("run fieldnode set-aside list"), std::string::npos) << status.out;
+  harness::CommandResult list =
+      harness::Run({fieldnode, "set-aside", "list", "--data-dir", away.dir()});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(absl::StrCat(edit, "  ")), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("ROW_COLLECTED"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(absl::StrCat("writes cases ", x.ToString())), std::string::npos)
+      << list.out;
   // The colleague places the refused commit's header alone: no gap.
   const node::SyncReport before = MustSync(a);
   EXPECT_TRUE(Holds(a, "cases", y));
@@ -159,8 +172,10 @@ TEST_F(SetAsideTest, TheRefusedEditIsListedCountedAtTheHubAndDiscardedByAWithdra
   EXPECT_EQ(before.chain.evidence, 0u);
 
   // An officer discards it; the next sync withdraws it.
-  auto d = node::ops::DiscardSetAside(away.replica(), edit, 1);
-  ASSERT_TRUE(d.ok()) << d.status();
+  harness::CommandResult discard = harness::Run(
+      {fieldnode, "set-aside", "discard", absl::StrCat(edit), "--data-dir", away.dir()});
+  EXPECT_EQ(discard.exit_code, 0) << discard.err;
+  EXPECT_NE(discard.out.find("discarded"), std::string::npos) << discard.out;
   EXPECT_EQ(node::ops::DiscardSetAside(away.replica(), edit, 1).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(node::ops::DiscardSetAside(away.replica(), 999, 1).status().code(),
@@ -186,6 +201,13 @@ TEST_F(SetAsideTest, TheRefusedEditIsListedCountedAtTheHubAndDiscardedByAWithdra
     if (h.device == away.replica().device_id()) away_head = h.seq;
   }
   EXPECT_EQ(away_head, LastSeq(away)) << "the colleague's chain of the laptop reaches its head";
+  // And the next pull goes on from there.
+  const RowId later = NewCase(away.replica(), "LC", "Vàng Thị Dợ");
+  MustSync(away);
+  const node::SyncReport next = MustSync(a);
+  EXPECT_TRUE(Holds(a, "cases", later));
+  EXPECT_EQ(next.chain.held, 0u);
+  EXPECT_EQ(next.chain.evidence, 0u);
   auto all = node::ops::ListSetAside(away.replica(), true);
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 1u);
@@ -245,6 +267,18 @@ TEST_F(SetAsideTest, ACommitThatNeedsTheRefusedOneIsSetAsideWithIt) {
   EXPECT_FALSE(Holds(a, "cases", y));
   EXPECT_EQ(ra.chain.held, 0u);
   EXPECT_EQ(ra.chain.evidence, 0u);
+  // Both discarded: one withdrawal passes over both; the colleague, the
+  // laptop's later work, and nothing held.
+  ASSERT_TRUE(node::ops::DiscardSetAside(away.replica(), parent, 1).ok());
+  ASSERT_TRUE(node::ops::DiscardSetAside(away.replica(), child, 1).ok());
+  EXPECT_EQ(MustSync(away).withdrawals_pushed, 1u);
+  EXPECT_EQ(HubSetAside(away), 0);
+  const RowId after = NewCase(away.replica(), "LC", "Vàng Thị Dợ");
+  MustSync(away);
+  const node::SyncReport rb = MustSync(a);
+  EXPECT_TRUE(Holds(a, "cases", after));
+  EXPECT_EQ(rb.chain.held, 0u);
+  EXPECT_EQ(rb.chain.evidence, 0u);
 }
 
 // A version 2 push keeps version 2's rule: the refusal refuses the batch.

@@ -31,9 +31,10 @@ std::optional<uint64_t> ParseSeq(const std::string& w) {
 
 int RunSetAsideCommand(const Args& args) {
   const std::string sub = args.positional.size() > 1 ? args.positional[1] : "";
+  if (sub.empty()) return Usage("fieldnode set-aside needs list, or discard N");
   if (sub != "list" && sub != "discard") {
-    return Usage(absl::StrCat("fieldnode set-aside takes list or discard SEQ, not \"",
-                              Printable(sub), "\" (fieldnode set-aside --help)"));
+    return Usage(absl::StrCat("fieldnode set-aside takes list or discard N, not \"",
+                              Printable(sub), "\""));
   }
   if (sub == "list" && args.positional.size() != 2) return Usage("set-aside list takes no operands");
   std::optional<uint64_t> seq;
