@@ -159,11 +159,16 @@ absl::StatusOr<std::vector<crypto::KeyRecord>> AdmitKeyRecords(
 
 absl::Status CheckBeforeMerge(HubWriteTxn& hub, Scope& scope, const NodeInfo& node,
                               const PushOrigin& origin,
-                              const Commit& c, int64_t gc_horizon, bool crypto_checks) {
+                              const Commit& c, int64_t gc_horizon, bool crypto_checks,
+                              sync::RefusalCode* code) {
+  sync::RefusalCode unused = sync::RefusalCode::kUnspecified;
+  if (code == nullptr) code = &unused;
+  *code = sync::RefusalCode::kUnspecified;
   if (gc_horizon > 0) {
     for (const RowChange& rc : c.changes) {
       FS_ASSIGN_OR_RETURN(bool purged, hub.IsPurged(rc.table, rc.row));
       if (purged) {
+        *code = sync::RefusalCode::kRowCollected;
         return absl::PermissionDeniedError(absl::StrCat(
             "commit ", c.Name(), " writes ", rc.table, " row ", rc.row.ToString(),
             ", which was deleted and then collected by the hub: it may no longer be "
@@ -194,6 +199,7 @@ absl::Status CheckBeforeMerge(HubWriteTxn& hub, Scope& scope, const NodeInfo& no
         restricted = e && e->restricted;
       }
       if (*restricted) {
+        *code = sync::RefusalCode::kSealing;
         return absl::InvalidArgumentError(absl::StrCat(
             "commit ", c.Name(), " writes ", rc.table, ".", clear->column, " in clear, but ",
             rc.table, " row ", rc.row.ToString(), " is restricted: that field must be "
@@ -202,8 +208,19 @@ absl::Status CheckBeforeMerge(HubWriteTxn& hub, Scope& scope, const NodeInfo& no
       }
     }
   }
-  FS_RETURN_IF_ERROR(scope.CheckWritable(node.province, c));
-  return CheckReferralChanges(hub, node.province, c);
+  // A refusal of the rules is a PERMISSION_DENIED or INVALID_ARGUMENT;
+  // anything else is the store's.
+  auto ruled = [](const absl::Status& s) {
+    return s.code() == absl::StatusCode::kPermissionDenied ||
+           s.code() == absl::StatusCode::kInvalidArgument;
+  };
+  if (absl::Status s = scope.CheckWritable(node.province, c); !s.ok()) {
+    if (ruled(s)) *code = sync::RefusalCode::kOutOfScope;
+    return s;
+  }
+  absl::Status s = CheckReferralChanges(hub, node.province, c);
+  if (!s.ok() && ruled(s)) *code = sync::RefusalCode::kRule;
+  return s;
 }
 
 absl::Status RecordAfterMerge(HubWriteTxn& hub, Scope& scope, const Commit& c,

@@ -33,6 +33,7 @@
 #include "hub/storage.h"
 #include "hub/store.h"
 #include "schema/schema.h"
+#include "sync/messages.h"
 
 namespace fieldsync::hub {
 
@@ -53,10 +54,13 @@ absl::StatusOr<std::vector<crypto::KeyRecord>> AdmitKeyRecords(
 
 // `scope` is the push's (hub/scope.h), over `hub`.
 // Just before `c` is merged (inside the push's transaction).
-// `gc_horizon`: above 0 once tombstones were collected.
+// `gc_horizon`: above 0 once tombstones were collected. A refusal for good
+// sets `*code` (if given): ROW_COLLECTED, SEALING, OUT_OF_SCOPE or RULE; an
+// error that leaves it kUnspecified is not about the commit (storage).
 absl::Status CheckBeforeMerge(HubWriteTxn& hub, Scope& scope, const NodeInfo& node,
                               const PushOrigin& origin,
-                              const Commit& c, int64_t gc_horizon, bool crypto_checks);
+                              const Commit& c, int64_t gc_horizon, bool crypto_checks,
+                              sync::RefusalCode* code = nullptr);
 
 // Just after `c` was merged at log `position`.
 absl::Status RecordAfterMerge(HubWriteTxn& hub, Scope& scope, const Commit& c,

@@ -133,4 +133,123 @@ absl::Status ChainAdmission::Record(HubWriteTxn& hub, const Commit& c, int64_t p
   return absl::OkStatus();
 }
 
+absl::Status ChainAdmission::RecordRefused(HubWriteTxn& hub, const Commit& c,
+                                           sync::RefusalCode code) {
+  return Record(hub, c, -static_cast<int64_t>(code));
+}
+
+absl::StatusOr<std::optional<sync::CommitRefusal>> ChainAdmission::Withdraw(
+    HubWriteTxn& hub, MergeStore& rows, const sync::ChainEntryBytes& e) {
+  absl::StatusOr<crypto::CommitHeader> h = crypto::DecodeCommitHeader(e.header);
+  if (!h.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a withdrawal: ", h.status().message(), "; nothing of the push was stored"));
+  }
+  if (!h->withdrawal || h->author != node_.device) {
+    return absl::PermissionDeniedError(
+        "a withdrawal pushed is not a withdrawal entry of this node's own chain; nothing of the "
+        "push was stored");
+  }
+  if (absl::Status v = crypto::VerifyCommitHeader(e.header, e.signature, node_.keys.sign_pk);
+      !v.ok()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("a withdrawal: ", v.message(), "; nothing of the push was stored"));
+  }
+  if (h->seq <= head_.seq) {
+    // Held already (a push whose answer was lost): the same entry only.
+    FS_ASSIGN_OR_RETURN(std::vector<StoredChainEntry> held,
+                        hub.ChainEntries(node_.device, h->seq, h->seq, 1));
+    if (held.empty() || held.front().link != crypto::CommitLink(e.header, e.signature)) {
+      return absl::FailedPreconditionError(Broken(node_.device, h->seq, head_));
+    }
+    return std::optional<sync::CommitRefusal>();
+  }
+  if (!Continues(*h, head_)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "withdrawal ", h->seq, " of this node does not continue its chain at the hub (which "
+        "ends at ", head_.seq, "): push the commits before it first; nothing of the push was "
+        "stored"));
+  }
+  // Each range: the links around it as held, every seq in it refused and
+  // not withdrawn yet.
+  std::vector<StoredChainEntry> passed;
+  for (const crypto::WithdrawnRange& r : h->withdrawn) {
+    if (r.last >= h->seq) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "withdrawal ", h->seq, " passes over seqs after itself; nothing of the push was stored"));
+    }
+    std::string before = crypto::NoLink();
+    if (r.first > 1) {
+      FS_ASSIGN_OR_RETURN(std::vector<StoredChainEntry> b,
+                          hub.ChainEntries(node_.device, r.first - 1, r.first - 1, 1));
+      if (b.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "withdrawal ", h->seq, " passes over ", r.first, "..", r.last, ", but the hub holds "
+            "no header of the entry before it; nothing of the push was stored"));
+      }
+      before = b.front().link;
+    }
+    FS_ASSIGN_OR_RETURN(std::vector<StoredChainEntry> in,
+                        hub.ChainEntries(node_.device, r.first, r.last, r.last - r.first + 1));
+    uint64_t next = r.first;
+    for (const StoredChainEntry& s : in) {
+      if (s.seq != next) break;
+      if (s.position > 0) {
+        sync::CommitRefusal refusal;
+        refusal.seq = h->seq;
+        refusal.code = sync::RefusalCode::kWithdrawnStored;
+        refusal.reason = absl::StrCat(
+            "withdrawal ", h->seq, " passes over commit ", s.seq, ", which the hub stored (log "
+            "position ", s.position, "): a stored commit cannot be withdrawn, only superseded "
+            "by a new write. The withdrawal was not taken");
+        return std::optional<sync::CommitRefusal>(std::move(refusal));
+      }
+      if (s.position == 0 || s.position <= -kWithdrawnRefusalOffset) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "withdrawal ", h->seq, " passes over entry ", s.seq, ", which is ",
+            s.position == 0 ? "a withdrawal itself" : "withdrawn already",
+            ": an author withdraws a seq once; nothing of the push was stored"));
+      }
+      passed.push_back(s);
+      ++next;
+    }
+    if (next != r.last + 1) {
+      // A seq the hub holds no header of: a commit stored before the
+      // device's chain began, or none at all.
+      FS_ASSIGN_OR_RETURN(std::optional<LogEntry> logged, hub.LoggedCommit(node_.device, next));
+      if (logged) {
+        sync::CommitRefusal refusal;
+        refusal.seq = h->seq;
+        refusal.code = sync::RefusalCode::kWithdrawnStored;
+        refusal.reason = absl::StrCat("withdrawal ", h->seq, " passes over commit ", next,
+                                      ", which the hub stored: a stored commit cannot be "
+                                      "withdrawn. The withdrawal was not taken");
+        return std::optional<sync::CommitRefusal>(std::move(refusal));
+      }
+      return absl::FailedPreconditionError(absl::StrCat(
+          "withdrawal ", h->seq, " passes over commit ", next, ", which the hub never refused; "
+          "nothing of the push was stored"));
+    }
+    if (before != r.link_before || passed.back().link != r.link_last) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "withdrawal ", h->seq, " names other entries around ", r.first, "..", r.last,
+          " than the hub holds of this node; nothing of the push was stored"));
+    }
+  }
+  for (const StoredChainEntry& s : passed) {
+    FS_RETURN_IF_ERROR(
+        hub.SetChainPosition(node_.device, s.seq, s.position - kWithdrawnRefusalOffset));
+  }
+  StoredChainEntry s;
+  s.seq = h->seq;
+  s.position = 0;
+  s.header = e.header;
+  s.signature = e.signature;
+  s.link = crypto::CommitLink(e.header, e.signature);
+  FS_RETURN_IF_ERROR(hub.AddChainEntry(node_.device, s));
+  FS_RETURN_IF_ERROR(rows.PassOver(node_.device, s.seq));
+  head_ = ChainPoint{s.seq, s.link};
+  return std::optional<sync::CommitRefusal>();
+}
+
 }  // namespace fieldsync::hub

@@ -12,11 +12,16 @@
 //   commit without one is taken only from a device whose chain has not
 //   begun (written before it was upgraded); headers of commits stored
 //   without one come first (backfill), each against the stored body.
+// - A commit refused for good in a version 3 push (hub/commit_refusals.h)
+//   keeps its entry, without a log position (RecordRefused), so the
+//   device's chain goes on past it; the device may then withdraw it
+//   (Withdraw: a signed withdrawal entry passing over refused seqs only).
 // A push that breaks a rule stores nothing, as every other refusal.
 #ifndef FIELDSYNC_HUB_CHAIN_ADMISSION_H_
 #define FIELDSYNC_HUB_CHAIN_ADMISSION_H_
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -24,6 +29,8 @@
 #include "change/commit.h"
 #include "hub/storage.h"
 #include "hub/store.h"
+#include "merge/commit_merge.h"
+#include "sync/messages.h"
 
 namespace fieldsync::hub {
 
@@ -47,6 +54,20 @@ class ChainAdmission {
   absl::Status Check(const Commit& c) const;
   // Just after `c` was merged at `position`: its entry is stored.
   absl::Status Record(HubWriteTxn& hub, const Commit& c, int64_t position);
+  // `c` (checked by Check) refused for good with `code`: its entry is
+  // stored with position -code (no commit in the log).
+  absl::Status RecordRefused(HubWriteTxn& hub, const Commit& c, sync::RefusalCode code);
+
+  // A withdrawal entry of the node (PushRequest.withdrawals): well formed,
+  // signed by the node, continuing its chain at the hub, each range before
+  // it naming the links the hub holds around it and passing over commits
+  // the hub refused and that were not withdrawn already. Then stored
+  // (position 0), the refused entries marked withdrawn, and `rows`' held
+  // seq of the node moved to it. A range over a commit the hub stored:
+  // the refusal WITHDRAWN_STORED, nothing stored. INVALID_ARGUMENT,
+  // UNAUTHENTICATED or FAILED_PRECONDITION for the rest.
+  absl::StatusOr<std::optional<sync::CommitRefusal>> Withdraw(HubWriteTxn& hub, MergeStore& rows,
+                                                              const sync::ChainEntryBytes& e);
 
   const ChainPoint& head() const { return head_; }
 

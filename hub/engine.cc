@@ -14,6 +14,7 @@
 #include "crypto/statement.h"
 #include "hub/admission.h"
 #include "hub/chain_admission.h"
+#include "hub/commit_refusals.h"
 #include "hub/checkpoints.h"
 #include "hub/enrolment.h"
 #include "hub/pull_plan.h"
@@ -205,10 +206,62 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
     // without one first, then each commit's against the head.
     FS_ASSIGN_OR_RETURN(ChainAdmission chain, ChainAdmission::Begin(hub, node));
     if (crypto_checks_) FS_RETURN_IF_ERROR(chain.Backfill(hub, origin.backfill_headers));
+    // Version 3: a commit refused for good is refused alone
+    // (hub/commit_refusals.h); version 2 refuses the batch.
+    std::optional<CommitRefusals> refusals;
+    if (origin.per_commit && crypto_checks_) {
+      FS_ASSIGN_OR_RETURN(refusals, CommitRefusals::Begin(hub, node.device));
+    } else if (!origin.withdrawals.empty()) {
+      return absl::InvalidArgumentError(
+          "withdrawals travel in version 3 pushes only; nothing of the push was stored");
+    }
+    sync::RefusalCode code = sync::RefusalCode::kUnspecified;
+    std::optional<sync::CommitRefusal> needs_refused;
+    MergeStore* merging = nullptr;
     ApplyHooks hooks;
     hooks.before = [&](const Commit& c) -> absl::Status {
+      code = sync::RefusalCode::kUnspecified;
+      needs_refused.reset();
       if (crypto_checks_) FS_RETURN_IF_ERROR(chain.Check(c));
-      return CheckBeforeMerge(hub, scope, node, origin, c, gc.horizon, crypto_checks_);
+      if (refusals) {
+        needs_refused = refusals->DependsOnRefused(c, /*waiting=*/false);
+        if (needs_refused) return absl::FailedPreconditionError(needs_refused->reason);
+      }
+      return CheckBeforeMerge(hub, scope, node, origin, c, gc.horizon, crypto_checks_, &code);
+    };
+    hooks.refuse = [&](const Commit& c, const absl::Status& why) -> absl::StatusOr<bool> {
+      if (!refusals) return false;
+      sync::CommitRefusal r;
+      if (why.ok()) {
+        // Next in sequence but waiting for something the hub does not hold:
+        // a row it collected, or the work of a refused commit.
+        FS_RETURN_IF_ERROR(chain.Check(c));
+        std::optional<sync::CommitRefusal> d;
+        for (const RowChange& rc : c.changes) {
+          if (gc.horizon == 0) break;
+          FS_ASSIGN_OR_RETURN(bool purged, hub.IsPurged(rc.table, rc.row));
+          if (!purged) continue;
+          d = RefusalOf(c, sync::RefusalCode::kRowCollected,
+                        absl::PermissionDeniedError(absl::StrCat(
+                            "commit ", c.Name(), " writes ", rc.table, " row ", rc.row.ToString(),
+                            ", which was deleted and then collected by the hub: it may no "
+                            "longer be written")));
+          break;
+        }
+        if (!d) d = refusals->DependsOnRefused(c, /*waiting=*/true);
+        if (!d) return false;
+        r = *std::move(d);
+      } else if (needs_refused) {
+        r = *std::move(needs_refused);
+      } else if (code != sync::RefusalCode::kUnspecified) {
+        r = RefusalOf(c, code, why);
+      } else {
+        return false;
+      }
+      FS_RETURN_IF_ERROR(chain.RecordRefused(hub, c, r.code));
+      FS_RETURN_IF_ERROR(merging->PassOver(c.author, c.seq));
+      refusals->Add(c, std::move(r));
+      return true;
     };
     hooks.after = [&](const Commit& c, int64_t position) -> absl::Status {
       if (crypto_checks_) FS_RETURN_IF_ERROR(chain.Record(hub, c, position));
@@ -222,9 +275,25 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
     // The node's merge (merge/commit_merge.h) over the storage's rows.
     ApplyResult r;
     FS_RETURN_IF_ERROR(hub.MergeTransaction([&](MergeStore& rows) -> absl::Status {
+      merging = &rows;
+      // Withdrawals of refused commits (a call of their own), oldest first;
+      // one not taken ends them.
+      if (crypto_checks_) {
+        for (const sync::ChainEntryBytes& w : origin.withdrawals) {
+          FS_ASSIGN_OR_RETURN(std::optional<sync::CommitRefusal> no, chain.Withdraw(hub, rows, w));
+          if (no) {
+            out.refusals.push_back(*std::move(no));
+            break;
+          }
+        }
+      }
       FS_ASSIGN_OR_RETURN(r, MergeCommits(rows, commits, &hooks));
       return absl::OkStatus();
     }));
+    if (refusals) {
+      refusals->Repeat(commits, r.outcomes);
+      for (sync::CommitRefusal& f : refusals->Take()) out.refusals.push_back(std::move(f));
+    }
     // Stored (or held already): the office's removals are computed again.
     for (const crypto::KeyRecord& k : records) {
       if (k.kind == crypto::KeyRecordKind::kMembership) {
@@ -239,7 +308,7 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
     FS_ASSIGN_OR_RETURN(out.acknowledged_seq, hub.AcknowledgedSeq(node.device));
     out.accounted_seq = chain.head().seq;
     out.accounted_link = chain.head().link;
-    if (r.deferred > 0 && r.applied == 0) {
+    if (r.deferred > 0 && r.applied == 0 && r.refused == 0) {
       // Nothing could be stored: the first commit depends on one the hub
       // does not hold. Sending it again would not help.
       return absl::FailedPreconditionError(absl::StrCat(

@@ -178,6 +178,14 @@ class SyncService final : public pb::Sync::Service {
     for (const auto& b : req->backfill_headers()) {
       r.backfill_headers.push_back(sync::ChainEntryBytes{b.header(), b.signature()});
     }
+    if (req->withdrawals_size() > sync::kMaxPushWithdrawals) {
+      return Refuse("push", absl::InvalidArgumentError(absl::StrCat(
+                                "a push carries at most ", sync::kMaxPushWithdrawals,
+                                " withdrawals; nothing was stored")));
+    }
+    for (const auto& w : req->withdrawals()) {
+      r.withdrawals.push_back(sync::ChainEntryBytes{w.header(), w.signature()});
+    }
     r.key_records.assign(req->key_records().begin(), req->key_records().end());
     if (req->statements_size() > 1) {
       return Refuse("push", absl::InvalidArgumentError(
@@ -197,6 +205,13 @@ class SyncService final : public pb::Sync::Service {
     resp->set_statement_refusal(out->statement_refusal);
     resp->set_checkpoint_adopted(out->checkpoint_adopted);
     resp->set_checkpoint_note(out->checkpoint_note);
+    for (const sync::CommitRefusal& f : out->refusals) {
+      pb::CommitRefusal* m = resp->add_refusals();
+      m->set_seq(f.seq);
+      m->set_code(static_cast<pb::RefusalCode>(f.code));
+      m->set_reason(f.reason);
+      m->set_depends_on(f.depends_on);
+    }
     return grpc::Status::OK;
   }
 

@@ -42,6 +42,52 @@ absl::StatusOr<std::vector<StoredChainEntry>> Entries(sqlite::Db& db, const Devi
   return out;
 }
 
+namespace {
+
+absl::StatusOr<std::vector<StoredChainEntry>> Read(sqlite::Stmt& st) {
+  std::vector<StoredChainEntry> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st.Step());
+    if (!r) break;
+    StoredChainEntry e;
+    e.seq = static_cast<uint64_t>(st.ColumnInt(0));
+    e.position = st.ColumnInt(1);
+    e.header = st.ColumnString(2);
+    e.signature = st.ColumnString(3);
+    e.link = st.ColumnString(4);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<StoredChainEntry>> Refused(sqlite::Db& db, const DeviceId& device) {
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT seq, position, header, sig, link FROM "
+                                           "hub_chain WHERE device = ?1 AND position < 0 "
+                                           "ORDER BY seq"));
+  st->BindBlob(1, device.view());
+  return Read(*st.get());
+}
+
+absl::Status SetPosition(sqlite::Db& db, const DeviceId& device, uint64_t seq, int64_t position) {
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("UPDATE hub_chain SET position = ?3 WHERE device = ?1 "
+                                           "AND seq = ?2"));
+  st->BindBlob(1, device.view());
+  st->BindInt(2, static_cast<int64_t>(seq));
+  st->BindInt(3, position);
+  return st->Run();
+}
+
+absl::StatusOr<uint64_t> SetAside(sqlite::Db& db, const DeviceId& device) {
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT count(*) FROM hub_chain WHERE device = ?1 AND "
+                                           "position < 0 AND position > ?2"));
+  st->BindBlob(1, device.view());
+  st->BindInt(2, -kWithdrawnRefusalOffset);
+  FS_ASSIGN_OR_RETURN(bool r, st->Step());
+  return r ? static_cast<uint64_t>(st->ColumnInt(0)) : 0;
+}
+
 absl::Status Add(sqlite::Db& db, const DeviceId& device, const StoredChainEntry& e) {
   FS_ASSIGN_OR_RETURN(auto st, db.Prepared("INSERT INTO hub_chain(device, seq, position, header, "
                                            "sig, link) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));

@@ -28,6 +28,11 @@ absl::StatusOr<std::vector<StoredChainEntry>> Entries(sqlite::Db& db, const Devi
                                                       uint64_t first, uint64_t last,
                                                       size_t limit);
 absl::Status Add(sqlite::Db& db, const DeviceId& device, const StoredChainEntry& e);
+// Entries of `device` whose commit was refused (position < 0), by seq.
+absl::StatusOr<std::vector<StoredChainEntry>> Refused(sqlite::Db& db, const DeviceId& device);
+absl::Status SetPosition(sqlite::Db& db, const DeviceId& device, uint64_t seq, int64_t position);
+// How many refused commits each device has not withdrawn (set aside on it).
+absl::StatusOr<uint64_t> SetAside(sqlite::Db& db, const DeviceId& device);
 // The log entry of `device`'s commit `seq` (with its chain entry if held),
 // from the replica's log (read through store/replica.h, never its tables).
 absl::StatusOr<std::optional<LogEntry>> Logged(sqlite::Db& db, Replica& replica,

@@ -11,6 +11,7 @@
 #include "crypto/hash.h"
 #include "crypto/identity.h"
 #include "hub/audit.h"
+#include "hub/sqlite_chain.h"
 #include "hub/sqlite_storage.h"
 
 namespace fieldsync::hub {
@@ -162,6 +163,7 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStorage::Nodes() {
         of_its_own = o ? own->ColumnInt(0) : 0;
       }
       n.pending = static_cast<uint64_t>(std::max<int64_t>(0, all - of_its_own));
+      FS_ASSIGN_OR_RETURN(n.set_aside, sqlite_chain::SetAside(*registry_, n.device));
     }
     return absl::OkStatus();
   }));

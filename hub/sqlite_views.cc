@@ -266,6 +266,10 @@ class View : public Base {
                                                              size_t limit) override {
     return sqlite_chain::Entries(db_, device, first, last, limit);
   }
+  absl::StatusOr<std::vector<StoredChainEntry>> RefusedChainEntries(
+      const DeviceId& device) override {
+    return sqlite_chain::Refused(db_, device);
+  }
 
   absl::StatusOr<std::optional<std::vector<Value>>> CurrentValues(
       const std::string& table, const RowId& row,
@@ -484,6 +488,9 @@ class WriteView : public View<HubWriteTxn> {
   }
   absl::Status AddChainEntry(const DeviceId& device, const StoredChainEntry& e) override {
     return sqlite_chain::Add(db_, device, e);
+  }
+  absl::Status SetChainPosition(const DeviceId& device, uint64_t seq, int64_t position) override {
+    return sqlite_chain::SetPosition(db_, device, seq, position);
   }
   absl::StatusOr<std::optional<LogEntry>> LoggedCommit(const DeviceId& device,
                                                        uint64_t seq) override {

@@ -110,7 +110,12 @@ struct LogEntry {
 };
 
 // An entry of a device's commit chain as the hub holds it (hub_chain;
-// hub/chain_admission.h), at the log position of its commit.
+// hub/chain_admission.h), at the log position of its commit. An entry
+// without a commit in the log (docs/FORMATS.md, "Hub file") has position
+// 0 if it is a withdrawal, -code if its commit was refused for good with
+// RefusalCode `code` (ROW_COLLECTED ...), -(100 + code) once the device
+// withdrew that refused commit.
+inline constexpr int64_t kWithdrawnRefusalOffset = 100;
 struct StoredChainEntry {
   uint64_t seq = 0;
   int64_t position = 0;
@@ -241,6 +246,10 @@ class HubReadTxn {
                                                                      uint64_t first,
                                                                      uint64_t last,
                                                                      size_t limit) = 0;
+  // The entries of `device`'s chain whose commit the hub refused (negative
+  // positions, withdrawn or not), by seq.
+  virtual absl::StatusOr<std::vector<StoredChainEntry>> RefusedChainEntries(
+      const DeviceId& device) = 0;
 
   // Statements (version 3): the newest of each laptop of `provinces` with
   // seq > `after`, by seq, at most `limit`; and the offices `province`
@@ -340,6 +349,9 @@ class HubWriteTxn : public HubReadTxn {
 
   // Stores an entry of `device`'s chain (its seq not held yet).
   virtual absl::Status AddChainEntry(const DeviceId& device, const StoredChainEntry& e) = 0;
+  // Sets the position of `device`'s entry `seq` (a refused commit withdrawn).
+  virtual absl::Status SetChainPosition(const DeviceId& device, uint64_t seq,
+                                        int64_t position) = 0;
   // Keeps `s` as its device's statement unless the one held is as new or
   // newer (by created HLC); false then. A kept one gets the next seq.
   virtual absl::StatusOr<bool> PutStatement(const StoredStatement& s) = 0;

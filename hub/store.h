@@ -43,6 +43,9 @@ struct NodeInfo {
   int64_t delivered = 0;              // position its last completed pull reached
   uint64_t pending = 0;               // log entries of its scope after that cursor
   uint64_t acknowledged_seq = 0;      // its commits the hub holds
+  // Its commits the hub refused for good that it has not withdrawn yet:
+  // work set aside on the laptop (version 3; Nodes() only).
+  uint64_t set_aside = 0;
   int protocol_version = 0;           // spoken at its last call
   int64_t clock_skew_millis = 0;      // its clock minus the hub's, at its last Hello
   bool revoked = false;

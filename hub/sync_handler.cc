@@ -173,6 +173,8 @@ absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req
   origin.schema_version = std::max<int>(static_cast<int>(req.schema_version), 3);
   origin.schema_since_seq = req.schema_since_seq;
   origin.backfill_headers = req.backfill_headers;
+  origin.per_commit = req.protocol_version >= 3;
+  origin.withdrawals = req.withdrawals;
   // Compact headers rebuilt from their bodies: the store checks and keeps
   // whole headers, as from a node that sent them whole.
   const std::vector<PushedCommit>* commits = &req.commits;
@@ -204,6 +206,12 @@ absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req
                                                     : absl::StrCat(" not adopted: ",
                                                                    kept->checkpoint_note)));
     }
+  }
+  // Refusals are said whether verbose or not: an administrator looks for
+  // them (fieldhub node list counts what is set aside).
+  for (const sync::CommitRefusal& f : out->refusals) {
+    Log(absl::StrCat("push node=", node->device.ToString(), " refused commit ", f.seq, " (",
+                     sync::RefusalCodeName(f.code), "): ", f.reason));
   }
   if (verbose_) {
     Log(absl::StrCat("push node=", node->device.ToString(), " province=", node->province,

@@ -95,6 +95,7 @@ Syncing:
              waiting, conflicts open, records held, history checks
   trust      evidence this laptop kept of what the hub showed it;
              trust ack N|all once an officer read it (sync exits 5 till then)
+  set-aside  list, discard N: this laptop's changes the hub refused for good
   version    show program, schema, commit-format and protocol versions
   help       show this text
 
@@ -713,7 +714,7 @@ int Main(int argc, char** argv) {
   wire::QuietGrpcLogs();
   static const std::set<std::string> kOther = {"enroll", "sync", "daemon", "init", "passphrase",
                                               "show", "erase", "status", "version", "help",
-                                              "device", "trust"};
+                                              "device", "trust", "set-aside"};
   // Options may come before the command (fieldnode --data-dir DIR status):
   // the first word that names a command is moved to the front.
   std::vector<char*> args(argv, argv + argc);
@@ -761,15 +762,12 @@ int Main(int argc, char** argv) {
     }
     return DeviceCommand(*parsed);
   }
-  if (cmd == "trust") {
+  if (cmd == "trust" || cmd == "set-aside") {
     SetHelpCommand(cmd);
     auto parsed = ParseArgs(argc, argv, {"data-dir"}, {"json", "help", "all"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
-    if (parsed->Has("help")) {
-      std::fputs(OfficeHelp(cmd).c_str(), stdout);
-      return 0;
-    }
-    return RunTrustCommand(*parsed);
+    if (parsed->Has("help")) return std::fputs(OfficeHelp(cmd).c_str(), stdout) < 0 ? 1 : 0;
+    return cmd == "trust" ? RunTrustCommand(*parsed) : RunSetAsideCommand(*parsed);
   }
   if (cmd == "enroll" || cmd == "sync" || cmd == "daemon" || cmd == "init" ||
       cmd == "passphrase" || cmd == "show" || cmd == "erase") {

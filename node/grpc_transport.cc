@@ -416,6 +416,11 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
     e->set_header(b.header);
     e->set_signature(b.signature);
   }
+  for (const sync::ChainEntryBytes& w : r.withdrawals) {
+    auto* e = req.add_withdrawals();
+    e->set_header(w.header);
+    e->set_signature(w.signature);
+  }
   for (const std::string& k : r.key_records) req.add_key_records(k);
   for (const std::string& st : r.statements) req.add_statements(st);
   req.set_schema_version(r.schema_version);
@@ -440,6 +445,10 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
   out.statement_refusal = resp.statement_refusal();
   out.checkpoint_adopted = resp.checkpoint_adopted();
   out.checkpoint_note = resp.checkpoint_note();
+  for (const pb::CommitRefusal& f : resp.refusals()) {
+    out.refusals.push_back(sync::CommitRefusal{f.seq(), static_cast<sync::RefusalCode>(f.code()),
+                                               f.reason(), f.depends_on()});
+  }
   return out;
 }
 

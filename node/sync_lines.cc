@@ -47,6 +47,18 @@ void ReportKeys(const SyncReport& r, const KeyRing& keys, const std::string& pre
                  Printable(r.key_push_refusal).c_str());
   }
   (void)keys;
+  // Not keys, but said where both fieldnode sync and the daemon say what
+  // the hub refused: changes set aside (sync/set_aside.h).
+  if (r.set_aside > 0) {
+    absl::StrAppendFormat(out, "%sthe hub refused %llu of this laptop's changes for good (first: "
+                          "%s); they are set aside, every other change was sent: run fieldnode "
+                          "set-aside list\n",
+                          prefix.c_str(), static_cast<unsigned long long>(r.set_aside),
+                          Printable(r.set_aside_reason).c_str());
+  }
+  if (!r.withdrawal_note.empty()) {
+    absl::StrAppendFormat(out, "%s%s\n", prefix.c_str(), Printable(r.withdrawal_note).c_str());
+  }
 }
 
 void WarnSkew(const SyncReport& r, std::string* out) {
@@ -62,7 +74,8 @@ void WarnSkew(const SyncReport& r, std::string* out) {
 bool Moved(const SyncReport& r) {
   return r.pushed > 0 || r.pulled > 0 || r.rows_installed > 0 || r.tombstones_purged > 0 ||
          r.bootstrapped || r.key_records_pushed > 0 || r.key_records_received > 0 ||
-         r.chain.new_evidence > 0 || r.chain.released > 0 || r.chain.checkpoint_adopted;
+         r.chain.new_evidence > 0 || r.chain.released > 0 || r.chain.checkpoint_adopted ||
+         r.set_aside > 0 || r.withdrawals_pushed > 0;
 }
 
 bool PassLog::Take(bool moved, const std::string& lines, int64_t now_millis) {

@@ -114,12 +114,15 @@ TEST_F(SyncTest, PushingOutsideTheNodesScopeIsRefusedAndNothingIsStored) {
   EXPECT_EQ(r.code(), absl::StatusCode::kPermissionDenied) << r;
   EXPECT_NE(r.message().find("HN"), std::string::npos) << r;
   EXPECT_EQ(*hub->LogHead(), *head_before);
-  // The refused commit stays on the laptop, and does not stop the laptop
-  // from receiving its colleagues' work.
+  // The refused commit stays on the laptop, set aside (never sent again),
+  // and does not stop the laptop from receiving its colleagues' work.
   auto& colleague = AddNode("LC");
   const RowId theirs = NewCase(colleague.replica(), "LC", "Lò Thị Mai");
   MustSync(colleague);
-  EXPECT_EQ(RefusedPush(lc).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(MustSync(lc).pushed, 0u);
+  auto aside = lc.replica().SetAsideList();
+  ASSERT_TRUE(aside.ok());
+  EXPECT_EQ(aside->size(), 1u);
   EXPECT_EQ(Rows(lc.replica(), "cases").count(theirs), 1u);
   auto head_after = hub->LogHead();
   ASSERT_TRUE(head_after.ok());

@@ -85,6 +85,7 @@ class NodeCmd final : public Command {
                        {"lag", *head - n.delivered},
                        {"pending", n.pending},
                        {"acknowledged_seq", n.acknowledged_seq},
+                       {"set_aside", n.set_aside},
                        {"protocol_version", n.protocol_version},
                        {"clock_skew_ms", n.clock_skew_millis},
                        {"key_fingerprint", StringOrNull(FingerprintOf(n))},
@@ -99,19 +100,20 @@ class NodeCmd final : public Command {
       std::fprintf(io.out, "no nodes enrolled yet: fieldhub enroll-token --province CODE\n");
       return kExitOk;
     }
-    std::fprintf(io.out, "%-36s  %-8s  %-20s  %8s  %8s  %8s  %5s  %9s  %-19s  %-44s  %s\n",
-                 "DEVICE", "PROVINCE", "LAST SEEN", "LAG", "PENDING", "PUSHED", "PROTO",
+    std::fprintf(io.out, "%-36s  %-8s  %-20s  %8s  %8s  %8s  %9s  %5s  %9s  %-19s  %-44s  %s\n",
+                 "DEVICE", "PROVINCE", "LAST SEEN", "LAG", "PENDING", "PUSHED", "SET ASIDE", "PROTO",
                  "SKEW(ms)", "FIRST-DEVICE CODE", "KEY FINGERPRINT", "NAME");
     for (const NodeInfo& n : *nodes) {
       const std::string fp = FingerprintOf(n);
       const std::string code = FirstDeviceCodeOf(n);
       std::fprintf(io.out,
-                   "%-36s  %-8s  %-20s  %8lld  %8llu  %8llu  %5d  %9lld  %-19s  %-44s  %s%s\n",
+                   "%-36s  %-8s  %-20s  %8lld  %8llu  %8llu  %9llu  %5d  %9lld  %-19s  %-44s  %s%s\n",
                    n.device.ToString().c_str(), n.province.c_str(),
                    FormatMillis(n.last_seen_millis).c_str(),
                    static_cast<long long>(*head - n.delivered),
                    static_cast<unsigned long long>(n.pending),
-                   static_cast<unsigned long long>(n.acknowledged_seq), n.protocol_version,
+                   static_cast<unsigned long long>(n.acknowledged_seq),
+                   static_cast<unsigned long long>(n.set_aside), n.protocol_version,
                    static_cast<long long>(n.clock_skew_millis),
                    code.empty() ? "-" : code.c_str(), fp.empty() ? "-" : fp.c_str(),
                    // Quoted: a name such as `x  [REVOKED]` cannot pass for

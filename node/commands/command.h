@@ -53,6 +53,7 @@ int RunUnlockCommand(const Args& args);
 int RunLockCommand(const Args& args);
 int RunStatusCommand(const Args& args);
 int RunTrustCommand(const Args& args);
+int RunSetAsideCommand(const Args& args);
 
 }  // namespace fieldsync::node
 

@@ -74,6 +74,7 @@ int RunStatusCommand(const Args& args) {
                  st->unlocked_until ? FormatTimeMillis(*st->unlocked_until) : ""},
                 {"last_sync", last},
                 {"commits_waiting", st->commits_waiting},
+                {"set_aside", st->set_aside},
                 {"urgent_waiting", urgent_waiting},
                 {"membership", st->membership},
                 {"devices_waiting", st->devices_waiting},
@@ -111,6 +112,11 @@ int RunStatusCommand(const Args& args) {
       "last sync        ", last, "\n",
       "commits waiting  ", st->commits_waiting, urgent_waiting ? " (urgent among them)" : "",
       "\n", "office           ", st->membership, "\n", FormatStatus(dir, st->stats, false)));
+  if (st->set_aside > 0) {
+    Print(absl::StrCat(st->set_aside, st->set_aside == 1 ? " change" : " changes",
+                       " set aside: ", Printable(st->set_aside_first),
+                       st->set_aside > 1 ? " (and more)" : "", "; run fieldnode set-aside list\n"));
+  }
   for (const std::string& a : st->trust_alerts) Print(absl::StrCat("ALERT: ", Printable(a), "\n"));
   if (!st->trust_alerts.empty()) {
     Print("(once read: fieldnode device alerts --ack all; fieldnode device alerts lists them)\n");

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "node/agent.h"
+#include "node/ops/set_aside.h"
 #include "store/keyring.h"
 
 namespace fieldsync::node::ops {
@@ -20,6 +21,10 @@ absl::StatusOr<NodeStatus> ReadNodeStatus(Replica& replica, const std::string& d
   out.unlocked_until = AgentExpiry(data_dir);
   out.commits_waiting = waiting.ok() ? waiting->size() : 0;
   out.last_sync_millis = last_sync.ok() ? *last_sync : 0;
+  // Set-aside work (node/ops/set_aside.h): the open items, the first's words.
+  FS_ASSIGN_OR_RETURN(std::vector<SetAsideItem> aside, ListSetAside(replica, false));
+  out.set_aside = aside.size();
+  if (!aside.empty()) out.set_aside_first = aside.front().reason;
   std::unique_ptr<KeyRing> ring;
   if (hub && !hub->province.empty()) {
     auto opened = KeyRing::Open(&replica, hub->province);

@@ -22,6 +22,10 @@ struct NodeStatus {
   std::optional<int64_t> unlocked_until;  // the key agent's expiry; none: locked
   int64_t last_sync_millis = 0;           // 0: never
   size_t commits_waiting = 0;             // not yet pushed
+  // Changes the hub refused for good, not resolved (node/ops/set_aside.h),
+  // and the hub's words about the first.
+  size_t set_aside = 0;
+  std::string set_aside_first;
   // Membership as this laptop's own records decide it (no unlocking), in
   // words: "member of the office", "WAITING FOR APPROVAL ...", ...
   std::string membership = "not enrolled";

@@ -134,12 +134,31 @@ absl::StatusOr<bool> MergeInOrder(MergeStore& store, const std::vector<const Com
           ready = held;
         }
       }
+      if (!ready && !allow_gaps && c.seq == have + 1 && hooks != nullptr && hooks->refuse) {
+        FS_ASSIGN_OR_RETURN(const bool refused, hooks->refuse(c, absl::OkStatus()));
+        if (refused) {
+          (*outcomes)[i] = ApplyOutcome::kRefused;
+          progress = true;
+          continue;
+        }
+      }
       if (!ready) {
         if (allow_gaps) waiting.insert(c.author);
         still.push_back(i);
         continue;
       }
-      if (hooks != nullptr && hooks->before) FS_RETURN_IF_ERROR(hooks->before(c));
+      if (hooks != nullptr && hooks->before) {
+        absl::Status why = hooks->before(c);
+        if (!why.ok() && hooks->refuse) {
+          FS_ASSIGN_OR_RETURN(const bool refused, hooks->refuse(c, why));
+          if (refused) {
+            (*outcomes)[i] = ApplyOutcome::kRefused;
+            progress = true;
+            continue;
+          }
+        }
+        FS_RETURN_IF_ERROR(why);
+      }
       FS_ASSIGN_OR_RETURN(const int64_t position, MergeCommit(store, c));
       if (hooks != nullptr && hooks->after) FS_RETURN_IF_ERROR(hooks->after(c, position));
       (*outcomes)[i] = ApplyOutcome::kApplied;
@@ -151,8 +170,9 @@ absl::StatusOr<bool> MergeInOrder(MergeStore& store, const std::vector<const Com
 }
 
 void CountOutcomes(ApplyResult& result) {
-  result.applied = result.duplicates = result.deferred = 0;
+  result.applied = result.duplicates = result.deferred = result.refused = 0;
   for (ApplyOutcome o : result.outcomes) {
+    if (o == ApplyOutcome::kRefused) ++result.refused;
     if (o == ApplyOutcome::kApplied) ++result.applied;
     if (o == ApplyOutcome::kDuplicate) ++result.duplicates;
     if (o == ApplyOutcome::kDeferred) ++result.deferred;

@@ -32,6 +32,7 @@ enum class ApplyOutcome {
   kApplied,    // merged now
   kDuplicate,  // already held: acknowledged, not applied again
   kDeferred,   // depends on a commit not yet held; deliver it again later
+  kRefused,    // refused alone by ApplyHooks::refuse (a version 3 hub push)
 };
 
 struct ApplyResult {
@@ -39,6 +40,7 @@ struct ApplyResult {
   size_t applied = 0;
   size_t duplicates = 0;
   size_t deferred = 0;
+  size_t refused = 0;
   // Whether the requested cursor was set: only if nothing was deferred
   // (Replica::Apply; a merge without a cursor leaves it false).
   bool cursor_set = false;
@@ -54,6 +56,15 @@ struct ApplyHooks {
   // Once every commit is merged, still inside the transaction (the hub
   // stores the key records of a push with its commits).
   std::function<absl::Status()> at_end;
+  // A store that refuses commits one by one (a version 3 hub push; without
+  // this hook every refusal aborts the batch). Called with `why` the error
+  // `before` returned for `c`, or with OK for a commit next in its author's
+  // sequence that waits for something not held (a version or a row).
+  // Returns true if `c` is refused alone: the hook recorded it and moved
+  // the store's HeldSeq of its author past it (MergeStore::PassOver), and
+  // the merge goes on with the next commits. False: `why` aborts the batch
+  // as without the hook (OK: the commit waits, as without the hook).
+  std::function<absl::StatusOr<bool>(const Commit& c, const absl::Status& why)> refuse;
 };
 
 // One row of a store, opened to merge one row change into it. Fields by
@@ -124,6 +135,13 @@ class MergeStore {
   // position. From then on HeldSeq(author) is its seq and its version is
   // known; the clock is at least its HLC.
   virtual absl::StatusOr<int64_t> AppendLog(const Commit& commit) = 0;
+  // Moves HeldSeq(author) to `seq` without logging a commit: the commit of
+  // that seq was refused for good, or withdrawn, and will never be held
+  // (a version 3 hub). Its version is not known by it. A store that never
+  // refuses commits alone keeps the default.
+  virtual absl::Status PassOver(const DeviceId& /*author*/, uint64_t /*seq*/) {
+    return absl::UnimplementedError("this store does not pass over refused commits");
+  }
 };
 
 // Everything in a batch is checked before anything is written: the schema's

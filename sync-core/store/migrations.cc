@@ -77,6 +77,11 @@ constexpr const char* kBookkeeping[] = {
     // without reading the whole scope's entries.
     "CREATE INDEX IF NOT EXISTS _fs_installed_positioned ON _fs_installed(position) "
     "WHERE position > 0",
+    // This device's commits the hub refused for good, set aside (protocol
+    // version 3; store/replica.h, SetAsideRow).
+    "CREATE TABLE IF NOT EXISTS _fs_set_aside(seq INTEGER PRIMARY KEY, code INTEGER NOT NULL, "
+    "reason TEXT NOT NULL, depends_on INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL, "
+    "withdrawal INTEGER NOT NULL DEFAULT 0, discarded_at INTEGER NOT NULL DEFAULT 0)",
 };
 
 // Indexes on replicated tables, made once the tables exist (IF NOT EXISTS:

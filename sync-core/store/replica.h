@@ -162,7 +162,9 @@ struct CommitSecurity {
 struct ChainRow {
   // kAnchor: where a verified checkpoint says the author's chain stood
   // (its seq and link only, no header): the next entry must follow it.
-  enum class State { kWithBody = 1, kHeaderOnly = 2, kAnchor = 3 };
+  // kWithdrawal: this device's own withdrawal entry (no commit in the log;
+  // crypto/commit_header.h, flag bit 0), passing over its set-aside seqs.
+  enum class State { kWithBody = 1, kHeaderOnly = 2, kAnchor = 3, kWithdrawal = 4 };
   DeviceId device;
   uint64_t seq = 0;
   std::string header, signature, link;
@@ -211,6 +213,19 @@ struct ChainWrites {
     return placed.empty() && held.empty() && released.empty() && evidence.empty() &&
            statements.empty();
   }
+};
+
+// A commit of this device the hub refused for good, set aside here
+// (_fs_set_aside; docs/PROTOCOL.md, "Refusals per commit and set-aside
+// work"): never pushed again, shown until an officer resolves it.
+struct SetAsideRow {
+  uint64_t seq = 0;
+  int code = 0;             // sync::RefusalCode
+  std::string reason;       // the hub's, in plain words
+  uint64_t depends_on = 0;  // DEPENDS_ON_REFUSED: the refused commit it needs
+  int64_t at_millis = 0;    // when it was set aside
+  uint64_t withdrawal = 0;  // the seq of the withdrawal passing over it; 0: not yet
+  int64_t discarded_at_millis = 0;  // 0 while an officer has not resolved it
 };
 
 // How far a bootstrap from a checkpoint got (_fs_bootstrap): its id, its
@@ -437,6 +452,24 @@ class Replica {
   absl::StatusOr<std::optional<ChainRow>> OwnChainHead();
   // This device's own entries with seq > after_seq, oldest first.
   absl::StatusOr<std::vector<ChainRow>> OwnChainAfter(uint64_t after_seq, size_t limit);
+
+  // Set-aside work (store/replica_set_aside.cc). Records `rows` (a seq
+  // already set aside is left as it is).
+  absl::Status SetAside(const std::vector<SetAsideRow>& rows);
+  // Every set-aside commit, resolved or not, by seq.
+  absl::StatusOr<std::vector<SetAsideRow>> SetAsideList();
+  // Writes, in one transaction, a signed withdrawal entry of this device's
+  // chain (next seq) passing over its set-aside seqs an officer resolved
+  // that no withdrawal passes over yet (contiguous runs, at most 8; the
+  // rest in the next one). Its
+  // seq, or 0 if there is none to withdraw. FAILED_PRECONDITION if this
+  // device's own chain does not reach its last commit (headers not signed
+  // yet: a locked keystore).
+  absl::StatusOr<uint64_t> WithdrawSetAside();
+  // The officer's discard of set-aside commit `seq` (fieldnode set-aside
+  // discard): recorded, with its time. NOT_FOUND if it is not set aside;
+  // FAILED_PRECONDITION if resolved already.
+  absl::Status DiscardSetAside(uint64_t seq, int64_t at_millis);
   // What is held back, of one author or of all, by author and seq.
   absl::StatusOr<std::vector<HeldEntry>> Held(const std::optional<DeviceId>& device);
   absl::StatusOr<std::vector<TrustEvidence>> Evidence();

@@ -247,6 +247,7 @@ class ReplicaMergeStore : public MergeStore {
   const Schema& schema() const override { return *m_.schema; }
   HybridClock& clock() override { return m_.hlc; }
   uint64_t HeldSeq(const DeviceId& author) override;
+  absl::Status PassOver(const DeviceId& author, uint64_t seq) override;
   bool Knows(const Version& v) override { return m_.Knows(v); }
   absl::StatusOr<bool> RowExists(size_t table, const RowId& row) override;
   absl::StatusOr<bool> WholeRowHides(

@@ -192,6 +192,16 @@ uint64_t ReplicaMergeStore::HeldSeq(const DeviceId& author) {
   return it == m_.device_index.end() ? 0 : m_.devices[it->second].max_seq;
 }
 
+absl::Status ReplicaMergeStore::PassOver(const DeviceId& author, uint64_t seq) {
+  FS_ASSIGN_OR_RETURN(uint32_t idx, m_.DeviceIndex(author, /*create=*/true));
+  Replica::Impl::DeviceEntry& d = m_.devices[idx];
+  if (seq > d.max_seq) {
+    d.max_seq = seq;
+    d.dirty = true;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<bool> ReplicaMergeStore::RowExists(size_t table, const RowId& row) {
   sqlite::ScopedStmt st(m_.tables[table].select_meta);
   st->BindBlobStatic(1, row.view());

@@ -93,6 +93,12 @@ struct PushOrigin {
   // Version 3: headers of the node's commits the hub holds without one,
   // sent beside the commits (PushRequest.backfill_headers).
   std::vector<ChainEntryBytes> backfill_headers;
+  // Version 3: a commit refused for good is refused alone (its header
+  // kept, acknowledged), the rest of the push stored; version 2 refuses the
+  // whole push.
+  bool per_commit = false;
+  // Version 3: withdrawal entries (PushRequest.withdrawals).
+  std::vector<ChainEntryBytes> withdrawals;
 };
 
 struct PushRequest {
@@ -107,6 +113,30 @@ struct PushRequest {
   // Version 3: this node's signed statement of what it has seen
   // (crypto/statement.h), at most one a push.
   std::vector<std::string> statements;
+  // Version 3: signed withdrawals of this node's seqs the hub refused
+  // (crypto/commit_header.h, flag bit 0), at most kMaxPushWithdrawals.
+  std::vector<ChainEntryBytes> withdrawals;
+};
+
+// Why the hub refused one commit for good (PushResponse.refusals; the
+// numbers are RefusalCode's on the wire).
+enum class RefusalCode {
+  kUnspecified = 0,
+  kRowCollected = 1,      // writes a row deleted and collected by gc
+  kOutOfScope = 2,        // outside the node's scope
+  kRule = 3,              // an illegal referral transition
+  kSealing = 4,           // a field sealed when restricted, in clear
+  kDependsOnRefused = 5,  // needs a refused commit (depends_on)
+  kWithdrawnStored = 6,   // a withdrawal of a stored commit: not taken
+};
+// Its name as the wire and the docs spell it ("ROW_COLLECTED", ...).
+const char* RefusalCodeName(RefusalCode code);
+
+struct CommitRefusal {
+  uint64_t seq = 0;
+  RefusalCode code = RefusalCode::kUnspecified;
+  std::string reason;       // plain words, no value of the commit
+  uint64_t depends_on = 0;  // kDependsOnRefused: the refused commit needed
 };
 
 struct PushOutcome {
@@ -124,6 +154,9 @@ struct PushOutcome {
   // (kind 2), and if not, why, in one line.
   bool checkpoint_adopted = false;
   std::string checkpoint_note;
+  // Version 3: the commits of the push refused one by one (acknowledged
+  // all the same: never sent again), in seq order; a withdrawal not taken.
+  std::vector<CommitRefusal> refusals;
 };
 
 // What a node asks of a pull.

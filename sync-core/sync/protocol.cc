@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "sync/messages.h"
 #include "base/strings.h"
 
 namespace fieldsync::sync {
@@ -22,6 +23,19 @@ absl::Status CheckProtocol(int theirs, std::string_view who) {
 
 int AgreedVersion(int said, int max) {
   return std::clamp(std::max(said, max), said, kMaxProtocolVersion);
+}
+
+const char* RefusalCodeName(RefusalCode code) {
+  switch (code) {
+    case RefusalCode::kRowCollected: return "ROW_COLLECTED";
+    case RefusalCode::kOutOfScope: return "OUT_OF_SCOPE";
+    case RefusalCode::kRule: return "RULE";
+    case RefusalCode::kSealing: return "SEALING";
+    case RefusalCode::kDependsOnRefused: return "DEPENDS_ON_REFUSED";
+    case RefusalCode::kWithdrawnStored: return "WITHDRAWN_STORED";
+    case RefusalCode::kUnspecified: break;
+  }
+  return "REFUSED";
 }
 
 }  // namespace fieldsync::sync

@@ -25,6 +25,8 @@ inline constexpr int kMaxProtocolVersion = 3;
 inline constexpr int kMaxMessageBytes = 16 << 20;
 inline constexpr int kMaxPushCommits = 2000;
 inline constexpr int kMaxPushKeyRecords = 10000;
+// Withdrawal entries a push may carry (version 3).
+inline constexpr int kMaxPushWithdrawals = 8;
 inline constexpr int kDefaultPullBatch = 2000;
 inline constexpr int kMaxPullBatch = 10000;
 // The chain heads a pull may name (version 3).

@@ -11,6 +11,7 @@
 #include "store/migrations.h"
 #include "sync/compact_header.h"
 #include "sync/retry.h"
+#include "sync/set_aside.h"
 
 namespace fieldsync::sync {
 
@@ -75,12 +76,25 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
   if (protocol_version_ >= 3) FS_RETURN_IF_ERROR(Backfill(replica, pushed));
   while (true) {
     if (stop != nullptr && stop->load()) return absl::CancelledError("stopped before pushing all");
+    // Version 3: a withdrawal of set-aside work next in this laptop's
+    // chain goes in a call of its own (it has no commit in the log).
+    if (protocol_version_ >= 3) {
+      FS_ASSIGN_OR_RETURN(const bool sent, PushWithdrawal(replica, &pushed, report));
+      if (sent) continue;
+    }
     // No more read than the budget may carry (a commit is rarely under
     // 128 bytes): a small budget is not a reason to decode 500 commits.
     const size_t want = std::min(options_.max_commits, Limit() / 128 + 1);
     FS_ASSIGN_OR_RETURN(std::vector<Commit> commits,
                         replica.LocalCommitsAfter(static_cast<uint64_t>(pushed), want));
-    if (commits.empty()) return absl::OkStatus();
+    if (commits.empty()) {
+      // Everything pushed: set-aside work not withdrawn yet is withdrawn
+      // now (sync/set_aside.h), and the withdrawal pushed.
+      if (protocol_version_ < 3) return absl::OkStatus();
+      FS_ASSIGN_OR_RETURN(const bool made, WithdrawSetAside(replica, report));
+      if (made) continue;
+      return absl::OkStatus();
+    }
     PushRequest req = NewRequest();
     req.schema_version = static_cast<uint32_t>(replica.schema().version());
     req.schema_since_seq = static_cast<uint64_t>(since_seq);
@@ -91,6 +105,8 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     size_t bytes = 0;
     HeaderCompactor compactor;  // along this request
     for (const Commit& c : commits) {
+      // A seq missing from the log is a withdrawal: it goes alone, next.
+      if (!req.commits.empty() && c.seq != commits[req.commits.size() - 1].seq + 1) break;
       std::string encoded = EncodeCommit(c);
       if (encoded.size() > static_cast<size_t>(kMaxMessageBytes) - 4096) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -134,7 +150,42 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     report->pushed += resp->applied;
     report->push_duplicates += resp->duplicates;
     pushed = acked;
+    // Refused one by one (version 3): set aside, never sent again.
+    FS_RETURN_IF_ERROR(SetAsideRefused(replica, resp->refusals, report));
   }
+}
+
+absl::StatusOr<bool> Pusher::PushWithdrawal(Replica& replica, int64_t* pushed,
+                                            SyncReport* report) {
+  FS_ASSIGN_OR_RETURN(std::optional<ChainRow> w,
+                      replica.ChainEntryAt(replica.device_id(), static_cast<uint64_t>(*pushed) + 1));
+  if (!w || w->state != ChainRow::State::kWithdrawal) return false;
+  PushRequest req = NewRequest();
+  req.withdrawals.push_back(ChainEntryBytes{w->header, w->signature});
+  absl::StatusOr<PushOutcome> resp = transport_.Push(req);
+  FS_RETURN_IF_ERROR(Account(resp.status()));
+  if (!resp.ok()) return Refused("the push of this laptop's withdrawal", resp.status());
+  for (const CommitRefusal& f : resp->refusals) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the hub did not take this laptop's withdrawal ", w->seq, " (",
+        RefusalCodeName(f.code), "): ", f.reason, ". This is a fault of fieldsync or of the "
+        "hub: report it. Nothing after it is pushed meanwhile"));
+  }
+  const auto acked = static_cast<int64_t>(resp->acknowledged_seq);
+  if (acked < static_cast<int64_t>(w->seq)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the hub did not account this laptop's withdrawal ", w->seq, " (it holds this laptop's "
+        "chain up to ", acked, "). Ask the hub administrator"));
+  }
+  FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, acked));
+  if (resp->accounted_seq > 0) {
+    FS_RETURN_IF_ERROR(
+        replica.SetCursor(kChainAccountedCursor, static_cast<int64_t>(resp->accounted_seq)));
+  }
+  progressed_ = true;
+  ++report->withdrawals_pushed;
+  *pushed = acked;
+  return true;
 }
 
 absl::StatusOr<PushOutcome> Pusher::PushStatement(const std::string& statement) {

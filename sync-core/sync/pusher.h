@@ -74,6 +74,10 @@ class Pusher {
   // Version 3: the headers of this node's commits up to `pushed` that the
   // hub has not accounted yet.
   absl::Status Backfill(Replica& replica, int64_t pushed);
+  // Version 3: pushes this laptop's withdrawal entry at *pushed + 1, if
+  // that seq is one (store/replica.h, ChainRow::kWithdrawal), and moves
+  // *pushed past it. False if it is not.
+  absl::StatusOr<bool> PushWithdrawal(Replica& replica, int64_t* pushed, SyncReport* report);
 
   Transport& transport_;
   const Credential& cred_;

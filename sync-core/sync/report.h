@@ -62,6 +62,16 @@ struct SyncReport {
   // after it stay unpushed, and say why; the pull still ran, so the node
   // receives everyone else's work meanwhile.
   absl::Status push_refused;
+  // Version 3: commits of this laptop the hub refused for good in this
+  // pass, set aside (sync/set_aside.h), the first one's reason; work set
+  // aside on this laptop not resolved yet, after the pass; withdrawal
+  // entries pushed; why set-aside work could not be withdrawn yet.
+  uint64_t set_aside = 0;
+  int set_aside_code = 0;  // the first one's RefusalCode (sync/messages.h)
+  std::string set_aside_reason;
+  uint64_t set_aside_open = 0;
+  uint64_t withdrawals_pushed = 0;
+  std::string withdrawal_note;
   // Key records: sent to the hub, received from it, and received but
   // refused (forged, from an unknown device, ...; the first reason kept).
   uint64_t key_records_pushed = 0;

@@ -22,6 +22,7 @@
 #include "support/must.h"
 #include "support/replica_fixture.h"
 #include "support/temp_dir.h"
+#include "sync/messages.h"
 #include "tools/lib/sync_harness.h"
 
 namespace fieldsync::testing {
@@ -139,11 +140,20 @@ class SyncTest : public ::testing::Test {
   }
 
   // A sync pass whose push the hub refuses for good: the pass still pulls;
-  // returns the refusal.
+  // returns the refusal. In protocol version 3 a commit refused by the
+  // hub's rules is refused alone and set aside (docs/PROTOCOL.md, "Refusals
+  // per commit and set-aside work"): its refusal as a status,
+  // INVALID_ARGUMENT for a field that had to be sealed, else
+  // PERMISSION_DENIED, with the hub's reason.
   static absl::Status RefusedPush(harness::LocalNode& n) {
     auto r = n.Sync();
     EXPECT_TRUE(r.ok()) << r.status();
     if (!r.ok()) return r.status();
+    if (r->push_refused.ok() && r->set_aside > 0) {
+      constexpr int kSealing = static_cast<int>(sync::RefusalCode::kSealing);
+      return r->set_aside_code == kSealing ? absl::InvalidArgumentError(r->set_aside_reason)
+                                           : absl::PermissionDeniedError(r->set_aside_reason);
+    }
     EXPECT_FALSE(r->push_refused.ok()) << "the hub accepted the push";
     return r->push_refused;
   }

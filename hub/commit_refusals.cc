@@ -1,0 +1,132 @@
+#include "hub/commit_refusals.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "base/status_macros.h"
+#include "crypto/commit_header.h"
+#include "schema/schema.h"
+
+namespace fieldsync::hub {
+namespace {
+
+// The code of a refused entry from its position (hub/storage.h).
+sync::RefusalCode CodeAt(int64_t position) {
+  int64_t code = -position;
+  if (code >= kWithdrawnRefusalOffset) code -= kWithdrawnRefusalOffset;
+  return static_cast<sync::RefusalCode>(code);
+}
+
+}  // namespace
+
+sync::CommitRefusal RefusalOf(const Commit& c, sync::RefusalCode code, const absl::Status& why) {
+  // The batch's words dropped: this commit alone is refused.
+  std::string reason = absl::StrReplaceAll(
+      why.message(), {{" refused, nothing of the batch stored:", ":"},
+                      {". Nothing of the batch was stored", ""},
+                      {"; nothing of the batch was stored", ""},
+                      {"; nothing of the push was stored", ""}});
+  sync::CommitRefusal r;
+  r.seq = c.seq;
+  r.code = code;
+  r.reason = std::move(reason);
+  return r;
+}
+
+absl::StatusOr<CommitRefusals> CommitRefusals::Begin(HubWriteTxn& hub, const DeviceId& device) {
+  CommitRefusals out;
+  out.device_ = device;
+  FS_ASSIGN_OR_RETURN(std::vector<StoredChainEntry> refused, hub.RefusedChainEntries(device));
+  for (const StoredChainEntry& e : refused) {
+    out.earlier_[e.seq] = CodeAt(e.position);
+    absl::StatusOr<crypto::CommitHeader> h = crypto::DecodeCommitHeader(e.header);
+    if (h.ok()) out.versions_[h->hlc] = e.seq;
+  }
+  return out;
+}
+
+std::optional<sync::CommitRefusal> CommitRefusals::DependsOnRefused(const Commit& c,
+                                                                    bool waiting) const {
+  auto refuse = [&](uint64_t needed, std::string what) {
+    sync::CommitRefusal r;
+    r.seq = c.seq;
+    r.code = sync::RefusalCode::kDependsOnRefused;
+    r.depends_on = needed;
+    r.reason = absl::StrCat("commit ", c.Name(), " ", what, " of commit ", needed,
+                            " of this laptop, which the hub refused");
+    return std::optional<sync::CommitRefusal>(std::move(r));
+  };
+  if (versions_.empty() && created_.empty()) return std::nullopt;
+  for (const RowChange& rc : c.changes) {
+    for (const FieldWrite& f : rc.fields) {
+      auto named = [&](const Version& v) -> std::optional<uint64_t> {
+        if (v.device != c.author) return std::nullopt;
+        auto it = versions_.find(v.hlc.packed());
+        if (it == versions_.end() || it->second >= c.seq) return std::nullopt;
+        return it->second;
+      };
+      if (f.base) {
+        if (auto s = named(*f.base)) {
+          return refuse(*s, absl::StrCat("edits ", rc.table, ".", f.column, " over the version"));
+        }
+      }
+      for (const Version& v : f.resolves) {
+        if (auto s = named(v)) {
+          return refuse(*s, absl::StrCat("settles ", rc.table, ".", f.column, " over a version"));
+        }
+      }
+    }
+  }
+  if (!waiting) return std::nullopt;
+  for (const RowChange& rc : c.changes) {
+    auto it = created_.find({rc.table, rc.row});
+    if (it != created_.end()) {
+      return refuse(it->second, absl::StrCat("writes ", rc.table, " row ", rc.row.ToString(),
+                                             ", the creation"));
+    }
+  }
+  // Waiting for something not held, after refused commits: theirs.
+  uint64_t last = 0;
+  for (const auto& [hlc, seq] : versions_) {
+    if (seq < c.seq) last = std::max(last, seq);
+  }
+  for (const auto& [row, seq] : created_) {
+    if (seq < c.seq) last = std::max(last, seq);
+  }
+  if (last == 0) return std::nullopt;
+  return refuse(last, "needs a row or version the hub does not hold: it can only be the work");
+}
+
+void CommitRefusals::Add(const Commit& c, sync::CommitRefusal r) {
+  versions_[c.hlc.packed()] = c.seq;
+  for (const RowChange& rc : c.changes) {
+    for (const FieldWrite& f : rc.fields) {
+      if (f.column == kLiveColumn) created_.try_emplace({rc.table, rc.row}, c.seq);
+    }
+  }
+  out_.push_back(std::move(r));
+}
+
+void CommitRefusals::Repeat(const std::vector<Commit>& commits,
+                            const std::vector<ApplyOutcome>& outcomes) {
+  for (size_t i = 0; i < commits.size() && i < outcomes.size(); ++i) {
+    if (outcomes[i] != ApplyOutcome::kDuplicate) continue;
+    auto it = earlier_.find(commits[i].seq);
+    if (it == earlier_.end()) continue;
+    sync::CommitRefusal r;
+    r.seq = commits[i].seq;
+    r.code = it->second;
+    r.reason = absl::StrCat("commit ", commits[i].Name(), " was refused by the hub in an earlier "
+                            "push (", sync::RefusalCodeName(it->second), ")");
+    out_.push_back(std::move(r));
+  }
+}
+
+std::vector<sync::CommitRefusal> CommitRefusals::Take() {
+  std::sort(out_.begin(), out_.end(),
+            [](const sync::CommitRefusal& a, const sync::CommitRefusal& b) { return a.seq < b.seq; });
+  return std::move(out_);
+}
+
+}  // namespace fieldsync::hub

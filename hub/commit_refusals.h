@@ -1,0 +1,69 @@
+// Refusals one commit at a time in a version 3 push (docs/PROTOCOL.md,
+// "Refusals per commit and set-aside work"; issue 13, story 5). A commit the
+// hub refuses for good (a row collected, outside the node's scope, a
+// referral rule, a field that must be sealed) no longer refuses the push:
+// it is refused alone, its header kept (hub/chain_admission.h), and every
+// later commit of the push that does not need it is stored. A later commit
+// that does need it (names a version it wrote, or writes a row it created)
+// is refused DEPENDS_ON_REFUSED. The node sets the refused commits aside
+// (sync/set_aside.h) instead of sending them for ever. A version 2 push keeps
+// its rule: one refusal refuses the batch.
+#ifndef FIELDSYNC_HUB_COMMIT_REFUSALS_H_
+#define FIELDSYNC_HUB_COMMIT_REFUSALS_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "change/commit.h"
+#include "hub/storage.h"
+#include "merge/commit_merge.h"
+#include "sync/messages.h"
+
+namespace fieldsync::hub {
+
+// The refusal of `c` for `why` (an error of CheckBeforeMerge that set
+// `code`), in one commit's words (the batch's are dropped).
+sync::CommitRefusal RefusalOf(const Commit& c, sync::RefusalCode code, const absl::Status& why);
+
+class CommitRefusals {
+ public:
+  // The pushing device's commits the hub refused before this push.
+  static absl::StatusOr<CommitRefusals> Begin(HubWriteTxn& hub, const DeviceId& device);
+
+  // Whether `c`, next in its author's sequence, needs one of its author's
+  // refused commits: it names a version one wrote (a base or a version it
+  // resolves), or, `waiting` for something the hub does not hold, writes a
+  // row one created in this push, or comes after refused ones (what it waits
+  // for can only be theirs: every earlier commit of its author was stored
+  // or refused).
+  std::optional<sync::CommitRefusal> DependsOnRefused(const Commit& c, bool waiting) const;
+
+  // `c` refused with `r`: kept for the reply, and what it wrote for the
+  // next commits' DependsOnRefused.
+  void Add(const Commit& c, sync::CommitRefusal r);
+
+  // Once merged: the commits of the push the hub had refused in an earlier
+  // one (duplicates now; the node did not get that answer) named again.
+  void Repeat(const std::vector<Commit>& commits, const std::vector<ApplyOutcome>& outcomes);
+
+  // Every refusal of the push, in seq order.
+  std::vector<sync::CommitRefusal> Take();
+
+ private:
+  DeviceId device_;
+  std::map<uint64_t, uint64_t> versions_;  // HLC written -> seq of the refused commit
+  std::map<uint64_t, sync::RefusalCode> earlier_;  // seq -> code, refused before this push
+  std::map<std::pair<std::string, RowId>, uint64_t> created_;  // row -> seq that created it
+  std::vector<sync::CommitRefusal> out_;
+};
+
+}  // namespace fieldsync::hub
+
+#endif  // FIELDSYNC_HUB_COMMIT_REFUSALS_H_

@@ -1,0 +1,38 @@
+// Set-aside work on the node (protocol version 3; docs/PROTOCOL.md,
+// "Refusals per commit and set-aside work"; issue 13, story 5). A commit the
+// hub refuses for good (PushOutcome.refusals) is acknowledged all the same:
+// the pusher never sends it again, and every later commit still goes. It is
+// recorded here (_fs_set_aside) with why, so that the officer sees it and
+// resolves it (fieldnode set-aside list | discard). Until then the hub
+// relays its header alone (a refused commit's, which colleagues' chain
+// checks place without its body: no gap, no evidence) and counts it in
+// fieldhub node list; once resolved, a signed withdrawal entry of this
+// laptop's chain passes over it for good (docs/PROTOCOL-v3.md, section 2).
+#ifndef FIELDSYNC_SYNC_SET_ASIDE_H_
+#define FIELDSYNC_SYNC_SET_ASIDE_H_
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "store/replica.h"
+#include "sync/messages.h"
+#include "sync/report.h"
+
+namespace fieldsync::sync {
+
+// Records the commits among `refusals` as set aside (a withdrawal not
+// taken is not one: the pusher reports it), counted in `report`.
+absl::Status SetAsideRefused(Replica& replica, const std::vector<CommitRefusal>& refusals,
+                             SyncReport* report);
+
+// Writes a withdrawal of the resolved set-aside seqs none passes over yet (the
+// pusher then pushes it). True if one was written; false if there was
+// nothing to withdraw, or it cannot be signed now (a locked keystore: said
+// in report->withdrawal_note, the next unlocked pass writes it). Counts the
+// work still set aside in report->set_aside_open.
+absl::StatusOr<bool> WithdrawSetAside(Replica& replica, SyncReport* report);
+
+}  // namespace fieldsync::sync
+
+#endif  // FIELDSYNC_SYNC_SET_ASIDE_H_

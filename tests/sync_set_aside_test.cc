@@ -1,0 +1,361 @@
+// Refused work never blocks the queue (issue 13, story 5; docs/PROTOCOL.md,
+// "Refusals per commit and set-aside work"): a laptop away while the hub
+// collected a case it had edited has that one edit refused for good; it is
+// set aside with what depends on it, and every other later commit of the
+// laptop still reaches the hub and its colleagues, whose chain checks see
+// no gap, no fork and no held work.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "crypto/commit_header.h"
+#include "fieldsync/v1/sync.grpc.pb.h"
+#include "node/ops/set_aside.h"
+#include "proto/wire.h"
+#include "support/sync_fixture.h"
+
+namespace fieldsync::testing {
+namespace {
+
+void Delete(Replica& r, const std::string& table, const RowId& row) {
+  LocalTxn t;
+  t.Delete(table, row);
+  auto c = r.Write(t);
+  ASSERT_TRUE(c.ok()) << c.status();
+}
+
+class SetAsideTest : public SyncTest {
+ protected:
+  // `a` deletes `x`, both of its syncs acknowledge the delete, and the
+  // administrator collects it with every other laptop counted as stale.
+  void DeleteAndCollect(harness::LocalNode& a, const RowId& x) {
+    Delete(a.replica(), "cases", x);
+    MustSync(a);
+    MustSync(a);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+    ASSERT_EQ(gc.exit_code, 0) << gc.err;
+    ASSERT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
+  }
+
+  // The hub's answer to `sql` (one integer), read beside the running hub.
+  int64_t HubQuery(const std::string& sql) {
+    auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+    EXPECT_TRUE(db.ok()) << db.status();
+    if (!db.ok()) return -1;
+    auto st = (*db)->Prepared(sql);
+    EXPECT_TRUE(st.ok()) << st.status();
+    if (!st.ok()) return -1;
+    auto r = (*st)->Step();
+    return r.ok() && *r ? (*st)->ColumnInt(0) : -1;
+  }
+
+  // The SET ASIDE count fieldhub node list --json gives `n`.
+  int64_t HubSetAside(harness::LocalNode& n) {
+    auto list = hub_->Admin({"node", "list", "--json"});
+    EXPECT_EQ(list.exit_code, 0) << list.err;
+    const std::string dev = absl::StrCat("\"device\": \"", n.replica().device_id().ToString());
+    const size_t at = list.out.find(dev);
+    if (at == std::string::npos) return -1;
+    const size_t k = list.out.find("\"set_aside\": ", at);
+    if (k == std::string::npos) return -1;
+    return std::stoll(list.out.substr(k + 13));
+  }
+
+  std::unique_ptr<v1::Sync::Stub> Stub() {
+    std::ifstream in(pki_->ca());
+    std::stringstream ca;
+    ca << in.rdbuf();
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ca.str();
+    return v1::Sync::NewStub(grpc::CreateChannel(hub_->address(), grpc::SslCredentials(ssl)));
+  }
+
+  static void Auth(grpc::ClientContext* ctx, const node::Credential& c) {
+    ctx->AddMetadata(wire::kAuthKey, wire::BearerToken(c.device, c.secret));
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  }
+
+  // How many of `rows` the hub holds.
+  size_t AtHub(const std::vector<RowId>& rows) {
+    auto hub = OpenHubReplica();
+    size_t n = 0;
+    for (const RowId& r : rows) {
+      auto row = hub->Get("cases", r);
+      if (row.ok() && row->has_value()) ++n;
+    }
+    return n;
+  }
+};
+
+TEST_F(SetAsideTest, ALaptopBackAfterGcHasItsEditOfTheCollectedCaseSetAsideAndItsLaterWorkArrives) {
+  auto& a = AddNode("LC");
+  auto& away = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  MustSync(away);
+  MustSync(a);
+  // Away from the network: the laptop edits x, then opens five cases.
+  SetField(away.replica(), "cases", x, "status", Value::Text("assisting"));
+  std::vector<RowId> later;
+  for (int i = 0; i < 5; ++i) {
+    later.push_back(NewCase(away.replica(), "LC", absl::StrCat("Lò Thị Mai ", i)));
+  }
+  DeleteAndCollect(a, x);
+
+  // Back: the edit of x cannot be stored; the five cases are.
+  auto r = away.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->push_refused.ok()) << r->push_refused;
+  EXPECT_EQ(AtHub(later), later.size()) << "of the " << later.size()
+                                        << " cases opened after the edit";
+  // Nothing waits any more: a second pass pushes nothing.
+  auto again = away.Sync();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->push_refused.ok()) << again->push_refused;
+  EXPECT_EQ(again->pushed, 0u);
+  // The colleague receives them, with no gap, fork or held work in the
+  // laptop's chain.
+  const node::SyncReport ra = MustSync(a);
+  for (const RowId& c : later) EXPECT_TRUE(Holds(a, "cases", c));
+  EXPECT_FALSE(Holds(a, "cases", x));
+  EXPECT_EQ(ra.chain.held, 0u);
+  EXPECT_EQ(ra.chain.evidence, 0u);
+}
+
+// What each laptop shows of it: the refused edit listed and discarded; the
+// hub counts it until then; the withdrawal reaches the colleague, who
+// holds nothing back and keeps no evidence.
+TEST_F(SetAsideTest, TheRefusedEditIsListedCountedAtTheHubAndDiscardedByAWithdrawal) {
+  auto& a = AddNode("LC");
+  auto& away = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  MustSync(away);
+  MustSync(a);
+  SetField(away.replica(), "cases", x, "status", Value::Text("assisting"));
+  const uint64_t edit = LastSeq(away);
+  const RowId y = NewCase(away.replica(), "LC", "Lò Thị Mai");
+  DeleteAndCollect(a, x);
+
+  auto r = away.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->set_aside, 1u);
+  EXPECT_NE(r->set_aside_reason.find("collected"), std::string::npos) << r->set_aside_reason;
+  auto listed = node::ops::ListSetAside(away.replica(), false);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().seq, edit);
+  EXPECT_EQ(listed->front().code, "ROW_COLLECTED");
+  EXPECT_EQ(HubSetAside(away), 1);
+  // The officer sees it where the laptop says what waits.
+  const std::string fieldnode = harness::BinDir() + "/fieldnode";
+  harness::CommandResult status = harness::Run({fieldnode, "status", "--data-dir", away.dir()});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("1 change set aside: "), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("run fieldnode set-aside list"), std::string::npos) << status.out;
+  harness::CommandResult list =
+      harness::Run({fieldnode, "set-aside", "list", "--data-dir", away.dir()});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(absl::StrCat(edit, "  ")), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("ROW_COLLECTED"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(absl::StrCat("writes cases ", x.ToString())), std::string::npos)
+      << list.out;
+  // The colleague places the refused commit's header alone: no gap.
+  const node::SyncReport before = MustSync(a);
+  EXPECT_TRUE(Holds(a, "cases", y));
+  EXPECT_EQ(before.chain.held, 0u);
+  EXPECT_EQ(before.chain.evidence, 0u);
+
+  // An officer discards it; the next sync withdraws it.
+  harness::CommandResult discard = harness::Run(
+      {fieldnode, "set-aside", "discard", absl::StrCat(edit), "--data-dir", away.dir()});
+  EXPECT_EQ(discard.exit_code, 0) << discard.err;
+  EXPECT_NE(discard.out.find("discarded"), std::string::npos) << discard.out;
+  EXPECT_EQ(node::ops::DiscardSetAside(away.replica(), edit, 1).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(node::ops::DiscardSetAside(away.replica(), 999, 1).status().code(),
+            absl::StatusCode::kNotFound);
+  const node::SyncReport w = MustSync(away);
+  EXPECT_EQ(w.withdrawals_pushed, 1u);
+  EXPECT_EQ(w.set_aside_open, 0u);
+  EXPECT_EQ(HubSetAside(away), 0);
+  EXPECT_EQ(HubQuery("SELECT count(*) FROM hub_chain WHERE position = 0"), 1) << "the withdrawal";
+  // Work goes on after it, and reaches the colleague, with the withdrawal.
+  const RowId z = NewCase(away.replica(), "LC", "Hà Thị Sáu");
+  EXPECT_EQ(LastSeq(away), edit + 3) << "the withdrawal took a seq";
+  MustSync(away);
+  EXPECT_EQ(AtHub({y, z}), 2u);
+  const node::SyncReport after = MustSync(a);
+  EXPECT_TRUE(Holds(a, "cases", z));
+  EXPECT_EQ(after.chain.held, 0u);
+  EXPECT_EQ(after.chain.evidence, 0u);
+  auto heads = a.replica().ChainHeads();
+  ASSERT_TRUE(heads.ok());
+  uint64_t away_head = 0;
+  for (const ChainRow& h : *heads) {
+    if (h.device == away.replica().device_id()) away_head = h.seq;
+  }
+  EXPECT_EQ(away_head, LastSeq(away)) << "the colleague's chain of the laptop reaches its head";
+  // And the next pull goes on from there.
+  const RowId later = NewCase(away.replica(), "LC", "Vàng Thị Dợ");
+  MustSync(away);
+  const node::SyncReport next = MustSync(a);
+  EXPECT_TRUE(Holds(a, "cases", later));
+  EXPECT_EQ(next.chain.held, 0u);
+  EXPECT_EQ(next.chain.evidence, 0u);
+  auto all = node::ops::ListSetAside(away.replica(), true);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_TRUE(all->front().discarded);
+  EXPECT_TRUE(all->front().withdrawn);
+}
+
+// A change that needs the refused one (an edit of a case the refused
+// commit created) is set aside with it; an unrelated later one is not.
+TEST_F(SetAsideTest, ACommitThatNeedsTheRefusedOneIsSetAsideWithIt) {
+  auto& a = AddNode("LC");
+  auto& away = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  MustSync(away);
+  MustSync(a);
+  // One commit edits x and opens case y; the next edits y; the third
+  // opens z.
+  const RowId person = Id16::NewRandom();
+  const RowId y = Id16::NewRandom();
+  {
+    LocalTxn t;
+    t.Set("cases", x, {{"status", Value::Text("assisting")}});
+    t.Create("persons", person, {{"full_name", Value::Text("Lò Thị Mai")},
+                                 {"province", Value::Text("LC")},
+                                 {"sex", Value::Text("female")}});
+    t.Create("cases", y, {{"case_code", Value::Text("LC-follow")},
+                          {"person_id", Value::Bytes(std::string(person.view()))},
+                          {"province", Value::Text("LC")},
+                          {"status", Value::Text("intake")},
+                          {"narrative", Value::Text("đi theo")}});
+    ASSERT_TRUE(away.replica().Write(t).ok());
+  }
+  const uint64_t parent = LastSeq(away);
+  SetField(away.replica(), "cases", y, "status", Value::Text("verifying"));
+  const uint64_t child = LastSeq(away);
+  const RowId z = NewCase(away.replica(), "LC", "Hà Thị Sáu");
+  DeleteAndCollect(a, x);
+
+  auto r = away.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->push_refused.ok()) << r->push_refused;
+  EXPECT_EQ(r->set_aside, 2u);
+  auto listed = node::ops::ListSetAside(away.replica(), false);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ(listed->at(0).seq, parent);
+  EXPECT_EQ(listed->at(0).code, "ROW_COLLECTED");
+  EXPECT_EQ(listed->at(1).seq, child);
+  EXPECT_EQ(listed->at(1).code, "DEPENDS_ON_REFUSED");
+  EXPECT_EQ(listed->at(1).depends_on, parent);
+  EXPECT_EQ(AtHub({y}), 0u);
+  EXPECT_EQ(AtHub({z}), 1u);
+  EXPECT_EQ(HubSetAside(away), 2);
+  const node::SyncReport ra = MustSync(a);
+  EXPECT_TRUE(Holds(a, "cases", z));
+  EXPECT_FALSE(Holds(a, "cases", y));
+  EXPECT_EQ(ra.chain.held, 0u);
+  EXPECT_EQ(ra.chain.evidence, 0u);
+  // Both discarded: one withdrawal passes over both; the colleague, the
+  // laptop's later work, and nothing held.
+  ASSERT_TRUE(node::ops::DiscardSetAside(away.replica(), parent, 1).ok());
+  ASSERT_TRUE(node::ops::DiscardSetAside(away.replica(), child, 1).ok());
+  EXPECT_EQ(MustSync(away).withdrawals_pushed, 1u);
+  EXPECT_EQ(HubSetAside(away), 0);
+  const RowId after = NewCase(away.replica(), "LC", "Vàng Thị Dợ");
+  MustSync(away);
+  const node::SyncReport rb = MustSync(a);
+  EXPECT_TRUE(Holds(a, "cases", after));
+  EXPECT_EQ(rb.chain.held, 0u);
+  EXPECT_EQ(rb.chain.evidence, 0u);
+}
+
+// A version 2 push keeps version 2's rule: the refusal refuses the batch.
+TEST_F(SetAsideTest, AVersion2PushIsStillRefusedWhole) {
+  auto& a = AddNode("LC");
+  auto& away = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  MustSync(away);
+  MustSync(a);
+  SetField(away.replica(), "cases", x, "status", Value::Text("assisting"));
+  NewCase(away.replica(), "LC", "Lò Thị Mai");
+  DeleteAndCollect(a, x);
+  auto commits = away.replica().LocalCommitsAfter(0, 100);
+  ASSERT_TRUE(commits.ok());
+  v1::PushRequest req;
+  req.set_protocol_version(v1::PROTOCOL_VERSION_2);
+  for (const Commit& c : *commits) {
+    auto* e = req.add_commits();
+    e->set_canonical(EncodeCommit(c));
+    e->set_signature(c.signature);
+  }
+  const int64_t chain = HubQuery("SELECT count(*) FROM hub_chain");
+  grpc::ClientContext ctx;
+  Auth(&ctx, away.credential());
+  v1::PushResponse resp;
+  grpc::Status s = Stub()->Push(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_NE(s.error_message().find("Nothing of the batch was stored"), std::string::npos);
+  EXPECT_EQ(HubQuery("SELECT count(*) FROM hub_chain"), chain);
+  EXPECT_EQ(HubSetAside(away), 0);
+}
+
+// A withdrawal that passes over a commit the hub stored is not taken.
+TEST_F(SetAsideTest, TheHubRefusesAWithdrawalOfAStoredCommit) {
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  NewCase(n.replica(), "LC", "Lò Thị Mai");
+  MustSync(n);
+  const DeviceId me = n.replica().device_id();
+  const uint64_t head = LastSeq(n);
+  ASSERT_GE(head, 2u);
+  auto last = n.replica().ChainEntryAt(me, head);
+  auto before = n.replica().ChainEntryAt(me, head - 1);
+  ASSERT_TRUE(last.ok() && last->has_value() && before.ok() && before->has_value());
+  crypto::WithdrawnRange range;
+  range.first = head;
+  range.last = head;
+  range.link_before = (*before)->link;
+  range.link_last = (*last)->link;
+  auto h = crypto::WithdrawalHeader(me, head + 1, NowHlc().packed(), (*last)->link, {range});
+  ASSERT_TRUE(h.ok()) << h.status();
+  auto bytes = crypto::EncodeCommitHeader(*h);
+  ASSERT_TRUE(bytes.ok());
+  auto sig = crypto::SignCommitHeader(n.identity(), *bytes);
+  ASSERT_TRUE(sig.ok());
+  v1::PushRequest req;
+  req.set_protocol_version(v1::PROTOCOL_VERSION_3);
+  auto* w = req.add_withdrawals();
+  w->set_header(*bytes);
+  w->set_signature(*sig);
+  const int64_t chain = HubQuery("SELECT count(*) FROM hub_chain");
+  grpc::ClientContext ctx;
+  Auth(&ctx, n.credential());
+  v1::PushResponse resp;
+  grpc::Status s = Stub()->Push(&ctx, req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(resp.refusals_size(), 1);
+  EXPECT_EQ(resp.refusals(0).code(), v1::REFUSAL_WITHDRAWN_STORED);
+  EXPECT_EQ(resp.refusals(0).seq(), head + 1);
+  EXPECT_NE(resp.refusals(0).reason().find("stored"), std::string::npos);
+  EXPECT_EQ(resp.accounted_seq(), head);
+  EXPECT_EQ(HubQuery("SELECT count(*) FROM hub_chain"), chain) << "nothing stored";
+  // The laptop's own work goes on.
+  NewCase(n.replica(), "LC", "Hà Thị Sáu");
+  MustSync(n);
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
