@@ -192,16 +192,15 @@ TEST_F(ReferredRowsAttackTest, AWitnessByADeviceNoOfficeApprovedVouchesForNothin
   EXPECT_EQ(GrantsTo(t.hn, t.kase, "DN"), 0) << "a key of the case granted to Đà Nẵng";
 }
 
-// Not defended (malicious hub with another office, or an office of its
-// own: the hub's administrator adds an office and enrols its first device).
-// A member of Đà Nẵng signs a commit writing Lào Cai's case's province as
-// Đà Nẵng; the hub serves it as the row's witness. Without the row's
-// history the receiving laptop cannot tell it from a move by the owner
-// (written by Lào Cai's device, naming another office) and grants Đà Nẵng
-// a key of the case. DISABLED: red on this build (GrantsTo DN = 1); a
-// defence needs the owner's version tied to the owning office (the
-// version it replaced, as its base, witnessed too) -- docs/PROTOCOL.md,
-// "Newly visible rows", "Not defended".
+// Held since the owner's history is served with the row (malicious hub
+// with another office, or an office of its own: the hub's administrator
+// adds an office and enrols its first device). A member of Đà Nẵng signs a
+// commit writing Lào Cai's case's province as Đà Nẵng; the hub serves it as
+// the row's witness. Before, the receiving laptop could not tell it from a
+// move by the owner and granted Đà Nẵng a key of the case (GrantsTo DN = 1,
+// when this test was disabled); now each owner must be written by a member
+// of the office owning the row before it (docs/PROTOCOL.md, "Newly visible
+// rows"; tests/sync_referred_by_attack_test.cc has the variants).
 TEST_F(ReferredRowsAttackTest, AnotherOfficesSignatureOnTheOwnerIsNotTakenAsAMove) {
   auto t = CaseOfLaoCaiReferredToHaNoi();
   ServeOwnerSignedBy(t, t.dn, "DN");
