@@ -52,6 +52,10 @@ class MemoryScopeData : public HubWriteTxn {
   absl::Status AddChainEntry(const DeviceId&, const StoredChainEntry&) override {
     return NotHere();
   }
+  absl::StatusOr<std::vector<StoredChainEntry>> RefusedChainEntries(const DeviceId&) override {
+    return NotHere();
+  }
+  absl::Status SetChainPosition(const DeviceId&, uint64_t, int64_t) override { return NotHere(); }
   absl::StatusOr<std::optional<LogEntry>> LoggedCommit(const DeviceId&, uint64_t) override {
     return NotHere();
   }
