@@ -230,7 +230,10 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
       return CheckBeforeMerge(hub, scope, node, origin, c, gc.horizon, crypto_checks_, &code);
     };
     hooks.refuse = [&](const Commit& c, const absl::Status& why) -> absl::StatusOr<bool> {
-      if (!refusals) return false;
+      // A commit without a header (its author's chain has not begun) leaves
+      // no record of a refusal to answer a repeated push with, nor one its
+      // author could withdraw: refused with its batch, as in version 2.
+      if (!refusals || c.header.empty()) return false;
       sync::CommitRefusal r;
       if (why.ok()) {
         // Next in sequence but waiting for something the hub does not hold:

@@ -392,7 +392,7 @@ int Sync(const Args& args) {
     ReportKeys(*report, *session->keys, "fieldnode: ", &lines);
     if (!report->push_refused.ok()) {
       absl::StrAppend(&lines, "fieldnode: pulled, but the push was refused: ",
-                      report->push_refused.message(),
+                      Printable(SV(report->push_refused.message())),
                       "\nThe refused commit and those after it stay on this laptop; nothing of "
                       "them was lost.\n");
     }
@@ -655,7 +655,7 @@ int Daemon(const Args& args) {
       std::string lines;
       if (!report->push_refused.ok()) {
         absl::StrAppend(&lines, "push refused (kept here, retried each pass): ",
-                        report->push_refused.message(), "\n");
+                        Printable(SV(report->push_refused.message())), "\n");
       }
       WarnSkew(*report, &lines);
       if (!report->notice.empty()) absl::StrAppend(&lines, "hub: ", report->notice, "\n");

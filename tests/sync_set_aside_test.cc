@@ -16,7 +16,10 @@
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "node/ops/set_aside.h"
 #include "proto/wire.h"
+#include "support/rewriting_hub.h"
 #include "support/sync_fixture.h"
+#include "sync/pass.h"
+#include "sync/report.h"
 
 namespace fieldsync::testing {
 namespace {
@@ -355,6 +358,137 @@ TEST_F(SetAsideTest, TheHubRefusesAWithdrawalOfAStoredCommit) {
   // The laptop's own work goes on.
   NewCase(n.replica(), "LC", "Hà Thị Sáu");
   MustSync(n);
+}
+
+// A laptop whose chain has not begun (its commits written before its build
+// signed headers: upgraded after months away, nothing written since) has
+// its edit of a collected case refused. The hub keeps no record of a
+// refusal without a header, so the reply is the only account of it: when
+// that reply is lost and the laptop pushes again, the edit must not be
+// acknowledged as delivered (review of session 11, HIGH 2: it was, as a
+// duplicate, and the change was lost without a word).
+TEST_F(SetAsideTest, ARefusedCommitWithoutAHeaderIsNotAcknowledgedWhenItsPushIsRepeated) {
+  auto& a = AddNode("LC");
+  auto& away = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  MustSync(away);
+  MustSync(a);
+  CommitSecurity old = away.keys()->Security();
+  old.sign_header = nullptr;  // a build before headers
+  away.replica().SetSecurity(old);
+  SetField(away.replica(), "cases", x, "status", Value::Text("assisting"));
+  const uint64_t edit = LastSeq(away);
+  const RowId y = NewCase(away.replica(), "LC", "Lò Thị Mai");
+  away.replica().SetSecurity(away.keys()->Security());
+  auto chain = away.replica().OwnChainAfter(0, 10);
+  ASSERT_TRUE(chain.ok() && chain->empty()) << "the laptop's chain began";
+  DeleteAndCollect(a, x);
+
+  // A first push of both commits, whose reply never reaches the laptop.
+  auto commits = away.replica().LocalCommitsAfter(0, 100);
+  ASSERT_TRUE(commits.ok());
+  v1::PushRequest req;
+  req.set_protocol_version(v1::PROTOCOL_VERSION_3);
+  for (const Commit& c : *commits) {
+    ASSERT_TRUE(c.header.empty());
+    auto* e = req.add_commits();
+    e->set_canonical(EncodeCommit(c));
+    e->set_signature(c.signature);
+  }
+  {
+    grpc::ClientContext ctx;
+    Auth(&ctx, away.credential());
+    v1::PushResponse lost;
+    (void)Stub()->Push(&ctx, req, &lost);
+  }
+  // The laptop pushes again: the edit is refused (or set aside), never
+  // taken as stored.
+  auto r = away.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto listed = node::ops::ListSetAside(away.replica(), false);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  auto pushed = away.replica().GetCursor(sync::kPushedCursor);
+  ASSERT_TRUE(pushed.ok());
+  EXPECT_TRUE(!r->push_refused.ok() || !listed->empty())
+      << "the edit " << edit << " was acknowledged as delivered (pushed up to " << *pushed
+      << "): the hub never stored it and the laptop will never send it again";
+
+  // Its next write begins its chain (headers for its earlier commits): the
+  // edit is then refused alone and set aside, the new case arrives.
+  const RowId z = NewCase(away.replica(), "LC", "Hà Thị Sáu");
+  auto again = away.Sync();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->push_refused.ok()) << again->push_refused;
+  listed = node::ops::ListSetAside(away.replica(), false);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().seq, edit);
+  EXPECT_EQ(AtHub({y, z}), 2u);
+}
+
+// A hub's push reply is believed only for commits of that push it
+// acknowledged: a refusal naming a commit it stored at an earlier push (a
+// replayed reply, or a hub that would have the laptop withdraw what it
+// relays) or one beyond what it acknowledged sets nothing aside (review of
+// session 11, HIGH 1).
+TEST_F(SetAsideTest, ARefusalNamingACommitNotOfThePushIsNotBelieved) {
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(n);
+  const uint64_t stored = LastSeq(n);
+  NewCase(n.replica(), "LC", "Lò Thị Mai");
+  RewritingPushHub lying(n.client().transport(),
+                         [&](const sync::PushRequest& req, sync::PushOutcome& out) {
+                           if (req.commits.empty()) return;
+                           out.refusals.push_back({stored, sync::RefusalCode::kRowCollected,
+                                                   "replayed", 0});
+                           out.refusals.push_back({out.acknowledged_seq + 3,
+                                                   sync::RefusalCode::kRule, "beyond", 0});
+                         });
+  sync::PassOptions o;
+  auto r = sync::RunPass(lying, n.replica(), *n.keys(), n.credential(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->set_aside, 0u);
+  auto listed = node::ops::ListSetAside(n.replica(), true);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty()) << "set aside: seq " << listed->front().seq;
+}
+
+// A hub that said it refused a commit it stored has the laptop's
+// withdrawal of it refused (WITHDRAWN_STORED). The laptop cannot push past
+// that withdrawal, but the pass still pulls: colleagues' work keeps
+// arriving, and the refusal is said (review of session 11, HIGH 1: the
+// pass ended before the pull, at every pass, for good).
+TEST_F(SetAsideTest, ARefusedWithdrawalStillLetsThePassPull) {
+  auto& n = AddNode("LC");
+  auto& colleague = AddNode("LC");
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(n);
+  NewCase(n.replica(), "LC", "Lò Thị Mai");
+  const uint64_t edit = LastSeq(n);
+  RewritingPushHub lying(n.client().transport(),
+                         [&](const sync::PushRequest& req, sync::PushOutcome& out) {
+                           for (const auto& c : req.commits) {
+                             auto d = DecodeCommit(c.canonical);
+                             if (d.ok() && d->seq == edit) {
+                               out.refusals.push_back({edit, sync::RefusalCode::kRowCollected,
+                                                       "said refused, stored", 0});
+                             }
+                           }
+                         });
+  sync::PassOptions o;
+  auto r = sync::RunPass(lying, n.replica(), *n.keys(), n.credential(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->set_aside, 1u);
+  ASSERT_TRUE(node::ops::DiscardSetAside(n.replica(), edit, 1).ok());
+  const RowId theirs = NewCase(colleague.replica(), "LC", "Hà Thị Sáu");
+  MustSync(colleague);
+  auto w = n.Sync();
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_FALSE(w->push_refused.ok()) << "the refused withdrawal is not said";
+  EXPECT_NE(w->push_refused.message().find("withdrawal"), std::string::npos) << w->push_refused;
+  EXPECT_TRUE(Holds(n, "cases", theirs)) << "the pass ended before the pull";
 }
 
 }  // namespace

@@ -150,8 +150,17 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     report->pushed += resp->applied;
     report->push_duplicates += resp->duplicates;
     pushed = acked;
-    // Refused one by one (version 3): set aside, never sent again.
-    FS_RETURN_IF_ERROR(SetAsideRefused(replica, resp->refusals, report));
+    // Refused one by one (version 3): set aside, never sent again. Only a
+    // commit of this request the hub accounts for: a reply naming another
+    // seq (replayed, or a hub making this laptop withdraw a commit it
+    // stored) is not believed.
+    std::vector<CommitRefusal> named;
+    for (const CommitRefusal& f : resp->refusals) {
+      if (f.seq >= commits[0].seq && f.seq <= last_sent && f.seq <= static_cast<uint64_t>(acked)) {
+        named.push_back(f);
+      }
+    }
+    FS_RETURN_IF_ERROR(SetAsideRefused(replica, named, report));
   }
 }
 
@@ -165,11 +174,16 @@ absl::StatusOr<bool> Pusher::PushWithdrawal(Replica& replica, int64_t* pushed,
   absl::StatusOr<PushOutcome> resp = transport_.Push(req);
   FS_RETURN_IF_ERROR(Account(resp.status()));
   if (!resp.ok()) return Refused("the push of this laptop's withdrawal", resp.status());
+  // Refused: the hub says it stored a commit it had said it refused (or
+  // fieldsync is at fault). This laptop signed the withdrawal and cannot
+  // take it back, so nothing after it is pushed; a refusal for good, which
+  // still lets the pass pull (colleagues' work keeps arriving).
   for (const CommitRefusal& f : resp->refusals) {
-    return absl::FailedPreconditionError(absl::StrCat(
+    return absl::PermissionDeniedError(absl::StrCat(
         "the hub did not take this laptop's withdrawal ", w->seq, " (",
-        RefusalCodeName(f.code), "): ", f.reason, ". This is a fault of fieldsync or of the "
-        "hub: report it. Nothing after it is pushed meanwhile"));
+        RefusalCodeName(f.code), "): ", f.reason, ". The hub had said it refused what this "
+        "laptop withdrew: a fault of fieldsync or of the hub; tell the hub administrator. "
+        "Nothing after it is pushed meanwhile"));
   }
   const auto acked = static_cast<int64_t>(resp->acknowledged_seq);
   if (acked < static_cast<int64_t>(w->seq)) {

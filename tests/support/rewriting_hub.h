@@ -41,6 +41,35 @@ class RewritingHub : public sync::Transport {
   std::function<bool(sync::PullChunk&)> rewrite_;
 };
 
+// The real hub, with each push reply passed through `rewrite` before the
+// node takes it (a hub that lies about what it did with a push).
+class RewritingPushHub : public sync::Transport {
+ public:
+  RewritingPushHub(sync::Transport& real,
+                   std::function<void(const sync::PushRequest&, sync::PushOutcome&)> rewrite)
+      : real_(real), rewrite_(std::move(rewrite)) {}
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
+    return real_.Hello(req);
+  }
+  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
+    return real_.Enroll(req);
+  }
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    absl::StatusOr<sync::PushOutcome> out = real_.Push(req);
+    if (out.ok()) rewrite_(req, *out);
+    return out;
+  }
+  absl::Status Pull(const sync::PullRequest& req,
+                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
+    return real_.Pull(req, on_chunk);
+  }
+  void Reset() override { real_.Reset(); }
+
+ private:
+  sync::Transport& real_;
+  std::function<void(const sync::PushRequest&, sync::PushOutcome&)> rewrite_;
+};
+
 }  // namespace fieldsync::testing
 
 #endif  // FIELDSYNC_TESTS_SUPPORT_REWRITING_HUB_H_
