@@ -17,6 +17,7 @@
 #include "absl/strings/escaping.h"
 #include "base/strings.h"
 #include "crypto/commit_signature.h"
+#include "crypto/commit_header.h"
 #include "crypto/envelope.h"
 #include "crypto/key_record.h"
 #include "crypto/keystore.h"
@@ -856,6 +857,11 @@ TEST_F(CryptoSyncTest, AClearSensitiveValueIsRefusedByTheHubWithoutRepeatingIt) 
   ASSERT_TRUE(raw2.ok());
   CommitSecurity sign_only2;
   sign_only2.sign = [&](const Commit& c) { return crypto::SignCommit(lc2.identity(), c); };
+  // With a header (a build of version 3): a commit without one is refused
+  // with its batch (SetAsideTest.ARefusedCommitWithoutAHeader…).
+  sign_only2.sign_header = [&](std::string_view h) {
+    return crypto::SignCommitHeader(lc2.identity(), h);
+  };
   (*raw2)->SetSecurity(sign_only2);
   const std::string mobile = "0912 345 678 restricted-8f3a9c";
   LocalTxn t;
