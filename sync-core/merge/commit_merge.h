@@ -137,11 +137,8 @@ class MergeStore {
   virtual absl::StatusOr<int64_t> AppendLog(const Commit& commit) = 0;
   // Moves HeldSeq(author) to `seq` without logging a commit: the commit of
   // that seq was refused for good, or withdrawn, and will never be held
-  // (a version 3 hub). Its version is not known by it. A store that never
-  // refuses commits alone keeps the default.
-  virtual absl::Status PassOver(const DeviceId& /*author*/, uint64_t /*seq*/) {
-    return absl::UnimplementedError("this store does not pass over refused commits");
-  }
+  // (a version 3 hub). Its version is not known by it.
+  virtual absl::Status PassOver(const DeviceId& author, uint64_t seq) = 0;
 };
 
 // Everything in a batch is checked before anything is written: the schema's
