@@ -414,16 +414,17 @@ TEST_F(SetAsideTest, ARefusedCommitWithoutAHeaderIsNotAcknowledgedWhenItsPushIsR
       << "the edit " << edit << " was acknowledged as delivered (pushed up to " << *pushed
       << "): the hub never stored it and the laptop will never send it again";
 
-  // Its next write begins its chain (headers for its earlier commits): the
-  // edit is then refused alone and set aside, the new case arrives.
+  // The sync began the laptop's chain (headers for its earlier commits,
+  // as its next write would): the edit is refused alone and set aside, the
+  // case opened after it arrives.
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().seq, edit);
+  EXPECT_EQ(AtHub({y}), 1u);
   const RowId z = NewCase(away.replica(), "LC", "Hà Thị Sáu");
   auto again = away.Sync();
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->push_refused.ok()) << again->push_refused;
-  listed = node::ops::ListSetAside(away.replica(), false);
-  ASSERT_TRUE(listed.ok());
-  ASSERT_EQ(listed->size(), 1u);
-  EXPECT_EQ(listed->front().seq, edit);
+  EXPECT_EQ(again->set_aside, 0u);
   EXPECT_EQ(AtHub({y, z}), 2u);
 }
 

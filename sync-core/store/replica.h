@@ -452,6 +452,11 @@ class Replica {
   absl::StatusOr<std::optional<ChainRow>> OwnChainHead();
   // This device's own entries with seq > after_seq, oldest first.
   absl::StatusOr<std::vector<ChainRow>> OwnChainAfter(uint64_t after_seq, size_t limit);
+  // Begins this device's chain if it has not begun (commits written before
+  // its build signed headers, none since): signs the header of each logged
+  // commit, as its next write would. Returns the last seq signed, 0 if
+  // there was nothing to do; FAILED_PRECONDITION with a locked keystore.
+  absl::StatusOr<uint64_t> BeginOwnChain();
 
   // Set-aside work (store/replica_set_aside.cc). Records `rows` (a seq
   // already set aside is left as it is).

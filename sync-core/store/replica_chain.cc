@@ -46,7 +46,9 @@ absl::StatusOr<ChainRow> RowAt(const sqlite::Stmt& st) {
 
 }  // namespace
 
-absl::Status Replica::Impl::ChainOwn(Commit& c) {
+absl::Status Replica::Impl::ChainOwn(Commit& c) { return ChainOwnThrough(c.seq, &c); }
+
+absl::Status Replica::Impl::ChainOwnThrough(uint64_t through, Commit* next) {
   // The link of the entry before: held, or made now for a commit written
   // before this laptop signed headers (every chain starts at seq 1).
   FS_ASSIGN_OR_RETURN(auto last, db->Prepared("SELECT seq, link FROM _fs_chain WHERE device = "
@@ -76,12 +78,13 @@ absl::Status Replica::Impl::ChainOwn(Commit& c) {
     one.header_signature = std::move(sig);
     return absl::OkStatus();
   };
-  if (have + 1 < c.seq) {
+  const uint64_t before = next != nullptr ? next->seq : through + 1;
+  if (have + 1 < before) {
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND "
                                               "seq > ?2 AND seq < ?3 ORDER BY seq"));
     st->BindInt(1, self_idx);
     st->BindInt(2, static_cast<int64_t>(have));
-    st->BindInt(3, static_cast<int64_t>(c.seq));
+    st->BindInt(3, static_cast<int64_t>(before));
     std::vector<Commit> earlier;
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
@@ -98,11 +101,37 @@ absl::Status Replica::Impl::ChainOwn(Commit& c) {
       have = e.seq;
     }
   }
-  if (have + 1 != c.seq) {
-    return absl::InternalError(absl::StrCat("this device's chain ends at ", have,
-                                            " but its next commit is ", c.seq));
+  if (next == nullptr) {
+    if (have < through) {
+      return absl::DataLossError(absl::StrCat("this device's commit ", have + 1,
+                                              " is missing from its log"));
+    }
+    return absl::OkStatus();
   }
-  return add(c);
+  if (have + 1 != next->seq) {
+    return absl::InternalError(absl::StrCat("this device's chain ends at ", have,
+                                            " but its next commit is ", next->seq));
+  }
+  return add(*next);
+}
+
+absl::StatusOr<uint64_t> Replica::BeginOwnChain() {
+  Impl& m = *impl_;
+  uint64_t signed_through = 0;
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
+    if (!m.security.sign_header) return absl::OkStatus();
+    FS_ASSIGN_OR_RETURN(auto any, m.db->Prepared("SELECT 1 FROM _fs_chain WHERE device = ?1 "
+                                                 "LIMIT 1"));
+    any->BindBlob(1, m.self.view());
+    FS_ASSIGN_OR_RETURN(bool begun, any->Step());
+    if (begun) return absl::OkStatus();
+    const uint64_t last = m.devices[m.self_idx].max_seq;
+    if (last == 0) return absl::OkStatus();
+    FS_RETURN_IF_ERROR(m.ChainOwnThrough(last, nullptr));
+    signed_through = last;
+    return absl::OkStatus();
+  }));
+  return signed_through;
 }
 
 absl::Status Replica::Impl::StoreChainWrites(const ChainWrites& w) {

@@ -144,6 +144,9 @@ class Replica::Impl {
   // security.sign_header) and stores it; the device's earlier commits
   // without one get theirs first (replica_chain.cc).
   absl::Status ChainOwn(Commit& c);
+  // The same for the device's logged commits through `through`, then
+  // `next` (not logged yet, seq through + 1) if given.
+  absl::Status ChainOwnThrough(uint64_t through, Commit* next);
   absl::Status StoreChainWrites(const ChainWrites& w);
   // Keeps `r` unless a statement of its signer as new is held
   // (replica_statements.cc).

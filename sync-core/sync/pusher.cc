@@ -73,7 +73,17 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
                                  SyncReport* report) {
   FS_ASSIGN_OR_RETURN(int64_t pushed, replica.GetCursor(kPushedCursor));
   FS_ASSIGN_OR_RETURN(int64_t since_seq, replica.GetCursor(kSchemaSinceSeqCursor));
-  if (protocol_version_ >= 3) FS_RETURN_IF_ERROR(Backfill(replica, pushed));
+  if (protocol_version_ >= 3) {
+    // A chain not begun is begun now, so that a commit the hub refuses is
+    // refused alone (a commit without a header is refused with its batch:
+    // the hub has no record of it to answer a repeated push with). Locked,
+    // the commits go without headers, as before.
+    absl::StatusOr<uint64_t> begun = replica.BeginOwnChain();
+    if (!begun.ok() && begun.status().code() != absl::StatusCode::kFailedPrecondition) {
+      return begun.status();
+    }
+    FS_RETURN_IF_ERROR(Backfill(replica, pushed));
+  }
   while (true) {
     if (stop != nullptr && stop->load()) return absl::CancelledError("stopped before pushing all");
     // Version 3: a withdrawal of set-aside work next in this laptop's
