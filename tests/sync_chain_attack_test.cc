@@ -166,7 +166,13 @@ TEST_F(ChainAttackTest, ALaptopThatWroteBeforeItSignedHeadersBackfillsItsChain) 
     ASSERT_TRUE(raw.ok());
     ASSERT_TRUE((*raw)->Exec("DELETE FROM _fs_chain").ok());
   }
-  MustSync(lc1);  // pushed without headers: the hub's chain of lc1 has not begun
+  // Pushed as that build did, without headers (a version 3 build would
+  // begin the chain before pushing): the hub's chain of lc1 has not begun.
+  CommitSecurity before_v3 = lc1.keys()->Security();
+  before_v3.sign_header = nullptr;
+  lc1.replica().SetSecurity(before_v3);
+  MustSync(lc1);
+  lc1.replica().SetSecurity(lc1.keys()->Security());
   EXPECT_EQ(HubQuery("SELECT count(*) FROM hub_chain"), 0);
   EXPECT_EQ(HubQuery("SELECT count(*) FROM _fs_log"), 2);
   // The next commit gives the earlier ones their headers first; the hub
