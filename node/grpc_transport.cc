@@ -359,6 +359,19 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& 
     g = m.stub->Hello(&ctx, req, &resp);
     if (auto stopped = watch.Stopped("hello"); !g.ok() && stopped) return *stopped;
   }
+  // A connection the hub lost without this laptop knowing (the hub
+  // restarted, a router forgot it) fails the first call written on it, at
+  // once. Hello changes nothing at the hub: tried again once, on a new
+  // connection. A hub really gone fails the second try as fast.
+  if (g.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      absl::Now() - m.call_start < absl::Milliseconds(tuning::kStaleConnectionRetryMillis)) {
+    m.Reconnect();
+    grpc::ClientContext again;
+    m.Prepare(&again, m.opts.call_timeout_millis, r.credential ? &*r.credential : nullptr);
+    CancelOnStop watch(m.stop, &again);
+    g = m.stub->Hello(&again, req, &resp);
+    if (auto stopped = watch.Stopped("hello"); !g.ok() && stopped) return *stopped;
+  }
   if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "hello", absl::Now() - m.call_start);
   sync::HelloReply h;
   h.protocol_version = resp.protocol_version();  // checked by the engine (sync::SayHello)

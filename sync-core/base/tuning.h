@@ -149,6 +149,10 @@ inline constexpr int64_t kHubShutdownGraceMillis = 5'000;
 // connect afresh next time instead of writing into a closed socket.
 inline constexpr int64_t kHubShutdownGoawayMillis = 250;
 
+// A laptop's hello that failed UNAVAILABLE within this long (a connection
+// found dead at its first write) is tried again once on a new connection.
+inline constexpr int64_t kStaleConnectionRetryMillis = 2000;
+
 // The longest an enrolment token may live: a token is a key to an office
 // until it is used, so it lives days, not years.
 inline constexpr int64_t kMaxEnrolTokenDays = 30;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -20,6 +21,7 @@ struct CuttingProxy::Conn {
   int target = -1;
   std::string recorded[2];  // by Direction, guarded by the proxy's mutex
   uint64_t passed = 0;       // both directions, guarded by the proxy's mutex
+  std::atomic<bool> stale{false};  // DropOpenOnNextWrite
 };
 
 namespace {
@@ -161,14 +163,21 @@ void CuttingProxy::Pump(std::shared_ptr<Conn> c) {
         {c->target, static_cast<short>(!closed[1] && queued[1].size() < kLinkBuffer ? POLLIN : 0), 0}};
     const int r = ::poll(p, 2, waiting ? kRateTickMillis : kPollMillis);
     if (r < 0 && errno != EINTR) break;
+    bool stale_cut = false;
     for (int i = 0; i < 2 && r > 0; ++i) {
       if (closed[i] || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       const ssize_t n = ::recv(i == 0 ? c->client : c->target, buf, sizeof(buf), 0);
       if (n <= 0) {
         closed[i] = true;  // shut both ways once what it sent is forwarded
+      } else if (i == 0 && c->stale.load()) {
+        stale_cut = true;  // lost with the connection
       } else {
         queued[i].append(buf, static_cast<size_t>(n));
       }
+    }
+    if (stale_cut) {
+      ++cuts_;
+      break;
     }
     const auto now = Clock::now();
     const double elapsed = std::chrono::duration<double>(now - last).count();
@@ -250,6 +259,11 @@ void CuttingProxy::GoSilentAfterBytes(Direction dir, uint64_t bytes) {
 void CuttingProxy::SetRate(uint64_t bytes_per_second) { rate_.store(bytes_per_second); }
 
 void CuttingProxy::SetRefuseNew(bool refuse) { refuse_new_.store(refuse); }
+
+void CuttingProxy::DropOpenOnNextWrite() {
+  absl::MutexLock lock(&mu_);
+  for (const auto& c : conns_) c->stale.store(true);
+}
 
 void CuttingProxy::StartRecording() { recording_.store(true); }
 

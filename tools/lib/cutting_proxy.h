@@ -74,6 +74,11 @@ class CuttingProxy {
   // While set, new connections are accepted and closed at once (the hub
   // "unreachable" although something listens).
   void SetRefuseNew(bool refuse);
+  // Each connection open now is cut as soon as its client sends anything
+  // more, what it sent lost (nothing forwarded): a connection the far end
+  // lost (a hub restarted, a router's table cleared) that the client only
+  // learns of when it next writes. New connections are not concerned.
+  void DropOpenOnNextWrite();
 
   uint64_t bytes(Direction dir) const;
   // From now on, keeps every byte that passes (per connection and
