@@ -20,6 +20,7 @@
 #include "node/ops/values.h"
 #include "store/keyring.h"
 #include "store/replica.h"
+#include "sync/report.h"
 #include "sync/schedule.h"
 #include "support/replica_fixture.h"
 #include "support/temp_dir.h"
@@ -165,6 +166,30 @@ TEST_F(NodeOpsTest, CaseCannotCloseBeforeItOpened) {
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->column, "closed_on");
   EXPECT_FALSE(ok->cleared);
+}
+
+// A laptop whose clock is three days behind, that saw the hub's time at its
+// last sync: a case opens on the hub's date, and that date typed is not
+// "in the future" (issue 13, story 2: opened_on took the laptop's date).
+TEST_F(NodeOpsTest, ALaptopClockBehindTheHubsDatesTodayByTheHub) {
+  constexpr int64_t kDay = 24LL * 3600 * 1000;
+  ASSERT_TRUE(replica_->SetCursor(sync::kHubTimeSeenCursor, kNow + 3 * kDay).ok());
+  auto c = OpenCase(o(), Intake({{"full_name", "Lò Thị Mai"}, {"birth_year", "2008"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto kase = replica_->Get("cases", c->case_id);
+  ASSERT_TRUE(kase.ok() && *kase);
+  EXPECT_EQ(o().Open(**kase, "cases", "opened_on").value.str(), "2026-11-27");
+  auto closed = SetCaseField(o(), {c->code, "closed_on", "2026-11-27"});
+  EXPECT_TRUE(closed.ok()) << closed.status();
+  ExpectRefused(SetCaseField(o(), {c->code, "closed_on", "2026-11-28"}),
+                absl::StatusCode::kInvalidArgument, "in the future (today is 2026-11-27)");
+  // A hub's time more than a month ahead dates nothing: the laptop's own.
+  ASSERT_TRUE(replica_->SetCursor(sync::kHubTimeSeenCursor, kNow + 40 * kDay).ok());
+  auto later = OpenCase(o(), Intake({{"full_name", "Vàng Thị Dợ"}, {"birth_year", "2008"}}));
+  ASSERT_TRUE(later.ok()) << later.status();
+  auto k2 = replica_->Get("cases", later->case_id);
+  ASSERT_TRUE(k2.ok() && *k2);
+  EXPECT_EQ(o().Open(**k2, "cases", "opened_on").value.str(), "2026-11-24");
 }
 
 TEST_F(NodeOpsTest, CaseSetRefusesWhatDecidesWhoSeesTheCase) {

@@ -7,13 +7,22 @@
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "base/tuning.h"
 #include "node/ops/values.h"
 #include "store/access_log.h"
+#include "sync/report.h"
 
 namespace fieldsync::node::ops {
 
 std::string Office::Today() const {
-  const std::time_t t = static_cast<std::time_t>(NowMillis() / 1000);
+  int64_t now = NowMillis();
+  // A laptop whose clock is behind (a flat clock battery, a wrong date
+  // set): the hub's time at a sync is a lower bound on today, time having
+  // passed since. Not beyond a month ahead of this clock (a hub's word
+  // alone dates nothing further; the sync already says the clock is off).
+  absl::StatusOr<int64_t> seen = replica.GetCursor(sync::kHubTimeSeenCursor);
+  if (seen.ok() && *seen > now && *seen - now <= tuning::kHubDateLeadMaxMillis) now = *seen;
+  const std::time_t t = static_cast<std::time_t>(now / 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[16];

@@ -153,6 +153,11 @@ inline constexpr int64_t kHubShutdownGoawayMillis = 250;
 // found dead at its first write) is tried again once on a new connection.
 inline constexpr int64_t kStaleConnectionRetryMillis = 2000;
 
+// A laptop's "today" (dates typed, a case's opened_on) is at least the
+// hub's date at its last sync, when that is at most this far ahead of the
+// laptop's clock (node/ops/office.cc).
+inline constexpr int64_t kHubDateLeadMaxMillis = 31LL * 24 * 3600 * 1000;
+
 // The longest an enrolment token may live: a token is a key to an office
 // until it is used, so it lives days, not years.
 inline constexpr int64_t kMaxEnrolTokenDays = 30;

@@ -66,6 +66,13 @@ absl::StatusOr<EnrollReply> Enrol(Transport& transport, const std::string& token
   return resp;
 }
 
+// Keeps the newest time a hub gave (kHubTimeSeenCursor).
+absl::Status NoteHubTime(Replica& replica, int64_t hub_time_millis) {
+  FS_ASSIGN_OR_RETURN(int64_t seen, replica.GetCursor(kHubTimeSeenCursor));
+  if (hub_time_millis <= seen) return absl::OkStatus();
+  return replica.SetCursor(kHubTimeSeenCursor, hub_time_millis);
+}
+
 absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRing& keys,
                                    const Credential& cred, const PassOptions& options,
                                    const std::atomic<bool>* stop,
@@ -91,6 +98,7 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     // is read from the same one.
     const int64_t pass_start = keys.clock().NowMillis();
     FS_ASSIGN_OR_RETURN(HelloInfo hello, SayHello(transport, &cred, clock));
+    FS_RETURN_IF_ERROR(NoteHubTime(replica, hello.hub_time_millis));
     SyncReport report;
     report.skew_millis = hello.skew_millis;
     report.protocol_version = hello.protocol_version;

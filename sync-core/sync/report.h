@@ -95,6 +95,9 @@ struct SyncReport {
 inline constexpr char kPushedCursor[] = "hub:pushed";
 // Wall time (Unix ms) of the last sync pass that completed (fieldnode status).
 inline constexpr char kLastSyncCursor[] = "hub:last_sync_millis";
+// The newest time the hub gave at a hello (Unix ms): a lower bound on
+// today's date for a laptop whose clock is behind (node/ops/office.cc).
+inline constexpr char kHubTimeSeenCursor[] = "hub:time_seen_millis";
 inline constexpr char kPulledCursor[] = "hub:pulled";
 // 1 once a bootstrap (the hub's current state) has been installed whole.
 inline constexpr char kBootstrappedCursor[] = "hub:bootstrapped";
