@@ -100,6 +100,18 @@ absl::Status ChainAdmission::Backfill(HubWriteTxn& hub,
   return absl::OkStatus();
 }
 
+absl::Status ChainAdmission::BackfillStored(HubWriteTxn& hub, const std::vector<Commit>& commits) {
+  std::vector<sync::ChainEntryBytes> stored;
+  for (const Commit& c : commits) {
+    if (c.header.empty() || c.seq <= head_.seq) continue;
+    if (c.seq != head_.seq + 1 + stored.size()) break;
+    FS_ASSIGN_OR_RETURN(std::optional<LogEntry> logged, hub.LoggedCommit(node_.device, c.seq));
+    if (!logged) break;
+    stored.push_back(sync::ChainEntryBytes{c.header, c.header_signature});
+  }
+  return Backfill(hub, stored);
+}
+
 absl::Status ChainAdmission::Check(const Commit& c) const {
   if (c.header.empty()) {
     if (head_.seq == 0) return absl::OkStatus();  // its chain has not begun

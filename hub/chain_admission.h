@@ -48,6 +48,11 @@ class ChainAdmission {
   // each continues the head, is signed by the node and covers the stored
   // body. INVALID_ARGUMENT or UNAUTHENTICATED otherwise.
   absl::Status Backfill(HubWriteTxn& hub, const std::vector<sync::ChainEntryBytes>& entries);
+  // The same for pushed commits the hub stored without a header at an
+  // earlier push whose answer was lost, sent again with their headers (the
+  // author's chain begun since): those next after the head, in seq order,
+  // while the hub holds their bodies.
+  absl::Status BackfillStored(HubWriteTxn& hub, const std::vector<Commit>& commits);
 
   // Just before `c` (checked by CheckPushedHeader) is merged.
   // FAILED_PRECONDITION if it does not continue the chain.

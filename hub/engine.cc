@@ -205,7 +205,10 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
     // The device's commit chain (version 3): headers of commits stored
     // without one first, then each commit's against the head.
     FS_ASSIGN_OR_RETURN(ChainAdmission chain, ChainAdmission::Begin(hub, node));
-    if (crypto_checks_) FS_RETURN_IF_ERROR(chain.Backfill(hub, origin.backfill_headers));
+    if (crypto_checks_) {
+      FS_RETURN_IF_ERROR(chain.Backfill(hub, origin.backfill_headers));
+      FS_RETURN_IF_ERROR(chain.BackfillStored(hub, commits));
+    }
     // Version 3: a commit refused for good is refused alone
     // (hub/commit_refusals.h); version 2 refuses the batch.
     std::optional<CommitRefusals> refusals;

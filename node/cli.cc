@@ -678,14 +678,14 @@ int Daemon(const Args& args) {
     } else if (report.status().code() == absl::StatusCode::kUnauthenticated ||
                report.status().code() == absl::StatusCode::kPermissionDenied) {
       std::fprintf(stderr, "%s sync refused, daemon stops: %s\n", Now().c_str(),
-                   std::string(report.status().message()).c_str());
+                   Printable(SV(report.status().message())).c_str());
       return 1;
     } else {
       std::fprintf(stderr, "%s sync failed (%s), next try %s: %s\n", Now().c_str(),
                    absl::StatusCodeToString(report.status().code()).c_str(),
                    wait == 0 ? "at once (it moved something)"
                              : absl::StrCat("in ", wait / 1000, " s").c_str(),
-                   std::string(report.status().message()).c_str());
+                   Printable(SV(report.status().message())).c_str());
     }
     // Wait, waking for a stop or for an urgent commit.
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait);

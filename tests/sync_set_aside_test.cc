@@ -492,5 +492,119 @@ TEST_F(SetAsideTest, ARefusedWithdrawalStillLetsThePassPull) {
   EXPECT_TRUE(Holds(n, "cases", theirs)) << "the pass ended before the pull";
 }
 
+// Commits stored without headers by a push whose answer was lost; the
+// laptop's chain begins before its next push (BeginOwnChain), so they come
+// again with headers: the hub takes those as the backfill they are and the
+// next commit continues its chain (review helper-46, HIGH: "names a
+// previous entry the hub lacks" at every pass, and no pull).
+TEST_F(SetAsideTest, CommitsStoredWithoutHeadersAndPushedAgainWithThemAreBackfilled) {
+  auto& n = AddNode("LC");
+  CommitSecurity old = n.keys()->Security();
+  old.sign_header = nullptr;
+  n.replica().SetSecurity(old);
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  NewCase(n.replica(), "LC", "Lò Thị Mai");
+  n.replica().SetSecurity(n.keys()->Security());
+  auto commits = n.replica().LocalCommitsAfter(0, 100);
+  ASSERT_TRUE(commits.ok());
+  ASSERT_GE(commits->size(), 2u);
+  v1::PushRequest req;
+  req.set_protocol_version(v1::PROTOCOL_VERSION_3);
+  for (size_t i = 0; i + 1 < commits->size(); ++i) {
+    const Commit& c = (*commits)[i];
+    ASSERT_TRUE(c.header.empty());
+    auto* e = req.add_commits();
+    e->set_canonical(EncodeCommit(c));
+    e->set_signature(c.signature);
+  }
+  {
+    grpc::ClientContext ctx;
+    Auth(&ctx, n.credential());
+    v1::PushResponse lost;
+    grpc::Status s = Stub()->Push(&ctx, req, &lost);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  for (int pass = 0; pass < 2; ++pass) {
+    auto r = n.Sync();
+    ASSERT_TRUE(r.ok()) << "pass " << pass << ": " << r.status();
+    EXPECT_TRUE(r->push_refused.ok()) << "pass " << pass << ": " << r->push_refused;
+  }
+  EXPECT_EQ(HubQuery("SELECT count(*) FROM hub_chain"), static_cast<int64_t>(LastSeq(n)));
+}
+
+// A locked laptop (no header signer) whose edit of a collected case goes
+// without a header: refused with its batch, and the pass still pulls.
+TEST_F(SetAsideTest, ALockedLaptopsRefusedEditWithoutAHeaderStillLetsThePassPull) {
+  auto& a = AddNode("LC");
+  auto& away = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  MustSync(away);
+  MustSync(a);
+  CommitSecurity old = away.keys()->Security();
+  old.sign_header = nullptr;
+  away.replica().SetSecurity(old);
+  SetField(away.replica(), "cases", x, "status", Value::Text("assisting"));
+  DeleteAndCollect(a, x);
+  const RowId theirs = NewCase(a.replica(), "LC", "Hà Thị Sáu");
+  MustSync(a);
+  auto r = away.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->push_refused.ok());
+  EXPECT_TRUE(Holds(away, "cases", theirs)) << "the pass ended before the pull";
+}
+
+
+// A push (1 refused of 3) whose answer was lost, repeated with a smaller
+// batch (a budget halved by the cut): the refusal is not lost; the laptop's
+// cursor moves no further than its request (review helper-46, MEDIUM).
+TEST_F(SetAsideTest, ARefusalIsNotLostWhenThePushIsRepeatedSmaller) {
+  auto& a = AddNode("LC");
+  auto& away = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  MustSync(away);
+  MustSync(a);
+  auto pushed0 = away.replica().GetCursor(sync::kPushedCursor);
+  ASSERT_TRUE(pushed0.ok());
+  const RowId before = NewCase(away.replica(), "LC", "Lò Thị Mai");
+  SetField(away.replica(), "cases", x, "status", Value::Text("assisting"));
+  const uint64_t edit = LastSeq(away);
+  const RowId after = NewCase(away.replica(), "LC", "Hà Thị Sáu");
+  DeleteAndCollect(a, x);
+  auto commits = away.replica().LocalCommitsAfter(static_cast<uint64_t>(*pushed0), 100);
+  ASSERT_TRUE(commits.ok());
+  ASSERT_EQ(commits->size(), 3u);
+  v1::PushRequest req;
+  req.set_protocol_version(v1::PROTOCOL_VERSION_3);
+  for (const Commit& c : *commits) {
+    ASSERT_FALSE(c.header.empty());
+    auto* e = req.add_commits();
+    e->set_canonical(EncodeCommit(c));
+    e->set_signature(c.signature);
+    e->set_header(c.header);
+    e->set_header_signature(c.header_signature);
+  }
+  {
+    grpc::ClientContext ctx;
+    Auth(&ctx, away.credential());
+    v1::PushResponse lost;
+    grpc::Status s = Stub()->Push(&ctx, req, &lost);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_EQ(lost.refusals_size(), 1);
+  }
+  EXPECT_EQ(AtHub({before, after}), 2u);
+  sync::PassOptions o;
+  o.push.max_commits = 1;
+  auto r = sync::RunPass(away.client().transport(), away.replica(), *away.keys(),
+                         away.credential(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto listed = node::ops::ListSetAside(away.replica(), true);
+  ASSERT_TRUE(listed.ok());
+  auto pushed = away.replica().GetCursor(sync::kPushedCursor);
+  EXPECT_EQ(listed->size(), 1u) << "edit " << edit << " neither set aside nor to be sent again "
+                                << "(pushed cursor " << *pushed << ")";
+}
+
 }  // namespace
 }  // namespace fieldsync::testing
