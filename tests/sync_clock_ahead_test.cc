@@ -113,5 +113,69 @@ TEST_F(ClockAheadTest, ALaptopADayAheadRecoversAtItsFirstSyncOnceItsClockIsSetRi
   EXPECT_EQ(*a, *b);
 }
 
+// While the clock is still ahead nothing of its work is taken, but the pass
+// pulls: colleagues' work keeps arriving, and the laptop says why its own
+// waits, in clock words.
+TEST_F(ClockAheadTest, WhileItsClockIsAheadALaptopStillReceivesItsColleaguesWork) {
+  OffsetClock laptop_clock;
+  auto& colleague = AddNode("LC");
+  auto& laptop = AddNode("LC", "", &laptop_clock);
+  MustSync(colleague);
+  MustSync(laptop);
+  laptop_clock.set_offset(kDayMillis);
+  const RowId mine = NewCase(laptop.replica(), "LC", "Lò Thị Mai");
+  const RowId theirs = NewCase(colleague.replica(), "LC", "Đỗ Thị Lan");
+  MustSync(colleague);
+  for (int pass = 0; pass < 2; ++pass) {
+    auto r = laptop.Sync();
+    ASSERT_TRUE(r.ok()) << "pass " << pass << ": " << r.status();
+    EXPECT_TRUE(r->push_refused.ok()) << r->push_refused;
+    EXPECT_EQ(r->set_aside, 0u) << "not the officer's: " << r->set_aside_reason;
+    EXPECT_EQ(r->redated, 0u);
+    EXPECT_NE(r->redate_note.find("this laptop's clock is 1 day ahead of the hub's"),
+              std::string::npos)
+        << r->redate_note;
+    EXPECT_NE(r->redate_note.find("1 change waits"), std::string::npos) << r->redate_note;
+  }
+  EXPECT_TRUE(Holds(laptop, "cases", theirs)) << "the pass ended before its pull";
+  EXPECT_FALSE(AtHub(mine));
+  laptop_clock.set_offset(0);
+  auto r = laptop.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->redated, 1u) << r->redate_note;
+  EXPECT_TRUE(AtHub(mine));
+}
+
+// Re-dating re-seals, which needs the keystore: a locked laptop says the
+// next unlock finishes it, and it does.
+TEST_F(ClockAheadTest, ALockedLaptopReDatesItsWorkAtTheNextUnlock) {
+  OffsetClock laptop_clock;
+  auto& laptop = AddNode("LC", "", &laptop_clock);
+  MustSync(laptop);
+  laptop_clock.set_offset(kDayMillis);
+  const RowId mine = NewCase(laptop.replica(), "LC", "Lò Thị Mai", "bị lừa sang biên giới");
+  (void)laptop.Sync();
+  laptop_clock.set_offset(0);
+  laptop.keys()->Lock();
+  laptop.replica().SetSecurity(CommitSecurity{});
+  auto locked = laptop.Sync();
+  ASSERT_TRUE(locked.ok()) << locked.status();
+  EXPECT_EQ(locked->redated, 0u);
+  EXPECT_NE(locked->redate_note.find("1 change written while this laptop's clock was ahead "
+                                     "waits to be re-dated and sent: the next unlock finishes it"),
+            std::string::npos)
+      << locked->redate_note;
+  EXPECT_FALSE(AtHub(mine));
+  ASSERT_TRUE(laptop.keys()->Unlock(laptop.identity().Clone()).ok());
+  laptop.replica().SetSecurity(laptop.keys()->Security());
+  auto r = laptop.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->redated, 1u) << r->redate_note;
+  EXPECT_TRUE(AtHub(mine));
+  OpenedField narrative = laptop.Read("cases", mine, "narrative");
+  EXPECT_EQ(narrative.state, OpenedField::State::kOpened) << narrative.problem;
+  EXPECT_EQ(narrative.value, Value::Text("bị lừa sang biên giới"));
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

@@ -55,14 +55,14 @@ absl::Status RedateRefused(Replica& replica, KeyRing& keys, const HelloInfo& hel
     report->redate_note = absl::StrCat(
         "this laptop's clock is ", AheadInWords(hello.skew_millis),
         " ahead of the hub's: the hub does not take work stamped by it (", changes,
-        " wait). Set this laptop's date and time right; the next sync then re-dates and sends "
+        waiting == 1 ? " waits" : " wait", "). Set this laptop's date and time right; the next sync then re-dates and sends "
         "them");
     return absl::OkStatus();
   }
   if (!keys.unlocked()) {
     report->redate_note = absl::StrCat(
-        changes, " written while this laptop's clock was ahead wait to be re-dated and sent: "
-                 "the next unlock finishes it");
+        changes, " written while this laptop's clock was ahead ", waiting == 1 ? "waits" : "wait",
+        " to be re-dated and sent: the next unlock finishes it");
     return absl::OkStatus();
   }
   const OpenStored open = [&keys](const std::string& table, const RowId& row,
@@ -87,8 +87,9 @@ absl::Status RedateRefused(Replica& replica, KeyRing& keys, const HelloInfo& hel
   report->redated = done->redated.size();
   const std::string redated = Count(static_cast<int64_t>(done->redated.size()), "change",
                                     "changes");
-  const std::string was = absl::StrCat("this laptop's clock was ", AheadInWords(done->ahead_millis),
-                                       " ahead; ", redated, " were re-dated");
+  const std::string was =
+      absl::StrCat("this laptop's clock was ", AheadInWords(done->ahead_millis), " ahead; ",
+                   redated, done->redated.size() == 1 ? " was" : " were", " re-dated");
   absl::Status pushed = pusher.PushCommits(replica, stop, report);
   if (!pushed.ok()) {
     report->redate_note = absl::StrCat(was, "; they are sent at the next sync");
