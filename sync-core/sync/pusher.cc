@@ -140,8 +140,16 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
           " of this node; it holds this node's commits up to ", acked,
           ". Ask the hub administrator"));
     }
+    // Refused one by one (version 3): set aside, never sent again. Before
+    // the cursor moves past them: a crash between the two then sends them
+    // again, and the hub names them again (its answer is the only record).
+    FS_RETURN_IF_ERROR(SetAsideRefused(replica, resp->refusals, report));
+    // Past what this request carried, the hub names no refusal: those seqs
+    // go again in the next request, and it names them (duplicates).
+    const int64_t moved =
+        protocol_version_ >= 3 ? std::min<int64_t>(acked, static_cast<int64_t>(last_sent)) : acked;
     // Acknowledged means durably stored at the hub: never sent again.
-    FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, acked));
+    FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, moved));
     progressed_ = true;
     if (protocol_version_ >= 3 && resp->accounted_seq > 0) {
       FS_RETURN_IF_ERROR(replica.SetCursor(kChainAccountedCursor,
@@ -149,9 +157,7 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     }
     report->pushed += resp->applied;
     report->push_duplicates += resp->duplicates;
-    pushed = acked;
-    // Refused one by one (version 3): set aside, never sent again.
-    FS_RETURN_IF_ERROR(SetAsideRefused(replica, resp->refusals, report));
+    pushed = moved;
   }
 }
 
