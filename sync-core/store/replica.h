@@ -495,6 +495,8 @@ class Replica {
   // refused version hold the new one instead. FAILED_PRECONDITION if the
   // keystore is locked (nothing changed).
   absl::StatusOr<RestampResult> Restamp(int code, const OpenStored& open);
+  // The wall clock this replica stamps its commits with (Unix ms).
+  int64_t ClockMillis() const;
   // The officer's discard of set-aside commit `seq` (fieldnode set-aside
   // discard): recorded, with its time. NOT_FOUND if it is not set aside;
   // FAILED_PRECONDITION if resolved already.

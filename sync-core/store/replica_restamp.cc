@@ -4,6 +4,7 @@
 // refused seqs, the same changes under new seqs with the corrected clock
 // (re-sealed: an envelope binds its version), and the refused versions
 // replaced by the new ones in the rows that hold them.
+#include <algorithm>
 #include <map>
 
 #include "change/commit_codec.h"
@@ -31,6 +32,8 @@ absl::Status Replica::Impl::LoadClockSkip() {
   hlc.SetSkip(Hlc::FromPacked(lo), Hlc::FromPacked(hi));
   return absl::OkStatus();
 }
+
+int64_t Replica::ClockMillis() const { return impl_->hlc.WallMillis(); }
 
 absl::StatusOr<RestampResult> Replica::Restamp(int code, const OpenStored& open) {
   Impl& m = *impl_;

@@ -120,7 +120,7 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     // once the clock is right (sync/restamp.h). It never ends the pass
     // before the pull, but for a hub out of reach.
     if (hello.protocol_version >= 3) {
-      FS_RETURN_IF_ERROR(RedateRefused(replica, keys, hello, pusher, stop, &report));
+      FS_RETURN_IF_ERROR(RedateRefused(replica, keys, hello, clock, pusher, stop, &report));
     }
     // Key records refused for good are set aside inside; only a failure to
     // reach the hub stops the pass. Then those the hub refused at earlier

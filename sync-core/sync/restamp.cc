@@ -1,5 +1,6 @@
 #include "sync/restamp.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -45,15 +46,18 @@ std::string AheadInWords(int64_t millis) {
 }
 
 absl::Status RedateRefused(Replica& replica, KeyRing& keys, const HelloInfo& hello,
-                           Pusher& pusher, const std::atomic<bool>* stop, SyncReport* report) {
+                           ClockSource& clock, Pusher& pusher, const std::atomic<bool>* stop,
+                           SyncReport* report) {
   FS_ASSIGN_OR_RETURN(const int64_t waiting, Waiting(replica));
   if (waiting == 0) return absl::OkStatus();
   const std::string changes = Count(waiting, "change", "changes");
   // Stamped with the corrected clock, the rewrites must not be refused in
   // turn: a minute of margin under the hub's limit.
-  if (hello.skew_millis > tuning::kDefaultMaxClockSkewMillis - kMinuteMillis) {
+  const int64_t skew =
+      std::max(hello.skew_millis, hello.skew_millis + replica.ClockMillis() - clock.NowMillis());
+  if (skew > tuning::kDefaultMaxClockSkewMillis - kMinuteMillis) {
     report->redate_note = absl::StrCat(
-        "this laptop's clock is ", AheadInWords(hello.skew_millis),
+        "this laptop's clock is ", AheadInWords(skew),
         " ahead of the hub's: the hub does not take work stamped by it (", changes,
         waiting == 1 ? " waits" : " wait", "). Set this laptop's date and time right; the next sync then re-dates and sends "
         "them");

@@ -33,8 +33,12 @@ std::string AheadInWords(int64_t millis);
 // was done, or why they still wait: a clock still ahead, a locked
 // keystore). An error only if the hub could not be reached (a refusal of
 // the push is report->push_refused): the pass still pulls otherwise.
+// `clock` is the pass's, which Hello's skew was measured with: the replica
+// stamps with its own, which must be right too (else the rewrites would be
+// refused in turn).
 absl::Status RedateRefused(Replica& replica, KeyRing& keys, const HelloInfo& hello,
-                           Pusher& pusher, const std::atomic<bool>* stop, SyncReport* report);
+                           ClockSource& clock, Pusher& pusher, const std::atomic<bool>* stop,
+                           SyncReport* report);
 
 }  // namespace fieldsync::sync
 
