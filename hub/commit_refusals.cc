@@ -34,6 +34,21 @@ sync::CommitRefusal RefusalOf(const Commit& c, sync::RefusalCode code, const abs
   return r;
 }
 
+std::optional<sync::CommitRefusal> ClockAhead(const HybridClock& clock, const Commit& c) {
+  if (!clock.TooFarAhead(c.hlc)) return std::nullopt;
+  const int64_t ahead_s =
+      (static_cast<int64_t>(c.hlc.wall_millis()) - clock.WallMillis()) / 1000;
+  sync::CommitRefusal r;
+  r.seq = c.seq;
+  r.code = sync::RefusalCode::kClockAhead;
+  r.reason = absl::StrCat("commit ", c.Name(), " is stamped ", ahead_s,
+                          " s past the hub's clock (the limit is ",
+                          clock.max_skew_millis() / 1000,
+                          " s): the laptop's clock was ahead; the laptop re-dates it once its "
+                          "clock is right");
+  return r;
+}
+
 absl::StatusOr<CommitRefusals> CommitRefusals::Begin(HubWriteTxn& hub, const DeviceId& device) {
   CommitRefusals out;
   out.device_ = device;

@@ -32,6 +32,12 @@ namespace fieldsync::hub {
 // `code`), in one commit's words (the batch's are dropped).
 sync::CommitRefusal RefusalOf(const Commit& c, sync::RefusalCode code, const absl::Status& why);
 
+// CLOCK_AHEAD if `c` is stamped more than the skew limit past the hub's
+// `clock` (the laptop's clock was ahead): refused alone, never stored, and
+// re-dated by the laptop (sync/restamp.h). Judged before anything else of
+// the hub's rules, so that every commit stamped ahead is named so.
+std::optional<sync::CommitRefusal> ClockAhead(const HybridClock& clock, const Commit& c);
+
 class CommitRefusals {
  public:
   // The pushing device's commits the hub refused before this push.

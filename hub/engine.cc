@@ -227,7 +227,8 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
       needs_refused.reset();
       if (crypto_checks_) FS_RETURN_IF_ERROR(chain.Check(c));
       if (refusals) {
-        needs_refused = refusals->DependsOnRefused(c, /*waiting=*/false);
+        needs_refused = ClockAhead(merging->clock(), c);
+        if (!needs_refused) needs_refused = refusals->DependsOnRefused(c, /*waiting=*/false);
         if (needs_refused) return absl::FailedPreconditionError(needs_refused->reason);
       }
       return CheckBeforeMerge(hub, scope, node, origin, c, gc.horizon, crypto_checks_, &code);
@@ -242,9 +243,9 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
         // Next in sequence but waiting for something the hub does not hold:
         // a row it collected, or the work of a refused commit.
         FS_RETURN_IF_ERROR(chain.Check(c));
-        std::optional<sync::CommitRefusal> d;
+        std::optional<sync::CommitRefusal> d = ClockAhead(merging->clock(), c);
         for (const RowChange& rc : c.changes) {
-          if (gc.horizon == 0) break;
+          if (d || gc.horizon == 0) break;
           FS_ASSIGN_OR_RETURN(bool purged, hub.IsPurged(rc.table, rc.row));
           if (!purged) continue;
           d = RefusalOf(c, sync::RefusalCode::kRowCollected,
@@ -269,6 +270,8 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
       refusals->Add(c, std::move(r));
       return true;
     };
+    // A commit stamped ahead is refused alone too (CLOCK_AHEAD), above.
+    hooks.clock_per_commit = refusals.has_value();
     hooks.after = [&](const Commit& c, int64_t position) -> absl::Status {
       if (crypto_checks_) FS_RETURN_IF_ERROR(chain.Record(hub, c, position));
       return RecordAfterMerge(hub, scope, c, position);

@@ -142,6 +142,7 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
   o.pull.max_batch = options_.pull_batch;
   o.statement_interval_millis = statement_interval_millis_;
   o.checkpoint_interval_millis = checkpoint_interval_millis_;
+  o.clock = clock_;
   // Between batches the pass looks at *stop itself; the transport cancels
   // a call under way (one over a slow link may last its whole deadline).
   transport_->SetStop(stop);

@@ -83,6 +83,9 @@ class SyncClient {
   void set_statement_interval(int64_t millis) { statement_interval_millis_ = millis; }
   // The least time between two checkpoints the hub adopted (tests: 0).
   void set_checkpoint_interval(int64_t millis) { checkpoint_interval_millis_ = millis; }
+  // The laptop's clock for the pass (Hello's skew, stamps); null: the
+  // system clock. Tests give a laptop a clock ahead.
+  void set_clock(ClockSource* clock) { clock_ = clock; }
 
  private:
   SyncClient(std::unique_ptr<GrpcTransport> transport, const ClientOptions& options);
@@ -90,6 +93,7 @@ class SyncClient {
   ClientOptions options_;
   int64_t statement_interval_millis_ = tuning::kStatementIntervalMillis;
   int64_t checkpoint_interval_millis_ = tuning::kCheckpointIntervalMillis;
+  ClockSource* clock_ = nullptr;
 };
 
 using sync::HasUrgentUnpushed;

@@ -59,6 +59,10 @@ void ReportKeys(const SyncReport& r, const KeyRing& keys, const std::string& pre
   if (!r.withdrawal_note.empty()) {
     absl::StrAppendFormat(out, "%s%s\n", prefix.c_str(), Printable(r.withdrawal_note).c_str());
   }
+  // Work stamped by a clock ahead (sync/restamp.h): re-dated, or why not yet.
+  if (!r.redate_note.empty()) {
+    absl::StrAppendFormat(out, "%s%s\n", prefix.c_str(), Printable(r.redate_note).c_str());
+  }
 }
 
 void WarnSkew(const SyncReport& r, std::string* out) {
@@ -75,7 +79,7 @@ bool Moved(const SyncReport& r) {
   return r.pushed > 0 || r.pulled > 0 || r.rows_installed > 0 || r.tombstones_purged > 0 ||
          r.bootstrapped || r.key_records_pushed > 0 || r.key_records_received > 0 ||
          r.chain.new_evidence > 0 || r.chain.released > 0 || r.chain.checkpoint_adopted ||
-         r.set_aside > 0 || r.withdrawals_pushed > 0;
+         r.set_aside > 0 || r.withdrawals_pushed > 0 || r.redated > 0;
 }
 
 bool PassLog::Take(bool moved, const std::string& lines, int64_t now_millis) {

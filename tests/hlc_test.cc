@@ -110,5 +110,25 @@ TEST(HlcTest, OldRemoteTimestampsDoNotMoveTheClockBack) {
   EXPECT_EQ(hlc.last(), now);
 }
 
+// A replica whose stamps the hub refused as ahead (sync/restamp.h): the clock
+// goes back, stamps from the wall clock again, and never issues a stamp of
+// the refused range once the wall clock reaches it.
+TEST(HlcTest, AClockResetBelowRefusedStampsSkipsThemWhenTheWallClockGetsThere) {
+  constexpr int64_t kDay = 86'400'000;
+  FakeClock clock(kT0 + kDay);
+  HybridClock hlc(&clock, kSkew);
+  const Hlc lo = hlc.Now();  // stamped a day ahead
+  const Hlc hi = hlc.Now();
+  EXPECT_EQ(hi, Hlc::FromParts(kT0 + kDay, 1));
+  clock.Set(kT0);  // set right: the clock still stamps tomorrow
+  EXPECT_GT(hlc.Now(), hi);
+  hlc.Reset(Hlc::FromParts(kT0 - 1, 0));
+  hlc.SetSkip(lo, hi);
+  EXPECT_EQ(hlc.Now(), Hlc::FromParts(kT0, 0));
+  clock.Set(kT0 + kDay);  // the wall clock reaches the refused stamps
+  EXPECT_EQ(hlc.Now(), Hlc::FromPacked(hi.packed() + 1));
+  EXPECT_EQ(hlc.Now(), Hlc::FromPacked(hi.packed() + 2));
+}
+
 }  // namespace
 }  // namespace fieldsync

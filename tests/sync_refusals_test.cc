@@ -706,7 +706,11 @@ TEST_F(RefusalTest, ABatchWithOneMalformedCommitIsRefusedWhole) {
   EXPECT_EQ(HubHead(), 0);
 }
 
-TEST_F(RefusalTest, ACommitStampedFarInTheFutureIsRefused) {
+// Refused alone (CLOCK_AHEAD, protocol version 3): never stored as
+// stamped. The laptop's clock is right by the time it syncs, so it re-dates
+// the commit and sends it (docs/PROTOCOL.md, "Work stamped by a clock
+// ahead"); before, the pass failed FAILED_PRECONDITION for ever.
+TEST_F(RefusalTest, ACommitStampedFarInTheFutureIsRefusedAndReDatedByItsLaptop) {
   auto& n = AddNode("LC");
   // A replica whose clock is two hours ahead writes the commit.
   FakeClock ahead(SystemClock::Get()->NowMillis() + 2 * 3600 * 1000);
@@ -721,11 +725,21 @@ TEST_F(RefusalTest, ACommitStampedFarInTheFutureIsRefused) {
   (*skewed)->SetSecurity((*keys)->Security());
   NewCase(**skewed, "LC", "Nguyễn Thị Hằng");
   auto r = n.Sync();
-  ASSERT_FALSE(r.ok());
-  absl::Status s = r.status();
-  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
-  EXPECT_NE(s.message().find("ahead"), std::string::npos) << s;
-  EXPECT_EQ(HubHead(), 0);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->push_refused.ok()) << r->push_refused;
+  EXPECT_EQ(r->redated, 1u);
+  EXPECT_NE(r->redate_note.find("this laptop's clock was 2 hours ahead; 1 change was re-dated "
+                                "and sent"),
+            std::string::npos)
+      << r->redate_note;
+  auto hub = OpenHubReplica();
+  auto logged = hub->LogAfter(0, 100);
+  ASSERT_TRUE(logged.ok()) << logged.status();
+  ASSERT_EQ(logged->size(), 1u);
+  EXPECT_EQ(logged->front().second.seq, 3u) << "seq 1 refused, 2 its withdrawal";
+  EXPECT_LT(static_cast<int64_t>(logged->front().second.hlc.wall_millis()),
+            SystemClock::Get()->NowMillis() + 60'000)
+      << "stored as stamped: " << logged->front().second.hlc.ToString();
 }
 
 TEST_F(RefusalTest, APullFromACursorPastTheHubsLogIsRefused) {

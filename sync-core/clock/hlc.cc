@@ -27,8 +27,20 @@ Hlc HybridClock::Now() {
     // 65,536 events in one millisecond: borrow the next millisecond.
     next = Hlc::FromParts(last_.wall_millis() + 1, 0);
   }
+  if (next >= skip_lo_ && next <= skip_hi_) next = Hlc::FromPacked(skip_hi_.packed() + 1);
   last_ = next;
   return next;
+}
+
+void HybridClock::Reset(Hlc to) {
+  absl::MutexLock lock(&mu_);
+  last_ = to;
+}
+
+void HybridClock::SetSkip(Hlc lo, Hlc hi) {
+  absl::MutexLock lock(&mu_);
+  skip_lo_ = lo;
+  skip_hi_ = hi;
 }
 
 absl::Status HybridClock::Check(Hlc remote, const std::string& who) const {

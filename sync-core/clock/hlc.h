@@ -82,14 +82,28 @@ class HybridClock {
   // replica reopens, with the greatest HLC it has stored.
   void Restore(Hlc floor);
 
+  // Lowers (or raises) the clock to `to`, without any check: a replica
+  // whose stamps the hub refused as ahead stops adopting that time
+  // (sync/restamp.h). The caller keeps what ordering needs: `to` is past
+  // every version it still holds.
+  void Reset(Hlc to);
+  // Now() never returns a stamp in [lo, hi] (a refused, withdrawn range of
+  // this replica's own stamps: no version is issued twice); past it, it
+  // jumps to hi + 1. An empty range (lo > hi, the default) skips nothing.
+  void SetSkip(Hlc lo, Hlc hi);
+
   Hlc last() const;
   int64_t max_skew_millis() const { return max_skew_millis_; }
+  // The wall clock it reads, in Unix milliseconds.
+  int64_t WallMillis() const { return source_->NowMillis(); }
 
  private:
   ClockSource* const source_;
   const int64_t max_skew_millis_;
   mutable absl::Mutex mu_;
   Hlc last_ ABSL_GUARDED_BY(mu_);
+  Hlc skip_lo_ ABSL_GUARDED_BY(mu_) = Hlc::FromPacked(1);
+  Hlc skip_hi_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace fieldsync

@@ -11,12 +11,13 @@ namespace fieldsync {
 
 absl::Status ValidateBatch(
     const Schema& schema, HybridClock& clock, const std::vector<const Commit*>& commits,
-    const std::function<absl::Status(const Commit&, int64_t position)>* verify) {
+    const std::function<absl::Status(const Commit&, int64_t position)>* verify,
+    bool check_clock) {
   for (size_t i = 0; i < commits.size(); ++i) {
     const Commit& c = *commits[i];
     absl::Status s = ValidateCommit(schema, c);
     if (s.ok() && verify != nullptr && *verify) s = (*verify)(c, 0);
-    if (s.ok() && clock.TooFarAhead(c.hlc)) {
+    if (s.ok() && check_clock && clock.TooFarAhead(c.hlc)) {
       s = clock.Check(c.hlc, absl::StrCat("device ", c.author.ToString()));
     }
     if (!s.ok()) {
@@ -184,7 +185,8 @@ absl::StatusOr<ApplyResult> MergeCommits(MergeStore& store, const std::vector<Co
   std::vector<const Commit*> ptrs;
   ptrs.reserve(commits.size());
   for (const Commit& c : commits) ptrs.push_back(&c);
-  FS_RETURN_IF_ERROR(ValidateBatch(store.schema(), store.clock(), ptrs));
+  FS_RETURN_IF_ERROR(ValidateBatch(store.schema(), store.clock(), ptrs, nullptr,
+                                   hooks == nullptr || !hooks->clock_per_commit));
   ApplyResult result;
   FS_RETURN_IF_ERROR(
       MergeInOrder(store, ptrs, /*allow_gaps=*/false, hooks, &result.outcomes).status());

@@ -65,6 +65,10 @@ struct ApplyHooks {
   // the merge goes on with the next commits. False: `why` aborts the batch
   // as without the hook (OK: the commit waits, as without the hook).
   std::function<absl::StatusOr<bool>(const Commit& c, const absl::Status& why)> refuse;
+  // The hooks judge the clock one commit at a time (a version 3 hub refuses
+  // a commit stamped ahead alone, CLOCK_AHEAD): the batch is not refused
+  // for it before the merge.
+  bool clock_per_commit = false;
 };
 
 // One row of a store, opened to merge one row change into it. Fields by
@@ -145,9 +149,12 @@ class MergeStore {
 // rules (ValidateCommit), `verify` if given (a node's signature check), and
 // the clock skew limit. The error names the commit and says nothing was
 // applied.
+// With `check_clock` false the clock is the caller's to judge
+// (ApplyHooks::clock_per_commit).
 absl::Status ValidateBatch(
     const Schema& schema, HybridClock& clock, const std::vector<const Commit*>& commits,
-    const std::function<absl::Status(const Commit&, int64_t position)>* verify = nullptr);
+    const std::function<absl::Status(const Commit&, int64_t position)>* verify = nullptr,
+    bool check_clock = true);
 
 // The per-field rule (merge.h) for every field that `change` of `commit`
 // writes, on `row` of table `table`.

@@ -135,7 +135,8 @@ absl::Status Replica::Impl::Init() {
   uint64_t max_hlc = 0;
   for (const DeviceEntry& d : devices) max_hlc = std::max(max_hlc, d.max_hlc);
   hlc.Restore(Hlc::FromPacked(max_hlc));
-  return absl::OkStatus();
+  // Stamps the hub refused as ahead, withdrawn: never issued again.
+  return LoadClockSkip();
 }
 
 absl::Status Replica::Impl::ReloadDevices() {

@@ -228,6 +228,24 @@ struct SetAsideRow {
   int64_t discarded_at_millis = 0;  // 0 while an officer has not resolved it
 };
 
+// A commit of this device re-dated (Replica::Restamp): the hub refused it
+// as stamped by a clock ahead; the same changes went under a new seq.
+struct Redated {
+  uint64_t old_seq = 0, new_seq = 0;
+  Hlc old_hlc, new_hlc;
+};
+struct RestampResult {
+  uint64_t withdrawal = 0;  // the withdrawal entry's seq; 0: nothing to re-date
+  std::vector<Redated> redated;
+  // How far past this laptop's clock the newest refused stamp lies now.
+  int64_t ahead_millis = 0;
+};
+// The clear value of a value this device stored in a commit of version
+// `version` (sealed or not): what the key ring opens (KeyRing::Read).
+using OpenStored = std::function<absl::StatusOr<Value>(
+    const std::string& table, const RowId& row, const std::string& column, const Value& stored,
+    const Version& version)>;
+
 // How far a bootstrap from a checkpoint got (_fs_bootstrap): its id, its
 // signed statement, the first leaf of the next page (the leaf count once
 // done).
@@ -471,6 +489,19 @@ class Replica {
   // device's own chain does not reach its last commit (headers not signed
   // yet: a locked keystore).
   absl::StatusOr<uint64_t> WithdrawSetAside();
+  // Re-dates the commits set aside with `code` (the hub's CLOCK_AHEAD) that
+  // no withdrawal passes over yet, in one transaction
+  // (store/replica_restamp.cc): the clock goes back to the newest version
+  // held that is not one of them (never a stamp the hub would refuse), and
+  // from then on skips their stamps; a signed withdrawal of their seqs;
+  // each rewritten under a new seq with the clock, values opened with
+  // `open` and sealed again, bases and settled versions naming a refused
+  // one remapped to its rewrite; rows and conflict records holding a
+  // refused version hold the new one instead. FAILED_PRECONDITION if the
+  // keystore is locked (nothing changed).
+  absl::StatusOr<RestampResult> Restamp(int code, const OpenStored& open);
+  // The wall clock this replica stamps its commits with (Unix ms).
+  int64_t ClockMillis() const;
   // The officer's discard of set-aside commit `seq` (fieldnode set-aside
   // discard): recorded, with its time. NOT_FOUND if it is not set aside;
   // FAILED_PRECONDITION if resolved already.

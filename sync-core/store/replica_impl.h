@@ -148,6 +148,16 @@ class Replica::Impl {
   // `next` (not logged yet, seq through + 1) if given.
   absl::Status ChainOwnThrough(uint64_t through, Commit* next);
   absl::Status StoreChainWrites(const ChainWrites& w);
+  // Writes a signed withdrawal entry of this device's chain (its next seq)
+  // passing over `seqs` (ascending; contiguous runs, at most 8: those
+  // covered are given in *withdrawn) and marks them withdrawn in
+  // _fs_set_aside. Its seq. FAILED_PRECONDITION if headers cannot be
+  // signed now (replica_set_aside.cc).
+  // The clock's skip of refused stamps, from _fs_cursors
+  // (replica_restamp.cc).
+  absl::Status LoadClockSkip();
+  absl::StatusOr<uint64_t> MakeWithdrawal(const std::vector<uint64_t>& seqs,
+                                          std::vector<uint64_t>* withdrawn);
   // Keeps `r` unless a statement of its signer as new is held
   // (replica_statements.cc).
   absl::Status PutStatement(const StatementRow& r);

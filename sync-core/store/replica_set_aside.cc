@@ -25,6 +25,59 @@ absl::StatusOr<std::string> OwnLink(sqlite::Db& db, const DeviceId& self, uint64
 
 }  // namespace
 
+absl::StatusOr<uint64_t> Replica::Impl::MakeWithdrawal(const std::vector<uint64_t>& seqs,
+                                                       std::vector<uint64_t>* withdrawn) {
+  Impl& m = *this;
+  if (!m.security.sign_header) {
+    return absl::FailedPreconditionError("this laptop's keystore is locked");
+  }
+  const uint64_t seq = m.devices[m.self_idx].max_seq + 1;
+  // The chain must reach the last commit: the withdrawal links to it.
+  FS_ASSIGN_OR_RETURN(std::string prev, OwnLink(*m.db, m.self, seq - 1));
+  std::vector<crypto::WithdrawnRange> ranges;
+  std::vector<uint64_t> covered;
+  for (size_t i = 0; i < seqs.size() && ranges.size() < crypto::kMaxWithdrawnRanges;) {
+    size_t j = i;
+    while (j + 1 < seqs.size() && seqs[j + 1] == seqs[j] + 1) ++j;
+    crypto::WithdrawnRange r;
+    r.first = seqs[i];
+    r.last = seqs[j];
+    FS_ASSIGN_OR_RETURN(r.link_before, OwnLink(*m.db, m.self, r.first - 1));
+    FS_ASSIGN_OR_RETURN(r.link_last, OwnLink(*m.db, m.self, r.last));
+    ranges.push_back(std::move(r));
+    for (size_t k = i; k <= j; ++k) covered.push_back(seqs[k]);
+    i = j + 1;
+  }
+  FS_ASSIGN_OR_RETURN(crypto::CommitHeader h,
+                      crypto::WithdrawalHeader(m.self, seq, m.hlc.Now().packed(), prev,
+                                               std::move(ranges)));
+  FS_ASSIGN_OR_RETURN(std::string header, crypto::EncodeCommitHeader(h));
+  FS_ASSIGN_OR_RETURN(std::string sig, m.security.sign_header(header));
+  const std::string link = crypto::CommitLink(header, sig);
+  FS_ASSIGN_OR_RETURN(auto ins, m.db->Prepared("INSERT INTO _fs_chain(device, seq, header, sig, "
+                                               "link, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+  ins->BindBlob(1, m.self.view());
+  ins->BindInt(2, static_cast<int64_t>(seq));
+  ins->BindBlob(3, header);
+  ins->BindBlob(4, sig);
+  ins->BindBlob(5, link);
+  ins->BindInt(6, static_cast<int64_t>(ChainRow::State::kWithdrawal));
+  FS_RETURN_IF_ERROR(ins->Run());
+  for (uint64_t s : covered) {
+    FS_ASSIGN_OR_RETURN(auto up, m.db->Prepared("UPDATE _fs_set_aside SET withdrawal = ?2 WHERE "
+                                                "seq = ?1"));
+    up->BindInt(1, static_cast<int64_t>(s));
+    up->BindInt(2, static_cast<int64_t>(seq));
+    FS_RETURN_IF_ERROR(up->Run());
+  }
+  // The seq is taken: the next commit follows it, as its chain entry does.
+  Impl::DeviceEntry& d = m.devices[m.self_idx];
+  d.max_seq = seq;
+  d.dirty = true;
+  if (withdrawn != nullptr) *withdrawn = std::move(covered);
+  return seq;
+}
+
 absl::Status Replica::SetAside(const std::vector<SetAsideRow>& rows) {
   if (rows.empty()) return absl::OkStatus();
   Impl& m = *impl_;
@@ -85,53 +138,7 @@ absl::StatusOr<uint64_t> Replica::WithdrawSetAside() {
       }
     }
     if (seqs.empty()) return absl::OkStatus();
-    if (!m.security.sign_header) {
-      return absl::FailedPreconditionError("this laptop's keystore is locked");
-    }
-    const uint64_t seq = m.devices[m.self_idx].max_seq + 1;
-    // The chain must reach the last commit: the withdrawal links to it.
-    FS_ASSIGN_OR_RETURN(std::string prev, OwnLink(*m.db, m.self, seq - 1));
-    std::vector<crypto::WithdrawnRange> ranges;
-    std::vector<uint64_t> covered;
-    for (size_t i = 0; i < seqs.size() && ranges.size() < crypto::kMaxWithdrawnRanges;) {
-      size_t j = i;
-      while (j + 1 < seqs.size() && seqs[j + 1] == seqs[j] + 1) ++j;
-      crypto::WithdrawnRange r;
-      r.first = seqs[i];
-      r.last = seqs[j];
-      FS_ASSIGN_OR_RETURN(r.link_before, OwnLink(*m.db, m.self, r.first - 1));
-      FS_ASSIGN_OR_RETURN(r.link_last, OwnLink(*m.db, m.self, r.last));
-      ranges.push_back(std::move(r));
-      for (size_t k = i; k <= j; ++k) covered.push_back(seqs[k]);
-      i = j + 1;
-    }
-    FS_ASSIGN_OR_RETURN(crypto::CommitHeader h,
-                        crypto::WithdrawalHeader(m.self, seq, m.hlc.Now().packed(), prev,
-                                                 std::move(ranges)));
-    FS_ASSIGN_OR_RETURN(std::string header, crypto::EncodeCommitHeader(h));
-    FS_ASSIGN_OR_RETURN(std::string sig, m.security.sign_header(header));
-    const std::string link = crypto::CommitLink(header, sig);
-    FS_ASSIGN_OR_RETURN(auto ins, m.db->Prepared("INSERT INTO _fs_chain(device, seq, header, sig, "
-                                                 "link, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
-    ins->BindBlob(1, m.self.view());
-    ins->BindInt(2, static_cast<int64_t>(seq));
-    ins->BindBlob(3, header);
-    ins->BindBlob(4, sig);
-    ins->BindBlob(5, link);
-    ins->BindInt(6, static_cast<int64_t>(ChainRow::State::kWithdrawal));
-    FS_RETURN_IF_ERROR(ins->Run());
-    for (uint64_t s : covered) {
-      FS_ASSIGN_OR_RETURN(auto up, m.db->Prepared("UPDATE _fs_set_aside SET withdrawal = ?2 WHERE "
-                                                  "seq = ?1"));
-      up->BindInt(1, static_cast<int64_t>(s));
-      up->BindInt(2, static_cast<int64_t>(seq));
-      FS_RETURN_IF_ERROR(up->Run());
-    }
-    // The seq is taken: the next commit follows it, as its chain entry does.
-    Impl::DeviceEntry& d = m.devices[m.self_idx];
-    d.max_seq = seq;
-    d.dirty = true;
-    made = seq;
+    FS_ASSIGN_OR_RETURN(made, m.MakeWithdrawal(seqs, nullptr));
     return absl::OkStatus();
   }));
   return made;

@@ -128,6 +128,8 @@ enum class RefusalCode {
   kSealing = 4,           // a field sealed when restricted, in clear
   kDependsOnRefused = 5,  // needs a refused commit (depends_on)
   kWithdrawnStored = 6,   // a withdrawal of a stored commit: not taken
+  kClockAhead = 7,        // stamped past the hub's clock + the skew limit:
+                          // re-dated by the node (sync/restamp.h)
 };
 // Its name as the wire and the docs spell it ("ROW_COLLECTED", ...).
 const char* RefusalCodeName(RefusalCode code);

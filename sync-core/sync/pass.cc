@@ -11,6 +11,7 @@
 #include "sync/chain_keeper.h"
 #include "sync/compact_header.h"
 #include "sync/downgrade.h"
+#include "sync/restamp.h"
 #include "sync/retry.h"
 #include "sync/checkpoint_keeper.h"
 #include "sync/statement_keeper.h"
@@ -67,7 +68,7 @@ absl::StatusOr<EnrollReply> Enrol(Transport& transport, const std::string& token
 }
 
 // Keeps the newest time a hub gave (kHubTimeSeenCursor).
-absl::Status NoteHubTime(Replica& replica, int64_t hub_time_millis) {
+static absl::Status NoteHubTime(Replica& replica, int64_t hub_time_millis) {
   FS_ASSIGN_OR_RETURN(int64_t seen, replica.GetCursor(kHubTimeSeenCursor));
   if (hub_time_millis <= seen) return absl::OkStatus();
   return replica.SetCursor(kHubTimeSeenCursor, hub_time_millis);
@@ -122,6 +123,12 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
       // from receiving the others' work.
       if (!PermanentRefusal(pushed)) return pushed;
       report.push_refused = pushed;
+    }
+    // Work the hub refused as stamped by a clock ahead: re-dated and sent
+    // once the clock is right (sync/restamp.h). It never ends the pass
+    // before the pull, but for a hub out of reach.
+    if (hello.protocol_version >= 3) {
+      FS_RETURN_IF_ERROR(RedateRefused(replica, keys, hello, clock, pusher, stop, &report));
     }
     // Key records refused for good are set aside inside; only a failure to
     // reach the hub stops the pass. Then those the hub refused at earlier

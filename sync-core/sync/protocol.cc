@@ -33,6 +33,7 @@ const char* RefusalCodeName(RefusalCode code) {
     case RefusalCode::kSealing: return "SEALING";
     case RefusalCode::kDependsOnRefused: return "DEPENDS_ON_REFUSED";
     case RefusalCode::kWithdrawnStored: return "WITHDRAWN_STORED";
+    case RefusalCode::kClockAhead: return "CLOCK_AHEAD";
     case RefusalCode::kUnspecified: break;
   }
   return "REFUSED";

@@ -150,20 +150,12 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
           " of this node; it holds this node's commits up to ", acked,
           ". Ask the hub administrator"));
     }
-    // Acknowledged means durably stored at the hub: never sent again.
-    FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, acked));
-    progressed_ = true;
-    if (protocol_version_ >= 3 && resp->accounted_seq > 0) {
-      FS_RETURN_IF_ERROR(replica.SetCursor(kChainAccountedCursor,
-                                           static_cast<int64_t>(resp->accounted_seq)));
-    }
-    report->pushed += resp->applied;
-    report->push_duplicates += resp->duplicates;
-    pushed = acked;
-    // Refused one by one (version 3): set aside, never sent again. Only a
-    // commit of this request the hub accounts for: a reply naming another
-    // seq (replayed, or a hub making this laptop withdraw a commit it
-    // stored) is not believed.
+    // Refused one by one (version 3): set aside, never sent again. Before
+    // the cursor moves past them: a crash between the two then sends them
+    // again, and the hub names them again (its answer is the only record).
+    // Only a commit of this request the hub acknowledges: a reply naming
+    // another seq (replayed, or a hub making this laptop withdraw a commit
+    // it stored) is not believed.
     std::vector<CommitRefusal> named;
     for (const CommitRefusal& f : resp->refusals) {
       if (f.seq >= commits[0].seq && f.seq <= last_sent && f.seq <= static_cast<uint64_t>(acked)) {
@@ -171,6 +163,20 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
       }
     }
     FS_RETURN_IF_ERROR(SetAsideRefused(replica, named, report));
+    // Past what this request carried, the hub names no refusal: those seqs
+    // go again in the next request, and it names them (duplicates).
+    const int64_t moved =
+        protocol_version_ >= 3 ? std::min<int64_t>(acked, static_cast<int64_t>(last_sent)) : acked;
+    // Acknowledged means durably stored at the hub: never sent again.
+    FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, moved));
+    progressed_ = true;
+    if (protocol_version_ >= 3 && resp->accounted_seq > 0) {
+      FS_RETURN_IF_ERROR(replica.SetCursor(kChainAccountedCursor,
+                                           static_cast<int64_t>(resp->accounted_seq)));
+    }
+    report->pushed += resp->applied;
+    report->push_duplicates += resp->duplicates;
+    pushed = moved;
   }
 }
 

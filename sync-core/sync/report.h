@@ -72,6 +72,11 @@ struct SyncReport {
   uint64_t set_aside_open = 0;
   uint64_t withdrawals_pushed = 0;
   std::string withdrawal_note;
+  // Version 3: commits the hub refused as stamped by a clock ahead
+  // (CLOCK_AHEAD), re-dated in this pass (sync/restamp.h) and sent; what is
+  // said of it once, from this laptop's side, or why they still wait.
+  uint64_t redated = 0;
+  std::string redate_note;
   // Key records: sent to the hub, received from it, and received but
   // refused (forged, from an unknown device, ...; the first reason kept).
   uint64_t key_records_pushed = 0;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "change/commit_codec.h"
 #include "sim/world.h"
@@ -60,15 +61,34 @@ absl::Status World::CheckSafety() {
       return absl::InternalError(absl::StrCat(l->name, " wrote ", stats.local_seq,
                                               " commits, the hub acknowledged ", pushed));
     }
-    if (!held.empty() && (*held.begin() != 1 || *held.rbegin() != held.size() ||
-                          held.size() > stats.local_seq)) {
-      return absl::InternalError(absl::StrCat("the hub holds ", held.size(), " commits of ",
-                                              l->name, ", which wrote ", stats.local_seq,
-                                              ", not its first ones"));
+    // Seqs the hub never stores: commits it refused alone (set aside here,
+    // or re-dated when stamped by a clock ahead) and withdrawal entries.
+    std::set<uint64_t> skipped;
+    FS_ASSIGN_OR_RETURN(std::vector<SetAsideRow> aside, l->replica->SetAsideList());
+    for (const SetAsideRow& a : aside) skipped.insert(a.seq);
+    FS_ASSIGN_OR_RETURN(std::vector<ChainRow> own, l->replica->OwnChainAfter(0, 1'000'000));
+    for (const ChainRow& e : own) {
+      if (e.state == ChainRow::State::kWithdrawal) skipped.insert(e.seq);
     }
-    if (held.size() < static_cast<uint64_t>(pushed)) {
-      return absl::InternalError(absl::StrCat(l->name, " was told the hub took ", pushed,
-                                              " of its commits; it holds ", held.size()));
+    const uint64_t top = std::max<uint64_t>(held.empty() ? 0 : *held.rbegin(),
+                                            static_cast<uint64_t>(pushed));
+    for (uint64_t s = 1; s <= top; ++s) {
+      const bool at = held.count(s) > 0, skip = skipped.count(s) > 0;
+      if (at && skip) {
+        return absl::InternalError(absl::StrCat("the hub holds commit ", s, " of ", l->name,
+                                                ", which it refused or was withdrawn"));
+      }
+      if (!at && !skip && (s <= static_cast<uint64_t>(pushed) || s < top)) {
+        return absl::InternalError(absl::StrCat(
+            s <= static_cast<uint64_t>(pushed) ? "" : "not its first ones: ", l->name,
+            " was told the hub took its commit ", s, " (", pushed, " acknowledged); the hub "
+            "holds ", held.size(), " of the ", stats.local_seq, " it wrote, not that one (",
+            skipped.size(), " refused or withdrawals: ", absl::StrJoin(skipped, ","), ")"));
+      }
+    }
+    if (top > stats.local_seq) {
+      return absl::InternalError(absl::StrCat("the hub holds commit ", top, " of ", l->name,
+                                              ", which wrote ", stats.local_seq));
     }
   }
   // 2. No laptop holds a case of an office that never referred it to its

@@ -502,6 +502,11 @@ absl::Status World::JudgePass(const Laptop& l, const absl::StatusOr<sync::SyncRe
                                                              "'s work: ",
                                                              r->push_refused.message()));
   }
+  // A clock ahead no longer stops the pass: the hub refuses the commits
+  // stamped ahead alone (CLOCK_AHEAD), the pass pulls and says why they wait.
+  if (shape_.far_off_laptops > 0 && absl::StrContains(r->redate_note, "ahead of the hub's")) {
+    ++clock_refusals_;
+  }
   return absl::OkStatus();
 }
 

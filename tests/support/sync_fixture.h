@@ -54,8 +54,11 @@ class SyncTest : public ::testing::Test {
     }
   }
 
-  harness::LocalNode& AddNode(const std::string& province, const std::string& address = "") {
-    auto n = harness::LocalNode::Create(dir_.File(absl::StrCat("node", nodes_.size())));
+  // With `clock`, the node's own clock (a laptop whose clock is wrong).
+  harness::LocalNode& AddNode(const std::string& province, const std::string& address = "",
+                              ClockSource* clock = nullptr) {
+    auto n = harness::LocalNode::Create(dir_.File(absl::StrCat("node", nodes_.size())),
+                                        /*crypto=*/true, clock);
     EXPECT_TRUE(n.ok()) << n.status();
     absl::Status s = (*n)->Enroll(*hub_, province, address);
     EXPECT_TRUE(s.ok()) << s;

@@ -169,12 +169,21 @@ int64_t HubProcess::PeakRssKib() const {
 }
 
 absl::StatusOr<std::unique_ptr<LocalNode>> LocalNode::Create(const std::string& dir,
-                                                              bool crypto) {
+                                                              bool crypto, ClockSource* clock) {
   auto n = std::make_unique<LocalNode>();
   n->dir_ = dir;
   n->crypto_ = crypto;
+  n->clock_ = clock;
   DataDir d{dir, "replica.db", "fieldnode init", "FIELDSYNC_NODE_DIR"};
   FS_ASSIGN_OR_RETURN(n->replica_, CreateReplicaIn(d));
+  if (clock != nullptr) {
+    // Opened again on that clock.
+    n->replica_.reset();
+    ReplicaOptions o;
+    o.path = d.ReplicaPath();
+    o.clock = clock;
+    FS_ASSIGN_OR_RETURN(n->replica_, Replica::Open(o));
+  }
   n->identity_ = std::make_unique<crypto::DeviceIdentity>(
       crypto::DeviceIdentity::Generate(n->replica_->device_id()));
   return n;
@@ -191,7 +200,7 @@ absl::Status LocalNode::Enroll(const HubProcess& hub, const std::string& provinc
   std::string got_province, hub_id;
   FS_ASSIGN_OR_RETURN(cred_, client_->Enroll(token, *identity_, "test node", &got_province,
                                              &hub_id));
-  FS_ASSIGN_OR_RETURN(keys_, KeyRing::Open(replica_.get(), got_province));
+  FS_ASSIGN_OR_RETURN(keys_, KeyRing::Open(replica_.get(), got_province, clock_));
   hub_.address = o.address;
   hub_.ca_file = o.ca_file;
   hub_.insecure = o.insecure;
@@ -223,6 +232,7 @@ absl::Status LocalNode::Connect(const std::string& address, node::ClientOptions 
 
 absl::StatusOr<node::SyncReport> LocalNode::Sync() {
   if (!keys_) return absl::FailedPreconditionError("the node is not enrolled");
+  client_->set_clock(clock_);
   return client_->Sync(*replica_, *keys_, cred_);
 }
 

@@ -97,8 +97,11 @@ class LocalNode {
   // With `crypto` false (a benchmark's baseline, against a hub serving
   // --benchmark-without-crypto: fieldsync-bench-hub) nothing is signed,
   // sealed or verified.
+  // With `clock`, the laptop's clock (its replica, key ring and passes):
+  // tests give a laptop a clock ahead; null: the system clock.
   static absl::StatusOr<std::unique_ptr<LocalNode>> Create(const std::string& dir,
-                                                           bool crypto = true);
+                                                           bool crypto = true,
+                                                           ClockSource* clock = nullptr);
   // Enrols with the hub (`address` may be a proxy in front of it), then
   // opens the key ring of its province, unlocked, and installs signing,
   // verification and sealing on the replica.
@@ -141,6 +144,7 @@ class LocalNode {
   std::unique_ptr<crypto::DeviceIdentity> identity_;
   std::unique_ptr<KeyRing> keys_;
   bool crypto_ = true;
+  ClockSource* clock_ = nullptr;
   node::HubConfig hub_;
   node::Credential cred_;
   std::unique_ptr<node::SyncClient> client_;
