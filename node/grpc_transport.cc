@@ -322,9 +322,11 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Create(
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   // Reconnect quickly after a cut rather than waiting out a long backoff
   // (the daemon has its own). MIN_RECONNECT_BACKOFF is gRPC's connect
-  // timeout, left at its default: a TLS handshake on a slow link needs it.
+  // timeout: 20 s, its default (a TLS handshake on a slow link needs it),
+  // unless the options say otherwise (tests of a silent handshake).
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, static_cast<int>(options.connect_timeout_millis));
   // Keepalive pings, during calls and between them, with no cap on pings
   // sent while this side sends no data (a pull only receives; gRPC's
   // default stops after two): a link gone silent, packets lost without a

@@ -25,6 +25,8 @@ struct ClientOptions {
   // Keepalive pings (a link gone silent fails after at most their sum).
   int64_t keepalive_time_millis = tuning::kNodeKeepaliveTimeMillis;
   int64_t keepalive_timeout_millis = tuning::kNodeKeepaliveTimeoutMillis;
+  // A connection and its TLS handshake not done by then fail the call.
+  int64_t connect_timeout_millis = tuning::kNodeConnectTimeoutMillis;
   uint32_t pull_batch = 0;  // 0: the hub's default
   uint32_t push_batch = tuning::kPushCommitsPerCall;
   // gzip on requests (off: tests that read what goes over the wire).

@@ -6,12 +6,19 @@
 //
 // Each sync runs on a thread bounded by a deadline: a sync that hangs shows
 // as a failure, and cutting the proxy then ends it, so the suite never hangs.
+//
+// The silent links are detected with short keepalives and connect timeout
+// (kQuick: the least the hub accepts), so that the mechanism is tested in
+// seconds rather than in the production values' 25 s; that those detect a
+// silent link in under a minute too is their arithmetic, checked below.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
 #include <future>
 
+#include "base/tuning.h"
+#include "node/grpc_transport.h"
 #include "support/sync_fixture.h"
 #include "tools/lib/cutting_proxy.h"
 
@@ -21,6 +28,25 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kSlowBytesPerSecond = 32'000;  // 256 kbit/s each way
+
+// A link gone silent fails after at most the keepalive's time and timeout
+// (during a call) or the connect timeout (during the TLS handshake): with
+// the production values, in under a minute.
+static_assert(tuning::kNodeKeepaliveTimeMillis + tuning::kNodeKeepaliveTimeoutMillis < 60'000);
+static_assert(tuning::kNodeConnectTimeoutMillis < 60'000);
+
+// Pings every 5 s (the least the hub accepts, kHubMinPingIntervalMillis),
+// answered within 3 s; a handshake not done in 6 s fails. A silent link is
+// then told from a slow one as it is with the production values: an
+// unanswered ping, a handshake that took longer than the ping's timeout.
+node::ClientOptions Quick(uint32_t pull_batch = 0) {
+  node::ClientOptions o;
+  o.pull_batch = pull_batch;
+  o.keepalive_time_millis = tuning::kHubMinPingIntervalMillis;
+  o.keepalive_timeout_millis = 3000;
+  o.connect_timeout_millis = 6000;
+  return o;
+}
 
 class SilentLinkTest : public SyncTest {
  protected:
@@ -68,7 +94,7 @@ TEST_F(SilentLinkTest, APullOverALinkThatGoesSilentFailsInUnderAMinuteAndSaysSo)
   WriteCases(writer, 1500);
   CuttingProxy proxy("127.0.0.1", hub_->port());
   ASSERT_TRUE(proxy.Start().ok());
-  ASSERT_TRUE(reader.Connect(absl::StrCat("localhost:", proxy.port()), 20).ok());
+  ASSERT_TRUE(reader.Connect(absl::StrCat("localhost:", proxy.port()), Quick(20)).ok());
   // Well past the TLS handshake and Hello: inside the pull's stream.
   proxy.GoSilentAfterBytes(Direction::kDownstream, 60000);
   double seconds = 0;
@@ -116,11 +142,7 @@ TEST_F(SilentLinkTest, KeepalivesDoNotFailASlowLinkThatIsAlive) {
   CuttingProxy proxy("127.0.0.1", hub_->port());
   ASSERT_TRUE(proxy.Start().ok());
   proxy.SetRate(kSlowBytesPerSecond);
-  node::ClientOptions o;
-  o.pull_batch = 20;
-  o.keepalive_time_millis = 5000;
-  o.keepalive_timeout_millis = 3000;
-  ASSERT_TRUE(reader.Connect(absl::StrCat("localhost:", proxy.port()), o).ok());
+  ASSERT_TRUE(reader.Connect(absl::StrCat("localhost:", proxy.port()), Quick(20)).ok());
   double seconds = 0;
   auto r = SyncWithin(reader, proxy, std::chrono::seconds(120), &seconds);
   const uint64_t bytes = proxy.bytes(Direction::kUpstream) + proxy.bytes(Direction::kDownstream);
@@ -142,7 +164,7 @@ TEST_F(SilentLinkTest, ALinkSilentDuringTheTlsHandshakeFailsInUnderAMinuteAndSay
   auto& n = AddNode("LC");
   CuttingProxy proxy("127.0.0.1", hub_->port());
   ASSERT_TRUE(proxy.Start().ok());
-  ASSERT_TRUE(n.Connect(absl::StrCat("localhost:", proxy.port())).ok());
+  ASSERT_TRUE(n.Connect(absl::StrCat("localhost:", proxy.port()), Quick()).ok());
   proxy.GoSilentAfterBytes(Direction::kDownstream, 100);
   double seconds = 0;
   auto r = SyncWithin(n, proxy, std::chrono::seconds(60), &seconds);

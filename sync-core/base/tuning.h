@@ -105,6 +105,10 @@ inline constexpr int64_t kPullTimeoutMillis = 30 * 60'000;
 // ping. The hub accepts pings this often (kHubMinPingIntervalMillis).
 inline constexpr int64_t kNodeKeepaliveTimeMillis = 10'000;
 inline constexpr int64_t kNodeKeepaliveTimeoutMillis = 15'000;
+// How long the node's channel waits for a connection and its TLS handshake
+// to complete (gRPC's connect timeout, GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+// whose default it is): a handshake on a slow link needs it.
+inline constexpr int64_t kNodeConnectTimeoutMillis = 20'000;
 
 // The key agent (node/agent.h). A request must arrive whole, and its answer
 // be taken, within kAgentRequestMillis of its first byte (reads and answer

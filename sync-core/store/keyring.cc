@@ -234,9 +234,12 @@ absl::Status KeyRing::BeginPull() {
   // Counted in the file, and the cut-offs read again: another process of
   // this data directory (the daemon, a sync) may have pulled meanwhile.
   FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
-    FS_RETURN_IF_ERROR(m.db->Exec("INSERT OR REPLACE INTO _fs_trust(key, value) SELECT 'pulls', "
-                                  "CAST(coalesce((SELECT CAST(value AS INTEGER) FROM _fs_trust "
-                                  "WHERE key = 'pulls'), 0) + 1 AS TEXT)"));
+    // Prepared once per connection (a pass begins one pull or more).
+    FS_ASSIGN_OR_RETURN(auto count,
+                        m.db->Prepared("INSERT OR REPLACE INTO _fs_trust(key, value) SELECT 'pulls', "
+                                       "CAST(coalesce((SELECT CAST(value AS INTEGER) FROM _fs_trust "
+                                       "WHERE key = 'pulls'), 0) + 1 AS TEXT)"));
+    FS_RETURN_IF_ERROR(count->Run());
     return m.LoadCutOffs();
   }));
   m.in_pull = true;

@@ -96,25 +96,8 @@ absl::Status Replica::Impl::Init() {
     if (t.columns.size() + 1 > 64) {
       return absl::InternalError(absl::StrCat("table ", AV(t.name), " has more than 63 columns"));
     }
-    std::string cols;
-    std::string params;
-    for (size_t i = 0; i < t.columns.size(); ++i) {
-      absl::StrAppend(&cols, ", ", Quote(t.columns[i].name));
-      absl::StrAppend(&params, ", ?", i + 4);
-    }
-    TableStmts ts;
-    FS_ASSIGN_OR_RETURN(ts.select_meta, db->Statement(absl::StrCat(
-                                            "SELECT _live, _ver FROM ", Quote(t.name),
-                                            " WHERE id = ?1")));
-    FS_ASSIGN_OR_RETURN(ts.select_all, db->Statement(absl::StrCat("SELECT _live, _ver", cols,
-                                                                  " FROM ", Quote(t.name),
-                                                                  " WHERE id = ?1")));
-    FS_ASSIGN_OR_RETURN(ts.insert, db->Statement(absl::StrCat("INSERT INTO ", Quote(t.name),
-                                                              "(id, _live, _ver", cols,
-                                                              ") VALUES (?1, ?2, ?3", params,
-                                                              ")")));
-    tables.push_back(std::move(ts));
   }
+  tables.resize(schema->tables().size());
 
   FS_RETURN_IF_ERROR(ReloadDevices());
   auto it = device_index.find(self);
@@ -137,6 +120,36 @@ absl::Status Replica::Impl::Init() {
   hlc.Restore(Hlc::FromPacked(max_hlc));
   // Stamps the hub refused as ahead, withdrawn: never issued again.
   return LoadClockSkip();
+}
+
+absl::StatusOr<sqlite::Stmt*> Replica::Impl::TableStatement(size_t tidx, TableStmt which) {
+  TableStmts& ts = tables[tidx];
+  sqlite::Stmt*& st = which == TableStmt::kSelectMeta  ? ts.select_meta
+                      : which == TableStmt::kSelectAll ? ts.select_all
+                                                       : ts.insert;
+  if (st != nullptr) return st;
+  const TableDef& t = schema->tables()[tidx];
+  std::string cols;
+  std::string params;
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    absl::StrAppend(&cols, ", ", Quote(t.columns[i].name));
+    absl::StrAppend(&params, ", ?", i + 4);
+  }
+  std::string sql;
+  switch (which) {
+    case TableStmt::kSelectMeta:
+      sql = absl::StrCat("SELECT _live, _ver FROM ", Quote(t.name), " WHERE id = ?1");
+      break;
+    case TableStmt::kSelectAll:
+      sql = absl::StrCat("SELECT _live, _ver", cols, " FROM ", Quote(t.name), " WHERE id = ?1");
+      break;
+    case TableStmt::kInsert:
+      sql = absl::StrCat("INSERT INTO ", Quote(t.name), "(id, _live, _ver", cols,
+                         ") VALUES (?1, ?2, ?3", params, ")");
+      break;
+  }
+  FS_ASSIGN_OR_RETURN(st, db->Statement(sql));
+  return st;
 }
 
 absl::Status Replica::Impl::ReloadDevices() {

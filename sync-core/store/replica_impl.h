@@ -129,6 +129,8 @@ class Replica::Impl {
 
   // Loads versions and liveness; with `all_values`, every value too.
   absl::StatusOr<RowState> LoadRow(size_t tidx, const RowId& row, bool all_values);
+  enum class TableStmt { kSelectMeta, kSelectAll, kInsert };
+  absl::StatusOr<sqlite::Stmt*> TableStatement(size_t tidx, TableStmt which);
   // The stored value of one slot (read on demand).
   absl::StatusOr<Value> StoredValue(size_t tidx, const RowId& row, size_t slot, RowState& rs);
   absl::Status StoreRow(size_t tidx, const RowId& row, RowState& st);
@@ -194,6 +196,9 @@ class Replica::Impl {
   std::vector<DeviceEntry> devices;  // by idx; [0] unused
   absl::flat_hash_map<DeviceId, uint32_t> device_index;
 
+  // Prepared at their first use on this connection (TableStatement): a
+  // connection that never touches a table, or only reads (the hub's
+  // readers), does not pay for its statements at every open.
   struct TableStmts {
     sqlite::Stmt* select_meta = nullptr;  // _live, _ver
     sqlite::Stmt* select_all = nullptr;   // _live, _ver, every column

@@ -15,7 +15,10 @@ absl::StatusOr<RowState> Replica::Impl::LoadRow(size_t tidx, const RowId& row,
                                                 bool all_values) {
   const TableDef& t = schema->tables()[tidx];
   const size_t n = t.columns.size() + 1;
-  sqlite::ScopedStmt st(all_values ? tables[tidx].select_all : tables[tidx].select_meta);
+  FS_ASSIGN_OR_RETURN(sqlite::Stmt * stmt,
+                      TableStatement(tidx, all_values ? TableStmt::kSelectAll
+                                                      : TableStmt::kSelectMeta));
+  sqlite::ScopedStmt st(stmt);
   st->Reset();
   st->BindBlobStatic(1, row.view());
   FS_ASSIGN_OR_RETURN(bool found, st->Step());
@@ -50,7 +53,8 @@ absl::StatusOr<Value> Replica::Impl::StoredValue(size_t tidx, const RowId& row, 
 absl::Status Replica::Impl::StoreRow(size_t tidx, const RowId& row, RowState& rs) {
   EncodeRowMeta(rs.slots, &meta_buf);
   if (!rs.exists) {
-    sqlite::ScopedStmt st(tables[tidx].insert);
+    FS_ASSIGN_OR_RETURN(sqlite::Stmt * insert, TableStatement(tidx, TableStmt::kInsert));
+    sqlite::ScopedStmt st(insert);
     st->BindBlobStatic(1, row.view());
     st->BindValueStatic(2, rs.ToStore(0));
     st->BindBlobStatic(3, meta_buf);
@@ -203,7 +207,9 @@ absl::Status ReplicaMergeStore::PassOver(const DeviceId& author, uint64_t seq) {
 }
 
 absl::StatusOr<bool> ReplicaMergeStore::RowExists(size_t table, const RowId& row) {
-  sqlite::ScopedStmt st(m_.tables[table].select_meta);
+  FS_ASSIGN_OR_RETURN(sqlite::Stmt * stmt,
+                      m_.TableStatement(table, Replica::Impl::TableStmt::kSelectMeta));
+  sqlite::ScopedStmt st(stmt);
   st->BindBlobStatic(1, row.view());
   return st->Step();
 }

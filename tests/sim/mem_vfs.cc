@@ -394,6 +394,10 @@ int LastError(sqlite3_vfs*, int, char*) { return 0; }
 void Install() {
   static std::once_flag once;
   std::call_once(once, [] {
+    // As sqlite::Db::Open does at its first open: without the process-wide
+    // memory statistics (a global mutex on every allocation). Only possible
+    // before SQLite initialises, which sqlite3_vfs_find below does.
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     S().os = sqlite3_vfs_find(nullptr);
     static sqlite3_vfs vfs = {};
     vfs.iVersion = 1;
