@@ -20,6 +20,8 @@
 
 #include "change/commit_codec.h"
 #include "crypto/commit_signature.h"
+#include "crypto/envelope.h"
+#include "crypto/key_record.h"
 #include "support/must.h"
 #include "support/raw_db.h"
 #include "support/rewriting_hub.h"
@@ -156,6 +158,33 @@ class ReferredByAttackTest : public SyncTest {
     (*st)->BindBlob(3, n.replica().device_id().view());
     EXPECT_TRUE(*(*st)->Step());
     return (*st)->ColumnInt(0);
+  }
+  // Key records `n` made that pass a version of `ring` another office made
+  // on to office `to` (purpose 3, relayed).
+  static int64_t Relays(harness::LocalNode& n, const RowId& ring, const std::string& to) {
+    auto st = RawDb(n.replica()).Prepared(
+        "SELECT bytes FROM _fs_keys WHERE kind = 3 AND keyring = ?1 AND province = ?2 AND "
+        "signer = ?3");
+    (*st)->BindBlob(1, ring.view());
+    (*st)->BindText(2, to);
+    (*st)->BindBlob(3, n.replica().device_id().view());
+    int64_t relays = 0;
+    while (*(*st)->Step()) {
+      auto r = crypto::ParseKeyRecord((*st)->ColumnBlob(0));
+      relays += r.ok() && r->purpose == crypto::DataKeyPurpose::kRelayed;
+    }
+    return relays;
+  }
+  // The key version the case's narrative, as `n` holds it, is sealed under.
+  static uint32_t SealedVersion(harness::LocalNode& n, const RowId& kase) {
+    auto got = n.replica().Get("cases", kase);
+    EXPECT_TRUE(got.ok() && got->has_value());
+    if (!got.ok() || !got->has_value()) return 0;
+    const int ci = n.replica().schema().FindTable("cases")->ColumnIndex("narrative");
+    const Value& v = (*got)->values[static_cast<size_t>(ci)];
+    auto h = crypto::ParseEnvelope(v.kind() == Value::Kind::kBytes ? v.str() : "");
+    EXPECT_TRUE(h.ok()) << h.status();
+    return h.ok() ? h->key_version : 0;
   }
   // `n` writes a narrative on the case, then syncs (its key maintenance
   // grants what it would): the write's status.
@@ -462,14 +491,12 @@ TEST_F(ReferredByAttackTest, ACompletedReferralReplayedAsAcceptedGrantsNothingTo
 // Legitimate, beside the replay above: Lào Cai's referral to Đà Nẵng is
 // still accepted when Lào Cai refers the case to Hà Nội. Hà Nội's laptop
 // grants only Lào Cai (it took the answer whole, and cannot tell it from
-// the replay above). Not done: Lào Cai's laptop, which holds the
-// referral's log, does not grant on a version Hà Nội made (it stands
-// behind no grant of another office's laptop, keyring_maintain.cc), so
-// Đà Nẵng does not read what Hà Nội wrote (no key). DISABLED: red on
-// this build (state kNoKey); it passed before the replay's fix, when Hà
-// Nội's laptop granted Đà Nẵng itself.
-TEST_F(ReferredByAttackTest,
-       DISABLED_APartnerAcceptedBeforeTheCaseCameHereReadsItThroughTheOwner) {
+// the replay above); Lào Cai's laptop, which holds the referral's log,
+// passes the version Hà Nội made on to Đà Nẵng, marked relayed (purpose
+// 3): Đà Nẵng reads it, and never seals under it. Red before (state
+// kNoKey: the owner's laptops did not pass on a version another office
+// made).
+TEST_F(ReferredByAttackTest, APartnerAcceptedBeforeTheCaseCameHereReadsItThroughTheOwner) {
   auto t = CaseOfLaoCai(/*refer_to_ha_noi=*/false);
   const RowId partner = Refer(t.lc.replica(), t.kase, "LC", "DN");
   AcceptReferral(t.lc, t.dn, partner);
@@ -480,10 +507,17 @@ TEST_F(ReferredByAttackTest,
   absl::Status w = WriteNarrativeAndSync(t.hn, t.kase);
   ASSERT_TRUE(w.ok()) << w;
   EXPECT_EQ(GrantsTo(t.hn, t.kase, "LC"), 1);
+  EXPECT_EQ(GrantsTo(t.hn, t.kase, "DN"), 0);
+  const uint32_t made_by_hn = SealedVersion(t.hn, t.kase);
   for (auto* n : {&t.lc, &t.dn, &t.lc, &t.dn}) MustSync(*n);
+  EXPECT_EQ(Relays(t.lc, t.kase, "DN"), 1);
   const OpenedField got = t.dn.Read("cases", t.kase, "narrative");
   EXPECT_EQ(got.state, OpenedField::State::kOpened) << got.problem;
   EXPECT_EQ(got.value.str(), "ghi chép của Hà Nội");
+  // What Đà Nẵng writes is sealed under a version its office or the owner
+  // made, not under Hà Nội's key.
+  ASSERT_TRUE(WriteNarrativeAndSync(t.dn, t.kase).ok());
+  EXPECT_NE(SealedVersion(t.dn, t.kase), made_by_hn);
 }
 
 // Hub with Lào Cai's device, or alone with a device its administrator

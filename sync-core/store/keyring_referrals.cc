@@ -184,6 +184,47 @@ absl::StatusOr<std::set<std::string>> KeyRing::Impl::ReferredOffices(Replica& re
   return out;
 }
 
+absl::StatusOr<std::set<std::string>> KeyRing::Impl::ReferredByOffice(Replica& replica,
+                                                                      const RowId& ring,
+                                                                      const std::string& mine) {
+  std::vector<std::pair<RowId, std::string>> refs;
+  {
+    FS_ASSIGN_OR_RETURN(
+        auto st, db->Prepared("SELECT r.id, r.to_office FROM referrals r JOIN cases c ON c.id = "
+                              "r.case_id WHERE r._live = 1 AND r.from_office = ?2 AND "
+                              "c.province = ?2 AND r.to_office IS NOT NULL AND r.to_office != ?2 "
+                              "AND (r.case_id = ?1 OR c.person_id = ?1)"));
+    st->BindBlob(1, ring.view());
+    st->BindText(2, mine);
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      refs.emplace_back(IdOf(st->ColumnBlob(0)), st->ColumnString(1));
+    }
+  }
+  std::set<std::string> out;
+  const TableDef* t = replica.schema().FindTable("referrals");
+  for (const auto& [ref, to] : refs) {
+    if (out.count(to) > 0) continue;
+    FS_ASSIGN_OR_RETURN(bool vouched, replica.RowVouched("referrals", ref));
+    if (!vouched) continue;
+    absl::StatusOr<std::optional<LetterOffices>> made = OfficesOf(replica, ref);
+    if (!made.ok()) {
+      if (made.status().code() != absl::StatusCode::kFailedPrecondition) return made.status();
+      continue;
+    }
+    if (!*made || (*made)->from != mine || (*made)->to != to) continue;
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get("referrals", ref));
+    if (!row) continue;
+    const std::optional<FieldVersion>& created =
+        row->versions[static_cast<size_t>(t->ColumnIndex("from_office"))];
+    if (!created) continue;
+    FS_ASSIGN_OR_RETURN(bool by_member, Trusted(mine, created->version.device, /*now=*/true));
+    if (by_member) out.insert(to);
+  }
+  return out;
+}
+
 absl::Status KeyRing::Impl::NoteFinal(const Commit& c) {
   for (const RowChange& rc : c.changes) {
     if (rc.table != "referrals") continue;

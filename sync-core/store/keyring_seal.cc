@@ -114,8 +114,8 @@ absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
   // it by a device of the office that owns the key ring. Another office
   // cannot choose the key this office's writes are sealed under.
   FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared(
-                                   "SELECT version, kind, signer, created FROM _fs_keys WHERE "
-                                   "keyring = ?1 AND province = ?2 AND kind IN (3, 5)"));
+                                   "SELECT version, kind, signer, created, bytes FROM _fs_keys "
+                                   "WHERE keyring = ?1 AND province = ?2 AND kind IN (3, 5)"));
   st->BindBlob(1, ring.view());
   st->BindText(2, province_);
   uint32_t best = 0;
@@ -125,6 +125,9 @@ absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
     if (!r) break;
     const auto kind = static_cast<KeyRecordKind>(st->ColumnInt(1));
     if (kind == KeyRecordKind::kDataKey) {
+      // A version another office made, passed on by the owner: for reading.
+      absl::StatusOr<KeyRecord> rec = crypto::ParseKeyRecord(st->ColumnBlob(4));
+      if (!rec.ok() || rec->purpose == crypto::DataKeyPurpose::kRelayed) continue;
       const RegisteredDevice* signer = FindDevice(IdOf(st->ColumnBlob(2)));
       bool by_owner = signer != nullptr && !owner.empty() && signer->province == owner;
       if (by_owner) {
