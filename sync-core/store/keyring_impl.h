@@ -334,6 +334,18 @@ class KeyRing::Impl {
   absl::StatusOr<std::set<std::string>> ReferredByOffice(Replica& replica, const RowId& ring,
                                                          const std::string& mine);
 
+  // Whether version `v` of `ring` may be held by an office that is no
+  // longer entitled to it, through the owner's laptops (Maintain passes a
+  // version on, purpose 3, and a hub may withhold the record that shows
+  // it): a referral of the case (or of a case of the person `ring` is), to
+  // an office not in `entitled`, declined, completed or deleted after `v`
+  // was made (its earliest key record here); or one taken whole here whose
+  // answer no commit applied here wrote (it may be a replay of an ended
+  // acceptance), unless this laptop `me` made `v` itself (after it took
+  // that referral). What is written now is then not sealed under `v`.
+  absl::StatusOr<bool> EndedSince(Replica& replica, const RowId& ring, uint32_t v,
+                                  const std::set<std::string>& entitled, const DeviceId& me);
+
   // Records the referrals `c` declined, completed or deleted: final here.
   absl::Status NoteFinal(const Commit& c);
 

@@ -262,6 +262,13 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
     if (newest > 0) {
       FS_ASSIGN_OR_RETURN(bool fresh, m.Fresh(ring, newest, province_, entitled, me.device()));
       if (fresh) {
+        // A referral of the case that ended since: its office may hold the
+        // version through the owner (relayed), shown here or not.
+        FS_ASSIGN_OR_RETURN(bool ended, m.EndedSince(*replica_, ring, newest, entitled,
+                                                            me.device()));
+        fresh = !ended;
+      }
+      if (fresh) {
         // Opened through a record this office stands behind only: a grant
         // of this version signed by a third office's laptop wraps a key its
         // signer knows, and is never sealed under (docs/CRYPTO.md).
