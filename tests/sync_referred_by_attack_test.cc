@@ -405,6 +405,25 @@ TEST_F(ReferredByAttackTest, ACaseMovedByItsOwnerThenReferredIsSealedForItsNewOw
   EXPECT_EQ(GrantsTo(t.hn, t.kase, "LC"), 0);
 }
 
+// Legitimate: Lào Cai refers its case to Hà Nội, whose laptop receives
+// it; then Lào Cai moves the case to Đà Nẵng (its owner's right). Hà Nội's
+// laptop took Lào Cai as the owner from its referral, and the move came in
+// a commit applied here, by a member of Lào Cai: it seals for Đà Nẵng.
+// Red before (FAILED_PRECONDITION: no referral from Đà Nẵng, the laptop
+// stuck on every write to the case).
+TEST_F(ReferredByAttackTest, ACaseMovedByItsOwnerAfterItCameHereIsSealedForItsNewOwner) {
+  auto t = CaseOfLaoCai();
+  MustSync(t.hn);
+  ASSERT_TRUE(Holds(t.hn, "cases", t.kase));
+  ASSERT_TRUE(Vouched(t.hn, "cases", t.kase));
+  SetField(t.lc.replica(), "cases", t.kase, "province", Value::Text("DN"));
+  MustSync(t.lc);
+  MustSync(t.hn);
+  absl::Status w = WriteNarrativeAndSync(t.hn, t.kase);
+  EXPECT_TRUE(w.ok()) << w;
+  EXPECT_EQ(GrantsTo(t.hn, t.kase, "DN"), 1);
+}
+
 // A former partner reopens a completed referral: Đà Nẵng's laptop (a
 // patched build, none of its own checks) writes "accepted" again over its
 // completion; Lào Cai then refers the case to Hà Nội. The honest hub
