@@ -319,7 +319,9 @@ absl::StatusOr<bool> StoreKeyRecords(HubWriteTxn& hub, Scope& scope, const NodeI
           absl::StrCat("data key of ", table, " ", r.keyring.ToString(), " version ",
                        r.key_version, " granted from office ", node.province, " to office ",
                        r.province, " (",
-                       r.purpose == crypto::DataKeyPurpose::kReferral ? "referral" : "owner",
+                       r.purpose == crypto::DataKeyPurpose::kReferral  ? "referral"
+                       : r.purpose == crypto::DataKeyPurpose::kRelayed ? "relayed"
+                                                                       : "owner",
                        "), by device \"", node.name, "\"")));
     }
     if (stored && r.kind == crypto::KeyRecordKind::kMembership) {

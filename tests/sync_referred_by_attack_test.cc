@@ -18,174 +18,13 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "change/commit_codec.h"
-#include "crypto/commit_signature.h"
-#include "support/must.h"
-#include "support/raw_db.h"
+#include "support/referred_fixture.h"
 #include "support/rewriting_hub.h"
-#include "support/sync_fixture.h"
-#include "sync/pass.h"
-#include "sync/transport.h"
 
 namespace fieldsync::testing {
 namespace {
 
-class ReferredByAttackTest : public SyncTest {
- protected:
-  // Lào Cai's case referred to Hà Nội (sent), pushed; Hà Nội's laptop has
-  // not pulled since; a laptop of Đà Nẵng has published its office key and
-  // Hà Nội's laptop holds it.
-  struct Referred {
-    harness::LocalNode& lc;
-    harness::LocalNode& hn;
-    harness::LocalNode& dn;
-    harness::LocalNode& hn2;  // a second laptop of Hà Nội, as the first
-    RowId kase, ref;
-  };
-  Referred CaseOfLaoCai(bool refer_to_ha_noi = true) {
-    EXPECT_TRUE(hub_->AddProvince("DN", "Đà Nẵng").ok());
-    auto& lc = AddNode("LC");
-    auto& hn = AddNode("HN");
-    auto& dn = AddNode("DN");
-    auto& hn2 = AddNode("HN");
-    for (auto* n : {&lc, &hn, &dn, &hn2}) MustSync(*n);
-    for (auto* n : {&hn, &hn2}) MustSync(*n);  // hold Đà Nẵng's office key
-    const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng", "lời kể của Lào Cai");
-    RowId ref;
-    if (refer_to_ha_noi) ref = Refer(lc.replica(), kase, "LC", "HN");
-    MustSync(lc);
-    return {lc, hn, dn, hn2, kase, ref};
-  }
-
-  // A commit signed by `signer`'s device key (what a patched build of its
-  // office would sign), and the same as a witness the hub may send.
-  struct Signed {
-    Commit commit;
-    sync::PulledEntry witness;
-  };
-  static Signed SignedBy(harness::LocalNode& signer, std::vector<RowChange> changes,
-                         std::optional<Hlc> dated = std::nullopt) {
-    static uint64_t counter = 0;
-    Signed s;
-    s.commit.author = signer.replica().device_id();
-    s.commit.seq = LastSeq(signer) + 1;
-    s.commit.hlc = dated ? *dated : Hlc::FromParts(SystemClock::Get()->NowMillis(), ++counter);
-    s.commit.changes = std::move(changes);
-    s.witness.position = 1;
-    s.witness.canonical = EncodeCommit(s.commit);
-    s.witness.signature = Must(crypto::SignCommit(signer.identity(), s.commit));
-    return s;
-  }
-  static FieldWrite W(const std::string& column, Value v,
-                      std::optional<Version> base = std::nullopt) {
-    FieldWrite f;
-    f.column = column;
-    f.value = std::move(v);
-    f.base = base;
-    return f;
-  }
-  static RowChange Change(const std::string& table, const RowId& row,
-                          std::vector<FieldWrite> fields) {
-    RowChange rc;
-    rc.table = table;
-    rc.row = row;
-    rc.fields = std::move(fields);
-    return rc;
-  }
-  // A referral as its creation writes it.
-  static RowChange ReferralMade(const RowId& ref, const RowId& kase, const std::string& from,
-                                const std::string& to, const std::string& status = "sent") {
-    return Change("referrals", ref,
-                  {W(std::string(kLiveColumn), Value::Int(1)),
-                   W("case_id", Value::Bytes(std::string(kase.view()))),
-                   W("from_office", Value::Text(from)), W("to_office", Value::Text(to)),
-                   W("status", Value::Text(status))});
-  }
-  // The row a commit's first change makes, as a hub serves it whole.
-  static RowSnapshot RowOf(const Signed& s) {
-    const RowChange& rc = s.commit.changes.front();
-    RowSnapshot snap;
-    snap.table = rc.table;
-    snap.row = rc.row;
-    for (const FieldWrite& f : rc.fields) {
-      FieldState st;
-      st.column = f.column;
-      st.value = f.value;
-      st.version.version = s.commit.version();
-      st.version.base = f.base;
-      snap.fields.push_back(std::move(st));
-    }
-    return snap;
-  }
-  static FieldState* FieldOf(RowSnapshot& snap, const std::string& column) {
-    for (FieldState& f : snap.fields) {
-      if (f.column == column) return &f;
-    }
-    return nullptr;
-  }
-  static bool Touches(const sync::PulledEntry& w, const std::string& table, const RowId& row) {
-    absl::StatusOr<Commit> c = DecodeCommit(w.canonical);
-    if (!c.ok()) return false;
-    for (const RowChange& rc : c->changes) {
-      if (rc.table == table && rc.row == row) return true;
-    }
-    return false;
-  }
-
-  // One pass of `n` through `hub`, as a node's sync would run it.
-  static absl::StatusOr<node::SyncReport> SyncThrough(harness::LocalNode& n,
-                                                      sync::Transport& hub) {
-    return sync::RunPass(hub, n.replica(), *n.keys(), n.credential(), sync::PassOptions{});
-  }
-  static void MustSyncThrough(harness::LocalNode& n, sync::Transport& hub) {
-    auto r = SyncThrough(n, hub);
-    ASSERT_TRUE(r.ok()) << r.status();
-  }
-  static bool Vouched(harness::LocalNode& n, const std::string& table, const RowId& row) {
-    auto v = n.replica().RowVouched(table, row);
-    EXPECT_TRUE(v.ok()) << v.status();
-    return v.ok() && *v;
-  }
-  // Key records `n` made that grant a version of `ring` to office `to`.
-  static int64_t GrantsTo(harness::LocalNode& n, const RowId& ring, const std::string& to) {
-    auto st = RawDb(n.replica()).Prepared(
-        "SELECT count(*) FROM _fs_keys WHERE kind = 3 AND keyring = ?1 AND province = ?2 AND "
-        "signer = ?3");
-    (*st)->BindBlob(1, ring.view());
-    (*st)->BindText(2, to);
-    (*st)->BindBlob(3, n.replica().device_id().view());
-    EXPECT_TRUE(*(*st)->Step());
-    return (*st)->ColumnInt(0);
-  }
-  // `n` writes a narrative on the case, then syncs (its key maintenance
-  // grants what it would): the write's status.
-  static absl::Status WriteNarrativeAndSync(harness::LocalNode& n, const RowId& kase) {
-    LocalTxn w;
-    w.Set("cases", kase, {{"narrative", Value::Text("ghi chép của Hà Nội")}});
-    absl::Status s = n.replica().Write(w).status();
-    n.Sync().IgnoreError();
-    return s;
-  }
-  static FieldVersion VersionOf(harness::LocalNode& n, const std::string& table, const RowId& row,
-                                const std::string& column) {
-    auto got = n.replica().Get(table, row);
-    EXPECT_TRUE(got.ok() && got->has_value());
-    const int ci = n.replica().schema().FindTable(table)->ColumnIndex(column);
-    return *(*got)->versions[static_cast<size_t>(ci)];
-  }
-  // The log entry of `version` as the hub stores it, as a witness.
-  sync::PulledEntry HubWitness(const Version& version) {
-    sync::PulledEntry w;
-    auto hub = OpenHubReplica();
-    auto raw = hub->RawLogEntryAt(version);
-    EXPECT_TRUE(raw.ok() && raw->has_value());
-    if (!raw.ok() || !raw->has_value()) return w;
-    w.position = (*raw)->position;
-    w.canonical = (*raw)->body;
-    w.signature = (*raw)->signature;
-    return w;
-  }
-};
+class ReferredByAttackTest : public ReferredFixture {};
 
 // Hub alone, with a device of a third office (or of the receiving office):
 // the real referral of the case is left out, and one naming Lào Cai as the
@@ -462,14 +301,12 @@ TEST_F(ReferredByAttackTest, ACompletedReferralReplayedAsAcceptedGrantsNothingTo
 // Legitimate, beside the replay above: Lào Cai's referral to Đà Nẵng is
 // still accepted when Lào Cai refers the case to Hà Nội. Hà Nội's laptop
 // grants only Lào Cai (it took the answer whole, and cannot tell it from
-// the replay above). Not done: Lào Cai's laptop, which holds the
-// referral's log, does not grant on a version Hà Nội made (it stands
-// behind no grant of another office's laptop, keyring_maintain.cc), so
-// Đà Nẵng does not read what Hà Nội wrote (no key). DISABLED: red on
-// this build (state kNoKey); it passed before the replay's fix, when Hà
-// Nội's laptop granted Đà Nẵng itself.
-TEST_F(ReferredByAttackTest,
-       DISABLED_APartnerAcceptedBeforeTheCaseCameHereReadsItThroughTheOwner) {
+// the replay above); Lào Cai's laptop, which holds the referral's log,
+// passes the version Hà Nội made on to Đà Nẵng, marked relayed (purpose
+// 3): Đà Nẵng reads it, and never seals under it. Red before (state
+// kNoKey: the owner's laptops did not pass on a version another office
+// made).
+TEST_F(ReferredByAttackTest, APartnerAcceptedBeforeTheCaseCameHereReadsItThroughTheOwner) {
   auto t = CaseOfLaoCai(/*refer_to_ha_noi=*/false);
   const RowId partner = Refer(t.lc.replica(), t.kase, "LC", "DN");
   AcceptReferral(t.lc, t.dn, partner);
@@ -480,10 +317,17 @@ TEST_F(ReferredByAttackTest,
   absl::Status w = WriteNarrativeAndSync(t.hn, t.kase);
   ASSERT_TRUE(w.ok()) << w;
   EXPECT_EQ(GrantsTo(t.hn, t.kase, "LC"), 1);
+  EXPECT_EQ(GrantsTo(t.hn, t.kase, "DN"), 0);
+  const uint32_t made_by_hn = SealedVersion(t.hn, t.kase);
   for (auto* n : {&t.lc, &t.dn, &t.lc, &t.dn}) MustSync(*n);
+  EXPECT_EQ(Relays(t.lc, t.kase, "DN"), 1);
   const OpenedField got = t.dn.Read("cases", t.kase, "narrative");
   EXPECT_EQ(got.state, OpenedField::State::kOpened) << got.problem;
   EXPECT_EQ(got.value.str(), "ghi chép của Hà Nội");
+  // What Đà Nẵng writes is sealed under a version its office or the owner
+  // made, not under Hà Nội's key.
+  ASSERT_TRUE(WriteNarrativeAndSync(t.dn, t.kase).ok());
+  EXPECT_NE(SealedVersion(t.dn, t.kase), made_by_hn);
 }
 
 // Hub with Lào Cai's device, or alone with a device its administrator
@@ -559,6 +403,25 @@ TEST_F(ReferredByAttackTest, ACaseMovedByItsOwnerThenReferredIsSealedForItsNewOw
   EXPECT_TRUE(w.ok()) << w;
   EXPECT_EQ(GrantsTo(t.hn, t.kase, "DN"), 1);
   EXPECT_EQ(GrantsTo(t.hn, t.kase, "LC"), 0);
+}
+
+// Legitimate: Lào Cai refers its case to Hà Nội, whose laptop receives
+// it; then Lào Cai moves the case to Đà Nẵng (its owner's right). Hà Nội's
+// laptop took Lào Cai as the owner from its referral, and the move came in
+// a commit applied here, by a member of Lào Cai: it seals for Đà Nẵng.
+// Red before (FAILED_PRECONDITION: no referral from Đà Nẵng, the laptop
+// stuck on every write to the case).
+TEST_F(ReferredByAttackTest, ACaseMovedByItsOwnerAfterItCameHereIsSealedForItsNewOwner) {
+  auto t = CaseOfLaoCai();
+  MustSync(t.hn);
+  ASSERT_TRUE(Holds(t.hn, "cases", t.kase));
+  ASSERT_TRUE(Vouched(t.hn, "cases", t.kase));
+  SetField(t.lc.replica(), "cases", t.kase, "province", Value::Text("DN"));
+  MustSync(t.lc);
+  MustSync(t.hn);
+  absl::Status w = WriteNarrativeAndSync(t.hn, t.kase);
+  EXPECT_TRUE(w.ok()) << w;
+  EXPECT_EQ(GrantsTo(t.hn, t.kase, "DN"), 1);
 }
 
 // A former partner reopens a completed referral: Đà Nẵng's laptop (a

@@ -238,7 +238,7 @@ absl::StatusOr<KeyRecord> ParseKeyRecord(std::string_view bytes) {
         province();
         r.office_key_id = IdOf(in.Raw(16, "office key id"));
         uint8_t purpose = in.U8();
-        if (in.ok() && purpose != 1 && purpose != 2) {
+        if (in.ok() && (purpose < 1 || purpose > 3)) {
           in.Fail(absl::StrCat("unknown data key purpose ", purpose));
         }
         r.purpose = static_cast<DataKeyPurpose>(purpose);

@@ -105,6 +105,11 @@ std::string KindsSql(std::initializer_list<KeyRecordKind> kinds);
 enum class DataKeyPurpose : uint8_t {
   kOwner = 1,     // for the office that owns the key ring
   kReferral = 2,  // a grant to an office the case was referred to
+  // A version another office made, passed on by a laptop of the office that
+  // owns the key ring to an office it referred the case to: for reading
+  // only; no laptop seals under it or grants it on (docs/CRYPTO.md,
+  // "Referral authority").
+  kRelayed = 3,
 };
 
 struct KeyRecord {

@@ -51,6 +51,11 @@ constexpr const char* kTables[] = {
     // Referrals this laptop has seen declined, completed or deleted by a
     // signed write: final here for good, whatever is written or shown later.
     "CREATE TABLE IF NOT EXISTS _fs_referral_final(referral BLOB PRIMARY KEY) WITHOUT ROWID",
+    // Referrals deleted in a signed commit, with the case and office the
+    // deletion clears from the row, and when: a version made before is not
+    // sealed under again (KeyRing::Impl::EndedSince).
+    "CREATE TABLE IF NOT EXISTS _fs_referral_deleted(referral BLOB PRIMARY KEY, case_id BLOB, "
+    "to_office TEXT, hlc INTEGER NOT NULL) WITHOUT ROWID",
     // Devices removed from their office or revoked, and the number of the
     // pull (counted in _fs_trust 'pulls') after which this laptop takes
     // nothing more of theirs (KeyRing::EndPull).

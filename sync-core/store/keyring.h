@@ -59,6 +59,7 @@ struct MaintainReport {
   size_t office_keys_created = 0;
   size_t shares_created = 0;
   size_t grants_created = 0;
+  size_t relays_created = 0;  // versions other offices made, passed on (purpose 3)
   std::vector<std::string> notes;  // for the log: what was done and why
 };
 

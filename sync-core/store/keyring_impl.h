@@ -248,6 +248,23 @@ class KeyRing::Impl {
       const crypto::DeviceIdentity& me, const RowId& ring, uint32_t version,
       const std::set<std::string>& granters);
 
+  // A version of `ring` another office made, as the office `mine` that
+  // owns the ring passes it on to the offices it referred the case to
+  // (Maintain): the key opened from the grants of that version to `mine`
+  // signed by a member now of one of `sources` (the offices `mine` referred
+  // the case to), and the offices whose grants opened. `ambiguous` when two
+  // grants open to different keys (one of them a dud): passed on to no one.
+  // Relayed grants (purpose 3) are never taken from. Only for passing on,
+  // for reading: the key is one its maker chose.
+  struct Relay {
+    std::shared_ptr<SecretBytes> key;
+    std::set<std::string> makers;
+    bool ambiguous = false;
+  };
+  absl::StatusOr<Relay> RelayedDataKey(const crypto::DeviceIdentity& me, const std::string& mine,
+                                       const RowId& ring, uint32_t version,
+                                       const std::set<std::string>& sources);
+
   // The keys the records of (ring, version) open to, in DataKey's order, at
   // most `max_keys`. More than one when someone wrapped a key of their own
   // for that version: a reader tries them in turn, the sealed value's
@@ -309,6 +326,25 @@ class KeyRing::Impl {
   // Offices a key ring is granted to beyond its owner: those of the
   // authorised referrals of its case (or of the cases of its person).
   absl::StatusOr<std::set<std::string>> ReferredOffices(Replica& replica, const RowId& ring);
+
+  // The offices `mine` referred the case `ring` (or, for a person's ring,
+  // a case of that person) to, whatever their answer: by live
+  // referrals, vouched for here, made by a member now of `mine`, of a case
+  // `mine` owns. Whose versions of the ring `mine` passes on (Maintain).
+  absl::StatusOr<std::set<std::string>> ReferredByOffice(Replica& replica, const RowId& ring,
+                                                         const std::string& mine);
+
+  // Whether version `v` of `ring` may be held by an office that is no
+  // longer entitled to it, through the owner's laptops (Maintain passes a
+  // version on, purpose 3, and a hub may withhold the record that shows
+  // it): a referral of the case (or of a case of the person `ring` is), to
+  // an office not in `entitled`, declined, completed or deleted after `v`
+  // was made (its earliest key record here); or one taken whole here whose
+  // answer no commit applied here wrote (it may be a replay of an ended
+  // acceptance), unless this laptop `me` made `v` itself (after it took
+  // that referral). What is written now is then not sealed under `v`.
+  absl::StatusOr<bool> EndedSince(Replica& replica, const RowId& ring, uint32_t v,
+                                  const std::set<std::string>& entitled, const DeviceId& me);
 
   // Records the referrals `c` declined, completed or deleted: final here.
   absl::Status NoteFinal(const Commit& c);

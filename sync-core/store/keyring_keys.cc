@@ -127,6 +127,45 @@ absl::StatusOr<std::shared_ptr<SecretBytes>> KeyRing::Impl::TrustedDataKey(
   return keys.front();
 }
 
+absl::StatusOr<KeyRing::Impl::Relay> KeyRing::Impl::RelayedDataKey(
+    const crypto::DeviceIdentity& me, const std::string& mine, const RowId& ring,
+    uint32_t version, const std::set<std::string>& sources) {
+  Relay out;
+  FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> grants,
+                      Query(absl::StrCat("keyring = ?1 AND version = ?2 AND province = ?3 AND "
+                                         "kind = ", crypto::KindsSql({KeyRecordKind::kDataKey})),
+                            [&](sqlite::Stmt* s) {
+                              s->BindBlob(1, ring.view());
+                              s->BindInt(2, version);
+                              s->BindText(3, mine);
+                            }));
+  for (const KeyRecord& w : grants) {
+    if (w.purpose == crypto::DataKeyPurpose::kRelayed) continue;
+    // Signed by a member now of an office this office referred the case
+    // to, whatever office the hub's registry lists the signer in.
+    std::string maker;
+    for (const std::string& office : sources) {
+      FS_ASSIGN_OR_RETURN(bool member, Trusted(office, w.signer, /*now=*/true));
+      if (member) {
+        maker = office;
+        break;
+      }
+    }
+    if (maker.empty()) continue;
+    FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> office, Office(me, w.office_key_id));
+    if (!office) continue;
+    absl::StatusOr<SecretBytes> k = crypto::OpenDataKey(*office, w);
+    if (!k.ok()) continue;
+    if (!out.key) {
+      out.key = std::make_shared<SecretBytes>(std::move(*k));
+    } else if (out.key->view() != k->view()) {
+      out.ambiguous = true;
+    }
+    out.makers.insert(maker);
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<std::shared_ptr<SecretBytes>>> KeyRing::Impl::DataKeys(
     const crypto::DeviceIdentity& me, const RowId& ring, uint32_t version, size_t max_keys,
     const std::set<std::string>* granters) {
@@ -144,6 +183,10 @@ absl::StatusOr<std::vector<std::shared_ptr<SecretBytes>>> KeyRing::Impl::DataKey
   // under an older key; 3: else, never with `granters`.
   auto rank = [&](const KeyRecord& w) -> absl::StatusOr<int> {
     if (w.kind == KeyRecordKind::kDataKey) {
+      // A version another office made, passed on by the owning office: its
+      // maker knows it, and whoever else planted a record of it there; for
+      // reading only, never sealed under nor granted on.
+      if (granters != nullptr && w.purpose == crypto::DataKeyPurpose::kRelayed) return 3;
       if (w.signer == me.device()) return 1;
       if (granters != nullptr) {
         for (const std::string& g : *granters) {

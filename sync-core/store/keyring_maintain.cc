@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/tuning.h"
 
@@ -164,8 +166,15 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
     // The offices whose grants of a ring this laptop stands behind: its own,
     // and the office that owns the case (it granted, on its laptops).
     std::map<RowId, std::set<std::string>> granting;
+    // The rings of cases this office owns and referred: the versions the
+    // offices it referred them to made go on to its partners (below).
+    std::map<RowId, std::optional<std::set<std::string>>> owned;  // ring: its sources, once known
     for (const Impl::Authorised& a : refs) {
       if (a.to_office == province_) continue;
+      if (a.owner == province_) {
+        owned.emplace(a.case_id, std::nullopt);
+        if (a.person) owned.emplace(*a.person, std::nullopt);
+      }
       wanted_set.emplace(a.case_id, a.to_office);
       granting[a.case_id].insert(a.owner);
       if (a.person) {
@@ -256,15 +265,51 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
         // signer reads.
         FS_ASSIGN_OR_RETURN(std::shared_ptr<SecretBytes> dek,
                             m.TrustedDataKey(me, ring, v, granters));
-        if (!dek) continue;
-        FS_RETURN_IF_ERROR(m.Store(crypto::WrapDataKey(me, clock.Now(), ring, v, *dek, target,
-                                                       crypto::DataKeyPurpose::kReferral),
+        if (dek) {
+          FS_RETURN_IF_ERROR(m.Store(crypto::WrapDataKey(me, clock.Now(), ring, v, *dek, target,
+                                                         crypto::DataKeyPurpose::kReferral),
+                                     false));
+          ++report.grants_created;
+          continue;
+        }
+        // A version an office this office referred the case to made (it
+        // seals what it writes for the owner, and grants the owner only):
+        // passed on, for reading, to the partners this office accepted
+        // here, from its own log. Which offices read the case stays this
+        // office's decision; the receiving laptop grants nothing on a
+        // referral it took whole (AnsweredHere). Marked relayed: no one
+        // seals under it or grants it on (its maker chose the key).
+        auto own = owned.find(ring);
+        if (own == owned.end()) continue;
+        if (!own->second) {
+          FS_ASSIGN_OR_RETURN(std::set<std::string> sources,
+                              m.ReferredByOffice(*replica_, ring, province_));
+          own->second = std::move(sources);
+        }
+        FS_ASSIGN_OR_RETURN(Impl::Relay relay,
+                            m.RelayedDataKey(me, province_, ring, v, *own->second));
+        if (!relay.key || relay.makers.count(office) > 0) continue;
+        if (relay.ambiguous) {
+          report.notes.push_back(absl::StrCat(
+              "version ", v, " of the key of ", ring.ToString(), " was granted to this office "
+              "with different keys by offices it referred the case to (",
+              absl::StrJoin(relay.makers, ", "), "): one is not the key its values are sealed "
+              "under, so it was passed on to no one; tell the hub administrator"));
+          continue;
+        }
+        FS_RETURN_IF_ERROR(m.Store(crypto::WrapDataKey(me, clock.Now(), ring, v, *relay.key,
+                                                       target, crypto::DataKeyPurpose::kRelayed),
                                    false));
-        ++report.grants_created;
+        ++report.relays_created;
       }
     }
     return absl::OkStatus();
   }));
+  if (report.relays_created > 0) {
+    report.notes.push_back(absl::StrCat("passed on ", report.relays_created,
+                                        " key versions other offices made of cases this office "
+                                        "owns to the offices it referred them to, for reading"));
+  }
   if (report.grants_created > 0) {
     report.notes.push_back(absl::StrCat("granted ", report.grants_created,
                                         " case key versions to offices cases were referred to"));

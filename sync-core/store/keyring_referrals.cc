@@ -184,6 +184,124 @@ absl::StatusOr<std::set<std::string>> KeyRing::Impl::ReferredOffices(Replica& re
   return out;
 }
 
+absl::StatusOr<std::set<std::string>> KeyRing::Impl::ReferredByOffice(Replica& replica,
+                                                                      const RowId& ring,
+                                                                      const std::string& mine) {
+  std::vector<std::pair<RowId, std::string>> refs;
+  {
+    FS_ASSIGN_OR_RETURN(
+        auto st, db->Prepared("SELECT r.id, r.to_office FROM referrals r JOIN cases c ON c.id = "
+                              "r.case_id WHERE r._live = 1 AND r.from_office = ?2 AND "
+                              "c.province = ?2 AND r.to_office IS NOT NULL AND r.to_office != ?2 "
+                              "AND (r.case_id = ?1 OR c.person_id = ?1)"));
+    st->BindBlob(1, ring.view());
+    st->BindText(2, mine);
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      refs.emplace_back(IdOf(st->ColumnBlob(0)), st->ColumnString(1));
+    }
+  }
+  std::set<std::string> out;
+  const TableDef* t = replica.schema().FindTable("referrals");
+  for (const auto& [ref, to] : refs) {
+    if (out.count(to) > 0) continue;
+    FS_ASSIGN_OR_RETURN(bool vouched, replica.RowVouched("referrals", ref));
+    if (!vouched) continue;
+    absl::StatusOr<std::optional<LetterOffices>> made = OfficesOf(replica, ref);
+    if (!made.ok()) {
+      if (made.status().code() != absl::StatusCode::kFailedPrecondition) return made.status();
+      continue;
+    }
+    if (!*made || (*made)->from != mine || (*made)->to != to) continue;
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get("referrals", ref));
+    if (!row) continue;
+    const std::optional<FieldVersion>& created =
+        row->versions[static_cast<size_t>(t->ColumnIndex("from_office"))];
+    if (!created) continue;
+    FS_ASSIGN_OR_RETURN(bool by_member, Trusted(mine, created->version.device, /*now=*/true));
+    if (by_member) out.insert(to);
+  }
+  return out;
+}
+
+absl::StatusOr<bool> KeyRing::Impl::EndedSince(Replica& replica, const RowId& ring, uint32_t v,
+                                               const std::set<std::string>& entitled,
+                                               const DeviceId& me) {
+  FS_ASSIGN_OR_RETURN(auto made, db->Prepared("SELECT min(created) FROM _fs_keys WHERE keyring = "
+                                              "?1 AND version = ?2 AND kind IN (3, 5)"));
+  made->BindBlob(1, ring.view());
+  made->BindInt(2, v);
+  FS_ASSIGN_OR_RETURN(bool any, made->Step());
+  if (!any || made->ColumnIsNull(0)) return false;
+  const uint64_t created = static_cast<uint64_t>(made->ColumnInt(0));
+  std::vector<std::pair<RowId, std::string>> refs;
+  {
+    FS_ASSIGN_OR_RETURN(
+        auto st, db->Prepared("SELECT r.id, r.to_office FROM referrals r LEFT JOIN cases c ON "
+                              "c.id = r.case_id WHERE (r.case_id = ?1 OR c.person_id = ?1) AND "
+                              "r.to_office IS NOT NULL"));
+    st->BindBlob(1, ring.view());
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      refs.emplace_back(IdOf(st->ColumnBlob(0)), st->ColumnString(1));
+    }
+  }
+  {
+    // Deleted since (the row cleared): as the deletion found it.
+    FS_ASSIGN_OR_RETURN(
+        auto st, db->Prepared("SELECT d.to_office, d.hlc FROM _fs_referral_deleted d WHERE "
+                              "d.case_id = ?1 OR d.case_id IN (SELECT id FROM cases WHERE "
+                              "person_id = ?1)"));
+    st->BindBlob(1, ring.view());
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      if (entitled.count(st->ColumnString(0)) > 0) continue;
+      if (static_cast<uint64_t>(st->ColumnInt(1)) > created) return true;
+    }
+  }
+  const TableDef* t = replica.schema().FindTable("referrals");
+  for (const auto& [ref, to] : refs) {
+    if (entitled.count(to) > 0) continue;
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get("referrals", ref));
+    if (!row) continue;
+    const size_t status_at = static_cast<size_t>(t->ColumnIndex("status"));
+    const Value& status = row->values[status_at];
+    // Taken whole with its case, its answer one the hub chose among its
+    // real versions (an acceptance since ended, the rest withheld): a
+    // version this laptop did not make itself (before the case came here)
+    // may be one the owner passed on to that office.
+    const std::optional<FieldVersion>& answer = row->versions[status_at];
+    bool answered = false;
+    if (answer) {
+      FS_ASSIGN_OR_RETURN(answered, AnsweredHere(*db, ref, answer->version, status));
+    }
+    if (!answered) {
+      FS_ASSIGN_OR_RETURN(auto mine, db->Prepared("SELECT 1 FROM _fs_keys WHERE keyring = ?1 "
+                                                  "AND version = ?2 AND signer = ?3"));
+      mine->BindBlob(1, ring.view());
+      mine->BindInt(2, v);
+      mine->BindBlob(3, me.view());
+      FS_ASSIGN_OR_RETURN(bool made_here, mine->Step());
+      if (!made_here) return true;
+    }
+    const bool final_status = status.kind() == Value::Kind::kText && referral::IsFinal(status.str());
+    FS_ASSIGN_OR_RETURN(auto noted, db->Prepared("SELECT 1 FROM _fs_referral_final WHERE "
+                                                 "referral = ?1"));
+    noted->BindBlob(1, ref.view());
+    FS_ASSIGN_OR_RETURN(bool final_here, noted->Step());
+    if (row->live && !final_status && !final_here) continue;
+    // When it ended: its deletion, else the answer that ended it (written
+    // by the office that ended it, after what it had seen).
+    const std::optional<FieldVersion>& ended =
+        !row->live ? row->live_version : row->versions[status_at];
+    if (!ended || ended->version.hlc.packed() > created) return true;
+  }
+  return false;
+}
+
 absl::Status KeyRing::Impl::NoteFinal(const Commit& c) {
   for (const RowChange& rc : c.changes) {
     if (rc.table != "referrals") continue;
@@ -197,6 +315,17 @@ absl::Status KeyRing::Impl::NoteFinal(const Commit& c) {
                                                 "referral) VALUES (?1)"));
       st->BindBlob(1, rc.row.view());
       FS_RETURN_IF_ERROR(st->Run());
+      if (deleted) {
+        // The row as held, before the deletion clears it.
+        FS_ASSIGN_OR_RETURN(auto del, db->Prepared(
+                                          "INSERT OR IGNORE INTO _fs_referral_deleted(referral, "
+                                          "case_id, to_office, hlc) SELECT id, case_id, "
+                                          "to_office, ?2 FROM referrals WHERE id = ?1 AND "
+                                          "to_office IS NOT NULL"));
+        del->BindBlob(1, rc.row.view());
+        del->BindInt(2, static_cast<int64_t>(c.hlc.packed()));
+        FS_RETURN_IF_ERROR(del->Run());
+      }
     }
   }
   return absl::OkStatus();

@@ -13,6 +13,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "base/tuning.h"
+#include "change/commit_codec.h"
 #include "change/referral_rules.h"
 #include "crypto/commit_header.h"
 #include "crypto/commit_signature.h"
@@ -22,27 +23,17 @@
 namespace fieldsync {
 namespace {
 
-// A case another office owns, taken whole as newly visible here (not from
-// the log, where a move by anyone but its owner is refused): its owner is
-// taken only as the office that referred it to `me`, by a referral made by
-// a member of that office and vouched for here. A signature of another
-// office's device on the case's `province` (a hub with an office, or an
-// office the hub's administrator made) names an owner that referred
-// nothing: not taken.
-absl::Status ReferredBy(KeyRing::Impl& m, Replica& replica, const RowId& kase,
-                        const std::string& owner, const std::string& me) {
-  FS_ASSIGN_OR_RETURN(auto whole, m.db->Prepared("SELECT 1 FROM _fs_installed WHERE tbl = "
-                                                 "'cases' AND row = ?1 AND position > 0"));
-  whole->BindBlob(1, kase.view());
-  FS_ASSIGN_OR_RETURN(bool newly_visible, whole->Step());
-  if (!newly_visible) return absl::OkStatus();
+// Whether office `from` referred `kase` to `me`: a live referral, vouched
+// for here, made by a member of `from`.
+absl::StatusOr<bool> Referred(KeyRing::Impl& m, Replica& replica, const RowId& kase,
+                              const std::string& from, const std::string& me) {
   std::vector<RowId> refs;
   {
     FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT id FROM referrals WHERE _live = 1 AND "
                                                 "case_id = ?1 AND from_office = ?2 AND "
                                                 "to_office = ?3"));
     st->BindBlob(1, kase.view());
-    st->BindText(2, owner);
+    st->BindText(2, from);
     st->BindText(3, me);
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
@@ -54,14 +45,89 @@ absl::Status ReferredBy(KeyRing::Impl& m, Replica& replica, const RowId& kase,
     FS_ASSIGN_OR_RETURN(bool vouched, replica.RowVouched("referrals", ref));
     if (!vouched) continue;
     absl::StatusOr<std::optional<KeyRing::Impl::LetterOffices>> made = m.OfficesOf(replica, ref);
-    if (made.ok() && *made && (*made)->from == owner && (*made)->to == me) {
-      return absl::OkStatus();
+    if (made.ok() && *made && (*made)->from == from && (*made)->to == me) return true;
+  }
+  return false;
+}
+
+// The write of `kase`'s owner `value` at `version` by a commit applied
+// here (this laptop's log, verified, its moves checked: CheckOwnerMoves),
+// with its author; nullopt if the log holds none (the version came whole).
+struct OwnerWrite {
+  DeviceId author;
+  std::optional<Version> base;
+};
+absl::StatusOr<std::optional<OwnerWrite>> LoggedOwnerWrite(sqlite::Db& db, const RowId& kase,
+                                                           const Version& version,
+                                                           const std::string& value) {
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT l.body FROM _fs_log l JOIN _fs_devices d ON "
+                                           "d.idx = l.device WHERE d.id = ?1 AND l.hlc = ?2"));
+  st->BindBlob(1, version.device.view());
+  st->BindInt(2, static_cast<int64_t>(version.hlc.packed()));
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) return std::nullopt;
+    absl::StatusOr<Commit> c = DecodeCommit(st->ColumnBlob(0));
+    if (!c.ok() || c->author != version.device) continue;
+    for (const RowChange& rc : c->changes) {
+      if (rc.table != "cases" || rc.row != kase) continue;
+      for (const FieldWrite& f : rc.fields) {
+        if (f.column == "province" && f.value == Value::Text(value)) {
+          return OwnerWrite{c->author, f.base};
+        }
+      }
     }
+  }
+}
+
+// A case another office owns, taken whole as newly visible here: its owner
+// is taken only as the office that referred it to `me` (by a referral made
+// by a member of that office and vouched for here), or as an office the
+// case was moved to, after it came here, by commits applied here, each by
+// a member of the office that owned it before, back to one that referred
+// it here (at most 16 moves). A signature of another office's device on
+// the case's `province` served whole (a hub with an office, or an office
+// the hub's administrator made) names an owner that referred nothing: not
+// taken.
+absl::Status ReferredBy(KeyRing::Impl& m, Replica& replica, const RowId& kase,
+                        const std::string& owner, const std::string& me) {
+  FS_ASSIGN_OR_RETURN(auto whole, m.db->Prepared("SELECT 1 FROM _fs_installed WHERE tbl = "
+                                                 "'cases' AND row = ?1 AND position > 0"));
+  whole->BindBlob(1, kase.view());
+  FS_ASSIGN_OR_RETURN(bool newly_visible, whole->Step());
+  if (!newly_visible) return absl::OkStatus();
+  std::optional<Version> at;
+  {
+    FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get("cases", kase));
+    const TableDef* cases = replica.schema().FindTable("cases");
+    if (row && cases != nullptr) {
+      const auto& v = row->versions[static_cast<size_t>(cases->ColumnIndex("province"))];
+      if (v) at = v->version;
+    }
+  }
+  std::string current = owner;
+  for (int moves = 0; moves <= 16; ++moves) {
+    FS_ASSIGN_OR_RETURN(bool referred, Referred(m, replica, kase, current, me));
+    if (referred) return absl::OkStatus();
+    if (!at) break;
+    FS_ASSIGN_OR_RETURN(std::optional<OwnerWrite> w, LoggedOwnerWrite(*m.db, kase, *at, current));
+    if (!w) break;
+    // Its author's office, as its approval chain shows it (the registry
+    // only names the office to check).
+    auto author = m.registry.find(w->author);
+    if (author == m.registry.end()) break;
+    const std::string before = author->second.province;
+    FS_ASSIGN_OR_RETURN(bool member, m.Trusted(before, w->author, /*now=*/false));
+    if (!member) break;
+    current = before;
+    at = w->base;
   }
   return absl::FailedPreconditionError(absl::StrCat(
       "the case ", kase.ToString(), " came to this laptop naming office ", Printable(owner),
-      " as its owner, but no referral of it to this office made by that office is here, so "
-      "this laptop does not seal for it; nothing was written: sync again, and if this stays, "
+      " as its owner, but no referral of it to this office made by that office is here (nor a "
+      "move to it, by the office that referred it here, seen since), so this laptop does not "
+      "seal for it; nothing was written: sync again; if the case was moved to that office "
+      "before it came here, ask that office to refer it to this office again; if this stays, "
       "tell your office and the hub administrator (fieldnode trust)"));
 }
 
@@ -114,8 +180,8 @@ absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
   // it by a device of the office that owns the key ring. Another office
   // cannot choose the key this office's writes are sealed under.
   FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared(
-                                   "SELECT version, kind, signer, created FROM _fs_keys WHERE "
-                                   "keyring = ?1 AND province = ?2 AND kind IN (3, 5)"));
+                                   "SELECT version, kind, signer, created, bytes FROM _fs_keys "
+                                   "WHERE keyring = ?1 AND province = ?2 AND kind IN (3, 5)"));
   st->BindBlob(1, ring.view());
   st->BindText(2, province_);
   uint32_t best = 0;
@@ -125,6 +191,9 @@ absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
     if (!r) break;
     const auto kind = static_cast<KeyRecordKind>(st->ColumnInt(1));
     if (kind == KeyRecordKind::kDataKey) {
+      // A version another office made, passed on by the owner: for reading.
+      absl::StatusOr<KeyRecord> rec = crypto::ParseKeyRecord(st->ColumnBlob(4));
+      if (!rec.ok() || rec->purpose == crypto::DataKeyPurpose::kRelayed) continue;
       const RegisteredDevice* signer = FindDevice(IdOf(st->ColumnBlob(2)));
       bool by_owner = signer != nullptr && !owner.empty() && signer->province == owner;
       if (by_owner) {
@@ -258,6 +327,13 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
     FS_ASSIGN_OR_RETURN(uint32_t newest, NewestTrustedVersion(ring, owner));
     if (newest > 0) {
       FS_ASSIGN_OR_RETURN(bool fresh, m.Fresh(ring, newest, province_, entitled, me.device()));
+      if (fresh) {
+        // A referral of the case that ended since: its office may hold the
+        // version through the owner (relayed), shown here or not.
+        FS_ASSIGN_OR_RETURN(bool ended, m.EndedSince(*replica_, ring, newest, entitled,
+                                                            me.device()));
+        fresh = !ended;
+      }
       if (fresh) {
         // Opened through a record this office stands behind only: a grant
         // of this version signed by a third office's laptop wraps a key its

@@ -139,7 +139,8 @@ TEST_F(KeyRecordTest, OfficeShareRoundTripsAndOpensToTheOfficeKey) {
 }
 
 TEST_F(KeyRecordTest, DataKeyRecordRoundTripsAndOpensToTheDataKey) {
-  for (DataKeyPurpose purpose : {DataKeyPurpose::kOwner, DataKeyPurpose::kReferral}) {
+  for (DataKeyPurpose purpose : {DataKeyPurpose::kOwner, DataKeyPurpose::kReferral,
+                                 DataKeyPurpose::kRelayed}) {
     const KeyRecord wrap = Parsed(Wrap(ring_x_, 2, purpose));
     EXPECT_EQ(wrap.kind, KeyRecordKind::kDataKey);
     EXPECT_EQ(wrap.keyring, ring_x_);
