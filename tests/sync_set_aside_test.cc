@@ -606,5 +606,38 @@ TEST_F(SetAsideTest, ARefusalIsNotLostWhenThePushIsRepeatedSmaller) {
                                 << "(pushed cursor " << *pushed << ")";
 }
 
+// A hub that says CLOCK_AHEAD of a commit it stored, stamped by a right
+// clock: the laptop does not withdraw and re-date it on that word (the hub
+// would relay the withdrawal against the body it delivered, and colleagues
+// would hold the laptop's work back); it waits, and the pass says why
+// (review helper-47, HIGH).
+TEST_F(SetAsideTest, AClockAheadClaimForACommitNotAheadOfThisClockWithdrawsNothing) {
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  const uint64_t edit = LastSeq(n);
+  RewritingPushHub lying(n.client().transport(),
+                         [&](const sync::PushRequest& req, sync::PushOutcome& out) {
+                           for (const auto& c : req.commits) {
+                             auto d = DecodeCommit(c.canonical);
+                             if (d.ok() && d->seq == edit) {
+                               out.refusals.push_back({edit, sync::RefusalCode::kClockAhead,
+                                                       "stamped ahead", 0});
+                             }
+                           }
+                         });
+  sync::PassOptions o;
+  auto r = sync::RunPass(lying, n.replica(), *n.keys(), n.credential(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->redated, 0u) << r->redate_note;
+  EXPECT_NE(r->redate_note.find("not ahead of this laptop's clock"), std::string::npos)
+      << r->redate_note;
+  auto chain = n.replica().OwnChainAfter(0, 100);
+  ASSERT_TRUE(chain.ok());
+  for (const ChainRow& row : *chain) {
+    EXPECT_NE(row.state, ChainRow::State::kWithdrawal) << "withdrawal at seq " << row.seq;
+  }
+  EXPECT_EQ(LastSeq(n), edit) << "nothing rewritten";
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

@@ -82,8 +82,13 @@ absl::StatusOr<RestampResult> Replica::Restamp(int code, const OpenStored& open)
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (r) floor = std::max(floor, static_cast<uint64_t>(st->ColumnInt(0)));
     }
-    // The refused commits, as logged.
+    // The refused commits, as logged; only those stamped past this laptop's
+    // own clock now. The refusal is the hub's word: a commit it calls ahead
+    // that is not ahead of this clock is not withdrawn on that word (a hub
+    // that stored and relayed it would have colleagues hold the withdrawal
+    // against its delivered body); it waits, and the pass says so.
     std::vector<Commit> old;
+    std::vector<uint64_t> ahead;
     for (uint64_t s : seqs) {
       FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND "
                                                   "seq = ?2"));
@@ -95,13 +100,37 @@ absl::StatusOr<RestampResult> Replica::Restamp(int code, const OpenStored& open)
                                                 " is set aside but not in its log"));
       }
       FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(st->ColumnString(0)));
+      if (static_cast<int64_t>(c.hlc.wall_millis()) <= wall) continue;
+      ahead.push_back(s);
       old.push_back(std::move(c));
     }
+    if (old.empty()) return absl::OkStatus();
+    seqs = std::move(ahead);
     // The refused stamps past the floor are never issued again.
     uint64_t lo = 0, hi = m.hlc.last().packed();
     for (const Commit& c : old) {
       if (c.hlc.packed() > floor && (lo == 0 || c.hlc.packed() < lo)) lo = c.hlc.packed();
       hi = std::max(hi, c.hlc.packed());
+    }
+    // A range skipped at an earlier re-dating and still ahead of the floor
+    // stays skipped: its stamps are those of commits withdrawn then, whose
+    // headers the hub and colleagues hold (no version is issued twice).
+    if (lo != 0) {
+      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT name, value FROM _fs_cursors WHERE "
+                                                  "name IN (?1, ?2)"));
+      st->BindText(1, kSkipLoCursor);
+      st->BindText(2, kSkipHiCursor);
+      uint64_t old_lo = 1, old_hi = 0;
+      while (true) {
+        FS_ASSIGN_OR_RETURN(bool r, st->Step());
+        if (!r) break;
+        (st->ColumnString(0) == kSkipLoCursor ? old_lo : old_hi) =
+            static_cast<uint64_t>(st->ColumnInt(1));
+      }
+      if (old_hi > floor && old_lo <= old_hi) {
+        lo = std::min(lo, std::max(old_lo, floor + 1));
+        hi = std::max(hi, old_hi);
+      }
     }
     if (lo != 0) {
       FS_RETURN_IF_ERROR(m.SetCursorInTxn(txn, kSkipLoCursor, static_cast<int64_t>(lo)));

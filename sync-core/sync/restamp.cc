@@ -87,7 +87,16 @@ absl::Status RedateRefused(Replica& replica, KeyRing& keys, const HelloInfo& hel
         done.status().message(), "); the next sync tries again");
     return absl::OkStatus();
   }
-  if (done->redated.empty()) return absl::OkStatus();
+  if (done->redated.empty()) {
+    // Not one is stamped past this laptop's clock: the hub's word alone
+    // withdraws nothing (Replica::Restamp).
+    report->redate_note = absl::StrCat(
+        "the hub refused ", changes, " as stamped ahead of its clock, but ",
+        waiting == 1 ? "it is" : "they are", " not ahead of this laptop's clock: ",
+        waiting == 1 ? "it waits" : "they wait", " here, not re-dated. If this laptop's date is "
+        "right, tell the hub administrator (the hub's clock may be behind)");
+    return absl::OkStatus();
+  }
   report->redated = done->redated.size();
   const std::string redated = Count(static_cast<int64_t>(done->redated.size()), "change",
                                     "changes");
