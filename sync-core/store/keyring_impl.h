@@ -53,6 +53,19 @@ inline Id16 IdOf(std::string_view raw) {
   return Id16(b);
 }
 
+// The write of `column` of `table` row `row` that made `version`, as a
+// commit in this laptop's log holds it (author and field); nullopt if the
+// log holds none (the version came in a row installed whole).
+struct LoggedWrite {
+  DeviceId author;
+  FieldWrite field;
+};
+absl::StatusOr<std::optional<LoggedWrite>> LoggedFieldWrite(sqlite::Db& db,
+                                                            std::string_view table,
+                                                            const RowId& row,
+                                                            std::string_view column,
+                                                            const Version& version);
+
 }  // namespace keyring_internal
 
 using keyring_internal::IdOf;

@@ -15,6 +15,34 @@
 #include "change/referral_rules.h"
 
 namespace fieldsync {
+
+namespace keyring_internal {
+
+absl::StatusOr<std::optional<LoggedWrite>> LoggedFieldWrite(sqlite::Db& db,
+                                                            std::string_view table,
+                                                            const RowId& row,
+                                                            std::string_view column,
+                                                            const Version& version) {
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT l.body FROM _fs_log l JOIN _fs_devices d ON "
+                                           "d.idx = l.device WHERE d.id = ?1 AND l.hlc = ?2"));
+  st->BindBlob(1, version.device.view());
+  st->BindInt(2, static_cast<int64_t>(version.hlc.packed()));
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) return std::nullopt;
+    absl::StatusOr<Commit> c = DecodeCommit(st->ColumnBlob(0));
+    if (!c.ok() || c->author != version.device) continue;
+    for (const RowChange& rc : c->changes) {
+      if (rc.table != table || rc.row != row) continue;
+      for (const FieldWrite& f : rc.fields) {
+        if (f.column == column) return LoggedWrite{c->author, f};
+      }
+    }
+  }
+}
+
+}  // namespace keyring_internal
+
 namespace {
 
 // Whether the answer `value` of referral `ref`, at `version`, came to this
@@ -29,22 +57,9 @@ absl::StatusOr<bool> AnsweredHere(sqlite::Db& db, const RowId& ref, const Versio
   whole->BindBlob(1, ref.view());
   FS_ASSIGN_OR_RETURN(bool newly_visible, whole->Step());
   if (!newly_visible) return true;
-  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT l.body FROM _fs_log l JOIN _fs_devices d ON "
-                                           "d.idx = l.device WHERE d.id = ?1 AND l.hlc = ?2"));
-  st->BindBlob(1, version.device.view());
-  st->BindInt(2, static_cast<int64_t>(version.hlc.packed()));
-  while (true) {
-    FS_ASSIGN_OR_RETURN(bool r, st->Step());
-    if (!r) return false;
-    absl::StatusOr<Commit> c = DecodeCommit(st->ColumnBlob(0));
-    if (!c.ok()) continue;
-    for (const RowChange& rc : c->changes) {
-      if (rc.table != "referrals" || rc.row != ref) continue;
-      for (const FieldWrite& f : rc.fields) {
-        if (f.column == "status" && f.value == value) return true;
-      }
-    }
-  }
+  FS_ASSIGN_OR_RETURN(std::optional<keyring_internal::LoggedWrite> w,
+                      keyring_internal::LoggedFieldWrite(db, "referrals", ref, "status", version));
+  return w.has_value() && w->field.value == value;
 }
 
 }  // namespace

@@ -60,24 +60,11 @@ struct OwnerWrite {
 absl::StatusOr<std::optional<OwnerWrite>> LoggedOwnerWrite(sqlite::Db& db, const RowId& kase,
                                                            const Version& version,
                                                            const std::string& value) {
-  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT l.body FROM _fs_log l JOIN _fs_devices d ON "
-                                           "d.idx = l.device WHERE d.id = ?1 AND l.hlc = ?2"));
-  st->BindBlob(1, version.device.view());
-  st->BindInt(2, static_cast<int64_t>(version.hlc.packed()));
-  while (true) {
-    FS_ASSIGN_OR_RETURN(bool r, st->Step());
-    if (!r) return std::nullopt;
-    absl::StatusOr<Commit> c = DecodeCommit(st->ColumnBlob(0));
-    if (!c.ok() || c->author != version.device) continue;
-    for (const RowChange& rc : c->changes) {
-      if (rc.table != "cases" || rc.row != kase) continue;
-      for (const FieldWrite& f : rc.fields) {
-        if (f.column == "province" && f.value == Value::Text(value)) {
-          return OwnerWrite{c->author, f.base};
-        }
-      }
-    }
-  }
+  FS_ASSIGN_OR_RETURN(
+      std::optional<keyring_internal::LoggedWrite> w,
+      keyring_internal::LoggedFieldWrite(db, "cases", kase, "province", version));
+  if (!w || !(w->field.value == Value::Text(value))) return std::nullopt;
+  return OwnerWrite{w->author, w->field.base};
 }
 
 // A case another office owns, taken whole as newly visible here: its owner
