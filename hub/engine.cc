@@ -17,6 +17,7 @@
 #include "hub/commit_refusals.h"
 #include "hub/checkpoints.h"
 #include "hub/enrolment.h"
+#include "hub/log_chain.h"
 #include "hub/pull_plan.h"
 #include "hub/scope.h"
 #include "hub/statements.h"
@@ -297,6 +298,8 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
         }
       }
       FS_ASSIGN_OR_RETURN(r, MergeCommits(rows, commits, &hooks));
+      // The log chain, in the same transaction as the entries it hashes.
+      if (r.applied > 0) FS_RETURN_IF_ERROR(ExtendLogChain(hub, hub_id()));
       return absl::OkStatus();
     }));
     if (refusals) {
@@ -331,6 +334,23 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
   return out;
 }
 
+absl::StatusOr<sync::OwnCommitsHeld> HubEngine::OwnCommitsHeld(const DeviceId& device) {
+  sync::OwnCommitsHeld out;
+  FS_RETURN_IF_ERROR(storage_->Read([&](HubReadTxn& hub) -> absl::Status {
+    FS_ASSIGN_OR_RETURN(out.acknowledged_seq, hub.AcknowledgedSeq(device));
+    FS_ASSIGN_OR_RETURN(const ChainPoint head, hub.ChainHead(device));
+    out.accounted_seq = head.seq;
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::Status HubEngine::BringUpToDate() {
+  return storage_->Write([&](HubWriteTxn& hub) -> absl::Status {
+    return hub.Atomically([&]() { return ExtendLogChain(hub, hub_id()); });
+  });
+}
+
 absl::Status HubEngine::Pull(const NodeInfo& node, const PullParams& params,
                              const std::function<bool(PullChunk&)>& emit) {
   if (params.cursor < 0) {
@@ -349,7 +369,7 @@ absl::Status HubEngine::Pull(const NodeInfo& node, const PullParams& params,
   }
   Slot slot{active_pulls_};
   return storage_->Read(
-      [&](HubReadTxn& hub) -> absl::Status { return StreamPull(hub, node, params, emit); });
+      [&](HubReadTxn& hub) -> absl::Status { return StreamPull(hub, hub_id(), node, params, emit); });
 }
 
 absl::StatusOr<StatementKept> HubEngine::PutStatement(const NodeInfo& node,

@@ -29,6 +29,11 @@ class HubEngine : public HubStore {
   // `storage` and `clock` outlive the engine.
   HubEngine(HubStorage* storage, ClockSource* clock) : storage_(storage), clock_(clock) {}
 
+  // Brings what the engine keeps beside the storage's log up to date: the
+  // log chain (hub/log_chain.h) of a file written before it. Once, before
+  // serving.
+  absl::Status BringUpToDate();
+
   const DeviceId& hub_id() const override { return storage_->hub_id(); }
   absl::StatusOr<int64_t> LogHead() override { return storage_->LogHead(); }
 
@@ -67,6 +72,7 @@ class HubEngine : public HubStore {
                     const std::function<bool(PullChunk&)>& emit) override;
   absl::StatusOr<StatementKept> PutStatement(const NodeInfo& node,
                                              const std::string& bytes) override;
+  absl::StatusOr<sync::OwnCommitsHeld> OwnCommitsHeld(const DeviceId& device) override;
 
   absl::StatusOr<GcReport> CollectTombstones(int64_t min_age_millis,
                                              int64_t stale_after_millis,

@@ -16,6 +16,7 @@
 #include "crypto/commit_signature.h"
 #include "crypto/key_record.h"
 #include "hub/checkpoints.h"
+#include "hub/log_chain.h"
 #include "hub/scope.h"
 #include "hub/statements.h"
 #include "schema/relations.h"
@@ -116,8 +117,8 @@ size_t PullMessageBytes(const PullParams& params) {
   return std::min(params.max_message_bytes, tuning::kPullChunkBytes);
 }
 
-absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams& params,
-                        const std::function<bool(PullChunk&)>& emit) {
+absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo& node,
+                        const PullParams& params, const std::function<bool(PullChunk&)>& emit) {
   int64_t cursor = params.cursor;
   bool bootstrapped = params.bootstrapped;
   const uint64_t gc_epoch = params.gc_epoch;
@@ -129,6 +130,24 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
   // The tables whose rows a grant (kind 3) can be for.
   const std::vector<std::string> ring_tables = KeyRingTables(hub.schema());
   FS_ASSIGN_OR_RETURN(const int64_t head, hub.LogHead());
+  // The hub's log chain (hub/log_chain.h): under a node that follows it, a
+  // log that went back past its cursor (a hub restored from an older
+  // backup) is pulled again from where the two still agree, and key
+  // records and statements from their start (their cursors were given by
+  // the log that was lost); duplicates are the node's to skip.
+  int64_t key_cursor = params.key_cursor;
+  int64_t statement_cursor = params.statement_cursor;
+  std::optional<sync::LogWentBack> went_back;
+  if (params.log_chain) {
+    FS_ASSIGN_OR_RETURN(went_back, FindWentBack(hub, hub_id, cursor, params.marks, head));
+    if (went_back) {
+      cursor = went_back->to;
+      key_cursor = 0;
+      statement_cursor = 0;
+    }
+    FS_ASSIGN_OR_RETURN(const int64_t key_head, hub.KeyHead());
+    if (key_cursor > key_head) key_cursor = 0;
+  }
   FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
   const int64_t horizon = gc.horizon;
   const uint64_t epoch = gc.epoch;
@@ -138,6 +157,14 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
   size_t bytes = 0;
   auto send = [&](PullChunk& chunk) -> absl::Status {
     chunk.log_head = head;
+    if (params.log_chain) {
+      if (chunk.cursor > 0) {
+        FS_ASSIGN_OR_RETURN(std::optional<std::string> h, LogHashAt(hub, hub_id, chunk.cursor));
+        if (h) chunk.cursor_hash = *std::move(h);
+      }
+      chunk.went_back = went_back;
+      went_back.reset();  // said in the first message only
+    }
     chunk.gc_epoch = epoch;
     if (!emit(chunk)) {
       return absl::CancelledError("the node went away during the pull");
@@ -181,7 +208,7 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
     const size_t records_per_message =
         std::min(tuning::kPullKeyRecordsPerMessage, std::max<size_t>(max_batch, 1));
     FS_RETURN_IF_ERROR(hub.ForEachKeyRecordAfter(
-        params.key_cursor, [&](const StoredKeyRecord& k) -> absl::Status {
+        key_cursor, [&](const StoredKeyRecord& k) -> absl::Status {
           // Cut before a record the message has no room for (it may be one
           // the node does not get): the key cursor sent is the last
           // record looked at before it.
@@ -210,7 +237,6 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
   // Version 3: statements of the node's colleagues and referral partners
   // after its statement cursor (hub/statements.h), a page a message.
   if (params.chains) {
-    int64_t statement_cursor = params.statement_cursor;
     while (true) {
       FS_ASSIGN_OR_RETURN(bool more, AddStatements(hub, node, statement_cursor, &chunk));
       if (chunk.statement_cursor != 0) statement_cursor = chunk.statement_cursor;
@@ -294,12 +320,12 @@ absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams&
   // the node's key cursor: skipped then (its office did not see the
   // record), needed now to know who holds which version (a laptop that
   // lacks them grants again, or rotates for nothing).
-  if (params.key_cursor > 0 && !fresh.empty()) {
+  if (key_cursor > 0 && !fresh.empty()) {
     for (const auto& [table, row] : fresh) {
       FS_ASSIGN_OR_RETURN(
           std::vector<std::string> earlier,
           hub.KeyRecordsOfRing(row, static_cast<int>(crypto::KeyRecordKind::kDataKey),
-                               node.province, params.key_cursor));
+                               node.province, key_cursor));
       for (std::string& bytes : earlier) chunk.key_records.push_back(std::move(bytes));
     }
   }

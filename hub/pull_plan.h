@@ -33,8 +33,8 @@ size_t PullMessageBytes(const PullParams& params);
 // Streams `node`'s pull from `hub` to `emit`; CANCELLED when `emit` returns
 // false (the node has gone). INVALID_ARGUMENT for a negative cursor,
 // FAILED_PRECONDITION for a cursor past the log's end.
-absl::Status StreamPull(HubReadTxn& hub, const NodeInfo& node, const PullParams& params,
-                        const std::function<bool(PullChunk&)>& emit);
+absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo& node,
+                        const PullParams& params, const std::function<bool(PullChunk&)>& emit);
 
 }  // namespace fieldsync::hub
 

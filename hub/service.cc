@@ -120,6 +120,10 @@ class SyncService final : public pb::Sync::Service {
     resp->set_log_head(out->log_head);
     resp->set_enrol_challenge(out->enrol_challenge);
     resp->set_compact_headers(static_cast<uint32_t>(out->compact_headers));
+    if (out->own) {
+      resp->mutable_own()->set_acknowledged_seq(out->own->acknowledged_seq);
+      resp->mutable_own()->set_accounted_seq(out->own->accounted_seq);
+    }
     return grpc::Status::OK;
   }
 
@@ -262,6 +266,13 @@ class SyncService final : public pb::Sync::Service {
       r.params.resume_index = req->resume().next_index();
     }
     r.params.compact_headers = static_cast<int>(std::min<uint32_t>(req->compact_headers(), 1000));
+    r.params.log_chain = req->log_chain();
+    if (req->marks_size() > sync::kMaxLogMarks) {
+      return Refuse("pull", absl::InvalidArgumentError(absl::StrCat(
+                                "a pull carries at most ", sync::kMaxLogMarks,
+                                " log marks; this one ", req->marks_size())));
+    }
+    for (const auto& mk : req->marks()) r.params.marks.push_back({mk.position(), mk.hash()});
     // Each message is built in an arena freed at once after it is written.
     google::protobuf::Arena arena;
     absl::Status s = handler_.Pull(r, [&](sync::PullChunk& c) -> absl::Status {
@@ -298,6 +309,11 @@ class SyncService final : public pb::Sync::Service {
       }
       m.set_cursor(c.cursor);
       m.set_caught_up(c.caught_up);
+      if (!c.cursor_hash.empty()) m.set_cursor_hash(std::move(c.cursor_hash));
+      if (c.went_back) {
+        m.mutable_went_back()->set_from(c.went_back->from);
+        m.mutable_went_back()->set_to(c.went_back->to);
+      }
       m.set_log_head(c.log_head);
       m.set_notice(c.notice);
       m.set_gc_epoch(c.gc_epoch);

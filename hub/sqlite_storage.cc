@@ -12,6 +12,7 @@
 #include "hub/audit.h"
 #include "hub/referral_check.h"
 #include "hub/sqlite_chain.h"
+#include "hub/sqlite_log_chain.h"
 #include "hub/sqlite_checkpoints.h"
 #include "hub/sqlite_statements.h"
 #include "store/replica_internal.h"
@@ -61,6 +62,8 @@ constexpr const char* kRegistry[] = {
     sqlite_statements::kTableSql,
     sqlite_checkpoints::kCheckpointsSql,
     sqlite_checkpoints::kRowsSql,
+    // Version 6: the hub's log chain (hub/log_chain.h).
+    sqlite_log_chain::kTableSql,
 };
 
 // hub.db schema versions (docs/FORMATS.md, "Hub file"), each reached from
@@ -73,9 +76,11 @@ constexpr const char* kRegistry[] = {
 //   4  hub_statements, the laptops' signed statements of what they have
 //      seen (protocol version 3), empty until laptops push one;
 //   5  hub_checkpoints and hub_checkpoint_rows, the checkpoints adopted
-//      (protocol version 3), empty until a laptop makes one.
+//      (protocol version 3), empty until a laptop makes one;
+//   6  hub_log_hash, the hub's log chain (hub/log_chain.h), filled for the
+//      log held when the engine first opens the file.
 // Before bumping it, keep a fixture of the current one (tests/fixtures).
-constexpr int64_t kHubSchemaVersion = 5;
+constexpr int64_t kHubSchemaVersion = 6;
 
 // The scope tables (hub/scope.h).
 absl::Status CreateScopeTables(sqlite::Db& db) {

@@ -9,7 +9,9 @@ absl::StatusOr<std::unique_ptr<SqliteHubStore>> SqliteHubStore::Open(const std::
   if (clock == nullptr) clock = SystemClock::Get();
   FS_ASSIGN_OR_RETURN(std::unique_ptr<SqliteHubStorage> storage,
                       SqliteHubStorage::Open(path, clock));
-  return std::unique_ptr<SqliteHubStore>(new SqliteHubStore(std::move(storage), clock));
+  std::unique_ptr<SqliteHubStore> store(new SqliteHubStore(std::move(storage), clock));
+  FS_RETURN_IF_ERROR(store->BringUpToDate());
+  return store;
 }
 
 }  // namespace fieldsync::hub

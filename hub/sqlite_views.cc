@@ -9,6 +9,7 @@
 #include "base/strings.h"
 #include "hub/audit.h"
 #include "hub/sqlite_chain.h"
+#include "hub/sqlite_log_chain.h"
 #include "hub/sqlite_checkpoints.h"
 #include "hub/sqlite_statements.h"
 #include "hub/sqlite_storage.h"
@@ -75,6 +76,24 @@ class View : public Base {
 
   const Schema& schema() const override { return rep_.schema(); }
   absl::StatusOr<int64_t> LogHead() override { return rep_.LogHead(); }
+  absl::StatusOr<std::optional<std::string>> LogHash(int64_t position) override {
+    return sqlite_log_chain::At(db_, position);
+  }
+  absl::StatusOr<LogPoint> LogHashHead() override { return sqlite_log_chain::Head(db_); }
+  absl::StatusOr<std::vector<LogEntry>> LogEntriesAfter(int64_t after, size_t limit) override {
+    FS_ASSIGN_OR_RETURN(std::vector<Replica::RawEntry> raw, rep_.RawLogAfter(after, limit));
+    std::vector<LogEntry> out;
+    out.reserve(raw.size());
+    for (Replica::RawEntry& r : raw) {
+      out.push_back(LogEntry{r.position, r.author, std::move(r.body), std::move(r.signature), {},
+                             {}, r.seq});
+    }
+    return out;
+  }
+  absl::StatusOr<int64_t> KeyHead() override { return sqlite_log_chain::KeyHead(db_); }
+  absl::StatusOr<uint64_t> AcknowledgedSeq(const DeviceId& device) override {
+    return rep_.SeqHeld(device);
+  }
 
   absl::StatusOr<GcState> Gc() override {
     GcState g;
@@ -486,6 +505,9 @@ class WriteView : public View<HubWriteTxn> {
     return sqlite::InTransaction(db_, sqlite_storage::kWriteTxn,
                                  [&](sqlite::Transaction&) { return body(); });
   }
+  absl::Status PutLogHash(int64_t position, const std::string& hash) override {
+    return sqlite_log_chain::Put(db_, position, hash);
+  }
   absl::Status AddChainEntry(const DeviceId& device, const StoredChainEntry& e) override {
     return sqlite_chain::Add(db_, device, e);
   }
@@ -539,9 +561,6 @@ class WriteView : public View<HubWriteTxn> {
   }
   absl::StatusOr<OfficeRecords> OfficeRecordsOf(const std::string& province) override {
     return sqlite_storage::ReadOfficeRecords(db_, province);
-  }
-  absl::StatusOr<uint64_t> AcknowledgedSeq(const DeviceId& device) override {
-    return rep_.SeqHeld(device);
   }
 
   absl::StatusOr<bool> RingErased(const RowId& ring) override {

@@ -107,6 +107,7 @@ struct LogEntry {
   // Its chain entry (protocol version 3), "" if the hub holds none.
   std::string header;
   std::string header_signature;
+  uint64_t seq = 0;  // the author's seq (set by LogEntriesAfter only)
 };
 
 // An entry of a device's commit chain as the hub holds it (hub_chain;
@@ -166,6 +167,13 @@ struct ChainPoint {
   std::string link;
 };
 
+// A position of the hub's log and its hash in the log chain
+// (hub/log_chain.h): position 0 and no hash for none.
+struct LogPoint {
+  int64_t position = 0;
+  std::string hash;
+};
+
 // Tombstone collection so far: nodes of an older epoch drop what was
 // collected since, or re-bootstrap.
 struct GcState {
@@ -219,6 +227,19 @@ class HubReadTxn {
 
   virtual absl::StatusOr<int64_t> LogHead() = 0;
   virtual absl::StatusOr<GcState> Gc() = 0;
+  // The log chain (hub/log_chain.h): the hash stored for `position` (none
+  // for 0, nor past the last position hashed), and the last one hashed.
+  virtual absl::StatusOr<std::optional<std::string>> LogHash(int64_t position) = 0;
+  virtual absl::StatusOr<LogPoint> LogHashHead() = 0;
+  // Every log entry after `after`, by position, at most `limit`; without
+  // their chain entries.
+  virtual absl::StatusOr<std::vector<LogEntry>> LogEntriesAfter(int64_t after, size_t limit) = 0;
+  // The highest key record seq the store ever gave (those of records erased
+  // since included): a node's key cursor past it was given by a store that
+  // went back (a hub restored from a backup).
+  virtual absl::StatusOr<int64_t> KeyHead() = 0;
+  // The highest sequence number of `device`'s commits held (0: none).
+  virtual absl::StatusOr<uint64_t> AcknowledgedSeq(const DeviceId& device) = 0;
   // Every enrolled device with its public keys, as nodes verify against it.
   virtual absl::StatusOr<std::vector<RegisteredDevice>> Registry() = 0;
 
@@ -346,6 +367,8 @@ class HubWriteTxn : public HubReadTxn {
       const std::function<absl::Status(MergeStore&)>& body) = 0;
   // Runs `body` in one write transaction (nothing stays of it on an error).
   virtual absl::Status Atomically(const std::function<absl::Status()>& body) = 0;
+  // Stores the log chain's hash of `position` (the next one to hash).
+  virtual absl::Status PutLogHash(int64_t position, const std::string& hash) = 0;
 
   // Stores an entry of `device`'s chain (its seq not held yet).
   virtual absl::Status AddChainEntry(const DeviceId& device, const StoredChainEntry& e) = 0;
@@ -372,8 +395,6 @@ class HubWriteTxn : public HubReadTxn {
   virtual absl::StatusOr<bool> ProvinceExists(const std::string& code) = 0;
   virtual absl::StatusOr<std::vector<std::string>> ProvinceCodes() = 0;
   virtual absl::StatusOr<OfficeRecords> OfficeRecordsOf(const std::string& province) = 0;
-  // The highest sequence number of `device`'s commits held (0: none).
-  virtual absl::StatusOr<uint64_t> AcknowledgedSeq(const DeviceId& device) = 0;
 
   // Key records.
   virtual absl::StatusOr<bool> RingErased(const RowId& ring) = 0;

@@ -171,6 +171,10 @@ class HubStore {
   // and the key records after the node's key cursor that it may hold.
   virtual absl::Status Pull(const NodeInfo& node, const PullParams& params,
                             const std::function<bool(PullChunk&)>& emit) = 0;
+  // What the hub holds of `device`'s own commits (its acknowledged and
+  // accounted seqs), told at hello: less than the node sent means the hub
+  // went back (docs/PROTOCOL.md, "A hub put back from a backup").
+  virtual absl::StatusOr<sync::OwnCommitsHeld> OwnCommitsHeld(const DeviceId& device) = 0;
 
   // Keeps `bytes`, a signed statement of what `node` has seen (protocol
   // version 3, hub/statements.h), as its newest unless it holds a newer one,

@@ -95,6 +95,13 @@ absl::StatusOr<sync::HelloReply> SyncHandler::Hello(const sync::HelloRequest& re
     const std::optional<int64_t> skew =
         req.node_time_millis != 0 ? std::optional<int64_t>(t - now) : std::nullopt;
     store_->RecordCall(node->device, req.protocol_version, skew, std::nullopt).IgnoreError();
+    // Version 3: what this hub holds of the node's own commits (a hub put
+    // back from a backup holds fewer than the node sent).
+    if (resp.protocol_version >= 3) {
+      absl::StatusOr<sync::OwnCommitsHeld> own = store_->OwnCommitsHeld(node->device);
+      if (!own.ok()) return Fail("hello", own.status());
+      resp.own = *own;
+    }
   }
   return resp;
 }

@@ -229,6 +229,8 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
   for (auto& st : *m.mutable_statements()) c->statements.push_back(std::move(st));
   c->statement_cursor = m.statement_cursor();
   c->checkpoint = std::move(*m.mutable_checkpoint());
+  c->cursor_hash = std::move(*m.mutable_cursor_hash());
+  if (m.has_went_back()) c->went_back = sync::LogWentBack{m.went_back().from(), m.went_back().to()};
   if (m.has_page()) {
     sync::CheckpointPage p;
     p.checkpoint = std::move(*m.mutable_page()->mutable_checkpoint());
@@ -383,6 +385,9 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& 
   h.log_head = resp.log_head();
   h.enrol_challenge = resp.enrol_challenge();
   h.compact_headers = static_cast<int>(std::min<uint32_t>(resp.compact_headers(), 1000));
+  if (resp.has_own()) {
+    h.own = sync::OwnCommitsHeld{resp.own().acknowledged_seq(), resp.own().accounted_seq()};
+  }
   return h;
 }
 
@@ -498,6 +503,12 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
     req.mutable_resume()->set_next_index(r.params.resume_index);
   }
   req.set_compact_headers(static_cast<uint32_t>(r.params.compact_headers));
+  req.set_log_chain(r.params.log_chain);
+  for (const sync::LogMark& mk : r.params.marks) {
+    auto* p = req.add_marks();
+    p->set_position(mk.position);
+    p->set_hash(mk.hash);
+  }
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.pull_timeout_millis, &r.credential);
   CancelOnStop watch(m.stop, &ctx);

@@ -79,7 +79,8 @@ bool Moved(const SyncReport& r) {
   return r.pushed > 0 || r.pulled > 0 || r.rows_installed > 0 || r.tombstones_purged > 0 ||
          r.bootstrapped || r.key_records_pushed > 0 || r.key_records_received > 0 ||
          r.chain.new_evidence > 0 || r.chain.released > 0 || r.chain.checkpoint_adopted ||
-         r.set_aside > 0 || r.withdrawals_pushed > 0 || r.redated > 0;
+         r.set_aside > 0 || r.withdrawals_pushed > 0 || r.redated > 0 || r.hub_went_back ||
+         r.own_resent;
 }
 
 bool PassLog::Take(bool moved, const std::string& lines, int64_t now_millis) {
@@ -97,6 +98,22 @@ bool PassLog::Take(bool moved, const std::string& lines, int64_t now_millis) {
 }
 
 void ReportHistory(const SyncReport& r, const std::string& prefix, std::string* out) {
+  // The hub went back (docs/PROTOCOL.md, "A hub put back from a backup").
+  if (r.hub_went_back) {
+    absl::StrAppendFormat(out, "%shub: the hub's log went back from position %lld to %lld (a hub "
+                          "restored from an older backup): this laptop pulled again from %lld; "
+                          "what it already held was skipped\n",
+                          prefix.c_str(), static_cast<long long>(r.went_back_from),
+                          static_cast<long long>(r.went_back_to),
+                          static_cast<long long>(r.went_back_to));
+  }
+  if (r.own_resent) {
+    absl::StrAppendFormat(out, "%shub: the hub held this laptop's changes only up to %llu of the "
+                          "%llu it had acknowledged (a hub restored from an older backup): the "
+                          "rest was sent again\n",
+                          prefix.c_str(), static_cast<unsigned long long>(r.own_held_seq),
+                          static_cast<unsigned long long>(r.own_sent_seq));
+  }
   if (r.downgraded_from > 0) {
     absl::StrAppendFormat(out, "%shistory: HUB DOWNGRADE: %s\n", prefix.c_str(),
                  Printable(sync::DowngradeLine(r.downgraded_from, r.protocol_version)).c_str());

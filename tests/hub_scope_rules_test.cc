@@ -28,6 +28,13 @@ class MemoryScopeData : public HubWriteTxn {
   const Schema& schema() const override { return *schema_in_use; }
   absl::StatusOr<int64_t> LogHead() override { return NotHere(); }
   absl::StatusOr<GcState> Gc() override { return NotHere(); }
+  absl::StatusOr<std::optional<std::string>> LogHash(int64_t) override { return NotHere(); }
+  absl::StatusOr<LogPoint> LogHashHead() override { return NotHere(); }
+  absl::StatusOr<std::vector<LogEntry>> LogEntriesAfter(int64_t, size_t) override {
+    return NotHere();
+  }
+  absl::StatusOr<int64_t> KeyHead() override { return NotHere(); }
+  absl::Status PutLogHash(int64_t, const std::string&) override { return NotHere(); }
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override { return NotHere(); }
   absl::StatusOr<std::optional<RowSnapshot>> ExportRow(const std::string&,
                                                        const RowId&) override {

@@ -309,6 +309,14 @@ absl::Status KeyRing::EndPull() {
   });
 }
 
+absl::StatusOr<size_t> KeyRing::ResendOwn(const DeviceId& self) {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("UPDATE _fs_keys SET pushed = 0 WHERE "
+                                                   "pushed = 1 AND signer = ?1"));
+  st->BindBlob(1, self.view());
+  FS_RETURN_IF_ERROR(st->Run());
+  return static_cast<size_t>(impl_->db->Changes());
+}
+
 absl::StatusOr<std::vector<std::string>> KeyRing::UnpushedRecords(size_t limit) {
   FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT bytes FROM _fs_keys WHERE pushed = 0 "
                                                    "ORDER BY seq LIMIT ?1"));

@@ -114,6 +114,10 @@ class KeyRing {
   // Records made here that the hub has not acknowledged, oldest first.
   absl::StatusOr<std::vector<std::string>> UnpushedRecords(size_t limit);
   absl::Status MarkPushed(const std::vector<std::string>& records);
+  // Records `self` signed that the hub had acknowledged, put back among
+  // those to push (a hub that went back lost them: docs/PROTOCOL.md, "A hub
+  // put back from a backup"); the hub keeps one copy of each. How many.
+  absl::StatusOr<size_t> ResendOwn(const DeviceId& self);
   // Records the hub refused for good (PERMISSION_DENIED, INVALID_ARGUMENT):
   // set aside (pushed = 2), with the hub's reason, so that they hold up no
   // other record. No refusal of a record this laptop made itself is known

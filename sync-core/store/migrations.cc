@@ -82,6 +82,10 @@ constexpr const char* kBookkeeping[] = {
     "CREATE TABLE IF NOT EXISTS _fs_set_aside(seq INTEGER PRIMARY KEY, code INTEGER NOT NULL, "
     "reason TEXT NOT NULL, depends_on INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL, "
     "withdrawal INTEGER NOT NULL DEFAULT 0, discarded_at INTEGER NOT NULL DEFAULT 0)",
+    // Hashes of the hub's log chain at positions this replica pulled to
+    // (protocol version 3; store/replica.h, HubLogMark).
+    "CREATE TABLE IF NOT EXISTS _fs_hub_marks(position INTEGER PRIMARY KEY, hash BLOB NOT NULL, "
+    "at INTEGER NOT NULL)",
 };
 
 // Indexes on replicated tables, made once the tables exist (IF NOT EXISTS:

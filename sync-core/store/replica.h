@@ -273,6 +273,15 @@ struct BootstrapJudgement {
 };
 
 // One batch of what a node pulls from a hub, applied in one transaction.
+// A hash of the hub's log chain at a position of its log, as the hub gave it
+// (docs/PROTOCOL.md, "A hub put back from a backup"), kept in _fs_hub_marks
+// with the time it came (this laptop's clock, Unix ms).
+struct HubLogMark {
+  int64_t position = 0;
+  std::string hash;
+  int64_t at_millis = 0;
+};
+
 struct PulledBatch {
   // Discard every replicated row and conflict first (a fresh bootstrap);
   // the log of this device's own commits is kept.
@@ -305,6 +314,17 @@ struct PulledBatch {
   std::vector<std::pair<int64_t, Commit>> commits;
   // Cursors set in the same transaction, unless a commit was deferred.
   std::vector<std::pair<std::string, int64_t>> cursors;
+  // The hub's log went back under this node (a hub restored from an older
+  // backup): before anything else, and even if a commit is deferred, the
+  // cursor named `pulled_cursor` is set to `went_back_to`, the marks after
+  // it are dropped, and rows installed at a later position count as
+  // installed at it (the positions after it are another log now).
+  std::optional<int64_t> went_back_to;
+  std::string pulled_cursor;
+  // Stored with the cursors (unless a commit was deferred): the log chain's
+  // hash at the cursor they set. The newest 16 marks are kept, and of older
+  // ones the newest of each day, 32 in all.
+  std::optional<HubLogMark> mark;
   // Chain entries placed, commits held back or released, evidence found:
   // stored in the same transaction.
   ChainWrites chain;
@@ -560,6 +580,8 @@ class Replica {
   absl::Status SetCursor(const std::string& name, int64_t value);
   // 0 if never set.
   absl::StatusOr<int64_t> GetCursor(const std::string& name);
+  // The marks of the hub's log chain kept (PulledBatch::mark), newest first.
+  absl::StatusOr<std::vector<HubLogMark>> HubMarks();
 
   // BLAKE2b-256 (hex) of the replicated state: every row (liveness, values,
   // versions) and every conflict record, independent of delivery order and of

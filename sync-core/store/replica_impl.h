@@ -121,6 +121,9 @@ class Replica::Impl {
   absl::Status InstallRow(sqlite::Transaction& txn, const RowSnapshot& snap, int64_t position,
                           bool absent, bool verified, bool witnessed);
   absl::Status ResetReplicated(sqlite::Transaction& txn);
+  // PulledBatch::went_back_to and ::mark (store/replica.h).
+  absl::Status GoBack(sqlite::Transaction& txn, const PulledBatch& batch);
+  absl::Status KeepMark(const HubLogMark& mark);
   // Merges this device's commits after cursor `pushed_cursor` again (they
   // are logged already), all of them or only their changes of `only` rows.
   absl::Status ReplayUnpushed(sqlite::Transaction& txn, const std::string& pushed_cursor,

@@ -196,6 +196,7 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
   Impl& m = *impl_;
   PullResult result;
   FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
+    if (batch.went_back_to) FS_RETURN_IF_ERROR(m.GoBack(txn, batch));
     if (batch.reset) FS_RETURN_IF_ERROR(m.ResetReplicated(txn));
     for (const auto& [table, row] : batch.purged) {
       const TableDef* t = m.schema->FindTable(table);
@@ -310,11 +311,44 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
       for (const auto& [name, value] : batch.cursors) {
         FS_RETURN_IF_ERROR(m.SetCursorInTxn(txn, name, value));
       }
+      if (batch.mark) FS_RETURN_IF_ERROR(m.KeepMark(*batch.mark));
       result.cursor_set = true;
     }
     return absl::OkStatus();
   }));
   return result;
+}
+
+absl::Status Replica::Impl::GoBack(sqlite::Transaction& txn, const PulledBatch& batch) {
+  const int64_t to = *batch.went_back_to;
+  FS_RETURN_IF_ERROR(SetCursorInTxn(txn, batch.pulled_cursor, to));
+  for (const char* sql : {"DELETE FROM _fs_hub_marks WHERE position > ?1",
+                          "UPDATE _fs_installed SET position = ?1 WHERE position > ?1"}) {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared(sql));
+    st->BindInt(1, to);
+    FS_RETURN_IF_ERROR(st->Run());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Replica::Impl::KeepMark(const HubLogMark& mark) {
+  FS_ASSIGN_OR_RETURN(auto put, db->Prepared("INSERT OR REPLACE INTO _fs_hub_marks(position, "
+                                             "hash, at) VALUES (?1, ?2, ?3)"));
+  put->BindInt(1, mark.position);
+  put->BindBlob(2, mark.hash);
+  put->BindInt(3, mark.at_millis);
+  FS_RETURN_IF_ERROR(put->Run());
+  // The newest 16, and of the older ones the newest of each day: 32 in all.
+  FS_ASSIGN_OR_RETURN(auto thin, db->Prepared(
+                                     "DELETE FROM _fs_hub_marks WHERE position NOT IN (SELECT "
+                                     "position FROM _fs_hub_marks ORDER BY position DESC LIMIT "
+                                     "16) AND position NOT IN (SELECT max(position) FROM "
+                                     "_fs_hub_marks GROUP BY at / 86400000)"));
+  FS_RETURN_IF_ERROR(thin->Run());
+  FS_ASSIGN_OR_RETURN(auto cap, db->Prepared(
+                                    "DELETE FROM _fs_hub_marks WHERE position NOT IN (SELECT "
+                                    "position FROM _fs_hub_marks ORDER BY position DESC LIMIT 32)"));
+  return cap->Run();
 }
 
 absl::StatusOr<std::optional<RowSnapshot>> Replica::Impl::ExportRowInTxn(size_t tidx,

@@ -10,6 +10,18 @@ absl::StatusOr<int64_t> Replica::LogHead() {
   return r ? st->ColumnInt(0) : int64_t{0};
 }
 
+absl::StatusOr<std::vector<HubLogMark>> Replica::HubMarks() {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT position, hash, at FROM "
+                                                   "_fs_hub_marks ORDER BY position DESC"));
+  std::vector<HubLogMark> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    out.push_back(HubLogMark{st->ColumnInt(0), st->ColumnString(1), st->ColumnInt(2)});
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<Replica::RawEntry>> Replica::RawLogAfter(int64_t after_pos,
                                                                     size_t limit) {
   Impl& m = *impl_;

@@ -35,6 +35,15 @@ struct HelloRequest {
   std::optional<Credential> credential;
 };
 
+// The calling node's own commits as the hub holds them (version 3, with a
+// credential): a hub restored from an older backup holds fewer than the
+// node sent, and the node sends them again (docs/PROTOCOL.md, "A hub put
+// back from a backup").
+struct OwnCommitsHeld {
+  uint64_t acknowledged_seq = 0;
+  uint64_t accounted_seq = 0;
+};
+
 struct HelloReply {
   int protocol_version = kProtocolVersion;
   DeviceId hub_id;
@@ -46,6 +55,9 @@ struct HelloReply {
   // to a pull that asks for it (sync/compact_header.h); 0: none (an older
   // hub), and then no compact header is sent to it.
   int compact_headers = 0;
+  // Version 3, to a call with a credential, from a hub of the log chain:
+  // what it holds of the caller's commits (absent from an older hub).
+  std::optional<OwnCommitsHeld> own;
 };
 
 struct EnrollRequest {
@@ -161,6 +173,20 @@ struct PushOutcome {
   std::vector<CommitRefusal> refusals;
 };
 
+// A position of the hub's log and its hash as the hub's log chain gave it
+// (docs/PROTOCOL.md, "A hub put back from a backup"), 32 bytes.
+struct LogMark {
+  int64_t position = 0;
+  std::string hash;
+};
+
+// The hub's log went back under a node: from the node's cursor to the
+// newest of its marks the hub still holds (0: none), where the pull goes on.
+struct LogWentBack {
+  int64_t from = 0;
+  int64_t to = 0;
+};
+
 // What a node asks of a pull.
 struct PullParams {
   int64_t cursor = 0;
@@ -192,6 +218,11 @@ struct PullParams {
   // Version 3: the compact header form the node reads (sync/compact_header.h);
   // 0: send every header whole.
   int compact_headers = 0;
+  // The node follows the hub's log chain: it sends `marks` (the hashes it
+  // was given, newest first, at most kMaxLogMarks; the first at its cursor
+  // when it has one) and takes a pull that goes back (PullChunk.went_back).
+  bool log_chain = false;
+  std::vector<LogMark> marks;
 };
 
 struct PullRequest {
@@ -255,6 +286,11 @@ struct PullChunk {
   // Version 3, with rows newly visible (not a bootstrap): the commit behind
   // each version they hold, trimmed to them (sync/row_witness.h).
   std::vector<PulledEntry> witnesses;
+  // To a node that follows the log chain: the chain's hash at `cursor`
+  // (with a cursor), and, in the first message, that the hub's log went
+  // back under the node's cursor: the pull goes on from `to`.
+  std::string cursor_hash;
+  std::optional<LogWentBack> went_back;
 };
 
 }  // namespace fieldsync::sync

@@ -37,6 +37,11 @@ absl::StatusOr<HelloInfo> SayHello(Transport& transport, const Credential* cred,
   h.enrol_challenge = resp->enrol_challenge;
   h.protocol_version = resp->protocol_version;
   h.compact_headers = resp->compact_headers;
+  if (resp->own) {
+    h.held_known = true;
+    h.held_acknowledged = resp->own->acknowledged_seq;
+    h.held_accounted = resp->own->accounted_seq;
+  }
   return h;
 }
 
@@ -65,6 +70,32 @@ absl::StatusOr<EnrollReply> Enrol(Transport& transport, const std::string& token
     return absl::InternalError("the hub returned a credential of the wrong size");
   }
   return resp;
+}
+
+// A hub that holds less of this laptop's commits than it acknowledged went
+// back (restored from an older backup, docs/PROTOCOL.md "A hub put back
+// from a backup"): the push cursors move back to what it holds, so that the
+// rest is pushed again (same commits, same headers: the hub stores each
+// once), and this laptop's key records are sent again. The hub's word: a
+// hub that claims less than it holds gets duplicates.
+static absl::Status ResendWhatTheHubLost(Replica& replica, KeyRing& keys, const HelloInfo& hello,
+                                         SyncReport* report) {
+  if (!hello.held_known) return absl::OkStatus();
+  FS_ASSIGN_OR_RETURN(const int64_t pushed, replica.GetCursor(kPushedCursor));
+  if (static_cast<int64_t>(hello.held_acknowledged) >= pushed) return absl::OkStatus();
+  // Key records first: a pass cut after the cursors moved would not know.
+  FS_RETURN_IF_ERROR(keys.ResendOwn(replica.device_id()).status());
+  FS_ASSIGN_OR_RETURN(const int64_t accounted, replica.GetCursor(kChainAccountedCursor));
+  if (static_cast<int64_t>(hello.held_accounted) < accounted) {
+    FS_RETURN_IF_ERROR(
+        replica.SetCursor(kChainAccountedCursor, static_cast<int64_t>(hello.held_accounted)));
+  }
+  FS_RETURN_IF_ERROR(
+      replica.SetCursor(kPushedCursor, static_cast<int64_t>(hello.held_acknowledged)));
+  report->own_resent = true;
+  report->own_held_seq = hello.held_acknowledged;
+  report->own_sent_seq = static_cast<uint64_t>(pushed);
+  return absl::OkStatus();
 }
 
 // Keeps the newest time a hub gave (kHubTimeSeenCursor).
@@ -115,6 +146,7 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     // evidence once, and no chain check silently off (sync/downgrade.h).
     FS_ASSIGN_OR_RETURN(bool downgraded, NoteAgreedVersion(replica, clock, hello, &report));
     puller.set_downgraded(downgraded);
+    FS_RETURN_IF_ERROR(ResendWhatTheHubLost(replica, keys, hello, &report));
     // Everything of ours first: a bootstrap never discards unpushed work.
     // Commits, then key records (the hub checks some records against the
     // rows they are for: those must be there first).

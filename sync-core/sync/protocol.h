@@ -31,6 +31,8 @@ inline constexpr int kDefaultPullBatch = 2000;
 inline constexpr int kMaxPullBatch = 10000;
 // The chain heads a pull may name (version 3).
 inline constexpr int kMaxChainHeads = 4096;
+// The log marks a pull may carry (version 3, the hub's log chain).
+inline constexpr int kMaxLogMarks = 32;
 // How long the hub takes an enrolment challenge it made (HelloReply).
 inline constexpr int64_t kEnrolChallengeMillis = 10 * 60 * 1000;
 // The largest token and device name an enrolment carries.

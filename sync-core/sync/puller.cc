@@ -54,6 +54,14 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     req.params.chain_wants = chain_wants_;
     if (compact_headers_) req.params.compact_headers = kCompactHeaderForm;
     FS_ASSIGN_OR_RETURN(req.params.statement_cursor, replica.GetCursor(kStatementCursor));
+    // The hub's log chain: the hashes it gave, to notice a hub that went
+    // back (restored from an older backup) and where it still agrees.
+    req.params.log_chain = true;
+    FS_ASSIGN_OR_RETURN(std::vector<HubLogMark> marks, replica.HubMarks());
+    for (HubLogMark& mk : marks) {
+      if (req.params.marks.size() >= static_cast<size_t>(kMaxLogMarks)) break;
+      req.params.marks.push_back(LogMark{mk.position, std::move(mk.hash)});
+    }
   }
   // A bootstrap in verified pages of the office's newest checkpoint, from
   // where the last one was cut; unverified (as version 2) once a checkpoint
@@ -90,6 +98,33 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
   Stopped stopped;
   auto on_chunk = [&](PullChunk& msg) -> absl::Status {
     if (stopped.set) return stopped.status;  // a transport that calls again
+    // The hub's log went back under this laptop's cursor: pulled again
+    // from where the two still agree (the hub's word: at worst what this
+    // laptop holds comes again, and is skipped), key records and
+    // statements from their start.
+    PulledBatch batch;
+    if (msg.went_back) {
+      const LogWentBack& back = *msg.went_back;
+      if (back.to < 0 || back.to > req.params.cursor) {
+        stopped.set = true;
+        return stopped.status = absl::DataLossError(absl::StrCat(
+                   "the hub said its log went back from position ", back.from, " to ", back.to,
+                   ", which is not before this laptop's position ", req.params.cursor,
+                   "; nothing was applied"));
+      }
+      batch.went_back_to = back.to;
+      batch.pulled_cursor = kPulledCursor;
+      report->hub_went_back = true;
+      report->went_back_from = req.params.cursor;
+      report->went_back_to = back.to;
+      report->cursor = back.to;
+      absl::Status reset = replica.SetCursor(kKeyCursor, 0);
+      if (reset.ok() && chains) reset = replica.SetCursor(kStatementCursor, 0);
+      if (!reset.ok()) {
+        stopped.set = true;
+        return stopped.status = reset;
+      }
+    }
     // The registry and key records come first: pulled commits are verified
     // against the registry.
     absl::Status keys_bad;
@@ -130,7 +165,6 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
                                           "records from the hub unverified (what they say "
                                           "decides no key): sync again"));
     };
-    PulledBatch batch;
     if (!msg.checkpoint.empty()) {
       absl::StatusOr<CheckpointKeeper::Accepted> ck = checkpoints.Accept(msg.checkpoint);
       if (!ck.ok()) return refuse_checkpoint(ck.status());
@@ -267,6 +301,9 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
       batch.cursors.emplace_back(kPulledCursor, msg.cursor);
       batch.cursors.emplace_back(kBootstrappedCursor, 1);
       batch.cursors.emplace_back(kGcEpochCursor, static_cast<int64_t>(msg.gc_epoch));
+      if (msg.cursor > 0 && msg.cursor_hash.size() == 32) {
+        batch.mark = HubLogMark{msg.cursor, std::move(msg.cursor_hash), keys.clock().NowMillis()};
+      }
     }
     absl::StatusOr<PullResult> r = replica.ApplyPulled(batch);
     if (!r.ok()) {

@@ -22,6 +22,11 @@ struct HelloInfo {
   std::string enrol_challenge;  // for an enrolment proof; empty from an older hub
   int protocol_version = 2;     // agreed: the highest both speak
   int compact_headers = 0;      // the compact header form the hub reads (0: none)
+  // Version 3, from a hub of the log chain: what it holds of this laptop's
+  // own commits, acknowledged and accounted (set: held_known).
+  bool held_known = false;
+  uint64_t held_acknowledged = 0;
+  uint64_t held_accounted = 0;
 };
 
 // What a pull found of the authors' commit chains (protocol version 3;
@@ -93,6 +98,17 @@ struct SyncReport {
   // laptop (cursor hub:max_agreed), on a laptop that tracks commit chains:
   // the version it agreed before (sync/downgrade.h). 0: no downgrade.
   int downgraded_from = 0;
+  // Version 3, the hub's log chain (docs/PROTOCOL.md, "A hub put back from
+  // a backup"): the hub's log went back under this laptop's cursor, from
+  // `went_back_from` to `went_back_to`, where this pass pulled again from;
+  // and the hub held this laptop's own commits only up to `own_held_seq`
+  // of the `own_sent_seq` it had acknowledged: the rest sent again.
+  bool hub_went_back = false;
+  int64_t went_back_from = 0;
+  int64_t went_back_to = 0;
+  bool own_resent = false;
+  uint64_t own_held_seq = 0;
+  uint64_t own_sent_seq = 0;
   ChainReport chain;         // version 3
 };
 

@@ -1,0 +1,158 @@
+// A hub put back from an older backup (issue 13, story 6; docs/PROTOCOL.md,
+// "A hub put back from a backup"): its laptops notice that its log went
+// back, by the hashes of the hub's log chain they kept, however the hub was
+// restored (here a copied file), pull again from where the two still agree,
+// and send again what the hub lost of their own work. Nothing any laptop
+// holds is lost, nothing is applied twice, and no administrator acts.
+// Real hub processes and laptops.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+#include "store/sqlite.h"
+#include "support/sync_fixture.h"
+
+namespace fieldsync::testing {
+namespace {
+
+class HubRestoreTest : public SyncTest {
+ protected:
+  // hub.db, checkpointed, copied aside with the hub stopped: a backup.
+  std::string Backup(const std::string& name) {
+    const std::string db = hub_->data_dir() + "/hub.db";
+    hub_->Stop();
+    {
+      auto d = sqlite::Db::Open(db, "");
+      EXPECT_TRUE(d.ok());
+      EXPECT_TRUE((*d)->Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+    }
+    std::filesystem::copy_file(db, dir_.File(name));
+    EXPECT_TRUE(hub_->Start().ok());
+    return dir_.File(name);
+  }
+
+  // The administrator puts the backup back by copying the file.
+  void PutBack(const std::string& saved) {
+    const std::string db = hub_->data_dir() + "/hub.db";
+    hub_->Stop();
+    std::filesystem::remove(db + "-wal");
+    std::filesystem::remove(db + "-shm");
+    std::filesystem::copy_file(saved, db, std::filesystem::copy_options::overwrite_existing);
+    ASSERT_TRUE(hub_->Start().ok());
+  }
+
+  int64_t HubCount(const std::string& sql) {
+    auto st = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+    EXPECT_TRUE(st.ok());
+    auto q = (*st)->Prepared(sql);
+    EXPECT_TRUE(q.ok()) << q.status();
+    auto r = (*q)->Step();
+    EXPECT_TRUE(r.ok() && *r) << sql;
+    return (*q)->ColumnInt(0);
+  }
+
+  static size_t Cases(harness::LocalNode& n) {
+    auto ids = n.replica().ListRows("cases", /*include_deleted=*/false);
+    EXPECT_TRUE(ids.ok()) << ids.status();
+    return ids.ok() ? ids->size() : 0;
+  }
+};
+
+// The story as filed: two laptops of Lào Cai, a backup, work after it that
+// both laptops hold, the backup put back. Today's laptops were stranded
+// ("the node's cursor 6 is past the end of the hub's log (3) ... ask the hub
+// administrator"), cases both held never reached the hub again and a new
+// laptop got 4 of 7.
+TEST_F(HubRestoreTest, ARestoredHubIsHealedByItsLaptopsAndANewLaptopGetsEveryCase) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  NewCase(lc1.replica(), "LC", "Lò Thị Mai");
+  NewCase(lc2.replica(), "LC", "Vàng Thị Sua");
+  NewCase(lc2.replica(), "LC", "Giàng Thị Dế");
+  MustSync(lc1);
+  MustSync(lc2);
+  MustSync(lc1);
+  const std::string backup = Backup("backup.db");
+  NewCase(lc1.replica(), "LC", "Hoàng Thị Lan");
+  NewCase(lc1.replica(), "LC", "Sùng Thị Chư");
+  NewCase(lc2.replica(), "LC", "Lý Thị Mỷ");
+  MustSync(lc1);
+  MustSync(lc2);
+  MustSync(lc1);
+  ASSERT_EQ(Cases(lc1), 7u);
+  ASSERT_EQ(Cases(lc2), 7u);
+  ASSERT_EQ(HubCount("SELECT count(*) FROM cases WHERE _live = 1"), 7);
+
+  PutBack(backup);
+  ASSERT_EQ(HubCount("SELECT count(*) FROM cases WHERE _live = 1"), 4);
+  node::SyncReport r1 = MustSync(lc1);
+  EXPECT_TRUE(r1.own_resent) << "lc1 did not notice that the hub lost its commits";
+  EXPECT_TRUE(r1.hub_went_back) << "lc1 did not notice that the hub's log went back";
+  // lc2 sends its own lost commit again; lc1's had gone back in the same
+  // order, so the hub's log is again what lc2 saw: nothing to pull again.
+  node::SyncReport r2 = MustSync(lc2);
+  EXPECT_TRUE(r2.own_resent);
+  MustSync(lc1);
+  MustSync(lc2);
+  EXPECT_EQ(HubCount("SELECT count(*) FROM cases WHERE _live = 1"), 7);
+  EXPECT_EQ(Cases(lc1), 7u);
+  EXPECT_EQ(Cases(lc2), 7u);
+  // Nothing applied twice: every commit of the hub's log once.
+  EXPECT_EQ(HubCount("SELECT count(*) FROM (SELECT device, seq FROM _fs_log GROUP BY device, "
+                     "seq HAVING count(*) > 1)"),
+            0);
+  // The chain goes on over the healed log: every position hashed.
+  EXPECT_EQ(HubCount("SELECT count(*) FROM hub_log_hash"), HubCount("SELECT max(pos) FROM _fs_log"));
+  auto& lc3 = AddNode("LC");
+  MustSync(lc3);
+  EXPECT_EQ(Cases(lc3), 7u);
+  // Quiet again: the next passes say nothing of a hub that went back.
+  node::SyncReport again = MustSync(lc1);
+  EXPECT_FALSE(again.hub_went_back);
+  EXPECT_FALSE(again.own_resent);
+}
+
+// The restored hub took other work at the positions a laptop had pulled
+// before it came back, so its log is past that laptop's cursor again: the
+// hash at the cursor tells.
+TEST_F(HubRestoreTest, ARestoredHubWhoseLogGrewPastTheCursorIsNoticedByItsHash) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(lc1);
+  MustSync(lc2);
+  MustSync(lc1);
+  const std::string backup = Backup("backup.db");
+  NewCase(lc2.replica(), "LC", "Lò Thị Mai");
+  MustSync(lc2);
+  MustSync(lc1);
+  ASSERT_EQ(Cases(lc1), 2u);
+  PutBack(backup);
+  // lc1 comes back first with three cases of its own: the hub's log takes
+  // them where lc2's case was, past lc1's cursor.
+  NewCase(lc1.replica(), "LC", "Hoàng Thị Lan");
+  NewCase(lc1.replica(), "LC", "Sùng Thị Chư");
+  NewCase(lc1.replica(), "LC", "Lý Thị Mỷ");
+  node::SyncReport r1 = MustSync(lc1);
+  EXPECT_FALSE(r1.own_resent);
+  EXPECT_TRUE(r1.hub_went_back) << "cursor " << r1.cursor << " of " << r1.log_head;
+  EXPECT_LT(r1.went_back_to, r1.went_back_from);
+  EXPECT_GE(r1.log_head, r1.went_back_from) << "the log did not grow past lc1's cursor";
+  node::SyncReport r2 = MustSync(lc2);
+  EXPECT_TRUE(r2.own_resent);
+  EXPECT_TRUE(r2.hub_went_back);
+  MustSync(lc1);
+  EXPECT_EQ(Cases(lc1), 5u);
+  EXPECT_EQ(Cases(lc2), 5u);
+  EXPECT_EQ(HubCount("SELECT count(*) FROM cases WHERE _live = 1"), 5);
+  auto& lc3 = AddNode("LC");
+  MustSync(lc3);
+  EXPECT_EQ(Cases(lc3), 5u);
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
