@@ -138,12 +138,20 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
   int64_t key_cursor = params.key_cursor;
   int64_t statement_cursor = params.statement_cursor;
   std::optional<sync::LogWentBack> went_back;
+  // With it, the authors the node tracks of whom the hub now holds less than
+  // the node does: the node relays the rest to the hub.
+  std::vector<std::pair<DeviceId, uint64_t>> held_heads;
   if (params.log_chain) {
     FS_ASSIGN_OR_RETURN(went_back, FindWentBack(hub, hub_id, cursor, params.marks, head));
     if (went_back) {
       cursor = went_back->to;
       key_cursor = 0;
       statement_cursor = 0;
+      for (const auto& [author, seq] : params.chain_heads) {
+        if (author == node.device) continue;
+        FS_ASSIGN_OR_RETURN(const uint64_t held, hub.AcknowledgedSeq(author));
+        if (held < seq) held_heads.emplace_back(author, held);
+      }
     }
     FS_ASSIGN_OR_RETURN(const int64_t key_head, hub.KeyHead());
     if (key_cursor > key_head) key_cursor = 0;
@@ -162,6 +170,7 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
         FS_ASSIGN_OR_RETURN(std::optional<std::string> h, LogHashAt(hub, hub_id, chunk.cursor));
         if (h) chunk.cursor_hash = *std::move(h);
       }
+      if (went_back) chunk.held_heads = std::move(held_heads);
       chunk.went_back = went_back;
       went_back.reset();  // said in the first message only
     }

@@ -198,6 +198,11 @@ class SyncService final : public pb::Sync::Service {
     r.statements.assign(req->statements().begin(), req->statements().end());
     r.schema_version = req->schema_version();
     r.schema_since_seq = req->schema_since_seq();
+    if (!req->relayed_author().empty()) {
+      absl::StatusOr<DeviceId> a = Id16::FromBytes(req->relayed_author(), "relayed author");
+      if (!a.ok()) return Refuse("push", a.status());
+      r.relayed_author = *a;
+    }
     absl::StatusOr<sync::PushOutcome> out = handler_.Push(r);
     if (!out.ok()) return wire::ToGrpc(out.status());
     resp->set_acknowledged_seq(out->acknowledged_seq);
@@ -313,6 +318,11 @@ class SyncService final : public pb::Sync::Service {
       if (c.went_back) {
         m.mutable_went_back()->set_from(c.went_back->from);
         m.mutable_went_back()->set_to(c.went_back->to);
+      }
+      for (const auto& [device, seq] : c.held_heads) {
+        auto* h = m.add_held_heads();
+        h->set_device(std::string(device.view()));
+        h->set_seq(seq);
       }
       m.set_log_head(c.log_head);
       m.set_notice(c.notice);

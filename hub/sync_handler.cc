@@ -175,6 +175,31 @@ absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req
   if (absl::Status s = CheckPushLimits(req.commits.size(), req.key_records.size()); !s.ok()) {
     return Fail("push", s);
   }
+  // Version 3: another device's commits, relayed to a hub that lost them
+  // (docs/PROTOCOL.md, "A hub put back from a backup"): checked and stored
+  // as a push by their author, whose signatures they carry.
+  const DeviceId relayer = node->device;
+  if (req.relayed_author) {
+    if (req.protocol_version < 3 || !req.withdrawals.empty() ||
+        !req.backfill_headers.empty() || !req.statements.empty() ||
+        *req.relayed_author == relayer) {
+      return Fail("push", absl::InvalidArgumentError(
+                              "a relayed push carries only another device's commits and key "
+                              "records (version 3); nothing was stored"), &*node);
+    }
+    absl::StatusOr<std::vector<NodeInfo>> nodes = store_->Nodes();
+    if (!nodes.ok()) return Fail("push", nodes.status(), &*node);
+    auto author = std::find_if(nodes->begin(), nodes->end(), [&](const NodeInfo& n) {
+      return n.device == *req.relayed_author;
+    });
+    if (author == nodes->end()) {
+      return Fail("push", absl::PermissionDeniedError(absl::StrCat(
+                              "device ", req.relayed_author->ToString(), " is not enrolled at "
+                              "this hub: its commits are not relayed; nothing was stored")),
+                  &*node);
+    }
+    node = *author;
+  }
   const auto start = std::chrono::steady_clock::now();
   PushOrigin origin;
   origin.schema_version = std::max<int>(static_cast<int>(req.schema_version), 3);
@@ -221,7 +246,10 @@ absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req
                      sync::RefusalCodeName(f.code), "): ", f.reason));
   }
   if (verbose_) {
-    Log(absl::StrCat("push node=", node->device.ToString(), " province=", node->province,
+    Log(absl::StrCat("push node=", node->device.ToString(),
+                     relayer != node->device ? absl::StrCat(" relayed_by=", relayer.ToString())
+                                             : std::string(),
+                     " province=", node->province,
                      " commits=", req.commits.size(), " key_records=", req.key_records.size(),
                      " applied=", out->applied, " duplicates=", out->duplicates,
                      " acked=", out->acknowledged_seq, " ms=", MillisSince(start)));

@@ -231,6 +231,10 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
   c->checkpoint = std::move(*m.mutable_checkpoint());
   c->cursor_hash = std::move(*m.mutable_cursor_hash());
   if (m.has_went_back()) c->went_back = sync::LogWentBack{m.went_back().from(), m.went_back().to()};
+  for (const auto& h : m.held_heads()) {
+    FS_ASSIGN_OR_RETURN(DeviceId d, Id16::FromBytes(h.device(), "held head device"));
+    c->held_heads.emplace_back(d, h.seq());
+  }
   if (m.has_page()) {
     sync::CheckpointPage p;
     p.checkpoint = std::move(*m.mutable_page()->mutable_checkpoint());
@@ -443,6 +447,7 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
   }
   for (const std::string& k : r.key_records) req.add_key_records(k);
   for (const std::string& st : r.statements) req.add_statements(st);
+  if (r.relayed_author) req.set_relayed_author(std::string(r.relayed_author->view()));
   req.set_schema_version(r.schema_version);
   req.set_schema_since_seq(r.schema_since_seq);
   grpc::ClientContext ctx;

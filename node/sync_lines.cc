@@ -80,7 +80,7 @@ bool Moved(const SyncReport& r) {
          r.bootstrapped || r.key_records_pushed > 0 || r.key_records_received > 0 ||
          r.chain.new_evidence > 0 || r.chain.released > 0 || r.chain.checkpoint_adopted ||
          r.set_aside > 0 || r.withdrawals_pushed > 0 || r.redated > 0 || r.hub_went_back ||
-         r.own_resent;
+         r.own_resent || r.relayed > 0 || r.relayed_key_records > 0;
 }
 
 bool PassLog::Take(bool moved, const std::string& lines, int64_t now_millis) {
@@ -106,6 +106,15 @@ void ReportHistory(const SyncReport& r, const std::string& prefix, std::string* 
                           prefix.c_str(), static_cast<long long>(r.went_back_from),
                           static_cast<long long>(r.went_back_to),
                           static_cast<long long>(r.went_back_to));
+  }
+  if (r.relayed > 0 || r.relayed_key_records > 0) {
+    absl::StrAppendFormat(out, "%shub: relayed %llu changes and %llu key records of other laptops "
+                          "to the hub, which had lost them\n",
+                          prefix.c_str(), static_cast<unsigned long long>(r.relayed),
+                          static_cast<unsigned long long>(r.relayed_key_records));
+  }
+  for (const std::string& note : r.relay_notes) {
+    absl::StrAppendFormat(out, "%shub: %s\n", prefix.c_str(), Printable(note).c_str());
   }
   if (r.own_resent) {
     absl::StrAppendFormat(out, "%shub: the hub held this laptop's changes only up to %llu of the "

@@ -92,10 +92,12 @@ TEST_F(HubRestoreTest, ARestoredHubIsHealedByItsLaptopsAndANewLaptopGetsEveryCas
   node::SyncReport r1 = MustSync(lc1);
   EXPECT_TRUE(r1.own_resent) << "lc1 did not notice that the hub lost its commits";
   EXPECT_TRUE(r1.hub_went_back) << "lc1 did not notice that the hub's log went back";
-  // lc2 sends its own lost commit again; lc1's had gone back in the same
-  // order, so the hub's log is again what lc2 saw: nothing to pull again.
+  // lc1 also relayed lc2's lost commit, which it held: the hub's log is
+  // again what lc2 saw, and holds lc2's work: nothing for lc2 to do.
+  EXPECT_EQ(r1.relayed, 1u);
   node::SyncReport r2 = MustSync(lc2);
-  EXPECT_TRUE(r2.own_resent);
+  EXPECT_FALSE(r2.own_resent);
+  EXPECT_FALSE(r2.hub_went_back);
   MustSync(lc1);
   MustSync(lc2);
   EXPECT_EQ(HubCount("SELECT count(*) FROM cases WHERE _live = 1"), 7);
@@ -142,8 +144,9 @@ TEST_F(HubRestoreTest, ARestoredHubWhoseLogGrewPastTheCursorIsNoticedByItsHash) 
   EXPECT_TRUE(r1.hub_went_back) << "cursor " << r1.cursor << " of " << r1.log_head;
   EXPECT_LT(r1.went_back_to, r1.went_back_from);
   EXPECT_GE(r1.log_head, r1.went_back_from) << "the log did not grow past lc1's cursor";
+  EXPECT_EQ(r1.relayed, 1u) << "lc1 held lc2's case and relays it";
   node::SyncReport r2 = MustSync(lc2);
-  EXPECT_TRUE(r2.own_resent);
+  EXPECT_FALSE(r2.own_resent);
   EXPECT_TRUE(r2.hub_went_back);
   MustSync(lc1);
   EXPECT_EQ(Cases(lc1), 5u);
@@ -152,6 +155,47 @@ TEST_F(HubRestoreTest, ARestoredHubWhoseLogGrewPastTheCursorIsNoticedByItsHash) 
   auto& lc3 = AddNode("LC");
   MustSync(lc3);
   EXPECT_EQ(Cases(lc3), 5u);
+}
+
+// A laptop that does not come back: its colleague holds what it wrote after
+// the backup and relays it, signed by its author, to the restored hub; a
+// new laptop gets every case. When the author comes back, nothing is
+// stored twice.
+TEST_F(HubRestoreTest, WorkOfALaptopThatDoesNotComeBackIsRelayedByAColleague) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(lc1);
+  MustSync(lc2);
+  MustSync(lc1);
+  const std::string backup = Backup("backup.db");
+  const RowId mai = NewCase(lc2.replica(), "LC", "Lò Thị Mai", "lời kể của chị Mai");
+  NewCase(lc2.replica(), "LC", "Vàng Thị Sua");
+  MustSync(lc2);
+  MustSync(lc1);
+  ASSERT_EQ(Cases(lc1), 3u);
+  PutBack(backup);
+  ASSERT_EQ(HubCount("SELECT count(*) FROM cases WHERE _live = 1"), 1);
+  node::SyncReport r1 = MustSync(lc1);
+  EXPECT_TRUE(r1.hub_went_back);
+  EXPECT_EQ(r1.relayed, 2u) << (r1.relay_notes.empty() ? "" : r1.relay_notes.front());
+  EXPECT_EQ(HubCount("SELECT count(*) FROM cases WHERE _live = 1"), 3);
+  EXPECT_GT(r1.relayed_key_records, 0u) << "lc2's data keys were not relayed";
+  auto& lc3 = AddNode("LC");
+  MustSync(lc3);
+  EXPECT_EQ(Cases(lc3), 3u);
+  // Sealed by lc2 under a data key only lc2's key records carry: relayed too.
+  OpenedField narrative = lc3.Read("cases", mai, "narrative");
+  EXPECT_EQ(narrative.state, OpenedField::State::kOpened) << narrative.problem;
+  EXPECT_EQ(narrative.value, Value::Text("lời kể của chị Mai"));
+  // The author comes back: its commits are held already, acknowledged.
+  node::SyncReport r2 = MustSync(lc2);
+  EXPECT_FALSE(r2.own_resent) << "the hub holds lc2's commits again: nothing to send";
+  EXPECT_EQ(r2.pushed, 0u);
+  EXPECT_EQ(HubCount("SELECT count(*) FROM (SELECT device, seq FROM _fs_log GROUP BY device, "
+                     "seq HAVING count(*) > 1)"),
+            0);
+  EXPECT_EQ(Cases(lc2), 3u);
 }
 
 }  // namespace

@@ -742,15 +742,32 @@ TEST_F(RefusalTest, ACommitStampedFarInTheFutureIsRefusedAndReDatedByItsLaptop) 
       << "stored as stamped: " << logged->front().second.hlc.ToString();
 }
 
-TEST_F(RefusalTest, APullFromACursorPastTheHubsLogIsRefused) {
+// A pull from a cursor past the end of the hub's log (a hub restored from
+// an older backup): a node that does not follow the hub's log chain (a
+// build before it) is refused, as before; one that does pulls again from
+// its newest mark the hub still holds (docs/PROTOCOL.md, "A hub put back
+// from a backup").
+TEST_F(RefusalTest, APullFromACursorPastTheHubsLogIsRefusedUnlessTheNodeFollowsTheLogChain) {
   auto& n = AddNode("LC");
   NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
-  MustSync(n);
-  ASSERT_TRUE(n.replica().SetCursor(node::kPulledCursor, 1'000'000).ok());
-  auto s = n.Sync();
+  node::SyncReport first = MustSync(n);
+  sync::PullRequest old;
+  old.protocol_version = 3;
+  old.credential = n.credential();
+  old.params.cursor = 1'000'000;
+  old.params.bootstrapped = true;
+  old.params.chains = true;
+  absl::Status s = n.client().transport().Pull(
+      old, [](sync::PullChunk&) -> absl::Status { return absl::OkStatus(); });
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition) << s.status();
-  EXPECT_NE(s.status().message().find("past the end"), std::string::npos) << s.status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("past the end"), std::string::npos) << s;
+  ASSERT_TRUE(n.replica().SetCursor(node::kPulledCursor, 1'000'000).ok());
+  auto r = n.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->hub_went_back);
+  EXPECT_EQ(r->went_back_from, 1'000'000);
+  EXPECT_EQ(r->went_back_to, first.cursor);
 }
 
 }  // namespace

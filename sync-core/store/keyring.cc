@@ -317,6 +317,23 @@ absl::StatusOr<size_t> KeyRing::ResendOwn(const DeviceId& self) {
   return static_cast<size_t>(impl_->db->Changes());
 }
 
+absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> KeyRing::RecordsSignedBy(
+    const DeviceId& signer, int64_t after, size_t limit) {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT seq, bytes FROM _fs_keys WHERE "
+                                                   "signer = ?1 AND seq > ?2 ORDER BY seq "
+                                                   "LIMIT ?3"));
+  st->BindBlob(1, signer.view());
+  st->BindInt(2, after);
+  st->BindInt(3, static_cast<int64_t>(limit));
+  std::vector<std::pair<int64_t, std::string>> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    out.emplace_back(st->ColumnInt(0), st->ColumnString(1));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<std::string>> KeyRing::UnpushedRecords(size_t limit) {
   FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT bytes FROM _fs_keys WHERE pushed = 0 "
                                                    "ORDER BY seq LIMIT ?1"));

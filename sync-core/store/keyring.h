@@ -118,6 +118,11 @@ class KeyRing {
   // those to push (a hub that went back lost them: docs/PROTOCOL.md, "A hub
   // put back from a backup"); the hub keeps one copy of each. How many.
   absl::StatusOr<size_t> ResendOwn(const DeviceId& self);
+  // Records `signer` signed held here, after local order `after` (0: from
+  // the first), at most `limit`, with their local order: relayed to a hub
+  // that lost them (sync/relay.h).
+  absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> RecordsSignedBy(
+      const DeviceId& signer, int64_t after, size_t limit);
   // Records the hub refused for good (PERMISSION_DENIED, INVALID_ARGUMENT):
   // set aside (pushed = 2), with the hub's reason, so that they hold up no
   // other record. No refusal of a record this laptop made itself is known

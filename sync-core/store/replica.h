@@ -474,6 +474,11 @@ class Replica {
 
   // This device's commits with sequence > after_seq, oldest first (for push).
   absl::StatusOr<std::vector<Commit>> LocalCommitsAfter(uint64_t after_seq, size_t limit);
+  // `author`'s commits held with sequence > after_seq, oldest first, with
+  // their signature and header where held (a relay to a hub that lost
+  // them); none if the author is unknown here.
+  absl::StatusOr<std::vector<Commit>> AuthorCommitsAfter(const DeviceId& author,
+                                                         uint64_t after_seq, size_t limit);
   // Every commit held, in the order this replica applied them, from log
   // position > after_pos (a hub relays from here). Returns (position, commit).
   absl::StatusOr<std::vector<std::pair<int64_t, Commit>>> LogAfter(int64_t after_pos,
@@ -582,6 +587,9 @@ class Replica {
   absl::StatusOr<int64_t> GetCursor(const std::string& name);
   // The marks of the hub's log chain kept (PulledBatch::mark), newest first.
   absl::StatusOr<std::vector<HubLogMark>> HubMarks();
+  // The cursors whose name begins with `prefix`, by name.
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> CursorsNamed(
+      std::string_view prefix);
 
   // BLAKE2b-256 (hex) of the replicated state: every row (liveness, values,
   // versions) and every conflict record, independent of delivery order and of

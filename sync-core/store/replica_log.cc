@@ -53,17 +53,29 @@ absl::StatusOr<std::vector<Replica::RawEntry>> Replica::RawLogAfter(int64_t afte
 
 absl::StatusOr<std::vector<Commit>> Replica::LocalCommitsAfter(uint64_t after_seq,
                                                                size_t limit) {
+  return AuthorCommitsAfter(impl_->self, after_seq, limit);
+}
+
+absl::StatusOr<std::vector<Commit>> Replica::AuthorCommitsAfter(const DeviceId& author,
+                                                                uint64_t after_seq,
+                                                                size_t limit) {
   Impl& m = *impl_;
+  std::vector<Commit> out;
+  uint32_t idx = m.self_idx;
+  if (author != m.self) {
+    auto it = m.device_index.find(author);
+    if (it == m.device_index.end()) return out;
+    idx = it->second;
+  }
   FS_ASSIGN_OR_RETURN(auto st,
                       m.db->Prepared("SELECT l.body, s.sig, ch.header, ch.sig FROM _fs_log l "
                                      "LEFT JOIN _fs_signatures s ON s.pos = l.pos LEFT JOIN "
                                      "_fs_chain ch ON ch.device = ?4 AND ch.seq = l.seq WHERE "
                                      "l.device = ?1 AND l.seq > ?2 ORDER BY l.seq LIMIT ?3"));
-  st->BindInt(1, m.self_idx);
+  st->BindInt(1, idx);
   st->BindInt(2, static_cast<int64_t>(after_seq));
   st->BindInt(3, static_cast<int64_t>(limit));
-  st->BindBlob(4, m.self.view());
-  std::vector<Commit> out;
+  st->BindBlob(4, author.view());
   while (true) {
     FS_ASSIGN_OR_RETURN(bool r, st->Step());
     if (!r) break;
@@ -74,6 +86,21 @@ absl::StatusOr<std::vector<Commit>> Replica::LocalCommitsAfter(uint64_t after_se
       c.header_signature = st->ColumnString(3);
     }
     out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Replica::CursorsNamed(
+    std::string_view prefix) {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT name, value FROM _fs_cursors WHERE "
+                                                   "substr(name, 1, length(?1)) = ?1 ORDER BY "
+                                                   "name"));
+  st->BindText(1, std::string(prefix));
+  std::vector<std::pair<std::string, int64_t>> out;
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (!r) break;
+    out.emplace_back(st->ColumnString(0), st->ColumnInt(1));
   }
   return out;
 }

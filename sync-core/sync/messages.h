@@ -128,6 +128,9 @@ struct PushRequest {
   // Version 3: signed withdrawals of this node's seqs the hub refused
   // (crypto/commit_header.h, flag bit 0), at most kMaxPushWithdrawals.
   std::vector<ChainEntryBytes> withdrawals;
+  // Version 3: the commits are this author's, relayed by the calling node
+  // to a hub that lost them; checked as a push by their author.
+  std::optional<DeviceId> relayed_author;
 };
 
 // Why the hub refused one commit for good (PushResponse.refusals; the
@@ -291,6 +294,9 @@ struct PullChunk {
   // back under the node's cursor: the pull goes on from `to`.
   std::string cursor_hash;
   std::optional<LogWentBack> went_back;
+  // With went_back: authors of whom the hub holds less than the node's
+  // chain head, and what it holds (their acknowledged seq).
+  std::vector<std::pair<DeviceId, uint64_t>> held_heads;
 };
 
 }  // namespace fieldsync::sync

@@ -169,6 +169,9 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     // on every other laptop (KeyRing::MarkRefused). Never twice a pass.
     FS_RETURN_IF_ERROR(pusher.PushKeys(keys, &report, pass_start));
     FS_RETURN_IF_ERROR(puller.PullAll(replica, keys, stop, progress, &report));
+    // Version 3: what a hub that went back lost of other laptops' work and
+    // this laptop holds, relayed to it (sync/relay.h).
+    if (hello.protocol_version >= 3) FS_RETURN_IF_ERROR(pusher.Relay(replica, keys, stop, &report));
     // Version 3: colleagues' and partners' statements against this laptop's
     // chains; entries they name that it lacks are asked for at once, and
     // still missing after that, are evidence (sync/statement_keeper.h).

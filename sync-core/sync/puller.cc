@@ -12,6 +12,7 @@
 #include "sync/chain_keeper.h"
 #include "sync/checkpoint_keeper.h"
 #include "sync/compact_header.h"
+#include "sync/relay.h"
 #include "sync/retry.h"
 #include "sync/row_witness.h"
 #include "sync/statement_keeper.h"
@@ -120,6 +121,14 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
       report->cursor = back.to;
       absl::Status reset = replica.SetCursor(kKeyCursor, 0);
       if (reset.ok() && chains) reset = replica.SetCursor(kStatementCursor, 0);
+      // Authors of whom the hub now holds less than this laptop: relayed
+      // after the pull (sync/relay.h).
+      for (const auto& [author, held] : msg.held_heads) {
+        if (!reset.ok()) break;
+        if (author == replica.device_id()) continue;
+        reset = replica.SetCursor(RelayCursor(author), static_cast<int64_t>(held));
+        if (reset.ok()) reset = replica.SetCursor(RelayKeysCursor(author), 0);
+      }
       if (!reset.ok()) {
         stopped.set = true;
         return stopped.status = reset;

@@ -50,6 +50,11 @@ class Pusher {
   // it; an error only if the hub could not be reached.
   absl::StatusOr<PushOutcome> PushStatement(const std::string& statement);
 
+  // Version 3: other devices' commits relayed to a hub that lost them
+  // (sync/relay.h), for every author whose relay cursor is set.
+  absl::Status Relay(Replica& replica, KeyRing& keys, const std::atomic<bool>* stop,
+                     SyncReport* report);
+
   // The protocol version agreed at Hello: from 3 on, commits carry their
   // headers, and those of commits the hub holds without one go first.
   void set_protocol_version(int v) { protocol_version_ = v; }
@@ -65,6 +70,8 @@ class Pusher {
   bool progressed() const { return progressed_; }
 
  private:
+  // The key records of the authors relayed (sync/relay.h).
+  absl::Status RelayKeys(Replica& replica, KeyRing& keys, SyncReport* report);
   // Bytes one call may carry now.
   size_t Limit() const;
   // Records the end of a call in the budget: a success, or a failure of

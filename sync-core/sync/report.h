@@ -109,6 +109,11 @@ struct SyncReport {
   bool own_resent = false;
   uint64_t own_held_seq = 0;
   uint64_t own_sent_seq = 0;
+  // Other laptops' commits relayed to the hub that lost them (sync/relay.h),
+  // and why a relay stopped (the hub's words).
+  uint64_t relayed = 0;
+  uint64_t relayed_key_records = 0;
+  std::vector<std::string> relay_notes;
   ChainReport chain;         // version 3
 };
 

@@ -1,0 +1,149 @@
+#include "sync/relay.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "change/commit_codec.h"
+#include "sync/pusher.h"
+#include "sync/retry.h"
+
+namespace fieldsync::sync {
+
+std::string RelayCursor(const DeviceId& author) {
+  return absl::StrCat(kRelayCursorPrefix, author.ToString());
+}
+
+std::string RelayKeysCursor(const DeviceId& author) {
+  return absl::StrCat(kRelayKeysCursorPrefix, author.ToString());
+}
+
+absl::Status Pusher::RelayKeys(Replica& replica, KeyRing& keys, SyncReport* report) {
+  FS_ASSIGN_OR_RETURN(auto cursors, replica.CursorsNamed(kRelayKeysCursorPrefix));
+  for (const auto& [name, value] : cursors) {
+    if (value < 0) continue;
+    absl::StatusOr<DeviceId> author =
+        Id16::Parse(std::string_view(name).substr(sizeof(kRelayKeysCursorPrefix) - 1), "relay");
+    if (!author.ok()) {
+      FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));
+      continue;
+    }
+    int64_t after = value;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(auto records, keys.RecordsSignedBy(*author, after, 256));
+      if (records.empty()) {
+        FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));
+        break;
+      }
+      // Up to the budget, at least one (each at most 512 bytes).
+      size_t bytes = 0;
+      size_t fit = 0;
+      while (fit < records.size() && (fit == 0 || bytes + records[fit].second.size() <= Limit())) {
+        bytes += records[fit].second.size();
+        ++fit;
+      }
+      records.resize(fit);
+      PushRequest req = NewRequest();
+      req.relayed_author = *author;
+      for (const auto& r : records) req.key_records.push_back(r.second);
+      absl::StatusOr<PushOutcome> resp = transport_.Push(req);
+      FS_RETURN_IF_ERROR(Account(resp.status()));
+      if (!resp.ok()) {
+        absl::Status s = Refused("the relay of another laptop's key records", resp.status());
+        if (!PermanentRefusal(s)) return s;
+        // One the hub will not take (its own rules): each alone, the
+        // others still go; those refused are not this laptop's to insist on.
+        for (const auto& r : records) {
+          PushRequest one = NewRequest();
+          one.relayed_author = *author;
+          one.key_records.push_back(r.second);
+          absl::StatusOr<PushOutcome> r1 = transport_.Push(one);
+          if (!r1.ok()) {
+            absl::Status s1 = Refused("the relay of another laptop's key record", r1.status());
+            if (!PermanentRefusal(s1)) return s1;
+          } else {
+            ++report->relayed_key_records;
+          }
+        }
+      } else {
+        report->relayed_key_records += records.size();
+      }
+      progressed_ = true;
+      after = records.back().first;
+      FS_RETURN_IF_ERROR(replica.SetCursor(name, after));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Pusher::Relay(Replica& replica, KeyRing& keys, const std::atomic<bool>* stop,
+                           SyncReport* report) {
+  FS_ASSIGN_OR_RETURN(auto cursors, replica.CursorsNamed(kRelayCursorPrefix));
+  for (const auto& [name, value] : cursors) {
+    if (value < 0) continue;
+    absl::StatusOr<DeviceId> author =
+        Id16::Parse(std::string_view(name).substr(sizeof(kRelayCursorPrefix) - 1), "relay");
+    if (!author.ok()) {
+      FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));
+      continue;
+    }
+    int64_t held = value;
+    while (true) {
+      if (stop != nullptr && stop->load()) return absl::CancelledError("stopped while relaying");
+      const size_t want = std::min(options_.max_commits, Limit() / 128 + 1);
+      FS_ASSIGN_OR_RETURN(std::vector<Commit> commits,
+                          replica.AuthorCommitsAfter(*author, static_cast<uint64_t>(held), want));
+      PushRequest req = NewRequest();
+      req.relayed_author = *author;
+      size_t bytes = 0;
+      uint64_t next = static_cast<uint64_t>(held) + 1;
+      for (const Commit& c : commits) {
+        // In seq order with no gap, whole and signed, with its header.
+        if (c.seq != next || c.signature.empty() || c.header.empty()) break;
+        std::string encoded = EncodeCommit(c);
+        const size_t size =
+            encoded.size() + c.signature.size() + c.header.size() + c.header_signature.size();
+        if (!req.commits.empty() && bytes + size > Limit()) break;
+        bytes += size;
+        req.commits.push_back(
+            PushedCommit{std::move(encoded), c.signature, c.header, c.header_signature, {}});
+        ++next;
+      }
+      if (req.commits.empty()) {
+        FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));  // nothing more this laptop can give
+        break;
+      }
+      absl::StatusOr<PushOutcome> resp = transport_.Push(req);
+      FS_RETURN_IF_ERROR(Account(resp.status()));
+      if (!resp.ok()) {
+        absl::Status s = Refused("the relay of another laptop's commits", resp.status());
+        if (!PermanentRefusal(s)) return s;
+        // Refused for good (the author revoked, unknown to the hub): not
+        // this laptop's to insist on.
+        report->relay_notes.push_back(std::string(s.message()));
+        FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));
+        break;
+      }
+      const auto acked = static_cast<int64_t>(resp->acknowledged_seq);
+      report->relayed += resp->applied;
+      progressed_ = progressed_ || resp->applied > 0;
+      if (acked <= held) {
+        // The hub took none: what comes before them is missing there.
+        report->relay_notes.push_back(absl::StrCat(
+            "the hub took none of device ", author->ToString(), "'s commits after ", held,
+            " that this laptop relayed; that laptop sends them itself when it syncs"));
+        FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));
+        break;
+      }
+      held = acked;
+      FS_RETURN_IF_ERROR(replica.SetCursor(name, held));
+    }
+  }
+  // Their key records after their commits (a record may be checked against
+  // the row it is for).
+  return RelayKeys(replica, keys, report);
+}
+
+}  // namespace fieldsync::sync
