@@ -1,5 +1,7 @@
 #include "hub/sqlite_storage.h"
 
+#include <sqlite3.h>
+
 #include <filesystem>
 #include <utility>
 
@@ -353,8 +355,14 @@ absl::Status SqliteHubStorage::Read(const std::function<absl::Status(HubReadTxn&
     std::unique_ptr<HubReadTxn> view = sqlite_storage::SnapshotView(*reader);
     return body(*view);
   });
-  // A stream cut short (the node went away) does not give its connection back.
-  if (s.code() != absl::StatusCode::kCancelled) ReturnReader(std::move(reader));
+  // The read transaction has ended (committed, or rolled back when the body
+  // failed or the node went away mid-stream): the connection is as it was
+  // taken and goes back to the pool. Dropping it after a cut stream made the
+  // next pull open and prepare a new connection of hub.db. Only a connection
+  // left inside a transaction (its ROLLBACK failed) is closed.
+  if (sqlite3_get_autocommit(ReplicaInternal::HubStorageDb(*reader).raw()) != 0) {
+    ReturnReader(std::move(reader));
+  }
   return s;
 }
 
