@@ -288,5 +288,72 @@ TEST_F(ClockAheadTest, AHubDeliveringARefusedOriginalDoesNotCutItsAuthorOff) {
   EXPECT_EQ(*a, *c);
 }
 
+// Before its withdrawal, nothing tells a colleague that a commit the hub
+// delivers whole was refused to its author: one stamped past the hub's
+// limit but within the colleague's own (its clock a little ahead too) is
+// applied. The withdrawal, when it comes, names it as evidence against the
+// hub ("applied here before the withdrawal came"), once, and the author's
+// re-dated work still arrives. (Not undone: docs/PROTOCOL.md, "Work stamped
+// by a clock ahead".)
+TEST_F(ClockAheadTest, ARefusedOriginalAppliedBeforeItsWithdrawalIsNamedAndStopsNobody) {
+  constexpr int64_t kMinute = 60 * 1000;
+  OffsetClock laptop_clock, colleague_clock;
+  colleague_clock.set_offset(3 * kMinute);
+  auto& colleague = AddNode("LC", "", &colleague_clock);
+  auto& laptop = AddNode("LC", "", &laptop_clock);
+  NewCase(laptop.replica(), "LC", "Hà Thị Sáu");  // the colleague tracks its chain
+  MustSync(laptop);
+  MustSync(colleague);
+  const uint64_t before = LastSeq(laptop);
+  laptop_clock.set_offset(7 * kMinute);  // past the hub's 5 minutes, within the colleague's 8
+  const RowId mine = NewCase(laptop.replica(), "LC", "Lò Thị Mai");
+  (void)laptop.Sync();  // refused, CLOCK_AHEAD
+  auto original = laptop.replica().LocalCommitsAfter(before, 1);
+  ASSERT_TRUE(original.ok() && original->size() == 1u);
+  sync::PulledEntry e;
+  e.position = 1;
+  e.canonical = EncodeCommit(original->front());
+  e.signature = original->front().signature;
+  e.header = original->front().header;
+  e.header_signature = original->front().header_signature;
+  e.omitted_tags = original->front().omitted_tags;
+  bool served = false;
+  RewritingHub kept(colleague.client().transport(), [&](sync::PullChunk& c) {
+    if (!served) {
+      c.commits.insert(c.commits.begin(), e);
+      served = true;
+    }
+    return true;
+  });
+  sync::PassOptions o;
+  auto first = sync::RunPass(kept, colleague.replica(), *colleague.keys(),
+                             colleague.credential(), o);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(served);
+  EXPECT_EQ(first->chain.new_evidence, 0u) << "nothing could tell yet";
+  ASSERT_TRUE(Holds(colleague, "cases", mine)) << "the original was not applied";
+
+  laptop_clock.set_offset(0);
+  auto redated = laptop.Sync();
+  ASSERT_TRUE(redated.ok()) << redated.status();
+  ASSERT_EQ(redated->redated, 1u) << redated->redate_note;
+  const RowId later = NewCase(laptop.replica(), "LC", "Đỗ Thị Lan");
+  MustSync(laptop);
+  for (int pass = 0; pass < 2; ++pass) {
+    auto seen = colleague.Sync();
+    ASSERT_TRUE(seen.ok()) << seen.status();
+    EXPECT_EQ(seen->chain.new_evidence, pass == 0 ? 1u : 0u) << "pass " << pass;
+    EXPECT_EQ(seen->chain.held, 0u) << "pass " << pass;
+  }
+  EXPECT_TRUE(Holds(colleague, "cases", later)) << "the colleague receives nothing after";
+  auto ev = colleague.replica().Evidence();
+  ASSERT_TRUE(ev.ok());
+  ASSERT_EQ(ev->size(), 1u);
+  EXPECT_EQ(ev->front().kind, static_cast<int>(sync::ChainEvidence::Kind::kWithdrawnDelivered));
+  EXPECT_EQ(ev->front().seq, before + 1);
+  EXPECT_NE(ev->front().what.find("applied here before the withdrawal came"), std::string::npos)
+      << ev->front().what;
+}
+
 }  // namespace
 }  // namespace fieldsync::testing
