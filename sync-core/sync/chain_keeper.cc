@@ -311,8 +311,10 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
         continue;
       }
       // A withdrawal passing over commits applied here by an earlier pull:
-      // the hub delivered them whole although it had refused them.
-      if (it.h.withdrawal) {
+      // the hub delivered them whole although it had refused them. Only a
+      // withdrawal its author signed (the chain checks it again below).
+      if (it.h.withdrawal &&
+          crypto::VerifyCommitHeader(it.header, it.header_signature, dev->keys.sign_pk).ok()) {
         for (const crypto::WithdrawnRange& range : it.h.withdrawn) {
           FS_ASSIGN_OR_RETURN(std::vector<ChainRow> bodies,
                               replica_.ChainBodiesWithin(author, range.first, range.last));
