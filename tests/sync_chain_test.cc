@@ -266,32 +266,69 @@ TEST(ChainTest, TwoWithdrawalsOfOneSeqAreAFork) {
   }
 }
 
-TEST(ChainTest, AWithdrawnCommitDeliveredWithItsBodyIsEvidence) {
-  for (const bool body_first : {true, false}) {
+// A withdrawn commit delivered whole is evidence against the hub (it told
+// the author "refused" and stored it), not against the author: noted once,
+// the body never placed when the withdrawal came first, and the author's
+// later entries placed as before (issue 13: a hub must not be able to cut
+// an honest author off by relaying a refused original).
+TEST(ChainTest, AWithdrawnCommitDeliveredWithItsBodyIsEvidenceAgainstTheHub) {
+  enum Order { kBodyFirst, kWithdrawalFirst, kOneMessage, kTwice };
+  for (const Order order : {kBodyFirst, kWithdrawalFirst, kOneMessage, kTwice}) {
     Author a(1);
     a.Commit();
     a.Commit();        // 2: the hub said "refused" to its author ...
     a.Withdraw(2, 2);  // 3
+    a.Commit();        // 4: the same edit, re-dated
+    a.Commit();        // 5
     AuthorChain chain(a.device(), a.sign_pk());
+    std::vector<AuthorChain::Result> rs;
     // ... yet delivered it, whole, to this laptop.
-    if (body_first) {
-      chain.Offer(Entries(a, {1, 2}));
-      chain.Offer(Entries(a, {3}));
-    } else {
-      chain.Offer(Entries(a, {3}));
-      chain.Offer(Entries(a, {1, 2}));
+    switch (order) {
+      case kBodyFirst:
+        rs.push_back(chain.Offer(Entries(a, {1, 2})));
+        rs.push_back(chain.Offer(Entries(a, {3})));
+        break;
+      case kWithdrawalFirst:
+        rs.push_back(chain.Offer(Entries(a, {3})));
+        rs.push_back(chain.Offer(Entries(a, {1, 2})));
+        break;
+      case kOneMessage:
+        rs.push_back(chain.Offer(Entries(a, {1, 2, 3})));
+        break;
+      case kTwice:
+        rs.push_back(chain.Offer(Entries(a, {1, 3})));
+        rs.push_back(chain.Offer(Entries(a, {2})));
+        rs.push_back(chain.Offer(Entries(a, {2, 3})));
+        break;
     }
-    ASSERT_TRUE(chain.evidence()) << body_first;
-    EXPECT_EQ(chain.evidence()->kind, ChainEvidence::Kind::kWithdrawnDelivered);
-    EXPECT_EQ(chain.evidence()->seq, 2u);
+    rs.push_back(chain.Offer(Entries(a, {4, 5})));
+    EXPECT_FALSE(chain.evidence()) << order << ": the author is not stopped";
+    std::vector<ChainEvidence> noted;
+    std::vector<uint64_t> placed;
+    for (const auto& r : rs) {
+      noted.insert(noted.end(), r.against_hub.begin(), r.against_hub.end());
+      placed.insert(placed.end(), r.placed.begin(), r.placed.end());
+    }
+    ASSERT_EQ(noted.size(), 1u) << order << ": noted once";
+    EXPECT_EQ(noted[0].kind, ChainEvidence::Kind::kWithdrawnDelivered) << order;
+    EXPECT_EQ(noted[0].seq, 2u) << order;
+    EXPECT_EQ(noted[0].held_header, a.entry(3).header) << order;
+    EXPECT_EQ(noted[0].other_header, a.entry(2).header) << order;
+    // Placed (so applied) only when it came before its withdrawal, in an
+    // earlier message: nothing could tell then.
+    const std::vector<uint64_t> want =
+        order == kBodyFirst ? std::vector<uint64_t>{1, 2, 3, 4, 5}
+                            : std::vector<uint64_t>{1, 3, 4, 5};
+    EXPECT_EQ(placed, want) << order;
+    EXPECT_EQ(chain.head(), 5u) << order;
   }
 }
 
 // The same, when the refused commit's header-only copy came first (relayed
 // before it was withdrawn, as the hub may): its body delivered later is
-// still evidence, whether the copy was placed when the withdrawal came, or
-// both waited beyond a gap, or the range was passed already (attack review
-// of session 5, M2).
+// still evidence against the hub, never placed, whether the copy was placed
+// when the withdrawal came, or both waited beyond a gap, or the range was
+// passed already (attack review of session 5, M2).
 TEST(ChainTest, AWithdrawnCommitsBodyAfterItsHeaderOnlyCopyIsEvidence) {
   enum Order { kPlacedThenWithdrawn, kBothWaiting, kPassed };
   for (const Order order : {kPlacedThenWithdrawn, kBothWaiting, kPassed}) {
@@ -299,6 +336,7 @@ TEST(ChainTest, AWithdrawnCommitsBodyAfterItsHeaderOnlyCopyIsEvidence) {
     a.Commit();
     a.Commit();        // 2: refused by the hub, its header relayed alone
     a.Withdraw(2, 2);  // 3
+    a.Commit();        // 4
     AuthorChain chain(a.device(), a.sign_pk());
     switch (order) {
       case kPlacedThenWithdrawn:  // 2 placed header-only, then the withdrawal
@@ -313,12 +351,16 @@ TEST(ChainTest, AWithdrawnCommitsBodyAfterItsHeaderOnlyCopyIsEvidence) {
         chain.Offer(Entries(a, {1}));
         break;
     }
-    ASSERT_FALSE(chain.evidence()) << order << ": a header-only copy is no evidence";
-    chain.Offer({a.body(2)});
-    chain.Offer(Entries(a, {1}));
-    ASSERT_TRUE(chain.evidence()) << order;
-    EXPECT_EQ(chain.evidence()->kind, ChainEvidence::Kind::kWithdrawnDelivered) << order;
-    EXPECT_EQ(chain.evidence()->seq, 2u) << order;
+    AuthorChain::Result r = chain.Offer({a.body(2)});
+    AuthorChain::Result r1 = chain.Offer(Entries(a, {1, 4}));
+    r.against_hub.insert(r.against_hub.end(), r1.against_hub.begin(), r1.against_hub.end());
+    r.placed.insert(r.placed.end(), r1.placed.begin(), r1.placed.end());
+    ASSERT_FALSE(chain.evidence()) << order;
+    ASSERT_EQ(r.against_hub.size(), 1u) << order;
+    EXPECT_EQ(r.against_hub[0].kind, ChainEvidence::Kind::kWithdrawnDelivered) << order;
+    EXPECT_EQ(r.against_hub[0].seq, 2u) << order;
+    EXPECT_EQ(std::count(r.placed.begin(), r.placed.end(), 2u), 0) << order;
+    EXPECT_EQ(chain.head(), 4u) << order;
   }
 }
 

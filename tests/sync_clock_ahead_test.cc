@@ -10,7 +10,10 @@
 
 #include <atomic>
 
+#include "support/rewriting_hub.h"
 #include "support/sync_fixture.h"
+#include "sync/chain.h"
+#include "sync/pass.h"
 
 namespace fieldsync::testing {
 namespace {
@@ -175,6 +178,181 @@ TEST_F(ClockAheadTest, ALockedLaptopReDatesItsWorkAtTheNextUnlock) {
   OpenedField narrative = laptop.Read("cases", mine, "narrative");
   EXPECT_EQ(narrative.state, OpenedField::State::kOpened) << narrative.problem;
   EXPECT_EQ(narrative.value, Value::Text("bị lừa sang biên giới"));
+}
+
+// A hub that kept the refused originals (it has every pushed byte) and
+// delivers them whole beside the author's signed withdrawal of them:
+// evidence against the hub, recorded once a seq, the originals never
+// applied, and the author's work (the re-dated rewrites and what it writes
+// after) taken by its colleagues as before. Delivered in the message that
+// carries the withdrawal, or in a pass after it, or again (issue 13;
+// before, kWithdrawnDelivered stopped the author on every colleague until
+// an officer ran `fieldnode trust`: a hub could cut an honest laptop off).
+TEST_F(ClockAheadTest, AHubDeliveringARefusedOriginalDoesNotCutItsAuthorOff) {
+  OffsetClock laptop_clock;
+  auto& with_it = AddNode("LC");  // the originals beside the withdrawal
+  auto& after = AddNode("LC");    // the originals in later passes, twice
+  auto& laptop = AddNode("LC", "", &laptop_clock);
+  const RowId shared = NewCase(with_it.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(with_it);
+  // The colleagues track the laptop's chain (its first commit).
+  NewCase(laptop.replica(), "LC", "Hà Thị Sáu");
+  MustSync(laptop);
+  MustSync(with_it);
+  MustSync(after);
+  const uint64_t before = LastSeq(laptop);
+
+  laptop_clock.set_offset(kDayMillis);
+  const RowId mine = NewCase(laptop.replica(), "LC", "Lò Thị Mai", "bị lừa sang biên giới");
+  SetField(laptop.replica(), "cases", shared, "status", Value::Text("assisting"));
+  (void)laptop.Sync();  // refused, CLOCK_AHEAD; the hub "keeps" the bytes
+  auto originals = laptop.replica().LocalCommitsAfter(before, 10);
+  ASSERT_TRUE(originals.ok()) << originals.status();
+  ASSERT_EQ(originals->size(), 2u);
+  std::vector<sync::PulledEntry> kept;
+  for (const Commit& c : *originals) {
+    sync::PulledEntry e;
+    e.position = 1;
+    e.canonical = EncodeCommit(c);
+    e.signature = c.signature;
+    e.header = c.header;
+    e.header_signature = c.header_signature;
+    e.omitted_tags = c.omitted_tags;
+    ASSERT_FALSE(e.header.empty());
+    kept.push_back(std::move(e));
+  }
+  laptop_clock.set_offset(0);
+  auto redated = laptop.Sync();
+  ASSERT_TRUE(redated.ok()) << redated.status();
+  ASSERT_EQ(redated->redated, 2u) << redated->redate_note;
+
+  // Beside the withdrawal: prepended to the first message with commits.
+  bool served = false;
+  RewritingHub beside(with_it.client().transport(), [&](sync::PullChunk& c) {
+    if (!served && !c.commits.empty()) {
+      c.commits.insert(c.commits.begin(), kept.begin(), kept.end());
+      served = true;
+    }
+    return true;
+  });
+  sync::PassOptions o;
+  auto r = sync::RunPass(beside, with_it.replica(), *with_it.keys(), with_it.credential(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(served);
+  EXPECT_EQ(r->chain.new_evidence, 2u);
+
+  // After it: the withdrawal placed by a normal pass, then the originals
+  // in every message of two passes.
+  MustSync(after);
+  RewritingHub later(after.client().transport(), [&](sync::PullChunk& c) {
+    c.commits.insert(c.commits.begin(), kept.begin(), kept.end());
+    return true;
+  });
+  for (int pass = 0; pass < 2; ++pass) {
+    auto a = sync::RunPass(later, after.replica(), *after.keys(), after.credential(), o);
+    EXPECT_TRUE(a.ok()) << "pass " << pass << ": " << a.status();
+    if (!a.ok()) break;
+    EXPECT_EQ(a->chain.new_evidence, pass == 0 ? 2u : 0u) << "pass " << pass;
+  }
+
+  // The laptop's later work reaches both; rows are the laptop's (the
+  // re-dated versions, nothing of the originals), nothing held back.
+  LocalTxn t;
+  t.Set("cases", mine, {{"status", Value::Text("verifying")}});
+  ASSERT_TRUE(laptop.replica().Write(t).ok());
+  MustSync(laptop);
+  for (harness::LocalNode* n : {&with_it, &after}) {
+    auto seen = n->Sync();
+    EXPECT_TRUE(seen.ok()) << seen.status();
+    if (seen.ok()) EXPECT_EQ(seen->chain.held, 0u);
+    ASSERT_TRUE(Holds(*n, "cases", mine)) << "the colleague receives nothing after";
+    EXPECT_EQ(Status(*n, mine), "verifying");
+    EXPECT_EQ(Status(*n, shared), "assisting");
+    auto ev = n->replica().Evidence();
+    ASSERT_TRUE(ev.ok());
+    ASSERT_EQ(ev->size(), 2u) << "recorded once a seq";
+    for (const TrustEvidence& e : *ev) {
+      EXPECT_EQ(e.kind, static_cast<int>(sync::ChainEvidence::Kind::kWithdrawnDelivered));
+      EXPECT_EQ(e.device, laptop.replica().device_id());
+      EXPECT_NE(e.what.find("Not applied"), std::string::npos) << e.what;
+    }
+  }
+  MustSync(laptop);
+  ExpectSameRowEverywhere(mine, {&laptop, &with_it, &after});
+  ExpectSameRowEverywhere(shared, {&laptop, &with_it, &after});
+  auto a = laptop.replica().StateDigest();
+  auto b = with_it.replica().StateDigest();
+  auto c = after.replica().StateDigest();
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(*a, *b);
+  EXPECT_EQ(*a, *c);
+}
+
+// Before its withdrawal, nothing tells a colleague that a commit the hub
+// delivers whole was refused to its author: one stamped past the hub's
+// limit but within the colleague's own (its clock a little ahead too) is
+// applied. The withdrawal, when it comes, names it as evidence against the
+// hub ("applied here before the withdrawal came"), once, and the author's
+// re-dated work still arrives. (Not undone: docs/PROTOCOL.md, "Work stamped
+// by a clock ahead".)
+TEST_F(ClockAheadTest, ARefusedOriginalAppliedBeforeItsWithdrawalIsNamedAndStopsNobody) {
+  constexpr int64_t kMinute = 60 * 1000;
+  OffsetClock laptop_clock, colleague_clock;
+  colleague_clock.set_offset(3 * kMinute);
+  auto& colleague = AddNode("LC", "", &colleague_clock);
+  auto& laptop = AddNode("LC", "", &laptop_clock);
+  NewCase(laptop.replica(), "LC", "Hà Thị Sáu");  // the colleague tracks its chain
+  MustSync(laptop);
+  MustSync(colleague);
+  const uint64_t before = LastSeq(laptop);
+  laptop_clock.set_offset(7 * kMinute);  // past the hub's 5 minutes, within the colleague's 8
+  const RowId mine = NewCase(laptop.replica(), "LC", "Lò Thị Mai");
+  (void)laptop.Sync();  // refused, CLOCK_AHEAD
+  auto original = laptop.replica().LocalCommitsAfter(before, 1);
+  ASSERT_TRUE(original.ok() && original->size() == 1u);
+  sync::PulledEntry e;
+  e.position = 1;
+  e.canonical = EncodeCommit(original->front());
+  e.signature = original->front().signature;
+  e.header = original->front().header;
+  e.header_signature = original->front().header_signature;
+  e.omitted_tags = original->front().omitted_tags;
+  bool served = false;
+  RewritingHub kept(colleague.client().transport(), [&](sync::PullChunk& c) {
+    if (!served) {
+      c.commits.insert(c.commits.begin(), e);
+      served = true;
+    }
+    return true;
+  });
+  sync::PassOptions o;
+  auto first = sync::RunPass(kept, colleague.replica(), *colleague.keys(),
+                             colleague.credential(), o);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(served);
+  EXPECT_EQ(first->chain.new_evidence, 0u) << "nothing could tell yet";
+  ASSERT_TRUE(Holds(colleague, "cases", mine)) << "the original was not applied";
+
+  laptop_clock.set_offset(0);
+  auto redated = laptop.Sync();
+  ASSERT_TRUE(redated.ok()) << redated.status();
+  ASSERT_EQ(redated->redated, 1u) << redated->redate_note;
+  const RowId later = NewCase(laptop.replica(), "LC", "Đỗ Thị Lan");
+  MustSync(laptop);
+  for (int pass = 0; pass < 2; ++pass) {
+    auto seen = colleague.Sync();
+    ASSERT_TRUE(seen.ok()) << seen.status();
+    EXPECT_EQ(seen->chain.new_evidence, pass == 0 ? 1u : 0u) << "pass " << pass;
+    EXPECT_EQ(seen->chain.held, 0u) << "pass " << pass;
+  }
+  EXPECT_TRUE(Holds(colleague, "cases", later)) << "the colleague receives nothing after";
+  auto ev = colleague.replica().Evidence();
+  ASSERT_TRUE(ev.ok());
+  ASSERT_EQ(ev->size(), 1u);
+  EXPECT_EQ(ev->front().kind, static_cast<int>(sync::ChainEvidence::Kind::kWithdrawnDelivered));
+  EXPECT_EQ(ev->front().seq, before + 1);
+  EXPECT_NE(ev->front().what.find("applied here before the withdrawal came"), std::string::npos)
+      << ev->front().what;
 }
 
 }  // namespace

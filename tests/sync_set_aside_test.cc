@@ -639,5 +639,50 @@ TEST_F(SetAsideTest, AClockAheadClaimForACommitNotAheadOfThisClockWithdrawsNothi
   EXPECT_EQ(LastSeq(n), edit) << "nothing rewritten";
 }
 
+// A DEPENDS_ON_REFUSED is the hub's word: believed only if the commit writes
+// a record that a refused commit before it wrote, by this laptop's own data.
+// A false one (a commit of another case said to need the refused edit) sets
+// nothing aside: it is said, and the commit goes again at the next sync
+// (review MEDIUM 4: a hub could have any commit set aside for the officer).
+TEST_F(SetAsideTest, ADependencyTheLaptopsDataDoesNotBearOutIsNotBelieved) {
+  auto& n = AddNode("LC");
+  const RowId a = NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  const RowId b = NewCase(n.replica(), "LC", "Lò Thị Mai");
+  MustSync(n);
+  SetField(n.replica(), "cases", a, "status", Value::Text("assisting"));
+  const uint64_t refused = LastSeq(n);
+  SetField(n.replica(), "cases", a, "status", Value::Text("verifying"));
+  const uint64_t needs_it = LastSeq(n);  // the same case: a real dependency
+  SetField(n.replica(), "cases", b, "status", Value::Text("assisting"));
+  const uint64_t other = LastSeq(n);  // another case: none
+  RewritingPushHub lying(n.client().transport(),
+                         [&](const sync::PushRequest& req, sync::PushOutcome& out) {
+                           if (req.commits.empty()) return;
+                           out.refusals.push_back({refused, sync::RefusalCode::kRowCollected,
+                                                   "said collected", 0});
+                           out.refusals.push_back({needs_it, sync::RefusalCode::kDependsOnRefused,
+                                                   "needs it", refused});
+                           out.refusals.push_back({other, sync::RefusalCode::kDependsOnRefused,
+                                                   "needs it too", refused});
+                         });
+  sync::PassOptions o;
+  auto r = sync::RunPass(lying, n.replica(), *n.keys(), n.credential(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->set_aside, 2u);
+  EXPECT_NE(r->push_refused.message().find("the hub's claim does not match"), std::string::npos)
+      << r->push_refused;
+  auto listed = node::ops::ListSetAside(n.replica(), true);
+  ASSERT_TRUE(listed.ok());
+  std::vector<uint64_t> seqs;
+  for (const auto& item : *listed) seqs.push_back(item.seq);
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{refused, needs_it}));
+  auto pushed = n.replica().GetCursor(sync::kPushedCursor);
+  ASSERT_TRUE(pushed.ok());
+  EXPECT_EQ(*pushed, static_cast<int64_t>(other) - 1) << "sent again at the next sync";
+  auto again = MustSync(n);
+  EXPECT_TRUE(again.push_refused.ok()) << again.push_refused;
+  EXPECT_EQ(*n.replica().GetCursor(sync::kPushedCursor), static_cast<int64_t>(other));
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

@@ -491,6 +491,14 @@ class Replica {
   absl::StatusOr<std::optional<ChainRow>> ChainEntryAt(const DeviceId& device, uint64_t seq);
   // The placed entry of `device` with the lowest seq at or after `seq`.
   absl::StatusOr<std::optional<ChainRow>> ChainEntryFrom(const DeviceId& device, uint64_t seq);
+  // The placed entries of `device` within first..last with their bodies
+  // (state kWithBody), oldest first.
+  absl::StatusOr<std::vector<ChainRow>> ChainBodiesWithin(const DeviceId& device, uint64_t first,
+                                                          uint64_t last);
+  // The placed withdrawal entries of `device` (header flag bit 0) after
+  // `after_seq`, oldest first: the ranges they pass over are withdrawn.
+  absl::StatusOr<std::vector<ChainRow>> ChainWithdrawalsAfter(const DeviceId& device,
+                                                              uint64_t after_seq);
   // This device's own newest entry, if it has one.
   absl::StatusOr<std::optional<ChainRow>> OwnChainHead();
   // This device's own entries with seq > after_seq, oldest first.

@@ -251,6 +251,51 @@ absl::StatusOr<std::optional<ChainRow>> Replica::ChainEntryFrom(const DeviceId& 
   return out;
 }
 
+namespace {
+
+// The chain rows `sql` selects (?1 device, ?2 and ?3 seqs). `M`: the
+// replica's Impl.
+template <typename M>
+absl::StatusOr<std::vector<ChainRow>> ChainRowsWhere(M& m, const char* sql, const DeviceId& device,
+                                                     uint64_t a, uint64_t b) {
+  std::vector<ChainRow> out;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(sql));
+    st->BindBlob(1, device.view());
+    st->BindInt(2, static_cast<int64_t>(a));
+    st->BindInt(3, static_cast<int64_t>(std::min<uint64_t>(b, INT64_MAX)));
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      FS_ASSIGN_OR_RETURN(ChainRow row, RowAt(*st.get()));
+      out.push_back(std::move(row));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ChainRow>> Replica::ChainBodiesWithin(const DeviceId& device,
+                                                                 uint64_t first, uint64_t last) {
+  return ChainRowsWhere(*impl_,
+                        "SELECT device, seq, header, sig, link, state FROM _fs_chain WHERE "
+                        "device = ?1 AND seq BETWEEN ?2 AND ?3 AND state = 1 ORDER BY seq",
+                        device, first, last);
+}
+
+absl::StatusOr<std::vector<ChainRow>> Replica::ChainWithdrawalsAfter(const DeviceId& device,
+                                                                     uint64_t after_seq) {
+  // Byte 2 of an encoded header is its flags, bit 0 a withdrawal
+  // (docs/PROTOCOL-v3.md, section 1; crypto/commit_header.h).
+  return ChainRowsWhere(*impl_,
+                        "SELECT device, seq, header, sig, link, state FROM _fs_chain WHERE "
+                        "device = ?1 AND seq > ?2 AND seq <= ?3 AND substr(header, 3, 1) = x'01' "
+                        "ORDER BY seq",
+                        device, after_seq, UINT64_MAX);
+}
+
 absl::StatusOr<std::optional<ChainRow>> Replica::OwnChainHead() {
   Impl& m = *impl_;
   std::optional<ChainRow> out;

@@ -40,13 +40,32 @@ std::optional<std::string> AuthorChain::KnownLink(uint64_t seq) const {
   return std::nullopt;
 }
 
-const AuthorChain::Entry* AuthorChain::BodyWithin(uint64_t first, uint64_t last) const {
+std::vector<const AuthorChain::Entry*> AuthorChain::BodiesWithin(uint64_t first,
+                                                                 uint64_t last) const {
+  std::vector<const Entry*> out;
   for (const auto* m : {&held_, &waiting_}) {
     for (auto it = m->lower_bound(first); it != m->end() && it->first <= last; ++it) {
-      if (it->second.with_body && !it->second.h.withdrawal) return &it->second;
+      if (it->second.with_body && !it->second.h.withdrawal) out.push_back(&it->second);
     }
   }
-  return nullptr;
+  return out;
+}
+
+void AuthorChain::NoteWithdrawnDelivered(const Entry& withdrawal, const Entry& body, Result* r) {
+  if (!withdrawn_delivered_.insert(body.h.seq).second) return;
+  ChainEvidence e;
+  e.kind = ChainEvidence::Kind::kWithdrawnDelivered;
+  e.seq = body.h.seq;
+  e.held_header = withdrawal.header;
+  e.held_signature = withdrawal.signature;
+  e.other_header = body.header;
+  e.other_signature = body.signature;
+  e.what = absl::StrCat("the hub delivered commit ", body.h.seq, " of laptop ",
+                        author_.ToString(), " with its content, yet that laptop signed (entry ",
+                        withdrawal.h.seq, ") that the hub refused it: the hub stored what it "
+                        "said it refused. Not applied; that laptop's later work is taken");
+  r->problems.push_back(e.what);
+  r->against_hub.push_back(std::move(e));
 }
 
 void AuthorChain::Stop(ChainEvidence::Kind kind, uint64_t seq, const Entry* held,
@@ -159,14 +178,14 @@ void AuthorChain::Take(Entry e, Result* r) {
     return;
   }
   // A commit's body within a range passed over, or one a withdrawal waits
-  // to pass over: the hub stored what its author says it never will. Looked
-  // at before the entries held, which may be that commit's header-only copy.
+  // to pass over: the hub stored what its author says it never will.
+  // Evidence against the hub; the body is dropped (never placed), its
+  // header treated as any other of a withdrawn seq. Looked at before the
+  // entries held, which may be that commit's header-only copy.
   if (e.with_body && !e.h.withdrawal) {
     if (const Entry* withdrawal = WithdrawalOver(seq)) {
-      return Stop(ChainEvidence::Kind::kWithdrawnDelivered, seq, withdrawal, e,
-                  absl::StrCat("entry ", seq, " was delivered with its commit, yet the laptop "
-                               "withdrew it (entry ", withdrawal->h.seq, ")"),
-                  r);
+      NoteWithdrawnDelivered(*withdrawal, e, r);
+      e.with_body = false;
     }
   }
   const auto same_seq = [&](Entry& held) {
@@ -222,11 +241,11 @@ const AuthorChain::Entry* AuthorChain::OtherWithdrawalWithin(uint64_t first, uin
 
 void AuthorChain::AddBridges(const Entry& w, Result* r) {
   for (const WithdrawnRange& range : w.h.withdrawn) {
-    if (const Entry* body = BodyWithin(range.first, range.last)) {
-      return Stop(ChainEvidence::Kind::kWithdrawnDelivered, body->h.seq, body, w,
-                  absl::StrCat("entry ", body->h.seq, " was delivered with its commit, yet the "
-                               "laptop withdrew it (entry ", w.h.seq, ")"),
-                  r);
+    // Bodies within it came before it: evidence against the hub. One
+    // waiting is never placed (the range passes over it); one placed
+    // already was applied (docs/PROTOCOL.md, "re-dating").
+    for (const Entry* body : BodiesWithin(range.first, range.last)) {
+      NoteWithdrawnDelivered(w, *body, r);
     }
     // An author withdraws a seq once: two different withdrawals sharing
     // a seq (a range withdrawn again, or withdrawn further) are two signed

@@ -16,17 +16,22 @@
 // - Evidence, after which this author's later entries are held back: two
 //   authentic entries of one seq with different links (a fork), two
 //   withdrawals passing over one seq (a fork too), an entry
-//   whose prev link is not the link held before it, a range whose links do
-//   not fit what is held, or a withdrawn seq that was delivered with its
-//   body (the hub stored what the author says it never will; a header
-//   alone may be relayed for a commit the hub refused, so it is no
-//   evidence).
+//   whose prev link is not the link held before it, or a range whose links
+//   do not fit what is held.
+// - Evidence against the hub, which holds nothing back: a withdrawn seq
+//   delivered with its body. The author signed that the hub refused it and
+//   that it never will be delivered; a hub that relays it whole (one that
+//   kept a refused original) contradicts itself, not the author. The body
+//   is never placed (so never applied), the evidence is noted once a seq
+//   (Result::against_hub), and the chain goes on past the range. A header
+//   alone may be relayed for a commit the hub refused: no evidence.
 #ifndef FIELDSYNC_SYNC_CHAIN_H_
 #define FIELDSYNC_SYNC_CHAIN_H_
 
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -87,6 +92,9 @@ class AuthorChain {
     size_t refused = 0;               // malformed, another author's, or not authentic
     std::vector<std::string> problems;  // one line each
     bool new_evidence = false;        // evidence() was set by this offer
+    // Evidence against the hub found by this offer (kWithdrawnDelivered),
+    // one a seq over the chain's life; the chain goes on.
+    std::vector<ChainEvidence> against_hub;
   };
   Result Offer(const std::vector<Offered>& entries);
 
@@ -98,7 +106,8 @@ class AuthorChain {
   // withdrawal wait beyond them. None if nothing waits.
   std::optional<std::pair<uint64_t, uint64_t>> Missing() const;
   size_t waiting() const { return waiting_.size(); }
-  // Set once; from then on Offer places nothing.
+  // Evidence against the author, set once; from then on Offer places
+  // nothing.
   const std::optional<ChainEvidence>& evidence() const { return evidence_; }
 
  private:
@@ -112,8 +121,12 @@ class AuthorChain {
   // The link of `seq` if this laptop knows it (the anchor, a placed entry,
   // the last seq of a passed range).
   std::optional<std::string> KnownLink(uint64_t seq) const;
-  // The entry (placed or waiting) delivered with its body within first..last.
-  const Entry* BodyWithin(uint64_t first, uint64_t last) const;
+  // Evidence against the hub: `body`, of a seq `withdrawal` passes over,
+  // came whole. Noted once a seq; stops nothing.
+  void NoteWithdrawnDelivered(const Entry& withdrawal, const Entry& body, Result* r);
+  // The entries (placed or waiting) delivered with their bodies within
+  // first..last.
+  std::vector<const Entry*> BodiesWithin(uint64_t first, uint64_t last) const;
   // The withdrawal whose range (passed over or waiting to be) holds `seq`.
   const Entry* WithdrawalOver(uint64_t seq) const;
   // A withdrawal other than the one of link `link` with a range sharing a
@@ -138,6 +151,7 @@ class AuthorChain {
   // Ranges passed over, by first seq: their last seq and the withdrawal.
   std::map<uint64_t, std::pair<crypto::WithdrawnRange, Entry>> withdrawn_;
   std::optional<ChainEvidence> evidence_;
+  std::set<uint64_t> withdrawn_delivered_;  // seqs noted against the hub
 };
 
 }  // namespace fieldsync::sync

@@ -156,16 +156,46 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
   }
   FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica_.Evidence());
   std::set<DeviceId> stopped;
+  // Withdrawn seqs delivered whole, on record: noted once.
+  std::set<std::pair<DeviceId, uint64_t>> noted;
   for (const TrustEvidence& e : evidence) {
     // Only a fork by the author stops its entries; evidence against the hub
-    // (a downgrade, a statement's contradiction, a withheld commit) names
-    // what the hub did, and holds nobody's entries back.
-    if (e.kind == static_cast<int>(ChainEvidence::Kind::kFork) ||
-        e.kind == static_cast<int>(ChainEvidence::Kind::kWithdrawnDelivered)) {
-      stopped.insert(e.device);
+    // (a downgrade, a statement's contradiction, a withheld commit, a
+    // withdrawn commit delivered whole) names what the hub did, and holds
+    // nobody's entries back.
+    if (e.kind == static_cast<int>(ChainEvidence::Kind::kFork)) stopped.insert(e.device);
+    if (e.kind == static_cast<int>(ChainEvidence::Kind::kWithdrawnDelivered)) {
+      noted.emplace(e.device, e.seq);
     }
   }
   ChainWrites& w = batch->chain;
+  // Evidence against the hub: `body` (a commit's header), of a seq the
+  // withdrawal `withdrawal` passes over, came whole. Once a seq.
+  auto against_hub = [&](const RegisteredDevice* dev, const DeviceId& author, uint64_t seq,
+                         const std::string& withdrawal, const std::string& withdrawal_sig,
+                         const std::string& body, const std::string& body_sig, uint64_t w_seq,
+                         bool applied) {
+    if (!noted.emplace(author, seq).second) return;
+    TrustEvidence ev;
+    ev.device = author;
+    ev.seq = seq;
+    ev.kind = static_cast<int>(ChainEvidence::Kind::kWithdrawnDelivered);
+    ev.held_header = withdrawal;
+    ev.held_signature = withdrawal_sig;
+    ev.other_header = body;
+    ev.other_signature = body_sig;
+    ev.what = absl::StrCat(
+        "the hub delivered commit ", seq, " of ", LaptopName(dev, author), " with its content, "
+        "yet that laptop signed (entry ", w_seq, ") that the hub refused it: the hub stored "
+        "what it said it refused. ",
+        applied ? "It was applied here before the withdrawal came"
+                : "Not applied",
+        "; that laptop's later work is taken");
+    ev.found_at_millis = clock_.NowMillis();
+    report->problems.push_back(ev.what);
+    w.evidence.push_back(std::move(ev));
+    ++report->new_evidence;
+  };
   auto hold = [&](const Item& it) {
     if (!it.from_held) w.held.push_back(ToHeld(it));
   };
@@ -220,6 +250,26 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
     const auto head_it = head_of.find(author);
     const uint64_t head = head_it == head_of.end() ? 0 : head_it->second.seq;
     bool tracked = head_it != head_of.end();
+    // The withdrawals placed here (by earlier pulls) that pass over a seq
+    // whose body came now: read only when one did.
+    std::optional<std::vector<std::pair<crypto::CommitHeader, ChainRow>>> placed_withdrawals;
+    auto withdrawn_here = [&](uint64_t seq) -> absl::StatusOr<const ChainRow*> {
+      if (!placed_withdrawals) {
+        placed_withdrawals.emplace();
+        FS_ASSIGN_OR_RETURN(std::vector<ChainRow> rows,
+                            replica_.ChainWithdrawalsAfter(author, by_seq.begin()->first));
+        for (ChainRow& row : rows) {
+          absl::StatusOr<crypto::CommitHeader> h = crypto::DecodeCommitHeader(row.header);
+          if (h.ok() && h->withdrawal) placed_withdrawals->emplace_back(*std::move(h), row);
+        }
+      }
+      for (const auto& [h, row] : *placed_withdrawals) {
+        for (const crypto::WithdrawnRange& range : h.withdrawn) {
+          if (range.first <= seq && seq <= range.last) return &row;
+        }
+      }
+      return nullptr;
+    };
     std::vector<AuthorChain::Offered> offered;
     std::map<uint64_t, Item*> offered_items;
     bool forked = false;
@@ -248,10 +298,31 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
         }
         if (it.from_held) w.released.emplace_back(author, seq);
         if (it.body && it.covers) {
+          // Withdrawn by its author: the hub's contradiction, not applied.
+          FS_ASSIGN_OR_RETURN(const ChainRow* withdrawal, withdrawn_here(seq));
+          if (withdrawal != nullptr) {
+            against_hub(dev, author, seq, withdrawal->header, withdrawal->signature, it.header,
+                        it.header_signature, withdrawal->seq, /*applied=*/false);
+            continue;
+          }
           Commit c = *it.body;
           apply.emplace_back(it.position, std::move(c));
         }
         continue;
+      }
+      // A withdrawal passing over commits applied here by an earlier pull:
+      // the hub delivered them whole although it had refused them. Only a
+      // withdrawal its author signed (the chain checks it again below).
+      if (it.h.withdrawal &&
+          crypto::VerifyCommitHeader(it.header, it.header_signature, dev->keys.sign_pk).ok()) {
+        for (const crypto::WithdrawnRange& range : it.h.withdrawn) {
+          FS_ASSIGN_OR_RETURN(std::vector<ChainRow> bodies,
+                              replica_.ChainBodiesWithin(author, range.first, range.last));
+          for (const ChainRow& b : bodies) {
+            against_hub(dev, author, b.seq, it.header, it.header_signature, b.header, b.signature,
+                        seq, /*applied=*/true);
+          }
+        }
       }
       if (it.body && !it.covers) {
         hold(it);
@@ -277,6 +348,11 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
     std::set<uint64_t> placed(r.placed.begin(), r.placed.end());
     for (auto& [seq, it] : offered_items) {
       if (placed.count(seq) == 0) {
+        // Passed over (a withdrawn seq) or held already: nothing waits.
+        if (!chain.evidence() && seq <= chain.head()) {
+          if (it->from_held) w.released.emplace_back(author, seq);
+          continue;
+        }
         hold(*it);
         continue;
       }
@@ -296,7 +372,18 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
       }
       if (it->body) apply.emplace_back(it->position, *it->body);
     }
-    for (const std::string& p : r.problems) report->problems.push_back(p);
+    // Bodies of withdrawn seqs in this message: never placed by the chain,
+    // so never applied. Said once, in this laptop's words.
+    std::set<std::string> against_hub_lines;
+    for (const ChainEvidence& ce : r.against_hub) {
+      against_hub_lines.insert(ce.what);
+      absl::StatusOr<crypto::CommitHeader> wh = crypto::DecodeCommitHeader(ce.held_header);
+      against_hub(dev, author, ce.seq, ce.held_header, ce.held_signature, ce.other_header,
+                  ce.other_signature, wh.ok() ? wh->seq : 0, /*applied=*/false);
+    }
+    for (const std::string& p : r.problems) {
+      if (against_hub_lines.count(p) == 0) report->problems.push_back(p);
+    }
     if (r.refused > 0) {
       report->problems.push_back(absl::StrCat(LaptopName(dev, author), ": ", r.refused,
                                               " entries refused (malformed or not signed by it)"));

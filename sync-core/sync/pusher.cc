@@ -162,11 +162,17 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
         named.push_back(f);
       }
     }
+    // A dependency the hub names that this laptop's data does not bear out
+    // is not believed: that commit goes again (sync/set_aside.h).
+    std::string doubt;
+    FS_ASSIGN_OR_RETURN(const uint64_t doubted,
+                        CheckDependencies(replica, commits, &named, &doubt));
     FS_RETURN_IF_ERROR(SetAsideRefused(replica, named, report));
     // Past what this request carried, the hub names no refusal: those seqs
     // go again in the next request, and it names them (duplicates).
-    const int64_t moved =
+    int64_t moved =
         protocol_version_ >= 3 ? std::min<int64_t>(acked, static_cast<int64_t>(last_sent)) : acked;
+    if (doubted > 0) moved = std::min<int64_t>(moved, static_cast<int64_t>(doubted) - 1);
     // Acknowledged means durably stored at the hub: never sent again.
     FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, moved));
     progressed_ = true;
@@ -177,6 +183,9 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     report->pushed += resp->applied;
     report->push_duplicates += resp->duplicates;
     pushed = moved;
+    // Not sent again in this pass: a hub that repeats the claim would have
+    // it sent for ever. A refusal that still lets the pass pull.
+    if (doubted > 0) return absl::PermissionDeniedError(doubt);
   }
 }
 

@@ -1,13 +1,67 @@
 #include "sync/set_aside.h"
 
+#include <map>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "clock/clock_source.h"
 
 namespace fieldsync::sync {
+
+absl::StatusOr<uint64_t> CheckDependencies(Replica& replica, const std::vector<Commit>& sent,
+                                           std::vector<CommitRefusal>* refusals,
+                                           std::string* doubt) {
+  bool any = false;
+  for (const CommitRefusal& f : *refusals) any |= f.code == RefusalCode::kDependsOnRefused;
+  if (!any) return uint64_t{0};
+  std::map<uint64_t, const Commit*> by_seq;
+  for (const Commit& c : sent) by_seq[c.seq] = &c;
+  // Rows written by refused commits of this laptop, with the lowest seq
+  // that wrote each (a commit depends only on one before it).
+  std::map<std::pair<std::string, RowId>, uint64_t> refused_rows;
+  auto wrote = [&](const Commit& c) {
+    for (const RowChange& rc : c.changes) {
+      auto [it, fresh] = refused_rows.try_emplace({rc.table, rc.row}, c.seq);
+      if (!fresh) it->second = std::min(it->second, c.seq);
+    }
+  };
+  FS_ASSIGN_OR_RETURN(std::vector<SetAsideRow> earlier, replica.SetAsideList());
+  for (const SetAsideRow& r : earlier) {
+    // Re-dated: its rewrite was stored, nothing waits for it.
+    if (r.code == static_cast<int>(RefusalCode::kClockAhead) && r.withdrawal != 0) continue;
+    if (by_seq.count(r.seq) > 0) continue;  // of this push: judged below
+    FS_ASSIGN_OR_RETURN(std::vector<Commit> c, replica.LocalCommitsAfter(r.seq - 1, 1));
+    if (!c.empty() && c.front().seq == r.seq) wrote(c.front());
+  }
+  for (size_t i = 0; i < refusals->size(); ++i) {
+    const CommitRefusal& f = (*refusals)[i];
+    auto c = by_seq.find(f.seq);
+    if (c == by_seq.end()) continue;
+    if (f.code == RefusalCode::kDependsOnRefused) {
+      bool real = false;
+      for (const RowChange& rc : c->second->changes) {
+        auto it = refused_rows.find({rc.table, rc.row});
+        real |= it != refused_rows.end() && it->second < f.seq;
+      }
+      if (!real) {
+        *doubt = absl::StrCat(
+            "the hub refused commit ", f.seq, " as needing commit ", f.depends_on,
+            ", which it refused, but commit ", f.seq, " writes no record a refused commit of "
+            "this laptop wrote: the hub's claim does not match this laptop's records. It was "
+            "not set aside and is sent again at the next sync; if this repeats, tell the hub "
+            "administrator");
+        const uint64_t seq = f.seq;
+        refusals->resize(i);
+        return seq;
+      }
+    }
+    if (f.code != RefusalCode::kWithdrawnStored) wrote(*c->second);
+  }
+  return uint64_t{0};
+}
 
 absl::Status SetAsideRefused(Replica& replica, const std::vector<CommitRefusal>& refusals,
                              SyncReport* report) {

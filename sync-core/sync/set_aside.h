@@ -11,6 +11,7 @@
 #ifndef FIELDSYNC_SYNC_SET_ASIDE_H_
 #define FIELDSYNC_SYNC_SET_ASIDE_H_
 
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,6 +21,20 @@
 #include "sync/report.h"
 
 namespace fieldsync::sync {
+
+// A DEPENDS_ON_REFUSED is the hub's word: a hub could name a false
+// dependency so that a commit it stored (or would store) is set aside and
+// waits for the officer. Believed only if this laptop's own data makes it
+// real: the commit writes a row that a refused commit before it wrote (one
+// of `refusals` believed so far, or work set aside earlier and not
+// re-dated). `sent`: the commits of the push (at least those `refusals`
+// name), `refusals` in seq order. The refusals from the first one not
+// believed on are dropped (the pusher sends that commit again: the hub names
+// the later ones again); its seq is returned with why in `doubt` (0: all
+// believed).
+absl::StatusOr<uint64_t> CheckDependencies(Replica& replica, const std::vector<Commit>& sent,
+                                           std::vector<CommitRefusal>* refusals,
+                                           std::string* doubt);
 
 // Records the commits among `refusals` as set aside (a withdrawal not
 // taken is not one: the pusher reports it), counted in `report`.

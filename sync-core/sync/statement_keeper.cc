@@ -105,10 +105,9 @@ absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(
       absl::StatusOr<crypto::Statement> said = crypto::DecodeStatement(e.other_header);
       if (said.ok()) known.emplace(e.kind, e.device, e.seq, said->signer);
     }
-    if (e.kind == static_cast<int>(ChainEvidence::Kind::kFork) ||
-        e.kind == static_cast<int>(ChainEvidence::Kind::kWithdrawnDelivered)) {
-      stopped.insert(e.device);  // its entries are held back: nothing to ask
-    }
+    // A fork stops its author's entries: nothing to ask. A withdrawn
+    // commit delivered whole is the hub's doing and stops nobody.
+    if (e.kind == static_cast<int>(ChainEvidence::Kind::kFork)) stopped.insert(e.device);
   }
   std::map<DeviceId, uint64_t> wants;
   std::vector<TrustEvidence> found;
