@@ -199,9 +199,9 @@ absl::StatusOr<std::set<std::string>> KeyRing::Impl::ReferredOffices(Replica& re
   return out;
 }
 
-absl::StatusOr<std::set<std::string>> KeyRing::Impl::ReferredByOffice(Replica& replica,
-                                                                      const RowId& ring,
-                                                                      const std::string& mine) {
+absl::StatusOr<KeyRing::Impl::Sources> KeyRing::Impl::ReferredByOffice(Replica& replica,
+                                                                       const RowId& ring,
+                                                                       const std::string& mine) {
   std::vector<std::pair<RowId, std::string>> refs;
   {
     FS_ASSIGN_OR_RETURN(
@@ -217,10 +217,10 @@ absl::StatusOr<std::set<std::string>> KeyRing::Impl::ReferredByOffice(Replica& r
       refs.emplace_back(IdOf(st->ColumnBlob(0)), st->ColumnString(1));
     }
   }
-  std::set<std::string> out;
+  Sources out;
   const TableDef* t = replica.schema().FindTable("referrals");
   for (const auto& [ref, to] : refs) {
-    if (out.count(to) > 0) continue;
+    if (out.open.count(to) > 0) continue;
     FS_ASSIGN_OR_RETURN(bool vouched, replica.RowVouched("referrals", ref));
     if (!vouched) continue;
     absl::StatusOr<std::optional<LetterOffices>> made = OfficesOf(replica, ref);
@@ -235,7 +235,24 @@ absl::StatusOr<std::set<std::string>> KeyRing::Impl::ReferredByOffice(Replica& r
         row->versions[static_cast<size_t>(t->ColumnIndex("from_office"))];
     if (!created) continue;
     FS_ASSIGN_OR_RETURN(bool by_member, Trusted(mine, created->version.device, /*now=*/true));
-    if (by_member) out.insert(to);
+    if (!by_member) continue;
+    // Ended: declined or completed as held, or seen so here (a later answer
+    // the merge did not keep). Such an office's grants do not stand beside
+    // an open partner's (RelayedDataKey).
+    const Value& status = row->values[static_cast<size_t>(t->ColumnIndex("status"))];
+    bool ended = status.kind() == Value::Kind::kText && referral::IsFinal(status.str());
+    if (!ended) {
+      FS_ASSIGN_OR_RETURN(auto noted, db->Prepared("SELECT 1 FROM _fs_referral_final WHERE "
+                                                   "referral = ?1"));
+      noted->BindBlob(1, ref.view());
+      FS_ASSIGN_OR_RETURN(ended, noted->Step());
+    }
+    if (ended) {
+      out.ended.insert(to);
+    } else {
+      out.open.insert(to);
+      out.ended.erase(to);
+    }
   }
   return out;
 }
