@@ -252,5 +252,51 @@ TEST_F(RelayedKeyAttackTest, AnOfficeThatDeclinedCannotBlockWhatThePartnersPassO
   EXPECT_EQ(Relays(t.lc, t.kase, "QN"), 0);
 }
 
+// LOW (a laptop of the former partner whose clock is behind, as a patched
+// build back-dating would be, with a hub withholding relayed records from
+// the maker). Đà Nẵng accepted; Hà Nội's laptop made a version, which Lào
+// Cai passed on to Đà Nẵng; a second laptop of Đà Nẵng, its clock 200 s
+// behind (within what laptops accept) and not synced since, completes the
+// referral: dated before the version. An ending is dated by its ender's HLC, so Hà Nội's
+// laptop took it as older than its version and sealed its next write
+// under the version Đà Nẵng holds. The version is this laptop's own, and
+// the ending reached its log after it made it: that order, its own, the
+// ender cannot choose. Red before (the same version, and Đà Nẵng read it).
+TEST_F(RelayedKeyAttackTest, ACompletionDatedBeforeTheMakersVersionStillEndsIt) {
+  static FakeClock behind(0);
+  behind.Set(SystemClock::Get()->NowMillis() - 200 * 1000);
+  auto t = CaseOfLaoCai(/*refer_to_ha_noi=*/false);
+  auto& dn2 = AddNode("DN", "", &behind);
+  MustSync(dn2);
+  const RowId partner = Refer(t.lc.replica(), t.kase, "LC", "DN");
+  AcceptReferral(t.lc, t.dn, partner);
+  MustSync(dn2);
+  ASSERT_TRUE(Holds(dn2, "referrals", partner));
+  Refer(t.lc.replica(), t.kase, "LC", "HN");
+  MustSync(t.lc);
+  Withholding w(t.hn);
+  MustSyncThrough(t.hn, w.hub);
+  ASSERT_TRUE(WriteThrough(t.hn, w.hub, t.kase, "trước khi kết thúc").ok());
+  const uint32_t before = SealedVersion(t.hn, t.kase);
+  const FieldVersion written = VersionOf(t.hn, "cases", t.kase, "narrative");
+  for (auto* n : {&t.lc, &t.dn, &t.lc, &t.dn}) MustSync(*n);
+  ASSERT_EQ(Relays(t.lc, t.kase, "DN"), 1);
+  ASSERT_TRUE(ReadsAs(t.dn, t.kase, "trước khi kết thúc")) << "the legitimate passing on";
+  SetField(dn2.replica(), "referrals", partner, "status", Value::Text("completed"));
+  ASSERT_LT(VersionOf(dn2, "referrals", partner, "status").version.hlc.packed(),
+            written.version.hlc.packed())
+      << "the completion is not dated before the version";
+  MustSync(dn2);
+  MustSync(t.lc);
+  MustSyncThrough(t.hn, w.hub);
+  ASSERT_EQ(t.hn.Read("referrals", partner, "status").value.str(), "completed");
+  EXPECT_GT(w.withheld, 0) << "the hub had no relayed record to withhold";
+  ASSERT_TRUE(WriteThrough(t.hn, w.hub, t.kase, "sau khi kết thúc").ok());
+  EXPECT_NE(SealedVersion(t.hn, t.kase), before)
+      << "sealed under a version the former partner holds";
+  for (auto* n : {&t.lc, &t.dn, &t.lc, &t.dn}) MustSync(*n);
+  EXPECT_FALSE(ReadsAs(t.dn, t.kase, "sau khi kết thúc")) << "a former partner read it";
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

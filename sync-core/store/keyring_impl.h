@@ -364,7 +364,9 @@ class KeyRing::Impl {
   // version on, purpose 3, and a hub may withhold the record that shows
   // it): a referral of the case (or of a case of the person `ring` is), to
   // an office not in `entitled`, declined, completed or deleted after `v`
-  // was made (its earliest key record here); or one taken whole here whose
+  // was made (its earliest key record here), or, for a `v` this laptop
+  // made, whose ending reached this laptop's log after the commit that
+  // made `v` (an ending's HLC is its ender's word); or one taken whole here whose
   // answer no commit applied here wrote (it may be a replay of an ended
   // acceptance), unless this laptop `me` made `v` itself (after it took
   // that referral). What is written now is then not sealed under `v`.
