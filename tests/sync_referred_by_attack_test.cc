@@ -24,7 +24,48 @@
 namespace fieldsync::testing {
 namespace {
 
-class ReferredByAttackTest : public ReferredFixture {};
+class ReferredByAttackTest : public ReferredFixture {
+ protected:
+  // Lào Cai's case, referred to Hà Nội and held there, moved to Đà Nẵng by
+  // a second laptop of Lào Cai, which Lào Cai's first laptop then removes
+  // (pushed after the move reached the hub). With `seen_before`, Hà Nội's
+  // laptop pulls the move and writes the case (sealed for Đà Nẵng) before
+  // the removal reaches the hub. Then Hà Nội's laptop writes again.
+  void MoveThenRemove(bool seen_before) {
+    auto t = CaseOfLaoCai();
+    auto& stolen = AddNode("LC");
+    MustSync(stolen);
+    MustSync(t.hn);
+    ASSERT_TRUE(Holds(t.hn, "cases", t.kase));
+    ASSERT_TRUE(Holds(stolen, "cases", t.kase));
+    SetField(stolen.replica(), "cases", t.kase, "province", Value::Text("DN"));
+    MustSync(stolen);
+    if (seen_before) {
+      MustSync(t.hn);
+      ASSERT_EQ(t.hn.Read("cases", t.kase, "province").value.str(), "DN");
+      absl::Status w = WriteNarrativeAndSync(t.hn, t.kase);
+      ASSERT_TRUE(w.ok()) << w;
+      ASSERT_EQ(GrantsTo(t.hn, t.kase, "DN"), 1) << "the mover was a member then";
+    }
+    ASSERT_TRUE(t.lc.keys()->Remove(stolen.replica().device_id()).ok());
+    MustSync(t.lc);
+    MustSync(t.hn);
+    ASSERT_EQ(t.hn.Read("cases", t.kase, "province").value.str(), "DN");
+    ASSERT_FALSE(t.hn.keys()->IsMember("LC", stolen.replica().device_id()).value());
+    LocalTxn after;
+    after.Set("cases", t.kase, {{"narrative", Value::Text("viết sau khi gỡ")}});
+    absl::Status w = t.hn.replica().Write(after).status();
+    t.hn.Sync().IgnoreError();
+    EXPECT_EQ(w.code(), absl::StatusCode::kFailedPrecondition) << w;
+    EXPECT_NE(w.message().find("no referral of it to this office"), std::string::npos) << w;
+    EXPECT_EQ(GrantsTo(t.hn, t.kase, "DN"), seen_before ? 1 : 0);
+    for (int i = 0; i < 2; ++i) t.dn.Sync().IgnoreError();
+    const OpenedField got = t.dn.Read("cases", t.kase, "narrative");
+    EXPECT_FALSE(got.state == OpenedField::State::kOpened &&
+                 got.value == Value::Text("viết sau khi gỡ"))
+        << "Đà Nẵng reads what Hà Nội wrote after the mover's removal";
+  }
+};
 
 // Hub alone, with a device of a third office (or of the receiving office):
 // the real referral of the case is left out, and one naming Lào Cai as the
@@ -422,6 +463,26 @@ TEST_F(ReferredByAttackTest, ACaseMovedByItsOwnerAfterItCameHereIsSealedForItsNe
   absl::Status w = WriteNarrativeAndSync(t.hn, t.kase);
   EXPECT_TRUE(w.ok()) << w;
   EXPECT_EQ(GrantsTo(t.hn, t.kase, "DN"), 1);
+}
+
+// MEDIUM (stolen laptop, with the office it moves the case to). A laptop
+// of Lào Cai moves the case, referred to Hà Nội, to Đà Nẵng; Lào Cai's
+// office then removes that laptop (it was stolen). A move's HLC is its
+// author's word: one written after the removal and dated before it cannot
+// be told from this one, written before. So a move by a laptop removed
+// since decides no owner any more, as a referral by it grants nothing
+// more (store/keyring_seal.cc ReferredBy, docs/CRYPTO.md "Referral
+// authority"): Hà Nội's laptop, which took Đà Nẵng as the owner through
+// that move, stops sealing for it once the removal is here; its write is
+// refused, saying why, and Đà Nẵng reads nothing written after. Red before
+// (the write OK and sealed for Đà Nẵng, which opened it).
+TEST_F(ReferredByAttackTest, AMoveSeenBeforeItsAuthorsRemovalDecidesNoOwnerAfterIt) {
+  MoveThenRemove(/*seen_before=*/true);
+}
+
+// The same with the move and the removal in one pull.
+TEST_F(ReferredByAttackTest, AMoveByALaptopRemovedInTheSamePullDecidesNoOwner) {
+  MoveThenRemove(/*seen_before=*/false);
 }
 
 // A former partner reopens a completed referral: Đà Nẵng's laptop (a

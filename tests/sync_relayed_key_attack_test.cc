@@ -200,5 +200,103 @@ TEST_F(RelayedKeyAttackTest, AnAcceptanceReplayedToAnotherLaptopAfterCompletionG
   EXPECT_FALSE(ReadsAs(t.dn, t.kase, "của máy thứ hai")) << "a former partner read it";
 }
 
+// LOW (an office the case was referred to, which declined it, with the
+// hub relaying its record): Quảng Ninh's laptop grants Lào Cai a key of
+// its own for the version Hà Nội made. Before, Lào Cai's laptop took
+// grants from every office it referred the case to, whatever the answer:
+// two grants of one version opening to different keys, the version went
+// to no one, and Đà Nẵng, a partner, could not read what Hà Nội wrote. A
+// grant by an office whose referral ended (declined, completed, deleted)
+// is taken only for a version no office still referred to granted here
+// (a version a former partner made while it was one). Red before (Đà Nẵng:
+// "no key", nothing passed on).
+TEST_F(RelayedKeyAttackTest, AnOfficeThatDeclinedCannotBlockWhatThePartnersPassOn) {
+  ASSERT_TRUE(hub_->AddProvince("QN", "Quảng Ninh").ok());
+  auto t = CaseOfLaoCai(/*refer_to_ha_noi=*/false);
+  auto& qn = AddNode("QN");
+  MustSync(qn);
+  const RowId partner = Refer(t.lc.replica(), t.kase, "LC", "DN");
+  AcceptReferral(t.lc, t.dn, partner);
+  const RowId declined = Refer(t.lc.replica(), t.kase, "LC", "QN");
+  MustSync(t.lc);
+  MustSync(qn);
+  SetField(qn.replica(), "referrals", declined, "status", Value::Text("declined"));
+  MustSync(qn);
+  Refer(t.lc.replica(), t.kase, "LC", "HN");
+  MustSync(t.lc);
+  MustSync(t.hn);
+  // Hà Nội writes (a version of its own, granted to Lào Cai).
+  ASSERT_TRUE(WriteNarrativeAndSync(t.hn, t.kase).ok());
+  const uint32_t made_by_hn = SealedVersion(t.hn, t.kase);
+  // Quảng Ninh's dud of that version, under Lào Cai's newest office key.
+  auto newest = RawDb(t.lc.replica()).Prepared(
+      "SELECT bytes FROM _fs_keys WHERE kind = 1 AND province = 'LC' ORDER BY generation DESC "
+      "LIMIT 1");
+  ASSERT_TRUE(*(*newest)->Step());
+  const crypto::KeyRecord office = Must(crypto::ParseKeyRecord((*newest)->ColumnString(0)));
+  (*newest)->Reset();
+  const crypto::SecretBytes dud = crypto::SecretBytes::Random(crypto::kDataKeyBytes);
+  const crypto::KeyRecord planted = Must(crypto::WrapDataKey(
+      qn.identity(), NowHlc(), t.kase, made_by_hn, dud, office, crypto::DataKeyPurpose::kOwner));
+  int served = 0;
+  RewritingHub hub(t.lc.client().transport(), [&](sync::PullChunk& c) {
+    if (served++ == 0) c.key_records.insert(c.key_records.begin(), planted.bytes);
+    return true;
+  });
+  MustSyncThrough(t.lc, hub);
+  MustSyncThrough(t.lc, hub);
+  ASSERT_GT(served, 0);
+  for (auto* n : {&t.dn, &t.lc, &t.dn}) MustSync(*n);
+  EXPECT_EQ(Relays(t.lc, t.kase, "DN"), 1) << "the version Hà Nội made was passed on to no one";
+  EXPECT_TRUE(ReadsAs(t.dn, t.kase, "ghi chép của Hà Nội")) << "Đà Nẵng cannot read Hà Nội";
+  EXPECT_EQ(Relays(t.lc, t.kase, "QN"), 0);
+}
+
+// LOW (a laptop of the former partner whose clock is behind, as a patched
+// build back-dating would be, with a hub withholding relayed records from
+// the maker). Đà Nẵng accepted; Hà Nội's laptop made a version, which Lào
+// Cai passed on to Đà Nẵng; a second laptop of Đà Nẵng, its clock 200 s
+// behind (within what laptops accept) and not synced since, completes the
+// referral: dated before the version. An ending is dated by its ender's HLC, so Hà Nội's
+// laptop took it as older than its version and sealed its next write
+// under the version Đà Nẵng holds. The version is this laptop's own, and
+// the ending reached its log after it made it: that order, its own, the
+// ender cannot choose. Red before (the same version, and Đà Nẵng read it).
+TEST_F(RelayedKeyAttackTest, ACompletionDatedBeforeTheMakersVersionStillEndsIt) {
+  static FakeClock behind(0);
+  behind.Set(SystemClock::Get()->NowMillis() - 200 * 1000);
+  auto t = CaseOfLaoCai(/*refer_to_ha_noi=*/false);
+  auto& dn2 = AddNode("DN", "", &behind);
+  MustSync(dn2);
+  const RowId partner = Refer(t.lc.replica(), t.kase, "LC", "DN");
+  AcceptReferral(t.lc, t.dn, partner);
+  MustSync(dn2);
+  ASSERT_TRUE(Holds(dn2, "referrals", partner));
+  Refer(t.lc.replica(), t.kase, "LC", "HN");
+  MustSync(t.lc);
+  Withholding w(t.hn);
+  MustSyncThrough(t.hn, w.hub);
+  ASSERT_TRUE(WriteThrough(t.hn, w.hub, t.kase, "trước khi kết thúc").ok());
+  const uint32_t before = SealedVersion(t.hn, t.kase);
+  const FieldVersion written = VersionOf(t.hn, "cases", t.kase, "narrative");
+  for (auto* n : {&t.lc, &t.dn, &t.lc, &t.dn}) MustSync(*n);
+  ASSERT_EQ(Relays(t.lc, t.kase, "DN"), 1);
+  ASSERT_TRUE(ReadsAs(t.dn, t.kase, "trước khi kết thúc")) << "the legitimate passing on";
+  SetField(dn2.replica(), "referrals", partner, "status", Value::Text("completed"));
+  ASSERT_LT(VersionOf(dn2, "referrals", partner, "status").version.hlc.packed(),
+            written.version.hlc.packed())
+      << "the completion is not dated before the version";
+  MustSync(dn2);
+  MustSync(t.lc);
+  MustSyncThrough(t.hn, w.hub);
+  ASSERT_EQ(t.hn.Read("referrals", partner, "status").value.str(), "completed");
+  EXPECT_GT(w.withheld, 0) << "the hub had no relayed record to withhold";
+  ASSERT_TRUE(WriteThrough(t.hn, w.hub, t.kase, "sau khi kết thúc").ok());
+  EXPECT_NE(SealedVersion(t.hn, t.kase), before)
+      << "sealed under a version the former partner holds";
+  for (auto* n : {&t.lc, &t.dn, &t.lc, &t.dn}) MustSync(*n);
+  EXPECT_FALSE(ReadsAs(t.dn, t.kase, "sau khi kết thúc")) << "a former partner read it";
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

@@ -261,14 +261,25 @@ class KeyRing::Impl {
       const crypto::DeviceIdentity& me, const RowId& ring, uint32_t version,
       const std::set<std::string>& granters);
 
+  // The offices `mine` referred a case to (ReferredByOffice): those whose
+  // referral is still open (sent or accepted, never seen final here), and
+  // those whose referrals all ended (declined or completed).
+  struct Sources {
+    std::set<std::string> open;
+    std::set<std::string> ended;
+  };
+
   // A version of `ring` another office made, as the office `mine` that
   // owns the ring passes it on to the offices it referred the case to
   // (Maintain): the key opened from the grants of that version to `mine`
-  // signed by a member now of one of `sources` (the offices `mine` referred
-  // the case to), and the offices whose grants opened. `ambiguous` when two
-  // grants open to different keys (one of them a dud): passed on to no one.
-  // Relayed grants (purpose 3) are never taken from. Only for passing on,
-  // for reading: the key is one its maker chose.
+  // signed by a member now of one of the `open` sources, or, if none of
+  // those granted it, of one of the `ended` ones (a version a former
+  // partner made while it was one), and the offices whose grants opened.
+  // `ambiguous` when two grants taken open to different keys (one of them
+  // a dud): passed on to no one. An office whose referral ended cannot so
+  // block a version a partner made. Relayed grants (purpose 3) are never
+  // taken from. Only for passing on, for reading: the key is one its maker
+  // chose.
   struct Relay {
     std::shared_ptr<SecretBytes> key;
     std::set<std::string> makers;
@@ -276,7 +287,7 @@ class KeyRing::Impl {
   };
   absl::StatusOr<Relay> RelayedDataKey(const crypto::DeviceIdentity& me, const std::string& mine,
                                        const RowId& ring, uint32_t version,
-                                       const std::set<std::string>& sources);
+                                       const Sources& sources);
 
   // The keys the records of (ring, version) open to, in DataKey's order, at
   // most `max_keys`. More than one when someone wrapped a key of their own
@@ -341,18 +352,21 @@ class KeyRing::Impl {
   absl::StatusOr<std::set<std::string>> ReferredOffices(Replica& replica, const RowId& ring);
 
   // The offices `mine` referred the case `ring` (or, for a person's ring,
-  // a case of that person) to, whatever their answer: by live
-  // referrals, vouched for here, made by a member now of `mine`, of a case
-  // `mine` owns. Whose versions of the ring `mine` passes on (Maintain).
-  absl::StatusOr<std::set<std::string>> ReferredByOffice(Replica& replica, const RowId& ring,
-                                                         const std::string& mine);
+  // a case of that person) to, by live referrals, vouched for here, made by
+  // a member now of `mine`, of a case `mine` owns: open (sent or accepted,
+  // never seen declined or completed here) or ended. Whose versions of the
+  // ring `mine` passes on (Maintain, RelayedDataKey).
+  absl::StatusOr<Sources> ReferredByOffice(Replica& replica, const RowId& ring,
+                                           const std::string& mine);
 
   // Whether version `v` of `ring` may be held by an office that is no
   // longer entitled to it, through the owner's laptops (Maintain passes a
   // version on, purpose 3, and a hub may withhold the record that shows
   // it): a referral of the case (or of a case of the person `ring` is), to
   // an office not in `entitled`, declined, completed or deleted after `v`
-  // was made (its earliest key record here); or one taken whole here whose
+  // was made (its earliest key record here), or, for a `v` this laptop
+  // made, whose ending reached this laptop's log after the commit that
+  // made `v` (an ending's HLC is its ender's word); or one taken whole here whose
   // answer no commit applied here wrote (it may be a replay of an ended
   // acceptance), unless this laptop `me` made `v` itself (after it took
   // that referral). What is written now is then not sealed under `v`.

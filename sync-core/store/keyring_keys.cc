@@ -129,7 +129,7 @@ absl::StatusOr<std::shared_ptr<SecretBytes>> KeyRing::Impl::TrustedDataKey(
 
 absl::StatusOr<KeyRing::Impl::Relay> KeyRing::Impl::RelayedDataKey(
     const crypto::DeviceIdentity& me, const std::string& mine, const RowId& ring,
-    uint32_t version, const std::set<std::string>& sources) {
+    uint32_t version, const Sources& sources) {
   Relay out;
   FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> grants,
                       Query(absl::StrCat("keyring = ?1 AND version = ?2 AND province = ?3 AND "
@@ -139,29 +139,34 @@ absl::StatusOr<KeyRing::Impl::Relay> KeyRing::Impl::RelayedDataKey(
                               s->BindInt(2, version);
                               s->BindText(3, mine);
                             }));
-  for (const KeyRecord& w : grants) {
-    if (w.purpose == crypto::DataKeyPurpose::kRelayed) continue;
-    // Signed by a member now of an office this office referred the case
-    // to, whatever office the hub's registry lists the signer in.
-    std::string maker;
-    for (const std::string& office : sources) {
-      FS_ASSIGN_OR_RETURN(bool member, Trusted(office, w.signer, /*now=*/true));
-      if (member) {
-        maker = office;
-        break;
+  // The open referrals' offices first; the ended ones' only for a version
+  // none of those granted.
+  for (const std::set<std::string>* offices : {&sources.open, &sources.ended}) {
+    for (const KeyRecord& w : grants) {
+      if (w.purpose == crypto::DataKeyPurpose::kRelayed) continue;
+      // Signed by a member now of an office this office referred the case
+      // to, whatever office the hub's registry lists the signer in.
+      std::string maker;
+      for (const std::string& office : *offices) {
+        FS_ASSIGN_OR_RETURN(bool member, Trusted(office, w.signer, /*now=*/true));
+        if (member) {
+          maker = office;
+          break;
+        }
       }
+      if (maker.empty()) continue;
+      FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> office, Office(me, w.office_key_id));
+      if (!office) continue;
+      absl::StatusOr<SecretBytes> k = crypto::OpenDataKey(*office, w);
+      if (!k.ok()) continue;
+      if (!out.key) {
+        out.key = std::make_shared<SecretBytes>(std::move(*k));
+      } else if (out.key->view() != k->view()) {
+        out.ambiguous = true;
+      }
+      out.makers.insert(maker);
     }
-    if (maker.empty()) continue;
-    FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> office, Office(me, w.office_key_id));
-    if (!office) continue;
-    absl::StatusOr<SecretBytes> k = crypto::OpenDataKey(*office, w);
-    if (!k.ok()) continue;
-    if (!out.key) {
-      out.key = std::make_shared<SecretBytes>(std::move(*k));
-    } else if (out.key->view() != k->view()) {
-      out.ambiguous = true;
-    }
-    out.makers.insert(maker);
+    if (out.key) break;
   }
   return out;
 }

@@ -168,7 +168,7 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
     std::map<RowId, std::set<std::string>> granting;
     // The rings of cases this office owns and referred: the versions the
     // offices it referred them to made go on to its partners (below).
-    std::map<RowId, std::optional<std::set<std::string>>> owned;  // ring: its sources, once known
+    std::map<RowId, std::optional<Impl::Sources>> owned;  // ring: its sources, once known
     for (const Impl::Authorised& a : refs) {
       if (a.to_office == province_) continue;
       if (a.owner == province_) {
@@ -282,7 +282,7 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
         auto own = owned.find(ring);
         if (own == owned.end()) continue;
         if (!own->second) {
-          FS_ASSIGN_OR_RETURN(std::set<std::string> sources,
+          FS_ASSIGN_OR_RETURN(Impl::Sources sources,
                               m.ReferredByOffice(*replica_, ring, province_));
           own->second = std::move(sources);
         }

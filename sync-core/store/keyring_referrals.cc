@@ -62,6 +62,41 @@ absl::StatusOr<bool> AnsweredHere(sqlite::Db& db, const RowId& ref, const Versio
   return w.has_value() && w->field.value == value;
 }
 
+// The position in this laptop's log of `author`'s commit stamped `hlc`;
+// nullopt if the log holds none.
+absl::StatusOr<std::optional<int64_t>> LogPosition(sqlite::Db& db, const DeviceId& author,
+                                                   uint64_t hlc) {
+  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT l.pos FROM _fs_log l JOIN _fs_devices d ON "
+                                           "d.idx = l.device WHERE d.id = ?1 AND l.hlc = ?2"));
+  st->BindBlob(1, author.view());
+  st->BindInt(2, static_cast<int64_t>(hlc));
+  FS_ASSIGN_OR_RETURN(bool r, st->Step());
+  if (!r) return std::nullopt;
+  return st->ColumnInt(0);
+}
+
+// Whether version `v` of `ring` is one this laptop `me` made (its earliest
+// key record of it by `me`, dated by the commit that first sealed under
+// it) and `ending`, a commit applied here, reached this laptop's log after
+// that commit: this laptop's own order, which the ender cannot choose.
+absl::StatusOr<bool> EndedAfterMadeHere(sqlite::Db& db, const RowId& ring, uint32_t v,
+                                        const DeviceId& me, const Version& ending) {
+  FS_ASSIGN_OR_RETURN(auto mine, db.Prepared("SELECT min(created) FROM _fs_keys WHERE keyring = "
+                                             "?1 AND version = ?2 AND signer = ?3 AND kind IN "
+                                             "(3, 5)"));
+  mine->BindBlob(1, ring.view());
+  mine->BindInt(2, v);
+  mine->BindBlob(3, me.view());
+  FS_ASSIGN_OR_RETURN(bool any, mine->Step());
+  if (!any || mine->ColumnIsNull(0)) return false;
+  const uint64_t made = static_cast<uint64_t>(mine->ColumnInt(0));
+  FS_ASSIGN_OR_RETURN(std::optional<int64_t> made_at, LogPosition(db, me, made));
+  if (!made_at) return false;
+  FS_ASSIGN_OR_RETURN(std::optional<int64_t> ended_at,
+                      LogPosition(db, ending.device, ending.hlc.packed()));
+  return ended_at && *ended_at > *made_at;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<KeyRing::Impl::Authorised>> KeyRing::Impl::AuthorisedReferrals(
@@ -199,9 +234,9 @@ absl::StatusOr<std::set<std::string>> KeyRing::Impl::ReferredOffices(Replica& re
   return out;
 }
 
-absl::StatusOr<std::set<std::string>> KeyRing::Impl::ReferredByOffice(Replica& replica,
-                                                                      const RowId& ring,
-                                                                      const std::string& mine) {
+absl::StatusOr<KeyRing::Impl::Sources> KeyRing::Impl::ReferredByOffice(Replica& replica,
+                                                                       const RowId& ring,
+                                                                       const std::string& mine) {
   std::vector<std::pair<RowId, std::string>> refs;
   {
     FS_ASSIGN_OR_RETURN(
@@ -217,10 +252,10 @@ absl::StatusOr<std::set<std::string>> KeyRing::Impl::ReferredByOffice(Replica& r
       refs.emplace_back(IdOf(st->ColumnBlob(0)), st->ColumnString(1));
     }
   }
-  std::set<std::string> out;
+  Sources out;
   const TableDef* t = replica.schema().FindTable("referrals");
   for (const auto& [ref, to] : refs) {
-    if (out.count(to) > 0) continue;
+    if (out.open.count(to) > 0) continue;
     FS_ASSIGN_OR_RETURN(bool vouched, replica.RowVouched("referrals", ref));
     if (!vouched) continue;
     absl::StatusOr<std::optional<LetterOffices>> made = OfficesOf(replica, ref);
@@ -235,7 +270,24 @@ absl::StatusOr<std::set<std::string>> KeyRing::Impl::ReferredByOffice(Replica& r
         row->versions[static_cast<size_t>(t->ColumnIndex("from_office"))];
     if (!created) continue;
     FS_ASSIGN_OR_RETURN(bool by_member, Trusted(mine, created->version.device, /*now=*/true));
-    if (by_member) out.insert(to);
+    if (!by_member) continue;
+    // Ended: declined or completed as held, or seen so here (a later answer
+    // the merge did not keep). Such an office's grants do not stand beside
+    // an open partner's (RelayedDataKey).
+    const Value& status = row->values[static_cast<size_t>(t->ColumnIndex("status"))];
+    bool ended = status.kind() == Value::Kind::kText && referral::IsFinal(status.str());
+    if (!ended) {
+      FS_ASSIGN_OR_RETURN(auto noted, db->Prepared("SELECT 1 FROM _fs_referral_final WHERE "
+                                                   "referral = ?1"));
+      noted->BindBlob(1, ref.view());
+      FS_ASSIGN_OR_RETURN(ended, noted->Step());
+    }
+    if (ended) {
+      out.ended.insert(to);
+    } else {
+      out.open.insert(to);
+      out.ended.erase(to);
+    }
   }
   return out;
 }
@@ -313,6 +365,12 @@ absl::StatusOr<bool> KeyRing::Impl::EndedSince(Replica& replica, const RowId& ri
     const std::optional<FieldVersion>& ended =
         !row->live ? row->live_version : row->versions[status_at];
     if (!ended || ended->version.hlc.packed() > created) return true;
+    // Dated before the version: the ender's word (a laptop of the partner
+    // whose clock is behind, or a patched build). A version this laptop
+    // made, before the ending reached it, may have gone to the partner
+    // all the same (docs/CRYPTO.md, "Endings dated by the ender").
+    FS_ASSIGN_OR_RETURN(bool after, EndedAfterMadeHere(*db, ring, v, me, ended->version));
+    if (after) return true;
   }
   return false;
 }

@@ -71,8 +71,8 @@ absl::StatusOr<std::optional<OwnerWrite>> LoggedOwnerWrite(sqlite::Db& db, const
 // is taken only as the office that referred it to `me` (by a referral made
 // by a member of that office and vouched for here), or as an office the
 // case was moved to, after it came here, by commits applied here, each by
-// a member of the office that owned it before, back to one that referred
-// it here (at most 16 moves). A signature of another office's device on
+// a member now of the office that owned it before, back to one that
+// referred it here (at most 16 moves). A signature of another office's device on
 // the case's `province` served whole (a hub with an office, or an office
 // the hub's administrator made) names an owner that referred nothing: not
 // taken.
@@ -100,11 +100,16 @@ absl::Status ReferredBy(KeyRing::Impl& m, Replica& replica, const RowId& kase,
     FS_ASSIGN_OR_RETURN(std::optional<OwnerWrite> w, LoggedOwnerWrite(*m.db, kase, *at, current));
     if (!w) break;
     // Its author's office, as its approval chain shows it (the registry
-    // only names the office to check).
+    // only names the office to check), and a member of it *now*: a move's
+    // HLC is its author's word, so one a stolen laptop wrote after its
+    // removal, dated before it, cannot be told from one written before;
+    // both stop deciding the owner once the office removes the laptop, as
+    // its referrals stop granting (AuthorisedReferrals). The new owner
+    // refers the case here again if it should go on (docs/CRYPTO.md).
     auto author = m.registry.find(w->author);
     if (author == m.registry.end()) break;
     const std::string before = author->second.province;
-    FS_ASSIGN_OR_RETURN(bool member, m.Trusted(before, w->author, /*now=*/false));
+    FS_ASSIGN_OR_RETURN(bool member, m.Trusted(before, w->author, /*now=*/true));
     if (!member) break;
     current = before;
     at = w->base;
