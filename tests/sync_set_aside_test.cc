@@ -684,5 +684,57 @@ TEST_F(SetAsideTest, ADependencyTheLaptopsDataDoesNotBearOutIsNotBelieved) {
   EXPECT_EQ(*n.replica().GetCursor(sync::kPushedCursor), static_cast<int64_t>(other));
 }
 
+// A claim this laptop cannot bear out, repeated pass after pass (a rule of
+// the hub's this laptop does not know), does not hold its work back for
+// good: at the third pass in a row the commit is set aside for the officer,
+// who sees the hub's words, and the later work is sent.
+TEST_F(SetAsideTest, ADependencyDoubtedAtThreePassesIsSetAsideAndLaterWorkGoes) {
+  auto& n = AddNode("LC");
+  const RowId a = NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  const RowId b = NewCase(n.replica(), "LC", "Lò Thị Mai");
+  MustSync(n);
+  SetField(n.replica(), "cases", a, "status", Value::Text("assisting"));
+  const uint64_t refused = LastSeq(n);
+  SetField(n.replica(), "cases", b, "status", Value::Text("assisting"));
+  const uint64_t other = LastSeq(n);
+  SetField(n.replica(), "cases", a, "narrative", Value::Text("lời kể sau"));
+  const uint64_t later = LastSeq(n);
+  RewritingPushHub lying(n.client().transport(),
+                         [&](const sync::PushRequest& req, sync::PushOutcome& out) {
+                           for (const sync::PushedCommit& pc : req.commits) {
+                             auto c = DecodeCommit(pc.canonical);
+                             if (!c.ok()) continue;
+                             if (c->seq == refused) {
+                               out.refusals.push_back({refused, sync::RefusalCode::kRowCollected,
+                                                       "said collected", 0});
+                             }
+                             if (c->seq == other) {
+                               out.refusals.push_back({other,
+                                                       sync::RefusalCode::kDependsOnRefused,
+                                                       "waits for it", refused});
+                             }
+                           }
+                         });
+  sync::PassOptions o;
+  for (int pass = 1; pass <= 2; ++pass) {
+    auto r = sync::RunPass(lying, n.replica(), *n.keys(), n.credential(), o);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_NE(r->push_refused.message().find("the hub's claim does not match"), std::string::npos)
+        << "pass " << pass << ": " << r->push_refused;
+    EXPECT_EQ(*n.replica().GetCursor(sync::kPushedCursor), static_cast<int64_t>(other) - 1)
+        << "pass " << pass;
+  }
+  auto r = sync::RunPass(lying, n.replica(), *n.keys(), n.credential(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->set_aside, 1u);
+  EXPECT_GE(*n.replica().GetCursor(sync::kPushedCursor), static_cast<int64_t>(later))
+      << "the later work was not sent";
+  auto listed = node::ops::ListSetAside(n.replica(), true);
+  ASSERT_TRUE(listed.ok());
+  std::vector<uint64_t> seqs;
+  for (const auto& item : *listed) seqs.push_back(item.seq);
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{refused, other}));
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

@@ -45,6 +45,27 @@ absl::StatusOr<uint64_t> CheckDependencies(Replica& replica, const std::vector<C
       for (const RowChange& rc : c->second->changes) {
         auto it = refused_rows.find({rc.table, rc.row});
         real |= it != refused_rows.end() && it->second < f.seq;
+        // Or it names such a record (a case naming a person a refused
+        // commit created).
+        for (const FieldWrite& w : rc.fields) {
+          if (w.value.kind() != Value::Kind::kBytes || w.value.str().size() != RowId::kSize) {
+            continue;
+          }
+          for (const auto& [key, seq] : refused_rows) {
+            real |= seq < f.seq && key.second.view() == w.value.str();
+          }
+        }
+      }
+      // Doubted at two passes already: set aside all the same, so that a
+      // claim this laptop cannot bear out never holds its work back for
+      // good (the officer sees the hub's words).
+      if (!real) {
+        FS_ASSIGN_OR_RETURN(const int64_t doubted, replica.GetCursor(kDoubtedSeqCursor));
+        FS_ASSIGN_OR_RETURN(const int64_t times, replica.GetCursor(kDoubtedTimesCursor));
+        const bool again = doubted == static_cast<int64_t>(f.seq);
+        FS_RETURN_IF_ERROR(replica.SetCursor(kDoubtedSeqCursor, static_cast<int64_t>(f.seq)));
+        FS_RETURN_IF_ERROR(replica.SetCursor(kDoubtedTimesCursor, again ? times + 1 : 1));
+        real = again && times + 1 > kDoubtsBeforeSetAside;
       }
       if (!real) {
         *doubt = absl::StrCat(

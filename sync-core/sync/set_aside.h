@@ -22,16 +22,24 @@
 
 namespace fieldsync::sync {
 
+// A DEPENDS_ON_REFUSED claim doubted at this many passes in a row, for the
+// same seq, is set aside all the same (cursors: the seq, how many times).
+inline constexpr int64_t kDoubtsBeforeSetAside = 2;
+inline constexpr char kDoubtedSeqCursor[] = "hub:doubted_seq";
+inline constexpr char kDoubtedTimesCursor[] = "hub:doubted_times";
+
 // A DEPENDS_ON_REFUSED is the hub's word: a hub could name a false
 // dependency so that a commit it stored (or would store) is set aside and
 // waits for the officer. Believed only if this laptop's own data makes it
-// real: the commit writes a row that a refused commit before it wrote (one
+// real: the commit writes or names (a reference) a row that a refused
+// commit before it wrote (one
 // of `refusals` believed so far, or work set aside earlier and not
 // re-dated). `sent`: the commits of the push (at least those `refusals`
 // name), `refusals` in seq order. The refusals from the first one not
 // believed on are dropped (the pusher sends that commit again: the hub names
 // the later ones again); its seq is returned with why in `doubt` (0: all
-// believed).
+// believed). The same seq doubted a third pass in a row is believed: the
+// officer then sees the hub's words, and the laptop's later work goes on.
 absl::StatusOr<uint64_t> CheckDependencies(Replica& replica, const std::vector<Commit>& sent,
                                            std::vector<CommitRefusal>* refusals,
                                            std::string* doubt);
