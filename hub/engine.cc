@@ -256,7 +256,8 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
                             "longer be written")));
           break;
         }
-        if (!d) d = refusals->DependsOnRefused(c, /*waiting=*/true);
+        // A relayed commit waits for what its relayer or author sends later.
+        if (!d && !origin.relayed) d = refusals->DependsOnRefused(c, /*waiting=*/true);
         if (!d) return false;
         r = *std::move(d);
       } else if (needs_refused) {
@@ -320,7 +321,7 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
     FS_ASSIGN_OR_RETURN(out.acknowledged_seq, hub.AcknowledgedSeq(node.device));
     out.accounted_seq = chain.head().seq;
     out.accounted_link = chain.head().link;
-    if (r.deferred > 0 && r.applied == 0 && r.refused == 0) {
+    if (r.deferred > 0 && r.applied == 0 && r.refused == 0 && !origin.relayed) {
       // Nothing could be stored: the first commit depends on one the hub
       // does not hold. Sending it again would not help.
       return absl::FailedPreconditionError(absl::StrCat(
@@ -346,6 +347,16 @@ absl::StatusOr<sync::OwnCommitsHeld> HubEngine::OwnCommitsHeld(const DeviceId& d
 }
 
 absl::Status HubEngine::BringUpToDate() {
+  // Nothing to hash (every open of a current file, read-only commands
+  // included): no write transaction.
+  bool behind = true;
+  FS_RETURN_IF_ERROR(storage_->Read([&](HubReadTxn& hub) -> absl::Status {
+    FS_ASSIGN_OR_RETURN(const int64_t head, hub.LogHead());
+    FS_ASSIGN_OR_RETURN(const LogPoint hashed, hub.LogHashHead());
+    behind = hashed.position < head;
+    return absl::OkStatus();
+  }));
+  if (!behind) return absl::OkStatus();
   return storage_->Write([&](HubWriteTxn& hub) -> absl::Status {
     return hub.Atomically([&]() { return ExtendLogChain(hub, hub_id()); });
   });

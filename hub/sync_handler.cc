@@ -181,6 +181,7 @@ absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req
   const DeviceId relayer = node->device;
   if (req.relayed_author) {
     if (req.protocol_version < 3 || !req.withdrawals.empty() ||
+        (req.commits.empty() && req.key_records.empty()) ||
         !req.backfill_headers.empty() || !req.statements.empty() ||
         *req.relayed_author == relayer) {
       return Fail("push", absl::InvalidArgumentError(
@@ -206,6 +207,7 @@ absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req
   origin.schema_since_seq = req.schema_since_seq;
   origin.backfill_headers = req.backfill_headers;
   origin.per_commit = req.protocol_version >= 3;
+  origin.relayed = req.relayed_author.has_value();
   origin.withdrawals = req.withdrawals;
   // Compact headers rebuilt from their bodies: the store checks and keeps
   // whole headers, as from a node that sent them whole.

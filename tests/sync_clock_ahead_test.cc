@@ -264,7 +264,9 @@ TEST_F(ClockAheadTest, AHubDeliveringARefusedOriginalDoesNotCutItsAuthorOff) {
   for (harness::LocalNode* n : {&with_it, &after}) {
     auto seen = n->Sync();
     EXPECT_TRUE(seen.ok()) << seen.status();
-    if (seen.ok()) EXPECT_EQ(seen->chain.held, 0u);
+    if (seen.ok()) {
+      EXPECT_EQ(seen->chain.held, 0u);
+    }
     ASSERT_TRUE(Holds(*n, "cases", mine)) << "the colleague receives nothing after";
     EXPECT_EQ(Status(*n, mine), "verifying");
     EXPECT_EQ(Status(*n, shared), "assisting");

@@ -198,5 +198,33 @@ TEST_F(HubRestoreTest, WorkOfALaptopThatDoesNotComeBackIsRelayedByAColleague) {
   EXPECT_EQ(Cases(lc2), 3u);
 }
 
+// A laptop's lost work builds on a colleague's lost work (an edit of a case
+// the colleague opened after the backup), and the colleague does not come
+// back: the laptop's push waits, the pull relays the colleague's case, and
+// the push goes again in the same pass. Before, the push failed ("depends
+// on commits the hub does not hold") and ended every pass before the pull.
+TEST_F(HubRestoreTest, WorkBuiltOnALostColleaguesWorkArrivesAfterTheRelayInOnePass) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  MustSync(lc1);
+  MustSync(lc2);
+  const std::string backup = Backup("backup.db");
+  const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai");
+  MustSync(lc2);
+  MustSync(lc1);
+  SetField(lc1.replica(), "cases", kase, "status", Value::Text("assisting"));
+  MustSync(lc1);
+  PutBack(backup);
+  node::SyncReport r1 = MustSync(lc1);
+  EXPECT_TRUE(r1.own_resent);
+  EXPECT_TRUE(r1.hub_went_back);
+  EXPECT_EQ(r1.relayed, 1u) << (r1.relay_notes.empty() ? "" : r1.relay_notes.front());
+  EXPECT_TRUE(r1.push_refused.ok()) << r1.push_refused;
+  auto& lc3 = AddNode("LC");
+  MustSync(lc3);
+  ASSERT_TRUE(Holds(lc3, "cases", kase));
+  ExpectSameRowEverywhere(kase, {&lc1, &lc3});
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

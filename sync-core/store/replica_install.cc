@@ -323,7 +323,10 @@ absl::Status Replica::Impl::GoBack(sqlite::Transaction& txn, const PulledBatch& 
   const int64_t to = *batch.went_back_to;
   FS_RETURN_IF_ERROR(SetCursorInTxn(txn, batch.pulled_cursor, to));
   for (const char* sql : {"DELETE FROM _fs_hub_marks WHERE position > ?1",
-                          "UPDATE _fs_installed SET position = ?1 WHERE position > ?1"}) {
+                          // Never 0: a row served newly visible stays
+                          // one (position 0 is a bootstrap's).
+                          "UPDATE _fs_installed SET position = max(?1, 1) WHERE position > "
+                          "max(?1, 1)"}) {
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared(sql));
     st->BindInt(1, to);
     FS_RETURN_IF_ERROR(st->Run());

@@ -111,6 +111,10 @@ struct PushOrigin {
   bool per_commit = false;
   // Version 3: withdrawal entries (PushRequest.withdrawals).
   std::vector<ChainEntryBytes> withdrawals;
+  // Version 3: another device's commits relayed by the caller (a hub that
+  // went back): a commit waiting for one the hub does not hold waits (the
+  // relayer, or its author, sends that one later); it is never refused for it.
+  bool relayed = false;
 };
 
 struct PushRequest {

@@ -119,7 +119,10 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
       report->went_back_from = req.params.cursor;
       report->went_back_to = back.to;
       report->cursor = back.to;
-      absl::Status reset = replica.SetCursor(kKeyCursor, 0);
+      // This laptop's own key records too (a hub that went back may have
+      // lost some pushed with no commit: an approval, a removal).
+      absl::Status reset = keys.ResendOwn(replica.device_id()).status();
+      if (reset.ok()) reset = replica.SetCursor(kKeyCursor, 0);
       if (reset.ok() && chains) reset = replica.SetCursor(kStatementCursor, 0);
       // Authors of whom the hub now holds less than this laptop: relayed
       // after the pull (sync/relay.h).

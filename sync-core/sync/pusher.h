@@ -70,6 +70,10 @@ class Pusher {
   bool progressed() const { return progressed_; }
 
  private:
+  // One author's commits relayed from its cursor `name` at `held`; whether
+  // the hub took any (sync/relay.h).
+  absl::StatusOr<bool> RelayAuthor(Replica& replica, const std::string& name, int64_t held,
+                                   const std::atomic<bool>* stop, SyncReport* report);
   // The key records of the authors relayed (sync/relay.h).
   absl::Status RelayKeys(Replica& replica, KeyRing& keys, SyncReport* report);
   // Bytes one call may carry now.

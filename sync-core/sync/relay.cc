@@ -80,70 +80,82 @@ absl::Status Pusher::RelayKeys(Replica& replica, KeyRing& keys, SyncReport* repo
 
 absl::Status Pusher::Relay(Replica& replica, KeyRing& keys, const std::atomic<bool>* stop,
                            SyncReport* report) {
-  FS_ASSIGN_OR_RETURN(auto cursors, replica.CursorsNamed(kRelayCursorPrefix));
-  for (const auto& [name, value] : cursors) {
-    if (value < 0) continue;
-    absl::StatusOr<DeviceId> author =
-        Id16::Parse(std::string_view(name).substr(sizeof(kRelayCursorPrefix) - 1), "relay");
-    if (!author.ok()) {
-      FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));
-      continue;
-    }
-    int64_t held = value;
-    while (true) {
-      if (stop != nullptr && stop->load()) return absl::CancelledError("stopped while relaying");
-      const size_t want = std::min(options_.max_commits, Limit() / 128 + 1);
-      FS_ASSIGN_OR_RETURN(std::vector<Commit> commits,
-                          replica.AuthorCommitsAfter(*author, static_cast<uint64_t>(held), want));
-      PushRequest req = NewRequest();
-      req.relayed_author = *author;
-      size_t bytes = 0;
-      uint64_t next = static_cast<uint64_t>(held) + 1;
-      for (const Commit& c : commits) {
-        // In seq order with no gap, whole and signed, with its header.
-        if (c.seq != next || c.signature.empty() || c.header.empty()) break;
-        std::string encoded = EncodeCommit(c);
-        const size_t size =
-            encoded.size() + c.signature.size() + c.header.size() + c.header_signature.size();
-        if (!req.commits.empty() && bytes + size > Limit()) break;
-        bytes += size;
-        req.commits.push_back(
-            PushedCommit{std::move(encoded), c.signature, c.header, c.header_signature, {}});
-        ++next;
-      }
-      if (req.commits.empty()) {
-        FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));  // nothing more this laptop can give
-        break;
-      }
-      absl::StatusOr<PushOutcome> resp = transport_.Push(req);
-      FS_RETURN_IF_ERROR(Account(resp.status()));
-      if (!resp.ok()) {
-        absl::Status s = Refused("the relay of another laptop's commits", resp.status());
-        if (!PermanentRefusal(s)) return s;
-        // Refused for good (the author revoked, unknown to the hub): not
-        // this laptop's to insist on.
-        report->relay_notes.push_back(std::string(s.message()));
-        FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));
-        break;
-      }
-      const auto acked = static_cast<int64_t>(resp->acknowledged_seq);
-      report->relayed += resp->applied;
-      progressed_ = progressed_ || resp->applied > 0;
-      if (acked <= held) {
-        // The hub took none: what comes before them is missing there.
-        report->relay_notes.push_back(absl::StrCat(
-            "the hub took none of device ", author->ToString(), "'s commits after ", held,
-            " that this laptop relayed; that laptop sends them itself when it syncs"));
-        FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));
-        break;
-      }
-      held = acked;
-      FS_RETURN_IF_ERROR(replica.SetCursor(name, held));
+  // In rounds over the authors, until a round moves nothing: one author's
+  // commit may wait for another's (a case edited by one, created by the
+  // other), which a later round of this pass delivers first.
+  for (bool moved = true; moved;) {
+    moved = false;
+    FS_ASSIGN_OR_RETURN(auto cursors, replica.CursorsNamed(kRelayCursorPrefix));
+    for (const auto& [name, value] : cursors) {
+      if (value < 0) continue;
+      FS_ASSIGN_OR_RETURN(const bool author_moved, RelayAuthor(replica, name, value, stop, report));
+      moved = moved || author_moved;
     }
   }
   // Their key records after their commits (a record may be checked against
   // the row it is for).
   return RelayKeys(replica, keys, report);
+}
+
+absl::StatusOr<bool> Pusher::RelayAuthor(Replica& replica, const std::string& name,
+                                         int64_t held, const std::atomic<bool>* stop,
+                                         SyncReport* report) {
+  absl::StatusOr<DeviceId> author =
+      Id16::Parse(std::string_view(name).substr(sizeof(kRelayCursorPrefix) - 1), "relay");
+  if (!author.ok()) {
+    FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));
+    return false;
+  }
+  bool moved = false;
+  while (true) {
+    if (stop != nullptr && stop->load()) return absl::CancelledError("stopped while relaying");
+    const size_t want = std::min(options_.max_commits, Limit() / 128 + 1);
+    FS_ASSIGN_OR_RETURN(std::vector<Commit> commits,
+                        replica.AuthorCommitsAfter(*author, static_cast<uint64_t>(held), want));
+    PushRequest req = NewRequest();
+    req.relayed_author = *author;
+    size_t bytes = 0;
+    uint64_t next = static_cast<uint64_t>(held) + 1;
+    for (const Commit& c : commits) {
+      // In seq order with no gap, whole and signed, with its header.
+      if (c.seq != next || c.signature.empty() || c.header.empty()) break;
+      std::string encoded = EncodeCommit(c);
+      const size_t size =
+          encoded.size() + c.signature.size() + c.header.size() + c.header_signature.size();
+      if (!req.commits.empty() && bytes + size > Limit()) break;
+      bytes += size;
+      req.commits.push_back(
+          PushedCommit{std::move(encoded), c.signature, c.header, c.header_signature, {}});
+      ++next;
+    }
+    if (req.commits.empty()) {
+      FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));  // nothing more this laptop can give
+      return moved;
+    }
+    absl::StatusOr<PushOutcome> resp = transport_.Push(req);
+    FS_RETURN_IF_ERROR(Account(resp.status()));
+    if (!resp.ok()) {
+      absl::Status s = Refused("the relay of another laptop's commits", resp.status());
+      if (!PermanentRefusal(s)) return s;
+      // Refused for good (the author revoked, unknown to the hub): not
+      // this laptop's to insist on.
+      report->relay_notes.push_back(std::string(s.message()));
+      FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));
+      return moved;
+    }
+    const auto acked = static_cast<int64_t>(resp->acknowledged_seq);
+    report->relayed += resp->applied;
+    if (acked <= held) {
+      // The hub took none: the first waits for something it does not hold
+      // (another author's, relayed later, or its author's own): tried again
+      // in the next round or pass.
+      return moved;
+    }
+    progressed_ = true;
+    moved = true;
+    held = acked;
+    FS_RETURN_IF_ERROR(replica.SetCursor(name, held));
+  }
 }
 
 }  // namespace fieldsync::sync
