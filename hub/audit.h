@@ -50,6 +50,8 @@ inline constexpr char kAuditGc[] = "gc";
 inline constexpr char kAuditGrant[] = "key.grant";
 inline constexpr char kAuditErasure[] = "key.erase";
 inline constexpr char kAuditMembership[] = "office.membership";
+inline constexpr char kAuditBackup[] = "hub.backup";    // fieldhub backup
+inline constexpr char kAuditRestore[] = "hub.restore";  // fieldhub restore
 
 struct HubAuditEntry {
   int64_t seq = 0;

@@ -70,6 +70,8 @@ class Dispatcher {
     commands_.push_back(MakeGcCommand());
     commands_.push_back(MakeStatusCommand());
     commands_.push_back(MakeAuditCommand());
+    commands_.push_back(MakeBackupCommand());
+    commands_.push_back(MakeRestoreCommand());
     commands_.push_back(MakeReportCommand());
     commands_.push_back(MakeVersionCommand());
 

@@ -62,9 +62,10 @@ std::string ReadFile(const std::string& path) {
 
 int Lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
-const std::vector<std::string> kCommands = {"init",   "serve",  "province", "enroll-token",
-                                            "node",   "gc",     "status",   "audit",
-                                            "report", "version", "help"};
+const std::vector<std::string> kCommands = {"init",   "serve",   "province", "enroll-token",
+                                            "node",   "gc",      "status",   "audit",
+                                            "backup", "restore", "report",   "version",
+                                            "help"};
 
 TEST(HubCliHelpTest, EveryCommandHasItsUsageWithAnExample) {
   for (const std::string& c : kCommands) {

@@ -7,8 +7,11 @@
 // Real hub processes and laptops.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -52,6 +55,32 @@ class HubRestoreTest : public SyncTest {
     auto r = (*q)->Step();
     EXPECT_TRUE(r.ok() && *r) << sql;
     return (*q)->ColumnInt(0);
+  }
+
+  // (pos, device, seq) of every entry of the log of the hub file `db`.
+  static std::vector<std::string> Log(const std::string& db) {
+    std::vector<std::string> out;
+    auto d = sqlite::Db::Open(db, "");
+    EXPECT_TRUE(d.ok());
+    if (!d.ok()) return out;
+    auto q = (*d)->Prepared("SELECT pos, hex(device), seq FROM _fs_log ORDER BY pos");
+    EXPECT_TRUE(q.ok()) << q.status();
+    while (q.ok()) {
+      auto r = (*q)->Step();
+      if (!r.ok() || !*r) break;
+      out.push_back(absl::StrCat((*q)->ColumnInt(0), " ", (*q)->ColumnString(1), " ",
+                                 (*q)->ColumnInt(2)));
+    }
+    return out;
+  }
+
+  static std::string IntegrityCheck(const std::string& db) {
+    auto d = sqlite::Db::Open(db, "");
+    if (!d.ok()) return std::string(d.status().message());
+    auto q = (*d)->Prepared("PRAGMA integrity_check");
+    if (!q.ok()) return std::string(q.status().message());
+    auto r = (*q)->Step();
+    return r.ok() && *r ? (*q)->ColumnString(0) : "no answer";
   }
 
   static size_t Cases(harness::LocalNode& n) {
@@ -224,6 +253,122 @@ TEST_F(HubRestoreTest, WorkBuiltOnALostColleaguesWorkArrivesAfterTheRelayInOnePa
   MustSync(lc3);
   ASSERT_TRUE(Holds(lc3, "cases", kase));
   ExpectSameRowEverywhere(kase, {&lc1, &lc3});
+}
+
+// `fieldhub backup` while the hub serves and a laptop pushes: each copy is
+// the file as one commit left it (integrity check ok) and its log is the
+// live log as it was then (a prefix of it).
+TEST_F(HubRestoreTest, ABackupTakenWhilePushesHappenIsConsistent) {
+  auto& lc1 = AddNode("LC");
+  MustSync(lc1);
+  std::atomic<bool> stop{false};
+  std::atomic<int> passes{0};
+  std::thread pusher([&] {
+    while (!stop.load()) {
+      for (int i = 0; i < 5; ++i) NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+      MustSync(lc1);
+      passes.fetch_add(1);
+    }
+  });
+  std::vector<std::string> backups;
+  for (int i = 0; i < 4; ++i) {
+    const int seen = passes.load();
+    while (passes.load() == seen) std::this_thread::yield();  // a push between two backups
+    backups.push_back(dir_.File(absl::StrCat("backup", i, ".db")));
+    harness::CommandResult r = hub_->Admin({"backup", backups.back()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("saved the hub at log position"), std::string::npos) << r.out;
+  }
+  stop.store(true);
+  pusher.join();
+  const std::vector<std::string> live = Log(hub_->data_dir() + "/hub.db");
+  size_t last = 0;
+  for (const std::string& b : backups) {
+    SCOPED_TRACE(b);
+    EXPECT_EQ(IntegrityCheck(b), "ok");
+    const std::vector<std::string> saved = Log(b);
+    ASSERT_LE(saved.size(), live.size());
+    EXPECT_TRUE(std::equal(saved.begin(), saved.end(), live.begin()))
+        << "the backup's log is not the live log as it was";
+    EXPECT_GT(saved.size(), last) << "no push between two backups";
+    last = saved.size();
+  }
+  EXPECT_LT(last, live.size());
+}
+
+// The story with the administrator's commands: a backup taken while the
+// hub serves, more work, a node revoked after the backup, the backup put
+// back with `fieldhub restore` (refused while serving). The laptops heal
+// the hub; the revoked laptop stays refused.
+TEST_F(HubRestoreTest, ABackupTakenWhileServingIsRestoredByTheCommandAndARevocationStays) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& lost = AddNode("LC");
+  NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  NewCase(lc2.replica(), "LC", "Vàng Thị Sua");
+  MustSync(lc1);
+  MustSync(lc2);
+  MustSync(lost);
+  MustSync(lc1);
+  const std::string backup = dir_.File("hub-2026-12-05.db");
+  harness::CommandResult b = hub_->Admin({"backup", backup, "--as", "Trần Văn Quản"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  NewCase(lc1.replica(), "LC", "Hoàng Thị Lan");
+  NewCase(lc2.replica(), "LC", "Lý Thị Mỷ");
+  MustSync(lc1);
+  MustSync(lc2);
+  MustSync(lc1);
+  ASSERT_EQ(Cases(lc1), 4u);
+  const std::string lost_id = lost.replica().device_id().ToString();
+  ASSERT_EQ(hub_->Admin({"node", "revoke", lost_id}).exit_code, 0);
+  MustSync(lc1);  // the office moves to new keys
+  MustSync(lc2);
+
+  harness::CommandResult refused = hub_->Admin({"restore", backup});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("stop fieldhub serve first"), std::string::npos) << refused.err;
+  hub_->Stop();
+  harness::CommandResult r = hub_->Admin({"restore", backup, "--as", "Trần Văn Quản"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("the log goes back from position"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 revocations carried over"), std::string::npos) << r.out;
+  ASSERT_TRUE(hub_->Start().ok());
+  ASSERT_EQ(HubCount("SELECT count(*) FROM cases WHERE _live = 1"), 2);
+  // The revoked laptop comes back first, before any other laptop has sent
+  // the hub its office's signed removal again: refused all the same.
+  auto first = lost.Sync();
+  ASSERT_FALSE(first.ok()) << "the node revoked after the backup synced with the restored hub";
+  EXPECT_NE(std::string(first.status().message()).find("was revoked by the hub administrator"),
+            std::string::npos)
+      << first.status();
+
+  // lc1 sends again what the backup lacks, among it the office key it had
+  // shared with `lost` before the revocation: the restored hub, where
+  // `lost` is revoked again, refuses that one share (the only refusal).
+  auto r1 = lc1.Sync();
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  EXPECT_TRUE(r1->hub_went_back);
+  EXPECT_TRUE(r1->own_resent);
+  EXPECT_TRUE(r1->push_refused.ok()) << r1->push_refused;
+  EXPECT_LE(r1->key_records_refused_by_hub, 1);
+  if (r1->key_records_refused_by_hub > 0) {
+    EXPECT_NE(r1->key_push_refusal.find("shared with device " + lost_id), std::string::npos)
+        << r1->key_push_refusal;
+  }
+  MustSync(lc2);
+  MustSync(lc1);
+  MustSync(lc2);
+  EXPECT_EQ(HubCount("SELECT count(*) FROM cases WHERE _live = 1"), 4);
+  EXPECT_EQ(Cases(lc1), 4u);
+  EXPECT_EQ(Cases(lc2), 4u);
+  // ... and after the others healed the hub.
+  auto again = lost.Sync();
+  ASSERT_FALSE(again.ok()) << "the node revoked after the backup synced with the restored hub";
+  EXPECT_NE(std::string(again.status().message()).find("revoked"), std::string::npos)
+      << again.status();
+  auto& lc3 = AddNode("LC");
+  MustSync(lc3);
+  EXPECT_EQ(Cases(lc3), 4u);
 }
 
 }  // namespace

@@ -129,6 +129,8 @@ std::unique_ptr<Command> MakeStatusCommand();
 std::unique_ptr<Command> MakeAuditCommand();
 std::unique_ptr<Command> MakeReportCommand();
 std::unique_ptr<Command> MakeVersionCommand();
+std::unique_ptr<Command> MakeBackupCommand();
+std::unique_ptr<Command> MakeRestoreCommand();
 
 }  // namespace fieldsync::hub
 

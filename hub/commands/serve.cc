@@ -1,10 +1,12 @@
 // fieldhub serve: the sync service for the nodes (hub/help/serve.txt).
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "CLI/CLI.hpp"
 #include "hub/commands/command.h"
+#include "hub/commands/hub_file.h"
 #include "hub/service.h"
 
 namespace fieldsync::hub {
@@ -39,6 +41,16 @@ class Serve final : public Command {
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    // Held while serving: `fieldhub restore` does not replace hub.db under
+    // a running hub, nor does a second hub serve the same file.
+    // (No directory: opening the store says to run fieldhub init.)
+    std::unique_ptr<ServeLock> lock;
+    if (std::error_code ec; std::filesystem::is_directory(dir.path, ec)) {
+      auto taken = ServeLock::Take(dir.path, "another fieldhub serve or a fieldhub restore is "
+                                             "running on " + dir.path + "; nothing was started");
+      if (!taken.ok()) return Fail(io, taken.status());
+      lock = *std::move(taken);
+    }
     // A damaged hub.db is not served: nodes would pull from it and push
     // into it, and tokens would be issued into it.
     auto store = OpenStore(dir, FileCheck::kWhole);

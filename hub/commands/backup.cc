@@ -1,0 +1,128 @@
+// fieldhub backup FILE: a consistent copy of hub.db, taken while `fieldhub
+// serve` runs (hub/help/backup.txt).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "hub/audit.h"
+#include "hub/commands/command.h"
+#include "hub/commands/hub_file.h"
+#include "hub/sqlite_storage.h"
+
+namespace fieldsync::hub {
+namespace {
+
+// Removes what a failed backup left: FILE.part and SQLite's files beside it.
+void RemovePart(const std::string& part) {
+  std::error_code ec;
+  for (const char* tail : {"", "-journal", "-wal", "-shm"}) {
+    std::filesystem::remove(part + tail, ec);
+  }
+}
+
+class Backup final : public Command {
+ public:
+  Backup() : Command("backup") {}
+  void Declare(CLI::App& app) override {
+    DeclareDataDir(app);
+    DeclareActor(app);
+  }
+
+  int Run(const std::vector<std::string>& operands, const Io& io) override {
+    if (operands.size() != 1 || operands[0].empty()) {
+      return Usage(io, "backup needs the FILE to write, e.g. fieldhub backup "
+                       "/srv/backup/hub-2026-12-05.db");
+    }
+    const std::string& file = operands[0];
+    auto actor = Actor();
+    if (!actor.ok()) return Usage(io, actor.status());
+    std::error_code ec;
+    if (std::filesystem::exists(std::filesystem::symlink_status(file, ec))) {
+      return Fail(io, absl::AlreadyExistsError(absl::StrCat(
+                          file, " exists: a backup never replaces a file; give a new name "
+                          "(nothing was written)")));
+    }
+    const DataDir dir = HubDir();
+    // The hub is there (else opening it says to run fieldhub init, creating
+    // nothing), of a schema this fieldhub reads; read, not written.
+    if (!std::filesystem::exists(dir.ReplicaPath(), ec)) {
+      auto none = OpenStore(dir);
+      return Fail(io, none.ok() ? absl::NotFoundError("no hub.db") : none.status());
+    }
+    if (absl::Status s = sqlite_storage::RefuseNewerFile(dir.ReplicaPath()); !s.ok()) {
+      return Fail(io, s);
+    }
+    const std::string part = file + ".part";
+    const int fd = ::open(part.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      const bool there = errno == EEXIST;
+      return Fail(io, absl::FailedPreconditionError(
+                          there ? absl::StrCat(part, " exists: another backup is being written, "
+                                               "or one was interrupted (then remove it); "
+                                               "nothing was written")
+                                : absl::StrCat("cannot write ", part, ": ", std::strerror(errno),
+                                               "; nothing was written")));
+    }
+    ::close(fd);
+    {
+      // The hub's own tables made if nothing has opened the file since
+      // fieldhub init, so that the copy is one fieldhub restore takes.
+      auto store = OpenStore(dir);
+      if (!store.ok()) {
+        RemovePart(part);
+        return Fail(io, store.status());
+      }
+    }
+    auto saved = Save(dir.ReplicaPath(), part, file);
+    if (!saved.ok()) {
+      RemovePart(part);
+      return Fail(io, saved.status());
+    }
+    const int64_t size = static_cast<int64_t>(std::filesystem::file_size(file, ec));
+    absl::Status audit = AppendAuditTo(dir.ReplicaPath(), *actor, kAuditBackup,
+                                absl::StrCat(file, ": log position ", saved->log_head, ", ",
+                                             size, " bytes"));
+    std::fprintf(io.out,
+                 "fieldhub: saved the hub at log position %lld to %s (%lld bytes); it holds the "
+                 "nodes' credential hashes and the sealed key records: keep it as carefully as "
+                 "hub.db\n",
+                 static_cast<long long>(saved->log_head), file.c_str(),
+                 static_cast<long long>(size));
+    if (!audit.ok()) {
+      return Fail(io, absl::Status(audit.code(),
+                                   absl::StrCat("the backup was saved but not recorded in the "
+                                                "audit trail: ", audit.message())));
+    }
+    return kExitOk;
+  }
+
+ private:
+  // hub.db copied into `part`, on disk, then named `file` (never replacing
+  // one); what the copy holds.
+  static absl::StatusOr<HubFileFacts> Save(const std::string& db, const std::string& part,
+                                           const std::string& file) {
+    if (absl::Status s = OnlineCopy(db, part); !s.ok()) return s;
+    auto facts = ReadHubFile(part, /*check=*/false);
+    if (!facts.ok()) return facts.status();
+    if (absl::Status s = SyncFile(part); !s.ok()) return s;
+    if (::link(part.c_str(), file.c_str()) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot name the copy ", file, ": ",
+                                                        std::strerror(errno),
+                                                        "; nothing was written"));
+    }
+    ::unlink(part.c_str());
+    if (absl::Status s = SyncDirectoryOf(file); !s.ok()) return s;
+    return facts;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeBackupCommand() { return std::make_unique<Backup>(); }
+
+}  // namespace fieldsync::hub

@@ -1,0 +1,224 @@
+// fieldhub restore FILE: puts a backup of this hub back as hub.db, with
+// `fieldhub serve` stopped (hub/help/restore.txt; docs/PROTOCOL.md, "A hub
+// put back from a backup"). The file is made ready beside hub.db
+// (hub.db.restoring: checked, migrated, the revocations in force carried
+// over, the restore recorded), then the current hub.db is kept as
+// hub.db.before-restore-YYYYMMDDTHHMMSSZ and the ready file takes its name.
+#include <filesystem>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "hub/audit.h"
+#include "hub/commands/command.h"
+#include "hub/commands/hub_file.h"
+#include "hub/sqlite_store.h"
+
+namespace fieldsync::hub {
+namespace {
+
+namespace fs = std::filesystem;
+
+// `path` and SQLite's files beside it, removed.
+void RemoveWithSidecars(const std::string& path) {
+  std::error_code ec;
+  for (const char* tail : {"", "-journal", "-wal", "-shm"}) fs::remove(path + tail, ec);
+}
+
+// What the file being replaced holds that the restore needs.
+struct Current {
+  bool present = false;
+  std::optional<HubFileFacts> facts;  // none: present but unreadable (damaged)
+  std::vector<DeviceId> revoked;
+};
+
+class Restore final : public Command {
+ public:
+  Restore() : Command("restore") {}
+  void Declare(CLI::App& app) override {
+    DeclareDataDir(app);
+    DeclareActor(app);
+  }
+
+  int Run(const std::vector<std::string>& operands, const Io& io) override {
+    if (operands.size() != 1 || operands[0].empty()) {
+      return Usage(io, "restore needs the backup FILE, e.g. fieldhub restore "
+                       "/srv/backup/hub-2026-12-05.db");
+    }
+    const std::string& file = operands[0];
+    auto actor = Actor();
+    if (!actor.ok()) return Usage(io, actor.status());
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) {
+      return Fail(io, absl::NotFoundError(absl::StrCat(
+                          file, fs::exists(file, ec) ? " is not a file" : ": no such file",
+                          "; nothing was changed")));
+    }
+    const DataDir dir = HubDir();
+    const std::string db = dir.ReplicaPath();
+    if (!fs::is_directory(dir.path, ec)) {
+      fs::create_directories(dir.path, ec);
+      if (ec) {
+        return Fail(io, absl::FailedPreconditionError(absl::StrCat(
+                            "cannot make ", dir.path, ": ", ec.message())));
+      }
+      fs::permissions(dir.path, fs::perms::owner_all, ec);  // victim data lives there
+    }
+    auto lock = ServeLock::Take(
+        dir.path, absl::StrCat("fieldhub serve is running on ", dir.path,
+                               ": stop fieldhub serve first; nothing was changed"));
+    if (!lock.ok()) return Fail(io, lock.status());
+
+    const std::string staging = db + ".restoring";
+    RemoveWithSidecars(staging);  // a restore interrupted before; ours, under the lock
+    fs::copy_file(file, staging, ec);
+    if (ec) {
+      RemoveWithSidecars(staging);
+      return Fail(io, absl::FailedPreconditionError(absl::StrCat(
+                          "cannot copy ", file, " into ", dir.path, ": ", ec.message(),
+                          "; nothing was changed")));
+    }
+    fs::permissions(staging, fs::perms::owner_read | fs::perms::owner_write, ec);
+    absl::StatusOr<std::string> done = Prepare(file, staging, db, *actor);
+    if (!done.ok()) {
+      RemoveWithSidecars(staging);
+      return Fail(io, done.status());
+    }
+    std::fprintf(io.out, "fieldhub: %s\n", done->c_str());
+    return kExitOk;
+  }
+
+ private:
+  // Checks and readies `staging` (a copy of `file`), then puts it in place
+  // of `db`; the line to print.
+  absl::StatusOr<std::string> Prepare(const std::string& file, const std::string& staging,
+                                      const std::string& db, const std::string& actor) {
+    auto restored = ReadHubFile(staging, /*check=*/true);
+    if (!restored.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          file, " is not a hub database this fieldhub restores: ", restored.status().message(),
+          "; nothing was changed"));
+    }
+    Current cur = ReadCurrent(db);
+    if (cur.facts && cur.facts->hub_id != restored->hub_id) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          file, " is a backup of another hub (device ", restored->hub_id.ToString(),
+          "), not of this one (device ", cur.facts->hub_id.ToString(),
+          "): its laptops would refuse it; nothing was changed"));
+    }
+    // Opening it brings an older schema to this build's; the revocations in
+    // force carried over by the store's own revocation (its office's keys,
+    // its log position, its audit entry).
+    std::vector<std::string> carried;
+    int unknown = 0;
+    {
+      auto store = SqliteHubStore::Open(staging);
+      if (!store.ok()) return Annotated(store.status(), file);
+      for (const DeviceId& d : cur.revoked) {
+        absl::Status s = (*store)->RevokeNode(d, actor);
+        if (s.ok()) {
+          carried.push_back(d.ToString());
+        } else if (s.code() == absl::StatusCode::kNotFound) {
+          ++unknown;  // enrolled after the backup: the restored hub does not know it
+        } else if (s.code() != absl::StatusCode::kFailedPrecondition) {  // revoked in it too
+          return Annotated(s, file);
+        }
+      }
+    }
+    const std::string stamp =
+        absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone());
+    std::string before = absl::StrCat(db, ".before-restore-", stamp);
+    std::error_code ec;
+    for (int n = 2; fs::exists(before, ec); ++n) {
+      before = absl::StrCat(db, ".before-restore-", stamp, "-", n);
+    }
+    const std::string from = cur.facts ? absl::StrCat(cur.facts->log_head) : "?";
+    std::string went = cur.present
+                           ? absl::StrCat("the log goes back from position ", from, " to ",
+                                          restored->log_head)
+                           : absl::StrCat("there was no hub.db; the log is at position ",
+                                          restored->log_head);
+    std::string revocations = absl::StrCat(carried.size(), " revocations carried over");
+    if (unknown > 0) {
+      absl::StrAppend(&revocations, " (", unknown, " more of nodes enrolled after the backup, "
+                      "which it does not know)");
+    }
+    if (cur.present && !cur.facts) {
+      revocations = "the replaced hub.db could not be read: its revocations are not carried "
+                    "over (revoke again with fieldhub node revoke)";
+    }
+    const std::string detail = absl::StrCat(
+        "from ", file, ": ", went, "; ", revocations,
+        carried.empty() ? "" : absl::StrCat(" (", absl::StrJoin(carried, ", "), ")"),
+        cur.present ? absl::StrCat("; the replaced file kept as ",
+                                   fs::path(before).filename().string())
+                    : "");
+    if (absl::Status s = AppendAuditTo(staging, actor, kAuditRestore, detail); !s.ok()) {
+      return Annotated(s, file);
+    }
+    if (absl::Status s = Checkpoint(staging); !s.ok()) return Annotated(s, file);
+    if (absl::Status s = SyncFile(staging); !s.ok()) return s;
+    for (const char* tail : {"-wal", "-shm"}) fs::remove(staging + tail, ec);
+
+    if (cur.present) {
+      // The file replaced, with its write-ahead log folded in; if that
+      // fails (a damaged file) the log goes beside it under its new name.
+      (void)Checkpoint(db);
+      fs::rename(db, before, ec);
+      if (ec) {
+        return absl::FailedPreconditionError(absl::StrCat("cannot rename ", db, ": ",
+                                                          ec.message(), "; nothing was changed"));
+      }
+      if (fs::exists(db + "-wal", ec) && fs::file_size(db + "-wal", ec) > 0) {
+        fs::rename(db + "-wal", before + "-wal", ec);
+      }
+      fs::remove(db + "-wal", ec);
+      fs::remove(db + "-shm", ec);
+    }
+    fs::rename(staging, db, ec);
+    if (ec) {
+      const std::string why = ec.message();
+      if (cur.present) fs::rename(before, db, ec);  // the hub as it was
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot rename ", staging, " to ", db, ": ", why,
+          cur.present && !ec ? "; nothing was changed"
+                             : absl::StrCat("; the replaced file is ", before)));
+    }
+    if (absl::Status s = SyncDirectoryOf(db); !s.ok()) return s;
+    return absl::StrCat("restored ", file, ": ", went, "; laptops send again what they hold "
+                        "at their next sync; ", revocations,
+                        cur.present ? absl::StrCat("; the replaced file is kept as ", before)
+                                    : "");
+  }
+
+  // The file being replaced: its hub id, log and revocations, if it can
+  // be read.
+  static Current ReadCurrent(const std::string& db) {
+    Current c;
+    std::error_code ec;
+    c.present = fs::exists(db, ec);
+    if (!c.present) return c;
+    auto facts = ReadHubFile(db, /*check=*/false);
+    auto revoked = RevokedDevices(db);
+    if (facts.ok() && revoked.ok()) {
+      c.facts = *facts;
+      c.revoked = *std::move(revoked);
+    }
+    return c;
+  }
+
+  static absl::Status Annotated(const absl::Status& s, const std::string& file) {
+    return absl::Status(s.code() == absl::StatusCode::kDataLoss ? absl::StatusCode::kInvalidArgument
+                                                                 : s.code(),
+                        absl::StrCat("cannot restore ", file, ": ", s.message(),
+                                     "; nothing was changed"));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeRestoreCommand() { return std::make_unique<Restore>(); }
+
+}  // namespace fieldsync::hub
