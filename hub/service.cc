@@ -378,20 +378,25 @@ RunningServer::~RunningServer() {
   server->Shutdown(deadline);
 }
 
-absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& options,
-                                                           HubStore* store) {
+absl::Status CheckListen(const ServerOptions& options) {
   if (options.listen.find(':') == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat(
         "listen address \"", options.listen, "\" has no port; use HOST:PORT, e.g. 0.0.0.0:7443"));
   }
+  if (options.insecure && !wire::IsLoopbackAddress(options.listen)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--insecure serves plain text and is allowed on loopback only (127.0.0.0/8 written "
+        "as 127.0.0.1, [::1], localhost), not on ", Printable(options.listen),
+        "; give the hub a TLS certificate instead"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& options,
+                                                           HubStore* store) {
+  if (absl::Status s = CheckListen(options); !s.ok()) return s;
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (options.insecure) {
-    if (!wire::IsLoopbackAddress(options.listen)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--insecure serves plain text and is allowed on loopback only (127.0.0.0/8 written "
-          "as 127.0.0.1, [::1], localhost), not on ", Printable(options.listen),
-          "; give the hub a TLS certificate instead"));
-    }
     creds = grpc::InsecureServerCredentials();
   } else {
     absl::StatusOr<std::string> cert = ReadFile(options.tls_cert, "TLS certificate");

@@ -46,6 +46,10 @@ struct RunningServer {
   ~RunningServer();
 };
 
+// The listen address and --insecure as StartServer judges them: one line for
+// a wrong one (checked before anything else is done).
+absl::Status CheckListen(const ServerOptions& options);
+
 // Starts serving `store` (which must outlive the server). INVALID_ARGUMENT
 // for a bad address or insecure off loopback; FAILED_PRECONDITION for
 // unreadable certificates; UNAVAILABLE if the address cannot be bound.

@@ -298,7 +298,8 @@ TEST_F(HubCliTest, AServeExtensionAddsItsOptionAndSeesTheStore) {
     seen = &store;
     return absl::CancelledError("stopped by the test");
   };
-  Result r = Hub({"serve", "--insecure", "--benchmark-without-crypto"}, ext);
+  Result r = Hub({"serve", "--insecure", "--listen", "127.0.0.1:0", "--benchmark-without-crypto"},
+                 ext);
   EXPECT_EQ(r.exit, 1);
   EXPECT_EQ(r.err, "fieldhub: stopped by the test\n");
   EXPECT_TRUE(flag);

@@ -18,6 +18,7 @@
 #include "base/tuning.h"
 #include "hub/audit.h"
 #include "hub/sqlite_storage.h"
+#include "store/replica_file.h"
 #include "store/sqlite.h"
 
 namespace fieldsync::hub {
@@ -92,7 +93,8 @@ absl::StatusOr<HubFileFacts> ReadHubFile(const std::string& path, bool check) {
       }
     }
     FS_ASSIGN_OR_RETURN(auto hub, c.One("SELECT 1 FROM sqlite_master WHERE name = 'hub_nodes'"));
-    FS_ASSIGN_OR_RETURN(auto log, c.One("SELECT 1 FROM sqlite_master WHERE name = '_fs_log'"));
+    FS_ASSIGN_OR_RETURN(const ReplicaFileFacts replica, ReadReplicaFile(path));
+    const bool log = replica.has_log;
     // (A hub's own tables are made when the store is first opened: a file
     // fieldhub init made and nothing opened since has only the replica's.)
     if ((check && !hub) || !log) {
@@ -103,14 +105,11 @@ absl::StatusOr<HubFileFacts> ReadHubFile(const std::string& path, bool check) {
   if (absl::Status s = sqlite_storage::RefuseNewerFile(path); !s.ok()) {
     return absl::InvalidArgumentError(s.message());
   }
-  Conn c;
-  FS_RETURN_IF_ERROR(c.Open(path));
   HubFileFacts f;
-  FS_ASSIGN_OR_RETURN(auto id, c.One("SELECT value FROM _fs_meta WHERE key = 'device_id'"));
-  if (!id) return absl::InvalidArgumentError("it names no hub device");
-  FS_ASSIGN_OR_RETURN(f.hub_id, Id16::FromBytes(*id, "the hub's device id"));
-  FS_ASSIGN_OR_RETURN(auto head, c.One("SELECT coalesce(max(pos), 0) FROM _fs_log"));
-  f.log_head = head ? std::strtoll(head->c_str(), nullptr, 10) : 0;
+  FS_ASSIGN_OR_RETURN(const ReplicaFileFacts replica, ReadReplicaFile(path));
+  if (!replica.device_id) return absl::InvalidArgumentError("it names no hub device");
+  f.hub_id = *replica.device_id;
+  f.log_head = replica.log_head;
   return f;
 }
 

@@ -19,7 +19,7 @@ namespace fieldsync::hub {
 
 // What a hub file says of itself.
 struct HubFileFacts {
-  DeviceId hub_id;       // the hub's device id (_fs_meta), the one its laptops know
+  DeviceId hub_id;       // the hub's device id (the replica's), the one its laptops know
   int64_t log_head = 0;  // the last position of its log (0: empty)
 };
 

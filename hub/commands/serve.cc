@@ -34,6 +34,7 @@ class Serve final : public Command {
     options_.tls_cert = tls_cert_.empty() ? dir.path + "/tls/hub.crt" : tls_cert_;
     options_.tls_key = tls_key_.empty() ? dir.path + "/tls/hub.key" : tls_key_;
     options_.compress = !no_compression_;
+    if (absl::Status s = CheckListen(options_); !s.ok()) return Fail(io, s);
     // Signals are taken by sigwait below; block them before gRPC starts its
     // threads so that none of those threads receives them.
     sigset_t set;
