@@ -23,30 +23,6 @@ namespace {
 
 class ChainHolesTest : public SyncTest {
  protected:
-  // The hub's database, checkpointed, copied aside (the hub stopped).
-  std::string SaveHub(const std::string& name) {
-    const std::string db = hub_->data_dir() + "/hub.db";
-    hub_->Stop();
-    {
-      auto d = sqlite::Db::Open(db, "");
-      EXPECT_TRUE(d.ok());
-      EXPECT_TRUE((*d)->Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
-    }
-    std::filesystem::copy_file(db, dir_.File(name));
-    EXPECT_TRUE(hub_->Start().ok());
-    return dir_.File(name);
-  }
-
-  // Puts a saved hub database back (an honest hub again).
-  void RestoreHub(const std::string& saved) {
-    const std::string db = hub_->data_dir() + "/hub.db";
-    hub_->Stop();
-    std::filesystem::remove(db + "-wal");
-    std::filesystem::remove(db + "-shm");
-    std::filesystem::copy_file(saved, db, std::filesystem::copy_options::overwrite_existing);
-    ASSERT_TRUE(hub_->Start().ok());
-  }
-
   // Runs statements on hub.db with the hub stopped; `device` binds ?1 in each.
   void EditHub(const std::vector<std::string>& sqls, const DeviceId& device) {
     hub_->Stop();
@@ -118,7 +94,7 @@ TEST_F(ChainHolesTest, AnHonestHeaderOnlyBridgeReleasesWhatAHeldForeignBodyBlock
   const RowId org2 = NewOrg(lc1.replica(), "Trung tâm Bảo trợ xã hội Lào Cai");
   const uint64_t org2_seq = LastSeq(lc1);
   MustSync(lc1);
-  const std::string honest = SaveHub("hub-honest.db");
+  const std::string honest = CopyHubFile("hub-honest.db");
 
   // The hub puts org2's body under the hidden commit's position and lets hn see it.
   const std::string pos = absl::StrCat(
@@ -134,7 +110,7 @@ TEST_F(ChainHolesTest, AnHonestHeaderOnlyBridgeReleasesWhatAHeldForeignBodyBlock
   ASSERT_FALSE(Holds(hn, "organisations", org2)) << "org2 waits behind the gap";
 
   // Honest again; lc1 writes on, and the hub bridges hn's gap.
-  RestoreHub(honest);
+  PutHubFileBack(honest);
   const RowId org3 = NewOrg(lc1.replica(), "Văn phòng Tổ chức Di cư Quốc tế");
   MustSync(lc1);
   node::SyncReport healed = MustSync(hn);

@@ -23,30 +23,6 @@ namespace {
 
 class HubRestoreTest : public SyncTest {
  protected:
-  // hub.db, checkpointed, copied aside with the hub stopped: a backup.
-  std::string Backup(const std::string& name) {
-    const std::string db = hub_->data_dir() + "/hub.db";
-    hub_->Stop();
-    {
-      auto d = sqlite::Db::Open(db, "");
-      EXPECT_TRUE(d.ok());
-      EXPECT_TRUE((*d)->Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
-    }
-    std::filesystem::copy_file(db, dir_.File(name));
-    EXPECT_TRUE(hub_->Start().ok());
-    return dir_.File(name);
-  }
-
-  // The administrator puts the backup back by copying the file.
-  void PutBack(const std::string& saved) {
-    const std::string db = hub_->data_dir() + "/hub.db";
-    hub_->Stop();
-    std::filesystem::remove(db + "-wal");
-    std::filesystem::remove(db + "-shm");
-    std::filesystem::copy_file(saved, db, std::filesystem::copy_options::overwrite_existing);
-    ASSERT_TRUE(hub_->Start().ok());
-  }
-
   int64_t HubCount(const std::string& sql) {
     auto st = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
     EXPECT_TRUE(st.ok());
@@ -105,7 +81,7 @@ TEST_F(HubRestoreTest, ARestoredHubIsHealedByItsLaptopsAndANewLaptopGetsEveryCas
   MustSync(lc1);
   MustSync(lc2);
   MustSync(lc1);
-  const std::string backup = Backup("backup.db");
+  const std::string backup = CopyHubFile("backup.db");
   NewCase(lc1.replica(), "LC", "Hoàng Thị Lan");
   NewCase(lc1.replica(), "LC", "Sùng Thị Chư");
   NewCase(lc2.replica(), "LC", "Lý Thị Mỷ");
@@ -116,7 +92,7 @@ TEST_F(HubRestoreTest, ARestoredHubIsHealedByItsLaptopsAndANewLaptopGetsEveryCas
   ASSERT_EQ(Cases(lc2), 7u);
   ASSERT_EQ(HubCount("SELECT count(*) FROM cases WHERE _live = 1"), 7);
 
-  PutBack(backup);
+  PutHubFileBack(backup);
   ASSERT_EQ(HubCount("SELECT count(*) FROM cases WHERE _live = 1"), 4);
   node::SyncReport r1 = MustSync(lc1);
   EXPECT_TRUE(r1.own_resent) << "lc1 did not notice that the hub lost its commits";
@@ -157,12 +133,12 @@ TEST_F(HubRestoreTest, ARestoredHubWhoseLogGrewPastTheCursorIsNoticedByItsHash) 
   MustSync(lc1);
   MustSync(lc2);
   MustSync(lc1);
-  const std::string backup = Backup("backup.db");
+  const std::string backup = CopyHubFile("backup.db");
   NewCase(lc2.replica(), "LC", "Lò Thị Mai");
   MustSync(lc2);
   MustSync(lc1);
   ASSERT_EQ(Cases(lc1), 2u);
-  PutBack(backup);
+  PutHubFileBack(backup);
   // lc1 comes back first with three cases of its own: the hub's log takes
   // them where lc2's case was, past lc1's cursor.
   NewCase(lc1.replica(), "LC", "Hoàng Thị Lan");
@@ -197,13 +173,13 @@ TEST_F(HubRestoreTest, WorkOfALaptopThatDoesNotComeBackIsRelayedByAColleague) {
   MustSync(lc1);
   MustSync(lc2);
   MustSync(lc1);
-  const std::string backup = Backup("backup.db");
+  const std::string backup = CopyHubFile("backup.db");
   const RowId mai = NewCase(lc2.replica(), "LC", "Lò Thị Mai", "lời kể của chị Mai");
   NewCase(lc2.replica(), "LC", "Vàng Thị Sua");
   MustSync(lc2);
   MustSync(lc1);
   ASSERT_EQ(Cases(lc1), 3u);
-  PutBack(backup);
+  PutHubFileBack(backup);
   ASSERT_EQ(HubCount("SELECT count(*) FROM cases WHERE _live = 1"), 1);
   node::SyncReport r1 = MustSync(lc1);
   EXPECT_TRUE(r1.hub_went_back);
@@ -237,13 +213,13 @@ TEST_F(HubRestoreTest, WorkBuiltOnALostColleaguesWorkArrivesAfterTheRelayInOnePa
   auto& lc2 = AddNode("LC");
   MustSync(lc1);
   MustSync(lc2);
-  const std::string backup = Backup("backup.db");
+  const std::string backup = CopyHubFile("backup.db");
   const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai");
   MustSync(lc2);
   MustSync(lc1);
   SetField(lc1.replica(), "cases", kase, "status", Value::Text("assisting"));
   MustSync(lc1);
-  PutBack(backup);
+  PutHubFileBack(backup);
   node::SyncReport r1 = MustSync(lc1);
   EXPECT_TRUE(r1.own_resent);
   EXPECT_TRUE(r1.hub_went_back);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -90,6 +91,32 @@ class SyncTest : public ::testing::Test {
       ASSERT_TRUE((*st)->Run().ok());
       ASSERT_GT((*db)->Changes(), 0) << sql;
     }
+    ASSERT_TRUE(hub_->Start().ok());
+  }
+
+  // hub.db, checkpointed, copied aside as `name` with the hub stopped (a
+  // backup), then the hub started again; the copy's path.
+  std::string CopyHubFile(const std::string& name) {
+    const std::string db = hub_->data_dir() + "/hub.db";
+    hub_->Stop();
+    {
+      auto d = sqlite::Db::Open(db, "");
+      EXPECT_TRUE(d.ok());
+      EXPECT_TRUE((*d)->Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+    }
+    std::filesystem::copy_file(db, dir_.File(name));
+    EXPECT_TRUE(hub_->Start().ok());
+    return dir_.File(name);
+  }
+
+  // Puts a copy CopyHubFile made back in place of hub.db, as someone with
+  // the hub's disk would, and starts the hub.
+  void PutHubFileBack(const std::string& saved) {
+    const std::string db = hub_->data_dir() + "/hub.db";
+    hub_->Stop();
+    std::filesystem::remove(db + "-wal");
+    std::filesystem::remove(db + "-shm");
+    std::filesystem::copy_file(saved, db, std::filesystem::copy_options::overwrite_existing);
     ASSERT_TRUE(hub_->Start().ok());
   }
 
