@@ -223,5 +223,23 @@ TEST(CuttingProxyTest, ARateLimitSlowsTheLinkButCarriesEverything) {
   ::close(fd);
 }
 
+TEST(CuttingProxyTest, ADelayHoldsEachWayAndCarriesEverythingInOrder) {
+  EchoServer echo;
+  CuttingProxy proxy("127.0.0.1", echo.port());
+  ASSERT_TRUE(proxy.Start().ok());
+  proxy.SetDelay(150);
+  const int fd = Connect(proxy.port());
+  std::string msg;
+  for (int i = 0; i < 2000; ++i) msg += "Lào Cai " + std::to_string(i) + "\n";
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(::send(fd, msg.data(), msg.size(), 0), static_cast<ssize_t>(msg.size()));
+  EXPECT_EQ(ReadUntilClosed(fd, msg.size()), msg);
+  // To the echo server and back: the delay twice.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
+  EXPECT_EQ(proxy.bytes(Direction::kUpstream), msg.size());
+  EXPECT_EQ(proxy.bytes(Direction::kDownstream), msg.size());
+  ::close(fd);
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -142,6 +144,10 @@ void CuttingProxy::Pump(std::shared_ptr<Conn> c) {
   // was sent on it (as a router does) rather than leaving it unacknowledged
   // at the sender. By Direction (0: from the client).
   std::string queued[2];
+  // With a delay: when each piece read arrives at the far end, and how many
+  // of the queued bytes have arrived there (may be forwarded).
+  std::deque<std::pair<Clock::time_point, size_t>> arriving[2];
+  size_t arrived[2] = {0, 0};
   double credit[2] = {0, 0};
   bool closed[2] = {false, false};
   auto last = Clock::now();
@@ -157,6 +163,7 @@ void CuttingProxy::Pump(std::shared_ptr<Conn> c) {
       continue;
     }
     const uint64_t rate = rate_.load();
+    const int delay = delay_millis_.load();
     const bool waiting = !queued[0].empty() || !queued[1].empty();
     pollfd p[2] = {
         {c->client, static_cast<short>(!closed[0] && queued[0].size() < kLinkBuffer ? POLLIN : 0), 0},
@@ -173,6 +180,12 @@ void CuttingProxy::Pump(std::shared_ptr<Conn> c) {
         stale_cut = true;  // lost with the connection
       } else {
         queued[i].append(buf, static_cast<size_t>(n));
+        if (delay > 0) {
+          arriving[i].emplace_back(Clock::now() + std::chrono::milliseconds(delay),
+                                   static_cast<size_t>(n));
+        } else {
+          arrived[i] += static_cast<size_t>(n);
+        }
       }
     }
     if (stale_cut) {
@@ -184,7 +197,11 @@ void CuttingProxy::Pump(std::shared_ptr<Conn> c) {
     last = now;
     bool done = false;
     for (int i = 0; i < 2 && !done; ++i) {
-      size_t m = queued[i].size();
+      while (!arriving[i].empty() && arriving[i].front().first <= now) {
+        arrived[i] += arriving[i].front().second;
+        arriving[i].pop_front();
+      }
+      size_t m = std::min(queued[i].size(), arrived[i]);
       if (rate > 0) {
         // At most a tenth of a second's worth saved up while idle.
         credit[i] = std::min(credit[i] + elapsed * static_cast<double>(rate),
@@ -195,6 +212,8 @@ void CuttingProxy::Pump(std::shared_ptr<Conn> c) {
         if (closed[i] && queued[i].empty()) done = true;
         continue;
       }
+      // The bytes leaving the queue (beyond a cut: lost) leave what arrived.
+      const auto leave = [&](size_t k) { arrived[i] -= std::min(arrived[i], k); };
       bool cut = false;
       bool cut_one = false;
       const uint64_t allowed =
@@ -207,7 +226,9 @@ void CuttingProxy::Pump(std::shared_ptr<Conn> c) {
           !WriteAll(i == 0 ? c->target : c->client, queued[i].data(), static_cast<size_t>(allowed))) {
         done = true;
       }
-      queued[i].erase(0, allowed < m ? m : static_cast<size_t>(allowed));  // beyond a cut: lost
+      const size_t gone = allowed < m ? m : static_cast<size_t>(allowed);  // beyond a cut: lost
+      queued[i].erase(0, gone);
+      leave(gone);
       credit[i] -= static_cast<double>(allowed);
       if (cut) {
         CutNow();
@@ -257,6 +278,8 @@ void CuttingProxy::GoSilentAfterBytes(Direction dir, uint64_t bytes) {
 }
 
 void CuttingProxy::SetRate(uint64_t bytes_per_second) { rate_.store(bytes_per_second); }
+
+void CuttingProxy::SetDelay(int millis) { delay_millis_.store(millis < 0 ? 0 : millis); }
 
 void CuttingProxy::SetRefuseNew(bool refuse) { refuse_new_.store(refuse); }
 

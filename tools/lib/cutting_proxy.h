@@ -1,7 +1,7 @@
 // A TCP proxy on loopback that tests control: it forwards every connection
 // to a target address and can cut connections at an exact byte count, on
 // demand, refuse new ones, go silent (forward nothing more, sockets left
-// open), or forward slowly -- the "bad link" between a node and the hub
+// open), or forward slowly and late -- the "bad link" between a node and the hub
 // (the kernel's netem is not available here; see TOOLCHAIN.md).
 //
 //   CuttingProxy proxy("127.0.0.1", hub_port);
@@ -71,6 +71,11 @@ class CuttingProxy {
   // and held (up to 256 KiB each way, as a router's buffer) until the rate
   // lets it pass. 0: no limit.
   void SetRate(uint64_t bytes_per_second);
+  // From now on, what a connection reads in either direction is forwarded
+  // no earlier than `millis` after it arrived: a link's one-way delay (a
+  // round trip takes twice as long). Data read before the call is not
+  // delayed. 0: none. Combines with SetRate (the delay first).
+  void SetDelay(int millis);
   // While set, new connections are accepted and closed at once (the hub
   // "unreachable" although something listens).
   void SetRefuseNew(bool refuse);
@@ -111,6 +116,7 @@ class CuttingProxy {
   std::atomic<bool> recording_{false};
   std::atomic<bool> silent_{false};
   std::atomic<uint64_t> rate_{0};
+  std::atomic<int> delay_millis_{0};
   std::thread acceptor_;
 
   mutable absl::Mutex mu_;

@@ -22,6 +22,12 @@
 //                   each. Commits accepted per second = all commits / time
 //                   until the hub's log holds them all; also the time until
 //                   every sync (push, then pull) has returned.
+//   bad links       (crypto on; --links-only runs it alone) a new node
+//                   bootstraps --link-cases cases, and a node pushes
+//                   --link-commits new cases, each over a clean link, one cut
+//                   every 20 KB, and a 256 kbit/s one with 150 ms each way:
+//                   bytes carried (TLS handshakes included) against the clean
+//                   link, tries, time (links.h).
 // Side figures, without targets: the seed node's local writes and its push.
 //
 // Encryption and signatures (--crypto, default both): every phase runs with
@@ -52,6 +58,7 @@
 #include "tools/bench/sync/hubs_nodes.h"
 #include "tools/bench/sync/incremental.h"
 #include "tools/bench/sync/initial.h"
+#include "tools/bench/sync/links.h"
 #include "tools/bench/sync/settings.h"
 #include "tools/bench/sync/summary.h"
 #include "tools/bench/sync/throughput.h"
@@ -60,9 +67,30 @@
 namespace fieldsync::bench_sync {
 namespace {
 
+// The bad-link phase on a hub of its own (crypto on).
+absl::StatusOr<LinkResults> RunLinks(const Settings& s, const std::string& dir,
+                                     const harness::Pki& pki) {
+  HubProcess hub(dir + "/hub-links", pki);
+  FS_RETURN_IF_ERROR(StartHub(hub, Mode{true}, "starting the bad-link phase's hub"));
+  FS_RETURN_IF_ERROR(Context(hub.AddProvince(kLinkProvince, "Yên Bái"), "fieldhub province add"));
+  std::printf("hub:      fieldhub serve (pid %d) on %s, TLS, crypto on\n\n",
+              static_cast<int>(hub.pid()), hub.address().c_str());
+  std::fflush(stdout);
+  FS_ASSIGN_OR_RETURN(LinkResults res, Links(s, dir, hub));
+  if (const int rc = hub.Stop(); rc != 0) {
+    std::printf("  note: the bad-link phase's hub exited with %d at SIGTERM\n", rc);
+  }
+  return res;
+}
+
 absl::Status Run(const Settings& s, const std::string& dir) {
   if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
   FS_ASSIGN_OR_RETURN(harness::Pki pki, harness::MakePki(dir + "/tls"));
+  if (s.links_only) {
+    FS_ASSIGN_OR_RETURN(LinkResults links, RunLinks(s, dir, pki));
+    PrintLinks(links);
+    return absl::OkStatus();
+  }
 
   // The modes measured, the baseline first; one hub each for the initial and
   // incremental phases, in a data directory of its own.
@@ -106,8 +134,17 @@ absl::Status Run(const Settings& s, const std::string& dir) {
     thrs.push_back(std::move(thr));
   }
 
+  std::optional<LinkResults> links;
+  if (s.crypto_on) {
+    FS_ASSIGN_OR_RETURN(links, RunLinks(s, dir, pki));
+  }
+
   PrintSummary(s, Results{modes, std::move(inits), raw_rate, paired_cost, std::move(incs),
                           std::move(hub_rss_whole), std::move(thrs)});
+  if (links) {
+    std::printf("\n");
+    PrintLinks(*links);
+  }
   return absl::OkStatus();
 }
 
@@ -121,13 +158,18 @@ int Main(int argc, char** argv) {
   const std::optional<std::string> dir =
       bench::BeginRun(kProgram, argc, argv, s->dir, /*require_empty=*/true, temp);
   if (!dir) return 1;
-  std::printf("settings: %lld cases, %lld edits, %lld nodes x %lld commits, %d run%s, %s\n",
-              static_cast<long long>(s->cases), static_cast<long long>(s->edits),
-              static_cast<long long>(s->nodes), static_cast<long long>(s->node_commits),
-              s->repeat, s->repeat > 1 ? "s" : "",
-              s->crypto_on && s->crypto_off ? "crypto off and on"
-              : s->crypto_on                ? "crypto on"
-                                            : "crypto off");
+  if (s->links_only) {
+    std::printf("settings: bad links only, %lld cases bootstrapped, %lld pushed, crypto on\n",
+                static_cast<long long>(s->link_cases), static_cast<long long>(s->link_commits));
+  } else {
+    std::printf("settings: %lld cases, %lld edits, %lld nodes x %lld commits, %d run%s, %s\n",
+                static_cast<long long>(s->cases), static_cast<long long>(s->edits),
+                static_cast<long long>(s->nodes), static_cast<long long>(s->node_commits),
+                s->repeat, s->repeat > 1 ? "s" : "",
+                s->crypto_on && s->crypto_off ? "crypto off and on"
+                : s->crypto_on                ? "crypto on"
+                                              : "crypto off");
+  }
   std::fflush(stdout);
 
   const auto t0 = bench::Clock::now();

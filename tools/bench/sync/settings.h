@@ -17,6 +17,11 @@ struct Settings {
   int64_t nodes = 63;
   int64_t node_commits = 1000;
   int repeat = 1;
+  // The bad-link phase (links.h): cases bootstrapped, cases pushed; and
+  // whether to run that phase alone.
+  int64_t link_cases = 1000;
+  int64_t link_commits = 500;
+  bool links_only = false;
   std::string dir;  // empty: a fresh temp dir, removed at exit
   bool quick = false;
   // The modes measured (--crypto): with encryption and signatures, and
