@@ -15,6 +15,10 @@
 # a new one fails, and so does an exception that no longer occurs (so that
 # the list shrinks as they are fixed).
 set -euo pipefail
+if [ $# -ne 1 ]; then
+  echo "usage: layers_test.sh SOURCE_ROOT (the repository's top folder)" >&2
+  exit 2
+fi
 root=$1
 cd "$root"
 

@@ -10,6 +10,10 @@
 #    no such header, so an indirect include is caught.
 # (The link dependencies are checked when CMake configures: sync-core/CMakeLists.txt.)
 set -euo pipefail
+if [ $# -ne 3 ]; then
+  echo "usage: no_rpc_in_sync_core_test.sh SYNC_CORE_SOURCE_DIR BUILD_DIR NINJA" >&2
+  exit 2
+fi
 src=$1 build=$2 ninja=$3
 pattern='grpc|google/protobuf|\.pb\.h'
 
