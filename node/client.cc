@@ -108,13 +108,20 @@ absl::StatusOr<Credential> LoadCredential(const std::string& dir) {
 // ---------------------------------------------------------------------------
 // Client: the engine's pass over the gRPC transport
 
-SyncClient::SyncClient(std::unique_ptr<GrpcTransport> transport, const ClientOptions& options)
-    : transport_(std::move(transport)), options_(options) {}
+SyncClient::SyncClient(std::unique_ptr<sync::Transport> transport, GrpcTransport* grpc,
+                       const ClientOptions& options)
+    : transport_(std::move(transport)), grpc_(grpc), options_(options) {}
 SyncClient::~SyncClient() = default;
 
 absl::StatusOr<std::unique_ptr<SyncClient>> SyncClient::Create(const ClientOptions& options) {
   FS_ASSIGN_OR_RETURN(std::unique_ptr<GrpcTransport> t, GrpcTransport::Create(options));
-  return std::unique_ptr<SyncClient>(new SyncClient(std::move(t), options));
+  GrpcTransport* grpc = t.get();
+  return std::unique_ptr<SyncClient>(new SyncClient(std::move(t), grpc, options));
+}
+
+std::unique_ptr<SyncClient> SyncClient::Over(std::unique_ptr<sync::Transport> transport,
+                                             const ClientOptions& options) {
+  return std::unique_ptr<SyncClient>(new SyncClient(std::move(transport), nullptr, options));
 }
 
 sync::Transport& SyncClient::transport() { return *transport_; }
@@ -145,10 +152,10 @@ absl::StatusOr<SyncReport> SyncClient::Sync(
   o.clock = clock_;
   // Between batches the pass looks at *stop itself; the transport cancels
   // a call under way (one over a slow link may last its whole deadline).
-  transport_->SetStop(stop);
+  if (grpc_ != nullptr) grpc_->SetStop(stop);
   absl::StatusOr<SyncReport> r =
       sync::RunPass(*transport_, replica, keys, cred, o, stop, progress, progressed);
-  transport_->SetStop(nullptr);
+  if (grpc_ != nullptr) grpc_->SetStop(nullptr);
   return r;
 }
 

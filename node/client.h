@@ -50,6 +50,10 @@ class SyncClient {
   // INVALID_ARGUMENT for insecure off loopback; FAILED_PRECONDITION for an
   // unreadable CA file. Connecting is lazy: errors show at the first call.
   static absl::StatusOr<std::unique_ptr<SyncClient>> Create(const ClientOptions& options);
+  // A client over another transport (`options` gives only the batch sizes):
+  // tests talk to a hub in their own process (sync/transport.h) this way.
+  static std::unique_ptr<SyncClient> Over(std::unique_ptr<sync::Transport> transport,
+                                          const ClientOptions& options);
   ~SyncClient();
 
   absl::StatusOr<HelloInfo> Hello(const Credential* cred);
@@ -88,8 +92,10 @@ class SyncClient {
   void set_clock(ClockSource* clock) { clock_ = clock; }
 
  private:
-  SyncClient(std::unique_ptr<GrpcTransport> transport, const ClientOptions& options);
-  std::unique_ptr<GrpcTransport> transport_;
+  SyncClient(std::unique_ptr<sync::Transport> transport, GrpcTransport* grpc,
+             const ClientOptions& options);
+  std::unique_ptr<sync::Transport> transport_;
+  GrpcTransport* grpc_;  // transport_, when it is gRPC's; else null
   ClientOptions options_;
   int64_t statement_interval_millis_ = tuning::kStatementIntervalMillis;
   int64_t checkpoint_interval_millis_ = tuning::kCheckpointIntervalMillis;

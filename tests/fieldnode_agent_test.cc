@@ -583,7 +583,7 @@ TEST_F(AgentProtocolTest, TheDelegatedIdentitySignsAndOpensAndFailsWithAnErrorOn
 // ---------------------------------------------------------------------------
 // The agent of `fieldnode unlock`, and fieldnode commands against a real hub.
 
-class AgentTest : public SyncTest {
+class AgentTest : public SyncProcessTest {
  protected:
   void SetUp() override {
     SyncTest::SetUp();

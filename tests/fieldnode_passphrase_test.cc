@@ -27,7 +27,7 @@ namespace {
 
 constexpr char kStrong[] = "một câu dài làm mật khẩu";
 
-class PassphraseTest : public SyncTest {
+class PassphraseTest : public SyncProcessTest {
  protected:
   void SetUp() override {
     SyncTest::SetUp();

@@ -21,7 +21,7 @@ constexpr uint64_t kLinkBytes = 20000;
 // the handshake: some 200 tries for the writer (commits, then key records).
 constexpr int kMaxTries = 300;
 
-class SyncBudgetTest : public SyncTest {
+class SyncBudgetTest : public SyncProcessTest {
  protected:
   // Text that does not compress (the wire is gzip'ed).
   static std::string Noise(size_t n) {

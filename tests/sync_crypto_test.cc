@@ -191,6 +191,13 @@ class CryptoSyncTest : public SyncTest {
   std::vector<Planted> planted_;
 };
 
+// CryptoSyncTest against a `fieldhub serve` process: the tests that call the hub over
+// gRPC themselves, start fieldnode, or kill the hub.
+class CryptoSyncProcessTest : public CryptoSyncTest {
+ protected:
+  bool NeedsHubProcess() const override { return true; }
+};
+
 TEST_F(CryptoSyncTest, TwoDevicesOfAnOfficeReadEachOthersCases) {
   auto& a = AddNode("LC");
   auto& b = AddNode("LC");
@@ -672,7 +679,7 @@ TEST_F(CryptoSyncTest, ARevokedDeviceCannotReadWhatIsWrittenAfterAndItsCommitsAr
   EXPECT_FALSE(none->has_value());
 }
 
-TEST_F(CryptoSyncTest, ErasureDestroysEveryCopyOfACasesKeysOnHubAndNodes) {
+TEST_F(CryptoSyncProcessTest, ErasureDestroysEveryCopyOfACasesKeysOnHubAndNodes) {
   auto& lc1 = AddNode("LC");
   auto& lc2 = AddNode("LC");
   auto& hn = AddNode("HN");
@@ -1014,7 +1021,7 @@ TEST_F(CryptoSyncTest, TheHubRefusesKeyRecordsOutsideTheOfficeOfTheDeviceThatMad
   EXPECT_EQ(Opened(lc, "cases", kase, "narrative"), "Hà Thị Sáu") << "the refused erasure erased";
 }
 
-TEST_F(CryptoSyncTest, FieldnodeShowsSealedFieldsOpenedWhenUnlockedMaskedWhenLocked) {
+TEST_F(CryptoSyncProcessTest, FieldnodeShowsSealedFieldsOpenedWhenUnlockedMaskedWhenLocked) {
   // A node made as an officer makes it: fieldnode init and enroll.
   const std::string dir = dir_.File("officer");
   const std::string pass = "FIELDSYNC_PASSPHRASE=một câu dài làm mật khẩu";

@@ -29,7 +29,7 @@ std::string ReadAll(const std::string& path) {
   return ss.str();
 }
 
-class DaemonTest : public SyncTest {
+class DaemonTest : public SyncProcessTest {
  protected:
   pid_t StartDaemon(const std::string& dir, const std::vector<std::string>& extra) {
     log_ = dir + "/daemon.log";

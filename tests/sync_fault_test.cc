@@ -29,7 +29,7 @@ uint64_t Seed() {
   return std::random_device{}();
 }
 
-class FaultTest : public SyncTest {
+class FaultTest : public SyncProcessTest {
  protected:
   // Text that does not compress (the wire is gzip'ed): cut points then
   // fall where the test means them to.

@@ -94,7 +94,14 @@ class RefusalTest : public SyncTest {
   }
 };
 
-TEST_F(RefusalTest, ACallWithoutCredentialIsUnauthenticated) {
+// RefusalTest against a `fieldhub serve` process: the tests that call the hub over
+// gRPC themselves, start fieldnode, or kill the hub.
+class RefusalProcessTest : public RefusalTest {
+ protected:
+  bool NeedsHubProcess() const override { return true; }
+};
+
+TEST_F(RefusalProcessTest, ACallWithoutCredentialIsUnauthenticated) {
   auto& n = AddNode("LC");
   NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
   auto stub = Stub();
@@ -107,7 +114,7 @@ TEST_F(RefusalTest, ACallWithoutCredentialIsUnauthenticated) {
   EXPECT_EQ(HubHead(), 0);
 }
 
-TEST_F(RefusalTest, AWrongSecretIsUnauthenticated) {
+TEST_F(RefusalProcessTest, AWrongSecretIsUnauthenticated) {
   auto& n = AddNode("LC");
   NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
   node::Credential forged = n.credential();
@@ -138,7 +145,7 @@ TEST_F(RefusalTest, ARevokedNodeIsRefusedWithPermissionDenied) {
   EXPECT_NE(list.out.find("REVOKED"), std::string::npos) << list.out;
 }
 
-TEST_F(RefusalTest, ALaptopItsOfficeRemovedIsRefusedAndCannotRemoveOthers) {
+TEST_F(RefusalProcessTest, ALaptopItsOfficeRemovedIsRefusedAndCannotRemoveOthers) {
   auto& lc1 = AddNode("LC");
   auto& lc2 = AddNode("LC");
   auto& lc3 = AddNode("LC");
@@ -266,7 +273,7 @@ TEST_F(RefusalTest, AFirstDeviceStartedAfterTheOfficesFirstLaptopIsRevokedDoesNo
       << r3.status();
 }
 
-TEST_F(RefusalTest, AnExpiredEnrolmentTokenIsRefused) {
+TEST_F(RefusalProcessTest, AnExpiredEnrolmentTokenIsRefused) {
   auto token = hub_->Token("LC", "1ms");
   ASSERT_TRUE(token.ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -284,7 +291,7 @@ TEST_F(RefusalTest, AnExpiredEnrolmentTokenIsRefused) {
   EXPECT_NE(cred.status().message().find("expired"), std::string::npos) << cred.status();
 }
 
-TEST_F(RefusalTest, AReusedEnrolmentTokenIsRefused) {
+TEST_F(RefusalProcessTest, AReusedEnrolmentTokenIsRefused) {
   auto token = hub_->Token("LC");
   ASSERT_TRUE(token.ok());
   node::ClientOptions o;
@@ -307,7 +314,7 @@ TEST_F(RefusalTest, AReusedEnrolmentTokenIsRefused) {
   EXPECT_NE(bad.err.find("unknown province"), std::string::npos) << bad.err;
 }
 
-TEST_F(RefusalTest, ANodePushingAnotherNodesCommitIsRefused) {
+TEST_F(RefusalProcessTest, ANodePushingAnotherNodesCommitIsRefused) {
   auto& a = AddNode("LC");
   auto& b = AddNode("LC");
   NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
@@ -321,7 +328,7 @@ TEST_F(RefusalTest, ANodePushingAnotherNodesCommitIsRefused) {
   EXPECT_EQ(HubHead(), 0);
 }
 
-TEST_F(RefusalTest, AnUnknownProtocolVersionIsRefusedNamingBothVersions) {
+TEST_F(RefusalProcessTest, AnUnknownProtocolVersionIsRefusedNamingBothVersions) {
   auto stub = Stub();
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -356,7 +363,7 @@ TEST_F(RefusalTest, AnUnknownProtocolVersionIsRefusedNamingBothVersions) {
   EXPECT_NE(s.error_message().find("version 1"), std::string::npos) << s.error_message();
 }
 
-TEST_F(RefusalTest, AForgedPullStillReceivesOnlyTheNodesScope) {
+TEST_F(RefusalProcessTest, AForgedPullStillReceivesOnlyTheNodesScope) {
   auto& lc = AddNode("LC");
   auto& hn = AddNode("HN");
   const RowId lc_case = NewCase(lc.replica(), "LC", "Lò Thị Mai");
@@ -412,7 +419,7 @@ TEST_F(RefusalTest, AForgedPullStillReceivesOnlyTheNodesScope) {
   EXPECT_EQ(lc_cases_seen, 3);
 }
 
-TEST_F(RefusalTest, AnEnrolmentWhoseAnswerWasLostCanBeRetriedWithTheSameToken) {
+TEST_F(RefusalProcessTest, AnEnrolmentWhoseAnswerWasLostCanBeRetriedWithTheSameToken) {
   auto token = hub_->Token("LC");
   ASSERT_TRUE(token.ok());
   auto n = harness::LocalNode::Create(dir_.File("retry"));
@@ -445,7 +452,7 @@ TEST_F(RefusalTest, AnEnrolmentWhoseAnswerWasLostCanBeRetriedWithTheSameToken) {
   EXPECT_EQ(back.status().code(), absl::StatusCode::kPermissionDenied) << back.status();
 }
 
-TEST_F(RefusalTest, AnEnrolmentRetryOrReEnrolmentWithOtherKeysIsRefusedAndChangesNothing) {
+TEST_F(RefusalProcessTest, AnEnrolmentRetryOrReEnrolmentWithOtherKeysIsRefusedAndChangesNothing) {
   // Issue 11's takeover: a device id is public (it is in every commit), and a
   // used token stays valid for its device's retries until it expires. With
   // both, anyone could re-enrol the id with keys of their own.
@@ -519,7 +526,7 @@ TEST_F(RefusalTest, AnEnrolmentRetryOrReEnrolmentWithOtherKeysIsRefusedAndChange
   ASSERT_TRUE(retry.ok()) << retry.status();
 }
 
-TEST_F(RefusalTest, AnEnrolmentRetryNotFromTheDevicesKeystoreIsRefusedAndChangesNothing) {
+TEST_F(RefusalProcessTest, AnEnrolmentRetryNotFromTheDevicesKeystoreIsRefusedAndChangesNothing) {
   // The device's id and public keys are public, and its used token stays
   // valid for its retries until it expires: someone holding the three must
   // not get a new credential for it (the laptop's own would stop working).
@@ -601,7 +608,7 @@ TEST_F(RefusalTest, AnEnrolmentRetryNotFromTheDevicesKeystoreIsRefusedAndChanges
   EXPECT_EQ(list.out.find("attacker"), std::string::npos) << list.out;
 }
 
-TEST_F(RefusalTest, AHubCertificateFromAnotherAuthorityIsRefusedWithAnExplanation) {
+TEST_F(RefusalProcessTest, AHubCertificateFromAnotherAuthorityIsRefusedWithAnExplanation) {
   auto other = harness::MakePki(dir_.File("other-tls"));
   ASSERT_TRUE(other.ok());
   node::ClientOptions o;
@@ -641,7 +648,7 @@ TEST_F(RefusalTest, PlainTextIsRefusedOffLoopback) {
   EXPECT_TRUE(node::SyncClient::Create(o).ok());
 }
 
-TEST_F(RefusalTest, AnOversizedPushIsRefusedAndNothingStored) {
+TEST_F(RefusalProcessTest, AnOversizedPushIsRefusedAndNothingStored) {
   auto& n = AddNode("LC");
   NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
   // A real commit followed by 20 MiB: over the hub's 16 MiB message limit.
@@ -656,7 +663,7 @@ TEST_F(RefusalTest, AnOversizedPushIsRefusedAndNothingStored) {
   EXPECT_EQ(HubHead(), 0);
 }
 
-TEST_F(RefusalTest, TooManyCommitsInOnePushAreRefused) {
+TEST_F(RefusalProcessTest, TooManyCommitsInOnePushAreRefused) {
   auto& n = AddNode("LC");
   std::vector<LocalTxn> txns(wire::kMaxPushCommits + 1);
   for (auto& t : txns) {
@@ -672,7 +679,7 @@ TEST_F(RefusalTest, TooManyCommitsInOnePushAreRefused) {
   EXPECT_EQ(HubHead(), 0);
 }
 
-TEST_F(RefusalTest, ABatchWithOneMalformedCommitIsRefusedWhole) {
+TEST_F(RefusalProcessTest, ABatchWithOneMalformedCommitIsRefusedWhole) {
   join_offices_ = false;  // no sync before the pushes this test makes by hand
   auto& n = AddNode("LC");
   NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");

@@ -38,7 +38,7 @@ struct RawPull {
   std::set<std::string> rows;  // ids of the rows received whole or written
 };
 
-class SchemaUpgradeTest : public SyncTest {
+class SchemaUpgradeTest : public SyncProcessTest {
  protected:
   std::unique_ptr<pb::Sync::Stub> Stub() {
     std::ifstream in(pki_->ca());

@@ -95,6 +95,13 @@ class SetAsideTest : public SyncTest {
   }
 };
 
+// SetAsideTest against a `fieldhub serve` process: the tests that call the hub over
+// gRPC themselves, start fieldnode, or kill the hub.
+class SetAsideProcessTest : public SetAsideTest {
+ protected:
+  bool NeedsHubProcess() const override { return true; }
+};
+
 TEST_F(SetAsideTest, ALaptopBackAfterGcHasItsEditOfTheCollectedCaseSetAsideAndItsLaterWorkArrives) {
   auto& a = AddNode("LC");
   auto& away = AddNode("LC");
@@ -285,7 +292,7 @@ TEST_F(SetAsideTest, ACommitThatNeedsTheRefusedOneIsSetAsideWithIt) {
 }
 
 // A version 2 push keeps version 2's rule: the refusal refuses the batch.
-TEST_F(SetAsideTest, AVersion2PushIsStillRefusedWhole) {
+TEST_F(SetAsideProcessTest, AVersion2PushIsStillRefusedWhole) {
   auto& a = AddNode("LC");
   auto& away = AddNode("LC");
   const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
@@ -316,7 +323,7 @@ TEST_F(SetAsideTest, AVersion2PushIsStillRefusedWhole) {
 }
 
 // A withdrawal that passes over a commit the hub stored is not taken.
-TEST_F(SetAsideTest, TheHubRefusesAWithdrawalOfAStoredCommit) {
+TEST_F(SetAsideProcessTest, TheHubRefusesAWithdrawalOfAStoredCommit) {
   auto& n = AddNode("LC");
   NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
   NewCase(n.replica(), "LC", "Lò Thị Mai");
@@ -497,7 +504,7 @@ TEST_F(SetAsideTest, ARefusedWithdrawalStillLetsThePassPull) {
 // again with headers: the hub takes those as the backfill they are and the
 // next commit continues its chain (review helper-46, HIGH: "names a
 // previous entry the hub lacks" at every pass, and no pull).
-TEST_F(SetAsideTest, CommitsStoredWithoutHeadersAndPushedAgainWithThemAreBackfilled) {
+TEST_F(SetAsideProcessTest, CommitsStoredWithoutHeadersAndPushedAgainWithThemAreBackfilled) {
   auto& n = AddNode("LC");
   CommitSecurity old = n.keys()->Security();
   old.sign_header = nullptr;
@@ -558,7 +565,7 @@ TEST_F(SetAsideTest, ALockedLaptopsRefusedEditWithoutAHeaderStillLetsThePassPull
 // A push (1 refused of 3) whose answer was lost, repeated with a smaller
 // batch (a budget halved by the cut): the refusal is not lost; the laptop's
 // cursor moves no further than its request (review helper-46, MEDIUM).
-TEST_F(SetAsideTest, ARefusalIsNotLostWhenThePushIsRepeatedSmaller) {
+TEST_F(SetAsideProcessTest, ARefusalIsNotLostWhenThePushIsRepeatedSmaller) {
   auto& a = AddNode("LC");
   auto& away = AddNode("LC");
   const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");

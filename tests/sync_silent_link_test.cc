@@ -48,7 +48,7 @@ node::ClientOptions Quick(uint32_t pull_batch = 0) {
   return o;
 }
 
-class SilentLinkTest : public SyncTest {
+class SilentLinkTest : public SyncProcessTest {
  protected:
   // `n` cases of text that does not compress much (the wire is gzip'ed),
   // written by `node` and pushed.

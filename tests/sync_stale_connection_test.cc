@@ -13,7 +13,7 @@
 namespace fieldsync::testing {
 namespace {
 
-class StaleConnectionTest : public SyncTest {};
+class StaleConnectionTest : public SyncProcessTest {};
 
 TEST_F(StaleConnectionTest, ASyncOverAConnectionTheHubLostGoesOnOverANewOne) {
   auto& writer = AddNode("LC");

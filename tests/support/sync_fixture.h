@@ -1,5 +1,9 @@
-// A real hub process (TLS on loopback) and in-process nodes for the sync
-// integration tests; helpers to write field-office records.
+// A hub and in-process nodes for the sync integration tests; helpers to
+// write field-office records. SyncTest serves the hub in the test's own
+// process (support/in_process_hub.h: the hub's engine and store, no gRPC,
+// no socket); SyncProcessTest runs `fieldhub serve` over TLS on loopback,
+// for tests that need a socket (a proxy in front of the hub, TLS, a hub
+// killed) or the gRPC layer itself.
 #ifndef FIELDSYNC_TESTS_SUPPORT_SYNC_FIXTURE_H_
 #define FIELDSYNC_TESTS_SUPPORT_SYNC_FIXTURE_H_
 
@@ -20,6 +24,7 @@
 #include "crypto/commit_header.h"
 #include "crypto/commit_signature.h"
 #include "store/sqlite.h"
+#include "support/in_process_hub.h"
 #include "support/must.h"
 #include "support/replica_fixture.h"
 #include "support/temp_dir.h"
@@ -41,8 +46,12 @@ class SyncTest : public ::testing::Test {
     delete pki_dir_;
   }
 
+  // Whether the hub runs as a `fieldhub serve` process (SyncProcessTest).
+  virtual bool NeedsHubProcess() const { return false; }
+
   void SetUp() override {
     hub_ = std::make_unique<harness::HubProcess>(dir_.File("hub"), *pki_);
+    if (!NeedsHubProcess()) hub_->set_in_process(std::make_unique<InProcessHub>());
     ASSERT_TRUE(hub_->Start().ok());
     ASSERT_TRUE(hub_->AddProvince("LC", "Lào Cai").ok());
     ASSERT_TRUE(hub_->AddProvince("HN", "Hà Nội").ok());
@@ -306,6 +315,14 @@ class SyncTest : public ::testing::Test {
 
 inline TempDir* SyncTest::pki_dir_ = nullptr;
 inline harness::Pki* SyncTest::pki_ = nullptr;
+
+// SyncTest with the hub a `fieldhub serve` process (TLS on loopback): for
+// tests that need a socket (a proxy in front of the hub, a rewriting hub,
+// TLS), kill the hub, or test the gRPC layer itself.
+class SyncProcessTest : public SyncTest {
+ protected:
+  bool NeedsHubProcess() const override { return true; }
+};
 
 }  // namespace fieldsync::testing
 

@@ -80,9 +80,89 @@ HubProcess::HubProcess(std::string data_dir, Pki pki, bool insecure)
 
 HubProcess::~HubProcess() {
   if (pid_ > 0) Kill();
+  if (in_process_running_) in_process_->Stop();
 }
 
-std::string HubProcess::address() const { return absl::StrCat("localhost:", port_); }
+namespace {
+
+[[noreturn]] void NeedsAHubProcess(const char* what) {
+  std::fprintf(stderr,
+               "HubProcess::%s: this test needs a hub process (a socket), but its hub is served "
+               "in process: give the test a fixture that serves it with fieldhub "
+               "(SyncProcessTest, tests/support/sync_fixture.h)\n",
+               what);
+  std::fflush(stderr);
+  std::abort();
+}
+
+// A node's link to a hub served in this process: each call goes to the
+// hub's side of the protocol as it is now (the hub may have been stopped
+// and started again), UNAVAILABLE while it is stopped.
+class InProcessLink final : public sync::Transport {
+ public:
+  explicit InProcessLink(const HubProcess* hub) : hub_(hub) {}
+
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
+    FS_ASSIGN_OR_RETURN(sync::Transport * t, Hub());
+    return t->Hello(req);
+  }
+  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
+    FS_ASSIGN_OR_RETURN(sync::Transport * t, Hub());
+    return t->Enroll(req);
+  }
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    FS_ASSIGN_OR_RETURN(sync::Transport * t, Hub());
+    return t->Push(req);
+  }
+  absl::Status Pull(const sync::PullRequest& req,
+                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
+    FS_ASSIGN_OR_RETURN(sync::Transport * t, Hub());
+    return t->Pull(req, on_chunk);
+  }
+
+ private:
+  absl::StatusOr<sync::Transport*> Hub() const {
+    sync::Transport* t = hub_->in_process_transport();
+    if (t == nullptr) {
+      return absl::UnavailableError("the hub (in this process) is not running");
+    }
+    return t;
+  }
+  const HubProcess* hub_;
+};
+
+// A client for `address`: the hub in this process for kInProcessAddress,
+// else gRPC.
+absl::StatusOr<std::unique_ptr<node::SyncClient>> ClientFor(const HubProcess* hub,
+                                                            const node::ClientOptions& o) {
+  if (o.address == kInProcessAddress) {
+    if (hub == nullptr || !hub->in_process()) {
+      return absl::FailedPreconditionError("no hub is served in this process");
+    }
+    return node::SyncClient::Over(std::make_unique<InProcessLink>(hub), o);
+  }
+  return node::SyncClient::Create(o);
+}
+
+}  // namespace
+
+void HubProcess::set_in_process(std::unique_ptr<InProcessServer> server) {
+  in_process_ = std::move(server);
+}
+
+sync::Transport* HubProcess::in_process_transport() const {
+  return in_process_running_ ? in_process_->transport() : nullptr;
+}
+
+int HubProcess::port() const {
+  if (in_process_) NeedsAHubProcess("port");
+  return port_;
+}
+
+std::string HubProcess::address() const {
+  if (in_process_) return kInProcessAddress;
+  return absl::StrCat("localhost:", port_);
+}
 
 CommandResult HubProcess::Admin(std::vector<std::string> args) const {
   args.insert(args.begin(), BinDir() + "/fieldhub");
@@ -107,11 +187,16 @@ absl::StatusOr<std::string> HubProcess::Token(const std::string& province,
 }
 
 absl::Status HubProcess::Start() {
-  if (pid_ > 0) return absl::FailedPreconditionError("hub already running");
+  if (running()) return absl::FailedPreconditionError("hub already running");
   struct stat st;
   if (stat((dir_ + "/hub.db").c_str(), &st) != 0) {
     CommandResult r = Admin({"init"});
     if (r.exit_code != 0) return absl::InternalError(absl::StrCat("fieldhub init: ", r.err));
+  }
+  if (in_process_) {
+    FS_RETURN_IF_ERROR(in_process_->Start(dir_));
+    in_process_running_ = true;
+    return absl::OkStatus();
   }
   const std::string port_file = dir_ + "/port";
   unlink(port_file.c_str());
@@ -143,6 +228,11 @@ absl::Status HubProcess::Start() {
 }
 
 int HubProcess::Stop() {
+  if (in_process_running_) {
+    in_process_->Stop();
+    in_process_running_ = false;
+    return 0;
+  }
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);
   int status = 0;
@@ -152,6 +242,7 @@ int HubProcess::Stop() {
 }
 
 void HubProcess::Kill() {
+  if (in_process_running_) NeedsAHubProcess("Kill");
   if (pid_ <= 0) return;
   kill(pid_, SIGKILL);
   int status = 0;
@@ -196,7 +287,8 @@ absl::Status LocalNode::Enroll(const HubProcess& hub, const std::string& provinc
   o.address = address.empty() ? hub.address() : address;
   o.ca_file = hub.pki().ca();
   o.insecure = hub.insecure();
-  FS_ASSIGN_OR_RETURN(client_, node::SyncClient::Create(o));
+  hub_process_ = &hub;
+  FS_ASSIGN_OR_RETURN(client_, ClientFor(hub_process_, o));
   std::string got_province, hub_id;
   FS_ASSIGN_OR_RETURN(cred_, client_->Enroll(token, *identity_, "test node", &got_province,
                                              &hub_id));
@@ -226,7 +318,7 @@ absl::Status LocalNode::Connect(const std::string& address, node::ClientOptions 
   o.address = address;
   o.ca_file = hub_.ca_file;
   o.insecure = hub_.insecure;
-  FS_ASSIGN_OR_RETURN(client_, node::SyncClient::Create(o));
+  FS_ASSIGN_OR_RETURN(client_, ClientFor(hub_process_, o));
   return absl::OkStatus();
 }
 

@@ -16,6 +16,7 @@
 #include "node/client.h"
 #include "store/keyring.h"
 #include "store/replica.h"
+#include "sync/transport.h"
 
 namespace fieldsync::harness {
 
@@ -40,23 +41,53 @@ struct Pki {
 };
 absl::StatusOr<Pki> MakePki(const std::string& dir);
 
+// A hub served in the caller's own process instead of by `fieldhub serve`:
+// the hub's engine over its data directory, answering the protocol without
+// gRPC or sockets (tests/support/in_process_hub.h implements it). Tests of
+// sync behaviour that need no socket run on it.
+class InProcessServer {
+ public:
+  virtual ~InProcessServer() = default;
+  // Opens the hub's store in `data_dir` (made by `fieldhub init`), holding
+  // its serve lock as `fieldhub serve` does; its log lines go to
+  // `data_dir`/serve.log.
+  virtual absl::Status Start(const std::string& data_dir) = 0;
+  virtual void Stop() = 0;
+  // The hub's side of the protocol; null while stopped.
+  virtual sync::Transport* transport() = 0;
+};
+
 class HubProcess {
  public:
   // `data_dir` is created with `fieldhub init` if empty.
   HubProcess(std::string data_dir, Pki pki, bool insecure = false);
   ~HubProcess();  // kills the process if running
 
+  // From the next Start() on, the hub is served by `server` in this
+  // process, not by a `fieldhub serve` process: nodes enrolled with no
+  // address reach it without a socket, administrator commands (Admin) still
+  // run fieldhub on its data directory. Call before the first Start().
+  void set_in_process(std::unique_ptr<InProcessServer> server);
+  bool in_process() const { return in_process_ != nullptr; }
+  // The in-process hub's side of the protocol; null if stopped or not in
+  // process.
+  sync::Transport* in_process_transport() const;
+
   // Starts `fieldhub serve` on 127.0.0.1 (port 0 the first time, the same
   // port on restarts) and waits until it listens.
   absl::Status Start();
   // SIGTERM and wait; the exit code.
   int Stop();
-  // SIGKILL and wait.
+  // SIGKILL and wait. A hub in process cannot be killed: the test aborts
+  // saying it needs a hub process.
   void Kill();
-  bool running() const { return pid_ > 0; }
+  bool running() const { return pid_ > 0 || in_process_running_; }
   pid_t pid() const { return pid_; }
-  int port() const { return port_; }
-  std::string address() const;  // "localhost:<port>"
+  // The port it listens on; a hub in process has none: the test aborts
+  // saying it needs a hub process (a proxy in front of the hub, say).
+  int port() const;
+  // "localhost:<port>"; kInProcessAddress for a hub in process.
+  std::string address() const;
   const std::string& data_dir() const { return dir_; }
   std::string log_path() const { return dir_ + "/serve.log"; }
   // VmHWM of the running process, KiB.
@@ -87,7 +118,12 @@ class HubProcess {
   std::string serve_program_ = "fieldhub";
   pid_t pid_ = -1;
   int port_ = 0;
+  std::unique_ptr<InProcessServer> in_process_;
+  bool in_process_running_ = false;
 };
+
+// The address of a hub served in process (HubProcess::set_in_process).
+inline constexpr char kInProcessAddress[] = "in-process";
 
 // A node whose replica and sync client live in this process.
 class LocalNode {
@@ -146,6 +182,7 @@ class LocalNode {
   bool crypto_ = true;
   ClockSource* clock_ = nullptr;
   node::HubConfig hub_;
+  const HubProcess* hub_process_ = nullptr;  // the hub enrolled with
   node::Credential cred_;
   std::unique_ptr<node::SyncClient> client_;
 };
