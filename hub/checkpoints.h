@@ -30,9 +30,8 @@ namespace fieldsync::hub {
 inline constexpr size_t kCheckpointsKept = 2;
 // Adopting one scans the office's rows: not when the office's newest
 // checkpoint is still current and has the same root (nothing changed since:
-// taken as adopted), and not again within this long of a laptop's last
-// attempt that failed (the engine's count, hub/engine.h).
-inline constexpr int64_t kCheckpointFailedRetryMillis = 60 * 1000;
+// taken as adopted), and not again within tuning::kCheckpointFailedRetryMillis
+// of a laptop's last attempt that failed (the engine's count, hub/engine.h).
 
 // Every row of `province`'s scope as the hub holds it now, in checkpoint
 // order (tables in schema order, rows by id), with its state and leaf.

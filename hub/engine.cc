@@ -398,7 +398,7 @@ absl::StatusOr<StatementKept> HubEngine::PutStatement(const NodeInfo& node,
         absl::MutexLock l(&checkpoint_mu_);
         auto failed = checkpoint_failed_.find(node.device);
         if (failed != checkpoint_failed_.end() && now >= failed->second &&
-            now - failed->second < kCheckpointFailedRetryMillis) {
+            now - failed->second < tuning::kCheckpointFailedRetryMillis) {
           out.checkpoint_note = "this laptop's last checkpoint was not adopted a moment ago: a "
                                 "later pass tries again";
           return absl::OkStatus();

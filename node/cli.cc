@@ -17,7 +17,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
-#include "fieldsync/v1/protocol.pb.h"
+#include "sync/protocol.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -791,7 +791,7 @@ int Main(int argc, char** argv) {
     return Daemon(*parsed);
   }
   const ReplicaProgram program{"fieldnode", kUsage, "node", "replica.db", "FIELDSYNC_NODE_DIR",
-                               fieldsync::v1::PROTOCOL_VERSION_2};
+                               sync::kMaxProtocolVersion};
   return RunReplicaProgram(program, argc, argv);
 }
 

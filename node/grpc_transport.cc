@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -66,7 +67,12 @@ constexpr char kSilentAdvice[] =
 absl::Status Explain(const grpc::Status& g, const ClientOptions& opts, const std::string& ca_pem,
                      std::string_view call, absl::Duration took) {
   const std::string& address = opts.address;
-  if (g.error_code() == grpc::StatusCode::UNAVAILABLE) {
+  // A stream reset or a socket lost halfway comes as INTERNAL or UNKNOWN:
+  // it is the link's failure, said and retried as UNAVAILABLE.
+  const bool link_broke = (g.error_code() == grpc::StatusCode::INTERNAL ||
+                           g.error_code() == grpc::StatusCode::UNKNOWN) &&
+                          SaysTheLinkBroke(g.error_message());
+  if (g.error_code() == grpc::StatusCode::UNAVAILABLE || link_broke) {
     const std::string& m = g.error_message();
     auto says = [&](std::string_view what) { return m.find(what) != std::string::npos; };
     // A keepalive ping unanswered (GRPC_ARG_KEEPALIVE_TIMEOUT_MS): the
@@ -119,6 +125,21 @@ absl::Status Explain(const grpc::Status& g, const ClientOptions& opts, const std
   }
   return wire::FromGrpc(g);
 }
+
+}  // namespace
+
+bool SaysTheLinkBroke(std::string_view grpc_message) {
+  const std::string m = absl::AsciiStrToLower(AV(grpc_message));
+  for (const char* words :
+       {"rst_stream", "stream removed", "socket closed", "connection reset", "broken pipe",
+        "transport closed", "endpoint closing", "fd shutdown", "goaway", "connection aborted",
+        "failed parsing http/2", "keepalive watchdog"}) {
+    if (m.find(words) != std::string::npos) return true;
+  }
+  return false;
+}
+
+namespace {
 
 // Cancels the call of `ctx` once *stop becomes true (SIGTERM): a blocking
 // gRPC call does not look at the flag, and one over a slow link may run for

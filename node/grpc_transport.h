@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "base/tuning.h"
@@ -32,6 +33,15 @@ struct ClientOptions {
   // gzip on requests (off: tests that read what goes over the wire).
   bool compress = true;
 };
+
+// Whether the words of a call that failed INTERNAL or UNKNOWN say that the
+// link broke under it rather than that the hub answered so: gRPC gives
+// those codes for a stream reset halfway ("Received RST_STREAM with error
+// code 2", "Stream removed"), a socket closed or reset, a GOAWAY, bytes that
+// are not HTTP/2. Such a failure is reported as UNAVAILABLE ("the link to
+// the hub broke"), which is retried; the hub's own INTERNAL and UNKNOWN
+// answers are not (sync/retry.h).
+bool SaysTheLinkBroke(std::string_view grpc_message);
 
 class GrpcTransport final : public sync::Transport {
  public:

@@ -7,11 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 #include "store/data_dir.h"
 #include "support/temp_dir.h"
 
@@ -86,6 +89,35 @@ TEST(DataDirTest, ADirectoryTheUserCannotEnterIsOneClearLine) {
   EXPECT_NE(got.find("cannot read the data directory"), std::string::npos) << got;
   EXPECT_NE(got.find("Permission denied"), std::string::npos) << got;
   EXPECT_EQ(got.find('\n'), std::string::npos) << got;
+}
+
+// `status --json` of the replica programs: the keys as scripts read them,
+// and a data directory's path of any text parsed back exactly.
+TEST(DataDirTest, StatusJsonKeepsItsKeysAndParsesBack) {
+  DataDir dir = NodeDir("/srv/L\xC3\xA0o Cai \"1\"\\\n\x1b[2J");
+  ReplicaStats s;
+  s.schema_version = 4;
+  s.local_seq = 3;
+  s.log_commits = 9;
+  s.open_conflicts = 1;
+  s.live_rows = {{"cases", 2}, {"persons", 5}};
+  const std::string out = FormatStatus(dir, s, /*json=*/true);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back(), '\n');
+  EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  const nlohmann::ordered_json j = nlohmann::ordered_json::parse(out);
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : j.items()) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"data_dir", "device", "schema_version",
+                                            "local_commits", "commits_held", "open_conflicts",
+                                            "live_rows"}));
+  EXPECT_EQ(j["data_dir"], dir.path);
+  EXPECT_EQ(j["device"], s.device.ToString());
+  EXPECT_EQ(j["commits_held"], 9);
+  EXPECT_EQ(j["live_rows"]["persons"], 5);
+  EXPECT_EQ(out.substr(0, 12), "{\"data_dir\":");
+  EXPECT_NE(out.find("\"live_rows\": {\"cases\": 2, \"persons\": 5}}"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -14,12 +14,14 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_split.h"
 #include "crypto/identity.h"
 #include "hub/cli.h"
 #include "hub/sqlite_store.h"
 #include "hub/commands/json_out.h"
 #include "hub/commands/time_args.h"
 #include "store/sqlite.h"
+#include "text/text.h"
 #include "support/temp_dir.h"
 
 namespace fieldsync::hub {
@@ -469,6 +471,41 @@ TEST_F(HubCliTest, JsonOutputsParseWithTheirKeys) {
   EXPECT_EQ(audit["whole"], true);
   EXPECT_EQ(audit["entries"][0]["action"], "province.add");
   EXPECT_EQ(audit["entries"][0]["actor"], "test-admin");
+}
+
+// `fieldhub status` lines its columns up by what a terminal shows: a
+// combining mark takes no column (M̀ has no precomposed form, so NFC keeps
+// the mark), a Chinese character two.
+TEST_F(HubCliTest, StatusColumnsLineUpWithMarksAndWideCharacters) {
+  ASSERT_EQ(Hub({"province", "add", "MT", "M\xCC\x80\xC6\xB0\xE1\xBB\x9Dng T\xC3\xA8"}).exit, 0);
+  ASSERT_EQ(Hub({"province", "add", "HG", "H\xC3\xA0 Giang \xE6\xB2\xB3\xE6\xB1\x9F"}).exit, 0);
+  Result r = Hub({"status"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  const std::vector<std::string> lines = absl::StrSplit(r.out, '\n');
+  size_t nodes_end = std::string::npos;
+  int rows = 0;
+  for (const std::string& line : lines) {
+    if (line.rfind("PROVINCE", 0) == 0) nodes_end = line.find("NODES") + 5;
+    if (nodes_end == std::string::npos || line.rfind("PROVINCE", 0) == 0 || line.empty()) continue;
+    // The NODES count is the first digit of the line (no name here has one).
+    const size_t digit = line.find_first_of("0123456789");
+    ASSERT_NE(digit, std::string::npos) << line;
+    EXPECT_EQ(text::DisplayWidth(line.substr(0, digit + 1)), nodes_end) << line << "\n" << r.out;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 3) << r.out;
+}
+
+TEST(TextWidthTest, MarksTakeNoColumnWideCharactersTwo) {
+  EXPECT_EQ(text::DisplayWidth("L\xC3\xA0o Cai"), 7u);                    // Lào Cai, NFC
+  EXPECT_EQ(text::DisplayWidth("La\xCC\x80o Cai"), 7u);                   // Lào Cai, NFD
+  EXPECT_EQ(text::DisplayWidth("M\xCC\x80"), 1u);                         // M̀
+  EXPECT_EQ(text::DisplayWidth("\xE6\xB2\xB3\xE6\xB1\x9F"), 4u);          // 河江
+  EXPECT_EQ(text::PadTo("\xE6\xB2\xB3\xE6\xB1\x9F", 6), "\xE6\xB2\xB3\xE6\xB1\x9F  ");
+  // Cut: the second wide character does not fit whole beside the ellipsis.
+  EXPECT_EQ(text::PadTo("\xE6\xB2\xB3\xE6\xB1\x9F\xE6\xB2\xB3", 4), "\xE6\xB2\xB3\xE2\x80\xA6 ");
+  EXPECT_EQ(Pad("\xE6\xB2\xB3", 4), "\xE6\xB2\xB3  ");
+  EXPECT_EQ(Pad("too long for it", 4), "too long for it");
 }
 
 // --- The pieces: dates, durations, JSON lines.

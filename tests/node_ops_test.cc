@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "clock/clock_source.h"
 #include "crypto/identity.h"
 #include "node/ops/cases.h"
@@ -18,6 +19,7 @@
 #include "node/ops/referrals.h"
 #include "node/ops/report.h"
 #include "node/ops/values.h"
+#include "schema/schema.h"
 #include "store/keyring.h"
 #include "store/replica.h"
 #include "sync/report.h"
@@ -566,6 +568,41 @@ TEST_F(NodeOpsTest, OnlyAnUrgentWriteWakesTheDaemon) {
   urgent = sync::HasUrgentUnpushed(*replica_, Commits());
   ASSERT_TRUE(urgent.ok());
   EXPECT_FALSE(*urgent) << "only what was written after the daemon looked";
+}
+
+// Times typed for a timestamp column: now, YYYY-MM-DD or YYYY-MM-DDTHH:MM
+// (UTC, an optional Z); a day that does not exist is refused, not carried
+// into the next month.
+TEST_F(NodeOpsTest, TimesAreReadExactlyAndADayThatDoesNotExistIsRefused) {
+  const TableDef* t = FieldOfficeSchema().FindTable("referrals");
+  ASSERT_NE(t, nullptr);
+  const ColumnDef* c = t->FindColumn("sent_at");
+  ASSERT_NE(c, nullptr);
+  auto at = [&](const std::string& text) { return ParseColumnValue(o(), *t, *c, text); };
+  const int64_t day = 1'772'323'200'000;  // 2026-03-01T00:00:00Z
+  for (const auto& [text, millis] : std::vector<std::pair<std::string, int64_t>>{
+           {"2026-03-01", day},
+           {"2026-03-01Z", day},
+           {"2026-03-01T14:05", day + (14 * 60 + 5) * 60'000},
+           {"2026-03-01T14:05Z", day + (14 * 60 + 5) * 60'000},
+           {"2024-02-29", 1'709'164'800'000}}) {
+    auto v = at(text);
+    ASSERT_TRUE(v.ok()) << text << ": " << v.status();
+    EXPECT_EQ(v->int_value(), millis) << text;
+  }
+  ASSERT_TRUE(at("now").ok());
+  for (const char* bad : {"2026-02-30", "2026-02-29", "2026-04-31", "2026-13-01",
+                          "2026-03-01T24:00", "2026-03-01T12:60", "2026-03-01T14:05:00",
+                          "2026-03-01T", "2026-03-01ZZ", "2026-03-01TZ", "soon", ""}) {
+    auto v = at(bad);
+    if (std::string(bad).empty()) continue;  // "" clears the field
+    ASSERT_FALSE(v.ok()) << bad << " read as " << v->int_value();
+    EXPECT_NE(v.status().message().find(
+                  absl::StrCat("bad time \"", bad, "\" for referrals.sent_at: write now, "
+                               "YYYY-MM-DD or YYYY-MM-DDTHH:MM")),
+              std::string_view::npos)
+        << v.status();
+  }
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ for prog in fieldnode fieldhub; do
   check "$prog status" 0 "schema version +4" -- "$bin/$prog" status --data-dir "$d"
   check "$prog status --json" 0 '^\{"data_dir": ".*", "device": "[0-9a-f-]{36}"' -- "$bin/$prog" status --json --data-dir "$d"
   check "$prog data dir from the environment" 0 "device" -- env "FIELDSYNC_$( [ $prog = fieldnode ] && echo NODE || echo HUB )_DIR=$d" "$bin/$prog" status
-  check "$prog version" 0 "schema version 4, commit format 1, protocol version 2" -- "$bin/$prog" version
+  check "$prog version" 0 "schema version 4, commit format 1, protocol version 3" -- "$bin/$prog" version
   check "$prog unknown command" 2 "unknown command" -- "$bin/$prog" frobnicate
   check "$prog unknown option" 2 "unknown option --colour" -- "$bin/$prog" status --colour
   check "$prog option without value" 2 "--data-dir needs a value" -- "$bin/$prog" status --data-dir

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 #include "support/replica_fixture.h"
 
 namespace fieldsync::report {
@@ -245,6 +246,39 @@ TEST_F(ReportTest, RefusesToReadAColumnTheSchemaCallsSensitive) {
   auto r = BuildReport(**rep, ReportOptions{});
   ASSERT_EQ(r.status().code(), absl::StatusCode::kInternal) << r.status();
   EXPECT_NE(r.status().message().find("cases.status"), absl::string_view::npos) << r.status();
+}
+
+// The JSON's exact shape (keys, order, spacing) as scripts read it, and a
+// title of every kind of text parsed back exactly by a JSON reader: what a
+// terminal must not see arrives escaped, Vietnamese as it is, bytes that are
+// not UTF-8 as U+FFFD.
+TEST(ReportJsonTest, TheShapeIsKeptAndEveryTextParsesBack) {
+  Report r;
+  r.title = "B\xC3\xA1o c\xC3\xA1o";  // Báo cáo
+  r.threshold = 5;
+  r.total = 7;
+  r.breakdowns.push_back(Breakdown{"status", "Status", {Cell{"intake", 6}, Cell{"closed", 1}}});
+  r.case_codes_included = true;
+  r.cases.push_back(CaseLine{"LC-A0", "intake", "police", "LC", "2026-03"});
+  EXPECT_EQ(RenderJson(r),
+            "{\"title\": \"B\xC3\xA1o c\xC3\xA1o\", \"threshold\": 5, \"live_cases\": "
+            "{\"count\": 7, \"shown\": \"7\", \"suppressed\": false}, \"breakdowns\": "
+            "[{\"name\": \"status\", "
+            "\"label\": \"Status\", \"cells\": [{\"value\": \"intake\", \"count\": 6, \"shown\": "
+            "\"6\", \"suppressed\": false}, {\"value\": \"closed\", \"count\": null, \"shown\": "
+            "\"<5\", \"suppressed\": true}]}], \"case_codes_included\": true, \"cases\": "
+            "[{\"case_code\": \"LC-A0\", \"status\": \"intake\", \"intake_channel\": \"police\", "
+            "\"province\": \"LC\", \"month\": \"2026-03\"}]}\n");
+  r.case_codes_included = false;
+  r.title = "L\xC3\xB2 \x1b[31m\"q\"\\ \xE2\x80\xAE \n\t\x7f \xFF end";
+  const std::string out = RenderJson(r);
+  EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
+  EXPECT_EQ(out.find("\xE2\x80\xAE"), std::string::npos) << out;
+  EXPECT_EQ(out.find("\"cases\""), std::string::npos) << out;
+  const nlohmann::json j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["title"], "L\xC3\xB2 \x1b[31m\"q\"\\ \xE2\x80\xAE \n\t\x7f \xEF\xBF\xBD end");
+  EXPECT_EQ(j["breakdowns"][0]["cells"][1]["shown"], "<5");
+  EXPECT_TRUE(j["live_cases"]["count"].is_number());
 }
 
 }  // namespace

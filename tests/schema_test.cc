@@ -120,5 +120,23 @@ TEST(ValidateValueTest, RefusesBadDatesEnumsAndText) {
   EXPECT_FALSE(Check("persons", "full_name", Value::Text(std::string(300 * 1024, 'a'))).ok());
 }
 
+// Dates are calendar days: month lengths and leap years (2000 was one, 2100
+// will not be), and the shape YYYY-MM-DD exactly.
+TEST(ValidateValueTest, DatesAreDaysOfTheCalendar) {
+  for (const char* good : {"2024-02-29", "2000-02-29", "2026-12-31", "2026-04-30", "1900-01-01",
+                           "0001-01-01", "9999-12-31"}) {
+    EXPECT_TRUE(Check("cases", "closed_on", Value::Text(good)).ok()) << good;
+  }
+  for (const char* bad : {"2025-02-29", "2100-02-29", "2026-04-31", "2026-13-01", "2026-00-10",
+                          "2026-01-00", "2026-1-01", "2026-01-1", "26-01-01", "2026/01/01",
+                          "2026-01-01T00:00", " 2026-01-01", "+202-01-01", "2026-0a-01", ""}) {
+    absl::Status s = Check("cases", "closed_on", Value::Text(bad));
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find("is not a calendar date of the form YYYY-MM-DD"),
+              std::string_view::npos)
+        << bad << ": " << s;
+  }
+}
+
 }  // namespace
 }  // namespace fieldsync

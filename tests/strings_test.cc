@@ -3,6 +3,9 @@
 // the output filter (base/terminal.h) would only replace it.
 #include "base/strings.h"
 
+#include "absl/strings/str_cat.h"
+#include "base/args.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -55,6 +58,31 @@ TEST(PrintableTest, EscapesInvalidUtf8ByteByByte) {
 TEST(PrintableTest, IsIdempotent) {
   for (const std::string s : {"\x1b]0;x\x07", "\xe2\x80\xae" "abc", "\xff\xfe", "plain"}) {
     EXPECT_EQ(Printable(Printable(s)), Printable(s)) << s;
+  }
+}
+
+// The node's durations (daemon --every/--max-backoff, unlock --for): what
+// absl::ParseDuration reads, with a leading number of days kept ("7d"), as
+// fieldhub reads them; the line for what is not one unchanged.
+TEST(DurationTest, TheNodeReadsDurationsAsTheHubDoes) {
+  EXPECT_EQ(*ParseDurationMillis("90s"), 90'000);
+  EXPECT_EQ(*ParseDurationMillis("30m"), 1'800'000);
+  EXPECT_EQ(*ParseDurationMillis("24h"), 86'400'000);
+  EXPECT_EQ(*ParseDurationMillis("7d"), 7 * 86'400'000LL);
+  EXPECT_EQ(*ParseDurationMillis("1500ms"), 1'500);
+  EXPECT_EQ(*ParseDurationMillis("0s"), 0);
+  // Compound durations, as fieldhub takes them.
+  ASSERT_TRUE(ParseDurationMillis("1h30m").ok());
+  EXPECT_EQ(*ParseDurationMillis("1h30m"), 5'400'000);
+  ASSERT_TRUE(ParseDurationMillis("1d12h").ok());
+  EXPECT_EQ(*ParseDurationMillis("1d12h"), 36 * 3'600'000LL);
+  for (const char* bad : {"", "soon", "5", "-5s", "7 d", "d", "5x", "1d-2h", "99999999999999d"}) {
+    auto r = ParseDurationMillis(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(r.status().message(),
+              absl::StrCat("\"", bad, "\" is not a duration; write a number and a unit: 90s, "
+                           "30m, 24h, 7d"));
   }
 }
 

@@ -98,11 +98,10 @@ absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir, Fi
 }
 
 std::string Pad(const std::string& s, size_t width) {
-  size_t chars = 0;
-  for (char c : s) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++chars;
-  }
-  return chars >= width ? s : s + std::string(width - chars, ' ');
+  // Columns as the node's tables count them (text::DisplayWidth); a value
+  // wider than its column is printed whole, not cut as text::PadTo does.
+  const size_t columns = text::DisplayWidth(s);
+  return columns >= width ? s : s + std::string(width - columns, ' ');
 }
 
 }  // namespace fieldsync::hub

@@ -102,8 +102,9 @@ enum class FileCheck { kOpened, kWhole };
 absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir,
                                                          FileCheck check = FileCheck::kOpened);
 
-// `s` padded with spaces to `width` characters (code points, not bytes: a
-// Vietnamese name stays aligned in a table).
+// `s` padded with spaces to `width` terminal columns (text::DisplayWidth: a
+// combining mark takes none, a wide character two), so that a Vietnamese or
+// Chinese name stays aligned in a table; a longer `s` is returned whole.
 std::string Pad(const std::string& s, size_t width);
 
 // `s` written to `f` as it is.

@@ -146,8 +146,8 @@ absl::Status OnlineCopy(const std::string& source, const std::string& dest) {
   int rc;
   for (int tries = 0;; ++tries) {
     rc = sqlite3_backup_step(b, -1);
-    if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || tries >= 100) break;
-    sqlite3_sleep(50);
+    if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || tries >= tuning::kHubBackupBusyTries) break;
+    sqlite3_sleep(tuning::kHubBackupBusyWaitMillis);
   }
   sqlite3_backup_finish(b);
   if (rc != SQLITE_DONE) {

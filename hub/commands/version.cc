@@ -1,9 +1,9 @@
 // fieldhub version: the versions this program speaks (hub/help/version.txt).
 #include "change/commit_codec.h"
-#include "fieldsync/v1/protocol.pb.h"
 #include "hub/commands/command.h"
 #include "hub/commands/json_out.h"
 #include "schema/schema.h"
+#include "sync/protocol.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -19,7 +19,7 @@ class Version final : public Command {
   int Run(const std::vector<std::string>& operands, const Io& io) override {
     if (!operands.empty()) return Usage(io, "version takes no operands");
     const int schema = FieldOfficeSchema().version();
-    const int protocol = fieldsync::v1::PROTOCOL_VERSION_2;
+    const int protocol = sync::kMaxProtocolVersion;  // the highest it speaks
     if (json()) {
       Put(io.out, JsonLine(Json{{"program", "fieldhub"},
                                 {"schema_version", schema},

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "base/tuning.h"
@@ -112,14 +113,22 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
         v = Value::Int(o.NowMillis());
         break;
       }
-      std::tm tm{};
-      const char* end = strptime(text.c_str(), "%Y-%m-%d", &tm);
-      if (end != nullptr && *end == 'T') end = strptime(end, "T%H:%M", &tm);
-      if (end == nullptr || (*end != '\0' && std::string(end) != "Z")) {
+      // UTC; absl::ParseTime refuses a field out of range, a day past its
+      // month's end included (strptime and timegm carried 02-30 into March).
+      absl::Time at;
+      bool read = false;
+      for (const char* format : {"%Y-%m-%d", "%Y-%m-%dZ", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%MZ"}) {
+        std::string error;
+        if (absl::ParseTime(format, text, absl::UTCTimeZone(), &at, &error)) {
+          read = true;
+          break;
+        }
+      }
+      if (!read) {
         return MalformedValue(absl::StrCat(
             "bad time \"", text, "\" for ", what, ": write now, YYYY-MM-DD or YYYY-MM-DDTHH:MM"));
       }
-      v = Value::Int(static_cast<int64_t>(timegm(&tm)) * 1000);
+      v = Value::Int(absl::ToUnixMillis(at));
       break;
     }
     case ColumnType::kId: {

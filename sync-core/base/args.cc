@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/terminal.h"
+#include "base/time_args.h"
 #include "base/utf8.h"
 
 namespace fieldsync {
@@ -61,27 +62,9 @@ std::string ResolveDataDir(const std::string& flag, const char* env_var, const s
 }
 
 absl::StatusOr<int64_t> ParseDurationMillis(const std::string& text) {
-  auto bad = [&]() {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "\"", text, "\" is not a duration; write a number and a unit: 90s, 30m, 24h, 7d"));
-  };
-  size_t i = 0;
-  int64_t n = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-    if (n > 1'000'000'000) return bad();
-    n = n * 10 + (text[i] - '0');
-    ++i;
-  }
-  if (i == 0) return bad();
-  const std::string unit = text.substr(i);
-  int64_t scale = 0;
-  if (unit == "ms") scale = 1;
-  if (unit == "s") scale = 1000;
-  if (unit == "m") scale = 60'000;
-  if (unit == "h") scale = 3'600'000;
-  if (unit == "d") scale = 86'400'000;
-  if (scale == 0) return bad();
-  return n * scale;
+  absl::StatusOr<absl::Duration> d = ParseDuration(text);
+  if (!d.ok()) return d.status();
+  return absl::ToInt64Milliseconds(*d);
 }
 
 std::string FormatTimeMillis(int64_t millis) {

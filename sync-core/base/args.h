@@ -33,8 +33,9 @@ absl::StatusOr<Args> ParseArgs(int argc, char** argv, const std::set<std::string
 // $XDG_DATA_HOME/fieldsync/<leaf>, else ~/.local/share/fieldsync/<leaf>.
 std::string ResolveDataDir(const std::string& flag, const char* env_var, const std::string& leaf);
 
-// "90s", "30m", "24h", "7d" (also "1500ms"): milliseconds. INVALID_ARGUMENT
-// with an example otherwise.
+// "90s", "30m", "24h", "7d" (also "1500ms", "1h30m", "1d12h"): milliseconds,
+// read by ParseDuration (base/time_args.h) as fieldhub reads durations.
+// INVALID_ARGUMENT with an example otherwise.
 absl::StatusOr<int64_t> ParseDurationMillis(const std::string& text);
 
 // "2026-11-28T14:05:00Z" for Unix milliseconds; "never" for 0.

@@ -166,6 +166,26 @@ inline constexpr int64_t kHubDateLeadMaxMillis = 31LL * 24 * 3600 * 1000;
 // until it is used, so it lives days, not years.
 inline constexpr int64_t kMaxEnrolTokenDays = 30;
 
+// A laptop's checkpoint the hub failed to adopt is not tried again within
+// this long of that laptop's last attempt (adopting one scans the office's
+// rows: hub/engine.cc, hub/checkpoints.h).
+inline constexpr int64_t kCheckpointFailedRetryMillis = 60 * 1000;
+
+// A colleague's signed statement older than this is a warning ("silent for
+// a week": sync/statement_keeper.cc).
+inline constexpr int64_t kStaleStatementMillis = 7LL * 24 * 3600 * 1000;
+
+// The most owner moves a row's witnessed history is followed through; a row
+// whose owner moved more often is not taken on its witness
+// (sync/row_witness.cc).
+inline constexpr int kMaxRowOwnerHistory = 64;
+
+// `fieldhub backup` copies hub.db in one step; while a writer holds a lock
+// the copy needs, it waits this long and tries again, at most
+// kHubBackupBusyTries times (hub/commands/hub_file.cc).
+inline constexpr int kHubBackupBusyWaitMillis = 50;
+inline constexpr int kHubBackupBusyTries = 100;
+
 }  // namespace fieldsync::tuning
 
 #endif  // FIELDSYNC_BASE_TUNING_H_

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/args.h"
+#include "base/json.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 
@@ -117,12 +118,13 @@ Breakdown SortedBreakdown(std::string name, std::string label,
 }
 
 
-std::string JsonCount(int64_t count, int threshold) {
-  if (Suppressed(count, threshold)) {
-    return absl::StrCat("\"count\": null, \"shown\": ", JsonString(ShowCount(count, threshold)),
-                        ", \"suppressed\": true");
-  }
-  return absl::StrCat("\"count\": ", count, ", \"shown\": \"", count, "\", \"suppressed\": false");
+// A count's keys, added to `j`: suppressed, the count is null and only
+// "<threshold" is shown.
+void AddCount(int64_t count, int threshold, Json* j) {
+  const bool suppressed = Suppressed(count, threshold);
+  (*j)["count"] = suppressed ? Json(nullptr) : Json(count);
+  (*j)["shown"] = ShowCount(count, threshold);
+  (*j)["suppressed"] = suppressed;
 }
 
 }  // namespace
@@ -257,34 +259,38 @@ std::string RenderText(const Report& r) {
 }
 
 std::string RenderJson(const Report& r) {
-  std::string out = absl::StrCat("{\"title\": ", JsonString(r.title),
-                                 ", \"threshold\": ", r.threshold, ", \"live_cases\": {",
-                                 JsonCount(r.total, r.threshold), "}, \"breakdowns\": [");
-  for (size_t i = 0; i < r.breakdowns.size(); ++i) {
-    const Breakdown& b = r.breakdowns[i];
-    absl::StrAppend(&out, i ? ", " : "", "{\"name\": ", JsonString(b.name),
-                    ", \"label\": ", JsonString(b.label), ", \"cells\": [");
-    for (size_t j = 0; j < b.cells.size(); ++j) {
-      absl::StrAppend(&out, j ? ", " : "", "{\"value\": ", JsonString(b.cells[j].value), ", ",
-                      JsonCount(b.cells[j].count, r.threshold), "}");
+  Json j;
+  j["title"] = r.title;
+  j["threshold"] = r.threshold;
+  AddCount(r.total, r.threshold, &j["live_cases"]);
+  Json& breakdowns = j["breakdowns"] = Json::array();
+  for (const Breakdown& b : r.breakdowns) {
+    Json one;
+    one["name"] = b.name;
+    one["label"] = b.label;
+    Json& cells = one["cells"] = Json::array();
+    for (const Cell& c : b.cells) {
+      Json cell;
+      cell["value"] = c.value;
+      AddCount(c.count, r.threshold, &cell);
+      cells.push_back(std::move(cell));
     }
-    absl::StrAppend(&out, "]}");
+    breakdowns.push_back(std::move(one));
   }
-  absl::StrAppend(&out, "], \"case_codes_included\": ", r.case_codes_included ? "true" : "false");
+  j["case_codes_included"] = r.case_codes_included;
   if (r.case_codes_included) {
-    absl::StrAppend(&out, ", \"cases\": [");
-    for (size_t i = 0; i < r.cases.size(); ++i) {
-      const CaseLine& c = r.cases[i];
-      absl::StrAppend(&out, i ? ", " : "", "{\"case_code\": ", JsonString(c.case_code),
-                      ", \"status\": ", JsonString(c.status),
-                      ", \"intake_channel\": ", JsonString(c.intake_channel),
-                      ", \"province\": ", JsonString(c.province),
-                      ", \"month\": ", JsonString(c.month), "}");
+    Json& cases = j["cases"] = Json::array();
+    for (const CaseLine& c : r.cases) {
+      Json line;
+      line["case_code"] = c.case_code;
+      line["status"] = c.status;
+      line["intake_channel"] = c.intake_channel;
+      line["province"] = c.province;
+      line["month"] = c.month;
+      cases.push_back(std::move(line));
     }
-    absl::StrAppend(&out, "]");
   }
-  absl::StrAppend(&out, "}\n");
-  return out;
+  return JsonLine(j);
 }
 
 }  // namespace fieldsync::report

@@ -6,6 +6,7 @@
 #include "crypto/envelope.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "base/strings.h"
 #include "absl/strings/str_join.h"
 #include "base/tuning.h"
@@ -98,11 +99,11 @@ bool IsValidDate(std::string_view s) {
   const int y = std::stoi(std::string(s.substr(0, 4)));
   const int m = std::stoi(std::string(s.substr(5, 2)));
   const int d = std::stoi(std::string(s.substr(8, 2)));
-  if (m < 1 || m > 12 || d < 1) return false;
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  int max = kDays[m - 1];
-  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) max = 29;
-  return d <= max;
+  // A day that does not exist is normalised into another by CivilDay
+  // (2026-02-30 is 2026-03-02): what does not come back as written is not
+  // a date.
+  const absl::CivilDay day(y, m, d);
+  return day.year() == y && day.month() == m && day.day() == d;
 }
 
 std::string JoinAllowed(const ColumnDef& c) {

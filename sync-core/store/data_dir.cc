@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/args.h"
+#include "base/json.h"
 #include "base/status_macros.h"
 #include "change/commit_codec.h"
 
@@ -77,17 +78,16 @@ absl::StatusOr<std::unique_ptr<Replica>> OpenReplicaIn(const DataDir& dir) {
 
 std::string FormatStatus(const DataDir& dir, const ReplicaStats& s, bool json) {
   if (json) {
-    std::string rows;
-    for (const auto& [table, n] : s.live_rows) {
-      absl::StrAppend(&rows, rows.empty() ? "" : ", ", JsonString(table), ": ", n);
-    }
-    return absl::StrCat("{\"data_dir\": ", JsonString(dir.path),
-                        ", \"device\": ", JsonString(s.device.ToString()),
-                        ", \"schema_version\": ", s.schema_version,
-                        ", \"local_commits\": ", s.local_seq,
-                        ", \"commits_held\": ", s.log_commits,
-                        ", \"open_conflicts\": ", s.open_conflicts,
-                        ", \"live_rows\": {", rows, "}}\n");
+    Json j;
+    j["data_dir"] = dir.path;
+    j["device"] = s.device.ToString();
+    j["schema_version"] = s.schema_version;
+    j["local_commits"] = s.local_seq;
+    j["commits_held"] = s.log_commits;
+    j["open_conflicts"] = s.open_conflicts;
+    Json& rows = j["live_rows"] = Json::object();
+    for (const auto& [table, n] : s.live_rows) rows[table] = n;
+    return JsonLine(j);
   }
   std::string out = absl::StrFormat(
       "data directory   %s\ndevice           %s\nschema version   %d\n"
@@ -143,9 +143,12 @@ int RunReplicaProgram(const ReplicaProgram& program, int argc, char** argv) {
   if (cmd == "version") {
     const int schema = FieldOfficeSchema().version();
     if (args.Has("json")) {
-      std::printf("{\"program\": \"%s\", \"schema_version\": %d, \"commit_format\": %d, "
-                  "\"protocol_version\": %d}\n",
-                  name, schema, kCommitFormatVersion, program.protocol_version);
+      Json j;
+      j["program"] = program.name;
+      j["schema_version"] = schema;
+      j["commit_format"] = kCommitFormatVersion;
+      j["protocol_version"] = program.protocol_version;
+      std::fputs(JsonLine(j).c_str(), stdout);
     } else {
       std::printf("%s: schema version %d, commit format %d, protocol version %d\n", name, schema,
                   kCommitFormatVersion, program.protocol_version);

@@ -14,8 +14,6 @@ bool Retryable(const absl::Status& s) {
     case absl::StatusCode::kAborted:
     case absl::StatusCode::kResourceExhausted:
     case absl::StatusCode::kCancelled:
-    case absl::StatusCode::kUnknown:
-    case absl::StatusCode::kInternal:
       return true;
     default:
       return false;

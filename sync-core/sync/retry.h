@@ -13,8 +13,11 @@ namespace fieldsync::sync {
 
 // Whether an error is worth retrying soon (the hub unreachable, a cut
 // link, a deadline): UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED,
-// RESOURCE_EXHAUSTED, CANCELLED by the link, and UNKNOWN and INTERNAL,
-// which gRPC also gives for a stream reset halfway.
+// RESOURCE_EXHAUSTED, CANCELLED by the link. Not INTERNAL or UNKNOWN: a
+// hub's internal error is not mended by asking again at once (the daemon
+// tries again at its next scheduled pass, sync/schedule.h); the transport
+// reports a stream reset or a socket lost halfway, which gRPC gives as
+// INTERNAL or UNKNOWN, as UNAVAILABLE (node/grpc_transport.h).
 bool Retryable(const absl::Status& s);
 
 // Whether the hub refused a commit for good (PERMISSION_DENIED: outside the

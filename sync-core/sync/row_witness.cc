@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "base/tuning.h"
 #include "change/commit_codec.h"
 #include "crypto/commit_signature.h"
 #include "schema/relations.h"
@@ -53,7 +54,7 @@ const FieldWrite* WriteOf(const std::map<VersionKey, Commit>& by_version, const 
 }
 
 // Bounds the histories followed (an owner moved more often is not taken).
-constexpr int kMaxHistory = 64;
+constexpr int kMaxHistory = tuning::kMaxRowOwnerHistory;
 
 // Why the owner of `r` (witnessed otherwise) is not taken, or "" if it is.
 std::string OwnerDoubt(const std::map<VersionKey, Commit>& by_version, const RowSnapshot& r,

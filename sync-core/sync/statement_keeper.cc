@@ -277,7 +277,7 @@ absl::StatusOr<std::vector<std::string>> StatementWarnings(Replica& replica, Key
     ++colleagues;
     auto it = newest.find(id);
     if (it == newest.end()) continue;  // not synced since it was upgraded
-    if (now_millis - it->second->created_millis > kStaleStatementMillis) {
+    if (now_millis - it->second->created_millis > tuning::kStaleStatementMillis) {
       out.push_back(absl::StrCat("no statement from ", LaptopName(&d.device, id), " since ",
                                  Day(it->second->created_millis),
                                  ": it has not synced, or the hub withholds what it says"));

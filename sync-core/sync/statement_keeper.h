@@ -37,9 +37,6 @@
 
 namespace fieldsync::sync {
 
-// A colleague's statement older than this is a warning.
-inline constexpr int64_t kStaleStatementMillis = 7LL * 24 * 3600 * 1000;
-
 class StatementKeeper {
  public:
   StatementKeeper(Replica& replica, KeyRing& keys, ClockSource& clock)

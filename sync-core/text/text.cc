@@ -87,6 +87,17 @@ bool MatchesFolded(std::string_view folded_text, std::string_view query) {
   return any;
 }
 
+namespace {
+
+// The columns one code point takes on a terminal.
+size_t Columns(UChar32 c) {
+  if (u_charType(c) == U_NON_SPACING_MARK) return 0;
+  const int ea = u_getIntPropertyValue(c, UCHAR_EAST_ASIAN_WIDTH);
+  return ea == U_EA_WIDE || ea == U_EA_FULLWIDTH ? 2 : 1;
+}
+
+}  // namespace
+
 size_t DisplayWidth(std::string_view s) {
   const icu::UnicodeString u =
       icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
@@ -94,8 +105,7 @@ size_t DisplayWidth(std::string_view s) {
   for (int32_t i = 0; i < u.length();) {
     const UChar32 c = u.char32At(i);
     i += U16_LENGTH(c);
-    if (u_charType(c) == U_NON_SPACING_MARK) continue;
-    ++width;
+    width += Columns(c);
   }
   return width;
 }
@@ -106,16 +116,19 @@ std::string PadTo(std::string_view raw, size_t width) {
   const std::string_view s = safe;
   const size_t w = DisplayWidth(s);
   if (w <= width) return absl::StrCat(AV(s), std::string(width - w, ' '));
-  // Cut by code points to width - 1, then an ellipsis.
+  // Cut to at most width - 1 columns, then an ellipsis (a wide character
+  // that does not fit whole is left out).
   const icu::UnicodeString u =
       icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
   icu::UnicodeString cut;
   size_t n = 0;
-  for (int32_t i = 0; i < u.length() && n + 1 < width;) {
+  for (int32_t i = 0; i < u.length();) {
     const UChar32 c = u.char32At(i);
+    const size_t columns = Columns(c);
+    if (n + columns + 1 > width) break;
     i += U16_LENGTH(c);
     cut.append(c);
-    if (u_charType(c) != U_NON_SPACING_MARK) ++n;
+    n += columns;
   }
   std::string out;
   cut.toUTF8String(out);

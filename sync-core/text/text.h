@@ -25,8 +25,9 @@ std::string FoldForSearch(std::string_view s);
 // (folded): "hang nguyen" matches "Nguyễn Thị Hằng".
 bool MatchesFolded(std::string_view folded_text, std::string_view query);
 
-// Display width in terminal columns (code points; combining marks count 0),
-// for aligning tables of Vietnamese text.
+// Display width in terminal columns (code points; combining marks count 0,
+// East Asian wide and fullwidth characters 2), for aligning tables of
+// Vietnamese text (and names in Chinese characters).
 size_t DisplayWidth(std::string_view s);
 
 // `s` padded with spaces to `width` columns, or cut to it (ending in "…").

@@ -1,9 +1,9 @@
-#include "hub/commands/time_args.h"
+#include "base/time_args.h"
 
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 
-namespace fieldsync::hub {
+namespace fieldsync {
 namespace {
 
 constexpr int64_t kMaxDays = 10'000'000'000;
@@ -73,4 +73,4 @@ std::string FormatMillis(int64_t millis) {
                           absl::UTCTimeZone());
 }
 
-}  // namespace fieldsync::hub
+}  // namespace fieldsync

@@ -1,8 +1,8 @@
-#include "node/commands/json.h"
+#include "base/json.h"
 
 #include "base/args.h"
 
-namespace fieldsync::node {
+namespace fieldsync {
 namespace {
 
 void Write(const Json& j, std::string* out) {
@@ -42,11 +42,16 @@ void Write(const Json& j, std::string* out) {
 
 }  // namespace
 
-std::string JsonLine(const Json& j) {
+std::string JsonText(const Json& j) {
   std::string out;
   Write(j, &out);
+  return out;
+}
+
+std::string JsonLine(const Json& j) {
+  std::string out = JsonText(j);
   out.push_back('\n');
   return out;
 }
 
-}  // namespace fieldsync::node
+}  // namespace fieldsync
