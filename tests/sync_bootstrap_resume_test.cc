@@ -6,9 +6,9 @@
 // why. Real hub processes; the link is the project's cutting proxy, and
 // the daemon a real `fieldnode daemon`.
 //
-// The bootstrapping laptop takes its office's records unverified (its
-// `hub:checkpoint_refused` set: as a v2 node, a new office, or a laptop
-// rebuilt after a missed delete would).
+// The bootstrapping laptop takes its office's records again, unverified
+// (`hub:bootstrapped` 0, `hub:checkpoint_refused` 1: as a v2 node, a new
+// office's laptop, or a laptop rebuilt after a missed delete would).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -24,7 +24,9 @@
 #include <sstream>
 #include <thread>
 
+#include "support/rewriting_hub.h"
 #include "support/sync_fixture.h"
+#include "sync/pass.h"
 #include "sync/checkpoint_keeper.h"
 #include "sync/report.h"
 #include "tools/lib/cutting_proxy.h"
@@ -79,14 +81,14 @@ class BootstrapResumeTest : public SyncTest {
     return v.ok() ? *v : -1;
   }
 
-  // A new laptop of `province`, enrolled, not yet synced, that takes its
-  // office's records unverified.
-  harness::LocalNode& UnverifiedLaptop(const std::string& province) {
-    join_offices_ = false;
-    harness::LocalNode& n = AddNode(province);
-    join_offices_ = true;
+  // `n` (a member of its office) takes its office's records again at its
+  // next sync, unverified: as after a checkpoint refuted once it joined
+  // (docs/PROTOCOL.md, "Checkpoints": `hub:bootstrapped` 0 and
+  // `hub:checkpoint_refused` 1), the state a new laptop of an office
+  // without a checkpoint, or a version 2 node, bootstraps from.
+  static void BootstrapAgainUnverified(harness::LocalNode& n) {
+    EXPECT_TRUE(n.replica().SetCursor(sync::kBootstrappedCursor, 0).ok());
     EXPECT_TRUE(n.replica().SetCursor(sync::kCheckpointRefusedCursor, 1).ok());
-    return n;
   }
 
   // A seed from FIELDSYNC_BOOT_SEED, else a fresh one; printed.
@@ -107,9 +109,10 @@ TEST_F(BootstrapResumeTest, ABootstrapCutAtRandomPointsCompletesWithoutDiscardin
   const uint64_t seed = Seed();
   std::mt19937_64 rng(seed);
   auto& writer = AddNode("LC");
+  auto& reader = AddNode("LC");
   std::vector<RowId> ids = WriteCases(writer, kCases, rng);
   MustSync(writer);
-  auto& reader = UnverifiedLaptop("LC");
+  BootstrapAgainUnverified(reader);
 
   CuttingProxy proxy("127.0.0.1", hub_->port());
   ASSERT_TRUE(proxy.Start().ok());
@@ -180,9 +183,10 @@ TEST_F(BootstrapResumeTest, ADaemonStoppedMidBootstrapKeepsWhatItReceived) {
   const uint64_t seed = Seed();
   std::mt19937_64 rng(seed);
   auto& writer = AddNode("LC");
+  auto& reader = AddNode("LC");
   WriteCases(writer, kCases, rng);
   MustSync(writer);
-  auto& reader = UnverifiedLaptop("LC");
+  BootstrapAgainUnverified(reader);
   CuttingProxy proxy("127.0.0.1", hub_->port());
   ASSERT_TRUE(proxy.Start().ok());
   proxy.SetRate(150'000);
@@ -240,9 +244,10 @@ TEST_F(BootstrapResumeTest, ADaemonStoppedMidBootstrapKeepsWhatItReceived) {
 TEST_F(BootstrapResumeTest, TombstonesCollectedSinceTheCutRestartItWithANotice) {
   std::mt19937_64 rng(7);
   auto& writer = AddNode("LC");
+  auto& reader = AddNode("LC");
   std::vector<RowId> ids = WriteCases(writer, 400, rng);
   MustSync(writer);
-  auto& reader = UnverifiedLaptop("LC");
+  BootstrapAgainUnverified(reader);
   ASSERT_TRUE(reader.Connect(hub_->address(), /*pull_batch=*/50).ok());
   std::atomic<bool> stop{false};
   auto cut = reader.client().Sync(reader.replica(), *reader.keys(), reader.credential(), &stop,
@@ -269,11 +274,100 @@ TEST_F(BootstrapResumeTest, TombstonesCollectedSinceTheCutRestartItWithANotice) 
 
   node::SyncReport again = MustSync(reader);
   std::cout << "notice: " << again.notice << "\n";
-  EXPECT_NE(again.notice.find("tombstones"), std::string::npos) << again.notice;
+  EXPECT_NE(again.notice.find("deleted records were collected"), std::string::npos)
+      << again.notice;
   EXPECT_NE(again.notice.find("starts again"), std::string::npos) << again.notice;
   EXPECT_GE(again.rows_installed, 399u) << "started over";
   EXPECT_FALSE(Holds(reader, "cases", ids[0])) << "the collected case is not brought back";
   EXPECT_TRUE(Holds(reader, "cases", mine)) << "the laptop's own work is kept";
+  EXPECT_EQ(Cursor(reader, sync::kBootstrappedCursor), 1);
+  MustSync(writer);
+  MustSync(reader);
+  EXPECT_EQ(Digest(reader.replica()), Digest(writer.replica()));
+}
+
+// A hostile hub marks its messages as a bootstrap's to a laptop that is
+// in none: rows so marked would be installed as a bootstrap's, without the
+// witnesses asked of rows newly visible. Refused, nothing applied; the
+// honest pull after it takes everything.
+TEST_F(BootstrapResumeTest, AHubCannotPassRowsOffAsABootstrapsToALaptopInNone) {
+  auto& writer = AddNode("LC");
+  auto& reader = AddNode("LC");
+  const RowId kase = NewCase(writer.replica(), "LC", "Vàng Thị Dợ");
+  MustSync(writer);
+  RewritingHub hostile(reader.client().transport(), [](sync::PullChunk& c) {
+    c.bootstrap = BootstrapCut{c.log_head, std::string(32, 'x'), c.gc_epoch, {}, RowId()};
+    return true;
+  });
+  auto r = sync::RunPass(hostile, reader.replica(), *reader.keys(), reader.credential(), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();
+  EXPECT_NE(r.status().message().find("a bootstrap this laptop is not in"), std::string::npos)
+      << r.status();
+  EXPECT_FALSE(Holds(reader, "cases", kase));
+  MustSync(reader);
+  EXPECT_TRUE(Holds(reader, "cases", kase));
+}
+
+// The hub of the previous build: it ignores PullRequest.bootstrap_cut and
+// marks nothing. A cut bootstrap then starts over, as before, and
+// completes; nothing is refused.
+class PreviousBuildHub : public sync::Transport {
+ public:
+  explicit PreviousBuildHub(sync::Transport& real) : real_(real) {}
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
+    return real_.Hello(req);
+  }
+  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
+    return real_.Enroll(req);
+  }
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    return real_.Push(req);
+  }
+  absl::Status Pull(const sync::PullRequest& req,
+                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
+    sync::PullRequest sent = req;
+    sent.params.bootstrap_cut.reset();
+    int with_rows = 0;
+    return real_.Pull(sent, [&](sync::PullChunk& c) -> absl::Status {
+      c.bootstrap.reset();
+      const bool rows = !c.rows.empty();  // taken by the node
+      absl::Status s = on_chunk(c);
+      if (!s.ok()) return s;
+      if (rows && ++with_rows == cut_after_row_messages) {
+        return absl::UnavailableError("the network cut the pull");
+      }
+      return absl::OkStatus();
+    });
+  }
+  int cut_after_row_messages = 0;  // 0: never
+
+ private:
+  sync::Transport& real_;
+};
+
+TEST_F(BootstrapResumeTest, AHubOfThePreviousBuildStartsACutBootstrapOverAsBefore) {
+  std::mt19937_64 rng(11);
+  auto& writer = AddNode("LC");
+  auto& reader = AddNode("LC");
+  WriteCases(writer, 300, rng);
+  MustSync(writer);
+  BootstrapAgainUnverified(reader);
+  PreviousBuildHub old(reader.client().transport());
+  old.cut_after_row_messages = 2;
+  sync::PassOptions o;
+  o.pull.max_batch = 50;
+  auto cut = sync::RunPass(old, reader.replica(), *reader.keys(), reader.credential(), o);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_TRUE(sync::Retryable(cut.status())) << cut.status();
+  const size_t kept = Cases(reader);
+  EXPECT_GT(kept, 0u);
+  EXPECT_LT(kept, 300u);
+  old.cut_after_row_messages = 0;
+  auto again = sync::RunPass(old, reader.replica(), *reader.keys(), reader.credential(), o);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_GE(again->rows_installed, 300u) << "started over";
+  EXPECT_EQ(Cases(reader), 300u);
   EXPECT_EQ(Cursor(reader, sync::kBootstrappedCursor), 1);
   MustSync(writer);
   MustSync(reader);
