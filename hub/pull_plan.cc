@@ -110,6 +110,33 @@ absl::StatusOr<std::vector<std::pair<std::pair<DeviceId, uint64_t>, PulledEntry>
   return out;
 }
 
+// Why an unverified bootstrap cut at `cut` cannot be continued from this
+// hub's current rows; empty if it can. Its rows hold the hub's state at
+// `cut.position` and take the log after it: the tombstones of that log
+// must all still be here (the same collection epoch), and the log there
+// the one it began from (a hub put back from an older backup has another,
+// or none).
+absl::StatusOr<std::string> WhyNotContinued(HubReadTxn& hub, const DeviceId& hub_id,
+                                            const BootstrapCut& cut, int64_t head,
+                                            uint64_t epoch) {
+  if (cut.gc_epoch != epoch) {
+    return std::string("deleted records were collected on the hub since it began");
+  }
+  if (cut.position < 0 || cut.position > head) {
+    return absl::StrCat("the hub's log ends at position ", head, ", before position ",
+                        cut.position, " where it began (a hub put back from an older backup)");
+  }
+  FS_ASSIGN_OR_RETURN(std::optional<std::string> hash, LogHashAt(hub, hub_id, cut.position));
+  if (!hash || *hash != cut.position_hash) {
+    return absl::StrCat("the hub's log at position ", cut.position,
+                        " is not the one it began from (a hub put back from a backup)");
+  }
+  if (!cut.table.empty() && hub.schema().FindTable(cut.table) == nullptr) {
+    return std::string("it stopped at a table this hub does not know");
+  }
+  return std::string();
+}
+
 }  // namespace
 
 size_t PullMessageBytes(const PullParams& params) {
@@ -163,8 +190,12 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
   // node's budget), at least one item.
   const size_t limit = PullMessageBytes(params);
   size_t bytes = 0;
+  // An unverified bootstrap under way: where it began, said in each of its
+  // messages (docs/PROTOCOL.md, "A bootstrap resumed after a cut").
+  std::optional<BootstrapCut> boot_mark;
   auto send = [&](PullChunk& chunk) -> absl::Status {
     chunk.log_head = head;
+    chunk.bootstrap = boot_mark;
     if (params.log_chain) {
       if (chunk.cursor > 0) {
         FS_ASSIGN_OR_RETURN(std::optional<std::string> h, LogHashAt(hub, hub_id, chunk.cursor));
@@ -285,20 +316,56 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
       purged.emplace_back(std::move(p.table), p.row);
     }
   }
+  // A node cut in an unverified bootstrap: continued after the last row it
+  // installed, from the hub's current rows, when the hub can (its rows
+  // then take the log after where the bootstrap began); else started over,
+  // saying why.
+  std::optional<BootstrapCut> continued;
+  std::string restart_why;
+  if (!bootstrapped && params.bootstrap_cut) {
+    FS_ASSIGN_OR_RETURN(restart_why,
+                        WhyNotContinued(hub, hub_id, *params.bootstrap_cut, head, epoch));
+    if (restart_why.empty()) continued = params.bootstrap_cut;
+  }
+  // Whether a row comes after the cut in the bootstrap's order (tables in
+  // schema order, rows by id): sent whole at `head` in this pull.
+  const int cut_table =
+      continued && !continued->table.empty() ? hub.schema().TableIndex(continued->table) : -1;
+  auto after_cut = [&](const std::string& table, const RowId& row) {
+    if (!continued) return false;
+    const int ti = hub.schema().TableIndex(table);
+    return ti > cut_table || (ti == cut_table && continued->row < row);
+  };
   if (!bootstrapped || missed_a_delete) {
     // Bootstrap: the current state of the node's scope, not its history.
-    chunk.reset = true;
+    if (continued) {
+      boot_mark = *continued;
+      boot_mark->table.clear();
+      boot_mark->row = RowId();
+    } else {
+      FS_ASSIGN_OR_RETURN(std::optional<std::string> at_head, LogHashAt(hub, hub_id, head));
+      boot_mark = BootstrapCut{head, at_head.value_or(std::string()), epoch, {}, RowId()};
+      chunk.reset = true;
+    }
     if (bootstrapped) {
       chunk.notice = absl::StrCat(
           "the hub collected deleted records (up to position ", horizon,
           ") whose deletes this node, last synced at position ", cursor,
           ", had not received: the replica is rebuilt from the hub's current state; nothing "
           "of this node's own work is lost");
+    } else if (!restart_why.empty()) {
+      chunk.notice = absl::StrCat(
+          "the bootstrap this laptop was cut in cannot be continued (", restart_why,
+          "): it starts again from the hub's current records; nothing of this laptop's own "
+          "work is lost");
     }
-    for (const TableDef& t : hub.schema().tables()) {
-      const std::string table(t.name);
+    const std::vector<TableDef>& tables = hub.schema().tables();
+    for (size_t ti = cut_table < 0 ? 0 : static_cast<size_t>(cut_table); ti < tables.size();
+         ++ti) {
+      const std::string table(tables[ti].name);
       FS_ASSIGN_OR_RETURN(std::vector<RowId> rows, scope.VisibleRows(node.province, table));
       for (const RowId& row : rows) {
+        if (continued && !after_cut(table, row)) continue;
         FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, hub.ExportRow(table, row));
         if (!snap) continue;
         FS_RETURN_IF_ERROR(make_room(ApproxSize(*snap), 0));
@@ -310,9 +377,18 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
         }
       }
     }
-    chunk.cursor = head;
-    chunk.caught_up = true;
-    return send(chunk);
+    if (!continued) {
+      chunk.cursor = head;
+      chunk.caught_up = true;
+      return send(chunk);
+    }
+    // Continued: the rows it installed before the cut are the hub's state
+    // at the position it began at; they take the log after it, as a node's
+    // would (what was sent whole now is left out of it), and the records
+    // newly visible since.
+    if (!chunk.rows.empty()) FS_RETURN_IF_ERROR(send(chunk));
+    boot_mark.reset();
+    cursor = continued->position;
   }
 
   // Collected rows to drop, tuning::kPullPurgedRowsPerMessage a message.
@@ -337,6 +413,14 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
                                node.province, key_cursor));
       for (std::string& bytes : earlier) chunk.key_records.push_back(std::move(bytes));
     }
+  }
+  // Those a continued bootstrap sent whole already are not sent again.
+  if (continued) {
+    std::vector<std::pair<std::string, RowId>> before_cut;
+    for (auto& [table, row] : fresh) {
+      if (!after_cut(table, row)) before_cut.emplace_back(std::move(table), row);
+    }
+    fresh = std::move(before_cut);
   }
   std::set<std::pair<std::string, RowId>> installed;
   for (const auto& [table, row] : fresh) installed.emplace(table, row);
@@ -452,7 +536,7 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
         }
       }
       FS_ASSIGN_OR_RETURN(bool v, scope.Visible(node.province, rc.table, rc.row));
-      if (v && installed.count({rc.table, rc.row}) == 0) {
+      if (v && installed.count({rc.table, rc.row}) == 0 && !after_cut(rc.table, rc.row)) {
         ++kept;
         visible.push_back(std::move(rc));
       } else {

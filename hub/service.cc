@@ -278,6 +278,20 @@ class SyncService final : public pb::Sync::Service {
                                 " log marks; this one ", req->marks_size())));
     }
     for (const auto& mk : req->marks()) r.params.marks.push_back({mk.position(), mk.hash()});
+    if (req->has_bootstrap_cut()) {
+      const pb::BootstrapCut& b = req->bootstrap_cut();
+      BootstrapCut cut;
+      cut.position = b.position();
+      cut.position_hash = b.position_hash();
+      cut.gc_epoch = b.gc_epoch();
+      if (b.has_after()) {
+        absl::StatusOr<RowId> row = Id16::FromBytes(b.after().row(), "bootstrap cut row");
+        if (!row.ok()) return Refuse("pull", row.status());
+        cut.table = b.after().table();
+        cut.row = *row;
+      }
+      r.params.bootstrap_cut = std::move(cut);
+    }
     // Each message is built in an arena freed at once after it is written.
     google::protobuf::Arena arena;
     absl::Status s = handler_.Pull(r, [&](sync::PullChunk& c) -> absl::Status {
@@ -323,6 +337,12 @@ class SyncService final : public pb::Sync::Service {
         auto* h = m.add_held_heads();
         h->set_device(std::string(device.view()));
         h->set_seq(seq);
+      }
+      if (c.bootstrap) {
+        pb::BootstrapCut* b = m.mutable_bootstrap();
+        b->set_position(c.bootstrap->position);
+        b->set_position_hash(c.bootstrap->position_hash);
+        b->set_gc_epoch(c.bootstrap->gc_epoch);
       }
       m.set_log_head(c.log_head);
       m.set_notice(c.notice);

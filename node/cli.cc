@@ -674,6 +674,9 @@ int Daemon(const Args& args) {
         }
       }
     } else if (g_stop.load()) {
+      // What the stopped pass kept (a bootstrap under way says so).
+      std::fprintf(stderr, "%s sync stopped: %s\n", Now().c_str(),
+                   Printable(SV(report.status().message())).c_str());
       break;
     } else if (report.status().code() == absl::StatusCode::kUnauthenticated ||
                report.status().code() == absl::StatusCode::kPermissionDenied) {

@@ -256,6 +256,13 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
     FS_ASSIGN_OR_RETURN(DeviceId d, Id16::FromBytes(h.device(), "held head device"));
     c->held_heads.emplace_back(d, h.seq());
   }
+  if (m.has_bootstrap()) {
+    BootstrapCut b;
+    b.position = m.bootstrap().position();
+    b.position_hash = m.bootstrap().position_hash();
+    b.gc_epoch = m.bootstrap().gc_epoch();
+    c->bootstrap = std::move(b);
+  }
   if (m.has_page()) {
     sync::CheckpointPage p;
     p.checkpoint = std::move(*m.mutable_page()->mutable_checkpoint());
@@ -534,6 +541,17 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
     auto* p = req.add_marks();
     p->set_position(mk.position);
     p->set_hash(mk.hash);
+  }
+  if (r.params.bootstrap_cut) {
+    const BootstrapCut& cut = *r.params.bootstrap_cut;
+    pb::BootstrapCut* b = req.mutable_bootstrap_cut();
+    b->set_position(cut.position);
+    b->set_position_hash(cut.position_hash);
+    b->set_gc_epoch(cut.gc_epoch);
+    if (!cut.table.empty()) {
+      b->mutable_after()->set_table(cut.table);
+      b->mutable_after()->set_row(std::string(cut.row.view()));
+    }
   }
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.pull_timeout_millis, &r.credential);

@@ -62,6 +62,11 @@ constexpr const char* kBookkeeping[] = {
     "CREATE TABLE IF NOT EXISTS _fs_bootstrap(one INTEGER PRIMARY KEY CHECK (one = 1), "
     "checkpoint BLOB NOT NULL, statement BLOB NOT NULL, next_index INTEGER NOT NULL, "
     "confirmed INTEGER NOT NULL DEFAULT 0)",
+    // An unverified bootstrap under way (the hub's current rows): where it
+    // was cut, to continue there (store/replica.h, BootstrapCut; one row).
+    "CREATE TABLE IF NOT EXISTS _fs_bootstrap_cut(one INTEGER PRIMARY KEY CHECK (one = 1), "
+    "position INTEGER NOT NULL, position_hash BLOB NOT NULL, gc_epoch INTEGER NOT NULL, "
+    "tbl TEXT NOT NULL, row BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS _fs_verified(tbl TEXT NOT NULL, row BLOB NOT NULL, "
     "PRIMARY KEY(tbl, row)) WITHOUT ROWID",
     // Rows installed whole whose every version a commit its author signed

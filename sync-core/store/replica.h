@@ -256,6 +256,21 @@ struct BootstrapProgress {
   int confirmed = 0;  // 1: its signer is a member here; -1: it is not; 0: not known yet
 };
 
+// Where an unverified bootstrap (the hub's current rows, no checkpoint) was
+// cut (_fs_bootstrap_cut; docs/PROTOCOL.md, "A bootstrap resumed after a
+// cut"): the hub's log position its first message was served at, the log
+// chain's hash there, the hub's tombstone-collection epoch then, and the
+// last row installed (tables in the hub's schema order, rows by id; an
+// empty table: none yet). Kept with the rows, in the same transaction,
+// until the bootstrap completes or starts over.
+struct BootstrapCut {
+  int64_t position = 0;
+  std::string position_hash;
+  uint64_t gc_epoch = 0;
+  std::string table;
+  RowId row;
+};
+
 // What a laptop bootstrapped before it joined decides about its checkpoint
 // once it can judge the signer (sync/checkpoint_keeper.h, Confirm).
 struct BootstrapJudgement {
@@ -308,6 +323,10 @@ struct PulledBatch {
   std::set<std::pair<std::string, RowId>> witnessed;
   // A bootstrap from a checkpoint: its progress, stored with the batch.
   std::optional<BootstrapProgress> bootstrap;
+  // An unverified bootstrap: where it got to, stored with the batch (after
+  // the reset, if any); or, with `bootstrap_done`, forgotten (complete).
+  std::optional<BootstrapCut> bootstrap_cut;
+  bool bootstrap_done = false;
   // Commits in the hub's log order, with their hub positions. A commit may
   // carry only the row changes the node may see; per-author sequences then
   // have gaps, which is why pulled commits are not held to seq + 1.
@@ -582,6 +601,8 @@ class Replica {
   absl::StatusOr<std::vector<std::string>> StateLeaves();
   // The bootstrap from a checkpoint under way or done; nullopt if none.
   absl::StatusOr<std::optional<BootstrapProgress>> Bootstrap();
+  // Where the unverified bootstrap under way was cut; nullopt if none.
+  absl::StatusOr<std::optional<BootstrapCut>> BootstrapCutAt();
   // Records, in one transaction, whether the checkpoint's signer turned
   // out a member of this office (1) or not (-1; rows from it count as
   // signed only with 1), with what follows from it (BootstrapJudgement).

@@ -1,6 +1,6 @@
 // Checkpoints on the node's side (docs/PROTOCOL.md, "Checkpoints"): the
 // leaves of the state this laptop signs, and the bootstrap it was verified
-// from.
+// from; where an unverified bootstrap under way was cut.
 #include "base/status_macros.h"
 #include "crypto/merkle.h"
 #include "store/replica.h"
@@ -52,6 +52,26 @@ absl::StatusOr<std::optional<BootstrapProgress>> Replica::Bootstrap() {
     p.next_index = static_cast<uint32_t>(st->ColumnInt(2));
     p.confirmed = static_cast<int>(st->ColumnInt(3));
     out = std::move(p);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<std::optional<BootstrapCut>> Replica::BootstrapCutAt() {
+  Impl& m = *impl_;
+  std::optional<BootstrapCut> out;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT position, position_hash, gc_epoch, tbl, "
+                                                "row FROM _fs_bootstrap_cut"));
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (!found) return absl::OkStatus();
+    BootstrapCut c;
+    c.position = st->ColumnInt(0);
+    c.position_hash = st->ColumnString(1);
+    c.gc_epoch = static_cast<uint64_t>(st->ColumnInt(2));
+    c.table = st->ColumnString(3);
+    FS_ASSIGN_OR_RETURN(c.row, Id16::FromBytes(st->ColumnString(4), "bootstrap cut row"));
+    out = std::move(c);
     return absl::OkStatus();
   }));
   return out;

@@ -55,6 +55,7 @@ absl::Status Replica::Impl::ResetReplicated(sqlite::Transaction&) {
   FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_verified"));
   FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_witnessed"));
   FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_bootstrap"));
+  FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_bootstrap_cut"));
   return db->Exec("DELETE FROM _fs_installed");
 }
 
@@ -239,6 +240,20 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
       st->BindBlob(2, batch.bootstrap->statement);
       st->BindInt(3, batch.bootstrap->next_index);
       st->BindInt(4, batch.bootstrap->confirmed);
+      FS_RETURN_IF_ERROR(st->Run());
+    }
+    if (batch.bootstrap_done) {
+      FS_RETURN_IF_ERROR(m.db->Exec("DELETE FROM _fs_bootstrap_cut"));
+    } else if (batch.bootstrap_cut) {
+      const BootstrapCut& cut = *batch.bootstrap_cut;
+      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("INSERT OR REPLACE INTO _fs_bootstrap_cut(one, "
+                                                  "position, position_hash, gc_epoch, tbl, row) "
+                                                  "VALUES (1, ?1, ?2, ?3, ?4, ?5)"));
+      st->BindInt(1, cut.position);
+      st->BindBlob(2, cut.position_hash);
+      st->BindInt(3, static_cast<int64_t>(cut.gc_epoch));
+      st->BindText(4, cut.table);
+      st->BindBlob(5, cut.row.view());
       FS_RETURN_IF_ERROR(st->Run());
     }
     // The hub's state holds every commit of this device it acknowledged, and

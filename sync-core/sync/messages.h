@@ -230,6 +230,10 @@ struct PullParams {
   // when it has one) and takes a pull that goes back (PullChunk.went_back).
   bool log_chain = false;
   std::vector<LogMark> marks;
+  // An unverified bootstrap this node was cut in (docs/PROTOCOL.md, "A
+  // bootstrap resumed after a cut"): where, so that the hub continues
+  // after its last row rather than start over. With `bootstrapped` false.
+  std::optional<BootstrapCut> bootstrap_cut;
 };
 
 struct PullRequest {
@@ -301,6 +305,12 @@ struct PullChunk {
   // With went_back: authors of whom the hub holds less than the node's
   // chain head, and what it holds (their acknowledged seq).
   std::vector<std::pair<DeviceId, uint64_t>> held_heads;
+  // In every message of an unverified bootstrap (the hub's current rows,
+  // at rows_position 0), from the one with `reset` on, and of one
+  // continued after a cut: where it began (position, position_hash,
+  // gc_epoch; `table` and `row` unused). Its rows are the bootstrap's, in
+  // order (tables in the hub's schema order, rows by id).
+  std::optional<BootstrapCut> bootstrap;
 };
 
 }  // namespace fieldsync::sync

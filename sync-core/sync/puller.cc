@@ -84,6 +84,13 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     bool member = false;
   };
   std::optional<Installing> installing;
+  // An unverified bootstrap (the hub's current rows) this laptop was cut
+  // in: the hub continues after its last row (docs/PROTOCOL.md, "A
+  // bootstrap resumed after a cut"). Then, in this pull, where the one
+  // under way got to.
+  FS_ASSIGN_OR_RETURN(std::optional<BootstrapCut> boot, replica.BootstrapCutAt());
+  if (bootstrapped == 1) boot.reset();
+  req.params.bootstrap_cut = boot;
   req.params.cursor = cursor;
   req.params.bootstrapped = bootstrapped == 1;
   FS_ASSIGN_OR_RETURN(int64_t gc_epoch, replica.GetCursor(kGcEpochCursor));
@@ -239,6 +246,35 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
           "the hub ended the checkpoint's rows at ", installing->next, " of ",
           installing->statement.leaf_count)));
     }
+    // Rows of an unverified bootstrap: installed at position 0 with where
+    // the bootstrap got to, so that a cut continues after them. Only in a
+    // bootstrap this pull began (reset) or this laptop was cut in: else
+    // the hub would be passing rows off as a bootstrap's to a laptop that
+    // is not in one (no witnesses asked of them).
+    bool boot_rows = false;
+    if (msg.bootstrap) {
+      const BootstrapCut& said = *msg.bootstrap;
+      if (msg.reset) {
+        boot = BootstrapCut{said.position, said.position_hash, said.gc_epoch, {}, RowId()};
+      } else if (!boot || boot->position != said.position ||
+                 boot->position_hash != said.position_hash || boot->gc_epoch != said.gc_epoch ||
+                 msg.page || !msg.checkpoint.empty()) {
+        stopped.set = true;
+        return stopped.status = absl::DataLossError(
+                   "the hub went on with a bootstrap this laptop is not in; nothing of that "
+                   "message was applied");
+      }
+      boot_rows = true;
+      if (!msg.rows.empty()) {
+        boot->table = msg.rows.back().table;
+        boot->row = msg.rows.back().row;
+      }
+      batch.bootstrap_cut = boot;
+      msg.rows_position = 0;
+      report->bootstrapped = true;
+    } else if (msg.reset) {
+      boot.reset();  // a hub of an earlier build, or a checkpoint's: not continued
+    }
     batch.reset = msg.reset;
     batch.pushed_cursor = kPushedCursor;  // guards resets and installed rows
     if (msg.reset) report->bootstrapped = true;
@@ -247,7 +283,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     batch.rows = std::move(msg.rows);
     // Rows newly visible (a case referred to this office): taken as their
     // authors' signed commits show them, else as served, deciding nothing.
-    if (chains && !batch.rows.empty() && !msg.reset && !msg.page) {
+    if (chains && !batch.rows.empty() && !msg.reset && !msg.page && !boot_rows) {
       // Signed by a device its office approved (the hub's administrator
       // may enrol one of its own: it vouches for nothing).
       WitnessCheck w = CheckWitnesses(
@@ -307,9 +343,12 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
                  bad.message()));
     }
     // A bootstrap starts by forgetting the last one, and is complete only
-    // with its last message: a cut in between starts it over.
+    // with its last message (or, continued, the first with a cursor): a cut
+    // in between continues it, or starts it over.
     if (msg.reset) batch.cursors.emplace_back(kBootstrappedCursor, 0);
     if (msg.cursor > 0 || msg.caught_up) {
+      batch.bootstrap_done = true;
+      boot.reset();
       batch.cursors.emplace_back(kPulledCursor, msg.cursor);
       batch.cursors.emplace_back(kBootstrappedCursor, 1);
       batch.cursors.emplace_back(kGcEpochCursor, static_cast<int64_t>(msg.gc_epoch));
@@ -339,10 +378,11 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
                               "batch was applied without moving the cursor, sync again"));
     }
     // Progress is what the next pull need not fetch again: commits, a
-    // verified page, a cursor moved. Rows of an unverified bootstrap or of
-    // newly visible records before their message's cursor are fetched again
-    // after a cut, and are not.
-    if (r->applied > 0 || msg.page || msg.cursor > req.params.cursor ||
+    // verified page, rows of a bootstrap (kept with where it got to), a
+    // cursor moved. Rows of newly visible records before their message's
+    // cursor are fetched again after a cut, and are not.
+    if (r->applied > 0 || msg.page || (boot_rows && r->rows_installed > 0) ||
+        msg.cursor > req.params.cursor ||
         msg.key_cursor > req.params.key_cursor ||
         msg.statement_cursor > req.params.statement_cursor) {
       progressed_ = true;
@@ -376,10 +416,19 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
                                                     : CallOutcome::kFailedEmpty));
     }
   }
-  if (stopped.set) return stopped.status;
-  if (!s.ok()) return Refused("the pull", s);
+  // A bootstrap cut: what it installed stays, said in the pass's failure.
+  auto kept = [&](const absl::Status& why) {
+    if (!boot || why.ok()) return why;
+    return absl::Status(why.code(),
+                        absl::StrCat(why.message(), "; the bootstrap under way keeps the records "
+                                     "it installed (", report->rows_installed,
+                                     " in this pass) and continues after them at the next sync"));
+  };
+  if (stopped.set) return kept(stopped.status);
+  if (!s.ok()) return kept(Refused("the pull", s));
   if (!caught_up) {
-    return absl::UnavailableError("the pull ended before the hub said it was complete; sync again");
+    return kept(absl::UnavailableError(
+        "the pull ended before the hub said it was complete; sync again"));
   }
   abandon.ended = true;
   if (chains || downgraded_) {
