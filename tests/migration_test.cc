@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "store/keyring.h"
 #include "store/migrations.h"
 #include "support/replica_fixture.h"
 
@@ -235,6 +236,64 @@ TEST_F(MigrationTest, AReplicaFromANewerVersionIsRefusedAndLeftUntouched) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("newer fieldsync"), absl::string_view::npos) << r.status();
   EXPECT_EQ(UserVersion(path), 99);
+}
+
+bool HasObject(const std::string& path, const std::string& name) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name = ?1", -1, &st, nullptr);
+  sqlite3_bind_text(st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+  const bool found = sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return found;
+}
+
+// A file of the current version is opened without running every CREATE
+// ... IF NOT EXISTS again (one read of sqlite_master says what is there):
+// a bookkeeping table, index or key-ring table it lacks (added to the code
+// without a schema version, or an old _fs_trust_alerts) is still made.
+TEST_F(MigrationTest, AReplicaOfTheCurrentVersionGainsTheBookkeepingItLacks) {
+  const std::string path = dir_.File("lacking.db");
+  {
+    auto r = testing::OpenReplica(path, &clock_);
+    ASSERT_NE(r, nullptr);
+    auto k = KeyRing::Open(r.get(), "LC", &clock_);
+    ASSERT_TRUE(k.ok()) << k.status();
+  }
+  LoadSql(path,
+          "DROP TABLE _fs_hub_marks; DROP INDEX _fs_access_log_by_device; DROP TABLE _fs_cutoffs; "
+          "DROP TABLE _fs_trust_alerts; CREATE TABLE _fs_trust_alerts(text TEXT PRIMARY KEY, "
+          "at INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID; INSERT INTO "
+          "_fs_trust_alerts VALUES ('khoá lạ', 5, 1);");
+  for (const char* gone : {"_fs_hub_marks", "_fs_access_log_by_device", "_fs_cutoffs",
+                           "_fs_trust_alerts_subject"}) {
+    ASSERT_FALSE(HasObject(path, gone)) << gone;
+  }
+  {
+    auto r = Open(path);
+    ASSERT_TRUE(r.ok()) << r.status();
+    auto k = KeyRing::Open(r->get(), "LC", &clock_);
+    ASSERT_TRUE(k.ok()) << k.status();
+  }
+  for (const char* made : {"_fs_hub_marks", "_fs_access_log_by_device", "_fs_cutoffs",
+                           "_fs_trust_alerts_subject"}) {
+    EXPECT_TRUE(HasObject(path, made)) << made;
+  }
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT text, last_at, acked_at FROM _fs_trust_alerts", -1,
+                               &st, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))), "khoá lạ");
+  EXPECT_EQ(sqlite3_column_int64(st, 1), 5);  // last_at from at, as the old table's upgrade
+  EXPECT_EQ(sqlite3_column_int64(st, 2), 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST_F(MigrationTest, ASqliteFileThatIsNotAReplicaIsRefused) {

@@ -93,7 +93,7 @@ ScheduleShape ShapeBeforeSession8(uint64_t seed) {
 // that version, never sent again, and every pass aborted ("sync again"),
 // stuck for good on a good link. Fixed in Replica::ApplyPulled (docs/MERGE.md);
 // tests/replica_pull_test.cc has the mechanism alone.
-TEST(SimulationTest, ALaptopThatInstalledAReferredCaseIsNotLeftStuck) {
+TEST(SimulationRegression, ALaptopThatInstalledAReferredCaseIsNotLeftStuck) {
   ASSERT_TRUE(sodium_is_seeded);
   std::string summary;
   World::Totals sum;
@@ -104,11 +104,22 @@ TEST(SimulationTest, ALaptopThatInstalledAReferredCaseIsNotLeftStuck) {
   EXPECT_GT(sum.hub_crashes_in_call, 0u) << summary;
 }
 
-TEST(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated) {
+// The default run in two shards, one ctest entry each, so that `ctest -j2`
+// runs them on both cores: shard k of the n schedules drawn from the base
+// seed takes every schedule whose index is k modulo kShards (both shards of
+// one FIELDSYNC_SEED=B: the two halves of its schedules). Run as one
+// process with --gtest_filter='*Converge*' the two shards follow each other.
+constexpr int kShards = 2;
+
+class SimulationTest : public testing::TestWithParam<int> {};
+
+TEST_P(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated) {
   ASSERT_TRUE(sodium_is_seeded) << "libsodium was initialised before the simulation's "
                                    "randomness was installed: seeds would not replay";
+  const int shard = GetParam();
   std::vector<uint64_t> seeds;
   if (const char* one = std::getenv("FIELDSYNC_SIM_SEED")) {
+    if (shard != 0) GTEST_SKIP() << "FIELDSYNC_SIM_SEED: the one schedule runs in shard 0";
     seeds.push_back(std::strtoull(one, nullptr, 10));
   } else {
     int n = kDefaultSchedules;
@@ -118,9 +129,13 @@ TEST(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated) {
     uint64_t base = std::random_device{}();
     const char* b = std::getenv("FIELDSYNC_SEED");
     if (b != nullptr && std::string(b) != "random") base = std::strtoull(b, nullptr, 10);
-    std::cout << "FIELDSYNC_SEED=" << base << " (" << n << " schedules)\n";
     std::mt19937_64 rng(base);
-    for (int i = 0; i < n; ++i) seeds.push_back(rng());
+    for (int i = 0; i < n; ++i) {
+      const uint64_t seed = rng();
+      if (i % kShards == shard) seeds.push_back(seed);
+    }
+    std::cout << "FIELDSYNC_SEED=" << base << " (" << n << " schedules; shard " << shard
+              << " of " << kShards << " runs " << seeds.size() << " of them)\n";
   }
   const auto start = std::chrono::steady_clock::now();
   int failed = 0;
@@ -175,6 +190,8 @@ TEST(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated) {
     EXPECT_GT(sum.clock_refusals, 0u);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Shards, SimulationTest, testing::Range(0, kShards));
 
 }  // namespace
 }  // namespace fieldsync::sim

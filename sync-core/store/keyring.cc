@@ -18,7 +18,7 @@ namespace fieldsync {
 
 namespace {
 
-constexpr const char* kTables[] = {
+const std::vector<const char*> kTables = {
     "CREATE TABLE IF NOT EXISTS _fs_registry(device BLOB PRIMARY KEY, province TEXT NOT NULL, "
     "name TEXT NOT NULL, sign_pk BLOB NOT NULL, box_pk BLOB NOT NULL, "
     "revoked_position INTEGER NOT NULL, revoked_at INTEGER NOT NULL) WITHOUT ROWID",
@@ -84,7 +84,15 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(Replica* replica, std::st
   // Deleted keys are overwritten in the file, not merely unlinked.
   FS_RETURN_IF_ERROR(k->impl_->db->Exec("PRAGMA secure_delete = ON"));
   FS_RETURN_IF_ERROR(k->impl_->InTxn([&]() -> absl::Status {
-    for (const char* sql : kTables) FS_RETURN_IF_ERROR(k->impl_->db->Exec(sql));
+    // The index on subject is made last, after the columns below: a file
+    // that has it has the current _fs_trust_alerts.
+    FS_ASSIGN_OR_RETURN(auto has_index, k->impl_->db->Prepared(
+                                            "SELECT 1 FROM sqlite_master WHERE type = 'index' "
+                                            "AND name = '_fs_trust_alerts_subject'"));
+    FS_ASSIGN_OR_RETURN(const bool alerts_current, has_index->Step());
+    has_index->Reset();
+    FS_RETURN_IF_ERROR(k->impl_->db->CreateMissing(kTables));
+    if (alerts_current) return absl::OkStatus();
     // _fs_trust_alerts of a replica made before alerts were acknowledged.
     FS_ASSIGN_OR_RETURN(auto cols, k->impl_->db->Prepared("SELECT 1 FROM "
                                                           "pragma_table_info('_fs_trust_alerts') "

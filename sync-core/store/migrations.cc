@@ -11,7 +11,7 @@ namespace fieldsync {
 namespace {
 
 // The bookkeeping tables of a replica (format described in docs/FORMATS.md).
-constexpr const char* kBookkeeping[] = {
+const std::vector<const char*> kBookkeeping = {
     // Replica-wide settings: device_id, created_at.
     "CREATE TABLE IF NOT EXISTS _fs_meta(key TEXT PRIMARY KEY NOT NULL, value BLOB) "
     "WITHOUT ROWID",
@@ -95,15 +95,14 @@ constexpr const char* kBookkeeping[] = {
 
 // Indexes on replicated tables, made once the tables exist (IF NOT EXISTS:
 // a file of the current version gains one added later).
-constexpr const char* kIndexes[] = {
+const std::vector<const char*> kIndexes = {
     // Appending to the access log reads the device's last entry.
     "CREATE INDEX IF NOT EXISTS _fs_access_log_by_device ON access_log(device, seq)",
 };
 
 absl::Status EnsureIndexes(sqlite::Db& db, const Schema& schema) {
   if (schema.FindTable("access_log") == nullptr) return absl::OkStatus();  // test schemas
-  for (const char* sql : kIndexes) FS_RETURN_IF_ERROR(db.Exec(sql));
-  return absl::OkStatus();
+  return db.CreateMissing(kIndexes);
 }
 
 absl::StatusOr<int> UserVersion(sqlite::Db& db) {
@@ -217,8 +216,8 @@ absl::Status EnsureSchema(sqlite::Db& db, const Schema& schema, int* from) {
           "). Upgrade fieldsync; the file was not changed"));
     }
     if (version == schema.version()) {
-      // Bookkeeping tables added without a schema change (IF NOT EXISTS).
-      for (const char* sql : kBookkeeping) FS_RETURN_IF_ERROR(db.Exec(sql));
+      // Bookkeeping tables added without a schema change, if missing.
+      FS_RETURN_IF_ERROR(db.CreateMissing(kBookkeeping));
       return EnsureIndexes(db, schema);
     }
     return Migrate(db, schema);

@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
@@ -141,6 +142,39 @@ absl::Status Db::Exec(std::string_view sql) {
   sqlite3_free(err);
   if (rc != SQLITE_OK) {
     return ErrorStatus(db_, rc, absl::StrCat("running \"", s.substr(0, 80), "\" on ", path_));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// The object a "CREATE ... IF NOT EXISTS name(" statement makes, or empty.
+std::string_view CreatedName(std::string_view sql) {
+  constexpr std::string_view kMarker = "IF NOT EXISTS ";
+  const size_t at = sql.find(kMarker);
+  if (at == std::string_view::npos) return {};
+  sql.remove_prefix(at + kMarker.size());
+  const size_t end = sql.find_first_of("( ");
+  return end == std::string_view::npos ? std::string_view() : sql.substr(0, end);
+}
+
+}  // namespace
+
+absl::Status Db::CreateMissing(const std::vector<const char*>& creates) {
+  absl::flat_hash_set<std::string> present;
+  {
+    FS_ASSIGN_OR_RETURN(ScopedStmt st, Prepared("SELECT name FROM sqlite_master WHERE type IN "
+                                                "('table', 'index')"));
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      present.insert(st->ColumnString(0));
+    }
+  }
+  for (const char* sql : creates) {
+    const std::string_view name = CreatedName(sql);
+    if (!name.empty() && present.contains(std::string(name))) continue;
+    FS_RETURN_IF_ERROR(Exec(sql));
   }
   return absl::OkStatus();
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -97,6 +98,12 @@ class Db {
   absl::StatusOr<Stmt*> Statement(const std::string& sql);
   // A statement that is not cached: finalized when the caller drops it.
   absl::StatusOr<std::unique_ptr<Stmt>> PrepareTransient(const std::string& sql);
+  // Runs those of `creates` ("CREATE TABLE|INDEX IF NOT EXISTS name ...")
+  // whose table or index is not in the file: one read of sqlite_master
+  // where running them all parsed each one again at every open (a file of
+  // the current version has them all). A statement whose name cannot be
+  // read is run as it is.
+  absl::Status CreateMissing(const std::vector<const char*>& creates);
   int Changes() const { return sqlite3_changes(db_); }
   sqlite3* raw() const { return db_; }
   const std::string& path() const { return path_; }

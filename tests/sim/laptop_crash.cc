@@ -68,6 +68,7 @@ absl::StatusOr<std::optional<Commit>> World::WriteOn(Laptop& l, const LocalTxn& 
   if (!c.ok()) return refused(c.status());
   FS_ASSIGN_OR_RETURN(std::string state_after, l.replica->StateDigest());
   if (!left) left = memvfs::Snapshot(l.dir);
+  memvfs::Kill(l.dir);
   CloseLaptop(l);
   memvfs::Restore(l.dir, *left);
   auto broken = [&](const std::string& what) {
@@ -107,6 +108,7 @@ absl::Status World::LaptopDiedInPass(Laptop& l) {
   std::optional<memvfs::Files> left = memvfs::TakeCrash(l.dir);
   // Fewer writes than armed: it dies after the pass's last one.
   if (!left) left = memvfs::Snapshot(l.dir);
+  memvfs::Kill(l.dir);
   CloseLaptop(l);
   memvfs::Restore(l.dir, *left);
   ++pass_crashes_;

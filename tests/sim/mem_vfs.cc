@@ -110,6 +110,8 @@ struct State {
     std::optional<Files> files;
   };
   std::map<std::string, Armed> crashes;
+  // Prefixes of machines killed and not yet restored (Kill).
+  std::vector<std::string> dead;
 };
 
 State& S() {
@@ -141,6 +143,14 @@ void BeforeWrite(const Handle* h) {
 
 Handle* H(sqlite3_file* f) { return reinterpret_cast<Handle*>(f); }
 
+// Whether the handle's machine was killed (Kill), with the lock held.
+bool Dead(const Handle* h) {
+  for (const std::string& prefix : S().dead) {
+    if (!h->path.empty() && Under(h->path, prefix)) return true;
+  }
+  return false;
+}
+
 int Close(sqlite3_file* f) {
   Handle* h = H(f);
   {
@@ -163,6 +173,7 @@ int Read(sqlite3_file* f, void* out, int n, sqlite3_int64 off) {
 
 int Write(sqlite3_file* f, const void* in, int n, sqlite3_int64 off) {
   std::lock_guard<std::mutex> l(S().mu);
+  if (Dead(H(f))) return SQLITE_OK;
   BeforeWrite(H(f));
   H(f)->file->data.Write(static_cast<const char*>(in), static_cast<size_t>(n),
                          static_cast<size_t>(off));
@@ -171,6 +182,7 @@ int Write(sqlite3_file* f, const void* in, int n, sqlite3_int64 off) {
 
 int Truncate(sqlite3_file* f, sqlite3_int64 size) {
   std::lock_guard<std::mutex> l(S().mu);
+  if (Dead(H(f))) return SQLITE_OK;
   BeforeWrite(H(f));
   H(f)->file->data.Truncate(static_cast<size_t>(size));
   return SQLITE_OK;
@@ -203,6 +215,8 @@ int Lock(sqlite3_file* f, int level) {
     h->level = SQLITE_LOCK_RESERVED;
     return SQLITE_OK;
   }
+  // A killed machine's last connection closing: no checkpoint.
+  if (Dead(h)) return SQLITE_BUSY;
   // EXCLUSIVE, through PENDING: no new reader gets in while the others
   // finish.
   if (m.pending != nullptr && m.pending != h) return SQLITE_BUSY;
@@ -421,8 +435,17 @@ Files Snapshot(const std::string& prefix) {
   return SnapshotLocked(prefix);
 }
 
+void Kill(const std::string& prefix) {
+  std::lock_guard<std::mutex> l(S().mu);
+  S().dead.push_back(prefix);
+}
+
 void Restore(const std::string& prefix, const Files& files) {
   std::lock_guard<std::mutex> l(S().mu);
+  auto& dead = S().dead;
+  dead.erase(std::remove_if(dead.begin(), dead.end(),
+                            [&](const std::string& d) { return Under(d, prefix); }),
+             dead.end());
   auto& all = S().files;
   for (auto it = all.lower_bound(prefix); it != all.end() && Under(it->first, prefix);) {
     it = files.count(it->first) > 0 ? std::next(it) : all.erase(it);

@@ -31,6 +31,13 @@ Files Snapshot(const std::string& prefix);
 // Makes the files under `prefix` exactly `files`: others are removed. No
 // connection may hold one of them open.
 void Restore(const std::string& prefix, const Files& files);
+// The machine whose files are under `prefix` dies now, after its files
+// were snapshot: until Restore() or RemoveAll() of them, its connections
+// change nothing (writes are dropped, an exclusive lock is refused), so
+// that closing them leaves the files as the killed process did, without
+// the checkpoint a clean close of the last connection runs (work the
+// Restore() after it would throw away).
+void Kill(const std::string& prefix);
 // Removes every file under `prefix` (none may be open).
 void RemoveAll(const std::string& prefix);
 // Bytes held under `prefix`.

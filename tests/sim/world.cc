@@ -126,6 +126,8 @@ World::World(uint64_t seed, ScheduleShape shape)
 }
 
 World::~World() {
+  // The world's files go: closing its connections need not checkpoint.
+  memvfs::Kill(root_);
   for (auto& l : laptops_) CloseLaptop(*l);
   CloseHub();
   memvfs::RemoveAll(root_);
@@ -163,6 +165,7 @@ void World::CloseLaptop(Laptop& l) {
 
 absl::Status World::CrashLaptop(Laptop& l) {
   const memvfs::Files left = memvfs::Snapshot(l.dir);
+  memvfs::Kill(l.dir);
   CloseLaptop(l);
   memvfs::Restore(l.dir, left);
   return OpenLaptop(l);
@@ -180,6 +183,7 @@ absl::Status World::HubCrashedInCall(bool armed) {
   // Fewer writes than armed: it dies after its last commit, its answer
   // not sent.
   if (!left) left = memvfs::Snapshot(root_ + "hub.db");
+  memvfs::Kill(root_ + "hub.db");
   CloseHub();
   memvfs::Restore(root_ + "hub.db", *left);
   FS_RETURN_IF_ERROR(OpenHub());
@@ -190,6 +194,7 @@ absl::Status World::HubCrashedInCall(bool armed) {
 absl::Status World::CrashHub() {
   const std::string files = root_ + "hub.db";
   const memvfs::Files left = memvfs::Snapshot(files);
+  memvfs::Kill(files);
   CloseHub();
   memvfs::Restore(files, left);
   return OpenHub();
