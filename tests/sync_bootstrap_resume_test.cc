@@ -94,7 +94,8 @@ class BootstrapResumeTest : public SyncTest {
   // A seed from FIELDSYNC_BOOT_SEED, else a fresh one; printed.
   static uint64_t Seed() {
     uint64_t seed = std::random_device{}();
-    if (const char* s = std::getenv("FIELDSYNC_BOOT_SEED")) seed = std::strtoull(s, nullptr, 10);
+    const char* s = std::getenv("FIELDSYNC_BOOT_SEED");
+    if (s != nullptr && *s != '\0') seed = std::strtoull(s, nullptr, 10);
     std::cout << "seed " << seed << " (replay: FIELDSYNC_BOOT_SEED=" << seed << ")\n";
     return seed;
   }
