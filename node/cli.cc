@@ -95,7 +95,7 @@ Syncing:
              waiting, conflicts open, records held, history checks
   trust      evidence this laptop kept of what the hub showed it;
              trust ack N|all once an officer read it (sync exits 5 till then)
-  set-aside  list, discard N: this laptop's changes the hub refused for good
+  set-aside  list, keep N, discard N: this laptop's changes the hub refused for good
   version    show program, schema, commit-format and protocol versions
   help       show this text
 
@@ -764,7 +764,8 @@ int Main(int argc, char** argv) {
   }
   if (cmd == "trust" || cmd == "set-aside") {
     SetHelpCommand(cmd);
-    auto parsed = ParseArgs(argc, argv, {"data-dir"}, {"json", "help", "all"});
+    auto parsed = ParseArgs(argc, argv, {"data-dir", "passphrase-file", "officer"},
+                            {"json", "help", "all"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) return std::fputs(OfficeHelp(cmd).c_str(), stdout) < 0 ? 1 : 0;
     return cmd == "trust" ? RunTrustCommand(*parsed) : RunSetAsideCommand(*parsed);

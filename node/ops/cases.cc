@@ -25,6 +25,8 @@ bool HasColumn(const Fields& f, std::string_view col) {
   return std::any_of(f.begin(), f.end(), [&](const auto& e) { return e.first == col; });
 }
 
+}  // namespace
+
 std::string NewCaseCode(const Office& o) {
   // Province, year and month, and 5 random characters of Crockford's base
   // 32: unique enough for offline devices, and reveals nothing of the victim.
@@ -35,6 +37,8 @@ std::string NewCaseCode(const Office& o) {
   for (int i = 0; i < 5; ++i) code.push_back(kAlphabet[static_cast<uint8_t>(r.view()[i]) % 32]);
   return code;
 }
+
+namespace {
 
 // FIELD of a case file: a column of cases, else of persons.
 absl::StatusOr<std::pair<std::string, const ColumnDef*>> CaseField(const Office& o,

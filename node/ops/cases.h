@@ -35,6 +35,9 @@ struct OpenedCase {
 };
 // Writes the person and the case in one commit, status intake, opened today.
 absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in);
+// A new case's pseudonymous code (LC-2611-K3QX7): province, year and month,
+// 5 random characters.
+std::string NewCaseCode(const Office& o);
 
 struct CaseFieldChange {
   std::string case_ref;  // code, id or its start
