@@ -222,7 +222,7 @@ absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in) {
   kase.emplace_back("opened_on", Value::Text(today));
   FS_RETURN_IF_ERROR(
       o.Commit(LocalTxn().Create("persons", person_id, person).Create("cases", case_id, kase)));
-  return OpenedCase{code, case_id, person_id, in.urgent};
+  return OpenedCase{code, case_id, person_id, in.urgent, o.DateWarning()};
 }
 
 absl::StatusOr<ChangedCaseField> SetCaseField(const Office& o, const CaseFieldChange& in) {
@@ -280,7 +280,9 @@ absl::StatusOr<ChangedCaseField> SetCaseField(const Office& o, const CaseFieldCh
   FS_RETURN_IF_ERROR(o.Commit(LocalTxn().Set(table, row, fields)));
   const std::string column(col->name);
   return ChangedCaseField{o.Clear(kase, "cases", "case_code"), column, value.is_null(),
-                          IsUrgentWrite(o.replica.schema(), table, column, value)};
+                          IsUrgentWrite(o.replica.schema(), table, column, value),
+                          col->type == ColumnType::kDate && !value.is_null() ? o.DateWarning()
+                                                                             : ""};
 }
 
 absl::StatusOr<CaseFile> ReadCaseFile(const Office& o, const std::string& case_ref,

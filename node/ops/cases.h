@@ -32,6 +32,7 @@ struct OpenedCase {
   RowId case_id;
   RowId person_id;
   bool urgent = false;
+  std::string date_warning;  // Office::DateWarning for its opened_on
 };
 // Writes the person and the case in one commit, status intake, opened today.
 absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in);
@@ -49,6 +50,7 @@ struct ChangedCaseField {
   std::string column;
   bool cleared = false;
   bool urgent = false;  // the change makes the commit urgent
+  std::string date_warning;  // a date field: Office::DateWarning
 };
 // Refuses the fields that decide who sees the case (province, person_id,
 // case_code), closed_on before opened_on, an implausible year of birth.
