@@ -95,7 +95,7 @@ Syncing:
              waiting, conflicts open, records held, history checks
   trust      evidence this laptop kept of what the hub showed it;
              trust ack N|all once an officer read it (sync exits 5 till then)
-  set-aside  list, discard N: this laptop's changes the hub refused for good
+  set-aside  list, keep N, discard N: this laptop's changes the hub refused for good
   version    show program, schema, commit-format and protocol versions
   help       show this text
 
@@ -661,14 +661,10 @@ int Daemon(const Args& args) {
       if (!report->notice.empty()) absl::StrAppend(&lines, "hub: ", report->notice, "\n");
       ReportKeys(*report, *session->keys, "", &lines);
       ReportHistory(*report, "", &lines);
-      const uint64_t unlogged = passes.unlogged();
+      const std::string said = absl::StrCat(Describe(*report, ms), passes.OkSuffix());
       if (passes.Take(Moved(*report), lines, SystemClock::Get()->NowMillis())) {
-        std::fprintf(stderr, "%s sync %s: %s%s\n", Now().c_str(),
-                     report->push_refused.ok() ? "ok" : "partly done",
-                     Describe(*report, ms).c_str(),
-                     unlogged > 0 ? absl::StrCat(" (", unlogged, " passes since the last line "
-                                                 "moved nothing)").c_str()
-                                  : "");
+        std::fprintf(stderr, "%s sync %s: %s\n", Now().c_str(),
+                     report->push_refused.ok() ? "ok" : "partly done", said.c_str());
         for (absl::string_view line : absl::StrSplit(lines, '\n', absl::SkipEmpty())) {
           std::fprintf(stderr, "%s %s\n", Now().c_str(), std::string(line).c_str());
         }
@@ -684,11 +680,15 @@ int Daemon(const Args& args) {
                    Printable(SV(report.status().message())).c_str());
       return 1;
     } else {
-      std::fprintf(stderr, "%s sync failed (%s), next try %s: %s\n", Now().c_str(),
-                   absl::StatusCodeToString(report.status().code()).c_str(),
-                   wait == 0 ? "at once (it moved something)"
-                             : absl::StrCat("in ", wait / 1000, " s").c_str(),
-                   Printable(SV(report.status().message())).c_str());
+      const std::string code = absl::StatusCodeToString(report.status().code());
+      const std::string why = Printable(SV(report.status().message()));
+      const std::string unsaid = passes.FailureSuffix();  // the same failure is counted
+      if (passes.TakeFailure(absl::StrCat(code, ": ", why), SystemClock::Get()->NowMillis())) {
+        std::fprintf(stderr, "%s sync failed (%s), next try %s: %s%s\n", Now().c_str(),
+                     code.c_str(), wait == 0 ? "at once (it moved something)"
+                                             : absl::StrCat("in ", wait / 1000, " s").c_str(),
+                     why.c_str(), unsaid.c_str());
+      }
     }
     // Wait, waking for a stop or for an urgent commit.
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait);
@@ -767,7 +767,8 @@ int Main(int argc, char** argv) {
   }
   if (cmd == "trust" || cmd == "set-aside") {
     SetHelpCommand(cmd);
-    auto parsed = ParseArgs(argc, argv, {"data-dir"}, {"json", "help", "all"});
+    auto parsed = ParseArgs(argc, argv, {"data-dir", "passphrase-file", "officer"},
+                            {"json", "help", "all"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) return std::fputs(OfficeHelp(cmd).c_str(), stdout) < 0 ? 1 : 0;
     return cmd == "trust" ? RunTrustCommand(*parsed) : RunSetAsideCommand(*parsed);

@@ -84,7 +84,12 @@ bool Moved(const SyncReport& r) {
 }
 
 bool PassLog::Take(bool moved, const std::string& lines, int64_t now_millis) {
-  const bool print = moved || !any_ || lines != last_lines_ ||
+  const bool recovered = failed_in_a_row_ > 0;
+  failed_in_a_row_ = 0;
+  failures_unlogged_ = 0;
+  last_failure_.clear();
+  same_in_a_row_ = 0;
+  const bool print = moved || recovered || !any_ || lines != last_lines_ ||
                      now_millis - last_millis_ >= heartbeat_millis_;
   if (!print) {
     ++unlogged_;
@@ -94,6 +99,51 @@ bool PassLog::Take(bool moved, const std::string& lines, int64_t now_millis) {
   last_lines_ = lines;
   last_millis_ = now_millis;
   unlogged_ = 0;
+  return true;
+}
+
+std::string PassLog::OkSuffix() const {
+  std::string out;
+  if (unlogged_ > 0) {
+    absl::StrAppend(&out, " (", unlogged_, " passes since the last line moved nothing)");
+  }
+  if (failed_in_a_row_ > 0) {
+    absl::StrAppend(&out, " (after ", failed_in_a_row_, " failed passes in a row",
+                    failures_unlogged_ > 0
+                        ? absl::StrCat(", ", failures_unlogged_, " of them not logged")
+                        : "",
+                    ")");
+  }
+  return out;
+}
+
+std::string PassLog::FailureSuffix() const {
+  if (failures_unlogged_ == 0) return "";
+  return absl::StrCat(" (", failures_unlogged_, " more failed passes like the last line not "
+                      "logged)");
+}
+
+bool PassLog::TakeFailure(const std::string& what, int64_t now_millis) {
+  // Numbers (bytes sent, seconds, positions) do not make another failure.
+  std::string masked;
+  for (char c : what) {
+    const bool digit = c >= '0' && c <= '9';
+    if (!digit || masked.empty() || masked.back() != '#') masked.push_back(digit ? '#' : c);
+  }
+  ++failed_in_a_row_;
+  const bool same = masked == last_failure_;
+  same_in_a_row_ = same ? same_in_a_row_ + 1 : 1;
+  const bool power_of_two = (same_in_a_row_ & (same_in_a_row_ - 1)) == 0;
+  const bool print = !same || power_of_two || now_millis - last_millis_ >= heartbeat_millis_;
+  last_failure_ = std::move(masked);
+  if (!print) {
+    ++failures_unlogged_;
+    return false;
+  }
+  any_ = true;
+  last_lines_.clear();
+  last_millis_ = now_millis;
+  failures_unlogged_ = 0;
   return true;
 }
 

@@ -31,15 +31,36 @@ bool Moved(const SyncReport& r);
 // nothing new to say (its lines are those printed last) is not logged,
 // but for one line every `heartbeat_millis` saying the daemon is alive
 // (a daemon syncing every few seconds once logged 400 lines in half an
-// hour that said nothing).
+// hour that said nothing). Failed passes follow the same rule (a link cut
+// every 20 KB once logged every cut): a failure other than the last one
+// printed is printed at once; the same failure again (the same words, its
+// numbers aside) is counted, and printed only at the 2nd, 4th, 8th, ...
+// pass in a row that failed so, or an hour after the last line, saying how
+// many went unlogged; the first pass that succeeds after failures is
+// printed, saying how many failed before it.
 class PassLog {
  public:
   explicit PassLog(int64_t heartbeat_millis) : heartbeat_millis_(heartbeat_millis) {}
   // Whether to print the pass that ended at `now_millis`, which moved
   // something or not, with `lines` (what it would print but its timing).
   bool Take(bool moved, const std::string& lines, int64_t now_millis);
+  // Whether to print a failed pass that ended at `now_millis`; `what`: its
+  // failure in words (the status code and message, not the wait).
+  bool TakeFailure(const std::string& what, int64_t now_millis);
   // Passes not printed since the last printed one (read before Take).
   uint64_t unlogged() const { return unlogged_; }
+  // Failed passes not printed since the last printed line (read before
+  // Take or TakeFailure).
+  uint64_t failures_unlogged() const { return failures_unlogged_; }
+  // Failed passes in a row before this one (read before Take: a recovery
+  // says it).
+  uint64_t failed_in_a_row() const { return failed_in_a_row_; }
+  // What the next printed line adds of the passes not printed, read before
+  // Take (" (N passes since the last line moved nothing)", " (after N
+  // failed passes in a row, M of them not logged)") or TakeFailure (" (N
+  // more failed passes like the last line not logged)"); "" if nothing.
+  std::string OkSuffix() const;
+  std::string FailureSuffix() const;
 
  private:
   int64_t heartbeat_millis_;
@@ -47,6 +68,10 @@ class PassLog {
   bool any_ = false;
   std::string last_lines_;
   uint64_t unlogged_ = 0;
+  std::string last_failure_;    // as printed last, numbers masked; "" after a success
+  uint64_t same_in_a_row_ = 0;  // failed passes in a row with last_failure_
+  uint64_t failures_unlogged_ = 0;
+  uint64_t failed_in_a_row_ = 0;
 };
 
 }  // namespace fieldsync::node

@@ -194,6 +194,43 @@ TEST_F(NodeOpsTest, ALaptopClockBehindTheHubsDatesTodayByTheHub) {
   EXPECT_EQ(o().Open(**k2, "cases", "opened_on").value.str(), "2026-11-24");
 }
 
+// Dates a person types, or today's, checked against the hub's time when
+// last seen (issue 13, story 2): a clock that was two days ahead of the
+// hub's at the last sync, or is three days behind it, is said in one line
+// with the case opened or the date set; a past date typed on purpose is
+// still written.
+TEST_F(NodeOpsTest, ADateWrittenByAClockADayOffTheHubsIsWarnedNotRefused) {
+  constexpr int64_t kDay = 24LL * 3600 * 1000;
+  auto quiet = OpenCase(o(), Intake({{"full_name", "Lò Thị Mai"}}));
+  ASSERT_TRUE(quiet.ok()) << quiet.status();
+  EXPECT_EQ(quiet->date_warning, "") << "never synced: nothing to compare with";
+  // The last sync ended a minute ago by this clock, at the hub's time two
+  // days earlier: this clock was two days ahead.
+  ASSERT_TRUE(replica_->SetCursor(sync::kHubTimeSeenCursor, kNow - 2 * kDay - 60'000).ok());
+  ASSERT_TRUE(replica_->SetCursor(sync::kLastSyncCursor, kNow - 60'000).ok());
+  auto ahead = OpenCase(o(), Intake({{"full_name", "Vàng Thị Dợ"}}));
+  ASSERT_TRUE(ahead.ok()) << ahead.status();
+  EXPECT_NE(ahead->date_warning.find("2 days ahead of the hub's"), std::string::npos)
+      << ahead->date_warning;
+  EXPECT_NE(ahead->date_warning.find("(2026-11-24)"), std::string::npos) << ahead->date_warning;
+  auto typed = SetCaseField(o(), {ahead->code, "opened_on", "2026-11-20"});
+  ASSERT_TRUE(typed.ok()) << typed.status();
+  EXPECT_NE(typed->date_warning, "");
+  auto status = SetCaseField(o(), {ahead->code, "status", "verifying"});
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->date_warning, "") << "not a date";
+  // The clock set back since that sync: nothing to say of it any more.
+  clock_.Set(kNow - 2 * kDay);
+  EXPECT_EQ(o().DateWarning(), "");
+  clock_.Set(kNow);
+  // Within a day of the hub's: nothing.
+  ASSERT_TRUE(replica_->SetCursor(sync::kHubTimeSeenCursor, kNow - 3'600'000).ok());
+  EXPECT_EQ(o().DateWarning(), "");
+  // Three days behind the hub's time last seen.
+  ASSERT_TRUE(replica_->SetCursor(sync::kHubTimeSeenCursor, kNow + 3 * kDay).ok());
+  EXPECT_NE(o().DateWarning().find("3 days behind"), std::string::npos) << o().DateWarning();
+}
+
 TEST_F(NodeOpsTest, CaseSetRefusesWhatDecidesWhoSeesTheCase) {
   const std::string code = NewHang();
   const uint64_t before = Commits();

@@ -1,6 +1,7 @@
 // The daemon's log of its passes (node/sync_lines.h, PassLog): a pass that
 // moved nothing and says what the last printed one said is not printed,
-// but for one line an hour.
+// but for one line an hour; the same failure again is counted, not printed
+// every pass.
 #include <gtest/gtest.h>
 
 #include "node/sync_lines.h"
@@ -24,6 +25,42 @@ TEST(PassLogTest, AQuietPassIsPrintedOnlyWhenItSaysSomethingNewOrAnHourPassed) {
   EXPECT_TRUE(log.Take(false, "", 35'000)) << "no longer said";
   EXPECT_FALSE(log.Take(false, "", 35'000 + kHour - 1));
   EXPECT_TRUE(log.Take(false, "", 35'000 + kHour)) << "an hour: the daemon says it is alive";
+}
+
+// A link cut every 20 KB fails every pass the same way (its byte counts
+// aside): not a line each, but the first, then the 2nd, 4th, 8th ... in a
+// row, or hourly, each saying how many went unlogged; another failure at
+// once; the recovery always, saying how many failed before it.
+TEST(PassLogTest, TheSameFailureAgainIsCountedNotPrintedEachPass) {
+  PassLog log(kHour);
+  const std::string cut = "UNAVAILABLE: the connection was reset after 20480 bytes";
+  const std::string cut2 = "UNAVAILABLE: the connection was reset after 20311 bytes";
+  EXPECT_TRUE(log.Take(true, "", 0));
+  EXPECT_TRUE(log.TakeFailure(cut, 1'000)) << "a first failure is printed at once";
+  EXPECT_TRUE(log.TakeFailure(cut2, 2'000)) << "the 2nd in a row";
+  EXPECT_FALSE(log.TakeFailure(cut, 3'000)) << "the 3rd";
+  EXPECT_EQ(log.failures_unlogged(), 1u);
+  EXPECT_TRUE(log.TakeFailure(cut, 4'000)) << "the 4th";
+  EXPECT_EQ(log.failures_unlogged(), 0u);
+  int printed = 0;
+  for (int i = 5; i <= 60; ++i) printed += log.TakeFailure(cut2, i * 1'000) ? 1 : 0;
+  EXPECT_EQ(printed, 3) << "the 8th, 16th and 32nd of 60 cuts";
+  EXPECT_EQ(log.failures_unlogged(), 60u - 32u);
+  EXPECT_EQ(log.FailureSuffix(), " (28 more failed passes like the last line not logged)");
+  const std::string silent = "DEADLINE_EXCEEDED: the hub did not answer";
+  EXPECT_TRUE(log.TakeFailure(silent, 61'000)) << "another failure is printed at once";
+  EXPECT_TRUE(log.TakeFailure(silent, 62'000));
+  EXPECT_FALSE(log.TakeFailure(silent, 63'000));
+  EXPECT_TRUE(log.TakeFailure(silent, 64'000));
+  EXPECT_FALSE(log.TakeFailure(silent, 65'000));
+  EXPECT_FALSE(log.TakeFailure(silent, 64'000 + kHour - 1));
+  EXPECT_TRUE(log.TakeFailure(silent, 64'000 + kHour)) << "hourly";
+  EXPECT_EQ(log.failed_in_a_row(), 67u);
+  EXPECT_EQ(log.OkSuffix(), " (after 67 failed passes in a row)");
+  EXPECT_TRUE(log.Take(false, "", 65'000 + kHour)) << "a recovery is printed";
+  EXPECT_EQ(log.failed_in_a_row(), 0u);
+  EXPECT_FALSE(log.Take(false, "", 66'000 + kHour)) << "then quiet again";
+  EXPECT_TRUE(log.TakeFailure(cut, 67'000 + kHour)) << "a failure after a success is new";
 }
 
 }  // namespace

@@ -51,15 +51,20 @@ int New(OfficeContext& c) {
   auto opened = ops::OpenCase(c.office, in);
   if (!opened.ok()) return Failed(opened.status());
   if (c.json) {
-    Print(JsonLine(Json{{"case_code", opened->code},
-                        {"case_id", opened->case_id.ToString()},
-                        {"person_id", opened->person_id.ToString()},
-                        {"urgent", opened->urgent}}));
+    Json out{{"case_code", opened->code},
+             {"case_id", opened->case_id.ToString()},
+             {"person_id", opened->person_id.ToString()},
+             {"urgent", opened->urgent}};
+    if (!opened->date_warning.empty()) out["warning"] = opened->date_warning;
+    Print(JsonLine(out));
   } else {
     Print(absl::StrCat("opened case ", opened->code, " (id ", opened->case_id.ToString(), ")",
                        opened->urgent ? ", URGENT: it is pushed first at the next sync" : "",
                        "\nSealed on this laptop: the victim's identity and the narrative. It "
-                       "reaches the hub at the next sync (fieldnode sync).\n"));
+                       "reaches the hub at the next sync (fieldnode sync).\n",
+                       opened->date_warning.empty()
+                           ? ""
+                           : absl::StrCat("warning: ", opened->date_warning, "\n")));
   }
   return 0;
 }
@@ -74,7 +79,10 @@ int Set(OfficeContext& c) {
   if (!changed.ok()) return Failed(changed.status());
   Print(absl::StrCat("case ", changed->code, ": ", changed->column,
                      changed->cleared ? " cleared" : " set",
-                     changed->urgent ? " (urgent: pushed first at the next sync)" : "", "\n"));
+                     changed->urgent ? " (urgent: pushed first at the next sync)" : "", "\n",
+                     changed->date_warning.empty()
+                         ? ""
+                         : absl::StrCat("warning: ", changed->date_warning, "\n")));
   return 0;
 }
 

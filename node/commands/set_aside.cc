@@ -1,6 +1,6 @@
 // fieldnode set-aside (node/help/set-aside.txt), over node/ops/set_aside.h:
-// this laptop's changes the hub refused for good, and an officer's discard
-// of one.
+// this laptop's changes the hub refused for good, and an officer's keep or
+// discard of one.
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -31,24 +31,48 @@ std::optional<uint64_t> ParseSeq(const std::string& w) {
 
 int RunSetAsideCommand(const Args& args) {
   const std::string sub = args.positional.size() > 1 ? args.positional[1] : "";
-  if (sub.empty()) return Usage("fieldnode set-aside needs list, or discard N");
-  if (sub != "list" && sub != "discard") {
-    return Usage(absl::StrCat("fieldnode set-aside takes list or discard N, not \"",
+  if (sub.empty()) return Usage("fieldnode set-aside needs list, keep N or discard N");
+  if (sub != "list" && sub != "discard" && sub != "keep") {
+    return Usage(absl::StrCat("fieldnode set-aside takes list, keep N or discard N, not \"",
                               Printable(sub), "\""));
   }
   if (sub == "list" && args.positional.size() != 2) return Usage("set-aside list takes no operands");
   std::optional<uint64_t> seq;
-  if (sub == "discard") {
+  if (sub == "discard" || sub == "keep") {
     if (args.positional.size() != 3) {
-      return Usage("set-aside discard needs the number of the change, as fieldnode set-aside "
-                   "list shows it");
+      return Usage(absl::StrCat("set-aside ", sub, " needs the number of the change, as "
+                                "fieldnode set-aside list shows it"));
     }
     seq = ParseSeq(args.positional[2]);
     if (!seq) {
-      return Usage(absl::StrCat("set-aside discard takes a change's number, as fieldnode "
+      return Usage(absl::StrCat("set-aside ", sub, " takes a change's number, as fieldnode "
                                 "set-aside list shows it; not \"",
                                 Printable(args.positional[2]), "\""));
     }
+  }
+  if (sub == "keep") {
+    auto c = OpenOfficeContext(args, /*ask=*/true);
+    if (!c.ok()) return Fail(c.status());
+    auto kept = ops::KeepSetAside((*c)->office, *seq);
+    if (!kept.ok()) return Failed(kept.status());
+    std::string out;
+    for (const ops::KeptRecord& r : kept->records) {
+      if (!r.created) {
+        absl::StrAppend(&out, "change ", *seq, " kept: written again to ",
+                        r.code.empty() ? absl::StrCat(r.table, " ", r.row.ToString())
+                                       : absl::StrCat("case ", r.code),
+                        " as a new change; ");
+      } else if (r.table == "cases") {
+        absl::StrAppend(&out, "change ", *seq, " kept as new case ", r.code,
+                        r.was.empty() ? "" : absl::StrCat(" (it was case ", r.was, ")"), "; ");
+      } else {
+        absl::StrAppend(&out, "change ", *seq, " kept as a new person record ",
+                        r.row.ToString().substr(0, 8), "; ");
+      }
+    }
+    absl::StrAppend(&out, "the next sync sends it and withdraws change ", *seq, "\n");
+    Print(out);
+    return 0;
   }
   const DataDir dir = NodeDir(args);
   auto r = OpenReplicaIn(dir);
@@ -60,10 +84,10 @@ int RunSetAsideCommand(const Args& args) {
     std::string out = absl::StrCat("change ", *seq, " discarded (", it->code, "): it will never "
                                    "reach the hub; the next sync tells the hub and the office's "
                                    "laptops so (a signed withdrawal)\n");
-    if (it->rows_held > 0) {
-      absl::StrAppend(&out, "  ", it->rows_held, " record(s) here still show it: they take the "
-                            "hub's state only when this laptop is next rebuilt from the hub "
-                            "(a re-pull of one record is not built yet)\n");
+    if (it->fields_left > 0) {
+      absl::StrAppend(&out, "  ", it->fields_left, " field(s) here still show it (what they "
+                            "held before is not on this laptop): they take the hub's state "
+                            "when this laptop is next rebuilt from the hub\n");
     }
     Print(out);
     return 0;
@@ -96,8 +120,9 @@ int RunSetAsideCommand(const Args& args) {
                     "\n    ", Printable(i.reason), "\n");
     for (const std::string& row : i.rows) absl::StrAppend(&out, "    writes ", row, "\n");
   }
-  absl::StrAppend(&out, "(an officer resolves each: fieldnode set-aside discard N; keeping the "
-                        "content as a new record is not built yet: retype it)\n");
+  absl::StrAppend(&out, "(an officer resolves each: fieldnode set-aside keep N writes what it "
+                        "tried to do as a new record; fieldnode set-aside discard N gives it "
+                        "up)\n");
   Print(out);
   return 0;
 }

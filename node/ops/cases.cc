@@ -25,6 +25,8 @@ bool HasColumn(const Fields& f, std::string_view col) {
   return std::any_of(f.begin(), f.end(), [&](const auto& e) { return e.first == col; });
 }
 
+}  // namespace
+
 std::string NewCaseCode(const Office& o) {
   // Province, year and month, and 5 random characters of Crockford's base
   // 32: unique enough for offline devices, and reveals nothing of the victim.
@@ -35,6 +37,8 @@ std::string NewCaseCode(const Office& o) {
   for (int i = 0; i < 5; ++i) code.push_back(kAlphabet[static_cast<uint8_t>(r.view()[i]) % 32]);
   return code;
 }
+
+namespace {
 
 // FIELD of a case file: a column of cases, else of persons.
 absl::StatusOr<std::pair<std::string, const ColumnDef*>> CaseField(const Office& o,
@@ -218,7 +222,7 @@ absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in) {
   kase.emplace_back("opened_on", Value::Text(today));
   FS_RETURN_IF_ERROR(
       o.Commit(LocalTxn().Create("persons", person_id, person).Create("cases", case_id, kase)));
-  return OpenedCase{code, case_id, person_id, in.urgent};
+  return OpenedCase{code, case_id, person_id, in.urgent, o.DateWarning()};
 }
 
 absl::StatusOr<ChangedCaseField> SetCaseField(const Office& o, const CaseFieldChange& in) {
@@ -276,7 +280,9 @@ absl::StatusOr<ChangedCaseField> SetCaseField(const Office& o, const CaseFieldCh
   FS_RETURN_IF_ERROR(o.Commit(LocalTxn().Set(table, row, fields)));
   const std::string column(col->name);
   return ChangedCaseField{o.Clear(kase, "cases", "case_code"), column, value.is_null(),
-                          IsUrgentWrite(o.replica.schema(), table, column, value)};
+                          IsUrgentWrite(o.replica.schema(), table, column, value),
+                          col->type == ColumnType::kDate && !value.is_null() ? o.DateWarning()
+                                                                             : ""};
 }
 
 absl::StatusOr<CaseFile> ReadCaseFile(const Office& o, const std::string& case_ref,

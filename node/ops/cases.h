@@ -32,9 +32,13 @@ struct OpenedCase {
   RowId case_id;
   RowId person_id;
   bool urgent = false;
+  std::string date_warning;  // Office::DateWarning for its opened_on
 };
 // Writes the person and the case in one commit, status intake, opened today.
 absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in);
+// A new case's pseudonymous code (LC-2611-K3QX7): province, year and month,
+// 5 random characters.
+std::string NewCaseCode(const Office& o);
 
 struct CaseFieldChange {
   std::string case_ref;  // code, id or its start
@@ -46,6 +50,7 @@ struct ChangedCaseField {
   std::string column;
   bool cleared = false;
   bool urgent = false;  // the change makes the commit urgent
+  std::string date_warning;  // a date field: Office::DateWarning
 };
 // Refuses the fields that decide who sees the case (province, person_id,
 // case_code), closed_on before opened_on, an implausible year of birth.

@@ -30,6 +30,30 @@ std::string Office::Today() const {
   return buf;
 }
 
+std::string Office::DateWarning() const {
+  constexpr int64_t kDay = 24LL * 3600 * 1000;
+  const int64_t now = NowMillis();
+  absl::StatusOr<int64_t> seen = replica.GetCursor(sync::kHubTimeSeenCursor);
+  absl::StatusOr<int64_t> last = replica.GetCursor(sync::kLastSyncCursor);
+  if (!seen.ok() || !last.ok() || *seen == 0) return "";
+  auto days = [](int64_t ms) {
+    const int64_t d = (ms + kDay / 2) / kDay;
+    return absl::StrCat(d, d == 1 ? " day" : " days");
+  };
+  if (*seen - now > kDay) {
+    return absl::StrCat("this laptop's clock is ", days(*seen - now), " behind the hub's time "
+                        "at the last sync: today is taken as ", Today(), "; set the laptop's "
+                        "date and time right, and check the date written");
+  }
+  // Ahead at the last sync, and not set back since.
+  if (*last != 0 && *last - *seen > kDay && now >= *last) {
+    return absl::StrCat("this laptop's clock was ", days(*last - *seen), " ahead of the hub's "
+                        "at the last sync: today here (", Today(), ") may be as far ahead; set "
+                        "the laptop's date and time right, and check the date written");
+  }
+  return "";
+}
+
 const TableDef& Office::Table(std::string_view name) const {
   return *replica.schema().FindTable(name);
 }

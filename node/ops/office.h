@@ -51,6 +51,14 @@ struct Office {
   int64_t NowMillis() const { return clock->NowMillis(); }
   // YYYY-MM-DD (UTC) at the clock's time.
   std::string Today() const;
+  // One line for a date this laptop writes (opened_on, closed_on, typed or
+  // today's), "" if none: this laptop's clock is more than a day behind the
+  // hub's time last seen, or was more than a day ahead of the hub's at the
+  // last sync (its time at the end of that sync against the hub's then)
+  // and has not been set back since (issue 13, story 2: dates a person
+  // types are checked against the hub's time). A warning, never a refusal:
+  // a past date is often typed on purpose.
+  std::string DateWarning() const;
 
   const TableDef& Table(std::string_view name) const;
   absl::StatusOr<std::optional<Row>> Get(std::string_view table, const RowId& id) const;

@@ -555,9 +555,20 @@ class Replica {
   // The wall clock this replica stamps its commits with (Unix ms).
   int64_t ClockMillis() const;
   // The officer's discard of set-aside commit `seq` (fieldnode set-aside
-  // discard): recorded, with its time. NOT_FOUND if it is not set aside;
+  // discard): recorded, with its time, and in the same transaction every
+  // field a resolved set-aside commit still wins here is put back to the
+  // last version not of one (from the log and the conflict records: what
+  // the hub holds), so that a later edit of it does not name a version the
+  // hub refused. Returns how many fields could not be put back (their
+  // earlier value is not held here). NOT_FOUND if it is not set aside;
   // FAILED_PRECONDITION if resolved already.
-  absl::Status DiscardSetAside(uint64_t seq, int64_t at_millis);
+  absl::StatusOr<size_t> DiscardSetAside(uint64_t seq, int64_t at_millis);
+  // The officer's keep of set-aside commit `seq` (fieldnode set-aside keep):
+  // resolved as DiscardSetAside does, and `txn` (what it tried to do, as a
+  // new record: node/ops/set_aside.h) written as one local commit, in one
+  // transaction. Errors as DiscardSetAside and Write; nothing written on
+  // error.
+  absl::StatusOr<Commit> KeepSetAside(uint64_t seq, const LocalTxn& txn, int64_t at_millis);
   // What is held back, of one author or of all, by author and seq.
   absl::StatusOr<std::vector<HeldEntry>> Held(const std::optional<DeviceId>& device);
   absl::StatusOr<std::vector<TrustEvidence>> Evidence();

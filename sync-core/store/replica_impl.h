@@ -167,6 +167,18 @@ class Replica::Impl {
   // (replica_statements.cc).
   absl::Status PutStatement(const StatementRow& r);
   absl::StatusOr<Commit> BuildLocal(const LocalTxn& txn, std::vector<RowState>* states);
+  // One local transaction built, signed, chained and applied inside the open
+  // write transaction (Replica::WriteMany, Replica::KeepSetAside).
+  absl::StatusOr<Commit> WriteOne(const LocalTxn& txn, std::vector<RowState>* states);
+  // Marks set-aside commit `seq` resolved by an officer (discarded, or kept
+  // as a new record): NOT_FOUND if it is not set aside, FAILED_PRECONDITION
+  // if resolved already (replica_set_aside.cc).
+  absl::Status MarkSetAsideResolved(uint64_t seq, int64_t at_millis);
+  // Puts the fields that resolved set-aside commits still win here back to
+  // the last version not theirs, recomputed from the log and the conflict
+  // records (replica_forget.cc). Returns how many fields could not be put
+  // back (their earlier value is not held here: a row installed whole).
+  absl::StatusOr<size_t> ForgetResolvedSetAside();
   absl::StatusOr<std::vector<Version>> OpenConflictVersions(std::string_view table,
                                                             const RowId& row,
                                                             std::string_view column);

@@ -144,28 +144,51 @@ absl::StatusOr<uint64_t> Replica::WithdrawSetAside() {
   return made;
 }
 
-absl::Status Replica::DiscardSetAside(uint64_t seq, int64_t at_millis) {
+absl::Status Replica::Impl::MarkSetAsideResolved(uint64_t seq, int64_t at_millis) {
+  FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT discarded_at, code FROM _fs_set_aside WHERE "
+                                            "seq = ?1"));
+  st->BindInt(1, static_cast<int64_t>(seq));
+  FS_ASSIGN_OR_RETURN(bool found, st->Step());
+  if (!found) {
+    return absl::NotFoundError(absl::StrCat(
+        "change ", seq, " of this laptop was not set aside (fieldnode set-aside list shows "
+        "what is). Nothing was changed"));
+  }
+  if (st->ColumnInt(0) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "set-aside change ", seq, " was resolved already (discarded, or kept as a new "
+        "record). Nothing was changed"));
+  }
+  FS_ASSIGN_OR_RETURN(auto up, db->Prepared("UPDATE _fs_set_aside SET discarded_at = ?2 "
+                                            "WHERE seq = ?1"));
+  up->BindInt(1, static_cast<int64_t>(seq));
+  up->BindInt(2, std::max<int64_t>(at_millis, 1));
+  return up->Run();
+}
+
+absl::StatusOr<size_t> Replica::DiscardSetAside(uint64_t seq, int64_t at_millis) {
   Impl& m = *impl_;
-  return m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
-    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT discarded_at FROM _fs_set_aside WHERE "
-                                                "seq = ?1"));
-    st->BindInt(1, static_cast<int64_t>(seq));
-    FS_ASSIGN_OR_RETURN(bool found, st->Step());
-    if (!found) {
-      return absl::NotFoundError(absl::StrCat(
-          "commit ", seq, " of this laptop is not set aside (fieldnode set-aside list shows "
-          "what is)"));
-    }
-    if (st->ColumnInt(0) != 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("set-aside commit ", seq, " was discarded already"));
-    }
-    FS_ASSIGN_OR_RETURN(auto up, m.db->Prepared("UPDATE _fs_set_aside SET discarded_at = ?2 "
-                                                "WHERE seq = ?1"));
-    up->BindInt(1, static_cast<int64_t>(seq));
-    up->BindInt(2, std::max<int64_t>(at_millis, 1));
-    return up->Run();
-  });
+  size_t left = 0;
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
+    FS_RETURN_IF_ERROR(m.MarkSetAsideResolved(seq, at_millis));
+    FS_ASSIGN_OR_RETURN(left, m.ForgetResolvedSetAside());
+    return absl::OkStatus();
+  }));
+  return left;
+}
+
+absl::StatusOr<Commit> Replica::KeepSetAside(uint64_t seq, const LocalTxn& txn,
+                                             int64_t at_millis) {
+  Impl& m = *impl_;
+  Commit out;
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
+    FS_RETURN_IF_ERROR(m.MarkSetAsideResolved(seq, at_millis));
+    FS_RETURN_IF_ERROR(m.ForgetResolvedSetAside().status());
+    std::vector<RowState> states;
+    FS_ASSIGN_OR_RETURN(out, m.WriteOne(txn, &states));
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 }  // namespace fieldsync

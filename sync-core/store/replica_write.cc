@@ -273,17 +273,23 @@ absl::StatusOr<std::vector<Commit>> Replica::WriteMany(const std::vector<LocalTx
   FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
     std::vector<RowState> states;
     for (const LocalTxn& txn : txns) {
-      FS_ASSIGN_OR_RETURN(Commit c, m.BuildLocal(txn, &states));
-      if (m.security.sign) {
-        FS_ASSIGN_OR_RETURN(c.signature, m.security.sign(c));
-      }
-      if (m.security.sign_header) FS_RETURN_IF_ERROR(m.ChainOwn(c));
-      FS_RETURN_IF_ERROR(m.ApplyCommit(c, &states));
+      FS_ASSIGN_OR_RETURN(Commit c, m.WriteOne(txn, &states));
       out.push_back(std::move(c));
     }
     return absl::OkStatus();
   }));
   return out;
+}
+
+absl::StatusOr<Commit> Replica::Impl::WriteOne(const LocalTxn& txn,
+                                               std::vector<RowState>* states) {
+  FS_ASSIGN_OR_RETURN(Commit c, BuildLocal(txn, states));
+  if (security.sign) {
+    FS_ASSIGN_OR_RETURN(c.signature, security.sign(c));
+  }
+  if (security.sign_header) FS_RETURN_IF_ERROR(ChainOwn(c));
+  FS_RETURN_IF_ERROR(ApplyCommit(c, states));
+  return c;
 }
 
 }  // namespace fieldsync

@@ -1,0 +1,225 @@
+// Putting back what resolved set-aside work still shows here (an officer's
+// discard or keep; docs/PROTOCOL.md, "Refusals per commit and set-aside
+// work"): a commit the hub refused never reached it, so a field whose
+// version here is one of it must go back to the last version not of one,
+// or the next edit of the field names the refused version as its base and
+// the hub refuses that edit too (DEPENDS_ON_REFUSED). Recomputed from what
+// this replica holds: the writes of the log, and the conflict records (a
+// colleague's write the refused one beat). A field whose earlier version is
+// neither (a row installed whole from the hub, then edited) is counted and
+// left: the hub's state reaches it when this laptop is next rebuilt.
+#include <map>
+#include <tuple>
+
+#include "store/replica_impl.h"
+
+namespace fieldsync {
+namespace {
+
+struct Candidate {
+  Version version;
+  std::optional<Version> base;
+  Value value;
+};
+
+using SlotKey = std::tuple<size_t, RowId, size_t>;  // table index, row, slot
+
+}  // namespace
+
+absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
+  std::vector<uint64_t> seqs;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT seq FROM _fs_set_aside WHERE "
+                                              "discarded_at > 0 ORDER BY seq"));
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      seqs.push_back(static_cast<uint64_t>(st->ColumnInt(0)));
+    }
+  }
+  if (seqs.empty()) return size_t{0};
+  auto slot_of = [&](const TableDef& t, std::string_view col) -> int {
+    if (col == kLiveColumn) return 0;
+    const int ci = t.ColumnIndex(col);
+    return ci < 0 ? -1 : ci + 1;
+  };
+  // The resolved commits: their stamps, the rows they wrote, and the base
+  // of each of their writes (to walk back over several of them).
+  std::set<uint64_t> gone;
+  std::set<std::pair<size_t, RowId>> rows;
+  std::map<SlotKey, std::map<uint64_t, std::optional<Version>>> gone_bases;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND "
+                                              "seq = ?2"));
+    for (uint64_t seq : seqs) {
+      st->Reset();
+      st->BindInt(1, self_idx);
+      st->BindInt(2, static_cast<int64_t>(seq));
+      FS_ASSIGN_OR_RETURN(bool found, st->Step());
+      if (!found) continue;
+      FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(st->ColumnBlob(0)));
+      gone.insert(c.hlc.packed());
+      for (const RowChange& rc : c.changes) {
+        const int ti = schema->TableIndex(rc.table);
+        if (ti < 0) continue;
+        const auto tidx = static_cast<size_t>(ti);
+        rows.emplace(tidx, rc.row);
+        for (const FieldWrite& f : rc.fields) {
+          const int s = slot_of(schema->tables()[tidx], f.column);
+          if (s < 0) continue;
+          gone_bases[{tidx, rc.row, static_cast<size_t>(s)}][c.hlc.packed()] = f.base;
+        }
+      }
+    }
+  }
+  if (rows.empty()) return size_t{0};
+  // Every other write of those rows in the log.
+  std::map<SlotKey, std::vector<Candidate>> written;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT device, hlc, body FROM _fs_log ORDER BY "
+                                              "pos"));
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      if (st->ColumnInt(0) == self_idx &&
+          gone.count(static_cast<uint64_t>(st->ColumnInt(1))) > 0) {
+        continue;
+      }
+      FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(st->ColumnBlob(2)));
+      for (const RowChange& rc : c.changes) {
+        const int ti = schema->TableIndex(rc.table);
+        if (ti < 0 || rows.count({static_cast<size_t>(ti), rc.row}) == 0) continue;
+        const auto tidx = static_cast<size_t>(ti);
+        for (const FieldWrite& f : rc.fields) {
+          const int s = slot_of(schema->tables()[tidx], f.column);
+          if (s < 0) continue;
+          written[{tidx, rc.row, static_cast<size_t>(s)}].push_back(
+              Candidate{c.version(), f.base, f.value});
+        }
+      }
+    }
+  }
+  const Value null_value = Value::Null();
+  size_t left = 0;
+  for (const auto& [tidx, row] : rows) {
+    const TableDef& t = schema->tables()[tidx];
+    FS_ASSIGN_OR_RETURN(RowState rs, LoadRow(tidx, row, /*all_values=*/true));
+    if (!rs.exists) continue;  // collected, or out of this laptop's view
+    // Its conflict records: a resolved commit's dropped, the others
+    // candidates (a write the resolved one beat).
+    std::map<size_t, std::vector<Candidate>> kept;
+    std::vector<std::pair<std::string, Version>> drop;
+    {
+      FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT col, hlc, device, base_hlc, "
+                                                "base_device, value FROM _fs_conflicts WHERE "
+                                                "tbl = ?1 AND row = ?2"));
+      st->BindText(1, t.name);
+      st->BindBlob(2, row.view());
+      while (true) {
+        FS_ASSIGN_OR_RETURN(bool r, st->Step());
+        if (!r) break;
+        const std::string col = st->ColumnString(0);
+        const int s = slot_of(t, col);
+        FS_ASSIGN_OR_RETURN(DeviceId dev, DeviceId::FromBytes(st->ColumnBlob(2), "device"));
+        const Version v{Hlc::FromPacked(static_cast<uint64_t>(st->ColumnInt(1))), dev};
+        if (dev == self && gone.count(v.hlc.packed()) > 0) {
+          drop.emplace_back(col, v);
+          continue;
+        }
+        if (s < 0) continue;
+        Candidate c{v, std::nullopt, st->ColumnValue(5)};
+        if (!st->ColumnIsNull(3)) {
+          FS_ASSIGN_OR_RETURN(DeviceId bdev, DeviceId::FromBytes(st->ColumnBlob(4), "device"));
+          c.base = Version{Hlc::FromPacked(static_cast<uint64_t>(st->ColumnInt(3))), bdev};
+        }
+        kept[static_cast<size_t>(s)].push_back(std::move(c));
+      }
+    }
+    std::vector<Candidate> chosen;
+    chosen.reserve(rs.slots.size());
+    for (size_t s = 0; s < rs.slots.size(); ++s) {
+      SlotMeta& meta = rs.slots[s];
+      if (!meta.set || meta.device != self_idx || gone.count(meta.hlc) == 0) continue;
+      // The version the resolved writes stood on, walking back over them.
+      std::optional<Version> before;
+      if (meta.has_base) before = ToVersion(meta.base_hlc, meta.base_device);
+      bool unknown = false;
+      const auto bases = gone_bases.find({tidx, row, s});
+      while (before && before->device == self && gone.count(before->hlc.packed()) > 0) {
+        if (bases == gone_bases.end()) {
+          unknown = true;
+          break;
+        }
+        auto it = bases->second.find(before->hlc.packed());
+        if (it == bases->second.end()) {
+          unknown = true;
+          break;
+        }
+        before = it->second;
+      }
+      const Candidate* best = nullptr;
+      for (const std::vector<Candidate>* from :
+           {&written[{tidx, row, s}], &kept[s]}) {
+        for (const Candidate& c : *from) {
+          if (best == nullptr || best->version < c.version) best = &c;
+        }
+      }
+      if (unknown || (before && (best == nullptr || best->version < *before))) {
+        ++left;  // its earlier value is not held here
+        continue;
+      }
+      const uint32_t conflicts = meta.conflicts;
+      meta = SlotMeta{};
+      meta.conflicts = conflicts;
+      if (best == nullptr) {  // never written before the resolved commits
+        rs.written[s] = &null_value;
+        continue;
+      }
+      chosen.push_back(*best);
+      const Candidate& w = chosen.back();
+      FS_ASSIGN_OR_RETURN(meta.device, DeviceIndex(w.version.device, /*create=*/true));
+      meta.set = true;
+      meta.hlc = w.version.hlc.packed();
+      if (w.base) {
+        FS_ASSIGN_OR_RETURN(meta.base_device, DeviceIndex(w.base->device, /*create=*/true));
+        meta.has_base = true;
+        meta.base_hlc = w.base->hlc.packed();
+      }
+      rs.written[s] = &w.value;
+      // Once it wins again it is no conflict record.
+      drop.emplace_back(s == 0 ? std::string(kLiveColumn) : std::string(t.columns[s - 1].name),
+                        w.version);
+    }
+    for (const auto& [col, v] : drop) {
+      FS_ASSIGN_OR_RETURN(auto del, db->Prepared("DELETE FROM _fs_conflicts WHERE tbl = ?1 AND "
+                                                 "row = ?2 AND col = ?3 AND hlc = ?4 AND "
+                                                 "device = ?5"));
+      del->BindText(1, t.name);
+      del->BindBlob(2, row.view());
+      del->BindText(3, col);
+      del->BindInt(4, static_cast<int64_t>(v.hlc.packed()));
+      del->BindBlob(5, v.device.view());
+      FS_RETURN_IF_ERROR(del->Run());
+      const int s = slot_of(t, col);
+      if (s >= 0 && db->Changes() > 0 && rs.slots[static_cast<size_t>(s)].conflicts > 0) {
+        --rs.slots[static_cast<size_t>(s)].conflicts;
+      }
+    }
+    if (!rs.slots[0].set) {
+      // Only resolved commits ever made the row live: it was never here.
+      for (const std::string& sql :
+           {absl::StrCat("DELETE FROM ", Quote(t.name), " WHERE id = ?1"),
+            std::string("DELETE FROM _fs_conflicts WHERE tbl = ?2 AND row = ?1")}) {
+        FS_ASSIGN_OR_RETURN(auto del, db->Prepared(sql));
+        del->BindBlob(1, row.view());
+        if (sql.find("?2") != std::string::npos) del->BindText(2, t.name);
+        FS_RETURN_IF_ERROR(del->Run());
+      }
+      continue;
+    }
+    FS_RETURN_IF_ERROR(StoreRow(tidx, row, rs));
+  }
+  return left;
+}
+
+}  // namespace fieldsync
