@@ -264,4 +264,75 @@ absl::StatusOr<std::optional<sync::CommitRefusal>> ChainAdmission::Withdraw(
   return std::optional<sync::CommitRefusal>();
 }
 
+absl::Status ChainAdmission::ResendRefused(HubWriteTxn& hub, MergeStore& rows,
+                                           const sync::RefusedEntryBytes& e, bool relayed) {
+  absl::StatusOr<crypto::CommitHeader> h = crypto::DecodeCommitHeader(e.entry.header);
+  if (!h.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a refused header: ", h.status().message(), "; nothing of the push was stored"));
+  }
+  if (h->withdrawal || h->author != node_.device) {
+    return absl::PermissionDeniedError(
+        "a refused header sent again is not of one of this device's commits; nothing of the "
+        "push was stored");
+  }
+  if (absl::Status v =
+          crypto::VerifyCommitHeader(e.entry.header, e.entry.signature, node_.keys.sign_pk);
+      !v.ok()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("a refused header: ", v.message(), "; nothing of the push was stored"));
+  }
+  const std::string link = crypto::CommitLink(e.entry.header, e.entry.signature);
+  if (h->seq <= head_.seq) {
+    // Held already (a push whose answer was lost): the same entry only.
+    FS_ASSIGN_OR_RETURN(std::vector<StoredChainEntry> held,
+                        hub.ChainEntries(node_.device, h->seq, h->seq, 1));
+    if (held.empty() || held.front().link != link) {
+      return absl::FailedPreconditionError(Broken(node_.device, h->seq, head_));
+    }
+    return absl::OkStatus();
+  }
+  if (!Continues(*h, head_)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refused header ", h->seq, " of device ", node_.device.ToString(), " does not continue "
+        "its chain at the hub (which ends at ", head_.seq, "): send the entries before it "
+        "first; nothing of the push was stored"));
+  }
+  if (relayed) {
+    // The author's own word that this seq was refused: a withdrawal it
+    // signed passing over it.
+    absl::StatusOr<crypto::CommitHeader> w = crypto::DecodeCommitHeader(e.withdrawn_by.header);
+    bool covered = false;
+    if (w.ok() && w->withdrawal && w->author == node_.device &&
+        crypto::VerifyCommitHeader(e.withdrawn_by.header, e.withdrawn_by.signature,
+                                   node_.keys.sign_pk)
+            .ok()) {
+      for (const crypto::WithdrawnRange& r : w->withdrawn) {
+        covered |= r.first <= h->seq && h->seq <= r.last && r.last < w->seq;
+      }
+    }
+    if (!covered) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "relayed refused header ", h->seq, " of device ", node_.device.ToString(),
+          " carries no withdrawal of its author passing over it: only its author may say the "
+          "hub refused it; nothing of the push was stored"));
+    }
+  }
+  sync::RefusalCode code = e.code;
+  const int c = static_cast<int>(code);
+  if (c <= 0 || c >= kWithdrawnRefusalOffset || code == sync::RefusalCode::kWithdrawnStored) {
+    code = sync::RefusalCode::kRelayed;
+  }
+  StoredChainEntry s;
+  s.seq = h->seq;
+  s.position = -static_cast<int64_t>(code);
+  s.header = e.entry.header;
+  s.signature = e.entry.signature;
+  s.link = link;
+  FS_RETURN_IF_ERROR(hub.AddChainEntry(node_.device, s));
+  FS_RETURN_IF_ERROR(rows.PassOver(node_.device, s.seq));
+  head_ = ChainPoint{s.seq, s.link};
+  return absl::OkStatus();
+}
+
 }  // namespace fieldsync::hub

@@ -74,6 +74,18 @@ class ChainAdmission {
   absl::StatusOr<std::optional<sync::CommitRefusal>> Withdraw(HubWriteTxn& hub, MergeStore& rows,
                                                               const sync::ChainEntryBytes& e);
 
+  // A header of the node's the hub refused before it went back, sent again
+  // as the hub had it (PushRequest.refused; docs/PROTOCOL.md, "A hub put
+  // back from a backup"): well formed, signed by the node, not a
+  // withdrawal, continuing its chain at the hub. Stored refused (position
+  // -code; REFUSAL_RELAYED for a code that is not a refusal's), never
+  // judged as a commit, and `rows`' held seq of the node moved to it. Held
+  // already: the same entry only. `relayed`: it must carry the author's
+  // signed withdrawal passing over it (the relayer's word alone would let
+  // it turn a colleague's stored commit into a refused one).
+  absl::Status ResendRefused(HubWriteTxn& hub, MergeStore& rows, const sync::RefusedEntryBytes& e,
+                             bool relayed);
+
   const ChainPoint& head() const { return head_; }
 
  private:

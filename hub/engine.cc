@@ -109,6 +109,10 @@ absl::StatusOr<std::vector<NodeInfo>> HubEngine::Nodes() {
   return nodes;
 }
 
+absl::StatusOr<std::optional<NodeInfo>> HubEngine::NodeOf(const DeviceId& device) {
+  return storage_->NodeOf(device);
+}
+
 absl::Status HubEngine::RevokeNode(const DeviceId& device, const std::string& actor) {
   // A revocation can change an office's root here (hub/office_removals.h):
   // the removals are computed again, before any push is judged.
@@ -215,9 +219,10 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
     std::optional<CommitRefusals> refusals;
     if (origin.per_commit && crypto_checks_) {
       FS_ASSIGN_OR_RETURN(refusals, CommitRefusals::Begin(hub, node.device));
-    } else if (!origin.withdrawals.empty()) {
+    } else if (!origin.withdrawals.empty() || !origin.refused.empty()) {
       return absl::InvalidArgumentError(
-          "withdrawals travel in version 3 pushes only; nothing of the push was stored");
+          "withdrawals and refused headers travel in version 3 pushes only; nothing of the push "
+          "was stored");
     }
     sync::RefusalCode code = sync::RefusalCode::kUnspecified;
     std::optional<sync::CommitRefusal> needs_refused;
@@ -287,6 +292,14 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
     ApplyResult r;
     FS_RETURN_IF_ERROR(hub.MergeTransaction([&](MergeStore& rows) -> absl::Status {
       merging = &rows;
+      // Refused headers a hub that went back lost, sent again as it had
+      // them (a call of their own, oldest first): kept refused, never
+      // judged as commits.
+      if (crypto_checks_) {
+        for (const sync::RefusedEntryBytes& e : origin.refused) {
+          FS_RETURN_IF_ERROR(chain.ResendRefused(hub, rows, e, origin.relayed));
+        }
+      }
       // Withdrawals of refused commits (a call of their own), oldest first;
       // one not taken ends them.
       if (crypto_checks_) {
@@ -324,7 +337,7 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
     if (r.deferred > 0 && r.applied == 0 && r.refused == 0 && !origin.relayed) {
       // Nothing could be stored: the first commit depends on one the hub
       // does not hold. Sending it again would not help.
-      return absl::FailedPreconditionError(absl::StrCat(
+      return sync::WaitsForLostCommitsError(absl::StrCat(
           "the hub cannot store commit ", commits.front().Name(),
           ": it depends on commits the hub does not hold (the hub holds this node's commits up "
           "to ", out.acknowledged_seq,

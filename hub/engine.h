@@ -45,6 +45,7 @@ class HubEngine : public HubStore {
                                               int64_t valid_for_millis,
                                               const std::string& actor) override;
   absl::StatusOr<std::vector<NodeInfo>> Nodes() override;
+  absl::StatusOr<std::optional<NodeInfo>> NodeOf(const DeviceId& device) override;
   absl::Status RevokeNode(const DeviceId& device, const std::string& actor) override;
   absl::StatusOr<HubAuditTrail> AuditTrail() override { return storage_->AuditTrail(); }
 

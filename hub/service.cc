@@ -190,6 +190,17 @@ class SyncService final : public pb::Sync::Service {
     for (const auto& w : req->withdrawals()) {
       r.withdrawals.push_back(sync::ChainEntryBytes{w.header(), w.signature()});
     }
+    if (req->refused_size() > sync::kMaxPushCommits) {
+      return Refuse("push", absl::InvalidArgumentError(absl::StrCat(
+                                "a push carries at most ", sync::kMaxPushCommits,
+                                " refused headers; nothing was stored")));
+    }
+    for (const auto& f : req->refused()) {
+      r.refused.push_back(sync::RefusedEntryBytes{
+          sync::ChainEntryBytes{f.entry().header(), f.entry().signature()},
+          static_cast<sync::RefusalCode>(f.code()),
+          sync::ChainEntryBytes{f.withdrawn_by().header(), f.withdrawn_by().signature()}});
+    }
     r.key_records.assign(req->key_records().begin(), req->key_records().end());
     if (req->statements_size() > 1) {
       return Refuse("push", absl::InvalidArgumentError(

@@ -308,6 +308,14 @@ absl::Status SqliteHubStorage::EnrolTransaction(
   });
 }
 
+absl::StatusOr<std::optional<NodeInfo>> SqliteHubStorage::NodeOf(const DeviceId& device) {
+  absl::MutexLock l(&registry_mu_);
+  absl::StatusOr<NodeInfo> n = LoadNode(device);
+  if (n.status().code() == absl::StatusCode::kUnauthenticated) return std::optional<NodeInfo>();
+  if (!n.ok()) return n.status();
+  return std::optional<NodeInfo>(*std::move(n));
+}
+
 absl::StatusOr<NodeInfo> SqliteHubStorage::LoadNode(const DeviceId& device) {
   FS_ASSIGN_OR_RETURN(
       auto st,

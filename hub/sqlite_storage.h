@@ -42,6 +42,7 @@ class SqliteHubStorage : public HubStorage {
                                               int64_t valid_for_millis,
                                               const std::string& actor) override;
   absl::StatusOr<std::vector<NodeInfo>> Nodes() override;
+  absl::StatusOr<std::optional<NodeInfo>> NodeOf(const DeviceId& device) override;
   absl::Status RevokeNode(const DeviceId& device, const std::string& actor,
                           const std::function<void()>& then) override;
   absl::StatusOr<HubAuditTrail> AuditTrail() override;

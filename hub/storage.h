@@ -468,6 +468,15 @@ class HubStorage {
                                                       const std::string& actor) = 0;
   // Without removed_by_office_at_millis (the engine's to fill).
   virtual absl::StatusOr<std::vector<NodeInfo>> Nodes() = 0;
+  // One node (HubStore::NodeOf). By default looked up among Nodes().
+  virtual absl::StatusOr<std::optional<NodeInfo>> NodeOf(const DeviceId& device) {
+    absl::StatusOr<std::vector<NodeInfo>> all = Nodes();
+    if (!all.ok()) return all.status();
+    for (NodeInfo& n : *all) {
+      if (n.device == device) return std::optional<NodeInfo>(std::move(n));
+    }
+    return std::optional<NodeInfo>();
+  }
   // `then` runs once the revocation is stored (or refused), before any
   // Write() may begin: the engine drops what it derived from the registry,
   // so that no push is judged on what it knew before.

@@ -114,6 +114,9 @@ class HubStore {
                                                       int64_t valid_for_millis,
                                                       const std::string& actor) = 0;
   virtual absl::StatusOr<std::vector<NodeInfo>> Nodes() = 0;
+  // One node as the registry holds it (revoked or not), nullopt if it was
+  // never enrolled here; without the counts only Nodes() fills.
+  virtual absl::StatusOr<std::optional<NodeInfo>> NodeOf(const DeviceId& device) = 0;
   // NOT_FOUND if no such node; FAILED_PRECONDITION if it is revoked already
   // (nothing changes).
   virtual absl::Status RevokeNode(const DeviceId& device, const std::string& actor) = 0;

@@ -180,26 +180,26 @@ absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req
   // as a push by their author, whose signatures they carry.
   const DeviceId relayer = node->device;
   if (req.relayed_author) {
-    if (req.protocol_version < 3 || !req.withdrawals.empty() ||
-        (req.commits.empty() && req.key_records.empty()) ||
+    if (req.protocol_version < 3 ||
+        (req.commits.empty() && req.key_records.empty() && req.withdrawals.empty() &&
+         req.refused.empty()) ||
         !req.backfill_headers.empty() || !req.statements.empty() ||
         *req.relayed_author == relayer) {
       return Fail("push", absl::InvalidArgumentError(
-                              "a relayed push carries only another device's commits and key "
-                              "records (version 3); nothing was stored"), &*node);
+                              "a relayed push carries only another device's commits, key "
+                              "records, refused headers and withdrawals (version 3); nothing "
+                              "was stored"), &*node);
     }
-    absl::StatusOr<std::vector<NodeInfo>> nodes = store_->Nodes();
-    if (!nodes.ok()) return Fail("push", nodes.status(), &*node);
-    auto author = std::find_if(nodes->begin(), nodes->end(), [&](const NodeInfo& n) {
-      return n.device == *req.relayed_author;
-    });
-    if (author == nodes->end()) {
+    // One device looked up, not the registry (a relay pushes per author).
+    absl::StatusOr<std::optional<NodeInfo>> author = store_->NodeOf(*req.relayed_author);
+    if (!author.ok()) return Fail("push", author.status(), &*node);
+    if (!author->has_value()) {
       return Fail("push", absl::PermissionDeniedError(absl::StrCat(
                               "device ", req.relayed_author->ToString(), " is not enrolled at "
                               "this hub: its commits are not relayed; nothing was stored")),
                   &*node);
     }
-    node = *author;
+    node = **author;
   }
   const auto start = std::chrono::steady_clock::now();
   PushOrigin origin;
@@ -209,6 +209,7 @@ absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req
   origin.per_commit = req.protocol_version >= 3;
   origin.relayed = req.relayed_author.has_value();
   origin.withdrawals = req.withdrawals;
+  origin.refused = req.refused;
   // Compact headers rebuilt from their bodies: the store checks and keeps
   // whole headers, as from a node that sent them whole.
   const std::vector<PushedCommit>* commits = &req.commits;

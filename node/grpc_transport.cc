@@ -473,6 +473,16 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
     e->set_header(w.header);
     e->set_signature(w.signature);
   }
+  for (const sync::RefusedEntryBytes& f : r.refused) {
+    auto* e = req.add_refused();
+    e->mutable_entry()->set_header(f.entry.header);
+    e->mutable_entry()->set_signature(f.entry.signature);
+    e->set_code(static_cast<pb::RefusalCode>(f.code));
+    if (!f.withdrawn_by.header.empty()) {
+      e->mutable_withdrawn_by()->set_header(f.withdrawn_by.header);
+      e->mutable_withdrawn_by()->set_signature(f.withdrawn_by.signature);
+    }
+  }
   for (const std::string& k : r.key_records) req.add_key_records(k);
   for (const std::string& st : r.statements) req.add_statements(st);
   if (r.relayed_author) req.set_relayed_author(std::string(r.relayed_author->view()));

@@ -47,11 +47,20 @@ absl::Status ParseBearer(std::string_view header, DeviceId* device, std::string*
 
 grpc::Status ToGrpc(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
+  // The one mark a node acts on, as the status's details (sync/protocol.h).
+  if (s.GetPayload(AV(sync::kWaitsForLostCommitsUrl)).has_value()) {
+    return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()),
+                        sync::kWaitsForLostCommitsUrl);
+  }
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
 absl::Status FromGrpc(const grpc::Status& s) {
   if (s.ok()) return absl::OkStatus();
+  if (s.error_details() == sync::kWaitsForLostCommitsUrl &&
+      s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    return sync::WaitsForLostCommitsError(s.error_message());
+  }
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
 

@@ -96,6 +96,15 @@ struct ChainEntryBytes {
   std::string signature;
 };
 
+enum class RefusalCode;  // below
+// A refused commit's header sent again (PushRequest.refused): the code the
+// hub gave, the author's withdrawal passing over it (empty if none yet).
+struct RefusedEntryBytes {
+  ChainEntryBytes entry;
+  RefusalCode code{};
+  ChainEntryBytes withdrawn_by;
+};
+
 // What a pushing node says of its build. A clear value of a column sealed
 // from a later schema version (ColumnDef::sealed_since) is taken only in a
 // commit written before the node reached that version.
@@ -111,6 +120,9 @@ struct PushOrigin {
   bool per_commit = false;
   // Version 3: withdrawal entries (PushRequest.withdrawals).
   std::vector<ChainEntryBytes> withdrawals;
+  // Version 3: refused headers sent again to a hub that lost them
+  // (PushRequest.refused).
+  std::vector<RefusedEntryBytes> refused;
   // Version 3: another device's commits relayed by the caller (a hub that
   // went back): a commit waiting for one the hub does not hold waits (the
   // relayer, or its author, sends that one later); it is never refused for it.
@@ -135,6 +147,10 @@ struct PushRequest {
   // Version 3: the commits are this author's, relayed by the calling node
   // to a hub that lost them; checked as a push by their author.
   std::optional<DeviceId> relayed_author;
+  // Version 3: headers of commits the hub refused before it went back,
+  // sent again header only (docs/PROTOCOL.md, "A hub put back from a
+  // backup"); in a call of their own.
+  std::vector<RefusedEntryBytes> refused;
 };
 
 // Why the hub refused one commit for good (PushResponse.refusals; the
@@ -149,6 +165,8 @@ enum class RefusalCode {
   kWithdrawnStored = 6,   // a withdrawal of a stored commit: not taken
   kClockAhead = 7,        // stamped past the hub's clock + the skew limit:
                           // re-dated by the node (sync/restamp.h)
+  kRelayed = 8,           // refused before the hub went back, its header
+                          // relayed by a colleague who does not know why
 };
 // Its name as the wire and the docs spell it ("ROW_COLLECTED", ...).
 const char* RefusalCodeName(RefusalCode code);

@@ -2,7 +2,6 @@
 
 #include <string>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/tuning.h"
@@ -16,6 +15,7 @@
 #include "sync/set_aside.h"
 #include "sync/retry.h"
 #include "sync/checkpoint_keeper.h"
+#include "sync/protocol.h"
 #include "sync/statement_keeper.h"
 
 namespace fieldsync::sync {
@@ -78,28 +78,19 @@ absl::StatusOr<EnrollReply> Enrol(Transport& transport, const std::string& token
 // back (restored from an older backup, docs/PROTOCOL.md "A hub put back
 // from a backup"): the push cursors move back to what it holds, so that the
 // rest is pushed again (same commits, same headers: the hub stores each
-// once), and this laptop's key records are sent again. The hub's word: a
-// hub that claims less than it holds gets duplicates.
+// once; work set aside as the hub had it, headers refused and withdrawals,
+// never judged anew: Pusher::PushRefusedAgain), and this laptop's key
+// records are sent again. The hub's word: a hub that claims less than it
+// holds gets duplicates; the highest seq it ever acknowledged is kept
+// (kHubAckedHighCursor): a commit under it the hub then refuses is not set
+// aside on its word.
 static absl::Status ResendWhatTheHubLost(Replica& replica, KeyRing& keys, const HelloInfo& hello,
                                          SyncReport* report) {
   if (!hello.held_known) return absl::OkStatus();
   FS_ASSIGN_OR_RETURN(const int64_t pushed, replica.GetCursor(kPushedCursor));
   if (static_cast<int64_t>(hello.held_acknowledged) >= pushed) return absl::OkStatus();
-  // Work set aside in the range lost is not sent again as it is: the hub
-  // would judge a discarded or re-dated change anew (and then refuse its
-  // withdrawal). Said, and left for now (docs/PROTOCOL.md, limits).
-  FS_ASSIGN_OR_RETURN(std::vector<SetAsideRow> aside, replica.SetAsideList());
-  for (const SetAsideRow& r : aside) {
-    if (static_cast<int64_t>(r.seq) > static_cast<int64_t>(hello.held_acknowledged) &&
-        static_cast<int64_t>(r.seq) <= pushed) {
-      report->relay_notes.push_back(absl::StrCat(
-          "the hub holds this laptop's changes only up to ", hello.held_acknowledged, " of the ",
-          pushed, " it had acknowledged (a hub restored from an older backup), and change ",
-          r.seq, " among the others was set aside: they are not sent again automatically; "
-          "colleagues relay what they hold; tell the hub administrator"));
-      return absl::OkStatus();
-    }
-  }
+  FS_ASSIGN_OR_RETURN(const int64_t high, replica.GetCursor(kHubAckedHighCursor));
+  if (pushed > high) FS_RETURN_IF_ERROR(replica.SetCursor(kHubAckedHighCursor, pushed));
   // Key records first: a pass cut after the cursors moved would not know.
   FS_RETURN_IF_ERROR(keys.ResendOwn(replica.device_id()).status());
   FS_ASSIGN_OR_RETURN(const int64_t accounted, replica.GetCursor(kChainAccountedCursor));
@@ -113,14 +104,6 @@ static absl::Status ResendWhatTheHubLost(Replica& replica, KeyRing& keys, const 
   report->own_held_seq = hello.held_acknowledged;
   report->own_sent_seq = static_cast<uint64_t>(pushed);
   return absl::OkStatus();
-}
-
-// The hub could store none of a push: its first commit waits for commits
-// the hub does not hold (a hub restored from an older backup that lost a
-// colleague's work this one builds on, until someone relays it).
-static bool WaitsForLostCommits(const absl::Status& s) {
-  return s.code() == absl::StatusCode::kFailedPrecondition &&
-         absl::StrContains(s.message(), "depends on commits the hub does not hold");
 }
 
 // Keeps the newest time a hub gave (kHubTimeSeenCursor).

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "sync/messages.h"
 #include "base/strings.h"
@@ -25,6 +27,18 @@ int AgreedVersion(int said, int max) {
   return std::clamp(std::max(said, max), said, kMaxProtocolVersion);
 }
 
+absl::Status WaitsForLostCommitsError(std::string_view message) {
+  absl::Status s = absl::FailedPreconditionError(AV(message));
+  s.SetPayload(AV(kWaitsForLostCommitsUrl), absl::Cord("1"));
+  return s;
+}
+
+bool WaitsForLostCommits(const absl::Status& s) {
+  if (s.code() != absl::StatusCode::kFailedPrecondition) return false;
+  return s.GetPayload(AV(kWaitsForLostCommitsUrl)).has_value() ||
+         absl::StrContains(s.message(), "depends on commits the hub does not hold");
+}
+
 const char* RefusalCodeName(RefusalCode code) {
   switch (code) {
     case RefusalCode::kRowCollected: return "ROW_COLLECTED";
@@ -34,6 +48,7 @@ const char* RefusalCodeName(RefusalCode code) {
     case RefusalCode::kDependsOnRefused: return "DEPENDS_ON_REFUSED";
     case RefusalCode::kWithdrawnStored: return "WITHDRAWN_STORED";
     case RefusalCode::kClockAhead: return "CLOCK_AHEAD";
+    case RefusalCode::kRelayed: return "RELAYED";
     case RefusalCode::kUnspecified: break;
   }
   return "REFUSED";

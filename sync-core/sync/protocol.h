@@ -46,6 +46,17 @@ absl::Status CheckProtocol(int theirs, std::string_view who);
 // (0: only `said`).
 int AgreedVersion(int said, int max);
 
+// A push the hub could store none of because its first commit builds on
+// commits the hub does not hold (a hub put back from a backup, until a
+// colleague relays them): FAILED_PRECONDITION marked with this payload,
+// which the gRPC transports carry as the status's details
+// (docs/PROTOCOL.md, "A hub put back from a backup").
+inline constexpr char kWaitsForLostCommitsUrl[] = "fieldsync.v1/waits-for-lost-commits";
+absl::Status WaitsForLostCommitsError(std::string_view message);
+// Whether `s` is such a refusal: the mark, or the words of a hub built
+// before it (session 13).
+bool WaitsForLostCommits(const absl::Status& s);
+
 }  // namespace fieldsync::sync
 
 #endif  // FIELDSYNC_SYNC_PROTOCOL_H_

@@ -84,6 +84,19 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     }
     FS_RETURN_IF_ERROR(Backfill(replica, pushed));
   }
+  // Set-aside work: never pushed as commits again. Only a hub that went
+  // back (pushed moved back under it), or a pass cut between the set-aside
+  // and the cursor, gets it again: as the hub had it, header only.
+  std::map<uint64_t, SetAsideRow> aside;
+  if (protocol_version_ >= 3) {
+    FS_ASSIGN_OR_RETURN(std::vector<SetAsideRow> rows, replica.SetAsideList());
+    for (SetAsideRow& r : rows) {
+      if (static_cast<int64_t>(r.seq) > pushed) aside.emplace(r.seq, std::move(r));
+    }
+  }
+  // Refusals of commits the hub once acknowledged stored are not believed
+  // (a hub that claims it lost them, then refuses them).
+  FS_ASSIGN_OR_RETURN(const int64_t acked_high, replica.GetCursor(kHubAckedHighCursor));
   while (true) {
     if (stop != nullptr && stop->load()) return absl::CancelledError("stopped before pushing all");
     // Version 3: a withdrawal of set-aside work next in this laptop's
@@ -91,6 +104,8 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     if (protocol_version_ >= 3) {
       FS_ASSIGN_OR_RETURN(const bool sent, PushWithdrawal(replica, &pushed, report));
       if (sent) continue;
+      FS_ASSIGN_OR_RETURN(const bool again, PushRefusedAgain(replica, aside, &pushed, report));
+      if (again) continue;
     }
     // No more read than the budget may carry (a commit is rarely under
     // 128 bytes): a small budget is not a reason to decode 500 commits.
@@ -115,8 +130,10 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     size_t bytes = 0;
     HeaderCompactor compactor;  // along this request
     for (const Commit& c : commits) {
-      // A seq missing from the log is a withdrawal: it goes alone, next.
+      // A seq missing from the log is a withdrawal: it goes alone, next;
+      // so does a commit set aside (its header only).
       if (!req.commits.empty() && c.seq != commits[req.commits.size() - 1].seq + 1) break;
+      if (!req.commits.empty() && aside.count(c.seq) > 0) break;
       std::string encoded = EncodeCommit(c);
       if (encoded.size() > static_cast<size_t>(kMaxMessageBytes) - 4096) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -157,8 +174,22 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     // another seq (replayed, or a hub making this laptop withdraw a commit
     // it stored) is not believed.
     std::vector<CommitRefusal> named;
+    uint64_t once_stored = 0;  // the first refused that the hub had acknowledged
     for (const CommitRefusal& f : resp->refusals) {
       if (f.seq >= commits[0].seq && f.seq <= last_sent && f.seq <= static_cast<uint64_t>(acked)) {
+        if (static_cast<int64_t>(f.seq) <= acked_high) {
+          if (once_stored == 0) once_stored = f.seq;
+          ++report->refused_below_acknowledged;
+          report->chain.problems.push_back(absl::StrCat(
+              "the hub refused commit ", f.seq, " of this laptop (", RefusalCodeName(f.code),
+              ": ", f.reason, "), which it had acknowledged stored before it said it lost "
+              "this laptop's commits: it is not set aside on the hub's word, and is sent again "
+              "at the next sync; tell the hub administrator"));
+          continue;
+        }
+        // After a commit the hub once stored and now refuses: judged again
+        // once that one is (the pusher stops before it).
+        if (once_stored != 0) continue;
         named.push_back(f);
       }
     }
@@ -173,6 +204,7 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     int64_t moved =
         protocol_version_ >= 3 ? std::min<int64_t>(acked, static_cast<int64_t>(last_sent)) : acked;
     if (doubted > 0) moved = std::min<int64_t>(moved, static_cast<int64_t>(doubted) - 1);
+    if (once_stored > 0) moved = std::min<int64_t>(moved, static_cast<int64_t>(once_stored) - 1);
     // Acknowledged means durably stored at the hub: never sent again.
     FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, moved));
     progressed_ = true;
@@ -186,7 +218,63 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     // Not sent again in this pass: a hub that repeats the claim would have
     // it sent for ever. A refusal that still lets the pass pull.
     if (doubted > 0) return absl::PermissionDeniedError(doubt);
+    if (once_stored > 0) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "the hub refused commit ", once_stored, " of this laptop, which it had acknowledged "
+          "stored: not set aside on its word; sent again at the next sync"));
+    }
   }
+}
+
+absl::StatusOr<bool> Pusher::PushRefusedAgain(Replica& replica,
+                                              const std::map<uint64_t, SetAsideRow>& aside,
+                                              int64_t* pushed, SyncReport* report) {
+  uint64_t seq = static_cast<uint64_t>(*pushed) + 1;
+  if (aside.count(seq) == 0) return false;
+  PushRequest req = NewRequest();
+  size_t bytes = 0;
+  for (auto a = aside.find(seq); a != aside.end() && a->first == seq; ++a, ++seq) {
+    FS_ASSIGN_OR_RETURN(std::optional<ChainRow> e, replica.ChainEntryAt(replica.device_id(), seq));
+    if (!e || e->header.empty()) break;
+    RefusedEntryBytes r;
+    r.entry = ChainEntryBytes{e->header, e->signature};
+    r.code = static_cast<RefusalCode>(a->second.code);
+    if (a->second.withdrawal != 0) {
+      FS_ASSIGN_OR_RETURN(std::optional<ChainRow> w,
+                          replica.ChainEntryAt(replica.device_id(), a->second.withdrawal));
+      if (w) r.withdrawn_by = ChainEntryBytes{w->header, w->signature};
+    }
+    const size_t size = e->header.size() + e->signature.size() + r.withdrawn_by.header.size();
+    if (!req.refused.empty() &&
+        (bytes + size > Limit() || req.refused.size() >= static_cast<size_t>(kMaxPushCommits))) {
+      break;
+    }
+    bytes += size;
+    req.refused.push_back(std::move(r));
+  }
+  if (req.refused.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this laptop's set-aside commit ", *pushed + 1, " has no signed header: the hub that "
+        "lost it cannot be sent it again (unlock the keystore)"));
+  }
+  const uint64_t last = static_cast<uint64_t>(*pushed) + req.refused.size();
+  absl::StatusOr<PushOutcome> resp = transport_.Push(req);
+  FS_RETURN_IF_ERROR(Account(resp.status()));
+  if (!resp.ok()) return Refused("the push of this laptop's refused headers", resp.status());
+  if (resp->acknowledged_seq < last) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the hub did not account this laptop's refused headers up to ", last, " (it holds "
+        "this laptop's chain up to ", resp->acknowledged_seq, "). Ask the hub administrator"));
+  }
+  FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, static_cast<int64_t>(last)));
+  if (resp->accounted_seq > 0) {
+    FS_RETURN_IF_ERROR(
+        replica.SetCursor(kChainAccountedCursor, static_cast<int64_t>(resp->accounted_seq)));
+  }
+  progressed_ = true;
+  report->own_refused_resent += req.refused.size();
+  *pushed = static_cast<int64_t>(last);
+  return true;
 }
 
 absl::StatusOr<bool> Pusher::PushWithdrawal(Replica& replica, int64_t* pushed,

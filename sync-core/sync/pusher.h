@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -89,6 +90,21 @@ class Pusher {
   // that seq is one (store/replica.h, ChainRow::kWithdrawal), and moves
   // *pushed past it. False if it is not.
   absl::StatusOr<bool> PushWithdrawal(Replica& replica, int64_t* pushed, SyncReport* report);
+  // Version 3: this laptop's commits set aside from *pushed + 1 on, sent
+  // again to a hub that went back as it had them: their headers alone,
+  // refused with the code it gave, with the withdrawal passing over each if
+  // there is one (PushRequest.refused); never the commit, which the hub
+  // would judge anew. Moves *pushed past them. False if *pushed + 1 is not
+  // set aside (`aside`: the set-aside rows by seq).
+  absl::StatusOr<bool> PushRefusedAgain(Replica& replica,
+                                        const std::map<uint64_t, SetAsideRow>& aside,
+                                        int64_t* pushed, SyncReport* report);
+  // One entry of `author` at `next` that this laptop holds without its body
+  // relayed: a withdrawal entry, or refused headers a withdrawal of the
+  // author it holds passes over (sync/relay.h). The hub's acknowledged seq
+  // of the author after it; nullopt if there is no such entry to relay.
+  absl::StatusOr<std::optional<int64_t>> RelayWithdrawn(Replica& replica, const DeviceId& author,
+                                                        uint64_t next, SyncReport* report);
 
   Transport& transport_;
   const Credential& cred_;

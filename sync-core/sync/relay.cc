@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "change/commit_codec.h"
+#include "crypto/commit_header.h"
 #include "sync/pusher.h"
 #include "sync/retry.h"
 
@@ -129,8 +130,19 @@ absl::StatusOr<bool> Pusher::RelayAuthor(Replica& replica, const std::string& na
       ++next;
     }
     if (req.commits.empty()) {
-      FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));  // nothing more this laptop can give
-      return moved;
+      // Not held whole: a withdrawal entry of the author, or its refused
+      // headers a withdrawal passes over, go as the hub had them.
+      FS_ASSIGN_OR_RETURN(std::optional<int64_t> acked, RelayWithdrawn(replica, *author, next, report));
+      if (!acked) {
+        FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));  // nothing more this laptop can give
+        return moved;
+      }
+      if (*acked <= held) return moved;  // waits, as a commit would
+      progressed_ = true;
+      moved = true;
+      held = *acked;
+      FS_RETURN_IF_ERROR(replica.SetCursor(name, held));
+      continue;
     }
     absl::StatusOr<PushOutcome> resp = transport_.Push(req);
     FS_RETURN_IF_ERROR(Account(resp.status()));
@@ -156,6 +168,66 @@ absl::StatusOr<bool> Pusher::RelayAuthor(Replica& replica, const std::string& na
     held = acked;
     FS_RETURN_IF_ERROR(replica.SetCursor(name, held));
   }
+}
+
+absl::StatusOr<std::optional<int64_t>> Pusher::RelayWithdrawn(Replica& replica,
+                                                               const DeviceId& author,
+                                                               uint64_t next, SyncReport* report) {
+  FS_ASSIGN_OR_RETURN(std::optional<ChainRow> e, replica.ChainEntryAt(author, next));
+  if (!e || e->state == ChainRow::State::kAnchor || e->header.empty()) return std::nullopt;
+  absl::StatusOr<crypto::CommitHeader> h = crypto::DecodeCommitHeader(e->header);
+  if (!h.ok()) return std::nullopt;
+  PushRequest req = NewRequest();
+  req.relayed_author = author;
+  if (h->withdrawal) {
+    req.withdrawals.push_back(ChainEntryBytes{e->header, e->signature});
+  } else {
+    // A header held alone may be a commit outside this laptop's scope as
+    // well as a refused one: only the author's withdrawal passing over it
+    // says it was refused (and the hub requires it).
+    FS_ASSIGN_OR_RETURN(std::vector<ChainRow> ws, replica.ChainWithdrawalsAfter(author, next));
+    const ChainRow* by = nullptr;
+    uint64_t last = 0;
+    for (const ChainRow& w : ws) {
+      absl::StatusOr<crypto::CommitHeader> wh = crypto::DecodeCommitHeader(w.header);
+      if (!wh.ok()) continue;
+      for (const crypto::WithdrawnRange& r : wh->withdrawn) {
+        if (r.first <= next && next <= r.last) {
+          by = &w;
+          last = r.last;
+        }
+      }
+      if (by != nullptr) break;
+    }
+    if (by == nullptr) return std::nullopt;
+    for (uint64_t seq = next; seq <= last && req.refused.size() < kMaxPushWithdrawals * 32;
+         ++seq) {
+      FS_ASSIGN_OR_RETURN(std::optional<ChainRow> r, replica.ChainEntryAt(author, seq));
+      if (!r || r->header.empty() || r->state != ChainRow::State::kHeaderOnly) break;
+      req.refused.push_back(RefusedEntryBytes{ChainEntryBytes{r->header, r->signature},
+                                              RefusalCode::kRelayed,
+                                              ChainEntryBytes{by->header, by->signature}});
+    }
+    if (req.refused.empty()) return std::nullopt;
+  }
+  absl::StatusOr<PushOutcome> resp = transport_.Push(req);
+  FS_RETURN_IF_ERROR(Account(resp.status()));
+  if (!resp.ok()) {
+    absl::Status s = Refused("the relay of another laptop's withdrawn work", resp.status());
+    if (Retryable(s)) return s;
+    // Not this laptop's to insist on (the hub's chain of that author is
+    // not where the relay cursor says, its author revoked ...): said; the
+    // author sends it.
+    report->relay_notes.push_back(std::string(s.message()));
+    return std::nullopt;
+  }
+  for (const CommitRefusal& f : resp->refusals) {
+    report->relay_notes.push_back(absl::StrCat("the hub did not take withdrawal ", f.seq,
+                                               " of another laptop: ", f.reason));
+    return std::nullopt;
+  }
+  report->relayed_withdrawn += req.refused.size() + req.withdrawals.size();
+  return static_cast<int64_t>(resp->acknowledged_seq);
 }
 
 }  // namespace fieldsync::sync

@@ -109,16 +109,29 @@ struct SyncReport {
   bool own_resent = false;
   uint64_t own_held_seq = 0;
   uint64_t own_sent_seq = 0;
+  // Headers of this laptop's commits the hub had refused, sent again as
+  // the hub had them (never judged anew; sync/pusher.h).
+  uint64_t own_refused_resent = 0;
+  // Commits the hub once acknowledged stored, then, sent again, said it
+  // refused (kHubAckedHighCursor): not set aside, said, sent again later.
+  uint64_t refused_below_acknowledged = 0;
   // Other laptops' commits relayed to the hub that lost them (sync/relay.h),
   // and why a relay stopped (the hub's words).
   uint64_t relayed = 0;
   uint64_t relayed_key_records = 0;
+  // Of those authors, refused headers and withdrawal entries relayed.
+  uint64_t relayed_withdrawn = 0;
   std::vector<std::string> relay_notes;
   ChainReport chain;         // version 3
 };
 
 // Cursor names in the replica's _fs_cursors (docs/FORMATS.md).
 inline constexpr char kPushedCursor[] = "hub:pushed";
+// The highest seq of this laptop the hub ever acknowledged (kept when a hub
+// that went back moves hub:pushed back): a commit at or under it the hub
+// now refuses is not set aside on its word (docs/PROTOCOL.md, "A hub put
+// back from a backup").
+inline constexpr char kHubAckedHighCursor[] = "hub:acked_high";
 // Wall time (Unix ms) of the last sync pass that completed (fieldnode status).
 inline constexpr char kLastSyncCursor[] = "hub:last_sync_millis";
 // The newest time the hub gave at a hello (Unix ms): a lower bound on

@@ -34,7 +34,12 @@ absl::Status Refused(std::string_view call, const absl::Status& s) {
       s.code() == absl::StatusCode::kDataLoss) {
     return s;
   }
-  return absl::Status(s.code(), absl::StrCat("the hub refused ", AV(call), ": ", s.message()));
+  absl::Status out(s.code(), absl::StrCat("the hub refused ", AV(call), ": ", s.message()));
+  // Its marks kept (sync/protocol.h, WaitsForLostCommits).
+  s.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
 }
 
 int64_t Backoff::WaitMillis(int failures, std::mt19937_64& rng) const {
