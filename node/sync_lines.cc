@@ -108,7 +108,8 @@ std::string PassLog::OkSuffix() const {
     absl::StrAppend(&out, " (", unlogged_, " passes since the last line moved nothing)");
   }
   if (failed_in_a_row_ > 0) {
-    absl::StrAppend(&out, " (after ", failed_in_a_row_, " failed passes in a row",
+    absl::StrAppend(&out, " (after ", failed_in_a_row_,
+                    failed_in_a_row_ == 1 ? " failed pass" : " failed passes", " in a row",
                     failures_unlogged_ > 0
                         ? absl::StrCat(", ", failures_unlogged_, " of them not logged")
                         : "",
@@ -119,8 +120,9 @@ std::string PassLog::OkSuffix() const {
 
 std::string PassLog::FailureSuffix() const {
   if (failures_unlogged_ == 0) return "";
-  return absl::StrCat(" (", failures_unlogged_, " more failed passes like the last line not "
-                      "logged)");
+  return absl::StrCat(" (", failures_unlogged_,
+                      failures_unlogged_ == 1 ? " more failed pass" : " more failed passes",
+                      " like the last line not logged)");
 }
 
 bool PassLog::TakeFailure(const std::string& what, int64_t now_millis) {
