@@ -69,9 +69,7 @@ absl::Status Explain(const grpc::Status& g, const ClientOptions& opts, const std
   const std::string& address = opts.address;
   // A stream reset or a socket lost halfway comes as INTERNAL or UNKNOWN:
   // it is the link's failure, said and retried as UNAVAILABLE.
-  const bool link_broke = (g.error_code() == grpc::StatusCode::INTERNAL ||
-                           g.error_code() == grpc::StatusCode::UNKNOWN) &&
-                          SaysTheLinkBroke(g.error_message());
+  const bool link_broke = LinkBroke(g);
   if (g.error_code() == grpc::StatusCode::UNAVAILABLE || link_broke) {
     const std::string& m = g.error_message();
     auto says = [&](std::string_view what) { return m.find(what) != std::string::npos; };
@@ -127,6 +125,14 @@ absl::Status Explain(const grpc::Status& g, const ClientOptions& opts, const std
 }
 
 }  // namespace
+
+bool LinkBroke(const grpc::Status& g) {
+  if (g.error_code() != grpc::StatusCode::INTERNAL &&
+      g.error_code() != grpc::StatusCode::UNKNOWN) {
+    return false;
+  }
+  return SaysTheLinkBroke(g.error_message()) || g.error_details() != wire::kHubErrorDetails;
+}
 
 bool SaysTheLinkBroke(std::string_view grpc_message) {
   const std::string m = absl::AsciiStrToLower(AV(grpc_message));

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include <grpcpp/grpcpp.h>
+
 #include "absl/status/statusor.h"
 #include "base/tuning.h"
 #include "sync/transport.h"
@@ -42,6 +44,12 @@ struct ClientOptions {
 // the hub broke"), which is retried; the hub's own INTERNAL and UNKNOWN
 // answers are not (sync/retry.h).
 bool SaysTheLinkBroke(std::string_view grpc_message);
+// Whether a call that failed INTERNAL or UNKNOWN failed because the link
+// broke: its words say so, or the hub did not mark it as its own answer
+// (wire::kHubErrorDetails; a hub of the build before the mark marks none,
+// and its errors are retried as they were then). Words gRPC may use for a
+// cut that SaysTheLinkBroke does not know are thus still a broken link.
+bool LinkBroke(const grpc::Status& g);
 
 class GrpcTransport final : public sync::Transport {
  public:

@@ -52,6 +52,10 @@ grpc::Status ToGrpc(const absl::Status& s) {
     return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()),
                         sync::kWaitsForLostCommitsUrl);
   }
+  if (s.code() == absl::StatusCode::kInternal || s.code() == absl::StatusCode::kUnknown) {
+    return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()),
+                        kHubErrorDetails);
+  }
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 

@@ -37,6 +37,11 @@ std::string BearerToken(const DeviceId& device, const std::string& secret);
 // INVALID_ARGUMENT-free parse: UNAUTHENTICATED with a message on anything odd.
 absl::Status ParseBearer(std::string_view header, DeviceId* device, std::string* secret);
 
+// The details a hub's own INTERNAL or UNKNOWN answer carries, so that a
+// node tells it from a link that broke under the call, which gRPC reports
+// with the same codes (node/grpc_transport.h, LinkBroke).
+inline constexpr char kHubErrorDetails[] = "fieldsync.v1/hub-error";
+
 grpc::Status ToGrpc(const absl::Status& s);
 absl::Status FromGrpc(const grpc::Status& s);
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "node/grpc_transport.h"
+#include "proto/wire.h"
 #include "sync/schedule.h"
 
 namespace fieldsync::sync {
@@ -60,6 +61,21 @@ TEST(RetryableTest, TheTransportKnowsABrokenLinkFromTheHubsOwnError) {
         "Unexpected error in RPC handling", "the hub refused the push: internal error", ""}) {
     EXPECT_FALSE(node::SaysTheLinkBroke(hub)) << hub;
   }
+}
+
+// A cut gRPC reports in words the list lacks is still a broken link: only
+// what the hub marked as its own error is not (wire::kHubErrorDetails).
+TEST(RetryableTest, OnlyWhatTheHubMarkedAsItsOwnErrorIsNotABrokenLink) {
+  const grpc::Status hub = wire::ToGrpc(absl::InternalError("the hub's store failed"));
+  EXPECT_FALSE(node::LinkBroke(hub));
+  EXPECT_FALSE(node::LinkBroke(wire::ToGrpc(absl::UnknownError("unexpected"))));
+  EXPECT_TRUE(node::LinkBroke(grpc::Status(grpc::StatusCode::INTERNAL, "Endpoint read failed")));
+  EXPECT_TRUE(node::LinkBroke(grpc::Status(grpc::StatusCode::UNKNOWN, "")));
+  // A marked answer whose words say the link broke: the words win.
+  EXPECT_TRUE(node::LinkBroke(
+      grpc::Status(grpc::StatusCode::INTERNAL, "Stream removed", wire::kHubErrorDetails)));
+  // Other codes are not a broken link by this rule.
+  EXPECT_FALSE(node::LinkBroke(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "Socket closed")));
 }
 
 }  // namespace

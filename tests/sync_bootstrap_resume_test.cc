@@ -36,7 +36,7 @@ namespace {
 
 constexpr int kCases = 2000;
 
-class BootstrapResumeTest : public SyncTest {
+class BootstrapResumeTest : public SyncProcessTest {
  protected:
   // Text that does not compress (the wire is gzip'ed).
   static std::string Noise(std::mt19937_64& rng, size_t n) {

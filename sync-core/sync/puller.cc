@@ -378,10 +378,13 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
                               "batch was applied without moving the cursor, sync again"));
     }
     // Progress is what the next pull need not fetch again: commits, a
-    // verified page, rows of a bootstrap (kept with where it got to), a
-    // cursor moved. Rows of newly visible records before their message's
-    // cursor are fetched again after a cut, and are not.
-    if (r->applied > 0 || msg.page || (boot_rows && r->rows_installed > 0) ||
+    // verified page, rows of a bootstrap continued (kept with where it got
+    // to), a cursor moved. Rows of newly visible records before their
+    // message's cursor are fetched again after a cut, and are not; nor are
+    // the rows of a bootstrap's first message (`reset`): a hub that starts
+    // the bootstrap over at every try must not keep the daemon trying again
+    // at once (attack review 59, finding 1).
+    if (r->applied > 0 || msg.page || (boot_rows && !msg.reset && r->rows_installed > 0) ||
         msg.cursor > req.params.cursor ||
         msg.key_cursor > req.params.key_cursor ||
         msg.statement_cursor > req.params.statement_cursor) {
