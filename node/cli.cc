@@ -308,22 +308,6 @@ int Init(const Args& args) {
   return 0;
 }
 
-int ChangePassphrase(const Args& args) {
-  const DataDir dir = NodeDir(args);
-  KeepSecretsFromOtherProcesses();
-  auto old = GetPassphrase(args, /*ask=*/true, "Current passphrase: ");
-  if (!old.ok()) return Fail(old.status());
-  if (!*old) {
-    return Fail(absl::FailedPreconditionError(
-        "the current passphrase is needed: give --passphrase-file FILE or run on a terminal"));
-  }
-  absl::Status s = ReplacePassphrase(args, dir, **old);
-  Wipe(**old);
-  if (!s.ok()) return Fail(s);
-  std::printf("passphrase changed for %s\n", KeystorePath(dir).c_str());
-  return 0;
-}
-
 absl::StatusOr<Session> OpenSession(const Args& args, const DataDir& dir, uint32_t pull_batch,
                                     bool ask) {
   Session s;
@@ -788,7 +772,7 @@ int Main(int argc, char** argv) {
     }
     if (cmd == "enroll") return Enroll(*parsed);
     if (cmd == "init") return Init(*parsed);
-    if (cmd == "passphrase") return ChangePassphrase(*parsed);
+    if (cmd == "passphrase") return RunPassphraseCommand(*parsed);
     if (cmd == "show") return Show(*parsed);
     if (cmd == "erase") return Erase(*parsed);
     if (cmd == "sync") return Sync(*parsed);

@@ -54,6 +54,7 @@ int RunLockCommand(const Args& args);
 int RunStatusCommand(const Args& args);
 int RunTrustCommand(const Args& args);
 int RunSetAsideCommand(const Args& args);
+int RunPassphraseCommand(const Args& args);
 
 }  // namespace fieldsync::node
 
