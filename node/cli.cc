@@ -48,110 +48,8 @@
 namespace fieldsync::node {
 namespace {
 
-constexpr char kUsage[] = R"(fieldnode -- a provincial field office's replica of fieldsync
-
-Usage: fieldnode COMMAND [options]
-
-Setting up (once per laptop):
-  init       create this office's replica and this laptop's keys: a
-             keystore sealed under the officer's passphrase (asked twice;
-             at least 12 characters, and not among the easiest to guess)
-  enroll     enrol this replica with the hub, using a one-time token
-             from the hub administrator (unlocks the keystore)
-  device     list, approve, join, remove: which laptops belong to the office.
-             A new laptop receives the office's keys only once an
-             officer at a member laptop approved it, comparing a code
-             shown on both screens, and it joined (fieldnode device --help)
-  unlock     keep the keys in memory for a while (default 8h): later
-             commands do not ask for the passphrase
-  lock       forget them now
-  passphrase change the keystore's passphrase (the same rule as init; an
-             older one that breaks it must be changed at the next unlock)
-
-Daily work (offline; each command has its own --help):
-  case       new, set, show, list, search, urgent, crime-report, close, delete
-  consent    add, list, withdraw: what the victim agreed to share, with whom
-  referral   send, list, accept, decline, complete
-  org        add, list: organisations of the directories
-  contact    add, edit, list, search: agencies, units, officers
-  service    add, edit, list, search: the service directory
-  conflict   list, resolve: fields changed on two devices at once
-  report     anonymised figures for a meeting (no names, small cells hidden)
-  show TABLE ID
-             one record of any table, sealed fields opened if unlocked
-  erase --case CASE
-             crypto-shredding: destroy every key of a case (and of its
-             person) here, and at the hub and every node once synced;
-             its sealed fields can never be read again
-
-Syncing:
-  sync       one sync pass: push this node's commits, then pull until
-             caught up with the hub (progress shown on a terminal)
-  daemon     sync every --every interval until stopped (SIGTERM, Ctrl-C);
-             backs off while the hub is unreachable; syncs at once when
-             an urgent case or a crime report is written
-
-  status     province, hub, keystore locked or not, last sync, commits
-             waiting, conflicts open, records held, history checks
-  trust      evidence this laptop kept of what the hub showed it;
-             trust ack N|all once an officer read it (sync exits 5 till then)
-  set-aside  list, keep N, discard N: this laptop's changes the hub refused for good
-  version    show program, schema, commit-format and protocol versions
-  help       show this text
-
-Options:
-  --data-dir DIR     where the replica lives (default: $FIELDSYNC_NODE_DIR,
-                     else ~/.local/share/fieldsync/node)
-  --json             print data as JSON (every command that prints data)
-  --officer NAME     who is at the laptop, for the access log (default
-                     $FIELDSYNC_OFFICER, else the login name)
-  --passphrase-file FILE
-                     unlock the keystore with the first line of FILE;
-                     else the agent of fieldnode unlock, else
-                     $FIELDSYNC_PASSPHRASE_FILE, else $FIELDSYNC_PASSPHRASE,
-                     else asked on the terminal. The daemon never asks:
-                     without a passphrase it syncs locked, and cannot
-                     share office keys or grant referred cases
-  --new-passphrase-file FILE
-                     the new passphrase, for fieldnode passphrase, or for
-                     any command that unlocks with an older passphrase
-                     that breaks the rule (else asked twice on a terminal)
-enroll:
-  --hub HOST:PORT    the hub's address
-  --ca FILE          the CA certificate that signed the hub's (ca.crt, from
-                     the hub administrator); copied into the data directory
-  --token TOKEN      the one-time enrolment token
-  --name NAME        a name for this device (default: the host name)
-  --insecure         plain text, to a hub on this machine only: 127.0.0.1,
-                     [::1] or localhost (tests)
-sync, daemon:
-  --pull-batch N     records per pull message (default 2,000; smaller on a
-                     link that breaks often: less to fetch again)
-daemon:
-  --every DURATION   time between passes (default 5m; e.g. 90s, 15m, 1h)
-  --max-backoff DUR  longest wait between retries while the hub is
-                     unreachable (default 10m)
-
-Examples:
-  fieldnode init --data-dir /srv/fieldsync/lao-cai
-  fieldnode unlock --for 8h
-  fieldnode case new --name "Nguyễn Thị Hằng" --sex female --birth-year 2007 --urgent
-  fieldnode case search "nguyen thi hang"
-  fieldnode show cases 0190f5d2-7c3e-7a1b-9c2d-3e4f5a6b7c8d
-  fieldnode enroll --hub hub.example.org:7443 --ca ca.crt --token fsenroll-...
-  fieldnode sync
-  FIELDSYNC_PASSPHRASE_FILE=/etc/fieldsync/passphrase fieldnode daemon --every 5m
-
-Exit codes: 0 done; 1 failed (the message says why and what to do;
-nothing was changed); 2 the command line was wrong; 3 (sync, enroll) the
-hub could not be reached: the node keeps working offline, try again later.
-
-Data: the replica, keystore and hub settings live in the data directory
-(--data-dir, else $FIELDSYNC_NODE_DIR, else ~/.local/share/fieldsync/node).
-The access log: opening a case's sealed fields (case show, case search,
-conflict list, show) is recorded, with the officer ($FIELDSYNC_OFFICER or
---officer, else the login name), and synced to the hub.
-)";
+// The overview of fieldnode (node/help/overview.txt).
+const char* Overview() { return HelpText("overview").c_str(); }
 
 std::atomic<bool> g_stop{false};
 
@@ -699,6 +597,16 @@ int Daemon(const Args& args) {
 int Main(int argc, char** argv) {
   MakeOutputTerminalSafe();
   wire::QuietGrpcLogs();
+  return Run(std::vector<std::string>(argv + 1, argv + argc));
+}
+
+int Run(std::vector<std::string> words) {
+  words.insert(words.begin(), "fieldnode");
+  std::vector<char*> pointers;
+  for (std::string& w : words) pointers.push_back(w.data());
+  pointers.push_back(nullptr);
+  const int argc = static_cast<int>(words.size());
+  char** argv = pointers.data();
   static const std::set<std::string> kOther = {"enroll", "sync", "daemon", "init", "passphrase",
                                               "show", "erase", "status", "version", "help",
                                               "device", "trust", "set-aside"};
@@ -716,11 +624,23 @@ int Main(int argc, char** argv) {
   }
   argv = args.data();
   const std::string cmd = argc > 1 ? argv[1] : "";
-  // `fieldnode help case` is `fieldnode case --help`.
-  if (cmd == "help" && argc == 3 && argv[2][0] != '-') {
-    static char help_flag[] = "--help";
-    std::vector<char*> again = {argv[0], argv[2], help_flag, nullptr};
-    return Main(3, again.data());
+  // `fieldnode help case` is `fieldnode case --help`; `fieldnode help`
+  // (whatever options follow) the overview.
+  if (cmd == "help") {
+    if (argc >= 3 && std::string_view(argv[2]) == "--help") {
+      std::fputs(HelpText("help").c_str(), stdout);
+      return 0;
+    }
+    if (argc >= 3 && argv[2][0] != '-') {
+      const std::string& text = HelpText(argv[2]);
+      if (text.empty() || std::string_view(argv[2]) == "overview") {
+        return Usage(absl::StrCat("unknown command \"", argv[2], "\""));
+      }
+      std::fputs(text.c_str(), stdout);
+      return 0;
+    }
+    std::fputs(Overview(), stdout);
+    return 0;
   }
   if (!cmd.empty() && cmd[0] != '-' && !IsOfficeCommand(cmd) && kOther.count(cmd) == 0) {
     return Usage(absl::StrCat("unknown command \"", cmd, "\""));
@@ -730,8 +650,7 @@ int Main(int argc, char** argv) {
     auto parsed = ParseArgs(argc, argv, OfficeValuedFlags(), OfficeSwitches());
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {
-      const std::string help = OfficeHelp(cmd);
-      std::fputs(help.empty() ? kUsage : help.c_str(), stdout);
+      std::fputs(HelpText(cmd).c_str(), stdout);
       return 0;
     }
     return RunOfficeCommand(*parsed);
@@ -744,7 +663,7 @@ int Main(int argc, char** argv) {
                             {"json", "help", "first", "yes", "all"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {
-      std::fputs(DeviceHelp().c_str(), stdout);
+      std::fputs(HelpText("device").c_str(), stdout);
       return 0;
     }
     return DeviceCommand(*parsed);
@@ -754,7 +673,10 @@ int Main(int argc, char** argv) {
     auto parsed = ParseArgs(argc, argv, {"data-dir", "passphrase-file", "officer"},
                             {"json", "help", "all"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
-    if (parsed->Has("help")) return std::fputs(OfficeHelp(cmd).c_str(), stdout) < 0 ? 1 : 0;
+    if (parsed->Has("help")) {
+      std::fputs(HelpText(cmd).c_str(), stdout);
+      return 0;
+    }
     return cmd == "trust" ? RunTrustCommand(*parsed) : RunSetAsideCommand(*parsed);
   }
   if (cmd == "enroll" || cmd == "sync" || cmd == "daemon" || cmd == "init" ||
@@ -766,8 +688,7 @@ int Main(int argc, char** argv) {
                             {"json", "help", "insecure", "yes"});
     if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
     if (parsed->Has("help")) {
-      const std::string help = OfficeHelp(cmd);
-      std::fputs(help.empty() ? kUsage : help.c_str(), stdout);
+      std::fputs(HelpText(cmd).c_str(), stdout);
       return 0;
     }
     if (cmd == "enroll") return Enroll(*parsed);
@@ -778,7 +699,12 @@ int Main(int argc, char** argv) {
     if (cmd == "sync") return Sync(*parsed);
     return Daemon(*parsed);
   }
-  const ReplicaProgram program{"fieldnode", kUsage, "node", "replica.db", "FIELDSYNC_NODE_DIR",
+  // version, and no command (`fieldnode`, `fieldnode --json`): the overview.
+  if (cmd == "version" && std::find(args.begin(), args.end(), std::string("--help")) != args.end()) {
+    std::fputs(HelpText("version").c_str(), stdout);
+    return 0;
+  }
+  const ReplicaProgram program{"fieldnode", Overview(), "node", "replica.db", "FIELDSYNC_NODE_DIR",
                                sync::kMaxProtocolVersion};
   return RunReplicaProgram(program, argc, argv);
 }

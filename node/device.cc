@@ -471,54 +471,6 @@ int Resend(Session& s, const Args& args) {
 
 }  // namespace
 
-const std::string& DeviceHelp() {
-  static const std::string* help = new std::string(
-      R"(fieldnode device -- which laptops belong to this office, decided on its laptops
-
-  device list [--json]                 the office's devices: members, those waiting
-                                       for approval, and the code each must show
-  device approve DEVICE --code CODE    on a member laptop: approve a new laptop of
-                                       the office (DEVICE: its id, the first 8
-                                       characters of it, or its name). Its officer
-                                       reads the code its own screen shows
-                                       (fieldnode device list there); it must match
-                                       the code shown here. The new laptop receives
-                                       the office's keys after this laptop syncs.
-  device join --code CODE              on a new laptop: confirm the office, typing
-        [--first-device ID]            the code the approving laptop shows for
-                                       this one. Until then this laptop trusts
-                                       no key of the office, whatever the hub
-                                       shows it. When it has seen two first
-                                       devices, name the one the approving laptop
-                                       shows on the first line of its device list
-  device approve --first --code CODE   on the office's first laptop only: the hub
-                                       administrator reads this laptop's code from
-                                       "fieldhub node list" over the phone
-  device remove DEVICE --yes           take a laptop out of the office for good;
-                                       the office's keys move to a new generation.
-                                       DEVICE is its id or the first 8 characters
-                                       of it, never a name (names come from the
-                                       hub): write a laptop's id down when you
-                                       approve it. Says which approvals signed by
-                                       the removed laptop are kept
-  device alerts [--all] [--json]       what the hub served that this laptop refused
-  device alerts --ack ID|all           an officer read it: status stops showing it
-  device resend                        send again, at the next sync, every key
-                                       record the hub refused (after it was
-                                       fixed); each sync resends a few anyway,
-                                       approvals and removals first
-
-A laptop the hub administrator enrolled receives no key of the office until a
-member approved it here: the hub cannot add a reader to an office.
-
-Example (a new laptop of the office, approved on a member laptop):
-  fieldnode device list                                     (on the new laptop: its code)
-  fieldnode device approve 0190a3b2 --code "1234 5678 9012 3456"   (on the member)
-  fieldnode device join --code "1234 5678 9012 3456"        (on the new laptop)
-)");
-  return *help;
-}
-
 int DeviceCommand(const Args& args) {
   static const std::set<std::string> kSubs = {"list",   "approve", "join",
                                               "remove", "alerts",  "resend"};

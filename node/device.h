@@ -20,8 +20,7 @@
 
 namespace fieldsync::node {
 
-// The help of `fieldnode device`.
-const std::string& DeviceHelp();
+// (Its help: node/help/device.txt.)
 // Runs `fieldnode device ...`; the exit code.
 int DeviceCommand(const Args& args);
 

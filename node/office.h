@@ -28,9 +28,9 @@ const std::set<std::string>& OfficeSwitches();
 // Runs `args.positional[0]` (an office command); the exit code.
 int RunOfficeCommand(const Args& args);
 
-// The help of one command (`fieldnode case --help`), or "" if it has none
-// of its own: node/help/CMD.txt, built into the program.
-std::string OfficeHelp(const std::string& cmd);
+// The help of one command (`fieldnode case --help`), or "" if it has none:
+// node/help/CMD.txt, built into the program ("overview": `fieldnode help`).
+const std::string& HelpText(const std::string& cmd);
 
 }  // namespace fieldsync::node
 
