@@ -8,13 +8,6 @@
 
 namespace fieldsync::node {
 
-bool IsOfficeCommand(const std::string& cmd) {
-  static const std::set<std::string> cmds = {"case",     "consent", "referral", "org",
-                                             "contact",  "service", "conflict", "report",
-                                             "unlock",   "lock",    "status"};
-  return cmds.count(cmd) > 0;
-}
-
 const std::set<std::string>& OfficeValuedFlags() {
   static const std::set<std::string> f = {
       "data-dir", "passphrase-file", "new-passphrase-file", "officer", "name", "other-names",

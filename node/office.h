@@ -17,10 +17,6 @@
 
 namespace fieldsync::node {
 
-// The commands this file runs: case, consent, referral, org, contact,
-// service, conflict, report, unlock, lock, status.
-bool IsOfficeCommand(const std::string& cmd);
-
 // The flags (with values) and switches the office commands take.
 const std::set<std::string>& OfficeValuedFlags();
 const std::set<std::string>& OfficeSwitches();

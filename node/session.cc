@@ -18,6 +18,7 @@
 #include "node/ops/values.h"
 #include "node/passphrase.h"
 #include "node/passphrase_rule.h"
+#include "node/setup.h"
 #include "text/text.h"
 
 namespace fieldsync::node {
@@ -137,6 +138,22 @@ absl::StatusOr<Session> OpenLocal(const Args& args, bool ask) {
   if (!r.ok()) return r.status();
   s.replica = *std::move(r);
   FS_RETURN_IF_ERROR(OpenKeys(args, dir, ask && isatty(STDIN_FILENO) != 0, &s));
+  return s;
+}
+
+absl::StatusOr<Session> OpenSyncSession(const Args& args, uint32_t pull_batch, bool ask) {
+  const DataDir dir = NodeDir(args);
+  Session s;
+  auto r = OpenReplicaIn(dir);
+  if (!r.ok()) return r.status();
+  s.replica = *std::move(r);
+  FS_RETURN_IF_ERROR(OpenKeys(args, dir, ask, &s));
+  auto cred = LoadCredential(dir.path);
+  if (!cred.ok()) return cred.status();
+  s.cred = *cred;
+  auto client = ClientFor(s.hub, pull_batch);
+  if (!client.ok()) return client.status();
+  s.client = *std::move(client);
   return s;
 }
 
