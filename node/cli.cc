@@ -1,6 +1,7 @@
-// The dispatcher of fieldnode: which command, its options parsed, its help
-// text (node/help/), and a wrong command line said in one line, exit 2.
-// Each command is a file of node/commands/ over the node library.
+// The dispatcher of fieldnode: which command, its options parsed by CLI11,
+// its help text (node/help/), and a wrong command line -- CLI11's errors
+// included -- said in one line, exit 2. Each command is a file of
+// node/commands/ over the node library.
 #include "node/cli.h"
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
 #include "base/terminal.h"
@@ -67,6 +69,98 @@ const std::map<std::string, Entry>& Commands() {
   return *commands;
 }
 
+// The words after the command name, as CLI11 reads them, into Args; a wrong
+// command line as INVALID_ARGUMENT in one line.
+//
+// As fieldnode always read them: the word after an option that takes a
+// value is its value, whatever it begins with (`--narrative "-- no"`,
+// `--value -5`), and every word that is not an option ("--NAME") is an
+// operand, "-" and "-5" included. So each option is handed to CLI11 with its
+// value as `--name=value`, and the operands are kept out of its way.
+absl::StatusOr<Args> Parse(const std::string& cmd, const Entry& e,
+                           const std::vector<std::string>& words) {
+  std::vector<std::string> options, operands;
+  // Where the last value of each option was given, counted in `options`:
+  // an empty one (`--notes ""`, `--notes=`, which clears a field) is kept
+  // here, as CLI11 would take the next word for it.
+  std::map<std::string, size_t> given, empty;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (w.size() < 3 || w.compare(0, 2, "--") != 0) {
+      operands.push_back(w);
+      continue;
+    }
+    const size_t eq = w.find('=');
+    const std::string name = w.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    if (e.valued.count(name) == 0) {
+      if (eq != std::string::npos && e.switches.count(name) > 0) {
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
+      }
+      options.push_back(w);  // a switch, or unknown: CLI11 tells
+      continue;
+    }
+    std::string value;
+    if (eq != std::string::npos) {
+      value = w.substr(eq + 1);
+    } else if (i + 1 < words.size()) {
+      value = words[++i];
+    } else {
+      options.push_back(w);  // without its value: CLI11 tells
+      continue;
+    }
+    if (value.empty()) {
+      empty[name] = options.size();
+    } else {
+      given[name] = options.size();
+      options.push_back(absl::StrCat("--", name, "=", value));
+    }
+  }
+  CLI::App app{"fieldnode " + cmd};
+  app.set_help_flag();  // the help texts are fieldnode's own (node/help/)
+  app.allow_extras();   // unknown options: said below, in fieldnode's words
+  // An option given twice: the last one counts, as it always did.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  std::map<std::string, std::string> values;
+  std::map<std::string, bool> switches;
+  for (const std::string& v : e.valued) app.add_option("--" + v, values[v]);
+  for (const std::string& s : e.switches) app.add_flag("--" + s, switches[s]);
+  std::vector<std::string> args(options.rbegin(), options.rend());  // CLI11 takes them last first
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& error) {
+    std::string what = error.what();
+    // "--status: 1 required TEXT missing": an option without its value.
+    if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr &&
+        what.rfind("--", 0) == 0) {
+      what = absl::StrCat(what.substr(0, what.find(':')), " needs a value");
+    }
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    return absl::InvalidArgumentError(what);
+  }
+  if (std::vector<std::string> unknown = app.remaining(); !unknown.empty()) {
+    const std::string& u = unknown.front();
+    return absl::InvalidArgumentError(absl::StrCat("unknown option ", u.substr(0, u.find('='))));
+  }
+  Args a;
+  a.positional.push_back(cmd);
+  a.positional.insert(a.positional.end(), operands.begin(), operands.end());
+  for (const std::string& v : e.valued) {
+    auto blank = empty.find(v);
+    auto last = given.find(v);
+    if (blank != empty.end() && (last == given.end() || blank->second >= last->second)) {
+      a.flags[v] = "";
+    } else if (app.get_option("--" + v)->count() > 0) {
+      a.flags[v] = values[v];
+    }
+  }
+  for (const auto& [name, on] : switches) {
+    if (on) a.switches.insert(name);
+  }
+  return a;
+}
+
+int Dispatch(std::vector<std::string> words);
+
 int PrintHelp(const std::string& name) {
   std::fputs(HelpText(name).c_str(), stdout);
   return 0;
@@ -81,6 +175,19 @@ int Main(int argc, char** argv) {
 }
 
 int Run(std::vector<std::string> words) {
+  try {
+    return Dispatch(std::move(words));
+  } catch (const std::exception& e) {
+    // Nothing should throw; if something does, one line and a failure,
+    // never an abort.
+    std::fprintf(stderr, "fieldnode: internal error: %s\n", e.what());
+    return kExitFailed;
+  }
+}
+
+namespace {
+
+int Dispatch(std::vector<std::string> words) {
   // Options may come before the command (fieldnode --data-dir DIR status):
   // the first word that names a command is moved to the front.
   if (!words.empty() && words[0][0] == '-') {
@@ -123,14 +230,12 @@ int Run(std::vector<std::string> words) {
   if (it == Commands().end()) return Usage(absl::StrCat("unknown command \"", cmd, "\""));
   SetHelpCommand(cmd);
   const Entry& e = it->second;
-  words.insert(words.begin(), "fieldnode");
-  std::vector<char*> argv;
-  for (std::string& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
-  auto parsed = ParseArgs(static_cast<int>(words.size()), argv.data(), e.valued, e.switches);
+  auto parsed = Parse(cmd, e, std::vector<std::string>(words.begin() + 1, words.end()));
   if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
   if (parsed->Has("help")) return PrintHelp(cmd);
   return e.run(*parsed);
 }
+
+}  // namespace
 
 }  // namespace fieldsync::node

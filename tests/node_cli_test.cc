@@ -149,6 +149,20 @@ TEST_F(NodeCliUsageTest, AnOptionWithoutItsValueIsOneLineAndExit2) {
   ExpectUsage({"report", "--threshold"}, "--threshold");
 }
 
+TEST_F(NodeCliUsageTest, AnOptionsValueIsTheWordAfterItWhateverItBeginsWith) {
+  // As fieldnode always read a command line: "--json" here is the value of
+  // --pull-batch (and refused as one), not a switch.
+  ExpectUsage({"sync", "--pull-batch", "--json"}, "not \"--json\"");
+  ExpectUsage({"sync", "--pull-batch=--json"}, "not \"--json\"");
+  // The last of an option given twice counts.
+  ExpectUsage({"sync", "--pull-batch", "5", "--pull-batch", "x"}, "not \"x\"");
+  // An empty value is a value: the word after it is not taken for it.
+  ExpectUsage({"sync", "--pull-batch", "", "--bogus"}, "unknown option --bogus");
+  ExpectUsage({"sync", "--pull-batch=", "--bogus"}, "unknown option --bogus");
+  ExpectUsage({"sync", "--pull-batch=", "--pull-batch=7", "--pull-batch", "", "--json=1"},
+              "--json takes no value");
+}
+
 TEST_F(NodeCliUsageTest, AnUnknownCommandIsOneLineAndExit2) {
   ExpectUsage({"frobnicate"}, "unknown command \"frobnicate\"");
 }
