@@ -82,5 +82,39 @@ TEST_F(OwnerMovesTest, ACaseDeletedByALaptopNotYetApprovedStopsNoColleague) {
   EXPECT_FALSE((*row)->live);
 }
 
+// A move must be by a device its office approved (the laptops' rule): the
+// hub checked only the province its registry lists for the author, so a
+// laptop enrolled and never approved, on a patched build, moved a case of
+// its office; the hub stored it and every laptop of the office stopped
+// pulling, for good (revoking the device does not help: its commit is in
+// the log before the revocation). The hub now refuses the move, which its
+// author sets aside like any refusal.
+TEST_F(OwnerMovesTest, AMoveByALaptopItsOfficeNeverApprovedIsRefusedByTheHub) {
+  harness::LocalNode& lc = AddNode("LC");
+  join_offices_ = false;
+  harness::LocalNode& newcomer = AddNode("LC");
+  join_offices_ = true;
+  const RowId kase = NewCase(lc.replica(), "LC", "Lò Thị Hoa");
+  MustSync(lc);
+  MustSync(newcomer);
+  ASSERT_TRUE(Holds(newcomer, "cases", kase));
+  LocalTxn move;
+  move.Set("cases", kase, {{"province", Value::Text("HN")}});
+  ASSERT_TRUE(WriteAsPatchedBuild(newcomer, move).ok());
+  absl::Status refused = RefusedPush(newcomer);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied) << refused;
+  EXPECT_NE(refused.message().find("never approved by its office"), std::string::npos) << refused;
+  // The office's laptop still pulls what is written after it.
+  const RowId later = NewOrg(newcomer.replica(), "Hội Liên hiệp Phụ nữ");
+  MustSync(newcomer);
+  MustSync(lc);
+  EXPECT_TRUE(Holds(lc, "organisations", later));
+  const size_t col =
+      static_cast<size_t>(lc.replica().schema().FindTable("cases")->ColumnIndex("province"));
+  auto row = lc.replica().Get("cases", kase);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  EXPECT_EQ((*row)->values[col], Value::Text("LC"));
+}
+
 }  // namespace
 }  // namespace fieldsync::testing
