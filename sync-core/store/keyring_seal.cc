@@ -377,21 +377,28 @@ absl::Status KeyRing::Vouched(const std::string& table, const RowId& row, std::s
       "tell your office and the hub administrator (fieldnode trust)"));
 }
 
-// A row's `province` names the office that owns it, and the owner decides
-// whose grants of its keys this laptop stands behind and to whom it grants
-// (Seal). Only a device of the owning office moves a row elsewhere (the
-// hub's rule too, hub/scope.cc): a pulled commit in which another office's
-// device rewrites it, which a malicious hub would relay, is refused here.
+// An office's own row names the office that owns it in its owner column
+// (the schema's OwnerLink::kColumn: a case's `province`), and the owner
+// decides whose grants of its keys this laptop stands behind and to whom it
+// grants (Seal). Only a device of the owning office moves a row elsewhere
+// (the hub's rule too, hub/scope.cc): a pulled commit in which another
+// office's device rewrites it, which a malicious hub would relay, is refused
+// here. The rule is the hub's, no wider: a pulled commit refused here stops
+// the laptop's pull (sync/puller.cc), so one the hub stores by its rules
+// must pass here -- the shared directory's `province` (where a body works,
+// not whose it is) and a delete (NULL in every field: it moves nothing)
+// are no moves.
 absl::Status KeyRing::CheckOwnerMoves(const Commit& c, const RegisteredDevice& author) {
   for (const RowChange& rc : c.changes) {
-    const TableDef* t = replica_->schema().FindTable(rc.table);
-    if (t == nullptr || t->FindColumn("province") == nullptr) continue;
+    absl::StatusOr<OwnerRelation> own = OwnerOf(replica_->schema(), rc.table);
+    if (!own.ok() || own->link != OwnerLink::kColumn) continue;
     const FieldWrite* moved = nullptr;
     for (const FieldWrite& f : rc.fields) {
-      if (f.column == "province") moved = &f;
+      if (f.column == own->column && !f.value.is_null()) moved = &f;
     }
     if (moved == nullptr) continue;
-    FS_ASSIGN_OR_RETURN(std::string owner, impl_->ClearText(rc.table, "province", rc.row));
+    FS_ASSIGN_OR_RETURN(std::string owner,
+                        impl_->ClearText(rc.table, std::string(own->column), rc.row));
     if (owner.empty()) continue;  // not held here (or owned by nobody yet)
     if (moved->value.kind() == Value::Kind::kText && moved->value.str() == owner) continue;
     bool by_owner = author.province == owner;
