@@ -214,13 +214,19 @@ int Dispatch(std::vector<std::string> words) {
     }
     if (words.empty() || words[0] == "help") return PrintHelp("overview");
     // Options without a command word: the overview, unless a word that is
-    // not an option's value names no command.
-    std::set<std::string> valued;
+    // not an option's value names no command, or an option no command has.
+    std::set<std::string> valued, known = {"--help", "-h"};
     for (const auto& [name, e] : Commands()) {
       for (const std::string& v : e.valued) valued.insert("--" + v);
+      for (const std::string& v : e.switches) known.insert("--" + v);
     }
+    known.insert(valued.begin(), valued.end());
     for (size_t i = 0; i < words.size(); ++i) {
       if (words[i][0] != '-') return Usage(absl::StrCat("unknown command \"", words[i], "\""));
+      const std::string name = words[i].substr(0, words[i].find('='));
+      if (known.count(name) == 0) {
+        return Usage(absl::StrCat("unknown option ", name));
+      }
       if (words[i].find('=') == std::string::npos && valued.count(words[i]) > 0) ++i;
     }
     return PrintHelp("overview");

@@ -193,7 +193,9 @@ std::string& HelpCommand() {
 void SetHelpCommand(const std::string& cmd) { HelpCommand() = cmd; }
 
 int Usage(const std::string& what) {
-  std::string msg = what;
+  // What the user typed comes back in it: escaped (no control or
+  // bidirectional character reaches the terminal raw).
+  std::string msg = Printable(what);
   const std::string suffix = "; see --help";
   if (msg.size() >= suffix.size() && msg.compare(msg.size() - suffix.size(), suffix.size(),
                                                  suffix) == 0) {

@@ -138,6 +138,19 @@ TEST_F(NodeCliUsageTest, AnUnknownOptionIsOneLineAndExit2) {
   ExpectUsage({"version", "--bogus"}, "--bogus");
 }
 
+// Options without a command word print the overview only if some command
+// has them (it printed the overview, exit 0, for any option).
+TEST_F(NodeCliUsageTest, AnUnknownOptionWithoutACommandIsOneLineAndExit2) {
+  ExpectUsage({"--bogus"}, "unknown option --bogus");
+}
+
+// What was typed comes back escaped: no control or bidirectional character
+// reaches the terminal raw.
+TEST_F(NodeCliUsageTest, WhatWasTypedComesBackEscaped) {
+  ExpectUsage({"case", "list", "--x\x1b[31m"}, "\\x1b[31m");
+  ExpectUsage({"l\xe2\x80\xae" "c"}, "\\u202e");
+}
+
 TEST_F(NodeCliUsageTest, AnOptionWithoutItsValueIsOneLineAndExit2) {
   ExpectUsage({"case", "new", "--name"}, "--name");
   ExpectUsage({"enroll", "--hub", "h:1", "--token"}, "--token");
