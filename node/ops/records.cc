@@ -59,12 +59,16 @@ absl::StatusOr<Record> ReadRecord(const Office& o, const std::string& table, con
 
 namespace {
 
-// The case `ref` names: a whole id (deleted cases too, as erasure is meant
-// for them as well), else a live case by its code or the start of its id.
+// The case `ref` names, for an erasure, which cannot be undone: its whole
+// id or its exact code -- never the start of an id, which the other
+// commands take.
 absl::StatusOr<RowId> CaseToErase(const Office& o, const std::string& ref) {
   if (absl::StatusOr<RowId> id = Id16::Parse(ref, "case id"); id.ok()) return *id;
-  absl::StatusOr<RowId> found = Resolve(o, "cases", absl::AsciiStrToUpper(ref), "case");
-  if (found.ok() || found.status().code() != absl::StatusCode::kNotFound) return found;
+  FS_ASSIGN_OR_RETURN(std::vector<RowId> by_code,
+                      o.replica.RowsWhere("cases", "case_code",
+                                          Value::Text(absl::AsciiStrToUpper(ref)),
+                                          /*include_deleted=*/true));
+  if (by_code.size() == 1) return by_code.front();
   return absl::NotFoundError(absl::StrCat(
       "no case ", ref, " on this node (give the case code as `fieldnode case list` shows it, "
       "or the case id); nothing was changed"));

@@ -47,8 +47,9 @@ struct Erasure {
   bool has_person = false;
 };
 
-// Destroys the keys of the case `ref` names (its case code in any letter
-// case, its id, deleted cases included, or the start of a live case's id):
+// Destroys the keys of the case `ref` names (its exact case code in any
+// letter case or its whole id; never the start of an id, as erasure cannot
+// be undone):
 // the case's, its referrals' letters', and its person's unless another live
 // case names them. Only the owning office, unlocked. NOT_FOUND saying how to
 // name a case; PERMISSION_DENIED for another office's case.
