@@ -88,6 +88,21 @@ absl::StatusOr<LinkRun> Transfer(LocalNode& n, CuttingProxy& proxy, const Link& 
               down0;
   run.connections = proxy.connections_accepted() - conns0;
   run.cases = held();
+  // The handshakes: a resumed one lacks the hub's certificate, so its
+  // server flight is well under the first (full) one's.
+  const std::vector<testing::ConnectionBytes> conns = proxy.Connections();
+  for (size_t i = static_cast<size_t>(conns0); i < conns.size(); ++i) {
+    const uint64_t first = conns[static_cast<size_t>(conns0)].handshake_down;
+    run.handshake_bytes += conns[i].handshake_up + conns[i].handshake_down;
+    if (conns[i].handshake_down > 0 && 2 * conns[i].handshake_down < first) ++run.resumed;
+  }
+  if (run.complete) {
+    const uint64_t b0 = proxy.bytes(Direction::kUpstream) + proxy.bytes(Direction::kDownstream);
+    if (n.Sync().ok()) {
+      run.idle_pass_bytes =
+          proxy.bytes(Direction::kUpstream) + proxy.bytes(Direction::kDownstream) - b0;
+    }
+  }
   std::printf("  %-20s %s: %s of %s in %d tr%s (%d moved nothing), %.1f s, %s bytes, %d "
               "connection%s%s%s\n",
               link.name, run.complete ? "complete  " : "INCOMPLETE", Rate(static_cast<double>(run.cases)).c_str(),
@@ -96,6 +111,14 @@ absl::StatusOr<LinkRun> Transfer(LocalNode& n, CuttingProxy& proxy, const Link& 
               run.connections, run.connections == 1 ? "" : "s",
               run.complete || last.ok() ? "" : "; last failure: ",
               run.complete || last.ok() ? "" : std::string(last.message()).c_str());
+  if (run.connections > 0) {
+    std::printf("  %-20s TLS handshakes %s B (%s B a connection, %d of %d resumed); a pass with "
+                "nothing to do: %s B\n",
+                "", Rate(static_cast<double>(run.handshake_bytes)).c_str(),
+                Rate(static_cast<double>(run.handshake_bytes) / run.connections).c_str(),
+                run.resumed, run.connections,
+                Rate(static_cast<double>(run.idle_pass_bytes)).c_str());
+  }
   std::fflush(stdout);
   return run;
 }
