@@ -279,9 +279,10 @@ void CuttingProxy::Count(Conn& c, Direction dir, const char* p, size_t n) {
     n -= k;
     if (c.record_header.size() < kHeader) break;
     const auto* h = reinterpret_cast<const unsigned char*>(c.record_header.data());
+    const unsigned char type = h[0];
     c.record_left = (static_cast<uint64_t>(h[3]) << 8) | h[4];
     c.record_header.clear();
-    if (h[0] == kApplicationData) {
+    if (type == kApplicationData) {
       // The handshake ends with this record: what came before it, and it.
       c.handshake_done = true;
       c.counted.handshake_up = c.counted.up - n + c.record_left;
