@@ -588,6 +588,7 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
     if (!reader->Read(parsed)) break;
     sync::PullChunk chunk;
     absl::Status s = FromProto(*parsed, &chunk);
+    chunk.wire_bytes = parsed->ByteSizeLong();
     if (!s.ok()) {
       s = absl::DataLossError(absl::StrCat(
           "the hub sent a malformed pull batch (nothing of it was applied): ", s.message()));
