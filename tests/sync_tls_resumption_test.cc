@@ -34,7 +34,7 @@ TEST_F(TlsResumptionTest, ANewConnectionResumesTheSessionWithoutTheHubsCertifica
   MustSync(n);
 
   const std::vector<ConnectionBytes> conns = proxy.Connections();
-  ASSERT_EQ(conns.size(), 2u);
+  ASSERT_GE(conns.size(), 2u);
   ASSERT_GT(conns[0].handshake_down, 0u) << "no TLS handshake seen on the first connection";
   ASSERT_GT(conns[1].handshake_down, 0u) << "no TLS handshake seen on the second connection";
   EXPECT_LT(conns[1].handshake_down + kCertificateMargin, conns[0].handshake_down)
