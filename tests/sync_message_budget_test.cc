@@ -1,6 +1,7 @@
 // Byte budgets per kind of call (sync/budget.h; docs/PROTOCOL.md, "Message
 // budgets"): the rule (halve after a call that failed having applied
-// nothing, down to 4 KiB; double after two successes, up to 4 MiB), kept in
+// nothing, down to 1 KiB; size a pull's messages from what a cut pull
+// carried; double after two successes, up to 4 MiB), kept in
 // the replica's cursors; a push carries commits and key records up to the
 // budget, at least one; the hub cuts every pull message at the node's budget
 // and its item count, key records included. A node that sends no budget (the
@@ -33,19 +34,40 @@ TEST(CallBudgetRuleTest, HalvesAfterEmptyFailuresDoublesAfterTwoSuccessesWithinB
   s = NextBudget(s, CallOutcome::kFailedEmpty);
   EXPECT_EQ(s.bytes, 128 * 1024);
   for (int i = 0; i < 20; ++i) s = NextBudget(s, CallOutcome::kFailedEmpty);
-  EXPECT_EQ(s.bytes, 4 * 1024);  // the floor: still one commit
+  EXPECT_EQ(s.bytes, 1024);  // the floor: still one commit, one row
   s = NextBudget(s, CallOutcome::kSucceeded);
-  EXPECT_EQ(s.bytes, 4 * 1024);  // one success is not enough
+  EXPECT_EQ(s.bytes, 1024);  // one success is not enough
   s = NextBudget(s, CallOutcome::kFailedWithProgress);
   s = NextBudget(s, CallOutcome::kSucceeded);
-  EXPECT_EQ(s.bytes, 4 * 1024);  // a cut after progress broke the streak, changed nothing
+  EXPECT_EQ(s.bytes, 1024);  // a cut after progress broke the streak, changed nothing
   s = NextBudget(s, CallOutcome::kSucceeded);
-  EXPECT_EQ(s.bytes, 8 * 1024);
+  EXPECT_EQ(s.bytes, 2 * 1024);
   for (int i = 0; i < 40; ++i) s = NextBudget(s, CallOutcome::kSucceeded);
   EXPECT_EQ(s.bytes, 4 * 1024 * 1024);  // the cap
   // A value out of bounds in the file is read within them.
-  EXPECT_EQ(sync::ClampBudget(1), 4 * 1024);
+  EXPECT_EQ(sync::ClampBudget(1), 1024);
   EXPECT_EQ(sync::ClampBudget(int64_t{1} << 40), 4 * 1024 * 1024);
+}
+
+// A pull the link cut after some messages arrived: its next messages are
+// sized to an eighth of what the cut call carried, so that the message a
+// cut loses is a small share of what a connection carries (before: the
+// budget stayed, and a link of 20 KB lost up to a whole 8 KiB message at
+// every connection). Never raised by it; within the bounds.
+TEST(CallBudgetRuleTest, APullCutAfterProgressSizesItsMessagesFromWhatItCarried) {
+  BudgetState s{8 * 1024, 1};
+  s = NextBudget(s, CallOutcome::kFailedWithProgress, 16'000);
+  EXPECT_EQ(s.bytes, 2000);
+  EXPECT_EQ(s.streak, 0);
+  s = NextBudget(s, CallOutcome::kFailedWithProgress, 4'000);
+  EXPECT_EQ(s.bytes, 1024);  // the floor: one row a message
+  s = NextBudget(s, CallOutcome::kFailedWithProgress, 1'000'000);
+  EXPECT_EQ(s.bytes, 1024);  // much carried: not raised by a cut
+  // A good link cut once after a lot: the budget as it was.
+  BudgetState big{256 * 1024, 0};
+  EXPECT_EQ(NextBudget(big, CallOutcome::kFailedWithProgress, 30'000'000).bytes, 256 * 1024);
+  // Not known (0): as before, kept.
+  EXPECT_EQ(NextBudget(big, CallOutcome::kFailedWithProgress, 0).bytes, 256 * 1024);
 }
 
 TEST(DaemonScheduleTest, APassThatMovedSomethingIsFollowedAtOnceTheOthersBackOff) {
@@ -189,7 +211,7 @@ TEST_F(MessageBudgetTest, APushShrinksToWhatTheLinkCarriesAndGrowsBack) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(Cursor(n, node::kPushedCursor), static_cast<int64_t>(stats->local_seq));
 
-  // Never below the floor, which still carries a commit of a few KB.
+  // Never below the floor (1 KiB), which still carries one commit.
   ASSERT_TRUE(n.replica().SetCursor(sync::kPushBudgetCursor, 8192).ok());
   WriteCases(n, 1);
   Link none(n.client().transport(), 100);
@@ -200,7 +222,7 @@ TEST_F(MessageBudgetTest, APushShrinksToWhatTheLinkCarriesAndGrowsBack) {
           .ok());
   EXPECT_FALSE(progressed);  // the daemon backs off
   EXPECT_EQ(none.pushes_cut, 3u);
-  EXPECT_EQ(Cursor(n, sync::kPushBudgetCursor), 4096);
+  EXPECT_EQ(Cursor(n, sync::kPushBudgetCursor), 1024);  // 8,192 halved three times
   Link tiny(n.client().transport(), 4096);
   EXPECT_EQ(PassUntilDone(n, tiny, 1), 1);
   EXPECT_EQ(tiny.pushes_cut, 0u);
