@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
+#include "base/json.h"
 #include "base/status_macros.h"
 #include "crypto/hash.h"
 #include "crypto/identity.h"
@@ -153,12 +154,9 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStorage::Nodes() {
                           reader->LogPositionsOf(n.device, n.delivered));
       int64_t of_its_own = 0;
       if (!mine.empty()) {
-        std::string list = "[";
-        for (size_t i = 0; i < mine.size(); ++i) absl::StrAppend(&list, i ? "," : "", mine[i]);
-        list += "]";
         own->Reset();
         own->BindText(1, n.province);
-        own->BindText(2, list);
+        own->BindText(2, JsonStored(Json(mine)));
         FS_ASSIGN_OR_RETURN(bool o, own->Step());
         of_its_own = o ? own->ColumnInt(0) : 0;
       }

@@ -1,8 +1,8 @@
 // fieldhub province add|list: the province offices the hub knows
 // (hub/help/province.txt).
 #include "absl/strings/str_cat.h"
+#include "base/json.h"
 #include "hub/commands/command.h"
-#include "hub/commands/json_out.h"
 #include "text/text.h"
 
 namespace fieldsync::hub {
