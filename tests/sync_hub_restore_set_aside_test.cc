@@ -22,6 +22,7 @@
 #include "proto/wire.h"
 #include "store/sqlite.h"
 #include "support/sync_fixture.h"
+#include "sync/forwarding_transport.h"
 #include "sync/pass.h"
 #include "sync/protocol.h"
 
@@ -263,22 +264,20 @@ TEST_F(HubRestoreSetAsideTest, ReDatedWorkInTheLostRangeIsSentAgainWithoutAFork)
 
 // A hub that claims it lost a laptop's commits (Hello's `own` lower than
 // what it acknowledged) and then refuses one of them when it is sent again.
-class LyingRestoredHub : public sync::Transport {
+class LyingRestoredHub : public sync::ForwardingTransport {
  public:
-  LyingRestoredHub(sync::Transport& real, uint64_t refuse) : real_(real), refuse_(refuse) {}
+  LyingRestoredHub(sync::Transport& real, uint64_t refuse)
+      : ForwardingTransport(real), refuse_(refuse) {}
   absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
-    absl::StatusOr<sync::HelloReply> out = real_.Hello(req);
+    absl::StatusOr<sync::HelloReply> out = ForwardingTransport::Hello(req);
     if (out.ok() && out->own) {
       out->own->acknowledged_seq = 0;
       out->own->accounted_seq = 0;
     }
     return out;
   }
-  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
-    return real_.Enroll(req);
-  }
   absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
-    absl::StatusOr<sync::PushOutcome> out = real_.Push(req);
+    absl::StatusOr<sync::PushOutcome> out = ForwardingTransport::Push(req);
     if (!out.ok()) return out;
     for (const sync::PushedCommit& c : req.commits) {
       auto d = DecodeCommit(c.canonical);
@@ -289,14 +288,8 @@ class LyingRestoredHub : public sync::Transport {
     }
     return out;
   }
-  absl::Status Pull(const sync::PullRequest& req,
-                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
-    return real_.Pull(req, on_chunk);
-  }
-  void Reset() override { real_.Reset(); }
 
  private:
-  sync::Transport& real_;
   const uint64_t refuse_;
 };
 

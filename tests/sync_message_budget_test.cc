@@ -16,6 +16,7 @@
 #include <string>
 
 #include "base/tuning.h"
+#include "sync/forwarding_transport.h"
 #include "sync/budget.h"
 #include "sync/pass.h"
 #include "sync/schedule.h"
@@ -97,16 +98,11 @@ size_t CommitBytes(const sync::PushedCommit& c) {
 // A link that carries at most `link_bytes` a call: a push bigger fails
 // (UNAVAILABLE) before the hub sees it. Records every push forwarded, and
 // every pull message.
-class Link : public sync::Transport {
+class Link : public sync::ForwardingTransport {
  public:
-  Link(sync::Transport& real, size_t link_bytes) : real_(real), link_bytes_(link_bytes) {}
+  Link(sync::Transport& real, size_t link_bytes)
+      : ForwardingTransport(real), link_bytes_(link_bytes) {}
 
-  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
-    return real_.Hello(req);
-  }
-  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
-    return real_.Enroll(req);
-  }
   absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
     size_t bytes = 0;
     for (const sync::PushedCommit& c : req.commits) bytes += CommitBytes(c);
@@ -117,14 +113,14 @@ class Link : public sync::Transport {
     }
     max_push = std::max(max_push, bytes);
     max_push_commits = std::max(max_push_commits, req.commits.size());
-    return real_.Push(req);
+    return ForwardingTransport::Push(req);
   }
   absl::Status Pull(const sync::PullRequest& req,
                     const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
     asked_bytes = req.params.max_message_bytes;
     sync::PullRequest sent = req;
     if (previous_node) sent.params.max_message_bytes = 0;  // that build sends none
-    return real_.Pull(sent, [&](sync::PullChunk& c) {
+    return ForwardingTransport::Pull(sent, [&](sync::PullChunk& c) {
       size_t bytes = 0;
       for (const std::string& k : c.key_records) bytes += k.size();
       for (const sync::PulledEntry& e : c.commits) {
@@ -144,7 +140,6 @@ class Link : public sync::Transport {
   size_t asked_bytes = 0, max_message = 0, max_key_records = 0, max_items = 0, messages = 0;
 
  private:
-  sync::Transport& real_;
   size_t link_bytes_;
 };
 
