@@ -328,13 +328,17 @@ class KeyRing {
   absl::Status Vouched(const std::string& table, const RowId& row, std::string_view what,
                        const std::string& office);
   explicit KeyRing(Replica* replica, std::string province);
-  absl::StatusOr<std::optional<Value>> Seal(const SealRequest& req);
+  absl::StatusOr<std::optional<Value>> Seal(sqlite::Transaction& txn, const SealRequest& req);
   // The office's membership if this laptop, unlocked, is a member of it
   // (what approving and removing need); FAILED_PRECONDITION saying so else.
   absl::StatusOr<std::shared_ptr<crypto::Membership>> SigningMember(std::string_view doing,
                                                                     std::string_view act);
   absl::StatusOr<uint32_t> NewestTrustedVersion(const RowId& ring, const std::string& owner);
+  // Checks a commit received from elsewhere; writes nothing (it runs
+  // before the replica's transaction: CommitSecurity::verify).
   absl::Status Verify(const Commit& c, int64_t position);
+  // The devices to cut off now (EndPull), and why.
+  absl::StatusOr<std::map<DeviceId, std::string>> CutOffsDue();
 
   Replica* replica_;
   std::string province_;

@@ -247,10 +247,11 @@ absl::StatusOr<std::vector<std::shared_ptr<SecretBytes>>> KeyRing::Impl::DataKey
 }
 
 absl::StatusOr<std::shared_ptr<OfficeKey>> KeyRing::Impl::CreateOffice(
-    const crypto::DeviceIdentity& me, const std::string& province, uint32_t generation, Hlc now) {
+    sqlite::Transaction& txn, const crypto::DeviceIdentity& me, const std::string& province,
+    uint32_t generation, Hlc now) {
   OfficeKey k = crypto::NewOfficeKey(province, generation);
-  FS_RETURN_IF_ERROR(Store(crypto::OfficeKeyRecord(me, now, k), false));
-  FS_RETURN_IF_ERROR(Store(crypto::ShareOfficeKey(me, now, k, me.public_keys()), false));
+  FS_RETURN_IF_ERROR(Store(txn, crypto::OfficeKeyRecord(me, now, k), false));
+  FS_RETURN_IF_ERROR(Store(txn, crypto::ShareOfficeKey(me, now, k, me.public_keys()), false));
   auto held = std::make_shared<OfficeKey>(std::move(k));
   office_keys[held->id] = held;
   return held;

@@ -375,7 +375,7 @@ absl::StatusOr<bool> KeyRing::Impl::EndedSince(Replica& replica, const RowId& ri
   return false;
 }
 
-absl::Status KeyRing::Impl::NoteFinal(const Commit& c) {
+absl::Status KeyRing::Impl::NoteFinal(sqlite::Transaction&, const Commit& c) {
   for (const RowChange& rc : c.changes) {
     if (rc.table != "referrals") continue;
     for (const FieldWrite& f : rc.fields) {

@@ -205,7 +205,8 @@ absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
   return best;
 }
 
-absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
+absl::StatusOr<std::optional<Value>> KeyRing::Seal(sqlite::Transaction& txn,
+                                                   const SealRequest& req) {
   const ColumnDef& col = *req.column;
   if (col.sensitivity == Sensitivity::kSensitiveWhenRestricted) {
     FS_ASSIGN_OR_RETURN(Value r, req.row_value(req.table->restriction));
@@ -250,7 +251,7 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
           break;
         }
       }
-      FS_ASSIGN_OR_RETURN(office, m.CreateOffice(me, province_, generation, req.version.hlc));
+      FS_ASSIGN_OR_RETURN(office, m.CreateOffice(txn, me, province_, generation, req.version.hlc));
     }
     Impl::Choice c;
     c.hlc = hlc;
@@ -341,7 +342,8 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
       // the case is referred to now.
       FS_ASSIGN_OR_RETURN(c.version, m.FreshVersion(ring));
       c.key = std::make_shared<SecretBytes>(SecretBytes::Random(crypto::kDataKeyBytes));
-      FS_RETURN_IF_ERROR(m.Store(crypto::WrapDataKeyForOffice(me.device(), req.version.hlc, ring,
+      FS_RETURN_IF_ERROR(m.Store(txn,
+                                 crypto::WrapDataKeyForOffice(me.device(), req.version.hlc, ring,
                                                               c.version, *c.key, *office),
                                  false));
       std::set<std::string> others = entitled;
@@ -350,7 +352,7 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
         FS_ASSIGN_OR_RETURN(std::optional<KeyRecord> theirs, m.GrantTarget(o));
         if (!theirs) continue;
         FS_RETURN_IF_ERROR(m.Store(
-            crypto::WrapDataKey(me, req.version.hlc, ring, c.version, *c.key, *theirs,
+            txn, crypto::WrapDataKey(me, req.version.hlc, ring, c.version, *c.key, *theirs,
                                 o == owner ? crypto::DataKeyPurpose::kOwner
                                            : crypto::DataKeyPurpose::kReferral),
             false));
@@ -438,14 +440,16 @@ absl::Status KeyRing::Verify(const Commit& c, int64_t position) {
     }
   }
   FS_RETURN_IF_ERROR(crypto::VerifyCommitSignature(c, author->keys.sign_pk));
-  FS_RETURN_IF_ERROR(CheckOwnerMoves(c, *author));
-  return impl_->NoteFinal(c);
+  return CheckOwnerMoves(c, *author);
 }
 
 CommitSecurity KeyRing::Security() {
   CommitSecurity s;
   s.verify = [this](const Commit& c, int64_t position) { return Verify(c, position); };
-  s.seal = [this](const SealRequest& req) { return Seal(req); };
+  s.seal = [this](sqlite::Transaction& txn, const SealRequest& req) { return Seal(txn, req); };
+  s.taken = [this](sqlite::Transaction& txn, const Commit& c) {
+    return impl_->NoteFinal(txn, c);
+  };
   s.sign = [this](const Commit& c) -> absl::StatusOr<std::string> {
     if (!identity_) {
       return absl::FailedPreconditionError(
@@ -454,7 +458,6 @@ CommitSecurity KeyRing::Security() {
           "FIELDSYNC_PASSPHRASE_FILE, or on a terminal) and try again; nothing was changed");
     }
     FS_RETURN_IF_ERROR(CheckReferralWrites(c));
-    FS_RETURN_IF_ERROR(impl_->NoteFinal(c));
     return crypto::SignCommit(*identity_, c);
   };
   // Only once `sign` succeeded for the same commit: the keystore is open.
@@ -561,11 +564,11 @@ absl::Status KeyRing::Erase(const std::vector<RowId>& keyrings) {
   }
   HybridClock clock(impl_->clock, tuning::kDefaultMaxClockSkewMillis);
   // All the key rings or none.
-  FS_RETURN_IF_ERROR(impl_->InTxn([&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(impl_->InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
     for (const RowId& keyring : keyrings) {
       FS_ASSIGN_OR_RETURN(KeyRecord r, crypto::ErasureRecord(*identity_, clock.Now(), keyring));
-      FS_RETURN_IF_ERROR(impl_->Store(r, false));
-      FS_RETURN_IF_ERROR(impl_->DestroyRing(r));
+      FS_RETURN_IF_ERROR(impl_->Store(txn, r, false));
+      FS_RETURN_IF_ERROR(impl_->DestroyRing(txn, r));
     }
     return absl::OkStatus();
   }));
