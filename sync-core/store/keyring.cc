@@ -168,36 +168,13 @@ absl::StatusOr<KeyRecordsReport> KeyRing::AddRecords(const std::vector<std::stri
         refuse(std::string(r.status().message()));
         continue;
       }
+      // Who may send which record: crypto/key_policy.h.
       const RegisteredDevice* signer = FindDevice(r->signer);
-      if (signer == nullptr) {
-        refuse(absl::StrCat(r->Describe(), ": its signer is not in the hub's registry"));
-        continue;
-      }
-      // A device removed or revoked: nothing more of it once this laptop
-      // completed a pull after the hub held that (never judged by the
-      // record's own `created`, which its signer chooses). A grant to
-      // another office is still taken: it only tells who holds which key
-      // version, and knowing more of that never makes this laptop seal
-      // under a key it should not.
-      const bool bookkeeping =
-          r->kind == KeyRecordKind::kDataKey && r->province != province_;
-      if (const std::string* why = impl_->CutOff(r->signer);
-          why != nullptr && r->signer != replica_->device_id() && !bookkeeping) {
-        refuse(absl::StrCat(r->Describe(), ": its signer was ", *why, " before this record "
-                            "arrived"));
-        continue;
-      }
-      absl::Status v = crypto::VerifyKeyRecord(*r, signer->keys);
-      if (!v.ok()) {
-        refuse(std::string(v.message()));
-        continue;
-      }
-      const bool office_bound = r->kind == KeyRecordKind::kOfficeKey ||
-                                r->kind == KeyRecordKind::kOfficeShare ||
-                                r->kind == KeyRecordKind::kOfficeDataKey ||
-                                r->kind == KeyRecordKind::kMembership;
-      if (office_bound && signer->province != r->province) {
-        refuse(absl::StrCat(r->Describe(), ": signed by a device of office ", signer->province));
+      if (std::optional<std::string> why = crypto::RecordRefusal(
+              *r, signer != nullptr ? &signer->keys : nullptr,
+              signer != nullptr ? std::string_view(signer->province) : std::string_view(),
+              impl_->CutOff(r->signer), replica_->device_id(), province_)) {
+        refuse(*why);
         continue;
       }
       if (r->kind == KeyRecordKind::kMembership &&
@@ -402,12 +379,8 @@ absl::StatusOr<size_t> KeyRing::ResendRefused(size_t limit, int64_t refused_befo
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
       const auto kind = static_cast<KeyRecordKind>(st->ColumnInt(1));
-      const bool office_bound = kind == KeyRecordKind::kOfficeKey ||
-                                kind == KeyRecordKind::kOfficeShare ||
-                                kind == KeyRecordKind::kOfficeDataKey ||
-                                kind == KeyRecordKind::kMembership;
       if (IdOf(st->ColumnBlob(3)) != replica_->device_id()) continue;
-      if (office_bound && st->ColumnString(2) != province_) continue;
+      if (crypto::OfficeBound(kind) && st->ColumnString(2) != province_) continue;
       if (kind == KeyRecordKind::kOfficeShare &&
           !(office && office->IsMember(IdOf(st->ColumnBlob(4))))) {
         continue;

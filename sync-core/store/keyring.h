@@ -309,14 +309,8 @@ class KeyRing {
   // erases its person's keys only when there are none).
   absl::StatusOr<int64_t> OtherLiveCasesOf(const RowId& person, const RowId& except);
 
-  // The key ring a sealed field uses: the row itself for cases, persons,
-  // contacts and services, and for a referral's letter (reason,
-  // decline_reason); the case for the other fields of referrals and
-  // consents.
-  static absl::StatusOr<RowId> KeyRingOf(std::string_view table, const RowId& row,
-                                         std::string_view column,
-                                         const std::function<absl::StatusOr<Value>(
-                                             std::string_view)>& row_value);
+  // The key ring a sealed field uses is a relation the schema declares:
+  // KeyRingOfField (schema/relations.h).
 
   class Impl;
 

@@ -32,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "clock/hlc.h"
 #include "crypto/identity.h"
+#include "crypto/key_policy.h"
 #include "crypto/key_record.h"
 #include "crypto/membership.h"
 #include "crypto/secret.h"
@@ -70,7 +71,10 @@ absl::StatusOr<std::optional<LoggedWrite>> LoggedFieldWrite(sqlite::Db& db,
 
 using keyring_internal::IdOf;
 
-class KeyRing::Impl {
+// The key table (_fs_keys, the registry, pinned first devices) and what is
+// opened from it. The decisions over it are crypto/key_policy.h's: Impl
+// answers its questions (crypto::KeyFacts).
+class KeyRing::Impl : public crypto::KeyFacts {
  public:
   sqlite::Db* db = nullptr;
   // The wall clock of this laptop: HLCs of the records it signs, times of
@@ -138,15 +142,15 @@ class KeyRing::Impl {
   // The pull count and the cut-offs as the file holds them.
   absl::Status LoadCutOffs();
 
-  // A record just made, or why it could not be (a key agent that could not
-  // sign): stored, or that error.
-  absl::Status Store(sqlite::Transaction& txn, const absl::StatusOr<KeyRecord>& r, bool pushed);
-  absl::Status Store(sqlite::Transaction& txn, const KeyRecord& r, bool pushed);
   // Every function below that writes takes the open transaction it writes
   // in (sqlite::Transaction&): it cannot be called outside one. Each
   // public KeyRing write begins one with InWriteTxn(); the replica's
   // writes hand theirs to the hooks (CommitSecurity::seal, ::taken).
 
+  // A record just made, or why it could not be (a key agent that could not
+  // sign): stored, or that error.
+  absl::Status Store(sqlite::Transaction& txn, const absl::StatusOr<KeyRecord>& r, bool pushed);
+  absl::Status Store(sqlite::Transaction& txn, const KeyRecord& r, bool pushed);
 
   // The pinned first device of `province`, if any.
   absl::StatusOr<std::optional<crypto::DevicePublic>> Root(const std::string& province);
@@ -229,7 +233,12 @@ class KeyRing::Impl {
   // Whether `signer` was ever approved in `province` (its past key records
   // open what was sealed under them), or is a member now (`now`: a key made
   // after a removal, back-dated or not, must not seal new data).
-  absl::StatusOr<bool> Trusted(const std::string& province, const DeviceId& signer, bool now);
+  absl::StatusOr<bool> Trusted(const std::string& province, const DeviceId& signer,
+                               bool now) override;
+  const std::string* RegisteredOffice(const DeviceId& device) override {
+    auto it = registry.find(device);
+    return it == registry.end() ? nullptr : &it->second.province;
+  }
   bool SameKeysAsRegistered(const crypto::DevicePublic& keys) const {
     auto it = registry.find(keys.device);
     return it != registry.end() && it->second.keys.sign_pk == keys.sign_pk &&

@@ -123,14 +123,9 @@ absl::StatusOr<std::shared_ptr<crypto::Membership>> KeyRing::Impl::MembershipOf(
 absl::StatusOr<bool> KeyRing::Impl::Trusted(const std::string& province, const DeviceId& signer,
                                             bool now) {
   FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> m, MembershipOf(province));
-  if (!m) return false;
-  auto approved = m->approved.find(signer);
-  if (approved == m->approved.end()) return false;
-  // Its records were verified against the keys this laptop's registry
-  // holds for it: they must be the keys it was approved with.
-  if (!SameKeysAsRegistered(approved->second)) return false;
-  if (m->IsMember(signer)) return true;
-  return !now;
+  auto reg = registry.find(signer);
+  return crypto::TrustedSigner(m.get(), signer, reg == registry.end() ? nullptr : &reg->second.keys,
+                               now);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-// Sealing and reading: the key ring a field is sealed under, the version
-// chosen, Seal and Read; Verify and the signer, installed with them on the
-// replica (Security()); erasure.
+// Sealing and reading: the version a field is sealed under (its key ring is
+// the schema's relation, KeyRingOfField), Seal and Read; Verify and the
+// signer, installed with them on the replica (Security()); erasure.
 #include "store/keyring_impl.h"
 
 #include <functional>
@@ -147,24 +147,6 @@ std::string_view OpenedStateName(OpenedField::State s) {
   return "?";
 }
 
-absl::StatusOr<RowId> KeyRing::KeyRingOf(
-    std::string_view table, const RowId& row, std::string_view column,
-    const std::function<absl::StatusOr<Value>(std::string_view)>& row_value) {
-  if (table == "referrals" && referral::SealedUnderReferral(column)) return row;
-  FS_ASSIGN_OR_RETURN(const CaseRelation rel, CaseRelationOf(FieldOfficeSchema(), table));
-  if (rel.link == CaseLink::kColumn) {
-    FS_ASSIGN_OR_RETURN(Value c, row_value(rel.column));
-    if (c.kind() != Value::Kind::kBytes || c.str().size() != 16) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          AV(table), " row ", row.ToString(),
-          " names no case, so its sensitive fields have no key to be sealed under; set case_id "
-          "in the same write"));
-    }
-    return IdOf(c.str());
-  }
-  return row;
-}
-
 absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
                                                        const std::string& owner) {
   // Only versions this office may trust to seal under: made by a member of
@@ -224,7 +206,8 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(sqlite::Transaction& txn,
   }
   const crypto::DeviceIdentity& me = *identity_;
   Impl& m = *impl_;
-  FS_ASSIGN_OR_RETURN(RowId ring, KeyRingOf(table, req.row, col.name, req.row_value));
+  FS_ASSIGN_OR_RETURN(RowId ring, KeyRingOfField(replica_->schema(), table, req.row, col.name,
+                                                 req.row_value));
   const bool letter = table == "referrals" && ring == req.row;
   FS_ASSIGN_OR_RETURN(bool erased, m.Erased(ring));
   if (erased) {
@@ -243,14 +226,9 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(sqlite::Transaction& txn,
       // Maintain() shares it with the office's other devices at the next
       // sync, and theirs with this one.
       FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, m.OfficeKeys(province_));
-      uint32_t generation = 1;
-      for (const KeyRecord& k : keys) {
-        FS_ASSIGN_OR_RETURN(bool trusted, m.Trusted(province_, k.signer, true));
-        if (trusted) {
-          generation = k.generation;
-          break;
-        }
-      }
+      FS_ASSIGN_OR_RETURN(const KeyRecord* newest,
+                          crypto::NewestTrustedOfficeKey(keys, province_, nullptr, m));
+      const uint32_t generation = newest != nullptr ? newest->generation : 1;
       FS_ASSIGN_OR_RETURN(office, m.CreateOffice(txn, me, province_, generation, req.version.hlc));
     }
     Impl::Choice c;
