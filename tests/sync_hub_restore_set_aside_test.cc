@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,8 +23,11 @@
 #include "proto/wire.h"
 #include "store/sqlite.h"
 #include "support/sync_fixture.h"
+#include "sync/chain.h"
 #include "sync/pass.h"
 #include "sync/protocol.h"
+#include "sync/relay.h"
+#include "sync/set_aside.h"
 
 namespace fieldsync::testing {
 namespace {
@@ -330,6 +334,136 @@ TEST_F(HubRestoreSetAsideTest, ACommitTheHubAcknowledgedIsNotSetAsideWhenItClaim
   ASSERT_TRUE(node::ops::ListSetAside(n.replica(), true).ok());
   EXPECT_TRUE(node::ops::ListSetAside(n.replica(), true)->empty());
   EXPECT_EQ(AtHub({first, second}), 2u);
+}
+
+// An honest hub put back from a backup taken before a laptop's edit, which
+// it had acknowledged; at the restored hub a colleague deleted the edited
+// case and it was collected, so the hub now refuses the edit for good
+// (ROW_COLLECTED). Twice it is not believed (a hub may lie about what it
+// lost); the third pass in a row sets it aside as any refused commit, with
+// the hub's earlier acknowledgement on record (trust evidence, and in the
+// item the officer reads), so that the laptop's later work is no longer
+// held back and the officer resolves it. Before, it was refused at every
+// pass for good: the push cursor never passed it, the laptop's later
+// commits went again at every pass, and set-aside work after it was never
+// withdrawn (attack review 59, MEDIUM 4).
+TEST_F(HubRestoreSetAsideTest, AnEditTheHubAcknowledgedThenRefusesAfterARestoreIsSetAsideAtLast) {
+  auto& a = AddNode("LC");
+  auto& n = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  MustSync(n);
+  const std::string backup = CopyHubFile("backup.db");
+  SetField(n.replica(), "cases", x, "status", Value::Text("assisting"));
+  const uint64_t edit = LastSeq(n);
+  const RowId later = NewCase(n.replica(), "LC", "Lò Thị Mai");
+  node::SyncReport acked = MustSync(n);
+  ASSERT_EQ(acked.pushed, 2u);
+  PutHubFileBack(backup);
+  DeleteAndCollect(a, x);
+
+  for (int pass = 1; pass <= static_cast<int>(sync::kDoubtsBeforeSetAside); ++pass) {
+    auto r = n.Sync();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->set_aside, 0u) << "pass " << pass << ": set aside on the hub's word at once";
+    EXPECT_EQ(r->refused_below_acknowledged, 1u) << "pass " << pass;
+    EXPECT_FALSE(r->push_refused.ok()) << "pass " << pass;
+    EXPECT_TRUE(Mentions(*r, "acknowledged stored")) << "pass " << pass;
+  }
+  auto third = n.Sync();
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(third->set_aside, 1u) << "still held back after "
+                                  << sync::kDoubtsBeforeSetAside + 1 << " passes";
+  EXPECT_TRUE(third->push_refused.ok()) << third->push_refused;
+  EXPECT_EQ(third->chain.new_evidence, 1u);
+  auto listed = node::ops::ListSetAside(n.replica(), true);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().seq, edit);
+  EXPECT_NE(listed->front().reason.find("acknowledged"), std::string::npos)
+      << "the officer is not told the hub had acknowledged it: " << listed->front().reason;
+  auto evidence = n.replica().Evidence();
+  ASSERT_TRUE(evidence.ok()) << evidence.status();
+  ASSERT_EQ(evidence->size(), 1u);
+  EXPECT_EQ(evidence->front().kind,
+            static_cast<int>(sync::ChainEvidence::Kind::kHubRefusedAcknowledged));
+  EXPECT_EQ(evidence->front().seq, edit);
+  EXPECT_FALSE(evidence->front().held_header.empty()) << "the signed entry the hub took";
+  EXPECT_EQ(AtHub({later}), 1u);
+
+  // The officer gives it up: the withdrawal is taken, work goes on, and
+  // nothing is sent again.
+  ASSERT_TRUE(node::ops::DiscardSetAside(n.replica(), edit, 1).ok());
+  const RowId after = NewCase(n.replica(), "LC", "Vàng Thị Sua");
+  node::SyncReport w = MustSync(n);
+  EXPECT_EQ(w.withdrawals_pushed, 1u);
+  EXPECT_EQ(w.pushed, 1u);
+  EXPECT_EQ(w.push_duplicates, 0u) << "commits after the refused one sent again";
+  EXPECT_EQ(AtHub({later, after}), 2u);
+  node::SyncReport c = MustSync(a);
+  EXPECT_TRUE(Holds(a, "cases", later));
+  EXPECT_TRUE(Holds(a, "cases", after));
+  EXPECT_EQ(c.chain.held, 0u);
+}
+
+// A hub that acknowledges a laptop's withdrawal past the withdrawal (seqs
+// the laptop has not sent), and from then on says at hello that it holds
+// them.
+class HubAckingAheadOfAWithdrawal : public sync::Transport {
+ public:
+  explicit HubAckingAheadOfAWithdrawal(sync::Transport& real) : real_(real) {}
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
+    absl::StatusOr<sync::HelloReply> out = real_.Hello(req);
+    if (out.ok() && out->own && ahead_) out->own->acknowledged_seq += 5;
+    return out;
+  }
+  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
+    return real_.Enroll(req);
+  }
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    absl::StatusOr<sync::PushOutcome> out = real_.Push(req);
+    if (out.ok() && !req.withdrawals.empty()) {
+      out->acknowledged_seq += 5;
+      ahead_ = true;
+    }
+    return out;
+  }
+  absl::Status Pull(const sync::PullRequest& req,
+                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
+    return real_.Pull(req, on_chunk);
+  }
+  void Reset() override { real_.Reset(); }
+
+ private:
+  sync::Transport& real_;
+  bool ahead_ = false;
+};
+
+// Such a hub does not make the laptop skip its commits after the
+// withdrawal: its push cursor moves no further than the withdrawal, so the
+// next commit is sent (and a hub that then drops it is what colleagues'
+// statements catch). Before, the cursor took the hub's number: the laptop
+// never sent the commits it skipped (session 14's note).
+TEST_F(HubRestoreSetAsideTest, AWithdrawalAcknowledgedPastItselfSkipsNoLaterCommit) {
+  auto& a = AddNode("LC");
+  auto& away = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  MustSync(away);
+  SetField(away.replica(), "cases", x, "status", Value::Text("assisting"));
+  const uint64_t edit = LastSeq(away);
+  DeleteAndCollect(a, x);
+  ASSERT_EQ(MustSync(away).set_aside, 1u);
+  ASSERT_TRUE(node::ops::DiscardSetAside(away.replica(), edit, 1).ok());
+  HubAckingAheadOfAWithdrawal ahead(away.client().transport());
+  auto w = sync::RunPass(ahead, away.replica(), *away.keys(), away.credential(), {});
+  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_EQ(w->withdrawals_pushed, 1u);
+  const RowId later = NewCase(away.replica(), "LC", "Lò Thị Mai");
+  auto next = sync::RunPass(ahead, away.replica(), *away.keys(), away.credential(), {});
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->pushed, 1u);
+  EXPECT_EQ(AtHub({later}), 1u) << "the hub's acknowledgement skipped the laptop's next commit";
 }
 
 // The hub's "waits for commits it does not hold" is a mark on the status

@@ -143,6 +143,7 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     report.skew_millis = hello.skew_millis;
     report.protocol_version = hello.protocol_version;
     pusher.set_protocol_version(hello.protocol_version);
+    pusher.set_hub(hello.hub_id);
     puller.set_protocol_version(hello.protocol_version);
     // Compact headers both ways only with a hub that said it reads and
     // sends them: an older hub refuses them in a push.
