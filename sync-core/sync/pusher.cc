@@ -29,6 +29,10 @@ size_t Pusher::Limit() const {
 absl::Status Pusher::Account(const absl::Status& call) {
   if (budget_ == nullptr) return absl::OkStatus();
   if (call.ok()) return budget_->Record(CallOutcome::kSucceeded);
+  // This laptop's own stop cancelled the call: nothing of the link.
+  if (call.code() == absl::StatusCode::kCancelled && stop_ != nullptr && stop_->load()) {
+    return absl::OkStatus();
+  }
   if (Retryable(call)) return budget_->Record(CallOutcome::kFailedEmpty);
   return absl::OkStatus();
 }
