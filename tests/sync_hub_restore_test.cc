@@ -17,6 +17,8 @@
 
 #include "store/sqlite.h"
 #include "support/sync_fixture.h"
+#include "sync/pass.h"
+#include "sync/protocol.h"
 
 namespace fieldsync::testing {
 namespace {
@@ -229,6 +231,71 @@ TEST_F(HubRestoreTest, WorkBuiltOnALostColleaguesWorkArrivesAfterTheRelayInOnePa
   MustSync(lc3);
   ASSERT_TRUE(Holds(lc3, "cases", kase));
   ExpectSameRowEverywhere(kase, {&lc1, &lc3});
+}
+
+// Records the status of each push the hub refused.
+class PushRecorder : public sync::Transport {
+ public:
+  explicit PushRecorder(sync::Transport& real) : real_(real) {}
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
+    return real_.Hello(req);
+  }
+  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
+    return real_.Enroll(req);
+  }
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    absl::StatusOr<sync::PushOutcome> out = real_.Push(req);
+    if (!out.ok()) refused.push_back(out.status());
+    return out;
+  }
+  absl::Status Pull(const sync::PullRequest& req,
+                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
+    return real_.Pull(req, on_chunk);
+  }
+  void Reset() override { real_.Reset(); }
+  std::vector<absl::Status> refused;
+
+ private:
+  sync::Transport& real_;
+};
+
+class HubRestoreProcessTest : public HubRestoreTest {
+ protected:
+  bool NeedsHubProcess() const override { return true; }
+};
+
+// The story above through a `fieldhub serve` process: the hub's "waits for
+// commits it does not hold" reaches the laptop over gRPC as its mark (the
+// status payload fieldsync.v1/waits-for-lost-commits, carried as the
+// status's details), not only its words, which a node also recognises
+// (attack review 59, LOW 8: the mark was crossed in process only).
+TEST_F(HubRestoreProcessTest, TheWaitForLostWorkCrossesGrpcAsItsMark) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  MustSync(lc1);
+  MustSync(lc2);
+  const std::string backup = CopyHubFile("backup.db");
+  const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai");
+  MustSync(lc2);
+  MustSync(lc1);
+  SetField(lc1.replica(), "cases", kase, "status", Value::Text("assisting"));
+  MustSync(lc1);
+  PutHubFileBack(backup);
+  PushRecorder recorder(lc1.client().transport());
+  auto r = sync::RunPass(recorder, lc1.replica(), *lc1.keys(), lc1.credential(), {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->hub_went_back);
+  EXPECT_EQ(r->relayed, 1u);
+  EXPECT_TRUE(r->push_refused.ok()) << r->push_refused;
+  ASSERT_FALSE(recorder.refused.empty()) << "the first push did not wait for the relay";
+  const absl::Status& waited = recorder.refused.front();
+  EXPECT_EQ(waited.code(), absl::StatusCode::kFailedPrecondition) << waited;
+  EXPECT_TRUE(waited.GetPayload(sync::kWaitsForLostCommitsUrl).has_value())
+      << "the mark did not cross gRPC: " << waited;
+  EXPECT_EQ(recorder.refused.size(), 1u) << recorder.refused.back();
+  auto& lc3 = AddNode("LC");
+  MustSync(lc3);
+  EXPECT_TRUE(Holds(lc3, "cases", kase));
 }
 
 // `fieldhub backup` while the hub serves and a laptop pushes: each copy is

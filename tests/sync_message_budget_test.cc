@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 
 #include "base/tuning.h"
@@ -286,6 +287,54 @@ TEST_F(MessageBudgetTest, ANodeThatSendsNoBudgetGetsTheHubsOwnSize) {
   EXPECT_GT(link.max_message, size_t{256} << 10);
   EXPECT_LE(link.messages, 4u);
   EXPECT_EQ(Digest(reader.replica()), Digest(writer.replica()));
+}
+
+// The laptop's own stop (SIGTERM to the daemon) while a pull waits for a
+// message: the transport cancels the call (node/grpc_transport.cc,
+// CancelOnStop) and answers CANCELLED, having applied nothing.
+class StoppedMidPull : public sync::Transport {
+ public:
+  StoppedMidPull(sync::Transport& real, std::atomic<bool>* stop) : real_(real), stop_(stop) {}
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
+    return real_.Hello(req);
+  }
+  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
+    return real_.Enroll(req);
+  }
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    return real_.Push(req);
+  }
+  absl::Status Pull(const sync::PullRequest&,
+                    const std::function<absl::Status(sync::PullChunk&)>&) override {
+    stop_->store(true);
+    return absl::CancelledError(
+        "stopped during the pull (the call under way was cancelled); what the hub "
+        "acknowledged and what was applied is kept");
+  }
+  void Reset() override { real_.Reset(); }
+
+ private:
+  sync::Transport& real_;
+  std::atomic<bool>* stop_;
+};
+
+// A stop says nothing of the link: the pull's budget stays, and the pass
+// says it stopped, not that the hub refused. Before, each stop counted as
+// a cut (the budget halved at every SIGTERM) and was reported as "the hub
+// refused the pull: stopped during the pull ..." (session 14's note).
+TEST_F(MessageBudgetTest, ALaptopsOwnStopDuringAPullIsNotALinkCutNorTheHubsRefusal) {
+  auto& n = AddNode("LC");
+  MustSync(n);
+  ASSERT_TRUE(n.replica().SetCursor(sync::kPullBudgetCursor, 65536).ok());
+  ASSERT_TRUE(n.replica().SetCursor(sync::kPullBudgetStreakCursor, 0).ok());
+  std::atomic<bool> stop{false};
+  StoppedMidPull link(n.client().transport(), &stop);
+  auto r = sync::RunPass(link, n.replica(), *n.keys(), n.credential(), {}, &stop);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled) << r.status();
+  EXPECT_EQ(r.status().message().find("the hub refused"), absl::string_view::npos)
+      << r.status();
+  EXPECT_EQ(Cursor(n, sync::kPullBudgetCursor), 65536) << "a stop shrank the pull's budget";
 }
 
 }  // namespace

@@ -116,9 +116,7 @@ int RunDaemonCommand(const Args& args) {
       const std::string unsaid = passes.FailureSuffix();  // the same failure is counted
       if (passes.TakeFailure(absl::StrCat(code, ": ", why), SystemClock::Get()->NowMillis())) {
         std::fprintf(stderr, "%s sync failed (%s), next try %s: %s%s\n", Now().c_str(),
-                     code.c_str(), wait == 0 ? "at once (it moved something)"
-                                             : absl::StrCat("in ", wait / 1000, " s").c_str(),
-                     why.c_str(), unsaid.c_str());
+                     code.c_str(), NextTry(wait).c_str(), why.c_str(), unsaid.c_str());
       }
     }
     // Wait, waking for a stop or for an urgent commit.

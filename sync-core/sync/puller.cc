@@ -409,6 +409,14 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
   };
   const uint64_t messages_before = report->pull_messages;
   absl::Status s = transport_.Pull(req, on_chunk);
+  // This laptop's own stop cancelled the call under way (the transport
+  // answers CANCELLED, node/grpc_transport.cc): a stop, neither a cut of
+  // the link (the budget stays) nor the hub's answer.
+  if (!stopped.set && s.code() == absl::StatusCode::kCancelled && stop != nullptr &&
+      stop->load()) {
+    stopped.set = true;
+    stopped.status = s;
+  }
   // The budget learns how the link did: a pull caught up succeeded, one
   // the link or the hub cut after some messages made progress sizes the
   // next messages from what they carried, one cut before any halves it. A
