@@ -11,12 +11,14 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 
 #include "store/sqlite.h"
 #include "support/sync_fixture.h"
+#include "sync/forwarding_transport.h"
 #include "sync/pass.h"
 #include "sync/protocol.h"
 
@@ -25,6 +27,23 @@ namespace {
 
 class HubRestoreTest : public SyncTest {
  protected:
+  // LC2 opens a case after the hub's backup, LC1 edits it, the hub is put
+  // back, and LC2 does not come back: LC1 and the case.
+  std::pair<harness::LocalNode*, RowId> LostColleaguesWork() {
+    auto& lc1 = AddNode("LC");
+    auto& lc2 = AddNode("LC");
+    MustSync(lc1);
+    MustSync(lc2);
+    const std::string backup = CopyHubFile("backup.db");
+    const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai");
+    MustSync(lc2);
+    MustSync(lc1);
+    SetField(lc1.replica(), "cases", kase, "status", Value::Text("assisting"));
+    MustSync(lc1);
+    PutHubFileBack(backup);
+    return {&lc1, kase};
+  }
+
   int64_t HubCount(const std::string& sql) {
     auto st = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
     EXPECT_TRUE(st.ok());
@@ -211,17 +230,8 @@ TEST_F(HubRestoreTest, WorkOfALaptopThatDoesNotComeBackIsRelayedByAColleague) {
 // the push goes again in the same pass. Before, the push failed ("depends
 // on commits the hub does not hold") and ended every pass before the pull.
 TEST_F(HubRestoreTest, WorkBuiltOnALostColleaguesWorkArrivesAfterTheRelayInOnePass) {
-  auto& lc1 = AddNode("LC");
-  auto& lc2 = AddNode("LC");
-  MustSync(lc1);
-  MustSync(lc2);
-  const std::string backup = CopyHubFile("backup.db");
-  const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai");
-  MustSync(lc2);
-  MustSync(lc1);
-  SetField(lc1.replica(), "cases", kase, "status", Value::Text("assisting"));
-  MustSync(lc1);
-  PutHubFileBack(backup);
+  auto [lc1_ptr, kase] = LostColleaguesWork();
+  harness::LocalNode& lc1 = *lc1_ptr;
   node::SyncReport r1 = MustSync(lc1);
   EXPECT_TRUE(r1.own_resent);
   EXPECT_TRUE(r1.hub_went_back);
@@ -234,29 +244,15 @@ TEST_F(HubRestoreTest, WorkBuiltOnALostColleaguesWorkArrivesAfterTheRelayInOnePa
 }
 
 // Records the status of each push the hub refused.
-class PushRecorder : public sync::Transport {
+class PushRecorder : public sync::ForwardingTransport {
  public:
-  explicit PushRecorder(sync::Transport& real) : real_(real) {}
-  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
-    return real_.Hello(req);
-  }
-  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
-    return real_.Enroll(req);
-  }
+  using ForwardingTransport::ForwardingTransport;
   absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
-    absl::StatusOr<sync::PushOutcome> out = real_.Push(req);
+    absl::StatusOr<sync::PushOutcome> out = ForwardingTransport::Push(req);
     if (!out.ok()) refused.push_back(out.status());
     return out;
   }
-  absl::Status Pull(const sync::PullRequest& req,
-                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
-    return real_.Pull(req, on_chunk);
-  }
-  void Reset() override { real_.Reset(); }
   std::vector<absl::Status> refused;
-
- private:
-  sync::Transport& real_;
 };
 
 class HubRestoreProcessTest : public HubRestoreTest {
@@ -270,17 +266,8 @@ class HubRestoreProcessTest : public HubRestoreTest {
 // status's details), not only its words, which a node also recognises
 // (attack review 59, LOW 8: the mark was crossed in process only).
 TEST_F(HubRestoreProcessTest, TheWaitForLostWorkCrossesGrpcAsItsMark) {
-  auto& lc1 = AddNode("LC");
-  auto& lc2 = AddNode("LC");
-  MustSync(lc1);
-  MustSync(lc2);
-  const std::string backup = CopyHubFile("backup.db");
-  const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai");
-  MustSync(lc2);
-  MustSync(lc1);
-  SetField(lc1.replica(), "cases", kase, "status", Value::Text("assisting"));
-  MustSync(lc1);
-  PutHubFileBack(backup);
+  auto [lc1_ptr, kase] = LostColleaguesWork();
+  harness::LocalNode& lc1 = *lc1_ptr;
   PushRecorder recorder(lc1.client().transport());
   auto r = sync::RunPass(recorder, lc1.replica(), *lc1.keys(), lc1.credential(), {});
   ASSERT_TRUE(r.ok()) << r.status();
