@@ -38,6 +38,16 @@ for prog in fieldnode fieldhub; do
   check "$prog unknown option" 2 "unknown option --colour" -- "$bin/$prog" status --colour
   check "$prog option without value" 2 "--data-dir needs a value" -- "$bin/$prog" status --data-dir
 done
+# The benchmarks' command lines (CLI11, tools/bench/common/run_frame.cc):
+# one line and exit 2 for each mistake, before anything is measured.
+for prog in fieldsync-bench fieldsync-bench-sync; do
+  check "$prog help" 0 "^usage: $prog " -- "$bin/$prog" --help
+  check "$prog unknown option" 2 "^$prog: .*--colour.*see --help$" -- "$bin/$prog" --colour
+  check "$prog option without value" 2 "^$prog: --cases needs a value; see --help$" -- "$bin/$prog" --cases
+  check "$prog switch with a value" 2 "^$prog: --quick takes no value; see --help$" -- "$bin/$prog" --quick=1
+  check "$prog operand" 2 "^$prog: .*extra.*see --help$" -- "$bin/$prog" extra
+  check "$prog bad number" 2 "^$prog: --cases takes " -- "$bin/$prog" --cases=-5
+done
 mode=$(stat -c %a "$dir/fieldnode")
 [ "$mode" = 700 ] && echo "ok: data directory is private" || { echo "FAIL: data directory mode $mode"; failures=$((failures + 1)); }
 

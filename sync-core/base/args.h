@@ -1,6 +1,7 @@
-// Command-line arguments of the fieldsync programs: `PROGRAM COMMAND
-// [--flag value | --flag=value | --switch] ...`. Small on purpose: the
-// programs document their flags in their own --help text.
+// Command-line arguments of the fieldsync programs as their commands take
+// them, once CLI11 has read the command line (node/cli.cc, the benchmarks'
+// tools/bench/common/run_frame.cc): the command and its operands, the
+// options with a value, the switches given.
 #ifndef FIELDSYNC_BASE_ARGS_H_
 #define FIELDSYNC_BASE_ARGS_H_
 
@@ -22,12 +23,6 @@ struct Args {
   bool Has(const std::string& sw) const { return switches.count(sw) > 0; }
   std::string Flag(const std::string& name, const std::string& fallback = "") const;
 };
-
-// `valued` names the flags that take a value; every other --name is a
-// switch, and must be in `switches`. INVALID_ARGUMENT naming the unknown
-// flag or the missing value otherwise.
-absl::StatusOr<Args> ParseArgs(int argc, char** argv, const std::set<std::string>& valued,
-                               const std::set<std::string>& switches);
 
 // The data directory: `flag` if given, else $env_var, else
 // $XDG_DATA_HOME/fieldsync/<leaf>, else ~/.local/share/fieldsync/<leaf>.

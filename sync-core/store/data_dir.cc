@@ -7,10 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "base/args.h"
 #include "base/json.h"
 #include "base/status_macros.h"
-#include "change/commit_codec.h"
 
 namespace fieldsync {
 namespace {
@@ -98,65 +96,6 @@ std::string FormatStatus(const DataDir& dir, const ReplicaStats& s, bool json) {
     absl::StrAppend(&out, absl::StrFormat("rows: %-10s %d\n", table, n));
   }
   return out;
-}
-
-namespace {
-
-int Fail(const std::string& program, const absl::Status& s) {
-  std::fprintf(stderr, "%s: %s\n", program.c_str(), std::string(s.message()).c_str());
-  return 1;
-}
-
-}  // namespace
-
-int RunReplicaProgram(const ReplicaProgram& program, int argc, char** argv) {
-  const char* name = program.name.c_str();
-  auto parsed = ParseArgs(argc, argv, {"data-dir"}, {"json", "help"});
-  if (!parsed.ok()) {
-    std::fprintf(stderr, "%s: %s\n", name, std::string(parsed.status().message()).c_str());
-    return 2;
-  }
-  const Args& args = *parsed;
-  const std::string cmd = args.positional.empty() ? "help" : args.positional[0];
-  if (cmd == "help" || args.Has("help")) {
-    std::fputs(program.usage, stdout);
-    return 0;
-  }
-  const DataDir dir{ResolveDataDir(args.Flag("data-dir"), program.env_var.c_str(),
-                                   program.dir_leaf),
-                    program.file, program.name + " init", program.env_var};
-  if (cmd == "init") {
-    auto r = CreateReplicaIn(dir);
-    if (!r.ok()) return Fail(program.name, r.status());
-    std::printf("%s: initialised %s\ndevice %s\n", name, dir.ReplicaPath().c_str(),
-                (*r)->device_id().ToString().c_str());
-    return 0;
-  }
-  if (cmd == "status") {
-    auto r = OpenReplicaIn(dir);
-    if (!r.ok()) return Fail(program.name, r.status());
-    auto stats = (*r)->Stats();
-    if (!stats.ok()) return Fail(program.name, stats.status());
-    std::fputs(FormatStatus(dir, *stats, args.Has("json")).c_str(), stdout);
-    return 0;
-  }
-  if (cmd == "version") {
-    const int schema = FieldOfficeSchema().version();
-    if (args.Has("json")) {
-      Json j;
-      j["program"] = program.name;
-      j["schema_version"] = schema;
-      j["commit_format"] = kCommitFormatVersion;
-      j["protocol_version"] = program.protocol_version;
-      std::fputs(JsonLine(j).c_str(), stdout);
-    } else {
-      std::printf("%s: schema version %d, commit format %d, protocol version %d\n", name, schema,
-                  kCommitFormatVersion, program.protocol_version);
-    }
-    return 0;
-  }
-  std::fprintf(stderr, "%s: unknown command \"%s\"; run `%s help`\n", name, cmd.c_str(), name);
-  return 2;
 }
 
 }  // namespace fieldsync

@@ -32,22 +32,6 @@ absl::StatusOr<std::unique_ptr<Replica>> OpenReplicaIn(const DataDir& dir);
 // JSON object).
 std::string FormatStatus(const DataDir& dir, const ReplicaStats& stats, bool json);
 
-// What fieldnode and fieldhub have in common: a replica in a data directory
-// and the commands init, status, version and help.
-struct ReplicaProgram {
-  std::string name;         // "fieldnode"
-  const char* usage;        // the --help text
-  std::string dir_leaf;     // default directory ~/.local/share/fieldsync/<leaf>
-  std::string file;         // replica file name in the directory
-  std::string env_var;      // variable naming the directory
-  int protocol_version;     // the wire protocol the program speaks
-};
-
-// Runs one command of `program`, printing results on stdout and
-// "<program>: <what went wrong and what to do>" on stderr. Exit codes: 0
-// done, 1 failed, 2 the command line was wrong.
-int RunReplicaProgram(const ReplicaProgram& program, int argc, char** argv);
-
 }  // namespace fieldsync
 
 #endif  // FIELDSYNC_STORE_DATA_DIR_H_

@@ -3,13 +3,16 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
+#include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "tools/bench/common/report.h"
 
@@ -21,21 +24,47 @@ std::optional<Args> ParseBenchArgs(const char* program, int argc, char** argv,
                                    const std::set<std::string>& valued,
                                    const std::set<std::string>& switches,
                                    void (*usage)(FILE* out)) {
-  absl::StatusOr<Args> args = ParseArgs(argc, argv, valued, switches);
-  if (!args.ok()) {
-    std::fprintf(stderr, "%s: %s\n", program, std::string(args.status().message()).c_str());
+  CLI::App app{program};
+  app.set_help_flag();  // the benchmark's own --help text (`usage`)
+  // An option given twice: the last one counts, as it always did.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  std::map<std::string, std::string> values;
+  std::map<std::string, bool> on;
+  for (const std::string& v : valued) app.add_option("--" + v, values[v]);
+  for (const std::string& s : switches) app.add_flag("--" + s, on[s]);
+  for (int i = 1; i < argc; ++i) {  // CLI11 would take `--switch=1`
+    const std::string w = argv[i];
+    const size_t eq = w.find('=');
+    if (w.rfind("--", 0) == 0 && eq != std::string::npos && switches.count(w.substr(2, eq - 2))) {
+      std::fprintf(stderr, "%s: %s takes no value; see --help\n", program, w.substr(0, eq).c_str());
+      return std::nullopt;
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    std::string what = error.what();
+    // "--cases: 1 required TEXT missing": an option without its value.
+    if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr &&
+        what.rfind("--", 0) == 0) {
+      what = what.substr(0, what.find(':')) + " needs a value";
+    }
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    std::fprintf(stderr, "%s: %s; see --help\n", program, what.c_str());
     return std::nullopt;
   }
-  if (args->Has("help")) {
+  Args args;
+  for (const std::string& v : valued) {
+    if (app.get_option("--" + v)->count() > 0) args.flags[v] = values[v];
+  }
+  for (const auto& [name, set] : on) {
+    if (set) args.switches.insert(name);
+  }
+  if (args.Has("help")) {
     usage(stdout);
     std::exit(0);
   }
-  if (!args->positional.empty()) {
-    std::fprintf(stderr, "%s: unexpected argument \"%s\"; see --help\n", program,
-                 args->positional.front().c_str());
-    return std::nullopt;
-  }
-  return *std::move(args);
+  return args;
 }
 
 bool PositiveFlag(const char* program, const Args& args, const char* name,

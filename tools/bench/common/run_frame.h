@@ -15,7 +15,7 @@
 
 namespace fieldsync::bench {
 
-// The arguments of `program`: nullopt after printing an error ("PROGRAM:
+// The arguments of `program`, read by CLI11: nullopt after printing an error ("PROGRAM:
 // ..."), for an unknown flag or a positional argument; prints `usage` to
 // stdout and exits 0 for --help.
 std::optional<Args> ParseBenchArgs(const char* program, int argc, char** argv,
