@@ -25,6 +25,7 @@
 #include "proto/address.h"
 #include "proto/tls_files.h"
 #include "proto/wire.h"
+#include "sync/retry.h"
 
 namespace fieldsync::node {
 namespace {
@@ -183,7 +184,7 @@ class CancelOnStop {
   std::optional<absl::Status> Stopped(std::string_view call) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!cancelled_) return std::nullopt;
-    return absl::CancelledError(absl::StrCat(
+    return sync::OwnStop(absl::StrCat(
         "stopped during ", AV(call), " (the call under way was cancelled); what the hub "
         "acknowledged and what was applied is kept"));
   }

@@ -17,11 +17,12 @@
 #include <string>
 
 #include "base/tuning.h"
-#include "sync/forwarding_transport.h"
-#include "sync/budget.h"
-#include "sync/pass.h"
-#include "sync/schedule.h"
 #include "support/sync_fixture.h"
+#include "sync/budget.h"
+#include "sync/forwarding_transport.h"
+#include "sync/pass.h"
+#include "sync/retry.h"
+#include "sync/schedule.h"
 
 namespace fieldsync::testing {
 namespace {
@@ -307,7 +308,7 @@ class StoppedMidPull : public sync::Transport {
   absl::Status Pull(const sync::PullRequest&,
                     const std::function<absl::Status(sync::PullChunk&)>&) override {
     stop_->store(true);
-    return absl::CancelledError(
+    return sync::OwnStop(
         "stopped during the pull (the call under way was cancelled); what the hub "
         "acknowledged and what was applied is kept");
   }
@@ -335,6 +336,42 @@ TEST_F(MessageBudgetTest, ALaptopsOwnStopDuringAPullIsNotALinkCutNorTheHubsRefus
   EXPECT_EQ(r.status().message().find("the hub refused"), absl::string_view::npos)
       << r.status();
   EXPECT_EQ(Cursor(n, sync::kPullBudgetCursor), 65536) << "a stop shrank the pull's budget";
+}
+
+// The same stop while a push waits for the hub's answer: the transport
+// answers CANCELLED marked as this laptop's own stop (sync::OwnStop).
+class StoppedMidPush : public sync::ForwardingTransport {
+ public:
+  StoppedMidPush(sync::Transport& real, std::atomic<bool>* stop)
+      : sync::ForwardingTransport(real), stop_(stop) {}
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest&) override {
+    stop_->store(true);
+    return sync::OwnStop(
+        "stopped during the push (the call under way was cancelled); what the hub "
+        "acknowledged and what was applied is kept");
+  }
+
+ private:
+  std::atomic<bool>* stop_;
+};
+
+// A stop during a push is said as a stop, not as the hub's refusal. Before,
+// the pass said "the hub refused the push: stopped during the push ..." at
+// every SIGTERM that came while a push was under way.
+TEST_F(MessageBudgetTest, ALaptopsOwnStopDuringAPushIsNotTheHubsRefusal) {
+  auto& n = AddNode("LC");
+  MustSync(n);
+  NewCase(n.replica(), "LC", "Lò Thị Mai");
+  std::atomic<bool> stop{false};
+  StoppedMidPush link(n.client().transport(), &stop);
+  auto r = sync::RunPass(link, n.replica(), *n.keys(), n.credential(), {}, &stop);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled) << r.status();
+  EXPECT_TRUE(sync::IsOwnStop(r.status())) << r.status();
+  EXPECT_EQ(r.status().message().find("the hub refused"), absl::string_view::npos)
+      << r.status();
+  EXPECT_NE(r.status().message().find("stopped during the push"), absl::string_view::npos)
+      << r.status();
 }
 
 }  // namespace

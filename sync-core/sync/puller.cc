@@ -403,7 +403,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     if (stop != nullptr && stop->load() && !caught_up) {
       stopped.set = true;
       return stopped.status =
-                 absl::CancelledError("stopped during the pull; what was applied is kept");
+                 OwnStop("stopped during the pull; what was applied is kept");
     }
     return absl::OkStatus();
   };

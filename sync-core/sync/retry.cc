@@ -28,8 +28,18 @@ bool PermanentRefusal(const absl::Status& s) {
          s.code() == absl::StatusCode::kInvalidArgument;
 }
 
+absl::Status OwnStop(std::string_view message) {
+  absl::Status s = absl::CancelledError(AV(message));
+  s.SetPayload(kOwnStopPayload, absl::Cord("1"));
+  return s;
+}
+
+bool IsOwnStop(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kCancelled && s.GetPayload(kOwnStopPayload).has_value();
+}
+
 absl::Status Refused(std::string_view call, const absl::Status& s) {
-  if (s.ok() || s.code() == absl::StatusCode::kUnavailable ||
+  if (s.ok() || IsOwnStop(s) || s.code() == absl::StatusCode::kUnavailable ||
       s.code() == absl::StatusCode::kDeadlineExceeded ||
       s.code() == absl::StatusCode::kDataLoss) {
     return s;

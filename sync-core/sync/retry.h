@@ -29,8 +29,18 @@ bool PermanentRefusal(const absl::Status& s);
 // A failed call as the user reads it: the link's failures (UNAVAILABLE,
 // DEADLINE_EXCEEDED), which the transport has explained, and what the node
 // found malformed in the hub's answer (DATA_LOSS), as they are; anything
-// else is the hub's answer: "the hub refused CALL: ...".
+// else is the hub's answer: "the hub refused CALL: ...", but for this
+// laptop's own stop (IsOwnStop), as it is.
 absl::Status Refused(std::string_view call, const absl::Status& s);
+
+// This laptop's own stop (SIGTERM to the daemon) cancelling the call under
+// way: CANCELLED with `message`, marked (a payload, kOwnStopPayload) so that
+// neither the wording nor the budgets take it for the hub's answer or a cut
+// of the link. The transport that cancels the call says so with it
+// (node/grpc_transport.cc, CancelOnStop).
+inline constexpr char kOwnStopPayload[] = "type.fieldsync/own-stop";
+absl::Status OwnStop(std::string_view message);
+bool IsOwnStop(const absl::Status& s);
 
 // Exponential backoff with jitter, capped: the wait after `failures`
 // retryable failures in a row is drawn in [b/2, b], b = min(cap, base *
