@@ -15,6 +15,7 @@
 #include "base/tuning.h"
 #include "change/commit_codec.h"
 #include "change/referral_rules.h"
+#include "crypto/commit_author.h"
 #include "crypto/commit_header.h"
 #include "crypto/commit_signature.h"
 #include "crypto/envelope.h"
@@ -371,34 +372,21 @@ absl::Status KeyRing::CheckOwnerMoves(const Commit& c, const RegisteredDevice& a
 }
 
 absl::Status KeyRing::Verify(const Commit& c, int64_t position) {
+  // Its author as the registry and the office's chain show it; whether it
+  // may have signed this commit is crypto::CommitAuthorRefusal's.
   const RegisteredDevice* author = FindDevice(c.author);
-  if (author == nullptr) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "commit ", c.Name(), " is by a device the hub's registry does not list; it cannot be "
-        "verified and is refused"));
+  crypto::CommitAuthor facts;
+  if (author != nullptr) {
+    facts.registered = &author->keys;
+    facts.name = author->name;
+    facts.revoked = author->revoked();
+    facts.revoked_position = author->revoked_position;
+    facts.cut_off = impl_->CutOff(c.author);
+    facts.office = [&]() -> absl::StatusOr<std::shared_ptr<const crypto::Membership>> {
+      return impl_->MembershipOf(author->province);
+    };
   }
-  if (author->revoked() && (position == 0 || position > author->revoked_position)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "commit ", c.Name(), " was signed by device ", c.author.ToString(), " (", author->name,
-        ") after its revocation; refused"));
-  }
-  if (const std::string* why = impl_->CutOff(c.author); why != nullptr) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "commit ", c.Name(), " of device ", c.author.ToString(), " (", author->name,
-        ") arrived after this laptop had seen that the device was ", *why, "; refused"));
-  }
-  // A device of an office's chain signs with the keys it was approved
-  // with: a hub that lists other keys for it cannot have its commits taken.
-  FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office,
-                      impl_->MembershipOf(author->province));
-  if (office) {
-    auto approved = office->approved.find(c.author);
-    if (approved != office->approved.end() && !impl_->SameKeysAsRegistered(approved->second)) {
-      return absl::UnauthenticatedError(absl::StrCat(
-          "commit ", c.Name(), " is by device ", c.author.ToString(), ", whose keys here differ "
-          "from those its office approved; refused"));
-    }
-  }
+  FS_RETURN_IF_ERROR(crypto::CommitAuthorRefusal(c, facts, position));
   FS_RETURN_IF_ERROR(crypto::VerifyCommitSignature(c, author->keys.sign_pk));
   return CheckOwnerMoves(c, *author);
 }
