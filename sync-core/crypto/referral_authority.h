@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -49,6 +50,17 @@ struct ReferralAuthorship {
 // creation's HLC is its author's choice), answered by a device to_office
 // approved (a member then or now), in a write based on that creation.
 absl::StatusOr<bool> ReferralAuthorises(const ReferralAuthorship& r, KeyFacts& facts);
+
+// A referral whose case's keys may go to its receiving office: one
+// ReferralAuthorises, and the store's checks of its log, let grant
+// (AuthorisedReferrals in store/keyring_referrals.cc).
+struct AuthorisedReferral {
+  RowId referral;
+  RowId case_id;
+  std::optional<RowId> person;
+  std::string to_office;
+  std::string owner;  // the office that owns the case and referred it
+};
 
 // A referral's offices as this laptop holds them, for its letter.
 struct LetterAuthorship {

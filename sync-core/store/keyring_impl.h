@@ -348,13 +348,7 @@ class KeyRing::Impl : public crypto::KeyFacts {
   // never since), accepted by a device of to_office in a write based on
   // that creation, never seen declined, completed or deleted here, and no
   // concurrent answer left open.
-  struct Authorised {
-    RowId referral;
-    RowId case_id;
-    std::optional<RowId> person;
-    std::string to_office;
-    std::string owner;  // the office that owns the case and referred it
-  };
+  using Authorised = crypto::AuthorisedReferral;
   absl::StatusOr<std::vector<Authorised>> AuthorisedReferrals(Replica& replica,
                                                                const RowId* only_ring);
 
