@@ -107,4 +107,68 @@ absl::StatusOr<bool> VersionStillSeals(
   return for_me;
 }
 
+absl::StatusOr<uint32_t> NewestSealableVersion(const std::vector<VersionRecord>& records,
+                                               const std::string& owner, const DeviceId* me,
+                                               KeyFacts& facts) {
+  uint32_t best = 0;
+  int64_t best_created = -1;
+  for (const VersionRecord& r : records) {
+    if (r.kind == KeyRecordKind::kDataKey) {
+      // A version another office made, passed on by the owner: for reading.
+      absl::StatusOr<KeyRecord> rec = ParseKeyRecord(r.bytes);
+      if (!rec.ok() || rec->purpose == DataKeyPurpose::kRelayed) continue;
+      const std::string* office = facts.RegisteredOffice(r.signer);
+      bool by_owner = office != nullptr && !owner.empty() && *office == owner;
+      if (by_owner) {
+        // A member of the owning office now: a version a device removed
+        // since made (it knows that key) is never sealed under again.
+        FS_ASSIGN_OR_RETURN(by_owner, facts.Trusted(owner, r.signer, /*now=*/true));
+      }
+      const bool by_me = me != nullptr && r.signer == *me;
+      if (!by_owner && !by_me) continue;
+    }
+    if (r.created > best_created) {
+      best_created = r.created;
+      best = r.version;
+    }
+  }
+  return best;
+}
+
+std::set<std::string> EntitledOffices(std::set<std::string> referred, const std::string& mine,
+                                      const std::string& owner, const std::string& receiver) {
+  referred.insert(mine);
+  if (!owner.empty()) referred.insert(owner);
+  if (!receiver.empty()) referred.insert(receiver);
+  return referred;
+}
+
+std::set<std::string> SealGranters(const std::string& mine, const std::string& owner) {
+  std::set<std::string> granters = {mine};
+  if (!owner.empty()) granters.insert(owner);
+  return granters;
+}
+
+absl::StatusOr<bool> SealsUnderNewest(uint32_t newest,
+                                      const std::function<absl::StatusOr<bool>()>& still_seals,
+                                      const std::function<absl::StatusOr<bool>()>& ended_since) {
+  if (newest == 0) return false;
+  FS_ASSIGN_OR_RETURN(bool fresh, still_seals());
+  if (!fresh) return false;
+  // A referral of the case that ended since: its office may hold the
+  // version through the owner (relayed), shown here or not.
+  FS_ASSIGN_OR_RETURN(bool ended, ended_since());
+  return !ended;
+}
+
+std::vector<std::pair<std::string, DataKeyPurpose>> NewVersionGrants(
+    const std::set<std::string>& entitled, const std::string& mine, const std::string& owner) {
+  std::vector<std::pair<std::string, DataKeyPurpose>> out;
+  for (const std::string& o : entitled) {
+    if (o == mine) continue;
+    out.emplace_back(o, o == owner ? DataKeyPurpose::kOwner : DataKeyPurpose::kReferral);
+  }
+  return out;
+}
+
 }  // namespace fieldsync::crypto

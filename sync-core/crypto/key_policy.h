@@ -121,6 +121,59 @@ absl::StatusOr<bool> VersionStillSeals(
     const std::set<std::string>& entitled,
     const std::function<absl::StatusOr<int64_t>(const std::string& office)>& newest_generation);
 
+// Seal's choice of the version a commit seals a key ring's fields under
+// (store/keyring_seal.cc reads the records and writes what was chosen).
+
+// A key record of a key ring addressed to this office (kinds 3 and 5), as
+// the key table holds it.
+struct VersionRecord {
+  uint32_t version = 0;
+  KeyRecordKind kind = KeyRecordKind::kOfficeDataKey;
+  DeviceId signer;
+  int64_t created = 0;
+  std::string bytes;  // the signed record; parsed only for a grant
+};
+
+// The version this office would seal under: of `records`, the latest made
+// (`created`; the first of equals) that this office may trust to seal
+// under -- made by a member of this office (kind 5: it opens only with the
+// office key), or granted to it (kind 3) by `me` or by a member now of the
+// office `owner` that owns the key ring (the registry lists its signer
+// there). A version another office passed on (purpose kRelayed), a grant
+// by a device removed since, or by any other office, never: another
+// office cannot choose the key this office's writes are sealed under.
+// 0 if none.
+absl::StatusOr<uint32_t> NewestSealableVersion(const std::vector<VersionRecord>& records,
+                                               const std::string& owner, const DeviceId* me,
+                                               KeyFacts& facts);
+
+// The offices entitled to a key ring's versions: those it is `referred` to
+// (authorised referrals), this office `mine`, the office that owns it
+// (`owner`, "" if none) and a letter's receiving office (`receiver`, "").
+std::set<std::string> EntitledOffices(std::set<std::string> referred, const std::string& mine,
+                                      const std::string& owner, const std::string& receiver);
+
+// The offices whose grants of a version this office stands behind when it
+// seals under it: itself and the ring's owner.
+std::set<std::string> SealGranters(const std::string& mine, const std::string& owner);
+
+// Whether a commit seals under `newest` (0: there is none) rather than a
+// new version: it still seals (`still_seals`: VersionStillSeals) and no
+// referral of the case ended since it was made (`ended_since`), each asked
+// only if what comes before holds. The store then opens it through a
+// record this office stands behind (SealGranters); if none opens, a new
+// version all the same.
+absl::StatusOr<bool> SealsUnderNewest(uint32_t newest,
+                                      const std::function<absl::StatusOr<bool>()>& still_seals,
+                                      const std::function<absl::StatusOr<bool>()>& ended_since);
+
+// The grants a new version gets beside its wrap for `mine`: one to each
+// other entitled office, for the owner as its owner, for the others as a
+// referral. (Only to an office with a key its chain published: the store
+// asks, GrantTarget.)
+std::vector<std::pair<std::string, DataKeyPurpose>> NewVersionGrants(
+    const std::set<std::string>& entitled, const std::string& mine, const std::string& owner);
+
 }  // namespace fieldsync::crypto
 
 #endif  // FIELDSYNC_CRYPTO_KEY_POLICY_H_

@@ -35,6 +35,7 @@
 #include "crypto/key_policy.h"
 #include "crypto/key_record.h"
 #include "crypto/membership.h"
+#include "crypto/referral_authority.h"
 #include "crypto/secret.h"
 #include "store/keyring.h"
 #include "store/sqlite.h"
@@ -289,10 +290,7 @@ class KeyRing::Impl : public crypto::KeyFacts {
   // The offices `mine` referred a case to (ReferredByOffice): those whose
   // referral is still open (sent or accepted, never seen final here), and
   // those whose referrals all ended (declined or completed).
-  struct Sources {
-    std::set<std::string> open;
-    std::set<std::string> ended;
-  };
+  using Sources = crypto::ReferralSources;
 
   // A version of `ring` another office made, as the office `mine` that
   // owns the ring passes it on to the offices it referred the case to
@@ -350,13 +348,7 @@ class KeyRing::Impl : public crypto::KeyFacts {
   // never since), accepted by a device of to_office in a write based on
   // that creation, never seen declined, completed or deleted here, and no
   // concurrent answer left open.
-  struct Authorised {
-    RowId referral;
-    RowId case_id;
-    std::optional<RowId> person;
-    std::string to_office;
-    std::string owner;  // the office that owns the case and referred it
-  };
+  using Authorised = crypto::AuthorisedReferral;
   absl::StatusOr<std::vector<Authorised>> AuthorisedReferrals(Replica& replica,
                                                                const RowId* only_ring);
 
@@ -367,10 +359,7 @@ class KeyRing::Impl : public crypto::KeyFacts {
   // organisation. nullopt for a referral this replica does not hold (being
   // created); FAILED_PRECONDITION when its offices fail that test: a rewrite
   // the hub should have refused, which must not choose who reads a letter.
-  struct LetterOffices {
-    std::string from;
-    std::string to;
-  };
+  using LetterOffices = crypto::LetterOffices;
   absl::StatusOr<std::optional<LetterOffices>> OfficesOf(Replica& replica, const RowId& ref);
 
   // Offices a key ring is granted to beyond its owner: those of the

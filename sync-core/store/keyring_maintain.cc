@@ -1,6 +1,8 @@
 // Maintain(): what each sync pass keeps up on this laptop: the office's own
 // removal of revoked devices, office keys rotated and shared with members,
-// and grants of case keys to the offices cases are referred to.
+// and grants of case keys to the offices cases are referred to. What is
+// done is decided by crypto/maintain_plan.h over what this reads; this
+// reads the key table and writes the records the decisions call for.
 #include "store/keyring_impl.h"
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/tuning.h"
+#include "crypto/maintain_plan.h"
 
 namespace fieldsync {
 
@@ -67,20 +70,17 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
       // that no hub can undo it for the laptops that have not seen it; the
       // approvals the revoked device signed for today's members are kept
       // (in several records if more than a record holds).
-      for (const DeviceId& revoked : office->revoked) {
-        if (office->removed.count(revoked) > 0) continue;
-        auto keys = office->approved.find(revoked);
-        if (keys == office->approved.end()) continue;
+      for (const crypto::DevicePublic& revoked : crypto::RemovalsDue(*office)) {
         FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> kept,
-                            m.KeptApprovals(*office, province_, revoked, me.device()));
+                            m.KeptApprovals(*office, province_, revoked.device, me.device()));
         FS_ASSIGN_OR_RETURN(size_t records,
-                            m.StoreRemoval(txn, me, clock, province_, keys->second, kept));
+                            m.StoreRemoval(txn, me, clock, province_, revoked, kept));
         std::string who;
         for (const KeyRecord& k : kept) {
           absl::StrAppend(&who, who.empty() ? "" : ", ", k.subject.device.ToString());
         }
         report.notes.push_back(absl::StrCat(
-            "recorded the removal of revoked device ", revoked.ToString(), " from office ",
+            "recorded the removal of revoked device ", revoked.device.ToString(), " from office ",
             province_, kept.empty() ? "; it had approved no device still in the office"
                                     : absl::StrCat("; the approvals it signed for ", who,
                                                    " are kept, so they stay members"),
@@ -91,56 +91,30 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
       // by the office's records or this laptop's registry, whether or not
       // the registry lists them (a laptop enrolled after a removal may never
       // have seen the removed device listed).
-      std::set<DeviceId> gone(office->removed.begin(), office->removed.end());
-      gone.insert(office->revoked.begin(), office->revoked.end());
+      std::set<DeviceId> revoked_here;
       for (const auto& [id, d] : m.registry) {
-        if (d.province == province_ && d.revoked()) gone.insert(id);
+        if (d.province == province_ && d.revoked()) revoked_here.insert(id);
       }
-
-      // The office's keys made by this laptop or a member now (a key an
-      // unapproved or removed device published, of whatever generation,
-      // does not count), newest generation first.
-      std::vector<KeyRecord> keys;
+      const std::set<DeviceId> gone = crypto::DevicesGone(*office, revoked_here);
       FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> all_keys, m.OfficeKeys(province_));
-      for (KeyRecord& k : all_keys) {
-        bool t = k.signer == me.device();
-        if (!t) {
-          FS_ASSIGN_OR_RETURN(t, m.Trusted(province_, k.signer, /*now=*/true));
-        }
-        if (t) keys.push_back(std::move(k));
-      }
-      const uint32_t newest = keys.empty() ? 0 : keys.front().generation;
-      auto next_generation = [&](uint32_t g) -> absl::StatusOr<uint32_t> {
-        if (g >= crypto::kMaxOfficeGeneration) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "office ", province_, " has used every office key generation; nothing was "
-              "rotated (report this)"));
-        }
-        return g + 1;
-      };
+      FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys,
+                          crypto::CountedOfficeKeys(std::move(all_keys), province_, me.device(), m));
       FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> current, m.CurrentOffice(me, province_));
-      if (keys.empty()) {
-        FS_RETURN_IF_ERROR(new_office_key(1, "the office had none"));
-      } else if (!current) {
-        // Another member made the office key but has not shared it with
-        // this one yet: a key of the newest generation lets it work now.
-        FS_RETURN_IF_ERROR(new_office_key(newest, "no key of the office has reached this device"));
-      } else {
-        // The key this laptop seals under, or one of its generation, shared
-        // with a device since revoked or removed: a new generation, shared
-        // only with the members.
-        bool exposed = false;
-        for (const KeyRecord& k : keys) {
-          if (k.generation != current->generation) continue;
-          for (const DeviceId& d : gone) {
-            FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, d));
-            exposed |= shared;
-          }
-        }
-        if (exposed) {
-          FS_ASSIGN_OR_RETURN(uint32_t g, next_generation(std::max(newest, current->generation)));
-          FS_RETURN_IF_ERROR(new_office_key(g, "a device of the office was revoked or removed"));
-        }
+      FS_ASSIGN_OR_RETURN(
+          crypto::OfficeKeyPlan key_plan,
+          crypto::PlanOfficeKey(
+              province_, keys,
+              current ? std::optional<uint32_t>(current->generation) : std::nullopt,
+              [&](const RowId& office_key) -> absl::StatusOr<bool> {
+                bool shared_with_gone = false;
+                for (const DeviceId& d : gone) {
+                  FS_ASSIGN_OR_RETURN(bool shared, has_share(office_key, d));
+                  shared_with_gone |= shared;
+                }
+                return shared_with_gone;
+              }));
+      if (key_plan.generation > 0) {
+        FS_RETURN_IF_ERROR(new_office_key(key_plan.generation, key_plan.why));
       }
       // Every office key held goes to every member that lacks it, sealed
       // to the keys the member was approved with.
@@ -163,26 +137,10 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
     // Only referrals authorised by the signed authors of their fields.
     FS_ASSIGN_OR_RETURN(std::vector<Impl::Authorised> refs,
                         m.AuthorisedReferrals(*replica_, nullptr));
-    std::set<std::pair<RowId, std::string>> wanted_set;
-    // The offices whose grants of a ring this laptop stands behind: its own,
-    // and the office that owns the case (it granted, on its laptops).
-    std::map<RowId, std::set<std::string>> granting;
-    // The rings of cases this office owns and referred: the versions the
-    // offices it referred them to made go on to its partners (below).
-    std::map<RowId, std::optional<Impl::Sources>> owned;  // ring: its sources, once known
-    for (const Impl::Authorised& a : refs) {
-      if (a.to_office == province_) continue;
-      if (a.owner == province_) {
-        owned.emplace(a.case_id, std::nullopt);
-        if (a.person) owned.emplace(*a.person, std::nullopt);
-      }
-      wanted_set.emplace(a.case_id, a.to_office);
-      granting[a.case_id].insert(a.owner);
-      if (a.person) {
-        wanted_set.emplace(*a.person, a.to_office);
-        granting[*a.person].insert(a.owner);
-      }
-    }
+    crypto::GrantPlan plan = crypto::PlanGrants(refs, province_);
+    std::set<std::pair<RowId, std::string>>& wanted_set = plan.wanted;
+    // The sources of each ring this office owns and referred, once known.
+    std::map<RowId, Impl::Sources> sources_of;
     // A referral's letter (its own key ring) goes to the receiving office
     // as soon as this office made the referral (change/referral_rules.h).
     {
@@ -216,10 +174,7 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
     std::vector<std::pair<RowId, std::string>> wanted(wanted_set.begin(), wanted_set.end());
     for (const auto& [wanted_ring, to] : wanted) {
       const RowId ring = wanted_ring;  // captured below (a structured binding cannot be)
-      std::set<std::string> granters = {province_};
-      if (auto g = granting.find(ring); g != granting.end()) {
-        granters.insert(g->second.begin(), g->second.end());
-      }
+      const std::set<std::string> granters = crypto::GrantersOf(plan, ring, province_);
       // Only to an office key published by a member of that office's own
       // approval chain: a reader the administrator enrolled gets nothing.
       FS_ASSIGN_OR_RETURN(std::optional<KeyRecord> target_key, m.GrantTarget(to));
@@ -244,21 +199,8 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
                                       st->BindInt(2, v);
                                       st->BindText(3, office);
                                     }));
-        bool granted = false;
-        for (const KeyRecord& w : existing) {
-          bool ours = w.signer == me.device();
-          if (!ours && w.kind == KeyRecordKind::kDataKey &&
-              w.office_key_id == target.office_key_id) {
-            for (const std::string& granter : granters) {
-              if (ours) break;
-              FS_ASSIGN_OR_RETURN(ours, m.Trusted(granter, w.signer, /*now=*/true));
-            }
-          }
-          if (ours) {
-            granted = true;
-            break;
-          }
-        }
+        FS_ASSIGN_OR_RETURN(bool granted, crypto::GrantStands(existing, target.office_key_id,
+                                                              me.device(), granters, m));
         if (granted) continue;
         // The key as this office stands behind it: a record by another
         // office's laptop may wrap a key of its signer's for this version,
@@ -281,15 +223,15 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
         // office's decision; the receiving laptop grants nothing on a
         // referral it took whole (AnsweredHere). Marked relayed: no one
         // seals under it or grants it on (its maker chose the key).
-        auto own = owned.find(ring);
-        if (own == owned.end()) continue;
-        if (!own->second) {
+        if (plan.owned.count(ring) == 0) continue;
+        auto own = sources_of.find(ring);
+        if (own == sources_of.end()) {
           FS_ASSIGN_OR_RETURN(Impl::Sources sources,
                               m.ReferredByOffice(*replica_, ring, province_));
-          own->second = std::move(sources);
+          own = sources_of.emplace(ring, std::move(sources)).first;
         }
         FS_ASSIGN_OR_RETURN(Impl::Relay relay,
-                            m.RelayedDataKey(me, province_, ring, v, *own->second));
+                            m.RelayedDataKey(me, province_, ring, v, own->second));
         if (!relay.key || relay.makers.count(office) > 0) continue;
         if (relay.ambiguous) {
           report.notes.push_back(absl::StrCat(

@@ -248,10 +248,12 @@ absl::StatusOr<KeyRing::Impl::Sources> KeyRing::Impl::ReferredByOffice(Replica& 
       refs.emplace_back(IdOf(st->ColumnBlob(0)), st->ColumnString(1));
     }
   }
+  // The facts of each referral read here; which offices they make sources,
+  // open or ended, is crypto/referral_authority.h's.
   Sources out;
   const TableDef* t = replica.schema().FindTable("referrals");
   for (const auto& [ref, to] : refs) {
-    if (out.open.count(to) > 0) continue;
+    if (crypto::SourceSettled(out, to)) continue;
     FS_ASSIGN_OR_RETURN(bool vouched, replica.RowVouched("referrals", ref));
     if (!vouched) continue;
     absl::StatusOr<std::optional<LetterOffices>> made = OfficesOf(replica, ref);
@@ -259,31 +261,24 @@ absl::StatusOr<KeyRing::Impl::Sources> KeyRing::Impl::ReferredByOffice(Replica& 
       if (made.status().code() != absl::StatusCode::kFailedPrecondition) return made.status();
       continue;
     }
-    if (!*made || (*made)->from != mine || (*made)->to != to) continue;
+    if (!*made) continue;
     FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get("referrals", ref));
     if (!row) continue;
     const std::optional<FieldVersion>& created =
         row->versions[static_cast<size_t>(t->ColumnIndex("from_office"))];
-    if (!created) continue;
-    FS_ASSIGN_OR_RETURN(bool by_member, Trusted(mine, created->version.device, /*now=*/true));
-    if (!by_member) continue;
-    // Ended: declined or completed as held, or seen so here (a later answer
-    // the merge did not keep). Such an office's grants do not stand beside
-    // an open partner's (RelayedDataKey).
-    const Value& status = row->values[static_cast<size_t>(t->ColumnIndex("status"))];
-    bool ended = status.kind() == Value::Kind::kText && referral::IsFinal(status.str());
-    if (!ended) {
+    crypto::SourceReferral facts;
+    facts.letter = &**made;
+    facts.created = created ? &created->version : nullptr;
+    facts.status = &row->values[static_cast<size_t>(t->ColumnIndex("status"))];
+    facts.noted_final = [&, ref = ref]() -> absl::StatusOr<bool> {
       FS_ASSIGN_OR_RETURN(auto noted, db->Prepared("SELECT 1 FROM _fs_referral_final WHERE "
                                                    "referral = ?1"));
       noted->BindBlob(1, ref.view());
-      FS_ASSIGN_OR_RETURN(ended, noted->Step());
-    }
-    if (ended) {
-      out.ended.insert(to);
-    } else {
-      out.open.insert(to);
-      out.ended.erase(to);
-    }
+      return noted->Step();
+    };
+    FS_ASSIGN_OR_RETURN(crypto::SourceStanding standing,
+                        crypto::ReferralSourceStanding(mine, to, facts, *this));
+    crypto::AddReferralSource(out, to, standing);
   }
   return out;
 }
@@ -296,6 +291,7 @@ absl::StatusOr<bool> KeyRing::Impl::EndedSince(Replica& replica, const RowId& ri
   made->BindBlob(1, ring.view());
   made->BindInt(2, v);
   FS_ASSIGN_OR_RETURN(bool any, made->Step());
+  // No record of the version here: nothing to have ended since.
   if (!any || made->ColumnIsNull(0)) return false;
   const uint64_t created = static_cast<uint64_t>(made->ColumnInt(0));
   std::vector<std::pair<RowId, std::string>> refs;
@@ -321,52 +317,50 @@ absl::StatusOr<bool> KeyRing::Impl::EndedSince(Replica& replica, const RowId& ri
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
-      if (entitled.count(st->ColumnString(0)) > 0) continue;
-      if (static_cast<uint64_t>(st->ColumnInt(1)) > created) return true;
+      if (crypto::DeletionEndsVersion(st->ColumnString(0), static_cast<uint64_t>(st->ColumnInt(1)),
+                                      entitled, created)) {
+        return true;
+      }
     }
   }
+  // The facts of each referral read here, the costly ones when the
+  // decision (crypto::ReferralEndsVersion) asks for them.
   const TableDef* t = replica.schema().FindTable("referrals");
+  const size_t status_at = static_cast<size_t>(t->ColumnIndex("status"));
   for (const auto& [ref, to] : refs) {
     if (entitled.count(to) > 0) continue;
     FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get("referrals", ref));
     if (!row) continue;
-    const size_t status_at = static_cast<size_t>(t->ColumnIndex("status"));
     const Value& status = row->values[status_at];
-    // Taken whole with its case, its answer one the hub chose among its
-    // real versions (an acceptance since ended, the rest withheld): a
-    // version this laptop did not make itself (before the case came here)
-    // may be one the owner passed on to that office.
+    crypto::HeldReferral held;
+    held.to = to;
+    held.live = row->live;
+    held.status = &status;
     const std::optional<FieldVersion>& answer = row->versions[status_at];
-    bool answered = false;
-    if (answer) {
-      FS_ASSIGN_OR_RETURN(answered, AnsweredHere(*db, ref, answer->version, status));
-    }
-    if (!answered) {
+    held.answer = answer ? &answer->version : nullptr;
+    held.deletion = row->live_version ? &row->live_version->version : nullptr;
+    held.answered_here = [&, ref = ref](const Version& version) {
+      return AnsweredHere(*db, ref, version, status);
+    };
+    held.made_here = [&]() -> absl::StatusOr<bool> {
       FS_ASSIGN_OR_RETURN(auto mine, db->Prepared("SELECT 1 FROM _fs_keys WHERE keyring = ?1 "
                                                   "AND version = ?2 AND signer = ?3"));
       mine->BindBlob(1, ring.view());
       mine->BindInt(2, v);
       mine->BindBlob(3, me.view());
-      FS_ASSIGN_OR_RETURN(bool made_here, mine->Step());
-      if (!made_here) return true;
-    }
-    const bool final_status = status.kind() == Value::Kind::kText && referral::IsFinal(status.str());
-    FS_ASSIGN_OR_RETURN(auto noted, db->Prepared("SELECT 1 FROM _fs_referral_final WHERE "
-                                                 "referral = ?1"));
-    noted->BindBlob(1, ref.view());
-    FS_ASSIGN_OR_RETURN(bool final_here, noted->Step());
-    if (row->live && !final_status && !final_here) continue;
-    // When it ended: its deletion, else the answer that ended it (written
-    // by the office that ended it, after what it had seen).
-    const std::optional<FieldVersion>& ended =
-        !row->live ? row->live_version : row->versions[status_at];
-    if (!ended || ended->version.hlc.packed() > created) return true;
-    // Dated before the version: the ender's word (a laptop of the partner
-    // whose clock is behind, or a patched build). A version this laptop
-    // made, before the ending reached it, may have gone to the partner
-    // all the same (docs/CRYPTO.md, "Endings dated by the ender").
-    FS_ASSIGN_OR_RETURN(bool after, EndedAfterMadeHere(*db, ring, v, me, ended->version));
-    if (after) return true;
+      return mine->Step();
+    };
+    held.final_here = [&, ref = ref]() -> absl::StatusOr<bool> {
+      FS_ASSIGN_OR_RETURN(auto noted, db->Prepared("SELECT 1 FROM _fs_referral_final WHERE "
+                                                   "referral = ?1"));
+      noted->BindBlob(1, ref.view());
+      return noted->Step();
+    };
+    held.ended_after_made_here = [&](const Version& ending) {
+      return EndedAfterMadeHere(*db, ring, v, me, ending);
+    };
+    FS_ASSIGN_OR_RETURN(bool ends, crypto::ReferralEndsVersion(held, entitled, created));
+    if (ends) return true;
   }
   return false;
 }

@@ -15,6 +15,7 @@
 #include "base/tuning.h"
 #include "change/commit_codec.h"
 #include "change/referral_rules.h"
+#include "crypto/commit_author.h"
 #include "crypto/commit_header.h"
 #include "crypto/commit_signature.h"
 #include "crypto/envelope.h"
@@ -149,42 +150,27 @@ std::string_view OpenedStateName(OpenedField::State s) {
 
 absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
                                                        const std::string& owner) {
-  // Only versions this office may trust to seal under: made by a member of
-  // this office (kind 5: it opens only with the office key), or granted to
-  // it by a device of the office that owns the key ring. Another office
-  // cannot choose the key this office's writes are sealed under.
+  // The records of the ring addressed to this office, read here; which
+  // version they let this office seal under is crypto::NewestSealableVersion's.
   FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared(
                                    "SELECT version, kind, signer, created, bytes FROM _fs_keys "
                                    "WHERE keyring = ?1 AND province = ?2 AND kind IN (3, 5)"));
   st->BindBlob(1, ring.view());
   st->BindText(2, province_);
-  uint32_t best = 0;
-  int64_t best_created = -1;
+  std::vector<crypto::VersionRecord> records;
   while (true) {
     FS_ASSIGN_OR_RETURN(bool r, st->Step());
     if (!r) break;
-    const auto kind = static_cast<KeyRecordKind>(st->ColumnInt(1));
-    if (kind == KeyRecordKind::kDataKey) {
-      // A version another office made, passed on by the owner: for reading.
-      absl::StatusOr<KeyRecord> rec = crypto::ParseKeyRecord(st->ColumnBlob(4));
-      if (!rec.ok() || rec->purpose == crypto::DataKeyPurpose::kRelayed) continue;
-      const RegisteredDevice* signer = FindDevice(IdOf(st->ColumnBlob(2)));
-      bool by_owner = signer != nullptr && !owner.empty() && signer->province == owner;
-      if (by_owner) {
-        // A member of the owning office now: a version a device removed
-        // since made (it knows that key) is never sealed under again.
-        FS_ASSIGN_OR_RETURN(by_owner, impl_->Trusted(owner, signer->keys.device, /*now=*/true));
-      }
-      const bool by_me = identity_ && IdOf(st->ColumnBlob(2)) == identity_->device();
-      if (!by_owner && !by_me) continue;
-    }
-    const int64_t created = st->ColumnInt(3);
-    if (created > best_created) {
-      best_created = created;
-      best = static_cast<uint32_t>(st->ColumnInt(0));
-    }
+    crypto::VersionRecord rec;
+    rec.version = static_cast<uint32_t>(st->ColumnInt(0));
+    rec.kind = static_cast<KeyRecordKind>(st->ColumnInt(1));
+    rec.signer = IdOf(st->ColumnBlob(2));
+    rec.created = st->ColumnInt(3);
+    if (rec.kind == KeyRecordKind::kDataKey) rec.bytes = std::string(st->ColumnBlob(4));
+    records.push_back(std::move(rec));
   }
-  return best;
+  const DeviceId* me = identity_ ? &identity_->device() : nullptr;
+  return crypto::NewestSealableVersion(records, owner, me, *impl_);
 }
 
 absl::StatusOr<std::optional<Value>> KeyRing::Seal(sqlite::Transaction& txn,
@@ -291,29 +277,22 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(sqlite::Transaction& txn,
         }
       }
     }
-    FS_ASSIGN_OR_RETURN(std::set<std::string> entitled, m.ReferredOffices(*replica_, ring));
-    entitled.insert(province_);
-    if (!owner.empty()) entitled.insert(owner);
-    if (!receiver.empty()) entitled.insert(receiver);
+    FS_ASSIGN_OR_RETURN(std::set<std::string> referred, m.ReferredOffices(*replica_, ring));
+    const std::set<std::string> entitled =
+        crypto::EntitledOffices(std::move(referred), province_, owner, receiver);
     FS_ASSIGN_OR_RETURN(uint32_t newest, NewestTrustedVersion(ring, owner));
-    if (newest > 0) {
-      FS_ASSIGN_OR_RETURN(bool fresh, m.Fresh(ring, newest, province_, entitled, me.device()));
-      if (fresh) {
-        // A referral of the case that ended since: its office may hold the
-        // version through the owner (relayed), shown here or not.
-        FS_ASSIGN_OR_RETURN(bool ended, m.EndedSince(*replica_, ring, newest, entitled,
-                                                            me.device()));
-        fresh = !ended;
-      }
-      if (fresh) {
-        // Opened through a record this office stands behind only: a grant
-        // of this version signed by a third office's laptop wraps a key its
-        // signer knows, and is never sealed under (docs/CRYPTO.md).
-        std::set<std::string> granters = {province_};
-        if (!owner.empty()) granters.insert(owner);
-        FS_ASSIGN_OR_RETURN(c.key, m.TrustedDataKey(me, ring, newest, granters));
-        if (c.key) c.version = newest;
-      }
+    FS_ASSIGN_OR_RETURN(
+        bool under_newest,
+        crypto::SealsUnderNewest(
+            newest, [&] { return m.Fresh(ring, newest, province_, entitled, me.device()); },
+            [&] { return m.EndedSince(*replica_, ring, newest, entitled, me.device()); }));
+    if (under_newest) {
+      // Opened through a record this office stands behind only: a grant
+      // of this version signed by a third office's laptop wraps a key its
+      // signer knows, and is never sealed under (docs/CRYPTO.md).
+      FS_ASSIGN_OR_RETURN(c.key, m.TrustedDataKey(me, ring, newest,
+                                                  crypto::SealGranters(province_, owner)));
+      if (c.key) c.version = newest;
     }
     if (!c.key) {
       // A new version: for this office, the owning office and the offices
@@ -324,15 +303,12 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(sqlite::Transaction& txn,
                                  crypto::WrapDataKeyForOffice(me.device(), req.version.hlc, ring,
                                                               c.version, *c.key, *office),
                                  false));
-      std::set<std::string> others = entitled;
-      others.erase(province_);
-      for (const std::string& o : others) {
+      for (const auto& [o, purpose] : crypto::NewVersionGrants(entitled, province_, owner)) {
         FS_ASSIGN_OR_RETURN(std::optional<KeyRecord> theirs, m.GrantTarget(o));
         if (!theirs) continue;
         FS_RETURN_IF_ERROR(m.Store(
             txn, crypto::WrapDataKey(me, req.version.hlc, ring, c.version, *c.key, *theirs,
-                                o == owner ? crypto::DataKeyPurpose::kOwner
-                                           : crypto::DataKeyPurpose::kReferral),
+                                     purpose),
             false));
       }
       m.data_keys[{ring, c.version}] = c.key;
@@ -396,34 +372,21 @@ absl::Status KeyRing::CheckOwnerMoves(const Commit& c, const RegisteredDevice& a
 }
 
 absl::Status KeyRing::Verify(const Commit& c, int64_t position) {
+  // Its author as the registry and the office's chain show it; whether it
+  // may have signed this commit is crypto::CommitAuthorRefusal's.
   const RegisteredDevice* author = FindDevice(c.author);
-  if (author == nullptr) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "commit ", c.Name(), " is by a device the hub's registry does not list; it cannot be "
-        "verified and is refused"));
+  crypto::CommitAuthor facts;
+  if (author != nullptr) {
+    facts.registered = &author->keys;
+    facts.name = author->name;
+    facts.revoked = author->revoked();
+    facts.revoked_position = author->revoked_position;
+    facts.cut_off = impl_->CutOff(c.author);
+    facts.office = [&]() -> absl::StatusOr<std::shared_ptr<const crypto::Membership>> {
+      return impl_->MembershipOf(author->province);
+    };
   }
-  if (author->revoked() && (position == 0 || position > author->revoked_position)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "commit ", c.Name(), " was signed by device ", c.author.ToString(), " (", author->name,
-        ") after its revocation; refused"));
-  }
-  if (const std::string* why = impl_->CutOff(c.author); why != nullptr) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "commit ", c.Name(), " of device ", c.author.ToString(), " (", author->name,
-        ") arrived after this laptop had seen that the device was ", *why, "; refused"));
-  }
-  // A device of an office's chain signs with the keys it was approved
-  // with: a hub that lists other keys for it cannot have its commits taken.
-  FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office,
-                      impl_->MembershipOf(author->province));
-  if (office) {
-    auto approved = office->approved.find(c.author);
-    if (approved != office->approved.end() && !impl_->SameKeysAsRegistered(approved->second)) {
-      return absl::UnauthenticatedError(absl::StrCat(
-          "commit ", c.Name(), " is by device ", c.author.ToString(), ", whose keys here differ "
-          "from those its office approved; refused"));
-    }
-  }
+  FS_RETURN_IF_ERROR(crypto::CommitAuthorRefusal(c, facts, position));
   FS_RETURN_IF_ERROR(crypto::VerifyCommitSignature(c, author->keys.sign_pk));
   return CheckOwnerMoves(c, *author);
 }

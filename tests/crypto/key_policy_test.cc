@@ -199,5 +199,103 @@ TEST(KeyPolicyTest, AVersionSealsOnlyForEntitledOfficesUnderTheirNewestGeneratio
   EXPECT_FALSE(seals({}, both));
 }
 
+// A grant (kind 3) of version `v` of ring 9 to HN by `signer`, as stored.
+VersionRecord Grant(const DeviceIdentity& signer, uint32_t v, int64_t created,
+                    DataKeyPurpose purpose = DataKeyPurpose::kOwner) {
+  const OfficeKey hn = NewOfficeKey("HN", 1);
+  const DeviceIdentity publisher = DeviceIdentity::Generate(FixedId(90));
+  KeyRecord target = Must(OfficeKeyRecord(publisher, Hlc::FromParts(1, 0), hn));
+  KeyRecord g = Must(WrapDataKey(signer, Hlc::FromParts(created, 0), FixedId(9), v,
+                                              SecretBytes::Random(kDataKeyBytes), target,
+                                              purpose));
+  return VersionRecord{v, KeyRecordKind::kDataKey, signer.device(), created, g.bytes};
+}
+
+// A wrap (kind 5) of version `v` by `signer` under this office's key.
+VersionRecord Wrap(const DeviceId& signer, uint32_t v, int64_t created) {
+  return VersionRecord{v, KeyRecordKind::kOfficeDataKey, signer, created, ""};
+}
+
+uint32_t Newest(const std::vector<VersionRecord>& records, const std::string& owner,
+                const DeviceId* me, FakeFacts& facts) {
+  absl::StatusOr<uint32_t> got = NewestSealableVersion(records, owner, me, facts);
+  EXPECT_TRUE(got.ok()) << got.status();
+  return got.ok() ? *got : 0;
+}
+
+TEST(KeyPolicyTest, ThisOfficeSealsUnderTheLatestVersionItOrTheOwnerMade) {
+  const DeviceIdentity lc_member = DeviceIdentity::Generate(FixedId(1));
+  const DeviceIdentity lc_removed = DeviceIdentity::Generate(FixedId(2));
+  const DeviceIdentity third = DeviceIdentity::Generate(FixedId(3));  // QN's
+  const DeviceIdentity me = DeviceIdentity::Generate(FixedId(4));     // HN's
+  FakeFacts f;
+  f.now["LC"] = {lc_member.device()};
+  f.once["LC"] = {lc_removed.device()};
+  f.registered = {{lc_member.device(), "LC"}, {lc_removed.device(), "LC"},
+                  {third.device(), "QN"}, {me.device(), "HN"}};
+  const DeviceId mine = me.device();
+  EXPECT_EQ(Newest({}, "LC", &mine, f), 0u);
+  // This office's own wrap counts whoever's device the record names.
+  EXPECT_EQ(Newest({Wrap(FixedId(50), 7, 100)}, "LC", &mine, f), 7u);
+  // A later grant by a member of the owner now: sealed under.
+  EXPECT_EQ(Newest({Wrap(FixedId(50), 7, 100), Grant(lc_member, 8, 200)}, "LC", &mine, f), 8u);
+  // The latest made wins, not the order read; equals: the first.
+  EXPECT_EQ(Newest({Grant(lc_member, 8, 200), Wrap(FixedId(50), 7, 100)}, "LC", &mine, f), 8u);
+  EXPECT_EQ(Newest({Wrap(FixedId(50), 7, 100), Wrap(FixedId(50), 6, 100)}, "LC", &mine, f), 7u);
+  // Never: a grant by a device the owner removed since, by a third office,
+  // by the owner's member for a ring another office owns, a version passed on.
+  for (const VersionRecord& late : {Grant(lc_removed, 9, 300), Grant(third, 9, 300),
+                                    Grant(lc_member, 9, 300, DataKeyPurpose::kRelayed)}) {
+    EXPECT_EQ(Newest({Wrap(FixedId(50), 7, 100), late}, "LC", &mine, f), 7u);
+  }
+  EXPECT_EQ(Newest({Wrap(FixedId(50), 7, 100), Grant(lc_member, 9, 300)}, "QN", &mine, f), 7u);
+  EXPECT_EQ(Newest({Wrap(FixedId(50), 7, 100), Grant(lc_member, 9, 300)}, "", &mine, f), 7u);
+  // This laptop's own grant counts; without an identity, none is its own.
+  EXPECT_EQ(Newest({Wrap(FixedId(50), 7, 100), Grant(me, 9, 300)}, "LC", &mine, f), 9u);
+  EXPECT_EQ(Newest({Wrap(FixedId(50), 7, 100), Grant(me, 9, 300)}, "LC", nullptr, f), 7u);
+  // A grant whose bytes do not parse.
+  VersionRecord torn = Grant(lc_member, 9, 300);
+  torn.bytes.resize(10);
+  EXPECT_EQ(Newest({Wrap(FixedId(50), 7, 100), torn}, "LC", &mine, f), 7u);
+}
+
+TEST(KeyPolicyTest, EntitledOfficesAndGrantsOfANewVersion) {
+  EXPECT_EQ(EntitledOffices({"DN"}, "HN", "LC", "QN"),
+            (std::set<std::string>{"DN", "HN", "LC", "QN"}));
+  EXPECT_EQ(EntitledOffices({}, "HN", "", ""), std::set<std::string>{"HN"});
+  EXPECT_EQ(SealGranters("HN", "LC"), (std::set<std::string>{"HN", "LC"}));
+  EXPECT_EQ(SealGranters("HN", ""), std::set<std::string>{"HN"});
+  using G = std::vector<std::pair<std::string, DataKeyPurpose>>;
+  EXPECT_EQ(NewVersionGrants({"DN", "HN", "LC"}, "HN", "LC"),
+            (G{{"DN", DataKeyPurpose::kReferral}, {"LC", DataKeyPurpose::kOwner}}));
+  // This office owns the ring: every other office is a referral.
+  EXPECT_EQ(NewVersionGrants({"DN", "LC"}, "LC", "LC"), (G{{"DN", DataKeyPurpose::kReferral}}));
+}
+
+TEST(KeyPolicyTest, ACommitSealsUnderTheNewestOnlyIfItStillSealsAndNothingEndedSince) {
+  int asked_fresh = 0, asked_ended = 0;
+  bool fresh = true, ended = false;
+  auto seals = [&](uint32_t newest) {
+    absl::StatusOr<bool> got = SealsUnderNewest(
+        newest, [&]() -> absl::StatusOr<bool> { ++asked_fresh; return fresh; },
+        [&]() -> absl::StatusOr<bool> { ++asked_ended; return ended; });
+    EXPECT_TRUE(got.ok()) << got.status();
+    return got.ok() && *got;
+  };
+  EXPECT_FALSE(seals(0));
+  EXPECT_EQ(asked_fresh, 0);  // no version: nothing asked
+  EXPECT_TRUE(seals(7));
+  ended = true;
+  EXPECT_FALSE(seals(7));
+  fresh = false;
+  asked_ended = 0;
+  EXPECT_FALSE(seals(7));
+  EXPECT_EQ(asked_ended, 0);  // stale: the referrals are not read
+  absl::StatusOr<bool> failed = SealsUnderNewest(
+      7, [] { return absl::StatusOr<bool>(true); },
+      [] { return absl::StatusOr<bool>(absl::InternalError("disk")); });
+  EXPECT_FALSE(failed.ok());
+}
+
 }  // namespace
 }  // namespace fieldsync::crypto

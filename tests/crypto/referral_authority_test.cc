@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -109,6 +110,161 @@ TEST(ReferralAuthorityPolicyTest, ALetterIsForTheOfficesItsCreationWrote) {
   EXPECT_FALSE(holds(odd));
   m.once["LC"].clear();  // made by a device LC never approved
   EXPECT_FALSE(holds(l));
+}
+
+// A lazy fact that counts how often it was asked.
+struct Asked {
+  bool answer = false;
+  int times = 0;
+  std::function<absl::StatusOr<bool>()> Fn() {
+    return [this]() -> absl::StatusOr<bool> {
+      ++times;
+      return answer;
+    };
+  }
+};
+
+TEST(ReferralAuthorityPolicyTest, AReferralIsASourceOnlyAsItsCreationWroteItByAMemberNow) {
+  Members m;
+  m.now["LC"] = {FixedId(1)};
+  m.once["LC"] = {FixedId(2)};  // removed since
+  const Version made = V(1, 100), by_removed = V(2, 100);
+  const Value sent = Value::Text("sent"), declined = Value::Text("declined");
+  const LetterOffices letter{"LC", "HN"}, elsewhere{"LC", "QN"}, third{"QN", "HN"};
+  Asked noted;
+  SourceReferral r;
+  r.letter = &letter;
+  r.created = &made;
+  r.status = &sent;
+  r.noted_final = noted.Fn();
+  auto standing = [&](const SourceReferral& x) {
+    auto got = ReferralSourceStanding("LC", "HN", x, m);
+    EXPECT_TRUE(got.ok()) << got.status();
+    return got.ok() ? *got : SourceStanding::kNone;
+  };
+  EXPECT_EQ(standing(r), SourceStanding::kOpen);
+  EXPECT_EQ(noted.times, 1);
+  noted.answer = true;  // seen declined here, though the merge kept "sent"
+  EXPECT_EQ(standing(r), SourceStanding::kEnded);
+  noted.answer = false;
+  SourceReferral ended = r;
+  ended.status = &declined;
+  const int before = noted.times;
+  EXPECT_EQ(standing(ended), SourceStanding::kEnded);
+  EXPECT_EQ(noted.times, before);  // final as held: the log is not asked
+  for (const LetterOffices* l : {&elsewhere, &third}) {
+    SourceReferral other = r;
+    other.letter = l;  // its creation wrote other offices
+    EXPECT_EQ(standing(other), SourceStanding::kNone);
+  }
+  SourceReferral unvouched = r;
+  unvouched.letter = nullptr;
+  EXPECT_EQ(standing(unvouched), SourceStanding::kNone);
+  SourceReferral removed = r;
+  removed.created = &by_removed;  // made by a device LC removed since
+  EXPECT_EQ(standing(removed), SourceStanding::kNone);
+  SourceReferral undated = r;
+  undated.created = nullptr;
+  EXPECT_EQ(standing(undated), SourceStanding::kNone);
+}
+
+TEST(ReferralAuthorityPolicyTest, OneOpenReferralToAnOfficeOutweighsItsEndedOnes) {
+  ReferralSources s;
+  AddReferralSource(s, "HN", SourceStanding::kEnded);
+  EXPECT_EQ(s.ended, std::set<std::string>{"HN"});
+  EXPECT_FALSE(SourceSettled(s, "HN"));
+  AddReferralSource(s, "HN", SourceStanding::kOpen);
+  EXPECT_EQ(s.open, std::set<std::string>{"HN"});
+  EXPECT_TRUE(s.ended.empty());
+  EXPECT_TRUE(SourceSettled(s, "HN"));
+  AddReferralSource(s, "QN", SourceStanding::kNone);
+  AddReferralSource(s, "DN", SourceStanding::kEnded);
+  EXPECT_EQ(s.open, std::set<std::string>{"HN"});
+  EXPECT_EQ(s.ended, std::set<std::string>{"DN"});
+}
+
+TEST(ReferralAuthorityPolicyTest, ADeletionEndsAVersionMadeBeforeItForAnOfficeNotEntitled) {
+  const std::set<std::string> entitled = {"LC", "HN"};
+  EXPECT_TRUE(DeletionEndsVersion("QN", 200, entitled, 100));
+  EXPECT_FALSE(DeletionEndsVersion("QN", 100, entitled, 100));  // same instant: not after
+  EXPECT_FALSE(DeletionEndsVersion("QN", 50, entitled, 100));
+  EXPECT_FALSE(DeletionEndsVersion("HN", 200, entitled, 100));  // referred again since
+}
+
+// One referral to QN (not entitled) of a version made at 100.
+struct Ending {
+  Asked answered, made_here, final_here, after;
+  Value status = Value::Text("accepted");
+  Version answer = V(3, 150), deletion = V(3, 160);
+  HeldReferral held;
+  Ending() {
+    held.to = "QN";
+    held.live = true;
+    held.status = &status;
+    held.answer = &answer;
+    held.answered_here = [this](const Version&) { return answered.Fn()(); };
+    held.made_here = made_here.Fn();
+    held.final_here = final_here.Fn();
+    held.ended_after_made_here = [this](const Version&) { return after.Fn()(); };
+    answered.answer = true;
+  }
+  bool Ends(const std::set<std::string>& entitled = {"LC"}) {
+    auto got = ReferralEndsVersion(held, entitled, Hlc::FromParts(100, 0).packed());
+    EXPECT_TRUE(got.ok()) << got.status();
+    return got.ok() && *got;
+  }
+};
+
+TEST(ReferralAuthorityPolicyTest, AnOpenReferralAnsweredHereEndsNothing) {
+  Ending e;
+  EXPECT_FALSE(e.Ends());
+  EXPECT_EQ(e.made_here.times, 0);  // answered here: not asked
+  EXPECT_EQ(e.final_here.times, 1);
+  Ending entitled;
+  EXPECT_FALSE(entitled.Ends({"LC", "QN"}));
+  EXPECT_EQ(entitled.answered.times, 0);  // an entitled office: nothing asked
+}
+
+TEST(ReferralAuthorityPolicyTest, AnAnswerNotAppliedHereEndsAVersionThisLaptopDidNotMake) {
+  Ending e;
+  e.answered.answer = false;  // taken whole: the hub chose the answer
+  EXPECT_TRUE(e.Ends());
+  Ending mine;
+  mine.answered.answer = false;
+  mine.made_here.answer = true;  // this laptop made the version after taking it
+  EXPECT_FALSE(mine.Ends());
+  Ending unanswered;
+  unanswered.held.answer = nullptr;
+  EXPECT_TRUE(unanswered.Ends());
+  EXPECT_EQ(unanswered.answered.times, 0);
+}
+
+TEST(ReferralAuthorityPolicyTest, AnEndingDatedAfterTheVersionOrReachingThisLogAfterItEndsIt) {
+  Ending declined;
+  const Value no = Value::Text("declined");
+  declined.held.status = &no;  // its answer (150) after the version (100)
+  EXPECT_TRUE(declined.Ends());
+  EXPECT_EQ(declined.final_here.times, 0);
+  Ending seen;
+  seen.final_here.answer = true;  // seen final here, the merge kept "accepted"
+  EXPECT_TRUE(seen.Ends());
+  Ending before;
+  before.held.status = &no;
+  before.answer = V(3, 90);  // dated before the version: the ender's word
+  EXPECT_FALSE(before.Ends());
+  EXPECT_EQ(before.after.times, 1);
+  before.after.answer = true;  // but it reached this laptop's log after the version was made
+  EXPECT_TRUE(before.Ends());
+  Ending deleted;
+  deleted.held.live = false;
+  deleted.held.deletion = &deleted.deletion;
+  deleted.deletion = V(3, 50);
+  deleted.answer = V(3, 150);  // the deletion dates the ending, not the answer
+  EXPECT_FALSE(deleted.Ends());
+  deleted.deletion = V(3, 150);
+  EXPECT_TRUE(deleted.Ends());
+  deleted.held.deletion = nullptr;  // deleted, undated: ended
+  EXPECT_TRUE(deleted.Ends());
 }
 
 }  // namespace
