@@ -178,24 +178,30 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     // another seq (replayed, or a hub making this laptop withdraw a commit
     // it stored) is not believed.
     std::vector<CommitRefusal> named;
+    std::set<uint64_t> refused;  // of this request, named by the hub
     uint64_t once_stored = 0;  // the first refused that the hub had acknowledged
     for (CommitRefusal f : resp->refusals) {
       if (f.seq < commits[0].seq || f.seq > last_sent || f.seq > static_cast<uint64_t>(acked)) {
         continue;
       }
-      // After a commit the hub once stored and now refuses: judged again
-      // once that one is (the pusher stops before it).
-      if (once_stored != 0) continue;
+      refused.insert(f.seq);
       if (static_cast<int64_t>(f.seq) <= acked_high) {
         // Believed only at the third pass in a row (sync/set_aside.h):
         // never at once on the word of a hub that says it lost it, never
         // held back for good by an honest hub put back from a backup.
+        // Every such seq of this answer is counted, each on its own, also
+        // after one not believed yet: refused alike, they are believed at
+        // the same pass (before, each cost three passes of its own).
         bool believed = false;
         if (counted_acked_.insert(f.seq).second) {
           const Commit& c = commits[f.seq - commits[0].seq];
           FS_ASSIGN_OR_RETURN(believed, BelieveRefusalOfAcknowledged(replica, hub_, c, acked_high,
                                                                      &f, report));
+        } else {
+          believed = believed_acked_.count(f.seq) > 0;
         }
+        if (believed) believed_acked_.insert(f.seq);
+        if (once_stored != 0) continue;
         if (!believed) {
           once_stored = f.seq;
           ++report->refused_below_acknowledged;
@@ -207,6 +213,9 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
           continue;
         }
       }
+      // After a commit the hub once stored and now refuses: judged again
+      // once that one is (the pusher stops before it).
+      if (once_stored != 0) continue;
       named.push_back(std::move(f));
     }
     // A dependency the hub names that this laptop's data does not bear out
@@ -221,7 +230,12 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
         protocol_version_ >= 3 ? std::min<int64_t>(acked, static_cast<int64_t>(last_sent)) : acked;
     if (doubted > 0) moved = std::min<int64_t>(moved, static_cast<int64_t>(doubted) - 1);
     if (once_stored > 0) moved = std::min<int64_t>(moved, static_cast<int64_t>(once_stored) - 1);
-    // Acknowledged means durably stored at the hub: never sent again.
+    // Acknowledged means durably stored at the hub: never sent again; a
+    // count of its refusals in a row starts again.
+    if (acked_high >= static_cast<int64_t>(commits[0].seq)) {
+      FS_RETURN_IF_ERROR(ForgetRefusalsOfAcknowledged(replica, commits[0].seq,
+                                                      static_cast<uint64_t>(moved), refused));
+    }
     FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, moved));
     progressed_ = true;
     if (protocol_version_ >= 3 && resp->accounted_seq > 0) {

@@ -124,6 +124,8 @@ class Pusher {
   // Seqs whose refusal, once acknowledged, was counted this pass
   // (BelieveRefusalOfAcknowledged counts passes, not pushes).
   std::set<uint64_t> counted_acked_;
+  // Of those, the ones believed (set aside when the pusher reaches them).
+  std::set<uint64_t> believed_acked_;
 };
 
 }  // namespace fieldsync::sync
