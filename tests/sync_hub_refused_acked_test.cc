@@ -165,5 +165,54 @@ TEST_F(HubRefusedAckedTest, TheCountOfRefusalsStartsAgainWhenTheHubAcknowledgesT
   EXPECT_EQ(AtHub({first, second}), 2u);
 }
 
+// A hub (or a link rewriting its answers) that acknowledges and accounts
+// more of a laptop's commits than a push carried; `downgrade`: it also
+// agrees protocol version 2 at hello.
+class HubAckingAhead : public sync::ForwardingTransport {
+ public:
+  HubAckingAhead(sync::Transport& real, bool downgrade)
+      : ForwardingTransport(real), downgrade_(downgrade) {}
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
+    absl::StatusOr<sync::HelloReply> out = ForwardingTransport::Hello(req);
+    if (out.ok() && downgrade_) out->protocol_version = 2;
+    return out;
+  }
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    absl::StatusOr<sync::PushOutcome> out = ForwardingTransport::Push(req);
+    if (out.ok() && !req.commits.empty()) {
+      out->acknowledged_seq += 5;
+      if (out->accounted_seq > 0) out->accounted_seq += 5;
+    }
+    return out;
+  }
+
+ private:
+  const bool downgrade_;
+};
+
+// Neither the push cursor nor the headers' accounted cursor moves past what
+// the call carried, whatever the version agreed: the laptop's next commits
+// are sent. Before, a hub that agreed version 2 moved `hub:pushed` to its
+// number (the laptop skipped its next five commits), and at version 3
+// `hub:chain_accounted` took the hub's number (the headers of the next
+// commits never backfilled) (attack review 66, LOW 5).
+TEST_F(HubRefusedAckedTest, AHubAcknowledgingAheadMovesNoCursorPastWhatThePushCarried) {
+  for (const bool downgrade : {false, true}) {
+    SCOPED_TRACE(downgrade ? "version 2" : "version 3");
+    auto& n = AddNode("LC");
+    const RowId mine = NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+    HubAckingAhead ahead(n.client().transport(), downgrade);
+    auto r = sync::RunPass(ahead, n.replica(), *n.keys(), n.credential(), {});
+    ASSERT_TRUE(r.ok()) << r.status();
+    const auto last = static_cast<int64_t>(LastSeq(n));
+    EXPECT_EQ(Cursor(n, sync::kPushedCursor), last);
+    EXPECT_LE(Cursor(n, sync::kChainAccountedCursor), last);
+    const RowId next = NewCase(n.replica(), "LC", "Lò Thị Mai");
+    auto again = sync::RunPass(ahead, n.replica(), *n.keys(), n.credential(), {});
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(AtHub({mine, next}), 2u) << "the laptop skipped its next commit";
+  }
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

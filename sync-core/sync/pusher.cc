@@ -60,7 +60,10 @@ absl::Status Pusher::Backfill(Replica& replica, int64_t pushed) {
     absl::StatusOr<PushOutcome> resp = transport_.Push(req);
     FS_RETURN_IF_ERROR(Account(resp.status()));
     if (!resp.ok()) return Refused("the push of this laptop's commit headers", resp.status());
-    const auto now = static_cast<int64_t>(resp->accounted_seq);
+    // No further than the headers this call carried (attack review 66,
+    // LOW 5): a hub accounting more must not make this laptop skip them.
+    const auto now = std::min<int64_t>(static_cast<int64_t>(resp->accounted_seq),
+                                       static_cast<int64_t>(rows[req.backfill_headers.size() - 1].seq));
     if (now <= accounted) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the hub accounted none of this laptop's commit headers after ", accounted,
@@ -225,9 +228,11 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
                         CheckDependencies(replica, commits, &named, &doubt));
     FS_RETURN_IF_ERROR(SetAsideRefused(replica, named, report));
     // Past what this request carried, the hub names no refusal: those seqs
-    // go again in the next request, and it names them (duplicates).
-    int64_t moved =
-        protocol_version_ >= 3 ? std::min<int64_t>(acked, static_cast<int64_t>(last_sent)) : acked;
+    // go again in the next request, and it names them (duplicates). Any
+    // version: a hub acknowledging seqs not sent (one that downgraded the
+    // protocol too) must not make this laptop skip them (attack review 66,
+    // LOW 5).
+    int64_t moved = std::min<int64_t>(acked, static_cast<int64_t>(last_sent));
     if (doubted > 0) moved = std::min<int64_t>(moved, static_cast<int64_t>(doubted) - 1);
     if (once_stored > 0) moved = std::min<int64_t>(moved, static_cast<int64_t>(once_stored) - 1);
     // Acknowledged means durably stored at the hub: never sent again; a
@@ -239,8 +244,9 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, moved));
     progressed_ = true;
     if (protocol_version_ >= 3 && resp->accounted_seq > 0) {
-      FS_RETURN_IF_ERROR(replica.SetCursor(kChainAccountedCursor,
-                                           static_cast<int64_t>(resp->accounted_seq)));
+      FS_RETURN_IF_ERROR(replica.SetCursor(
+          kChainAccountedCursor,
+          std::min<int64_t>(static_cast<int64_t>(resp->accounted_seq), moved)));
     }
     report->pushed += resp->applied;
     report->push_duplicates += resp->duplicates;
@@ -298,8 +304,9 @@ absl::StatusOr<bool> Pusher::PushRefusedAgain(Replica& replica,
   }
   FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, static_cast<int64_t>(last)));
   if (resp->accounted_seq > 0) {
-    FS_RETURN_IF_ERROR(
-        replica.SetCursor(kChainAccountedCursor, static_cast<int64_t>(resp->accounted_seq)));
+    FS_RETURN_IF_ERROR(replica.SetCursor(
+        kChainAccountedCursor,
+        std::min<int64_t>(static_cast<int64_t>(resp->accounted_seq), static_cast<int64_t>(last))));
   }
   progressed_ = true;
   report->own_refused_resent += req.refused.size();

@@ -155,7 +155,10 @@ absl::StatusOr<bool> Pusher::RelayAuthor(Replica& replica, const std::string& na
       FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));
       return moved;
     }
-    const auto acked = static_cast<int64_t>(resp->acknowledged_seq);
+    // No further than what this call carried (attack review 66, LOW 5):
+    // the author's commits after them go in the next call.
+    const auto acked = std::min<int64_t>(static_cast<int64_t>(resp->acknowledged_seq),
+                                         static_cast<int64_t>(next) - 1);
     report->relayed += resp->applied;
     if (acked <= held) {
       // The hub took none: the first waits for something it does not hold
@@ -233,7 +236,10 @@ absl::StatusOr<std::optional<int64_t>> Pusher::RelayWithdrawn(Replica& replica,
     return std::nullopt;
   }
   report->relayed_withdrawn += req.refused.size() + req.withdrawals.size();
-  return static_cast<int64_t>(resp->acknowledged_seq);
+  // No further than the entries this call carried (attack review 66, LOW 5).
+  const uint64_t carried = h->withdrawal ? next : next + req.refused.size() - 1;
+  return std::min<int64_t>(static_cast<int64_t>(resp->acknowledged_seq),
+                           static_cast<int64_t>(carried));
 }
 
 }  // namespace fieldsync::sync
