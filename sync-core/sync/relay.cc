@@ -13,6 +13,20 @@
 
 namespace fieldsync::sync {
 
+namespace {
+
+// A relay note, once a pass: the rounds of a pass try an author again, and a
+// hub that fails it the same way each time (its own error, for good) would
+// otherwise leave the same words once a round (attack review 66, LOW 9).
+void NoteRelay(SyncReport* report, std::string note) {
+  for (const std::string& n : report->relay_notes) {
+    if (n == note) return;
+  }
+  report->relay_notes.push_back(std::move(note));
+}
+
+}  // namespace
+
 std::string RelayCursor(const DeviceId& author) {
   return absl::StrCat(kRelayCursorPrefix, author.ToString());
 }
@@ -151,7 +165,7 @@ absl::StatusOr<bool> Pusher::RelayAuthor(Replica& replica, const std::string& na
       if (!PermanentRefusal(s)) return s;
       // Refused for good (the author revoked, unknown to the hub): not
       // this laptop's to insist on.
-      report->relay_notes.push_back(std::string(s.message()));
+      NoteRelay(report, std::string(s.message()));
       FS_RETURN_IF_ERROR(replica.SetCursor(name, -1));
       return moved;
     }
@@ -218,7 +232,7 @@ absl::StatusOr<std::optional<int64_t>> Pusher::RelayWithdrawn(Replica& replica,
   if (!resp.ok()) {
     absl::Status s = Refused("the relay of another laptop's withdrawn work", resp.status());
     if (Retryable(s)) return s;
-    report->relay_notes.push_back(std::string(s.message()));
+    NoteRelay(report, std::string(s.message()));
     // Refused for good (its author unknown to the hub or revoked, an entry
     // the hub will never take as it is): not this laptop's to insist on;
     // the author sends it.
@@ -234,8 +248,8 @@ absl::StatusOr<std::optional<int64_t>> Pusher::RelayWithdrawn(Replica& replica,
     // Taken, over a commit the hub stored (which stays stored): its author
     // is told when it pushes it; the relay goes on.
     if (f.code == RefusalCode::kWithdrawnStored && f.depends_on != 0) continue;
-    report->relay_notes.push_back(absl::StrCat("the hub did not take withdrawal ", f.seq,
-                                               " of another laptop: ", f.reason));
+    NoteRelay(report, absl::StrCat("the hub did not take withdrawal ", f.seq,
+                                   " of another laptop: ", f.reason));
     return std::nullopt;
   }
   report->relayed_withdrawn += req.refused.size() + req.withdrawals.size();
