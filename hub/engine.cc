@@ -216,7 +216,21 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
     FS_ASSIGN_OR_RETURN(std::shared_ptr<const OfficeRemovals> office,
                         OfficeOf(node.province,
                                  [&](const std::string& p) { return hub.OfficeRecordsOf(p); }));
-    const bool approved = office->approved.count(node.device) > 0;
+    bool approved = office->approved.count(node.device) > 0;
+    if (!approved) {
+      // The set kept may predate an approval another push stored and has
+      // not dropped yet, and this push may carry one (stored after its
+      // commits): read again in this transaction, with this push's
+      // membership records as if stored, before a move is refused (attack
+      // review 66, LOW 7). Only for a device not approved: the rare case.
+      FS_ASSIGN_OR_RETURN(OfficeRecords fresh, hub.OfficeRecordsOf(node.province));
+      for (size_t i = 0; i < records.size() && i < key_records.size(); ++i) {
+        if (records[i].kind == crypto::KeyRecordKind::kMembership) {
+          fresh.membership.emplace_back(key_records[i], clock_->NowMillis());
+        }
+      }
+      approved = ComputeOfficeRemovals(fresh).approved.count(node.device) > 0;
+    }
     FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
     Scope scope(hub);
     // The device's commit chain (version 3): headers of commits stored
