@@ -189,6 +189,24 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
       AdmitCommits(node, origin, encoded, storage_->schema(), crypto_checks_));
   FS_ASSIGN_OR_RETURN(const std::vector<crypto::KeyRecord> records,
                       AdmitKeyRecords(node, key_records));
+  // An approval (or a first device) names its subject's keys: counted here
+  // only with the keys the subject enrolled with, as laptops count it
+  // (their TrustedSigner). Stored with others, it made the hub count its
+  // subject approved and store moves every laptop of the office refuses
+  // (attack review 66, LOW 6).
+  for (const crypto::KeyRecord& k : records) {
+    if (k.kind != crypto::KeyRecordKind::kMembership ||
+        k.action == crypto::MembershipAction::kRemove) {
+      continue;
+    }
+    FS_ASSIGN_OR_RETURN(std::optional<NodeInfo> subject, storage_->NodeOf(k.subject.device));
+    if (!subject) continue;  // not a device of the office: refused in the transaction
+    if (subject->keys.sign_pk != k.subject.sign_pk || subject->keys.box_pk != k.subject.box_pk) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          k.Describe(), ": it names other keys for device ", k.subject.device.ToString(),
+          " than those it enrolled with; nothing of the push was stored"));
+    }
+  }
   PushOutcome out;
   FS_RETURN_IF_ERROR(storage_->Write([&](HubWriteTxn& hub) -> absl::Status {
     // Revoked since the call was authenticated: nothing of it may land
