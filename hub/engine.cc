@@ -189,6 +189,24 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
       AdmitCommits(node, origin, encoded, storage_->schema(), crypto_checks_));
   FS_ASSIGN_OR_RETURN(const std::vector<crypto::KeyRecord> records,
                       AdmitKeyRecords(node, key_records));
+  // An approval (or a first device) names its subject's keys: counted here
+  // only with the keys the subject enrolled with, as laptops count it
+  // (their TrustedSigner). Stored with others, it made the hub count its
+  // subject approved and store moves every laptop of the office refuses
+  // (attack review 66, LOW 6).
+  for (const crypto::KeyRecord& k : records) {
+    if (k.kind != crypto::KeyRecordKind::kMembership ||
+        k.action == crypto::MembershipAction::kRemove) {
+      continue;
+    }
+    FS_ASSIGN_OR_RETURN(std::optional<NodeInfo> subject, storage_->NodeOf(k.subject.device));
+    if (!subject) continue;  // not a device of the office: refused in the transaction
+    if (subject->keys.sign_pk != k.subject.sign_pk || subject->keys.box_pk != k.subject.box_pk) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          k.Describe(), ": it names other keys for device ", k.subject.device.ToString(),
+          " than those it enrolled with; nothing of the push was stored"));
+    }
+  }
   PushOutcome out;
   FS_RETURN_IF_ERROR(storage_->Write([&](HubWriteTxn& hub) -> absl::Status {
     // Revoked since the call was authenticated: nothing of it may land
@@ -216,7 +234,21 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
     FS_ASSIGN_OR_RETURN(std::shared_ptr<const OfficeRemovals> office,
                         OfficeOf(node.province,
                                  [&](const std::string& p) { return hub.OfficeRecordsOf(p); }));
-    const bool approved = office->approved.count(node.device) > 0;
+    bool approved = office->approved.count(node.device) > 0;
+    if (!approved) {
+      // The set kept may predate an approval another push stored and has
+      // not dropped yet, and this push may carry one (stored after its
+      // commits): read again in this transaction, with this push's
+      // membership records as if stored, before a move is refused (attack
+      // review 66, LOW 7). Only for a device not approved: the rare case.
+      FS_ASSIGN_OR_RETURN(OfficeRecords fresh, hub.OfficeRecordsOf(node.province));
+      for (size_t i = 0; i < records.size() && i < key_records.size(); ++i) {
+        if (records[i].kind == crypto::KeyRecordKind::kMembership) {
+          fresh.membership.emplace_back(key_records[i], clock_->NowMillis());
+        }
+      }
+      approved = ComputeOfficeRemovals(fresh).approved.count(node.device) > 0;
+    }
     FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
     Scope scope(hub);
     // The device's commit chain (version 3): headers of commits stored
@@ -320,14 +352,13 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
         }
       }
       // Withdrawals of refused commits (a call of their own), oldest first;
-      // one not taken ends them.
+      // one not taken ends them (a refusal naming no stored commit).
       if (crypto_checks_) {
         for (const sync::ChainEntryBytes& w : origin.withdrawals) {
-          FS_ASSIGN_OR_RETURN(std::optional<sync::CommitRefusal> no, chain.Withdraw(hub, rows, w));
-          if (no) {
-            out.refusals.push_back(*std::move(no));
-            break;
-          }
+          FS_ASSIGN_OR_RETURN(std::vector<sync::CommitRefusal> no, chain.Withdraw(hub, rows, w));
+          const bool taken = no.empty() || no.front().depends_on != 0;
+          for (sync::CommitRefusal& f : no) out.refusals.push_back(std::move(f));
+          if (!taken) break;
         }
       }
       FS_ASSIGN_OR_RETURN(r, MergeCommits(rows, commits, &hooks));

@@ -5,10 +5,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/tuning.h"
 #include "change/commit_codec.h"
 #include "store/migrations.h"
+#include "sync/chain.h"
 #include "sync/compact_header.h"
 #include "sync/retry.h"
 #include "sync/set_aside.h"
@@ -60,7 +62,10 @@ absl::Status Pusher::Backfill(Replica& replica, int64_t pushed) {
     absl::StatusOr<PushOutcome> resp = transport_.Push(req);
     FS_RETURN_IF_ERROR(Account(resp.status()));
     if (!resp.ok()) return Refused("the push of this laptop's commit headers", resp.status());
-    const auto now = static_cast<int64_t>(resp->accounted_seq);
+    // No further than the headers this call carried (attack review 66,
+    // LOW 5): a hub accounting more must not make this laptop skip them.
+    const auto now = std::min<int64_t>(static_cast<int64_t>(resp->accounted_seq),
+                                       static_cast<int64_t>(rows[req.backfill_headers.size() - 1].seq));
     if (now <= accounted) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the hub accounted none of this laptop's commit headers after ", accounted,
@@ -178,24 +183,30 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     // another seq (replayed, or a hub making this laptop withdraw a commit
     // it stored) is not believed.
     std::vector<CommitRefusal> named;
+    std::set<uint64_t> refused;  // of this request, named by the hub
     uint64_t once_stored = 0;  // the first refused that the hub had acknowledged
     for (CommitRefusal f : resp->refusals) {
       if (f.seq < commits[0].seq || f.seq > last_sent || f.seq > static_cast<uint64_t>(acked)) {
         continue;
       }
-      // After a commit the hub once stored and now refuses: judged again
-      // once that one is (the pusher stops before it).
-      if (once_stored != 0) continue;
+      refused.insert(f.seq);
       if (static_cast<int64_t>(f.seq) <= acked_high) {
         // Believed only at the third pass in a row (sync/set_aside.h):
         // never at once on the word of a hub that says it lost it, never
         // held back for good by an honest hub put back from a backup.
+        // Every such seq of this answer is counted, each on its own, also
+        // after one not believed yet: refused alike, they are believed at
+        // the same pass (before, each cost three passes of its own).
         bool believed = false;
         if (counted_acked_.insert(f.seq).second) {
           const Commit& c = commits[f.seq - commits[0].seq];
           FS_ASSIGN_OR_RETURN(believed, BelieveRefusalOfAcknowledged(replica, hub_, c, acked_high,
                                                                      &f, report));
+        } else {
+          believed = believed_acked_.count(f.seq) > 0;
         }
+        if (believed) believed_acked_.insert(f.seq);
+        if (once_stored != 0) continue;
         if (!believed) {
           once_stored = f.seq;
           ++report->refused_below_acknowledged;
@@ -207,6 +218,9 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
           continue;
         }
       }
+      // After a commit the hub once stored and now refuses: judged again
+      // once that one is (the pusher stops before it).
+      if (once_stored != 0) continue;
       named.push_back(std::move(f));
     }
     // A dependency the hub names that this laptop's data does not bear out
@@ -216,17 +230,25 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
                         CheckDependencies(replica, commits, &named, &doubt));
     FS_RETURN_IF_ERROR(SetAsideRefused(replica, named, report));
     // Past what this request carried, the hub names no refusal: those seqs
-    // go again in the next request, and it names them (duplicates).
-    int64_t moved =
-        protocol_version_ >= 3 ? std::min<int64_t>(acked, static_cast<int64_t>(last_sent)) : acked;
+    // go again in the next request, and it names them (duplicates). Any
+    // version: a hub acknowledging seqs not sent (one that downgraded the
+    // protocol too) must not make this laptop skip them (attack review 66,
+    // LOW 5).
+    int64_t moved = std::min<int64_t>(acked, static_cast<int64_t>(last_sent));
     if (doubted > 0) moved = std::min<int64_t>(moved, static_cast<int64_t>(doubted) - 1);
     if (once_stored > 0) moved = std::min<int64_t>(moved, static_cast<int64_t>(once_stored) - 1);
-    // Acknowledged means durably stored at the hub: never sent again.
+    // Acknowledged means durably stored at the hub: never sent again; a
+    // count of its refusals in a row starts again.
+    if (acked_high >= static_cast<int64_t>(commits[0].seq)) {
+      FS_RETURN_IF_ERROR(ForgetRefusalsOfAcknowledged(replica, commits[0].seq,
+                                                      static_cast<uint64_t>(moved), refused));
+    }
     FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, moved));
     progressed_ = true;
     if (protocol_version_ >= 3 && resp->accounted_seq > 0) {
-      FS_RETURN_IF_ERROR(replica.SetCursor(kChainAccountedCursor,
-                                           static_cast<int64_t>(resp->accounted_seq)));
+      FS_RETURN_IF_ERROR(replica.SetCursor(
+          kChainAccountedCursor,
+          std::min<int64_t>(static_cast<int64_t>(resp->accounted_seq), moved)));
     }
     report->pushed += resp->applied;
     report->push_duplicates += resp->duplicates;
@@ -284,8 +306,9 @@ absl::StatusOr<bool> Pusher::PushRefusedAgain(Replica& replica,
   }
   FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, static_cast<int64_t>(last)));
   if (resp->accounted_seq > 0) {
-    FS_RETURN_IF_ERROR(
-        replica.SetCursor(kChainAccountedCursor, static_cast<int64_t>(resp->accounted_seq)));
+    FS_RETURN_IF_ERROR(replica.SetCursor(
+        kChainAccountedCursor,
+        std::min<int64_t>(static_cast<int64_t>(resp->accounted_seq), static_cast<int64_t>(last))));
   }
   progressed_ = true;
   report->own_refused_resent += req.refused.size();
@@ -303,11 +326,19 @@ absl::StatusOr<bool> Pusher::PushWithdrawal(Replica& replica, int64_t* pushed,
   absl::StatusOr<PushOutcome> resp = transport_.Push(req);
   FS_RETURN_IF_ERROR(Account(resp.status()));
   if (!resp.ok()) return Refused("the push of this laptop's withdrawal", resp.status());
-  // Refused: the hub says it stored a commit it had said it refused (or
-  // fieldsync is at fault). This laptop signed the withdrawal and cannot
-  // take it back, so nothing after it is pushed; a refusal for good, which
-  // still lets the pass pull (colleagues' work keeps arriving).
+  // Not taken: the hub says it stored a commit it had said it refused
+  // (or fieldsync is at fault), and, a hub before session 16, keeps none of
+  // the withdrawal. This laptop signed it and cannot take it back, so
+  // nothing after it is pushed; a refusal for good, which still lets the
+  // pass pull (colleagues' work keeps arriving). Taken over commits the
+  // hub stored (a refusal naming each, depends_on): those stay stored.
+  std::vector<uint64_t> stored;
   for (const CommitRefusal& f : resp->refusals) {
+    if (f.code == RefusalCode::kWithdrawnStored && f.seq == w->seq && f.depends_on != 0 &&
+        f.depends_on < w->seq) {
+      stored.push_back(f.depends_on);
+      continue;
+    }
     return absl::PermissionDeniedError(absl::StrCat(
         "the hub did not take this laptop's withdrawal ", w->seq, " (",
         RefusalCodeName(f.code), "): ", f.reason, ". The hub had said it refused what this "
@@ -319,6 +350,13 @@ absl::StatusOr<bool> Pusher::PushWithdrawal(Replica& replica, int64_t* pushed,
     return absl::FailedPreconditionError(absl::StrCat(
         "the hub did not account this laptop's withdrawal ", w->seq, " (it holds this laptop's "
         "chain up to ", acked, "). Ask the hub administrator"));
+  }
+  // The commits it passes over that the hub holds stored: the hub's copy
+  // is what colleagues hold, so this laptop takes them back (before the
+  // cursor moves: a pass cut between gets the same answer again).
+  std::string fault;
+  if (!stored.empty()) {
+    FS_ASSIGN_OR_RETURN(fault, TakeBackStored(replica, w->seq, stored, report));
   }
   // No further than what this call carried: a hub acknowledging more (seqs
   // this laptop has not sent) must not make it skip them; held already,
@@ -333,7 +371,49 @@ absl::StatusOr<bool> Pusher::PushWithdrawal(Replica& replica, int64_t* pushed,
   progressed_ = true;
   ++report->withdrawals_pushed;
   *pushed = moved;
+  // The hub stored what it had said it refused, with no restore of its
+  // own to explain it: a refusal that still lets the pass pull, said once
+  // (the next pass pushes on).
+  if (!fault.empty()) return absl::PermissionDeniedError(fault);
   return true;
+}
+
+absl::StatusOr<std::string> Pusher::TakeBackStored(Replica& replica, uint64_t withdrawal,
+                                                   const std::vector<uint64_t>& stored,
+                                                   SyncReport* report) {
+  // Which of them the hub had acknowledged, then refused (trust evidence
+  // kHubRefusedAcknowledged): a hub put back from a backup and then from a
+  // newer one, or given the commit again by a colleague's relay.
+  FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica.Evidence());
+  std::set<uint64_t> contradicted;
+  for (const TrustEvidence& e : evidence) {
+    if (e.kind == static_cast<int>(ChainEvidence::Kind::kHubRefusedAcknowledged)) {
+      contradicted.insert(e.seq);
+    }
+  }
+  FS_RETURN_IF_ERROR(replica.TakeBackSetAside(stored).status());
+  report->withdrawals_superseded += stored.size();
+  std::vector<uint64_t> unexplained;
+  for (uint64_t s : stored) {
+    if (contradicted.count(s) == 0) unexplained.push_back(s);
+  }
+  const std::string seqs = absl::StrJoin(stored, ", ");
+  const std::string what = absl::StrCat(
+      "the hub holds stored change", stored.size() == 1 ? " " : "s ", seqs,
+      " of this laptop, which this laptop had set aside and withdrawn (entry ", withdrawal,
+      "): the hub's copy stands, as colleagues hold it, and is taken back here (no longer set "
+      "aside); the withdrawal passes over nothing");
+  if (unexplained.empty()) {
+    report->chain.problems.push_back(absl::StrCat(
+        what, ". The hub had acknowledged ", stored.size() == 1 ? "it" : "them", ", then refused ",
+        stored.size() == 1 ? "it" : "them", " after it said it lost this laptop's changes (a hub "
+        "put back from a backup, then from a newer one); tell the hub administrator"));
+    return std::string();
+  }
+  return absl::StrCat(
+      what, ". The hub had said it refused ", stored.size() == 1 ? "it" : "them",
+      " and never said it lost ", stored.size() == 1 ? "it" : "them",
+      ": a fault of fieldsync or of the hub; tell the hub administrator");
 }
 
 absl::StatusOr<PushOutcome> Pusher::PushStatement(const std::string& statement) {

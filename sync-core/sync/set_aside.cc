@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "clock/clock_source.h"
@@ -88,11 +89,19 @@ absl::StatusOr<uint64_t> CheckDependencies(Replica& replica, const std::vector<C
 absl::StatusOr<bool> BelieveRefusalOfAcknowledged(Replica& replica, const DeviceId& hub,
                                                   const Commit& c, int64_t acked_high,
                                                   CommitRefusal* f, SyncReport* report) {
-  FS_ASSIGN_OR_RETURN(const int64_t seen, replica.GetCursor(kRefusedAckedSeqCursor));
-  FS_ASSIGN_OR_RETURN(const int64_t times, replica.GetCursor(kRefusedAckedTimesCursor));
-  const int64_t now_times = seen == static_cast<int64_t>(f->seq) ? times + 1 : 1;
-  FS_RETURN_IF_ERROR(replica.SetCursor(kRefusedAckedSeqCursor, static_cast<int64_t>(f->seq)));
-  FS_RETURN_IF_ERROR(replica.SetCursor(kRefusedAckedTimesCursor, now_times));
+  const std::string name = RefusedAckedCursor(f->seq);
+  FS_ASSIGN_OR_RETURN(int64_t times, replica.GetCursor(name));
+  if (times == 0) {
+    // Counted by session 15's single pair: taken over once.
+    FS_ASSIGN_OR_RETURN(const int64_t seen, replica.GetCursor(kRefusedAckedSeqCursor));
+    if (seen == static_cast<int64_t>(f->seq)) {
+      FS_ASSIGN_OR_RETURN(times, replica.GetCursor(kRefusedAckedTimesCursor));
+      FS_RETURN_IF_ERROR(replica.SetCursor(kRefusedAckedSeqCursor, 0));
+      FS_RETURN_IF_ERROR(replica.SetCursor(kRefusedAckedTimesCursor, 0));
+    }
+  }
+  const int64_t now_times = times + 1;
+  FS_RETURN_IF_ERROR(replica.SetCursor(name, now_times));
   if (now_times <= kDoubtsBeforeSetAside) return false;
   const std::string said = absl::StrCat(
       "the hub refused change ", f->seq, " of this laptop (", RefusalCodeName(f->code), ": ",
@@ -117,6 +126,30 @@ absl::StatusOr<bool> BelieveRefusalOfAcknowledged(Replica& replica, const Device
       said, ": set aside now, so that this laptop's later work goes on; tell the hub "
       "administrator"));
   return true;
+}
+
+std::string RefusedAckedCursor(uint64_t seq) { return absl::StrCat(kRefusedAckedPrefix, seq); }
+
+absl::Status ForgetRefusalsOfAcknowledged(Replica& replica, uint64_t first, uint64_t last,
+                                          const std::set<uint64_t>& refused) {
+  if (first > last) return absl::OkStatus();
+  FS_ASSIGN_OR_RETURN(auto counted, replica.CursorsNamed(kRefusedAckedPrefix));
+  for (const auto& [name, times] : counted) {
+    if (times == 0) continue;
+    uint64_t seq = 0;
+    if (!absl::SimpleAtoi(name.substr(sizeof(kRefusedAckedPrefix) - 1), &seq)) {
+      continue;
+    }
+    if (seq < first || seq > last || refused.count(seq) > 0) continue;
+    FS_RETURN_IF_ERROR(replica.SetCursor(name, 0));
+  }
+  FS_ASSIGN_OR_RETURN(const int64_t seen, replica.GetCursor(kRefusedAckedSeqCursor));
+  if (seen >= static_cast<int64_t>(first) && seen <= static_cast<int64_t>(last) &&
+      refused.count(static_cast<uint64_t>(seen)) == 0) {
+    FS_RETURN_IF_ERROR(replica.SetCursor(kRefusedAckedSeqCursor, 0));
+    FS_RETURN_IF_ERROR(replica.SetCursor(kRefusedAckedTimesCursor, 0));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SetAsideRefused(Replica& replica, const std::vector<CommitRefusal>& refusals,

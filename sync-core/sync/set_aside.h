@@ -11,6 +11,7 @@
 #ifndef FIELDSYNC_SYNC_SET_ASIDE_H_
 #define FIELDSYNC_SYNC_SET_ASIDE_H_
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,9 +47,13 @@ absl::StatusOr<uint64_t> CheckDependencies(Replica& replica, const std::vector<C
 
 // A refusal of a commit the hub had acknowledged stored before it said it
 // lost this laptop's commits (at or under `hub:acked_high`,
-// kHubAckedHighCursor): the seq, and at how many passes in a row.
+// kHubAckedHighCursor): at how many passes in a row, one cursor a seq
+// (kRefusedAckedPrefix + seq; since session 16). Session 15 kept one pair
+// (the last such seq, how many times), read still for that seq.
+inline constexpr char kRefusedAckedPrefix[] = "hub:refused_acked:";
 inline constexpr char kRefusedAckedSeqCursor[] = "hub:refused_acked_seq";
 inline constexpr char kRefusedAckedTimesCursor[] = "hub:refused_acked_times";
+std::string RefusedAckedCursor(uint64_t seq);
 
 // Whether the hub's refusal `f` of this laptop's commit `c`, which the hub
 // had acknowledged stored (its seq at or under `acked_high`), is believed
@@ -60,10 +65,18 @@ inline constexpr char kRefusedAckedTimesCursor[] = "hub:refused_acked_times";
 // back for good. Then `f->reason` says the hub had acknowledged it (what
 // the officer reads before resolving it: it may have reached colleagues),
 // and trust evidence is kept once (ChainEvidence::kHubRefusedAcknowledged:
-// `hub`, the seq, the commit's signed header). Call it once a pass a seq.
+// `hub`, the seq, the commit's signed header). Call it once a pass a seq;
+// every such seq one push names is counted, each on its own (attack review
+// 66, MEDIUM 3: one count for one seq at a time cost three passes a commit).
 absl::StatusOr<bool> BelieveRefusalOfAcknowledged(Replica& replica, const DeviceId& hub,
                                                   const Commit& c, int64_t acked_high,
                                                   CommitRefusal* f, SyncReport* report);
+
+// The hub acknowledged this laptop's commits `first`..`last` but `refused`:
+// their counts of refusals in a row (BelieveRefusalOfAcknowledged) start
+// again.
+absl::Status ForgetRefusalsOfAcknowledged(Replica& replica, uint64_t first, uint64_t last,
+                                          const std::set<uint64_t>& refused);
 
 // Records the commits among `refusals` as set aside (a withdrawal not
 // taken is not one: the pusher reports it), counted in `report`.
