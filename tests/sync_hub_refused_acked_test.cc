@@ -165,68 +165,6 @@ TEST_F(HubRefusedAckedTest, TheCountOfRefusalsStartsAgainWhenTheHubAcknowledgesT
   EXPECT_EQ(AtHub({first, second}), 2u);
 }
 
-// A laptop whose commit the hub had acknowledged, then refused at three
-// passes (set aside, with kHubRefusedAcknowledged evidence), whose officer
-// discarded it, pushes its withdrawal to a hub that holds that commit stored
-// (a hub put back from a backup and then from a newer one; here the hub
-// never lost it and a link lied). The hub's copy stands: the withdrawal is
-// kept in the chain, the commit stays stored, the laptop takes it back (its
-// rows as its colleague's), says so once, and its later work is pushed.
-// Before, the hub refused the withdrawal (WITHDRAWN_STORED) at every pass
-// and nothing after it was ever pushed (attack review 66, MEDIUM 2).
-TEST_F(HubRefusedAckedTest, AWithdrawalOfACommitTheHubHoldsStoredIsSupersededAndWorkGoesOn) {
-  auto& a = AddNode("LC");
-  auto& n = AddNode("LC");
-  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
-  MustSync(a);
-  MustSync(n);
-  SetField(n.replica(), "cases", x, "status", Value::Text("assisting"));
-  const uint64_t edit = LastSeq(n);
-  const RowId later = NewCase(n.replica(), "LC", "Lò Thị Mai");
-  MustSync(n);
-  MustSync(a);
-  ASSERT_EQ(a.Read("cases", x, "status").value, Value::Text("assisting"));
-
-  LyingRestoredHub lying(n.client().transport(), edit);
-  for (int pass = 1; pass <= static_cast<int>(sync::kDoubtsBeforeSetAside) + 1; ++pass) {
-    auto r = sync::RunPass(lying, n.replica(), *n.keys(), n.credential(), {});
-    ASSERT_TRUE(r.ok()) << r.status();
-  }
-  auto listed = node::ops::ListSetAside(n.replica(), true);
-  ASSERT_TRUE(listed.ok());
-  ASSERT_EQ(listed->size(), 1u) << "the premise: the edit set aside at the third pass";
-  ASSERT_TRUE(node::ops::DiscardSetAside(n.replica(), edit, 1).ok());
-  ASSERT_NE(n.Read("cases", x, "status").value, Value::Text("assisting"))
-      << "the premise: the discard put the status back";
-  const RowId after = NewCase(n.replica(), "LC", "Vàng Thị Sua");
-
-  auto w = n.Sync();
-  ASSERT_TRUE(w.ok()) << w.status();
-  EXPECT_TRUE(w->push_refused.ok()) << w->push_refused;
-  EXPECT_EQ(w->withdrawals_pushed, 1u);
-  EXPECT_EQ(w->withdrawals_superseded, 1u);
-  EXPECT_TRUE(Mentions(*w, "the hub's copy stands")) << "not said";
-  EXPECT_EQ(AtHub({later, after}), 2u) << "the laptop's work after the withdrawal never pushed";
-  EXPECT_EQ(n.Read("cases", x, "status").value, Value::Text("assisting"))
-      << "the laptop's row is not the hub's copy its colleagues hold";
-  listed = node::ops::ListSetAside(n.replica(), true);
-  ASSERT_TRUE(listed.ok());
-  EXPECT_TRUE(listed->empty()) << "still set aside: seq " << listed->front().seq;
-
-  // Said once; work goes on; the office's replicas agree.
-  const RowId more = NewCase(n.replica(), "LC", "Hà Thị Sáu");
-  node::SyncReport again = MustSync(n);
-  EXPECT_EQ(again.withdrawals_superseded, 0u);
-  EXPECT_FALSE(Mentions(again, "the hub's copy stands"));
-  EXPECT_EQ(AtHub({later, after, more}), 3u);
-  MustSync(a);
-  for (const RowId& k : {later, after, more}) EXPECT_TRUE(Holds(a, "cases", k));
-  auto da = a.replica().StateDigest();
-  auto dn = n.replica().StateDigest();
-  ASSERT_TRUE(da.ok() && dn.ok());
-  EXPECT_EQ(*da, *dn) << "the laptop and its colleague hold different states";
-}
-
 // A hub (or a link rewriting its answers) that acknowledges and accounts
 // more of a laptop's commits than a push carried; `downgrade`: it also
 // agrees protocol version 2 at hello.

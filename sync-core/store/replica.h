@@ -578,14 +578,6 @@ class Replica {
   // transaction. Errors as DiscardSetAside and Write; nothing written on
   // error.
   absl::StatusOr<Commit> KeepSetAside(uint64_t seq, const LocalTxn& txn, int64_t at_millis);
-  // The hub holds set-aside commits `seqs` stored after all (it kept the
-  // withdrawal passing over them, but not as a withdrawal of them: a hub
-  // put back from a newer backup, a colleague's relay): in one transaction
-  // each is set aside no more and its changes are merged again into the
-  // rows (the per-field rule, as colleagues merged the hub's copy), undoing
-  // what a discard put back. Returns how many were set aside; one that is
-  // not (taken back already) is left as it is.
-  absl::StatusOr<size_t> TakeBackSetAside(const std::vector<uint64_t>& seqs);
   // What is held back, of one author or of all, by author and seq.
   absl::StatusOr<std::vector<HeldEntry>> Held(const std::optional<DeviceId>& device);
   absl::StatusOr<std::vector<TrustEvidence>> Evidence();

@@ -191,36 +191,4 @@ absl::StatusOr<Commit> Replica::KeepSetAside(uint64_t seq, const LocalTxn& txn,
   return out;
 }
 
-absl::StatusOr<size_t> Replica::TakeBackSetAside(const std::vector<uint64_t>& seqs) {
-  Impl& m = *impl_;
-  size_t taken = 0;
-  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
-    for (uint64_t seq : seqs) {
-      FS_ASSIGN_OR_RETURN(auto del, m.db->Prepared("DELETE FROM _fs_set_aside WHERE seq = ?1"));
-      del->BindInt(1, static_cast<int64_t>(seq));
-      FS_RETURN_IF_ERROR(del->Run());
-      if (m.db->Changes() == 0) continue;
-      ++taken;
-      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND "
-                                                  "seq = ?2"));
-      st->BindInt(1, static_cast<int64_t>(m.self_idx));
-      st->BindInt(2, static_cast<int64_t>(seq));
-      FS_ASSIGN_OR_RETURN(bool found, st->Step());
-      if (!found) continue;
-      FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(st->ColumnBlob(0)));
-      for (const RowChange& rc : c.changes) {
-        const int ti = m.schema->TableIndex(rc.table);
-        if (ti < 0) continue;
-        const auto tidx = static_cast<size_t>(ti);
-        FS_ASSIGN_OR_RETURN(RowState rs, m.LoadRow(tidx, rc.row, /*all_values=*/false));
-        FS_RETURN_IF_ERROR(
-            m.MergeRowChange(c, static_cast<uint32_t>(m.self_idx), tidx, rc, rs));
-        FS_RETURN_IF_ERROR(m.StoreRow(tidx, rc.row, rs));
-      }
-    }
-    return absl::OkStatus();
-  }));
-  return taken;
-}
-
 }  // namespace fieldsync

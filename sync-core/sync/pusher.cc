@@ -5,12 +5,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/tuning.h"
 #include "change/commit_codec.h"
 #include "store/migrations.h"
-#include "sync/chain.h"
 #include "sync/compact_header.h"
 #include "sync/retry.h"
 #include "sync/set_aside.h"
@@ -326,19 +324,11 @@ absl::StatusOr<bool> Pusher::PushWithdrawal(Replica& replica, int64_t* pushed,
   absl::StatusOr<PushOutcome> resp = transport_.Push(req);
   FS_RETURN_IF_ERROR(Account(resp.status()));
   if (!resp.ok()) return Refused("the push of this laptop's withdrawal", resp.status());
-  // Not taken: the hub says it stored a commit it had said it refused
-  // (or fieldsync is at fault), and, a hub before session 16, keeps none of
-  // the withdrawal. This laptop signed it and cannot take it back, so
-  // nothing after it is pushed; a refusal for good, which still lets the
-  // pass pull (colleagues' work keeps arriving). Taken over commits the
-  // hub stored (a refusal naming each, depends_on): those stay stored.
-  std::vector<uint64_t> stored;
+  // Refused: the hub says it stored a commit it had said it refused (or
+  // fieldsync is at fault). This laptop signed the withdrawal and cannot
+  // take it back, so nothing after it is pushed; a refusal for good, which
+  // still lets the pass pull (colleagues' work keeps arriving).
   for (const CommitRefusal& f : resp->refusals) {
-    if (f.code == RefusalCode::kWithdrawnStored && f.seq == w->seq && f.depends_on != 0 &&
-        f.depends_on < w->seq) {
-      stored.push_back(f.depends_on);
-      continue;
-    }
     return absl::PermissionDeniedError(absl::StrCat(
         "the hub did not take this laptop's withdrawal ", w->seq, " (",
         RefusalCodeName(f.code), "): ", f.reason, ". The hub had said it refused what this "
@@ -350,13 +340,6 @@ absl::StatusOr<bool> Pusher::PushWithdrawal(Replica& replica, int64_t* pushed,
     return absl::FailedPreconditionError(absl::StrCat(
         "the hub did not account this laptop's withdrawal ", w->seq, " (it holds this laptop's "
         "chain up to ", acked, "). Ask the hub administrator"));
-  }
-  // The commits it passes over that the hub holds stored: the hub's copy
-  // is what colleagues hold, so this laptop takes them back (before the
-  // cursor moves: a pass cut between gets the same answer again).
-  std::string fault;
-  if (!stored.empty()) {
-    FS_ASSIGN_OR_RETURN(fault, TakeBackStored(replica, w->seq, stored, report));
   }
   // No further than what this call carried: a hub acknowledging more (seqs
   // this laptop has not sent) must not make it skip them; held already,
@@ -371,49 +354,7 @@ absl::StatusOr<bool> Pusher::PushWithdrawal(Replica& replica, int64_t* pushed,
   progressed_ = true;
   ++report->withdrawals_pushed;
   *pushed = moved;
-  // The hub stored what it had said it refused, with no restore of its
-  // own to explain it: a refusal that still lets the pass pull, said once
-  // (the next pass pushes on).
-  if (!fault.empty()) return absl::PermissionDeniedError(fault);
   return true;
-}
-
-absl::StatusOr<std::string> Pusher::TakeBackStored(Replica& replica, uint64_t withdrawal,
-                                                   const std::vector<uint64_t>& stored,
-                                                   SyncReport* report) {
-  // Which of them the hub had acknowledged, then refused (trust evidence
-  // kHubRefusedAcknowledged): a hub put back from a backup and then from a
-  // newer one, or given the commit again by a colleague's relay.
-  FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica.Evidence());
-  std::set<uint64_t> contradicted;
-  for (const TrustEvidence& e : evidence) {
-    if (e.kind == static_cast<int>(ChainEvidence::Kind::kHubRefusedAcknowledged)) {
-      contradicted.insert(e.seq);
-    }
-  }
-  FS_RETURN_IF_ERROR(replica.TakeBackSetAside(stored).status());
-  report->withdrawals_superseded += stored.size();
-  std::vector<uint64_t> unexplained;
-  for (uint64_t s : stored) {
-    if (contradicted.count(s) == 0) unexplained.push_back(s);
-  }
-  const std::string seqs = absl::StrJoin(stored, ", ");
-  const std::string what = absl::StrCat(
-      "the hub holds stored change", stored.size() == 1 ? " " : "s ", seqs,
-      " of this laptop, which this laptop had set aside and withdrawn (entry ", withdrawal,
-      "): the hub's copy stands, as colleagues hold it, and is taken back here (no longer set "
-      "aside); the withdrawal passes over nothing");
-  if (unexplained.empty()) {
-    report->chain.problems.push_back(absl::StrCat(
-        what, ". The hub had acknowledged ", stored.size() == 1 ? "it" : "them", ", then refused ",
-        stored.size() == 1 ? "it" : "them", " after it said it lost this laptop's changes (a hub "
-        "put back from a backup, then from a newer one); tell the hub administrator"));
-    return std::string();
-  }
-  return absl::StrCat(
-      what, ". The hub had said it refused ", stored.size() == 1 ? "it" : "them",
-      " and never said it lost ", stored.size() == 1 ? "it" : "them",
-      ": a fault of fieldsync or of the hub; tell the hub administrator");
 }
 
 absl::StatusOr<PushOutcome> Pusher::PushStatement(const std::string& statement) {

@@ -11,7 +11,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "base/tuning.h"
@@ -97,15 +96,6 @@ class Pusher {
   // that seq is one (store/replica.h, ChainRow::kWithdrawal), and moves
   // *pushed past it. False if it is not.
   absl::StatusOr<bool> PushWithdrawal(Replica& replica, int64_t* pushed, SyncReport* report);
-  // The hub kept withdrawal `withdrawal` but holds the commits `stored` it
-  // passes over stored (WITHDRAWN_STORED naming each): taken back here
-  // (Replica::TakeBackSetAside) and said. Returns the words of a fault
-  // (empty if each has kHubRefusedAcknowledged evidence: the hub had
-  // acknowledged it, then refused it, so its holding it again is a restore's
-  // doing, said in report->chain.problems).
-  absl::StatusOr<std::string> TakeBackStored(Replica& replica, uint64_t withdrawal,
-                                             const std::vector<uint64_t>& stored,
-                                             SyncReport* report);
   // Version 3: this laptop's commits set aside from *pushed + 1 on, sent
   // again to a hub that went back as it had them: their headers alone,
   // refused with the code it gave, with the withdrawal passing over each if

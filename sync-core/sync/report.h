@@ -77,9 +77,6 @@ struct SyncReport {
   uint64_t set_aside_open = 0;
   uint64_t withdrawals_pushed = 0;
   std::string withdrawal_note;
-  // Commits a withdrawal pushed passes over that the hub holds stored
-  // (WITHDRAWN_STORED naming them): taken back, no longer set aside.
-  uint64_t withdrawals_superseded = 0;
   // Version 3: commits the hub refused as stamped by a clock ahead
   // (CLOCK_AHEAD), re-dated in this pass (sync/restamp.h) and sent; what is
   // said of it once, from this laptop's side, or why they still wait.
