@@ -141,6 +141,14 @@ absl::StatusOr<NodeInfo> HubEngine::Authenticate(const DeviceId& device,
 absl::StatusOr<std::optional<OfficeRemoval>> HubEngine::RemovalOf(const std::string& province,
                                                                   const DeviceId& device,
                                                                   const OfficeLoader& load) {
+  FS_ASSIGN_OR_RETURN(std::shared_ptr<const OfficeRemovals> office, OfficeOf(province, load));
+  auto it = office->removed.find(device);
+  if (it == office->removed.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<std::shared_ptr<const OfficeRemovals>> HubEngine::OfficeOf(
+    const std::string& province, const OfficeLoader& load) {
   std::shared_ptr<const OfficeRemovals> office;
   uint64_t version = 0;
   {
@@ -157,9 +165,7 @@ absl::StatusOr<std::optional<OfficeRemoval>> HubEngine::RemovalOf(const std::str
     // predate a membership record stored since.
     if (removals_version_ == version) removals_[province] = office;
   }
-  auto it = office->removed.find(device);
-  if (it == office->removed.end()) return std::nullopt;
-  return it->second;
+  return office;
 }
 
 void HubEngine::ForgetRemovals(const std::string& province) {
@@ -205,6 +211,12 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
         return absl::PermissionDeniedError(RemovedMessage(node.device, node.province, *removed));
       }
     }
+    // Enrolled and never approved by its office: it moves none of the
+    // office's records (Scope::CheckMoveByUnapproved).
+    FS_ASSIGN_OR_RETURN(std::shared_ptr<const OfficeRemovals> office,
+                        OfficeOf(node.province,
+                                 [&](const std::string& p) { return hub.OfficeRecordsOf(p); }));
+    const bool approved = office->approved.count(node.device) > 0;
     FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
     Scope scope(hub);
     // The device's commit chain (version 3): headers of commits stored
@@ -237,7 +249,14 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
         if (!needs_refused) needs_refused = refusals->DependsOnRefused(c, /*waiting=*/false);
         if (needs_refused) return absl::FailedPreconditionError(needs_refused->reason);
       }
-      return CheckBeforeMerge(hub, scope, node, origin, c, gc.horizon, crypto_checks_, &code);
+      FS_RETURN_IF_ERROR(
+          CheckBeforeMerge(hub, scope, node, origin, c, gc.horizon, crypto_checks_, &code));
+      if (approved || !crypto_checks_) return absl::OkStatus();
+      absl::Status move = scope.CheckMoveByUnapproved(c);
+      if (!move.ok() && move.code() == absl::StatusCode::kPermissionDenied) {
+        code = sync::RefusalCode::kOutOfScope;
+      }
+      return move;
     };
     hooks.refuse = [&](const Commit& c, const absl::Status& why) -> absl::StatusOr<bool> {
       // A commit without a header (its author's chain has not begun) leaves

@@ -95,6 +95,10 @@ class HubEngine : public HubStore {
   absl::StatusOr<std::optional<OfficeRemoval>> RemovalOf(const std::string& province,
                                                          const DeviceId& device,
                                                          const OfficeLoader& load);
+  // The removals (and approved devices) of `province`, from the cache or
+  // computed from `load`'s records.
+  absl::StatusOr<std::shared_ptr<const OfficeRemovals>> OfficeOf(const std::string& province,
+                                                                 const OfficeLoader& load);
   // Drops the cached removals of `province` (every office's if empty).
   void ForgetRemovals(const std::string& province);
 

@@ -54,6 +54,7 @@ OfficeRemovals ComputeOfficeRemovals(const OfficeRecords& office) {
     m = crypto::ComputeMembership(root->subject, records, revoked);
   }
   out.root = root->subject.device;
+  for (const auto& [device, keys] : m->approved) out.approved.insert(device);
   for (const DeviceId& d : m->removed) {
     // For people: the first removal of it stored, by a device of the chain
     // if there is one.

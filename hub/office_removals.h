@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "change/id.h"
@@ -39,6 +40,10 @@ struct OfficeRemoval {
 struct OfficeRemovals {
   std::optional<DeviceId> root;  // none: the office has no first device yet
   std::map<DeviceId, OfficeRemoval> removed;
+  // Every device the root's chain reaches (members, removed, revoked): what
+  // laptops take a move of the office's records from (a device enrolled and
+  // never approved is not among them).
+  std::set<DeviceId> approved;
 };
 
 // The removals of an office from the membership records the hub stored and

@@ -158,6 +158,23 @@ absl::StatusOr<bool> Scope::Visible(const std::string& province, const std::stri
   return CaseVisible(province, e.case_id);
 }
 
+absl::Status Scope::CheckMoveByUnapproved(const Commit& c) {
+  for (const RowChange& rc : c.changes) {
+    const OwnerRelation own = OwnerOfTable(data_.schema(), rc.table);
+    if (own.link != OwnerLink::kColumn) continue;
+    const Value* to = Written(rc, own.column);
+    if (to == nullptr || to->is_null()) continue;  // a delete moves nothing
+    FS_ASSIGN_OR_RETURN(Entry e, Lookup(rc.table, rc.row));
+    if (!e.found || e.owner.empty() || TextOf(to) == e.owner) continue;
+    return Denied(c, rc, absl::StrCat("belongs to province ", AV(e.owner), ", and device ",
+                                      c.author.ToString(), " that moves it elsewhere was never "
+                                      "approved by its office: only a device its office "
+                                      "approved moves its records (its laptops would refuse "
+                                      "the move)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Scope::CheckWritable(const std::string& province, const Commit& c) {
   for (const RowChange& rc : c.changes) {
     FS_ASSIGN_OR_RETURN(Entry e, Lookup(rc.table, rc.row));

@@ -62,6 +62,14 @@ class Scope {
   // Before the hub merges `c` from a node of `province`: PERMISSION_DENIED
   // naming the first row the node may not write.
   absl::Status CheckWritable(const std::string& province, const Commit& c);
+
+  // Before the hub merges `c` from a device its office's chain never
+  // approved (hub/office_removals.h: enrolled, not yet approved):
+  // PERMISSION_DENIED if it moves an office's own row to another office.
+  // Laptops take a move only from a device the owning office approved
+  // (KeyRing::CheckOwnerMoves), and a pulled commit a laptop refuses stops
+  // its pull: stored here, the move would stop every laptop of the office.
+  absl::Status CheckMoveByUnapproved(const Commit& c);
   // After the merge, at log `position`: records owners, links and grants.
   absl::Status Record(const Commit& c, int64_t position);
 

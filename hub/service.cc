@@ -6,11 +6,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "base/strings.h"
 #include "base/tuning.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
@@ -30,14 +31,8 @@ class CallsInProgress {
  public:
   class Guard {
    public:
-    explicit Guard(CallsInProgress* c) : c_(c) {
-      std::lock_guard<std::mutex> l(c_->mu_);
-      ++c_->n_;
-    }
-    ~Guard() {
-      std::lock_guard<std::mutex> l(c_->mu_);
-      if (--c_->n_ == 0) c_->idle_.notify_all();
-    }
+    explicit Guard(CallsInProgress* c) : c_(c) { c_->Enter(); }
+    ~Guard() { c_->Leave(); }
     Guard(const Guard&) = delete;
     Guard& operator=(const Guard&) = delete;
 
@@ -46,14 +41,26 @@ class CallsInProgress {
   };
   // Whether no call was in progress before `deadline`.
   bool WaitIdle(std::chrono::system_clock::time_point deadline) {
-    std::unique_lock<std::mutex> l(mu_);
-    return idle_.wait_until(l, deadline, [this] { return n_ == 0; });
+    absl::MutexLock l(&mu_);
+    return mu_.AwaitWithDeadline(absl::Condition(this, &CallsInProgress::Idle),
+                                 absl::FromChrono(deadline));
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable idle_;
-  int n_ = 0;
+  // Not in Guard's constructor and destructor: clang's thread-safety
+  // analysis does not check constructors and destructors.
+  void Enter() {
+    absl::MutexLock l(&mu_);
+    ++n_;
+  }
+  void Leave() {
+    absl::MutexLock l(&mu_);
+    --n_;  // WaitIdle's condition is evaluated again on release
+  }
+  bool Idle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return n_ == 0; }
+
+  absl::Mutex mu_;
+  int n_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 namespace {

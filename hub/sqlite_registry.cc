@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
+#include "base/json.h"
 #include "base/status_macros.h"
 #include "crypto/hash.h"
 #include "crypto/identity.h"
@@ -30,11 +31,14 @@ std::string RandomHex(size_t bytes) {
 absl::Status SqliteHubStorage::AddProvince(const std::string& code, const std::string& name,
                                          const std::string& actor) {
   absl::MutexLock l(&registry_mu_);
+  // The lambda below runs while the lock is held (the analysis does not
+  // follow a lock into a lambda).
+  sqlite::Db& registry = *registry_;
   const int64_t now = clock_->NowMillis();
-  return sqlite::InTransaction(*registry_, sqlite_storage::kWriteTxn,
+  return sqlite::InTransaction(registry, sqlite_storage::kWriteTxn,
                                [&](sqlite::Transaction&) -> absl::Status {
-    FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("INSERT INTO hub_provinces(code, name, "
-                                                     "created_at) VALUES (?1, ?2, ?3)"));
+    FS_ASSIGN_OR_RETURN(auto st, registry.Prepared("INSERT INTO hub_provinces(code, name, "
+                                                   "created_at) VALUES (?1, ?2, ?3)"));
     st->BindText(1, code);
     st->BindText(2, name);
     st->BindInt(3, now);
@@ -44,7 +48,7 @@ absl::Status SqliteHubStorage::AddProvince(const std::string& code, const std::s
           "province ", code, " is already registered; see fieldhub province list"));
     }
     FS_RETURN_IF_ERROR(s);
-    return AppendHubAudit(*registry_, now, actor, kAuditProvinceAdd,
+    return AppendHubAudit(registry, now, actor, kAuditProvinceAdd,
                           absl::StrCat("province ", code, " \"", name, "\""));
   });
 }
@@ -66,6 +70,9 @@ absl::StatusOr<EnrollToken> SqliteHubStorage::MakeEnrollToken(const std::string&
                                                             int64_t valid_for_millis,
                                                             const std::string& actor) {
   absl::MutexLock l(&registry_mu_);
+  // The lambdas below run while the lock is held (the analysis does not
+  // follow a lock into a lambda).
+  sqlite::Db& registry = *registry_;
   FS_ASSIGN_OR_RETURN(auto p, registry_->Prepared("SELECT 1 FROM hub_provinces WHERE code = ?1"));
   p->BindText(1, province);
   FS_ASSIGN_OR_RETURN(bool known, p->Step());
@@ -82,9 +89,9 @@ absl::StatusOr<EnrollToken> SqliteHubStorage::MakeEnrollToken(const std::string&
   p->Reset();
   FS_RETURN_IF_ERROR(sqlite::InTransaction(*registry_, sqlite_storage::kWriteTxn,
                                            [&](sqlite::Transaction&) -> absl::Status {
-    FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("INSERT INTO hub_tokens(hash, province, "
-                                                     "created_at, expires_at) VALUES (?1, ?2, "
-                                                     "?3, ?4)"));
+    FS_ASSIGN_OR_RETURN(auto st, registry.Prepared("INSERT INTO hub_tokens(hash, province, "
+                                                   "created_at, expires_at) VALUES (?1, ?2, "
+                                                   "?3, ?4)"));
     st->BindBlob(1, Hash(t.token));
     st->BindText(2, province);
     st->BindInt(3, now);
@@ -92,7 +99,7 @@ absl::StatusOr<EnrollToken> SqliteHubStorage::MakeEnrollToken(const std::string&
     FS_RETURN_IF_ERROR(st->Run());
     // Never the token itself: whoever reads the trail must not be able to
     // enrol a device with it.
-    return AppendHubAudit(*registry_, now, actor, kAuditTokenIssue,
+    return AppendHubAudit(registry, now, actor, kAuditTokenIssue,
                           absl::StrCat("token for province ", province, ", valid for ",
                                        FormatDurationMillis(valid_for_millis), " until ",
                                        FormatTimeMillis(t.expires_at_millis)));
@@ -102,6 +109,9 @@ absl::StatusOr<EnrollToken> SqliteHubStorage::MakeEnrollToken(const std::string&
 
 absl::StatusOr<std::vector<NodeInfo>> SqliteHubStorage::Nodes() {
   absl::MutexLock l(&registry_mu_);
+  // The lambdas below run while the lock is held (the analysis does not
+  // follow a lock into a lambda).
+  sqlite::Db& registry = *registry_;
   FS_ASSIGN_OR_RETURN(
       auto st,
       registry_->Prepared("SELECT n.device, n.name, n.province, n.enrolled_at, n.last_seen, "
@@ -153,17 +163,14 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStorage::Nodes() {
                           reader->LogPositionsOf(n.device, n.delivered));
       int64_t of_its_own = 0;
       if (!mine.empty()) {
-        std::string list = "[";
-        for (size_t i = 0; i < mine.size(); ++i) absl::StrAppend(&list, i ? "," : "", mine[i]);
-        list += "]";
         own->Reset();
         own->BindText(1, n.province);
-        own->BindText(2, list);
+        own->BindText(2, JsonStored(Json(mine)));
         FS_ASSIGN_OR_RETURN(bool o, own->Step());
         of_its_own = o ? own->ColumnInt(0) : 0;
       }
       n.pending = static_cast<uint64_t>(std::max<int64_t>(0, all - of_its_own));
-      FS_ASSIGN_OR_RETURN(n.set_aside, sqlite_chain::SetAside(*registry_, n.device));
+      FS_ASSIGN_OR_RETURN(n.set_aside, sqlite_chain::SetAside(registry, n.device));
     }
     return absl::OkStatus();
   }));
@@ -177,6 +184,9 @@ absl::Status SqliteHubStorage::RevokeNode(const DeviceId& device, const std::str
   // storing while its revocation position is taken (Push re-checks).
   absl::MutexLock w(&write_mu_);
   absl::MutexLock l(&registry_mu_);
+  // The lambdas below run while the lock is held (the analysis does not
+  // follow a lock into a lambda).
+  sqlite::Db& registry = *registry_;
   const int64_t now = clock_->NowMillis();
   // The log head at revocation: commits of the device the hub stored
   // before stay valid for nodes; anything later in the log is refused. No
@@ -186,8 +196,8 @@ absl::Status SqliteHubStorage::RevokeNode(const DeviceId& device, const std::str
                                          [&](sqlite::Transaction&) -> absl::Status {
     std::string name, province;
     {
-      FS_ASSIGN_OR_RETURN(auto n, registry_->Prepared("SELECT name, province, revoked_at FROM "
-                                                      "hub_nodes WHERE device = ?1"));
+      FS_ASSIGN_OR_RETURN(auto n, registry.Prepared("SELECT name, province, revoked_at FROM "
+                                                    "hub_nodes WHERE device = ?1"));
       n->BindBlob(1, device.view());
       FS_ASSIGN_OR_RETURN(bool found, n->Step());
       if (!found) {
@@ -202,14 +212,14 @@ absl::Status SqliteHubStorage::RevokeNode(const DeviceId& device, const std::str
       name = n->ColumnString(0);
       province = n->ColumnString(1);
     }
-    FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("UPDATE hub_nodes SET revoked_at = ?2, "
-                                                     "revoked_position = ?3 WHERE device = ?1 "
-                                                     "AND revoked_at IS NULL"));
+    FS_ASSIGN_OR_RETURN(auto st, registry.Prepared("UPDATE hub_nodes SET revoked_at = ?2, "
+                                                   "revoked_position = ?3 WHERE device = ?1 "
+                                                   "AND revoked_at IS NULL"));
     st->BindBlob(1, device.view());
     st->BindInt(2, now);
     st->BindInt(3, position);
     FS_RETURN_IF_ERROR(st->Run());
-    return AppendHubAudit(*registry_, now, actor, kAuditRevoke,
+    return AppendHubAudit(registry, now, actor, kAuditRevoke,
                           absl::StrCat("device ", device.ToString(), " \"", name,
                                        "\" of province ", province,
                                        " revoked at log position ", position));
@@ -301,9 +311,12 @@ class SqliteEnrolTxn : public HubEnrolTxn {
 absl::Status SqliteHubStorage::EnrolTransaction(
     const std::function<absl::Status(HubEnrolTxn&)>& body) {
   absl::MutexLock l(&registry_mu_);
+  // The lambdas below run while the lock is held (the analysis does not
+  // follow a lock into a lambda).
+  sqlite::Db& registry = *registry_;
   return sqlite::InTransaction(*registry_, sqlite_storage::kWriteTxn,
                                [&](sqlite::Transaction&) -> absl::Status {
-    SqliteEnrolTxn txn(*registry_);
+    SqliteEnrolTxn txn(registry);
     return body(txn);
   });
 }

@@ -276,7 +276,10 @@ absl::Status SqliteHubStorage::Init() {
   o.clock = clock_;
   FS_ASSIGN_OR_RETURN(writer_, Replica::Open(o));
   hub_id_ = writer_->device_id();
-  sqlite::Db& db = ReplicaInternal::HubStorageDb(*writer_);
+  // The lambda below runs while the lock is held (the analysis does not
+  // follow a lock into a lambda).
+  Replica& writer = *writer_;
+  sqlite::Db& db = ReplicaInternal::HubStorageDb(writer);
   FS_RETURN_IF_ERROR(sqlite::InTransaction(db, sqlite_storage::kWriteTxn,
                                            [&](sqlite::Transaction& txn) -> absl::Status {
     FS_ASSIGN_OR_RETURN(const int64_t version, HubSchemaVersion(txn, path_));
@@ -284,7 +287,7 @@ absl::Status SqliteHubStorage::Init() {
     FS_RETURN_IF_ERROR(CreateScopeTables(db));
     // The numbered migrations, oldest first: each brings a file of the
     // version before it to its own (a new file starts at the current one).
-    if (version < 2) FS_RETURN_IF_ERROR(MigrateToVersion2(txn, *writer_));
+    if (version < 2) FS_RETURN_IF_ERROR(MigrateToVersion2(txn, writer));
     FS_ASSIGN_OR_RETURN(auto set, db.Prepared("INSERT OR REPLACE INTO hub_meta(key, value) "
                                               "VALUES ('schema_version', ?1)"));
     set->BindInt(1, kHubSchemaVersion);

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "base/args.h"
+#include "base/json.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "hub/audit.h"
@@ -36,13 +36,9 @@ std::string SqlList(const std::vector<std::string>& names) {
   return out;
 }
 
-std::string JsonList(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    absl::StrAppend(&out, i ? "," : "", JsonString(items[i]));
-  }
-  return out + "]";
-}
+// `items` as a JSON array, as hub_purged.provinces stores it and
+// json_each reads it (["LC","HN"]).
+std::string JsonList(const std::vector<std::string>& items) { return JsonStored(Json(items)); }
 
 // A scope entry from columns owner, case_id, restricted, ever_public at `i`.
 absl::StatusOr<RowScopeEntry> EntryAt(const sqlite::Stmt& st, int i) {

@@ -21,6 +21,7 @@
 #include "base/strings.h"
 #include "base/tuning.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
+#include "node/tls_sessions.h"
 #include "proto/address.h"
 #include "proto/tls_files.h"
 #include "proto/wire.h"
@@ -377,6 +378,11 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Create(
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(options.keepalive_timeout_millis));
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // TLS session resumption: a new connection to the hub (after a cut, or
+  // the channel a failed pass drops) resumes the session of an earlier one
+  // instead of carrying the hub's certificate again; only sessions of
+  // channels pinned to this same CA (node/tls_sessions.h).
+  if (!options.insecure) UseTlsSessionCache(options.address, ca_pem, args);
   auto impl = std::make_unique<Impl>();
   impl->opts = options;
   impl->ca_pem = std::move(ca_pem);
@@ -582,6 +588,7 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
     if (!reader->Read(parsed)) break;
     sync::PullChunk chunk;
     absl::Status s = FromProto(*parsed, &chunk);
+    chunk.wire_bytes = parsed->ByteSizeLong();
     if (!s.ok()) {
       s = absl::DataLossError(absl::StrCat(
           "the hub sent a malformed pull batch (nothing of it was applied): ", s.message()));

@@ -1,17 +1,12 @@
 #include "node/office.h"
 
+#include <map>
+
 #include "node/commands/command.h"
 #include "node/help_texts.h"
 #include "node/session.h"
 
 namespace fieldsync::node {
-
-bool IsOfficeCommand(const std::string& cmd) {
-  static const std::set<std::string> cmds = {"case",     "consent", "referral", "org",
-                                             "contact",  "service", "conflict", "report",
-                                             "unlock",   "lock",    "status"};
-  return cmds.count(cmd) > 0;
-}
 
 const std::set<std::string>& OfficeValuedFlags() {
   static const std::set<std::string> f = {
@@ -32,11 +27,15 @@ const std::set<std::string>& OfficeSwitches() {
   return s;
 }
 
-std::string OfficeHelp(const std::string& cmd) {
-  for (const help::Text& t : help::kTexts) {
-    if (t.command == cmd) return std::string(t.text);
-  }
-  return "";
+const std::string& HelpText(const std::string& cmd) {
+  static const std::string kNone;
+  static const auto* texts = [] {
+    auto* m = new std::map<std::string, std::string, std::less<>>;
+    for (const help::Text& t : help::kTexts) m->emplace(t.command, t.text);
+    return m;
+  }();
+  auto it = texts->find(cmd);
+  return it == texts->end() ? kNone : it->second;
 }
 
 int RunOfficeCommand(const Args& args) {

@@ -17,10 +17,6 @@
 
 namespace fieldsync::node {
 
-// The commands this file runs: case, consent, referral, org, contact,
-// service, conflict, report, unlock, lock, status.
-bool IsOfficeCommand(const std::string& cmd);
-
 // The flags (with values) and switches the office commands take.
 const std::set<std::string>& OfficeValuedFlags();
 const std::set<std::string>& OfficeSwitches();
@@ -28,9 +24,9 @@ const std::set<std::string>& OfficeSwitches();
 // Runs `args.positional[0]` (an office command); the exit code.
 int RunOfficeCommand(const Args& args);
 
-// The help of one command (`fieldnode case --help`), or "" if it has none
-// of its own: node/help/CMD.txt, built into the program.
-std::string OfficeHelp(const std::string& cmd);
+// The help of one command (`fieldnode case --help`), or "" if it has none:
+// node/help/CMD.txt, built into the program ("overview": `fieldnode help`).
+const std::string& HelpText(const std::string& cmd);
 
 }  // namespace fieldsync::node
 

@@ -18,6 +18,7 @@
 #include "node/ops/values.h"
 #include "node/passphrase.h"
 #include "node/passphrase_rule.h"
+#include "node/setup.h"
 #include "text/text.h"
 
 namespace fieldsync::node {
@@ -140,6 +141,22 @@ absl::StatusOr<Session> OpenLocal(const Args& args, bool ask) {
   return s;
 }
 
+absl::StatusOr<Session> OpenSyncSession(const Args& args, uint32_t pull_batch, bool ask) {
+  const DataDir dir = NodeDir(args);
+  Session s;
+  auto r = OpenReplicaIn(dir);
+  if (!r.ok()) return r.status();
+  s.replica = *std::move(r);
+  FS_RETURN_IF_ERROR(OpenKeys(args, dir, ask, &s));
+  auto cred = LoadCredential(dir.path);
+  if (!cred.ok()) return cred.status();
+  s.cred = *cred;
+  auto client = ClientFor(s.hub, pull_batch);
+  if (!client.ok()) return client.status();
+  s.client = *std::move(client);
+  return s;
+}
+
 std::string Officer(const Args& args) {
   std::string o = args.Flag("officer");
   if (o.empty()) {
@@ -176,7 +193,9 @@ std::string& HelpCommand() {
 void SetHelpCommand(const std::string& cmd) { HelpCommand() = cmd; }
 
 int Usage(const std::string& what) {
-  std::string msg = what;
+  // What the user typed comes back in it: escaped (no control or
+  // bidirectional character reaches the terminal raw).
+  std::string msg = Printable(what);
   const std::string suffix = "; see --help";
   if (msg.size() >= suffix.size() && msg.compare(msg.size() - suffix.size(), suffix.size(),
                                                  suffix) == 0) {

@@ -66,6 +66,10 @@ absl::Status OpenKeys(const Args& args, const DataDir& dir, bool ask, Session* s
 // The replica and its key ring, no hub connection.
 absl::StatusOr<Session> OpenLocal(const Args& args, bool ask);
 
+// The replica, its key ring, the credential and a sync client for its hub
+// (`pull_batch` records per pull message; 0: the hub's default).
+absl::StatusOr<Session> OpenSyncSession(const Args& args, uint32_t pull_batch, bool ask);
+
 // The officer using the laptop, for the access log and new cases:
 // --officer, else $FIELDSYNC_OFFICER, else the login name.
 std::string Officer(const Args& args);

@@ -1,6 +1,7 @@
 // What a sync pass did, in the lines fieldnode sync and the daemon print.
 #include "node/sync_lines.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -73,6 +74,16 @@ void WarnSkew(const SyncReport& r, std::string* out) {
                  static_cast<long long>(std::llabs(r.skew_millis) / 1000),
                  r.skew_millis > 0 ? "ahead of" : "behind");
   }
+}
+
+std::string NextTry(int64_t wait_millis) {
+  if (wait_millis <= 0) return "at once (it moved something)";
+  // Under a second in tenths, rounded up (before: "in 0 s"); from a
+  // second on in whole seconds, as before (what the daemon's tests read).
+  if (wait_millis < 1000) {
+    return absl::StrCat("in 0.", std::min<int64_t>(9, (wait_millis + 99) / 100), " s");
+  }
+  return absl::StrCat("in ", wait_millis / 1000, " s");
 }
 
 bool Moved(const SyncReport& r) {

@@ -23,6 +23,11 @@ void WarnSkew(const SyncReport& r, std::string* out);
 // commits, missing ranges, evidence), each line after `prefix`.
 void ReportHistory(const SyncReport& r, const std::string& prefix, std::string* out);
 
+// When the daemon tries again after a failed pass that waits `wait_millis`:
+// "at once (it moved something)", "in 0.4 s" (tenths under a second),
+// "in 12 s".
+std::string NextTry(int64_t wait_millis);
+
 // Whether a pass moved anything: commits, records or key records either
 // way, a bootstrap, evidence found, a checkpoint adopted.
 bool Moved(const SyncReport& r);

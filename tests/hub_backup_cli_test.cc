@@ -21,6 +21,7 @@
 #include "crypto/identity.h"
 #include "hub/cli.h"
 #include "hub/commands/hub_file.h"
+#include "hub/hub_files.h"
 #include "hub/sqlite_store.h"
 #include "store/sqlite.h"
 #include "support/temp_dir.h"
@@ -197,8 +198,8 @@ TEST_F(HubCliBackupTest, ABackupIsThisHubsFileAndIsRecorded) {
   EXPECT_FALSE(fs::exists(b + "-wal"));
   EXPECT_EQ(fs::status(b).permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
-  auto saved = ReadHubFile(b, /*check=*/true);
-  auto live = ReadHubFile(Db(), /*check=*/true);
+  auto saved = TheHubFiles().Read(b, /*check=*/true);
+  auto live = TheHubFiles().Read(Db(), /*check=*/true);
   ASSERT_TRUE(saved.ok()) << saved.status();
   ASSERT_TRUE(live.ok()) << live.status();
   EXPECT_EQ(saved->hub_id, live->hub_id);

@@ -15,10 +15,10 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_split.h"
+#include "base/json.h"
 #include "crypto/identity.h"
 #include "hub/cli.h"
 #include "hub/sqlite_store.h"
-#include "hub/commands/json_out.h"
 #include "hub/commands/time_args.h"
 #include "store/sqlite.h"
 #include "text/text.h"
@@ -559,8 +559,20 @@ TEST(HubJsonLineTest, WhatATerminalMustNotSeeIsEscapedAndKeptExactly) {
 }
 
 TEST(HubJsonLineTest, InvalidUtf8BecomesReplacementCharacters) {
+  // As fieldnode writes it (base/json.h): the replacement character
+  // escaped, which a reader decodes to the same U+FFFD.
   const std::string line = JsonLine(Json{{"name", std::string("a\xFF" "b")}});
-  EXPECT_EQ(line, "{\"name\": \"a\xEF\xBF\xBD" "b\"}\n");
+  EXPECT_EQ(line, "{\"name\": \"a\\ufffdb\"}\n");
+  EXPECT_EQ(Json::parse(line)["name"], "a\xEF\xBF\xBD" "b");
+}
+
+TEST(HubJsonLineTest, CarriageReturnsAndOtherControlsAreEscapedAlike) {
+  // One writer for both programs: \r, \b and \f as \u escapes, as every
+  // other control (a \r would otherwise move a terminal's cursor once a
+  // reader prints the value).
+  const std::string line = JsonLine(Json{{"n", "a\rb\bc\fd"}});
+  EXPECT_EQ(line, "{\"n\": \"a\\u000db\\u0008c\\u000cd\"}\n");
+  EXPECT_EQ(Json::parse(line)["n"], "a\rb\bc\fd");
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "base/args.h"
 #include "crypto/identity.h"
 #include "crypto/keystore.h"
+#include "node/cli.h"
 #include "node/client.h"
 #include "node/commands/command.h"
 #include "node/office.h"
@@ -63,20 +64,14 @@ class NodeCommandsTest : public ::testing::Test {
     ASSERT_TRUE(SaveEnrolment(dir.path, hub, Credential{id.device(), std::string(32, 's')}).ok());
   }
 
-  // fieldnode --data-dir DIR WORDS..., as main would run an office command
-  // (node/cli.cc), stdout and stderr captured.
+  // fieldnode --data-dir DIR WORDS..., as main runs them (node/cli.h),
+  // stdout and stderr captured.
   Result Run(std::vector<std::string> words) {
-    const std::string command = words[0];
-    words.insert(words.begin(), {"fieldnode", "--data-dir", dir_.File("lc1")});
-    std::vector<char*> argv;
-    for (std::string& w : words) argv.push_back(w.data());
+    words.insert(words.begin(), {"--data-dir", dir_.File("lc1")});
     Result r;
     ::testing::internal::CaptureStdout();
     ::testing::internal::CaptureStderr();
-    SetHelpCommand(command);
-    auto args = ParseArgs(static_cast<int>(argv.size()), argv.data(), OfficeValuedFlags(),
-                          OfficeSwitches());
-    r.exit = args.ok() ? RunOfficeCommand(*args) : Usage(std::string(args.status().message()));
+    r.exit = node::Run(words);
     std::fflush(stdout);
     std::fflush(stderr);
     r.out = ::testing::internal::GetCapturedStdout();
@@ -86,16 +81,11 @@ class NodeCommandsTest : public ::testing::Test {
 
   // fieldnode --data-dir DIR trust WORDS..., as main runs it.
   Result RunTrust(std::vector<std::string> words) {
-    words.insert(words.begin(), {"fieldnode", "--data-dir", dir_.File("lc1")});
-    std::vector<char*> argv;
-    for (std::string& w : words) argv.push_back(w.data());
+    words.insert(words.begin(), {"--data-dir", dir_.File("lc1")});
     Result r;
     ::testing::internal::CaptureStdout();
     ::testing::internal::CaptureStderr();
-    SetHelpCommand("trust");
-    auto args = ParseArgs(static_cast<int>(argv.size()), argv.data(), {"data-dir"},
-                          {"json", "help", "all"});
-    r.exit = args.ok() ? RunTrustCommand(*args) : Usage(std::string(args.status().message()));
+    r.exit = node::Run(words);
     std::fflush(stdout);
     std::fflush(stderr);
     r.out = ::testing::internal::GetCapturedStdout();

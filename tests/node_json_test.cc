@@ -38,5 +38,16 @@ TEST(NodeJsonTest, ShowEscapesDirectionMarksInsteadOfReplacingThem) {
             "{\"value\": \"Hằng \\\"x\\\"\\n\"}\n");
 }
 
+// What a program stores or hands to SQLite's json_each (the hub's
+// hub_purged.provinces, its lists of positions): compact, as the hub always
+// stored it; a stray byte replaced, never an exception.
+TEST(NodeJsonTest, StoredJsonIsCompactAndNeverThrows) {
+  EXPECT_EQ(JsonStored(Json(std::vector<std::string>{"LC", "HN"})), "[\"LC\",\"HN\"]");
+  EXPECT_EQ(JsonStored(Json(std::vector<int64_t>{3, 17})), "[3,17]");
+  EXPECT_EQ(JsonStored(Json(std::vector<std::string>{})), "[]");
+  EXPECT_EQ(JsonStored(Json(std::vector<std::string>{"a\"b\\", std::string("x\xFFy")})),
+            "[\"a\\\"b\\\\\",\"x\xEF\xBF\xBDy\"]");
+}
+
 }  // namespace
 }  // namespace fieldsync::node

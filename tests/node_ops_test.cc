@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "clock/clock_source.h"
 #include "crypto/identity.h"
@@ -16,6 +17,8 @@
 #include "node/ops/consents.h"
 #include "node/ops/directory.h"
 #include "node/ops/office.h"
+#include "node/ops/records.h"
+#include "node/ops/resolve.h"
 #include "node/ops/referrals.h"
 #include "node/ops/report.h"
 #include "node/ops/values.h"
@@ -422,6 +425,19 @@ TEST_F(NodeOpsTest, DeletionIsPlannedThenDone) {
   EXPECT_TRUE(plan->person.has_value());
   ASSERT_TRUE(DeleteCase(o(), *plan).ok());
   ExpectRefused(PlanCaseDeletion(o(), code), absl::StatusCode::kNotFound, "no case");
+}
+
+// Erasure cannot be undone: it takes a case's exact code (any letter case)
+// or its whole id, never the start of an id as the other commands do.
+TEST_F(NodeOpsTest, ErasureTakesAnExactCodeOrAWholeIdNeverTheStartOfOne) {
+  const std::string code = NewHang();
+  auto id = Resolve(o(), "cases", code, "case");
+  ASSERT_TRUE(id.ok()) << id.status();
+  ExpectRefused(EraseCase(o(), id->ToString().substr(0, 8)), absl::StatusCode::kNotFound,
+                "no case");
+  auto erased = EraseCase(o(), absl::AsciiStrToLower(code));
+  ASSERT_TRUE(erased.ok()) << erased.status();
+  EXPECT_EQ(erased->case_id, *id);
 }
 
 TEST_F(NodeOpsTest, ReportThresholdIsBounded) {

@@ -63,5 +63,18 @@ TEST(PassLogTest, TheSameFailureAgainIsCountedNotPrintedEachPass) {
   EXPECT_TRUE(log.TakeFailure(cut, 67'000 + kHour)) << "a failure after a success is new";
 }
 
+// The daemon's "next try": a wait under a second is not "in 0 s" (session
+// 14's note: the daemon printed "next try in 0 s" for waits under a second).
+TEST(NextTryTest, AWaitUnderASecondIsSaidInTenths) {
+  EXPECT_EQ(NextTry(0), "at once (it moved something)");
+  EXPECT_EQ(NextTry(1), "in 0.1 s");
+  EXPECT_EQ(NextTry(400), "in 0.4 s");
+  EXPECT_EQ(NextTry(999), "in 0.9 s");
+  EXPECT_EQ(NextTry(900), "in 0.9 s");
+  EXPECT_EQ(NextTry(1'500), "in 1 s");
+  EXPECT_EQ(NextTry(12'400), "in 12 s");
+  EXPECT_EQ(NextTry(300'000), "in 300 s");
+}
+
 }  // namespace
 }  // namespace fieldsync::node

@@ -187,6 +187,33 @@ TEST_F(RowCaseReplicaTest, AStoredRowOfAnUnknownTableIsRefused) {
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(RelationsTest, TheKeyRingEachSealedFieldIsSealedUnder) {
+  const RowId row = Id16::NewRandom();
+  const RowId kase = Id16::NewRandom();
+  auto naming = [&](const Value& case_id) {
+    return [case_id](std::string_view column) -> absl::StatusOr<Value> {
+      if (column == "case_id") return case_id;
+      return Value::Null();
+    };
+  };
+  auto ring = [&](std::string_view table, std::string_view column, const Value& case_id) {
+    return KeyRingOfField(S(), table, row, column, naming(case_id));
+  };
+  // A case, a person: the row itself.
+  EXPECT_EQ(*ring("cases", "summary", Value::Null()), row);
+  EXPECT_EQ(*ring("persons", "full_name", Value::Null()), row);
+  // A referral's letter: the referral; its other fields and a consent's:
+  // the case it names.
+  EXPECT_EQ(*ring("referrals", "reason", IdV(kase)), row);
+  EXPECT_EQ(*ring("referrals", "notes", IdV(kase)), kase);
+  EXPECT_EQ(*ring("consents", "scope", IdV(kase)), kase);
+  // Naming no case: no key to seal under.
+  EXPECT_EQ(ring("referrals", "notes", Value::Null()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ring("no_such_table", "x", Value::Null()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(RelationsTest, WhatMakesAWriteUrgent) {
   EXPECT_TRUE(IsUrgentWrite(S(), "cases", "urgency", Value::Text("urgent")));
   EXPECT_FALSE(IsUrgentWrite(S(), "cases", "urgency", Value::Text("normal")));

@@ -26,6 +26,7 @@
 
 #include "support/rewriting_hub.h"
 #include "support/sync_fixture.h"
+#include "sync/forwarding_transport.h"
 #include "sync/pass.h"
 #include "sync/checkpoint_keeper.h"
 #include "sync/report.h"
@@ -313,24 +314,15 @@ TEST_F(BootstrapResumeTest, AHubCannotPassRowsOffAsABootstrapsToALaptopInNone) {
 // The hub of the previous build: it ignores PullRequest.bootstrap_cut and
 // marks nothing. A cut bootstrap then starts over, as before, and
 // completes; nothing is refused.
-class PreviousBuildHub : public sync::Transport {
+class PreviousBuildHub : public sync::ForwardingTransport {
  public:
-  explicit PreviousBuildHub(sync::Transport& real) : real_(real) {}
-  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
-    return real_.Hello(req);
-  }
-  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
-    return real_.Enroll(req);
-  }
-  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
-    return real_.Push(req);
-  }
+  explicit PreviousBuildHub(sync::Transport& real) : ForwardingTransport(real) {}
   absl::Status Pull(const sync::PullRequest& req,
                     const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
     sync::PullRequest sent = req;
     sent.params.bootstrap_cut.reset();
     int with_rows = 0;
-    return real_.Pull(sent, [&](sync::PullChunk& c) -> absl::Status {
+    return ForwardingTransport::Pull(sent, [&](sync::PullChunk& c) -> absl::Status {
       c.bootstrap.reset();
       const bool rows = !c.rows.empty();  // taken by the node
       absl::Status s = on_chunk(c);
@@ -342,9 +334,6 @@ class PreviousBuildHub : public sync::Transport {
     });
   }
   int cut_after_row_messages = 0;  // 0: never
-
- private:
-  sync::Transport& real_;
 };
 
 TEST_F(BootstrapResumeTest, AHubOfThePreviousBuildStartsACutBootstrapOverAsBefore) {

@@ -17,6 +17,7 @@
 
 #include "crypto/commit_header.h"
 #include "store/sqlite.h"
+#include "sync/forwarding_transport.h"
 #include "sync/compact_header.h"
 #include "sync/pass.h"
 #include "support/sync_fixture.h"
@@ -24,18 +25,16 @@
 namespace fieldsync::testing {
 namespace {
 
-class Recording : public sync::Transport {
+class Recording : public sync::ForwardingTransport {
  public:
-  Recording(sync::Transport& real, bool previous_hub) : real_(real), previous_hub_(previous_hub) {}
+  Recording(sync::Transport& real, bool previous_hub)
+      : ForwardingTransport(real), previous_hub_(previous_hub) {}
 
   absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
-    absl::StatusOr<sync::HelloReply> r = real_.Hello(req);
+    absl::StatusOr<sync::HelloReply> r = ForwardingTransport::Hello(req);
     if (r.ok() && previous_hub_) r->compact_headers = 0;
     if (r.ok()) offered = r->compact_headers;
     return r;
-  }
-  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
-    return real_.Enroll(req);
   }
   absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
     for (const sync::PushedCommit& c : req.commits) {
@@ -50,14 +49,14 @@ class Recording : public sync::Transport {
       // What that build answers: it reads an empty header as a malformed one.
       return absl::InvalidArgumentError("malformed commit header (a hub of the previous build)");
     }
-    return real_.Push(req);
+    return ForwardingTransport::Push(req);
   }
   absl::Status Pull(const sync::PullRequest& req,
                     const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
     asked = req.params.compact_headers;
     sync::PullRequest sent = req;
     if (previous_hub_) sent.params.compact_headers = 0;  // a field it does not know
-    return real_.Pull(sent, [&](sync::PullChunk& c) {
+    return ForwardingTransport::Pull(sent, [&](sync::PullChunk& c) {
       ++messages;
       for (const sync::PulledEntry& e : c.commits) {
         if (sync::IsCompactHeader(e.header, e.header_signature)) {
@@ -79,7 +78,6 @@ class Recording : public sync::Transport {
   size_t messages = 0;
 
  private:
-  sync::Transport& real_;
   bool previous_hub_;
 };
 

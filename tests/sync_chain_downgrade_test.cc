@@ -16,6 +16,7 @@
 
 #include <string>
 
+#include "sync/forwarding_transport.h"
 #include "sync/chain.h"
 #include "sync/pass.h"
 #include "support/sync_fixture.h"
@@ -24,27 +25,14 @@ namespace fieldsync::testing {
 namespace {
 
 // The hub as a version 2 hub answers: its Hello says 2.
-class Version2Hub : public sync::Transport {
+class Version2Hub : public sync::ForwardingTransport {
  public:
-  explicit Version2Hub(sync::Transport& real) : real_(real) {}
+  explicit Version2Hub(sync::Transport& real) : ForwardingTransport(real) {}
   absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
-    absl::StatusOr<sync::HelloReply> r = real_.Hello(req);
+    absl::StatusOr<sync::HelloReply> r = ForwardingTransport::Hello(req);
     if (r.ok()) r->protocol_version = 2;
     return r;
   }
-  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
-    return real_.Enroll(req);
-  }
-  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
-    return real_.Push(req);
-  }
-  absl::Status Pull(const sync::PullRequest& req,
-                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
-    return real_.Pull(req, on_chunk);
-  }
-
- private:
-  sync::Transport& real_;
 };
 
 class ChainDowngradeTest : public SyncTest {

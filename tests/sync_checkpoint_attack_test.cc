@@ -20,6 +20,7 @@
 #include "store/sqlite.h"
 #include "support/must.h"
 #include "support/statement_fixture.h"
+#include "sync/forwarding_transport.h"
 #include "sync/chain.h"
 #include "sync/checkpoint_keeper.h"
 #include "base/tuning.h"
@@ -33,26 +34,13 @@ namespace {
 
 // The real hub, refusing for good every push that carries commits (the
 // pass goes on: the node's commits stay unpushed).
-class RefusingCommits : public sync::Transport {
+class RefusingCommits : public sync::ForwardingTransport {
  public:
-  explicit RefusingCommits(sync::Transport& real) : real_(real) {}
-  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
-    return real_.Hello(req);
-  }
-  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
-    return real_.Enroll(req);
-  }
+  explicit RefusingCommits(sync::Transport& real) : ForwardingTransport(real) {}
   absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
     if (!req.commits.empty()) return absl::PermissionDeniedError("commits refused (test)");
-    return real_.Push(req);
+    return ForwardingTransport::Push(req);
   }
-  absl::Status Pull(const sync::PullRequest& req,
-                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
-    return real_.Pull(req, on_chunk);
-  }
-
- private:
-  sync::Transport& real_;
 };
 
 class CheckpointAttackTest : public StatementFixture {

@@ -11,18 +11,39 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 
 #include "store/sqlite.h"
 #include "support/sync_fixture.h"
+#include "sync/forwarding_transport.h"
+#include "sync/pass.h"
+#include "sync/protocol.h"
 
 namespace fieldsync::testing {
 namespace {
 
 class HubRestoreTest : public SyncTest {
  protected:
+  // LC2 opens a case after the hub's backup, LC1 edits it, the hub is put
+  // back, and LC2 does not come back: LC1 and the case.
+  std::pair<harness::LocalNode*, RowId> LostColleaguesWork() {
+    auto& lc1 = AddNode("LC");
+    auto& lc2 = AddNode("LC");
+    MustSync(lc1);
+    MustSync(lc2);
+    const std::string backup = CopyHubFile("backup.db");
+    const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai");
+    MustSync(lc2);
+    MustSync(lc1);
+    SetField(lc1.replica(), "cases", kase, "status", Value::Text("assisting"));
+    MustSync(lc1);
+    PutHubFileBack(backup);
+    return {&lc1, kase};
+  }
+
   int64_t HubCount(const std::string& sql) {
     auto st = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
     EXPECT_TRUE(st.ok());
@@ -209,17 +230,8 @@ TEST_F(HubRestoreTest, WorkOfALaptopThatDoesNotComeBackIsRelayedByAColleague) {
 // the push goes again in the same pass. Before, the push failed ("depends
 // on commits the hub does not hold") and ended every pass before the pull.
 TEST_F(HubRestoreTest, WorkBuiltOnALostColleaguesWorkArrivesAfterTheRelayInOnePass) {
-  auto& lc1 = AddNode("LC");
-  auto& lc2 = AddNode("LC");
-  MustSync(lc1);
-  MustSync(lc2);
-  const std::string backup = CopyHubFile("backup.db");
-  const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai");
-  MustSync(lc2);
-  MustSync(lc1);
-  SetField(lc1.replica(), "cases", kase, "status", Value::Text("assisting"));
-  MustSync(lc1);
-  PutHubFileBack(backup);
+  auto [lc1_ptr, kase] = LostColleaguesWork();
+  harness::LocalNode& lc1 = *lc1_ptr;
   node::SyncReport r1 = MustSync(lc1);
   EXPECT_TRUE(r1.own_resent);
   EXPECT_TRUE(r1.hub_went_back);
@@ -229,6 +241,48 @@ TEST_F(HubRestoreTest, WorkBuiltOnALostColleaguesWorkArrivesAfterTheRelayInOnePa
   MustSync(lc3);
   ASSERT_TRUE(Holds(lc3, "cases", kase));
   ExpectSameRowEverywhere(kase, {&lc1, &lc3});
+}
+
+// Records the status of each push the hub refused.
+class PushRecorder : public sync::ForwardingTransport {
+ public:
+  using ForwardingTransport::ForwardingTransport;
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    absl::StatusOr<sync::PushOutcome> out = ForwardingTransport::Push(req);
+    if (!out.ok()) refused.push_back(out.status());
+    return out;
+  }
+  std::vector<absl::Status> refused;
+};
+
+class HubRestoreProcessTest : public HubRestoreTest {
+ protected:
+  bool NeedsHubProcess() const override { return true; }
+};
+
+// The story above through a `fieldhub serve` process: the hub's "waits for
+// commits it does not hold" reaches the laptop over gRPC as its mark (the
+// status payload fieldsync.v1/waits-for-lost-commits, carried as the
+// status's details), not only its words, which a node also recognises
+// (attack review 59, LOW 8: the mark was crossed in process only).
+TEST_F(HubRestoreProcessTest, TheWaitForLostWorkCrossesGrpcAsItsMark) {
+  auto [lc1_ptr, kase] = LostColleaguesWork();
+  harness::LocalNode& lc1 = *lc1_ptr;
+  PushRecorder recorder(lc1.client().transport());
+  auto r = sync::RunPass(recorder, lc1.replica(), *lc1.keys(), lc1.credential(), {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->hub_went_back);
+  EXPECT_EQ(r->relayed, 1u);
+  EXPECT_TRUE(r->push_refused.ok()) << r->push_refused;
+  ASSERT_FALSE(recorder.refused.empty()) << "the first push did not wait for the relay";
+  const absl::Status& waited = recorder.refused.front();
+  EXPECT_EQ(waited.code(), absl::StatusCode::kFailedPrecondition) << waited;
+  EXPECT_TRUE(waited.GetPayload(sync::kWaitsForLostCommitsUrl).has_value())
+      << "the mark did not cross gRPC: " << waited;
+  EXPECT_EQ(recorder.refused.size(), 1u) << recorder.refused.back();
+  auto& lc3 = AddNode("LC");
+  MustSync(lc3);
+  EXPECT_TRUE(Holds(lc3, "cases", kase));
 }
 
 // `fieldhub backup` while the hub serves and a laptop pushes: each copy is

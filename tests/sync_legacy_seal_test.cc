@@ -21,6 +21,7 @@ class LegacySealTest : public SyncTest {
   static void WriteAsVersion3(harness::LocalNode& n, const LocalTxn& t) {
     CommitSecurity old;
     old.sign = n.keys()->Security().sign;
+    old.taken = n.keys()->Security().taken;  // referral endings noted, as sign used to
     old.sign_header = n.keys()->Security().sign_header;  // chains began with the upgrade
     n.replica().SetSecurity(old);
     auto c = n.replica().Write(t);

@@ -1,6 +1,7 @@
 // Byte budgets per kind of call (sync/budget.h; docs/PROTOCOL.md, "Message
 // budgets"): the rule (halve after a call that failed having applied
-// nothing, down to 4 KiB; double after two successes, up to 4 MiB), kept in
+// nothing, down to 1 KiB; size a pull's messages from what a cut pull
+// carried; double after two successes, up to 4 MiB), kept in
 // the replica's cursors; a push carries commits and key records up to the
 // budget, at least one; the hub cuts every pull message at the node's budget
 // and its item count, key records included. A node that sends no budget (the
@@ -12,9 +13,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 
 #include "base/tuning.h"
+#include "sync/forwarding_transport.h"
 #include "sync/budget.h"
 #include "sync/pass.h"
 #include "sync/schedule.h"
@@ -33,19 +36,40 @@ TEST(CallBudgetRuleTest, HalvesAfterEmptyFailuresDoublesAfterTwoSuccessesWithinB
   s = NextBudget(s, CallOutcome::kFailedEmpty);
   EXPECT_EQ(s.bytes, 128 * 1024);
   for (int i = 0; i < 20; ++i) s = NextBudget(s, CallOutcome::kFailedEmpty);
-  EXPECT_EQ(s.bytes, 4 * 1024);  // the floor: still one commit
+  EXPECT_EQ(s.bytes, 1024);  // the floor: still one commit, one row
   s = NextBudget(s, CallOutcome::kSucceeded);
-  EXPECT_EQ(s.bytes, 4 * 1024);  // one success is not enough
+  EXPECT_EQ(s.bytes, 1024);  // one success is not enough
   s = NextBudget(s, CallOutcome::kFailedWithProgress);
   s = NextBudget(s, CallOutcome::kSucceeded);
-  EXPECT_EQ(s.bytes, 4 * 1024);  // a cut after progress broke the streak, changed nothing
+  EXPECT_EQ(s.bytes, 1024);  // a cut after progress broke the streak, changed nothing
   s = NextBudget(s, CallOutcome::kSucceeded);
-  EXPECT_EQ(s.bytes, 8 * 1024);
+  EXPECT_EQ(s.bytes, 2 * 1024);
   for (int i = 0; i < 40; ++i) s = NextBudget(s, CallOutcome::kSucceeded);
   EXPECT_EQ(s.bytes, 4 * 1024 * 1024);  // the cap
   // A value out of bounds in the file is read within them.
-  EXPECT_EQ(sync::ClampBudget(1), 4 * 1024);
+  EXPECT_EQ(sync::ClampBudget(1), 1024);
   EXPECT_EQ(sync::ClampBudget(int64_t{1} << 40), 4 * 1024 * 1024);
+}
+
+// A pull the link cut after some messages arrived: its next messages are
+// sized to an eighth of what the cut call carried, so that the message a
+// cut loses is a small share of what a connection carries (before: the
+// budget stayed, and a link of 20 KB lost up to a whole 8 KiB message at
+// every connection). Never raised by it; within the bounds.
+TEST(CallBudgetRuleTest, APullCutAfterProgressSizesItsMessagesFromWhatItCarried) {
+  BudgetState s{8 * 1024, 1};
+  s = NextBudget(s, CallOutcome::kFailedWithProgress, 16'000);
+  EXPECT_EQ(s.bytes, 2000);
+  EXPECT_EQ(s.streak, 0);
+  s = NextBudget(s, CallOutcome::kFailedWithProgress, 4'000);
+  EXPECT_EQ(s.bytes, 1024);  // the floor: one row a message
+  s = NextBudget(s, CallOutcome::kFailedWithProgress, 1'000'000);
+  EXPECT_EQ(s.bytes, 1024);  // much carried: not raised by a cut
+  // A good link cut once after a lot: the budget as it was.
+  BudgetState big{256 * 1024, 0};
+  EXPECT_EQ(NextBudget(big, CallOutcome::kFailedWithProgress, 30'000'000).bytes, 256 * 1024);
+  // Not known (0): as before, kept.
+  EXPECT_EQ(NextBudget(big, CallOutcome::kFailedWithProgress, 0).bytes, 256 * 1024);
 }
 
 TEST(DaemonScheduleTest, APassThatMovedSomethingIsFollowedAtOnceTheOthersBackOff) {
@@ -75,16 +99,11 @@ size_t CommitBytes(const sync::PushedCommit& c) {
 // A link that carries at most `link_bytes` a call: a push bigger fails
 // (UNAVAILABLE) before the hub sees it. Records every push forwarded, and
 // every pull message.
-class Link : public sync::Transport {
+class Link : public sync::ForwardingTransport {
  public:
-  Link(sync::Transport& real, size_t link_bytes) : real_(real), link_bytes_(link_bytes) {}
+  Link(sync::Transport& real, size_t link_bytes)
+      : ForwardingTransport(real), link_bytes_(link_bytes) {}
 
-  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
-    return real_.Hello(req);
-  }
-  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
-    return real_.Enroll(req);
-  }
   absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
     size_t bytes = 0;
     for (const sync::PushedCommit& c : req.commits) bytes += CommitBytes(c);
@@ -95,14 +114,14 @@ class Link : public sync::Transport {
     }
     max_push = std::max(max_push, bytes);
     max_push_commits = std::max(max_push_commits, req.commits.size());
-    return real_.Push(req);
+    return ForwardingTransport::Push(req);
   }
   absl::Status Pull(const sync::PullRequest& req,
                     const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
     asked_bytes = req.params.max_message_bytes;
     sync::PullRequest sent = req;
     if (previous_node) sent.params.max_message_bytes = 0;  // that build sends none
-    return real_.Pull(sent, [&](sync::PullChunk& c) {
+    return ForwardingTransport::Pull(sent, [&](sync::PullChunk& c) {
       size_t bytes = 0;
       for (const std::string& k : c.key_records) bytes += k.size();
       for (const sync::PulledEntry& e : c.commits) {
@@ -122,7 +141,6 @@ class Link : public sync::Transport {
   size_t asked_bytes = 0, max_message = 0, max_key_records = 0, max_items = 0, messages = 0;
 
  private:
-  sync::Transport& real_;
   size_t link_bytes_;
 };
 
@@ -189,7 +207,7 @@ TEST_F(MessageBudgetTest, APushShrinksToWhatTheLinkCarriesAndGrowsBack) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(Cursor(n, node::kPushedCursor), static_cast<int64_t>(stats->local_seq));
 
-  // Never below the floor, which still carries a commit of a few KB.
+  // Never below the floor (1 KiB), which still carries one commit.
   ASSERT_TRUE(n.replica().SetCursor(sync::kPushBudgetCursor, 8192).ok());
   WriteCases(n, 1);
   Link none(n.client().transport(), 100);
@@ -200,7 +218,7 @@ TEST_F(MessageBudgetTest, APushShrinksToWhatTheLinkCarriesAndGrowsBack) {
           .ok());
   EXPECT_FALSE(progressed);  // the daemon backs off
   EXPECT_EQ(none.pushes_cut, 3u);
-  EXPECT_EQ(Cursor(n, sync::kPushBudgetCursor), 4096);
+  EXPECT_EQ(Cursor(n, sync::kPushBudgetCursor), 1024);  // 8,192 halved three times
   Link tiny(n.client().transport(), 4096);
   EXPECT_EQ(PassUntilDone(n, tiny, 1), 1);
   EXPECT_EQ(tiny.pushes_cut, 0u);
@@ -269,6 +287,54 @@ TEST_F(MessageBudgetTest, ANodeThatSendsNoBudgetGetsTheHubsOwnSize) {
   EXPECT_GT(link.max_message, size_t{256} << 10);
   EXPECT_LE(link.messages, 4u);
   EXPECT_EQ(Digest(reader.replica()), Digest(writer.replica()));
+}
+
+// The laptop's own stop (SIGTERM to the daemon) while a pull waits for a
+// message: the transport cancels the call (node/grpc_transport.cc,
+// CancelOnStop) and answers CANCELLED, having applied nothing.
+class StoppedMidPull : public sync::Transport {
+ public:
+  StoppedMidPull(sync::Transport& real, std::atomic<bool>* stop) : real_(real), stop_(stop) {}
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
+    return real_.Hello(req);
+  }
+  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
+    return real_.Enroll(req);
+  }
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    return real_.Push(req);
+  }
+  absl::Status Pull(const sync::PullRequest&,
+                    const std::function<absl::Status(sync::PullChunk&)>&) override {
+    stop_->store(true);
+    return absl::CancelledError(
+        "stopped during the pull (the call under way was cancelled); what the hub "
+        "acknowledged and what was applied is kept");
+  }
+  void Reset() override { real_.Reset(); }
+
+ private:
+  sync::Transport& real_;
+  std::atomic<bool>* stop_;
+};
+
+// A stop says nothing of the link: the pull's budget stays, and the pass
+// says it stopped, not that the hub refused. Before, each stop counted as
+// a cut (the budget halved at every SIGTERM) and was reported as "the hub
+// refused the pull: stopped during the pull ..." (session 14's note).
+TEST_F(MessageBudgetTest, ALaptopsOwnStopDuringAPullIsNotALinkCutNorTheHubsRefusal) {
+  auto& n = AddNode("LC");
+  MustSync(n);
+  ASSERT_TRUE(n.replica().SetCursor(sync::kPullBudgetCursor, 65536).ok());
+  ASSERT_TRUE(n.replica().SetCursor(sync::kPullBudgetStreakCursor, 0).ok());
+  std::atomic<bool> stop{false};
+  StoppedMidPull link(n.client().transport(), &stop);
+  auto r = sync::RunPass(link, n.replica(), *n.keys(), n.credential(), {}, &stop);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled) << r.status();
+  EXPECT_EQ(r.status().message().find("the hub refused"), absl::string_view::npos)
+      << r.status();
+  EXPECT_EQ(Cursor(n, sync::kPullBudgetCursor), 65536) << "a stop shrank the pull's budget";
 }
 
 }  // namespace

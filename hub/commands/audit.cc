@@ -6,10 +6,10 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "base/json.h"
 #include "base/strings.h"
 #include "hub/audit.h"
 #include "hub/commands/command.h"
-#include "hub/commands/json_out.h"
 #include "hub/commands/time_args.h"
 #include "store/access_log.h"
 

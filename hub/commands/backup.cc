@@ -8,22 +8,13 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "hub/audit.h"
 #include "hub/commands/command.h"
 #include "hub/commands/hub_file.h"
-#include "hub/sqlite_storage.h"
+#include "hub/hub_files.h"
 
 namespace fieldsync::hub {
 namespace {
-
-// Removes what a failed backup left: FILE.part and SQLite's files beside it.
-void RemovePart(const std::string& part) {
-  std::error_code ec;
-  for (const char* tail : {"", "-journal", "-wal", "-shm"}) {
-    std::filesystem::remove(part + tail, ec);
-  }
-}
 
 class Backup final : public Command {
  public:
@@ -54,7 +45,8 @@ class Backup final : public Command {
       auto none = OpenStore(dir);
       return Fail(io, none.ok() ? absl::NotFoundError("no hub.db") : none.status());
     }
-    if (absl::Status s = sqlite_storage::RefuseNewerFile(dir.ReplicaPath()); !s.ok()) {
+    const HubFiles& files = TheHubFiles();
+    if (absl::Status s = files.RefuseNewer(dir.ReplicaPath()); !s.ok()) {
       return Fail(io, s);
     }
     const std::string part = file + ".part";
@@ -74,19 +66,19 @@ class Backup final : public Command {
       // fieldhub init, so that the copy is one fieldhub restore takes.
       auto store = OpenStore(dir);
       if (!store.ok()) {
-        RemovePart(part);
+        files.Remove(part);
         return Fail(io, store.status());
       }
     }
-    auto saved = Save(dir.ReplicaPath(), part, file);
+    auto saved = Save(files, dir.ReplicaPath(), part, file);
     if (!saved.ok()) {
-      RemovePart(part);
+      files.Remove(part);
       return Fail(io, saved.status());
     }
     const int64_t size = static_cast<int64_t>(std::filesystem::file_size(file, ec));
-    absl::Status audit = AppendAuditTo(dir.ReplicaPath(), *actor, kAuditBackup,
-                                absl::StrCat(file, ": log position ", saved->log_head, ", ",
-                                             size, " bytes"));
+    absl::Status audit = files.AppendAudit(dir.ReplicaPath(), *actor, kAuditBackup,
+                                           absl::StrCat(file, ": log position ",
+                                                        saved->log_head, ", ", size, " bytes"));
     std::fprintf(io.out,
                  "fieldhub: saved the hub at log position %lld to %s (%lld bytes); it holds the "
                  "nodes' credential hashes and the sealed key records: keep it as carefully as "
@@ -104,10 +96,10 @@ class Backup final : public Command {
  private:
   // hub.db copied into `part`, on disk, then named `file` (never replacing
   // one); what the copy holds.
-  static absl::StatusOr<HubFileFacts> Save(const std::string& db, const std::string& part,
-                                           const std::string& file) {
-    if (absl::Status s = OnlineCopy(db, part); !s.ok()) return s;
-    auto facts = ReadHubFile(part, /*check=*/false);
+  static absl::StatusOr<HubFileFacts> Save(const HubFiles& files, const std::string& db,
+                                           const std::string& part, const std::string& file) {
+    if (absl::Status s = files.OnlineCopy(db, part); !s.ok()) return s;
+    auto facts = files.Read(part, /*check=*/false);
     if (!facts.ok()) return facts.status();
     if (absl::Status s = SyncFile(part); !s.ok()) return s;
     if (::link(part.c_str(), file.c_str()) != 0) {

@@ -7,7 +7,7 @@
 #include "base/args.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
-#include "hub/sqlite_storage.h"
+#include "hub/hub_files.h"
 #include "text/text.h"
 
 namespace fieldsync::hub {
@@ -84,7 +84,7 @@ int Command::Usage(const Io& io, const absl::Status& why) const {
 
 absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir, FileCheck check) {
   // A file of a newer fieldhub is refused before anything writes to it.
-  FS_RETURN_IF_ERROR(sqlite_storage::RefuseNewerFile(dir.ReplicaPath()));
+  FS_RETURN_IF_ERROR(TheHubFiles().RefuseNewer(dir.ReplicaPath()));
   // Opening through OpenReplicaIn first gives the friendly "run fieldhub
   // init" message when there is no store yet.
   {

@@ -2,9 +2,9 @@
 // (hub/help/enroll-token.txt).
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "base/json.h"
 #include "base/tuning.h"
 #include "hub/commands/command.h"
-#include "hub/commands/json_out.h"
 #include "hub/commands/time_args.h"
 
 namespace fieldsync::hub {

@@ -1,11 +1,11 @@
 // fieldhub node list|revoke: the enrolled nodes (hub/help/node.txt).
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
+#include "base/json.h"
 #include "base/strings.h"
 #include "crypto/identity.h"
 #include "crypto/pairing_code.h"
 #include "hub/commands/command.h"
-#include "hub/commands/json_out.h"
 #include "hub/commands/time_args.h"
 
 namespace fieldsync::hub {

@@ -1,8 +1,8 @@
 // fieldhub province add|list: the province offices the hub knows
 // (hub/help/province.txt).
 #include "absl/strings/str_cat.h"
+#include "base/json.h"
 #include "hub/commands/command.h"
-#include "hub/commands/json_out.h"
 #include "text/text.h"
 
 namespace fieldsync::hub {
@@ -46,7 +46,7 @@ class ProvinceCmd final : public Command {
   }
 
  private:
-  int Add(SqliteHubStore& store, const std::string& code, const std::string& name,
+  int Add(HubStore& store, const std::string& code, const std::string& name,
           const std::string& actor, const Io& io) {
     absl::Status s = store.AddProvince(code, name, actor);
     if (!s.ok()) return Fail(io, s);
@@ -54,7 +54,7 @@ class ProvinceCmd final : public Command {
     return kExitOk;
   }
 
-  int List(SqliteHubStore& store, const Io& io) {
+  int List(HubStore& store, const Io& io) {
     auto list = store.Provinces();
     if (!list.ok()) return Fail(io, list.status());
     if (json()) {

@@ -14,18 +14,12 @@
 #include "hub/audit.h"
 #include "hub/commands/command.h"
 #include "hub/commands/hub_file.h"
-#include "hub/sqlite_store.h"
+#include "hub/hub_files.h"
 
 namespace fieldsync::hub {
 namespace {
 
 namespace fs = std::filesystem;
-
-// `path` and SQLite's files beside it, removed.
-void RemoveWithSidecars(const std::string& path) {
-  std::error_code ec;
-  for (const char* tail : {"", "-journal", "-wal", "-shm"}) fs::remove(path + tail, ec);
-}
 
 // What the file being replaced holds that the restore needs.
 struct Current {
@@ -72,10 +66,10 @@ class Restore final : public Command {
     if (!lock.ok()) return Fail(io, lock.status());
 
     const std::string staging = db + ".restoring";
-    RemoveWithSidecars(staging);  // a restore interrupted before; ours, under the lock
+    files_.Remove(staging);  // a restore interrupted before; ours, under the lock
     fs::copy_file(file, staging, ec);
     if (ec) {
-      RemoveWithSidecars(staging);
+      files_.Remove(staging);
       return Fail(io, absl::FailedPreconditionError(absl::StrCat(
                           "cannot copy ", file, " into ", dir.path, ": ", ec.message(),
                           "; nothing was changed")));
@@ -83,7 +77,7 @@ class Restore final : public Command {
     fs::permissions(staging, fs::perms::owner_read | fs::perms::owner_write, ec);
     absl::StatusOr<std::string> done = Prepare(file, staging, db, *actor);
     if (!done.ok()) {
-      RemoveWithSidecars(staging);
+      files_.Remove(staging);
       return Fail(io, done.status());
     }
     std::fprintf(io.out, "fieldhub: %s\n", done->c_str());
@@ -95,7 +89,7 @@ class Restore final : public Command {
   // of `db`; the line to print.
   absl::StatusOr<std::string> Prepare(const std::string& file, const std::string& staging,
                                       const std::string& db, const std::string& actor) {
-    auto restored = ReadHubFile(staging, /*check=*/true);
+    auto restored = files_.Read(staging, /*check=*/true);
     if (!restored.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           file, " is not a hub database this fieldhub restores: ", restored.status().message(),
@@ -114,7 +108,7 @@ class Restore final : public Command {
     std::vector<std::string> carried;
     int unknown = 0;
     {
-      auto store = SqliteHubStore::Open(staging);
+      auto store = files_.Open(staging);
       if (!store.ok()) return Annotated(store.status(), file);
       for (const DeviceId& d : cur.revoked) {
         absl::Status s = (*store)->RevokeNode(d, actor);
@@ -155,27 +149,15 @@ class Restore final : public Command {
         cur.present ? absl::StrCat("; the replaced file kept as ",
                                    fs::path(before).filename().string())
                     : "");
-    if (absl::Status s = AppendAuditTo(staging, actor, kAuditRestore, detail); !s.ok()) {
+    if (absl::Status s = files_.AppendAudit(staging, actor, kAuditRestore, detail); !s.ok()) {
       return Annotated(s, file);
     }
-    if (absl::Status s = Checkpoint(staging); !s.ok()) return Annotated(s, file);
+    if (absl::Status s = files_.Seal(staging); !s.ok()) return Annotated(s, file);
     if (absl::Status s = SyncFile(staging); !s.ok()) return s;
-    for (const char* tail : {"-wal", "-shm"}) fs::remove(staging + tail, ec);
 
     if (cur.present) {
-      // The file replaced, with its write-ahead log folded in; if that
-      // fails (a damaged file) the log goes beside it under its new name.
-      (void)Checkpoint(db);
-      fs::rename(db, before, ec);
-      if (ec) {
-        return absl::FailedPreconditionError(absl::StrCat("cannot rename ", db, ": ",
-                                                          ec.message(), "; nothing was changed"));
-      }
-      if (fs::exists(db + "-wal", ec) && fs::file_size(db + "-wal", ec) > 0) {
-        fs::rename(db + "-wal", before + "-wal", ec);
-      }
-      fs::remove(db + "-wal", ec);
-      fs::remove(db + "-shm", ec);
+      // The file replaced, with what it keeps beside it.
+      if (absl::Status s = files_.MoveAside(db, before); !s.ok()) return s;
     }
     fs::rename(staging, db, ec);
     if (ec) {
@@ -195,13 +177,13 @@ class Restore final : public Command {
 
   // The file being replaced: its hub id, log and revocations, if it can
   // be read.
-  static Current ReadCurrent(const std::string& db) {
+  Current ReadCurrent(const std::string& db) const {
     Current c;
     std::error_code ec;
     c.present = fs::exists(db, ec);
     if (!c.present) return c;
-    auto facts = ReadHubFile(db, /*check=*/false);
-    auto revoked = RevokedDevices(db);
+    auto facts = files_.Read(db, /*check=*/false);
+    auto revoked = files_.RevokedDevices(db);
     if (facts.ok() && revoked.ok()) {
       c.facts = *facts;
       c.revoked = *std::move(revoked);
@@ -215,6 +197,8 @@ class Restore final : public Command {
                         absl::StrCat("cannot restore ", file, ": ", s.message(),
                                      "; nothing was changed"));
   }
+
+  const HubFiles& files_ = TheHubFiles();
 };
 
 }  // namespace

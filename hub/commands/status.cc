@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "base/json.h"
 #include "hub/commands/command.h"
-#include "hub/commands/json_out.h"
 #include "hub/commands/time_args.h"
 
 namespace fieldsync::hub {

@@ -1,7 +1,7 @@
 // fieldhub version: the versions this program speaks (hub/help/version.txt).
+#include "base/json.h"
 #include "change/commit_codec.h"
 #include "hub/commands/command.h"
-#include "hub/commands/json_out.h"
 #include "schema/schema.h"
 #include "sync/protocol.h"
 

@@ -1,5 +1,7 @@
 #include "node/commands/command.h"
 
+#include <signal.h>
+
 #include <cstdio>
 
 namespace fieldsync::node {
@@ -17,6 +19,20 @@ absl::StatusOr<std::unique_ptr<OfficeContext>> OpenOfficeContext(const Args& arg
 }
 
 void Print(const std::string& s) { std::fputs(s.c_str(), stdout); }
+
+std::atomic<bool>& StopFlag() {
+  static std::atomic<bool> stop{false};
+  return stop;
+}
+
+namespace {
+void OnSignal(int) { StopFlag().store(true); }
+}  // namespace
+
+void StopOnSignals() {
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
+}
 
 int Failed(const absl::Status& s) {
   return ops::IsRequestError(s) ? Usage(std::string(s.message())) : Fail(s);

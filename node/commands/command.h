@@ -4,6 +4,8 @@
 #ifndef FIELDSYNC_NODE_COMMANDS_COMMAND_H_
 #define FIELDSYNC_NODE_COMMANDS_COMMAND_H_
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -55,6 +57,23 @@ int RunStatusCommand(const Args& args);
 int RunTrustCommand(const Args& args);
 int RunSetAsideCommand(const Args& args);
 int RunPassphraseCommand(const Args& args);
+int RunDeviceCommand(const Args& args);
+int RunInitCommand(const Args& args);
+int RunEnrollCommand(const Args& args);
+int RunShowCommand(const Args& args);
+int RunEraseCommand(const Args& args);
+int RunSyncCommand(const Args& args);
+int RunDaemonCommand(const Args& args);
+int RunVersionCommand(const Args& args);
+
+// --pull-batch N (sync, daemon): records per pull message, 0 (the hub's
+// default) if not given; INVALID_ARGUMENT beyond 10000 or not a number.
+absl::StatusOr<uint32_t> ParsePullBatch(const Args& args);
+
+// Set by SIGINT or SIGTERM once StopOnSignals() was called: a sync pass
+// ends at its next step, the daemon after it.
+std::atomic<bool>& StopFlag();
+void StopOnSignals();
 
 }  // namespace fieldsync::node
 

@@ -39,6 +39,8 @@ std::string KindName(int kind) {
       return "a bootstrap page the office's checkpoint does not vouch for";
     case sync::ChainEvidence::Kind::kForgedInstalledRow:
       return "a record the hub altered against the signed commit that wrote it";
+    case sync::ChainEvidence::Kind::kHubRefusedAcknowledged:
+      return "the hub refused a change of this laptop it had acknowledged stored";
   }
   return absl::StrCat("kind ", kind);
 }

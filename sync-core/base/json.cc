@@ -54,4 +54,8 @@ std::string JsonLine(const Json& j) {
   return out;
 }
 
+std::string JsonStored(const Json& j) {
+  return j.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
+}
+
 }  // namespace fieldsync

@@ -21,6 +21,12 @@ std::string JsonText(const Json& j);
 // `j` on one line, followed by a newline.
 std::string JsonLine(const Json& j);
 
+// `j` as a program stores it or hands it to SQLite's JSON functions
+// (json_each): compact (["LC","HN"]), nlohmann's own escaping, bytes that
+// are not UTF-8 replaced by U+FFFD (never an exception). Not for a
+// terminal: JsonText/JsonLine are.
+std::string JsonStored(const Json& j);
+
 }  // namespace fieldsync
 
 #endif  // FIELDSYNC_BASE_JSON_H_

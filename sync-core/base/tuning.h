@@ -52,13 +52,17 @@ inline constexpr size_t kPushBytesPerCall = 4 << 20;
 inline constexpr size_t kPushCommitsPerCall = 500;
 
 // The byte budget of a push call and of a pull's messages (sync/budget.h,
-// docs/PROTOCOL.md "Message budgets"): where it starts, its floor (still one
-// commit of a few KB), its cap, and the successes in a row that double it
-// (a failure that applied nothing halves it).
+// docs/PROTOCOL.md "Message budgets"): where it starts, its floor (a call or
+// a message still carries one commit or one row, whatever its size), its
+// cap, and the successes in a row that double it (a failure that applied
+// nothing halves it). A pull the link cut after N bytes of messages arrived
+// sizes its next messages to at most N / kCallBudgetCutShare: the message a
+// cut loses is then at most that share of what a connection carries.
 inline constexpr size_t kCallBudgetStartBytes = 256 << 10;
-inline constexpr size_t kCallBudgetMinBytes = 4 << 10;
+inline constexpr size_t kCallBudgetMinBytes = 1 << 10;
 inline constexpr size_t kCallBudgetMaxBytes = 4 << 20;
 inline constexpr int64_t kCallBudgetGrowAfter = 2;
+inline constexpr int64_t kCallBudgetCutShare = 8;
 
 // The sync daemon (sync/schedule.h): the first wait after a retryable
 // failure (doubling up to --max-backoff, with jitter), how often its wait

@@ -1,10 +1,12 @@
 #include "schema/relations.h"
 
 #include <algorithm>
+#include <array>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "change/referral_rules.h"
 
 namespace fieldsync {
 namespace {
@@ -210,6 +212,26 @@ absl::Status CheckRelations(const Schema& schema) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<RowId> KeyRingOfField(
+    const Schema& schema, std::string_view table, const RowId& row, std::string_view column,
+    const std::function<absl::StatusOr<Value>(std::string_view column)>& row_value) {
+  if (table == "referrals" && referral::SealedUnderReferral(column)) return row;
+  FS_ASSIGN_OR_RETURN(const CaseRelation rel, CaseRelationOf(schema, table));
+  if (rel.link == CaseLink::kColumn) {
+    FS_ASSIGN_OR_RETURN(Value c, row_value(rel.column));
+    if (c.kind() != Value::Kind::kBytes || c.str().size() != RowId::kSize) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          AV(table), " row ", row.ToString(),
+          " names no case, so its sensitive fields have no key to be sealed under; set case_id "
+          "in the same write"));
+    }
+    std::array<uint8_t, RowId::kSize> b{};
+    std::copy(c.str().begin(), c.str().end(), b.begin());
+    return RowId(b);
+  }
+  return row;
 }
 
 }  // namespace fieldsync

@@ -67,6 +67,18 @@ bool IsShared(const Schema& schema, std::string_view table);
 // (a referral's letter).
 std::vector<std::string> KeyRingTables(const Schema& schema);
 
+// The key ring a sealed field of row `row` of `table` is sealed under: the
+// row itself for cases, persons, contacts and services, and for a
+// referral's letter (referral::SealedUnderReferral); for the other fields
+// of a case's file (CaseLink::kColumn: referrals, consents) the case its
+// case column names. `row_value`: what a column of the row will hold once
+// the write is stored. FAILED_PRECONDITION when such a row names no case
+// (its sensitive fields have no key); INVALID_ARGUMENT for a table the
+// schema does not declare.
+absl::StatusOr<RowId> KeyRingOfField(
+    const Schema& schema, std::string_view table, const RowId& row, std::string_view column,
+    const std::function<absl::StatusOr<Value>(std::string_view column)>& row_value);
+
 // Whether writing `value` to `column` of `table` makes the commit urgent:
 // one of the table's urgent_when, on the column itself or on a clear column
 // derived from it (the coarse copy written in the same change: a crime

@@ -83,7 +83,7 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(Replica* replica, std::st
   if (clock != nullptr) k->impl_->clock = clock;
   // Deleted keys are overwritten in the file, not merely unlinked.
   FS_RETURN_IF_ERROR(k->impl_->db->Exec("PRAGMA secure_delete = ON"));
-  FS_RETURN_IF_ERROR(k->impl_->InTxn([&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(k->impl_->InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
     // The index on subject is made last, after the columns below: a file
     // that has it has the current _fs_trust_alerts.
     FS_ASSIGN_OR_RETURN(auto has_index, k->impl_->db->Prepared(
@@ -115,12 +115,19 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(Replica* replica, std::st
   FS_RETURN_IF_ERROR(k->impl_->LoadRegistry());
   if (!k->impl_->pulls_known) {
     // First opened by a build that counts pulls: the removals and
-    // revocations already held were seen in earlier pulls.
-    FS_ASSIGN_OR_RETURN(auto st, k->impl_->db->Prepared("INSERT OR REPLACE INTO _fs_trust(key, "
-                                                        "value) VALUES ('pulls', '0')"));
-    FS_RETURN_IF_ERROR(st->Run());
+    // revocations already held were seen in earlier pulls. The count and
+    // those cut-offs are written in one transaction: a file left with the
+    // count and without the cut-offs would never get them.
+    k->impl_->pulls = 0;
+    FS_ASSIGN_OR_RETURN(auto due, k->CutOffsDue());
+    FS_RETURN_IF_ERROR(k->impl_->InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
+      FS_ASSIGN_OR_RETURN(auto st, k->impl_->db->Prepared("INSERT OR REPLACE INTO "
+                                                          "_fs_trust(key, value) VALUES "
+                                                          "('pulls', '0')"));
+      FS_RETURN_IF_ERROR(st->Run());
+      return k->impl_->WriteCutOffs(txn, due);
+    }));
     k->impl_->pulls_known = true;
-    FS_RETURN_IF_ERROR(k->EndPull());
   }
   return k;
 }
@@ -154,43 +161,20 @@ absl::StatusOr<KeyRecordsReport> KeyRing::AddRecords(const std::vector<std::stri
     ++report.refused;
     if (report.first_refusal.empty()) report.first_refusal = why;
   };
-  FS_RETURN_IF_ERROR(impl_->InTxn([&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(impl_->InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
     for (const std::string& bytes : records) {
       absl::StatusOr<KeyRecord> r = crypto::ParseKeyRecord(bytes);
       if (!r.ok()) {
         refuse(std::string(r.status().message()));
         continue;
       }
+      // Who may send which record: crypto/key_policy.h.
       const RegisteredDevice* signer = FindDevice(r->signer);
-      if (signer == nullptr) {
-        refuse(absl::StrCat(r->Describe(), ": its signer is not in the hub's registry"));
-        continue;
-      }
-      // A device removed or revoked: nothing more of it once this laptop
-      // completed a pull after the hub held that (never judged by the
-      // record's own `created`, which its signer chooses). A grant to
-      // another office is still taken: it only tells who holds which key
-      // version, and knowing more of that never makes this laptop seal
-      // under a key it should not.
-      const bool bookkeeping =
-          r->kind == KeyRecordKind::kDataKey && r->province != province_;
-      if (const std::string* why = impl_->CutOff(r->signer);
-          why != nullptr && r->signer != replica_->device_id() && !bookkeeping) {
-        refuse(absl::StrCat(r->Describe(), ": its signer was ", *why, " before this record "
-                            "arrived"));
-        continue;
-      }
-      absl::Status v = crypto::VerifyKeyRecord(*r, signer->keys);
-      if (!v.ok()) {
-        refuse(std::string(v.message()));
-        continue;
-      }
-      const bool office_bound = r->kind == KeyRecordKind::kOfficeKey ||
-                                r->kind == KeyRecordKind::kOfficeShare ||
-                                r->kind == KeyRecordKind::kOfficeDataKey ||
-                                r->kind == KeyRecordKind::kMembership;
-      if (office_bound && signer->province != r->province) {
-        refuse(absl::StrCat(r->Describe(), ": signed by a device of office ", signer->province));
+      if (std::optional<std::string> why = crypto::RecordRefusal(
+              *r, signer != nullptr ? &signer->keys : nullptr,
+              signer != nullptr ? std::string_view(signer->province) : std::string_view(),
+              impl_->CutOff(r->signer), replica_->device_id(), province_)) {
+        refuse(*why);
         continue;
       }
       if (r->kind == KeyRecordKind::kMembership &&
@@ -202,11 +186,11 @@ absl::StatusOr<KeyRecordsReport> KeyRing::AddRecords(const std::vector<std::stri
           // Another office's: pinned on first sight (what a grant to that
           // office is checked against). This laptop's own office's first
           // device is pinned only by an officer here (Join, ApproveFirst).
-          FS_RETURN_IF_ERROR(impl_->PinRoot(r->province, r->subject, "first seen"));
+          FS_RETURN_IF_ERROR(impl_->PinRoot(txn, r->province, r->subject, "first seen"));
         } else if (root && (root->device != r->subject.device ||
                             root->sign_pk != r->subject.sign_pk)) {
           FS_RETURN_IF_ERROR(impl_->Alert(
-              absl::StrCat("first:", r->province, ":", r->subject.device.ToString()),
+              txn, absl::StrCat("first:", r->province, ":", r->subject.device.ToString()),
               absl::StrCat(
               "device ", r->subject.device.ToString(), " claims to be the first device of office ",
               Printable(r->province), ", whose first device here is ", root->device.ToString(),
@@ -227,9 +211,9 @@ absl::StatusOr<KeyRecordsReport> KeyRing::AddRecords(const std::vector<std::stri
         ++report.duplicates;
         continue;
       }
-      FS_RETURN_IF_ERROR(impl_->Store(*r, /*pushed=*/true));
+      FS_RETURN_IF_ERROR(impl_->Store(txn, *r, /*pushed=*/true));
       if (r->kind == KeyRecordKind::kErasure) {
-        FS_RETURN_IF_ERROR(impl_->DestroyRing(*r));
+        FS_RETURN_IF_ERROR(impl_->DestroyRing(txn, *r));
         ++report.erased;
       }
       ++report.added;
@@ -246,7 +230,7 @@ absl::Status KeyRing::BeginPull() {
   Impl& m = *impl_;
   // Counted in the file, and the cut-offs read again: another process of
   // this data directory (the daemon, a sync) may have pulled meanwhile.
-  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
     // Prepared once per connection (a pass begins one pull or more).
     FS_ASSIGN_OR_RETURN(auto count,
                         m.db->Prepared("INSERT OR REPLACE INTO _fs_trust(key, value) SELECT 'pulls', "
@@ -264,6 +248,13 @@ void KeyRing::AbandonPull() { impl_->in_pull = false; }
 absl::Status KeyRing::EndPull() {
   Impl& m = *impl_;
   m.in_pull = false;
+  FS_ASSIGN_OR_RETURN(auto out, CutOffsDue());
+  if (out.empty()) return absl::OkStatus();
+  return m.InWriteTxn([&](sqlite::Transaction& txn) { return m.WriteCutOffs(txn, out); });
+}
+
+absl::StatusOr<std::map<DeviceId, std::string>> KeyRing::CutOffsDue() {
+  Impl& m = *impl_;
   const DeviceId self = replica_->device_id();
   std::map<DeviceId, std::string> out;  // newly cut off, and why
   for (const auto& [id, d] : m.registry) {
@@ -303,26 +294,20 @@ absl::Status KeyRing::EndPull() {
       }
     }
   }
-  if (out.empty()) return absl::OkStatus();
-  return m.InTxn([&]() -> absl::Status {
-    for (const auto& [d, why] : out) {
-      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("INSERT OR IGNORE INTO _fs_cutoffs(device, "
-                                                  "pull, why) VALUES (?1, ?2, ?3)"));
-      st->BindBlob(1, d.view());
-      st->BindInt(2, m.pulls);
-      st->BindText(3, why);
-      FS_RETURN_IF_ERROR(st->Run());
-    }
-    return m.LoadCutOffs();
-  });
+  return out;
 }
 
 absl::StatusOr<size_t> KeyRing::ResendOwn(const DeviceId& self) {
-  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("UPDATE _fs_keys SET pushed = 0 WHERE "
-                                                   "pushed = 1 AND signer = ?1"));
-  st->BindBlob(1, self.view());
-  FS_RETURN_IF_ERROR(st->Run());
-  return static_cast<size_t>(impl_->db->Changes());
+  size_t n = 0;
+  FS_RETURN_IF_ERROR(impl_->InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("UPDATE _fs_keys SET pushed = 0 WHERE "
+                                                     "pushed = 1 AND signer = ?1"));
+    st->BindBlob(1, self.view());
+    FS_RETURN_IF_ERROR(st->Run());
+    n = static_cast<size_t>(impl_->db->Changes());
+    return absl::OkStatus();
+  }));
+  return n;
 }
 
 absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> KeyRing::RecordsSignedBy(
@@ -357,7 +342,7 @@ absl::StatusOr<std::vector<std::string>> KeyRing::UnpushedRecords(size_t limit) 
 
 absl::Status KeyRing::MarkRefused(const std::vector<std::string>& records,
                                   std::string_view reason) {
-  return impl_->InTxn([&]() -> absl::Status {
+  return impl_->InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
     for (const std::string& bytes : records) {
       FS_ASSIGN_OR_RETURN(KeyRecord r, crypto::ParseKeyRecord(bytes));
       FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("UPDATE _fs_keys SET pushed = 2 WHERE "
@@ -380,7 +365,7 @@ absl::Status KeyRing::MarkRefused(const std::vector<std::string>& records,
 absl::StatusOr<size_t> KeyRing::ResendRefused(size_t limit, int64_t refused_before_millis) {
   Impl& m = *impl_;
   size_t n = 0;
-  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
     FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, m.MembershipOf(province_));
     FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(absl::StrCat(
                                      "SELECT k.id, k.kind, k.province, k.signer, k.recipient "
@@ -394,12 +379,8 @@ absl::StatusOr<size_t> KeyRing::ResendRefused(size_t limit, int64_t refused_befo
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
       const auto kind = static_cast<KeyRecordKind>(st->ColumnInt(1));
-      const bool office_bound = kind == KeyRecordKind::kOfficeKey ||
-                                kind == KeyRecordKind::kOfficeShare ||
-                                kind == KeyRecordKind::kOfficeDataKey ||
-                                kind == KeyRecordKind::kMembership;
       if (IdOf(st->ColumnBlob(3)) != replica_->device_id()) continue;
-      if (office_bound && st->ColumnString(2) != province_) continue;
+      if (crypto::OfficeBound(kind) && st->ColumnString(2) != province_) continue;
       if (kind == KeyRecordKind::kOfficeShare &&
           !(office && office->IsMember(IdOf(st->ColumnBlob(4))))) {
         continue;
@@ -437,7 +418,7 @@ absl::StatusOr<std::vector<KeyRing::RefusedRecord>> KeyRing::RefusedRecords() {
 }
 
 absl::Status KeyRing::MarkPushed(const std::vector<std::string>& records) {
-  return impl_->InTxn([&]() -> absl::Status {
+  return impl_->InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
     for (const std::string& bytes : records) {
       FS_ASSIGN_OR_RETURN(KeyRecord r, crypto::ParseKeyRecord(bytes));
       FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("UPDATE _fs_keys SET pushed = 1 WHERE "

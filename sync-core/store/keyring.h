@@ -309,14 +309,8 @@ class KeyRing {
   // erases its person's keys only when there are none).
   absl::StatusOr<int64_t> OtherLiveCasesOf(const RowId& person, const RowId& except);
 
-  // The key ring a sealed field uses: the row itself for cases, persons,
-  // contacts and services, and for a referral's letter (reason,
-  // decline_reason); the case for the other fields of referrals and
-  // consents.
-  static absl::StatusOr<RowId> KeyRingOf(std::string_view table, const RowId& row,
-                                         std::string_view column,
-                                         const std::function<absl::StatusOr<Value>(
-                                             std::string_view)>& row_value);
+  // The key ring a sealed field uses is a relation the schema declares:
+  // KeyRingOfField (schema/relations.h).
 
   class Impl;
 
@@ -328,13 +322,17 @@ class KeyRing {
   absl::Status Vouched(const std::string& table, const RowId& row, std::string_view what,
                        const std::string& office);
   explicit KeyRing(Replica* replica, std::string province);
-  absl::StatusOr<std::optional<Value>> Seal(const SealRequest& req);
+  absl::StatusOr<std::optional<Value>> Seal(sqlite::Transaction& txn, const SealRequest& req);
   // The office's membership if this laptop, unlocked, is a member of it
   // (what approving and removing need); FAILED_PRECONDITION saying so else.
   absl::StatusOr<std::shared_ptr<crypto::Membership>> SigningMember(std::string_view doing,
                                                                     std::string_view act);
   absl::StatusOr<uint32_t> NewestTrustedVersion(const RowId& ring, const std::string& owner);
+  // Checks a commit received from elsewhere; writes nothing (it runs
+  // before the replica's transaction: CommitSecurity::verify).
   absl::Status Verify(const Commit& c, int64_t position);
+  // The devices to cut off now (EndPull), and why.
+  absl::StatusOr<std::map<DeviceId, std::string>> CutOffsDue();
 
   Replica* replica_;
   std::string province_;

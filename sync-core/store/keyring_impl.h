@@ -32,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "clock/hlc.h"
 #include "crypto/identity.h"
+#include "crypto/key_policy.h"
 #include "crypto/key_record.h"
 #include "crypto/membership.h"
 #include "crypto/secret.h"
@@ -70,7 +71,10 @@ absl::StatusOr<std::optional<LoggedWrite>> LoggedFieldWrite(sqlite::Db& db,
 
 using keyring_internal::IdOf;
 
-class KeyRing::Impl {
+// The key table (_fs_keys, the registry, pinned first devices) and what is
+// opened from it. The decisions over it are crypto/key_policy.h's: Impl
+// answers its questions (crypto::KeyFacts).
+class KeyRing::Impl : public crypto::KeyFacts {
  public:
   sqlite::Db* db = nullptr;
   // The wall clock of this laptop: HLCs of the records it signs, times of
@@ -138,21 +142,27 @@ class KeyRing::Impl {
   // The pull count and the cut-offs as the file holds them.
   absl::Status LoadCutOffs();
 
+  // Every function below that writes takes the open transaction it writes
+  // in (sqlite::Transaction&): it cannot be called outside one. Each
+  // public KeyRing write begins one with InWriteTxn(); the replica's
+  // writes hand theirs to the hooks (CommitSecurity::seal, ::taken).
+
   // A record just made, or why it could not be (a key agent that could not
   // sign): stored, or that error.
-  absl::Status Store(const absl::StatusOr<KeyRecord>& r, bool pushed);
-  absl::Status Store(const KeyRecord& r, bool pushed);
+  absl::Status Store(sqlite::Transaction& txn, const absl::StatusOr<KeyRecord>& r, bool pushed);
+  absl::Status Store(sqlite::Transaction& txn, const KeyRecord& r, bool pushed);
 
   // The pinned first device of `province`, if any.
   absl::StatusOr<std::optional<crypto::DevicePublic>> Root(const std::string& province);
-  absl::Status PinRoot(const std::string& province, const crypto::DevicePublic& root,
-                       std::string_view how);
+  absl::Status PinRoot(sqlite::Transaction& txn, const std::string& province,
+                       const crypto::DevicePublic& root, std::string_view how);
   // Reports what the hub served and this laptop did not take. `subject`
   // names what it is about ("name:DEVICE"): one alert a subject, counted
   // when served again; other words for it replace the text and show it
   // again, acknowledged or not. The text is stored printable: it carries
   // names and office codes the hub supplied.
-  absl::Status Alert(const std::string& subject, const std::string& raw_text);
+  absl::Status Alert(sqlite::Transaction& txn, const std::string& subject,
+                     const std::string& raw_text);
 
   absl::StatusOr<std::vector<KeyRecord>> Query(const std::string& where,
                                                const std::function<void(sqlite::Stmt*)>& bind);
@@ -168,9 +178,18 @@ class KeyRing::Impl {
 
   absl::StatusOr<bool> Erased(const RowId& ring);
 
-  absl::Status DestroyRing(const KeyRecord& erasure);
+  absl::Status DestroyRing(sqlite::Transaction& txn, const KeyRecord& erasure);
 
-  absl::Status InTxn(const std::function<absl::Status()>& body);
+  // The cut-offs `out` (device: why) recorded at the current pull count,
+  // and read back.
+  absl::Status WriteCutOffs(sqlite::Transaction& txn,
+                            const std::map<DeviceId, std::string>& out);
+
+  // Begin (IMMEDIATE) -> body(txn) -> COMMIT, whose status is returned; on
+  // any error the transaction is rolled back, and the memberships computed
+  // inside it (which may include what was rolled back, and the pins with
+  // it) are forgotten.
+  absl::Status InWriteTxn(const std::function<absl::Status(sqlite::Transaction&)>& body);
 
   // keyring_membership.cc: who belongs to an office.
 
@@ -189,7 +208,8 @@ class KeyRing::Impl {
   // `kept` in that order: one record, or several when more than
   // crypto::kMaxKeptApprovals must be kept (their kept lists add up:
   // crypto/membership.h), the first ones in the first record. How many.
-  absl::StatusOr<size_t> StoreRemoval(const crypto::DeviceIdentity& me, HybridClock& clock,
+  absl::StatusOr<size_t> StoreRemoval(sqlite::Transaction& txn, const crypto::DeviceIdentity& me,
+                                      HybridClock& clock,
                                       const std::string& province,
                                       const crypto::DevicePublic& subject,
                                       const std::vector<KeyRecord>& kept);
@@ -213,7 +233,12 @@ class KeyRing::Impl {
   // Whether `signer` was ever approved in `province` (its past key records
   // open what was sealed under them), or is a member now (`now`: a key made
   // after a removal, back-dated or not, must not seal new data).
-  absl::StatusOr<bool> Trusted(const std::string& province, const DeviceId& signer, bool now);
+  absl::StatusOr<bool> Trusted(const std::string& province, const DeviceId& signer,
+                               bool now) override;
+  const std::string* RegisteredOffice(const DeviceId& device) override {
+    auto it = registry.find(device);
+    return it == registry.end() ? nullptr : &it->second.province;
+  }
   bool SameKeysAsRegistered(const crypto::DevicePublic& keys) const {
     auto it = registry.find(keys.device);
     return it != registry.end() && it->second.keys.sign_pk == keys.sign_pk &&
@@ -303,7 +328,8 @@ class KeyRing::Impl {
 
   // A new office key of `generation`, its public record, and its share for
   // this device; held at once.
-  absl::StatusOr<std::shared_ptr<OfficeKey>> CreateOffice(const crypto::DeviceIdentity& me,
+  absl::StatusOr<std::shared_ptr<OfficeKey>> CreateOffice(sqlite::Transaction& txn,
+                                                          const crypto::DeviceIdentity& me,
                                                           const std::string& province,
                                                           uint32_t generation, Hlc now);
 
@@ -374,7 +400,7 @@ class KeyRing::Impl {
                                   const std::set<std::string>& entitled, const DeviceId& me);
 
   // Records the referrals `c` declined, completed or deleted: final here.
-  absl::Status NoteFinal(const Commit& c);
+  absl::Status NoteFinal(sqlite::Transaction& txn, const Commit& c);
 
   // keyring_seal.cc: sealing and reading.
 

@@ -35,8 +35,7 @@ absl::StatusOr<std::shared_ptr<OfficeKey>> KeyRing::Impl::Office(const crypto::D
   // not become the key this laptop seals under.
   auto trusted = [&](const std::string& province, const DeviceId& signer,
                      bool now) -> absl::StatusOr<bool> {
-    if (signer == me.device()) return true;
-    return Trusted(province, signer, now);
+    return crypto::SignedByTrusted(signer, province, &me.device(), now, *this);
   };
   std::optional<KeyRecord> pub;
   for (const bool now : {true, false}) {
@@ -84,10 +83,9 @@ absl::StatusOr<std::shared_ptr<OfficeKey>> KeyRing::Impl::CurrentOffice(
     const crypto::DeviceIdentity& me, const std::string& province) {
   FS_ASSIGN_OR_RETURN(auto keys, OfficeKeys(province));
   for (const KeyRecord& k : keys) {
-    if (k.signer != me.device()) {
-      FS_ASSIGN_OR_RETURN(bool member, Trusted(province, k.signer, /*now=*/true));
-      if (!member) continue;
-    }
+    FS_ASSIGN_OR_RETURN(bool trusted, crypto::SignedByTrusted(k.signer, province, &me.device(),
+                                                              /*now=*/true, *this));
+    if (!trusted) continue;
     FS_ASSIGN_OR_RETURN(std::shared_ptr<OfficeKey> held, Office(me, k.office_key_id));
     if (held) return held;
   }
@@ -96,11 +94,10 @@ absl::StatusOr<std::shared_ptr<OfficeKey>> KeyRing::Impl::CurrentOffice(
 
 absl::StatusOr<std::optional<KeyRecord>> KeyRing::Impl::GrantTarget(const std::string& province) {
   FS_ASSIGN_OR_RETURN(auto keys, OfficeKeys(province));
-  for (KeyRecord& k : keys) {
-    FS_ASSIGN_OR_RETURN(bool member, Trusted(province, k.signer, /*now=*/true));
-    if (member) return std::move(k);
-  }
-  return std::nullopt;
+  FS_ASSIGN_OR_RETURN(const KeyRecord* newest,
+                      crypto::NewestTrustedOfficeKey(keys, province, nullptr, *this));
+  if (newest == nullptr) return std::nullopt;
+  return std::optional<KeyRecord>(*newest);
 }
 
 absl::StatusOr<std::shared_ptr<SecretBytes>> KeyRing::Impl::DataKey(
@@ -181,55 +178,34 @@ absl::StatusOr<std::vector<std::shared_ptr<SecretBytes>>> KeyRing::Impl::DataKey
                               s->BindBlob(1, ring.view());
                               s->BindInt(2, version);
                             }));
+  // The newest trusted office key of each office wrapped for, asked once.
   std::map<std::string, std::optional<RowId>> newest;  // by province
-  // 0: under the newest office key; 1: a grant by this device or a
-  // current member of a granting office (with `granters`: of one of those;
-  // without, of any office, an order for reading only); 2: an office wrap
-  // under an older key; 3: else, never with `granters`.
-  auto rank = [&](const KeyRecord& w) -> absl::StatusOr<int> {
+  // The order is crypto::WrapRank's; kOther is never tried with `granters`.
+  auto rank = [&](const KeyRecord& w) -> absl::StatusOr<crypto::WrapRank> {
     if (w.kind == KeyRecordKind::kDataKey) {
-      // A version another office made, passed on by the owning office: its
-      // maker knows it, and whoever else planted a record of it there; for
-      // reading only, never sealed under nor granted on.
-      if (granters != nullptr && w.purpose == crypto::DataKeyPurpose::kRelayed) return 3;
-      if (w.signer == me.device()) return 1;
-      if (granters != nullptr) {
-        for (const std::string& g : *granters) {
-          FS_ASSIGN_OR_RETURN(bool member, Trusted(g, w.signer, /*now=*/true));
-          if (member) return 1;
-        }
-        return 3;
-      }
-      auto reg = registry.find(w.signer);
-      if (reg == registry.end()) return 3;
-      FS_ASSIGN_OR_RETURN(bool member, Trusted(reg->second.province, w.signer, /*now=*/true));
-      return member ? 1 : 3;
+      return crypto::RankGrant(w, me.device(), granters, *this);
     }
     auto n = newest.find(w.province);
     if (n == newest.end()) {
       std::optional<RowId> id;
       FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, OfficeKeys(w.province));
-      for (const KeyRecord& k : keys) {
-        bool trusted = k.signer == me.device();
-        if (!trusted) {
-          FS_ASSIGN_OR_RETURN(trusted, Trusted(w.province, k.signer, /*now=*/true));
-        }
-        if (trusted) {
-          id = k.office_key_id;
-          break;
-        }
-      }
+      FS_ASSIGN_OR_RETURN(const KeyRecord* k,
+                          crypto::NewestTrustedOfficeKey(keys, w.province, &me.device(), *this));
+      if (k != nullptr) id = k->office_key_id;
       n = newest.emplace(w.province, id).first;
     }
-    return n->second.has_value() && *n->second == w.office_key_id ? 0 : 2;
+    return crypto::RankOfficeWrap(w, n->second.has_value() ? &*n->second : nullptr);
   };
-  std::vector<int> ranks;
+  std::vector<crypto::WrapRank> ranks;
+  ranks.reserve(wraps.size());
   for (const KeyRecord& w : wraps) {
-    FS_ASSIGN_OR_RETURN(int r, rank(w));
+    FS_ASSIGN_OR_RETURN(crypto::WrapRank r, rank(w));
     ranks.push_back(r);
   }
-  for (const int pass : {0, 1, 2, 3}) {
-    if (pass == 3 && granters != nullptr) break;
+  for (const crypto::WrapRank pass :
+       {crypto::WrapRank::kNewestOfficeWrap, crypto::WrapRank::kTrustedGrant,
+        crypto::WrapRank::kOlderOfficeWrap, crypto::WrapRank::kOther}) {
+    if (pass == crypto::WrapRank::kOther && granters != nullptr) break;
     for (size_t i = 0; i < wraps.size(); ++i) {
       const KeyRecord& w = wraps[i];
       if (ranks[i] != pass) continue;
@@ -247,10 +223,11 @@ absl::StatusOr<std::vector<std::shared_ptr<SecretBytes>>> KeyRing::Impl::DataKey
 }
 
 absl::StatusOr<std::shared_ptr<OfficeKey>> KeyRing::Impl::CreateOffice(
-    const crypto::DeviceIdentity& me, const std::string& province, uint32_t generation, Hlc now) {
+    sqlite::Transaction& txn, const crypto::DeviceIdentity& me, const std::string& province,
+    uint32_t generation, Hlc now) {
   OfficeKey k = crypto::NewOfficeKey(province, generation);
-  FS_RETURN_IF_ERROR(Store(crypto::OfficeKeyRecord(me, now, k), false));
-  FS_RETURN_IF_ERROR(Store(crypto::ShareOfficeKey(me, now, k, me.public_keys()), false));
+  FS_RETURN_IF_ERROR(Store(txn, crypto::OfficeKeyRecord(me, now, k), false));
+  FS_RETURN_IF_ERROR(Store(txn, crypto::ShareOfficeKey(me, now, k, me.public_keys()), false));
   auto held = std::make_shared<OfficeKey>(std::move(k));
   office_keys[held->id] = held;
   return held;
@@ -273,28 +250,16 @@ absl::StatusOr<bool> KeyRing::Impl::Fresh(const RowId& ring, uint32_t v, const s
       wraps.emplace_back(st->ColumnString(0), st->ColumnIsNull(1) ? -1 : st->ColumnInt(1));
     }
   }
-  bool for_me = false;
-  for (const auto& [office, generation] : wraps) {
-    if (entitled.count(office) == 0 || generation < 0) return false;
-    // The newest generation of that office made by a device of its own
-    // chain (or this one): a key an unapproved device published, of any
-    // generation, neither counts nor forces a new version at every write.
-    int64_t newest = 0;
+  // The newest generation of an office made by a device of its own chain
+  // (or this one): a key an unapproved device published, of any
+  // generation, neither counts nor forces a new version at every write.
+  auto newest_generation = [&](const std::string& office) -> absl::StatusOr<int64_t> {
     FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, OfficeKeys(office));
-    for (const KeyRecord& k : keys) {
-      bool trusted = k.signer == me;
-      if (!trusted) {
-        FS_ASSIGN_OR_RETURN(trusted, Trusted(office, k.signer, /*now=*/true));
-      }
-      if (trusted) {
-        newest = k.generation;
-        break;
-      }
-    }
-    if (generation != newest) return false;
-    for_me |= office == mine;
-  }
-  return for_me;
+    FS_ASSIGN_OR_RETURN(const KeyRecord* k,
+                        crypto::NewestTrustedOfficeKey(keys, office, &me, *this));
+    return k == nullptr ? int64_t{0} : int64_t{k->generation};
+  };
+  return crypto::VersionStillSeals(wraps, mine, entitled, newest_generation);
 }
 
 }  // namespace fieldsync

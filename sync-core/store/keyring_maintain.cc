@@ -27,7 +27,7 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
   const crypto::DeviceIdentity& me = *identity_;
   Impl& m = *impl_;
   HybridClock clock(impl_->clock, tuning::kDefaultMaxClockSkewMillis);
-  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
     // Members come from the office's signed approval chain, never from the
     // hub's registry: a device the hub enrolled in the office is given
     // nothing until an officer approved it on a laptop of the office.
@@ -55,7 +55,7 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
       return st->Step();
     };
     auto new_office_key = [&](uint32_t generation, const std::string& why) -> absl::Status {
-      FS_RETURN_IF_ERROR(m.CreateOffice(me, province_, generation, clock.Now()).status());
+      FS_RETURN_IF_ERROR(m.CreateOffice(txn, me, province_, generation, clock.Now()).status());
       ++report.shares_created;
       ++report.office_keys_created;
       report.notes.push_back(absl::StrCat("created office key generation ", generation, " for ",
@@ -74,7 +74,7 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
         FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> kept,
                             m.KeptApprovals(*office, province_, revoked, me.device()));
         FS_ASSIGN_OR_RETURN(size_t records,
-                            m.StoreRemoval(me, clock, province_, keys->second, kept));
+                            m.StoreRemoval(txn, me, clock, province_, keys->second, kept));
         std::string who;
         for (const KeyRecord& k : kept) {
           absl::StrAppend(&who, who.empty() ? "" : ", ", k.subject.device.ToString());
@@ -151,7 +151,8 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
         for (const auto& [id, member] : office->members) {
           FS_ASSIGN_OR_RETURN(bool shared, has_share(k.office_key_id, id));
           if (shared) continue;
-          FS_RETURN_IF_ERROR(m.Store(crypto::ShareOfficeKey(me, clock.Now(), *held, member), false));
+          FS_RETURN_IF_ERROR(
+              m.Store(txn, crypto::ShareOfficeKey(me, clock.Now(), *held, member), false));
           ++report.shares_created;
         }
       }
@@ -266,7 +267,8 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
         FS_ASSIGN_OR_RETURN(std::shared_ptr<SecretBytes> dek,
                             m.TrustedDataKey(me, ring, v, granters));
         if (dek) {
-          FS_RETURN_IF_ERROR(m.Store(crypto::WrapDataKey(me, clock.Now(), ring, v, *dek, target,
+          FS_RETURN_IF_ERROR(m.Store(txn,
+                                     crypto::WrapDataKey(me, clock.Now(), ring, v, *dek, target,
                                                          crypto::DataKeyPurpose::kReferral),
                                      false));
           ++report.grants_created;
@@ -297,7 +299,8 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
               "under, so it was passed on to no one; tell the hub administrator"));
           continue;
         }
-        FS_RETURN_IF_ERROR(m.Store(crypto::WrapDataKey(me, clock.Now(), ring, v, *relay.key,
+        FS_RETURN_IF_ERROR(m.Store(txn,
+                                   crypto::WrapDataKey(me, clock.Now(), ring, v, *relay.key,
                                                        target, crypto::DataKeyPurpose::kRelayed),
                                    false));
         ++report.relays_created;

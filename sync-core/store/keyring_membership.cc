@@ -41,7 +41,8 @@ absl::StatusOr<std::vector<KeyRecord>> KeyRing::Impl::KeptApprovals(
   return kept;
 }
 
-absl::StatusOr<size_t> KeyRing::Impl::StoreRemoval(const crypto::DeviceIdentity& me,
+absl::StatusOr<size_t> KeyRing::Impl::StoreRemoval(sqlite::Transaction& txn,
+                                                   const crypto::DeviceIdentity& me,
                                                    HybridClock& clock, const std::string& province,
                                                    const crypto::DevicePublic& subject,
                                                    const std::vector<KeyRecord>& kept) {
@@ -52,7 +53,7 @@ absl::StatusOr<size_t> KeyRing::Impl::StoreRemoval(const crypto::DeviceIdentity&
     for (; i < kept.size() && part.size() < crypto::kMaxKeptApprovals; ++i) {
       part.push_back(kept[i].Id());
     }
-    FS_RETURN_IF_ERROR(Store(crypto::MembershipRecord(me, clock.Now(), province,
+    FS_RETURN_IF_ERROR(Store(txn, crypto::MembershipRecord(me, clock.Now(), province,
                                                       crypto::MembershipAction::kRemove,
                                                       subject, std::move(part)),
                              false));
@@ -122,14 +123,9 @@ absl::StatusOr<std::shared_ptr<crypto::Membership>> KeyRing::Impl::MembershipOf(
 absl::StatusOr<bool> KeyRing::Impl::Trusted(const std::string& province, const DeviceId& signer,
                                             bool now) {
   FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> m, MembershipOf(province));
-  if (!m) return false;
-  auto approved = m->approved.find(signer);
-  if (approved == m->approved.end()) return false;
-  // Its records were verified against the keys this laptop's registry
-  // holds for it: they must be the keys it was approved with.
-  if (!SameKeysAsRegistered(approved->second)) return false;
-  if (m->IsMember(signer)) return true;
-  return !now;
+  auto reg = registry.find(signer);
+  return crypto::TrustedSigner(m.get(), signer, reg == registry.end() ? nullptr : &reg->second.keys,
+                               now);
 }
 
 // ---------------------------------------------------------------------------
@@ -273,7 +269,9 @@ absl::Status KeyRing::Join(std::string_view code, std::optional<DeviceId> first_
   for (const crypto::DevicePublic& candidate : seen) {
     FS_ASSIGN_OR_RETURN(bool ok, crypto::PairingCodeMatches(code, candidate, me));
     if (!ok) continue;
-    return m.InTxn([&]() { return m.PinRoot(province_, candidate, "confirmed by an officer"); });
+    return m.InWriteTxn([&](sqlite::Transaction& txn) {
+      return m.PinRoot(txn, province_, candidate, "confirmed by an officer");
+    });
   }
   return absl::PermissionDeniedError(
       "wrong code: it is not the code a laptop of the office shows for this one. Read it again "
@@ -340,10 +338,10 @@ absl::Status KeyRing::ApproveFirst(std::string_view code) {
         "changed");
   }
   HybridClock clock(impl_->clock, tuning::kDefaultMaxClockSkewMillis);
-  return m.InTxn([&]() -> absl::Status {
+  return m.InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
     if (restart) {
       FS_RETURN_IF_ERROR(m.Alert(
-          absl::StrCat("restart:", province_, ":", me.device.ToString()),
+          txn, absl::StrCat("restart:", province_, ":", me.device.ToString()),
           absl::StrCat(
           "every first device of office ", province_, " this laptop knew of was revoked; this "
           "laptop became the office's first device instead")));
@@ -351,11 +349,12 @@ absl::Status KeyRing::ApproveFirst(std::string_view code) {
       del->BindText(1, province_);
       FS_RETURN_IF_ERROR(del->Run());
     }
-    FS_RETURN_IF_ERROR(m.Store(crypto::MembershipRecord(*identity_, clock.Now(), province_,
+    FS_RETURN_IF_ERROR(m.Store(txn,
+                               crypto::MembershipRecord(*identity_, clock.Now(), province_,
                                                         crypto::MembershipAction::kFirstDevice,
                                                         me),
                                false));
-    return m.PinRoot(province_, me, "this laptop");
+    return m.PinRoot(txn, province_, me, "this laptop");
   });
 }
 
@@ -401,8 +400,8 @@ absl::Status KeyRing::Approve(const DeviceId& device, std::string_view code) {
         "one of the two laptops other keys: do not approve. Nothing was changed"));
   }
   HybridClock clock(impl_->clock, tuning::kDefaultMaxClockSkewMillis);
-  return m.InTxn([&]() -> absl::Status {
-    return m.Store(crypto::MembershipRecord(*identity_, clock.Now(), province_,
+  return m.InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
+    return m.Store(txn, crypto::MembershipRecord(*identity_, clock.Now(), province_,
                                             crypto::MembershipAction::kApprove, d->keys),
                    false);
   });
@@ -436,8 +435,8 @@ absl::StatusOr<KeyRing::Removal> KeyRing::Remove(const DeviceId& device) {
                       m.KeptApprovals(*office, province_, device, identity_->device()));
   for (const KeyRecord& k : kept) out.kept.push_back(k.subject.device);
   HybridClock clock(impl_->clock, tuning::kDefaultMaxClockSkewMillis);
-  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
-    FS_ASSIGN_OR_RETURN(out.records, m.StoreRemoval(*identity_, clock, province_, keys, kept));
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
+    FS_ASSIGN_OR_RETURN(out.records, m.StoreRemoval(txn, *identity_, clock, province_, keys, kept));
     return absl::OkStatus();
   }));
   return out;
@@ -484,7 +483,7 @@ absl::StatusOr<std::vector<std::string>> KeyRing::TrustAlerts() {
 absl::StatusOr<size_t> KeyRing::AcknowledgeAlerts(std::optional<int64_t> id) {
   Impl& m = *impl_;
   size_t n = 0;
-  FS_RETURN_IF_ERROR(m.InTxn([&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
     if (id) {
       FS_ASSIGN_OR_RETURN(auto known, m.db->Prepared("SELECT 1 FROM _fs_trust_alerts WHERE seq "
                                                      "= ?1"));

@@ -60,12 +60,13 @@ absl::Status KeyRing::Impl::LoadCutOffs() {
   return absl::OkStatus();
 }
 
-absl::Status KeyRing::Impl::Store(const absl::StatusOr<KeyRecord>& r, bool pushed) {
+absl::Status KeyRing::Impl::Store(sqlite::Transaction& txn, const absl::StatusOr<KeyRecord>& r,
+                                  bool pushed) {
   if (!r.ok()) return r.status();
-  return Store(*r, pushed);
+  return Store(txn, *r, pushed);
 }
 
-absl::Status KeyRing::Impl::Store(const KeyRecord& r, bool pushed) {
+absl::Status KeyRing::Impl::Store(sqlite::Transaction&, const KeyRecord& r, bool pushed) {
   FS_ASSIGN_OR_RETURN(
       auto st, db->Prepared("INSERT OR IGNORE INTO _fs_keys(id, kind, province, keyring, "
                             "version, office_key, recipient, generation, signer, created, "
@@ -108,8 +109,8 @@ absl::StatusOr<std::optional<crypto::DevicePublic>> KeyRing::Impl::Root(
   return p;
 }
 
-absl::Status KeyRing::Impl::PinRoot(const std::string& province, const crypto::DevicePublic& root,
-                                    std::string_view how) {
+absl::Status KeyRing::Impl::PinRoot(sqlite::Transaction&, const std::string& province,
+                                    const crypto::DevicePublic& root, std::string_view how) {
   FS_ASSIGN_OR_RETURN(auto st, db->Prepared("INSERT OR IGNORE INTO _fs_roots(province, device, "
                                             "sign_pk, box_pk, how, at) VALUES (?1, ?2, ?3, "
                                             "?4, ?5, ?6)"));
@@ -123,7 +124,8 @@ absl::Status KeyRing::Impl::PinRoot(const std::string& province, const crypto::D
   return st->Run();
 }
 
-absl::Status KeyRing::Impl::Alert(const std::string& subject, const std::string& raw_text) {
+absl::Status KeyRing::Impl::Alert(sqlite::Transaction&, const std::string& subject,
+                                  const std::string& raw_text) {
   const std::string text = Printable(raw_text);
   const int64_t now = clock->NowMillis();
   // By subject; else by text (an alert stored before subjects were kept).
@@ -225,7 +227,7 @@ absl::StatusOr<bool> KeyRing::Impl::Erased(const RowId& ring) {
   return st->Step();
 }
 
-absl::Status KeyRing::Impl::DestroyRing(const KeyRecord& erasure) {
+absl::Status KeyRing::Impl::DestroyRing(sqlite::Transaction&, const KeyRecord& erasure) {
   FS_ASSIGN_OR_RETURN(auto del, db->Prepared(absl::StrCat(
                                     "DELETE FROM _fs_keys WHERE keyring = ?1 AND kind IN (",
                                     crypto::KindsSql({KeyRecordKind::kDataKey,
@@ -247,9 +249,24 @@ absl::Status KeyRing::Impl::DestroyRing(const KeyRecord& erasure) {
   return absl::OkStatus();
 }
 
-absl::Status KeyRing::Impl::InTxn(const std::function<absl::Status()>& body) {
-  absl::Status s = sqlite::InTransaction(*db, sqlite::Transaction::Mode::kWrite,
-                                         [&](sqlite::Transaction&) { return body(); });
+absl::Status KeyRing::Impl::WriteCutOffs(sqlite::Transaction&,
+                                         const std::map<DeviceId, std::string>& out) {
+  for (const auto& [d, why] : out) {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("INSERT OR IGNORE INTO _fs_cutoffs(device, "
+                                              "pull, why) VALUES (?1, ?2, ?3)"));
+    st->BindBlob(1, d.view());
+    st->BindInt(2, pulls);
+    st->BindText(3, why);
+    FS_RETURN_IF_ERROR(st->Run());
+  }
+  return LoadCutOffs();
+}
+
+absl::Status KeyRing::Impl::InWriteTxn(
+    const std::function<absl::Status(sqlite::Transaction&)>& body) {
+  // sqlite::InTransaction returns COMMIT's status (a failed COMMIT is
+  // rolled back and reported, never taken for success).
+  absl::Status s = sqlite::InTransaction(*db, sqlite::Transaction::Mode::kWrite, body);
   if (!s.ok()) {
     // Memberships computed inside the transaction may include what was
     // rolled back, and the pins with it.
@@ -265,7 +282,7 @@ absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) 
   // keys are pinned the first time they are seen, a revocation seen once
   // stays, and a device the hub stops listing is kept. What the hub served
   // against that is reported, not taken.
-  FS_RETURN_IF_ERROR(impl_->InTxn([&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(impl_->InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
     for (const RegisteredDevice& d : devices) {
       RegisteredDevice keep = d;
       auto known = impl_->registry.find(d.keys.device);
@@ -273,6 +290,7 @@ absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) 
         const RegisteredDevice& was = known->second;
         if (was.keys.sign_pk != d.keys.sign_pk || was.keys.box_pk != d.keys.box_pk) {
           FS_RETURN_IF_ERROR(impl_->Alert(
+              txn,
               absl::StrCat("keys:", d.keys.device.ToString()),
               absl::StrCat(
               "the hub lists device ", d.keys.device.ToString(), " (", Printable(was.name),
@@ -285,6 +303,7 @@ absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) 
           // A name is set at enrolment and never changes: one the hub
           // changes could make an officer remove a colleague instead.
           FS_RETURN_IF_ERROR(impl_->Alert(
+              txn,
               absl::StrCat("name:", d.keys.device.ToString()),
               absl::StrCat(
               "the hub lists device ", d.keys.device.ToString(), " as \"", Printable(d.name),
@@ -294,6 +313,7 @@ absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) 
         }
         if (was.province != d.province) {
           FS_RETURN_IF_ERROR(impl_->Alert(
+              txn,
               absl::StrCat("office:", d.keys.device.ToString()),
               absl::StrCat(
               "the hub lists device ", d.keys.device.ToString(), " in office ",
@@ -303,6 +323,7 @@ absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) 
         }
         if (was.revoked() && !d.revoked()) {
           FS_RETURN_IF_ERROR(impl_->Alert(
+              txn,
               absl::StrCat("unrevoked:", d.keys.device.ToString()),
               absl::StrCat(
               "the hub lists device ", d.keys.device.ToString(), " (", Printable(was.name),

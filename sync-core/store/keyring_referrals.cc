@@ -13,6 +13,7 @@
 #include "base/status_macros.h"
 #include "change/commit_codec.h"
 #include "change/referral_rules.h"
+#include "crypto/referral_authority.h"
 
 namespace fieldsync {
 
@@ -131,34 +132,30 @@ absl::StatusOr<std::vector<KeyRing::Impl::Authorised>> KeyRing::Impl::Authorised
   }
   std::vector<Authorised> out;
   const TableDef* t = replica.schema().FindTable("referrals");
-  auto version_of = [&](const Row& row, std::string_view column) {
+  auto version_of = [&](const Row& row,
+                        std::string_view column) -> const std::optional<FieldVersion>& {
     return row.versions[static_cast<size_t>(t->ColumnIndex(column))];
+  };
+  auto written = [&](const Row& row, std::string_view column) -> const Version* {
+    const std::optional<FieldVersion>& v = version_of(row, column);
+    return v ? &v->version : nullptr;
   };
   for (size_t i = 0; i < candidates.size(); ++i) {
     const Authorised& a = candidates[i];
     const auto& [owner, from_office] = offices[i];
-    if (owner != from_office || a.to_office == owner) continue;
+    if (!crypto::ReferralOfficesMayGrant(owner, from_office, a.to_office)) continue;
     FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get("referrals", a.referral));
     if (!row) continue;
-    const auto created = version_of(*row, "to_office");
-    const auto case_v = version_of(*row, "case_id");
-    const auto from_v = version_of(*row, "from_office");
-    const auto status_v = version_of(*row, "status");
-    if (!created || !case_v || !from_v || !status_v) continue;
-    if (case_v->version != created->version || from_v->version != created->version) continue;
-    // Made by a member of the owning office *now*: a referral made by a
-    // device removed (or revoked) since grants nothing more, however it
-    // was dated. A creation's HLC is its author's choice, so a stolen
-    // laptop's referral made after the theft cannot be told from one made
-    // before; both stop once the office removes it, and a current member
-    // refers the case again if it should go on (docs/CRYPTO.md, "Referral
-    // authority"). The receiving office's answer may come from a device
-    // removed since: the grant goes only to that office's current key.
-    FS_ASSIGN_OR_RETURN(bool by_owner, Trusted(owner, created->version.device, /*now=*/true));
-    if (!by_owner) continue;
-    FS_ASSIGN_OR_RETURN(bool by_receiver, Trusted(a.to_office, status_v->version.device, false));
-    if (!by_receiver) continue;
-    if (!status_v->base || *status_v->base != created->version) continue;
+    // Who wrote its creation and its answer (crypto/referral_authority.h).
+    const auto& status_v = version_of(*row, "status");
+    crypto::ReferralAuthorship authorship{owner, a.to_office};
+    authorship.case_id = written(*row, "case_id");
+    authorship.from_office = written(*row, "from_office");
+    authorship.to_office_written = written(*row, "to_office");
+    authorship.status = written(*row, "status");
+    authorship.status_base = status_v && status_v->base ? &*status_v->base : nullptr;
+    FS_ASSIGN_OR_RETURN(bool authorises, crypto::ReferralAuthorises(authorship, *this));
+    if (!authorises) continue;
     // A referral received whole (a bootstrap, a case newly referred) names
     // authors the hub chose: its offices and its answer count only once a
     // signed commit here shows them (until signed checkpoints, another
@@ -176,7 +173,7 @@ absl::StatusOr<std::vector<KeyRing::Impl::Authorised>> KeyRing::Impl::Authorised
     // applied here wrote it; until then the owning office's laptops, which
     // hold the referral's log, grant (docs/PROTOCOL.md, "Newly visible
     // rows").
-    FS_ASSIGN_OR_RETURN(bool answered_here, AnsweredHere(*db, a.referral, status_v->version,
+    FS_ASSIGN_OR_RETURN(bool answered_here, AnsweredHere(*db, a.referral, *authorship.status,
                                                          answer));
     if (!answered_here) continue;
     candidates[i].owner = owner;
@@ -200,22 +197,21 @@ absl::StatusOr<std::optional<KeyRing::Impl::LetterOffices>> KeyRing::Impl::Offic
   if (!row) return std::nullopt;
   const TableDef* t = replica.schema().FindTable("referrals");
   auto at = [&](std::string_view c) { return static_cast<size_t>(t->ColumnIndex(c)); };
-  const std::optional<FieldVersion>& created = row->versions[at("from_office")];
+  auto written = [&](std::string_view c) -> const Version* {
+    const std::optional<FieldVersion>& v = row->versions[at(c)];
+    return v ? &v->version : nullptr;
+  };
   const Value& from = row->values[at("from_office")];
   const Value& to = row->values[at("to_office")];
-  bool ok = row->live && created && from.kind() == Value::Kind::kText &&
-            (to.is_null() || to.kind() == Value::Kind::kText);
-  for (std::string_view c : {"case_id", "to_office", "to_organisation"}) {
-    const std::optional<FieldVersion>& v = row->versions[at(c)];
-    if (!ok) break;
-    if (c == "case_id" ? !v || v->version != created->version
-                       : v && v->version != created->version) {
-      ok = false;
-    }
-  }
-  if (ok) {
-    FS_ASSIGN_OR_RETURN(ok, Trusted(from.str(), created->version.device, false));
-  }
+  crypto::LetterAuthorship letter;
+  letter.live = row->live;
+  letter.from_office = &from;
+  letter.to_office = &to;
+  letter.created = written("from_office");
+  letter.case_id = written("case_id");
+  letter.to_office_written = written("to_office");
+  letter.to_organisation = written("to_organisation");
+  FS_ASSIGN_OR_RETURN(bool ok, crypto::LetterOfficesHold(letter, *this));
   if (!ok) {
     return absl::FailedPreconditionError(absl::StrCat(
         "referral ", ref.ToString(), " does not hold the offices its referring office wrote "
@@ -375,7 +371,7 @@ absl::StatusOr<bool> KeyRing::Impl::EndedSince(Replica& replica, const RowId& ri
   return false;
 }
 
-absl::Status KeyRing::Impl::NoteFinal(const Commit& c) {
+absl::Status KeyRing::Impl::NoteFinal(sqlite::Transaction&, const Commit& c) {
   for (const RowChange& rc : c.changes) {
     if (rc.table != "referrals") continue;
     for (const FieldWrite& f : rc.fields) {

@@ -1,6 +1,6 @@
-// Sealing and reading: the key ring a field is sealed under, the version
-// chosen, Seal and Read; Verify and the signer, installed with them on the
-// replica (Security()); erasure.
+// Sealing and reading: the version a field is sealed under (its key ring is
+// the schema's relation, KeyRingOfField), Seal and Read; Verify and the
+// signer, installed with them on the replica (Security()); erasure.
 #include "store/keyring_impl.h"
 
 #include <functional>
@@ -147,24 +147,6 @@ std::string_view OpenedStateName(OpenedField::State s) {
   return "?";
 }
 
-absl::StatusOr<RowId> KeyRing::KeyRingOf(
-    std::string_view table, const RowId& row, std::string_view column,
-    const std::function<absl::StatusOr<Value>(std::string_view)>& row_value) {
-  if (table == "referrals" && referral::SealedUnderReferral(column)) return row;
-  FS_ASSIGN_OR_RETURN(const CaseRelation rel, CaseRelationOf(FieldOfficeSchema(), table));
-  if (rel.link == CaseLink::kColumn) {
-    FS_ASSIGN_OR_RETURN(Value c, row_value(rel.column));
-    if (c.kind() != Value::Kind::kBytes || c.str().size() != 16) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          AV(table), " row ", row.ToString(),
-          " names no case, so its sensitive fields have no key to be sealed under; set case_id "
-          "in the same write"));
-    }
-    return IdOf(c.str());
-  }
-  return row;
-}
-
 absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
                                                        const std::string& owner) {
   // Only versions this office may trust to seal under: made by a member of
@@ -205,7 +187,8 @@ absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
   return best;
 }
 
-absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
+absl::StatusOr<std::optional<Value>> KeyRing::Seal(sqlite::Transaction& txn,
+                                                   const SealRequest& req) {
   const ColumnDef& col = *req.column;
   if (col.sensitivity == Sensitivity::kSensitiveWhenRestricted) {
     FS_ASSIGN_OR_RETURN(Value r, req.row_value(req.table->restriction));
@@ -223,7 +206,8 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
   }
   const crypto::DeviceIdentity& me = *identity_;
   Impl& m = *impl_;
-  FS_ASSIGN_OR_RETURN(RowId ring, KeyRingOf(table, req.row, col.name, req.row_value));
+  FS_ASSIGN_OR_RETURN(RowId ring, KeyRingOfField(replica_->schema(), table, req.row, col.name,
+                                                 req.row_value));
   const bool letter = table == "referrals" && ring == req.row;
   FS_ASSIGN_OR_RETURN(bool erased, m.Erased(ring));
   if (erased) {
@@ -242,15 +226,10 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
       // Maintain() shares it with the office's other devices at the next
       // sync, and theirs with this one.
       FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, m.OfficeKeys(province_));
-      uint32_t generation = 1;
-      for (const KeyRecord& k : keys) {
-        FS_ASSIGN_OR_RETURN(bool trusted, m.Trusted(province_, k.signer, true));
-        if (trusted) {
-          generation = k.generation;
-          break;
-        }
-      }
-      FS_ASSIGN_OR_RETURN(office, m.CreateOffice(me, province_, generation, req.version.hlc));
+      FS_ASSIGN_OR_RETURN(const KeyRecord* newest,
+                          crypto::NewestTrustedOfficeKey(keys, province_, nullptr, m));
+      const uint32_t generation = newest != nullptr ? newest->generation : 1;
+      FS_ASSIGN_OR_RETURN(office, m.CreateOffice(txn, me, province_, generation, req.version.hlc));
     }
     Impl::Choice c;
     c.hlc = hlc;
@@ -341,7 +320,8 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
       // the case is referred to now.
       FS_ASSIGN_OR_RETURN(c.version, m.FreshVersion(ring));
       c.key = std::make_shared<SecretBytes>(SecretBytes::Random(crypto::kDataKeyBytes));
-      FS_RETURN_IF_ERROR(m.Store(crypto::WrapDataKeyForOffice(me.device(), req.version.hlc, ring,
+      FS_RETURN_IF_ERROR(m.Store(txn,
+                                 crypto::WrapDataKeyForOffice(me.device(), req.version.hlc, ring,
                                                               c.version, *c.key, *office),
                                  false));
       std::set<std::string> others = entitled;
@@ -350,7 +330,7 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(const SealRequest& req) {
         FS_ASSIGN_OR_RETURN(std::optional<KeyRecord> theirs, m.GrantTarget(o));
         if (!theirs) continue;
         FS_RETURN_IF_ERROR(m.Store(
-            crypto::WrapDataKey(me, req.version.hlc, ring, c.version, *c.key, *theirs,
+            txn, crypto::WrapDataKey(me, req.version.hlc, ring, c.version, *c.key, *theirs,
                                 o == owner ? crypto::DataKeyPurpose::kOwner
                                            : crypto::DataKeyPurpose::kReferral),
             false));
@@ -377,21 +357,28 @@ absl::Status KeyRing::Vouched(const std::string& table, const RowId& row, std::s
       "tell your office and the hub administrator (fieldnode trust)"));
 }
 
-// A row's `province` names the office that owns it, and the owner decides
-// whose grants of its keys this laptop stands behind and to whom it grants
-// (Seal). Only a device of the owning office moves a row elsewhere (the
-// hub's rule too, hub/scope.cc): a pulled commit in which another office's
-// device rewrites it, which a malicious hub would relay, is refused here.
+// An office's own row names the office that owns it in its owner column
+// (the schema's OwnerLink::kColumn: a case's `province`), and the owner
+// decides whose grants of its keys this laptop stands behind and to whom it
+// grants (Seal). Only a device of the owning office moves a row elsewhere
+// (the hub's rule too, hub/scope.cc): a pulled commit in which another
+// office's device rewrites it, which a malicious hub would relay, is refused
+// here. The rule is the hub's, no wider: a pulled commit refused here stops
+// the laptop's pull (sync/puller.cc), so one the hub stores by its rules
+// must pass here -- the shared directory's `province` (where a body works,
+// not whose it is) and a delete (NULL in every field: it moves nothing)
+// are no moves.
 absl::Status KeyRing::CheckOwnerMoves(const Commit& c, const RegisteredDevice& author) {
   for (const RowChange& rc : c.changes) {
-    const TableDef* t = replica_->schema().FindTable(rc.table);
-    if (t == nullptr || t->FindColumn("province") == nullptr) continue;
+    absl::StatusOr<OwnerRelation> own = OwnerOf(replica_->schema(), rc.table);
+    if (!own.ok() || own->link != OwnerLink::kColumn) continue;
     const FieldWrite* moved = nullptr;
     for (const FieldWrite& f : rc.fields) {
-      if (f.column == "province") moved = &f;
+      if (f.column == own->column && !f.value.is_null()) moved = &f;
     }
     if (moved == nullptr) continue;
-    FS_ASSIGN_OR_RETURN(std::string owner, impl_->ClearText(rc.table, "province", rc.row));
+    FS_ASSIGN_OR_RETURN(std::string owner,
+                        impl_->ClearText(rc.table, std::string(own->column), rc.row));
     if (owner.empty()) continue;  // not held here (or owned by nobody yet)
     if (moved->value.kind() == Value::Kind::kText && moved->value.str() == owner) continue;
     bool by_owner = author.province == owner;
@@ -438,14 +425,16 @@ absl::Status KeyRing::Verify(const Commit& c, int64_t position) {
     }
   }
   FS_RETURN_IF_ERROR(crypto::VerifyCommitSignature(c, author->keys.sign_pk));
-  FS_RETURN_IF_ERROR(CheckOwnerMoves(c, *author));
-  return impl_->NoteFinal(c);
+  return CheckOwnerMoves(c, *author);
 }
 
 CommitSecurity KeyRing::Security() {
   CommitSecurity s;
   s.verify = [this](const Commit& c, int64_t position) { return Verify(c, position); };
-  s.seal = [this](const SealRequest& req) { return Seal(req); };
+  s.seal = [this](sqlite::Transaction& txn, const SealRequest& req) { return Seal(txn, req); };
+  s.taken = [this](sqlite::Transaction& txn, const Commit& c) {
+    return impl_->NoteFinal(txn, c);
+  };
   s.sign = [this](const Commit& c) -> absl::StatusOr<std::string> {
     if (!identity_) {
       return absl::FailedPreconditionError(
@@ -454,7 +443,6 @@ CommitSecurity KeyRing::Security() {
           "FIELDSYNC_PASSPHRASE_FILE, or on a terminal) and try again; nothing was changed");
     }
     FS_RETURN_IF_ERROR(CheckReferralWrites(c));
-    FS_RETURN_IF_ERROR(impl_->NoteFinal(c));
     return crypto::SignCommit(*identity_, c);
   };
   // Only once `sign` succeeded for the same commit: the keystore is open.
@@ -561,11 +549,11 @@ absl::Status KeyRing::Erase(const std::vector<RowId>& keyrings) {
   }
   HybridClock clock(impl_->clock, tuning::kDefaultMaxClockSkewMillis);
   // All the key rings or none.
-  FS_RETURN_IF_ERROR(impl_->InTxn([&]() -> absl::Status {
+  FS_RETURN_IF_ERROR(impl_->InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
     for (const RowId& keyring : keyrings) {
       FS_ASSIGN_OR_RETURN(KeyRecord r, crypto::ErasureRecord(*identity_, clock.Now(), keyring));
-      FS_RETURN_IF_ERROR(impl_->Store(r, false));
-      FS_RETURN_IF_ERROR(impl_->DestroyRing(r));
+      FS_RETURN_IF_ERROR(impl_->Store(txn, r, false));
+      FS_RETURN_IF_ERROR(impl_->DestroyRing(txn, r));
     }
     return absl::OkStatus();
   }));

@@ -36,6 +36,7 @@ namespace fieldsync {
 
 namespace sqlite {
 class Db;
+class Transaction;
 }
 
 struct ReplicaOptions {
@@ -146,14 +147,22 @@ struct CommitSecurity {
   // Checks a commit received from elsewhere (Apply, ApplyPulled) before
   // anything of its batch is applied; an error refuses the whole batch.
   // `position` is the commit's position in the hub's log for pulled commits,
-  // 0 otherwise.
+  // 0 otherwise. Writes nothing: it may run before the batch's transaction
+  // (Apply); what is kept of a commit is written by `taken`.
   std::function<absl::Status(const Commit&, int64_t position)> verify;
+  // Called in the transaction that stores a commit, for each commit `sign`
+  // or `verify` accepted, before its changes are merged: what the key ring
+  // keeps of it (the referrals it ends: KeyRing). Rolled back with the
+  // batch or the write: nothing is kept of a commit that is not.
+  std::function<absl::Status(sqlite::Transaction&, const Commit&)> taken;
   // Called for every value of a column whose sensitivity is not kClear in a
   // local write (NULL too, except a tombstone's), once the commit's HLC is
   // known. Returns the value to store instead (a sealed envelope), or
   // nullopt to keep it. With it installed, a created or restored row writes
-  // every such column, an absent one as NULL.
-  std::function<absl::StatusOr<std::optional<Value>>(const SealRequest&)> seal;
+  // every such column, an absent one as NULL. Runs in the write's
+  // transaction, which the key records it makes (a new key version) join.
+  std::function<absl::StatusOr<std::optional<Value>>(sqlite::Transaction&, const SealRequest&)>
+      seal;
 };
 
 // Commit chains as a node keeps them (protocol version 3; sync/chain_keeper.h

@@ -70,6 +70,11 @@ absl::StatusOr<ApplyResult> Replica::Apply(
   FS_RETURN_IF_ERROR(ValidateBatch(*m.schema, m.hlc, ptrs, &m.security.verify));
   ApplyResult result;
   FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
+    // What the key ring keeps of the commits verified above, in this
+    // transaction: nothing of a batch that is refused.
+    if (m.security.taken) {
+      for (const Commit* c : ptrs) FS_RETURN_IF_ERROR(m.security.taken(txn, *c));
+    }
     FS_ASSIGN_OR_RETURN(bool deferred, m.ApplyInTxn(txn, ptrs, /*allow_gaps=*/false, hooks,
                                                     &result.outcomes));
     // A cursor past a deferred commit would skip it for good: the cursor

@@ -166,10 +166,13 @@ class Replica::Impl {
   // Keeps `r` unless a statement of its signer as new is held
   // (replica_statements.cc).
   absl::Status PutStatement(const StatementRow& r);
-  absl::StatusOr<Commit> BuildLocal(const LocalTxn& txn, std::vector<RowState>* states);
+  // `db_txn`: the open write transaction the seal hook's key records join.
+  absl::StatusOr<Commit> BuildLocal(sqlite::Transaction& db_txn, const LocalTxn& txn,
+                                    std::vector<RowState>* states);
   // One local transaction built, signed, chained and applied inside the open
-  // write transaction (Replica::WriteMany, Replica::KeepSetAside).
-  absl::StatusOr<Commit> WriteOne(const LocalTxn& txn, std::vector<RowState>* states);
+  // write transaction `db_txn` (Replica::WriteMany, Replica::KeepSetAside).
+  absl::StatusOr<Commit> WriteOne(sqlite::Transaction& db_txn, const LocalTxn& txn,
+                                  std::vector<RowState>* states);
   // Marks set-aside commit `seq` resolved by an officer (discarded, or kept
   // as a new record): NOT_FOUND if it is not set aside, FAILED_PRECONDITION
   // if resolved already (replica_set_aside.cc).

@@ -267,6 +267,7 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
     if (m.security.verify) {
       for (const auto& [position, c] : batch.commits) {
         absl::Status s = m.security.verify(c, position);
+        if (s.ok() && m.security.taken) s = m.security.taken(txn, c);
         if (!s.ok()) {
           return absl::Status(s.code(), absl::StrCat("pulled batch refused, nothing applied: ",
                                                      "commit at hub position ", position, ": ",

@@ -212,11 +212,12 @@ absl::StatusOr<RestampResult> Replica::Restamp(int code, const OpenStored& open)
           req.version = n.version();
           req.value = &clear[k].value;
           req.row_value = row_value;
-          FS_ASSIGN_OR_RETURN(std::optional<Value> s, m.security.seal(req));
+          FS_ASSIGN_OR_RETURN(std::optional<Value> s, m.security.seal(txn, req));
           if (s) f.value = std::move(*s);
         }
       }
       FS_ASSIGN_OR_RETURN(n.signature, m.security.sign(n));
+      if (m.security.taken) FS_RETURN_IF_ERROR(m.security.taken(txn, n));
       FS_RETURN_IF_ERROR(m.ChainOwn(n));
       FS_RETURN_IF_ERROR(store.AppendLog(n).status());
       moved[a.version()] = n.version();

@@ -181,11 +181,11 @@ absl::StatusOr<Commit> Replica::KeepSetAside(uint64_t seq, const LocalTxn& txn,
                                              int64_t at_millis) {
   Impl& m = *impl_;
   Commit out;
-  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction& db_txn) -> absl::Status {
     FS_RETURN_IF_ERROR(m.MarkSetAsideResolved(seq, at_millis));
     FS_RETURN_IF_ERROR(m.ForgetResolvedSetAside().status());
     std::vector<RowState> states;
-    FS_ASSIGN_OR_RETURN(out, m.WriteOne(txn, &states));
+    FS_ASSIGN_OR_RETURN(out, m.WriteOne(db_txn, txn, &states));
     return absl::OkStatus();
   }));
   return out;

@@ -4,7 +4,7 @@
 
 namespace fieldsync {
 
-absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
+absl::StatusOr<Commit> Replica::Impl::BuildLocal(sqlite::Transaction& db_txn, const LocalTxn& txn,
                                                  std::vector<RowState>* states) {
   if (txn.ops_.empty()) {
     return absl::InvalidArgumentError("an empty transaction writes nothing");
@@ -252,7 +252,7 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(const LocalTxn& txn,
         req.version = c.version();
         req.value = &f.value;
         req.row_value = row_value;
-        FS_ASSIGN_OR_RETURN(std::optional<Value> sealed, security.seal(req));
+        FS_ASSIGN_OR_RETURN(std::optional<Value> sealed, security.seal(db_txn, req));
         if (sealed) f.value = std::move(*sealed);
       }
     }
@@ -270,10 +270,10 @@ absl::StatusOr<std::vector<Commit>> Replica::WriteMany(const std::vector<LocalTx
   Impl& m = *impl_;
   std::vector<Commit> out;
   out.reserve(txns.size());
-  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
+  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction& db_txn) -> absl::Status {
     std::vector<RowState> states;
     for (const LocalTxn& txn : txns) {
-      FS_ASSIGN_OR_RETURN(Commit c, m.WriteOne(txn, &states));
+      FS_ASSIGN_OR_RETURN(Commit c, m.WriteOne(db_txn, txn, &states));
       out.push_back(std::move(c));
     }
     return absl::OkStatus();
@@ -281,12 +281,13 @@ absl::StatusOr<std::vector<Commit>> Replica::WriteMany(const std::vector<LocalTx
   return out;
 }
 
-absl::StatusOr<Commit> Replica::Impl::WriteOne(const LocalTxn& txn,
+absl::StatusOr<Commit> Replica::Impl::WriteOne(sqlite::Transaction& db_txn, const LocalTxn& txn,
                                                std::vector<RowState>* states) {
-  FS_ASSIGN_OR_RETURN(Commit c, BuildLocal(txn, states));
+  FS_ASSIGN_OR_RETURN(Commit c, BuildLocal(db_txn, txn, states));
   if (security.sign) {
     FS_ASSIGN_OR_RETURN(c.signature, security.sign(c));
   }
+  if (security.taken) FS_RETURN_IF_ERROR(security.taken(db_txn, c));
   if (security.sign_header) FS_RETURN_IF_ERROR(ChainOwn(c));
   FS_RETURN_IF_ERROR(ApplyCommit(c, states));
   return c;

@@ -13,7 +13,7 @@ int64_t ClampBudget(int64_t bytes) {
                              static_cast<int64_t>(tuning::kCallBudgetMaxBytes));
 }
 
-BudgetState NextBudget(BudgetState s, CallOutcome outcome) {
+BudgetState NextBudget(BudgetState s, CallOutcome outcome, uint64_t carried) {
   s.bytes = ClampBudget(s.bytes);
   switch (outcome) {
     case CallOutcome::kSucceeded:
@@ -24,6 +24,13 @@ BudgetState NextBudget(BudgetState s, CallOutcome outcome) {
       break;
     case CallOutcome::kFailedWithProgress:
       s.streak = 0;
+      if (carried > 0) {
+        const int64_t share = std::max<int64_t>(
+            static_cast<int64_t>(std::min<uint64_t>(carried, tuning::kCallBudgetMaxBytes)) /
+                tuning::kCallBudgetCutShare,
+            1);
+        s.bytes = ClampBudget(std::min(s.bytes, share));
+      }
       break;
     case CallOutcome::kFailedEmpty:
       s.bytes = ClampBudget(s.bytes / 2);
@@ -53,8 +60,8 @@ absl::StatusOr<CallBudget> CallBudget::Load(Replica& replica, Kind kind) {
   return CallBudget(replica, kind, s);
 }
 
-absl::Status CallBudget::Record(CallOutcome outcome) {
-  const BudgetState next = NextBudget(state_, outcome);
+absl::Status CallBudget::Record(CallOutcome outcome, uint64_t carried) {
+  const BudgetState next = NextBudget(state_, outcome, carried);
   if (next.bytes != state_.bytes) {
     FS_RETURN_IF_ERROR(replica_->SetCursor(BytesCursor(kind_), next.bytes));
   }

@@ -2,10 +2,12 @@
 // may carry, so that a link that drops every connection after a few KB
 // still moves something at every try (docs/PROTOCOL.md, "Message budgets").
 // It starts at tuning::kCallBudgetStartBytes, halves after a call that
-// failed having applied nothing (down to kCallBudgetMinBytes, which still
-// carries one commit), and doubles after kCallBudgetGrowAfter successes in a
-// row (up to kCallBudgetMaxBytes). Kept in the replica's cursors, so that
-// the next `fieldnode sync` starts where the last one ended.
+// failed having applied nothing (down to kCallBudgetMinBytes: a call still
+// carries one commit, a message one row), shrinks to a share of what a call
+// cut after some progress carried (kCallBudgetCutShare), and doubles after
+// kCallBudgetGrowAfter successes in a row (up to kCallBudgetMaxBytes). Kept
+// in the replica's cursors, so that the next `fieldnode sync` starts where
+// the last one ended.
 #ifndef FIELDSYNC_SYNC_BUDGET_H_
 #define FIELDSYNC_SYNC_BUDGET_H_
 
@@ -28,7 +30,7 @@ inline constexpr char kPullBudgetStreakCursor[] = "hub:budget_pull_ok";
 
 enum class CallOutcome {
   kSucceeded,
-  kFailedWithProgress,  // cut after applying something: kept as it is
+  kFailedWithProgress,  // cut after applying something: see NextBudget
   kFailedEmpty,         // failed having applied nothing: halved
 };
 
@@ -37,8 +39,13 @@ struct BudgetState {
   int64_t streak = 0;  // successes in a row since the last change
 };
 
-// The rule alone: the state after a call that ended with `outcome`.
-BudgetState NextBudget(BudgetState s, CallOutcome outcome);
+// The rule alone: the state after a call that ended with `outcome`, having
+// received `carried` bytes of messages before it ended (a pull's messages
+// as they came over the wire; 0: not known). A call cut after progress
+// keeps the budget, or lowers it to carried / kCallBudgetCutShare: the
+// link's cut then loses at most that share of what a connection carries
+// (the message under way), instead of up to a whole budget.
+BudgetState NextBudget(BudgetState s, CallOutcome outcome, uint64_t carried = 0);
 // `bytes` as a budget: the start for 0, else within the floor and the cap.
 int64_t ClampBudget(int64_t bytes);
 
@@ -50,8 +57,9 @@ class CallBudget {
   static absl::StatusOr<CallBudget> Load(Replica& replica, Kind kind);
 
   size_t bytes() const { return static_cast<size_t>(state_.bytes); }
-  // Records how a call ended, in the replica's cursors.
-  absl::Status Record(CallOutcome outcome);
+  // Records how a call ended (`carried`: see NextBudget), in the
+  // replica's cursors.
+  absl::Status Record(CallOutcome outcome, uint64_t carried = 0);
 
  private:
   CallBudget(Replica& replica, Kind kind, BudgetState state)

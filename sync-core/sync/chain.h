@@ -59,7 +59,12 @@ struct ChainEvidence {
     // Not of a chain: a row installed whole (a case newly referred) whose
     // value or base for a version is not what that version's signed commit
     // wrote (sync/row_witness.h; device: that commit's author)
-    kForgedInstalledRow
+    kForgedInstalledRow,
+    // Not of a chain: the hub refused for good a commit of this laptop it
+    // had acknowledged stored before it said it lost it (a hub put back
+    // from a backup, or lying; sync/set_aside.h; device: the hub, seq: the
+    // commit's, held_header: its signed header)
+    kHubRefusedAcknowledged
   };
   Kind kind = Kind::kFork;
   uint64_t seq = 0;

@@ -329,6 +329,9 @@ struct PullChunk {
   // gc_epoch; `table` and `row` unused). Its rows are the bootstrap's, in
   // order (tables in the hub's schema order, rows by id).
   std::optional<BootstrapCut> bootstrap;
+  // Not on the wire: the message's size as it came over the wire (its
+  // serialized bytes), for the pull budget (sync/budget.h); 0: not known.
+  uint64_t wire_bytes = 0;
 };
 
 }  // namespace fieldsync::sync

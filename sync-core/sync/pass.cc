@@ -132,6 +132,7 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
   FS_ASSIGN_OR_RETURN(CallBudget push_budget, CallBudget::Load(replica, CallBudget::Kind::kPush));
   FS_ASSIGN_OR_RETURN(CallBudget pull_budget, CallBudget::Load(replica, CallBudget::Kind::kPull));
   pusher.set_budget(&push_budget);
+  pusher.set_stop(stop);
   puller.set_budget(&pull_budget);
   auto pass = [&]() -> absl::StatusOr<SyncReport> {
     // The key ring stamps refusals with its own clock: the resend horizon
@@ -143,6 +144,7 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     report.skew_millis = hello.skew_millis;
     report.protocol_version = hello.protocol_version;
     pusher.set_protocol_version(hello.protocol_version);
+    pusher.set_hub(hello.hub_id);
     puller.set_protocol_version(hello.protocol_version);
     // Compact headers both ways only with a hub that said it reads and
     // sends them: an older hub refuses them in a push.

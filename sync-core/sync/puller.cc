@@ -102,6 +102,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
   req.params.registry_digest = keys.RegistryDigest();
   req.schema_version = static_cast<uint32_t>(replica.schema().version());
   bool caught_up = false;
+  uint64_t carried = 0;  // bytes of the messages applied (sync/budget.h)
   report->cursor = cursor;
   Stopped stopped;
   auto on_chunk = [&](PullChunk& msg) -> absl::Status {
@@ -394,6 +395,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     report->rows_installed += r->rows_installed;
     report->tombstones_purged += r->tombstones_purged;
     report->pull_messages += 1;
+    carried += msg.wire_bytes;
     report->log_head = msg.log_head;
     if (msg.cursor > 0) report->cursor = msg.cursor;
     if (progress) progress(*report);
@@ -407,16 +409,26 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
   };
   const uint64_t messages_before = report->pull_messages;
   absl::Status s = transport_.Pull(req, on_chunk);
+  // This laptop's own stop cancelled the call under way (the transport
+  // answers CANCELLED, node/grpc_transport.cc): a stop, neither a cut of
+  // the link (the budget stays) nor the hub's answer.
+  if (!stopped.set && s.code() == absl::StatusCode::kCancelled && stop != nullptr &&
+      stop->load()) {
+    stopped.set = true;
+    stopped.status = s;
+  }
   // The budget learns how the link did: a pull caught up succeeded, one
-  // the link or the hub cut after some messages made progress, one cut
-  // before any halves it. A stop on this side says nothing of the link.
+  // the link or the hub cut after some messages made progress sizes the
+  // next messages from what they carried, one cut before any halves it. A
+  // stop on this side says nothing of the link.
   if (budget_ != nullptr && (!stopped.set || caught_up)) {
     const bool cut = !s.ok() ? Retryable(s) : !caught_up;
     if (caught_up || cut) {
       FS_RETURN_IF_ERROR(budget_->Record(
           caught_up ? CallOutcome::kSucceeded
           : report->pull_messages > messages_before ? CallOutcome::kFailedWithProgress
-                                                    : CallOutcome::kFailedEmpty));
+                                                    : CallOutcome::kFailedEmpty,
+          carried));
     }
   }
   // A bootstrap cut: what it installed stays, said in the pass's failure.

@@ -29,6 +29,10 @@ size_t Pusher::Limit() const {
 absl::Status Pusher::Account(const absl::Status& call) {
   if (budget_ == nullptr) return absl::OkStatus();
   if (call.ok()) return budget_->Record(CallOutcome::kSucceeded);
+  // This laptop's own stop cancelled the call: nothing of the link.
+  if (call.code() == absl::StatusCode::kCancelled && stop_ != nullptr && stop_->load()) {
+    return absl::OkStatus();
+  }
   if (Retryable(call)) return budget_->Record(CallOutcome::kFailedEmpty);
   return absl::OkStatus();
 }
@@ -175,23 +179,35 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     // it stored) is not believed.
     std::vector<CommitRefusal> named;
     uint64_t once_stored = 0;  // the first refused that the hub had acknowledged
-    for (const CommitRefusal& f : resp->refusals) {
-      if (f.seq >= commits[0].seq && f.seq <= last_sent && f.seq <= static_cast<uint64_t>(acked)) {
-        if (static_cast<int64_t>(f.seq) <= acked_high) {
-          if (once_stored == 0) once_stored = f.seq;
+    for (CommitRefusal f : resp->refusals) {
+      if (f.seq < commits[0].seq || f.seq > last_sent || f.seq > static_cast<uint64_t>(acked)) {
+        continue;
+      }
+      // After a commit the hub once stored and now refuses: judged again
+      // once that one is (the pusher stops before it).
+      if (once_stored != 0) continue;
+      if (static_cast<int64_t>(f.seq) <= acked_high) {
+        // Believed only at the third pass in a row (sync/set_aside.h):
+        // never at once on the word of a hub that says it lost it, never
+        // held back for good by an honest hub put back from a backup.
+        bool believed = false;
+        if (counted_acked_.insert(f.seq).second) {
+          const Commit& c = commits[f.seq - commits[0].seq];
+          FS_ASSIGN_OR_RETURN(believed, BelieveRefusalOfAcknowledged(replica, hub_, c, acked_high,
+                                                                     &f, report));
+        }
+        if (!believed) {
+          once_stored = f.seq;
           ++report->refused_below_acknowledged;
           report->chain.problems.push_back(absl::StrCat(
               "the hub refused commit ", f.seq, " of this laptop (", RefusalCodeName(f.code),
               ": ", f.reason, "), which it had acknowledged stored before it said it lost "
-              "this laptop's commits: it is not set aside on the hub's word, and is sent again "
-              "at the next sync; tell the hub administrator"));
+              "this laptop's commits: it is not set aside on the hub's word yet, and is sent "
+              "again at the next sync; tell the hub administrator"));
           continue;
         }
-        // After a commit the hub once stored and now refuses: judged again
-        // once that one is (the pusher stops before it).
-        if (once_stored != 0) continue;
-        named.push_back(f);
       }
+      named.push_back(std::move(f));
     }
     // A dependency the hub names that this laptop's data does not bear out
     // is not believed: that commit goes again (sync/set_aside.h).
@@ -304,14 +320,19 @@ absl::StatusOr<bool> Pusher::PushWithdrawal(Replica& replica, int64_t* pushed,
         "the hub did not account this laptop's withdrawal ", w->seq, " (it holds this laptop's "
         "chain up to ", acked, "). Ask the hub administrator"));
   }
-  FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, acked));
+  // No further than what this call carried: a hub acknowledging more (seqs
+  // this laptop has not sent) must not make it skip them; held already,
+  // they go again as duplicates.
+  const int64_t moved = std::min<int64_t>(acked, static_cast<int64_t>(w->seq));
+  FS_RETURN_IF_ERROR(replica.SetCursor(kPushedCursor, moved));
   if (resp->accounted_seq > 0) {
-    FS_RETURN_IF_ERROR(
-        replica.SetCursor(kChainAccountedCursor, static_cast<int64_t>(resp->accounted_seq)));
+    FS_RETURN_IF_ERROR(replica.SetCursor(
+        kChainAccountedCursor,
+        std::min<int64_t>(static_cast<int64_t>(resp->accounted_seq), moved)));
   }
   progressed_ = true;
   ++report->withdrawals_pushed;
-  *pushed = acked;
+  *pushed = moved;
   return true;
 }
 

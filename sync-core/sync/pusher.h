@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "absl/status/status.h"
@@ -62,6 +63,11 @@ class Pusher {
   // Version 3, with a hub that said it reads them (HelloReply.compact_headers):
   // commits travel with compact headers (sync/compact_header.h).
   void set_compact_headers(bool c) { compact_headers_ = c; }
+  // The stop flag of the pass (SIGTERM): a call it cancelled is not a cut
+  // of the link.
+  void set_stop(const std::atomic<bool>* stop) { stop_ = stop; }
+  // The hub's id (HelloReply.hub_id): what evidence against it names.
+  void set_hub(const DeviceId& hub) { hub_ = hub; }
   // The byte budget of a push call (sync/budget.h): each call carries
   // commits, key records or headers up to it (at least one), and records
   // how it ended. Null: options.max_bytes alone.
@@ -113,6 +119,11 @@ class Pusher {
   bool compact_headers_ = false;
   CallBudget* budget_ = nullptr;
   bool progressed_ = false;
+  DeviceId hub_;
+  const std::atomic<bool>* stop_ = nullptr;
+  // Seqs whose refusal, once acknowledged, was counted this pass
+  // (BelieveRefusalOfAcknowledged counts passes, not pushes).
+  std::set<uint64_t> counted_acked_;
 };
 
 }  // namespace fieldsync::sync

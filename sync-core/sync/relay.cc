@@ -215,11 +215,17 @@ absl::StatusOr<std::optional<int64_t>> Pusher::RelayWithdrawn(Replica& replica,
   if (!resp.ok()) {
     absl::Status s = Refused("the relay of another laptop's withdrawn work", resp.status());
     if (Retryable(s)) return s;
-    // Not this laptop's to insist on (the hub's chain of that author is
-    // not where the relay cursor says, its author revoked ...): said; the
-    // author sends it.
     report->relay_notes.push_back(std::string(s.message()));
-    return std::nullopt;
+    // Refused for good (its author unknown to the hub or revoked, an entry
+    // the hub will never take as it is): not this laptop's to insist on;
+    // the author sends it.
+    if (PermanentRefusal(s)) return std::nullopt;
+    // Anything else is not a verdict on this entry (the hub's own error,
+    // its chain of that author not yet where this entry continues it, a
+    // stale answer): said, the relay cursor kept, tried again in the next
+    // round or pass. Before, one such answer ended the author's relay for
+    // good (attack review 59, MEDIUM 3).
+    return static_cast<int64_t>(next) - 1;
   }
   for (const CommitRefusal& f : resp->refusals) {
     report->relay_notes.push_back(absl::StrCat("the hub did not take withdrawal ", f.seq,

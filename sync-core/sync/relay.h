@@ -7,7 +7,10 @@
 // in pushes of their own (PushRequest.relayed_author), which the hub checks
 // as pushes by that author. A commit this laptop holds only in part, or
 // without its header, ends the relay of that author: the author, or a
-// laptop that holds it whole, sends the rest.
+// laptop that holds it whole, sends the rest. So does a refusal for good of
+// what is relayed (sync::PermanentRefusal, or a withdrawal the hub names in
+// its refusals); any other failure keeps the cursor (tried again in the next
+// round or pass), and a link failure ends the pass.
 #ifndef FIELDSYNC_SYNC_RELAY_H_
 #define FIELDSYNC_SYNC_RELAY_H_
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "clock/clock_source.h"
+#include "sync/chain.h"
 
 namespace fieldsync::sync {
 
@@ -82,6 +83,40 @@ absl::StatusOr<uint64_t> CheckDependencies(Replica& replica, const std::vector<C
     if (f.code != RefusalCode::kWithdrawnStored) wrote(*c->second);
   }
   return uint64_t{0};
+}
+
+absl::StatusOr<bool> BelieveRefusalOfAcknowledged(Replica& replica, const DeviceId& hub,
+                                                  const Commit& c, int64_t acked_high,
+                                                  CommitRefusal* f, SyncReport* report) {
+  FS_ASSIGN_OR_RETURN(const int64_t seen, replica.GetCursor(kRefusedAckedSeqCursor));
+  FS_ASSIGN_OR_RETURN(const int64_t times, replica.GetCursor(kRefusedAckedTimesCursor));
+  const int64_t now_times = seen == static_cast<int64_t>(f->seq) ? times + 1 : 1;
+  FS_RETURN_IF_ERROR(replica.SetCursor(kRefusedAckedSeqCursor, static_cast<int64_t>(f->seq)));
+  FS_RETURN_IF_ERROR(replica.SetCursor(kRefusedAckedTimesCursor, now_times));
+  if (now_times <= kDoubtsBeforeSetAside) return false;
+  const std::string said = absl::StrCat(
+      "the hub refused change ", f->seq, " of this laptop (", RefusalCodeName(f->code), ": ",
+      f->reason, ") at ", now_times, " syncs in a row, which it had acknowledged stored (it had "
+      "acknowledged this laptop's changes up to ", acked_high, ") before it said it lost them");
+  f->reason = absl::StrCat(
+      f->reason, ". The hub had acknowledged this change stored before it said it lost this "
+      "laptop's changes (a hub restored from a backup does this; so does one that does not tell "
+      "the truth): it may have reached colleagues. Tell the hub administrator before you "
+      "discard it; keep makes it a new record");
+  TrustEvidence ev;
+  ev.device = hub;
+  ev.kind = static_cast<int>(ChainEvidence::Kind::kHubRefusedAcknowledged);
+  ev.seq = f->seq;
+  ev.held_header = c.header;
+  ev.held_signature = c.header_signature;
+  ev.what = absl::StrCat(said, ": set aside for the officer");
+  ev.found_at_millis = SystemClock::Get()->NowMillis();
+  FS_ASSIGN_OR_RETURN(const size_t added, replica.AddNewEvidence({ev}));
+  report->chain.new_evidence += added;
+  report->chain.problems.push_back(absl::StrCat(
+      said, ": set aside now, so that this laptop's later work goes on; tell the hub "
+      "administrator"));
+  return true;
 }
 
 absl::Status SetAsideRefused(Replica& replica, const std::vector<CommitRefusal>& refusals,

@@ -44,6 +44,27 @@ absl::StatusOr<uint64_t> CheckDependencies(Replica& replica, const std::vector<C
                                            std::vector<CommitRefusal>* refusals,
                                            std::string* doubt);
 
+// A refusal of a commit the hub had acknowledged stored before it said it
+// lost this laptop's commits (at or under `hub:acked_high`,
+// kHubAckedHighCursor): the seq, and at how many passes in a row.
+inline constexpr char kRefusedAckedSeqCursor[] = "hub:refused_acked_seq";
+inline constexpr char kRefusedAckedTimesCursor[] = "hub:refused_acked_times";
+
+// Whether the hub's refusal `f` of this laptop's commit `c`, which the hub
+// had acknowledged stored (its seq at or under `acked_high`), is believed
+// now. A hub that lies about what it lost must not get work set aside on
+// its word: not at the first kDoubtsBeforeSetAside passes that refuse that
+// seq in a row (the commit and those after it go again). But an honest hub
+// put back from a backup may refuse it for good (its record collected
+// since): at the next pass it is believed, so that the laptop is never held
+// back for good. Then `f->reason` says the hub had acknowledged it (what
+// the officer reads before resolving it: it may have reached colleagues),
+// and trust evidence is kept once (ChainEvidence::kHubRefusedAcknowledged:
+// `hub`, the seq, the commit's signed header). Call it once a pass a seq.
+absl::StatusOr<bool> BelieveRefusalOfAcknowledged(Replica& replica, const DeviceId& hub,
+                                                  const Commit& c, int64_t acked_high,
+                                                  CommitRefusal* f, SyncReport* report);
+
 // Records the commits among `refusals` as set aside (a withdrawal not
 // taken is not one: the pusher reports it), counted in `report`.
 absl::Status SetAsideRefused(Replica& replica, const std::vector<CommitRefusal>& refusals,

@@ -6,29 +6,20 @@
 #include <functional>
 #include <utility>
 
-#include "sync/transport.h"
+#include "sync/forwarding_transport.h"
 
 namespace fieldsync::testing {
 
 // The real hub, with each pull message passed through `rewrite` first (a
 // hub running other code). `rewrite` returns false to cut the connection
 // after the message it was given (which is delivered).
-class RewritingHub : public sync::Transport {
+class RewritingHub : public sync::ForwardingTransport {
  public:
   RewritingHub(sync::Transport& real, std::function<bool(sync::PullChunk&)> rewrite)
-      : real_(real), rewrite_(std::move(rewrite)) {}
-  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
-    return real_.Hello(req);
-  }
-  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
-    return real_.Enroll(req);
-  }
-  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
-    return real_.Push(req);
-  }
+      : ForwardingTransport(real), rewrite_(std::move(rewrite)) {}
   absl::Status Pull(const sync::PullRequest& req,
                     const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
-    return real_.Pull(req, [&](sync::PullChunk& c) -> absl::Status {
+    return ForwardingTransport::Pull(req, [&](sync::PullChunk& c) -> absl::Status {
       const bool go_on = rewrite_(c);
       absl::Status s = on_chunk(c);
       if (!s.ok()) return s;
@@ -37,36 +28,23 @@ class RewritingHub : public sync::Transport {
   }
 
  private:
-  sync::Transport& real_;
   std::function<bool(sync::PullChunk&)> rewrite_;
 };
 
 // The real hub, with each push reply passed through `rewrite` before the
 // node takes it (a hub that lies about what it did with a push).
-class RewritingPushHub : public sync::Transport {
+class RewritingPushHub : public sync::ForwardingTransport {
  public:
   RewritingPushHub(sync::Transport& real,
                    std::function<void(const sync::PushRequest&, sync::PushOutcome&)> rewrite)
-      : real_(real), rewrite_(std::move(rewrite)) {}
-  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
-    return real_.Hello(req);
-  }
-  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
-    return real_.Enroll(req);
-  }
+      : ForwardingTransport(real), rewrite_(std::move(rewrite)) {}
   absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
-    absl::StatusOr<sync::PushOutcome> out = real_.Push(req);
+    absl::StatusOr<sync::PushOutcome> out = ForwardingTransport::Push(req);
     if (out.ok()) rewrite_(req, *out);
     return out;
   }
-  absl::Status Pull(const sync::PullRequest& req,
-                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
-    return real_.Pull(req, on_chunk);
-  }
-  void Reset() override { real_.Reset(); }
 
  private:
-  sync::Transport& real_;
   std::function<void(const sync::PushRequest&, sync::PushOutcome&)> rewrite_;
 };
 

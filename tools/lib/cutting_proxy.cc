@@ -23,6 +23,12 @@ struct CuttingProxy::Conn {
   int target = -1;
   std::string recorded[2];  // by Direction, guarded by the proxy's mutex
   uint64_t passed = 0;       // both directions, guarded by the proxy's mutex
+  // Guarded by the proxy's mutex: what passed (Connections), and where the
+  // client's stream is among its TLS records.
+  ConnectionBytes counted;
+  std::string record_header;  // the part read of the next record's header
+  uint64_t record_left = 0;   // of the record under way's body
+  bool handshake_done = false;
   std::atomic<bool> stale{false};  // DropOpenOnNextWrite
 };
 
@@ -218,6 +224,10 @@ void CuttingProxy::Pump(std::shared_ptr<Conn> c) {
       bool cut_one = false;
       const uint64_t allowed =
           Admit(*c, i == 0 ? Direction::kUpstream : Direction::kDownstream, m, &cut, &cut_one);
+      if (allowed > 0) {
+        Count(*c, i == 0 ? Direction::kUpstream : Direction::kDownstream, queued[i].data(),
+              static_cast<size_t>(allowed));
+      }
       if (allowed > 0 && recording_.load()) {
         absl::MutexLock lock(&mu_);
         c->recorded[i].append(queued[i], 0, static_cast<size_t>(allowed));
@@ -243,6 +253,49 @@ void CuttingProxy::Pump(std::shared_ptr<Conn> c) {
   }
   ::shutdown(c->client, SHUT_RDWR);
   ::shutdown(c->target, SHUT_RDWR);
+}
+
+void CuttingProxy::Count(Conn& c, Direction dir, const char* p, size_t n) {
+  // A TLS record: type (1 byte), version (2), length (2), then the body.
+  constexpr size_t kHeader = 5;
+  constexpr unsigned char kApplicationData = 23;
+  absl::MutexLock lock(&mu_);
+  if (dir == Direction::kDownstream) {
+    c.counted.down += n;
+    return;
+  }
+  c.counted.up += n;
+  while (n > 0 && !c.handshake_done) {
+    if (c.record_left > 0) {
+      const size_t k = static_cast<size_t>(std::min<uint64_t>(c.record_left, n));
+      c.record_left -= k;
+      p += k;
+      n -= k;
+      continue;
+    }
+    const size_t k = std::min(kHeader - c.record_header.size(), n);
+    c.record_header.append(p, k);
+    p += k;
+    n -= k;
+    if (c.record_header.size() < kHeader) break;
+    const auto* h = reinterpret_cast<const unsigned char*>(c.record_header.data());
+    const unsigned char type = h[0];
+    c.record_left = (static_cast<uint64_t>(h[3]) << 8) | h[4];
+    c.record_header.clear();
+    if (type == kApplicationData) {
+      // The handshake ends with this record: what came before it, and it.
+      c.handshake_done = true;
+      c.counted.handshake_up = c.counted.up - n + c.record_left;
+      c.counted.handshake_down = c.counted.down;
+    }
+  }
+}
+
+std::vector<ConnectionBytes> CuttingProxy::Connections() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<ConnectionBytes> out;
+  for (const auto& c : conns_) out.push_back(c->counted);
+  return out;
 }
 
 void CuttingProxy::CutAfterBytes(Direction dir, uint64_t bytes) {

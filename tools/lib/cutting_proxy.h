@@ -34,6 +34,20 @@ enum class Direction {
   kDownstream,  // target -> client (a pull's stream)
 };
 
+// What one connection carried through the proxy.
+struct ConnectionBytes {
+  uint64_t up = 0;    // client -> target
+  uint64_t down = 0;  // target -> client
+  // Its TLS handshake, as the plain-text record headers show it: what
+  // passed each way until the end of the client's first encrypted record
+  // (TLS 1.3: the client's Finished), the server's flight with its
+  // certificate (or without: a resumed session) included. The session
+  // tickets the server sends after it are not counted. Both 0 until that
+  // record has passed.
+  uint64_t handshake_up = 0;
+  uint64_t handshake_down = 0;
+};
+
 class CuttingProxy {
  public:
   CuttingProxy(std::string target_host, int target_port);
@@ -93,6 +107,9 @@ class CuttingProxy {
   // by a newline.
   std::string Recorded(Direction dir) const;
   int connections_accepted() const { return accepted_.load(); }
+  // Each connection forwarded so far, in the order accepted (those the
+  // proxy refused or could not forward are not in it).
+  std::vector<ConnectionBytes> Connections() const;
   int cuts() const { return cuts_.load(); }
 
  private:
@@ -103,6 +120,9 @@ class CuttingProxy {
   // records what passes. Returns n when no cut is armed in that direction.
   // `*cut_all` for the armed cut, `*cut_one` for the connection's limit.
   uint64_t Admit(Conn& c, Direction dir, uint64_t n, bool* cut_all, bool* cut_one);
+  // Counts `n` bytes forwarded in `dir` on `c` (and reads the TLS record
+  // headers the client sends, for ConnectionBytes' handshake).
+  void Count(Conn& c, Direction dir, const char* p, size_t n);
   void CloseAll();
 
   const std::string target_host_;

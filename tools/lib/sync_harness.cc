@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "store/data_dir.h"
+#include "sync/forwarding_transport.h"
 
 namespace fieldsync::harness {
 namespace {
@@ -98,30 +99,12 @@ namespace {
 // A node's link to a hub served in this process: each call goes to the
 // hub's side of the protocol as it is now (the hub may have been stopped
 // and started again), UNAVAILABLE while it is stopped.
-class InProcessLink final : public sync::Transport {
+class InProcessLink final : public sync::ForwardingTransport {
  public:
   explicit InProcessLink(const HubProcess* hub) : hub_(hub) {}
 
-  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
-    FS_ASSIGN_OR_RETURN(sync::Transport * t, Hub());
-    return t->Hello(req);
-  }
-  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override {
-    FS_ASSIGN_OR_RETURN(sync::Transport * t, Hub());
-    return t->Enroll(req);
-  }
-  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
-    FS_ASSIGN_OR_RETURN(sync::Transport * t, Hub());
-    return t->Push(req);
-  }
-  absl::Status Pull(const sync::PullRequest& req,
-                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
-    FS_ASSIGN_OR_RETURN(sync::Transport * t, Hub());
-    return t->Pull(req, on_chunk);
-  }
-
  private:
-  absl::StatusOr<sync::Transport*> Hub() const {
+  absl::StatusOr<sync::Transport*> Next() const override {
     sync::Transport* t = hub_->in_process_transport();
     if (t == nullptr) {
       return absl::UnavailableError("the hub (in this process) is not running");

@@ -9,6 +9,7 @@
 #include "base/status_macros.h"
 #include "clock/clock_source.h"
 #include "node/client.h"
+#include "sync/budget.h"
 #include "tools/bench/common/report.h"
 #include "tools/bench/common/timing.h"
 #include "tools/lib/cutting_proxy.h"
@@ -38,6 +39,8 @@ const Link kLinks[] = {
 // is reported as incomplete (a bootstrap that starts over at every cut
 // never completes).
 constexpr int kMaxTries = 300;
+// Tries over a cutting link traced one by one.
+constexpr int kTracedTries = 12;
 constexpr double kMaxSeconds = 300;
 
 int64_t Cases(Replica& r) {
@@ -67,8 +70,30 @@ absl::StatusOr<LinkRun> Transfer(LocalNode& n, CuttingProxy& proxy, const Link& 
   absl::Status last;
   while (run.tries < kMaxTries && SecondsSince(t0) < kMaxSeconds) {
     ++run.tries;
+    const uint64_t try0 = proxy.bytes(Direction::kUpstream) + proxy.bytes(Direction::kDownstream);
+    const size_t conn0 = proxy.Connections().size();
     absl::StatusOr<node::SyncReport> r = n.Sync();
     const int64_t now = held();
+    // The first tries over a cutting link, one line each: where a
+    // connection's bytes go while the budget finds what the link carries.
+    if (link.connection_limit > 0 && run.tries <= kTracedTries) {
+      const std::vector<testing::ConnectionBytes> cs = proxy.Connections();
+      uint64_t handshakes = 0;
+      for (size_t i = conn0; i < cs.size(); ++i) {
+        handshakes += cs[i].handshake_up + cs[i].handshake_down;
+      }
+      absl::StatusOr<int64_t> budget = n.replica().GetCursor(sync::kPullBudgetCursor);
+      std::printf("    try %d: %zu connection(s), %s B (TLS handshake %s B), %+lld held, pull "
+                  "budget now %s B\n",
+                  run.tries, cs.size() - conn0,
+                  Rate(static_cast<double>(proxy.bytes(Direction::kUpstream) +
+                                           proxy.bytes(Direction::kDownstream) - try0))
+                      .c_str(),
+                  Rate(static_cast<double>(handshakes)).c_str(),
+                  static_cast<long long>(now - before),
+                  budget.ok() ? Rate(static_cast<double>(sync::ClampBudget(*budget))).c_str()
+                              : "?");
+    }
     if (now <= before) ++run.idle_tries;
     before = now;
     if (r.ok() && now >= want) {
@@ -88,6 +113,21 @@ absl::StatusOr<LinkRun> Transfer(LocalNode& n, CuttingProxy& proxy, const Link& 
               down0;
   run.connections = proxy.connections_accepted() - conns0;
   run.cases = held();
+  // The handshakes: a resumed one lacks the hub's certificate, so its
+  // server flight is well under the first (full) one's.
+  const std::vector<testing::ConnectionBytes> conns = proxy.Connections();
+  for (size_t i = static_cast<size_t>(conns0); i < conns.size(); ++i) {
+    const uint64_t first = conns[static_cast<size_t>(conns0)].handshake_down;
+    run.handshake_bytes += conns[i].handshake_up + conns[i].handshake_down;
+    if (conns[i].handshake_down > 0 && 2 * conns[i].handshake_down < first) ++run.resumed;
+  }
+  if (run.complete) {
+    const uint64_t b0 = proxy.bytes(Direction::kUpstream) + proxy.bytes(Direction::kDownstream);
+    if (n.Sync().ok()) {
+      run.idle_pass_bytes =
+          proxy.bytes(Direction::kUpstream) + proxy.bytes(Direction::kDownstream) - b0;
+    }
+  }
   std::printf("  %-20s %s: %s of %s in %d tr%s (%d moved nothing), %.1f s, %s bytes, %d "
               "connection%s%s%s\n",
               link.name, run.complete ? "complete  " : "INCOMPLETE", Rate(static_cast<double>(run.cases)).c_str(),
@@ -96,6 +136,14 @@ absl::StatusOr<LinkRun> Transfer(LocalNode& n, CuttingProxy& proxy, const Link& 
               run.connections, run.connections == 1 ? "" : "s",
               run.complete || last.ok() ? "" : "; last failure: ",
               run.complete || last.ok() ? "" : std::string(last.message()).c_str());
+  if (run.connections > 0) {
+    std::printf("  %-20s TLS handshakes %s B (%s B a connection, %d of %d resumed); a pass with "
+                "nothing to do: %s B\n",
+                "", Rate(static_cast<double>(run.handshake_bytes)).c_str(),
+                Rate(static_cast<double>(run.handshake_bytes) / run.connections).c_str(),
+                run.resumed, run.connections,
+                Rate(static_cast<double>(run.idle_pass_bytes)).c_str());
+  }
   std::fflush(stdout);
   return run;
 }

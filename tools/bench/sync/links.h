@@ -41,6 +41,14 @@ struct LinkRun {
   int tries = 0;          // sync passes, the last one complete (if complete)
   int idle_tries = 0;     // passes after which no more cases were held
   int64_t cases = 0;      // cases held at the end (of the wanted number)
+  // Where the bytes went: the TLS handshakes of all connections (as the
+  // proxy reads them: CuttingProxy::Connections), those of them that
+  // carried no certificate (a resumed session), and a pass with nothing
+  // left to do over the connection the transfer left open (hello and an
+  // empty pull: what every try costs besides its handshake).
+  uint64_t handshake_bytes = 0;
+  int resumed = 0;
+  uint64_t idle_pass_bytes = 0;
 };
 
 struct LinkResults {
