@@ -278,6 +278,15 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     }
     batch.reset = msg.reset;
     batch.pushed_cursor = kPushedCursor;  // guards resets and installed rows
+    // Rows of a checkpoint: this laptop's own work after the checkpoint's
+    // head of it is merged again too (the hub's log leaves it out).
+    if (installing && (msg.reset || msg.page)) {
+      uint64_t own = 0;
+      for (const crypto::StatedHead& h : installing->statement.heads) {
+        if (h.author == replica.device_id()) own = h.seq;
+      }
+      batch.own_rows_upto = own;
+    }
     if (msg.reset) report->bootstrapped = true;
     if (!msg.notice.empty()) report->notice = msg.notice;
     batch.rows_position = msg.rows_position;
