@@ -358,6 +358,7 @@ class World {
   std::map<size_t, int> away_until_;  // laptop index -> the step it is back at
   uint64_t gc_runs_ = 0, collected_ = 0, rebuilt_ = 0, aways_ = 0, discarded_ = 0;
   uint64_t stale_pull_refusals_ = 0, went_back_ = 0;
+  uint64_t grants_lost_to_rebuilds_ = 0;  // CheckConvergence, sim/invariants.cc
   std::string stale_refusal_;  // the first refusal of such an answer, in words
   std::string trail_;
   std::optional<memvfs::Files> backup_;
