@@ -12,10 +12,14 @@
 //  - A laptop bootstrapped after a referral was answered takes the answer
 //    from its colleague's checkpoint as signed (it may grant for it), where
 //    a row installed as the hub served it counts for nothing.
+//  - A laptop bootstrapped again from an older checkpoint keeps the work it
+//    sent after it.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "crypto/merkle.h"
 #include "node/ops/trust.h"
@@ -202,6 +206,67 @@ TEST_F(CheckpointTest, ALaptopBootstrappedAfterAReferralWasAnsweredTakesTheAnswe
   auto sent_to = lc2.replica().VersionSigned("referrals", ref, "to_office");
   ASSERT_TRUE(sent_to.ok());
   EXPECT_TRUE(*sent_to);
+}
+
+// A laptop rebuilt after tombstone collection (it was away past the stale
+// limit and missed a delete), cut in that rebuild, then sending work of its
+// own before its next pull, which bootstraps it from the office's checkpoint
+// made before that work: the checkpoint's reset empties its tables and the
+// hub's log after the checkpoint leaves out the laptop's own commits, so
+// those it sent after the checkpoint must be merged again from its own log,
+// not only those it has not sent. Found by the simulation (seed
+// 9622040483023955695, "HG2 and HG1 of one office hold different states":
+// HG1 no longer held the case it made, which the hub and its colleagues
+// did). Before: the case it made and its edit were gone from the laptop.
+TEST_F(CheckpointTest, ALaptopBootstrappedFromAnOlderCheckpointKeepsTheWorkItSentSince) {
+  auto& first = CheckpointingLaptop("LC");
+  auto& away = Laptop("LC");
+  const RowId gone = NewCase(first.replica(), "LC", "Lò Thị Mai");
+  const RowId kept = NewCase(first.replica(), "LC", "Hà Thị Lan");
+  MustSync(first);
+  MustSync(away);
+  LocalTxn del;
+  del.Delete("cases", gone);
+  ASSERT_TRUE(first.replica().Write(del).ok());
+  MustSync(first);
+  MustSync(first);  // acknowledges the delete
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // `away` stale at 10 ms
+  auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  ASSERT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
+
+  // The rebuild (unverified: `away` was bootstrapped) cut after its first
+  // message.
+  ASSERT_TRUE(away.Connect(hub_->address(), /*pull_batch=*/1).ok());
+  std::atomic<bool> stop{false};
+  auto cut = away.client().Sync(away.replica(), *away.keys(), away.credential(), &stop,
+                                [&](const node::SyncReport& r) {
+                                  if (r.bootstrapped) stop = true;
+                                });
+  ASSERT_FALSE(cut.ok()) << "stopped inside the rebuild";
+  ASSERT_EQ(away.replica().GetCursor(sync::kBootstrappedCursor).value_or(-1), 0);
+  // The office's checkpoint of the new epoch, then the laptop's own work.
+  ASSERT_TRUE(MustSync(first).chain.checkpoint_adopted);
+  const RowId mine = NewCase(away.replica(), "LC", "Vàng Thị Dợ");
+  SetField(away.replica(), "cases", kept, "status", Value::Text("verifying"));
+
+  node::SyncReport again = MustSync(away);
+  ASSERT_TRUE(again.bootstrapped);
+  auto boot = away.replica().Bootstrap();
+  ASSERT_TRUE(boot.ok() && boot->has_value()) << "from the checkpoint's pages";
+  ASSERT_EQ(away.replica().GetCursor(sync::kPushedCursor).value_or(-1),
+            static_cast<int64_t>(LastSeq(away)))
+      << "its work was sent before the pull";
+  EXPECT_TRUE(Holds(away, "cases", mine)) << "the case it made and sent is kept";
+  auto row = away.replica().Get("cases", kept);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  const TableDef* t = away.replica().schema().FindTable("cases");
+  EXPECT_EQ((*row)->values[static_cast<size_t>(t->ColumnIndex("status"))].str(), "verifying")
+      << "its edit sent after the checkpoint is kept";
+  EXPECT_FALSE(Holds(away, "cases", gone)) << "the collected case does not come back";
+  MustSync(first);
+  MustSync(away);
+  EXPECT_EQ(Digest(first), Digest(away));
 }
 
 }  // namespace

