@@ -102,7 +102,8 @@ absl::StatusOr<AdoptAnswer> TryAdoptCheckpoint(HubWriteTxn& hub, const NodeInfo&
 
 absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
     HubReadTxn& hub, const NodeInfo& node, const PullParams& params, uint64_t gc_epoch,
-    PullChunk& chunk, const std::function<absl::Status(PullChunk&)>& send) {
+    PullChunk& chunk, const std::function<absl::Status(PullChunk&)>& send,
+    const std::function<size_t()>& limit) {
   std::optional<StoredCheckpoint> ck;
   uint32_t next = 0;
   if (!params.resume_checkpoint.empty()) {
@@ -122,7 +123,6 @@ absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
   }
   FS_ASSIGN_OR_RETURN(const crypto::MerkleTree tree, crypto::MerkleTree::Build(leaves));
   const size_t per_page = std::max<size_t>(params.max_batch, 1);
-  const size_t limit = PullMessageBytes(params);  // the node's budget
   chunk.checkpoint = ck->statement;
   chunk.reset = next == 0;  // a fresh start drops what an older one installed
   if (ck->leaf_count == 0) {
@@ -141,7 +141,7 @@ absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
     page.first = next;
     size_t bytes = 0;
     for (CheckpointRow& r : rows) {
-      if (!page.states.empty() && bytes + r.state.size() > limit) break;
+      if (!page.states.empty() && bytes + r.state.size() > limit()) break;
       bytes += r.state.size();
       page.states.push_back(std::move(r.state));
     }

@@ -62,7 +62,8 @@ struct CheckpointServed {
 
 // Sends `node` its office's newest checkpoint, or continues the one
 // `params` resumes while the hub holds it, in pages of at most
-// params.max_batch rows and PullMessageBytes(params): the checkpoint's
+// params.max_batch rows and `limit()` bytes (StreamPull's size for the
+// message under way, hub/pull_plan.h): the checkpoint's
 // statement in the first message (with `reset` if it starts at the first
 // row), then each page with its proof; the last page carries the
 // checkpoint's position as the cursor. nullopt (nothing sent) if the
@@ -70,7 +71,8 @@ struct CheckpointServed {
 // collected since (epoch `gc_epoch` now).
 absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
     HubReadTxn& hub, const NodeInfo& node, const PullParams& params, uint64_t gc_epoch,
-    PullChunk& chunk, const std::function<absl::Status(PullChunk&)>& send);
+    PullChunk& chunk, const std::function<absl::Status(PullChunk&)>& send,
+    const std::function<size_t()>& limit);
 
 }  // namespace fieldsync::hub
 

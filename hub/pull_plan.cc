@@ -144,6 +144,13 @@ size_t PullMessageBytes(const PullParams& params) {
   return std::min(params.max_message_bytes, tuning::kPullChunkBytes);
 }
 
+size_t PullMessageBytes(const PullParams& params, size_t sent) {
+  const size_t budget = PullMessageBytes(params);
+  if (params.max_message_bytes == 0) return budget;  // a node without budgets: as before
+  const size_t shift = std::min<size_t>(sent, 32);
+  return std::min(budget, kPullRampFirstBytes << shift);
+}
+
 absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo& node,
                         const PullParams& params, const std::function<bool(PullChunk&)>& emit) {
   int64_t cursor = params.cursor;
@@ -186,9 +193,11 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
   FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
   const int64_t horizon = gc.horizon;
   const uint64_t epoch = gc.epoch;
-  // Every message: at most max_batch items and about `limit` bytes (the
-  // node's budget), at least one item.
-  const size_t limit = PullMessageBytes(params);
+  // Every message: at most max_batch items and about `limit()` bytes (the
+  // node's budget, the first messages of the call smaller), at least one
+  // item.
+  size_t sent = 0;  // messages sent so far
+  auto limit = [&]() { return PullMessageBytes(params, sent); };
   size_t bytes = 0;
   // An unverified bootstrap under way: where it began, said in each of its
   // messages (docs/PROTOCOL.md, "A bootstrap resumed after a cut").
@@ -209,13 +218,14 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
     if (!emit(chunk)) {
       return absl::CancelledError("the node went away during the pull");
     }
+    ++sent;
     chunk = PullChunk{};
     bytes = 0;
     return absl::OkStatus();
   };
   PullChunk chunk;
   auto full = [&]() {
-    return chunk.rows.size() + chunk.commits.size() >= max_batch || bytes >= limit;
+    return chunk.rows.size() + chunk.commits.size() >= max_batch || bytes >= limit();
   };
   // Sends what the chunk holds first if `more` bytes would take it past
   // the size a message should have (a message must stay under 16 MiB).
@@ -223,7 +233,7 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
     if (chunk.rows.empty() && chunk.commits.empty() && chunk.key_records.empty()) {
       return absl::OkStatus();
     }
-    if (bytes + more <= limit) return absl::OkStatus();
+    if (bytes + more <= limit()) return absl::OkStatus();
     chunk.cursor = cursor_so_far;
     bytes = 0;
     return send(chunk);
@@ -252,7 +262,7 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
           // Cut before a record the message has no room for (it may be one
           // the node does not get): the key cursor sent is the last
           // record looked at before it.
-          if (!chunk.key_records.empty() && bytes + k.bytes.size() > limit) {
+          if (!chunk.key_records.empty() && bytes + k.bytes.size() > limit()) {
             FS_RETURN_IF_ERROR(send(chunk));
           }
           if (!ForEveryOffice(k.kind) && k.province != node.province) return absl::OkStatus();
@@ -302,7 +312,7 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
   std::vector<crypto::StatedHead> anchors;
   if (!bootstrapped && params.chains && params.checkpoint_pages) {
     FS_ASSIGN_OR_RETURN(std::optional<CheckpointServed> served,
-                        SendCheckpoint(hub, node, params, epoch, chunk, send));
+                        SendCheckpoint(hub, node, params, epoch, chunk, send, limit));
     if (served) {
       cursor = served->position;
       bootstrapped = true;

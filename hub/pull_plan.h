@@ -12,7 +12,8 @@
 //     cursor trimmed to its scope (a commit's changes outside it are left
 //     out and named by digest), its own commits skipped;
 // cut into messages of at most `max_batch` items and about the node's byte
-// budget (PullParams.max_message_bytes), never more than about 4 MiB;
+// budget (PullParams.max_message_bytes; the first messages of a call
+// smaller, PullMessageBytes), never more than about 4 MiB;
 // key records count among both.
 #ifndef FIELDSYNC_HUB_PULL_PLAN_H_
 #define FIELDSYNC_HUB_PULL_PLAN_H_
@@ -29,6 +30,15 @@ namespace fieldsync::hub {
 // The bytes a message of this pull should stay under: the node's budget
 // if it sent one, at most the hub's own size (tuning::kPullChunkBytes).
 size_t PullMessageBytes(const PullParams& params);
+// The bytes the message a pull sends after `sent` others should stay under:
+// for a node that sent a budget, the first messages of every call are
+// smaller, kPullRampFirstBytes doubling at each message up to the
+// budget (docs/PROTOCOL.md, "Message budgets": a link that cuts the call
+// before a whole budget came still carries the first messages, and the
+// node sizes its next ones from what they carried, instead of a try that
+// moves nothing); a node without one gets PullMessageBytes(params).
+size_t PullMessageBytes(const PullParams& params, size_t sent);
+inline constexpr size_t kPullRampFirstBytes = 1 << 10;
 
 // Streams `node`'s pull from `hub` to `emit`; CANCELLED when `emit` returns
 // false (the node has gone). INVALID_ARGUMENT for a negative cursor,

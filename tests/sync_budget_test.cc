@@ -8,6 +8,9 @@
 #include <iostream>
 
 #include "support/sync_fixture.h"
+#include "sync/budget.h"
+#include "sync/forwarding_transport.h"
+#include "sync/pass.h"
 #include "tools/lib/cutting_proxy.h"
 
 namespace fieldsync::testing {
@@ -155,6 +158,41 @@ TEST_F(SyncBudgetTest, APullOverALinkThatDropsEveryConnectionAfter20KBCompletes)
   EXPECT_GE(proxy.cuts(), 20);
   EXPECT_EQ(Cases(reader.replica()) - before, static_cast<size_t>(kCases));
   EXPECT_EQ(Digest(reader.replica()), Digest(writer.replica()));
+}
+
+// What a pull message "carried" (PullChunk.wire_bytes, which sizes the
+// next messages after a cut) is its size as it came over gRPC, key records
+// included. Before, the transport measured it after moving the key records
+// out: a message of key records counted a few bytes, and a pull cut in
+// the key-record phase sent the budget to the floor whatever the link
+// carried.
+TEST_F(SyncBudgetTest, APullMessageOfKeyRecordsIsMeasuredWithItsKeyRecords) {
+  auto& writer = AddNode("LC");
+  auto& reader = AddNode("LC");
+  MustSync(reader);
+  WriteCases(writer, 200);  // 200 key records (one data key a case)
+  MustSync(writer);
+  ASSERT_TRUE(reader.replica().SetCursor(sync::kPullBudgetCursor, 8192).ok());
+  struct Measured : sync::ForwardingTransport {
+    using ForwardingTransport::ForwardingTransport;
+    absl::Status Pull(const sync::PullRequest& req,
+                      const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
+      return ForwardingTransport::Pull(req, [&](sync::PullChunk& c) {
+        size_t keys = 0;
+        for (const std::string& k : c.key_records) keys += k.size();
+        if (!c.key_records.empty()) ++key_messages;
+        if (c.wire_bytes < keys) ++undercounted;
+        return on_chunk(c);
+      });
+    }
+    int key_messages = 0, undercounted = 0;
+  } measured(reader.client().transport());
+  auto r = sync::RunPass(measured, reader.replica(), *reader.keys(), reader.credential(), {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::cout << measured.key_messages << " messages with key records, " << measured.undercounted
+            << " measured under their key records\n";
+  EXPECT_GT(measured.key_messages, 1);
+  EXPECT_EQ(measured.undercounted, 0);
 }
 
 }  // namespace

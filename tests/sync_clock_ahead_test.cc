@@ -226,9 +226,21 @@ TEST_F(ClockAheadTest, AHubDeliveringARefusedOriginalDoesNotCutItsAuthorOff) {
   ASSERT_TRUE(redated.ok()) << redated.status();
   ASSERT_EQ(redated->redated, 2u) << redated->redate_note;
 
-  // Beside the withdrawal: prepended to the first message with commits.
+  // Beside the withdrawal: prepended to the first message with commits,
+  // the pull asked without a budget so that one message holds it all (with
+  // one, the hub's first messages are of 1 KiB and up, hub/pull_plan.h, and
+  // the first with commits need not hold the withdrawal).
+  struct NoBudget : sync::ForwardingTransport {
+    using ForwardingTransport::ForwardingTransport;
+    absl::Status Pull(const sync::PullRequest& req,
+                      const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
+      sync::PullRequest whole = req;
+      whole.params.max_message_bytes = 0;
+      return ForwardingTransport::Pull(whole, on_chunk);
+    }
+  } whole(with_it.client().transport());
   bool served = false;
-  RewritingHub beside(with_it.client().transport(), [&](sync::PullChunk& c) {
+  RewritingHub beside(whole, [&](sync::PullChunk& c) {
     if (!served && !c.commits.empty()) {
       c.commits.insert(c.commits.begin(), kept.begin(), kept.end());
       served = true;

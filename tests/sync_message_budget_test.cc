@@ -129,6 +129,17 @@ class Link : public sync::ForwardingTransport {
         bytes += e.canonical.size() + e.signature.size() + e.header.size() +
                  e.header_signature.size();
       }
+      // A link that drops the connection after `pull_cut_bytes` of
+      // messages: the message that crosses it is lost, those before it
+      // were applied (their size as the wire would carry it).
+      if (pull_cut_bytes > 0) {
+        pulled += bytes;
+        if (pulled > pull_cut_bytes) {
+          ++pulls_cut;
+          return absl::UnavailableError("the link dropped the connection");
+        }
+        if (c.wire_bytes == 0) c.wire_bytes = bytes;
+      }
       max_message = std::max(max_message, bytes);
       max_key_records = std::max(max_key_records, c.key_records.size());
       max_items = std::max(max_items, c.key_records.size() + c.commits.size());
@@ -138,6 +149,7 @@ class Link : public sync::ForwardingTransport {
   }
 
   bool previous_node = false;
+  size_t pull_cut_bytes = 0, pulled = 0, pulls_cut = 0;
   size_t pushes_cut = 0, max_push = 0, max_push_commits = 0;
   size_t asked_bytes = 0, max_message = 0, max_key_records = 0, max_items = 0, messages = 0;
 
@@ -270,6 +282,49 @@ TEST_F(MessageBudgetTest, TheHubCutsEveryPullMessageAtTheBudgetAndTheItemCountKe
   EXPECT_EQ(Cursor(reader, sync::kPullBudgetStreakCursor), 1);
   MustSync(reader);
   EXPECT_EQ(Cursor(reader, sync::kPullBudgetCursor), 16384);
+  EXPECT_EQ(Digest(reader.replica()), Digest(writer.replica()));
+}
+
+// The first messages of a pull are small, doubling up to the budget
+// (hub/pull_plan.h, PullMessageBytes): a link that cuts every connection
+// after 16,000 bytes of messages, met with the budget a laptop starts with
+// (256 KiB), still applies the first ones, and the next messages are
+// sized from what they carried. Before, the first message was a whole
+// budget of key records: the try applied nothing and only halved the
+// budget (four tries that move nothing on a 20 KB link).
+TEST_F(MessageBudgetTest, AFirstPullOverALinkShorterThanItsBudgetAppliesItsFirstMessages) {
+  auto& writer = AddNode("LC");
+  auto& reader = AddNode("LC");
+  MustSync(reader);
+  WriteCases(writer, 800);  // 800 key records and 800 commits to pull
+  MustSync(writer);
+  ASSERT_TRUE(reader.replica().SetCursor(sync::kPullBudgetCursor, 0).ok());  // the start
+  ASSERT_TRUE(reader.replica().SetCursor(sync::kPullBudgetStreakCursor, 0).ok());
+  const int64_t keys0 = Cursor(reader, sync::kKeyCursor);
+  Link link(reader.client().transport(), size_t{64} << 20);
+  link.pull_cut_bytes = 16000;
+  bool progressed = false;
+  EXPECT_FALSE(sync::RunPass(link, reader.replica(), *reader.keys(), reader.credential(), {},
+                             nullptr, {}, &progressed)
+                   .ok());
+  std::cout << "messages " << link.messages << ", pulls cut " << link.pulls_cut
+            << ", key cursor " << keys0 << " -> " << Cursor(reader, sync::kKeyCursor)
+            << ", budget now " << Cursor(reader, sync::kPullBudgetCursor) << "\n";
+  EXPECT_EQ(link.pulls_cut, 1u);
+  EXPECT_TRUE(progressed);
+  EXPECT_GT(Cursor(reader, sync::kKeyCursor), keys0);  // the first messages applied
+  EXPECT_GE(link.messages, 4u);                        // 1 KiB, 2, 4, 8, then cut
+  // An eighth of what they carried (under 16,000 bytes).
+  EXPECT_LE(Cursor(reader, sync::kPullBudgetCursor), 2000);
+  EXPECT_GE(Cursor(reader, sync::kPullBudgetCursor), 1024);
+  // The laptop gets everything over that link, one connection at a time.
+  link.pulled = 0;
+  for (int tries = 0; tries < 200; ++tries) {
+    link.pulled = 0;
+    if (sync::RunPass(link, reader.replica(), *reader.keys(), reader.credential(), {}).ok()) {
+      break;
+    }
+  }
   EXPECT_EQ(Digest(reader.replica()), Digest(writer.replica()));
 }
 
