@@ -156,23 +156,25 @@ def analyse(clang, build, root, path, entry):
     return r.returncode, r.stderr
 
 
-def have_clang(clang):
+def ready(build, root, clang):
+    """The hub's sources and their compile entries, or None after saying
+    why the analysis cannot run (no clang, no compile_commands.json)."""
     try:
         subprocess.run([clang, "--version"], capture_output=True, check=True)
-        return True
     except (OSError, subprocess.CalledProcessError):
         print(f"FAIL: {clang} not found: this check needs clang (Debian package clang, "
               "as the fuzz targets do)")
-        return False
+        return None
+    entries, why = hub_entries(build, root)
+    if entries is None:
+        print(f"FAIL: {why}")
+    return entries
 
 
 def one(build, root, source, clang):
     """The build's step for one source."""
-    if not have_clang(clang):
-        return 1
-    entries, why = hub_entries(build, root)
+    entries = ready(build, root, clang)
     if entries is None:
-        print(f"FAIL: {why}")
         return 1
     path = os.path.realpath(source)
     if path not in entries:
@@ -187,11 +189,8 @@ def one(build, root, source, clang):
 
 def check(build, root, clang):
     """ctest's check over every hub source."""
-    if not have_clang(clang):
-        return 1
-    entries, why = hub_entries(build, root)
+    entries = ready(build, root, clang)
     if entries is None:
-        print(f"FAIL: {why}")
         return 1
 
     # The canary, with the flags of a hub source (its include paths).
@@ -207,7 +206,7 @@ def check(build, root, clang):
                   "the analysis does not run with these flags\n" + r.stderr)
             return 1
 
-    todo = [p for p in sorted(entries)
+    stale = [p for p in sorted(entries)
             if not still_good(mark_of(build, root, p), flags_of(entries[p]))]
 
     def run(path):
@@ -215,7 +214,7 @@ def check(build, root, clang):
 
     failed = 0
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for path, rc, err in pool.map(run, todo):
+        for path, rc, err in pool.map(run, stale):
             if rc != 0:
                 failed += 1
                 print(f"FAIL: {os.path.relpath(path, root)}\n{err}")
@@ -223,7 +222,7 @@ def check(build, root, clang):
         print(f"{failed} of {len(entries)} hub sources fail clang's thread-safety analysis")
         return 1
     print(f"ok: {len(entries)} hub sources pass clang's thread-safety analysis "
-          f"({len(todo)} analysed now, {len(entries) - len(todo)} by the build unchanged since; "
+          f"({len(stale)} analysed now, {len(entries) - len(stale)} by the build unchanged since; "
           "the canary is refused)")
     return 0
 
