@@ -1,6 +1,6 @@
 // `fieldnode daemon` as a process: one log line per pass that moved
 // something (none for a pass that moved nothing and says nothing new),
-// exponential backoff (capped) while the hub is unreachable, the next pass
+// failures said while the hub is unreachable, the next pass
 // at once after one that made progress, an urgent case synced at once, and
 // a clean stop on SIGTERM.
 #include <fcntl.h>
@@ -139,22 +139,23 @@ TEST_F(DaemonTest, PassesThatMoveNothingAreNotLogged) {
   EXPECT_EQ(Stop(pid, &taken), 0);
 }
 
-TEST_F(DaemonTest, BacksOffExponentiallyWhileTheHubIsDownAndRecovers) {
+// The backoff's growth, cap and jitter are tested in process, without
+// waiting for them (DaemonLoopTest, tests/node_daemon_loop_test.cc); here
+// the program: it says a failed pass and when it tries next, and syncs by
+// itself once the hub is back.
+TEST_F(DaemonTest, SaysEachFailureWhileTheHubIsDownAndRecoversByItself) {
   auto& n = AddNode("LC");
   hub_->Stop();
-  const pid_t pid = StartDaemon(n.dir(), {"--every", "1s", "--max-backoff", "8s"});
-  ASSERT_TRUE(WaitForLog("sync failed", 3, 30)) << ReadAll(log_);
-  // The waits grow: 1-2 s, 2-4 s, 4-8 s (jittered halves of 2, 4, 8 s).
+  const pid_t pid = StartDaemon(n.dir(), {"--every", "1s", "--max-backoff", "2s"});
+  ASSERT_TRUE(WaitForLog("sync failed", 2, 30)) << ReadAll(log_);
+  const std::string log = ReadAll(log_);
   std::regex wait_re("next try in ([0-9]+) s");
   std::vector<int> waits;
-  const std::string log = ReadAll(log_);
   for (std::sregex_iterator it(log.begin(), log.end(), wait_re), end; it != end; ++it) {
     waits.push_back(std::stoi((*it)[1]));
   }
-  ASSERT_GE(waits.size(), 3u) << log;
-  EXPECT_LE(waits[0], 2);
-  EXPECT_GE(waits[2], 2);
-  EXPECT_LE(waits[2], 8);
+  ASSERT_GE(waits.size(), 1u) << log;
+  for (int w : waits) EXPECT_LE(w, 2) << "--max-backoff 2s\n" << log;
   EXPECT_NE(log.find("UNAVAILABLE"), std::string::npos) << log;
   // The hub comes back: the daemon syncs again by itself.
   ASSERT_TRUE(hub_->Start().ok());
