@@ -46,7 +46,9 @@ SyncDaemon::SyncDaemon(Replica& replica, KeyRing& keys, SyncClient& client,
 DaemonPassResult SyncDaemon::Pass() {
   DaemonPassResult out;
   const crypto::DeviceIdentity* id = keys_.identity();
-  if (id != nullptr && id->delegated() && options_.agent_open && !options_.agent_open()) {
+  // Keys the agent lent are kept only while the caller says it is open: a
+  // caller that gave no way to ask forgets them (fails closed).
+  if (id != nullptr && id->delegated() && (!options_.agent_open || !options_.agent_open())) {
     keys_.Lock();
     out.keys_forgotten = true;
   }

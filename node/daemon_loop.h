@@ -55,7 +55,8 @@ struct DaemonOptions {
   // Asked before each pass while the key ring is unlocked by keys a key
   // agent lent (crypto::DeviceIdentity::delegated): false once the agent
   // was locked or its period ended, and the daemon forgets the keys and
-  // syncs locked, as a command started then would. Null: never.
+  // syncs locked, as a command started then would. Null: keys lent by an
+  // agent are forgotten before the first pass (fails closed).
   std::function<bool()> agent_open;
 };
 
