@@ -109,7 +109,9 @@ TEST_F(CheckpointDeltaTest, OneRowPagesTakeDeltasAndACutResumesFromTheKeptState)
         EXPECT_EQ(req.params.resume_index, 13u);
       },
       [&](const sync::CheckpointPage& p) {
-        if (first_page) EXPECT_EQ(p.first, 13u);
+        if (first_page) {
+          EXPECT_EQ(p.first, 13u);
+        }
         first_page = false;
         EXPECT_TRUE(p.proof_delta) << "page at " << p.first;
         hashes += p.proof.size();
