@@ -125,6 +125,10 @@ absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
   const size_t per_page = std::max<size_t>(params.max_batch, 1);
   chunk.checkpoint = ck->statement;
   chunk.reset = next == 0;  // a fresh start drops what an older one installed
+  // Proofs as deltas (crypto/merkle.h) once the node holds the state at
+  // `next`: at a fresh start it holds the empty one; resumed, it says so;
+  // after each page of this call, the state that page left.
+  bool node_holds_state = params.proof_deltas && (next == 0 || params.proof_kept);
   if (ck->leaf_count == 0) {
     chunk.cursor = ck->position;
     FS_RETURN_IF_ERROR(send(chunk));
@@ -147,6 +151,15 @@ absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
     }
     const auto end = next + static_cast<uint32_t>(page.states.size());
     FS_ASSIGN_OR_RETURN(page.proof, tree.RangeProof(next, end));
+    if (node_holds_state) {
+      std::vector<std::string> delta;
+      for (size_t i : crypto::ProofDeltaPositions(ck->leaf_count, next, end)) {
+        delta.push_back(std::move(page.proof[i]));
+      }
+      page.proof = std::move(delta);
+      page.proof_delta = true;
+    }
+    node_holds_state = params.proof_deltas;
     next = end;
     chunk.page = std::move(page);
     if (next == ck->leaf_count) chunk.cursor = ck->position;

@@ -287,7 +287,9 @@ class SyncService final : public pb::Sync::Service {
     if (req->has_resume()) {
       r.params.resume_checkpoint = req->resume().checkpoint();
       r.params.resume_index = req->resume().next_index();
+      r.params.proof_kept = req->resume().proof_kept();
     }
+    r.params.proof_deltas = req->proof_deltas();
     r.params.compact_headers = static_cast<int>(std::min<uint32_t>(req->compact_headers(), 1000));
     r.params.log_chain = req->log_chain();
     if (req->marks_size() > sync::kMaxLogMarks) {
@@ -343,6 +345,7 @@ class SyncService final : public pb::Sync::Service {
         p->set_first(c.page->first);
         for (std::string& st : c.page->states) p->add_states(std::move(st));
         for (std::string& h : c.page->proof) p->add_proof(std::move(h));
+        p->set_proof_delta(c.page->proof_delta);
       }
       m.set_cursor(c.cursor);
       m.set_caught_up(c.caught_up);

@@ -277,6 +277,7 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
     p.first = m.page().first();
     for (auto& st : *m.mutable_page()->mutable_states()) p.states.push_back(std::move(st));
     for (auto& h : *m.mutable_page()->mutable_proof()) p.proof.push_back(std::move(h));
+    p.proof_delta = m.page().proof_delta();
     c->page = std::move(p);
   }
   return absl::OkStatus();
@@ -554,9 +555,11 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
   }
   req.set_statement_cursor(r.params.statement_cursor);
   req.set_checkpoint_pages(r.params.checkpoint_pages);
+  req.set_proof_deltas(r.params.proof_deltas);
   if (!r.params.resume_checkpoint.empty()) {
     req.mutable_resume()->set_checkpoint(r.params.resume_checkpoint);
     req.mutable_resume()->set_next_index(r.params.resume_index);
+    req.mutable_resume()->set_proof_kept(r.params.proof_kept);
   }
   req.set_compact_headers(static_cast<uint32_t>(r.params.compact_headers));
   req.set_log_chain(r.params.log_chain);

@@ -1,5 +1,7 @@
 #include "crypto/merkle.h"
 
+#include <algorithm>
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -131,6 +133,28 @@ absl::Status Malformed(const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat("malformed range proof: ", what));
 }
 
+size_t PopCount(uint64_t x) {
+  size_t c = 0;
+  for (; x != 0; x &= x - 1) ++c;
+  return c;
+}
+
+// The right part of the proof of any page ending at `x` (a pure function of
+// (n, x): the nodes wholly in [x, n) whose parent holds leaf x - 1); none for
+// x = 0 or x >= n.
+NodeList RightNodes(uint64_t n, uint64_t x) {
+  NodeList out;
+  if (x == 0 || x >= n) return out;
+  for (const auto& node : ProofNodes(n, x - 1, x)) {
+    if (node.first >= x) out.push_back(node);
+  }
+  return out;
+}
+
+absl::Status MalformedDelta(const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat("malformed proof delta: ", what));
+}
+
 }  // namespace
 
 std::string RowLeafHash(std::string_view state_bytes) {
@@ -257,6 +281,104 @@ absl::Status VerifyRange(uint64_t n, uint64_t begin,
         " leaves does not rebuild the signed root"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<KeptProof> KeptProofAfter(uint64_t n, uint64_t begin,
+                                         const std::vector<std::string>& page_leaf_hashes,
+                                         const std::vector<std::string>& proof) {
+  const uint64_t end = begin + page_leaf_hashes.size();
+  if (absl::Status s = CheckPage(n, begin, end); !s.ok()) return s;
+  const size_t left = PopCount(begin);
+  if (proof.size() != ProofNodes(n, begin, end).size() || proof.size() < left) {
+    return Malformed(absl::StrCat(proof.size(), " hashes for [", begin, ", ", end, ") of ", n));
+  }
+  // The compact range of [0, begin), then each leaf of the page appended:
+  // perfect subtrees merged as they complete (sizes stay the bits of the
+  // count, largest first), giving [0, end)'s.
+  std::vector<std::pair<std::string, uint64_t>> stack;  // (hash, leaves)
+  int bit = 63;
+  for (size_t i = 0; i < left; ++i) {
+    while (((begin >> bit) & 1) == 0) --bit;
+    stack.emplace_back(proof[i], uint64_t{1} << bit);
+    --bit;
+  }
+  for (const std::string& leaf : page_leaf_hashes) {
+    std::string h = LeafNode(leaf);
+    uint64_t size = 1;
+    while (!stack.empty() && stack.back().second == size) {
+      h = Interior(stack.back().first, h);
+      size *= 2;
+      stack.pop_back();
+    }
+    stack.emplace_back(std::move(h), size);
+  }
+  KeptProof out;
+  out.next = end;
+  for (auto& [hash, size] : stack) out.left.push_back(std::move(hash));
+  out.right.assign(proof.begin() + static_cast<long>(left), proof.end());
+  return out;
+}
+
+absl::Status CheckKeptProof(uint64_t n, const KeptProof& kept) {
+  if (n > kMaxMerkleLeaves || kept.next > n) {
+    return MalformedDelta(absl::StrCat("a state at ", kept.next, " of ", n, " leaves"));
+  }
+  const size_t left = PopCount(kept.next), right = RightNodes(n, kept.next).size();
+  if (kept.left.size() != left || kept.right.size() != right) {
+    return MalformedDelta(absl::StrCat("a state at ", kept.next, " of ", n, " leaves with ",
+                                       kept.left.size(), " + ", kept.right.size(),
+                                       " hashes, not ", left, " + ", right));
+  }
+  for (const std::vector<std::string>* part : {&kept.left, &kept.right}) {
+    for (const std::string& h : *part) {
+      if (h.size() != kHashBytes) {
+        return MalformedDelta(absl::StrCat("a kept hash of ", h.size(), " bytes, not 32"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<size_t> ProofDeltaPositions(uint64_t n, uint64_t begin, uint64_t end) {
+  std::vector<size_t> out;
+  if (!CheckPage(n, begin, end).ok() || n == 0) return out;
+  const NodeList kept = RightNodes(n, begin);
+  const NodeList nodes = ProofNodes(n, begin, end);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].first < begin) continue;  // the left part: kept
+    if (std::find(kept.begin(), kept.end(), nodes[i]) == kept.end()) out.push_back(i);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> ProofFromDelta(uint64_t n, const KeptProof& kept,
+                                                        uint64_t end,
+                                                        const std::vector<std::string>& delta) {
+  const uint64_t begin = kept.next;
+  if (n > kMaxMerkleLeaves || n == 0 || !(begin < end && end <= n)) {
+    return MalformedDelta(absl::StrCat("no page [", begin, ", ", end, ") in a tree of ", n));
+  }
+  if (absl::Status s = CheckKeptProof(n, kept); !s.ok()) return s;
+  for (const std::string& h : delta) {
+    if (h.size() != kHashBytes) {
+      return MalformedDelta(absl::StrCat("a hash of ", h.size(), " bytes, not 32"));
+    }
+  }
+  const size_t expected = ProofDeltaPositions(n, begin, end).size();
+  if (delta.size() != expected) {
+    return MalformedDelta(absl::StrCat(delta.size(), " hashes, ", expected, " expected for [",
+                                       begin, ", ", end, ") of ", n, " leaves"));
+  }
+  const NodeList held = RightNodes(n, begin);
+  std::vector<std::string> proof = kept.left;
+  size_t next_delta = 0;
+  for (const auto& node : ProofNodes(n, begin, end)) {
+    if (node.first < begin) continue;  // the left part: taken above, in order
+    auto it = std::find(held.begin(), held.end(), node);
+    proof.push_back(it != held.end() ? kept.right[static_cast<size_t>(it - held.begin())]
+                                     : delta[next_delta++]);
+  }
+  return proof;
 }
 
 }  // namespace fieldsync::crypto

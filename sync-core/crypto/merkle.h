@@ -102,6 +102,55 @@ absl::Status VerifyRange(uint64_t n, uint64_t begin,
                          const std::vector<std::string>& page_leaf_hashes,
                          const std::vector<std::string>& proof, std::string_view root);
 
+// --- Proof deltas (docs/CRYPTO.md, "Proof deltas") ----------------------------
+//
+// A laptop taking a checkpoint's pages in order keeps, after each page it
+// verified, what the next page's proof would repeat: the left part of the
+// proof of a page starting at `next` (the perfect subtrees covering
+// [0, next), as the bits of next: the compact range of [0, next)) and the
+// right part of the last page's proof (the nodes covering [next, n)). The
+// hub then sends of a page [begin, end) only the hashes of its proof's right
+// part that are not nodes of [begin, n)'s right part (the same node: same
+// first leaf and size), and none of its left part. A page of one row costs
+// about one hash instead of 2 log2 n.
+
+// The proof state at leaf `next` of a tree of n leaves: `left` the
+// popcount(next) hashes of [0, next)'s perfect subtrees (largest first),
+// `right` the hashes of the right part of the proof of a page ending at
+// `next` (none when next is 0, or n).
+struct KeptProof {
+  uint64_t next = 0;
+  std::vector<std::string> left;
+  std::vector<std::string> right;
+};
+
+// The state after the page [begin, begin + page size) of n leaves, verified
+// with `proof` (its whole range proof): pure, the caller verified first.
+// INVALID_ARGUMENT if the proof has the wrong number of hashes.
+absl::StatusOr<KeptProof> KeptProofAfter(uint64_t n, uint64_t begin,
+                                         const std::vector<std::string>& page_leaf_hashes,
+                                         const std::vector<std::string>& proof);
+
+// OK when `kept` has the number of hashes the state at kept.next of n leaves
+// holds (each 32 bytes); INVALID_ARGUMENT otherwise (a damaged record).
+absl::Status CheckKeptProof(uint64_t n, const KeptProof& kept);
+
+// The positions in the range proof of [begin, end) of n leaves of the
+// hashes a laptop holding the state at `begin` lacks, ascending: none of the
+// left part, and of the right part the nodes not in [begin, n)'s right part
+// (all of it when begin is 0). Empty for a page that is not one.
+std::vector<size_t> ProofDeltaPositions(uint64_t n, uint64_t begin, uint64_t end);
+
+// The whole range proof of [kept.next, end) rebuilt from `kept` (the state at
+// its first leaf) and `delta` (the hashes at ProofDeltaPositions, in order).
+// INVALID_ARGUMENT ("malformed proof delta: ...") for a page that is not
+// one, a state of the wrong size, or a delta of the wrong number of hashes or
+// a hash not 32 bytes. Nothing is verified here: the caller verifies the
+// result against the signed root as any proof (RootFromRange, VerifyRange).
+absl::StatusOr<std::vector<std::string>> ProofFromDelta(uint64_t n, const KeptProof& kept,
+                                                        uint64_t end,
+                                                        const std::vector<std::string>& delta);
+
 }  // namespace fieldsync::crypto
 
 #endif  // FIELDSYNC_CRYPTO_MERKLE_H_

@@ -62,6 +62,12 @@ const std::vector<const char*> kBookkeeping = {
     "CREATE TABLE IF NOT EXISTS _fs_bootstrap(one INTEGER PRIMARY KEY CHECK (one = 1), "
     "checkpoint BLOB NOT NULL, statement BLOB NOT NULL, next_index INTEGER NOT NULL, "
     "confirmed INTEGER NOT NULL DEFAULT 0)",
+    // With it, the proof state at next_index (crypto/merkle.h, KeptProof:
+    // `left` and `right` 32-byte hashes concatenated; from session 17): the
+    // hub then sends the next page's proof as a delta. One row, written
+    // with each verified page; a row of another next_index is not used.
+    "CREATE TABLE IF NOT EXISTS _fs_bootstrap_proof(one INTEGER PRIMARY KEY CHECK (one = 1), "
+    "next_index INTEGER NOT NULL, left BLOB NOT NULL, right BLOB NOT NULL)",
     // An unverified bootstrap under way (the hub's current rows): where it
     // was cut, to continue there (store/replica.h, BootstrapCut; one row).
     "CREATE TABLE IF NOT EXISTS _fs_bootstrap_cut(one INTEGER PRIMARY KEY CHECK (one = 1), "

@@ -28,6 +28,7 @@
 #include "base/tuning.h"
 #include "change/commit.h"
 #include "clock/clock_source.h"
+#include "crypto/merkle.h"
 #include "merge/commit_merge.h"
 #include "merge/merge.h"
 #include "schema/schema.h"
@@ -263,6 +264,10 @@ struct BootstrapProgress {
   std::string statement;
   uint32_t next_index = 0;
   int confirmed = 0;  // 1: its signer is a member here; -1: it is not; 0: not known yet
+  // The proof state at next_index (_fs_bootstrap_proof; crypto/merkle.h,
+  // KeptProof), written with the page that left it; none: not kept (a
+  // bootstrap of an earlier build, or a damaged record).
+  std::optional<crypto::KeptProof> proof;
 };
 
 // Where an unverified bootstrap (the hub's current rows, no checkpoint) was

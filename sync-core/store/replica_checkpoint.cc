@@ -2,6 +2,7 @@
 // leaves of the state this laptop signs, and the bootstrap it was verified
 // from; where an unverified bootstrap under way was cut.
 #include "base/status_macros.h"
+#include "crypto/hash.h"
 #include "crypto/merkle.h"
 #include "store/replica.h"
 #include "store/replica_impl.h"
@@ -42,8 +43,10 @@ absl::StatusOr<std::optional<BootstrapProgress>> Replica::Bootstrap() {
   Impl& m = *impl_;
   std::optional<BootstrapProgress> out;
   FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
-    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT checkpoint, statement, next_index, "
-                                                "confirmed FROM _fs_bootstrap"));
+    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(
+                                     "SELECT b.checkpoint, b.statement, b.next_index, "
+                                     "b.confirmed, p.left, p.right FROM _fs_bootstrap b LEFT JOIN "
+                                     "_fs_bootstrap_proof p ON p.next_index = b.next_index"));
     FS_ASSIGN_OR_RETURN(bool found, st->Step());
     if (!found) return absl::OkStatus();
     BootstrapProgress p;
@@ -51,6 +54,22 @@ absl::StatusOr<std::optional<BootstrapProgress>> Replica::Bootstrap() {
     p.statement = st->ColumnString(1);
     p.next_index = static_cast<uint32_t>(st->ColumnInt(2));
     p.confirmed = static_cast<int>(st->ColumnInt(3));
+    if (!st->ColumnIsNull(4)) {
+      // Sizes are checked against the checkpoint where it is used
+      // (crypto::CheckKeptProof); here only cut into hashes.
+      const std::string left = st->ColumnString(4), right = st->ColumnString(5);
+      if (left.size() % crypto::kHashBytes == 0 && right.size() % crypto::kHashBytes == 0) {
+        crypto::KeptProof kept;
+        kept.next = p.next_index;
+        for (size_t i = 0; i < left.size(); i += crypto::kHashBytes) {
+          kept.left.push_back(left.substr(i, crypto::kHashBytes));
+        }
+        for (size_t i = 0; i < right.size(); i += crypto::kHashBytes) {
+          kept.right.push_back(right.substr(i, crypto::kHashBytes));
+        }
+        p.proof = std::move(kept);
+      }
+    }
     out = std::move(p);
     return absl::OkStatus();
   }));

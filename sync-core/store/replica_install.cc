@@ -3,6 +3,8 @@
 // commits; and ExportRow, the snapshot a hub sends of one row.
 #include "store/replica_impl.h"
 
+#include "absl/strings/str_join.h"
+
 namespace fieldsync {
 
 absl::Status Replica::Impl::ReplayUnpushed(sqlite::Transaction&, const std::string& pushed_cursor,
@@ -62,6 +64,7 @@ absl::Status Replica::Impl::ResetReplicated(sqlite::Transaction&) {
   FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_verified"));
   FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_witnessed"));
   FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_bootstrap"));
+  FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_bootstrap_proof"));
   FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_bootstrap_cut"));
   return db->Exec("DELETE FROM _fs_installed");
 }
@@ -248,6 +251,16 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
       st->BindInt(3, batch.bootstrap->next_index);
       st->BindInt(4, batch.bootstrap->confirmed);
       FS_RETURN_IF_ERROR(st->Run());
+      FS_RETURN_IF_ERROR(m.db->Exec("DELETE FROM _fs_bootstrap_proof"));
+      if (const std::optional<crypto::KeptProof>& kept = batch.bootstrap->proof; kept) {
+        FS_ASSIGN_OR_RETURN(auto pst, m.db->Prepared("INSERT INTO _fs_bootstrap_proof(one, "
+                                                     "next_index, left, right) VALUES (1, ?1, "
+                                                     "?2, ?3)"));
+        pst->BindInt(1, static_cast<int64_t>(kept->next));
+        pst->BindBlob(2, absl::StrJoin(kept->left, ""));
+        pst->BindBlob(3, absl::StrJoin(kept->right, ""));
+        FS_RETURN_IF_ERROR(pst->Run());
+      }
     }
     if (batch.bootstrap_done) {
       FS_RETURN_IF_ERROR(m.db->Exec("DELETE FROM _fs_bootstrap_cut"));

@@ -157,8 +157,9 @@ absl::Status CheckpointKeeper::PlaceAnchors(const crypto::Statement& s,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<RowSnapshot>> CheckpointKeeper::VerifyPage(
-    const crypto::Statement& ck, std::string_view id, uint32_t next, const CheckpointPage& page) {
+absl::StatusOr<CheckpointKeeper::VerifiedPage> CheckpointKeeper::VerifyPage(
+    const crypto::Statement& ck, std::string_view id, uint32_t next, const CheckpointPage& page,
+    const std::optional<crypto::KeptProof>& kept) {
   auto bad = [&](const std::string& why) {
     return absl::DataLossError(absl::StrCat("a bootstrap page of the office's checkpoint was "
                                             "refused: ", why));
@@ -174,11 +175,28 @@ absl::StatusOr<std::vector<RowSnapshot>> CheckpointKeeper::VerifyPage(
   std::vector<std::string> leaves;
   leaves.reserve(page.states.size());
   for (const std::string& st : page.states) leaves.push_back(crypto::RowLeafHash(st));
+  std::vector<std::string> whole;
+  const std::vector<std::string>* proof = &page.proof;
+  if (page.proof_delta) {
+    if (!kept || kept->next != next) {
+      return bad("its proof is a delta against a state this laptop does not hold");
+    }
+    absl::StatusOr<std::vector<std::string>> rebuilt =
+        crypto::ProofFromDelta(ck.leaf_count, *kept, next + page.states.size(), page.proof);
+    if (!rebuilt.ok()) return bad(std::string(rebuilt.status().message()));
+    whole = *std::move(rebuilt);
+    proof = &whole;
+  }
   absl::StatusOr<std::string> root = crypto::RootFromRange(ck.leaf_count, page.first, leaves,
-                                                           page.proof);
+                                                           *proof);
   if (!root.ok()) return bad(std::string(root.status().message()));
   if (*root != ck.root) return bad("its rows are not the ones the checkpoint's root covers");
-  std::vector<RowSnapshot> rows;
+  VerifiedPage out;
+  absl::StatusOr<crypto::KeptProof> after =
+      crypto::KeptProofAfter(ck.leaf_count, page.first, leaves, *proof);
+  if (!after.ok()) return bad(std::string(after.status().message()));
+  out.kept = *std::move(after);
+  std::vector<RowSnapshot>& rows = out.rows;
   rows.reserve(page.states.size());
   for (const std::string& st : page.states) {
     // Signed as they are: a state that does not decode was signed so (a
@@ -187,7 +205,7 @@ absl::StatusOr<std::vector<RowSnapshot>> CheckpointKeeper::VerifyPage(
     if (!r.ok()) return bad(std::string(r.status().message()));
     rows.push_back(*std::move(r));
   }
-  return rows;
+  return out;
 }
 
 absl::StatusOr<std::pair<uint32_t, std::string>> CheckpointKeeper::Root() {

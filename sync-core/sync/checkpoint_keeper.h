@@ -14,6 +14,7 @@
 #define FIELDSYNC_SYNC_CHECKPOINT_KEEPER_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "clock/clock_source.h"
+#include "crypto/merkle.h"
 #include "crypto/statement.h"
 #include "store/keyring.h"
 #include "store/replica.h"
@@ -62,10 +64,18 @@ class CheckpointKeeper {
   // The rows of `page`, if it belongs to checkpoint `id` (whose statement
   // is `ck`), starts at leaf `next`, stays within the leaf count, and its
   // proof places its rows under the signed root. DATA_LOSS otherwise (the
-  // hub sent rows the checkpoint does not vouch for).
-  static absl::StatusOr<std::vector<RowSnapshot>> VerifyPage(const crypto::Statement& ck,
-                                                             std::string_view id, uint32_t next,
-                                                             const CheckpointPage& page);
+  // hub sent rows the checkpoint does not vouch for). A page whose proof is
+  // a delta (page.proof_delta) is rebuilt whole from `kept`, the proof state
+  // at `next` (none: refused), and verified the same way. With the rows,
+  // the proof state after the page (crypto/merkle.h, KeptProofAfter), to
+  // keep with them.
+  struct VerifiedPage {
+    std::vector<RowSnapshot> rows;
+    crypto::KeptProof kept;
+  };
+  static absl::StatusOr<VerifiedPage> VerifyPage(const crypto::Statement& ck, std::string_view id,
+                                                 uint32_t next, const CheckpointPage& page,
+                                                 const std::optional<crypto::KeptProof>& kept);
 
   // The leaf count and root of this laptop's rows as they are.
   absl::StatusOr<std::pair<uint32_t, std::string>> Root();

@@ -240,6 +240,10 @@ struct PullParams {
   bool checkpoint_pages = false;
   std::string resume_checkpoint;
   uint32_t resume_index = 0;
+  // The node takes pages whose proof is a delta (CheckpointPage::proof_delta)
+  // and, with a resume, holds the proof state at resume_index (proof_kept).
+  bool proof_deltas = false;
+  bool proof_kept = false;
   // Version 3: the compact header form the node reads (sync/compact_header.h);
   // 0: send every header whole.
   int compact_headers = 0;
@@ -287,6 +291,9 @@ struct CheckpointPage {
   uint32_t first = 0;
   std::vector<std::string> states;
   std::vector<std::string> proof;
+  // `proof` holds only the hashes the node lacks (crypto/merkle.h,
+  // ProofDeltaPositions), to a pull with PullParams::proof_deltas.
+  bool proof_delta = false;
 };
 
 struct PullChunk {

@@ -1,5 +1,6 @@
 #include "sync/puller.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -72,9 +73,19 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
   FS_ASSIGN_OR_RETURN(int64_t checkpoint_refused, replica.GetCursor(kCheckpointRefusedCursor));
   if (chains && bootstrapped != 1 && checkpoint_refused != 1) {
     req.params.checkpoint_pages = true;
+    // Proofs as deltas against what the pages verified left (crypto/
+    // merkle.h, KeptProof): kept with the resume record, for its next page.
+    req.params.proof_deltas = true;
     if (resume_from) {
       req.params.resume_checkpoint = resume_from->checkpoint;
       req.params.resume_index = resume_from->next_index;
+      if (resume_from->proof) {
+        absl::StatusOr<crypto::Statement> st = crypto::DecodeStatement(resume_from->statement);
+        if (!st.ok() || !crypto::CheckKeptProof(st->leaf_count, *resume_from->proof).ok()) {
+          resume_from->proof.reset();  // damaged: the hub sends the next proof whole
+        }
+      }
+      req.params.proof_kept = resume_from->proof.has_value();
     }
   }
   struct Installing {
@@ -82,6 +93,8 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     std::string id, bytes;
     uint32_t next = 0;
     bool member = false;
+    // The proof state at `next` (none: the next page's proof must be whole).
+    std::optional<crypto::KeptProof> kept;
   };
   std::optional<Installing> installing;
   // An unverified bootstrap (the hub's current rows) this laptop was cut
@@ -227,7 +240,15 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
             "the hub's checkpoint of this office was not used: it went on from a bootstrap of "
             "another checkpoint without starting over"));
       }
-      if (!msg.reset) in.next = installing ? installing->next : resume_from->next_index;
+      if (msg.reset) {
+        in.kept = crypto::KeptProof{};  // at leaf 0: nothing held, nothing needed
+      } else if (installing) {
+        in.next = installing->next;
+        in.kept = std::move(installing->kept);
+      } else {
+        in.next = resume_from->next_index;
+        in.kept = resume_from->proof;
+      }
       installing = std::move(in);
     }
     if (msg.page) {
@@ -235,16 +256,18 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
         return refuse_checkpoint(absl::DataLossError(
             "the hub sent a bootstrap page without its checkpoint, or with other rows"));
       }
-      absl::StatusOr<std::vector<RowSnapshot>> rows =
+      absl::StatusOr<CheckpointKeeper::VerifiedPage> page =
           CheckpointKeeper::VerifyPage(installing->statement, installing->id, installing->next,
-                                       *msg.page);
-      if (!rows.ok()) return refuse_checkpoint(rows.status());
-      installing->next += static_cast<uint32_t>(rows->size());
-      msg.rows = *std::move(rows);
+                                       *msg.page, installing->kept);
+      if (!page.ok()) return refuse_checkpoint(page.status());
+      installing->next += static_cast<uint32_t>(page->rows.size());
+      installing->kept = std::move(page->kept);
+      msg.rows = std::move(page->rows);
       batch.rows_verified = true;
       report->bootstrapped = true;
       batch.bootstrap = BootstrapProgress{installing->id, installing->bytes, installing->next,
-                                          installing->member ? 1 : 0};
+                                          installing->member ? 1 : 0, installing->kept};
+      if (installing->next == installing->statement.leaf_count) batch.bootstrap->proof.reset();
       if (installing->next == installing->statement.leaf_count && installing->member) {
         // Where the checkpoint says each author's chain stood: what the
         // log after it must continue. Only on a member's word: a laptop
@@ -262,7 +285,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
       }
     } else if (installing && !msg.checkpoint.empty() && installing->statement.leaf_count == 0) {
       batch.bootstrap = BootstrapProgress{installing->id, installing->bytes, 0,
-                                          installing->member ? 1 : 0};
+                                          installing->member ? 1 : 0, std::nullopt};
     }
     if (installing && (msg.cursor > 0 || msg.caught_up) &&
         installing->next != installing->statement.leaf_count) {

@@ -55,6 +55,10 @@ struct LinkResults {
   int64_t cases = 0;    // bootstrapped
   int64_t commits = 0;  // pushed
   std::vector<LinkRun> bootstrap;
+  // The same cases bootstrapped from the office's checkpoint in verified
+  // pages (a member's, as an office with a member has every day), over the
+  // clean and the cutting link.
+  std::vector<LinkRun> bootstrap_verified;
   std::vector<LinkRun> push;
 };
 
