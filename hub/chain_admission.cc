@@ -150,7 +150,7 @@ absl::Status ChainAdmission::RecordRefused(HubWriteTxn& hub, const Commit& c,
   return Record(hub, c, -static_cast<int64_t>(code));
 }
 
-absl::StatusOr<std::optional<sync::CommitRefusal>> ChainAdmission::Withdraw(
+absl::StatusOr<std::vector<sync::CommitRefusal>> ChainAdmission::Withdraw(
     HubWriteTxn& hub, MergeStore& rows, const sync::ChainEntryBytes& e) {
   absl::StatusOr<crypto::CommitHeader> h = crypto::DecodeCommitHeader(e.header);
   if (!h.ok()) {
@@ -167,14 +167,37 @@ absl::StatusOr<std::optional<sync::CommitRefusal>> ChainAdmission::Withdraw(
     return absl::UnauthenticatedError(
         absl::StrCat("a withdrawal: ", v.message(), "; nothing of the push was stored"));
   }
+  // A commit within its ranges that the hub holds stored: it stays stored.
+  auto stays = [&](const StoredChainEntry& s) {
+    sync::CommitRefusal refusal;
+    refusal.seq = h->seq;
+    refusal.code = sync::RefusalCode::kWithdrawnStored;
+    refusal.depends_on = s.seq;
+    refusal.reason = absl::StrCat(
+        "withdrawal ", h->seq, " passes over commit ", s.seq, ", which the hub stored (log "
+        "position ", s.position, "): a stored commit cannot be withdrawn, only superseded by a "
+        "new write. It stays stored; the withdrawal is kept in this device's chain so that its "
+        "later work continues");
+    return refusal;
+  };
+  std::vector<sync::CommitRefusal> out;
   if (h->seq <= head_.seq) {
-    // Held already (a push whose answer was lost): the same entry only.
+    // Held already (a push whose answer was lost): the same entry only,
+    // and the same answer (the stored commits it passes over named again).
     FS_ASSIGN_OR_RETURN(std::vector<StoredChainEntry> held,
                         hub.ChainEntries(node_.device, h->seq, h->seq, 1));
     if (held.empty() || held.front().link != crypto::CommitLink(e.header, e.signature)) {
       return absl::FailedPreconditionError(Broken(node_.device, h->seq, head_));
     }
-    return std::optional<sync::CommitRefusal>();
+    for (const crypto::WithdrawnRange& r : h->withdrawn) {
+      if (r.last < r.first || r.last >= h->seq) continue;
+      FS_ASSIGN_OR_RETURN(std::vector<StoredChainEntry> in,
+                          hub.ChainEntries(node_.device, r.first, r.last, r.last - r.first + 1));
+      for (const StoredChainEntry& s : in) {
+        if (s.position > 0) out.push_back(stays(s));
+      }
+    }
+    return out;
   }
   if (!Continues(*h, head_)) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -183,7 +206,13 @@ absl::StatusOr<std::optional<sync::CommitRefusal>> ChainAdmission::Withdraw(
         "stored"));
   }
   // Each range: the links around it as held, every seq in it refused and
-  // not withdrawn yet.
+  // not withdrawn yet, or stored. A stored one is not withdrawn (it may
+  // have reached colleagues): it stays stored, said in a WITHDRAWN_STORED
+  // refusal naming it (depends_on), and the withdrawal is kept all the
+  // same, so that the device's chain goes on at the hub (attack review 66,
+  // MEDIUM 2: a hub restored from a newer backup, or a colleague's relay,
+  // gives it back a commit it had refused and its author withdrew; before,
+  // the withdrawal was refused at every pass and nothing after it pushed).
   std::vector<StoredChainEntry> passed;
   for (const crypto::WithdrawnRange& r : h->withdrawn) {
     if (r.last >= h->seq) {
@@ -204,30 +233,27 @@ absl::StatusOr<std::optional<sync::CommitRefusal>> ChainAdmission::Withdraw(
     FS_ASSIGN_OR_RETURN(std::vector<StoredChainEntry> in,
                         hub.ChainEntries(node_.device, r.first, r.last, r.last - r.first + 1));
     uint64_t next = r.first;
+    std::string last_link;
     for (const StoredChainEntry& s : in) {
       if (s.seq != next) break;
-      if (s.position > 0) {
-        sync::CommitRefusal refusal;
-        refusal.seq = h->seq;
-        refusal.code = sync::RefusalCode::kWithdrawnStored;
-        refusal.reason = absl::StrCat(
-            "withdrawal ", h->seq, " passes over commit ", s.seq, ", which the hub stored (log "
-            "position ", s.position, "): a stored commit cannot be withdrawn, only superseded "
-            "by a new write. The withdrawal was not taken");
-        return std::optional<sync::CommitRefusal>(std::move(refusal));
-      }
       if (s.position == 0 || s.position <= -kWithdrawnRefusalOffset) {
         return absl::InvalidArgumentError(absl::StrCat(
             "withdrawal ", h->seq, " passes over entry ", s.seq, ", which is ",
             s.position == 0 ? "a withdrawal itself" : "withdrawn already",
             ": an author withdraws a seq once; nothing of the push was stored"));
       }
-      passed.push_back(s);
+      if (s.position > 0) {
+        out.push_back(stays(s));
+      } else {
+        passed.push_back(s);
+      }
+      last_link = s.link;
       ++next;
     }
     if (next != r.last + 1) {
       // A seq the hub holds no header of: a commit stored before the
-      // device's chain began, or none at all.
+      // device's chain began (no link to check the range against: not
+      // taken), or none at all.
       FS_ASSIGN_OR_RETURN(std::optional<LogEntry> logged, hub.LoggedCommit(node_.device, next));
       if (logged) {
         sync::CommitRefusal refusal;
@@ -236,13 +262,13 @@ absl::StatusOr<std::optional<sync::CommitRefusal>> ChainAdmission::Withdraw(
         refusal.reason = absl::StrCat("withdrawal ", h->seq, " passes over commit ", next,
                                       ", which the hub stored: a stored commit cannot be "
                                       "withdrawn. The withdrawal was not taken");
-        return std::optional<sync::CommitRefusal>(std::move(refusal));
+        return std::vector<sync::CommitRefusal>{std::move(refusal)};
       }
       return absl::FailedPreconditionError(absl::StrCat(
           "withdrawal ", h->seq, " passes over commit ", next, ", which the hub never refused; "
           "nothing of the push was stored"));
     }
-    if (before != r.link_before || passed.back().link != r.link_last) {
+    if (before != r.link_before || last_link != r.link_last) {
       return absl::InvalidArgumentError(absl::StrCat(
           "withdrawal ", h->seq, " names other entries around ", r.first, "..", r.last,
           " than the hub holds of this node; nothing of the push was stored"));
@@ -261,7 +287,7 @@ absl::StatusOr<std::optional<sync::CommitRefusal>> ChainAdmission::Withdraw(
   FS_RETURN_IF_ERROR(hub.AddChainEntry(node_.device, s));
   FS_RETURN_IF_ERROR(rows.PassOver(node_.device, s.seq));
   head_ = ChainPoint{s.seq, s.link};
-  return std::optional<sync::CommitRefusal>();
+  return out;
 }
 
 absl::Status ChainAdmission::ResendRefused(HubWriteTxn& hub, MergeStore& rows,

@@ -68,11 +68,14 @@ class ChainAdmission {
   // it naming the links the hub holds around it and passing over commits
   // the hub refused and that were not withdrawn already. Then stored
   // (position 0), the refused entries marked withdrawn, and `rows`' held
-  // seq of the node moved to it. A range over a commit the hub stored:
-  // the refusal WITHDRAWN_STORED, nothing stored. INVALID_ARGUMENT,
-  // UNAUTHENTICATED or FAILED_PRECONDITION for the rest.
-  absl::StatusOr<std::optional<sync::CommitRefusal>> Withdraw(HubWriteTxn& hub, MergeStore& rows,
-                                                              const sync::ChainEntryBytes& e);
+  // seq of the node moved to it. A commit the hub stored within a range
+  // stays stored: one refusal WITHDRAWN_STORED each (depends_on: its seq),
+  // the withdrawal stored all the same (held already: the same refusals
+  // again). A stored commit without a header in a range: one refusal
+  // WITHDRAWN_STORED with depends_on 0, nothing stored (not taken).
+  // INVALID_ARGUMENT, UNAUTHENTICATED or FAILED_PRECONDITION for the rest.
+  absl::StatusOr<std::vector<sync::CommitRefusal>> Withdraw(HubWriteTxn& hub, MergeStore& rows,
+                                                            const sync::ChainEntryBytes& e);
 
   // A header of the node's the hub refused before it went back, sent again
   // as the hub had it (PushRequest.refused; docs/PROTOCOL.md, "A hub put

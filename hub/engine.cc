@@ -352,14 +352,13 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
         }
       }
       // Withdrawals of refused commits (a call of their own), oldest first;
-      // one not taken ends them.
+      // one not taken ends them (a refusal naming no stored commit).
       if (crypto_checks_) {
         for (const sync::ChainEntryBytes& w : origin.withdrawals) {
-          FS_ASSIGN_OR_RETURN(std::optional<sync::CommitRefusal> no, chain.Withdraw(hub, rows, w));
-          if (no) {
-            out.refusals.push_back(*std::move(no));
-            break;
-          }
+          FS_ASSIGN_OR_RETURN(std::vector<sync::CommitRefusal> no, chain.Withdraw(hub, rows, w));
+          const bool taken = no.empty() || no.front().depends_on != 0;
+          for (sync::CommitRefusal& f : no) out.refusals.push_back(std::move(f));
+          if (!taken) break;
         }
       }
       FS_ASSIGN_OR_RETURN(r, MergeCommits(rows, commits, &hooks));

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "change/commit_codec.h"
 #include "node/ops/set_aside.h"
+#include "support/lying_restored_hub.h"
 #include "support/sync_fixture.h"
 #include "sync/forwarding_transport.h"
 #include "sync/pass.h"
@@ -96,40 +97,6 @@ TEST_F(HubRefusedAckedTest, SeveralEditsRefusedAfterARestoreAreSetAsideAtTheSame
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_EQ(listed->size(), xs.size());
 }
-
-// A hub that claims it lost a laptop's commits (Hello's `own` at 0) and
-// refuses one of them when it is sent again; `lying` off: it passes
-// everything on as the hub answered.
-class LyingRestoredHub : public sync::ForwardingTransport {
- public:
-  LyingRestoredHub(sync::Transport& real, uint64_t refuse)
-      : ForwardingTransport(real), refuse_(refuse) {}
-  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
-    absl::StatusOr<sync::HelloReply> out = ForwardingTransport::Hello(req);
-    if (lying_ && out.ok() && out->own) {
-      out->own->acknowledged_seq = 0;
-      out->own->accounted_seq = 0;
-    }
-    return out;
-  }
-  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
-    absl::StatusOr<sync::PushOutcome> out = ForwardingTransport::Push(req);
-    if (!lying_ || !out.ok()) return out;
-    for (const sync::PushedCommit& c : req.commits) {
-      auto d = DecodeCommit(c.canonical);
-      if (d.ok() && d->seq == refuse_) {
-        out->refusals.push_back({refuse_, sync::RefusalCode::kRowCollected, "lost, then refused",
-                                 0});
-      }
-    }
-    return out;
-  }
-  void set_lying(bool l) { lying_ = l; }
-
- private:
-  const uint64_t refuse_;
-  bool lying_ = true;
-};
 
 // "In a row" means in a row: a pass at which the hub acknowledges the commit
 // again starts the count again. Before, the count never started again: two

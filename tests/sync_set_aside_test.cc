@@ -322,8 +322,12 @@ TEST_F(SetAsideProcessTest, AVersion2PushIsStillRefusedWhole) {
   EXPECT_EQ(HubSetAside(away), 0);
 }
 
-// A withdrawal that passes over a commit the hub stored is not taken.
-TEST_F(SetAsideProcessTest, TheHubRefusesAWithdrawalOfAStoredCommit) {
+// A withdrawal that passes over a commit the hub stored does not withdraw
+// it: the commit stays stored, named in a WITHDRAWN_STORED refusal
+// (depends_on), and the withdrawal is kept in the device's chain so that its
+// later work continues (session 16, attack review 66, MEDIUM 2; before,
+// nothing was stored and the author could push nothing after it, for good).
+TEST_F(SetAsideProcessTest, TheHubKeepsAWithdrawalOfAStoredCommitButNotAsOne) {
   auto& n = AddNode("LC");
   NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
   NewCase(n.replica(), "LC", "Lò Thị Mai");
@@ -359,12 +363,23 @@ TEST_F(SetAsideProcessTest, TheHubRefusesAWithdrawalOfAStoredCommit) {
   ASSERT_EQ(resp.refusals_size(), 1);
   EXPECT_EQ(resp.refusals(0).code(), v1::REFUSAL_WITHDRAWN_STORED);
   EXPECT_EQ(resp.refusals(0).seq(), head + 1);
-  EXPECT_NE(resp.refusals(0).reason().find("stored"), std::string::npos);
-  EXPECT_EQ(resp.accounted_seq(), head);
-  EXPECT_EQ(HubQuery("SELECT count(*) FROM hub_chain"), chain) << "nothing stored";
-  // The laptop's own work goes on.
-  NewCase(n.replica(), "LC", "Hà Thị Sáu");
-  MustSync(n);
+  EXPECT_EQ(resp.refusals(0).depends_on(), head) << "the stored commit it passes over";
+  EXPECT_NE(resp.refusals(0).reason().find("stays stored"), std::string::npos);
+  EXPECT_EQ(resp.accounted_seq(), head + 1);
+  EXPECT_EQ(HubQuery("SELECT count(*) FROM hub_chain"), chain + 1) << "the withdrawal kept";
+  EXPECT_EQ(HubQuery(absl::StrCat("SELECT count(*) FROM hub_chain WHERE seq = ", head,
+                                  " AND position > 0")),
+            1)
+      << "the stored commit withdrawn";
+  // Sent again (its answer lost): the same answer.
+  grpc::ClientContext again_ctx;
+  Auth(&again_ctx, n.credential());
+  v1::PushResponse again;
+  s = Stub()->Push(&again_ctx, req, &again);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(again.refusals_size(), 1);
+  EXPECT_EQ(again.refusals(0).depends_on(), head);
+  EXPECT_EQ(HubQuery("SELECT count(*) FROM hub_chain"), chain + 1);
 }
 
 // A laptop whose chain has not begun (its commits written before its build
@@ -464,10 +479,12 @@ TEST_F(SetAsideTest, ARefusalNamingACommitNotOfThePushIsNotBelieved) {
 }
 
 // A hub that said it refused a commit it stored has the laptop's
-// withdrawal of it refused (WITHDRAWN_STORED). The laptop cannot push past
-// that withdrawal, but the pass still pulls: colleagues' work keeps
-// arriving, and the refusal is said (review of session 11, HIGH 1: the
-// pass ended before the pull, at every pass, for good).
+// withdrawal of it refused (WITHDRAWN_STORED naming no stored commit, as a
+// hub before session 17 answers; a hub since keeps the withdrawal:
+// WithdrawnStoredTest). The laptop cannot push past that withdrawal, but
+// the pass still pulls: colleagues' work keeps arriving, and the refusal is
+// said (review of session 11, HIGH 1: the pass ended before the pull, at
+// every pass, for good).
 TEST_F(SetAsideTest, ARefusedWithdrawalStillLetsThePassPull) {
   auto& n = AddNode("LC");
   auto& colleague = AddNode("LC");
@@ -484,6 +501,12 @@ TEST_F(SetAsideTest, ARefusedWithdrawalStillLetsThePassPull) {
                                                        "said refused, stored", 0});
                              }
                            }
+                           for (const auto& e : req.withdrawals) {
+                             auto h = crypto::DecodeCommitHeader(e.header);
+                             if (!h.ok()) continue;
+                             out.refusals = {{h->seq, sync::RefusalCode::kWithdrawnStored,
+                                              "a stored commit cannot be withdrawn", 0}};
+                           }
                          });
   sync::PassOptions o;
   auto r = sync::RunPass(lying, n.replica(), *n.keys(), n.credential(), o);
@@ -492,7 +515,7 @@ TEST_F(SetAsideTest, ARefusedWithdrawalStillLetsThePassPull) {
   ASSERT_TRUE(node::ops::DiscardSetAside(n.replica(), edit, 1).ok());
   const RowId theirs = NewCase(colleague.replica(), "LC", "Hà Thị Sáu");
   MustSync(colleague);
-  auto w = n.Sync();
+  auto w = sync::RunPass(lying, n.replica(), *n.keys(), n.credential(), o);
   ASSERT_TRUE(w.ok()) << w.status();
   EXPECT_FALSE(w->push_refused.ok()) << "the refused withdrawal is not said";
   EXPECT_NE(w->push_refused.message().find("withdrawal"), std::string::npos) << w->push_refused;

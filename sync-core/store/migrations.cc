@@ -93,6 +93,12 @@ const std::vector<const char*> kBookkeeping = {
     "CREATE TABLE IF NOT EXISTS _fs_set_aside(seq INTEGER PRIMARY KEY, code INTEGER NOT NULL, "
     "reason TEXT NOT NULL, depends_on INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL, "
     "withdrawal INTEGER NOT NULL DEFAULT 0, discarded_at INTEGER NOT NULL DEFAULT 0)",
+    // Set-aside commits the hub kept stored under this device's withdrawal,
+    // written over by a new commit of this device (session 17;
+    // Replica::SupersedeSetAside): that commit's seq, 0 if nothing needed
+    // writing back.
+    "CREATE TABLE IF NOT EXISTS _fs_superseded(seq INTEGER PRIMARY KEY, written INTEGER NOT "
+    "NULL, at INTEGER NOT NULL)",
     // Hashes of the hub's log chain at positions this replica pulled to
     // (protocol version 3; store/replica.h, HubLogMark).
     "CREATE TABLE IF NOT EXISTS _fs_hub_marks(position INTEGER PRIMARY KEY, hash BLOB NOT NULL, "

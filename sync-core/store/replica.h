@@ -589,6 +589,24 @@ class Replica {
   // transaction. Errors as DiscardSetAside and Write; nothing written on
   // error.
   absl::StatusOr<Commit> KeepSetAside(uint64_t seq, const LocalTxn& txn, int64_t at_millis);
+  // The hub holds set-aside commit `seq` stored although withdrawal
+  // `withdrawal` of this device, which it kept, passes over it (a hub put
+  // back from a backup, then from a newer one; docs/PROTOCOL.md, "A
+  // withdrawal over a commit the hub stored"): its colleagues hold the
+  // commit, and the officer's resolution must reach them as a write. In one
+  // transaction (store/replica_supersede.cc): the commit's changes merged
+  // again into its rows, as every replica holding it has them; then one new
+  // commit of this device that writes back, over each field that commit
+  // wins now, what the officer's resolution had left (values opened with
+  // `open`, sealed again; a row it created or restored deleted, a row it
+  // deleted restored); recorded in _fs_superseded. Nothing is taken back:
+  // the rows show what they showed before. Returns the new commit's seq (0
+  // if no field needed writing back), or nullopt if `seq` was superseded
+  // already (nothing done). NOT_FOUND if it is not set aside;
+  // FAILED_PRECONDITION if no officer resolved it, `withdrawal` does not
+  // pass over it, or the keystore is locked (nothing changed).
+  absl::StatusOr<std::optional<uint64_t>> SupersedeSetAside(uint64_t seq, uint64_t withdrawal,
+                                                            const OpenStored& open);
   // What is held back, of one author or of all, by author and seq.
   absl::StatusOr<std::vector<HeldEntry>> Held(const std::optional<DeviceId>& device);
   absl::StatusOr<std::vector<TrustEvidence>> Evidence();

@@ -29,8 +29,11 @@ using SlotKey = std::tuple<size_t, RowId, size_t>;  // table index, row, slot
 absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
   std::vector<uint64_t> seqs;
   {
+    // Not one the hub kept stored and this laptop wrote over
+    // (_fs_superseded): the hub holds its versions, as colleagues do.
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT seq FROM _fs_set_aside WHERE "
-                                              "discarded_at > 0 ORDER BY seq"));
+                                              "discarded_at > 0 AND seq NOT IN (SELECT seq "
+                                              "FROM _fs_superseded) ORDER BY seq"));
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;

@@ -174,8 +174,11 @@ class Replica::Impl {
                                     std::vector<RowState>* states);
   // One local transaction built, signed, chained and applied inside the open
   // write transaction `db_txn` (Replica::WriteMany, Replica::KeepSetAside).
+  // `amend`, if set, sees the built commit before it is signed
+  // (Replica::SupersedeSetAside adds settled versions).
   absl::StatusOr<Commit> WriteOne(sqlite::Transaction& db_txn, const LocalTxn& txn,
-                                  std::vector<RowState>* states);
+                                  std::vector<RowState>* states,
+                                  const std::function<void(Commit&)>& amend = nullptr);
   // Marks set-aside commit `seq` resolved by an officer (discarded, or kept
   // as a new record): NOT_FOUND if it is not set aside, FAILED_PRECONDITION
   // if resolved already (replica_set_aside.cc).

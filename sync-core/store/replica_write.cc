@@ -282,8 +282,10 @@ absl::StatusOr<std::vector<Commit>> Replica::WriteMany(const std::vector<LocalTx
 }
 
 absl::StatusOr<Commit> Replica::Impl::WriteOne(sqlite::Transaction& db_txn, const LocalTxn& txn,
-                                               std::vector<RowState>* states) {
+                                               std::vector<RowState>* states,
+                                               const std::function<void(Commit&)>& amend) {
   FS_ASSIGN_OR_RETURN(Commit c, BuildLocal(db_txn, txn, states));
+  if (amend) amend(c);
   if (security.sign) {
     FS_ASSIGN_OR_RETURN(c.signature, security.sign(c));
   }

@@ -62,8 +62,11 @@ void AuthorChain::NoteWithdrawnDelivered(const Entry& withdrawal, const Entry& b
   e.other_signature = body.signature;
   e.what = absl::StrCat("the hub delivered commit ", body.h.seq, " of laptop ",
                         author_.ToString(), " with its content, yet that laptop signed (entry ",
-                        withdrawal.h.seq, ") that the hub refused it: the hub stored what it "
-                        "said it refused. Not applied; that laptop's later work is taken");
+                        withdrawal.h.seq, ") that the hub refused it: either the hub stored "
+                        "what it said it refused, or that laptop withdrew a commit the hub had "
+                        "stored (since session 17 the hub keeps such a withdrawal, and the "
+                        "author writes over the commit): neither is to blame alone. Not "
+                        "applied; that laptop's later work is taken");
   r->problems.push_back(e.what);
   r->against_hub.push_back(std::move(e));
 }

@@ -133,6 +133,7 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
   FS_ASSIGN_OR_RETURN(CallBudget pull_budget, CallBudget::Load(replica, CallBudget::Kind::kPull));
   pusher.set_budget(&push_budget);
   pusher.set_stop(stop);
+  pusher.set_open(StoredOpener(keys));
   puller.set_budget(&pull_budget);
   auto pass = [&]() -> absl::StatusOr<SyncReport> {
     // The key ring stamps refusals with its own clock: the resend horizon

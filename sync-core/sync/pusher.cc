@@ -9,6 +9,7 @@
 #include "base/tuning.h"
 #include "change/commit_codec.h"
 #include "store/migrations.h"
+#include "sync/chain.h"
 #include "sync/compact_header.h"
 #include "sync/retry.h"
 #include "sync/set_aside.h"
@@ -324,11 +325,31 @@ absl::StatusOr<bool> Pusher::PushWithdrawal(Replica& replica, int64_t* pushed,
   absl::StatusOr<PushOutcome> resp = transport_.Push(req);
   FS_RETURN_IF_ERROR(Account(resp.status()));
   if (!resp.ok()) return Refused("the push of this laptop's withdrawal", resp.status());
-  // Refused: the hub says it stored a commit it had said it refused (or
-  // fieldsync is at fault). This laptop signed the withdrawal and cannot
-  // take it back, so nothing after it is pushed; a refusal for good, which
-  // still lets the pass pull (colleagues' work keeps arriving).
+  // Kept over commits the hub holds stored (session 17): a WITHDRAWN_STORED
+  // refusal names each (depends_on), and only a set-aside commit this very
+  // withdrawal passes over (so an officer resolved it) is believed; those
+  // are written over below, nothing of the officer's resolution undone.
+  // Anything else: the hub says it stored a commit it had said it refused
+  // and kept nothing (a hub before session 17), or fieldsync is at fault.
+  // This laptop signed the withdrawal and cannot take it back, so nothing
+  // after it is pushed; a refusal for good, which still lets the pass pull
+  // (colleagues' work keeps arriving).
+  std::vector<uint64_t> stored;
+  std::set<uint64_t> passed_over;
+  if (!resp->refusals.empty()) {
+    FS_ASSIGN_OR_RETURN(std::vector<SetAsideRow> rows, replica.SetAsideList());
+    for (const SetAsideRow& r : rows) {
+      if (r.withdrawal == w->seq && r.discarded_at_millis > 0) passed_over.insert(r.seq);
+    }
+  }
   for (const CommitRefusal& f : resp->refusals) {
+    if (f.code == RefusalCode::kWithdrawnStored && f.seq == w->seq &&
+        passed_over.count(f.depends_on) > 0) {
+      if (std::find(stored.begin(), stored.end(), f.depends_on) == stored.end()) {
+        stored.push_back(f.depends_on);
+      }
+      continue;
+    }
     return absl::PermissionDeniedError(absl::StrCat(
         "the hub did not take this laptop's withdrawal ", w->seq, " (",
         RefusalCodeName(f.code), "): ", f.reason, ". The hub had said it refused what this "
@@ -341,6 +362,10 @@ absl::StatusOr<bool> Pusher::PushWithdrawal(Replica& replica, int64_t* pushed,
         "the hub did not account this laptop's withdrawal ", w->seq, " (it holds this laptop's "
         "chain up to ", acked, "). Ask the hub administrator"));
   }
+  // The stored commits written over before the cursor moves: a pass cut
+  // between gets the same answer again, and finds them done
+  // (_fs_superseded).
+  if (!stored.empty()) FS_RETURN_IF_ERROR(SupersedeStored(replica, w->seq, stored, report));
   // No further than what this call carried: a hub acknowledging more (seqs
   // this laptop has not sent) must not make it skip them; held already,
   // they go again as duplicates.
@@ -355,6 +380,61 @@ absl::StatusOr<bool> Pusher::PushWithdrawal(Replica& replica, int64_t* pushed,
   ++report->withdrawals_pushed;
   *pushed = moved;
   return true;
+}
+
+absl::Status Pusher::SupersedeStored(Replica& replica, uint64_t w,
+                                     const std::vector<uint64_t>& stored, SyncReport* report) {
+  // A refusal that still lets the pass pull: the next pass pushes the
+  // withdrawal again and gets the same answer.
+  if (!open_) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the hub keeps this laptop's set-aside change ", stored.front(), " stored: this laptop "
+        "writes it over once its keystore is unlocked. Nothing after it is pushed meanwhile"));
+  }
+  // Whether the hub had acknowledged each, then refused it after it said
+  // it lost this laptop's work (trust evidence kHubRefusedAcknowledged):
+  // a hub put back from a backup, then from a newer one. Otherwise it
+  // holds what it said it refused: said, and the work goes on all the same
+  // (nothing here depends on the hub's word but a write of this laptop's
+  // own rows as they are).
+  FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica.Evidence());
+  std::set<uint64_t> restored;
+  for (const TrustEvidence& e : evidence) {
+    if (e.kind == static_cast<int>(ChainEvidence::Kind::kHubRefusedAcknowledged)) {
+      restored.insert(e.seq);
+    }
+  }
+  for (uint64_t seq : stored) {
+    absl::StatusOr<std::optional<uint64_t>> done = replica.SupersedeSetAside(seq, w, open_);
+    if (!done.ok()) {
+      // A locked keystore, a value it cannot open: a refusal that still
+      // lets the pass pull (and is tried again at the next pass).
+      absl::StatusCode code = done.status().code();
+      if (code == absl::StatusCode::kFailedPrecondition || code == absl::StatusCode::kNotFound) {
+        code = absl::StatusCode::kPermissionDenied;
+      }
+      return absl::Status(code, absl::StrCat("the hub keeps this laptop's set-aside change ",
+                                             seq, " stored, and this laptop could not write it "
+                                             "over yet (", done.status().message(), "). Nothing "
+                                             "after it is pushed meanwhile"));
+    }
+    if (!done->has_value()) continue;  // written over at a pass cut before
+    ++report->withdrawals_superseded;
+    const std::string wrote =
+        **done == 0 ? std::string("no field of it needed writing back")
+                    : absl::StrCat("this laptop wrote change ", **done, " putting back what the "
+                                   "officer's decision left, so that every laptop of the office "
+                                   "shows that decision");
+    report->chain.problems.push_back(absl::StrCat(
+        "the hub keeps change ", seq, " of this laptop stored, which this laptop set aside and "
+        "an officer resolved (withdrawal ", w, "): the office's other laptops hold it; ", wrote,
+        restored.count(seq) > 0
+            ? ". The hub had acknowledged it, then refused it after it said it lost this "
+              "laptop's work (a hub put back from a backup, then from a newer one)"
+            : ". The hub had said it refused it and never said it lost it: tell the hub "
+              "administrator"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<PushOutcome> Pusher::PushStatement(const std::string& statement) {

@@ -11,6 +11,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "base/tuning.h"
@@ -72,6 +74,11 @@ class Pusher {
   // commits, key records or headers up to it (at least one), and records
   // how it ended. Null: options.max_bytes alone.
   void set_budget(CallBudget* b) { budget_ = b; }
+  // How a value this laptop stored is opened (KeyRing::Read, through
+  // sync/restamp.h StoredOpener): for the commit that writes over a
+  // set-aside commit the hub kept stored (Replica::SupersedeSetAside).
+  // Unset: that commit waits (nothing after the withdrawal is pushed).
+  void set_open(OpenStored open) { open_ = std::move(open); }
   // Whether a call of this pusher moved something to the hub (commits or
   // headers acknowledged, key records taken or set aside).
   bool progressed() const { return progressed_; }
@@ -96,6 +103,11 @@ class Pusher {
   // that seq is one (store/replica.h, ChainRow::kWithdrawal), and moves
   // *pushed past it. False if it is not.
   absl::StatusOr<bool> PushWithdrawal(Replica& replica, int64_t* pushed, SyncReport* report);
+  // The hub kept withdrawal `w` but holds the set-aside commits `stored`
+  // it passes over stored (WITHDRAWN_STORED naming each): each written over
+  // by a new commit of this laptop (Replica::SupersedeSetAside), said once.
+  absl::Status SupersedeStored(Replica& replica, uint64_t w, const std::vector<uint64_t>& stored,
+                               SyncReport* report);
   // Version 3: this laptop's commits set aside from *pushed + 1 on, sent
   // again to a hub that went back as it had them: their headers alone,
   // refused with the code it gave, with the withdrawal passing over each if
@@ -118,6 +130,7 @@ class Pusher {
   int protocol_version_ = kProtocolVersion;
   bool compact_headers_ = false;
   CallBudget* budget_ = nullptr;
+  OpenStored open_;
   bool progressed_ = false;
   DeviceId hub_;
   const std::atomic<bool>* stop_ = nullptr;

@@ -245,6 +245,9 @@ absl::StatusOr<std::optional<int64_t>> Pusher::RelayWithdrawn(Replica& replica,
     return static_cast<int64_t>(next) - 1;
   }
   for (const CommitRefusal& f : resp->refusals) {
+    // Taken, over a commit the hub stored (which stays stored): its author
+    // is told when it pushes it; the relay goes on.
+    if (f.code == RefusalCode::kWithdrawnStored && f.depends_on != 0) continue;
     NoteRelay(report, absl::StrCat("the hub did not take withdrawal ", f.seq,
                                    " of another laptop: ", f.reason));
     return std::nullopt;

@@ -77,6 +77,10 @@ struct SyncReport {
   uint64_t set_aside_open = 0;
   uint64_t withdrawals_pushed = 0;
   std::string withdrawal_note;
+  // Version 3, session 17: set-aside commits of this laptop the hub kept
+  // stored under its withdrawal, written over by a new commit of this
+  // laptop (Replica::SupersedeSetAside), in this pass.
+  uint64_t withdrawals_superseded = 0;
   // Version 3: commits the hub refused as stamped by a clock ahead
   // (CLOCK_AHEAD), re-dated in this pass (sync/restamp.h) and sent; what is
   // said of it once, from this laptop's side, or why they still wait.

@@ -45,6 +45,18 @@ std::string AheadInWords(int64_t millis) {
                "minute", "minutes");
 }
 
+OpenStored StoredOpener(KeyRing& keys) {
+  return [&keys](const std::string& table, const RowId& row, const std::string& column,
+                 const Value& stored, const Version& version) -> absl::StatusOr<Value> {
+    OpenedField f = keys.Read(table, row, column, stored, version);
+    if (f.state == OpenedField::State::kClear || f.state == OpenedField::State::kOpened) {
+      return std::move(f.value);
+    }
+    return absl::FailedPreconditionError(absl::StrCat(table, ".", column, " of row ",
+                                                      row.ToString(), ": ", f.problem));
+  };
+}
+
 absl::Status RedateRefused(Replica& replica, KeyRing& keys, const HelloInfo& hello,
                            ClockSource& clock, Pusher& pusher, const std::atomic<bool>* stop,
                            SyncReport* report) {
@@ -69,18 +81,8 @@ absl::Status RedateRefused(Replica& replica, KeyRing& keys, const HelloInfo& hel
         " to be re-dated and sent: the next unlock finishes it");
     return absl::OkStatus();
   }
-  const OpenStored open = [&keys](const std::string& table, const RowId& row,
-                                  const std::string& column, const Value& stored,
-                                  const Version& version) -> absl::StatusOr<Value> {
-    OpenedField f = keys.Read(table, row, column, stored, version);
-    if (f.state == OpenedField::State::kClear || f.state == OpenedField::State::kOpened) {
-      return std::move(f.value);
-    }
-    return absl::FailedPreconditionError(absl::StrCat(table, ".", column, " of row ",
-                                                      row.ToString(), ": ", f.problem));
-  };
   absl::StatusOr<RestampResult> done =
-      replica.Restamp(static_cast<int>(RefusalCode::kClockAhead), open);
+      replica.Restamp(static_cast<int>(RefusalCode::kClockAhead), StoredOpener(keys));
   if (!done.ok()) {
     report->redate_note = absl::StrCat(
         changes, " written while this laptop's clock was ahead could not be re-dated (",

@@ -27,6 +27,12 @@ namespace fieldsync::sync {
 // "1 day", "3 hours", "12 minutes": how far a clock was ahead, rounded.
 std::string AheadInWords(int64_t millis);
 
+// How a value this laptop stored is opened with `keys` (KeyRing::Read): the
+// clear value, or FAILED_PRECONDITION naming the field if it cannot be.
+// For the rewrites that seal values again (Replica::Restamp,
+// Replica::SupersedeSetAside).
+OpenStored StoredOpener(KeyRing& keys);
+
 // After this pass's push: re-dates the commits the hub refused as stamped
 // ahead, if the clock is right now and the keystore unlocked, and pushes
 // them with `pusher`. Sets report->redated and report->redate_note (what
