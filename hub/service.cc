@@ -298,6 +298,12 @@ class SyncService final : public pb::Sync::Service {
                                 " log marks; this one ", req->marks_size())));
     }
     for (const auto& mk : req->marks()) r.params.marks.push_back({mk.position(), mk.hash()});
+    if (req->call_id().size() > sync::kMaxPullCallIdBytes) {
+      return Refuse("pull", absl::InvalidArgumentError(absl::StrCat(
+                                "a pull's call id is at most ", sync::kMaxPullCallIdBytes,
+                                " bytes; this one ", req->call_id().size())));
+    }
+    r.params.call_id = req->call_id();
     if (req->has_bootstrap_cut()) {
       const pb::BootstrapCut& b = req->bootstrap_cut();
       BootstrapCut cut;
@@ -366,6 +372,7 @@ class SyncService final : public pb::Sync::Service {
         b->set_gc_epoch(c.bootstrap->gc_epoch);
       }
       m.set_log_head(c.log_head);
+      if (!c.call_id.empty()) m.set_call_id(c.call_id);
       m.set_notice(c.notice);
       m.set_gc_epoch(c.gc_epoch);
       for (const auto& [table, row] : c.purged) {

@@ -293,6 +293,8 @@ absl::Status SyncHandler::Pull(const sync::PullRequest& req,
     // Only to a node that asked (an older one would take a compact
     // header for none).
     if (compact) sync::CompactPulled(c.commits);
+    // Every message says which call it answers (PullParams.call_id).
+    c.call_id = params.call_id;
     const int64_t cursor = c.cursor;
     rows += c.rows.size();
     commits += c.commits.size();

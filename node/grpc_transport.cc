@@ -240,6 +240,7 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
   c->cursor = m.cursor();
   c->caught_up = m.caught_up();
   c->log_head = m.log_head();
+  c->call_id = std::move(*m.mutable_call_id());
   c->gc_epoch = m.gc_epoch();
   for (const auto& p : m.purged()) {
     FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(p.row(), "purged row"));
@@ -563,6 +564,7 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
   }
   req.set_compact_headers(static_cast<uint32_t>(r.params.compact_headers));
   req.set_log_chain(r.params.log_chain);
+  req.set_call_id(r.params.call_id);
   for (const sync::LogMark& mk : r.params.marks) {
     auto* p = req.add_marks();
     p->set_position(mk.position);

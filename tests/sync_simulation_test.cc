@@ -98,6 +98,8 @@ absl::Status RunSchedule(uint64_t seed, const ScheduleShape& shape, std::string*
   sum->backups += t.backups;
   sum->restores += t.restores;
   sum->went_back += t.went_back;
+  sum->pulls += t.pulls;
+  sum->pull_messages += t.pull_messages;
   return s;
 }
 
@@ -241,7 +243,8 @@ TEST_P(SimulationTest, EverySchedulesLaptopsConvergeWithNothingLostOrDuplicated)
             << sum.discarded << " discarded by the officer); pull answers " << sum.pulls_stale
             << " stale, " << sum.pulls_duplicated << " twice (" << sum.stale_pull_refusals
             << " refused); " << sum.backups << " backups, " << sum.restores
-            << " hubs put back (" << sum.went_back << " passes saw it)\n";
+            << " hubs put back (" << sum.went_back << " passes saw it); "
+            << sum.pull_messages << " pull messages in " << sum.pulls << " pulls\n";
   // Over enough schedules every kind of fault and work happened: a change
   // that stops one (a fault rate never drawn, writes never referred) would
   // leave the invariants checking nothing.

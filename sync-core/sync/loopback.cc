@@ -88,12 +88,14 @@ absl::Status LoopbackTransport::Pull(const PullRequest& req,
   std::vector<PullChunk> sent;
   bool cut = false;
   absl::Status node_stopped;
+  ++counters_.pulls;
   absl::Status s = hub_.Pull(req, [&](PullChunk& chunk) -> absl::Status {
     if (Draw(faults_.cut_pull)) {
       cut = true;
       ++counters_.pulls_cut;
       return absl::CancelledError("cut");
     }
+    ++counters_.pull_messages;
     if (keep) sent.push_back(chunk);
     node_stopped = on_chunk(chunk);
     return node_stopped;

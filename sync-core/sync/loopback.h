@@ -36,6 +36,8 @@ struct LinkCounters {
   uint64_t pushes_replayed = 0;
   uint64_t pulls_stale = 0;       // answers of an earlier pull delivered to a later one
   uint64_t pulls_duplicated = 0;  // answers delivered twice
+  uint64_t pulls = 0;             // pull calls that reached the hub
+  uint64_t pull_messages = 0;     // messages of their own answers handed to the node
 };
 
 class LoopbackTransport final : public Transport {

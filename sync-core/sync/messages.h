@@ -256,6 +256,10 @@ struct PullParams {
   // bootstrap resumed after a cut"): where, so that the hub continues
   // after its last row rather than start over. With `bootstrapped` false.
   std::optional<BootstrapCut> bootstrap_cut;
+  // A fresh id of this call, echoed by the hub in every message of its
+  // answer (PullChunk.call_id): an earlier call's answer replayed is told
+  // from this one's. Empty: none (a node of an earlier build).
+  std::string call_id;
 };
 
 struct PullRequest {
@@ -336,6 +340,9 @@ struct PullChunk {
   // gc_epoch; `table` and `row` unused). Its rows are the bootstrap's, in
   // order (tables in the hub's schema order, rows by id).
   std::optional<BootstrapCut> bootstrap;
+  // The call's PullParams.call_id, echoed (empty from a hub of an earlier
+  // build).
+  std::string call_id;
   // Not on the wire: the message's size as it came over the wire (its
   // serialized bytes), for the pull budget (sync/budget.h); 0: not known.
   uint64_t wire_bytes = 0;

@@ -33,6 +33,9 @@ inline constexpr int kMaxPullBatch = 10000;
 inline constexpr int kMaxChainHeads = 4096;
 // The log marks a pull may carry (version 3, the hub's log chain).
 inline constexpr int kMaxLogMarks = 32;
+// The longest call id a pull may carry (PullRequest.call_id; a node sends
+// 16 random bytes).
+inline constexpr size_t kMaxPullCallIdBytes = 32;
 // How long the hub takes an enrolment challenge it made (HelloReply).
 inline constexpr int64_t kEnrolChallengeMillis = 10 * 60 * 1000;
 // The largest token and device name an enrolment carries.

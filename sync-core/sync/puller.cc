@@ -113,14 +113,44 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
   FS_ASSIGN_OR_RETURN(int64_t key_cursor, replica.GetCursor(kKeyCursor));
   req.params.key_cursor = key_cursor;
   req.params.registry_digest = keys.RegistryDigest();
+  // The id this call's answer echoes in each message: another call's
+  // answer (replayed by a proxy, or by the hub) is told from it.
+  if (options_.call_id) {
+    req.params.call_id = options_.call_id();
+  } else {
+    req.params.call_id = std::string(Id16::NewRandom().view());  // 16 random bytes
+  }
   req.schema_version = static_cast<uint32_t>(replica.schema().version());
   bool caught_up = false;
   uint64_t carried = 0;  // bytes of the messages applied (sync/budget.h)
   report->cursor = cursor;
   Stopped stopped;
   bool went_back_said = false;  // in this pull (the first message says it)
+  bool echoed = false;          // a message of this call echoed its id
   auto on_chunk = [&](PullChunk& msg) -> absl::Status {
     if (stopped.set) return stopped.status;  // a transport that calls again
+    // An answer is bound to its call (docs/PROTOCOL.md, "An answer bound to
+    // its call"): a message that echoes another call's id, or none once
+    // this call's was echoed, or comes after the last one, is another
+    // answer; applied, its rows (a case newly visible then) would replace
+    // what this laptop holds now, and the commits since, behind its cursor,
+    // never come again. A hub of an earlier build echoes none: its answers
+    // are checked by their positions alone (below).
+    if (!msg.call_id.empty() || echoed) {
+      if (msg.call_id != req.params.call_id) {
+        stopped.set = true;
+        return stopped.status = absl::DataLossError(
+                   "the hub's message answers another pull than this one (an earlier answer "
+                   "replayed?); nothing of that message was applied");
+      }
+      echoed = true;
+    }
+    if (caught_up) {
+      stopped.set = true;
+      return stopped.status = absl::DataLossError(
+                 "the hub sent a message after the last one of its answer (an answer "
+                 "delivered twice?); nothing of that message was applied");
+    }
     went_back_said |= msg.went_back.has_value();
     // A laptop holding a complete state up to its cursor is never taken
     // back before it but by a log that went back (said in this pull): a
@@ -128,12 +158,18 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     // an answer of an earlier call, replayed; applied, its reset would
     // wipe the rows and the answer to this call go on from the cursor
     // asked, the commits between the two lost for good.
+    // Nor is it served from a log that ends before that position (an
+    // answer, however it is cut, carries the log head it was served at):
+    // a message that would change the replica is refused so too.
+    const bool changes = msg.reset || !msg.rows.empty() || !msg.commits.empty() ||
+                         !msg.purged.empty() || msg.page || msg.cursor > 0;
     if (req.params.bootstrapped && !went_back_said) {
       const int64_t back_to =
           msg.cursor > 0 && msg.cursor < req.params.cursor ? msg.cursor
           : msg.reset && msg.bootstrap && msg.bootstrap->position < req.params.cursor
               ? msg.bootstrap->position
-              : -1;
+          : changes && msg.log_head < req.params.cursor ? msg.log_head
+                                                        : -1;
       if (back_to >= 0) {
         stopped.set = true;
         return stopped.status = absl::DataLossError(absl::StrCat(

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,10 @@ namespace fieldsync::sync {
 
 struct PullOptions {
   uint32_t max_batch = 0;  // items per message; 0: the hub's default
+  // Makes each pull's call id (PullParams.call_id); null: 16 random bytes
+  // (libsodium). The simulation numbers its calls instead, so that the ids
+  // draw nothing from the randomness its schedules replay.
+  std::function<std::string()> call_id;
 };
 
 class Puller {

@@ -41,7 +41,7 @@ double Unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x
 // Conditions the default run leaves out (FIELDSYNC_SIM_WITHOUT's words):
 // the product fails them, and the seeds that show it are in
 // docs/ARCHITECTURE.md, "The simulation".
-constexpr char kHeldBack[] = "gc,restore,pulls";
+constexpr char kHeldBack[] = "gc,restore";
 
 }  // namespace
 
@@ -250,6 +250,9 @@ absl::StatusOr<sync::SyncReport> World::Sync(Laptop& l) {
   // Small calls, so that faults fall between them too.
   o.push.max_commits = 1 + rng_() % 8;
   o.pull.max_batch = static_cast<uint32_t>(1 + rng_() % 16);
+  // Each pull's call id numbered, not drawn: libsodium's stream stays the
+  // schedule's (exact replay), and no two calls of a schedule share one.
+  o.pull.call_id = [this] { return absl::StrCat("sim-pull-", ++pull_calls_); };
   const sync::LinkCounters before = l.link->counters();
   const bool dies = shape_.crash_laptop_in_pass > 0 && Unit(more_rng_) < shape_.crash_laptop_in_pass;
   if (dies) memvfs::CrashAfterWrites(l.dir, 1 + static_cast<int>(more_rng_() % 60));
@@ -724,6 +727,8 @@ World::Totals World::totals() const {
   for (const auto& l : laptops_) {
     t.pulls_stale += l->link->counters().pulls_stale;
     t.pulls_duplicated += l->link->counters().pulls_duplicated;
+    t.pulls += l->link->counters().pulls;
+    t.pull_messages += l->link->counters().pull_messages;
     absl::StatusOr<std::vector<SetAsideRow>> aside = l->replica->SetAsideList();
     if (aside.ok()) t.set_aside += aside->size();
   }

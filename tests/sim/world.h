@@ -215,6 +215,8 @@ class World {
     uint64_t backups = 0;             // copies of the hub's files taken
     uint64_t restores = 0;            // the hub put back to one
     uint64_t went_back = 0;           // passes that saw the hub had gone back
+    uint64_t pulls = 0;               // pull calls that reached the hub
+    uint64_t pull_messages = 0;       // messages of their answers delivered
   };
   Totals totals() const;
 
@@ -358,6 +360,7 @@ class World {
   std::map<size_t, int> away_until_;  // laptop index -> the step it is back at
   uint64_t gc_runs_ = 0, collected_ = 0, rebuilt_ = 0, aways_ = 0, discarded_ = 0;
   uint64_t stale_pull_refusals_ = 0, went_back_ = 0;
+  uint64_t pull_calls_ = 0;  // numbers each pull's call id (PullOptions.call_id)
   uint64_t grants_lost_to_rebuilds_ = 0;  // CheckConvergence, sim/invariants.cc
   std::string stale_refusal_;  // the first refusal of such an answer, in words
   std::string trail_;
