@@ -322,7 +322,9 @@ struct PulledBatch {
   // sent or not, but for the ones the hub refused (set aside).
   std::optional<uint64_t> own_rows_upto;
   // Deleted rows the hub collected for good: their tombstones (and conflict
-  // records) go here too. A row that is live here is left alone.
+  // records) go here too. A row that is live here is left alone. This
+  // device's own commits merged again in the same batch (reset, installed
+  // rows, own_rows_upto) skip these rows: none comes back.
   std::vector<std::pair<std::string, RowId>> purged;
   // Rows installed whole; they reflect the hub's log up to rows_position.
   std::vector<RowSnapshot> rows;
