@@ -642,6 +642,9 @@ class Replica {
   absl::Status SetCursor(const std::string& name, int64_t value);
   // 0 if never set.
   absl::StatusOr<int64_t> GetCursor(const std::string& name);
+  // Removes the cursor: read as 0 since (a cursor kept per item, once the
+  // item is done with).
+  absl::Status DropCursor(const std::string& name);
   // The marks of the hub's log chain kept (PulledBatch::mark), newest first.
   absl::StatusOr<std::vector<HubLogMark>> HubMarks();
   // The cursors whose name begins with `prefix`, by name.
