@@ -385,6 +385,45 @@ TEST_F(ApplyPulledTest, UnpushedLocalWorkSurvivesResetsAndInstalledRows) {
   EXPECT_TRUE(services->empty());
 }
 
+// A checkpoint's rows hold this device's commits up to its stated head; the
+// ones after it are merged again on top (own_rows_upto), sent or not. The
+// same batch's `purged` names rows the hub deleted and collected for good:
+// the replay must not bring one back, neither as a tombstone (this laptop's
+// own create and delete, both sent: its checkpoint root would never match
+// the hub's rows again) nor live (its create, a colleague's delete
+// collected). Before, the purged list was applied first and the replay
+// re-created both (attack review 72, LOW 3). A row the purged list does not
+// name is merged again as before.
+TEST_F(ApplyPulledTest, TheReplayAfterACheckpointBringsBackNoRowItsBatchSaysCollected) {
+  const RowId deleted_here = Id16::NewRandom();
+  const RowId deleted_there = Id16::NewRandom();
+  const RowId kept = Id16::NewRandom();
+  for (const RowId& r : {deleted_here, deleted_there, kept}) {
+    clock_.Advance(1);
+    ASSERT_TRUE(node_->Write(LocalTxn().Create("organisations", r, {{"name", T("x")}})).ok());
+  }
+  clock_.Advance(1);
+  ASSERT_TRUE(node_->Write(LocalTxn().Delete("organisations", deleted_here)).ok());
+  ASSERT_TRUE(node_->SetCursor("hub:pushed", 4).ok());  // all four sent
+  PulledBatch b;
+  b.reset = true;
+  b.own_rows_upto = 0;  // the checkpoint states no commit of this device
+  b.pushed_cursor = "hub:pushed";
+  b.purged = {{"organisations", deleted_here}, {"organisations", deleted_there}};
+  b.cursors = {{"hub:pulled", 9}};
+  auto r = node_->ApplyPulled(b);
+  ASSERT_TRUE(r.ok()) << r.status();
+  for (const RowId& gone : {deleted_here, deleted_there}) {
+    auto row = node_->Get("organisations", gone);
+    ASSERT_TRUE(row.ok()) << row.status();
+    EXPECT_FALSE(row->has_value()) << "a row the batch says collected came back"
+                                   << (row->has_value() && (*row)->live ? " live" : " deleted");
+  }
+  auto row = node_->Get("organisations", kept);
+  ASSERT_TRUE(row.ok() && row->has_value()) << "its own sent work after the checkpoint is kept";
+  EXPECT_TRUE((*row)->live);
+}
+
 TEST_F(ApplyPulledTest, AMalformedInstalledRowIsRefusedAndNothingOfTheBatchIsKept) {
   const RowId a = Id16::NewRandom();
   const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));

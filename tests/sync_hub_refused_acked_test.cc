@@ -132,6 +132,41 @@ TEST_F(HubRefusedAckedTest, TheCountOfRefusalsStartsAgainWhenTheHubAcknowledgesT
   EXPECT_EQ(AtHub({first, second}), 2u);
 }
 
+// The count of refusals in a row is one cursor a seq: deleted, not zeroed,
+// once the hub acknowledges the seq again or it is set aside, so that no
+// row a seq stays behind for good (attack review 72, LOW 2). Before, both
+// stayed: at 0 after the acknowledgement, at 3 after the set-aside.
+TEST_F(HubRefusedAckedTest, ACountOfRefusalsIsDeletedOnceTheSeqIsAcknowledgedOrSetAside) {
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Nguyễn Thị Hằng");
+  const uint64_t seq = LastSeq(n);
+  NewCase(n.replica(), "LC", "Lò Thị Mai");
+  MustSync(n);
+  LyingRestoredHub hub(n.client().transport(), seq);
+  auto pass = [&](const char* what) {
+    auto r = sync::RunPass(hub, n.replica(), *n.keys(), n.credential(), {});
+    EXPECT_TRUE(r.ok()) << what << ": " << r.status();
+    return r.ok() ? *r : node::SyncReport{};
+  };
+  auto counts = [&]() {
+    auto c = n.replica().CursorsNamed(sync::kRefusedAckedPrefix);
+    EXPECT_TRUE(c.ok()) << c.status();
+    std::string out;
+    if (!c.ok()) return out;
+    for (const auto& [name, times] : *c) absl::StrAppend(&out, name, "=", times, " ");
+    return out;
+  };
+  EXPECT_EQ(pass("refused").refused_below_acknowledged, 1u);
+  ASSERT_EQ(Cursor(n, sync::RefusedAckedCursor(seq)), 1) << "counted";
+  hub.set_lying(false);
+  EXPECT_EQ(pass("acknowledged").set_aside, 0u);
+  EXPECT_EQ(counts(), "") << "after the hub acknowledged it again";
+  hub.set_lying(true);
+  for (int i = 0; i < static_cast<int>(sync::kDoubtsBeforeSetAside); ++i) pass("refused");
+  EXPECT_EQ(pass("refused a third time").set_aside, 1u);
+  EXPECT_EQ(counts(), "") << "after it was set aside";
+}
+
 // A hub (or a link rewriting its answers) that acknowledges and accounts
 // more of a laptop's commits than a push carried; `downgrade`: it also
 // agrees protocol version 2 at hello.

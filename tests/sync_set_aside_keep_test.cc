@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "node/ops/set_aside.h"
+#include "support/raw_db.h"
 #include "support/rewriting_hub.h"
 #include "support/sync_fixture.h"
 #include "sync/pass.h"
@@ -230,6 +231,52 @@ TEST_F(SetAsideKeepTest, AnEditAfterADiscardOfTheSameFieldIsStoredNotSetAsideAga
   MustSync(colleague);
   EXPECT_EQ(Opened(colleague, "contacts", c, "mobile"), Value::Text("0912 222 333"));
   ExpectSameRowEverywhere(c, {&n, &colleague}, "contacts");
+}
+
+// Key records `n` signed that grant a version of `ring` to office `to`.
+int64_t GrantsTo(harness::LocalNode& n, const RowId& ring, const std::string& to) {
+  auto st = RawDb(n.replica()).Prepared(
+      "SELECT count(*) FROM _fs_keys WHERE kind = 3 AND keyring = ?1 AND province = ?2 AND "
+      "signer = ?3");
+  EXPECT_TRUE(st.ok()) << st.status();
+  if (!st.ok()) return -1;
+  (*st)->BindBlob(1, ring.view());
+  (*st)->BindText(2, to);
+  (*st)->BindBlob(3, n.replica().device_id().view());
+  EXPECT_TRUE(*(*st)->Step());
+  return (*st)->ColumnInt(0);
+}
+
+// A referral the hub refused is set aside: until the officer resolves it,
+// the hub holds no such referral, whatever the rows here still show. Its
+// letter's key ring goes to the receiving office from no Maintain pass, nor
+// the case's key ring on an acceptance that arrives all the same (a hub
+// that said it refused the referral and served it to the receiving office
+// anyway: attack review 72, H1, LOW 4). Before, Maintain granted the
+// letter's ring to Hà Nội as soon as its office key came (it checked that
+// the referral was live and vouched for, not that it was set aside), and
+// the case's ring once the acceptance came.
+TEST_F(SetAsideKeepTest, ASetAsideReferralGrantsNoKeyToItsReceivingOffice) {
+  auto& lc = AddNode("LC");
+  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng", "Bị lừa sang biên giới");
+  MustSync(lc);
+  const RowId ref = Refer(lc.replica(), kase, "LC", "HN");
+  SetAsideBySaying(lc, LastSeq(lc));  // the hub stored it all the same
+  // Hà Nội's first laptop publishes its office key, receives the referral
+  // from the hub, and accepts it.
+  auto& hn = AddNode("HN");
+  MustSync(hn);
+  ASSERT_TRUE(Holds(hn, "referrals", ref)) << "the hub served the referral it said it refused";
+  SetField(hn.replica(), "referrals", ref, "status", Value::Text("accepted"));
+  MustSync(hn);
+  for (int pass = 0; pass < 2; ++pass) {
+    auto r = lc.Sync();
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  auto row = lc.replica().Get("referrals", ref);
+  ASSERT_TRUE(row.ok() && row->has_value() && (*row)->live) << "still shown until resolved";
+  EXPECT_EQ(GrantsTo(lc, ref, "HN"), 0) << "the set-aside referral's letter was granted";
+  EXPECT_EQ(GrantsTo(lc, kase, "HN"), 0) << "the set-aside referral's case key was granted";
 }
 
 }  // namespace

@@ -92,6 +92,15 @@ std::set<std::string> GrantersOf(const GrantPlan& plan, const RowId& ring,
   return granters;
 }
 
+absl::StatusOr<bool> LetterGoesTo(const LetterOffices* made, const std::string& mine,
+                                  const std::string& to,
+                                  const std::function<absl::StatusOr<bool>()>& created_set_aside) {
+  if (made == nullptr || made->from != mine || made->to != to) return false;
+  if (!created_set_aside) return true;
+  FS_ASSIGN_OR_RETURN(bool set_aside, created_set_aside());
+  return !set_aside;
+}
+
 absl::StatusOr<bool> GrantStands(const std::vector<KeyRecord>& existing, const RowId& target,
                                  const DeviceId& me, const std::set<std::string>& granters,
                                  KeyFacts& facts) {

@@ -84,6 +84,17 @@ GrantPlan PlanGrants(const std::vector<AuthorisedReferral>& refs, const std::str
 // and those the plan lists for it.
 std::set<std::string> GrantersOf(const GrantPlan& plan, const RowId& ring, const std::string& mine);
 
+// Whether a referral's letter (its own key ring) goes to office `to` from
+// office `mine`, as soon as `mine` made the referral (change/referral_rules.h):
+// `made`, the offices its creation wrote (null: its row is not vouched for
+// here, or they do not hold: KeyRing's OfficesOf), are `mine` and `to`; and
+// its creation is not a commit of this laptop set aside (`created_set_aside`,
+// asked last): the hub refused it and holds no such referral, and the rows
+// here may be rebuilt without it (attack review 72, LOW 4).
+absl::StatusOr<bool> LetterGoesTo(const LetterOffices* made, const std::string& mine,
+                                  const std::string& to,
+                                  const std::function<absl::StatusOr<bool>()>& created_set_aside);
+
 // Whether version's grant to an office already stands, from the records of
 // it addressed to that office (`existing`): one signed by `me`, or a grant
 // (kind 3, signed) under the office key granted to (`target`) by a member

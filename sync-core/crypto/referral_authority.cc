@@ -26,7 +26,11 @@ absl::StatusOr<bool> ReferralAuthorises(const ReferralAuthorship& r, KeyFacts& f
   FS_ASSIGN_OR_RETURN(bool by_owner,
                       facts.Trusted(r.owner, created->device, /*now=*/true));
   if (!by_owner) return false;
-  return facts.Trusted(r.to_office, r.status->device, /*now=*/false);
+  FS_ASSIGN_OR_RETURN(bool by_receiver, facts.Trusted(r.to_office, r.status->device,
+                                                      /*now=*/false));
+  if (!by_receiver || !r.created_set_aside) return by_receiver;
+  FS_ASSIGN_OR_RETURN(bool set_aside, r.created_set_aside());
+  return !set_aside;
 }
 
 absl::StatusOr<bool> LetterOfficesHold(const LetterAuthorship& r, KeyFacts& facts) {

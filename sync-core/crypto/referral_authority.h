@@ -41,6 +41,9 @@ struct ReferralAuthorship {
   const Version* to_office_written = nullptr;  // the creation
   const Version* status = nullptr;             // the answer
   const Version* status_base = nullptr;
+  // Whether the creation is a commit of this laptop the hub refused, set
+  // aside here (sync/set_aside.h); asked last. Null: not asked (none).
+  std::function<absl::StatusOr<bool>()> created_set_aside = nullptr;
 };
 
 // Whether the referral's creation and answer authorise its case's keys to
@@ -48,7 +51,9 @@ struct ReferralAuthorship {
 // (its creation) by a member *now* of the owning office (a referral made by
 // a device removed since grants nothing more, however it was dated: a
 // creation's HLC is its author's choice), answered by a device to_office
-// approved (a member then or now), in a write based on that creation.
+// approved (a member then or now), in a write based on that creation; and
+// that creation not set aside here: the hub refused it, so no referral was
+// made, whatever answer a hub relays (attack review 72, H1 and LOW 4).
 absl::StatusOr<bool> ReferralAuthorises(const ReferralAuthorship& r, KeyFacts& facts);
 
 // A referral whose case's keys may go to its receiving office: one

@@ -369,6 +369,15 @@ class KeyRing::Impl : public crypto::KeyFacts {
   using LetterOffices = crypto::LetterOffices;
   absl::StatusOr<std::optional<LetterOffices>> OfficesOf(Replica& replica, const RowId& ref);
 
+  // Whether `version` is that of a commit of this laptop (`me`) the hub
+  // refused, set aside here (_fs_set_aside, resolved or not): the hub holds
+  // nothing it wrote.
+  absl::StatusOr<bool> WrittenSetAside(const Version& version, const DeviceId& me);
+  // WrittenSetAside for the creation of referral `ref` (the version of its
+  // from_office as held) by this replica's device; false if it does not
+  // hold the referral.
+  absl::StatusOr<bool> ReferralSetAside(Replica& replica, const RowId& ref);
+
   // Offices a key ring is granted to beyond its owner: those of the
   // authorised referrals of its case (or of the cases of its person).
   absl::StatusOr<std::set<std::string>> ReferredOffices(Replica& replica, const RowId& ring);

@@ -171,13 +171,19 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
                                                 *m.db, replica_->device_id(), *held));
         if (set_aside) continue;
         // Made by a member of this office, with these offices, never
-        // rewritten since; anything else goes nowhere.
+        // rewritten since, and not set aside here (the hub refused it);
+        // anything else goes nowhere (crypto::LetterGoesTo).
         absl::StatusOr<std::optional<Impl::LetterOffices>> made = m.OfficesOf(*replica_, ref);
         if (!made.ok()) {
           if (made.status().code() != absl::StatusCode::kFailedPrecondition) return made.status();
           continue;
         }
-        if (*made && (*made)->from == province_ && (*made)->to == to) wanted_set.emplace(ref, to);
+        FS_ASSIGN_OR_RETURN(
+            bool goes, crypto::LetterGoesTo(*made ? &**made : nullptr, province_, to,
+                                            [&, ref = ref]() -> absl::StatusOr<bool> {
+                                              return m.ReferralSetAside(*replica_, ref);
+                                            }));
+        if (goes) wanted_set.emplace(ref, to);
       }
     }
     std::vector<std::pair<RowId, std::string>> wanted(wanted_set.begin(), wanted_set.end());

@@ -167,6 +167,10 @@ absl::StatusOr<std::vector<KeyRing::Impl::Authorised>> KeyRing::Impl::Authorised
     authorship.to_office_written = written(*row, "to_office");
     authorship.status = written(*row, "status");
     authorship.status_base = status_v && status_v->base ? &*status_v->base : nullptr;
+    authorship.created_set_aside = [&]() -> absl::StatusOr<bool> {
+      if (authorship.to_office_written == nullptr) return false;
+      return WrittenSetAside(*authorship.to_office_written, replica.device_id());
+    };
     FS_ASSIGN_OR_RETURN(bool authorises, crypto::ReferralAuthorises(authorship, *this));
     if (!authorises) continue;
     // A referral received whole (a bootstrap, a case newly referred) names
@@ -233,6 +237,26 @@ absl::StatusOr<std::optional<KeyRing::Impl::LetterOffices>> KeyRing::Impl::Offic
         "administrator"));
   }
   return LetterOffices{from.str(), to.is_null() ? std::string() : to.str()};
+}
+
+absl::StatusOr<bool> KeyRing::Impl::WrittenSetAside(const Version& version, const DeviceId& me) {
+  if (version.device != me) return false;  // only this laptop's own commits are set aside
+  FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT 1 FROM _fs_log l JOIN _fs_devices d ON "
+                                            "d.idx = l.device JOIN _fs_set_aside s ON s.seq = "
+                                            "l.seq WHERE d.id = ?1 AND l.hlc = ?2"));
+  st->BindBlob(1, me.view());
+  st->BindInt(2, static_cast<int64_t>(version.hlc.packed()));
+  return st->Step();
+}
+
+absl::StatusOr<bool> KeyRing::Impl::ReferralSetAside(Replica& replica, const RowId& ref) {
+  FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get("referrals", ref));
+  if (!row) return false;
+  const TableDef* t = replica.schema().FindTable("referrals");
+  const std::optional<FieldVersion>& created =
+      row->versions[static_cast<size_t>(t->ColumnIndex("from_office"))];
+  if (!created) return false;
+  return WrittenSetAside(created->version, replica.device_id());
 }
 
 absl::StatusOr<std::set<std::string>> KeyRing::Impl::ReferredOffices(Replica& replica,

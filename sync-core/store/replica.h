@@ -327,7 +327,9 @@ struct PulledBatch {
   // sent or not, but for the ones the hub refused (set aside).
   std::optional<uint64_t> own_rows_upto;
   // Deleted rows the hub collected for good: their tombstones (and conflict
-  // records) go here too. A row that is live here is left alone.
+  // records) go here too. A row that is live here is left alone. This
+  // device's own commits merged again in the same batch (reset, installed
+  // rows, own_rows_upto) skip these rows: none comes back.
   std::vector<std::pair<std::string, RowId>> purged;
   // Rows installed whole; they reflect the hub's log up to rows_position.
   std::vector<RowSnapshot> rows;
@@ -663,6 +665,9 @@ class Replica {
   absl::Status SetCursor(const std::string& name, int64_t value);
   // 0 if never set.
   absl::StatusOr<int64_t> GetCursor(const std::string& name);
+  // Removes the cursor: read as 0 since (a cursor kept per item, once the
+  // item is done with).
+  absl::Status DropCursor(const std::string& name);
   // The marks of the hub's log chain kept (PulledBatch::mark), newest first.
   absl::StatusOr<std::vector<HubLogMark>> HubMarks();
   // The cursors whose name begins with `prefix`, by name.

@@ -127,10 +127,12 @@ class Replica::Impl {
   // Merges this device's commits after cursor `pushed_cursor` again (they
   // are logged already), all of them or only their changes of `only` rows;
   // with `own_upto` below that cursor, those after it too, but for the ones
-  // set aside (PulledBatch::own_rows_upto).
+  // set aside (PulledBatch::own_rows_upto). Never a change of a row of
+  // `collected` (the batch's `purged`): deleted and collected at the hub.
   absl::Status ReplayUnpushed(sqlite::Transaction& txn, const std::string& pushed_cursor,
                               const std::set<std::pair<size_t, RowId>>* only,
-                              std::optional<uint64_t> own_upto);
+                              std::optional<uint64_t> own_upto,
+                              const std::set<std::pair<size_t, RowId>>& collected);
   absl::StatusOr<std::optional<RowSnapshot>> ExportRowInTxn(size_t tidx, const RowId& row);
 
   // Loads versions and liveness; with `all_values`, every value too.

@@ -9,7 +9,8 @@ namespace fieldsync {
 
 absl::Status Replica::Impl::ReplayUnpushed(sqlite::Transaction&, const std::string& pushed_cursor,
                                            const std::set<std::pair<size_t, RowId>>* only,
-                                           std::optional<uint64_t> own_upto) {
+                                           std::optional<uint64_t> own_upto,
+                                           const std::set<std::pair<size_t, RowId>>& collected) {
   uint64_t pushed = 0;
   {
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT value FROM _fs_cursors WHERE name = ?1"));
@@ -41,6 +42,9 @@ absl::Status Replica::Impl::ReplayUnpushed(sqlite::Transaction&, const std::stri
     for (const RowChange& rc : c.changes) {
       const auto tidx = static_cast<size_t>(schema->TableIndex(rc.table));
       if (only != nullptr && only->count({tidx, rc.row}) == 0) continue;
+      // Deleted and collected for good at the hub (the batch's `purged`):
+      // no commit of this laptop brings it back, live or as a tombstone.
+      if (collected.count({tidx, rc.row}) > 0) continue;
       FS_ASSIGN_OR_RETURN(RowState rs, LoadRow(tidx, rc.row, /*all_values=*/false));
       // A row the hub's state no longer has (collected, or out of scope)
       // is not brought back by an edit; only a change that creates it is.
@@ -209,12 +213,14 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
   FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {
     if (batch.went_back_to) FS_RETURN_IF_ERROR(m.GoBack(txn, batch));
     if (batch.reset) FS_RETURN_IF_ERROR(m.ResetReplicated(txn));
+    std::set<std::pair<size_t, RowId>> collected;
     for (const auto& [table, row] : batch.purged) {
       const TableDef* t = m.schema->FindTable(table);
       if (t == nullptr) {
         return absl::InvalidArgumentError(absl::StrCat("purged row of unknown table \"", table,
                                                        "\""));
       }
+      collected.emplace(static_cast<size_t>(m.schema->TableIndex(table)), row);
       FS_ASSIGN_OR_RETURN(auto del, m.db->Prepared(absl::StrCat(
                                         "DELETE FROM ", Quote(t->name), " WHERE id = ?1 AND "
                                         "_live = 0")));
@@ -282,7 +288,7 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
     if ((batch.reset || !installed.empty()) && !batch.pushed_cursor.empty()) {
       FS_RETURN_IF_ERROR(
           m.ReplayUnpushed(txn, batch.pushed_cursor, batch.reset ? nullptr : &installed,
-                           batch.own_rows_upto));
+                           batch.own_rows_upto, collected));
     }
     // Row changes already contained in an installed row are dropped.
     if (m.security.verify) {

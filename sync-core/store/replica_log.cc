@@ -143,4 +143,10 @@ absl::StatusOr<int64_t> Replica::GetCursor(const std::string& name) {
   return r ? st->ColumnInt(0) : 0;
 }
 
+absl::Status Replica::DropCursor(const std::string& name) {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("DELETE FROM _fs_cursors WHERE name = ?1"));
+  st->BindText(1, name);
+  return st->Run();
+}
+
 }  // namespace fieldsync

@@ -74,7 +74,8 @@ absl::StatusOr<bool> BelieveRefusalOfAcknowledged(Replica& replica, const Device
 
 // The hub acknowledged this laptop's commits `first`..`last` but `refused`:
 // their counts of refusals in a row (BelieveRefusalOfAcknowledged) start
-// again.
+// again (their cursors deleted, as every count at 0; SetAsideRefused deletes
+// the counts of the seqs it sets aside).
 absl::Status ForgetRefusalsOfAcknowledged(Replica& replica, uint64_t first, uint64_t last,
                                           const std::set<uint64_t>& refused);
 

@@ -108,6 +108,33 @@ TEST(MaintainPlanTest, GrantsGoToReferredOfficesForTheCaseAndItsPerson) {
   EXPECT_EQ(GrantersOf(p, FixedId(11), "LC"), std::set<std::string>{"LC"});  // to me: nothing
 }
 
+// A referral's letter goes to the office its creation wrote, from the
+// office that made it, unless that creation is set aside here (the hub
+// refused it: attack review 72, LOW 4); the set-aside question comes last.
+TEST(MaintainPlanTest, ALettersRingGoesToItsReceiverUnlessItsCreationIsSetAside) {
+  const LetterOffices made{"LC", "HN"};
+  int asked = 0;
+  bool set_aside = false;
+  auto aside = [&]() -> absl::StatusOr<bool> {
+    ++asked;
+    return set_aside;
+  };
+  auto goes = [&](const LetterOffices* m, const std::string& mine, const std::string& to) {
+    absl::StatusOr<bool> got = LetterGoesTo(m, mine, to, aside);
+    EXPECT_TRUE(got.ok()) << got.status();
+    return got.ok() && *got;
+  };
+  EXPECT_TRUE(goes(&made, "LC", "HN"));
+  EXPECT_EQ(asked, 1);
+  set_aside = true;
+  EXPECT_FALSE(goes(&made, "LC", "HN"));
+  EXPECT_EQ(asked, 2);
+  EXPECT_FALSE(goes(nullptr, "LC", "HN"));  // not vouched for, or its offices rewritten
+  EXPECT_FALSE(goes(&made, "QN", "HN"));    // another office's referral
+  EXPECT_FALSE(goes(&made, "LC", "QN"));    // to_office as held is not the one written
+  EXPECT_EQ(asked, 2) << "asked of a letter that went nowhere anyway";
+}
+
 TEST(MaintainPlanTest, AGrantStandsOnlyIfByThisLaptopOrAMemberOfAGranterUnderTheTarget) {
   Members m;
   m.now["QN"] = {FixedId(5)};

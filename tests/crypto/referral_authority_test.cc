@@ -72,6 +72,37 @@ TEST(ReferralAuthorityPolicyTest, ACreationByAMemberNowAnsweredByTheReceiverOnIt
   EXPECT_FALSE(yes(r));
 }
 
+// A creation the hub refused, set aside on this laptop: no referral was
+// made at the hub, whatever answer a hub relays (attack review 72, H1 and
+// LOW 4). Asked last: not at all for a referral refused before it.
+TEST(ReferralAuthorityPolicyTest, ACreationSetAsideHereAuthorisesNothing) {
+  Members m;
+  m.now["LC"] = {FixedId(1)};
+  m.now["HN"] = {FixedId(2)};
+  const Version made = V(1, 100), answer = V(2, 200);
+  const std::string lc = "LC", hn = "HN";
+  int asked = 0;
+  bool set_aside = true;
+  ReferralAuthorship r{lc, hn, &made, &made, &made, &answer, &made};
+  r.created_set_aside = [&]() -> absl::StatusOr<bool> {
+    ++asked;
+    return set_aside;
+  };
+  auto got = ReferralAuthorises(r, m);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_FALSE(*got);
+  set_aside = false;
+  got = ReferralAuthorises(r, m);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(*got);
+  EXPECT_EQ(asked, 2);
+  m.now["HN"].clear();  // answered by a device HN never approved
+  got = ReferralAuthorises(r, m);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_FALSE(*got);
+  EXPECT_EQ(asked, 2) << "asked of a referral refused before it";
+}
+
 TEST(ReferralAuthorityPolicyTest, ALetterIsForTheOfficesItsCreationWrote) {
   Members m;
   m.once["LC"] = {FixedId(1)};
