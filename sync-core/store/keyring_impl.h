@@ -68,13 +68,6 @@ absl::StatusOr<std::optional<LoggedWrite>> LoggedFieldWrite(sqlite::Db& db,
                                                             std::string_view column,
                                                             const Version& version);
 
-// Whether `row` of referrals, as held, was made (its _live version) by a
-// commit of this device `me` that the hub refused and this laptop set
-// aside, resolved or not (_fs_set_aside): such a referral lets no key go,
-// not even its letter's (attack review 72, LOW 4 and HIGH 1: a hub that
-// says it refused a referral may hold it, serve it, and serve an answer).
-absl::StatusOr<bool> MadeBySetAside(sqlite::Db& db, const DeviceId& me, const Row& row);
-
 }  // namespace keyring_internal
 
 using keyring_internal::IdOf;

@@ -161,15 +161,6 @@ absl::StatusOr<MaintainReport> KeyRing::Maintain() {
         // laptop of the office, which holds its commit, grants its letter.
         FS_ASSIGN_OR_RETURN(bool vouched, replica_->RowVouched("referrals", ref));
         if (!vouched) continue;
-        // Made by a commit of this laptop the hub refused (set aside): the
-        // hub may hold it all the same and serve it; nothing goes until
-        // the office's own write stands at the hub (attack review 72,
-        // LOW 4).
-        FS_ASSIGN_OR_RETURN(std::optional<Row> held, replica_->Get("referrals", ref));
-        if (!held) continue;
-        FS_ASSIGN_OR_RETURN(bool set_aside, keyring_internal::MadeBySetAside(
-                                                *m.db, replica_->device_id(), *held));
-        if (set_aside) continue;
         // Made by a member of this office, with these offices, never
         // rewritten since, and not set aside here (the hub refused it);
         // anything else goes nowhere (crypto::LetterGoesTo).

@@ -42,16 +42,6 @@ absl::StatusOr<std::optional<LoggedWrite>> LoggedFieldWrite(sqlite::Db& db,
   }
 }
 
-absl::StatusOr<bool> MadeBySetAside(sqlite::Db& db, const DeviceId& me, const Row& row) {
-  if (!row.live_version || row.live_version->version.device != me) return false;
-  FS_ASSIGN_OR_RETURN(auto st, db.Prepared("SELECT 1 FROM _fs_set_aside s JOIN _fs_log l ON "
-                                           "l.seq = s.seq JOIN _fs_devices d ON d.idx = "
-                                           "l.device WHERE d.id = ?1 AND l.hlc = ?2"));
-  st->BindBlob(1, me.view());
-  st->BindInt(2, static_cast<int64_t>(row.live_version->version.hlc.packed()));
-  return st->Step();
-}
-
 }  // namespace keyring_internal
 
 namespace {
@@ -156,9 +146,6 @@ absl::StatusOr<std::vector<KeyRing::Impl::Authorised>> KeyRing::Impl::Authorised
     if (!crypto::ReferralOfficesMayGrant(owner, from_office, a.to_office)) continue;
     FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get("referrals", a.referral));
     if (!row) continue;
-    FS_ASSIGN_OR_RETURN(bool set_aside,
-                        keyring_internal::MadeBySetAside(*db, replica.device_id(), *row));
-    if (set_aside) continue;
     // Who wrote its creation and its answer (crypto/referral_authority.h).
     const auto& status_v = version_of(*row, "status");
     crypto::ReferralAuthorship authorship{owner, a.to_office};
