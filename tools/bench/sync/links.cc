@@ -150,6 +150,23 @@ absl::StatusOr<LinkRun> Transfer(LocalNode& n, CuttingProxy& proxy, const Link& 
   return run;
 }
 
+// A new laptop of kLinkProvince bootstrapping `cases` cases through `link`
+// (enrolled directly: only the sync goes through the link); the laptop in
+// `out`, for the caller's checks.
+absl::StatusOr<LinkRun> BootstrapThrough(HubProcess& hub, const Link& link, int64_t cases,
+                                         const std::string& node_dir,
+                                         std::unique_ptr<LocalNode>* out) {
+  CuttingProxy proxy("127.0.0.1", hub.port());
+  FS_RETURN_IF_ERROR(proxy.Start());
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<LocalNode> n, LocalNode::Create(node_dir, true));
+  FS_RETURN_IF_ERROR(Context(n->Enroll(hub, kLinkProvince), "enrolling a new laptop"));
+  FS_RETURN_IF_ERROR(n->Connect(absl::StrCat("localhost:", proxy.port())));
+  Replica& r = n->replica();
+  FS_ASSIGN_OR_RETURN(LinkRun run, Transfer(*n, proxy, link, cases, [&r] { return Cases(r); }));
+  *out = std::move(n);
+  return run;
+}
+
 }  // namespace
 
 absl::StatusOr<LinkResults> Links(const Settings& s, const std::string& dir, HubProcess& hub) {
@@ -178,16 +195,9 @@ absl::StatusOr<LinkResults> Links(const Settings& s, const std::string& dir, Hub
   std::printf(" bootstrap of %s cases:\n", Rate(static_cast<double>(s.link_cases)).c_str());
   int k = 0;
   for (const Link& link : kLinks) {
-    CuttingProxy proxy("127.0.0.1", hub.port());
-    FS_RETURN_IF_ERROR(proxy.Start());
-    FS_ASSIGN_OR_RETURN(std::unique_ptr<LocalNode> n,
-                        LocalNode::Create(absl::StrCat(dir, "/link-boot-", k), true));
-    // Enrolled directly; only the sync goes through the link.
-    FS_RETURN_IF_ERROR(Context(n->Enroll(hub, kLinkProvince), "enrolling a new laptop"));
-    FS_RETURN_IF_ERROR(n->Connect(absl::StrCat("localhost:", proxy.port())));
-    Replica& r = n->replica();
-    FS_ASSIGN_OR_RETURN(LinkRun run,
-                        Transfer(*n, proxy, link, s.link_cases, [&r] { return Cases(r); }));
+    std::unique_ptr<LocalNode> n;
+    FS_ASSIGN_OR_RETURN(LinkRun run, BootstrapThrough(hub, link, s.link_cases,
+                                                      absl::StrCat(dir, "/link-boot-", k), &n));
     res.bootstrap.push_back(std::move(run));
     ++k;
   }
@@ -208,16 +218,10 @@ absl::StatusOr<LinkResults> Links(const Settings& s, const std::string& dir, Hub
   std::printf(" bootstrap of %s cases from the office's checkpoint, in verified pages:\n",
               Rate(static_cast<double>(s.link_cases)).c_str());
   for (const Link& link : {kLinks[0], kLinks[1]}) {
-    CuttingProxy proxy("127.0.0.1", hub.port());
-    FS_RETURN_IF_ERROR(proxy.Start());
-    FS_ASSIGN_OR_RETURN(std::unique_ptr<LocalNode> n,
-                        LocalNode::Create(absl::StrCat(dir, "/link-boot-", k), true));
-    FS_RETURN_IF_ERROR(Context(n->Enroll(hub, kLinkProvince), "enrolling a new laptop"));
-    FS_RETURN_IF_ERROR(n->Connect(absl::StrCat("localhost:", proxy.port())));
-    Replica& r = n->replica();
-    FS_ASSIGN_OR_RETURN(LinkRun run,
-                        Transfer(*n, proxy, link, s.link_cases, [&r] { return Cases(r); }));
-    FS_ASSIGN_OR_RETURN(std::optional<BootstrapProgress> boot, r.Bootstrap());
+    std::unique_ptr<LocalNode> n;
+    FS_ASSIGN_OR_RETURN(LinkRun run, BootstrapThrough(hub, link, s.link_cases,
+                                                      absl::StrCat(dir, "/link-boot-", k), &n));
+    FS_ASSIGN_OR_RETURN(std::optional<BootstrapProgress> boot, n->replica().Bootstrap());
     if (!boot) return absl::InternalError("a new laptop was not bootstrapped from the checkpoint");
     res.bootstrap_verified.push_back(std::move(run));
     ++k;
