@@ -604,11 +604,21 @@ class Replica {
   // deleted restored); recorded in _fs_superseded. Nothing is taken back:
   // the rows show what they showed before. Returns the new commit's seq (0
   // if no field needed writing back), or nullopt if `seq` was superseded
-  // already (nothing done). NOT_FOUND if it is not set aside;
-  // FAILED_PRECONDITION if no officer resolved it, `withdrawal` does not
-  // pass over it, or the keystore is locked (nothing changed).
-  absl::StatusOr<std::optional<uint64_t>> SupersedeSetAside(uint64_t seq, uint64_t withdrawal,
-                                                            const OpenStored& open);
+  // already (nothing done). A write-back the rules refuse (a referral's
+  // answer or deletion it would undo: the referral rules, as the hub
+  // applies them; a row it moved to another office, which only that office
+  // moves back) is not written: the office keeps the stored commit, the
+  // rows stay merged with it, and `not_written` says why (recorded in
+  // _fs_superseded all the same, so the chain goes on past the
+  // withdrawal). NOT_FOUND if it is not set aside; FAILED_PRECONDITION if
+  // no officer resolved it, `withdrawal` does not pass over it, or the
+  // keystore is locked (nothing changed).
+  struct Superseded {
+    uint64_t written = 0;     // the new commit's seq; 0 if none was written
+    std::string not_written;  // why the resolution could not be written back
+  };
+  absl::StatusOr<std::optional<Superseded>> SupersedeSetAside(uint64_t seq, uint64_t withdrawal,
+                                                              const OpenStored& open);
   // What is held back, of one author or of all, by author and seq.
   absl::StatusOr<std::vector<HeldEntry>> Held(const std::optional<DeviceId>& device);
   absl::StatusOr<std::vector<TrustEvidence>> Evidence();

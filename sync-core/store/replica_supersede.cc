@@ -10,25 +10,43 @@
 #include <string>
 #include <tuple>
 
+#include "schema/relations.h"
 #include "store/replica_impl.h"
 
 namespace fieldsync {
 namespace {
 
-// A row the stored commit wrote, as the officer's resolution left it.
+// A row the stored commit wrote, as the officer's resolution left it, and
+// its fields' values opened then (a row the stored commit deleted no longer
+// names the case whose key ring seals them).
 struct Resolved {
   size_t tidx;
   RowId row;
   RowState state;
+  std::vector<std::optional<absl::StatusOr<Value>>> opened;  // by column
 };
+
+// A refusal of the write itself, which every later pass would meet again
+// (not a locked keystore, checked before, nor the database failing).
+bool Refused(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kAlreadyExists:
+      return true;
+    default:
+      return false;
+  }
+}
 
 }  // namespace
 
-absl::StatusOr<std::optional<uint64_t>> Replica::SupersedeSetAside(uint64_t seq,
-                                                                   uint64_t withdrawal,
-                                                                   const OpenStored& open) {
+absl::StatusOr<std::optional<Replica::Superseded>> Replica::SupersedeSetAside(
+    uint64_t seq, uint64_t withdrawal, const OpenStored& open) {
   Impl& m = *impl_;
-  std::optional<uint64_t> out;
+  std::optional<Superseded> out;
   FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction& db_txn) -> absl::Status {
     {
       FS_ASSIGN_OR_RETURN(auto done, m.db->Prepared("SELECT 1 FROM _fs_superseded WHERE seq = "
@@ -67,7 +85,7 @@ absl::StatusOr<std::optional<uint64_t>> Replica::SupersedeSetAside(uint64_t seq,
         stored = std::move(c);
       }
     }
-    uint64_t written = 0;
+    Superseded done;
     if (stored) {
       const Commit& x = *stored;
       const uint64_t x_hlc = x.hlc.packed();
@@ -75,16 +93,29 @@ absl::StatusOr<std::optional<uint64_t>> Replica::SupersedeSetAside(uint64_t seq,
       auto of_x = [&](const SlotMeta& s) {
         return s.set && s.device == self_idx && s.hlc == x_hlc;
       };
-      // Each row as the resolution left it; then the stored commit merged
-      // again by the per-field rule, as colleagues merged the hub's copy
-      // (its conflict records included).
+      // Each row as the resolution left it, its fields opened; then the
+      // stored commit merged again by the per-field rule, as colleagues
+      // merged the hub's copy (its conflict records included).
       std::vector<Resolved> rows;
       for (const RowChange& rc : x.changes) {
         const int ti = m.schema->TableIndex(rc.table);
         if (ti < 0) continue;
         const auto tidx = static_cast<size_t>(ti);
         FS_ASSIGN_OR_RETURN(RowState before, m.LoadRow(tidx, rc.row, /*all_values=*/true));
-        rows.push_back(Resolved{tidx, rc.row, std::move(before)});
+        const TableDef& t = m.schema->tables()[tidx];
+        std::vector<std::optional<absl::StatusOr<Value>>> opened(t.columns.size());
+        for (size_t ci = 0; ci < t.columns.size() && before.exists; ++ci) {
+          const SlotMeta& was = before.slots[ci + 1];
+          if (!was.set || !t.columns[ci].derived_from.empty() || of_x(was)) continue;
+          opened[ci] = open(std::string(t.name), rc.row, std::string(t.columns[ci].name),
+                            before.values[ci + 1], m.ToVersion(was.hlc, was.device));
+        }
+        rows.push_back(Resolved{tidx, rc.row, std::move(before), std::move(opened)});
+      }
+      for (const RowChange& rc : x.changes) {
+        const int ti = m.schema->TableIndex(rc.table);
+        if (ti < 0) continue;
+        const auto tidx = static_cast<size_t>(ti);
         FS_ASSIGN_OR_RETURN(RowState rs, m.LoadRow(tidx, rc.row, /*all_values=*/false));
         FS_RETURN_IF_ERROR(m.MergeRowChange(x, self_idx, tidx, rc, rs));
         FS_RETURN_IF_ERROR(m.StoreRow(tidx, rc.row, rs));
@@ -94,6 +125,9 @@ absl::StatusOr<std::optional<uint64_t>> Replica::SupersedeSetAside(uint64_t seq,
       LocalTxn txn;
       for (const Resolved& r : rows) {
         const TableDef& t = m.schema->tables()[r.tidx];
+        absl::StatusOr<OwnerRelation> own = OwnerOf(*m.schema, t.name);
+        const std::string_view owner_column =
+            own.ok() && own->link == OwnerLink::kColumn ? own->column : std::string_view();
         FS_ASSIGN_OR_RETURN(RowState now, m.LoadRow(r.tidx, r.row, /*all_values=*/false));
         if (!now.exists) continue;
         const bool live_now = now.values[0] == Value::Int(1);
@@ -114,9 +148,16 @@ absl::StatusOr<std::optional<uint64_t>> Replica::SupersedeSetAside(uint64_t seq,
           if (!of_x(now.slots[ci + 1]) || of_x(was)) continue;
           Value value = Value::Null();
           if (was.set) {
-            FS_ASSIGN_OR_RETURN(value, open(std::string(t.name), r.row, std::string(col.name),
-                                            r.state.values[ci + 1],
-                                            m.ToVersion(was.hlc, was.device)));
+            if (!r.opened[ci]) return absl::InternalError("a field not opened before the merge");
+            FS_ASSIGN_OR_RETURN(value, *r.opened[ci]);
+          }
+          if (col.name == owner_column && done.not_written.empty()) {
+            // The stored commit moved the row to another office: only a
+            // device of that office moves it back (the hub refuses this
+            // laptop's move, and would set it aside again).
+            done.not_written = absl::StrCat("it moved ", AV(t.name), " row ", r.row.ToString(),
+                                            " to another office, and only that office can move "
+                                            "it back");
           }
           fields.emplace_back(std::string(col.name), std::move(value));
         }
@@ -157,18 +198,36 @@ absl::StatusOr<std::optional<uint64_t>> Replica::SupersedeSetAside(uint64_t seq,
             }
           }
         };
-        std::vector<RowState> states;
-        FS_ASSIGN_OR_RETURN(Commit c, m.WriteOne(db_txn, txn, &states, settle));
-        written = c.seq;
+        if (done.not_written.empty()) {
+          // A write the rules refuse (the referral rules, checked as the
+          // commit is signed; a referral's letter the sealing will not
+          // write again) is undone alone: the stored commit stays merged,
+          // as at every colleague.
+          FS_RETURN_IF_ERROR(m.db->Exec("SAVEPOINT fs_supersede"));
+          std::vector<RowState> states;
+          absl::StatusOr<Commit> c = m.WriteOne(db_txn, txn, &states, settle);
+          if (c.ok()) {
+            done.written = c->seq;
+            FS_RETURN_IF_ERROR(m.db->Exec("RELEASE fs_supersede"));
+          } else if (Refused(c.status())) {
+            done.not_written = std::string(c.status().message());
+            FS_RETURN_IF_ERROR(m.db->Exec("ROLLBACK TO fs_supersede"));
+            FS_RETURN_IF_ERROR(m.db->Exec("RELEASE fs_supersede"));
+            // The in-memory device table must match the database again.
+            FS_RETURN_IF_ERROR(m.ReloadDevices());
+          } else {
+            return c.status();
+          }
+        }
       }
     }
     FS_ASSIGN_OR_RETURN(auto ins, m.db->Prepared("INSERT INTO _fs_superseded(seq, written, at) "
                                                  "VALUES (?1, ?2, ?3)"));
     ins->BindInt(1, static_cast<int64_t>(seq));
-    ins->BindInt(2, static_cast<int64_t>(written));
+    ins->BindInt(2, static_cast<int64_t>(done.written));
     ins->BindInt(3, m.hlc.WallMillis());
     FS_RETURN_IF_ERROR(ins->Run());
-    out = written;
+    out = std::move(done);
     return absl::OkStatus();
   }));
   return out;

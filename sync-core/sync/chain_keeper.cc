@@ -184,12 +184,17 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
     ev.held_signature = withdrawal_sig;
     ev.other_header = body;
     ev.other_signature = body_sig;
+    // Neither is to blame alone (attack review 77, M2): a hub that stored
+    // what it said it refused, or that laptop withdrawing a commit the hub
+    // had stored (the hub keeps such a withdrawal, and an honest author
+    // then writes over the commit: Replica::SupersedeSetAside).
     ev.what = absl::StrCat(
         "the hub delivered commit ", seq, " of ", LaptopName(dev, author), " with its content, "
-        "yet that laptop signed (entry ", w_seq, ") that the hub refused it: the hub stored "
-        "what it said it refused. ",
+        "yet that laptop signed (entry ", w_seq, ") that the hub refused it: either the hub "
+        "stored what it said it refused, or that laptop withdrew a commit the hub had stored. ",
         applied ? "It was applied here before the withdrawal came"
-                : "Not applied",
+                : "Not applied here: laptops that applied it before the withdrawal came may "
+                  "show its fields otherwise until that laptop writes over it",
         "; that laptop's later work is taken");
     ev.found_at_millis = clock_.NowMillis();
     report->problems.push_back(ev.what);

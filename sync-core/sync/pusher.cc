@@ -405,7 +405,8 @@ absl::Status Pusher::SupersedeStored(Replica& replica, uint64_t w,
     }
   }
   for (uint64_t seq : stored) {
-    absl::StatusOr<std::optional<uint64_t>> done = replica.SupersedeSetAside(seq, w, open_);
+    absl::StatusOr<std::optional<Replica::Superseded>> done =
+        replica.SupersedeSetAside(seq, w, open_);
     if (!done.ok()) {
       // A locked keystore, a value it cannot open: a refusal that still
       // lets the pass pull (and is tried again at the next pass).
@@ -420,11 +421,18 @@ absl::Status Pusher::SupersedeStored(Replica& replica, uint64_t w,
     }
     if (!done->has_value()) continue;  // written over at a pass cut before
     ++report->withdrawals_superseded;
+    const Replica::Superseded& sup = **done;
     const std::string wrote =
-        **done == 0 ? std::string("no field of it needed writing back")
-                    : absl::StrCat("this laptop wrote change ", **done, " putting back what the "
-                                   "officer's decision left, so that every laptop of the office "
-                                   "shows that decision");
+        !sup.not_written.empty()
+            ? absl::StrCat("the officer's decision cannot be written back (", sup.not_written,
+                           "), so this laptop now shows that change too, as the office's other "
+                           "laptops do: if it should not stand, an officer changes those "
+                           "fields again")
+        : sup.written == 0
+            ? std::string("no field of it needed writing back")
+            : absl::StrCat("this laptop wrote change ", sup.written, " putting back what the "
+                           "officer's decision left, so that every laptop of the office shows "
+                           "that decision");
     report->chain.problems.push_back(absl::StrCat(
         "the hub keeps change ", seq, " of this laptop stored, which this laptop set aside and "
         "an officer resolved (withdrawal ", w, "): the office's other laptops hold it; ", wrote,
