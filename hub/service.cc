@@ -427,9 +427,9 @@ RunningServer::~RunningServer() {
 }
 
 absl::Status CheckListen(const ServerOptions& options) {
-  if (options.listen.find(':') == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "listen address \"", options.listen, "\" has no port; use HOST:PORT, e.g. 0.0.0.0:7443"));
+  // A port over 65535 would wrap around to another one (process attack 80).
+  if (absl::StatusOr<wire::HostPort> hp = wire::ParseHostPort(options.listen); !hp.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--listen: ", hp.status().message()));
   }
   if (options.insecure && !wire::IsLoopbackAddress(options.listen)) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "base/args.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
@@ -310,15 +312,20 @@ absl::Status SqliteHubStorage::QuickCheck() {
   while (true) {
     FS_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
-    const std::string line = st->ColumnString(0);
-    if (line == "ok") continue;
-    // The first few of what may be thousands of lines.
-    if (++problems <= 3) absl::StrAppend(&report, report.empty() ? "" : "; ", line);
+    // A row may hold several lines, the first naming the database
+    // ("*** in database main ***"): one problem a line, said on one line.
+    const std::string rows = st->ColumnString(0);
+    for (absl::string_view line : absl::StrSplit(rows, '\n', absl::SkipEmpty())) {
+      if (line == "ok" || absl::StartsWith(line, "*** in database")) continue;
+      // The first of what may be thousands, printable.
+      if (++problems == 1) report = Printable(SV(line));
+    }
   }
   if (problems == 0) return absl::OkStatus();
   return absl::DataLossError(absl::StrCat(
-      path_, " is damaged (PRAGMA quick_check: ", report, problems > 3 ? "; ..." : "",
-      "): stop fieldhub and restore hub.db from the latest backup; nothing was changed"));
+      path_, " is damaged (its integrity check found ",
+      problems == 1 ? std::string("one problem: ") : absl::StrCat(problems, " problems, the first: "),
+      report, "): stop fieldhub and restore hub.db from the latest backup; nothing was changed"));
 }
 
 absl::StatusOr<std::unique_ptr<Replica>> SqliteHubStorage::TakeReader() {

@@ -308,9 +308,27 @@ TEST_F(HubCliTest, AServeExtensionAddsItsOptionAndSeesTheStore) {
   EXPECT_NE(seen, nullptr);
 }
 
+// Process attack 80: `serve --listen 127.0.0.1:99999` served on another
+// port. A port over 65535, or not a number, is a wrong command line.
+TEST_F(HubCliTest, AListenPortOverTheLastIsAWrongCommandLine) {
+  ServeExtension ext;
+  ext.before_serving = [](SqliteHubStore&, const Io&) {
+    return absl::CancelledError("the hub was about to serve");
+  };
+  for (const char* listen : {"127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:74x3"}) {
+    SCOPED_TRACE(listen);
+    Result r = Hub({"serve", "--insecure", "--listen", listen}, ext);
+    EXPECT_EQ(r.exit, 2) << r.err;
+    EXPECT_EQ(Lines(r.err), 1) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--listen: address"));
+  }
+}
+
 // hub.db damaged while the hub is stopped: the root page of `table`
-// overwritten with garbage (WAL checkpointed first, as a stopped hub leaves it).
-void DamageTable(const std::string& path, const std::string& table) {
+// overwritten with garbage (WAL checkpointed first, as a stopped hub leaves it);
+// with `cells`, only its cell pointers (SQLite's check then names the
+// database on a line of its own before each problem).
+void DamageTable(const std::string& path, const std::string& table, bool cells = false) {
   int64_t page = 0, page_size = 0;
   {
     auto db = sqlite::Db::Open(path, "");
@@ -327,8 +345,9 @@ void DamageTable(const std::string& path, const std::string& table) {
   }
   std::string garbage(static_cast<size_t>(page_size), '\0');
   for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 131 % 251);
+  if (cells) garbage.assign(200, '\xff');
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekp((page - 1) * page_size);
+  f.seekp((page - 1) * page_size + (cells ? 10 : 0));
   f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
   ASSERT_TRUE(f.good());
 }
@@ -365,6 +384,19 @@ TEST_F(HubCliTest, ADamagedHubIsNeitherServedNorWrittenTo) {
   Result r = Hub({"province", "list"});
   EXPECT_EQ(r.exit, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("Lào Cai"));
+}
+
+// Process attack 80: SQLite's check of a file whose cell pointers are
+// damaged answers in several lines each ("*** in database main ***", then
+// the problem); the hub says it on one line, the first problem named.
+TEST_F(HubCliTest, ADamagedFileIsSaidOnOneLine) {
+  const std::string path = dir_.File("hub.db");
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(Hub({"enroll-token", "--province", "LC"}).exit, 0);
+  DamageTable(path, "hub_tokens", /*cells=*/true);
+  ExpectDamaged(Hub({"gc"}), path);
+  Result r = Hub({"enroll-token", "--province", "LC"});
+  ExpectDamaged(r, path);
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr("***")));
 }
 
 // A command that reads a damaged page says so, in the hub's words.

@@ -176,6 +176,14 @@ TEST_F(NodeCliUsageTest, AnOptionsValueIsTheWordAfterItWhateverItBeginsWith) {
               "--json takes no value");
 }
 
+// Process attack 80: `--hub host:PORT+65536` reached the hub at PORT.
+TEST_F(NodeCliUsageTest, AHubPortOverTheLastIsAWrongCommandLine) {
+  ExpectUsage({"enroll", "--hub", "127.0.0.1:99999", "--token", "t", "--insecure"},
+              "over 65535");
+  ExpectUsage({"enroll", "--hub", "127.0.0.1:7443x", "--token", "t", "--insecure"},
+              "not a number");
+}
+
 TEST_F(NodeCliUsageTest, AnUnknownCommandIsOneLineAndExit2) {
   ExpectUsage({"frobnicate"}, "unknown command \"frobnicate\"");
 }

@@ -5,9 +5,11 @@
 #include <fstream>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
 #include "hub/commands/command.h"
 #include "hub/commands/hub_file.h"
 #include "hub/service.h"
+#include "proto/address.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -34,6 +36,11 @@ class Serve final : public Command {
     options_.tls_cert = tls_cert_.empty() ? dir.path + "/tls/hub.crt" : tls_cert_;
     options_.tls_key = tls_key_.empty() ? dir.path + "/tls/hub.key" : tls_key_;
     options_.compress = !no_compression_;
+    // A port over 65535 would wrap around to another one: a wrong command
+    // line (process attack 80).
+    if (absl::StatusOr<wire::HostPort> hp = wire::ParseHostPort(options_.listen); !hp.ok()) {
+      return Usage(io, absl::StrCat("--listen: ", hp.status().message()));
+    }
     if (absl::Status s = CheckListen(options_); !s.ok()) return Fail(io, s);
     // Signals are taken by sigwait below; block them before gRPC starts its
     // threads so that none of those threads receives them.

@@ -11,6 +11,7 @@
 #include "node/commands/json.h"
 #include "node/session.h"
 #include "node/setup.h"
+#include "proto/address.h"
 #include "text/text.h"
 
 namespace fieldsync::node {
@@ -23,6 +24,10 @@ int RunEnrollCommand(const Args& args) {
   request.ca_file = args.Flag("ca");
   request.insecure = args.Has("insecure");
   if (request.hub.empty()) return Usage("enroll needs --hub HOST:PORT");
+  // A port over 65535 would wrap around to another one (process attack 80).
+  if (absl::StatusOr<wire::HostPort> hp = wire::ParseHostPort(request.hub); !hp.ok()) {
+    return Usage(absl::StrCat("--hub: ", hp.status().message()));
+  }
   if (request.token.empty()) {
     return Usage("enroll needs --token TOKEN (from the hub administrator)");
   }
