@@ -289,11 +289,16 @@ absl::Status KeyRing::SetRegistry(const std::vector<RegisteredDevice>& devices) 
       if (known != impl_->registry.end()) {
         const RegisteredDevice& was = known->second;
         if (was.keys.sign_pk != d.keys.sign_pk || was.keys.box_pk != d.keys.box_pk) {
+          // This laptop's own keys: said so (process attack 80, MEDIUM 2).
+          const bool self = d.keys.device == replica_->device_id();
           FS_RETURN_IF_ERROR(impl_->Alert(
               txn,
               absl::StrCat("keys:", d.keys.device.ToString()),
               absl::StrCat(
-              "the hub lists device ", d.keys.device.ToString(), " (", Printable(was.name),
+              self ? "the hub holds another key for this laptop: tell the hub administrator. It "
+                     "lists this laptop, device "
+                   : "the hub lists device ",
+              d.keys.device.ToString(), " (", Printable(was.name),
               ") with other keys than this laptop first saw (fingerprint ",
               crypto::Fingerprint(was.keys), ", now ", crypto::Fingerprint(d.keys),
               "); the first keys are kept")));

@@ -167,6 +167,9 @@ enum class RefusalCode {
                           // re-dated by the node (sync/restamp.h)
   kRelayed = 8,           // refused before the hub went back, its header
                           // relayed by a colleague who does not know why
+  kDamaged = 9,           // never from a hub: its author's own check found
+                          // the body damaged on its disk (sync/own_check.h);
+                          // set aside by it, its header alone sent
 };
 // Its name as the wire and the docs spell it ("ROW_COLLECTED", ...).
 const char* RefusalCodeName(RefusalCode code);

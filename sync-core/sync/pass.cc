@@ -134,6 +134,9 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
   pusher.set_budget(&push_budget);
   pusher.set_stop(stop);
   pusher.set_open(StoredOpener(keys));
+  // Its own commits checked against its own key before they go, never
+  // against one the hub names (sync/own_check.h).
+  if (keys.unlocked()) pusher.set_own_sign_pk(keys.identity()->public_keys().sign_pk);
   puller.set_budget(&pull_budget);
   auto pass = [&]() -> absl::StatusOr<SyncReport> {
     // The key ring stamps refusals with its own clock: the resend horizon
@@ -181,7 +184,11 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     // passes, a few, approvals and removals first: it may have been fixed
     // since, and an approval it never relays leaves the office as it was
     // on every other laptop (KeyRing::MarkRefused). Never twice a pass.
-    FS_RETURN_IF_ERROR(pusher.PushKeys(keys, &report, pass_start));
+    // A hub that holds another key for this laptop takes nothing it signs:
+    // its key records wait (process attack 80, MEDIUM 2), the pull runs.
+    if (!pusher.hub_holds_other_key()) {
+      FS_RETURN_IF_ERROR(pusher.PushKeys(keys, &report, pass_start));
+    }
     FS_RETURN_IF_ERROR(puller.PullAll(replica, keys, stop, progress, &report));
     // Version 3: what a hub that went back lost of other laptops' work and
     // this laptop holds, relayed to it (sync/relay.h).
@@ -245,13 +252,13 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     if (keys.unlocked()) {
       FS_ASSIGN_OR_RETURN(MaintainReport mr, keys.Maintain());
       report.key_notes.insert(report.key_notes.end(), mr.notes.begin(), mr.notes.end());
-      FS_RETURN_IF_ERROR(pusher.PushKeys(keys, &report));
+      if (!pusher.hub_holds_other_key()) FS_RETURN_IF_ERROR(pusher.PushKeys(keys, &report));
     }
     // Last, what this laptop has now seen, signed, for its colleagues and
     // partners to compare with theirs (at most once an interval).
     // With it, at most daily, the root of every row it holds (a checkpoint
     // new laptops of the office are bootstrapped from, verified).
-    if (hello.protocol_version >= 3 && keys.unlocked()) {
+    if (hello.protocol_version >= 3 && keys.unlocked() && !pusher.hub_holds_other_key()) {
       const int64_t now = keys.clock().NowMillis();
       FS_ASSIGN_OR_RETURN(bool checkpoint,
                           CheckpointDue(replica, keys, report, now,

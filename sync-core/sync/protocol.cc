@@ -49,6 +49,7 @@ const char* RefusalCodeName(RefusalCode code) {
     case RefusalCode::kWithdrawnStored: return "WITHDRAWN_STORED";
     case RefusalCode::kClockAhead: return "CLOCK_AHEAD";
     case RefusalCode::kRelayed: return "RELAYED";
+    case RefusalCode::kDamaged: return "DAMAGED";
     case RefusalCode::kUnspecified: break;
   }
   return "REFUSED";

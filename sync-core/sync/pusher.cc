@@ -1,13 +1,17 @@
 #include "sync/pusher.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/strings.h"
 #include "base/tuning.h"
 #include "change/commit_codec.h"
+#include "clock/clock_source.h"
+#include "crypto/commit_header.h"
 #include "store/migrations.h"
 #include "sync/chain.h"
 #include "sync/compact_header.h"
@@ -54,13 +58,15 @@ absl::Status Pusher::Backfill(Replica& replica, int64_t pushed) {
       if (static_cast<int64_t>(r.seq) > pushed) break;
       const size_t size = r.header.size() + r.signature.size();
       if (!req.backfill_headers.empty() && bytes + size > Limit()) break;
+      FS_RETURN_IF_ERROR(
+          OwnHeaderSound(r.header, r.signature, absl::StrCat("the header of commit ", r.seq)));
       bytes += size;
       req.backfill_headers.push_back(ChainEntryBytes{std::move(r.header), std::move(r.signature)});
     }
     if (req.backfill_headers.empty()) return absl::OkStatus();
     absl::StatusOr<PushOutcome> resp = transport_.Push(req);
     FS_RETURN_IF_ERROR(Account(resp.status()));
-    if (!resp.ok()) return Refused("the push of this laptop's commit headers", resp.status());
+    if (!resp.ok()) return RefusedOwn("the push of this laptop's commit headers", resp.status());
     // No further than the headers this call carried (attack review 66,
     // LOW 5): a hub accounting more must not make this laptop skip them.
     const auto now = std::min<int64_t>(static_cast<int64_t>(resp->accounted_seq),
@@ -137,11 +143,22 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
     const size_t limit = Limit();
     size_t bytes = 0;
     HeaderCompactor compactor;  // along this request
+    std::optional<OwnCheck> damaged;  // of the commit after those in the request
     for (const Commit& c : commits) {
       // A seq missing from the log is a withdrawal: it goes alone, next;
       // so does a commit set aside (its header only).
       if (!req.commits.empty() && c.seq != commits[req.commits.size() - 1].seq + 1) break;
       if (!req.commits.empty() && aside.count(c.seq) > 0) break;
+      // Checked against this laptop's own key before it goes: a commit
+      // damaged on its disk would have the hub refuse the whole push at
+      // every pass (process attack 80, HIGH 1). Those before it go first.
+      if (!own_sign_pk_.empty()) {
+        OwnCheck own = CheckOwnCommit(c, own_sign_pk_);
+        if (own.kind != OwnCheck::Kind::kSound) {
+          damaged = std::move(own);
+          break;
+        }
+      }
       std::string encoded = EncodeCommit(c);
       if (encoded.size() > static_cast<size_t>(kMaxMessageBytes) - 4096) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -164,10 +181,15 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
       }
       req.commits.push_back(std::move(pc));
     }
+    if (req.commits.empty()) {
+      // The first is damaged: set aside here, its header alone next.
+      FS_RETURN_IF_ERROR(SetAsideDamaged(replica, commits[0], *damaged, &aside, report));
+      continue;
+    }
     const uint64_t last_sent = commits[req.commits.size() - 1].seq;
     absl::StatusOr<PushOutcome> resp = transport_.Push(req);
     FS_RETURN_IF_ERROR(Account(resp.status()));
-    if (!resp.ok()) return Refused("the push", resp.status());
+    if (!resp.ok()) return RefusedOwn("the push", resp.status());
     const auto acked = static_cast<int64_t>(resp->acknowledged_seq);
     if (acked <= pushed) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -263,6 +285,61 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
   }
 }
 
+absl::Status Pusher::RefusedOwn(std::string_view call, const absl::Status& s) {
+  absl::Status out = Refused(call, s);
+  if (s.code() != absl::StatusCode::kUnauthenticated) return out;
+  // Never signed again nor re-keyed on the hub's word: what this laptop
+  // sent goes again as it is at the next pass; the pull runs meanwhile.
+  if (own_sign_pk_.empty()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        out.message(), ". This laptop could not check its own signatures (its keystore is "
+        "locked): unlock it, and the next sync tells whether its own data is damaged or the hub "
+        "holds another key for it"));
+  }
+  hub_other_key_ = true;
+  return absl::PermissionDeniedError(absl::StrCat(
+      "the hub holds another key for this laptop: tell the hub administrator. It refused ", AV(call),
+      " as not signed by this laptop, and this laptop's own key verifies what it sent; nothing "
+      "is signed again, it goes again at the next sync (the hub said: ", s.message(), ")"));
+}
+
+absl::Status Pusher::OwnHeaderSound(const std::string& header, const std::string& signature,
+                                    std::string_view what) const {
+  if (own_sign_pk_.empty()) return absl::OkStatus();
+  absl::Status v = crypto::VerifyCommitHeader(header, signature, own_sign_pk_);
+  if (v.ok()) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(
+      AV(what), " of this laptop is damaged on its disk (", v.message(), "): it is not sent, and "
+      "nothing after it is pushed. This laptop's copy needs repair: tell the administrator"));
+}
+
+absl::Status Pusher::SetAsideDamaged(Replica& replica, const Commit& c, const OwnCheck& own,
+                                     std::map<uint64_t, SetAsideRow>* aside,
+                                     SyncReport* report) {
+  if (own.kind != OwnCheck::Kind::kBodyDamaged || protocol_version_ < 3) {
+    // A refusal that still lets the pass pull: nothing of it leaves.
+    return absl::PermissionDeniedError(absl::StrCat(
+        "commit ", c.seq, " of this laptop is damaged on its disk (", own.why, "): it is not "
+        "sent, and without a sound signed header of it the hub cannot be told to pass over it, "
+        "so nothing after it is pushed. This laptop's copy needs repair: tell the "
+        "administrator"));
+  }
+  SetAsideRow r;
+  r.seq = c.seq;
+  r.code = static_cast<int>(RefusalCode::kDamaged);
+  r.reason = absl::StrCat("damaged on this laptop's disk, never sent: ", own.why);
+  r.at_millis = SystemClock::Get()->NowMillis();
+  FS_RETURN_IF_ERROR(replica.SetAside({r}));
+  report->chain.problems.push_back(absl::StrCat(
+      "commit ", c.seq, " of this laptop is damaged on its disk (", own.why, "): it was not "
+      "sent; it is set aside (fieldnode set-aside list: keep writes it again, discard gives it "
+      "up) and its signed header alone goes, so every later change is pushed. The disk may be "
+      "failing, or someone altered this laptop's data: tell the administrator"));
+  progressed_ = true;
+  aside->emplace(r.seq, std::move(r));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<bool> Pusher::PushRefusedAgain(Replica& replica,
                                               const std::map<uint64_t, SetAsideRow>& aside,
                                               int64_t* pushed, SyncReport* report) {
@@ -273,6 +350,8 @@ absl::StatusOr<bool> Pusher::PushRefusedAgain(Replica& replica,
   for (auto a = aside.find(seq); a != aside.end() && a->first == seq; ++a, ++seq) {
     FS_ASSIGN_OR_RETURN(std::optional<ChainRow> e, replica.ChainEntryAt(replica.device_id(), seq));
     if (!e || e->header.empty()) break;
+    FS_RETURN_IF_ERROR(
+        OwnHeaderSound(e->header, e->signature, absl::StrCat("the header of commit ", seq)));
     RefusedEntryBytes r;
     r.entry = ChainEntryBytes{e->header, e->signature};
     r.code = static_cast<RefusalCode>(a->second.code);
@@ -297,7 +376,7 @@ absl::StatusOr<bool> Pusher::PushRefusedAgain(Replica& replica,
   const uint64_t last = static_cast<uint64_t>(*pushed) + req.refused.size();
   absl::StatusOr<PushOutcome> resp = transport_.Push(req);
   FS_RETURN_IF_ERROR(Account(resp.status()));
-  if (!resp.ok()) return Refused("the push of this laptop's refused headers", resp.status());
+  if (!resp.ok()) return RefusedOwn("the push of this laptop's refused headers", resp.status());
   if (resp->acknowledged_seq < last) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the hub did not account this laptop's refused headers up to ", last, " (it holds "
@@ -320,11 +399,12 @@ absl::StatusOr<bool> Pusher::PushWithdrawal(Replica& replica, int64_t* pushed,
   FS_ASSIGN_OR_RETURN(std::optional<ChainRow> w,
                       replica.ChainEntryAt(replica.device_id(), static_cast<uint64_t>(*pushed) + 1));
   if (!w || w->state != ChainRow::State::kWithdrawal) return false;
+  FS_RETURN_IF_ERROR(OwnHeaderSound(w->header, w->signature, absl::StrCat("withdrawal ", w->seq)));
   PushRequest req = NewRequest();
   req.withdrawals.push_back(ChainEntryBytes{w->header, w->signature});
   absl::StatusOr<PushOutcome> resp = transport_.Push(req);
   FS_RETURN_IF_ERROR(Account(resp.status()));
-  if (!resp.ok()) return Refused("the push of this laptop's withdrawal", resp.status());
+  if (!resp.ok()) return RefusedOwn("the push of this laptop's withdrawal", resp.status());
   // Kept over commits the hub holds stored (session 17): a WITHDRAWN_STORED
   // refusal names each (depends_on), and only a set-aside commit this very
   // withdrawal passes over (so an officer resolved it) is believed; those

@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "store/replica.h"
 #include "sync/budget.h"
 #include "sync/messages.h"
+#include "sync/own_check.h"
 #include "sync/report.h"
 #include "sync/transport.h"
 
@@ -79,6 +81,17 @@ class Pusher {
   // set-aside commit the hub kept stored (Replica::SupersedeSetAside).
   // Unset: that commit waits (nothing after the withdrawal is pushed).
   void set_open(OpenStored open) { open_ = std::move(open); }
+  // This laptop's own public signing key, of its unlocked identity (never
+  // one the hub named): each commit is checked against it before it goes
+  // (sync/own_check.h). A damaged one is set aside here and its signed
+  // header alone sent; a hub refusing as not signed what passes the check
+  // holds another key for this laptop (hub_holds_other_key). Empty (locked):
+  // nothing is checked.
+  void set_own_sign_pk(std::string pk) { own_sign_pk_ = std::move(pk); }
+  // Whether the hub refused this laptop's own signature over something
+  // this laptop's own key verifies: nothing it signs is taken this pass
+  // (its key records and statement are not sent), the pull still runs.
+  bool hub_holds_other_key() const { return hub_other_key_; }
   // Whether a call of this pusher moved something to the hub (commits or
   // headers acknowledged, key records taken or set aside).
   bool progressed() const { return progressed_; }
@@ -96,6 +109,19 @@ class Pusher {
   // the link (the call applied nothing). A refusal changes nothing.
   absl::Status Account(const absl::Status& call);
   PushRequest NewRequest() const;
+  // A push of what this laptop signed refused (Refused): the hub's
+  // UNAUTHENTICATED (a signature it says does not verify) is a refusal that
+  // still lets the pass pull, worded as this laptop's own check finds it.
+  absl::Status RefusedOwn(std::string_view call, const absl::Status& s);
+  // This laptop's signed header of `what` checked against its own key
+  // before it goes: PERMISSION_DENIED naming it if damaged (OK if locked).
+  absl::Status OwnHeaderSound(const std::string& header, const std::string& signature,
+                              std::string_view what) const;
+  // Commit `c`, which failed this laptop's own check (`own`): set aside
+  // (code DAMAGED) and added to `aside`, so that its header alone goes next;
+  // PERMISSION_DENIED if it cannot be (no sound header, or version 2).
+  absl::Status SetAsideDamaged(Replica& replica, const Commit& c, const OwnCheck& own,
+                               std::map<uint64_t, SetAsideRow>* aside, SyncReport* report);
   // Version 3: the headers of this node's commits up to `pushed` that the
   // hub has not accounted yet.
   absl::Status Backfill(Replica& replica, int64_t pushed);
@@ -133,6 +159,8 @@ class Pusher {
   OpenStored open_;
   bool progressed_ = false;
   DeviceId hub_;
+  std::string own_sign_pk_;
+  bool hub_other_key_ = false;
   const std::atomic<bool>* stop_ = nullptr;
   // Seqs whose refusal, once acknowledged, was counted this pass
   // (BelieveRefusalOfAcknowledged counts passes, not pushes).

@@ -1,0 +1,204 @@
+// A laptop checks its own commits against its own key before it pushes them
+// (sync/own_check.h; docs/PROTOCOL.md, "A commit damaged on this laptop's
+// disk"; process attack 80): a commit damaged on its disk is set aside here
+// and its signed header alone sent, so its later work goes and the pull
+// runs; a hub that says a signature this laptop's own key verifies fails
+// holds another key for it: said so, nothing set aside, re-signed or
+// re-keyed, and the pull runs.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "change/commit_codec.h"
+#include "node/ops/set_aside.h"
+#include "support/raw_db.h"
+#include "support/sync_fixture.h"
+#include "sync/forwarding_transport.h"
+#include "sync/pass.h"
+#include "sync/report.h"
+
+namespace fieldsync::testing {
+namespace {
+
+class OwnCheckTest : public SyncTest {
+ protected:
+  // Flips one byte of the body of `n`'s commit `seq` in its log, as a
+  // failing disk would: the first byte from the end whose flip still
+  // decodes (so the damage is found by the signature alone).
+  static void DamageBody(harness::LocalNode& n, uint64_t seq) {
+    sqlite::Db& db = RawDb(n.replica());
+    int64_t pos = 0;
+    std::string body;
+    {
+      auto get = db.Prepared("SELECT pos, body FROM _fs_log WHERE seq = ?1 AND device = "
+                             "(SELECT idx FROM _fs_devices WHERE id = ?2)");
+      ASSERT_TRUE(get.ok()) << get.status();
+      (*get)->BindInt(1, static_cast<int64_t>(seq));
+      (*get)->BindBlob(2, n.replica().device_id().view());
+      auto found = (*get)->Step();
+      ASSERT_TRUE(found.ok() && *found) << "commit " << seq << " is not in the log";
+      pos = (*get)->ColumnInt(0);
+      body = (*get)->ColumnString(1);
+    }
+    for (size_t i = body.size(); i-- > 0;) {
+      std::string damaged = body;
+      damaged[i] = static_cast<char>(damaged[i] ^ 0x01);
+      if (!DecodeCommit(damaged).ok()) continue;
+      auto put = db.Prepared("UPDATE _fs_log SET body = ?1 WHERE pos = ?2");
+      ASSERT_TRUE(put.ok()) << put.status();
+      (*put)->BindBlob(1, damaged);
+      (*put)->BindInt(2, pos);
+      ASSERT_TRUE((*put)->Run().ok());
+      return;
+    }
+    FAIL() << "no byte of commit " << seq << " flips into a body that still decodes";
+  }
+};
+
+// A hub running other code: every push of commits refused as not signed by
+// the laptop (what it says of a commit it would rather not hold).
+class ClaimsForgedHub : public sync::ForwardingTransport {
+ public:
+  using ForwardingTransport::ForwardingTransport;
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    if (!req.commits.empty()) {
+      return absl::UnauthenticatedError(
+          "commit 0 of 1: signature does not verify against its author's key (forged or "
+          "altered); nothing of the batch was stored");
+    }
+    return ForwardingTransport::Push(req);
+  }
+};
+
+// Process attack 80, HIGH 1: one byte of the body of the laptop's newest
+// commit flipped. Before, every sync ended "the hub refused the push: ...
+// (forged or altered)" with no pull, and its later writes queued behind.
+TEST_F(OwnCheckTest, ACommitDamagedOnDiskIsSetAsideHereAndLaterWorkAndThePullGoOn) {
+  auto& a = AddNode("LC");
+  auto& colleague = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  MustSync(colleague);
+  SetField(a.replica(), "cases", x, "status", Value::Text("assisting"));
+  const uint64_t bad = LastSeq(a);
+  DamageBody(a, bad);
+  const RowId later = NewCase(a.replica(), "LC", "Lò Thị Mai");
+  const RowId theirs = NewCase(colleague.replica(), "LC", "Hà Thị Sáu");
+  MustSync(colleague);
+
+  auto r = a.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->push_refused.ok()) << r->push_refused;
+  EXPECT_TRUE(Mentions(*r, absl::StrCat("commit ", bad, " of this laptop is damaged on its disk")))
+      << "the damaged commit is named";
+  EXPECT_TRUE(Holds(a, "cases", theirs)) << "the pass ended before the pull";
+  auto listed = node::ops::ListSetAside(a.replica(), false);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().seq, bad);
+  EXPECT_EQ(listed->front().code, "DAMAGED");
+  // Its later work reaches the colleague, whose chain check places the
+  // damaged commit's header alone: no gap, no evidence.
+  const node::SyncReport got = MustSync(colleague);
+  EXPECT_TRUE(Holds(colleague, "cases", later));
+  EXPECT_EQ(got.chain.held, 0u);
+  EXPECT_EQ(got.chain.evidence, 0u);
+  // The officer discards it: withdrawn at the next sync, work goes on.
+  ASSERT_TRUE(node::ops::DiscardSetAside(a.replica(), bad, 1).ok());
+  const node::SyncReport w = MustSync(a);
+  EXPECT_EQ(w.withdrawals_pushed, 1u);
+  EXPECT_EQ(w.set_aside_open, 0u);
+  const RowId after = NewCase(a.replica(), "LC", "Vàng Thị Dợ");
+  MustSync(a);
+  const node::SyncReport next = MustSync(colleague);
+  EXPECT_TRUE(Holds(colleague, "cases", after));
+  EXPECT_EQ(next.chain.held, 0u);
+  EXPECT_EQ(next.chain.evidence, 0u);
+}
+
+// A hub that says a sound commit's signature fails makes the laptop set
+// aside nothing: it says the hub holds another key for it, pulls, and
+// pushes it all to an honest hub later, unchanged.
+TEST_F(OwnCheckTest, AHubClaimingASoundCommitForgedGetsNothingSetAsideAndThePullRuns) {
+  auto& a = AddNode("LC");
+  auto& colleague = AddNode("LC");
+  NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  MustSync(colleague);
+  const RowId mine = NewCase(a.replica(), "LC", "Lò Thị Mai");
+  const RowId theirs = NewCase(colleague.replica(), "LC", "Hà Thị Sáu");
+  MustSync(colleague);
+
+  ClaimsForgedHub lying(a.client().transport());
+  sync::PassOptions o;
+  auto r = sync::RunPass(lying, a.replica(), *a.keys(), a.credential(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->push_refused.code(), absl::StatusCode::kPermissionDenied) << r->push_refused;
+  EXPECT_NE(r->push_refused.message().find(
+                "the hub holds another key for this laptop: tell the hub administrator"),
+            std::string::npos)
+      << r->push_refused;
+  EXPECT_TRUE(Holds(a, "cases", theirs)) << "the pass ended before the pull";
+  auto listed = node::ops::ListSetAside(a.replica(), true);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_TRUE(listed->empty()) << "set aside on the hub's word";
+
+  MustSync(a);
+  MustSync(colleague);
+  EXPECT_TRUE(Holds(colleague, "cases", mine));
+}
+
+// Process attack 80, MEDIUM 2: the hub's record of the laptop's keys made
+// another device's. Before: "(forged or altered)" about its own commit at
+// every sync, no pull, and an alert that never said "this laptop".
+TEST_F(OwnCheckTest, AHubHoldingAnotherKeyForThisLaptopIsNamedAndThePullRuns) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& hn = AddNode("HN");
+  NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(lc1);
+  MustSync(lc2);
+  MustSync(hn);
+  const crypto::DevicePublic own = lc1.identity().public_keys();
+  const crypto::DevicePublic other = hn.identity().public_keys();
+  auto set_keys = [&](const crypto::DevicePublic& k) {
+    EditHubWhileStopped("UPDATE hub_nodes SET sign_pk = ?1, box_pk = ?2 WHERE device = ?3",
+                        [&](sqlite::Stmt* st) {
+                          st->BindBlob(1, k.sign_pk);
+                          st->BindBlob(2, k.box_pk);
+                          st->BindBlob(3, own.device.view());
+                        });
+  };
+  set_keys(other);
+  const RowId mine = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
+  const RowId theirs = NewCase(lc2.replica(), "LC", "Hà Thị Sáu");
+  MustSync(lc2);
+
+  auto r = lc1.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_NE(r->push_refused.message().find(
+                "the hub holds another key for this laptop: tell the hub administrator"),
+            std::string::npos)
+      << r->push_refused;
+  EXPECT_TRUE(Holds(lc1, "cases", theirs)) << "the pass ended before the pull";
+  auto listed = node::ops::ListSetAside(lc1.replica(), true);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_TRUE(listed->empty()) << "set aside on the hub's word";
+  auto alerts = lc1.keys()->TrustAlerts();
+  ASSERT_TRUE(alerts.ok()) << alerts.status();
+  bool said = false;
+  for (const std::string& t : *alerts) {
+    said |= t.find("the hub holds another key for this laptop") != std::string::npos;
+  }
+  EXPECT_TRUE(said) << "the laptop's alert does not say it is about this laptop";
+  EXPECT_EQ(lc1.identity().public_keys().sign_pk, own.sign_pk) << "re-keyed on the hub's word";
+
+  // The hub's record put right: the same commit goes, as it was signed.
+  set_keys(own);
+  MustSync(lc1);
+  MustSync(lc2);
+  EXPECT_TRUE(Holds(lc2, "cases", mine));
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
