@@ -184,6 +184,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     // laptop holds comes again, and is skipped), key records and
     // statements from their start.
     PulledBatch batch;
+    batch.clock_lead = clock_lead_;
     if (msg.went_back) {
       const LogWentBack& back = *msg.went_back;
       if (back.to < 0 || back.to > req.params.cursor) {
