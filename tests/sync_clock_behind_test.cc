@@ -60,6 +60,11 @@ TEST_F(ClockBehindTest, ALaptopThreeDaysBehindPullsItsColleaguesWork) {
   EXPECT_GE(r->pushed, 1u);
   EXPECT_GE(r->pulled, 1u);
   EXPECT_TRUE(Holds(laptop, "cases", theirs));
+  // Nor are the colleague's statements refused as made in the future.
+  EXPECT_GE(r->chain.statements_received, 1u);
+  for (const std::string& p : r->chain.problems) {
+    EXPECT_EQ(p.find("in the future"), std::string::npos) << p;
+  }
   MustSync(colleague);
   EXPECT_TRUE(Holds(colleague, "cases", mine));
   // Its work after the pull sorts after the colleague's, and still reaches

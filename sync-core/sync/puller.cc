@@ -259,7 +259,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
                                           "decides no key): sync again"));
     };
     if (!msg.checkpoint.empty()) {
-      absl::StatusOr<CheckpointKeeper::Accepted> ck = checkpoints.Accept(msg.checkpoint);
+      absl::StatusOr<CheckpointKeeper::Accepted> ck = checkpoints.Accept(msg.checkpoint, clock_lead_);
       if (!ck.ok()) return refuse_checkpoint(ck.status());
       Installing in;
       in.statement = std::move(ck->statement);
