@@ -67,12 +67,17 @@ void ReportKeys(const SyncReport& r, const KeyRing& keys, const std::string& pre
 }
 
 void WarnSkew(const SyncReport& r, std::string* out) {
+  // Which clock is wrong is not known here (a hub's clock may be wrong, or
+  // the hub lying): said without presuming (attack review 80, MED 5).
   if (r.skew_millis > 120'000 || r.skew_millis < -120'000) {
     absl::StrAppendFormat(out,
-                 "fieldnode: warning: this computer's clock is %lld s %s the hub's; set the "
-                 "date and time, or commits may be refused as too far ahead\n",
+                 "fieldnode: warning: this laptop's clock and the hub's differ by %lld s (%s "
+                 "is ahead): check the date and time here; if they are right, tell the hub "
+                 "administrator%s\n",
                  static_cast<long long>(std::llabs(r.skew_millis) / 1000),
-                 r.skew_millis > 0 ? "ahead of" : "behind");
+                 r.skew_millis > 0 ? "this laptop's" : "the hub's",
+                 r.skew_millis > 0 ? "; work stamped ahead of the hub's time is not taken by it"
+                                   : "");
   }
 }
 

@@ -102,6 +102,36 @@ TEST(HlcTest, ARemoteTimestampBecomesAcceptableOnceLocalTimeCatchesUp) {
   EXPECT_TRUE(hlc.Check(remote, "r").ok());
 }
 
+// A pull's limit counts from this clock plus how far the hub's was ahead,
+// up to a bound (ClockLead); a hub behind changes nothing; the refusal of a
+// stamp the hub's time agrees with names this clock (attack review 80, MED 6).
+TEST(HlcTest, TheHubsLeadIsTakenUpToItsBoundAndTheRefusalNamesTheRightClock) {
+  constexpr int64_t kDay = 24LL * 3600 * 1000;
+  FakeClock clock(kT0);
+  HybridClock hlc(&clock, kSkew);
+  const Hlc colleague = Hlc::FromParts(kT0 + 3 * kDay, 0);
+  EXPECT_FALSE(hlc.Check(colleague, "device C").ok());
+  EXPECT_TRUE(hlc.Check(colleague, "device C", ClockLead::Of(3 * kDay)).ok());
+  EXPECT_FALSE(hlc.TooFarAhead(colleague, ClockLead::Of(3 * kDay)));
+  // Ahead of the hub's time too: the author's clock.
+  const Hlc ahead = Hlc::FromParts(kT0 + 3 * kDay + 2 * kSkew, 0);
+  absl::Status s = hlc.Check(ahead, "device C", ClockLead::Of(3 * kDay));
+  EXPECT_NE(s.message().find("Check the date and time on device C"), absl::string_view::npos)
+      << s;
+  // A hub behind: nothing tighter than this clock.
+  EXPECT_EQ(ClockLead::Of(-kDay).taken, 0);
+  EXPECT_TRUE(hlc.Check(Hlc::FromParts(kT0 + kSkew, 0), "r", ClockLead::Of(-kDay)).ok());
+  // Forty days behind the hub's: past the bound, and this clock is named.
+  EXPECT_EQ(ClockLead::Of(365 * kDay).taken, 31 * kDay);
+  s = hlc.Check(Hlc::FromParts(kT0 + 40 * kDay, 0), "device C", ClockLead::Of(40 * kDay));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("this laptop's clock is 40 days behind the hub's: set the date"),
+            absl::string_view::npos)
+      << s;
+  EXPECT_EQ(s.message().find("Check the date and time on device C"), absl::string_view::npos)
+      << s;
+}
+
 TEST(HlcTest, OldRemoteTimestampsDoNotMoveTheClockBack) {
   FakeClock clock(kT0);
   HybridClock hlc(&clock, kSkew);

@@ -173,17 +173,30 @@ TEST_F(NodeOpsTest, CaseCannotCloseBeforeItOpened) {
   EXPECT_FALSE(ok->cleared);
 }
 
-// A laptop whose clock is three days behind, that saw the hub's time at its
-// last sync: a case opens on the hub's date, and that date typed is not
-// "in the future" (issue 13, story 2: opened_on took the laptop's date).
-TEST_F(NodeOpsTest, ALaptopClockBehindTheHubsDatesTodayByTheHub) {
+// A hub's time three days ahead of this laptop's clock at the last sync
+// (the laptop's battery flat, or the hub's clock wrong, or a hostile hub):
+// a case still opens on the laptop's own date, with a warning that does
+// not presume which clock is wrong (attack review 80, MED 5: it wrote the
+// hub's date and told the officer to set the laptop's); the hub's date
+// typed by a person is not refused as "in the future" (issue 13, story 2).
+TEST_F(NodeOpsTest, AHubsTimeAheadNeverDatesWhatTheLaptopWrites) {
   constexpr int64_t kDay = 24LL * 3600 * 1000;
   ASSERT_TRUE(replica_->SetCursor(sync::kHubTimeSeenCursor, kNow + 3 * kDay).ok());
+  ASSERT_TRUE(replica_->SetCursor(sync::kLastSyncCursor, kNow - 60'000).ok());
   auto c = OpenCase(o(), Intake({{"full_name", "Lò Thị Mai"}, {"birth_year", "2008"}}));
   ASSERT_TRUE(c.ok()) << c.status();
   auto kase = replica_->Get("cases", c->case_id);
   ASSERT_TRUE(kase.ok() && *kase);
-  EXPECT_EQ(o().Open(**kase, "cases", "opened_on").value.str(), "2026-11-27");
+  EXPECT_EQ(o().Open(**kase, "cases", "opened_on").value.str(), "2026-11-24");
+  EXPECT_EQ(o().Clear(**kase, "cases", "opened_month"), "2026-11");
+  EXPECT_NE(c->date_warning.find("this laptop's clock and the hub's differ by 3 days (the hub's "
+                                 "is ahead)"),
+            std::string::npos)
+      << c->date_warning;
+  EXPECT_NE(c->date_warning.find("if they are right, tell the hub administrator"),
+            std::string::npos)
+      << c->date_warning;
+  EXPECT_EQ(c->date_warning.find("set the laptop's"), std::string::npos) << c->date_warning;
   auto closed = SetCaseField(o(), {c->code, "closed_on", "2026-11-27"});
   EXPECT_TRUE(closed.ok()) << closed.status();
   ExpectRefused(SetCaseField(o(), {c->code, "closed_on", "2026-11-28"}),
@@ -213,9 +226,12 @@ TEST_F(NodeOpsTest, ADateWrittenByAClockADayOffTheHubsIsWarnedNotRefused) {
   ASSERT_TRUE(replica_->SetCursor(sync::kLastSyncCursor, kNow - 60'000).ok());
   auto ahead = OpenCase(o(), Intake({{"full_name", "Vàng Thị Dợ"}}));
   ASSERT_TRUE(ahead.ok()) << ahead.status();
-  EXPECT_NE(ahead->date_warning.find("2 days ahead of the hub's"), std::string::npos)
+  EXPECT_NE(ahead->date_warning.find("differed by 2 days at the last sync (this laptop's is "
+                                     "ahead)"),
+            std::string::npos)
       << ahead->date_warning;
-  EXPECT_NE(ahead->date_warning.find("(2026-11-24)"), std::string::npos) << ahead->date_warning;
+  EXPECT_NE(ahead->date_warning.find("the date here is 2026-11-24"), std::string::npos)
+      << ahead->date_warning;
   auto typed = SetCaseField(o(), {ahead->code, "opened_on", "2026-11-20"});
   ASSERT_TRUE(typed.ok()) << typed.status();
   EXPECT_NE(typed->date_warning, "");
@@ -231,7 +247,8 @@ TEST_F(NodeOpsTest, ADateWrittenByAClockADayOffTheHubsIsWarnedNotRefused) {
   EXPECT_EQ(o().DateWarning(), "");
   // Three days behind the hub's time last seen.
   ASSERT_TRUE(replica_->SetCursor(sync::kHubTimeSeenCursor, kNow + 3 * kDay).ok());
-  EXPECT_NE(o().DateWarning().find("3 days behind"), std::string::npos) << o().DateWarning();
+  EXPECT_NE(o().DateWarning().find("differ by 3 days (the hub's is ahead)"), std::string::npos)
+      << o().DateWarning();
 }
 
 TEST_F(NodeOpsTest, CaseSetRefusesWhatDecidesWhoSeesTheCase) {

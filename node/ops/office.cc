@@ -14,15 +14,12 @@
 
 namespace fieldsync::node::ops {
 
-std::string Office::Today() const {
-  int64_t now = NowMillis();
-  // A laptop whose clock is behind (a flat clock battery, a wrong date
-  // set): the hub's time at a sync is a lower bound on today, time having
-  // passed since. Not beyond a month ahead of this clock (a hub's word
-  // alone dates nothing further; the sync already says the clock is off).
-  absl::StatusOr<int64_t> seen = replica.GetCursor(sync::kHubTimeSeenCursor);
-  if (seen.ok() && *seen > now && *seen - now <= tuning::kHubDateLeadMaxMillis) now = *seen;
-  const std::time_t t = static_cast<std::time_t>(now / 1000);
+namespace {
+
+constexpr int64_t kDay = 24LL * 3600 * 1000;
+
+std::string DateAt(int64_t millis) {
+  const std::time_t t = static_cast<std::time_t>(millis / 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[16];
@@ -30,26 +27,43 @@ std::string Office::Today() const {
   return buf;
 }
 
+std::string Days(int64_t ms) {
+  const int64_t d = (ms + kDay / 2) / kDay;
+  return absl::StrCat(d, d == 1 ? " day" : " days");
+}
+
+}  // namespace
+
+// This laptop's own date: a hub's time never dates what a person records
+// here (attack review 80, MED 5: a hub whose clock is wrong, or hostile,
+// would move every laptop's dates). DateWarning says when the two differ.
+std::string Office::Today() const { return DateAt(NowMillis()); }
+
+std::string Office::LatestDate() const {
+  int64_t now = NowMillis();
+  absl::StatusOr<int64_t> seen = replica.GetCursor(sync::kHubTimeSeenCursor);
+  if (seen.ok() && *seen > now && *seen - now <= tuning::kHubDateLeadMaxMillis) now = *seen;
+  return DateAt(now);
+}
+
 std::string Office::DateWarning() const {
-  constexpr int64_t kDay = 24LL * 3600 * 1000;
   const int64_t now = NowMillis();
   absl::StatusOr<int64_t> seen = replica.GetCursor(sync::kHubTimeSeenCursor);
   absl::StatusOr<int64_t> last = replica.GetCursor(sync::kLastSyncCursor);
   if (!seen.ok() || !last.ok() || *seen == 0) return "";
-  auto days = [](int64_t ms) {
-    const int64_t d = (ms + kDay / 2) / kDay;
-    return absl::StrCat(d, d == 1 ? " day" : " days");
-  };
+  // Which of the two clocks is wrong is not known here: the laptop's
+  // battery may be flat, or the hub's clock wrong (or the hub lying).
+  constexpr char kAdvice[] = "check the date and time here; if they are right, tell the hub "
+                             "administrator. Check the date written";
   if (*seen - now > kDay) {
-    return absl::StrCat("this laptop's clock is ", days(*seen - now), " behind the hub's time "
-                        "at the last sync: today is taken as ", Today(), "; set the laptop's "
-                        "date and time right, and check the date written");
+    return absl::StrCat("this laptop's clock and the hub's differ by ", Days(*seen - now),
+                        " (the hub's is ahead): the date here is ", Today(), "; ", kAdvice);
   }
   // Ahead at the last sync, and not set back since.
   if (*last != 0 && *last - *seen > kDay && now >= *last) {
-    return absl::StrCat("this laptop's clock was ", days(*last - *seen), " ahead of the hub's "
-                        "at the last sync: today here (", Today(), ") may be as far ahead; set "
-                        "the laptop's date and time right, and check the date written");
+    return absl::StrCat("this laptop's clock and the hub's differed by ", Days(*last - *seen),
+                        " at the last sync (this laptop's is ahead): the date here is ", Today(),
+                        "; ", kAdvice);
   }
   return "";
 }

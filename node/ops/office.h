@@ -49,14 +49,20 @@ struct Office {
   ClockSource* clock = SystemClock::Get();
 
   int64_t NowMillis() const { return clock->NowMillis(); }
-  // YYYY-MM-DD (UTC) at the clock's time.
+  // YYYY-MM-DD (UTC) at this laptop's clock: the date it writes. Never the
+  // hub's (a hub's clock, wrong or hostile, must not move laptops' dates).
   std::string Today() const;
+  // The latest date a person may type for what already happened: Today(),
+  // or the hub's date at the last sync when that is ahead of this clock by
+  // at most tuning::kHubDateLeadMaxMillis (a laptop whose clock is behind:
+  // the right date typed is not refused as in the future; DateWarning
+  // says the clocks differ).
+  std::string LatestDate() const;
   // One line for a date this laptop writes (opened_on, closed_on, typed or
-  // today's), "" if none: this laptop's clock is more than a day behind the
-  // hub's time last seen, or was more than a day ahead of the hub's at the
-  // last sync (its time at the end of that sync against the hub's then)
-  // and has not been set back since (issue 13, story 2: dates a person
-  // types are checked against the hub's time). A warning, never a refusal:
+  // today's), "" if none: this laptop's clock and the hub's time last seen
+  // differ by more than a day (the hub's ahead now, or this laptop's ahead
+  // at the last sync and not set back since) (issue 13, story 2). In words
+  // that do not presume which clock is wrong. A warning, never a refusal:
   // a past date is often typed on purpose.
   std::string DateWarning() const;
 

@@ -190,7 +190,7 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
     v = Value::Text(absl::StrJoin(codes, ","));
   }
   // Dates that record what already happened cannot be in the future.
-  const std::string today = o.Today();
+  const std::string today = o.LatestDate();
   if ((name == "listing_consent_on" || name == "verified_on" || name == "date_of_birth" ||
        name == "opened_on" || name == "closed_on") &&
       text > today) {

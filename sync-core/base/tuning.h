@@ -161,10 +161,17 @@ inline constexpr int64_t kHubShutdownGoawayMillis = 250;
 // found dead at its first write) is tried again once on a new connection.
 inline constexpr int64_t kStaleConnectionRetryMillis = 2000;
 
-// A laptop's "today" (dates typed, a case's opened_on) is at least the
-// hub's date at its last sync, when that is at most this far ahead of the
-// laptop's clock (node/ops/office.cc).
+// A laptop's "today" is its own clock's date (node/ops/office.cc): a date
+// a person types is refused as in the future only past the hub's date at
+// the last sync, when that is at most this far ahead of the laptop's clock
+// (a warning says so). The hub's time never dates what is written.
 inline constexpr int64_t kHubDateLeadMaxMillis = 31LL * 24 * 3600 * 1000;
+
+// What a pull takes of the hub's clock being ahead of a laptop's (clock/
+// hlc.h ClockLead): pulled commits are judged against the laptop's clock
+// plus at most this much. A hub's word moves that limit no further; a
+// laptop behind by more is told to set its date.
+inline constexpr int64_t kPullLeadTakenMaxMillis = 31LL * 24 * 3600 * 1000;
 
 // The longest an enrolment token may live: a token is a key to an office
 // until it is used, so it lives days, not years.

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "base/tuning.h"
 
 namespace fieldsync {
 
@@ -43,18 +44,46 @@ void HybridClock::SetSkip(Hlc lo, Hlc hi) {
   skip_hi_ = hi;
 }
 
-absl::Status HybridClock::Check(Hlc remote, const std::string& who) const {
+ClockLead ClockLead::Of(int64_t measured_millis) {
+  ClockLead l;
+  l.measured = measured_millis;
+  l.taken = std::clamp<int64_t>(measured_millis, 0, tuning::kPullLeadTakenMaxMillis);
+  return l;
+}
+
+namespace {
+std::string Days(int64_t millis) {
+  constexpr int64_t kDay = 24LL * 3600 * 1000;
+  const int64_t d = (millis + kDay / 2) / kDay;
+  if (d < 1) return absl::StrFormat("%.1f hours", static_cast<double>(millis) / 3'600'000.0);
+  return absl::StrCat(d, d == 1 ? " day" : " days");
+}
+}  // namespace
+
+absl::Status HybridClock::Check(Hlc remote, const std::string& who, const ClockLead& lead) const {
   const int64_t now = source_->NowMillis();
   const int64_t remote_wall = static_cast<int64_t>(remote.wall_millis());
-  if (remote_wall > now + max_skew_millis_) {
-    const double ahead_s = static_cast<double>(remote_wall - now) / 1000.0;
+  if (remote_wall <= now + lead.taken + max_skew_millis_) return absl::OkStatus();
+  const double ahead_s = static_cast<double>(remote_wall - now) / 1000.0;
+  // This clock behind the hub's, and the remote stamp within the limit of
+  // the hub's time: two clocks agree, this one is wrong.
+  if (lead.measured > max_skew_millis_ && remote_wall <= now + lead.measured + max_skew_millis_) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "timestamp %s from %s is %.1f s ahead of this machine's clock (limit %.1f s); "
-        "refused so that one wrong clock cannot move every replica into the future. "
-        "Check the date and time on %s and on this machine",
-        remote.ToString(), who, ahead_s, static_cast<double>(max_skew_millis_) / 1000.0, who));
+        "this laptop's clock is %s behind the hub's: set the date and time here. Work from %s "
+        "stamped %s (%.1f s ahead of this clock, not of the hub's) waits until then; a clock "
+        "behind by up to %s is allowed for",
+        Days(lead.measured), who, remote.ToString(), ahead_s,
+        Days(tuning::kPullLeadTakenMaxMillis)));
   }
-  return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "timestamp %s from %s is %.1f s ahead of this machine's clock (limit %.1f s%s); "
+      "refused so that one wrong clock cannot move every replica into the future. "
+      "Check the date and time on %s and on this machine",
+      remote.ToString(), who, ahead_s, static_cast<double>(max_skew_millis_) / 1000.0,
+      lead.taken > 0 ? absl::StrFormat(", this clock taken as %s behind the hub's",
+                                       Days(lead.taken))
+                     : std::string(),
+      who));
 }
 
 absl::Status HybridClock::Observe(Hlc remote, const std::string& who) {

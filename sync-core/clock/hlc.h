@@ -50,6 +50,19 @@ class Hlc {
   uint64_t v_ = 0;
 };
 
+// How far the hub's clock was ahead of this one at a sync's hello, for
+// judging what that sync pulls (docs/PROTOCOL.md, "Clocks behind"):
+// `measured` as found (negative: the hub's is behind), `taken` what of it
+// counts, 0 .. tuning::kPullLeadTakenMaxMillis. A laptop whose clock is
+// behind still takes colleagues' work stamped by the hub's time; a hub's
+// word never makes it stricter than its own clock, nor moves it further.
+struct ClockLead {
+  int64_t measured = 0;
+  int64_t taken = 0;
+  // From the hub's time against this clock, in Unix ms at one moment.
+  static ClockLead Of(int64_t measured_millis);
+};
+
 // The clock of one replica. Thread-safe.
 //
 // Now() returns strictly increasing HLCs, even if the wall clock steps back.
@@ -67,12 +80,16 @@ class HybridClock {
   Hlc Now();
 
   // Checks a remote timestamp against the skew limit without changing the
-  // clock. FAILED_PRECONDITION, saying by how much and what to do, if it is
-  // too far ahead. `who` names the origin in the message (a device id).
-  absl::Status Check(Hlc remote, const std::string& who) const;
+  // clock, the limit counted from this clock plus `lead.taken`.
+  // FAILED_PRECONDITION, saying by how much and what to do, if it is too
+  // far ahead. `who` names the origin in the message (a device id); the
+  // message names this clock instead when the hub's time (`lead.measured`)
+  // agrees with the remote one and this clock is behind both.
+  absl::Status Check(Hlc remote, const std::string& who, const ClockLead& lead = {}) const;
   // The same test without the message: true if Check() would refuse.
-  bool TooFarAhead(Hlc remote) const {
-    return static_cast<int64_t>(remote.wall_millis()) > source_->NowMillis() + max_skew_millis_;
+  bool TooFarAhead(Hlc remote, const ClockLead& lead = {}) const {
+    return static_cast<int64_t>(remote.wall_millis()) >
+           source_->NowMillis() + lead.taken + max_skew_millis_;
   }
 
   // Check(), then advance the clock past `remote`.

@@ -12,13 +12,13 @@ namespace fieldsync {
 absl::Status ValidateBatch(
     const Schema& schema, HybridClock& clock, const std::vector<const Commit*>& commits,
     const std::function<absl::Status(const Commit&, int64_t position)>* verify,
-    bool check_clock) {
+    bool check_clock, const ClockLead& lead) {
   for (size_t i = 0; i < commits.size(); ++i) {
     const Commit& c = *commits[i];
     absl::Status s = ValidateCommit(schema, c);
     if (s.ok() && verify != nullptr && *verify) s = (*verify)(c, 0);
-    if (s.ok() && check_clock && clock.TooFarAhead(c.hlc)) {
-      s = clock.Check(c.hlc, absl::StrCat("device ", c.author.ToString()));
+    if (s.ok() && check_clock && clock.TooFarAhead(c.hlc, lead)) {
+      s = clock.Check(c.hlc, absl::StrCat("device ", c.author.ToString()), lead);
     }
     if (!s.ok()) {
       return absl::Status(s.code(), absl::StrCat("batch refused, nothing applied: commit ", i,

@@ -150,11 +150,12 @@ class MergeStore {
 // the clock skew limit. The error names the commit and says nothing was
 // applied.
 // With `check_clock` false the clock is the caller's to judge
-// (ApplyHooks::clock_per_commit).
+// (ApplyHooks::clock_per_commit). `lead`: pulled commits are judged against
+// this clock corrected by the hub's (clock/hlc.h ClockLead).
 absl::Status ValidateBatch(
     const Schema& schema, HybridClock& clock, const std::vector<const Commit*>& commits,
     const std::function<absl::Status(const Commit&, int64_t position)>* verify = nullptr,
-    bool check_clock = true);
+    bool check_clock = true, const ClockLead& lead = {});
 
 // The per-field rule (merge.h) for every field that `change` of `commit`
 // writes, on `row` of table `table`.

@@ -28,6 +28,7 @@
 #include "base/tuning.h"
 #include "change/commit.h"
 #include "clock/clock_source.h"
+#include "clock/hlc.h"
 #include "crypto/merkle.h"
 #include "merge/commit_merge.h"
 #include "merge/merge.h"
@@ -349,6 +350,10 @@ struct PulledBatch {
   // the reset, if any); or, with `bootstrap_done`, forgotten (complete).
   std::optional<BootstrapCut> bootstrap_cut;
   bool bootstrap_done = false;
+  // How far the hub's clock was ahead of this laptop's at the pass's hello:
+  // pulled commits and rows are judged against this clock corrected by it
+  // (clock/hlc.h ClockLead; docs/PROTOCOL.md, "Clocks behind").
+  ClockLead clock_lead;
   // Commits in the hub's log order, with their hub positions. A commit may
   // carry only the row changes the node may see; per-author sequences then
   // have gaps, which is why pulled commits are not held to seq + 1.

@@ -119,7 +119,8 @@ class Replica::Impl {
   // it came in a verified checkpoint page (_fs_verified); `witnessed`:
   // signed commits showed every version of it (_fs_witnessed).
   absl::Status InstallRow(sqlite::Transaction& txn, const RowSnapshot& snap, int64_t position,
-                          bool absent, bool verified, bool witnessed);
+                          bool absent, bool verified, bool witnessed,
+                          const ClockLead& lead = {});
   absl::Status ResetReplicated(sqlite::Transaction& txn);
   // PulledBatch::went_back_to and ::mark (store/replica.h).
   absl::Status GoBack(sqlite::Transaction& txn, const PulledBatch& batch);

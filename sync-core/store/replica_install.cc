@@ -75,7 +75,7 @@ absl::Status Replica::Impl::ResetReplicated(sqlite::Transaction&) {
 
 absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& snap,
                                        int64_t position, bool absent, bool verified,
-                                       bool witnessed) {
+                                       bool witnessed, const ClockLead& lead) {
   const int ti = schema->TableIndex(snap.table);
   if (ti < 0) {
     return absl::InvalidArgumentError(
@@ -108,9 +108,9 @@ absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& 
                                                      snap.row.ToString(), " names field ",
                                                      f.column, " twice"));
     }
-    if (hlc.TooFarAhead(f.version.version.hlc)) {
+    if (hlc.TooFarAhead(f.version.version.hlc, lead)) {
       return hlc.Check(f.version.version.hlc,
-                       absl::StrCat("device ", f.version.version.device.ToString()));
+                       absl::StrCat("device ", f.version.version.device.ToString()), lead);
     }
     FS_ASSIGN_OR_RETURN(uint32_t dev, DeviceIndex(f.version.version.device, /*create=*/true));
     SlotMeta& m = rs.slots[slot];
@@ -244,7 +244,8 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
       // installed by it, each once: no need to remove an old version.
       FS_RETURN_IF_ERROR(m.InstallRow(txn, r, batch.rows_position, /*absent=*/batch.reset,
                                       batch.rows_verified,
-                                      batch.witnessed.count({r.table, r.row}) > 0));
+                                      batch.witnessed.count({r.table, r.row}) > 0,
+                                      batch.clock_lead));
       installed.emplace(static_cast<size_t>(m.schema->TableIndex(r.table)), r.row);
       ++result.rows_installed;
     }
@@ -341,7 +342,8 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
       }
       for (const Commit& c : trimmed) ptrs.push_back(&c);
     }
-    FS_RETURN_IF_ERROR(ValidateBatch(*m.schema, m.hlc, ptrs));
+    FS_RETURN_IF_ERROR(ValidateBatch(*m.schema, m.hlc, ptrs, nullptr, /*check_clock=*/true,
+                                     batch.clock_lead));
     std::vector<ApplyOutcome> outcomes;
     FS_ASSIGN_OR_RETURN(bool deferred, m.ApplyInTxn(txn, ptrs, /*allow_gaps=*/true, nullptr, &outcomes));
     for (ApplyOutcome o : outcomes) {

@@ -12,7 +12,8 @@
 
 namespace fieldsync::sync {
 
-absl::StatusOr<CheckpointKeeper::Accepted> CheckpointKeeper::Accept(std::string_view bytes) {
+absl::StatusOr<CheckpointKeeper::Accepted> CheckpointKeeper::Accept(std::string_view bytes,
+                                                                    const ClockLead& lead) {
   FS_ASSIGN_OR_RETURN(crypto::Statement s, crypto::DecodeStatement(bytes));
   const RegisteredDevice* dev = keys_.FindDevice(s.signer);
   auto refuse = [&](const std::string& why) {
@@ -31,7 +32,7 @@ absl::StatusOr<CheckpointKeeper::Accepted> CheckpointKeeper::Accept(std::string_
     return refuse("its signature does not verify with the signer's key");
   }
   const auto created = static_cast<int64_t>(Hlc::FromPacked(s.created_hlc).wall_millis());
-  if (created > clock_.NowMillis() + tuning::kDefaultMaxClockSkewMillis) {
+  if (created > clock_.NowMillis() + lead.taken + tuning::kDefaultMaxClockSkewMillis) {
     return refuse("it was made in the future by this laptop's clock");
   }
   Accepted out;

@@ -45,7 +45,8 @@ class CheckpointKeeper {
     crypto::Statement statement;
     bool member = false;
   };
-  absl::StatusOr<Accepted> Accept(std::string_view bytes);
+  // `lead`: this clock corrected by the hub's, as for pulled commits.
+  absl::StatusOr<Accepted> Accept(std::string_view bytes, const ClockLead& lead = {});
 
   // For a replica bootstrapped from a checkpoint whose signer was not known
   // a member then: once this laptop knows its office's members, records

@@ -150,6 +150,10 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     pusher.set_protocol_version(hello.protocol_version);
     pusher.set_hub(hello.hub_id);
     puller.set_protocol_version(hello.protocol_version);
+    // A laptop whose clock is behind the hub's still takes colleagues'
+    // work stamped by the hub's time (up to a bound); a hub's time behind
+    // this clock changes nothing (docs/PROTOCOL.md, "Clocks behind").
+    puller.set_clock_lead(ClockLead::Of(-hello.skew_millis));
     // Compact headers both ways only with a hub that said it reads and
     // sends them: an older hub refuses them in a push.
     const bool compact = options.compact_headers && hello.protocol_version >= 3 &&

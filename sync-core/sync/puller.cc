@@ -184,6 +184,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     // laptop holds comes again, and is skipped), key records and
     // statements from their start.
     PulledBatch batch;
+    batch.clock_lead = clock_lead_;
     if (msg.went_back) {
       const LogWentBack& back = *msg.went_back;
       if (back.to < 0 || back.to > req.params.cursor) {
@@ -258,7 +259,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
                                           "decides no key): sync again"));
     };
     if (!msg.checkpoint.empty()) {
-      absl::StatusOr<CheckpointKeeper::Accepted> ck = checkpoints.Accept(msg.checkpoint);
+      absl::StatusOr<CheckpointKeeper::Accepted> ck = checkpoints.Accept(msg.checkpoint, clock_lead_);
       if (!ck.ok()) return refuse_checkpoint(ck.status());
       Installing in;
       in.statement = std::move(ck->statement);

@@ -61,6 +61,9 @@ class Puller {
   // PullParams.max_message_bytes; the pull records how it ended. Null: the
   // hub's own size.
   void set_budget(CallBudget* b) { budget_ = b; }
+  // How far the hub's clock was ahead of this laptop's at the hello: pulled
+  // commits are judged against this clock corrected by it (ClockLead).
+  void set_clock_lead(const ClockLead& lead) { clock_lead_ = lead; }
   // Whether a pull of this puller applied something (commits, rows, key
   // records, statements) or moved a cursor.
   bool progressed() const { return progressed_; }
@@ -74,6 +77,7 @@ class Puller {
   bool downgraded_ = false;
   bool compact_headers_ = false;
   CallBudget* budget_ = nullptr;
+  ClockLead clock_lead_;
   bool progressed_ = false;
 };
 

@@ -58,7 +58,8 @@ void StatementKeeper::Take(const std::vector<std::string>& statements, PulledBat
       continue;
     }
     const int64_t created = static_cast<int64_t>(Hlc::FromPacked(s->created_hlc).wall_millis());
-    if (created > now + tuning::kDefaultMaxClockSkewMillis) {
+    // This clock corrected by the hub's, as for pulled commits (ClockLead).
+    if (created > now + batch->clock_lead.taken + tuning::kDefaultMaxClockSkewMillis) {
       refuse("it was made in the future by this laptop's clock");
       continue;
     }
