@@ -200,6 +200,52 @@ TEST_F(ConsoleTest, ALockedConsoleReturnsNoSealedValue) {
   EXPECT_EQ(Body(list)["total"], 1) << list->body;
 }
 
+TEST_F(ConsoleTest, AFieldIsChangedThroughTheLibrarysRulesAndACaseClosedOnce) {
+  StartConsole();
+  const std::string cookie = SignIn();
+  auto unlocked = Post("/api/unlock", cookie, {{"passphrase", kConsolePass}}, Origin());
+  ASSERT_TRUE(unlocked);
+  ASSERT_EQ(unlocked->status, 200) << unlocked->body;
+  auto made = Post("/api/intake", cookie,
+                   {{"person", {{"full_name", "Giàng Thị Sua"}, {"sex", "female"}}}}, Origin());
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->status, 200) << made->body;
+  const std::string code = Body(made)["case_code"];
+
+  auto set = Post("/api/setfield", cookie,
+                  {{"ref", code}, {"field", "case.status"}, {"value", "verifying"}}, Origin());
+  ASSERT_TRUE(set);
+  ASSERT_EQ(set->status, 200) << set->body;
+  auto name = Post("/api/setfield", cookie,
+                   {{"ref", code}, {"field", "person.phones"}, {"value", "0987 654 321"}},
+                   Origin());
+  ASSERT_TRUE(name);
+  ASSERT_EQ(name->status, 200) << name->body;
+  // The library's refusals, said with the catalogue's key; nothing changed.
+  auto bad = Post("/api/setfield", cookie,
+                  {{"ref", code}, {"field", "case.status"}, {"value", "lost"}}, Origin());
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  EXPECT_EQ(Body(bad)["error"], "err.invalid");
+  auto fixed = Post("/api/setfield", cookie,
+                    {{"ref", code}, {"field", "case.province"}, {"value", "HN"}}, Origin());
+  ASSERT_TRUE(fixed);
+  EXPECT_GE(fixed->status, 400) << fixed->body;
+  auto file = Get("/api/case?ref=" + code, cookie);
+  ASSERT_TRUE(file);
+  EXPECT_NE(file->body.find("\"value\":\"verifying\""), std::string::npos) << file->body;
+  EXPECT_NE(file->body.find("0987 654 321"), std::string::npos) << file->body;
+  EXPECT_EQ(file->body.find("\"value\":\"HN\""), std::string::npos) << file->body;
+
+  auto closed = Post("/api/close", cookie, {{"ref", code}}, Origin());
+  ASSERT_TRUE(closed);
+  ASSERT_EQ(closed->status, 200) << closed->body;
+  auto twice = Post("/api/close", cookie, {{"ref", code}}, Origin());
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(twice->status, 409) << twice->body;
+  EXPECT_EQ(Body(twice)["error"], "err.refused");
+}
+
 TEST_F(ConsoleTest, TheConsoleLocksItselfWhenIdle) {
   StartConsole({"--idle-lock", "2s"});
   const std::string cookie = SignIn();

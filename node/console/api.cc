@@ -77,6 +77,8 @@ ApiReply Api::Handle(const ApiRequest& r) {
     if (r.path == "case") return CaseFile(**o, r);
   } else if (r.method == "POST") {
     if (r.path == "intake") return Intake(**o, r);
+    if (r.path == "setfield") return SetField(**o, r);
+    if (r.path == "close") return Close(**o, r);
   }
   return ErrorKey(404, "err.not_found", absl::StrCat(r.method, " /api/", r.path));
 }

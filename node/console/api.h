@@ -51,6 +51,8 @@ class Api {
   ApiReply Search(ConsoleOffice& o, const ApiRequest& r);
   ApiReply Intake(ConsoleOffice& o, const ApiRequest& r);
   ApiReply CaseFile(ConsoleOffice& o, const ApiRequest& r);
+  ApiReply SetField(ConsoleOffice& o, const ApiRequest& r);
+  ApiReply Close(ConsoleOffice& o, const ApiRequest& r);
 
   KeyWatch& keys_;
   const std::string officer_;

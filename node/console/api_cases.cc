@@ -3,8 +3,10 @@
 //   GET  /api/search?q=                                  names, diacritics ignored
 //   POST /api/intake {person:{col:text}, case:{col:text}, urgent, crime_report}
 //   GET  /api/case?ref=CODE                              the file, sealed opened if unlocked
+//   POST /api/setfield {ref, field, value}               one field ("" clears)
+//   POST /api/close {ref}                                closed today
 // Each over the node library's call of the fieldnode command (case list,
-// search, new, crime-report, show), with its validation.
+// search, new, crime-report, show, set, close), with its validation.
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -170,6 +172,50 @@ ApiReply Api::CaseFile(ConsoleOffice& o, const ApiRequest& r) {
               {"referrals", referrals},
               {"history", history},
               {"open_conflicts", file->open_conflicts}};
+  // The values each enum field takes, for the page's edit form (a list to
+  // choose from, never a word to guess).
+  Json choices = Json::object();
+  for (const char* table : {"cases", "persons"}) {
+    for (const ColumnDef& c : o.office->Table(table).columns) {
+      if (c.type != ColumnType::kEnum || !c.derived_from.empty()) continue;
+      Json values = Json::array();
+      for (std::string_view v : c.allowed) values.push_back(std::string(v));
+      choices[std::string(c.name)] = values;
+    }
+  }
+  out.body["choices"] = choices;
+  return out;
+}
+
+ApiReply Api::SetField(ConsoleOffice& o, const ApiRequest& r) {
+  const bool locked = !o.keys->unlocked();
+  Json in = Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  if (in.is_discarded() || !in.is_object() || !in["ref"].is_string() ||
+      !in["field"].is_string() || !in["value"].is_string()) {
+    return ErrorKey(400, "err.invalid", "ref, field and value (text) are needed");
+  }
+  auto value = NormalizeInput(in["value"].get<std::string>(), "the value");
+  if (!value.ok()) return ErrorReply(value.status(), locked);
+  auto changed = ops::SetCaseField(
+      *o.office, {in["ref"].get<std::string>(), in["field"].get<std::string>(), *value});
+  if (!changed.ok()) return ErrorReply(changed.status(), locked);
+  ApiReply out;
+  out.body = {{"case_code", changed->code}, {"column", changed->column},
+              {"cleared", changed->cleared}, {"urgent", changed->urgent}};
+  if (!changed->date_warning.empty()) out.body["warning"] = changed->date_warning;
+  return out;
+}
+
+ApiReply Api::Close(ConsoleOffice& o, const ApiRequest& r) {
+  const bool locked = !o.keys->unlocked();
+  Json in = Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  if (in.is_discarded() || !in.is_object() || !in["ref"].is_string()) {
+    return ErrorKey(400, "err.invalid", "ref");
+  }
+  auto done = ops::CloseCase(*o.office, in["ref"].get<std::string>());
+  if (!done.ok()) return ErrorReply(done.status(), locked);
+  ApiReply out;
+  out.body = {{"case_code", done->code}, {"closed_on", done->on}};
   return out;
 }
 

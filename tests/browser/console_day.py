@@ -21,7 +21,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 URL, SHOTS = sys.argv[1], sys.argv[2]
 PASS = os.environ["FIELDSYNC_CONSOLE_PASS"]
@@ -65,6 +65,10 @@ try:
     driver.get(URL)  # the one-time token, exchanged for the session cookie
     until_text("#keys-state", "Đã khoá")
     check("?token" not in driver.current_url, "the token stayed in the address bar")
+    odd = driver.execute_script(
+        "const v = Object.keys(MESSAGES.vi), e = Object.keys(MESSAGES.en);"
+        "return v.filter(k => !e.includes(k)).concat(e.filter(k => !v.includes(k)));")
+    check(not odd, f"keys in one language of the catalogue only: {odd}")
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".cards")))
     shot("today-locked-1366")
 
@@ -95,6 +99,7 @@ try:
     until_text("#case-title", "Hồ sơ LC-")
     code = text_of("#case-title").split()[2]
     until_text("#page", "Nguyễn Thị Hằng")
+    until_text("#page", "Họ và tên")  # the catalogue's label, not the column's name
     check("KHẨN CẤP" in text_of("#case-title"), "the case is not urgent")
     until_text("#message", "Đã mở hồ sơ " + code)
     shot("case-file-1366")
@@ -109,6 +114,14 @@ try:
     driver.find_element(By.LINK_TEXT, code).click()
     until_text("#case-title", code)
     until_text("#page", "Bị lừa sang biên giới")
+
+    # Change her case's status: an enum is chosen from a list of its values.
+    Select(driver.find_element(By.ID, "edit-field")).select_by_value("case.status")
+    Select(driver.find_element(By.ID, "edit-value")).select_by_value("verifying")
+    driver.find_element(By.CSS_SELECTOR, "#edit-form button[type=submit]").click()
+    until_text("#message", "Đã lưu Trạng thái")
+    until_text("#page", "Xác minh")
+    shot("case-file-edited-1366")
 
     # Lock: the same page shows no sealed value.
     driver.find_element(By.ID, "lock").click()

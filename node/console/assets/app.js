@@ -14,6 +14,11 @@ function t(key, vars) {
   return s;
 }
 function value(v) { return MESSAGES[lang]["value." + v] ?? v; }
+// A column's label ("persons.full_name" or "full_name"), else its name.
+function label(column) {
+  const c = String(column).replace(/^[a-z_]+\./, "");
+  return MESSAGES[lang]["field." + c] ?? column;
+}
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -90,15 +95,15 @@ function applyStatic() {
   for (const e of document.querySelectorAll("[data-ph]")) e.placeholder = t(e.dataset.ph);
   renderKeys();
 }
+function idleText(ms) {
+  return ms >= 60000 ? t("unit.min", { n: Math.round(ms / 60000) })
+                     : t("unit.s", { n: Math.round(ms / 1000) });
+}
 function renderKeys() {
   document.getElementById("keys-state").textContent = keysState.unlocked
-      ? t("keys.unlocked", { until: fmtDate(keysState.until) }) : t("keys.locked");
+      ? t("keys.unlocked", { idle: idleText(keysState.idle_lock_millis) }) : t("keys.locked");
   document.getElementById("unlock-form").hidden = keysState.unlocked;
   document.getElementById("lock").hidden = !keysState.unlocked;
-}
-async function refreshKeys() {
-  try { keysState = await api("GET", "state"); } catch (e) { showMessage(errorText(e)); }
-  renderKeys();
 }
 
 async function unlock(ev) {
@@ -200,7 +205,7 @@ async function pageCases(params) {
          el("tr", {}, el("th", {}, t("cases.code")), el("th", {}, t("cases.name")),
             el("th", {}, t("cases.status")), el("th", {}, t("cases.matched"))),
          d.hits.map(h => el("tr", {}, el("td", {}, caseLink(h.case_code)), el("td", {}, h.full_name),
-                             el("td", {}, value(h.status)), el("td", {}, h.matched)))),
+                             el("td", {}, value(h.status)), el("td", {}, label(h.matched))))),
       el("p", {}, t("cases.count", { n: d.hits.length })));
     return;
   }
@@ -286,16 +291,75 @@ function pageIntake() {
 
 function fieldList(record) {
   return el("dl", { class: "fields" }, record.fields.map(f => [
-    el("dt", {}, f.column),
+    el("dt", {}, label(f.column)),
     f.state === "locked" ? el("dd", { class: "sealed" }, t("keys.sealed"))
       : f.state ? el("dd", { class: "sealed" }, f.problem || f.state)
       : el("dd", {}, f.type === "timestamp" && typeof f.value === "number" ? fmtDate(f.value)
-                     : f.type === "date" ? fmtDate(f.value)
-                     : f.type === "enum" ? value(f.value) : f.value)]));
+                     : f.type === "date" || f.column === "opened_month" ? fmtDate(f.value)
+                     : f.type === "bool" ? value(f.value ? "yes" : "no")
+                     : f.type === "enum" ? value(f.value)
+                     : f.type === "enum set" ? String(f.value).split(",").map(value).join(", ")
+                     : f.value)]));
+}
+
+// Fields the library derives or that decide who sees the case: not offered.
+const FIXED = new Set(["case_code", "province", "office", "opened_month", "crime_reported_hour",
+                       "age_band", "is_child", "person_id", "opened_on", "crime_reported_at"]);
+
+function editForm(d) {
+  const choices = [];
+  for (const [rec, prefix] of [[d.case, "case."], [d.person, "person."]]) {
+    for (const f of rec ? rec.fields : []) {
+      if (!FIXED.has(f.column)) choices.push([prefix + f.column, label(f.column)]);
+    }
+  }
+  const form = el("form", { class: "form", id: "edit-form" },
+    el("label", { for: "edit-field" }, t("case.field"),
+       el("select", { id: "edit-field" }, choices.map(([v, l]) => el("option", { value: v }, l)))),
+    el("label", { for: "edit-value", id: "edit-value-label" }, t("case.value"),
+       el("input", { id: "edit-value", autocomplete: "off" }),
+       el("span", { class: "field-error", id: "edit-value-error", "aria-live": "polite" })),
+    el("div", {}, el("button", { type: "submit", class: "primary" }, t("case.save")), " ",
+       d.closed ? null : el("button", { type: "button", id: "close-case", onclick: () => closeCase(d.code) },
+                            t("case.close"))));
+  // An enum field: its values in a list; else text.
+  const fieldSelect = form.querySelector("#edit-field");
+  const swapValue = () => {
+    const column = fieldSelect.value.replace(/^[a-z]+\./, "");
+    const values = (d.choices || {})[column];
+    const input = values
+        ? el("select", { id: "edit-value" }, values.map(v => el("option", { value: v }, value(v))))
+        : el("input", { id: "edit-value", autocomplete: "off" });
+    form.querySelector("#edit-value").replaceWith(input);
+  };
+  fieldSelect.addEventListener("change", swapValue);
+  swapValue();
+  form.addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const field = form.querySelector("#edit-field").value;
+    try {
+      await api("POST", "setfield", { ref: d.code, field, value: nfc(form.querySelector("#edit-value").value) });
+      await pageCase(d.code);
+      showMessage(t("case.saved", { field: label(field) }), true);
+    } catch (e) {
+      form.querySelector("#edit-value-error").textContent = errorText(e);
+    }
+  });
+  return form;
+}
+
+async function closeCase(code) {
+  if (!confirm(t("case.close_confirm", { code }))) return;
+  try {
+    const r = await api("POST", "close", { ref: code });
+    await pageCase(code);
+    showMessage(t("case.closed", { code, on: fmtDate(r.closed_on) }), true);
+  } catch (e) { showMessage(errorText(e)); }
 }
 
 async function pageCase(code) {
   const d = await api("GET", "case?" + new URLSearchParams({ ref: code }));
+  d.closed = d.case.fields.some(f => f.column === "status" && f.value === "closed");
   render(
     el("p", {}, el("a", { href: "#/cases" }, t("case.back"))),
     el("h1", { id: "case-title" }, t("case.title", { code: d.code }), " ",
@@ -304,6 +368,7 @@ async function pageCase(code) {
     d.open_conflicts ? el("p", { class: "urgent" }, t("case.conflicts", { n: d.open_conflicts })) : null,
     el("h2", {}, t("case.person")), d.person ? fieldList(d.person) : el("p", {}, t("today.none")),
     el("h2", {}, t("case.case")), fieldList(d.case),
+    el("h2", {}, t("case.edit")), editForm(d),
     el("h2", {}, t("case.consents"), ` (${d.consents.length})`), d.consents.map(fieldList),
     el("h2", {}, t("case.referrals"), ` (${d.referrals.length})`), d.referrals.map(fieldList),
     el("h2", {}, t("case.history")),
@@ -321,6 +386,9 @@ async function route() {
     a.classList.toggle("active", path.startsWith(a.getAttribute("href").slice(1)));
   }
   try {
+    // The keys may have been locked meanwhile (idle lock, fieldnode lock).
+    keysState = await api("GET", "state");
+    renderKeys();
     if (path === "/cases") await pageCases(query || "");
     else if (path === "/intake") pageIntake();
     else if (path.startsWith("/case/")) await pageCase(decodeURIComponent(path.slice(6)));
@@ -345,4 +413,4 @@ function showMessageOnNav() {
   if (box.className === "message") showMessage("");  // an error belongs to the page it was on
 }
 applyStatic();
-refreshKeys().then(route);
+route();
