@@ -17,6 +17,7 @@
 #include "base/args.h"
 #include "base/terminal.h"
 #include "node/commands/command.h"
+#include "node/console/console.h"
 #include "node/office.h"
 #include "node/session.h"
 #include "proto/wire.h"
@@ -64,6 +65,8 @@ const std::map<std::string, Entry>& Commands() {
     (*m)["sync"] = Entry{setup, setup_switches, RunSyncCommand};
     (*m)["daemon"] = Entry{setup, setup_switches, RunDaemonCommand};
     (*m)["version"] = Entry{{"data-dir"}, {"json", "help"}, RunVersionCommand};
+    (*m)["console"] = Entry{{"data-dir", "officer", "port", "idle-lock"}, {"help", "no-browser"},
+                            RunConsoleCommand};
     return m;
   }();
   return *commands;

@@ -50,6 +50,28 @@ absl::Status ReplacePassphrase(const Args& args, const DataDir& dir, std::string
   return s;
 }
 
+absl::StatusOr<crypto::DeviceIdentity> OpenKeystoreWith(const DataDir& dir,
+                                                        const std::string& pass,
+                                                        absl::Status* rule) {
+  auto id = crypto::UnlockKeystoreFile(KeystorePath(dir), pass);
+  *rule = id.ok() ? CheckPassphraseRule(pass, "this laptop's passphrase") : absl::OkStatus();
+  return id;
+}
+
+absl::Status UnlockWithPassphrase(const DataDir& dir, std::string pass, int64_t until_millis) {
+  KeepSecretsFromOtherProcesses();
+  absl::Status rule;
+  auto id = OpenKeystoreWith(dir, pass, &rule);
+  Wipe(pass);
+  if (!id.ok()) return id.status();
+  if (!rule.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        rule.message(), ". It is too weak and must be changed before this laptop's keys are "
+        "used: run `fieldnode passphrase` on a terminal. Nothing was changed"));
+  }
+  return StartAgent(dir.path, *std::move(id), until_millis);
+}
+
 absl::StatusOr<std::optional<crypto::DeviceIdentity>> MaybeUnlock(const Args& args,
                                                                   const DataDir& dir, bool ask) {
   // An explicit passphrase wins over the agent (it may be meant to test it).
@@ -68,13 +90,12 @@ absl::StatusOr<std::optional<crypto::DeviceIdentity>> MaybeUnlock(const Args& ar
   auto pass = GetPassphrase(args, ask, "Passphrase of this laptop's keystore: ");
   if (!pass.ok()) return pass.status();
   if (!*pass) return std::optional<crypto::DeviceIdentity>();
-  auto id = crypto::UnlockKeystoreFile(KeystorePath(dir), **pass);
   // A passphrase chosen before the rule still opens the keystore, but must
   // be changed before the keys are used (docs/CRYPTO.md, "Keystore file"):
   // on a terminal, or with --new-passphrase-file, right now; otherwise the
   // command stops, having changed nothing.
-  absl::Status rule =
-      id.ok() ? CheckPassphraseRule(**pass, "this laptop's passphrase") : absl::OkStatus();
+  absl::Status rule;
+  auto id = OpenKeystoreWith(dir, **pass, &rule);
   if (!id.ok()) {
     Wipe(**pass);
     return id.status();

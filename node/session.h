@@ -4,6 +4,7 @@
 #ifndef FIELDSYNC_NODE_SESSION_H_
 #define FIELDSYNC_NODE_SESSION_H_
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,17 @@ std::string KeystorePath(const DataDir& dir);
 // changed. The process is made non-dumpable before it holds any secret.
 absl::StatusOr<std::optional<crypto::DeviceIdentity>> MaybeUnlock(const Args& args,
                                                                   const DataDir& dir, bool ask);
+// The keystore opened with `pass` (Argon2id, about a second); `*rule` says
+// whether `pass` meets the passphrase rule (node/passphrase_rule.h).
+absl::StatusOr<crypto::DeviceIdentity> OpenKeystoreWith(const DataDir& dir,
+                                                        const std::string& pass,
+                                                        absl::Status* rule);
+// What `fieldnode unlock` does with a passphrase in hand (the console's
+// unlock: node/console/): opens the keystore and starts the key agent
+// (node/agent.h) until `until_millis`; `pass` is wiped. A passphrase that
+// breaks the rule is refused (FAILED_PRECONDITION: change it on a terminal
+// with `fieldnode passphrase`), nothing started.
+absl::Status UnlockWithPassphrase(const DataDir& dir, std::string pass, int64_t until_millis);
 // As MaybeUnlock, asking on the terminal; FAILED_PRECONDITION saying how to
 // unlock if there is no way.
 absl::StatusOr<crypto::DeviceIdentity> MustUnlock(const Args& args, const DataDir& dir,

@@ -55,7 +55,7 @@ const std::vector<std::string> kCommands = {
     "init",    "enroll",  "device", "unlock",   "lock",     "passphrase", "case",
     "consent", "referral", "org",   "contact",  "service",  "conflict",   "report",
     "show",    "erase",   "sync",   "daemon",   "status",   "trust",      "set-aside",
-    "version", "help"};
+    "version", "console", "help"};
 
 TEST(NodeCliHelpTest, HelpOfEveryCommandIsItsText) {
   for (const std::string& c : kCommands) {

@@ -1,0 +1,86 @@
+// The dispatcher of /api/ and the routes of the keys: state, unlock, lock.
+#include "node/console/api.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace fieldsync::node::console {
+
+ApiReply ErrorKey(int http, const std::string& key, const std::string& detail) {
+  ApiReply r;
+  r.status = http;
+  r.body = {{"error", key}};
+  if (!detail.empty()) r.body["detail"] = detail;
+  return r;
+}
+
+ApiReply ErrorReply(const absl::Status& s, bool locked) {
+  const std::string detail(s.message());
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      return ErrorKey(400, "err.invalid", detail);
+    case absl::StatusCode::kNotFound:
+      return ErrorKey(404, "err.not_found", detail);
+    case absl::StatusCode::kPermissionDenied:
+      return ErrorKey(403, "err.permission", detail);
+    case absl::StatusCode::kFailedPrecondition:
+      return locked ? ErrorKey(423, "err.locked", detail) : ErrorKey(409, "err.refused", detail);
+    default:
+      return ErrorKey(500, "err.internal", detail);
+  }
+}
+
+ApiReply Api::State() {
+  ApiReply r;
+  const auto until = keys_.Until();
+  r.body = {{"unlocked", until.has_value()},
+            {"until", until.value_or(0)},
+            {"idle_lock_millis", keys_.idle_millis()}};
+  return r;
+}
+
+ApiReply Api::Handle(const ApiRequest& r) {
+  std::lock_guard<std::mutex> l(mu_);
+  // Never idle while a request runs; the idle time counts from the end of
+  // the page's last request (an unlock takes a second of Argon2id).
+  struct Busy {
+    KeyWatch& k;
+    explicit Busy(KeyWatch& w) : k(w) { k.Begin(); }
+    ~Busy() { k.End(); }
+  } busy(keys_);
+  if (r.path == "state" && r.method == "GET") return State();
+  if (r.path == "lock" && r.method == "POST") {
+    keys_.Lock();
+    return State();
+  }
+  if (r.path == "unlock" && r.method == "POST") {
+    Json in = Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+    if (in.is_discarded() || !in.is_object() || !in.contains("passphrase") ||
+        !in["passphrase"].is_string()) {
+      return ErrorKey(400, "err.invalid", "passphrase");
+    }
+    std::string pass = in["passphrase"].get<std::string>();
+    in = Json();  // the parsed copy goes at once; Unlock wipes `pass`
+    absl::Status s = keys_.Unlock(std::move(pass));
+    if (s.code() == absl::StatusCode::kUnauthenticated) return ErrorKey(403, "err.passphrase");
+    if (!s.ok()) return ErrorReply(s, false);
+    return State();
+  }
+  auto o = OpenConsoleOffice(keys_.dir(), officer_);
+  if (!o.ok()) return ErrorReply(o.status(), false);
+  if (r.method == "GET") {
+    if (r.path == "today") return Today(**o);
+    if (r.path == "cases") return Cases(**o, r);
+    if (r.path == "search") return Search(**o, r);
+    if (r.path == "case") return CaseFile(**o, r);
+  } else if (r.method == "POST") {
+    if (r.path == "intake") return Intake(**o, r);
+    if (r.path == "setfield") return SetField(**o, r);
+    if (r.path == "close") return Close(**o, r);
+  }
+  return ErrorKey(404, "err.not_found", absl::StrCat(r.method, " /api/", r.path));
+}
+
+}  // namespace fieldsync::node::console

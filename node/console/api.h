@@ -1,0 +1,67 @@
+// The console's JSON API under /api/ (docs/CONSOLE.md, "Routes"): requests
+// already admitted by the server (Host, Origin, session cookie: auth.h)
+// handled one at a time over the node library (node/ops/), the same calls
+// as the fieldnode commands. An error answers {"error": KEY, "detail":
+// the library's words}, KEY from the message catalogue (assets/messages.js);
+// nothing was changed.
+#ifndef FIELDSYNC_NODE_CONSOLE_API_H_
+#define FIELDSYNC_NODE_CONSOLE_API_H_
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "absl/status/status.h"
+#include "base/json.h"
+#include "node/console/keys.h"
+
+namespace fieldsync::node::console {
+
+struct ApiRequest {
+  std::string method;  // GET, POST
+  std::string path;    // after /api/: "today", "case"
+  std::map<std::string, std::string> query;
+  std::string body;    // JSON for POST
+  std::string Param(const std::string& k) const {
+    auto it = query.find(k);
+    return it == query.end() ? "" : it->second;
+  }
+};
+struct ApiReply {
+  int status = 200;
+  Json body = Json::object();
+};
+
+// {"error": key, "detail": status's message} with the HTTP status of its
+// kind: 400 a wrong value, 404 not found, 409 refused, 403 another
+// office's, 423 locked, 500 otherwise.
+ApiReply ErrorReply(const absl::Status& s, bool locked);
+ApiReply ErrorKey(int http, const std::string& key, const std::string& detail = "");
+
+class Api {
+ public:
+  Api(KeyWatch& keys, std::string officer) : keys_(keys), officer_(std::move(officer)) {}
+  ApiReply Handle(const ApiRequest& r);
+
+ private:
+  ApiReply State();
+  // Each page's routes (api_today.cc, api_cases.cc).
+  ApiReply Today(ConsoleOffice& o);
+  ApiReply Cases(ConsoleOffice& o, const ApiRequest& r);
+  ApiReply Search(ConsoleOffice& o, const ApiRequest& r);
+  ApiReply Intake(ConsoleOffice& o, const ApiRequest& r);
+  ApiReply CaseFile(ConsoleOffice& o, const ApiRequest& r);
+  ApiReply SetField(ConsoleOffice& o, const ApiRequest& r);
+  ApiReply Close(ConsoleOffice& o, const ApiRequest& r);
+
+  KeyWatch& keys_;
+  const std::string officer_;
+  std::mutex mu_;  // one request at a time: one social worker, one replica
+};
+
+// Cases per page of the case list.
+inline constexpr size_t kCasesPerPage = 20;
+
+}  // namespace fieldsync::node::console
+
+#endif  // FIELDSYNC_NODE_CONSOLE_API_H_

@@ -1,0 +1,222 @@
+// The routes of the Cases, Intake and Case file pages:
+//   GET  /api/cases?status&urgency&officer&since&page  the list (no sealed field)
+//   GET  /api/search?q=                                  names, diacritics ignored
+//   POST /api/intake {person:{col:text}, case:{col:text}, urgent, crime_report}
+//   GET  /api/case?ref=CODE                              the file, sealed opened if unlocked
+//   POST /api/setfield {ref, field, value}               one field ("" clears)
+//   POST /api/close {ref}                                closed today
+// Each over the node library's call of the fieldnode command (case list,
+// search, new, crime-report, show, set, close), with its validation.
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "node/console/api.h"
+#include "node/ops/cases.h"
+#include "node/ops/values.h"
+#include "schema/schema.h"
+#include "text/text.h"
+
+namespace fieldsync::node::console {
+namespace {
+
+// A record's fields as the page shows them: a sealed field the keystore
+// cannot open has a state and no value.
+Json RecordJson(const ops::RecordView& r) {
+  Json fields = Json::array();
+  for (const ops::FieldView& f : r.fields) {
+    if (f.column == "person_id" || f.column == "case_id") continue;
+    const OpenedField& v = f.field;
+    Json one = {{"column", f.column}, {"type", std::string(ColumnTypeName(f.type))}};
+    if (v.state == OpenedField::State::kClear || v.state == OpenedField::State::kOpened) {
+      if (v.value.kind() == Value::Kind::kInt) {
+        one["value"] = v.value.int_value();
+      } else {
+        one["value"] = ops::ShowValue(v.value);
+      }
+      if (f.linked) one["value"] = f.linked->second;
+    } else {
+      one["state"] = std::string(OpenedStateName(v.state));
+      if (v.state != OpenedField::State::kLocked) one["problem"] = v.problem;
+    }
+    fields.push_back(std::move(one));
+  }
+  return {{"id", r.id.ToString()}, {"fields", fields}};
+}
+
+// The columns a form may send: text values, NFC, through the library's
+// parsing (ops::ParseTypedColumns in OpenCase).
+absl::StatusOr<ops::TypedColumns> Typed(const Json& obj, const char* what) {
+  ops::TypedColumns out;
+  if (obj.is_null()) return out;
+  if (!obj.is_object()) return ops::MalformedValue(std::string(what) + " must be an object");
+  for (const auto& [k, v] : obj.items()) {
+    if (!v.is_string()) return ops::MalformedValue(k + " must be text");
+    auto nfc = NormalizeInput(v.get<std::string>(), k);
+    if (!nfc.ok()) return nfc.status();
+    if (!nfc->empty()) out.emplace_back(k, *nfc);
+  }
+  return out;
+}
+
+}  // namespace
+
+ApiReply Api::Cases(ConsoleOffice& o, const ApiRequest& r) {
+  const bool locked = !o.keys->unlocked();
+  ops::CaseFilter f{r.Param("status"), r.Param("urgency"), r.Param("officer"), r.Param("since")};
+  auto nfc = NormalizeInput(f.officer, "the officer");
+  if (!nfc.ok()) return ErrorReply(nfc.status(), locked);
+  f.officer = *nfc;
+  size_t page = 1;
+  if (!r.Param("page").empty() && (!absl::SimpleAtoi(r.Param("page"), &page) || page == 0)) {
+    return ErrorKey(400, "err.invalid", "page");
+  }
+  auto lines = ops::ListCases(*o.office, f);
+  if (!lines.ok()) return ErrorReply(lines.status(), locked);
+  ApiReply out;
+  Json cases = Json::array();
+  const size_t from = std::min(lines->size(), (page - 1) * kCasesPerPage);
+  const size_t to = std::min(lines->size(), from + kCasesPerPage);
+  for (size_t i = from; i < to; ++i) {
+    const ops::CaseLine& l = (*lines)[i];
+    cases.push_back({{"case_code", l.code}, {"id", l.id}, {"status", l.status},
+                     {"urgency", l.urgency}, {"intake_channel", l.channel},
+                     {"assigned_officer", l.officer}, {"opened_month", l.opened_month},
+                     {"updated", l.updated}, {"province", l.province}});
+  }
+  out.body = {{"total", lines->size()}, {"page", page}, {"page_size", kCasesPerPage},
+              {"cases", cases}};
+  return out;
+}
+
+ApiReply Api::Search(ConsoleOffice& o, const ApiRequest& r) {
+  const bool locked = !o.keys->unlocked();
+  auto q = NormalizeInput(r.Param("q"), "the search text");
+  if (!q.ok()) return ErrorReply(q.status(), locked);
+  if (FoldForSearch(*q).find_first_not_of(' ') == std::string::npos) {
+    return ErrorKey(400, "err.invalid", "the search needs some text to look for");
+  }
+  auto hits = ops::SearchCases(*o.office, *q);
+  if (!hits.ok()) return ErrorReply(hits.status(), locked);
+  ApiReply out;
+  Json list = Json::array();
+  for (const ops::CaseHit& h : *hits) {
+    list.push_back({{"case_code", h.code}, {"id", h.id.ToString()}, {"full_name", h.full_name},
+                    {"matched", h.matched}, {"status", h.status}});
+  }
+  out.body = {{"hits", list}};
+  return out;
+}
+
+ApiReply Api::Intake(ConsoleOffice& o, const ApiRequest& r) {
+  const bool locked = !o.keys->unlocked();
+  Json in = Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  if (in.is_discarded() || !in.is_object()) return ErrorKey(400, "err.invalid", "not JSON");
+  ops::NewCase nc;
+  auto person = Typed(in.value("person", Json()), "person");
+  if (!person.ok()) return ErrorReply(person.status(), locked);
+  auto kase = Typed(in.value("case", Json()), "case");
+  if (!kase.ok()) return ErrorReply(kase.status(), locked);
+  nc.person = *person;
+  nc.kase = *kase;
+  nc.urgent = in.value("urgent", false);
+  const bool crime = in.value("crime_report", false);
+  auto opened = ops::OpenCase(*o.office, nc);
+  if (!opened.ok()) {
+    ApiReply e = ErrorReply(opened.status(), locked);
+    // The form's field the library named, for an inline error.
+    for (const auto& [col, v] : nc.person) {
+      if (opened.status().message().find(col) != std::string_view::npos) e.body["field"] = col;
+    }
+    for (const auto& [col, v] : nc.kase) {
+      if (opened.status().message().find(col) != std::string_view::npos) e.body["field"] = col;
+    }
+    return e;
+  }
+  ApiReply out;
+  out.body = {{"case_code", opened->code}, {"case_id", opened->case_id.ToString()},
+              {"urgent", opened->urgent}};
+  if (!opened->date_warning.empty()) out.body["warning"] = opened->date_warning;
+  if (crime) {
+    // As `fieldnode case crime-report`: its own commit, after the case.
+    auto reported = ops::RecordCrimeReport(*o.office, opened->code);
+    if (!reported.ok()) {
+      out.body["warning"] = std::string(reported.status().message());
+    } else {
+      out.body["crime_reported_at"] = reported->at_millis;
+    }
+  }
+  return out;
+}
+
+ApiReply Api::CaseFile(ConsoleOffice& o, const ApiRequest& r) {
+  const bool locked = !o.keys->unlocked();
+  if (r.Param("ref").empty()) return ErrorKey(400, "err.invalid", "ref");
+  auto file = ops::ReadCaseFile(*o.office, r.Param("ref"), ops::Access::kShow);
+  if (!file.ok()) return ErrorReply(file.status(), locked);
+  ApiReply out;
+  Json consents = Json::array(), referrals = Json::array(), history = Json::array();
+  for (const auto& c : file->consents) consents.push_back(RecordJson(c));
+  for (const auto& c : file->referrals) referrals.push_back(RecordJson(c));
+  for (const ops::HistoryLine& h : file->history) {
+    history.push_back({{"millis", h.millis}, {"who", h.who}, {"what", h.what}});
+  }
+  out.body = {{"id", file->id.ToString()},
+              {"code", file->code},
+              {"urgent", file->urgent},
+              {"locked", file->locked},
+              {"case", RecordJson(file->kase)},
+              {"person", file->person ? RecordJson(*file->person) : Json(nullptr)},
+              {"consents", consents},
+              {"referrals", referrals},
+              {"history", history},
+              {"open_conflicts", file->open_conflicts}};
+  // The values each enum field takes, for the page's edit form (a list to
+  // choose from, never a word to guess).
+  Json choices = Json::object();
+  for (const char* table : {"cases", "persons"}) {
+    for (const ColumnDef& c : o.office->Table(table).columns) {
+      if (c.type != ColumnType::kEnum || !c.derived_from.empty()) continue;
+      Json values = Json::array();
+      for (std::string_view v : c.allowed) values.push_back(std::string(v));
+      choices[std::string(c.name)] = values;
+    }
+  }
+  out.body["choices"] = choices;
+  return out;
+}
+
+ApiReply Api::SetField(ConsoleOffice& o, const ApiRequest& r) {
+  const bool locked = !o.keys->unlocked();
+  Json in = Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  if (in.is_discarded() || !in.is_object() || !in["ref"].is_string() ||
+      !in["field"].is_string() || !in["value"].is_string()) {
+    return ErrorKey(400, "err.invalid", "ref, field and value (text) are needed");
+  }
+  auto value = NormalizeInput(in["value"].get<std::string>(), "the value");
+  if (!value.ok()) return ErrorReply(value.status(), locked);
+  auto changed = ops::SetCaseField(
+      *o.office, {in["ref"].get<std::string>(), in["field"].get<std::string>(), *value});
+  if (!changed.ok()) return ErrorReply(changed.status(), locked);
+  ApiReply out;
+  out.body = {{"case_code", changed->code}, {"column", changed->column},
+              {"cleared", changed->cleared}, {"urgent", changed->urgent}};
+  if (!changed->date_warning.empty()) out.body["warning"] = changed->date_warning;
+  return out;
+}
+
+ApiReply Api::Close(ConsoleOffice& o, const ApiRequest& r) {
+  const bool locked = !o.keys->unlocked();
+  Json in = Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  if (in.is_discarded() || !in.is_object() || !in["ref"].is_string()) {
+    return ErrorKey(400, "err.invalid", "ref");
+  }
+  auto done = ops::CloseCase(*o.office, in["ref"].get<std::string>());
+  if (!done.ok()) return ErrorReply(done.status(), locked);
+  ApiReply out;
+  out.body = {{"case_code", done->code}, {"closed_on", done->on}};
+  return out;
+}
+
+}  // namespace fieldsync::node::console

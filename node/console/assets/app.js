@@ -1,0 +1,416 @@
+// The fieldsync console's pages: Today, Cases, Intake, Case file. Plain
+// JavaScript, no framework; every text from messages.js; every change a
+// POST to /api/ (same origin, the session cookie); the passphrase is sent
+// once and the field cleared, never stored. Values from the server are put
+// in the page as text, never as HTML.
+"use strict";
+
+let lang = localStorage.getItem("fieldsync.lang") === "en" ? "en" : "vi";
+let keysState = { unlocked: false, until: 0 };
+
+function t(key, vars) {
+  let s = MESSAGES[lang][key] ?? MESSAGES.vi[key] ?? key;
+  for (const [k, v] of Object.entries(vars || {})) s = s.replace("{" + k + "}", String(v));
+  return s;
+}
+function value(v) { return MESSAGES[lang]["value." + v] ?? v; }
+// A column's label ("persons.full_name" or "full_name"), else its name.
+function label(column) {
+  const c = String(column).replace(/^[a-z_]+\./, "");
+  return MESSAGES[lang]["field." + c] ?? column;
+}
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (v !== false && v != null) e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c == null) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+// dd/mm/yyyy for YYYY-MM-DD, mm/yyyy for YYYY-MM, dd/mm/yyyy HH:MM for ms.
+function pad(n) { return String(n).padStart(2, "0"); }
+function fmtDate(s) {
+  if (typeof s === "number") {
+    const d = new Date(s);
+    return `${pad(d.getDate())}/${pad(d.getMonth() + 1)}/${d.getFullYear()} ` +
+           `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
+  let m = /^(\d{4})-(\d{2})-(\d{2})/.exec(s || "");
+  if (m) return `${m[3]}/${m[2]}/${m[1]}`;
+  m = /^(\d{4})-(\d{2})$/.exec(s || "");
+  return m ? `${m[2]}/${m[1]}` : (s || "");
+}
+// dd/mm/yyyy typed -> YYYY-MM-DD ("" stays ""); null if malformed.
+function parseDate(s) {
+  s = s.trim();
+  if (s === "") return "";
+  const m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(s);
+  return m ? `${m[3]}-${pad(m[2])}-${pad(m[1])}` : null;
+}
+
+function showMessage(text, ok) {
+  const box = document.getElementById("message");
+  box.textContent = text;
+  box.className = ok ? "message ok" : "message";
+  box.hidden = !text;
+}
+function errorText(body) {
+  const lead = t(body && body.error ? body.error : "err.internal");
+  return body && body.detail ? `${lead}: ${body.detail}` : lead;
+}
+
+async function api(method, path, body) {
+  let res;
+  try {
+    res = await fetch("/api/" + path, {
+      method, credentials: "same-origin",
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch (e) {
+    throw { error: "err.network" };
+  }
+  const data = await res.json().catch(() => ({ error: "err.internal" }));
+  if (res.status === 401) throw { error: "err.session" };
+  if (!res.ok) throw data;
+  return data;
+}
+
+function nfc(s) { return s.normalize("NFC").trim(); }
+
+// ---- the header: language, lock state ----
+function applyStatic() {
+  document.documentElement.lang = lang;
+  document.title = t("app.title");
+  document.getElementById("brand").textContent = t("app.title");
+  document.getElementById("lang").textContent = t("lang.switch");
+  for (const e of document.querySelectorAll("[data-msg]")) e.textContent = t(e.dataset.msg);
+  for (const e of document.querySelectorAll("[data-ph]")) e.placeholder = t(e.dataset.ph);
+  renderKeys();
+}
+function idleText(ms) {
+  return ms >= 60000 ? t("unit.min", { n: Math.round(ms / 60000) })
+                     : t("unit.s", { n: Math.round(ms / 1000) });
+}
+function renderKeys() {
+  document.getElementById("keys-state").textContent = keysState.unlocked
+      ? t("keys.unlocked", { idle: idleText(keysState.idle_lock_millis) }) : t("keys.locked");
+  document.getElementById("unlock-form").hidden = keysState.unlocked;
+  document.getElementById("lock").hidden = !keysState.unlocked;
+}
+
+async function unlock(ev) {
+  ev.preventDefault();
+  const field = document.getElementById("passphrase");
+  const passphrase = field.value;
+  field.value = "";  // never kept by the page
+  showMessage(t("keys.unlocking"), true);
+  try {
+    keysState = await api("POST", "unlock", { passphrase });
+    showMessage("");
+  } catch (e) { showMessage(errorText(e)); }
+  renderKeys();
+  route();
+}
+async function lock() {
+  try { keysState = await api("POST", "lock", {}); showMessage(""); }
+  catch (e) { showMessage(errorText(e)); }
+  renderKeys();
+  route();
+}
+
+// ---- pages ----
+const page = () => document.getElementById("page");
+// Replaces the page's content (arrays flattened, null left out).
+function render(...children) {
+  page().replaceChildren(...children.flat(Infinity).filter(c => c != null && c !== false));
+}
+
+function caseLink(code) { return el("a", { href: "#/case/" + encodeURIComponent(code) }, code); }
+
+async function pageToday() {
+  const d = await api("GET", "today");
+  const card = (title, count, body) =>
+      el("section", { class: "card" }, el("h2", {}, title), el("div", { class: "count" }, count),
+         body);
+  const list = (items, f) => items.length ? el("ul", {}, items.map(f)) : el("p", {}, t("today.none"));
+  render(
+    el("h1", {}, t("today.title")),
+    el("div", { class: "cards" },
+      card(t("today.urgent"), d.urgent.length,
+           list(d.urgent, c => el("li", {}, caseLink(c.case_code), " · ", value(c.status)))),
+      card(t("today.referrals"), d.referrals.length,
+           list(d.referrals, r => el("li", {}, caseLink(r.case_code), " · ", r.from_office,
+                                       " · ", fmtDate(r.sent_at)))),
+      card(t("today.conflicts"), d.open_conflicts, null),
+      card(t("today.devices"), d.devices_waiting, null),
+      el("section", { class: "card" }, el("h2", {}, t("today.sync")),
+         el("dl", { class: "fields" },
+            el("dt", {}, t("today.office")), el("dd", {}, d.province || "—"),
+            el("dt", {}, t("today.last_sync")),
+            el("dd", {}, d.last_sync_millis ? fmtDate(d.last_sync_millis) : t("today.never")),
+            el("dt", {}, t("today.waiting")),
+            el("dd", {}, d.commits_waiting, " ", d.urgent_waiting ? t("today.urgent_waiting") : ""),
+            el("dt", {}, t("today.set_aside")), el("dd", {}, d.set_aside)))));
+}
+
+function select(id, label, options, current) {
+  return el("label", { for: id }, label,
+            el("select", { id }, el("option", { value: "" }, t("cases.any")),
+               options.map(o => el("option", { value: o, selected: o === current }, value(o)))));
+}
+
+async function pageCases(params) {
+  const q = new URLSearchParams(params);
+  const page_no = Number(q.get("page") || 1);
+  const search = q.get("q") || "";
+  const form = el("form", { class: "filters", id: "case-filters" },
+    el("label", { for: "q" }, t("cases.search"),
+       el("input", { id: "q", type: "search", value: search, size: 30 })),
+    select("status", t("cases.status"), ["intake", "verifying", "assisting", "referred", "closed"],
+           q.get("status") || ""),
+    select("urgency", t("cases.urgency"), ["normal", "urgent"], q.get("urgency") || ""),
+    el("label", { for: "officer" }, t("cases.officer"),
+       el("input", { id: "officer", value: q.get("officer") || "", size: 12 })),
+    el("label", { for: "since" }, t("cases.since"),
+       el("input", { id: "since", value: fmtDate(q.get("since") || ""), size: 10 })),
+    el("button", { type: "submit", class: "primary" }, t("cases.search_button")));
+  form.addEventListener("submit", ev => {
+    ev.preventDefault();
+    const since = parseDate(form.querySelector("#since").value);
+    if (since === null) { showMessage(`${t("err.invalid")}: ${t("cases.since")}`); return; }
+    const next = new URLSearchParams();
+    const put = (k, v) => { if (v) next.set(k, v); };
+    put("q", nfc(form.querySelector("#q").value));
+    put("status", form.querySelector("#status").value);
+    put("urgency", form.querySelector("#urgency").value);
+    put("officer", nfc(form.querySelector("#officer").value));
+    put("since", since);
+    location.hash = "#/cases?" + next.toString();
+  });
+  const out = el("div", { id: "case-results" });
+  render(el("h1", {}, t("cases.title")), form, out);
+  if (search) {
+    if (!keysState.unlocked) { out.append(el("p", {}, t("cases.search_needs_unlock"))); return; }
+    const d = await api("GET", "search?" + new URLSearchParams({ q: search }));
+    out.append(d.hits.length === 0 ? el("p", {}, t("cases.none")) :
+      el("table", { class: "cases" },
+         el("tr", {}, el("th", {}, t("cases.code")), el("th", {}, t("cases.name")),
+            el("th", {}, t("cases.status")), el("th", {}, t("cases.matched"))),
+         d.hits.map(h => el("tr", {}, el("td", {}, caseLink(h.case_code)), el("td", {}, h.full_name),
+                             el("td", {}, value(h.status)), el("td", {}, label(h.matched))))),
+      el("p", {}, t("cases.count", { n: d.hits.length })));
+    return;
+  }
+  const filter = new URLSearchParams({ page: page_no });
+  for (const k of ["status", "urgency", "officer", "since"]) if (q.get(k)) filter.set(k, q.get(k));
+  const d = await api("GET", "cases?" + filter);
+  if (d.total === 0) { out.append(el("p", {}, t("cases.none"))); return; }
+  const pages = Math.max(1, Math.ceil(d.total / d.page_size));
+  const go = p => { q.set("page", p); location.hash = "#/cases?" + q.toString(); };
+  out.append(
+    el("table", { class: "cases" },
+       el("tr", {}, ["cases.code", "cases.status", "cases.urgency", "cases.channel",
+                     "cases.officer", "cases.opened", "cases.updated"].map(k => el("th", {}, t(k)))),
+       d.cases.map(c => el("tr", {},
+         el("td", {}, caseLink(c.case_code)), el("td", {}, value(c.status)),
+         el("td", { class: c.urgency === "urgent" ? "urgent" : "" }, value(c.urgency)),
+         el("td", {}, value(c.intake_channel)), el("td", {}, c.assigned_officer),
+         el("td", {}, fmtDate(c.opened_month)), el("td", {}, fmtDate(c.updated))))),
+    el("div", { class: "pager" },
+       el("button", { type: "button", disabled: page_no <= 1, onclick: () => go(page_no - 1) },
+          t("cases.prev")),
+       el("span", {}, t("cases.page", { p: page_no, n: pages }), " · ",
+          t("cases.count", { n: d.total })),
+       el("button", { type: "button", disabled: page_no >= pages, onclick: () => go(page_no + 1) },
+          t("cases.next"))));
+}
+
+function pageIntake() {
+  const field = (id, label, input) =>
+      el("label", { for: id, class: input.tagName === "TEXTAREA" ? "wide" : "" }, label, input,
+         el("span", { class: "field-error", id: id + "-error", "aria-live": "polite" }));
+  const options = (id, values) => el("select", { id }, values.map(v => el("option", { value: v }, value(v))));
+  const form = el("form", { class: "form", id: "intake-form", novalidate: true },
+    el("h2", { class: "wide" }, t("intake.person")),
+    field("full_name", t("intake.full_name"), el("input", { id: "full_name", autocomplete: "off" })),
+    field("sex", t("intake.sex"), options("sex", ["female", "male", "other", "unknown"])),
+    field("birth_year", t("intake.birth_year"),
+          el("input", { id: "birth_year", inputmode: "numeric", size: 4, autocomplete: "off" })),
+    field("phones", t("intake.phones"), el("input", { id: "phones", autocomplete: "off" })),
+    field("current_address", t("intake.address"), el("input", { id: "current_address", autocomplete: "off" })),
+    el("h2", { class: "wide" }, t("intake.case")),
+    field("intake_channel", t("intake.channel"),
+          options("intake_channel", ["hotline_call", "walk_in", "referral_in", "police"])),
+    field("narrative", t("intake.narrative"), el("textarea", { id: "narrative", rows: 4 })),
+    el("label", { class: "check", for: "urgent" }, el("input", { type: "checkbox", id: "urgent" }),
+       t("intake.urgent")),
+    el("label", { class: "check", for: "crime" }, el("input", { type: "checkbox", id: "crime" }),
+       t("intake.crime")),
+    el("div", { class: "wide" }, el("button", { type: "submit", class: "primary", id: "save" },
+                                    t("intake.save"))));
+  form.addEventListener("submit", async ev => {
+    ev.preventDefault();
+    for (const e of form.querySelectorAll(".field-error")) e.textContent = "";
+    const v = id => nfc(form.querySelector("#" + id).value);
+    const fail = (id, msg) => {
+      form.querySelector("#" + id + "-error").textContent = msg;
+      form.querySelector("#" + id).focus();
+    };
+    if (!v("full_name")) return fail("full_name", t("intake.name_required"));
+    if (v("birth_year") && !/^\d{4}$/.test(v("birth_year"))) {
+      return fail("birth_year", t("intake.year_invalid"));
+    }
+    const person = { full_name: v("full_name"), sex: v("sex") };
+    for (const k of ["birth_year", "phones", "current_address"]) if (v(k)) person[k] = v(k);
+    const kase = { intake_channel: v("intake_channel") };
+    if (v("narrative")) kase.narrative = v("narrative");
+    try {
+      const d = await api("POST", "intake", {
+        person, case: kase, urgent: form.querySelector("#urgent").checked,
+        crime_report: form.querySelector("#crime").checked });
+      location.hash = "#/case/" + encodeURIComponent(d.case_code);
+      showMessage(t("intake.saved", { code: d.case_code }) + (d.warning ? " " + d.warning : ""), true);
+    } catch (e) {
+      if (e.field && form.querySelector("#" + e.field + "-error")) fail(e.field, errorText(e));
+      else showMessage(errorText(e));
+    }
+  });
+  render(el("h1", {}, t("intake.title")),
+                         keysState.unlocked ? null : el("p", { class: "sealed" }, t("intake.needs_unlock")),
+                         form);
+  form.querySelector("#full_name").focus();
+}
+
+function fieldList(record) {
+  return el("dl", { class: "fields" }, record.fields.map(f => [
+    el("dt", {}, label(f.column)),
+    f.state === "locked" ? el("dd", { class: "sealed" }, t("keys.sealed"))
+      : f.state ? el("dd", { class: "sealed" }, f.problem || f.state)
+      : el("dd", {}, f.type === "timestamp" && typeof f.value === "number" ? fmtDate(f.value)
+                     : f.type === "date" || f.column === "opened_month" ? fmtDate(f.value)
+                     : f.type === "bool" ? value(f.value ? "yes" : "no")
+                     : f.type === "enum" ? value(f.value)
+                     : f.type === "enum set" ? String(f.value).split(",").map(value).join(", ")
+                     : f.value)]));
+}
+
+// Fields the library derives or that decide who sees the case: not offered.
+const FIXED = new Set(["case_code", "province", "office", "opened_month", "crime_reported_hour",
+                       "age_band", "is_child", "person_id", "opened_on", "crime_reported_at"]);
+
+function editForm(d) {
+  const choices = [];
+  for (const [rec, prefix] of [[d.case, "case."], [d.person, "person."]]) {
+    for (const f of rec ? rec.fields : []) {
+      if (!FIXED.has(f.column)) choices.push([prefix + f.column, label(f.column)]);
+    }
+  }
+  const form = el("form", { class: "form", id: "edit-form" },
+    el("label", { for: "edit-field" }, t("case.field"),
+       el("select", { id: "edit-field" }, choices.map(([v, l]) => el("option", { value: v }, l)))),
+    el("label", { for: "edit-value", id: "edit-value-label" }, t("case.value"),
+       el("input", { id: "edit-value", autocomplete: "off" }),
+       el("span", { class: "field-error", id: "edit-value-error", "aria-live": "polite" })),
+    el("div", {}, el("button", { type: "submit", class: "primary" }, t("case.save")), " ",
+       d.closed ? null : el("button", { type: "button", id: "close-case", onclick: () => closeCase(d.code) },
+                            t("case.close"))));
+  // An enum field: its values in a list; else text.
+  const fieldSelect = form.querySelector("#edit-field");
+  const swapValue = () => {
+    const column = fieldSelect.value.replace(/^[a-z]+\./, "");
+    const values = (d.choices || {})[column];
+    const input = values
+        ? el("select", { id: "edit-value" }, values.map(v => el("option", { value: v }, value(v))))
+        : el("input", { id: "edit-value", autocomplete: "off" });
+    form.querySelector("#edit-value").replaceWith(input);
+  };
+  fieldSelect.addEventListener("change", swapValue);
+  swapValue();
+  form.addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const field = form.querySelector("#edit-field").value;
+    try {
+      await api("POST", "setfield", { ref: d.code, field, value: nfc(form.querySelector("#edit-value").value) });
+      await pageCase(d.code);
+      showMessage(t("case.saved", { field: label(field) }), true);
+    } catch (e) {
+      form.querySelector("#edit-value-error").textContent = errorText(e);
+    }
+  });
+  return form;
+}
+
+async function closeCase(code) {
+  if (!confirm(t("case.close_confirm", { code }))) return;
+  try {
+    const r = await api("POST", "close", { ref: code });
+    await pageCase(code);
+    showMessage(t("case.closed", { code, on: fmtDate(r.closed_on) }), true);
+  } catch (e) { showMessage(errorText(e)); }
+}
+
+async function pageCase(code) {
+  const d = await api("GET", "case?" + new URLSearchParams({ ref: code }));
+  d.closed = d.case.fields.some(f => f.column === "status" && f.value === "closed");
+  render(
+    el("p", {}, el("a", { href: "#/cases" }, t("case.back"))),
+    el("h1", { id: "case-title" }, t("case.title", { code: d.code }), " ",
+       d.urgent ? el("span", { class: "urgent" }, t("case.urgent")) : null),
+    d.locked ? el("p", { class: "sealed" }, t("case.masked")) : null,
+    d.open_conflicts ? el("p", { class: "urgent" }, t("case.conflicts", { n: d.open_conflicts })) : null,
+    el("h2", {}, t("case.person")), d.person ? fieldList(d.person) : el("p", {}, t("today.none")),
+    el("h2", {}, t("case.case")), fieldList(d.case),
+    el("h2", {}, t("case.edit")), editForm(d),
+    el("h2", {}, t("case.consents"), ` (${d.consents.length})`), d.consents.map(fieldList),
+    el("h2", {}, t("case.referrals"), ` (${d.referrals.length})`), d.referrals.map(fieldList),
+    el("h2", {}, t("case.history")),
+    el("table", {}, el("tr", {}, el("th", {}, t("case.when")), el("th", {}, t("case.who")),
+                        el("th", {}, t("case.what"))),
+       d.history.map(h => el("tr", {}, el("td", {}, fmtDate(h.millis)), el("td", {}, h.who),
+                             el("td", {}, h.what)))));
+}
+
+// ---- routing: #/today, #/cases?..., #/intake, #/case/CODE ----
+async function route() {
+  const hash = location.hash || "#/today";
+  const [path, query] = hash.slice(1).split("?");
+  for (const a of document.querySelectorAll("nav a")) {
+    a.classList.toggle("active", path.startsWith(a.getAttribute("href").slice(1)));
+  }
+  try {
+    // The keys may have been locked meanwhile (idle lock, fieldnode lock).
+    keysState = await api("GET", "state");
+    renderKeys();
+    if (path === "/cases") await pageCases(query || "");
+    else if (path === "/intake") pageIntake();
+    else if (path.startsWith("/case/")) await pageCase(decodeURIComponent(path.slice(6)));
+    else await pageToday();
+  } catch (e) {
+    showMessage(errorText(e));
+    page().replaceChildren();
+  }
+}
+
+document.getElementById("lang").addEventListener("click", () => {
+  lang = lang === "vi" ? "en" : "vi";
+  localStorage.setItem("fieldsync.lang", lang);
+  applyStatic();
+  route();
+});
+document.getElementById("unlock-form").addEventListener("submit", unlock);
+document.getElementById("lock").addEventListener("click", lock);
+window.addEventListener("hashchange", () => { showMessageOnNav(); route(); });
+function showMessageOnNav() {
+  const box = document.getElementById("message");
+  if (box.className === "message") showMessage("");  // an error belongs to the page it was on
+}
+applyStatic();
+route();

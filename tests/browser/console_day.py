@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""A social worker's morning in the console, in a real browser (Debian's
+chromium, headless, driven by chromedriver through python3-selenium):
+unlock; intake of "Nguyễn Thị Hằng" with the keyboard alone (an inline
+error first); find her as "nguyen thi hang"; open her file; lock, and her
+name is gone from the page; the English switch. Screenshots of every page at
+1366x768 and at phone width (390x844) go to SHOTS.
+
+  console_day.py URL SHOTS        (the passphrase in FIELDSYNC_CONSOLE_PASS)
+
+Run by tests/console_browser_test.cc against a `fieldnode console` it
+started; exits non-zero with one line saying what failed."""
+import os
+import sys
+import tempfile
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+URL, SHOTS = sys.argv[1], sys.argv[2]
+PASS = os.environ["FIELDSYNC_CONSOLE_PASS"]
+os.makedirs(SHOTS, exist_ok=True)
+
+opts = webdriver.ChromeOptions()
+opts.binary_location = "/usr/bin/chromium"
+for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+          "--window-size=1366,768", "--lang=vi", "--no-first-run",
+          "--disable-features=Translate,PasswordLeakDetection",
+          "--user-data-dir=" + tempfile.mkdtemp(prefix="fieldsync-chromium-")):
+    opts.add_argument(a)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+wait = WebDriverWait(driver, 15)
+started = time.monotonic()
+
+
+def text_of(css):
+    return driver.find_element(By.CSS_SELECTOR, css).text
+
+
+def until_text(css, fragment):
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), fragment))
+
+
+def keys(*seq):
+    ActionChains(driver).send_keys(*seq).perform()
+
+
+def shot(name):
+    driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
+
+
+def check(ok, what):
+    if not ok:
+        shot("failure")
+        raise AssertionError(what)
+
+
+try:
+    driver.get(URL)  # the one-time token, exchanged for the session cookie
+    until_text("#keys-state", "Đã khoá")
+    check("?token" not in driver.current_url, "the token stayed in the address bar")
+    odd = driver.execute_script(
+        "const v = Object.keys(MESSAGES.vi), e = Object.keys(MESSAGES.en);"
+        "return v.filter(k => !e.includes(k)).concat(e.filter(k => !v.includes(k)));")
+    check(not odd, f"keys in one language of the catalogue only: {odd}")
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".cards")))
+    shot("today-locked-1366")
+
+    # Unlock: the passphrase typed once; the field is empty at once after.
+    driver.find_element(By.ID, "passphrase").click()
+    keys(PASS, Keys.ENTER)
+    until_text("#keys-state", "Đã mở khoá")
+    check(driver.find_element(By.ID, "passphrase").get_attribute("value") == "",
+          "the passphrase stayed in the page")
+
+    # Intake with the keyboard alone: the nav link, Enter; an empty name
+    # refused inline; then every field by Tab.
+    driver.find_element(By.ID, "nav-intake").send_keys(Keys.ENTER)
+    wait.until(EC.presence_of_element_located((By.ID, "intake-form")))
+    check(driver.switch_to.active_element.get_attribute("id") == "full_name",
+          "the intake form does not start at the name")
+    keys(Keys.ENTER)
+    until_text("#full_name-error", "Cần nhập họ và tên")
+    shot("intake-error-1366")
+    keys("Nguyễn Thị Hằng", Keys.TAB,          # name -> sex (Nữ, the first)
+         Keys.TAB, "1999", Keys.TAB,           # year of birth
+         "0912 345 678", Keys.TAB,             # phones
+         "Bản Phố, Bắc Hà", Keys.TAB,          # address
+         Keys.TAB,                             # channel (Đường dây nóng)
+         "Bị lừa sang biên giới", Keys.TAB,    # narrative
+         Keys.SPACE, Keys.TAB,                 # urgent
+         Keys.TAB, Keys.ENTER)                 # (no crime report) -> save
+    until_text("#case-title", "Hồ sơ LC-")
+    code = text_of("#case-title").split()[2]
+    until_text("#page", "Nguyễn Thị Hằng")
+    until_text("#page", "Họ và tên")  # the catalogue's label, not the column's name
+    check("KHẨN CẤP" in text_of("#case-title"), "the case is not urgent")
+    until_text("#message", "Đã mở hồ sơ " + code)
+    shot("case-file-1366")
+
+    # Find her without diacritics.
+    driver.find_element(By.ID, "nav-cases").click()
+    wait.until(EC.presence_of_element_located((By.ID, "q")))
+    shot("cases-list-1366")
+    driver.find_element(By.ID, "q").send_keys("nguyen thi hang", Keys.ENTER)
+    until_text("#case-results", "Nguyễn Thị Hằng")
+    shot("cases-search-1366")
+    driver.find_element(By.LINK_TEXT, code).click()
+    until_text("#case-title", code)
+    until_text("#page", "Bị lừa sang biên giới")
+
+    # Change her case's status: an enum is chosen from a list of its values.
+    Select(driver.find_element(By.ID, "edit-field")).select_by_value("case.status")
+    Select(driver.find_element(By.ID, "edit-value")).select_by_value("verifying")
+    driver.find_element(By.CSS_SELECTOR, "#edit-form button[type=submit]").click()
+    until_text("#message", "Đã lưu Trạng thái")
+    until_text("#page", "Xác minh")
+    shot("case-file-edited-1366")
+
+    # Lock: the same page shows no sealed value.
+    driver.find_element(By.ID, "lock").click()
+    until_text("#keys-state", "Đã khoá")
+    until_text("#page", "Các trường bảo mật bị che")
+    body = text_of("body")
+    check("Hằng" not in body and "biên giới" not in body, "a sealed value shows while locked")
+    check("Hằng" not in driver.page_source, "a sealed value is in the locked page's source")
+    shot("case-file-locked-1366")
+
+    # Phone width: every page.
+    driver.set_window_size(390, 844)
+    for name, hash_ in (("today", "#/today"), ("cases", "#/cases"), ("intake", "#/intake"),
+                        ("case-file-locked", "#/case/" + code)):
+        driver.get(URL.split("/?")[0] + "/" + hash_)
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#page > *")))
+        time.sleep(0.2)  # the page's layout settles before the picture (not a check)
+        shot(name + "-390")
+
+    # The English switch.
+    driver.set_window_size(1366, 768)
+    driver.get(URL.split("/?")[0] + "/#/today")
+    driver.find_element(By.ID, "lang").click()
+    until_text("#nav-today", "Today")
+    until_text("#keys-state", "Locked")
+    shot("today-english-1366")
+    print(f"console_day: ok in {time.monotonic() - started:.1f} s, case {code}, "
+          f"screenshots in {SHOTS}")
+except Exception as e:  # one line, and the picture of the page
+    shot("failure")
+    print(f"console_day: FAILED: {type(e).__name__}: {e}".splitlines()[0], file=sys.stderr)
+    print(f"console_day: at {driver.current_url}; page text: {text_of('body')[:400]!r}",
+          file=sys.stderr)
+    sys.exit(1)
+finally:
+    driver.quit()

@@ -1,0 +1,281 @@
+// `fieldnode console` over real sockets (node/console/, docs/CONSOLE.md): the
+// one-time token, the session cookie, the Host and Origin checks, unlocking
+// through the key agent, no sealed value while locked, the idle lock. The
+// console is a real process on a node enrolled with a real fieldhub serve.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "base/json.h"
+#include "node/agent.h"
+#include "support/console_process.h"
+
+namespace fieldsync::testing {
+namespace {
+
+class ConsoleTest : public ConsoleTestBase {
+ protected:
+  // Starts the console; its port and token.
+  void StartConsole(std::vector<std::string> args = {}) {
+    const std::string address = console_.Start(node_, std::move(args));
+    ASSERT_FALSE(address.empty()) << console_.output();
+    const size_t colon = address.find(':', 7);
+    port_ = std::stoi(address.substr(colon + 1));
+    token_ = address.substr(address.find("token=") + 6);
+  }
+  std::string Origin() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  httplib::Client Client() const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_connection_timeout(5);
+    c.set_read_timeout(30);
+    return c;
+  }
+  // Exchanges the token; the session's Cookie header.
+  std::string SignIn() {
+    auto res = Client().Get(("/?token=" + token_).c_str());
+    EXPECT_TRUE(res);
+    if (!res) return "";
+    EXPECT_EQ(res->status, 303);
+    const std::string set = res->get_header_value("Set-Cookie");
+    EXPECT_NE(set.find("HttpOnly"), std::string::npos) << set;
+    EXPECT_NE(set.find("SameSite=Strict"), std::string::npos) << set;
+    return set.substr(0, set.find(';'));
+  }
+  httplib::Result Get(const std::string& path, const std::string& cookie) {
+    return Client().Get(path.c_str(), {{"Cookie", cookie}});
+  }
+  httplib::Result Post(const std::string& path, const std::string& cookie, const Json& body,
+                       const std::string& origin) {
+    httplib::Headers h = {{"Cookie", cookie}};
+    if (!origin.empty()) h.emplace("Origin", origin);
+    return Client().Post(path.c_str(), h, JsonStored(body), "application/json");
+  }
+  static Json Body(const httplib::Result& r) { return Json::parse(r->body); }
+
+  int port_ = 0;
+  std::string token_;
+};
+
+TEST_F(ConsoleTest, TheApiNeedsTheSessionCookieAndTheTokenWorksOnce) {
+  StartConsole();
+  auto bare = Client().Get("/api/state");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->status, 401);
+  EXPECT_EQ(Body(bare)["error"], "err.session");
+  auto forged = Get("/api/today", "fieldsync_console=0123456789abcdef");
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 401);
+  auto page = Client().Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 401);  // no session, no page
+
+  const std::string cookie = SignIn();
+  ASSERT_FALSE(cookie.empty());
+  auto again = Client().Get(("/?token=" + token_).c_str());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 401) << "a token works once";
+  EXPECT_TRUE(again->get_header_value("Set-Cookie").empty());
+
+  auto state = Get("/api/state", cookie);
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->status, 200);
+  EXPECT_EQ(Body(state)["unlocked"], false);
+  auto index = Get("/", cookie);
+  ASSERT_TRUE(index);
+  EXPECT_EQ(index->status, 200);
+  EXPECT_NE(index->body.find("/app.js"), std::string::npos);
+  auto today = Get("/api/today", cookie);
+  ASSERT_TRUE(today);
+  EXPECT_EQ(today->status, 200) << today->body;
+  EXPECT_EQ(Body(today)["province"], "LC");
+}
+
+TEST_F(ConsoleTest, AForeignHostIsRefusedEvenWithTheSession) {
+  StartConsole();
+  const std::string cookie = SignIn();
+  for (const std::string& host :
+       {"attacker.example:" + std::to_string(port_), std::string("127.0.0.1"),
+        "localhost:" + std::to_string(port_ + 1)}) {
+    auto r = Client().Get("/api/state", {{"Cookie", cookie}, {"Host", host}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 403) << host;
+    EXPECT_EQ(r->body.find("unlocked"), std::string::npos);
+  }
+  auto token_page = Client().Get(("/?token=" + token_).c_str(), {{"Host", "rebound.example"}});
+  ASSERT_TRUE(token_page);
+  EXPECT_EQ(token_page->status, 403);
+  auto local = Client().Get("/api/state", {{"Cookie", cookie},
+                                           {"Host", "localhost:" + std::to_string(port_)}});
+  ASSERT_TRUE(local);
+  EXPECT_EQ(local->status, 200);
+}
+
+TEST_F(ConsoleTest, AChangeFromAForeignOriginOrNoneIsRefused) {
+  StartConsole();
+  const std::string cookie = SignIn();
+  const Json intake = {{"person", {{"full_name", "Lò Thị Mai"}, {"sex", "female"}}}};
+  for (const std::string& origin : {std::string("http://attacker.example"),
+                                   std::string("null"), std::string("")}) {
+    auto r = Post("/api/intake", cookie, intake, origin);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 403) << "Origin: " << origin;
+    auto unlock = Post("/api/unlock", cookie, {{"passphrase", kConsolePass}}, origin);
+    ASSERT_TRUE(unlock);
+    EXPECT_EQ(unlock->status, 403) << "Origin: " << origin;
+  }
+  EXPECT_FALSE(node::AgentExpiry(node_).has_value()) << "nothing was unlocked";
+  auto cases = Get("/api/cases", cookie);
+  ASSERT_TRUE(cases);
+  EXPECT_EQ(Body(cases)["total"], 0) << "nothing was written";
+}
+
+TEST_F(ConsoleTest, ALockedConsoleReturnsNoSealedValue) {
+  StartConsole();
+  const std::string cookie = SignIn();
+  auto wrong = Post("/api/unlock", cookie, {{"passphrase", "không phải mật khẩu này"}}, Origin());
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 403);
+  EXPECT_EQ(Body(wrong)["error"], "err.passphrase");
+  auto refused = Post("/api/intake", cookie,
+                      {{"person", {{"full_name", "Nguyễn Thị Hằng"}, {"sex", "female"}}}},
+                      Origin());
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 423) << refused->body;
+  EXPECT_EQ(Body(refused)["error"], "err.locked");
+
+  auto unlocked = Post("/api/unlock", cookie, {{"passphrase", kConsolePass}}, Origin());
+  ASSERT_TRUE(unlocked);
+  ASSERT_EQ(unlocked->status, 200) << unlocked->body;
+  EXPECT_EQ(Body(unlocked)["unlocked"], true);
+  // Decomposed (NFD) as some keyboards type it: stored NFC.
+  auto made = Post("/api/intake", cookie,
+                   {{"person", {{"full_name", "Nguye\xcc\x82\xcc\x83n Thi\xcc\xa3 Ha\xcc\x86\xcc\x80ng"},
+                                {"sex", "female"},
+                                {"birth_year", "1999"}}},
+                    {"case", {{"narrative", "Bị lừa sang biên giới"}}},
+                    {"urgent", true}},
+                   Origin());
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->status, 200) << made->body;
+  const std::string code = Body(made)["case_code"];
+  auto bad = Post("/api/intake", cookie,
+                  {{"person", {{"full_name", "Lò Văn Páo"}, {"sex", "robot"}}}}, Origin());
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  EXPECT_EQ(Body(bad)["field"], "sex") << bad->body;
+
+  auto found = Get("/api/search?q=nguyen%20thi%20hang", cookie);
+  ASSERT_TRUE(found);
+  ASSERT_EQ(found->status, 200) << found->body;
+  ASSERT_EQ(Body(found)["hits"].size(), 1u) << found->body;
+  EXPECT_EQ(Body(found)["hits"][0]["full_name"], "Nguyễn Thị Hằng");
+  auto open = Get("/api/case?ref=" + code, cookie);
+  ASSERT_TRUE(open);
+  ASSERT_EQ(open->status, 200) << open->body;
+  EXPECT_NE(open->body.find("Nguyễn Thị Hằng"), std::string::npos);
+  EXPECT_NE(open->body.find("Bị lừa sang biên giới"), std::string::npos);
+  EXPECT_EQ(Body(open)["locked"], false);
+
+  auto locked = Post("/api/lock", cookie, Json::object(), Origin());
+  ASSERT_TRUE(locked);
+  EXPECT_EQ(Body(locked)["unlocked"], false);
+  EXPECT_FALSE(node::AgentExpiry(node_).has_value());
+  auto masked = Get("/api/case?ref=" + code, cookie);
+  ASSERT_TRUE(masked);
+  ASSERT_EQ(masked->status, 200) << masked->body;
+  EXPECT_EQ(Body(masked)["locked"], true);
+  EXPECT_EQ(masked->body.find("Hằng"), std::string::npos) << masked->body;
+  EXPECT_EQ(masked->body.find("biên giới"), std::string::npos) << masked->body;
+  EXPECT_EQ(masked->body.find("1999"), std::string::npos) << masked->body;
+  EXPECT_NE(masked->body.find("\"state\":\"locked\""), std::string::npos) << masked->body;
+  auto search = Get("/api/search?q=hang", cookie);
+  ASSERT_TRUE(search);
+  EXPECT_EQ(search->status, 423) << search->body;
+  EXPECT_EQ(search->body.find("Hằng"), std::string::npos);
+  auto list = Get("/api/cases?urgency=urgent", cookie);
+  ASSERT_TRUE(list);
+  EXPECT_EQ(Body(list)["total"], 1) << list->body;
+}
+
+TEST_F(ConsoleTest, AFieldIsChangedThroughTheLibrarysRulesAndACaseClosedOnce) {
+  StartConsole();
+  const std::string cookie = SignIn();
+  auto unlocked = Post("/api/unlock", cookie, {{"passphrase", kConsolePass}}, Origin());
+  ASSERT_TRUE(unlocked);
+  ASSERT_EQ(unlocked->status, 200) << unlocked->body;
+  auto made = Post("/api/intake", cookie,
+                   {{"person", {{"full_name", "Giàng Thị Sua"}, {"sex", "female"}}}}, Origin());
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->status, 200) << made->body;
+  const std::string code = Body(made)["case_code"];
+
+  auto set = Post("/api/setfield", cookie,
+                  {{"ref", code}, {"field", "case.status"}, {"value", "verifying"}}, Origin());
+  ASSERT_TRUE(set);
+  ASSERT_EQ(set->status, 200) << set->body;
+  auto name = Post("/api/setfield", cookie,
+                   {{"ref", code}, {"field", "person.phones"}, {"value", "0987 654 321"}},
+                   Origin());
+  ASSERT_TRUE(name);
+  ASSERT_EQ(name->status, 200) << name->body;
+  // The library's refusals, said with the catalogue's key; nothing changed.
+  auto bad = Post("/api/setfield", cookie,
+                  {{"ref", code}, {"field", "case.status"}, {"value", "lost"}}, Origin());
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  EXPECT_EQ(Body(bad)["error"], "err.invalid");
+  auto fixed = Post("/api/setfield", cookie,
+                    {{"ref", code}, {"field", "case.province"}, {"value", "HN"}}, Origin());
+  ASSERT_TRUE(fixed);
+  EXPECT_GE(fixed->status, 400) << fixed->body;
+  auto file = Get("/api/case?ref=" + code, cookie);
+  ASSERT_TRUE(file);
+  EXPECT_NE(file->body.find("\"value\":\"verifying\""), std::string::npos) << file->body;
+  EXPECT_NE(file->body.find("0987 654 321"), std::string::npos) << file->body;
+  EXPECT_EQ(file->body.find("\"value\":\"HN\""), std::string::npos) << file->body;
+
+  auto closed = Post("/api/close", cookie, {{"ref", code}}, Origin());
+  ASSERT_TRUE(closed);
+  ASSERT_EQ(closed->status, 200) << closed->body;
+  auto twice = Post("/api/close", cookie, {{"ref", code}}, Origin());
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(twice->status, 409) << twice->body;
+  EXPECT_EQ(Body(twice)["error"], "err.refused");
+}
+
+TEST_F(ConsoleTest, TheConsoleLocksItselfWhenIdle) {
+  StartConsole({"--idle-lock", "2s"});
+  const std::string cookie = SignIn();
+  auto unlocked = Post("/api/unlock", cookie, {{"passphrase", kConsolePass}}, Origin());
+  ASSERT_TRUE(unlocked);
+  ASSERT_EQ(unlocked->status, 200) << unlocked->body;
+  const auto started = std::chrono::steady_clock::now();
+  // Watched from outside (the agent's own status), not through the page:
+  // a request of the page would be activity.
+  while (node::AgentExpiry(node_).has_value() &&
+         std::chrono::steady_clock::now() - started < std::chrono::seconds(30)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_FALSE(node::AgentExpiry(node_).has_value()) << "still unlocked after 30 s";
+  EXPECT_GE(took, std::chrono::milliseconds(1500)) << "locked before the idle time";
+  auto state = Get("/api/state", cookie);
+  ASSERT_TRUE(state);
+  EXPECT_EQ(Body(state)["unlocked"], false);
+}
+
+TEST_F(ConsoleTest, StoppingTheConsoleLocks) {
+  StartConsole();
+  const std::string cookie = SignIn();
+  auto unlocked = Post("/api/unlock", cookie, {{"passphrase", kConsolePass}}, Origin());
+  ASSERT_TRUE(unlocked);
+  ASSERT_EQ(unlocked->status, 200) << unlocked->body;
+  EXPECT_EQ(console_.Stop(), 0);
+  EXPECT_FALSE(node::AgentExpiry(node_).has_value());
+}
+
+}  // namespace
+}  // namespace fieldsync::testing

@@ -1,0 +1,123 @@
+// `fieldnode console` as a process for the console's tests: a node
+// initialised and enrolled against a real `fieldhub serve` (SyncProcessTest),
+// the console started on it with --port 0 --no-browser, its one-time
+// address read from its output, SIGTERM at the end.
+#ifndef FIELDSYNC_TESTS_SUPPORT_CONSOLE_PROCESS_H_
+#define FIELDSYNC_TESTS_SUPPORT_CONSOLE_PROCESS_H_
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "support/sync_fixture.h"
+
+extern char** environ;
+
+namespace fieldsync::testing {
+
+inline constexpr char kConsolePass[] = "một câu dài làm mật khẩu";
+
+class ConsoleProcess {
+ public:
+  ~ConsoleProcess() { Stop(); }
+  // Starts fieldnode console ARGS --data-dir DIR (no passphrase in its
+  // environment) and waits (10 s at most) for its address; "" on failure.
+  std::string Start(const std::string& data_dir, std::vector<std::string> args) {
+    int out[2];
+    if (pipe(out) != 0) return "";
+    std::vector<std::string> argv = {"/usr/bin/env", "-u", "FIELDSYNC_PASSPHRASE", "-u",
+                                     "FIELDSYNC_PASSPHRASE_FILE",
+                                     harness::BinDir() + "/fieldnode", "console", "--no-browser",
+                                     "--data-dir", data_dir};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> c;
+    for (auto& a : argv) c.push_back(a.data());
+    c.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    const int rc = posix_spawn(&pid_, c[0], &fa, nullptr, c.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    if (rc != 0) {
+      close(out[0]);
+      return "";
+    }
+    fd_ = out[0];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const size_t at = output_.find("http://");
+      if (at != std::string::npos) {
+        const size_t end = output_.find_first_of(" \n", at);
+        if (end != std::string::npos) return output_.substr(at, end - at);
+      }
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 200) <= 0) continue;
+      char buf[512];
+      const ssize_t n = read(fd_, buf, sizeof(buf));
+      if (n <= 0) break;
+      output_.append(buf, static_cast<size_t>(n));
+    }
+    return "";
+  }
+  // SIGTERM and wait; the exit code (-1 if not running).
+  int Stop() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  const std::string& output() const { return output_; }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::string output_;
+};
+
+// A node `officer` in the test's directory, initialised and enrolled for LC.
+class ConsoleTestBase : public SyncProcessTest {
+ protected:
+  void SetUp() override {
+    SyncProcessTest::SetUp();
+    node_ = dir_.File("officer");
+    ASSERT_EQ(Fieldnode({"init"}).exit_code, 0);
+    auto token = hub_->Token("LC");
+    ASSERT_TRUE(token.ok());
+    auto enrolled =
+        Fieldnode({"enroll", "--hub", hub_->address(), "--ca", pki_->ca(), "--token", *token});
+    ASSERT_EQ(enrolled.exit_code, 0) << enrolled.err;
+  }
+  void TearDown() override {
+    console_.Stop();
+    harness::Run({harness::BinDir() + "/fieldnode", "lock", "--data-dir", node_});
+    SyncProcessTest::TearDown();
+  }
+  harness::CommandResult Fieldnode(std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/setsid", "-w", "/usr/bin/env",
+                                     std::string("FIELDSYNC_PASSPHRASE=") + kConsolePass,
+                                     harness::BinDir() + "/fieldnode"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--data-dir", node_});
+    return harness::Run(argv);
+  }
+
+  std::string node_;
+  ConsoleProcess console_;
+};
+
+}  // namespace fieldsync::testing
+
+#endif  // FIELDSYNC_TESTS_SUPPORT_CONSOLE_PROCESS_H_
