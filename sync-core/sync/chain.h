@@ -64,7 +64,13 @@ struct ChainEvidence {
     // had acknowledged stored before it said it lost it (a hub put back
     // from a backup, or lying; sync/set_aside.h; device: the hub, seq: the
     // commit's, held_header: its signed header)
-    kHubRefusedAcknowledged
+    kHubRefusedAcknowledged,
+    // Of a chain, against the hub: a commit the hub relayed whose body does
+    // not verify here (signature, author, or a move of a record the hub
+    // should have refused; sync/chain_keeper.h). Not applied: a gap in its
+    // author's chain, whose later entries wait; nobody's else (device: the
+    // author, seq: the commit's, other_header: its header as relayed)
+    kRelayedUnverified
   };
   Kind kind = Kind::kFork;
   uint64_t seq = 0;

@@ -114,6 +114,8 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
       c->signature = std::move(e.signature);
       c->omitted = std::move(e.omitted);
       ++report->unchecked;
+      // Verified by ApplyPulled as before: no chain holds it, and a replica
+      // that verifies nothing (no keys) takes it (no header, no signature).
       apply.emplace_back(e.position, *std::move(c));
       continue;
     }
@@ -158,7 +160,12 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
   std::set<DeviceId> stopped;
   // Withdrawn seqs delivered whole, on record: noted once.
   std::set<std::pair<DeviceId, uint64_t>> noted;
+  // Relayed commits that did not verify here, on record: noted once.
+  std::set<std::pair<DeviceId, uint64_t>> unverified_noted;
   for (const TrustEvidence& e : evidence) {
+    if (e.kind == static_cast<int>(ChainEvidence::Kind::kRelayedUnverified)) {
+      unverified_noted.emplace(e.device, e.seq);
+    }
     // Only a fork by the author stops its entries; evidence against the hub
     // (a downgrade, a statement's contradiction, a withheld commit, a
     // withdrawn commit delivered whole) names what the hub did, and holds
@@ -198,6 +205,43 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
   };
   auto hold = [&](const Item& it) {
     if (!it.from_held) w.held.push_back(ToHeld(it));
+  };
+  // A relayed body this laptop would refuse (KeyRing's verify): not
+  // applied, evidence against the hub once a seq; the caller leaves a gap.
+  const CommitSecurity security = keys_.Security();
+  // What becomes of a refused body's seq: a gap its author's later entries
+  // wait behind, or passed already (it came as a header alone before).
+  // Only entries with a header come here: their authors sign, so a laptop
+  // of this build verifies them.
+  enum class Unverified { kGap, kPassed };
+  auto verifies = [&](const RegisteredDevice* dev, const Commit& c, int64_t position,
+                      const std::string& header, const std::string& header_sig,
+                      Unverified then) -> bool {
+    if (!security.verify) return true;
+    absl::Status s = security.verify(c, position);
+    if (s.ok()) return true;
+    if (unverified_noted.emplace(c.author, c.seq).second) {
+      TrustEvidence ev;
+      ev.device = c.author;
+      ev.seq = c.seq;
+      ev.kind = static_cast<int>(ChainEvidence::Kind::kRelayedUnverified);
+      ev.other_header = header;
+      ev.other_signature = header_sig;
+      ev.what = absl::StrCat(
+          "the hub relayed commit ", c.seq, " of ", LaptopName(dev, c.author),
+          " in a form that does not verify here (", s.message(), "): nothing of it was applied; ",
+          then == Unverified::kGap ? "that laptop's later commits wait here until the hub sends "
+                                     "it in a form that verifies"
+                                   : "this laptop's history of that laptop passed it already "
+                                     "(it came as a header alone), so it is not asked for again",
+          ", and every other laptop's work goes on. The hub (or what it ran) is suspect, not "
+          "that laptop: tell the hub administrator");
+      ev.found_at_millis = clock_.NowMillis();
+      report->problems.push_back(ev.what);
+      w.evidence.push_back(std::move(ev));
+      ++report->new_evidence;
+    }
+    return false;
   };
 
   for (const DeviceId& author : order) {
@@ -272,6 +316,7 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
     };
     std::vector<AuthorChain::Offered> offered;
     std::map<uint64_t, Item*> offered_items;
+    std::map<uint64_t, Item*> unverified_items;  // bodies refused here, not offered
     bool forked = false;
     for (auto& [seq, it] : by_seq) {
       if (tracked && seq <= head) {
@@ -305,6 +350,10 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
                         it.header_signature, withdrawal->seq, /*applied=*/false);
             continue;
           }
+          if (!verifies(dev, *it.body, it.position, it.header, it.header_signature,
+                        Unverified::kPassed)) {
+            continue;
+          }
           Commit c = *it.body;
           apply.emplace_back(it.position, std::move(c));
         }
@@ -328,6 +377,14 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
         hold(it);
         continue;
       }
+      // A body this laptop refuses: a gap (its later entries wait), never
+      // held (the hub sends it again after the head, until it verifies).
+      if (it.body && !verifies(dev, *it.body, it.position, it.header, it.header_signature,
+                               Unverified::kGap)) {
+        if (it.from_held) w.released.emplace_back(author, seq);
+        unverified_items[seq] = &it;
+        continue;
+      }
       offered.push_back(AuthorChain::Offered{it.header, it.header_signature, it.body.has_value()});
       offered_items[seq] = &it;
     }
@@ -337,8 +394,12 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
     }
     if (offered.empty()) continue;
     // Not tracked yet: from its first entry if that is seq 1, else anchored
-    // at what the first entry received names before it.
-    const Item& first = *offered_items.begin()->second;
+    // at what the first entry received names before it -- a refused body's
+    // entry too, so that it stays a gap the later entries wait behind.
+    const Item& first = !unverified_items.empty() &&
+                                unverified_items.begin()->first < offered_items.begin()->first
+                            ? *unverified_items.begin()->second
+                            : *offered_items.begin()->second;
     AuthorChain chain = tracked ? AuthorChain(author, dev->keys.sign_pk, head, head_it->second.link)
                         : first.h.seq == 1
                             ? AuthorChain(author, dev->keys.sign_pk)
@@ -404,6 +465,17 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
       ++report->new_evidence;
     }
     if (auto missing = chain.Missing()) {
+      const bool refused_here =
+          unverified_items.lower_bound(missing->first) != unverified_items.end() &&
+          unverified_items.lower_bound(missing->first)->first <= missing->second;
+      if (refused_here) {
+        report->problems.push_back(absl::StrCat(
+            "commits ", missing->first, "..", missing->second, " of ",
+            LaptopName(dev, author), " have not come in a form that verifies here (trust "
+            "evidence on record): its later commits wait here until they do (", chain.waiting(),
+            " waiting)"));
+        continue;
+      }
       report->problems.push_back(absl::StrCat(
           "the hub has not sent commits ", missing->first, "..", missing->second, " of ",
           LaptopName(dev, author), ": its later commits wait here until they come (",

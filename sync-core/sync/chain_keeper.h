@@ -6,6 +6,12 @@
 // the pull goes on, and two entries that cannot both stand are kept as
 // evidence and stop that author's entries only. What could not be checked
 // (a commit without a header, from a laptop not upgraded yet) is counted.
+// A body that does not verify here (KeyRing's verify: its signature, its
+// author, a move of a record) is never applied nor offered to the chain: a
+// gap in its author's chain, whose later entries wait here until the hub
+// sends it in a form that verifies; evidence against the hub, kept once a
+// seq (ChainEvidence::kRelayedUnverified); every other author's entries go
+// on (issue 13: no laptop stuck on one commit the hub relays).
 #ifndef FIELDSYNC_SYNC_CHAIN_KEEPER_H_
 #define FIELDSYNC_SYNC_CHAIN_KEEPER_H_
 
