@@ -23,10 +23,10 @@ std::string ChainLines(const ops::ChainStatus& c) {
     absl::StrAppend(&out, "held commits     ", h.name, ": ", h.commits,
                     h.commits == 1 ? absl::StrCat(" (seq ", h.first, ")")
                                    : absl::StrCat(" (seq ", h.first, "..", h.last, ")"),
-                    h.unverified_evidence > 0
-                        ? absl::StrCat(", waiting for ", h.missing_from, "..", h.missing_to,
-                                       ", which the hub relayed in a form that does not verify "
-                                       "here (EVIDENCE ", h.unverified_evidence, ")")
+                    h.refused_upto > 0
+                        ? absl::StrCat(", waiting for commits up to ", h.refused_upto,
+                                       ", which came in a form this laptop does not verify "
+                                       "(asked for again)")
                     : h.missing_to > 0 ? absl::StrCat(", waiting for ", h.missing_from, "..",
                                                       h.missing_to, " the hub has not sent")
                                        : std::string(", held back (fieldnode sync says why)"),

@@ -10,6 +10,7 @@
 #include "sync/chain.h"
 #include "sync/checkpoint_keeper.h"
 #include "sync/downgrade.h"
+#include "sync/refused_gaps.h"
 #include "sync/report.h"
 #include "sync/statement_keeper.h"
 
@@ -42,7 +43,7 @@ std::string KindName(int kind) {
     case sync::ChainEvidence::Kind::kHubRefusedAcknowledged:
       return "the hub refused a change of this laptop it had acknowledged stored";
     case sync::ChainEvidence::Kind::kRelayedUnverified:
-      return "the hub relayed a commit that does not verify here";
+      return "the hub relayed an entry under a signature its author did not make";
   }
   return absl::StrCat("kind ", kind);
 }
@@ -76,13 +77,12 @@ absl::StatusOr<ChainStatus> ReadChainStatus(Replica& replica, KeyRing* keys,
   }
   FS_ASSIGN_OR_RETURN(int64_t read_to, replica.GetCursor(sync::kEvidenceReadCursor));
   FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica.Evidence());
+  FS_ASSIGN_OR_RETURN(auto refused, sync::RefusedGaps(replica));
   for (HeldOfAuthor& a : out.held) {
-    for (const TrustEvidence& e : evidence) {
-      if (e.kind == static_cast<int>(sync::ChainEvidence::Kind::kRelayedUnverified) &&
-          e.device == a.author && a.missing_to > 0 && e.seq >= a.missing_from &&
-          e.seq <= a.missing_to) {
-        a.unverified_evidence = e.id;
-      }
+    const auto r = refused.find(a.author);
+    const auto head = head_of.find(a.author);
+    if (r != refused.end() && (head == head_of.end() || r->second > head->second)) {
+      a.refused_upto = r->second;
     }
   }
   for (const TrustEvidence& e : evidence) {
@@ -96,7 +96,7 @@ absl::StatusOr<ChainStatus> ReadChainStatus(Replica& replica, KeyRing* keys,
     // The hub is suspect, not the laptop whose commit it relayed.
     const bool relayed = e.kind == static_cast<int>(sync::ChainEvidence::Kind::kRelayedUnverified);
     item.about = hub       ? absl::StrCat("the hub ", e.device.ToString().substr(0, 8))
-                 : relayed ? absl::StrCat("the hub, relaying commit ", e.seq, " of ",
+                 : relayed ? absl::StrCat("the hub, relaying entry ", e.seq, " of ",
                                           Name(keys, e.device, "laptop"))
                            : Name(keys, e.device, "laptop");
     item.found_at_millis = e.found_at_millis;

@@ -65,11 +65,13 @@ struct ChainEvidence {
     // from a backup, or lying; sync/set_aside.h; device: the hub, seq: the
     // commit's, held_header: its signed header)
     kHubRefusedAcknowledged,
-    // Of a chain, against the hub: a commit the hub relayed whose body does
-    // not verify here (signature, author, or a move of a record the hub
-    // should have refused; sync/chain_keeper.h). Not applied: a gap in its
-    // author's chain, whose later entries wait; nobody's else (device: the
-    // author, seq: the commit's, other_header: its header as relayed)
+    // Against the hub: a pulled entry whose body does not verify here,
+    // relayed under a signature its author did not make -- its header's,
+    // or, under a header the author signed, the commit's (the hub checked
+    // both when it took the commit; sync/chain_keeper.h). At most one not
+    // yet read an author; stops nobody (device: the author named, seq: as
+    // the header names it, other_header/other_signature: the header and
+    // its signature as relayed)
     kRelayedUnverified
   };
   Kind kind = Kind::kFork;
