@@ -28,7 +28,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "clock/hlc.h"
@@ -97,13 +96,6 @@ class KeyRing::Impl : public crypto::KeyFacts {
     std::shared_ptr<SecretBytes> key;
   };
   absl::flat_hash_map<RowId, Choice> choice;
-  // Commit signatures found valid (a hash of the key, the signature and the
-  // signed message), so that a pulled commit's signature is checked once:
-  // the chain keeper verifies each body before offering it
-  // (sync/chain_keeper.h), ApplyPulled again in its transaction. Cleared
-  // when it reaches kVerifiedSignaturesKept.
-  static constexpr size_t kVerifiedSignaturesKept = 4096;
-  absl::flat_hash_set<std::string> verified_signatures;
   int64_t seq = 0;
   // Memberships computed from the records held, by province; dropped when
   // membership records, roots or revocations change.

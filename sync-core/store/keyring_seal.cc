@@ -19,7 +19,6 @@
 #include "crypto/commit_header.h"
 #include "crypto/commit_signature.h"
 #include "crypto/envelope.h"
-#include "crypto/hash.h"
 #include "schema/relations.h"
 
 namespace fieldsync {
@@ -388,20 +387,7 @@ absl::Status KeyRing::Verify(const Commit& c, int64_t position) {
     };
   }
   FS_RETURN_IF_ERROR(crypto::CommitAuthorRefusal(c, facts, position));
-  // The same key, signature and signed message always verify alike: once.
-  absl::StatusOr<std::string> signed_message = crypto::CommitSignedMessage(c);
-  if (!signed_message.ok()) return absl::UnauthenticatedError(signed_message.status().message());
-  std::string seen = crypto::DomainHash(
-      "fieldsync verified commit signature v1",
-      {crypto::Blake2b256(author->keys.sign_pk), crypto::Blake2b256(c.signature),
-       *signed_message});
-  if (!impl_->verified_signatures.contains(seen)) {
-    FS_RETURN_IF_ERROR(crypto::VerifyCommitSignature(c, author->keys.sign_pk));
-    if (impl_->verified_signatures.size() >= Impl::kVerifiedSignaturesKept) {
-      impl_->verified_signatures.clear();
-    }
-    impl_->verified_signatures.insert(std::move(seen));
-  }
+  FS_RETURN_IF_ERROR(crypto::VerifyCommitSignature(c, author->keys.sign_pk));
   return CheckOwnerMoves(c, *author);
 }
 
