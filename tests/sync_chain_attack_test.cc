@@ -10,14 +10,21 @@
 //  - An office's laptop that signs a second history: the hub stores nothing.
 //  - A laptop that wrote commits before it signed headers (an upgrade)
 //    gives them headers; the hub checks them against the bodies it holds.
+//  - A hub that relays a commit the laptop does not verify: evidence
+//    against the hub, a gap in that author's chain, every other laptop's
+//    work taken; the pull is not stopped.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
 
+#include "change/commit_codec.h"
 #include "crypto/commit_header.h"
+#include "node/ops/trust.h"
 #include "store/sqlite.h"
+#include "support/rewriting_hub.h"
 #include "support/sync_fixture.h"
+#include "sync/pass.h"
 
 namespace fieldsync::testing {
 namespace {
@@ -185,6 +192,77 @@ TEST_F(ChainAttackTest, ALaptopThatWroteBeforeItSignedHeadersBackfillsItsChain) 
   node::SyncReport r = MustSync(lc2);
   EXPECT_EQ(r.chain.held, 0u);
   EXPECT_EQ(r.chain.new_evidence, 0u);
+}
+
+// A commit the hub relays that the laptop does not verify (here its
+// signature, damaged on the way, under the header its author signed) used
+// to stop the laptop's pull at every pass, for good, and every laptop that
+// pulled it with it ("the hub relayed a commit that does not verify";
+// issue 13: no laptop stuck). Now nothing of it is applied, trust evidence
+// names it (against the hub: it checked the signature when it took the
+// commit) once while unread, its author's later commits wait behind it as
+// behind any gap, every other laptop's work arrives, and the gap is asked
+// for again: once the hub sends it in a form that verifies, it closes.
+TEST_F(ChainAttackTest, ACommitThatDoesNotVerifyIsAGapWithEvidenceAndThePullGoesOn) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& lc3 = AddNode("LC");
+  const RowId a = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
+  MustSync(lc1);
+  MustSync(lc2);  // tracks lc1's chain
+  ASSERT_TRUE(Holds(lc2, "cases", a));
+  const RowId b = NewCase(lc1.replica(), "LC", "Vàng Thị Dợ");
+  const uint64_t b_seq = LastSeq(lc1);
+  const RowId c = NewCase(lc1.replica(), "LC", "Đỗ Thị Hoa");
+  MustSync(lc1);
+  const RowId other = NewCase(lc3.replica(), "LC", "Hoàng Thị Lan");  // later in the log
+  MustSync(lc3);
+  const DeviceId author = lc1.replica().device_id();
+  size_t forged = 0;
+  RewritingHub forging(lc2.client().transport(), [&](sync::PullChunk& m) {
+    for (sync::PulledEntry& e : m.commits) {
+      auto d = DecodeCommit(e.canonical);
+      if (d.ok() && d->author == author && d->seq == b_seq && !e.signature.empty()) {
+        e.signature[0] = static_cast<char>(e.signature[0] ^ 1);
+        ++forged;
+      }
+    }
+    return true;
+  });
+  auto r = sync::RunPass(forging, lc2.replica(), *lc2.keys(), lc2.credential(), {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_GT(forged, 0u);
+  EXPECT_FALSE(Holds(lc2, "cases", b)) << "the commit that does not verify was applied";
+  EXPECT_FALSE(Holds(lc2, "cases", c)) << "its author's later commit waits behind the gap";
+  EXPECT_TRUE(Holds(lc2, "cases", other)) << "another laptop's later work did not arrive";
+  EXPECT_EQ(r->chain.new_evidence, 1u);
+  EXPECT_EQ(r->chain.held, 1u);
+  EXPECT_TRUE(Mentions(*r, absl::StrCat("relayed entry ", b_seq, " of ")))
+      << (r->chain.problems.empty() ? "" : r->chain.problems.front());
+  // `status` says it once, in plain words, and what waits for it.
+  auto st = node::ops::ReadChainStatus(lc2.replica(), lc2.keys(), false);
+  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_EQ(st->evidence.size(), 1u);
+  EXPECT_EQ(st->evidence[0].kind,
+            "the hub relayed an entry under a signature its author did not make");
+  EXPECT_NE(st->evidence[0].about.find(absl::StrCat("the hub, relaying entry ", b_seq)),
+            std::string::npos)
+      << st->evidence[0].about;
+  ASSERT_EQ(st->held.size(), 1u);
+  EXPECT_EQ(st->held[0].refused_upto, b_seq);
+  // Sent so again: the pull goes on, no second evidence.
+  auto again = sync::RunPass(forging, lc2.replica(), *lc2.keys(), lc2.credential(), {});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->chain.new_evidence, 0u);
+  EXPECT_FALSE(Holds(lc2, "cases", b));
+  // Sent as signed (asked for again; lc1 writes nothing): the gap closes.
+  node::SyncReport healed = MustSync(lc2);
+  EXPECT_TRUE(Holds(lc2, "cases", b));
+  EXPECT_TRUE(Holds(lc2, "cases", c));
+  EXPECT_EQ(healed.chain.held, 0u);
+  EXPECT_EQ(healed.chain.evidence, 1u);
+  MustSync(lc1);
+  EXPECT_EQ(Digest(lc1.replica()), Digest(lc2.replica()));
 }
 
 }  // namespace

@@ -291,12 +291,16 @@ TEST_F(MembershipAttackTest, ARemovedLaptopsWorkRelayedByAHubThatForgotItsRemova
   ASSERT_TRUE(lc2.keys()->Remove(lc1.replica().device_id()).ok());
   SetField(lc2.replica(), "cases", kase, "status", Value::Text("closed"));
   MustSync(lc2);
-  // lc3 takes neither: the pull is refused, naming the removal, and lc1
-  // stays a member.
+  // lc3 takes neither, and lc1 stays a member. lc2's edit does not verify
+  // here (its author was removed): not applied, said naming the removal,
+  // and a gap in lc2's chain, asked for again; lc2 signed it, so it is no
+  // evidence against the hub; the pull goes on (before session 18 it was
+  // refused, at every pass: issue 13, no laptop stuck).
   auto r = lc3.Sync();
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("removed from office LC"), std::string::npos)
-      << r.status();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->chain.new_evidence, 0u);
+  EXPECT_TRUE(Mentions(*r, "removed from office LC"))
+      << (r->chain.problems.empty() ? "" : r->chain.problems.front());
   EXPECT_EQ(lc3.replica().Get("cases", kase)
                 ->value()
                 .values[static_cast<size_t>(

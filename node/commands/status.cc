@@ -23,9 +23,13 @@ std::string ChainLines(const ops::ChainStatus& c) {
     absl::StrAppend(&out, "held commits     ", h.name, ": ", h.commits,
                     h.commits == 1 ? absl::StrCat(" (seq ", h.first, ")")
                                    : absl::StrCat(" (seq ", h.first, "..", h.last, ")"),
-                    h.missing_to > 0 ? absl::StrCat(", waiting for ", h.missing_from, "..",
-                                                    h.missing_to, " the hub has not sent")
-                                     : std::string(", held back (fieldnode sync says why)"),
+                    h.refused_upto > 0
+                        ? absl::StrCat(", waiting for commits up to ", h.refused_upto,
+                                       ", which came in a form this laptop does not verify "
+                                       "(asked for again)")
+                    : h.missing_to > 0 ? absl::StrCat(", waiting for ", h.missing_from, "..",
+                                                      h.missing_to, " the hub has not sent")
+                                       : std::string(", held back (fieldnode sync says why)"),
                     "\n");
   }
   for (const ops::EvidenceItem& e : c.evidence) {

@@ -10,6 +10,7 @@
 #include "sync/chain.h"
 #include "sync/checkpoint_keeper.h"
 #include "sync/downgrade.h"
+#include "sync/refused_gaps.h"
 #include "sync/report.h"
 #include "sync/statement_keeper.h"
 
@@ -41,6 +42,8 @@ std::string KindName(int kind) {
       return "a record the hub altered against the signed commit that wrote it";
     case sync::ChainEvidence::Kind::kHubRefusedAcknowledged:
       return "the hub refused a change of this laptop it had acknowledged stored";
+    case sync::ChainEvidence::Kind::kRelayedUnverified:
+      return "the hub relayed an entry under a signature its author did not make";
   }
   return absl::StrCat("kind ", kind);
 }
@@ -74,6 +77,14 @@ absl::StatusOr<ChainStatus> ReadChainStatus(Replica& replica, KeyRing* keys,
   }
   FS_ASSIGN_OR_RETURN(int64_t read_to, replica.GetCursor(sync::kEvidenceReadCursor));
   FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica.Evidence());
+  FS_ASSIGN_OR_RETURN(auto refused, sync::RefusedGaps(replica));
+  for (HeldOfAuthor& a : out.held) {
+    const auto r = refused.find(a.author);
+    const auto head = head_of.find(a.author);
+    if (r != refused.end() && (head == head_of.end() || r->second > head->second)) {
+      a.refused_upto = r->second;
+    }
+  }
   for (const TrustEvidence& e : evidence) {
     const bool read = e.id <= read_to;
     if (!read) ++out.unread;
@@ -82,8 +93,12 @@ absl::StatusOr<ChainStatus> ReadChainStatus(Replica& replica, KeyRing* keys,
     item.id = e.id;
     item.kind = KindName(e.kind);
     const bool hub = e.kind == static_cast<int>(sync::ChainEvidence::Kind::kHubDowngrade);
-    item.about = hub ? absl::StrCat("the hub ", e.device.ToString().substr(0, 8))
-                     : Name(keys, e.device, "laptop");
+    // The hub is suspect, not the laptop whose commit it relayed.
+    const bool relayed = e.kind == static_cast<int>(sync::ChainEvidence::Kind::kRelayedUnverified);
+    item.about = hub       ? absl::StrCat("the hub ", e.device.ToString().substr(0, 8))
+                 : relayed ? absl::StrCat("the hub, relaying entry ", e.seq, " of ",
+                                          Name(keys, e.device, "laptop"))
+                           : Name(keys, e.device, "laptop");
     item.found_at_millis = e.found_at_millis;
     item.what = e.what;
     item.read = read;

@@ -30,6 +30,10 @@ struct HeldOfAuthor {
   // another reason: evidence against their author, a body the header does
   // not cover).
   uint64_t missing_from = 0, missing_to = 0;
+  // The highest seq of their author the hub sent and this laptop refused
+  // though the author signed it (0: none; sync/refused_gaps.h): the gap
+  // they wait behind is asked for again.
+  uint64_t refused_upto = 0;
 };
 
 struct EvidenceItem {

@@ -64,7 +64,15 @@ struct ChainEvidence {
     // had acknowledged stored before it said it lost it (a hub put back
     // from a backup, or lying; sync/set_aside.h; device: the hub, seq: the
     // commit's, held_header: its signed header)
-    kHubRefusedAcknowledged
+    kHubRefusedAcknowledged,
+    // Against the hub: a pulled entry whose body does not verify here,
+    // relayed under a signature its author did not make -- its header's,
+    // or, under a header the author signed, the commit's (the hub checked
+    // both when it took the commit; sync/chain_keeper.h). At most one not
+    // yet read an author; stops nobody (device: the author named, seq: as
+    // the header names it, other_header/other_signature: the header and
+    // its signature as relayed)
+    kRelayedUnverified
   };
   Kind kind = Kind::kFork;
   uint64_t seq = 0;

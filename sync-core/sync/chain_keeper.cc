@@ -10,9 +10,11 @@
 #include "base/status_macros.h"
 #include "change/commit_codec.h"
 #include "crypto/commit_header.h"
+#include "crypto/commit_signature.h"
 #include "sync/chain.h"
 #include "sync/laptop_name.h"
 #include "sync/protocol.h"
+#include "sync/refused_gaps.h"
 
 namespace fieldsync::sync {
 namespace {
@@ -69,9 +71,18 @@ absl::StatusOr<Item> FromHeld(const HeldEntry& e) {
 absl::StatusOr<std::vector<std::pair<DeviceId, uint64_t>>> ChainKeeper::Heads() {
   FS_ASSIGN_OR_RETURN(std::vector<ChainRow> heads, replica_.ChainHeads());
   std::vector<std::pair<DeviceId, uint64_t>> out;
+  std::set<DeviceId> tracked;
   for (const ChainRow& r : heads) {
     if (out.size() >= static_cast<size_t>(kMaxChainHeads)) break;
     out.emplace_back(r.device, r.seq);
+    tracked.insert(r.device);
+  }
+  // An author whose commit 1 was refused here: tracked from the start, so
+  // that the hub sends it again (sync/refused_gaps.h).
+  FS_ASSIGN_OR_RETURN(auto refused, RefusedGaps(replica_));
+  for (const auto& [author, seq] : refused) {
+    if (out.size() >= static_cast<size_t>(kMaxChainHeads)) break;
+    if (tracked.count(author) == 0) out.emplace_back(author, 0);
   }
   return out;
 }
@@ -114,6 +125,8 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
       c->signature = std::move(e.signature);
       c->omitted = std::move(e.omitted);
       ++report->unchecked;
+      // Verified by ApplyPulled as before: no chain holds it, and a replica
+      // that verifies nothing (no keys) takes it (no header, no signature).
       apply.emplace_back(e.position, *std::move(c));
       continue;
     }
@@ -155,14 +168,22 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
         count == 1 ? "its header" : "their headers"));
   }
   FS_ASSIGN_OR_RETURN(std::vector<TrustEvidence> evidence, replica_.Evidence());
+  FS_ASSIGN_OR_RETURN(const int64_t read_to, replica_.GetCursor(kEvidenceReadCursor));
   std::set<DeviceId> stopped;
   // Withdrawn seqs delivered whole, on record: noted once.
   std::set<std::pair<DeviceId, uint64_t>> noted;
+  // Authors with an entry relayed under a signature they did not make on
+  // record, not yet read: no other is recorded until it is (a hub can make
+  // up any number of such entries).
+  std::set<DeviceId> forged_unread;
   for (const TrustEvidence& e : evidence) {
+    if (e.kind == static_cast<int>(ChainEvidence::Kind::kRelayedUnverified) && e.id > read_to) {
+      forged_unread.insert(e.device);
+    }
     // Only a fork by the author stops its entries; evidence against the hub
     // (a downgrade, a statement's contradiction, a withheld commit, a
-    // withdrawn commit delivered whole) names what the hub did, and holds
-    // nobody's entries back.
+    // withdrawn commit delivered whole, a signature the author did not
+    // make) names what the hub did, and holds nobody's entries back.
     if (e.kind == static_cast<int>(ChainEvidence::Kind::kFork)) stopped.insert(e.device);
     if (e.kind == static_cast<int>(ChainEvidence::Kind::kWithdrawnDelivered)) {
       noted.emplace(e.device, e.seq);
@@ -203,6 +224,67 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
   };
   auto hold = [&](const Item& it) {
     if (!it.from_held) w.held.push_back(ToHeld(it));
+  };
+  // Commits refused here before, by author: the highest seq (sync/refused_gaps.h).
+  FS_ASSIGN_OR_RETURN(RefusedGapMap refused_gaps, RefusedGaps(replica_));
+  // A body this laptop does not verify (KeyRing's verify) is never applied
+  // nor offered. Its header first: one its author did not sign is the
+  // hub's making (kForged: evidence against the hub, at most one unread an
+  // author, and nothing else -- no gap, no held entry released, no
+  // statement passed over). One its author signed, covering the body, is
+  // that author's commit, refused here now (kHere: a gap of that author,
+  // asked for again; evidence against the hub only if the commit's own
+  // signature is not the author's, the hub having checked both).
+  const CommitSecurity security = keys_.Security();
+  enum class Refusal { kNone, kForged, kHere };
+  std::map<DeviceId, size_t> forged_count;
+  auto note_forged = [&](const RegisteredDevice* dev, const DeviceId& author, uint64_t seq,
+                         const std::string& header, const std::string& header_sig,
+                         absl::string_view what, absl::string_view why) {
+    ++forged_count[author];
+    if (!forged_unread.insert(author).second) return;
+    TrustEvidence ev;
+    ev.device = author;
+    ev.seq = seq;
+    ev.kind = static_cast<int>(ChainEvidence::Kind::kRelayedUnverified);
+    ev.other_header = header;
+    ev.other_signature = header_sig;
+    ev.what = absl::StrCat(
+        "the hub relayed entry ", seq, " of ", LaptopName(dev, author), " with a ", what,
+        " that laptop did not make (", why, "): nothing of it was applied, and no other entry "
+        "of that laptop relayed so is recorded until this is marked read. The hub (or what it "
+        "ran) is suspect, not that laptop: tell the hub administrator");
+    ev.found_at_millis = clock_.NowMillis();
+    report->problems.push_back(ev.what);
+    w.evidence.push_back(std::move(ev));
+    ++report->new_evidence;
+  };
+  auto refusal = [&](const RegisteredDevice* dev, const Item& it, bool header_placed,
+                     bool passed) -> Refusal {
+    if (!security.verify) return Refusal::kNone;
+    absl::Status s = security.verify(*it.body, it.position);
+    if (s.ok()) return Refusal::kNone;
+    const DeviceId& author = it.h.author;
+    if (!header_placed) {
+      absl::Status h = crypto::VerifyCommitHeader(it.header, it.header_signature,
+                                                  dev->keys.sign_pk);
+      if (!h.ok()) {
+        note_forged(dev, author, it.h.seq, it.header, it.header_signature, "header signature",
+                    h.message());
+        return Refusal::kForged;
+      }
+    }
+    if (absl::Status c = crypto::VerifyCommitSignature(*it.body, dev->keys.sign_pk); !c.ok()) {
+      note_forged(dev, author, it.h.seq, it.header, it.header_signature, "commit signature",
+                  c.message());
+    }
+    report->problems.push_back(absl::StrCat(
+        "commit ", it.h.seq, " of ", LaptopName(dev, author), " does not verify here (",
+        s.message(), "): not applied",
+        passed ? "; this laptop's history of that laptop passed it already (it came as a header "
+                 "alone), so it cannot be asked for again"
+               : "; that laptop's later commits wait here, and it is asked for again"));
+    return Refusal::kHere;
   };
 
   for (const DeviceId& author : order) {
@@ -277,6 +359,7 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
     };
     std::vector<AuthorChain::Offered> offered;
     std::map<uint64_t, Item*> offered_items;
+    std::map<uint64_t, Item*> unverified_items;  // bodies refused here, not offered
     bool forked = false;
     for (auto& [seq, it] : by_seq) {
       if (tracked && seq <= head) {
@@ -310,6 +393,9 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
                         it.header_signature, withdrawal->seq, /*applied=*/false);
             continue;
           }
+          const bool placed_as_is =
+              mine && mine->link == crypto::CommitLink(it.header, it.header_signature);
+          if (refusal(dev, it, placed_as_is, /*passed=*/true) != Refusal::kNone) continue;
           Commit c = *it.body;
           apply.emplace_back(it.position, std::move(c));
         }
@@ -333,6 +419,18 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
         hold(it);
         continue;
       }
+      // A body this laptop refuses. Made up by the hub: dropped (a held
+      // copy of its seq stays held). Its author's, refused here: a gap its
+      // later entries wait behind, asked for again (sync/refused_gaps.h); a
+      // held copy stays held, checked again when the author's entries come.
+      if (it.body) {
+        const Refusal r = refusal(dev, it, /*header_placed=*/false, /*passed=*/false);
+        if (r == Refusal::kForged) continue;
+        if (r == Refusal::kHere) {
+          unverified_items[seq] = &it;
+          continue;
+        }
+      }
       offered.push_back(AuthorChain::Offered{it.header, it.header_signature, it.body.has_value()});
       offered_items[seq] = &it;
     }
@@ -340,15 +438,45 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
       for (auto& [seq, it] : by_seq) hold(it);
       continue;
     }
-    if (offered.empty()) continue;
+    if (forged_count.count(author) > 0) {
+      report->problems.push_back(absl::StrCat(
+          LaptopName(dev, author), ": ", forged_count[author], " entries the hub relayed under a "
+          "signature that laptop did not make, not taken"));
+    }
+    const bool refused_before = refused_gaps.count(author) > 0;
+    if (!unverified_items.empty()) {
+      uint64_t& gap = refused_gaps[author];
+      gap = std::max(gap, unverified_items.rbegin()->first);
+      batch->cursors.emplace_back(RefusedGapCursor(author), static_cast<int64_t>(gap));
+    }
+    if (offered.empty() && unverified_items.empty()) continue;
     // Not tracked yet: from its first entry if that is seq 1, else anchored
-    // at what the first entry received names before it.
-    const Item& first = *offered_items.begin()->second;
-    AuthorChain chain = tracked ? AuthorChain(author, dev->keys.sign_pk, head, head_it->second.link)
-                        : first.h.seq == 1
-                            ? AuthorChain(author, dev->keys.sign_pk)
-                            : AuthorChain(author, dev->keys.sign_pk, first.h.seq - 1,
-                                          first.h.prev_link);
+    // at what the first entry received names before it. A commit refused
+    // here (its header signed by its author) stays a gap the later entries
+    // wait behind: the anchor before it is placed (state kAnchor), so that
+    // the author is tracked and the hub asked for it; one of seq 1 is asked
+    // for from the start (ChainKeeper::Heads).
+    const bool refused_first =
+        !unverified_items.empty() &&
+        (offered_items.empty() || unverified_items.begin()->first < offered_items.begin()->first);
+    std::optional<std::pair<uint64_t, std::string>> anchor;
+    if (!tracked) {
+      const Item& first =
+          refused_first ? *unverified_items.begin()->second : *offered_items.begin()->second;
+      const bool from_start = first.h.seq == 1 || (!refused_first && refused_before);
+      if (!from_start) anchor.emplace(first.h.seq - 1, first.h.prev_link);
+      if (anchor && refused_first) {
+        ChainRow row;
+        row.device = author;
+        row.seq = anchor->first;
+        row.link = anchor->second;
+        row.state = ChainRow::State::kAnchor;
+        w.placed.push_back(std::move(row));
+      }
+    }
+    AuthorChain chain = tracked  ? AuthorChain(author, dev->keys.sign_pk, head, head_it->second.link)
+                        : anchor ? AuthorChain(author, dev->keys.sign_pk, anchor->first, anchor->second)
+                                 : AuthorChain(author, dev->keys.sign_pk);
     AuthorChain::Result r = chain.Offer(offered);
     std::set<uint64_t> placed(r.placed.begin(), r.placed.end());
     for (auto& [seq, it] : offered_items) {
@@ -409,6 +537,13 @@ absl::Status ChainKeeper::Sort(std::vector<PulledEntry>& entries, PulledBatch* b
       ++report->new_evidence;
     }
     if (auto missing = chain.Missing()) {
+      if (auto g = refused_gaps.find(author); g != refused_gaps.end() && g->second > chain.head()) {
+        report->problems.push_back(absl::StrCat(
+            "commits ", missing->first, "..", missing->second, " of ", LaptopName(dev, author),
+            " have not come in a form this laptop verifies: its later commits wait here, and "
+            "they are asked for again (", chain.waiting(), " waiting)"));
+        continue;
+      }
       report->problems.push_back(absl::StrCat(
           "the hub has not sent commits ", missing->first, "..", missing->second, " of ",
           LaptopName(dev, author), ": its later commits wait here until they come (",

@@ -6,6 +6,15 @@
 // the pull goes on, and two entries that cannot both stand are kept as
 // evidence and stop that author's entries only. What could not be checked
 // (a commit without a header, from a laptop not upgraded yet) is counted.
+// A body that does not verify here (KeyRing's verify: its signature, its
+// author, a move of a record) is never applied nor offered to the chain,
+// and every other author's entries go on (issue 13: no laptop stuck on one
+// commit the hub relays). Its header's signature decides the rest: one its
+// author did not make is the hub's (ChainEvidence::kRelayedUnverified, at
+// most one unread an author; no gap, nothing released); one it made is a
+// gap of that author, its later entries waiting here, asked for again
+// (sync/refused_gaps.h) -- evidence against the hub only if the commit's
+// own signature is not the author's.
 #ifndef FIELDSYNC_SYNC_CHAIN_KEEPER_H_
 #define FIELDSYNC_SYNC_CHAIN_KEEPER_H_
 

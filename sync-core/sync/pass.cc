@@ -1,5 +1,7 @@
 #include "sync/pass.h"
 
+#include <algorithm>
+#include <map>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +18,7 @@
 #include "sync/retry.h"
 #include "sync/checkpoint_keeper.h"
 #include "sync/protocol.h"
+#include "sync/refused_gaps.h"
 #include "sync/statement_keeper.h"
 
 namespace fieldsync::sync {
@@ -216,12 +219,24 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
     if (hello.protocol_version >= 3) {
       FS_ASSIGN_OR_RETURN(StatementKeeper::Comparison cmp,
                           statements.Compare(report.cursor, nullptr, &report.chain));
-      if (!cmp.wants.empty()) {
+      // With them, commits refused here that their authors signed, asked
+      // for again with a backoff (sync/refused_gaps.h): a one-off fault, or
+      // a move this laptop could check only once the pull applied what came
+      // before it, heals without the author writing again.
+      FS_ASSIGN_OR_RETURN(auto refused, RefusedGapsToAsk(replica));
+      if (!cmp.wants.empty() || !refused.empty()) {
         const std::vector<std::pair<DeviceId, uint64_t>> asked = cmp.wants;
-        puller.set_chain_wants(std::move(cmp.wants));
+        std::map<DeviceId, uint64_t> wants(refused.begin(), refused.end());
+        for (const auto& [author, seq] : cmp.wants) wants[author] = std::max(wants[author], seq);
+        std::vector<std::pair<DeviceId, uint64_t>> all(wants.begin(), wants.end());
+        if (all.size() > static_cast<size_t>(kMaxChainHeads)) all.resize(kMaxChainHeads);
+        puller.set_chain_wants(std::move(all));
         FS_RETURN_IF_ERROR(puller.PullAll(replica, keys, stop, progress, &report));
         puller.set_chain_wants({});
-        FS_ASSIGN_OR_RETURN(cmp, statements.Compare(report.cursor, &asked, &report.chain));
+        if (!asked.empty()) {
+          FS_ASSIGN_OR_RETURN(cmp, statements.Compare(report.cursor, &asked, &report.chain));
+        }
+        FS_RETURN_IF_ERROR(ForgetClosedRefusedGaps(replica));
       }
       // A bootstrap from a checkpoint whose signer this laptop could not
       // yet judge (it had not joined): judged once it can.

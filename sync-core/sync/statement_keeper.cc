@@ -14,6 +14,7 @@
 #include "sync/chain.h"
 #include "sync/checkpoint_keeper.h"
 #include "sync/laptop_name.h"
+#include "sync/refused_gaps.h"
 
 namespace fieldsync::sync {
 namespace {
@@ -97,6 +98,12 @@ absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(
   // Entries the hub was found withholding: not asked for again at every
   // pass (each ask costs a second pull).
   std::map<DeviceId, uint64_t> withheld;
+  // Commits of an author refused here though it signed them (a gap the
+  // pass asks for again with a backoff, sync/refused_gaps.h): the hub sent
+  // them, so entries after the head are neither judged withheld nor asked
+  // for at every pass while the gap lasts. Only a header its author signed
+  // makes one: the hub cannot make this laptop pass over a statement.
+  FS_ASSIGN_OR_RETURN(RefusedGapMap refused, RefusedGaps(replica_));
   for (const TrustEvidence& e : on_record) {
     if (e.kind == static_cast<int>(ChainEvidence::Kind::kWithheld)) {
       withheld[e.device] = std::max(withheld[e.device], e.seq);
@@ -161,6 +168,7 @@ absl::StatusOr<StatementKeeper::Comparison> StatementKeeper::Compare(
       // Behind, or not tracking this author: only a tracked author's
       // entries can be asked for and judged.
       if (head == head_of.end() || head->second >= h.seq || stopped.count(h.author) > 0) continue;
+      if (auto u = refused.find(h.author); u != refused.end() && u->second > head->second) continue;
       // Judged only for what the pull just made asked for: a statement
       // that arrived in that pull names entries nobody asked for yet. The
       // pull ended caught up at the hub's head (`cursor`), and a statement
