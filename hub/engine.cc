@@ -404,6 +404,7 @@ absl::StatusOr<sync::OwnCommitsHeld> HubEngine::OwnCommitsHeld(const DeviceId& d
     FS_ASSIGN_OR_RETURN(out.acknowledged_seq, hub.AcknowledgedSeq(device));
     FS_ASSIGN_OR_RETURN(const ChainPoint head, hub.ChainHead(device));
     out.accounted_seq = head.seq;
+    FS_ASSIGN_OR_RETURN(out.key_records, hub.KeyRecordsSignedBy(device));
     return absl::OkStatus();
   }));
   return out;

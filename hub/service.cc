@@ -130,6 +130,7 @@ class SyncService final : public pb::Sync::Service {
     if (out->own) {
       resp->mutable_own()->set_acknowledged_seq(out->own->acknowledged_seq);
       resp->mutable_own()->set_accounted_seq(out->own->accounted_seq);
+      if (out->own->key_records) resp->mutable_own()->set_key_records(*out->own->key_records);
     }
     return grpc::Status::OK;
   }

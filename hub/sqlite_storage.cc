@@ -49,6 +49,9 @@ constexpr const char* kRegistry[] = {
     // An office's membership records, read when its removals are computed
     // (hub/office_removals.h). Added after schema version 2; an index only.
     "CREATE INDEX IF NOT EXISTS hub_keys_office ON hub_keys(kind, province)",
+    // A device's own records, counted at each Hello (HelloResponse.own):
+    // added in session 18; an index only.
+    "CREATE INDEX IF NOT EXISTS hub_keys_signer ON hub_keys(signer)",
     // Key rings erased (crypto-shredded): their data keys are refused.
     "CREATE TABLE IF NOT EXISTS hub_erased(keyring BLOB PRIMARY KEY, erased_at INTEGER NOT "
     "NULL, by_device BLOB NOT NULL) WITHOUT ROWID",

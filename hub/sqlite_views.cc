@@ -7,6 +7,7 @@
 #include "base/json.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "crypto/key_record.h"
 #include "hub/audit.h"
 #include "hub/sqlite_chain.h"
 #include "hub/sqlite_log_chain.h"
@@ -87,6 +88,14 @@ class View : public Base {
     return out;
   }
   absl::StatusOr<int64_t> KeyHead() override { return sqlite_log_chain::KeyHead(db_); }
+  absl::StatusOr<uint64_t> KeyRecordsSignedBy(const DeviceId& signer) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(absl::StrCat(
+                                     "SELECT COUNT(*) FROM hub_keys WHERE signer = ?1 AND kind != ",
+                                     crypto::KindsSql({crypto::KeyRecordKind::kErasure}))));
+    st->BindBlob(1, signer.view());
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    return r ? static_cast<uint64_t>(st->ColumnInt(0)) : 0;
+  }
   absl::StatusOr<uint64_t> AcknowledgedSeq(const DeviceId& device) override {
     return rep_.SeqHeld(device);
   }

@@ -238,6 +238,10 @@ class HubReadTxn {
   // since included): a node's key cursor past it was given by a store that
   // went back (a hub restored from a backup).
   virtual absl::StatusOr<int64_t> KeyHead() = 0;
+  // How many key records `signer` signed the store holds, erasures left
+  // out (one of a ring erased already is acknowledged and not stored):
+  // HelloResponse.own.key_records.
+  virtual absl::StatusOr<uint64_t> KeyRecordsSignedBy(const DeviceId& signer) = 0;
   // The highest sequence number of `device`'s commits held (0: none).
   virtual absl::StatusOr<uint64_t> AcknowledgedSeq(const DeviceId& device) = 0;
   // Every enrolled device with its public keys, as nodes verify against it.

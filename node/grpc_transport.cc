@@ -433,7 +433,9 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& 
   h.enrol_challenge = resp.enrol_challenge();
   h.compact_headers = static_cast<int>(std::min<uint32_t>(resp.compact_headers(), 1000));
   if (resp.has_own()) {
-    h.own = sync::OwnCommitsHeld{resp.own().acknowledged_seq(), resp.own().accounted_seq()};
+    h.own = sync::OwnCommitsHeld{resp.own().acknowledged_seq(), resp.own().accounted_seq(),
+                                 std::nullopt};
+    if (resp.own().has_key_records()) h.own->key_records = resp.own().key_records();
   }
   return h;
 }

@@ -34,6 +34,7 @@ class MemoryScopeData : public HubWriteTxn {
     return NotHere();
   }
   absl::StatusOr<int64_t> KeyHead() override { return NotHere(); }
+  absl::StatusOr<uint64_t> KeyRecordsSignedBy(const DeviceId&) override { return NotHere(); }
   absl::Status PutLogHash(int64_t, const std::string&) override { return NotHere(); }
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override { return NotHere(); }
   absl::StatusOr<std::optional<RowSnapshot>> ExportRow(const std::string&,

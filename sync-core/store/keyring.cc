@@ -310,6 +310,16 @@ absl::StatusOr<size_t> KeyRing::ResendOwn(const DeviceId& self) {
   return n;
 }
 
+absl::StatusOr<uint64_t> KeyRing::OwnRecordsAcknowledged(const DeviceId& self) {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared(absl::StrCat(
+                                   "SELECT COUNT(*) FROM _fs_keys WHERE pushed = 1 AND "
+                                   "signer = ?1 AND kind != ",
+                                   crypto::KindsSql({KeyRecordKind::kErasure}))));
+  st->BindBlob(1, self.view());
+  FS_ASSIGN_OR_RETURN(bool r, st->Step());
+  return r ? static_cast<uint64_t>(st->ColumnInt(0)) : 0;
+}
+
 absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> KeyRing::RecordsSignedBy(
     const DeviceId& signer, int64_t after, size_t limit) {
   FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT seq, bytes FROM _fs_keys WHERE "

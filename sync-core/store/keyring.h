@@ -118,6 +118,10 @@ class KeyRing {
   // those to push (a hub that went back lost them: docs/PROTOCOL.md, "A hub
   // put back from a backup"); the hub keeps one copy of each. How many.
   absl::StatusOr<size_t> ResendOwn(const DeviceId& self);
+  // How many records `self` signed the hub acknowledged (pushed, or
+  // received from it), erasures left out: what a hub that lost none holds
+  // of them at least (HelloResponse.own.key_records).
+  absl::StatusOr<uint64_t> OwnRecordsAcknowledged(const DeviceId& self);
   // Records `signer` signed held here, after local order `after` (0: from
   // the first), at most `limit`, with their local order: relayed to a hub
   // that lost them (sync/relay.h).

@@ -42,6 +42,10 @@ struct HelloRequest {
 struct OwnCommitsHeld {
   uint64_t acknowledged_seq = 0;
   uint64_t accounted_seq = 0;
+  // The key records the caller signed that the hub holds, erasures left
+  // out (none from an older hub): fewer than the node sent means the hub
+  // lost some, and the node sends its own again.
+  std::optional<uint64_t> key_records;
 };
 
 struct HelloReply {

@@ -46,6 +46,7 @@ absl::StatusOr<HelloInfo> SayHello(Transport& transport, const Credential* cred,
     h.held_known = true;
     h.held_acknowledged = resp->own->acknowledged_seq;
     h.held_accounted = resp->own->accounted_seq;
+    h.held_key_records = resp->own->key_records;
   }
   return h;
 }
@@ -87,9 +88,29 @@ absl::StatusOr<EnrollReply> Enrol(Transport& transport, const std::string& token
 // holds gets duplicates; the highest seq it ever acknowledged is kept
 // (kHubAckedHighCursor): a commit under it the hub then refuses is not set
 // aside on its word.
+//
+// Key records lost alone (pushed after the backup with no commit: a key
+// for a new case whose commit had gone before, an approval, a grant) show
+// neither in the commits held nor in the log chain: the hub says how many
+// records this laptop signed it holds, and fewer than it acknowledged has
+// them all sent again. The same signed records, to the same recipients:
+// a hub that claims fewer than it holds gets duplicates, never a new grant.
+static absl::Status ResendKeysTheHubLost(KeyRing& keys, const DeviceId& self,
+                                         const HelloInfo& hello, SyncReport* report) {
+  if (!hello.held_key_records) return absl::OkStatus();
+  FS_ASSIGN_OR_RETURN(const uint64_t sent, keys.OwnRecordsAcknowledged(self));
+  if (*hello.held_key_records >= sent) return absl::OkStatus();
+  FS_ASSIGN_OR_RETURN(const size_t again, keys.ResendOwn(self));
+  report->key_notes.push_back(absl::StrCat(
+      "the hub held ", *hello.held_key_records, " of the ", sent, " key records this laptop "
+      "had sent (put back from an older backup?): ", again, " sent again"));
+  return absl::OkStatus();
+}
+
 static absl::Status ResendWhatTheHubLost(Replica& replica, KeyRing& keys, const HelloInfo& hello,
                                          SyncReport* report) {
   if (!hello.held_known) return absl::OkStatus();
+  FS_RETURN_IF_ERROR(ResendKeysTheHubLost(keys, replica.device_id(), hello, report));
   FS_ASSIGN_OR_RETURN(const int64_t pushed, replica.GetCursor(kPushedCursor));
   if (static_cast<int64_t>(hello.held_acknowledged) >= pushed) return absl::OkStatus();
   FS_ASSIGN_OR_RETURN(const int64_t high, replica.GetCursor(kHubAckedHighCursor));

@@ -4,6 +4,7 @@
 #define FIELDSYNC_SYNC_REPORT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct HelloInfo {
   bool held_known = false;
   uint64_t held_acknowledged = 0;
   uint64_t held_accounted = 0;
+  // From a hub of session 18 on: how many key records this laptop signed
+  // it holds, erasures left out (HelloResponse.own.key_records).
+  std::optional<uint64_t> held_key_records;
 };
 
 // What a pull found of the authors' commit chains (protocol version 3;

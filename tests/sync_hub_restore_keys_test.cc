@@ -1,0 +1,172 @@
+// A hub put back from a backup that lost key records alone (docs/PROTOCOL.md,
+// "A hub put back from a backup"): records a laptop pushed after the backup
+// with no commit of its own after it -- the key of a case whose commit the
+// hub had before the backup, an approval and its office key share. Neither
+// the log chain (no position was lost) nor the commits held (none was)
+// show it; the hub's count of the records the laptop signed does
+// (HelloResponse.own.key_records), and the laptop sends its own again: the
+// same signed records, never a new one on the hub's word.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "support/sync_fixture.h"
+#include "sync/forwarding_transport.h"
+#include "sync/pass.h"
+
+namespace fieldsync::testing {
+namespace {
+
+// A link that carries every call but pushes of key records: those are
+// answered as a connection that died (the pass fails after its commits
+// were pushed, as the simulation's links do).
+class KeysCutTransport : public sync::ForwardingTransport {
+ public:
+  using ForwardingTransport::ForwardingTransport;
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    if (!req.key_records.empty()) return absl::UnavailableError("the link dropped the push");
+    return ForwardingTransport::Push(req);
+  }
+};
+
+// A hub that says it holds none of the caller's key records, and what
+// the laptop then pushes.
+class LostKeysClaim : public sync::ForwardingTransport {
+ public:
+  using ForwardingTransport::ForwardingTransport;
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override {
+    absl::StatusOr<sync::HelloReply> out = ForwardingTransport::Hello(req);
+    if (out.ok() && out->own) out->own->key_records = 0;
+    return out;
+  }
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    for (const std::string& r : req.key_records) pushed.insert(r);
+    return ForwardingTransport::Push(req);
+  }
+  std::set<std::string> pushed;
+};
+
+class HubRestoreKeysTest : public SyncTest {
+ protected:
+  static void ExpectOpens(harness::LocalNode& n, const RowId& kase, const std::string& text) {
+    OpenedField f = n.Read("cases", kase, "narrative");
+    EXPECT_EQ(f.state, OpenedField::State::kOpened) << f.problem;
+    EXPECT_EQ(f.value, Value::Text(text));
+  }
+  void KeyPushedAfterTheBackupIsSentAgain();
+  static bool Noted(const node::SyncReport& r, const std::string& what) {
+    for (const std::string& n : r.key_notes) {
+      if (n.find(what) != std::string::npos) return true;
+    }
+    return false;
+  }
+};
+
+// Simulation seed 6682309121010439305: LC2 writes a case (its key made with
+// it); a pass pushes the commit and is cut before the key; the hub's backup;
+// the next pass pushes the key; the backup put back. Before, LC2 never sent
+// the key again (the hub held all its commits, its log had not gone back)
+// and LC1 could not open the case's narrative, for good.
+TEST_F(HubRestoreKeysTest, AKeyPushedAfterTheBackupWithoutItsCommitIsSentAgain) {
+  KeyPushedAfterTheBackupIsSentAgain();
+}
+
+class HubRestoreKeysProcessTest : public HubRestoreKeysTest {
+ protected:
+  bool NeedsHubProcess() const override { return true; }
+};
+
+// The same through a `fieldhub serve` process: the count crosses gRPC
+// (HelloResponse.own.key_records).
+TEST_F(HubRestoreKeysProcessTest, AKeyPushedAfterTheBackupWithoutItsCommitIsSentAgain) {
+  KeyPushedAfterTheBackupIsSentAgain();
+}
+
+void HubRestoreKeysTest::KeyPushedAfterTheBackupIsSentAgain() {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  MustSync(lc1);
+  MustSync(lc2);
+  const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai", "Bị chồng đánh");
+  {
+    KeysCutTransport cut(lc2.client().transport());
+    auto r = sync::RunPass(cut, lc2.replica(), *lc2.keys(), lc2.credential(), {});
+    ASSERT_FALSE(r.ok()) << "the key's push was to fail";
+  }
+  const std::string backup = CopyHubFile("backup.db");
+  MustSync(lc2);  // the key, alone
+  PutHubFileBack(backup);
+
+  node::SyncReport r2 = MustSync(lc2);
+  EXPECT_FALSE(r2.own_resent) << "the hub held every commit of lc2";
+  EXPECT_FALSE(r2.hub_went_back) << "the hub's log did not go back";
+  EXPECT_TRUE(Noted(r2, "key records this laptop had sent")) << "lc2 did not notice the lost key";
+  MustSync(lc1);
+  ExpectOpens(lc1, kase, "Bị chồng đánh");
+  // Nothing more is sent once the hub holds them all.
+  node::SyncReport again = MustSync(lc2);
+  EXPECT_FALSE(Noted(again, "key records this laptop had sent"));
+  EXPECT_EQ(again.key_records_pushed, 0u);
+}
+
+// An approval and its office key share, pushed after the backup with no
+// commit: the new laptop would never get the office's key.
+TEST_F(HubRestoreKeysTest, AnApprovalPushedAfterTheBackupIsSentAgain) {
+  join_offices_ = false;
+  auto& lc1 = AddNode("LC");
+  ASSERT_TRUE(lc1.BecomeFirstDevice().ok());
+  const RowId kase = NewCase(lc1.replica(), "LC", "Vàng Thị Sua", "Bị ép cưới");
+  MustSync(lc1);
+  auto& lc2 = AddNode("LC");
+  MustSync(lc2);  // it sees the first device
+  MustSync(lc1);  // it sees lc2
+  const std::string backup = CopyHubFile("backup.db");
+  auto mine = lc2.keys()->Office();
+  ASSERT_TRUE(mine.ok()) << mine.status();
+  ASSERT_TRUE(lc1.keys()->Approve(lc2.replica().device_id(), mine->my_code).ok());
+  auto theirs = lc1.keys()->Office();
+  ASSERT_TRUE(theirs.ok()) << theirs.status();
+  std::string shown;
+  for (const KeyRing::OfficeDevice& d : theirs->devices) {
+    if (d.device.keys.device == lc2.replica().device_id()) shown = d.code;
+  }
+  ASSERT_TRUE(lc2.keys()->Join(shown).ok());
+  MustSync(lc1);  // the approval and the share, no commit
+  PutHubFileBack(backup);
+
+  MustSync(lc2);
+  node::SyncReport r1 = MustSync(lc1);
+  EXPECT_TRUE(Noted(r1, "key records this laptop had sent")) << "lc1 did not notice";
+  MustSync(lc2);
+  ExpectOpens(lc2, kase, "Bị ép cưới");
+}
+
+// The hub's word alone: a hub that claims it lost every record a laptop
+// signed gets those records again, the same bytes, and not one new record
+// (no share, no grant made on its word).
+TEST_F(HubRestoreKeysTest, AHubClaimingItLostTheKeysGetsTheSameRecordsAndNoNewOne) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  NewCase(lc1.replica(), "LC", "Giàng Thị Dế", "Bị lừa bán");
+  MustSync(lc1);
+  MustSync(lc2);
+  MustSync(lc1);
+  auto held = lc1.keys()->RecordsSignedBy(lc1.replica().device_id(), 0, 1000);
+  ASSERT_TRUE(held.ok()) << held.status();
+  std::set<std::string> mine;
+  for (const auto& [seq, bytes] : *held) mine.insert(bytes);
+  ASSERT_FALSE(mine.empty());
+
+  LostKeysClaim liar(lc1.client().transport());
+  auto r = sync::RunPass(liar, lc1.replica(), *lc1.keys(), lc1.credential(), {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(Noted(*r, "key records this laptop had sent"));
+  EXPECT_EQ(liar.pushed, mine) << "not the same records again";
+  auto after = lc1.keys()->RecordsSignedBy(lc1.replica().device_id(), 0, 1000);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->size(), held->size()) << "a record was made on the hub's word";
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
