@@ -14,7 +14,7 @@ FIELDSYNC_PACKAGES=(
   clang libclang-rt-14-dev libicu-dev libzxcvbn-dev libcli11-dev nlohmann-json3-dev
   sqlite3 python3 procps   # used by the tests and the demo (sqlite3, JSON, pgrep)
   faketime                 # a laptop's clock days off (tests/clock_tls_test.sh)
-  libcpp-httplib-dev       # fieldnode console's HTTP server (header only)
+  libcpp-httplib-dev       # fieldnode console's HTTP server (a compiled library in Debian 12, linked via pkg-config)
   chromium chromium-driver python3-selenium  # the console's browser test (label browser)
 )
 
