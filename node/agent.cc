@@ -609,13 +609,13 @@ class AgentKeys : public crypto::KeyOperations {
   // nothing more can be signed or opened by this identity.
   absl::Status Gone() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     Close();
-    return absl::FailedPreconditionError(
+    return crypto::KeysUnreachableError(
         "the key agent stopped answering while this command ran (fieldnode lock, or the end "
         "of the period of fieldnode unlock): run fieldnode unlock, then the command again");
   }
   absl::Status Refused(uint8_t status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     Close();
-    if (status == kAgentNotTheProgram) return absl::FailedPreconditionError(ProgramChanged());
+    if (status == kAgentNotTheProgram) return crypto::KeysUnreachableError(ProgramChanged());
     return absl::InternalError(absl::StrCat("the key agent at ", path_, " refused a request (",
                                             static_cast<int>(status),
                                             "): run fieldnode lock and fieldnode unlock"));

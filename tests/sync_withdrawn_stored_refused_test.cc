@@ -8,12 +8,14 @@
 // for good.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "change/commit_codec.h"
 #include "crypto/commit_header.h"
+#include "crypto/identity.h"
 #include "node/ops/set_aside.h"
 #include "support/referred_fixture.h"
 #include "support/rewriting_hub.h"
@@ -136,6 +138,77 @@ TEST_F(WithdrawnStoredRefusedTest, ADiscardedMoveToAnotherOfficeIsNotMovedBackBy
   auto listed = node::ops::ListSetAside(lc.replica(), true);
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_EQ(listed->size(), 1u) << "a write back set aside beside the discarded move";
+}
+
+// This laptop's keys, held elsewhere as the key agent holds them, that stop
+// answering commit signatures while `gone` (the agent locked, or its period
+// over, while a pass writes): what the agent answers then.
+class KeysThatGoAway : public crypto::KeyOperations {
+ public:
+  explicit KeysThatGoAway(crypto::DeviceIdentity local) : local_(std::move(local)) {}
+  absl::StatusOr<std::string> Sign(std::string_view domain, std::string_view message) override {
+    if (gone && domain == crypto::kCommitSignDomain) {
+      return crypto::KeysUnreachableError("the key agent stopped answering");
+    }
+    return local_.Sign(domain, message);
+  }
+  absl::StatusOr<crypto::SecretBytes> OpenSealed(std::string_view sealed) override {
+    return local_.OpenSealed(sealed);
+  }
+  std::atomic<bool> gone{false};
+
+ private:
+  crypto::DeviceIdentity local_;
+};
+
+// Attack review 84, MED 5: the keys went away while the officer's decision
+// was written back (a lock, the end of the unlock period, the console's
+// idle lock). That is no refusal by the rules: nothing is recorded, the pass
+// says the write waits, and the next pass with the keys back writes the
+// decision. Before, the write-back was recorded as one the rules refuse
+// ("cannot be written back"), never tried again: the laptop and its office
+// showed the discarded edit for good.
+TEST_F(WithdrawnStoredRefusedTest, AWriteBackTheKeysWentAwayDuringIsWrittenAtTheNextPass) {
+  auto& lc = AddNode("LC");
+  MustSync(lc);
+  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(lc);
+  SetField(lc.replica(), "cases", kase, "status", Value::Text("assisting"));
+  const uint64_t edit = LastSeq(lc);
+  auto hub = KeepsWhatItRefuses(lc, edit);
+  auto first = SyncThrough(lc, *hub);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->set_aside, 1u) << "the premise: the edit set aside";
+  ASSERT_TRUE(node::ops::DiscardSetAside(lc.replica(), edit, 1).ok());
+  ASSERT_EQ(lc.Read("cases", kase, "status").value, Value::Text("intake"));
+
+  auto keys = std::make_shared<KeysThatGoAway>(lc.identity().Clone());
+  lc.keys()->Lock();
+  ASSERT_TRUE(lc.keys()
+                  ->Unlock(crypto::DeviceIdentity::Delegated(lc.identity().public_keys(), keys))
+                  .ok());
+  keys->gone = true;
+  auto cut = SyncThrough(lc, *hub);
+  ASSERT_TRUE(cut.ok()) << cut.status();
+  EXPECT_FALSE(cut->push_refused.ok()) << "a write-back that could not be signed said done";
+  EXPECT_EQ(cut->withdrawals_superseded, 0u);
+  EXPECT_FALSE(Mentions(*cut, "cannot be written back"))
+      << "the officer's decision given up for keys that went away";
+
+  keys->gone = false;
+  auto back = SyncThrough(lc, *hub);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->push_refused.ok()) << back->push_refused;
+  EXPECT_EQ(back->withdrawals_superseded, 1u) << "the decision never written back";
+  EXPECT_TRUE(Mentions(*back, "putting back what the officer's decision left")) << "not said";
+  EXPECT_EQ(lc.Read("cases", kase, "status").value, Value::Text("intake"));
+  auto hub_file = OpenHubReplica();
+  auto at_hub = hub_file->Get("cases", kase);
+  ASSERT_TRUE(at_hub.ok() && at_hub->has_value());
+  const TableDef* cases = hub_file->schema().FindTable("cases");
+  EXPECT_EQ((*at_hub)->values[static_cast<size_t>(cases->ColumnIndex("status"))],
+            Value::Text("intake"))
+      << "the hub (and so the office) shows the edit the officer discarded";
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
@@ -12,6 +13,10 @@
 namespace fieldsync::crypto {
 
 namespace {
+
+// The payload that marks a KeysUnreachableError (absl::Status payloads are
+// keyed by a type URL; nothing reads its value).
+constexpr absl::string_view kKeysUnreachableUrl = "type.fieldsync/keys-unreachable";
 
 std::string Message(std::string_view domain, std::string_view message) {
   std::string m;
@@ -81,6 +86,18 @@ absl::StatusOr<DeviceIdentity> DeviceIdentity::FromSecrets(const DeviceId& devic
   crypto_scalarmult_base(reinterpret_cast<unsigned char*>(id.pub_.box_pk.data()),
                          id.box_sk_.data());
   return id;
+}
+
+absl::Status KeysUnreachableError(std::string_view message) {
+  absl::Status s =
+      absl::FailedPreconditionError(absl::string_view(message.data(), message.size()));
+  s.SetPayload(kKeysUnreachableUrl, absl::Cord("1"));
+  return s;
+}
+
+bool IsKeysUnreachable(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kFailedPrecondition &&
+         status.GetPayload(kKeysUnreachableUrl).has_value();
 }
 
 DeviceIdentity DeviceIdentity::Delegated(DevicePublic pub, std::shared_ptr<KeyOperations> ops) {

@@ -32,6 +32,14 @@ struct DevicePublic {
 // key is not all zero).
 absl::Status CheckDevicePublic(const DevicePublic& pub);
 
+// The keys cannot be reached right now: the key agent was locked, ended
+// or replaced, or the keystore is locked. FAILED_PRECONDITION with
+// `message` (saying what to do), marked so that a caller tells it apart
+// from a rule's refusal, which is FAILED_PRECONDITION too: work it cut is
+// done again once the keys are back, never given up as refused.
+absl::Status KeysUnreachableError(std::string_view message);
+bool IsKeysUnreachable(const absl::Status& status);
+
 // What a device's secret keys do, wherever they are kept. A local
 // DeviceIdentity does it in this process; the key agent of `fieldnode
 // unlock` (node/agent.h) does it in its own process and never hands the
@@ -41,13 +49,13 @@ class KeyOperations {
   virtual ~KeyOperations() = default;
   // The Ed25519 signature of `domain` || 0x00 || `message` (`domain` holds
   // no NUL byte). When the keys cannot be reached (the agent was locked or
-  // ended): an error -- FAILED_PRECONDITION saying what to do -- never a
-  // wrong signature.
+  // ended): KeysUnreachableError saying what to do -- never a wrong
+  // signature.
   virtual absl::StatusOr<std::string> Sign(std::string_view domain,
                                            std::string_view message) = 0;
   // crypto_box_seal_open of `sealed` with the device's X25519 key pair.
   // UNAUTHENTICATED if it does not open (altered, or sealed to another
-  // key); FAILED_PRECONDITION as above if the keys cannot be reached.
+  // key); KeysUnreachableError as above if the keys cannot be reached.
   virtual absl::StatusOr<SecretBytes> OpenSealed(std::string_view sealed) = 0;
 };
 

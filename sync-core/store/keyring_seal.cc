@@ -186,7 +186,7 @@ absl::StatusOr<std::optional<Value>> KeyRing::Seal(sqlite::Transaction& txn,
         AV(table), ".", AV(col.name), ": a value that is already sealed cannot be written"));
   }
   if (!unlocked()) {
-    return absl::FailedPreconditionError(absl::StrCat(
+    return crypto::KeysUnreachableError(absl::StrCat(
         AV(table), ".", AV(col.name), " is sensitive and must be sealed, but the keystore is "
         "locked: unlock it (enter the passphrase, or set FIELDSYNC_PASSPHRASE_FILE) and try again"));
   }
@@ -400,7 +400,7 @@ CommitSecurity KeyRing::Security() {
   };
   s.sign = [this](const Commit& c) -> absl::StatusOr<std::string> {
     if (!identity_) {
-      return absl::FailedPreconditionError(
+      return crypto::KeysUnreachableError(
           "the keystore is locked, so nothing can be written (every change is signed by this "
           "laptop): unlock it with the passphrase (--passphrase-file FILE, "
           "FIELDSYNC_PASSPHRASE_FILE, or on a terminal) and try again; nothing was changed");
@@ -410,7 +410,7 @@ CommitSecurity KeyRing::Security() {
   };
   // Only once `sign` succeeded for the same commit: the keystore is open.
   s.sign_header = [this](std::string_view header) -> absl::StatusOr<std::string> {
-    if (!identity_) return absl::FailedPreconditionError("the keystore is locked");
+    if (!identity_) return crypto::KeysUnreachableError("the keystore is locked");
     return crypto::SignCommitHeader(*identity_, header);
   };
   return s;

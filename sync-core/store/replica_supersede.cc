@@ -10,6 +10,7 @@
 #include <string>
 #include <tuple>
 
+#include "crypto/identity.h"
 #include "schema/relations.h"
 #include "store/replica_impl.h"
 
@@ -26,9 +27,14 @@ struct Resolved {
   std::vector<std::optional<absl::StatusOr<Value>>> opened;  // by column
 };
 
-// A refusal of the write itself, which every later pass would meet again
-// (not a locked keystore, checked before, nor the database failing).
+// A refusal of the write itself, which every later pass would meet again:
+// the rules' (the referral rules as the commit is signed, a sealing they
+// refuse, a value the schema refuses). Not the keys going away while it was
+// written (the key agent locked or ended, the keystore locked: marked by
+// crypto::KeysUnreachableError, FAILED_PRECONDITION too), nor the database
+// failing: those leave nothing recorded, and the next pass writes it.
 bool Refused(const absl::Status& s) {
+  if (crypto::IsKeysUnreachable(s)) return false;
   switch (s.code()) {
     case absl::StatusCode::kPermissionDenied:
     case absl::StatusCode::kFailedPrecondition:
