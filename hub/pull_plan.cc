@@ -520,6 +520,8 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
     }
     return absl::OkStatus();
   };
+  // Whether an entry added since the last message writes a row's owner.
+  bool moves_owner = false;
   add_entry = [&](LogEntry& e, int64_t before) -> absl::StatusOr<bool> {
     FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(e.body));
     size_t kept = 0;
@@ -554,6 +556,13 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
       }
     }
     if (kept == 0) return false;
+    for (const RowChange& rc : visible) {
+      absl::StatusOr<OwnerRelation> own = OwnerOf(hub.schema(), rc.table);
+      if (!own.ok() || own->link != OwnerLink::kColumn) continue;
+      for (const FieldWrite& f : rc.fields) {
+        if (f.column == own->column && !f.value.is_null()) moves_owner = true;
+      }
+    }
     if (params.chains && !e.header.empty()) {
       if (const auto named = header_of(e, c)) {
         FS_RETURN_IF_ERROR(bridge(named->first, named->second, before));
@@ -601,11 +610,17 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
       after = e.position;
       if (e.author == node.device) continue;  // the node holds its own commits
       FS_ASSIGN_OR_RETURN(bool added, add_entry(e, before));
-      if (added && full()) {
+      // A message ends after an entry that writes a row's owner: a laptop
+      // checks a move against the owner it holds (KeyRing::CheckOwnerMoves)
+      // and verifies a message's entries before it applies them, so the
+      // owner's next move, by the office it moved to, must come in a later
+      // message (a case moved twice since a laptop's last pull).
+      if (added && (full() || moves_owner)) {
         chunk.cursor = after;
         FS_RETURN_IF_ERROR(send(chunk));
         bytes = 0;
       }
+      moves_owner = false;
     }
   }
   chunk.cursor = head;

@@ -361,8 +361,9 @@ absl::Status Scope::Record(const Commit& c, int64_t position) {
 
 absl::StatusOr<std::vector<std::string>> Scope::LogKeys(const std::string& province) {
   std::set<std::string> keys = {province, "*"};
-  FS_ASSIGN_OR_RETURN(const std::vector<std::string> owners, data_.GrantedCaseOwners(province));
-  keys.insert(owners.begin(), owners.end());
+  FS_ASSIGN_OR_RETURN(const std::vector<std::string> others,
+                      data_.GrantedCaseProvinces(province));
+  keys.insert(others.begin(), others.end());
   return std::vector<std::string>(keys.begin(), keys.end());
 }
 

@@ -84,7 +84,10 @@ class Scope {
       const std::string& province, int64_t after, int64_t upto);
 
   // Provinces a pull by `province` must read log entries of (see
-  // hub_log_scope): itself, '*', and the owners of cases granted to it.
+  // hub_log_scope): itself, '*', and for the cases granted to it their
+  // owners now and every province granted them (an entry is kept under the
+  // owner when it was written: a case moved twice since its last pull left
+  // entries under an office that owns it no more).
   absl::StatusOr<std::vector<std::string>> LogKeys(const std::string& province);
 
   // Every row of `table` a node of `province` may see, in id order (the

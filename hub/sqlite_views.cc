@@ -337,11 +337,13 @@ class View : public Base {
     st->BindInt(3, upto);
     return Ids(*st.get(), "granted case");
   }
-  absl::StatusOr<std::vector<std::string>> GrantedCaseOwners(
+  absl::StatusOr<std::vector<std::string>> GrantedCaseProvinces(
       const std::string& province) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT DISTINCT s.owner FROM hub_grants g JOIN "
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT s.owner FROM hub_grants g JOIN "
                                               "hub_row_scope s ON s.tbl = 'cases' AND s.row = "
-                                              "g.case_id WHERE g.province = ?1"));
+                                              "g.case_id WHERE g.province = ?1 UNION SELECT "
+                                              "o.province FROM hub_grants g JOIN hub_grants o ON "
+                                              "o.case_id = g.case_id WHERE g.province = ?1"));
     st->BindText(1, province);
     std::vector<std::string> out;
     while (true) {

@@ -328,8 +328,12 @@ class HubReadTxn {
   virtual absl::StatusOr<std::vector<RowId>> CasesGrantedTo(const std::string& province) = 0;
   virtual absl::StatusOr<std::vector<RowId>> GrantsBetween(const std::string& province,
                                                            int64_t after, int64_t upto) = 0;
-  // The distinct owners of the cases granted to `province`.
-  virtual absl::StatusOr<std::vector<std::string>> GrantedCaseOwners(
+  // The provinces whose log entries may touch the cases granted to
+  // `province` (Scope::LogKeys): the owners of those cases now, and every
+  // province granted any of them -- which names each office a case moved
+  // from or to (a move grants both), whose entries were kept under it while
+  // it owned the case. Distinct.
+  virtual absl::StatusOr<std::vector<std::string>> GrantedCaseProvinces(
       const std::string& province) = 0;
   // The person-case links: the cases naming a person; the first person
   // linked to a case; every person linked to a case with the person's

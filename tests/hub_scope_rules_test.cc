@@ -141,14 +141,18 @@ class MemoryScopeData : public HubWriteTxn {
     for (const auto& f : found) out.push_back(f.second);
     return out;
   }
-  absl::StatusOr<std::vector<std::string>> GrantedCaseOwners(
+  absl::StatusOr<std::vector<std::string>> GrantedCaseProvinces(
       const std::string& province) override {
-    std::set<std::string> owners;
+    std::set<std::string> out;
     for (const auto& [k, position] : grants_) {
+      if (k.second != province) continue;
       auto e = scope_.find({"cases", k.first});
-      if (k.second == province && e != scope_.end()) owners.insert(e->second.owner);
+      if (e != scope_.end()) out.insert(e->second.owner);
+      for (const auto& [other, at] : grants_) {
+        if (other.first == k.first) out.insert(other.second);
+      }
     }
-    return std::vector<std::string>(owners.begin(), owners.end());
+    return std::vector<std::string>(out.begin(), out.end());
   }
   absl::StatusOr<std::vector<RowId>> CasesNaming(const RowId& person) override {
     std::vector<RowId> out;

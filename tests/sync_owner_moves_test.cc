@@ -116,5 +116,48 @@ TEST_F(OwnerMovesTest, AMoveByALaptopItsOfficeNeverApprovedIsRefusedByTheHub) {
   EXPECT_EQ((*row)->values[col], Value::Text("LC"));
 }
 
+// A case referred to a third office moves twice before that office pulls:
+// Lào Cai moves it to Hà Nội, Hà Nội moves it on to Quảng Ninh. The hub
+// kept each log entry under the provinces owning what it touched *after*
+// the commit (hub_log_scope), and a pull reads the entries of the present
+// owners of the cases granted to it: Đà Nẵng read Quảng Ninh's entries, so
+// it got Hà Nội's move on but never Lào Cai's move to Hà Nội, refused the
+// second (its author was no device of the owner Đà Nẵng knew), and stopped
+// (found by helper low78, session 18).
+TEST_F(OwnerMovesTest, AReferredCaseMovedTwiceReachesTheOfficeItWasReferredTo) {
+  ASSERT_TRUE(hub_->AddProvince("DN", "Đà Nẵng").ok());
+  ASSERT_TRUE(hub_->AddProvince("QN", "Quảng Ninh").ok());
+  harness::LocalNode& lc = AddNode("LC");
+  harness::LocalNode& hn = AddNode("HN");
+  harness::LocalNode& dn = AddNode("DN");
+  harness::LocalNode& qn = AddNode("QN");
+  for (auto* n : {&lc, &hn, &dn, &qn, &lc}) MustSync(*n);
+  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng");
+  Refer(lc.replica(), kase, "LC", "DN");
+  MustSync(lc);
+  MustSync(dn);
+  ASSERT_TRUE(Holds(dn, "cases", kase)) << "the premise: Đà Nẵng holds the referred case";
+  SetField(lc.replica(), "cases", kase, "province", Value::Text("HN"));
+  MustSync(lc);
+  MustSync(hn);
+  ASSERT_TRUE(Holds(hn, "cases", kase)) << "the premise: the case moved to Hà Nội";
+  SetField(hn.replica(), "cases", kase, "province", Value::Text("QN"));
+  MustSync(hn);
+  // Đà Nẵng pulls both moves, in order, and later work with them.
+  const RowId later = NewOrg(lc.replica(), "Hội Liên hiệp Phụ nữ");
+  MustSync(lc);
+  node::SyncReport r = MustSync(dn);
+  for (const std::string& p : r.chain.problems) ADD_FAILURE() << "said: " << p;
+  EXPECT_TRUE(Holds(dn, "organisations", later)) << "Đà Nẵng's pull stopped";
+  const size_t col =
+      static_cast<size_t>(dn.replica().schema().FindTable("cases")->ColumnIndex("province"));
+  auto row = dn.replica().Get("cases", kase);
+  ASSERT_TRUE(row.ok() && row->has_value()) << row.status();
+  EXPECT_EQ((*row)->values[col], Value::Text("QN")) << "Đà Nẵng does not show where the case is";
+  auto evidence = dn.replica().Evidence();
+  ASSERT_TRUE(evidence.ok()) << evidence.status();
+  EXPECT_TRUE(evidence->empty()) << "Đà Nẵng holds evidence against an honest hub";
+}
+
 }  // namespace
 }  // namespace fieldsync::testing
