@@ -32,7 +32,9 @@ class Param {
   static Param Int(int64_t v);
   static Param Text(std::string_view v) { return Param(Kind::kText, v); }
   static Param Bytes(std::string_view v) { return Param(Kind::kBytes, v); }
-  static Param Bool(bool v) { return Param(Kind::kBool, v ? std::string_view("\1", 1) : std::string_view("\0", 1)); }
+  static Param Bool(bool v) {
+    return Param(Kind::kBool, v ? std::string_view("\1", 1) : std::string_view("\0", 1));
+  }
   // An optional int8: NULL when absent.
   static Param OptInt(std::optional<int64_t> v) { return v ? Int(*v) : Null(); }
 
@@ -75,10 +77,10 @@ bool IsRetryable(const absl::Status& s);
 class Connection {
  public:
   // Connects to `target`: a `postgresql://` (or `postgres://`) URI, or the
-  // directory of a server's Unix socket (an absolute path), then database
-  // `database` (default "fieldsync") as user "fieldsync". UNAVAILABLE in
-  // one line if the server does not answer; INVALID_ARGUMENT for a target
-  // that is neither.
+  // directory of a server's Unix socket (an absolute path); to database
+  // `database` (default "fieldsync") as user "fieldsync" unless the URI
+  // names others. UNAVAILABLE in one line if the server does not answer;
+  // INVALID_ARGUMENT for a target that is neither.
   static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& target,
                                                           const std::string& database = "");
   ~Connection();
