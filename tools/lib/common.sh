@@ -16,6 +16,7 @@ FIELDSYNC_PACKAGES=(
   faketime                 # a laptop's clock days off (tests/clock_tls_test.sh)
   libcpp-httplib-dev       # fieldnode console's HTTP server (a compiled library in Debian 12, linked via pkg-config)
   chromium chromium-driver python3-selenium  # the console's browser test (label browser)
+  postgresql-15 libpq-dev  # the hub's PostgreSQL store (hub/pg/) and its private test cluster (tools/lib/postgres.sh)
 )
 
 fieldsync_say() { printf '\n==> %s\n' "$*"; }

@@ -1,0 +1,214 @@
+#include "hub/pg/connection.h"
+
+#include <libpq-fe.h>
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+
+namespace fieldsync::hub::pg {
+namespace {
+
+// Type OIDs of pg_type (src/include/catalog/pg_type.dat), stable.
+constexpr Oid kBoolOid = 16;
+constexpr Oid kByteaOid = 17;
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kInt2Oid = 21;
+constexpr Oid kInt4Oid = 23;
+constexpr Oid kTextOid = 25;
+
+// One line: libpq's messages end with a newline and may hold several.
+std::string OneLine(std::string_view s) {
+  std::string out = absl::StrReplaceAll(
+      absl::StripTrailingAsciiWhitespace(absl::string_view(s.data(), s.size())), {{"\n", "; "}});
+  return out;
+}
+
+uint64_t BigEndian(const char* p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+// The server's NOTICEs and WARNINGs (e.g. "relation already exists,
+// skipping") are not for the user's screen.
+void DropNotice(void*, const char*) {}
+
+}  // namespace
+
+Param Param::Int(int64_t v) {
+  std::string w(8, '\0');
+  const auto u = static_cast<uint64_t>(v);
+  for (int i = 0; i < 8; ++i) w[i] = static_cast<char>(u >> (56 - 8 * i));
+  return Param(Kind::kInt, w);
+}
+
+Result::Result(Result&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
+Result& Result::operator=(Result&& o) noexcept {
+  if (this != &o) {
+    if (r_ != nullptr) PQclear(r_);
+    r_ = std::exchange(o.r_, nullptr);
+  }
+  return *this;
+}
+Result::~Result() {
+  if (r_ != nullptr) PQclear(r_);
+}
+
+int Result::rows() const { return PQntuples(r_); }
+
+bool Result::IsNull(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
+
+absl::StatusOr<int64_t> Result::Int(int row, int col) const {
+  if (IsNull(row, col)) return 0;
+  const char* v = PQgetvalue(r_, row, col);
+  const int n = PQgetlength(r_, row, col);
+  const Oid type = PQftype(r_, col);
+  if ((type == kInt8Oid && n == 8) || (type == kInt4Oid && n == 4) ||
+      (type == kInt2Oid && n == 2)) {
+    // Sign-extend from n bytes.
+    const uint64_t u = BigEndian(v, n);
+    const int shift = 64 - 8 * n;
+    return static_cast<int64_t>(u << shift) >> shift;
+  }
+  if (type == kBoolOid && n == 1) return v[0] != 0 ? 1 : 0;
+  return absl::InternalError(absl::StrCat("PostgreSQL column ", col, " (",
+                                          PQfname(r_, col), ") is not an integer (type oid ",
+                                          type, ")"));
+}
+
+std::string Result::Bytes(int row, int col) const {
+  if (IsNull(row, col)) return std::string();
+  return std::string(PQgetvalue(r_, row, col), static_cast<size_t>(PQgetlength(r_, row, col)));
+}
+
+int64_t Result::Affected() const {
+  const char* n = PQcmdTuples(r_);
+  return (n == nullptr || *n == '\0') ? 0 : std::stoll(n);
+}
+
+bool IsRetryable(const absl::Status& s) { return s.code() == absl::StatusCode::kAborted; }
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& target,
+                                                             const std::string& database) {
+  const std::string db = database.empty() ? "fieldsync" : database;
+  // Every setting as a keyword: a URI's own, then what it leaves out.
+  std::vector<std::pair<std::string, std::string>> settings;
+  if (absl::StartsWith(target, "postgresql://") || absl::StartsWith(target, "postgres://")) {
+    char* err = nullptr;
+    PQconninfoOption* opts = PQconninfoParse(target.c_str(), &err);
+    if (opts == nullptr) {
+      std::string why = err != nullptr ? OneLine(err) : "out of memory";
+      if (err != nullptr) PQfreemem(err);
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", target, "\" is not a valid PostgreSQL URI: ", why));
+    }
+    for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+      if (o->val != nullptr && *o->val != '\0') settings.emplace_back(o->keyword, o->val);
+    }
+    PQconninfoFree(opts);
+  } else if (absl::StartsWith(target, "/")) {
+    settings.emplace_back("host", target);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", target, "\" is not a PostgreSQL address: give postgresql://USER@HOST/DATABASE "
+        "or the absolute path of the server's socket directory"));
+  }
+  auto set_default = [&](const std::string& key, const std::string& value) {
+    for (const auto& [k, v] : settings) {
+      if (k == key) return;
+    }
+    settings.emplace_back(key, value);
+  };
+  set_default("dbname", db);
+  set_default("user", "fieldsync");
+  // A bounded wait, and a name the server's administrator recognises.
+  set_default("connect_timeout", "10");
+  set_default("application_name", "fieldhub");
+  std::vector<const char*> keys, values;
+  for (const auto& [k, v] : settings) {
+    keys.push_back(k.c_str());
+    values.push_back(v.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  pg_conn* c = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/0);
+  if (c == nullptr) return absl::ResourceExhaustedError("libpq could not allocate a connection");
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string why = OneLine(PQerrorMessage(c));
+    PQfinish(c);
+    return absl::UnavailableError(
+        absl::StrCat("could not connect to PostgreSQL at ", target, ": ", why));
+  }
+  PQsetNoticeProcessor(c, DropNotice, nullptr);
+  std::unique_ptr<Connection> conn(new Connection(c));
+  // Times as the hub keeps them are integers (milliseconds); only the
+  // session's own settings matter: UTF-8 text, no statement left hanging.
+  absl::StatusOr<std::string> s =
+      conn->Command("SET client_encoding = 'UTF8'; SET client_min_messages = warning");
+  if (!s.ok()) return s.status();
+  return conn;
+}
+
+Connection::~Connection() {
+  if (c_ != nullptr) PQfinish(c_);
+}
+
+absl::Status Connection::Check(pg_result* r) {
+  const ExecStatusType st = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r);
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return absl::OkStatus();
+  const char* state = r == nullptr ? nullptr : PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  const char* primary = r == nullptr ? nullptr : PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+  const std::string sqlstate = state == nullptr ? "" : state;
+  const std::string msg = OneLine(primary != nullptr ? primary : PQerrorMessage(c_));
+  const std::string line = absl::StrCat("PostgreSQL: ", msg,
+                                        sqlstate.empty() ? "" : absl::StrCat(" (", sqlstate, ")"));
+  if (PQstatus(c_) != CONNECTION_OK) return absl::UnavailableError(line);
+  // 40001 serialization_failure, 40P01 deadlock_detected: retry the
+  // transaction; 23505 unique_violation.
+  if (sqlstate == "40001" || sqlstate == "40P01") return absl::AbortedError(line);
+  if (sqlstate == "23505") return absl::AlreadyExistsError(line);
+  if (absl::StartsWith(sqlstate, "08")) return absl::UnavailableError(line);
+  return absl::InternalError(line);
+}
+
+absl::StatusOr<Result> Connection::Exec(std::string_view sql, const std::vector<Param>& params) {
+  std::vector<Oid> types;
+  std::vector<const char*> values;
+  std::vector<int> lengths, formats;
+  for (const Param& p : params) {
+    switch (p.kind()) {
+      case Param::Kind::kNull: types.push_back(0); break;
+      case Param::Kind::kInt: types.push_back(kInt8Oid); break;
+      case Param::Kind::kText: types.push_back(kTextOid); break;
+      case Param::Kind::kBytes: types.push_back(kByteaOid); break;
+      case Param::Kind::kBool: types.push_back(kBoolOid); break;
+    }
+    values.push_back(p.kind() == Param::Kind::kNull ? nullptr : p.wire().data());
+    lengths.push_back(static_cast<int>(p.wire().size()));
+    formats.push_back(1);
+  }
+  const std::string text(sql);
+  Result r(PQexecParams(c_, text.c_str(), static_cast<int>(params.size()), types.data(),
+                        values.data(), lengths.data(), formats.data(), /*resultFormat=*/1));
+  absl::Status s = Check(r.r_);
+  if (!s.ok()) return s;
+  return r;
+}
+
+absl::StatusOr<std::string> Connection::Command(std::string_view sql) {
+  const std::string text(sql);
+  Result r(PQexec(c_, text.c_str()));
+  absl::Status s = Check(r.r_);
+  if (!s.ok()) return s;
+  return std::string(PQcmdStatus(r.r_));
+}
+
+bool Connection::InTransaction() const {
+  return PQtransactionStatus(c_) != PQTRANS_IDLE;
+}
+
+}  // namespace fieldsync::hub::pg

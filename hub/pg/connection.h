@@ -1,0 +1,108 @@
+// One connection to PostgreSQL through libpq's C API (docs/POSTGRES.md):
+// the hub's PostgreSQL store (hub/pg/storage.h) reads and writes only
+// through it. Statements take their values as parameters (PQexecParams),
+// never as SQL text; values go and come in binary form, so a bytea is its
+// bytes and an int8 its 64 bits. An error is an absl::Status of one line
+// (SQLSTATE and libpq's primary message); a serialization failure or
+// deadlock is ABORTED (IsRetryable), a unique violation ALREADY_EXISTS, a
+// lost connection UNAVAILABLE. The server's NOTICEs are dropped, never
+// printed on the user's screen. Not thread-safe: one user at a time.
+#ifndef FIELDSYNC_HUB_PG_CONNECTION_H_
+#define FIELDSYNC_HUB_PG_CONNECTION_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+struct pg_conn;
+struct pg_result;
+
+namespace fieldsync::hub::pg {
+
+// A statement's parameter: NULL, an int8, a text or a bytea.
+class Param {
+ public:
+  static Param Null() { return Param(Kind::kNull, ""); }
+  static Param Int(int64_t v);
+  static Param Text(std::string_view v) { return Param(Kind::kText, v); }
+  static Param Bytes(std::string_view v) { return Param(Kind::kBytes, v); }
+  static Param Bool(bool v) {
+    return Param(Kind::kBool, v ? std::string_view("\1", 1) : std::string_view("\0", 1));
+  }
+  // An optional int8: NULL when absent.
+  static Param OptInt(std::optional<int64_t> v) { return v ? Int(*v) : Null(); }
+
+  enum class Kind { kNull, kInt, kText, kBytes, kBool };
+  Kind kind() const { return kind_; }
+  const std::string& wire() const { return wire_; }  // binary form
+
+ private:
+  Param(Kind k, std::string_view wire) : kind_(k), wire_(wire) {}
+  Kind kind_;
+  std::string wire_;
+};
+
+// The rows a statement returned (binary form). Columns by index.
+class Result {
+ public:
+  Result(Result&&) noexcept;
+  Result& operator=(Result&&) noexcept;
+  ~Result();
+
+  int rows() const;
+  bool IsNull(int row, int col) const;
+  // An integer column (int2, int4, int8; INTERNAL for another type).
+  absl::StatusOr<int64_t> Int(int row, int col) const;
+  // A text or bytea column's bytes ("" for NULL).
+  std::string Bytes(int row, int col) const;
+  // The number of rows an UPDATE, INSERT or DELETE touched.
+  int64_t Affected() const;
+
+ private:
+  friend class Connection;
+  explicit Result(pg_result* r) : r_(r) {}
+  pg_result* r_;
+};
+
+// Whether `s` is a failure a retry of the whole transaction may cure (a
+// serialization failure or a deadlock between concurrent transactions).
+bool IsRetryable(const absl::Status& s);
+
+class Connection {
+ public:
+  // Connects to `target`: a `postgresql://` (or `postgres://`) URI, or the
+  // directory of a server's Unix socket (an absolute path); to database
+  // `database` (default "fieldsync") as user "fieldsync" unless the URI
+  // names others. UNAVAILABLE in one line if the server does not answer;
+  // INVALID_ARGUMENT for a target that is neither.
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& target,
+                                                          const std::string& database = "");
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one statement with `params` ($1, $2 ...).
+  absl::StatusOr<Result> Exec(std::string_view sql, const std::vector<Param>& params = {});
+  // Runs SQL without parameters, possibly several statements (schema
+  // migrations, BEGIN/COMMIT). Returns the last command's tag ("COMMIT",
+  // "ROLLBACK", "CREATE TABLE" ...).
+  absl::StatusOr<std::string> Command(std::string_view sql);
+
+  // Whether the connection is inside a transaction (open or failed).
+  bool InTransaction() const;
+
+ private:
+  explicit Connection(pg_conn* c) : c_(c) {}
+  absl::Status Check(pg_result* r);
+  pg_conn* c_;
+};
+
+}  // namespace fieldsync::hub::pg
+
+#endif  // FIELDSYNC_HUB_PG_CONNECTION_H_

@@ -1,0 +1,104 @@
+#include "hub/pg/schema.h"
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "change/id.h"
+#include "hub/pg/transaction.h"
+
+namespace fieldsync::hub::pg {
+namespace {
+
+// Text columns compare byte by byte (COLLATE "C"), as SQLite's do: the
+// registry's listings come out in the same order whatever the database's
+// locale. Times are milliseconds since the epoch (bigint), ids and hashes
+// bytea, as in hub.db (docs/FORMATS.md, "Hub file").
+constexpr char kMigration1[] = R"sql(
+CREATE TABLE hub_meta(key text COLLATE "C" PRIMARY KEY, value bytea NOT NULL);
+CREATE TABLE hub_provinces(code text COLLATE "C" PRIMARY KEY, name text COLLATE "C" NOT NULL,
+  created_at bigint NOT NULL);
+CREATE TABLE hub_tokens(hash bytea PRIMARY KEY, province text COLLATE "C" NOT NULL,
+  created_at bigint NOT NULL, expires_at bigint NOT NULL, used_at bigint, used_by bytea);
+CREATE TABLE hub_nodes(device bytea PRIMARY KEY, name text COLLATE "C" NOT NULL,
+  province text COLLATE "C" NOT NULL, secret_hash bytea NOT NULL, enrolled_at bigint NOT NULL,
+  last_seen bigint NOT NULL DEFAULT 0, cursor bigint NOT NULL DEFAULT 0,
+  protocol integer NOT NULL DEFAULT 0, clock_skew bigint NOT NULL DEFAULT 0, revoked_at bigint,
+  sign_pk bytea, box_pk bytea, revoked_position bigint NOT NULL DEFAULT 0,
+  delivered bigint NOT NULL DEFAULT 0);
+CREATE INDEX hub_nodes_by_province ON hub_nodes(province);
+CREATE TABLE hub_audit(seq bigint PRIMARY KEY, at bigint NOT NULL, actor text NOT NULL,
+  action text NOT NULL, detail text NOT NULL, prev_hash text NOT NULL, entry_hash text NOT NULL);
+CREATE TABLE hub_audit_head(one boolean PRIMARY KEY DEFAULT true CHECK (one),
+  seq bigint NOT NULL, hash text NOT NULL);
+INSERT INTO hub_audit_head(seq, hash) VALUES (0, '');
+CREATE TABLE hub_keys(seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id bytea NOT NULL UNIQUE, kind integer NOT NULL, province text COLLATE "C", keyring bytea,
+  signer bytea NOT NULL, stored_at bigint NOT NULL, bytes bytea NOT NULL);
+CREATE INDEX hub_keys_ring ON hub_keys(keyring);
+CREATE INDEX hub_keys_office ON hub_keys(kind, province);
+CREATE INDEX hub_keys_signer ON hub_keys(signer);
+CREATE TABLE hub_log_head(one boolean PRIMARY KEY DEFAULT true CHECK (one),
+  position bigint NOT NULL);
+INSERT INTO hub_log_head(position) VALUES (0);
+CREATE TABLE hub_log(position bigint PRIMARY KEY, author bytea NOT NULL, seq bigint NOT NULL,
+  body bytea NOT NULL, signature bytea, UNIQUE(author, seq));
+CREATE TABLE hub_log_scope(province text COLLATE "C" NOT NULL, position bigint NOT NULL,
+  PRIMARY KEY(province, position));
+CREATE TABLE hub_chain(device bytea NOT NULL, seq bigint NOT NULL, position bigint NOT NULL,
+  header bytea NOT NULL, sig bytea NOT NULL, link bytea NOT NULL, PRIMARY KEY(device, seq));
+)sql";
+
+struct Migration {
+  int64_t version;
+  const char* sql;
+};
+constexpr Migration kMigrations[] = {{1, kMigration1}};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kPgSchemaVersion);
+
+// Every hub process migrating the same database takes this transaction
+// advisory lock first (an arbitrary constant, "fsmigrat").
+constexpr int64_t kMigrationLock = 0x66736d6967726174;
+
+absl::StatusOr<int64_t> ReadVersion(Connection& conn) {
+  FS_ASSIGN_OR_RETURN(Result exists, conn.Exec("SELECT to_regclass('schema_version') IS NOT NULL"));
+  FS_ASSIGN_OR_RETURN(int64_t has, exists.Int(0, 0));
+  if (has == 0) return 0;
+  FS_ASSIGN_OR_RETURN(Result r, conn.Exec("SELECT coalesce(max(version), 0)::bigint FROM "
+                                          "schema_version"));
+  return r.Int(0, 0);
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> SchemaVersion(Connection& conn) { return ReadVersion(conn); }
+
+absl::Status Migrate(Connection& conn, int64_t now_millis) {
+  return InTransaction(conn, Isolation::kReadCommitted, [&](Transaction&) -> absl::Status {
+    FS_RETURN_IF_ERROR(conn.Exec("SELECT pg_advisory_xact_lock($1)",
+                                 {Param::Int(kMigrationLock)}).status());
+    FS_ASSIGN_OR_RETURN(const int64_t version, ReadVersion(conn));
+    if (version > kPgSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the PostgreSQL database is a hub of schema version ", version,
+          ", made by a newer fieldhub; this one knows up to version ", kPgSchemaVersion,
+          ": upgrade fieldhub (nothing was changed)"));
+    }
+    if (version == kPgSchemaVersion) return absl::OkStatus();
+    if (version == 0) {
+      FS_RETURN_IF_ERROR(conn.Command("CREATE TABLE schema_version(version bigint PRIMARY KEY, "
+                                      "applied_at bigint NOT NULL)").status());
+    }
+    for (const Migration& m : kMigrations) {
+      if (m.version <= version) continue;
+      FS_RETURN_IF_ERROR(conn.Command(m.sql).status());
+      FS_RETURN_IF_ERROR(conn.Exec("INSERT INTO schema_version(version, applied_at) VALUES "
+                                   "($1, $2)",
+                                   {Param::Int(m.version), Param::Int(now_millis)}).status());
+    }
+    // A new hub's id, made once (a hub process migrating later keeps it).
+    return conn.Exec("INSERT INTO hub_meta(key, value) VALUES ('hub_id', $1) ON CONFLICT (key) "
+                     "DO NOTHING",
+                     {Param::Bytes(Id16::NewRandom().view())}).status();
+  });
+}
+
+}  // namespace fieldsync::hub::pg

@@ -1,0 +1,32 @@
+// The hub's tables on PostgreSQL and their numbered migrations
+// (docs/POSTGRES.md, "Schema"): table schema_version holds one row per
+// migration applied. Migrate() brings a database to kPgSchemaVersion,
+// several hub processes at once included (they wait on one advisory lock),
+// and refuses, changing nothing, a database of a newer version.
+#ifndef FIELDSYNC_HUB_PG_SCHEMA_H_
+#define FIELDSYNC_HUB_PG_SCHEMA_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "hub/pg/connection.h"
+
+namespace fieldsync::hub::pg {
+
+// 1: the registry (provinces, tokens, nodes, audit trail and its head),
+//    hub_meta, key records, and the log's head, entries, scope and chains
+//    as far as the registry reads them.
+inline constexpr int64_t kPgSchemaVersion = 1;
+
+// The database's schema version (0: no hub tables yet).
+absl::StatusOr<int64_t> SchemaVersion(Connection& conn);
+
+// Applies the migrations the database lacks, each in the one transaction
+// that records it, and gives a new hub its id (hub_meta 'hub_id').
+// FAILED_PRECONDITION (one line, nothing changed) for a newer database.
+absl::Status Migrate(Connection& conn, int64_t now_millis);
+
+}  // namespace fieldsync::hub::pg
+
+#endif  // FIELDSYNC_HUB_PG_SCHEMA_H_

@@ -1,0 +1,89 @@
+// The hub's storage on PostgreSQL (issue 15; docs/POSTGRES.md): a second
+// HubStorage beside the embedded SqliteHubStorage, for several hub
+// processes on one database. Storage only: the rules stay the engine's
+// (hub/engine.h).
+//
+// This slice holds the registry (provinces, tokens, nodes, credentials,
+// revocation, the audit trail, an office's records) on a versioned schema
+// (hub/pg/schema.h). Write() and Read() -- the log, the merge, the scope
+// tables -- answer UNIMPLEMENTED: no program reaches this class until they
+// work (no `fieldhub --store` yet); only the tests do.
+//
+// One connection, used under a mutex (a pool comes with Read()). Times
+// come from `clock`, as in the SQLite storage.
+#ifndef FIELDSYNC_HUB_PG_STORAGE_H_
+#define FIELDSYNC_HUB_PG_STORAGE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "clock/clock_source.h"
+#include "hub/pg/connection.h"
+#include "hub/storage.h"
+
+namespace fieldsync::hub {
+
+class PostgresHubStorage : public HubStorage {
+ public:
+  // Connects to `target` (pg::Connection::Open: a postgresql:// URI or a
+  // socket directory) and migrates the database to the current schema
+  // version, making a new hub's tables and id if it has none.
+  static absl::StatusOr<std::unique_ptr<PostgresHubStorage>> Open(const std::string& target,
+                                                                  ClockSource* clock);
+  ~PostgresHubStorage() override;
+
+  const DeviceId& hub_id() const override { return hub_id_; }
+  const Schema& schema() const override;
+  absl::StatusOr<int64_t> LogHead() override;
+
+  absl::Status AddProvince(const std::string& code, const std::string& name,
+                           const std::string& actor) override;
+  absl::StatusOr<std::vector<Province>> Provinces() override;
+  absl::StatusOr<EnrollToken> MakeEnrollToken(const std::string& province,
+                                              int64_t valid_for_millis,
+                                              const std::string& actor) override;
+  absl::StatusOr<std::vector<NodeInfo>> Nodes() override;
+  absl::StatusOr<std::optional<NodeInfo>> NodeOf(const DeviceId& device) override;
+  absl::Status RevokeNode(const DeviceId& device, const std::string& actor,
+                          const std::function<void()>& then) override;
+  absl::StatusOr<HubAuditTrail> AuditTrail() override;
+  absl::Status EnrolTransaction(
+      const std::function<absl::Status(HubEnrolTxn&)>& body) override;
+  absl::StatusOr<std::vector<RegisteredDevice>> Registry() override;
+  absl::StatusOr<NodeInfo> CheckCredential(const DeviceId& device,
+                                           const std::string& secret) override;
+  absl::Status RecordDelivered(const DeviceId& device, int64_t position) override;
+  absl::Status RecordCall(const DeviceId& device, int protocol_version,
+                          std::optional<int64_t> clock_skew_millis,
+                          std::optional<int64_t> cursor) override;
+  absl::StatusOr<OfficeRecords> OfficeRecordsOf(const std::string& province) override;
+
+  // UNIMPLEMENTED on this branch (see above).
+  absl::Status Write(const std::function<absl::Status(HubWriteTxn&)>& body) override;
+  absl::Status Read(const std::function<absl::Status(HubReadTxn&)>& body) override;
+
+ private:
+  PostgresHubStorage(std::unique_ptr<pg::Connection> conn, ClockSource* clock)
+      : clock_(clock), conn_(std::move(conn)) {}
+  absl::Status Init();
+  // NOT_FOUND-free lookup: nullopt if `device` is not enrolled.
+  absl::StatusOr<std::optional<NodeInfo>> LoadNode(const DeviceId& device)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  ClockSource* const clock_;
+  DeviceId hub_id_;  // set by Init, then read only
+
+  // Held by RevokeNode and (next session) Write(): within this process no
+  // write of the log runs while a revocation is stored. Across processes
+  // the hub_log_head row lock does that (docs/POSTGRES.md).
+  absl::Mutex write_mu_;
+  absl::Mutex mu_ ABSL_ACQUIRED_AFTER(write_mu_);
+  std::unique_ptr<pg::Connection> conn_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace fieldsync::hub
+
+#endif  // FIELDSYNC_HUB_PG_STORAGE_H_
