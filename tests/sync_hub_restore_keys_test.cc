@@ -69,6 +69,7 @@ class HubRestoreKeysTest : public SyncTest {
     EXPECT_EQ(f.value, Value::Text(text));
   }
   void KeyPushedAfterTheBackupIsSentAgain();
+  void KeysAtSeqsGivenAgainReachALaptopPastThem();
   static bool Noted(const node::SyncReport& r, const std::string& what) {
     for (const std::string& n : r.key_notes) {
       if (n.find(what) != std::string::npos) return true;
@@ -166,6 +167,16 @@ TEST_F(HubRestoreKeysTest, AnApprovalPushedAfterTheBackupIsSentAgain) {
 // key cursor differs (hub/key_mark.h) and the hub sends its key records
 // from the start.
 TEST_F(HubRestoreKeysTest, KeyRecordsAtSeqsTheRestoredHubGaveAgainReachALaptopPastThem) {
+  KeysAtSeqsGivenAgainReachALaptopPastThem();
+}
+
+// The same through a `fieldhub serve` process: the mark crosses gRPC
+// (PullResponse.key_mark, PullRequest.key_mark).
+TEST_F(HubRestoreKeysProcessTest, KeyRecordsAtSeqsTheRestoredHubGaveAgainReachALaptopPastThem) {
+  KeysAtSeqsGivenAgainReachALaptopPastThem();
+}
+
+void HubRestoreKeysTest::KeysAtSeqsGivenAgainReachALaptopPastThem() {
   join_offices_ = false;
   auto& lc1 = AddNode("LC");
   ASSERT_TRUE(lc1.BecomeFirstDevice().ok());
