@@ -16,6 +16,7 @@
 #include "crypto/commit_signature.h"
 #include "crypto/key_record.h"
 #include "hub/checkpoints.h"
+#include "hub/key_mark.h"
 #include "hub/log_chain.h"
 #include "hub/scope.h"
 #include "hub/statements.h"
@@ -190,6 +191,10 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
     FS_ASSIGN_OR_RETURN(const int64_t key_head, hub.KeyHead());
     if (key_cursor > key_head) key_cursor = 0;
   }
+  // A key cursor whose record the hub holds with another mark, or not at
+  // all: the hub went back and gave that seq again (hub/key_mark.h), or
+  // erased the record; its key records from the start.
+  FS_ASSIGN_OR_RETURN(key_cursor, KeysFrom(hub, hub_id, key_cursor, params.key_mark));
   FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
   const int64_t horizon = gc.horizon;
   const uint64_t epoch = gc.epoch;
@@ -267,6 +272,7 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
           }
           if (!ForEveryOffice(k.kind) && k.province != node.province) return absl::OkStatus();
           chunk.key_cursor = k.seq;
+          chunk.key_mark = KeyMark(hub_id, k);
           if (k.kind == static_cast<int>(crypto::KeyRecordKind::kDataKey) &&
               k.province != node.province) {
             if (!k.keyring) return absl::OkStatus();

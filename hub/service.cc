@@ -260,6 +260,7 @@ class SyncService final : public pb::Sync::Service {
     r.params.max_batch = req->max_batch();
     r.params.max_message_bytes = req->max_message_bytes();
     r.params.key_cursor = req->key_cursor();
+    r.params.key_mark = req->key_mark();
     r.params.registry_digest = req->registry_digest();
     r.schema_version = req->schema_version();
     r.params.chains = r.protocol_version >= 3;
@@ -343,6 +344,7 @@ class SyncService final : public pb::Sync::Service {
       }
       for (std::string& k : c.key_records) m.add_key_records(std::move(k));
       m.set_key_cursor(c.key_cursor);
+      m.set_key_mark(c.key_mark);
       for (std::string& st : c.statements) m.add_statements(std::move(st));
       m.set_statement_cursor(c.statement_cursor);
       if (!c.checkpoint.empty()) m.set_checkpoint(std::move(c.checkpoint));

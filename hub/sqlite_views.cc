@@ -174,6 +174,17 @@ class View : public Base {
     return out;
   }
 
+  absl::StatusOr<std::optional<StoredKeyRecord>> KeyRecordAt(int64_t seq) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT stored_at, id FROM hub_keys WHERE seq = ?1"));
+    st->BindInt(1, seq);
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (!found) return std::nullopt;
+    StoredKeyRecord k;
+    k.seq = seq;
+    k.stored_at_millis = st->ColumnInt(0);
+    k.id = st->ColumnString(1);
+    return k;
+  }
   absl::Status ForEachKeyRecordAfter(
       int64_t seq, const std::function<absl::Status(const StoredKeyRecord&)>& visit) override {
     FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT seq, kind, province, keyring, signer, "

@@ -297,6 +297,9 @@ class HubReadTxn {
                                                                     uint32_t from,
                                                                     size_t limit) = 0;
 
+  // The key record stored at `seq`; none if none is (never given, or
+  // erased since).
+  virtual absl::StatusOr<std::optional<StoredKeyRecord>> KeyRecordAt(int64_t seq) = 0;
   // Key records after `seq`, in order, to `visit` (stops at its first error).
   virtual absl::Status ForEachKeyRecordAfter(
       int64_t seq, const std::function<absl::Status(const StoredKeyRecord&)>& visit) = 0;

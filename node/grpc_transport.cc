@@ -255,6 +255,7 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
   c->key_records.reserve(static_cast<size_t>(m.key_records_size()));
   for (auto& k : *m.mutable_key_records()) c->key_records.push_back(std::move(k));
   c->key_cursor = m.key_cursor();
+  c->key_mark = m.key_mark();
   c->statements.reserve(static_cast<size_t>(m.statements_size()));
   for (auto& st : *m.mutable_statements()) c->statements.push_back(std::move(st));
   c->statement_cursor = m.statement_cursor();
@@ -544,6 +545,7 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
   req.set_max_message_bytes(static_cast<uint32_t>(
       std::min<size_t>(r.params.max_message_bytes, std::numeric_limits<uint32_t>::max())));
   req.set_key_cursor(r.params.key_cursor);
+  req.set_key_mark(r.params.key_mark);
   req.set_registry_digest(r.params.registry_digest);
   req.set_schema_version(r.schema_version);
   for (const auto& [device, seq] : r.params.chain_heads) {

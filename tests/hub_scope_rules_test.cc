@@ -95,6 +95,9 @@ class MemoryScopeData : public HubWriteTxn {
   absl::StatusOr<std::vector<PurgedRow>> PurgedSince(uint64_t, const std::string&) override {
     return NotHere();
   }
+  absl::StatusOr<std::optional<StoredKeyRecord>> KeyRecordAt(int64_t) override {
+    return NotHere();
+  }
   absl::Status ForEachKeyRecordAfter(
       int64_t, const std::function<absl::Status(const StoredKeyRecord&)>&) override {
     return NotHere();

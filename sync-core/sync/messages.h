@@ -230,6 +230,10 @@ struct PullParams {
   // before budgets), the hub's own size.
   size_t max_message_bytes = 0;
   int64_t key_cursor = 0;
+  // The hub's mark of the record at key_cursor (PullChunk.key_mark; 0:
+  // none): a hub whose record there has another mark went back and reused
+  // that seq (a restore), and sends its key records from the start.
+  uint64_t key_mark = 0;
   std::string registry_digest;
   // Version 3: headers travel with commits, and before a commit of an
   // author in `chain_heads` the headers of its entries after that head.
@@ -322,6 +326,10 @@ struct PullChunk {
   std::vector<RegisteredDevice> registry;
   std::vector<std::string> key_records;
   int64_t key_cursor = 0;  // 0: keep the node's key cursor
+  // With key_cursor: the hub's mark of the record there (hub/key_mark.h),
+  // kept with it and sent back as PullParams.key_mark. 0: none (an
+  // earlier hub).
+  uint64_t key_mark = 0;
   // Version 3: statements of the node's colleagues and referral partners
   // after its statement cursor, and the cursor to store with this message.
   std::vector<std::string> statements;

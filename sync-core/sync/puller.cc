@@ -112,6 +112,8 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
   if (budget_ != nullptr) req.params.max_message_bytes = budget_->bytes();
   FS_ASSIGN_OR_RETURN(int64_t key_cursor, replica.GetCursor(kKeyCursor));
   req.params.key_cursor = key_cursor;
+  FS_ASSIGN_OR_RETURN(int64_t key_mark, replica.GetCursor(kKeyMarkCursor));
+  req.params.key_mark = static_cast<uint64_t>(key_mark);
   req.params.registry_digest = keys.RegistryDigest();
   // The id this call's answer echoes in each message: another call's
   // answer (replayed by a proxy, or by the hub) is told from it.
@@ -204,6 +206,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
       // lost some pushed with no commit: an approval, a removal).
       absl::Status reset = keys.ResendOwn(replica.device_id()).status();
       if (reset.ok()) reset = replica.SetCursor(kKeyCursor, 0);
+      if (reset.ok()) reset = replica.SetCursor(kKeyMarkCursor, 0);
       if (reset.ok() && chains) reset = replica.SetCursor(kStatementCursor, 0);
       // Authors of whom the hub now holds less than this laptop: relayed
       // after the pull (sync/relay.h).
@@ -230,7 +233,12 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
         report->key_records_received += kr->added;
         report->key_records_refused += kr->refused;
         if (report->key_refusal.empty()) report->key_refusal = kr->first_refusal;
+        // The hub's mark of the record there with it (a hub of an earlier
+        // build gives none: 0, nothing compared at the next pull).
         if (msg.key_cursor > 0) keys_bad = replica.SetCursor(kKeyCursor, msg.key_cursor);
+        if (keys_bad.ok() && msg.key_cursor > 0) {
+          keys_bad = replica.SetCursor(kKeyMarkCursor, static_cast<int64_t>(msg.key_mark));
+        }
       }
     }
     if (!keys_bad.ok()) {

@@ -152,6 +152,9 @@ inline constexpr char kBootstrappedCursor[] = "hub:bootstrapped";
 inline constexpr char kGcEpochCursor[] = "hub:gc_epoch";
 // How far the node holds the hub's key records.
 inline constexpr char kKeyCursor[] = "hub:keys";
+// The hub's mark of the record at the key cursor (hub/key_mark.h), its 64
+// bits as a signed cursor; absent or 0: none. Set with the key cursor.
+inline constexpr char kKeyMarkCursor[] = "hub:keys_mark";
 // The last of this node's chain entries the hub holds (protocol version 3):
 // headers after it are sent as backfill.
 inline constexpr char kChainAccountedCursor[] = "hub:chain_accounted";
