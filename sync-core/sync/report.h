@@ -152,6 +152,11 @@ inline constexpr char kBootstrappedCursor[] = "hub:bootstrapped";
 inline constexpr char kGcEpochCursor[] = "hub:gc_epoch";
 // How far the node holds the hub's key records.
 inline constexpr char kKeyCursor[] = "hub:keys";
+// While a hub says it holds fewer of this laptop's key records than it
+// acknowledged: 1 + the passes since they were first marked to be sent
+// again (absent: none); they are marked again with a backoff
+// (docs/PROTOCOL.md, "Key records lost alone").
+inline constexpr char kKeysResentCursor[] = "hub:keys_resent_passes";
 // The last of this node's chain entries the hub holds (protocol version 3):
 // headers after it are sent as backfill.
 inline constexpr char kChainAccountedCursor[] = "hub:chain_accounted";
