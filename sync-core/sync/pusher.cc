@@ -332,8 +332,9 @@ absl::Status Pusher::SetAsideDamaged(Replica& replica, const Commit& c, const Ow
   FS_RETURN_IF_ERROR(replica.SetAside({r}));
   report->chain.problems.push_back(absl::StrCat(
       "commit ", c.seq, " of this laptop is damaged on its disk (", own.why, "): it was not "
-      "sent; it is set aside (fieldnode set-aside list: keep writes it again, discard gives it "
-      "up) and its signed header alone goes, so every later change is pushed. The disk may be "
+      "sent; it is set aside (fieldnode set-aside list; discard it, then write the values "
+      "again: keep is refused, it would sign the damaged values anew) and its signed header "
+      "alone goes, so every later change is pushed. The disk may be "
       "failing, or someone altered this laptop's data: tell the administrator"));
   progressed_ = true;
   aside->emplace(r.seq, std::move(r));
