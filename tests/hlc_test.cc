@@ -132,6 +132,25 @@ TEST(HlcTest, TheHubsLeadIsTakenUpToItsBoundAndTheRefusalNamesTheRightClock) {
       << s;
 }
 
+// Another device's stamp taken on the hub's lead is held, not followed:
+// the clock follows one only up to its own wall clock plus the skew limit
+// (attack review 84, MED 4); its own stamps (Restore) always.
+TEST(HlcTest, FollowAdoptsAnotherDevicesStampOnlyWithinTheSkewLimit) {
+  constexpr int64_t kDay = 24LL * 3600 * 1000;
+  FakeClock clock(kT0);
+  HybridClock hlc(&clock, kSkew);
+  const Hlc near = Hlc::FromParts(kT0 + kSkew, 4);
+  EXPECT_TRUE(hlc.Follow(near));
+  EXPECT_EQ(hlc.last(), near);
+  EXPECT_FALSE(hlc.Follow(Hlc::FromParts(kT0 + 31 * kDay, 0)));
+  EXPECT_EQ(hlc.last(), near);
+  EXPECT_GT(hlc.Now(), near);
+  EXPECT_LT(hlc.Now().wall_millis(), static_cast<uint64_t>(kT0 + 2 * kSkew));
+  const Hlc own = Hlc::FromParts(kT0 + kDay, 0);
+  hlc.Restore(own);
+  EXPECT_GT(hlc.Now(), own);
+}
+
 TEST(HlcTest, OldRemoteTimestampsDoNotMoveTheClockBack) {
   FakeClock clock(kT0);
   HybridClock hlc(&clock, kSkew);

@@ -10,6 +10,7 @@
 #include <atomic>
 
 #include "base/tuning.h"
+#include "support/raw_db.h"
 #include "support/sync_fixture.h"
 #include "sync/forwarding_transport.h"
 #include "sync/pass.h"
@@ -67,8 +68,8 @@ TEST_F(ClockBehindTest, ALaptopThreeDaysBehindPullsItsColleaguesWork) {
   }
   MustSync(colleague);
   EXPECT_TRUE(Holds(colleague, "cases", mine));
-  // Its work after the pull sorts after the colleague's, and still reaches
-  // the hub and the colleague.
+  // Its work after the pull (stamped by its own clock: the hub's lead is
+  // not adopted, see below) still reaches the hub and the colleague.
   const RowId later = NewCase(laptop.replica(), "LC", "Vàng Thị Dợ");
   MustSync(laptop);
   MustSync(colleague);
@@ -130,6 +131,74 @@ TEST_F(ClockBehindTest, AHubsTimeNeitherTightensNorLoosensThePullPastTheBound) {
     auto r = sync::RunPass(ahead, laptop.replica(), *laptop.keys(), laptop.credential(), opts);
     ASSERT_FALSE(r.ok());
     EXPECT_FALSE(Holds(laptop, "cases", next));
+  }
+}
+
+// Attack review 84, MED: the lead is the hub's word (its unauthenticated
+// time), and what was taken inside it moved this laptop's hybrid clock, so
+// its own later stamps went into that future. From the laptop's side a
+// hub 30 days ahead with a device as far ahead (the hub lying, or its clock
+// as wrong as the device's) is the same as this laptop 30 days behind: the
+// colleague's work is taken, but the next local commit is stamped by this
+// laptop's own time, also after the replica is opened again.
+TEST_F(ClockBehindTest, AHubsLeadWidensWhatIsTakenButNeverMovesThisLaptopsStamps) {
+  OffsetClock laptop_clock;
+  auto& colleague = AddNode("LC");
+  auto& laptop = AddNode("LC", "", &laptop_clock);
+  MustSync(colleague);
+  MustSync(laptop);
+  laptop_clock.set_offset(-30 * kDayMillis);
+  const RowId theirs = NewCase(colleague.replica(), "LC", "Đỗ Thị Lan");
+  const uint64_t their_seq = LastSeq(colleague);
+  auto their_commit = colleague.replica().LocalCommitsAfter(their_seq - 1, 1);
+  ASSERT_TRUE(their_commit.ok() && !their_commit->empty());
+  const Hlc their_stamp = their_commit->front().hlc;
+  MustSync(colleague);
+  MustSync(laptop);
+  ASSERT_TRUE(Holds(laptop, "cases", theirs)) << "the lead no longer widens what is taken";
+
+  auto stamp_of_next = [&](Replica& r) -> Hlc {
+    NewOrg(r, "Hội Phụ nữ");
+    auto c = r.LocalCommitsAfter(r.Stats()->local_seq - 1, 1);
+    EXPECT_TRUE(c.ok() && !c->empty());
+    return c.ok() && !c->empty() ? c->front().hlc : Hlc();
+  };
+  const int64_t limit = tuning::kDefaultMaxClockSkewMillis;
+  const Hlc mine = stamp_of_next(laptop.replica());
+  EXPECT_LE(static_cast<int64_t>(mine.wall_millis()), laptop_clock.NowMillis() + limit)
+      << "stamped " << mine.ToString() << ", the colleague's " << their_stamp.ToString()
+      << ": this laptop's clock followed the hub's lead";
+  EXPECT_LT(mine, their_stamp);
+  // Opened again (a copy of its file, as the next process would open it):
+  // the colleague's stamp held is not followed either.
+  const std::string copy = laptop.dir() + "/copy.db";
+  ASSERT_TRUE(RawDb(laptop.replica()).Exec("VACUUM INTO '" + copy + "'").ok());
+  {
+    ReplicaOptions o;
+    o.path = copy;
+    o.clock = &laptop_clock;
+    auto again = Replica::Open(o);
+    ASSERT_TRUE(again.ok()) << again.status();
+    const Hlc reopened = stamp_of_next(**again);
+    EXPECT_LE(static_cast<int64_t>(reopened.wall_millis()), laptop_clock.NowMillis() + limit)
+        << "stamped " << reopened.ToString() << " once the replica was opened again";
+    EXPECT_GT(reopened, mine);
+  }
+  // Its work still reaches the hub and the colleague.
+  const RowId later = NewCase(laptop.replica(), "LC", "Lò Thị Mai");
+  MustSync(laptop);
+  MustSync(colleague);
+  EXPECT_TRUE(Holds(colleague, "cases", later));
+  // An edit of the colleague's case names its version as base: the commit
+  // is stamped after it (a commit is newer than what it names: the hub
+  // refused "its base version is not older than the commit" otherwise), is
+  // taken, and wins on both laptops.
+  SetField(laptop.replica(), "cases", theirs, "status", Value::Text("assisting"));
+  MustSync(laptop);
+  MustSync(colleague);
+  for (harness::LocalNode* n : {&laptop, &colleague}) {
+    OpenedField f = n->Read("cases", theirs, "status");
+    EXPECT_EQ(f.value, Value::Text("assisting")) << f.problem;
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "support/sync_fixture.h"
 #include "sync/forwarding_transport.h"
@@ -59,6 +60,17 @@ class KeysPulled : public sync::ForwardingTransport {
     });
   }
   size_t records = 0;
+};
+
+// The same claim at every hello, and the order of the key records pushed.
+class LostKeysClaimEveryPass : public LostKeysClaim {
+ public:
+  using LostKeysClaim::LostKeysClaim;
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    for (const std::string& r : req.key_records) order.push_back(r);
+    return LostKeysClaim::Push(req);
+  }
+  std::vector<std::string> order;
 };
 
 class HubRestoreKeysTest : public SyncTest {
@@ -229,6 +241,55 @@ TEST_F(HubRestoreKeysTest, AHubClaimingItLostTheKeysGetsTheSameRecordsAndNoNewOn
   auto after = lc1.keys()->RecordsSignedBy(lc1.replica().device_id(), 0, 1000);
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->size(), held->size()) << "a record was made on the hub's word";
+}
+
+// Attack review 84, MED/LOW: a hub that says at every hello it holds none
+// of the laptop's key records. Before, every record the laptop ever signed
+// was marked again at each pass and sent oldest first (new ones, a new
+// case's key, behind them on a small link), without end. Now the record
+// never acknowledged goes first, and over 12 passes the old ones are sent
+// again at 5 of them (the first, then 1, 2, 4, 8 passes after), not 12.
+TEST_F(HubRestoreKeysTest, AHubAlwaysClaimingItLostTheKeysGetsNewRecordsFirstAndFewResends) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  for (const char* name : {"Giàng Thị Dế", "Lò Thị Mai", "Hà Thị Sáu"}) {
+    NewCase(lc1.replica(), "LC", name, "Bị lừa bán");
+  }
+  MustSync(lc1);
+  MustSync(lc2);
+  MustSync(lc1);
+  const DeviceId self = lc1.replica().device_id();
+  auto held = lc1.keys()->RecordsSignedBy(self, 0, 1000);
+  ASSERT_TRUE(held.ok()) << held.status();
+  std::set<std::string> old;
+  for (const auto& [seq, bytes] : *held) old.insert(bytes);
+  ASSERT_GE(old.size(), 3u);
+  const RowId fresh = NewCase(lc1.replica(), "LC", "Vàng Thị Dợ", "Bị ép cưới");
+
+  LostKeysClaimEveryPass liar(lc1.client().transport());
+  size_t resent = 0;
+  constexpr int kPasses = 12;
+  for (int pass = 0; pass < kPasses; ++pass) {
+    liar.order.clear();
+    auto r = sync::RunPass(liar, lc1.replica(), *lc1.keys(), lc1.credential(), {});
+    ASSERT_TRUE(r.ok()) << "pass " << pass << ": " << r.status();
+    if (pass == 0) {
+      ASSERT_FALSE(liar.order.empty());
+      EXPECT_EQ(old.count(liar.order.front()), 0u)
+          << "a record sent again went before the new case's key";
+    }
+    for (const std::string& rec : liar.order) resent += old.count(rec);
+  }
+  EXPECT_LE(resent, 5 * old.size()) << "sent again over " << kPasses << " passes";
+  EXPECT_GE(resent, old.size()) << "never sent again";
+  // The colleague opens the new case: its key reached the hub.
+  MustSync(lc2);
+  ExpectOpens(lc2, fresh, "Bị ép cưới");
+  // An honest hub's count ends the episode.
+  MustSync(lc1);
+  auto since = lc1.replica().GetCursor(sync::kKeysResentCursor);
+  ASSERT_TRUE(since.ok()) << since.status();
+  EXPECT_EQ(*since, 0);
 }
 
 }  // namespace

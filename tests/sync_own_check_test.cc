@@ -116,6 +116,41 @@ TEST_F(OwnCheckTest, ACommitDamagedOnDiskIsSetAsideHereAndLaterWorkAndThePullGoO
   EXPECT_EQ(next.chain.evidence, 0u);
 }
 
+// Attack review 84, LOW: keep of a DAMAGED item wrote what the damaged
+// body held again, in a new commit signed by this laptop (the tampered
+// value laundered). It is refused in one line that says what to do
+// instead; nothing is written, the item stays open, discard still works.
+TEST_F(OwnCheckTest, KeepOfADamagedCommitIsRefusedAndChangesNothing) {
+  auto& a = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  SetField(a.replica(), "cases", x, "status", Value::Text("assisting"));
+  const uint64_t bad = LastSeq(a);
+  DamageBody(a, bad);
+  MustSync(a);
+  auto listed = node::ops::ListSetAside(a.replica(), false);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  ASSERT_EQ(listed->front().code, "DAMAGED");
+
+  const node::ops::Office o{a.replica(), *a.keys(), "LC", "Lò Thị Mai", "unlock it"};
+  const uint64_t before = LastSeq(a);
+  auto kept = node::ops::KeepSetAside(o, bad);
+  ASSERT_FALSE(kept.ok()) << "keep re-signed a damaged body";
+  EXPECT_EQ(kept.status().code(), absl::StatusCode::kFailedPrecondition) << kept.status();
+  const std::string said(kept.status().message());
+  EXPECT_NE(said.find("damaged on this laptop's disk"), std::string::npos) << said;
+  EXPECT_NE(said.find(absl::StrCat("fieldnode set-aside discard ", bad)), std::string::npos)
+      << said;
+  EXPECT_NE(said.find("Nothing was changed"), std::string::npos) << said;
+  EXPECT_EQ(said.find('\n'), std::string::npos) << said;
+  EXPECT_EQ(LastSeq(a), before) << "something was written";
+  auto still = node::ops::ListSetAside(a.replica(), false);
+  ASSERT_TRUE(still.ok()) << still.status();
+  ASSERT_EQ(still->size(), 1u) << "the item was resolved";
+  EXPECT_TRUE(node::ops::DiscardSetAside(a.replica(), bad, 1).ok());
+}
+
 // A hub that says a sound commit's signature fails makes the laptop set
 // aside nothing: it says the hub holds another key for it, pulls, and
 // pushes it all to an honest hub later, unchanged.

@@ -160,6 +160,14 @@ absl::StatusOr<KeptSetAside> KeepSetAside(const Office& o, uint64_t seq) {
                                 "clock was ahead): the next sync with the clock right sends it; "
                                 "there is nothing for an officer to keep"));
   }
+  // Its body failed this laptop's own check before the push (own81): what
+  // it holds is not what the officer wrote, and keep would sign it anew.
+  if (r->code == static_cast<int>(sync::RefusalCode::kDamaged)) {
+    return Refused(absl::StrCat("change ", seq, " was damaged on this laptop's disk (its "
+                                "signature no longer matches it): keep would sign the damaged "
+                                "values anew. Discard it (fieldnode set-aside discard ", seq,
+                                "), then write the values again"));
+  }
   FS_RETURN_IF_ERROR(o.RequireUnlocked("keeping a set-aside change"));
   KeptSetAside out;
   FS_ASSIGN_OR_RETURN(out.item, ItemOf(replica, *r));

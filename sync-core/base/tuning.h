@@ -29,6 +29,12 @@ inline constexpr size_t kLegacySealRowsPerCommit = 100;
 // refuses costs a pass at most this many single-record pushes.
 inline constexpr size_t kKeyRecordsResentPerPass = 16;
 
+// This laptop's key records one sync pass sends again when a hub says it
+// holds fewer than it acknowledged (KeyRing::ResendOwn; docs/PROTOCOL.md,
+// "Key records lost alone"), after every record never acknowledged: the
+// rest at the next passes (each at most 512 bytes: 32 KB a pass).
+inline constexpr size_t kOwnKeyRecordsSentAgainPerPass = 64;
+
 // The most row changes in one commit, and field writes in one row change.
 inline constexpr size_t kMaxRowChangesPerCommit = 10000;
 inline constexpr size_t kMaxFieldsPerRowChange = 256;

@@ -98,6 +98,13 @@ void HybridClock::Restore(Hlc floor) {
   last_ = std::max(last_, floor);
 }
 
+bool HybridClock::Follow(Hlc remote) {
+  const int64_t now = source_->NowMillis();
+  if (static_cast<int64_t>(remote.wall_millis()) > now + max_skew_millis_) return false;
+  Restore(remote);
+  return true;
+}
+
 Hlc HybridClock::last() const {
   absl::MutexLock lock(&mu_);
   return last_;

@@ -56,6 +56,8 @@ class Hlc {
 // counts, 0 .. tuning::kPullLeadTakenMaxMillis. A laptop whose clock is
 // behind still takes colleagues' work stamped by the hub's time; a hub's
 // word never makes it stricter than its own clock, nor moves it further.
+// The lead widens what is accepted only: the hybrid clock never follows a
+// stamp past this wall clock plus the skew limit (HybridClock::Follow).
 struct ClockLead {
   int64_t measured = 0;
   int64_t taken = 0;
@@ -95,9 +97,16 @@ class HybridClock {
   // Check(), then advance the clock past `remote`.
   absl::Status Observe(Hlc remote, const std::string& who);
 
-  // Raises the clock to at least `floor` without any skew check. Used when a
-  // replica reopens, with the greatest HLC it has stored.
+  // Raises the clock to at least `floor` without any skew check. Used for
+  // this replica's own stamps (when it reopens, the greatest it issued).
   void Restore(Hlc floor);
+
+  // Raises the clock to `remote`, another device's stamp held here, only if
+  // it is at most the skew limit past this wall clock. A stamp further
+  // ahead (taken on the hub's lead, ClockLead: its unauthenticated time) is
+  // held but not adopted, so that this replica's own stamps stay near its
+  // own time (docs/PROTOCOL.md, "Clocks behind"). Whether it was adopted.
+  bool Follow(Hlc remote);
 
   // Lowers (or raises) the clock to `to`, without any check: a replica
   // whose stamps the hub refused as ahead stops adopting that time

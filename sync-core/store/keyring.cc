@@ -300,7 +300,7 @@ absl::StatusOr<std::map<DeviceId, std::string>> KeyRing::CutOffsDue() {
 absl::StatusOr<size_t> KeyRing::ResendOwn(const DeviceId& self) {
   size_t n = 0;
   FS_RETURN_IF_ERROR(impl_->InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
-    FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("UPDATE _fs_keys SET pushed = 0 WHERE "
+    FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("UPDATE _fs_keys SET pushed = 3 WHERE "
                                                      "pushed = 1 AND signer = ?1"));
     st->BindBlob(1, self.view());
     FS_RETURN_IF_ERROR(st->Run());
@@ -312,8 +312,8 @@ absl::StatusOr<size_t> KeyRing::ResendOwn(const DeviceId& self) {
 
 absl::StatusOr<uint64_t> KeyRing::OwnRecordsAcknowledged(const DeviceId& self) {
   FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared(absl::StrCat(
-                                   "SELECT COUNT(*) FROM _fs_keys WHERE pushed = 1 AND "
-                                   "signer = ?1 AND kind != ",
+                                   "SELECT COUNT(*) FROM _fs_keys WHERE pushed IN (1, 3) "
+                                   "AND signer = ?1 AND kind != ",
                                    crypto::KindsSql({KeyRecordKind::kErasure}))));
   st->BindBlob(1, self.view());
   FS_ASSIGN_OR_RETURN(bool r, st->Step());
@@ -338,9 +338,18 @@ absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> KeyRing::RecordsSig
 }
 
 absl::StatusOr<std::vector<std::string>> KeyRing::UnpushedRecords(size_t limit) {
-  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT bytes FROM _fs_keys WHERE pushed = 0 "
+  return RecordsIn(0, limit);
+}
+
+absl::StatusOr<std::vector<std::string>> KeyRing::RecordsToSendAgain(size_t limit) {
+  return RecordsIn(3, limit);
+}
+
+absl::StatusOr<std::vector<std::string>> KeyRing::RecordsIn(int pushed, size_t limit) {
+  FS_ASSIGN_OR_RETURN(auto st, impl_->db->Prepared("SELECT bytes FROM _fs_keys WHERE pushed = ?2 "
                                                    "ORDER BY seq LIMIT ?1"));
   st->BindInt(1, static_cast<int64_t>(limit));
+  st->BindInt(2, pushed);
   std::vector<std::string> out;
   while (true) {
     FS_ASSIGN_OR_RETURN(bool r, st->Step());

@@ -113,14 +113,18 @@ class KeyRing {
   absl::StatusOr<KeyRecordsReport> AddRecords(const std::vector<std::string>& records);
   // Records made here that the hub has not acknowledged, oldest first.
   absl::StatusOr<std::vector<std::string>> UnpushedRecords(size_t limit);
+  // Records ResendOwn put back, oldest first: sent after those never
+  // acknowledged, a few a pass (sync/pusher.h PushKeys).
+  absl::StatusOr<std::vector<std::string>> RecordsToSendAgain(size_t limit);
   absl::Status MarkPushed(const std::vector<std::string>& records);
-  // Records `self` signed that the hub had acknowledged, put back among
-  // those to push (a hub that went back lost them: docs/PROTOCOL.md, "A hub
-  // put back from a backup"); the hub keeps one copy of each. How many.
+  // Records `self` signed that the hub had acknowledged, marked to be sent
+  // again (pushed = 3; a hub that went back lost them: docs/PROTOCOL.md, "A
+  // hub put back from a backup"); the hub keeps one copy of each. How many.
   absl::StatusOr<size_t> ResendOwn(const DeviceId& self);
   // How many records `self` signed the hub acknowledged (pushed, or
-  // received from it), erasures left out: what a hub that lost none holds
-  // of them at least (HelloResponse.own.key_records).
+  // received from it; those marked to be sent again included), erasures
+  // left out: what a hub that lost none holds of them at least
+  // (HelloResponse.own.key_records).
   absl::StatusOr<uint64_t> OwnRecordsAcknowledged(const DeviceId& self);
   // Records `signer` signed held here, after local order `after` (0: from
   // the first), at most `limit`, with their local order: relayed to a hub
@@ -319,6 +323,8 @@ class KeyRing {
   class Impl;
 
  private:
+  // Records in push state `pushed` (_fs_keys.pushed), oldest first.
+  absl::StatusOr<std::vector<std::string>> RecordsIn(int pushed, size_t limit);
   // FAILED_PRECONDITION, saying why nothing was written, unless `row` of
   // `table` holds what signatures vouch for (Replica::RowVouched): the
   // office it names (`office`, the owner or a referral's) is then not one

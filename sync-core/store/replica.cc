@@ -114,10 +114,9 @@ absl::Status Replica::Impl::Init() {
     self_idx = it->second;
   }
   // The clock resumes past everything this replica has stored, even if the
-  // machine's clock went backwards since.
-  uint64_t max_hlc = 0;
-  for (const DeviceEntry& d : devices) max_hlc = std::max(max_hlc, d.max_hlc);
-  hlc.Restore(Hlc::FromPacked(max_hlc));
+  // machine's clock went backwards since; past others' stamps only within
+  // the skew limit of this clock (HybridClock::Follow).
+  FollowStored();
   // Stamps the hub refused as ahead, withdrawn: never issued again.
   return LoadClockSkip();
 }
@@ -158,7 +157,6 @@ absl::Status Replica::Impl::ReloadDevices() {
   absl::flat_hash_map<DeviceId, uint32_t> index;
   FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT idx, id, max_seq, max_hlc FROM "
                                             "_fs_devices ORDER BY idx"));
-  uint64_t max_hlc = 0;
   while (true) {
     FS_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
@@ -168,13 +166,22 @@ absl::Status Replica::Impl::ReloadDevices() {
     loaded[idx] = DeviceEntry{id, static_cast<uint64_t>(st->ColumnInt(2)),
                               static_cast<uint64_t>(st->ColumnInt(3)), false};
     index[id] = idx;
-    max_hlc = std::max(max_hlc, loaded[idx].max_hlc);
   }
   devices.swap(loaded);
   device_index.swap(index);
   // Timestamps written by another connection are ours to follow too.
-  hlc.Restore(Hlc::FromPacked(max_hlc));
+  FollowStored();
   return absl::OkStatus();
+}
+
+void Replica::Impl::FollowStored() {
+  for (const DeviceEntry& d : devices) {
+    if (d.id == self) {
+      hlc.Restore(Hlc::FromPacked(d.max_hlc));
+    } else {
+      hlc.Follow(Hlc::FromPacked(d.max_hlc));
+    }
+  }
 }
 
 absl::StatusOr<int64_t> Replica::Impl::DataVersion() {

@@ -95,6 +95,9 @@ class Replica::Impl {
   absl::Status InWriteTxn(const std::function<absl::Status(sqlite::Transaction&)>& body);
 
   absl::Status ReloadDevices();
+  // Raises the clock past the stamps held: this replica's own always,
+  // another device's within the skew limit of the wall clock.
+  void FollowStored();
   absl::StatusOr<int64_t> DataVersion();
   absl::StatusOr<uint32_t> DeviceIndex(const DeviceId& id, bool create);
   bool Knows(const Version& v) const;

@@ -254,7 +254,13 @@ absl::StatusOr<int64_t> ReplicaMergeStore::AppendLog(const Commit& c) {
   d.max_seq = c.seq;
   d.max_hlc = std::max(d.max_hlc, c.hlc.packed());
   d.dirty = true;
-  m_.hlc.Restore(c.hlc);
+  // Its own stamps always; another device's only within the skew limit of
+  // this clock (one taken on the hub's lead is held, not followed).
+  if (c.author == m_.self) {
+    m_.hlc.Restore(c.hlc);
+  } else {
+    m_.hlc.Follow(c.hlc);
+  }
   return position;
 }
 
@@ -303,7 +309,11 @@ absl::Status Replica::Impl::Learn(const Version& v) {
     d.max_hlc = v.hlc.packed();
     d.dirty = true;
   }
-  hlc.Restore(v.hlc);
+  if (v.device == self) {
+    hlc.Restore(v.hlc);
+  } else {
+    hlc.Follow(v.hlc);
+  }
   return absl::OkStatus();
 }
 

@@ -205,6 +205,15 @@ absl::StatusOr<Commit> Replica::Impl::BuildLocal(sqlite::Transaction& db_txn, co
   Commit c;
   c.author = self;
   c.seq = devices[self_idx].max_seq + 1;
+  // A commit is newer than every version it names (schema/validate_commit):
+  // one its write supersedes, stamped past what the clock follows (taken on
+  // the hub's lead: HybridClock::Follow), moves the clock past it now.
+  for (const Pending& p : rows) {
+    for (const auto& [slot, w] : p.writes.v) {
+      if (w.base) hlc.Restore(w.base->hlc);
+      for (const Version& r : w.resolves) hlc.Restore(r.hlc);
+    }
+  }
   c.hlc = hlc.Now();
   c.changes.reserve(rows.size());
   for (Pending& p : rows) {

@@ -95,22 +95,44 @@ absl::StatusOr<EnrollReply> Enrol(Transport& transport, const std::string& token
 // records this laptop signed it holds, and fewer than it acknowledged has
 // them all sent again. The same signed records, to the same recipients:
 // a hub that claims fewer than it holds gets duplicates, never a new grant.
-static absl::Status ResendKeysTheHubLost(KeyRing& keys, const DeviceId& self,
+// They go after every record never acknowledged, a few a pass
+// (Pusher::PushKeys); while the hub's count stays short they are marked
+// again with a backoff (kKeysResentCursor, as refused gaps are asked for:
+// 1, 2, 4 ... 32 passes after the first time, then every 64th), so a hub
+// that always says 0 costs a bounded number of re-sent records.
+static absl::Status ResendKeysTheHubLost(Replica& replica, KeyRing& keys, const DeviceId& self,
                                          const HelloInfo& hello, SyncReport* report) {
   if (!hello.held_key_records) return absl::OkStatus();
   FS_ASSIGN_OR_RETURN(const uint64_t sent, keys.OwnRecordsAcknowledged(self));
-  if (*hello.held_key_records >= sent) return absl::OkStatus();
+  FS_ASSIGN_OR_RETURN(const int64_t since, replica.GetCursor(kKeysResentCursor));
+  if (*hello.held_key_records >= sent) {
+    return since == 0 ? absl::OkStatus() : replica.DropCursor(kKeysResentCursor);
+  }
+  if (since > 0) {
+    FS_RETURN_IF_ERROR(replica.SetCursor(kKeysResentCursor, since + 1));
+    // Those marked before still going (a few a pass), or not due yet.
+    FS_ASSIGN_OR_RETURN(std::vector<std::string> pending, keys.RecordsToSendAgain(1));
+    if (!pending.empty() || !RefusedGapAskDue(since)) return absl::OkStatus();
+  } else {
+    FS_RETURN_IF_ERROR(replica.SetCursor(kKeysResentCursor, 1));
+  }
   FS_ASSIGN_OR_RETURN(const size_t again, keys.ResendOwn(self));
   report->key_notes.push_back(absl::StrCat(
       "the hub held ", *hello.held_key_records, " of the ", sent, " key records this laptop "
-      "had sent (put back from an older backup?): ", again, " sent again"));
+      "had sent (put back from an older backup?): ", again, " sent again",
+      again > tuning::kOwnKeyRecordsSentAgainPerPass
+          ? absl::StrCat(", ", tuning::kOwnKeyRecordsSentAgainPerPass, " a sync")
+          : std::string(),
+      since > 0 ? "; it said so after the last time too: sent again less and less often while "
+                  "it does"
+                : ""));
   return absl::OkStatus();
 }
 
 static absl::Status ResendWhatTheHubLost(Replica& replica, KeyRing& keys, const HelloInfo& hello,
                                          SyncReport* report) {
   if (!hello.held_known) return absl::OkStatus();
-  FS_RETURN_IF_ERROR(ResendKeysTheHubLost(keys, replica.device_id(), hello, report));
+  FS_RETURN_IF_ERROR(ResendKeysTheHubLost(replica, keys, replica.device_id(), hello, report));
   FS_ASSIGN_OR_RETURN(const int64_t pushed, replica.GetCursor(kPushedCursor));
   if (static_cast<int64_t>(hello.held_acknowledged) >= pushed) return absl::OkStatus();
   FS_ASSIGN_OR_RETURN(const int64_t high, replica.GetCursor(kHubAckedHighCursor));

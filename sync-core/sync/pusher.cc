@@ -332,8 +332,9 @@ absl::Status Pusher::SetAsideDamaged(Replica& replica, const Commit& c, const Ow
   FS_RETURN_IF_ERROR(replica.SetAside({r}));
   report->chain.problems.push_back(absl::StrCat(
       "commit ", c.seq, " of this laptop is damaged on its disk (", own.why, "): it was not "
-      "sent; it is set aside (fieldnode set-aside list: keep writes it again, discard gives it "
-      "up) and its signed header alone goes, so every later change is pushed. The disk may be "
+      "sent; it is set aside (fieldnode set-aside list; discard it, then write the values "
+      "again: keep is refused, it would sign the damaged values anew) and its signed header "
+      "alone goes, so every later change is pushed. The disk may be "
       "failing, or someone altered this laptop's data: tell the administrator"));
   progressed_ = true;
   aside->emplace(r.seq, std::move(r));
@@ -542,9 +543,20 @@ absl::StatusOr<PushOutcome> Pusher::PushStatement(const std::string& statement) 
 absl::Status Pusher::PushKeys(KeyRing& keys, SyncReport* report,
                               std::optional<int64_t> resend_before) {
   bool resent = !resend_before.has_value();
+  const size_t per_call = static_cast<size_t>(kMaxPushKeyRecords) / 2;
   while (true) {
-    FS_ASSIGN_OR_RETURN(std::vector<std::string> records,
-                        keys.UnpushedRecords(static_cast<size_t>(kMaxPushKeyRecords) / 2));
+    FS_ASSIGN_OR_RETURN(std::vector<std::string> records, keys.UnpushedRecords(per_call));
+    // Records never acknowledged first; then those a hub said it lost
+    // (KeyRing::ResendOwn), a few a pass: a hub that says so at every pass
+    // neither starves new records on a small link nor makes this laptop
+    // send everything it ever signed each time.
+    bool sent_again = false;
+    if (records.empty() && own_resent_ < tuning::kOwnKeyRecordsSentAgainPerPass) {
+      FS_ASSIGN_OR_RETURN(records, keys.RecordsToSendAgain(std::min(
+                                       per_call, tuning::kOwnKeyRecordsSentAgainPerPass -
+                                                     own_resent_)));
+      sent_again = !records.empty();
+    }
     if (records.empty() && !resent) {
       resent = true;
       FS_ASSIGN_OR_RETURN(size_t again,
@@ -561,6 +573,7 @@ absl::Status Pusher::PushKeys(KeyRing& keys, SyncReport* report,
       ++fit;
     }
     records.resize(fit);
+    if (sent_again) own_resent_ += fit;
     PushRequest req = NewRequest();
     req.key_records = records;
     absl::StatusOr<PushOutcome> resp = transport_.Push(req);

@@ -45,8 +45,9 @@ class Pusher {
   absl::Status PushCommits(Replica& replica, const std::atomic<bool>* stop, SyncReport* report);
 
   // Pushes the key records not pushed yet; refused ones are set aside.
-  // With `resend_before`, then sends again records set aside before that
-  // time (KeyRing::ResendRefused), once.
+  // Then, up to tuning::kOwnKeyRecordsSentAgainPerPass a pass, those marked
+  // to be sent again (KeyRing::ResendOwn). With `resend_before`, then sends
+  // again records set aside before that time (KeyRing::ResendRefused), once.
   absl::Status PushKeys(KeyRing& keys, SyncReport* report,
                         std::optional<int64_t> resend_before = std::nullopt);
 
@@ -167,6 +168,9 @@ class Pusher {
   std::set<uint64_t> counted_acked_;
   // Of those, the ones believed (set aside when the pusher reaches them).
   std::set<uint64_t> believed_acked_;
+  // This laptop's key records sent again this pass (PushKeys; at most
+  // tuning::kOwnKeyRecordsSentAgainPerPass).
+  size_t own_resent_ = 0;
 };
 
 }  // namespace fieldsync::sync

@@ -155,6 +155,11 @@ inline constexpr char kKeyCursor[] = "hub:keys";
 // The hub's mark of the record at the key cursor (hub/key_mark.h), its 64
 // bits as a signed cursor; absent or 0: none. Set with the key cursor.
 inline constexpr char kKeyMarkCursor[] = "hub:keys_mark";
+// While a hub says it holds fewer of this laptop's key records than it
+// acknowledged: 1 + the passes since they were first marked to be sent
+// again (absent: none); they are marked again with a backoff
+// (docs/PROTOCOL.md, "Key records lost alone").
+inline constexpr char kKeysResentCursor[] = "hub:keys_resent_passes";
 // The last of this node's chain entries the hub holds (protocol version 3):
 // headers after it are sent as backfill.
 inline constexpr char kChainAccountedCursor[] = "hub:chain_accounted";
