@@ -4,8 +4,11 @@
 // console is a real process on a node enrolled with a real fieldhub serve.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -19,8 +22,8 @@ namespace {
 class ConsoleTest : public ConsoleTestBase {
  protected:
   // Starts the console; its port and token.
-  void StartConsole(std::vector<std::string> args = {}) {
-    const std::string address = console_.Start(node_, std::move(args));
+  void StartConsole(std::vector<std::string> args = {}, std::vector<std::string> prefix = {}) {
+    const std::string address = console_.Start(node_, std::move(args), std::move(prefix));
     ASSERT_FALSE(address.empty()) << console_.output();
     const size_t colon = address.find(':', 7);
     port_ = std::stoi(address.substr(colon + 1));
@@ -54,6 +57,35 @@ class ConsoleTest : public ConsoleTestBase {
     return Client().Post(path.c_str(), h, JsonStored(body), "application/json");
   }
   static Json Body(const httplib::Result& r) { return Json::parse(r->body); }
+
+  // The node's data directory handed to `nobody`, and the words that run a
+  // program as it. The tests run as root, and root reads any process's
+  // /proc/PID/exe, non-dumpable or not: the key agent's check of its peers
+  // behaves as on a social worker's laptop only for an ordinary user. (Run
+  // by an ordinary user already, the test runs as that user.)
+  std::vector<std::string> AsOrdinaryUser() {
+    if (getuid() != 0) return {};
+    constexpr uid_t kNobody = 65534;
+    EXPECT_EQ(chmod(dir_.path().c_str(), 0711), 0);
+    EXPECT_EQ(lchown(node_.c_str(), kNobody, kNobody), 0);
+    for (const auto& e : std::filesystem::recursive_directory_iterator(node_)) {
+      EXPECT_EQ(lchown(e.path().c_str(), kNobody, kNobody), 0) << e.path();
+    }
+    return {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"};
+  }
+  // fieldnode ARGS --data-dir NODE after `prefix`, with `env` set.
+  harness::CommandResult FieldnodeAs(const std::vector<std::string>& prefix,
+                                     std::vector<std::string> env,
+                                     const std::vector<std::string>& args) {
+    std::vector<std::string> argv = prefix;
+    argv.insert(argv.end(), {"/usr/bin/setsid", "-w", "/usr/bin/env", "-u",
+                             "FIELDSYNC_PASSPHRASE", "-u", "FIELDSYNC_PASSPHRASE_FILE"});
+    argv.insert(argv.end(), env.begin(), env.end());
+    argv.push_back(harness::BinDir() + "/fieldnode");
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--data-dir", node_});
+    return harness::Run(argv);
+  }
 
   int port_ = 0;
   std::string token_;
@@ -198,6 +230,83 @@ TEST_F(ConsoleTest, ALockedConsoleReturnsNoSealedValue) {
   auto list = Get("/api/cases?urgency=urgent", cookie);
   ASSERT_TRUE(list);
   EXPECT_EQ(Body(list)["total"], 1) << list->body;
+}
+
+// The console makes itself non-dumpable when it unlocks (the passphrase and
+// the office keys are in its memory); the agent then cannot read its
+// /proc/PID/exe, which only root can for a non-dumpable process. Before
+// the fix every data page of a console run by an ordinary user answered
+// 409 after unlocking.
+TEST_F(ConsoleTest, AConsoleRunByAnOrdinaryUserOpensSealedValuesAfterUnlocking) {
+  StartConsole({}, AsOrdinaryUser());
+  const std::string cookie = SignIn();
+  auto unlocked = Post("/api/unlock", cookie, {{"passphrase", kConsolePass}}, Origin());
+  ASSERT_TRUE(unlocked);
+  ASSERT_EQ(unlocked->status, 200) << unlocked->body;
+  auto made = Post("/api/intake", cookie,
+                   {{"person", {{"full_name", "Nguyễn Thị Hằng"}, {"sex", "female"}}},
+                    {"case", {{"narrative", "Bị lừa sang biên giới"}}}},
+                   Origin());
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->status, 200) << made->body;
+  const std::string code = Body(made)["case_code"];
+  for (int i = 0; i < 2; ++i) {  // each request asks the agent again
+    auto open = Get("/api/case?ref=" + code, cookie);
+    ASSERT_TRUE(open);
+    ASSERT_EQ(open->status, 200) << open->body;
+    EXPECT_EQ(Body(open)["locked"], false);
+    EXPECT_NE(open->body.find("Bị lừa sang biên giới"), std::string::npos) << open->body;
+  }
+  auto found = Get("/api/search?q=nguyen%20thi%20hang", cookie);
+  ASSERT_TRUE(found);
+  ASSERT_EQ(found->status, 200) << found->body;
+  EXPECT_EQ(Body(found)["hits"].size(), 1u) << found->body;
+  auto locked = Post("/api/lock", cookie, Json::object(), Origin());
+  ASSERT_TRUE(locked);
+  EXPECT_EQ(Body(locked)["unlocked"], false);
+}
+
+// Unlocked by `fieldnode unlock` before the console started: the console's
+// first request connects (while it is still dumpable) and keeps that
+// connection; before the fix its second request was refused.
+TEST_F(ConsoleTest, AnOrdinaryUsersConsoleUsesAnAgentStartedByUnlock) {
+  const std::vector<std::string> as = AsOrdinaryUser();
+  auto unlocked = FieldnodeAs(as, {std::string("FIELDSYNC_PASSPHRASE=") + kConsolePass},
+                              {"unlock", "--for", "10m"});
+  ASSERT_EQ(unlocked.exit_code, 0) << unlocked.err;
+  StartConsole({}, as);
+  const std::string cookie = SignIn();
+  for (const std::string name : {"Lò Thị Mai", "Giàng Thị Sua"}) {
+    auto made = Post("/api/intake", cookie, {{"person", {{"full_name", name}, {"sex", "female"}}}},
+                     Origin());
+    ASSERT_TRUE(made);
+    ASSERT_EQ(made->status, 200) << made->body;
+    auto open = Get("/api/case?ref=" + Body(made)["case_code"].get<std::string>(), cookie);
+    ASSERT_TRUE(open);
+    ASSERT_EQ(open->status, 200) << open->body;
+    EXPECT_NE(open->body.find(name), std::string::npos) << open->body;
+  }
+}
+
+// The same user's command line: `fieldnode unlock`, then a command that
+// signs and one that opens sealed values, each through the agent (a command
+// asks the agent while it is still dumpable, and keeps the connection).
+TEST_F(ConsoleTest, AnOrdinaryUsersCommandsUseTheAgentAfterUnlock) {
+  const std::vector<std::string> as = AsOrdinaryUser();
+  auto unlocked = FieldnodeAs(as, {std::string("FIELDSYNC_PASSPHRASE=") + kConsolePass},
+                              {"unlock", "--for", "10m"});
+  ASSERT_EQ(unlocked.exit_code, 0) << unlocked.err;
+  auto made = FieldnodeAs(as, {}, {"case", "new", "--name", "Lò Thị Mai", "--sex", "female",
+                                   "--narrative", "Bị lừa sang biên giới"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const size_t at = made.out.find("opened case ");
+  ASSERT_NE(at, std::string::npos) << made.out;
+  const std::string code = made.out.substr(at + 12, made.out.find(' ', at + 12) - at - 12);
+  auto shown = FieldnodeAs(as, {}, {"case", "show", code});
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("Lò Thị Mai"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("Bị lừa sang biên giới"), std::string::npos) << shown.out;
+  EXPECT_EQ(FieldnodeAs(as, {}, {"lock"}).exit_code, 0);
 }
 
 TEST_F(ConsoleTest, AFieldIsChangedThroughTheLibrarysRulesAndACaseClosedOnce) {

@@ -28,14 +28,17 @@ class ConsoleProcess {
  public:
   ~ConsoleProcess() { Stop(); }
   // Starts fieldnode console ARGS --data-dir DIR (no passphrase in its
-  // environment) and waits (10 s at most) for its address; "" on failure.
-  std::string Start(const std::string& data_dir, std::vector<std::string> args) {
+  // environment), after `prefix` if any (e.g. setpriv to another user), and
+  // waits (10 s at most) for its address; "" on failure.
+  std::string Start(const std::string& data_dir, std::vector<std::string> args,
+                    std::vector<std::string> prefix = {}) {
     int out[2];
     if (pipe(out) != 0) return "";
-    std::vector<std::string> argv = {"/usr/bin/env", "-u", "FIELDSYNC_PASSPHRASE", "-u",
+    std::vector<std::string> argv = std::move(prefix);
+    argv.insert(argv.end(), {"/usr/bin/env", "-u", "FIELDSYNC_PASSPHRASE", "-u",
                                      "FIELDSYNC_PASSPHRASE_FILE",
                                      harness::BinDir() + "/fieldnode", "console", "--no-browser",
-                                     "--data-dir", data_dir};
+                                     "--data-dir", data_dir});
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> c;
     for (auto& a : argv) c.push_back(a.data());
