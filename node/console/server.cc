@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -40,14 +41,6 @@ const assets::Asset* FindAsset(std::string_view path) {
   return nullptr;
 }
 
-// The page shown for "/" without a session: what to do, in both languages.
-constexpr char kNoSession[] =
-    "<!doctype html><meta charset=\"utf-8\"><title>fieldsync</title><p>Địa chỉ này cần mã dùng "
-    "một lần do <code>fieldnode console</code> in ra (mỗi mã chỉ dùng được một lần): hãy chạy lại "
-    "<code>fieldnode console</code> và mở địa chỉ mới.</p><p>This address needs the one-time "
-    "token <code>fieldnode console</code> printed (each token works once): run it again and open "
-    "the new address.</p>";
-
 }  // namespace
 
 struct Server::Impl {
@@ -78,7 +71,8 @@ struct Server::Impl {
 void Server::Impl::Routes() {
   http.set_payload_max_length(kMaxBody);
   // Every request: the Host names the console; a change comes from its
-  // Origin; the API needs the session cookie.
+  // Origin; the API needs the session header (but for the exchange of the
+  // token that gives it).
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     Headers(res);
     if (!gate.HostAllowed(req.get_header_value("Host"))) {
@@ -92,27 +86,33 @@ void Server::Impl::Routes() {
       res.set_content("refused: a change must come from the console's own page\n", "text/plain");
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (absl::StartsWith(req.path, "/api/") && !gate.Valid(req.get_header_value("Cookie"))) {
+    if (absl::StartsWith(req.path, "/api/") && req.path != "/api/session" &&
+        !gate.Valid(req.get_header_value(kSessionHeader))) {
       Reply(res, ErrorKey(401, "err.session"));
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  http.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
-    if (req.has_param("token")) {
-      auto session = gate.Exchange(req.get_param_value("token"));
-      if (session) {
-        res.set_header("Set-Cookie", Gate::SetCookie(*session));
-        res.set_redirect("/", 303);  // the token leaves the address bar
-        return;
-      }
-    } else if (gate.Valid(req.get_header_value("Cookie"))) {
-      const assets::Asset* index = FindAsset("/index.html");
-      res.set_content(std::string(index->body), std::string(index->type));
+  // The page itself is the same for all (the app, no data): a page with
+  // ?token= exchanges it (POST /api/session) and keeps the session in its
+  // sessionStorage; without a session its API requests are refused.
+  const assets::Asset* index = FindAsset("/index.html");
+  http.Get("/", [index](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(index->body), std::string(index->type));
+  });
+  http.Post("/api/session", [this](const httplib::Request& req, httplib::Response& res) {
+    Json in = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    std::optional<std::string> session;
+    if (!in.is_discarded() && in.is_object() && in.contains("token") && in["token"].is_string()) {
+      session = gate.Exchange(in["token"].get<std::string>());
+    }
+    if (!session) {
+      Reply(res, ErrorKey(401, "err.session"));
       return;
     }
-    res.status = 401;
-    res.set_content(kNoSession, "text/html; charset=utf-8");
+    ApiReply r;
+    r.body = {{"session", *session}};
+    Reply(res, r);
   });
   for (const assets::Asset& a : assets::kAssets) {
     if (a.path == "/index.html") continue;
