@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -339,6 +340,58 @@ TEST_F(ConsoleTest, AnOrdinaryUsersCommandsUseTheAgentAfterUnlock) {
   EXPECT_NE(shown.out.find("Lò Thị Mai"), std::string::npos) << shown.out;
   EXPECT_NE(shown.out.find("Bị lừa sang biên giới"), std::string::npos) << shown.out;
   EXPECT_EQ(FieldnodeAs(as, {}, {"lock"}).exit_code, 0);
+}
+
+// The browser is opened on a 0600 file that leads to the address: the
+// token never is on a command line (/proc/PID/cmdline is every local
+// user's to read). Before the fix xdg-open got the address itself.
+class ConsoleOpenerTest : public ConsoleTest {
+ protected:
+  // Starts the console with a recording opener; what it was given (its
+  // arguments, one a line), once it ran.
+  std::string StartWithOpener() {
+    const std::string script = dir_.File("opener.sh");
+    record_ = dir_.File("opener.out");
+    {
+      std::FILE* f = std::fopen(script.c_str(), "w");
+      std::fprintf(f, "#!/bin/sh\nprintf '%%s\\n' \"$@\" > %s.tmp\nmv %s.tmp %s\n",
+                   record_.c_str(), record_.c_str(), record_.c_str());
+      std::fclose(f);
+      chmod(script.c_str(), 0700);
+    }
+    console_.open_browser = true;
+    StartConsole({}, {"/usr/bin/env", "FIELDSYNC_BROWSER=" + script});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (access(record_.c_str(), F_OK) != 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    auto out = harness::Run({"/bin/cat", record_});
+    return out.out;
+  }
+  std::string record_;
+};
+
+TEST_F(ConsoleOpenerTest, TheOpenerGetsAFileNotTheToken) {
+  const std::string argv = StartWithOpener();
+  ASSERT_FALSE(token_.empty());
+  EXPECT_EQ(argv.find(token_), std::string::npos) << argv;
+  const std::string file = node_ + "/console-open.html";
+  EXPECT_EQ(argv, "file://" + file + "\n");
+  struct stat st {};
+  ASSERT_EQ(stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_NE(harness::Run({"/bin/cat", file}).out.find("?token=" + token_), std::string::npos);
+  EXPECT_FALSE(SignIn().empty());
+  EXPECT_NE(stat(file.c_str(), &st), 0) << "the file stays after its token was spent";
+}
+
+TEST_F(ConsoleOpenerTest, TheFileGoesWhenTheConsoleStops) {
+  StartWithOpener();
+  const std::string file = node_ + "/console-open.html";
+  struct stat st {};
+  ASSERT_EQ(stat(file.c_str(), &st), 0);
+  EXPECT_EQ(console_.Stop(), 0);
+  EXPECT_NE(stat(file.c_str(), &st), 0) << "the file stays after the console stopped";
 }
 
 TEST_F(ConsoleTest, AFieldIsChangedThroughTheLibrarysRulesAndACaseClosedOnce) {

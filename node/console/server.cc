@@ -1,6 +1,11 @@
 #include "node/console/server.h"
 
+#include <fcntl.h>
 #include <httplib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <condition_variable>
@@ -45,7 +50,7 @@ const assets::Asset* FindAsset(std::string_view path) {
 
 struct Server::Impl {
   Impl(const ServerOptions& o, std::string token)
-      : keys(o.dir, o.idle_millis), api(keys, o.officer), gate(std::move(token)) {}
+      : keys(o.dir, o.idle_millis), api(keys, o.officer), gate(std::move(token)), dir(o.dir.path) {}
 
   httplib::Server http;
   KeyWatch keys;
@@ -53,6 +58,15 @@ struct Server::Impl {
   Gate gate;
   int port = 0;
   std::string address;
+  std::mutex launch_mu;
+  std::string launch_file;  // "" if none (guarded by launch_mu)
+  std::string dir;
+
+  void RemoveLaunchFile() {
+    std::lock_guard<std::mutex> l(launch_mu);
+    if (!launch_file.empty()) unlink(launch_file.c_str());
+    launch_file.clear();
+  }
   std::thread listener, idle;
   std::mutex mu;
   std::condition_variable cv;
@@ -110,6 +124,7 @@ void Server::Impl::Routes() {
       Reply(res, ErrorKey(401, "err.session"));
       return;
     }
+    RemoveLaunchFile();  // it led to a token that is spent
     ApiReply r;
     r.body = {{"session", *session}};
     Reply(res, r);
@@ -168,6 +183,30 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 int Server::port() const { return impl_->port; }
 std::string Server::Address() const { return impl_->address; }
 
+absl::StatusOr<std::string> Server::WriteLaunchFile() {
+  const std::string path = impl_->dir + "/console-open.html";
+  // The address is digits, letters and ":/?=." only: nothing to escape.
+  const std::string page = absl::StrCat(
+      "<!doctype html><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url=",
+      impl_->address, "\"><title>fieldsync</title><p><a href=\"", impl_->address,
+      "\">fieldsync</a></p>\n");
+  std::lock_guard<std::mutex> l(impl_->launch_mu);
+  unlink(path.c_str());  // one left by a console that was killed
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  }
+  const bool written = write(fd, page.data(), page.size()) == static_cast<ssize_t>(page.size());
+  close(fd);
+  if (!written) {
+    unlink(path.c_str());
+    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
+  }
+  impl_->launch_file = path;
+  return path;
+}
+
 void Server::Stop() {
   if (!impl_) return;
   {
@@ -177,6 +216,7 @@ void Server::Stop() {
   }
   impl_->cv.notify_all();
   impl_->http.stop();
+  impl_->RemoveLaunchFile();
   if (impl_->listener.joinable()) impl_->listener.join();
   if (impl_->idle.joinable()) impl_->idle.join();
 }

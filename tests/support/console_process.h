@@ -37,8 +37,9 @@ class ConsoleProcess {
     std::vector<std::string> argv = std::move(prefix);
     argv.insert(argv.end(), {"/usr/bin/env", "-u", "FIELDSYNC_PASSPHRASE", "-u",
                                      "FIELDSYNC_PASSPHRASE_FILE",
-                                     harness::BinDir() + "/fieldnode", "console", "--no-browser",
+                                     harness::BinDir() + "/fieldnode", "console",
                                      "--data-dir", data_dir});
+    if (!open_browser) argv.push_back("--no-browser");
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> c;
     for (auto& a : argv) c.push_back(a.data());
@@ -83,6 +84,8 @@ class ConsoleProcess {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   const std::string& output() const { return output_; }
+  // Without --no-browser (the opener: FIELDSYNC_BROWSER in `prefix`).
+  bool open_browser = false;
 
  private:
   pid_t pid_ = -1;
