@@ -68,6 +68,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -109,6 +110,26 @@ std::string AgentSocketPath(const std::string& data_dir);
 // `identity` is delegated.
 absl::Status StartAgent(const std::string& data_dir, crypto::DeviceIdentity identity,
                         int64_t until_millis);
+
+// A connection to the agent that a long-lived process keeps (the console):
+// the delegated identity over it (Clone it for each use: the clones share
+// the connection), and whether the agent still holds the connection (false
+// once it locked, expired or was killed; then ask for a new one).
+struct KeptAgent {
+  crypto::DeviceIdentity identity;
+  std::function<bool()> alive;
+};
+
+// As StartAgent, and keeps a connection made before the fork ("The
+// connection made at unlock" above): it serves this process even once it
+// is non-dumpable, which a connection through the socket would not for an
+// ordinary user.
+absl::StatusOr<KeptAgent> StartKeptAgent(const std::string& data_dir,
+                                         crypto::DeviceIdentity identity, int64_t until_millis);
+
+// AgentIdentity's connection with its liveness (same errors, same
+// non-dumpable process after the agent answered).
+absl::StatusOr<std::optional<KeptAgent>> KeepAgent(const std::string& data_dir);
 
 // A delegated identity whose Sign and OpenSealed ask the running agent over
 // one connection kept for the life of the identity (and its clones); nullopt

@@ -58,7 +58,8 @@ absl::StatusOr<crypto::DeviceIdentity> OpenKeystoreWith(const DataDir& dir,
   return id;
 }
 
-absl::Status UnlockWithPassphrase(const DataDir& dir, std::string pass, int64_t until_millis) {
+absl::StatusOr<KeptAgent> UnlockWithPassphrase(const DataDir& dir, std::string pass,
+                                               int64_t until_millis) {
   KeepSecretsFromOtherProcesses();
   absl::Status rule;
   auto id = OpenKeystoreWith(dir, pass, &rule);
@@ -69,7 +70,7 @@ absl::Status UnlockWithPassphrase(const DataDir& dir, std::string pass, int64_t 
         rule.message(), ". It is too weak and must be changed before this laptop's keys are "
         "used: run `fieldnode passphrase` on a terminal. Nothing was changed"));
   }
-  return StartAgent(dir.path, *std::move(id), until_millis);
+  return StartKeptAgent(dir.path, *std::move(id), until_millis);
 }
 
 absl::StatusOr<std::optional<crypto::DeviceIdentity>> MaybeUnlock(const Args& args,

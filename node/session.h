@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "base/args.h"
 #include "crypto/identity.h"
+#include "node/agent.h"
 #include "node/client.h"
 #include "store/data_dir.h"
 #include "store/keyring.h"
@@ -46,10 +47,13 @@ absl::StatusOr<crypto::DeviceIdentity> OpenKeystoreWith(const DataDir& dir,
                                                         absl::Status* rule);
 // What `fieldnode unlock` does with a passphrase in hand (the console's
 // unlock: node/console/): opens the keystore and starts the key agent
-// (node/agent.h) until `until_millis`; `pass` is wiped. A passphrase that
-// breaks the rule is refused (FAILED_PRECONDITION: change it on a terminal
-// with `fieldnode passphrase`), nothing started.
-absl::Status UnlockWithPassphrase(const DataDir& dir, std::string pass, int64_t until_millis);
+// (node/agent.h) until `until_millis`, keeping the connection made at
+// unlock (StartKeptAgent: this process is non-dumpable from here on, so it
+// could not be checked on a later connection); `pass` is wiped. A
+// passphrase that breaks the rule is refused (FAILED_PRECONDITION: change it
+// on a terminal with `fieldnode passphrase`), nothing started.
+absl::StatusOr<KeptAgent> UnlockWithPassphrase(const DataDir& dir, std::string pass,
+                                               int64_t until_millis);
 // As MaybeUnlock, asking on the terminal; FAILED_PRECONDITION saying how to
 // unlock if there is no way.
 absl::StatusOr<crypto::DeviceIdentity> MustUnlock(const Args& args, const DataDir& dir,

@@ -1,11 +1,15 @@
 // `fieldnode console` over real sockets (node/console/, docs/CONSOLE.md): the
-// one-time token, the session cookie, the Host and Origin checks, unlocking
+// one-time token, the session session, the Host and Origin checks, unlocking
 // through the key agent, no sealed value while locked, the idle lock. The
 // console is a real process on a node enrolled with a real fieldhub serve.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -19,8 +23,8 @@ namespace {
 class ConsoleTest : public ConsoleTestBase {
  protected:
   // Starts the console; its port and token.
-  void StartConsole(std::vector<std::string> args = {}) {
-    const std::string address = console_.Start(node_, std::move(args));
+  void StartConsole(std::vector<std::string> args = {}, std::vector<std::string> prefix = {}) {
+    const std::string address = console_.Start(node_, std::move(args), std::move(prefix));
     ASSERT_FALSE(address.empty()) << console_.output();
     const size_t colon = address.find(':', 7);
     port_ = std::stoi(address.substr(colon + 1));
@@ -33,81 +37,142 @@ class ConsoleTest : public ConsoleTestBase {
     c.set_read_timeout(30);
     return c;
   }
-  // Exchanges the token; the session's Cookie header.
+  // Exchanges the token as the page does (POST /api/session from its
+  // Origin); the session secret for the X-Fieldsync-Session header.
   std::string SignIn() {
-    auto res = Client().Get(("/?token=" + token_).c_str());
+    auto res = Client().Post("/api/session", {{"Origin", Origin()}},
+                             JsonStored(Json{{"token", token_}}), "application/json");
     EXPECT_TRUE(res);
     if (!res) return "";
-    EXPECT_EQ(res->status, 303);
-    const std::string set = res->get_header_value("Set-Cookie");
-    EXPECT_NE(set.find("HttpOnly"), std::string::npos) << set;
-    EXPECT_NE(set.find("SameSite=Strict"), std::string::npos) << set;
-    return set.substr(0, set.find(';'));
+    EXPECT_EQ(res->status, 200) << res->body;
+    EXPECT_TRUE(res->get_header_value("Set-Cookie").empty()) << "no cookie at all";
+    if (res->status != 200) return "";
+    return Json::parse(res->body)["session"].get<std::string>();
   }
-  httplib::Result Get(const std::string& path, const std::string& cookie) {
-    return Client().Get(path.c_str(), {{"Cookie", cookie}});
+  httplib::Result Get(const std::string& path, const std::string& session) {
+    return Client().Get(path.c_str(), {{"X-Fieldsync-Session", session}});
   }
-  httplib::Result Post(const std::string& path, const std::string& cookie, const Json& body,
+  httplib::Result Post(const std::string& path, const std::string& session, const Json& body,
                        const std::string& origin) {
-    httplib::Headers h = {{"Cookie", cookie}};
+    httplib::Headers h = {{"X-Fieldsync-Session", session}};
     if (!origin.empty()) h.emplace("Origin", origin);
     return Client().Post(path.c_str(), h, JsonStored(body), "application/json");
   }
   static Json Body(const httplib::Result& r) { return Json::parse(r->body); }
 
+  // The node's data directory handed to `nobody`, and the words that run a
+  // program as it. The tests run as root, and root reads any process's
+  // /proc/PID/exe, non-dumpable or not: the key agent's check of its peers
+  // behaves as on a social worker's laptop only for an ordinary user. (Run
+  // by an ordinary user already, the test runs as that user.)
+  std::vector<std::string> AsOrdinaryUser() {
+    if (getuid() != 0) return {};
+    constexpr uid_t kNobody = 65534;
+    EXPECT_EQ(chmod(dir_.path().c_str(), 0711), 0);
+    EXPECT_EQ(lchown(node_.c_str(), kNobody, kNobody), 0);
+    for (const auto& e : std::filesystem::recursive_directory_iterator(node_)) {
+      EXPECT_EQ(lchown(e.path().c_str(), kNobody, kNobody), 0) << e.path();
+    }
+    return {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"};
+  }
+  // fieldnode ARGS --data-dir NODE after `prefix`, with `env` set.
+  harness::CommandResult FieldnodeAs(const std::vector<std::string>& prefix,
+                                     std::vector<std::string> env,
+                                     const std::vector<std::string>& args) {
+    std::vector<std::string> argv = prefix;
+    argv.insert(argv.end(), {"/usr/bin/setsid", "-w", "/usr/bin/env", "-u",
+                             "FIELDSYNC_PASSPHRASE", "-u", "FIELDSYNC_PASSPHRASE_FILE"});
+    argv.insert(argv.end(), env.begin(), env.end());
+    argv.push_back(harness::BinDir() + "/fieldnode");
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--data-dir", node_});
+    return harness::Run(argv);
+  }
+
   int port_ = 0;
   std::string token_;
 };
 
-TEST_F(ConsoleTest, TheApiNeedsTheSessionCookieAndTheTokenWorksOnce) {
+TEST_F(ConsoleTest, TheApiNeedsTheSessionHeaderAndTheTokenWorksOnce) {
   StartConsole();
   auto bare = Client().Get("/api/state");
   ASSERT_TRUE(bare);
   EXPECT_EQ(bare->status, 401);
   EXPECT_EQ(Body(bare)["error"], "err.session");
-  auto forged = Get("/api/today", "fieldsync_console=0123456789abcdef");
+  auto forged = Get("/api/today", "0123456789abcdef");
   ASSERT_TRUE(forged);
   EXPECT_EQ(forged->status, 401);
-  auto page = Client().Get("/");
+  // The page is the same for all (no data in it), and opening the address
+  // neither spends the token nor sets a session.
+  auto page = Client().Get(("/?token=" + token_).c_str());
   ASSERT_TRUE(page);
-  EXPECT_EQ(page->status, 401);  // no session, no page
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("/app.js"), std::string::npos);
+  EXPECT_TRUE(page->get_header_value("Set-Cookie").empty());
+  auto no_origin = Client().Post("/api/session", JsonStored(Json{{"token", token_}}),
+                                 "application/json");
+  ASSERT_TRUE(no_origin);
+  EXPECT_EQ(no_origin->status, 403) << "the exchange is a change: the console's Origin only";
 
-  const std::string cookie = SignIn();
-  ASSERT_FALSE(cookie.empty());
-  auto again = Client().Get(("/?token=" + token_).c_str());
+  const std::string session = SignIn();
+  ASSERT_FALSE(session.empty());
+  auto again = Client().Post("/api/session", {{"Origin", Origin()}},
+                             JsonStored(Json{{"token", token_}}), "application/json");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 401) << "a token works once";
-  EXPECT_TRUE(again->get_header_value("Set-Cookie").empty());
+  EXPECT_EQ(again->body.find("session\":"), std::string::npos) << again->body;
 
-  auto state = Get("/api/state", cookie);
+  auto state = Get("/api/state", session);
   ASSERT_TRUE(state);
   EXPECT_EQ(state->status, 200);
   EXPECT_EQ(Body(state)["unlocked"], false);
-  auto index = Get("/", cookie);
-  ASSERT_TRUE(index);
-  EXPECT_EQ(index->status, 200);
-  EXPECT_NE(index->body.find("/app.js"), std::string::npos);
-  auto today = Get("/api/today", cookie);
+  auto today = Get("/api/today", session);
   ASSERT_TRUE(today);
   EXPECT_EQ(today->status, 200) << today->body;
   EXPECT_EQ(Body(today)["province"], "LC");
 }
 
+// Cookies ignore ports: a session cookie of 127.0.0.1 went to every other
+// server on 127.0.0.1 the browser visited (another local user's), which
+// could replay it. The session is a header now; the cookie of session 18,
+// with the very secret, authenticates nothing.
+TEST_F(ConsoleTest, TheSessionInACookieAloneIsRefused) {
+  StartConsole();
+  const std::string session = SignIn();
+  ASSERT_FALSE(session.empty());
+  for (const char* path : {"/api/state", "/api/today", "/api/cases"}) {
+    auto r = Client().Get(path, {{"Cookie", "fieldsync_console=" + session}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401) << path;
+    EXPECT_EQ(Body(r)["error"], "err.session");
+  }
+  auto change = Client().Post("/api/lock", {{"Cookie", "fieldsync_console=" + session},
+                                            {"Origin", Origin()}},
+                              "{}", "application/json");
+  ASSERT_TRUE(change);
+  EXPECT_EQ(change->status, 401);
+  auto with_header = Get("/api/state", session);
+  ASSERT_TRUE(with_header);
+  EXPECT_EQ(with_header->status, 200);
+}
+
 TEST_F(ConsoleTest, AForeignHostIsRefusedEvenWithTheSession) {
   StartConsole();
-  const std::string cookie = SignIn();
+  const std::string session = SignIn();
   for (const std::string& host :
        {"attacker.example:" + std::to_string(port_), std::string("127.0.0.1"),
         "localhost:" + std::to_string(port_ + 1)}) {
-    auto r = Client().Get("/api/state", {{"Cookie", cookie}, {"Host", host}});
+    auto r = Client().Get("/api/state", {{"X-Fieldsync-Session", session}, {"Host", host}});
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 403) << host;
     EXPECT_EQ(r->body.find("unlocked"), std::string::npos);
   }
-  auto token_page = Client().Get(("/?token=" + token_).c_str(), {{"Host", "rebound.example"}});
+  auto token_page = Client().Post("/api/session", {{"Host", "rebound.example"},
+                                                   {"Origin", "http://rebound.example"}},
+                                  JsonStored(Json{{"token", token_}}), "application/json");
   ASSERT_TRUE(token_page);
   EXPECT_EQ(token_page->status, 403);
-  auto local = Client().Get("/api/state", {{"Cookie", cookie},
+  auto local = Client().Get("/api/state", {{"X-Fieldsync-Session", session},
                                            {"Host", "localhost:" + std::to_string(port_)}});
   ASSERT_TRUE(local);
   EXPECT_EQ(local->status, 200);
@@ -115,43 +180,43 @@ TEST_F(ConsoleTest, AForeignHostIsRefusedEvenWithTheSession) {
 
 TEST_F(ConsoleTest, AChangeFromAForeignOriginOrNoneIsRefused) {
   StartConsole();
-  const std::string cookie = SignIn();
+  const std::string session = SignIn();
   const Json intake = {{"person", {{"full_name", "Lò Thị Mai"}, {"sex", "female"}}}};
   for (const std::string& origin : {std::string("http://attacker.example"),
                                    std::string("null"), std::string("")}) {
-    auto r = Post("/api/intake", cookie, intake, origin);
+    auto r = Post("/api/intake", session, intake, origin);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 403) << "Origin: " << origin;
-    auto unlock = Post("/api/unlock", cookie, {{"passphrase", kConsolePass}}, origin);
+    auto unlock = Post("/api/unlock", session, {{"passphrase", kConsolePass}}, origin);
     ASSERT_TRUE(unlock);
     EXPECT_EQ(unlock->status, 403) << "Origin: " << origin;
   }
   EXPECT_FALSE(node::AgentExpiry(node_).has_value()) << "nothing was unlocked";
-  auto cases = Get("/api/cases", cookie);
+  auto cases = Get("/api/cases", session);
   ASSERT_TRUE(cases);
   EXPECT_EQ(Body(cases)["total"], 0) << "nothing was written";
 }
 
 TEST_F(ConsoleTest, ALockedConsoleReturnsNoSealedValue) {
   StartConsole();
-  const std::string cookie = SignIn();
-  auto wrong = Post("/api/unlock", cookie, {{"passphrase", "không phải mật khẩu này"}}, Origin());
+  const std::string session = SignIn();
+  auto wrong = Post("/api/unlock", session, {{"passphrase", "không phải mật khẩu này"}}, Origin());
   ASSERT_TRUE(wrong);
   EXPECT_EQ(wrong->status, 403);
   EXPECT_EQ(Body(wrong)["error"], "err.passphrase");
-  auto refused = Post("/api/intake", cookie,
+  auto refused = Post("/api/intake", session,
                       {{"person", {{"full_name", "Nguyễn Thị Hằng"}, {"sex", "female"}}}},
                       Origin());
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 423) << refused->body;
   EXPECT_EQ(Body(refused)["error"], "err.locked");
 
-  auto unlocked = Post("/api/unlock", cookie, {{"passphrase", kConsolePass}}, Origin());
+  auto unlocked = Post("/api/unlock", session, {{"passphrase", kConsolePass}}, Origin());
   ASSERT_TRUE(unlocked);
   ASSERT_EQ(unlocked->status, 200) << unlocked->body;
   EXPECT_EQ(Body(unlocked)["unlocked"], true);
   // Decomposed (NFD) as some keyboards type it: stored NFC.
-  auto made = Post("/api/intake", cookie,
+  auto made = Post("/api/intake", session,
                    {{"person", {{"full_name", "Nguye\xcc\x82\xcc\x83n Thi\xcc\xa3 Ha\xcc\x86\xcc\x80ng"},
                                 {"sex", "female"},
                                 {"birth_year", "1999"}}},
@@ -161,29 +226,29 @@ TEST_F(ConsoleTest, ALockedConsoleReturnsNoSealedValue) {
   ASSERT_TRUE(made);
   ASSERT_EQ(made->status, 200) << made->body;
   const std::string code = Body(made)["case_code"];
-  auto bad = Post("/api/intake", cookie,
+  auto bad = Post("/api/intake", session,
                   {{"person", {{"full_name", "Lò Văn Páo"}, {"sex", "robot"}}}}, Origin());
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400) << bad->body;
   EXPECT_EQ(Body(bad)["field"], "sex") << bad->body;
 
-  auto found = Get("/api/search?q=nguyen%20thi%20hang", cookie);
+  auto found = Get("/api/search?q=nguyen%20thi%20hang", session);
   ASSERT_TRUE(found);
   ASSERT_EQ(found->status, 200) << found->body;
   ASSERT_EQ(Body(found)["hits"].size(), 1u) << found->body;
   EXPECT_EQ(Body(found)["hits"][0]["full_name"], "Nguyễn Thị Hằng");
-  auto open = Get("/api/case?ref=" + code, cookie);
+  auto open = Get("/api/case?ref=" + code, session);
   ASSERT_TRUE(open);
   ASSERT_EQ(open->status, 200) << open->body;
   EXPECT_NE(open->body.find("Nguyễn Thị Hằng"), std::string::npos);
   EXPECT_NE(open->body.find("Bị lừa sang biên giới"), std::string::npos);
   EXPECT_EQ(Body(open)["locked"], false);
 
-  auto locked = Post("/api/lock", cookie, Json::object(), Origin());
+  auto locked = Post("/api/lock", session, Json::object(), Origin());
   ASSERT_TRUE(locked);
   EXPECT_EQ(Body(locked)["unlocked"], false);
   EXPECT_FALSE(node::AgentExpiry(node_).has_value());
-  auto masked = Get("/api/case?ref=" + code, cookie);
+  auto masked = Get("/api/case?ref=" + code, session);
   ASSERT_TRUE(masked);
   ASSERT_EQ(masked->status, 200) << masked->body;
   EXPECT_EQ(Body(masked)["locked"], true);
@@ -191,56 +256,185 @@ TEST_F(ConsoleTest, ALockedConsoleReturnsNoSealedValue) {
   EXPECT_EQ(masked->body.find("biên giới"), std::string::npos) << masked->body;
   EXPECT_EQ(masked->body.find("1999"), std::string::npos) << masked->body;
   EXPECT_NE(masked->body.find("\"state\":\"locked\""), std::string::npos) << masked->body;
-  auto search = Get("/api/search?q=hang", cookie);
+  auto search = Get("/api/search?q=hang", session);
   ASSERT_TRUE(search);
   EXPECT_EQ(search->status, 423) << search->body;
   EXPECT_EQ(search->body.find("Hằng"), std::string::npos);
-  auto list = Get("/api/cases?urgency=urgent", cookie);
+  auto list = Get("/api/cases?urgency=urgent", session);
   ASSERT_TRUE(list);
   EXPECT_EQ(Body(list)["total"], 1) << list->body;
 }
 
-TEST_F(ConsoleTest, AFieldIsChangedThroughTheLibrarysRulesAndACaseClosedOnce) {
-  StartConsole();
-  const std::string cookie = SignIn();
-  auto unlocked = Post("/api/unlock", cookie, {{"passphrase", kConsolePass}}, Origin());
+// The console makes itself non-dumpable when it unlocks (the passphrase and
+// the office keys are in its memory); the agent then cannot read its
+// /proc/PID/exe, which only root can for a non-dumpable process. Before
+// the fix every data page of a console run by an ordinary user answered
+// 409 after unlocking.
+TEST_F(ConsoleTest, AConsoleRunByAnOrdinaryUserOpensSealedValuesAfterUnlocking) {
+  StartConsole({}, AsOrdinaryUser());
+  const std::string session = SignIn();
+  auto unlocked = Post("/api/unlock", session, {{"passphrase", kConsolePass}}, Origin());
   ASSERT_TRUE(unlocked);
   ASSERT_EQ(unlocked->status, 200) << unlocked->body;
-  auto made = Post("/api/intake", cookie,
+  auto made = Post("/api/intake", session,
+                   {{"person", {{"full_name", "Nguyễn Thị Hằng"}, {"sex", "female"}}},
+                    {"case", {{"narrative", "Bị lừa sang biên giới"}}}},
+                   Origin());
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->status, 200) << made->body;
+  const std::string code = Body(made)["case_code"];
+  for (int i = 0; i < 2; ++i) {  // each request asks the agent again
+    auto open = Get("/api/case?ref=" + code, session);
+    ASSERT_TRUE(open);
+    ASSERT_EQ(open->status, 200) << open->body;
+    EXPECT_EQ(Body(open)["locked"], false);
+    EXPECT_NE(open->body.find("Bị lừa sang biên giới"), std::string::npos) << open->body;
+  }
+  auto found = Get("/api/search?q=nguyen%20thi%20hang", session);
+  ASSERT_TRUE(found);
+  ASSERT_EQ(found->status, 200) << found->body;
+  EXPECT_EQ(Body(found)["hits"].size(), 1u) << found->body;
+  auto locked = Post("/api/lock", session, Json::object(), Origin());
+  ASSERT_TRUE(locked);
+  EXPECT_EQ(Body(locked)["unlocked"], false);
+}
+
+// Unlocked by `fieldnode unlock` before the console started: the console's
+// first request connects (while it is still dumpable) and keeps that
+// connection; before the fix its second request was refused.
+TEST_F(ConsoleTest, AnOrdinaryUsersConsoleUsesAnAgentStartedByUnlock) {
+  const std::vector<std::string> as = AsOrdinaryUser();
+  auto unlocked = FieldnodeAs(as, {std::string("FIELDSYNC_PASSPHRASE=") + kConsolePass},
+                              {"unlock", "--for", "10m"});
+  ASSERT_EQ(unlocked.exit_code, 0) << unlocked.err;
+  StartConsole({}, as);
+  const std::string session = SignIn();
+  for (const std::string name : {"Lò Thị Mai", "Giàng Thị Sua"}) {
+    auto made = Post("/api/intake", session, {{"person", {{"full_name", name}, {"sex", "female"}}}},
+                     Origin());
+    ASSERT_TRUE(made);
+    ASSERT_EQ(made->status, 200) << made->body;
+    auto open = Get("/api/case?ref=" + Body(made)["case_code"].get<std::string>(), session);
+    ASSERT_TRUE(open);
+    ASSERT_EQ(open->status, 200) << open->body;
+    EXPECT_NE(open->body.find(name), std::string::npos) << open->body;
+  }
+}
+
+// The same user's command line: `fieldnode unlock`, then a command that
+// signs and one that opens sealed values, each through the agent (a command
+// asks the agent while it is still dumpable, and keeps the connection).
+TEST_F(ConsoleTest, AnOrdinaryUsersCommandsUseTheAgentAfterUnlock) {
+  const std::vector<std::string> as = AsOrdinaryUser();
+  auto unlocked = FieldnodeAs(as, {std::string("FIELDSYNC_PASSPHRASE=") + kConsolePass},
+                              {"unlock", "--for", "10m"});
+  ASSERT_EQ(unlocked.exit_code, 0) << unlocked.err;
+  auto made = FieldnodeAs(as, {}, {"case", "new", "--name", "Lò Thị Mai", "--sex", "female",
+                                   "--narrative", "Bị lừa sang biên giới"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const size_t at = made.out.find("opened case ");
+  ASSERT_NE(at, std::string::npos) << made.out;
+  const std::string code = made.out.substr(at + 12, made.out.find(' ', at + 12) - at - 12);
+  auto shown = FieldnodeAs(as, {}, {"case", "show", code});
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("Lò Thị Mai"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("Bị lừa sang biên giới"), std::string::npos) << shown.out;
+  EXPECT_EQ(FieldnodeAs(as, {}, {"lock"}).exit_code, 0);
+}
+
+// The browser is opened on a 0600 file that leads to the address: the
+// token never is on a command line (/proc/PID/cmdline is every local
+// user's to read). Before the fix xdg-open got the address itself.
+class ConsoleOpenerTest : public ConsoleTest {
+ protected:
+  // Starts the console with a recording opener; what it was given (its
+  // arguments, one a line), once it ran.
+  std::string StartWithOpener() {
+    const std::string script = dir_.File("opener.sh");
+    record_ = dir_.File("opener.out");
+    {
+      std::FILE* f = std::fopen(script.c_str(), "w");
+      std::fprintf(f, "#!/bin/sh\nprintf '%%s\\n' \"$@\" > %s.tmp\nmv %s.tmp %s\n",
+                   record_.c_str(), record_.c_str(), record_.c_str());
+      std::fclose(f);
+      chmod(script.c_str(), 0700);
+    }
+    console_.open_browser = true;
+    StartConsole({}, {"/usr/bin/env", "FIELDSYNC_BROWSER=" + script});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (access(record_.c_str(), F_OK) != 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    auto out = harness::Run({"/bin/cat", record_});
+    return out.out;
+  }
+  std::string record_;
+};
+
+TEST_F(ConsoleOpenerTest, TheOpenerGetsAFileNotTheToken) {
+  const std::string argv = StartWithOpener();
+  ASSERT_FALSE(token_.empty());
+  EXPECT_EQ(argv.find(token_), std::string::npos) << argv;
+  const std::string file = node_ + "/console-open.html";
+  EXPECT_EQ(argv, "file://" + file + "\n");
+  struct stat st {};
+  ASSERT_EQ(stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_NE(harness::Run({"/bin/cat", file}).out.find("?token=" + token_), std::string::npos);
+  EXPECT_FALSE(SignIn().empty());
+  EXPECT_NE(stat(file.c_str(), &st), 0) << "the file stays after its token was spent";
+}
+
+TEST_F(ConsoleOpenerTest, TheFileGoesWhenTheConsoleStops) {
+  StartWithOpener();
+  const std::string file = node_ + "/console-open.html";
+  struct stat st {};
+  ASSERT_EQ(stat(file.c_str(), &st), 0);
+  EXPECT_EQ(console_.Stop(), 0);
+  EXPECT_NE(stat(file.c_str(), &st), 0) << "the file stays after the console stopped";
+}
+
+TEST_F(ConsoleTest, AFieldIsChangedThroughTheLibrarysRulesAndACaseClosedOnce) {
+  StartConsole();
+  const std::string session = SignIn();
+  auto unlocked = Post("/api/unlock", session, {{"passphrase", kConsolePass}}, Origin());
+  ASSERT_TRUE(unlocked);
+  ASSERT_EQ(unlocked->status, 200) << unlocked->body;
+  auto made = Post("/api/intake", session,
                    {{"person", {{"full_name", "Giàng Thị Sua"}, {"sex", "female"}}}}, Origin());
   ASSERT_TRUE(made);
   ASSERT_EQ(made->status, 200) << made->body;
   const std::string code = Body(made)["case_code"];
 
-  auto set = Post("/api/setfield", cookie,
+  auto set = Post("/api/setfield", session,
                   {{"ref", code}, {"field", "case.status"}, {"value", "verifying"}}, Origin());
   ASSERT_TRUE(set);
   ASSERT_EQ(set->status, 200) << set->body;
-  auto name = Post("/api/setfield", cookie,
+  auto name = Post("/api/setfield", session,
                    {{"ref", code}, {"field", "person.phones"}, {"value", "0987 654 321"}},
                    Origin());
   ASSERT_TRUE(name);
   ASSERT_EQ(name->status, 200) << name->body;
   // The library's refusals, said with the catalogue's key; nothing changed.
-  auto bad = Post("/api/setfield", cookie,
+  auto bad = Post("/api/setfield", session,
                   {{"ref", code}, {"field", "case.status"}, {"value", "lost"}}, Origin());
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400) << bad->body;
   EXPECT_EQ(Body(bad)["error"], "err.invalid");
-  auto fixed = Post("/api/setfield", cookie,
+  auto fixed = Post("/api/setfield", session,
                     {{"ref", code}, {"field", "case.province"}, {"value", "HN"}}, Origin());
   ASSERT_TRUE(fixed);
   EXPECT_GE(fixed->status, 400) << fixed->body;
-  auto file = Get("/api/case?ref=" + code, cookie);
+  auto file = Get("/api/case?ref=" + code, session);
   ASSERT_TRUE(file);
   EXPECT_NE(file->body.find("\"value\":\"verifying\""), std::string::npos) << file->body;
   EXPECT_NE(file->body.find("0987 654 321"), std::string::npos) << file->body;
   EXPECT_EQ(file->body.find("\"value\":\"HN\""), std::string::npos) << file->body;
 
-  auto closed = Post("/api/close", cookie, {{"ref", code}}, Origin());
+  auto closed = Post("/api/close", session, {{"ref", code}}, Origin());
   ASSERT_TRUE(closed);
   ASSERT_EQ(closed->status, 200) << closed->body;
-  auto twice = Post("/api/close", cookie, {{"ref", code}}, Origin());
+  auto twice = Post("/api/close", session, {{"ref", code}}, Origin());
   ASSERT_TRUE(twice);
   EXPECT_EQ(twice->status, 409) << twice->body;
   EXPECT_EQ(Body(twice)["error"], "err.refused");
@@ -248,8 +442,8 @@ TEST_F(ConsoleTest, AFieldIsChangedThroughTheLibrarysRulesAndACaseClosedOnce) {
 
 TEST_F(ConsoleTest, TheConsoleLocksItselfWhenIdle) {
   StartConsole({"--idle-lock", "2s"});
-  const std::string cookie = SignIn();
-  auto unlocked = Post("/api/unlock", cookie, {{"passphrase", kConsolePass}}, Origin());
+  const std::string session = SignIn();
+  auto unlocked = Post("/api/unlock", session, {{"passphrase", kConsolePass}}, Origin());
   ASSERT_TRUE(unlocked);
   ASSERT_EQ(unlocked->status, 200) << unlocked->body;
   const auto started = std::chrono::steady_clock::now();
@@ -262,15 +456,15 @@ TEST_F(ConsoleTest, TheConsoleLocksItselfWhenIdle) {
   const auto took = std::chrono::steady_clock::now() - started;
   EXPECT_FALSE(node::AgentExpiry(node_).has_value()) << "still unlocked after 30 s";
   EXPECT_GE(took, std::chrono::milliseconds(1500)) << "locked before the idle time";
-  auto state = Get("/api/state", cookie);
+  auto state = Get("/api/state", session);
   ASSERT_TRUE(state);
   EXPECT_EQ(Body(state)["unlocked"], false);
 }
 
 TEST_F(ConsoleTest, StoppingTheConsoleLocks) {
   StartConsole();
-  const std::string cookie = SignIn();
-  auto unlocked = Post("/api/unlock", cookie, {{"passphrase", kConsolePass}}, Origin());
+  const std::string session = SignIn();
+  auto unlocked = Post("/api/unlock", session, {{"passphrase", kConsolePass}}, Origin());
   ASSERT_TRUE(unlocked);
   ASSERT_EQ(unlocked->status, 200) << unlocked->body;
   EXPECT_EQ(console_.Stop(), 0);

@@ -68,7 +68,7 @@ ApiReply Api::Handle(const ApiRequest& r) {
     if (!s.ok()) return ErrorReply(s, false);
     return State();
   }
-  auto o = OpenConsoleOffice(keys_.dir(), officer_);
+  auto o = OpenConsoleOffice(keys_, officer_);
   if (!o.ok()) return ErrorReply(o.status(), false);
   if (r.method == "GET") {
     if (r.path == "today") return Today(**o);

@@ -1,5 +1,5 @@
 // The console's JSON API under /api/ (docs/CONSOLE.md, "Routes"): requests
-// already admitted by the server (Host, Origin, session cookie: auth.h)
+// already admitted by the server (Host, Origin, session header: auth.h)
 // handled one at a time over the node library (node/ops/), the same calls
 // as the fieldnode commands. An error answers {"error": KEY, "detail":
 // the library's words}, KEY from the message catalogue (assets/messages.js);

@@ -29,19 +29,20 @@ std::optional<std::string> Gate::Exchange(std::string_view token) {
   sodium_memzero(token_.data(), token_.size());
   token_.clear();
   std::string session = RandomHex(32);
-  sessions_.insert(session);
+  sessions_.push_back(session);
   return session;
 }
 
-bool Gate::Valid(std::string_view cookie_header) const {
-  const std::string id = CookieValue(cookie_header, kCookieName);
-  if (id.empty()) return false;
+bool Gate::Valid(std::string_view session) const {
+  if (session.empty()) return false;
   std::lock_guard<std::mutex> l(mu_);
-  return sessions_.count(id) > 0;
-}
-
-std::string Gate::SetCookie(const std::string& session) {
-  return absl::StrCat(kCookieName, "=", session, "; Path=/; HttpOnly; SameSite=Strict");
+  bool found = false;
+  for (const std::string& s : sessions_) {
+    if (s.size() == session.size() && sodium_memcmp(s.data(), session.data(), s.size()) == 0) {
+      found = true;
+    }
+  }
+  return found;
 }
 
 std::string Gate::RandomHex(size_t bytes) {
@@ -51,22 +52,6 @@ std::string Gate::RandomHex(size_t bytes) {
   sodium_bin2hex(hex.data(), hex.size(), raw.data(), raw.size());
   hex.pop_back();
   return hex;
-}
-
-std::string Gate::CookieValue(std::string_view header, std::string_view name) {
-  size_t at = 0;
-  while (at < header.size()) {
-    size_t end = header.find(';', at);
-    if (end == std::string_view::npos) end = header.size();
-    std::string_view part = header.substr(at, end - at);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    const size_t eq = part.find('=');
-    if (eq != std::string_view::npos && part.substr(0, eq) == name) {
-      return std::string(part.substr(eq + 1));
-    }
-    at = end + 1;
-  }
-  return "";
 }
 
 }  // namespace fieldsync::node::console

@@ -1,6 +1,8 @@
 // fieldnode console [--port N] [--idle-lock 15m] [--no-browser]: starts the
-// server (server.h), prints its one-time address, opens the browser when
-// the machine has one, and serves until SIGINT or SIGTERM.
+// server (server.h), prints its one-time address (the terminal is the
+// user's own), opens the browser when the machine has one, on a 0600 file
+// that leads to the address (never the address on a command line), and
+// serves until SIGINT or SIGTERM.
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,15 +27,26 @@ extern char** environ;
 namespace fieldsync::node {
 namespace {
 
-// xdg-open URL, when there is a display and xdg-open; false otherwise.
-bool OpenBrowser(const std::string& url) {
-  const char* x = std::getenv("DISPLAY");
-  const char* w = std::getenv("WAYLAND_DISPLAY");
-  if ((x == nullptr || *x == '\0') && (w == nullptr || *w == '\0')) return false;
-  if (access("/usr/bin/xdg-open", X_OK) != 0) return false;
+// The browser opened on `file` (the launch file, never the address: see
+// Server::WriteLaunchFile): FIELDSYNC_BROWSER if set (a command, run with
+// the file's file:// URL as its one argument), else xdg-open when there is
+// a display and xdg-open. False if none was started.
+bool OpenBrowser(const std::string& file) {
+  const std::string url = "file://" + file;
+  const char* chosen = std::getenv("FIELDSYNC_BROWSER");
+  std::string program;
+  if (chosen != nullptr && *chosen != '\0') {
+    program = chosen;
+  } else {
+    const char* x = std::getenv("DISPLAY");
+    const char* w = std::getenv("WAYLAND_DISPLAY");
+    if ((x == nullptr || *x == '\0') && (w == nullptr || *w == '\0')) return false;
+    if (access("/usr/bin/xdg-open", X_OK) != 0) return false;
+    program = "/usr/bin/xdg-open";
+  }
   pid_t pid = 0;
-  char* argv[] = {const_cast<char*>("xdg-open"), const_cast<char*>(url.c_str()), nullptr};
-  if (posix_spawn(&pid, "/usr/bin/xdg-open", nullptr, nullptr, argv, environ) != 0) return false;
+  char* argv[] = {program.data(), const_cast<char*>(url.c_str()), nullptr};
+  if (posix_spawnp(&pid, program.c_str(), nullptr, nullptr, argv, environ) != 0) return false;
   std::thread([pid] { waitpid(pid, nullptr, 0); }).detach();
   return true;
 }
@@ -67,7 +80,15 @@ int RunConsoleCommand(const Args& args) {
                      "\n(the address works once, in one browser; the console locks after ",
                      args.Flag("idle-lock", "15m"), " idle; Ctrl-C stops it)\n"));
   std::fflush(stdout);
-  if (!args.Has("no-browser") && OpenBrowser(address)) Print("opened in the browser\n");
+  if (!args.Has("no-browser")) {
+    auto file = (*server)->WriteLaunchFile();
+    if (!file.ok()) {
+      std::fprintf(stderr, "fieldnode: %s; open the address above by hand\n",
+                   std::string(file.status().message()).c_str());
+    } else if (OpenBrowser(*file)) {
+      Print("opened in the browser\n");
+    }
+  }
   std::fflush(stdout);
   while (!StopFlag().load()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   (*server)->Stop();

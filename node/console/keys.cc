@@ -2,9 +2,11 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "clock/clock_source.h"
 #include "node/agent.h"
+#include "node/passphrase.h"
 #include "node/session.h"
 
 namespace fieldsync::node::console {
@@ -19,23 +21,52 @@ void KeyWatch::End() {
 std::optional<int64_t> KeyWatch::Until() const { return AgentExpiry(dir_.path); }
 
 absl::Status KeyWatch::Unlock(std::string passphrase) {
-  if (Until()) return absl::OkStatus();
-  return UnlockWithPassphrase(dir_, std::move(passphrase),
-                              SystemClock::Get()->NowMillis() + kUnlockMillis);
+  if (Until()) {
+    Wipe(passphrase);
+    return absl::OkStatus();
+  }
+  auto kept = UnlockWithPassphrase(dir_, std::move(passphrase),
+                                   SystemClock::Get()->NowMillis() + kUnlockMillis);
+  if (!kept.ok()) return kept.status();
+  std::lock_guard<std::mutex> l(mu_);
+  kept_.emplace(*std::move(kept));
+  return absl::OkStatus();
 }
 
-void KeyWatch::Lock() { StopAgent(dir_.path); }
+void KeyWatch::Lock() {
+  std::lock_guard<std::mutex> l(mu_);
+  kept_.reset();
+  StopAgent(dir_.path);
+}
 
 bool KeyWatch::LockIfIdle() {
   if (busy_.load() > 0 ||
       SystemClock::Get()->NowMillis() - last_activity_.load() < idle_millis_) {
     return false;
   }
+  std::lock_guard<std::mutex> l(mu_);
+  kept_.reset();
   return StopAgent(dir_.path);
 }
 
-absl::StatusOr<std::unique_ptr<ConsoleOffice>> OpenConsoleOffice(const DataDir& dir,
+absl::StatusOr<std::optional<crypto::DeviceIdentity>> KeyWatch::Identity() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (kept_ && kept_->alive()) return std::optional<crypto::DeviceIdentity>(kept_->identity.Clone());
+  kept_.reset();
+  auto kept = KeepAgent(dir_.path);
+  if (!kept.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the key agent does not serve this console (", kept.status().message(), "); if the "
+        "keys were unlocked outside the console while it ran, lock them (Khoá) and unlock here"));
+  }
+  if (!*kept) return std::optional<crypto::DeviceIdentity>();
+  kept_.emplace(*std::move(*kept));
+  return std::optional<crypto::DeviceIdentity>(kept_->identity.Clone());
+}
+
+absl::StatusOr<std::unique_ptr<ConsoleOffice>> OpenConsoleOffice(KeyWatch& watch,
                                                                  const std::string& officer) {
+  const DataDir& dir = watch.dir();
   auto out = std::make_unique<ConsoleOffice>();
   auto r = OpenReplicaIn(dir);
   if (!r.ok()) return r.status();
@@ -47,7 +78,7 @@ absl::StatusOr<std::unique_ptr<ConsoleOffice>> OpenConsoleOffice(const DataDir& 
   if (!keys.ok()) return keys.status();
   out->keys = *std::move(keys);
   // The agent only: never a passphrase from a file or the environment.
-  auto id = AgentIdentity(dir.path);
+  auto id = watch.Identity();
   if (!id.ok()) return id.status();
   if (*id) FS_RETURN_IF_ERROR(out->keys->Unlock(*std::move(*id)));
   out->replica->SetSecurity(out->keys->Security());

@@ -5,16 +5,25 @@
 // agent's delegated identity if one runs, else locked: no passphrase from
 // a file or the environment, so a locked console has no key. "Khoá" and
 // the idle lock stop the agent (as `fieldnode lock`).
+//
+// The console talks to the agent over one connection it keeps: the one
+// made at its unlock (StartKeptAgent), or, for an agent started by
+// `fieldnode unlock`, the first one it makes (while it is still dumpable, so
+// that the agent can check it is the fieldnode program). Once non-dumpable,
+// a console of an ordinary user could not be checked on a new connection
+// (only root reads a non-dumpable process's /proc/PID/exe).
 #ifndef FIELDSYNC_NODE_CONSOLE_KEYS_H_
 #define FIELDSYNC_NODE_CONSOLE_KEYS_H_
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "node/agent.h"
 #include "node/client.h"
 #include "node/ops/office.h"
 #include "store/data_dir.h"
@@ -46,12 +55,19 @@ class KeyWatch {
   void Lock();
   // Locks if unlocked and idle longer than the idle time; true if it did.
   bool LockIfIdle();
+  // The agent's delegated identity over the kept connection (made now if
+  // there is none and an agent runs); nullopt if no agent runs.
+  // FAILED_PRECONDITION if the agent refuses this console (keys unlocked
+  // by `fieldnode unlock` after the console became non-dumpable).
+  absl::StatusOr<std::optional<crypto::DeviceIdentity>> Identity();
 
  private:
   const DataDir dir_;
   const int64_t idle_millis_;
   std::atomic<int64_t> last_activity_{0};
   std::atomic<int> busy_{0};
+  std::mutex mu_;
+  std::optional<KeptAgent> kept_;  // guarded by mu_
 };
 
 // One request's view of the laptop: the replica, its key ring (unlocked
@@ -65,7 +81,7 @@ struct ConsoleOffice {
 // The unlock hint of the console's office (ops::Office::unlock_hint).
 inline constexpr char kConsoleUnlockHint[] = "unlock the console with the passphrase (Mở khoá)";
 
-absl::StatusOr<std::unique_ptr<ConsoleOffice>> OpenConsoleOffice(const DataDir& dir,
+absl::StatusOr<std::unique_ptr<ConsoleOffice>> OpenConsoleOffice(KeyWatch& keys,
                                                                  const std::string& officer);
 
 }  // namespace fieldsync::node::console

@@ -1,10 +1,16 @@
 #include "node/console/server.h"
 
+#include <fcntl.h>
 #include <httplib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -40,19 +46,11 @@ const assets::Asset* FindAsset(std::string_view path) {
   return nullptr;
 }
 
-// The page shown for "/" without a session: what to do, in both languages.
-constexpr char kNoSession[] =
-    "<!doctype html><meta charset=\"utf-8\"><title>fieldsync</title><p>Địa chỉ này cần mã dùng "
-    "một lần do <code>fieldnode console</code> in ra (mỗi mã chỉ dùng được một lần): hãy chạy lại "
-    "<code>fieldnode console</code> và mở địa chỉ mới.</p><p>This address needs the one-time "
-    "token <code>fieldnode console</code> printed (each token works once): run it again and open "
-    "the new address.</p>";
-
 }  // namespace
 
 struct Server::Impl {
   Impl(const ServerOptions& o, std::string token)
-      : keys(o.dir, o.idle_millis), api(keys, o.officer), gate(std::move(token)) {}
+      : keys(o.dir, o.idle_millis), api(keys, o.officer), gate(std::move(token)), dir(o.dir.path) {}
 
   httplib::Server http;
   KeyWatch keys;
@@ -60,6 +58,15 @@ struct Server::Impl {
   Gate gate;
   int port = 0;
   std::string address;
+  std::mutex launch_mu;
+  std::string launch_file;  // "" if none (guarded by launch_mu)
+  std::string dir;
+
+  void RemoveLaunchFile() {
+    std::lock_guard<std::mutex> l(launch_mu);
+    if (!launch_file.empty()) unlink(launch_file.c_str());
+    launch_file.clear();
+  }
   std::thread listener, idle;
   std::mutex mu;
   std::condition_variable cv;
@@ -78,7 +85,8 @@ struct Server::Impl {
 void Server::Impl::Routes() {
   http.set_payload_max_length(kMaxBody);
   // Every request: the Host names the console; a change comes from its
-  // Origin; the API needs the session cookie.
+  // Origin; the API needs the session header (but for the exchange of the
+  // token that gives it).
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     Headers(res);
     if (!gate.HostAllowed(req.get_header_value("Host"))) {
@@ -92,27 +100,34 @@ void Server::Impl::Routes() {
       res.set_content("refused: a change must come from the console's own page\n", "text/plain");
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (absl::StartsWith(req.path, "/api/") && !gate.Valid(req.get_header_value("Cookie"))) {
+    if (absl::StartsWith(req.path, "/api/") && req.path != "/api/session" &&
+        !gate.Valid(req.get_header_value(kSessionHeader))) {
       Reply(res, ErrorKey(401, "err.session"));
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  http.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
-    if (req.has_param("token")) {
-      auto session = gate.Exchange(req.get_param_value("token"));
-      if (session) {
-        res.set_header("Set-Cookie", Gate::SetCookie(*session));
-        res.set_redirect("/", 303);  // the token leaves the address bar
-        return;
-      }
-    } else if (gate.Valid(req.get_header_value("Cookie"))) {
-      const assets::Asset* index = FindAsset("/index.html");
-      res.set_content(std::string(index->body), std::string(index->type));
+  // The page itself is the same for all (the app, no data): a page with
+  // ?token= exchanges it (POST /api/session) and keeps the session in its
+  // sessionStorage; without a session its API requests are refused.
+  const assets::Asset* index = FindAsset("/index.html");
+  http.Get("/", [index](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(index->body), std::string(index->type));
+  });
+  http.Post("/api/session", [this](const httplib::Request& req, httplib::Response& res) {
+    Json in = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    std::optional<std::string> session;
+    if (!in.is_discarded() && in.is_object() && in.contains("token") && in["token"].is_string()) {
+      session = gate.Exchange(in["token"].get<std::string>());
+    }
+    if (!session) {
+      Reply(res, ErrorKey(401, "err.session"));
       return;
     }
-    res.status = 401;
-    res.set_content(kNoSession, "text/html; charset=utf-8");
+    RemoveLaunchFile();  // it led to a token that is spent
+    ApiReply r;
+    r.body = {{"session", *session}};
+    Reply(res, r);
   });
   for (const assets::Asset& a : assets::kAssets) {
     if (a.path == "/index.html") continue;
@@ -168,6 +183,30 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 int Server::port() const { return impl_->port; }
 std::string Server::Address() const { return impl_->address; }
 
+absl::StatusOr<std::string> Server::WriteLaunchFile() {
+  const std::string path = impl_->dir + "/console-open.html";
+  // The address is digits, letters and ":/?=." only: nothing to escape.
+  const std::string page = absl::StrCat(
+      "<!doctype html><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url=",
+      impl_->address, "\"><title>fieldsync</title><p><a href=\"", impl_->address,
+      "\">fieldsync</a></p>\n");
+  std::lock_guard<std::mutex> l(impl_->launch_mu);
+  unlink(path.c_str());  // one left by a console that was killed
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  }
+  const bool written = write(fd, page.data(), page.size()) == static_cast<ssize_t>(page.size());
+  close(fd);
+  if (!written) {
+    unlink(path.c_str());
+    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
+  }
+  impl_->launch_file = path;
+  return path;
+}
+
 void Server::Stop() {
   if (!impl_) return;
   {
@@ -177,6 +216,7 @@ void Server::Stop() {
   }
   impl_->cv.notify_all();
   impl_->http.stop();
+  impl_->RemoveLaunchFile();
   if (impl_->listener.joinable()) impl_->listener.join();
   if (impl_->idle.joinable()) impl_->idle.join();
 }

@@ -29,6 +29,13 @@ class Server {
   int port() const;
   // http://127.0.0.1:PORT/?token=TOKEN: the one-time address.
   std::string Address() const;
+  // Writes DIR/console-open.html (mode 0600, replacing one left by a console
+  // that was killed): a page that sends the browser on to Address(). The
+  // browser is given this file's path, never the address: a command line
+  // is visible to every local user (/proc/PID/cmdline), the file only to
+  // this one. Removed once the token is exchanged, and when the console
+  // stops. Its path.
+  absl::StatusOr<std::string> WriteLaunchFile();
   void Stop();
 
   struct Impl;

@@ -62,7 +62,7 @@ def check(ok, what):
 
 
 try:
-    driver.get(URL)  # the one-time token, exchanged for the session cookie
+    driver.get(URL)  # the one-time token, exchanged for the session (sessionStorage)
     until_text("#keys-state", "Đã khoá")
     check("?token" not in driver.current_url, "the token stayed in the address bar")
     odd = driver.execute_script(

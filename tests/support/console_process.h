@@ -28,14 +28,18 @@ class ConsoleProcess {
  public:
   ~ConsoleProcess() { Stop(); }
   // Starts fieldnode console ARGS --data-dir DIR (no passphrase in its
-  // environment) and waits (10 s at most) for its address; "" on failure.
-  std::string Start(const std::string& data_dir, std::vector<std::string> args) {
+  // environment), after `prefix` if any (e.g. setpriv to another user), and
+  // waits (10 s at most) for its address; "" on failure.
+  std::string Start(const std::string& data_dir, std::vector<std::string> args,
+                    std::vector<std::string> prefix = {}) {
     int out[2];
     if (pipe(out) != 0) return "";
-    std::vector<std::string> argv = {"/usr/bin/env", "-u", "FIELDSYNC_PASSPHRASE", "-u",
+    std::vector<std::string> argv = std::move(prefix);
+    argv.insert(argv.end(), {"/usr/bin/env", "-u", "FIELDSYNC_PASSPHRASE", "-u",
                                      "FIELDSYNC_PASSPHRASE_FILE",
-                                     harness::BinDir() + "/fieldnode", "console", "--no-browser",
-                                     "--data-dir", data_dir};
+                                     harness::BinDir() + "/fieldnode", "console",
+                                     "--data-dir", data_dir});
+    if (!open_browser) argv.push_back("--no-browser");
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> c;
     for (auto& a : argv) c.push_back(a.data());
@@ -80,6 +84,8 @@ class ConsoleProcess {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   const std::string& output() const { return output_; }
+  // Without --no-browser (the opener: FIELDSYNC_BROWSER in `prefix`).
+  bool open_browser = false;
 
  private:
   pid_t pid_ = -1;

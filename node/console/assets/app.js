@@ -1,6 +1,9 @@
 // The fieldsync console's pages: Today, Cases, Intake, Case file. Plain
 // JavaScript, no framework; every text from messages.js; every change a
-// POST to /api/ (same origin, the session cookie); the passphrase is sent
+// POST to /api/ (same origin); every API request carries the session in the
+// X-Fieldsync-Session header, kept in this tab's sessionStorage (never a
+// cookie: cookies ignore ports, and would go to any other server on
+// 127.0.0.1 the browser visits); the passphrase is sent
 // once and the field cleared, never stored. Values from the server are put
 // in the page as text, never as HTML.
 "use strict";
@@ -66,12 +69,33 @@ function errorText(body) {
   return body && body.detail ? `${lead}: ${body.detail}` : lead;
 }
 
+const SESSION = "fieldsync.session";
+
+// The one-time token of the address fieldnode console printed (?token=),
+// taken out of the address bar at once and exchanged for the session.
+async function signIn() {
+  const token = new URLSearchParams(location.search).get("token");
+  if (token === null) return;
+  history.replaceState(null, "", "/" + location.hash);
+  try {
+    const res = await fetch("/api/session", {
+      method: "POST", credentials: "omit",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token }),
+    });
+    if (res.ok) sessionStorage.setItem(SESSION, (await res.json()).session);
+  } catch (e) {
+    // no session: the page says so at its first request
+  }
+}
+
 async function api(method, path, body) {
   let res;
   try {
+    const headers = { "X-Fieldsync-Session": sessionStorage.getItem(SESSION) || "" };
+    if (body) headers["Content-Type"] = "application/json";
     res = await fetch("/api/" + path, {
-      method, credentials: "same-origin",
-      headers: body ? { "Content-Type": "application/json" } : {},
+      method, credentials: "omit", headers,
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch (e) {
@@ -413,4 +437,4 @@ function showMessageOnNav() {
   if (box.className === "message") showMessage("");  // an error belongs to the page it was on
 }
 applyStatic();
-route();
+signIn().then(route);

@@ -162,7 +162,7 @@ const MESSAGES = {
     "err.permission": "Không có quyền",
     "err.locked": "Máy đang khoá: hãy mở khoá bằng mật khẩu",
     "err.passphrase": "Mật khẩu không đúng",
-    "err.session": "Phiên làm việc đã hết: hãy mở lại địa chỉ do fieldnode console in ra",
+    "err.session": "Chưa có phiên làm việc, hoặc phiên đã hết: hãy chạy lại fieldnode console và mở địa chỉ mới nó in ra (mỗi địa chỉ chỉ dùng được một lần)",
     "err.internal": "Lỗi của chương trình",
     "err.network": "Không liên lạc được với fieldnode console (đã tắt?)",
     "err.unchanged": "Không có gì bị thay đổi."
@@ -326,7 +326,7 @@ const MESSAGES = {
     "err.permission": "Not allowed",
     "err.locked": "The console is locked: unlock it with the passphrase",
     "err.passphrase": "Wrong passphrase",
-    "err.session": "The session has ended: open the address fieldnode console printed again",
+    "err.session": "No session, or it has ended: run fieldnode console again and open the new address it prints (each address works once)",
     "err.internal": "Program error",
     "err.network": "Cannot reach fieldnode console (is it stopped?)",
     "err.unchanged": "Nothing was changed."
