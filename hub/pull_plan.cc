@@ -565,8 +565,10 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
     for (const RowChange& rc : visible) {
       absl::StatusOr<OwnerRelation> own = OwnerOf(hub.schema(), rc.table);
       if (!own.ok() || own->link != OwnerLink::kColumn) continue;
+      // Over a version it overwrote (a row created names its owner
+      // without moving it: no reason to end a message).
       for (const FieldWrite& f : rc.fields) {
-        if (f.column == own->column && !f.value.is_null()) moves_owner = true;
+        if (f.column == own->column && !f.value.is_null() && f.base) moves_owner = true;
       }
     }
     if (params.chains && !e.header.empty()) {
