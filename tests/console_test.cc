@@ -440,6 +440,54 @@ TEST_F(ConsoleTest, AFieldIsChangedThroughTheLibrarysRulesAndACaseClosedOnce) {
   EXPECT_EQ(Body(twice)["error"], "err.refused");
 }
 
+// The access log is an audit of who opened which case's sealed fields:
+// the console writes an opening once per case, field and action per unlock,
+// not at each re-reading (the page reads the file again after every change;
+// before, each GET /api/case was a new signed commit of the access log).
+TEST_F(ConsoleTest, AnOpeningIsLoggedOncePerUnlockNotAtEachReading) {
+  StartConsole();
+  const std::string session = SignIn();
+  auto unlocked = Post("/api/unlock", session, {{"passphrase", kConsolePass}}, Origin());
+  ASSERT_TRUE(unlocked);
+  ASSERT_EQ(unlocked->status, 200) << unlocked->body;
+  auto made = Post("/api/intake", session,
+                   {{"person", {{"full_name", "Vàng Thị Mỷ"}, {"sex", "female"}}}}, Origin());
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->status, 200) << made->body;
+  const std::string code = Body(made)["case_code"];
+  auto entries = [&] {
+    ReplicaOptions o;
+    o.path = node_ + "/replica.db";
+    auto r = Replica::Open(o);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return size_t{0};
+    auto rows = (*r)->ListRows("access_log", /*include_deleted=*/true);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? rows->size() : size_t{0};
+  };
+  const size_t before = entries();
+  for (int i = 0; i < 3; ++i) {
+    auto file = Get("/api/case?ref=" + code, session);
+    ASSERT_TRUE(file);
+    ASSERT_EQ(file->status, 200) << file->body;
+    EXPECT_NE(file->body.find("Vàng Thị Mỷ"), std::string::npos) << file->body;
+    auto found = Get("/api/search?q=vang%20thi%20my", session);
+    ASSERT_TRUE(found);
+    ASSERT_EQ(found->status, 200) << found->body;
+  }
+  EXPECT_EQ(entries(), before + 2) << "one showing, one search, not one per reading";
+  // Another unlock is another opening: logged again, once.
+  ASSERT_TRUE(Post("/api/lock", session, Json::object(), Origin()));
+  ASSERT_EQ(Post("/api/unlock", session, {{"passphrase", kConsolePass}}, Origin())->status, 200);
+  ASSERT_EQ(Get("/api/case?ref=" + code, session)->status, 200);
+  ASSERT_EQ(Get("/api/case?ref=" + code, session)->status, 200);
+  EXPECT_EQ(entries(), before + 3);
+  // A locked console opens nothing and logs nothing.
+  ASSERT_TRUE(Post("/api/lock", session, Json::object(), Origin()));
+  ASSERT_EQ(Get("/api/case?ref=" + code, session)->status, 200);
+  EXPECT_EQ(entries(), before + 3);
+}
+
 TEST_F(ConsoleTest, TheConsoleLocksItselfWhenIdle) {
   StartConsole({"--idle-lock", "2s"});
   const std::string session = SignIn();

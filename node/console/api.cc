@@ -1,6 +1,8 @@
 // The dispatcher of /api/ and the routes of the keys: state, unlock, lock.
 #include "node/console/api.h"
 
+#include <sodium.h>
+
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -61,8 +63,13 @@ ApiReply Api::Handle(const ApiRequest& r) {
         !in["passphrase"].is_string()) {
       return ErrorKey(400, "err.invalid", "passphrase");
     }
-    std::string pass = in["passphrase"].get<std::string>();
-    in = Json();  // the parsed copy goes at once; Unlock wipes `pass`
+    // One copy, then the parsed one wiped (the caller wipes the body;
+    // Unlock wipes `pass`). Not wiped: the JSON lexer's token buffer, and
+    // httplib's reading buffers (docs/CONSOLE.md).
+    std::string& parsed = in["passphrase"].get_ref<std::string&>();
+    std::string pass = parsed;
+    sodium_memzero(parsed.data(), parsed.size());
+    in = Json();
     absl::Status s = keys_.Unlock(std::move(pass));
     if (s.code() == absl::StatusCode::kUnauthenticated) return ErrorKey(403, "err.passphrase");
     if (!s.ok()) return ErrorReply(s, false);

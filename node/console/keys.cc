@@ -30,12 +30,14 @@ absl::Status KeyWatch::Unlock(std::string passphrase) {
   if (!kept.ok()) return kept.status();
   std::lock_guard<std::mutex> l(mu_);
   kept_.emplace(*std::move(kept));
+  audited_.Clear();
   return absl::OkStatus();
 }
 
 void KeyWatch::Lock() {
   std::lock_guard<std::mutex> l(mu_);
   kept_.reset();
+  audited_.Clear();
   StopAgent(dir_.path);
 }
 
@@ -46,6 +48,7 @@ bool KeyWatch::LockIfIdle() {
   }
   std::lock_guard<std::mutex> l(mu_);
   kept_.reset();
+  audited_.Clear();
   return StopAgent(dir_.path);
 }
 
@@ -53,6 +56,7 @@ absl::StatusOr<std::optional<crypto::DeviceIdentity>> KeyWatch::Identity() {
   std::lock_guard<std::mutex> l(mu_);
   if (kept_ && kept_->alive()) return std::optional<crypto::DeviceIdentity>(kept_->identity.Clone());
   kept_.reset();
+  audited_.Clear();  // another agent: another unlock
   auto kept = KeepAgent(dir_.path);
   if (!kept.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -84,6 +88,7 @@ absl::StatusOr<std::unique_ptr<ConsoleOffice>> OpenConsoleOffice(KeyWatch& watch
   out->replica->SetSecurity(out->keys->Security());
   out->office.reset(new ops::Office{*out->replica, *out->keys, out->hub.province, officer,
                                     kConsoleUnlockHint});
+  out->office->audited = &watch.audited();
   return out;
 }
 

@@ -60,6 +60,9 @@ class KeyWatch {
   // FAILED_PRECONDITION if the agent refuses this console (keys unlocked
   // by `fieldnode unlock` after the console became non-dumpable).
   absl::StatusOr<std::optional<crypto::DeviceIdentity>> Identity();
+  // The openings already in the access log since the keys were unlocked
+  // (ops::AuditMemo): cleared at every lock, unlock or new agent.
+  ops::AuditMemo& audited() { return audited_; }
 
  private:
   const DataDir dir_;
@@ -68,6 +71,7 @@ class KeyWatch {
   std::atomic<int> busy_{0};
   std::mutex mu_;
   std::optional<KeptAgent> kept_;  // guarded by mu_
+  ops::AuditMemo audited_;
 };
 
 // One request's view of the laptop: the replica, its key ring (unlocked

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <httplib.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -142,6 +143,13 @@ void Server::Impl::Routes() {
     for (const auto& [k, v] : req.params) r.query[k] = v;
     r.body = req.body;
     Reply(res, api.Handle(r));
+    if (r.path == "unlock") {
+      // The passphrase's copies this process owns: ours, and httplib's
+      // request body (its object, handed to us as const).
+      sodium_memzero(r.body.data(), r.body.size());
+      std::string& body = const_cast<std::string&>(req.body);
+      sodium_memzero(body.data(), body.size());
+    }
   };
   http.Get(R"(/api/([a-z]+))", api_route);
   http.Post(R"(/api/([a-z]+))", api_route);

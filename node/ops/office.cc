@@ -137,16 +137,53 @@ absl::Status Office::RequireUnlocked(std::string_view why) const {
       absl::StrCat(AV(why), " needs the keystore unlocked: ", unlock_hint));
 }
 
+namespace {
+std::string MemoKey(const RowId& case_id, const std::string& action, const std::string& field) {
+  return absl::StrCat(case_id.ToString(), " ", action, " ", field);
+}
+}  // namespace
+
+std::vector<std::pair<RowId, std::vector<std::string>>> AuditMemo::New(
+    const std::vector<std::pair<RowId, std::vector<std::string>>>& opened,
+    const std::string& action) const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<std::pair<RowId, std::vector<std::string>>> out;
+  for (const auto& [case_id, fields] : opened) {
+    std::vector<std::string> fresh;
+    for (const std::string& f : fields) {
+      if (!logged_.count(MemoKey(case_id, action, f))) fresh.push_back(f);
+    }
+    if (!fresh.empty()) out.emplace_back(case_id, std::move(fresh));
+  }
+  return out;
+}
+
+void AuditMemo::Add(const std::vector<std::pair<RowId, std::vector<std::string>>>& logged,
+                    const std::string& action) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& [case_id, fields] : logged) {
+    for (const std::string& f : fields) logged_.insert(MemoKey(case_id, action, f));
+  }
+}
+
+void AuditMemo::Clear() {
+  std::lock_guard<std::mutex> l(mu_);
+  logged_.clear();
+}
+
 absl::Status Office::AuditMany(
     const std::vector<std::pair<RowId, std::vector<std::string>>>& opened,
     const std::string& action) const {
+  const auto fresh = audited ? audited->New(opened, action) : opened;
   std::vector<AccessRequest> reqs;
-  for (const auto& [case_id, fields] : opened) {
+  for (const auto& [case_id, fields] : fresh) {
     if (!fields.empty()) reqs.push_back({case_id, action, absl::StrJoin(fields, ",")});
   }
   if (reqs.empty()) return absl::OkStatus();
   auto e = AppendAccessMany(replica, province, officer, reqs, NowMillis());
-  return e.ok() ? absl::OkStatus() : e.status();
+  if (!e.ok()) return e.status();
+  if (audited) audited->Add(fresh, action);
+  return absl::OkStatus();
 }
 
 std::string_view AccessAction(Access a) { return a == Access::kExport ? "export" : "show"; }

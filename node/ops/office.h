@@ -18,6 +18,7 @@
 #define FIELDSYNC_NODE_OPS_OFFICE_H_
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -36,6 +37,28 @@ namespace fieldsync::node::ops {
 using Fields = LocalTxn::Fields;
 using State = OpenedField::State;
 
+// Openings already in the access log, for a front end that shows the same
+// sealed fields again and again (the console re-reads a case file after
+// each change, a search at each letter): AuditMany leaves out a case's
+// field already logged with the same action, and adds what it wrote. The
+// console keeps one per unlock (cleared when it locks): the log still says
+// who opened which case's fields, and from when, once per unlock. The CLI
+// keeps none (each command is one opening).
+class AuditMemo {
+ public:
+  // The fields of `opened` not logged yet for (case, action).
+  std::vector<std::pair<RowId, std::vector<std::string>>> New(
+      const std::vector<std::pair<RowId, std::vector<std::string>>>& opened,
+      const std::string& action) const;
+  void Add(const std::vector<std::pair<RowId, std::vector<std::string>>>& logged,
+           const std::string& action);
+  void Clear();
+
+ private:
+  mutable std::mutex mu_;
+  std::set<std::string> logged_;  // "CASE-ID ACTION FIELD"
+};
+
 // Whom an operation acts for. Borrowed references: the caller keeps the
 // replica and the key ring open while it calls.
 struct Office {
@@ -47,6 +70,8 @@ struct Office {
   // (the CLI: "run fieldnode unlock ..."). Ends no sentence.
   std::string unlock_hint;
   ClockSource* clock = SystemClock::Get();
+  // Openings not to log again (none: every opening is logged).
+  AuditMemo* audited = nullptr;
 
   int64_t NowMillis() const { return clock->NowMillis(); }
   // YYYY-MM-DD (UTC) at this laptop's clock: the date it writes. Never the
