@@ -1,5 +1,6 @@
 #include "sync/refused_gaps.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
@@ -71,6 +72,17 @@ absl::StatusOr<std::vector<std::pair<DeviceId, uint64_t>>> RefusedGapsToAsk(Repl
     FS_RETURN_IF_ERROR(replica.SetCursor(PassesCursor(author), passes + 1));
   }
   return out;
+}
+
+absl::StatusOr<std::vector<std::pair<DeviceId, uint64_t>>> ChainWantsThisPass(
+    Replica& replica, const std::vector<std::pair<DeviceId, uint64_t>>& statement_wants,
+    size_t max) {
+  FS_ASSIGN_OR_RETURN(auto refused, RefusedGapsToAsk(replica));
+  std::map<DeviceId, uint64_t> wants(refused.begin(), refused.end());
+  for (const auto& [author, seq] : statement_wants) wants[author] = std::max(wants[author], seq);
+  std::vector<std::pair<DeviceId, uint64_t>> all(wants.begin(), wants.end());
+  if (all.size() > max) all.resize(max);
+  return all;
 }
 
 absl::Status ForgetClosedRefusedGaps(Replica& replica) { return OpenGaps(replica).status(); }

@@ -50,6 +50,12 @@ bool RefusedGapAskDue(int64_t passes);
 // for every gap still open; gaps the author's chain passed are dropped.
 absl::StatusOr<std::vector<std::pair<DeviceId, uint64_t>>> RefusedGapsToAsk(Replica& replica);
 
+// The chain wants of this pass (PullParams.chain_wants): the refused gaps
+// due now (RefusedGapsToAsk) merged with `statement_wants`, at most `max`.
+absl::StatusOr<std::vector<std::pair<DeviceId, uint64_t>>> ChainWantsThisPass(
+    Replica& replica, const std::vector<std::pair<DeviceId, uint64_t>>& statement_wants,
+    size_t max);
+
 // Drops the gaps the author's chain passed (after the ask's pull).
 absl::Status ForgetClosedRefusedGaps(Replica& replica);
 
