@@ -32,6 +32,8 @@ namespace fieldsync::sync {
 
 inline constexpr char kRefusedGapPrefix[] = "chain:refused:";
 inline constexpr char kRefusedGapPassesPrefix[] = "chain:refused_passes:";
+// Where the next cut window of chain wants starts (an index, wrapped).
+inline constexpr char kChainWantsFromCursor[] = "chain:wants_from";
 // After this many passes, one ask every this many.
 inline constexpr int64_t kRefusedGapAskEvery = 64;
 
@@ -52,6 +54,9 @@ absl::StatusOr<std::vector<std::pair<DeviceId, uint64_t>>> RefusedGapsToAsk(Repl
 
 // The chain wants of this pass (PullParams.chain_wants): the refused gaps
 // due now (RefusedGapsToAsk) merged with `statement_wants`, at most `max`.
+// With more than `max`, a window of `max` in DeviceId order that starts
+// where the last cut one ended (cursor kChainWantsFromCursor), wrapping:
+// every author is asked within ceil(n / max) such passes.
 absl::StatusOr<std::vector<std::pair<DeviceId, uint64_t>>> ChainWantsThisPass(
     Replica& replica, const std::vector<std::pair<DeviceId, uint64_t>>& statement_wants,
     size_t max);
