@@ -266,13 +266,9 @@ absl::StatusOr<SyncReport> RunPass(Transport& transport, Replica& replica, KeyRi
       // for again with a backoff (sync/refused_gaps.h): a one-off fault, or
       // a move this laptop could check only once the pull applied what came
       // before it, heals without the author writing again.
-      FS_ASSIGN_OR_RETURN(auto refused, RefusedGapsToAsk(replica));
-      if (!cmp.wants.empty() || !refused.empty()) {
+      FS_ASSIGN_OR_RETURN(auto all, ChainWantsThisPass(replica, cmp.wants, kMaxChainHeads));
+      if (!all.empty()) {
         const std::vector<std::pair<DeviceId, uint64_t>> asked = cmp.wants;
-        std::map<DeviceId, uint64_t> wants(refused.begin(), refused.end());
-        for (const auto& [author, seq] : cmp.wants) wants[author] = std::max(wants[author], seq);
-        std::vector<std::pair<DeviceId, uint64_t>> all(wants.begin(), wants.end());
-        if (all.size() > static_cast<size_t>(kMaxChainHeads)) all.resize(kMaxChainHeads);
         puller.set_chain_wants(std::move(all));
         FS_RETURN_IF_ERROR(puller.PullAll(replica, keys, stop, progress, &report));
         puller.set_chain_wants({});

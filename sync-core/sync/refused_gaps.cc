@@ -1,5 +1,6 @@
 #include "sync/refused_gaps.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
@@ -70,6 +71,26 @@ absl::StatusOr<std::vector<std::pair<DeviceId, uint64_t>>> RefusedGapsToAsk(Repl
     if (RefusedGapAskDue(passes)) out.emplace_back(author, seq);
     FS_RETURN_IF_ERROR(replica.SetCursor(PassesCursor(author), passes + 1));
   }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<DeviceId, uint64_t>>> ChainWantsThisPass(
+    Replica& replica, const std::vector<std::pair<DeviceId, uint64_t>>& statement_wants,
+    size_t max) {
+  FS_ASSIGN_OR_RETURN(auto refused, RefusedGapsToAsk(replica));
+  std::map<DeviceId, uint64_t> wants(refused.begin(), refused.end());
+  for (const auto& [author, seq] : statement_wants) wants[author] = std::max(wants[author], seq);
+  std::vector<std::pair<DeviceId, uint64_t>> all(wants.begin(), wants.end());
+  if (all.size() <= max) return all;
+  // More than a pull may name: a window that moves on by `max` each pass
+  // (wrapping), so that no author is left out pass after pass.
+  FS_ASSIGN_OR_RETURN(int64_t from, replica.GetCursor(kChainWantsFromCursor));
+  const size_t start = static_cast<size_t>(std::max<int64_t>(from, 0)) % all.size();
+  std::vector<std::pair<DeviceId, uint64_t>> out;
+  out.reserve(max);
+  for (size_t i = 0; i < max; ++i) out.push_back(all[(start + i) % all.size()]);
+  FS_RETURN_IF_ERROR(replica.SetCursor(kChainWantsFromCursor,
+                                       static_cast<int64_t>((start + max) % all.size())));
   return out;
 }
 

@@ -32,6 +32,8 @@ namespace fieldsync::sync {
 
 inline constexpr char kRefusedGapPrefix[] = "chain:refused:";
 inline constexpr char kRefusedGapPassesPrefix[] = "chain:refused_passes:";
+// Where the next cut window of chain wants starts (an index, wrapped).
+inline constexpr char kChainWantsFromCursor[] = "chain:wants_from";
 // After this many passes, one ask every this many.
 inline constexpr int64_t kRefusedGapAskEvery = 64;
 
@@ -49,6 +51,15 @@ bool RefusedGapAskDue(int64_t passes);
 // The gaps to ask for at this pass (author, up to seq), counting the pass
 // for every gap still open; gaps the author's chain passed are dropped.
 absl::StatusOr<std::vector<std::pair<DeviceId, uint64_t>>> RefusedGapsToAsk(Replica& replica);
+
+// The chain wants of this pass (PullParams.chain_wants): the refused gaps
+// due now (RefusedGapsToAsk) merged with `statement_wants`, at most `max`.
+// With more than `max`, a window of `max` in DeviceId order that starts
+// where the last cut one ended (cursor kChainWantsFromCursor), wrapping:
+// every author is asked within ceil(n / max) such passes.
+absl::StatusOr<std::vector<std::pair<DeviceId, uint64_t>>> ChainWantsThisPass(
+    Replica& replica, const std::vector<std::pair<DeviceId, uint64_t>>& statement_wants,
+    size_t max);
 
 // Drops the gaps the author's chain passed (after the ask's pull).
 absl::Status ForgetClosedRefusedGaps(Replica& replica);
