@@ -623,7 +623,8 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
       // and verifies a message's entries before it applies them, so the
       // owner's next move, by the office it moved to, must come in a later
       // message (a case moved twice since a laptop's last pull).
-      if (added && (full() || moves_owner)) {
+      // (A move bridged in before an entry not added ends it too.)
+      if ((added && full()) || moves_owner) {
         chunk.cursor = after;
         FS_RETURN_IF_ERROR(send(chunk));
         bytes = 0;
