@@ -7,7 +7,10 @@
 // time: a node whose key cursor was past the backup's end would skip what
 // is stored at those seqs. The record the hub holds at the node's cursor
 // with another mark, or none there, and the hub sends its key records from
-// the start (duplicates are the node's to skip, by id).
+// the start (duplicates are the node's to skip, by id). A record erased
+// keeps its mark (the hub keeps its seq, id and time stored: no bytes), so
+// that one office's erasure does not send every key record again to the
+// laptops of others whose cursors were there.
 //
 //   mark = first 8 bytes, big-endian, of
 //          BLAKE2b-256("fieldsync hub key mark v1" 0x00 || hub id
@@ -34,8 +37,9 @@ uint64_t KeyMark(const DeviceId& hub_id, const StoredKeyRecord& k);
 // Where key records are sent from to a node at `key_cursor` that kept
 // `mark` with it: `key_cursor` when the node kept no mark (0: a node of an
 // earlier build, or one that never pulled a record) or when the record
-// there has that mark; 0 otherwise (the seq was given again, or its record
-// erased since: sent again from the start).
+// there (or what its erasure left) has that mark; 0 otherwise (the seq was
+// given again, or its record erased by a build that kept no mark: sent
+// again from the start).
 absl::StatusOr<int64_t> KeysFrom(HubReadTxn& hub, const DeviceId& hub_id, int64_t key_cursor,
                                  uint64_t mark);
 

@@ -192,8 +192,9 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
     if (key_cursor > key_head) key_cursor = 0;
   }
   // A key cursor whose record the hub holds with another mark, or not at
-  // all: the hub went back and gave that seq again (hub/key_mark.h), or
-  // erased the record; its key records from the start.
+  // all: the hub went back and gave that seq again (hub/key_mark.h), or a
+  // build that kept no mark of an erased record erased it (an erasure keeps
+  // the marks: hub_keys_erased); its key records from the start.
   FS_ASSIGN_OR_RETURN(key_cursor, KeysFrom(hub, hub_id, key_cursor, params.key_mark));
   FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
   const int64_t horizon = gc.horizon;

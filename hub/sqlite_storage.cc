@@ -52,6 +52,14 @@ constexpr const char* kRegistry[] = {
     // A device's own records, counted at each Hello (HelloResponse.own):
     // added in session 18; an index only.
     "CREATE INDEX IF NOT EXISTS hub_keys_signer ON hub_keys(signer)",
+    // What is left of each key record an erasure deleted: its seq, id and
+    // the time it was stored, never its bytes -- the hub's mark of it
+    // (hub/key_mark.h) still answers a node whose key cursor is there, so
+    // that another office's erasure does not send it every key record
+    // again. Added in session 20 without a schema version (an older
+    // fieldhub leaves it alone; docs/FORMATS.md, "Hub file").
+    "CREATE TABLE IF NOT EXISTS hub_keys_erased(seq INTEGER PRIMARY KEY, id BLOB NOT NULL, "
+    "stored_at INTEGER NOT NULL)",
     // Key rings erased (crypto-shredded): their data keys are refused.
     "CREATE TABLE IF NOT EXISTS hub_erased(keyring BLOB PRIMARY KEY, erased_at INTEGER NOT "
     "NULL, by_device BLOB NOT NULL) WITHOUT ROWID",

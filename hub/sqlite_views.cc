@@ -175,7 +175,10 @@ class View : public Base {
   }
 
   absl::StatusOr<std::optional<StoredKeyRecord>> KeyRecordAt(int64_t seq) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT stored_at, id FROM hub_keys WHERE seq = ?1"));
+    // An erased record's mark stays (hub_keys_erased): held, or erased.
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT stored_at, id FROM hub_keys WHERE seq = ?1 "
+                                              "UNION ALL SELECT stored_at, id FROM "
+                                              "hub_keys_erased WHERE seq = ?1"));
     st->BindInt(1, seq);
     FS_ASSIGN_OR_RETURN(bool found, st->Step());
     if (!found) return std::nullopt;
@@ -590,6 +593,14 @@ class WriteView : public View<HubWriteTxn> {
                          const DeviceId& by) override {
     std::string list;
     for (int k : kinds) absl::StrAppend(&list, list.empty() ? "" : ", ", k);
+    // Each record's seq, id and time stored kept, its bytes deleted (the
+    // file overwrites them: secure_delete).
+    FS_ASSIGN_OR_RETURN(auto keep, db_.Prepared(absl::StrCat(
+                                       "INSERT OR IGNORE INTO hub_keys_erased(seq, id, "
+                                       "stored_at) SELECT seq, id, stored_at FROM hub_keys "
+                                       "WHERE keyring = ?1 AND kind IN (", list, ")")));
+    keep->BindBlob(1, ring.view());
+    FS_RETURN_IF_ERROR(keep->Run());
     FS_ASSIGN_OR_RETURN(auto del, db_.Prepared(absl::StrCat(
                                       "DELETE FROM hub_keys WHERE keyring = ?1 AND kind IN (",
                                       list, ")")));

@@ -297,8 +297,9 @@ class HubReadTxn {
                                                                     uint32_t from,
                                                                     size_t limit) = 0;
 
-  // The key record stored at `seq`; none if none is (never given, or
-  // erased since).
+  // The key record stored at `seq`, or what an erasure left of it (seq,
+  // id, time stored: no bytes); none if none was ever stored there in
+  // this file (never given, or erased by a build before session 20).
   virtual absl::StatusOr<std::optional<StoredKeyRecord>> KeyRecordAt(int64_t seq) = 0;
   // Key records after `seq`, in order, to `visit` (stops at its first error).
   virtual absl::Status ForEachKeyRecordAfter(
@@ -409,7 +410,8 @@ class HubWriteTxn : public HubReadTxn {
 
   // Key records.
   virtual absl::StatusOr<bool> RingErased(const RowId& ring) = 0;
-  // Deletes the ring's records of `kinds` and remembers it erased.
+  // Deletes the ring's records of `kinds` (keeping of each its seq, id and
+  // time stored, for KeyRecordAt) and remembers it erased.
   virtual absl::Status EraseRing(const RowId& ring, const std::vector<int>& kinds,
                                  int64_t at_millis, const DeviceId& by) = 0;
   // Stores the record unless one of its id is held; true if stored.

@@ -8,10 +8,14 @@
 // same signed records, never a new one on the hub's word.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "crypto/key_record.h"
+#include "node/ops/records.h"
+#include "support/raw_db.h"
 #include "support/sync_fixture.h"
 #include "sync/forwarding_transport.h"
 #include "sync/pass.h"
@@ -56,10 +60,12 @@ class KeysPulled : public sync::ForwardingTransport {
                     const std::function<absl::Status(sync::PullChunk&)>& on) override {
     return ForwardingTransport::Pull(req, [&](sync::PullChunk& c) {
       records += c.key_records.size();
+      for (const std::string& k : c.key_records) bytes += k.size();
       return on(c);
     });
   }
   size_t records = 0;
+  size_t bytes = 0;
 };
 
 // The same claim at every hello, and the order of the key records pushed.
@@ -215,6 +221,73 @@ void HubRestoreKeysTest::KeysAtSeqsGivenAgainReachALaptopPastThem() {
   auto again = sync::RunPass(counted, lc1.replica(), *lc1.keys(), lc1.credential(), {});
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(counted.records, 0u) << "the key records were sent from the start again";
+}
+
+// Attack review 86, MED 2: the hub sets a laptop's key cursor and mark on
+// every record it looks at, another office's grant of a case the laptop
+// does not see included. An erasure deleted that record and, the mark
+// finding nothing at the cursor, the hub sent the laptop every key record
+// again (the review measured 26,616 bytes for a laptop of 100 cases), at
+// each erasure an office chose to make. Now the erasure keeps the erased
+// record's seq, id and time stored (hub_keys_erased, no bytes): the mark
+// still matches, and laptops of other offices pull the erasures alone (3:
+// the case's ring, its person's, its referral letter's; before, 22
+// records each).
+TEST_F(HubRestoreKeysTest, AnotherOfficesErasureDoesNotSendALaptopEveryKeyRecordAgain) {
+  ASSERT_TRUE(hub_->AddProvince("DB", "Điện Biên").ok());
+  auto& hn = AddNode("HN");  // the office the case is referred to
+  auto& db = AddNode("DB");  // an office with no part in it
+  for (int i = 0; i < 6; ++i) {
+    NewCase(hn.replica(), "HN", absl::StrCat("Hà Thị ", i), "Bị lừa bán");
+    NewCase(db.replica(), "DB", absl::StrCat("Điện Thị ", i), "Bị ép cưới");
+  }
+  MustSync(hn);
+  MustSync(db);
+  auto& lc = AddNode("LC");
+  const RowId kase = NewCase(lc.replica(), "LC", "Lò Thị Mai", "Bị chồng đánh");
+  AcceptReferral(lc, hn, Refer(lc.replica(), kase, "LC", "HN"));
+  MustSync(db);
+  MustSync(hn);
+  // Both laptops' key cursors are at a grant to HN of one of the case
+  // file's rings (the case's, its person's, its referral letter's), looked
+  // at by DB's laptop and not sent to it: LC erases the case as
+  // `fieldnode erase` does, with those rings.
+  std::set<std::string> rings;
+  {
+    auto hub = OpenHubReplica();
+    auto st = testing::RawDb(*hub).Prepared("SELECT DISTINCT keyring FROM hub_keys WHERE "
+                                            "province = 'HN' AND keyring IS NOT NULL AND kind = ?1");
+    ASSERT_TRUE(st.ok()) << st.status();
+    (*st)->BindInt(1, static_cast<int>(crypto::KeyRecordKind::kDataKey));
+    while (*(*st)->Step()) rings.insert(std::string((*st)->ColumnBlob(0)));
+    ASSERT_EQ(rings.size(), 3u) << "the case file's rings granted to HN";
+    for (harness::LocalNode* n : {&hn, &db}) {
+      auto at = n->replica().GetCursor(sync::kKeyCursor);
+      ASSERT_TRUE(at.ok()) << at.status();
+      auto ring = testing::RawDb(*hub).Prepared("SELECT keyring FROM hub_keys WHERE seq = ?1");
+      ASSERT_TRUE(ring.ok()) << ring.status();
+      (*ring)->BindInt(1, *at);
+      ASSERT_TRUE(*(*ring)->Step()) << "no record at the key cursor " << *at;
+      ASSERT_EQ(rings.count(std::string((*ring)->ColumnBlob(0))), 1u)
+          << "the key cursor " << *at << " is not at a record of the case file erased below";
+    }
+  }
+
+  const node::ops::Office o{lc.replica(), *lc.keys(), "LC", "Lò Thị Mai", "unlock it"};
+  auto erased = node::ops::EraseCase(o, kase.ToString());
+  ASSERT_TRUE(erased.ok()) << erased.status();
+  ASSERT_TRUE(erased->person_erased);
+  MustSync(lc);
+  for (harness::LocalNode* n : {&hn, &db}) {
+    KeysPulled counted(n->client().transport());
+    auto r = sync::RunPass(counted, n->replica(), *n->keys(), n->credential(), {});
+    ASSERT_TRUE(r.ok()) << r.status();
+    std::printf("%s pulled %zu key records, %zu bytes, after LC's erasure\n",
+                n == &hn ? "HN" : "DB", counted.records, counted.bytes);
+    EXPECT_LE(counted.records, rings.size())
+        << "the erasures alone (one a ring), not every key record again";
+  }
+  EXPECT_EQ(hn.Read("cases", kase, "narrative").state, OpenedField::State::kErased);
 }
 
 // The hub's word alone: a hub that claims it lost every record a laptop

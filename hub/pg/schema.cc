@@ -36,6 +36,8 @@ CREATE TABLE hub_keys(seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 CREATE INDEX hub_keys_ring ON hub_keys(keyring);
 CREATE INDEX hub_keys_office ON hub_keys(kind, province);
 CREATE INDEX hub_keys_signer ON hub_keys(signer);
+CREATE TABLE hub_keys_erased(seq bigint PRIMARY KEY, id bytea NOT NULL,
+  stored_at bigint NOT NULL);
 CREATE TABLE hub_log_head(one boolean PRIMARY KEY DEFAULT true CHECK (one),
   position bigint NOT NULL);
 INSERT INTO hub_log_head(position) VALUES (0);
