@@ -7,11 +7,13 @@
 // re-keyed, and the pull runs.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
 
 #include "change/commit_codec.h"
 #include "node/ops/set_aside.h"
 #include "support/raw_db.h"
+#include "support/rewriting_hub.h"
 #include "support/sync_fixture.h"
 #include "sync/forwarding_transport.h"
 #include "sync/pass.h"
@@ -19,6 +21,17 @@
 
 namespace fieldsync::testing {
 namespace {
+
+// The machine's clock, moved by an offset a test sets (a laptop's wrong
+// date, then set right).
+class OffsetClock final : public ClockSource {
+ public:
+  int64_t NowMillis() override { return SystemClock::Get()->NowMillis() + offset_.load(); }
+  void set_offset(int64_t millis) { offset_.store(millis); }
+
+ private:
+  std::atomic<int64_t> offset_{0};
+};
 
 class OwnCheckTest : public SyncTest {
  protected:
@@ -53,6 +66,7 @@ class OwnCheckTest : public SyncTest {
     }
     FAIL() << "no byte of commit " << seq << " flips into a body that still decodes";
   }
+  static void ExpectKeepRefusedAsAltered(harness::LocalNode& a, uint64_t seq);
 };
 
 // A hub running other code: every push of commits refused as not signed by
@@ -149,6 +163,127 @@ TEST_F(OwnCheckTest, KeepOfADamagedCommitIsRefusedAndChangesNothing) {
   ASSERT_TRUE(still.ok()) << still.status();
   ASSERT_EQ(still->size(), 1u) << "the item was resolved";
   EXPECT_TRUE(node::ops::DiscardSetAside(a.replica(), bad, 1).ok());
+}
+
+// Attack review 86, LOW 4: keep looked at the stored refusal code only.
+// Someone able to write this laptop's database alters an item set aside
+// for another reason, or flips the code of a damaged one, and the
+// officer's keep signed the altered values anew. Keep now checks the
+// laptop's own signature over the stored commit whatever its code: refused
+// in one line, nothing written, the item open, discard still works.
+void OwnCheckTest::ExpectKeepRefusedAsAltered(harness::LocalNode& a, uint64_t seq) {
+  const node::ops::Office o{a.replica(), *a.keys(), "LC", "Lò Thị Mai", "unlock it"};
+  const uint64_t before = LastSeq(a);
+  auto kept = node::ops::KeepSetAside(o, seq);
+  ASSERT_FALSE(kept.ok()) << "keep signed an altered commit anew";
+  EXPECT_EQ(kept.status().code(), absl::StatusCode::kFailedPrecondition) << kept.status();
+  const std::string said(kept.status().message());
+  EXPECT_NE(said.find("no longer matches this laptop's signature"), std::string::npos) << said;
+  EXPECT_NE(said.find(absl::StrCat("fieldnode set-aside discard ", seq)), std::string::npos)
+      << said;
+  EXPECT_NE(said.find("Nothing was changed"), std::string::npos) << said;
+  EXPECT_EQ(said.find('\n'), std::string::npos) << said;
+  EXPECT_EQ(LastSeq(a), before) << "something was written";
+  auto still = node::ops::ListSetAside(a.replica(), false);
+  ASSERT_TRUE(still.ok()) << still.status();
+  ASSERT_EQ(still->size(), 1u) << "the item was resolved";
+  EXPECT_TRUE(node::ops::DiscardSetAside(a.replica(), seq, 1).ok());
+}
+
+TEST_F(OwnCheckTest, KeepOfAnItemAlteredAfterItWasSetAsideIsRefusedWhateverItsCode) {
+  auto& a = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  SetField(a.replica(), "cases", x, "status", Value::Text("assisting"));
+  const uint64_t seq = LastSeq(a);
+  // Set aside by a hub that says the row was collected (it stored it).
+  RewritingPushHub saying(a.client().transport(),
+                          [&](const sync::PushRequest& req, sync::PushOutcome& out) {
+                            for (const auto& c : req.commits) {
+                              auto d = DecodeCommit(c.canonical);
+                              if (d.ok() && d->seq == seq) {
+                                out.refusals.push_back(
+                                    {seq, sync::RefusalCode::kRowCollected, "said collected", 0});
+                              }
+                            }
+                          });
+  auto r = sync::RunPass(saying, a.replica(), *a.keys(), a.credential(), {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->set_aside, 1u);
+  DamageBody(a, seq);  // altered afterwards, its code left as it is
+  auto listed = node::ops::ListSetAside(a.replica(), false);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  ASSERT_EQ(listed->front().code, "ROW_COLLECTED");
+  ExpectKeepRefusedAsAltered(a, seq);
+}
+
+TEST_F(OwnCheckTest, KeepOfADamagedCommitWhoseCodeWasFlippedIsRefused) {
+  auto& a = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  SetField(a.replica(), "cases", x, "status", Value::Text("assisting"));
+  const uint64_t bad = LastSeq(a);
+  DamageBody(a, bad);
+  MustSync(a);  // set aside DAMAGED
+  auto flip = RawDb(a.replica()).Prepared("UPDATE _fs_set_aside SET code = ?1 WHERE seq = ?2");
+  ASSERT_TRUE(flip.ok()) << flip.status();
+  (*flip)->BindInt(1, static_cast<int64_t>(sync::RefusalCode::kRowCollected));
+  (*flip)->BindInt(2, static_cast<int64_t>(bad));
+  ASSERT_TRUE((*flip)->Run().ok());
+  auto listed = node::ops::ListSetAside(a.replica(), false);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  ASSERT_EQ(listed->front().code, "ROW_COLLECTED");
+  ExpectKeepRefusedAsAltered(a, bad);
+}
+
+// The same for re-dating (attack review 86, LOW 4): a commit the hub
+// refused as stamped ahead is re-dated at the first sync with the clock
+// right, its changes signed anew with no officer looking. Altered on the
+// disk meanwhile, it was signed anew and sent; now nothing is re-dated
+// while a waiting commit fails the laptop's own check, said in one line,
+// and the altered change never leaves. The officer's discard ends it.
+TEST_F(OwnCheckTest, ACommitRefusedAsStampedAheadAndAlteredSinceIsNotReDated) {
+  OffsetClock clock;
+  auto& a = AddNode("LC", "", &clock);
+  auto& colleague = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  clock.set_offset(24 * 3600 * 1000);
+  SetField(a.replica(), "cases", x, "status", Value::Text("assisting"));
+  const uint64_t ahead = LastSeq(a);
+  (void)a.Sync();  // refused CLOCK_AHEAD
+  auto listed = node::ops::ListSetAside(a.replica(), false);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  ASSERT_EQ(listed->front().code, "CLOCK_AHEAD");
+  DamageBody(a, ahead);
+  clock.set_offset(0);
+
+  auto r = a.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->redated, 0u) << "an altered commit was signed anew";
+  EXPECT_NE(r->redate_note.find("no longer matches this laptop's signature"), std::string::npos)
+      << r->redate_note;
+  EXPECT_NE(r->redate_note.find(absl::StrCat("fieldnode set-aside discard ", ahead)),
+            std::string::npos)
+      << r->redate_note;
+  EXPECT_EQ(r->redate_note.find('\n'), std::string::npos) << r->redate_note;
+  MustSync(colleague);
+  EXPECT_EQ(colleague.Read("cases", x, "status").value, Value::Text("intake"))
+      << "the altered change reached a colleague";
+
+  ASSERT_TRUE(node::ops::DiscardSetAside(a.replica(), ahead, 1).ok());
+  const node::SyncReport w = MustSync(a);
+  EXPECT_EQ(w.redated, 0u);
+  EXPECT_TRUE(w.redate_note.empty()) << w.redate_note;
+  const RowId after = NewCase(a.replica(), "LC", "Lò Thị Mai");
+  MustSync(a);
+  const node::SyncReport seen = MustSync(colleague);
+  EXPECT_TRUE(Holds(colleague, "cases", after));
+  EXPECT_EQ(seen.chain.held, 0u);
+  EXPECT_EQ(colleague.Read("cases", x, "status").value, Value::Text("intake"));
 }
 
 // A hub that says a sound commit's signature fails makes the laptop set

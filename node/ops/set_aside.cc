@@ -7,6 +7,7 @@
 #include "node/ops/cases.h"
 #include "node/ops/values.h"
 #include "sync/messages.h"
+#include "sync/own_check.h"
 
 namespace fieldsync::node::ops {
 namespace {
@@ -177,6 +178,16 @@ absl::StatusOr<KeptSetAside> KeepSetAside(const Office& o, uint64_t seq) {
                                 "nothing to keep; discard it"));
   }
   const Commit& c = log.front();
+  // Whatever its code (attack review 86, LOW 4): the stored commit must be
+  // what this laptop signed, by its own key, or keep would sign anew what
+  // someone able to write this laptop's database put in it.
+  const sync::OwnCheck own = sync::CheckOwnCommit(c, o.keys.identity()->public_keys().sign_pk);
+  if (own.kind != sync::OwnCheck::Kind::kSound) {
+    return Refused(absl::StrCat("change ", seq, " no longer matches this laptop's signature ",
+                                "(altered or damaged on its disk: ", own.why, "): keep would "
+                                "sign the altered values anew. Discard it (fieldnode set-aside "
+                                "discard ", seq, "), then write the values again"));
+  }
   for (const RowChange& rc : c.changes) {
     if (rc.table != "cases" && rc.table != "persons") {
       return Refused(absl::StrCat("change ", seq, " writes ", rc.table, ": keep makes case "

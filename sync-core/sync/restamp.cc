@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/tuning.h"
 #include "sync/messages.h"
+#include "sync/own_check.h"
 #include "sync/retry.h"
 
 namespace fieldsync::sync {
@@ -30,6 +33,24 @@ absl::StatusOr<int64_t> Waiting(Replica& replica) {
     n += r.code == static_cast<int>(RefusalCode::kClockAhead) && r.withdrawal == 0 ? 1 : 0;
   }
   return n;
+}
+
+// The waiting commits whose stored body or header no longer verifies by
+// this laptop's own key `own_sign_pk` (attack review 86, LOW 4): altered or
+// damaged on its disk since they were refused. Re-dating signs a commit's
+// changes anew, so none is re-dated while one of them is so.
+absl::StatusOr<std::vector<uint64_t>> Altered(Replica& replica, std::string_view own_sign_pk) {
+  FS_ASSIGN_OR_RETURN(std::vector<SetAsideRow> rows, replica.SetAsideList());
+  std::vector<uint64_t> out;
+  for (const SetAsideRow& r : rows) {
+    if (r.code != static_cast<int>(RefusalCode::kClockAhead) || r.withdrawal != 0) continue;
+    FS_ASSIGN_OR_RETURN(std::vector<Commit> c, replica.LocalCommitsAfter(r.seq - 1, 1));
+    if (c.empty() || c.front().seq != r.seq) continue;  // Restamp says so
+    if (CheckOwnCommit(c.front(), own_sign_pk).kind != OwnCheck::Kind::kSound) {
+      out.push_back(r.seq);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -79,6 +100,19 @@ absl::Status RedateRefused(Replica& replica, KeyRing& keys, const HelloInfo& hel
     report->redate_note = absl::StrCat(
         changes, " written while this laptop's clock was ahead ", waiting == 1 ? "waits" : "wait",
         " to be re-dated and sent: the next unlock finishes it");
+    return absl::OkStatus();
+  }
+  FS_ASSIGN_OR_RETURN(const std::vector<uint64_t> altered,
+                      Altered(replica, keys.identity()->public_keys().sign_pk));
+  if (!altered.empty()) {
+    const bool one = altered.size() == 1;
+    report->redate_note = absl::StrCat(
+        Count(static_cast<int64_t>(altered.size()), "change", "changes"), " (",
+        absl::StrJoin(altered, ", "), ") written while this laptop's clock was ahead ",
+        one ? "no longer matches" : "no longer match", " this laptop's signature (altered or "
+        "damaged on its disk): nothing was re-dated, since re-dating signs them anew. Discard ",
+        one ? "it" : "them", " (fieldnode set-aside discard ", altered.front(), "), then write "
+        "the values again");
     return absl::OkStatus();
   }
   absl::StatusOr<RestampResult> done =
