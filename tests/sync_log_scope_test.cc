@@ -106,6 +106,45 @@ TEST_F(LogScopeTest, ACaseReferredToEveryOfficeAddsOnlyItsOwnEntriesToTheirPulls
   EXPECT_EQ(Status(dn, kase), "assisting");
 }
 
+// An entry of a case written before the case was referred reaches the
+// office it was referred to as before: keyed under it at the grant. Đà
+// Nẵng's laptop tracks a Lào Cai laptop's chain (a directory entry); the
+// case's entries before the referral come, at the pull after the one that
+// installed the case whole, as the bridge before Lào Cai's next entry it
+// sees: with their bodies (as when its pull read Lào Cai's whole log), not
+// as headers alone.
+TEST_F(LogScopeTest, ACasesEntriesBeforeItsReferralStillReachTheOfficeWithTheirBodies) {
+  ASSERT_TRUE(hub_->AddProvince("DN", "Đà Nẵng").ok());
+  harness::LocalNode& lc = AddNode("LC");
+  harness::LocalNode& dn = AddNode("DN");
+  for (auto* n : {&lc, &dn, &lc}) MustSync(*n);
+  NewOrg(lc.replica(), "Hội Chữ thập đỏ");
+  MustSync(lc);
+  MustSync(dn);
+  const RowId kase = NewCase(lc.replica(), "LC", "Nguyễn Thị Hằng");
+  const uint64_t created = LastSeq(lc);
+  SetField(lc.replica(), "cases", kase, "status", Value::Text("assisting"));
+  const uint64_t edited = LastSeq(lc);
+  MustSync(lc);
+  MustSync(dn);
+  Refer(lc.replica(), kase, "LC", "DN");
+  MustSync(lc);
+  MustSync(dn);
+  ASSERT_TRUE(Holds(dn, "cases", kase)) << "the premise: installed whole";
+  NewOrg(lc.replica(), "Hội Liên hiệp Phụ nữ");
+  MustSync(lc);
+  node::SyncReport r = MustSync(dn);
+  for (const std::string& p : r.chain.problems) ADD_FAILURE() << "said: " << p;
+  const DeviceId author = lc.replica().device_id();
+  for (uint64_t seq : {created, edited}) {
+    auto at = dn.replica().ChainEntryAt(author, seq);
+    ASSERT_TRUE(at.ok()) << at.status();
+    ASSERT_TRUE(at->has_value()) << "Đà Nẵng lacks Lào Cai's entry " << seq;
+    EXPECT_EQ((*at)->state, ChainRow::State::kWithBody)
+        << "entry " << seq << " of the case came as a header alone";
+  }
+}
+
 // A hub file of version 6 kept each entry under the owners alone: opened by
 // this build (version 7), its entries up to its head then are still read
 // by that rule (the office a case was referred to reads its owners' logs),
