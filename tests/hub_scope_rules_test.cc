@@ -564,7 +564,8 @@ TEST_F(ScopeRulesTest, AnEntryIsKeptUnderEveryProvinceThatSeesWhatItTouched) {
   ASSERT_TRUE(Push("LC", Write("persons", person_, {{"province", lc}}), 1).ok());
   ASSERT_TRUE(Push("LC",
                    Write("cases", kase_,
-                         {{"province", lc}, {"person_id", Value::Bytes(std::string(person_.view()))}}),
+                         {{"province", lc},
+                          {"person_id", Value::Bytes(std::string(person_.view()))}}),
                    2)
                   .ok());
   const RowId other = RowId::NewRandom();
@@ -572,7 +573,9 @@ TEST_F(ScopeRulesTest, AnEntryIsKeptUnderEveryProvinceThatSeesWhatItTouched) {
   const Value of_case = Value::Bytes(std::string(kase_.view()));
   ASSERT_TRUE(Push("LC",
                    Write("referrals", RowId::NewRandom(),
-                         {{"case_id", of_case}, {"from_office", lc}, {"to_office", Value::Text("HG")}}),
+                         {{"case_id", of_case},
+                          {"from_office", lc},
+                          {"to_office", Value::Text("HG")}}),
                    4)
                   .ok());
   // The referral, and the case's and its person's earlier entries: HG's.
@@ -611,7 +614,9 @@ TEST_F(ScopeRulesTest, AnEntryIsKeptUnderEveryProvinceThatSeesWhatItTouched) {
   // A restricted contact made public: its earlier entries are everyone's.
   const RowId contact = RowId::NewRandom();
   ASSERT_TRUE(
-      Push("LC", Write("contacts", contact, {{"province", lc}, {"restriction", Value::Text("restricted")}}),
+      Push("LC",
+           Write("contacts", contact,
+                 {{"province", lc}, {"restriction", Value::Text("restricted")}}),
            11)
           .ok());
   EXPECT_EQ(keyed(11), Keys{"LC"});
