@@ -58,8 +58,8 @@ absl::StatusOr<AdoptAnswer> TryAdoptCheckpoint(HubWriteTxn& hub, const NodeInfo&
     }
   }
   Scope scope(hub);
-  FS_ASSIGN_OR_RETURN(std::vector<std::string> keys, scope.LogKeys(node.province));
-  FS_ASSIGN_OR_RETURN(std::vector<LogEntry> later, hub.LogEntriesUnder(keys, position, head, 1));
+  FS_ASSIGN_OR_RETURN(std::vector<LogEntry> later,
+                      scope.LogEntries(node.province, position, head, 1));
   if (!later.empty()) {
     return AdoptAnswer{absl::StrCat("the office's records changed after position ", position,
                                     " (at ", later.front().position,
@@ -69,7 +69,7 @@ absl::StatusOr<AdoptAnswer> TryAdoptCheckpoint(HubWriteTxn& hub, const NodeInfo&
   FS_ASSIGN_OR_RETURN(std::optional<StoredCheckpoint> newest, hub.NewestCheckpoint(node.province));
   if (newest) {
     FS_ASSIGN_OR_RETURN(std::vector<LogEntry> since,
-                        hub.LogEntriesUnder(keys, newest->position, head, 1));
+                        scope.LogEntries(node.province, newest->position, head, 1));
     absl::StatusOr<crypto::Statement> its = crypto::DecodeStatement(newest->statement);
     if (since.empty() && its.ok() && its->root == s.root && its->leaf_count == s.leaf_count) {
       return AdoptAnswer{};

@@ -469,10 +469,9 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
       bytes = 0;
     }
   }
-  // Only the log entries that touched the node's province, the shared
-  // directory, or provinces whose cases it was granted (hub_log_scope);
-  // each is still checked row by row.
-  FS_ASSIGN_OR_RETURN(std::vector<std::string> keys, scope.LogKeys(node.province));
+  // Only the log entries kept under the node's province (what it owns or
+  // was granted when they were written or since) and the shared directory
+  // (hub_log_scope; Scope::LogEntries); each is still checked row by row.
   // A log entry as the node may see it, added to the chunk: trimmed to
   // the rows it sees; false if it sees none of them. Defined below.
   std::function<absl::StatusOr<bool>(LogEntry&, int64_t)> add_entry;
@@ -507,7 +506,7 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
       for (StoredChainEntry& g : gap) {
         from = g.seq + 1;
         FS_ASSIGN_OR_RETURN(std::vector<LogEntry> seen,
-                            hub.LogEntriesUnder(keys, g.position - 1, g.position, 1));
+                            scope.LogEntries(node.province, g.position - 1, g.position, 1));
         if (!seen.empty() && seen.front().position == g.position &&
             seen.front().author == author) {
           FS_ASSIGN_OR_RETURN(Commit body, DecodeCommit(seen.front().body));
@@ -612,7 +611,7 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
   int64_t after = cursor;
   while (after < head) {
     FS_ASSIGN_OR_RETURN(std::vector<LogEntry> entries,
-                        hub.LogEntriesUnder(keys, after, head, max_batch));
+                        scope.LogEntries(node.province, after, head, max_batch));
     if (entries.empty()) break;
     for (LogEntry& e : entries) {
       const int64_t before = after;

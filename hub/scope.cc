@@ -316,17 +316,57 @@ absl::Status Scope::CheckPersonLink(const std::string& province, const Commit& c
 
 absl::Status Scope::Grant(const RowId& case_id, const std::string& province,
                           int64_t position) {
+  FS_ASSIGN_OR_RETURN(const bool had, Granted(province, case_id));
+  if (had) return absl::OkStatus();
+  new_sight_.grants[case_id].insert(province);
   return writer_->AddGrant(case_id, province, position);
+}
+
+absl::Status Scope::AddCaseKeys(const RowId& k, std::set<std::string>& keys,
+                                std::set<RowId>& subjects) {
+  subjects.insert(k);
+  FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> kase,
+                      data_.RowScope(CasesName(data_.schema()), k));
+  if (kase && !kase->owner.empty()) keys.insert(kase->owner);
+  FS_ASSIGN_OR_RETURN(const std::vector<std::string> grantees, data_.CaseGrantees(k));
+  keys.insert(grantees.begin(), grantees.end());
+  return absl::OkStatus();
+}
+
+absl::Status Scope::KeyEarlierEntries() {
+  NewSight sight = std::move(new_sight_);
+  new_sight_ = NewSight{};
+  // A case newly granted: its entries, and its persons'.
+  for (const auto& [k, provinces] : sight.grants) {
+    std::set<RowId> subjects = {k};
+    FS_ASSIGN_OR_RETURN(const auto persons, data_.PersonsOfCase(k));
+    for (const auto& [person, owner] : persons) subjects.insert(person);
+    FS_RETURN_IF_ERROR(writer_->KeyLogOfSubjects(subjects, provinces));
+  }
+  // A person newly named by a case: its entries, for all who see the case.
+  for (const auto& [person, k] : sight.links) {
+    std::set<std::string> provinces;
+    std::set<RowId> unused;
+    FS_RETURN_IF_ERROR(AddCaseKeys(k, provinces, unused));
+    FS_RETURN_IF_ERROR(writer_->KeyLogOfSubjects({person}, provinces));
+  }
+  for (const auto& [subject, provinces] : sight.direct) {
+    FS_RETURN_IF_ERROR(writer_->KeyLogOfSubjects({subject}, provinces));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Scope::Record(const Commit& c, int64_t position) {
   if (writer_ == nullptr) {
     return absl::FailedPreconditionError("scope: a snapshot records nothing (internal error)");
   }
+  new_sight_ = NewSight{};
   FS_RETURN_IF_ERROR(RecordRows(c, position));
-  // Which provinces' pulls must read this entry.
+  // Which provinces' pulls must read this entry (after the merge: a commit
+  // that grants or moves a case is read by the new grantee or owner too),
+  // and the cases, persons and restricted contacts it touched.
   std::set<std::string> keys;
-  const std::string cases_table = CasesName(data_.schema());
+  std::set<RowId> subjects;
   for (const RowChange& rc : c.changes) {
     const OwnerRelation own = OwnerOfTable(data_.schema(), rc.table);
     if (own.link == OwnerLink::kShared) {
@@ -335,28 +375,53 @@ absl::Status Scope::Record(const Commit& c, int64_t position) {
     }
     FS_ASSIGN_OR_RETURN(Entry e, Lookup(rc.table, rc.row));
     if (own.listed) {
-      keys.insert(e.restricted && !e.owner.empty() ? e.owner : std::string("*"));
+      const bool restricted = e.restricted && !e.owner.empty();
+      keys.insert(restricted ? e.owner : std::string("*"));
+      // Made public later: its entries are keyed under '*' then.
+      if (restricted) subjects.insert(rc.row);
       continue;
     }
     const CaseLink link = RelationOf(data_.schema(), rc.table).link;
     if (link == CaseLink::kColumn) {
-      if (!e.case_id.is_nil()) {
-        FS_ASSIGN_OR_RETURN(Entry kase, Lookup(cases_table, e.case_id));
-        keys.insert(kase.owner);
-      }
+      if (!e.case_id.is_nil()) FS_RETURN_IF_ERROR(AddCaseKeys(e.case_id, keys, subjects));
       continue;
     }
     keys.insert(e.owner);
+    if (link == CaseLink::kSelf) FS_RETURN_IF_ERROR(AddCaseKeys(rc.row, keys, subjects));
     if (link == CaseLink::kNamedBy) {
-      // Also the owners of the cases that name the person.
+      // Also who sees the cases that name the person.
+      subjects.insert(rc.row);
       FS_ASSIGN_OR_RETURN(const std::vector<RowId> cases, data_.CasesNaming(rc.row));
       for (const RowId& k : cases) {
-        FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> kase, data_.RowScope(cases_table, k));
-        if (kase) keys.insert(kase->owner);
+        std::set<RowId> unused;
+        FS_RETURN_IF_ERROR(AddCaseKeys(k, keys, unused));
       }
     }
   }
-  return writer_->AddLogScope(keys, position);
+  FS_RETURN_IF_ERROR(writer_->AddLogSubjects(subjects, position));
+  FS_RETURN_IF_ERROR(writer_->AddLogScope(keys, position));
+  return KeyEarlierEntries();
+}
+
+absl::StatusOr<std::vector<LogEntry>> Scope::LogEntries(const std::string& province,
+                                                        int64_t after, int64_t upto,
+                                                        size_t limit) {
+  if (!log_scope_from_) {
+    FS_ASSIGN_OR_RETURN(const int64_t from, data_.LogScopeFrom());
+    log_scope_from_ = from;
+  }
+  const int64_t from = *log_scope_from_;
+  if (after < from) {
+    if (!old_keys_ || old_keys_province_ != province) {
+      FS_ASSIGN_OR_RETURN(old_keys_, LogKeys(province));
+      old_keys_province_ = province;
+    }
+    FS_ASSIGN_OR_RETURN(std::vector<LogEntry> older,
+                        data_.LogEntriesUnder(*old_keys_, after, std::min(upto, from), limit));
+    if (!older.empty() || upto <= from) return older;
+    after = from;
+  }
+  return data_.LogEntriesUnder({province, "*"}, after, upto, limit);
 }
 
 absl::StatusOr<std::vector<std::string>> Scope::LogKeys(const std::string& province) {
@@ -422,6 +487,8 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
         case_id = rc.row;
         if (person_at >= 0 && !(*v)[person_at].is_null()) {
           FS_ASSIGN_OR_RETURN(RowId person, Id16::FromBytes(Str((*v)[person_at]), "person id"));
+          FS_ASSIGN_OR_RETURN(const std::optional<RowId> linked, data_.PersonOfCase(rc.row));
+          if (linked != person) new_sight_.links.emplace(person, rc.row);
           FS_RETURN_IF_ERROR(writer_->LinkPerson(person, rc.row));
         }
         // A case moved to another province is granted to it from here on,
@@ -432,6 +499,12 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
             FS_RETURN_IF_ERROR(Grant(rc.row, p, position));
           }
         }
+      }
+      // A person moved to another province: its entries are its new
+      // owner's to read.
+      if (rel.link == CaseLink::kNamedBy && !owner.empty() && before.found &&
+          !before.owner.empty() && before.owner != owner) {
+        new_sight_.direct[rc.row].insert(owner);
       }
       if (case_at >= 0) {
         if (!(*v)[case_at].is_null()) {
@@ -455,6 +528,7 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
       FS_ASSIGN_OR_RETURN(bool made_public, writer_->MarkEverPublic(t, rc.row));
       if (made_public && before_restricted) {
         FS_RETURN_IF_ERROR(writer_->AddPublic(t, rc.row, position));
+        new_sight_.direct[rc.row].insert("*");
       }
     }
     // Tombstones: when and where the row was deleted (collection needs it).

@@ -18,10 +18,17 @@
 //   hub_person_case(person, case_id)
 //       which cases name a person: a person is seen with its cases;
 //   hub_log_scope(province, position)
-//       for each log entry, the provinces owning what it touched ('*' for
-//       the shared directory): a pull reads only the entries of its
-//       province, '*', and the provinces whose cases it was granted,
-//       instead of decoding the whole log for every node.
+//       for each log entry, the provinces that see what it touched ('*'
+//       for the shared directory): the owners, and (from hub schema
+//       version 7) every province granted a case it touched, when it was
+//       written or later: a pull reads only the entries of its province
+//       and '*', instead of decoding the whole log for every node. Entries
+//       of an older file (up to hub_meta `log_scope_from`) were kept under
+//       the owners alone, and are read by the older rule (LogKeys);
+//   hub_log_subject(subject, position)
+//       from version 7, the cases, persons and restricted contacts each
+//       log entry touched, by id: a province granted a case later has the
+//       case's earlier entries (and its persons') keyed under it then.
 //
 // A node of province P sees: cases P owns or was granted (a referral to P,
 // or the case moved to or away from P); persons P owns or named by a case P
@@ -39,6 +46,9 @@
 #define FIELDSYNC_HUB_SCOPE_H_
 
 #include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -83,11 +93,17 @@ class Scope {
   absl::StatusOr<std::vector<std::pair<std::string, RowId>>> NewlyVisible(
       const std::string& province, int64_t after, int64_t upto);
 
-  // Provinces a pull by `province` must read log entries of (see
-  // hub_log_scope): itself, '*', and for the cases granted to it their
-  // owners now and every province granted them (an entry is kept under the
-  // owner when it was written: a case moved twice since its last pull left
-  // entries under an office that owns it no more).
+  // Up to `limit` log entries in (after, upto] a pull by `province` reads
+  // (see hub_log_scope), in position order: after LogScopeFrom those kept
+  // under itself and '*'; at or before it, those under LogKeys.
+  absl::StatusOr<std::vector<LogEntry>> LogEntries(const std::string& province, int64_t after,
+                                                   int64_t upto, size_t limit);
+
+  // The older rule, for entries at or before LogScopeFrom (kept under the
+  // owners alone): provinces a pull by `province` must read entries of:
+  // itself, '*', and for the cases granted to it their owners now and
+  // every province granted them (a case moved twice since its last pull
+  // left entries under an office that owns it no more).
   absl::StatusOr<std::vector<std::string>> LogKeys(const std::string& province);
 
   // Every row of `table` a node of `province` may see, in id order (the
@@ -115,8 +131,28 @@ class Scope {
   // The cases `province` sees (owned or granted).
   absl::StatusOr<absl::flat_hash_set<RowId>> VisibleCases(const std::string& province);
 
+  // Of the commit being recorded: provinces newly granted a case, persons
+  // newly named by a case, and subjects newly seen otherwise (a contact
+  // made public: '*'; a person moved: its new owner); their earlier
+  // entries are keyed under who sees them now (KeyEarlierEntries).
+  struct NewSight {
+    std::map<RowId, std::set<std::string>> grants;
+    std::set<std::pair<RowId, RowId>> links;  // (person, case)
+    std::map<RowId, std::set<std::string>> direct;
+  };
+  absl::Status KeyEarlierEntries();
+  // Adds to `keys` the provinces that see case `k` (its owner and every
+  // province granted it), and `k` to `subjects`.
+  absl::Status AddCaseKeys(const RowId& k, std::set<std::string>& keys,
+                           std::set<RowId>& subjects);
+
   HubReadTxn& data_;
   HubWriteTxn* writer_;
+  NewSight new_sight_;
+  // Per pull: LogScopeFrom, and LogKeys of the province last asked about.
+  std::optional<int64_t> log_scope_from_;
+  std::string old_keys_province_;
+  std::optional<std::vector<std::string>> old_keys_;
   // Per pull: case id -> visible, for the province last asked about.
   std::string cache_province_;
   absl::flat_hash_map<RowId, bool> case_cache_;

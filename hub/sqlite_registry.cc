@@ -141,8 +141,10 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStorage::Nodes() {
     out.push_back(std::move(n));
   }
   // What waits for each node: others' log entries of its province and of
-  // the shared directory after its cursor (grants aside): all of them, less
-  // its own (their authors are the replica's to say: store/replica.h).
+  // the shared directory after its cursor (from hub schema version 7 with
+  // those of the cases granted to it; entries before, grants aside): all
+  // of them, less its own (their authors are the replica's to say:
+  // store/replica.h).
   FS_ASSIGN_OR_RETURN(auto pending,
                       registry_->Prepared("SELECT count(DISTINCT position) FROM hub_log_scope "
                                           "WHERE province IN (?1, '*') AND position > ?2"));

@@ -17,6 +17,7 @@
 #include "hub/referral_check.h"
 #include "hub/sqlite_chain.h"
 #include "hub/sqlite_log_chain.h"
+#include "hub/sqlite_log_scope.h"
 #include "hub/sqlite_checkpoints.h"
 #include "hub/sqlite_statements.h"
 #include "store/replica_internal.h"
@@ -94,8 +95,12 @@ constexpr const char* kRegistry[] = {
 //      (protocol version 3), empty until a laptop makes one;
 //   6  hub_log_hash, the hub's log chain (hub/log_chain.h), filled for the
 //      log held when the engine first opens the file.
+//   7  hub_log_subject, and entries kept under every province granted a
+//      case they touch (hub/scope.h); hub_meta log_scope_from: the head
+//      when an older file is first opened, up to which entries are read by
+//      the older rule.
 // Before bumping it, keep a fixture of the current one (tests/fixtures).
-constexpr int64_t kHubSchemaVersion = 6;
+constexpr int64_t kHubSchemaVersion = 7;
 
 // The scope tables (hub/scope.h).
 absl::Status CreateScopeTables(sqlite::Db& db) {
@@ -126,8 +131,11 @@ absl::Status CreateScopeTables(sqlite::Db& db) {
       "PRIMARY KEY(person, case_id)) WITHOUT ROWID"));
   // By case too: every pushed case checks its person link (without it each
   // check scanned the table: the push of 30,000 cases went quadratic).
-  return db.Exec(
-      "CREATE INDEX IF NOT EXISTS hub_person_case_by_case ON hub_person_case(case_id)");
+  FS_RETURN_IF_ERROR(db.Exec(
+      "CREATE INDEX IF NOT EXISTS hub_person_case_by_case ON hub_person_case(case_id)"));
+  // Version 7: the cases and persons each log entry touched, to key its
+  // entries under a province granted sight of them later.
+  return db.Exec(sqlite_log_scope::kSubjectTableSql);
 }
 
 // The schema version of the hub tables in the file of `txn` (hub_meta's
@@ -301,6 +309,14 @@ absl::Status SqliteHubStorage::Init() {
     // The numbered migrations, oldest first: each brings a file of the
     // version before it to its own (a new file starts at the current one).
     if (version < 2) FS_RETURN_IF_ERROR(MigrateToVersion2(txn, writer));
+    // Version 7: entries are also kept under the provinces granted the
+    // cases they touch (hub/scope.h); those of an older file stay read by
+    // the rule they were kept by, up to its head now.
+    int64_t scope_from = 0;
+    if (version < 7) {
+      FS_ASSIGN_OR_RETURN(scope_from, writer.LogHead());
+    }
+    FS_RETURN_IF_ERROR(sqlite_log_scope::SetFromOnce(db, scope_from));
     FS_ASSIGN_OR_RETURN(auto set, db.Prepared("INSERT OR REPLACE INTO hub_meta(key, value) "
                                               "VALUES ('schema_version', ?1)"));
     set->BindInt(1, kHubSchemaVersion);

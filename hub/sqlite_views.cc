@@ -11,6 +11,7 @@
 #include "hub/audit.h"
 #include "hub/sqlite_chain.h"
 #include "hub/sqlite_log_chain.h"
+#include "hub/sqlite_log_scope.h"
 #include "hub/sqlite_checkpoints.h"
 #include "hub/sqlite_statements.h"
 #include "hub/sqlite_storage.h"
@@ -239,20 +240,8 @@ class View : public Base {
                                                         size_t limit) override {
     // The positions from the hub's own table, the entries from the
     // replica's log (store/replica.h), each with its chain entry.
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT DISTINCT position FROM hub_log_scope "
-                                              "WHERE province IN (SELECT value FROM "
-                                              "json_each(?1)) AND position > ?2 AND position "
-                                              "<= ?3 ORDER BY position LIMIT ?4"));
-    st->BindText(1, JsonList(log_keys));
-    st->BindInt(2, after);
-    st->BindInt(3, upto);
-    st->BindInt(4, static_cast<int64_t>(limit));
-    std::vector<int64_t> positions;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      positions.push_back(st->ColumnInt(0));
-    }
+    FS_ASSIGN_OR_RETURN(const std::vector<int64_t> positions,
+                        sqlite_log_scope::PositionsUnder(db_, log_keys, after, upto, limit));
     FS_ASSIGN_OR_RETURN(std::vector<Replica::RawEntry> raw, rep_.RawLogAt(positions));
     std::vector<LogEntry> out;
     out.reserve(raw.size());
@@ -367,6 +356,19 @@ class View : public Base {
     }
     return out;
   }
+  absl::StatusOr<std::vector<std::string>> CaseGrantees(const RowId& case_id) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT province FROM hub_grants WHERE case_id = "
+                                              "?1"));
+    st->BindBlob(1, case_id.view());
+    std::vector<std::string> out;
+    while (true) {
+      FS_ASSIGN_OR_RETURN(bool r, st->Step());
+      if (!r) break;
+      out.push_back(st->ColumnString(0));
+    }
+    return out;
+  }
+  absl::StatusOr<int64_t> LogScopeFrom() override { return sqlite_log_scope::From(db_); }
   absl::StatusOr<std::vector<RowId>> CasesNaming(const RowId& person) override {
     FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT case_id FROM hub_person_case WHERE "
                                               "person = ?1"));
@@ -637,15 +639,14 @@ class WriteView : public View<HubWriteTxn> {
     return g->Run();
   }
   absl::Status AddLogScope(const std::set<std::string>& keys, int64_t position) override {
-    FS_ASSIGN_OR_RETURN(auto ins, db_.Prepared("INSERT OR IGNORE INTO hub_log_scope(province, "
-                                               "position) VALUES (?1, ?2)"));
-    for (const std::string& k : keys) {
-      ins->Reset();
-      ins->BindText(1, k);
-      ins->BindInt(2, position);
-      FS_RETURN_IF_ERROR(ins->Run());
-    }
-    return absl::OkStatus();
+    return sqlite_log_scope::Add(db_, keys, position);
+  }
+  absl::Status AddLogSubjects(const std::set<RowId>& subjects, int64_t position) override {
+    return sqlite_log_scope::AddSubjects(db_, subjects, position);
+  }
+  absl::Status KeyLogOfSubjects(const std::set<RowId>& subjects,
+                                const std::set<std::string>& provinces) override {
+    return sqlite_log_scope::KeySubjects(db_, subjects, provinces);
   }
   absl::Status LinkPerson(const RowId& person, const RowId& case_id) override {
     FS_ASSIGN_OR_RETURN(auto link, db_.Prepared("INSERT OR IGNORE INTO hub_person_case(person, "

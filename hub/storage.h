@@ -339,6 +339,15 @@ class HubReadTxn {
   // it owned the case. Distinct.
   virtual absl::StatusOr<std::vector<std::string>> GrantedCaseProvinces(
       const std::string& province) = 0;
+  // The provinces granted sight of `case_id` (hub_grants), distinct.
+  virtual absl::StatusOr<std::vector<std::string>> CaseGrantees(const RowId& case_id) = 0;
+  // The last log position kept by the rule before hub schema version 7
+  // (hub_meta `log_scope_from`; 0 for a file made at 7 or later): an entry
+  // at or before it is under the provinces owning what it touched then, and
+  // a pull reads it by that rule (Scope::LogKeys); an entry after it is
+  // also under every province granted a case it touched, when written or
+  // later (Scope::Record), and a pull reads its own province's and '*'.
+  virtual absl::StatusOr<int64_t> LogScopeFrom() = 0;
   // The person-case links: the cases naming a person; the first person
   // linked to a case; every person linked to a case with the person's
   // owner (nullopt if it has no scope entry); every link (person, case).
@@ -422,6 +431,14 @@ class HubWriteTxn : public HubReadTxn {
                                 int64_t position) = 0;
   // The log entry at `position` is read by the pulls of `keys`.
   virtual absl::Status AddLogScope(const std::set<std::string>& keys, int64_t position) = 0;
+  // The log entry at `position` touched `subjects` (cases, and persons, by
+  // id: hub_log_subject), for KeyLogOfSubjects.
+  virtual absl::Status AddLogSubjects(const std::set<RowId>& subjects, int64_t position) = 0;
+  // Every log entry that touched one of `subjects` is read by the pulls of
+  // `provinces` too (a province newly granted a case, or a case newly
+  // naming a person: what a pull read of them before version 7, it reads).
+  virtual absl::Status KeyLogOfSubjects(const std::set<RowId>& subjects,
+                                        const std::set<std::string>& provinces) = 0;
   virtual absl::Status LinkPerson(const RowId& person, const RowId& case_id) = 0;
   // Creates or updates a row's entry: an empty `owner`, an absent
   // `case_id` or `restricted` keep what the entry had.

@@ -308,12 +308,15 @@ TEST_F(HubCliBackupTest, ABackupOfAnOlderSchemaIsRestoredAndMigrated) {
   const char* fixtures = std::getenv("FIELDSYNC_FIXTURES");
   ASSERT_NE(fixtures, nullptr);
   const std::string fresh = dir_.File("new-machine");
-  Result r = Fieldhub({"restore", std::string(fixtures) + "/hub-v5/hub.db", "--data-dir", fresh});
+  Result r = Fieldhub({"restore", std::string(fixtures) + "/hub-v6/hub.db", "--data-dir", fresh});
   ASSERT_EQ(r.exit, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("there was no hub.db"));
   EXPECT_THAT(r.out, HasSubstr("0 revocations carried over"));
   EXPECT_EQ(Count(fresh + "/hub.db", "SELECT value FROM hub_meta WHERE key = 'schema_version'"),
-            6);
+            7);
+  // Its entries stay read by the rule they were kept by (hub/scope.h).
+  EXPECT_EQ(Count(fresh + "/hub.db", "SELECT value FROM hub_meta WHERE key = 'log_scope_from'"),
+            Count(fresh + "/hub.db", "SELECT max(pos) FROM _fs_log"));
   EXPECT_EQ(Fieldhub({"status", "--data-dir", fresh}).exit, 0);
   EXPECT_EQ(Fieldhub({"audit", "--data-dir", fresh}).exit, 0);
 }

@@ -48,7 +48,7 @@ TEST_F(HubMigrationTest, AVersion2HubGainsCommitChainsAndItsLaptopsChainFromThei
   ASSERT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 2);
   const int64_t logged = Query(db, "SELECT count(*) FROM _fs_log");
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 6);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 7);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_chain"), 0) << "no header before version 3";
   EXPECT_EQ(Query(db, "SELECT count(*) FROM _fs_log"), logged);
   // A laptop of today joins Lào Cai, receives the office's history (its
@@ -74,7 +74,7 @@ TEST_F(HubMigrationTest, AVersion3HubGainsStatementsAndItsLaptopsStateWhatTheySe
   const int64_t chained = Query(db, "SELECT count(*) FROM hub_chain");
   ASSERT_GT(chained, 0) << "the demo's laptops wrote with headers";
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 6);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 7);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_statements"), 0);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_chain"), chained);
   // A laptop of today in a new office receives what it may see, and states
@@ -96,7 +96,7 @@ TEST_F(HubMigrationTest, AVersion4HubGainsCheckpointsAndANewOfficesLaptopMakesOn
   const int64_t stated = Query(db, "SELECT count(*) FROM hub_statements");
   ASSERT_GT(stated, 0) << "the demo's laptops stated what they saw";
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 6);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 7);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_checkpoints"), 0);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_statements"), stated);
   // A laptop of today in a new office signs the root of what it holds at
@@ -120,9 +120,13 @@ TEST_F(HubMigrationTest, AVersion5HubGainsItsLogChainOverTheLogItHolds) {
   const int64_t logged = Query(db, "SELECT count(*) FROM _fs_log");
   ASSERT_GT(logged, 0);
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 6);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 7);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_log_hash"), logged);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM _fs_log"), logged);
+  // Version 7: the entries it held stay read by the rule they were kept by
+  // (hub/scope.h, hub_log_scope), up to its head then.
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'log_scope_from'"),
+            Query(db, "SELECT max(pos) FROM _fs_log"));
   // A laptop of today in a new office pulls, keeps the hash at its cursor,
   // writes; the chain goes on with the log.
   hub_->AddProvince("DN", "Đà Nẵng").IgnoreError();
@@ -138,12 +142,46 @@ TEST_F(HubMigrationTest, AVersion5HubGainsItsLogChainOverTheLogItHolds) {
   EXPECT_FALSE(MustSync(dn).hub_went_back);
 }
 
+// tests/fixtures/hub-v6: the demo's hub written by the build of schema
+// version 6 (each entry kept under the owners of what it touched alone).
+// Its entries stay read by that rule, up to its head then; a case referred
+// after the upgrade is kept under the office it was referred to too.
+TEST_F(HubMigrationTest, AVersion6HubKeepsItsEntriesReadByTheRuleTheyWereKeptBy) {
+  const char* fixtures = std::getenv("FIELDSYNC_FIXTURES");
+  ASSERT_NE(fixtures, nullptr);
+  const std::string db = dir_.File("hub/hub.db");
+  std::filesystem::copy_file(std::string(fixtures) + "/hub-v6/hub.db", db,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 6);
+  const int64_t head = Query(db, "SELECT max(pos) FROM _fs_log");
+  ASSERT_GT(head, 0);
+  ASSERT_TRUE(hub_->Start().ok());
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 7);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'log_scope_from'"), head);
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_log_subject"), 0) << "nothing is rewritten";
+  // A laptop of today in a new office refers a case to Hà Nội: the case's
+  // entry and the referral's are Hà Nội's to read.
+  hub_->AddProvince("DN", "Đà Nẵng").IgnoreError();
+  auto& dn = AddNode("DN");
+  MustSync(dn);
+  const RowId kase = NewCase(dn.replica(), "DN", "Lê Thị Thu");
+  MustSync(dn);
+  Refer(dn.replica(), kase, "DN", "HN");
+  MustSync(dn);
+  EXPECT_EQ(Query(db, absl::StrCat("SELECT count(*) FROM hub_log_scope WHERE province = 'HN' "
+                                   "AND position > ", head)),
+            2);
+  EXPECT_EQ(Query(db, absl::StrCat("SELECT count(*) FROM hub_log_scope WHERE province = 'LC' "
+                                   "AND position > ", head)),
+            0);
+}
+
 TEST_F(HubMigrationTest, AVersion1HubIsMigratedInPlaceAndTodaysLaptopsSyncWithIt) {
   const std::string db = dir_.File("hub/hub.db");
   ASSERT_EQ(Query(db, "SELECT count(*) FROM sqlite_master WHERE name = 'hub_referral_status'"), 0);
   ASSERT_EQ(Query(db, "SELECT count(*) FROM referrals"), 1);
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 6);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 7);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_referral_status WHERE status = 'sent'"), 1);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_nodes"), 2) << "the enrolled nodes are kept";
   harness::CommandResult status = hub_->Admin({"status"});

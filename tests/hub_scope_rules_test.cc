@@ -157,6 +157,14 @@ class MemoryScopeData : public HubWriteTxn {
     }
     return std::vector<std::string>(out.begin(), out.end());
   }
+  absl::StatusOr<std::vector<std::string>> CaseGrantees(const RowId& case_id) override {
+    std::vector<std::string> out;
+    for (const auto& [k, position] : grants_) {
+      if (k.first == case_id) out.push_back(k.second);
+    }
+    return out;
+  }
+  absl::StatusOr<int64_t> LogScopeFrom() override { return 0; }
   absl::StatusOr<std::vector<RowId>> CasesNaming(const RowId& person) override {
     std::vector<RowId> out;
     for (const auto& [p, k] : links_) {
@@ -256,6 +264,19 @@ class MemoryScopeData : public HubWriteTxn {
     for (const std::string& k : keys) log_scope[position].insert(k);
     return absl::OkStatus();
   }
+  absl::Status AddLogSubjects(const std::set<RowId>& subjects, int64_t position) override {
+    for (const RowId& r : subjects) log_subjects[r].insert(position);
+    return absl::OkStatus();
+  }
+  absl::Status KeyLogOfSubjects(const std::set<RowId>& subjects,
+                                const std::set<std::string>& provinces) override {
+    for (const RowId& r : subjects) {
+      for (int64_t position : log_subjects[r]) {
+        log_scope[position].insert(provinces.begin(), provinces.end());
+      }
+    }
+    return absl::OkStatus();
+  }
   absl::Status LinkPerson(const RowId& person, const RowId& case_id) override {
     links_.emplace(person, case_id);
     return absl::OkStatus();
@@ -310,6 +331,7 @@ class MemoryScopeData : public HubWriteTxn {
   void Scrub() override {}
 
   std::map<int64_t, std::set<std::string>> log_scope;
+  std::map<RowId, std::set<int64_t>> log_subjects;
   std::map<Key, int64_t> deleted_;
 
  private:
@@ -527,6 +549,81 @@ TEST_F(ScopeRulesTest, ARestrictedContactIsItsOfficesUntilMadePublic) {
       Push("LC", Write("contacts", contact, {{"restriction", Value::Text("restricted")}}), 3)
           .ok());
   EXPECT_TRUE(Sees("HG", "contacts", contact));
+}
+
+// Attack review 86, MED 1: each entry is kept under every province that
+// sees what it touched, when written or since (a grant, a move, a person
+// newly named by a case seen, a contact made public keys the earlier
+// entries then), so that a pull reads its own province's entries and '*'
+// alone -- not the whole log of every office a case granted to it is shared
+// with.
+TEST_F(ScopeRulesTest, AnEntryIsKeptUnderEveryProvinceThatSeesWhatItTouched) {
+  auto keyed = [&](int64_t position) { return data_.log_scope[position]; };
+  using Keys = std::set<std::string>;
+  const Value lc = Value::Text("LC");
+  ASSERT_TRUE(Push("LC", Write("persons", person_, {{"province", lc}}), 1).ok());
+  ASSERT_TRUE(Push("LC",
+                   Write("cases", kase_,
+                         {{"province", lc},
+                          {"person_id", Value::Bytes(std::string(person_.view()))}}),
+                   2)
+                  .ok());
+  const RowId other = RowId::NewRandom();
+  ASSERT_TRUE(Push("LC", Write("cases", other, {{"province", lc}}), 3).ok());
+  const Value of_case = Value::Bytes(std::string(kase_.view()));
+  ASSERT_TRUE(Push("LC",
+                   Write("referrals", RowId::NewRandom(),
+                         {{"case_id", of_case},
+                          {"from_office", lc},
+                          {"to_office", Value::Text("HG")}}),
+                   4)
+                  .ok());
+  // The referral, and the case's and its person's earlier entries: HG's.
+  EXPECT_EQ(keyed(4), (Keys{"HG", "LC"}));
+  EXPECT_EQ(keyed(2), (Keys{"HG", "LC"}));
+  EXPECT_EQ(keyed(1), (Keys{"HG", "LC"}));
+  EXPECT_EQ(keyed(3), Keys{"LC"}) << "a case not granted is read by its office alone";
+  ASSERT_TRUE(Push("LC", Write("cases", kase_, {{"status", Value::Text("open")}}), 5).ok());
+  ASSERT_TRUE(Push("LC", Write("cases", other, {{"status", Value::Text("open")}}), 6).ok());
+  EXPECT_EQ(keyed(5), (Keys{"HG", "LC"}));
+  EXPECT_EQ(keyed(6), Keys{"LC"});
+  // Moved: the office it goes to reads it, its past, and its person's.
+  ASSERT_TRUE(Push("LC", Write("cases", kase_, {{"province", Value::Text("QT")}}), 7).ok());
+  EXPECT_EQ(keyed(7), (Keys{"HG", "LC", "QT"}));
+  for (int64_t p : {1, 2, 4, 5}) EXPECT_EQ(keyed(p), (Keys{"HG", "LC", "QT"})) << p;
+  EXPECT_EQ(keyed(6), Keys{"LC"});
+  // A person named later by a case granted: read by those who see the case.
+  ASSERT_TRUE(Push("LC",
+                   Write("referrals", RowId::NewRandom(),
+                         {{"case_id", Value::Bytes(std::string(other.view()))},
+                          {"from_office", lc},
+                          {"to_office", Value::Text("HG")}}),
+                   8)
+                  .ok());
+  EXPECT_EQ(keyed(3), (Keys{"HG", "LC"}));
+  const RowId later_person = RowId::NewRandom();
+  ASSERT_TRUE(Push("LC", Write("persons", later_person, {{"province", lc}}), 9).ok());
+  EXPECT_EQ(keyed(9), Keys{"LC"});
+  ASSERT_TRUE(
+      Push("LC",
+           Write("cases", other, {{"person_id", Value::Bytes(std::string(later_person.view()))}}),
+           10)
+          .ok());
+  EXPECT_EQ(keyed(10), (Keys{"HG", "LC"}));
+  EXPECT_EQ(keyed(9), (Keys{"HG", "LC"}));
+  // A restricted contact made public: its earlier entries are everyone's.
+  const RowId contact = RowId::NewRandom();
+  ASSERT_TRUE(
+      Push("LC",
+           Write("contacts", contact,
+                 {{"province", lc}, {"restriction", Value::Text("restricted")}}),
+           11)
+          .ok());
+  EXPECT_EQ(keyed(11), Keys{"LC"});
+  ASSERT_TRUE(
+      Push("LC", Write("contacts", contact, {{"restriction", Value::Text("public")}}), 12).ok());
+  EXPECT_EQ(keyed(12), Keys{"*"});
+  EXPECT_EQ(keyed(11), (Keys{"*", "LC"}));
 }
 
 TEST_F(ScopeRulesTest, ADeleteIsMarkedWhereTheLogDeletedIt) {
