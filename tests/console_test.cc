@@ -20,51 +20,13 @@
 
 #include "base/json.h"
 #include "node/agent.h"
-#include "support/console_process.h"
+#include "support/console_client.h"
 
 namespace fieldsync::testing {
 namespace {
 
-class ConsoleTest : public ConsoleTestBase {
+class ConsoleTest : public ConsoleClientTest {
  protected:
-  // Starts the console; its port and token.
-  void StartConsole(std::vector<std::string> args = {}, std::vector<std::string> prefix = {}) {
-    const std::string address = console_.Start(node_, std::move(args), std::move(prefix));
-    ASSERT_FALSE(address.empty()) << console_.output();
-    const size_t colon = address.find(':', 7);
-    port_ = std::stoi(address.substr(colon + 1));
-    token_ = address.substr(address.find("token=") + 6);
-  }
-  std::string Origin() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  httplib::Client Client() const {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_connection_timeout(5);
-    c.set_read_timeout(30);
-    return c;
-  }
-  // Exchanges the token as the page does (POST /api/session from its
-  // Origin); the session secret for the X-Fieldsync-Session header.
-  std::string SignIn() {
-    auto res = Client().Post("/api/session", {{"Origin", Origin()}},
-                             JsonStored(Json{{"token", token_}}), "application/json");
-    EXPECT_TRUE(res);
-    if (!res) return "";
-    EXPECT_EQ(res->status, 200) << res->body;
-    EXPECT_TRUE(res->get_header_value("Set-Cookie").empty()) << "no cookie at all";
-    if (res->status != 200) return "";
-    return Json::parse(res->body)["session"].get<std::string>();
-  }
-  httplib::Result Get(const std::string& path, const std::string& session) {
-    return Client().Get(path.c_str(), {{"X-Fieldsync-Session", session}});
-  }
-  httplib::Result Post(const std::string& path, const std::string& session, const Json& body,
-                       const std::string& origin) {
-    httplib::Headers h = {{"X-Fieldsync-Session", session}};
-    if (!origin.empty()) h.emplace("Origin", origin);
-    return Client().Post(path.c_str(), h, JsonStored(body), "application/json");
-  }
-  static Json Body(const httplib::Result& r) { return Json::parse(r->body); }
-
   // The node's data directory handed to `nobody`, and the words that run a
   // program as it. The tests run as root, and root reads any process's
   // /proc/PID/exe, non-dumpable or not: the key agent's check of its peers
@@ -94,8 +56,6 @@ class ConsoleTest : public ConsoleTestBase {
     return harness::Run(argv);
   }
 
-  int port_ = 0;
-  std::string token_;
 };
 
 TEST_F(ConsoleTest, TheApiNeedsTheSessionHeaderAndTheTokenWorksOnce) {
