@@ -135,6 +135,8 @@ TEST_F(ConsoleSyncTest, ACaseWrittenInTheConsoleIsOnTheHubAfterThePass) {
   EXPECT_NE(said.find("synced: pushed "), std::string::npos) << said;
   EXPECT_EQ(after["commits_waiting"], 0) << JsonStored(after);
   EXPECT_GT(after["last_sync_millis"].get<int64_t>(), 0);
+  EXPECT_EQ(after["unlocked"], true) << "the pass locked the console";
+  EXPECT_TRUE(node::AgentExpiry(node_).has_value());
   auto now_head = OpenHubReplica()->LogHead();
   ASSERT_TRUE(now_head.ok());
   EXPECT_GT(*now_head, *hub_head) << "the hub's log did not grow";
