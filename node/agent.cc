@@ -29,6 +29,7 @@
 #include "base/tuning.h"
 #include "clock/clock_source.h"
 #include "crypto/secret.h"
+#include "node/agent_exec.h"
 #include "node/agent_serve.h"
 #include "node/agent_wire.h"
 
@@ -268,7 +269,9 @@ namespace {
 
 // StartAgent, and with `kept` a socket pair made before the fork: the
 // agent serves its end as the fieldnode program's; *kept is this process's
-// end (close-on-exec, non-blocking).
+// end (close-on-exec, non-blocking). With `kept` (the console, a process
+// with threads) the agent is this program executed anew (agent_exec.h);
+// without (fieldnode unlock, one thread), a fork of this process.
 absl::Status Start(const std::string& data_dir, crypto::DeviceIdentity identity,
                    int64_t until_millis, int* kept) {
   absl::StatusOr<std::string_view> sign_sk = identity.sign_secret();
@@ -330,14 +333,25 @@ absl::Status Start(const std::string& data_dir, crypto::DeviceIdentity identity,
     unlink(path.c_str());
     return absl::InternalError(absl::StrCat("socketpair: ", std::strerror(e)));
   }
+  if (kept != nullptr) {
+    // The console (threads of its own): the agent is executed afresh, not
+    // a bare fork of this process (agent_exec.h).
+    absl::Status started = ExecAgent(fd, pair[1], path, mine, std::move(identity), until_millis);
+    close(fd);
+    close(pair[1]);
+    if (!started.ok()) {
+      close(pair[0]);
+      unlink(path.c_str());
+      return started;
+    }
+    *kept = pair[0];
+    return absl::OkStatus();
+  }
+  // `fieldnode unlock` (and tests): one thread, so a fork without exec.
   const pid_t pid = fork();
   if (pid < 0) {
     const int e = errno;
     close(fd);
-    if (kept != nullptr) {
-      close(pair[0]);
-      close(pair[1]);
-    }
     unlink(path.c_str());
     return absl::InternalError(absl::StrCat("fork: ", std::strerror(e)));
   }
@@ -353,13 +367,10 @@ absl::Status Start(const std::string& data_dir, crypto::DeviceIdentity identity,
       dup2(null, 1);
       dup2(null, 2);
     }
-    // The listening socket as 3, the pair's end (if any) as 4: moved above
-    // both first, so that neither is overwritten by the other's dup2.
-    const int listen_high = fcntl(fd, F_DUPFD, 5);
-    const int pair_high = kept != nullptr ? fcntl(pair[1], F_DUPFD, 5) : -1;
+    // The listening socket as 3 (moved above it first).
+    const int listen_high = fcntl(fd, F_DUPFD, 4);
     if (listen_high < 0 || dup2(listen_high, 3) != 3) _exit(1);
-    if (kept != nullptr && (pair_high < 0 || dup2(pair_high, 4) != 4)) _exit(1);
-    close_range(kept != nullptr ? 5 : 4, ~0U, 0);
+    close_range(4, ~0U, 0);
     if (chdir("/") != 0) _exit(1);
     // Page locks do not survive fork: the keys go into memory this process
     // allocates (and locks; 112 bytes, so not from a slab inherited from the
@@ -372,14 +383,10 @@ absl::Status Start(const std::string& data_dir, crypto::DeviceIdentity identity,
     std::string sign_pk = identity.public_keys().sign_pk;
     std::string box_pk = identity.public_keys().box_pk;
     { crypto::DeviceIdentity inherited = std::move(identity); }
-    ServeAgent(AgentServe{3, kept != nullptr ? 4 : -1, path, mine, std::move(held),
+    ServeAgent(AgentServe{3, -1, path, mine, std::move(held),
                           std::move(sign_pk), std::move(box_pk), until_millis});
   }
   close(fd);
-  if (kept != nullptr) {
-    close(pair[1]);
-    *kept = pair[0];
-  }
   int status = 0;
   waitpid(pid, &status, 0);  // the first child exits at once
   return absl::OkStatus();

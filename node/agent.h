@@ -123,7 +123,10 @@ struct KeptAgent {
 // As StartAgent, and keeps a connection made before the fork ("The
 // connection made at unlock" above): it serves this process even once it
 // is non-dumpable, which a connection through the socket would not for an
-// ordinary user.
+// ordinary user. For a process with threads (the console): the agent is
+// this program executed anew as `fieldnode __agent` (node/agent_exec.h),
+// not a fork that goes on running this process's code, so this is only
+// for the fieldnode program itself.
 absl::StatusOr<KeptAgent> StartKeptAgent(const std::string& data_dir,
                                          crypto::DeviceIdentity identity, int64_t until_millis);
 

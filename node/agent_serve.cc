@@ -95,7 +95,8 @@ class Agent {
     if (parent_fd_ >= 0) {
       // The connection the unlocking process made before it forked this
       // one: its other end was never anywhere but in that process (which
-      // runs this very program: forked, not executed) and goes at its exec
+      // runs this very program: this agent is that program's file executed
+      // again, /proc/self/exe, agent_exec.h) and goes at its exec
       // (close-on-exec). It needs no look at /proc/PID/exe, which the
       // unlocking process, non-dumpable, no longer shows to its own user.
       fcntl(parent_fd_, F_SETFL, fcntl(parent_fd_, F_GETFL) | O_NONBLOCK);

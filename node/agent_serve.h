@@ -1,5 +1,6 @@
 // The key agent's own process (agent.h: what it does, its protocol), as
-// StartAgent (agent.cc) runs it after forking. Internal to node/agent*.cc.
+// StartAgent (agent.cc) runs it after forking, or `fieldnode __agent`
+// (agent_exec.h) once executed. Internal to node/agent*.cc.
 #ifndef FIELDSYNC_NODE_AGENT_SERVE_H_
 #define FIELDSYNC_NODE_AGENT_SERVE_H_
 

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
 #include "base/terminal.h"
+#include "node/agent_exec.h"
 #include "node/commands/command.h"
 #include "node/console/console.h"
 #include "node/office.h"
@@ -172,6 +173,8 @@ int PrintHelp(const std::string& name) {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  // The key agent the console executes (node/agent_exec.h): nothing else.
+  if (argc == 2 && std::string_view(argv[1]) == kAgentExecWord) return RunExecutedAgent();
   MakeOutputTerminalSafe();
   wire::QuietGrpcLogs();
   return Run(std::vector<std::string>(argv + 1, argv + argc));

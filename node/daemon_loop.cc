@@ -58,7 +58,7 @@ DaemonPassResult SyncDaemon::Pass() {
   // not (one the hub refuses for good must not make the daemon spin).
   auto stats = replica_.Stats();
   seq_at_pass_start_ = stats.ok() ? stats->local_seq : 0;
-  out.report = client_.Sync(replica_, keys_, cred_, stop_, {}, &out.progressed);
+  out.report = client_.Sync(replica_, keys_, cred_, stop_, options_.progress, &out.progressed);
   out.millis = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now() - start)
                    .count();

@@ -58,6 +58,9 @@ struct DaemonOptions {
   // syncs locked, as a command started then would. Null: keys lent by an
   // agent are forgotten before the first pass (fails closed).
   std::function<bool()> agent_open;
+  // Hears the pass's counts after each pulled message (the console's
+  // progress); none: not told.
+  std::function<void(const SyncReport&)> progress;
 };
 
 // What one pass did and what comes next.

@@ -9,57 +9,24 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cerrno>
+#include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 
 #include "base/json.h"
 #include "node/agent.h"
-#include "support/console_process.h"
+#include "support/console_client.h"
 
 namespace fieldsync::testing {
 namespace {
 
-class ConsoleTest : public ConsoleTestBase {
+class ConsoleTest : public ConsoleClientTest {
  protected:
-  // Starts the console; its port and token.
-  void StartConsole(std::vector<std::string> args = {}, std::vector<std::string> prefix = {}) {
-    const std::string address = console_.Start(node_, std::move(args), std::move(prefix));
-    ASSERT_FALSE(address.empty()) << console_.output();
-    const size_t colon = address.find(':', 7);
-    port_ = std::stoi(address.substr(colon + 1));
-    token_ = address.substr(address.find("token=") + 6);
-  }
-  std::string Origin() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  httplib::Client Client() const {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_connection_timeout(5);
-    c.set_read_timeout(30);
-    return c;
-  }
-  // Exchanges the token as the page does (POST /api/session from its
-  // Origin); the session secret for the X-Fieldsync-Session header.
-  std::string SignIn() {
-    auto res = Client().Post("/api/session", {{"Origin", Origin()}},
-                             JsonStored(Json{{"token", token_}}), "application/json");
-    EXPECT_TRUE(res);
-    if (!res) return "";
-    EXPECT_EQ(res->status, 200) << res->body;
-    EXPECT_TRUE(res->get_header_value("Set-Cookie").empty()) << "no cookie at all";
-    if (res->status != 200) return "";
-    return Json::parse(res->body)["session"].get<std::string>();
-  }
-  httplib::Result Get(const std::string& path, const std::string& session) {
-    return Client().Get(path.c_str(), {{"X-Fieldsync-Session", session}});
-  }
-  httplib::Result Post(const std::string& path, const std::string& session, const Json& body,
-                       const std::string& origin) {
-    httplib::Headers h = {{"X-Fieldsync-Session", session}};
-    if (!origin.empty()) h.emplace("Origin", origin);
-    return Client().Post(path.c_str(), h, JsonStored(body), "application/json");
-  }
-  static Json Body(const httplib::Result& r) { return Json::parse(r->body); }
-
   // The node's data directory handed to `nobody`, and the words that run a
   // program as it. The tests run as root, and root reads any process's
   // /proc/PID/exe, non-dumpable or not: the key agent's check of its peers
@@ -89,8 +56,6 @@ class ConsoleTest : public ConsoleTestBase {
     return harness::Run(argv);
   }
 
-  int port_ = 0;
-  std::string token_;
 };
 
 TEST_F(ConsoleTest, TheApiNeedsTheSessionHeaderAndTheTokenWorksOnce) {
@@ -297,6 +262,77 @@ TEST_F(ConsoleTest, AConsoleRunByAnOrdinaryUserOpensSealedValuesAfterUnlocking) 
   auto locked = Post("/api/lock", session, Json::object(), Origin());
   ASSERT_TRUE(locked);
   EXPECT_EQ(Body(locked)["unlocked"], false);
+}
+
+// The process holding an open descriptor of the agent's listening socket
+// DIR/agent.sock (its inode from /proc/net/unix): the agent, the console
+// having closed its own; -1 if none.
+pid_t AgentProcess(const std::string& dir) {
+  const std::string path = std::filesystem::canonical(dir).string() + "/agent.sock";
+  std::ifstream unix_table("/proc/net/unix");
+  std::string line, inode;
+  while (std::getline(unix_table, line)) {
+    // Bound as agent.sock.PID, then renamed: the table keeps the first name.
+    if (line.find(" " + path + ".") != std::string::npos) {
+      std::istringstream words(line);
+      std::string w;
+      for (int i = 0; i < 7 && words >> w; ++i) {
+      }
+      inode = w;  // the 7th column
+    }
+  }
+  if (inode.empty()) return -1;
+  const std::string target = "socket:[" + inode + "]";
+  for (const auto& proc : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = proc.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ec;
+    for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fd", ec)) {
+      std::error_code ec2;
+      if (std::filesystem::read_symlink(fd.path(), ec2).string() == target) return std::stoi(name);
+    }
+  }
+  return -1;
+}
+
+// Whether process `pid` has ended (gone, or a zombie nobody reaped).
+bool Ended(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) return true;
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("State:", 0) == 0) return line.find('Z') != std::string::npos;
+  }
+  return true;
+}
+
+// Attack review 86 LOW 8: the console (threads of httplib's) started the
+// key agent by a fork without exec, the child allocating after it. The
+// agent is now the fieldnode program executed afresh (`fieldnode __agent`,
+// node/agent_exec.h). Before the fix the agent was a copy of the console
+// (its command line the console's), and it also kept the console's
+// SIGTERM handler, which only sets a flag: SIGTERM did not end it, though
+// agent.h says it does.
+TEST_F(ConsoleTest, TheConsolesAgentIsExecutedAfreshAndEndsOnSigterm) {
+  StartConsole();
+  const std::string session = SignIn();
+  auto unlocked = Post("/api/unlock", session, {{"passphrase", kConsolePass}}, Origin());
+  ASSERT_TRUE(unlocked);
+  ASSERT_EQ(unlocked->status, 200) << unlocked->body;
+  const pid_t agent = AgentProcess(node_);
+  ASSERT_GT(agent, 0) << "no process holds the agent's socket";
+  std::ifstream cmdline_file("/proc/" + std::to_string(agent) + "/cmdline");
+  const std::string cmdline((std::istreambuf_iterator<char>(cmdline_file)),
+                            std::istreambuf_iterator<char>());
+  EXPECT_EQ(cmdline, std::string("fieldnode\0__agent\0", 18));
+  ASSERT_EQ(kill(agent, SIGTERM), 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!Ended(agent) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(Ended(agent)) << "SIGTERM did not end the console's agent";
+  if (!Ended(agent)) kill(agent, SIGKILL);
+  EXPECT_FALSE(node::AgentExpiry(node_).has_value());
 }
 
 // Unlocked by `fieldnode unlock` before the console started: the console's

@@ -14,6 +14,7 @@
 #include "node/agent.h"
 #include "node/commands/command.h"
 #include "node/daemon_loop.h"
+#include "node/daemon_mark.h"
 #include "node/passphrase.h"
 #include "node/session.h"
 #include "node/sync_lines.h"
@@ -95,6 +96,8 @@ int RunDaemonCommand(const Args& args) {
   options.schedule.max_backoff_millis = *cap;
   options.seed = std::random_device{}();
   const std::string data_dir = NodeDir(args).path;
+  // Seen by the console's Sync page for as long as this process runs.
+  DaemonMark mark(data_dir);
   // Keys taken from the key agent: once it was locked (or its period
   // ended), the daemon forgets the office keys it opened and syncs locked.
   options.agent_open = [&data_dir] { return AgentExpiry(data_dir).has_value(); };

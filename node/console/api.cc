@@ -44,6 +44,9 @@ ApiReply Api::State() {
 }
 
 ApiReply Api::Handle(const ApiRequest& r) {
+  // Polled by the Sync page while a pass runs: not activity (an open tab
+  // would never lock), and not held up by a request under way.
+  if (r.path == "sync" && r.method == "GET") return SyncState();
   std::lock_guard<std::mutex> l(mu_);
   // Never idle while a request runs; the idle time counts from the end of
   // the page's last request (an unlock takes a second of Argon2id).
@@ -86,6 +89,7 @@ ApiReply Api::Handle(const ApiRequest& r) {
     if (r.path == "intake") return Intake(**o, r);
     if (r.path == "setfield") return SetField(**o, r);
     if (r.path == "close") return Close(**o, r);
+    if (r.path == "sync") return SyncStart(*std::move(o));
   }
   return ErrorKey(404, "err.not_found", absl::StrCat(r.method, " /api/", r.path));
 }

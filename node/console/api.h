@@ -8,12 +8,14 @@
 #define FIELDSYNC_NODE_CONSOLE_API_H_
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
 #include "base/json.h"
 #include "node/console/keys.h"
+#include "node/console/sync_runner.h"
 
 namespace fieldsync::node::console {
 
@@ -53,10 +55,15 @@ class Api {
   ApiReply CaseFile(ConsoleOffice& o, const ApiRequest& r);
   ApiReply SetField(ConsoleOffice& o, const ApiRequest& r);
   ApiReply Close(ConsoleOffice& o, const ApiRequest& r);
+  // The Sync page (api_sync.cc): a pass started in the background; its
+  // progress, polled without counting as activity.
+  ApiReply SyncStart(std::unique_ptr<ConsoleOffice> o);
+  ApiReply SyncState();
 
   KeyWatch& keys_;
   const std::string officer_;
   std::mutex mu_;  // one request at a time: one social worker, one replica
+  SyncRunner sync_{keys_};  // destroyed first: a pass under way stops
 };
 
 // Cases per page of the case list.

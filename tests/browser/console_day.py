@@ -2,7 +2,8 @@
 """A social worker's morning in the console, in a real browser (Debian's
 chromium, headless, driven by chromedriver through python3-selenium):
 unlock; intake of "Nguyễn Thị Hằng" with the keyboard alone (an inline
-error first); find her as "nguyen thi hang"; open her file; lock, and her
+error first); find her as "nguyen thi hang"; open her file; sync her case
+to the hub from the Sync page; lock, and her
 name is gone from the page; the English switch. Screenshots of every page at
 1366x768 and at phone width (390x844) go to SHOTS.
 
@@ -123,6 +124,22 @@ try:
     until_text("#page", "Xác minh")
     shot("case-file-edited-1366")
 
+    # Sync: "Đồng bộ ngay" sends her case to the hub; the page follows the
+    # pass (polling) and says how it ended, in the catalogue's words and the
+    # CLI's lines; nothing waits to go after.
+    driver.find_element(By.ID, "nav-sync").click()
+    wait.until(EC.element_to_be_clickable((By.ID, "sync-now")))
+    check(text_of("#sync-commits") != "0", "nothing waits to go before the sync")
+    driver.find_element(By.ID, "sync-now").click()
+    WebDriverWait(driver, 60).until(
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#sync-last"), "Đồng bộ xong"))
+    until_text("#sync-last", "synced: pushed")
+    until_text("#sync-commits", "0")
+    until_text("#sync-daemon", "không chạy")
+    shot("sync-1366")
+    driver.get(URL.split("/?")[0] + "/#/case/" + code)
+    until_text("#page", "Bị lừa sang biên giới")
+
     # Lock: the same page shows no sealed value.
     driver.find_element(By.ID, "lock").click()
     until_text("#keys-state", "Đã khoá")
@@ -135,7 +152,7 @@ try:
     # Phone width: every page.
     driver.set_window_size(390, 844)
     for name, hash_ in (("today", "#/today"), ("cases", "#/cases"), ("intake", "#/intake"),
-                        ("case-file-locked", "#/case/" + code)):
+                        ("case-file-locked", "#/case/" + code), ("sync", "#/sync")):
         driver.get(URL.split("/?")[0] + "/" + hash_)
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#page > *")))
         time.sleep(0.2)  # the page's layout settles before the picture (not a check)

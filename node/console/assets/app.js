@@ -1,4 +1,4 @@
-// The fieldsync console's pages: Today, Cases, Intake, Case file. Plain
+// The fieldsync console's pages: Today, Cases, Intake, Case file, Sync. Plain
 // JavaScript, no framework; every text from messages.js; every change a
 // POST to /api/ (same origin); every API request carries the session in the
 // X-Fieldsync-Session header, kept in this tab's sessionStorage (never a
@@ -402,13 +402,68 @@ async function pageCase(code) {
                              el("td", {}, h.what)))));
 }
 
-// ---- routing: #/today, #/cases?..., #/intake, #/case/CODE ----
+// ---- Sync: "Đồng bộ ngay" starts one pass in the background (POST
+// /api/sync); while it runs the page polls GET /api/sync (not activity for
+// the idle lock) and shows its phase and counts; then how it ended, in the
+// CLI's words after the catalogue's. ----
+let syncTimer = null;
+function stopSyncPoll() { if (syncTimer) { clearTimeout(syncTimer); syncTimer = null; } }
+function renderSync(d) {
+  const last = d.last;
+  const progress = d.running
+      ? el("p", { id: "sync-progress", role: "status" },
+           t("sync.phase." + d.phase), " — ",
+           t("sync.counts", { pushed: d.pushed, pulled: d.pulled, records: d.records,
+                              behind: d.behind }))
+      : null;
+  const outcome = last
+      ? el("section", { class: "card", id: "sync-last" },
+           el("h2", {}, t("sync.last_pass"), " · ", fmtDate(last.finished_millis)),
+           el("p", { class: last.ok ? "ok" : "error" }, t(last.key)),
+           el("ul", { class: "lines" }, last.lines.map(l => el("li", {}, l))))
+      : null;
+  render(
+    el("h1", {}, t("sync.title")),
+    el("p", {}, el("button", { type: "button", id: "sync-now", disabled: d.running,
+                               onclick: syncNow }, t(d.running ? "sync.running" : "sync.now"))),
+    !d.unlocked ? el("p", { class: "hint" }, t("sync.needs_unlock")) : null,
+    progress,
+    el("dl", { class: "fields" },
+       el("dt", {}, t("sync.hub")), el("dd", {}, d.hub || "—"),
+       el("dt", {}, t("today.last_sync")),
+       el("dd", {}, d.last_sync_millis ? fmtDate(d.last_sync_millis) : t("today.never")),
+       el("dt", {}, t("sync.commits_waiting")), el("dd", { id: "sync-commits" }, d.commits_waiting),
+       el("dt", {}, t("sync.keys_waiting")), el("dd", {}, d.key_records_waiting),
+       el("dt", {}, t("today.set_aside")), el("dd", {}, d.set_aside),
+       el("dt", {}, t("sync.daemon")), el("dd", { id: "sync-daemon" }, t(d.daemon ? "sync.daemon_running" : "sync.daemon_none"))),
+    outcome);
+}
+async function pageSync() {
+  stopSyncPoll();
+  const d = await api("GET", "sync");
+  renderSync(d);
+  if (d.running) syncTimer = setTimeout(pollSync, 500);
+}
+async function pollSync() {
+  syncTimer = null;
+  if (!location.hash.startsWith("#/sync")) return;
+  try { await pageSync(); } catch (e) { showMessage(errorText(e)); }
+}
+async function syncNow() {
+  showMessage("");
+  try { await api("POST", "sync", {}); }
+  catch (e) { showMessage(errorText(e)); }
+  try { await pageSync(); } catch (e) { showMessage(errorText(e)); }
+}
+
+// ---- routing: #/today, #/cases?..., #/intake, #/case/CODE, #/sync ----
 async function route() {
   const hash = location.hash || "#/today";
   const [path, query] = hash.slice(1).split("?");
   for (const a of document.querySelectorAll("nav a")) {
     a.classList.toggle("active", path.startsWith(a.getAttribute("href").slice(1)));
   }
+  stopSyncPoll();
   try {
     // The keys may have been locked meanwhile (idle lock, fieldnode lock).
     keysState = await api("GET", "state");
@@ -416,6 +471,7 @@ async function route() {
     if (path === "/cases") await pageCases(query || "");
     else if (path === "/intake") pageIntake();
     else if (path.startsWith("/case/")) await pageCase(decodeURIComponent(path.slice(6)));
+    else if (path === "/sync") await pageSync();
     else await pageToday();
   } catch (e) {
     showMessage(errorText(e));
