@@ -1,0 +1,436 @@
+// The hub's write and read transactions (hub/storage.h: Write() with
+// HubWriteTxn::MergeTransaction, Read()) the same on both stores: SQLite
+// (hub/sqlite_storage.h) and PostgreSQL (hub/pg/storage.h, on a private
+// cluster). The engine's merge (merge/commit_merge.h) runs over each
+// store's primitives; a node's replica that applied the same commits is the
+// reference: rows, field versions and conflict records must come out as it
+// holds them, the log as positions 1, 2, 3 ..., duplicates acknowledged
+// once, a failed batch leaving nothing, and a snapshot seeing a prefix of
+// the log.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "change/commit_codec.h"
+#include "hub/pg/connection.h"
+#include "hub/pg/schema.h"
+#include "hub/pg/storage.h"
+#include "hub/sqlite_storage.h"
+#include "merge/commit_merge.h"
+#include "support/pg_cluster.h"
+#include "support/replica_fixture.h"
+#include "support/temp_dir.h"
+
+namespace fieldsync::hub {
+namespace {
+
+using fieldsync::testing::kTestEpochMillis;
+using fieldsync::testing::OpenReplica;
+using fieldsync::testing::T;
+
+enum class Store { kSqlite, kPostgres };
+
+std::string StoreName(const ::testing::TestParamInfo<Store>& info) {
+  return info.param == Store::kSqlite ? "sqlite" : "postgresql";
+}
+
+std::string Show(const std::optional<Version>& v) { return v ? v->ToString() : "-"; }
+
+// A row's whole state as text, for comparing a hub's with a node's.
+std::string Show(const std::optional<RowSnapshot>& s) {
+  if (!s) return "(none)";
+  std::string out = absl::StrCat(s->table, " ", s->row.ToString(), "\n");
+  for (const FieldState& f : s->fields) {
+    absl::StrAppend(&out, "  ", f.column, " = ", f.value.DebugString(), " @ ",
+                    f.version.version.ToString(), " base ", Show(f.version.base), "\n");
+  }
+  for (const ConflictRecord& c : s->conflicts) {
+    absl::StrAppend(&out, "  conflict ", c.column, " = ", c.value.DebugString(), " @ ",
+                    c.version.ToString(), " base ", Show(c.base), "\n");
+  }
+  return out;
+}
+
+class HubWriteStoreTest : public ::testing::TestWithParam<Store> {
+ protected:
+  void SetUp() override {
+    a_ = OpenReplica(dir_.File("a.db"), &clock_a_);
+    b_ = OpenReplica(dir_.File("b.db"), &clock_b_);
+    node_ = OpenReplica(dir_.File("node.db"), &clock_hub_);
+    ASSERT_TRUE(a_ && b_ && node_);
+    if (GetParam() == Store::kPostgres) {
+      absl::Status s = db_.Create();
+      ASSERT_TRUE(s.ok()) << s;
+      auto hub = PostgresHubStorage::Open(db_.uri(), &clock_hub_);
+      ASSERT_TRUE(hub.ok()) << hub.status();
+      hub_ = std::move(hub).value();
+    } else {
+      auto hub = SqliteHubStorage::Open(dir_.File("hub.db"), &clock_hub_);
+      ASSERT_TRUE(hub.ok()) << hub.status();
+      hub_ = std::move(hub).value();
+    }
+  }
+
+  std::vector<Commit> CommitsOf(Replica& r, uint64_t after = 0) {
+    auto c = r.LocalCommitsAfter(after, 1000);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *c : std::vector<Commit>{};
+  }
+
+  // `commits` merged by the engine over the hub's storage, with `hooks`.
+  absl::StatusOr<ApplyResult> HubMerge(const std::vector<Commit>& commits,
+                                       const ApplyHooks* hooks = nullptr) {
+    ApplyResult out;
+    absl::Status s = hub_->Write([&](HubWriteTxn& w) {
+      return w.MergeTransaction([&](MergeStore& rows) -> absl::Status {
+        auto r = MergeCommits(rows, commits, hooks);
+        if (!r.ok()) return r.status();
+        out = *r;
+        return absl::OkStatus();
+      });
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  // A case created on `a_` and delivered to `b_`.
+  RowId NewCase() {
+    const RowId id = RowId::NewV7(&clock_a_);
+    auto c = a_->Write(LocalTxn().Create("cases", id, {{"case_code", T("LC-0001")},
+                                                       {"province", T("lao-cai")},
+                                                       {"status", T("intake")}}));
+    EXPECT_TRUE(c.ok()) << c.status();
+    EXPECT_TRUE(b_->Apply({*c}).ok());
+    return id;
+  }
+
+  // The row as a snapshot of the hub reads it.
+  std::string HubRow(const std::string& table, const RowId& id) {
+    std::string out;
+    absl::Status s = hub_->Read([&](HubReadTxn& r) -> absl::Status {
+      auto row = r.ExportRow(table, id);
+      if (!row.ok()) return row.status();
+      out = Show(*row);
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return out;
+  }
+
+  std::string NodeRow(const std::string& table, const RowId& id) {
+    auto row = node_->ExportRow(table, id);
+    EXPECT_TRUE(row.ok()) << row.status();
+    return row.ok() ? Show(*row) : "";
+  }
+
+  // The log as a snapshot reads it: position, author, seq, body, signature.
+  std::vector<std::string> HubLog() {
+    std::vector<std::string> out;
+    absl::Status s = hub_->Read([&](HubReadTxn& r) -> absl::Status {
+      auto entries = r.LogEntriesAfter(0, 1000);
+      if (!entries.ok()) return entries.status();
+      for (const LogEntry& e : *entries) {
+        out.push_back(absl::StrCat(e.position, " ", e.author.ToString(), " ", e.seq, " ",
+                                   e.body.size(), "B sig ", e.signature.size(), "B"));
+      }
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return out;
+  }
+
+  std::vector<std::string> NodeLog(const std::vector<Commit>& in_order) {
+    std::vector<std::string> out;
+    int64_t pos = 0;
+    for (const Commit& c : in_order) {
+      std::string body;
+      EncodeCommitTo(c, &body);
+      out.push_back(absl::StrCat(++pos, " ", c.author.ToString(), " ", c.seq, " ", body.size(),
+                                 "B sig ", c.signature.size(), "B"));
+    }
+    return out;
+  }
+
+  fieldsync::testing::TempDir dir_;
+  fieldsync::testing::PgDatabase db_;
+  FakeClock clock_a_{kTestEpochMillis};
+  FakeClock clock_b_{kTestEpochMillis + 5};
+  FakeClock clock_hub_{kTestEpochMillis + 60'000};
+  std::unique_ptr<Replica> a_, b_, node_;
+  std::unique_ptr<HubStorage> hub_;
+};
+
+TEST_P(HubWriteStoreTest, ConcurrentEditsMergeIntoTheSameRowAndConflictAsOnANode) {
+  const RowId id = NewCase();
+  clock_a_.Advance(10);
+  clock_b_.Advance(10);
+  ASSERT_TRUE(a_->Write(LocalTxn().Set("cases", id, {{"status", T("verifying")}})).ok());
+  ASSERT_TRUE(b_->Write(LocalTxn().Set("cases", id, {{"status", T("closed")},
+                                                     {"case_code", T("LC-0002")}})).ok());
+  std::vector<Commit> commits = CommitsOf(*a_);
+  for (Commit& c : CommitsOf(*b_)) commits.push_back(std::move(c));
+  ASSERT_EQ(commits.size(), 3u);
+
+  auto merged = HubMerge(commits);
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_EQ(merged->applied, 3u);
+  auto on_node = node_->Apply(commits);
+  ASSERT_TRUE(on_node.ok()) << on_node.status();
+
+  const std::string row = HubRow("cases", id);
+  EXPECT_EQ(row, NodeRow("cases", id));
+  EXPECT_NE(row.find("conflict status"), std::string::npos) << row;
+  EXPECT_EQ(HubLog(), NodeLog(commits));
+  EXPECT_EQ(*hub_->LogHead(), 3);
+
+  // A later edit resolving the conflict drops its record, as on the node.
+  ASSERT_TRUE(a_->Apply(CommitsOf(*b_)).ok());
+  clock_a_.Advance(10);
+  ASSERT_TRUE(a_->Write(LocalTxn().Set("cases", id, {{"status", T("closed")}})).ok());
+  std::vector<Commit> more = CommitsOf(*a_, commits[1].seq);
+  ASSERT_EQ(more.size(), 1u);
+  ASSERT_TRUE(HubMerge(more).ok());
+  ASSERT_TRUE(node_->Apply(more).ok());
+  EXPECT_EQ(HubRow("cases", id), NodeRow("cases", id));
+
+  // What the writer reads of the log and its authors.
+  absl::Status s = hub_->Write([&](HubWriteTxn& w) -> absl::Status {
+    EXPECT_EQ(*w.AcknowledgedSeq(a_->device_id()), more[0].seq);
+    EXPECT_EQ(*w.AcknowledgedSeq(b_->device_id()), commits[2].seq);
+    auto logged = w.LoggedCommit(b_->device_id(), commits[2].seq);
+    EXPECT_TRUE(logged.ok() && logged->has_value()) << logged.status();
+    if (logged.ok() && logged->has_value()) {
+      EXPECT_EQ((*logged)->position, 3);
+    }
+    auto of = w.CommitOfVersion(Version{more[0].hlc, more[0].author});
+    EXPECT_TRUE(of.ok() && of->has_value()) << of.status();
+    if (of.ok() && of->has_value()) {
+      EXPECT_EQ((*of)->position, 4);
+    }
+    auto values = w.CurrentValues("cases", id, {"status", "case_code"});
+    EXPECT_TRUE(values.ok() && values->has_value()) << values.status();
+    if (values.ok() && values->has_value()) {
+      EXPECT_EQ((**values)[0], T("closed"));
+      EXPECT_EQ((**values)[1], T("LC-0002"));
+    }
+    auto none = w.LoggedCommit(b_->device_id(), 99);
+    EXPECT_TRUE(none.ok() && !none->has_value());
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_P(HubWriteStoreTest, ACommitHeldIsADuplicateAndOneWithoutItsBaseWaits) {
+  const RowId id = NewCase();
+  clock_b_.Advance(10);
+  ASSERT_TRUE(b_->Write(LocalTxn().Set("cases", id, {{"status", T("closed")}})).ok());
+  const std::vector<Commit> create = CommitsOf(*a_);
+  const std::vector<Commit> edit = CommitsOf(*b_);
+
+  auto r = HubMerge(edit);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->deferred, 1u);
+  EXPECT_EQ(*hub_->LogHead(), 0);
+  EXPECT_EQ(HubRow("cases", id), "(none)");
+
+  r = HubMerge({edit[0], create[0]});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->applied, 2u);
+  EXPECT_EQ(HubLog(), NodeLog({create[0], edit[0]}));
+
+  // Pushed again (a retried push): acknowledged, stored once.
+  r = HubMerge({create[0], edit[0]});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->duplicates, 2u);
+  EXPECT_EQ(r->applied, 0u);
+  EXPECT_EQ(*hub_->LogHead(), 2);
+  EXPECT_EQ(HubLog().size(), 2u);
+}
+
+TEST_P(HubWriteStoreTest, AFailedBatchStoresNothing) {
+  const RowId id = NewCase();
+  const std::vector<Commit> create = CommitsOf(*a_);
+  ApplyHooks hooks;
+  hooks.at_end = [] { return absl::PermissionDeniedError("refused by the rules"); };
+  auto r = HubMerge(create, &hooks);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(*hub_->LogHead(), 0);
+  EXPECT_EQ(HubRow("cases", id), "(none)");
+  EXPECT_TRUE(HubLog().empty());
+  // The author's commits are not held: the same batch is merged later.
+  r = HubMerge(create);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->applied, 1u);
+  EXPECT_EQ(*hub_->LogHead(), 1);
+}
+
+TEST_P(HubWriteStoreTest, ASnapshotSeesTheLogAsItWasWhenItBegan) {
+  NewCase();
+  const std::vector<Commit> create = CommitsOf(*a_);
+  absl::Status s = hub_->Read([&](HubReadTxn& r) -> absl::Status {
+    EXPECT_EQ(*r.LogHead(), 0);
+    // A push stored meanwhile (committed) ...
+    auto w = HubMerge(create);
+    EXPECT_TRUE(w.ok()) << w.status();
+    // ... is not in this snapshot, whole or in part.
+    EXPECT_EQ(*r.LogHead(), 0);
+    EXPECT_TRUE(r.LogEntriesAfter(0, 10)->empty());
+    EXPECT_EQ(*r.AcknowledgedSeq(a_->device_id()), 0u);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(HubLog().size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, HubWriteStoreTest,
+                         ::testing::Values(Store::kSqlite, Store::kPostgres), StoreName);
+
+// What only PostgreSQL claims: several hub processes on one database (here
+// two stores, each with its own connections), and its schema's migrations.
+class PgHubWriteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::Status s = db_.Create();
+    ASSERT_TRUE(s.ok()) << s;
+  }
+  std::unique_ptr<PostgresHubStorage> Open() {
+    auto hub = PostgresHubStorage::Open(db_.uri(), &clock_hub_);
+    EXPECT_TRUE(hub.ok()) << hub.status();
+    return hub.ok() ? std::move(hub).value() : nullptr;
+  }
+  // `n` cases created on `r`, one commit each.
+  std::vector<Commit> Cases(Replica& r, FakeClock& clock, int n) {
+    for (int i = 0; i < n; ++i) {
+      clock.Advance(1);
+      auto c = r.Write(LocalTxn().Create("cases", RowId::NewV7(&clock),
+                                         {{"case_code", T("LC-0001")},
+                                          {"province", T("lao-cai")}}));
+      EXPECT_TRUE(c.ok()) << c.status();
+    }
+    auto all = r.LocalCommitsAfter(0, 1000);
+    EXPECT_TRUE(all.ok()) << all.status();
+    return all.ok() ? *all : std::vector<Commit>{};
+  }
+
+  fieldsync::testing::TempDir dir_;
+  fieldsync::testing::PgDatabase db_;
+  FakeClock clock_a_{kTestEpochMillis};
+  FakeClock clock_b_{kTestEpochMillis + 5};
+  FakeClock clock_c_{kTestEpochMillis + 7};
+  FakeClock clock_hub_{kTestEpochMillis + 60'000};
+};
+
+// Two hub processes store pushes at once, one commit per write, a third
+// laptop's pushes retried through both: positions stay dense and in
+// order, and every commit is in the log once.
+TEST_F(PgHubWriteTest, TwoProcessesOnOneDatabaseAssignDensePositionsAndStoreEachCommitOnce) {
+  auto a = OpenReplica(dir_.File("a.db"), &clock_a_);
+  auto b = OpenReplica(dir_.File("b.db"), &clock_b_);
+  auto c = OpenReplica(dir_.File("c.db"), &clock_c_);
+  ASSERT_TRUE(a && b && c);
+  const std::vector<Commit> of_a = Cases(*a, clock_a_, 15);
+  const std::vector<Commit> of_b = Cases(*b, clock_b_, 15);
+  const std::vector<Commit> of_c = Cases(*c, clock_c_, 10);
+  auto one = Open();
+  auto two = Open();
+  ASSERT_TRUE(one && two);
+
+  struct Tally {
+    size_t applied = 0, duplicates = 0;
+    std::vector<std::string> errors;
+  };
+  auto push = [](PostgresHubStorage& hub, const std::vector<Commit>& own,
+                 const std::vector<Commit>& shared, Tally& t) {
+    for (size_t i = 0; i < own.size(); ++i) {
+      for (const Commit* commit : {&own[i], i < shared.size() ? &shared[i] : nullptr}) {
+        if (commit == nullptr) continue;
+        absl::Status s = hub.Write([&](HubWriteTxn& w) {
+          return w.MergeTransaction([&](MergeStore& rows) -> absl::Status {
+            auto r = MergeCommits(rows, {*commit}, nullptr);
+            if (!r.ok()) return r.status();
+            t.applied += r->applied;
+            t.duplicates += r->duplicates;
+            return absl::OkStatus();
+          });
+        });
+        if (!s.ok()) t.errors.push_back(std::string(s.message()));
+      }
+    }
+  };
+  Tally t1, t2;
+  std::thread first([&] { push(*one, of_a, of_c, t1); });
+  std::thread second([&] { push(*two, of_b, of_c, t2); });
+  first.join();
+  second.join();
+  EXPECT_TRUE(t1.errors.empty()) << t1.errors[0];
+  EXPECT_TRUE(t2.errors.empty()) << t2.errors[0];
+  EXPECT_EQ(t1.applied + t2.applied, 40u);
+  EXPECT_EQ(t1.duplicates + t2.duplicates, 10u);
+
+  absl::Status s = one->Read([&](HubReadTxn& r) -> absl::Status {
+    EXPECT_EQ(*r.LogHead(), 40);
+    auto log = r.LogEntriesAfter(0, 100);
+    EXPECT_TRUE(log.ok()) << log.status();
+    std::set<std::pair<std::string, uint64_t>> commits;
+    for (size_t i = 0; i < log->size(); ++i) {
+      EXPECT_EQ((*log)[i].position, static_cast<int64_t>(i + 1));
+      commits.insert({(*log)[i].author.ToString(), (*log)[i].seq});
+    }
+    EXPECT_EQ(log->size(), 40u);
+    EXPECT_EQ(commits.size(), 40u);
+    EXPECT_EQ(*r.AcknowledgedSeq(c->device_id()), of_c.back().seq);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+// A database of schema version 1 (the registry only, as session 19 left
+// it) is brought to version 2 when a hub opens it: its registry and hub id
+// kept, the new tables made, pushes stored.
+TEST_F(PgHubWriteTest, AVersion1DatabaseIsUpgradedAndKeepsItsRegistry) {
+  {
+    auto conn = pg::Connection::Open(db_.uri());
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE(pg::Migrate(**conn, kTestEpochMillis, /*up_to=*/1).ok());
+    EXPECT_EQ(*pg::SchemaVersion(**conn), 1);
+    ASSERT_TRUE((*conn)->Exec("INSERT INTO hub_provinces(code, name, created_at) VALUES "
+                              "('lao-cai', 'Lao Cai', 1)")
+                    .ok());
+    EXPECT_FALSE((*conn)->Exec("SELECT 1 FROM hub_fields").ok());  // not made yet
+  }
+  std::string id_before;
+  {
+    auto conn = pg::Connection::Open(db_.uri());
+    ASSERT_TRUE(conn.ok());
+    id_before = (*conn)->Exec("SELECT value FROM hub_meta WHERE key = 'hub_id'")->Bytes(0, 0);
+  }
+  auto hub = Open();
+  ASSERT_TRUE(hub);
+  EXPECT_EQ(std::string(hub->hub_id().view()), id_before);
+  auto provinces = hub->Provinces();
+  ASSERT_TRUE(provinces.ok()) << provinces.status();
+  ASSERT_EQ(provinces->size(), 1u);
+  EXPECT_EQ((*provinces)[0].code, "lao-cai");
+  {
+    auto conn = pg::Connection::Open(db_.uri());
+    ASSERT_TRUE(conn.ok());
+    EXPECT_EQ(*pg::SchemaVersion(**conn), 2);
+  }
+  auto a = OpenReplica(dir_.File("a.db"), &clock_a_);
+  ASSERT_TRUE(a);
+  const std::vector<Commit> cases = Cases(*a, clock_a_, 2);
+  absl::Status s = hub->Write([&](HubWriteTxn& w) {
+    return w.MergeTransaction(
+        [&](MergeStore& rows) { return MergeCommits(rows, cases, nullptr).status(); });
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(*hub->LogHead(), 2);
+}
+
+}  // namespace
+}  // namespace fieldsync::hub
