@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "change/commit_codec.h"
 #include "hub/pg/connection.h"
+#include "hub/enrolment.h"
 #include "hub/pg/schema.h"
 #include "hub/pg/storage.h"
 #include "hub/sqlite_storage.h"
@@ -285,6 +286,42 @@ TEST_P(HubWriteStoreTest, ASnapshotSeesTheLogAsItWasWhenItBegan) {
   });
   EXPECT_TRUE(s.ok()) << s;
   EXPECT_EQ(HubLog().size(), 1u);
+}
+
+// A commit refused for good is passed over (MergeStore::PassOver): the
+// author's commits count as held up to it, for the node list as for a push.
+TEST_P(HubWriteStoreTest, ACommitPassedOverCountsAsHeldInTheNodeListToo) {
+  ASSERT_TRUE(hub_->AddProvince("LC", "Lao Cai", "admin").ok());
+  auto token = hub_->MakeEnrollToken("LC", 86'400'000, "admin");
+  ASSERT_TRUE(token.ok()) << token.status();
+  const crypto::DeviceIdentity id = crypto::DeviceIdentity::Generate(a_->device_id());
+  absl::Status enrolled = hub_->EnrolTransaction([&](HubEnrolTxn& txn) {
+    return EnrolNode(txn, token->token, id.device(), "laptop", id.public_keys(), false,
+                     clock_hub_.NowMillis())
+        .status();
+  });
+  ASSERT_TRUE(enrolled.ok()) << enrolled;
+  NewCase();
+  NewCase();
+  const std::vector<Commit> two = CommitsOf(*a_);
+  ASSERT_EQ(two.size(), 2u);
+  ASSERT_TRUE(HubMerge(two).ok());
+  absl::Status s = hub_->Write([&](HubWriteTxn& w) {
+    return w.MergeTransaction(
+        [&](MergeStore& rows) { return rows.PassOver(a_->device_id(), two[1].seq + 1); });
+  });
+  ASSERT_TRUE(s.ok()) << s;
+
+  s = hub_->Read([&](HubReadTxn& r) -> absl::Status {
+    EXPECT_EQ(*r.AcknowledgedSeq(a_->device_id()), two[1].seq + 1);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  auto nodes = hub_->Nodes();
+  ASSERT_TRUE(nodes.ok()) << nodes.status();
+  ASSERT_EQ(nodes->size(), 1u);
+  EXPECT_EQ((*nodes)[0].acknowledged_seq, two[1].seq + 1);
+  EXPECT_EQ(*hub_->LogHead(), 2) << "a commit passed over is not logged";
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, HubWriteStoreTest,

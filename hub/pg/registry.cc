@@ -213,7 +213,9 @@ absl::StatusOr<std::vector<NodeInfo>> PostgresHubStorage::Nodes() {
         Result r,
         conn.Exec(absl::StrCat(
             "SELECT ", kNodeColumns, ", "
-            "(SELECT coalesce(max(seq), 0) FROM hub_log WHERE author = n.device), "
+            // Held up to: passed-over commits included, as SqliteHubStorage's
+            // SeqHeld (schema version 2).
+            "(SELECT coalesce(max(held_seq), 0) FROM hub_authors WHERE device = n.device), "
             "(SELECT count(DISTINCT s.position) FROM hub_log_scope s WHERE s.province IN "
             "(n.province, '*') AND s.position > greatest(n.cursor, n.delivered) AND NOT EXISTS "
             "(SELECT 1 FROM hub_log g WHERE g.position = s.position AND g.author = n.device)), "
