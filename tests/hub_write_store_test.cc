@@ -324,6 +324,138 @@ TEST_P(HubWriteStoreTest, ACommitPassedOverCountsAsHeldInTheNodeListToo) {
   EXPECT_EQ(*hub_->LogHead(), 2) << "a commit passed over is not logged";
 }
 
+// The scope tables (hub/scope.h) keep what the writer records, and a
+// snapshot reads it back, in the same order on both stores.
+TEST_P(HubWriteStoreTest, TheScopeTablesKeepWhatTheWriterRecords) {
+  NewCase();
+  NewCase();
+  const std::vector<Commit> two = CommitsOf(*a_);
+  ASSERT_TRUE(HubMerge(two).ok());
+  // Ids in a known byte order: lo < mid < hi.
+  auto id = [](char b) { return *Id16::FromBytes(std::string(16, b), "test id"); };
+  const RowId case1 = id('\x10'), case2 = id('\x20'), person = id('\x30'), contact = id('\x40');
+  absl::Status s = hub_->Write([&](HubWriteTxn& w) {
+    return w.Atomically([&]() -> absl::Status {
+      for (absl::Status st : {
+               w.UpsertRowScope("cases", case2, "LC", std::nullopt, false),
+               w.UpsertRowScope("cases", case1, "HN", std::nullopt, std::nullopt),
+               w.UpsertRowScope("persons", person, "LC", std::nullopt, std::nullopt),
+               w.UpsertRowScope("contacts", contact, "LC", case1, true),
+               // An empty owner, no case, no restriction: what it had stays.
+               w.UpsertRowScope("contacts", contact, "", std::nullopt, std::nullopt),
+               w.LinkPerson(person, case2), w.LinkPerson(person, case1),
+               w.LinkPerson(person, case1),
+               w.AddGrant(case1, "LC", 2), w.AddGrant(case1, "LC", 9),  // kept at 2
+               w.AddGrant(case2, "HN", 1), w.AddGrant(case1, "b", 2),
+               w.AddLogScope({"LC", "*"}, 1), w.AddLogScope({"HN"}, 2),
+               w.AddPublic("contacts", contact, 2), w.AddPublic("contacts", contact, 5),
+               w.SetDeleted("cases", case2, true, 2, 1000),
+               w.SetDeleted("cases", case2, true, 7, 2000),  // the first kept
+               w.SetDeleted("persons", person, true, 1, 5000),
+               w.SetDeleted("persons", person, false, 0, 0),  // restored
+           }) {
+        if (!st.ok()) return st;
+      }
+      auto first = w.MarkEverPublic("contacts", contact);
+      auto again = w.MarkEverPublic("contacts", contact);
+      if (!first.ok()) return first.status();
+      if (!again.ok()) return again.status();
+      EXPECT_TRUE(*first);
+      EXPECT_FALSE(*again);
+      return absl::OkStatus();
+    });
+  });
+  ASSERT_TRUE(s.ok()) << s;
+
+  auto text = [](const std::vector<RowId>& ids) {
+    std::string out;
+    for (const RowId& i : ids) absl::StrAppend(&out, i.ToString().substr(0, 2), " ");
+    return out;
+  };
+  s = hub_->Read([&](HubReadTxn& r) -> absl::Status {
+    auto contact_scope = r.RowScope("contacts", contact);
+    EXPECT_TRUE(contact_scope.ok() && contact_scope->has_value());
+    if (contact_scope.ok() && contact_scope->has_value()) {
+      const RowScopeEntry& e = **contact_scope;
+      EXPECT_EQ(e.owner, "LC");
+      EXPECT_EQ(e.case_id, std::optional<RowId>(case1));
+      EXPECT_TRUE(e.restricted);
+      EXPECT_TRUE(e.ever_public);
+    }
+    EXPECT_FALSE(r.RowScope("cases", contact)->has_value());
+    EXPECT_EQ(*r.TableOf(person, {"cases", "persons"}), std::optional<std::string>("persons"));
+    EXPECT_EQ(*r.TableOf(person, {"cases"}), std::nullopt);
+    EXPECT_EQ(*r.TableOf(person, {}), std::nullopt);
+    EXPECT_TRUE(*r.CaseGranted(case1, "LC"));
+    EXPECT_FALSE(*r.CaseGranted(case2, "LC"));
+    EXPECT_EQ(text(*r.CasesGrantedTo("LC")), text({case1}));
+    EXPECT_EQ(text(*r.GrantsBetween("LC", 1, 2)), text({case1}));
+    EXPECT_EQ(text(*r.GrantsBetween("LC", 2, 9)), "");
+    EXPECT_EQ(*r.GrantedCaseProvinces("LC"), (std::vector<std::string>{"HN", "LC", "b"}));
+    EXPECT_EQ(text(*r.CasesNaming(person)), text({case1, case2}));
+    EXPECT_EQ(*r.PersonOfCase(case2), std::optional<RowId>(person));
+    EXPECT_EQ(*r.PersonOfCase(contact), std::nullopt);
+    auto persons = r.PersonsOfCase(case1);
+    EXPECT_EQ(persons->size(), 1u);
+    if (!persons->empty()) {
+      EXPECT_EQ((*persons)[0].second, std::optional<std::string>("LC"));
+    }
+    EXPECT_EQ(r.PersonLinks()->size(), 2u);
+    auto cases = r.ScopeRows("cases");
+    EXPECT_EQ(cases->size(), 2u);
+    if (cases->size() == 2) {
+      EXPECT_EQ((*cases)[0].row, case1);
+      EXPECT_EQ((*cases)[0].entry.owner, "HN");
+      EXPECT_FALSE((*cases)[0].entry.restricted);
+      EXPECT_EQ((*cases)[1].entry.owner, "LC");
+    }
+    EXPECT_EQ(text(*r.ScopeRowsOwnedBy("cases", "LC")), text({case2}));
+    auto of_case = r.RowsOfCase(case1);
+    EXPECT_EQ(of_case->size(), 1u);
+    if (!of_case->empty()) {
+      EXPECT_EQ((*of_case)[0].first, "contacts");
+    }
+    auto made_public = r.MadePublicBetween(0, 10);
+    EXPECT_EQ(made_public->size(), 1u);
+    if (!made_public->empty()) {
+      EXPECT_EQ((*made_public)[0].row, contact);
+    }
+    EXPECT_TRUE(r.MadePublicBetween(2, 10)->empty()) << "kept at its first position";
+    auto lc = r.LogEntriesUnder({"LC"}, 0, 10, 10);
+    auto all = r.LogEntriesUnder({"HN", "*"}, 0, 10, 10);
+    auto first = r.LogEntriesUnder({"HN", "*", "LC"}, 0, 10, 1);
+    EXPECT_TRUE(lc.ok() && all.ok() && first.ok());
+    if (lc.ok() && all.ok() && first.ok()) {
+      EXPECT_EQ(lc->size(), 1u);
+      EXPECT_EQ(all->size(), 2u);
+      EXPECT_EQ(first->size(), 1u);
+      if (all->size() == 2) {
+        EXPECT_EQ((*all)[0].position, 1);
+        EXPECT_EQ((*all)[1].position, 2);
+        EXPECT_EQ((*all)[1].author, a_->device_id());
+      }
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+
+  s = hub_->Write([&](HubWriteTxn& w) -> absl::Status {
+    auto gone = w.TombstonesDeletedBy(1500);
+    EXPECT_TRUE(gone.ok()) << gone.status();
+    if (gone.ok()) {
+      EXPECT_EQ(gone->size(), 1u);
+      if (!gone->empty()) {
+        EXPECT_EQ((*gone)[0].row, case2);
+        EXPECT_EQ((*gone)[0].deleted_pos, 2);
+      }
+    }
+    EXPECT_TRUE(w.TombstonesDeletedBy(999)->empty());
+    EXPECT_EQ(w.TombstonesDeletedBy(10'000)->size(), 1u) << "a restored row is no tombstone";
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, HubWriteStoreTest,
                          ::testing::Values(Store::kSqlite, Store::kPostgres), StoreName);
 

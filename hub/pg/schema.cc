@@ -53,7 +53,8 @@ CREATE TABLE hub_chain(device bytea NOT NULL, seq bigint NOT NULL, position bigi
 // value as kind + int + bytes), the open conflict records (by column name,
 // as the replica's _fs_conflicts), each author's commits held (the highest
 // seq, passed-over ones included, and the highest HLC: what Knows() asks),
-// and the HLC of each log entry.
+// and the HLC of each log entry; the scope tables (hub/scope.h) as in
+// hub.db.
 constexpr char kMigration2[] = R"sql(
 CREATE TABLE hub_rows(tbl text COLLATE "C" NOT NULL, row bytea NOT NULL,
   PRIMARY KEY(tbl, row));
@@ -68,6 +69,20 @@ CREATE TABLE hub_conflicts(tbl text COLLATE "C" NOT NULL, row bytea NOT NULL,
 CREATE TABLE hub_authors(device bytea PRIMARY KEY, held_seq bigint NOT NULL DEFAULT 0,
   max_hlc bigint NOT NULL DEFAULT 0);
 ALTER TABLE hub_log ADD COLUMN hlc bigint NOT NULL DEFAULT 0;
+CREATE TABLE hub_row_scope(tbl text COLLATE "C" NOT NULL, row bytea NOT NULL,
+  owner text COLLATE "C" NOT NULL DEFAULT '', case_id bytea,
+  restricted boolean NOT NULL DEFAULT false, deleted_pos bigint, deleted_at bigint,
+  ever_public boolean NOT NULL DEFAULT false, PRIMARY KEY(tbl, row));
+CREATE INDEX hub_row_scope_by_case ON hub_row_scope(case_id);
+CREATE INDEX hub_row_scope_by_owner ON hub_row_scope(tbl, owner);
+CREATE TABLE hub_public(tbl text COLLATE "C" NOT NULL, row bytea NOT NULL,
+  position bigint NOT NULL, PRIMARY KEY(tbl, row));
+CREATE TABLE hub_grants(case_id bytea NOT NULL, province text COLLATE "C" NOT NULL,
+  position bigint NOT NULL, PRIMARY KEY(case_id, province));
+CREATE INDEX hub_grants_by_province ON hub_grants(province, position);
+CREATE TABLE hub_person_case(person bytea NOT NULL, case_id bytea NOT NULL,
+  PRIMARY KEY(person, case_id));
+CREATE INDEX hub_person_case_by_case ON hub_person_case(case_id);
 )sql";
 
 struct Migration {

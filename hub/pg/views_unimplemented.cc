@@ -38,14 +38,6 @@ absl::StatusOr<std::vector<RegisteredDevice>> PgView::Registry() {
   return Missing("Registry");
 }
 
-absl::StatusOr<std::optional<RowScopeEntry>> PgView::RowScope(const std::string&, const RowId&) {
-  return Missing("RowScope");
-}
-
-absl::StatusOr<std::optional<std::string>> PgView::TableOf(const RowId&, const std::vector<std::string>&) {
-  return Missing("TableOf");
-}
-
 absl::StatusOr<bool> PgView::IsPurged(const std::string&, const RowId&) {
   return Missing("IsPurged");
 }
@@ -102,58 +94,6 @@ absl::StatusOr<std::vector<std::string>> PgView::KeyRecordsOfRing(const RowId&, 
   return Missing("KeyRecordsOfRing");
 }
 
-absl::StatusOr<std::vector<LogEntry>> PgView::LogEntriesUnder(const std::vector<std::string>&, int64_t, int64_t, size_t) {
-  return Missing("LogEntriesUnder");
-}
-
-absl::StatusOr<bool> PgView::CaseGranted(const RowId&, const std::string&) {
-  return Missing("CaseGranted");
-}
-
-absl::StatusOr<std::vector<RowId>> PgView::CasesGrantedTo(const std::string&) {
-  return Missing("CasesGrantedTo");
-}
-
-absl::StatusOr<std::vector<RowId>> PgView::GrantsBetween(const std::string&, int64_t, int64_t) {
-  return Missing("GrantsBetween");
-}
-
-absl::StatusOr<std::vector<std::string>> PgView::GrantedCaseProvinces(const std::string&) {
-  return Missing("GrantedCaseProvinces");
-}
-
-absl::StatusOr<std::vector<RowId>> PgView::CasesNaming(const RowId&) {
-  return Missing("CasesNaming");
-}
-
-absl::StatusOr<std::optional<RowId>> PgView::PersonOfCase(const RowId&) {
-  return Missing("PersonOfCase");
-}
-
-absl::StatusOr<std::vector<std::pair<RowId, std::optional<std::string>>>> PgView::PersonsOfCase(const RowId&) {
-  return Missing("PersonsOfCase");
-}
-
-absl::StatusOr<std::vector<std::pair<RowId, RowId>>> PgView::PersonLinks() {
-  return Missing("PersonLinks");
-}
-
-absl::StatusOr<std::vector<ScopedRow>> PgView::ScopeRows(const std::string&) {
-  return Missing("ScopeRows");
-}
-
-absl::StatusOr<std::vector<RowId>> PgView::ScopeRowsOwnedBy(const std::string&, const std::string&) {
-  return Missing("ScopeRowsOwnedBy");
-}
-
-absl::StatusOr<std::vector<std::pair<std::string, RowId>>> PgView::RowsOfCase(const RowId&) {
-  return Missing("RowsOfCase");
-}
-
-absl::StatusOr<std::vector<ScopedRow>> PgView::MadePublicBetween(int64_t, int64_t) {
-  return Missing("MadePublicBetween");
-}
-
 absl::StatusOr<std::optional<ReferralState>> PgView::Referral(const RowId&) {
   return Missing("Referral");
 }
@@ -198,44 +138,12 @@ absl::StatusOr<bool> PgView::StoreKeyRecord(const StoredKeyRecord&) {
   return Missing("StoreKeyRecord");
 }
 
-absl::Status PgView::AddGrant(const RowId&, const std::string&, int64_t) {
-  return Missing("AddGrant");
-}
-
-absl::Status PgView::AddLogScope(const std::set<std::string>&, int64_t) {
-  return Missing("AddLogScope");
-}
-
-absl::Status PgView::LinkPerson(const RowId&, const RowId&) {
-  return Missing("LinkPerson");
-}
-
-absl::Status PgView::UpsertRowScope(const std::string&, const RowId&, const std::string&, const std::optional<RowId>&, std::optional<bool>) {
-  return Missing("UpsertRowScope");
-}
-
-absl::StatusOr<bool> PgView::MarkEverPublic(const std::string&, const RowId&) {
-  return Missing("MarkEverPublic");
-}
-
-absl::Status PgView::AddPublic(const std::string&, const RowId&, int64_t) {
-  return Missing("AddPublic");
-}
-
-absl::Status PgView::SetDeleted(const std::string&, const RowId&, bool, int64_t, int64_t) {
-  return Missing("SetDeleted");
-}
-
 absl::Status PgView::RecordReferralStatus(const RowId&, const Version&, const std::string&) {
   return Missing("RecordReferralStatus");
 }
 
 absl::Status PgView::AppendAudit(int64_t, const std::string&, const std::string&, const std::string&) {
   return Missing("AppendAudit");
-}
-
-absl::StatusOr<std::vector<Tombstone>> PgView::TombstonesDeletedBy(int64_t) {
-  return Missing("TombstonesDeletedBy");
 }
 
 absl::StatusOr<bool> PgView::DropTombstone(const std::string&, const RowId&) {
