@@ -99,6 +99,20 @@ class HubWriteStoreTest : public ::testing::TestWithParam<Store> {
     return out;
   }
 
+  // `a_`'s device enrolled for province LC.
+  void EnrolA() {
+    ASSERT_TRUE(hub_->AddProvince("LC", "Lao Cai", "admin").ok());
+    auto token = hub_->MakeEnrollToken("LC", 86'400'000, "admin");
+    ASSERT_TRUE(token.ok()) << token.status();
+    const crypto::DeviceIdentity id = crypto::DeviceIdentity::Generate(a_->device_id());
+    absl::Status enrolled = hub_->EnrolTransaction([&](HubEnrolTxn& txn) {
+      return EnrolNode(txn, token->token, id.device(), "laptop", id.public_keys(), false,
+                       clock_hub_.NowMillis())
+          .status();
+    });
+    ASSERT_TRUE(enrolled.ok()) << enrolled;
+  }
+
   // A case created on `a_` and delivered to `b_`.
   RowId NewCase() {
     const RowId id = RowId::NewV7(&clock_a_);
@@ -291,16 +305,7 @@ TEST_P(HubWriteStoreTest, ASnapshotSeesTheLogAsItWasWhenItBegan) {
 // A commit refused for good is passed over (MergeStore::PassOver): the
 // author's commits count as held up to it, for the node list as for a push.
 TEST_P(HubWriteStoreTest, ACommitPassedOverCountsAsHeldInTheNodeListToo) {
-  ASSERT_TRUE(hub_->AddProvince("LC", "Lao Cai", "admin").ok());
-  auto token = hub_->MakeEnrollToken("LC", 86'400'000, "admin");
-  ASSERT_TRUE(token.ok()) << token.status();
-  const crypto::DeviceIdentity id = crypto::DeviceIdentity::Generate(a_->device_id());
-  absl::Status enrolled = hub_->EnrolTransaction([&](HubEnrolTxn& txn) {
-    return EnrolNode(txn, token->token, id.device(), "laptop", id.public_keys(), false,
-                     clock_hub_.NowMillis())
-        .status();
-  });
-  ASSERT_TRUE(enrolled.ok()) << enrolled;
+  EnrolA();
   NewCase();
   NewCase();
   const std::vector<Commit> two = CommitsOf(*a_);
@@ -451,6 +456,63 @@ TEST_P(HubWriteStoreTest, TheScopeTablesKeepWhatTheWriterRecords) {
     }
     EXPECT_TRUE(w.TombstonesDeletedBy(999)->empty());
     EXPECT_EQ(w.TombstonesDeletedBy(10'000)->size(), 1u) << "a restored row is no tombstone";
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+// The registry as the writer and a snapshot read it, and the audit trail
+// the writer appends to (with a change, or alone).
+TEST_P(HubWriteStoreTest, TheViewsReadTheRegistryAndTheWriterAppendsToTheAuditTrail) {
+  EnrolA();
+  absl::Status s = hub_->Write([&](HubWriteTxn& w) -> absl::Status {
+    auto reg = w.Registry();
+    EXPECT_TRUE(reg.ok()) << reg.status();
+    if (reg.ok()) {
+      EXPECT_EQ(reg->size(), 1u);
+      if (!reg->empty()) {
+        EXPECT_EQ((*reg)[0].keys.device, a_->device_id());
+        EXPECT_EQ((*reg)[0].province, "LC");
+        EXPECT_EQ((*reg)[0].revoked_at_millis, 0);
+      }
+    }
+    absl::Status with = w.Atomically(
+        [&] { return w.AppendAudit(clock_hub_.NowMillis(), "tester", "with-change", "one"); });
+    if (!with.ok()) return with;
+    return w.AppendAudit(clock_hub_.NowMillis(), "tester", "alone", "two");
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  auto trail = hub_->AuditTrail();
+  ASSERT_TRUE(trail.ok()) << trail.status();
+  ASSERT_GE(trail->entries.size(), 2u);
+  EXPECT_EQ(trail->entries[trail->entries.size() - 2].action, "with-change");
+  EXPECT_EQ(trail->entries.back().action, "alone");
+  EXPECT_EQ(trail->entries.back().detail, "two");
+
+  clock_hub_.Advance(1000);
+  ASSERT_TRUE(hub_->RevokeNode(a_->device_id(), "admin", [] {}).ok());
+  s = hub_->Write([&](HubWriteTxn& w) -> absl::Status {
+    auto office = w.OfficeRecordsOf("LC");
+    EXPECT_TRUE(office.ok()) << office.status();
+    if (office.ok()) {
+      EXPECT_EQ(office->revoked.count(a_->device_id()), 1u);
+    }
+    EXPECT_FALSE(*w.NodeActive(a_->device_id()));
+    EXPECT_TRUE(*w.DeviceOf(a_->device_id(), "LC", /*active=*/false));
+    EXPECT_FALSE(*w.DeviceOf(a_->device_id(), "LC", /*active=*/true));
+    EXPECT_TRUE(*w.ProvinceExists("LC"));
+    EXPECT_EQ(*w.ProvinceCodes(), std::vector<std::string>{"LC"});
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  s = hub_->Read([&](HubReadTxn& r) -> absl::Status {
+    auto reg = r.Registry();
+    EXPECT_TRUE(reg.ok() && reg->size() == 1u);
+    if (reg.ok() && reg->size() == 1u) {
+      EXPECT_EQ((*reg)[0].revoked_at_millis, clock_hub_.NowMillis());
+      EXPECT_EQ((*reg)[0].keys.sign_pk.size(), 32u);
+      EXPECT_EQ((*reg)[0].keys.box_pk.size(), 32u);
+    }
     return absl::OkStatus();
   });
   EXPECT_TRUE(s.ok()) << s;

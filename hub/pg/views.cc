@@ -6,7 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "hub/pg/audit.h"
 #include "hub/pg/merge_store.h"
+#include "hub/pg/registry_reads.h"
 #include "hub/pg/transaction.h"
 
 namespace fieldsync::hub::pg {
@@ -260,6 +262,23 @@ absl::StatusOr<std::vector<std::string>> PgView::ProvinceCodes() {
   std::vector<std::string> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(r.Bytes(i, 0));
   return out;
+}
+
+absl::StatusOr<std::vector<RegisteredDevice>> PgView::Registry() { return ReadRegistry(conn_); }
+
+absl::StatusOr<OfficeRecords> PgView::OfficeRecordsOf(const std::string& province) {
+  return ReadOfficeRecords(conn_, province);
+}
+
+absl::Status PgView::AppendAudit(int64_t at_millis, const std::string& actor,
+                                 const std::string& action, const std::string& detail) {
+  FS_RETURN_IF_ERROR(MustWrite("AppendAudit"));
+  // With the change it records (inside Atomically or MergeTransaction), or
+  // in a transaction of its own: the head's lock and the entry together.
+  if (conn_.InTransaction()) return pg::AppendAudit(conn_, at_millis, actor, action, detail);
+  return RetryLater(InTransaction(conn_, Isolation::kReadCommitted, [&](Transaction&) {
+    return pg::AppendAudit(conn_, at_millis, actor, action, detail);
+  }));
 }
 
 }  // namespace fieldsync::hub::pg

@@ -34,10 +34,6 @@ absl::StatusOr<uint64_t> PgView::KeyRecordsSignedBy(const DeviceId&) {
   return Missing("KeyRecordsSignedBy");
 }
 
-absl::StatusOr<std::vector<RegisteredDevice>> PgView::Registry() {
-  return Missing("Registry");
-}
-
 absl::StatusOr<bool> PgView::IsPurged(const std::string&, const RowId&) {
   return Missing("IsPurged");
 }
@@ -122,10 +118,6 @@ absl::Status PgView::AdoptCheckpoint(const StoredCheckpoint&, const std::vector<
   return Missing("AdoptCheckpoint");
 }
 
-absl::StatusOr<OfficeRecords> PgView::OfficeRecordsOf(const std::string&) {
-  return Missing("OfficeRecordsOf");
-}
-
 absl::StatusOr<bool> PgView::RingErased(const RowId&) {
   return Missing("RingErased");
 }
@@ -140,10 +132,6 @@ absl::StatusOr<bool> PgView::StoreKeyRecord(const StoredKeyRecord&) {
 
 absl::Status PgView::RecordReferralStatus(const RowId&, const Version&, const std::string&) {
   return Missing("RecordReferralStatus");
-}
-
-absl::Status PgView::AppendAudit(int64_t, const std::string&, const std::string&, const std::string&) {
-  return Missing("AppendAudit");
 }
 
 absl::StatusOr<bool> PgView::DropTombstone(const std::string&, const RowId&) {
