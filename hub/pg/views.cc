@@ -34,7 +34,8 @@ absl::Status RetryLater(absl::Status s) {
 absl::Status PgView::MustWrite(std::string_view call) const {
   if (writer_) return absl::OkStatus();
   return absl::FailedPreconditionError(
-      absl::StrCat(AV(call), " is the writer's; a snapshot of the PostgreSQL hub store reads only"));
+      absl::StrCat(AV(call), " is the writer's; a snapshot of the PostgreSQL hub store reads "
+                   "only"));
 }
 
 const Schema& PgView::schema() const { return schema_; }
@@ -171,7 +172,9 @@ absl::StatusOr<std::optional<RowSnapshot>> PgView::ExportRow(const std::string& 
 absl::StatusOr<std::optional<std::vector<Value>>> PgView::CurrentValues(
     const std::string& table, const RowId& row, const std::vector<std::string>& columns) {
   const TableDef* t = schema_.FindTable(table);
-  if (t == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
+  if (t == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
+  }
   std::vector<int64_t> slots;
   for (const std::string& c : columns) {
     const int ci = t->ColumnIndex(c);

@@ -44,68 +44,100 @@ class PgView final : public HubWriteTxn {
   absl::StatusOr<uint64_t> KeyRecordsSignedBy(const DeviceId& signer) override;
   absl::StatusOr<uint64_t> AcknowledgedSeq(const DeviceId& device) override;
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override;
-  absl::StatusOr<std::optional<RowSnapshot>> ExportRow(const std::string& table, const RowId& row) override;
-  absl::StatusOr<std::optional<RowScopeEntry>> RowScope(const std::string& table, const RowId& row) override;
-  absl::StatusOr<std::optional<std::string>> TableOf(const RowId& row, const std::vector<std::string>& tables) override;
+  absl::StatusOr<std::optional<RowSnapshot>> ExportRow(const std::string& table,
+                                                       const RowId& row) override;
+  absl::StatusOr<std::optional<RowScopeEntry>> RowScope(const std::string& table,
+                                                        const RowId& row) override;
+  absl::StatusOr<std::optional<std::string>> TableOf(
+      const RowId& row, const std::vector<std::string>& tables) override;
   absl::StatusOr<bool> IsPurged(const std::string& table, const RowId& row) override;
-  absl::StatusOr<std::vector<PurgedRow>> PurgedSince(uint64_t epoch, const std::string& province) override;
+  absl::StatusOr<std::vector<PurgedRow>> PurgedSince(uint64_t epoch,
+                                                     const std::string& province) override;
   absl::StatusOr<ChainPoint> ChainHead(const DeviceId& device) override;
-  absl::StatusOr<std::vector<StoredChainEntry>> ChainEntries(const DeviceId& device, uint64_t first, uint64_t last, size_t limit) override;
-  absl::StatusOr<std::vector<StoredChainEntry>> RefusedChainEntries(const DeviceId& device) override;
-  absl::StatusOr<std::vector<StoredStatement>> StatementsAfter(int64_t after, const std::vector<std::string>& provinces, size_t limit) override;
+  absl::StatusOr<std::vector<StoredChainEntry>> ChainEntries(const DeviceId& device, uint64_t first,
+                                                             uint64_t last, size_t limit) override;
+  absl::StatusOr<std::vector<StoredChainEntry>> RefusedChainEntries(
+      const DeviceId& device) override;
+  absl::StatusOr<std::vector<StoredStatement>> StatementsAfter(
+      int64_t after, const std::vector<std::string>& provinces, size_t limit) override;
   absl::StatusOr<std::vector<std::string>> PartnerProvinces(const std::string& province) override;
-  absl::StatusOr<std::optional<StoredCheckpoint>> NewestCheckpoint(const std::string& province) override;
+  absl::StatusOr<std::optional<StoredCheckpoint>> NewestCheckpoint(
+      const std::string& province) override;
   absl::StatusOr<std::optional<StoredCheckpoint>> CheckpointById(const std::string& id) override;
   absl::StatusOr<std::vector<std::string>> CheckpointLeaves(const std::string& id) override;
-  absl::StatusOr<std::vector<CheckpointRow>> CheckpointRows(const std::string& id, uint32_t from, size_t limit) override;
+  absl::StatusOr<std::vector<CheckpointRow>> CheckpointRows(const std::string& id, uint32_t from,
+                                                            size_t limit) override;
   absl::StatusOr<std::optional<StoredKeyRecord>> KeyRecordAt(int64_t seq) override;
-  absl::Status ForEachKeyRecordAfter(int64_t seq, const std::function<absl::Status(const StoredKeyRecord&)>& visit) override;
-  absl::StatusOr<std::vector<std::string>> KeyRecordsOfRing(const RowId& ring, int kind, const std::string& province, int64_t seq) override;
-  absl::StatusOr<std::vector<LogEntry>> LogEntriesUnder(const std::vector<std::string>& log_keys, int64_t after, int64_t upto, size_t limit) override;
+  absl::Status ForEachKeyRecordAfter(
+      int64_t seq, const std::function<absl::Status(const StoredKeyRecord&)>& visit) override;
+  absl::StatusOr<std::vector<std::string>> KeyRecordsOfRing(const RowId& ring, int kind,
+                                                            const std::string& province,
+                                                            int64_t seq) override;
+  absl::StatusOr<std::vector<LogEntry>> LogEntriesUnder(const std::vector<std::string>& log_keys,
+                                                        int64_t after, int64_t upto,
+                                                        size_t limit) override;
   absl::StatusOr<std::optional<LogEntry>> CommitOfVersion(const Version& version) override;
-  absl::StatusOr<std::optional<std::vector<Value>>> CurrentValues(const std::string& table, const RowId& row, const std::vector<std::string>& columns) override;
+  absl::StatusOr<std::optional<std::vector<Value>>> CurrentValues(
+      const std::string& table, const RowId& row, const std::vector<std::string>& columns) override;
   absl::StatusOr<bool> CaseGranted(const RowId& case_id, const std::string& province) override;
   absl::StatusOr<std::vector<RowId>> CasesGrantedTo(const std::string& province) override;
-  absl::StatusOr<std::vector<RowId>> GrantsBetween(const std::string& province, int64_t after, int64_t upto) override;
-  absl::StatusOr<std::vector<std::string>> GrantedCaseProvinces(const std::string& province) override;
+  absl::StatusOr<std::vector<RowId>> GrantsBetween(const std::string& province, int64_t after,
+                                                   int64_t upto) override;
+  absl::StatusOr<std::vector<std::string>> GrantedCaseProvinces(
+      const std::string& province) override;
   absl::StatusOr<std::vector<RowId>> CasesNaming(const RowId& person) override;
   absl::StatusOr<std::optional<RowId>> PersonOfCase(const RowId& case_id) override;
-  absl::StatusOr<std::vector<std::pair<RowId, std::optional<std::string>>>> PersonsOfCase(const RowId& case_id) override;
+  absl::StatusOr<std::vector<std::pair<RowId, std::optional<std::string>>>> PersonsOfCase(
+      const RowId& case_id) override;
   absl::StatusOr<std::vector<std::pair<RowId, RowId>>> PersonLinks() override;
   absl::StatusOr<std::vector<ScopedRow>> ScopeRows(const std::string& table) override;
-  absl::StatusOr<std::vector<RowId>> ScopeRowsOwnedBy(const std::string& table, const std::string& owner) override;
-  absl::StatusOr<std::vector<std::pair<std::string, RowId>>> RowsOfCase(const RowId& case_id) override;
+  absl::StatusOr<std::vector<RowId>> ScopeRowsOwnedBy(const std::string& table,
+                                                      const std::string& owner) override;
+  absl::StatusOr<std::vector<std::pair<std::string, RowId>>> RowsOfCase(
+      const RowId& case_id) override;
   absl::StatusOr<std::vector<ScopedRow>> MadePublicBetween(int64_t after, int64_t upto) override;
   absl::StatusOr<std::optional<ReferralState>> Referral(const RowId& referral) override;
-  absl::StatusOr<std::optional<std::string>> RecordedReferralStatus(const RowId& referral, const Version& version) override;
+  absl::StatusOr<std::optional<std::string>> RecordedReferralStatus(
+      const RowId& referral, const Version& version) override;
   absl::Status MergeTransaction(const std::function<absl::Status(MergeStore&)>& body) override;
   absl::Status Atomically(const std::function<absl::Status()>& body) override;
   absl::Status PutLogHash(int64_t position, const std::string& hash) override;
   absl::Status AddChainEntry(const DeviceId& device, const StoredChainEntry& e) override;
   absl::Status SetChainPosition(const DeviceId& device, uint64_t seq, int64_t position) override;
   absl::StatusOr<bool> PutStatement(const StoredStatement& s) override;
-  absl::Status AdoptCheckpoint(const StoredCheckpoint& c, const std::vector<CheckpointRow>& rows, size_t keep) override;
-  absl::StatusOr<std::optional<LogEntry>> LoggedCommit(const DeviceId& device, uint64_t seq) override;
+  absl::Status AdoptCheckpoint(const StoredCheckpoint& c, const std::vector<CheckpointRow>& rows,
+                               size_t keep) override;
+  absl::StatusOr<std::optional<LogEntry>> LoggedCommit(const DeviceId& device,
+                                                       uint64_t seq) override;
   absl::StatusOr<bool> NodeActive(const DeviceId& device) override;
-  absl::StatusOr<bool> DeviceOf(const DeviceId& device, const std::string& province, bool active) override;
+  absl::StatusOr<bool> DeviceOf(const DeviceId& device, const std::string& province,
+                                bool active) override;
   absl::StatusOr<bool> ProvinceExists(const std::string& code) override;
   absl::StatusOr<std::vector<std::string>> ProvinceCodes() override;
   absl::StatusOr<OfficeRecords> OfficeRecordsOf(const std::string& province) override;
   absl::StatusOr<bool> RingErased(const RowId& ring) override;
-  absl::Status EraseRing(const RowId& ring, const std::vector<int>& kinds, int64_t at_millis, const DeviceId& by) override;
+  absl::Status EraseRing(const RowId& ring, const std::vector<int>& kinds, int64_t at_millis,
+                         const DeviceId& by) override;
   absl::StatusOr<bool> StoreKeyRecord(const StoredKeyRecord& record) override;
-  absl::Status AddGrant(const RowId& case_id, const std::string& province, int64_t position) override;
+  absl::Status AddGrant(const RowId& case_id, const std::string& province,
+                        int64_t position) override;
   absl::Status AddLogScope(const std::set<std::string>& keys, int64_t position) override;
   absl::Status LinkPerson(const RowId& person, const RowId& case_id) override;
-  absl::Status UpsertRowScope(const std::string& table, const RowId& row, const std::string& owner, const std::optional<RowId>& case_id, std::optional<bool> restricted) override;
+  absl::Status UpsertRowScope(const std::string& table, const RowId& row, const std::string& owner,
+                              const std::optional<RowId>& case_id,
+                              std::optional<bool> restricted) override;
   absl::StatusOr<bool> MarkEverPublic(const std::string& table, const RowId& row) override;
   absl::Status AddPublic(const std::string& table, const RowId& row, int64_t position) override;
-  absl::Status SetDeleted(const std::string& table, const RowId& row, bool deleted, int64_t position, int64_t at_millis) override;
-  absl::Status RecordReferralStatus(const RowId& referral, const Version& version, const std::string& status) override;
-  absl::Status AppendAudit(int64_t at_millis, const std::string& actor, const std::string& action, const std::string& detail) override;
+  absl::Status SetDeleted(const std::string& table, const RowId& row, bool deleted,
+                          int64_t position, int64_t at_millis) override;
+  absl::Status RecordReferralStatus(const RowId& referral, const Version& version,
+                                    const std::string& status) override;
+  absl::Status AppendAudit(int64_t at_millis, const std::string& actor, const std::string& action,
+                           const std::string& detail) override;
   absl::StatusOr<std::vector<Tombstone>> TombstonesDeletedBy(int64_t at_millis) override;
   absl::StatusOr<bool> DropTombstone(const std::string& table, const RowId& row) override;
-  absl::Status RecordPurged(const Tombstone& t, uint64_t epoch, bool shared, const std::vector<std::string>& provinces) override;
+  absl::Status RecordPurged(const Tombstone& t, uint64_t epoch, bool shared,
+                            const std::vector<std::string>& provinces) override;
   absl::Status AdvanceGc(int64_t horizon) override;
   void Scrub() override;
 
