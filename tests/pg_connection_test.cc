@@ -3,12 +3,19 @@
 // parameters, a transaction is committed only when asked and checked, a
 // serialization failure is told apart, the server's notices stay off the
 // screen, and a database of a newer schema is refused unchanged.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "hub/pg/connection.h"
 #include "hub/pg/schema.h"
 #include "hub/pg/storage.h"
@@ -126,6 +133,93 @@ TEST_F(PgConnectionTest, BadAddressesAreRefusedInOneLine) {
   auto gone = Connection::Open("/nonexistent-socket-dir");
   EXPECT_EQ(gone.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(gone.status().message().find('\n'), std::string::npos) << gone.status();
+}
+
+// A TCP server that answers a client's first message (an SSLRequest) with
+// 'N', "no TLS here", and records whether the client then went on in plain
+// text (libpq's default sslmode `prefer` does; verify-full must not).
+class NoTlsServer {
+ public:
+  NoTlsServer() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(fd_, 1) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      return;
+    }
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~NoTlsServer() {
+    if (thread_.joinable()) thread_.join();
+    close(fd_);
+  }
+  int port() const { return port_; }
+  // Joins the server: what it saw.
+  bool SawSslRequest() { Join(); return ssl_request_; }
+  bool SawPlainText() { Join(); return plain_text_; }
+
+ private:
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  void Serve() {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, 30000) != 1) return;  // the client never came
+    const int c = accept(fd_, nullptr, nullptr);
+    if (c < 0) return;
+    unsigned char first[8];
+    if (recv(c, first, sizeof first, MSG_WAITALL) == 8) {
+      // Length 8, code 80877103 (1234 5679): PostgreSQL's SSLRequest.
+      ssl_request_ = first[3] == 8 && first[4] == 0x04 && first[5] == 0xd2 &&
+                     first[6] == 0x16 && first[7] == 0x2f;
+      (void)send(c, "N", 1, MSG_NOSIGNAL);
+      char more[64];
+      pollfd q{c, POLLIN, 0};
+      // The client either closes (recv 0) or sends its startup message.
+      if (poll(&q, 1, 30000) == 1) plain_text_ = recv(c, more, sizeof more, 0) > 0;
+    }
+    close(c);
+  }
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  bool ssl_request_ = false;
+  bool plain_text_ = false;
+};
+
+TEST_F(PgConnectionTest, ErrorsNameHostAndDatabaseButNeverThePassword) {
+  NoTlsServer server;
+  ASSERT_NE(server.port(), 0);
+  const std::string uri = absl::StrCat("postgresql://hubuser:s3cret-pw@127.0.0.1:", server.port(),
+                                       "/hotline");
+  auto c = Connection::Open(uri);
+  ASSERT_FALSE(c.ok());
+  const std::string m(c.status().message());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kUnavailable) << m;
+  EXPECT_FALSE(absl::StrContains(m, "s3cret")) << m;
+  EXPECT_TRUE(absl::StrContains(m, "127.0.0.1")) << m;
+  EXPECT_TRUE(absl::StrContains(m, "hotline")) << m;
+  EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+
+  auto bad = Connection::Open("postgresql://hubuser:s3cret%zz@db.example/hotline");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(absl::StrContains(bad.status().message(), "s3cret")) << bad.status();
+}
+
+TEST_F(PgConnectionTest, ATcpServerMustProveItsNameOverTls) {
+  NoTlsServer server;
+  ASSERT_NE(server.port(), 0);
+  auto c = Connection::Open(absl::StrCat("postgresql://hubuser@127.0.0.1:", server.port(), "/h"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(server.SawSslRequest());
+  // Told "no TLS", the client gave up: no plain-text fallback (sslmode
+  // verify-full, not libpq's `prefer`).
+  EXPECT_FALSE(server.SawPlainText()) << c.status();
+  EXPECT_TRUE(absl::StrContains(c.status().message(), "SSL")) << c.status();
 }
 
 TEST_F(PgConnectionTest, TheSchemaIsMigratedOnceAndANewerOneIsRefusedUnchanged) {

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace fieldsync::hub::pg {
@@ -36,6 +37,49 @@ uint64_t BigEndian(const char* p, int n) {
 // The server's NOTICEs and WARNINGs (e.g. "relation already exists,
 // skipping") are not for the user's screen.
 void DropNotice(void*, const char*) {}
+
+// libpq's messages quote what they could not take ("invalid percent-encoded
+// token: \"...\""), which may be a password: each quoted part is left out.
+std::string WithoutQuoted(std::string_view s) {
+  std::string out;
+  bool quoted = false;
+  for (char c : s) {
+    if (c == '"') {
+      if (!quoted) out += "\"...\"";
+      quoted = !quoted;
+    } else if (!quoted) {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string Setting(const std::vector<std::pair<std::string, std::string>>& settings,
+                    const std::string& key) {
+  for (const auto& [k, v] : settings) {
+    if (k == key) return v;
+  }
+  return "";
+}
+
+// Whether libpq will reach the server over TCP: a host that is not a
+// socket directory (an absolute path, or '@' for an abstract socket), or an
+// address. No host and no address: libpq's default socket directory.
+bool IsTcp(const std::string& host, const std::string& hostaddr) {
+  if (!hostaddr.empty()) return true;
+  for (absl::string_view h : absl::StrSplit(host, ',', absl::SkipEmpty())) {
+    if (!absl::StartsWith(h, "/") && !absl::StartsWith(h, "@")) return true;
+  }
+  return false;
+}
+
+// Where a connection went, for an error: host (or address) and port.
+std::string Describe(const std::string& host, const std::string& hostaddr,
+                     const std::string& port) {
+  std::string where = !host.empty() ? host : !hostaddr.empty() ? hostaddr : "the default socket";
+  if (!port.empty()) absl::StrAppend(&where, " port ", port);
+  return where;
+}
 
 }  // namespace
 
@@ -103,8 +147,10 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
     if (opts == nullptr) {
       std::string why = err != nullptr ? OneLine(err) : "out of memory";
       if (err != nullptr) PQfreemem(err);
-      return absl::InvalidArgumentError(
-          absl::StrCat("\"", target, "\" is not a valid PostgreSQL URI: ", why));
+      // Neither the URI (it may hold a password) nor the part libpq quotes.
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the PostgreSQL address given is not a valid URI (", WithoutQuoted(why),
+          "): give postgresql://USER@HOST/DATABASE"));
     }
     for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
       if (o->val != nullptr && *o->val != '\0') settings.emplace_back(o->keyword, o->val);
@@ -113,9 +159,10 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
   } else if (absl::StartsWith(target, "/")) {
     settings.emplace_back("host", target);
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "\"", target, "\" is not a PostgreSQL address: give postgresql://USER@HOST/DATABASE "
-        "or the absolute path of the server's socket directory"));
+    return absl::InvalidArgumentError(
+        "the PostgreSQL address given is neither a postgresql:// URI nor a socket directory: "
+        "give postgresql://USER@HOST/DATABASE or the absolute path of the server's socket "
+        "directory");
   }
   auto set_default = [&](const std::string& key, const std::string& value) {
     for (const auto& [k, v] : settings) {
@@ -124,6 +171,12 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
     settings.emplace_back(key, value);
   };
   set_default("dbname", db);
+  // Over TCP the server proves its name with a certificate the system
+  // trusts (libpq's default, `prefer`, takes an unverified server and falls
+  // back to plain text): unless the URI asks for another sslmode.
+  if (IsTcp(Setting(settings, "host"), Setting(settings, "hostaddr"))) {
+    set_default("sslmode", "verify-full");
+  }
   set_default("user", "fieldsync");
   // A bounded wait, and a name the server's administrator recognises.
   set_default("connect_timeout", "10");
@@ -140,8 +193,12 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
   if (PQstatus(c) != CONNECTION_OK) {
     std::string why = OneLine(PQerrorMessage(c));
     PQfinish(c);
-    return absl::UnavailableError(
-        absl::StrCat("could not connect to PostgreSQL at ", target, ": ", why));
+    // Host and database only: the target may hold a password.
+    return absl::UnavailableError(absl::StrCat(
+        "could not connect to PostgreSQL database ", Setting(settings, "dbname"), " at ",
+        Describe(Setting(settings, "host"), Setting(settings, "hostaddr"),
+                 Setting(settings, "port")),
+        ": ", why));
   }
   PQsetNoticeProcessor(c, DropNotice, nullptr);
   std::unique_ptr<Connection> conn(new Connection(c));

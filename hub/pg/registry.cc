@@ -15,6 +15,7 @@
 #include "crypto/key_record.h"
 #include "hub/audit.h"
 #include "hub/pg/audit.h"
+#include "hub/pg/registry_reads.h"
 #include "hub/pg/storage.h"
 #include "hub/pg/transaction.h"
 
@@ -213,7 +214,9 @@ absl::StatusOr<std::vector<NodeInfo>> PostgresHubStorage::Nodes() {
         Result r,
         conn.Exec(absl::StrCat(
             "SELECT ", kNodeColumns, ", "
-            "(SELECT coalesce(max(seq), 0) FROM hub_log WHERE author = n.device), "
+            // Held up to: passed-over commits included, as SqliteHubStorage's
+            // SeqHeld (schema version 2).
+            "(SELECT coalesce(max(held_seq), 0) FROM hub_authors WHERE device = n.device), "
             "(SELECT count(DISTINCT s.position) FROM hub_log_scope s WHERE s.province IN "
             "(n.province, '*') AND s.position > greatest(n.cursor, n.delivered) AND NOT EXISTS "
             "(SELECT 1 FROM hub_log g WHERE g.position = s.position AND g.author = n.device)), "
@@ -315,24 +318,7 @@ absl::Status PostgresHubStorage::EnrolTransaction(
 
 absl::StatusOr<std::vector<RegisteredDevice>> PostgresHubStorage::Registry() {
   absl::MutexLock l(&mu_);
-  FS_ASSIGN_OR_RETURN(Result r, conn_->Exec("SELECT device, name, province, sign_pk, box_pk, "
-                                            "revoked_at, revoked_position FROM hub_nodes WHERE "
-                                            "sign_pk IS NOT NULL ORDER BY device"));
-  std::vector<RegisteredDevice> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    RegisteredDevice d;
-    FS_ASSIGN_OR_RETURN(d.keys.device, Id16::FromBytes(r.Bytes(i, 0), "node device"));
-    d.name = r.Bytes(i, 1);
-    d.province = r.Bytes(i, 2);
-    d.keys.sign_pk = r.Bytes(i, 3);
-    d.keys.box_pk = r.Bytes(i, 4);
-    if (!r.IsNull(i, 5)) {
-      FS_ASSIGN_OR_RETURN(d.revoked_at_millis, r.Int(i, 5));
-      FS_ASSIGN_OR_RETURN(d.revoked_position, r.Int(i, 6));
-    }
-    out.push_back(std::move(d));
-  }
-  return out;
+  return pg::ReadRegistry(*conn_);
 }
 
 absl::StatusOr<NodeInfo> PostgresHubStorage::CheckCredential(const DeviceId& device,
@@ -384,22 +370,7 @@ absl::StatusOr<OfficeRecords> PostgresHubStorage::OfficeRecordsOf(const std::str
   OfficeRecords out;
   FS_RETURN_IF_ERROR(pg::InTransaction(conn, Isolation::kRepeatableReadOnly,
                                        [&](pg::Transaction&) -> absl::Status {
-    FS_ASSIGN_OR_RETURN(
-        Result m, conn.Exec("SELECT bytes, stored_at FROM hub_keys WHERE kind = $1 AND "
-                            "province = $2 ORDER BY seq",
-                            {Param::Int(static_cast<int64_t>(crypto::KeyRecordKind::kMembership)),
-                             Param::Text(province)}));
-    for (int i = 0; i < m.rows(); ++i) {
-      FS_ASSIGN_OR_RETURN(const int64_t at, m.Int(i, 1));
-      out.membership.emplace_back(m.Bytes(i, 0), at);
-    }
-    FS_ASSIGN_OR_RETURN(Result r, conn.Exec("SELECT device FROM hub_nodes WHERE province = $1 "
-                                            "AND revoked_at IS NOT NULL",
-                                            {Param::Text(province)}));
-    for (int i = 0; i < r.rows(); ++i) {
-      FS_ASSIGN_OR_RETURN(DeviceId d, Id16::FromBytes(r.Bytes(i, 0), "node device"));
-      out.revoked.insert(d);
-    }
+    FS_ASSIGN_OR_RETURN(out, pg::ReadOfficeRecords(conn, province));
     return absl::OkStatus();
   }));
   return out;

@@ -49,11 +49,49 @@ CREATE TABLE hub_chain(device bytea NOT NULL, seq bigint NOT NULL, position bigi
   header bytea NOT NULL, sig bytea NOT NULL, link bytea NOT NULL, PRIMARY KEY(device, seq));
 )sql";
 
+// Version 2: the hub's rows as the merge keeps them (merge/commit_merge.h,
+// MergeStore): one register per field written (slot 0 the liveness
+// register, c + 1 column c; its winning version, the base it replaced, its
+// value as kind + int + bytes), the open conflict records (by column name,
+// as the replica's _fs_conflicts), each author's commits held (the highest
+// seq, passed-over ones included, and the highest HLC: what Knows() asks),
+// and the HLC of each log entry; the scope tables (hub/scope.h) as in
+// hub.db.
+constexpr char kMigration2[] = R"sql(
+CREATE TABLE hub_rows(tbl text COLLATE "C" NOT NULL, row bytea NOT NULL,
+  PRIMARY KEY(tbl, row));
+CREATE TABLE hub_fields(tbl text COLLATE "C" NOT NULL, row bytea NOT NULL, slot integer NOT NULL,
+  hlc bigint NOT NULL, device bytea NOT NULL, base_hlc bigint, base_device bytea,
+  kind smallint NOT NULL, ival bigint NOT NULL DEFAULT 0, sval bytea,
+  PRIMARY KEY(tbl, row, slot));
+CREATE TABLE hub_conflicts(tbl text COLLATE "C" NOT NULL, row bytea NOT NULL,
+  col text COLLATE "C" NOT NULL, hlc bigint NOT NULL, device bytea NOT NULL, base_hlc bigint,
+  base_device bytea, kind smallint NOT NULL, ival bigint NOT NULL DEFAULT 0, sval bytea,
+  PRIMARY KEY(tbl, row, col, hlc, device));
+CREATE TABLE hub_authors(device bytea PRIMARY KEY, held_seq bigint NOT NULL DEFAULT 0,
+  max_hlc bigint NOT NULL DEFAULT 0);
+ALTER TABLE hub_log ADD COLUMN hlc bigint NOT NULL DEFAULT 0;
+CREATE TABLE hub_row_scope(tbl text COLLATE "C" NOT NULL, row bytea NOT NULL,
+  owner text COLLATE "C" NOT NULL DEFAULT '', case_id bytea,
+  restricted boolean NOT NULL DEFAULT false, deleted_pos bigint, deleted_at bigint,
+  ever_public boolean NOT NULL DEFAULT false, PRIMARY KEY(tbl, row));
+CREATE INDEX hub_row_scope_by_case ON hub_row_scope(case_id);
+CREATE INDEX hub_row_scope_by_owner ON hub_row_scope(tbl, owner);
+CREATE TABLE hub_public(tbl text COLLATE "C" NOT NULL, row bytea NOT NULL,
+  position bigint NOT NULL, PRIMARY KEY(tbl, row));
+CREATE TABLE hub_grants(case_id bytea NOT NULL, province text COLLATE "C" NOT NULL,
+  position bigint NOT NULL, PRIMARY KEY(case_id, province));
+CREATE INDEX hub_grants_by_province ON hub_grants(province, position);
+CREATE TABLE hub_person_case(person bytea NOT NULL, case_id bytea NOT NULL,
+  PRIMARY KEY(person, case_id));
+CREATE INDEX hub_person_case_by_case ON hub_person_case(case_id);
+)sql";
+
 struct Migration {
   int64_t version;
   const char* sql;
 };
-constexpr Migration kMigrations[] = {{1, kMigration1}};
+constexpr Migration kMigrations[] = {{1, kMigration1}, {2, kMigration2}};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kPgSchemaVersion);
 
 // Every hub process migrating the same database takes this transaction
@@ -73,7 +111,7 @@ absl::StatusOr<int64_t> ReadVersion(Connection& conn) {
 
 absl::StatusOr<int64_t> SchemaVersion(Connection& conn) { return ReadVersion(conn); }
 
-absl::Status Migrate(Connection& conn, int64_t now_millis) {
+absl::Status Migrate(Connection& conn, int64_t now_millis, int64_t up_to) {
   return InTransaction(conn, Isolation::kReadCommitted, [&](Transaction&) -> absl::Status {
     FS_RETURN_IF_ERROR(conn.Exec("SELECT pg_advisory_xact_lock($1)",
                                  {Param::Int(kMigrationLock)}).status());
@@ -84,13 +122,13 @@ absl::Status Migrate(Connection& conn, int64_t now_millis) {
           ", made by a newer fieldhub; this one knows up to version ", kPgSchemaVersion,
           ": upgrade fieldhub (nothing was changed)"));
     }
-    if (version == kPgSchemaVersion) return absl::OkStatus();
+    if (version >= up_to) return absl::OkStatus();
     if (version == 0) {
       FS_RETURN_IF_ERROR(conn.Command("CREATE TABLE schema_version(version bigint PRIMARY KEY, "
                                       "applied_at bigint NOT NULL)").status());
     }
     for (const Migration& m : kMigrations) {
-      if (m.version <= version) continue;
+      if (m.version <= version || m.version > up_to) continue;
       FS_RETURN_IF_ERROR(conn.Command(m.sql).status());
       FS_RETURN_IF_ERROR(conn.Exec("INSERT INTO schema_version(version, applied_at) VALUES "
                                    "($1, $2)",

@@ -17,7 +17,9 @@ namespace fieldsync::hub::pg {
 // 1: the registry (provinces, tokens, nodes, audit trail and its head),
 //    hub_meta, key records, and the log's head, entries, scope and chains
 //    as far as the registry reads them.
-inline constexpr int64_t kPgSchemaVersion = 1;
+// 2: the merged rows (hub_rows, hub_fields, hub_conflicts), each author's
+//    commits held (hub_authors), the log entries' HLC.
+inline constexpr int64_t kPgSchemaVersion = 2;
 
 // The database's schema version (0: no hub tables yet).
 absl::StatusOr<int64_t> SchemaVersion(Connection& conn);
@@ -25,7 +27,9 @@ absl::StatusOr<int64_t> SchemaVersion(Connection& conn);
 // Applies the migrations the database lacks, each in the one transaction
 // that records it, and gives a new hub its id (hub_meta 'hub_id').
 // FAILED_PRECONDITION (one line, nothing changed) for a newer database.
-absl::Status Migrate(Connection& conn, int64_t now_millis);
+// `up_to` below kPgSchemaVersion stops there (tests make older databases).
+absl::Status Migrate(Connection& conn, int64_t now_millis,
+                     int64_t up_to = kPgSchemaVersion);
 
 }  // namespace fieldsync::hub::pg
 

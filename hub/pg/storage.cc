@@ -3,6 +3,9 @@
 #include <utility>
 
 #include "base/status_macros.h"
+#include "base/tuning.h"
+#include "hub/pg/transaction.h"
+#include "hub/pg/views.h"
 #include "hub/pg/schema.h"
 #include "schema/schema.h"
 
@@ -11,12 +14,23 @@ namespace fieldsync::hub {
 absl::StatusOr<std::unique_ptr<PostgresHubStorage>> PostgresHubStorage::Open(
     const std::string& target, ClockSource* clock) {
   FS_ASSIGN_OR_RETURN(std::unique_ptr<pg::Connection> conn, pg::Connection::Open(target));
-  std::unique_ptr<PostgresHubStorage> s(new PostgresHubStorage(std::move(conn), clock));
+  std::unique_ptr<PostgresHubStorage> s(new PostgresHubStorage(target, std::move(conn), clock));
   FS_RETURN_IF_ERROR(s->Init());
   return s;
 }
 
+PostgresHubStorage::PostgresHubStorage(std::string target, std::unique_ptr<pg::Connection> conn,
+                                       ClockSource* clock)
+    : target_(std::move(target)),
+      clock_(clock),
+      conn_(std::move(conn)),
+      hlc_(clock, tuning::kDefaultMaxClockSkewMillis) {}
+
 PostgresHubStorage::~PostgresHubStorage() = default;
+
+absl::StatusOr<std::unique_ptr<pg::Connection>> PostgresHubStorage::Connect() {
+  return pg::Connection::Open(target_);
+}
 
 absl::Status PostgresHubStorage::Init() {
   absl::MutexLock l(&mu_);
@@ -45,14 +59,43 @@ absl::StatusOr<int64_t> PostgresHubStorage::LogHead() {
   return r.Int(0, 0);
 }
 
-absl::Status PostgresHubStorage::Write(const std::function<absl::Status(HubWriteTxn&)>&) {
-  return absl::UnimplementedError(
-      "the PostgreSQL hub store does not store pushes yet (issue 15); use the SQLite store");
+absl::Status PostgresHubStorage::Write(const std::function<absl::Status(HubWriteTxn&)>& body) {
+  absl::MutexLock l(&write_mu_);
+  if (writer_ == nullptr) {
+    FS_ASSIGN_OR_RETURN(writer_, Connect());
+  }
+  pg::PgView view(*writer_, schema(), hlc_, hub_id_, /*writer=*/true);
+  absl::Status s = body(view);
+  // A connection lost (or left inside a transaction) is not used again.
+  if (writer_->InTransaction() || s.code() == absl::StatusCode::kUnavailable) writer_.reset();
+  return s;
 }
 
-absl::Status PostgresHubStorage::Read(const std::function<absl::Status(HubReadTxn&)>&) {
-  return absl::UnimplementedError(
-      "the PostgreSQL hub store does not serve pulls yet (issue 15); use the SQLite store");
+absl::Status PostgresHubStorage::Read(const std::function<absl::Status(HubReadTxn&)>& body) {
+  std::unique_ptr<pg::Connection> conn;
+  {
+    absl::MutexLock l(&readers_mu_);
+    if (!readers_.empty()) {
+      conn = std::move(readers_.back());
+      readers_.pop_back();
+    }
+  }
+  if (conn == nullptr) {
+    FS_ASSIGN_OR_RETURN(conn, Connect());
+  }
+  // One snapshot: every read of the body sees the same committed state (a
+  // prefix of the log: positions are assigned at commit, under the head's
+  // row lock).
+  absl::Status s = pg::InTransaction(*conn, pg::Isolation::kRepeatableReadOnly,
+                                     [&](pg::Transaction&) -> absl::Status {
+    pg::PgView view(*conn, schema(), hlc_, hub_id_, /*writer=*/false);
+    return body(view);
+  });
+  if (!conn->InTransaction() && s.code() != absl::StatusCode::kUnavailable) {
+    absl::MutexLock l(&readers_mu_);
+    if (readers_.size() < 16) readers_.push_back(std::move(conn));
+  }
+  return s;
 }
 
 }  // namespace fieldsync::hub

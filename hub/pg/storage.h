@@ -3,14 +3,20 @@
 // processes on one database. Storage only: the rules stay the engine's
 // (hub/engine.h).
 //
-// This slice holds the registry (provinces, tokens, nodes, credentials,
+// Built so far: the registry (provinces, tokens, nodes, credentials,
 // revocation, the audit trail, an office's records) on a versioned schema
-// (hub/pg/schema.h). Write() and Read() -- the log, the merge, the scope
-// tables -- answer UNIMPLEMENTED: no program reaches this class until they
-// work (no `fieldhub --store` yet); only the tests do.
+// (hub/pg/schema.h); Write() with the merge's storage (rows, field
+// registers, conflicts, the log with positions from the locked head) and
+// Read() as a REPEATABLE READ, READ ONLY snapshot (hub/pg/views.h). The
+// views' other calls (scope tables, key records, chains, statements,
+// checkpoints, log hash, tombstones) answer UNIMPLEMENTED: no program
+// reaches this class until they work (no `fieldhub --store` yet); only the
+// tests do.
 //
-// One connection, used under a mutex (a pool comes with Read()). Times
-// come from `clock`, as in the SQLite storage.
+// The registry's connection is used under a mutex, the writer's under
+// write_mu_ (one writer in this process; across processes the head's row
+// lock), and each Read() takes a connection of a pool. Times come from
+// `clock`, as in the SQLite storage.
 #ifndef FIELDSYNC_HUB_PG_STORAGE_H_
 #define FIELDSYNC_HUB_PG_STORAGE_H_
 
@@ -21,6 +27,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "clock/clock_source.h"
+#include "clock/hlc.h"
 #include "hub/pg/connection.h"
 #include "hub/storage.h"
 
@@ -61,18 +68,21 @@ class PostgresHubStorage : public HubStorage {
                           std::optional<int64_t> cursor) override;
   absl::StatusOr<OfficeRecords> OfficeRecordsOf(const std::string& province) override;
 
-  // UNIMPLEMENTED on this branch (see above).
   absl::Status Write(const std::function<absl::Status(HubWriteTxn&)>& body) override;
   absl::Status Read(const std::function<absl::Status(HubReadTxn&)>& body) override;
 
  private:
-  PostgresHubStorage(std::unique_ptr<pg::Connection> conn, ClockSource* clock)
-      : clock_(clock), conn_(std::move(conn)) {}
+  PostgresHubStorage(std::string target, std::unique_ptr<pg::Connection> conn,
+                     ClockSource* clock);
   absl::Status Init();
   // NOT_FOUND-free lookup: nullopt if `device` is not enrolled.
   absl::StatusOr<std::optional<NodeInfo>> LoadNode(const DeviceId& device)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // A connection for the writer or a reader.
+  absl::StatusOr<std::unique_ptr<pg::Connection>> Connect();
+
+  const std::string target_;
   ClockSource* const clock_;
   DeviceId hub_id_;  // set by Init, then read only
 
@@ -82,6 +92,11 @@ class PostgresHubStorage : public HubStorage {
   absl::Mutex write_mu_;
   absl::Mutex mu_ ABSL_ACQUIRED_AFTER(write_mu_);
   std::unique_ptr<pg::Connection> conn_ ABSL_GUARDED_BY(mu_);
+  // The writer's (opened at its first Write) and its merges' clock.
+  std::unique_ptr<pg::Connection> writer_ ABSL_GUARDED_BY(write_mu_);
+  HybridClock hlc_;
+  absl::Mutex readers_mu_;
+  std::vector<std::unique_ptr<pg::Connection>> readers_ ABSL_GUARDED_BY(readers_mu_);
 };
 
 }  // namespace fieldsync::hub

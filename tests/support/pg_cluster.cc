@@ -77,7 +77,7 @@ absl::StatusOr<std::string> PgCluster::CreateDatabase() {
   static std::atomic<int> counter{0};
   const std::string name = absl::StrCat("t", getpid(), "_", counter++);
   absl::StatusOr<std::unique_ptr<hub::pg::Connection>> admin =
-      hub::pg::Connection::Open(dir_, "fieldsync");
+      hub::pg::Connection::Open(socket_dir(), "fieldsync");
   if (!admin.ok()) return admin.status();
   // A name of digits and letters only: nothing to quote. The collation of
   // a real server's database (ICU, en-US: "b" before "HN"), not the C
@@ -87,14 +87,14 @@ absl::StatusOr<std::string> PgCluster::CreateDatabase() {
       absl::StrCat("CREATE DATABASE ", name, " TEMPLATE template0 LOCALE_PROVIDER icu "
                    "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"));
   if (!r.ok()) return r.status();
-  return absl::StrCat("postgresql:///", name, "?host=", dir_);
+  return absl::StrCat("postgresql:///", name, "?host=", socket_dir());
 }
 
 void PgCluster::DropDatabase(const std::string& uri) {
   const size_t from = std::string("postgresql:///").size();
   const std::string name = uri.substr(from, uri.find('?') - from);
   absl::StatusOr<std::unique_ptr<hub::pg::Connection>> admin =
-      hub::pg::Connection::Open(dir_, "fieldsync");
+      hub::pg::Connection::Open(socket_dir(), "fieldsync");
   if (admin.ok()) {
     (void)(*admin)->Command(absl::StrCat("DROP DATABASE IF EXISTS ", name, " WITH (FORCE)"));
   }

@@ -25,15 +25,15 @@ class PgCluster {
   static absl::StatusOr<PgCluster*> Shared();
   ~PgCluster();
 
-  // The directory of its Unix socket.
-  const std::string& socket_dir() const { return dir_; }
+  // The directory of its Unix socket (DIR/cluster of postgres.sh).
+  std::string socket_dir() const { return dir_ + "/cluster"; }
   // A new, empty database; its postgresql:// URI. Dropped by DropDatabase.
   absl::StatusOr<std::string> CreateDatabase();
   void DropDatabase(const std::string& uri);
 
  private:
   PgCluster(std::string dir, bool owned) : dir_(std::move(dir)), owned_(owned) {}
-  std::string dir_;
+  std::string dir_;  // postgres.sh's DIR
   bool owned_;  // started here: stopped by the destructor
 };
 

@@ -46,6 +46,13 @@ fieldsync_install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# As root: the system user the tests' private PostgreSQL runs as
+# (tools/lib/postgres.sh; never a shared account such as nobody).
+fieldsync_install_pg_user() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  bash "$FIELDSYNC_ROOT/tools/lib/postgres.sh" user >/dev/null
+}
+
 # Configures (first time) and builds everything with Ninja on two cores.
 fieldsync_build() {
   fieldsync_say "configuring and building in $FIELDSYNC_BUILD"

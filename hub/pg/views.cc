@@ -1,0 +1,287 @@
+#include "hub/pg/views.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "hub/pg/audit.h"
+#include "hub/pg/merge_store.h"
+#include "hub/pg/registry_reads.h"
+#include "hub/pg/transaction.h"
+
+namespace fieldsync::hub::pg {
+namespace {
+
+absl::StatusOr<Version> VersionOf(const Result& r, int row, int hlc_col, int device_col) {
+  FS_ASSIGN_OR_RETURN(int64_t hlc, r.Int(row, hlc_col));
+  FS_ASSIGN_OR_RETURN(DeviceId device, Id16::FromBytes(r.Bytes(row, device_col), "device"));
+  return Version{Hlc::FromPacked(static_cast<uint64_t>(hlc)), device};
+}
+
+int64_t Packed(const Hlc& h) { return static_cast<int64_t>(h.packed()); }
+
+}  // namespace
+
+absl::Status RetryLater(absl::Status s) {
+  if (!IsRetryable(s) || !absl::StartsWith(s.message(), "PostgreSQL:")) return s;
+  return absl::UnavailableError(absl::StrCat(
+      s.message(), ": the hub's database turned this write away for a concurrent one; nothing "
+      "was stored, try again"));
+}
+
+absl::Status PgView::MustWrite(std::string_view call) const {
+  if (writer_) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(AV(call), " is the writer's; a snapshot of the PostgreSQL hub store reads "
+                   "only"));
+}
+
+const Schema& PgView::schema() const { return schema_; }
+
+// ---------------------------------------------------------------------------
+// The log.
+
+absl::StatusOr<int64_t> PgView::LogHead() {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT position FROM hub_log_head"));
+  if (r.rows() != 1) {
+    return absl::DataLossError("the PostgreSQL hub database has lost its log head "
+                               "(hub_log_head): restore it from a backup");
+  }
+  return r.Int(0, 0);
+}
+
+absl::StatusOr<std::vector<LogEntry>> PgView::LogEntriesAfter(int64_t after, size_t limit) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT position, author, body, signature, seq FROM "
+                                           "hub_log WHERE position > $1 ORDER BY position "
+                                           "LIMIT $2",
+                                           {Param::Int(after),
+                                            Param::Int(static_cast<int64_t>(limit))}));
+  std::vector<LogEntry> out;
+  out.reserve(static_cast<size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    LogEntry e;
+    FS_ASSIGN_OR_RETURN(e.position, r.Int(i, 0));
+    FS_ASSIGN_OR_RETURN(e.author, Id16::FromBytes(r.Bytes(i, 1), "log author"));
+    e.body = r.Bytes(i, 2);
+    e.signature = r.Bytes(i, 3);
+    FS_ASSIGN_OR_RETURN(int64_t seq, r.Int(i, 4));
+    e.seq = static_cast<uint64_t>(seq);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<uint64_t> PgView::AcknowledgedSeq(const DeviceId& device) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT held_seq FROM hub_authors WHERE device = $1",
+                                           {Param::Bytes(device.view())}));
+  if (r.rows() == 0) return uint64_t{0};
+  FS_ASSIGN_OR_RETURN(int64_t seq, r.Int(0, 0));
+  return static_cast<uint64_t>(seq);
+}
+
+absl::StatusOr<std::optional<LogEntry>> PgView::CommitOfVersion(const Version& version) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT position, body, signature FROM hub_log "
+                                           "WHERE author = $1 AND hlc = $2 ORDER BY position "
+                                           "LIMIT 1",
+                                           {Param::Bytes(version.device.view()),
+                                            Param::Int(Packed(version.hlc))}));
+  if (r.rows() == 0) return std::optional<LogEntry>();
+  LogEntry e;
+  FS_ASSIGN_OR_RETURN(e.position, r.Int(0, 0));
+  e.author = version.device;
+  e.body = r.Bytes(0, 1);
+  e.signature = r.Bytes(0, 2);
+  return std::optional<LogEntry>(std::move(e));
+}
+
+absl::StatusOr<std::optional<LogEntry>> PgView::LoggedCommit(const DeviceId& device,
+                                                             uint64_t seq) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT l.position, l.body, l.signature, c.header, "
+                                           "c.sig FROM hub_log l LEFT JOIN hub_chain c ON "
+                                           "c.device = l.author AND c.seq = l.seq WHERE "
+                                           "l.author = $1 AND l.seq = $2",
+                                           {Param::Bytes(device.view()),
+                                            Param::Int(static_cast<int64_t>(seq))}));
+  if (r.rows() == 0) return std::optional<LogEntry>();
+  LogEntry e;
+  FS_ASSIGN_OR_RETURN(e.position, r.Int(0, 0));
+  e.author = device;
+  e.body = r.Bytes(0, 1);
+  e.signature = r.Bytes(0, 2);
+  e.header = r.Bytes(0, 3);
+  e.header_signature = r.Bytes(0, 4);
+  return std::optional<LogEntry>(std::move(e));
+}
+
+// ---------------------------------------------------------------------------
+// Rows.
+
+absl::StatusOr<std::optional<RowSnapshot>> PgView::ExportRow(const std::string& table,
+                                                             const RowId& row) {
+  const int ti = schema_.TableIndex(table);
+  if (ti < 0) return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
+  const TableDef& t = schema_.tables()[static_cast<size_t>(ti)];
+  FS_ASSIGN_OR_RETURN(Result exists, conn_.Exec("SELECT 1 FROM hub_rows WHERE tbl = $1 AND "
+                                                "row = $2",
+                                                {Param::Text(table), Param::Bytes(row.view())}));
+  if (exists.rows() == 0) return std::optional<RowSnapshot>();
+  RowSnapshot snap;
+  snap.table = table;
+  snap.row = row;
+  FS_ASSIGN_OR_RETURN(Result f, conn_.Exec("SELECT slot, hlc, device, base_hlc, base_device, "
+                                           "kind, ival, sval FROM hub_fields WHERE tbl = $1 AND "
+                                           "row = $2 ORDER BY slot",
+                                           {Param::Text(table), Param::Bytes(row.view())}));
+  for (int i = 0; i < f.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(int64_t slot, f.Int(i, 0));
+    if (slot < 0 || static_cast<size_t>(slot) > t.columns.size()) {
+      return absl::DataLossError(absl::StrCat("hub_fields holds slot ", slot, " of ", table,
+                                              ", which has no such column"));
+    }
+    FieldState fs;
+    fs.column = slot == 0 ? std::string(kLiveColumn)
+                          : std::string(t.columns[static_cast<size_t>(slot) - 1].name);
+    fs.value = ValueAt(f, i, 5);
+    FS_ASSIGN_OR_RETURN(fs.version.version, VersionOf(f, i, 1, 2));
+    if (!f.IsNull(i, 3)) {
+      FS_ASSIGN_OR_RETURN(fs.version.base, VersionOf(f, i, 3, 4));
+    }
+    snap.fields.push_back(std::move(fs));
+  }
+  FS_ASSIGN_OR_RETURN(Result c, conn_.Exec("SELECT col, hlc, device, base_hlc, base_device, "
+                                           "kind, ival, sval FROM hub_conflicts WHERE tbl = $1 "
+                                           "AND row = $2 ORDER BY col, hlc, device",
+                                           {Param::Text(table), Param::Bytes(row.view())}));
+  for (int i = 0; i < c.rows(); ++i) {
+    ConflictRecord rec;
+    rec.table = table;
+    rec.row = row;
+    rec.column = c.Bytes(i, 0);
+    FS_ASSIGN_OR_RETURN(rec.version, VersionOf(c, i, 1, 2));
+    if (!c.IsNull(i, 3)) {
+      FS_ASSIGN_OR_RETURN(rec.base, VersionOf(c, i, 3, 4));
+    }
+    rec.value = ValueAt(c, i, 5);
+    snap.conflicts.push_back(std::move(rec));
+  }
+  return std::optional<RowSnapshot>(std::move(snap));
+}
+
+absl::StatusOr<std::optional<std::vector<Value>>> PgView::CurrentValues(
+    const std::string& table, const RowId& row, const std::vector<std::string>& columns) {
+  const TableDef* t = schema_.FindTable(table);
+  if (t == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
+  }
+  std::vector<int64_t> slots;
+  for (const std::string& c : columns) {
+    const int ci = t->ColumnIndex(c);
+    if (ci < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("table \"", table, "\" has no column \"", c, "\""));
+    }
+    slots.push_back(ci + 1);
+  }
+  FS_ASSIGN_OR_RETURN(Result exists, conn_.Exec("SELECT 1 FROM hub_rows WHERE tbl = $1 AND "
+                                                "row = $2",
+                                                {Param::Text(table), Param::Bytes(row.view())}));
+  if (exists.rows() == 0) return std::optional<std::vector<Value>>();
+  FS_ASSIGN_OR_RETURN(Result f, conn_.Exec("SELECT slot, kind, ival, sval FROM hub_fields WHERE "
+                                           "tbl = $1 AND row = $2",
+                                           {Param::Text(table), Param::Bytes(row.view())}));
+  std::vector<Value> out(columns.size(), Value::Null());
+  for (int i = 0; i < f.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(int64_t slot, f.Int(i, 0));
+    for (size_t k = 0; k < slots.size(); ++k) {
+      if (slots[k] == slot) out[k] = ValueAt(f, i, 1);
+    }
+  }
+  return std::optional<std::vector<Value>>(std::move(out));
+}
+
+// ---------------------------------------------------------------------------
+// The writer's transactions.
+
+absl::Status PgView::MergeTransaction(const std::function<absl::Status(MergeStore&)>& body) {
+  FS_RETURN_IF_ERROR(MustWrite("MergeTransaction"));
+  return RetryLater(InTransaction(conn_, Isolation::kReadCommitted,
+                                  [&](Transaction&) -> absl::Status {
+    // The head's row lock first: the writers of every hub process wait
+    // here, one at a time; what this one reads after it is the latest
+    // committed state.
+    FS_ASSIGN_OR_RETURN(Result h, conn_.Exec("SELECT position FROM hub_log_head FOR UPDATE"));
+    if (h.rows() != 1) {
+      return absl::DataLossError("the PostgreSQL hub database has lost its log head "
+                                 "(hub_log_head): restore it from a backup");
+    }
+    FS_ASSIGN_OR_RETURN(const int64_t head, h.Int(0, 0));
+    PgMergeStore store(conn_, schema_, clock_, self_, head);
+    absl::Status s = body(store);
+    if (s.ok()) s = store.error();
+    FS_RETURN_IF_ERROR(s);
+    if (store.head() == head) return absl::OkStatus();
+    return conn_.Exec("UPDATE hub_log_head SET position = $1", {Param::Int(store.head())})
+        .status();
+  }));
+}
+
+absl::Status PgView::Atomically(const std::function<absl::Status()>& body) {
+  FS_RETURN_IF_ERROR(MustWrite("Atomically"));
+  return RetryLater(InTransaction(conn_, Isolation::kReadCommitted,
+                                  [&](Transaction&) { return body(); }));
+}
+
+// ---------------------------------------------------------------------------
+// The registry as the writer sees it (read in its transaction: a
+// revocation through another hub process is seen at once).
+
+absl::StatusOr<bool> PgView::NodeActive(const DeviceId& device) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT 1 FROM hub_nodes WHERE device = $1 AND "
+                                           "revoked_at IS NULL",
+                                           {Param::Bytes(device.view())}));
+  return r.rows() == 1;
+}
+
+absl::StatusOr<bool> PgView::DeviceOf(const DeviceId& device, const std::string& province,
+                                      bool active) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec(active ? "SELECT 1 FROM hub_nodes WHERE device = $1 "
+                                                    "AND province = $2 AND revoked_at IS NULL"
+                                                  : "SELECT 1 FROM hub_nodes WHERE device = $1 "
+                                                    "AND province = $2",
+                                           {Param::Bytes(device.view()), Param::Text(province)}));
+  return r.rows() == 1;
+}
+
+absl::StatusOr<bool> PgView::ProvinceExists(const std::string& code) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT 1 FROM hub_provinces WHERE code = $1",
+                                           {Param::Text(code)}));
+  return r.rows() == 1;
+}
+
+absl::StatusOr<std::vector<std::string>> PgView::ProvinceCodes() {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT code FROM hub_provinces ORDER BY code"));
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(r.Bytes(i, 0));
+  return out;
+}
+
+absl::StatusOr<std::vector<RegisteredDevice>> PgView::Registry() { return ReadRegistry(conn_); }
+
+absl::StatusOr<OfficeRecords> PgView::OfficeRecordsOf(const std::string& province) {
+  return ReadOfficeRecords(conn_, province);
+}
+
+absl::Status PgView::AppendAudit(int64_t at_millis, const std::string& actor,
+                                 const std::string& action, const std::string& detail) {
+  FS_RETURN_IF_ERROR(MustWrite("AppendAudit"));
+  // With the change it records (inside Atomically or MergeTransaction), or
+  // in a transaction of its own: the head's lock and the entry together.
+  if (conn_.InTransaction()) return pg::AppendAudit(conn_, at_millis, actor, action, detail);
+  return RetryLater(InTransaction(conn_, Isolation::kReadCommitted, [&](Transaction&) {
+    return pg::AppendAudit(conn_, at_millis, actor, action, detail);
+  }));
+}
+
+}  // namespace fieldsync::hub::pg

@@ -1,0 +1,163 @@
+// The views of the hub's PostgreSQL store (hub/storage.h): one class for
+// the writer's view (HubWriteTxn, over the writer's connection) and a
+// pull's snapshot (HubReadTxn, inside the REPEATABLE READ, READ ONLY
+// transaction Read() holds). docs/POSTGRES.md, "Writes and reads".
+//
+// The writer's MergeTransaction() and Atomically() are each one READ
+// COMMITTED transaction; MergeTransaction() first takes the log head's row
+// lock (SELECT ... FROM hub_log_head FOR UPDATE), so that the writers of
+// every hub process on the database take turns and positions are assigned
+// at commit, dense and in order. The writer's other calls outside them run
+// on their own (autocommit), as the SQLite writer's do outside its
+// transactions. A serialization failure or deadlock (40001, 40P01) of
+// either ends it UNAVAILABLE: nothing was stored, the node retries its push.
+//
+// Not built yet (issue 15): every call that answers UNIMPLEMENTED, naming
+// itself (views_unimplemented.cc); docs/POSTGRES.md lists them.
+#ifndef FIELDSYNC_HUB_PG_VIEWS_H_
+#define FIELDSYNC_HUB_PG_VIEWS_H_
+
+#include <string>
+#include <string_view>
+
+#include "clock/hlc.h"
+#include "hub/pg/connection.h"
+#include "hub/storage.h"
+
+namespace fieldsync::hub::pg {
+
+class PgView final : public HubWriteTxn {
+ public:
+  // `clock` and `self` (the hub's id) for the writer's merges; a snapshot
+  // (`writer` false) refuses the writer's calls.
+  PgView(Connection& conn, const Schema& schema, HybridClock& clock, const DeviceId& self,
+         bool writer)
+      : conn_(conn), schema_(schema), clock_(clock), self_(self), writer_(writer) {}
+
+  const Schema& schema() const override;
+  absl::StatusOr<int64_t> LogHead() override;
+  absl::StatusOr<GcState> Gc() override;
+  absl::StatusOr<std::optional<std::string>> LogHash(int64_t position) override;
+  absl::StatusOr<LogPoint> LogHashHead() override;
+  absl::StatusOr<std::vector<LogEntry>> LogEntriesAfter(int64_t after, size_t limit) override;
+  absl::StatusOr<int64_t> KeyHead() override;
+  absl::StatusOr<uint64_t> KeyRecordsSignedBy(const DeviceId& signer) override;
+  absl::StatusOr<uint64_t> AcknowledgedSeq(const DeviceId& device) override;
+  absl::StatusOr<std::vector<RegisteredDevice>> Registry() override;
+  absl::StatusOr<std::optional<RowSnapshot>> ExportRow(const std::string& table,
+                                                       const RowId& row) override;
+  absl::StatusOr<std::optional<RowScopeEntry>> RowScope(const std::string& table,
+                                                        const RowId& row) override;
+  absl::StatusOr<std::optional<std::string>> TableOf(
+      const RowId& row, const std::vector<std::string>& tables) override;
+  absl::StatusOr<bool> IsPurged(const std::string& table, const RowId& row) override;
+  absl::StatusOr<std::vector<PurgedRow>> PurgedSince(uint64_t epoch,
+                                                     const std::string& province) override;
+  absl::StatusOr<ChainPoint> ChainHead(const DeviceId& device) override;
+  absl::StatusOr<std::vector<StoredChainEntry>> ChainEntries(const DeviceId& device, uint64_t first,
+                                                             uint64_t last, size_t limit) override;
+  absl::StatusOr<std::vector<StoredChainEntry>> RefusedChainEntries(
+      const DeviceId& device) override;
+  absl::StatusOr<std::vector<StoredStatement>> StatementsAfter(
+      int64_t after, const std::vector<std::string>& provinces, size_t limit) override;
+  absl::StatusOr<std::vector<std::string>> PartnerProvinces(const std::string& province) override;
+  absl::StatusOr<std::optional<StoredCheckpoint>> NewestCheckpoint(
+      const std::string& province) override;
+  absl::StatusOr<std::optional<StoredCheckpoint>> CheckpointById(const std::string& id) override;
+  absl::StatusOr<std::vector<std::string>> CheckpointLeaves(const std::string& id) override;
+  absl::StatusOr<std::vector<CheckpointRow>> CheckpointRows(const std::string& id, uint32_t from,
+                                                            size_t limit) override;
+  absl::StatusOr<std::optional<StoredKeyRecord>> KeyRecordAt(int64_t seq) override;
+  absl::Status ForEachKeyRecordAfter(
+      int64_t seq, const std::function<absl::Status(const StoredKeyRecord&)>& visit) override;
+  absl::StatusOr<std::vector<std::string>> KeyRecordsOfRing(const RowId& ring, int kind,
+                                                            const std::string& province,
+                                                            int64_t seq) override;
+  absl::StatusOr<std::vector<LogEntry>> LogEntriesUnder(const std::vector<std::string>& log_keys,
+                                                        int64_t after, int64_t upto,
+                                                        size_t limit) override;
+  absl::StatusOr<std::optional<LogEntry>> CommitOfVersion(const Version& version) override;
+  absl::StatusOr<std::optional<std::vector<Value>>> CurrentValues(
+      const std::string& table, const RowId& row, const std::vector<std::string>& columns) override;
+  absl::StatusOr<bool> CaseGranted(const RowId& case_id, const std::string& province) override;
+  absl::StatusOr<std::vector<RowId>> CasesGrantedTo(const std::string& province) override;
+  absl::StatusOr<std::vector<RowId>> GrantsBetween(const std::string& province, int64_t after,
+                                                   int64_t upto) override;
+  absl::StatusOr<std::vector<std::string>> GrantedCaseProvinces(
+      const std::string& province) override;
+  absl::StatusOr<std::vector<RowId>> CasesNaming(const RowId& person) override;
+  absl::StatusOr<std::optional<RowId>> PersonOfCase(const RowId& case_id) override;
+  absl::StatusOr<std::vector<std::pair<RowId, std::optional<std::string>>>> PersonsOfCase(
+      const RowId& case_id) override;
+  absl::StatusOr<std::vector<std::pair<RowId, RowId>>> PersonLinks() override;
+  absl::StatusOr<std::vector<ScopedRow>> ScopeRows(const std::string& table) override;
+  absl::StatusOr<std::vector<RowId>> ScopeRowsOwnedBy(const std::string& table,
+                                                      const std::string& owner) override;
+  absl::StatusOr<std::vector<std::pair<std::string, RowId>>> RowsOfCase(
+      const RowId& case_id) override;
+  absl::StatusOr<std::vector<ScopedRow>> MadePublicBetween(int64_t after, int64_t upto) override;
+  absl::StatusOr<std::optional<ReferralState>> Referral(const RowId& referral) override;
+  absl::StatusOr<std::optional<std::string>> RecordedReferralStatus(
+      const RowId& referral, const Version& version) override;
+  absl::Status MergeTransaction(const std::function<absl::Status(MergeStore&)>& body) override;
+  absl::Status Atomically(const std::function<absl::Status()>& body) override;
+  absl::Status PutLogHash(int64_t position, const std::string& hash) override;
+  absl::Status AddChainEntry(const DeviceId& device, const StoredChainEntry& e) override;
+  absl::Status SetChainPosition(const DeviceId& device, uint64_t seq, int64_t position) override;
+  absl::StatusOr<bool> PutStatement(const StoredStatement& s) override;
+  absl::Status AdoptCheckpoint(const StoredCheckpoint& c, const std::vector<CheckpointRow>& rows,
+                               size_t keep) override;
+  absl::StatusOr<std::optional<LogEntry>> LoggedCommit(const DeviceId& device,
+                                                       uint64_t seq) override;
+  absl::StatusOr<bool> NodeActive(const DeviceId& device) override;
+  absl::StatusOr<bool> DeviceOf(const DeviceId& device, const std::string& province,
+                                bool active) override;
+  absl::StatusOr<bool> ProvinceExists(const std::string& code) override;
+  absl::StatusOr<std::vector<std::string>> ProvinceCodes() override;
+  absl::StatusOr<OfficeRecords> OfficeRecordsOf(const std::string& province) override;
+  absl::StatusOr<bool> RingErased(const RowId& ring) override;
+  absl::Status EraseRing(const RowId& ring, const std::vector<int>& kinds, int64_t at_millis,
+                         const DeviceId& by) override;
+  absl::StatusOr<bool> StoreKeyRecord(const StoredKeyRecord& record) override;
+  absl::Status AddGrant(const RowId& case_id, const std::string& province,
+                        int64_t position) override;
+  absl::Status AddLogScope(const std::set<std::string>& keys, int64_t position) override;
+  absl::Status LinkPerson(const RowId& person, const RowId& case_id) override;
+  absl::Status UpsertRowScope(const std::string& table, const RowId& row, const std::string& owner,
+                              const std::optional<RowId>& case_id,
+                              std::optional<bool> restricted) override;
+  absl::StatusOr<bool> MarkEverPublic(const std::string& table, const RowId& row) override;
+  absl::Status AddPublic(const std::string& table, const RowId& row, int64_t position) override;
+  absl::Status SetDeleted(const std::string& table, const RowId& row, bool deleted,
+                          int64_t position, int64_t at_millis) override;
+  absl::Status RecordReferralStatus(const RowId& referral, const Version& version,
+                                    const std::string& status) override;
+  absl::Status AppendAudit(int64_t at_millis, const std::string& actor, const std::string& action,
+                           const std::string& detail) override;
+  absl::StatusOr<std::vector<Tombstone>> TombstonesDeletedBy(int64_t at_millis) override;
+  absl::StatusOr<bool> DropTombstone(const std::string& table, const RowId& row) override;
+  absl::Status RecordPurged(const Tombstone& t, uint64_t epoch, bool shared,
+                            const std::vector<std::string>& provinces) override;
+  absl::Status AdvanceGc(int64_t horizon) override;
+  void Scrub() override;
+
+ private:
+  // UNIMPLEMENTED, naming the call not built yet on PostgreSQL.
+  static absl::Status Missing(std::string_view call);
+  // FAILED_PRECONDITION in a snapshot.
+  absl::Status MustWrite(std::string_view call) const;
+
+  Connection& conn_;
+  const Schema& schema_;
+  HybridClock& clock_;
+  const DeviceId self_;
+  const bool writer_;
+};
+
+// A failure of the database a retry may cure (40001, 40P01) as UNAVAILABLE
+// (the push is retried by the node, nothing was stored); the rest as is.
+absl::Status RetryLater(absl::Status s);
+
+}  // namespace fieldsync::hub::pg
+
+#endif  // FIELDSYNC_HUB_PG_VIEWS_H_

@@ -1,0 +1,327 @@
+// The scope tables (hub/scope.h) in the PostgreSQL store's views: who was
+// granted which case, which log entries each office's pulls read, the
+// person-case links, each row's owner, case, restriction and deletion, the
+// rows made public. The same SQL as hub/sqlite_views.cc; where SQLite's
+// answer follows its primary key or index without saying so, the order is
+// said here (ORDER BY), as the cluster's own order need not be the same.
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status_macros.h"
+#include "hub/pg/views.h"
+
+namespace fieldsync::hub::pg {
+namespace {
+
+// The ids in column `col` of every row.
+absl::StatusOr<std::vector<RowId>> Ids(const Result& r, const char* what, int col = 0) {
+  std::vector<RowId> out;
+  out.reserve(static_cast<size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(r.Bytes(i, col), what));
+    out.push_back(id);
+  }
+  return out;
+}
+
+// A scope entry from columns owner, case_id, restricted, ever_public at `c`.
+absl::StatusOr<RowScopeEntry> EntryAt(const Result& r, int i, int c) {
+  RowScopeEntry e;
+  e.owner = r.Bytes(i, c);
+  if (!r.IsNull(i, c + 1)) {
+    FS_ASSIGN_OR_RETURN(e.case_id, Id16::FromBytes(r.Bytes(i, c + 1), "scope case id"));
+  }
+  FS_ASSIGN_OR_RETURN(int64_t restricted, r.Int(i, c + 2));
+  FS_ASSIGN_OR_RETURN(int64_t ever_public, r.Int(i, c + 3));
+  e.restricted = restricted != 0;
+  e.ever_public = ever_public != 0;
+  return e;
+}
+
+// A list of names as one parameter, split by the server (string_to_array):
+// never SQL built from a value. The separator may not occur in a name.
+constexpr char kSep = '\x1f';
+absl::StatusOr<Param> NameList(const std::vector<std::string>& names) {
+  for (const std::string& n : names) {
+    if (n.find(kSep) != std::string::npos) {
+      return absl::InvalidArgumentError("a scope key holds the control character 0x1f");
+    }
+  }
+  return Param::Text(absl::StrJoin(names, std::string(1, kSep)));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Reads.
+
+absl::StatusOr<std::optional<RowScopeEntry>> PgView::RowScope(const std::string& table,
+                                                              const RowId& row) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT owner, case_id, restricted, ever_public FROM "
+                                           "hub_row_scope WHERE tbl = $1 AND row = $2",
+                                           {Param::Text(table), Param::Bytes(row.view())}));
+  if (r.rows() == 0) return std::optional<RowScopeEntry>();
+  FS_ASSIGN_OR_RETURN(RowScopeEntry e, EntryAt(r, 0, 0));
+  return std::optional<RowScopeEntry>(std::move(e));
+}
+
+absl::StatusOr<std::optional<std::string>> PgView::TableOf(
+    const RowId& row, const std::vector<std::string>& tables) {
+  FS_ASSIGN_OR_RETURN(Param list, NameList(tables));
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT tbl FROM hub_row_scope WHERE row = $1 AND "
+                                           "tbl = ANY(string_to_array($2, chr(31))) ORDER BY "
+                                           "tbl LIMIT 1",
+                                           {Param::Bytes(row.view()), list}));
+  if (r.rows() == 0) return std::optional<std::string>();
+  return std::optional<std::string>(r.Bytes(0, 0));
+}
+
+absl::StatusOr<bool> PgView::CaseGranted(const RowId& case_id, const std::string& province) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT 1 FROM hub_grants WHERE case_id = $1 AND "
+                                           "province = $2",
+                                           {Param::Bytes(case_id.view()), Param::Text(province)}));
+  return r.rows() == 1;
+}
+
+absl::StatusOr<std::vector<RowId>> PgView::CasesGrantedTo(const std::string& province) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT case_id FROM hub_grants WHERE province = $1 "
+                                           "ORDER BY position, case_id",
+                                           {Param::Text(province)}));
+  return Ids(r, "granted case");
+}
+
+absl::StatusOr<std::vector<RowId>> PgView::GrantsBetween(const std::string& province,
+                                                         int64_t after, int64_t upto) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT case_id FROM hub_grants WHERE province = $1 "
+                                           "AND position > $2 AND position <= $3 ORDER BY "
+                                           "position, case_id",
+                                           {Param::Text(province), Param::Int(after),
+                                            Param::Int(upto)}));
+  return Ids(r, "granted case");
+}
+
+absl::StatusOr<std::vector<std::string>> PgView::GrantedCaseProvinces(
+    const std::string& province) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT s.owner FROM hub_grants g JOIN hub_row_scope "
+                                           "s ON s.tbl = 'cases' AND s.row = g.case_id WHERE "
+                                           "g.province = $1 UNION SELECT o.province FROM "
+                                           "hub_grants g JOIN hub_grants o ON o.case_id = "
+                                           "g.case_id WHERE g.province = $1 ORDER BY 1",
+                                           {Param::Text(province)}));
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(r.Bytes(i, 0));
+  return out;
+}
+
+absl::StatusOr<std::vector<RowId>> PgView::CasesNaming(const RowId& person) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT case_id FROM hub_person_case WHERE person = "
+                                           "$1 ORDER BY case_id",
+                                           {Param::Bytes(person.view())}));
+  return Ids(r, "person case");
+}
+
+absl::StatusOr<std::optional<RowId>> PgView::PersonOfCase(const RowId& case_id) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT person FROM hub_person_case WHERE case_id = "
+                                           "$1 ORDER BY person LIMIT 1",
+                                           {Param::Bytes(case_id.view())}));
+  FS_ASSIGN_OR_RETURN(std::vector<RowId> ids, Ids(r, "linked person"));
+  if (ids.empty()) return std::optional<RowId>();
+  return std::optional<RowId>(ids.front());
+}
+
+absl::StatusOr<std::vector<std::pair<RowId, std::optional<std::string>>>> PgView::PersonsOfCase(
+    const RowId& case_id) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT p.person, s.owner FROM hub_person_case p "
+                                           "LEFT JOIN hub_row_scope s ON s.tbl = 'persons' AND "
+                                           "s.row = p.person WHERE p.case_id = $1 ORDER BY "
+                                           "p.person",
+                                           {Param::Bytes(case_id.view())}));
+  std::vector<std::pair<RowId, std::optional<std::string>>> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(r.Bytes(i, 0), "person"));
+    std::optional<std::string> owner;
+    if (!r.IsNull(i, 1)) owner = r.Bytes(i, 1);
+    out.emplace_back(id, std::move(owner));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<RowId, RowId>>> PgView::PersonLinks() {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT person, case_id FROM hub_person_case ORDER "
+                                           "BY person, case_id"));
+  std::vector<std::pair<RowId, RowId>> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(RowId person, Id16::FromBytes(r.Bytes(i, 0), "person"));
+    FS_ASSIGN_OR_RETURN(RowId kase, Id16::FromBytes(r.Bytes(i, 1), "person case"));
+    out.emplace_back(person, kase);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<ScopedRow>> PgView::ScopeRows(const std::string& table) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT row, owner, case_id, restricted, ever_public "
+                                           "FROM hub_row_scope WHERE tbl = $1 ORDER BY row",
+                                           {Param::Text(table)}));
+  std::vector<ScopedRow> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    ScopedRow s;
+    s.table = table;
+    FS_ASSIGN_OR_RETURN(s.row, Id16::FromBytes(r.Bytes(i, 0), "row"));
+    FS_ASSIGN_OR_RETURN(s.entry, EntryAt(r, i, 1));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<RowId>> PgView::ScopeRowsOwnedBy(const std::string& table,
+                                                            const std::string& owner) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT row FROM hub_row_scope WHERE tbl = $1 AND "
+                                           "owner = $2 ORDER BY row",
+                                           {Param::Text(table), Param::Text(owner)}));
+  return Ids(r, "row");
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, RowId>>> PgView::RowsOfCase(
+    const RowId& case_id) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT tbl, row FROM hub_row_scope WHERE case_id = "
+                                           "$1 ORDER BY tbl, row",
+                                           {Param::Bytes(case_id.view())}));
+  std::vector<std::pair<std::string, RowId>> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(r.Bytes(i, 1), "row"));
+    out.emplace_back(r.Bytes(i, 0), id);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<ScopedRow>> PgView::MadePublicBetween(int64_t after, int64_t upto) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT p.tbl, p.row, s.owner, s.case_id, "
+                                           "s.restricted, s.ever_public FROM hub_public p JOIN "
+                                           "hub_row_scope s ON s.tbl = p.tbl AND s.row = p.row "
+                                           "WHERE p.position > $1 AND p.position <= $2 ORDER BY "
+                                           "p.position, p.tbl, p.row",
+                                           {Param::Int(after), Param::Int(upto)}));
+  std::vector<ScopedRow> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    ScopedRow s;
+    s.table = r.Bytes(i, 0);
+    FS_ASSIGN_OR_RETURN(s.row, Id16::FromBytes(r.Bytes(i, 1), "row"));
+    FS_ASSIGN_OR_RETURN(s.entry, EntryAt(r, i, 2));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<LogEntry>> PgView::LogEntriesUnder(
+    const std::vector<std::string>& log_keys, int64_t after, int64_t upto, size_t limit) {
+  FS_ASSIGN_OR_RETURN(Param keys, NameList(log_keys));
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec(
+      "SELECT l.position, l.author, l.body, l.signature, c.header, c.sig FROM hub_log l LEFT "
+      "JOIN hub_chain c ON c.device = l.author AND c.seq = l.seq WHERE l.position IN (SELECT "
+      "DISTINCT position FROM hub_log_scope WHERE province = ANY(string_to_array($1, chr(31))) "
+      "AND position > $2 AND position <= $3 ORDER BY position LIMIT $4) ORDER BY l.position",
+      {keys, Param::Int(after), Param::Int(upto), Param::Int(static_cast<int64_t>(limit))}));
+  std::vector<LogEntry> out;
+  out.reserve(static_cast<size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    LogEntry e;
+    FS_ASSIGN_OR_RETURN(e.position, r.Int(i, 0));
+    FS_ASSIGN_OR_RETURN(e.author, Id16::FromBytes(r.Bytes(i, 1), "log author"));
+    e.body = r.Bytes(i, 2);
+    e.signature = r.Bytes(i, 3);
+    e.header = r.Bytes(i, 4);
+    e.header_signature = r.Bytes(i, 5);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// The writer's.
+
+absl::Status PgView::AddGrant(const RowId& case_id, const std::string& province,
+                              int64_t position) {
+  FS_RETURN_IF_ERROR(MustWrite("AddGrant"));
+  return conn_.Exec("INSERT INTO hub_grants(case_id, province, position) VALUES ($1, $2, $3) "
+                    "ON CONFLICT DO NOTHING",
+                    {Param::Bytes(case_id.view()), Param::Text(province), Param::Int(position)})
+      .status();
+}
+
+absl::Status PgView::AddLogScope(const std::set<std::string>& keys, int64_t position) {
+  FS_RETURN_IF_ERROR(MustWrite("AddLogScope"));
+  for (const std::string& k : keys) {
+    FS_RETURN_IF_ERROR(conn_.Exec("INSERT INTO hub_log_scope(province, position) VALUES ($1, $2) "
+                                  "ON CONFLICT DO NOTHING",
+                                  {Param::Text(k), Param::Int(position)})
+                           .status());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PgView::LinkPerson(const RowId& person, const RowId& case_id) {
+  FS_RETURN_IF_ERROR(MustWrite("LinkPerson"));
+  return conn_.Exec("INSERT INTO hub_person_case(person, case_id) VALUES ($1, $2) ON CONFLICT "
+                    "DO NOTHING",
+                    {Param::Bytes(person.view()), Param::Bytes(case_id.view())})
+      .status();
+}
+
+absl::Status PgView::UpsertRowScope(const std::string& table, const RowId& row,
+                                    const std::string& owner, const std::optional<RowId>& case_id,
+                                    std::optional<bool> restricted) {
+  FS_RETURN_IF_ERROR(MustWrite("UpsertRowScope"));
+  return conn_.Exec(
+      "INSERT INTO hub_row_scope AS s(tbl, row, owner, case_id, restricted) VALUES ($1, $2, $3, "
+      "$4, coalesce($5::boolean, false)) ON CONFLICT (tbl, row) DO UPDATE SET owner = CASE WHEN "
+      "EXCLUDED.owner = '' THEN s.owner ELSE EXCLUDED.owner END, case_id = "
+      "coalesce(EXCLUDED.case_id, s.case_id), restricted = coalesce($5::boolean, s.restricted)",
+      {Param::Text(table), Param::Bytes(row.view()), Param::Text(owner),
+       case_id ? Param::Bytes(case_id->view()) : Param::Null(),
+       restricted ? Param::Bool(*restricted) : Param::Null()})
+      .status();
+}
+
+absl::StatusOr<bool> PgView::MarkEverPublic(const std::string& table, const RowId& row) {
+  FS_RETURN_IF_ERROR(MustWrite("MarkEverPublic"));
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("UPDATE hub_row_scope SET ever_public = true WHERE "
+                                           "tbl = $1 AND row = $2 AND NOT ever_public",
+                                           {Param::Text(table), Param::Bytes(row.view())}));
+  return r.Affected() > 0;
+}
+
+absl::Status PgView::AddPublic(const std::string& table, const RowId& row, int64_t position) {
+  FS_RETURN_IF_ERROR(MustWrite("AddPublic"));
+  return conn_.Exec("INSERT INTO hub_public(tbl, row, position) VALUES ($1, $2, $3) ON "
+                    "CONFLICT DO NOTHING",
+                    {Param::Text(table), Param::Bytes(row.view()), Param::Int(position)})
+      .status();
+}
+
+absl::Status PgView::SetDeleted(const std::string& table, const RowId& row, bool deleted,
+                                int64_t position, int64_t at_millis) {
+  FS_RETURN_IF_ERROR(MustWrite("SetDeleted"));
+  return conn_.Exec("UPDATE hub_row_scope SET deleted_pos = CASE WHEN $3 THEN "
+                    "coalesce(deleted_pos, $4) END, deleted_at = CASE WHEN $3 THEN "
+                    "coalesce(deleted_at, $5) END WHERE tbl = $1 AND row = $2",
+                    {Param::Text(table), Param::Bytes(row.view()), Param::Bool(deleted),
+                     Param::Int(position), Param::Int(at_millis)})
+      .status();
+}
+
+absl::StatusOr<std::vector<Tombstone>> PgView::TombstonesDeletedBy(int64_t at_millis) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT tbl, row, deleted_pos FROM hub_row_scope "
+                                           "WHERE deleted_pos IS NOT NULL AND deleted_at <= $1 "
+                                           "ORDER BY deleted_pos, tbl, row",
+                                           {Param::Int(at_millis)}));
+  std::vector<Tombstone> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    Tombstone t;
+    t.table = r.Bytes(i, 0);
+    FS_ASSIGN_OR_RETURN(t.row, Id16::FromBytes(r.Bytes(i, 1), "tombstone row"));
+    FS_ASSIGN_OR_RETURN(t.deleted_pos, r.Int(i, 2));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+}  // namespace fieldsync::hub::pg
