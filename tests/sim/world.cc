@@ -279,6 +279,7 @@ absl::StatusOr<sync::SyncReport> World::Sync(Laptop& l) {
   } else {
     ++l.passes_failed;
   }
+  TracePass(l, r);
   return r;
 }
 
@@ -585,6 +586,7 @@ absl::Status World::Step() {
   Laptop& l = *laptops_[rng_() % laptops_.size()];
   const int what = static_cast<int>(rng_() % 100);
   if (what < 40) {
+    TraceWrite(l);
     FS_RETURN_IF_ERROR(Write(l));
   } else if (what < 90) {
     FS_RETURN_IF_ERROR(JudgePass(l, Sync(l), /*liveness=*/false));
@@ -592,7 +594,9 @@ absl::Status World::Step() {
     clock_.Advance(static_cast<int64_t>(rng_() % 600'000));
   }
   if (Unit(rng_) < shape_.crash_laptop) {
-    FS_RETURN_IF_ERROR(CrashLaptop(*laptops_[rng_() % laptops_.size()]));
+    Laptop& crashed = *laptops_[rng_() % laptops_.size()];
+    TraceCrash(crashed);
+    FS_RETURN_IF_ERROR(CrashLaptop(crashed));
     ++laptop_crashes_;
   }
   if (Unit(rng_) < shape_.crash_hub) {

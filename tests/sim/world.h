@@ -282,6 +282,13 @@ class World {
   absl::Status CheckConvergence();
   absl::Status Step();
   sync::Transport* endpoint();
+  // FIELDSYNC_SIM_TRACE=1: what each pass reported, each write's laptop
+  // and time, each crash, in the trail of a failed schedule;
+  // FIELDSYNC_SIM_DUMP=DIR: the hub's and the laptop's files after each
+  // pass, in DIR/<pull call>/, to read with sqlite3 (sim/trace.cc).
+  void TracePass(const Laptop& l, const absl::StatusOr<sync::SyncReport>& r);
+  void TraceWrite(const Laptop& l);
+  void TraceCrash(const Laptop& l);
 
   uint64_t seed_;
   ScheduleShape shape_;
