@@ -265,6 +265,7 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
       installed.emplace(static_cast<size_t>(m.schema->TableIndex(r.table)), r.row);
       ++result.rows_installed;
     }
+    if (!batch.rows.empty() && batch.rows_mark) FS_RETURN_IF_ERROR(m.KeepMark(*batch.rows_mark));
     if (batch.bootstrap) {
       FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("INSERT OR REPLACE INTO _fs_bootstrap(one, "
                                                   "checkpoint, statement, next_index, "

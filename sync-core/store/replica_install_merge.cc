@@ -26,11 +26,18 @@ absl::StatusOr<bool> Replica::Impl::MergeInstalled(const TableDef& t, const RowI
     const SlotMeta& theirs = installed.slots[slot];
     const std::optional<FieldVersion> current = ToFieldVersion(mine);
     const std::optional<FieldVersion> incoming = ToFieldVersion(theirs);
-    // The newer version wins the field, with its conflict records; the
-    // installed copy on a tie (the hub's records of that version, as when
-    // a row was installed in place of the one held).
-    if (incoming && (!current || !(current->version > incoming->version))) {
-      changed = changed || !current || !(current->version == incoming->version);
+    // A field held at a newer version, by another device, stays with its
+    // conflict records. Else the installed copy's, as when a row was put in
+    // place of the one held: on a tie (the values and records the hub
+    // serves of that version, which then count as served, not as verified
+    // or witnessed here), and over this laptop's own writes, which the
+    // replay of its unpushed work brings back after the install
+    // (ReplayUnpushed) and which a set-aside or discarded one must not
+    // outlive (docs/PROTOCOL.md, "Refresh on discard").
+    const bool held_newer = current && incoming && current->version > incoming->version &&
+                            mine.device != self_idx;
+    if (incoming && !held_newer) {
+      changed = true;
       continue;
     }
     if (!current) continue;

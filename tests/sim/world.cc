@@ -50,7 +50,9 @@ std::string ConditionsLeftOut() {
   return without == nullptr ? kHeldBack : without;
 }
 
-ScheduleShape DrawShape(uint64_t seed) {
+ScheduleShape DrawShape(uint64_t seed) { return DrawShape(seed, ConditionsLeftOut()); }
+
+ScheduleShape DrawShape(uint64_t seed, const std::string& off) {
   std::mt19937_64 rng(seed ^ 0x5eed5eed5eed5eedULL);
   ScheduleShape s;
   s.offices = 2 + static_cast<int>(rng() % 2);
@@ -112,7 +114,6 @@ ScheduleShape DrawShape(uint64_t seed) {
   // FIELDSYNC_SIM_WITHOUT=gc,pulls,restore: schedules without those (to
   // tell which condition a failing seed needs); by default, without the
   // ones held back while the product fails them (kHeldBack).
-  const std::string off = ConditionsLeftOut();
   if (absl::StrContains(off, "gc")) s.gc = s.away = s.extra_delete = 0;
   if (absl::StrContains(off, "restore")) s.backup = s.restore = 0;
   if (absl::StrContains(off, "pulls")) s.faults.stale_pull = s.faults.duplicate_pull = 0;

@@ -120,6 +120,9 @@ struct ScheduleShape {
 };
 
 ScheduleShape DrawShape(uint64_t seed);
+// The shape of `seed` with the conditions `left_out` names left out,
+// whatever FIELDSYNC_SIM_WITHOUT says (the regression seeds).
+ScheduleShape DrawShape(uint64_t seed, const std::string& left_out);
 // The conditions DrawShape leaves out ("gc", "pulls", "restore", comma
 // separated): FIELDSYNC_SIM_WITHOUT, else those held back by default.
 std::string ConditionsLeftOut();
