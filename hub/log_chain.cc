@@ -68,15 +68,19 @@ absl::StatusOr<std::optional<sync::LogWentBack>> FindWentBack(
     }
   }
   bool back = cursor > head;
-  if (!back) {
-    for (const sync::LogMark& m : marks) {
-      if (m.position != cursor) continue;
-      FS_ASSIGN_OR_RETURN(std::optional<std::string> h, LogHashAt(hub, hub_id, cursor));
-      // Not hashed yet (a hub of the schema before, opened by no engine):
-      // nothing to compare.
-      back = h && *h != m.hash;
+  for (const sync::LogMark& m : marks) {
+    if (back) break;
+    // At the cursor, and above it: where rows installed whole hold every
+    // write up to (a pull cut after them left the cursor below).
+    if (m.position < cursor) continue;
+    if (m.position > head) {
+      back = true;
       break;
     }
+    FS_ASSIGN_OR_RETURN(std::optional<std::string> h, LogHashAt(hub, hub_id, m.position));
+    // Not hashed yet (a hub of the schema before, opened by no engine):
+    // nothing to compare.
+    back = h && *h != m.hash;
   }
   if (!back) return std::nullopt;
   sync::LogWentBack out;

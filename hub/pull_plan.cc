@@ -445,6 +445,7 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
   // (its witnesses, sync/row_witness.h), trimmed to the rows installed,
   // each once a message.
   std::set<std::pair<DeviceId, uint64_t>> witnessed;
+  std::string rows_hash;  // the log chain's hash at `head`, once
   for (auto& [table, row] : fresh) {
     FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, hub.ExportRow(table, row));
     if (!snap) continue;
@@ -464,6 +465,11 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
     }
     chunk.rows.push_back(*std::move(snap));
     chunk.rows_position = head;
+    if (params.log_chain && head > 0 && rows_hash.empty()) {
+      FS_ASSIGN_OR_RETURN(std::optional<std::string> h, LogHashAt(hub, hub_id, head));
+      if (h) rows_hash = *std::move(h);
+    }
+    chunk.rows_hash = rows_hash;
     if (full()) {
       FS_RETURN_IF_ERROR(send(chunk));
       bytes = 0;

@@ -359,6 +359,7 @@ class SyncService final : public pb::Sync::Service {
       m.set_cursor(c.cursor);
       m.set_caught_up(c.caught_up);
       if (!c.cursor_hash.empty()) m.set_cursor_hash(std::move(c.cursor_hash));
+      if (!c.rows_hash.empty()) m.set_rows_hash(std::move(c.rows_hash));
       if (c.went_back) {
         m.mutable_went_back()->set_from(c.went_back->from);
         m.mutable_went_back()->set_to(c.went_back->to);

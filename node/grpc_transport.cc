@@ -261,6 +261,7 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
   c->statement_cursor = m.statement_cursor();
   c->checkpoint = std::move(*m.mutable_checkpoint());
   c->cursor_hash = std::move(*m.mutable_cursor_hash());
+  c->rows_hash = std::move(*m.mutable_rows_hash());
   if (m.has_went_back()) c->went_back = sync::LogWentBack{m.went_back().from(), m.went_back().to()};
   for (const auto& h : m.held_heads()) {
     FS_ASSIGN_OR_RETURN(DeviceId d, Id16::FromBytes(h.device(), "held head device"));

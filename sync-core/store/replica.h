@@ -371,6 +371,9 @@ struct PulledBatch {
   // hash at the cursor they set. The newest 16 marks are kept, and of older
   // ones the newest of each day, 32 in all.
   std::optional<HubLogMark> mark;
+  // Stored with the rows installed (PullChunk::rows_hash): the log chain's
+  // hash at rows_position.
+  std::optional<HubLogMark> rows_mark;
   // Chain entries placed, commits held back or released, evidence found:
   // stored in the same transaction.
   ChainWrites chain;

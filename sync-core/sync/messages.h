@@ -345,6 +345,13 @@ struct PullChunk {
   // (with a cursor), and, in the first message, that the hub's log went
   // back under the node's cursor: the pull goes on from `to`.
   std::string cursor_hash;
+  // To a node that follows the log chain, with rows newly visible: the
+  // chain's hash at `rows_position`, which the node keeps as a mark too. A
+  // pull cut after the rows leaves the node's cursor below the position
+  // the rows hold every write up to; a hub put back from a backup and
+  // grown again differs there, not at the cursor (docs/PROTOCOL.md, "Rows
+  // installed above the cursor").
+  std::string rows_hash;
   std::optional<LogWentBack> went_back;
   // With went_back: authors of whom the hub holds less than the node's
   // chain head, and what it holds (their acknowledged seq).

@@ -382,6 +382,11 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
     if (!msg.notice.empty()) report->notice = msg.notice;
     batch.rows_position = msg.rows_position;
     batch.rows = std::move(msg.rows);
+    if (!batch.rows.empty() && !msg.reset && !msg.page && !boot_rows && msg.rows_position > 0 &&
+        msg.rows_hash.size() == 32) {
+      batch.rows_mark =
+          HubLogMark{msg.rows_position, std::move(msg.rows_hash), keys.clock().NowMillis()};
+    }
     // Rows newly visible (a case referred to this office): taken as their
     // authors' signed commits show them, else as served, deciding nothing.
     if (chains && !batch.rows.empty() && !msg.reset && !msg.page && !boot_rows) {

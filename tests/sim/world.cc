@@ -50,7 +50,9 @@ std::string ConditionsLeftOut() {
   return without == nullptr ? kHeldBack : without;
 }
 
-ScheduleShape DrawShape(uint64_t seed) {
+ScheduleShape DrawShape(uint64_t seed) { return DrawShape(seed, ConditionsLeftOut()); }
+
+ScheduleShape DrawShape(uint64_t seed, const std::string& off) {
   std::mt19937_64 rng(seed ^ 0x5eed5eed5eed5eedULL);
   ScheduleShape s;
   s.offices = 2 + static_cast<int>(rng() % 2);
@@ -112,7 +114,6 @@ ScheduleShape DrawShape(uint64_t seed) {
   // FIELDSYNC_SIM_WITHOUT=gc,pulls,restore: schedules without those (to
   // tell which condition a failing seed needs); by default, without the
   // ones held back while the product fails them (kHeldBack).
-  const std::string off = ConditionsLeftOut();
   if (absl::StrContains(off, "gc")) s.gc = s.away = s.extra_delete = 0;
   if (absl::StrContains(off, "restore")) s.backup = s.restore = 0;
   if (absl::StrContains(off, "pulls")) s.faults.stale_pull = s.faults.duplicate_pull = 0;
@@ -279,6 +280,7 @@ absl::StatusOr<sync::SyncReport> World::Sync(Laptop& l) {
   } else {
     ++l.passes_failed;
   }
+  TracePass(l, r);
   return r;
 }
 
@@ -585,6 +587,7 @@ absl::Status World::Step() {
   Laptop& l = *laptops_[rng_() % laptops_.size()];
   const int what = static_cast<int>(rng_() % 100);
   if (what < 40) {
+    TraceWrite(l);
     FS_RETURN_IF_ERROR(Write(l));
   } else if (what < 90) {
     FS_RETURN_IF_ERROR(JudgePass(l, Sync(l), /*liveness=*/false));
@@ -592,7 +595,9 @@ absl::Status World::Step() {
     clock_.Advance(static_cast<int64_t>(rng_() % 600'000));
   }
   if (Unit(rng_) < shape_.crash_laptop) {
-    FS_RETURN_IF_ERROR(CrashLaptop(*laptops_[rng_() % laptops_.size()]));
+    Laptop& crashed = *laptops_[rng_() % laptops_.size()];
+    TraceCrash(crashed);
+    FS_RETURN_IF_ERROR(CrashLaptop(crashed));
     ++laptop_crashes_;
   }
   if (Unit(rng_) < shape_.crash_hub) {

@@ -120,6 +120,9 @@ struct ScheduleShape {
 };
 
 ScheduleShape DrawShape(uint64_t seed);
+// The shape of `seed` with the conditions `left_out` names left out,
+// whatever FIELDSYNC_SIM_WITHOUT says (the regression seeds).
+ScheduleShape DrawShape(uint64_t seed, const std::string& left_out);
 // The conditions DrawShape leaves out ("gc", "pulls", "restore", comma
 // separated): FIELDSYNC_SIM_WITHOUT, else those held back by default.
 std::string ConditionsLeftOut();
@@ -282,6 +285,13 @@ class World {
   absl::Status CheckConvergence();
   absl::Status Step();
   sync::Transport* endpoint();
+  // FIELDSYNC_SIM_TRACE=1: what each pass reported, each write's laptop
+  // and time, each crash, in the trail of a failed schedule;
+  // FIELDSYNC_SIM_DUMP=DIR: the hub's and the laptop's files after each
+  // pass, in DIR/<pull call>/, to read with sqlite3 (sim/trace.cc).
+  void TracePass(const Laptop& l, const absl::StatusOr<sync::SyncReport>& r);
+  void TraceWrite(const Laptop& l);
+  void TraceCrash(const Laptop& l);
 
   uint64_t seed_;
   ScheduleShape shape_;
