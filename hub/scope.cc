@@ -487,8 +487,14 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
         case_id = rc.row;
         if (person_at >= 0 && !(*v)[person_at].is_null()) {
           FS_ASSIGN_OR_RETURN(RowId person, Id16::FromBytes(Str((*v)[person_at]), "person id"));
-          FS_ASSIGN_OR_RETURN(const std::optional<RowId> linked, data_.PersonOfCase(rc.row));
-          if (linked != person) new_sight_.links.emplace(person, rc.row);
+          // Newly named only if this (person, case) link is new: every link
+          // the case ever had is kept, and PersonOfCase gives only one of
+          // them (attack review 88: an edit of a case once re-linked to a
+          // person of a higher id keyed that person's whole log again).
+          FS_ASSIGN_OR_RETURN(const auto linked, data_.PersonsOfCase(rc.row));
+          bool known = false;
+          for (const auto& [p, owner] : linked) known = known || p == person;
+          if (!known) new_sight_.links.emplace(person, rc.row);
           FS_RETURN_IF_ERROR(writer_->LinkPerson(person, rc.row));
         }
         // A case moved to another province is granted to it from here on,
