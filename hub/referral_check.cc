@@ -7,6 +7,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "change/referral_rules.h"
+#include "schema/province_code.h"
 #include "schema/relations.h"
 
 namespace fieldsync::hub {
@@ -89,6 +90,13 @@ absl::Status CheckOne(HubReadTxn& hub, const std::string& province, const Commit
     }
     if (to_office == from_office) {
       return Denied(c, rc, "refers a case to its own office");
+    }
+    // A grant to '*' (the key of entries every office reads) or to a name
+    // no office has would key the case's log under it for good (attack
+    // review 88).
+    if (!to_office.empty() && !IsProvinceCode(to_office)) {
+      return Denied(c, rc, "names a to_office that is not an office's code (two or three "
+                           "capital letters)");
     }
     if (to_office.empty() && (org == nullptr || org->value.is_null())) {
       return Denied(c, rc, "names no destination (to_office or to_organisation)");

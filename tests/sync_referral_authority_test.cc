@@ -222,6 +222,28 @@ TEST_F(ReferralAuthorityTest, OnlyTheOwningOfficeRefersItsCaseAndNoReferralChang
                hg.Read("cases", kase, "narrative").state == State::kOpened);
 }
 
+// Attack review 88: a referral to "*" from a patched build was accepted,
+// and its grant keyed the case's log, and every entry written to it after,
+// under the key every office's pull reads (hub_log_scope): a cost one office
+// chose for all. A to_office that is not an office's code is refused.
+TEST_F(ReferralAuthorityTest, AReferralToNoOfficesCodeIsRefusedByTheHub) {
+  auto& lc = AddNode("LC");
+  const RowId kase = NewCase(lc.replica(), "LC", "Vàng Thị Dợ");
+  MustSync(lc);
+  for (const char* to : {"*", "hn"}) {
+    auto& sender = AddNode("LC");
+    MustSync(sender);
+    LocalTxn t;
+    t.Create("referrals", Id16::NewRandom(),
+             {{"case_id", Value::Bytes(std::string(kase.view()))},
+              {"from_office", Value::Text("LC")},
+              {"to_office", Value::Text(to)},
+              {"status", Value::Text("sent")}});
+    ASSERT_TRUE(WriteAsPatchedBuild(sender, t).ok()) << to;
+    ExpectRefused(sender, "not an office's code");
+  }
+}
+
 // Found by the simulation (tests/sim): two laptops of the receiving office
 // both accept a referral while apart. The merge keeps the second
 // "accepted" as a conflict record, and the owning office took that for a

@@ -85,6 +85,8 @@ CREATE INDEX hub_grants_by_province ON hub_grants(province, position);
 CREATE TABLE hub_person_case(person bytea NOT NULL, case_id bytea NOT NULL,
   PRIMARY KEY(person, case_id));
 CREATE INDEX hub_person_case_by_case ON hub_person_case(case_id);
+CREATE TABLE hub_log_subject(subject bytea NOT NULL, position bigint NOT NULL,
+  PRIMARY KEY(subject, position));
 )sql";
 
 struct Migration {

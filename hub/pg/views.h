@@ -83,6 +83,10 @@ class PgView final : public HubWriteTxn {
   absl::StatusOr<std::vector<RowId>> CasesGrantedTo(const std::string& province) override;
   absl::StatusOr<std::vector<RowId>> GrantsBetween(const std::string& province, int64_t after,
                                                    int64_t upto) override;
+  absl::StatusOr<std::vector<std::string>> CaseGrantees(const RowId& case_id) override;
+  // 0: every entry of a PostgreSQL hub is keyed as hub schema 7 keys them
+  // (docs/FORMATS.md, hub_log_scope): no database of an older rule exists.
+  absl::StatusOr<int64_t> LogScopeFrom() override { return int64_t{0}; }
   absl::StatusOr<std::vector<std::string>> GrantedCaseProvinces(
       const std::string& province) override;
   absl::StatusOr<std::vector<RowId>> CasesNaming(const RowId& person) override;
@@ -122,6 +126,9 @@ class PgView final : public HubWriteTxn {
   absl::Status AddGrant(const RowId& case_id, const std::string& province,
                         int64_t position) override;
   absl::Status AddLogScope(const std::set<std::string>& keys, int64_t position) override;
+  absl::Status AddLogSubjects(const std::set<RowId>& subjects, int64_t position) override;
+  absl::Status KeyLogOfSubjects(const std::set<RowId>& subjects,
+                                const std::set<std::string>& provinces) override;
   absl::Status LinkPerson(const RowId& person, const RowId& case_id) override;
   absl::Status UpsertRowScope(const std::string& table, const RowId& row, const std::string& owner,
                               const std::optional<RowId>& case_id,

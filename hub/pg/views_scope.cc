@@ -99,6 +99,15 @@ absl::StatusOr<std::vector<RowId>> PgView::GrantsBetween(const std::string& prov
   return Ids(r, "granted case");
 }
 
+absl::StatusOr<std::vector<std::string>> PgView::CaseGrantees(const RowId& case_id) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT province FROM hub_grants WHERE case_id = $1 "
+                                           "ORDER BY province",
+                                           {Param::Bytes(case_id.view())}));
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(r.Bytes(i, 0));
+  return out;
+}
+
 absl::StatusOr<std::vector<std::string>> PgView::GrantedCaseProvinces(
     const std::string& province) {
   FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT s.owner FROM hub_grants g JOIN hub_row_scope "
@@ -254,6 +263,32 @@ absl::Status PgView::AddLogScope(const std::set<std::string>& keys, int64_t posi
                                   "ON CONFLICT DO NOTHING",
                                   {Param::Text(k), Param::Int(position)})
                            .status());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PgView::AddLogSubjects(const std::set<RowId>& subjects, int64_t position) {
+  FS_RETURN_IF_ERROR(MustWrite("AddLogSubjects"));
+  for (const RowId& s : subjects) {
+    FS_RETURN_IF_ERROR(conn_.Exec("INSERT INTO hub_log_subject(subject, position) VALUES ($1, "
+                                  "$2) ON CONFLICT DO NOTHING",
+                                  {Param::Bytes(s.view()), Param::Int(position)})
+                           .status());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PgView::KeyLogOfSubjects(const std::set<RowId>& subjects,
+                                      const std::set<std::string>& provinces) {
+  FS_RETURN_IF_ERROR(MustWrite("KeyLogOfSubjects"));
+  for (const std::string& p : provinces) {
+    for (const RowId& s : subjects) {
+      FS_RETURN_IF_ERROR(conn_.Exec("INSERT INTO hub_log_scope(province, position) SELECT $1, "
+                                    "position FROM hub_log_subject WHERE subject = $2 ON "
+                                    "CONFLICT DO NOTHING",
+                                    {Param::Text(p), Param::Bytes(s.view())})
+                             .status());
+    }
   }
   return absl::OkStatus();
 }
