@@ -231,6 +231,43 @@ TEST_F(ConsoleSyncTest, PollingTheProgressDoesNotKeepTheConsoleUnlocked) {
   EXPECT_EQ(SyncState(session)["unlocked"], false);
 }
 
+// Attack review 88: a pass held the idle lock off until it ended, and one
+// pull may wait 30 minutes on a slow link; the officer who walked away left
+// the keys open that long. A pass that waits on a silent hub no longer
+// keeps the console unlocked past its idle time.
+TEST_F(ConsoleSyncTest, APassWaitingOnASilentHubDoesNotKeepTheConsoleUnlocked) {
+  const int silent = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(silent, 8), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  PointHubAt(ntohs(addr.sin_port));
+  StartConsole({"--idle-lock", "2s"});
+  const std::string session = SignIn();
+  Unlock(session);
+  auto started = Post("/api/sync", session, Json::object(), Origin());
+  ASSERT_TRUE(started);
+  ASSERT_EQ(started->status, 202) << started->body;
+  // Until the keys lock or the pass ends (it gives up on the silent hub
+  // after its call deadline, some 20 s): the keys must lock first.
+  const auto since = std::chrono::steady_clock::now();
+  bool running = true;
+  while (node::AgentExpiry(node_).has_value() && running &&
+         std::chrono::steady_clock::now() - since < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    running = SyncState(session)["running"] == true;
+  }
+  EXPECT_FALSE(node::AgentExpiry(node_).has_value() && running) << "still unlocked after 60 s";
+  EXPECT_TRUE(running) << "the keys stayed open as long as the pass waited on the hub";
+  close(silent);  // the pass ends (the connection waiting in its queue is reset)
+  const Json after = WaitForPass(session);
+  EXPECT_TRUE(after["last"].is_object()) << JsonStored(after);
+}
+
 // The daemon's state: a running `fieldnode daemon` holds DIR/daemon.lock
 // (node/daemon_mark.h); the page says whether one runs.
 TEST_F(ConsoleSyncTest, ThePageSaysWhetherADaemonRuns) {

@@ -33,7 +33,10 @@ bool SyncRunner::Start(std::unique_ptr<ConsoleOffice> office) {
   started_millis_ = SystemClock::Get()->NowMillis();
   pushed_ = pulled_ = records_ = 0;
   behind_ = 0;
-  keys_.Begin();  // a pass signs: no idle lock under it
+  // No hold on the idle lock: a pull may wait 30 minutes on a slow link,
+  // past the idle time of an officer who walked away (attack review 88).
+  // A pass whose keys went away meanwhile syncs locked and says so
+  // (DaemonOptions::agent_open).
   thread_ = std::thread([this, o = std::move(office)]() mutable { Run(std::move(o)); });
   return true;
 }
@@ -59,7 +62,6 @@ void SyncRunner::Finish(bool ok, std::string key, std::vector<std::string> lines
                  {"key", std::move(key)},
                  {"lines", std::move(lines)}};
   }
-  keys_.End();
 }
 
 void SyncRunner::Run(std::unique_ptr<ConsoleOffice> o) {
