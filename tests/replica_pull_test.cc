@@ -107,53 +107,6 @@ TEST_F(ApplyPulledTest, AnInstalledRowSkipsTheCommitsItAlreadyContains) {
   EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
-// A row installed over one the node holds is merged field by field: a
-// field held at a newer version stays. A hub put back from a backup serves
-// its older copy of a row again when the node's cursor went back before the
-// row became visible (a referral); the node, holding the newer commits, then
-// skips them as held when they come again: with the row put in its place,
-// the newer field was lost on that laptop for good (the simulation,
-// FIELDSYNC_SIM_WITHOUT=gc FIELDSYNC_SIM_SEED=1946042172048994136: an
-// assigned officer gone from one laptop of the office). A field the copy
-// holds newer still comes in.
-TEST_F(ApplyPulledTest, AnOlderCopyOfAHeldRowTakesBackNoFieldHeldNewer) {
-  const RowId a = Id16::NewRandom();
-  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")},
-                                                                 {"public_phone", T("024 1")}}));
-  auto old_copy = author_->ExportRow("organisations", a);
-  ASSERT_TRUE(old_copy.ok() && old_copy->has_value());
-  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
-  PulledBatch log;
-  log.commits = {{1, c1}, {2, c2}};
-  ASSERT_TRUE(node_->ApplyPulled(log).ok());
-  // The phone changes on the hub's side after the node pulled: the copy
-  // served next holds the older name and the newer phone.
-  const Commit c3 = Write(LocalTxn().Set("organisations", a, {{"public_phone", T("024 3")}}));
-  RowSnapshot mixed = **old_copy;
-  auto newest = author_->ExportRow("organisations", a);
-  ASSERT_TRUE(newest.ok() && newest->has_value());
-  for (FieldState& f : mixed.fields) {
-    if (f.column != "public_phone") continue;
-    for (const FieldState& g : (*newest)->fields) {
-      if (g.column == f.column) f = g;
-    }
-  }
-  PulledBatch install;
-  install.rows = {mixed};
-  install.rows_position = 1;
-  auto r = node_->ApplyPulled(install);
-  ASSERT_TRUE(r.ok()) << r.status();
-  auto row = node_->Get("organisations", a);
-  ASSERT_TRUE(row.ok() && row->has_value());
-  EXPECT_EQ((*row)->values[0], T("two")) << "the name held newer was taken back";
-  // c3 comes again later: held in the row, skipped; the node is the author.
-  PulledBatch later;
-  later.commits = {{3, c3}};
-  r = node_->ApplyPulled(later);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(Digest(*node_), Digest(*author_));
-}
-
 // A row received whole (a case that became visible through a referral, or
 // a bootstrap) holds every write up to its position, also those later
 // writes superseded and whose versions it no longer names. A commit pulled

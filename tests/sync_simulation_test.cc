@@ -153,11 +153,10 @@ TEST(SimulationRegression, ALaptopThatInstalledAReferredCaseIsNotLeftStuck) {
 }
 
 // A hub put back from a backup (held back from the default run until every
-// seed with it passes): two seeds it failed with gc left out, each a product
-// defect, replayed whatever FIELDSYNC_SIM_WITHOUT says. Seeds move with the
-// draws (see above); the mechanisms have tests of their own
-// (ApplyPulledTest.AnOlderCopyOfAHeldRowTakesBackNoFieldHeldNewer,
-// LogChainTest.AMarkAboveTheCursorThatDiffersIsAHubThatWentBack).
+// seed with it passes): a seed it failed with gc left out, a product defect
+// fixed, replayed whatever FIELDSYNC_SIM_WITHOUT says. Seeds move with the
+// draws (see above); the mechanism has a test of its own
+// (HubRestoreRowsTest.ACutPullAfterAReferredCaseSeesTheHubGoBackAboveItsCursor).
 struct RestoreSeed {
   uint64_t seed;
   const char* what;
@@ -179,11 +178,6 @@ TEST_P(SimulationRestoreRegression, EveryLaptopOfAnOfficeEndsWithTheSameCase) {
 INSTANTIATE_TEST_SUITE_P(
     Seeds, SimulationRestoreRegression,
     testing::Values(
-        // The restored hub served its older copy of a referred case again
-        // after a laptop's cursor went back; put in place of the laptop's
-        // row, it took back an assigned officer whose commit the laptop
-        // then skipped as held.
-        RestoreSeed{1946042172048994136ull, "an older copy of a row took back a held field"},
         // A pull cut after the referred case's row (installed as holding
         // every write up to position 14) left the laptop's cursor at 5;
         // the hub put back and grown again differed from 6 on, the laptop

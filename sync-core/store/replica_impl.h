@@ -124,17 +124,6 @@ class Replica::Impl {
   absl::Status InstallRow(sqlite::Transaction& txn, const RowSnapshot& snap, int64_t position,
                           bool absent, bool verified, bool witnessed,
                           const ClockLead& lead = {});
-  // The row held here (`held`, every value loaded) merged into `installed`
-  // field by field: a field held at a newer version, written by another
-  // device, stays with its conflict records (`held_wins` says which); the
-  // others are the installed copy's (ties and this laptop's own writes, as
-  // when the row was put in place of the one held). True if any field is
-  // the installed copy's: the row then counts as served.
-  absl::StatusOr<bool> MergeInstalled(const TableDef& t, const RowId& row, const RowState& held,
-                                      RowState& installed, std::vector<bool>* held_wins);
-  // Sets each slot's count of conflict records from _fs_conflicts, after
-  // dropping any record of the version that now wins its field.
-  absl::Status CountConflicts(const TableDef& t, const RowId& row, RowState& rs);
   absl::Status ResetReplicated(sqlite::Transaction& txn);
   // PulledBatch::went_back_to and ::mark (store/replica.h).
   absl::Status GoBack(sqlite::Transaction& txn, const PulledBatch& batch);

@@ -131,29 +131,17 @@ absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& 
     return absl::InvalidArgumentError(absl::StrCat("installed ", AV(t.name), " row ",
                                                    snap.row.ToString(), " has no _live field"));
   }
-  // A row this replica holds is merged with the one installed, field by
-  // field, as a commit's write is (MergeInstalled): an installed row never
-  // takes back a field held here newer. A hub put back from a backup serves
-  // its older copy of a row again (newly visible after the cursor went
-  // back), and a hub that lies could otherwise roll a row back that way.
-  std::vector<bool> held_wins;
-  bool changed = true;
+  // Replaces whatever this replica had of the row.
   if (!absent) {
-    FS_ASSIGN_OR_RETURN(RowState held, LoadRow(tidx, snap.row, /*all_values=*/true));
-    if (held.exists) {
-      FS_ASSIGN_OR_RETURN(changed, MergeInstalled(t, snap.row, held, rs, &held_wins));
-    }
     FS_ASSIGN_OR_RETURN(auto del, db->Prepared(absl::StrCat("DELETE FROM ", Quote(t.name),
                                                             " WHERE id = ?1")));
     del->BindBlob(1, snap.row.view());
     FS_RETURN_IF_ERROR(del->Run());
-    if (!held.exists) {
-      FS_ASSIGN_OR_RETURN(auto delc,
-                          db->Prepared("DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2"));
-      delc->BindText(1, t.name);
-      delc->BindBlob(2, snap.row.view());
-      FS_RETURN_IF_ERROR(delc->Run());
-    }
+    FS_ASSIGN_OR_RETURN(auto delc,
+                        db->Prepared("DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2"));
+    delc->BindText(1, t.name);
+    delc->BindBlob(2, snap.row.view());
+    FS_RETURN_IF_ERROR(delc->Run());
   }
   for (const ConflictRecord& c : snap.conflicts) {
     size_t slot = 0;
@@ -171,7 +159,6 @@ absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& 
       FS_RETURN_IF_ERROR(ValidateValue(t, t.columns[static_cast<size_t>(ci)], c.value));
       slot = static_cast<size_t>(ci) + 1;
     }
-    if (!held_wins.empty() && held_wins[slot]) continue;  // the held field stays
     sqlite::Stmt* st = insert_conflict_;
     st->Reset();
     st->BindText(1, t.name);
@@ -189,7 +176,6 @@ absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& 
     rs.slots[slot].conflicts += static_cast<uint32_t>(db->Changes());
     FS_RETURN_IF_ERROR(Learn(c.version));
   }
-  if (!held_wins.empty()) FS_RETURN_IF_ERROR(CountConflicts(t, snap.row, rs));
   FS_RETURN_IF_ERROR(StoreRow(tidx, snap.row, rs));
   // Recorded as received whole, a bootstrap's rows too (position 0: no
   // commit of the log is inside them): only such a row lets a pulled
@@ -209,8 +195,6 @@ absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& 
                                                 {"_fs_witnessed", witnessed}};
   for (const auto& [mark, set] : marks) {
     if (!set && absent) continue;
-    // Nothing installed won over what was held: the row is what it was.
-    if (!set && !changed) continue;
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared(
                                      set ? absl::StrCat("INSERT OR IGNORE INTO ", mark,
                                                         "(tbl, row) VALUES (?1, ?2)")
