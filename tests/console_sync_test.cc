@@ -95,6 +95,21 @@ class ConsoleSyncTest : public ConsoleClientTest {
     ADD_FAILURE() << "the pass still runs after 60 s: " << JsonStored(s);
     return s;
   }
+  // A hub that accepts connections and never answers: a listening socket
+  // on 127.0.0.1 (closing it resets the connection waiting in its queue),
+  // the node's enrolment pointed at it.
+  void PointHubAtSilentListener(int* silent) {
+    *silent = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(*silent, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(*silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    ASSERT_EQ(listen(*silent, 8), 0);
+    socklen_t len = sizeof(addr);
+    ASSERT_EQ(getsockname(*silent, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    PointHubAt(ntohs(addr.sin_port));
+  }
   // Points the node's enrolment (hub.conf) at 127.0.0.1:PORT.
   void PointHubAt(int port) {
     const std::string path = node_ + "/hub.conf";
@@ -166,16 +181,8 @@ TEST_F(ConsoleSyncTest, ALockedConsoleSendsNothing) {
 // until the socket goes. Meanwhile the progress answers, and a second
 // click starts no second pass; then the failure in the CLI's words.
 TEST_F(ConsoleSyncTest, ProgressAnswersDuringThePassAndASecondClickStartsNone) {
-  const int silent = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(silent, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(silent, 8), 0);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  PointHubAt(ntohs(addr.sin_port));
+  int silent = -1;
+  ASSERT_NO_FATAL_FAILURE(PointHubAtSilentListener(&silent));
   StartConsole();
   const std::string session = SignIn();
   Unlock(session);
@@ -236,16 +243,8 @@ TEST_F(ConsoleSyncTest, PollingTheProgressDoesNotKeepTheConsoleUnlocked) {
 // the keys open that long. A pass that waits on a silent hub no longer
 // keeps the console unlocked past its idle time.
 TEST_F(ConsoleSyncTest, APassWaitingOnASilentHubDoesNotKeepTheConsoleUnlocked) {
-  const int silent = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(silent, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(silent, 8), 0);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  PointHubAt(ntohs(addr.sin_port));
+  int silent = -1;
+  ASSERT_NO_FATAL_FAILURE(PointHubAtSilentListener(&silent));
   StartConsole({"--idle-lock", "2s"});
   const std::string session = SignIn();
   Unlock(session);
