@@ -61,6 +61,32 @@ inline RowState NewRow(size_t n_slots) {
   return rs;
 }
 
+// The column of slot `slot` (0: the liveness register).
+inline std::string_view SlotColumn(const TableDef& t, size_t slot) {
+  return slot == 0 ? std::string_view(kLiveColumn) : std::string_view(t.columns[slot - 1].name);
+}
+
+// A conflict record of a row being installed (Replica::Impl::InstallRow).
+struct InstalledRecord {
+  size_t slot = 0;
+  Version version;
+  std::optional<Version> base;
+  Value value;
+};
+
+// What a row installed is recorded as: vouched for by a verified page, by
+// signed commits (_fs_verified, _fs_witnessed).
+struct InstallMarks {
+  bool verified = false;
+  bool witnessed = false;
+};
+
+// The versions a field's history as held accounts for (HistoryOf).
+struct FieldHistory {
+  std::set<Version> seen;          // the winner, its records, what they supersede
+  std::optional<Version> unlogged; // the newest of them not in the log (installed)
+};
+
 // Batches are checked before anything is written by ValidateBatch
 // (merge/commit_merge.h), merged by the engine there over ReplicaMergeStore.
 
@@ -124,6 +150,30 @@ class Replica::Impl {
   absl::Status InstallRow(sqlite::Transaction& txn, const RowSnapshot& snap, int64_t position,
                           bool absent, bool verified, bool witnessed,
                           const ClockLead& lead = {});
+  // The held row `held` (every value loaded) and the copy being installed
+  // (`installed`, its conflict records `records`) merged into `installed`
+  // and `records`: each write of the copy not applied here merged by the
+  // rule of merge/merge.h; this laptop's own set-aside writes dropped.
+  // Returns the marks the row keeps, given the batch's (replica_install_merge.cc).
+  absl::StatusOr<InstallMarks> MergeInstalled(size_t tidx, const RowId& row,
+                                              const RowState& held, RowState& installed,
+                                              std::vector<InstalledRecord>& records,
+                                              const InstallMarks& batch);
+  absl::StatusOr<std::vector<InstalledRecord>> HeldRecords(const TableDef& t, const RowId& row);
+  absl::StatusOr<FieldHistory> HistoryOf(std::string_view table, const RowId& row,
+                                         std::string_view column,
+                                         const std::optional<FieldVersion>& winner,
+                                         const std::vector<InstalledRecord>& records);
+  // Whether `v` is a commit of this device set aside (_fs_set_aside).
+  absl::StatusOr<bool> OwnSetAside(const Version& v);
+  // The write of `column` of `row` by the logged commit of version `v`, if
+  // this replica's log holds one (replica_provenance.cc).
+  absl::StatusOr<std::optional<FieldWrite>> LoggedWrite(const Version& v, std::string_view table,
+                                                        const RowId& row,
+                                                        std::string_view column);
+  // 0 never installed whole, 1 installed and vouched for, 2 installed as
+  // the hub served it (replica_provenance.cc).
+  absl::StatusOr<int> ProvenanceOf(std::string_view table, const RowId& row);
   absl::Status ResetReplicated(sqlite::Transaction& txn);
   // PulledBatch::went_back_to and ::mark (store/replica.h).
   absl::Status GoBack(sqlite::Transaction& txn, const PulledBatch& batch);

@@ -131,18 +131,7 @@ absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& 
     return absl::InvalidArgumentError(absl::StrCat("installed ", AV(t.name), " row ",
                                                    snap.row.ToString(), " has no _live field"));
   }
-  // Replaces whatever this replica had of the row.
-  if (!absent) {
-    FS_ASSIGN_OR_RETURN(auto del, db->Prepared(absl::StrCat("DELETE FROM ", Quote(t.name),
-                                                            " WHERE id = ?1")));
-    del->BindBlob(1, snap.row.view());
-    FS_RETURN_IF_ERROR(del->Run());
-    FS_ASSIGN_OR_RETURN(auto delc,
-                        db->Prepared("DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2"));
-    delc->BindText(1, t.name);
-    delc->BindBlob(2, snap.row.view());
-    FS_RETURN_IF_ERROR(delc->Run());
-  }
+  std::vector<InstalledRecord> records;
   for (const ConflictRecord& c : snap.conflicts) {
     size_t slot = 0;
     if (c.table != t.name || c.row != snap.row) {
@@ -159,22 +148,44 @@ absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& 
       FS_RETURN_IF_ERROR(ValidateValue(t, t.columns[static_cast<size_t>(ci)], c.value));
       slot = static_cast<size_t>(ci) + 1;
     }
+    if (c.base) FS_RETURN_IF_ERROR(Learn(*c.base));
+    FS_RETURN_IF_ERROR(Learn(c.version));
+    records.push_back({slot, c.version, c.base, c.value});
+  }
+  InstallMarks marks{verified, witnessed};
+  if (!absent) {
+    // A row held here is merged with the copy (MergeInstalled), never
+    // replaced by it: a copy older than the row held (a hub put back from
+    // a backup, or one that lies) takes back no field held newer.
+    FS_ASSIGN_OR_RETURN(RowState held, LoadRow(tidx, snap.row, /*all_values=*/true));
+    if (held.exists) {
+      FS_ASSIGN_OR_RETURN(marks, MergeInstalled(tidx, snap.row, held, rs, records, marks));
+    }
+    FS_ASSIGN_OR_RETURN(auto del, db->Prepared(absl::StrCat("DELETE FROM ", Quote(t.name),
+                                                            " WHERE id = ?1")));
+    del->BindBlob(1, snap.row.view());
+    FS_RETURN_IF_ERROR(del->Run());
+    FS_ASSIGN_OR_RETURN(auto delc,
+                        db->Prepared("DELETE FROM _fs_conflicts WHERE tbl = ?1 AND row = ?2"));
+    delc->BindText(1, t.name);
+    delc->BindBlob(2, snap.row.view());
+    FS_RETURN_IF_ERROR(delc->Run());
+  }
+  for (const InstalledRecord& c : records) {
     sqlite::Stmt* st = insert_conflict_;
     st->Reset();
     st->BindText(1, t.name);
     st->BindBlob(2, snap.row.view());
-    st->BindText(3, c.column);
+    st->BindText(3, SlotColumn(t, c.slot));
     st->BindInt(4, static_cast<int64_t>(c.version.hlc.packed()));
     st->BindBlob(5, c.version.device.view());
     if (c.base) {
       st->BindInt(6, static_cast<int64_t>(c.base->hlc.packed()));
       st->BindBlob(7, c.base->device.view());
-      FS_RETURN_IF_ERROR(Learn(*c.base));
     }
     st->BindValue(8, c.value);
     FS_RETURN_IF_ERROR(st->Run());
-    rs.slots[slot].conflicts += static_cast<uint32_t>(db->Changes());
-    FS_RETURN_IF_ERROR(Learn(c.version));
+    rs.slots[c.slot].conflicts += static_cast<uint32_t>(db->Changes());
   }
   FS_RETURN_IF_ERROR(StoreRow(tidx, snap.row, rs));
   // Recorded as received whole, a bootstrap's rows too (position 0: no
@@ -191,9 +202,9 @@ absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& 
   }
   // Verified or witnessed, or no longer (installed again as the hub
   // served it).
-  const std::pair<const char*, bool> marks[] = {{"_fs_verified", verified},
-                                                {"_fs_witnessed", witnessed}};
-  for (const auto& [mark, set] : marks) {
+  const std::pair<const char*, bool> kept[] = {{"_fs_verified", marks.verified},
+                                               {"_fs_witnessed", marks.witnessed}};
+  for (const auto& [mark, set] : kept) {
     if (!set && absent) continue;
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared(
                                      set ? absl::StrCat("INSERT OR IGNORE INTO ", mark,

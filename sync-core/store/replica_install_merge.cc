@@ -1,0 +1,262 @@
+// A row installed whole over one this replica holds (Replica::Impl::
+// MergeInstalled), field by field: a field the copy holds newer (or at the
+// version held) is the copy's, with its records, as when the row was put in
+// place of the held one; a field held newer stays, and each write of the
+// copy this replica has not applied is merged into it with the rule every
+// commit's write follows (merge/merge.h). A hub put back from a backup
+// serves its older copy of a referred case again after the node's cursor
+// went back: replacing the held row with it took back fields the node held
+// newer, whose commits the node then skipped as held when they came again
+// (docs/MERGE.md, "Rows installed over held ones").
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include "merge/merge.h"
+#include "store/replica_impl.h"
+
+namespace fieldsync {
+
+absl::StatusOr<bool> Replica::Impl::OwnSetAside(const Version& v) {
+  if (v.device != self) return false;
+  FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT 1 FROM _fs_log l JOIN _fs_set_aside s ON "
+                                            "s.seq = l.seq WHERE l.device = ?1 AND l.hlc = ?2"));
+  st->BindInt(1, self_idx);
+  st->BindInt(2, static_cast<int64_t>(v.hlc.packed()));
+  return st->Step();
+}
+
+absl::StatusOr<std::vector<InstalledRecord>> Replica::Impl::HeldRecords(const TableDef& t,
+                                                                       const RowId& row) {
+  std::vector<InstalledRecord> out;
+  FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT col, hlc, device, base_hlc, base_device, "
+                                            "value FROM _fs_conflicts WHERE tbl = ?1 AND row = "
+                                            "?2"));
+  st->BindText(1, t.name);
+  st->BindBlob(2, row.view());
+  while (true) {
+    FS_ASSIGN_OR_RETURN(bool more, st->Step());
+    if (!more) break;
+    const std::string col = st->ColumnString(0);
+    const int ci = col == kLiveColumn ? -1 : t.ColumnIndex(col);
+    if (col != kLiveColumn && ci < 0) continue;  // a column no longer declared
+    InstalledRecord r;
+    r.slot = col == kLiveColumn ? 0 : static_cast<size_t>(ci) + 1;
+    r.version.hlc = Hlc::FromPacked(static_cast<uint64_t>(st->ColumnInt(1)));
+    FS_ASSIGN_OR_RETURN(r.version.device, Id16::FromBytes(st->ColumnBlob(2), "conflict device"));
+    if (!st->ColumnIsNull(3)) {
+      Version b;
+      b.hlc = Hlc::FromPacked(static_cast<uint64_t>(st->ColumnInt(3)));
+      FS_ASSIGN_OR_RETURN(b.device, Id16::FromBytes(st->ColumnBlob(4), "conflict base device"));
+      r.base = b;
+    }
+    r.value = st->ColumnValue(5);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+absl::StatusOr<FieldHistory> Replica::Impl::HistoryOf(
+    std::string_view table, const RowId& row, std::string_view column,
+    const std::optional<FieldVersion>& winner, const std::vector<InstalledRecord>& records) {
+  FieldHistory h;
+  std::vector<Version> queue;
+  if (winner) queue.push_back(winner->version);
+  for (const InstalledRecord& r : records) queue.push_back(r.version);
+  for (const Version& v : queue) h.seen.insert(v);
+  // Bounded: a field's history walked back this far is older than any
+  // copy a hub put back from a backup serves.
+  constexpr size_t kMaxSteps = 256;
+  for (size_t i = 0; i < queue.size() && i < kMaxSteps; ++i) {
+    const Version v = queue[i];
+    FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> w, LoggedWrite(v, table, row, column));
+    if (!w) {
+      // Came in a row installed whole: its history is that install's.
+      if (!h.unlogged || *h.unlogged < v) h.unlogged = v;
+      continue;
+    }
+    std::vector<Version> earlier = w->resolves;
+    if (w->base) earlier.push_back(*w->base);
+    for (const Version& e : earlier) {
+      if (h.seen.insert(e).second) queue.push_back(e);
+    }
+  }
+  return h;
+}
+
+absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const RowId& row,
+                                                           const RowState& held,
+                                                           RowState& installed,
+                                                           std::vector<InstalledRecord>& records,
+                                                           const InstallMarks& batch) {
+  const TableDef& t = schema->tables()[tidx];
+  FS_ASSIGN_OR_RETURN(std::vector<InstalledRecord> held_records, HeldRecords(t, row));
+  FS_ASSIGN_OR_RETURN(const int provenance, ProvenanceOf(t.name, row));
+  const bool held_vouched = provenance != 2;
+  const bool installed_before = provenance != 0;
+  // Something of the copy went in (the row differs from the one held): the
+  // row is then as the hub served it.
+  bool from_copy = false;
+  // Every field that stays the held one can show a signature.
+  bool held_fields_signed = true;
+  std::vector<InstalledRecord> merged_records;
+  for (size_t slot = 0; slot < installed.slots.size(); ++slot) {
+    const std::optional<FieldVersion> copy_field = ToFieldVersion(installed.slots[slot]);
+    std::vector<InstalledRecord> copy_records;
+    for (const InstalledRecord& r : records) {
+      if (r.slot == slot) copy_records.push_back(r);
+    }
+    const std::optional<FieldVersion> held_field = ToFieldVersion(held.slots[slot]);
+    std::vector<InstalledRecord> held_field_records;
+    for (const InstalledRecord& r : held_records) {
+      if (r.slot == slot) held_field_records.push_back(r);
+    }
+    std::optional<FieldVersion> winner = held_field;
+    Value value = held.values[slot];
+    std::vector<InstalledRecord> field_records = held_field_records;
+    // This laptop's own write the hub refused (set aside) does not outlive
+    // an install: the field is the copy's, or unset if the copy has none
+    // (docs/PROTOCOL.md, "Refresh on discard").
+    bool own_refused = false;
+    if (held_field) {
+      FS_ASSIGN_OR_RETURN(own_refused, OwnSetAside(held_field->version));
+    }
+    if (own_refused || !held_field ||
+        (copy_field && copy_field->version > held_field->version)) {
+      // The copy's field is newer (or nothing is held of it): it holds
+      // every write of the field up to its position, the held one too if
+      // the hub had it (else superseded there); taken with its records, as
+      // a row put in place of the held one was.
+      winner = copy_field;
+      value = installed.values[slot];
+      field_records = copy_records;
+    } else if (copy_field && copy_field->version == held_field->version) {
+      // The version held. Paired with another value: a hub's lie if a
+      // commit in the log wrote the value held (this laptop's own, or a
+      // colleague's it pulled), which stays; else the copy's value is
+      // taken (the hub's word either way) and the row counts as served.
+      // Its records are the copy's, as for a newer field.
+      if (!(installed.values[slot] == value)) {
+        FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> logged,
+                            LoggedWrite(held_field->version, t.name, row, SlotColumn(t, slot)));
+        if (!(logged && logged->value == value)) value = installed.values[slot];
+      }
+      field_records = copy_records;
+    } else {
+      // The field held is newer than the copy's (or the copy has none): a
+      // hub put back from a backup lost the commit that wrote it, which
+      // this laptop skips as held when it comes again. The held field
+      // stays; each write of the copy this laptop has not applied is
+      // merged in, as its commit would have been (oldest first: a write's
+      // base is older than the write).
+      std::vector<InstalledRecord> copy_writes = copy_records;
+      if (copy_field) {
+        copy_writes.push_back({slot, copy_field->version, copy_field->base, installed.values[slot]});
+      }
+      std::sort(copy_writes.begin(), copy_writes.end(),
+                [](const InstalledRecord& x, const InstalledRecord& y) { return x.version < y.version; });
+      std::optional<FieldHistory> history;  // walked when first needed
+      for (const InstalledRecord& w : copy_writes) {
+        // This laptop's own writes are all in its log: one that is not is
+        // no write of this laptop, and is left out.
+        if (w.version.device == self) continue;
+        if (!history) {
+          FS_ASSIGN_OR_RETURN(history,
+                              HistoryOf(t.name, row, SlotColumn(t, slot), winner, field_records));
+        }
+        bool known = history->seen.count(w.version) > 0 ||
+                     (installed_before && history->unlogged && w.version < *history->unlogged);
+        if (!known) {
+          FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> logged,
+                              LoggedWrite(w.version, t.name, row, SlotColumn(t, slot)));
+          known = logged.has_value();
+        }
+        if (known) continue;  // applied here: the held field has its effect
+        static const std::vector<Version> kNoResolves;
+        const MergeDecision d =
+            DecideField(winner, IncomingWrite{w.version, &w.base, &kNoResolves});
+        if (w.base) {
+          std::erase_if(field_records,
+                        [&](const InstalledRecord& r) { return r.version == *w.base; });
+        }
+        if (d.incoming_wins) {  // not reached while the held field is newer
+          if (d.conflict == ConflictAction::kKeepCurrent && winner) {
+            field_records.push_back({slot, winner->version, winner->base, value});
+          }
+          winner = FieldVersion{w.version, w.base};
+          value = w.value;
+        } else if (d.conflict == ConflictAction::kKeepIncoming) {
+          field_records.push_back(w);
+        }
+      }
+      // A field that stays the held one: the batch vouches for it only if
+      // the held row was vouched for, or a commit in this replica's log
+      // wrote that value (else a hub could plant a value with a copy it
+      // does not vouch for, then serve the true row vouched for and have
+      // the planted value vouched for too).
+      if (winner && winner->version == held_field->version && !held_vouched &&
+          held_fields_signed) {
+        FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> logged,
+                            LoggedWrite(winner->version, t.name, row, SlotColumn(t, slot)));
+        held_fields_signed = logged && logged->value == value;
+      }
+    }
+    if (winner) {
+      std::erase_if(field_records,
+                    [&](const InstalledRecord& r) { return r.version == winner->version; });
+    }
+    // Whether the row now differs from the one held, in this field.
+    auto versions = [](const std::vector<InstalledRecord>& rs) {
+      std::set<Version> out;
+      for (const InstalledRecord& r : rs) out.insert(r.version);
+      return out;
+    };
+    const bool same_winner = winner.has_value() == held_field.has_value() &&
+                             (!winner || (winner->version == held_field->version &&
+                                          value == held.values[slot]));
+    if (!same_winner || versions(field_records) != versions(held_field_records)) {
+      from_copy = true;
+    }
+    for (InstalledRecord& r : field_records) merged_records.push_back(std::move(r));
+    SlotMeta& m = installed.slots[slot];
+    m = SlotMeta{};
+    installed.values[slot] = Value::Null();
+    if (!winner) continue;
+    FS_ASSIGN_OR_RETURN(const uint32_t dev, DeviceIndex(winner->version.device, /*create=*/true));
+    m.set = true;
+    m.hlc = winner->version.hlc.packed();
+    m.device = dev;
+    if (winner->base) {
+      FS_ASSIGN_OR_RETURN(const uint32_t bdev, DeviceIndex(winner->base->device, /*create=*/true));
+      m.has_base = true;
+      m.base_hlc = winner->base->hlc.packed();
+      m.base_device = bdev;
+    }
+    installed.values[slot] = value;
+  }
+  records = std::move(merged_records);
+  FS_ASSIGN_OR_RETURN(auto mark_of, db->Prepared("SELECT (SELECT count(*) FROM _fs_verified WHERE "
+                                                 "tbl = ?1 AND row = ?2), (SELECT count(*) FROM "
+                                                 "_fs_witnessed WHERE tbl = ?1 AND row = ?2)"));
+  mark_of->BindText(1, t.name);
+  mark_of->BindBlob(2, row.view());
+  FS_ASSIGN_OR_RETURN(bool got, mark_of->Step());
+  const bool held_verified = got && mark_of->ColumnInt(0) > 0;
+  const bool held_witnessed = got && mark_of->ColumnInt(1) > 0;
+  InstallMarks out;
+  const bool keep_batch = held_vouched || held_fields_signed;
+  if (from_copy) {
+    out.verified = batch.verified && keep_batch;
+    out.witnessed = batch.witnessed && keep_batch;
+  } else {
+    // Nothing of the copy went in: the row is what it was, and stays
+    // vouched for as it was; every version of a row never installed came in
+    // a commit applied here, which witnesses it now it is recorded as
+    // installed.
+    out.verified = held_verified || (batch.verified && keep_batch);
+    out.witnessed = held_witnessed || provenance == 0 || (batch.witnessed && keep_batch);
+  }
+  return out;
+}
+
+}  // namespace fieldsync

@@ -1,0 +1,292 @@
+// A row installed whole over one the node holds (Replica::ApplyPulled,
+// store/replica_install_merge.cc): the copy's writes the node has not
+// applied are merged into the held row, never put in its place. Each test
+// is one of the rules docs/MERGE.md ("Rows installed over held ones") says
+// the merge must keep, and fails on a merge that does not keep it.
+#include <gtest/gtest.h>
+
+#include "support/replica_fixture.h"
+
+namespace fieldsync::testing {
+namespace {
+
+constexpr size_t kName = 0;   // organisations.name
+constexpr size_t kPhone = 4;  // organisations.public_phone
+
+class InstallMergeTest : public ::testing::Test {
+ protected:
+  InstallMergeTest()
+      : clock_(kTestEpochMillis),
+        author_(OpenReplica(dir_.File("author.db"), &clock_)),
+        node_(OpenReplica(dir_.File("node.db"), &clock_)) {}
+
+  Commit Write(Replica& r, LocalTxn t) {
+    clock_.Advance(1);
+    auto c = r.Write(t);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *c : Commit{};
+  }
+  Commit Write(LocalTxn t) { return Write(*author_, std::move(t)); }
+
+  RowSnapshot Export(Replica& r, const RowId& row) {
+    auto snap = r.ExportRow("organisations", row);
+    EXPECT_TRUE(snap.ok() && snap->has_value());
+    return snap.ok() && snap->has_value() ? **snap : RowSnapshot{};
+  }
+
+  void Pull(PulledBatch b) {
+    auto r = node_->ApplyPulled(b);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+
+  Value NodeValue(const RowId& row, size_t column) {
+    auto got = node_->Get("organisations", row);
+    EXPECT_TRUE(got.ok() && got->has_value());
+    return got.ok() && got->has_value() ? (*got)->values[column] : Value::Null();
+  }
+
+  std::vector<ConflictRecord> NodeConflicts(const RowId& row) {
+    auto c = node_->Conflicts(std::string("organisations"), row);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *c : std::vector<ConflictRecord>{};
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<Replica> author_;
+  std::unique_ptr<Replica> node_;
+};
+
+// A hub put back from a backup serves its older copy of a row again when
+// the node's cursor went back before the row became visible (a referral);
+// the node, holding the newer commits, skips them as held when they come
+// again. Put in its place, the copy took the newer field back for good
+// (the simulation, FIELDSYNC_SIM_WITHOUT=gc FIELDSYNC_SIM_SEED=
+// 1946042172048994136: an assigned officer gone from one laptop). A field
+// the copy holds newer still comes in.
+TEST_F(InstallMergeTest, AnOlderCopyOfAHeldRowTakesBackNoFieldHeldNewer) {
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")},
+                                                                 {"public_phone", T("024 1")}}));
+  const RowSnapshot old_copy = Export(*author_, a);
+  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  PulledBatch log;
+  log.commits = {{1, c1}, {2, c2}};
+  Pull(log);
+  // The phone changes on the hub's side after the node pulled: the copy
+  // served next holds the older name and the newer phone.
+  const Commit c3 = Write(LocalTxn().Set("organisations", a, {{"public_phone", T("024 3")}}));
+  RowSnapshot mixed = old_copy;
+  const RowSnapshot newest = Export(*author_, a);
+  for (FieldState& f : mixed.fields) {
+    if (f.column != "public_phone") continue;
+    for (const FieldState& g : newest.fields) {
+      if (g.column == f.column) f = g;
+    }
+  }
+  PulledBatch install;
+  install.rows = {mixed};
+  install.rows_position = 1;
+  Pull(install);
+  EXPECT_EQ(NodeValue(a, kName), T("two")) << "the name held newer was taken back";
+  EXPECT_EQ(NodeValue(a, kPhone), T("024 3"));
+  // c3 comes again later: inside the row, skipped; the node is the author.
+  PulledBatch later;
+  later.commits = {{3, c3}};
+  Pull(later);
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
+// Rule (1): a field the held row keeps is vouched for by the batch only if
+// the held row was, or the node's log shows it. Else a hub plants a value
+// with a copy it does not vouch for (newer than the true one), then serves
+// the true row witnessed: the planted value would stay, witnessed, and the
+// node would seal for the owner it names.
+TEST_F(InstallMergeTest, AFieldPlantedByAnUnvouchedCopyIsNotVouchedForByALaterWitnessedOne) {
+  const RowId a = Id16::NewRandom();
+  Write(LocalTxn().Create("organisations", a, {{"name", T("true name")}}));
+  const RowSnapshot truth = Export(*author_, a);
+  RowSnapshot planted = truth;
+  for (FieldState& f : planted.fields) {
+    if (f.column != "name") continue;
+    f.value = T("planted");
+    f.version.version.hlc = Hlc::FromPacked(f.version.version.hlc.packed() + (10u << 16));
+  }
+  PulledBatch first;
+  first.rows = {planted};
+  first.rows_position = 1;
+  Pull(first);
+  PulledBatch second;
+  second.rows = {truth};
+  second.rows_position = 1;
+  second.witnessed = {{"organisations", a}};
+  Pull(second);
+  EXPECT_EQ(NodeValue(a, kName), T("planted"));  // the newer version, the hub's word
+  auto vouched = node_->RowVouched("organisations", a);
+  ASSERT_TRUE(vouched.ok()) << vouched.status();
+  EXPECT_FALSE(*vouched) << "a planted field was vouched for by the witnessed copy";
+  auto signed_name = node_->VersionSigned("organisations", a, "name");
+  ASSERT_TRUE(signed_name.ok()) << signed_name.status();
+  EXPECT_FALSE(*signed_name);
+}
+
+// Rule (2): this laptop's own field, acknowledged by the hub and held
+// newer than the copy, stays. The replay after an install brings back
+// only what was not acknowledged (ReplayUnpushed), so a merge that took
+// the copy's value for the laptop's own fields let a hub roll them back.
+TEST_F(InstallMergeTest, AnAcknowledgedFieldOfThisLaptopHeldNewerStays) {
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const RowSnapshot old_copy = Export(*author_, a);
+  PulledBatch log;
+  log.commits = {{1, c1}};
+  Pull(log);
+  clock_.Advance(1);
+  auto mine = node_->Write(LocalTxn().Set("organisations", a, {{"name", T("mine")}}));
+  ASSERT_TRUE(mine.ok()) << mine.status();
+  ASSERT_TRUE(node_->SetCursor("hub:pushed", static_cast<int64_t>(mine->seq)).ok());
+  PulledBatch install;
+  install.rows = {old_copy};
+  install.rows_position = 1;
+  install.pushed_cursor = "hub:pushed";
+  Pull(install);
+  EXPECT_EQ(NodeValue(a, kName), T("mine")) << "a hub rolled back this laptop's acknowledged write";
+}
+
+// Rule (2), the other half: this laptop's own write the hub refused (set
+// aside) does not outlive an install, also where the copy does not have
+// the field at all (docs/PROTOCOL.md, "Refresh on discard").
+TEST_F(InstallMergeTest, ARefusedFieldOfThisLaptopGoesEvenWhereTheCopyLacksIt) {
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const RowSnapshot copy = Export(*author_, a);  // no phone
+  PulledBatch log;
+  log.commits = {{1, c1}};
+  Pull(log);
+  clock_.Advance(1);
+  auto mine = node_->Write(LocalTxn().Set("organisations", a, {{"public_phone", T("refused")}}));
+  ASSERT_TRUE(mine.ok()) << mine.status();
+  SetAsideRow refused;
+  refused.seq = mine->seq;
+  refused.code = 1;
+  refused.reason = "refused by the hub";
+  refused.at_millis = kTestEpochMillis;
+  ASSERT_TRUE(node_->SetAside({refused}).ok());
+  ASSERT_TRUE(node_->SetCursor("hub:pushed", static_cast<int64_t>(mine->seq)).ok());
+  PulledBatch install;
+  install.rows = {copy};
+  install.rows_position = 1;
+  install.pushed_cursor = "hub:pushed";
+  Pull(install);
+  EXPECT_EQ(NodeValue(a, kPhone), Value::Null()) << "a refused write outlived the install";
+  EXPECT_EQ(NodeValue(a, kName), T("one"));
+}
+
+// Rule (3): a copy pairing the version held with another value. Where a
+// commit in the node's log wrote the value held, the copy lies: the value
+// held stays, signed. Where the value held came in a copy of its own (the
+// hub's word), the new copy's is taken, and the row counts as served, never
+// as vouched for.
+TEST_F(InstallMergeTest, ACopyPairingAHeldVersionWithAnotherValueNeverReplacesASignedOne) {
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const RowSnapshot truth = Export(*author_, a);
+  RowSnapshot other_value = truth;
+  for (FieldState& f : other_value.fields) {
+    if (f.column == "name") f.value = T("other");
+  }
+  PulledBatch log;
+  log.commits = {{1, c1}};
+  Pull(log);
+  PulledBatch install;
+  install.rows = {other_value};
+  install.rows_position = 1;
+  Pull(install);
+  EXPECT_EQ(NodeValue(a, kName), T("one")) << "a hub's value replaced a signed one";
+  auto signed_name = node_->VersionSigned("organisations", a, "name");
+  ASSERT_TRUE(signed_name.ok()) << signed_name.status();
+  EXPECT_TRUE(*signed_name);
+}
+
+TEST_F(InstallMergeTest, ACopyPairingAServedVersionWithAnotherValueIsTakenAndNotVouchedFor) {
+  const RowId a = Id16::NewRandom();
+  Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const RowSnapshot truth = Export(*author_, a);
+  RowSnapshot other_value = truth;
+  for (FieldState& f : other_value.fields) {
+    if (f.column == "name") f.value = T("other");
+  }
+  for (const RowSnapshot* copy : std::vector<const RowSnapshot*>{&truth, &other_value}) {
+    PulledBatch install;
+    install.rows = {*copy};
+    install.rows_position = 1;
+    Pull(install);
+  }
+  EXPECT_EQ(NodeValue(a, kName), T("other"));
+  auto vouched = node_->RowVouched("organisations", a);
+  ASSERT_TRUE(vouched.ok()) << vouched.status();
+  EXPECT_FALSE(*vouched);
+  auto signed_name = node_->VersionSigned("organisations", a, "name");
+  ASSERT_TRUE(signed_name.ok()) << signed_name.status();
+  EXPECT_FALSE(*signed_name) << "the hub's value passed for the signed one";
+}
+
+// A write the copy holds and the node never applied, concurrent with the
+// field it holds newer, becomes a conflict record there (its commit, inside
+// the row, is skipped when it comes): the node shows what a replica that
+// applied every commit shows.
+TEST_F(InstallMergeTest, AConcurrentWriteOnlyTheCopyHoldsBecomesAConflictRecord) {
+  std::unique_ptr<Replica> other = OpenReplica(dir_.File("other.db"), &clock_);
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  ASSERT_TRUE(other->Apply({c1}).ok());
+  const Commit three = Write(*other, LocalTxn().Set("organisations", a, {{"name", T("three")}}));
+  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  ASSERT_TRUE(author_->Apply({three}).ok());
+  const RowSnapshot copy = Export(*author_, a);  // "two", with "three" as a record
+  ASSERT_EQ(copy.conflicts.size(), 1u);
+  const Commit c4 = Write(LocalTxn().Set("organisations", a, {{"name", T("four")}}));
+  PulledBatch log;
+  log.commits = {{1, c1}, {2, c2}, {4, c4}};
+  Pull(log);
+  PulledBatch install;
+  install.rows = {copy};
+  install.rows_position = 3;
+  Pull(install);
+  EXPECT_EQ(NodeValue(a, kName), T("four"));
+  const std::vector<ConflictRecord> records = NodeConflicts(a);
+  ASSERT_EQ(records.size(), 1u) << "the concurrent write was lost";
+  EXPECT_EQ(records[0].value, T("three"));
+  PulledBatch later;
+  later.commits = {{3, three}};
+  Pull(later);
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
+// A copy's version the held field superseded through writes the node
+// applied after an earlier install (not in its log: that install brought
+// it) is no conflict: the node's log shows the chain of bases back to it.
+TEST_F(InstallMergeTest, AVersionTheHeldFieldSupersededIsNoConflictThoughNeverLogged) {
+  const RowId a = Id16::NewRandom();
+  Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const RowSnapshot copy = Export(*author_, a);
+  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  const Commit c3 = Write(LocalTxn().Set("organisations", a, {{"name", T("three")}}));
+  PulledBatch first;
+  first.rows = {copy};
+  first.rows_position = 1;
+  Pull(first);
+  PulledBatch log;
+  log.commits = {{2, c2}, {3, c3}};
+  Pull(log);
+  PulledBatch again;  // the same copy served again (a hub put back)
+  again.rows = {copy};
+  again.rows_position = 1;
+  Pull(again);
+  EXPECT_EQ(NodeValue(a, kName), T("three"));
+  EXPECT_TRUE(NodeConflicts(a).empty()) << "a superseded version shown as a conflict";
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
