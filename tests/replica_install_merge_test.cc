@@ -130,6 +130,43 @@ TEST_F(InstallMergeTest, AFieldPlantedByAnUnvouchedCopyIsNotVouchedForByALaterWi
   EXPECT_FALSE(*signed_name);
 }
 
+// Rule (1), review 21's HIGH: on a row served as the hub chose, a held
+// field kept by a signed commit is not vouched for either. Any office's
+// device may sign a write keeping the owner a laptop holds, so a hub plants
+// an owner with a copy it does not vouch for, has a colluding office sign a
+// write keeping it, then serves the true row witnessed: the laptop would
+// seal for the planted owner.
+TEST_F(InstallMergeTest, AHeldFieldOnAServedRowKeptByAnotherOfficesCommitIsNotVouchedFor) {
+  std::unique_ptr<Replica> colluding = OpenReplica(dir_.File("colluding.db"), &clock_);
+  const RowId a = Id16::NewRandom();
+  Write(LocalTxn().Create("organisations", a, {{"name", T("true owner")}}));
+  const RowSnapshot truth = Export(*author_, a);
+  RowSnapshot planted = truth;
+  for (FieldState& f : planted.fields) {
+    if (f.column == "name") f.value = T("planted");
+  }
+  for (Replica* r : {node_.get(), colluding.get()}) {
+    PulledBatch first;
+    first.rows = {planted};
+    first.rows_position = 1;
+    ASSERT_TRUE(r->ApplyPulled(first).ok());
+  }
+  const Commit keep = Write(*colluding, LocalTxn().Set("organisations", a,
+                                                       {{"name", T("planted")}}));
+  PulledBatch log;
+  log.commits = {{2, keep}};
+  Pull(log);
+  PulledBatch second;
+  second.rows = {truth};
+  second.rows_position = 1;
+  second.witnessed = {{"organisations", a}};
+  Pull(second);
+  EXPECT_EQ(NodeValue(a, kName), T("planted"));
+  auto vouched = node_->RowVouched("organisations", a);
+  ASSERT_TRUE(vouched.ok()) << vouched.status();
+  EXPECT_FALSE(*vouched) << "a planted value kept by a colluding commit was vouched for";
+}
+
 // Rule (2): this laptop's own field, acknowledged by the hub and held
 // newer than the copy, stays. The replay after an install brings back
 // only what was not acknowledged (ReplayUnpushed), so a merge that took
@@ -154,15 +191,18 @@ TEST_F(InstallMergeTest, AnAcknowledgedFieldOfThisLaptopHeldNewerStays) {
 }
 
 // Rule (2), the other half: this laptop's own write the hub refused (set
-// aside) does not outlive an install, also where the copy does not have
-// the field at all (docs/PROTOCOL.md, "Refresh on discard").
-TEST_F(InstallMergeTest, ARefusedFieldOfThisLaptopGoesEvenWhereTheCopyLacksIt) {
+// aside) and an officer has not resolved yet stays in a row installed over
+// it, as work not at the hub does (re-dating a write refused for a clock
+// ahead rewrites only the rows that hold it); once discarded, the discard
+// puts the field back and a copy installed again agrees with it.
+TEST_F(InstallMergeTest, AnUnresolvedRefusedFieldOfThisLaptopStaysThroughAnInstall) {
   const RowId a = Id16::NewRandom();
-  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
-  const RowSnapshot copy = Export(*author_, a);  // no phone
-  PulledBatch log;
-  log.commits = {{1, c1}};
-  Pull(log);
+  Write(LocalTxn().Create("organisations", a, {{"name", T("one")}, {"public_phone", T("024 1")}}));
+  const RowSnapshot copy = Export(*author_, a);
+  PulledBatch first;
+  first.rows = {copy};
+  first.rows_position = 1;
+  Pull(first);
   clock_.Advance(1);
   auto mine = node_->Write(LocalTxn().Set("organisations", a, {{"public_phone", T("refused")}}));
   ASSERT_TRUE(mine.ok()) << mine.status();
@@ -173,13 +213,17 @@ TEST_F(InstallMergeTest, ARefusedFieldOfThisLaptopGoesEvenWhereTheCopyLacksIt) {
   refused.at_millis = kTestEpochMillis;
   ASSERT_TRUE(node_->SetAside({refused}).ok());
   ASSERT_TRUE(node_->SetCursor("hub:pushed", static_cast<int64_t>(mine->seq)).ok());
-  PulledBatch install;
-  install.rows = {copy};
-  install.rows_position = 1;
-  install.pushed_cursor = "hub:pushed";
-  Pull(install);
-  EXPECT_EQ(NodeValue(a, kPhone), Value::Null()) << "a refused write outlived the install";
-  EXPECT_EQ(NodeValue(a, kName), T("one"));
+  PulledBatch again;
+  again.rows = {copy};
+  again.rows_position = 1;
+  again.pushed_cursor = "hub:pushed";
+  Pull(again);
+  EXPECT_EQ(NodeValue(a, kPhone), T("refused")) << "work an officer has not resolved was dropped";
+  auto discarded = node_->DiscardSetAside(mine->seq, kTestEpochMillis + 5);
+  ASSERT_TRUE(discarded.ok()) << discarded.status();
+  Pull(again);
+  EXPECT_EQ(NodeValue(a, kPhone), T("024 1")) << "a discarded write outlived the install";
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
 // Rule (3): a copy pairing the version held with another value. Where a
@@ -261,6 +305,69 @@ TEST_F(InstallMergeTest, AConcurrentWriteOnlyTheCopyHoldsBecomesAConflictRecord)
   later.commits = {{3, three}};
   Pull(later);
   EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
+// Review 21, MED 2: a conflict record of the copy older than what an
+// earlier install brought, which this laptop never held (a colleague's
+// offline write pushed late, concurrent), is kept: its commit, inside the
+// row, is skipped when it comes, so taking it as held lost it for good.
+TEST_F(InstallMergeTest, AConflictRecordOlderThanAnEarlierInstallIsKeptNotTakenAsHeld) {
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const RowSnapshot copy = Export(*author_, a);
+  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  PulledBatch first;
+  first.rows = {copy};
+  first.rows_position = 1;
+  Pull(first);
+  PulledBatch log;
+  log.commits = {{2, c2}};
+  Pull(log);
+  RowSnapshot with_late = copy;
+  ConflictRecord late;
+  late.table = "organisations";
+  late.row = a;
+  late.column = "name";
+  late.version = Version{Hlc::FromPacked(c1.hlc.packed() - 1), Id16::NewRandom()};
+  late.value = T("late");
+  with_late.conflicts.push_back(late);
+  PulledBatch again;
+  again.rows = {with_late};
+  again.rows_position = 3;
+  Pull(again);
+  EXPECT_EQ(NodeValue(a, kName), T("two"));
+  const std::vector<ConflictRecord> records = NodeConflicts(a);
+  ASSERT_EQ(records.size(), 1u) << "a late write was taken as held, and lost";
+  EXPECT_EQ(records[0].value, T("late"));
+}
+
+// Review 21, MED 3: a copy's conflict record newer than its field's value
+// (in no replica's row) or stamped far ahead would pin the field and drag
+// this laptop's clock: the batch is refused, nothing of it kept.
+TEST_F(InstallMergeTest, AConflictRecordNewerThanItsValueOrFarAheadIsRefused) {
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const RowSnapshot copy = Export(*author_, a);
+  PulledBatch log;
+  log.commits = {{1, c1}};
+  Pull(log);
+  for (uint64_t ahead_millis : {uint64_t{1}, uint64_t{400} * 24 * 3600 * 1000}) {
+    RowSnapshot bad = copy;
+    ConflictRecord r;
+    r.table = "organisations";
+    r.row = a;
+    r.column = "name";
+    r.version = Version{Hlc::FromParts(c1.hlc.wall_millis() + ahead_millis, 0), Id16::NewRandom()};
+    r.value = T("pinned");
+    bad.conflicts.push_back(r);
+    PulledBatch install;
+    install.rows = {bad};
+    install.rows_position = 1;
+    auto got = node_->ApplyPulled(install);
+    EXPECT_FALSE(got.ok()) << "ahead " << ahead_millis;
+    EXPECT_EQ(NodeValue(a, kName), T("one"));
+    EXPECT_TRUE(NodeConflicts(a).empty());
+  }
 }
 
 // A copy's version the held field superseded through writes the node

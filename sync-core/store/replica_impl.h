@@ -72,6 +72,7 @@ struct InstalledRecord {
   Version version;
   std::optional<Version> base;
   Value value;
+  bool winner = false;  // in the merge: the copy's winner of the field, not a record
 };
 
 // What a row installed is recorded as: vouched for by a verified page, by
@@ -153,7 +154,7 @@ class Replica::Impl {
   // The held row `held` (every value loaded) and the copy being installed
   // (`installed`, its conflict records `records`) merged into `installed`
   // and `records`: each write of the copy not applied here merged by the
-  // rule of merge/merge.h; this laptop's own set-aside writes dropped.
+  // rule of merge/merge.h; this laptop's own resolved set-aside writes dropped.
   // Returns the marks the row keeps, given the batch's (replica_install_merge.cc).
   absl::StatusOr<InstallMarks> MergeInstalled(size_t tidx, const RowId& row,
                                               const RowState& held, RowState& installed,
@@ -164,7 +165,8 @@ class Replica::Impl {
                                          std::string_view column,
                                          const std::optional<FieldVersion>& winner,
                                          const std::vector<InstalledRecord>& records);
-  // Whether `v` is a commit of this device set aside (_fs_set_aside).
+  // Whether `v` is a commit of this device set aside and resolved
+  // (_fs_set_aside.discarded_at: discarded, kept or re-dated).
   absl::StatusOr<bool> OwnSetAside(const Version& v);
   // The write of `column` of `row` by the logged commit of version `v`, if
   // this replica's log holds one (replica_provenance.cc).

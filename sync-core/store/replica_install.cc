@@ -112,6 +112,10 @@ absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& 
       return hlc.Check(f.version.version.hlc,
                        absl::StrCat("device ", f.version.version.device.ToString()), lead);
     }
+    if (f.version.base && hlc.TooFarAhead(f.version.base->hlc, lead)) {
+      return hlc.Check(f.version.base->hlc,
+                       absl::StrCat("device ", f.version.base->device.ToString()), lead);
+    }
     FS_ASSIGN_OR_RETURN(uint32_t dev, DeviceIndex(f.version.version.device, /*create=*/true));
     SlotMeta& m = rs.slots[slot];
     m.set = true;
@@ -147,6 +151,20 @@ absl::Status Replica::Impl::InstallRow(sqlite::Transaction&, const RowSnapshot& 
       }
       FS_RETURN_IF_ERROR(ValidateValue(t, t.columns[static_cast<size_t>(ci)], c.value));
       slot = static_cast<size_t>(ci) + 1;
+    }
+    // Checked as the fields are: a conflict record's stamp far ahead would
+    // pin the field (review 21, MED 3); and one newer than its field's
+    // value is in no replica's row (the value is the newest write).
+    for (const Version* v : {&c.version, c.base ? &*c.base : nullptr}) {
+      if (v != nullptr && hlc.TooFarAhead(v->hlc, lead)) {
+        return hlc.Check(v->hlc, absl::StrCat("device ", v->device.ToString()), lead);
+      }
+    }
+    const std::optional<FieldVersion> value_version = ToFieldVersion(rs.slots[slot]);
+    if (!value_version || !(c.version < value_version->version)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "installed ", AV(t.name), " row ", snap.row.ToString(), " carries a conflict record of ",
+          c.column, " not older than the field's value"));
     }
     if (c.base) FS_RETURN_IF_ERROR(Learn(*c.base));
     FS_RETURN_IF_ERROR(Learn(c.version));

@@ -19,8 +19,12 @@ namespace fieldsync {
 
 absl::StatusOr<bool> Replica::Impl::OwnSetAside(const Version& v) {
   if (v.device != self) return false;
+  // Resolved: discarded or kept by an officer, or re-dated (its new commit
+  // then holds the field). One still waiting stays, as this laptop's work
+  // not at the hub does: re-dating rewrites only the rows that hold it.
   FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT 1 FROM _fs_log l JOIN _fs_set_aside s ON "
-                                            "s.seq = l.seq WHERE l.device = ?1 AND l.hlc = ?2"));
+                                            "s.seq = l.seq WHERE l.device = ?1 AND l.hlc = ?2 "
+                                            "AND s.discarded_at != 0"));
   st->BindInt(1, self_idx);
   st->BindInt(2, static_cast<int64_t>(v.hlc.packed()));
   return st->Step();
@@ -97,8 +101,9 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
   // Something of the copy went in (the row differs from the one held): the
   // row is then as the hub served it.
   bool from_copy = false;
-  // Every field that stays the held one can show a signature.
-  bool held_fields_signed = true;
+  // A field stays the held one, newer than the copy's (or the copy lacks
+  // it).
+  bool held_stays = false;
   std::vector<InstalledRecord> merged_records;
   for (size_t slot = 0; slot < installed.slots.size(); ++slot) {
     const std::optional<FieldVersion> copy_field = ToFieldVersion(installed.slots[slot]);
@@ -114,9 +119,10 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
     std::optional<FieldVersion> winner = held_field;
     Value value = held.values[slot];
     std::vector<InstalledRecord> field_records = held_field_records;
-    // This laptop's own write the hub refused (set aside) does not outlive
-    // an install: the field is the copy's, or unset if the copy has none
-    // (docs/PROTOCOL.md, "Refresh on discard").
+    // This laptop's own write the hub refused (set aside), once resolved,
+    // does not outlive an install: the field is the copy's, or unset if the
+    // copy has none (docs/PROTOCOL.md, "Refresh on discard": a field it
+    // could not put back takes the hub's state here).
     bool own_refused = false;
     if (held_field) {
       FS_ASSIGN_OR_RETURN(own_refused, OwnSetAside(held_field->version));
@@ -139,7 +145,10 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
       if (!(installed.values[slot] == value)) {
         FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> logged,
                             LoggedWrite(held_field->version, t.name, row, SlotColumn(t, slot)));
-        if (!(logged && logged->value == value)) value = installed.values[slot];
+        if (!(logged && logged->value == value)) {
+          value = installed.values[slot];
+          winner = copy_field;  // its base too
+        }
       }
       field_records = copy_records;
     } else {
@@ -151,7 +160,8 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
       // base is older than the write).
       std::vector<InstalledRecord> copy_writes = copy_records;
       if (copy_field) {
-        copy_writes.push_back({slot, copy_field->version, copy_field->base, installed.values[slot]});
+        copy_writes.push_back(
+            {slot, copy_field->version, copy_field->base, installed.values[slot], true});
       }
       std::sort(copy_writes.begin(), copy_writes.end(),
                 [](const InstalledRecord& x, const InstalledRecord& y) { return x.version < y.version; });
@@ -164,8 +174,14 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
           FS_ASSIGN_OR_RETURN(history,
                               HistoryOf(t.name, row, SlotColumn(t, slot), winner, field_records));
         }
+        // A version older than the newest of the chain an earlier install
+        // brought, where that chain stops, was inside that install: for the
+        // copy's winner only (the hub's winner then was newer). A conflict
+        // record not held is a write this laptop never had (an offline
+        // write pushed late): kept, never taken as held (review 21, MED 2).
         bool known = history->seen.count(w.version) > 0 ||
-                     (installed_before && history->unlogged && w.version < *history->unlogged);
+                     (w.winner && installed_before && history->unlogged &&
+                      w.version < *history->unlogged);
         if (!known) {
           FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> logged,
                               LoggedWrite(w.version, t.name, row, SlotColumn(t, slot)));
@@ -179,7 +195,7 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
           std::erase_if(field_records,
                         [&](const InstalledRecord& r) { return r.version == *w.base; });
         }
-        if (d.incoming_wins) {  // not reached while the held field is newer
+        if (d.incoming_wins) {
           if (d.conflict == ConflictAction::kKeepCurrent && winner) {
             field_records.push_back({slot, winner->version, winner->base, value});
           }
@@ -190,16 +206,13 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
         }
       }
       // A field that stays the held one: the batch vouches for it only if
-      // the held row was vouched for, or a commit in this replica's log
-      // wrote that value (else a hub could plant a value with a copy it
-      // does not vouch for, then serve the true row vouched for and have
-      // the planted value vouched for too).
-      if (winner && winner->version == held_field->version && !held_vouched &&
-          held_fields_signed) {
-        FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> logged,
-                            LoggedWrite(winner->version, t.name, row, SlotColumn(t, slot)));
-        held_fields_signed = logged && logged->value == value;
-      }
+      // the held row was vouched for (docs/MERGE.md, rule (1)). A commit in
+      // the log writing that value is not enough: on a row served as the
+      // hub chose, a device of any office may sign a write keeping the
+      // owner held (keyring_seal.cc, CheckOwnerMoves), so a hub plants an
+      // owner with an unvouched copy, has a colluding office keep it, then
+      // serves the true row vouched for (review 21, HIGH).
+      if (winner && winner->version == held_field->version) held_stays = true;
     }
     if (winner) {
       std::erase_if(field_records,
@@ -244,7 +257,7 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
   const bool held_verified = got && mark_of->ColumnInt(0) > 0;
   const bool held_witnessed = got && mark_of->ColumnInt(1) > 0;
   InstallMarks out;
-  const bool keep_batch = held_vouched || held_fields_signed;
+  const bool keep_batch = held_vouched || !held_stays;
   if (from_copy) {
     out.verified = batch.verified && keep_batch;
     out.witnessed = batch.witnessed && keep_batch;
