@@ -63,7 +63,7 @@ std::vector<std::string> ConcurrentStatuses(const ReferralState& cur) {
   return out;
 }
 
-absl::Status CheckOne(HubReadTxn& hub, const std::string& province, const Commit& c,
+absl::Status CheckOne(HubWriteTxn& hub, const std::string& province, const Commit& c,
                       const RowChange& rc) {
   FS_ASSIGN_OR_RETURN(std::optional<ReferralState> row, hub.Referral(rc.row));
   const FieldWrite* live = WriteOf(rc, kLiveColumn);
@@ -93,10 +93,20 @@ absl::Status CheckOne(HubReadTxn& hub, const std::string& province, const Commit
     }
     // A grant to '*' (the key of entries every office reads) or to a name
     // no office has would key the case's log under it for good (attack
-    // review 88).
+    // review 88): the office must be one the hub's registry holds (no
+    // office is ever taken out of it; attack review 89, LOW: "ZZ" was
+    // taken for having an office code's form).
     if (!to_office.empty() && !IsProvinceCode(to_office)) {
       return Denied(c, rc, "names a to_office that is not an office's code (two or three "
                            "capital letters)");
+    }
+    if (!to_office.empty()) {
+      FS_ASSIGN_OR_RETURN(const bool registered, hub.ProvinceExists(to_office));
+      if (!registered) {
+        return Denied(c, rc, absl::StrCat("names to_office ", AV(to_office), ", which is not "
+                                          "an office's code at this hub (no such office is "
+                                          "registered)"));
+      }
     }
     if (to_office.empty() && (org == nullptr || org->value.is_null())) {
       return Denied(c, rc, "names no destination (to_office or to_organisation)");
@@ -150,7 +160,7 @@ absl::Status CheckOne(HubReadTxn& hub, const std::string& province, const Commit
 
 }  // namespace
 
-absl::Status CheckReferralChanges(HubReadTxn& hub, const std::string& province, const Commit& c) {
+absl::Status CheckReferralChanges(HubWriteTxn& hub, const std::string& province, const Commit& c) {
   for (const RowChange& rc : c.changes) {
     if (rc.table != "referrals") continue;
     FS_RETURN_IF_ERROR(CheckOne(hub, province, c, rc));

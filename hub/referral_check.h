@@ -21,8 +21,9 @@ inline constexpr char kReferralStatusTableSql[] =
     "WITHOUT ROWID";
 
 // PERMISSION_DENIED naming the commit and the rule if a referral change of
-// `c`, pushed by a device of `province`, breaks the rules.
-absl::Status CheckReferralChanges(HubReadTxn& hub, const std::string& province, const Commit& c);
+// `c`, pushed by a device of `province`, breaks the rules. The writer's
+// view: a referral names an office of the registry.
+absl::Status CheckReferralChanges(HubWriteTxn& hub, const std::string& province, const Commit& c);
 
 // Records the status versions `c` wrote (after it was applied).
 absl::Status RecordReferralStatus(HubWriteTxn& hub, const Commit& c);

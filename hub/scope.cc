@@ -291,16 +291,23 @@ absl::Status Scope::CheckPersonLink(const std::string& province, const Commit& c
   const std::string_view person_column = PersonColumn(data_.schema());
   const Value* v = person_column.empty() ? nullptr : Written(rc, person_column);
   if (v == nullptr) return absl::OkStatus();
-  // The person the hub linked to the case, whatever NULL was written since.
-  FS_ASSIGN_OR_RETURN(const std::optional<RowId> linked, data_.PersonOfCase(rc.row));
+  // The persons the hub linked to the case, whatever NULL was written
+  // since. Every link a case ever had is kept (a hub before the rule below
+  // linked more than one): a write of any of them is no change of the
+  // case's person, and shows nobody anything new. PersonOfCase gave one of
+  // them only (LIMIT 1; attack review 88, LOW), and a commit writing the
+  // case's other linked person was refused.
+  FS_ASSIGN_OR_RETURN(const auto linked, data_.PersonsOfCase(rc.row));
   if (v->is_null()) {
-    if (!linked || IsDelete(rc)) return absl::OkStatus();
+    if (linked.empty() || IsDelete(rc)) return absl::OkStatus();
     return Denied(c, rc, "names its victim (person_id); the link can be cleared only by "
                          "deleting the case");
   }
   FS_ASSIGN_OR_RETURN(RowId person, IdOf(v));
-  if (linked) {
-    if (*linked == person) return absl::OkStatus();
+  if (!linked.empty()) {
+    for (const auto& [p, owner] : linked) {
+      if (p == person) return absl::OkStatus();
+    }
     return Denied(c, rc, "already names its victim (person_id); a case's person cannot change");
   }
   const std::string persons = PersonsName(data_.schema());

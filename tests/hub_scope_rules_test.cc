@@ -442,6 +442,33 @@ TEST_F(ScopeRulesTest, AReferralShowsTheCaseItsPersonAndItselfToTheOfficeReferre
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
 }
 
+// Attack review 88, LOW: a case's person links are kept, and a hub file
+// made before the rule that a case's person never changes holds more than
+// one for some cases. The check compared a write with one of them
+// (PersonOfCase, LIMIT 1): an edit naming the case's other linked person
+// was refused, at every push. A write of any linked person is taken; one
+// naming a person never linked is still refused.
+TEST_F(ScopeRulesTest, ACaseLinkedToTwoPersonsTakesAWriteOfEitherAndNoOther) {
+  RowId low = RowId::NewRandom(), high = RowId::NewRandom();
+  if (high < low) std::swap(low, high);
+  ASSERT_TRUE(Push("LC", Write("cases", kase_, {{"province", Value::Text("LC")}}), 1).ok());
+  for (const RowId& p : {low, high}) {
+    ASSERT_TRUE(Push("LC", Write("persons", p, {{"province", Value::Text("LC")}}), 2).ok());
+    ASSERT_TRUE(data_.LinkPerson(p, kase_).ok());  // as the older hub file holds them
+  }
+  auto naming = [&](const RowId& p) {
+    return Write("cases", kase_, {{"person_id", Value::Bytes(std::string(p.view()))},
+                                  {"status", Value::Text("assisting")}});
+  };
+  for (const RowId& p : {high, low}) {
+    absl::Status s = scope_.CheckWritable("LC", naming(p));
+    EXPECT_TRUE(s.ok()) << (p == high ? "the higher" : "the lower") << " linked person: " << s;
+  }
+  absl::Status other = scope_.CheckWritable("LC", naming(RowId::NewRandom()));
+  EXPECT_EQ(other.code(), absl::StatusCode::kPermissionDenied) << other;
+  EXPECT_NE(other.message().find("a case's person cannot change"), std::string::npos) << other;
+}
+
 // A consent belongs to the case its case_id names (the schema's declared
 // relation, schema/relations.h): seen, written and logged with that case,
 // and never moved to another.

@@ -244,6 +244,32 @@ TEST_F(ReferralAuthorityTest, AReferralToNoOfficesCodeIsRefusedByTheHub) {
   }
 }
 
+// Attack review 89, LOW: the hub checked a referral's to_office by its form
+// alone, and "ZZ", an office it does not have, was taken and granted sight
+// of the case (its log keyed under "ZZ", read by any office registered with
+// that code later). The registry decides: refused in one line, nothing of
+// the commit stored, nothing granted.
+TEST_F(ReferralAuthorityTest, AReferralToAnOfficeTheHubDoesNotHaveIsRefusedAndGrantsNothing) {
+  auto& lc = AddNode("LC");
+  const RowId kase = NewCase(lc.replica(), "LC", "Vàng Thị Dợ");
+  MustSync(lc);
+  Refer(lc.replica(), kase, "LC", "ZZ");
+  const int64_t head = *OpenHubReplica()->LogHead();
+  absl::Status r = RefusedPush(lc);
+  EXPECT_EQ(r.code(), absl::StatusCode::kPermissionDenied) << r;
+  const std::string said(r.message());
+  EXPECT_NE(said.find("names to_office ZZ, which is not an office's code at this hub"),
+            std::string::npos)
+      << said;
+  EXPECT_EQ(said.find('\n'), std::string::npos) << said;
+  auto hub = OpenHubReplica();
+  EXPECT_EQ(*hub->LogHead(), head) << "something of the commit was stored";
+  auto grants = RawDb(*hub).Prepared("SELECT count(*) FROM hub_grants WHERE province = 'ZZ'");
+  ASSERT_TRUE(grants.ok()) << grants.status();
+  ASSERT_TRUE(*(*grants)->Step());
+  EXPECT_EQ((*grants)->ColumnInt(0), 0) << "sight of the case granted to ZZ";
+}
+
 // Found by the simulation (tests/sim): two laptops of the receiving office
 // both accept a referral while apart. The merge keeps the second
 // "accepted" as a conflict record, and the owning office took that for a

@@ -291,6 +291,40 @@ TEST_F(ReferredRowsAttackTest, APullCutBetweenReferredRowsResumesWitnessed) {
   EXPECT_EQ(GrantsTo(t.hn, t.kase, "LC"), 1);
 }
 
+// LOW (malicious hub alone; attack review 89). Rows newly visible come
+// with the position of the hub's log they hold every write up to. A hub
+// that says a position past its own head (with no mark of it, as a hub of
+// an earlier build sends none) had the laptop count every later write of
+// the case as inside the rows: skipped at every pull after, while its
+// chain of Lào Cai's commits showed them received, so that no other hub
+// would send them again. The message is refused whole; the next pull
+// installs the case as served honestly, and Lào Cai's later edit arrives.
+TEST_F(ReferredRowsAttackTest, RowsSaidToHoldTheLogPastItsHeadAreRefused) {
+  auto t = CaseOfLaoCaiReferredToHaNoi();
+  int lied = 0;
+  RewritingHub ahead(t.hn.client().transport(), [&](sync::PullChunk& c) {
+    if (c.rows.empty()) return true;
+    c.rows_position = c.log_head + 1000;
+    c.rows_hash.clear();
+    ++lied;
+    return true;
+  });
+  auto r = SyncThrough(t.hn, ahead);
+  ASSERT_GE(lied, 1);
+  EXPECT_FALSE(r.ok()) << "rows said to hold the log past its head were taken";
+  EXPECT_NE(r.status().message().find("past the head its message states"), std::string::npos)
+      << r.status();
+  EXPECT_EQ(std::string(r.status().message()).find('\n'), std::string::npos) << r.status();
+  EXPECT_FALSE(Holds(t.hn, "cases", t.kase)) << "something of that message was applied";
+  MustSync(t.hn);
+  ASSERT_TRUE(Holds(t.hn, "cases", t.kase));
+  SetField(t.lc.replica(), "cases", t.kase, "status", Value::Text("assisting"));
+  MustSync(t.lc);
+  MustSync(t.hn);
+  EXPECT_EQ(t.hn.Read("cases", t.kase, "status").value, Value::Text("assisting"))
+      << "Lào Cai's edit after the case was installed never reached Hà Nội";
+}
+
 // MEDIUM (malicious hub alone). The hub names the receiving office itself
 // the case's owner (a real version, a value of its own). The row is judged
 // forged and vouched for by nothing, yet sealing asked for a vouched row

@@ -138,6 +138,76 @@ TEST_F(SetAsideKeepTest, KeepMakesTheEditOfACollectedCaseANewCaseThatReachesTheC
   EXPECT_TRUE(listed->front().withdrawn);
 }
 
+// Attack review 89, LOW: keep makes the record of a case this laptop no
+// longer holds from the newest write of each field in its log, and signs
+// them anew. Someone able to write this laptop's database rewrote a
+// colleague's decision in the log (trafficking_status "confirmed" made
+// "not_trafficking"), and keep signed the rewrite as this laptop's and sent
+// it to the colleague. Each write keep takes must verify against its
+// author's signature: refused in one line, nothing written, the item open.
+TEST_F(SetAsideKeepTest, KeepTakesNoWriteAlteredInTheLogOnThisLaptopsDisk) {
+  auto& a = AddNode("LC");
+  auto& away = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng", "Bị lừa sang biên giới");
+  SetField(a.replica(), "cases", x, "trafficking_status", Value::Text("confirmed"));
+  const uint64_t decided = LastSeq(a);
+  MustSync(a);
+  MustSync(away);
+  MustSync(a);
+  SetField(away.replica(), "cases", x, "status", Value::Text("assisting"));
+  const uint64_t edit = LastSeq(away);
+  DeleteAndCollect(a, x);
+  auto r = away.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->set_aside, 1u);
+  ASSERT_FALSE(Holds(away, "cases", x));
+
+  // The colleague's commit, as away's log holds it, rewritten.
+  sqlite::Db& db = RawDb(away.replica());
+  auto get = db.Prepared("SELECT pos, body FROM _fs_log WHERE seq = ?1 AND device = (SELECT idx "
+                         "FROM _fs_devices WHERE id = ?2)");
+  ASSERT_TRUE(get.ok()) << get.status();
+  (*get)->BindInt(1, static_cast<int64_t>(decided));
+  (*get)->BindBlob(2, a.replica().device_id().view());
+  ASSERT_TRUE(*(*get)->Step()) << "the colleague's decision is not in the log";
+  const int64_t pos = (*get)->ColumnInt(0);
+  Commit altered = Must(DecodeCommit((*get)->ColumnString(1)));
+  (*get)->Reset();
+  bool rewritten = false;
+  for (RowChange& rc : altered.changes) {
+    for (FieldWrite& f : rc.fields) {
+      if (rc.row == x && f.column == "trafficking_status") {
+        f.value = Value::Text("not_trafficking");
+        rewritten = true;
+      }
+    }
+  }
+  ASSERT_TRUE(rewritten);
+  auto put = db.Prepared("UPDATE _fs_log SET body = ?1 WHERE pos = ?2");
+  ASSERT_TRUE(put.ok()) << put.status();
+  (*put)->BindBlob(1, EncodeCommit(altered));
+  (*put)->BindInt(2, pos);
+  ASSERT_TRUE((*put)->Run().ok());
+
+  const uint64_t before = LastSeq(away);
+  auto kept = node::ops::KeepSetAside(OfficeOf(away), edit);
+  ASSERT_FALSE(kept.ok()) << "keep signed anew a write altered on the disk: the new case says "
+                          << Opened(away, "cases", kept->records.front().row,
+                                    "trafficking_status").str();
+  EXPECT_EQ(kept.status().code(), absl::StatusCode::kFailedPrecondition) << kept.status();
+  const std::string said(kept.status().message());
+  EXPECT_NE(said.find(absl::StrCat("at position ", pos, " of this laptop's log no longer "
+                                   "matches its signature")),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find(absl::StrCat("then discard ", edit)), std::string::npos) << said;
+  EXPECT_EQ(said.find('\n'), std::string::npos) << said;
+  EXPECT_EQ(LastSeq(away), before) << "something was written";
+  auto open = node::ops::ListSetAside(away.replica(), false);
+  ASSERT_TRUE(open.ok());
+  ASSERT_EQ(open->size(), 1u) << "the item was resolved";
+}
+
 // The user's errors, each one clear line and nothing changed: a change
 // not set aside, a delete, a case whose keys were erased, one resolved
 // already.

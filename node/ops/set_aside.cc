@@ -6,6 +6,7 @@
 #include "base/status_macros.h"
 #include "node/ops/cases.h"
 #include "node/ops/values.h"
+#include "crypto/commit_signature.h"
 #include "sync/messages.h"
 #include "sync/own_check.h"
 
@@ -89,27 +90,33 @@ absl::Status Unreadable(uint64_t seq, std::string_view table, std::string_view c
                               std::string(col), " does not open here (", f.problem, ")"));
 }
 
-// The clear fields of a record as this laptop last knew it: its row if it
-// is held live, else the newest write of each field in the log (a delete's
-// change left out).
+// Whether `c`, as this laptop's log holds it, is what its author signed:
+// this laptop's own commits by its own key (of its unlocked identity, never
+// the registry's word), others' by their key in the registry. A commit
+// logged without a signature (trimmed by the hub to this office's rows, or
+// written before commits were signed) cannot be checked.
+bool SignedAsLogged(const Office& o, const Commit& c) {
+  if (c.signature.empty()) return false;
+  std::string_view key;
+  if (c.author == o.replica.device_id()) {
+    key = o.keys.identity()->public_keys().sign_pk;
+  } else if (const RegisteredDevice* d = o.keys.FindDevice(c.author)) {
+    key = d->keys.sign_pk;
+  }
+  return !key.empty() && crypto::VerifyCommitSignature(c, key).ok();
+}
+
+// The clear fields of a record this laptop no longer holds live, as it last
+// knew it: the newest write of each field in the log (a delete's change
+// left out). Keep signs them anew in the record it makes, so each write
+// taken must be one its author signed, checked here (attack review 89,
+// LOW): the log's bodies, as the rows, are what anyone able to write this
+// laptop's database can change. A write of the record in an entry that
+// cannot be checked refuses the keep, nothing written.
 absl::StatusOr<std::map<std::string, Value>> LastKnown(const Office& o, uint64_t seq,
                                                        const std::string& table,
                                                        const RowId& row) {
   std::map<std::string, Value> out;
-  const TableDef& t = o.Table(table);
-  FS_ASSIGN_OR_RETURN(std::optional<Row> held, o.Get(table, row));
-  if (held && held->live) {
-    for (size_t i = 0; i < t.columns.size(); ++i) {
-      if (held->values[i].is_null()) continue;
-      const std::string col(t.columns[i].name);
-      OpenedField f = o.Open(*held, table, col);
-      if (f.state != State::kClear && f.state != State::kOpened) {
-        return Unreadable(seq, table, col, f);
-      }
-      if (!f.value.is_null()) out[col] = std::move(f.value);
-    }
-    return out;
-  }
   std::map<std::string, std::pair<Version, Value>> newest;
   int64_t after = 0;
   while (true) {
@@ -117,8 +124,21 @@ absl::StatusOr<std::map<std::string, Value>> LastKnown(const Office& o, uint64_t
     if (batch.empty()) break;
     for (const auto& [pos, c] : batch) {
       after = pos;
+      bool checked = false;
       for (const RowChange& rc : c.changes) {
-        if (rc.table != table || rc.row != row || Deletes(rc)) continue;
+        if (rc.table != table || rc.row != row) continue;
+        if (!checked && !SignedAsLogged(o, c)) {
+          return Refused(absl::StrCat(
+              "change ", seq, " cannot be kept: the write of ", table, " ", row.ToString(),
+              " by ", o.DeviceName(c.author), " at position ", pos, " of this laptop's log ",
+              c.signature.empty() ? "is held without its signature"
+                                  : "no longer matches its signature (altered on this "
+                                    "laptop's disk?)",
+              ", and keep would sign what it holds anew; type the record again, then discard ",
+              seq));
+        }
+        checked = true;
+        if (Deletes(rc)) continue;
         for (const FieldWrite& w : rc.fields) {
           if (w.column == kLiveColumn) continue;
           auto it = newest.find(w.column);

@@ -248,6 +248,9 @@ struct Redated {
 struct RestampResult {
   uint64_t withdrawal = 0;  // the withdrawal entry's seq; 0: nothing to re-date
   std::vector<Redated> redated;
+  // The waiting commits the check passed to Restamp found unsound, as
+  // logged when it ran: nothing was re-dated then.
+  std::vector<uint64_t> unsound;
   // How far past this laptop's clock the newest refused stamp lies now.
   int64_t ahead_millis = 0;
 };
@@ -580,8 +583,14 @@ class Replica {
   // `open` and sealed again, bases and settled versions naming a refused
   // one remapped to its rewrite; rows and conflict records holding a
   // refused version hold the new one instead. FAILED_PRECONDITION if the
-  // keystore is locked (nothing changed).
-  absl::StatusOr<RestampResult> Restamp(int code, const OpenStored& open);
+  // keystore is locked (nothing changed). Each waiting commit, as this
+  // transaction reads it from the log (with its signature and header), is
+  // first put to `sound` (this laptop's own check, sync/own_check.h): if
+  // one fails it, nothing is re-dated and RestampResult::unsound names
+  // them. In the transaction of the rewrite, so that what is signed anew
+  // is what was checked (attack review 89, LOW).
+  absl::StatusOr<RestampResult> Restamp(int code, const OpenStored& open,
+                                        const std::function<bool(const Commit&)>& sound);
   // The wall clock this replica stamps its commits with (Unix ms).
   int64_t ClockMillis() const;
   // The officer's discard of set-aside commit `seq` (fieldnode set-aside

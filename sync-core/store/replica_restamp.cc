@@ -35,7 +35,8 @@ absl::Status Replica::Impl::LoadClockSkip() {
 
 int64_t Replica::ClockMillis() const { return impl_->hlc.WallMillis(); }
 
-absl::StatusOr<RestampResult> Replica::Restamp(int code, const OpenStored& open) {
+absl::StatusOr<RestampResult> Replica::Restamp(int code, const OpenStored& open,
+                                               const std::function<bool(const Commit&)>& sound) {
   Impl& m = *impl_;
   RestampResult out;
   const Hlc before = m.hlc.last();
@@ -55,6 +56,19 @@ absl::StatusOr<RestampResult> Replica::Restamp(int code, const OpenStored& open)
     if (!m.security.sign || !m.security.sign_header) {
       return absl::FailedPreconditionError("this laptop's keystore is locked");
     }
+    // Each as logged, put to this laptop's own check first: none is signed
+    // anew while one of them no longer verifies.
+    std::map<uint64_t, Commit> logged;
+    for (uint64_t s : seqs) {
+      FS_ASSIGN_OR_RETURN(std::vector<Commit> c, LocalCommitsAfter(s - 1, 1));
+      if (c.empty() || c.front().seq != s) {
+        return absl::DataLossError(absl::StrCat("this laptop's commit ", s,
+                                                " is set aside but not in its log"));
+      }
+      if (!sound(c.front())) out.unsound.push_back(s);
+      logged.emplace(s, std::move(c.front()));
+    }
+    if (!out.unsound.empty()) return absl::OkStatus();
     const int64_t wall = m.hlc.WallMillis();
     // Where the clock goes back to: past every version this replica holds
     // that is not one of the refused (own commits the hub took, others'),
@@ -90,16 +104,7 @@ absl::StatusOr<RestampResult> Replica::Restamp(int code, const OpenStored& open)
     std::vector<Commit> old;
     std::vector<uint64_t> ahead;
     for (uint64_t s : seqs) {
-      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND "
-                                                  "seq = ?2"));
-      st->BindInt(1, m.self_idx);
-      st->BindInt(2, static_cast<int64_t>(s));
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) {
-        return absl::DataLossError(absl::StrCat("this laptop's commit ", s,
-                                                " is set aside but not in its log"));
-      }
-      FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(st->ColumnString(0)));
+      Commit& c = logged.at(s);
       if (static_cast<int64_t>(c.hlc.wall_millis()) <= wall) continue;
       ahead.push_back(s);
       old.push_back(std::move(c));

@@ -181,6 +181,21 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
                    "of that message was applied"));
       }
     }
+    // Rows newly visible hold the hub's log up to rows_position, which is
+    // never past the head the same message states (an honest hub serves
+    // them at its head). Taken as is, a position past it counted every
+    // later write of those rows as inside them: skipped at every pull to
+    // come, while this laptop's chains showed the commits as received
+    // (attack review 89, LOW; docs/PROTOCOL.md, "Rows installed above the
+    // cursor"). A bootstrap's rows are at position 0 whatever it says.
+    if (!msg.rows.empty() && !msg.bootstrap &&
+        (msg.rows_position < 0 || msg.rows_position > msg.log_head)) {
+      stopped.set = true;
+      return stopped.status = absl::DataLossError(absl::StrCat(
+                 "the hub sent rows as holding its log up to position ", msg.rows_position,
+                 ", past the head its message states (", msg.log_head,
+                 "); nothing of that message was applied"));
+    }
     // The hub's log went back under this laptop's cursor: pulled again
     // from where the two still agree (the hub's word: at worst what this
     // laptop holds comes again, and is skipped), key records and

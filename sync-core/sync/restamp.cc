@@ -35,24 +35,6 @@ absl::StatusOr<int64_t> Waiting(Replica& replica) {
   return n;
 }
 
-// The waiting commits whose stored body or header no longer verifies by
-// this laptop's own key `own_sign_pk` (attack review 86, LOW 4): altered or
-// damaged on its disk since they were refused. Re-dating signs a commit's
-// changes anew, so none is re-dated while one of them is so.
-absl::StatusOr<std::vector<uint64_t>> Altered(Replica& replica, std::string_view own_sign_pk) {
-  FS_ASSIGN_OR_RETURN(std::vector<SetAsideRow> rows, replica.SetAsideList());
-  std::vector<uint64_t> out;
-  for (const SetAsideRow& r : rows) {
-    if (r.code != static_cast<int>(RefusalCode::kClockAhead) || r.withdrawal != 0) continue;
-    FS_ASSIGN_OR_RETURN(std::vector<Commit> c, replica.LocalCommitsAfter(r.seq - 1, 1));
-    if (c.empty() || c.front().seq != r.seq) continue;  // Restamp says so
-    if (CheckOwnCommit(c.front(), own_sign_pk).kind != OwnCheck::Kind::kSound) {
-      out.push_back(r.seq);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string AheadInWords(int64_t millis) {
@@ -102,9 +84,20 @@ absl::Status RedateRefused(Replica& replica, KeyRing& keys, const HelloInfo& hel
         " to be re-dated and sent: the next unlock finishes it");
     return absl::OkStatus();
   }
-  FS_ASSIGN_OR_RETURN(const std::vector<uint64_t> altered,
-                      Altered(replica, keys.identity()->public_keys().sign_pk));
-  if (!altered.empty()) {
+  // A waiting commit whose stored body or header no longer verifies by
+  // this laptop's own key (attack review 86, LOW 4) was altered or damaged
+  // on its disk since it was refused: re-dating signs a commit's changes
+  // anew, so none is re-dated while one of them is so. Checked inside
+  // Restamp's transaction, on the commits it re-dates (attack review 89,
+  // LOW: checked before it, a write between the two was signed anew).
+  const std::string own_sign_pk(keys.identity()->public_keys().sign_pk);
+  absl::StatusOr<RestampResult> done = replica.Restamp(
+      static_cast<int>(RefusalCode::kClockAhead), StoredOpener(keys),
+      [&own_sign_pk](const Commit& c) {
+        return CheckOwnCommit(c, own_sign_pk).kind == OwnCheck::Kind::kSound;
+      });
+  if (done.ok() && !done->unsound.empty()) {
+    const std::vector<uint64_t>& altered = done->unsound;
     const bool one = altered.size() == 1;
     report->redate_note = absl::StrCat(
         Count(static_cast<int64_t>(altered.size()), "change", "changes"), " (",
@@ -115,8 +108,6 @@ absl::Status RedateRefused(Replica& replica, KeyRing& keys, const HelloInfo& hel
         "the values again");
     return absl::OkStatus();
   }
-  absl::StatusOr<RestampResult> done =
-      replica.Restamp(static_cast<int>(RefusalCode::kClockAhead), StoredOpener(keys));
   if (!done.ok()) {
     report->redate_note = absl::StrCat(
         changes, " written while this laptop's clock was ahead could not be re-dated (",
