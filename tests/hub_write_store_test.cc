@@ -621,7 +621,7 @@ TEST_F(PgHubWriteTest, TwoProcessesOnOneDatabaseAssignDensePositionsAndStoreEach
 }
 
 // A database of schema version 1 (the registry only, as session 19 left
-// it) is brought to version 2 when a hub opens it: its registry and hub id
+// it) is brought to the current version when a hub opens it: its registry and hub id
 // kept, the new tables made, pushes stored.
 TEST_F(PgHubWriteTest, AVersion1DatabaseIsUpgradedAndKeepsItsRegistry) {
   {
@@ -650,7 +650,7 @@ TEST_F(PgHubWriteTest, AVersion1DatabaseIsUpgradedAndKeepsItsRegistry) {
   {
     auto conn = pg::Connection::Open(db_.uri());
     ASSERT_TRUE(conn.ok());
-    EXPECT_EQ(*pg::SchemaVersion(**conn), 2);
+    EXPECT_EQ(*pg::SchemaVersion(**conn), pg::kPgSchemaVersion);
   }
   auto a = OpenReplica(dir_.File("a.db"), &clock_a_);
   ASSERT_TRUE(a);

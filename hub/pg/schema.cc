@@ -89,11 +89,43 @@ CREATE TABLE hub_log_subject(subject bytea NOT NULL, position bigint NOT NULL,
   PRIMARY KEY(subject, position));
 )sql";
 
+// Version 3: the rest of hub.db's tables (docs/FORMATS.md, "Hub file"),
+// for the views' calls built in session 21: erased key rings, the log
+// chain's hashes, the laptops' statements, the checkpoints adopted and
+// their rows, the referral statuses stored, the rows collected, and the
+// collection's horizon and epoch (hub.db: hub_meta gc_horizon, gc_epoch;
+// here one row). The chain's index by position, as hub.db's.
+constexpr char kMigration3[] = R"sql(
+CREATE TABLE hub_erased(keyring bytea PRIMARY KEY, erased_at bigint NOT NULL,
+  by_device bytea NOT NULL);
+CREATE TABLE hub_log_hash(position bigint PRIMARY KEY, hash bytea NOT NULL);
+CREATE INDEX hub_chain_by_position ON hub_chain(position);
+CREATE TABLE hub_statements(device bytea PRIMARY KEY, province text COLLATE "C" NOT NULL,
+  created bigint NOT NULL, seq bigint NOT NULL UNIQUE, bytes bytea NOT NULL);
+CREATE TABLE hub_checkpoints(id bytea PRIMARY KEY, province text COLLATE "C" NOT NULL,
+  position bigint NOT NULL, leaves bigint NOT NULL, adopted_at bigint NOT NULL,
+  gc_epoch bigint NOT NULL, seq bigint NOT NULL UNIQUE, statement bytea NOT NULL);
+CREATE INDEX hub_checkpoints_by_province ON hub_checkpoints(province, seq);
+CREATE TABLE hub_checkpoint_rows(checkpoint bytea NOT NULL
+  REFERENCES hub_checkpoints(id) ON DELETE CASCADE, idx bigint NOT NULL,
+  tbl text COLLATE "C" NOT NULL, row bytea NOT NULL, state bytea NOT NULL, leaf bytea NOT NULL,
+  PRIMARY KEY(checkpoint, idx));
+CREATE TABLE hub_referral_status(referral bytea NOT NULL, hlc bigint NOT NULL,
+  device bytea NOT NULL, status text COLLATE "C" NOT NULL, PRIMARY KEY(referral, hlc, device));
+CREATE TABLE hub_purged(tbl text COLLATE "C" NOT NULL, row bytea NOT NULL,
+  position bigint NOT NULL, epoch bigint NOT NULL, shared boolean NOT NULL,
+  provinces text[] COLLATE "C" NOT NULL, PRIMARY KEY(tbl, row));
+CREATE INDEX hub_purged_by_epoch ON hub_purged(epoch);
+CREATE TABLE hub_gc(one boolean PRIMARY KEY DEFAULT true CHECK (one), horizon bigint NOT NULL,
+  epoch bigint NOT NULL);
+INSERT INTO hub_gc(horizon, epoch) VALUES (0, 0);
+)sql";
+
 struct Migration {
   int64_t version;
   const char* sql;
 };
-constexpr Migration kMigrations[] = {{1, kMigration1}, {2, kMigration2}};
+constexpr Migration kMigrations[] = {{1, kMigration1}, {2, kMigration2}, {3, kMigration3}};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kPgSchemaVersion);
 
 // Every hub process migrating the same database takes this transaction

@@ -19,7 +19,9 @@ namespace fieldsync::hub::pg {
 //    as far as the registry reads them.
 // 2: the merged rows (hub_rows, hub_fields, hub_conflicts), each author's
 //    commits held (hub_authors), the log entries' HLC.
-inline constexpr int64_t kPgSchemaVersion = 2;
+// 3: erased rings, the log chain's hashes, statements, checkpoints,
+//    referral statuses, collected rows, the collection's horizon and epoch.
+inline constexpr int64_t kPgSchemaVersion = 3;
 
 // The database's schema version (0: no hub tables yet).
 absl::StatusOr<int64_t> SchemaVersion(Connection& conn);

@@ -42,6 +42,20 @@ absl::Status PostgresHubStorage::Init() {
                                "it was changed outside fieldhub; restore it from a backup");
   }
   FS_ASSIGN_OR_RETURN(hub_id_, Id16::FromBytes(r.Bytes(0, 0), "hub id"));
+  // The hub's clock from the stamps it holds, as a replica's is at open
+  // (its own stamps always, another device's within the skew limit): a
+  // hub restarted with its machine's clock set back still stamps after
+  // what it merged.
+  FS_ASSIGN_OR_RETURN(pg::Result authors, conn_->Exec("SELECT device, max_hlc FROM hub_authors"));
+  for (int i = 0; i < authors.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(const int64_t packed, authors.Int(i, 1));
+    const Hlc stamp = Hlc::FromPacked(static_cast<uint64_t>(packed));
+    if (authors.Bytes(i, 0) == hub_id_.view()) {
+      hlc_.Restore(stamp);
+    } else {
+      hlc_.Follow(stamp);
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -3,15 +3,14 @@
 // processes on one database. Storage only: the rules stay the engine's
 // (hub/engine.h).
 //
-// Built so far: the registry (provinces, tokens, nodes, credentials,
-// revocation, the audit trail, an office's records) on a versioned schema
-// (hub/pg/schema.h); Write() with the merge's storage (rows, field
-// registers, conflicts, the log with positions from the locked head) and
-// Read() as a REPEATABLE READ, READ ONLY snapshot (hub/pg/views.h). The
-// views' other calls (scope tables, key records, chains, statements,
-// checkpoints, log hash, tombstones) answer UNIMPLEMENTED: no program
-// reaches this class until they work (no `fieldhub --store` yet); only the
-// tests do.
+// The registry (provinces, tokens, nodes, credentials, revocation, the
+// audit trail, an office's records) on a versioned schema
+// (hub/pg/schema.h); Write() with every call of the writer's view (the
+// merge's storage, the log with positions from the locked head, scope
+// tables, key records, chains, statements, checkpoints, collection) and
+// Read() as a REPEATABLE READ, READ ONLY snapshot (hub/pg/views.h). No
+// program reaches this class yet (no `fieldhub --store`); only the tests
+// do. The hub's clock is restored at open from the stamps it holds.
 //
 // The registry's connection is used under a mutex, the writer's under
 // write_mu_ (one writer in this process; across processes the head's row

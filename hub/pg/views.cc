@@ -201,22 +201,84 @@ absl::StatusOr<std::optional<std::vector<Value>>> PgView::CurrentValues(
   return std::optional<std::vector<Value>>(std::move(out));
 }
 
+// Referrals (hub/referral_check.h): the merged row's offices and status,
+// with the status's version and its open conflicts, read as ExportRow
+// reads the row.
+absl::StatusOr<std::optional<ReferralState>> PgView::Referral(const RowId& referral) {
+  FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> row, ExportRow("referrals", referral));
+  if (!row) return std::optional<ReferralState>();
+  auto text = [](const Value& v) {
+    return v.kind() == Value::Kind::kText ? v.str() : std::string();
+  };
+  ReferralState s;
+  for (const FieldState& f : row->fields) {
+    if (f.column == "from_office") s.from_office = text(f.value);
+    if (f.column == "to_office") s.to_office = text(f.value);
+    if (f.column == "status") {
+      s.status = text(f.value);
+      s.status_version = f.version.version;
+    }
+  }
+  for (const ConflictRecord& k : row->conflicts) {
+    if (k.column == "status") s.status_conflicts.emplace_back(k.version, text(k.value));
+  }
+  return std::optional<ReferralState>(std::move(s));
+}
+
+absl::StatusOr<std::optional<std::string>> PgView::RecordedReferralStatus(
+    const RowId& referral, const Version& version) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT status FROM hub_referral_status WHERE "
+                                           "referral = $1 AND hlc = $2 AND device = $3",
+                                           {Param::Bytes(referral.view()),
+                                            Param::Int(Packed(version.hlc)),
+                                            Param::Bytes(version.device.view())}));
+  if (r.rows() == 0) return std::optional<std::string>();
+  return std::optional<std::string>(r.Bytes(0, 0));
+}
+
+absl::Status PgView::RecordReferralStatus(const RowId& referral, const Version& version,
+                                          const std::string& status) {
+  FS_RETURN_IF_ERROR(MustWrite("RecordReferralStatus"));
+  // Kept once (the first status a version wrote): a second writer's insert
+  // of the same version does nothing.
+  return conn_.Exec("INSERT INTO hub_referral_status(referral, hlc, device, status) VALUES ($1, "
+                    "$2, $3, $4) ON CONFLICT DO NOTHING",
+                    {Param::Bytes(referral.view()), Param::Int(Packed(version.hlc)),
+                     Param::Bytes(version.device.view()), Param::Text(status)})
+      .status();
+}
+
 // ---------------------------------------------------------------------------
 // The writer's transactions.
+
+// The head's row lock: the writers of every hub process wait here, one at
+// a time (docs/POSTGRES.md, "Several hub processes on one database").
+absl::StatusOr<int64_t> LockLogHead(Connection& conn) {
+  FS_ASSIGN_OR_RETURN(Result h, conn.Exec("SELECT position FROM hub_log_head FOR UPDATE"));
+  if (h.rows() != 1) {
+    return absl::DataLossError("the PostgreSQL hub database has lost its log head "
+                               "(hub_log_head): restore it from a backup");
+  }
+  return h.Int(0, 0);
+}
+
+absl::Status PgView::Locked(const std::function<absl::Status()>& body) {
+  // MergeTransaction() and Atomically() took the lock first.
+  if (conn_.InTransaction()) return body();
+  return RetryLater(InTransaction(conn_, Isolation::kReadCommitted,
+                                  [&](Transaction&) -> absl::Status {
+    FS_RETURN_IF_ERROR(LockLogHead(conn_).status());
+    return body();
+  }));
+}
 
 absl::Status PgView::MergeTransaction(const std::function<absl::Status(MergeStore&)>& body) {
   FS_RETURN_IF_ERROR(MustWrite("MergeTransaction"));
   return RetryLater(InTransaction(conn_, Isolation::kReadCommitted,
                                   [&](Transaction&) -> absl::Status {
-    // The head's row lock first: the writers of every hub process wait
-    // here, one at a time; what this one reads after it is the latest
-    // committed state.
-    FS_ASSIGN_OR_RETURN(Result h, conn_.Exec("SELECT position FROM hub_log_head FOR UPDATE"));
-    if (h.rows() != 1) {
-      return absl::DataLossError("the PostgreSQL hub database has lost its log head "
-                                 "(hub_log_head): restore it from a backup");
-    }
-    FS_ASSIGN_OR_RETURN(const int64_t head, h.Int(0, 0));
+    // The head's row lock first: what this one reads after it is the
+    // latest committed state.
+    FS_ASSIGN_OR_RETURN(const int64_t head, LockLogHead(conn_));
     PgMergeStore store(conn_, schema_, clock_, self_, head);
     absl::Status s = body(store);
     if (s.ok()) s = store.error();
@@ -229,8 +291,15 @@ absl::Status PgView::MergeTransaction(const std::function<absl::Status(MergeStor
 
 absl::Status PgView::Atomically(const std::function<absl::Status()>& body) {
   FS_RETURN_IF_ERROR(MustWrite("Atomically"));
+  // Under the head's row lock too: a write that derives what it stores
+  // from what it read (the log chain's next hash, a statement's seq, a
+  // collection's drops) is then the only writer of every process, as the
+  // SQLite store's write transaction is.
   return RetryLater(InTransaction(conn_, Isolation::kReadCommitted,
-                                  [&](Transaction&) { return body(); }));
+                                  [&](Transaction&) -> absl::Status {
+    FS_RETURN_IF_ERROR(LockLogHead(conn_).status());
+    return body();
+  }));
 }
 
 // ---------------------------------------------------------------------------

@@ -11,9 +11,14 @@
 // on their own (autocommit), as the SQLite writer's do outside its
 // transactions. A serialization failure or deadlock (40001, 40P01) of
 // either ends it UNAVAILABLE: nothing was stored, the node retries its push.
+// Atomically() takes the same lock: every write transaction of every
+// process is the only writer, as SQLite's is. The writes that derive what
+// they store from what they read take it on their own when called outside
+// both (Locked).
 //
-// Not built yet (issue 15): every call that answers UNIMPLEMENTED, naming
-// itself (views_unimplemented.cc); docs/POSTGRES.md lists them.
+// The calls by concept: views.cc (log, rows, referrals, transactions,
+// registry), views_scope.cc, views_keys.cc, views_chain.cc (log chain,
+// commit chains, statements), views_checkpoints.cc, views_gc.cc.
 #ifndef FIELDSYNC_HUB_PG_VIEWS_H_
 #define FIELDSYNC_HUB_PG_VIEWS_H_
 
@@ -149,8 +154,11 @@ class PgView final : public HubWriteTxn {
   void Scrub() override;
 
  private:
-  // UNIMPLEMENTED, naming the call not built yet on PostgreSQL.
-  static absl::Status Missing(std::string_view call);
+  // Runs `body` under the log head's row lock: in the writer's open
+  // transaction (MergeTransaction and Atomically take the lock first), or
+  // in a transaction of its own that takes it. For the writes that derive
+  // what they store from what they read (docs/POSTGRES.md).
+  absl::Status Locked(const std::function<absl::Status()>& body);
   // FAILED_PRECONDITION in a snapshot.
   absl::Status MustWrite(std::string_view call) const;
 
@@ -160,6 +168,18 @@ class PgView final : public HubWriteTxn {
   const DeviceId self_;
   const bool writer_;
 };
+
+// The ids (16 bytes) in column `col` of every row; `what` names them in an
+// error.
+absl::StatusOr<std::vector<RowId>> Ids(const Result& r, const char* what, int col = 0);
+// A list of names as one text parameter, split by the server
+// (`string_to_array($n, chr(31))`): never SQL built from a value.
+// INVALID_ARGUMENT if a name holds the separator 0x1f.
+absl::StatusOr<Param> NameList(const std::vector<std::string>& names);
+
+// Takes the log head's row lock (SELECT ... FOR UPDATE) in the connection's
+// transaction; the head.
+absl::StatusOr<int64_t> LockLogHead(Connection& conn);
 
 // A failure of the database a retry may cure (40001, 40P01) as UNAVAILABLE
 // (the push is retried by the node, nothing was stored); the rest as is.

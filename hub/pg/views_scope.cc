@@ -12,17 +12,6 @@
 namespace fieldsync::hub::pg {
 namespace {
 
-// The ids in column `col` of every row.
-absl::StatusOr<std::vector<RowId>> Ids(const Result& r, const char* what, int col = 0) {
-  std::vector<RowId> out;
-  out.reserve(static_cast<size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) {
-    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(r.Bytes(i, col), what));
-    out.push_back(id);
-  }
-  return out;
-}
-
 // A scope entry from columns owner, case_id, restricted, ever_public at `c`.
 absl::StatusOr<RowScopeEntry> EntryAt(const Result& r, int i, int c) {
   RowScopeEntry e;
@@ -37,19 +26,44 @@ absl::StatusOr<RowScopeEntry> EntryAt(const Result& r, int i, int c) {
   return e;
 }
 
-// A list of names as one parameter, split by the server (string_to_array):
-// never SQL built from a value. The separator may not occur in a name.
+}  // namespace
+
+absl::StatusOr<std::vector<RowId>> Ids(const Result& r, const char* what, int col) {
+  std::vector<RowId> out;
+  out.reserve(static_cast<size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(r.Bytes(i, col), what));
+    out.push_back(id);
+  }
+  return out;
+}
+
 constexpr char kSep = '\x1f';
+namespace {
+
+// Ids as one bytea parameter ($1), 16 bytes each, split by the server
+// (kIdsOf1: a table of one column `id`).
+Param IdList(const std::set<RowId>& ids) {
+  std::string bytes;
+  bytes.reserve(ids.size() * 16);
+  for (const RowId& id : ids) bytes.append(id.view());
+  return Param::Bytes(bytes);
+}
+constexpr char kIdsOf1[] =
+    "(SELECT substring($1 FROM i * 16 + 1 FOR 16) AS id FROM generate_series(0, length($1) / 16 "
+    "- 1) AS i) AS ids";
+
+}  // namespace
+
 absl::StatusOr<Param> NameList(const std::vector<std::string>& names) {
   for (const std::string& n : names) {
     if (n.find(kSep) != std::string::npos) {
-      return absl::InvalidArgumentError("a scope key holds the control character 0x1f");
+      return absl::InvalidArgumentError(
+          "a name (scope key, province) holds the control character 0x1f");
     }
   }
   return Param::Text(absl::StrJoin(names, std::string(1, kSep)));
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------------------
 // Reads.
@@ -256,41 +270,38 @@ absl::Status PgView::AddGrant(const RowId& case_id, const std::string& province,
       .status();
 }
 
+// Each call one statement, whatever the number of keys or subjects.
 absl::Status PgView::AddLogScope(const std::set<std::string>& keys, int64_t position) {
   FS_RETURN_IF_ERROR(MustWrite("AddLogScope"));
-  for (const std::string& k : keys) {
-    FS_RETURN_IF_ERROR(conn_.Exec("INSERT INTO hub_log_scope(province, position) VALUES ($1, $2) "
-                                  "ON CONFLICT DO NOTHING",
-                                  {Param::Text(k), Param::Int(position)})
-                           .status());
-  }
-  return absl::OkStatus();
+  if (keys.empty()) return absl::OkStatus();
+  FS_ASSIGN_OR_RETURN(Param list, NameList(std::vector<std::string>(keys.begin(), keys.end())));
+  return conn_.Exec("INSERT INTO hub_log_scope(province, position) SELECT "
+                    "unnest(string_to_array($1, chr(31))), $2 ON CONFLICT DO NOTHING",
+                    {list, Param::Int(position)})
+      .status();
 }
 
 absl::Status PgView::AddLogSubjects(const std::set<RowId>& subjects, int64_t position) {
   FS_RETURN_IF_ERROR(MustWrite("AddLogSubjects"));
-  for (const RowId& s : subjects) {
-    FS_RETURN_IF_ERROR(conn_.Exec("INSERT INTO hub_log_subject(subject, position) VALUES ($1, "
-                                  "$2) ON CONFLICT DO NOTHING",
-                                  {Param::Bytes(s.view()), Param::Int(position)})
-                           .status());
-  }
-  return absl::OkStatus();
+  if (subjects.empty()) return absl::OkStatus();
+  return conn_.Exec(absl::StrCat("INSERT INTO hub_log_subject(subject, position) SELECT id, $2 "
+                                 "FROM ", kIdsOf1, " ON CONFLICT DO NOTHING"),
+                    {IdList(subjects), Param::Int(position)})
+      .status();
 }
 
 absl::Status PgView::KeyLogOfSubjects(const std::set<RowId>& subjects,
                                       const std::set<std::string>& provinces) {
   FS_RETURN_IF_ERROR(MustWrite("KeyLogOfSubjects"));
-  for (const std::string& p : provinces) {
-    for (const RowId& s : subjects) {
-      FS_RETURN_IF_ERROR(conn_.Exec("INSERT INTO hub_log_scope(province, position) SELECT $1, "
-                                    "position FROM hub_log_subject WHERE subject = $2 ON "
-                                    "CONFLICT DO NOTHING",
-                                    {Param::Text(p), Param::Bytes(s.view())})
-                             .status());
-    }
-  }
-  return absl::OkStatus();
+  if (subjects.empty() || provinces.empty()) return absl::OkStatus();
+  FS_ASSIGN_OR_RETURN(Param list,
+                      NameList(std::vector<std::string>(provinces.begin(), provinces.end())));
+  return conn_.Exec(absl::StrCat("INSERT INTO hub_log_scope(province, position) SELECT p, "
+                                 "s.position FROM unnest(string_to_array($2, chr(31))) AS p, "
+                                 "hub_log_subject s WHERE s.subject IN (SELECT id FROM ",
+                                 kIdsOf1, ") ON CONFLICT DO NOTHING"),
+                    {IdList(subjects), list})
+      .status();
 }
 
 absl::Status PgView::LinkPerson(const RowId& person, const RowId& case_id) {
