@@ -1,7 +1,9 @@
 #include "hub/service.h"
 
 #include <google/protobuf/arena.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "base/file.h"
 #include "base/status_macros.h"
+#include "hub/serve_log.h"
 #include "hub/sync_handler.h"
 #include "proto/address.h"
 #include "proto/tls_files.h"
@@ -100,7 +103,9 @@ class SyncService final : public pb::Sync::Service {
   SyncService(HubStore* store, ClockSource* clock, bool verbose, CallsInProgress* calls)
       : calls_(calls),
         handler_(store, clock, verbose,
-                 [](const std::string& line) { std::fprintf(stderr, "fieldhub: %s\n", line.c_str()); }) {}
+                 [](const std::string& line, bool refusal) {
+                   ServeLog(refusal ? LogPriority::kWarning : LogPriority::kInfo, line);
+                 }) {}
 
   grpc::Status Hello(grpc::ServerContext* ctx, const pb::HelloRequest* req,
                      pb::HelloResponse* resp) override {
@@ -405,8 +410,9 @@ class SyncService final : public pb::Sync::Service {
   }
 
   static grpc::Status Refuse(std::string_view call, const absl::Status& s) {
-    std::fprintf(stderr, "fieldhub: %s refused: %s: %s\n", std::string(call).c_str(),
-                 absl::StatusCodeToString(s.code()).c_str(), std::string(s.message()).c_str());
+    ServeLog(LogPriority::kWarning, absl::StrCat(AV(call), " refused: ",
+                                                 absl::StatusCodeToString(s.code()), ": ",
+                                                 s.message()));
     return wire::ToGrpc(s);
   }
 
@@ -414,10 +420,28 @@ class SyncService final : public pb::Sync::Service {
   SyncHandler handler_;
 };
 
+// gRPC's health service (grpc.health.v1.Health) and server reflection
+// (grpc.reflection.v1alpha.ServerReflection), for load balancers, systemd
+// and grpcurl (docs/OPERATING.md). Both are switched on process-wide, for
+// every server built after: once, before the first.
+void EnableOperatorServices() {
+  static const bool once = [] {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    return true;
+  }();
+  (void)once;
+}
+
 }  // namespace
 
 RunningServer::~RunningServer() {
   if (!server) return;
+  // Health checks say NOT_SERVING from now on, while the calls under way
+  // finish: a load balancer sends the next laptop elsewhere.
+  if (grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService()) {
+    health->Shutdown();
+  }
   const auto grace = std::chrono::system_clock::now() +
                      std::chrono::milliseconds(tuning::kHubShutdownGraceMillis);
   // A call starting after the wait is cancelled by Shutdown: its laptop
@@ -480,6 +504,7 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
   auto service = std::make_shared<SyncService>(
       store, options.clock ? options.clock : SystemClock::Get(), options.verbose,
       running->calls.get());
+  EnableOperatorServices();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, creds, &running->port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -501,6 +526,11 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
     return absl::UnavailableError(absl::StrCat(
         "could not listen on ", options.listen,
         ": the address is in use or not available here; choose another with --listen"));
+  }
+  // The health service answers SERVING for "" from the start (the store is
+  // open and checked by now); the sync service by its name too.
+  if (grpc::HealthCheckServiceInterface* health = running->server->GetHealthCheckService()) {
+    health->SetServingStatus(pb::Sync::service_full_name(), true);
   }
   running->service = service;
   return running;

@@ -46,15 +46,16 @@ int64_t MillisSince(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-void SyncHandler::Log(const std::string& line) {
-  if (log_) log_(line);
+void SyncHandler::Log(const std::string& line, bool refusal) {
+  if (log_) log_(line, refusal);
 }
 
 absl::Status SyncHandler::Fail(std::string_view call, const absl::Status& s,
                                const NodeInfo* node) {
   Log(absl::StrCat(AV(call), " refused",
                    node ? absl::StrCat(" node=", node->device.ToString()) : std::string(), ": ",
-                   absl::StatusCodeToString(s.code()), ": ", s.message()));
+                   absl::StatusCodeToString(s.code()), ": ", s.message()),
+      /*refusal=*/true);
   return s;
 }
 
@@ -231,7 +232,8 @@ absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req
                !kept.ok()) {
       out->statement_refusal = std::string(kept.status().message());
       Log(absl::StrCat("statement refused node=", node->device.ToString(), ": ",
-                       kept.status().message()));
+                       kept.status().message()),
+          /*refusal=*/true);
     } else if (kept->checkpoint) {
       out->checkpoint_adopted = kept->checkpoint_adopted;
       out->checkpoint_note = kept->checkpoint_note;
@@ -246,7 +248,8 @@ absl::StatusOr<sync::PushOutcome> SyncHandler::Push(const sync::PushRequest& req
   // them (fieldhub node list counts what is set aside).
   for (const sync::CommitRefusal& f : out->refusals) {
     Log(absl::StrCat("push node=", node->device.ToString(), " refused commit ", f.seq, " (",
-                     sync::RefusalCodeName(f.code), "): ", f.reason));
+                     sync::RefusalCodeName(f.code), "): ", f.reason),
+        /*refusal=*/true);
   }
   if (verbose_) {
     Log(absl::StrCat("push node=", node->device.ToString(),

@@ -20,9 +20,10 @@ namespace fieldsync::hub {
 
 class SyncHandler final : public sync::Transport {
  public:
-  // `log`: one line per refusal (and per call when verbose); null: none.
-  SyncHandler(HubStore* store, ClockSource* clock, bool verbose,
-              std::function<void(const std::string&)> log)
+  // `log`: one line per refusal (`refusal` true) and per enrolment (and per
+  // call when verbose); null: none.
+  using LogLine = std::function<void(const std::string& line, bool refusal)>;
+  SyncHandler(HubStore* store, ClockSource* clock, bool verbose, LogLine log)
       : store_(store), clock_(clock), verbose_(verbose), log_(std::move(log)) {}
 
   absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override;
@@ -39,12 +40,12 @@ class SyncHandler final : public sync::Transport {
  private:
   absl::StatusOr<NodeInfo> Authenticate(const sync::Credential& cred);
   absl::Status Fail(std::string_view call, const absl::Status& s, const NodeInfo* node = nullptr);
-  void Log(const std::string& line);
+  void Log(const std::string& line, bool refusal = false);
 
   HubStore* store_;
   ClockSource* clock_;
   bool verbose_;
-  std::function<void(const std::string&)> log_;
+  LogLine log_;
   const EnrolChallenges challenges_;
 };
 

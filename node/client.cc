@@ -108,14 +108,14 @@ absl::StatusOr<Credential> LoadCredential(const std::string& dir) {
 // ---------------------------------------------------------------------------
 // Client: the engine's pass over the gRPC transport
 
-SyncClient::SyncClient(std::unique_ptr<sync::Transport> transport, GrpcTransport* grpc,
+SyncClient::SyncClient(std::unique_ptr<sync::Transport> transport, HubLinks* grpc,
                        const ClientOptions& options)
     : transport_(std::move(transport)), grpc_(grpc), options_(options) {}
 SyncClient::~SyncClient() = default;
 
 absl::StatusOr<std::unique_ptr<SyncClient>> SyncClient::Create(const ClientOptions& options) {
-  FS_ASSIGN_OR_RETURN(std::unique_ptr<GrpcTransport> t, GrpcTransport::Create(options));
-  GrpcTransport* grpc = t.get();
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<HubLinks> t, HubLinks::Create(options));
+  HubLinks* grpc = t.get();
   return std::unique_ptr<SyncClient>(new SyncClient(std::move(t), grpc, options));
 }
 

@@ -16,6 +16,7 @@
 #include "crypto/identity.h"
 #include "store/keyring.h"
 #include "node/grpc_transport.h"
+#include "node/hub_links.h"
 #include "store/replica.h"
 #include "sync/messages.h"
 #include "sync/report.h"
@@ -92,10 +93,10 @@ class SyncClient {
   void set_clock(ClockSource* clock) { clock_ = clock; }
 
  private:
-  SyncClient(std::unique_ptr<sync::Transport> transport, GrpcTransport* grpc,
+  SyncClient(std::unique_ptr<sync::Transport> transport, HubLinks* grpc,
              const ClientOptions& options);
   std::unique_ptr<sync::Transport> transport_;
-  GrpcTransport* grpc_;  // transport_, when it is gRPC's; else null
+  HubLinks* grpc_;  // transport_, when it is gRPC's (its hub addresses); else null
   ClientOptions options_;
   int64_t statement_interval_millis_ = tuning::kStatementIntervalMillis;
   int64_t checkpoint_interval_millis_ = tuning::kCheckpointIntervalMillis;

@@ -20,6 +20,8 @@
 namespace fieldsync::node {
 
 struct ClientOptions {
+  // HOST:PORT. SyncClient::Create also takes several, comma-separated, of
+  // one hub (node/hub_links.h); GrpcTransport takes one.
   std::string address;
   std::string ca_file;
   bool insecure = false;

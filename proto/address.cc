@@ -46,6 +46,46 @@ absl::StatusOr<HostPort> ParseHostPort(std::string_view address) {
   return hp;
 }
 
+absl::StatusOr<std::vector<std::string>> SplitHubAddresses(std::string_view list) {
+  std::vector<std::string> out;
+  size_t from = 0;
+  while (true) {
+    const size_t comma = list.find(',', from);
+    const std::string_view one =
+        list.substr(from, comma == std::string_view::npos ? std::string_view::npos : comma - from);
+    if (one.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the hub's addresses \"", AV(Printable(list)), "\" have an empty one; write "
+          "HOST:PORT,HOST:PORT with no space, e.g. hub1.example.org:7443,hub2.example.org:7443"));
+    }
+    if (one.find_first_of(" \t") != std::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the hub's addresses \"", AV(Printable(list)), "\" hold a space; write "
+          "HOST:PORT,HOST:PORT with no space"));
+    }
+    absl::StatusOr<HostPort> hp = ParseHostPort(one);
+    if (!hp.ok()) return hp.status();
+    if (hp->port == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "address \"", AV(Printable(one)), "\" has port 0, which no hub listens on"));
+    }
+    for (const std::string& seen : out) {
+      if (seen == one) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the hub's addresses name \"", AV(Printable(one)), "\" twice"));
+      }
+    }
+    out.emplace_back(one);
+    if (out.size() > kMaxHubAddresses) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the hub's addresses are more than ", kMaxHubAddresses, "; give at most ",
+          kMaxHubAddresses));
+    }
+    if (comma == std::string_view::npos) return out;
+    from = comma + 1;
+  }
+}
+
 bool IsLoopbackHost(std::string_view host) {
   if (host == "localhost") return true;
   // inet_pton needs a terminated string; a NUL inside makes it another host.

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -24,6 +25,14 @@ struct HostPort {
 // anything else ("[127.0.0.1]:7443"), a gRPC target with a scheme
 // ("dns:///h:1", "unix:/path").
 absl::StatusOr<HostPort> ParseHostPort(std::string_view address);
+
+// The addresses of one hub, "A,B,..." (`fieldnode enroll --hub A,B`, hub.conf's
+// `hub = `): several hub processes on one store, tried in this order (node/
+// hub_links.h). Each must be a HOST:PORT of ParseHostPort (no port 0), none
+// twice, at most kMaxHubAddresses; INVALID_ARGUMENT saying which is wrong.
+// One address is a list of one.
+inline constexpr size_t kMaxHubAddresses = 8;
+absl::StatusOr<std::vector<std::string>> SplitHubAddresses(std::string_view list);
 
 // Whether a parsed host is this machine, from its spelling alone (no name is
 // resolved): an IPv4 literal of 127.0.0.0/8 in the four-part dotted form

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace fieldsync::wire {
 namespace {
@@ -114,6 +115,40 @@ TEST(AddressTest, AnAddressThatDoesNotParseSaysWhy) {
     EXPECT_EQ(hp.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(hp.status().message()), HasSubstr(c.why)) << c.address;
     EXPECT_THAT(std::string(hp.status().message()), HasSubstr("HOST:PORT"));
+  }
+}
+
+TEST(AddressTest, SeveralAddressesOfOneHubSplitInTheirOrder) {
+  auto one = SplitHubAddresses("hub.example.org:7443");
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(*one, std::vector<std::string>{"hub.example.org:7443"});
+  auto three = SplitHubAddresses("hub2.example.org:7443,[::1]:7443,127.0.0.1:9");
+  ASSERT_TRUE(three.ok()) << three.status();
+  EXPECT_EQ(*three, (std::vector<std::string>{"hub2.example.org:7443", "[::1]:7443",
+                                              "127.0.0.1:9"}));
+}
+
+TEST(AddressTest, AListOfHubAddressesThatDoesNotParseSaysWhy) {
+  const struct {
+    const char* list;
+    const char* why;
+  } kBad[] = {
+      {"", "empty one"},
+      {"a:1,", "empty one"},
+      {",a:1", "empty one"},
+      {"a:1,,b:2", "empty one"},
+      {"a:1, b:2", "space"},
+      {"a:1,b", "has no port"},
+      {"a:1,b:70000", "over 65535"},
+      {"a:1,b:0", "port 0"},
+      {"a:1,b:2,a:1", "twice"},
+      {"a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9", "more than 8"},
+  };
+  for (const auto& c : kBad) {
+    auto list = SplitHubAddresses(c.list);
+    ASSERT_FALSE(list.ok()) << c.list;
+    EXPECT_EQ(list.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(list.status().message()), HasSubstr(c.why)) << c.list;
   }
 }
 

@@ -8,6 +8,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "hub/hub_files.h"
+#include "hub/serve_log.h"
 #include "text/text.h"
 
 namespace fieldsync::hub {
@@ -29,6 +30,10 @@ std::string DamagedMessage(const DataDir& dir, const absl::Status& status) {
   return absl::StrCat(dir.ReplicaPath(), " is damaged (", AV(found), "): stop fieldhub and "
                       "restore hub.db from the latest backup; nothing was changed");
 }
+
+// sd-daemon's "<3>" (error) before the line when stderr is the journal
+// (hub/serve_log.h): a unit's failure to start is logged as an error.
+const char* JournalError(const Io& io) { return IsJournal(io.err) ? "<3>" : ""; }
 
 }  // namespace
 
@@ -65,15 +70,17 @@ absl::StatusOr<std::string> Command::Actor() const {
 
 int Command::Fail(const Io& io, const absl::Status& status) const {
   if (status.code() == absl::StatusCode::kDataLoss) {
-    std::fprintf(io.err, "fieldhub: %s\n", DamagedMessage(HubDir(), status).c_str());
+    std::fprintf(io.err, "%sfieldhub: %s\n", JournalError(io),
+                 DamagedMessage(HubDir(), status).c_str());
     return kExitDamaged;
   }
-  std::fprintf(io.err, "fieldhub: %s\n", std::string(status.message()).c_str());
+  std::fprintf(io.err, "%sfieldhub: %s\n", JournalError(io),
+               std::string(status.message()).c_str());
   return kExitFailed;
 }
 
 int Command::Usage(const Io& io, std::string_view what) const {
-  std::fprintf(io.err, "fieldhub: %.*s; see `fieldhub %s --help`\n",
+  std::fprintf(io.err, "%sfieldhub: %.*s; see `fieldhub %s --help`\n", JournalError(io),
                static_cast<int>(what.size()), what.data(), name_.c_str());
   return kExitUsage;
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "hub/commands/command.h"
 #include "hub/commands/hub_file.h"
+#include "hub/serve_log.h"
 #include "hub/service.h"
 #include "proto/address.h"
 
@@ -72,16 +73,19 @@ class Serve final : public Command {
     if (!port_file_.empty()) {
       std::ofstream(port_file_) << (*server)->port << "\n";
     }
-    std::fprintf(io.err, "fieldhub: serving %s on port %d (%s); stop with Ctrl-C or SIGTERM\n",
-                 dir.ReplicaPath().c_str(), (*server)->port,
-                 options_.insecure ? "plain text, loopback only" : "TLS");
-    std::fflush(io.err);
+    ServeLog(LogPriority::kNotice,
+             absl::StrCat("serving ", dir.ReplicaPath(), " on port ", (*server)->port, " (",
+                          options_.insecure ? "plain text, loopback only" : "TLS",
+                          "); stop with Ctrl-C or SIGTERM"),
+             io.err);
     int sig = 0;
     sigwait(&set, &sig);
-    std::fprintf(io.err, "fieldhub: %s received, finishing calls in progress\n",
-                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    ServeLog(LogPriority::kNotice,
+             absl::StrCat(sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                          " received, finishing calls in progress (health: NOT_SERVING)"),
+             io.err);
     server->reset();
-    std::fprintf(io.err, "fieldhub: stopped\n");
+    ServeLog(LogPriority::kNotice, "stopped", io.err);
     return kExitOk;
   }
 

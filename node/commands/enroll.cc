@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "crypto/identity.h"
@@ -25,8 +26,11 @@ int RunEnrollCommand(const Args& args) {
   request.insecure = args.Has("insecure");
   if (request.hub.empty()) return Usage("enroll needs --hub HOST:PORT");
   // A port over 65535 would wrap around to another one (process attack 80).
-  if (absl::StatusOr<wire::HostPort> hp = wire::ParseHostPort(request.hub); !hp.ok()) {
-    return Usage(absl::StrCat("--hub: ", hp.status().message()));
+  // Several addresses of one hub, comma-separated, are tried in turn
+  // (node/hub_links.h).
+  if (absl::StatusOr<std::vector<std::string>> hubs = wire::SplitHubAddresses(request.hub);
+      !hubs.ok()) {
+    return Usage(absl::StrCat("--hub: ", hubs.status().message()));
   }
   if (request.token.empty()) {
     return Usage("enroll needs --token TOKEN (from the hub administrator)");

@@ -33,7 +33,7 @@ absl::Status InProcessHub::Start(const std::string& data_dir) {
     log_ = std::fopen((data_dir + "/serve.log").c_str(), "a");
   }
   handler_ = std::make_unique<hub::SyncHandler>(
-      store_.get(), SystemClock::Get(), /*verbose=*/true, [this](const std::string& line) {
+      store_.get(), SystemClock::Get(), /*verbose=*/true, [this](const std::string& line, bool) {
         absl::MutexLock l(&log_mu_);
         if (log_ == nullptr) return;
         std::fprintf(log_, "fieldhub: %s\n", line.c_str());

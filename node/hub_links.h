@@ -1,0 +1,56 @@
+// The node's links to its hub when the hub has several addresses (`fieldnode
+// enroll --hub A,B`: several hub processes on one store, issue 15 point 2):
+// one gRPC transport an address, the calls going to one of them at a time.
+// A pass starts with Hello; when the address in use does not answer it
+// (UNAVAILABLE: refused, unreachable, a TLS handshake that failed;
+// DEADLINE_EXCEEDED), Hello is tried at the next address, and so on once
+// round the list; the first that answers is kept for the rest of the pass
+// and the passes after, until it in turn does not answer. Only Hello moves:
+// a push or pull that fails ends the pass as it always did, and the next
+// pass's Hello finds an address that answers. What the hub answers
+// (a refusal, a different hub id) is never a reason to move.
+#ifndef FIELDSYNC_NODE_HUB_LINKS_H_
+#define FIELDSYNC_NODE_HUB_LINKS_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "node/grpc_transport.h"
+#include "sync/transport.h"
+
+namespace fieldsync::node {
+
+class HubLinks final : public sync::Transport {
+ public:
+  // `options.address` is one address or several, comma-separated
+  // (wire::SplitHubAddresses); each gets a GrpcTransport of `options`.
+  // The errors of GrpcTransport::Create, and INVALID_ARGUMENT for a list
+  // that does not parse.
+  static absl::StatusOr<std::unique_ptr<HubLinks>> Create(const ClientOptions& options);
+
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override;
+  absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override;
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override;
+  absl::Status Pull(const sync::PullRequest& req,
+                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override;
+  void Reset() override;
+  // GrpcTransport::SetStop, for every address.
+  void SetStop(const std::atomic<bool>* stop);
+
+  // The address calls go to now.
+  const std::string& current() const { return addresses_[current_]; }
+
+ private:
+  HubLinks() = default;
+
+  std::vector<std::string> addresses_;
+  std::vector<std::unique_ptr<GrpcTransport>> links_;
+  size_t current_ = 0;
+};
+
+}  // namespace fieldsync::node
+
+#endif  // FIELDSYNC_NODE_HUB_LINKS_H_
