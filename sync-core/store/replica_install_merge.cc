@@ -192,8 +192,11 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
         const MergeDecision d =
             DecideField(winner, IncomingWrite{w.version, &w.base, &kNoResolves});
         if (w.base) {
-          std::erase_if(field_records,
-                        [&](const InstalledRecord& r) { return r.version == *w.base; });
+          field_records.erase(std::remove_if(field_records.begin(), field_records.end(),
+                                             [&](const InstalledRecord& r) {
+                                               return r.version == *w.base;
+                                             }),
+                              field_records.end());
         }
         if (d.incoming_wins) {
           if (d.conflict == ConflictAction::kKeepCurrent && winner) {
@@ -215,8 +218,11 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
       if (winner && winner->version == held_field->version) held_stays = true;
     }
     if (winner) {
-      std::erase_if(field_records,
-                    [&](const InstalledRecord& r) { return r.version == winner->version; });
+      field_records.erase(std::remove_if(field_records.begin(), field_records.end(),
+                                         [&](const InstalledRecord& r) {
+                                           return r.version == winner->version;
+                                         }),
+                          field_records.end());
     }
     // Whether the row now differs from the one held, in this field.
     auto versions = [](const std::vector<InstalledRecord>& rs) {
