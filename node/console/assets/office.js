@@ -180,13 +180,17 @@ function deviceRow(d, canApprove) {
     cell.append(" ", el("button", { type: "button", class: "remove", onclick: () => removeDevice(d) },
                         t("devices.remove")));
   }
+  // data-label: each cell's heading, shown beside it at phone width.
+  const td = (key, attrs, ...children) => el("td", { "data-label": t(key), ...attrs }, ...children);
+  cell.dataset.label = t("referrals.actions");
   return el("tr", { "data-device": d.device },
-    el("td", {}, d.name || "—", d.this ? el("span", { class: "sealed" }, " ", t("devices.this")) : null),
-    el("td", { class: "mono" }, d.device.slice(0, 8)),
-    el("td", {}, deviceState(d.state), d.first ? " " + t("devices.first") : "",
+    td("devices.name", {}, d.name || "—",
+       d.this ? el("span", { class: "sealed" }, " ", t("devices.this")) : null),
+    td("devices.id", { class: "mono" }, d.device.slice(0, 8)),
+    td("devices.state", {}, deviceState(d.state), d.first ? " " + t("devices.first") : "",
        d.refused ? el("div", { class: "urgent" }, t("devices.refused"), " ", d.refused) : null),
-    el("td", {}, d.approved_by || "—"),
-    el("td", { class: "mono code" }, d.code || "—"),
+    td("devices.approved_by", {}, d.approved_by || "—"),
+    td("devices.code", { class: "mono code" }, d.code || "—"),
     cell);
 }
 async function removeDevice(d) {
