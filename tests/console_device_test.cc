@@ -26,20 +26,9 @@ class ConsoleDeviceTest : public ConsoleClientTest {
     StartConsole();
     session_ = SignIn();
     ASSERT_FALSE(session_.empty());
-    auto unlocked = Post("/api/unlock", session_, {{"passphrase", kConsolePass}}, Origin());
-    ASSERT_TRUE(unlocked);
-    ASSERT_EQ(unlocked->status, 200) << unlocked->body;
+    Unlock();
   }
-  httplib::Result Change(const std::string& path, const Json& body) {
-    return Post("/api/" + path, session_, body, Origin());
-  }
-  Json Devices() {
-    auto page = Get("/api/devices", session_);
-    EXPECT_TRUE(page);
-    if (!page) return Json();
-    EXPECT_EQ(page->status, 200) << page->body;
-    return Body(page);
-  }
+  Json Devices() { return Page("devices"); }
   // The second laptop as the page lists it.
   Json Second() {
     const Json page = Devices();
@@ -50,7 +39,7 @@ class ConsoleDeviceTest : public ConsoleClientTest {
     return Json{{"state", ""}, {"code", ""}, {"name", ""}, {"fingerprint", ""}};
   }
 
-  std::string session_, second_, shown_;
+  std::string second_, shown_;
 };
 
 TEST_F(ConsoleDeviceTest, AWaitingLaptopIsApprovedOnlyWithTheCodeItShows) {

@@ -39,29 +39,8 @@ class ConsoleReferralTest : public ConsoleClientTest {
     ASSERT_EQ(made->status, 200) << made->body;
     code_ = Body(made)["case_code"];
   }
-  void Unlock() {
-    auto unlocked = Post("/api/unlock", session_, {{"passphrase", kConsolePass}}, Origin());
-    ASSERT_TRUE(unlocked);
-    ASSERT_EQ(unlocked->status, 200) << unlocked->body;
-  }
-  // POST /api/PATH from the console's Origin with the session.
-  httplib::Result Change(const std::string& path, const Json& body) {
-    return Post("/api/" + path, session_, body, Origin());
-  }
-  Json CaseFile() {
-    auto file = Get("/api/case?ref=" + code_, session_);
-    EXPECT_TRUE(file);
-    if (!file) return Json();
-    EXPECT_EQ(file->status, 200) << file->body;
-    return Body(file);
-  }
-  Json ReferralsPage() {
-    auto page = Get("/api/referrals", session_);
-    EXPECT_TRUE(page);
-    if (!page) return Json();
-    EXPECT_EQ(page->status, 200) << page->body;
-    return Body(page);
-  }
+  Json CaseFile() { return Page("case?ref=" + code_); }
+  Json ReferralsPage() { return Page("referrals"); }
   // A record's field of the case file (consents, referrals), "" if absent.
   static std::string FieldOf(const Json& record, const std::string& column) {
     for (const Json& f : record["fields"]) {
@@ -81,7 +60,7 @@ class ConsoleReferralTest : public ConsoleClientTest {
     return out;
   }
 
-  std::string session_, code_;
+  std::string code_;
 };
 
 TEST_F(ConsoleReferralTest, AReferralWithoutConsentIsRefusedSayingWhyThenSentOnceConsented) {
