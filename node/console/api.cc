@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "text/text.h"
 
 namespace fieldsync::node::console {
 
@@ -32,6 +33,25 @@ ApiReply ErrorReply(const absl::Status& s, bool locked) {
     default:
       return ErrorKey(500, "err.internal", detail);
   }
+}
+
+Json BodyObject(const ApiRequest& r) {
+  Json in = Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  if (!in.is_discarded() && !in.is_object()) return Json(Json::value_t::discarded);
+  return in;
+}
+
+absl::StatusOr<std::string> TextOf(const Json& in, const char* key) {
+  auto it = in.find(key);
+  if (it == in.end() || it->is_null()) return std::string();
+  if (!it->is_string()) return absl::InvalidArgumentError(absl::StrCat(key, " must be text"));
+  return NormalizeInput(it->get<std::string>(), key);
+}
+
+std::optional<ApiReply> NeedsKeys(const ConsoleOffice& o, std::string_view what) {
+  absl::Status s = o.office->RequireUnlocked(what);
+  if (s.ok()) return std::nullopt;
+  return ErrorKey(423, "err.locked", std::string(s.message()));
 }
 
 ApiReply Api::State() {
@@ -85,10 +105,18 @@ ApiReply Api::Handle(const ApiRequest& r) {
     if (r.path == "cases") return Cases(**o, r);
     if (r.path == "search") return Search(**o, r);
     if (r.path == "case") return CaseFile(**o, r);
+    if (r.path == "referrals") return Referrals(**o);
+    if (r.path == "devices") return Devices(**o);
   } else if (r.method == "POST") {
     if (r.path == "intake") return Intake(**o, r);
     if (r.path == "setfield") return SetField(**o, r);
     if (r.path == "close") return Close(**o, r);
+    if (r.path == "consent") return AddConsent(**o, r);
+    if (r.path == "withdraw") return WithdrawConsent(**o, r);
+    if (r.path == "refer") return Refer(**o, r);
+    if (r.path == "respond") return Respond(**o, r);
+    if (r.path == "approve") return Approve(**o, r);
+    if (r.path == "remove") return Remove(**o, r);
     if (r.path == "sync") return SyncStart(*std::move(o));
   }
   return ErrorKey(404, "err.not_found", absl::StrCat(r.method, " /api/", r.path));

@@ -10,9 +10,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "base/json.h"
 #include "node/console/keys.h"
 #include "node/console/sync_runner.h"
@@ -40,6 +43,15 @@ struct ApiReply {
 ApiReply ErrorReply(const absl::Status& s, bool locked);
 ApiReply ErrorKey(int http, const std::string& key, const std::string& detail = "");
 
+// A POST's body as a JSON object; a discarded value if it is not one.
+Json BodyObject(const ApiRequest& r);
+// in[key] as text normalised to NFC ("" if absent or null); INVALID_ARGUMENT
+// if it is not text or not valid UTF-8.
+absl::StatusOr<std::string> TextOf(const Json& in, const char* key);
+// 423 err.locked if the keys are locked (every change is signed), saying
+// what needed them; nullopt if unlocked.
+std::optional<ApiReply> NeedsKeys(const ConsoleOffice& o, std::string_view what);
+
 class Api {
  public:
   Api(KeyWatch& keys, std::string officer) : keys_(keys), officer_(std::move(officer)) {}
@@ -55,6 +67,18 @@ class Api {
   ApiReply CaseFile(ConsoleOffice& o, const ApiRequest& r);
   ApiReply SetField(ConsoleOffice& o, const ApiRequest& r);
   ApiReply Close(ConsoleOffice& o, const ApiRequest& r);
+  // Consents and referrals (api_referrals.cc): the case file's actions and
+  // the Referrals page.
+  ApiReply AddConsent(ConsoleOffice& o, const ApiRequest& r);
+  ApiReply WithdrawConsent(ConsoleOffice& o, const ApiRequest& r);
+  ApiReply Referrals(ConsoleOffice& o);
+  ApiReply Refer(ConsoleOffice& o, const ApiRequest& r);
+  ApiReply Respond(ConsoleOffice& o, const ApiRequest& r);
+  // The office's devices (api_devices.cc): the list with the codes to
+  // compare, approving with the code the other laptop shows, removing.
+  ApiReply Devices(ConsoleOffice& o);
+  ApiReply Approve(ConsoleOffice& o, const ApiRequest& r);
+  ApiReply Remove(ConsoleOffice& o, const ApiRequest& r);
   // The Sync page (api_sync.cc): a pass started in the background; its
   // progress, polled without counting as activity.
   ApiReply SyncStart(std::unique_ptr<ConsoleOffice> o);

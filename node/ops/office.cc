@@ -193,6 +193,18 @@ absl::Status Refused(std::string_view what) {
 }
 
 namespace {
+constexpr std::string_view kNoConsentUrl = "fieldsync.node.ops/no-consent";
+}  // namespace
+
+absl::Status NoConsent(std::string_view what) {
+  absl::Status s = Refused(what);
+  s.SetPayload(AV(kNoConsentUrl), absl::Cord("1"));
+  return s;
+}
+
+bool IsNoConsent(const absl::Status& s) { return s.GetPayload(AV(kNoConsentUrl)).has_value(); }
+
+namespace {
 constexpr std::string_view kIncompleteUrl = "fieldsync.node.ops/incomplete-request";
 }  // namespace
 

@@ -126,6 +126,10 @@ std::string_view AccessAction(Access a);
 
 // FAILED_PRECONDITION "WHAT. Nothing was changed".
 absl::Status Refused(std::string_view what);
+// Refused, for a referral no live consent covers: a front end says why in
+// its own words (the console's err.no_consent). IsNoConsent tells it apart.
+absl::Status NoConsent(std::string_view what);
+bool IsNoConsent(const absl::Status& s);
 
 // INVALID_ARGUMENT for a request that lacks an input or mixes inputs that do
 // not go together (a usage error of a command line: exit 2), as opposed to

@@ -52,13 +52,13 @@ absl::Status CheckConsent(const Office& o, const RowId& case_id, const std::stri
     }
   }
   if (!org) {
-    return Refused(absl::StrCat(
+    return NoConsent(absl::StrCat(
         "case ", code, " has no consent to be referred for services (consent scope "
         "\"services\"), so it cannot be sent to ", to_office, ": record the victim's consent "
         "with `fieldnode consent add ", code, " --scope services --given-by victim`, then send "
         "it again"));
   }
-  return Refused(absl::StrCat(
+  return NoConsent(absl::StrCat(
       "case ", code, " has no consent to share with this organisation (consent scope ",
       police ? "\"police\" or " : "", "\"share_with_org\" for ", org->ToString(),
       "): record it with `fieldnode consent add ", code, " --scope ",
@@ -214,6 +214,7 @@ absl::StatusOr<std::vector<ReferralLine>> ListReferrals(const Office& o) {
     l.from_office = o.Clear(r, "referrals", "from_office");
     l.to = o.Clear(r, "referrals", "to_office");
     if (l.to.empty()) {
+      l.to_agency = true;
       if (auto org = IdOf(o.Stored(r, "referrals", "to_organisation"))) {
         auto row_org = o.Get("organisations", *org);
         l.to = row_org.ok() && *row_org ? o.Clear(**row_org, "organisations", "name")

@@ -53,6 +53,8 @@ struct ReferralLine {
   std::string direction;
   std::string case_code, from_office;
   std::string to;  // office code, or the organisation's name
+  // Sent to an organisation: the referring office records its answer.
+  bool to_agency = false;
   std::string status, sent_at;
 };
 // Every referral held here; no sealed field.

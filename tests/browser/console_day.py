@@ -2,12 +2,17 @@
 """A social worker's morning in the console, in a real browser (Debian's
 chromium, headless, driven by chromedriver through python3-selenium):
 unlock; intake of "Nguyễn Thị Hằng" with the keyboard alone (an inline
-error first); find her as "nguyen thi hang"; open her file; sync her case
-to the hub from the Sync page; lock, and her
+error first); find her as "nguyen thi hang"; open her file; refer her to
+an organisation, refused for want of consent (said in Vietnamese), record
+her consent, refer her, withdraw the consent; accept and complete the
+referral on the Referrals page; approve the office's new laptop on the
+Devices page (a wrong code refused first); sync her case to the hub from
+the Sync page; lock, and her
 name is gone from the page; the English switch. Screenshots of every page at
 1366x768 and at phone width (390x844) go to SHOTS.
 
-  console_day.py URL SHOTS        (the passphrase in FIELDSYNC_CONSOLE_PASS)
+  console_day.py URL SHOTS        (the passphrase in FIELDSYNC_CONSOLE_PASS,
+                                   the new laptop's code in FIELDSYNC_NEW_LAPTOP_CODE)
 
 Run by tests/console_browser_test.cc against a `fieldnode console` it
 started; exits non-zero with one line saying what failed."""
@@ -26,6 +31,8 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 URL, SHOTS = sys.argv[1], sys.argv[2]
 PASS = os.environ["FIELDSYNC_CONSOLE_PASS"]
+NEW_LAPTOP_CODE = os.environ["FIELDSYNC_NEW_LAPTOP_CODE"]
+ORG = "Trung tâm Công tác xã hội tỉnh Lào Cai"
 os.makedirs(SHOTS, exist_ok=True)
 
 opts = webdriver.ChromeOptions()
@@ -124,6 +131,64 @@ try:
     until_text("#page", "Xác minh")
     shot("case-file-edited-1366")
 
+    # Refer her to an organisation: refused for want of consent, in
+    # Vietnamese, beside the form; nothing sent.
+    driver.find_element(By.ID, "refer-to-org").send_keys(ORG)
+    driver.find_element(By.ID, "refer-reason").send_keys("Cần chỗ ở an toàn")
+    driver.find_element(By.ID, "refer-send").click()
+    until_text("#refer-consent-error", "nạn nhân chưa đồng ý")
+    shot("case-file-referral-refused-1366")
+    # Her consent to share with it, recorded; then the referral goes.
+    Select(driver.find_element(By.ID, "consent-scope")).select_by_value("share_with_org")
+    driver.find_element(By.ID, "consent-org").send_keys(ORG)
+    driver.find_element(By.ID, "consent-save").click()
+    until_text("#message", "Đã ghi nhận sự đồng ý")
+    driver.find_element(By.ID, "refer-to-org").send_keys(ORG)
+    driver.find_element(By.ID, "refer-reason").send_keys("Cần chỗ ở an toàn")
+    driver.find_element(By.ID, "refer-send").click()
+    until_text("#message", "Đã chuyển gửi đến " + ORG)
+    until_text("#page", "Cần chỗ ở an toàn")
+    shot("case-file-referred-1366")
+    # The consent withdrawn (a confirmation first); the referral stays.
+    driver.find_element(By.CSS_SELECTOR, "button.withdraw").click()
+    driver.switch_to.alert.accept()
+    until_text("#message", "Đã rút lại sự đồng ý")
+    check(not driver.find_elements(By.CSS_SELECTOR, "button.withdraw"),
+          "a withdrawn consent can still be withdrawn")
+
+    # The Referrals page, from Today's link: the agency's answer recorded.
+    driver.find_element(By.ID, "nav-today").click()
+    wait.until(EC.element_to_be_clickable((By.ID, "today-referrals"))).click()
+    until_text("#referrals-out", code)
+    until_text("#referrals-out", "Đã gửi")
+    shot("referrals-1366")
+    driver.find_element(By.CSS_SELECTOR, "#referrals-out button.accept").click()
+    until_text("#message", "Đã nhận chuyển gửi hồ sơ " + code)
+    until_text("#referrals-out", "Đã nhận")
+    driver.find_element(By.CSS_SELECTOR, "#referrals-out button.complete").click()
+    until_text("#message", "Đã hoàn thành chuyển gửi hồ sơ " + code)
+    check(not driver.find_elements(By.CSS_SELECTOR, "#referrals-out button"),
+          "a completed referral still offers an answer")
+
+    # The office's new laptop: its code shown to compare; a wrong code
+    # refused (do not approve); the code the new laptop shows approves it.
+    driver.find_element(By.ID, "nav-devices").click()
+    wait.until(EC.presence_of_element_located((By.ID, "devices")))
+    until_text("#devices", NEW_LAPTOP_CODE)
+    until_text("#devices", "Chờ phê duyệt")
+    code_box = driver.find_element(By.CSS_SELECTOR, "input.approve-code")
+    check(code_box.get_attribute("value") == "", "the code to type is filled in for the officer")
+    code_box.send_keys("1111 2222 3333 4444", Keys.ENTER)
+    until_text("#devices", "Mã không khớp")
+    shot("devices-1366")
+    code_box = driver.find_element(By.CSS_SELECTOR, "input.approve-code")
+    code_box.clear()
+    code_box.send_keys(NEW_LAPTOP_CODE, Keys.ENTER)
+    until_text("#message", "Đã phê duyệt")
+    check(not driver.find_elements(By.CSS_SELECTOR, "input.approve-code"),
+          "the approved laptop still waits")
+    shot("devices-approved-1366")
+
     # Sync: "Đồng bộ ngay" sends her case to the hub; the page follows the
     # pass (polling) and says how it ended, in the catalogue's words and the
     # CLI's lines; nothing waits to go after.
@@ -152,7 +217,8 @@ try:
     # Phone width: every page.
     driver.set_window_size(390, 844)
     for name, hash_ in (("today", "#/today"), ("cases", "#/cases"), ("intake", "#/intake"),
-                        ("case-file-locked", "#/case/" + code), ("sync", "#/sync")):
+                        ("case-file-locked", "#/case/" + code), ("sync", "#/sync"),
+                        ("referrals", "#/referrals"), ("devices", "#/devices")):
         driver.get(URL.split("/?")[0] + "/" + hash_)
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#page > *")))
         time.sleep(0.2)  # the page's layout settles before the picture (not a check)

@@ -55,9 +55,29 @@ class ConsoleClientTest : public ConsoleTestBase {
   }
   static Json Body(const httplib::Result& r) { return Json::parse(r->body); }
 
+  // The page's own session (session_), for the tests of one signed-in
+  // page: unlocking with the passphrase, a change from the console's
+  // Origin, a page's JSON (200 expected).
+  void Unlock() {
+    auto unlocked = Post("/api/unlock", session_, {{"passphrase", kConsolePass}}, Origin());
+    ASSERT_TRUE(unlocked);
+    ASSERT_EQ(unlocked->status, 200) << unlocked->body;
+  }
+  httplib::Result Change(const std::string& path, const Json& body) {
+    return Post("/api/" + path, session_, body, Origin());
+  }
+  Json Page(const std::string& path) {
+    auto page = Get("/api/" + path, session_);
+    EXPECT_TRUE(page);
+    if (!page) return Json();
+    EXPECT_EQ(page->status, 200) << page->body;
+    return Body(page);
+  }
+
 
   int port_ = 0;
   std::string token_;
+  std::string session_;
 };
 
 }  // namespace fieldsync::testing

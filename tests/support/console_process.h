@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "base/json.h"
 #include "support/sync_fixture.h"
 
 extern char** environ;
@@ -118,6 +119,38 @@ class ConsoleTestBase : public SyncProcessTest {
     argv.insert(argv.end(), args.begin(), args.end());
     argv.insert(argv.end(), {"--data-dir", node_});
     return harness::Run(argv);
+  }
+
+  // This node made its office's first device with the code the hub
+  // administrator reads out (the one it computes for itself), as `fieldnode
+  // device approve --first` does, and synced: a member of its office, as an
+  // office's laptops are (a laptop that is not one seals no referral's
+  // letter).
+  void BecomeFirstDevice() {
+    EXPECT_EQ(Fieldnode({"sync"}).exit_code, 0);
+    auto list = Fieldnode({"device", "list", "--json"});
+    ASSERT_EQ(list.exit_code, 0) << list.err;
+    const std::string code = Json::parse(list.out)["code"];
+    auto first = Fieldnode({"device", "approve", "--first", "--code", code});
+    EXPECT_EQ(first.exit_code, 0) << first.err;
+    EXPECT_EQ(Fieldnode({"sync"}).exit_code, 0);
+  }
+  // The office as a day of the Devices page finds it: this node its
+  // office's first device (BecomeFirstDevice); a second laptop of the
+  // office enrolled at the same hub and synced; this node synced, so that
+  // it sees that laptop waiting. The
+  // second laptop's id in `device`, and the code its own screen shows.
+  std::string FirstDeviceWithALaptopWaiting(std::string* device) {
+    BecomeFirstDevice();
+    join_offices_ = false;
+    harness::LocalNode& second = AddNode("LC");
+    EXPECT_TRUE(second.Sync().ok());
+    *device = second.replica().device_id().ToString();
+    auto view = second.keys()->Office();
+    EXPECT_TRUE(view.ok()) << view.status();
+    auto synced = Fieldnode({"sync"});
+    EXPECT_EQ(synced.exit_code, 0) << synced.err;
+    return view.ok() ? view->my_code : "";
   }
 
   std::string node_;

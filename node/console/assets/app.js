@@ -1,4 +1,6 @@
-// The fieldsync console's pages: Today, Cases, Intake, Case file, Sync. Plain
+// The fieldsync console's pages: Today, Cases, Intake, Case file, Sync (the
+// Referrals and Devices pages, and the case file's consents and referral
+// form: office.js). Plain
 // JavaScript, no framework; every text from messages.js; every change a
 // POST to /api/ (same origin); every API request carries the session in the
 // X-Fieldsync-Session header, kept in this tab's sessionStorage (never a
@@ -171,10 +173,14 @@ async function pageToday() {
       card(t("today.urgent"), d.urgent.length,
            list(d.urgent, c => el("li", {}, caseLink(c.case_code), " · ", value(c.status)))),
       card(t("today.referrals"), d.referrals.length,
-           list(d.referrals, r => el("li", {}, caseLink(r.case_code), " · ", r.from_office,
-                                       " · ", fmtDate(r.sent_at)))),
+           [list(d.referrals, r => el("li", {}, caseLink(r.case_code), " · ", r.from_office,
+                                        " · ", fmtDate(r.sent_at), " · ",
+                                        el("a", { href: "#/referrals", class: "answer" },
+                                           t("today.answer")))),
+            el("a", { href: "#/referrals", id: "today-referrals" }, t("today.all_referrals"))]),
       card(t("today.conflicts"), d.open_conflicts, null),
-      card(t("today.devices"), d.devices_waiting, null),
+      card(t("today.devices"), d.devices_waiting,
+           el("a", { href: "#/devices", id: "today-devices" }, t("today.see_devices"))),
       el("section", { class: "card" }, el("h2", {}, t("today.sync")),
          el("dl", { class: "fields" },
             el("dt", {}, t("today.office")), el("dd", {}, d.province || "—"),
@@ -393,8 +399,8 @@ async function pageCase(code) {
     el("h2", {}, t("case.person")), d.person ? fieldList(d.person) : el("p", {}, t("today.none")),
     el("h2", {}, t("case.case")), fieldList(d.case),
     el("h2", {}, t("case.edit")), editForm(d),
-    el("h2", {}, t("case.consents"), ` (${d.consents.length})`), d.consents.map(fieldList),
-    el("h2", {}, t("case.referrals"), ` (${d.referrals.length})`), d.referrals.map(fieldList),
+    consentSection(d),
+    referralSection(d),
     el("h2", {}, t("case.history")),
     el("table", {}, el("tr", {}, el("th", {}, t("case.when")), el("th", {}, t("case.who")),
                         el("th", {}, t("case.what"))),
@@ -456,7 +462,8 @@ async function syncNow() {
   try { await pageSync(); } catch (e) { showMessage(errorText(e)); }
 }
 
-// ---- routing: #/today, #/cases?..., #/intake, #/case/CODE, #/sync ----
+// ---- routing: #/today, #/cases?..., #/intake, #/case/CODE, #/sync,
+// #/referrals, #/devices ----
 async function route() {
   const hash = location.hash || "#/today";
   const [path, query] = hash.slice(1).split("?");
@@ -472,6 +479,8 @@ async function route() {
     else if (path === "/intake") pageIntake();
     else if (path.startsWith("/case/")) await pageCase(decodeURIComponent(path.slice(6)));
     else if (path === "/sync") await pageSync();
+    else if (path === "/referrals") await pageReferrals();
+    else if (path === "/devices") await pageDevices();
     else await pageToday();
   } catch (e) {
     showMessage(errorText(e));
