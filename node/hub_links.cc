@@ -27,28 +27,42 @@ absl::StatusOr<std::unique_ptr<HubLinks>> HubLinks::Create(const ClientOptions& 
     links->links_.push_back(std::move(t));
   }
   links->addresses_ = std::move(addresses);
+  links->hub_id_ = options.hub_id;
   return links;
+}
+
+bool HubLinks::Ours(const sync::HelloReply& r) const {
+  return hub_id_.empty() || r.hub_id.ToString() == hub_id_;
 }
 
 absl::StatusOr<sync::HelloReply> HubLinks::Hello(const sync::HelloRequest& req) {
   absl::StatusOr<sync::HelloReply> first = links_[current_]->Hello(req);
-  if (first.ok() || !DidNotAnswer(first.status()) || links_.size() == 1) return first;
+  if (links_.size() == 1) return first;
+  if (first.ok() && Ours(*first)) return first;
+  if (!first.ok() && !DidNotAnswer(first.status())) return first;
   // Once round the other addresses, in the order given after this one.
-  std::string tried = std::string(first.status().message());
+  std::string tried =
+      first.ok() ? absl::StrCat(addresses_[current_], " is another hub (id ",
+                                first->hub_id.ToString(), ")")
+                 : std::string(first.status().message());
   for (size_t k = 1; k < links_.size(); ++k) {
     const size_t i = (current_ + k) % links_.size();
     absl::StatusOr<sync::HelloReply> r = links_[i]->Hello(req);
-    if (r.ok() || !DidNotAnswer(r.status())) {
+    if (r.ok() && Ours(*r)) {
       current_ = i;
       return r;
     }
-    absl::StrAppend(&tried, "; and ", r.status().message());
+    if (r.ok()) {
+      absl::StrAppend(&tried, "; and ", addresses_[i], " is another hub (id ",
+                      r->hub_id.ToString(), ")");
+    } else {
+      absl::StrAppend(&tried, "; and ", addresses_[i], ": ", r.status().message());
+    }
   }
-  // None answered: said for each, with the code of the first (both codes
-  // are retried alike, sync/retry.h).
-  return absl::Status(first.status().code(),
-                      absl::StrCat("none of the hub's ", links_.size(), " addresses answered: ",
-                                   tried));
+  // None answered as this laptop's hub: said for each, UNAVAILABLE (retried,
+  // sync/retry.h; never read as a revoked credential).
+  return absl::UnavailableError(absl::StrCat("none of the hub's ", links_.size(),
+                                             " addresses answered as this laptop's hub: ", tried));
 }
 
 absl::StatusOr<sync::EnrollReply> HubLinks::Enroll(const sync::EnrollRequest& req) {

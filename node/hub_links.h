@@ -7,8 +7,14 @@
 // round the list; the first that answers is kept for the rest of the pass
 // and the passes after, until it in turn does not answer. Only Hello moves:
 // a push or pull that fails ends the pass as it always did, and the next
-// pass's Hello finds an address that answers. What the hub answers
-// (a refusal, a different hub id) is never a reason to move.
+// pass's Hello finds an address that answers. What the address in use
+// answers (a refusal) is never a reason to move. Another address is kept
+// only if it answers Hello as this laptop's hub: a refusal there, or a hub
+// of another id than enrolment recorded (a retired hub, another hub under
+// the same CA, a proxy answering 401/403), is passed over like an address
+// that does not answer, and never taken for this laptop's credential being
+// revoked (attack review 21, MED 1 and 2); one in use that names another
+// hub is passed over too.
 #ifndef FIELDSYNC_NODE_HUB_LINKS_H_
 #define FIELDSYNC_NODE_HUB_LINKS_H_
 
@@ -46,7 +52,11 @@ class HubLinks final : public sync::Transport {
  private:
   HubLinks() = default;
 
+  // Whether `r` is this laptop's hub (by the id enrolment recorded).
+  bool Ours(const sync::HelloReply& r) const;
+
   std::vector<std::string> addresses_;
+  std::string hub_id_;
   std::vector<std::unique_ptr<GrpcTransport>> links_;
   size_t current_ = 0;
 };

@@ -102,6 +102,7 @@ absl::StatusOr<std::unique_ptr<SyncClient>> ClientFor(const HubConfig& hub, uint
   ClientOptions o;
   o.pull_batch = pull_batch;
   o.address = hub.address;
+  o.hub_id = hub.hub_id;
   o.ca_file = hub.ca_file;
   o.insecure = hub.insecure;
   return SyncClient::Create(o);

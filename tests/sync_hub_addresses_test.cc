@@ -110,5 +110,31 @@ TEST_F(HubAddressesTest, ANodeSyncsAgainOnceItsHubIsBackAfterNoAddressAnswered) 
   EXPECT_EQ(up->pushed, 1u);
 }
 
+// Attack review 21, MED 1 and 2: an address that answers as another hub
+// (here a second `fieldhub serve` under the same CA, which does not know
+// this laptop: a retired hub, another province's, a proxy answering
+// 401/403) is passed over like one that does not answer. Before, the
+// laptop stayed with it and took its refusal for its own credential being
+// revoked: the daemon stops for good (exit 1, not restarted), its hub
+// healthy at the other address. With this laptop's hub listed after it,
+// the pass goes there.
+TEST_F(HubAddressesTest, AnAddressAnsweringAsAnotherHubIsPassedOverNeverTakenForARevocation) {
+  harness::HubProcess other(dir_.File("other-hub"), *pki_);
+  ASSERT_TRUE(other.Start().ok());
+  auto& n = AddNode("LC");
+  ASSERT_TRUE(n.Connect(absl::StrCat(Silent(), ",", other.address())).ok());
+  auto r = n.Sync();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+  EXPECT_NE(std::string(r.status().message()).find("answered as this laptop's hub"),
+            std::string::npos)
+      << r.status();
+  ASSERT_TRUE(n.Connect(absl::StrCat(Silent(), ",", other.address(), ",", hub_->address())).ok());
+  NewCase(n.replica(), "LC", "Lò Thị Mai");
+  auto ok = n.Sync();
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->pushed, 1u);
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

@@ -299,6 +299,7 @@ absl::Status LocalNode::Connect(const std::string& address, uint32_t pull_batch,
 
 absl::Status LocalNode::Connect(const std::string& address, node::ClientOptions o) {
   o.address = address;
+  o.hub_id = hub_.hub_id;
   o.ca_file = hub_.ca_file;
   o.insecure = hub_.insecure;
   FS_ASSIGN_OR_RETURN(client_, ClientFor(hub_process_, o));
