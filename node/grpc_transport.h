@@ -23,10 +23,6 @@ struct ClientOptions {
   // HOST:PORT. SyncClient::Create also takes several, comma-separated, of
   // one hub (node/hub_links.h); GrpcTransport takes one.
   std::string address;
-  // The hub's device id as enrolment recorded it (hub.conf), as text; empty
-  // before enrolment. With several addresses, one whose Hello names another
-  // hub is passed over (node/hub_links.h).
-  std::string hub_id;
   std::string ca_file;
   bool insecure = false;
   int64_t call_timeout_millis = tuning::kCallTimeoutMillis;
@@ -40,6 +36,10 @@ struct ClientOptions {
   uint32_t push_batch = tuning::kPushCommitsPerCall;
   // gzip on requests (off: tests that read what goes over the wire).
   bool compress = true;
+  // The hub's device id as enrolment recorded it (hub.conf), as text; empty
+  // before enrolment. With several addresses, one whose Hello names another
+  // hub is passed over (node/hub_links.h).
+  std::string hub_id;
 };
 
 // Whether the words of a call that failed INTERNAL or UNKNOWN say that the
