@@ -79,8 +79,11 @@ absl::StatusOr<ThroughputResults> Throughput(const Settings& s, const std::strin
   FS_RETURN_IF_ERROR(WriteOrganisation(nodes[0]->replica(), "Cục Cảnh sát hình sự"));
   for (auto& n : nodes) FS_RETURN_IF_ERROR(SyncNode(*n, hub, "first sync").status());
 
+  node::ClientOptions monitor_options;
+  monitor_options.address = hub.address();
+  monitor_options.ca_file = pki.ca();
   FS_ASSIGN_OR_RETURN(std::unique_ptr<node::SyncClient> monitor,
-                      node::SyncClient::Create(node::ClientOptions{hub.address(), pki.ca()}));
+                      node::SyncClient::Create(monitor_options));
   for (int rep = 0; rep < s.repeat; ++rep) {
     for (size_t k = 0; k < nodes.size(); ++k) {
       std::vector<LocalTxn> txns;
