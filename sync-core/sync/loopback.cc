@@ -14,9 +14,11 @@ bool LoopbackTransport::Draw(double p) {
 
 void LoopbackTransport::MaybeReplay() {
   if (sent_pushes_.empty() || !Draw(faults_.replay_push)) return;
+  const Sent& late = sent_pushes_[rng_() % sent_pushes_.size()];
+  if (!late.live) return;
   ++counters_.pushes_replayed;
   // What the hub answers goes nowhere: the connection it came on is gone.
-  hub_.Push(sent_pushes_[rng_() % sent_pushes_.size()]).IgnoreError();
+  hub_.Push(late.req).IgnoreError();
 }
 
 absl::Status LoopbackTransport::Send(const char* call) {
@@ -55,7 +57,7 @@ absl::StatusOr<PushOutcome> LoopbackTransport::Push(const PushRequest& req) {
   absl::StatusOr<PushOutcome> r = hub_.Push(req);
   if (faults_.replay_push > 0) {
     if (sent_pushes_.size() == 4) sent_pushes_.erase(sent_pushes_.begin());
-    sent_pushes_.push_back(req);
+    sent_pushes_.push_back(Sent{req, true});
   }
   if (Draw(faults_.duplicate_push)) {
     ++counters_.pushes_duplicated;

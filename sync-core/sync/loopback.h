@@ -48,6 +48,15 @@ class LoopbackTransport final : public Transport {
   // A link that is down fails every call (UNAVAILABLE) until it is up.
   void set_down(bool down) { down_ = down; }
   const LinkCounters& counters() const { return counters_; }
+  // The hub was put back from a backup: the pushes sent so far came on
+  // connections of the hub process that is gone, so none of them can
+  // arrive late any more (a retry layer holds a request seconds, not the
+  // minutes of a restore; TLS lets nothing else replay one). They are no
+  // longer replayed; the draws stay as they were, so that a seed's schedule
+  // is the same.
+  void ForgetSentPushes() {
+    for (Sent& s : sent_pushes_) s.live = false;
+  }
 
   absl::StatusOr<HelloReply> Hello(const HelloRequest& req) override;
   absl::StatusOr<EnrollReply> Enroll(const EnrollRequest& req) override;
@@ -71,7 +80,11 @@ class LoopbackTransport final : public Transport {
   LinkFaults faults_;
   LinkCounters counters_;
   bool down_ = false;
-  std::vector<PushRequest> sent_pushes_;  // the last few, for replays
+  struct Sent {
+    PushRequest req;
+    bool live = true;  // false: sent to a hub since put back from a backup
+  };
+  std::vector<Sent> sent_pushes_;  // the last few, for replays
   // The messages of the last few whole pull answers, for stale deliveries.
   std::vector<std::vector<PullChunk>> past_pulls_;
 };

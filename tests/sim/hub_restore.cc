@@ -31,6 +31,8 @@ absl::Status World::BackupStep() {
     memvfs::Kill(files);
     CloseHub();
     memvfs::Restore(files, *backup_);
+    // No push sent to the hub that is gone arrives at the one put back.
+    for (auto& l : laptops_) l->link->ForgetSentPushes();
     ++restores_;
     trail_ += " restore";
     return OpenHub();
