@@ -395,5 +395,51 @@ TEST_F(InstallMergeTest, AVersionTheHeldFieldSupersededIsNoConflictThoughNeverLo
   EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
+
+// A colleague's offline write pushed late, the copy's winner now (a hub put
+// back to a backup holding it but not the write the node installed since),
+// older than the held field and based on the same version: concurrent with
+// it, so a conflict record, as at the hub and every laptop that applied both
+// commits. Taken as inside the earlier install because it is older, it was
+// lost at this laptop alone (the simulation, FIELDSYNC_SIM_WITHOUT=gc
+// FIELDSYNC_SIM_SEED=6219099193868288868: a status write of AG1's on the case
+// AG referred to HG, recorded at HG1 and the hub, not at HG2).
+TEST_F(InstallMergeTest, ALateWriteOlderThanTheInstalledFieldButBasedOnItsBaseIsAConflict) {
+  std::unique_ptr<Replica> late = OpenReplica(dir_.File("late.db"), &clock_);
+  std::unique_ptr<Replica> restored = OpenReplica(dir_.File("restored.db"), &clock_);
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  PulledBatch first_commit;
+  first_commit.commits = {{1, c1}};
+  ASSERT_TRUE(late->ApplyPulled(first_commit).ok());
+  ASSERT_TRUE(restored->ApplyPulled(first_commit).ok());
+  // Offline, on c1: older than the author's c2, which has not seen it.
+  const Commit w = Write(*late, LocalTxn().Set("organisations", a, {{"name", T("late")}}));
+  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  ASSERT_LT(w.hlc, c2.hlc);
+  // The node installs the row as the hub then held it: c1 and c2.
+  PulledBatch first;
+  first.rows = {Export(*author_, a)};
+  first.rows_position = 2;
+  Pull(first);
+  // The hub put back holds c1 and the late write, not c2.
+  PulledBatch late_commit;
+  late_commit.commits = {{2, w}};
+  ASSERT_TRUE(restored->ApplyPulled(late_commit).ok());
+  PulledBatch again;
+  again.rows = {Export(*restored, a)};
+  again.rows_position = 2;
+  Pull(again);
+  EXPECT_EQ(NodeValue(a, kName), T("two"));
+  const std::vector<ConflictRecord> records = NodeConflicts(a);
+  ASSERT_EQ(records.size(), 1u) << "the late concurrent write was taken as inside the install";
+  EXPECT_EQ(records[0].value, T("late"));
+  // Every replica that applied both commits holds the same.
+  PulledBatch both;
+  both.commits = {{3, w}};
+  ASSERT_TRUE(author_->ApplyPulled(both).ok());
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

@@ -86,6 +86,10 @@ struct InstallMarks {
 struct FieldHistory {
   std::set<Version> seen;          // the winner, its records, what they supersede
   std::optional<Version> unlogged; // the newest of them not in the log (installed)
+  // The winner and its bases back to the first whose own base is not known
+  // (a version not in the log, but the winner's): a write based on one of
+  // them and not among them branched off the field's line, concurrent.
+  std::set<Version> line;
 };
 
 // Batches are checked before anything is written by ValidateBatch

@@ -85,6 +85,23 @@ absl::StatusOr<FieldHistory> Replica::Impl::HistoryOf(
       if (h.seen.insert(e).second) queue.push_back(e);
     }
   }
+  // The winner's line: its base is known from the row even when it came
+  // installed; each earlier one's from the log.
+  if (winner) {
+    Version v = winner->version;
+    std::optional<Version> base = winner->base;
+    for (size_t i = 0; i < kMaxSteps; ++i) {
+      h.line.insert(v);
+      if (!base) break;
+      v = *base;
+      FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> w, LoggedWrite(v, table, row, column));
+      if (!w) {
+        h.line.insert(v);
+        break;
+      }
+      base = w->base;
+    }
+  }
   return h;
 }
 
@@ -176,12 +193,17 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
         }
         // A version older than the newest of the chain an earlier install
         // brought, where that chain stops, was inside that install: for the
-        // copy's winner only (the hub's winner then was newer). A conflict
-        // record not held is a write this laptop never had (an offline
-        // write pushed late): kept, never taken as held (review 21, MED 2).
-        bool known = history->seen.count(w.version) > 0 ||
+        // copy's winner only (the hub's winner then was newer). Not one
+        // based on a version of the held field's line, where every base is
+        // known, and not on it: it branched off, concurrent (an offline
+        // write pushed late, which the earlier install never held; session
+        // 22, FIELDSYNC_SIM_SEED=6219099193868288868). A conflict record
+        // not held is such a write too: kept, never taken as held (review
+        // 21, MED 2).
+        const bool branched = w.base && history->line.count(*w.base) > 0;
+        bool known = history->seen.count(w.version) > 0 || history->line.count(w.version) > 0 ||
                      (w.winner && installed_before && history->unlogged &&
-                      w.version < *history->unlogged);
+                      w.version < *history->unlogged && !branched);
         if (!known) {
           FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> logged,
                               LoggedWrite(w.version, t.name, row, SlotColumn(t, slot)));
