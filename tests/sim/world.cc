@@ -41,7 +41,7 @@ double Unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x
 // Conditions the default run leaves out (FIELDSYNC_SIM_WITHOUT's words):
 // the product fails them, and the seeds that show it are in
 // docs/ARCHITECTURE.md, "The simulation".
-constexpr char kHeldBack[] = "gc,restore";
+constexpr char kHeldBack[] = "gc";
 
 }  // namespace
 
