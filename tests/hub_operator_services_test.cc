@@ -228,6 +228,45 @@ TEST_F(OperatorServicesTest, LogLinesCarrySdDaemonPrioritiesWhenStderrIsTheJourn
   EXPECT_EQ(refusals, 1);
 }
 
+TEST_F(OperatorServicesTest, AFloodOfRefusalsFromOnePeerIsLoggedTenTimesThenCounted) {
+  ASSERT_TRUE(hub_->Start().ok());
+  auto channel = TlsChannel();
+  for (int i = 0; i < 40; ++i) HelloOfAnUnknownProtocol(channel);
+  // A refusal of another kind from the same peer is still written.
+  {
+    auto stub = v1::Sync::NewStub(channel);
+    v1::PullRequest req;
+    req.set_protocol_version(static_cast<v1::ProtocolVersion>(99));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(In(10));
+    v1::PullResponse resp;
+    auto reader = stub->Pull(&ctx, req);
+    while (reader->Read(&resp)) {
+    }
+    EXPECT_FALSE(reader->Finish().ok());
+  }
+  ASSERT_EQ(hub_->Stop(), 0);
+  const std::vector<std::string> lines = Lines(ReadAll(hub_->log_path()));
+  ExpectOnlyFieldhubLines(lines, "");
+  int hellos = 0;
+  int pulls = 0;
+  std::vector<std::string> summaries;
+  for (const std::string& l : lines) {
+    hellos += l.rfind("fieldhub: hello refused: ", 0) == 0;
+    pulls += l.rfind("fieldhub: pull refused: ", 0) == 0;
+    if (l.find(" more like this suppressed ") != std::string::npos) summaries.push_back(l);
+  }
+  EXPECT_EQ(hellos, 10);
+  EXPECT_EQ(pulls, 1);
+  ASSERT_EQ(summaries.size(), 1u);
+  EXPECT_TRUE(std::regex_match(
+      summaries[0], std::regex("fieldhub: 30 more like this suppressed in the last [0-9]+ s: "
+                               "hello refused: [A-Z_]+ from ipv[46]:(127\\.0\\.0\\.1|\\[::1\\])")))
+      << summaries[0];
+  // Said before the hub says it stopped.
+  EXPECT_EQ(lines.back(), "fieldhub: stopped");
+}
+
 TEST_F(OperatorServicesTest, LogLinesHaveNoPrefixOnATerminalOrAFile) {
   // $JOURNAL_STREAM naming another file (stderr redirected under a unit)
   // is not the journal either.

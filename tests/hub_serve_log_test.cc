@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/utf8.h"
+#include "hub/refusal_log.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -78,6 +79,49 @@ TEST(ServeLogTest, VietnameseTextIsCutBetweenCharactersNeverInsideOne) {
   EXPECT_EQ(out.substr(4095), absl::StrCat("... (", 6000 - 4095, " bytes more)"));
   // An event under the cap is left whole.
   EXPECT_EQ(LoggableEvent("sổ hộ khẩu"), "sổ hộ khẩu");
+}
+
+TEST(RefusalLimiterTest, TenLinesOfAKindAPeerAWindowThenOneSummaryWhenItEnds) {
+  RefusalLimiter limiter;
+  const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  int written = 0;
+  for (int i = 0; i < 100; ++i) written += limiter.Admit("hello refused: UNAUTHENTICATED", "ipv4:10.1.1.1", t0);
+  EXPECT_EQ(written, kRefusalLinesPerWindow);
+  // Another peer, and another kind from the same peer, are counted apart.
+  EXPECT_TRUE(limiter.Admit("hello refused: UNAUTHENTICATED", "ipv4:10.1.1.2", t0));
+  EXPECT_TRUE(limiter.Admit("pull refused: UNAUTHENTICATED", "ipv4:10.1.1.1", t0));
+  EXPECT_TRUE(limiter.Due(t0 + absl::Seconds(59)).empty());
+  const std::vector<std::string> due = limiter.Due(t0 + absl::Seconds(61));
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0], "90 more like this suppressed in the last 61 s: "
+                    "hello refused: UNAUTHENTICATED from ipv4:10.1.1.1");
+  // A new window writes again.
+  EXPECT_TRUE(limiter.Admit("hello refused: UNAUTHENTICATED", "ipv4:10.1.1.1", t0 + absl::Seconds(62)));
+}
+
+TEST(RefusalLimiterTest, PeersPastTheCapShareOneCount) {
+  RefusalLimiter limiter;
+  const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  for (size_t i = 0; i < kMaxRefusalPeers + 500; ++i) {
+    for (int k = 0; k < kRefusalLinesPerWindow + 1; ++k) {
+      limiter.Admit("hello refused: INVALID_ARGUMENT", absl::StrCat("ipv6:[fd00::", i, "]"), t0);
+    }
+  }
+  const std::vector<std::string> due = limiter.Due(t0, /*all=*/true);
+  // One a peer, then the peers past the cap as one ("(" sorts first).
+  ASSERT_EQ(due.size(), kMaxRefusalPeers + 1);
+  // 500 peers: 10 written, then 500 * 11 - 10 counted.
+  EXPECT_EQ(due.front(), absl::StrCat(500 * (kRefusalLinesPerWindow + 1) - kRefusalLinesPerWindow,
+                                     " more like this suppressed in the last 1 s: "
+                                     "hello refused: INVALID_ARGUMENT from (other peers)"));
+}
+
+TEST(RefusalLimiterTest, ThePeerIsItsAddressWithoutThePort) {
+  EXPECT_EQ(PeerAddress("ipv4:10.0.0.7:51234"), "ipv4:10.0.0.7");
+  EXPECT_EQ(PeerAddress("ipv6:[::1]:51234"), "ipv6:[::1]");
+  EXPECT_EQ(PeerAddress("unix:/run/x"), "unix:/run/x");
+  EXPECT_EQ(RefusalKind("push refused node=ab12: PERMISSION_DENIED: revoked at 12"),
+            "push refused node=ab12: PERMISSION_DENIED");
 }
 
 }  // namespace
