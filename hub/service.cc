@@ -19,6 +19,7 @@
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "base/file.h"
 #include "base/status_macros.h"
+#include "hub/operator_streams.h"
 #include "hub/refusal_log.h"
 #include "hub/serve_log.h"
 #include "hub/sync_handler.h"
@@ -475,6 +476,13 @@ RunningServer::~RunningServer() {
   server->Shutdown(deadline);
 }
 
+void RunningServer::SetServing(bool serving) {
+  if (!server) return;
+  if (grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService()) {
+    health->SetServingStatus(serving);
+  }
+}
+
 absl::Status CheckListen(const ServerOptions& options) {
   // A port over 65535 would wrap around to another one (process attack 80).
   if (absl::StatusOr<wire::HostPort> hp = wire::ParseHostPort(options.listen); !hp.ok()) {
@@ -542,6 +550,9 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
                              tuning::kHubMinPingIntervalMillis);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.RegisterService(service.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> caps;
+  caps.push_back(std::make_unique<OperatorStreamsCap>());
+  builder.experimental().SetInterceptorCreators(std::move(caps));
   running->server = builder.BuildAndStart();
   if (!running->server || running->port == 0) {
     return absl::UnavailableError(absl::StrCat(

@@ -11,6 +11,7 @@
 #include "hub/refusal_log.h"
 #include "hub/serve_log.h"
 #include "hub/service.h"
+#include "hub/store_health.h"
 #include "proto/address.h"
 
 namespace fieldsync::hub {
@@ -84,10 +85,21 @@ class Serve final : public Command {
              io.err);
     // Woken now and then to write the refusal lines' summaries due
     // (hub/refusal_log.h) and to look at the store (health).
+    StoreHealth health(store->get(), dir.ReplicaPath());
+    bool serving = true;
     int sig = 0;
     const timespec tick{kServeTickSeconds, 0};
     while ((sig = sigtimedwait(&set, nullptr, &tick)) < 0) {
       LogRefusalSummaries();
+      const absl::Status s = health.Check();
+      if (s.ok() == serving) continue;
+      serving = s.ok();
+      (*server)->SetServing(serving);
+      if (serving) {
+        ServeLog(LogPriority::kNotice, "the store answers again (health: SERVING)", io.err);
+      } else {
+        ServeLog(LogPriority::kError, absl::StrCat(s.message(), " (health: NOT_SERVING)"), io.err);
+      }
     }
     ServeLog(LogPriority::kNotice,
              absl::StrCat(sig == SIGTERM ? "SIGTERM" : "SIGINT",
