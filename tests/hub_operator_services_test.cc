@@ -168,6 +168,19 @@ TEST_F(OperatorServicesTest, HealthWatchTurnsNotServingOnSigterm) {
   EXPECT_EQ(hub_->Stop(), 0);
 }
 
+// A server reflection stream, open until `ctx` ends.
+std::unique_ptr<
+    grpc::ClientReaderWriter<op::ServerReflectionRequest, op::ServerReflectionResponse>>
+Reflection(grpc::Channel* channel, grpc::ClientContext* ctx) {
+  const grpc::internal::RpcMethod method(kReflection, grpc::internal::RpcMethod::BIDI_STREAMING);
+  return std::unique_ptr<
+      grpc::ClientReaderWriter<op::ServerReflectionRequest, op::ServerReflectionResponse>>(
+      grpc::internal::ClientReaderWriterFactory<op::ServerReflectionRequest,
+                                                op::ServerReflectionResponse>::Create(channel,
+                                                                                      method,
+                                                                                      ctx));
+}
+
 // A health Watch of the hub as a whole, open until `ctx` ends.
 std::unique_ptr<grpc::ClientReader<op::HealthCheckResponse>> Watch(grpc::Channel* channel,
                                                                    grpc::ClientContext* ctx) {
@@ -203,13 +216,7 @@ TEST_F(OperatorServicesTest, OperatorStreamsPastTheCapAreCancelledAndSyncCallsSt
   {
     grpc::ClientContext ctx;
     ctx.set_deadline(In(10));
-    const grpc::internal::RpcMethod method(kReflection,
-                                           grpc::internal::RpcMethod::BIDI_STREAMING);
-    std::unique_ptr<grpc::ClientReaderWriter<op::ServerReflectionRequest,
-                                             op::ServerReflectionResponse>>
-        stream(grpc::internal::ClientReaderWriterFactory<
-               op::ServerReflectionRequest, op::ServerReflectionResponse>::Create(channel.get(),
-                                                                                   method, &ctx));
+    auto stream = Reflection(channel.get(), &ctx);
     op::ServerReflectionRequest list;
     list.set_list_services("*");
     stream->Write(list);
@@ -304,12 +311,7 @@ TEST_F(OperatorServicesTest, ReflectionListsTheHubsServicesAndDescribesSync) {
   auto channel = TlsChannel();
   grpc::ClientContext ctx;
   ctx.set_deadline(In(10));
-  const grpc::internal::RpcMethod method(kReflection, grpc::internal::RpcMethod::BIDI_STREAMING);
-  std::unique_ptr<grpc::ClientReaderWriter<op::ServerReflectionRequest,
-                                           op::ServerReflectionResponse>>
-      stream(grpc::internal::ClientReaderWriterFactory<
-             op::ServerReflectionRequest, op::ServerReflectionResponse>::Create(channel.get(),
-                                                                                 method, &ctx));
+  auto stream = Reflection(channel.get(), &ctx);
   // What `grpcurl localhost:PORT list` asks.
   op::ServerReflectionRequest list;
   list.set_list_services("*");
