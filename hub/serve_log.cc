@@ -25,11 +25,23 @@ bool IsJournal(std::FILE* out) {
                                              static_cast<unsigned long long>(st.st_ino));
 }
 
+std::string LoggableEvent(std::string_view event) {
+  std::string text = Printable(event);
+  if (text.size() <= kMaxEventBytes) return text;
+  // Printable's text is valid UTF-8: back up over continuation bytes.
+  size_t cut = kMaxEventBytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  const size_t more = text.size() - cut;
+  text.resize(cut);
+  absl::StrAppend(&text, "... (", more, " bytes more)");
+  return text;
+}
+
 void ServeLog(LogPriority priority, std::string_view event, std::FILE* out) {
   if (out == nullptr) return;
   std::string line;
   if (IsJournal(out)) absl::StrAppend(&line, "<", static_cast<int>(priority), ">");
-  absl::StrAppend(&line, "fieldhub: ", Printable(event), "\n");
+  absl::StrAppend(&line, "fieldhub: ", LoggableEvent(event), "\n");
   // One call: the stream's lock keeps lines of concurrent calls whole
   // (stderr is unbuffered: the line goes out as one write). Nowhere to log
   // to is not a reason to stop serving.

@@ -19,6 +19,8 @@
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "base/file.h"
 #include "base/status_macros.h"
+#include "hub/operator_streams.h"
+#include "hub/refusal_log.h"
 #include "hub/serve_log.h"
 #include "hub/sync_handler.h"
 #include "proto/address.h"
@@ -96,6 +98,18 @@ void ToProto(sync::PulledEntry& e, pb::PulledCommit* pc) {
   }
 }
 
+// The peer of the call this thread serves (the synchronous API serves a
+// call on one thread), for the refusal lines the handler logs.
+thread_local std::string t_peer;
+
+class PeerScope {
+ public:
+  explicit PeerScope(const grpc::ServerContext* ctx) { t_peer = PeerAddress(ctx->peer()); }
+  ~PeerScope() { t_peer.clear(); }
+  PeerScope(const PeerScope&) = delete;
+  PeerScope& operator=(const PeerScope&) = delete;
+};
+
 // fieldsync.v1 to and from the protocol's messages; the hub's side of the
 // protocol itself is SyncHandler's.
 class SyncService final : public pb::Sync::Service {
@@ -104,12 +118,17 @@ class SyncService final : public pb::Sync::Service {
       : calls_(calls),
         handler_(store, clock, verbose,
                  [](const std::string& line, bool refusal) {
-                   ServeLog(refusal ? LogPriority::kWarning : LogPriority::kInfo, line);
+                   if (refusal) {
+                     LogRefusal(line, t_peer);
+                   } else {
+                     ServeLog(LogPriority::kInfo, line);
+                   }
                  }) {}
 
   grpc::Status Hello(grpc::ServerContext* ctx, const pb::HelloRequest* req,
                      pb::HelloResponse* resp) override {
     CallsInProgress::Guard in_progress(calls_);
+    PeerScope peer(ctx);
     sync::HelloRequest r;
     r.protocol_version = req->protocol_version();
     if (absl::Status s = wire::CheckProtocol(r.protocol_version, "node"); !s.ok()) {
@@ -140,9 +159,10 @@ class SyncService final : public pb::Sync::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Enroll(grpc::ServerContext*, const pb::EnrollRequest* req,
+  grpc::Status Enroll(grpc::ServerContext* ctx, const pb::EnrollRequest* req,
                       pb::EnrollResponse* resp) override {
     CallsInProgress::Guard in_progress(calls_);
+    PeerScope peer(ctx);
     if (absl::Status s = wire::CheckProtocol(req->protocol_version(), "node"); !s.ok()) {
       return Refuse("enroll", s);
     }
@@ -168,6 +188,7 @@ class SyncService final : public pb::Sync::Service {
   grpc::Status Push(grpc::ServerContext* ctx, const pb::PushRequest* req,
                     pb::PushResponse* resp) override {
     CallsInProgress::Guard in_progress(calls_);
+    PeerScope peer(ctx);
     sync::PushRequest r;
     r.protocol_version = req->protocol_version();
     if (absl::Status s = wire::CheckProtocol(r.protocol_version, "node"); !s.ok()) {
@@ -251,6 +272,7 @@ class SyncService final : public pb::Sync::Service {
   grpc::Status Pull(grpc::ServerContext* ctx, const pb::PullRequest* req,
                     grpc::ServerWriter<pb::PullResponse>* writer) override {
     CallsInProgress::Guard in_progress(calls_);
+    PeerScope peer(ctx);
     sync::PullRequest r;
     r.protocol_version = req->protocol_version();
     if (absl::Status s = wire::CheckProtocol(r.protocol_version, "node"); !s.ok()) {
@@ -410,9 +432,9 @@ class SyncService final : public pb::Sync::Service {
   }
 
   static grpc::Status Refuse(std::string_view call, const absl::Status& s) {
-    ServeLog(LogPriority::kWarning, absl::StrCat(AV(call), " refused: ",
-                                                 absl::StatusCodeToString(s.code()), ": ",
-                                                 s.message()));
+    LogRefusal(absl::StrCat(AV(call), " refused: ", absl::StatusCodeToString(s.code()), ": ",
+                            s.message()),
+               t_peer);
     return wire::ToGrpc(s);
   }
 
@@ -452,6 +474,13 @@ RunningServer::~RunningServer() {
                 std::chrono::milliseconds(tuning::kHubShutdownGoawayMillis)
           : grace;
   server->Shutdown(deadline);
+}
+
+void RunningServer::SetServing(bool serving) {
+  if (!server) return;
+  if (grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService()) {
+    health->SetServingStatus(serving);
+  }
 }
 
 absl::Status CheckListen(const ServerOptions& options) {
@@ -521,6 +550,9 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
                              tuning::kHubMinPingIntervalMillis);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.RegisterService(service.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> caps;
+  caps.push_back(std::make_unique<OperatorStreamsCap>());
+  builder.experimental().SetInterceptorCreators(std::move(caps));
   running->server = builder.BuildAndStart();
   if (!running->server || running->port == 0) {
     return absl::UnavailableError(absl::StrCat(

@@ -44,6 +44,9 @@ struct RunningServer {
   // tuning::kHubShutdownGraceMillis for calls to finish; calls still running
   // then are cancelled. Connections without a call do not hold it up.
   ~RunningServer();
+  // What health checks say of the hub ("") and of fieldsync.v1.Sync:
+  // serve sets NOT_SERVING while its store fails (docs/OPERATING.md).
+  void SetServing(bool serving);
 };
 
 // The listen address and --insecure as StartServer judges them: one line for

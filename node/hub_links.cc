@@ -26,6 +26,7 @@ absl::StatusOr<std::unique_ptr<HubLinks>> HubLinks::Create(const ClientOptions& 
     FS_ASSIGN_OR_RETURN(std::unique_ptr<GrpcTransport> t, GrpcTransport::Create(o));
     links->links_.push_back(std::move(t));
   }
+  links->confirmed_.assign(addresses.size(), false);
   links->addresses_ = std::move(addresses);
   links->hub_id_ = options.hub_id;
   return links;
@@ -35,11 +36,34 @@ bool HubLinks::Ours(const sync::HelloReply& r) const {
   return hub_id_.empty() || r.hub_id.ToString() == hub_id_;
 }
 
+absl::StatusOr<sync::HelloReply> HubLinks::HelloAt(size_t i, const sync::HelloRequest& req) {
+  if (hub_id_.empty() || !req.credential.has_value() || confirmed_[i]) {
+    absl::StatusOr<sync::HelloReply> r = links_[i]->Hello(req);
+    if ((!r.ok() && DidNotAnswer(r.status())) || (r.ok() && !Ours(*r))) confirmed_[i] = false;
+    return r;
+  }
+  sync::HelloRequest probe = req;
+  probe.credential.reset();
+  absl::StatusOr<sync::HelloReply> r = links_[i]->Hello(probe);
+  if (!r.ok() || !Ours(*r)) return r;
+  confirmed_[i] = true;
+  r = links_[i]->Hello(req);
+  if (!r.ok() && DidNotAnswer(r.status())) confirmed_[i] = false;
+  return r;
+}
+
 absl::StatusOr<sync::HelloReply> HubLinks::Hello(const sync::HelloRequest& req) {
-  absl::StatusOr<sync::HelloReply> first = links_[current_]->Hello(req);
-  if (links_.size() == 1) return first;
+  absl::StatusOr<sync::HelloReply> first = HelloAt(current_, req);
   if (first.ok() && Ours(*first)) return first;
   if (!first.ok() && !DidNotAnswer(first.status())) return first;
+  if (links_.size() == 1) {
+    if (!first.ok()) return first;
+    // UNAVAILABLE: retried, never read as a revoked credential.
+    return absl::UnavailableError(absl::StrCat(
+        "the hub at ", addresses_[current_], " answered as another hub (id ",
+        first->hub_id.ToString(), "), not this laptop's (id ", hub_id_,
+        "): nothing was sent to it; check the hub's address in hub.conf"));
+  }
   // Once round the other addresses, in the order given after this one.
   std::string tried =
       first.ok() ? absl::StrCat(addresses_[current_], " is another hub (id ",
@@ -47,7 +71,7 @@ absl::StatusOr<sync::HelloReply> HubLinks::Hello(const sync::HelloRequest& req) 
                  : std::string(first.status().message());
   for (size_t k = 1; k < links_.size(); ++k) {
     const size_t i = (current_ + k) % links_.size();
-    absl::StatusOr<sync::HelloReply> r = links_[i]->Hello(req);
+    absl::StatusOr<sync::HelloReply> r = HelloAt(i, req);
     if (r.ok() && Ours(*r)) {
       current_ = i;
       return r;
@@ -80,6 +104,7 @@ absl::Status HubLinks::Pull(const sync::PullRequest& req,
 
 void HubLinks::Reset() {
   for (auto& l : links_) l->Reset();
+  confirmed_.assign(links_.size(), false);
 }
 
 void HubLinks::SetStop(const std::atomic<bool>* stop) {

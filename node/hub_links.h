@@ -15,6 +15,20 @@
 // that does not answer, and never taken for this laptop's credential being
 // revoked (attack review 21, MED 1 and 2); one in use that names another
 // hub is passed over too.
+//
+// The credential (`Bearer <device>.<secret>`) goes to an address only once
+// it is confirmed (attack review 21, MED 2): the first Hello to an address
+// not yet confirmed carries none, and only if its answer names the hub id
+// enrolment recorded (hub.conf) is the Hello sent again with it. An address
+// answering as another hub never sees the secret: with one address, or none
+// of several answering as this laptop's hub, the pass fails UNAVAILABLE
+// (retried) and nothing is pushed. An address stays confirmed until it does
+// not answer or the links are Reset (a new connection may reach another
+// machine). Every hub answers a Hello without a credential (enrolment
+// begins with one), so older hubs need nothing new (docs/PROTOCOL.md,
+// "Credentials"). What this does not stop: a party holding a key of the
+// same CA for the address's name can repeat the hub's id, which is no
+// secret; only a proof bound to the hub's own key would.
 #ifndef FIELDSYNC_NODE_HUB_LINKS_H_
 #define FIELDSYNC_NODE_HUB_LINKS_H_
 
@@ -54,11 +68,16 @@ class HubLinks final : public sync::Transport {
 
   // Whether `r` is this laptop's hub (by the id enrolment recorded).
   bool Ours(const sync::HelloReply& r) const;
+  // Hello at address `i`, its credential held back until `i` is confirmed.
+  absl::StatusOr<sync::HelloReply> HelloAt(size_t i, const sync::HelloRequest& req);
 
   std::vector<std::string> addresses_;
   std::string hub_id_;
   std::vector<std::unique_ptr<GrpcTransport>> links_;
   size_t current_ = 0;
+  // Per address: it answered a Hello without a credential as this
+  // laptop's hub, and has not failed to answer since.
+  std::vector<bool> confirmed_;
 };
 
 }  // namespace fieldsync::node

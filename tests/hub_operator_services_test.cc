@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdio>
+#include <thread>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -25,6 +27,7 @@
 #include "absl/strings/str_split.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "google/protobuf/descriptor.pb.h"
+#include "hub/operator_streams.h"
 #include "operator_client.pb.h"
 #include "support/temp_dir.h"
 #include "tools/lib/sync_harness.h"
@@ -165,17 +168,150 @@ TEST_F(OperatorServicesTest, HealthWatchTurnsNotServingOnSigterm) {
   EXPECT_EQ(hub_->Stop(), 0);
 }
 
+// A server reflection stream, open until `ctx` ends.
+std::unique_ptr<
+    grpc::ClientReaderWriter<op::ServerReflectionRequest, op::ServerReflectionResponse>>
+Reflection(grpc::Channel* channel, grpc::ClientContext* ctx) {
+  const grpc::internal::RpcMethod method(kReflection, grpc::internal::RpcMethod::BIDI_STREAMING);
+  return std::unique_ptr<
+      grpc::ClientReaderWriter<op::ServerReflectionRequest, op::ServerReflectionResponse>>(
+      grpc::internal::ClientReaderWriterFactory<op::ServerReflectionRequest,
+                                                op::ServerReflectionResponse>::Create(channel,
+                                                                                      method,
+                                                                                      ctx));
+}
+
+// A health Watch of the hub as a whole, open until `ctx` ends.
+std::unique_ptr<grpc::ClientReader<op::HealthCheckResponse>> Watch(grpc::Channel* channel,
+                                                                   grpc::ClientContext* ctx) {
+  op::HealthCheckRequest req;
+  ctx->set_deadline(In(60));
+  const grpc::internal::RpcMethod method(kWatch, grpc::internal::RpcMethod::SERVER_STREAMING);
+  return std::unique_ptr<grpc::ClientReader<op::HealthCheckResponse>>(
+      grpc::internal::ClientReaderFactory<op::HealthCheckResponse>::Create(channel, method, ctx,
+                                                                           req));
+}
+
+TEST_F(OperatorServicesTest, OperatorStreamsPastTheCapAreCancelledAndSyncCallsStillServed) {
+  ASSERT_TRUE(hub_->Start().ok());
+  auto channel = TlsChannel();
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<op::HealthCheckResponse>>> watches;
+  for (int i = 0; i < hub::kMaxOperatorStreams; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    watches.push_back(Watch(channel.get(), contexts.back().get()));
+    op::HealthCheckResponse resp;
+    ASSERT_TRUE(watches.back()->Read(&resp)) << i << ": " << watches.back()->Finish().error_message();
+    EXPECT_EQ(resp.status(), op::HealthCheckResponse::SERVING);
+  }
+  // One more: cancelled as it starts.
+  {
+    grpc::ClientContext ctx;
+    auto watch = Watch(channel.get(), &ctx);
+    op::HealthCheckResponse resp;
+    EXPECT_FALSE(watch->Read(&resp)) << "a watch past the cap was served";
+    EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // A reflection stream counts with them.
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(In(10));
+    auto stream = Reflection(channel.get(), &ctx);
+    op::ServerReflectionRequest list;
+    list.set_list_services("*");
+    stream->Write(list);
+    op::ServerReflectionResponse resp;
+    EXPECT_FALSE(stream->Read(&resp)) << "a reflection stream past the cap was served";
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // The sync service is not capped, nor is a health Check.
+  {
+    auto stub = v1::Sync::NewStub(channel);
+    v1::HelloRequest req;
+    req.set_protocol_version(v1::PROTOCOL_VERSION_2);
+    v1::HelloResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(In(10));
+    grpc::Status s = stub->Hello(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    op::HealthCheckResponse health;
+    EXPECT_TRUE(Check(channel.get(), "", &health).ok());
+  }
+  // One watch ends: another can start.
+  contexts.front()->TryCancel();
+  watches.front()->Finish();
+  bool served = false;
+  for (int tries = 0; tries < 50 && !served; ++tries) {
+    grpc::ClientContext ctx;
+    auto watch = Watch(channel.get(), &ctx);
+    op::HealthCheckResponse resp;
+    served = watch->Read(&resp);
+    ctx.TryCancel();
+    watch->Finish();
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(served);
+  for (size_t i = 1; i < watches.size(); ++i) {
+    contexts[i]->TryCancel();
+    watches[i]->Finish();
+  }
+  EXPECT_EQ(hub_->Stop(), 0);
+}
+
+// What a health Check of the hub as a whole says within `seconds`, once it
+// says `want` (or what it said last).
+op::HealthCheckResponse::ServingStatus AwaitHealth(grpc::Channel* channel,
+                                                   op::HealthCheckResponse::ServingStatus want,
+                                                   int seconds) {
+  op::HealthCheckResponse::ServingStatus last = op::HealthCheckResponse::UNKNOWN;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    op::HealthCheckRequest req;
+    op::HealthCheckResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(In(10));
+    const grpc::internal::RpcMethod method(kCheck, grpc::internal::RpcMethod::NORMAL_RPC);
+    if (grpc::internal::BlockingUnaryCall(channel, method, &ctx, req, &resp).ok()) {
+      last = resp.status();
+      if (last == want) return last;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return last;
+}
+
+TEST_F(OperatorServicesTest, HealthSaysNotServingWhileTheHubsFileIsGoneThenServingAgain) {
+  ASSERT_TRUE(hub_->Start().ok());
+  auto channel = TlsChannel();
+  ASSERT_EQ(AwaitHealth(channel.get(), op::HealthCheckResponse::SERVING, 10),
+            op::HealthCheckResponse::SERVING);
+  const std::string db = hub_->data_dir() + "/hub.db";
+  ASSERT_EQ(std::rename(db.c_str(), (db + ".moved").c_str()), 0);
+  EXPECT_EQ(AwaitHealth(channel.get(), op::HealthCheckResponse::NOT_SERVING, 15),
+            op::HealthCheckResponse::NOT_SERVING);
+  ASSERT_EQ(std::rename((db + ".moved").c_str(), db.c_str()), 0);
+  EXPECT_EQ(AwaitHealth(channel.get(), op::HealthCheckResponse::SERVING, 15),
+            op::HealthCheckResponse::SERVING);
+  ASSERT_EQ(hub_->Stop(), 0);
+  const std::vector<std::string> lines = Lines(ReadAll(hub_->log_path()));
+  ExpectOnlyFieldhubLines(lines, "");
+  int gone = 0;
+  int back = 0;
+  for (const std::string& l : lines) {
+    gone += l == absl::StrCat("fieldhub: the hub's file ", db,
+                              " is gone (deleted or moved) (health: NOT_SERVING)");
+    back += l == "fieldhub: the store answers again (health: SERVING)";
+  }
+  EXPECT_EQ(gone, 1) << ReadAll(hub_->log_path());
+  EXPECT_EQ(back, 1);
+}
+
 TEST_F(OperatorServicesTest, ReflectionListsTheHubsServicesAndDescribesSync) {
   ASSERT_TRUE(hub_->Start().ok());
   auto channel = TlsChannel();
   grpc::ClientContext ctx;
   ctx.set_deadline(In(10));
-  const grpc::internal::RpcMethod method(kReflection, grpc::internal::RpcMethod::BIDI_STREAMING);
-  std::unique_ptr<grpc::ClientReaderWriter<op::ServerReflectionRequest,
-                                           op::ServerReflectionResponse>>
-      stream(grpc::internal::ClientReaderWriterFactory<
-             op::ServerReflectionRequest, op::ServerReflectionResponse>::Create(channel.get(),
-                                                                                 method, &ctx));
+  auto stream = Reflection(channel.get(), &ctx);
   // What `grpcurl localhost:PORT list` asks.
   op::ServerReflectionRequest list;
   list.set_list_services("*");
@@ -226,6 +362,45 @@ TEST_F(OperatorServicesTest, LogLinesCarrySdDaemonPrioritiesWhenStderrIsTheJourn
   int refusals = 0;
   for (const std::string& l : lines) refusals += l.rfind("<4>fieldhub: hello refused: ", 0) == 0;
   EXPECT_EQ(refusals, 1);
+}
+
+TEST_F(OperatorServicesTest, AFloodOfRefusalsFromOnePeerIsLoggedTenTimesThenCounted) {
+  ASSERT_TRUE(hub_->Start().ok());
+  auto channel = TlsChannel();
+  for (int i = 0; i < 40; ++i) HelloOfAnUnknownProtocol(channel);
+  // A refusal of another kind from the same peer is still written.
+  {
+    auto stub = v1::Sync::NewStub(channel);
+    v1::PullRequest req;
+    req.set_protocol_version(static_cast<v1::ProtocolVersion>(99));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(In(10));
+    v1::PullResponse resp;
+    auto reader = stub->Pull(&ctx, req);
+    while (reader->Read(&resp)) {
+    }
+    EXPECT_FALSE(reader->Finish().ok());
+  }
+  ASSERT_EQ(hub_->Stop(), 0);
+  const std::vector<std::string> lines = Lines(ReadAll(hub_->log_path()));
+  ExpectOnlyFieldhubLines(lines, "");
+  int hellos = 0;
+  int pulls = 0;
+  std::vector<std::string> summaries;
+  for (const std::string& l : lines) {
+    hellos += l.rfind("fieldhub: hello refused: ", 0) == 0;
+    pulls += l.rfind("fieldhub: pull refused: ", 0) == 0;
+    if (l.find(" more like this suppressed ") != std::string::npos) summaries.push_back(l);
+  }
+  EXPECT_EQ(hellos, 10);
+  EXPECT_EQ(pulls, 1);
+  ASSERT_EQ(summaries.size(), 1u);
+  EXPECT_TRUE(std::regex_match(
+      summaries[0], std::regex("fieldhub: 30 more like this suppressed in the last [0-9]+ s: "
+                               "hello refused: [A-Z_]+ from ipv[46]:(127\\.0\\.0\\.1|\\[::1\\])")))
+      << summaries[0];
+  // Said before the hub says it stopped.
+  EXPECT_EQ(lines.back(), "fieldhub: stopped");
 }
 
 TEST_F(OperatorServicesTest, LogLinesHaveNoPrefixOnATerminalOrAFile) {

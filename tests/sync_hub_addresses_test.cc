@@ -8,11 +8,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "absl/synchronization/mutex.h"
+#include "fieldsync/v1/sync.grpc.pb.h"
+#include "proto/wire.h"
 #include "support/sync_fixture.h"
 
 namespace fieldsync::testing {
@@ -38,6 +42,79 @@ std::string ReadAll(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// A TLS server under the laptops' CA (the hub's certificate: "another hub
+// of the same administrator") that answers Hello as another hub and
+// refuses every other call, recording the metadata of every call.
+class RecordingHub final : public v1::Sync::Service {
+ public:
+  explicit RecordingHub(const harness::Pki& pki) {
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({ReadAll(pki.key()), ReadAll(pki.cert())});
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(ssl), &port_);
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~RecordingHub() override { server_->Shutdown(); }
+
+  std::string address() const { return absl::StrCat("localhost:", port_); }
+  // "CALL KEY=VALUE ..." a call.
+  std::vector<std::string> calls() {
+    absl::MutexLock l(&mu_);
+    return calls_;
+  }
+
+  grpc::Status Hello(grpc::ServerContext* ctx, const v1::HelloRequest*,
+                     v1::HelloResponse* resp) override {
+    Record("hello", ctx);
+    resp->set_protocol_version(v1::PROTOCOL_VERSION_2);
+    resp->set_hub_id(std::string(16, '\x5a'));
+    resp->set_hub_time_millis(absl::ToUnixMillis(absl::Now()));
+    return grpc::Status::OK;
+  }
+  grpc::Status Enroll(grpc::ServerContext* ctx, const v1::EnrollRequest*,
+                      v1::EnrollResponse*) override {
+    Record("enroll", ctx);
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not this hub");
+  }
+  grpc::Status Push(grpc::ServerContext* ctx, const v1::PushRequest*, v1::PushResponse*) override {
+    Record("push", ctx);
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not this hub");
+  }
+  grpc::Status Pull(grpc::ServerContext* ctx, const v1::PullRequest*,
+                    grpc::ServerWriter<v1::PullResponse>*) override {
+    Record("pull", ctx);
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not this hub");
+  }
+
+ private:
+  void Record(std::string_view call, grpc::ServerContext* ctx) {
+    std::string line(call);
+    for (const auto& [k, v] : ctx->client_metadata()) {
+      absl::StrAppend(&line, " ", std::string(k.data(), k.size()), "=",
+                      std::string(v.data(), v.size()));
+    }
+    absl::MutexLock l(&mu_);
+    calls_.push_back(line);
+  }
+
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  absl::Mutex mu_;
+  std::vector<std::string> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+// Every recorded call, and whether one carried a credential.
+bool SawACredential(const std::vector<std::string>& calls, std::string* all) {
+  bool saw = false;
+  for (const std::string& c : calls) {
+    absl::StrAppend(all, c, "\n");
+    saw |= c.find(absl::StrCat(" ", wire::kAuthKey, "=")) != std::string::npos ||
+           c.find("Bearer") != std::string::npos;
+  }
+  return saw;
 }
 
 class HubAddressesTest : public SyncProcessTest {
@@ -134,6 +211,47 @@ TEST_F(HubAddressesTest, AnAddressAnsweringAsAnotherHubIsPassedOverNeverTakenFor
   auto ok = n.Sync();
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->pushed, 1u);
+}
+
+// Attack review 21, MED 2: the first address does not answer, the second
+// is a real TLS server under the same CA that answers as another hub and
+// records what it receives. The laptop's bearer secret must never reach it:
+// the first Hello to an address not yet confirmed carries no credential.
+// The pass goes on at the third address, this laptop's hub.
+TEST_F(HubAddressesTest, AFallbackAnsweringAsAnotherHubNeverSeesTheSecret) {
+  RecordingHub other(*pki_);
+  auto& n = AddNode("LC");
+  ASSERT_TRUE(
+      n.Connect(absl::StrCat(Silent(), ",", other.address(), ",", hub_->address())).ok());
+  NewCase(n.replica(), "LC", "Hoàng Văn Thụ");
+  auto ok = n.Sync();
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->pushed, 1u);
+  // Again, as the daemon's next pass would: still nothing sent to it.
+  auto again = n.Sync();
+  ASSERT_TRUE(again.ok()) << again.status();
+  std::string all;
+  const std::vector<std::string> calls = other.calls();
+  EXPECT_FALSE(SawACredential(calls, &all)) << all;
+  ASSERT_FALSE(calls.empty()) << "the laptop never called the second address";
+  for (const std::string& c : calls) EXPECT_EQ(c.rfind("hello", 0), 0u) << c;
+}
+
+TEST_F(HubAddressesTest, AnAddressAloneAnsweringAsAnotherHubGetsNoSecretAndNoPush) {
+  RecordingHub other(*pki_);
+  auto& n = AddNode("LC");
+  ASSERT_TRUE(n.Connect(other.address()).ok());
+  NewCase(n.replica(), "LC", "Vi Thị Đào");
+  auto r = n.Sync();
+  ASSERT_FALSE(r.ok());
+  // UNAVAILABLE: retried as an unreachable hub, never a revocation.
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+  EXPECT_NE(std::string(r.status().message()).find("answered as another hub"), std::string::npos)
+      << r.status();
+  std::string all;
+  const std::vector<std::string> calls = other.calls();
+  EXPECT_FALSE(SawACredential(calls, &all)) << all;
+  for (const std::string& c : calls) EXPECT_EQ(c.rfind("hello", 0), 0u) << c;
 }
 
 }  // namespace

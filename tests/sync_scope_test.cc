@@ -206,6 +206,40 @@ TEST_F(SyncTest, AMovedCaseStaysWritableForTheOfficeItLeft) {
   ExpectSameRowEverywhere(kase, {&lc, &lc_offline, &hn});
 }
 
+// A person moved to another office (session 21's notes: "that office's
+// laptops may get only the move, not the person's earlier entries"). Hà
+// Nội's laptop pulled past the person's creation (which it could not see)
+// before Lào Cai moved the person to Hà Nội: it must hold the person whole,
+// as a case referred or moved to it is, not the move alone.
+// DISABLED: red today (session 22, helper lows22). Hà Nội's pull after the
+// move fails ABORTED "1 pulled commits depend on commits this node does
+// not hold; the batch was applied without moving the cursor": the hub keys
+// the person's earlier entries under Hà Nội (Scope::KeyEarlierEntries) but
+// Scope::NewlyVisible installs whole only cases granted and contacts made
+// public, not a person moved, and those entries are behind the laptop's
+// cursor. The fix needs a record of moves (person, office, position) in
+// both hub storages; left to the lead.
+TEST_F(SyncTest, DISABLED_APersonMovedToAnotherOfficeReachesThatOfficesLaptopWhole) {
+  auto& lc = AddNode("LC");
+  auto& hn = AddNode("HN");
+  const RowId person = Id16::NewRandom();
+  {
+    LocalTxn t;
+    t.Create("persons", person, {{"full_name", Value::Text("Lò Thị Mai")},
+                                 {"province", Value::Text("LC")},
+                                 {"sex", Value::Text("female")}});
+    ASSERT_TRUE(lc.replica().Write(t).ok());
+  }
+  MustSync(lc);
+  MustSync(hn);
+  EXPECT_EQ(Rows(hn.replica(), "persons").count(person), 0u);
+  SetField(lc.replica(), "persons", person, "province", Value::Text("HN"));
+  MustSync(lc);
+  MustSync(hn);
+  ASSERT_EQ(Rows(hn.replica(), "persons").count(person), 1u);
+  ExpectSameRowEverywhere(person, {&lc, &hn}, "persons");
+}
+
 TEST_F(SyncTest, AContactMadePublicReachesEveryProvinceWhole) {
   auto& lc = AddNode("LC");
   auto& hn = AddNode("HN");

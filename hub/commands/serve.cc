@@ -8,12 +8,17 @@
 #include "absl/strings/str_cat.h"
 #include "hub/commands/command.h"
 #include "hub/commands/hub_file.h"
+#include "hub/refusal_log.h"
 #include "hub/serve_log.h"
 #include "hub/service.h"
+#include "hub/store_health.h"
 #include "proto/address.h"
 
 namespace fieldsync::hub {
 namespace {
+
+// How often serving wakes to write summaries due and look at the store.
+constexpr time_t kServeTickSeconds = 2;
 
 class Serve final : public Command {
  public:
@@ -78,13 +83,30 @@ class Serve final : public Command {
                           options_.insecure ? "plain text, loopback only" : "TLS",
                           "); stop with Ctrl-C or SIGTERM"),
              io.err);
+    // Woken now and then to write the refusal lines' summaries due
+    // (hub/refusal_log.h) and to look at the store (health).
+    StoreHealth health(store->get(), dir.ReplicaPath());
+    bool serving = true;
     int sig = 0;
-    sigwait(&set, &sig);
+    const timespec tick{kServeTickSeconds, 0};
+    while ((sig = sigtimedwait(&set, nullptr, &tick)) < 0) {
+      LogRefusalSummaries();
+      const absl::Status s = health.Check();
+      if (s.ok() == serving) continue;
+      serving = s.ok();
+      (*server)->SetServing(serving);
+      if (serving) {
+        ServeLog(LogPriority::kNotice, "the store answers again (health: SERVING)", io.err);
+      } else {
+        ServeLog(LogPriority::kError, absl::StrCat(s.message(), " (health: NOT_SERVING)"), io.err);
+      }
+    }
     ServeLog(LogPriority::kNotice,
              absl::StrCat(sig == SIGTERM ? "SIGTERM" : "SIGINT",
                           " received, finishing calls in progress (health: NOT_SERVING)"),
              io.err);
     server->reset();
+    LogRefusalSummaries(/*all=*/true);
     ServeLog(LogPriority::kNotice, "stopped", io.err);
     return kExitOk;
   }
