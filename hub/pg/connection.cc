@@ -21,6 +21,12 @@ constexpr Oid kInt2Oid = 21;
 constexpr Oid kInt4Oid = 23;
 constexpr Oid kTextOid = 25;
 
+// Statements with more parameters (a batch of rows) are not prepared: each
+// count of rows would be a statement of its own. The connection remembers
+// at most this many statements; past it, new ones run unprepared.
+constexpr int kMaxPreparedParams = 200;
+constexpr size_t kMaxStatementsSeen = 512;
+
 // One line: libpq's messages end with a newline and may hold several.
 std::string OneLine(std::string_view s) {
   std::string out = absl::StrReplaceAll(
@@ -244,13 +250,38 @@ absl::StatusOr<Result> Connection::Exec(std::string_view sql, const std::vector<
       case Param::Kind::kBytes: types.push_back(kByteaOid); break;
       case Param::Kind::kBool: types.push_back(kBoolOid); break;
     }
-    values.push_back(p.kind() == Param::Kind::kNull ? nullptr : p.wire().data());
+    values.push_back(p.null() ? nullptr : p.wire().data());
     lengths.push_back(static_cast<int>(p.wire().size()));
     formats.push_back(1);
   }
-  const std::string text(sql);
-  Result r(PQexecParams(c_, text.c_str(), static_cast<int>(params.size()), types.data(),
-                        values.data(), lengths.data(), formats.data(), /*resultFormat=*/1));
+  const int n = static_cast<int>(params.size());
+  // The key: the parameter types, then the text.
+  std::string key(reinterpret_cast<const char*>(types.data()), types.size() * sizeof(Oid));
+  key.append(sql.data(), sql.size());
+  Seen* seen = nullptr;
+  if (n <= kMaxPreparedParams) {
+    auto it = statements_.find(key);
+    if (it == statements_.end() && statements_.size() < kMaxStatementsSeen) {
+      it = statements_.emplace(std::move(key), Seen{}).first;
+    }
+    if (it != statements_.end()) seen = &it->second;
+  }
+  if (seen != nullptr && seen->name.empty() && ++seen->uses >= 2) {
+    // Its second run: prepared once for the connection's life. A failed
+    // prepare (inside a failed transaction, say) is not kept and fails as
+    // the statement would.
+    const std::string name = absl::StrCat("fs", ++prepared_);
+    const std::string text(sql);
+    Result prep(PQprepare(c_, name.c_str(), text.c_str(), n, types.data()));
+    absl::Status s = Check(prep.r_);
+    if (!s.ok()) return s;
+    seen->name = name;
+  }
+  Result r(seen != nullptr && !seen->name.empty()
+               ? PQexecPrepared(c_, seen->name.c_str(), n, values.data(), lengths.data(),
+                                formats.data(), /*resultFormat=*/1)
+               : PQexecParams(c_, std::string(sql).c_str(), n, types.data(), values.data(),
+                              lengths.data(), formats.data(), /*resultFormat=*/1));
   absl::Status s = Check(r.r_);
   if (!s.ok()) return s;
   return r;

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -29,6 +30,10 @@ namespace fieldsync::hub::pg {
 class Param {
  public:
   static Param Null() { return Param(Kind::kNull, ""); }
+  // A NULL of a type: the statement's parameter types stay the same
+  // whether a value is there or not (one prepared statement serves both).
+  static Param NullInt() { return Param(Kind::kInt, "", /*null=*/true); }
+  static Param NullBytes() { return Param(Kind::kBytes, "", /*null=*/true); }
   static Param Int(int64_t v);
   static Param Text(std::string_view v) { return Param(Kind::kText, v); }
   static Param Bytes(std::string_view v) { return Param(Kind::kBytes, v); }
@@ -40,11 +45,13 @@ class Param {
 
   enum class Kind { kNull, kInt, kText, kBytes, kBool };
   Kind kind() const { return kind_; }
+  bool null() const { return null_ || kind_ == Kind::kNull; }
   const std::string& wire() const { return wire_; }  // binary form
 
  private:
-  Param(Kind k, std::string_view wire) : kind_(k), wire_(wire) {}
+  Param(Kind k, std::string_view wire, bool null = false) : kind_(k), null_(null), wire_(wire) {}
   Kind kind_;
+  bool null_;
   std::string wire_;
 };
 
@@ -87,7 +94,10 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Runs one statement with `params` ($1, $2 ...).
+  // Runs one statement with `params` ($1, $2 ...). A statement run a
+  // second time with the same parameter types is prepared on this
+  // connection (PQprepare) and executed from then on without being parsed
+  // and planned again (docs/POSTGRES.md, "Round trips").
   absl::StatusOr<Result> Exec(std::string_view sql, const std::vector<Param>& params = {});
   // Runs SQL without parameters, possibly several statements (schema
   // migrations, BEGIN/COMMIT). Returns the last command's tag ("COMMIT",
@@ -101,6 +111,14 @@ class Connection {
   explicit Connection(pg_conn* c) : c_(c) {}
   absl::Status Check(pg_result* r);
   pg_conn* c_;
+  // Statements seen, by parameter types and text: how often, and the name
+  // of the prepared statement once there is one.
+  struct Seen {
+    int uses = 0;
+    std::string name;
+  };
+  std::unordered_map<std::string, Seen> statements_;
+  int prepared_ = 0;
 };
 
 }  // namespace fieldsync::hub::pg

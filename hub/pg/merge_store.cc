@@ -26,7 +26,7 @@ void AppendValue(const Value& v, std::vector<Param>* params) {
   params->push_back(Param::Int(v.kind() == Value::Kind::kInt ? v.int_value() : 0));
   params->push_back(v.kind() == Value::Kind::kText || v.kind() == Value::Kind::kBytes
                         ? Param::Bytes(v.str())
-                        : Param::Null());
+                        : Param::NullBytes());
 }
 
 Value ValueAt(const Result& r, int row, int col) {
@@ -52,17 +52,16 @@ std::string PgMergeRow::Column(size_t slot) const {
 
 absl::Status PgMergeRow::Load() {
   slots_.assign(table_.columns.size() + 1, Slot{});
-  FS_ASSIGN_OR_RETURN(Result exists, conn_.Exec("SELECT 1 FROM hub_rows WHERE tbl = $1 AND "
-                                                "row = $2",
-                                                {Param::Text(table_.name),
-                                                 Param::Bytes(row_.view())}));
-  exists_ = exists.rows() == 1;
-  if (!exists_) return absl::OkStatus();
-  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT slot, hlc, device, base_hlc, base_device, "
-                                           "kind, ival, sval FROM hub_fields WHERE tbl = $1 "
-                                           "AND row = $2",
+  // One round trip: the row (no line: not held) and its registers (a line
+  // with a NULL slot: held, no register).
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT f.slot, f.hlc, f.device, f.base_hlc, "
+                                           "f.base_device, f.kind, f.ival, f.sval FROM hub_rows "
+                                           "r LEFT JOIN hub_fields f ON f.tbl = r.tbl AND "
+                                           "f.row = r.row WHERE r.tbl = $1 AND r.row = $2",
                                            {Param::Text(table_.name), Param::Bytes(row_.view())}));
+  exists_ = r.rows() > 0;
   for (int i = 0; i < r.rows(); ++i) {
+    if (r.IsNull(i, 0)) continue;
     FS_ASSIGN_OR_RETURN(int64_t slot, r.Int(i, 0));
     if (slot < 0 || static_cast<size_t>(slot) >= slots_.size()) {
       return absl::DataLossError(absl::StrCat("hub_fields holds slot ", slot, " of ",
@@ -124,30 +123,41 @@ absl::Status PgMergeRow::Win(size_t slot, const Version& version,
 }
 
 absl::Status PgMergeRow::Store() {
-  if (!exists_) {
-    FS_RETURN_IF_ERROR(conn_.Exec("INSERT INTO hub_rows(tbl, row) VALUES ($1, $2)",
-                                  {Param::Text(table_.name), Param::Bytes(row_.view())})
-                           .status());
-    exists_ = true;
-  }
+  // One statement: the row if new, and every register written (a multi-row
+  // upsert; the row and table are $1 and $2 of each line).
+  std::vector<Param> p = {Param::Text(table_.name), Param::Bytes(row_.view())};
+  std::string values;
   for (size_t s = 0; s < slots_.size(); ++s) {
-    Slot& slot = slots_[s];
+    const Slot& slot = slots_[s];
     if (slot.written == nullptr) continue;
     const FieldVersion& fv = *slot.version;
-    std::vector<Param> p = {Param::Text(table_.name), Param::Bytes(row_.view()),
-                            Param::Int(static_cast<int64_t>(s)),
-                            Param::Int(Packed(fv.version.hlc)),
-                            Param::Bytes(fv.version.device.view()),
-                            fv.base ? Param::Int(Packed(fv.base->hlc)) : Param::Null(),
-                            fv.base ? Param::Bytes(fv.base->device.view()) : Param::Null()};
+    const size_t first = p.size() + 1;
+    p.push_back(Param::Int(static_cast<int64_t>(s)));
+    p.push_back(Param::Int(Packed(fv.version.hlc)));
+    p.push_back(Param::Bytes(fv.version.device.view()));
+    p.push_back(fv.base ? Param::Int(Packed(fv.base->hlc)) : Param::NullInt());
+    p.push_back(fv.base ? Param::Bytes(fv.base->device.view()) : Param::NullBytes());
     AppendValue(*slot.written, &p);
-    FS_RETURN_IF_ERROR(conn_.Exec(
-        "INSERT INTO hub_fields(tbl, row, slot, hlc, device, base_hlc, base_device, kind, ival, "
-        "sval) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tbl, row, slot) DO "
-        "UPDATE SET hlc = EXCLUDED.hlc, device = EXCLUDED.device, base_hlc = EXCLUDED.base_hlc, "
-        "base_device = EXCLUDED.base_device, kind = EXCLUDED.kind, ival = EXCLUDED.ival, "
-        "sval = EXCLUDED.sval",
-        p).status());
+    absl::StrAppend(&values, values.empty() ? "" : ", ", "($1, $2");
+    for (size_t k = first; k < p.size() + 1; ++k) absl::StrAppend(&values, ", $", k);
+    values += ")";
+  }
+  if (values.empty() && exists_) return absl::OkStatus();
+  std::string sql = exists_ ? "" : "WITH new_row AS (INSERT INTO hub_rows(tbl, row) VALUES ($1, $2)) ";
+  if (values.empty()) {
+    sql = "INSERT INTO hub_rows(tbl, row) VALUES ($1, $2)";
+  } else {
+    absl::StrAppend(&sql, "INSERT INTO hub_fields(tbl, row, slot, hlc, device, base_hlc, "
+                          "base_device, kind, ival, sval) VALUES ", values,
+                    " ON CONFLICT (tbl, row, slot) DO UPDATE SET hlc = EXCLUDED.hlc, device = "
+                    "EXCLUDED.device, base_hlc = EXCLUDED.base_hlc, base_device = "
+                    "EXCLUDED.base_device, kind = EXCLUDED.kind, ival = EXCLUDED.ival, sval = "
+                    "EXCLUDED.sval");
+  }
+  FS_RETURN_IF_ERROR(conn_.Exec(sql, p).status());
+  exists_ = true;
+  for (Slot& slot : slots_) {
+    if (slot.written == nullptr) continue;
     slot.value = *slot.written;
     slot.written = nullptr;
   }
