@@ -15,7 +15,6 @@
 #include <string>
 
 #include "base/json.h"
-#include "node/ops/cases.h"
 #include "store/sqlite.h"
 #include "support/console_client.h"
 
@@ -31,26 +30,10 @@ class ConsoleConflictTest : public ConsoleClientTest {
   void SetUp() override {
     ConsoleClientTest::SetUp();
     if (HasFatalFailure()) return;
-    std::string second_id;
-    const std::string shown = FirstDeviceWithALaptopWaiting(&second_id);
-    ASSERT_FALSE(shown.empty());
-    second_ = nodes_.back().get();
-    // The office approves its second laptop, which joins with the code this
-    // laptop shows for it (as LocalNode::JoinOffice does between two nodes).
-    auto approved = Fieldnode({"device", "approve", second_id, "--code", shown});
-    ASSERT_EQ(approved.exit_code, 0) << approved.err;
-    auto list = Fieldnode({"device", "list", "--json"});
-    ASSERT_EQ(list.exit_code, 0) << list.err;
-    std::string code_here;
-    for (const Json& d : Json::parse(list.out)["devices"]) {
-      if (d["device"] == second_id) code_here = d["code"];
-    }
-    // (Listed for a laptop waiting only: once approved, the code the new
-    // laptop computes itself is the one to type, as LocalNode::JoinOffice.)
-    auto joined = second_->keys()->Join(code_here.empty() ? shown : code_here);
-    ASSERT_TRUE(joined.ok()) << joined;
-    ASSERT_EQ(Fieldnode({"sync"}).exit_code, 0);
-    ASSERT_TRUE(second_->Sync().ok());
+    BecomeFirstDevice();
+    if (HasFatalFailure()) return;
+    second_ = &JoinedLaptop();
+    if (HasFatalFailure()) return;
     StartConsole();
     session_ = SignIn();
     ASSERT_FALSE(session_.empty());
@@ -63,24 +46,8 @@ class ConsoleConflictTest : public ConsoleClientTest {
     EXPECT_EQ(made->status, 200) << made->body;
     return Body(made).value("case_code", "");
   }
-  // The victim's name changed here (in the console) and on the second
-  // laptop while neither had synced the other's: a conflict on this laptop
-  // once both synced. The second laptop writes first: this laptop's value
-  // is the later one, kept in place ("current"); the other is the
-  // second laptop's.
   void ConflictOnTheName(const std::string& code) {
-    ASSERT_EQ(Fieldnode({"sync"}).exit_code, 0);
-    ASSERT_TRUE(second_->Sync().ok());
-    node::ops::Office there{second_->replica(), *second_->keys(), "LC", "Lò Văn Minh", ""};
-    auto changed = node::ops::SetCaseField(there, {code, "person.full_name", kThere});
-    ASSERT_TRUE(changed.ok()) << changed.status();
-    ASSERT_TRUE(second_->Sync().ok());
-    auto here = Change("setfield", {{"ref", code}, {"field", "person.full_name"},
-                                    {"value", kHere}});
-    ASSERT_TRUE(here);
-    ASSERT_EQ(here->status, 200) << here->body;
-    auto synced = Fieldnode({"sync"});
-    ASSERT_EQ(synced.exit_code, 0) << synced.err;
+    ConsoleTestBase::ConflictOnTheName(*second_, code, kHere, kThere);
   }
   std::string NameOf(const std::string& code) {
     const Json file = Page("case?ref=" + code);
