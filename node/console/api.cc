@@ -116,6 +116,7 @@ ApiReply Api::Handle(const ApiRequest& r) {
     if (r.path == "devices") return Devices(**o);
     if (r.path == "conflicts") return Conflicts(**o);
     if (r.path == "setaside") return SetAside(**o);
+    if (r.path == "report") return Report(**o, r);
   } else if (r.method == "POST") {
     if (r.path == "intake") return Intake(**o, r);
     if (r.path == "setfield") return SetField(**o, r);

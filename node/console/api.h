@@ -89,6 +89,8 @@ class Api {
   ApiReply ResolveConflict(ConsoleOffice& o, const ApiRequest& r);
   ApiReply SetAside(ConsoleOffice& o);
   ApiReply SetAsideAction(ConsoleOffice& o, const ApiRequest& r);
+  // The Report page (api_report.cc): the anonymised figures.
+  ApiReply Report(ConsoleOffice& o, const ApiRequest& r);
   // The Sync page (api_sync.cc): a pass started in the background; its
   // progress, polled without counting as activity.
   ApiReply SyncStart(std::unique_ptr<ConsoleOffice> o);

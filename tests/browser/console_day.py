@@ -9,7 +9,7 @@ referral on the Referrals page; approve the office's new laptop on the
 Devices page (a wrong code refused first); resolve a conflict on another
 victim's name (changed on two laptops of the office) from Today, seeing both
 values and the case file's badge; discard a change set aside (its reason in
-Vietnamese); sync her case to the hub from the Sync page; lock, and her
+Vietnamese); the report's figures (small counts suppressed); sync her case to the hub from the Sync page; lock, and her
 name is gone from the page; the English switch. Screenshots of every page at
 1366x768 and at phone width (390x844) go to SHOTS.
 
@@ -239,6 +239,18 @@ try:
     until_text("#message", "Đã bỏ thay đổi")
     until_text("#setaside", "Không có thay đổi nào bị từ chối")
 
+    # The report: anonymised figures, small counts suppressed by the server
+    # ("<5"), drawn as bars; no name on the page.
+    driver.find_element(By.ID, "nav-report").click()
+    until_text("#report", "Theo trạng thái")
+    until_text("#report", "<5")
+    until_text("#report-total", "Tổng số hồ sơ")
+    check("Hằng" not in text_of("#page") and "Lò Thị" not in text_of("#page"),
+          "a name on the report page")
+    check(driver.find_elements(By.CSS_SELECTOR, "#report .bar.suppressed"),
+          "no count is shown suppressed (a hatched stub, no bar)")
+    shot("report-1366")
+
     # Sync: "Đồng bộ ngay" sends her case to the hub; the page follows the
     # pass (polling) and says how it ended, in the catalogue's words and the
     # CLI's lines; nothing waits to go after.
@@ -269,7 +281,8 @@ try:
     for name, hash_ in (("today", "#/today"), ("cases", "#/cases"), ("intake", "#/intake"),
                         ("case-file-locked", "#/case/" + code), ("sync", "#/sync"),
                         ("referrals", "#/referrals"), ("devices", "#/devices"),
-                        ("conflicts", "#/conflicts"), ("setaside", "#/setaside")):
+                        ("conflicts", "#/conflicts"), ("setaside", "#/setaside"),
+                        ("report", "#/report")):
         driver.get(URL.split("/?")[0] + "/" + hash_)
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#page > *")))
         time.sleep(0.2)  # the page's layout settles before the picture (not a check)
