@@ -42,6 +42,8 @@ async function pageReport(query) {
             d.breakdowns.map(b => reportChart(b, d.threshold))));
   // Bar widths set through the DOM (the page's CSP allows no inline style).
   for (const bar of document.querySelectorAll("#report .bar:not(.suppressed)")) {
-    bar.style.width = (Number(bar.dataset.width) * 100).toFixed(1) + "%";
+    // A zero draws nothing; any other count at least a sliver.
+    const w = Number(bar.dataset.width);
+    bar.style.width = w > 0 ? Math.max(w * 100, 1).toFixed(1) + "%" : "0";
   }
 }
