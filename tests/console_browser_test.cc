@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <string>
 
+#include "base/json.h"
+#include "store/sqlite.h"
 #include "support/console_process.h"
 
 namespace fieldsync::testing {
@@ -27,11 +29,31 @@ TEST_F(ConsoleBrowserTest, ASocialWorkersMorningInChromium) {
                         "--province", "LC"});
   ASSERT_EQ(org.exit_code, 0) << org.err;
 
+  // A member laptop of the office changed a victim's name while this one
+  // did too: a conflict waits on the Conflicts page. And a change of this
+  // laptop damaged on its disk (its stored signature zeroed): set aside at
+  // the sync, on the Set-aside page.
+  harness::LocalNode& other = JoinedLaptop();
+  auto made = Fieldnode({"case", "new", "--name", "Lò Thị Mai", "--sex", "female", "--json"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::string conflict_case = Json::parse(made.out)["case_code"];
+  ConflictOnTheName(other, conflict_case, "Lò Thị Mai (Mai Lò)", "Lò Thị May");
+  auto damaged = Fieldnode({"case", "new", "--name", "Vàng Thị Chở", "--sex", "female"});
+  ASSERT_EQ(damaged.exit_code, 0) << damaged.err;
+  {
+    auto db = sqlite::Db::Open(node_ + "/replica.db", "");
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->Exec("UPDATE _fs_signatures SET sig = zeroblob(64) WHERE pos = "
+                            "(SELECT max(pos) FROM _fs_signatures)").ok());
+  }
+  ASSERT_EQ(Fieldnode({"sync"}).exit_code, 0);
+
   const std::string address = console_.Start(node_, {"--officer", "Lò Thị Dung"});
   ASSERT_FALSE(address.empty()) << console_.output();
   const std::string shots = harness::BinDir() + "/../console-screenshots";
   auto run = harness::Run({"/usr/bin/env", std::string("FIELDSYNC_CONSOLE_PASS=") + kConsolePass,
                            "FIELDSYNC_NEW_LAPTOP_CODE=" + shown,
+                           "FIELDSYNC_CONFLICT_CASE=" + conflict_case,
                            "/usr/bin/python3", harness::SourceDir() + "/tests/browser/console_day.py",
                            address, shots});
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;

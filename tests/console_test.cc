@@ -476,6 +476,34 @@ TEST_F(ConsoleTest, AFieldIsChangedThroughTheLibrarysRulesAndACaseClosedOnce) {
   EXPECT_EQ(Body(twice)["error"], "err.refused");
 }
 
+// A form's flags are JSON booleans: anything else (text, a number, null, an
+// object) is one clear error naming the field, no case opened (before, the
+// JSON library's type error escaped the route: httplib answered 500 with
+// its own header).
+TEST_F(ConsoleTest, AnIntakeWhoseUrgentIsNotABooleanIsOneClearError) {
+  StartConsole();
+  session_ = SignIn();
+  Unlock();
+  const Json person = {{"full_name", "Hà Thị Lan"}, {"sex", "female"}};
+  for (const char* flag : {"urgent", "crime_report"}) {
+    for (const Json& wrong : {Json("yes"), Json(1), Json(nullptr), Json{{"a", true}}}) {
+      auto r = Change("intake", {{"person", person}, {flag, wrong}});
+      ASSERT_TRUE(r);
+      EXPECT_EQ(r->status, 400) << flag << "=" << wrong.dump() << ": " << r->body;
+      EXPECT_TRUE(r->get_header_value("EXCEPTION_WHAT").empty()) << r->get_header_value("EXCEPTION_WHAT");
+      const Json body = Json::parse(r->body, nullptr, false);
+      ASSERT_TRUE(body.is_object()) << r->body;
+      EXPECT_EQ(body["error"], "err.invalid") << r->body;
+      EXPECT_EQ(body["field"], flag) << r->body;
+    }
+  }
+  EXPECT_EQ(Page("cases")["total"], 0) << "no case was opened";
+  auto ok = Change("intake", {{"person", person}, {"urgent", true}, {"crime_report", false}});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  EXPECT_EQ(Body(ok)["urgent"], true);
+}
+
 // The access log is an audit of who opened which case's sealed fields:
 // the console writes an opening once per case, field and action per unlock,
 // not at each re-reading (the page reads the file again after every change;

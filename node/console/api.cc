@@ -48,6 +48,13 @@ absl::StatusOr<std::string> TextOf(const Json& in, const char* key) {
   return NormalizeInput(it->get<std::string>(), key);
 }
 
+absl::StatusOr<bool> FlagOf(const Json& in, const char* key) {
+  auto it = in.find(key);
+  if (it == in.end()) return false;
+  if (!it->is_boolean()) return absl::InvalidArgumentError(absl::StrCat(key, " must be true or false"));
+  return it->get<bool>();
+}
+
 std::optional<ApiReply> NeedsKeys(const ConsoleOffice& o, std::string_view what) {
   absl::Status s = o.office->RequireUnlocked(what);
   if (s.ok()) return std::nullopt;
@@ -107,6 +114,9 @@ ApiReply Api::Handle(const ApiRequest& r) {
     if (r.path == "case") return CaseFile(**o, r);
     if (r.path == "referrals") return Referrals(**o);
     if (r.path == "devices") return Devices(**o);
+    if (r.path == "conflicts") return Conflicts(**o);
+    if (r.path == "setaside") return SetAside(**o);
+    if (r.path == "report") return Report(**o, r);
   } else if (r.method == "POST") {
     if (r.path == "intake") return Intake(**o, r);
     if (r.path == "setfield") return SetField(**o, r);
@@ -117,6 +127,8 @@ ApiReply Api::Handle(const ApiRequest& r) {
     if (r.path == "respond") return Respond(**o, r);
     if (r.path == "approve") return Approve(**o, r);
     if (r.path == "remove") return Remove(**o, r);
+    if (r.path == "resolve") return ResolveConflict(**o, r);
+    if (r.path == "setaside") return SetAsideAction(**o, r);
     if (r.path == "sync") return SyncStart(*std::move(o));
   }
   return ErrorKey(404, "err.not_found", absl::StrCat(r.method, " /api/", r.path));

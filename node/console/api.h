@@ -48,6 +48,9 @@ Json BodyObject(const ApiRequest& r);
 // in[key] as text normalised to NFC ("" if absent or null); INVALID_ARGUMENT
 // if it is not text or not valid UTF-8.
 absl::StatusOr<std::string> TextOf(const Json& in, const char* key);
+// in[key] as a flag: false if absent; INVALID_ARGUMENT if it is anything but
+// a JSON boolean (text, a number, null, an object: never guessed).
+absl::StatusOr<bool> FlagOf(const Json& in, const char* key);
 // 423 err.locked if the keys are locked (every change is signed), saying
 // what needed them; nullopt if unlocked.
 std::optional<ApiReply> NeedsKeys(const ConsoleOffice& o, std::string_view what);
@@ -79,6 +82,15 @@ class Api {
   ApiReply Devices(ConsoleOffice& o);
   ApiReply Approve(ConsoleOffice& o, const ApiRequest& r);
   ApiReply Remove(ConsoleOffice& o, const ApiRequest& r);
+  // The Conflicts page (api_conflicts.cc): both values of each open
+  // conflict; one resolved. The Set-aside page (api_set_aside.cc): the
+  // changes the hub refused; one kept or discarded.
+  ApiReply Conflicts(ConsoleOffice& o);
+  ApiReply ResolveConflict(ConsoleOffice& o, const ApiRequest& r);
+  ApiReply SetAside(ConsoleOffice& o);
+  ApiReply SetAsideAction(ConsoleOffice& o, const ApiRequest& r);
+  // The Report page (api_report.cc): the anonymised figures.
+  ApiReply Report(ConsoleOffice& o, const ApiRequest& r);
   // The Sync page (api_sync.cc): a pass started in the background; its
   // progress, polled without counting as activity.
   ApiReply SyncStart(std::unique_ptr<ConsoleOffice> o);

@@ -120,8 +120,16 @@ ApiReply Api::Intake(ConsoleOffice& o, const ApiRequest& r) {
   if (!kase.ok()) return ErrorReply(kase.status(), locked);
   nc.person = *person;
   nc.kase = *kase;
-  nc.urgent = in.value("urgent", false);
-  const bool crime = in.value("crime_report", false);
+  // Flags are JSON booleans, never guessed from "yes" or 1.
+  auto urgent = FlagOf(in, "urgent");
+  auto crime_flag = FlagOf(in, "crime_report");
+  if (!urgent.ok() || !crime_flag.ok()) {
+    ApiReply e = ErrorReply(urgent.ok() ? crime_flag.status() : urgent.status(), locked);
+    e.body["field"] = urgent.ok() ? "crime_report" : "urgent";
+    return e;
+  }
+  nc.urgent = *urgent;
+  const bool crime = *crime_flag;
   auto opened = ops::OpenCase(*o.office, nc);
   if (!opened.ok()) {
     ApiReply e = ErrorReply(opened.status(), locked);

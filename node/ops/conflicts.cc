@@ -18,14 +18,21 @@ absl::StatusOr<ConflictList> ListConflicts(const Office& o, Access access) {
   std::vector<std::pair<RowId, std::vector<std::string>>> accesses;
   for (const ConflictRecord& k : all) {
     FS_ASSIGN_OR_RETURN(auto row, o.Get(k.table, k.row));
-    ConflictLine line{k.table, k.row, "", k.column, "(deleted)", "", "", ""};
+    ConflictLine line;
+    line.table = k.table;
+    line.row = k.row;
+    line.field = k.column;
+    line.current = "(deleted)";
     OpenedField cur;
     if (row && k.column != kLiveColumn) {
       cur = o.Open(*row, k.table, k.column);
       line.current = Office::Shown(cur);
       const int ci = o.Table(k.table).ColumnIndex(k.column);
+      line.current_state = cur.state;
       if (ci >= 0 && row->versions[static_cast<size_t>(ci)]) {
         const Version& v = row->versions[static_cast<size_t>(ci)]->version;
+        line.current_device = o.DeviceName(v.device);
+        line.current_millis = static_cast<int64_t>(v.hlc.wall_millis());
         line.current_by = absl::StrCat(o.DeviceName(v.device), " at ",
                                        FormatTimeMillis(static_cast<int64_t>(v.hlc.wall_millis())));
       }
@@ -45,6 +52,9 @@ absl::StatusOr<ConflictList> ListConflicts(const Office& o, Access access) {
                             : o.keys.Read(k.table, k.row, k.column, k.value, k.version);
     out.masked |= other.state == State::kLocked || cur.state == State::kLocked;
     line.other = Office::Shown(other);
+    line.other_state = other.state;
+    line.other_device = o.DeviceName(k.version.device);
+    line.other_millis = static_cast<int64_t>(k.version.hlc.wall_millis());
     line.other_by = absl::StrCat(o.DeviceName(k.version.device), " at ",
                                  FormatTimeMillis(static_cast<int64_t>(k.version.hlc.wall_millis())));
     // Opening either value of a case's sealed field is an access (a person

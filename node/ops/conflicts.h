@@ -19,6 +19,12 @@ struct ConflictLine {
   std::string field;
   std::string current, current_by;  // the value in place ("(deleted)"), "lc2 (LC) at TIME"
   std::string other, other_by;      // the value that lost
+  // The same, apart, for a front end that says them in its own words: each
+  // value's state (kLocked: masked, the keystore is locked), its writer
+  // (DeviceName) and its time (the version's wall clock, ms; 0 unknown).
+  State current_state = State::kClear, other_state = State::kClear;
+  std::string current_device, other_device;
+  int64_t current_millis = 0, other_millis = 0;
 };
 struct ConflictList {
   std::vector<ConflictLine> conflicts;

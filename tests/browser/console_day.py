@@ -6,13 +6,16 @@ error first); find her as "nguyen thi hang"; open her file; refer her to
 an organisation, refused for want of consent (said in Vietnamese), record
 her consent, refer her, withdraw the consent; accept and complete the
 referral on the Referrals page; approve the office's new laptop on the
-Devices page (a wrong code refused first); sync her case to the hub from
-the Sync page; lock, and her
+Devices page (a wrong code refused first); resolve a conflict on another
+victim's name (changed on two laptops of the office) from Today, seeing both
+values and the case file's badge; discard a change set aside (its reason in
+Vietnamese); the report's figures (small counts suppressed); sync her case to the hub from the Sync page; lock, and her
 name is gone from the page; the English switch. Screenshots of every page at
 1366x768 and at phone width (390x844) go to SHOTS.
 
   console_day.py URL SHOTS        (the passphrase in FIELDSYNC_CONSOLE_PASS,
-                                   the new laptop's code in FIELDSYNC_NEW_LAPTOP_CODE)
+                                   the new laptop's code in FIELDSYNC_NEW_LAPTOP_CODE,
+                                   the case in conflict in FIELDSYNC_CONFLICT_CASE)
 
 Run by tests/console_browser_test.cc against a `fieldnode console` it
 started; exits non-zero with one line saying what failed."""
@@ -32,6 +35,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 URL, SHOTS = sys.argv[1], sys.argv[2]
 PASS = os.environ["FIELDSYNC_CONSOLE_PASS"]
 NEW_LAPTOP_CODE = os.environ["FIELDSYNC_NEW_LAPTOP_CODE"]
+CONFLICT_CASE = os.environ["FIELDSYNC_CONFLICT_CASE"]
 ORG = "Trung tâm Công tác xã hội tỉnh Lào Cai"
 os.makedirs(SHOTS, exist_ok=True)
 
@@ -61,6 +65,14 @@ def keys(*seq):
 
 def shot(name):
     driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
+
+
+def phone_shot(name):
+    """The page as it is, at phone width, then back to 1366x768."""
+    driver.set_window_size(390, 844)
+    time.sleep(0.2)  # the page's layout settles before the picture (not a check)
+    shot(name)
+    driver.set_window_size(1366, 768)
 
 
 def check(ok, what):
@@ -189,6 +201,56 @@ try:
           "the approved laptop still waits")
     shot("devices-approved-1366")
 
+    # Conflicts, from Today: a victim's name changed on two laptops of the
+    # office; both values side by side with who and when; the case file's
+    # badge; the other laptop's value kept.
+    driver.find_element(By.ID, "nav-today").click()
+    until_text(".cards", "Xung đột chưa giải quyết")
+    wait.until(EC.element_to_be_clickable((By.ID, "today-conflicts"))).click()
+    until_text("#conflicts", CONFLICT_CASE)
+    until_text("#conflicts", "Lò Thị Mai (Mai Lò)")
+    until_text("#conflicts", "Lò Thị May")
+    until_text("#conflicts", "Ghi bởi")
+    check("Họ và tên" in text_of("#conflicts"), "the field is not named by the catalogue")
+    shot("conflicts-1366")
+    phone_shot("conflicts-open-390")
+    driver.find_element(By.LINK_TEXT, CONFLICT_CASE).click()
+    until_text("#case-title", "Xung đột: 1")
+    shot("case-file-conflict-1366")
+    driver.find_element(By.ID, "case-conflicts-badge").click()
+    wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#conflicts button.keep-other"))).click()
+    until_text("#message", "Đã giải quyết trường Họ và tên")
+    until_text("#conflicts", "Không có xung đột")
+    driver.get(URL.split("/?")[0] + "/#/case/" + CONFLICT_CASE)
+    until_text("#page", "Lò Thị May")
+    check(not driver.find_elements(By.ID, "case-conflicts-badge"), "the badge stayed")
+
+    # Set aside: the change damaged on this laptop's disk, its reason in
+    # Vietnamese, the hub's code after it; discarded (a confirmation first).
+    driver.find_element(By.ID, "nav-setaside").click()
+    until_text("#setaside", "bị hỏng trên ổ đĩa")
+    until_text("#setaside", "DAMAGED")
+    check(not driver.find_elements(By.CSS_SELECTOR, "#setaside button.keep"),
+          "a damaged change offers a keep")
+    shot("setaside-1366")
+    phone_shot("setaside-open-390")
+    driver.find_element(By.CSS_SELECTOR, "#setaside button.discard").click()
+    driver.switch_to.alert.accept()
+    until_text("#message", "Đã bỏ thay đổi")
+    until_text("#setaside", "Không có thay đổi nào bị từ chối")
+
+    # The report: anonymised figures, small counts suppressed by the server
+    # ("<5"), drawn as bars; no name on the page.
+    driver.find_element(By.ID, "nav-report").click()
+    until_text("#report", "Theo trạng thái")
+    until_text("#report", "<5")
+    until_text("#report-total", "Tổng số hồ sơ")
+    check("Hằng" not in text_of("#page") and "Lò Thị" not in text_of("#page"),
+          "a name on the report page")
+    check(driver.find_elements(By.CSS_SELECTOR, "#report .bar.suppressed"),
+          "no count is shown suppressed (a hatched stub, no bar)")
+    shot("report-1366")
+
     # Sync: "Đồng bộ ngay" sends her case to the hub; the page follows the
     # pass (polling) and says how it ended, in the catalogue's words and the
     # CLI's lines; nothing waits to go after.
@@ -218,7 +280,9 @@ try:
     driver.set_window_size(390, 844)
     for name, hash_ in (("today", "#/today"), ("cases", "#/cases"), ("intake", "#/intake"),
                         ("case-file-locked", "#/case/" + code), ("sync", "#/sync"),
-                        ("referrals", "#/referrals"), ("devices", "#/devices")):
+                        ("referrals", "#/referrals"), ("devices", "#/devices"),
+                        ("conflicts", "#/conflicts"), ("setaside", "#/setaside"),
+                        ("report", "#/report")):
         driver.get(URL.split("/?")[0] + "/" + hash_)
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#page > *")))
         time.sleep(0.2)  # the page's layout settles before the picture (not a check)

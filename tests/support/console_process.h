@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/json.h"
+#include "node/ops/cases.h"
 #include "support/sync_fixture.h"
 
 extern char** environ;
@@ -151,6 +152,46 @@ class ConsoleTestBase : public SyncProcessTest {
     auto synced = Fieldnode({"sync"});
     EXPECT_EQ(synced.exit_code, 0) << synced.err;
     return view.ok() ? view->my_code : "";
+  }
+
+  // A second laptop of the office, enrolled at the same hub, approved by
+  // this node with the code it shows (`device approve ID --code`), joined
+  // with the same code, and synced both ways: a member, as an office's
+  // laptop is once approved (LocalNode::JoinOffice, for two in-process
+  // nodes). This node must be a member (BecomeFirstDevice).
+  harness::LocalNode& JoinedLaptop() {
+    join_offices_ = false;
+    harness::LocalNode& n = AddNode("LC");
+    EXPECT_TRUE(n.Sync().ok());
+    EXPECT_EQ(Fieldnode({"sync"}).exit_code, 0);
+    auto view = n.keys()->Office();
+    EXPECT_TRUE(view.ok()) << view.status();
+    if (!view.ok()) return n;
+    auto approved = Fieldnode({"device", "approve", n.replica().device_id().ToString(), "--code",
+                               view->my_code});
+    EXPECT_EQ(approved.exit_code, 0) << approved.err;
+    const absl::Status joined = n.keys()->Join(view->my_code);
+    EXPECT_TRUE(joined.ok()) << joined;
+    EXPECT_EQ(Fieldnode({"sync"}).exit_code, 0);
+    EXPECT_TRUE(n.Sync().ok());
+    return n;
+  }
+  // The victim's name of case `code` changed on `there` (to `theirs`) and
+  // on this node by `fieldnode case set` (to `ours`) while neither had the
+  // other's, then both synced: a conflict on this node. `there` writes
+  // first: this node's value is the later one, kept in place ("current").
+  void ConflictOnTheName(harness::LocalNode& there, const std::string& code,
+                         const std::string& ours, const std::string& theirs) {
+    ASSERT_EQ(Fieldnode({"sync"}).exit_code, 0);
+    ASSERT_TRUE(there.Sync().ok());
+    node::ops::Office office{there.replica(), *there.keys(), "LC", "Lò Văn Minh", ""};
+    auto changed = node::ops::SetCaseField(office, {code, "person.full_name", theirs});
+    ASSERT_TRUE(changed.ok()) << changed.status();
+    ASSERT_TRUE(there.Sync().ok());
+    auto here = Fieldnode({"case", "set", code, "person.full_name", ours});
+    ASSERT_EQ(here.exit_code, 0) << here.err;
+    auto synced = Fieldnode({"sync"});
+    ASSERT_EQ(synced.exit_code, 0) << synced.err;
   }
 
   std::string node_;

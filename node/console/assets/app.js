@@ -1,6 +1,7 @@
 // The fieldsync console's pages: Today, Cases, Intake, Case file, Sync (the
 // Referrals and Devices pages, and the case file's consents and referral
-// form: office.js). Plain
+// form: office.js; the Conflicts and Set-aside pages: conflicts.js; the
+// Report page: report.js). Plain
 // JavaScript, no framework; every text from messages.js; every change a
 // POST to /api/ (same origin); every API request carries the session in the
 // X-Fieldsync-Session header, kept in this tab's sessionStorage (never a
@@ -178,7 +179,8 @@ async function pageToday() {
                                         el("a", { href: "#/referrals", class: "answer" },
                                            t("today.answer")))),
             el("a", { href: "#/referrals", id: "today-referrals" }, t("today.all_referrals"))]),
-      card(t("today.conflicts"), d.open_conflicts, null),
+      card(t("today.conflicts"), d.open_conflicts,
+           el("a", { href: "#/conflicts", id: "today-conflicts" }, t("today.see_conflicts"))),
       card(t("today.devices"), d.devices_waiting,
            el("a", { href: "#/devices", id: "today-devices" }, t("today.see_devices"))),
       el("section", { class: "card" }, el("h2", {}, t("today.sync")),
@@ -188,7 +190,9 @@ async function pageToday() {
             el("dd", {}, d.last_sync_millis ? fmtDate(d.last_sync_millis) : t("today.never")),
             el("dt", {}, t("today.waiting")),
             el("dd", {}, d.commits_waiting, " ", d.urgent_waiting ? t("today.urgent_waiting") : ""),
-            el("dt", {}, t("today.set_aside")), el("dd", {}, d.set_aside)))));
+            el("dt", {}, t("today.set_aside")),
+            el("dd", {}, d.set_aside ? el("a", { href: "#/setaside", id: "today-setaside" },
+                                          d.set_aside) : d.set_aside)))));
 }
 
 function select(id, label, options, current) {
@@ -393,9 +397,12 @@ async function pageCase(code) {
   render(
     el("p", {}, el("a", { href: "#/cases" }, t("case.back"))),
     el("h1", { id: "case-title" }, t("case.title", { code: d.code }), " ",
-       d.urgent ? el("span", { class: "urgent" }, t("case.urgent")) : null),
+       d.urgent ? el("span", { class: "urgent" }, t("case.urgent")) : null, " ",
+       d.open_conflicts ? el("a", { href: "#/conflicts", class: "badge", id: "case-conflicts-badge" },
+                             t("case.conflicts_badge", { n: d.open_conflicts })) : null),
     d.locked ? el("p", { class: "sealed" }, t("case.masked")) : null,
-    d.open_conflicts ? el("p", { class: "urgent" }, t("case.conflicts", { n: d.open_conflicts })) : null,
+    d.open_conflicts ? el("p", { class: "urgent" }, t("case.conflicts", { n: d.open_conflicts }), " ",
+                          el("a", { href: "#/conflicts" }, t("case.see_conflicts"))) : null,
     el("h2", {}, t("case.person")), d.person ? fieldList(d.person) : el("p", {}, t("today.none")),
     el("h2", {}, t("case.case")), fieldList(d.case),
     el("h2", {}, t("case.edit")), editForm(d),
@@ -463,7 +470,7 @@ async function syncNow() {
 }
 
 // ---- routing: #/today, #/cases?..., #/intake, #/case/CODE, #/sync,
-// #/referrals, #/devices ----
+// #/referrals, #/devices, #/conflicts, #/setaside, #/report?threshold= ----
 async function route() {
   const hash = location.hash || "#/today";
   const [path, query] = hash.slice(1).split("?");
@@ -481,6 +488,9 @@ async function route() {
     else if (path === "/sync") await pageSync();
     else if (path === "/referrals") await pageReferrals();
     else if (path === "/devices") await pageDevices();
+    else if (path === "/conflicts") await pageConflicts();
+    else if (path === "/setaside") await pageSetAside();
+    else if (path === "/report") await pageReport(query || "");
     else await pageToday();
   } catch (e) {
     showMessage(errorText(e));
