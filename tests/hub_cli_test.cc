@@ -293,10 +293,10 @@ TEST_F(HubCliTest, TheProductionHubHasNoCryptoOffSwitch) {
 TEST_F(HubCliTest, AServeExtensionAddsItsOptionAndSeesTheStore) {
   // What tools/bench/hub_main.cc does, stopped before it serves.
   bool flag = false;
-  SqliteHubStore* seen = nullptr;
+  HubEngine* seen = nullptr;
   ServeExtension ext;
   ext.declare = [&](CLI::App& serve) { serve.add_flag("--benchmark-without-crypto", flag); };
-  ext.before_serving = [&](SqliteHubStore& store, const Io&) {
+  ext.before_serving = [&](HubEngine& store, const Io&) {
     seen = &store;
     return absl::CancelledError("stopped by the test");
   };
@@ -312,7 +312,7 @@ TEST_F(HubCliTest, AServeExtensionAddsItsOptionAndSeesTheStore) {
 // port. A port over 65535, or not a number, is a wrong command line.
 TEST_F(HubCliTest, AListenPortOverTheLastIsAWrongCommandLine) {
   ServeExtension ext;
-  ext.before_serving = [](SqliteHubStore&, const Io&) {
+  ext.before_serving = [](HubEngine&, const Io&) {
     return absl::CancelledError("the hub was about to serve");
   };
   for (const char* listen : {"127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:74x3"}) {
@@ -372,7 +372,7 @@ TEST_F(HubCliTest, ADamagedHubIsNeitherServedNorWrittenTo) {
   DamageTable(path, "hub_tokens");
   const std::string before = HubFiles();
   ServeExtension ext;
-  ext.before_serving = [](SqliteHubStore&, const Io&) {
+  ext.before_serving = [](HubEngine&, const Io&) {
     return absl::CancelledError("the damaged file was about to be served");
   };
   ExpectDamaged(Hub({"serve", "--insecure", "--listen", "127.0.0.1:0"}, ext), path);
