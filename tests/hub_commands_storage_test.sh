@@ -33,7 +33,7 @@ exceptions=(
   'hub/commands/command.cc:absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir, FileCheck check) {'
   'hub/commands/command.cc:FS_ASSIGN_OR_RETURN(std::unique_ptr<SqliteHubStore> store,'
   'hub/commands/command.cc:SqliteHubStore::Open(dir.ReplicaPath()));'
-  'hub/commands/command.cc:FS_ASSIGN_OR_RETURN(std::unique_ptr<SqliteHubStore> store, OpenStore(HubDir(), check));'
+  'hub/commands/command.cc:FS_ASSIGN_OR_RETURN(std::unique_ptr<SqliteHubStore> store, OpenStore(dir, check));'
   'hub/commands/status.cc:if (auto* sqlite = dynamic_cast<SqliteHubStore*>(store->get()); sqlite != nullptr) {'
 )
 

@@ -70,9 +70,14 @@ std::string Command::StoreLabel() const {
 }
 
 absl::StatusOr<std::unique_ptr<HubEngine>> Command::OpenHubStore(FileCheck check) const {
-  const std::string target = StoreTarget();
+  return OpenHubStoreAt(HubDir(), StoreTarget(), check);
+}
+
+absl::StatusOr<std::unique_ptr<HubEngine>> OpenHubStoreAt(const DataDir& dir,
+                                                          const std::string& target,
+                                                          FileCheck check) {
   if (target.empty()) {
-    FS_ASSIGN_OR_RETURN(std::unique_ptr<SqliteHubStore> store, OpenStore(HubDir(), check));
+    FS_ASSIGN_OR_RETURN(std::unique_ptr<SqliteHubStore> store, OpenStore(dir, check));
     return std::unique_ptr<HubEngine>(std::move(store));
   }
   return OpenPostgres(target, PostgresHubStore::Expect::kExisting);

@@ -126,6 +126,14 @@ absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir,
 // available on a PostgreSQL store yet (docs/POSTGRES.md).
 absl::Status NotOnPostgres(std::string_view command);
 
+// The hub's store as `fieldhub --store TARGET --data-dir DIR` opens it:
+// hub.db in `dir` if `target` is empty (OpenStore, `check` applies), else
+// the PostgreSQL store `target` names (PostgresHubStore::Open, kExisting).
+// INVALID_ARGUMENT for a target that is not a postgresql:// URI.
+absl::StatusOr<std::unique_ptr<HubEngine>> OpenHubStoreAt(const DataDir& dir,
+                                                          const std::string& target,
+                                                          FileCheck check);
+
 // `s` padded with spaces to `width` terminal columns (text::DisplayWidth: a
 // combining mark takes none, a wide character two), so that a Vietnamese or
 // Chinese name stays aligned in a table; a longer `s` is returned whole.

@@ -24,6 +24,7 @@
 #include "crypto/commit_header.h"
 #include "crypto/commit_signature.h"
 #include "store/sqlite.h"
+#include "support/hub_store_choice.h"
 #include "support/in_process_hub.h"
 #include "support/must.h"
 #include "support/replica_fixture.h"
@@ -52,7 +53,10 @@ class SyncTest : public ::testing::Test {
   void SetUp() override {
     hub_ = std::make_unique<harness::HubProcess>(dir_.File("hub"), *pki_);
     if (!NeedsHubProcess()) hub_->set_in_process(std::make_unique<InProcessHub>());
-    ASSERT_TRUE(hub_->Start().ok());
+    absl::Status store = store_.Apply(*hub_);
+    ASSERT_TRUE(store.ok()) << store;
+    absl::Status started = hub_->Start();
+    ASSERT_TRUE(started.ok()) << started;
     ASSERT_TRUE(hub_->AddProvince("LC", "Lào Cai").ok());
     ASSERT_TRUE(hub_->AddProvince("HN", "Hà Nội").ok());
   }
@@ -90,6 +94,7 @@ class SyncTest : public ::testing::Test {
   // its disk would, then starts it again.
   void EditHubWhileStopped(const std::string& sql,
                            const std::function<void(sqlite::Stmt*)>& bind = nullptr) {
+    ASSERT_FALSE(HubOnPostgres()) << "edits hub.db: FS_SKIP_ON_POSTGRES in this test";
     hub_->Stop();
     {
       auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
@@ -106,6 +111,7 @@ class SyncTest : public ::testing::Test {
   // hub.db, checkpointed, copied aside as `name` with the hub stopped (a
   // backup), then the hub started again; the copy's path.
   std::string CopyHubFile(const std::string& name) {
+    EXPECT_FALSE(HubOnPostgres()) << "copies hub.db: FS_SKIP_ON_POSTGRES in this test";
     const std::string db = hub_->data_dir() + "/hub.db";
     hub_->Stop();
     {
@@ -121,6 +127,7 @@ class SyncTest : public ::testing::Test {
   // Puts a copy CopyHubFile made back in place of hub.db, as someone with
   // the hub's disk would, and starts the hub.
   void PutHubFileBack(const std::string& saved) {
+    ASSERT_FALSE(HubOnPostgres()) << "replaces hub.db: FS_SKIP_ON_POSTGRES in this test";
     const std::string db = hub_->data_dir() + "/hub.db";
     hub_->Stop();
     std::filesystem::remove(db + "-wal");
@@ -303,6 +310,8 @@ class SyncTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  // The hub's database when the suite runs on PostgreSQL; outlives hub_.
+  HubStoreChoice store_;
   std::unique_ptr<harness::HubProcess> hub_;
   std::vector<std::unique_ptr<harness::LocalNode>> nodes_;
   // Whether AddNode makes each node a member of its office (a test of
