@@ -19,11 +19,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/json.h"
 #include "change/commit_codec.h"
 #include "clock/clock_source.h"
 #include "crypto/commit_header.h"
 #include "crypto/commit_signature.h"
 #include "store/sqlite.h"
+#include "hub/pg/connection.h"
 #include "support/hub_store_choice.h"
 #include "support/in_process_hub.h"
 #include "support/must.h"
@@ -300,8 +302,46 @@ class SyncTest : public ::testing::Test {
     }
   }
 
-  // The hub's own replica file, opened read-side in this process.
+  // The hub's log head, on either store: hub.db's replica, or what
+  // `fieldhub status --json` says of the PostgreSQL store.
+  absl::StatusOr<int64_t> HubLogHead() {
+    if (!HubOnPostgres()) return OpenHubReplica()->LogHead();
+    harness::CommandResult r = hub_->Admin({"status", "--json"});
+    if (r.exit_code != 0) return absl::InternalError(r.err);
+    return Json::parse(r.out)["log_head"].get<int64_t>();
+  }
+
+  // Whether the hub holds `row` of `table` (nullopt: not at all), and
+  // whether live, on either store: hub.db's replica, or the PostgreSQL
+  // store's rows and liveness register (slot 0) read directly.
+  absl::StatusOr<std::optional<bool>> HubRowLive(const std::string& table, const RowId& row) {
+    if (!HubOnPostgres()) {
+      auto r = OpenHubReplica()->Get(table, row);
+      if (!r.ok()) return r.status();
+      if (!r->has_value()) return std::optional<bool>();
+      return std::optional<bool>((*r)->live);
+    }
+    auto conn = hub::pg::Connection::Open(hub_->store());
+    if (!conn.ok()) return conn.status();
+    auto f = (*conn)->Exec("SELECT r.row, f.ival FROM hub_rows r LEFT JOIN hub_fields f ON "
+                           "f.tbl = r.tbl AND f.row = r.row AND f.slot = 0 WHERE r.tbl = $1 "
+                           "AND r.row = $2",
+                           {hub::pg::Param::Text(table), hub::pg::Param::Bytes(row.view())});
+    if (!f.ok()) return f.status();
+    if (f->rows() == 0) return std::optional<bool>();
+    auto live = f->Int(0, 1);
+    if (!live.ok()) return live.status();
+    return std::optional<bool>(*live != 0);
+  }
+
+  // The hub's own replica file, opened read-side in this process. Not on
+  // PostgreSQL (it would make an empty hub.db): such a test has
+  // FS_SKIP_ON_POSTGRES, or reads through HubLogHead.
   std::unique_ptr<Replica> OpenHubReplica() {
+    if (HubOnPostgres()) {
+      ADD_FAILURE() << "OpenHubReplica reads hub.db: FS_SKIP_ON_POSTGRES in this test";
+      return nullptr;
+    }
     ReplicaOptions o;
     o.path = hub_->data_dir() + "/hub.db";
     auto r = Replica::Open(o);
