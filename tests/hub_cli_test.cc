@@ -18,6 +18,7 @@
 #include "base/json.h"
 #include "crypto/identity.h"
 #include "hub/cli.h"
+#include "support/fieldhub_in_process.h"
 #include "hub/sqlite_store.h"
 #include "hub/commands/time_args.h"
 #include "store/sqlite.h"
@@ -31,28 +32,10 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::StartsWith;
 
-struct Result {
-  int exit = -1;
-  std::string out;
-  std::string err;
-};
+using Result = CliResult;
 
-// Runs fieldhub ARGS... in this process, with stdout and stderr in memory.
 Result Fieldhub(const std::vector<std::string>& args, const ServeExtension& serve = {}) {
-  char* out_buf = nullptr;
-  char* err_buf = nullptr;
-  size_t out_len = 0, err_len = 0;
-  std::FILE* out = open_memstream(&out_buf, &out_len);
-  std::FILE* err = open_memstream(&err_buf, &err_len);
-  Result r;
-  r.exit = RunCli(args, Io{out, err}, serve);
-  std::fclose(out);
-  std::fclose(err);
-  r.out.assign(out_buf, out_len);
-  r.err.assign(err_buf, err_len);
-  std::free(out_buf);
-  std::free(err_buf);
-  return r;
+  return RunFieldhub(args, serve);
 }
 
 std::string ReadFile(const std::string& path) {
