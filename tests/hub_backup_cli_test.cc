@@ -20,6 +20,7 @@
 
 #include "crypto/identity.h"
 #include "hub/cli.h"
+#include "support/fieldhub_in_process.h"
 #include "hub/commands/hub_file.h"
 #include "hub/hub_files.h"
 #include "hub/sqlite_store.h"
@@ -33,28 +34,9 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-struct Result {
-  int exit = -1;
-  std::string out;
-  std::string err;
-};
+using Result = CliResult;
 
-Result Fieldhub(const std::vector<std::string>& args) {
-  char* out_buf = nullptr;
-  char* err_buf = nullptr;
-  size_t out_len = 0, err_len = 0;
-  std::FILE* out = open_memstream(&out_buf, &out_len);
-  std::FILE* err = open_memstream(&err_buf, &err_len);
-  Result r;
-  r.exit = RunCli(args, Io{out, err}, {});
-  std::fclose(out);
-  std::fclose(err);
-  r.out.assign(out_buf, out_len);
-  r.err.assign(err_buf, err_len);
-  std::free(out_buf);
-  std::free(err_buf);
-  return r;
-}
+Result Fieldhub(const std::vector<std::string>& args) { return RunFieldhub(args); }
 
 std::string ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -18,6 +18,7 @@
 #include "base/json.h"
 #include "crypto/identity.h"
 #include "hub/cli.h"
+#include "support/fieldhub_in_process.h"
 #include "hub/sqlite_store.h"
 #include "hub/commands/time_args.h"
 #include "store/sqlite.h"
@@ -31,28 +32,10 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::StartsWith;
 
-struct Result {
-  int exit = -1;
-  std::string out;
-  std::string err;
-};
+using Result = CliResult;
 
-// Runs fieldhub ARGS... in this process, with stdout and stderr in memory.
 Result Fieldhub(const std::vector<std::string>& args, const ServeExtension& serve = {}) {
-  char* out_buf = nullptr;
-  char* err_buf = nullptr;
-  size_t out_len = 0, err_len = 0;
-  std::FILE* out = open_memstream(&out_buf, &out_len);
-  std::FILE* err = open_memstream(&err_buf, &err_len);
-  Result r;
-  r.exit = RunCli(args, Io{out, err}, serve);
-  std::fclose(out);
-  std::fclose(err);
-  r.out.assign(out_buf, out_len);
-  r.err.assign(err_buf, err_len);
-  std::free(out_buf);
-  std::free(err_buf);
-  return r;
+  return RunFieldhub(args, serve);
 }
 
 std::string ReadFile(const std::string& path) {
@@ -293,10 +276,10 @@ TEST_F(HubCliTest, TheProductionHubHasNoCryptoOffSwitch) {
 TEST_F(HubCliTest, AServeExtensionAddsItsOptionAndSeesTheStore) {
   // What tools/bench/hub_main.cc does, stopped before it serves.
   bool flag = false;
-  SqliteHubStore* seen = nullptr;
+  HubEngine* seen = nullptr;
   ServeExtension ext;
   ext.declare = [&](CLI::App& serve) { serve.add_flag("--benchmark-without-crypto", flag); };
-  ext.before_serving = [&](SqliteHubStore& store, const Io&) {
+  ext.before_serving = [&](HubEngine& store, const Io&) {
     seen = &store;
     return absl::CancelledError("stopped by the test");
   };
@@ -312,7 +295,7 @@ TEST_F(HubCliTest, AServeExtensionAddsItsOptionAndSeesTheStore) {
 // port. A port over 65535, or not a number, is a wrong command line.
 TEST_F(HubCliTest, AListenPortOverTheLastIsAWrongCommandLine) {
   ServeExtension ext;
-  ext.before_serving = [](SqliteHubStore&, const Io&) {
+  ext.before_serving = [](HubEngine&, const Io&) {
     return absl::CancelledError("the hub was about to serve");
   };
   for (const char* listen : {"127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:74x3"}) {
@@ -372,7 +355,7 @@ TEST_F(HubCliTest, ADamagedHubIsNeitherServedNorWrittenTo) {
   DamageTable(path, "hub_tokens");
   const std::string before = HubFiles();
   ServeExtension ext;
-  ext.before_serving = [](SqliteHubStore&, const Io&) {
+  ext.before_serving = [](HubEngine&, const Io&) {
     return absl::CancelledError("the damaged file was about to be served");
   };
   ExpectDamaged(Hub({"serve", "--insecure", "--listen", "127.0.0.1:0"}, ext), path);

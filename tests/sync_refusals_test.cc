@@ -81,8 +81,7 @@ class RefusalTest : public SyncTest {
   }
 
   int64_t HubHead() {
-    auto hub = OpenHubReplica();
-    auto head = hub->LogHead();
+    auto head = HubLogHead();
     EXPECT_TRUE(head.ok());
     return head.ok() ? *head : -1;
   }
@@ -474,6 +473,9 @@ TEST_F(RefusalProcessTest, AnEnrolmentRetryOrReEnrolmentWithOtherKeysIsRefusedAn
   auto fresh = hub_->Token("LC");  // a second token, as a colleague's
   ASSERT_TRUE(fresh.ok());
   const int64_t audit_entries = [&] {
+    // fieldhub audit reads hub.db only yet (docs/POSTGRES.md): on
+    // PostgreSQL the trail is not counted, the refusals still checked.
+    if (HubOnPostgres()) return int64_t{0};
     auto a = hub_->Admin({"audit"});
     return static_cast<int64_t>(std::count(a.out.begin(), a.out.end(), '\n'));
   }();
@@ -514,9 +516,11 @@ TEST_F(RefusalProcessTest, AnEnrolmentRetryOrReEnrolmentWithOtherKeysIsRefusedAn
   EXPECT_NE(list.out.find(fingerprint), std::string::npos) << list.out;
   EXPECT_EQ(list.out.find(crypto::Fingerprint(other)), std::string::npos) << list.out;
   EXPECT_EQ(list.out.find("attacker"), std::string::npos) << list.out;
-  auto audit = hub_->Admin({"audit"});
-  EXPECT_EQ(static_cast<int64_t>(std::count(audit.out.begin(), audit.out.end(), '\n')),
-            audit_entries) << audit.out;
+  if (!HubOnPostgres()) {
+    auto audit = hub_->Admin({"audit"});
+    EXPECT_EQ(static_cast<int64_t>(std::count(audit.out.begin(), audit.out.end(), '\n')),
+              audit_entries) << audit.out;
+  }
   auto second = harness::LocalNode::Create(dir_.File("colleague"));
   ASSERT_TRUE(second.ok());
   EXPECT_TRUE((*client)->Enroll(*fresh, (*second)->identity(), "colleague", &province,
@@ -545,6 +549,9 @@ TEST_F(RefusalProcessTest, AnEnrolmentRetryNotFromTheDevicesKeystoreIsRefusedAnd
   auto enrolled = (*client)->Enroll(*token, (*n)->identity(), "laptop", &province, &hub_id);
   ASSERT_TRUE(enrolled.ok()) << enrolled.status();
   auto trail = [&] {
+    // fieldhub audit reads hub.db only yet (docs/POSTGRES.md): on
+    // PostgreSQL the trail is not counted, the refusals still checked.
+    if (HubOnPostgres()) return int64_t{0};
     auto a = hub_->Admin({"audit"});
     return static_cast<int64_t>(std::count(a.out.begin(), a.out.end(), '\n'));
   };
@@ -718,6 +725,7 @@ TEST_F(RefusalProcessTest, ABatchWithOneMalformedCommitIsRefusedWhole) {
 // the commit and sends it (docs/PROTOCOL.md, "Work stamped by a clock
 // ahead"); before, the pass failed FAILED_PRECONDITION for ever.
 TEST_F(RefusalTest, ACommitStampedFarInTheFutureIsRefusedAndReDatedByItsLaptop) {
+  FS_SKIP_ON_POSTGRES("reads hub.db's rows directly (no PostgreSQL reader in the tests yet)");
   auto& n = AddNode("LC");
   // A replica whose clock is two hours ahead writes the commit.
   FakeClock ahead(SystemClock::Get()->NowMillis() + 2 * 3600 * 1000);

@@ -51,9 +51,8 @@ TEST_F(SyncTest, ATombstoneIsCollectedOnlyAfterEveryNodeThatSeesItAcknowledged) 
   ASSERT_EQ(gc.exit_code, 0) << gc.err;
   EXPECT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
   {
-    auto hub = OpenHubReplica();
-    auto row = hub->Get("cases", x);
-    ASSERT_TRUE(row.ok());
+    auto row = HubRowLive("cases", x);
+    ASSERT_TRUE(row.ok()) << row.status();
     EXPECT_FALSE(row->has_value()) << "the hub still holds the tombstone";
   }
 
@@ -110,9 +109,8 @@ TEST_F(SyncTest, ANodeAwayPastTheStaleLimitIsRebootstrappedAndResurrectsNothing)
   EXPECT_FALSE(row->has_value());
   MustSync(a);
   EXPECT_EQ(Digest(a.replica()), Digest(away.replica()));
-  auto hub = OpenHubReplica();
-  auto hub_row = hub->Get("cases", x);
-  ASSERT_TRUE(hub_row.ok());
+  auto hub_row = HubRowLive("cases", x);
+  ASSERT_TRUE(hub_row.ok()) << hub_row.status();
   EXPECT_FALSE(hub_row->has_value());
 }
 
@@ -164,9 +162,11 @@ TEST_F(GcRebuildTest, GcNamesTheLaptopsItCausesToBeRebuilt) {
   for (auto* n : {a_, caught_, hn_}) {
     EXPECT_EQ(gc.out.find(Device(*n)), std::string::npos) << Device(*n) << "\n" << gc.out;
   }
-  auto audit = hub_->Admin({"audit"});
-  EXPECT_NE(audit.out.find("1 node(s) away past the stale limit will be rebuilt"),
-            std::string::npos) << audit.out;
+  if (!HubOnPostgres()) {  // fieldhub audit: hub.db only yet (docs/POSTGRES.md)
+    auto audit = hub_->Admin({"audit"});
+    EXPECT_NE(audit.out.find("1 node(s) away past the stale limit will be rebuilt"),
+              std::string::npos) << audit.out;
+  }
   // As named: `away` is rebuilt, `caught` goes on from the log.
   EXPECT_TRUE(MustSync(*away_).bootstrapped);
   EXPECT_FALSE(MustSync(*caught_).bootstrapped);
@@ -183,8 +183,10 @@ TEST_F(GcRebuildTest, ADryRunNamesThemAndChangesNothing) {
         << dry.out;
     EXPECT_EQ(dry.out.find(Device(*caught_)), std::string::npos) << dry.out;
   }
-  auto audit = hub_->Admin({"audit"});
-  EXPECT_EQ(audit.out.find("gc:"), std::string::npos) << audit.out;
+  if (!HubOnPostgres()) {  // fieldhub audit: hub.db only yet (docs/POSTGRES.md)
+    auto audit = hub_->Admin({"audit"});
+    EXPECT_EQ(audit.out.find("gc:"), std::string::npos) << audit.out;
+  }
   // Nothing was collected: `away` pulls the delete from the log.
   EXPECT_FALSE(MustSync(*away_).bootstrapped);
 }

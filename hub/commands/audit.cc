@@ -38,6 +38,7 @@ class AuditCmd final : public Command {
   AuditCmd() : Command("audit") {}
   void Declare(CLI::App& app) override {
     DeclareDataDir(app);
+    DeclareStore(app);
     DeclareJson(app);
     app.add_option("--since", since_);
   }
@@ -50,6 +51,9 @@ class AuditCmd final : public Command {
       if (!t.ok()) return Usage(io, t.status());
       since = absl::ToUnixMillis(*t);
     }
+    // The nodes' access logs are rows of the hub's replica, read from
+    // hub.db (store/access_log.h); not yet from PostgreSQL's rows.
+    if (OnPostgres()) return Fail(io, NotOnPostgres("audit"));
     auto store = OpenStore(HubDir());
     if (!store.ok()) return Fail(io, store.status());
     auto trail = (*store)->AuditTrail();

@@ -8,6 +8,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "hub/hub_files.h"
+#include "hub/pg/store.h"
 #include "hub/serve_log.h"
 #include "text/text.h"
 
@@ -35,6 +36,19 @@ std::string DamagedMessage(const DataDir& dir, const absl::Status& status) {
 // (hub/serve_log.h): a unit's failure to start is logged as an error.
 const char* JournalError(const Io& io) { return IsJournal(io.err) ? "<3>" : ""; }
 
+absl::StatusOr<std::unique_ptr<HubEngine>> OpenPostgres(const std::string& target,
+                                                        PostgresHubStore::Expect expect) {
+  if (!IsPostgresTarget(target)) {
+    // Not printed back: it may be a mistyped URI holding a password.
+    return absl::InvalidArgumentError(
+        "--store (or $FIELDSYNC_HUB_STORE) takes a postgresql://USER@HOST/DATABASE URI; "
+        "without it the hub's store is hub.db in the data directory");
+  }
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<PostgresHubStore> store,
+                      PostgresHubStore::Open(target, expect));
+  return std::unique_ptr<HubEngine>(std::move(store));
+}
+
 }  // namespace
 
 void Command::DeclareDataDir(CLI::App& app) { app.add_option("--data-dir", data_dir_); }
@@ -42,6 +56,36 @@ void Command::DeclareDataDir(CLI::App& app) { app.add_option("--data-dir", data_
 void Command::DeclareJson(CLI::App& app) { app.add_flag("--json", json_); }
 
 void Command::DeclareActor(CLI::App& app) { app.add_option("--as", actor_); }
+
+void Command::DeclareStore(CLI::App& app) { app.add_option("--store", store_); }
+
+std::string Command::StoreTarget() const {
+  if (store_.has_value()) return *store_;
+  const char* v = std::getenv("FIELDSYNC_HUB_STORE");
+  return v == nullptr ? std::string() : std::string(v);
+}
+
+std::string Command::StoreLabel() const {
+  return OnPostgres() ? PostgresHubStore::Printable(StoreTarget()) : HubDir().ReplicaPath();
+}
+
+absl::StatusOr<std::unique_ptr<HubEngine>> Command::OpenHubStore(FileCheck check) const {
+  return OpenHubStoreAt(HubDir(), StoreTarget(), check);
+}
+
+absl::StatusOr<std::unique_ptr<HubEngine>> OpenHubStoreAt(const DataDir& dir,
+                                                          const std::string& target,
+                                                          FileCheck check) {
+  if (target.empty()) {
+    FS_ASSIGN_OR_RETURN(std::unique_ptr<SqliteHubStore> store, OpenStore(dir, check));
+    return std::unique_ptr<HubEngine>(std::move(store));
+  }
+  return OpenPostgres(target, PostgresHubStore::Expect::kExisting);
+}
+
+absl::StatusOr<std::unique_ptr<HubEngine>> Command::CreatePostgresStore() const {
+  return OpenPostgres(StoreTarget(), PostgresHubStore::Expect::kNew);
+}
 
 DataDir Command::HubDir() const {
   return DataDir{ResolveDataDir(data_dir_, "FIELDSYNC_HUB_DIR", "hub"), "hub.db", "fieldhub init",
@@ -102,6 +146,12 @@ absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir, Fi
                       SqliteHubStore::Open(dir.ReplicaPath()));
   if (check == FileCheck::kWhole) FS_RETURN_IF_ERROR(store->CheckFile());
   return store;
+}
+
+absl::Status NotOnPostgres(std::string_view command) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("fieldhub ", AV(command), " is not available on a PostgreSQL store yet ",
+                   "(it reads the rows of hub.db); nothing was read"));
 }
 
 std::string Pad(const std::string& s, size_t width) {

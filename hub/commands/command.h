@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "hub/engine.h"
 #include "hub/sqlite_store.h"
 #include "store/data_dir.h"
 
@@ -37,6 +38,13 @@ struct Io {
   std::FILE* out = stdout;
   std::FILE* err = stderr;
 };
+
+// How much of hub.db OpenStore checks. kOpened: what opening reads (a
+// damaged page elsewhere is met, and said, when a command reads it);
+// kWhole: every page too (PRAGMA quick_check, ~0.2 s for 10,000 cases),
+// for `serve` and the commands that change the file, so that a damaged
+// hub.db is neither served nor written to.
+enum class FileCheck { kOpened, kWhole };
 
 // One command. The dispatcher makes it a CLI11 subcommand, lets it declare
 // its options there, parses, then runs it.
@@ -62,10 +70,27 @@ class Command {
   void DeclareDataDir(CLI::App& app);
   void DeclareJson(CLI::App& app);
   void DeclareActor(CLI::App& app);
+  // --store URI: the hub's store on PostgreSQL (docs/POSTGRES.md).
+  void DeclareStore(CLI::App& app);
 
   // --data-dir, else $FIELDSYNC_HUB_DIR, else ~/.local/share/fieldsync/hub.
   DataDir HubDir() const;
   bool json() const { return json_; }
+  // --store, else $FIELDSYNC_HUB_STORE, else "": hub.db in HubDir().
+  std::string StoreTarget() const;
+  // Whether the store is on PostgreSQL (StoreTarget() not empty).
+  bool OnPostgres() const { return !StoreTarget().empty(); }
+  // The store as messages name it: hub.db's path, or the PostgreSQL URI
+  // without its password (PostgresHubStore::Printable).
+  std::string StoreLabel() const;
+  // The hub's store: PostgreSQL if StoreTarget() names one (`check` does
+  // not apply: the server keeps its own pages), else hub.db in HubDir()
+  // (OpenStore). INVALID_ARGUMENT for a target that is not a
+  // postgresql:// URI.
+  absl::StatusOr<std::unique_ptr<HubEngine>> OpenHubStore(FileCheck check) const;
+  // `fieldhub init --store`: a new hub in StoreTarget()'s database
+  // (PostgresHubStore::Expect::kNew).
+  absl::StatusOr<std::unique_ptr<HubEngine>> CreatePostgresStore() const;
   // Who the administrator is, for the audit trail: --as (1 to 100
   // characters, no controls, stored NFC), else $FIELDSYNC_ADMIN, else
   // $USER, else "administrator". INVALID_ARGUMENT for a bad --as.
@@ -87,20 +112,27 @@ class Command {
   std::string data_dir_;
   bool json_ = false;
   std::optional<std::string> actor_;
+  std::optional<std::string> store_;
 };
 
-// How much of hub.db OpenStore checks. kOpened: what opening reads (a
-// damaged page elsewhere is met, and said, when a command reads it);
-// kWhole: every page too (PRAGMA quick_check, ~0.2 s for 10,000 cases),
-// for `serve` and the commands that change the file, so that a damaged
-// hub.db is neither served nor written to.
-enum class FileCheck { kOpened, kWhole };
 
 // The hub's store in `dir`. FAILED_PRECONDITION saying to run `fieldhub
 // init` when there is none (nothing is created); DATA_LOSS if the file is
 // damaged (emptied, or, with kWhole, failing its integrity check).
 absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir,
                                                          FileCheck check = FileCheck::kOpened);
+
+// FAILED_PRECONDITION: `command` reads hub.db's replica itself and is not
+// available on a PostgreSQL store yet (docs/POSTGRES.md).
+absl::Status NotOnPostgres(std::string_view command);
+
+// The hub's store as `fieldhub --store TARGET --data-dir DIR` opens it:
+// hub.db in `dir` if `target` is empty (OpenStore, `check` applies), else
+// the PostgreSQL store `target` names (PostgresHubStore::Open, kExisting).
+// INVALID_ARGUMENT for a target that is not a postgresql:// URI.
+absl::StatusOr<std::unique_ptr<HubEngine>> OpenHubStoreAt(const DataDir& dir,
+                                                          const std::string& target,
+                                                          FileCheck check);
 
 // `s` padded with spaces to `width` terminal columns (text::DisplayWidth: a
 // combining mark takes none, a wide character two), so that a Vietnamese or
@@ -116,7 +148,7 @@ inline void Put(std::FILE* f, const std::string& s) { std::fputs(s.c_str(), f); 
 struct ServeExtension {
   std::function<void(CLI::App& serve)> declare;
   // Runs before the server starts; a non-OK status stops `serve` (exit 1).
-  std::function<absl::Status(SqliteHubStore& store, const Io& io)> before_serving;
+  std::function<absl::Status(HubEngine& store, const Io& io)> before_serving;
 };
 
 // The commands, one file each (hub/commands/<name>.cc).

@@ -18,6 +18,7 @@ class EnrollTokenCmd final : public Command {
   EnrollTokenCmd() : Command("enroll-token") {}
   void Declare(CLI::App& app) override {
     DeclareDataDir(app);
+    DeclareStore(app);
     DeclareJson(app);
     DeclareActor(app);
     app.add_option("--province", province_);
@@ -36,7 +37,7 @@ class EnrollTokenCmd final : public Command {
     }
     auto actor = Actor();
     if (!actor.ok()) return Usage(io, actor.status());
-    auto store = OpenStore(HubDir(), FileCheck::kWhole);
+    auto store = OpenHubStore(FileCheck::kWhole);
     if (!store.ok()) return Fail(io, store.status());
     auto t = (*store)->MakeEnrollToken(province_, absl::ToInt64Milliseconds(*valid), *actor);
     if (!t.ok()) return Fail(io, t.status());

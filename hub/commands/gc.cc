@@ -13,6 +13,7 @@ class Gc final : public Command {
   Gc() : Command("gc") {}
   void Declare(CLI::App& app) override {
     DeclareDataDir(app);
+    DeclareStore(app);
     DeclareActor(app);
     app.add_option("--min-age", min_age_);
     app.add_option("--stale-after", stale_after_);
@@ -27,7 +28,7 @@ class Gc final : public Command {
     if (!stale.ok()) return Usage(io, stale.status());
     auto actor = Actor();
     if (!actor.ok()) return Usage(io, actor.status());
-    auto store = OpenStore(HubDir(), FileCheck::kWhole);
+    auto store = OpenHubStore(FileCheck::kWhole);
     if (!store.ok()) return Fail(io, store.status());
     auto r = (*store)->CollectTombstones(absl::ToInt64Milliseconds(*min_age),
                                          absl::ToInt64Milliseconds(*stale), *actor, dry_run_);

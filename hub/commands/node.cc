@@ -33,6 +33,7 @@ class NodeCmd final : public Command {
   NodeCmd() : Command("node") {}
   void Declare(CLI::App& app) override {
     DeclareDataDir(app);
+    DeclareStore(app);
     DeclareJson(app);
     DeclareActor(app);
   }
@@ -59,7 +60,7 @@ class NodeCmd final : public Command {
     if (!id.ok()) return Usage(io, id.status());
     auto actor = Actor();
     if (!actor.ok()) return Usage(io, actor.status());
-    auto store = OpenStore(HubDir(), FileCheck::kWhole);
+    auto store = OpenHubStore(FileCheck::kWhole);
     if (!store.ok()) return Fail(io, store.status());
     absl::Status s = (*store)->RevokeNode(*id, *actor);
     if (!s.ok()) return Fail(io, s);
@@ -68,7 +69,7 @@ class NodeCmd final : public Command {
   }
 
   int List(const Io& io) {
-    auto store = OpenStore(HubDir());
+    auto store = OpenHubStore(FileCheck::kOpened);
     if (!store.ok()) return Fail(io, store.status());
     auto nodes = (*store)->Nodes();
     if (!nodes.ok()) return Fail(io, nodes.status());

@@ -13,6 +13,7 @@ class ProvinceCmd final : public Command {
   ProvinceCmd() : Command("province") {}
   void Declare(CLI::App& app) override {
     DeclareDataDir(app);
+    DeclareStore(app);
     DeclareJson(app);
     DeclareActor(app);
   }
@@ -40,7 +41,7 @@ class ProvinceCmd final : public Command {
       if (!name.ok()) return Usage(io, name.status());
       if (absl::Status s = CheckProvince(operands[1], *name); !s.ok()) return Usage(io, s);
     }
-    auto store = OpenStore(HubDir(), sub == "add" ? FileCheck::kWhole : FileCheck::kOpened);
+    auto store = OpenHubStore(sub == "add" ? FileCheck::kWhole : FileCheck::kOpened);
     if (!store.ok()) return Fail(io, store.status());
     return sub == "add" ? Add(**store, operands[1], *name, *actor, io) : List(**store, io);
   }

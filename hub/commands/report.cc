@@ -12,6 +12,7 @@ class ReportCmd final : public Command {
   ReportCmd() : Command("report") {}
   void Declare(CLI::App& app) override {
     DeclareDataDir(app);
+    DeclareStore(app);
     DeclareJson(app);
     app.add_option("--threshold", threshold_);
   }
@@ -25,6 +26,7 @@ class ReportCmd final : public Command {
       if (!t.ok()) return Usage(io, t.status());
       o.threshold = *t;
     }
+    if (OnPostgres()) return Fail(io, NotOnPostgres("report"));
     auto store = OpenStore(HubDir());
     if (!store.ok()) return Fail(io, store.status());
     auto r = report::BuildReport((*store)->replica(), o);

@@ -26,6 +26,7 @@ class Serve final : public Command {
 
   void Declare(CLI::App& app) override {
     DeclareDataDir(app);
+    DeclareStore(app);
     app.add_option("--listen", options_.listen);
     app.add_option("--tls-cert", tls_cert_);
     app.add_option("--tls-key", tls_key_);
@@ -67,7 +68,7 @@ class Serve final : public Command {
     }
     // A damaged hub.db is not served: nodes would pull from it and push
     // into it, and tokens would be issued into it.
-    auto store = OpenStore(dir, FileCheck::kWhole);
+    auto store = OpenHubStore(FileCheck::kWhole);
     if (!store.ok()) return Fail(io, store.status());
     if (extension_.before_serving) {
       absl::Status s = extension_.before_serving(**store, io);
@@ -79,7 +80,7 @@ class Serve final : public Command {
       std::ofstream(port_file_) << (*server)->port << "\n";
     }
     ServeLog(LogPriority::kNotice,
-             absl::StrCat("serving ", dir.ReplicaPath(), " on port ", (*server)->port, " (",
+             absl::StrCat("serving ", StoreLabel(), " on port ", (*server)->port, " (",
                           options_.insecure ? "plain text, loopback only" : "TLS",
                           "); stop with Ctrl-C or SIGTERM"),
              io.err);

@@ -2,6 +2,7 @@
 // (hub/help/status.txt).
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "base/json.h"
 #include "hub/commands/command.h"
@@ -43,16 +44,23 @@ class StatusCmd final : public Command {
   StatusCmd() : Command("status") {}
   void Declare(CLI::App& app) override {
     DeclareDataDir(app);
+    DeclareStore(app);
     DeclareJson(app);
   }
 
   int Run(const std::vector<std::string>& operands, const Io& io) override {
     if (!operands.empty()) return Usage(io, "status takes no operands");
     const DataDir dir = HubDir();
-    auto store = OpenStore(dir);
+    auto store = OpenHubStore(FileCheck::kOpened);
     if (!store.ok()) return Fail(io, store.status());
-    auto stats = (*store)->replica().Stats();
-    if (!stats.ok()) return Fail(io, stats.status());
+    // hub.db's replica figures; a PostgreSQL store names itself and its
+    // hub id instead (its rows are not counted yet).
+    std::optional<ReplicaStats> stats;
+    if (auto* sqlite = dynamic_cast<SqliteHubStore*>(store->get()); sqlite != nullptr) {
+      auto s = sqlite->replica().Stats();
+      if (!s.ok()) return Fail(io, s.status());
+      stats = *std::move(s);
+    }
     auto provinces = (*store)->Provinces();
     if (!provinces.ok()) return Fail(io, provinces.status());
     auto nodes = (*store)->Nodes();
@@ -75,7 +83,9 @@ class StatusCmd final : public Command {
     }
 
     if (json()) {
-      Json out = ReplicaJson(dir, *stats);
+      Json out = stats.has_value() ? ReplicaJson(dir, *stats)
+                                   : Json{{"store", StoreLabel()},
+                                          {"device", (*store)->hub_id().ToString()}};
       out["log_head"] = *head;
       Json list = Json::array();
       for (const auto& [code, p] : by_code) {
@@ -94,7 +104,12 @@ class StatusCmd final : public Command {
       return kExitOk;
     }
 
-    Put(io.out, FormatStatus(dir, *stats, /*json=*/false));
+    if (stats.has_value()) {
+      Put(io.out, FormatStatus(dir, *stats, /*json=*/false));
+    } else {
+      std::fprintf(io.out, "store            %s\ndevice           %s\n", StoreLabel().c_str(),
+                   (*store)->hub_id().ToString().c_str());
+    }
     int enrolled = 0, revoked = 0, behind = 0;
     for (const auto& [code, p] : by_code) {
       enrolled += p.enrolled;

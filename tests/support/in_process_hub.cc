@@ -5,7 +5,6 @@
 #include "clock/clock_source.h"
 #include "hub/commands/command.h"
 #include "hub/commands/hub_file.h"
-#include "hub/sqlite_store.h"
 #include "hub/sync_handler.h"
 #include "store/data_dir.h"
 
@@ -15,14 +14,14 @@ InProcessHub::InProcessHub() = default;
 
 InProcessHub::~InProcessHub() { Stop(); }
 
-absl::Status InProcessHub::Start(const std::string& data_dir) {
+absl::Status InProcessHub::Start(const std::string& data_dir, const std::string& store_uri) {
   if (handler_) return absl::FailedPreconditionError("the hub in process is already running");
   FS_ASSIGN_OR_RETURN(lock_, hub::ServeLock::Take(
                                  data_dir, "another fieldhub serve or a fieldhub restore is "
                                            "running on " + data_dir + "; nothing was started"));
   const DataDir dir{data_dir, "hub.db", "fieldhub init", "FIELDSYNC_HUB_DIR"};
-  absl::StatusOr<std::unique_ptr<hub::SqliteHubStore>> store =
-      hub::OpenStore(dir, hub::FileCheck::kWhole);
+  absl::StatusOr<std::unique_ptr<hub::HubEngine>> store =
+      hub::OpenHubStoreAt(dir, store_uri, hub::FileCheck::kWhole);
   if (!store.ok()) {
     lock_.reset();
     return store.status();

@@ -14,7 +14,7 @@
 #include "tools/lib/sync_harness.h"
 
 namespace fieldsync::hub {
-class SqliteHubStore;
+class HubEngine;
 class SyncHandler;
 class ServeLock;
 }  // namespace fieldsync::hub
@@ -25,13 +25,13 @@ class InProcessHub final : public harness::InProcessServer {
  public:
   InProcessHub();
   ~InProcessHub() override;
-  absl::Status Start(const std::string& data_dir) override;
+  absl::Status Start(const std::string& data_dir, const std::string& store) override;
   void Stop() override;
   sync::Transport* transport() override;
 
  private:
   std::unique_ptr<hub::ServeLock> lock_;
-  std::unique_ptr<hub::SqliteHubStore> store_;
+  std::unique_ptr<hub::HubEngine> store_;
   std::unique_ptr<hub::SyncHandler> handler_;
   absl::Mutex log_mu_;
   std::FILE* log_ ABSL_GUARDED_BY(log_mu_) = nullptr;

@@ -19,11 +19,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/json.h"
 #include "change/commit_codec.h"
 #include "clock/clock_source.h"
 #include "crypto/commit_header.h"
 #include "crypto/commit_signature.h"
 #include "store/sqlite.h"
+#include "hub/pg/connection.h"
+#include "support/hub_store_choice.h"
 #include "support/in_process_hub.h"
 #include "support/must.h"
 #include "support/replica_fixture.h"
@@ -52,7 +55,10 @@ class SyncTest : public ::testing::Test {
   void SetUp() override {
     hub_ = std::make_unique<harness::HubProcess>(dir_.File("hub"), *pki_);
     if (!NeedsHubProcess()) hub_->set_in_process(std::make_unique<InProcessHub>());
-    ASSERT_TRUE(hub_->Start().ok());
+    absl::Status store = store_.Apply(*hub_);
+    ASSERT_TRUE(store.ok()) << store;
+    absl::Status started = hub_->Start();
+    ASSERT_TRUE(started.ok()) << started;
     ASSERT_TRUE(hub_->AddProvince("LC", "Lào Cai").ok());
     ASSERT_TRUE(hub_->AddProvince("HN", "Hà Nội").ok());
   }
@@ -90,6 +96,7 @@ class SyncTest : public ::testing::Test {
   // its disk would, then starts it again.
   void EditHubWhileStopped(const std::string& sql,
                            const std::function<void(sqlite::Stmt*)>& bind = nullptr) {
+    ASSERT_FALSE(HubOnPostgres()) << "edits hub.db: FS_SKIP_ON_POSTGRES in this test";
     hub_->Stop();
     {
       auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
@@ -106,6 +113,7 @@ class SyncTest : public ::testing::Test {
   // hub.db, checkpointed, copied aside as `name` with the hub stopped (a
   // backup), then the hub started again; the copy's path.
   std::string CopyHubFile(const std::string& name) {
+    EXPECT_FALSE(HubOnPostgres()) << "copies hub.db: FS_SKIP_ON_POSTGRES in this test";
     const std::string db = hub_->data_dir() + "/hub.db";
     hub_->Stop();
     {
@@ -121,6 +129,7 @@ class SyncTest : public ::testing::Test {
   // Puts a copy CopyHubFile made back in place of hub.db, as someone with
   // the hub's disk would, and starts the hub.
   void PutHubFileBack(const std::string& saved) {
+    ASSERT_FALSE(HubOnPostgres()) << "replaces hub.db: FS_SKIP_ON_POSTGRES in this test";
     const std::string db = hub_->data_dir() + "/hub.db";
     hub_->Stop();
     std::filesystem::remove(db + "-wal");
@@ -293,8 +302,46 @@ class SyncTest : public ::testing::Test {
     }
   }
 
-  // The hub's own replica file, opened read-side in this process.
+  // The hub's log head, on either store: hub.db's replica, or what
+  // `fieldhub status --json` says of the PostgreSQL store.
+  absl::StatusOr<int64_t> HubLogHead() {
+    if (!HubOnPostgres()) return OpenHubReplica()->LogHead();
+    harness::CommandResult r = hub_->Admin({"status", "--json"});
+    if (r.exit_code != 0) return absl::InternalError(r.err);
+    return Json::parse(r.out)["log_head"].get<int64_t>();
+  }
+
+  // Whether the hub holds `row` of `table` (nullopt: not at all), and
+  // whether live, on either store: hub.db's replica, or the PostgreSQL
+  // store's rows and liveness register (slot 0) read directly.
+  absl::StatusOr<std::optional<bool>> HubRowLive(const std::string& table, const RowId& row) {
+    if (!HubOnPostgres()) {
+      auto r = OpenHubReplica()->Get(table, row);
+      if (!r.ok()) return r.status();
+      if (!r->has_value()) return std::optional<bool>();
+      return std::optional<bool>((*r)->live);
+    }
+    auto conn = hub::pg::Connection::Open(hub_->store());
+    if (!conn.ok()) return conn.status();
+    auto f = (*conn)->Exec("SELECT r.row, f.ival FROM hub_rows r LEFT JOIN hub_fields f ON "
+                           "f.tbl = r.tbl AND f.row = r.row AND f.slot = 0 WHERE r.tbl = $1 "
+                           "AND r.row = $2",
+                           {hub::pg::Param::Text(table), hub::pg::Param::Bytes(row.view())});
+    if (!f.ok()) return f.status();
+    if (f->rows() == 0) return std::optional<bool>();
+    auto live = f->Int(0, 1);
+    if (!live.ok()) return live.status();
+    return std::optional<bool>(*live != 0);
+  }
+
+  // The hub's own replica file, opened read-side in this process. Not on
+  // PostgreSQL (it would make an empty hub.db): such a test has
+  // FS_SKIP_ON_POSTGRES, or reads through HubLogHead.
   std::unique_ptr<Replica> OpenHubReplica() {
+    if (HubOnPostgres()) {
+      ADD_FAILURE() << "OpenHubReplica reads hub.db: FS_SKIP_ON_POSTGRES in this test";
+      return nullptr;
+    }
     ReplicaOptions o;
     o.path = hub_->data_dir() + "/hub.db";
     auto r = Replica::Open(o);
@@ -303,6 +350,8 @@ class SyncTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  // The hub's database when the suite runs on PostgreSQL; outlives hub_.
+  HubStoreChoice store_;
   std::unique_ptr<harness::HubProcess> hub_;
   std::vector<std::unique_ptr<harness::LocalNode>> nodes_;
   // Whether AddNode makes each node a member of its office (a test of

@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   extension.declare = [&](CLI::App& serve) {
     serve.add_flag("--benchmark-without-crypto", without_crypto);
   };
-  extension.before_serving = [&](fieldsync::hub::SqliteHubStore& store,
+  extension.before_serving = [&](fieldsync::hub::HubEngine& store,
                                  const fieldsync::hub::Io& io) {
     if (without_crypto) {
       store.set_crypto_checks(false);

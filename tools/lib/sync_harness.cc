@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -151,6 +152,7 @@ CommandResult HubProcess::Admin(std::vector<std::string> args) const {
   args.insert(args.begin(), BinDir() + "/fieldhub");
   args.push_back("--data-dir");
   args.push_back(dir_);
+  if (!store_.empty()) args.insert(args.end(), {"--store", store_});
   return Run(args);
 }
 
@@ -172,12 +174,25 @@ absl::StatusOr<std::string> HubProcess::Token(const std::string& province,
 absl::Status HubProcess::Start() {
   if (running()) return absl::FailedPreconditionError("hub already running");
   struct stat st;
-  if (stat((dir_ + "/hub.db").c_str(), &st) != 0) {
+  if (!store_.empty()) {
+    // The database holds the hub; the data directory its serve lock, TLS
+    // files and log, made as `fieldhub init` makes it (owner only).
+    if (!store_initialised_) {
+      std::error_code ec;
+      std::filesystem::create_directories(dir_, ec);
+      if (ec || ::chmod(dir_.c_str(), 0700) != 0) {
+        return absl::InternalError(absl::StrCat("cannot make ", dir_));
+      }
+      CommandResult r = Admin({"init"});
+      if (r.exit_code != 0) return absl::InternalError(absl::StrCat("fieldhub init: ", r.err));
+      store_initialised_ = true;
+    }
+  } else if (stat((dir_ + "/hub.db").c_str(), &st) != 0) {
     CommandResult r = Admin({"init"});
     if (r.exit_code != 0) return absl::InternalError(absl::StrCat("fieldhub init: ", r.err));
   }
   if (in_process_) {
-    FS_RETURN_IF_ERROR(in_process_->Start(dir_));
+    FS_RETURN_IF_ERROR(in_process_->Start(dir_, store_));
     in_process_running_ = true;
     return absl::OkStatus();
   }
@@ -187,6 +202,7 @@ absl::Status HubProcess::Start() {
                                    "--listen", absl::StrCat("127.0.0.1:", port_),
                                    "--port-file", port_file, "--verbose"};
   argv.insert(argv.end(), serve_args_.begin(), serve_args_.end());
+  if (!store_.empty()) argv.insert(argv.end(), {"--store", store_});
   if (insecure_) {
     argv.push_back("--insecure");
   } else {

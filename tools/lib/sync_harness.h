@@ -48,10 +48,11 @@ absl::StatusOr<Pki> MakePki(const std::string& dir);
 class InProcessServer {
  public:
   virtual ~InProcessServer() = default;
-  // Opens the hub's store in `data_dir` (made by `fieldhub init`), holding
-  // its serve lock as `fieldhub serve` does; its log lines go to
-  // `data_dir`/serve.log.
-  virtual absl::Status Start(const std::string& data_dir) = 0;
+  // Opens the hub's store (made by `fieldhub init`): hub.db in `data_dir`,
+  // or `store` if not empty (a postgresql:// URI, `fieldhub --store`),
+  // holding the serve lock of `data_dir` as `fieldhub serve` does; its log
+  // lines go to `data_dir`/serve.log.
+  virtual absl::Status Start(const std::string& data_dir, const std::string& store) = 0;
   virtual void Stop() = 0;
   // The hub's side of the protocol; null while stopped.
   virtual sync::Transport* transport() = 0;
@@ -69,6 +70,12 @@ class HubProcess {
   // run fieldhub on its data directory. Call before the first Start().
   void set_in_process(std::unique_ptr<InProcessServer> server);
   bool in_process() const { return in_process_ != nullptr; }
+  // The hub's store from the next Start() on: `uri` (postgresql://, made
+  // with `fieldhub init --store` at the first Start) instead of hub.db in
+  // the data directory; every Admin command and `serve` get `--store uri`.
+  // Call before the first Start().
+  void set_store(std::string uri) { store_ = std::move(uri); }
+  const std::string& store() const { return store_; }
   // The in-process hub's side of the protocol; null if stopped or not in
   // process.
   sync::Transport* in_process_transport() const;
@@ -116,6 +123,8 @@ class HubProcess {
   bool insecure_;
   std::vector<std::string> serve_args_;
   std::string serve_program_ = "fieldhub";
+  std::string store_;
+  bool store_initialised_ = false;
   pid_t pid_ = -1;
   int port_ = 0;
   std::unique_ptr<InProcessServer> in_process_;
