@@ -177,12 +177,12 @@ absl::Status HubProcess::Start() {
   if (!store_.empty()) {
     // The database holds the hub; the data directory its serve lock, TLS
     // files and log, made as `fieldhub init` makes it (owner only).
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec || ::chmod(dir_.c_str(), 0700) != 0) {
+      return absl::InternalError(absl::StrCat("cannot make ", dir_));
+    }
     if (!store_initialised_) {
-      std::error_code ec;
-      std::filesystem::create_directories(dir_, ec);
-      if (ec || ::chmod(dir_.c_str(), 0700) != 0) {
-        return absl::InternalError(absl::StrCat("cannot make ", dir_));
-      }
       CommandResult r = Admin({"init"});
       if (r.exit_code != 0) return absl::InternalError(absl::StrCat("fieldhub init: ", r.err));
       store_initialised_ = true;

@@ -73,8 +73,12 @@ class HubProcess {
   // The hub's store from the next Start() on: `uri` (postgresql://, made
   // with `fieldhub init --store` at the first Start) instead of hub.db in
   // the data directory; every Admin command and `serve` get `--store uri`.
-  // Call before the first Start().
-  void set_store(std::string uri) { store_ = std::move(uri); }
+  // Call before the first Start(). `made`: the database holds the hub
+  // already (another hub process on it): no `fieldhub init`.
+  void set_store(std::string uri, bool made = false) {
+    store_ = std::move(uri);
+    store_initialised_ = made;
+  }
   const std::string& store() const { return store_; }
   // The in-process hub's side of the protocol; null if stopped or not in
   // process.
