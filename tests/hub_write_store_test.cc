@@ -267,6 +267,24 @@ TEST_P(HubWriteStoreTest, ACommitHeldIsADuplicateAndOneWithoutItsBaseWaits) {
   EXPECT_EQ(HubLog().size(), 2u);
 }
 
+// The scope rules read a row's liveness as a column (kLiveColumn), as
+// hub.db's tables hold it: the same on both stores (PostgreSQL refused the
+// name until session 22, and every push of a new row with it).
+TEST_P(HubWriteStoreTest, TheLivenessColumnReadsAsTheRowsTablesHoldIt) {
+  const RowId id = NewCase();
+  ASSERT_TRUE(HubMerge(CommitsOf(*a_)).ok());
+  absl::Status s = hub_->Write([&](HubWriteTxn& w) -> absl::Status {
+    auto values = w.CurrentValues("cases", id, {std::string(kLiveColumn), "status"});
+    EXPECT_TRUE(values.ok() && values->has_value()) << values.status();
+    if (values.ok() && values->has_value()) {
+      EXPECT_EQ((**values)[0], Value::Int(1));
+      EXPECT_EQ((**values)[1], T("intake"));
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+}
+
 TEST_P(HubWriteStoreTest, AFailedBatchStoresNothing) {
   const RowId id = NewCase();
   const std::vector<Commit> create = CommitsOf(*a_);

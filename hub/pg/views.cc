@@ -177,6 +177,11 @@ absl::StatusOr<std::optional<std::vector<Value>>> PgView::CurrentValues(
   }
   std::vector<int64_t> slots;
   for (const std::string& c : columns) {
+    // The liveness register is slot 0 (hub.db's tables: column _live).
+    if (c == kLiveColumn) {
+      slots.push_back(0);
+      continue;
+    }
     const int ci = t->ColumnIndex(c);
     if (ci < 0) {
       return absl::InvalidArgumentError(
