@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -76,22 +77,9 @@ class Backup final : public Command {
       files.Remove(part);
       return Fail(io, saved.status());
     }
-    const int64_t size = static_cast<int64_t>(std::filesystem::file_size(file, ec));
-    absl::Status audit = files.AppendAudit(dir.ReplicaPath(), *actor, kAuditBackup,
-                                           absl::StrCat(file, ": log position ",
-                                                        saved->log_head, ", ", size, " bytes"));
-    std::fprintf(io.out,
-                 "fieldhub: saved the hub at log position %lld to %s (%lld bytes); it holds the "
-                 "nodes' credential hashes and the sealed key records: keep it as carefully as "
-                 "hub.db\n",
-                 static_cast<long long>(saved->log_head), file.c_str(),
-                 static_cast<long long>(size));
-    if (!audit.ok()) {
-      return Fail(io, absl::Status(audit.code(),
-                                   absl::StrCat("the backup was saved but not recorded in the "
-                                                "audit trail: ", audit.message())));
-    }
-    return kExitOk;
+    return Saved(io, file, saved->log_head, "hub.db", [&](const std::string& detail) {
+      return files.AppendAudit(dir.ReplicaPath(), *actor, kAuditBackup, detail);
+    });
   }
 
  private:
@@ -122,20 +110,28 @@ class Backup final : public Command {
                                    absl::StrCat("cannot back up ", StoreLabel(), ": ",
                                                 named.message(), "; nothing was written")));
     }
+    return Saved(io, file, saved->log_head, "the database", [&](const std::string& detail) {
+      return pg::InTransaction(**conn, pg::Isolation::kReadCommitted, [&](pg::Transaction&) {
+        return pg::AppendAudit(**conn, absl::ToUnixMillis(absl::Now()), actor, kAuditBackup,
+                               detail);
+      });
+    });
+  }
+
+  // A backup saved as `file`: recorded in the audit trail by `record`
+  // (given the entry's detail), said on io.out; the exit code.
+  int Saved(const Io& io, const std::string& file, int64_t log_head, const char* keep_as,
+            const std::function<absl::Status(const std::string&)>& record) const {
     std::error_code ec;
     const int64_t size = static_cast<int64_t>(std::filesystem::file_size(file, ec));
-    absl::Status audit = pg::InTransaction(**conn, pg::Isolation::kReadCommitted,
-                                           [&](pg::Transaction&) {
-      return pg::AppendAudit(**conn, absl::ToUnixMillis(absl::Now()), actor, kAuditBackup,
-                             absl::StrCat(file, ": log position ", saved->log_head, ", ",
-                                          size, " bytes"));
-    });
+    absl::Status audit = record(absl::StrCat(file, ": log position ", log_head, ", ", size,
+                                             " bytes"));
     std::fprintf(io.out,
                  "fieldhub: saved the hub at log position %lld to %s (%lld bytes); it holds the "
                  "nodes' credential hashes and the sealed key records: keep it as carefully as "
-                 "the database\n",
-                 static_cast<long long>(saved->log_head), file.c_str(),
-                 static_cast<long long>(size));
+                 "%s\n",
+                 static_cast<long long>(log_head), file.c_str(), static_cast<long long>(size),
+                 keep_as);
     if (!audit.ok()) {
       return Fail(io, absl::Status(audit.code(),
                                    absl::StrCat("the backup was saved but not recorded in the "

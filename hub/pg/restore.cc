@@ -79,7 +79,8 @@ absl::StatusOr<PgRestoreOutcome> RestoreBackup(Connection& conn, const std::stri
   }
   PgRestoreOutcome out;
   out.restored = facts;
-  absl::Status s = InTransaction(conn, Isolation::kReadCommitted, [&](Transaction&) -> absl::Status {
+  absl::Status s = InTransaction(conn, Isolation::kReadCommitted,
+                                 [&](Transaction&) -> absl::Status {
     out = PgRestoreOutcome{};
     out.restored = facts;
     FS_ASSIGN_OR_RETURN(Result lock, conn.Exec("SELECT pg_try_advisory_xact_lock($1)::int",
