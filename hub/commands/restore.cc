@@ -15,6 +15,8 @@
 #include "hub/commands/command.h"
 #include "hub/commands/hub_file.h"
 #include "hub/hub_files.h"
+#include "hub/pg/backup.h"
+#include "hub/pg/connection.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -34,6 +36,7 @@ class Restore final : public Command {
   void Declare(CLI::App& app) override {
     DeclareDataDir(app);
     DeclareActor(app);
+    DeclareStore(app);
   }
 
   int Run(const std::vector<std::string>& operands, const Io& io) override {
@@ -50,6 +53,7 @@ class Restore final : public Command {
                           file, fs::exists(file, ec) ? " is not a file" : ": no such file",
                           "; nothing was changed")));
     }
+    if (OnPostgres()) return RunPostgres(file, *actor, io);
     const DataDir dir = HubDir();
     const std::string db = dir.ReplicaPath();
     if (!fs::is_directory(dir.path, ec)) {
@@ -85,6 +89,48 @@ class Restore final : public Command {
   }
 
  private:
+  // The hub on PostgreSQL: the backup's tables put in place of the hub's
+  // in one transaction (hub/pg/backup.h), the replaced ones kept in a
+  // schema of their own.
+  int RunPostgres(const std::string& file, const std::string& actor, const Io& io) {
+    auto conn = pg::Connection::Open(StoreTarget());
+    if (!conn.ok()) return Fail(io, conn.status());
+    const absl::Time now = absl::Now();
+    auto done = pg::RestoreBackup(**conn, file, file, actor, absl::ToUnixMillis(now),
+                                  absl::FormatTime("%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone()));
+    if (!done.ok()) {
+      const absl::Status& s = done.status();
+      return Fail(io, absl::Status(s.code() == absl::StatusCode::kInternal ||
+                                           s.code() == absl::StatusCode::kDataLoss
+                                       ? absl::StatusCode::kFailedPrecondition
+                                       : s.code(),
+                                   absl::StrCat("cannot restore ", file, " into ", StoreLabel(),
+                                                ": ", s.message(), "; nothing was changed")));
+    }
+    const pg::PgRestoreOutcome& o = *done;
+    std::string went =
+        o.had_hub ? absl::StrCat("the log goes back from position ", o.log_head_before, " to ",
+                                 o.restored.log_head)
+                  : absl::StrCat("there was no hub; the log is at position ",
+                                 o.restored.log_head);
+    std::string revocations = absl::StrCat(o.carried.size(), " revocations carried over");
+    if (o.unknown > 0) {
+      absl::StrAppend(&revocations, " (", o.unknown, " more of nodes enrolled after the backup, "
+                      "which it does not know)");
+    }
+    std::fprintf(io.out,
+                 "fieldhub: restored %s into %s: %s; laptops send again what they hold at their "
+                 "next sync; %s%s\n",
+                 file.c_str(), StoreLabel().c_str(), went.c_str(), revocations.c_str(),
+                 o.kept_schema.empty()
+                     ? ""
+                     : absl::StrCat("; the replaced tables are kept in schema ", o.kept_schema,
+                                    " (drop it with DROP SCHEMA ", o.kept_schema,
+                                    " CASCADE once the restored hub serves)")
+                           .c_str());
+    return kExitOk;
+  }
+
   // Checks and readies `staging` (a copy of `file`), then puts it in place
   // of `db`; the line to print.
   absl::StatusOr<std::string> Prepare(const std::string& file, const std::string& staging,

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "hub/commands/command.h"
 #include "hub/commands/hub_file.h"
+#include "hub/pg/backup.h"
 #include "hub/refusal_log.h"
 #include "hub/serve_log.h"
 #include "hub/service.h"
@@ -65,6 +66,15 @@ class Serve final : public Command {
                                              "running on " + dir.path + "; nothing was started");
       if (!taken.ok()) return Fail(io, taken.status());
       lock = *std::move(taken);
+    }
+    // On PostgreSQL the serve lock (hub/pg/backup.h), held on a connection
+    // of its own while serving: `fieldhub restore --store` refuses while
+    // any hub process holds it.
+    std::unique_ptr<pg::Connection> serving;
+    if (OnPostgres()) {
+      auto held = pg::HoldServeLock(StoreTarget(), StoreLabel());
+      if (!held.ok()) return Fail(io, held.status());
+      serving = *std::move(held);
     }
     // A damaged hub.db is not served: nodes would pull from it and push
     // into it, and tokens would be issued into it.

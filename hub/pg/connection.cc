@@ -295,6 +295,75 @@ absl::StatusOr<std::string> Connection::Command(std::string_view sql) {
   return std::string(PQcmdStatus(r.r_));
 }
 
+absl::Status Connection::CopyOut(std::string_view sql,
+                                 const std::function<absl::Status(std::string_view)>& chunk) {
+  const std::string text(sql);
+  {
+    Result started(PQexec(c_, text.c_str()));
+    if (PQresultStatus(started.r_) != PGRES_COPY_OUT) {
+      absl::Status s = Check(started.r_);
+      return s.ok() ? absl::InternalError(absl::StrCat("PostgreSQL: not a COPY TO STDOUT: ", text))
+                    : s;
+    }
+  }
+  absl::Status failed;
+  for (;;) {
+    char* buf = nullptr;
+    const int n = PQgetCopyData(c_, &buf, /*async=*/0);
+    if (n == -1) break;  // the end; the command's result follows
+    if (n < 0) {
+      return absl::UnavailableError(absl::StrCat("PostgreSQL: the copy stopped: ",
+                                                 OneLine(PQerrorMessage(c_))));
+    }
+    if (failed.ok()) failed = chunk(std::string_view(buf, static_cast<size_t>(n)));
+    PQfreemem(buf);
+  }
+  // The final result(s) of the COPY command.
+  absl::Status s;
+  for (pg_result* r = PQgetResult(c_); r != nullptr; r = PQgetResult(c_)) {
+    Result owned(r);
+    if (s.ok()) s = Check(r);
+  }
+  return failed.ok() ? s : failed;
+}
+
+absl::Status Connection::CopyIn(std::string_view sql,
+                                const std::function<absl::StatusOr<bool>(std::string*)>& next) {
+  const std::string text(sql);
+  {
+    Result started(PQexec(c_, text.c_str()));
+    if (PQresultStatus(started.r_) != PGRES_COPY_IN) {
+      absl::Status s = Check(started.r_);
+      return s.ok() ? absl::InternalError(absl::StrCat("PostgreSQL: not a COPY FROM STDIN: ", text))
+                    : s;
+    }
+  }
+  absl::Status failed;
+  std::string piece;
+  for (;;) {
+    absl::StatusOr<bool> more = next(&piece);
+    if (!more.ok()) {
+      failed = more.status();
+      break;
+    }
+    if (!*more) break;
+    if (PQputCopyData(c_, piece.data(), static_cast<int>(piece.size())) != 1) {
+      return absl::UnavailableError(absl::StrCat("PostgreSQL: the copy stopped: ",
+                                                 OneLine(PQerrorMessage(c_))));
+    }
+  }
+  if (PQputCopyEnd(c_, failed.ok() ? nullptr : "the copy was abandoned") != 1) {
+    return absl::UnavailableError(absl::StrCat("PostgreSQL: the copy stopped: ",
+                                               OneLine(PQerrorMessage(c_))));
+  }
+  absl::Status s;
+  for (pg_result* r = PQgetResult(c_); r != nullptr; r = PQgetResult(c_)) {
+    Result owned(r);
+    if (s.ok()) s = Check(r);
+  }
+  return failed.ok() ? s : failed;
+}
+
 bool Connection::InTransaction() const {
   return PQtransactionStatus(c_) != PQTRANS_IDLE;
 }

@@ -11,6 +11,7 @@
 #define FIELDSYNC_HUB_PG_CONNECTION_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -103,6 +104,17 @@ class Connection {
   // migrations, BEGIN/COMMIT). Returns the last command's tag ("COMMIT",
   // "ROLLBACK", "CREATE TABLE" ...).
   absl::StatusOr<std::string> Command(std::string_view sql);
+
+  // COPY ... TO STDOUT: `chunk` is given each piece the server sends (a
+  // row, in the COPY's format), in order; its error stops the copy (the
+  // connection is then unusable: drop it).
+  absl::Status CopyOut(std::string_view sql,
+                       const std::function<absl::Status(std::string_view)>& chunk);
+  // COPY ... FROM STDIN: `next` fills its argument with the next piece and
+  // returns true, or returns false at the end; its error aborts the copy
+  // (the statement fails, so does the transaction around it).
+  absl::Status CopyIn(std::string_view sql,
+                      const std::function<absl::StatusOr<bool>(std::string*)>& next);
 
   // Whether the connection is inside a transaction (open or failed).
   bool InTransaction() const;

@@ -16,6 +16,7 @@
 #include "hub/audit.h"
 #include "hub/pg/audit.h"
 #include "hub/pg/registry_reads.h"
+#include "hub/pg/revoke.h"
 #include "hub/pg/storage.h"
 #include "hub/pg/transaction.h"
 
@@ -256,6 +257,43 @@ absl::StatusOr<std::optional<NodeInfo>> PostgresHubStorage::NodeOf(const DeviceI
   return LoadNode(device);
 }
 
+namespace pg {
+
+absl::Status RevokeInTransaction(Connection& conn, const DeviceId& device,
+                                 const std::string& actor, int64_t now) {
+  // The log head at revocation, its row locked until the revocation is
+  // committed: a push of any hub process that holds it stores before (and
+  // its commits stay valid), one that takes it after reads the
+  // revocation (docs/POSTGRES.md, "Several hub processes").
+  FS_ASSIGN_OR_RETURN(Result head, conn.Exec("SELECT position FROM hub_log_head FOR UPDATE"));
+  FS_ASSIGN_OR_RETURN(const int64_t position, head.Int(0, 0));
+  FS_ASSIGN_OR_RETURN(Result n, conn.Exec("SELECT name, province, revoked_at FROM hub_nodes "
+                                          "WHERE device = $1 FOR UPDATE",
+                                          {Param::Bytes(device.view())}));
+  if (n.rows() == 0) {
+    return absl::NotFoundError(absl::StrCat("no enrolled node ", device.ToString(),
+                                            "; see fieldhub node list"));
+  }
+  if (!n.IsNull(0, 2)) {
+    FS_ASSIGN_OR_RETURN(const int64_t at, n.Int(0, 2));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "node ", device.ToString(), " was already revoked on ", FormatTimeMillis(at),
+        "; nothing changed (see fieldhub node list)"));
+  }
+  const std::string name = n.Bytes(0, 0), province = n.Bytes(0, 1);
+  FS_RETURN_IF_ERROR(conn.Exec("UPDATE hub_nodes SET revoked_at = $2, revoked_position = $3 "
+                               "WHERE device = $1 AND revoked_at IS NULL",
+                               {Param::Bytes(device.view()), Param::Int(now),
+                                Param::Int(position)})
+                         .status());
+  return pg::AppendAudit(conn, now, actor, kAuditRevoke,
+                         absl::StrCat("device ", device.ToString(), " \"", name,
+                                      "\" of province ", province,
+                                      " revoked at log position ", position));
+}
+
+}  // namespace pg
+
 absl::Status PostgresHubStorage::RevokeNode(const DeviceId& device, const std::string& actor,
                                             const std::function<void()>& then) {
   absl::MutexLock w(&write_mu_);
@@ -264,35 +302,7 @@ absl::Status PostgresHubStorage::RevokeNode(const DeviceId& device, const std::s
   const int64_t now = clock_->NowMillis();
   absl::Status s = pg::InTransaction(conn, Isolation::kReadCommitted,
                                      [&](pg::Transaction&) -> absl::Status {
-    // The log head at revocation, its row locked until the revocation is
-    // committed: a push of any hub process that holds it stores before (and
-    // its commits stay valid), one that takes it after reads the
-    // revocation (docs/POSTGRES.md, "Several hub processes").
-    FS_ASSIGN_OR_RETURN(Result head, conn.Exec("SELECT position FROM hub_log_head FOR UPDATE"));
-    FS_ASSIGN_OR_RETURN(const int64_t position, head.Int(0, 0));
-    FS_ASSIGN_OR_RETURN(Result n, conn.Exec("SELECT name, province, revoked_at FROM hub_nodes "
-                                            "WHERE device = $1 FOR UPDATE",
-                                            {Param::Bytes(device.view())}));
-    if (n.rows() == 0) {
-      return absl::NotFoundError(absl::StrCat("no enrolled node ", device.ToString(),
-                                              "; see fieldhub node list"));
-    }
-    if (!n.IsNull(0, 2)) {
-      FS_ASSIGN_OR_RETURN(const int64_t at, n.Int(0, 2));
-      return absl::FailedPreconditionError(absl::StrCat(
-          "node ", device.ToString(), " was already revoked on ", FormatTimeMillis(at),
-          "; nothing changed (see fieldhub node list)"));
-    }
-    const std::string name = n.Bytes(0, 0), province = n.Bytes(0, 1);
-    FS_RETURN_IF_ERROR(conn.Exec("UPDATE hub_nodes SET revoked_at = $2, revoked_position = $3 "
-                                 "WHERE device = $1 AND revoked_at IS NULL",
-                                 {Param::Bytes(device.view()), Param::Int(now),
-                                  Param::Int(position)})
-                           .status());
-    return pg::AppendAudit(conn, now, actor, kAuditRevoke,
-                           absl::StrCat("device ", device.ToString(), " \"", name,
-                                        "\" of province ", province,
-                                        " revoked at log position ", position));
+    return pg::RevokeInTransaction(conn, device, actor, now);
   });
   then();
   return s;

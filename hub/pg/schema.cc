@@ -147,6 +147,12 @@ absl::StatusOr<int64_t> SchemaVersion(Connection& conn) { return ReadVersion(con
 
 absl::Status Migrate(Connection& conn, int64_t now_millis, int64_t up_to) {
   return InTransaction(conn, Isolation::kReadCommitted, [&](Transaction&) -> absl::Status {
+    return MigrateInTransaction(conn, now_millis, up_to);
+  });
+}
+
+absl::Status MigrateInTransaction(Connection& conn, int64_t now_millis, int64_t up_to) {
+  {
     FS_RETURN_IF_ERROR(conn.Exec("SELECT pg_advisory_xact_lock($1)",
                                  {Param::Int(kMigrationLock)}).status());
     FS_ASSIGN_OR_RETURN(const int64_t version, ReadVersion(conn));
@@ -172,7 +178,7 @@ absl::Status Migrate(Connection& conn, int64_t now_millis, int64_t up_to) {
     return conn.Exec("INSERT INTO hub_meta(key, value) VALUES ('hub_id', $1) ON CONFLICT (key) "
                      "DO NOTHING",
                      {Param::Bytes(Id16::NewRandom().view())}).status();
-  });
+  }
 }
 
 }  // namespace fieldsync::hub::pg

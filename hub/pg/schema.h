@@ -33,6 +33,12 @@ absl::StatusOr<int64_t> SchemaVersion(Connection& conn);
 absl::Status Migrate(Connection& conn, int64_t now_millis,
                      int64_t up_to = kPgSchemaVersion);
 
+// The same inside the caller's transaction (`fieldhub restore`, which
+// makes a backup's tables and brings them up to date in the one
+// transaction that puts them in place).
+absl::Status MigrateInTransaction(Connection& conn, int64_t now_millis,
+                                  int64_t up_to = kPgSchemaVersion);
+
 }  // namespace fieldsync::hub::pg
 
 #endif  // FIELDSYNC_HUB_PG_SCHEMA_H_
