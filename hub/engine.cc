@@ -149,28 +149,28 @@ absl::StatusOr<std::optional<OfficeRemoval>> HubEngine::RemovalOf(const std::str
 
 absl::StatusOr<std::shared_ptr<const OfficeRemovals>> HubEngine::OfficeOf(
     const std::string& province, const OfficeLoader& load) {
-  std::shared_ptr<const OfficeRemovals> office;
-  uint64_t version = 0;
+  // The office's records are read every time: another hub process on the
+  // same store may have stored a removal or a revocation since (attack
+  // review 22, HIGH 1: a removal through one process left the removed
+  // laptop syncing through the others). Only the computation, which checks
+  // every record's signature, is kept, for records equal to those read.
+  FS_ASSIGN_OR_RETURN(OfficeRecords records, load(province));
   {
     absl::MutexLock l(&removals_mu_);
     auto it = removals_.find(province);
-    if (it != removals_.end()) office = it->second;
-    version = removals_version_;
+    if (it != removals_.end() && it->second.records.membership == records.membership &&
+        it->second.records.revoked == records.revoked) {
+      return it->second.removals;
+    }
   }
-  if (!office) {
-    FS_ASSIGN_OR_RETURN(OfficeRecords records, load(province));
-    office = std::make_shared<const OfficeRemovals>(ComputeOfficeRemovals(records));
-    absl::MutexLock l(&removals_mu_);
-    // Kept only if nothing was dropped meanwhile: the records read may
-    // predate a membership record stored since.
-    if (removals_version_ == version) removals_[province] = office;
-  }
+  auto office = std::make_shared<const OfficeRemovals>(ComputeOfficeRemovals(records));
+  absl::MutexLock l(&removals_mu_);
+  removals_[province] = CachedOffice{std::move(records), office};
   return office;
 }
 
 void HubEngine::ForgetRemovals(const std::string& province) {
   absl::MutexLock l(&removals_mu_);
-  ++removals_version_;
   if (province.empty()) {
     removals_.clear();
   } else {

@@ -106,14 +106,15 @@ class HubEngine : public HubStore {
   ClockSource* clock_;
   bool crypto_checks_ = true;
   std::atomic<int> active_pulls_{0};
-  // The removals of each office, computed on first need; dropped when a
-  // membership record of the office is stored, or any device revoked (which
-  // can change the hub's root). A computation that raced a drop is not kept
-  // (removals_version_ counts the drops).
+  // The removals of each office, computed from the records they were
+  // computed from: used only while the records read are the same (another
+  // hub process on the store may have stored a removal or a revocation).
+  struct CachedOffice {
+    OfficeRecords records;
+    std::shared_ptr<const OfficeRemovals> removals;
+  };
   absl::Mutex removals_mu_;
-  std::map<std::string, std::shared_ptr<const OfficeRemovals>> removals_
-      ABSL_GUARDED_BY(removals_mu_);
-  uint64_t removals_version_ ABSL_GUARDED_BY(removals_mu_) = 0;
+  std::map<std::string, CachedOffice> removals_ ABSL_GUARDED_BY(removals_mu_);
   // When a laptop's last checkpoint whose root the hub's rows did not give
   // was tried (hub/checkpoints.h): each such try scans its office's rows.
   absl::Mutex checkpoint_mu_;

@@ -107,14 +107,17 @@ TEST_F(MultiHubTest, LaptopsSyncingThroughThreeHubProcessesOneKilledConvergeWith
       }
     });
   }
-  // SIGKILL while laptops are in the middle of their passes.
-  while (passes.load() < static_cast<int>(nodes.size())) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  // SIGKILL while laptops are in the middle of their passes (each wait
+  // bounded: a laptop that stopped early must not hang the test).
+  const auto wait_for = [&](int n) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+    while (passes.load() + failed.load() < n && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  wait_for(static_cast<int>(nodes.size()));
   more[0]->Kill();
-  while (passes.load() < static_cast<int>(nodes.size()) * 3) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  wait_for(static_cast<int>(nodes.size()) * 3);
   absl::Status restarted = more[0]->Start();
   ASSERT_TRUE(restarted.ok()) << restarted;
   for (std::thread& t : threads) t.join();
@@ -178,6 +181,33 @@ TEST_F(MultiHubTest, LaptopsSyncingThroughThreeHubProcessesOneKilledConvergeWith
         << "node " << i;
   }
   EXPECT_EQ(directory.size(), nodes.size());
+
+  // A laptop its office removes through one process is refused at every
+  // one at once: each process keeps the office's removals computed, and
+  // one that only dropped them when a removal came through itself let the
+  // removed laptop go on syncing through the others (attack review 22,
+  // HIGH 1).
+  harness::LocalNode& root = *nodes[0];
+  harness::LocalNode& removed = *nodes[1];
+  ASSERT_EQ(root.province(), removed.province());
+  for (harness::HubProcess* h : {hubs[1], hubs[2]}) {
+    ASSERT_TRUE(removed.Connect(h->address()).ok());
+    auto r = removed.Sync();  // each process computes the office's removals now
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  ASSERT_TRUE(root.Connect(hubs[0]->address()).ok());
+  auto removal = root.keys()->Remove(removed.identity().device());
+  ASSERT_TRUE(removal.ok()) << removal.status();
+  auto pushed = root.Sync();
+  ASSERT_TRUE(pushed.ok()) << pushed.status();
+  for (harness::HubProcess* h : hubs) {
+    ASSERT_TRUE(removed.Connect(h->address()).ok());
+    auto r = removed.Sync();
+    EXPECT_FALSE(r.ok()) << "a laptop its office removed synced with the hub at " << h->address();
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied) << r.status();
+    }
+  }
 
   // A revocation stored through one process is in force at every one.
   harness::LocalNode& lost = *nodes.back();

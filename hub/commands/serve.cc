@@ -70,11 +70,11 @@ class Serve final : public Command {
     // On PostgreSQL the serve lock (hub/pg/backup.h), held on a connection
     // of its own while serving: `fieldhub restore --store` refuses while
     // any hub process holds it.
-    std::unique_ptr<pg::Connection> serving;
+    std::unique_ptr<pg::Connection> serve_lock;
     if (OnPostgres()) {
       auto held = pg::HoldServeLock(StoreTarget(), StoreLabel());
       if (!held.ok()) return Fail(io, held.status());
-      serving = *std::move(held);
+      serve_lock = *std::move(held);
     }
     // A damaged hub.db is not served: nodes would pull from it and push
     // into it, and tokens would be issued into it.
@@ -96,7 +96,9 @@ class Serve final : public Command {
              io.err);
     // Woken now and then to write the refusal lines' summaries due
     // (hub/refusal_log.h) and to look at the store (health).
-    StoreHealth health(store->get(), dir.ReplicaPath());
+    // On PostgreSQL no file is the store: a hub.db left in the data
+    // directory is not watched (attack review 22, LOW 7).
+    StoreHealth health(store->get(), OnPostgres() ? std::string() : dir.ReplicaPath());
     bool serving = true;
     int sig = 0;
     const timespec tick{kServeTickSeconds, 0};
