@@ -45,6 +45,17 @@ absl::StatusOr<sync::HelloReply> HubLinks::HelloAt(size_t i, const sync::HelloRe
   sync::HelloRequest probe = req;
   probe.credential.reset();
   absl::StatusOr<sync::HelloReply> r = links_[i]->Hello(probe);
+  // A refusal of a Hello that carried no credential says nothing of this
+  // laptop's: whatever answers there is not its hub (a proxy's 401/403, a
+  // server of the same CA). Passed over as an address that does not
+  // answer, never taken for a revocation that stops the daemon (attack
+  // review 22, MED 1 (d)).
+  if (!r.ok() && !DidNotAnswer(r.status()) &&
+      r.status().code() != absl::StatusCode::kCancelled) {
+    return absl::UnavailableError(absl::StrCat(
+        addresses_[i], " refused a Hello that carried no credential (", r.status().message(),
+        "): not this laptop's hub; nothing was sent to it"));
+  }
   if (!r.ok() || !Ours(*r)) return r;
   confirmed_[i] = true;
   r = links_[i]->Hello(req);

@@ -49,7 +49,10 @@ std::string ReadAll(const std::string& path) {
 // refuses every other call, recording the metadata of every call.
 class RecordingHub final : public v1::Sync::Service {
  public:
-  explicit RecordingHub(const harness::Pki& pki) {
+  // `refuse_hello`: every Hello refused PERMISSION_DENIED too (a proxy
+  // answering 403).
+  explicit RecordingHub(const harness::Pki& pki, bool refuse_hello = false)
+      : refuse_hello_(refuse_hello) {
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back({ReadAll(pki.key()), ReadAll(pki.cert())});
     grpc::ServerBuilder builder;
@@ -69,6 +72,7 @@ class RecordingHub final : public v1::Sync::Service {
   grpc::Status Hello(grpc::ServerContext* ctx, const v1::HelloRequest*,
                      v1::HelloResponse* resp) override {
     Record("hello", ctx);
+    if (refuse_hello_) return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "forbidden");
     resp->set_protocol_version(v1::PROTOCOL_VERSION_2);
     resp->set_hub_id(std::string(16, '\x5a'));
     resp->set_hub_time_millis(absl::ToUnixMillis(absl::Now()));
@@ -100,6 +104,7 @@ class RecordingHub final : public v1::Sync::Service {
     calls_.push_back(line);
   }
 
+  const bool refuse_hello_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
   absl::Mutex mu_;
@@ -235,6 +240,22 @@ TEST_F(HubAddressesTest, AFallbackAnsweringAsAnotherHubNeverSeesTheSecret) {
   EXPECT_FALSE(SawACredential(calls, &all)) << all;
   ASSERT_FALSE(calls.empty()) << "the laptop never called the second address";
   for (const std::string& c : calls) EXPECT_EQ(c.rfind("hello", 0), 0u) << c;
+}
+
+// Attack review 22, MED 1 (d): an address not confirmed yet that refuses
+// the Hello without a credential (a proxy's 403) is passed over, never
+// taken for this laptop's refusal (which stops the daemon for good): the
+// pass goes on at this laptop's hub.
+TEST_F(HubAddressesTest, AnAddressRefusingAHelloWithoutCredentialIsPassedOver) {
+  RecordingHub other(*pki_, /*refuse_hello=*/true);
+  auto& n = AddNode("LC");
+  ASSERT_TRUE(n.Connect(absl::StrCat(other.address(), ",", hub_->address())).ok());
+  NewCase(n.replica(), "LC", "Lường Thị Sen");
+  auto ok = n.Sync();
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->pushed, 1u);
+  std::string all;
+  EXPECT_FALSE(SawACredential(other.calls(), &all)) << all;
 }
 
 TEST_F(HubAddressesTest, AnAddressAloneAnsweringAsAnotherHubGetsNoSecretAndNoPush) {
