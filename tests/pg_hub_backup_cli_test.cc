@@ -20,6 +20,7 @@
 #include "hub/pg/backup_tables.h"
 #include "hub/pg/connection.h"
 #include "hub/pg/schema.h"
+#include "support/fieldhub_in_process.h"
 #include "support/pg_cluster.h"
 #include "support/temp_dir.h"
 
@@ -29,28 +30,9 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Result {
-  int exit = -1;
-  std::string out;
-  std::string err;
-};
+using Result = CliResult;
 
-Result Fieldhub(const std::vector<std::string>& args) {
-  char* out_buf = nullptr;
-  char* err_buf = nullptr;
-  size_t out_len = 0, err_len = 0;
-  std::FILE* out = open_memstream(&out_buf, &out_len);
-  std::FILE* err = open_memstream(&err_buf, &err_len);
-  Result r;
-  r.exit = RunCli(args, Io{out, err});
-  std::fclose(out);
-  std::fclose(err);
-  r.out.assign(out_buf, out_len);
-  r.err.assign(err_buf, err_len);
-  std::free(out_buf);
-  std::free(err_buf);
-  return r;
-}
+Result Fieldhub(const std::vector<std::string>& args) { return RunFieldhub(args); }
 
 constexpr const char* kPassword = "Mật-khẩu-s3cret";
 
