@@ -22,6 +22,7 @@
 #include "hub/operator_streams.h"
 #include "hub/refusal_log.h"
 #include "hub/serve_log.h"
+#include "hub/store_gate.h"
 #include "hub/sync_handler.h"
 #include "proto/address.h"
 #include "proto/tls_files.h"
@@ -114,8 +115,10 @@ class PeerScope {
 // protocol itself is SyncHandler's.
 class SyncService final : public pb::Sync::Service {
  public:
-  SyncService(HubStore* store, ClockSource* clock, bool verbose, CallsInProgress* calls)
+  SyncService(HubStore* store, ClockSource* clock, bool verbose, CallsInProgress* calls,
+              const StoreGate* gate)
       : calls_(calls),
+        gate_(gate),
         handler_(store, clock, verbose,
                  [](const std::string& line, bool refusal) {
                    if (refusal) {
@@ -129,6 +132,7 @@ class SyncService final : public pb::Sync::Service {
                      pb::HelloResponse* resp) override {
     CallsInProgress::Guard in_progress(calls_);
     PeerScope peer(ctx);
+    if (absl::Status s = gate_->Admit(); !s.ok()) return wire::ToGrpc(s);
     sync::HelloRequest r;
     r.protocol_version = req->protocol_version();
     if (absl::Status s = wire::CheckProtocol(r.protocol_version, "node"); !s.ok()) {
@@ -163,6 +167,7 @@ class SyncService final : public pb::Sync::Service {
                       pb::EnrollResponse* resp) override {
     CallsInProgress::Guard in_progress(calls_);
     PeerScope peer(ctx);
+    if (absl::Status s = gate_->Admit(); !s.ok()) return wire::ToGrpc(s);
     if (absl::Status s = wire::CheckProtocol(req->protocol_version(), "node"); !s.ok()) {
       return Refuse("enroll", s);
     }
@@ -189,6 +194,7 @@ class SyncService final : public pb::Sync::Service {
                     pb::PushResponse* resp) override {
     CallsInProgress::Guard in_progress(calls_);
     PeerScope peer(ctx);
+    if (absl::Status s = gate_->Admit(); !s.ok()) return wire::ToGrpc(s);
     sync::PushRequest r;
     r.protocol_version = req->protocol_version();
     if (absl::Status s = wire::CheckProtocol(r.protocol_version, "node"); !s.ok()) {
@@ -273,6 +279,7 @@ class SyncService final : public pb::Sync::Service {
                     grpc::ServerWriter<pb::PullResponse>* writer) override {
     CallsInProgress::Guard in_progress(calls_);
     PeerScope peer(ctx);
+    if (absl::Status s = gate_->Admit(); !s.ok()) return wire::ToGrpc(s);
     sync::PullRequest r;
     r.protocol_version = req->protocol_version();
     if (absl::Status s = wire::CheckProtocol(r.protocol_version, "node"); !s.ok()) {
@@ -439,6 +446,7 @@ class SyncService final : public pb::Sync::Service {
   }
 
   CallsInProgress* calls_;
+  const StoreGate* gate_;
   SyncHandler handler_;
 };
 
@@ -477,6 +485,13 @@ RunningServer::~RunningServer() {
 }
 
 void RunningServer::SetServing(bool serving) {
+  if (gate) {
+    if (serving) {
+      gate->Open();
+    } else {
+      gate->Close();
+    }
+  }
   if (!server) return;
   if (grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService()) {
     health->SetServingStatus(serving);
@@ -530,9 +545,10 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
   }
   auto running = std::make_unique<RunningServer>();
   running->calls = std::make_shared<CallsInProgress>();
+  running->gate = std::make_shared<StoreGate>();
   auto service = std::make_shared<SyncService>(
       store, options.clock ? options.clock : SystemClock::Get(), options.verbose,
-      running->calls.get());
+      running->calls.get(), running->gate.get());
   EnableOperatorServices();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, creds, &running->port);

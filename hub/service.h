@@ -34,18 +34,22 @@ struct ServerOptions {
 
 // How many calls the service is handling; shutdown waits for none.
 class CallsInProgress;
+class StoreGate;
 
 struct RunningServer {
   std::shared_ptr<void> service;  // outlives the server (declared first)
   std::shared_ptr<CallsInProgress> calls;
+  std::shared_ptr<StoreGate> gate;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   // Shuts the server down once no call is in progress, waiting up to
   // tuning::kHubShutdownGraceMillis for calls to finish; calls still running
   // then are cancelled. Connections without a call do not hold it up.
   ~RunningServer();
-  // What health checks say of the hub ("") and of fieldsync.v1.Sync:
-  // serve sets NOT_SERVING while its store fails (docs/OPERATING.md).
+  // What health checks say of the hub ("") and of fieldsync.v1.Sync, and
+  // whether sync calls are served: serve sets NOT_SERVING while its store
+  // fails (docs/OPERATING.md), and every sync call is then answered
+  // UNAVAILABLE before it reads the store (hub/store_gate.h).
   void SetServing(bool serving);
 };
 

@@ -24,14 +24,14 @@ absl::Status StoreHealth::Check() {
     struct stat st {};
     if (::stat(path_.c_str(), &st) != 0) {
       if (errno == ENOENT) {
-        return absl::UnavailableError(
+        return absl::FailedPreconditionError(
             absl::StrCat("the hub's file ", path_, " is gone (deleted or moved)"));
       }
       return absl::UnavailableError(
           absl::StrCat("the hub's file ", path_, " cannot be looked at: ", std::strerror(errno)));
     }
     if (st.st_dev != dev_ || st.st_ino != ino_) {
-      return absl::UnavailableError(absl::StrCat(
+      return absl::FailedPreconditionError(absl::StrCat(
           "the hub's file ", path_, " is not the file this hub opened (moved or replaced)"));
     }
   }

@@ -23,7 +23,10 @@ class StoreHealth {
   // `path`: the store's file as opened (empty for a store with none).
   StoreHealth(HubStore* store, std::string path);
 
-  // OK, or one line saying why the store fails now.
+  // OK, or one line saying why the store fails now: FAILED_PRECONDITION
+  // when its file is gone or is another file (this process will not serve
+  // the file at the path again: serve stops after a while so that a
+  // restart does), UNAVAILABLE otherwise (it may answer again).
   absl::Status Check();
 
  private:

@@ -20,6 +20,13 @@ namespace {
 
 // How often serving wakes to write summaries due and look at the store.
 constexpr time_t kServeTickSeconds = 2;
+// How long serve goes on after its file was found gone or replaced (the
+// health check's FAILED_PRECONDITION) before it stops, so that a restart
+// (systemd's Restart=on-failure) opens the file now at the path: long
+// enough for an administrator's `mv` there and back, short enough that a
+// process holding a file nobody will open again does not linger. Its sync
+// calls are refused meanwhile (hub/store_gate.h).
+constexpr time_t kServeStoreGoneSeconds = 20;
 
 class Serve final : public Command {
  public:
@@ -100,11 +107,22 @@ class Serve final : public Command {
     // directory is not watched (attack review 22, LOW 7).
     StoreHealth health(store->get(), OnPostgres() ? std::string() : dir.ReplicaPath());
     bool serving = true;
+    time_t gone_for = 0;
     int sig = 0;
     const timespec tick{kServeTickSeconds, 0};
     while ((sig = sigtimedwait(&set, nullptr, &tick)) < 0) {
       LogRefusalSummaries();
       const absl::Status s = health.Check();
+      gone_for = absl::IsFailedPrecondition(s) ? gone_for + kServeTickSeconds : 0;
+      if (gone_for >= kServeStoreGoneSeconds) {
+        ServeLog(LogPriority::kError,
+                 absl::StrCat(s.message(), " for ", gone_for,
+                              " s: stopping, so that a restart serves the file now at the path"),
+                 io.err);
+        server->reset();
+        LogRefusalSummaries(/*all=*/true);
+        return kExitFailed;
+      }
       if (s.ok() == serving) continue;
       serving = s.ok();
       (*server)->SetServing(serving);
