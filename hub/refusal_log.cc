@@ -1,19 +1,71 @@
 #include "hub/refusal_log.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "hub/serve_log.h"
 
 namespace fieldsync::hub {
 
-std::string_view RefusalKind(std::string_view line) {
-  const size_t first = line.find(": ");
-  if (first == std::string_view::npos) return line;
-  const size_t second = line.find(": ", first + 2);
-  return second == std::string_view::npos ? line : line.substr(0, second);
+std::string RefusalKind(std::string_view line) {
+  std::string kind(line);
+  // "push node=X refused commit N (CODE): reason": one kind for every
+  // commit of the node refused with that code, whatever its seq and reason
+  // (attack review 22, LOW 3: a kind per commit left an enrolled laptop's
+  // refused commits unlimited, each one a key of its own).
+  constexpr std::string_view kCommit = " refused commit ";
+  const size_t at = line.find(kCommit);
+  const size_t open = at == std::string_view::npos ? at : line.find(" (", at + kCommit.size());
+  const size_t close = open == std::string_view::npos ? open : line.find(')', open);
+  if (close != std::string_view::npos) {
+    // The seq left out: "push node=X refused commit (CODE)".
+    kind.assign(line.substr(0, at + kCommit.size()));
+    kind.append(line.substr(open + 1, close - open));
+  } else if (const size_t first = line.find(": "); first != std::string_view::npos) {
+    // Up to the second ": " (the status code), or to the first when there
+    // is no second: never the message, whose words vary.
+    const size_t second = line.find(": ", first + 2);
+    kind = line.substr(0, second == std::string_view::npos ? first : second);
+  }
+  if (kind.size() > kMaxRefusalKindBytes) {
+    size_t end = kMaxRefusalKindBytes;
+    while (end > 0 && (static_cast<unsigned char>(kind[end]) & 0xC0) == 0x80) --end;
+    kind.resize(end);
+  }
+  return kind;
 }
+
+namespace {
+
+// "ipv6:[HOST]" (or gRPC's URI form, "ipv6:%5BHOST%5D") as the /64 it is
+// in: one client holds a /64 (RFC 6177), and would otherwise be 2^64 peers.
+std::optional<std::string> Ipv6Network(std::string_view peer) {
+  constexpr std::string_view kScheme = "ipv6:";
+  if (peer.substr(0, kScheme.size()) != kScheme) return std::nullopt;
+  std::string host(peer.substr(kScheme.size()));
+  if (absl::StartsWith(host, "%5B") && absl::EndsWith(host, "%5D")) {
+    host = host.substr(3, host.size() - 6);
+  } else if (absl::StartsWith(host, "[") && absl::EndsWith(host, "]")) {
+    host = host.substr(1, host.size() - 2);
+  } else {
+    return std::nullopt;
+  }
+  if (const size_t zone = host.find('%'); zone != std::string::npos) host.resize(zone);
+  in6_addr a{};
+  if (inet_pton(AF_INET6, host.c_str(), &a) != 1) return std::nullopt;
+  std::fill(a.s6_addr + 8, a.s6_addr + 16, 0);
+  char text[INET6_ADDRSTRLEN] = {};
+  if (inet_ntop(AF_INET6, &a, text, sizeof text) == nullptr) return std::nullopt;
+  return absl::StrCat("ipv6:[", text, "]/64");
+}
+
+}  // namespace
 
 std::string PeerAddress(std::string_view grpc_peer) {
   const size_t colon = grpc_peer.rfind(':');
@@ -26,7 +78,9 @@ std::string PeerAddress(std::string_view grpc_peer) {
   for (char c : grpc_peer.substr(colon + 1)) {
     if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return std::string(grpc_peer);
   }
-  return std::string(grpc_peer.substr(0, colon));
+  std::string_view address = grpc_peer.substr(0, colon);
+  if (std::optional<std::string> net = Ipv6Network(address)) return *std::move(net);
+  return std::string(address);
 }
 
 bool RefusalLimiter::Admit(std::string_view kind, std::string_view peer, absl::Time now) {
@@ -34,8 +88,20 @@ bool RefusalLimiter::Admit(std::string_view kind, std::string_view peer, absl::T
   std::pair<std::string, std::string> key{std::string(kind), std::string(peer)};
   auto it = windows_.find(key);
   if (it == windows_.end()) {
-    if (windows_.size() >= kMaxRefusalPeers) key.second = "(other peers)";
-    it = windows_.try_emplace(std::move(key), Window{now, 0, 0}).first;
+    // Bounded twice: kinds past kMaxRefusalKinds share one, and a kind's
+    // peers past kMaxRefusalPeers share one count; a flood of one kind
+    // from many peers never takes another kind's room (attack review 22,
+    // LOW 3).
+    if (!peers_.contains(key.first) && peers_.size() >= kMaxRefusalKinds) {
+      key.first = "(other kinds)";
+    }
+    size_t& peers = peers_[key.first];
+    if (peers >= kMaxRefusalPeers) key.second = "(other peers)";
+    it = windows_.find(key);
+    if (it == windows_.end()) {
+      it = windows_.try_emplace(std::move(key), Window{now, 0, 0}).first;
+      ++peers;
+    }
   }
   Window& w = it->second;
   if (w.written < kRefusalLinesPerWindow) {
@@ -63,6 +129,9 @@ std::vector<std::string> RefusalLimiter::Due(absl::Time now, bool all) {
           w.suppressed, " more like this suppressed in the last ",
           absl::ToInt64Seconds(std::max(now - w.start, absl::Seconds(1))), " s: ", it->first.first,
           " from ", it->first.second));
+    }
+    if (auto p = peers_.find(it->first.first); p != peers_.end() && --p->second == 0) {
+      peers_.erase(p);
     }
     it = windows_.erase(it);
   }

@@ -4,11 +4,13 @@
 // limit (10000 lines in 30 s by default), the refusals of real laptops and
 // "stopping" among them. So at most kRefusalLinesPerWindow lines of one kind
 // ("hello refused: UNAUTHENTICATED", the call, node and code of the line)
-// from one peer (its address without the port) are written per
-// kRefusalWindow; the rest are counted, and once the window is over one
-// line says how many: "N more like this suppressed in the last 60 s: KIND
-// from PEER". Peers past kMaxRefusalPeers in one window share one count,
-// "(other peers)", so the memory held stays bounded.
+// from one peer (its address without the port, an IPv6 one's /64) are
+// written per kRefusalWindow; the rest are counted, and once the window is
+// over one line says how many: "N more like this suppressed in the last
+// 60 s: KIND from PEER". A kind's peers past kMaxRefusalPeers in one window
+// share one count, "(other peers)", and kinds past kMaxRefusalKinds one
+// kind, "(other kinds)", so the memory held stays bounded and a flood of
+// one kind never hides another's lines.
 #ifndef FIELDSYNC_HUB_REFUSAL_LOG_H_
 #define FIELDSYNC_HUB_REFUSAL_LOG_H_
 
@@ -28,14 +30,21 @@ namespace fieldsync::hub {
 
 inline constexpr int kRefusalLinesPerWindow = 10;
 inline constexpr absl::Duration kRefusalWindow = absl::Seconds(60);
+// Peers counted apart, a kind; kinds counted apart.
 inline constexpr size_t kMaxRefusalPeers = 256;
+inline constexpr size_t kMaxRefusalKinds = 1024;
+inline constexpr size_t kMaxRefusalKindBytes = 96;
 
-// The kind of a refusal line: its text up to the second ": " (the call,
-// "refused", the node if named, and the status code).
-std::string_view RefusalKind(std::string_view line);
+// The kind of a refusal line, never its message: the text up to the
+// second ": " (the call, "refused", the node if named, and the status
+// code), or to the first if there is no second; for a refused commit
+// ("push node=X refused commit N (CODE): …") the node and the code
+// without the seq. At most kMaxRefusalKindBytes, cut at a character.
+std::string RefusalKind(std::string_view line);
 
 // gRPC's peer ("ipv4:10.0.0.7:51234", "ipv6:[::1]:51234") without its port:
-// a client opening a new connection a call is the same peer.
+// a client opening a new connection a call is the same peer. An IPv6
+// address is its /64 ("ipv6:[2001:db8:1:2::]/64"): one client holds one.
 std::string PeerAddress(std::string_view grpc_peer);
 
 // Which refusal lines to write. Thread-safe.
@@ -56,6 +65,8 @@ class RefusalLimiter {
   };
   absl::Mutex mu_;
   std::map<std::pair<std::string, std::string>, Window> windows_ ABSL_GUARDED_BY(mu_);
+  // Windows open a kind.
+  std::map<std::string, size_t, std::less<>> peers_ ABSL_GUARDED_BY(mu_);
   absl::Time next_look_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 

@@ -104,7 +104,7 @@ TEST(RefusalLimiterTest, PeersPastTheCapShareOneCount) {
   const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
   for (size_t i = 0; i < kMaxRefusalPeers + 500; ++i) {
     for (int k = 0; k < kRefusalLinesPerWindow + 1; ++k) {
-      limiter.Admit("hello refused: INVALID_ARGUMENT", absl::StrCat("ipv6:[fd00::", i, "]"), t0);
+      limiter.Admit("hello refused: INVALID_ARGUMENT", absl::StrCat("ipv4:10.9.", i / 250, ".", i % 250), t0);
     }
   }
   const std::vector<std::string> due = limiter.Due(t0, /*all=*/true);
@@ -118,10 +118,87 @@ TEST(RefusalLimiterTest, PeersPastTheCapShareOneCount) {
 
 TEST(RefusalLimiterTest, ThePeerIsItsAddressWithoutThePort) {
   EXPECT_EQ(PeerAddress("ipv4:10.0.0.7:51234"), "ipv4:10.0.0.7");
-  EXPECT_EQ(PeerAddress("ipv6:[::1]:51234"), "ipv6:[::1]");
+  EXPECT_EQ(PeerAddress("ipv6:[::1]:51234"), "ipv6:[::]/64");
   EXPECT_EQ(PeerAddress("unix:/run/x"), "unix:/run/x");
   EXPECT_EQ(RefusalKind("push refused node=ab12: PERMISSION_DENIED: revoked at 12"),
             "push refused node=ab12: PERMISSION_DENIED");
+}
+
+TEST(RefusalLimiterTest, AnIpv6PeerIsItsSlash64InEitherOfGrpcsForms) {
+  EXPECT_EQ(PeerAddress("ipv6:[2001:db8:1:2:aaaa::7]:51234"), "ipv6:[2001:db8:1:2::]/64");
+  EXPECT_EQ(PeerAddress("ipv6:%5B2001:db8:1:2:bbbb::9%5D:443"), "ipv6:[2001:db8:1:2::]/64");
+  EXPECT_EQ(PeerAddress("ipv6:[fe80::1%25eth0]:9"), "ipv6:[fe80::]/64");
+  // Not an address: left as it is.
+  EXPECT_EQ(PeerAddress("ipv6:[nonsense]:9"), "ipv6:[nonsense]");
+}
+
+// Attack review 22, LOW 3: each refused commit was a kind of its own (its
+// seq in the kind), so an enrolled laptop's refused commits were never
+// limited, and filled the limiter's room.
+TEST(RefusalLimiterTest, TheRefusedCommitsOfOneNodeAreOneKindLimitedToTenLines) {
+  RefusalLimiter limiter;
+  const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  int written = 0;
+  for (int seq = 1; seq <= 10'000; ++seq) {
+    const std::string line = absl::StrCat("push node=ab12 refused commit ", seq,
+                                          " (SIGNATURE): the signature does not verify ", seq);
+    EXPECT_EQ(RefusalKind(line), "push node=ab12 refused commit (SIGNATURE)");
+    written += limiter.Admit(RefusalKind(line), "ipv4:10.1.1.1", t0);
+  }
+  EXPECT_EQ(written, kRefusalLinesPerWindow);
+  const std::vector<std::string> due = limiter.Due(t0, /*all=*/true);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0], absl::StrCat(10'000 - kRefusalLinesPerWindow,
+                                 " more like this suppressed in the last 1 s: push node=ab12 "
+                                 "refused commit (SIGNATURE) from ipv4:10.1.1.1"));
+}
+
+TEST(RefusalLimiterTest, AKindIsNeverTheMessageAndIsBounded) {
+  // No second ": ": up to the first, not the message.
+  EXPECT_EQ(RefusalKind("statement refused node=ab12: a statement of 9000 bytes"),
+            "statement refused node=ab12");
+  const std::string longer = absl::StrCat("hello refused", std::string(200, 'x'), ": CODE: m");
+  EXPECT_EQ(RefusalKind(longer).size(), kMaxRefusalKindBytes);
+  // Cut at a character, never inside one.
+  const std::string vietnamese =
+      absl::StrCat("x", std::string(78, ' '), "Nguyễn Thị Hằng Nguyễn Thị Hằng: C: m");
+  const std::string kind = RefusalKind(vietnamese);
+  EXPECT_LT(kind.size(), kMaxRefusalKindBytes);  // "ằ" does not fit whole
+  EXPECT_TRUE(IsValidUtf8(kind)) << kind;
+}
+
+TEST(RefusalLimiterTest, AFloodOfPeersOfOneKindHidesNoOtherKindsPeer) {
+  RefusalLimiter limiter;
+  const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  for (size_t i = 0; i < kMaxRefusalPeers + 300; ++i) {
+    limiter.Admit("hello refused: UNAUTHENTICATED", absl::StrCat("ipv4:10.2.", i / 250, ".", i % 250), t0);
+  }
+  // A revoked laptop's refusal keeps its own address.
+  for (int k = 0; k < kRefusalLinesPerWindow + 5; ++k) {
+    limiter.Admit("hello refused: PERMISSION_DENIED", "ipv4:192.0.2.9", t0);
+  }
+  bool own = false;
+  for (const std::string& l : limiter.Due(t0, /*all=*/true)) {
+    own |= l == "5 more like this suppressed in the last 1 s: hello refused: "
+                "PERMISSION_DENIED from ipv4:192.0.2.9";
+  }
+  EXPECT_TRUE(own);
+}
+
+TEST(RefusalLimiterTest, KindsPastTheCapShareOneKind) {
+  RefusalLimiter limiter;
+  const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  for (size_t i = 0; i < kMaxRefusalKinds + 100; ++i) {
+    for (int k = 0; k < kRefusalLinesPerWindow + 1; ++k) {
+      limiter.Admit(absl::StrCat("push refused node=", i, ": PERMISSION_DENIED"), "ipv4:10.3.3.3", t0);
+    }
+  }
+  const std::vector<std::string> due = limiter.Due(t0, /*all=*/true);
+  // One a kind, and the kinds past the cap as one.
+  EXPECT_EQ(due.size(), kMaxRefusalKinds + 1);
+  EXPECT_EQ(due.front(), absl::StrCat(100 * (kRefusalLinesPerWindow + 1) - kRefusalLinesPerWindow,
+                                     " more like this suppressed in the last 1 s: "
+                                     "(other kinds) from ipv4:10.3.3.3"));
 }
 
 }  // namespace
