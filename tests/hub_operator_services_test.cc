@@ -30,6 +30,7 @@
 #include "hub/operator_streams.h"
 #include "operator_client.pb.h"
 #include "support/temp_dir.h"
+#include "tools/lib/cutting_proxy.h"
 #include "tools/lib/sync_harness.h"
 
 namespace fieldsync {
@@ -192,26 +193,53 @@ std::unique_ptr<grpc::ClientReader<op::HealthCheckResponse>> Watch(grpc::Channel
                                                                            req));
 }
 
-TEST_F(OperatorServicesTest, OperatorStreamsPastTheCapAreCancelledAndSyncCallsStillServed) {
+// A TLS channel to the hub through a proxy that connects from `source` (a
+// loopback address other than 127.0.0.1): another peer to the hub.
+std::shared_ptr<grpc::Channel> TlsChannelAt(const std::string& ca, int port) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadAll(ca);
+  return grpc::CreateChannel(absl::StrCat("localhost:", port), grpc::SslCredentials(ssl));
+}
+
+// Whether a Watch opened now on `channel` is served (its first answer
+// read); the stream is kept open in `held` when it is.
+bool WatchServed(grpc::Channel* channel,
+                 std::vector<std::unique_ptr<grpc::ClientContext>>* contexts,
+                 std::vector<std::unique_ptr<grpc::ClientReader<op::HealthCheckResponse>>>* held) {
+  contexts->push_back(std::make_unique<grpc::ClientContext>());
+  held->push_back(Watch(channel, contexts->back().get()));
+  op::HealthCheckResponse resp;
+  if (held->back()->Read(&resp)) return resp.status() == op::HealthCheckResponse::SERVING;
+  EXPECT_EQ(held->back()->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  held->pop_back();
+  contexts->pop_back();
+  return false;
+}
+
+void CancelAll(std::vector<std::unique_ptr<grpc::ClientContext>>* contexts,
+               std::vector<std::unique_ptr<grpc::ClientReader<op::HealthCheckResponse>>>* held) {
+  for (size_t i = 0; i < held->size(); ++i) {
+    (*contexts)[i]->TryCancel();
+    (*held)[i]->Finish();
+  }
+  held->clear();
+  contexts->clear();
+}
+
+// Attack review 22, LOW 4: the cap was only global, so one client holding
+// 32 idle Watch streams shut out every real monitor.
+TEST_F(OperatorServicesTest, OperatorStreamsPastAPeersCapAreCancelledAndAnotherPeersAreServed) {
   ASSERT_TRUE(hub_->Start().ok());
   auto channel = TlsChannel();
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<std::unique_ptr<grpc::ClientReader<op::HealthCheckResponse>>> watches;
-  for (int i = 0; i < hub::kMaxOperatorStreams; ++i) {
-    contexts.push_back(std::make_unique<grpc::ClientContext>());
-    watches.push_back(Watch(channel.get(), contexts.back().get()));
-    op::HealthCheckResponse resp;
-    ASSERT_TRUE(watches.back()->Read(&resp)) << i << ": " << watches.back()->Finish().error_message();
-    EXPECT_EQ(resp.status(), op::HealthCheckResponse::SERVING);
+  for (int i = 0; i < hub::kMaxOperatorStreamsAPeer; ++i) {
+    ASSERT_TRUE(WatchServed(channel.get(), &contexts, &watches)) << i;
   }
-  // One more: cancelled as it starts.
-  {
-    grpc::ClientContext ctx;
-    auto watch = Watch(channel.get(), &ctx);
-    op::HealthCheckResponse resp;
-    EXPECT_FALSE(watch->Read(&resp)) << "a watch past the cap was served";
-    EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::CANCELLED);
-  }
+  // One more from the same peer (a new connection is the same peer):
+  // cancelled as it starts.
+  EXPECT_FALSE(WatchServed(TlsChannel().get(), &contexts, &watches))
+      << "a watch past the peer's cap was served";
   // A reflection stream counts with them.
   {
     grpc::ClientContext ctx;
@@ -224,6 +252,12 @@ TEST_F(OperatorServicesTest, OperatorStreamsPastTheCapAreCancelledAndSyncCallsSt
     EXPECT_FALSE(stream->Read(&resp)) << "a reflection stream past the cap was served";
     EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
   }
+  // Another peer's monitor is served.
+  testing::CuttingProxy other("127.0.0.1", hub_->port());
+  other.SetSourceAddress("127.0.0.2");
+  ASSERT_TRUE(other.Start().ok());
+  EXPECT_TRUE(WatchServed(TlsChannelAt(hub_->pki().ca(), other.port()).get(), &contexts, &watches))
+      << "another peer's watch was shut out by one peer's streams";
   // The sync service is not capped, nor is a health Check.
   {
     auto stub = v1::Sync::NewStub(channel);
@@ -237,24 +271,45 @@ TEST_F(OperatorServicesTest, OperatorStreamsPastTheCapAreCancelledAndSyncCallsSt
     op::HealthCheckResponse health;
     EXPECT_TRUE(Check(channel.get(), "", &health).ok());
   }
-  // One watch ends: another can start.
+  // One of the peer's watches ends: it can start another.
   contexts.front()->TryCancel();
   watches.front()->Finish();
+  watches.erase(watches.begin());
+  contexts.erase(contexts.begin());
   bool served = false;
   for (int tries = 0; tries < 50 && !served; ++tries) {
-    grpc::ClientContext ctx;
-    auto watch = Watch(channel.get(), &ctx);
-    op::HealthCheckResponse resp;
-    served = watch->Read(&resp);
-    ctx.TryCancel();
-    watch->Finish();
+    served = WatchServed(channel.get(), &contexts, &watches);
     if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(served);
-  for (size_t i = 1; i < watches.size(); ++i) {
-    contexts[i]->TryCancel();
-    watches[i]->Finish();
+  CancelAll(&contexts, &watches);
+  other.Stop();
+  EXPECT_EQ(hub_->Stop(), 0);
+}
+
+TEST_F(OperatorServicesTest, OperatorStreamsPastTheHubsCapAreCancelledWhateverTheirPeer) {
+  ASSERT_TRUE(hub_->Start().ok());
+  std::vector<std::unique_ptr<testing::CuttingProxy>> peers;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<op::HealthCheckResponse>>> watches;
+  constexpr int kPeers = hub::kMaxOperatorStreams / hub::kMaxOperatorStreamsAPeer + 1;
+  for (int p = 0; p < kPeers; ++p) {
+    peers.push_back(std::make_unique<testing::CuttingProxy>("127.0.0.1", hub_->port()));
+    peers.back()->SetSourceAddress(absl::StrCat("127.0.1.", p + 1));
+    ASSERT_TRUE(peers.back()->Start().ok());
+    channels.push_back(TlsChannelAt(hub_->pki().ca(), peers.back()->port()));
   }
+  for (int p = 0; p + 1 < kPeers; ++p) {
+    for (int i = 0; i < hub::kMaxOperatorStreamsAPeer; ++i) {
+      ASSERT_TRUE(WatchServed(channels[p].get(), &contexts, &watches)) << p << " " << i;
+    }
+  }
+  ASSERT_EQ(static_cast<int>(watches.size()), hub::kMaxOperatorStreams);
+  EXPECT_FALSE(WatchServed(channels.back().get(), &contexts, &watches))
+      << "a watch past the hub's cap was served";
+  CancelAll(&contexts, &watches);
+  for (auto& p : peers) p->Stop();
   EXPECT_EQ(hub_->Stop(), 0);
 }
 

@@ -92,6 +92,16 @@ void CuttingProxy::AcceptLoop() {
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(target_port_));
     ::inet_pton(AF_INET, target_host_.c_str(), &addr.sin_addr);
+    if (!source_host_.empty() && target >= 0) {
+      sockaddr_in from{};
+      from.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source_host_.c_str(), &from.sin_addr);
+      if (::bind(target, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0) {
+        ::close(target);
+        ::close(client);
+        continue;
+      }
+    }
     if (target < 0 || ::connect(target, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
       if (target >= 0) ::close(target);
       ::close(client);  // the target is down: so is the link

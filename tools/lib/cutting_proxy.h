@@ -57,6 +57,10 @@ class CuttingProxy {
 
   // Listens on 127.0.0.1 on a free port and starts accepting.
   absl::Status Start();
+  // Connects to the target from `host` (an IPv4 address of this machine,
+  // e.g. 127.0.0.2: every 127/8 address is loopback on Linux), so that the
+  // target sees its clients as another peer. Call before Start().
+  void SetSourceAddress(std::string host) { source_host_ = std::move(host); }
   // Closes every connection and the listener; joins the threads.
   void Stop();
   int port() const { return port_; }
@@ -127,6 +131,7 @@ class CuttingProxy {
 
   const std::string target_host_;
   const int target_port_;
+  std::string source_host_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
