@@ -199,6 +199,10 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
   FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
   const int64_t horizon = gc.horizon;
   const uint64_t epoch = gc.epoch;
+  // The collection epoch the node records from each message (its next
+  // pull's gc_epoch) is the hub's, except in the last message of a pull
+  // that served a checkpoint and caught up (below).
+  bool checkpoint_served = false;
   // Every message: at most max_batch items and about `limit()` bytes (the
   // node's budget, the first messages of the call smaller), at least one
   // item.
@@ -220,7 +224,7 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
       chunk.went_back = went_back;
       went_back.reset();  // said in the first message only
     }
-    chunk.gc_epoch = epoch;
+    chunk.gc_epoch = checkpoint_served && chunk.caught_up ? 0 : epoch;
     if (!emit(chunk)) {
       return absl::CancelledError("the node went away during the pull");
     }
@@ -318,8 +322,19 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
   // chains the node tracks.
   std::vector<crypto::StatedHead> anchors;
   if (!bootstrapped && params.chains && params.checkpoint_pages) {
+    // A node bootstrapped from a checkpoint replays its own commits after
+    // the checkpoint's head (acknowledged ones included: the log after it
+    // does not send a node its own), and such a replay can bring back the
+    // tombstone of a row the hub collected since (a case it created and
+    // deleted). Once caught up it is told epoch 0, so that its next pull
+    // names every row collected for its office (each at or before its
+    // cursor: no rebuild), and it drops those it holds deleted (simulation,
+    // FIELDSYNC_SEED 67's 5863666393646991858; docs/PROTOCOL.md, "Tombstone
+    // collection"). A pull cut before it caught up leaves the epoch as it
+    // was: a cut never makes a node rebuilt.
     FS_ASSIGN_OR_RETURN(std::optional<CheckpointServed> served,
                         SendCheckpoint(hub, node, params, epoch, chunk, send, limit));
+    checkpoint_served = served.has_value();
     if (served) {
       cursor = served->position;
       bootstrapped = true;
