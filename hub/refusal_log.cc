@@ -28,10 +28,18 @@ std::string RefusalKind(std::string_view line) {
     kind.assign(line.substr(0, at + kCommit.size()));
     kind.append(line.substr(open + 1, close - open));
   } else if (const size_t first = line.find(": "); first != std::string_view::npos) {
-    // Up to the second ": " (the status code), or to the first when there
-    // is no second: never the message, whose words vary.
+    // Up to the status code after the first ": " ("hello refused:
+    // UNAUTHENTICATED"), or to the first ": " when none follows it (a
+    // statement's refusal: "statement refused node=X: <message>"): never
+    // the message, whose words vary.
     const size_t second = line.find(": ", first + 2);
-    kind = line.substr(0, second == std::string_view::npos ? first : second);
+    const std::string_view code =
+        line.substr(first + 2, second == std::string_view::npos ? std::string_view::npos
+                                                                : second - first - 2);
+    const bool is_code =
+        !code.empty() && std::all_of(code.begin(), code.end(),
+                                     [](char c) { return (c >= 'A' && c <= 'Z') || c == '_'; });
+    kind = line.substr(0, is_code ? first + 2 + code.size() : first);
   }
   if (kind.size() > kMaxRefusalKindBytes) {
     size_t end = kMaxRefusalKindBytes;
@@ -59,6 +67,13 @@ std::optional<std::string> Ipv6Network(std::string_view peer) {
   if (const size_t zone = host.find('%'); zone != std::string::npos) host.resize(zone);
   in6_addr a{};
   if (inet_pton(AF_INET6, host.c_str(), &a) != 1) return std::nullopt;
+  // An IPv4 client of a dual-stack socket (::ffff:a.b.c.d) is that IPv4
+  // address, not the /64 every such client shares.
+  if (IN6_IS_ADDR_V4MAPPED(&a)) {
+    char v4[INET_ADDRSTRLEN] = {};
+    if (inet_ntop(AF_INET, a.s6_addr + 12, v4, sizeof v4) == nullptr) return std::nullopt;
+    return absl::StrCat("ipv4:", v4);
+  }
   std::fill(a.s6_addr + 8, a.s6_addr + 16, 0);
   char text[INET6_ADDRSTRLEN] = {};
   if (inet_ntop(AF_INET6, &a, text, sizeof text) == nullptr) return std::nullopt;

@@ -128,6 +128,8 @@ TEST(RefusalLimiterTest, AnIpv6PeerIsItsSlash64InEitherOfGrpcsForms) {
   EXPECT_EQ(PeerAddress("ipv6:[2001:db8:1:2:aaaa::7]:51234"), "ipv6:[2001:db8:1:2::]/64");
   EXPECT_EQ(PeerAddress("ipv6:%5B2001:db8:1:2:bbbb::9%5D:443"), "ipv6:[2001:db8:1:2::]/64");
   EXPECT_EQ(PeerAddress("ipv6:[fe80::1%25eth0]:9"), "ipv6:[fe80::]/64");
+  // An IPv4 client of a dual-stack socket is its IPv4 address.
+  EXPECT_EQ(PeerAddress("ipv6:[::ffff:10.1.2.3]:9"), "ipv4:10.1.2.3");
   // Not an address: left as it is.
   EXPECT_EQ(PeerAddress("ipv6:[nonsense]:9"), "ipv6:[nonsense]");
 }
@@ -154,9 +156,14 @@ TEST(RefusalLimiterTest, TheRefusedCommitsOfOneNodeAreOneKindLimitedToTenLines) 
 }
 
 TEST(RefusalLimiterTest, AKindIsNeverTheMessageAndIsBounded) {
-  // No second ": ": up to the first, not the message.
+  // No status code after the first ": ": up to it, never the message,
+  // even one holding ": " itself.
   EXPECT_EQ(RefusalKind("statement refused node=ab12: a statement of 9000 bytes"),
             "statement refused node=ab12");
+  EXPECT_EQ(RefusalKind("statement refused node=ab12: checkpoint 7: its root differs"),
+            "statement refused node=ab12");
+  EXPECT_EQ(RefusalKind("hello refused: UNAUTHENTICATED: the node's credential: no"),
+            "hello refused: UNAUTHENTICATED");
   const std::string longer = absl::StrCat("hello refused", std::string(200, 'x'), ": CODE: m");
   EXPECT_EQ(RefusalKind(longer).size(), kMaxRefusalKindBytes);
   // Cut at a character, never inside one.
