@@ -8,9 +8,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +22,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "base/tuning.h"
+#include "crypto/credential_proof.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "node/tls_sessions.h"
 #include "proto/address.h"
@@ -288,6 +291,47 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
 
 }  // namespace
 
+// Puts a call's credential proof in its metadata once gRPC knows the
+// connection the call goes on, bound to the certificate that connection's
+// far end showed (crypto/credential_proof.h): every connection, a
+// reconnection gRPC made by itself included (idle, GOAWAY, a DNS change),
+// gets a proof for its own peer, useless at any other (attack review 22,
+// MED 1 (a), (b)). The secret itself never leaves the laptop.
+class ProofPlugin final : public grpc::MetadataCredentialsPlugin {
+ public:
+  ProofPlugin(std::string secret_hash, const DeviceId& hub, const DeviceId& device)
+      : secret_hash_(std::move(secret_hash)), hub_(hub), device_(device) {}
+
+  // A hash and a string: no need for a thread of gRPC's.
+  bool IsBlocking() const override { return false; }
+
+  grpc::Status GetMetadata(grpc::string_ref, grpc::string_ref,
+                           const grpc::AuthContext& channel,
+                           std::multimap<std::string, std::string>* metadata) override {
+    const std::vector<grpc::string_ref> pem =
+        channel.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+    absl::StatusOr<std::string> digest = absl::NotFoundError("none");
+    if (pem.size() == 1) {
+      digest = wire::LeafCertificateDigest(std::string_view(pem[0].data(), pem[0].size()));
+    }
+    // UNAVAILABLE: retried; nothing of the credential was sent.
+    if (!digest.ok()) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "the far end of the connection showed no server identity to bind this "
+                          "laptop's credential proof to; nothing of the credential was sent");
+    }
+    metadata->emplace(wire::kProofKey,
+                      wire::ProofHeader(device_, crypto::CredentialProof(secret_hash_, hub_,
+                                                                         device_, *digest)));
+    return grpc::Status::OK;
+  }
+
+ private:
+  const std::string secret_hash_;
+  const DeviceId hub_;
+  const DeviceId device_;
+};
+
 class GrpcTransport::Impl {
  public:
   ClientOptions opts;
@@ -304,16 +348,36 @@ class GrpcTransport::Impl {
 
   absl::Time call_start;  // of the call under way (calls do not overlap)
   const std::atomic<bool>* stop = nullptr;  // SetStop
+  // The hub's id a proof is made for: hub.conf's, else the one a Hello
+  // without a credential answered (a node enrolled before hub.conf kept
+  // it). Not a matter of trust: the proof's binding to the certificate is;
+  // a wrong id only makes a proof no hub takes.
+  std::optional<DeviceId> hub_id;
 
+  // With `cred`, the call carries its proof (never the secret): computed by
+  // ProofPlugin for the connection the call goes on; over plain-text
+  // loopback (--insecure), bound to no certificate. `hub_id` is known.
   void Prepare(grpc::ClientContext* ctx, int64_t timeout_millis, const sync::Credential* cred) {
     call_start = absl::Now();
     ctx->set_deadline(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(timeout_millis));
     if (opts.compress) ctx->set_compression_algorithm(GRPC_COMPRESS_GZIP);
-    if (cred != nullptr) {
-      ctx->AddMetadata(wire::kAuthKey, wire::BearerToken(cred->device, cred->secret));
+    if (cred == nullptr) return;
+    std::string key = crypto::SecretHash(cred->secret);
+    if (opts.insecure) {
+      ctx->AddMetadata(wire::kProofKey,
+                       wire::ProofHeader(cred->device,
+                                         crypto::CredentialProof(key, *hub_id, cred->device,
+                                                                 crypto::NoCertificateDigest())));
+      return;
     }
+    ctx->set_credentials(grpc::MetadataCredentialsFromPlugin(
+        std::make_unique<ProofPlugin>(std::move(key), *hub_id, cred->device)));
   }
+
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& r);
+  // Learns the hub's id if not known, by a Hello without a credential.
+  absl::Status KnowHubId();
 };
 
 GrpcTransport::GrpcTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -393,12 +457,16 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Create(
   impl->ca_pem = std::move(ca_pem);
   impl->creds = creds;
   impl->args = args;
+  // hub.conf's; one that does not read is learnt from the hub (KnowHubId).
+  if (absl::StatusOr<DeviceId> id = Id16::Parse(options.hub_id, "hub id"); id.ok()) {
+    impl->hub_id = *id;
+  }
   impl->Reconnect();
   return std::unique_ptr<GrpcTransport>(new GrpcTransport(std::move(impl)));
 }
 
-absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& r) {
-  Impl& m = *impl_;
+absl::StatusOr<sync::HelloReply> GrpcTransport::Impl::Hello(const sync::HelloRequest& r) {
+  Impl& m = *this;
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.call_timeout_millis, r.credential ? &*r.credential : nullptr);
   pb::HelloRequest req;
@@ -426,9 +494,22 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& 
     if (auto stopped = watch.Stopped("hello"); !g.ok() && stopped) return *stopped;
   }
   if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "hello", absl::Now() - m.call_start);
+  // A node of this version sends its credential only as a proof: a hub
+  // that does not say it checks one (older than session 23) ignored it,
+  // and would refuse the push for want of a bearer. Nothing more goes
+  // there; the bearer is never sent, as a party answering at the hub's
+  // address could say the same (docs/PROTOCOL.md, "Credentials").
+  if (r.credential && resp.credential_proof() < crypto::kCredentialProofVersion) {
+    return absl::UnavailableError(absl::StrCat(
+        "the hub at ", m.opts.address, " does not check credential proofs (a hub older than "
+        "this laptop's fieldnode, or not a fieldsync hub): this laptop sends its credential "
+        "only as a proof, so nothing was pushed or pulled. Ask the hub administrator to "
+        "upgrade the hub; the node keeps working offline"));
+  }
   sync::HelloReply h;
   h.protocol_version = resp.protocol_version();  // checked by the engine (sync::SayHello)
   FS_ASSIGN_OR_RETURN(h.hub_id, Id16::FromBytes(resp.hub_id(), "hub id"));
+  if (!m.hub_id) m.hub_id = h.hub_id;
   h.hub_time_millis = resp.hub_time_millis();
   h.province = resp.province();
   h.log_head = resp.log_head();
@@ -440,6 +521,18 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& 
     if (resp.own().has_key_records()) h.own->key_records = resp.own().key_records();
   }
   return h;
+}
+
+absl::Status GrpcTransport::Impl::KnowHubId() {
+  if (hub_id) return absl::OkStatus();
+  sync::HelloRequest probe;
+  probe.node_time_millis = absl::ToUnixMillis(absl::Now());
+  return Hello(probe).status();
+}
+
+absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& r) {
+  if (r.credential) FS_RETURN_IF_ERROR(impl_->KnowHubId());
+  return impl_->Hello(r);
 }
 
 absl::StatusOr<sync::EnrollReply> GrpcTransport::Enroll(const sync::EnrollRequest& r) {
@@ -507,6 +600,7 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
   if (r.relayed_author) req.set_relayed_author(std::string(r.relayed_author->view()));
   req.set_schema_version(r.schema_version);
   req.set_schema_since_seq(r.schema_since_seq);
+  FS_RETURN_IF_ERROR(m.KnowHubId());
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.call_timeout_millis, &r.credential);
   pb::PushResponse resp;
@@ -586,6 +680,7 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
       b->mutable_after()->set_row(std::string(cut.row.view()));
     }
   }
+  FS_RETURN_IF_ERROR(m.KnowHubId());
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.pull_timeout_millis, &r.credential);
   CancelOnStop watch(m.stop, &ctx);
