@@ -421,6 +421,29 @@ TEST_F(HubAddressesTest, ANewConnectionAtAConfirmedAddressCarriesNothingTheHubTa
   EXPECT_EQ(back->pushed, 1u);
 }
 
+// Attack review 22, MED 1 (c): a laptop whose hub.conf has no hub id
+// (enrolled before it was kept) made no probe and sent the bearer in its
+// first Hello to whatever answered. Now its transport learns the id from a
+// Hello without a credential and sends a proof, bound to the certificate
+// of the server it reached: a server of the same CA records nothing the
+// hub takes.
+TEST_F(HubAddressesTest, ALaptopWithoutTheHubsIdGivesAServerOfTheSameCaNothingTheHubTakes) {
+  auto& n = AddNode("LC");
+  const harness::Pki own = SameCaServer(*pki_, dir_.File("same-ca"));
+  RecordingHub impostor(own, {.hub_id = HubIdBytes(n), .credential_proof = 1});
+  node::ClientOptions o;
+  o.address = impostor.address();
+  o.ca_file = pki_->ca();  // and no hub_id
+  auto client = node::SyncClient::Create(o);
+  ASSERT_TRUE(client.ok()) << client.status();
+  NewCase(n.replica(), "LC", "Thào Thị Dua");
+  auto r = (*client)->Sync(n.replica(), *n.keys(), n.credential());
+  EXPECT_FALSE(r.ok());
+  std::string all;
+  ASSERT_TRUE(SawACredential(impostor.calls(), &all)) << all;
+  EXPECT_EQ(TakenAtTheHub(impostor.credentials(), *hub_, *pki_), "") << all;
+}
+
 // A server answering as the laptop's hub that says it checks no proof (a
 // hub older than session 23, or anyone claiming to be one to get the
 // bearer): the laptop sends it nothing more than the proof of its Hello,
