@@ -8,11 +8,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <limits>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -24,6 +22,7 @@
 #include "base/tuning.h"
 #include "crypto/credential_proof.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
+#include "node/call_proof.h"
 #include "node/tls_sessions.h"
 #include "proto/address.h"
 #include "proto/tls_files.h"
@@ -291,47 +290,6 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
 
 }  // namespace
 
-// Puts a call's credential proof in its metadata once gRPC knows the
-// connection the call goes on, bound to the certificate that connection's
-// far end showed (crypto/credential_proof.h): every connection, a
-// reconnection gRPC made by itself included (idle, GOAWAY, a DNS change),
-// gets a proof for its own peer, useless at any other (attack review 22,
-// MED 1 (a), (b)). The secret itself never leaves the laptop.
-class ProofPlugin final : public grpc::MetadataCredentialsPlugin {
- public:
-  ProofPlugin(std::string secret_hash, const DeviceId& hub, const DeviceId& device)
-      : secret_hash_(std::move(secret_hash)), hub_(hub), device_(device) {}
-
-  // A hash and a string: no need for a thread of gRPC's.
-  bool IsBlocking() const override { return false; }
-
-  grpc::Status GetMetadata(grpc::string_ref, grpc::string_ref,
-                           const grpc::AuthContext& channel,
-                           std::multimap<std::string, std::string>* metadata) override {
-    const std::vector<grpc::string_ref> pem =
-        channel.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
-    absl::StatusOr<std::string> digest = absl::NotFoundError("none");
-    if (pem.size() == 1) {
-      digest = wire::LeafCertificateDigest(std::string_view(pem[0].data(), pem[0].size()));
-    }
-    // UNAVAILABLE: retried; nothing of the credential was sent.
-    if (!digest.ok()) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                          "the far end of the connection showed no server identity to bind this "
-                          "laptop's credential proof to; nothing of the credential was sent");
-    }
-    metadata->emplace(wire::kProofKey,
-                      wire::ProofHeader(device_, crypto::CredentialProof(secret_hash_, hub_,
-                                                                         device_, *digest)));
-    return grpc::Status::OK;
-  }
-
- private:
-  const std::string secret_hash_;
-  const DeviceId hub_;
-  const DeviceId device_;
-};
-
 class GrpcTransport::Impl {
  public:
   ClientOptions opts;
@@ -354,25 +312,14 @@ class GrpcTransport::Impl {
   // a wrong id only makes a proof no hub takes.
   std::optional<DeviceId> hub_id;
 
-  // With `cred`, the call carries its proof (never the secret): computed by
-  // ProofPlugin for the connection the call goes on; over plain-text
-  // loopback (--insecure), bound to no certificate. `hub_id` is known.
+  // With `cred`, the call carries its proof, never the secret
+  // (node/call_proof.h). `hub_id` is known.
   void Prepare(grpc::ClientContext* ctx, int64_t timeout_millis, const sync::Credential* cred) {
     call_start = absl::Now();
     ctx->set_deadline(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(timeout_millis));
     if (opts.compress) ctx->set_compression_algorithm(GRPC_COMPRESS_GZIP);
-    if (cred == nullptr) return;
-    std::string key = crypto::SecretHash(cred->secret);
-    if (opts.insecure) {
-      ctx->AddMetadata(wire::kProofKey,
-                       wire::ProofHeader(cred->device,
-                                         crypto::CredentialProof(key, *hub_id, cred->device,
-                                                                 crypto::NoCertificateDigest())));
-      return;
-    }
-    ctx->set_credentials(grpc::MetadataCredentialsFromPlugin(
-        std::make_unique<ProofPlugin>(std::move(key), *hub_id, cred->device)));
+    if (cred != nullptr) AttachProof(ctx, *cred, *hub_id, opts.insecure);
   }
 
   absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& r);
