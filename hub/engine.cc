@@ -120,8 +120,8 @@ absl::Status HubEngine::RevokeNode(const DeviceId& device, const std::string& ac
 }
 
 absl::StatusOr<NodeInfo> HubEngine::Authenticate(const DeviceId& device,
-                                                 const std::string& secret) {
-  FS_ASSIGN_OR_RETURN(NodeInfo n, storage_->CheckCredential(device, secret));
+                                                 const CredentialCheck& check) {
+  FS_ASSIGN_OR_RETURN(NodeInfo n, storage_->CheckCredential(device, check));
   if (n.revoked) {
     return absl::PermissionDeniedError(absl::StrCat(
         "device ", device.ToString(),

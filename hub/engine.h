@@ -56,7 +56,7 @@ class HubEngine : public HubStore {
     return storage_->Registry();
   }
   absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
-                                        const std::string& secret) override;
+                                        const CredentialCheck& check) override;
   absl::Status RecordDelivered(const DeviceId& device, int64_t position) override {
     return storage_->RecordDelivered(device, position);
   }

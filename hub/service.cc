@@ -19,6 +19,7 @@
 #include "fieldsync/v1/sync.grpc.pb.h"
 #include "base/file.h"
 #include "base/status_macros.h"
+#include "crypto/credential_proof.h"
 #include "hub/operator_streams.h"
 #include "hub/refusal_log.h"
 #include "hub/serve_log.h"
@@ -115,18 +116,22 @@ class PeerScope {
 // protocol itself is SyncHandler's.
 class SyncService final : public pb::Sync::Service {
  public:
+  // `proof_certificates`: the digests a node's credential proof may be
+  // bound to (StartServer).
   SyncService(HubStore* store, ClockSource* clock, bool verbose, CallsInProgress* calls,
-              const StoreGate* gate)
+              const StoreGate* gate, std::vector<std::string> proof_certificates)
       : calls_(calls),
         gate_(gate),
-        handler_(store, clock, verbose,
-                 [](const std::string& line, bool refusal) {
-                   if (refusal) {
-                     LogRefusal(line, t_peer);
-                   } else {
-                     ServeLog(LogPriority::kInfo, line);
-                   }
-                 }) {}
+        handler_(
+            store, clock, verbose,
+            [](const std::string& line, bool refusal) {
+              if (refusal) {
+                LogRefusal(line, t_peer);
+              } else {
+                ServeLog(LogPriority::kInfo, line);
+              }
+            },
+            std::move(proof_certificates)) {}
 
   grpc::Status Hello(grpc::ServerContext* ctx, const pb::HelloRequest* req,
                      pb::HelloResponse* resp) override {
@@ -141,7 +146,8 @@ class SyncService final : public pb::Sync::Service {
     r.node_time_millis = req->node_time_millis();
     r.max_protocol_version = req->max_protocol_version();
     // A credential is optional here; if one is sent it must be valid.
-    if (ctx->client_metadata().count(wire::kAuthKey) > 0) {
+    if (ctx->client_metadata().count(wire::kAuthKey) > 0 ||
+        ctx->client_metadata().count(wire::kProofKey) > 0) {
       absl::StatusOr<sync::Credential> cred = Credential(ctx);
       if (!cred.ok()) return Refuse("hello", cred.status());
       r.credential = *cred;
@@ -155,6 +161,8 @@ class SyncService final : public pb::Sync::Service {
     resp->set_log_head(out->log_head);
     resp->set_enrol_challenge(out->enrol_challenge);
     resp->set_compact_headers(static_cast<uint32_t>(out->compact_headers));
+    // What a node of session 23 on needs to hear before it sends a proof.
+    resp->set_credential_proof(crypto::kCredentialProofVersion);
     if (out->own) {
       resp->mutable_own()->set_acknowledged_seq(out->own->acknowledged_seq);
       resp->mutable_own()->set_accounted_seq(out->own->accounted_seq);
@@ -425,13 +433,19 @@ class SyncService final : public pb::Sync::Service {
   }
 
  private:
-  // The node's credential from the call's metadata: UNAUTHENTICATED-free
-  // when there is none (the handler says how to enrol), UNAUTHENTICATED if
-  // it cannot be read.
+  // The node's credential from the call's metadata: its proof, else an
+  // older node's bearer. UNAUTHENTICATED-free when there is none (the
+  // handler says how to enrol), UNAUTHENTICATED if it cannot be read.
   static absl::StatusOr<sync::Credential> Credential(grpc::ServerContext* ctx) {
     const auto& md = ctx->client_metadata();
-    auto it = md.find(wire::kAuthKey);
     sync::Credential cred;
+    if (auto proof = md.find(wire::kProofKey); proof != md.end()) {
+      FS_RETURN_IF_ERROR(wire::ParseProofHeader(
+          std::string_view(proof->second.data(), proof->second.size()), &cred.device,
+          &cred.proof));
+      return cred;
+    }
+    auto it = md.find(wire::kAuthKey);
     if (it == md.end()) return cred;
     FS_RETURN_IF_ERROR(wire::ParseBearer(
         std::string_view(it->second.data(), it->second.size()), &cred.device, &cred.secret));
@@ -516,8 +530,24 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
                                                            HubStore* store) {
   if (absl::Status s = CheckListen(options); !s.ok()) return s;
   std::shared_ptr<grpc::ServerCredentials> creds;
+  // What a node's credential proof may be bound to: the certificate this
+  // hub serves (none on plain-text loopback), and those of proxies that
+  // end TLS in front of it (--proof-cert).
+  std::vector<std::string> proof_certificates;
+  for (const std::string& file : options.proof_certs) {
+    absl::StatusOr<std::string> pem = ReadWholeFile(file);
+    absl::StatusOr<std::string> digest =
+        pem.ok() ? wire::LeafCertificateDigest(*pem) : absl::StatusOr<std::string>(pem.status());
+    if (!digest.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--proof-cert ", file, " holds no readable certificate (", digest.status().message(),
+          "): give the PEM certificate the proxy in front of the hub serves"));
+    }
+    proof_certificates.push_back(*std::move(digest));
+  }
   if (options.insecure) {
     creds = grpc::InsecureServerCredentials();
+    proof_certificates.push_back(crypto::NoCertificateDigest());
   } else {
     absl::StatusOr<std::string> cert = ReadFile(options.tls_cert, "TLS certificate");
     if (!cert.ok()) return cert.status();
@@ -539,6 +569,9 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
           "the hub's TLS key ", options.tls_key, " is not the key of its certificate ",
           options.tls_cert, ": give the two files tools/make-certs made together"));
     }
+    absl::StatusOr<std::string> digest = wire::LeafCertificateDigest(*cert);
+    if (!digest.ok()) return absl::FailedPreconditionError(digest.status().message());
+    proof_certificates.push_back(*std::move(digest));
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back({*key, *cert});
     creds = grpc::SslServerCredentials(ssl);
@@ -548,7 +581,7 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
   running->gate = std::make_shared<StoreGate>();
   auto service = std::make_shared<SyncService>(
       store, options.clock ? options.clock : SystemClock::Get(), options.verbose,
-      running->calls.get(), running->gate.get());
+      running->calls.get(), running->gate.get(), std::move(proof_certificates));
   EnableOperatorServices();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, creds, &running->port);

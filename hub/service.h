@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "clock/clock_source.h"
@@ -25,6 +26,11 @@ struct ServerOptions {
   std::string tls_key;
   // Plain-text gRPC: refused unless `listen` is a loopback address.
   bool insecure = false;
+  // PEM certificates (the first of each file) of proxies that end TLS in
+  // front of the hub: a node's credential proof made over one of them is
+  // taken as over the hub's own (`serve --proof-cert`, repeatable;
+  // docs/PROTOCOL.md, "Credentials").
+  std::vector<std::string> proof_certs;
   ClockSource* clock = nullptr;
   // Logs one line per call to stderr.
   bool verbose = false;

@@ -9,6 +9,7 @@
 #include "base/args.h"
 #include "base/json.h"
 #include "base/status_macros.h"
+#include "crypto/credential_proof.h"
 #include "crypto/hash.h"
 #include "crypto/identity.h"
 #include "hub/audit.h"
@@ -282,7 +283,7 @@ class SqliteEnrolTxn : public HubEnrolTxn {
     ins->BindBlob(1, device.view());
     ins->BindText(2, name);
     ins->BindText(3, province);
-    ins->BindBlob(4, Hash(secret));
+    ins->BindBlob(4, crypto::SecretHash(secret));
     ins->BindInt(5, at_millis);
     ins->BindBlob(6, keys.sign_pk);
     ins->BindBlob(7, keys.box_pk);
@@ -370,21 +371,14 @@ absl::StatusOr<std::vector<RegisteredDevice>> SqliteHubStorage::Registry() {
 }
 
 absl::StatusOr<NodeInfo> SqliteHubStorage::CheckCredential(const DeviceId& device,
-                                                           const std::string& secret) {
+                                                           const CredentialCheck& check) {
   absl::MutexLock l(&registry_mu_);
   FS_ASSIGN_OR_RETURN(NodeInfo n, LoadNode(device));
   FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("SELECT secret_hash FROM hub_nodes WHERE "
                                                    "device = ?1"));
   st->BindBlob(1, device.view());
   FS_ASSIGN_OR_RETURN(bool found, st->Step());
-  const std::string want = found ? st->ColumnString(0) : std::string();
-  const std::string got = Hash(secret);
-  if (want.size() != got.size() ||
-      sodium_memcmp(want.data(), got.data(), got.size()) != 0) {
-    return absl::UnauthenticatedError(
-        "the node's credential was not accepted by the hub: its credential file is damaged or "
-        "belongs to another hub; enrol again with a new token");
-  }
+  FS_RETURN_IF_ERROR(check.Verify(found ? st->ColumnString(0) : std::string()));
   return n;
 }
 

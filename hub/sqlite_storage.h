@@ -50,7 +50,7 @@ class SqliteHubStorage : public HubStorage {
       const std::function<absl::Status(HubEnrolTxn&)>& body) override;
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override;
   absl::StatusOr<NodeInfo> CheckCredential(const DeviceId& device,
-                                           const std::string& secret) override;
+                                           const CredentialCheck& check) override;
   absl::Status RecordDelivered(const DeviceId& device, int64_t position) override;
   absl::Status RecordCall(const DeviceId& device, int protocol_version,
                           std::optional<int64_t> clock_skew_millis,

@@ -517,10 +517,11 @@ class HubStorage {
   // hub/enrolment.h); nothing stays of it on an error.
   virtual absl::Status EnrolTransaction(const std::function<absl::Status(HubEnrolTxn&)>& body) = 0;
   virtual absl::StatusOr<std::vector<RegisteredDevice>> Registry() = 0;
-  // The node if `secret` is its credential (UNAUTHENTICATED otherwise),
-  // revoked or not.
+  // The node if `check` matches its stored secret_hash (UNAUTHENTICATED
+  // otherwise, and for an unknown device), revoked or not. The comparison
+  // is CredentialCheck::Verify's, the same for every store.
   virtual absl::StatusOr<NodeInfo> CheckCredential(const DeviceId& device,
-                                                   const std::string& secret) = 0;
+                                                   const CredentialCheck& check) = 0;
   virtual absl::Status RecordDelivered(const DeviceId& device, int64_t position) = 0;
   virtual absl::Status RecordCall(const DeviceId& device, int protocol_version,
                                   std::optional<int64_t> clock_skew_millis,

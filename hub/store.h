@@ -21,6 +21,7 @@
 #include "change/id.h"
 #include "crypto/identity.h"
 #include "hub/audit.h"
+#include "hub/credential_check.h"
 #include "store/keyring.h"
 #include "store/replica.h"
 #include "sync/messages.h"
@@ -143,10 +144,11 @@ class HubStore {
                                            const crypto::DevicePublic& keys, bool proven) = 0;
   // Every enrolled device with its public keys and revocation, for nodes.
   virtual absl::StatusOr<std::vector<RegisteredDevice>> Registry() = 0;
-  // UNAUTHENTICATED for an unknown node or a wrong secret,
+  // UNAUTHENTICATED for an unknown node or a credential that does not
+  // match (`check`: its secret or a proof, hub/credential_check.h),
   // PERMISSION_DENIED for a revoked node.
   virtual absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
-                                                const std::string& secret) = 0;
+                                                const CredentialCheck& check) = 0;
   // Bookkeeping of a call (last seen, protocol, skew, acknowledged cursor).
   // A pull stream that ended well took the node to `position`. What it
   // acknowledged is what it asks from at its next pull (`cursor`, which

@@ -60,12 +60,17 @@ absl::Status SyncHandler::Fail(std::string_view call, const absl::Status& s,
 }
 
 absl::StatusOr<NodeInfo> SyncHandler::Authenticate(const sync::Credential& cred) {
+  if (!cred.proof.empty()) {
+    return store_->Authenticate(cred.device, CredentialCheck::Proof(store_->hub_id(), cred.device,
+                                                                    cred.proof,
+                                                                    proof_certificates_));
+  }
   if (cred.secret.empty()) {
     return absl::UnauthenticatedError(
         "the call carries no node credential: enrol this node first (fieldnode enroll "
         "--token TOKEN, with a token from the hub administrator)");
   }
-  return store_->Authenticate(cred.device, cred.secret);
+  return store_->Authenticate(cred.device, CredentialCheck::Secret(cred.secret));
 }
 
 absl::StatusOr<sync::HelloReply> SyncHandler::Hello(const sync::HelloRequest& req) {

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "clock/clock_source.h"
 #include "hub/enrol_challenge.h"
@@ -23,8 +24,16 @@ class SyncHandler final : public sync::Transport {
   // `log`: one line per refusal (`refusal` true) and per enrolment (and per
   // call when verbose); null: none.
   using LogLine = std::function<void(const std::string& line, bool refusal)>;
-  SyncHandler(HubStore* store, ClockSource* clock, bool verbose, LogLine log)
-      : store_(store), clock_(clock), verbose_(verbose), log_(std::move(log)) {}
+  // `proof_certificates`: the digests a credential proof may be bound to
+  // (hub/credential_check.h; the gRPC service gives its certificate's and
+  // those of `serve --proof-cert`); none: every proof is refused.
+  SyncHandler(HubStore* store, ClockSource* clock, bool verbose, LogLine log,
+              std::vector<std::string> proof_certificates = {})
+      : store_(store),
+        clock_(clock),
+        verbose_(verbose),
+        log_(std::move(log)),
+        proof_certificates_(std::move(proof_certificates)) {}
 
   absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override;
   absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override;
@@ -47,6 +56,7 @@ class SyncHandler final : public sync::Transport {
   bool verbose_;
   LogLine log_;
   const EnrolChallenges challenges_;
+  const std::vector<std::string> proof_certificates_;
 };
 
 }  // namespace fieldsync::hub

@@ -20,7 +20,9 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "base/tuning.h"
+#include "crypto/credential_proof.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
+#include "node/call_proof.h"
 #include "node/tls_sessions.h"
 #include "proto/address.h"
 #include "proto/tls_files.h"
@@ -304,16 +306,25 @@ class GrpcTransport::Impl {
 
   absl::Time call_start;  // of the call under way (calls do not overlap)
   const std::atomic<bool>* stop = nullptr;  // SetStop
+  // The hub's id a proof is made for: hub.conf's, else the one a Hello
+  // without a credential answered (a node enrolled before hub.conf kept
+  // it). Not a matter of trust: the proof's binding to the certificate is;
+  // a wrong id only makes a proof no hub takes.
+  std::optional<DeviceId> hub_id;
 
+  // With `cred`, the call carries its proof, never the secret
+  // (node/call_proof.h). `hub_id` is known.
   void Prepare(grpc::ClientContext* ctx, int64_t timeout_millis, const sync::Credential* cred) {
     call_start = absl::Now();
     ctx->set_deadline(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(timeout_millis));
     if (opts.compress) ctx->set_compression_algorithm(GRPC_COMPRESS_GZIP);
-    if (cred != nullptr) {
-      ctx->AddMetadata(wire::kAuthKey, wire::BearerToken(cred->device, cred->secret));
-    }
+    if (cred != nullptr) AttachProof(ctx, *cred, *hub_id, opts.insecure);
   }
+
+  absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& r);
+  // Learns the hub's id if not known, by a Hello without a credential.
+  absl::Status KnowHubId();
 };
 
 GrpcTransport::GrpcTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -393,12 +404,16 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Create(
   impl->ca_pem = std::move(ca_pem);
   impl->creds = creds;
   impl->args = args;
+  // hub.conf's; one that does not read is learnt from the hub (KnowHubId).
+  if (absl::StatusOr<DeviceId> id = Id16::Parse(options.hub_id, "hub id"); id.ok()) {
+    impl->hub_id = *id;
+  }
   impl->Reconnect();
   return std::unique_ptr<GrpcTransport>(new GrpcTransport(std::move(impl)));
 }
 
-absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& r) {
-  Impl& m = *impl_;
+absl::StatusOr<sync::HelloReply> GrpcTransport::Impl::Hello(const sync::HelloRequest& r) {
+  Impl& m = *this;
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.call_timeout_millis, r.credential ? &*r.credential : nullptr);
   pb::HelloRequest req;
@@ -426,9 +441,22 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& 
     if (auto stopped = watch.Stopped("hello"); !g.ok() && stopped) return *stopped;
   }
   if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "hello", absl::Now() - m.call_start);
+  // A node of this version sends its credential only as a proof: a hub
+  // that does not say it checks one (older than session 23) ignored it,
+  // and would refuse the push for want of a bearer. Nothing more goes
+  // there; the bearer is never sent, as a party answering at the hub's
+  // address could say the same (docs/PROTOCOL.md, "Credentials").
+  if (r.credential && resp.credential_proof() < crypto::kCredentialProofVersion) {
+    return absl::UnavailableError(absl::StrCat(
+        "the hub at ", m.opts.address, " does not check credential proofs (a hub older than "
+        "this laptop's fieldnode, or not a fieldsync hub): this laptop sends its credential "
+        "only as a proof, so nothing was pushed or pulled. Ask the hub administrator to "
+        "upgrade the hub; the node keeps working offline"));
+  }
   sync::HelloReply h;
   h.protocol_version = resp.protocol_version();  // checked by the engine (sync::SayHello)
   FS_ASSIGN_OR_RETURN(h.hub_id, Id16::FromBytes(resp.hub_id(), "hub id"));
+  if (!m.hub_id) m.hub_id = h.hub_id;
   h.hub_time_millis = resp.hub_time_millis();
   h.province = resp.province();
   h.log_head = resp.log_head();
@@ -440,6 +468,18 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& 
     if (resp.own().has_key_records()) h.own->key_records = resp.own().key_records();
   }
   return h;
+}
+
+absl::Status GrpcTransport::Impl::KnowHubId() {
+  if (hub_id) return absl::OkStatus();
+  sync::HelloRequest probe;
+  probe.node_time_millis = absl::ToUnixMillis(absl::Now());
+  return Hello(probe).status();
+}
+
+absl::StatusOr<sync::HelloReply> GrpcTransport::Hello(const sync::HelloRequest& r) {
+  if (r.credential) FS_RETURN_IF_ERROR(impl_->KnowHubId());
+  return impl_->Hello(r);
 }
 
 absl::StatusOr<sync::EnrollReply> GrpcTransport::Enroll(const sync::EnrollRequest& r) {
@@ -507,6 +547,7 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
   if (r.relayed_author) req.set_relayed_author(std::string(r.relayed_author->view()));
   req.set_schema_version(r.schema_version);
   req.set_schema_since_seq(r.schema_since_seq);
+  FS_RETURN_IF_ERROR(m.KnowHubId());
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.call_timeout_millis, &r.credential);
   pb::PushResponse resp;
@@ -586,6 +627,7 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
       b->mutable_after()->set_row(std::string(cut.row.view()));
     }
   }
+  FS_RETURN_IF_ERROR(m.KnowHubId());
   grpc::ClientContext ctx;
   m.Prepare(&ctx, m.opts.pull_timeout_millis, &r.credential);
   CancelOnStop watch(m.stop, &ctx);

@@ -1,7 +1,9 @@
 // The sync protocol over gRPC and TLS, as a node calls the hub: one
 // channel of its own, a deadline on every call, the node's credential in
-// the call's metadata, and a failed link explained in words a user can act
-// on. Implements sync::Transport (sync-core/sync/transport.h).
+// the call's metadata as a proof bound to the connection's certificate
+// (node/call_proof.h; a hub that checks none gets nothing more), and a
+// failed link explained in words a user can act on. Implements
+// sync::Transport (sync-core/sync/transport.h).
 #ifndef FIELDSYNC_NODE_GRPC_TRANSPORT_H_
 #define FIELDSYNC_NODE_GRPC_TRANSPORT_H_
 

@@ -16,19 +16,30 @@
 // revoked (attack review 21, MED 1 and 2); one in use that names another
 // hub is passed over too.
 //
-// The credential (`Bearer <device>.<secret>`) goes to an address only once
-// it is confirmed (attack review 21, MED 2): the first Hello to an address
-// not yet confirmed carries none, and only if its answer names the hub id
-// enrolment recorded (hub.conf) is the Hello sent again with it. An address
-// answering as another hub never sees the secret: with one address, or none
-// of several answering as this laptop's hub, the pass fails UNAVAILABLE
-// (retried) and nothing is pushed. An address stays confirmed until it does
-// not answer or the links are Reset (a new connection may reach another
-// machine). Every hub answers a Hello without a credential (enrolment
-// begins with one), so older hubs need nothing new (docs/PROTOCOL.md,
-// "Credentials"). What this does not stop: a party holding a key of the
-// same CA for the address's name can repeat the hub's id, which is no
-// secret; only a proof bound to the hub's own key would.
+// The secret itself goes to no address (session 23, attack review 22,
+// MED 1): every call carries a proof of it bound to the TLS certificate
+// the laptop saw on the very connection carrying the call
+// (crypto/credential_proof.h, node/grpc_transport.cc), and the hub takes
+// only proofs bound to a certificate it serves. Whatever answers at an
+// address with a certificate of its own (another hub, anyone the CA gave
+// one, a relay), at the first connection or at one gRPC made again by
+// itself (idle, GOAWAY, a DNS change), gets a proof no hub takes.
+//
+// What the probe still does is routing (attack review 21, MED 1 and 2):
+// the first Hello to an address not yet confirmed carries no credential,
+// and only if its answer names the hub id enrolment recorded (hub.conf) is
+// the Hello sent again with it, so an address serving another hub is
+// passed over before it could refuse this laptop's proof, which would read
+// as a revocation and stop the daemon. With one address, or none of several
+// answering as this laptop's hub, the pass fails UNAVAILABLE (retried). An
+// address stays confirmed until it does not answer or the links are Reset;
+// that is no longer trusted with anything secret. A hub.conf without
+// hub_id (enrolled before it was kept) makes no probe here; the transport
+// learns the id for its proofs from a Hello without a credential (a wrong
+// id only makes proofs no hub takes). Every hub answers a Hello without a
+// credential (enrolment begins with one); a hub older than proofs says so
+// in its Hello answer and gets nothing more (docs/PROTOCOL.md,
+// "Credentials").
 #ifndef FIELDSYNC_NODE_HUB_LINKS_H_
 #define FIELDSYNC_NODE_HUB_LINKS_H_
 

@@ -125,4 +125,21 @@ absl::Status CheckKeyPair(std::string_view cert_pem, std::string_view key_pem) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> LeafCertificateDigest(std::string_view pem) {
+  absl::StatusOr<Cert> cert = FirstCertificate(pem);
+  if (!cert.ok()) return cert.status();
+  unsigned char* der = nullptr;
+  const int n = i2d_X509(cert->get(), &der);
+  if (n <= 0) return absl::InvalidArgumentError(LastError());
+  std::string digest(EVP_MAX_MD_SIZE, '\0');
+  unsigned int len = 0;
+  const bool ok = EVP_Digest(der, static_cast<size_t>(n),
+                             reinterpret_cast<unsigned char*>(digest.data()), &len, EVP_sha256(),
+                             nullptr) == 1;
+  OPENSSL_free(der);
+  if (!ok) return absl::InvalidArgumentError(LastError());
+  digest.resize(len);
+  return digest;
+}
+
 }  // namespace fieldsync::wire

@@ -7,6 +7,7 @@
 #define FIELDSYNC_PROTO_TLS_FILES_H_
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -36,6 +37,11 @@ absl::Status CheckPrivateKey(std::string_view pem);
 // OK if `key_pem` is the private key of the first certificate of
 // `cert_pem` (both readable); INVALID_ARGUMENT otherwise.
 absl::Status CheckKeyPair(std::string_view cert_pem, std::string_view key_pem);
+
+// SHA-256 of the DER of the first certificate of PEM text `pem`: the
+// "tls-server-end-point" digest a credential proof is bound to
+// (crypto/credential_proof.h). INVALID_ARGUMENT if none reads.
+absl::StatusOr<std::string> LeafCertificateDigest(std::string_view pem);
 
 }  // namespace fieldsync::wire
 

@@ -12,37 +12,62 @@
 
 namespace fieldsync::wire {
 
-std::string BearerToken(const DeviceId& device, const std::string& secret) {
-  std::string hex(2 * secret.size() + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(secret.data()),
-                 secret.size());
+namespace {
+
+std::string Hex(std::string_view raw) {
+  std::string hex(2 * raw.size() + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(raw.data()),
+                 raw.size());
   hex.pop_back();
-  return absl::StrCat("Bearer ", device.ToString(), ".", hex);
+  return hex;
 }
 
-absl::Status ParseBearer(std::string_view header, DeviceId* device, std::string* secret) {
-  constexpr std::string_view kPrefix = "Bearer ";
-  const absl::Status bad = absl::UnauthenticatedError(
-      "the call carries no usable node credential: enrol this node first (fieldnode enroll "
-      "--token TOKEN, with a token from the hub administrator)");
-  if (header.substr(0, kPrefix.size()) != kPrefix) return bad;
-  header.remove_prefix(kPrefix.size());
-  const size_t dot = header.find('.');
-  if (dot == std::string_view::npos) return bad;
-  absl::StatusOr<DeviceId> id = Id16::Parse(header.substr(0, dot), "device id");
-  if (!id.ok()) return bad;
-  const std::string_view hex = header.substr(dot + 1);
-  if (hex.size() != 64) return bad;
+// "<device id>.<64 hex digits>", the form of both the bearer (after its
+// prefix) and the proof.
+bool ParseDeviceAndHex32(std::string_view text, DeviceId* device, std::string* bytes) {
+  const size_t dot = text.find('.');
+  if (dot == std::string_view::npos) return false;
+  absl::StatusOr<DeviceId> id = Id16::Parse(text.substr(0, dot), "device id");
+  if (!id.ok()) return false;
+  const std::string_view hex = text.substr(dot + 1);
+  if (hex.size() != 64) return false;
   std::string raw(32, '\0');
   size_t len = 0;
   if (sodium_hex2bin(reinterpret_cast<unsigned char*>(raw.data()), raw.size(), hex.data(),
                      hex.size(), nullptr, &len, nullptr) != 0 ||
       len != 32) {
-    return bad;
+    return false;
   }
   *device = *id;
-  *secret = std::move(raw);
-  return absl::OkStatus();
+  *bytes = std::move(raw);
+  return true;
+}
+
+absl::Status Unusable() {
+  return absl::UnauthenticatedError(
+      "the call carries no usable node credential: enrol this node first (fieldnode enroll "
+      "--token TOKEN, with a token from the hub administrator)");
+}
+
+}  // namespace
+
+std::string BearerToken(const DeviceId& device, const std::string& secret) {
+  return absl::StrCat("Bearer ", device.ToString(), ".", Hex(secret));
+}
+
+absl::Status ParseBearer(std::string_view header, DeviceId* device, std::string* secret) {
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (header.substr(0, kPrefix.size()) != kPrefix) return Unusable();
+  header.remove_prefix(kPrefix.size());
+  return ParseDeviceAndHex32(header, device, secret) ? absl::OkStatus() : Unusable();
+}
+
+std::string ProofHeader(const DeviceId& device, std::string_view proof) {
+  return absl::StrCat(device.ToString(), ".", Hex(proof));
+}
+
+absl::Status ParseProofHeader(std::string_view header, DeviceId* device, std::string* proof) {
+  return ParseDeviceAndHex32(header, device, proof) ? absl::OkStatus() : Unusable();
 }
 
 grpc::Status ToGrpc(const absl::Status& s) {

@@ -37,6 +37,16 @@ std::string BearerToken(const DeviceId& device, const std::string& secret);
 // INVALID_ARGUMENT-free parse: UNAUTHENTICATED with a message on anything odd.
 absl::Status ParseBearer(std::string_view header, DeviceId* device, std::string* secret);
 
+// The metadata key that carries a node's credential proof instead
+// (crypto/credential_proof.h; docs/PROTOCOL.md, "Credentials", proof
+// version 1). A node of session 23 on sends only this; hubs still take the
+// bearer from older nodes.
+inline constexpr char kProofKey[] = "fieldsync-proof";
+// "<device id>.<proof hex>"
+std::string ProofHeader(const DeviceId& device, std::string_view proof);
+// As ParseBearer; the words never repeat the header.
+absl::Status ParseProofHeader(std::string_view header, DeviceId* device, std::string* proof);
+
 // The details a hub's own INTERNAL or UNKNOWN answer carries, so that a
 // node tells it from a link that broke under the call, which gRPC reports
 // with the same codes (node/grpc_transport.h, LinkBroke).

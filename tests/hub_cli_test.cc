@@ -307,6 +307,20 @@ TEST_F(HubCliTest, AListenPortOverTheLastIsAWrongCommandLine) {
   }
 }
 
+// `serve --proof-cert FILE` (a TLS-terminating proxy's certificate,
+// docs/OPERATING.md): a file that is missing or holds no certificate is
+// said on one line naming the option, and nothing is served.
+TEST_F(HubCliTest, AProofCertificateThatDoesNotReadIsSaidOnOneLineAndNothingIsServed) {
+  std::ofstream(dir_.File("garbage.crt")) << "-----BEGIN CERTIFICATE-----\nnot base64\n";
+  for (const std::string& file : {dir_.File("missing.crt"), dir_.File("garbage.crt")}) {
+    SCOPED_TRACE(file);
+    Result r = Hub({"serve", "--insecure", "--listen", "127.0.0.1:0", "--proof-cert", file});
+    EXPECT_NE(r.exit, 0);
+    EXPECT_EQ(Lines(r.err), 1) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--proof-cert " + file + " holds no readable certificate"));
+  }
+}
+
 // hub.db damaged while the hub is stopped: the root page of `table`
 // overwritten with garbage (WAL checkpointed first, as a stopped hub leaves it);
 // with `cells`, only its cell pointers (SQLite's check then names the

@@ -64,18 +64,26 @@ TEST_F(HubEnrolmentTest, ARetryWithTheSameKeysReplacesTheCredential) {
   auto first = Enrol(token, id.public_keys());
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->province, "LC");
-  EXPECT_TRUE(storage_->CheckCredential(id.public_keys().device, first->secret).ok());
+  EXPECT_TRUE(
+      storage_->CheckCredential(id.public_keys().device, CredentialCheck::Secret(first->secret))
+          .ok());
 
   // Not proven from its keystore: refused, the credential kept.
   EXPECT_EQ(Enrol(token, id.public_keys(), /*proven=*/false).status().code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_TRUE(storage_->CheckCredential(id.public_keys().device, first->secret).ok());
+  EXPECT_TRUE(
+      storage_->CheckCredential(id.public_keys().device, CredentialCheck::Secret(first->secret))
+          .ok());
 
   auto again = Enrol(token, id.public_keys());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_NE(again->secret, first->secret);
-  EXPECT_TRUE(storage_->CheckCredential(id.public_keys().device, again->secret).ok());
-  EXPECT_FALSE(storage_->CheckCredential(id.public_keys().device, first->secret).ok());
+  EXPECT_TRUE(
+      storage_->CheckCredential(id.public_keys().device, CredentialCheck::Secret(again->secret))
+          .ok());
+  EXPECT_FALSE(
+      storage_->CheckCredential(id.public_keys().device, CredentialCheck::Secret(first->secret))
+          .ok());
 }
 
 TEST_F(HubEnrolmentTest, EveryRefusalChangesNothing) {
@@ -109,8 +117,11 @@ TEST_F(HubEnrolmentTest, EveryRefusalChangesNothing) {
   EXPECT_NE(Enrol(late, second.public_keys()).status().message().find("expired"),
             std::string::npos);
 
-  EXPECT_TRUE(storage_->CheckCredential(id.public_keys().device, first->secret).ok());
-  EXPECT_FALSE(storage_->CheckCredential(second.public_keys().device, "x").ok());
+  EXPECT_TRUE(
+      storage_->CheckCredential(id.public_keys().device, CredentialCheck::Secret(first->secret))
+          .ok());
+  EXPECT_FALSE(
+      storage_->CheckCredential(second.public_keys().device, CredentialCheck::Secret("x")).ok());
   auto nodes = storage_->Nodes();
   ASSERT_TRUE(nodes.ok());
   EXPECT_EQ(nodes->size(), 1u);

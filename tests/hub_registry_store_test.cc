@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "crypto/credential_proof.h"
 #include "hub/audit.h"
 #include "hub/enrolment.h"
 #include "hub/pg/connection.h"
@@ -156,7 +157,7 @@ TEST_P(HubRegistryStoreTest, AnEnrolledNodeIsFoundByItsCredentialOnly) {
   EXPECT_EQ(e->province, "LC");
   ASSERT_EQ(e->secret.size(), 32u);
 
-  auto n = store().CheckCredential(id.device(), e->secret);
+  auto n = store().CheckCredential(id.device(), CredentialCheck::Secret(e->secret));
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(n->device, id.device());
   EXPECT_EQ(n->name, "Laptop 1");
@@ -167,12 +168,12 @@ TEST_P(HubRegistryStoreTest, AnEnrolledNodeIsFoundByItsCredentialOnly) {
   EXPECT_FALSE(n->revoked);
   EXPECT_EQ(n->last_seen_millis, 0);
 
-  auto wrong = store().CheckCredential(id.device(), std::string(32, 'x'));
+  auto wrong = store().CheckCredential(id.device(), CredentialCheck::Secret(std::string(32, 'x')));
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_TRUE(absl::StartsWith(wrong.status().message(),
                                "the node's credential was not accepted by the hub"));
   const DeviceId stranger = Id16::NewRandom();
-  auto unknown = store().CheckCredential(stranger, e->secret);
+  auto unknown = store().CheckCredential(stranger, CredentialCheck::Secret(e->secret));
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_TRUE(absl::StrContains(unknown.status().message(), "is not enrolled at this hub"));
   auto none = store().NodeOf(stranger);
@@ -189,6 +190,42 @@ TEST_P(HubRegistryStoreTest, AnEnrolledNodeIsFoundByItsCredentialOnly) {
 
   EXPECT_EQ(AuditActions(),
             (std::vector<std::string>{kAuditProvinceAdd, kAuditTokenIssue, kAuditEnrol}));
+}
+
+// A credential proof (crypto/credential_proof.h) is checked against the
+// stored secret_hash over the certificate digests the hub gives, the same
+// on both stores (hub/credential_check.h): one made over another
+// certificate, for another hub or by another device's secret is refused
+// in the words of a wrong secret.
+TEST_P(HubRegistryStoreTest, AProofIsTakenOnlyOverACertificateTheHubServes) {
+  ASSERT_TRUE(store().AddProvince("LC", "Lào Cai", "admin").ok());
+  const crypto::DeviceIdentity id = NewDevice();
+  auto e = Enrol(Token("LC"), id, "Laptop 1");
+  ASSERT_TRUE(e.ok()) << e.status();
+  const DeviceId hub = Id16::NewRandom();
+  const std::string served(32, 'S'), proxy(32, 'P'), other(32, 'O');
+  const std::string key = crypto::SecretHash(e->secret);
+  auto check = [&](const DeviceId& for_hub, const std::string& over, const std::string& k) {
+    return store().CheckCredential(
+        id.device(), CredentialCheck::Proof(hub, id.device(),
+                                            crypto::CredentialProof(k, for_hub, id.device(), over),
+                                            {served, proxy}));
+  };
+  auto ok = check(hub, served, key);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->device, id.device());
+  EXPECT_TRUE(check(hub, proxy, key).ok());
+  for (const auto& refused : {check(hub, other, key), check(Id16::NewRandom(), served, key),
+                              check(hub, served, crypto::SecretHash("another secret"))}) {
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated) << refused.status();
+    EXPECT_TRUE(absl::StartsWith(refused.status().message(),
+                                 "the node's credential was not accepted by the hub"));
+  }
+  // The secret's hash itself, sent as a proof, is no proof.
+  EXPECT_FALSE(store()
+                   .CheckCredential(id.device(),
+                                    CredentialCheck::Proof(hub, id.device(), key, {served}))
+                   .ok());
 }
 
 TEST_P(HubRegistryStoreTest, ATokenEnrolsOneDeviceAndItsRetryReplacesTheCredential) {
@@ -209,9 +246,10 @@ TEST_P(HubRegistryStoreTest, ATokenEnrolsOneDeviceAndItsRetryReplacesTheCredenti
   auto retry = Enrol(token, a, "A renamed", /*proven=*/true);
   ASSERT_TRUE(retry.ok()) << retry.status();
   EXPECT_NE(retry->secret, first->secret);
-  EXPECT_EQ(store().CheckCredential(a.device(), first->secret).status().code(),
-            absl::StatusCode::kUnauthenticated);
-  auto n = store().CheckCredential(a.device(), retry->secret);
+  EXPECT_EQ(
+      store().CheckCredential(a.device(), CredentialCheck::Secret(first->secret)).status().code(),
+      absl::StatusCode::kUnauthenticated);
+  auto n = store().CheckCredential(a.device(), CredentialCheck::Secret(retry->secret));
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(n->name, "A renamed");
   EXPECT_EQ(n->enrolled_at_millis, kEpoch) << "a retry keeps the enrolment time";
@@ -362,7 +400,7 @@ TEST_P(HubRegistryStoreTest, TheAuditTrailVerifiesAndEverythingStaysOnReopening)
   EXPECT_TRUE(trail->entries[0].prev_hash.empty());
   EXPECT_TRUE(VerifyHubAudit(*trail).empty());
   EXPECT_EQ(trail->entries[0].detail, "province LC \"Lào Cai\"");
-  auto n = store().CheckCredential(id.device(), e->secret);
+  auto n = store().CheckCredential(id.device(), CredentialCheck::Secret(e->secret));
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_TRUE(n->revoked);
 }

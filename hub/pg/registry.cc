@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
 #include "base/status_macros.h"
+#include "crypto/credential_proof.h"
 #include "crypto/hash.h"
 #include "crypto/identity.h"
 #include "crypto/key_record.h"
@@ -109,7 +110,8 @@ class PgEnrolTxn : public HubEnrolTxn {
               "box_pk) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (device) DO UPDATE SET "
               "secret_hash = excluded.secret_hash, name = excluded.name",
               {Param::Bytes(device.view()), Param::Text(name), Param::Text(province),
-               Param::Bytes(Hash(secret)), Param::Int(at_millis), Param::Bytes(keys.sign_pk),
+               Param::Bytes(crypto::SecretHash(secret)), Param::Int(at_millis),
+               Param::Bytes(keys.sign_pk),
                Param::Bytes(keys.box_pk)})
         .status();
   }
@@ -332,7 +334,7 @@ absl::StatusOr<std::vector<RegisteredDevice>> PostgresHubStorage::Registry() {
 }
 
 absl::StatusOr<NodeInfo> PostgresHubStorage::CheckCredential(const DeviceId& device,
-                                                             const std::string& secret) {
+                                                             const CredentialCheck& check) {
   absl::MutexLock l(&mu_);
   FS_ASSIGN_OR_RETURN(std::optional<NodeInfo> n, LoadNode(device));
   if (!n) {
@@ -343,13 +345,7 @@ absl::StatusOr<NodeInfo> PostgresHubStorage::CheckCredential(const DeviceId& dev
   }
   FS_ASSIGN_OR_RETURN(Result r, conn_->Exec("SELECT secret_hash FROM hub_nodes WHERE device = $1",
                                             {Param::Bytes(device.view())}));
-  const std::string want = r.rows() == 1 ? r.Bytes(0, 0) : std::string();
-  const std::string got = Hash(secret);
-  if (want.size() != got.size() || sodium_memcmp(want.data(), got.data(), got.size()) != 0) {
-    return absl::UnauthenticatedError(
-        "the node's credential was not accepted by the hub: its credential file is damaged or "
-        "belongs to another hub; enrol again with a new token");
-  }
+  FS_RETURN_IF_ERROR(check.Verify(r.rows() == 1 ? r.Bytes(0, 0) : std::string()));
   return *std::move(n);
 }
 

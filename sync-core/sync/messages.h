@@ -21,10 +21,15 @@
 namespace fieldsync::sync {
 
 // A node's credential (DIR/credential, from Enroll): its device id and a
-// 32-byte secret the hub keeps a hash of.
+// 32-byte secret the hub keeps a hash of. Over gRPC the secret itself never
+// leaves the laptop: each call carries a proof made from it, bound to the
+// hub's certificate (crypto/credential_proof.h); the hub's service puts it
+// in `proof`, and `secret` is set only from an older laptop's bearer (or
+// by a transport in the same process).
 struct Credential {
   DeviceId device;
   std::string secret;
+  std::string proof{};
 };
 
 struct HelloRequest {
