@@ -135,7 +135,8 @@ absl::StatusOr<sync::EnrollReply> SyncHandler::Enroll(const sync::EnrollRequest&
       return Fail("enroll", c);
     }
     if (!crypto::CheckDevicePublic(keys).ok() ||
-        !crypto::VerifyEnrolment(keys, store_->hub_id(), req.challenge, req.token, req.proof)
+        !crypto::VerifyEnrolment(keys, store_->hub_id(), req.challenge, req.token, req.proof,
+                                 proof_certificates_)
              .ok()) {
       return Fail("enroll", absl::PermissionDeniedError(absl::StrCat(
                                 "the enrolment of device ", req.device.ToString(),

@@ -422,10 +422,13 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Impl::Hello(const sync::HelloReq
   req.set_max_protocol_version(static_cast<pb::ProtocolVersion>(r.max_protocol_version));
   pb::HelloResponse resp;
   grpc::Status g;
+  // The connection the answer came on, as its far end showed itself.
+  std::shared_ptr<const grpc::AuthContext> auth;
   {
     CancelOnStop watch(m.stop, &ctx);
     g = m.stub->Hello(&ctx, req, &resp);
     if (auto stopped = watch.Stopped("hello"); !g.ok() && stopped) return *stopped;
+    auth = ctx.auth_context();
   }
   // A connection the hub lost without this laptop knowing (the hub
   // restarted, a router forgot it) fails the first call written on it, at
@@ -439,6 +442,7 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Impl::Hello(const sync::HelloReq
     CancelOnStop watch(m.stop, &again);
     g = m.stub->Hello(&again, req, &resp);
     if (auto stopped = watch.Stopped("hello"); !g.ok() && stopped) return *stopped;
+    auth = again.auth_context();
   }
   if (!g.ok()) return Explain(g, m.opts, m.ca_pem, "hello", absl::Now() - m.call_start);
   // A node of this version sends its credential only as a proof: a hub
@@ -462,6 +466,22 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Impl::Hello(const sync::HelloReq
   h.log_head = resp.log_head();
   h.enrol_challenge = resp.enrol_challenge();
   h.compact_headers = static_cast<int>(std::min<uint32_t>(resp.compact_headers(), 1000));
+  h.credential_proof = static_cast<int>(std::min<uint32_t>(resp.credential_proof(), 1000));
+  // The certificate this Hello's connection showed: an enrolment's proof
+  // is bound to it (crypto/enrolment_proof.h, version 2).
+  h.certificate_digest = crypto::NoCertificateDigest();
+  if (!m.opts.insecure) {
+    h.certificate_digest.clear();
+    if (auth) {
+      const std::vector<grpc::string_ref> pem =
+          auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+      if (pem.size() == 1) {
+        absl::StatusOr<std::string> digest =
+            wire::LeafCertificateDigest(std::string_view(pem[0].data(), pem[0].size()));
+        if (digest.ok()) h.certificate_digest = *std::move(digest);
+      }
+    }
+  }
   if (resp.has_own()) {
     h.own = sync::OwnCommitsHeld{resp.own().acknowledged_seq(), resp.own().accounted_seq(),
                                  std::nullopt};

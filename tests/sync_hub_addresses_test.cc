@@ -80,6 +80,11 @@ class RecordingHub final : public v1::Sync::Service {
     uint32_t credential_proof = 0;
     // 0: a port of the kernel's choice.
     int port = 0;
+    // Not empty: Hello and Enroll are relayed to the hub at this address
+    // (trusting `relay_ca`), their answers passed back and an enrolment's
+    // secret recorded (a relay ending TLS with a certificate of its own).
+    std::string relay_to = {};
+    std::string relay_ca = {};
   };
   // Served with `pki`'s certificate and key.
   explicit RecordingHub(const harness::Pki& pki) : RecordingHub(pki, Options()) {}
@@ -108,9 +113,14 @@ class RecordingHub final : public v1::Sync::Service {
     return credentials_;
   }
 
-  grpc::Status Hello(grpc::ServerContext* ctx, const v1::HelloRequest*,
+  grpc::Status Hello(grpc::ServerContext* ctx, const v1::HelloRequest* req,
                      v1::HelloResponse* resp) override {
     Record("hello", ctx);
+    if (!options_.relay_to.empty()) {
+      grpc::ClientContext out;
+      out.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+      return RelayStub()->Hello(&out, *req, resp);
+    }
     if (options_.refuse_hello) {
       return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "forbidden");
     }
@@ -121,10 +131,23 @@ class RecordingHub final : public v1::Sync::Service {
     resp->set_credential_proof(options_.credential_proof);
     return grpc::Status::OK;
   }
-  grpc::Status Enroll(grpc::ServerContext* ctx, const v1::EnrollRequest*,
-                      v1::EnrollResponse*) override {
+  grpc::Status Enroll(grpc::ServerContext* ctx, const v1::EnrollRequest* req,
+                      v1::EnrollResponse* resp) override {
     Record("enroll", ctx);
-    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not this hub");
+    if (options_.relay_to.empty()) {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not this hub");
+    }
+    grpc::ClientContext out;
+    out.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    grpc::Status s = RelayStub()->Enroll(&out, *req, resp);
+    absl::MutexLock l(&mu_);
+    if (s.ok()) secrets_.push_back(resp->secret());
+    return s;
+  }
+  // The secrets it read in the enrolment answers it relayed.
+  std::vector<std::string> secrets() {
+    absl::MutexLock l(&mu_);
+    return secrets_;
   }
   grpc::Status Push(grpc::ServerContext* ctx, const v1::PushRequest*, v1::PushResponse*) override {
     Record("push", ctx);
@@ -148,8 +171,15 @@ class RecordingHub final : public v1::Sync::Service {
     calls_.push_back(line);
   }
 
+  std::unique_ptr<v1::Sync::Stub> RelayStub() {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadAll(options_.relay_ca);
+    return v1::Sync::NewStub(grpc::CreateChannel(options_.relay_to, grpc::SslCredentials(ssl)));
+  }
+
   const Options options_;
   int port_ = 0;
+  std::vector<std::string> secrets_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<grpc::Server> server_;
   absl::Mutex mu_;
   std::vector<std::string> calls_ ABSL_GUARDED_BY(mu_);
@@ -385,6 +415,28 @@ TEST_F(HubAddressesTest, AServerOfTheSameCaRepeatingTheHubsIdRecordsNothingTheHu
   // Not vacuous: it was taken for the hub and sent a credential.
   ASSERT_TRUE(SawACredential(impostor.calls(), &all)) << all;
   EXPECT_EQ(TakenAtTheHub(impostor.credentials(), *hub_, *pki_), "") << all;
+}
+
+// Attack review 23, MED 1: a server of the laptops' CA with a certificate
+// of its own relays the enrolment, Hello and Enroll unchanged, to the real
+// hub. The laptop's enrolment proof is bound to the certificate it saw
+// (the relay's): the hub refuses it, and the relay reads no secret. Before:
+// the proof named no connection, the hub took it and the relay read the
+// secret in the answer.
+TEST_F(HubAddressesTest, ARelayOfTheSameCaEnrollingALaptopAtTheHubReadsNoSecret) {
+  const harness::Pki own = SameCaServer(*pki_, dir_.File("same-ca"));
+  RecordingHub relay(own, {.relay_to = hub_->address(), .relay_ca = pki_->ca()});
+  auto n = harness::LocalNode::Create(dir_.File("relayed"));
+  ASSERT_TRUE(n.ok()) << n.status();
+  absl::Status enrolled = (*n)->Enroll(*hub_, "LC", relay.address());
+  EXPECT_FALSE(enrolled.ok()) << "enrolled through a relay";
+  std::string all;
+  for (const std::string& c : relay.calls()) absl::StrAppend(&all, c, "\n");
+  // Not vacuous: the enrolment went through the relay to the hub.
+  ASSERT_NE(all.find("enroll"), std::string::npos) << all;
+  EXPECT_TRUE(relay.secrets().empty()) << "the relay read the secret of an enrolment";
+  // The same laptop enrols at the hub itself.
+  ASSERT_TRUE((*n)->Enroll(*hub_, "LC").ok());
 }
 
 // Attack review 22, MED 1 (b): the address was confirmed (a pass went

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include "absl/strings/str_cat.h"
 #include "crypto/secret.h"
 
 namespace fieldsync::crypto {
@@ -25,22 +26,33 @@ std::string EnrolmentMessage(const DeviceId& hub, std::string_view challenge,
 }
 
 absl::StatusOr<std::string> SignEnrolment(const DeviceIdentity& id, const DeviceId& hub,
-                                          std::string_view challenge, std::string_view token) {
+                                          std::string_view challenge, std::string_view token,
+                                          std::string_view certificate_digest) {
   if (challenge.size() != kEnrolChallengeBytes) {
     return absl::InvalidArgumentError("the hub's enrolment challenge has the wrong length");
   }
-  return id.Sign(kEnrolmentDomain, EnrolmentMessage(hub, challenge, token, id.public_keys()));
+  std::string m = EnrolmentMessage(hub, challenge, token, id.public_keys());
+  if (certificate_digest.empty()) return id.Sign(kEnrolmentDomain, m);
+  m.append(certificate_digest);
+  return id.Sign(kEnrolmentDomainV2, m);
 }
 
 absl::Status VerifyEnrolment(const DevicePublic& keys, const DeviceId& hub,
                              std::string_view challenge, std::string_view token,
-                             std::string_view proof) {
+                             std::string_view proof,
+                             const std::vector<std::string>& certificate_digests) {
   if (challenge.size() != kEnrolChallengeBytes) {
     return absl::InvalidArgumentError("an enrolment challenge is 32 bytes");
   }
-  return VerifySignature(keys.sign_pk, kEnrolmentDomain,
-                         EnrolmentMessage(hub, challenge, token, keys), proof,
-                         "enrolment proof");
+  const std::string m = EnrolmentMessage(hub, challenge, token, keys);
+  for (const std::string& digest : certificate_digests) {
+    if (VerifySignature(keys.sign_pk, kEnrolmentDomainV2, absl::StrCat(m, digest), proof,
+                        "enrolment proof")
+            .ok()) {
+      return absl::OkStatus();
+    }
+  }
+  return VerifySignature(keys.sign_pk, kEnrolmentDomain, m, proof, "enrolment proof");
 }
 
 }  // namespace fieldsync::crypto

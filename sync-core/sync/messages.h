@@ -67,6 +67,12 @@ struct HelloReply {
   // Version 3, to a call with a credential, from a hub of the log chain:
   // what it holds of the caller's commits (absent from an older hub).
   std::optional<OwnCommitsHeld> own;
+  // The credential proof version the hub checks (0: none, an older hub).
+  int credential_proof = 0;
+  // Not on the wire: the digest of the server certificate this Hello's
+  // connection showed (crypto/credential_proof.h), set by a transport over
+  // TLS (32 zero bytes over plain-text loopback); empty in process.
+  std::string certificate_digest;
 };
 
 struct EnrollRequest {

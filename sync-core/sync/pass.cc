@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/tuning.h"
+#include "crypto/credential_proof.h"
 #include "crypto/enrolment_proof.h"
 #include "store/legacy_seal.h"
 #include "sync/budget.h"
@@ -42,6 +43,8 @@ absl::StatusOr<HelloInfo> SayHello(Transport& transport, const Credential* cred,
   h.enrol_challenge = resp->enrol_challenge;
   h.protocol_version = resp->protocol_version;
   h.compact_headers = resp->compact_headers;
+  h.credential_proof = resp->credential_proof;
+  h.certificate_digest = resp->certificate_digest;
   if (resp->own) {
     h.held_known = true;
     h.held_acknowledged = resp->own->acknowledged_seq;
@@ -64,9 +67,23 @@ absl::StatusOr<EnrollReply> Enrol(Transport& transport, const std::string& token
   req.device_name = device_name;
   req.sign_public_key = keys.sign_pk;
   req.box_public_key = keys.box_pk;
+  // Over a link that shows a certificate, the proof is bound to it
+  // (version 2): a party answering with its own certificate that relays
+  // this enrolment to the hub has it refused there and never reads the
+  // secret. A hub that checks no credential proof (older than this
+  // laptop) would take the older proof, which such a relay can pass on:
+  // no enrolment there (attack review 23, MED 1).
+  if (!hello.certificate_digest.empty() &&
+      hello.credential_proof < crypto::kCredentialProofVersion) {
+    return absl::UnavailableError(
+        "the hub does not bind enrolments to its certificate (a hub older than this laptop's "
+        "fieldnode, or not a fieldsync hub): nothing was sent. Ask the hub administrator to "
+        "upgrade the hub, then enrol again");
+  }
   if (!hello.enrol_challenge.empty()) {
-    FS_ASSIGN_OR_RETURN(std::string proof, crypto::SignEnrolment(id, hello.hub_id,
-                                                                 hello.enrol_challenge, token));
+    FS_ASSIGN_OR_RETURN(std::string proof,
+                        crypto::SignEnrolment(id, hello.hub_id, hello.enrol_challenge, token,
+                                              hello.certificate_digest));
     req.challenge = hello.enrol_challenge;
     req.proof = proof;
   }

@@ -31,6 +31,10 @@ struct HelloInfo {
   // From a hub of session 18 on: how many key records this laptop signed
   // it holds, erasures left out (HelloResponse.own.key_records).
   std::optional<uint64_t> held_key_records;
+  // HelloReply's: the proof version the hub checks, and the digest of the
+  // certificate the Hello's connection showed (empty in process).
+  int credential_proof = 0;
+  std::string certificate_digest;
 };
 
 // What a pull found of the authors' commit chains (protocol version 3;

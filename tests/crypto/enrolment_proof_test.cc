@@ -46,6 +46,25 @@ TEST(EnrolmentProofTest, ItVerifiesOnlyForTheHubChallengeTokenAndKeysItWasMadeFo
   EXPECT_FALSE(SignEnrolment(a, hub, "short", kToken).ok());
 }
 
+// Version 2 (attack review 23, MED 1): bound to the certificate the
+// laptop saw; the hub takes it only over a certificate it serves, and
+// still takes version 1 from an older laptop.
+TEST(EnrolmentProofTest, AVersion2ProofVerifiesOnlyOverTheCertificateItWasMadeFor) {
+  const DeviceIdentity a = IdentityA();
+  const DeviceId hub = FixedId(0x40);
+  const std::string seen(32, '\x11');    // a relay's certificate
+  const std::string served(32, '\x22');  // the hub's
+  const std::string proof = Must(SignEnrolment(a, hub, kChallenge, kToken, seen));
+  EXPECT_TRUE(VerifyEnrolment(a.public_keys(), hub, kChallenge, kToken, proof, {served, seen}).ok());
+  EXPECT_FALSE(VerifyEnrolment(a.public_keys(), hub, kChallenge, kToken, proof, {served}).ok());
+  // Not taken as a version 1 proof either.
+  EXPECT_FALSE(VerifyEnrolment(a.public_keys(), hub, kChallenge, kToken, proof).ok());
+  // A version 1 proof is still taken, whatever the hub serves.
+  const std::string v1 = Must(SignEnrolment(a, hub, kChallenge, kToken));
+  EXPECT_TRUE(VerifyEnrolment(a.public_keys(), hub, kChallenge, kToken, v1, {served}).ok());
+  EXPECT_NE(proof, Must(SignEnrolment(a, hub, kChallenge, kToken, served)));
+}
+
 TEST(EnrolmentProofTest, KnownAnswer) {
   const DeviceIdentity a = IdentityA();
   const DeviceId hub = FixedId(0x40);
