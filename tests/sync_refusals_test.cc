@@ -725,7 +725,6 @@ TEST_F(RefusalProcessTest, ABatchWithOneMalformedCommitIsRefusedWhole) {
 // the commit and sends it (docs/PROTOCOL.md, "Work stamped by a clock
 // ahead"); before, the pass failed FAILED_PRECONDITION for ever.
 TEST_F(RefusalTest, ACommitStampedFarInTheFutureIsRefusedAndReDatedByItsLaptop) {
-  FS_SKIP_ON_POSTGRES("reads hub.db's rows directly (no PostgreSQL reader in the tests yet)");
   auto& n = AddNode("LC");
   // A replica whose clock is two hours ahead writes the commit.
   FakeClock ahead(SystemClock::Get()->NowMillis() + 2 * 3600 * 1000);
@@ -747,7 +746,7 @@ TEST_F(RefusalTest, ACommitStampedFarInTheFutureIsRefusedAndReDatedByItsLaptop) 
                                 "and sent"),
             std::string::npos)
       << r->redate_note;
-  auto hub = OpenHubReplica();
+  auto hub = OpenHubRows();
   auto logged = hub->LogAfter(0, 100);
   ASSERT_TRUE(logged.ok()) << logged.status();
   ASSERT_EQ(logged->size(), 1u);

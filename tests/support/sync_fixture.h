@@ -26,6 +26,7 @@
 #include "crypto/commit_signature.h"
 #include "store/sqlite.h"
 #include "hub/pg/connection.h"
+#include "support/hub_rows.h"
 #include "support/hub_store_choice.h"
 #include "support/in_process_hub.h"
 #include "support/must.h"
@@ -334,9 +335,17 @@ class SyncTest : public ::testing::Test {
     return std::optional<bool>(*live != 0);
   }
 
+  // The hub's rows on either store, read through its storage interface
+  // (support/hub_rows.h): what a test asserts about what the hub holds.
+  std::unique_ptr<HubRows> OpenHubRows() {
+    auto r = HubRows::Open(hub_->data_dir() + "/hub.db", HubOnPostgres() ? hub_->store() : "");
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *std::move(r) : nullptr;
+  }
+
   // The hub's own replica file, opened read-side in this process. Not on
   // PostgreSQL (it would make an empty hub.db): such a test has
-  // FS_SKIP_ON_POSTGRES, or reads through HubLogHead.
+  // FS_SKIP_ON_POSTGRES, or reads through OpenHubRows or HubLogHead.
   std::unique_ptr<Replica> OpenHubReplica() {
     if (HubOnPostgres()) {
       ADD_FAILURE() << "OpenHubReplica reads hub.db: FS_SKIP_ON_POSTGRES in this test";
