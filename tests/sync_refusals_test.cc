@@ -473,9 +473,6 @@ TEST_F(RefusalProcessTest, AnEnrolmentRetryOrReEnrolmentWithOtherKeysIsRefusedAn
   auto fresh = hub_->Token("LC");  // a second token, as a colleague's
   ASSERT_TRUE(fresh.ok());
   const int64_t audit_entries = [&] {
-    // fieldhub audit reads hub.db only yet (docs/POSTGRES.md): on
-    // PostgreSQL the trail is not counted, the refusals still checked.
-    if (HubOnPostgres()) return int64_t{0};
     auto a = hub_->Admin({"audit"});
     return static_cast<int64_t>(std::count(a.out.begin(), a.out.end(), '\n'));
   }();
@@ -516,7 +513,7 @@ TEST_F(RefusalProcessTest, AnEnrolmentRetryOrReEnrolmentWithOtherKeysIsRefusedAn
   EXPECT_NE(list.out.find(fingerprint), std::string::npos) << list.out;
   EXPECT_EQ(list.out.find(crypto::Fingerprint(other)), std::string::npos) << list.out;
   EXPECT_EQ(list.out.find("attacker"), std::string::npos) << list.out;
-  if (!HubOnPostgres()) {
+  {
     auto audit = hub_->Admin({"audit"});
     EXPECT_EQ(static_cast<int64_t>(std::count(audit.out.begin(), audit.out.end(), '\n')),
               audit_entries) << audit.out;
@@ -549,9 +546,6 @@ TEST_F(RefusalProcessTest, AnEnrolmentRetryNotFromTheDevicesKeystoreIsRefusedAnd
   auto enrolled = (*client)->Enroll(*token, (*n)->identity(), "laptop", &province, &hub_id);
   ASSERT_TRUE(enrolled.ok()) << enrolled.status();
   auto trail = [&] {
-    // fieldhub audit reads hub.db only yet (docs/POSTGRES.md): on
-    // PostgreSQL the trail is not counted, the refusals still checked.
-    if (HubOnPostgres()) return int64_t{0};
     auto a = hub_->Admin({"audit"});
     return static_cast<int64_t>(std::count(a.out.begin(), a.out.end(), '\n'));
   };
