@@ -48,6 +48,12 @@ class HubEngine : public HubStore {
   absl::StatusOr<std::optional<NodeInfo>> NodeOf(const DeviceId& device) override;
   absl::Status RevokeNode(const DeviceId& device, const std::string& actor) override;
   absl::StatusOr<HubAuditTrail> AuditTrail() override { return storage_->AuditTrail(); }
+  // Runs `body` over one consistent snapshot of the hub's rows, on either
+  // store (store/row_scan.h): what `fieldhub audit` (the access logs) and
+  // `fieldhub report` read.
+  absl::Status ReadRows(const std::function<absl::Status(RowScan&)>& body) {
+    return storage_->Read([&](HubReadTxn& rows) { return body(rows); });
+  }
 
   absl::StatusOr<Enrolment> Enroll(const std::string& token, const DeviceId& device,
                                    const std::string& name, const crypto::DevicePublic& keys,

@@ -122,6 +122,10 @@ class View : public Base {
                                                        const RowId& row) override {
     return rep_.ExportRow(table, row);
   }
+  absl::Status ScanRows(const std::string& table, const std::vector<std::string>& columns,
+                        bool include_deleted, const RowScan::Visit& visit) override {
+    return rep_.ScanRows(table, columns, include_deleted, visit);
+  }
 
   absl::StatusOr<std::optional<RowScopeEntry>> RowScope(const std::string& table,
                                                         const RowId& row) override {

@@ -39,6 +39,7 @@
 #include "hub/store.h"
 #include "merge/commit_merge.h"
 #include "store/replica.h"
+#include "store/row_scan.h"
 
 namespace fieldsync::hub {
 
@@ -219,11 +220,15 @@ class HubEnrolTxn {
 };
 
 // One consistent view of the hub's data (a pull's snapshot, or the writer's).
-class HubReadTxn {
+// Its rows are read as a replica's are (store/row_scan.h: ScanRows, the
+// rows of a table with some of their values), so that what reads them for
+// people -- `fieldhub audit`'s access logs, `fieldhub report` -- is written
+// once for both stores.
+class HubReadTxn : public RowScan {
  public:
-  virtual ~HubReadTxn() = default;
+  ~HubReadTxn() override = default;
 
-  virtual const Schema& schema() const = 0;
+  const Schema& schema() const override = 0;
 
   virtual absl::StatusOr<int64_t> LogHead() = 0;
   virtual absl::StatusOr<GcState> Gc() = 0;

@@ -171,13 +171,5 @@ TEST_F(HubCliPgTest, ADatabaseOfANewerSchemaIsRefusedChangingNothing) {
   EXPECT_EQ(*n->Int(0, 0), 0);
 }
 
-TEST_F(HubCliPgTest, AuditAndReportSayTheyAreNotAvailableOnPostgresYet) {
-  ASSERT_EQ(Fieldhub({"init", "--store", uri_}).exit, 0);
-  ExpectOneLineFailure(Fieldhub({"audit", "--store", uri_}),
-                       "fieldhub audit is not available on a PostgreSQL store yet");
-  ExpectOneLineFailure(Fieldhub({"report", "--store", uri_}),
-                       "fieldhub report is not available on a PostgreSQL store yet");
-}
-
 }  // namespace
 }  // namespace fieldsync::hub

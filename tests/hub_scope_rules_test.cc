@@ -41,6 +41,10 @@ class MemoryScopeData : public HubWriteTxn {
                                                        const RowId&) override {
     return NotHere();
   }
+  absl::Status ScanRows(const std::string&, const std::vector<std::string>&, bool,
+                        const Visit&) override {
+    return NotHere();
+  }
   absl::StatusOr<std::optional<RowScopeEntry>> RowScope(const std::string& table,
                                                         const RowId& row) override {
     auto it = scope_.find({table, row});

@@ -28,7 +28,6 @@ class AccessLogSyncTest : public SyncTest {
 };
 
 TEST_F(AccessLogSyncTest, EntriesReachTheHubAndTheOfficeOnlyAndStayChained) {
-  FS_SKIP_ON_POSTGRES("reads hub.db's rows directly (no PostgreSQL reader in the tests yet)");
   auto& lc1 = AddNode("LC");
   auto& lc2 = AddNode("LC");
   auto& hn = AddNode("HN");
@@ -41,8 +40,8 @@ TEST_F(AccessLogSyncTest, EntriesReachTheHubAndTheOfficeOnlyAndStayChained) {
   for (int pass = 0; pass < 2; ++pass) {
     for (auto* n : {&lc1, &lc2, &hn}) MustSync(*n);
   }
-  auto hub = OpenHubReplica();
-  auto at_hub = ReadAccessLog(*hub);
+  auto hub = OpenHubRows();
+  auto at_hub = hub->AccessLog();
   ASSERT_TRUE(at_hub.ok()) << at_hub.status();
   ASSERT_EQ(at_hub->size(), 2u);
   EXPECT_TRUE(VerifyAccessChains(*at_hub).empty());
@@ -53,7 +52,6 @@ TEST_F(AccessLogSyncTest, EntriesReachTheHubAndTheOfficeOnlyAndStayChained) {
 }
 
 TEST_F(AccessLogSyncTest, TheHubRefusesAnEditADeletionAndAnEntryOfAnotherDevice) {
-  FS_SKIP_ON_POSTGRES("reads hub.db's rows directly (no PostgreSQL reader in the tests yet)");
   auto& lc = AddNode("LC");
   const RowId kase = NewCase(lc.replica(), "LC", "Vàng Thị Dợ");
   const AccessEntry e = Append(lc, "LC", kase, "show");
@@ -65,7 +63,7 @@ TEST_F(AccessLogSyncTest, TheHubRefusesAnEditADeletionAndAnEntryOfAnotherDevice)
   absl::Status edit = RefusedPush(lc);
   EXPECT_NE(edit.message().find("append-only"), absl::string_view::npos) << edit;
   EXPECT_EQ(*HubLogHead(), *before);
-  auto at_hub = ReadAccessLog(*OpenHubReplica());
+  auto at_hub = OpenHubRows()->AccessLog();
   ASSERT_TRUE(at_hub.ok());
   ASSERT_EQ(at_hub->size(), 1u);
   EXPECT_EQ((*at_hub)[0].officer, "Lò Thị Mai");  // the edit was not stored
@@ -95,7 +93,7 @@ TEST_F(AccessLogSyncTest, TheHubRefusesAnEditADeletionAndAnEntryOfAnotherDevice)
   absl::Status deleted = RefusedPush(third);
   EXPECT_NE(deleted.message().find("append-only"), absl::string_view::npos) << deleted;
   EXPECT_EQ(*HubLogHead(), *before);
-  EXPECT_EQ(ReadAccessLog(*OpenHubReplica())->front().live, true);
+  EXPECT_EQ(OpenHubRows()->AccessLog()->front().live, true);
 }
 
 TEST(AccessChainTest, GapsForksEditsAndDeletionsAreEachReported) {

@@ -177,7 +177,6 @@ TEST_F(MembershipTest, AnUnapprovedDevicesOfficeKeyIsNeverUsedBySealingMembers) 
 }
 
 TEST_F(MembershipTest, ARevocationUndoneAtTheHubGivesTheRevokedLaptopNothingWrittenAfter) {
-  FS_SKIP_ON_POSTGRES("edits or copies hub.db itself");
   auto& lc1 = AddNode("LC");
   auto& lc2 = AddNode("LC");
   const RowId old_case = NewCase(lc1.replica(), "LC", "Nguyễn Thị Hằng");
@@ -190,9 +189,8 @@ TEST_F(MembershipTest, ARevocationUndoneAtTheHubGivesTheRevokedLaptopNothingWrit
   MustSync(lc1);
   // Someone with the hub's disk undoes the revocation.
   const std::string id(lc2.replica().device_id().view());
-  EditHubWhileStopped("UPDATE hub_nodes SET revoked_at = NULL, revoked_position = 0 WHERE "
-                      "device = ?1",
-                      [&](sqlite::Stmt* s) { s->BindBlob(1, id); });
+  TamperWithHub("UPDATE hub_nodes SET revoked_at = NULL, revoked_position = 0 WHERE device = ?1",
+                {Value::Bytes(id)});
   const RowId new_case = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
   MustSync(lc1);
   MustSync(lc1);
@@ -228,7 +226,6 @@ TEST_F(MembershipTest, ARevocationUndoneAtTheHubGivesTheRevokedLaptopNothingWrit
 }
 
 TEST_F(MembershipTest, ChangedKeysForAKnownDeviceAreRefusedAndReported) {
-  FS_SKIP_ON_POSTGRES("edits or copies hub.db itself");
   auto& lc1 = AddNode("LC");
   auto& lc2 = AddNode("LC");
   const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai");
@@ -238,12 +235,9 @@ TEST_F(MembershipTest, ChangedKeysForAKnownDeviceAreRefusedAndReported) {
   // The hub replaces lc2's keys with keys of its own.
   crypto::DeviceIdentity attacker = crypto::DeviceIdentity::Generate(lc2.replica().device_id());
   const std::string id(lc2.replica().device_id().view());
-  EditHubWhileStopped("UPDATE hub_nodes SET sign_pk = ?2, box_pk = ?3 WHERE device = ?1",
-                      [&](sqlite::Stmt* s) {
-                        s->BindBlob(1, id);
-                        s->BindBlob(2, attacker.public_keys().sign_pk);
-                        s->BindBlob(3, attacker.public_keys().box_pk);
-                      });
+  TamperWithHub("UPDATE hub_nodes SET sign_pk = ?2, box_pk = ?3 WHERE device = ?1",
+                {Value::Bytes(id), Value::Bytes(attacker.public_keys().sign_pk),
+                 Value::Bytes(attacker.public_keys().box_pk)});
   MustSync(lc1);
   const RegisteredDevice* seen = lc1.keys()->FindDevice(lc2.replica().device_id());
   ASSERT_NE(seen, nullptr);
@@ -254,8 +248,7 @@ TEST_F(MembershipTest, ChangedKeysForAKnownDeviceAreRefusedAndReported) {
   EXPECT_NE(alerts->back().find("other keys"), std::string::npos) << alerts->back();
   // A name the hub changes is not taken either (an officer removing "lc2"
   // by name must not reach another device).
-  EditHubWhileStopped("UPDATE hub_nodes SET name = 'renamed' WHERE device = ?1",
-                      [&](sqlite::Stmt* s) { s->BindBlob(1, id); });
+  TamperWithHub("UPDATE hub_nodes SET name = 'renamed' WHERE device = ?1", {Value::Bytes(id)});
   MustSync(lc1);
   EXPECT_EQ(lc1.keys()->FindDevice(lc2.replica().device_id())->name, "test node");
   alerts = lc1.keys()->TrustAlerts();
@@ -373,7 +366,6 @@ TEST_F(MembershipTest, AGrantGoesOnlyToAnOfficeKeyOfThatOfficesApprovalChain) {
 // the new laptop listed in another office), which can be fixed. The
 // approving laptop says so, and sends it again at its next syncs.
 TEST_F(MembershipTest, AnApprovalTheHubRefusedIsShownAndSentAgainOnceTheHubIsFixed) {
-  FS_SKIP_ON_POSTGRES("edits or copies hub.db itself");
   auto& lc1 = AddNode("LC");
   join_offices_ = false;
   auto& lc2 = AddNode("LC");
@@ -382,8 +374,7 @@ TEST_F(MembershipTest, AnApprovalTheHubRefusedIsShownAndSentAgainOnceTheHubIsFix
   const std::string code = CodeShownFor(lc1, lc2.replica().device_id());
   ASSERT_FALSE(code.empty());
   const std::string id(lc2.replica().device_id().view());
-  EditHubWhileStopped("UPDATE hub_nodes SET province = 'HN' WHERE device = ?1",
-                      [&](sqlite::Stmt* s) { s->BindBlob(1, id); });
+  TamperWithHub("UPDATE hub_nodes SET province = 'HN' WHERE device = ?1", {Value::Bytes(id)});
   ASSERT_TRUE(lc1.keys()->Approve(lc2.replica().device_id(), code).ok());
   auto r = lc1.Sync();
   ASSERT_TRUE(r.ok()) << r.status();
@@ -405,8 +396,7 @@ TEST_F(MembershipTest, AnApprovalTheHubRefusedIsShownAndSentAgainOnceTheHubIsFix
   EXPECT_NE(refused().find("is not a device of office LC"), std::string::npos) << refused();
   // The hub is put right; lc1's next sync sends the approval (and the office
   // key share refused with it) again.
-  EditHubWhileStopped("UPDATE hub_nodes SET province = 'LC' WHERE device = ?1",
-                      [&](sqlite::Stmt* s) { s->BindBlob(1, id); });
+  TamperWithHub("UPDATE hub_nodes SET province = 'LC' WHERE device = ?1", {Value::Bytes(id)});
   MustSync(lc1);
   EXPECT_EQ(refused(), "");
   EXPECT_TRUE(lc1.keys()->RefusedRecords()->empty());

@@ -473,9 +473,6 @@ TEST_F(RefusalProcessTest, AnEnrolmentRetryOrReEnrolmentWithOtherKeysIsRefusedAn
   auto fresh = hub_->Token("LC");  // a second token, as a colleague's
   ASSERT_TRUE(fresh.ok());
   const int64_t audit_entries = [&] {
-    // fieldhub audit reads hub.db only yet (docs/POSTGRES.md): on
-    // PostgreSQL the trail is not counted, the refusals still checked.
-    if (HubOnPostgres()) return int64_t{0};
     auto a = hub_->Admin({"audit"});
     return static_cast<int64_t>(std::count(a.out.begin(), a.out.end(), '\n'));
   }();
@@ -516,7 +513,7 @@ TEST_F(RefusalProcessTest, AnEnrolmentRetryOrReEnrolmentWithOtherKeysIsRefusedAn
   EXPECT_NE(list.out.find(fingerprint), std::string::npos) << list.out;
   EXPECT_EQ(list.out.find(crypto::Fingerprint(other)), std::string::npos) << list.out;
   EXPECT_EQ(list.out.find("attacker"), std::string::npos) << list.out;
-  if (!HubOnPostgres()) {
+  {
     auto audit = hub_->Admin({"audit"});
     EXPECT_EQ(static_cast<int64_t>(std::count(audit.out.begin(), audit.out.end(), '\n')),
               audit_entries) << audit.out;
@@ -549,9 +546,6 @@ TEST_F(RefusalProcessTest, AnEnrolmentRetryNotFromTheDevicesKeystoreIsRefusedAnd
   auto enrolled = (*client)->Enroll(*token, (*n)->identity(), "laptop", &province, &hub_id);
   ASSERT_TRUE(enrolled.ok()) << enrolled.status();
   auto trail = [&] {
-    // fieldhub audit reads hub.db only yet (docs/POSTGRES.md): on
-    // PostgreSQL the trail is not counted, the refusals still checked.
-    if (HubOnPostgres()) return int64_t{0};
     auto a = hub_->Admin({"audit"});
     return static_cast<int64_t>(std::count(a.out.begin(), a.out.end(), '\n'));
   };
@@ -725,7 +719,6 @@ TEST_F(RefusalProcessTest, ABatchWithOneMalformedCommitIsRefusedWhole) {
 // the commit and sends it (docs/PROTOCOL.md, "Work stamped by a clock
 // ahead"); before, the pass failed FAILED_PRECONDITION for ever.
 TEST_F(RefusalTest, ACommitStampedFarInTheFutureIsRefusedAndReDatedByItsLaptop) {
-  FS_SKIP_ON_POSTGRES("reads hub.db's rows directly (no PostgreSQL reader in the tests yet)");
   auto& n = AddNode("LC");
   // A replica whose clock is two hours ahead writes the commit.
   FakeClock ahead(SystemClock::Get()->NowMillis() + 2 * 3600 * 1000);
@@ -747,7 +740,7 @@ TEST_F(RefusalTest, ACommitStampedFarInTheFutureIsRefusedAndReDatedByItsLaptop) 
                                 "and sent"),
             std::string::npos)
       << r->redate_note;
-  auto hub = OpenHubReplica();
+  auto hub = OpenHubRows();
   auto logged = hub->LogAfter(0, 100);
   ASSERT_TRUE(logged.ok()) << logged.status();
   ASSERT_EQ(logged->size(), 1u);

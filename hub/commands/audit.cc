@@ -51,15 +51,18 @@ class AuditCmd final : public Command {
       if (!t.ok()) return Usage(io, t.status());
       since = absl::ToUnixMillis(*t);
     }
-    // The nodes' access logs are rows of the hub's replica, read from
-    // hub.db (store/access_log.h); not yet from PostgreSQL's rows.
-    if (OnPostgres()) return Fail(io, NotOnPostgres("audit"));
-    auto store = OpenStore(HubDir());
+    // The nodes' access logs are rows the hub holds (store/access_log.h),
+    // read the same way from hub.db and from PostgreSQL.
+    auto store = OpenHubStore(FileCheck::kOpened);
     if (!store.ok()) return Fail(io, store.status());
     auto trail = (*store)->AuditTrail();
     if (!trail.ok()) return Fail(io, trail.status());
-    auto access = ReadAccessLog((*store)->replica());
-    if (!access.ok()) return Fail(io, access.status());
+    absl::StatusOr<std::vector<AccessEntry>> access = absl::InternalError("not read");
+    absl::Status read = (*store)->ReadRows([&](RowScan& rows) {
+      access = ReadAccessLog(rows);
+      return access.status();
+    });
+    if (!read.ok()) return Fail(io, read);
     auto nodes = (*store)->Nodes();
     if (!nodes.ok()) return Fail(io, nodes.status());
     nodes_ = *std::move(nodes);
@@ -101,8 +104,8 @@ class AuditCmd final : public Command {
     if (!problems.empty()) {
       std::fprintf(io.err,
                    "fieldhub: %zu problem(s): an audit trail or access log was changed outside "
-                   "fieldsync; keep this output and compare hub.db with a backup (exit 4)\n",
-                   problems.size());
+                   "fieldsync; keep this output and compare %s with a backup (exit 4)\n",
+                   problems.size(), OnPostgres() ? "the hub's database" : "hub.db");
       return kExitAuditBroken;
     }
     return kExitOk;

@@ -26,11 +26,15 @@ class ReportCmd final : public Command {
       if (!t.ok()) return Usage(io, t.status());
       o.threshold = *t;
     }
-    if (OnPostgres()) return Fail(io, NotOnPostgres("report"));
-    auto store = OpenStore(HubDir());
+    // The hub's rows, the same way from hub.db and from PostgreSQL.
+    auto store = OpenHubStore(FileCheck::kOpened);
     if (!store.ok()) return Fail(io, store.status());
-    auto r = report::BuildReport((*store)->replica(), o);
-    if (!r.ok()) return Fail(io, r.status());
+    absl::StatusOr<report::Report> r = absl::InternalError("not read");
+    absl::Status read = (*store)->ReadRows([&](RowScan& rows) {
+      r = report::BuildReport(rows, o);
+      return r.status();
+    });
+    if (!read.ok()) return Fail(io, read);
     // The report's own renderings (docs/FORMATS.md, "Report"), shared with
     // fieldnode report.
     Put(io.out, json() ? report::RenderJson(*r) : report::RenderText(*r));

@@ -1,5 +1,6 @@
 #include "hub/pg/views.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -204,6 +205,61 @@ absl::StatusOr<std::optional<std::vector<Value>>> PgView::CurrentValues(
     }
   }
   return std::optional<std::vector<Value>>(std::move(out));
+}
+
+// A table's rows with some of their registers' values, 1,000 rows a
+// statement (keyset paging on the row id, inside the caller's snapshot):
+// the liveness register (slot 0) and the columns asked, never the others
+// (a report reads clear columns only).
+absl::Status PgView::ScanRows(const std::string& table, const std::vector<std::string>& columns,
+                              bool include_deleted, const Visit& visit) {
+  const TableDef* t = schema_.FindTable(table);
+  if (t == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
+  }
+  std::vector<int64_t> slots;  // of columns[k]
+  std::string slot_list = "0";
+  for (const std::string& c : columns) {
+    const int ci = t->ColumnIndex(c);
+    if (ci < 0) return absl::InvalidArgumentError(absl::StrCat("no column \"", c, "\" in ", table));
+    slots.push_back(ci + 1);
+    absl::StrAppend(&slot_list, ",", ci + 1);
+  }
+  constexpr int kPage = 1000;
+  std::string after;  // the last row id of the page before ("" sorts first)
+  std::vector<Value> values(columns.size());
+  while (true) {
+    FS_ASSIGN_OR_RETURN(
+        Result r,
+        conn_.Exec(absl::StrCat("WITH page AS (SELECT row FROM hub_rows WHERE tbl = $1 AND row > "
+                                "$2 ORDER BY row LIMIT ",
+                                kPage,
+                                ") SELECT p.row, f.slot, f.kind, f.ival, f.sval FROM page p "
+                                "LEFT JOIN hub_fields f ON f.tbl = $1 AND f.row = p.row AND "
+                                "f.slot = ANY(string_to_array($3, ',')::integer[]) ORDER BY "
+                                "p.row, f.slot"),
+                   {Param::Text(table), Param::Bytes(after), Param::Text(slot_list)}));
+    int rows_seen = 0;
+    for (int i = 0; i < r.rows();) {
+      const std::string id_bytes = r.Bytes(i, 0);
+      FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(id_bytes, "hub_rows row"));
+      std::fill(values.begin(), values.end(), Value::Null());
+      bool live = false;
+      for (; i < r.rows() && r.Bytes(i, 0) == id_bytes; ++i) {
+        if (r.IsNull(i, 1)) continue;  // a row without a register asked
+        FS_ASSIGN_OR_RETURN(int64_t slot, r.Int(i, 1));
+        const Value v = ValueAt(r, i, 2);
+        if (slot == 0) live = v == Value::Int(1);
+        for (size_t k = 0; k < slots.size(); ++k) {
+          if (slots[k] == slot) values[k] = v;
+        }
+      }
+      ++rows_seen;
+      after = id_bytes;
+      if (live || include_deleted) FS_RETURN_IF_ERROR(visit(id, live, values));
+    }
+    if (rows_seen < kPage) return absl::OkStatus();
+  }
 }
 
 // Referrals (hub/referral_check.h): the merged row's offices and status,

@@ -136,13 +136,13 @@ std::string ShowCount(int64_t count, int threshold) {
   return absl::StrCat(count);
 }
 
-absl::StatusOr<Report> BuildReport(Replica& replica, const ReportOptions& options) {
+absl::StatusOr<Report> BuildReport(RowScan& rows, const ReportOptions& options) {
   if (options.threshold < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "a suppression threshold of ", options.threshold,
         " is not usable: give 1 or more (default 5; 1 suppresses nothing)"));
   }
-  const Schema& schema = replica.schema();
+  const Schema& schema = rows.schema();
   FS_RETURN_IF_ERROR(CheckClear(schema, kPersonLink));
   // The columns read of each table, from kReportColumns (cases first, then
   // persons: the order of Field), each checked to be clear.
@@ -167,18 +167,19 @@ absl::StatusOr<Report> BuildReport(Replica& replica, const ReportOptions& option
   r.threshold = options.threshold;
   r.case_codes_included = options.include_case_codes;
   std::map<std::string, int64_t> by_status, by_channel, by_province, by_month, by_age, by_sex;
-  FS_RETURN_IF_ERROR(replica.ReadTransaction([&]() -> absl::Status {
+  {
     // Live persons by id: a case's person is joined by its person_id, as
     // stored (an id is bytes; anything else joins nobody).
     std::map<std::string, std::vector<Value>> person_of;
-    FS_RETURN_IF_ERROR(replica.ScanLiveRows(
-        "persons", person_columns, [&](const RowId& id, const std::vector<Value>& v) {
+    FS_RETURN_IF_ERROR(rows.ScanRows(
+        "persons", person_columns, /*include_deleted=*/false,
+        [&](const RowId& id, bool, const std::vector<Value>& v) {
           person_of[std::string(id.view())] = v;
           return absl::OkStatus();
         }));
     std::vector<Value> field(kLegacy + 1);
-    return replica.ScanLiveRows("cases", case_columns, [&](const RowId&,
-                                                          const std::vector<Value>& v) {
+    FS_RETURN_IF_ERROR(rows.ScanRows("cases", case_columns, /*include_deleted=*/false,
+                                     [&](const RowId&, bool, const std::vector<Value>& v) {
       for (size_t i = 0; i < n_case; ++i) field[i] = v[i];
       const Value& link = v[n_case + 1];
       auto p = link.kind() == Value::Kind::kBytes ? person_of.find(link.str()) : person_of.end();
@@ -204,8 +205,8 @@ absl::StatusOr<Report> BuildReport(Replica& replica, const ReportOptions& option
                                    month});
       }
       return absl::OkStatus();
-    });
-  }));
+    }));
+  }
   r.breakdowns.push_back(EnumBreakdown("status", "Status", status_col, by_status));
   r.breakdowns.push_back(
       EnumBreakdown("intake_channel", "Intake channel", channel_col, by_channel));
@@ -217,6 +218,16 @@ absl::StatusOr<Report> BuildReport(Replica& replica, const ReportOptions& option
     return std::tie(a.province, a.month, a.case_code) < std::tie(b.province, b.month, b.case_code);
   });
   return r;
+}
+
+absl::StatusOr<Report> BuildReport(Replica& replica, const ReportOptions& options) {
+  ReplicaRowScan rows(replica);
+  absl::StatusOr<Report> out = absl::InternalError("no report built");
+  FS_RETURN_IF_ERROR(replica.ReadTransaction([&]() -> absl::Status {
+    out = BuildReport(rows, options);
+    return out.status();
+  }));
+  return out;
 }
 
 std::string RenderText(const Report& r) {

@@ -5,9 +5,9 @@
 // Privacy rules, enforced here rather than left to callers:
 //   - Only clear columns are read (schema sensitivity kClear). The columns
 //     the report uses are listed once (kReportColumns in report.cc) and
-//     checked against the replica's schema before any row is read: a column
+//     checked against the rows' schema before any row is read: a column
 //     that is, or becomes, sensitive makes BuildReport fail (INTERNAL) rather
-//     than read it. Sealed values therefore never leave SQLite.
+//     than read it. Sealed values therefore never leave the store.
 //   - A count with 0 < count < threshold is suppressed: both renderings show
 //     "<threshold" (e.g. "<5"), never the number. Zero is shown as 0.
 //   - Case codes (pseudonymous) are listed only when asked, with clear
@@ -25,6 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "store/replica.h"
+#include "store/row_scan.h"
 
 namespace fieldsync::report {
 
@@ -73,6 +74,10 @@ struct Report {
 
 // The figures of `replica`'s live cases. INVALID_ARGUMENT for a threshold
 // below 1; INTERNAL if a column the report reads is not clear in the schema.
+// `rows` are a replica's or the hub's (either store): the same rows give
+// the same report.
+absl::StatusOr<Report> BuildReport(RowScan& rows, const ReportOptions& options);
+// The same of a replica, in one read transaction.
 absl::StatusOr<Report> BuildReport(Replica& replica, const ReportOptions& options);
 
 // How a count is shown: the number, or "<threshold" when suppressed.

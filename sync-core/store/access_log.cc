@@ -134,35 +134,45 @@ absl::StatusOr<std::vector<AccessEntry>> AppendAccessMany(Replica& replica,
   return out;
 }
 
-absl::StatusOr<std::vector<AccessEntry>> ReadAccessLog(Replica& replica) {
-  const TableDef& t = *replica.schema().FindTable(kTable);
-  auto col = [&](std::string_view c) { return static_cast<size_t>(t.ColumnIndex(c)); };
-  FS_ASSIGN_OR_RETURN(std::vector<RowId> ids, replica.ListRows(kTable, /*include_deleted=*/true));
+absl::StatusOr<std::vector<AccessEntry>> ReadAccessLog(RowScan& rows) {
+  // Every column of the entry, in this order.
+  static const std::vector<std::string> kColumns = {
+      "device", "officer", "case_id", "at", "action", "fields",
+      "seq",    "prev_hash", "entry_hash", "province"};
   std::vector<AccessEntry> out;
-  out.reserve(ids.size());
-  for (const RowId& id : ids) {
-    FS_ASSIGN_OR_RETURN(std::optional<Row> row, replica.Get(kTable, id));
-    if (!row) continue;
-    const std::vector<Value>& v = row->values;
-    AccessEntry e;
-    e.id = id;
-    e.live = row->live;
-    e.device = IdOf(v[col("device")]);
-    e.officer = TextOf(v[col("officer")]);
-    e.case_id = IdOf(v[col("case_id")]);
-    e.at_millis = IntOf(v[col("at")]);
-    e.action = TextOf(v[col("action")]);
-    e.fields = TextOf(v[col("fields")]);
-    e.seq = IntOf(v[col("seq")]);
-    e.prev_hash = TextOf(v[col("prev_hash")]);
-    e.entry_hash = TextOf(v[col("entry_hash")]);
-    e.province = TextOf(v[col("province")]);
-    out.push_back(std::move(e));
-  }
+  FS_RETURN_IF_ERROR(rows.ScanRows(
+      kTable, kColumns, /*include_deleted=*/true,
+      [&](const RowId& id, bool live, const std::vector<Value>& v) -> absl::Status {
+        AccessEntry e;
+        e.id = id;
+        e.live = live;
+        e.device = IdOf(v[0]);
+        e.officer = TextOf(v[1]);
+        e.case_id = IdOf(v[2]);
+        e.at_millis = IntOf(v[3]);
+        e.action = TextOf(v[4]);
+        e.fields = TextOf(v[5]);
+        e.seq = IntOf(v[6]);
+        e.prev_hash = TextOf(v[7]);
+        e.entry_hash = TextOf(v[8]);
+        e.province = TextOf(v[9]);
+        out.push_back(std::move(e));
+        return absl::OkStatus();
+      }));
   std::stable_sort(out.begin(), out.end(), [](const AccessEntry& a, const AccessEntry& b) {
     if (a.device != b.device) return a.device.view() < b.device.view();
     return a.seq < b.seq;
   });
+  return out;
+}
+
+absl::StatusOr<std::vector<AccessEntry>> ReadAccessLog(Replica& replica) {
+  ReplicaRowScan rows(replica);
+  std::vector<AccessEntry> out;
+  FS_RETURN_IF_ERROR(replica.ReadTransaction([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(out, ReadAccessLog(rows));
+    return absl::OkStatus();
+  }));
   return out;
 }
 

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "change/id.h"
 #include "store/replica.h"
+#include "store/row_scan.h"
 
 namespace fieldsync {
 
@@ -67,8 +68,10 @@ absl::StatusOr<std::vector<AccessEntry>> AppendAccessMany(Replica& replica,
                                                           const std::vector<AccessRequest>& reqs,
                                                           int64_t at_millis);
 
-// Every entry the replica holds, deleted ones included (live = false),
-// ordered by device then seq.
+// Every entry `rows` hold (a replica's, or the hub's on either store),
+// deleted ones included (live = false), ordered by device then seq.
+absl::StatusOr<std::vector<AccessEntry>> ReadAccessLog(RowScan& rows);
+// The same of a replica, in one read transaction.
 absl::StatusOr<std::vector<AccessEntry>> ReadAccessLog(Replica& replica);
 
 struct ChainProblem {

@@ -511,6 +511,11 @@ class Replica {
   absl::Status ScanLiveRows(
       const std::string& table, const std::vector<std::string>& columns,
       const std::function<absl::Status(const RowId&, const std::vector<Value>&)>& row);
+  // The same over every row of `table`, deleted ones too if
+  // `include_deleted`, each with whether it is live (store/row_scan.h).
+  absl::Status ScanRows(
+      const std::string& table, const std::vector<std::string>& columns, bool include_deleted,
+      const std::function<absl::Status(const RowId&, bool, const std::vector<Value>&)>& row);
   // What a person types to name a live row of `table`: the rows whose id, in
   // upper-case hex, starts with `id_hex_prefix` (none if it is empty), or
   // whose text column `column` equals `text` in any ASCII letter case (none

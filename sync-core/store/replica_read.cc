@@ -73,10 +73,19 @@ absl::StatusOr<std::vector<RowId>> Replica::RowsWhere(const std::string& table,
 absl::Status Replica::ScanLiveRows(
     const std::string& table, const std::vector<std::string>& columns,
     const std::function<absl::Status(const RowId&, const std::vector<Value>&)>& row) {
+  return ScanRows(table, columns, /*include_deleted=*/false,
+                  [&](const RowId& id, bool, const std::vector<Value>& values) {
+                    return row(id, values);
+                  });
+}
+
+absl::Status Replica::ScanRows(
+    const std::string& table, const std::vector<std::string>& columns, bool include_deleted,
+    const std::function<absl::Status(const RowId&, bool, const std::vector<Value>&)>& row) {
   Impl& m = *impl_;
   const TableDef* t = m.schema->FindTable(table);
   if (t == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
-  std::string select = "SELECT id";
+  std::string select = "SELECT id, _live";
   for (const std::string& c : columns) {
     if (t->FindColumn(c) == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("no column \"", c, "\" in ", table));
@@ -85,14 +94,16 @@ absl::Status Replica::ScanLiveRows(
   }
   // Not cached: `row` may read this replica while the scan is under way.
   FS_ASSIGN_OR_RETURN(auto st, m.db->PrepareTransient(absl::StrCat(
-                                   select, " FROM ", Quote(t->name), " WHERE _live = 1 ORDER BY id")));
+                                   select, " FROM ", Quote(t->name),
+                                   include_deleted ? "" : " WHERE _live = 1", " ORDER BY id")));
   std::vector<Value> values(columns.size());
   while (true) {
     FS_ASSIGN_OR_RETURN(bool r, st->Step());
     if (!r) break;
     FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(0), "row id"));
-    for (size_t i = 0; i < columns.size(); ++i) values[i] = st->ColumnValue(static_cast<int>(i + 1));
-    FS_RETURN_IF_ERROR(row(id, values));
+    const bool live = st->ColumnValue(1) == Value::Int(1);
+    for (size_t i = 0; i < columns.size(); ++i) values[i] = st->ColumnValue(static_cast<int>(i + 2));
+    FS_RETURN_IF_ERROR(row(id, live, values));
   }
   return absl::OkStatus();
 }

@@ -26,6 +26,7 @@
 #include "crypto/commit_signature.h"
 #include "store/sqlite.h"
 #include "hub/pg/connection.h"
+#include "support/hub_rows.h"
 #include "support/hub_store_choice.h"
 #include "support/in_process_hub.h"
 #include "support/must.h"
@@ -106,6 +107,48 @@ class SyncTest : public ::testing::Test {
       if (bind) bind(st->get());
       ASSERT_TRUE((*st)->Run().ok());
       ASSERT_GT((*db)->Changes(), 0) << sql;
+    }
+    ASSERT_TRUE(hub_->Start().ok());
+  }
+
+  // The same on either store: `sql` (parameters ?1, ?2 ... as SQLite
+  // writes them; $1, $2 ... on PostgreSQL) run on the hub's tables with the
+  // hub stopped -- hub.db by someone with its disk, or the hub's PostgreSQL
+  // database by an administrator with psql -- then the hub started again.
+  // The tables and columns tampered with are named alike on both
+  // (docs/POSTGRES.md, "Schema").
+  void TamperWithHub(const std::string& sql, const std::vector<Value>& params) {
+    if (!HubOnPostgres()) {
+      EditHubWhileStopped(sql, [&](sqlite::Stmt* st) {
+        for (size_t i = 0; i < params.size(); ++i) {
+          st->BindValue(static_cast<int>(i + 1), params[i]);
+        }
+      });
+      return;
+    }
+    std::string pg_sql = sql;
+    for (size_t i = params.size(); i >= 1; --i) {
+      const std::string from = absl::StrCat("?", i), to = absl::StrCat("$", i);
+      for (size_t at = pg_sql.find(from); at != std::string::npos; at = pg_sql.find(from, at)) {
+        pg_sql.replace(at, from.size(), to);
+      }
+    }
+    std::vector<hub::pg::Param> bound;
+    for (const Value& v : params) {
+      switch (v.kind()) {
+        case Value::Kind::kInt: bound.push_back(hub::pg::Param::Int(v.int_value())); break;
+        case Value::Kind::kText: bound.push_back(hub::pg::Param::Text(v.str())); break;
+        case Value::Kind::kBytes: bound.push_back(hub::pg::Param::Bytes(v.str())); break;
+        default: bound.push_back(hub::pg::Param::Null()); break;
+      }
+    }
+    hub_->Stop();
+    {
+      auto conn = hub::pg::Connection::Open(hub_->store());
+      ASSERT_TRUE(conn.ok()) << conn.status();
+      auto r = (*conn)->Exec(pg_sql, bound);
+      ASSERT_TRUE(r.ok()) << r.status();
+      ASSERT_GT(r->Affected(), 0) << pg_sql;
     }
     ASSERT_TRUE(hub_->Start().ok());
   }
@@ -334,9 +377,17 @@ class SyncTest : public ::testing::Test {
     return std::optional<bool>(*live != 0);
   }
 
+  // The hub's rows on either store, read through its storage interface
+  // (support/hub_rows.h): what a test asserts about what the hub holds.
+  std::unique_ptr<HubRows> OpenHubRows() {
+    auto r = HubRows::Open(hub_->data_dir() + "/hub.db", HubOnPostgres() ? hub_->store() : "");
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *std::move(r) : nullptr;
+  }
+
   // The hub's own replica file, opened read-side in this process. Not on
   // PostgreSQL (it would make an empty hub.db): such a test has
-  // FS_SKIP_ON_POSTGRES, or reads through HubLogHead.
+  // FS_SKIP_ON_POSTGRES, or reads through OpenHubRows or HubLogHead.
   std::unique_ptr<Replica> OpenHubReplica() {
     if (HubOnPostgres()) {
       ADD_FAILURE() << "OpenHubReplica reads hub.db: FS_SKIP_ON_POSTGRES in this test";
