@@ -78,6 +78,19 @@ class Result {
   pg_result* r_;
 };
 
+// The search path every connection sets at open: the hub's tables live in
+// the schema `public` (made there by `fieldhub init`), then the system's
+// catalog, then the session's own temporary schema (last, so that not even
+// it can stand in for a table or function). The server's default,
+// `"$user", public`, would look first in a schema named after the role.
+inline constexpr char kSearchPath[] = "public, pg_catalog, pg_temp";
+
+// Whether `target` (a postgresql:// URI or a key=value connection string)
+// carries a password (a `user:password@` userinfo or a `password`
+// parameter), which libpq would take from it. A target libpq cannot parse
+// carries none here (opening it is refused anyway).
+bool HoldsPassword(const std::string& target);
+
 // Whether `s` is a failure a retry of the whole transaction may cure (a
 // serialization failure or a deadlock between concurrent transactions).
 bool IsRetryable(const absl::Status& s);
