@@ -52,6 +52,7 @@ inline constexpr char kAuditErasure[] = "key.erase";
 inline constexpr char kAuditMembership[] = "office.membership";
 inline constexpr char kAuditBackup[] = "hub.backup";    // fieldhub backup
 inline constexpr char kAuditRestore[] = "hub.restore";  // fieldhub restore
+inline constexpr char kAuditMigrate[] = "hub.migrate";  // fieldhub migrate --to (PostgreSQL)
 
 struct HubAuditEntry {
   int64_t seq = 0;

@@ -72,6 +72,7 @@ class Dispatcher {
     commands_.push_back(MakeAuditCommand());
     commands_.push_back(MakeBackupCommand());
     commands_.push_back(MakeRestoreCommand());
+    commands_.push_back(MakeMigrateCommand());
     commands_.push_back(MakeReportCommand());
     commands_.push_back(MakeVersionCommand());
 
@@ -123,6 +124,9 @@ class Dispatcher {
     if (e.help) return Print(io, HelpText(name));
     if (std::vector<std::string> unknown = e.app->remaining(); !unknown.empty()) {
       return CommandUsage(io, name, absl::StrCat("unknown option ", OptionName(unknown[0])));
+    }
+    if (absl::Status s = e.command->CheckArguments(); !s.ok()) {
+      return CommandUsage(io, name, std::string(s.message()));
     }
     return e.command->Run(e.operands, io);
   }

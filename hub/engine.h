@@ -91,6 +91,10 @@ class HubEngine : public HubStore {
   // baseline); a hub that real nodes use keeps it on. Set before serving.
   void set_crypto_checks(bool on) { crypto_checks_ = on; }
 
+  // The storage under the engine, for what reads or copies a stored hub
+  // whole (`fieldhub migrate --to`, hub/store_digest.h), not its rules.
+  HubStorage& storage() const { return *storage_; }
+
  protected:
   ClockSource* clock() const { return clock_; }
 

@@ -103,6 +103,13 @@ class HubStore {
 
   virtual const DeviceId& hub_id() const = 0;
   virtual absl::StatusOr<int64_t> LogHead() = 0;
+  // OK while the store is still as this process opened it; else one line
+  // saying why it may serve no more (a PostgreSQL hub's schema changed by
+  // another fieldhub: docs/POSTGRES.md, "Who changes the schema"), and the
+  // store then refuses its writes for good. `fieldhub serve` asks at each
+  // health tick (hub/store_health.h). A store that cannot change under
+  // its process has nothing to say.
+  virtual absl::Status CheckSchema() { return absl::OkStatus(); }
 
   // Registry (administrators). Each change is recorded in the audit trail
   // (hub/audit.h) in the same transaction, under `actor`: the administrator

@@ -39,6 +39,9 @@ absl::Status StoreHealth::Check() {
     return absl::UnavailableError(
         absl::StrCat("the hub's store cannot be read: ", head.status().message()));
   }
+  // A schema changed by another fieldhub (attack review 22, MED 5): the
+  // store refuses writes from now on, and the hub says so.
+  if (absl::Status s = store_->CheckSchema(); !s.ok()) return s;
   return absl::OkStatus();
 }
 

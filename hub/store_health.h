@@ -5,7 +5,9 @@
 //   replaced under the running hub: what it writes would be lost, or would
 //   part from what a restart opens), or cannot be looked at there; or
 // - it cannot answer a read (the log head: an I/O error, a damaged page; a
-//   PostgreSQL connection lost, for a store of that kind).
+//   PostgreSQL connection lost, for a store of that kind); or
+// - its schema changed under the process (HubStore::CheckSchema: a
+//   PostgreSQL database migrated by another fieldhub), for good.
 #ifndef FIELDSYNC_HUB_STORE_HEALTH_H_
 #define FIELDSYNC_HUB_STORE_HEALTH_H_
 

@@ -57,7 +57,15 @@ void Command::DeclareJson(CLI::App& app) { app.add_flag("--json", json_); }
 
 void Command::DeclareActor(CLI::App& app) { app.add_option("--as", actor_); }
 
-void Command::DeclareStore(CLI::App& app) { app.add_option("--store", store_); }
+void Command::DeclareStore(CLI::App& app) {
+  app.add_option("--store", store_);
+  takes_store_ = true;
+}
+
+absl::Status Command::CheckArguments() const {
+  if (!takes_store_) return absl::OkStatus();
+  return RefusePasswordIn(StoreTarget(), "--store (or $FIELDSYNC_HUB_STORE)");
+}
 
 std::string Command::StoreTarget() const {
   if (store_.has_value()) return *store_;
@@ -69,18 +77,22 @@ std::string Command::StoreLabel() const {
   return OnPostgres() ? PostgresHubStore::Printable(StoreTarget()) : HubDir().ReplicaPath();
 }
 
-absl::StatusOr<std::unique_ptr<HubEngine>> Command::OpenHubStore(FileCheck check) const {
-  return OpenHubStoreAt(HubDir(), StoreTarget(), check);
+absl::StatusOr<std::unique_ptr<HubEngine>> Command::OpenHubStore(FileCheck check,
+                                                                SchemaUpgrade upgrade) const {
+  return OpenHubStoreAt(HubDir(), StoreTarget(), check, upgrade);
 }
 
 absl::StatusOr<std::unique_ptr<HubEngine>> OpenHubStoreAt(const DataDir& dir,
                                                           const std::string& target,
-                                                          FileCheck check) {
+                                                          FileCheck check,
+                                                          SchemaUpgrade upgrade) {
   if (target.empty()) {
     FS_ASSIGN_OR_RETURN(std::unique_ptr<SqliteHubStore> store, OpenStore(dir, check));
     return std::unique_ptr<HubEngine>(std::move(store));
   }
-  return OpenPostgres(target, PostgresHubStore::Expect::kExisting);
+  return OpenPostgres(target, upgrade == SchemaUpgrade::kMigrate
+                                  ? PostgresHubStore::Expect::kExisting
+                                  : PostgresHubStore::Expect::kCurrent);
 }
 
 absl::StatusOr<std::unique_ptr<HubEngine>> Command::CreatePostgresStore() const {

@@ -46,6 +46,13 @@ struct Io {
 // hub.db is neither served nor written to.
 enum class FileCheck { kOpened, kWhole };
 
+// Whether opening a PostgreSQL store may bring its schema up to date
+// (attack review 22, MED 5; docs/POSTGRES.md, "Who changes the schema"):
+// `serve` and `migrate --store` (kMigrate); every other command opens it
+// as it is and refuses an older one saying to run `fieldhub migrate`
+// (kRefuse). hub.db is unaffected: one process serves it at a time.
+enum class SchemaUpgrade { kRefuse, kMigrate };
+
 // One command. The dispatcher makes it a CLI11 subcommand, lets it declare
 // its options there, parses, then runs it.
 class Command {
@@ -64,6 +71,12 @@ class Command {
   // Runs the command once its command line is parsed; the exit code.
   // `operands` are the words after the command name that are not options.
   virtual int Run(const std::vector<std::string>& operands, const Io& io) = 0;
+
+  // What the dispatcher checks of the parsed command line before Run: a
+  // store target (--store, $FIELDSYNC_HUB_STORE) must hold no password
+  // (RefusePasswordIn). INVALID_ARGUMENT is a wrong command line (exit 2).
+  // A command with more targets (`migrate --to`) checks those too.
+  virtual absl::Status CheckArguments() const;
 
  protected:
   // The options most commands take. Each Declare* adds one to `app`.
@@ -87,7 +100,8 @@ class Command {
   // not apply: the server keeps its own pages), else hub.db in HubDir()
   // (OpenStore). INVALID_ARGUMENT for a target that is not a
   // postgresql:// URI.
-  absl::StatusOr<std::unique_ptr<HubEngine>> OpenHubStore(FileCheck check) const;
+  absl::StatusOr<std::unique_ptr<HubEngine>> OpenHubStore(
+      FileCheck check, SchemaUpgrade upgrade = SchemaUpgrade::kRefuse) const;
   // `fieldhub init --store`: a new hub in StoreTarget()'s database
   // (PostgresHubStore::Expect::kNew).
   absl::StatusOr<std::unique_ptr<HubEngine>> CreatePostgresStore() const;
@@ -113,6 +127,7 @@ class Command {
   bool json_ = false;
   std::optional<std::string> actor_;
   std::optional<std::string> store_;
+  bool takes_store_ = false;  // DeclareStore was called
 };
 
 
@@ -128,11 +143,13 @@ absl::Status NotOnPostgres(std::string_view command);
 
 // The hub's store as `fieldhub --store TARGET --data-dir DIR` opens it:
 // hub.db in `dir` if `target` is empty (OpenStore, `check` applies), else
-// the PostgreSQL store `target` names (PostgresHubStore::Open, kExisting).
-// INVALID_ARGUMENT for a target that is not a postgresql:// URI.
+// the PostgreSQL store `target` names (PostgresHubStore::Open, kExisting
+// with kMigrate, else kCurrent). INVALID_ARGUMENT for a target that is not
+// a postgresql:// URI.
 absl::StatusOr<std::unique_ptr<HubEngine>> OpenHubStoreAt(const DataDir& dir,
                                                           const std::string& target,
-                                                          FileCheck check);
+                                                          FileCheck check,
+                                                          SchemaUpgrade upgrade);
 
 // `s` padded with spaces to `width` terminal columns (text::DisplayWidth: a
 // combining mark takes none, a wide character two), so that a Vietnamese or
@@ -164,6 +181,7 @@ std::unique_ptr<Command> MakeReportCommand();
 std::unique_ptr<Command> MakeVersionCommand();
 std::unique_ptr<Command> MakeBackupCommand();
 std::unique_ptr<Command> MakeRestoreCommand();
+std::unique_ptr<Command> MakeMigrateCommand();
 
 }  // namespace fieldsync::hub
 

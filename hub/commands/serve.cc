@@ -86,7 +86,9 @@ class Serve final : public Command {
     }
     // A damaged hub.db is not served: nodes would pull from it and push
     // into it, and tokens would be issued into it.
-    auto store = OpenHubStore(FileCheck::kWhole);
+    // The one command besides `init` and `migrate` that brings a
+    // PostgreSQL store's schema up to date (attack review 22, MED 5).
+    auto store = OpenHubStore(FileCheck::kWhole, SchemaUpgrade::kMigrate);
     if (!store.ok()) return Fail(io, store.status());
     if (extension_.before_serving) {
       absl::Status s = extension_.before_serving(**store, io);

@@ -140,6 +140,21 @@ int64_t Result::Affected() const {
   return (n == nullptr || *n == '\0') ? 0 : std::stoll(n);
 }
 
+bool HoldsPassword(const std::string& target) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(target.c_str(), &err);
+  if (err != nullptr) PQfreemem(err);
+  if (opts == nullptr) return false;
+  bool held = false;
+  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+    if (std::string_view(o->keyword) == "password" && o->val != nullptr && *o->val != '\0') {
+      held = true;
+    }
+  }
+  PQconninfoFree(opts);
+  return held;
+}
+
 bool IsRetryable(const absl::Status& s) { return s.code() == absl::StatusCode::kAborted; }
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& target,
@@ -209,9 +224,14 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
   PQsetNoticeProcessor(c, DropNotice, nullptr);
   std::unique_ptr<Connection> conn(new Connection(c));
   // Times as the hub keeps them are integers (milliseconds); only the
-  // session's own settings matter: UTF-8 text, no statement left hanging.
-  absl::StatusOr<std::string> s =
-      conn->Command("SET client_encoding = 'UTF8'; SET client_min_messages = warning");
+  // session's own settings matter: UTF-8 text, no statement left hanging,
+  // and the hub's tables named without a schema found in `public` only
+  // (kSearchPath): never in a schema another role made earlier in the
+  // server's default path ("$user", a role's own setting), whose tables or
+  // functions would stand in for the hub's (attack review 22, LOW 8).
+  absl::StatusOr<std::string> s = conn->Command(absl::StrCat(
+      "SET client_encoding = 'UTF8'; SET client_min_messages = warning; SET search_path = ",
+      kSearchPath));
   if (!s.ok()) return s.status();
   return conn;
 }

@@ -78,6 +78,21 @@ class Result {
   pg_result* r_;
 };
 
+// The search path every connection sets at open: the system's catalog
+// (not named: PostgreSQL then searches it first, so nothing made in
+// `public` stands in for a built-in function or operator; attack review
+// 23, LOW 5), the hub's tables in the schema `public` (made there by
+// `fieldhub init`), then the session's own temporary schema (last, so that
+// it cannot stand in for a table). The server's default, `"$user",
+// public`, would look first in a schema named after the role.
+inline constexpr char kSearchPath[] = "public, pg_temp";
+
+// Whether `target` (a postgresql:// URI or a key=value connection string)
+// carries a password (a `user:password@` userinfo or a `password`
+// parameter), which libpq would take from it. A target libpq cannot parse
+// carries none here (opening it is refused anyway).
+bool HoldsPassword(const std::string& target);
+
 // Whether `s` is a failure a retry of the whole transaction may cure (a
 // serialization failure or a deadlock between concurrent transactions).
 bool IsRetryable(const absl::Status& s);

@@ -137,6 +137,7 @@ class PgEnrolTxn : public HubEnrolTxn {
 
 absl::Status PostgresHubStorage::AddProvince(const std::string& code, const std::string& name,
                                              const std::string& actor) {
+  FS_RETURN_IF_ERROR(Stale());
   absl::MutexLock l(&mu_);
   Connection& conn = *conn_;
   const int64_t now = clock_->NowMillis();
@@ -170,6 +171,7 @@ absl::StatusOr<std::vector<Province>> PostgresHubStorage::Provinces() {
 absl::StatusOr<EnrollToken> PostgresHubStorage::MakeEnrollToken(const std::string& province,
                                                                 int64_t valid_for_millis,
                                                                 const std::string& actor) {
+  FS_RETURN_IF_ERROR(Stale());
   absl::MutexLock l(&mu_);
   Connection& conn = *conn_;
   EnrollToken t;
@@ -298,6 +300,7 @@ absl::Status RevokeInTransaction(Connection& conn, const DeviceId& device,
 
 absl::Status PostgresHubStorage::RevokeNode(const DeviceId& device, const std::string& actor,
                                             const std::function<void()>& then) {
+  FS_RETURN_IF_ERROR(Stale());
   absl::MutexLock w(&write_mu_);
   absl::MutexLock l(&mu_);
   Connection& conn = *conn_;
@@ -317,6 +320,7 @@ absl::StatusOr<HubAuditTrail> PostgresHubStorage::AuditTrail() {
 
 absl::Status PostgresHubStorage::EnrolTransaction(
     const std::function<absl::Status(HubEnrolTxn&)>& body) {
+  FS_RETURN_IF_ERROR(Stale());
   absl::MutexLock l(&mu_);
   Connection& conn = *conn_;
   return pg::InTransaction(conn, Isolation::kReadCommitted,

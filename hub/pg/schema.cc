@@ -128,10 +128,6 @@ struct Migration {
 constexpr Migration kMigrations[] = {{1, kMigration1}, {2, kMigration2}, {3, kMigration3}};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kPgSchemaVersion);
 
-// Every hub process migrating the same database takes this transaction
-// advisory lock first (an arbitrary constant, "fsmigrat").
-constexpr int64_t kMigrationLock = 0x66736d6967726174;
-
 absl::StatusOr<int64_t> ReadVersion(Connection& conn) {
   FS_ASSIGN_OR_RETURN(Result exists, conn.Exec("SELECT to_regclass('schema_version') IS NOT NULL"));
   FS_ASSIGN_OR_RETURN(int64_t has, exists.Int(0, 0));

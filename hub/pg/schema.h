@@ -23,6 +23,11 @@ namespace fieldsync::hub::pg {
 //    referral statuses, collected rows, the collection's horizon and epoch.
 inline constexpr int64_t kPgSchemaVersion = 3;
 
+// Every hub process migrating the same database takes this transaction
+// advisory lock first (an arbitrary constant, "fsmigrat"); so does `fieldhub
+// migrate --to` before it looks whether the database is empty.
+inline constexpr int64_t kMigrationLock = 0x66736d6967726174;
+
 // The database's schema version (0: no hub tables yet).
 absl::StatusOr<int64_t> SchemaVersion(Connection& conn);
 

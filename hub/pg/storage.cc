@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/tuning.h"
 #include "hub/pg/transaction.h"
@@ -12,10 +13,10 @@
 namespace fieldsync::hub {
 
 absl::StatusOr<std::unique_ptr<PostgresHubStorage>> PostgresHubStorage::Open(
-    const std::string& target, ClockSource* clock) {
+    const std::string& target, ClockSource* clock, SchemaUse schema) {
   FS_ASSIGN_OR_RETURN(std::unique_ptr<pg::Connection> conn, pg::Connection::Open(target));
   std::unique_ptr<PostgresHubStorage> s(new PostgresHubStorage(target, std::move(conn), clock));
-  FS_RETURN_IF_ERROR(s->Init());
+  FS_RETURN_IF_ERROR(s->Init(schema));
   return s;
 }
 
@@ -32,9 +33,17 @@ absl::StatusOr<std::unique_ptr<pg::Connection>> PostgresHubStorage::Connect() {
   return pg::Connection::Open(target_);
 }
 
-absl::Status PostgresHubStorage::Init() {
+absl::Status PostgresHubStorage::Init(SchemaUse schema) {
   absl::MutexLock l(&mu_);
-  FS_RETURN_IF_ERROR(pg::Migrate(*conn_, clock_->NowMillis()));
+  if (schema == SchemaUse::kMigrate) FS_RETURN_IF_ERROR(pg::Migrate(*conn_, clock_->NowMillis()));
+  FS_ASSIGN_OR_RETURN(schema_version_, pg::SchemaVersion(*conn_));
+  if (schema_version_ != pg::kPgSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the PostgreSQL hub database is of schema version ", schema_version_, ", not ",
+        pg::kPgSchemaVersion, " as this fieldhub's: run `fieldhub migrate --store URI` "
+        "(or start `fieldhub serve`) with the fieldhub of the newer version; nothing was "
+        "changed"));
+  }
   FS_ASSIGN_OR_RETURN(pg::Result r,
                       conn_->Exec("SELECT value FROM hub_meta WHERE key = 'hub_id'"));
   if (r.rows() != 1) {
@@ -42,6 +51,7 @@ absl::Status PostgresHubStorage::Init() {
                                "it was changed outside fieldhub; restore it from a backup");
   }
   FS_ASSIGN_OR_RETURN(hub_id_, Id16::FromBytes(r.Bytes(0, 0), "hub id"));
+  FS_ASSIGN_OR_RETURN(log_scope_from_, pg::ReadLogScopeFrom(*conn_));
   // The hub's clock from the stamps it holds, as a replica's is at open
   // (its own stamps always, another device's within the skew limit): a
   // hub restarted with its machine's clock set back still stamps after
@@ -73,12 +83,41 @@ absl::StatusOr<int64_t> PostgresHubStorage::LogHead() {
   return r.Int(0, 0);
 }
 
+absl::Status PostgresHubStorage::CheckSchema() {
+  FS_RETURN_IF_ERROR(Stale());
+  int64_t now = 0;
+  {
+    absl::MutexLock l(&mu_);
+    FS_ASSIGN_OR_RETURN(now, pg::SchemaVersion(*conn_));
+  }
+  if (now == schema_version_) return absl::OkStatus();
+  {
+    absl::MutexLock l(&stale_mu_);
+    if (stale_line_.empty()) {
+      stale_line_ = absl::StrCat(
+          "the PostgreSQL hub database's schema is now version ", now, ", not version ",
+          schema_version_, " as this hub process opened it (another fieldhub changed it): this "
+          "process stores and serves nothing more; restart it with the fieldhub of version ",
+          now);
+    }
+  }
+  stale_.store(true);
+  return Stale();
+}
+
+absl::Status PostgresHubStorage::Stale() const {
+  if (!stale_.load()) return absl::OkStatus();
+  absl::MutexLock l(const_cast<absl::Mutex*>(&stale_mu_));
+  return absl::UnavailableError(stale_line_);
+}
+
 absl::Status PostgresHubStorage::Write(const std::function<absl::Status(HubWriteTxn&)>& body) {
+  FS_RETURN_IF_ERROR(Stale());
   absl::MutexLock l(&write_mu_);
   if (writer_ == nullptr) {
     FS_ASSIGN_OR_RETURN(writer_, Connect());
   }
-  pg::PgView view(*writer_, schema(), hlc_, hub_id_, /*writer=*/true);
+  pg::PgView view(*writer_, schema(), hlc_, hub_id_, /*writer=*/true, log_scope_from_);
   absl::Status s = body(view);
   // A connection lost (or left inside a transaction) is not used again.
   if (writer_->InTransaction() || s.code() == absl::StatusCode::kUnavailable) writer_.reset();
@@ -86,6 +125,7 @@ absl::Status PostgresHubStorage::Write(const std::function<absl::Status(HubWrite
 }
 
 absl::Status PostgresHubStorage::Read(const std::function<absl::Status(HubReadTxn&)>& body) {
+  FS_RETURN_IF_ERROR(Stale());
   std::unique_ptr<pg::Connection> conn;
   {
     absl::MutexLock l(&readers_mu_);
@@ -102,7 +142,7 @@ absl::Status PostgresHubStorage::Read(const std::function<absl::Status(HubReadTx
   // row lock).
   absl::Status s = pg::InTransaction(*conn, pg::Isolation::kRepeatableReadOnly,
                                      [&](pg::Transaction&) -> absl::Status {
-    pg::PgView view(*conn, schema(), hlc_, hub_id_, /*writer=*/false);
+    pg::PgView view(*conn, schema(), hlc_, hub_id_, /*writer=*/false, log_scope_from_);
     return body(view);
   });
   if (!conn->InTransaction() && s.code() != absl::StatusCode::kUnavailable) {

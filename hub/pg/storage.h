@@ -19,6 +19,7 @@
 #ifndef FIELDSYNC_HUB_PG_STORAGE_H_
 #define FIELDSYNC_HUB_PG_STORAGE_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,11 +35,18 @@ namespace fieldsync::hub {
 
 class PostgresHubStorage : public HubStorage {
  public:
+  // Whether opening may change the database's schema (attack review 22,
+  // MED 5): only `init`, `serve` and `migrate` do (kMigrate: brought to
+  // the current version, a new hub's tables and id made if it has none);
+  // every other command opens a database of the current version as it is
+  // (kAsIs: FAILED_PRECONDITION for any other version, nothing changed).
+  enum class SchemaUse { kMigrate, kAsIs };
+
   // Connects to `target` (pg::Connection::Open: a postgresql:// URI or a
-  // socket directory) and migrates the database to the current schema
-  // version, making a new hub's tables and id if it has none.
-  static absl::StatusOr<std::unique_ptr<PostgresHubStorage>> Open(const std::string& target,
-                                                                  ClockSource* clock);
+  // socket directory) and, with kMigrate, migrates the database to the
+  // current schema version.
+  static absl::StatusOr<std::unique_ptr<PostgresHubStorage>> Open(
+      const std::string& target, ClockSource* clock, SchemaUse schema = SchemaUse::kMigrate);
   ~PostgresHubStorage() override;
 
   const DeviceId& hub_id() const override { return hub_id_; }
@@ -67,13 +75,24 @@ class PostgresHubStorage : public HubStorage {
                           std::optional<int64_t> cursor) override;
   absl::StatusOr<OfficeRecords> OfficeRecordsOf(const std::string& province) override;
 
+  // OK while the database's schema version is the one this process
+  // opened. Once another fieldhub changed it (a newer `fieldhub migrate`
+  // or `serve`), UNAVAILABLE saying so, and from then on, for good, every
+  // Write(), Read(), enrolment and registry change of this process is
+  // refused with the same line, storing nothing: the process knows nothing
+  // of the new version's invariants (`fieldhub serve` asks at each health
+  // tick and goes NOT_SERVING).
+  absl::Status CheckSchema();
+
   absl::Status Write(const std::function<absl::Status(HubWriteTxn&)>& body) override;
   absl::Status Read(const std::function<absl::Status(HubReadTxn&)>& body) override;
 
  private:
   PostgresHubStorage(std::string target, std::unique_ptr<pg::Connection> conn,
                      ClockSource* clock);
-  absl::Status Init();
+  absl::Status Init(SchemaUse schema);
+  // OK, or the line CheckSchema latched.
+  absl::Status Stale() const;
   // NOT_FOUND-free lookup: nullopt if `device` is not enrolled.
   absl::StatusOr<std::optional<NodeInfo>> LoadNode(const DeviceId& device)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -84,6 +103,12 @@ class PostgresHubStorage : public HubStorage {
   const std::string target_;
   ClockSource* const clock_;
   DeviceId hub_id_;  // set by Init, then read only
+  int64_t schema_version_ = 0;  // as opened (set by Init)
+  int64_t log_scope_from_ = 0;  // pg::ReadLogScopeFrom, at Init
+  // Set once CheckSchema found another version; then read only.
+  std::atomic<bool> stale_{false};
+  absl::Mutex stale_mu_;
+  std::string stale_line_ ABSL_GUARDED_BY(stale_mu_);
 
   // Held by RevokeNode and (next session) Write(): within this process no
   // write of the log runs while a revocation is stored. Across processes

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
+#include "base/strings.h"
 #include "hub/pg/connection.h"
 #include "hub/pg/schema.h"
 
@@ -11,6 +12,15 @@ namespace fieldsync::hub {
 
 bool IsPostgresTarget(const std::string& target) {
   return absl::StartsWith(target, "postgresql://") || absl::StartsWith(target, "postgres://");
+}
+
+absl::Status RefusePasswordIn(const std::string& target, std::string_view option) {
+  if (!pg::HoldsPassword(target)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      AV(option), " holds a password, which other users of this machine can read (ps, "
+      "systemctl show): give the URI without it and keep the password in ~/.pgpass, in the "
+      "file $PGPASSFILE names, or in a file named by passfile= in the URI (under systemd: "
+      "LoadCredential=pgpass:FILE and passfile=%d/pgpass); nothing was done"));
 }
 
 std::string PostgresHubStore::Printable(const std::string& target) {
@@ -45,7 +55,7 @@ absl::StatusOr<std::unique_ptr<PostgresHubStore>> PostgresHubStore::Open(
     // What the database holds, before anything is created or migrated.
     FS_ASSIGN_OR_RETURN(std::unique_ptr<pg::Connection> conn, pg::Connection::Open(target));
     FS_ASSIGN_OR_RETURN(const int64_t version, pg::SchemaVersion(*conn));
-    if (expect == Expect::kExisting && version == 0) {
+    if (expect != Expect::kNew && version == 0) {
       return absl::FailedPreconditionError(absl::StrCat(
           "no hub in the PostgreSQL database ", Printable(target),
           " yet: run `fieldhub init --store URI` first; nothing was created"));
@@ -61,9 +71,19 @@ absl::StatusOr<std::unique_ptr<PostgresHubStore>> PostgresHubStore::Open(
           version, ", made by a newer fieldhub; this one knows up to version ",
           pg::kPgSchemaVersion, ": use the newer fieldhub; nothing was changed"));
     }
+    if (expect == Expect::kCurrent && version < pg::kPgSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the PostgreSQL database ", Printable(target), " is a hub of schema version ", version,
+          "; this fieldhub uses version ", pg::kPgSchemaVersion, ": bring it up to date with "
+          "`fieldhub migrate --store URI` (or by starting `fieldhub serve`) first; nothing was "
+          "changed"));
+    }
   }
-  FS_ASSIGN_OR_RETURN(std::unique_ptr<PostgresHubStorage> storage,
-                      PostgresHubStorage::Open(target, clock));
+  FS_ASSIGN_OR_RETURN(
+      std::unique_ptr<PostgresHubStorage> storage,
+      PostgresHubStorage::Open(target, clock,
+                               expect == Expect::kCurrent ? PostgresHubStorage::SchemaUse::kAsIs
+                                                          : PostgresHubStorage::SchemaUse::kMigrate));
   std::unique_ptr<PostgresHubStore> store(new PostgresHubStore(std::move(storage), clock));
   FS_RETURN_IF_ERROR(store->BringUpToDate());
   return store;

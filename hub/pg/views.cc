@@ -323,6 +323,21 @@ absl::StatusOr<int64_t> LockLogHead(Connection& conn) {
   return h.Int(0, 0);
 }
 
+absl::StatusOr<int64_t> ReadLogScopeFrom(Connection& conn) {
+  FS_ASSIGN_OR_RETURN(Result r,
+                      conn.Exec("SELECT value FROM hub_meta WHERE key = 'log_scope_from'"));
+  if (r.rows() == 0) return int64_t{0};
+  const std::string v = r.Bytes(0, 0);
+  if (v.size() != 8) {
+    return absl::DataLossError("the PostgreSQL hub database's hub_meta 'log_scope_from' is not "
+                               "8 bytes: it was changed outside fieldhub; restore it from a "
+                               "backup");
+  }
+  uint64_t u = 0;
+  for (char c : v) u = (u << 8) | static_cast<unsigned char>(c);
+  return static_cast<int64_t>(u);
+}
+
 absl::Status PgView::Locked(const std::function<absl::Status()>& body) {
   // MergeTransaction() and Atomically() took the lock first.
   if (conn_.InTransaction()) return body();

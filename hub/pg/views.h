@@ -34,10 +34,12 @@ namespace fieldsync::hub::pg {
 class PgView final : public HubWriteTxn {
  public:
   // `clock` and `self` (the hub's id) for the writer's merges; a snapshot
-  // (`writer` false) refuses the writer's calls.
+  // (`writer` false) refuses the writer's calls. `log_scope_from`: the
+  // hub's hub_meta 'log_scope_from' (ReadLogScopeFrom).
   PgView(Connection& conn, const Schema& schema, HybridClock& clock, const DeviceId& self,
-         bool writer)
-      : conn_(conn), schema_(schema), clock_(clock), self_(self), writer_(writer) {}
+         bool writer, int64_t log_scope_from = 0)
+      : conn_(conn), schema_(schema), clock_(clock), self_(self), writer_(writer),
+        log_scope_from_(log_scope_from) {}
 
   const Schema& schema() const override;
   absl::StatusOr<int64_t> LogHead() override;
@@ -91,9 +93,11 @@ class PgView final : public HubWriteTxn {
   absl::StatusOr<std::vector<RowId>> GrantsBetween(const std::string& province, int64_t after,
                                                    int64_t upto) override;
   absl::StatusOr<std::vector<std::string>> CaseGrantees(const RowId& case_id) override;
-  // 0: every entry of a PostgreSQL hub is keyed as hub schema 7 keys them
-  // (docs/FORMATS.md, hub_log_scope): no database of an older rule exists.
-  absl::StatusOr<int64_t> LogScopeFrom() override { return int64_t{0}; }
+  // 0: every entry of a PostgreSQL hub made by `fieldhub init` is keyed as
+  // hub schema 7 keys them (docs/FORMATS.md, hub_log_scope). A hub moved
+  // from a hub.db that kept older entries by the rule before (`fieldhub
+  // migrate --to`) keeps that file's last such position in hub_meta.
+  absl::StatusOr<int64_t> LogScopeFrom() override { return log_scope_from_; }
   absl::StatusOr<std::vector<std::string>> GrantedCaseProvinces(
       const std::string& province) override;
   absl::StatusOr<std::vector<RowId>> CasesNaming(const RowId& person) override;
@@ -169,7 +173,13 @@ class PgView final : public HubWriteTxn {
   HybridClock& clock_;
   const DeviceId self_;
   const bool writer_;
+  const int64_t log_scope_from_;
 };
+
+// hub_meta 'log_scope_from' (8 bytes, big-endian), 0 if absent: the last
+// log position kept by the rule before hub schema 7, in a hub moved from a
+// hub.db that had one (docs/POSTGRES.md, "Moving a hub.db to PostgreSQL").
+absl::StatusOr<int64_t> ReadLogScopeFrom(Connection& conn);
 
 // The ids (16 bytes) in column `col` of every row; `what` names them in an
 // error.

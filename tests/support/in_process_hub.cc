@@ -21,7 +21,7 @@ absl::Status InProcessHub::Start(const std::string& data_dir, const std::string&
                                            "running on " + data_dir + "; nothing was started"));
   const DataDir dir{data_dir, "hub.db", "fieldhub init", "FIELDSYNC_HUB_DIR"};
   absl::StatusOr<std::unique_ptr<hub::HubEngine>> store =
-      hub::OpenHubStoreAt(dir, store_uri, hub::FileCheck::kWhole);
+      hub::OpenHubStoreAt(dir, store_uri, hub::FileCheck::kWhole, hub::SchemaUpgrade::kMigrate);
   if (!store.ok()) {
     lock_.reset();
     return store.status();
