@@ -28,6 +28,20 @@ TEST_F(ConsoleBrowserTest, ASocialWorkersMorningInChromium) {
   auto org = Fieldnode({"org", "add", "Trung tâm Công tác xã hội tỉnh Lào Cai", "--kind", "ngo",
                         "--province", "LC"});
   ASSERT_EQ(org.exit_code, 0) << org.err;
+  // Its service, chosen in the referral form from the directory, and a
+  // restricted contact of this office (masked on the Directories page once
+  // locked).
+  auto service = Fieldnode({"service", "add", "--org", "Trung tâm Công tác xã hội tỉnh Lào Cai",
+                            "--name", "Nhà tạm lánh Sa Pa", "--kind", "shelter", "--provinces",
+                            "LC", "--phone", "0214 3871 234"});
+  ASSERT_EQ(service.exit_code, 0) << service.err;
+  auto police = Fieldnode({"org", "add", "Công an tỉnh Lào Cai", "--kind", "police",
+                           "--province", "LC"});
+  ASSERT_EQ(police.exit_code, 0) << police.err;
+  auto contact = Fieldnode({"contact", "add", "--org", "Công an tỉnh Lào Cai", "--name",
+                            "Đại úy Lò Văn Páo", "--mobile", "0912345678", "--on-call", "24/7",
+                            "--consent-on", "2026-11-02", "--restriction", "restricted"});
+  ASSERT_EQ(contact.exit_code, 0) << contact.err;
 
   // A member laptop of the office changed a victim's name while this one
   // did too: a conflict waits on the Conflicts page. And a change of this

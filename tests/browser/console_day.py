@@ -9,7 +9,9 @@ referral on the Referrals page; approve the office's new laptop on the
 Devices page (a wrong code refused first); resolve a conflict on another
 victim's name (changed on two laptops of the office) from Today, seeing both
 values and the case file's badge; discard a change set aside (its reason in
-Vietnamese); the report's figures (small counts suppressed); sync her case to the hub from the Sync page; lock, and her
+Vietnamese); the report's figures (small counts suppressed); the
+directories (a restricted contact read unlocked, found without diacritics,
+masked once locked; the referral's service chosen from the directory); sync her case to the hub from the Sync page; lock, and her
 name is gone from the page; the English switch. Screenshots of every page at
 1366x768 and at phone width (390x844) go to SHOTS.
 
@@ -37,6 +39,8 @@ PASS = os.environ["FIELDSYNC_CONSOLE_PASS"]
 NEW_LAPTOP_CODE = os.environ["FIELDSYNC_NEW_LAPTOP_CODE"]
 CONFLICT_CASE = os.environ["FIELDSYNC_CONFLICT_CASE"]
 ORG = "Trung tâm Công tác xã hội tỉnh Lào Cai"
+SERVICE = "Nhà tạm lánh Sa Pa"
+PAO, PAO_MOBILE = "Đại úy Lò Văn Páo", "0912345678"
 os.makedirs(SHOTS, exist_ok=True)
 
 opts = webdriver.ChromeOptions()
@@ -155,10 +159,18 @@ try:
     driver.find_element(By.ID, "consent-org").send_keys(ORG)
     driver.find_element(By.ID, "consent-save").click()
     until_text("#message", "Đã ghi nhận sự đồng ý")
-    driver.find_element(By.ID, "refer-to-org").send_keys(ORG)
+    # This time the service is chosen from the directory: its organisation
+    # fills the empty "to" field.
+    wait.until(EC.presence_of_element_located(
+        (By.CSS_SELECTOR, "#refer-service option[data-org]")))
+    Select(driver.find_element(By.ID, "refer-service")).select_by_visible_text(
+        SERVICE + " — " + ORG)
+    check(driver.find_element(By.ID, "refer-to-org").get_attribute("value") == ORG,
+          "choosing the service did not name its organisation")
     driver.find_element(By.ID, "refer-reason").send_keys("Cần chỗ ở an toàn")
     driver.find_element(By.ID, "refer-send").click()
     until_text("#message", "Đã chuyển gửi đến " + ORG)
+    until_text("#page", SERVICE)  # the referral names the service
     until_text("#page", "Cần chỗ ở an toàn")
     shot("case-file-referred-1366")
     # The consent withdrawn (a confirmation first); the referral stays.
@@ -251,6 +263,24 @@ try:
           "no count is shown suppressed (a hatched stub, no bar)")
     shot("report-1366")
 
+    # The directories: this office's restricted contact read while unlocked,
+    # found without diacritics; the services; the organisations.
+    driver.find_element(By.ID, "nav-directory").click()
+    until_text("#directory", PAO)
+    until_text("#directory", PAO_MOBILE)
+    until_text("#directory", "Hạn chế")
+    shot("directory-contacts-1366")
+    driver.find_element(By.ID, "directory-q").send_keys("dai uy pao", Keys.ENTER)
+    until_text("#directory-count", "1 mục")
+    until_text("#directory", PAO)
+    driver.find_element(By.ID, "directory-tab-services").click()
+    until_text("#directory", SERVICE)
+    until_text("#directory", "Nhà tạm lánh")
+    shot("directory-services-1366")
+    driver.find_element(By.ID, "directory-tab-organisations").click()
+    until_text("#directory", "Công an tỉnh Lào Cai")
+    shot("directory-organisations-1366")
+
     # Sync: "Đồng bộ ngay" sends her case to the hub; the page follows the
     # pass (polling) and says how it ended, in the catalogue's words and the
     # CLI's lines; nothing waits to go after.
@@ -275,6 +305,13 @@ try:
     check("Hằng" not in body and "biên giới" not in body, "a sealed value shows while locked")
     check("Hằng" not in driver.page_source, "a sealed value is in the locked page's source")
     shot("case-file-locked-1366")
+    # Locked, the restricted contact's sealed fields are masked.
+    driver.get(URL.split("/?")[0] + "/#/directory?kind=contacts")
+    until_text("#directory-masked", "mở khoá")
+    until_text("#directory", "•••••• (bảo mật)")
+    check(PAO_MOBILE not in driver.page_source and PAO not in driver.page_source,
+          "a restricted contact's sealed field shows while locked")
+    shot("directory-locked-1366")
 
     # Phone width: every page.
     driver.set_window_size(390, 844)
@@ -282,7 +319,8 @@ try:
                         ("case-file-locked", "#/case/" + code), ("sync", "#/sync"),
                         ("referrals", "#/referrals"), ("devices", "#/devices"),
                         ("conflicts", "#/conflicts"), ("setaside", "#/setaside"),
-                        ("report", "#/report")):
+                        ("report", "#/report"), ("directory", "#/directory?kind=contacts"),
+                        ("directory-services", "#/directory?kind=services")):
         driver.get(URL.split("/?")[0] + "/" + hash_)
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#page > *")))
         time.sleep(0.2)  # the page's layout settles before the picture (not a check)
