@@ -22,10 +22,7 @@ class ConsolePersonNameTest : public ConsoleClientTest {
   void SetUp() override {
     ConsoleClientTest::SetUp();
     if (HasFatalFailure()) return;
-    StartConsole();
-    session_ = SignIn();
-    ASSERT_FALSE(session_.empty());
-    Unlock();
+    StartSignedInAndUnlocked();
   }
   std::string NameOf(const Json& file) {
     for (const Json& f : file["person"]["fields"]) {
