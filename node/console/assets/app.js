@@ -430,7 +430,7 @@ function renderSync(d) {
                               behind: d.behind }))
       : null;
   const outcome = last
-      ? el("section", { class: "card", id: "sync-last" },
+      ? el("section", { class: "card", id: "sync-last", "data-finished": last.finished_millis },
            el("h2", {}, t("sync.last_pass"), " · ", fmtDate(last.finished_millis)),
            el("p", { class: last.ok ? "ok" : "error" }, t(last.key)),
            el("ul", { class: "lines" }, last.lines.map(l => el("li", {}, l))))
