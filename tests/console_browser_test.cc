@@ -28,6 +28,24 @@ TEST_F(ConsoleBrowserTest, ASocialWorkersMorningInChromium) {
   auto org = Fieldnode({"org", "add", "Trung tâm Công tác xã hội tỉnh Lào Cai", "--kind", "ngo",
                         "--province", "LC"});
   ASSERT_EQ(org.exit_code, 0) << org.err;
+  // Its service, chosen in the referral form from the directory, and a
+  // restricted contact of this office (masked on the Directories page once
+  // locked).
+  auto service = Fieldnode({"service", "add", "--org", "Trung tâm Công tác xã hội tỉnh Lào Cai",
+                            "--name", "Nhà tạm lánh Sa Pa", "--kind", "shelter", "--provinces",
+                            "LC", "--phone", "0214 3871 234"});
+  ASSERT_EQ(service.exit_code, 0) << service.err;
+  auto police = Fieldnode({"org", "add", "Công an tỉnh Lào Cai", "--kind", "police",
+                           "--province", "LC"});
+  ASSERT_EQ(police.exit_code, 0) << police.err;
+  auto contact = Fieldnode({"contact", "add", "--org", "Công an tỉnh Lào Cai", "--name",
+                            "Đại úy Lò Văn Páo", "--mobile", "0912345678", "--on-call", "24/7",
+                            "--consent-on", "2026-11-02", "--restriction", "restricted"});
+  ASSERT_EQ(contact.exit_code, 0) << contact.err;
+  auto lan = Fieldnode({"contact", "add", "--org", "Trung tâm Công tác xã hội tỉnh Lào Cai",
+                        "--name", "Chị Nguyễn Thị Lan", "--desk-phone", "0214 3820 123",
+                        "--consent-on", "2026-11-02", "--restriction", "public"});
+  ASSERT_EQ(lan.exit_code, 0) << lan.err;
 
   // A member laptop of the office changed a victim's name while this one
   // did too: a conflict waits on the Conflicts page. And a change of this
@@ -46,17 +64,48 @@ TEST_F(ConsoleBrowserTest, ASocialWorkersMorningInChromium) {
     ASSERT_TRUE((*db)->Exec("UPDATE _fs_signatures SET sig = zeroblob(64) WHERE pos = "
                             "(SELECT max(pos) FROM _fs_signatures)").ok());
   }
+
+  // Hà Nội's laptop, a fieldnode of its own enrolled at the same hub, its
+  // office's first device (the code the hub administrator reads out), with
+  // its own console: it accepts the referral and opens the file.
+  const std::string hanoi = dir_.File("hanoi");
+  auto at_hanoi = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/setsid", "-w", "/usr/bin/env",
+                                     std::string("FIELDSYNC_PASSPHRASE=") + kConsolePass,
+                                     harness::BinDir() + "/fieldnode"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--data-dir", hanoi});
+    return harness::Run(argv);
+  };
+  ASSERT_EQ(at_hanoi({"init"}).exit_code, 0);
+  auto hn_token = hub_->Token("HN");
+  ASSERT_TRUE(hn_token.ok());
+  auto hn_enrolled = at_hanoi({"enroll", "--hub", hub_->address(), "--ca", pki_->ca(), "--token",
+                               *hn_token, "--name", "hn"});
+  ASSERT_EQ(hn_enrolled.exit_code, 0) << hn_enrolled.err;
+  ASSERT_EQ(at_hanoi({"sync"}).exit_code, 0);
+  auto hn_list = at_hanoi({"device", "list", "--json"});
+  ASSERT_EQ(hn_list.exit_code, 0) << hn_list.err;
+  auto hn_first = at_hanoi({"device", "approve", "--first", "--code",
+                            Json::parse(hn_list.out)["code"].get<std::string>()});
+  ASSERT_EQ(hn_first.exit_code, 0) << hn_first.err;
+  ASSERT_EQ(at_hanoi({"sync"}).exit_code, 0);
   ASSERT_EQ(Fieldnode({"sync"}).exit_code, 0);
 
   const std::string address = console_.Start(node_, {"--officer", "Lò Thị Dung"});
   ASSERT_FALSE(address.empty()) << console_.output();
+  ConsoleProcess hanoi_console;
+  const std::string hanoi_address = hanoi_console.Start(hanoi, {"--officer", "Trần Văn Nam"});
+  ASSERT_FALSE(hanoi_address.empty()) << hanoi_console.output();
   const std::string shots = harness::BinDir() + "/../console-screenshots";
   auto run = harness::Run({"/usr/bin/env", std::string("FIELDSYNC_CONSOLE_PASS=") + kConsolePass,
                            "FIELDSYNC_NEW_LAPTOP_CODE=" + shown,
                            "FIELDSYNC_CONFLICT_CASE=" + conflict_case,
+                           "FIELDSYNC_HANOI_URL=" + hanoi_address,
                            "/usr/bin/python3", harness::SourceDir() + "/tests/browser/console_day.py",
                            address, shots});
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  hanoi_console.Stop();  // locks Hà Nội's keys
   std::printf("%s", run.out.c_str());
 }
 

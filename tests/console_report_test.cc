@@ -20,10 +20,7 @@ class ConsoleReportTest : public ConsoleClientTest {
   void SetUp() override {
     ConsoleClientTest::SetUp();
     if (HasFatalFailure()) return;
-    StartConsole();
-    session_ = SignIn();
-    ASSERT_FALSE(session_.empty());
-    Unlock();
+    StartSignedInAndUnlocked();
   }
   // The cell of breakdown `name` for `value` (null if absent).
   static Json Cell(const Json& report, const std::string& name, const std::string& value) {

@@ -419,7 +419,7 @@ TEST_F(NodeOpsTest, DirectoryRules) {
   auto found = ListEntries(o(), Contacts(), "chi lan");
   ASSERT_TRUE(found.ok());
   ASSERT_EQ(found->entries.size(), 1u);
-  EXPECT_EQ(found->entries[0].shown[0].second, "Chị Lan");
+  EXPECT_EQ(found->entries[0].shown[0].text, "Chị Lan");
 }
 
 TEST_F(NodeOpsTest, ConflictToResolveMustExist) {

@@ -73,7 +73,7 @@ int List(OfficeContext& c, const ops::Directory& d, const std::string& query) {
     Json out = Json::array();
     for (const ops::EntryLine& e : list->entries) {
       Json entry = {{"id", e.id.ToString()}};
-      for (const auto& [col, shown] : e.shown) entry[col] = shown;
+      for (const ops::ShownField& f : e.shown) entry[f.column] = f.text;
       out.push_back(std::move(entry));
     }
     Print(JsonLine(out));
@@ -82,8 +82,8 @@ int List(OfficeContext& c, const ops::Directory& d, const std::string& query) {
   std::string out;
   for (const ops::EntryLine& e : list->entries) {
     absl::StrAppend(&out, e.id.ToString().substr(0, 13));
-    for (const auto& [col, shown] : e.shown) {
-      absl::StrAppend(&out, "  ", PadTo(shown, col == "name" ? 28 : 14));
+    for (const ops::ShownField& f : e.shown) {
+      absl::StrAppend(&out, "  ", PadTo(f.text, f.column == "name" ? 28 : 14));
     }
     absl::StrAppend(&out, "\n");
   }

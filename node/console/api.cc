@@ -117,6 +117,7 @@ ApiReply Api::Handle(const ApiRequest& r) {
     if (r.path == "conflicts") return Conflicts(**o);
     if (r.path == "setaside") return SetAside(**o);
     if (r.path == "report") return Report(**o, r);
+    if (r.path == "directory") return DirectoryPage(**o, r);
   } else if (r.method == "POST") {
     if (r.path == "intake") return Intake(**o, r);
     if (r.path == "setfield") return SetField(**o, r);

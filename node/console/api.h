@@ -89,6 +89,9 @@ class Api {
   ApiReply ResolveConflict(ConsoleOffice& o, const ApiRequest& r);
   ApiReply SetAside(ConsoleOffice& o);
   ApiReply SetAsideAction(ConsoleOffice& o, const ApiRequest& r);
+  // The Directories page (api_directory.cc): organisations, contacts,
+  // services, restricted fields masked as the CLI masks them.
+  ApiReply DirectoryPage(ConsoleOffice& o, const ApiRequest& r);
   // The Report page (api_report.cc): the anonymised figures.
   ApiReply Report(ConsoleOffice& o, const ApiRequest& r);
   // The Sync page (api_sync.cc): a pass started in the background; its

@@ -132,7 +132,9 @@ ApiReply Api::Intake(ConsoleOffice& o, const ApiRequest& r) {
   const bool crime = *crime_flag;
   auto opened = ops::OpenCase(*o.office, nc);
   if (!opened.ok()) {
-    ApiReply e = ErrorReply(opened.status(), locked);
+    ApiReply e = ops::IsNameRequired(opened.status())
+                     ? ErrorKey(400, "err.name_required", std::string(opened.status().message()))
+                     : ErrorReply(opened.status(), locked);
     // The form's field the library named, for an inline error.
     for (const auto& [col, v] : nc.person) {
       if (opened.status().message().find(col) != std::string_view::npos) e.body["field"] = col;
@@ -206,7 +208,14 @@ ApiReply Api::SetField(ConsoleOffice& o, const ApiRequest& r) {
   if (!value.ok()) return ErrorReply(value.status(), locked);
   auto changed = ops::SetCaseField(
       *o.office, {in["ref"].get<std::string>(), in["field"].get<std::string>(), *value});
-  if (!changed.ok()) return ErrorReply(changed.status(), locked);
+  if (!changed.ok()) {
+    if (ops::IsNameRequired(changed.status())) {
+      ApiReply e = ErrorKey(400, "err.name_required", std::string(changed.status().message()));
+      e.body["field"] = "person.full_name";
+      return e;
+    }
+    return ErrorReply(changed.status(), locked);
+  }
   ApiReply out;
   out.body = {{"case_code", changed->code}, {"column", changed->column},
               {"cleared", changed->cleared}, {"urgent", changed->urgent}};

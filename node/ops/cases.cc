@@ -175,6 +175,9 @@ absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in) {
   if (!named) {
     return IncompleteRequest("a case needs the victim's full name (it is sealed)");
   }
+  for (const auto& [col, text] : in.person) {
+    if (col == "full_name" && IsBlank(text)) return NameRequired();
+  }
   Fields person;
   FS_RETURN_IF_ERROR(ParseTypedColumns(o, o.Table("persons"), in.person, &person));
   // Age band and is_child from the year of birth (or the date of birth).
@@ -230,6 +233,7 @@ absl::StatusOr<ChangedCaseField> SetCaseField(const Office& o, const CaseFieldCh
   FS_ASSIGN_OR_RETURN(auto field, CaseField(o, in.field));
   const auto& [table, col] = field;
   FS_ASSIGN_OR_RETURN(Value value, ParseColumnValue(o, o.Table(table), *col, in.value));
+  FS_RETURN_IF_ERROR(CheckRequired(table, col->name, value));
   FS_ASSIGN_OR_RETURN(Row kase, o.MustGet("cases", id));
   RowId row = id;
   if (table == "persons") {

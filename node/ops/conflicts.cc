@@ -101,6 +101,7 @@ absl::StatusOr<ResolvedConflict> ResolveConflict(const Office& o, const Conflict
   Value value;
   if (in.keep == Keep::kValue) {
     FS_ASSIGN_OR_RETURN(value, ParseColumnValue(o, t, *t.FindColumn(column), in.value));
+    FS_RETURN_IF_ERROR(CheckRequired(table, column, value));
   } else {
     if (in.keep == Keep::kOther && mine.size() > 1) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -130,14 +130,21 @@ absl::StatusOr<EntryList> ListEntries(const Office& o, const Directory& d,
   for (const RowId& id : ids) {
     FS_ASSIGN_OR_RETURN(auto row, o.Get(d.table, id));
     if (!row) continue;
-    EntryLine line{id, {}};
+    EntryLine line{id, {}, {}, ""};
     for (const std::string& col : d.list_columns) {
       OpenedField f = o.Open(*row, d.table, col);
       out.masked |= f.state == State::kLocked;
-      line.shown.emplace_back(col, f.state == State::kClear || f.state == State::kOpened
-                                       ? ShowValue(f.value)
-                                   : f.state == State::kLocked ? "•••••• (sealed)"
-                                                               : "(restricted)");
+      line.shown.push_back({col,
+                            f.state == State::kClear || f.state == State::kOpened
+                                ? ShowValue(f.value)
+                            : f.state == State::kLocked ? "•••••• (sealed)"
+                                                        : "(restricted)",
+                            f.state});
+    }
+    if (auto org = IdOf(o.Stored(*row, d.table, "organisation_id"))) {
+      line.org_id = *org;
+      auto r = o.Get("organisations", *org);
+      if (r.ok() && *r) line.org = o.Clear(**r, "organisations", "name");
     }
     if (!q.empty()) {
       std::string haystack;
@@ -147,12 +154,7 @@ absl::StatusOr<EntryList> ListEntries(const Office& o, const Directory& d,
           absl::StrAppend(&haystack, " ", FoldForSearch(ShowValue(f.value)));
         }
       }
-      if (auto org = IdOf(o.Stored(*row, d.table, "organisation_id"))) {
-        auto r = o.Get("organisations", *org);
-        if (r.ok() && *r) {
-          absl::StrAppend(&haystack, " ", FoldForSearch(o.Clear(**r, "organisations", "name")));
-        }
-      }
+      if (!line.org.empty()) absl::StrAppend(&haystack, " ", FoldForSearch(line.org));
       if (!MatchesFolded(haystack, q)) continue;
     }
     out.entries.push_back(std::move(line));

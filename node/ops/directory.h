@@ -59,11 +59,19 @@ struct EditedEntry {
 };
 absl::StatusOr<EditedEntry> EditEntry(const Office& o, const Directory& d, const EntryEdit& in);
 
+// A listed field: the text shown is the value, "•••••• (sealed)" while
+// locked, or "(restricted)" where it cannot be opened (another office's
+// restricted entry); `state` says which (kClear or kOpened: the value).
+struct ShownField {
+  std::string column;
+  std::string text;
+  State state = State::kClear;
+};
 struct EntryLine {
   RowId id;
-  // d.list_columns in order with the text shown: the value, "•••••• (sealed)"
-  // while locked, or "(restricted)" where it cannot be opened.
-  std::vector<std::pair<std::string, std::string>> shown;
+  std::vector<ShownField> shown;  // d.list_columns in order
+  RowId org_id;                   // the organisation it belongs to
+  std::string org;                // its name (clear), "" if not in the directory
 };
 struct EntryList {
   std::vector<EntryLine> entries;

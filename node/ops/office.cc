@@ -232,6 +232,22 @@ bool IsRequestError(const absl::Status& s) {
   return IsIncompleteRequest(s) || s.GetPayload(AV(kMalformedUrl)).has_value();
 }
 
+namespace {
+constexpr std::string_view kNameRequiredUrl = "fieldsync.node.ops/name-required";
+}  // namespace
+
+absl::Status NameRequired() {
+  absl::Status s = MalformedValue(
+      "persons.full_name cannot be empty: a case needs the victim's full name (write another "
+      "name instead). Nothing was changed");
+  s.SetPayload(AV(kNameRequiredUrl), absl::Cord("1"));
+  return s;
+}
+
+bool IsNameRequired(const absl::Status& s) {
+  return s.GetPayload(AV(kNameRequiredUrl)).has_value();
+}
+
 std::set<std::string> KnownOffices(const Office& o) {
   std::set<std::string> out = {o.province};
   for (const RegisteredDevice& d : o.keys.Registry()) out.insert(d.province);

@@ -131,6 +131,12 @@ absl::Status Refused(std::string_view what);
 absl::Status NoConsent(std::string_view what);
 bool IsNoConsent(const absl::Status& s);
 
+// MalformedValue for a victim's full name emptied or typed as blanks: a case
+// names its victim from intake on (the console's err.name_required).
+// IsNameRequired tells it apart.
+absl::Status NameRequired();
+bool IsNameRequired(const absl::Status& s);
+
 // INVALID_ARGUMENT for a request that lacks an input or mixes inputs that do
 // not go together (a usage error of a command line: exit 2), as opposed to
 // a value that breaks a rule. IsIncompleteRequest tells them apart.

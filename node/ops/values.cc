@@ -225,6 +225,12 @@ absl::Status ParseTypedColumns(const Office& o, const TableDef& t, const TypedCo
   return absl::OkStatus();
 }
 
+absl::Status CheckRequired(std::string_view table, std::string_view column, const Value& v) {
+  if (table != "persons" || column != "full_name") return absl::OkStatus();
+  if (v.is_null() || (v.kind() == Value::Kind::kText && IsBlank(v.str()))) return NameRequired();
+  return absl::OkStatus();
+}
+
 std::string AgeBand(int64_t age) {
   if (age < 12) return "0-11";
   if (age < 16) return "12-15";

@@ -41,6 +41,10 @@ absl::Status CheckDate(const Office& o, const std::string& s, const std::string&
 absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const ColumnDef& c,
                                        const std::string& raw);
 
+// NameRequired (office.h) if `column` of `table` is the victim's full name
+// and `v` empties it (null, or text of blanks only); else OK.
+absl::Status CheckRequired(std::string_view table, std::string_view column, const Value& v);
+
 // Text as a person typed it for columns of a table, in the order given
 // ("" clears, as in ParseColumnValue).
 using TypedColumns = std::vector<std::pair<std::string, std::string>>;

@@ -54,6 +54,17 @@ absl::StatusOr<std::string> NormalizeInput(std::string_view s, std::string_view 
   return utf8;
 }
 
+bool IsBlank(std::string_view s) {
+  const icu::UnicodeString u =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
+  for (int32_t i = 0; i < u.length();) {
+    const UChar32 c = u.char32At(i);
+    if (!u_isUWhiteSpace(c)) return false;
+    i += U16_LENGTH(c);
+  }
+  return true;
+}
+
 std::string FoldForSearch(std::string_view s) {
   UErrorCode err = U_ZERO_ERROR;
   const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(err);

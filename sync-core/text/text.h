@@ -18,6 +18,10 @@ namespace fieldsync::text {
 // `s` in NFC. INVALID_ARGUMENT naming `what` if it is not UTF-8.
 absl::StatusOr<std::string> NormalizeInput(std::string_view s, std::string_view what);
 
+// True if `s` (UTF-8) is empty or holds only white space (Unicode
+// White_Space: spaces, tabs, newlines, no-break and ideographic spaces).
+bool IsBlank(std::string_view s);
+
 // `s` folded for search: NFD, combining marks dropped, đ/Đ as d, lower case.
 std::string FoldForSearch(std::string_view s);
 
@@ -40,6 +44,7 @@ std::string PadTo(std::string_view s, size_t width);
 namespace fieldsync::node {
 using text::DisplayWidth;
 using text::FoldForSearch;
+using text::IsBlank;
 using text::MatchesFolded;
 using text::NormalizeInput;
 using text::PadTo;

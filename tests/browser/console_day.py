@@ -9,7 +9,11 @@ referral on the Referrals page; approve the office's new laptop on the
 Devices page (a wrong code refused first); resolve a conflict on another
 victim's name (changed on two laptops of the office) from Today, seeing both
 values and the case file's badge; discard a change set aside (its reason in
-Vietnamese); the report's figures (small counts suppressed); sync her case to the hub from the Sync page; lock, and her
+Vietnamese); the report's figures (small counts suppressed); referred to the Hà Nội
+office, whose own console (a second laptop) accepts the referral and,
+after the syncs, opens her file; the
+directories (a restricted contact read unlocked, found without diacritics,
+masked once locked; the referral's service chosen from the directory); sync her case to the hub from the Sync page; lock, and her
 name is gone from the page; the English switch. Screenshots of every page at
 1366x768 and at phone width (390x844) go to SHOTS.
 
@@ -27,6 +31,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -36,7 +41,10 @@ URL, SHOTS = sys.argv[1], sys.argv[2]
 PASS = os.environ["FIELDSYNC_CONSOLE_PASS"]
 NEW_LAPTOP_CODE = os.environ["FIELDSYNC_NEW_LAPTOP_CODE"]
 CONFLICT_CASE = os.environ["FIELDSYNC_CONFLICT_CASE"]
+HANOI_URL = os.environ["FIELDSYNC_HANOI_URL"]
 ORG = "Trung tâm Công tác xã hội tỉnh Lào Cai"
+SERVICE = "Nhà tạm lánh Sa Pa"
+PAO, PAO_MOBILE = "Đại úy Lò Văn Páo", "0912345678"
 os.makedirs(SHOTS, exist_ok=True)
 
 opts = webdriver.ChromeOptions()
@@ -155,10 +163,18 @@ try:
     driver.find_element(By.ID, "consent-org").send_keys(ORG)
     driver.find_element(By.ID, "consent-save").click()
     until_text("#message", "Đã ghi nhận sự đồng ý")
-    driver.find_element(By.ID, "refer-to-org").send_keys(ORG)
+    # This time the service is chosen from the directory: its organisation
+    # fills the empty "to" field.
+    wait.until(EC.presence_of_element_located(
+        (By.CSS_SELECTOR, "#refer-service option[data-org]")))
+    Select(driver.find_element(By.ID, "refer-service")).select_by_visible_text(
+        SERVICE + " — " + ORG)
+    check(driver.find_element(By.ID, "refer-to-org").get_attribute("value") == ORG,
+          "choosing the service did not name its organisation")
     driver.find_element(By.ID, "refer-reason").send_keys("Cần chỗ ở an toàn")
     driver.find_element(By.ID, "refer-send").click()
     until_text("#message", "Đã chuyển gửi đến " + ORG)
+    until_text("#page", SERVICE)  # the referral names the service
     until_text("#page", "Cần chỗ ở an toàn")
     shot("case-file-referred-1366")
     # The consent withdrawn (a confirmation first); the referral stays.
@@ -251,6 +267,39 @@ try:
           "no count is shown suppressed (a hatched stub, no bar)")
     shot("report-1366")
 
+    # Hà Nội needs a shelter: her consent to be referred for services, then
+    # the referral to the Hà Nội office (it goes at the next sync).
+    driver.get(URL.split("/?")[0] + "/#/case/" + code)
+    until_text("#case-title", code)
+    Select(driver.find_element(By.ID, "consent-scope")).select_by_value("services")
+    driver.find_element(By.ID, "consent-save").click()
+    until_text("#message", "Đã ghi nhận sự đồng ý")
+    driver.find_element(By.ID, "refer-to-office").send_keys("HN")
+    driver.find_element(By.ID, "refer-reason").send_keys("Cần nhà tạm lánh ở Hà Nội")
+    driver.find_element(By.ID, "refer-send").click()
+    until_text("#message", "Đã chuyển gửi đến HN")
+
+    # The directories: this office's restricted contact read while unlocked,
+    # found without diacritics; the services; the organisations.
+    driver.find_element(By.ID, "nav-directory").click()
+    until_text("#directory", PAO)
+    until_text("#directory", PAO_MOBILE)
+    until_text("#directory", "Hạn chế")
+    shot("directory-contacts-1366")
+    until_text("#directory-count", "2 mục")
+    driver.find_element(By.ID, "directory-q").send_keys("dai uy pao", Keys.ENTER)
+    wait.until(EC.presence_of_element_located(
+        (By.CSS_SELECTOR, "#directory-q[value='dai uy pao']")))  # the search's own page
+    until_text("#directory-count", "1 mục")
+    until_text("#directory", PAO)
+    wait.until(EC.element_to_be_clickable((By.ID, "directory-tab-services"))).click()
+    until_text("#directory", SERVICE)
+    until_text("#directory", "Nhà tạm lánh")
+    shot("directory-services-1366")
+    wait.until(EC.element_to_be_clickable((By.ID, "directory-tab-organisations"))).click()
+    until_text("#directory", "Công an tỉnh Lào Cai")
+    shot("directory-organisations-1366")
+
     # Sync: "Đồng bộ ngay" sends her case to the hub; the page follows the
     # pass (polling) and says how it ended, in the catalogue's words and the
     # CLI's lines; nothing waits to go after.
@@ -267,6 +316,50 @@ try:
     driver.get(URL.split("/?")[0] + "/#/case/" + code)
     until_text("#page", "Bị lừa sang biên giới")
 
+    # Hà Nội's laptop, in its own console (its own address, token and
+    # session): unlocked, synced, the referral accepted; Lào Cai's next
+    # sync grants the case's key; Hà Nội's next one opens her file.
+    def sync_in(base):
+        """One pass from the Sync page at `base`, waited for to its end (the
+        page shows the last pass's outcome until the new one ends)."""
+        driver.get(base + "/#/sync")
+        wait.until(EC.element_to_be_clickable((By.ID, "sync-now")))
+
+        def finished():
+            found = driver.find_elements(By.CSS_SELECTOR, "#sync-last")
+            return found[0].get_attribute("data-finished") if found else None
+        before = finished()
+        for _ in range(50):  # the page may be drawn again under the click
+            try:
+                wait.until(EC.element_to_be_clickable((By.ID, "sync-now"))).click()
+                break
+            except StaleElementReferenceException:
+                time.sleep(0.1)
+        WebDriverWait(driver, 60).until(lambda d: finished() not in (None, before))
+        until_text("#sync-last", "Đồng bộ xong")
+    hanoi = HANOI_URL.split("/?")[0]
+    driver.get(HANOI_URL)
+    until_text("#keys-state", "Đã khoá")
+    driver.find_element(By.ID, "passphrase").send_keys(PASS, Keys.ENTER)
+    until_text("#keys-state", "Đã mở khoá")
+    sync_in(hanoi)
+    driver.get(hanoi + "/#/referrals")
+    until_text("#referrals-in", code)
+    shot("hanoi-referrals-1366")
+    driver.find_element(By.CSS_SELECTOR, "#referrals-in button.accept").click()
+    until_text("#message", "Đã nhận chuyển gửi hồ sơ " + code)
+    sync_in(hanoi)
+    sync_in(URL.split("/?")[0])  # Lào Cai: the acceptance in, the case's key granted
+    sync_in(hanoi)
+    driver.get(hanoi + "/#/case/" + code)
+    until_text("#case-title", code)
+    until_text("#page", "Nguyễn Thị Hằng")
+    until_text("#page", "Bị lừa sang biên giới")
+    shot("hanoi-case-file-1366")
+    phone_shot("hanoi-case-file-390")
+    driver.get(URL.split("/?")[0] + "/#/case/" + code)
+    until_text("#keys-state", "Đã mở khoá")
+
     # Lock: the same page shows no sealed value.
     driver.find_element(By.ID, "lock").click()
     until_text("#keys-state", "Đã khoá")
@@ -275,6 +368,13 @@ try:
     check("Hằng" not in body and "biên giới" not in body, "a sealed value shows while locked")
     check("Hằng" not in driver.page_source, "a sealed value is in the locked page's source")
     shot("case-file-locked-1366")
+    # Locked, the restricted contact's sealed fields are masked.
+    driver.get(URL.split("/?")[0] + "/#/directory?kind=contacts")
+    until_text("#directory-masked", "mở khoá")
+    until_text("#directory", "•••••• (bảo mật)")
+    check(PAO_MOBILE not in driver.page_source and PAO not in driver.page_source,
+          "a restricted contact's sealed field shows while locked")
+    shot("directory-locked-1366")
 
     # Phone width: every page.
     driver.set_window_size(390, 844)
@@ -282,7 +382,8 @@ try:
                         ("case-file-locked", "#/case/" + code), ("sync", "#/sync"),
                         ("referrals", "#/referrals"), ("devices", "#/devices"),
                         ("conflicts", "#/conflicts"), ("setaside", "#/setaside"),
-                        ("report", "#/report")):
+                        ("report", "#/report"), ("directory", "#/directory?kind=contacts"),
+                        ("directory-services", "#/directory?kind=services")):
         driver.get(URL.split("/?")[0] + "/" + hash_)
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#page > *")))
         time.sleep(0.2)  # the page's layout settles before the picture (not a check)

@@ -63,6 +63,14 @@ class ConsoleClientTest : public ConsoleTestBase {
     ASSERT_TRUE(unlocked);
     ASSERT_EQ(unlocked->status, 200) << unlocked->body;
   }
+  // The console started, this page signed in and unlocked: the SetUp of a
+  // page's tests.
+  void StartSignedInAndUnlocked() {
+    StartConsole();
+    session_ = SignIn();
+    ASSERT_FALSE(session_.empty());
+    Unlock();
+  }
   httplib::Result Change(const std::string& path, const Json& body) {
     return Post("/api/" + path, session_, body, Origin());
   }

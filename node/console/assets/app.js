@@ -1,7 +1,7 @@
 // The fieldsync console's pages: Today, Cases, Intake, Case file, Sync (the
 // Referrals and Devices pages, and the case file's consents and referral
 // form: office.js; the Conflicts and Set-aside pages: conflicts.js; the
-// Report page: report.js). Plain
+// Report page: report.js; the Directories page: directory.js). Plain
 // JavaScript, no framework; every text from messages.js; every change a
 // POST to /api/ (same origin); every API request carries the session in the
 // X-Fieldsync-Session header, kept in this tab's sessionStorage (never a
@@ -430,7 +430,7 @@ function renderSync(d) {
                               behind: d.behind }))
       : null;
   const outcome = last
-      ? el("section", { class: "card", id: "sync-last" },
+      ? el("section", { class: "card", id: "sync-last", "data-finished": last.finished_millis },
            el("h2", {}, t("sync.last_pass"), " · ", fmtDate(last.finished_millis)),
            el("p", { class: last.ok ? "ok" : "error" }, t(last.key)),
            el("ul", { class: "lines" }, last.lines.map(l => el("li", {}, l))))
@@ -470,7 +470,8 @@ async function syncNow() {
 }
 
 // ---- routing: #/today, #/cases?..., #/intake, #/case/CODE, #/sync,
-// #/referrals, #/devices, #/conflicts, #/setaside, #/report?threshold= ----
+// #/referrals, #/devices, #/conflicts, #/setaside, #/report?threshold=,
+// #/directory?kind=&q= ----
 async function route() {
   const hash = location.hash || "#/today";
   const [path, query] = hash.slice(1).split("?");
@@ -491,6 +492,7 @@ async function route() {
     else if (path === "/conflicts") await pageConflicts();
     else if (path === "/setaside") await pageSetAside();
     else if (path === "/report") await pageReport(query || "");
+    else if (path === "/directory") await pageDirectory(query || "");
     else await pageToday();
   } catch (e) {
     showMessage(errorText(e));

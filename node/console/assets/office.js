@@ -81,7 +81,11 @@ function referralSection(d) {
     el("label", { for: "refer-to-office" }, t("refer.to_office"),
        el("input", { id: "refer-to-office", autocomplete: "off", size: 6 }), errorSpan("refer-to_office")),
     el("label", { for: "refer-to-org" }, t("refer.to_org"),
-       el("input", { id: "refer-to-org", autocomplete: "off" }), errorSpan("refer-to_org")),
+       el("input", { id: "refer-to-org", autocomplete: "off", list: "refer-orgs" }),
+       el("datalist", { id: "refer-orgs" }), errorSpan("refer-to_org")),
+    el("label", { for: "refer-service" }, t("refer.service"),
+       el("select", { id: "refer-service" }, el("option", { value: "" }, t("refer.no_service"))),
+       errorSpan("refer-service")),
     el("label", { for: "refer-reason", class: "wide" }, t("refer.reason"),
        el("textarea", { id: "refer-reason", rows: 2 }), errorSpan("refer-reason")),
     el("label", { for: "refer-notes", class: "wide" }, t("refer.notes"),
@@ -95,6 +99,7 @@ function referralSection(d) {
     const body = { ref: d.code, to_office: v("refer-to-office").toUpperCase(),
                    to_org: v("refer-to-org"), reason: v("refer-reason") };
     if (v("refer-notes")) body.notes = v("refer-notes");
+    if (v("refer-service")) body.service = v("refer-service");
     try {
       const r = await api("POST", "refer", body);
       await pageCase(d.code);
@@ -104,6 +109,7 @@ function referralSection(d) {
       inlineError(form, "refer-" + (e.field || "consent"), e);
     }
   });
+  if (!d.closed) fillReferralChoices(form);  // directory.js
   return [el("h2", {}, t("case.referrals"), ` (${d.referrals.length})`),
           d.referrals.map(fieldList),
           d.closed ? null : [el("h3", {}, t("refer.new")), form]];
