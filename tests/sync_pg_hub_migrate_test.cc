@@ -11,6 +11,8 @@
 //   NOT_SERVING and stores no push.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <sys/stat.h>
 
 #include <chrono>
@@ -144,17 +146,46 @@ TEST_F(PgHubMigrateTest, AHubDbMovedToPostgresAnswersAlikeAndServesTheSameLaptop
   EXPECT_EQ(PgCount("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), 0);
 
   hub_->Stop();
+  // Refused while another command holds hub.db's write lock (attack
+  // review 23, MED 4: a revocation made on hub.db during the move would
+  // be missing in PostgreSQL): the move holds it itself from before its
+  // copy, so no such command runs during it.
+  {
+    auto other = sqlite::Db::Open(HubDb(), "");
+    ASSERT_TRUE(other.ok()) << other.status();
+    ASSERT_TRUE((*other)->Exec("BEGIN IMMEDIATE").ok());
+    harness::CommandResult writing = hub_->Admin({"migrate", "--to", db_.uri()});
+    EXPECT_EQ(writing.exit_code, 1) << writing.out;
+    EXPECT_NE(writing.err.find("another command is writing"), std::string::npos) << writing.err;
+    EXPECT_EQ(PgCount("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), 0);
+    ASSERT_TRUE((*other)->Exec("ROLLBACK").ok());
+  }
   const std::string before = FileHash(HubDb()) + FileHash(HubDb() + "-wal");
   harness::CommandResult moved = hub_->Admin({"migrate", "--to", db_.uri(), "--as", "Trần Văn Quản"});
   ASSERT_EQ(moved.exit_code, 0) << moved.err;
   EXPECT_NE(moved.out.find("hub.db is unchanged"), std::string::npos) << moved.out;
   EXPECT_EQ(FileHash(HubDb()) + FileHash(HubDb() + "-wal"), before) << "hub.db was changed";
-  // Into a database that is not empty (this one, now): refused, unchanged.
+  // hub.db is opened by no command now (attack review 23, MED 4: a serve
+  // or a revocation on it would part from the hub on PostgreSQL), a move
+  // again included; the mark removed, hub.db opens again.
   const int64_t audit = PgCount("SELECT count(*) FROM hub_audit");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"status"}, {"node", "list"}, {"migrate", "--to", db_.uri()}}) {
+    harness::CommandResult refused = hub_->Admin(args);
+    EXPECT_EQ(refused.exit_code, 1) << args[0] << ": " << refused.out;
+    EXPECT_NE(refused.err.find("was moved to PostgreSQL"), std::string::npos) << refused.err;
+  }
+  EXPECT_EQ(PgCount("SELECT count(*) FROM hub_audit"), audit);
+  const std::string mark = hub_->data_dir() + "/hub.db.moved";
+  ASSERT_TRUE(std::filesystem::exists(mark));
+  std::filesystem::rename(mark, mark + ".aside");
+  // Into a database that is not empty (this one, now): refused, unchanged.
   harness::CommandResult twice = hub_->Admin({"migrate", "--to", db_.uri()});
   EXPECT_EQ(twice.exit_code, 1) << twice.out;
   EXPECT_NE(twice.err.find("not empty"), std::string::npos) << twice.err;
   EXPECT_EQ(PgCount("SELECT count(*) FROM hub_audit"), audit);
+  EXPECT_EQ(hub_->Admin({"status"}).exit_code, 0);
+  std::filesystem::rename(mark + ".aside", mark);
 
   {
     // Both stores, read through the same interface.

@@ -1,4 +1,5 @@
 #include "hub/commands/command.h"
+#include "hub/commands/moved_mark.h"
 
 #include <cstdlib>
 
@@ -146,6 +147,8 @@ int Command::Usage(const Io& io, const absl::Status& why) const {
 }
 
 absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir, FileCheck check) {
+  // A hub.db moved to PostgreSQL is opened by no command (moved_mark.h).
+  FS_RETURN_IF_ERROR(RefuseIfMoved(dir));
   // A file of a newer fieldhub is refused before anything writes to it.
   FS_RETURN_IF_ERROR(TheHubFiles().RefuseNewer(dir.ReplicaPath()));
   // Opening through OpenReplicaIn first gives the friendly "run fieldhub
