@@ -41,8 +41,10 @@ TEST_F(ConsolePersonNameTest, TheVictimsNameCannotBeEmptiedInTheConsoleNorTheCli
   ASSERT_EQ(NameOf(before), "Lò Thị Mai");
 
   // The console's edit: "" and blanks alike (NBSP and an ideographic space
-  // too), each one clear refusal.
-  for (const char* empty : {"", "   ", "\xc2\xa0", "\t\xe3\x80\x80"}) {
+  // too), and characters that show nothing (a zero-width space, a Hangul
+  // filler, a word joiner: attack review 23, LOW 8), each one clear refusal.
+  for (const char* empty : {"", "   ", "\xc2\xa0", "\t\xe3\x80\x80", "\xe2\x80\x8b",
+                            "\xe3\x85\xa4 \xe2\x81\xa0"}) {
     auto set = Change("setfield",
                       {{"ref", code}, {"field", "person.full_name"}, {"value", empty}});
     ASSERT_TRUE(set);
@@ -53,7 +55,7 @@ TEST_F(ConsolePersonNameTest, TheVictimsNameCannotBeEmptiedInTheConsoleNorTheCli
   }
   // The CLI's `case set`: exit 2 (a malformed value), one line on stderr,
   // nothing on stdout.
-  for (const char* empty : {"", "  "}) {
+  for (const char* empty : {"", "  ", "\xe2\x80\x8b\xe2\x80\x8b"}) {
     auto cli = Fieldnode({"case", "set", code, "person.full_name", empty});
     EXPECT_EQ(cli.exit_code, 2) << "a value the field never takes" << cli.out << cli.err;
     EXPECT_NE(cli.err.find("full name"), std::string::npos) << cli.err;

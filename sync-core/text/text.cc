@@ -59,7 +59,11 @@ bool IsBlank(std::string_view s) {
       icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
   for (int32_t i = 0; i < u.length();) {
     const UChar32 c = u.char32At(i);
-    if (!u_isUWhiteSpace(c)) return false;
+    // White space, and what shows nothing: a zero-width space or joiner,
+    // a Hangul filler, a soft hyphen (Default_Ignorable_Code_Point).
+    if (!u_isUWhiteSpace(c) && !u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) {
+      return false;
+    }
     i += U16_LENGTH(c);
   }
   return true;

@@ -19,7 +19,9 @@ namespace fieldsync::text {
 absl::StatusOr<std::string> NormalizeInput(std::string_view s, std::string_view what);
 
 // True if `s` (UTF-8) is empty or holds only white space (Unicode
-// White_Space: spaces, tabs, newlines, no-break and ideographic spaces).
+// White_Space: spaces, tabs, newlines, no-break and ideographic spaces) and
+// characters that show nothing (Default_Ignorable_Code_Point: zero-width
+// spaces and joiners, the Hangul fillers, a soft hyphen).
 bool IsBlank(std::string_view s);
 
 // `s` folded for search: NFD, combining marks dropped, đ/Đ as d, lower case.
