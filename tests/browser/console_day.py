@@ -326,8 +326,15 @@ try:
         wait.until(EC.element_to_be_clickable((By.ID, "sync-now")))
 
         def finished():
-            found = driver.find_elements(By.CSS_SELECTOR, "#sync-last")
-            return found[0].get_attribute("data-finished") if found else None
+            # The page may be drawn again between finding the element and
+            # reading it: read again (a stale element is not an answer).
+            for _ in range(50):
+                try:
+                    found = driver.find_elements(By.CSS_SELECTOR, "#sync-last")
+                    return found[0].get_attribute("data-finished") if found else None
+                except StaleElementReferenceException:
+                    time.sleep(0.1)
+            return None
         before = finished()
         for _ in range(50):  # the page may be drawn again under the click
             try:
