@@ -70,6 +70,10 @@ class HubFiles {
 
   // `path` and whatever it keeps beside it, removed (a failed copy).
   virtual void Remove(const std::string& path) const = 0;
+  // Holds `path`'s write lock until the returned handle is dropped (no
+  // other command writes it meanwhile; nothing is written through it).
+  // FAILED_PRECONDITION if another holds it for 5 s.
+  virtual absl::StatusOr<std::shared_ptr<void>> HoldWrites(const std::string& path) const = 0;
 };
 
 // The stored-hub operations of the storage this fieldhub keeps its data in

@@ -222,4 +222,19 @@ const HubFiles& TheHubFiles() {
   return files;
 }
 
+absl::StatusOr<std::shared_ptr<void>> SqliteHubFiles::HoldWrites(const std::string& path) const {
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Db> db, sqlite::Db::Open(path, ""));
+  FS_RETURN_IF_ERROR(db->Exec("PRAGMA busy_timeout = 5000"));
+  if (!db->Exec("BEGIN IMMEDIATE").ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("another command is writing ", path));
+  }
+  // Dropped: the transaction rolled back (nothing was written), the
+  // connection closed.
+  return std::shared_ptr<void>(db.release(), [](void* p) {
+    auto* d = static_cast<sqlite::Db*>(p);
+    (void)d->Exec("ROLLBACK");
+    delete d;
+  });
+}
+
 }  // namespace fieldsync::hub

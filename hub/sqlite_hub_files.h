@@ -32,6 +32,7 @@ class SqliteHubFiles final : public HubFiles {
   absl::Status Seal(const std::string& path) const override;
   absl::Status MoveAside(const std::string& from, const std::string& to) const override;
   void Remove(const std::string& path) const override;
+  absl::StatusOr<std::shared_ptr<void>> HoldWrites(const std::string& path) const override;
 };
 
 }  // namespace fieldsync::hub

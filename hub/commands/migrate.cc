@@ -21,7 +21,6 @@
 #include "hub/pg/move.h"
 #include "hub/pg/schema.h"
 #include "hub/pg/store.h"
-#include "store/sqlite.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -79,15 +78,11 @@ class Migrate final : public Command {
     // 23, MED 4): hub.db's write lock is held from before the copy until
     // the mark says it moved; such a command waits, then fails saying the
     // database is busy. Nothing is written through this connection.
-    auto writer = sqlite::Db::Open(dir.ReplicaPath(), "");
-    if (!writer.ok()) return Fail(io, writer.status());
-    if (absl::Status s = (*writer)->Exec("PRAGMA busy_timeout = 5000"); !s.ok()) {
-      return Fail(io, s);
-    }
-    if (absl::Status s = (*writer)->Exec("BEGIN IMMEDIATE"); !s.ok()) {
+    auto writes = files.HoldWrites(dir.ReplicaPath());
+    if (!writes.ok()) {
       return Fail(io, absl::FailedPreconditionError(absl::StrCat(
-                          "another command is writing ", dir.ReplicaPath(),
-                          ": let it finish, then move again; nothing was changed")));
+                          writes.status().message(), ": let it finish, then move again; "
+                          "nothing was changed")));
     }
     // hub.db is read through a copy, which alone is opened (and brought up
     // to this build's hub schema): hub.db itself stays as it was, byte for
@@ -122,7 +117,7 @@ class Migrate final : public Command {
                           "moved ", dir.ReplicaPath(), " into ", into, ", but ", s.message(),
                           ": serve the hub with --store from now on, never from hub.db")));
     }
-    (void)(*writer)->Exec("ROLLBACK");
+    writes->reset();
     std::string counts;
     for (const auto& [table, n] : moved->tables) {
       if (n > 0) absl::StrAppend(&counts, counts.empty() ? "" : ", ", table, " ", n);
