@@ -61,8 +61,8 @@ absl::StatusOr<CommitRefusals> CommitRefusals::Begin(HubWriteTxn& hub, const Dev
   return out;
 }
 
-std::optional<sync::CommitRefusal> CommitRefusals::DependsOnRefused(const Commit& c,
-                                                                    bool waiting) const {
+std::optional<sync::CommitRefusal> CommitRefusals::DependsOnRefused(
+    const Commit& c, bool waiting, const std::function<bool(const Version&)>& held) const {
   auto refuse = [&](uint64_t needed, std::string what) {
     sync::CommitRefusal r;
     r.seq = c.seq;
@@ -99,6 +99,23 @@ std::optional<sync::CommitRefusal> CommitRefusals::DependsOnRefused(const Commit
     if (it != created_.end()) {
       return refuse(it->second, absl::StrCat("writes ", rc.table, " row ", rc.row.ToString(),
                                              ", the creation"));
+    }
+  }
+  // Waiting for a version of another author the hub does not hold: that
+  // author's commit, lost by a hub put back from a backup (a colleague
+  // relays it), never this laptop's refused work. Refused for good here, it
+  // stayed refused once relayed, and the laptop, whose records bear out no
+  // such claim, doubted it at every sync (simulation seed
+  // 12804643150799131624).
+  if (held) {
+    for (const RowChange& rc : c.changes) {
+      for (const FieldWrite& f : rc.fields) {
+        auto foreign = [&](const Version& v) { return v.device != c.author && !held(v); };
+        if (f.base && foreign(*f.base)) return std::nullopt;
+        for (const Version& v : f.resolves) {
+          if (foreign(v)) return std::nullopt;
+        }
+      }
     }
   }
   // Waiting for something not held, after refused commits: theirs.

@@ -12,6 +12,7 @@
 #define FIELDSYNC_HUB_COMMIT_REFUSALS_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -47,9 +48,13 @@ class CommitRefusals {
   // refused commits: it names a version one wrote (a base or a version it
   // resolves), or, `waiting` for something the hub does not hold, writes a
   // row one created in this push, or comes after refused ones (what it waits
-  // for can only be theirs: every earlier commit of its author was stored
-  // or refused).
-  std::optional<sync::CommitRefusal> DependsOnRefused(const Commit& c, bool waiting) const;
+  // for can then only be theirs: every earlier commit of its author was
+  // stored or refused) -- unless it names a version of another author that
+  // the hub does not hold (`held` false): it waits for that author's commit
+  // (one a hub put back from a backup lost, relayed later), not refused.
+  std::optional<sync::CommitRefusal> DependsOnRefused(
+      const Commit& c, bool waiting,
+      const std::function<bool(const Version&)>& held = nullptr) const;
 
   // `c` refused with `r`: kept for the reply, and what it wrote for the
   // next commits' DependsOnRefused.

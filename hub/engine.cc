@@ -313,7 +313,10 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
           break;
         }
         // A relayed commit waits for what its relayer or author sends later.
-        if (!d && !origin.relayed) d = refusals->DependsOnRefused(c, /*waiting=*/true);
+        if (!d && !origin.relayed) {
+          d = refusals->DependsOnRefused(c, /*waiting=*/true,
+                                         [&](const Version& v) { return merging->Knows(v); });
+        }
         if (!d) return false;
         r = *std::move(d);
       } else if (needs_refused) {

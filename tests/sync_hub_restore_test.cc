@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 
+#include "node/ops/set_aside.h"
 #include "store/sqlite.h"
 #include "support/sync_fixture.h"
 #include "sync/forwarding_transport.h"
@@ -237,6 +238,55 @@ TEST_F(HubRestoreTest, WorkBuiltOnALostColleaguesWorkArrivesAfterTheRelayInOnePa
   EXPECT_TRUE(r1.hub_went_back);
   EXPECT_EQ(r1.relayed, 1u) << (r1.relay_notes.empty() ? "" : r1.relay_notes.front());
   EXPECT_TRUE(r1.push_refused.ok()) << r1.push_refused;
+  auto& lc3 = AddNode("LC");
+  MustSync(lc3);
+  ASSERT_TRUE(Holds(lc3, "cases", kase));
+  ExpectSameRowEverywhere(kase, {&lc1, &lc3});
+}
+
+// A laptop with a commit the hub refused for good (an edit of a case the hub
+// had collected) then edits a case a colleague opened after the hub's
+// backup; the hub is put back. The edit waits for the colleague's lost
+// commit, which the pass relays: it arrives. Before, the hub blamed the
+// refused commit for what the edit waited for (DEPENDS_ON_REFUSED, refused
+// for good), and the laptop, whose records bear out no such claim, doubted
+// it at every sync ("the hub's claim does not match this laptop's records")
+// until it set the edit aside for the officer (simulation seed
+// 12804643150799131624).
+TEST_F(HubRestoreTest, AnEditWaitingForAColleaguesLostCaseIsNotBlamedOnRefusedWork) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  const RowId gone = NewCase(lc1.replica(), "LC", "Hà Thị Sáu");
+  MustSync(lc1);
+  MustSync(lc2);
+  // lc1 edits `gone` offline while lc2 deletes it and the hub collects it.
+  SetField(lc1.replica(), "cases", gone, "status", Value::Text("assisting"));
+  {
+    LocalTxn t;
+    t.Delete("cases", gone);
+    ASSERT_TRUE(lc2.replica().Write(t).ok());
+  }
+  MustSync(lc2);
+  MustSync(lc2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  ASSERT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
+  node::SyncReport refused = MustSync(lc1);
+  ASSERT_EQ(refused.set_aside, 1u) << refused.set_aside_reason;
+  const std::string backup = CopyHubFile("backup.db");
+  const RowId kase = NewCase(lc2.replica(), "LC", "Lò Thị Mai");
+  MustSync(lc2);
+  MustSync(lc1);
+  SetField(lc1.replica(), "cases", kase, "status", Value::Text("assisting"));
+  PutHubFileBack(backup);
+  node::SyncReport r = MustSync(lc1);
+  EXPECT_TRUE(r.push_refused.ok()) << r.push_refused;
+  EXPECT_GE(r.relayed, 1u) << (r.relay_notes.empty() ? "" : r.relay_notes.front());
+  EXPECT_EQ(r.set_aside, 0u) << r.set_aside_reason;
+  auto listed = node::ops::ListSetAside(lc1.replica(), false);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->size(), 1u) << "only the edit of the collected case is set aside";
   auto& lc3 = AddNode("LC");
   MustSync(lc3);
   ASSERT_TRUE(Holds(lc3, "cases", kase));

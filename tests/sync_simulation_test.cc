@@ -209,7 +209,14 @@ INSTANTIATE_TEST_SUITE_P(
         // the field HG2 installed and based on its base, came as the copy's
         // winner and was taken as inside the earlier install: lost at HG2
         // alone (session 22; InstallMergeTest.ALateWriteOlderThan...).
-        RestoreSeed{6219099193868288868ull, "a late concurrent write older than the held field"}));
+        RestoreSeed{6219099193868288868ull, "a late concurrent write older than the held field"},
+        // HG1's commits were lost by the restore; HG2 pushed an edit of
+        // HG1's case (its base HG1's version, relayed later in the pass)
+        // after a commit the hub refused, and the hub blamed that refused
+        // commit for what the edit waited for, refused it for good, and HG2
+        // doubted the claim at every sync (session 24, CI's seed
+        // 2381705027; HubRestoreTest.AnEditWaitingForAColleaguesLost...).
+        RestoreSeed{12804643150799131624ull, "a colleague's lost version blamed on refused work"}));
 
 // Tombstone collection (held back from the default run until every seed
 // with it passes): seeds every condition on failed, a product defect
