@@ -51,13 +51,6 @@ class CheckpointAttackTest : public StatementFixture {
     return n;
   }
 
-  // One pass of `n` through `hub`, as a node's sync would run it.
-  static absl::StatusOr<node::SyncReport> SyncThrough(harness::LocalNode& n,
-                                                      sync::Transport& hub) {
-    sync::PassOptions o;
-    return sync::RunPass(hub, n.replica(), *n.keys(), n.credential(), o);
-  }
-
   // The hub's newest adopted checkpoint of `province`: statement bytes.
   std::string AdoptedStatement(const std::string& province) {
     auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");

@@ -13,7 +13,9 @@
 //    from its colleague's checkpoint as signed (it may grant for it), where
 //    a row installed as the hub served it counts for nothing.
 //  - A laptop bootstrapped again from an older checkpoint keeps the work it
-//    sent after it.
+//    sent after it; a laptop bootstrapped from a checkpoint asks for every
+//    row the hub collected until it has the whole list, a cut after the
+//    checkpoint notwithstanding.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -28,6 +30,7 @@
 #include "support/statement_fixture.h"
 #include "sync/chain.h"
 #include "sync/checkpoint_keeper.h"
+#include "sync/forwarding_transport.h"
 
 namespace fieldsync::testing {
 namespace {
@@ -265,6 +268,106 @@ TEST_F(CheckpointTest, ALaptopBootstrappedFromAnOlderCheckpointKeepsTheWorkItSen
       << "its edit sent after the checkpoint is kept";
   EXPECT_FALSE(Holds(away, "cases", gone)) << "the collected case does not come back";
   MustSync(first);
+  MustSync(away);
+  EXPECT_EQ(Digest(first), Digest(away));
+}
+
+// Records the collection epoch each pull asks with.
+class EpochRecorder : public sync::ForwardingTransport {
+ public:
+  using ForwardingTransport::ForwardingTransport;
+  absl::Status Pull(const sync::PullRequest& req,
+                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
+    asked.push_back(req.params.gc_epoch);
+    return ForwardingTransport::Pull(req, on_chunk);
+  }
+  std::vector<uint64_t> asked;
+};
+
+// The link drops for good right after the first pull message that carries a
+// cursor (the log after a checkpoint): nothing more reaches the laptop.
+class CutAfterTheFirstCursor : public sync::ForwardingTransport {
+ public:
+  using ForwardingTransport::ForwardingTransport;
+  absl::Status Pull(const sync::PullRequest& req,
+                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
+    if (cut_) return absl::UnavailableError("the network is down");
+    absl::Status s = ForwardingTransport::Pull(req, [&](sync::PullChunk& c) -> absl::Status {
+      if (cut_) return absl::UnavailableError("the network is down");
+      absl::Status taken = on_chunk(c);
+      if (c.cursor > 0) cut_ = true;
+      return taken;
+    });
+    return cut_ ? absl::UnavailableError("the network cut the pull") : s;
+  }
+
+ private:
+  bool cut_ = false;
+};
+
+// A bootstrap from a checkpoint merges the laptop's own work after it again,
+// deleted rows the hub collected included: the hub's whole list of them
+// must follow. Here a new laptop's pull that installed the checkpoint is cut
+// after the first message of the log after it (attack review 23, LOW 2).
+// Before, the laptop took the hub's epoch from that message, its next pull
+// asked for the rows collected since that epoch (none), and a collected
+// tombstone a replay brought back stayed for good. Now it asks with epoch 0
+// until a pull so made caught up.
+TEST_F(CheckpointTest, ACheckpointBootstrapCutInTheLogAfterItStillAsksForEveryCollectedRow) {
+  auto& first = CheckpointingLaptop("LC");
+  auto& away = Laptop("LC");
+  auto& other = Laptop("LC");
+  const RowId gone = NewCase(first.replica(), "LC", "Lò Thị Mai");
+  NewCase(first.replica(), "LC", "Hà Thị Lan");
+  MustSync(first);
+  MustSync(away);
+  MustSync(other);
+  LocalTxn del;
+  del.Delete("cases", gone);
+  ASSERT_TRUE(first.replica().Write(del).ok());
+  MustSync(first);
+  MustSync(first);
+  MustSync(other);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // `away` stale at 10 ms
+  auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  ASSERT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
+  // `away` missed the delete: its rebuild, cut after its first message,
+  // leaves it not bootstrapped; the office's checkpoint of the new epoch.
+  ASSERT_TRUE(away.Connect(hub_->address(), /*pull_batch=*/1).ok());
+  std::atomic<bool> stop{false};
+  auto rebuilt = away.client().Sync(away.replica(), *away.keys(), away.credential(), &stop,
+                                    [&](const node::SyncReport& r) {
+                                      if (r.bootstrapped) stop = true;
+                                    });
+  ASSERT_FALSE(rebuilt.ok()) << "stopped inside the rebuild";
+  ASSERT_EQ(away.replica().GetCursor(sync::kBootstrappedCursor).value_or(-1), 0);
+  ASSERT_TRUE(MustSync(first).chain.checkpoint_adopted);
+  // The log after the checkpoint: two commits of a colleague, one a message.
+  NewCase(other.replica(), "LC", "Vàng Thị Dợ");
+  NewCase(other.replica(), "LC", "Giàng Thị Pà");
+  MustSync(other);
+
+  CutAfterTheFirstCursor cut(away.client().transport());
+  auto r = SyncThrough(away, cut);
+  ASSERT_FALSE(r.ok()) << "cut after the first message of the log";
+  auto boot = away.replica().Bootstrap();
+  ASSERT_TRUE(boot.ok() && boot->has_value()) << "from the checkpoint's pages";
+  ASSERT_EQ(away.replica().GetCursor(sync::kBootstrappedCursor).value_or(-1), 1);
+  EXPECT_EQ(away.replica().GetCursor(sync::kGcEpochCursor).value_or(-1), 0)
+      << "the hub's epoch taken before the list of collected rows came";
+
+  EpochRecorder recorder(away.client().transport());
+  auto again = SyncThrough(away, recorder);
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_FALSE(recorder.asked.empty());
+  EXPECT_EQ(recorder.asked.front(), 0u) << "asked for every collected row";
+  EXPECT_GT(away.replica().GetCursor(sync::kGcEpochCursor).value_or(-1), 0)
+      << "the hub's epoch, once a pull asked with 0 caught up";
+  EXPECT_EQ(away.replica().GetCursor(sync::kOwesPurgedCursor).value_or(-1), 0);
+  EXPECT_FALSE(Holds(away, "cases", gone));
+  MustSync(first);
+  MustSync(other);
   MustSync(away);
   EXPECT_EQ(Digest(first), Digest(away));
 }

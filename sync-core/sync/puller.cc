@@ -107,7 +107,13 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
   req.params.cursor = cursor;
   req.params.bootstrapped = bootstrapped == 1;
   FS_ASSIGN_OR_RETURN(int64_t gc_epoch, replica.GetCursor(kGcEpochCursor));
-  req.params.gc_epoch = static_cast<uint64_t>(gc_epoch);
+  FS_ASSIGN_OR_RETURN(const int64_t owes_purged, replica.GetCursor(kOwesPurgedCursor));
+  // A checkpoint installed and no full list of collected rows since: asked
+  // for it (report.h, kOwesPurgedCursor). `owes_now` once this pull installs
+  // one itself: its own list comes at the next pull.
+  const bool asked_every_purged = owes_purged == 1;
+  bool owes_now = false;
+  req.params.gc_epoch = asked_every_purged ? 0 : static_cast<uint64_t>(gc_epoch);
   req.params.max_batch = options_.max_batch;
   if (budget_ != nullptr) req.params.max_message_bytes = budget_->bytes();
   FS_ASSIGN_OR_RETURN(int64_t key_cursor, replica.GetCursor(kKeyCursor));
@@ -392,6 +398,8 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
         if (h.author == replica.device_id()) own = h.seq;
       }
       batch.own_rows_upto = own;
+      batch.cursors.emplace_back(kOwesPurgedCursor, 1);
+      owes_now = true;
     }
     if (msg.reset) report->bootstrapped = true;
     if (!msg.notice.empty()) report->notice = msg.notice;
@@ -472,7 +480,13 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
       boot.reset();
       batch.cursors.emplace_back(kPulledCursor, msg.cursor);
       batch.cursors.emplace_back(kBootstrappedCursor, 1);
-      batch.cursors.emplace_back(kGcEpochCursor, static_cast<int64_t>(msg.gc_epoch));
+      // Owing the full list, the epoch recorded stays 0 until a pull asked
+      // with 0 catches up (the list comes before its caught-up message).
+      const bool owing = owes_now || (asked_every_purged && !msg.caught_up);
+      batch.cursors.emplace_back(kGcEpochCursor, owing ? 0 : static_cast<int64_t>(msg.gc_epoch));
+      if (asked_every_purged && !owes_now && msg.caught_up) {
+        batch.cursors.emplace_back(kOwesPurgedCursor, 0);
+      }
       if (msg.cursor > 0 && msg.cursor_hash.size() == 32) {
         batch.mark = HubLogMark{msg.cursor, std::move(msg.cursor_hash), keys.clock().NowMillis()};
       }

@@ -154,6 +154,12 @@ inline constexpr char kPulledCursor[] = "hub:pulled";
 inline constexpr char kBootstrappedCursor[] = "hub:bootstrapped";
 // The hub's tombstone-collection epoch at the last pull.
 inline constexpr char kGcEpochCursor[] = "hub:gc_epoch";
+// 1 from the install of a checkpoint (which merges this laptop's own work
+// after it again, deleted rows the hub collected included) until a pull
+// asked with gc_epoch 0 caught up: until then every pull asks with 0, so
+// that the hub lists every collected row of the office (attack review 23,
+// LOW 2: a cut after the checkpoint lost the hub's one-time 0).
+inline constexpr char kOwesPurgedCursor[] = "hub:owes_purged";
 // How far the node holds the hub's key records.
 inline constexpr char kKeyCursor[] = "hub:keys";
 // The hub's mark of the record at the key cursor (hub/key_mark.h), its 64

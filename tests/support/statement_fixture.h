@@ -11,6 +11,8 @@
 #include "store/sqlite.h"
 #include "support/sync_fixture.h"
 #include "sync/chain.h"
+#include "sync/pass.h"
+#include "sync/transport.h"
 
 namespace fieldsync::testing {
 
@@ -22,6 +24,13 @@ class StatementFixture : public SyncTest {
     harness::LocalNode& n = AddNode(province);
     n.client().set_statement_interval(0);
     return n;
+  }
+
+  // One pass of `n` through `hub` (the real hub wrapped), as a node's sync
+  // would run it.
+  static absl::StatusOr<node::SyncReport> SyncThrough(harness::LocalNode& n,
+                                                      sync::Transport& hub) {
+    return sync::RunPass(hub, n.replica(), *n.keys(), n.credential(), sync::PassOptions{});
   }
 
   // The hub loses `author`'s commit `seq`, body and header (hub stopped).
