@@ -61,6 +61,10 @@ class HubEngine : public HubStore {
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override {
     return storage_->Registry();
   }
+  absl::Status RegisterLinkKey(const DeviceId& device,
+                               std::string_view link_public_key) override {
+    return storage_->RegisterLinkKey(device, link_public_key);
+  }
   absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
                                         const CredentialCheck& check) override;
   absl::Status RecordDelivered(const DeviceId& device, int64_t position) override {

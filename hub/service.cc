@@ -133,6 +133,9 @@ class SyncService final : public pb::Sync::Service {
             },
             std::move(proof_certificates)) {}
 
+  // `serve --refuse-bearer` (ServerOptions::refuse_bearer).
+  void RefuseBearer(bool refuse) { handler_.set_refuse_bearer(refuse); }
+
   grpc::Status Hello(grpc::ServerContext* ctx, const pb::HelloRequest* req,
                      pb::HelloResponse* resp) override {
     CallsInProgress::Guard in_progress(calls_);
@@ -147,10 +150,12 @@ class SyncService final : public pb::Sync::Service {
     r.max_protocol_version = req->max_protocol_version();
     // A credential is optional here; if one is sent it must be valid.
     if (ctx->client_metadata().count(wire::kAuthKey) > 0 ||
-        ctx->client_metadata().count(wire::kProofKey) > 0) {
+        ctx->client_metadata().count(wire::kProofKey) > 0 ||
+        ctx->client_metadata().count(wire::kLinkProofKey) > 0) {
       absl::StatusOr<sync::Credential> cred = Credential(ctx);
       if (!cred.ok()) return Refuse("hello", cred.status());
       r.credential = *cred;
+      r.link_public_key = req->link_public_key();
     }
     absl::StatusOr<sync::HelloReply> out = handler_.Hello(r);
     if (!out.ok()) return wire::ToGrpc(out.status());
@@ -161,8 +166,10 @@ class SyncService final : public pb::Sync::Service {
     resp->set_log_head(out->log_head);
     resp->set_enrol_challenge(out->enrol_challenge);
     resp->set_compact_headers(static_cast<uint32_t>(out->compact_headers));
-    // What a node of session 23 on needs to hear before it sends a proof.
-    resp->set_credential_proof(crypto::kCredentialProofVersion);
+    // What a node of session 23 on needs to hear before it sends a proof
+    // (1 and 2: this hub checks both).
+    resp->set_credential_proof(crypto::kLinkProofVersion);
+    resp->set_link_key(out->link_key);
     if (out->own) {
       resp->mutable_own()->set_acknowledged_seq(out->own->acknowledged_seq);
       resp->mutable_own()->set_accounted_seq(out->own->accounted_seq);
@@ -433,18 +440,31 @@ class SyncService final : public pb::Sync::Service {
   }
 
  private:
-  // The node's credential from the call's metadata: its proof, else an
-  // older node's bearer. UNAUTHENTICATED-free when there is none (the
-  // handler says how to enrol), UNAUTHENTICATED if it cannot be read.
+  // The node's credential from the call's metadata: its proofs (version 1,
+  // and version 2 from a node of session 24 on: both, for one device),
+  // else an older node's bearer. UNAUTHENTICATED-free when there is none
+  // (the handler says how to enrol), UNAUTHENTICATED if it cannot be read.
   static absl::StatusOr<sync::Credential> Credential(grpc::ServerContext* ctx) {
     const auto& md = ctx->client_metadata();
     sync::Credential cred;
-    if (auto proof = md.find(wire::kProofKey); proof != md.end()) {
-      FS_RETURN_IF_ERROR(wire::ParseProofHeader(
-          std::string_view(proof->second.data(), proof->second.size()), &cred.device,
-          &cred.proof));
-      return cred;
+    const auto proof = md.find(wire::kProofKey);
+    const auto link = md.find(wire::kLinkProofKey);
+    if (link != md.end()) {
+      FS_RETURN_IF_ERROR(wire::ParseLinkProofHeader(
+          std::string_view(link->second.data(), link->second.size()), &cred.device,
+          &cred.link_digest, &cred.link_proof));
     }
+    if (proof != md.end()) {
+      DeviceId device;
+      FS_RETURN_IF_ERROR(wire::ParseProofHeader(
+          std::string_view(proof->second.data(), proof->second.size()), &device, &cred.proof));
+      if (link != md.end() && device != cred.device) {
+        return absl::UnauthenticatedError(
+            "the call's two credential proofs name two devices: not a node's call");
+      }
+      cred.device = device;
+    }
+    if (proof != md.end() || link != md.end()) return cred;
     auto it = md.find(wire::kAuthKey);
     if (it == md.end()) return cred;
     FS_RETURN_IF_ERROR(wire::ParseBearer(
@@ -582,6 +602,7 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
   auto service = std::make_shared<SyncService>(
       store, options.clock ? options.clock : SystemClock::Get(), options.verbose,
       running->calls.get(), running->gate.get(), std::move(proof_certificates));
+  service->RefuseBearer(options.refuse_bearer);
   EnableOperatorServices();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, creds, &running->port);

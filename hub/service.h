@@ -31,6 +31,9 @@ struct ServerOptions {
   // taken as over the hub's own (`serve --proof-cert`, repeatable;
   // docs/PROTOCOL.md, "Credentials").
   std::vector<std::string> proof_certs;
+  // No call is authenticated by a bearer (`serve --refuse-bearer`: a fleet
+  // whose laptops all send proofs).
+  bool refuse_bearer = false;
   ClockSource* clock = nullptr;
   // Logs one line per call to stderr.
   bool verbose = false;

@@ -279,7 +279,8 @@ class SqliteEnrolTxn : public HubEnrolTxn {
                                       "INSERT INTO hub_nodes(device, name, province, "
                                       "secret_hash, enrolled_at, sign_pk, box_pk) VALUES (?1, ?2, "
                                       "?3, ?4, ?5, ?6, ?7) ON CONFLICT(device) DO UPDATE SET "
-                                      "secret_hash = excluded.secret_hash, name = excluded.name"));
+                                      "secret_hash = excluded.secret_hash, name = excluded.name, "
+                                      "link_pk = NULL"));
     ins->BindBlob(1, device.view());
     ins->BindText(2, name);
     ins->BindText(3, province);
@@ -374,12 +375,24 @@ absl::StatusOr<NodeInfo> SqliteHubStorage::CheckCredential(const DeviceId& devic
                                                            const CredentialCheck& check) {
   absl::MutexLock l(&registry_mu_);
   FS_ASSIGN_OR_RETURN(NodeInfo n, LoadNode(device));
-  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("SELECT secret_hash FROM hub_nodes WHERE "
-                                                   "device = ?1"));
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("SELECT secret_hash, link_pk FROM hub_nodes "
+                                                   "WHERE device = ?1"));
   st->BindBlob(1, device.view());
   FS_ASSIGN_OR_RETURN(bool found, st->Step());
-  FS_RETURN_IF_ERROR(check.Verify(found ? st->ColumnString(0) : std::string()));
+  FS_RETURN_IF_ERROR(check.Verify(found ? st->ColumnString(0) : std::string(),
+                                  found && !st->ColumnIsNull(1) ? st->ColumnString(1)
+                                                                : std::string()));
   return n;
+}
+
+absl::Status SqliteHubStorage::RegisterLinkKey(const DeviceId& device,
+                                               std::string_view link_public_key) {
+  absl::MutexLock l(&registry_mu_);
+  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("UPDATE hub_nodes SET link_pk = ?2 WHERE "
+                                                   "device = ?1 AND link_pk IS NULL"));
+  st->BindBlob(1, device.view());
+  st->BindBlob(2, link_public_key);
+  return st->Run();
 }
 
 absl::Status SqliteHubStorage::RecordDelivered(const DeviceId& device, int64_t position) {

@@ -39,7 +39,7 @@ constexpr const char* kRegistry[] = {
     "last_seen INTEGER NOT NULL DEFAULT 0, cursor INTEGER NOT NULL DEFAULT 0, protocol INTEGER "
     "NOT NULL DEFAULT 0, clock_skew INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER, "
     "sign_pk BLOB, box_pk BLOB, revoked_position INTEGER NOT NULL DEFAULT 0, delivered INTEGER "
-    "NOT NULL DEFAULT 0) WITHOUT ROWID",
+    "NOT NULL DEFAULT 0, link_pk BLOB) WITHOUT ROWID",
     // Key records (docs/CRYPTO.md): stored and relayed, never opened. seq
     // orders them for pulls; AUTOINCREMENT so that the seq of an erased
     // record is never reused.
@@ -99,8 +99,10 @@ constexpr const char* kRegistry[] = {
 //      case they touch (hub/scope.h); hub_meta log_scope_from: the head
 //      when an older file is first opened, up to which entries are read by
 //      the older rule.
+//   8  hub_nodes.link_pk, each device's link key (crypto/credential_proof.h,
+//      proof version 2), empty (NULL) until its laptop registers one.
 // Before bumping it, keep a fixture of the current one (tests/fixtures).
-constexpr int64_t kHubSchemaVersion = 7;
+constexpr int64_t kHubSchemaVersion = 8;
 
 // The scope tables (hub/scope.h).
 absl::Status CreateScopeTables(sqlite::Db& db) {
@@ -199,6 +201,16 @@ absl::Status MigrateToVersion2(sqlite::Transaction& txn, Replica& writer) {
     FS_RETURN_IF_ERROR(ins->Run());
   }
   return absl::OkStatus();
+}
+
+// Version 7 -> 8: hub_nodes.link_pk (a file of an older version had its
+// hub_nodes made without it).
+absl::Status AddLinkKeyColumn(sqlite::Db& db) {
+  FS_ASSIGN_OR_RETURN(auto cols, db.Prepared("SELECT 1 FROM pragma_table_info('hub_nodes') "
+                                             "WHERE name = 'link_pk'"));
+  FS_ASSIGN_OR_RETURN(bool has, cols->Step());
+  if (has) return absl::OkStatus();
+  return db.Exec("ALTER TABLE hub_nodes ADD COLUMN link_pk BLOB");
 }
 
 }  // namespace
@@ -317,6 +329,8 @@ absl::Status SqliteHubStorage::Init() {
       FS_ASSIGN_OR_RETURN(scope_from, writer.LogHead());
     }
     FS_RETURN_IF_ERROR(sqlite_log_scope::SetFromOnce(db, scope_from));
+    // Version 8: each device's link key, none registered yet.
+    if (version < 8) FS_RETURN_IF_ERROR(AddLinkKeyColumn(db));
     FS_ASSIGN_OR_RETURN(auto set, db.Prepared("INSERT OR REPLACE INTO hub_meta(key, value) "
                                               "VALUES ('schema_version', ?1)"));
     set->BindInt(1, kHubSchemaVersion);

@@ -527,6 +527,11 @@ class HubStorage {
   // is CredentialCheck::Verify's, the same for every store.
   virtual absl::StatusOr<NodeInfo> CheckCredential(const DeviceId& device,
                                                    const CredentialCheck& check) = 0;
+  // Keeps `link_public_key` as the device's link key (hub_nodes.link_pk)
+  // unless it has one: a key once registered is never replaced (an
+  // enrolment's retry, which gives a new secret, clears it).
+  virtual absl::Status RegisterLinkKey(const DeviceId& device,
+                                       std::string_view link_public_key) = 0;
   virtual absl::Status RecordDelivered(const DeviceId& device, int64_t position) = 0;
   virtual absl::Status RecordCall(const DeviceId& device, int protocol_version,
                                   std::optional<int64_t> clock_skew_millis,

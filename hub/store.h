@@ -156,6 +156,10 @@ class HubStore {
   // PERMISSION_DENIED for a revoked node.
   virtual absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
                                                 const CredentialCheck& check) = 0;
+  // Keeps the device's link key unless it has one (HubStorage::
+  // RegisterLinkKey); the caller has checked the Hello that sent it.
+  virtual absl::Status RegisterLinkKey(const DeviceId& device,
+                                       std::string_view link_public_key) = 0;
   // Bookkeeping of a call (last seen, protocol, skew, acknowledged cursor).
   // A pull stream that ended well took the node to `position`. What it
   // acknowledged is what it asks from at its next pull (`cursor`, which

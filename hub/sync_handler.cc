@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 #include "change/commit_codec.h"
@@ -52,25 +53,74 @@ void SyncHandler::Log(const std::string& line, bool refusal) {
 
 absl::Status SyncHandler::Fail(std::string_view call, const absl::Status& s,
                                const NodeInfo* node) {
-  Log(absl::StrCat(AV(call), " refused",
-                   node ? absl::StrCat(" node=", node->device.ToString()) : std::string(), ": ",
-                   absl::StatusCodeToString(s.code()), ": ", s.message()),
+  // A refused credential: the line names the device and says why (the
+  // laptop was told the words of a wrong secret); one kind per device and
+  // peer for the refusal limiter (hub/refusal_log.h).
+  std::string who = node ? absl::StrCat(" node=", node->device.ToString()) : std::string();
+  std::string why;
+  if (std::optional<std::string> w = CredentialRefusalWhy(s)) {
+    const size_t tab = w->find('\t');
+    if (tab != std::string::npos) {
+      who = absl::StrCat(" node=", w->substr(0, tab));
+      why = absl::StrCat(" (", w->substr(tab + 1), ")");
+    }
+  }
+  Log(absl::StrCat(AV(call), " refused", who, ": ", absl::StatusCodeToString(s.code()), ": ",
+                   s.message(), why),
       /*refusal=*/true);
   return s;
 }
 
-absl::StatusOr<NodeInfo> SyncHandler::Authenticate(const sync::Credential& cred) {
-  if (!cred.proof.empty()) {
-    return store_->Authenticate(cred.device, CredentialCheck::Proof(store_->hub_id(), cred.device,
-                                                                    cred.proof,
-                                                                    proof_certificates_));
+CredentialCheck SyncHandler::CheckOf(const sync::Credential& cred) const {
+  if (!cred.proof.empty() || !cred.link_proof.empty()) {
+    CredentialCheck check =
+        CredentialCheck::Proof(store_->hub_id(), cred.device, cred.proof, proof_certificates_);
+    if (!cred.link_proof.empty()) check.WithLinkProof(cred.link_proof, cred.link_digest);
+    return check;
   }
-  if (cred.secret.empty()) {
+  return CredentialCheck::Secret(cred.secret);
+}
+
+absl::StatusOr<NodeInfo> SyncHandler::Authenticate(const sync::Credential& cred) {
+  if (cred.proof.empty() && cred.link_proof.empty() && cred.secret.empty()) {
     return absl::UnauthenticatedError(
         "the call carries no node credential: enrol this node first (fieldnode enroll "
         "--token TOKEN, with a token from the hub administrator)");
   }
-  return store_->Authenticate(cred.device, CredentialCheck::Secret(cred.secret));
+  const CredentialCheck check = CheckOf(cred);
+  absl::StatusOr<NodeInfo> node = store_->Authenticate(cred.device, check);
+  // `serve --refuse-bearer`: a bearer is refused as a wrong secret, after
+  // the store's check (the same time taken, an unknown device the same).
+  if (node.ok() && check.is_secret() && refuse_bearer_) {
+    node = CredentialRefused("a bearer, which this hub refuses (serve --refuse-bearer)");
+  }
+  if (node.ok()) return node;
+  // The device the refused credential named, for the refusal line.
+  if (std::optional<std::string> why = CredentialRefusalWhy(node.status())) {
+    absl::Status s = node.status();
+    s.SetPayload(AV(kCredentialRefusalWhy),
+                 absl::Cord(absl::StrCat(cred.device.ToString(), "\t", *why)));
+    return s;
+  }
+  return node;
+}
+
+bool SyncHandler::RegisterLinkKey(const sync::HelloRequest& req, const NodeInfo& node) {
+  if (!req.credential || req.link_public_key.empty()) return false;
+  // The key is taken only with a proof of it over a certificate this hub
+  // serves, in a call the device's credential authenticated: a key the
+  // device does not hold, or a proof replayed from another connection,
+  // registers nothing. A device with a link key authenticated with it
+  // alone, so that a key that verifies here is the one the hub holds.
+  if (!CheckOf(*req.credential).LinkProofVerifies(req.link_public_key)) return false;
+  absl::Status s = store_->RegisterLinkKey(node.device, req.link_public_key);
+  if (!s.ok()) {
+    Log(absl::StrCat("hello node=", node.device.ToString(),
+                     ": its link key was not stored (it is sent again at its next pass): ",
+                     s.message()));
+    return false;
+  }
+  return true;
 }
 
 absl::StatusOr<sync::HelloReply> SyncHandler::Hello(const sync::HelloRequest& req) {
@@ -94,6 +144,7 @@ absl::StatusOr<sync::HelloReply> SyncHandler::Hello(const sync::HelloRequest& re
     absl::StatusOr<NodeInfo> node = Authenticate(*req.credential);
     if (!node.ok()) return Fail("hello", node.status());
     resp.province = node->province;
+    resp.link_key = RegisterLinkKey(req, *node);
     // Clamped: a node's clock value is not trusted to stay in range.
     constexpr int64_t kYearMillis = int64_t{366} * 24 * 3600 * 1000;
     const int64_t t = std::clamp<int64_t>(req.node_time_millis, now - 100 * kYearMillis,

@@ -43,11 +43,20 @@ class SyncHandler final : public sync::Transport {
   absl::Status Pull(const sync::PullRequest& req,
                     const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override;
 
+  // `fieldhub serve --refuse-bearer`: no call is authenticated by a bearer
+  // (the secret itself), whatever the device.
+  void set_refuse_bearer(bool refuse) { refuse_bearer_ = refuse; }
+
   // INVALID_ARGUMENT for a push over the limits of docs/PROTOCOL.md.
   static absl::Status CheckPushLimits(size_t commits, size_t key_records);
 
  private:
   absl::StatusOr<NodeInfo> Authenticate(const sync::Credential& cred);
+  // The check of `cred` against the store (hub/credential_check.h).
+  CredentialCheck CheckOf(const sync::Credential& cred) const;
+  // A Hello's registration of the caller's link key, authenticated as
+  // `node`; whether the hub holds it (now or before).
+  bool RegisterLinkKey(const sync::HelloRequest& req, const NodeInfo& node);
   absl::Status Fail(std::string_view call, const absl::Status& s, const NodeInfo* node = nullptr);
   void Log(const std::string& line, bool refusal = false);
 
@@ -57,6 +66,7 @@ class SyncHandler final : public sync::Transport {
   LogLine log_;
   const EnrolChallenges challenges_;
   const std::vector<std::string> proof_certificates_;
+  bool refuse_bearer_ = false;
 };
 
 }  // namespace fieldsync::hub

@@ -14,14 +14,30 @@
 namespace fieldsync::node {
 namespace {
 
-// Puts a call's proof in its metadata once gRPC knows the connection the
+// Both proofs of a call, over the certificate whose digest is given: the
+// version 1 proof, which a hub that holds no link key for the device
+// checks, and the version 2 proof, which one that holds it checks alone.
+// Both, whatever any Hello said: what a server answers about the link key
+// changes nothing the laptop sends (docs/PROTOCOL.md, "Credentials").
+void AddProofs(std::multimap<std::string, std::string>* metadata, std::string_view secret_hash,
+               const crypto::LinkKey& link, const DeviceId& hub, const DeviceId& device,
+               std::string_view digest) {
+  metadata->emplace(wire::kProofKey,
+                    wire::ProofHeader(device, crypto::CredentialProof(secret_hash, hub, device,
+                                                                      digest)));
+  metadata->emplace(wire::kLinkProofKey,
+                    wire::LinkProofHeader(device, digest, link.Proof(hub, device, digest)));
+}
+
+// Puts a call's proofs in its metadata once gRPC knows the connection the
 // call goes on (AttachProof).
 class ProofPlugin final : public grpc::MetadataCredentialsPlugin {
  public:
-  ProofPlugin(std::string secret_hash, const DeviceId& hub, const DeviceId& device)
-      : secret_hash_(std::move(secret_hash)), hub_(hub), device_(device) {}
+  ProofPlugin(std::string secret_hash, crypto::LinkKey link, const DeviceId& hub,
+              const DeviceId& device)
+      : secret_hash_(std::move(secret_hash)), link_(std::move(link)), hub_(hub), device_(device) {}
 
-  // A hash and a string: no need for a thread of gRPC's.
+  // A hash, a signature and strings: no need for a thread of gRPC's.
   bool IsBlocking() const override { return false; }
 
   grpc::Status GetMetadata(grpc::string_ref, grpc::string_ref,
@@ -39,14 +55,13 @@ class ProofPlugin final : public grpc::MetadataCredentialsPlugin {
                           "the far end of the connection showed no server identity to bind this "
                           "laptop's credential proof to; nothing of the credential was sent");
     }
-    metadata->emplace(wire::kProofKey,
-                      wire::ProofHeader(device_, crypto::CredentialProof(secret_hash_, hub_,
-                                                                         device_, *digest)));
+    AddProofs(metadata, secret_hash_, link_, hub_, device_, *digest);
     return grpc::Status::OK;
   }
 
  private:
   const std::string secret_hash_;
+  const crypto::LinkKey link_;
   const DeviceId hub_;
   const DeviceId device_;
 };
@@ -56,15 +71,15 @@ class ProofPlugin final : public grpc::MetadataCredentialsPlugin {
 void AttachProof(grpc::ClientContext* ctx, const sync::Credential& cred, const DeviceId& hub,
                  bool insecure) {
   std::string key = crypto::SecretHash(cred.secret);
+  crypto::LinkKey link(cred.secret);
   if (insecure) {
-    ctx->AddMetadata(wire::kProofKey,
-                     wire::ProofHeader(cred.device, crypto::CredentialProof(
-                                                        key, hub, cred.device,
-                                                        crypto::NoCertificateDigest())));
+    std::multimap<std::string, std::string> metadata;
+    AddProofs(&metadata, key, link, hub, cred.device, crypto::NoCertificateDigest());
+    for (const auto& [k, v] : metadata) ctx->AddMetadata(k, v);
     return;
   }
   ctx->set_credentials(grpc::MetadataCredentialsFromPlugin(
-      std::make_unique<ProofPlugin>(std::move(key), hub, cred.device)));
+      std::make_unique<ProofPlugin>(std::move(key), std::move(link), hub, cred.device)));
 }
 
 }  // namespace fieldsync::node

@@ -1,7 +1,9 @@
-// A node's credential on a gRPC call, as a proof of its secret bound to the
+// A node's credential on a gRPC call, as proofs of its secret bound to the
 // server certificate of the connection that carries the call
 // (crypto/credential_proof.h; docs/PROTOCOL.md, "Credentials"), never the
-// secret itself: attack review 22, MED 1.
+// secret itself: attack review 22, MED 1. Version 1 (keyed by the secret's
+// hash) and version 2 (signed by the link key derived from the secret;
+// attack review 23, MED 2) on every call.
 #ifndef FIELDSYNC_NODE_CALL_PROOF_H_
 #define FIELDSYNC_NODE_CALL_PROOF_H_
 

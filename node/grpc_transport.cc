@@ -420,6 +420,9 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Impl::Hello(const sync::HelloReq
   req.set_protocol_version(static_cast<pb::ProtocolVersion>(r.protocol_version));
   req.set_node_time_millis(r.node_time_millis);
   req.set_max_protocol_version(static_cast<pb::ProtocolVersion>(r.max_protocol_version));
+  // The link key's public half, for a hub that holds none for this device
+  // yet (its proof, which it is registered on, goes with the call).
+  if (r.credential) req.set_link_public_key(crypto::LinkKey(r.credential->secret).public_key());
   pb::HelloResponse resp;
   grpc::Status g;
   // The connection the answer came on, as its far end showed itself.
@@ -467,6 +470,7 @@ absl::StatusOr<sync::HelloReply> GrpcTransport::Impl::Hello(const sync::HelloReq
   h.enrol_challenge = resp.enrol_challenge();
   h.compact_headers = static_cast<int>(std::min<uint32_t>(resp.compact_headers(), 1000));
   h.credential_proof = static_cast<int>(std::min<uint32_t>(resp.credential_proof(), 1000));
+  h.link_key = resp.link_key();
   // The certificate this Hello's connection showed: an enrolment's proof
   // is bound to it (crypto/enrolment_proof.h, version 2).
   h.certificate_digest = crypto::NoCertificateDigest();

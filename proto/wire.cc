@@ -43,6 +43,20 @@ bool ParseDeviceAndHex32(std::string_view text, DeviceId* device, std::string* b
   return true;
 }
 
+// Exactly `n` bytes from 2n lowercase or uppercase hex digits.
+bool FromHex(std::string_view hex, size_t n, std::string* out) {
+  if (hex.size() != 2 * n) return false;
+  std::string raw(n, '\0');
+  size_t len = 0;
+  if (sodium_hex2bin(reinterpret_cast<unsigned char*>(raw.data()), raw.size(), hex.data(),
+                     hex.size(), nullptr, &len, nullptr) != 0 ||
+      len != n) {
+    return false;
+  }
+  *out = std::move(raw);
+  return true;
+}
+
 absl::Status Unusable() {
   return absl::UnauthenticatedError(
       "the call carries no usable node credential: enrol this node first (fieldnode enroll "
@@ -68,6 +82,29 @@ std::string ProofHeader(const DeviceId& device, std::string_view proof) {
 
 absl::Status ParseProofHeader(std::string_view header, DeviceId* device, std::string* proof) {
   return ParseDeviceAndHex32(header, device, proof) ? absl::OkStatus() : Unusable();
+}
+
+std::string LinkProofHeader(const DeviceId& device, std::string_view certificate_digest,
+                            std::string_view proof) {
+  return absl::StrCat(device.ToString(), ".", Hex(certificate_digest), ".", Hex(proof));
+}
+
+absl::Status ParseLinkProofHeader(std::string_view header, DeviceId* device,
+                                  std::string* certificate_digest, std::string* proof) {
+  const size_t first = header.find('.');
+  const size_t second =
+      first == std::string_view::npos ? first : header.find('.', first + 1);
+  if (second == std::string_view::npos) return Unusable();
+  absl::StatusOr<DeviceId> id = Id16::Parse(header.substr(0, first), "device id");
+  std::string digest, sig;
+  if (!id.ok() || !FromHex(header.substr(first + 1, second - first - 1), 32, &digest) ||
+      !FromHex(header.substr(second + 1), 64, &sig)) {
+    return Unusable();
+  }
+  *device = *id;
+  *certificate_digest = std::move(digest);
+  *proof = std::move(sig);
+  return absl::OkStatus();
 }
 
 grpc::Status ToGrpc(const absl::Status& s) {

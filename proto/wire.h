@@ -47,6 +47,19 @@ std::string ProofHeader(const DeviceId& device, std::string_view proof);
 // As ParseBearer; the words never repeat the header.
 absl::Status ParseProofHeader(std::string_view header, DeviceId* device, std::string* proof);
 
+// The metadata key of a node's link proof (crypto/credential_proof.h,
+// proof version 2; session 24), sent with the version 1 proof: a hub that
+// holds the device's link key reads it alone.
+inline constexpr char kLinkProofKey[] = "fieldsync-link-proof";
+// "<device id>.<certificate digest hex>.<signature hex>": the digest of the
+// certificate the node saw, so that the hub can say a proof was made over
+// a certificate it does not serve (a TLS proxy without --proof-cert).
+std::string LinkProofHeader(const DeviceId& device, std::string_view certificate_digest,
+                            std::string_view proof);
+// As ParseBearer.
+absl::Status ParseLinkProofHeader(std::string_view header, DeviceId* device,
+                                  std::string* certificate_digest, std::string* proof);
+
 // The details a hub's own INTERNAL or UNKNOWN answer carries, so that a
 // node tells it from a link that broke under the call, which gRPC reports
 // with the same codes (node/grpc_transport.h, LinkBroke).

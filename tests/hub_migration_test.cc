@@ -48,7 +48,7 @@ TEST_F(HubMigrationTest, AVersion2HubGainsCommitChainsAndItsLaptopsChainFromThei
   ASSERT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 2);
   const int64_t logged = Query(db, "SELECT count(*) FROM _fs_log");
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 7);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 8);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_chain"), 0) << "no header before version 3";
   EXPECT_EQ(Query(db, "SELECT count(*) FROM _fs_log"), logged);
   // A laptop of today joins Lào Cai, receives the office's history (its
@@ -74,7 +74,7 @@ TEST_F(HubMigrationTest, AVersion3HubGainsStatementsAndItsLaptopsStateWhatTheySe
   const int64_t chained = Query(db, "SELECT count(*) FROM hub_chain");
   ASSERT_GT(chained, 0) << "the demo's laptops wrote with headers";
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 7);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 8);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_statements"), 0);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_chain"), chained);
   // A laptop of today in a new office receives what it may see, and states
@@ -96,7 +96,7 @@ TEST_F(HubMigrationTest, AVersion4HubGainsCheckpointsAndANewOfficesLaptopMakesOn
   const int64_t stated = Query(db, "SELECT count(*) FROM hub_statements");
   ASSERT_GT(stated, 0) << "the demo's laptops stated what they saw";
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 7);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 8);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_checkpoints"), 0);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_statements"), stated);
   // A laptop of today in a new office signs the root of what it holds at
@@ -120,7 +120,7 @@ TEST_F(HubMigrationTest, AVersion5HubGainsItsLogChainOverTheLogItHolds) {
   const int64_t logged = Query(db, "SELECT count(*) FROM _fs_log");
   ASSERT_GT(logged, 0);
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 7);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 8);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_log_hash"), logged);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM _fs_log"), logged);
   // Version 7: the entries it held stay read by the rule they were kept by
@@ -156,7 +156,7 @@ TEST_F(HubMigrationTest, AVersion6HubKeepsItsEntriesReadByTheRuleTheyWereKeptBy)
   const int64_t head = Query(db, "SELECT max(pos) FROM _fs_log");
   ASSERT_GT(head, 0);
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 7);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 8);
   EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'log_scope_from'"), head);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_log_subject"), 0) << "nothing is rewritten";
   // A laptop of today in a new office refers a case to Hà Nội: the case's
@@ -176,12 +176,36 @@ TEST_F(HubMigrationTest, AVersion6HubKeepsItsEntriesReadByTheRuleTheyWereKeptBy)
             0);
 }
 
+// tests/fixtures/hub-v7: the demo's hub written by the build of schema
+// version 7 (main at 1e7a14b, session 23: no link keys). It gains
+// hub_nodes.link_pk, empty for the laptops it holds; a laptop of today
+// registers its link key when it enrols, and only its link proofs are
+// taken from then on.
+TEST_F(HubMigrationTest, AVersion7HubGainsLinkKeysEmptyAndANewLaptopRegistersOne) {
+  const char* fixtures = std::getenv("FIELDSYNC_FIXTURES");
+  ASSERT_NE(fixtures, nullptr);
+  const std::string db = dir_.File("hub/hub.db");
+  std::filesystem::copy_file(std::string(fixtures) + "/hub-v7/hub.db", db,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 7);
+  const int64_t nodes = Query(db, "SELECT count(*) FROM hub_nodes");
+  ASSERT_GT(nodes, 0);
+  ASSERT_TRUE(hub_->Start().ok());
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 8);
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_nodes WHERE link_pk IS NULL"), nodes);
+  hub_->AddProvince("DN", "Đà Nẵng").IgnoreError();
+  auto& dn = AddNode("DN");
+  MustSync(dn);
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_nodes WHERE link_pk IS NOT NULL"), 1);
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_nodes"), nodes + 1);
+}
+
 TEST_F(HubMigrationTest, AVersion1HubIsMigratedInPlaceAndTodaysLaptopsSyncWithIt) {
   const std::string db = dir_.File("hub/hub.db");
   ASSERT_EQ(Query(db, "SELECT count(*) FROM sqlite_master WHERE name = 'hub_referral_status'"), 0);
   ASSERT_EQ(Query(db, "SELECT count(*) FROM referrals"), 1);
   ASSERT_TRUE(hub_->Start().ok());
-  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 7);
+  EXPECT_EQ(Query(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 8);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_referral_status WHERE status = 'sent'"), 1);
   EXPECT_EQ(Query(db, "SELECT count(*) FROM hub_nodes"), 2) << "the enrolled nodes are kept";
   harness::CommandResult status = hub_->Admin({"status"});

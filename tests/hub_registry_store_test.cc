@@ -228,6 +228,65 @@ TEST_P(HubRegistryStoreTest, AProofIsTakenOnlyOverACertificateTheHubServes) {
                    .ok());
 }
 
+// Session 24 (attack review 23, MED 2 and MED 3): once a device's link key
+// is registered, only its link proof is taken: the bearer and the version 1
+// proof (which hub_nodes.secret_hash makes) are refused, with the reason
+// for the hub's line alone. A key once kept is not replaced; an enrolment's
+// retry (a new secret) clears it.
+TEST_P(HubRegistryStoreTest, ARegisteredLinkKeyIsTheOnlyCredentialTakenUntilARetry) {
+  ASSERT_TRUE(store().AddProvince("LC", "Lào Cai", "admin").ok());
+  const crypto::DeviceIdentity id = NewDevice();
+  const std::string token = Token("LC");
+  auto e = Enrol(token, id, "Laptop 1");
+  ASSERT_TRUE(e.ok()) << e.status();
+  const DeviceId hub = Id16::NewRandom();
+  const std::string served(32, 'S');
+  const crypto::LinkKey link(e->secret);
+  auto v1 = [&] {
+    return CredentialCheck::Proof(hub, id.device(),
+                                  crypto::CredentialProof(crypto::SecretHash(e->secret), hub,
+                                                          id.device(), served),
+                                  {served});
+  };
+  auto v2 = [&](const crypto::LinkKey& k) {
+    CredentialCheck c = CredentialCheck::Proof(hub, id.device(), "", {served});
+    c.WithLinkProof(k.Proof(hub, id.device(), served), served);
+    return c;
+  };
+  // No link key yet: everything as before; a link proof alone is no proof.
+  EXPECT_TRUE(store().CheckCredential(id.device(), v1()).ok());
+  EXPECT_TRUE(store().CheckCredential(id.device(), CredentialCheck::Secret(e->secret)).ok());
+  EXPECT_FALSE(store().CheckCredential(id.device(), v2(link)).ok());
+
+  ASSERT_TRUE(store().RegisterLinkKey(id.device(), link.public_key()).ok());
+  EXPECT_TRUE(store().CheckCredential(id.device(), v2(link)).ok());
+  for (const auto& refused : {store().CheckCredential(id.device(), v1()),
+                              store().CheckCredential(id.device(),
+                                                      CredentialCheck::Secret(e->secret))}) {
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated) << refused.status();
+    EXPECT_TRUE(absl::StartsWith(refused.status().message(),
+                                 "the node's credential was not accepted by the hub"));
+    auto why = CredentialRefusalWhy(refused.status());
+    ASSERT_TRUE(why.has_value());
+    EXPECT_NE(why->find("stolen-secret alarm"), std::string::npos) << *why;
+  }
+  // Another key is not taken in its place.
+  const crypto::LinkKey other("another secret");
+  ASSERT_TRUE(store().RegisterLinkKey(id.device(), other.public_key()).ok());
+  EXPECT_FALSE(store().CheckCredential(id.device(), v2(other)).ok());
+  EXPECT_TRUE(store().CheckCredential(id.device(), v2(link)).ok());
+
+  // A retry gives a new secret and clears the key: the new secret's
+  // credentials are taken, and its link key can be registered.
+  auto retry = Enrol(token, id, "Laptop 1", /*proven=*/true);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(store().CheckCredential(id.device(), CredentialCheck::Secret(retry->secret)).ok());
+  const crypto::LinkKey renewed(retry->secret);
+  ASSERT_TRUE(store().RegisterLinkKey(id.device(), renewed.public_key()).ok());
+  EXPECT_TRUE(store().CheckCredential(id.device(), v2(renewed)).ok());
+  EXPECT_FALSE(store().CheckCredential(id.device(), v2(link)).ok());
+}
+
 TEST_P(HubRegistryStoreTest, ATokenEnrolsOneDeviceAndItsRetryReplacesTheCredential) {
   ASSERT_TRUE(store().AddProvince("LC", "Lào Cai", "admin").ok());
   const crypto::DeviceIdentity a = NewDevice(), b = NewDevice();

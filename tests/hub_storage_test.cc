@@ -83,7 +83,7 @@ TEST(HubMigrationStepsTest, AVersion1HubWithoutTheDeliveredColumnReachesTheCurre
   auto storage = SqliteHubStorage::Open(path, &clock);
   ASSERT_TRUE(storage.ok()) << storage.status();
   sqlite::Db& db = RawDb((*storage)->replica());
-  EXPECT_EQ(Count(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 7);
+  EXPECT_EQ(Count(db, "SELECT value FROM hub_meta WHERE key = 'schema_version'"), 8);
   EXPECT_EQ(Count(db, "SELECT count(*) FROM sqlite_master WHERE name = 'hub_chain'"), 1);
   EXPECT_EQ(Count(db, "SELECT count(*) FROM sqlite_master WHERE name = 'hub_statements'"), 1);
   EXPECT_EQ(Count(db, "SELECT count(*) FROM sqlite_master WHERE name = 'hub_checkpoints'"), 1);

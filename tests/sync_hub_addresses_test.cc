@@ -166,7 +166,9 @@ class RecordingHub final : public v1::Sync::Service {
     for (const auto& [k, v] : ctx->client_metadata()) {
       std::string key(k.data(), k.size()), value(v.data(), v.size());
       absl::StrAppend(&line, " ", key, "=", value);
-      if (key == wire::kAuthKey || key == wire::kProofKey) credentials_.emplace_back(key, value);
+      if (key == wire::kAuthKey || key == wire::kProofKey || key == wire::kLinkProofKey) {
+        credentials_.emplace_back(key, value);
+      }
     }
     calls_.push_back(line);
   }
@@ -238,7 +240,8 @@ bool SawACredential(const std::vector<std::string>& calls, std::string* all) {
     absl::StrAppend(all, c, "\n");
     saw |= c.find(absl::StrCat(" ", wire::kAuthKey, "=")) != std::string::npos ||
            c.find("Bearer") != std::string::npos ||
-           c.find(absl::StrCat(" ", wire::kProofKey, "=")) != std::string::npos;
+           c.find(absl::StrCat(" ", wire::kProofKey, "=")) != std::string::npos ||
+           c.find(absl::StrCat(" ", wire::kLinkProofKey, "=")) != std::string::npos;
   }
   return saw;
 }
@@ -526,7 +529,8 @@ TEST_F(HubAddressesTest, AHubThatSaysItChecksNoProofGetsNoBearerAndNoPush) {
 // `fieldhub serve --proof-cert FILE`: a proxy that ends TLS in front of the
 // hub shows its own certificate; a proof made over it is taken as over the
 // hub's own, one over any other certificate of the CA is not. (The proof
-// made by hand here is the laptop's: crypto/credential_proof.h.)
+// made by hand here is the laptop's: crypto/credential_proof.h, version 2,
+// the laptop's link key being registered at its enrolment.)
 TEST_F(HubAddressesTest, AProofOverAProxyCertificateGivenToServeIsTakenAndOverAnotherIsNot) {
   const harness::Pki proxy = SameCaServer(*pki_, dir_.File("proxy"));
   const harness::Pki stranger = SameCaServer(*pki_, dir_.File("stranger"));
@@ -541,19 +545,21 @@ TEST_F(HubAddressesTest, AProofOverAProxyCertificateGivenToServeIsTakenAndOverAn
   auto proof_over = [&](const harness::Pki& p) {
     absl::StatusOr<std::string> digest = wire::LeafCertificateDigest(ReadAll(p.cert()));
     EXPECT_TRUE(digest.ok()) << digest.status();
-    return wire::ProofHeader(device, crypto::CredentialProof(
-                                         crypto::SecretHash(n.credential().secret), hub, device,
-                                         digest.ok() ? *digest : std::string(32, '\0')));
+    const std::string over = digest.ok() ? *digest : std::string(32, '\0');
+    return wire::LinkProofHeader(device, over,
+                                 crypto::LinkKey(n.credential().secret).Proof(hub, device, over));
   };
   for (const harness::Pki* taken : std::vector<const harness::Pki*>{pki_, &proxy}) {
     v1::HelloResponse resp;
-    grpc::Status s = HelloWith(hub_->address(), *pki_, wire::kProofKey, proof_over(*taken), &resp);
+    grpc::Status s =
+        HelloWith(hub_->address(), *pki_, wire::kLinkProofKey, proof_over(*taken), &resp);
     EXPECT_TRUE(s.ok()) << taken->cert() << ": " << s.error_message();
     EXPECT_EQ(resp.province(), "LC") << taken->cert();
-    EXPECT_EQ(resp.credential_proof(), 1u);
+    EXPECT_EQ(resp.credential_proof(), 2u);
   }
   v1::HelloResponse resp;
-  grpc::Status s = HelloWith(hub_->address(), *pki_, wire::kProofKey, proof_over(stranger), &resp);
+  grpc::Status s =
+      HelloWith(hub_->address(), *pki_, wire::kLinkProofKey, proof_over(stranger), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
   EXPECT_EQ(resp.province(), "");
   // And the laptop itself, through the hub's own certificate.

@@ -164,6 +164,11 @@ TEST_F(PgHubMigrateTest, AHubDbMovedToPostgresAnswersAlikeAndServesTheSameLaptop
   harness::CommandResult moved = hub_->Admin({"migrate", "--to", db_.uri(), "--as", "Trần Văn Quản"});
   ASSERT_EQ(moved.exit_code, 0) << moved.err;
   EXPECT_NE(moved.out.find("hub.db is unchanged"), std::string::npos) << moved.out;
+  // Each laptop's link key moved with it (hub schema 8, PostgreSQL 4): the
+  // hub on PostgreSQL takes only their link proofs, as hub.db did.
+  EXPECT_EQ(PgCount("SELECT count(*) FROM hub_nodes WHERE link_pk IS NOT NULL AND "
+                    "length(link_pk) = 32"),
+            4);
   EXPECT_EQ(FileHash(HubDb()) + FileHash(HubDb() + "-wal"), before) << "hub.db was changed";
   // hub.db is opened by no command now (attack review 23, MED 4: a serve
   // or a revocation on it would part from the hub on PostgreSQL), a move

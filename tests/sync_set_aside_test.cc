@@ -78,8 +78,9 @@ class SetAsideTest : public SyncTest {
     return v1::Sync::NewStub(grpc::CreateChannel(hub_->address(), grpc::SslCredentials(ssl)));
   }
 
-  static void Auth(grpc::ClientContext* ctx, const node::Credential& c) {
-    ctx->AddMetadata(wire::kAuthKey, wire::BearerToken(c.device, c.secret));
+  // As the laptop of `c` authenticates its calls (its proofs).
+  void Auth(grpc::ClientContext* ctx, const node::Credential& c) {
+    for (const auto& [key, value] : LaptopCallMetadata(c)) ctx->AddMetadata(key, value);
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   }
 

@@ -39,6 +39,7 @@ class Serve final : public Command {
     app.add_option("--tls-cert", tls_cert_);
     app.add_option("--tls-key", tls_key_);
     app.add_option("--proof-cert", options_.proof_certs);
+    app.add_flag("--refuse-bearer", options_.refuse_bearer);
     app.add_option("--port-file", port_file_);
     app.add_flag("--insecure", options_.insecure);
     app.add_flag("--verbose", options_.verbose);

@@ -42,10 +42,11 @@ constexpr TableCopy kCopies[] = {
      "hash, province, created_at, expires_at, used_at, used_by", "btiiib"},
     {"hub_nodes",
      "SELECT device, name, province, secret_hash, enrolled_at, last_seen, cursor, protocol, "
-     "clock_skew, revoked_at, sign_pk, box_pk, revoked_position, delivered FROM hub_nodes",
+     "clock_skew, revoked_at, sign_pk, box_pk, revoked_position, delivered, link_pk FROM "
+     "hub_nodes",
      "device, name, province, secret_hash, enrolled_at, last_seen, cursor, protocol, clock_skew, "
-     "revoked_at, sign_pk, box_pk, revoked_position, delivered",
-     "bttbiiiiiibbii"},
+     "revoked_at, sign_pk, box_pk, revoked_position, delivered, link_pk",
+     "bttbiiiiiibbiib"},
     {"hub_audit", "SELECT seq, at, actor, action, detail, prev_hash, entry_hash FROM hub_audit",
      "seq, at, actor, action, detail, prev_hash, entry_hash", "iittttt"},
     {"hub_keys", "SELECT seq, id, kind, province, keyring, signer, stored_at, bytes FROM hub_keys",

@@ -108,7 +108,7 @@ class PgEnrolTxn : public HubEnrolTxn {
     return conn_
         .Exec("INSERT INTO hub_nodes(device, name, province, secret_hash, enrolled_at, sign_pk, "
               "box_pk) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (device) DO UPDATE SET "
-              "secret_hash = excluded.secret_hash, name = excluded.name",
+              "secret_hash = excluded.secret_hash, name = excluded.name, link_pk = NULL",
               {Param::Bytes(device.view()), Param::Text(name), Param::Text(province),
                Param::Bytes(crypto::SecretHash(secret)), Param::Int(at_millis),
                Param::Bytes(keys.sign_pk),
@@ -347,10 +347,22 @@ absl::StatusOr<NodeInfo> PostgresHubStorage::CheckCredential(const DeviceId& dev
         " is not enrolled at this hub: enrol it with a token from the hub administrator "
         "(fieldnode enroll --token ...)"));
   }
-  FS_ASSIGN_OR_RETURN(Result r, conn_->Exec("SELECT secret_hash FROM hub_nodes WHERE device = $1",
+  FS_ASSIGN_OR_RETURN(Result r, conn_->Exec("SELECT secret_hash, link_pk FROM hub_nodes WHERE "
+                                            "device = $1",
                                             {Param::Bytes(device.view())}));
-  FS_RETURN_IF_ERROR(check.Verify(r.rows() == 1 ? r.Bytes(0, 0) : std::string()));
+  FS_RETURN_IF_ERROR(
+      check.Verify(r.rows() == 1 ? r.Bytes(0, 0) : std::string(),
+                   r.rows() == 1 && !r.IsNull(0, 1) ? r.Bytes(0, 1) : std::string()));
   return *std::move(n);
+}
+
+absl::Status PostgresHubStorage::RegisterLinkKey(const DeviceId& device,
+                                                 std::string_view link_public_key) {
+  absl::MutexLock l(&mu_);
+  return conn_
+      ->Exec("UPDATE hub_nodes SET link_pk = $2 WHERE device = $1 AND link_pk IS NULL",
+             {Param::Bytes(device.view()), Param::Bytes(link_public_key)})
+      .status();
 }
 
 absl::Status PostgresHubStorage::RecordDelivered(const DeviceId& device, int64_t position) {

@@ -121,11 +121,17 @@ CREATE TABLE hub_gc(one boolean PRIMARY KEY DEFAULT true CHECK (one), horizon bi
 INSERT INTO hub_gc(horizon, epoch) VALUES (0, 0);
 )sql";
 
+// Version 4 (session 24): each device's link key, whose public half
+// verifies its proofs and makes none (docs/PROTOCOL.md, "Credentials").
+constexpr char kMigration4[] = R"sql(
+ALTER TABLE hub_nodes ADD COLUMN link_pk bytea;
+)sql";
+
 struct Migration {
   int64_t version;
   const char* sql;
 };
-constexpr Migration kMigrations[] = {{1, kMigration1}, {2, kMigration2}, {3, kMigration3}};
+constexpr Migration kMigrations[] = {{1, kMigration1}, {2, kMigration2}, {3, kMigration3}, {4, kMigration4}};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kPgSchemaVersion);
 
 absl::StatusOr<int64_t> ReadVersion(Connection& conn) {

@@ -21,7 +21,9 @@ namespace fieldsync::hub::pg {
 //    commits held (hub_authors), the log entries' HLC.
 // 3: erased rings, the log chain's hashes, statements, checkpoints,
 //    referral statuses, collected rows, the collection's horizon and epoch.
-inline constexpr int64_t kPgSchemaVersion = 3;
+// 4: hub_nodes.link_pk, each device's link key (crypto/credential_proof.h,
+//    proof version 2), NULL until its laptop registers one.
+inline constexpr int64_t kPgSchemaVersion = 4;
 
 // Every hub process migrating the same database takes this transaction
 // advisory lock first (an arbitrary constant, "fsmigrat"); so does `fieldhub

@@ -67,6 +67,7 @@ class PostgresHubStorage : public HubStorage {
   absl::Status EnrolTransaction(
       const std::function<absl::Status(HubEnrolTxn&)>& body) override;
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override;
+  absl::Status RegisterLinkKey(const DeviceId& device, std::string_view link_public_key) override;
   absl::StatusOr<NodeInfo> CheckCredential(const DeviceId& device,
                                            const CredentialCheck& check) override;
   absl::Status RecordDelivered(const DeviceId& device, int64_t position) override;

@@ -18,6 +18,19 @@
 // new key and no new enrolment: every enrolled laptop has its secret.
 // What it does not stop: whoever holds the hub's stored secret_hash (a copy
 // of hub.db or of the database) can make proofs (docs/PROTOCOL.md).
+//
+// Version 2 (session 24; attack review 23, MED 2): a signature by the
+// node's link key, an Ed25519 key pair whose seed is derived from the
+// secret, over the same parts:
+//
+//   seed  = BLAKE2b-256("fieldsync link key v1" 0x00 || secret)
+//   proof = Ed25519 signature by the link key of
+//           "fieldsync credential proof v2" 0x00 || hub id 16 || device 16
+//           || certificate digest 32
+//
+// The hub keeps the link key's public half (hub_nodes.link_pk), which
+// verifies proofs and makes none: a copy of the hub's store is no
+// credential for a device whose link key the hub holds.
 #ifndef FIELDSYNC_CRYPTO_CREDENTIAL_PROOF_H_
 #define FIELDSYNC_CRYPTO_CREDENTIAL_PROOF_H_
 
@@ -25,6 +38,7 @@
 #include <string_view>
 
 #include "change/id.h"
+#include "crypto/secret.h"
 
 namespace fieldsync::crypto {
 
@@ -45,6 +59,37 @@ std::string NoCertificateDigest();
 // `certificate_digest` is kCertificateDigestBytes long.
 std::string CredentialProof(std::string_view secret_hash, const DeviceId& hub,
                             const DeviceId& device, std::string_view certificate_digest);
+
+// Version 2: the link key's proofs (HelloResponse.credential_proof 2 from
+// a hub that checks them).
+inline constexpr int kLinkProofVersion = 2;
+inline constexpr std::string_view kLinkKeyDomain = "fieldsync link key v1";
+inline constexpr std::string_view kLinkProofDomain = "fieldsync credential proof v2";
+inline constexpr size_t kLinkPublicKeyBytes = 32;
+inline constexpr size_t kLinkProofBytes = 64;
+
+// The link key of a node's secret, whose public half the hub keeps.
+class LinkKey {
+ public:
+  explicit LinkKey(std::string_view secret);
+  LinkKey(LinkKey&&) noexcept = default;
+  LinkKey& operator=(LinkKey&&) noexcept = default;
+
+  const std::string& public_key() const { return public_key_; }
+  // The version 2 proof above (kLinkProofBytes).
+  std::string Proof(const DeviceId& hub, const DeviceId& device,
+                    std::string_view certificate_digest) const;
+
+ private:
+  std::string public_key_;
+  SecretBytes secret_key_;  // Ed25519, 64 bytes
+};
+
+// Whether `proof` is `link_public_key`'s version 2 proof for (hub, device,
+// certificate_digest).
+bool VerifyLinkProof(std::string_view link_public_key, const DeviceId& hub,
+                     const DeviceId& device, std::string_view certificate_digest,
+                     std::string_view proof);
 
 }  // namespace fieldsync::crypto
 

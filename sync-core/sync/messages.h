@@ -30,6 +30,11 @@ struct Credential {
   DeviceId device;
   std::string secret;
   std::string proof{};
+  // Version 2 (session 24): the link key's proof and the digest of the
+  // certificate it was made over, as the node says (crypto/
+  // credential_proof.h); sent with the version 1 proof.
+  std::string link_proof{};
+  std::string link_digest{};
 };
 
 struct HelloRequest {
@@ -38,6 +43,10 @@ struct HelloRequest {
   int64_t node_time_millis = 0;  // the node's clock; 0: not sent
   // Optional: if sent it must be valid, and the reply names the province.
   std::optional<Credential> credential;
+  // With a credential, from a node of session 24: its link key's public
+  // half (32 bytes), kept by the hub for a device that has none if the
+  // credential's link proof verifies under it.
+  std::string link_public_key{};
 };
 
 // The calling node's own commits as the hub holds them (version 3, with a
@@ -67,8 +76,14 @@ struct HelloReply {
   // Version 3, to a call with a credential, from a hub of the log chain:
   // what it holds of the caller's commits (absent from an older hub).
   std::optional<OwnCommitsHeld> own;
-  // The credential proof version the hub checks (0: none, an older hub).
+  // The credential proof version the hub checks (0: none, an older hub; 2:
+  // it also checks link proofs).
   int credential_proof = 0;
+  // With a credential: the hub holds the caller's link key (after this
+  // Hello registered it, or before); false from an older hub. The hub's
+  // word, which the laptop acts on in no way that matters: it sends both
+  // proofs whatever it says (docs/PROTOCOL.md, "Credentials").
+  bool link_key = false;
   // Not on the wire: the digest of the server certificate this Hello's
   // connection showed (crypto/credential_proof.h), set by a transport over
   // TLS (32 zero bytes over plain-text loopback); empty in process.

@@ -21,11 +21,16 @@
 #include "absl/strings/str_format.h"
 #include "base/json.h"
 #include "change/commit_codec.h"
+#include "base/file.h"
 #include "clock/clock_source.h"
+#include "crypto/credential_proof.h"
 #include "crypto/commit_header.h"
 #include "crypto/commit_signature.h"
 #include "store/sqlite.h"
 #include "hub/pg/connection.h"
+#include "node/client.h"
+#include "proto/tls_files.h"
+#include "proto/wire.h"
 #include "support/hub_rows.h"
 #include "support/hub_store_choice.h"
 #include "support/in_process_hub.h"
@@ -151,6 +156,30 @@ class SyncTest : public ::testing::Test {
       ASSERT_GT(r->Affected(), 0) << pg_sql;
     }
     ASSERT_TRUE(hub_->Start().ok());
+  }
+
+  // The metadata a laptop of today puts on a call, for a call the test
+  // makes by hand at the hub process (a crafted push or pull) as the node
+  // of credential `c`: both its proofs, over the hub's certificate (the
+  // hub holds its link key from its enrolment: its bearer is refused).
+  std::vector<std::pair<std::string, std::string>> LaptopCallMetadata(const node::Credential& c) {
+    DeviceId hub;
+    for (const auto& n : nodes_) {
+      if (n->credential().device != c.device) continue;
+      absl::StatusOr<node::HubConfig> conf = node::LoadHubConfig(n->dir());
+      EXPECT_TRUE(conf.ok()) << conf.status();
+      if (conf.ok()) hub = Must(Id16::Parse(conf->hub_id, "hub id"));
+    }
+    std::string digest = crypto::NoCertificateDigest();
+    if (!hub_->insecure()) {
+      digest = Must(wire::LeafCertificateDigest(Must(ReadWholeFile(pki_->cert()))));
+    }
+    return {{wire::kProofKey,
+             wire::ProofHeader(c.device, crypto::CredentialProof(crypto::SecretHash(c.secret),
+                                                                 hub, c.device, digest))},
+            {wire::kLinkProofKey,
+             wire::LinkProofHeader(c.device, digest,
+                                   crypto::LinkKey(c.secret).Proof(hub, c.device, digest))}};
   }
 
   // hub.db, checkpointed, copied aside as `name` with the hub stopped (a

@@ -1,0 +1,268 @@
+// Link keys (session 24; attack review 23, MED 2 and MED 3): a laptop
+// registers the public half of an Ed25519 key derived from its secret, and
+// from then on the hub takes for it only proofs signed by that key
+// (crypto/credential_proof.h, proof version 2). What the hub stores (the
+// secret's hash, the link key's public half) then makes no credential, and
+// the laptop's secret itself, sent as a bearer, is refused with one line
+// naming the device. Against a real `fieldhub serve` over TLS, on hub.db
+// and on PostgreSQL (the .postgresql variants).
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "base/file.h"
+#include "crypto/credential_proof.h"
+#include "fieldsync/v1/sync.grpc.pb.h"
+#include "node/client.h"
+#include "proto/tls_files.h"
+#include "proto/wire.h"
+#include "store/sqlite.h"
+#include "support/sync_fixture.h"
+
+namespace fieldsync::testing {
+namespace {
+
+using Metadata = std::vector<std::pair<std::string, std::string>>;
+
+class LinkKeyTest : public SyncProcessTest {
+ protected:
+  // A Hello at the hub carrying `metadata` as a laptop's call would (what
+  // someone holding a copy of the store, or the secret, can send).
+  grpc::Status HelloWith(const Metadata& metadata, v1::HelloResponse* resp) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = *ReadWholeFile(pki_->ca());
+    auto stub = v1::Sync::NewStub(grpc::CreateChannel(hub_->address(), grpc::SslCredentials(ssl)));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    for (const auto& [k, v] : metadata) ctx.AddMetadata(k, v);
+    v1::HelloRequest req;
+    req.set_protocol_version(v1::PROTOCOL_VERSION_2);
+    return stub->Hello(&ctx, req, resp);
+  }
+
+  // The hub's id, as the laptop's enrolment recorded it.
+  static DeviceId HubId(const harness::LocalNode& n) {
+    absl::StatusOr<node::HubConfig> conf = node::LoadHubConfig(n.dir());
+    EXPECT_TRUE(conf.ok()) << conf.status();
+    absl::StatusOr<DeviceId> id = Id16::Parse(conf.ok() ? conf->hub_id : "", "hub id");
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.ok() ? *id : DeviceId();
+  }
+
+  // SHA-256 of the hub's certificate: public, any TLS client sees it.
+  std::string HubCertificateDigest() {
+    absl::StatusOr<std::string> d = wire::LeafCertificateDigest(*ReadWholeFile(pki_->cert()));
+    EXPECT_TRUE(d.ok()) << d.status();
+    return d.ok() ? *d : std::string();
+  }
+
+  // hub_nodes.secret_hash and .link_pk ("" for NULL) of `device`, as a
+  // copy of hub.db or a role with SELECT on PostgreSQL reads them.
+  std::pair<std::string, std::string> StoredCredential(const DeviceId& device) {
+    if (!HubOnPostgres()) {
+      auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+      EXPECT_TRUE(db.ok()) << db.status();
+      if (!db.ok()) return {};
+      auto st = (*db)->Prepared("SELECT secret_hash, link_pk FROM hub_nodes WHERE device = ?1");
+      EXPECT_TRUE(st.ok()) << st.status();
+      if (!st.ok()) return {};
+      (*st)->BindBlob(1, device.view());
+      auto row = (*st)->Step();
+      EXPECT_TRUE(row.ok() && *row);
+      if (!row.ok() || !*row) return {};
+      return {(*st)->ColumnString(0), (*st)->ColumnIsNull(1) ? "" : (*st)->ColumnString(1)};
+    }
+    auto conn = hub::pg::Connection::Open(hub_->store());
+    EXPECT_TRUE(conn.ok()) << conn.status();
+    if (!conn.ok()) return {};
+    auto r = (*conn)->Exec("SELECT secret_hash, link_pk FROM hub_nodes WHERE device = $1",
+                           {hub::pg::Param::Bytes(device.view())});
+    EXPECT_TRUE(r.ok() && r->rows() == 1);
+    if (!r.ok() || r->rows() != 1) return {};
+    return {r->Bytes(0, 0), r->IsNull(0, 1) ? "" : r->Bytes(0, 1)};
+  }
+
+  // The device's link key forgotten by the hub: a laptop enrolled before
+  // session 24 that has not synced since.
+  void ForgetLinkKey(const DeviceId& device) {
+    TamperWithHub("UPDATE hub_nodes SET link_pk = NULL WHERE device = ?1",
+                  {Value::Bytes(std::string(device.view()))});
+  }
+
+  // The lines of the hub's log holding every one of `words`, waited for a
+  // little (the line is written after the answer).
+  std::vector<std::string> HubLines(const std::vector<std::string>& words, size_t at_least = 1) {
+    std::vector<std::string> found;
+    for (int i = 0; i < 50; ++i) {
+      found.clear();
+      absl::StatusOr<std::string> log = ReadWholeFile(hub_->log_path());
+      for (absl::string_view line : absl::StrSplit(log.ok() ? *log : "", '\n')) {
+        bool all = true;
+        for (const std::string& w : words) all &= line.find(w) != absl::string_view::npos;
+        if (all) found.emplace_back(line);
+      }
+      if (found.size() >= at_least) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return found;
+  }
+
+  static std::string Bearer(const node::Credential& c) {
+    return wire::BearerToken(c.device, c.secret);
+  }
+  static std::string V1Proof(const std::string& secret_hash, const DeviceId& hub,
+                             const DeviceId& device, const std::string& digest) {
+    return wire::ProofHeader(device, crypto::CredentialProof(secret_hash, hub, device, digest));
+  }
+};
+
+// Attack review 23, MED 2: the proof of version 1 is keyed by what the hub
+// stores. With a copy of hub_nodes (hub.db, a backup, a SELECT on
+// PostgreSQL) and the hub's public certificate, anyone made a proof the
+// hub took. A laptop of today registered its link key at enrolment: such a
+// proof is refused, UNAUTHENTICATED, with a line naming the device. Red
+// before: the hub holds no link key and takes the proof.
+TEST_F(LinkKeyTest, AProofMadeFromTheStoredSecretHashIsRefusedForALaptopWithALinkKey) {
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Vàng Thị Mai");
+  MustSync(n);
+  const DeviceId device = n.credential().device;
+  const auto [secret_hash, link_pk] = StoredCredential(device);
+  // Not vacuous: the copy holds the key of every version 1 proof.
+  ASSERT_EQ(secret_hash, crypto::SecretHash(n.credential().secret));
+  EXPECT_EQ(link_pk, crypto::LinkKey(n.credential().secret).public_key())
+      << "the laptop's link key was not registered at enrolment";
+  const std::string proof = V1Proof(secret_hash, HubId(n), device, HubCertificateDigest());
+  v1::HelloResponse resp;
+  grpc::Status s = HelloWith({{wire::kProofKey, proof}}, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_EQ(resp.province(), "");
+  // Nor with a link proof by a key of its own beside it.
+  const crypto::LinkKey other("a key the copy's holder made");
+  s = HelloWith({{wire::kProofKey, proof},
+                 {wire::kLinkProofKey,
+                  wire::LinkProofHeader(device, HubCertificateDigest(),
+                                        other.Proof(HubId(n), device, HubCertificateDigest()))}},
+                &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_EQ(HubLines({"hello refused", absl::StrCat("node=", device.ToString()),
+                      "version 1 proof for a device that proves with its link key"})
+                .size(),
+            1u);
+  // The laptop itself goes on.
+  NewCase(n.replica(), "LC", "Lù Thị Dung");
+  EXPECT_EQ(MustSync(n).pushed, 1u);
+}
+
+// Attack review 23, MED 3: the bearer was taken forever, from every
+// device. A laptop that proves with its link key sends it no more; its
+// secret from the credential file, sent as a bearer, is refused in the
+// words of a wrong secret, and the hub writes one line naming the device
+// (a stolen-secret alarm). Red before: the bearer was taken.
+TEST_F(LinkKeyTest, TheBearerOfALaptopThatProvesIsRefusedWithOneLineNamingIt) {
+  auto& n = AddNode("LC");
+  MustSync(n);
+  absl::StatusOr<node::Credential> file = node::LoadCredential(n.dir());
+  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_EQ(file->secret, n.credential().secret);
+  v1::HelloResponse resp;
+  grpc::Status s = HelloWith({{wire::kAuthKey, Bearer(*file)}}, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_NE(s.error_message().find("credential was not accepted"), std::string::npos)
+      << s.error_message();
+  EXPECT_EQ(resp.province(), "");
+  const std::vector<std::string> lines =
+      HubLines({absl::StrCat("node=", file->device.ToString()), "stolen-secret alarm"});
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("a bearer (the secret itself)"), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[0].find(absl::StrCat(".", crypto::HashHex(file->secret))), std::string::npos)
+      << "the line repeats the secret";
+  MustSync(n);
+}
+
+// A laptop enrolled before session 24 (the hub holds no link key for it)
+// still authenticates as it did: by its bearer (a laptop older than
+// session 23) or by its version 1 proof. Upgraded, its next pass
+// registers its link key, and from then on neither is taken.
+TEST_F(LinkKeyTest, AnOldLaptopStillSyncsAndItsNextPassRegistersItsLinkKey) {
+  auto& n = AddNode("LC");
+  const DeviceId device = n.credential().device;
+  ForgetLinkKey(device);
+  ASSERT_EQ(StoredCredential(device).second, "");
+  const std::string v1 = V1Proof(crypto::SecretHash(n.credential().secret), HubId(n), device,
+                                 HubCertificateDigest());
+  for (const auto& old : std::vector<std::pair<std::string, std::string>>{
+           {wire::kAuthKey, Bearer(n.credential())}, {wire::kProofKey, v1}}) {
+    v1::HelloResponse resp;
+    grpc::Status s = HelloWith({old}, &resp);
+    EXPECT_TRUE(s.ok()) << old.first << ": " << s.error_message();
+    EXPECT_EQ(resp.province(), "LC") << old.first;
+    EXPECT_FALSE(resp.link_key()) << old.first;
+  }
+  NewCase(n.replica(), "LC", "Sần Thị Hoa");
+  EXPECT_EQ(MustSync(n).pushed, 1u);
+  EXPECT_EQ(StoredCredential(device).second, crypto::LinkKey(n.credential().secret).public_key());
+  for (const auto& old : std::vector<std::pair<std::string, std::string>>{
+           {wire::kAuthKey, Bearer(n.credential())}, {wire::kProofKey, v1}}) {
+    v1::HelloResponse resp;
+    grpc::Status s = HelloWith({old}, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << old.first;
+  }
+  MustSync(n);
+}
+
+// `fieldhub serve --refuse-bearer`: a fleet whose laptops all send proofs.
+// A bearer is refused even for a device whose link key the hub does not
+// hold, with a line saying why; the laptop's own proofs are taken.
+TEST_F(LinkKeyTest, AHubServedWithRefuseBearerRefusesABearer) {
+  ASSERT_EQ(hub_->Stop(), 0);
+  hub_->set_serve_args({"--refuse-bearer"});
+  ASSERT_TRUE(hub_->Start().ok());
+  auto& n = AddNode("LC");
+  const DeviceId device = n.credential().device;
+  ForgetLinkKey(device);
+  v1::HelloResponse resp;
+  grpc::Status s = HelloWith({{wire::kAuthKey, Bearer(n.credential())}}, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_EQ(resp.province(), "");
+  EXPECT_EQ(HubLines({absl::StrCat("node=", device.ToString()), "serve --refuse-bearer"}).size(),
+            1u);
+  NewCase(n.replica(), "LC", "Mùa Thị Sua");
+  EXPECT_EQ(MustSync(n).pushed, 1u);
+}
+
+// Attack review 23, LOW 4: a proof made over a certificate the hub does not
+// serve (a TLS proxy in front of it without --proof-cert, which has every
+// laptop refused) is refused with a line naming the device and saying so.
+TEST_F(LinkKeyTest, AProofOverACertificateTheHubDoesNotServeIsLoggedAsSuch) {
+  auto& n = AddNode("LC");
+  const DeviceId device = n.credential().device;
+  const std::string proxy(32, 'P');
+  const crypto::LinkKey link(n.credential().secret);
+  v1::HelloResponse resp;
+  grpc::Status s = HelloWith(
+      {{wire::kLinkProofKey,
+        wire::LinkProofHeader(device, proxy, link.Proof(HubId(n), device, proxy))}},
+      &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_EQ(
+      HubLines({absl::StrCat("node=", device.ToString()), "proof over an unknown certificate"})
+          .size(),
+      1u);
+  // Over the hub's own certificate, the same key's proof is taken.
+  s = HelloWith({{wire::kLinkProofKey,
+                  wire::LinkProofHeader(device, HubCertificateDigest(),
+                                        link.Proof(HubId(n), device, HubCertificateDigest()))}},
+                &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.province(), "LC");
+  EXPECT_TRUE(resp.link_key() || resp.credential_proof() == 2u);
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
