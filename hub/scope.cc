@@ -518,6 +518,9 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
       if (rel.link == CaseLink::kNamedBy && !owner.empty() && before.found &&
           !before.owner.empty() && before.owner != owner) {
         new_sight_.direct[rc.row].insert(owner);
+        // Its earlier entries are behind the new office's cursors: the row
+        // is installed whole at their next pull (NewlyVisible).
+        FS_RETURN_IF_ERROR(writer_->AddMove(t, rc.row, owner, position));
       }
       if (case_at >= 0) {
         if (!(*v)[case_at].is_null()) {
@@ -570,6 +573,13 @@ absl::StatusOr<std::vector<std::pair<std::string, RowId>>> Scope::NewlyVisible(
     for (const ScopedRow& r : made_public) {
       if (r.entry.owner != province) add(r.table, r.row);
     }
+  }
+  // Persons moved to the province since `after` (session 24: before, its
+  // laptops got the move alone, which needs entries behind their cursors,
+  // and their pulls stopped there).
+  {
+    FS_ASSIGN_OR_RETURN(const auto moved, data_.MovedBetween(province, after, upto));
+    for (const auto& [table, row] : moved) add(table, row);
   }
   const std::string cases_table = CasesName(data_.schema());
   const std::string persons_table = PersonsName(data_.schema());

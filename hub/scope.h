@@ -12,6 +12,10 @@
 //       then it stays visible to all), where and when it was deleted;
 //   hub_public(tbl, row, position)
 //       contacts created restricted and made public at `position`;
+//   hub_moves(province, tbl, row, position)
+//       a person moved to `province` (its office changed) at `position`,
+//       the latest move kept: installed whole at the province's next pull
+//       (session 24; made on open in hub.db, PostgreSQL schema version 5);
 //   hub_grants(case_id, province, position)
 //       a province that gained sight of a case it does not own (a referral
 //       naming it, or the case moved to it), and the log position it did;
@@ -87,7 +91,8 @@ class Scope {
   absl::StatusOr<bool> Visible(const std::string& province, const std::string& table,
                                const RowId& row);
 
-  // Rows that became visible to `province` through grants at positions in
+  // Rows that became visible to `province` through grants, moves and
+  // contacts made public at positions in
   // (after, upto]: the cases granted and everything seen with them that the
   // province could not see before. Deduplicated.
   absl::StatusOr<std::vector<std::pair<std::string, RowId>>> NewlyVisible(

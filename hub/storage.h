@@ -372,6 +372,10 @@ class HubReadTxn : public RowScan {
       const RowId& case_id) = 0;
   virtual absl::StatusOr<std::vector<ScopedRow>> MadePublicBetween(int64_t after,
                                                                    int64_t upto) = 0;
+  // Rows moved to `province` (a person whose office changed) at positions
+  // in (after, upto], by position: installed whole at its next pull.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, RowId>>> MovedBetween(
+      const std::string& province, int64_t after, int64_t upto) = 0;
 
   // Referrals (hub/referral_check.h): the merged row; nullopt if none.
   virtual absl::StatusOr<std::optional<ReferralState>> Referral(const RowId& referral) = 0;
@@ -456,6 +460,9 @@ class HubWriteTxn : public HubReadTxn {
   // The row became visible to every province at `position` (kept once).
   virtual absl::Status AddPublic(const std::string& table, const RowId& row,
                                  int64_t position) = 0;
+  // The row moved to `province` at `position` (the latest move kept).
+  virtual absl::Status AddMove(const std::string& table, const RowId& row,
+                               const std::string& province, int64_t position) = 0;
   // Where and when the row was deleted (the first time, kept), or that it
   // is not deleted (`deleted` false clears both).
   virtual absl::Status SetDeleted(const std::string& table, const RowId& row, bool deleted,

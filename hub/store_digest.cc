@@ -194,6 +194,9 @@ absl::StatusOr<HubDigestPart> Scope(HubReadTxn& hub, const std::vector<std::stri
     FS_ASSIGN_OR_RETURN(std::vector<std::string> owners, hub.GrantedCaseProvinces(province));
     std::sort(owners.begin(), owners.end());
     for (const std::string& o : owners) p.Str(o);
+    FS_ASSIGN_OR_RETURN(auto moved, hub.MovedBetween(province, 0, head));
+    p.Int(static_cast<int64_t>(moved.size()));
+    for (const auto& [table, row] : moved) p.Str(table).Str(row.view());
   }
   FS_ASSIGN_OR_RETURN(auto links, hub.PersonLinks());
   std::sort(links.begin(), links.end());

@@ -219,6 +219,19 @@ class MemoryScopeData : public HubWriteTxn {
     }
     return out;
   }
+  absl::StatusOr<std::vector<std::pair<std::string, RowId>>> MovedBetween(
+      const std::string& province, int64_t after, int64_t upto) override {
+    std::vector<std::pair<int64_t, Key>> found;
+    for (const auto& [k, position] : moves_) {
+      if (k.first == province && position > after && position <= upto) {
+        found.emplace_back(position, k.second);
+      }
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<std::pair<std::string, RowId>> out;
+    for (auto& f : found) out.push_back(std::move(f.second));
+    return out;
+  }
   absl::StatusOr<std::vector<ScopedRow>> MadePublicBetween(int64_t after, int64_t upto) override {
     std::vector<std::pair<int64_t, ScopedRow>> found;
     for (const auto& [k, position] : public_) {
@@ -301,6 +314,11 @@ class MemoryScopeData : public HubWriteTxn {
     it->second.ever_public = true;
     return true;
   }
+  absl::Status AddMove(const std::string& table, const RowId& row, const std::string& province,
+                       int64_t position) override {
+    moves_[{province, Key{table, row}}] = position;
+    return absl::OkStatus();
+  }
   absl::Status AddPublic(const std::string& table, const RowId& row, int64_t position) override {
     public_.emplace(Key{table, row}, position);
     return absl::OkStatus();
@@ -343,6 +361,7 @@ class MemoryScopeData : public HubWriteTxn {
   std::map<std::pair<RowId, std::string>, int64_t> grants_;
   std::set<std::pair<RowId, RowId>> links_;
   std::map<Key, int64_t> public_;
+  std::map<std::pair<std::string, Key>, int64_t> moves_;
 };
 
 class ScopeRulesTest : public ::testing::Test {
@@ -580,6 +599,23 @@ TEST_F(ScopeRulesTest, ARestrictedContactIsItsOfficesUntilMadePublic) {
       Push("LC", Write("contacts", contact, {{"restriction", Value::Text("restricted")}}), 3)
           .ok());
   EXPECT_TRUE(Sees("HG", "contacts", contact));
+}
+
+// A person whose office changed is newly visible to the office it moved to,
+// at the move's position only (session 24): its laptops, which pulled past
+// its earlier entries, install it whole (SyncTest.APersonMovedToAnother...).
+TEST_F(ScopeRulesTest, APersonMovedToAnotherOfficeIsNewlyVisibleThereAtTheMove) {
+  ASSERT_TRUE(Push("LC", Write("persons", person_, {{"province", Value::Text("LC")}}), 1).ok());
+  EXPECT_FALSE(Sees("HG", "persons", person_));
+  EXPECT_TRUE(scope_.NewlyVisible("HG", 0, 1)->empty());
+  ASSERT_TRUE(Push("LC", Write("persons", person_, {{"province", Value::Text("HG")}}), 2).ok());
+  EXPECT_TRUE(Sees("HG", "persons", person_));
+  auto fresh = scope_.NewlyVisible("HG", 1, 2);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  ASSERT_EQ(fresh->size(), 1u);
+  EXPECT_EQ(fresh->front(), std::make_pair(std::string("persons"), person_));
+  EXPECT_TRUE(scope_.NewlyVisible("HG", 2, 3)->empty()) << "once, at the move";
+  EXPECT_TRUE(scope_.NewlyVisible("LC", 0, 2)->empty()) << "not to the office it left";
 }
 
 // Attack review 86, MED 1: each entry is kept under every province that

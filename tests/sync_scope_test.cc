@@ -212,16 +212,13 @@ TEST_F(SyncTest, AMovedCaseStaysWritableForTheOfficeItLeft) {
 // laptops may get only the move, not the person's earlier entries"). Hà
 // Nội's laptop pulled past the person's creation (which it could not see)
 // before Lào Cai moved the person to Hà Nội: it must hold the person whole,
-// as a case referred or moved to it is, not the move alone.
-// DISABLED: red today (session 22, helper lows22). Hà Nội's pull after the
-// move fails ABORTED "1 pulled commits depend on commits this node does
-// not hold; the batch was applied without moving the cursor": the hub keys
-// the person's earlier entries under Hà Nội (Scope::KeyEarlierEntries) but
-// Scope::NewlyVisible installs whole only cases granted and contacts made
-// public, not a person moved, and those entries are behind the laptop's
-// cursor. The fix needs a record of moves (person, office, position) in
-// both hub storages; left to the lead.
-TEST_F(SyncTest, DISABLED_APersonMovedToAnotherOfficeReachesThatOfficesLaptopWhole) {
+// as a case referred or moved to it is, not the move alone. Before session
+// 24 Hà Nội's pull after the move failed ABORTED ("1 pulled commits depend
+// on commits this node does not hold") at every sync: the hub keyed the
+// person's earlier entries under Hà Nội, behind the laptop's cursor, and
+// installed whole only cases granted and contacts made public. The hub now
+// records the move (hub_moves, both stores) and installs the person whole.
+TEST_F(SyncTest, APersonMovedToAnotherOfficeReachesThatOfficesLaptopWhole) {
   auto& lc = AddNode("LC");
   auto& hn = AddNode("HN");
   const RowId person = Id16::NewRandom();

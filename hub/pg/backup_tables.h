@@ -25,7 +25,9 @@ inline constexpr const char* kHubTables[] = {
     "hub_grants", "hub_person_case", "hub_log_subject",
     // schema version 3
     "hub_erased", "hub_log_hash", "hub_statements", "hub_checkpoints", "hub_checkpoint_rows",
-    "hub_referral_status", "hub_purged", "hub_gc"};
+    "hub_referral_status", "hub_purged", "hub_gc",
+    // schema version 5
+    "hub_moves"};
 
 // The hub tables of the connection's current schema, in kHubTables' order;
 // FAILED_PRECONDITION naming any it does not list.

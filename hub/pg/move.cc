@@ -69,6 +69,8 @@ constexpr TableCopy kCopies[] = {
     {"hub_public", "SELECT tbl, row, position FROM hub_public", "tbl, row, position", "tbi"},
     {"hub_grants", "SELECT case_id, province, position FROM hub_grants",
      "case_id, province, position", "bti"},
+    {"hub_moves", "SELECT province, tbl, row, position FROM hub_moves",
+     "province, tbl, row, position", "ttbi"},
     {"hub_person_case", "SELECT person, case_id FROM hub_person_case", "person, case_id", "bb"},
     {"hub_log_subject", "SELECT subject, position FROM hub_log_subject", "subject, position", "bi"},
     {"hub_erased", "SELECT keyring, erased_at, by_device FROM hub_erased",

@@ -127,11 +127,21 @@ constexpr char kMigration4[] = R"sql(
 ALTER TABLE hub_nodes ADD COLUMN link_pk bytea;
 )sql";
 
+// Version 5 (session 24): rows moved to another province at a position (a
+// person whose office changed), installed whole at its next pull (hub.db:
+// hub_moves, made on open).
+constexpr char kMigration5[] = R"sql(
+CREATE TABLE hub_moves(province text COLLATE "C" NOT NULL, tbl text COLLATE "C" NOT NULL,
+  row bytea NOT NULL, position bigint NOT NULL, PRIMARY KEY(province, tbl, row));
+CREATE INDEX hub_moves_by_position ON hub_moves(province, position);
+)sql";
+
 struct Migration {
   int64_t version;
   const char* sql;
 };
-constexpr Migration kMigrations[] = {{1, kMigration1}, {2, kMigration2}, {3, kMigration3}, {4, kMigration4}};
+constexpr Migration kMigrations[] = {{1, kMigration1}, {2, kMigration2}, {3, kMigration3},
+                                     {4, kMigration4}, {5, kMigration5}};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kPgSchemaVersion);
 
 absl::StatusOr<int64_t> ReadVersion(Connection& conn) {

@@ -23,7 +23,8 @@ namespace fieldsync::hub::pg {
 //    referral statuses, collected rows, the collection's horizon and epoch.
 // 4: hub_nodes.link_pk, each device's link key (crypto/credential_proof.h,
 //    proof version 2), NULL until its laptop registers one.
-inline constexpr int64_t kPgSchemaVersion = 4;
+// 5: rows moved to another province (hub_moves).
+inline constexpr int64_t kPgSchemaVersion = 5;
 
 // Every hub process migrating the same database takes this transaction
 // advisory lock first (an arbitrary constant, "fsmigrat"); so does `fieldhub

@@ -111,6 +111,8 @@ class PgView final : public HubWriteTxn {
   absl::StatusOr<std::vector<std::pair<std::string, RowId>>> RowsOfCase(
       const RowId& case_id) override;
   absl::StatusOr<std::vector<ScopedRow>> MadePublicBetween(int64_t after, int64_t upto) override;
+  absl::StatusOr<std::vector<std::pair<std::string, RowId>>> MovedBetween(
+      const std::string& province, int64_t after, int64_t upto) override;
   absl::StatusOr<std::optional<ReferralState>> Referral(const RowId& referral) override;
   absl::StatusOr<std::optional<std::string>> RecordedReferralStatus(
       const RowId& referral, const Version& version) override;
@@ -146,6 +148,8 @@ class PgView final : public HubWriteTxn {
                               std::optional<bool> restricted) override;
   absl::StatusOr<bool> MarkEverPublic(const std::string& table, const RowId& row) override;
   absl::Status AddPublic(const std::string& table, const RowId& row, int64_t position) override;
+  absl::Status AddMove(const std::string& table, const RowId& row, const std::string& province,
+                       int64_t position) override;
   absl::Status SetDeleted(const std::string& table, const RowId& row, bool deleted,
                           int64_t position, int64_t at_millis) override;
   absl::Status RecordReferralStatus(const RowId& referral, const Version& version,

@@ -216,6 +216,21 @@ absl::StatusOr<std::vector<std::pair<std::string, RowId>>> PgView::RowsOfCase(
   return out;
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, RowId>>> PgView::MovedBetween(
+    const std::string& province, int64_t after, int64_t upto) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT tbl, row FROM hub_moves WHERE province = $1 "
+                                           "AND position > $2 AND position <= $3 ORDER BY "
+                                           "position, tbl, row",
+                                           {Param::Text(province), Param::Int(after),
+                                            Param::Int(upto)}));
+  std::vector<std::pair<std::string, RowId>> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(r.Bytes(i, 1), "row"));
+    out.emplace_back(r.Bytes(i, 0), id);
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<ScopedRow>> PgView::MadePublicBetween(int64_t after, int64_t upto) {
   FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT p.tbl, p.row, s.owner, s.case_id, "
                                            "s.restricted, s.ever_public FROM hub_public p JOIN "
@@ -333,6 +348,17 @@ absl::StatusOr<bool> PgView::MarkEverPublic(const std::string& table, const RowI
                                            "tbl = $1 AND row = $2 AND NOT ever_public",
                                            {Param::Text(table), Param::Bytes(row.view())}));
   return r.Affected() > 0;
+}
+
+absl::Status PgView::AddMove(const std::string& table, const RowId& row,
+                             const std::string& province, int64_t position) {
+  FS_RETURN_IF_ERROR(MustWrite("AddMove"));
+  return conn_.Exec("INSERT INTO hub_moves(province, tbl, row, position) VALUES ($1, $2, $3, $4) "
+                    "ON CONFLICT (province, tbl, row) DO UPDATE SET position = "
+                    "excluded.position",
+                    {Param::Text(province), Param::Text(table), Param::Bytes(row.view()),
+                     Param::Int(position)})
+      .status();
 }
 
 absl::Status PgView::AddPublic(const std::string& table, const RowId& row, int64_t position) {
