@@ -65,7 +65,7 @@
 //   'L'  lock:    -> 0, then the agent wipes its keys, removes the socket
 //                    and exits
 // Version 3 adds the search index of case names (agent_index.h); a key is
-// u64 log head, u64 live cases:
+// u64 log head, u64 cases' row slot, u64 persons' row slot (NameIndexKey):
 //   'X'  index state: -> 0, u8 ready (0/1), key, u32 entries
 //   'U'  update:  u8 flags (1 reset, 2 final), key base, key new, u32 body
 //                 length (0..kAgentMaxIndexUpdate), body: entries, each

@@ -28,9 +28,10 @@ uint32_t GetU32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 void PutKey(std::string* s, const NameIndexKey& k) {
-  unsigned char b[16];
+  unsigned char b[kNameIndexKeyBytes];
   PutU64(b, k.log_head);
-  PutU64(b + 8, k.cases);
+  PutU64(b + 8, k.cases_slot);
+  PutU64(b + 16, k.persons_slot);
   s->append(reinterpret_cast<const char*>(b), sizeof(b));
 }
 
@@ -121,13 +122,14 @@ absl::StatusOr<NameIndexState> AgentKeys::IndexState() {
   std::optional<uint8_t> status = Ask(fd_, "X");
   if (!status) return Gone();
   if (*status != kAgentOk) return Refused(*status);
-  unsigned char b[1 + 16 + 4];
+  unsigned char b[1 + kNameIndexKeyBytes + 4];
   if (!ReadFull(fd_, b, sizeof(b), Ticks() + kAgentClientMillis)) return Gone();
   NameIndexState st;
   st.ready = b[0] != 0;
   st.key.log_head = GetU64(b + 1);
-  st.key.cases = GetU64(b + 9);
-  st.entries = GetU32(b + 17);
+  st.key.cases_slot = GetU64(b + 9);
+  st.key.persons_slot = GetU64(b + 17);
+  st.entries = GetU32(b + 25);
   return st;
 }
 
@@ -157,7 +159,7 @@ absl::StatusOr<bool> AgentKeys::IndexUpdate(bool reset, bool final, const NameIn
                                                    kAgentMaxIndexUpdate, ")"));
   }
   std::string req;
-  req.reserve(1 + 1 + 32 + 4 + body.size());
+  req.reserve(1 + 1 + 2 * kNameIndexKeyBytes + 4 + body.size());
   req.push_back('U');
   req.push_back(static_cast<char>((reset ? 1 : 0) | (final ? 2 : 0)));
   PutKey(&req, base);

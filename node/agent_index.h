@@ -14,7 +14,10 @@
 // fieldnode program's connections may ask (as for P, G and O).
 //
 // The index's key says which state of the replica it reflects: the
-// replica's log head and its number of live cases when it was read. An
+// replica's log head and the highest row slots of cases and persons
+// (Replica::RowSlotHigh) when it was read: what changed since is what the
+// log holds after it and the rows in higher slots (installed whole, without
+// a log entry: a case newly referred, a bootstrap). An
 // update names the key it starts from; the agent refuses it (status 5, the
 // connection kept) if the index is not there any more, and the client reads
 // the state again.
@@ -47,12 +50,16 @@ inline constexpr uint32_t kAgentMaxIndexAnswer = 4'000'000;
 inline constexpr uint32_t kAgentIndexRemove = 0xFFFFFFFF;
 
 struct NameIndexKey {
-  uint64_t log_head = 0;  // Replica::LogHead when the replica was read
-  uint64_t cases = 0;     // live cases then
+  uint64_t log_head = 0;      // Replica::LogHead when the replica was read
+  uint64_t cases_slot = 0;    // Replica::RowSlotHigh("cases") then
+  uint64_t persons_slot = 0;  // Replica::RowSlotHigh("persons") then
   friend bool operator==(const NameIndexKey& a, const NameIndexKey& b) {
-    return a.log_head == b.log_head && a.cases == b.cases;
+    return a.log_head == b.log_head && a.cases_slot == b.cases_slot &&
+           a.persons_slot == b.persons_slot;
   }
 };
+// A key on the wire: three u64.
+inline constexpr size_t kNameIndexKeyBytes = 24;
 
 struct NameIndexState {
   bool ready = false;  // built and whole: queries are answered

@@ -322,9 +322,9 @@ class Agent {
     }
     if (cmd == 'P' || cmd == 'X') return {1};
     if (cmd == 'U') {
-      constexpr size_t head = 1 + 1 + 32 + 4;
+      constexpr size_t head = 1 + 1 + 2 * kNameIndexKeyBytes + 4;
       if (in.size() < head) return {head};
-      const auto* m = reinterpret_cast<const unsigned char*>(in.data() + 34);
+      const auto* m = reinterpret_cast<const unsigned char*>(in.data() + head - 4);
       const uint32_t blen = (uint32_t{m[0]} << 24) | (uint32_t{m[1]} << 16) |
                             (uint32_t{m[2]} << 8) | m[3];
       if (blen > kAgentMaxIndexUpdate) return {0, kAgentMalformed};
@@ -393,11 +393,12 @@ class Agent {
       case 'X': {
         std::string out(1, static_cast<char>(kAgentOk));
         out.push_back(index_ready_ ? 1 : 0);
-        unsigned char b[20];
+        unsigned char b[kNameIndexKeyBytes + 4];
         PutU64(b, index_key_.log_head);
-        PutU64(b + 8, index_key_.cases);
+        PutU64(b + 8, index_key_.cases_slot);
+        PutU64(b + 16, index_key_.persons_slot);
         const uint32_t n = static_cast<uint32_t>(index_.size());
-        for (int i = 0; i < 4; ++i) b[16 + i] = static_cast<unsigned char>(n >> (8 * (3 - i)));
+        for (int i = 0; i < 4; ++i) b[24 + i] = static_cast<unsigned char>(n >> (8 * (3 - i)));
         out.append(reinterpret_cast<const char*>(b), sizeof(b));
         return Send(p, out);
       }
@@ -439,9 +440,9 @@ class Agent {
     const auto* u = reinterpret_cast<const unsigned char*>(in.data());
     const bool reset = (u[1] & 1) != 0;
     const bool final = (u[1] & 2) != 0;
-    const NameIndexKey base{GetU64(u + 2), GetU64(u + 10)};
-    const NameIndexKey key{GetU64(u + 18), GetU64(u + 26)};
-    const std::string_view body = in.substr(38);
+    const NameIndexKey base{GetU64(u + 2), GetU64(u + 10), GetU64(u + 18)};
+    const NameIndexKey key{GetU64(u + 26), GetU64(u + 34), GetU64(u + 42)};
+    const std::string_view body = in.substr(2 + 2 * kNameIndexKeyBytes + 4);
     for (size_t at = 0; at < body.size();) {
       if (body.size() - at < 20) return Refuse(p, kAgentMalformed);
       const auto* m = reinterpret_cast<const unsigned char*>(body.data() + at + 16);

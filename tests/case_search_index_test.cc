@@ -318,6 +318,10 @@ TEST_F(CaseSearchIndexTest, LockDropsTheIndexAndEachUnlockRecordsOneBuild) {
   EXPECT_FALSE(gone.ok()) << "a locked agent answers nothing";
   auto hits = node::ops::SearchCases(*a_office_, "ngo thao");
   EXPECT_FALSE(hits.ok());
+  // The agent removes its socket as it exits.
+  for (int i = 0; i < 300 && access(node::AgentSocketPath(a_->dir()).c_str(), F_OK) == 0; ++i) {
+    usleep(10'000);
+  }
   auto none = node::AgentIdentity(a_->dir());
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_FALSE(none->has_value()) << "no agent after lock";

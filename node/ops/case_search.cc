@@ -134,11 +134,13 @@ absl::StatusOr<bool> Send(NameIndexClient& idx, bool reset, const NameIndexKey& 
   return true;
 }
 
-absl::StatusOr<NameIndexKey> KeyNow(const Office& o, std::vector<RowId>* live) {
+absl::StatusOr<NameIndexKey> KeyNow(const Office& o) {
   // The log's head first: whatever is written after is seen again later.
   FS_ASSIGN_OR_RETURN(int64_t head, o.replica.LogHead());
-  FS_ASSIGN_OR_RETURN(*live, o.replica.ListRows("cases", false));
-  return NameIndexKey{static_cast<uint64_t>(head), live->size()};
+  FS_ASSIGN_OR_RETURN(int64_t cases, o.replica.RowSlotHigh("cases"));
+  FS_ASSIGN_OR_RETURN(int64_t persons, o.replica.RowSlotHigh("persons"));
+  return NameIndexKey{static_cast<uint64_t>(head), static_cast<uint64_t>(cases),
+                      static_cast<uint64_t>(persons)};
 }
 
 absl::StatusOr<NameIndexEntry> EntryOf(const Office& o, const RowId& id) {
@@ -147,36 +149,42 @@ absl::StatusOr<NameIndexEntry> EntryOf(const Office& o, const RowId& id) {
   return NameIndexEntry{id, FoldedAll(*s)};
 }
 
+void Wipe(std::vector<NameIndexEntry>& entries) {
+  for (NameIndexEntry& e : entries) {
+    if (e.text) std::fill(e.text->begin(), e.text->end(), '\0');
+  }
+}
+
 // Builds the agent's index from every live case, once recorded in the
 // access log.
 absl::Status Build(const Office& o, NameIndexClient& idx) {
   FS_RETURN_IF_ERROR(o.AuditMany({{RowId(), {kIndexBuiltFields}}}, "search"));
-  std::vector<RowId> live;
-  FS_ASSIGN_OR_RETURN(NameIndexKey key, KeyNow(o, &live));
+  FS_ASSIGN_OR_RETURN(NameIndexKey key, KeyNow(o));
+  FS_ASSIGN_OR_RETURN(std::vector<RowId> live, o.replica.ListRows("cases", false));
   std::vector<NameIndexEntry> entries;
   entries.reserve(live.size());
   for (const RowId& id : live) {
     FS_ASSIGN_OR_RETURN(NameIndexEntry e, EntryOf(o, id));
     if (e.text) entries.push_back(std::move(e));
   }
-  FS_ASSIGN_OR_RETURN(bool took, Send(idx, /*reset=*/true, key, key, entries));
-  for (NameIndexEntry& e : entries) {
-    if (e.text) std::fill(e.text->begin(), e.text->end(), '\0');
-  }
-  (void)took;  // a reset is always taken
-  return absl::OkStatus();
+  auto took = Send(idx, /*reset=*/true, key, key, entries);  // a reset is always taken
+  Wipe(entries);
+  return took.status();
 }
 
-// Brings the agent's index to the replica's state: the cases the log
-// changed since its key (a person's change: the cases naming them) sent
-// again; built anew if there is none, or if the live cases then number
-// other than its entries (rows installed whole come without a log entry).
+// Brings the agent's index to the replica's state: the cases the log holds
+// changes of since its key, and those in higher row slots (rows installed
+// whole), sent again -- a person's change: the cases naming them. Built
+// anew if there is none, or if it is ahead of the replica (a replica put
+// back from a copy).
 absl::Status Refresh(const Office& o, NameIndexClient& idx) {
   FS_ASSIGN_OR_RETURN(NameIndexState st, idx.IndexState());
-  std::vector<RowId> live;
-  FS_ASSIGN_OR_RETURN(NameIndexKey now, KeyNow(o, &live));
-  if (st.ready && st.key == now && st.entries == now.cases) return absl::OkStatus();
-  if (!st.ready || st.key.log_head > now.log_head) return Build(o, idx);
+  FS_ASSIGN_OR_RETURN(NameIndexKey now, KeyNow(o));
+  if (st.ready && st.key == now) return absl::OkStatus();
+  if (!st.ready || st.key.log_head > now.log_head || st.key.cases_slot > now.cases_slot ||
+      st.key.persons_slot > now.persons_slot) {
+    return Build(o, idx);
+  }
   std::set<RowId> cases, persons;
   for (int64_t after = static_cast<int64_t>(st.key.log_head);;) {
     FS_ASSIGN_OR_RETURN(auto batch, o.replica.LogAfter(after, 2000));
@@ -189,6 +197,13 @@ absl::Status Refresh(const Office& o, NameIndexClient& idx) {
       }
     }
   }
+  FS_ASSIGN_OR_RETURN(auto new_cases,
+                      o.replica.RowsAfterSlot("cases", static_cast<int64_t>(st.key.cases_slot)));
+  cases.insert(new_cases.begin(), new_cases.end());
+  FS_ASSIGN_OR_RETURN(
+      auto new_persons,
+      o.replica.RowsAfterSlot("persons", static_cast<int64_t>(st.key.persons_slot)));
+  persons.insert(new_persons.begin(), new_persons.end());
   for (const RowId& p : persons) {
     FS_ASSIGN_OR_RETURN(auto named, o.replica.RowsWhere("cases", "person_id", IdValue(p), true));
     cases.insert(named.begin(), named.end());
@@ -198,13 +213,10 @@ absl::Status Refresh(const Office& o, NameIndexClient& idx) {
     FS_ASSIGN_OR_RETURN(NameIndexEntry e, EntryOf(o, id));
     entries.push_back(std::move(e));
   }
-  FS_ASSIGN_OR_RETURN(bool took, Send(idx, /*reset=*/false, st.key, now, entries));
-  for (NameIndexEntry& e : entries) {
-    if (e.text) std::fill(e.text->begin(), e.text->end(), '\0');
-  }
-  if (!took) return Build(o, idx);
-  FS_ASSIGN_OR_RETURN(NameIndexState after, idx.IndexState());
-  if (!after.ready || after.entries != now.cases) return Build(o, idx);
+  auto took = Send(idx, /*reset=*/false, st.key, now, entries);
+  Wipe(entries);
+  if (!took.ok()) return took.status();
+  if (!*took) return Build(o, idx);
   return absl::OkStatus();
 }
 

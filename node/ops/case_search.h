@@ -30,9 +30,9 @@ struct CaseHit {
 // With the keys in the key agent, the agent's index answers which cases
 // hold the words: built on the first search after an unlock (recorded in
 // the access log as one entry, kIndexBuiltFields, no case), brought up to
-// date from the replica's log at each search (this laptop's writes, pulled
-// commits), built again when the number of live cases tells of rows that
-// came otherwise; only the cases it names are opened.
+// date at each search from the replica's log (this laptop's writes, pulled
+// commits) and the rows added since (installed whole); only the cases it
+// names are opened.
 absl::StatusOr<std::vector<CaseHit>> SearchCases(const Office& o, const std::string& text);
 
 // The same by opening every case (what SearchCases does without an agent):
