@@ -157,14 +157,15 @@ class CaseSearchIndexTest : public SyncTest {
   // Laptop a's keys moved into a key agent, as `fieldnode console` or
   // `fieldnode unlock` leave them: its key ring holds the delegated
   // identity that asks the agent.
-  void Unlock() {
+  void Unlock() { UnlockInAgent(*a_); }
+  static void UnlockInAgent(harness::LocalNode& n) {
     const int64_t until = SystemClock::Get()->NowMillis() + 600'000;
-    auto kept = node::StartKeptAgent(a_->dir(), a_->identity().Clone(), until);
+    auto kept = node::StartKeptAgent(n.dir(), n.identity().Clone(), until);
     ASSERT_TRUE(kept.ok()) << kept.status();
-    a_->keys()->Lock();
-    ASSERT_TRUE(a_->keys()->Unlock(std::move(kept->identity)).ok());
-    a_->replica().SetSecurity(a_->keys()->Security());
-    ASSERT_NE(Index(), nullptr);
+    n.keys()->Lock();
+    ASSERT_TRUE(n.keys()->Unlock(std::move(kept->identity)).ok());
+    n.replica().SetSecurity(n.keys()->Security());
+    ASSERT_NE(node::NameIndexOf(*n.keys()->identity()), nullptr);
   }
 
   node::NameIndexClient* Index() { return node::NameIndexOf(*a_->keys()->identity()); }
@@ -299,6 +300,33 @@ TEST_F(CaseSearchIndexTest, AWriteHereAndAChangePulledAppearInTheNextSearch) {
     ExpectSameAnswer(q, 0);
   }
   EXPECT_EQ(IndexBuiltEntries(), 1) << "built once, then kept up to date";
+}
+
+TEST_F(CaseSearchIndexTest, ACaseReferredHereIsFoundOnceItsKeyArrives) {
+  harness::LocalNode& hn = AddNode("HN");
+  UnlockInAgent(hn);
+  node::ops::Office hn_office{hn.replica(), *hn.keys(), "HN", "Trần Văn Nam", "unlock it",
+                              SystemClock::Get()};
+  for (int i = 0; i < 5; ++i) NewCaseOn(hn_office, absl::StrCat("Đinh Thị Lụa ", i));
+  auto none = node::ops::SearchCases(hn_office, "mua thi su");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+
+  const std::string code = NewCaseOn(*a_office_, "Mùa Thị Sú", "", "Bắc Hà");
+  auto mine = node::ops::SearchCasesLinear(*a_office_, "mua thi su");
+  ASSERT_TRUE(mine.ok() && mine->size() == 1);
+  const RowId ref = Refer(a_->replica(), (*mine)[0].id, "LC", "HN");
+  AcceptReferral(*a_, hn, ref);
+  auto hits = node::ops::SearchCases(hn_office, "mua thi su");
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  EXPECT_EQ(Codes(*hits), std::vector<std::string>{code});
+  auto linear = node::ops::SearchCasesLinear(hn_office, "mua thi su");
+  ASSERT_TRUE(linear.ok()) << linear.status();
+  EXPECT_EQ(*hits, *linear);
+  hits = node::ops::SearchCases(hn_office, "bac ha lua");
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  EXPECT_TRUE(hits->empty()) << "no case of Hà Nội's holds both";
+  node::StopAgent(hn.dir());
 }
 
 TEST_F(CaseSearchIndexTest, LockDropsTheIndexAndEachUnlockRecordsOneBuild) {
