@@ -14,11 +14,11 @@
 // (its data directory deleted, another agent), on SIGTERM, or when the
 // machine shuts down: nothing of it is ever written to disk.
 //
-// Protocol (version 2, local only; docs/FORMATS.md, "Key agent socket").
+// Protocol (version 3, local only; docs/FORMATS.md, "Key agent socket").
 // The agent serves only peers of its own uid (SO_PEERCRED). At accept it
 // also notes whether the peer runs the very program the agent runs (the
 // peer's /proc/PID/exe and the agent's own, as captured at its start, are
-// one file: same st_dev and st_ino): P, G and O are served only to such a
+// one file: same st_dev and st_ino): P, G, O, X, U and Q are served only to such a
 // peer ("the fieldnode program"); S and L to any peer of the uid, so that
 // `fieldnode lock` still works after an upgrade replaced the program. The
 // check is made when the connection is taken, and connections are taken
@@ -45,13 +45,14 @@
 // all are, the newcomer is closed.
 // Every reply begins with a status byte: 0 done, then the answer; else a
 // refusal, and for refusals 1, 2 and 4 the agent closes the connection:
-//   1 P, G or O from a peer that is not the fieldnode program
+//   1 P, G, O, X, U or Q from a peer that is not the fieldnode program
 //   2 a malformed request (a length out of bounds, a NUL in a domain)
 //   3 O: the box does not open with the device's key (connection kept)
 //   4 an unknown command (there is no other: v1's K, which answered the
 //     secret keys, is gone)
+//   5 U: the index's key is not the update's base (connection kept)
 // Numbers are big-endian.
-//   'S'  status:  -> 0, u8 protocol version (2), u64 expiry (Unix ms)
+//   'S'  status:  -> 0, u8 protocol version (3), u64 expiry (Unix ms)
 //   'P'  public:  -> 0, u64 expiry, device id (16), Ed25519 public key (32),
 //                    X25519 public key (32)
 //   'G'  sign:    u8 domain length (1..64), domain, u32 message length
@@ -63,6 +64,17 @@
 //                    device's X25519 key pair); or 3
 //   'L'  lock:    -> 0, then the agent wipes its keys, removes the socket
 //                    and exits
+// Version 3 adds the search index of case names (agent_index.h); a key is
+// u64 log head, u64 cases' row slot, u64 persons' row slot (NameIndexKey):
+//   'X'  index state: -> 0, u8 ready (0/1), key, u32 entries
+//   'U'  update:  u8 flags (1 reset, 2 final), key base, key new, u32 body
+//                 length (0..kAgentMaxIndexUpdate), body: entries, each
+//                 case id (16), u32 length (0..kAgentMaxIndexText, or
+//                 0xFFFFFFFF: remove the case), folded text
+//                 -> 0; or 5 (the index's key is not `base`, reset unset)
+//   'Q'  query:   u16 length (1..kAgentMaxIndexQuery), folded query
+//                 -> 0, u8 ready; if 1: u32 n, n case ids (16 each) holding
+//                    every word of the query, in id order
 #ifndef FIELDSYNC_NODE_AGENT_H_
 #define FIELDSYNC_NODE_AGENT_H_
 
@@ -78,7 +90,7 @@
 
 namespace fieldsync::node {
 
-inline constexpr uint8_t kAgentProtocolVersion = 2;
+inline constexpr uint8_t kAgentProtocolVersion = 3;
 // Its timeouts and the most connections it holds: base/tuning.h.
 using tuning::kAgentClientMillis;
 using tuning::kAgentMaxConnections;
@@ -98,6 +110,7 @@ enum AgentReply : uint8_t {
   kAgentMalformed = 2,
   kAgentDoesNotOpen = 3,
   kAgentUnknownCommand = 4,
+  kAgentIndexMoved = 5,
 };
 
 std::string AgentSocketPath(const std::string& data_dir);

@@ -22,11 +22,13 @@
 #include "base/tuning.h"
 #include "clock/clock_source.h"
 #include "node/agent.h"
+#include "node/agent_index.h"
 #include "node/agent_wire.h"
 
 namespace fieldsync::node {
 namespace {
 
+using agent_wire::GetU64;
 using agent_wire::kPublicReply;
 using agent_wire::PutU64;
 using agent_wire::Ticks;
@@ -47,12 +49,17 @@ constexpr size_t kReadStep = 64 * 1024;
 // `deadline`, kAgentRequestMillis after the request's first byte, or the
 // connection is dropped.
 struct Peer {
+  Peer() = default;
+  Peer(Peer&&) = default;
+  Peer& operator=(Peer&&) = default;
+  // A request may hold names for the search index: wiped with the peer.
+  ~Peer() { sodium_memzero(in.data(), in.size()); }
   uint64_t serial = 0;        // names the connection while others come and go
   int fd = -1;
-  bool same_program = false;  // P, G and O allowed
+  bool same_program = false;  // P, G, O, X, U and Q allowed
   int64_t last_used = 0;      // Ticks: accepted, or its last request began
   int64_t deadline = 0;       // Ticks; 0 while idle (between requests)
-  std::string in;             // the request under way, as far as it came
+  std::string in;             // the request under way, as far as it came (wiped once answered)
   crypto::SecretBytes out;    // the rest of an answer (it may hold an office key)
   size_t out_at = 0;          // how much of `out` is written
 };
@@ -120,6 +127,10 @@ class Agent {
         remove_socket = false;
         break;
       }
+      // The search index goes after a while unused (agent_index.h).
+      if (index_used_ != 0 && Ticks() - index_used_ >= tuning::kAgentIndexIdleMillis) {
+        DropIndex();
+      }
       // New connections first, each checked the moment it is taken.
       AcceptWaiting();
       DropLate();
@@ -152,6 +163,7 @@ class Agent {
     if (remove_socket) unlink(path_.c_str());
     close(listen_fd_);
     held_ = crypto::SecretBytes();  // wiped
+    DropIndex();
     _exit(0);
   }
 
@@ -259,6 +271,15 @@ class Agent {
       if (taken >= kReadStep) return After::kKeep;
       const size_t had = p.in.size();
       const size_t want = std::min(pr.need - had, kReadStep - taken);
+      // Room for the whole request at once: growing would leave copies of
+      // its first part (names, for the index) in memory freed unwiped.
+      if (p.in.capacity() < pr.need) {
+        std::string room;
+        room.reserve(pr.need);
+        room.assign(p.in);
+        sodium_memzero(p.in.data(), p.in.size());
+        p.in = std::move(room);
+      }
       p.in.resize(had + want);
       const ssize_t r = read(p.fd, p.in.data() + had, want);
       p.in.resize(had + static_cast<size_t>(std::max<ssize_t>(r, 0)));
@@ -290,13 +311,32 @@ class Agent {
       case 'P':
       case 'G':
       case 'O':
+      case 'X':
+      case 'U':
+      case 'Q':
         // Refused before any argument is read: the connection goes.
         if (!p.same_program) return {0, kAgentNotTheProgram};
         break;
       default:
         return {0, kAgentUnknownCommand};
     }
-    if (cmd == 'P') return {1};
+    if (cmd == 'P' || cmd == 'X') return {1};
+    if (cmd == 'U') {
+      constexpr size_t head = 1 + 1 + 2 * kNameIndexKeyBytes + 4;
+      if (in.size() < head) return {head};
+      const auto* m = reinterpret_cast<const unsigned char*>(in.data() + head - 4);
+      const uint32_t blen = (uint32_t{m[0]} << 24) | (uint32_t{m[1]} << 16) |
+                            (uint32_t{m[2]} << 8) | m[3];
+      if (blen > kAgentMaxIndexUpdate) return {0, kAgentMalformed};
+      return {head + blen};
+    }
+    if (cmd == 'Q') {
+      if (in.size() < 3) return {3};
+      const size_t len = (size_t{static_cast<unsigned char>(in[1])} << 8) |
+                         static_cast<unsigned char>(in[2]);
+      if (len == 0 || len > kAgentMaxIndexQuery) return {0, kAgentMalformed};
+      return {3 + len};
+    }
     if (cmd == 'G') {
       if (in.size() < 2) return {2};
       const size_t dlen = static_cast<unsigned char>(in[1]);
@@ -350,6 +390,35 @@ class Agent {
         out += *sig;
         return Send(p, out);
       }
+      case 'X': {
+        std::string out(1, static_cast<char>(kAgentOk));
+        out.push_back(index_ready_ ? 1 : 0);
+        unsigned char b[kNameIndexKeyBytes + 4];
+        PutU64(b, index_key_.log_head);
+        PutU64(b + 8, index_key_.cases_slot);
+        PutU64(b + 16, index_key_.persons_slot);
+        const uint32_t n = static_cast<uint32_t>(index_.size());
+        for (int i = 0; i < 4; ++i) b[24 + i] = static_cast<unsigned char>(n >> (8 * (3 - i)));
+        out.append(reinterpret_cast<const char*>(b), sizeof(b));
+        return Send(p, out);
+      }
+      case 'U':
+        return Update(p);
+      case 'Q': {
+        if (index_ready_) index_used_ = Ticks();
+        if (!index_ready_) {
+          const char out[2] = {static_cast<char>(kAgentOk), 0};
+          return Send(p, std::string_view(out, 2));
+        }
+        std::string ids;
+        uint32_t n = 0;
+        index_.Query(in.substr(3), &ids, &n);
+        std::string out(1, static_cast<char>(kAgentOk));
+        out.push_back(1);
+        for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>(n >> (8 * i)));
+        out += ids;
+        return Send(p, out);
+      }
       default: {  // 'O'
         absl::StatusOr<crypto::SecretBytes> plain = crypto::OpenSealedWithSecret(
             box_pk_, held_.view().substr(80, crypto::kBoxSecretBytes), in.substr(3));
@@ -363,6 +432,59 @@ class Agent {
         return Send(p, out.view());
       }
     }
+  }
+
+  // 'U': the entries checked whole before any is applied.
+  After Update(Peer& p) {
+    const std::string_view in = p.in;
+    const auto* u = reinterpret_cast<const unsigned char*>(in.data());
+    const bool reset = (u[1] & 1) != 0;
+    const bool final = (u[1] & 2) != 0;
+    const NameIndexKey base{GetU64(u + 2), GetU64(u + 10), GetU64(u + 18)};
+    const NameIndexKey key{GetU64(u + 26), GetU64(u + 34), GetU64(u + 42)};
+    const std::string_view body = in.substr(2 + 2 * kNameIndexKeyBytes + 4);
+    for (size_t at = 0; at < body.size();) {
+      if (body.size() - at < 20) return Refuse(p, kAgentMalformed);
+      const auto* m = reinterpret_cast<const unsigned char*>(body.data() + at + 16);
+      const uint32_t len = (uint32_t{m[0]} << 24) | (uint32_t{m[1]} << 16) |
+                           (uint32_t{m[2]} << 8) | m[3];
+      at += 20;
+      if (len == kAgentIndexRemove) continue;
+      if (len > kAgentMaxIndexText || body.size() - at < len) return Refuse(p, kAgentMalformed);
+      at += len;
+    }
+    if (!reset && !(index_key_ == base && (index_ready_ || index_building_))) {
+      const char b = static_cast<char>(kAgentIndexMoved);
+      return Send(p, std::string_view(&b, 1));
+    }
+    if (reset) index_.Clear();
+    for (size_t at = 0; at < body.size();) {
+      const std::string_view id = body.substr(at, 16);
+      const auto* m = reinterpret_cast<const unsigned char*>(body.data() + at + 16);
+      const uint32_t len = (uint32_t{m[0]} << 24) | (uint32_t{m[1]} << 16) |
+                           (uint32_t{m[2]} << 8) | m[3];
+      at += 20;
+      if (len == kAgentIndexRemove) {
+        index_.Remove(id);
+        continue;
+      }
+      index_.Put(id, body.substr(at, len));
+      at += len;
+    }
+    index_key_ = key;
+    index_ready_ = final;
+    index_building_ = !final;
+    index_used_ = Ticks();
+    const char ok = static_cast<char>(kAgentOk);
+    return Send(p, std::string_view(&ok, 1));
+  }
+
+  void DropIndex() {
+    index_.Clear();
+    index_key_ = NameIndexKey{};
+    index_ready_ = false;
+    index_building_ = false;
+    index_used_ = 0;
   }
 
   // Refusal 3 keeps the connection; the others close it, once the status
@@ -403,6 +525,7 @@ class Agent {
     p.out = crypto::SecretBytes();
     p.out_at = 0;
     p.deadline = 0;
+    sodium_memzero(p.in.data(), p.in.size());
     p.in.clear();
     if (p.in.capacity() > 4096) p.in.shrink_to_fit();  // a message signed
   }
@@ -419,6 +542,12 @@ class Agent {
   bool have_exe_ = false;
   std::vector<Peer> peers_;
   uint64_t last_serial_ = 0;
+  // The search index of case names (agent_index.h).
+  HeldNameIndex index_;
+  NameIndexKey index_key_;
+  bool index_ready_ = false;     // whole: queries answered
+  bool index_building_ = false;  // a build sent in parts is under way
+  int64_t index_used_ = 0;       // Ticks of its last update or query; 0: none held
 };
 
 

@@ -1,4 +1,4 @@
-// The key agent of `fieldnode unlock` (node/agent.h, protocol version 2):
+// The key agent of `fieldnode unlock` (node/agent.h, protocol version 3):
 // it signs and opens itself and never hands out the device's secret keys;
 // it serves signing, opening and the public keys only to the fieldnode
 // program that started it; a command that loses it mid-way stops with one
@@ -36,6 +36,7 @@
 #include "crypto/identity.h"
 #include "crypto/keystore.h"
 #include "node/agent.h"
+#include "node/agent_index.h"
 #include "store/data_dir.h"
 #include "support/sync_fixture.h"
 
@@ -183,6 +184,9 @@ void ProbeEveryCommand(const std::string& data_dir, const Secrets& s,
     std::string req(1, static_cast<char>(b));
     if (b == 'G') req = SignRequest(crypto::kCommitSignDomain, commit_like);
     if (b == 'O') req = OpenRequest(sealed);
+    // The search index (version 3): a query, and an empty build.
+    if (b == 'Q') req = std::string("Q\0\4hang", 7);
+    if (b == 'U') req = std::string("U\3", 2) + std::string(48, '\0') + U32(0);
     (*answers)[static_cast<size_t>(b)] = Exchange(fd, req);
     close(fd);
     ExpectNoSecret((*answers)[static_cast<size_t>(b)].bytes, s,
@@ -300,7 +304,7 @@ TEST_F(AgentProtocolTest, NoRequestAnswersTheSecretKeysEvenToItsOwnProgram) {
   // What was served: S, P, G and O, each with the documented answer.
   ASSERT_EQ(a['S'].bytes.size(), 10u);
   EXPECT_EQ(a['S'].bytes[0], 0);
-  EXPECT_EQ(a['S'].bytes[1], 2) << "protocol version";
+  EXPECT_EQ(a['S'].bytes[1], 3) << "protocol version";
   ASSERT_EQ(a['P'].bytes.size(), 1u + 8 + 16 + 32 + 32);
   EXPECT_EQ(a['P'].bytes.substr(9, 16), std::string(secrets_.pub.device.view()));
   EXPECT_EQ(a['P'].bytes.substr(25, 32), secrets_.pub.sign_pk);
@@ -311,9 +315,17 @@ TEST_F(AgentProtocolTest, NoRequestAnswersTheSecretKeysEvenToItsOwnProgram) {
                   .ok());
   ASSERT_EQ(a['O'].bytes.size(), 3u + 48);
   EXPECT_EQ(a['O'].bytes.substr(3), std::string(48, 'k'));
+  // The search index: no index at the query (Q comes before U), an empty
+  // one built, then its state: ready, key 0, no entry.
+  EXPECT_EQ(a['Q'].bytes, std::string("\0\0", 2));
+  EXPECT_EQ(a['U'].bytes, std::string(1, '\0'));
+  EXPECT_EQ(a['X'].bytes, std::string("\0\1", 2) + std::string(28, '\0'));
   // Every other byte is an unknown command: refusal 4, connection closed.
   for (int b = 0; b < 256; ++b) {
-    if (b == 'S' || b == 'P' || b == 'G' || b == 'O' || b == 'L') continue;
+    if (b == 'S' || b == 'P' || b == 'G' || b == 'O' || b == 'L' || b == 'Q' || b == 'U' ||
+        b == 'X') {
+      continue;
+    }
     EXPECT_EQ(a[static_cast<size_t>(b)].bytes, std::string(1, '\4')) << "command byte " << b;
     EXPECT_TRUE(a[static_cast<size_t>(b)].closed) << "command byte " << b;
   }
@@ -353,6 +365,14 @@ TEST_F(AgentProtocolTest, OneConnectionServesManyRequestsAndBadOnesAreRefused) {
        std::string("G\x03") + "dom" + U32(static_cast<uint32_t>(node::kAgentMaxMessage + 1))},
       {"a sealed box too short", OpenRequest(std::string(47, 's'))},
       {"a sealed box too long", OpenRequest(std::string(node::kAgentMaxSealed + 1, 's'))},
+      {"an index update over the bound",
+       std::string("U\1", 2) + std::string(48, '\0') +
+           U32(static_cast<uint32_t>(node::kAgentMaxIndexUpdate + 1))},
+      {"an index entry longer than its update",
+       std::string("U\3", 2) + std::string(48, '\0') + U32(20) + std::string(16, 'i') +
+           U32(5)},
+      {"an empty query", std::string("Q\0\0", 3)},
+      {"a query over the bound", std::string("Q\x10\x01", 3)},
   };
   for (const auto& [what, req] : bad) {
     const int c = RawConnect(data_dir_);

@@ -367,66 +367,6 @@ absl::StatusOr<std::vector<CaseLine>> ListCases(const Office& o, const CaseFilte
   return lines;
 }
 
-absl::StatusOr<std::vector<CaseHit>> SearchCases(const Office& o, const std::string& text) {
-  FS_ASSIGN_OR_RETURN(std::string query, NormalizeInput(text, "the search text"));
-  if (FoldForSearch(query).find_first_not_of(' ') == std::string::npos) {
-    return IncompleteRequest("case search needs some text to look for");
-  }
-  FS_RETURN_IF_ERROR(o.RequireUnlocked("searching names and places (they are sealed)"));
-  FS_ASSIGN_OR_RETURN(std::vector<RowId> ids, o.replica.ListRows("cases", false));
-  std::vector<CaseHit> hits;
-  std::vector<std::pair<RowId, std::vector<std::string>>> accesses;
-  for (const RowId& id : ids) {
-    FS_ASSIGN_OR_RETURN(auto kase, o.Get("cases", id));
-    if (!kase) continue;
-    FS_ASSIGN_OR_RETURN(auto person, PersonOf(o, *kase));
-    std::string name;
-    std::vector<std::pair<std::string, std::string>> fields;  // label, text
-    if (person) {
-      for (const char* col : {"full_name", "other_names", "current_address", "home_address"}) {
-        OpenedField f = o.Open(*person, "persons", col);
-        if (f.state == State::kOpened || f.state == State::kClear) {
-          fields.emplace_back(absl::StrCat("persons.", col), ShowValue(f.value));
-          if (std::string(col) == "full_name") name = ShowValue(f.value);
-        }
-      }
-    }
-    OpenedField places = o.Open(*kase, "cases", "exact_places");
-    if (places.state == State::kOpened || places.state == State::kClear) {
-      fields.emplace_back("cases.exact_places", ShowValue(places.value));
-    }
-    std::string where;
-    std::vector<std::string> opened;  // shown: the name, and where it matched
-    for (const auto& [label, value] : fields) {
-      if (!value.empty() && MatchesFolded(FoldForSearch(value), query)) {
-        where = label;
-        break;
-      }
-    }
-    // All words may also be spread over the name and the places.
-    if (where.empty()) {
-      std::string all;
-      for (const auto& f : fields) absl::StrAppend(&all, " ", FoldForSearch(f.second));
-      if (MatchesFolded(all, query)) {
-        where = "several fields";
-        for (const auto& f : fields) opened.push_back(f.first);
-      }
-    }
-    if (where.empty()) continue;
-    if (opened.empty()) {
-      if (!name.empty()) opened.push_back("persons.full_name");
-      if (where != "persons.full_name") opened.push_back(where);
-    }
-    hits.push_back({id, o.Clear(*kase, "cases", "case_code"), name, where,
-                    o.Clear(*kase, "cases", "status")});
-    accesses.push_back({id, std::move(opened)});
-  }
-  // Each case shown with its name is an access to its sealed fields,
-  // recorded (all in one commit) before anything is shown.
-  FS_RETURN_IF_ERROR(o.AuditMany(accesses, "search"));
-  return hits;
-}
-
 absl::StatusOr<CaseChanged> MarkUrgent(const Office& o, const std::string& case_ref) {
   FS_ASSIGN_OR_RETURN(RowId id, Resolve(o, "cases", case_ref, "case"));
   FS_ASSIGN_OR_RETURN(Row kase, o.MustGet("cases", id));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "node/ops/case_search.h"
 #include "node/ops/office.h"
 #include "node/ops/values.h"
 
@@ -105,15 +106,7 @@ struct CaseLine {
 // recently updated.
 absl::StatusOr<std::vector<CaseLine>> ListCases(const Office& o, const CaseFilter& filter);
 
-struct CaseHit {
-  RowId id;
-  std::string code, full_name, matched, status;
-};
-// Cases whose person's names or addresses, or the case's places, hold every
-// word of `text` (diacritics and case ignored). Needs the keystore unlocked;
-// each case shown is recorded in the access log (one commit) first.
-// INVALID_ARGUMENT if `text` has nothing to look for.
-absl::StatusOr<std::vector<CaseHit>> SearchCases(const Office& o, const std::string& text);
+// Searching names: node/ops/case_search.h.
 
 struct CaseChanged {
   std::string code;

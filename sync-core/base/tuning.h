@@ -131,6 +131,10 @@ inline constexpr int kAgentRequestMillis = 1000;
 inline constexpr int kAgentClientMillis = 3000;
 inline constexpr size_t kAgentMaxConnections = 64;
 inline constexpr int kAgentListenBacklog = 16;
+// The agent drops the search index of case names it holds
+// (node/agent_index.h) after this long without a search or an update; the
+// next search builds it again.
+inline constexpr int64_t kAgentIndexIdleMillis = 15 * 60 * 1000;
 
 // ---------------------------------------------------------------------------
 // The hub (hub/)

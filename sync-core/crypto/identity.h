@@ -79,6 +79,9 @@ class DeviceIdentity {
   const DeviceId& device() const { return pub_.device; }
   const DevicePublic& public_keys() const { return pub_; }
   bool delegated() const { return ops_ != nullptr; }
+  // The operations of a delegated identity (nullptr for a local one): a
+  // front end asks its agent for more than keys (node/agent_index.h).
+  KeyOperations* operations() const { return ops_.get(); }
 
   // The secret halves of a local identity, for writing a keystore and
   // starting the key agent. FAILED_PRECONDITION on a delegated identity: its

@@ -498,6 +498,13 @@ class Replica {
   absl::StatusOr<std::optional<Row>> Get(const std::string& table, const RowId& row);
   // Ids of a table's rows in id order, live ones only unless asked.
   absl::StatusOr<std::vector<RowId>> ListRows(const std::string& table, bool include_deleted);
+  // Where the rows of `table` stand in its file: the highest slot (SQLite
+  // rowid) a row of it took, 0 if none; a row added or written here since,
+  // by a commit or installed whole, is in a higher slot (RowsAfterSlot):
+  // what a front end's cache of the table (the search index of names) reads
+  // to bring itself up to date. INVALID_ARGUMENT for an unknown table.
+  absl::StatusOr<int64_t> RowSlotHigh(const std::string& table);
+  absl::StatusOr<std::vector<RowId>> RowsAfterSlot(const std::string& table, int64_t slot);
   // Rows of `table` whose `column` holds `value` (live ones first, then by
   // id): the cases naming a person, the referrals of a case.
   // INVALID_ARGUMENT for an unknown table or column.

@@ -53,6 +53,27 @@ absl::StatusOr<std::vector<RowId>> Replica::ListRows(const std::string& table,
   return RowIds(st.get());
 }
 
+absl::StatusOr<int64_t> Replica::RowSlotHigh(const std::string& table) {
+  Impl& m = *impl_;
+  const TableDef* t = m.schema->FindTable(table);
+  if (t == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
+  FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(absl::StrCat("SELECT coalesce(max(rowid), 0) FROM ",
+                                                           Quote(t->name))));
+  FS_ASSIGN_OR_RETURN(bool r, st->Step());
+  return r ? st->ColumnInt(0) : 0;
+}
+
+absl::StatusOr<std::vector<RowId>> Replica::RowsAfterSlot(const std::string& table,
+                                                          int64_t slot) {
+  Impl& m = *impl_;
+  const TableDef* t = m.schema->FindTable(table);
+  if (t == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
+  FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(absl::StrCat("SELECT id FROM ", Quote(t->name),
+                                                           " WHERE rowid > ?1 ORDER BY rowid")));
+  st->BindInt(1, slot);
+  return RowIds(st.get());
+}
+
 absl::StatusOr<std::vector<RowId>> Replica::RowsWhere(const std::string& table,
                                                       const std::string& column,
                                                       const Value& value, bool include_deleted) {
