@@ -302,11 +302,10 @@ absl::Status PgView::RecordReferralStatus(const RowId& referral, const Version& 
   FS_RETURN_IF_ERROR(MustWrite("RecordReferralStatus"));
   // Kept once (the first status a version wrote): a second writer's insert
   // of the same version does nothing.
-  return conn_.Exec("INSERT INTO hub_referral_status(referral, hlc, device, status) VALUES ($1, "
-                    "$2, $3, $4) ON CONFLICT DO NOTHING",
-                    {Param::Bytes(referral.view()), Param::Int(Packed(version.hlc)),
-                     Param::Bytes(version.device.view()), Param::Text(status)})
-      .status();
+  return conn_.Defer("INSERT INTO hub_referral_status(referral, hlc, device, status) VALUES ($1, "
+                     "$2, $3, $4) ON CONFLICT DO NOTHING",
+                     {Param::Bytes(referral.view()), Param::Int(Packed(version.hlc)),
+                     Param::Bytes(version.device.view()), Param::Text(status)});
 }
 
 // ---------------------------------------------------------------------------
@@ -344,8 +343,15 @@ absl::Status PgView::Locked(const std::function<absl::Status()>& body) {
   return RetryLater(InTransaction(conn_, Isolation::kReadCommitted,
                                   [&](Transaction&) -> absl::Status {
     FS_RETURN_IF_ERROR(LockLogHead(conn_).status());
-    return body();
+    return Cached(body);
   }));
+}
+
+absl::Status PgView::Cached(const std::function<absl::Status()>& body) {
+  cache_.emplace();
+  absl::Status s = body();
+  cache_.reset();
+  return s;
 }
 
 absl::Status PgView::MergeTransaction(const std::function<absl::Status(MergeStore&)>& body) {
@@ -356,12 +362,11 @@ absl::Status PgView::MergeTransaction(const std::function<absl::Status(MergeStor
     // latest committed state.
     FS_ASSIGN_OR_RETURN(const int64_t head, LockLogHead(conn_));
     PgMergeStore store(conn_, schema_, clock_, self_, head);
-    absl::Status s = body(store);
+    absl::Status s = Cached([&]() { return body(store); });
     if (s.ok()) s = store.error();
     FS_RETURN_IF_ERROR(s);
     if (store.head() == head) return absl::OkStatus();
-    return conn_.Exec("UPDATE hub_log_head SET position = $1", {Param::Int(store.head())})
-        .status();
+    return conn_.Defer("UPDATE hub_log_head SET position = $1", {Param::Int(store.head())});
   }));
 }
 
@@ -374,7 +379,7 @@ absl::Status PgView::Atomically(const std::function<absl::Status()>& body) {
   return RetryLater(InTransaction(conn_, Isolation::kReadCommitted,
                                   [&](Transaction&) -> absl::Status {
     FS_RETURN_IF_ERROR(LockLogHead(conn_).status());
-    return body();
+    return Cached(body);
   }));
 }
 

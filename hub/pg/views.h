@@ -27,6 +27,7 @@
 
 #include "clock/hlc.h"
 #include "hub/pg/connection.h"
+#include "hub/pg/scope_cache.h"
 #include "hub/storage.h"
 
 namespace fieldsync::hub::pg {
@@ -167,6 +168,11 @@ class PgView final : public HubWriteTxn {
   absl::Status Locked(const std::function<absl::Status()>& body);
   // FAILED_PRECONDITION in a snapshot.
   absl::Status MustWrite(std::string_view call) const;
+  // `body` with the scope cache on (hub/pg/scope_cache.h): called in a
+  // transaction that holds the log head's row lock; emptied after it.
+  absl::Status Cached(const std::function<absl::Status()>& body);
+  // The scope cache if a locked write transaction is open, else null.
+  ScopeCache* cache() { return cache_ ? &*cache_ : nullptr; }
 
   Connection& conn_;
   const Schema& schema_;
@@ -174,6 +180,7 @@ class PgView final : public HubWriteTxn {
   const DeviceId self_;
   const bool writer_;
   const int64_t log_scope_from_;
+  std::optional<ScopeCache> cache_;
 };
 
 // hub_meta 'log_scope_from' (8 bytes, big-endian), 0 if absent: the last
