@@ -54,6 +54,8 @@ class PgView final : public HubWriteTxn {
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override;
   absl::StatusOr<std::optional<RowSnapshot>> ExportRow(const std::string& table,
                                                        const RowId& row) override;
+  absl::StatusOr<std::vector<std::optional<RowSnapshot>>> ExportRows(
+      const std::string& table, const std::vector<RowId>& rows) override;
   absl::Status ScanRows(const std::string& table, const std::vector<std::string>& columns,
                         bool include_deleted, const Visit& visit) override;
   absl::StatusOr<std::optional<RowScopeEntry>> RowScope(const std::string& table,
