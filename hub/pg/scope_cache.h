@@ -5,12 +5,12 @@
 //
 // Why it may be kept: every writer of those tables, in every hub process on
 // the database, writes them under that lock, so while this transaction holds
-// it nothing but this view changes them; the view drops what its own writes
-// change (Drop*), and everything when it writes something it does not follow
-// entry by entry. It is emptied when the transaction ends (committed or
-// rolled back): nothing read under one lock is trusted under the next. An
-// administrator's edit with psql while the hub serves is seen from the next
-// transaction on, as the SQLite hub sees an edit of hub.db.
+// it nothing but this view changes them; the view updates (Upserted) or
+// drops (Drop*) what its own writes change. It is emptied when the
+// transaction ends (committed or rolled back): nothing read under one lock
+// is trusted under the next. An administrator's edit with psql while the
+// hub serves is seen from the next transaction on, as the SQLite hub sees an
+// edit of hub.db.
 #ifndef FIELDSYNC_HUB_PG_SCOPE_CACHE_H_
 #define FIELDSYNC_HUB_PG_SCOPE_CACHE_H_
 
@@ -39,6 +39,24 @@ struct ScopeCache {
   // person, the owners PersonsOfCase joins from it.
   void DropRow(const std::string& table, const RowId& row) {
     rows.erase({table, row});
+    if (table == "persons") persons_of_case.clear();
+  }
+  // UpsertRowScope's write of (table, row), as its SQL makes it: a known
+  // entry is updated in place (a row that had none gets one), so that the
+  // reads after it in the transaction need no query; persons as DropRow.
+  void Upserted(const std::string& table, const RowId& row, const std::string& owner,
+                const std::optional<RowId>& case_id, std::optional<bool> restricted) {
+    auto it = rows.find({table, row});
+    if (it != rows.end()) {
+      if (it->second.has_value()) {
+        RowScopeEntry& e = *it->second;
+        if (!owner.empty()) e.owner = owner;
+        if (case_id) e.case_id = case_id;
+        if (restricted) e.restricted = *restricted;
+      } else {
+        it->second = RowScopeEntry{owner, case_id, restricted.value_or(false), false};
+      }
+    }
     if (table == "persons") persons_of_case.clear();
   }
   void DropGrants() {

@@ -235,15 +235,16 @@ absl::StatusOr<std::optional<std::vector<Value>>> PgView::CurrentValues(
     }
     slots.push_back(ci + 1);
   }
-  FS_ASSIGN_OR_RETURN(Result exists, conn_.Exec("SELECT 1 FROM hub_rows WHERE tbl = $1 AND "
-                                                "row = $2",
-                                                {Param::Text(table), Param::Bytes(row.view())}));
-  if (exists.rows() == 0) return std::optional<std::vector<Value>>();
-  FS_ASSIGN_OR_RETURN(Result f, conn_.Exec("SELECT slot, kind, ival, sval FROM hub_fields WHERE "
-                                           "tbl = $1 AND row = $2",
+  // One query: no answer if the row is not held, a NULL slot if it holds
+  // no register.
+  FS_ASSIGN_OR_RETURN(Result f, conn_.Exec("SELECT f.slot, f.kind, f.ival, f.sval FROM hub_rows "
+                                           "r LEFT JOIN hub_fields f ON f.tbl = r.tbl AND f.row "
+                                           "= r.row WHERE r.tbl = $1 AND r.row = $2",
                                            {Param::Text(table), Param::Bytes(row.view())}));
+  if (f.rows() == 0) return std::optional<std::vector<Value>>();
   std::vector<Value> out(columns.size(), Value::Null());
   for (int i = 0; i < f.rows(); ++i) {
+    if (f.IsNull(i, 0)) continue;
     FS_ASSIGN_OR_RETURN(int64_t slot, f.Int(i, 0));
     for (size_t k = 0; k < slots.size(); ++k) {
       if (slots[k] == slot) out[k] = ValueAt(f, i, 1);

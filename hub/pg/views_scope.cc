@@ -353,7 +353,7 @@ absl::Status PgView::UpsertRowScope(const std::string& table, const RowId& row,
                                     const std::string& owner, const std::optional<RowId>& case_id,
                                     std::optional<bool> restricted) {
   FS_RETURN_IF_ERROR(MustWrite("UpsertRowScope"));
-  if (ScopeCache* c = cache()) c->DropRow(table, row);
+  if (ScopeCache* c = cache()) c->Upserted(table, row, owner, case_id, restricted);
   return conn_.Defer(
       "INSERT INTO hub_row_scope AS s(tbl, row, owner, case_id, restricted) VALUES ($1, $2, $3, "
       "$4, coalesce($5::boolean, false)) ON CONFLICT (tbl, row) DO UPDATE SET owner = CASE WHEN "
@@ -383,7 +383,7 @@ absl::Status PgView::AddPublic(const std::string& table, const RowId& row, int64
 absl::Status PgView::SetDeleted(const std::string& table, const RowId& row, bool deleted,
                                 int64_t position, int64_t at_millis) {
   FS_RETURN_IF_ERROR(MustWrite("SetDeleted"));
-  if (ScopeCache* c = cache()) c->DropRow(table, row);
+  // The deletion marks are no part of a scope entry: what is kept stays.
   return conn_.Defer("UPDATE hub_row_scope SET deleted_pos = CASE WHEN $3 THEN "
                      "coalesce(deleted_pos, $4) END, deleted_at = CASE WHEN $3 THEN "
                      "coalesce(deleted_at, $5) END WHERE tbl = $1 AND row = $2",
