@@ -1,5 +1,6 @@
 #include "hub/pull_plan.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -25,6 +26,10 @@
 
 namespace fieldsync::hub {
 namespace {
+
+// The rows of a bootstrap read from the store at once (HubReadTxn::
+// ExportRows): a few queries a page on PostgreSQL instead of three a row.
+constexpr size_t kBootstrapReadPage = 256;
 
 // A rough size of a row on the wire, to keep messages well under the limit.
 size_t ApproxSize(const RowSnapshot& r) {
@@ -396,16 +401,29 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
          ++ti) {
       const std::string table(tables[ti].name);
       FS_ASSIGN_OR_RETURN(std::vector<RowId> rows, scope.VisibleRows(node.province, table));
-      for (const RowId& row : rows) {
-        if (continued && !after_cut(table, row)) continue;
-        FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, hub.ExportRow(table, row));
-        if (!snap) continue;
-        FS_RETURN_IF_ERROR(make_room(ApproxSize(*snap), 0));
-        bytes += ApproxSize(*snap);
-        chunk.rows.push_back(*std::move(snap));
-        if (full()) {
-          FS_RETURN_IF_ERROR(send(chunk));
-          bytes = 0;
+      if (continued) {
+        rows.erase(std::remove_if(rows.begin(), rows.end(),
+                                  [&](const RowId& row) { return !after_cut(table, row); }),
+                   rows.end());
+      }
+      // Read a page at a time (a store a round trip away reads a page in a
+      // few queries), sent as before, a row at a time.
+      for (size_t first = 0; first < rows.size(); first += kBootstrapReadPage) {
+        const std::vector<RowId> page(
+            rows.begin() + static_cast<std::ptrdiff_t>(first),
+            rows.begin() + static_cast<std::ptrdiff_t>(
+                               std::min(rows.size(), first + kBootstrapReadPage)));
+        FS_ASSIGN_OR_RETURN(std::vector<std::optional<RowSnapshot>> snaps,
+                            hub.ExportRows(table, page));
+        for (std::optional<RowSnapshot>& snap : snaps) {
+          if (!snap) continue;
+          FS_RETURN_IF_ERROR(make_room(ApproxSize(*snap), 0));
+          bytes += ApproxSize(*snap);
+          chunk.rows.push_back(*std::move(snap));
+          if (full()) {
+            FS_RETURN_IF_ERROR(send(chunk));
+            bytes = 0;
+          }
         }
       }
     }

@@ -255,6 +255,19 @@ class HubReadTxn : public RowScan {
   // The current state of a row (nullopt if the hub holds none).
   virtual absl::StatusOr<std::optional<RowSnapshot>> ExportRow(const std::string& table,
                                                                const RowId& row) = 0;
+  // ExportRow of each of `rows` of `table`, in their order: a store a round
+  // trip away reads a page of them in a few queries (a bootstrap's rows).
+  virtual absl::StatusOr<std::vector<std::optional<RowSnapshot>>> ExportRows(
+      const std::string& table, const std::vector<RowId>& rows) {
+    std::vector<std::optional<RowSnapshot>> out;
+    out.reserve(rows.size());
+    for (const RowId& row : rows) {
+      absl::StatusOr<std::optional<RowSnapshot>> one = ExportRow(table, row);
+      if (!one.ok()) return one.status();
+      out.push_back(*std::move(one));
+    }
+    return out;
+  }
   // The scope entry of a row; nullopt if the hub recorded none.
   virtual absl::StatusOr<std::optional<RowScopeEntry>> RowScope(const std::string& table,
                                                                 const RowId& row) = 0;

@@ -1,7 +1,8 @@
 // Protocol version 3's commit chains against a hub that bends history
 // (issue 11 point 3; docs/PROTOCOL.md, "Version 3: commit chains"): real
 // hub processes and laptops; where the attacker is the hub, the test edits
-// hub.db while the hub is stopped, as someone with its disk would.
+// the hub's tables (SyncTest::TamperWithHub: hub.db while the hub is
+// stopped, as someone with its disk would; PostgreSQL while it serves).
 //  - A hub that drops one commit of a laptop: the colleague sees the gap,
 //    holds back that laptop's later commits only (the rest of the sync goes
 //    on), says which commits are missing, and takes them once sent.
@@ -31,15 +32,16 @@ namespace {
 
 class ChainAttackTest : public SyncTest {
  protected:
-  int64_t HubQuery(const std::string& sql, const std::function<void(sqlite::Stmt*)>& bind = {}) {
-    auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
-    EXPECT_TRUE(db.ok());
-    auto st = (*db)->Prepared(sql);
-    EXPECT_TRUE(st.ok()) << st.status();
-    if (bind) bind(st->get());
-    auto r = (*st)->Step();
-    EXPECT_TRUE(r.ok() && *r) << sql;
-    return (*st)->ColumnInt(0);
+  // The number of commits in the hub's log.
+  int64_t LoggedCommits() {
+    return HubQueryInt({"SELECT count(*) FROM _fs_log", "SELECT count(*) FROM hub_log"});
+  }
+  // lc's commit `seq` in the hub's log, as SQL on either store (?1: the
+  // seq, ?2: the author's id).
+  static StoreSql LogEntryOf(const std::string& verb) {
+    return {absl::StrCat(verb, " _fs_log WHERE seq = ?1 AND device = (SELECT idx FROM "
+                         "_fs_devices WHERE id = ?2)"),
+            absl::StrCat(verb, " hub_log WHERE seq = ?1 AND author = ?2")};
   }
 };
 
@@ -60,34 +62,20 @@ TEST_F(ChainAttackTest, AHubThatDropsOneCommitOfALaptopIsSeenAndOnlyThatLaptopsL
   const RowId org = NewOrg(hn.replica(), "Trung tâm Công tác xã hội Hà Nội");
   MustSync(hn);
 
-  // The hub drops lc1's commit b, body and header, and keeps a copy.
-  const std::string db = hub_->data_dir() + "/hub.db";
-  hub_->Stop();
-  {
-    auto d = sqlite::Db::Open(db, "");
-    ASSERT_TRUE(d.ok());
-    ASSERT_TRUE((*d)->Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
-  }
-  std::filesystem::copy_file(db, dir_.File("hub-before.db"));
-  {
-    auto d = sqlite::Db::Open(db, "");
-    ASSERT_TRUE(d.ok());
-    auto del = (*d)->Prepared(
-        "DELETE FROM _fs_log WHERE seq = ?1 AND device = (SELECT idx FROM _fs_devices WHERE id "
-        "= ?2)");
-    ASSERT_TRUE(del.ok());
-    (*del)->BindInt(1, static_cast<int64_t>(b_seq));
-    (*del)->BindBlob(2, lc1.replica().device_id().view());
-    ASSERT_TRUE((*del)->Run().ok());
-    ASSERT_EQ((*d)->Changes(), 1);
-    auto chain = (*d)->Prepared("DELETE FROM hub_chain WHERE device = ?1 AND seq = ?2");
-    ASSERT_TRUE(chain.ok());
-    (*chain)->BindBlob(1, lc1.replica().device_id().view());
-    (*chain)->BindInt(2, static_cast<int64_t>(b_seq));
-    ASSERT_TRUE((*chain)->Run().ok());
-    ASSERT_EQ((*d)->Changes(), 1);
-  }
-  ASSERT_TRUE(hub_->Start().ok());
+  // The hub drops lc1's commit b, body and header, and keeps a copy (in
+  // tables of its own beside the hub's).
+  const std::vector<Value> b_of_lc1 = {Value::Int(static_cast<int64_t>(b_seq)),
+                                       Value::Bytes(std::string(lc1.replica().device_id().view()))};
+  TamperWithHub({"CREATE TABLE kept_log AS SELECT * FROM _fs_log WHERE false",
+                 "CREATE TABLE kept_log AS SELECT * FROM hub_log WHERE false"},
+                {}, /*must_change=*/false);
+  TamperWithHub("CREATE TABLE kept_chain AS SELECT * FROM hub_chain WHERE false", {},
+                /*must_change=*/false);
+  TamperWithHub(LogEntryOf("INSERT INTO kept_log SELECT * FROM"), b_of_lc1);
+  TamperWithHub("INSERT INTO kept_chain SELECT * FROM hub_chain WHERE seq = ?1 AND device = ?2",
+                b_of_lc1);
+  TamperWithHub(LogEntryOf("DELETE FROM"), b_of_lc1);
+  TamperWithHub("DELETE FROM hub_chain WHERE seq = ?1 AND device = ?2", b_of_lc1);
 
   node::SyncReport seen = MustSync(lc2);
   EXPECT_FALSE(Holds(lc2, "cases", b));
@@ -99,12 +87,9 @@ TEST_F(ChainAttackTest, AHubThatDropsOneCommitOfALaptopIsSeenAndOnlyThatLaptopsL
 
   // The hub sends b after all (put back as it was): at lc1's next commit
   // the hub bridges lc2's chain with it, and c is released.
-  hub_->Stop();
-  std::filesystem::remove(db + "-wal");
-  std::filesystem::remove(db + "-shm");
-  std::filesystem::copy_file(dir_.File("hub-before.db"), db,
-                             std::filesystem::copy_options::overwrite_existing);
-  ASSERT_TRUE(hub_->Start().ok());
+  TamperWithHub({"INSERT INTO _fs_log SELECT * FROM kept_log",
+                 "INSERT INTO hub_log SELECT * FROM kept_log"}, {});
+  TamperWithHub("INSERT INTO hub_chain SELECT * FROM kept_chain", {});
   const RowId d = NewCase(lc1.replica(), "LC", "Hoàng Thị Lan");
   MustSync(lc1);
   node::SyncReport healed = MustSync(lc2);
@@ -127,14 +112,14 @@ TEST_F(ChainAttackTest, ACommitWhoseBodyTheHubAlteredIsHeldBackAgainstItsSignedH
   MustSync(lc1);
   // The hub swaps b's body for the body of another of lc1's commits (a
   // well formed commit, so that nothing but the header can tell).
-  EditHubWhileStopped(
-      "UPDATE _fs_log SET body = (SELECT body FROM _fs_log l2 WHERE l2.device = _fs_log.device "
-      "AND l2.seq = ?1 - 1) WHERE seq = ?1 AND device = (SELECT idx FROM _fs_devices WHERE id = "
-      "?2)",
-      [&](sqlite::Stmt* st) {
-        st->BindInt(1, static_cast<int64_t>(b_seq));
-        st->BindBlob(2, lc1.replica().device_id().view());
-      });
+  TamperWithHub(
+      {"UPDATE _fs_log SET body = (SELECT body FROM _fs_log l2 WHERE l2.device = _fs_log.device "
+       "AND l2.seq = ?1 - 1) WHERE seq = ?1 AND device = (SELECT idx FROM _fs_devices WHERE id = "
+       "?2)",
+       "UPDATE hub_log SET body = (SELECT body FROM hub_log l2 WHERE l2.author = hub_log.author "
+       "AND l2.seq = ?1 - 1) WHERE seq = ?1 AND author = ?2"},
+      {Value::Int(static_cast<int64_t>(b_seq)),
+       Value::Bytes(std::string(lc1.replica().device_id().view()))});
   node::SyncReport r = MustSync(lc2);
   EXPECT_FALSE(Holds(lc2, "cases", b));
   EXPECT_EQ(r.chain.held, 1u);
@@ -147,7 +132,7 @@ TEST_F(ChainAttackTest, ALaptopSigningASecondHistoryIsRefusedByTheHubStoringNoth
   NewCase(lc1.replica(), "LC", "Lò Thị Mai");
   NewCase(lc1.replica(), "LC", "Vàng Thị Dợ");
   MustSync(lc1);
-  const int64_t logged = HubQuery("SELECT count(*) FROM _fs_log");
+  const int64_t logged = LoggedCommits();
   // The office's own laptop rewrites its chain: commit 2 signed again with
   // commit 1's link replaced (a second history), then a new commit on it.
   {
@@ -159,8 +144,8 @@ TEST_F(ChainAttackTest, ALaptopSigningASecondHistoryIsRefusedByTheHubStoringNoth
   absl::Status refused = RefusedPush(lc1);
   EXPECT_NE(refused.message().find("does not continue this device's chain"), std::string::npos)
       << refused;
-  EXPECT_EQ(HubQuery("SELECT count(*) FROM _fs_log"), logged);
-  EXPECT_EQ(HubQuery("SELECT count(*) FROM hub_chain"), 2);
+  EXPECT_EQ(LoggedCommits(), logged);
+  EXPECT_EQ(HubQueryInt("SELECT count(*) FROM hub_chain"), 2);
 }
 
 TEST_F(ChainAttackTest, ALaptopThatWroteBeforeItSignedHeadersBackfillsItsChain) {
@@ -180,13 +165,13 @@ TEST_F(ChainAttackTest, ALaptopThatWroteBeforeItSignedHeadersBackfillsItsChain) 
   lc1.replica().SetSecurity(before_v3);
   MustSync(lc1);
   lc1.replica().SetSecurity(lc1.keys()->Security());
-  EXPECT_EQ(HubQuery("SELECT count(*) FROM hub_chain"), 0);
-  EXPECT_EQ(HubQuery("SELECT count(*) FROM _fs_log"), 2);
+  EXPECT_EQ(HubQueryInt("SELECT count(*) FROM hub_chain"), 0);
+  EXPECT_EQ(LoggedCommits(), 2);
   // The next commit gives the earlier ones their headers first; the hub
   // takes them against the bodies it holds, then the new commit.
   NewCase(lc1.replica(), "LC", "Đỗ Thị Hoa");
   MustSync(lc1);
-  EXPECT_EQ(HubQuery("SELECT count(*) FROM hub_chain"), 3);
+  EXPECT_EQ(HubQueryInt("SELECT count(*) FROM hub_chain"), 3);
   // A colleague receives the chain whole.
   auto& lc2 = AddNode("LC");
   node::SyncReport r = MustSync(lc2);

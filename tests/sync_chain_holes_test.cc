@@ -2,12 +2,11 @@
 // docs/PROTOCOL.md, "Version 3: commit chains") by attacking them as a
 // malicious hub: each test names the behaviour that should hold and fails
 // on the build of 10704bd. Real hub processes and laptops; the hub is
-// attacked by editing hub.db while it is stopped, as someone with its
-// disk would.
+// attacked by editing its tables (SyncTest::TamperWithHub: hub.db while it
+// is stopped, as someone with its disk would; PostgreSQL while it serves).
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -23,21 +22,21 @@ namespace {
 
 class ChainHolesTest : public SyncTest {
  protected:
-  // Runs statements on hub.db with the hub stopped; `device` binds ?1 in each.
-  void EditHub(const std::vector<std::string>& sqls, const DeviceId& device) {
-    hub_->Stop();
-    {
-      auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
-      ASSERT_TRUE(d.ok());
-      for (const std::string& sql : sqls) {
-        auto st = (*d)->Prepared(sql);
-        ASSERT_TRUE(st.ok()) << st.status() << " " << sql;
-        (*st)->BindBlob(1, device.view());
-        ASSERT_TRUE((*st)->Run().ok()) << sql;
-        ASSERT_GT((*d)->Changes(), 0) << sql;
-      }
+  // Runs statements on the hub's tables (TamperWithHub); `device` binds ?1
+  // in each.
+  void EditHub(const std::vector<StoreSql>& sqls, const DeviceId& device) {
+    for (const StoreSql& sql : sqls) {
+      TamperWithHub(sql, {Value::Bytes(std::string(device.view()))});
+      if (HasFatalFailure()) return;
     }
-    ASSERT_TRUE(hub_->Start().ok());
+  }
+  // The hub's log entry of lc1's commit `seq` (?1: lc1's id), on either
+  // store: "FROM ... WHERE ...", its position column named `pos`.
+  static StoreSql EntryOf(const std::string& before, uint64_t seq,
+                          const std::string& after = "") {
+    return {absl::StrCat(before, " _fs_log WHERE seq = ", seq,
+                         " AND device = (SELECT idx FROM _fs_devices WHERE id = ?1)", after),
+            absl::StrCat(before, " hub_log WHERE seq = ", seq, " AND author = ?1", after)};
   }
 };
 
@@ -61,8 +60,7 @@ TEST_F(ChainHolesTest, AHeaderlessCommitOfATrackedLaptopIsNotAppliedPastAGapInIt
   const uint64_t c_seq = LastSeq(lc1);
   MustSync(lc1);
 
-  const std::string dev = "(SELECT idx FROM _fs_devices WHERE id = ?1)";
-  EditHub({absl::StrCat("DELETE FROM _fs_log WHERE seq = ", b_seq, " AND device = ", dev),
+  EditHub({EntryOf("DELETE FROM", b_seq),
            absl::StrCat("DELETE FROM hub_chain WHERE device = ?1 AND seq IN (", b_seq, ", ",
                         c_seq, ")")},
           lc1.replica().device_id());
@@ -94,23 +92,39 @@ TEST_F(ChainHolesTest, AnHonestHeaderOnlyBridgeReleasesWhatAHeldForeignBodyBlock
   const RowId org2 = NewOrg(lc1.replica(), "Trung tâm Bảo trợ xã hội Lào Cai");
   const uint64_t org2_seq = LastSeq(lc1);
   MustSync(lc1);
-  const std::string honest = CopyHubFile("hub-honest.db");
+  // The honest entry kept aside, in a table of the hub's database.
+  TamperWithHub({"CREATE TABLE kept_log AS SELECT * FROM _fs_log WHERE false",
+                 "CREATE TABLE kept_log AS SELECT * FROM hub_log WHERE false"},
+                {}, /*must_change=*/false);
+  EditHub({EntryOf("INSERT INTO kept_log SELECT * FROM", hidden_seq)}, lc1.replica().device_id());
 
   // The hub puts org2's body under the hidden commit's position and lets hn see it.
-  const std::string pos = absl::StrCat(
-      "(SELECT pos FROM _fs_log WHERE seq = ", hidden_seq,
-      " AND device = (SELECT idx FROM _fs_devices WHERE id = ?1))");
-  EditHub({absl::StrCat("UPDATE _fs_log SET body = (SELECT body FROM _fs_log l2 WHERE "
-                        "l2.device = _fs_log.device AND l2.seq = ", org2_seq, ") WHERE pos = ",
-                        pos),
-           absl::StrCat("INSERT INTO hub_log_scope(province, position) SELECT 'HN', ", pos)},
-          lc1.replica().device_id());
+  TamperWithHub({absl::StrCat("UPDATE _fs_log SET body = (SELECT body FROM _fs_log l2 WHERE "
+                              "l2.device = _fs_log.device AND l2.seq = ", org2_seq,
+                              ") WHERE pos = (SELECT pos FROM kept_log)"),
+                 absl::StrCat("UPDATE hub_log SET body = (SELECT body FROM hub_log l2 WHERE "
+                              "l2.author = hub_log.author AND l2.seq = ", org2_seq,
+                              ") WHERE position = (SELECT position FROM kept_log)")},
+                {});
+  TamperWithHub({"INSERT INTO hub_log_scope(province, position) SELECT 'HN', pos FROM kept_log",
+                 "INSERT INTO hub_log_scope(province, position) SELECT 'HN', position FROM "
+                 "kept_log"},
+                {});
   node::SyncReport bent = MustSync(hn);
   ASSERT_GE(bent.chain.held, 1u) << "the foreign body is held against its header";
   ASSERT_FALSE(Holds(hn, "organisations", org2)) << "org2 waits behind the gap";
 
   // Honest again; lc1 writes on, and the hub bridges hn's gap.
-  PutHubFileBack(honest);
+  TamperWithHub({"UPDATE _fs_log SET body = (SELECT body FROM kept_log) WHERE pos = (SELECT pos "
+                 "FROM kept_log)",
+                 "UPDATE hub_log SET body = (SELECT body FROM kept_log) WHERE position = (SELECT "
+                 "position FROM kept_log)"},
+                {});
+  TamperWithHub({"DELETE FROM hub_log_scope WHERE province = 'HN' AND position = (SELECT pos "
+                 "FROM kept_log)",
+                 "DELETE FROM hub_log_scope WHERE province = 'HN' AND position = (SELECT "
+                 "position FROM kept_log)"},
+                {});
   const RowId org3 = NewOrg(lc1.replica(), "Văn phòng Tổ chức Di cư Quốc tế");
   MustSync(lc1);
   node::SyncReport healed = MustSync(hn);
@@ -148,9 +162,12 @@ TEST_F(ChainHolesTest, AStoredEntryWhoseBodyIsNotItsHeadersBridgesNothing) {
   NewOrg(lc1.replica(), "Văn phòng Tổ chức Di cư Quốc tế");  // Z
   const uint64_t z_seq = LastSeq(lc1);
   MustSync(lc1);
-  EditHub({absl::StrCat("UPDATE _fs_log SET body = (SELECT body FROM _fs_log l2 WHERE "
-                        "l2.device = _fs_log.device AND l2.seq = ", z_seq, ") WHERE seq = ",
-                        y_seq, " AND device = (SELECT idx FROM _fs_devices WHERE id = ?1)")},
+  EditHub({{absl::StrCat("UPDATE _fs_log SET body = (SELECT body FROM _fs_log l2 WHERE "
+                         "l2.device = _fs_log.device AND l2.seq = ", z_seq, ") WHERE seq = ",
+                         y_seq, " AND device = (SELECT idx FROM _fs_devices WHERE id = ?1)"),
+            absl::StrCat("UPDATE hub_log SET body = (SELECT body FROM hub_log l2 WHERE "
+                         "l2.author = hub_log.author AND l2.seq = ", z_seq, ") WHERE seq = ",
+                         y_seq, " AND author = ?1")}},
           lc1.replica().device_id());
 
   // hn's next pull, as its sync pass asks it.

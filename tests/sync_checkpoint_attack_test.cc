@@ -53,29 +53,15 @@ class CheckpointAttackTest : public StatementFixture {
 
   // The hub's newest adopted checkpoint of `province`: statement bytes.
   std::string AdoptedStatement(const std::string& province) {
-    auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
-    EXPECT_TRUE(d.ok());
-    auto st = (*d)->Prepared("SELECT statement FROM hub_checkpoints WHERE province = ?1 ORDER "
-                             "BY seq DESC LIMIT 1");
-    EXPECT_TRUE(st.ok());
-    (*st)->BindText(1, province);
-    auto r = (*st)->Step();
-    return r.ok() && *r ? (*st)->ColumnString(0) : "";
+    std::vector<std::string> got = HubQueryStrings(
+        "SELECT statement FROM hub_checkpoints WHERE province = ?1 ORDER BY seq DESC LIMIT 1",
+        {Value::Text(province)});
+    return got.empty() ? "" : got[0];
   }
 
   // The row states of the hub's only checkpoint, by leaf index.
   std::vector<std::string> CheckpointStates() {
-    auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
-    EXPECT_TRUE(d.ok());
-    auto st = (*d)->Prepared("SELECT state FROM hub_checkpoint_rows ORDER BY idx");
-    EXPECT_TRUE(st.ok());
-    std::vector<std::string> out;
-    while (true) {
-      auto r = (*st)->Step();
-      if (!r.ok() || !*r) break;
-      out.push_back((*st)->ColumnString(0));
-    }
-    return out;
+    return HubQueryStrings("SELECT state FROM hub_checkpoint_rows ORDER BY idx");
   }
 
   static std::string CaseStatus(harness::LocalNode& n, const RowId& kase) {
@@ -93,13 +79,10 @@ class CheckpointAttackTest : public StatementFixture {
 
   // The state of one `table` row of the hub's newest checkpoint.
   std::string OneCheckpointRow(const std::string& table) {
-    auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
-    EXPECT_TRUE(d.ok());
-    auto st = (*d)->Prepared("SELECT state FROM hub_checkpoint_rows WHERE tbl = ?1 LIMIT 1");
-    EXPECT_TRUE(st.ok());
-    (*st)->BindText(1, table);
-    auto r = (*st)->Step();
-    return r.ok() && *r ? (*st)->ColumnString(0) : "";
+    std::vector<std::string> got = HubQueryStrings(
+        "SELECT state FROM hub_checkpoint_rows WHERE tbl = ?1 ORDER BY checkpoint, idx LIMIT 1",
+        {Value::Text(table)});
+    return got.empty() ? "" : got[0];
   }
 };
 

@@ -158,12 +158,9 @@ TEST_F(MembershipAttackTest, AMembersRecordsSignedWithKeysTheHubListsForItAreNot
   MustSync(lc1);
   crypto::DeviceIdentity fake = crypto::DeviceIdentity::Generate(lc2.replica().device_id());
   const std::string fsign = fake.public_keys().sign_pk, fbox = fake.public_keys().box_pk;
-  EditHubWhileStopped("UPDATE hub_nodes SET sign_pk = ?1, box_pk = ?2 WHERE device = ?3",
-                      [&](sqlite::Stmt* s) {
-                        s->BindBlob(1, fsign);
-                        s->BindBlob(2, fbox);
-                        s->BindBlob(3, lc2.replica().device_id().view());
-                      });
+  TamperWithHub("UPDATE hub_nodes SET sign_pk = ?1, box_pk = ?2 WHERE device = ?3",
+                {Value::Bytes(fsign), Value::Bytes(fbox),
+                 Value::Bytes(std::string(lc2.replica().device_id().view()))});
   auto& lc3 = AddNode("LC");  // sees lc2 for the first time, with the hub's keys
   ASSERT_TRUE(lc3.keys()->IsMember("LC", lc3.replica().device_id()).value());
   crypto::OfficeKey k = crypto::NewOfficeKey("LC", 50);
@@ -243,14 +240,11 @@ TEST_F(MembershipAttackTest, ARevokedLaptopsBackDatedKeyPlantedAtTheHubIsNotSeal
   const crypto::SecretBytes dek = crypto::SecretBytes::Random(crypto::kDataKeyBytes);
   const crypto::KeyRecord planted = Must(crypto::WrapDataKey(
       lc2.identity(), before, kase, version, dek, office_key, crypto::DataKeyPurpose::kOwner));
-  EditHubWhileStopped("INSERT INTO hub_keys(id, kind, province, keyring, signer, stored_at, "
-                      "bytes) VALUES (?1, 3, 'LC', ?2, ?3, 0, ?4)",
-                      [&](sqlite::Stmt* s) {
-                        s->BindBlob(1, planted.Id());
-                        s->BindBlob(2, kase.view());
-                        s->BindBlob(3, lc2.replica().device_id().view());
-                        s->BindBlob(4, planted.bytes);
-                      });
+  TamperWithHub("INSERT INTO hub_keys(id, kind, province, keyring, signer, stored_at, "
+                "bytes) VALUES (?1, 3, 'LC', ?2, ?3, 0, ?4)",
+                {Value::Bytes(planted.Id()), Value::Bytes(std::string(kase.view())),
+                 Value::Bytes(std::string(lc2.replica().device_id().view())),
+                 Value::Bytes(planted.bytes)});
   auto r = lc1.Sync();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->key_records_refused, 1u);
@@ -285,8 +279,7 @@ TEST_F(MembershipAttackTest, ARemovedLaptopsWorkRelayedByAHubThatForgotItsRemova
   }
   (*st)->Reset();
   ASSERT_FALSE(removal.empty());
-  EditHubWhileStopped("DELETE FROM hub_keys WHERE id = ?1",
-                      [&](sqlite::Stmt* s) { s->BindBlob(1, removal); });
+  TamperWithHub("DELETE FROM hub_keys WHERE id = ?1", {Value::Bytes(removal)});
   // lc2, which never saw its removal, removes lc1 and edits the case.
   ASSERT_TRUE(lc2.keys()->Remove(lc1.replica().device_id()).ok());
   SetField(lc2.replica(), "cases", kase, "status", Value::Text("closed"));
@@ -347,8 +340,7 @@ TEST_F(MembershipAttackTest, ARemovedLaptopsKeyIsNotSealedUnderEvenIfTheHubNever
   // office LC"), and to keep relaying lc2's records. lc1 rotates all the
   // same, but nothing sets lc2's cut-off: the hub never held the removal.
   const std::string lc2_id(lc2.replica().device_id().view());
-  EditHubWhileStopped("UPDATE hub_nodes SET province = 'HN' WHERE device = ?1",
-                      [&](sqlite::Stmt* s) { s->BindBlob(1, lc2_id); });
+  TamperWithHub("UPDATE hub_nodes SET province = 'HN' WHERE device = ?1", {Value::Bytes(lc2_id)});
   ASSERT_TRUE(lc1.keys()->Remove(lc2.replica().device_id()).ok());
   for (int i = 0; i < 2; ++i) {
     auto r = lc1.Sync();
@@ -375,14 +367,11 @@ TEST_F(MembershipAttackTest, ARemovedLaptopsKeyIsNotSealedUnderEvenIfTheHubNever
   const crypto::SecretBytes dek = crypto::SecretBytes::Random(crypto::kDataKeyBytes);
   const crypto::KeyRecord planted = Must(crypto::WrapDataKey(
       lc2.identity(), NowHlc(), kase, version, dek, office_key, crypto::DataKeyPurpose::kOwner));
-  EditHubWhileStopped("INSERT INTO hub_keys(id, kind, province, keyring, signer, stored_at, "
-                      "bytes) VALUES (?1, 3, 'LC', ?2, ?3, 0, ?4)",
-                      [&](sqlite::Stmt* s) {
-                        s->BindBlob(1, planted.Id());
-                        s->BindBlob(2, kase.view());
-                        s->BindBlob(3, lc2.replica().device_id().view());
-                        s->BindBlob(4, planted.bytes);
-                      });
+  TamperWithHub("INSERT INTO hub_keys(id, kind, province, keyring, signer, stored_at, "
+                "bytes) VALUES (?1, 3, 'LC', ?2, ?3, 0, ?4)",
+                {Value::Bytes(planted.Id()), Value::Bytes(std::string(kase.view())),
+                 Value::Bytes(std::string(lc2.replica().device_id().view())),
+                 Value::Bytes(planted.bytes)});
   // lc1 takes it (no cut-off), but never seals under it.
   auto synced = lc1.Sync();
   ASSERT_TRUE(synced.ok()) << synced.status();

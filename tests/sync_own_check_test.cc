@@ -332,12 +332,9 @@ TEST_F(OwnCheckTest, AHubHoldingAnotherKeyForThisLaptopIsNamedAndThePullRuns) {
   const crypto::DevicePublic own = lc1.identity().public_keys();
   const crypto::DevicePublic other = hn.identity().public_keys();
   auto set_keys = [&](const crypto::DevicePublic& k) {
-    EditHubWhileStopped("UPDATE hub_nodes SET sign_pk = ?1, box_pk = ?2 WHERE device = ?3",
-                        [&](sqlite::Stmt* st) {
-                          st->BindBlob(1, k.sign_pk);
-                          st->BindBlob(2, k.box_pk);
-                          st->BindBlob(3, own.device.view());
-                        });
+    TamperWithHub("UPDATE hub_nodes SET sign_pk = ?1, box_pk = ?2 WHERE device = ?3",
+                  {Value::Bytes(k.sign_pk), Value::Bytes(k.box_pk),
+                   Value::Bytes(std::string(own.device.view()))});
   };
   set_keys(other);
   const RowId mine = NewCase(lc1.replica(), "LC", "Lò Thị Mai");

@@ -333,8 +333,7 @@ TEST_F(ReferredRowsAttackTest, RowsSaidToHoldTheLogPastItsHeadAreRefused) {
 // what Hà Nội wrote.
 TEST_F(ReferredRowsAttackTest, AnOwnerTheHubRewroteToTheReceivingOfficeDecidesNothing) {
   auto t = CaseOfLaoCaiReferredToHaNoi();
-  EditHubWhileStopped("UPDATE cases SET province = 'HN' WHERE id = ?1",
-                      [&](sqlite::Stmt* s) { s->BindBlob(1, t.kase.view()); });
+  TamperWithHub(SetHubText("cases", "province", "HN"), {Value::Bytes(std::string(t.kase.view()))});
   auto r = t.hn.Sync();
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_FALSE(Vouched(t.hn, "cases", t.kase));

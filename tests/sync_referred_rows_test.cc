@@ -72,11 +72,18 @@ class ReferredRowsTest : public SyncTest {
   // Moves the version of `column` of the hub's row `row` of `table` to an
   // HLC no commit has (the hub says someone wrote it; nobody signed it).
   void VersionNobodyWrote(const std::string& table, const RowId& row, const std::string& column) {
+    const TableDef* t = hub_schema().FindTable(table);
+    if (HubOnPostgres()) {  // the field's register, slot 1 + the column's index
+      TamperWithHub(absl::StrCat("UPDATE hub_fields SET hlc = hlc + (1000::bigint << 16) WHERE "
+                                 "tbl = '", table, "' AND row = ?1 AND slot = ",
+                                 1 + t->ColumnIndex(column)),
+                    {Value::Bytes(std::string(row.view()))});
+      return;
+    }
     hub_->Stop();
     {
       auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
       ASSERT_TRUE(db.ok());
-      const TableDef* t = hub_schema().FindTable(table);
       auto get = (*db)->Prepared(absl::StrCat("SELECT _ver FROM ", table, " WHERE id = ?1"));
       ASSERT_TRUE(get.ok());
       (*get)->BindBlob(1, row.view());
@@ -125,8 +132,7 @@ TEST_F(ReferredRowsTest, AnOwnerTheHubRewroteInANewlyReferredCaseIsRefusedAndGet
   auto t = CaseOfLaoCaiReferredToHaNoi();
   // The hub names Đà Nẵng the case's owner, keeping the version of Lào
   // Cai's creation: a real signed version, paired with a value of its own.
-  EditHubWhileStopped("UPDATE cases SET province = 'DN' WHERE id = ?1",
-                      [&](sqlite::Stmt* s) { s->BindBlob(1, t.kase.view()); });
+  TamperWithHub(SetHubText("cases", "province", "DN"), {Value::Bytes(std::string(t.kase.view()))});
   auto r = t.hn.Sync();
   ASSERT_TRUE(r.ok()) << r.status() << " (a forged row must not stop the sync)";
   EXPECT_EQ(EvidenceOf(t.hn, sync::ChainEvidence::Kind::kForgedInstalledRow), 1u);
@@ -149,8 +155,7 @@ TEST_F(ReferredRowsTest, AnOwnerNoSignedCommitShowsDecidesNothing) {
   auto t = CaseOfLaoCaiReferredToHaNoi();
   // As a hub of an earlier build, or one that withholds the commit: the
   // owner's version names no commit the hub can show.
-  EditHubWhileStopped("UPDATE cases SET province = 'DN' WHERE id = ?1",
-                      [&](sqlite::Stmt* s) { s->BindBlob(1, t.kase.view()); });
+  TamperWithHub(SetHubText("cases", "province", "DN"), {Value::Bytes(std::string(t.kase.view()))});
   VersionNobodyWrote("cases", t.kase, "province");
   const node::SyncReport r = MustSync(t.hn);
   EXPECT_EQ(r.chain.rows_unvouched, 1u);
@@ -170,19 +175,9 @@ TEST_F(ReferredRowsTest, ALetterIsNotGrantedFromAReferralTakenAsTheHubServedIt) 
   auto t = CaseOfLaoCaiReferredToHaNoi();
   MustSync(t.hn);
   MustSync(t.lc);
-  hub_->Stop();
-  {
-    auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
-    ASSERT_TRUE(db.ok());
-    auto up = (*db)->Prepared("UPDATE referrals SET to_office = 'DN' WHERE id = ?1");
-    ASSERT_TRUE(up.ok());
-    (*up)->BindBlob(1, t.ref.view());
-    ASSERT_TRUE((*up)->Run().ok());
-    ASSERT_EQ((*db)->Changes(), 1);
-    ASSERT_TRUE((*db)->Exec("DELETE FROM hub_checkpoint_rows").ok());
-    ASSERT_TRUE((*db)->Exec("DELETE FROM hub_checkpoints").ok());
-  }
-  ASSERT_TRUE(hub_->Start().ok());
+  TamperWithHub(SetHubText("referrals", "to_office", "DN"),
+                {Value::Bytes(std::string(t.ref.view()))});
+  for (const StoreSql& sql : WithholdCheckpoints()) TamperWithHub(sql, {}, /*must_change=*/false);
   auto& lc2 = AddNode("LC");
   MustSync(lc2);
   MustSync(lc2);

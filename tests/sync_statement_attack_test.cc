@@ -1,8 +1,9 @@
 // Attacks on signed statements (protocol version 3; docs/PROTOCOL.md,
 // "Statements"; issue 11 point 3), with real hub processes and laptops.
-// Where the attacker is the hub, the test edits hub.db while the hub is
-// stopped; where it is an office laptop, the laptop signs with its own key
-// what it likes and pushes it as its statement.
+// Where the attacker is the hub, the test edits the hub's tables
+// (SyncTest::TamperWithHub: hub.db stopped, PostgreSQL serving); where it
+// is an office laptop, the laptop signs with its own key what it likes and
+// pushes it as its statement.
 //  - An honest laptop edits while its pass pulls: its statement must not
 //    name a commit the hub does not hold yet, or every colleague records
 //    false evidence that the hub withholds it.
@@ -186,9 +187,8 @@ TEST_F(StatementAttackTest, AHubThatNumbersTheSignersLogAheadStillGetsCaughtWith
   DropAtHub(author, seq);
   // And it does not relay the author's own statement, which names the
   // commit too (a week's silence is a warning, no more).
-  EditHubWhileStopped("DELETE FROM hub_statements WHERE device = ?1", [&](sqlite::Stmt* st) {
-    st->BindBlob(1, author.replica().device_id().view());
-  });
+  TamperWithHub("DELETE FROM hub_statements WHERE device = ?1",
+                {Value::Bytes(std::string(author.replica().device_id().view()))});
   node::SyncReport r = MustSync(hidden_from);
   EXPECT_FALSE(Holds(hidden_from, "cases", completed));
   EXPECT_GE(r.chain.new_evidence, 1u) << FirstProblem(r);

@@ -1,7 +1,8 @@
 // Signed statements of what each laptop has seen (protocol version 3;
 // docs/PROTOCOL.md, "Statements"; issue 11 point 3): real hub processes and
-// laptops; where the attacker is the hub, the test edits hub.db while the
-// hub is stopped, as someone with its disk would.
+// laptops; where the attacker is the hub, the test edits the hub's tables
+// (SyncTest::TamperWithHub: hub.db while the hub is stopped, as someone with
+// its disk would; PostgreSQL while it serves, as an administrator with psql).
 //  - A hub that hides one commit from one laptop while a colleague received
 //    it: the colleague's statement names it, the laptop asks for it, and the
 //    hub's silence is kept as evidence (fieldnode sync exits 5).
@@ -106,24 +107,14 @@ TEST_F(StatementTest, AStatementTheHubAlteredOrOfADeviceTheOfficeNeverApprovedIs
   MustSync(b);
   MustSync(a);  // a's statement now names its own chain and b's
   // The hub flips one byte of a's stored statement (a head's link).
-  hub_->Stop();
-  {
-    auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
-    ASSERT_TRUE(d.ok());
-    auto st = (*d)->Prepared("SELECT bytes FROM hub_statements WHERE device = ?1");
-    ASSERT_TRUE(st.ok());
-    (*st)->BindBlob(1, a.replica().device_id().view());
-    ASSERT_TRUE(*(*st)->Step());
-    std::string bytes = (*st)->ColumnString(0);
-    bytes[bytes.size() - 70] ^= 0x01;
-    auto up = (*d)->Prepared("UPDATE hub_statements SET bytes = ?1, seq = seq + 1000 WHERE "
-                             "device = ?2");
-    ASSERT_TRUE(up.ok());
-    (*up)->BindBlob(1, bytes);
-    (*up)->BindBlob(2, a.replica().device_id().view());
-    ASSERT_TRUE((*up)->Run().ok());
-  }
-  ASSERT_TRUE(hub_->Start().ok());
+  const Value a_id = Value::Bytes(std::string(a.replica().device_id().view()));
+  std::vector<std::string> stored =
+      HubQueryStrings("SELECT bytes FROM hub_statements WHERE device = ?1", {a_id});
+  ASSERT_EQ(stored.size(), 1u);
+  std::string bytes = stored[0];
+  bytes[bytes.size() - 70] ^= 0x01;
+  TamperWithHub("UPDATE hub_statements SET bytes = ?1, seq = seq + 1000 WHERE device = ?2",
+                {Value::Bytes(bytes), a_id});
   node::SyncReport r = MustSync(b);
   EXPECT_TRUE(Mentions(r, "signature does not verify"));
   EXPECT_EQ(r.chain.new_evidence, 0u) << "a hub cannot make evidence against anyone";

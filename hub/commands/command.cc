@@ -163,12 +163,6 @@ absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir, Fi
   return store;
 }
 
-absl::Status NotOnPostgres(std::string_view command) {
-  return absl::FailedPreconditionError(
-      absl::StrCat("fieldhub ", AV(command), " is not available on a PostgreSQL store yet ",
-                   "(it reads the rows of hub.db); nothing was read"));
-}
-
 std::string Pad(const std::string& s, size_t width) {
   // Columns as the node's tables count them (text::DisplayWidth); a value
   // wider than its column is printed whole, not cut as text::PadTo does.

@@ -137,10 +137,6 @@ class Command {
 absl::StatusOr<std::unique_ptr<SqliteHubStore>> OpenStore(const DataDir& dir,
                                                          FileCheck check = FileCheck::kOpened);
 
-// FAILED_PRECONDITION: `command` reads hub.db's replica itself and is not
-// available on a PostgreSQL store yet (docs/POSTGRES.md).
-absl::Status NotOnPostgres(std::string_view command);
-
 // The hub's store as `fieldhub --store TARGET --data-dir DIR` opens it:
 // hub.db in `dir` if `target` is empty (OpenStore, `check` applies), else
 // the PostgreSQL store `target` names (PostgresHubStore::Open, kExisting

@@ -9,8 +9,10 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/status_macros.h"
 
 namespace fieldsync::hub::pg {
+
 namespace {
 
 // Type OIDs of pg_type (src/include/catalog/pg_type.dat), stable.
@@ -258,56 +260,63 @@ absl::Status Connection::Check(pg_result* r) {
   return absl::InternalError(line);
 }
 
-absl::StatusOr<Result> Connection::Exec(std::string_view sql, const std::vector<Param>& params) {
-  std::vector<Oid> types;
-  std::vector<const char*> values;
-  std::vector<int> lengths, formats;
+Connection::Bound Connection::Bind(const std::vector<Param>& params) {
+  Bound b;
   for (const Param& p : params) {
     switch (p.kind()) {
-      case Param::Kind::kNull: types.push_back(0); break;
-      case Param::Kind::kInt: types.push_back(kInt8Oid); break;
-      case Param::Kind::kText: types.push_back(kTextOid); break;
-      case Param::Kind::kBytes: types.push_back(kByteaOid); break;
-      case Param::Kind::kBool: types.push_back(kBoolOid); break;
+      case Param::Kind::kNull: b.types.push_back(0); break;
+      case Param::Kind::kInt: b.types.push_back(kInt8Oid); break;
+      case Param::Kind::kText: b.types.push_back(kTextOid); break;
+      case Param::Kind::kBytes: b.types.push_back(kByteaOid); break;
+      case Param::Kind::kBool: b.types.push_back(kBoolOid); break;
     }
-    values.push_back(p.null() ? nullptr : p.wire().data());
-    lengths.push_back(static_cast<int>(p.wire().size()));
-    formats.push_back(1);
+    b.values.push_back(p.null() ? nullptr : p.wire().data());
+    b.lengths.push_back(static_cast<int>(p.wire().size()));
+    b.formats.push_back(1);
   }
-  const int n = static_cast<int>(params.size());
+  return b;
+}
+
+Connection::Seen* Connection::Lookup(std::string_view sql, const Bound& b) {
+  if (static_cast<int>(b.types.size()) > kMaxPreparedParams) return nullptr;
   // The key: the parameter types, then the text.
-  std::string key(reinterpret_cast<const char*>(types.data()), types.size() * sizeof(Oid));
+  std::string key(reinterpret_cast<const char*>(b.types.data()), b.types.size() * sizeof(Oid));
   key.append(sql.data(), sql.size());
-  Seen* seen = nullptr;
-  if (n <= kMaxPreparedParams) {
-    auto it = statements_.find(key);
-    if (it == statements_.end() && statements_.size() < kMaxStatementsSeen) {
-      it = statements_.emplace(std::move(key), Seen{}).first;
-    }
-    if (it != statements_.end()) seen = &it->second;
+  auto it = statements_.find(key);
+  if (it == statements_.end() && statements_.size() < kMaxStatementsSeen) {
+    it = statements_.emplace(std::move(key), Seen{}).first;
   }
+  return it == statements_.end() ? nullptr : &it->second;
+}
+
+absl::StatusOr<Result> Connection::Exec(std::string_view sql, const std::vector<Param>& params) {
+  FS_RETURN_IF_ERROR(Flush());  // what was deferred goes first
+  const Bound b = Bind(params);
+  const int n = static_cast<int>(params.size());
+  Seen* seen = Lookup(sql, b);
   if (seen != nullptr && seen->name.empty() && ++seen->uses >= 2) {
     // Its second run: prepared once for the connection's life. A failed
     // prepare (inside a failed transaction, say) is not kept and fails as
     // the statement would.
     const std::string name = absl::StrCat("fs", ++prepared_);
     const std::string text(sql);
-    Result prep(PQprepare(c_, name.c_str(), text.c_str(), n, types.data()));
+    Result prep(PQprepare(c_, name.c_str(), text.c_str(), n, b.types.data()));
     absl::Status s = Check(prep.r_);
     if (!s.ok()) return s;
     seen->name = name;
   }
   Result r(seen != nullptr && !seen->name.empty()
-               ? PQexecPrepared(c_, seen->name.c_str(), n, values.data(), lengths.data(),
-                                formats.data(), /*resultFormat=*/1)
-               : PQexecParams(c_, std::string(sql).c_str(), n, types.data(), values.data(),
-                              lengths.data(), formats.data(), /*resultFormat=*/1));
+               ? PQexecPrepared(c_, seen->name.c_str(), n, b.values.data(), b.lengths.data(),
+                                b.formats.data(), /*resultFormat=*/1)
+               : PQexecParams(c_, std::string(sql).c_str(), n, b.types.data(), b.values.data(),
+                              b.lengths.data(), b.formats.data(), /*resultFormat=*/1));
   absl::Status s = Check(r.r_);
   if (!s.ok()) return s;
   return r;
 }
 
 absl::StatusOr<std::string> Connection::Command(std::string_view sql) {
+  FS_RETURN_IF_ERROR(Flush());  // what was deferred goes first
   const std::string text(sql);
   Result r(PQexec(c_, text.c_str()));
   absl::Status s = Check(r.r_);
@@ -317,6 +326,7 @@ absl::StatusOr<std::string> Connection::Command(std::string_view sql) {
 
 absl::Status Connection::CopyOut(std::string_view sql,
                                  const std::function<absl::Status(std::string_view)>& chunk) {
+  FS_RETURN_IF_ERROR(Flush());  // what was deferred goes first
   const std::string text(sql);
   {
     Result started(PQexec(c_, text.c_str()));
@@ -349,6 +359,7 @@ absl::Status Connection::CopyOut(std::string_view sql,
 
 absl::Status Connection::CopyIn(std::string_view sql,
                                 const std::function<absl::StatusOr<bool>(std::string*)>& next) {
+  FS_RETURN_IF_ERROR(Flush());  // what was deferred goes first
   const std::string text(sql);
   {
     Result started(PQexec(c_, text.c_str()));

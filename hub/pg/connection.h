@@ -115,6 +115,20 @@ class Connection {
   // connection (PQprepare) and executed from then on without being parsed
   // and planned again (docs/POSTGRES.md, "Round trips").
   absl::StatusOr<Result> Exec(std::string_view sql, const std::vector<Param>& params = {});
+  // A write whose answer (rows, count) nobody reads, sent later
+  // (hub/pg/pipeline.cc): inside a transaction it is kept, and sent with
+  // the writes deferred after it in one round trip (libpq's pipeline mode)
+  // before this connection's next Exec, Command or copy -- so that
+  // whatever runs after it sees it, as if it had run at once -- and its
+  // failure is that call's. Outside a transaction it runs at once.
+  absl::Status Defer(std::string_view sql, std::vector<Param> params);
+  // Sends what was deferred, in order, in one round trip; the first
+  // failure (the statements after it are not run, and the transaction has
+  // failed). Done by every Exec, Command and copy first.
+  absl::Status Flush();
+  // Forgets what was deferred (its transaction is being rolled back).
+  void DropDeferred() { deferred_.clear(); }
+
   // Runs SQL without parameters, possibly several statements (schema
   // migrations, BEGIN/COMMIT). Returns the last command's tag ("COMMIT",
   // "ROLLBACK", "CREATE TABLE" ...).
@@ -144,8 +158,23 @@ class Connection {
     int uses = 0;
     std::string name;
   };
+  // Parameters as libpq takes them (binary; types by OID).
+  struct Bound {
+    std::vector<unsigned int> types;
+    std::vector<const char*> values;
+    std::vector<int> lengths, formats;
+  };
+  static Bound Bind(const std::vector<Param>& params);
+  // The statement's record (null past kMaxStatementsSeen, or with too many
+  // parameters to prepare).
+  Seen* Lookup(std::string_view sql, const Bound& b);
   std::unordered_map<std::string, Seen> statements_;
   int prepared_ = 0;
+  struct Deferred {
+    std::string sql;
+    std::vector<Param> params;
+  };
+  std::vector<Deferred> deferred_;
 };
 
 }  // namespace fieldsync::hub::pg

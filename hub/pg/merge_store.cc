@@ -88,12 +88,11 @@ absl::StatusOr<Value> PgMergeRow::CurrentValue(size_t slot) { return slots_[slot
 absl::Status PgMergeRow::DropConflicts(size_t slot, const std::optional<Version>& base,
                                        const std::vector<Version>& resolves) {
   auto drop = [&](const Version& v) {
-    return conn_.Exec("DELETE FROM hub_conflicts WHERE tbl = $1 AND row = $2 AND col = $3 AND "
-                      "hlc = $4 AND device = $5",
-                      {Param::Text(table_.name), Param::Bytes(row_.view()),
+    return conn_.Defer("DELETE FROM hub_conflicts WHERE tbl = $1 AND row = $2 AND col = $3 AND "
+                       "hlc = $4 AND device = $5",
+                       {Param::Text(table_.name), Param::Bytes(row_.view()),
                        Param::Text(Column(slot)), Param::Int(Packed(v.hlc)),
-                       Param::Bytes(v.device.view())})
-        .status();
+                       Param::Bytes(v.device.view())});
   };
   if (base) FS_RETURN_IF_ERROR(drop(*base));
   for (const Version& r : resolves) FS_RETURN_IF_ERROR(drop(r));
@@ -108,11 +107,10 @@ absl::Status PgMergeRow::KeepConflict(size_t slot, const Version& v,
                           base ? Param::Int(Packed(base->hlc)) : Param::Null(),
                           base ? Param::Bytes(base->device.view()) : Param::Null()};
   AppendValue(value, &p);
-  return conn_.Exec("INSERT INTO hub_conflicts(tbl, row, col, hlc, device, base_hlc, "
-                    "base_device, kind, ival, sval) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-                    "$9, $10) ON CONFLICT DO NOTHING",
-                    p)
-      .status();
+  return conn_.Defer("INSERT INTO hub_conflicts(tbl, row, col, hlc, device, base_hlc, "
+                     "base_device, kind, ival, sval) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                     "$9, $10) ON CONFLICT DO NOTHING",
+                     p);
 }
 
 absl::Status PgMergeRow::Win(size_t slot, const Version& version,
@@ -154,7 +152,7 @@ absl::Status PgMergeRow::Store() {
                     "EXCLUDED.base_device, kind = EXCLUDED.kind, ival = EXCLUDED.ival, sval = "
                     "EXCLUDED.sval");
   }
-  FS_RETURN_IF_ERROR(conn_.Exec(sql, p).status());
+  FS_RETURN_IF_ERROR(conn_.Defer(sql, p));
   exists_ = true;
   for (Slot& slot : slots_) {
     if (slot.written == nullptr) continue;
@@ -231,22 +229,20 @@ absl::StatusOr<int64_t> PgMergeStore::AppendLog(const Commit& c) {
   const int64_t position = head_ + 1;
   // The signature only of a whole commit, as the replica keeps it.
   const bool signed_whole = !c.signature.empty() && c.omitted.empty();
-  FS_RETURN_IF_ERROR(conn_.Exec("INSERT INTO hub_log(position, author, seq, hlc, body, "
-                                "signature) VALUES ($1, $2, $3, $4, $5, $6)",
-                                {Param::Int(position), Param::Bytes(c.author.view()),
+  FS_RETURN_IF_ERROR(conn_.Defer("INSERT INTO hub_log(position, author, seq, hlc, body, "
+                                 "signature) VALUES ($1, $2, $3, $4, $5, $6)",
+                                 {Param::Int(position), Param::Bytes(c.author.view()),
                                  Param::Int(static_cast<int64_t>(c.seq)),
                                  Param::Int(Packed(c.hlc)), Param::Bytes(body_buf_),
-                                 signed_whole ? Param::Bytes(c.signature) : Param::Null()})
-                         .status());
+                                 signed_whole ? Param::Bytes(c.signature) : Param::Null()}));
   a->held_seq = c.seq;
   a->max_hlc = std::max(a->max_hlc, c.hlc.packed());
-  FS_RETURN_IF_ERROR(conn_.Exec("INSERT INTO hub_authors(device, held_seq, max_hlc) VALUES ($1, "
-                                "$2, $3) ON CONFLICT (device) DO UPDATE SET held_seq = "
-                                "EXCLUDED.held_seq, max_hlc = EXCLUDED.max_hlc",
-                                {Param::Bytes(c.author.view()),
+  FS_RETURN_IF_ERROR(conn_.Defer("INSERT INTO hub_authors(device, held_seq, max_hlc) VALUES ($1, "
+                                 "$2, $3) ON CONFLICT (device) DO UPDATE SET held_seq = "
+                                 "EXCLUDED.held_seq, max_hlc = EXCLUDED.max_hlc",
+                                 {Param::Bytes(c.author.view()),
                                  Param::Int(static_cast<int64_t>(a->held_seq)),
-                                 Param::Int(static_cast<int64_t>(a->max_hlc))})
-                         .status());
+                                 Param::Int(static_cast<int64_t>(a->max_hlc))}));
   head_ = position;
   // Its own stamps always; another device's only within the skew limit.
   if (c.author == self_) {
@@ -262,10 +258,9 @@ absl::Status PgMergeStore::PassOver(const DeviceId& author, uint64_t seq) {
   if (a == nullptr) return error_;
   if (seq <= a->held_seq) return absl::OkStatus();
   a->held_seq = seq;
-  return conn_.Exec("INSERT INTO hub_authors(device, held_seq) VALUES ($1, $2) ON CONFLICT "
-                    "(device) DO UPDATE SET held_seq = EXCLUDED.held_seq",
-                    {Param::Bytes(author.view()), Param::Int(static_cast<int64_t>(seq))})
-      .status();
+  return conn_.Defer("INSERT INTO hub_authors(device, held_seq) VALUES ($1, $2) ON CONFLICT "
+                     "(device) DO UPDATE SET held_seq = EXCLUDED.held_seq",
+                     {Param::Bytes(author.view()), Param::Int(static_cast<int64_t>(seq))});
 }
 
 }  // namespace fieldsync::hub::pg

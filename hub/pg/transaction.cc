@@ -31,6 +31,8 @@ Transaction::~Transaction() {
 
 void Transaction::Rollback() {
   open_ = false;
+  // Writes deferred and not sent yet are not sent (hub/pg/pipeline.cc).
+  conn_->DropDeferred();
   // A connection that is lost has no transaction left to end; otherwise the
   // ROLLBACK of a failed or open transaction succeeds.
   (void)conn_->Command("ROLLBACK");

@@ -1,6 +1,7 @@
 #include "hub/pg/views.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -121,22 +122,58 @@ absl::StatusOr<std::optional<LogEntry>> PgView::LoggedCommit(const DeviceId& dev
 
 absl::StatusOr<std::optional<RowSnapshot>> PgView::ExportRow(const std::string& table,
                                                              const RowId& row) {
+  FS_ASSIGN_OR_RETURN(std::vector<std::optional<RowSnapshot>> one, ExportRows(table, {row}));
+  return std::move(one.front());
+}
+
+// Three queries whatever the number of rows: the rows held, their
+// registers, their conflict records (the ids as one bytea parameter, 16
+// bytes each, split by the server).
+absl::StatusOr<std::vector<std::optional<RowSnapshot>>> PgView::ExportRows(
+    const std::string& table, const std::vector<RowId>& rows) {
   const int ti = schema_.TableIndex(table);
   if (ti < 0) return absl::InvalidArgumentError(absl::StrCat("unknown table \"", table, "\""));
   const TableDef& t = schema_.tables()[static_cast<size_t>(ti)];
-  FS_ASSIGN_OR_RETURN(Result exists, conn_.Exec("SELECT 1 FROM hub_rows WHERE tbl = $1 AND "
-                                                "row = $2",
-                                                {Param::Text(table), Param::Bytes(row.view())}));
-  if (exists.rows() == 0) return std::optional<RowSnapshot>();
-  RowSnapshot snap;
-  snap.table = table;
-  snap.row = row;
-  FS_ASSIGN_OR_RETURN(Result f, conn_.Exec("SELECT slot, hlc, device, base_hlc, base_device, "
-                                           "kind, ival, sval FROM hub_fields WHERE tbl = $1 AND "
-                                           "row = $2 ORDER BY slot",
-                                           {Param::Text(table), Param::Bytes(row.view())}));
+  std::vector<std::optional<RowSnapshot>> out(rows.size());
+  if (rows.empty()) return out;
+  std::string ids;
+  ids.reserve(rows.size() * 16);
+  std::map<RowId, size_t> at;  // a row's first index in `rows`
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ids.append(rows[i].view());
+    at.emplace(rows[i], i);
+  }
+  const std::vector<Param> params = {Param::Text(table), Param::Bytes(ids)};
+  constexpr char kIn[] =
+      " row IN (SELECT substring($2 FROM i * 16 + 1 FOR 16) FROM generate_series(0, length($2) / "
+      "16 - 1) AS i)";
+  // The snapshot a register or conflict record of row i belongs to; null
+  // for a row not held (no hub_rows entry: left out, as ExportRow did).
+  auto slot_of = [&](const Result& r, int i) -> absl::StatusOr<RowSnapshot*> {
+    FS_ASSIGN_OR_RETURN(const RowId row, Id16::FromBytes(r.Bytes(i, 0), "row"));
+    auto it = at.find(row);
+    if (it == at.end() || !out[it->second].has_value()) return nullptr;
+    return &*out[it->second];
+  };
+  FS_ASSIGN_OR_RETURN(Result held, conn_.Exec(absl::StrCat("SELECT row FROM hub_rows WHERE tbl "
+                                                           "= $1 AND", kIn), params));
+  for (int i = 0; i < held.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(const RowId row, Id16::FromBytes(held.Bytes(i, 0), "row"));
+    auto it = at.find(row);
+    if (it == at.end()) continue;
+    out[it->second] = RowSnapshot{};
+    out[it->second]->table = table;
+    out[it->second]->row = row;
+  }
+  FS_ASSIGN_OR_RETURN(Result f, conn_.Exec(absl::StrCat("SELECT row, slot, hlc, device, "
+                                                        "base_hlc, base_device, kind, ival, sval "
+                                                        "FROM hub_fields WHERE tbl = $1 AND",
+                                                        kIn, " ORDER BY row, slot"),
+                                           params));
   for (int i = 0; i < f.rows(); ++i) {
-    FS_ASSIGN_OR_RETURN(int64_t slot, f.Int(i, 0));
+    FS_ASSIGN_OR_RETURN(RowSnapshot* snap, slot_of(f, i));
+    if (snap == nullptr) continue;
+    FS_ASSIGN_OR_RETURN(int64_t slot, f.Int(i, 1));
     if (slot < 0 || static_cast<size_t>(slot) > t.columns.size()) {
       return absl::DataLossError(absl::StrCat("hub_fields holds slot ", slot, " of ", table,
                                               ", which has no such column"));
@@ -144,30 +181,38 @@ absl::StatusOr<std::optional<RowSnapshot>> PgView::ExportRow(const std::string& 
     FieldState fs;
     fs.column = slot == 0 ? std::string(kLiveColumn)
                           : std::string(t.columns[static_cast<size_t>(slot) - 1].name);
-    fs.value = ValueAt(f, i, 5);
-    FS_ASSIGN_OR_RETURN(fs.version.version, VersionOf(f, i, 1, 2));
-    if (!f.IsNull(i, 3)) {
-      FS_ASSIGN_OR_RETURN(fs.version.base, VersionOf(f, i, 3, 4));
+    fs.value = ValueAt(f, i, 6);
+    FS_ASSIGN_OR_RETURN(fs.version.version, VersionOf(f, i, 2, 3));
+    if (!f.IsNull(i, 4)) {
+      FS_ASSIGN_OR_RETURN(fs.version.base, VersionOf(f, i, 4, 5));
     }
-    snap.fields.push_back(std::move(fs));
+    snap->fields.push_back(std::move(fs));
   }
-  FS_ASSIGN_OR_RETURN(Result c, conn_.Exec("SELECT col, hlc, device, base_hlc, base_device, "
-                                           "kind, ival, sval FROM hub_conflicts WHERE tbl = $1 "
-                                           "AND row = $2 ORDER BY col, hlc, device",
-                                           {Param::Text(table), Param::Bytes(row.view())}));
+  FS_ASSIGN_OR_RETURN(Result c, conn_.Exec(absl::StrCat("SELECT row, col, hlc, device, "
+                                                        "base_hlc, base_device, kind, ival, sval "
+                                                        "FROM hub_conflicts WHERE tbl = $1 AND",
+                                                        kIn, " ORDER BY row, col, hlc, device"),
+                                           params));
   for (int i = 0; i < c.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(RowSnapshot* snap, slot_of(c, i));
+    if (snap == nullptr) continue;
     ConflictRecord rec;
     rec.table = table;
-    rec.row = row;
-    rec.column = c.Bytes(i, 0);
-    FS_ASSIGN_OR_RETURN(rec.version, VersionOf(c, i, 1, 2));
-    if (!c.IsNull(i, 3)) {
-      FS_ASSIGN_OR_RETURN(rec.base, VersionOf(c, i, 3, 4));
+    rec.row = snap->row;
+    rec.column = c.Bytes(i, 1);
+    FS_ASSIGN_OR_RETURN(rec.version, VersionOf(c, i, 2, 3));
+    if (!c.IsNull(i, 4)) {
+      FS_ASSIGN_OR_RETURN(rec.base, VersionOf(c, i, 4, 5));
     }
-    rec.value = ValueAt(c, i, 5);
-    snap.conflicts.push_back(std::move(rec));
+    rec.value = ValueAt(c, i, 6);
+    snap->conflicts.push_back(std::move(rec));
   }
-  return std::optional<RowSnapshot>(std::move(snap));
+  // A row asked for twice is given twice.
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const size_t first = at[rows[i]];
+    if (first != i) out[i] = out[first];
+  }
+  return out;
 }
 
 absl::StatusOr<std::optional<std::vector<Value>>> PgView::CurrentValues(
@@ -190,15 +235,16 @@ absl::StatusOr<std::optional<std::vector<Value>>> PgView::CurrentValues(
     }
     slots.push_back(ci + 1);
   }
-  FS_ASSIGN_OR_RETURN(Result exists, conn_.Exec("SELECT 1 FROM hub_rows WHERE tbl = $1 AND "
-                                                "row = $2",
-                                                {Param::Text(table), Param::Bytes(row.view())}));
-  if (exists.rows() == 0) return std::optional<std::vector<Value>>();
-  FS_ASSIGN_OR_RETURN(Result f, conn_.Exec("SELECT slot, kind, ival, sval FROM hub_fields WHERE "
-                                           "tbl = $1 AND row = $2",
+  // One query: no answer if the row is not held, a NULL slot if it holds
+  // no register.
+  FS_ASSIGN_OR_RETURN(Result f, conn_.Exec("SELECT f.slot, f.kind, f.ival, f.sval FROM hub_rows "
+                                           "r LEFT JOIN hub_fields f ON f.tbl = r.tbl AND f.row "
+                                           "= r.row WHERE r.tbl = $1 AND r.row = $2",
                                            {Param::Text(table), Param::Bytes(row.view())}));
+  if (f.rows() == 0) return std::optional<std::vector<Value>>();
   std::vector<Value> out(columns.size(), Value::Null());
   for (int i = 0; i < f.rows(); ++i) {
+    if (f.IsNull(i, 0)) continue;
     FS_ASSIGN_OR_RETURN(int64_t slot, f.Int(i, 0));
     for (size_t k = 0; k < slots.size(); ++k) {
       if (slots[k] == slot) out[k] = ValueAt(f, i, 1);
@@ -302,11 +348,10 @@ absl::Status PgView::RecordReferralStatus(const RowId& referral, const Version& 
   FS_RETURN_IF_ERROR(MustWrite("RecordReferralStatus"));
   // Kept once (the first status a version wrote): a second writer's insert
   // of the same version does nothing.
-  return conn_.Exec("INSERT INTO hub_referral_status(referral, hlc, device, status) VALUES ($1, "
-                    "$2, $3, $4) ON CONFLICT DO NOTHING",
-                    {Param::Bytes(referral.view()), Param::Int(Packed(version.hlc)),
-                     Param::Bytes(version.device.view()), Param::Text(status)})
-      .status();
+  return conn_.Defer("INSERT INTO hub_referral_status(referral, hlc, device, status) VALUES ($1, "
+                     "$2, $3, $4) ON CONFLICT DO NOTHING",
+                     {Param::Bytes(referral.view()), Param::Int(Packed(version.hlc)),
+                     Param::Bytes(version.device.view()), Param::Text(status)});
 }
 
 // ---------------------------------------------------------------------------
@@ -344,8 +389,15 @@ absl::Status PgView::Locked(const std::function<absl::Status()>& body) {
   return RetryLater(InTransaction(conn_, Isolation::kReadCommitted,
                                   [&](Transaction&) -> absl::Status {
     FS_RETURN_IF_ERROR(LockLogHead(conn_).status());
-    return body();
+    return Cached(body);
   }));
+}
+
+absl::Status PgView::Cached(const std::function<absl::Status()>& body) {
+  cache_.emplace();
+  absl::Status s = body();
+  cache_.reset();
+  return s;
 }
 
 absl::Status PgView::MergeTransaction(const std::function<absl::Status(MergeStore&)>& body) {
@@ -356,12 +408,11 @@ absl::Status PgView::MergeTransaction(const std::function<absl::Status(MergeStor
     // latest committed state.
     FS_ASSIGN_OR_RETURN(const int64_t head, LockLogHead(conn_));
     PgMergeStore store(conn_, schema_, clock_, self_, head);
-    absl::Status s = body(store);
+    absl::Status s = Cached([&]() { return body(store); });
     if (s.ok()) s = store.error();
     FS_RETURN_IF_ERROR(s);
     if (store.head() == head) return absl::OkStatus();
-    return conn_.Exec("UPDATE hub_log_head SET position = $1", {Param::Int(store.head())})
-        .status();
+    return conn_.Defer("UPDATE hub_log_head SET position = $1", {Param::Int(store.head())});
   }));
 }
 
@@ -374,7 +425,7 @@ absl::Status PgView::Atomically(const std::function<absl::Status()>& body) {
   return RetryLater(InTransaction(conn_, Isolation::kReadCommitted,
                                   [&](Transaction&) -> absl::Status {
     FS_RETURN_IF_ERROR(LockLogHead(conn_).status());
-    return body();
+    return Cached(body);
   }));
 }
 

@@ -27,6 +27,7 @@
 
 #include "clock/hlc.h"
 #include "hub/pg/connection.h"
+#include "hub/pg/scope_cache.h"
 #include "hub/storage.h"
 
 namespace fieldsync::hub::pg {
@@ -53,6 +54,8 @@ class PgView final : public HubWriteTxn {
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override;
   absl::StatusOr<std::optional<RowSnapshot>> ExportRow(const std::string& table,
                                                        const RowId& row) override;
+  absl::StatusOr<std::vector<std::optional<RowSnapshot>>> ExportRows(
+      const std::string& table, const std::vector<RowId>& rows) override;
   absl::Status ScanRows(const std::string& table, const std::vector<std::string>& columns,
                         bool include_deleted, const Visit& visit) override;
   absl::StatusOr<std::optional<RowScopeEntry>> RowScope(const std::string& table,
@@ -171,6 +174,11 @@ class PgView final : public HubWriteTxn {
   absl::Status Locked(const std::function<absl::Status()>& body);
   // FAILED_PRECONDITION in a snapshot.
   absl::Status MustWrite(std::string_view call) const;
+  // `body` with the scope cache on (hub/pg/scope_cache.h): called in a
+  // transaction that holds the log head's row lock; emptied after it.
+  absl::Status Cached(const std::function<absl::Status()>& body);
+  // The scope cache if a locked write transaction is open, else null.
+  ScopeCache* cache() { return cache_ ? &*cache_ : nullptr; }
 
   Connection& conn_;
   const Schema& schema_;
@@ -178,6 +186,7 @@ class PgView final : public HubWriteTxn {
   const DeviceId self_;
   const bool writer_;
   const int64_t log_scope_from_;
+  std::optional<ScopeCache> cache_;
 };
 
 // hub_meta 'log_scope_from' (8 bytes, big-endian), 0 if absent: the last

@@ -89,6 +89,7 @@ absl::StatusOr<bool> PgView::DropTombstone(const std::string& table, const RowId
 absl::Status PgView::RecordPurged(const Tombstone& t, uint64_t epoch, bool shared,
                                   const std::vector<std::string>& provinces) {
   FS_RETURN_IF_ERROR(MustWrite("RecordPurged"));
+  if (ScopeCache* c = cache()) c->DropRow(t.table, t.row);
   FS_ASSIGN_OR_RETURN(Param list, NameList(provinces));
   // Remembered (replacing an older record of it), its scope forgotten.
   return conn_.Exec("WITH s AS (DELETE FROM hub_row_scope WHERE tbl = $1 AND row = $2) INSERT "

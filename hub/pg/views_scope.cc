@@ -70,12 +70,20 @@ absl::StatusOr<Param> NameList(const std::vector<std::string>& names) {
 
 absl::StatusOr<std::optional<RowScopeEntry>> PgView::RowScope(const std::string& table,
                                                               const RowId& row) {
+  ScopeCache* c = cache();
+  if (c != nullptr) {
+    auto it = c->rows.find({table, row});
+    if (it != c->rows.end()) return it->second;
+  }
   FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT owner, case_id, restricted, ever_public FROM "
                                            "hub_row_scope WHERE tbl = $1 AND row = $2",
                                            {Param::Text(table), Param::Bytes(row.view())}));
-  if (r.rows() == 0) return std::optional<RowScopeEntry>();
-  FS_ASSIGN_OR_RETURN(RowScopeEntry e, EntryAt(r, 0, 0));
-  return std::optional<RowScopeEntry>(std::move(e));
+  std::optional<RowScopeEntry> out;
+  if (r.rows() > 0) {
+    FS_ASSIGN_OR_RETURN(out, EntryAt(r, 0, 0));
+  }
+  if (c != nullptr) c->rows[{table, row}] = out;
+  return out;
 }
 
 absl::StatusOr<std::optional<std::string>> PgView::TableOf(
@@ -90,10 +98,17 @@ absl::StatusOr<std::optional<std::string>> PgView::TableOf(
 }
 
 absl::StatusOr<bool> PgView::CaseGranted(const RowId& case_id, const std::string& province) {
+  ScopeCache* c = cache();
+  if (c != nullptr) {
+    auto it = c->granted.find({case_id, province});
+    if (it != c->granted.end()) return it->second;
+  }
   FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT 1 FROM hub_grants WHERE case_id = $1 AND "
                                            "province = $2",
                                            {Param::Bytes(case_id.view()), Param::Text(province)}));
-  return r.rows() == 1;
+  const bool granted = r.rows() == 1;
+  if (c != nullptr) c->granted[{case_id, province}] = granted;
+  return granted;
 }
 
 absl::StatusOr<std::vector<RowId>> PgView::CasesGrantedTo(const std::string& province) {
@@ -114,11 +129,17 @@ absl::StatusOr<std::vector<RowId>> PgView::GrantsBetween(const std::string& prov
 }
 
 absl::StatusOr<std::vector<std::string>> PgView::CaseGrantees(const RowId& case_id) {
+  ScopeCache* c = cache();
+  if (c != nullptr) {
+    auto it = c->grantees.find(case_id);
+    if (it != c->grantees.end()) return it->second;
+  }
   FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT province FROM hub_grants WHERE case_id = $1 "
                                            "ORDER BY province",
                                            {Param::Bytes(case_id.view())}));
   std::vector<std::string> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(r.Bytes(i, 0));
+  if (c != nullptr) c->grantees[case_id] = out;
   return out;
 }
 
@@ -136,13 +157,26 @@ absl::StatusOr<std::vector<std::string>> PgView::GrantedCaseProvinces(
 }
 
 absl::StatusOr<std::vector<RowId>> PgView::CasesNaming(const RowId& person) {
+  ScopeCache* c = cache();
+  if (c != nullptr) {
+    auto it = c->cases_naming.find(person);
+    if (it != c->cases_naming.end()) return it->second;
+  }
   FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT case_id FROM hub_person_case WHERE person = "
                                            "$1 ORDER BY case_id",
                                            {Param::Bytes(person.view())}));
-  return Ids(r, "person case");
+  FS_ASSIGN_OR_RETURN(std::vector<RowId> out, Ids(r, "person case"));
+  if (c != nullptr) c->cases_naming[person] = out;
+  return out;
 }
 
 absl::StatusOr<std::optional<RowId>> PgView::PersonOfCase(const RowId& case_id) {
+  if (cache() != nullptr) {
+    // The first of PersonsOfCase's (ordered by person), as the query below.
+    FS_ASSIGN_OR_RETURN(const auto persons, PersonsOfCase(case_id));
+    if (persons.empty()) return std::optional<RowId>();
+    return std::optional<RowId>(persons.front().first);
+  }
   FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT person FROM hub_person_case WHERE case_id = "
                                            "$1 ORDER BY person LIMIT 1",
                                            {Param::Bytes(case_id.view())}));
@@ -153,6 +187,11 @@ absl::StatusOr<std::optional<RowId>> PgView::PersonOfCase(const RowId& case_id) 
 
 absl::StatusOr<std::vector<std::pair<RowId, std::optional<std::string>>>> PgView::PersonsOfCase(
     const RowId& case_id) {
+  ScopeCache* c = cache();
+  if (c != nullptr) {
+    auto it = c->persons_of_case.find(case_id);
+    if (it != c->persons_of_case.end()) return it->second;
+  }
   FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT p.person, s.owner FROM hub_person_case p "
                                            "LEFT JOIN hub_row_scope s ON s.tbl = 'persons' AND "
                                            "s.row = p.person WHERE p.case_id = $1 ORDER BY "
@@ -165,6 +204,7 @@ absl::StatusOr<std::vector<std::pair<RowId, std::optional<std::string>>>> PgView
     if (!r.IsNull(i, 1)) owner = r.Bytes(i, 1);
     out.emplace_back(id, std::move(owner));
   }
+  if (c != nullptr) c->persons_of_case[case_id] = out;
   return out;
 }
 
@@ -279,10 +319,10 @@ absl::StatusOr<std::vector<LogEntry>> PgView::LogEntriesUnder(
 absl::Status PgView::AddGrant(const RowId& case_id, const std::string& province,
                               int64_t position) {
   FS_RETURN_IF_ERROR(MustWrite("AddGrant"));
-  return conn_.Exec("INSERT INTO hub_grants(case_id, province, position) VALUES ($1, $2, $3) "
-                    "ON CONFLICT DO NOTHING",
-                    {Param::Bytes(case_id.view()), Param::Text(province), Param::Int(position)})
-      .status();
+  if (ScopeCache* c = cache()) c->DropGrants();
+  return conn_.Defer("INSERT INTO hub_grants(case_id, province, position) VALUES ($1, $2, $3) "
+                     "ON CONFLICT DO NOTHING",
+                     {Param::Bytes(case_id.view()), Param::Text(province), Param::Int(position)});
 }
 
 // Each call one statement, whatever the number of keys or subjects.
@@ -290,19 +330,17 @@ absl::Status PgView::AddLogScope(const std::set<std::string>& keys, int64_t posi
   FS_RETURN_IF_ERROR(MustWrite("AddLogScope"));
   if (keys.empty()) return absl::OkStatus();
   FS_ASSIGN_OR_RETURN(Param list, NameList(std::vector<std::string>(keys.begin(), keys.end())));
-  return conn_.Exec("INSERT INTO hub_log_scope(province, position) SELECT "
-                    "unnest(string_to_array($1, chr(31))), $2 ON CONFLICT DO NOTHING",
-                    {list, Param::Int(position)})
-      .status();
+  return conn_.Defer("INSERT INTO hub_log_scope(province, position) SELECT "
+                     "unnest(string_to_array($1, chr(31))), $2 ON CONFLICT DO NOTHING",
+                     {list, Param::Int(position)});
 }
 
 absl::Status PgView::AddLogSubjects(const std::set<RowId>& subjects, int64_t position) {
   FS_RETURN_IF_ERROR(MustWrite("AddLogSubjects"));
   if (subjects.empty()) return absl::OkStatus();
-  return conn_.Exec(absl::StrCat("INSERT INTO hub_log_subject(subject, position) SELECT id, $2 "
+  return conn_.Defer(absl::StrCat("INSERT INTO hub_log_subject(subject, position) SELECT id, $2 "
                                  "FROM ", kIdsOf1, " ON CONFLICT DO NOTHING"),
-                    {IdList(subjects), Param::Int(position)})
-      .status();
+                     {IdList(subjects), Param::Int(position)});
 }
 
 absl::Status PgView::KeyLogOfSubjects(const std::set<RowId>& subjects,
@@ -311,39 +349,39 @@ absl::Status PgView::KeyLogOfSubjects(const std::set<RowId>& subjects,
   if (subjects.empty() || provinces.empty()) return absl::OkStatus();
   FS_ASSIGN_OR_RETURN(Param list,
                       NameList(std::vector<std::string>(provinces.begin(), provinces.end())));
-  return conn_.Exec(absl::StrCat("INSERT INTO hub_log_scope(province, position) SELECT p, "
+  return conn_.Defer(absl::StrCat("INSERT INTO hub_log_scope(province, position) SELECT p, "
                                  "s.position FROM unnest(string_to_array($2, chr(31))) AS p, "
                                  "hub_log_subject s WHERE s.subject IN (SELECT id FROM ",
                                  kIdsOf1, ") ON CONFLICT DO NOTHING"),
-                    {IdList(subjects), list})
-      .status();
+                     {IdList(subjects), list});
 }
 
 absl::Status PgView::LinkPerson(const RowId& person, const RowId& case_id) {
   FS_RETURN_IF_ERROR(MustWrite("LinkPerson"));
-  return conn_.Exec("INSERT INTO hub_person_case(person, case_id) VALUES ($1, $2) ON CONFLICT "
-                    "DO NOTHING",
-                    {Param::Bytes(person.view()), Param::Bytes(case_id.view())})
-      .status();
+  if (ScopeCache* c = cache()) c->DropPersons();
+  return conn_.Defer("INSERT INTO hub_person_case(person, case_id) VALUES ($1, $2) ON CONFLICT "
+                     "DO NOTHING",
+                     {Param::Bytes(person.view()), Param::Bytes(case_id.view())});
 }
 
 absl::Status PgView::UpsertRowScope(const std::string& table, const RowId& row,
                                     const std::string& owner, const std::optional<RowId>& case_id,
                                     std::optional<bool> restricted) {
   FS_RETURN_IF_ERROR(MustWrite("UpsertRowScope"));
-  return conn_.Exec(
+  if (ScopeCache* c = cache()) c->Upserted(table, row, owner, case_id, restricted);
+  return conn_.Defer(
       "INSERT INTO hub_row_scope AS s(tbl, row, owner, case_id, restricted) VALUES ($1, $2, $3, "
       "$4, coalesce($5::boolean, false)) ON CONFLICT (tbl, row) DO UPDATE SET owner = CASE WHEN "
       "EXCLUDED.owner = '' THEN s.owner ELSE EXCLUDED.owner END, case_id = "
       "coalesce(EXCLUDED.case_id, s.case_id), restricted = coalesce($5::boolean, s.restricted)",
       {Param::Text(table), Param::Bytes(row.view()), Param::Text(owner),
        case_id ? Param::Bytes(case_id->view()) : Param::Null(),
-       restricted ? Param::Bool(*restricted) : Param::Null()})
-      .status();
+       restricted ? Param::Bool(*restricted) : Param::Null()});
 }
 
 absl::StatusOr<bool> PgView::MarkEverPublic(const std::string& table, const RowId& row) {
   FS_RETURN_IF_ERROR(MustWrite("MarkEverPublic"));
+  if (ScopeCache* c = cache()) c->DropRow(table, row);
   FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("UPDATE hub_row_scope SET ever_public = true WHERE "
                                            "tbl = $1 AND row = $2 AND NOT ever_public",
                                            {Param::Text(table), Param::Bytes(row.view())}));
@@ -363,21 +401,20 @@ absl::Status PgView::AddMove(const std::string& table, const RowId& row,
 
 absl::Status PgView::AddPublic(const std::string& table, const RowId& row, int64_t position) {
   FS_RETURN_IF_ERROR(MustWrite("AddPublic"));
-  return conn_.Exec("INSERT INTO hub_public(tbl, row, position) VALUES ($1, $2, $3) ON "
-                    "CONFLICT DO NOTHING",
-                    {Param::Text(table), Param::Bytes(row.view()), Param::Int(position)})
-      .status();
+  return conn_.Defer("INSERT INTO hub_public(tbl, row, position) VALUES ($1, $2, $3) ON "
+                     "CONFLICT DO NOTHING",
+                     {Param::Text(table), Param::Bytes(row.view()), Param::Int(position)});
 }
 
 absl::Status PgView::SetDeleted(const std::string& table, const RowId& row, bool deleted,
                                 int64_t position, int64_t at_millis) {
   FS_RETURN_IF_ERROR(MustWrite("SetDeleted"));
-  return conn_.Exec("UPDATE hub_row_scope SET deleted_pos = CASE WHEN $3 THEN "
-                    "coalesce(deleted_pos, $4) END, deleted_at = CASE WHEN $3 THEN "
-                    "coalesce(deleted_at, $5) END WHERE tbl = $1 AND row = $2",
-                    {Param::Text(table), Param::Bytes(row.view()), Param::Bool(deleted),
-                     Param::Int(position), Param::Int(at_millis)})
-      .status();
+  // The deletion marks are no part of a scope entry: what is kept stays.
+  return conn_.Defer("UPDATE hub_row_scope SET deleted_pos = CASE WHEN $3 THEN "
+                     "coalesce(deleted_pos, $4) END, deleted_at = CASE WHEN $3 THEN "
+                     "coalesce(deleted_at, $5) END WHERE tbl = $1 AND row = $2",
+                     {Param::Text(table), Param::Bytes(row.view()), Param::Bool(deleted),
+                     Param::Int(position), Param::Int(at_millis)});
 }
 
 absl::StatusOr<std::vector<Tombstone>> PgView::TombstonesDeletedBy(int64_t at_millis) {

@@ -76,6 +76,21 @@ class HubRows {
     return out;
   }
 
+  // The conflict records the hub keeps on a row, as Replica::Conflicts
+  // gives them (none for a row it does not hold).
+  absl::StatusOr<std::vector<ConflictRecord>> Conflicts(const std::string& table,
+                                                        const RowId& row) {
+    std::vector<ConflictRecord> out;
+    absl::Status s = storage_->Read([&](hub::HubReadTxn& r) -> absl::Status {
+      auto snap = r.ExportRow(table, row);
+      if (!snap.ok()) return snap.status();
+      if (snap->has_value()) out = (*snap)->conflicts;
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
   // The log after `after`, as Replica::LogAfter gives it: (position,
   // commit), at most `limit`.
   absl::StatusOr<std::vector<std::pair<int64_t, Commit>>> LogAfter(int64_t after, size_t limit) {
@@ -88,6 +103,20 @@ class HubRows {
         if (!c.ok()) return c.status();
         out.emplace_back(e.position, *std::move(c));
       }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  // The log entry of the commit that wrote `version` (as
+  // Replica::RawLogEntryAt finds it on a laptop); nullopt if none.
+  absl::StatusOr<std::optional<hub::LogEntry>> LogEntryOf(const Version& version) {
+    std::optional<hub::LogEntry> out;
+    absl::Status s = storage_->Read([&](hub::HubReadTxn& r) -> absl::Status {
+      auto got = r.CommitOfVersion(version);
+      if (!got.ok()) return got.status();
+      out = *std::move(got);
       return absl::OkStatus();
     });
     if (!s.ok()) return s;

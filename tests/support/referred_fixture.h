@@ -198,8 +198,8 @@ class ReferredFixture : public SyncTest {
   // The log entry of `version` as the hub stores it, as a witness.
   sync::PulledEntry HubWitness(const Version& version) {
     sync::PulledEntry w;
-    auto hub = OpenHubReplica();
-    auto raw = hub->RawLogEntryAt(version);
+    auto hub = OpenHubRows();
+    auto raw = hub->LogEntryOf(version);
     EXPECT_TRUE(raw.ok() && raw->has_value());
     if (!raw.ok() || !raw->has_value()) return w;
     w.position = (*raw)->position;

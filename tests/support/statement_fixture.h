@@ -33,28 +33,18 @@ class StatementFixture : public SyncTest {
     return sync::RunPass(hub, n.replica(), *n.keys(), n.credential(), sync::PassOptions{});
   }
 
-  // The hub loses `author`'s commit `seq`, body and header (hub stopped).
+  // The hub loses `author`'s commit `seq`, body and header (TamperWithHub:
+  // hub.db with the hub stopped, PostgreSQL while it serves).
   void DropAtHub(harness::LocalNode& author, uint64_t seq) {
-    hub_->Stop();
-    {
-      auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
-      ASSERT_TRUE(d.ok());
-      auto del = (*d)->Prepared(
-          "DELETE FROM _fs_log WHERE seq = ?1 AND device = (SELECT idx FROM _fs_devices WHERE "
-          "id = ?2)");
-      ASSERT_TRUE(del.ok());
-      (*del)->BindInt(1, static_cast<int64_t>(seq));
-      (*del)->BindBlob(2, author.replica().device_id().view());
-      ASSERT_TRUE((*del)->Run().ok());
-      ASSERT_EQ((*d)->Changes(), 1);
-      auto chain = (*d)->Prepared("DELETE FROM hub_chain WHERE device = ?1 AND seq = ?2");
-      ASSERT_TRUE(chain.ok());
-      (*chain)->BindBlob(1, author.replica().device_id().view());
-      (*chain)->BindInt(2, static_cast<int64_t>(seq));
-      ASSERT_TRUE((*chain)->Run().ok());
-      ASSERT_EQ((*d)->Changes(), 1);
-    }
-    ASSERT_TRUE(hub_->Start().ok());
+    const std::vector<Value> which = {
+        Value::Int(static_cast<int64_t>(seq)),
+        Value::Bytes(std::string(author.replica().device_id().view()))};
+    TamperWithHub({"DELETE FROM _fs_log WHERE seq = ?1 AND device = (SELECT idx FROM _fs_devices "
+                   "WHERE id = ?2)",
+                   "DELETE FROM hub_log WHERE seq = ?1 AND author = ?2"},
+                  which);
+    if (HasFatalFailure()) return;
+    TamperWithHub("DELETE FROM hub_chain WHERE seq = ?1 AND device = ?2", which);
   }
 
   static std::vector<TrustEvidence> EvidenceOf(harness::LocalNode& n,

@@ -101,7 +101,8 @@ class SyncTest : public ::testing::Test {
   // Runs `sql` on the hub's database with the hub stopped, as someone with
   // its disk would, then starts it again.
   void EditHubWhileStopped(const std::string& sql,
-                           const std::function<void(sqlite::Stmt*)>& bind = nullptr) {
+                           const std::function<void(sqlite::Stmt*)>& bind = nullptr,
+                           bool must_change = true) {
     ASSERT_FALSE(HubOnPostgres()) << "edits hub.db: FS_SKIP_ON_POSTGRES in this test";
     hub_->Stop();
     {
@@ -111,27 +112,128 @@ class SyncTest : public ::testing::Test {
       ASSERT_TRUE(st.ok()) << st.status();
       if (bind) bind(st->get());
       ASSERT_TRUE((*st)->Run().ok());
-      ASSERT_GT((*db)->Changes(), 0) << sql;
+      if (must_change) {
+        ASSERT_GT((*db)->Changes(), 0) << sql;
+      }
     }
     ASSERT_TRUE(hub_->Start().ok());
   }
 
-  // The same on either store: `sql` (parameters ?1, ?2 ... as SQLite
-  // writes them; $1, $2 ... on PostgreSQL) run on the hub's tables with the
-  // hub stopped -- hub.db by someone with its disk, or the hub's PostgreSQL
-  // database by an administrator with psql -- then the hub started again.
-  // The tables and columns tampered with are named alike on both
-  // (docs/POSTGRES.md, "Schema").
-  void TamperWithHub(const std::string& sql, const std::vector<Value>& params) {
+  // SQL for the hub's tables on either store: `sqlite` for hub.db, and
+  // `postgres` for the PostgreSQL database where the two differ (empty: the
+  // same text, ?N read as $N). Tables and columns named alike on both are
+  // listed in docs/POSTGRES.md, "Schema".
+  struct StoreSql {
+    StoreSql(const char* both) : sqlite(both) {}  // NOLINT: one text for both stores
+    StoreSql(std::string both) : sqlite(std::move(both)) {}  // NOLINT
+    StoreSql(std::string lite, std::string pg) : sqlite(std::move(lite)), postgres(std::move(pg)) {}
+    std::string sqlite, postgres;
+  };
+
+  // `sql` (parameters ?1, ?2 ... as SQLite writes them; $1, $2 ... on
+  // PostgreSQL) run on the hub's tables: on hub.db with the hub stopped, by
+  // someone with its disk, then the hub started again; on PostgreSQL by an
+  // administrator with psql while the hub serves (attack review 23, L7: a
+  // restart would reset what the hub keeps in memory, which a live edit
+  // has to get past). At least one row must change if `must_change`.
+  void TamperWithHub(const StoreSql& sql, const std::vector<Value>& params,
+                     bool must_change = true) {
     if (!HubOnPostgres()) {
-      EditHubWhileStopped(sql, [&](sqlite::Stmt* st) {
-        for (size_t i = 0; i < params.size(); ++i) {
-          st->BindValue(static_cast<int>(i + 1), params[i]);
-        }
-      });
+      EditHubWhileStopped(
+          sql.sqlite,
+          [&](sqlite::Stmt* st) {
+            for (size_t i = 0; i < params.size(); ++i) {
+              st->BindValue(static_cast<int>(i + 1), params[i]);
+            }
+          },
+          must_change);
       return;
     }
-    std::string pg_sql = sql;
+    auto r = OnHubsPostgres(sql, params);
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (must_change) {
+      ASSERT_GT(r->Affected(), 0) << (sql.postgres.empty() ? sql.sqlite : sql.postgres);
+    }
+  }
+
+  // SQL setting the text the hub serves in `column` of a `table` row (?1:
+  // the row's id), its version kept: on hub.db the replica's column, on
+  // PostgreSQL the field's register (hub_fields, slot 1 + column index).
+  static StoreSql SetHubText(const std::string& table, const std::string& column,
+                             const std::string& text) {
+    const int slot = 1 + FieldOfficeSchema().FindTable(table)->ColumnIndex(column);
+    return {absl::StrCat("UPDATE ", table, " SET ", column, " = '", text, "' WHERE id = ?1"),
+            absl::StrCat("UPDATE hub_fields SET sval = convert_to('", text, "', 'UTF8') WHERE "
+                         "tbl = '", table, "' AND row = ?1 AND slot = ", slot)};
+  }
+  // SQL on the hub's tables (as TamperWithHub's) that withholds every
+  // office's checkpoints: a new laptop then bootstraps from rows whole.
+  static std::vector<StoreSql> WithholdCheckpoints() {
+    return {StoreSql("DELETE FROM hub_checkpoint_rows"), StoreSql("DELETE FROM hub_checkpoints")};
+  }
+
+  // The first column of the first row `sql` reads from the hub's tables (as
+  // TamperWithHub's), the hub serving; -1 and a failure if none.
+  int64_t HubQueryInt(const StoreSql& sql, const std::vector<Value>& params = {}) {
+    if (!HubOnPostgres()) {
+      auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+      EXPECT_TRUE(db.ok()) << db.status();
+      if (!db.ok()) return -1;
+      auto st = (*db)->Prepared(sql.sqlite);
+      EXPECT_TRUE(st.ok()) << st.status();
+      if (!st.ok()) return -1;
+      for (size_t i = 0; i < params.size(); ++i) {
+        (*st)->BindValue(static_cast<int>(i + 1), params[i]);
+      }
+      auto row = (*st)->Step();
+      EXPECT_TRUE(row.ok() && *row) << sql.sqlite;
+      return row.ok() && *row ? (*st)->ColumnInt(0) : -1;
+    }
+    auto r = OnHubsPostgres(sql, params);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok() || r->rows() == 0) {
+      ADD_FAILURE() << "no row: " << (sql.postgres.empty() ? sql.sqlite : sql.postgres);
+      return -1;
+    }
+    auto v = r->Int(0, 0);
+    EXPECT_TRUE(v.ok()) << v.status();
+    return v.ok() ? *v : -1;
+  }
+
+  // The first column of every row `sql` reads from the hub's tables (as
+  // TamperWithHub's), as bytes, the hub serving.
+  std::vector<std::string> HubQueryStrings(const StoreSql& sql,
+                                           const std::vector<Value>& params = {}) {
+    std::vector<std::string> out;
+    if (!HubOnPostgres()) {
+      auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+      EXPECT_TRUE(db.ok()) << db.status();
+      if (!db.ok()) return out;
+      auto st = (*db)->Prepared(sql.sqlite);
+      EXPECT_TRUE(st.ok()) << st.status();
+      if (!st.ok()) return out;
+      for (size_t i = 0; i < params.size(); ++i) {
+        (*st)->BindValue(static_cast<int>(i + 1), params[i]);
+      }
+      while (true) {
+        auto row = (*st)->Step();
+        EXPECT_TRUE(row.ok()) << row.status();
+        if (!row.ok() || !*row) break;
+        out.push_back((*st)->ColumnString(0));
+      }
+      return out;
+    }
+    auto r = OnHubsPostgres(sql, params);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return out;
+    for (int i = 0; i < r->rows(); ++i) out.push_back(r->Bytes(i, 0));
+    return out;
+  }
+
+  // `sql` run on the hub's PostgreSQL database in a connection of its own.
+  absl::StatusOr<hub::pg::Result> OnHubsPostgres(StoreSql sql, const std::vector<Value>& params) {
+    std::string& pg_sql = sql.postgres;
+    if (pg_sql.empty()) pg_sql = sql.sqlite;
     for (size_t i = params.size(); i >= 1; --i) {
       const std::string from = absl::StrCat("?", i), to = absl::StrCat("$", i);
       for (size_t at = pg_sql.find(from); at != std::string::npos; at = pg_sql.find(from, at)) {
@@ -147,15 +249,9 @@ class SyncTest : public ::testing::Test {
         default: bound.push_back(hub::pg::Param::Null()); break;
       }
     }
-    hub_->Stop();
-    {
-      auto conn = hub::pg::Connection::Open(hub_->store());
-      ASSERT_TRUE(conn.ok()) << conn.status();
-      auto r = (*conn)->Exec(pg_sql, bound);
-      ASSERT_TRUE(r.ok()) << r.status();
-      ASSERT_GT(r->Affected(), 0) << pg_sql;
-    }
-    ASSERT_TRUE(hub_->Start().ok());
+    auto conn = hub::pg::Connection::Open(hub_->store());
+    if (!conn.ok()) return conn.status();
+    return (*conn)->Exec(pg_sql, bound);
   }
 
   // The metadata a laptop of today puts on a call, for a call the test

@@ -1,0 +1,194 @@
+// The scope tables as the writer reads them inside its write transaction
+// (hub_row_scope, hub_grants, hub_person_case; hub/storage.h), on both
+// stores. The PostgreSQL writer keeps what it read of them for the length
+// of one transaction that holds the log head's row lock
+// (hub/pg/scope_cache.h): its own writes must be read back at once, and
+// nothing read under one lock may be trusted under the next, where another
+// hub process -- or an administrator with psql -- may have changed them.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "clock/clock_source.h"
+#include "hub/pg/connection.h"
+#include "hub/pg/storage.h"
+#include "hub/sqlite_storage.h"
+#include "support/pg_cluster.h"
+#include "support/temp_dir.h"
+
+namespace fieldsync::hub {
+namespace {
+
+enum class Store { kSqlite, kPostgres };
+
+std::string StoreName(const ::testing::TestParamInfo<Store>& info) {
+  return info.param == Store::kSqlite ? "sqlite" : "postgresql";
+}
+
+RowId IdOf(char b) { return *Id16::FromBytes(std::string(16, b), "test id"); }
+
+// The owner a row's scope entry names ("(none)" without an entry).
+std::string OwnerOf(HubWriteTxn& w, const std::string& table, const RowId& row) {
+  auto e = w.RowScope(table, row);
+  EXPECT_TRUE(e.ok()) << e.status();
+  if (!e.ok()) return "(error)";
+  return e->has_value() ? (*e)->owner : "(none)";
+}
+
+class HubScopeCacheTest : public ::testing::TestWithParam<Store> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Store::kPostgres) {
+      absl::Status s = db_.Create();
+      ASSERT_TRUE(s.ok()) << s;
+    }
+    hub_ = Open();
+    ASSERT_NE(hub_, nullptr);
+  }
+
+  // The store as one more hub process opens it.
+  std::unique_ptr<HubStorage> Open() {
+    if (GetParam() == Store::kPostgres) {
+      auto hub = PostgresHubStorage::Open(db_.uri(), SystemClock::Get());
+      EXPECT_TRUE(hub.ok()) << hub.status();
+      return hub.ok() ? std::unique_ptr<HubStorage>(std::move(hub).value()) : nullptr;
+    }
+    auto hub = SqliteHubStorage::Open(dir_.File("hub.db"), SystemClock::Get());
+    EXPECT_TRUE(hub.ok()) << hub.status();
+    return hub.ok() ? std::unique_ptr<HubStorage>(std::move(hub).value()) : nullptr;
+  }
+
+  fieldsync::testing::TempDir dir_;
+  fieldsync::testing::PgDatabase db_;
+  std::unique_ptr<HubStorage> hub_;
+};
+
+// Every read of the scope tables after a write of them in the same
+// transaction reads what was written: the row's entry, the case's grants,
+// the person's cases and the case's persons with their owners, an entry
+// forgotten by a collection.
+TEST_P(HubScopeCacheTest, AWriteTransactionReadsItsOwnScopeWritesAtOnce) {
+  const RowId kase = IdOf('\x10'), person = IdOf('\x20'), contact = IdOf('\x30');
+  absl::Status s = hub_->Write([&](HubWriteTxn& w) {
+    return w.Atomically([&]() -> absl::Status {
+      EXPECT_EQ(OwnerOf(w, "cases", kase), "(none)");
+      EXPECT_TRUE(w.UpsertRowScope("cases", kase, "LC", std::nullopt, false).ok());
+      EXPECT_EQ(OwnerOf(w, "cases", kase), "LC");
+      EXPECT_TRUE(w.UpsertRowScope("cases", kase, "HN", std::nullopt, std::nullopt).ok());
+      EXPECT_EQ(OwnerOf(w, "cases", kase), "HN");
+
+      EXPECT_TRUE(w.UpsertRowScope("contacts", contact, "LC", kase, false).ok());
+      EXPECT_FALSE((*w.RowScope("contacts", contact))->ever_public);
+      EXPECT_TRUE(*w.MarkEverPublic("contacts", contact));
+      EXPECT_TRUE((*w.RowScope("contacts", contact))->ever_public);
+
+      EXPECT_FALSE(*w.CaseGranted(kase, "DN"));
+      EXPECT_TRUE(w.CaseGrantees(kase)->empty());
+      EXPECT_TRUE(w.AddGrant(kase, "DN", 3).ok());
+      EXPECT_TRUE(*w.CaseGranted(kase, "DN"));
+      EXPECT_EQ(*w.CaseGrantees(kase), std::vector<std::string>{"DN"});
+
+      EXPECT_TRUE(w.CasesNaming(person)->empty());
+      EXPECT_TRUE(w.PersonsOfCase(kase)->empty());
+      EXPECT_EQ(*w.PersonOfCase(kase), std::nullopt);
+      EXPECT_TRUE(w.LinkPerson(person, kase).ok());
+      EXPECT_EQ(*w.CasesNaming(person), std::vector<RowId>{kase});
+      EXPECT_EQ(*w.PersonOfCase(kase), std::optional<RowId>(person));
+      auto persons = w.PersonsOfCase(kase);
+      EXPECT_EQ(persons->size(), 1u);
+      EXPECT_EQ(persons->front().second, std::nullopt) << "the person has no entry yet";
+      EXPECT_TRUE(w.UpsertRowScope("persons", person, "LC", std::nullopt, false).ok());
+      persons = w.PersonsOfCase(kase);
+      EXPECT_EQ(persons->size(), 1u);
+      EXPECT_EQ(persons->front().second, std::optional<std::string>("LC"))
+          << "the person's owner, written since the case's persons were read";
+
+      EXPECT_TRUE(w.RecordPurged(Tombstone{"cases", kase, 5}, 1, false, {"HN"}).ok());
+      EXPECT_EQ(OwnerOf(w, "cases", kase), "(none)") << "a collected row's entry is forgotten";
+      return absl::OkStatus();
+    });
+  });
+  ASSERT_TRUE(s.ok()) << s;
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, HubScopeCacheTest,
+                         ::testing::Values(Store::kSqlite, Store::kPostgres), StoreName);
+
+// Another hub process on the same store changes a row's entry between two
+// write transactions of this one (its writes wait for the lock this one
+// holds): the second transaction reads the change, though the same view
+// read the entry before (PostgreSQL only: one writer of hub.db at a time).
+TEST(PgScopeCacheTest, WhatAnotherProcessWroteBetweenTwoTransactionsIsRead) {
+  fieldsync::testing::PgDatabase db;
+  ASSERT_TRUE(db.Create().ok());
+  auto opened = PostgresHubStorage::Open(db.uri(), SystemClock::Get());
+  auto second = PostgresHubStorage::Open(db.uri(), SystemClock::Get());
+  ASSERT_TRUE(opened.ok() && second.ok());
+  std::unique_ptr<HubStorage> mine = std::move(opened).value();
+  std::unique_ptr<HubStorage> other = std::move(second).value();
+  const RowId kase = IdOf('\x10');
+  auto upsert = [&](HubStorage& h, const std::string& owner) {
+    return h.Write([&](HubWriteTxn& w) {
+      return w.Atomically([&]() {
+        return w.UpsertRowScope("cases", kase, owner, std::nullopt, std::nullopt);
+      });
+    });
+  };
+  ASSERT_TRUE(upsert(*mine, "LC").ok());
+  absl::Status s = mine->Write([&](HubWriteTxn& w) -> absl::Status {
+    absl::Status first = w.Atomically([&]() -> absl::Status {
+      EXPECT_EQ(OwnerOf(w, "cases", kase), "LC");
+      EXPECT_FALSE(*w.CaseGranted(kase, "HN"));
+      return absl::OkStatus();
+    });
+    if (!first.ok()) return first;
+    // Between the two: another process moves the case and grants it.
+    EXPECT_TRUE(upsert(*other, "HN").ok());
+    EXPECT_TRUE(other->Write([&](HubWriteTxn& o) {
+                  return o.Atomically([&]() { return o.AddGrant(kase, "HN", 7); });
+                }).ok());
+    EXPECT_EQ(OwnerOf(w, "cases", kase), "HN") << "read outside a transaction";
+    return w.Atomically([&]() -> absl::Status {
+      EXPECT_EQ(OwnerOf(w, "cases", kase), "HN") << "an entry read under the last lock";
+      EXPECT_TRUE(*w.CaseGranted(kase, "HN")) << "a grant read under the last lock";
+      return absl::OkStatus();
+    });
+  });
+  ASSERT_TRUE(s.ok()) << s;
+}
+
+// An administrator with psql changes a row's entry while the hub serves:
+// the hub's next write transaction reads the change (PostgreSQL only).
+TEST(PgScopeCacheTest, AnAdministratorsEditIsReadByTheNextWriteTransaction) {
+  fieldsync::testing::PgDatabase db;
+  ASSERT_TRUE(db.Create().ok());
+  auto hub = PostgresHubStorage::Open(db.uri(), SystemClock::Get());
+  ASSERT_TRUE(hub.ok()) << hub.status();
+  const RowId kase = IdOf('\x10');
+  absl::Status s = (*hub)->Write([&](HubWriteTxn& w) -> absl::Status {
+    absl::Status first = w.Atomically([&]() -> absl::Status {
+      EXPECT_TRUE(w.UpsertRowScope("cases", kase, "LC", std::nullopt, false).ok());
+      EXPECT_EQ(OwnerOf(w, "cases", kase), "LC");
+      return absl::OkStatus();
+    });
+    if (!first.ok()) return first;
+    auto admin = pg::Connection::Open(db.uri());
+    EXPECT_TRUE(admin.ok()) << admin.status();
+    if (admin.ok()) {
+      auto r = (*admin)->Exec("UPDATE hub_row_scope SET owner = 'DN' WHERE tbl = 'cases'");
+      EXPECT_TRUE(r.ok() && r->Affected() == 1) << (r.ok() ? "" : r.status().ToString());
+    }
+    return w.Atomically([&]() -> absl::Status {
+      EXPECT_EQ(OwnerOf(w, "cases", kase), "DN");
+      return absl::OkStatus();
+    });
+  });
+  ASSERT_TRUE(s.ok()) << s;
+}
+
+}  // namespace
+}  // namespace fieldsync::hub
