@@ -12,6 +12,7 @@
 #include "node/commands/command.h"
 #include "node/commands/json.h"
 #include "node/ops/import_cases.h"
+#include "node/ops/import_json.h"
 #include "node/ops/import_map.h"
 
 namespace fieldsync::node {
@@ -32,31 +33,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
                                                    kMaxFileBytes >> 20, " MiB: split it"));
   }
   return s.str();
-}
-
-Json ReportJson(const ops::ImportReport& r, bool dry_run) {
-  Json columns = Json::array();
-  for (const ops::ImportColumn& c : r.columns) {
-    columns.push_back({{"header", Printable(c.header)}, {"field", c.field}});
-  }
-  Json rejected = Json::array();
-  for (const ops::RejectedRow& x : r.rejected) {
-    rejected.push_back({{"line", x.line}, {"reason", Printable(x.reason)}});
-  }
-  Json repeated = Json::array();
-  for (const auto& [line, of] : r.repeated) repeated.push_back({{"line", line}, {"repeats", of}});
-  return {{"encoding", std::string(ops::EncodingName(r.encoding))},
-          {"bom", r.bom},
-          {"separator", std::string(1, r.separator)},
-          {"columns", columns},
-          {"rows", r.rows},
-          {"rejected", rejected},
-          {"already", r.already},
-          {"repeated", repeated},
-          {"new_rows", r.new_rows},
-          {"imported", r.imported},
-          {"dry_run", dry_run},
-          {"codes", r.codes}};
 }
 
 std::string ReportText(const std::string& file, const ops::ImportReport& r) {
@@ -127,7 +103,9 @@ int RunImportCommand(const Args& args) {
   const ops::ImportReport& r = *report;
   const bool refused = !in.dry_run && !r.rejected.empty();
   if (c.json) {
-    Print(JsonLine(ReportJson(r, in.dry_run)));
+    Json out = ops::ImportReportJson(r);
+    out["dry_run"] = in.dry_run;
+    Print(JsonLine(out));
   } else {
     std::string tail;
     if (in.dry_run) {

@@ -16,6 +16,7 @@
 #include "base/strings.h"
 #include "node/console/api.h"
 #include "node/ops/import_cases.h"
+#include "node/ops/import_json.h"
 #include "node/ops/import_map.h"
 #include "text/text.h"
 
@@ -26,38 +27,6 @@ ApiReply Invalid(const std::string& field, const std::string& detail) {
   ApiReply e = ErrorKey(400, "err.invalid", detail);
   e.body["field"] = field;
   return e;
-}
-
-Json ReportJson(const ops::ImportReport& r) {
-  Json columns = Json::array();
-  for (const ops::ImportColumn& c : r.columns) {
-    columns.push_back({{"header", Printable(c.header)}, {"field", c.field}});
-  }
-  Json rejected = Json::array();
-  for (const ops::RejectedRow& x : r.rejected) {
-    rejected.push_back({{"line", x.line}, {"reason", Printable(x.reason)}});
-  }
-  Json repeated = Json::array();
-  for (const auto& [line, of] : r.repeated) repeated.push_back({{"line", line}, {"repeats", of}});
-  Json preview = Json::array();
-  for (const auto& rec : r.preview) {
-    Json cells = Json::array();
-    for (const std::string& cell : rec) cells.push_back(Printable(cell));
-    preview.push_back(std::move(cells));
-  }
-  return {{"encoding", std::string(ops::EncodingName(r.encoding))},
-          {"bom", r.bom},
-          {"separator", std::string(1, r.separator)},
-          {"columns", columns},
-          {"fields", ops::ImportFields()},
-          {"rows", r.rows},
-          {"rejected", rejected},
-          {"already", r.already.size()},
-          {"repeated", repeated},
-          {"new_rows", r.new_rows},
-          {"imported", r.imported},
-          {"codes", r.codes},
-          {"preview", preview}};
 }
 
 }  // namespace
@@ -98,9 +67,9 @@ ApiReply Api::Import(ConsoleOffice& o, const ApiRequest& r) {
     if (!m->is_object()) return Invalid("map", "map: {HEADER: FIELD}");
     for (const auto& [header, field] : m->items()) {
       if (!field.is_string()) return Invalid("map", absl::StrCat("map: ", header, " must be text"));
-      std::string f = field.get<std::string>();
-      if (f.empty()) f = "-";
-      auto pair = ops::ParseImportMap(absl::StrCat("x=", f));
+      const std::string& f = field.get_ref<const std::string&>();
+      auto pair = ops::ParseImportMap(
+          absl::StrCat("x=", f.empty() ? absl::string_view("-") : absl::string_view(f)));
       if (!pair.ok()) return Invalid("map", std::string(pair.status().message()));
       auto h = NormalizeInput(header, "map");
       if (!h.ok()) return Invalid("map", std::string(h.status().message()));
@@ -119,7 +88,18 @@ ApiReply Api::Import(ConsoleOffice& o, const ApiRequest& r) {
     return ErrorReply(report.status(), locked);
   }
   ApiReply out;
-  out.body = ReportJson(*report);
+  out.body = ops::ImportReportJson(*report);
+  // The page's: how many imported before, the fields a column may fill,
+  // the first records as decoded.
+  out.body["already"] = report->already.size();
+  out.body["fields"] = ops::ImportFields();
+  Json preview = Json::array();
+  for (const auto& rec : report->preview) {
+    Json cells = Json::array();
+    for (const std::string& cell : rec) cells.push_back(Printable(cell));
+    preview.push_back(std::move(cells));
+  }
+  out.body["preview"] = std::move(preview);
   out.body["dry_run"] = *dry_run;
   // Rows refused: nothing imported (all or nothing), said as a refusal.
   if (!*dry_run && !report->rejected.empty()) {
