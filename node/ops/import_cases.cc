@@ -207,6 +207,9 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
     if (written.status().code() == absl::StatusCode::kFailedPrecondition && !o.keys.unlocked()) {
       return o.RequireUnlocked("importing cases");
     }
+    // A disk error while committing says itself whether the write may
+    // have been kept; any other failure wrote nothing.
+    if (written.status().code() == absl::StatusCode::kUnavailable) return written.status();
     return absl::Status(written.status().code(),
                         absl::StrCat(written.status().message(), ". Nothing was imported"));
   }
