@@ -65,6 +65,8 @@ const std::map<std::string, Entry>& Commands() {
     (*m)["erase"] = Entry{setup, setup_switches, RunEraseCommand};
     (*m)["sync"] = Entry{setup, setup_switches, RunSyncCommand};
     (*m)["daemon"] = Entry{setup, setup_switches, RunDaemonCommand};
+    (*m)["import"] = Entry{with(keys, {"encoding", "map", "key-column"}),
+                           {"json", "help", "dry-run"}, RunImportCommand};
     (*m)["version"] = Entry{{"data-dir"}, {"json", "help"}, RunVersionCommand};
     (*m)["console"] = Entry{{"data-dir", "officer", "port", "idle-lock"}, {"help", "no-browser"},
                             RunConsoleCommand};

@@ -65,6 +65,7 @@ int RunEraseCommand(const Args& args);
 int RunSyncCommand(const Args& args);
 int RunDaemonCommand(const Args& args);
 int RunVersionCommand(const Args& args);
+int RunImportCommand(const Args& args);
 
 // --pull-batch N (sync, daemon): records per pull message, 0 (the hub's
 // default) if not given; INVALID_ARGUMENT beyond 10000 or not a number.

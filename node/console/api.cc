@@ -130,6 +130,7 @@ ApiReply Api::Handle(const ApiRequest& r) {
     if (r.path == "remove") return Remove(**o, r);
     if (r.path == "resolve") return ResolveConflict(**o, r);
     if (r.path == "setaside") return SetAsideAction(**o, r);
+    if (r.path == "import") return Import(**o, r);
     if (r.path == "sync") return SyncStart(*std::move(o));
   }
   return ErrorKey(404, "err.not_found", absl::StrCat(r.method, " /api/", r.path));

@@ -94,6 +94,8 @@ class Api {
   ApiReply DirectoryPage(ConsoleOffice& o, const ApiRequest& r);
   // The Report page (api_report.cc): the anonymised figures.
   ApiReply Report(ConsoleOffice& o, const ApiRequest& r);
+  // The Import page (api_import.cc): a register's dry run, then its import.
+  ApiReply Import(ConsoleOffice& o, const ApiRequest& r);
   // The Sync page (api_sync.cc): a pass started in the background; its
   // progress, polled without counting as activity.
   ApiReply SyncStart(std::unique_ptr<ConsoleOffice> o);

@@ -26,7 +26,9 @@
 namespace fieldsync::node::console {
 namespace {
 
-constexpr size_t kMaxBody = 1 << 20;
+// Bodies: 8 MiB, for a register of some thousands of rows sent in base64
+// to the Import page (docs/CONSOLE.md).
+constexpr size_t kMaxBody = 8 << 20;
 
 void Headers(httplib::Response& res) {
   res.set_header("Cache-Control", "no-store");

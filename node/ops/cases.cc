@@ -168,7 +168,7 @@ absl::StatusOr<std::vector<HistoryLine>> History(
 
 }  // namespace
 
-absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in) {
+absl::StatusOr<PreparedCase> PrepareCase(const Office& o, const NewCase& in) {
   const bool named = std::any_of(in.person.begin(), in.person.end(), [](const auto& e) {
     return e.first == "full_name" && !e.second.empty();
   });
@@ -223,9 +223,16 @@ absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in) {
   kase.emplace_back("trafficking_status", Value::Text("possible"));
   kase.emplace_back("urgency", Value::Text(in.urgent ? "urgent" : "normal"));
   kase.emplace_back("opened_on", Value::Text(today));
-  FS_RETURN_IF_ERROR(
-      o.Commit(LocalTxn().Create("persons", person_id, person).Create("cases", case_id, kase)));
-  return OpenedCase{code, case_id, person_id, in.urgent, o.DateWarning()};
+  return PreparedCase{OpenedCase{code, case_id, person_id, in.urgent, o.DateWarning()},
+                      std::move(person), std::move(kase)};
+}
+
+absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in) {
+  FS_ASSIGN_OR_RETURN(PreparedCase c, PrepareCase(o, in));
+  FS_RETURN_IF_ERROR(o.Commit(LocalTxn()
+                                  .Create("persons", c.opened.person_id, std::move(c.person))
+                                  .Create("cases", c.opened.case_id, std::move(c.kase))));
+  return c.opened;
 }
 
 absl::StatusOr<ChangedCaseField> SetCaseField(const Office& o, const CaseFieldChange& in) {

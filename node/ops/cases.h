@@ -37,6 +37,13 @@ struct OpenedCase {
 };
 // Writes the person and the case in one commit, status intake, opened today.
 absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in);
+// OpenCase's checks and the two records it would write, nothing written:
+// for writing many cases in one transaction (import_cases.h).
+struct PreparedCase {
+  OpenedCase opened;
+  Fields person, kase;
+};
+absl::StatusOr<PreparedCase> PrepareCase(const Office& o, const NewCase& in);
 // A new case's pseudonymous code (LC-2611-K3QX7): province, year and month,
 // 5 random characters.
 std::string NewCaseCode(const Office& o);

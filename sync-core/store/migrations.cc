@@ -27,6 +27,11 @@ const std::vector<const char*> kBookkeeping = {
     "CREATE TABLE IF NOT EXISTS _fs_conflicts(tbl TEXT NOT NULL, row BLOB NOT NULL, "
     "col TEXT NOT NULL, hlc INTEGER NOT NULL, device BLOB NOT NULL, base_hlc INTEGER, "
     "base_device BLOB, value BLOB, PRIMARY KEY(tbl, row, col, hlc, device)) WITHOUT ROWID",
+    // Rows brought in from an outside register (fieldnode import cases):
+    // each source row's key (32 bytes) and the row written for it, on this
+    // laptop only (session 24; docs/FORMATS.md, "Imported registers").
+    "CREATE TABLE IF NOT EXISTS _fs_imported(source_key BLOB PRIMARY KEY NOT NULL, "
+    "row BLOB NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID",
     // Sync cursors: positions in a peer's log, push acknowledgements.
     "CREATE TABLE IF NOT EXISTS _fs_cursors(name TEXT PRIMARY KEY NOT NULL, "
     "value INTEGER NOT NULL) WITHOUT ROWID",

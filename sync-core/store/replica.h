@@ -428,6 +428,15 @@ class Replica {
   // Several local transactions, one commit each, in one SQLite transaction:
   // all or none.
   absl::StatusOr<std::vector<Commit>> WriteMany(const std::vector<LocalTxn>& txns);
+  // WriteMany, and in the same SQLite transaction the source key of each row
+  // brought in from an outside register (`fieldnode import cases`; this
+  // laptop's table _fs_imported, docs/FORMATS.md) with the row written for
+  // it. ALREADY_EXISTS, nothing written, if a key is recorded already.
+  absl::StatusOr<std::vector<Commit>> WriteImported(
+      const std::vector<LocalTxn>& txns,
+      const std::vector<std::pair<std::string, RowId>>& sources, int64_t at_millis);
+  // Which of `keys` are recorded as imported already.
+  absl::StatusOr<std::set<std::string>> ImportedKeys(const std::vector<std::string>& keys);
 
   // Merges remote commits in one SQLite transaction, in dependency order
   // (a commit may come before one it depends on in `commits`). Idempotent.

@@ -276,18 +276,8 @@ absl::StatusOr<Commit> Replica::Write(const LocalTxn& txn) {
 }
 
 absl::StatusOr<std::vector<Commit>> Replica::WriteMany(const std::vector<LocalTxn>& txns) {
-  Impl& m = *impl_;
-  std::vector<Commit> out;
-  out.reserve(txns.size());
-  FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction& db_txn) -> absl::Status {
-    std::vector<RowState> states;
-    for (const LocalTxn& txn : txns) {
-      FS_ASSIGN_OR_RETURN(Commit c, m.WriteOne(db_txn, txn, &states));
-      out.push_back(std::move(c));
-    }
-    return absl::OkStatus();
-  }));
-  return out;
+  // WriteImported with no source key: the commits alone (replica_import.cc).
+  return WriteImported(txns, {}, 0);
 }
 
 absl::StatusOr<Commit> Replica::Impl::WriteOne(sqlite::Transaction& db_txn, const LocalTxn& txn,

@@ -367,6 +367,8 @@ try:
     driver.get(URL.split("/?")[0] + "/#/case/" + code)
     until_text("#keys-state", "Đã mở khoá")
 
+    until_text("#case-title", code)  # her file drawn: no page under way draws over the next
+
     # Lock: the same page shows no sealed value.
     driver.find_element(By.ID, "lock").click()
     until_text("#keys-state", "Đã khoá")
@@ -390,7 +392,8 @@ try:
                         ("referrals", "#/referrals"), ("devices", "#/devices"),
                         ("conflicts", "#/conflicts"), ("setaside", "#/setaside"),
                         ("report", "#/report"), ("directory", "#/directory?kind=contacts"),
-                        ("directory-services", "#/directory?kind=services")):
+                        ("directory-services", "#/directory?kind=services"),
+                        ("import", "#/import")):
         driver.get(URL.split("/?")[0] + "/" + hash_)
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#page > *")))
         time.sleep(0.2)  # the page's layout settles before the picture (not a check)

@@ -1,7 +1,8 @@
 // The fieldsync console's pages: Today, Cases, Intake, Case file, Sync (the
 // Referrals and Devices pages, and the case file's consents and referral
 // form: office.js; the Conflicts and Set-aside pages: conflicts.js; the
-// Report page: report.js; the Directories page: directory.js). Plain
+// Report page: report.js; the Directories page: directory.js; the Import
+// page: import.js). Plain
 // JavaScript, no framework; every text from messages.js; every change a
 // POST to /api/ (same origin); every API request carries the session in the
 // X-Fieldsync-Session header, kept in this tab's sessionStorage (never a
@@ -471,7 +472,7 @@ async function syncNow() {
 
 // ---- routing: #/today, #/cases?..., #/intake, #/case/CODE, #/sync,
 // #/referrals, #/devices, #/conflicts, #/setaside, #/report?threshold=,
-// #/directory?kind=&q= ----
+// #/directory?kind=&q=, #/import ----
 async function route() {
   const hash = location.hash || "#/today";
   const [path, query] = hash.slice(1).split("?");
@@ -493,6 +494,7 @@ async function route() {
     else if (path === "/setaside") await pageSetAside();
     else if (path === "/report") await pageReport(query || "");
     else if (path === "/directory") await pageDirectory(query || "");
+    else if (path === "/import") pageImport();
     else await pageToday();
   } catch (e) {
     showMessage(errorText(e));
