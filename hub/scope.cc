@@ -577,9 +577,14 @@ absl::StatusOr<std::vector<std::pair<std::string, RowId>>> Scope::NewlyVisible(
   // Persons moved to the province since `after` (session 24: before, its
   // laptops got the move alone, which needs entries behind their cursors,
   // and their pulls stopped there).
+  // Only one it still sees: moved on since (A to B, then B to C), it is no
+  // longer B's to receive, nor what C wrote since (attack review 24, MED 1).
   {
     FS_ASSIGN_OR_RETURN(const auto moved, data_.MovedBetween(province, after, upto));
-    for (const auto& [table, row] : moved) add(table, row);
+    for (const auto& [table, row] : moved) {
+      FS_ASSIGN_OR_RETURN(const bool sees, Visible(province, table, row));
+      if (sees) add(table, row);
+    }
   }
   const std::string cases_table = CasesName(data_.schema());
   const std::string persons_table = PersonsName(data_.schema());

@@ -616,6 +616,15 @@ TEST_F(ScopeRulesTest, APersonMovedToAnotherOfficeIsNewlyVisibleThereAtTheMove) 
   EXPECT_EQ(fresh->front(), std::make_pair(std::string("persons"), person_));
   EXPECT_TRUE(scope_.NewlyVisible("HG", 2, 3)->empty()) << "once, at the move";
   EXPECT_TRUE(scope_.NewlyVisible("LC", 0, 2)->empty()) << "not to the office it left";
+  // Moved on to a third office: a laptop of the second that has not pulled
+  // since before the first move gets nothing of it (attack review 24, MED 1:
+  // it got the person's current row, the third office's writes included).
+  ASSERT_TRUE(Push("HG", Write("persons", person_, {{"province", Value::Text("QN")}}), 3).ok());
+  EXPECT_FALSE(Sees("HG", "persons", person_));
+  EXPECT_TRUE(scope_.NewlyVisible("HG", 1, 3)->empty()) << "no longer the second office's";
+  fresh = scope_.NewlyVisible("QN", 2, 3);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ(*fresh, (std::vector<std::pair<std::string, RowId>>{{"persons", person_}}));
 }
 
 // Attack review 86, MED 1: each entry is kept under every province that

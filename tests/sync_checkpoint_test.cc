@@ -70,6 +70,31 @@ class CheckpointTest : public StatementFixture {
     auto r = (*st)->Step();
     return r.ok() && *r ? (*st)->ColumnInt(0) : -1;
   }
+
+  // `first` deletes `gone` and syncs twice; 50 ms later (`away` stale at
+  // 10 ms) the hub collects it. `away` missed the delete: its rebuild
+  // (unverified, one item a pull message) is cut after its first message,
+  // which leaves it not bootstrapped.
+  void CollectAndCutTheRebuild(harness::LocalNode& first, harness::LocalNode& away,
+                               const RowId& gone) {
+    LocalTxn del;
+    del.Delete("cases", gone);
+    ASSERT_TRUE(first.replica().Write(del).ok());
+    MustSync(first);
+    MustSync(first);  // acknowledges the delete
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+    ASSERT_EQ(gc.exit_code, 0) << gc.err;
+    ASSERT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
+    ASSERT_TRUE(away.Connect(hub_->address(), /*pull_batch=*/1).ok());
+    std::atomic<bool> stop{false};
+    auto cut = away.client().Sync(away.replica(), *away.keys(), away.credential(), &stop,
+                                  [&](const node::SyncReport& r) {
+                                    if (r.bootstrapped) stop = true;
+                                  });
+    ASSERT_FALSE(cut.ok()) << "stopped inside the rebuild";
+    ASSERT_EQ(away.replica().GetCursor(sync::kBootstrappedCursor).value_or(-1), 0);
+  }
 };
 
 TEST_F(CheckpointTest, ANewLaptopIsBootstrappedInVerifiedPagesOfItsColleaguesCheckpoint) {
@@ -228,26 +253,9 @@ TEST_F(CheckpointTest, ALaptopBootstrappedFromAnOlderCheckpointKeepsTheWorkItSen
   const RowId kept = NewCase(first.replica(), "LC", "Hà Thị Lan");
   MustSync(first);
   MustSync(away);
-  LocalTxn del;
-  del.Delete("cases", gone);
-  ASSERT_TRUE(first.replica().Write(del).ok());
-  MustSync(first);
-  MustSync(first);  // acknowledges the delete
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // `away` stale at 10 ms
-  auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
-  ASSERT_EQ(gc.exit_code, 0) << gc.err;
-  ASSERT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
-
   // The rebuild (unverified: `away` was bootstrapped) cut after its first
   // message.
-  ASSERT_TRUE(away.Connect(hub_->address(), /*pull_batch=*/1).ok());
-  std::atomic<bool> stop{false};
-  auto cut = away.client().Sync(away.replica(), *away.keys(), away.credential(), &stop,
-                                [&](const node::SyncReport& r) {
-                                  if (r.bootstrapped) stop = true;
-                                });
-  ASSERT_FALSE(cut.ok()) << "stopped inside the rebuild";
-  ASSERT_EQ(away.replica().GetCursor(sync::kBootstrappedCursor).value_or(-1), 0);
+  ASSERT_NO_FATAL_FAILURE(CollectAndCutTheRebuild(first, away, gone));
   // The office's checkpoint of the new epoch, then the laptop's own work.
   ASSERT_TRUE(MustSync(first).chain.checkpoint_adopted);
   const RowId mine = NewCase(away.replica(), "LC", "Vàng Thị Dợ");
@@ -322,26 +330,9 @@ TEST_F(CheckpointTest, ACheckpointBootstrapCutInTheLogAfterItStillAsksForEveryCo
   MustSync(first);
   MustSync(away);
   MustSync(other);
-  LocalTxn del;
-  del.Delete("cases", gone);
-  ASSERT_TRUE(first.replica().Write(del).ok());
-  MustSync(first);
-  MustSync(first);
-  MustSync(other);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // `away` stale at 10 ms
-  auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
-  ASSERT_EQ(gc.exit_code, 0) << gc.err;
-  ASSERT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
-  // `away` missed the delete: its rebuild, cut after its first message,
-  // leaves it not bootstrapped; the office's checkpoint of the new epoch.
-  ASSERT_TRUE(away.Connect(hub_->address(), /*pull_batch=*/1).ok());
-  std::atomic<bool> stop{false};
-  auto rebuilt = away.client().Sync(away.replica(), *away.keys(), away.credential(), &stop,
-                                    [&](const node::SyncReport& r) {
-                                      if (r.bootstrapped) stop = true;
-                                    });
-  ASSERT_FALSE(rebuilt.ok()) << "stopped inside the rebuild";
-  ASSERT_EQ(away.replica().GetCursor(sync::kBootstrappedCursor).value_or(-1), 0);
+  // `away` missed the delete: its rebuild, cut, leaves it not bootstrapped;
+  // the office's checkpoint of the new epoch.
+  ASSERT_NO_FATAL_FAILURE(CollectAndCutTheRebuild(first, away, gone));
   ASSERT_TRUE(MustSync(first).chain.checkpoint_adopted);
   // The log after the checkpoint: two commits of a colleague, one a message.
   NewCase(other.replica(), "LC", "Vàng Thị Dợ");
