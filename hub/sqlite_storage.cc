@@ -18,6 +18,7 @@
 #include "hub/sqlite_chain.h"
 #include "hub/sqlite_log_chain.h"
 #include "hub/sqlite_log_scope.h"
+#include "hub/sqlite_moves.h"
 #include "hub/sqlite_checkpoints.h"
 #include "hub/sqlite_statements.h"
 #include "store/replica_internal.h"
@@ -120,11 +121,8 @@ absl::Status CreateScopeTables(sqlite::Db& db) {
   // changed): installed whole at that province's next pull. Made on open
   // (session 24), no version change: a file of an older build has no moves
   // recorded, as before.
-  FS_RETURN_IF_ERROR(db.Exec(
-      "CREATE TABLE IF NOT EXISTS hub_moves(province TEXT NOT NULL, tbl TEXT NOT NULL, row BLOB "
-      "NOT NULL, position INTEGER NOT NULL, PRIMARY KEY(province, tbl, row)) WITHOUT ROWID"));
-  FS_RETURN_IF_ERROR(db.Exec(
-      "CREATE INDEX IF NOT EXISTS hub_moves_by_position ON hub_moves(province, position)"));
+  FS_RETURN_IF_ERROR(db.Exec(sqlite_moves::kTableSql));
+  FS_RETURN_IF_ERROR(db.Exec(sqlite_moves::kIndexSql));
   FS_RETURN_IF_ERROR(db.Exec(
       "CREATE TABLE IF NOT EXISTS hub_grants(case_id BLOB NOT NULL, province TEXT NOT NULL, "
       "position INTEGER NOT NULL, PRIMARY KEY(case_id, province)) WITHOUT ROWID"));

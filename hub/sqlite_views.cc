@@ -12,6 +12,7 @@
 #include "hub/sqlite_chain.h"
 #include "hub/sqlite_log_chain.h"
 #include "hub/sqlite_log_scope.h"
+#include "hub/sqlite_moves.h"
 #include "hub/sqlite_checkpoints.h"
 #include "hub/sqlite_statements.h"
 #include "hub/sqlite_storage.h"
@@ -446,31 +447,11 @@ class View : public Base {
     FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT tbl, row FROM hub_row_scope WHERE "
                                               "case_id = ?1 ORDER BY tbl, row"));
     st->BindBlob(1, case_id.view());
-    std::vector<std::pair<std::string, RowId>> out;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(1), "row"));
-      out.emplace_back(st->ColumnString(0), id);
-    }
-    return out;
+    return sqlite_moves::TableRows(*st.get());
   }
   absl::StatusOr<std::vector<std::pair<std::string, RowId>>> MovedBetween(
       const std::string& province, int64_t after, int64_t upto) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT tbl, row FROM hub_moves WHERE province = "
-                                              "?1 AND position > ?2 AND position <= ?3 ORDER BY "
-                                              "position, tbl, row"));
-    st->BindText(1, province);
-    st->BindInt(2, after);
-    st->BindInt(3, upto);
-    std::vector<std::pair<std::string, RowId>> out;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(st->ColumnBlob(1), "row"));
-      out.emplace_back(st->ColumnString(0), id);
-    }
-    return out;
+    return sqlite_moves::Between(db_, province, after, upto);
   }
   absl::StatusOr<std::vector<ScopedRow>> MadePublicBetween(int64_t after,
                                                            int64_t upto) override {
@@ -711,14 +692,7 @@ class WriteView : public View<HubWriteTxn> {
   }
   absl::Status AddMove(const std::string& table, const RowId& row, const std::string& province,
                        int64_t position) override {
-    FS_ASSIGN_OR_RETURN(auto mv, db_.Prepared("INSERT INTO hub_moves(province, tbl, row, position) "
-                                              "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(province, tbl, "
-                                              "row) DO UPDATE SET position = excluded.position"));
-    mv->BindText(1, province);
-    mv->BindText(2, table);
-    mv->BindBlob(3, row.view());
-    mv->BindInt(4, position);
-    return mv->Run();
+    return sqlite_moves::Add(db_, table, row, province, position);
   }
   absl::Status SetDeleted(const std::string& table, const RowId& row, bool deleted,
                           int64_t position, int64_t at_millis) override {
