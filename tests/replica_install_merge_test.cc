@@ -441,5 +441,54 @@ TEST_F(InstallMergeTest, ALateWriteOlderThanTheInstalledFieldButBasedOnItsBaseIs
   EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
+// The same, with the colleague's offline line two writes long: the copy's
+// winner is the second, based on the first, which this laptop never held
+// (not in its log, not in the row), so the base alone cannot show it
+// branched off. It is newer than the oldest version of the held field's
+// line (where every base is known), so nothing of that line can have
+// superseded it by its base: concurrent. Taken as inside the earlier
+// install because it is older than the installed field, it was lost at this
+// laptop alone (the simulation, FIELDSYNC_SIM_WITHOUT=gc
+// FIELDSYNC_SIM_SEED=12696364027395367963: HG2's two narrative edits of the
+// case HG referred to LC, a conflict record at LC1 and LC3, not at LC2).
+TEST_F(InstallMergeTest, ALateLineOfTwoWritesOlderThanTheInstalledFieldIsAConflict) {
+  std::unique_ptr<Replica> late = OpenReplica(dir_.File("late.db"), &clock_);
+  std::unique_ptr<Replica> restored = OpenReplica(dir_.File("restored.db"), &clock_);
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  PulledBatch first_commit;
+  first_commit.commits = {{1, c1}};
+  ASSERT_TRUE(late->ApplyPulled(first_commit).ok());
+  ASSERT_TRUE(restored->ApplyPulled(first_commit).ok());
+  // Offline, on c1, twice: both older than the author's c2, which has seen
+  // neither.
+  const Commit w1 = Write(*late, LocalTxn().Set("organisations", a, {{"name", T("late")}}));
+  const Commit w2 = Write(*late, LocalTxn().Set("organisations", a, {{"name", T("later")}}));
+  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  ASSERT_LT(w2.hlc, c2.hlc);
+  // The node installs the row as the hub then held it: c1 and c2.
+  PulledBatch first;
+  first.rows = {Export(*author_, a)};
+  first.rows_position = 2;
+  Pull(first);
+  // The hub put back holds c1 and the late line, not c2.
+  PulledBatch late_commits;
+  late_commits.commits = {{2, w1}, {3, w2}};
+  ASSERT_TRUE(restored->ApplyPulled(late_commits).ok());
+  PulledBatch again;
+  again.rows = {Export(*restored, a)};
+  again.rows_position = 3;
+  Pull(again);
+  EXPECT_EQ(NodeValue(a, kName), T("two"));
+  const std::vector<ConflictRecord> records = NodeConflicts(a);
+  ASSERT_EQ(records.size(), 1u) << "the late line's head was taken as inside the install";
+  EXPECT_EQ(records[0].value, T("later"));
+  // Every replica that applied every commit holds the same.
+  PulledBatch both;
+  both.commits = {{3, w1}, {4, w2}};
+  ASSERT_TRUE(author_->ApplyPulled(both).ok());
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

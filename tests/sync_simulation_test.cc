@@ -216,7 +216,13 @@ INSTANTIATE_TEST_SUITE_P(
         // commit for what the edit waited for, refused it for good, and HG2
         // doubted the claim at every sync (session 24, CI's seed
         // 2381705027; HubRestoreTest.AnEditWaitingForAColleaguesLost...).
-        RestoreSeed{12804643150799131624ull, "a colleague's lost version blamed on refused work"}));
+        RestoreSeed{12804643150799131624ull, "a colleague's lost version blamed on refused work"},
+        // After 8 restores HG2's two offline narrative edits of the case HG
+        // referred to LC came as the copy's winner (based on the first,
+        // which LC2 never held), older than the field LC2 held: taken as
+        // inside its earlier install, the conflict record was lost at LC2
+        // alone (session 25; InstallMergeTest.ALateLineOfTwoWrites...).
+        RestoreSeed{12696364027395367963ull, "a late line of two writes older than the held field"}));
 
 // Tombstone collection (held back from the default run until every seed
 // with it passes): seeds every condition on failed, a product defect

@@ -199,8 +199,15 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
         // write pushed late, which the earlier install never held; session
         // 22, FIELDSYNC_SIM_SEED=6219099193868288868). A conflict record
         // not held is such a write too: kept, never taken as held (review
-        // 21, MED 2).
-        const bool branched = w.base && history->line.count(*w.base) > 0;
+        // 21, MED 2). Nor one newer than the oldest version of that line
+        // (a base is older than its write, so nothing of the line below
+        // where it stops can have superseded it by its base) and not on it:
+        // the head of an offline line of several writes, whose base this
+        // laptop never held (FIELDSYNC_SIM_SEED=12696364027395367963). A
+        // held version that resolved it, its resolved versions unknown,
+        // shows it as a record again: the safe side.
+        const bool branched = (w.base && history->line.count(*w.base) > 0) ||
+                              (!history->line.empty() && *history->line.begin() < w.version);
         bool known = history->seen.count(w.version) > 0 || history->line.count(w.version) > 0 ||
                      (w.winner && installed_before && history->unlogged &&
                       w.version < *history->unlogged && !branched);
