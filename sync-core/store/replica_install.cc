@@ -21,13 +21,25 @@ absl::Status Replica::Impl::ReplayUnpushed(sqlite::Transaction&, const std::stri
   // Rows of a checkpoint older than what the hub acknowledged: its sent
   // work after the checkpoint's head too, which the hub's log after the
   // checkpoint does not send back (never what the hub refused).
+  // Nor, of what it refused, the work an officer has not resolved yet
+  // (docs/MERGE.md, rule (2)): it stays, as work not at the hub does, and
+  // one stamped ahead is re-dated later only in the rows that hold it.
+  // Not a commit this laptop set aside as damaged on its disk (code 9).
   const uint64_t after = own_upto ? std::min(pushed, *own_upto) : pushed;
-  if (after >= devices[self_idx].max_seq) return absl::OkStatus();
+  bool open_refused = false;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT 1 FROM _fs_set_aside WHERE discarded_at "
+                                              "= 0 AND code <> 9 LIMIT 1"));
+    FS_ASSIGN_OR_RETURN(open_refused, st->Step());
+  }
+  if (after >= devices[self_idx].max_seq && !open_refused) return absl::OkStatus();
   std::vector<Commit> mine;
   {
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND "
-                                              "seq > ?2 AND (seq > ?3 OR seq NOT IN (SELECT "
-                                              "seq FROM _fs_set_aside)) ORDER BY seq"));
+                                              "((seq > ?2 AND (seq > ?3 OR seq NOT IN (SELECT "
+                                              "seq FROM _fs_set_aside))) OR seq IN (SELECT seq "
+                                              "FROM _fs_set_aside WHERE discarded_at = 0 AND "
+                                              "code <> 9)) ORDER BY seq"));
     st->BindInt(1, self_idx);
     st->BindInt(2, static_cast<int64_t>(after));
     st->BindInt(3, static_cast<int64_t>(pushed));
