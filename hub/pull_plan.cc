@@ -32,6 +32,10 @@ namespace {
 constexpr size_t kBootstrapReadPage = 256;
 
 // A rough size of a row on the wire, to keep messages well under the limit.
+// A collected row in a message, besides its table's name: its id and the
+// protobuf framing (PullResponse.purged, a RowRef).
+constexpr size_t kPurgedRowBytes = 24;
+
 size_t ApproxSize(const RowSnapshot& r) {
   size_t n = 32 + r.table.size();
   for (const FieldState& f : r.fields) n += 48 + f.column.size() + f.value.str().size();
@@ -245,7 +249,8 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
   // Sends what the chunk holds first if `more` bytes would take it past
   // the size a message should have (a message must stay under 16 MiB).
   auto make_room = [&](size_t more, int64_t cursor_so_far) -> absl::Status {
-    if (chunk.rows.empty() && chunk.commits.empty() && chunk.key_records.empty()) {
+    if (chunk.rows.empty() && chunk.commits.empty() && chunk.key_records.empty() &&
+        chunk.purged.empty()) {
       return absl::OkStatus();
     }
     if (bytes + more <= limit()) return absl::OkStatus();
@@ -320,6 +325,7 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
   // if it holds every one of those deletes; if it missed one (it was away
   // past the stale limit), it is rebuilt, so that the row does not live on.
   bool missed_a_delete = false;
+  bool list_purged = false;  // the node is sent the list (purged_done at its end)
   std::vector<std::pair<std::string, RowId>> purged;
   // Version 3: a node that takes verified pages is bootstrapped from its
   // office's newest checkpoint (hub/checkpoints.h), then pulls the log
@@ -351,6 +357,17 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
     for (PurgedRow& p : rows) {
       if (p.position > cursor) missed_a_delete = true;
       purged.emplace_back(std::move(p.table), p.row);
+    }
+    list_purged = !missed_a_delete;
+    // Ordered by table name, then row id, so that a node cut part way
+    // through continues after the last row it applied: a list asked with
+    // the same epoch, at the same epoch of the hub, is the same list (a
+    // collection makes a new epoch); else it comes from its first row.
+    std::sort(purged.begin(), purged.end());
+    if (const std::optional<PurgedCut>& after = params.purged_after;
+        after && after->asked == gc_epoch && after->epoch == epoch) {
+      const std::pair<std::string, RowId> last(after->table, after->row);
+      purged.erase(purged.begin(), std::upper_bound(purged.begin(), purged.end(), last));
     }
   }
   // A node cut in an unverified bootstrap: continued after the last row it
@@ -441,12 +458,21 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
     cursor = continued->position;
   }
 
-  // Collected rows to drop, tuning::kPullPurgedRowsPerMessage a message.
-  for (size_t i = 0; i < purged.size(); i += tuning::kPullPurgedRowsPerMessage) {
-    const size_t end = std::min(purged.size(), i + tuning::kPullPurgedRowsPerMessage);
-    chunk.purged.assign(purged.begin() + static_cast<std::ptrdiff_t>(i),
-                        purged.begin() + static_cast<std::ptrdiff_t>(end));
-    if (end < purged.size()) FS_RETURN_IF_ERROR(send(chunk));
+  // Collected rows to drop, counted in the message's bytes like any other
+  // record (the first messages of a call small, then the node's budget),
+  // at most tuning::kPullPurgedRowsPerMessage a message; the message with
+  // the last one says the list is complete (attack review 24, MED 2).
+  if (list_purged) {
+    for (std::pair<std::string, RowId>& p : purged) {
+      const size_t more = p.first.size() + kPurgedRowBytes;
+      if ((bytes > 0 && bytes + more > limit()) ||
+          chunk.purged.size() >= tuning::kPullPurgedRowsPerMessage) {
+        FS_RETURN_IF_ERROR(send(chunk));
+      }
+      bytes += more;
+      chunk.purged.push_back(std::move(p));
+    }
+    chunk.purged_done = true;
   }
   // Records newly visible through grants since the cursor: their current
   // state, then the log without them.

@@ -369,6 +369,17 @@ class SyncService final : public pb::Sync::Service {
       }
       r.params.bootstrap_cut = std::move(cut);
     }
+    if (req->has_purged_after()) {
+      const pb::PurgedCut& p = req->purged_after();
+      absl::StatusOr<RowId> row = Id16::FromBytes(p.after().row(), "purged cut row");
+      if (!row.ok()) return Refuse("pull", row.status());
+      PurgedCut cut;
+      cut.asked = p.asked();
+      cut.epoch = p.epoch();
+      cut.table = p.after().table();
+      cut.row = *row;
+      r.params.purged_after = std::move(cut);
+    }
     // Each message is built in an arena freed at once after it is written.
     google::protobuf::Arena arena;
     absl::Status s = handler_.Pull(r, [&](sync::PullChunk& c) -> absl::Status {
@@ -433,6 +444,7 @@ class SyncService final : public pb::Sync::Service {
         ref->set_table(table);
         ref->set_row(std::string(row.view()));
       }
+      m.set_purged_done(c.purged_done);
       if (!writer->Write(m)) return absl::CancelledError("the node has gone");
       return absl::OkStatus();
     });

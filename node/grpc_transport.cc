@@ -248,6 +248,7 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
     FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(p.row(), "purged row"));
     c->purged.emplace_back(p.table(), id);
   }
+  c->purged_done = m.purged_done();
   c->notice = m.notice();
   c->registry_included = m.registry_included();
   for (const auto& d : m.registry()) {
@@ -650,6 +651,14 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
       b->mutable_after()->set_table(cut.table);
       b->mutable_after()->set_row(std::string(cut.row.view()));
     }
+  }
+  if (r.params.purged_after) {
+    const PurgedCut& cut = *r.params.purged_after;
+    pb::PurgedCut* p = req.mutable_purged_after();
+    p->set_asked(cut.asked);
+    p->set_epoch(cut.epoch);
+    p->mutable_after()->set_table(cut.table);
+    p->mutable_after()->set_row(std::string(cut.row.view()));
   }
   FS_RETURN_IF_ERROR(m.KnowHubId());
   grpc::ClientContext ctx;

@@ -145,7 +145,8 @@ inline constexpr int kHubMaxConcurrentPulls = 64;
 // A pull's messages: the bytes of rows, commits and key records in one
 // (well under the 16 MiB message limit; less if the node sent its budget,
 // PullRequest.max_message_bytes), key records in one (fewer if the node's
-// max_batch says so), collected rows to drop in one (a few hundred KB).
+// max_batch says so), collected rows to drop in one (a few hundred KB; and,
+// since session 25, no more than the message's bytes allow: hub/pull_plan.cc).
 inline constexpr size_t kPullChunkBytes = 4 << 20;
 inline constexpr size_t kPullKeyRecordsPerMessage = 5000;
 inline constexpr size_t kPullPurgedRowsPerMessage = 20000;

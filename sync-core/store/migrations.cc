@@ -78,6 +78,10 @@ const std::vector<const char*> kBookkeeping = {
     "CREATE TABLE IF NOT EXISTS _fs_bootstrap_cut(one INTEGER PRIMARY KEY CHECK (one = 1), "
     "position INTEGER NOT NULL, position_hash BLOB NOT NULL, gc_epoch INTEGER NOT NULL, "
     "tbl TEXT NOT NULL, row BLOB NOT NULL)",
+    // A pull's list of collected rows cut part way: where, to continue
+    // after its last row (store/replica.h, PurgedCut; one row; session 25).
+    "CREATE TABLE IF NOT EXISTS _fs_purged_cut(one INTEGER PRIMARY KEY CHECK (one = 1), "
+    "asked INTEGER NOT NULL, epoch INTEGER NOT NULL, tbl TEXT NOT NULL, row BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS _fs_verified(tbl TEXT NOT NULL, row BLOB NOT NULL, "
     "PRIMARY KEY(tbl, row)) WITHOUT ROWID",
     // Rows installed whole whose every version a commit its author signed

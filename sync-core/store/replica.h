@@ -289,6 +289,19 @@ struct BootstrapCut {
   RowId row;
 };
 
+// Where a pull's list of rows the hub collected (PullChunk.purged) was cut
+// (_fs_purged_cut; docs/PROTOCOL.md, "Tombstones"): the collection epoch
+// the pull asked from (`asked`, PullParams.gc_epoch), the hub's epoch the
+// list was served at, and its last row applied (the list comes ordered by
+// table name, then row id). Kept with the rows dropped, in the same
+// transaction, until a message says the list is complete or a reset.
+struct PurgedCut {
+  uint64_t asked = 0;
+  uint64_t epoch = 0;
+  std::string table;
+  RowId row;
+};
+
 // What a laptop bootstrapped before it joined decides about its checkpoint
 // once it can judge the signer (sync/checkpoint_keeper.h, Confirm).
 struct BootstrapJudgement {
@@ -335,6 +348,10 @@ struct PulledBatch {
   // device's own commits merged again in the same batch (reset, installed
   // rows, own_rows_upto) skip these rows: none comes back.
   std::vector<std::pair<std::string, RowId>> purged;
+  // Where the list of collected rows got to (stored with the batch); or,
+  // with `purged_done`, forgotten (the list is complete).
+  std::optional<PurgedCut> purged_cut;
+  bool purged_done = false;
   // Rows installed whole; they reflect the hub's log up to rows_position.
   std::vector<RowSnapshot> rows;
   int64_t rows_position = 0;
@@ -702,6 +719,8 @@ class Replica {
   absl::StatusOr<std::optional<BootstrapProgress>> Bootstrap();
   // Where the unverified bootstrap under way was cut; nullopt if none.
   absl::StatusOr<std::optional<BootstrapCut>> BootstrapCutAt();
+  // Where a list of collected rows was cut (PurgedCut), if one was.
+  absl::StatusOr<std::optional<PurgedCut>> PurgedCutAt();
   // Records, in one transaction, whether the checkpoint's signer turned
   // out a member of this office (1) or not (-1; rows from it count as
   // signed only with 1), with what follows from it (BootstrapJudgement).

@@ -96,6 +96,25 @@ absl::StatusOr<std::optional<BootstrapCut>> Replica::BootstrapCutAt() {
   return out;
 }
 
+absl::StatusOr<std::optional<PurgedCut>> Replica::PurgedCutAt() {
+  Impl& m = *impl_;
+  std::optional<PurgedCut> out;
+  FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st,
+                        m.db->Prepared("SELECT asked, epoch, tbl, row FROM _fs_purged_cut"));
+    FS_ASSIGN_OR_RETURN(bool found, st->Step());
+    if (!found) return absl::OkStatus();
+    PurgedCut c;
+    c.asked = static_cast<uint64_t>(st->ColumnInt(0));
+    c.epoch = static_cast<uint64_t>(st->ColumnInt(1));
+    c.table = st->ColumnString(2);
+    FS_ASSIGN_OR_RETURN(c.row, Id16::FromBytes(st->ColumnString(3), "purged cut row"));
+    out = std::move(c);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
 absl::Status Replica::ConfirmBootstrap(const BootstrapJudgement& j) {
   Impl& m = *impl_;
   return m.InWriteTxn([&](sqlite::Transaction& txn) -> absl::Status {

@@ -82,6 +82,7 @@ absl::Status Replica::Impl::ResetReplicated(sqlite::Transaction&) {
   FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_bootstrap"));
   FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_bootstrap_proof"));
   FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_bootstrap_cut"));
+  FS_RETURN_IF_ERROR(db->Exec("DELETE FROM _fs_purged_cut"));
   return db->Exec("DELETE FROM _fs_installed");
 }
 
@@ -279,6 +280,19 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
         FS_RETURN_IF_ERROR(st->Run());
       }
     }
+    if (batch.purged_done) {
+      FS_RETURN_IF_ERROR(m.db->Exec("DELETE FROM _fs_purged_cut"));
+    } else if (batch.purged_cut) {
+      const PurgedCut& cut = *batch.purged_cut;
+      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("INSERT OR REPLACE INTO _fs_purged_cut(one, "
+                                                  "asked, epoch, tbl, row) VALUES (1, ?1, ?2, "
+                                                  "?3, ?4)"));
+      st->BindInt(1, static_cast<int64_t>(cut.asked));
+      st->BindInt(2, static_cast<int64_t>(cut.epoch));
+      st->BindText(3, cut.table);
+      st->BindBlob(4, cut.row.view());
+      FS_RETURN_IF_ERROR(st->Run());
+    }
     std::set<std::pair<size_t, RowId>> installed;
     for (const RowSnapshot& r : batch.rows) {
       // After a reset in this transaction the tables hold only rows
@@ -418,7 +432,9 @@ absl::Status Replica::Impl::GoBack(sqlite::Transaction& txn, const PulledBatch& 
     st->BindInt(1, to);
     FS_RETURN_IF_ERROR(st->Run());
   }
-  return absl::OkStatus();
+  // A hub put back may have collected other rows under the same epoch
+  // since: its list is asked for from its start.
+  return db->Exec("DELETE FROM _fs_purged_cut");
 }
 
 absl::Status Replica::Impl::KeepMark(const HubLogMark& mark) {

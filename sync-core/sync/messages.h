@@ -293,6 +293,11 @@ struct PullParams {
   // bootstrap resumed after a cut"): where, so that the hub continues
   // after its last row rather than start over. With `bootstrapped` false.
   std::optional<BootstrapCut> bootstrap_cut;
+  // Where the node's last list of collected rows was cut (docs/PROTOCOL.md,
+  // "Tombstones"): the hub lists only the rows after it when it was asked
+  // with this gc_epoch and served at the hub's current epoch. None: from
+  // the first row (a node of an earlier build).
+  std::optional<PurgedCut> purged_after;
   // A fresh id of this call, echoed by the hub in every message of its
   // answer (PullChunk.call_id): an earlier call's answer replayed is told
   // from this one's. Empty: none (a node of an earlier build).
@@ -346,7 +351,12 @@ struct PullChunk {
   bool caught_up = false;
   int64_t log_head = 0;
   uint64_t gc_epoch = 0;
-  std::vector<std::pair<std::string, RowId>> purged;  // tombstones collected since
+  // Tombstones collected since the node's gc_epoch: from a hub of this
+  // build ordered by table name, then row id, in messages within the
+  // node's budget; `purged_done` in the message with the list's last row
+  // (or, the list empty, in the first message after where it would be).
+  std::vector<std::pair<std::string, RowId>> purged;
+  bool purged_done = false;
   std::string notice;
   bool registry_included = false;
   std::vector<RegisteredDevice> registry;

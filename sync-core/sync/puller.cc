@@ -1,5 +1,6 @@
 #include "sync/puller.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -114,6 +115,11 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
   const bool asked_every_purged = owes_purged == 1;
   bool owes_now = false;
   req.params.gc_epoch = asked_every_purged ? 0 : static_cast<uint64_t>(gc_epoch);
+  // Where the last list of collected rows was cut: the hub goes on after
+  // its last row if it is the same list (docs/PROTOCOL.md, "Tombstones").
+  // `purged_done` once a message of this pull said the list is complete.
+  FS_ASSIGN_OR_RETURN(req.params.purged_after, replica.PurgedCutAt());
+  bool purged_done = false;
   req.params.max_batch = options_.max_batch;
   if (budget_ != nullptr) req.params.max_message_bytes = budget_->bytes();
   FS_ASSIGN_OR_RETURN(int64_t key_cursor, replica.GetCursor(kKeyCursor));
@@ -442,6 +448,25 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
         report->chain.problems.push_back(w.forged[i]);
       }
     }
+    // The list of collected rows: where it got to, kept with the rows it
+    // drops; once it is complete, the epoch it was served at is this
+    // laptop's (and, asked with 0, nothing more is owed), whether or not
+    // the pull then catches up. A hub that never says so keeps the laptop
+    // asking for the rest; it drops only tombstones either way.
+    if (msg.purged_done && !owes_now) {
+      purged_done = true;
+      batch.purged_done = true;
+      batch.cursors.emplace_back(kGcEpochCursor, static_cast<int64_t>(msg.gc_epoch));
+      if (asked_every_purged) batch.cursors.emplace_back(kOwesPurgedCursor, 0);
+    } else if (!msg.purged.empty() &&
+               std::is_sorted(msg.purged.begin(), msg.purged.end()) &&
+               std::adjacent_find(msg.purged.begin(), msg.purged.end()) == msg.purged.end()) {
+      // Kept only from a message in the list's order (a hub of an earlier
+      // build orders it as it likes: its last row says nothing of those
+      // before it in that order, and it ignores the cut anyway).
+      batch.purged_cut = PurgedCut{req.params.gc_epoch, msg.gc_epoch, msg.purged.back().first,
+                                   msg.purged.back().second};
+    }
     batch.purged = std::move(msg.purged);
     absl::Status bad;
     // Compact headers rebuilt from their bodies first: from here on an
@@ -482,9 +507,12 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
       batch.cursors.emplace_back(kBootstrappedCursor, 1);
       // Owing the full list, the epoch recorded stays 0 until a pull asked
       // with 0 catches up (the list comes before its caught-up message).
-      const bool owing = owes_now || (asked_every_purged && !msg.caught_up);
+      // A hub of an earlier build says nothing of the list's end: then
+      // owing, the epoch recorded stays 0 until a pull asked with 0
+      // catches up (the whole list comes before its caught-up message).
+      const bool owing = owes_now || (asked_every_purged && !purged_done && !msg.caught_up);
       batch.cursors.emplace_back(kGcEpochCursor, owing ? 0 : static_cast<int64_t>(msg.gc_epoch));
-      if (asked_every_purged && !owes_now && msg.caught_up) {
+      if (asked_every_purged && !owes_now && !purged_done && msg.caught_up) {
         batch.cursors.emplace_back(kOwesPurgedCursor, 0);
       }
       if (msg.cursor > 0 && msg.cursor_hash.size() == 32) {

@@ -1,0 +1,235 @@
+// The list of rows the hub collected (PullResponse.purged) over a link that
+// drops every pull after about 20 KB (issue 13, story 3; attack review 24,
+// MED 2; docs/PROTOCOL.md, "Tombstones"). Before, the whole list went in
+// the first message of every pull, outside the laptop's byte budget, and
+// started again from its first row at each pull: a list of more than some
+// 750 rows never arrived, and the laptop pulled nothing more, for good.
+// Now it comes in messages within the budget, ordered, and a pull cut in it
+// goes on after the last row the laptop applied.
+//  - A new laptop bootstrapped from its office's checkpoint, which owes the
+//    whole list (hub:owes_purged), gets it and catches up.
+//  - A laptop away during a collection (its gc_epoch behind the hub's: a
+//    laptop many epochs behind takes the same path) gets the rows collected
+//    since and drops their tombstones.
+// Real hub processes (hub.db and PostgreSQL: the .postgresql variants).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/statement_fixture.h"
+#include "sync/forwarding_transport.h"
+#include "sync/report.h"
+#include "sync/retry.h"
+
+namespace fieldsync::testing {
+namespace {
+
+constexpr int kCollected = 2000;
+// What the link carries of one pull's messages (their size as they came
+// over the wire) before it drops.
+constexpr uint64_t kLinkBytes = 20000;
+// The most passes a laptop may need.
+constexpr int kMaxTries = 200;
+// A message's fields besides its records (call id, positions, epoch,
+// flags), which the hub's byte count leaves out.
+constexpr uint64_t kMessageFraming = 256;
+
+// Drops each pull once its messages carried more than kLinkBytes: the
+// message that would pass it never arrives. Counts the messages holding
+// collected rows, and those larger than the budget the laptop asked.
+class CutEveryPullAfter20KB : public sync::ForwardingTransport {
+ public:
+  using ForwardingTransport::ForwardingTransport;
+  absl::Status Pull(const sync::PullRequest& req,
+                    const std::function<absl::Status(sync::PullChunk&)>& on_chunk) override {
+    uint64_t carried = 0;
+    bool cut = false;
+    const uint64_t budget = req.params.max_message_bytes;
+    absl::Status s = ForwardingTransport::Pull(req, [&](sync::PullChunk& c) -> absl::Status {
+      if (cut) return absl::UnavailableError("the link dropped");
+      carried += c.wire_bytes;
+      if (carried > kLinkBytes) {
+        cut = true;
+        ++cuts;
+        return absl::UnavailableError("the link dropped");
+      }
+      if (!c.purged.empty()) {
+        ++purged_messages;
+        largest_purged = std::max<uint64_t>(largest_purged, c.purged.size());
+        if (budget == 0 || c.wire_bytes > budget + kMessageFraming) {
+          ++over_budget;
+          std::cout << "a message of " << c.purged.size() << " collected rows, " << c.wire_bytes
+                    << " bytes, budget " << budget << "\n";
+        }
+      }
+      return on_chunk(c);
+    });
+    return cut ? absl::UnavailableError("the link cut the pull") : s;
+  }
+  int cuts = 0;
+  int purged_messages = 0;
+  int over_budget = 0;
+  uint64_t largest_purged = 0;
+};
+
+class PurgedListTest : public StatementFixture {
+ protected:
+  // The hub a `fieldhub serve` process: messages come over gRPC, with
+  // their size.
+  bool NeedsHubProcess() const override { return true; }
+
+  // A laptop of LC that tries a checkpoint at every pass.
+  harness::LocalNode& CheckpointingLaptop() {
+    harness::LocalNode& n = Laptop("LC");
+    n.client().set_checkpoint_interval(0);
+    return n;
+  }
+
+  static std::string Digest(harness::LocalNode& n) {
+    auto d = n.replica().StateDigest();
+    EXPECT_TRUE(d.ok());
+    return d.ok() ? *d : "";
+  }
+
+  // `n` writes kCollected cases (clear fields only), syncs, deletes them
+  // and syncs twice (the hub then holds its pull past the deletes).
+  static std::vector<RowId> WriteAndDeleteCases(harness::LocalNode& n) {
+    std::vector<RowId> ids;
+    std::vector<LocalTxn> batch;
+    for (int i = 0; i < kCollected; ++i) {
+      ids.push_back(Id16::NewRandom());
+      LocalTxn t;
+      t.Create("cases", ids.back(),
+               {{"case_code", Value::Text(absl::StrCat("LC-Lò-", i))},
+                {"province", Value::Text(n.province())},
+                {"status", Value::Text("intake")}});
+      batch.push_back(std::move(t));
+      if (batch.size() == 200 || i + 1 == kCollected) {
+        auto w = n.replica().WriteMany(batch);
+        EXPECT_TRUE(w.ok()) << w.status();
+        batch.clear();
+      }
+    }
+    MustSync(n);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      LocalTxn t;
+      t.Delete("cases", ids[i]);
+      batch.push_back(std::move(t));
+      if (batch.size() == 200 || i + 1 == ids.size()) {
+        auto w = n.replica().WriteMany(batch);
+        EXPECT_TRUE(w.ok()) << w.status();
+        batch.clear();
+      }
+    }
+    MustSync(n);
+    MustSync(n);
+    return ids;
+  }
+
+  // The hub collects what was deleted (every other laptop stale).
+  void Collect(const std::string& what) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+    ASSERT_EQ(gc.exit_code, 0) << gc.err;
+    ASSERT_NE(gc.out.find(what), std::string::npos) << gc.out;
+  }
+
+  // Passes of `n` through `link` until one completes owing no list of
+  // collected rows (a pass that installed a checkpoint completes owing it:
+  // the next asks for it); the passes made (kMaxTries + 1: never).
+  static int SyncUntilDone(harness::LocalNode& n, sync::Transport& link) {
+    absl::Status last;
+    for (int tries = 1; tries <= kMaxTries; ++tries) {
+      auto r = SyncThrough(n, link);
+      if (r.ok() && Cursor(n, sync::kOwesPurgedCursor) != 1) {
+        std::cout << "completed after " << tries << " passes\n";
+        return tries;
+      }
+      if (r.ok()) continue;
+      last = r.status();
+      if (!sync::Retryable(last)) {
+        ADD_FAILURE() << last;
+        return kMaxTries + 1;
+      }
+    }
+    std::cout << "not completed after " << kMaxTries << " passes; last: " << last << "\n";
+    return kMaxTries + 1;
+  }
+
+  static int64_t Cursor(harness::LocalNode& n, const char* name) {
+    return n.replica().GetCursor(name).value_or(-1);
+  }
+
+  static bool PurgedCutKept(harness::LocalNode& n) {
+    auto c = n.replica().PurgedCutAt();
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() && c->has_value();
+  }
+};
+
+TEST_F(PurgedListTest, ALongCollectedListReachesANewLaptopOnALinkCutEvery20KB) {
+  auto& first = CheckpointingLaptop();
+  NewCase(first.replica(), "LC", "Hà Thị Lan");  // the checkpoint holds some rows
+  const std::vector<RowId> gone = WriteAndDeleteCases(first);
+  ASSERT_NO_FATAL_FAILURE(Collect(absl::StrCat("collected ", kCollected, " tombstones")));
+  ASSERT_TRUE(MustSync(first).chain.checkpoint_adopted) << "the office's checkpoint, after it";
+
+  join_offices_ = false;  // its first pull is its bootstrap, over the link
+  auto& fresh = Laptop("LC");
+  CutEveryPullAfter20KB link(fresh.client().transport());
+  const int tries = SyncUntilDone(fresh, link);
+  std::cout << link.cuts << " pulls cut, " << link.purged_messages
+            << " messages of collected rows, the largest " << link.largest_purged << " rows\n";
+  auto boot = fresh.replica().Bootstrap();
+  ASSERT_TRUE(boot.ok() && boot->has_value()) << "bootstrapped from the checkpoint";
+  EXPECT_LE(tries, kMaxTries) << "the laptop never caught up";
+  EXPECT_GE(link.cuts, 1) << "the link did cut";
+  EXPECT_GE(link.purged_messages, 2) << "the list came in pages";
+  EXPECT_EQ(link.over_budget, 0) << "every message of the list within the laptop's budget";
+  EXPECT_EQ(Cursor(fresh, sync::kOwesPurgedCursor), 0) << "the whole list was applied";
+  EXPECT_GE(Cursor(fresh, sync::kGcEpochCursor), 1) << "the hub's epoch recorded";
+  EXPECT_FALSE(PurgedCutKept(fresh)) << "forgotten once the list was complete";
+  for (const RowId& row : gone) ASSERT_FALSE(Holds(fresh, "cases", row));
+  ASSERT_TRUE(fresh.JoinOffice(first).ok());
+  MustSync(first);
+  MustSync(fresh);
+  EXPECT_EQ(Digest(first), Digest(fresh));
+}
+
+TEST_F(PurgedListTest, ALaptopAwayDuringACollectionDropsALongListOnALinkCutEvery20KB) {
+  auto& first = Laptop("LC");
+  auto& away = Laptop("LC");
+  MustSync(away);
+  const std::vector<RowId> gone = WriteAndDeleteCases(first);
+  MustSync(away);  // holds the deletes, then stays away
+  ASSERT_TRUE(Holds(away, "cases", gone.front())) << "a tombstone";
+  ASSERT_NO_FATAL_FAILURE(Collect(absl::StrCat("collected ", kCollected, " tombstones")));
+  NewCase(first.replica(), "LC", "Vàng Thị Dợ");
+  MustSync(first);
+  const int64_t epoch = Cursor(first, sync::kGcEpochCursor);
+  ASSERT_GE(epoch, 1);
+  ASSERT_LT(Cursor(away, sync::kGcEpochCursor), epoch);
+
+  CutEveryPullAfter20KB link(away.client().transport());
+  const int tries = SyncUntilDone(away, link);
+  std::cout << link.cuts << " pulls cut, " << link.purged_messages
+            << " messages of collected rows, the largest " << link.largest_purged << " rows\n";
+  EXPECT_LE(tries, kMaxTries) << "the laptop never caught up";
+  EXPECT_GE(link.cuts, 1) << "the link did cut";
+  EXPECT_GE(link.purged_messages, 2) << "the list came in pages";
+  EXPECT_EQ(link.over_budget, 0) << "every message of the list within the laptop's budget";
+  EXPECT_EQ(Cursor(away, sync::kGcEpochCursor), epoch);
+  EXPECT_FALSE(PurgedCutKept(away)) << "forgotten once the list was complete";
+  int held = 0;
+  for (const RowId& row : gone) held += Holds(away, "cases", row) ? 1 : 0;
+  EXPECT_EQ(held, 0) << "the collected rows' tombstones dropped";
+  EXPECT_EQ(Digest(first), Digest(away));
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
