@@ -2,8 +2,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/strings.h"
 #include "crypto/bytes.h"
 #include "crypto/hash.h"
+#include "hub/credential_check.h"
 
 namespace fieldsync::hub {
 namespace {
@@ -25,6 +27,17 @@ std::string Range(int64_t from, int64_t to) {
 }
 
 }  // namespace
+
+std::string LinkKeyKeptDetail(const std::string& device, std::string_view link_pk,
+                              std::string_view from) {
+  if (LinkKeyStateOf(link_pk) == LinkKeyState::kClosed) {
+    return absl::StrCat("device ", device, " kept closed (two-holders alarm) by fieldhub restore "
+                        "from the replaced ", AV(from), "; the backup did not hold it");
+  }
+  return absl::StrCat("link key ", crypto::HashHex(link_pk), " of device ", device,
+                      " kept by fieldhub restore from the replaced ", AV(from),
+                      "; the backup did not hold it");
+}
 
 std::string HubAuditHash(const HubAuditEntry& e) {
   std::string m(kDomain);

@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -53,6 +54,16 @@ inline constexpr char kAuditMembership[] = "office.membership";
 inline constexpr char kAuditBackup[] = "hub.backup";    // fieldhub backup
 inline constexpr char kAuditRestore[] = "hub.restore";  // fieldhub restore
 inline constexpr char kAuditMigrate[] = "hub.migrate";  // fieldhub migrate --to (PostgreSQL)
+inline constexpr char kAuditLinkKey[] = "node.link-key";  // a device's link key registered
+// A two-holders alarm closed a device (hub/credential_check.h).
+inline constexpr char kAuditLinkKeyClosed[] = "node.link-key-closed";
+
+// The detail of the kAuditLinkKey entry of a restore that kept a device's
+// link key (or its closing by a two-holders alarm, kLinkKeyClosed) from the
+// store it replaced (`from`, "hub.db" or "the database"): the backup did
+// not hold it, and the laptop still holds the key.
+std::string LinkKeyKeptDetail(const std::string& device, std::string_view link_pk,
+                              std::string_view from);
 
 struct HubAuditEntry {
   int64_t seq = 0;

@@ -32,6 +32,17 @@ std::optional<std::string> CredentialRefusalWhy(const absl::Status& s) {
   return std::string(*why);
 }
 
+LinkKeyState LinkKeyStateOf(std::string_view link_pk) {
+  if (link_pk.empty()) return LinkKeyState::kNone;
+  return link_pk == kLinkKeyClosed ? LinkKeyState::kClosed : LinkKeyState::kHeld;
+}
+
+std::optional<std::string> TwoHoldersAlarmKey(const absl::Status& s) {
+  auto key = s.GetPayload(AV(kTwoHoldersAlarm));
+  if (!key) return std::nullopt;
+  return std::string(*key);
+}
+
 CredentialCheck CredentialCheck::Secret(std::string secret) {
   CredentialCheck c;
   c.secret_ = std::move(secret);
@@ -68,6 +79,17 @@ bool CredentialCheck::LinkProofVerifies(std::string_view link_public_key) const 
          crypto::VerifyLinkProof(link_public_key, hub_, device_, link_digest_, link_proof_);
 }
 
+bool CredentialCheck::V1ProofVerifies(std::string_view secret_hash) const {
+  if (proof_.empty()) return false;
+  // Every digest is tried, whichever matches: the time taken does not
+  // say which certificate a proof was made over.
+  bool ok = false;
+  for (const std::string& d : digests_) {
+    ok |= SameBytes(proof_, crypto::CredentialProof(secret_hash, hub_, device_, d));
+  }
+  return ok;
+}
+
 absl::Status CredentialCheck::Verify(std::string_view secret_hash,
                                      std::string_view link_public_key) const {
   // An unknown device's hash is empty: no key, nothing matches.
@@ -77,6 +99,11 @@ absl::Status CredentialCheck::Verify(std::string_view secret_hash,
                    crypto::HashHex(link_digest_).substr(0, 16),
                    "…): not this hub's, nor one given to serve --proof-cert (a TLS proxy in front "
                    "of the hub without it, or a party under the same CA)");
+  if (LinkKeyStateOf(link_public_key) == LinkKeyState::kClosed) {
+    return CredentialRefused(
+        "a device closed after a two-holders alarm: it is refused until the laptop is "
+        "enrolled again (fieldhub enroll-token, then fieldnode enroll on the real laptop)");
+  }
   if (!link_public_key.empty()) {
     // The device proves with its link key: nothing made from its secret or
     // from the hub's copy of it is taken any more.
@@ -84,6 +111,19 @@ absl::Status CredentialCheck::Verify(std::string_view secret_hash,
       if (!ServesLinkDigest()) return CredentialRefused(unknown_certificate);
       if (crypto::VerifyLinkProof(link_public_key, hub_, device_, link_digest_, link_proof_)) {
         return absl::OkStatus();
+      }
+      // Beside it, a version 1 proof made from the device's secret: the
+      // caller holds the secret (or the store's copy of its hash) and yet
+      // not the key registered for it. Two parties hold material of one
+      // device; whoever registered the key, it is closed.
+      if (V1ProofVerifies(secret_hash)) {
+        absl::Status s = CredentialRefused(
+            "a version 1 proof that verifies against the device's secret hash with a link proof "
+            "that does not verify against its link key: two holders of this device's "
+            "credential, a link key registered by someone else from a copy of the hub's store "
+            "or a stolen secret (two-holders alarm); the device is closed until enrolled again");
+        s.SetPayload(AV(kTwoHoldersAlarm), absl::Cord(AV(link_public_key)));
+        return s;
       }
       return CredentialRefused("a link proof that does not verify against the device's link key");
     }
@@ -97,14 +137,8 @@ absl::Status CredentialCheck::Verify(std::string_view secret_hash,
         "stored secret hash (a copy of the hub's store) or from a stolen secret (stolen-secret "
         "alarm)");
   }
-  bool ok = false;
   if (!proof_.empty()) {
-    // Every digest is tried, whichever matches: the time taken does not
-    // say which certificate a proof was made over.
-    for (const std::string& d : digests_) {
-      ok |= SameBytes(proof_, crypto::CredentialProof(secret_hash, hub_, device_, d));
-    }
-    if (ok) return absl::OkStatus();
+    if (V1ProofVerifies(secret_hash)) return absl::OkStatus();
     // A laptop of session 24 names the certificate it saw.
     if (!link_digest_.empty() && !ServesLinkDigest()) return CredentialRefused(unknown_certificate);
     return CredentialRefused("a proof that does not verify against the device's secret hash");

@@ -61,9 +61,16 @@ class HubEngine : public HubStore {
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override {
     return storage_->Registry();
   }
-  absl::Status RegisterLinkKey(const DeviceId& device,
-                               std::string_view link_public_key) override {
-    return storage_->RegisterLinkKey(device, link_public_key);
+  absl::StatusOr<bool> RegisterLinkKey(const DeviceId& device, std::string_view link_public_key,
+                                       const std::string& actor,
+                                       const std::string& detail) override {
+    return storage_->SwapLinkKey(device, "", link_public_key, actor, kAuditLinkKey, detail);
+  }
+  absl::StatusOr<bool> CloseLinkKey(const DeviceId& device, std::string_view link_public_key,
+                                    const std::string& actor,
+                                    const std::string& detail) override {
+    return storage_->SwapLinkKey(device, link_public_key, kLinkKeyClosed, actor,
+                                 kAuditLinkKeyClosed, detail);
   }
   absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
                                         const CredentialCheck& check) override;

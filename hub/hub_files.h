@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -40,6 +41,11 @@ class HubFiles {
 
   // The devices revoked in it.
   virtual absl::StatusOr<std::vector<DeviceId>> RevokedDevices(const std::string& path) const = 0;
+
+  // The link keys it holds (hub_nodes.link_pk, closed devices' marks
+  // included), by device; none in a hub of a schema before them.
+  virtual absl::StatusOr<std::vector<std::pair<DeviceId, std::string>>> LinkKeys(
+      const std::string& path) const = 0;
 
   // FAILED_PRECONDITION, saying so in one line, if it was written by a
   // newer hub schema than this build reads; OK if there is none. Reads only.

@@ -131,7 +131,9 @@ class SyncService final : public pb::Sync::Service {
                 ServeLog(LogPriority::kInfo, line);
               }
             },
-            std::move(proof_certificates)) {}
+            std::move(proof_certificates)) {
+    handler_.set_peer([] { return t_peer; });
+  }
 
   // `serve --refuse-bearer` (ServerOptions::refuse_bearer).
   void RefuseBearer(bool refuse) { handler_.set_refuse_bearer(refuse); }

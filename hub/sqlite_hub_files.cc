@@ -143,6 +143,38 @@ absl::StatusOr<std::vector<DeviceId>> SqliteHubFiles::RevokedDevices(
   return out;
 }
 
+absl::StatusOr<std::vector<std::pair<DeviceId, std::string>>> SqliteHubFiles::LinkKeys(
+    const std::string& path) const {
+  Conn c;
+  FS_RETURN_IF_ERROR(c.Open(path));
+  std::vector<std::pair<DeviceId, std::string>> out;
+  sqlite3_stmt* st = nullptr;
+  // A hub of schema version 7 or older has no link_pk column: none.
+  if (sqlite3_prepare_v2(c.db(), "SELECT count(*) FROM pragma_table_info('hub_nodes') WHERE "
+                                 "name = 'link_pk'", -1, &st, nullptr) != SQLITE_OK) {
+    return c.Error("");
+  }
+  const bool has = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+  sqlite3_finalize(st);
+  if (!has) return out;
+  if (sqlite3_prepare_v2(c.db(), "SELECT device, link_pk FROM hub_nodes WHERE link_pk IS NOT "
+                                 "NULL ORDER BY device", -1, &st, nullptr) != SQLITE_OK) {
+    return c.Error("");
+  }
+  auto blob = [&](int col) {
+    return std::string(static_cast<const char*>(sqlite3_column_blob(st, col)),
+                       static_cast<size_t>(sqlite3_column_bytes(st, col)));
+  };
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    auto d = Id16::FromBytes(blob(0), "node device");
+    if (d.ok()) out.emplace_back(*d, blob(1));
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return c.Error("");
+  return out;
+}
+
 absl::Status SqliteHubFiles::RefuseNewer(const std::string& path) const {
   return sqlite_storage::RefuseNewerFile(path);
 }

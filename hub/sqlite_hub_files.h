@@ -19,6 +19,8 @@ class SqliteHubFiles final : public HubFiles {
   // -wal and -shm, gone when it is closed.
   absl::StatusOr<HubFileFacts> Read(const std::string& path, bool check) const override;
   absl::StatusOr<std::vector<DeviceId>> RevokedDevices(const std::string& path) const override;
+  absl::StatusOr<std::vector<std::pair<DeviceId, std::string>>> LinkKeys(
+      const std::string& path) const override;
   absl::Status RefuseNewer(const std::string& path) const override;
   // SQLite's online backup API, every page in one step: one read
   // transaction of `source`.

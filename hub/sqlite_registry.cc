@@ -117,7 +117,7 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStorage::Nodes() {
       auto st,
       registry_->Prepared("SELECT n.device, n.name, n.province, n.enrolled_at, n.last_seen, "
                           "n.cursor, n.protocol, n.clock_skew, n.revoked_at, "
-                          "n.sign_pk, n.box_pk, n.revoked_position, n.delivered "
+                          "n.sign_pk, n.box_pk, n.revoked_position, n.delivered, n.link_pk "
                           "FROM hub_nodes n ORDER BY n.province, n.name, n.device"));
   std::vector<NodeInfo> out;
   while (true) {
@@ -139,6 +139,7 @@ absl::StatusOr<std::vector<NodeInfo>> SqliteHubStorage::Nodes() {
     n.keys.box_pk = st->ColumnString(10);
     n.revoked_position = st->ColumnInt(11);
     n.delivered = std::max(n.cursor, st->ColumnInt(12));
+    n.link_key = LinkKeyStateOf(st->ColumnIsNull(13) ? std::string() : st->ColumnString(13));
     out.push_back(std::move(n));
   }
   // What waits for each node: others' log entries of its province and of
@@ -385,14 +386,31 @@ absl::StatusOr<NodeInfo> SqliteHubStorage::CheckCredential(const DeviceId& devic
   return n;
 }
 
-absl::Status SqliteHubStorage::RegisterLinkKey(const DeviceId& device,
-                                               std::string_view link_public_key) {
+absl::StatusOr<bool> SqliteHubStorage::SwapLinkKey(const DeviceId& device, std::string_view from,
+                                                   std::string_view to, const std::string& actor,
+                                                   const std::string& action,
+                                                   const std::string& detail) {
   absl::MutexLock l(&registry_mu_);
-  FS_ASSIGN_OR_RETURN(auto st, registry_->Prepared("UPDATE hub_nodes SET link_pk = ?2 WHERE "
-                                                   "device = ?1 AND link_pk IS NULL"));
-  st->BindBlob(1, device.view());
-  st->BindBlob(2, link_public_key);
-  return st->Run();
+  // The lambda runs while the lock is held.
+  sqlite::Db& registry = *registry_;
+  bool changed = false;
+  FS_RETURN_IF_ERROR(sqlite::InTransaction(*registry_, sqlite_storage::kWriteTxn,
+                                           [&](sqlite::Transaction&) -> absl::Status {
+    FS_ASSIGN_OR_RETURN(auto st, registry.Prepared("UPDATE hub_nodes SET link_pk = ?3 WHERE "
+                                                   "device = ?1 AND link_pk IS ?2"));
+    st->BindBlob(1, device.view());
+    if (from.empty()) {
+      st->BindNull(2);
+    } else {
+      st->BindBlob(2, from);
+    }
+    st->BindBlob(3, to);
+    FS_RETURN_IF_ERROR(st->Run());
+    changed = registry.Changes() > 0;
+    if (!changed) return absl::OkStatus();
+    return AppendHubAudit(registry, clock_->NowMillis(), actor, action, detail);
+  }));
+  return changed;
 }
 
 absl::Status SqliteHubStorage::RecordDelivered(const DeviceId& device, int64_t position) {

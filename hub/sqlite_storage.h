@@ -49,7 +49,9 @@ class SqliteHubStorage : public HubStorage {
   absl::Status EnrolTransaction(
       const std::function<absl::Status(HubEnrolTxn&)>& body) override;
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override;
-  absl::Status RegisterLinkKey(const DeviceId& device, std::string_view link_public_key) override;
+  absl::StatusOr<bool> SwapLinkKey(const DeviceId& device, std::string_view from,
+                                   std::string_view to, const std::string& actor,
+                                   const std::string& action, const std::string& detail) override;
   absl::StatusOr<NodeInfo> CheckCredential(const DeviceId& device,
                                            const CredentialCheck& check) override;
   absl::Status RecordDelivered(const DeviceId& device, int64_t position) override;

@@ -547,11 +547,16 @@ class HubStorage {
   // is CredentialCheck::Verify's, the same for every store.
   virtual absl::StatusOr<NodeInfo> CheckCredential(const DeviceId& device,
                                                    const CredentialCheck& check) = 0;
-  // Keeps `link_public_key` as the device's link key (hub_nodes.link_pk)
-  // unless it has one: a key once registered is never replaced (an
-  // enrolment's retry, which gives a new secret, clears it).
-  virtual absl::Status RegisterLinkKey(const DeviceId& device,
-                                       std::string_view link_public_key) = 0;
+  // Sets the device's link key (hub_nodes.link_pk) to `to` if it is
+  // `from` now ("" for NULL), with the audit entry (`actor`, `action`,
+  // `detail`, hub/audit.h) in the same transaction; whether it changed.
+  // A registration takes it from NULL (a key once registered is never
+  // replaced: an enrolment's retry, which gives a new secret, clears it), a
+  // two-holders alarm from the key to kLinkKeyClosed.
+  virtual absl::StatusOr<bool> SwapLinkKey(const DeviceId& device, std::string_view from,
+                                           std::string_view to, const std::string& actor,
+                                           const std::string& action,
+                                           const std::string& detail) = 0;
   virtual absl::Status RecordDelivered(const DeviceId& device, int64_t position) = 0;
   virtual absl::Status RecordCall(const DeviceId& device, int protocol_version,
                                   std::optional<int64_t> clock_skew_millis,

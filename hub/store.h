@@ -56,6 +56,10 @@ struct NodeInfo {
   // Removed by its office's signed records (refused as if revoked): when
   // the hub stored the removal; 0 if it was not removed (Nodes() only).
   int64_t removed_by_office_at_millis = 0;
+  // Whether the hub holds its link key, or closed it after a two-holders
+  // alarm (Nodes() only): `serve --refuse-bearer` refuses nothing a fleet
+  // needs once every device holds one.
+  LinkKeyState link_key = LinkKeyState::kNone;
 };
 
 struct EnrollToken {
@@ -157,9 +161,20 @@ class HubStore {
   virtual absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
                                                 const CredentialCheck& check) = 0;
   // Keeps the device's link key unless it has one (HubStorage::
-  // RegisterLinkKey); the caller has checked the Hello that sent it.
-  virtual absl::Status RegisterLinkKey(const DeviceId& device,
-                                       std::string_view link_public_key) = 0;
+  // SwapLinkKey), audited (kAuditLinkKey) with `detail` by `actor`; the
+  // caller has checked the Hello that sent it (or the store it restores
+  // held it). Whether it was stored now.
+  virtual absl::StatusOr<bool> RegisterLinkKey(const DeviceId& device,
+                                               std::string_view link_public_key,
+                                               const std::string& actor,
+                                               const std::string& detail) = 0;
+  // A two-holders alarm (hub/credential_check.h): the device whose link
+  // key is `link_public_key` is closed (kLinkKeyClosed), audited
+  // (kAuditLinkKeyClosed); whether it was closed now.
+  virtual absl::StatusOr<bool> CloseLinkKey(const DeviceId& device,
+                                            std::string_view link_public_key,
+                                            const std::string& actor,
+                                            const std::string& detail) = 0;
   // Bookkeeping of a call (last seen, protocol, skew, acknowledged cursor).
   // A pull stream that ended well took the node to `position`. What it
   // acknowledged is what it asks from at its next pull (`cursor`, which

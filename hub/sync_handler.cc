@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 #include "change/commit_codec.h"
+#include "crypto/hash.h"
 #include "crypto/enrolment_proof.h"
 #include "schema/schema.h"
 #include "sync/compact_header.h"
@@ -81,6 +82,27 @@ CredentialCheck SyncHandler::CheckOf(const sync::Credential& cred) const {
   return CredentialCheck::Secret(cred.secret);
 }
 
+std::string SyncHandler::Peer() const {
+  std::string p = peer_ ? peer_() : std::string();
+  return p.empty() ? std::string("in process") : p;
+}
+
+void SyncHandler::CloseOnAlarm(const sync::Credential& cred, const std::string& link_pk) {
+  const std::string device = cred.device.ToString();
+  absl::StatusOr<bool> closed = store_->CloseLinkKey(
+      cred.device, link_pk, device,
+      absl::StrCat("device ", device, " closed by a two-holders alarm: a call from ", Peer(),
+                   " carried a version 1 proof made from its secret with a link proof that "
+                   "does not verify against its link key ", crypto::HashHex(link_pk),
+                   " (someone else registered that key, or took its secret); refused until "
+                   "enrolled again"));
+  if (!closed.ok()) {
+    Log(absl::StrCat("hello node=", device, ": a two-holders alarm could not close the device: ",
+                     closed.status().message()),
+        /*refusal=*/true);
+  }
+}
+
 absl::StatusOr<NodeInfo> SyncHandler::Authenticate(const sync::Credential& cred) {
   if (cred.proof.empty() && cred.link_proof.empty() && cred.secret.empty()) {
     return absl::UnauthenticatedError(
@@ -95,6 +117,9 @@ absl::StatusOr<NodeInfo> SyncHandler::Authenticate(const sync::Credential& cred)
     node = CredentialRefused("a bearer, which this hub refuses (serve --refuse-bearer)");
   }
   if (node.ok()) return node;
+  if (std::optional<std::string> key = TwoHoldersAlarmKey(node.status())) {
+    CloseOnAlarm(cred, *key);
+  }
   // The device the refused credential named, for the refusal line.
   if (std::optional<std::string> why = CredentialRefusalWhy(node.status())) {
     absl::Status s = node.status();
@@ -113,11 +138,15 @@ bool SyncHandler::RegisterLinkKey(const sync::HelloRequest& req, const NodeInfo&
   // registers nothing. A device with a link key authenticated with it
   // alone, so that a key that verifies here is the one the hub holds.
   if (!CheckOf(*req.credential).LinkProofVerifies(req.link_public_key)) return false;
-  absl::Status s = store_->RegisterLinkKey(node.device, req.link_public_key);
+  const std::string device = node.device.ToString();
+  absl::StatusOr<bool> s = store_->RegisterLinkKey(
+      node.device, req.link_public_key, device,
+      absl::StrCat("link key ", crypto::HashHex(req.link_public_key), " of device ", device,
+                   " \"", node.name, "\" registered from ", Peer()));
   if (!s.ok()) {
-    Log(absl::StrCat("hello node=", node.device.ToString(),
+    Log(absl::StrCat("hello node=", device,
                      ": its link key was not stored (it is sent again at its next pass): ",
-                     s.message()));
+                     s.status().message()));
     return false;
   }
   return true;

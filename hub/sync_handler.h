@@ -46,12 +46,20 @@ class SyncHandler final : public sync::Transport {
   // `fieldhub serve --refuse-bearer`: no call is authenticated by a bearer
   // (the secret itself), whatever the device.
   void set_refuse_bearer(bool refuse) { refuse_bearer_ = refuse; }
+  // Where the call being served comes from (the gRPC peer), for the audit
+  // entries of a link key's registration and of a two-holders alarm; none:
+  // "in process".
+  void set_peer(std::function<std::string()> peer) { peer_ = std::move(peer); }
 
   // INVALID_ARGUMENT for a push over the limits of docs/PROTOCOL.md.
   static absl::Status CheckPushLimits(size_t commits, size_t key_records);
 
  private:
   absl::StatusOr<NodeInfo> Authenticate(const sync::Credential& cred);
+  // A two-holders alarm raised by `cred`'s call: the device closed by its
+  // link key `link_pk`, audited.
+  void CloseOnAlarm(const sync::Credential& cred, const std::string& link_pk);
+  std::string Peer() const;
   // The check of `cred` against the store (hub/credential_check.h).
   CredentialCheck CheckOf(const sync::Credential& cred) const;
   // A Hello's registration of the caller's link key, authenticated as
@@ -67,6 +75,7 @@ class SyncHandler final : public sync::Transport {
   const EnrolChallenges challenges_;
   const std::vector<std::string> proof_certificates_;
   bool refuse_bearer_ = false;
+  std::function<std::string()> peer_;
 };
 
 }  // namespace fieldsync::hub

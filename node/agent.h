@@ -51,6 +51,10 @@
 //   4 an unknown command (there is no other: v1's K, which answered the
 //     secret keys, is gone)
 //   5 U: the index's key is not the update's base (connection kept)
+//   6 U: the index would hold more than kAgentMaxIndexBytes of text or
+//     kAgentMaxIndexEntries cases (agent_index.h); the index is dropped
+//     (connection kept). Added in session 25 within version 3: an older
+//     client reads it as any refusal.
 // Numbers are big-endian.
 //   'S'  status:  -> 0, u8 protocol version (3), u64 expiry (Unix ms)
 //   'P'  public:  -> 0, u64 expiry, device id (16), Ed25519 public key (32),
@@ -71,7 +75,8 @@
 //                 length (0..kAgentMaxIndexUpdate), body: entries, each
 //                 case id (16), u32 length (0..kAgentMaxIndexText, or
 //                 0xFFFFFFFF: remove the case), folded text
-//                 -> 0; or 5 (the index's key is not `base`, reset unset)
+//                 -> 0; or 5 (the index's key is not `base`, reset unset);
+//                    or 6 (the index would pass its bound: dropped)
 //   'Q'  query:   u16 length (1..kAgentMaxIndexQuery), folded query
 //                 -> 0, u8 ready; if 1: u32 n, n case ids (16 each) holding
 //                    every word of the query, in id order
@@ -111,6 +116,9 @@ enum AgentReply : uint8_t {
   kAgentDoesNotOpen = 3,
   kAgentUnknownCommand = 4,
   kAgentIndexMoved = 5,
+  // U: the index would pass kAgentMaxIndexBytes or kAgentMaxIndexEntries;
+  // dropped (session 25; an older client reads it as a refusal).
+  kAgentIndexFull = 6,
 };
 
 std::string AgentSocketPath(const std::string& data_dir);

@@ -107,6 +107,12 @@ void HeldNameIndex::Query(std::string_view folded_query, std::string* out,
   }
 }
 
+absl::Status IndexFullError() {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the key agent's search index would hold more than ", kAgentMaxIndexBytes / (1024 * 1024),
+      " MiB of text or ", kAgentMaxIndexEntries, " cases: the search goes on without it"));
+}
+
 NameIndexClient* NameIndexOf(const crypto::DeviceIdentity& identity) {
   return dynamic_cast<NameIndexClient*>(identity.operations());
 }
@@ -176,6 +182,7 @@ absl::StatusOr<bool> AgentKeys::IndexUpdate(bool reset, bool final, const NameIn
   sodium_memzero(req.data(), req.size());
   if (!status) return Gone();
   if (*status == kAgentIndexMoved) return false;
+  if (*status == kAgentIndexFull) return IndexFullError();
   if (*status != kAgentOk) return Refused(*status);
   return true;
 }

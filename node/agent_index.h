@@ -46,6 +46,13 @@ inline constexpr size_t kAgentMaxIndexText = 64 * 1024;
 inline constexpr size_t kAgentMaxIndexQuery = 4096;
 // The most cases a search answers (no office holds that many).
 inline constexpr uint32_t kAgentMaxIndexAnswer = 4'000'000;
+// The most the index holds, whatever its updates (attack review 24, LOW 4):
+// bytes of text, and cases. An office's index is a few hundred bytes a
+// case; an update that would take it past either is refused (status 6,
+// the connection kept) and the index dropped, and the search goes on
+// without it (node/ops/case_search.cc).
+inline constexpr size_t kAgentMaxIndexBytes = 64 * 1024 * 1024;
+inline constexpr size_t kAgentMaxIndexEntries = 1'000'000;
 // An entry's length that says "remove this case".
 inline constexpr uint32_t kAgentIndexRemove = 0xFFFFFFFF;
 
@@ -92,6 +99,10 @@ class NameIndexClient {
       std::string_view folded_query) = 0;
 };
 
+// RESOURCE_EXHAUSTED: the index would pass its bound (status 6); a search
+// then reads every case, as without an agent.
+absl::Status IndexFullError();
+
 // The index of the agent that `identity` asks, nullptr if it is a local
 // identity (no agent: a passphrase given to the command).
 NameIndexClient* NameIndexOf(const crypto::DeviceIdentity& identity);
@@ -109,6 +120,15 @@ class HeldNameIndex {
   // `folded_query`, in id order, appended to `out`; none if it has no word.
   void Query(std::string_view folded_query, std::string* out, uint32_t* count) const;
   size_t size() const { return slots_.size(); }
+  // Bytes of text held.
+  size_t bytes() const { return used_ - dead_; }
+  // The length of `id`'s text, 0 if it holds none.
+  size_t LengthOf(std::string_view id) const {
+    auto it = slots_.find(std::string(id));
+    return it == slots_.end() ? 0 : it->second.len;
+  }
+  // Whether `id` is held.
+  bool Holds(std::string_view id) const { return slots_.count(std::string(id)) > 0; }
 
  private:
   struct Slot {

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -434,6 +435,25 @@ class Agent {
     }
   }
 
+  // Calls `f(id, text)` for each entry of a checked update's body (no
+  // text: remove the case).
+  template <typename F>
+  static void EachEntry(std::string_view body, F f) {
+    for (size_t at = 0; at < body.size();) {
+      const std::string_view id = body.substr(at, 16);
+      const auto* m = reinterpret_cast<const unsigned char*>(body.data() + at + 16);
+      const uint32_t len = (uint32_t{m[0]} << 24) | (uint32_t{m[1]} << 16) |
+                           (uint32_t{m[2]} << 8) | m[3];
+      at += 20;
+      if (len == kAgentIndexRemove) {
+        f(id, std::nullopt);
+        continue;
+      }
+      f(id, body.substr(at, len));
+      at += len;
+    }
+  }
+
   // 'U': the entries checked whole before any is applied.
   After Update(Peer& p) {
     const std::string_view in = p.in;
@@ -457,20 +477,31 @@ class Agent {
       const char b = static_cast<char>(kAgentIndexMoved);
       return Send(p, std::string_view(&b, 1));
     }
-    if (reset) index_.Clear();
-    for (size_t at = 0; at < body.size();) {
-      const std::string_view id = body.substr(at, 16);
-      const auto* m = reinterpret_cast<const unsigned char*>(body.data() + at + 16);
-      const uint32_t len = (uint32_t{m[0]} << 24) | (uint32_t{m[1]} << 16) |
-                           (uint32_t{m[2]} << 8) | m[3];
-      at += 20;
-      if (len == kAgentIndexRemove) {
-        index_.Remove(id);
-        continue;
-      }
-      index_.Put(id, body.substr(at, len));
-      at += len;
+    // The index's bound (attack review 24, LOW 4): what it would hold once
+    // the update is applied (removals aside: they only shrink it), the index
+    // dropped past it, so that no peer grows the agent's locked memory
+    // without end.
+    size_t bytes = reset ? 0 : index_.bytes();
+    size_t entries = reset ? 0 : index_.size();
+    EachEntry(body, [&](std::string_view id, std::optional<std::string_view> text) {
+      if (!text) return;
+      bytes += text->size();
+      if (reset || !index_.Holds(id)) ++entries;
+      if (!reset) bytes -= std::min<size_t>(bytes, index_.LengthOf(id));
+    });
+    if (bytes > kAgentMaxIndexBytes || entries > kAgentMaxIndexEntries) {
+      DropIndex();
+      const char b = static_cast<char>(kAgentIndexFull);
+      return Send(p, std::string_view(&b, 1));
     }
+    if (reset) index_.Clear();
+    EachEntry(body, [&](std::string_view id, std::optional<std::string_view> text) {
+      if (text) {
+        index_.Put(id, *text);
+      } else {
+        index_.Remove(id);
+      }
+    });
     index_key_ = key;
     index_ready_ = final;
     index_building_ = !final;

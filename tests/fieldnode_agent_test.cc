@@ -334,6 +334,81 @@ TEST_F(AgentProtocolTest, NoRequestAnswersTheSecretKeysEvenToItsOwnProgram) {
   EXPECT_TRUE(WaitGone(node::AgentSocketPath(data_dir_), 3000));
 }
 
+// Attack review 24, LOW 4: a peer of the program sending index updates
+// of fresh cases without end grew the agent's locked memory until it
+// failed, and with it every console's keys. Past kAgentMaxIndexBytes of
+// text, or kAgentMaxIndexEntries cases, an update is refused with status 6
+// on a connection kept, the index is dropped, and the agent serves on.
+// Red before: every update was taken.
+TEST_F(AgentProtocolTest, AnIndexPastItsBoundIsRefusedAndTheAgentLives) {
+  const int fd = RawConnect(data_dir_);
+  ASSERT_GE(fd, 0);
+  uint64_t next_id = 0;
+  // Updates of `per` fresh cases, each with a text of `len` bytes, until
+  // one is refused; how many were taken, and the refusal.
+  auto flood = [&](size_t per, uint32_t len, int at_most) {
+    std::pair<int, Answer> out;
+    const std::string text(len, 'a');
+    for (int i = 0; i < at_most; ++i) {
+      std::string body;
+      for (size_t e = 0; e < per; ++e) {
+        std::string id(16, '\0');
+        ++next_id;
+        for (int b = 0; b < 8; ++b) {
+          id[static_cast<size_t>(8 + b)] = static_cast<char>(next_id >> (8 * (7 - b)));
+        }
+        body += id + U32(len) + text;
+      }
+      EXPECT_LE(body.size(), node::kAgentMaxIndexUpdate);
+      const std::string req = std::string(1, 'U') + std::string(1, i == 0 ? '\1' : '\0') +
+                              std::string(48, '\0') + U32(static_cast<uint32_t>(body.size())) +
+                              body;
+      Answer a = Exchange(fd, req, 5000, 1);
+      if (a.bytes != std::string(1, '\0')) {
+        out.second = a;
+        return out;
+      }
+      ++out.first;
+    }
+    return out;
+  };
+  auto state = [&] {
+    Answer x = Exchange(fd, "X", 2000, 30);
+    EXPECT_EQ(x.bytes.size(), 30u);
+    return x;
+  };
+  // Bytes: texts of 64 KiB, 15 to an update.
+  const size_t per = 15;
+  const uint32_t len = static_cast<uint32_t>(node::kAgentMaxIndexText);
+  const int fit = static_cast<int>(node::kAgentMaxIndexBytes / (per * len));
+  auto [taken, refused] = flood(per, len, fit + 5);
+  EXPECT_EQ(taken, fit);
+  EXPECT_EQ(refused.bytes, std::string(1, '\6'));
+  EXPECT_FALSE(refused.closed) << "the connection is kept";
+  // Dropped: not ready, no entry.
+  Answer x = state();
+  EXPECT_EQ(x.bytes.substr(0, 2), std::string(2, '\0'));
+  EXPECT_EQ(x.bytes.substr(26), U32(0));
+  // Entries: empty texts, as many as an update holds.
+  const size_t many = node::kAgentMaxIndexUpdate / 20;
+  const int fit_entries = static_cast<int>(node::kAgentMaxIndexEntries / many);
+  auto [taken_entries, refused_entries] = flood(many, 0, fit_entries + 5);
+  EXPECT_EQ(taken_entries, fit_entries);
+  EXPECT_EQ(refused_entries.bytes, std::string(1, '\6'));
+  EXPECT_EQ(state().bytes.substr(26), U32(0));
+  close(fd);
+  // The agent serves on: its status, and a signature that verifies.
+  const int c = RawConnect(data_dir_);
+  ASSERT_GE(c, 0);
+  EXPECT_EQ(Exchange(c, "S").bytes.size(), 10u);
+  Answer g = Exchange(c, SignRequest(crypto::kKeyRecordSignDomain, "after"), 1000, 65);
+  ASSERT_EQ(g.bytes.size(), 65u);
+  EXPECT_TRUE(crypto::VerifySignature(secrets_.pub.sign_pk, crypto::kKeyRecordSignDomain, "after",
+                                      g.bytes.substr(1), "G")
+                  .ok());
+  close(c);
+}
+
 TEST_F(AgentProtocolTest, OneConnectionServesManyRequestsAndBadOnesAreRefused) {
   const int fd = RawConnect(data_dir_);
   ASSERT_GE(fd, 0);

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "crypto/credential_proof.h"
+#include "crypto/hash.h"
 #include "crypto/identity.h"
 #include "hub/cli.h"
 #include "support/fieldhub_in_process.h"
@@ -282,6 +284,49 @@ TEST_F(HubCliBackupTest, ARevocationMadeAfterTheBackupStaysInForce) {
   int befores = 0;
   for (const std::string& n : Names(hub_)) befores += n.rfind("hub.db.before-restore-", 0) == 0;
   EXPECT_EQ(befores, 2);
+}
+
+// Attack review 24, MED 3: a backup taken before a laptop registered its
+// link key held none for it, and a restore reopened the registration to
+// whoever came first with a copy of the store. The replaced file's link
+// keys (and closed devices) are kept: a line a device, an audit entry.
+// Red before: the restored file held no key for the device.
+TEST_F(HubCliBackupTest, ARestoreKeepsTheLinkKeysOfTheReplacedHubAndNamesTheirDevices) {
+  const std::string laptop = Enrol("máy Lào Cai 1");
+  const std::string away = Enrol("máy Lào Cai 2");
+  const std::string b = dir_.File("b.db");
+  ASSERT_EQ(Hub({"backup", b}).exit, 0);
+  const crypto::LinkKey key("the laptop's secret");
+  {
+    auto store = SqliteHubStore::Open(Db());
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto id = Id16::Parse(laptop, "device");
+    ASSERT_TRUE(id.ok()) << id.status();
+    auto reg = (*store)->RegisterLinkKey(*id, key.public_key(), laptop, "registered");
+    ASSERT_TRUE(reg.ok() && *reg) << reg.status();
+  }
+  Result r = Hub({"restore", b, "--as", "Trần Văn Quản"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(Lines(r.out), 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("1 link keys kept from the replaced hub.db"));
+  EXPECT_THAT(r.out, HasSubstr("\nfieldhub: device " + laptop +
+                               ": its link key kept from the replaced hub.db"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr(away)));
+  EXPECT_EQ(Count(Db(), "SELECT count(*) FROM hub_nodes WHERE link_pk IS NOT NULL"), 1);
+  EXPECT_EQ(Count(Db(), "SELECT count(*) FROM hub_nodes WHERE link_pk = x'" +
+                            crypto::HashHex(key.public_key()) + "'"),
+            1);
+  Result nodes = Hub({"node", "list", "--json"});
+  ASSERT_EQ(nodes.exit, 0) << nodes.err;
+  EXPECT_THAT(nodes.out, HasSubstr("\"link_key\": \"held\""));
+  EXPECT_THAT(nodes.out, HasSubstr("\"link_key\": \"none\""));
+  Result audit = Hub({"audit"});
+  ASSERT_EQ(audit.exit, 0) << audit.err;
+  EXPECT_THAT(audit.out, HasSubstr("node.link-key: link key " +
+                                   crypto::HashHex(key.public_key()) + " of device " + laptop +
+                                   " kept by fieldhub restore"));
+  EXPECT_THAT(audit.out, HasSubstr("every chain is whole"));
 }
 
 // A backup of an older schema's hub, put back where there is no hub.db

@@ -258,7 +258,11 @@ TEST_P(HubRegistryStoreTest, ARegisteredLinkKeyIsTheOnlyCredentialTakenUntilARet
   EXPECT_TRUE(store().CheckCredential(id.device(), CredentialCheck::Secret(e->secret)).ok());
   EXPECT_FALSE(store().CheckCredential(id.device(), v2(link)).ok());
 
-  ASSERT_TRUE(store().RegisterLinkKey(id.device(), link.public_key()).ok());
+  auto reg = [&](const crypto::LinkKey& k) {
+    return store().SwapLinkKey(id.device(), "", k.public_key(), "device", kAuditLinkKey,
+                               "registered");
+  };
+  ASSERT_EQ(reg(link), absl::StatusOr<bool>(true));
   EXPECT_TRUE(store().CheckCredential(id.device(), v2(link)).ok());
   for (const auto& refused : {store().CheckCredential(id.device(), v1()),
                               store().CheckCredential(id.device(),
@@ -272,7 +276,7 @@ TEST_P(HubRegistryStoreTest, ARegisteredLinkKeyIsTheOnlyCredentialTakenUntilARet
   }
   // Another key is not taken in its place.
   const crypto::LinkKey other("another secret");
-  ASSERT_TRUE(store().RegisterLinkKey(id.device(), other.public_key()).ok());
+  ASSERT_EQ(reg(other), absl::StatusOr<bool>(false));
   EXPECT_FALSE(store().CheckCredential(id.device(), v2(other)).ok());
   EXPECT_TRUE(store().CheckCredential(id.device(), v2(link)).ok());
 
@@ -282,7 +286,7 @@ TEST_P(HubRegistryStoreTest, ARegisteredLinkKeyIsTheOnlyCredentialTakenUntilARet
   ASSERT_TRUE(retry.ok()) << retry.status();
   EXPECT_TRUE(store().CheckCredential(id.device(), CredentialCheck::Secret(retry->secret)).ok());
   const crypto::LinkKey renewed(retry->secret);
-  ASSERT_TRUE(store().RegisterLinkKey(id.device(), renewed.public_key()).ok());
+  ASSERT_EQ(reg(renewed), absl::StatusOr<bool>(true));
   EXPECT_TRUE(store().CheckCredential(id.device(), v2(renewed)).ok());
   EXPECT_FALSE(store().CheckCredential(id.device(), v2(link)).ok());
 }

@@ -14,10 +14,13 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "base/file.h"
 #include "crypto/credential_proof.h"
+#include "crypto/hash.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
+#include "hub/credential_check.h"
 #include "node/client.h"
 #include "proto/tls_files.h"
 #include "proto/wire.h"
@@ -33,7 +36,10 @@ class LinkKeyTest : public SyncProcessTest {
  protected:
   // A Hello at the hub carrying `metadata` as a laptop's call would (what
   // someone holding a copy of the store, or the secret, can send).
-  grpc::Status HelloWith(const Metadata& metadata, v1::HelloResponse* resp) {
+  // With `link_public_key`, the key the call registers if the hub holds
+  // none for the device.
+  grpc::Status HelloWith(const Metadata& metadata, v1::HelloResponse* resp,
+                         const std::string& link_public_key = "") {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = *ReadWholeFile(pki_->ca());
     auto stub = v1::Sync::NewStub(grpc::CreateChannel(hub_->address(), grpc::SslCredentials(ssl)));
@@ -42,6 +48,7 @@ class LinkKeyTest : public SyncProcessTest {
     for (const auto& [k, v] : metadata) ctx.AddMetadata(k, v);
     v1::HelloRequest req;
     req.set_protocol_version(v1::PROTOCOL_VERSION_2);
+    if (!link_public_key.empty()) req.set_link_public_key(link_public_key);
     return stub->Hello(&ctx, req, resp);
   }
 
@@ -142,14 +149,9 @@ TEST_F(LinkKeyTest, AProofMadeFromTheStoredSecretHashIsRefusedForALaptopWithALin
   grpc::Status s = HelloWith({{wire::kProofKey, proof}}, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
   EXPECT_EQ(resp.province(), "");
-  // Nor with a link proof by a key of its own beside it.
-  const crypto::LinkKey other("a key the copy's holder made");
-  s = HelloWith({{wire::kProofKey, proof},
-                 {wire::kLinkProofKey,
-                  wire::LinkProofHeader(device, HubCertificateDigest(),
-                                        other.Proof(HubId(n), device, HubCertificateDigest()))}},
-                &resp);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  // (With a link proof by a key of its own beside it, the call raises the
+  // two-holders alarm and closes the device: session 25,
+  // AKeyRegisteredFromAStoreCopyIsAlarmedAtTheRealLaptopsNextCall.)
   EXPECT_EQ(HubLines({"hello refused", absl::StrCat("node=", device.ToString()),
                       "version 1 proof for a device that proves with its link key"})
                 .size(),
@@ -262,6 +264,94 @@ TEST_F(LinkKeyTest, AProofOverACertificateTheHubDoesNotServeIsLoggedAsSuch) {
   EXPECT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(resp.province(), "LC");
   EXPECT_TRUE(resp.link_key() || resp.credential_proof() == 2u);
+}
+
+// Attack review 24, MED 3: whoever holds a copy of the store (hub.db, a
+// backup, a SELECT on hub_nodes) registered a key of their own for a
+// device whose link key the hub did not hold (a laptop away since before
+// session 24, or every device after a restore of an older backup), with a
+// version 1 proof made from the copied hash, and synced as the device from
+// then on, silently. Now the registration is audited (device, peer, key),
+// and the real laptop's next call, whose version 1 proof verifies while
+// its link proof does not, raises the two-holders alarm: one line, an
+// audit entry, and the device closed (the copy's holder refused too) until
+// the real laptop enrols again. Red before: no alarm, no audit entry, and
+// the copy's holder kept syncing.
+TEST_F(LinkKeyTest, AKeyRegisteredFromAStoreCopyIsAlarmedAtTheRealLaptopsNextCall) {
+  auto& n = AddNode("LC");
+  NewCase(n.replica(), "LC", "Giàng Thị Pà");
+  MustSync(n);
+  const DeviceId device = n.credential().device;
+  ForgetLinkKey(device);
+  // The copy of the store: the secret's hash, no link key.
+  const auto [secret_hash, none] = StoredCredential(device);
+  ASSERT_EQ(none, "");
+  const std::string digest = HubCertificateDigest();
+  const crypto::LinkKey foreign("the copy holder's own key");
+  const Metadata hijack = {
+      {wire::kProofKey, V1Proof(secret_hash, HubId(n), device, digest)},
+      {wire::kLinkProofKey,
+       wire::LinkProofHeader(device, digest, foreign.Proof(HubId(n), device, digest))}};
+  v1::HelloResponse resp;
+  grpc::Status s = HelloWith(hijack, &resp, foreign.public_key());
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(resp.link_key());
+  ASSERT_EQ(StoredCredential(device).second, foreign.public_key());
+  // Audited: the device, where the call came from, the key.
+  {
+    auto audit = hub_->Admin({"audit"});
+    EXPECT_NE(audit.out.find(absl::StrCat("node.link-key: link key ",
+                                          crypto::HashHex(foreign.public_key()), " of device ",
+                                          device.ToString())),
+              std::string::npos)
+        << audit.out;
+    EXPECT_NE(audit.out.find("registered from "), std::string::npos) << audit.out;
+    EXPECT_EQ(audit.out.find("registered from in process"), std::string::npos) << audit.out;
+  }
+
+  // The real laptop's next pass: refused, the alarm raised.
+  absl::StatusOr<node::SyncReport> pass = n.Sync();
+  ASSERT_FALSE(pass.ok());
+  EXPECT_EQ(pass.status().code(), absl::StatusCode::kUnauthenticated) << pass.status();
+  EXPECT_NE(pass.status().message().find("enrol again"), std::string::npos) << pass.status();
+  const std::vector<std::string> alarm =
+      HubLines({absl::StrCat("node=", device.ToString()), "two-holders alarm"});
+  ASSERT_EQ(alarm.size(), 1u);
+  EXPECT_NE(alarm[0].find("closed until enrolled again"), std::string::npos) << alarm[0];
+  EXPECT_EQ(StoredCredential(device).second, std::string(hub::kLinkKeyClosed));
+  {
+    auto audit = hub_->Admin({"audit"});
+    EXPECT_NE(audit.out.find(absl::StrCat("node.link-key-closed: device ", device.ToString(),
+                                          " closed by a two-holders alarm")),
+              std::string::npos)
+        << audit.out;
+    EXPECT_NE(audit.out.find("every chain is whole"), std::string::npos) << audit.out;
+    auto list = hub_->Admin({"node", "list", "--json"});
+    EXPECT_NE(list.out.find("\"link_key\": \"closed\""), std::string::npos) << list.out;
+  }
+  // From then on the copy's holder is refused with its own key too.
+  v1::HelloResponse refused;
+  s = HelloWith(hijack, &refused, foreign.public_key());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_EQ(refused.province(), "");
+  EXPECT_EQ(HubLines({absl::StrCat("node=", device.ToString()),
+                      "closed after a two-holders alarm"})
+                .size(),
+            1u);
+  // The administrator sees it in the node list, beside a laptop that
+  // holds its key (of another office: LC's first device is closed).
+  auto& other = AddNode("HN");
+  MustSync(other);
+  auto list = hub_->Admin({"node", "list"});
+  EXPECT_NE(list.out.find("LINK KEY"), std::string::npos) << list.out;
+  for (const auto& [id, word] : {std::pair{device, "  closed  "},
+                                 std::pair{other.credential().device, "  held  "}}) {
+    bool seen = false;
+    for (absl::string_view line : absl::StrSplit(list.out, '\n')) {
+      if (absl::StartsWith(line, id.ToString())) seen = line.find(word) != absl::string_view::npos;
+    }
+    EXPECT_TRUE(seen) << word << "\n" << list.out;
+  }
 }
 
 }  // namespace

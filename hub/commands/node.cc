@@ -28,6 +28,22 @@ std::string FirstDeviceCodeOf(const NodeInfo& n) {
 // A text as a JSON string, or null if it is empty.
 Json StringOrNull(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
 
+// Column LINK KEY: "held" (the device proves with it alone), "none" (an
+// older laptop that has not called since its upgrade: its bearer or
+// version 1 proof is still taken, unless serve --refuse-bearer), "closed"
+// (a two-holders alarm: refused until enrolled again).
+const char* LinkKeyWord(LinkKeyState s) {
+  switch (s) {
+    case LinkKeyState::kHeld:
+      return "held";
+    case LinkKeyState::kClosed:
+      return "closed";
+    case LinkKeyState::kNone:
+      break;
+  }
+  return "none";
+}
+
 class NodeCmd final : public Command {
  public:
   NodeCmd() : Command("node") {}
@@ -91,6 +107,7 @@ class NodeCmd final : public Command {
                        {"clock_skew_ms", n.clock_skew_millis},
                        {"key_fingerprint", StringOrNull(FingerprintOf(n))},
                        {"first_device_code", StringOrNull(FirstDeviceCodeOf(n))},
+                       {"link_key", LinkKeyWord(n.link_key)},
                        {"revoked", n.revoked},
                        {"removed_by_office", n.removed_by_office_at_millis != 0}});
       }
@@ -101,14 +118,16 @@ class NodeCmd final : public Command {
       std::fprintf(io.out, "no nodes enrolled yet: fieldhub enroll-token --province CODE\n");
       return kExitOk;
     }
-    std::fprintf(io.out, "%-36s  %-8s  %-20s  %8s  %8s  %8s  %9s  %5s  %9s  %-19s  %-44s  %s\n",
+    std::fprintf(io.out,
+                 "%-36s  %-8s  %-20s  %8s  %8s  %8s  %9s  %5s  %9s  %-19s  %-44s  %-8s  %s\n",
                  "DEVICE", "PROVINCE", "LAST SEEN", "LAG", "PENDING", "PUSHED", "SET ASIDE", "PROTO",
-                 "SKEW(ms)", "FIRST-DEVICE CODE", "KEY FINGERPRINT", "NAME");
+                 "SKEW(ms)", "FIRST-DEVICE CODE", "KEY FINGERPRINT", "LINK KEY", "NAME");
     for (const NodeInfo& n : *nodes) {
       const std::string fp = FingerprintOf(n);
       const std::string code = FirstDeviceCodeOf(n);
       std::fprintf(io.out,
-                   "%-36s  %-8s  %-20s  %8lld  %8llu  %8llu  %9llu  %5d  %9lld  %-19s  %-44s  %s%s\n",
+                   "%-36s  %-8s  %-20s  %8lld  %8llu  %8llu  %9llu  %5d  %9lld  %-19s  %-44s  %-8s  "
+                   "%s%s\n",
                    n.device.ToString().c_str(), n.province.c_str(),
                    FormatMillis(n.last_seen_millis).c_str(),
                    static_cast<long long>(*head - n.delivered),
@@ -117,6 +136,7 @@ class NodeCmd final : public Command {
                    static_cast<unsigned long long>(n.set_aside), n.protocol_version,
                    static_cast<long long>(n.clock_skew_millis),
                    code.empty() ? "-" : code.c_str(), fp.empty() ? "-" : fp.c_str(),
+                   LinkKeyWord(n.link_key),
                    // Quoted: a name such as `x  [REVOKED]` cannot pass for
                    // the flags that follow it.
                    JsonString(Printable(n.name)).c_str(),

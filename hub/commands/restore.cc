@@ -5,12 +5,14 @@
 // over, the restore recorded), then the current hub.db is kept as
 // hub.db.before-restore-YYYYMMDDTHHMMSSZ and the ready file takes its name.
 #include <filesystem>
+#include <map>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/strings.h"
 #include "hub/audit.h"
 #include "hub/commands/command.h"
 #include "hub/commands/hub_file.h"
@@ -28,6 +30,7 @@ struct Current {
   bool present = false;
   std::optional<HubFileFacts> facts;  // none: present but unreadable (damaged)
   std::vector<DeviceId> revoked;
+  std::vector<std::pair<DeviceId, std::string>> link_keys;  // held by the file replaced
 };
 
 class Restore final : public Command {
@@ -118,16 +121,22 @@ class Restore final : public Command {
       absl::StrAppend(&revocations, " (", o.unknown, " more of nodes enrolled after the backup, "
                       "which it does not know)");
     }
+    if (!o.kept_link_keys.empty()) {
+      absl::StrAppend(&revocations, "; ", o.kept_link_keys.size(),
+                      " link keys kept from the replaced database");
+    }
+    const std::string kept_lines = KeptKeyLines(o.kept_link_keys, "database");
     std::fprintf(io.out,
                  "fieldhub: restored %s into %s: %s; laptops send again what they hold at their "
-                 "next sync; %s%s\n",
+                 "next sync; %s%s%s\n",
                  file.c_str(), StoreLabel().c_str(), went.c_str(), revocations.c_str(),
                  o.kept_schema.empty()
                      ? ""
                      : absl::StrCat("; the replaced tables are kept in schema ", o.kept_schema,
                                     " (drop it with DROP SCHEMA ", o.kept_schema,
                                     " CASCADE once the restored hub serves)")
-                           .c_str());
+                           .c_str(),
+                 kept_lines.c_str());
     return kExitOk;
   }
 
@@ -152,7 +161,16 @@ class Restore final : public Command {
     // force carried over by the store's own revocation (its office's keys,
     // its log position, its audit entry).
     std::vector<std::string> carried;
+    std::vector<std::string> kept_keys;
     int unknown = 0;
+    // The backup's own link keys: a device closed since (a two-holders
+    // alarm) is closed again whatever key the backup holds for it.
+    std::map<DeviceId, std::string> backup_keys;
+    if (!cur.link_keys.empty()) {
+      auto held = files_.LinkKeys(staging);
+      if (!held.ok()) return Annotated(held.status(), file);
+      backup_keys.insert(held->begin(), held->end());
+    }
     {
       auto store = files_.Open(staging);
       if (!store.ok()) return Annotated(store.status(), file);
@@ -165,6 +183,20 @@ class Restore final : public Command {
         } else if (s.code() != absl::StatusCode::kFailedPrecondition) {  // revoked in it too
           return Annotated(s, file);
         }
+      }
+      // The link keys the replaced file held and the backup does not (a
+      // device that registered after the backup): kept, not reopened to
+      // whoever registers first (attack review 24, MED 3). A key is public;
+      // the laptop still holds it.
+      for (const auto& [d, key] : cur.link_keys) {
+        const std::string detail = LinkKeyKeptDetail(d.ToString(), key, "hub.db");
+        auto in_backup = backup_keys.find(d);
+        absl::StatusOr<bool> k =
+            LinkKeyStateOf(key) == LinkKeyState::kClosed && in_backup != backup_keys.end()
+                ? (*store)->CloseLinkKey(d, in_backup->second, actor, detail)
+                : (*store)->RegisterLinkKey(d, key, actor, detail);
+        if (!k.ok()) return Annotated(k.status(), file);
+        if (*k) kept_keys.push_back(d.ToString());
       }
     }
     const std::string stamp =
@@ -185,9 +217,14 @@ class Restore final : public Command {
       absl::StrAppend(&revocations, " (", unknown, " more of nodes enrolled after the backup, "
                       "which it does not know)");
     }
+    if (!kept_keys.empty()) {
+      absl::StrAppend(&revocations, "; ", kept_keys.size(),
+                      " link keys kept from the replaced hub.db");
+    }
     if (cur.present && !cur.facts) {
-      revocations = "the replaced hub.db could not be read: its revocations are not carried "
-                    "over (revoke again with fieldhub node revoke)";
+      revocations = "the replaced hub.db could not be read: its revocations and link keys are "
+                    "not carried over (revoke again with fieldhub node revoke; each laptop "
+                    "registers its link key again at its next call)";
     }
     const std::string detail = absl::StrCat(
         "from ", file, ": ", went, "; ", revocations,
@@ -218,7 +255,8 @@ class Restore final : public Command {
     return absl::StrCat("restored ", file, ": ", went, "; laptops send again what they hold "
                         "at their next sync; ", revocations,
                         cur.present ? absl::StrCat("; the replaced file is kept as ", before)
-                                    : "");
+                                    : "",
+                        KeptKeyLines(kept_keys, "hub.db"));
   }
 
   // The file being replaced: its hub id, log and revocations, if it can
@@ -230,11 +268,25 @@ class Restore final : public Command {
     if (!c.present) return c;
     auto facts = files_.Read(db, /*check=*/false);
     auto revoked = files_.RevokedDevices(db);
-    if (facts.ok() && revoked.ok()) {
+    auto link_keys = files_.LinkKeys(db);
+    if (facts.ok() && revoked.ok() && link_keys.ok()) {
       c.facts = *facts;
       c.revoked = *std::move(revoked);
+      c.link_keys = *std::move(link_keys);
     }
     return c;
+  }
+
+  // One line a device whose link key the restore kept (after the first
+  // line, which names none).
+  static std::string KeptKeyLines(const std::vector<std::string>& devices,
+                                  std::string_view from) {
+    std::string out;
+    for (const std::string& d : devices) {
+      absl::StrAppend(&out, "\nfieldhub: device ", d, ": its link key kept from the replaced ",
+                      AV(from), " (the backup did not hold it; the laptop proves with it as before)");
+    }
+    return out;
   }
 
   static absl::Status Annotated(const absl::Status& s, const std::string& file) {

@@ -56,6 +56,9 @@ struct PgRestoreOutcome {
   int64_t log_head_before = 0;  // its log head then
   std::vector<std::string> carried;  // devices whose revocation was carried over
   int unknown = 0;              // revoked devices the backup does not know
+  // Devices whose link key (or closing) the replaced hub held and the
+  // backup did not: kept (attack review 24, MED 3).
+  std::vector<std::string> kept_link_keys;
   std::string kept_schema;      // where the replaced tables are kept ("" if none)
 };
 

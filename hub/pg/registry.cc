@@ -226,7 +226,7 @@ absl::StatusOr<std::vector<NodeInfo>> PostgresHubStorage::Nodes() {
             "(n.province, '*') AND s.position > greatest(n.cursor, n.delivered) AND NOT EXISTS "
             "(SELECT 1 FROM hub_log g WHERE g.position = s.position AND g.author = n.device)), "
             "(SELECT count(*) FROM hub_chain c WHERE c.device = n.device AND c.position < 0 AND "
-            "c.position > $1) "
+            "c.position > $1), n.link_pk "
             "FROM hub_nodes n ORDER BY n.province, n.name, n.device"),
                   {Param::Int(-kWithdrawnRefusalOffset)}));
     for (int i = 0; i < r.rows(); ++i) {
@@ -237,6 +237,7 @@ absl::StatusOr<std::vector<NodeInfo>> PostgresHubStorage::Nodes() {
       n.acknowledged_seq = static_cast<uint64_t>(seq);
       n.pending = static_cast<uint64_t>(pending);
       n.set_aside = static_cast<uint64_t>(set_aside);
+      n.link_key = LinkKeyStateOf(r.IsNull(i, 16) ? std::string() : r.Bytes(i, 16));
       out.push_back(std::move(n));
     }
     return absl::OkStatus();
@@ -356,13 +357,28 @@ absl::StatusOr<NodeInfo> PostgresHubStorage::CheckCredential(const DeviceId& dev
   return *std::move(n);
 }
 
-absl::Status PostgresHubStorage::RegisterLinkKey(const DeviceId& device,
-                                                 std::string_view link_public_key) {
+absl::StatusOr<bool> PostgresHubStorage::SwapLinkKey(const DeviceId& device,
+                                                     std::string_view from, std::string_view to,
+                                                     const std::string& actor,
+                                                     const std::string& action,
+                                                     const std::string& detail) {
   absl::MutexLock l(&mu_);
-  return conn_
-      ->Exec("UPDATE hub_nodes SET link_pk = $2 WHERE device = $1 AND link_pk IS NULL",
-             {Param::Bytes(device.view()), Param::Bytes(link_public_key)})
-      .status();
+  Connection& conn = *conn_;
+  const int64_t now = clock_->NowMillis();
+  bool changed = false;
+  FS_RETURN_IF_ERROR(pg::InTransaction(conn, Isolation::kReadCommitted,
+                                       [&](pg::Transaction&) -> absl::Status {
+    FS_ASSIGN_OR_RETURN(
+        Result r, conn.Exec("UPDATE hub_nodes SET link_pk = $3 WHERE device = $1 AND link_pk IS "
+                            "NOT DISTINCT FROM $2",
+                            {Param::Bytes(device.view()),
+                             from.empty() ? Param::NullBytes() : Param::Bytes(from),
+                             Param::Bytes(to)}));
+    changed = r.Affected() > 0;
+    if (!changed) return absl::OkStatus();
+    return pg::AppendAudit(conn, now, actor, action, detail);
+  }));
+  return changed;
 }
 
 absl::Status PostgresHubStorage::RecordDelivered(const DeviceId& device, int64_t position) {

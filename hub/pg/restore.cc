@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "hub/audit.h"
+#include "hub/credential_check.h"
 #include "hub/pg/audit.h"
 #include "hub/pg/backup.h"
 #include "hub/pg/backup_file.h"
@@ -97,6 +98,7 @@ absl::StatusOr<PgRestoreOutcome> RestoreBackup(Connection& conn, const std::stri
           ", made by a newer fieldhub: restore with that one"));
     }
     std::vector<DeviceId> revoked;
+    std::vector<std::pair<DeviceId, std::string>> link_keys;
     int64_t keys_seq = facts.keys_seq;
     if (version > 0) {
       out.had_hub = true;
@@ -114,6 +116,15 @@ absl::StatusOr<PgRestoreOutcome> RestoreBackup(Connection& conn, const std::stri
       for (int i = 0; i < r.rows(); ++i) {
         FS_ASSIGN_OR_RETURN(DeviceId d, DeviceId::FromBytes(r.Bytes(i, 0), "device"));
         revoked.push_back(d);
+      }
+      // Schema version 4 brought link keys.
+      if (version >= 4) {
+        FS_ASSIGN_OR_RETURN(Result k, conn.Exec("SELECT device, link_pk FROM hub_nodes WHERE "
+                                                "link_pk IS NOT NULL ORDER BY device"));
+        for (int i = 0; i < k.rows(); ++i) {
+          FS_ASSIGN_OR_RETURN(DeviceId d, DeviceId::FromBytes(k.Bytes(i, 0), "device"));
+          link_keys.emplace_back(d, k.Bytes(i, 1));
+        }
       }
       // Key records' numbers are never given twice: the sequence goes on
       // from the higher of the two hubs'.
@@ -164,6 +175,22 @@ absl::StatusOr<PgRestoreOutcome> RestoreBackup(Connection& conn, const std::stri
         return carried;  // (revoked in the backup too: nothing to carry)
       }
     }
+    // The link keys the replaced hub held and the backup does not: kept,
+    // not reopened to whoever registers first. A key is public; the laptop
+    // still holds it.
+    for (const auto& [d, key] : link_keys) {
+      // A device closed since (a two-holders alarm) is closed again
+      // whatever key the backup holds for it.
+      FS_ASSIGN_OR_RETURN(Result k, conn.Exec("UPDATE hub_nodes SET link_pk = $2 WHERE device = "
+                                              "$1 AND (link_pk IS NULL OR ($3 AND link_pk <> $2))",
+                                              {Param::Bytes(d.view()), Param::Bytes(key),
+                                               Param::Bool(LinkKeyStateOf(key) ==
+                                                           LinkKeyState::kClosed)}));
+      if (k.Affected() == 0) continue;
+      out.kept_link_keys.push_back(d.ToString());
+      FS_RETURN_IF_ERROR(AppendAudit(conn, now_millis, actor, kAuditLinkKey,
+                                     LinkKeyKeptDetail(d.ToString(), key, "database")));
+    }
     std::string detail = absl::StrCat(
         "from ", label, ": ",
         out.had_hub ? absl::StrCat("the log goes back from position ", out.log_head_before,
@@ -173,6 +200,10 @@ absl::StatusOr<PgRestoreOutcome> RestoreBackup(Connection& conn, const std::stri
     if (!out.carried.empty()) absl::StrAppend(&detail, " (", absl::StrJoin(out.carried, ", "), ")");
     if (out.unknown > 0) {
       absl::StrAppend(&detail, "; ", out.unknown, " more of nodes enrolled after the backup");
+    }
+    if (!out.kept_link_keys.empty()) {
+      absl::StrAppend(&detail, "; ", out.kept_link_keys.size(),
+                      " link keys kept from the replaced database");
     }
     if (!out.kept_schema.empty()) {
       absl::StrAppend(&detail, "; the replaced tables kept in schema ", out.kept_schema);

@@ -163,9 +163,17 @@ absl::Status Build(const Office& o, NameIndexClient& idx) {
   FS_ASSIGN_OR_RETURN(std::vector<RowId> live, o.replica.ListRows("cases", false));
   std::vector<NameIndexEntry> entries;
   entries.reserve(live.size());
+  size_t bytes = 0;
   for (const RowId& id : live) {
     FS_ASSIGN_OR_RETURN(NameIndexEntry e, EntryOf(o, id));
-    if (e.text) entries.push_back(std::move(e));
+    if (!e.text) continue;
+    bytes += e.text->size();
+    entries.push_back(std::move(e));
+  }
+  // Past the agent's bound nothing is sent: the search reads every case.
+  if (bytes > kAgentMaxIndexBytes || entries.size() > kAgentMaxIndexEntries) {
+    Wipe(entries);
+    return IndexFullError();
   }
   auto took = Send(idx, /*reset=*/true, key, key, entries);  // a reset is always taken
   Wipe(entries);
@@ -237,7 +245,11 @@ absl::StatusOr<std::vector<CaseHit>> SearchCases(const Office& o, const std::str
   // Twice at most: the index may go (idle, another process's build) between
   // bringing it up to date and asking it.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    FS_RETURN_IF_ERROR(Refresh(o, *idx));
+    // An index past the agent's bound: read every case, as without one.
+    if (absl::Status s = Refresh(o, *idx); !s.ok()) {
+      if (s.code() == absl::StatusCode::kResourceExhausted) return SearchCasesLinear(o, text);
+      return s;
+    }
     FS_ASSIGN_OR_RETURN(auto ids, idx->IndexQuery(folded));
     if (ids) return HitsAmong(o, *ids, query);
   }
