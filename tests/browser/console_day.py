@@ -77,10 +77,13 @@ def shot(name):
     driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
 
 
-def phone_shot(name):
-    """The page as it is, at phone width, then back to 1366x768."""
+def phone_shot(name, at=None):
+    """The page as it is, at phone width (scrolled to `at`, a CSS selector,
+    if given), then back to 1366x768."""
     driver.set_window_size(390, 844)
     time.sleep(0.2)  # the page's layout settles before the picture (not a check)
+    if at:
+        driver.execute_script("document.querySelector(arguments[0]).scrollIntoView();", at)
     shot(name)
     driver.set_window_size(1366, 768)
 
@@ -135,7 +138,8 @@ def import_register(base):
     check(not driver.find_elements(By.ID, "import-go"), "an import offered with a row refused")
     until_text("#import-preview", "Phạm Thị Thu")
     shot("import-dry-run-1366")
-    phone_shot("import-dry-run-390")
+    phone_shot("import-dry-run-390", "#import-result")
+    phone_shot("import-dry-run-refused-390", "#import-summary")
     Select(driver.find_element(By.CSS_SELECTOR, "select[data-header='Giới tính']")) \
         .select_by_value("-")
     driver.find_element(By.ID, "import-check").click()
@@ -144,8 +148,9 @@ def import_register(base):
     driver.find_element(By.ID, "import-go").click()
     until_text("#message", "Đã nhập 3 hồ sơ")
     until_text("#import-codes", "LC-")
+    driver.execute_script("window.scrollTo(0, 0);")
     shot("import-done-1366")
-    phone_shot("import-done-390")
+    phone_shot("import-done-390", "#import-summary")
     driver.find_element(By.ID, "import-dry").click()  # the same register again
     until_text("#import-summary", "3 dòng đã nhập trước đây")
     check(not driver.find_elements(By.ID, "import-go"), "an import offered for nothing new")
