@@ -134,5 +134,37 @@ TEST_F(ConsoleImportTest, ImportNeedsTheKeysTheSessionAndTheOrigin) {
   EXPECT_EQ(Cases(), 0u);
 }
 
+// Attack review 24, LOW 1: a locked console (session valid, keys locked)
+// must not answer whether a row was imported here: its dry run of a
+// register imported before says `already` null (not known), and counts the
+// same as for a register never seen; unlocked again, it says "already".
+TEST_F(ConsoleImportTest, ADryRunOnALockedConsoleSaysNothingOfWhatWasImported) {
+  const std::string seen = Base64("Họ và tên,Giới tính\nNguyễn Văn An,Nam\n");
+  const std::string unseen = Base64("Họ và tên,Giới tính\nLò Văn Páo,Nam\n");
+  auto done = Change("import", {{"data", seen}, {"dry_run", false}});
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->status, 200) << done->body;
+  ASSERT_EQ(Body(done)["imported"], 1);
+
+  ASSERT_EQ(Change("lock", Json::object())->status, 200);
+  auto locked_seen = Change("import", {{"data", seen}, {"dry_run", true}});
+  auto locked_unseen = Change("import", {{"data", unseen}, {"dry_run", true}});
+  ASSERT_TRUE(locked_seen && locked_unseen);
+  ASSERT_EQ(locked_seen->status, 200) << locked_seen->body;
+  ASSERT_EQ(locked_unseen->status, 200) << locked_unseen->body;
+  const Json a = Body(locked_seen), b = Body(locked_unseen);
+  EXPECT_TRUE(a["already"].is_null()) << a;
+  for (const char* k : {"already", "new_rows", "repeated", "rejected", "imported"}) {
+    EXPECT_EQ(a[k], b[k]) << k << ": the imported register answers otherwise than an unseen one";
+  }
+
+  ASSERT_EQ(Change("unlock", {{"passphrase", kConsolePass}})->status, 200);
+  auto unlocked = Change("import", {{"data", seen}, {"dry_run", true}});
+  ASSERT_TRUE(unlocked);
+  ASSERT_EQ(unlocked->status, 200) << unlocked->body;
+  EXPECT_EQ(Body(unlocked)["already"], 1) << unlocked->body;
+  EXPECT_EQ(Body(unlocked)["new_rows"], 0) << unlocked->body;
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

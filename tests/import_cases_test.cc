@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "clock/clock_source.h"
+#include "crypto/hash.h"
 #include "crypto/identity.h"
 #include "node/ops/cases.h"
 #include "node/ops/import_cases.h"
@@ -30,6 +31,7 @@
 #include "node/ops/office.h"
 #include "store/keyring.h"
 #include "store/replica.h"
+#include "store/sqlite.h"
 #include "support/faulty_vfs.h"
 #include "support/replica_fixture.h"
 #include "support/temp_dir.h"
@@ -420,6 +422,92 @@ TEST_F(ImportCasesTest, AKeyColumnNamesARowAcrossCorrections) {
   EXPECT_EQ(second->already.size(), 1u);
   EXPECT_EQ(second->imported, 1u);
   EXPECT_EQ(CaseCount(), 2u);
+}
+
+// The source keys recorded in _fs_imported, read from the file itself (as
+// a thief with the laptop reads them, without the passphrase).
+std::vector<std::string> RecordedKeys(const std::string& path) {
+  std::vector<std::string> out;
+  auto db = sqlite::Db::Open(path, "");
+  EXPECT_TRUE(db.ok()) << db.status();
+  if (!db.ok()) return out;
+  auto st = (*db)->Prepared("SELECT source_key FROM _fs_imported ORDER BY source_key");
+  EXPECT_TRUE(st.ok()) << st.status();
+  if (!st.ok()) return out;
+  while (true) {
+    auto row = (*st)->Step();
+    if (!row.ok() || !*row) break;
+    out.push_back(std::string((*st)->ColumnBlob(0)));
+  }
+  return out;
+}
+
+// Attack review 24, LOW 1: the source key of a row is no unkeyed hash of
+// what the register says (a thief holding the laptop and the office's
+// register, or a list of suspected victims, could confirm who was imported
+// here): neither a content key nor a key column's value recomputes it.
+TEST_F(ImportCasesTest, ASourceKeyIsNotAHashAnyoneCanRecompute) {
+  auto content = Import("Họ và tên\nLò Thị Sử\n", /*dry_run=*/false);
+  ASSERT_TRUE(content.ok()) << content.status();
+  ASSERT_EQ(content->imported, 1u);
+  ImportRequest in;
+  in.key_column = "Mã hồ sơ";
+  in.bytes = "Mã hồ sơ,Họ và tên\nLC-01,Vàng Thị Mỷ\n";
+  auto keyed = ImportCases(o(), in);
+  ASSERT_TRUE(keyed.ok()) << keyed.status();
+  ASSERT_EQ(keyed->imported, 1u);
+
+  const std::vector<std::string> recorded = RecordedKeys(dir_.path() + "/replica.db");
+  ASSERT_EQ(recorded.size(), 2u);
+  const std::string by_content =
+      crypto::DomainHash("fieldsync import row v1", {"content", "person.full_name=Lò Thị Sử\x1e"});
+  const std::string by_number = crypto::DomainHash("fieldsync import row v1", {"key", "LC-01"});
+  for (const std::string& k : recorded) {
+    EXPECT_EQ(k.size(), 32u);
+    EXPECT_NE(k, by_content) << "the row's content hash, unkeyed, is on disk";
+    EXPECT_NE(k, by_number) << "the register number's hash, unkeyed, is on disk";
+  }
+  // And the same register is still not imported twice.
+  auto again = Import("Họ và tên\nLò Thị Sử\n", /*dry_run=*/false);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->imported, 0u);
+  EXPECT_EQ(again->already.size(), 1u);
+}
+
+// A laptop that imported before version 2 recorded the unkeyed digest: that
+// row is still known as imported (and never imported twice).
+TEST_F(ImportCasesTest, ARowRecordedUnkeyedBeforeIsStillNotImportedTwice) {
+  {
+    auto db = sqlite::Db::Open(dir_.path() + "/replica.db", "");
+    ASSERT_TRUE(db.ok()) << db.status();
+    auto st = (*db)->Prepared("INSERT INTO _fs_imported(source_key, row, at) VALUES (?1, ?2, 1)");
+    ASSERT_TRUE(st.ok()) << st.status();
+    (*st)->BindBlob(1, crypto::DomainHash("fieldsync import row v1",
+                                         {"content", "person.full_name=Lò Thị Sử\x1e"}));
+    (*st)->BindBlob(2, std::string(16, '\x01'));
+    ASSERT_TRUE((*st)->Run().ok());
+  }
+  auto again = Import("Họ và tên\nLò Thị Sử\nVàng Thị Mỷ\n", /*dry_run=*/false);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->already, std::vector<size_t>{2});
+  EXPECT_EQ(again->imported, 1u);
+}
+
+// Locked, a dry run looks nothing up in _fs_imported: it says it does not
+// know which rows were imported before, rather than answering "already".
+TEST_F(ImportCasesTest, ALockedDryRunSaysNothingOfWhatWasImported) {
+  auto done = Import("Họ và tên\nLò Thị Sử\n", /*dry_run=*/false);
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->imported, 1u);
+  keys_->Lock();
+  auto dry = Import("Họ và tên\nLò Thị Sử\n", /*dry_run=*/true);
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  EXPECT_FALSE(dry->already_known);
+  EXPECT_TRUE(dry->already.empty());
+  EXPECT_EQ(dry->new_rows, 1u);
+  auto write = Import("Họ và tên\nLò Thị Sử\n", /*dry_run=*/false);
+  EXPECT_EQ(write.status().code(), absl::StatusCode::kFailedPrecondition) << write.status();
+  EXPECT_EQ(CaseCount(), 1u);
 }
 
 }  // namespace

@@ -50,6 +50,10 @@ std::string ReportText(const std::string& file, const ops::ImportReport& r) {
       absl::StrAppend(&out, "  line ", x.line, ": ", Printable(x.reason), "\n");
     }
   }
+  if (!r.already_known) {
+    absl::StrAppend(&out, "which rows were imported before is not known while the keystore is "
+                          "locked (unlock it to see)\n");
+  }
   if (!r.already.empty()) {
     absl::StrAppend(&out, r.already.size(), " row(s) imported before (left out): line ",
                     r.already.front(), r.already.size() > 1 ? " and others" : "", "\n");

@@ -4,7 +4,9 @@
 // `encoding` "auto" or one of import_text.h's, `map` {HEADER: FIELD or "-"},
 // `dry_run` a JSON boolean. Over the node library's call of `fieldnode
 // import cases` (ops::ImportCases): the same checks, the same one
-// transaction. A dry run writes nothing and needs no keys; the import does.
+// transaction. A dry run writes nothing and needs no keys, but says which
+// rows were imported before only when unlocked (else `already` is null);
+// the import needs the keys.
 // Not UTF-8 without a choice: 400 err.not_utf8 with `preview`, the first
 // lines as windows-1258 decodes them.
 #include <sodium.h>
@@ -91,7 +93,8 @@ ApiReply Api::Import(ConsoleOffice& o, const ApiRequest& r) {
   out.body = ops::ImportReportJson(*report);
   // The page's: how many imported before, the fields a column may fill,
   // the first records as decoded.
-  out.body["already"] = report->already.size();
+  // null while locked: a locked console says nothing of what was imported.
+  out.body["already"] = report->already_known ? Json(report->already.size()) : Json();
   out.body["fields"] = ops::ImportFields();
   Json preview = Json::array();
   for (const auto& rec : report->preview) {

@@ -1,7 +1,9 @@
 #include "node/ops/cases.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -36,6 +38,30 @@ std::string NewCaseCode(const Office& o) {
   std::string code = absl::StrCat(o.province, "-", today.substr(2, 2), today.substr(5, 2), "-");
   for (int i = 0; i < 5; ++i) code.push_back(kAlphabet[static_cast<uint8_t>(r.view()[i]) % 32]);
   return code;
+}
+
+absl::StatusOr<std::string> UniqueCaseCode(const Office& o,
+                                           const std::function<std::string()>& draw) {
+  // 5 random characters a month: two of an office's thousands may meet
+  // (about 37% at 5,000 a month). A code a live case here holds is drawn
+  // again; one a colleague's laptop made offline may still meet it after a
+  // sync (CaseCodeShown).
+  for (int tries = 0; tries < 64; ++tries) {
+    std::string code = draw();
+    FS_ASSIGN_OR_RETURN(std::vector<RowId> held,
+                        o.replica.FindLiveRows("cases", "", "case_code", code, 1));
+    if (held.empty()) return code;
+  }
+  return absl::ResourceExhaustedError(
+      "no free case code after 64 draws: the office's codes of this month are nearly all taken");
+}
+
+std::string CaseCodeShown(const std::string& code, const RowId& id) {
+  std::string hex;
+  for (char c : id.ToString()) {
+    if (c != '-') hex.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return absl::StrCat(code, "/", hex.substr(hex.size() - kCaseCodeTellApart));
 }
 
 namespace {
@@ -210,7 +236,7 @@ absl::StatusOr<PreparedCase> PrepareCase(const Office& o, const NewCase& in) {
                       NormalizeInput(in.officer.value_or(o.officer), "--officer"));
   const RowId person_id = Id16::NewV7(o.clock);
   const RowId case_id = Id16::NewV7(o.clock);
-  const std::string code = NewCaseCode(o);
+  FS_ASSIGN_OR_RETURN(const std::string code, UniqueCaseCode(o, [&o] { return NewCaseCode(o); }));
   if (!HasColumn(kase, "intake_channel")) {
     kase.emplace_back("intake_channel", Value::Text("hotline_call"));
   }
@@ -349,10 +375,12 @@ absl::StatusOr<std::vector<CaseLine>> ListCases(const Office& o, const CaseFilte
   FS_ASSIGN_OR_RETURN(std::string officer_q, NormalizeInput(filter.officer, "--officer"));
   FS_ASSIGN_OR_RETURN(std::vector<RowId> ids, o.replica.ListRows("cases", false));
   std::vector<CaseLine> lines;
+  std::map<std::string, int> held;  // how many listed-or-not cases hold each code
   for (const RowId& id : ids) {
     FS_ASSIGN_OR_RETURN(auto row, o.Get("cases", id));
     if (!row) continue;
     const Row& k = *row;
+    ++held[o.Clear(k, "cases", "case_code")];
     int64_t updated = 0;
     for (const auto& v : k.versions) {
       if (v) updated = std::max<int64_t>(updated, static_cast<int64_t>(v->version.hlc.wall_millis()));
@@ -366,6 +394,14 @@ absl::StatusOr<std::vector<CaseLine>> ListCases(const Office& o, const CaseFilte
     if (!officer_q.empty() && !MatchesFolded(FoldForSearch(l.officer), officer_q)) continue;
     if (!filter.since.empty() && l.updated.substr(0, 10) < filter.since) continue;
     lines.push_back(std::move(l));
+  }
+  // A code two cases hold (two laptops drew it offline): each shown with
+  // the end of its id, which Resolve takes.
+  for (CaseLine& l : lines) {
+    if (held[l.code] > 1) {
+      auto id = Id16::Parse(l.id, "case id");
+      if (id.ok()) l.code = CaseCodeShown(l.code, *id);
+    }
   }
   std::sort(lines.begin(), lines.end(), [](const CaseLine& a, const CaseLine& b) {
     if (a.urgency != b.urgency) return a.urgency == "urgent";

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -47,6 +48,16 @@ absl::StatusOr<PreparedCase> PrepareCase(const Office& o, const NewCase& in);
 // A new case's pseudonymous code (LC-2611-K3QX7): province, year and month,
 // 5 random characters.
 std::string NewCaseCode(const Office& o);
+// A code from `draw` (NewCaseCode) that no live case of this replica holds:
+// drawn again while one does (RESOURCE_EXHAUSTED after 64 draws). Two
+// laptops of an office offline may still draw one code: CaseCodeShown.
+absl::StatusOr<std::string> UniqueCaseCode(const Office& o,
+                                           const std::function<std::string()>& draw);
+// How a code held by several cases is shown and taken (ListCases, Resolve):
+// CODE/XXXXXX, the last kCaseCodeTellApart hex digits of the case's id
+// (docs/FORMATS.md, "Case codes").
+inline constexpr size_t kCaseCodeTellApart = 6;
+std::string CaseCodeShown(const std::string& code, const RowId& id);
 
 struct CaseFieldChange {
   std::string case_ref;  // code, id or its start

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
+
+#include <sodium.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -10,6 +13,8 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "crypto/hash.h"
+#include "crypto/identity.h"
+#include "crypto/secret.h"
 #include "node/ops/cases.h"
 #include "node/ops/import_map.h"
 #include "text/text.h"
@@ -18,6 +23,11 @@ namespace fieldsync::node::ops {
 namespace {
 
 constexpr std::string_view kSourceKeyDomain = "fieldsync import row v1";
+// The laptop's import key (docs/FORMATS.md, "Imported registers", version
+// 2): of the device key's Ed25519 signature over this domain and the
+// device's id -- deterministic (RFC 8032), made only by the key agent or an
+// unlocked keystore, never written anywhere.
+constexpr std::string_view kImportKeyDomain = "fieldsync import key v2";
 constexpr size_t kPreviewRecords = 6;
 
 std::string Trimmed(std::string_view s) {
@@ -27,13 +37,15 @@ std::string Trimmed(std::string_view s) {
 // One register row as a new case, or why not.
 struct RegisterRow {
   size_t line = 0;
-  std::string key;  // the source key (32 bytes)
+  std::string digest;  // the row's unkeyed digest (version 1's source key)
+  std::string key;     // its source key (version 2: keyed); "" while locked
   absl::StatusOr<PreparedCase> prepared = absl::UnknownError("unchecked");
 };
 
-// The row's source key: of the key column's value, else of its mapped
-// cells (field=value, by field name; blank ones left out).
-std::string SourceKey(const std::vector<std::string>& fields, const CsvRecord& rec,
+// The row's digest: of the key column's value, else of its mapped cells
+// (field=value, by field name; blank ones left out). Unkeyed: anyone with
+// the row computes it; stored only keyed (SourceKey).
+std::string RowDigest(const std::vector<std::string>& fields, const CsvRecord& rec,
                       std::optional<size_t> key_column) {
   if (key_column) {
     return crypto::DomainHash(kSourceKeyDomain, {"key", Trimmed(rec.fields[*key_column])});
@@ -46,6 +58,25 @@ std::string SourceKey(const std::vector<std::string>& fields, const CsvRecord& r
   std::string canonical;
   for (const auto& [field, value] : cells) absl::StrAppend(&canonical, field, "=", value, "\x1e");
   return crypto::DomainHash(kSourceKeyDomain, {"content", canonical});
+}
+
+// The import key of this laptop (kImportKeyDomain), or nullopt while the
+// keys are locked.
+absl::StatusOr<std::optional<crypto::SecretBytes>> ImportKey(const Office& o) {
+  const crypto::DeviceIdentity* id = o.keys.identity();
+  if (!o.keys.unlocked() || id == nullptr) return std::optional<crypto::SecretBytes>();
+  FS_ASSIGN_OR_RETURN(std::string sig, id->Sign(kImportKeyDomain, o.replica.device_id().view()));
+  std::string derived = crypto::DomainHash(kImportKeyDomain, {"key", sig});
+  crypto::SecretBytes key = crypto::SecretBytes::Copy(derived);
+  sodium_memzero(sig.data(), sig.size());
+  sodium_memzero(derived.data(), derived.size());
+  return std::optional<crypto::SecretBytes>(std::move(key));
+}
+
+// A row's source key as recorded since version 2: its digest keyed with
+// the laptop's import key.
+std::string SourceKey(const crypto::SecretBytes& key, std::string_view digest) {
+  return crypto::KeyedBlake2b(key.view(), digest);
 }
 
 // The row as `case new` would take it, checked by the same code.
@@ -133,7 +164,11 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
     }
   }
 
-  // Every row checked; the keys seen in this file and recorded before.
+  // Every row checked; the keys seen in this file and recorded before
+  // (looked up only with the keys: a locked laptop says nothing of what it
+  // imported, docs/FORMATS.md).
+  FS_ASSIGN_OR_RETURN(std::optional<crypto::SecretBytes> import_key, ImportKey(o));
+  out.already_known = import_key.has_value();
   std::vector<RegisterRow> rows;
   std::vector<std::string> keys;
   for (size_t r = 1; r < table.records.size(); ++r) {
@@ -144,14 +179,22 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
       row.prepared = absl::InvalidArgumentError(
           absl::StrCat("no value in the key column \"", Printable(headers[*key_column]), "\""));
     } else {
-      row.key = SourceKey(fields, rec, key_column);
+      row.digest = RowDigest(fields, rec, key_column);
+      if (import_key) {
+        row.key = SourceKey(*import_key, row.digest);
+        // Version 1 recorded the digest itself: still recognised.
+        keys.push_back(row.key);
+        keys.push_back(row.digest);
+      }
       row.prepared = Check(o, fields, rec, headers.size());
     }
-    keys.push_back(row.key);
     rows.push_back(std::move(row));
   }
   out.rows = rows.size();
-  FS_ASSIGN_OR_RETURN(std::set<std::string> recorded, o.replica.ImportedKeys(keys));
+  std::set<std::string> recorded;
+  if (import_key) {
+    FS_ASSIGN_OR_RETURN(recorded, o.replica.ImportedKeys(keys));
+  }
   FS_ASSIGN_OR_RETURN(std::set<std::string> codes, HeldCodes(o));
   std::map<std::string, size_t> first_line;  // key -> the line that gave it first
   std::vector<const RegisterRow*> fresh;
@@ -165,11 +208,11 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
       out.rejected.push_back({row.line, why});
       continue;
     }
-    if (recorded.count(row.key) > 0) {
+    if (recorded.count(row.key) > 0 || recorded.count(row.digest) > 0) {
       out.already.push_back(row.line);
       continue;
     }
-    auto [it, first] = first_line.emplace(row.key, row.line);
+    auto [it, first] = first_line.emplace(row.digest, row.line);
     if (!first) {
       out.repeated.emplace_back(row.line, it->second);
       continue;
@@ -190,6 +233,7 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
   if (in.dry_run || !out.rejected.empty() || fresh.empty()) return out;
 
   FS_RETURN_IF_ERROR(o.RequireUnlocked("importing cases"));
+  if (!import_key) return absl::FailedPreconditionError("importing cases needs the device's key");
   std::vector<LocalTxn> txns;
   std::vector<std::pair<std::string, RowId>> sources;
   for (size_t i = 0; i < fresh.size(); ++i) {

@@ -47,6 +47,10 @@ struct ImportReport {
   size_t rows = 0;                  // the register's rows (blank ones left out)
   std::vector<RejectedRow> rejected;  // in file order
   std::vector<size_t> already;      // lines imported before (source key recorded)
+  // Whether `already` was looked up: only with the keys unlocked (a locked
+  // laptop says nothing of what it imported); if not, every row not
+  // refused counts in new_rows, and the import itself needs the keys.
+  bool already_known = true;
   std::vector<std::pair<size_t, size_t>> repeated;  // a line, and the earlier line it repeats
   size_t new_rows = 0;              // rows that would become cases
   size_t imported = 0;              // cases written: 0 on a dry run or with a row rejected
@@ -61,7 +65,8 @@ struct ImportReport {
 // problems (not decodable, no header, no column for the victim's full name,
 // a mapping naming no column, more than kMaxImportRows rows) are errors,
 // nothing written; rows the checks refuse are in `rejected`. Writing needs
-// the keys (FAILED_PRECONDITION with the unlock hint); a dry run does not.
+// the keys (FAILED_PRECONDITION with the unlock hint); a dry run does not,
+// but tells which rows were imported before only with them.
 absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& in);
 
 inline constexpr size_t kMaxImportRows = 100000;

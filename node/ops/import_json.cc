@@ -23,7 +23,7 @@ Json ImportReportJson(const ImportReport& r) {
           {"columns", columns},
           {"rows", r.rows},
           {"rejected", rejected},
-          {"already", r.already},
+          {"already", r.already_known ? Json(r.already) : Json()},
           {"repeated", repeated},
           {"new_rows", r.new_rows},
           {"imported", r.imported},

@@ -1,11 +1,15 @@
 #include "node/ops/resolve.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "node/ops/cases.h"
 #include "node/ops/values.h"
 #include "text/text.h"
 
@@ -17,6 +21,22 @@ absl::StatusOr<RowId> Resolve(const Office& o, std::string_view table, const std
     return IncompleteRequest(absl::StrCat("give the ", AV(what)));
   }
   const bool is_cases = table == "cases";
+  // CODE/XXXXXX: a code two cases hold, told apart by the end of the id
+  // (ListCases shows it so: node/ops/cases.h, CaseCodeShown).
+  if (const size_t slash = ref.rfind('/'); is_cases && slash != std::string::npos) {
+    const std::string code = ref.substr(0, slash);
+    FS_ASSIGN_OR_RETURN(std::vector<RowId> held,
+                        o.replica.FindLiveRows("cases", "", "case_code", code, 64));
+    std::vector<RowId> told;
+    for (const RowId& id : held) {
+      if (absl::EqualsIgnoreCase(CaseCodeShown(code, id).substr(code.size()), ref.substr(slash))) {
+        told.push_back(id);
+      }
+    }
+    if (told.size() == 1) return told.front();
+    return absl::NotFoundError(absl::StrCat("no case \"", ref, "\" on this node: `fieldnode "
+                                            "case list` shows the codes"));
+  }
   std::string hex;
   for (char ch : absl::AsciiStrToUpper(ref)) {
     if (ch != '-') hex.push_back(ch);
@@ -35,6 +55,22 @@ absl::StatusOr<RowId> Resolve(const Office& o, std::string_view table, const std
         is_cases ? ": give its case code (e.g. LC-2611-K3QX7) or id; `fieldnode case list` "
                    "shows them"
                  : absl::StrCat(": `fieldnode ", AV(what), " list` shows them")));
+  }
+  if (is_cases) {
+    // Two laptops of the office drew one code offline: each told apart.
+    FS_ASSIGN_OR_RETURN(std::vector<RowId> held,
+                        o.replica.FindLiveRows("cases", "", "case_code", ref, 64));
+    if (held.size() > 1) {
+      std::vector<std::string> shown;
+      for (const RowId& id : held) {
+        FS_ASSIGN_OR_RETURN(auto row, o.Get("cases", id));
+        if (row) shown.push_back(CaseCodeShown(o.Clear(*row, "cases", "case_code"), id));
+      }
+      std::sort(shown.begin(), shown.end());
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", ref, "\" is the code of ", held.size(), " cases (laptops of the office made it "
+          "offline): give one of ", absl::StrJoin(shown, ", ")));
+    }
   }
   return absl::InvalidArgumentError(absl::StrCat("\"", ref, "\" matches several ", AV(table),
                                                  ": give more of the id"));

@@ -63,12 +63,14 @@ function parseDate(s) {
 }
 
 function showMessage(text, ok) {
+  if (text === null) return;  // a page's late answer (errorText of STALE): nothing to say
   const box = document.getElementById("message");
   box.textContent = text;
   box.className = ok ? "message ok" : "message";
   box.hidden = !text;
 }
 function errorText(body) {
+  if (body === STALE) return null;
   const lead = t(body && body.error ? body.error : "err.internal");
   return body && body.detail ? `${lead}: ${body.detail}` : lead;
 }
@@ -93,7 +95,20 @@ async function signIn() {
   }
 }
 
+// The navigation a page's requests belong to: route() counts each. A GET's
+// answer that comes back after the user moved on is not drawn (a slow page
+// must not draw over the next): it is thrown as STALE, which route() and
+// the pages' own catches leave unsaid. A change (POST) is answered
+// whatever the page: it was made.
+let navigation = 0;
+const STALE = { error: "stale" };
 async function api(method, path, body) {
+  const asked = navigation;
+  const answer = await apiAnswer(method, path, body);
+  if (method === "GET" && asked !== navigation) throw STALE;
+  return answer;
+}
+async function apiAnswer(method, path, body) {
   let res;
   try {
     const headers = { "X-Fieldsync-Session": sessionStorage.getItem(SESSION) || "" };
@@ -474,6 +489,7 @@ async function syncNow() {
 // #/referrals, #/devices, #/conflicts, #/setaside, #/report?threshold=,
 // #/directory?kind=&q=, #/import ----
 async function route() {
+  const mine = ++navigation;
   const hash = location.hash || "#/today";
   const [path, query] = hash.slice(1).split("?");
   for (const a of document.querySelectorAll("nav a")) {
@@ -497,6 +513,7 @@ async function route() {
     else if (path === "/import") pageImport();
     else await pageToday();
   } catch (e) {
+    if (e === STALE || mine !== navigation) return;  // another page is drawn now
     showMessage(errorText(e));
     page().replaceChildren();
   }

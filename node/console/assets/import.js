@@ -72,14 +72,22 @@ function renderImportResult(d) {
         el("option", { value: "-" }, t("import.left_out")),
         d.fields.map(f => el("option", { value: f, selected: f === c.field }, importFieldLabel(f))));
       select.addEventListener("change", () => { importState.map[c.header] = select.value; });
-      return el("tr", {}, el("td", {}, c.header), el("td", {}, select));
+      return el("tr", {}, el("td", { "data-label": t("import.column") }, c.header),
+                el("td", { "data-label": t("import.field") }, select));
     }));
+  // data-label: each cell's heading, shown beside it at phone width, where
+  // a table is a card a row (app.css); the preview's headings are the
+  // register's own.
+  const heads = d.preview.length ? d.preview[0] : [];
   const preview = el("table", { id: "import-preview", class: "list" },
-    d.preview.map((rec, i) => el("tr", {}, rec.map(cell => el(i === 0 ? "th" : "td", {}, cell)))));
+    d.preview.map((rec, i) => el("tr", {}, rec.map((cell, j) => i === 0 ? el("th", {}, cell)
+        : el("td", { "data-label": heads[j] ?? "", class: cell.trim() ? "" : "empty" }, cell)))));
   const rejected = d.rejected.length === 0 ? el("p", { id: "import-rejected", class: "ok" }, t("import.none_rejected"))
     : el("table", { id: "import-rejected", class: "list error" },
         el("tr", {}, el("th", {}, t("import.line")), el("th", {}, t("import.reason"))),
-        d.rejected.map(r => el("tr", { "data-line": r.line }, el("td", {}, r.line), el("td", {}, r.reason))));
+        d.rejected.map(r => el("tr", { "data-line": r.line },
+                               el("td", { "data-label": t("import.line") }, r.line),
+                               el("td", { "data-label": t("import.reason") }, r.reason))));
   const canImport = d.dry_run && d.rejected.length === 0 && d.new_rows > 0;
   document.getElementById("import-result").replaceChildren(
     el("section", { class: "card" },
@@ -93,8 +101,9 @@ function renderImportResult(d) {
     el("section", { class: "card", id: "import-summary", "data-new": d.new_rows,
                     "data-rejected": d.rejected.length, "data-imported": d.imported },
        el("h2", {}, d.dry_run ? t("import.dry_run") : t("import.result")),
-       el("p", {}, t("import.counts", { rows: d.rows, fresh: d.new_rows, already: d.already,
-                                         repeated: d.repeated.length })),
+       el("p", {}, t(d.already === null ? "import.counts_locked" : "import.counts",
+                     { rows: d.rows, fresh: d.new_rows, already: d.already,
+                       repeated: d.repeated.length })),
        d.rejected.length > 0 ? el("p", { class: "error" },
           t(d.dry_run ? "import.fix_rows" : "import.nothing_imported", { count: d.rejected.length })) : null,
        rejected,
