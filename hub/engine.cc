@@ -1,5 +1,6 @@
 #include "hub/engine.h"
 
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -180,6 +181,32 @@ void HubEngine::ForgetRemovals(const std::string& province) {
 
 // ---------------------------------------------------------------------------
 // Sync
+
+namespace {
+
+// What a push's merge and scope bookkeeping read (HubWriteTxn::Prefetch).
+PushReads ReadsOf(const std::vector<Commit>& commits,
+                  const std::vector<crypto::KeyRecord>& records) {
+  PushReads out;
+  for (const Commit& c : commits) {
+    for (const RowChange& rc : c.changes) {
+      out.rows.emplace(rc.table, rc.row);
+      out.ids.insert(rc.row);
+      for (const FieldWrite& f : rc.fields) {
+        if (f.value.kind() != Value::Kind::kBytes || f.value.str().size() != 16) continue;
+        auto id = Id16::FromBytes(f.value.str(), "named row");
+        if (id.ok()) out.ids.insert(*id);
+      }
+    }
+  }
+  for (const crypto::KeyRecord& k : records) {
+    if (!k.keyring.is_nil()) out.ids.insert(k.keyring);
+    out.key_ids.insert(k.Id());
+  }
+  return out;
+}
+
+}  // namespace
 
 absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrigin& origin,
                                             const std::vector<PushedCommit>& encoded,
@@ -364,6 +391,7 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
           if (!taken) break;
         }
       }
+      FS_RETURN_IF_ERROR(hub.Prefetch(ReadsOf(commits, records)));
       FS_ASSIGN_OR_RETURN(r, MergeCommits(rows, commits, &hooks));
       // The log chain, in the same transaction as the entries it hashes.
       if (r.applied > 0) FS_RETURN_IF_ERROR(ExtendLogChain(hub, hub_id()));

@@ -453,6 +453,10 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
     std::optional<RowId> case_id;
     std::optional<bool> restricted;
     bool before_restricted = false;
+    // The row's liveness (`_live`) as merged, if read with its scope
+    // columns; nullopt read means the hub holds no such row.
+    std::optional<std::vector<Value>> live;
+    bool read_live = false;
     if (own.link == OwnerLink::kColumn || own.link == OwnerLink::kCase) {
       // The merged values, not the commit's: the commit may have lost. Of
       // an office's own row, its owner (a case's person, a row's
@@ -478,15 +482,20 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
         const TableDef* td = schema.FindTable(t);
         if (!td->grants_case_to.empty()) grant_at = read(td->grants_case_to);
       }
+      // The liveness too, for the tombstone below (nothing between writes
+      // the row's fields): one read of the row, not two.
+      if (live_at < 0) live_at = read(kLiveColumn);
       FS_ASSIGN_OR_RETURN(std::optional<std::vector<Value>> v,
                           data_.CurrentValues(t, rc.row, columns));
       if (!v) continue;
+      live = std::vector<Value>{(*v)[live_at]};
+      read_live = true;
       FS_ASSIGN_OR_RETURN(Entry before, Lookup(t, rc.row));
       before_restricted = before.found && before.restricted;
       if (owner_at >= 0 && !(*v)[owner_at].is_null()) owner = Str((*v)[owner_at]);
       // A deleted row's fields are all NULL: that says nothing of its
       // restriction.
-      if (live_at >= 0 && ((*v)[live_at].is_null() || Int((*v)[live_at]) != 0)) {
+      if (restriction_at >= 0 && ((*v)[live_at].is_null() || Int((*v)[live_at]) != 0)) {
         // Unset restriction means public.
         restricted = IsRestricted((*v)[restriction_at]);
       }
@@ -548,8 +557,9 @@ absl::Status Scope::RecordRows(const Commit& c, int64_t position) {
       }
     }
     // Tombstones: when and where the row was deleted (collection needs it).
-    FS_ASSIGN_OR_RETURN(std::optional<std::vector<Value>> live,
-                        data_.CurrentValues(t, rc.row, {std::string(kLiveColumn)}));
+    if (!read_live) {
+      FS_ASSIGN_OR_RETURN(live, data_.CurrentValues(t, rc.row, {std::string(kLiveColumn)}));
+    }
     const bool deleted = live && Int((*live)[0]) == 0;
     FS_RETURN_IF_ERROR(writer_->SetDeleted(t, rc.row, deleted, position,
                                            static_cast<int64_t>(c.hlc.wall_millis())));

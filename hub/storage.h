@@ -399,6 +399,16 @@ class HubReadTxn : public RowScan {
 
 // The writer's view. Nothing is written by the view until
 // MergeTransaction() or Atomically(), each one transaction.
+// What a push will read, for HubWriteTxn::Prefetch: the rows its commits
+// write (table, row), every id they name (those rows, the ids their values
+// hold: a case, a person ..., the rings its key records are for) and the
+// ids of its key records (StoredKeyRecord::id).
+struct PushReads {
+  std::set<std::pair<std::string, RowId>> rows;
+  std::set<RowId> ids;
+  std::set<std::string> key_ids;
+};
+
 class HubWriteTxn : public HubReadTxn {
  public:
   // Runs `body` in one write transaction with the hub's row storage as the
@@ -410,6 +420,15 @@ class HubWriteTxn : public HubReadTxn {
       const std::function<absl::Status(MergeStore&)>& body) = 0;
   // Runs `body` in one write transaction (nothing stays of it on an error).
   virtual absl::Status Atomically(const std::function<absl::Status()>& body) = 0;
+  // Inside MergeTransaction's body, before the merge: what the push's merge
+  // and its scope bookkeeping will read (PushReads). A store a round trip
+  // away reads it now, a few queries for the whole push instead of some a
+  // commit, and answers those reads from it until the transaction ends;
+  // hub.db has nothing to gain (nothing done).
+  virtual absl::Status Prefetch(const PushReads& reads) {
+    (void)reads;
+    return absl::OkStatus();
+  }
   // Stores the log chain's hash of `position` (the next one to hash).
   virtual absl::Status PutLogHash(int64_t position, const std::string& hash) = 0;
 

@@ -115,6 +115,90 @@ TEST_P(HubScopeCacheTest, AWriteTransactionReadsItsOwnScopeWritesAtOnce) {
   ASSERT_TRUE(s.ok()) << s;
 }
 
+// A key record of `id` (its bytes made up: the store keeps them as given).
+StoredKeyRecord RecordOf(char id, const RowId& ring) {
+  StoredKeyRecord r;
+  r.kind = 3;
+  r.province = "LC";
+  r.keyring = ring;
+  r.signer = IdOf('\x77');
+  r.stored_at_millis = 1000;
+  r.id = std::string(16, id);
+  r.bytes = std::string(40, id);
+  return r;
+}
+
+// A push's reads made at once (HubWriteTxn::Prefetch; on PostgreSQL a few
+// queries for the whole push, then answered from what it read): what was
+// held before is read as held, and the push's own writes after it are read
+// back at once -- a person linked to a case (in person order, with its
+// owner), a key record stored (a second store of it stores nothing), a
+// ring erased, a case's grants.
+TEST_P(HubScopeCacheTest, APushsPrefetchedReadsFollowItsOwnWrites) {
+  const RowId kase = IdOf('\x10'), first = IdOf('\x40'), second = IdOf('\x20'),
+              ring = IdOf('\x50'), fresh = IdOf('\x60');
+  ASSERT_TRUE(hub_->Write([&](HubWriteTxn& w) {
+                return w.Atomically([&]() -> absl::Status {
+                  EXPECT_TRUE(w.UpsertRowScope("cases", kase, "LC", std::nullopt, false).ok());
+                  EXPECT_TRUE(w.UpsertRowScope("persons", first, "LC", std::nullopt, false).ok());
+                  EXPECT_TRUE(w.LinkPerson(first, kase).ok());
+                  EXPECT_TRUE(w.AddGrant(kase, "DN", 2).ok());
+                  EXPECT_TRUE(*w.StoreKeyRecord(RecordOf('\x01', ring)));
+                  return absl::OkStatus();
+                });
+              }).ok());
+  absl::Status s = hub_->Write([&](HubWriteTxn& w) {
+    return w.MergeTransaction([&](MergeStore&) -> absl::Status {
+      PushReads reads;
+      reads.ids = {kase, first, second, ring, fresh};
+      reads.key_ids = {std::string(16, '\x01'), std::string(16, '\x02')};
+      EXPECT_TRUE(w.Prefetch(reads).ok());
+      EXPECT_EQ(OwnerOf(w, "cases", kase), "LC");
+      EXPECT_EQ(OwnerOf(w, "persons", second), "(none)");
+      EXPECT_TRUE(*w.CaseGranted(kase, "DN"));
+      EXPECT_FALSE(*w.CaseGranted(kase, "HN"));
+      EXPECT_TRUE(w.AddGrant(kase, "HN", 3).ok());
+      EXPECT_TRUE(*w.CaseGranted(kase, "HN")) << "granted since the push's reads";
+      EXPECT_EQ(*w.CaseGrantees(kase), (std::vector<std::string>{"DN", "HN"}));
+
+      EXPECT_EQ(*w.PersonOfCase(kase), std::optional<RowId>(first));
+      EXPECT_TRUE(w.UpsertRowScope("persons", second, "HN", std::nullopt, false).ok());
+      EXPECT_TRUE(w.LinkPerson(second, kase).ok());
+      auto persons = w.PersonsOfCase(kase);
+      EXPECT_EQ(persons->size(), 2u);
+      if (persons->size() == 2) {
+        EXPECT_EQ((*persons)[0].first, second) << "in person order";
+        EXPECT_EQ((*persons)[0].second, std::optional<std::string>("HN"));
+        EXPECT_EQ((*persons)[1].first, first);
+        EXPECT_EQ((*persons)[1].second, std::optional<std::string>("LC"));
+      }
+      EXPECT_EQ(*w.CasesNaming(second), std::vector<RowId>{kase});
+      EXPECT_TRUE(w.UpsertRowScope("persons", first, "DN", std::nullopt, std::nullopt).ok());
+      persons = w.PersonsOfCase(kase);
+      EXPECT_EQ(persons->back().second, std::optional<std::string>("DN")) << "moved since";
+
+      EXPECT_FALSE(*w.StoreKeyRecord(RecordOf('\x01', ring))) << "held before the push";
+      EXPECT_TRUE(*w.StoreKeyRecord(RecordOf('\x02', fresh)));
+      EXPECT_FALSE(*w.StoreKeyRecord(RecordOf('\x02', fresh))) << "stored by this push";
+
+      EXPECT_FALSE(*w.RingErased(ring));
+      EXPECT_TRUE(w.EraseRing(ring, {3}, 2000, IdOf('\x77')).ok());
+      EXPECT_TRUE(*w.RingErased(ring)) << "erased since the push's reads";
+      return absl::OkStatus();
+    });
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  // And kept: read again in a transaction of its own.
+  ASSERT_TRUE(hub_->Write([&](HubWriteTxn& w) {
+                return w.Atomically([&]() -> absl::Status {
+                  EXPECT_EQ(w.PersonsOfCase(kase)->size(), 2u);
+                  EXPECT_TRUE(*w.RingErased(ring));
+                  EXPECT_FALSE(*w.StoreKeyRecord(RecordOf('\x02', fresh)));
+                  return absl::OkStatus();
+                });
+              }).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, HubScopeCacheTest,
                          ::testing::Values(Store::kSqlite, Store::kPostgres), StoreName);
 

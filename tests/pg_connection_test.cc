@@ -35,11 +35,7 @@ class PgConnectionTest : public ::testing::Test {
     ASSERT_TRUE(conn_->Command("CREATE TABLE t(k text PRIMARY KEY, n bigint, b bytea)").ok());
   }
 
-  std::unique_ptr<Connection> Connect() {
-    auto c = Connection::Open(db_.uri());
-    EXPECT_TRUE(c.ok()) << c.status();
-    return c.ok() ? *std::move(c) : nullptr;
-  }
+  std::unique_ptr<Connection> Connect() { return db_.Connect(); }
 
   int64_t Count(Connection& c) {
     auto r = c.Exec("SELECT count(*) FROM t");

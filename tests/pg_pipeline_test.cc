@@ -27,11 +27,7 @@ class PgPipelineTest : public ::testing::Test {
     ASSERT_TRUE(conn_->Command("CREATE TABLE t(k text PRIMARY KEY, n bigint NOT NULL)").ok());
   }
 
-  std::unique_ptr<Connection> Connect() {
-    auto c = Connection::Open(db_.uri());
-    EXPECT_TRUE(c.ok()) << c.status();
-    return c.ok() ? *std::move(c) : nullptr;
-  }
+  std::unique_ptr<Connection> Connect() { return db_.Connect(); }
 
   // Rows of t as "k=n" in key order, read on `c`.
   static std::string Rows(Connection& c) {

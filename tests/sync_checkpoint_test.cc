@@ -1,7 +1,7 @@
 // Signed checkpoints and verified bootstraps (protocol version 3;
 // docs/PROTOCOL.md, "Checkpoints"; issue 11 point 3): real hub processes and
-// laptops; where the attacker is the hub, the test edits hub.db while the
-// hub is stopped, as someone with its disk would.
+// laptops; where the attacker is the hub, the test edits its tables as someone
+// with its disk (hub.db, the hub stopped) or its database (PostgreSQL) would.
 //  - A member laptop's checkpoint is adopted by the hub; a new laptop of the
 //    office is bootstrapped from it in pages it verifies against the signed
 //    root, and once it joined, what those rows say counts as signed.
@@ -26,7 +26,6 @@
 #include "crypto/merkle.h"
 #include "node/ops/trust.h"
 #include "store/row_state.h"
-#include "store/sqlite.h"
 #include "support/statement_fixture.h"
 #include "sync/chain.h"
 #include "sync/checkpoint_keeper.h"
@@ -62,15 +61,6 @@ class CheckpointTest : public StatementFixture {
     return st.ok() ? st->bootstrap : "";
   }
 
-  int64_t HubCount(const std::string& sql) {
-    auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
-    EXPECT_TRUE(d.ok());
-    auto st = (*d)->Prepared(sql);
-    EXPECT_TRUE(st.ok());
-    auto r = (*st)->Step();
-    return r.ok() && *r ? (*st)->ColumnInt(0) : -1;
-  }
-
   // `first` deletes `gone` and syncs twice; 50 ms later (`away` stale at
   // 10 ms) the hub collects it. `away` missed the delete: its rebuild
   // (unverified, one item a pull message) is cut after its first message,
@@ -103,7 +93,7 @@ TEST_F(CheckpointTest, ANewLaptopIsBootstrappedInVerifiedPagesOfItsColleaguesChe
   node::SyncReport made = MustSync(first);
   ASSERT_TRUE(made.chain.checkpoint_adopted)
       << (made.key_notes.empty() ? "no note" : made.key_notes.back());
-  EXPECT_GE(HubCount("SELECT count(*) FROM hub_checkpoint_rows"), 24) << "12 cases, 12 persons";
+  EXPECT_GE(HubQueryInt("SELECT count(*) FROM hub_checkpoint_rows"), 24) << "12 cases, 12 persons";
 
   auto& second = Laptop("LC");  // bootstrapped before it joined, then joins
   MustSync(second);
@@ -126,41 +116,26 @@ TEST_F(CheckpointTest, APageWhoseRowTheHubAlteredIsRefusedAndTheNextSyncGoesUnve
 
   // The hub rewrites the case's row in its checkpoint (status "closed")
   // and the leaf beside it, so that its own tree is consistent.
-  hub_->Stop();
-  {
-    auto d = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
-    ASSERT_TRUE(d.ok());
-    auto st = (*d)->Prepared("SELECT checkpoint, idx, state FROM hub_checkpoint_rows WHERE "
-                             "tbl = 'cases' AND row = ?1");
-    ASSERT_TRUE(st.ok());
-    (*st)->BindBlob(1, kase.view());
-    auto found = (*st)->Step();
-    ASSERT_TRUE(found.ok() && *found);
-    const std::string ck = (*st)->ColumnString(0);
-    const int64_t idx = (*st)->ColumnInt(1);
-    auto row = DecodeRowState((*st)->ColumnString(2));
-    ASSERT_TRUE(row.ok()) << row.status();
-    bool changed = false;
-    for (FieldState& f : row->fields) {
-      if (f.column == "status") {
-        f.value = Value::Text("closed");
-        changed = true;
-      }
+  const std::vector<std::string> held = HubQueryStrings(
+      "SELECT state FROM hub_checkpoint_rows WHERE tbl = 'cases' AND row = ?1",
+      {Value::Bytes(std::string(kase.view()))});
+  ASSERT_EQ(held.size(), 1u);
+  auto row = DecodeRowState(held[0]);
+  ASSERT_TRUE(row.ok()) << row.status();
+  bool changed = false;
+  for (FieldState& f : row->fields) {
+    if (f.column == "status") {
+      f.value = Value::Text("closed");
+      changed = true;
     }
-    ASSERT_TRUE(changed);
-    auto forged = EncodeRowState(*row);
-    ASSERT_TRUE(forged.ok());
-    auto up = (*d)->Prepared("UPDATE hub_checkpoint_rows SET state = ?1, leaf = ?2 WHERE "
-                             "checkpoint = ?3 AND idx = ?4");
-    ASSERT_TRUE(up.ok());
-    (*up)->BindBlob(1, *forged);
-    (*up)->BindBlob(2, crypto::RowLeafHash(*forged));
-    (*up)->BindBlob(3, ck);
-    (*up)->BindInt(4, idx);
-    ASSERT_TRUE((*up)->Run().ok());
-    ASSERT_EQ((*d)->Changes(), 1);
   }
-  ASSERT_TRUE(hub_->Start().ok());
+  ASSERT_TRUE(changed);
+  auto forged = EncodeRowState(*row);
+  ASSERT_TRUE(forged.ok());
+  TamperWithHub("UPDATE hub_checkpoint_rows SET state = ?1, leaf = ?2 WHERE tbl = 'cases' AND "
+                "row = ?3",
+                {Value::Bytes(*forged), Value::Bytes(crypto::RowLeafHash(*forged)),
+                 Value::Bytes(std::string(kase.view()))});
 
   join_offices_ = false;  // its first sync must be the bootstrap
   auto& fresh = Laptop("LC");

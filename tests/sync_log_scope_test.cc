@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "hub/scope.h"
-#include "hub/sqlite_storage.h"
+#include "store/sqlite.h"
 #include "support/sync_fixture.h"
 
 namespace fieldsync::testing {
@@ -25,34 +25,27 @@ class LogScopeTest : public SyncTest {
  protected:
   // The positions in (after, head] a pull by `province` reads
   // (Scope::LogEntries, as hub/pull_plan.cc does), and the head; read
-  // from the hub's file with the hub stopped.
+  // from the hub's store while it serves.
   std::vector<int64_t> ReadBy(const std::string& province, int64_t after,
                               int64_t* head_out = nullptr) {
-    hub_->Stop();
     std::vector<int64_t> out;
-    {
-      auto storage =
-          hub::SqliteHubStorage::Open(hub_->data_dir() + "/hub.db", SystemClock::Get());
-      EXPECT_TRUE(storage.ok()) << storage.status();
-      if (storage.ok()) {
-        absl::Status s = (*storage)->Read([&](hub::HubReadTxn& t) -> absl::Status {
-          FS_ASSIGN_OR_RETURN(const int64_t head, t.LogHead());
-          if (head_out != nullptr) *head_out = head;
-          hub::Scope scope(t);
-          int64_t at = after;
-          while (true) {
-            FS_ASSIGN_OR_RETURN(std::vector<hub::LogEntry> entries,
-                                scope.LogEntries(province, at, head, 1000));
-            if (entries.empty()) break;
-            for (const hub::LogEntry& e : entries) out.push_back(e.position);
-            at = entries.back().position;
-          }
-          return absl::OkStatus();
-        });
-        EXPECT_TRUE(s.ok()) << s;
+    std::unique_ptr<HubRows> rows = OpenHubRows();
+    if (rows == nullptr) return out;
+    absl::Status s = rows->Read([&](hub::HubReadTxn& t) -> absl::Status {
+      FS_ASSIGN_OR_RETURN(const int64_t head, t.LogHead());
+      if (head_out != nullptr) *head_out = head;
+      hub::Scope scope(t);
+      int64_t at = after;
+      while (true) {
+        FS_ASSIGN_OR_RETURN(std::vector<hub::LogEntry> entries,
+                            scope.LogEntries(province, at, head, 1000));
+        if (entries.empty()) break;
+        for (const hub::LogEntry& e : entries) out.push_back(e.position);
+        at = entries.back().position;
       }
-    }
-    EXPECT_TRUE(hub_->Start().ok());
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
     return out;
   }
   int64_t Head() {
@@ -164,17 +157,32 @@ TEST_F(LogScopeTest, EntriesOfAnOlderHubFileAreReadByTheRuleTheyWereKeptBy) {
   SetField(lc.replica(), "cases", kase, "province", Value::Text("HN"));
   MustSync(lc);
   const int64_t head = Head();
+  // What an older store holds: on hub.db a file of version 6, migrated to
+  // the current version at the next start, which keeps the entries it held
+  // under the older rule; on PostgreSQL a database moved from such a file
+  // (hub/pg/move.cc keeps its log_scope_from). Both read log_scope_from at
+  // the hub's start.
   hub_->Stop();
-  {
+  const std::vector<std::string> older = {
+      "DELETE FROM hub_log_subject",
+      "DELETE FROM hub_log_scope WHERE province IN ('DN', 'LC') AND position > 0 AND "
+      "position IN (SELECT position FROM hub_log_scope WHERE province = 'HN')"};
+  if (HubOnPostgres()) {
+    auto from = OnHubsPostgres("INSERT INTO hub_meta(key, value) VALUES ('log_scope_from', "
+                               "int8send(?1)) ON CONFLICT (key) DO UPDATE SET value = "
+                               "excluded.value",
+                               {Value::Int(head)});
+    ASSERT_TRUE(from.ok()) << from.status();
+    for (const std::string& sql : older) {
+      auto r = OnHubsPostgres(sql, {});
+      ASSERT_TRUE(r.ok()) << r.status();
+    }
+  } else {
     auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
     ASSERT_TRUE(db.ok()) << db.status();
-    for (const char* sql :
-         {"UPDATE hub_meta SET value = 6 WHERE key = 'schema_version'",
-          "DELETE FROM hub_meta WHERE key = 'log_scope_from'", "DELETE FROM hub_log_subject",
-          "DELETE FROM hub_log_scope WHERE province IN ('DN', 'LC') AND position > 0 AND "
-          "position IN (SELECT position FROM hub_log_scope WHERE province = 'HN')"}) {
-      ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
-    }
+    ASSERT_TRUE((*db)->Exec("UPDATE hub_meta SET value = 6 WHERE key = 'schema_version'").ok());
+    ASSERT_TRUE((*db)->Exec("DELETE FROM hub_meta WHERE key = 'log_scope_from'").ok());
+    for (const std::string& sql : older) ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
   }
   ASSERT_TRUE(hub_->Start().ok());
   // Đà Nẵng takes the move, read by the older rule.
@@ -190,12 +198,11 @@ TEST_F(LogScopeTest, EntriesOfAnOlderHubFileAreReadByTheRuleTheyWereKeptBy) {
   MustSync(hn);
   MustSync(dn);
   EXPECT_EQ(Status(dn, kase), "assisting");
-  auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
-  ASSERT_TRUE(db.ok());
-  auto st = (*db)->Prepared("SELECT value FROM hub_meta WHERE key = 'log_scope_from'");
-  ASSERT_TRUE(st.ok());
-  ASSERT_TRUE(*(*st)->Step());
-  EXPECT_EQ((*st)->ColumnInt(0), head) << "the older rule's entries end at the head then";
+  EXPECT_EQ(HubQueryInt(StoreSql("SELECT value FROM hub_meta WHERE key = 'log_scope_from'",
+                                  "SELECT ('x' || encode(value, 'hex'))::bit(64)::bigint FROM "
+                                  "hub_meta WHERE key = 'log_scope_from'")),
+            head)
+      << "the older rule's entries end at the head then";
 }
 
 }  // namespace

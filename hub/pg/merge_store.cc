@@ -79,6 +79,25 @@ absl::Status PgMergeRow::Load() {
   return absl::OkStatus();
 }
 
+void PgMergeRow::LoadFrom(const HeldRow& held) {
+  slots_.assign(table_.columns.size() + 1, Slot{});
+  exists_ = held.exists;
+  for (size_t s = 0; s < slots_.size() && s < held.versions.size(); ++s) {
+    slots_[s].version = held.versions[s];
+    slots_[s].value = held.values[s];
+  }
+}
+
+HeldRow PgMergeRow::Held() const {
+  HeldRow out;
+  out.exists = exists_;
+  for (const Slot& s : slots_) {
+    out.versions.push_back(s.version);
+    out.values.push_back(s.written != nullptr ? *s.written : s.value);
+  }
+  return out;
+}
+
 std::optional<FieldVersion> PgMergeRow::Current(size_t slot) const {
   return slots_[slot].version;
 }
@@ -203,22 +222,87 @@ bool PgMergeStore::Knows(const Version& v) {
 }
 
 absl::StatusOr<bool> PgMergeStore::RowExists(size_t table, const RowId& row) {
+  if (const HeldRow* held = Held(std::string(schema_.tables()[table].name), row)) {
+    return held->exists;
+  }
   FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT 1 FROM hub_rows WHERE tbl = $1 AND row = $2",
                                            {Param::Text(schema_.tables()[table].name),
                                             Param::Bytes(row.view())}));
   return r.rows() == 1;
 }
 
+absl::Status PgMergeStore::PrefetchRows(const std::set<std::pair<std::string, RowId>>& rows) {
+  std::map<std::string, std::vector<RowId>> by_table;
+  for (const auto& [table, row] : rows) {
+    if (held_.count({table, row}) == 0) by_table[table].push_back(row);
+  }
+  for (const auto& [table, ids] : by_table) {
+    const TableDef* t = schema_.FindTable(table);
+    if (t == nullptr) continue;  // refused by the merge, as it would be
+    const size_t slots = t->columns.size() + 1;
+    std::string bytes;
+    bytes.reserve(ids.size() * 16);
+    for (const RowId& id : ids) {
+      bytes.append(id.view());
+      HeldRow& h = held_[{table, id}];
+      h.versions.assign(slots, std::nullopt);
+      h.values.assign(slots, Value::Null());
+    }
+    // One query a table: a line per register of each row held (a NULL slot
+    // if it holds none).
+    FS_ASSIGN_OR_RETURN(
+        Result r,
+        conn_.Exec("SELECT r.row, f.slot, f.hlc, f.device, f.base_hlc, f.base_device, f.kind, "
+                   "f.ival, f.sval FROM hub_rows r LEFT JOIN hub_fields f ON f.tbl = r.tbl AND "
+                   "f.row = r.row WHERE r.tbl = $1 AND r.row IN (SELECT substring($2 FROM i * "
+                   "16 + 1 FOR 16) FROM generate_series(0, length($2) / 16 - 1) AS i)",
+                   {Param::Text(table), Param::Bytes(bytes)}));
+    for (int i = 0; i < r.rows(); ++i) {
+      FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(r.Bytes(i, 0), "row"));
+      HeldRow& h = held_[{table, id}];
+      h.exists = true;
+      if (r.IsNull(i, 1)) continue;
+      FS_ASSIGN_OR_RETURN(int64_t slot, r.Int(i, 1));
+      if (slot < 0 || static_cast<size_t>(slot) >= slots) {
+        return absl::DataLossError(absl::StrCat("hub_fields holds slot ", slot, " of ",
+                                                AV(table), " row ", id.ToString(),
+                                                ", which has no such column"));
+      }
+      FieldVersion fv;
+      FS_ASSIGN_OR_RETURN(fv.version, VersionAt(r, i, 2, 3));
+      if (!r.IsNull(i, 4)) {
+        FS_ASSIGN_OR_RETURN(fv.base, VersionAt(r, i, 4, 5));
+      }
+      h.versions[static_cast<size_t>(slot)] = fv;
+      h.values[static_cast<size_t>(slot)] = ValueAt(r, i, 6);
+    }
+  }
+  return absl::OkStatus();
+}
+
+const HeldRow* PgMergeStore::Held(const std::string& table, const RowId& row) const {
+  auto it = held_.find({table, row});
+  return it == held_.end() ? nullptr : &it->second;
+}
+
 absl::StatusOr<MergeRow*> PgMergeStore::OpenRow(const Commit&, size_t, size_t table,
                                                 const RowId& row) {
   open_.reset();
   open_.emplace(conn_, schema_.tables()[table], row);
-  FS_RETURN_IF_ERROR(open_->Load());
+  auto it = held_.find({std::string(schema_.tables()[table].name), row});
+  if (it != held_.end()) {
+    open_->LoadFrom(it->second);
+  } else {
+    FS_RETURN_IF_ERROR(open_->Load());
+  }
   return &*open_;
 }
 
 absl::Status PgMergeStore::StoreRow(MergeRow& row) {
-  return static_cast<PgMergeRow&>(row).Store();
+  PgMergeRow& r = static_cast<PgMergeRow&>(row);
+  FS_RETURN_IF_ERROR(r.Store());
+  held_[{std::string(r.table().name), r.id()}] = r.Held();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int64_t> PgMergeStore::AppendLog(const Commit& c) {

@@ -17,7 +17,9 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hub/pg/connection.h"
@@ -30,12 +32,25 @@ void AppendValue(const Value& v, std::vector<Param>* params);
 // The Value of columns col, col+1, col+2 of `r`'s row `row`.
 Value ValueAt(const Result& r, int row, int col);
 
+// A row's registers as the merge holds them: whether the hub holds the
+// row, and each slot's version and value (slot 0 the liveness register,
+// 1 + i column i; no version and NULL where no register is held).
+struct HeldRow {
+  bool exists = false;
+  std::vector<std::optional<FieldVersion>> versions;
+  std::vector<Value> values;
+};
+
 class PgMergeRow : public MergeRow {
  public:
   PgMergeRow(Connection& conn, const TableDef& table, const RowId& row)
       : conn_(conn), table_(table), row_(row) {}
   // Reads the row's registers (and values) from the database.
   absl::Status Load();
+  // Or takes them as held already (PgMergeStore::PrefetchRows).
+  void LoadFrom(const HeldRow& held);
+  // Its registers now (after Store(): with what it wrote).
+  HeldRow Held() const;
 
   bool exists() const override { return exists_; }
   std::optional<FieldVersion> Current(size_t slot) const override;
@@ -49,6 +64,8 @@ class PgMergeRow : public MergeRow {
 
   // Writes the winners (and the row, if new).
   absl::Status Store();
+  const TableDef& table() const { return table_; }
+  const RowId& id() const { return row_; }
 
  private:
   std::string Column(size_t slot) const;
@@ -81,6 +98,16 @@ class PgMergeStore : public MergeStore {
   absl::StatusOr<int64_t> AppendLog(const Commit& commit) override;
   absl::Status PassOver(const DeviceId& author, uint64_t seq) override;
 
+  // Reads the registers of `rows` (table, row), a query a table, and keeps
+  // them for the transaction: OpenRow takes them from here, StoreRow keeps
+  // what it wrote, Held answers the hub's reads of them. Nothing else
+  // writes hub_rows or hub_fields in the transaction (the merge's own
+  // rows), and the caller holds the log head's lock.
+  absl::Status PrefetchRows(const std::set<std::pair<std::string, RowId>>& rows);
+  // A row prefetched or opened by the merge, as held now; null otherwise.
+  using HeldRow = pg::HeldRow;
+  const HeldRow* Held(const std::string& table, const RowId& row) const;
+
   // The log's last position after what was appended.
   int64_t head() const { return head_; }
   // The first failed read of HeldSeq() or Knows() (OK if none).
@@ -102,6 +129,7 @@ class PgMergeStore : public MergeStore {
   absl::Status error_;
   std::map<DeviceId, Author> authors_;
   std::optional<PgMergeRow> open_;
+  std::map<std::pair<std::string, RowId>, HeldRow> held_;
   std::string body_buf_;
 };
 

@@ -14,6 +14,7 @@
 #ifndef FIELDSYNC_HUB_PG_SCOPE_CACHE_H_
 #define FIELDSYNC_HUB_PG_SCOPE_CACHE_H_
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -34,6 +35,11 @@ struct ScopeCache {
   // CasesNaming(person), PersonsOfCase(case) (PersonOfCase is its first).
   std::map<RowId, std::vector<RowId>> cases_naming;
   std::map<RowId, std::vector<std::pair<RowId, std::optional<std::string>>>> persons_of_case;
+  // RingErased(ring) (hub_erased: written by EraseRing under the lock).
+  std::map<RowId, bool> erased;
+  // Whether hub_keys holds a record of this id (StoreKeyRecord; written
+  // under the lock, dropped by EraseRing).
+  std::map<std::string, bool> key_held;
 
   // hub_row_scope's entry of (table, row) written: its reads go, and, for a
   // person, the owners PersonsOfCase joins from it.
@@ -57,7 +63,32 @@ struct ScopeCache {
         it->second = RowScopeEntry{owner, case_id, restricted.value_or(false), false};
       }
     }
-    if (table == "persons") persons_of_case.clear();
+    if (table == "persons") PersonOwnerUpserted(row, owner);
+  }
+  // LinkPerson's write (ON CONFLICT DO NOTHING) kept in place: the person's
+  // cases and the case's persons, each in its query's order, the person's
+  // owner as PersonsOfCase joins it (from the entry kept of it; if none is
+  // kept, the case's list goes and is read again).
+  void Linked(const RowId& person, const RowId& case_id) {
+    if (auto it = cases_naming.find(person); it != cases_naming.end()) {
+      std::vector<RowId>& v = it->second;
+      auto at = std::lower_bound(v.begin(), v.end(), case_id);
+      if (at == v.end() || *at != case_id) v.insert(at, case_id);
+    }
+    auto it = persons_of_case.find(case_id);
+    if (it == persons_of_case.end()) return;
+    auto& v = it->second;
+    auto at = std::lower_bound(v.begin(), v.end(), person,
+                               [](const auto& e, const RowId& p) { return e.first < p; });
+    if (at != v.end() && at->first == person) return;
+    auto entry = rows.find({"persons", person});
+    if (entry == rows.end()) {
+      persons_of_case.erase(it);
+      return;
+    }
+    std::optional<std::string> owner;
+    if (entry->second) owner = entry->second->owner;
+    v.insert(at, {person, std::move(owner)});
   }
   void DropGrants() {
     granted.clear();
@@ -67,10 +98,22 @@ struct ScopeCache {
     cases_naming.clear();
     persons_of_case.clear();
   }
+  // A person's owner as UpsertRowScope's SQL leaves it ('' keeps a held
+  // owner; a person with no entry gets one), in the cases' lists naming it.
+  void PersonOwnerUpserted(const RowId& person, const std::string& owner) {
+    for (auto& [kase, persons] : persons_of_case) {
+      for (auto& [p, o] : persons) {
+        if (p != person) continue;
+        if (!o || !owner.empty()) o = owner;
+      }
+    }
+  }
   void Clear() {
     rows.clear();
     DropGrants();
     DropPersons();
+    erased.clear();
+    key_held.clear();
   }
 };
 

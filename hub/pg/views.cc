@@ -235,6 +235,16 @@ absl::StatusOr<std::optional<std::vector<Value>>> PgView::CurrentValues(
     }
     slots.push_back(ci + 1);
   }
+  // A row the merge of this transaction read or wrote: as it holds it.
+  if (merging_ != nullptr) {
+    if (const PgMergeStore::HeldRow* held = merging_->Held(table, row)) {
+      if (!held->exists) return std::optional<std::vector<Value>>();
+      std::vector<Value> out;
+      out.reserve(slots.size());
+      for (int64_t slot : slots) out.push_back(held->values[static_cast<size_t>(slot)]);
+      return std::optional<std::vector<Value>>(std::move(out));
+    }
+  }
   // One query: no answer if the row is not held, a NULL slot if it holds
   // no register.
   FS_ASSIGN_OR_RETURN(Result f, conn_.Exec("SELECT f.slot, f.kind, f.ival, f.sval FROM hub_rows "
@@ -408,7 +418,9 @@ absl::Status PgView::MergeTransaction(const std::function<absl::Status(MergeStor
     // latest committed state.
     FS_ASSIGN_OR_RETURN(const int64_t head, LockLogHead(conn_));
     PgMergeStore store(conn_, schema_, clock_, self_, head);
+    merging_ = &store;
     absl::Status s = Cached([&]() { return body(store); });
+    merging_ = nullptr;
     if (s.ok()) s = store.error();
     FS_RETURN_IF_ERROR(s);
     if (store.head() == head) return absl::OkStatus();

@@ -27,6 +27,7 @@
 
 #include "clock/hlc.h"
 #include "hub/pg/connection.h"
+#include "hub/pg/merge_store.h"
 #include "hub/pg/scope_cache.h"
 #include "hub/storage.h"
 
@@ -121,6 +122,10 @@ class PgView final : public HubWriteTxn {
       const RowId& referral, const Version& version) override;
   absl::Status MergeTransaction(const std::function<absl::Status(MergeStore&)>& body) override;
   absl::Status Atomically(const std::function<absl::Status()>& body) override;
+  // The push's rows' registers into the merge's store, and the scope
+  // entries, grants, person links, erasures and key records held of its
+  // ids into the transaction's scope cache (views_scope.cc).
+  absl::Status Prefetch(const PushReads& reads) override;
   absl::Status PutLogHash(int64_t position, const std::string& hash) override;
   absl::Status AddChainEntry(const DeviceId& device, const StoredChainEntry& e) override;
   absl::Status SetChainPosition(const DeviceId& device, uint64_t seq, int64_t position) override;
@@ -179,6 +184,8 @@ class PgView final : public HubWriteTxn {
   absl::Status Cached(const std::function<absl::Status()>& body);
   // The scope cache if a locked write transaction is open, else null.
   ScopeCache* cache() { return cache_ ? &*cache_ : nullptr; }
+  // Prefetch's part for the scope cache.
+  absl::Status PrefetchScope(const std::set<RowId>& ids, const std::set<std::string>& key_ids);
 
   Connection& conn_;
   const Schema& schema_;
@@ -187,6 +194,9 @@ class PgView final : public HubWriteTxn {
   const bool writer_;
   const int64_t log_scope_from_;
   std::optional<ScopeCache> cache_;
+  // MergeTransaction's store while its body runs: the rows it read or
+  // wrote answer CurrentValues (PgMergeStore::Held).
+  PgMergeStore* merging_ = nullptr;
 };
 
 // hub_meta 'log_scope_from' (8 bytes, big-endian), 0 if absent: the last

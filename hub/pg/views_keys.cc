@@ -108,9 +108,16 @@ absl::StatusOr<std::vector<std::string>> PgView::KeyRecordsOfRing(const RowId& r
 }
 
 absl::StatusOr<bool> PgView::RingErased(const RowId& ring) {
+  ScopeCache* c = cache();
+  if (c != nullptr) {
+    auto it = c->erased.find(ring);
+    if (it != c->erased.end()) return it->second;
+  }
   FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT 1 FROM hub_erased WHERE keyring = $1",
                                            {Param::Bytes(ring.view())}));
-  return r.rows() == 1;
+  const bool erased = r.rows() == 1;
+  if (c != nullptr) c->erased[ring] = erased;
+  return erased;
 }
 
 absl::Status PgView::EraseRing(const RowId& ring, const std::vector<int>& kinds,
@@ -119,6 +126,12 @@ absl::Status PgView::EraseRing(const RowId& ring, const std::vector<int>& kinds,
   std::string list;  // numbers of the code's own, as one text parameter
   for (int k : kinds) absl::StrAppend(&list, list.empty() ? "" : ",", k);
   return Locked([&]() -> absl::Status {
+    // Dropped first: kept erased only once the statement below succeeded
+    // (a failure ends the transaction, and the cache with it).
+    if (ScopeCache* c = cache()) {
+      c->erased.erase(ring);
+      c->key_held.clear();
+    }
     // One statement: the records deleted, the mark of each kept, the ring
     // remembered erased (a second erasure of it fails, as on SQLite).
     return conn_.Exec("WITH gone AS (DELETE FROM hub_keys WHERE keyring = $1 AND kind = "
@@ -136,6 +149,25 @@ absl::StatusOr<bool> PgView::StoreKeyRecord(const StoredKeyRecord& record) {
   FS_RETURN_IF_ERROR(MustWrite("StoreKeyRecord"));
   bool stored = false;
   FS_RETURN_IF_ERROR(Locked([&]() -> absl::Status {
+    // Known (Prefetch) under the lock: stored, or not, without waiting for
+    // the answer (sent with the next statement; a failure fails that).
+    ScopeCache* c = cache();
+    if (c != nullptr) {
+      auto it = c->key_held.find(record.id);
+      if (it != c->key_held.end()) {
+        if (it->second) return absl::OkStatus();
+        it->second = true;
+        stored = true;
+        return conn_.Defer(
+            "INSERT INTO hub_keys(id, kind, province, keyring, signer, stored_at, bytes) VALUES "
+            "($1, $2, $3, $4, $5, $6, $7)",
+            {Param::Bytes(record.id), Param::Int(record.kind),
+             record.province.empty() ? Param::Null() : Param::Text(record.province),
+             record.keyring ? Param::Bytes(record.keyring->view()) : Param::Null(),
+             Param::Bytes(record.signer.view()), Param::Int(record.stored_at_millis),
+             Param::Bytes(record.bytes)});
+      }
+    }
     FS_ASSIGN_OR_RETURN(
         Result r,
         conn_.Exec("INSERT INTO hub_keys(id, kind, province, keyring, signer, stored_at, bytes) "

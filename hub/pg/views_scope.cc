@@ -4,6 +4,10 @@
 // rows made public. The same SQL as hub/sqlite_views.cc; where SQLite's
 // answer follows its primary key or index without saying so, the order is
 // said here (ORDER BY), as the cluster's own order need not be the same.
+#include <algorithm>
+#include <map>
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
@@ -102,6 +106,9 @@ absl::StatusOr<bool> PgView::CaseGranted(const RowId& case_id, const std::string
   if (c != nullptr) {
     auto it = c->granted.find({case_id, province});
     if (it != c->granted.end()) return it->second;
+    if (auto all = c->grantees.find(case_id); all != c->grantees.end()) {
+      return std::find(all->second.begin(), all->second.end(), province) != all->second.end();
+    }
   }
   FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT 1 FROM hub_grants WHERE case_id = $1 AND "
                                            "province = $2",
@@ -313,6 +320,105 @@ absl::StatusOr<std::vector<LogEntry>> PgView::LogEntriesUnder(
   return out;
 }
 
+absl::Status PgView::Prefetch(const PushReads& reads) {
+  if (merging_ != nullptr) FS_RETURN_IF_ERROR(merging_->PrefetchRows(reads.rows));
+  return PrefetchScope(reads.ids, reads.key_ids);
+}
+
+absl::Status PgView::PrefetchScope(const std::set<RowId>& ids,
+                                   const std::set<std::string>& key_ids) {
+  ScopeCache* c = cache();
+  if (c == nullptr) return absl::OkStatus();
+  if (!key_ids.empty()) {
+    // The push's key records the hub holds already (StoreKeyRecord).
+    std::string bytes;
+    for (const std::string& id : key_ids) {
+      if (id.size() != 16) return absl::InternalError("a key record id of other than 16 bytes");
+      bytes += id;
+    }
+    FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT id FROM hub_keys WHERE id IN (SELECT "
+                                             "substring($1 FROM i * 16 + 1 FOR 16) FROM "
+                                             "generate_series(0, length($1) / 16 - 1) AS i)",
+                                             {Param::Bytes(bytes)}));
+    std::set<std::string> held;
+    for (int i = 0; i < r.rows(); ++i) held.insert(r.Bytes(i, 0));
+    for (const std::string& id : key_ids) c->key_held.emplace(id, held.count(id) > 0);
+  }
+  if (ids.empty()) return absl::OkStatus();
+  // Five queries for the whole push, whatever its number of rows; each id
+  // then answers from the cache, found or not. What the cache holds already
+  // (this transaction's own writes) is kept.
+  const Param list = IdList(ids);
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec(absl::StrCat("SELECT tbl, row, owner, case_id, "
+                                                        "restricted, ever_public FROM "
+                                                        "hub_row_scope WHERE row IN (SELECT id "
+                                                        "FROM ", kIdsOf1, ")"),
+                                           {list}));
+  std::map<std::pair<std::string, RowId>, std::optional<RowScopeEntry>> found;
+  for (int i = 0; i < r.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(r.Bytes(i, 1), "scope row"));
+    FS_ASSIGN_OR_RETURN(RowScopeEntry e, EntryAt(r, i, 2));
+    found.emplace(std::make_pair(r.Bytes(i, 0), id), std::move(e));
+  }
+  for (const TableDef& t : schema_.tables()) {
+    for (const RowId& id : ids) {
+      std::pair<std::string, RowId> key(std::string(t.name), id);
+      auto f = found.find(key);
+      c->rows.emplace(key, f == found.end() ? std::nullopt : f->second);
+    }
+  }
+  // The grants of the ids that are cases (CaseGrantees' order).
+  FS_ASSIGN_OR_RETURN(r, conn_.Exec(absl::StrCat("SELECT case_id, province FROM hub_grants "
+                                                 "WHERE case_id IN (SELECT id FROM ",
+                                                 kIdsOf1, ") ORDER BY case_id, province"),
+                                    {list}));
+  std::map<RowId, std::vector<std::string>> grantees;
+  for (int i = 0; i < r.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(r.Bytes(i, 0), "granted case"));
+    grantees[id].push_back(r.Bytes(i, 1));
+  }
+  for (const RowId& id : ids) c->grantees.emplace(id, std::move(grantees[id]));
+  // The persons linked to the ids that are cases (PersonsOfCase's order)
+  // and the cases naming the ids that are persons (CasesNaming's).
+  FS_ASSIGN_OR_RETURN(r, conn_.Exec(absl::StrCat("SELECT p.case_id, p.person, s.owner FROM "
+                                                 "hub_person_case p LEFT JOIN hub_row_scope s ON "
+                                                 "s.tbl = 'persons' AND s.row = p.person WHERE "
+                                                 "p.case_id IN (SELECT id FROM ", kIdsOf1,
+                                                 ") ORDER BY p.case_id, p.person"),
+                                    {list}));
+  std::map<RowId, std::vector<std::pair<RowId, std::optional<std::string>>>> persons;
+  for (int i = 0; i < r.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(RowId kase, Id16::FromBytes(r.Bytes(i, 0), "case"));
+    FS_ASSIGN_OR_RETURN(RowId person, Id16::FromBytes(r.Bytes(i, 1), "person"));
+    std::optional<std::string> owner;
+    if (!r.IsNull(i, 2)) owner = r.Bytes(i, 2);
+    persons[kase].emplace_back(person, std::move(owner));
+  }
+  for (const RowId& id : ids) c->persons_of_case.emplace(id, std::move(persons[id]));
+  FS_ASSIGN_OR_RETURN(r, conn_.Exec(absl::StrCat("SELECT person, case_id FROM hub_person_case "
+                                                 "WHERE person IN (SELECT id FROM ", kIdsOf1,
+                                                 ") ORDER BY person, case_id"),
+                                    {list}));
+  std::map<RowId, std::vector<RowId>> naming;
+  for (int i = 0; i < r.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(RowId person, Id16::FromBytes(r.Bytes(i, 0), "person"));
+    FS_ASSIGN_OR_RETURN(RowId kase, Id16::FromBytes(r.Bytes(i, 1), "person case"));
+    naming[person].push_back(kase);
+  }
+  for (const RowId& id : ids) c->cases_naming.emplace(id, std::move(naming[id]));
+  // The rings erased (RingErased).
+  FS_ASSIGN_OR_RETURN(r, conn_.Exec(absl::StrCat("SELECT keyring FROM hub_erased WHERE keyring "
+                                                 "IN (SELECT id FROM ", kIdsOf1, ")"),
+                                    {list}));
+  std::set<RowId> erased;
+  for (int i = 0; i < r.rows(); ++i) {
+    FS_ASSIGN_OR_RETURN(RowId ring, Id16::FromBytes(r.Bytes(i, 0), "erased ring"));
+    erased.insert(ring);
+  }
+  for (const RowId& id : ids) c->erased.emplace(id, erased.count(id) > 0);
+  return absl::OkStatus();
+}
+
 // ---------------------------------------------------------------------------
 // The writer's.
 
@@ -358,7 +464,7 @@ absl::Status PgView::KeyLogOfSubjects(const std::set<RowId>& subjects,
 
 absl::Status PgView::LinkPerson(const RowId& person, const RowId& case_id) {
   FS_RETURN_IF_ERROR(MustWrite("LinkPerson"));
-  if (ScopeCache* c = cache()) c->DropPersons();
+  if (ScopeCache* c = cache()) c->Linked(person, case_id);
   return conn_.Defer("INSERT INTO hub_person_case(person, case_id) VALUES ($1, $2) ON CONFLICT "
                      "DO NOTHING",
                      {Param::Bytes(person.view()), Param::Bytes(case_id.view())});

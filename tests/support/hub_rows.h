@@ -8,6 +8,7 @@
 #define FIELDSYNC_TESTS_SUPPORT_HUB_ROWS_H_
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,12 @@ class HubRows {
 
   absl::StatusOr<int64_t> LogHead() { return storage_->LogHead(); }
 
+  // `body` in one read transaction of the hub's store: what the hub's own
+  // reads (hub/scope.h ...) give, where the calls below do not say it.
+  absl::Status Read(const std::function<absl::Status(hub::HubReadTxn&)>& body) {
+    return storage_->Read(body);
+  }
+
   // A row as Replica::Get gives it (values by declared column, NULL for a
   // field never written); nullopt if the hub holds none.
   absl::StatusOr<std::optional<Row>> Get(const std::string& table, const RowId& row) {
@@ -71,6 +78,35 @@ class HubRows {
       }
       out = std::move(got);
       return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  // A row as Replica::ExportRow gives it (its registers and conflict
+  // records); nullopt if the hub holds none.
+  absl::StatusOr<std::optional<RowSnapshot>> ExportRow(const std::string& table,
+                                                       const RowId& row) {
+    std::optional<RowSnapshot> out;
+    absl::Status s = storage_->Read([&](hub::HubReadTxn& r) -> absl::Status {
+      auto snap = r.ExportRow(table, row);
+      if (!snap.ok()) return snap.status();
+      out = *std::move(snap);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  // The ids of every row of `table` the hub holds, deleted ones included.
+  absl::StatusOr<std::vector<RowId>> RowIds(const std::string& table) {
+    std::vector<RowId> out;
+    absl::Status s = storage_->Read([&](hub::HubReadTxn& r) {
+      return r.ScanRows(table, {}, /*include_deleted=*/true,
+                        [&](const RowId& id, bool, const std::vector<Value>&) {
+                          out.push_back(id);
+                          return absl::OkStatus();
+                        });
     });
     if (!s.ok()) return s;
     return out;

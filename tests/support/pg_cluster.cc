@@ -8,6 +8,8 @@
 #include <fstream>
 #include <filesystem>
 
+#include <gtest/gtest.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "hub/pg/connection.h"
@@ -107,6 +109,12 @@ absl::Status PgDatabase::Create() {
   if (!uri.ok()) return uri.status();
   uri_ = *uri;
   return absl::OkStatus();
+}
+
+std::unique_ptr<hub::pg::Connection> PgDatabase::Connect() const {
+  auto c = hub::pg::Connection::Open(uri_);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *std::move(c) : nullptr;
 }
 
 PgDatabase::~PgDatabase() {

@@ -16,6 +16,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
+namespace fieldsync::hub::pg {
+class Connection;
+}  // namespace fieldsync::hub::pg
+
 namespace fieldsync::testing {
 
 class PgCluster {
@@ -46,6 +50,9 @@ class PgDatabase {
   PgDatabase& operator=(const PgDatabase&) = delete;
   absl::Status Create();
   const std::string& uri() const { return uri_; }
+  // A new connection to it (hub/pg/connection.h); nullptr, the test failed
+  // and saying why, if it cannot be opened.
+  std::unique_ptr<hub::pg::Connection> Connect() const;
 
  private:
   std::string uri_;
