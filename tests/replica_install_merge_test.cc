@@ -267,6 +267,39 @@ TEST_F(InstallMergeTest, AnUnresolvedRefusedWriteOfThisLaptopStaysThroughABootst
   EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
+// But a refused delete of a row the hub collected (ROW_COLLECTED, or a
+// delete set aside for the clock whose row a colleague's delete and a
+// collection took since) is not brought back by the bootstrap as a
+// tombstone: the reset names no collected row, so nothing would ever drop
+// it (attack review 25, MED 1).
+TEST_F(InstallMergeTest, ARefusedDeleteOfARowTheHubCollectedIsNotBroughtBackByABootstrap) {
+  for (const int code : {1, 7}) {
+    const RowId a = Id16::NewRandom();
+    Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+    PulledBatch first;
+    first.rows = {Export(*author_, a)};
+    first.rows_position = 1;
+    Pull(first);
+    clock_.Advance(1);
+    auto mine = node_->Write(LocalTxn().Delete("organisations", a));
+    ASSERT_TRUE(mine.ok()) << mine.status();
+    SetAsideRow refused;
+    refused.seq = mine->seq;
+    refused.code = code;
+    refused.reason = "refused by the hub";
+    refused.at_millis = kTestEpochMillis;
+    ASSERT_TRUE(node_->SetAside({refused}).ok());
+    ASSERT_TRUE(node_->SetCursor("hub:pushed", static_cast<int64_t>(mine->seq)).ok());
+    PulledBatch rebuild;  // the row collected at the hub: not in the reset
+    rebuild.reset = true;
+    rebuild.pushed_cursor = "hub:pushed";
+    Pull(rebuild);
+    auto got = node_->Get("organisations", a);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_FALSE(got->has_value()) << "code " << code << ": a collected row came back as a tombstone";
+  }
+}
+
 // Rule (3): a copy pairing the version held with another value. Where a
 // commit in the node's log wrote the value held, the copy lies: the value
 // held stays, signed. Where the value held came in a copy of its own (the

@@ -24,12 +24,15 @@ absl::Status Replica::Impl::ReplayUnpushed(sqlite::Transaction&, const std::stri
   // Nor, of what it refused, the work an officer has not resolved yet
   // (docs/MERGE.md, rule (2)): it stays, as work not at the hub does, and
   // one stamped ahead is re-dated later only in the rows that hold it.
-  // Not a commit this laptop set aside as damaged on its disk (code 9).
+  // Not a commit this laptop set aside as damaged on its disk (code 9), nor
+  // one refused as writing a row the hub collected (code 1): it can never
+  // go there, and the reset names no collected row that would drop what it
+  // brought back (attack review 25, MED 1).
   const uint64_t after = own_upto ? std::min(pushed, *own_upto) : pushed;
   bool open_refused = false;
   {
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT 1 FROM _fs_set_aside WHERE discarded_at "
-                                              "= 0 AND code <> 9 LIMIT 1"));
+                                              "= 0 AND code NOT IN (1, 9) LIMIT 1"));
     FS_ASSIGN_OR_RETURN(open_refused, st->Step());
   }
   if (after >= devices[self_idx].max_seq && !open_refused) return absl::OkStatus();
@@ -39,7 +42,7 @@ absl::Status Replica::Impl::ReplayUnpushed(sqlite::Transaction&, const std::stri
                                               "((seq > ?2 AND (seq > ?3 OR seq NOT IN (SELECT "
                                               "seq FROM _fs_set_aside))) OR seq IN (SELECT seq "
                                               "FROM _fs_set_aside WHERE discarded_at = 0 AND "
-                                              "code <> 9)) ORDER BY seq"));
+                                              "code NOT IN (1, 9))) ORDER BY seq"));
     st->BindInt(1, self_idx);
     st->BindInt(2, static_cast<int64_t>(after));
     st->BindInt(3, static_cast<int64_t>(pushed));
@@ -60,9 +63,14 @@ absl::Status Replica::Impl::ReplayUnpushed(sqlite::Transaction&, const std::stri
       FS_ASSIGN_OR_RETURN(RowState rs, LoadRow(tidx, rc.row, /*all_values=*/false));
       // A row the hub's state no longer has (collected, or out of scope)
       // is not brought back by an edit; only a change that creates it is.
+      // Nor by a refused delete (at or under the acknowledged seq): a
+      // tombstone of a row the hub no longer holds keeps nothing, and no
+      // purged list would drop it (attack review 25, MED 1).
       if (!rs.exists) {
         bool creates = false;
-        for (const FieldWrite& f : rc.fields) creates |= f.column == kLiveColumn;
+        for (const FieldWrite& f : rc.fields) {
+          creates |= f.column == kLiveColumn && (c.seq > pushed || f.value == Value::Int(1));
+        }
         if (!creates) continue;
       }
       FS_RETURN_IF_ERROR(MergeRowChange(c, self_idx, tidx, rc, rs));
