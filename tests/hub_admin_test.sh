@@ -132,8 +132,8 @@ if ! FIELDSYNC_ADMIN=seed-admin "$bin/hub_admin_seed" "$hub" "$dir" >"$dir/canar
 fi
 [ "$(wc -l <"$dir/canaries")" -ge 30 ] && ok "seeded" || fail "seed printed $(wc -l <"$dir/canaries") canaries"
 
-# --- node list: the key fingerprint the node showed at enrolment.
-check "node list shows the key fingerprint" 0 "^$device +LC .* $fingerprint +\"laptop-lc-1\"" -- H node list
+# --- node list: the key fingerprint the node showed at enrolment, and its link key (registered at enrolment).
+check "node list shows the key fingerprint and the link key" 0 "^$device +LC .* $fingerprint +held +\"laptop-lc-1\"" -- H node list
 check "node list header" 0 "KEY FINGERPRINT" -- H node list
 check_json "node list --json" 0 "\"device\": \"$device\".*\"key_fingerprint\": \"$fingerprint\"" -- H node list --json
 
