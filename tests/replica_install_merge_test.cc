@@ -51,6 +51,9 @@ class InstallMergeTest : public ::testing::Test {
     return c.ok() ? *c : std::vector<ConflictRecord>{};
   }
 
+  std::vector<Commit> LateLineOverAnInstall(const RowId& a, const std::vector<std::string>& late);
+  void AuthorAppliesTheLateLine(const std::vector<Commit>& line);
+
   TempDir dir_;
   FakeClock clock_;
   std::unique_ptr<Replica> author_;
@@ -470,6 +473,48 @@ TEST_F(InstallMergeTest, AVersionTheHeldFieldSupersededIsNoConflictThoughNeverLo
 }
 
 
+// A colleague's offline line of writes `late` (each on the one before, the
+// first on the row's creation c1), all older than the author's c2, which saw
+// none: the node installs the row as the hub held it (c1, c2), then the copy
+// of a hub put back to a backup that holds c1 and the late line, not c2.
+// The late commits are returned, for the author to apply afterwards.
+std::vector<Commit> InstallMergeTest::LateLineOverAnInstall(const RowId& a,
+                                                            const std::vector<std::string>& late) {
+  std::unique_ptr<Replica> offline = OpenReplica(dir_.File("late.db"), &clock_);
+  std::unique_ptr<Replica> restored = OpenReplica(dir_.File("restored.db"), &clock_);
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  PulledBatch first_commit;
+  first_commit.commits = {{1, c1}};
+  EXPECT_TRUE(offline->ApplyPulled(first_commit).ok());
+  EXPECT_TRUE(restored->ApplyPulled(first_commit).ok());
+  std::vector<Commit> line;
+  for (const std::string& v : late) {
+    line.push_back(Write(*offline, LocalTxn().Set("organisations", a, {{"name", T(v.c_str())}})));
+  }
+  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  EXPECT_LT(line.back().hlc, c2.hlc);
+  PulledBatch first;
+  first.rows = {Export(*author_, a)};
+  first.rows_position = 2;
+  Pull(first);
+  PulledBatch late_commits;
+  for (size_t i = 0; i < line.size(); ++i) late_commits.commits.push_back({static_cast<int64_t>(2 + i), line[i]});
+  EXPECT_TRUE(restored->ApplyPulled(late_commits).ok());
+  PulledBatch again;
+  again.rows = {Export(*restored, a)};
+  again.rows_position = static_cast<int64_t>(1 + line.size());
+  Pull(again);
+  return line;
+}
+
+// Every replica that applied every commit holds the same.
+void InstallMergeTest::AuthorAppliesTheLateLine(const std::vector<Commit>& line) {
+  PulledBatch both;
+  for (size_t i = 0; i < line.size(); ++i) both.commits.push_back({static_cast<int64_t>(3 + i), line[i]});
+  ASSERT_TRUE(author_->ApplyPulled(both).ok());
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
 // A colleague's offline write pushed late, the copy's winner now (a hub put
 // back to a backup holding it but not the write the node installed since),
 // older than the held field and based on the same version: concurrent with
@@ -479,40 +524,13 @@ TEST_F(InstallMergeTest, AVersionTheHeldFieldSupersededIsNoConflictThoughNeverLo
 // FIELDSYNC_SIM_SEED=6219099193868288868: a status write of AG1's on the case
 // AG referred to HG, recorded at HG1 and the hub, not at HG2).
 TEST_F(InstallMergeTest, ALateWriteOlderThanTheInstalledFieldButBasedOnItsBaseIsAConflict) {
-  std::unique_ptr<Replica> late = OpenReplica(dir_.File("late.db"), &clock_);
-  std::unique_ptr<Replica> restored = OpenReplica(dir_.File("restored.db"), &clock_);
   const RowId a = Id16::NewRandom();
-  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
-  PulledBatch first_commit;
-  first_commit.commits = {{1, c1}};
-  ASSERT_TRUE(late->ApplyPulled(first_commit).ok());
-  ASSERT_TRUE(restored->ApplyPulled(first_commit).ok());
-  // Offline, on c1: older than the author's c2, which has not seen it.
-  const Commit w = Write(*late, LocalTxn().Set("organisations", a, {{"name", T("late")}}));
-  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
-  ASSERT_LT(w.hlc, c2.hlc);
-  // The node installs the row as the hub then held it: c1 and c2.
-  PulledBatch first;
-  first.rows = {Export(*author_, a)};
-  first.rows_position = 2;
-  Pull(first);
-  // The hub put back holds c1 and the late write, not c2.
-  PulledBatch late_commit;
-  late_commit.commits = {{2, w}};
-  ASSERT_TRUE(restored->ApplyPulled(late_commit).ok());
-  PulledBatch again;
-  again.rows = {Export(*restored, a)};
-  again.rows_position = 2;
-  Pull(again);
+  const std::vector<Commit> line = LateLineOverAnInstall(a, {"late"});
   EXPECT_EQ(NodeValue(a, kName), T("two"));
   const std::vector<ConflictRecord> records = NodeConflicts(a);
   ASSERT_EQ(records.size(), 1u) << "the late concurrent write was taken as inside the install";
   EXPECT_EQ(records[0].value, T("late"));
-  // Every replica that applied both commits holds the same.
-  PulledBatch both;
-  both.commits = {{3, w}};
-  ASSERT_TRUE(author_->ApplyPulled(both).ok());
-  EXPECT_EQ(Digest(*node_), Digest(*author_));
+  AuthorAppliesTheLateLine(line);
 }
 
 // The same, with the colleague's offline line two writes long: the copy's
@@ -526,42 +544,13 @@ TEST_F(InstallMergeTest, ALateWriteOlderThanTheInstalledFieldButBasedOnItsBaseIs
 // FIELDSYNC_SIM_SEED=12696364027395367963: HG2's two narrative edits of the
 // case HG referred to LC, a conflict record at LC1 and LC3, not at LC2).
 TEST_F(InstallMergeTest, ALateLineOfTwoWritesOlderThanTheInstalledFieldIsAConflict) {
-  std::unique_ptr<Replica> late = OpenReplica(dir_.File("late.db"), &clock_);
-  std::unique_ptr<Replica> restored = OpenReplica(dir_.File("restored.db"), &clock_);
   const RowId a = Id16::NewRandom();
-  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
-  PulledBatch first_commit;
-  first_commit.commits = {{1, c1}};
-  ASSERT_TRUE(late->ApplyPulled(first_commit).ok());
-  ASSERT_TRUE(restored->ApplyPulled(first_commit).ok());
-  // Offline, on c1, twice: both older than the author's c2, which has seen
-  // neither.
-  const Commit w1 = Write(*late, LocalTxn().Set("organisations", a, {{"name", T("late")}}));
-  const Commit w2 = Write(*late, LocalTxn().Set("organisations", a, {{"name", T("later")}}));
-  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
-  ASSERT_LT(w2.hlc, c2.hlc);
-  // The node installs the row as the hub then held it: c1 and c2.
-  PulledBatch first;
-  first.rows = {Export(*author_, a)};
-  first.rows_position = 2;
-  Pull(first);
-  // The hub put back holds c1 and the late line, not c2.
-  PulledBatch late_commits;
-  late_commits.commits = {{2, w1}, {3, w2}};
-  ASSERT_TRUE(restored->ApplyPulled(late_commits).ok());
-  PulledBatch again;
-  again.rows = {Export(*restored, a)};
-  again.rows_position = 3;
-  Pull(again);
+  const std::vector<Commit> line = LateLineOverAnInstall(a, {"late", "later"});
   EXPECT_EQ(NodeValue(a, kName), T("two"));
   const std::vector<ConflictRecord> records = NodeConflicts(a);
   ASSERT_EQ(records.size(), 1u) << "the late line's head was taken as inside the install";
   EXPECT_EQ(records[0].value, T("later"));
-  // Every replica that applied every commit holds the same.
-  PulledBatch both;
-  both.commits = {{3, w1}, {4, w2}};
-  ASSERT_TRUE(author_->ApplyPulled(both).ok());
-  EXPECT_EQ(Digest(*node_), Digest(*author_));
+  AuthorAppliesTheLateLine(line);
 }
 
 }  // namespace
