@@ -45,12 +45,6 @@ class RefusingCommits : public sync::ForwardingTransport {
 
 class CheckpointAttackTest : public StatementFixture {
  protected:
-  harness::LocalNode& CheckpointingLaptop(const std::string& province) {
-    harness::LocalNode& n = Laptop(province);
-    n.client().set_checkpoint_interval(0);
-    return n;
-  }
-
   // The hub's newest adopted checkpoint of `province`: statement bytes.
   std::string AdoptedStatement(const std::string& province) {
     std::vector<std::string> got = HubQueryStrings(

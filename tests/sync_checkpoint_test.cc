@@ -36,19 +36,6 @@ namespace {
 
 class CheckpointTest : public StatementFixture {
  protected:
-  // A laptop of `province` that tries a checkpoint at every pass.
-  harness::LocalNode& CheckpointingLaptop(const std::string& province) {
-    harness::LocalNode& n = Laptop(province);
-    n.client().set_checkpoint_interval(0);
-    return n;
-  }
-
-  static std::string Digest(harness::LocalNode& n) {
-    auto d = n.replica().StateDigest();
-    EXPECT_TRUE(d.ok());
-    return d.ok() ? *d : "";
-  }
-
   static int64_t Verified(harness::LocalNode& n) {
     auto v = n.replica().VerifiedRows();
     EXPECT_TRUE(v.ok());

@@ -83,19 +83,6 @@ class PurgedListTest : public StatementFixture {
   // their size.
   bool NeedsHubProcess() const override { return true; }
 
-  // A laptop of LC that tries a checkpoint at every pass.
-  harness::LocalNode& CheckpointingLaptop() {
-    harness::LocalNode& n = Laptop("LC");
-    n.client().set_checkpoint_interval(0);
-    return n;
-  }
-
-  static std::string Digest(harness::LocalNode& n) {
-    auto d = n.replica().StateDigest();
-    EXPECT_TRUE(d.ok());
-    return d.ok() ? *d : "";
-  }
-
   // `n` writes kCollected cases (clear fields only), syncs, deletes them
   // and syncs twice (the hub then holds its pull past the deletes).
   static std::vector<RowId> WriteAndDeleteCases(harness::LocalNode& n) {
@@ -173,7 +160,7 @@ class PurgedListTest : public StatementFixture {
 };
 
 TEST_F(PurgedListTest, ALongCollectedListReachesANewLaptopOnALinkCutEvery20KB) {
-  auto& first = CheckpointingLaptop();
+  auto& first = CheckpointingLaptop("LC");
   NewCase(first.replica(), "LC", "Hà Thị Lan");  // the checkpoint holds some rows
   const std::vector<RowId> gone = WriteAndDeleteCases(first);
   ASSERT_NO_FATAL_FAILURE(Collect(absl::StrCat("collected ", kCollected, " tombstones")));

@@ -26,6 +26,20 @@ class StatementFixture : public SyncTest {
     return n;
   }
 
+  // A laptop of `province` that tries a checkpoint at every pass.
+  harness::LocalNode& CheckpointingLaptop(const std::string& province) {
+    harness::LocalNode& n = Laptop(province);
+    n.client().set_checkpoint_interval(0);
+    return n;
+  }
+
+  // `n`'s replica state digest ("" and a test failure if it cannot be read).
+  static std::string Digest(harness::LocalNode& n) {
+    auto d = n.replica().StateDigest();
+    EXPECT_TRUE(d.ok());
+    return d.ok() ? *d : "";
+  }
+
   // One pass of `n` through `hub` (the real hub wrapped), as a node's sync
   // would run it.
   static absl::StatusOr<node::SyncReport> SyncThrough(harness::LocalNode& n,
