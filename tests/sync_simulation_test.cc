@@ -222,7 +222,15 @@ INSTANTIATE_TEST_SUITE_P(
         // which LC2 never held), older than the field LC2 held: taken as
         // inside its earlier install, the conflict record was lost at LC2
         // alone (session 25; InstallMergeTest.ALateLineOfTwoWrites...).
-        RestoreSeed{12696364027395367963ull, "a late line of two writes older than the held field"}));
+        RestoreSeed{12696364027395367963ull, "a late line of two writes older than the held field"},
+        // HG2's referral written offline reached the hub only in the second
+        // liveness round (its commits sent again after the hub went back
+        // twice), after LC's laptops had pulled in that round; the model
+        // answered in the third round, before LC held it, and expected the
+        // case's key granted (session 26, CI's FIELDSYNC_SEED=980751107: a
+        // defect of the model, not of the product; answers now wait for
+        // the healing rounds).
+        RestoreSeed{695247995106269019ull, "a referral answered before it reached the office"}));
 
 // Tombstone collection (held back from the default run until every seed
 // with it passes): seeds every condition on failed, a product defect
