@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -478,17 +479,26 @@ class Agent {
       return Send(p, std::string_view(&b, 1));
     }
     // The index's bound (attack review 24, LOW 4): what it would hold once
-    // the update is applied (removals aside: they only shrink it), the index
-    // dropped past it, so that no peer grows the agent's locked memory
-    // without end.
+    // the update is applied, the index dropped past it, so that no peer
+    // grows the agent's locked memory without end. Each case counts once,
+    // as the update leaves it (its last entry): a case named many times had
+    // its old length taken off at each naming (attack review 25, LOW 4).
+    std::map<std::string_view, std::optional<size_t>> last;
+    EachEntry(body, [&](std::string_view id, std::optional<std::string_view> text) {
+      last[id] = text ? std::optional<size_t>(text->size()) : std::nullopt;
+    });
     size_t bytes = reset ? 0 : index_.bytes();
     size_t entries = reset ? 0 : index_.size();
-    EachEntry(body, [&](std::string_view id, std::optional<std::string_view> text) {
-      if (!text) return;
-      bytes += text->size();
-      if (reset || !index_.Holds(id)) ++entries;
-      if (!reset) bytes -= std::min<size_t>(bytes, index_.LengthOf(id));
-    });
+    for (const auto& [id, len] : last) {
+      if (!reset && index_.Holds(id)) {
+        bytes -= index_.LengthOf(id);
+        --entries;
+      }
+      if (len) {
+        bytes += *len;
+        ++entries;
+      }
+    }
     if (bytes > kAgentMaxIndexBytes || entries > kAgentMaxIndexEntries) {
       DropIndex();
       const char b = static_cast<char>(kAgentIndexFull);
