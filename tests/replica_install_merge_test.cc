@@ -384,6 +384,41 @@ TEST_F(InstallMergeTest, AConcurrentWriteOnlyTheCopyHoldsBecomesAConflictRecord)
   EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
+// A conflict record this laptop holds from a commit it applied, which a
+// hub put back from a backup lost: the hub's copy holds the same winner
+// without the record. Taken with the copy's records, the record was gone at
+// this laptop alone, and the commit, when its author sent it again, was
+// skipped as held (the simulation, FIELDSYNC_SEED=76: FIELDSYNC_SIM_SEED=
+// 13600282762158962425, "conflict records differ").
+TEST_F(InstallMergeTest, AConflictRecordAppliedHereStaysWhenTheCopyHoldsTheSameWinnerWithout) {
+  std::unique_ptr<Replica> other = OpenReplica(dir_.File("other.db"), &clock_);
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  ASSERT_TRUE(other->Apply({c1}).ok());
+  const Commit three = Write(*other, LocalTxn().Set("organisations", a, {{"name", T("three")}}));
+  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  const RowSnapshot copy = Export(*author_, a);  // "two", no record: the hub put back
+  ASSERT_TRUE(copy.conflicts.empty());
+  PulledBatch log;
+  log.commits = {{1, c1}, {2, c2}, {3, three}};
+  Pull(log);
+  ASSERT_EQ(NodeConflicts(a).size(), 1u);
+  PulledBatch install;
+  install.rows = {copy};
+  install.rows_position = 2;
+  Pull(install);
+  EXPECT_EQ(NodeValue(a, kName), T("two"));
+  const std::vector<ConflictRecord> records = NodeConflicts(a);
+  ASSERT_EQ(records.size(), 1u) << "the concurrent write applied here was lost";
+  EXPECT_EQ(records[0].value, T("three"));
+  // Its commit comes again (its author sent it again), skipped as held.
+  PulledBatch again;
+  again.commits = {{3, three}};
+  Pull(again);
+  ASSERT_TRUE(author_->Apply({three}).ok());
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
 // Review 21, MED 2: a conflict record of the copy older than what an
 // earlier install brought, which this laptop never held (a colleague's
 // offline write pushed late, concurrent), is kept: its commit, inside the

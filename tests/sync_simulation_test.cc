@@ -230,7 +230,13 @@ INSTANTIATE_TEST_SUITE_P(
         // case's key granted (session 26, CI's FIELDSYNC_SEED=980751107: a
         // defect of the model, not of the product; answers now wait for
         // the healing rounds).
-        RestoreSeed{695247995106269019ull, "a referral answered before it reached the office"}));
+        RestoreSeed{695247995106269019ull, "a referral answered before it reached the office"},
+        // HG2 held LC1's losing status write as a conflict record from the
+        // log; the hub put back lost LC1's commit and served the case with
+        // the same winner and no record, taken with its records: the record
+        // was gone at HG2 alone, and LC1's commit, sent again, skipped as
+        // held (session 26; InstallMergeTest.AConflictRecordAppliedHere...).
+        RestoreSeed{13600282762158962425ull, "a record applied here dropped by a same-winner copy"}));
 
 // Tombstone collection (held back from the default run until every seed
 // with it passes): seeds every condition on failed, a product defect

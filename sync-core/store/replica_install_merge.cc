@@ -158,7 +158,12 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
       // commit in the log wrote the value held (this laptop's own, or a
       // colleague's it pulled), which stays; else the copy's value is
       // taken (the hub's word either way) and the row counts as served.
-      // Its records are the copy's, as for a newer field.
+      // Its records are the copy's, and each held one whose write a commit
+      // applied here brought: the copy, holding the same winner, cannot
+      // have resolved it, so a hub put back from a backup lost its commit,
+      // which this laptop skips as held when it comes again (FIELDSYNC_SIM_
+      // SEED=13600282762158962425). One an earlier install brought is the
+      // copy's to say: its commit, never applied here, still comes in.
       if (!(installed.values[slot] == value)) {
         FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> logged,
                             LoggedWrite(held_field->version, t.name, row, SlotColumn(t, slot)));
@@ -167,7 +172,17 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
           winner = copy_field;  // its base too
         }
       }
-      field_records = copy_records;
+      std::vector<InstalledRecord> kept = copy_records;
+      for (const InstalledRecord& r : held_field_records) {
+        const bool in_copy =
+            std::any_of(copy_records.begin(), copy_records.end(),
+                        [&](const InstalledRecord& c) { return c.version == r.version; });
+        if (in_copy) continue;
+        FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> logged,
+                            LoggedWrite(r.version, t.name, row, SlotColumn(t, slot)));
+        if (logged) kept.push_back(r);
+      }
+      field_records = std::move(kept);
     } else {
       // The field held is newer than the copy's (or the copy has none): a
       // hub put back from a backup lost the commit that wrote it, which
