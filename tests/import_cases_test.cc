@@ -493,6 +493,54 @@ TEST_F(ImportCasesTest, ARowRecordedUnkeyedBeforeIsStillNotImportedTwice) {
   EXPECT_EQ(again->imported, 1u);
 }
 
+// Attack review 25, LOW 3: a version 1 key (the row's digest, unkeyed) let
+// a thief holding the file confirm that person was imported, for good. An
+// unlocked import that finds one again keys it in place (a version 2 key is
+// the keyed hash of that very digest); a dry run changes nothing. Red
+// before: the digest stayed in _fs_imported.
+TEST_F(ImportCasesTest, AnUnkeyedKeyFoundAgainIsKeyedByTheNextImport) {
+  const std::string digest =
+      crypto::DomainHash("fieldsync import row v1", {"content", "person.full_name=Lò Thị Sử\x1e"});
+  auto keys_on_disk = [&] {
+    std::vector<std::string> out;
+    auto db = sqlite::Db::Open(dir_.path() + "/replica.db", "");
+    EXPECT_TRUE(db.ok()) << db.status();
+    if (!db.ok()) return out;
+    auto st = (*db)->Prepared("SELECT source_key FROM _fs_imported ORDER BY source_key");
+    EXPECT_TRUE(st.ok()) << st.status();
+    while (st.ok() && *(*st)->Step()) out.push_back((*st)->ColumnString(0));
+    return out;
+  };
+  {
+    auto db = sqlite::Db::Open(dir_.path() + "/replica.db", "");
+    ASSERT_TRUE(db.ok()) << db.status();
+    auto st = (*db)->Prepared("INSERT INTO _fs_imported(source_key, row, at) VALUES (?1, ?2, 1)");
+    ASSERT_TRUE(st.ok()) << st.status();
+    (*st)->BindBlob(1, digest);
+    (*st)->BindBlob(2, std::string(16, '\x01'));
+    ASSERT_TRUE((*st)->Run().ok());
+  }
+  const std::string csv = "Họ và tên\nLò Thị Sử\n";
+  auto dry = Import(csv, /*dry_run=*/true);
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  EXPECT_EQ(dry->already, std::vector<size_t>{2});
+  EXPECT_EQ(keys_on_disk(), std::vector<std::string>{digest}) << "a dry run changes nothing";
+  // Nothing new to import, the key keyed all the same.
+  auto done = Import(csv, /*dry_run=*/false);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->already, std::vector<size_t>{2});
+  EXPECT_EQ(done->imported, 0u);
+  const std::vector<std::string> after = keys_on_disk();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_NE(after[0], digest) << "the unkeyed key is still on disk";
+  // Still recognised: never imported twice.
+  auto again = Import("Họ và tên\nLò Thị Sử\nVàng Thị Mỷ\n", /*dry_run=*/false);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->already, std::vector<size_t>{2});
+  EXPECT_EQ(again->imported, 1u);
+  EXPECT_EQ(keys_on_disk().size(), 2u);
+}
+
 // Locked, a dry run looks nothing up in _fs_imported: it says it does not
 // know which rows were imported before, rather than answering "already".
 TEST_F(ImportCasesTest, ALockedDryRunSaysNothingOfWhatWasImported) {

@@ -198,6 +198,7 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
   FS_ASSIGN_OR_RETURN(std::set<std::string> codes, HeldCodes(o));
   std::map<std::string, size_t> first_line;  // key -> the line that gave it first
   std::vector<const RegisterRow*> fresh;
+  std::vector<std::pair<std::string, std::string>> rekeyed;  // version 1 key, its keyed form
   for (RegisterRow& row : rows) {
     if (!row.prepared.ok()) {
       std::string why(row.prepared.status().message());
@@ -210,6 +211,9 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
     }
     if (recorded.count(row.key) > 0 || recorded.count(row.digest) > 0) {
       out.already.push_back(row.line);
+      // A version 1 key (the digest itself) found again is keyed now, with
+      // the import (attack review 25, LOW 3).
+      if (recorded.count(row.digest) > 0) rekeyed.emplace_back(row.digest, row.key);
       continue;
     }
     auto [it, first] = first_line.emplace(row.digest, row.line);
@@ -230,7 +234,7 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
     fresh.push_back(&row);
   }
   out.new_rows = fresh.size();
-  if (in.dry_run || !out.rejected.empty() || fresh.empty()) return out;
+  if (in.dry_run || !out.rejected.empty() || (fresh.empty() && rekeyed.empty())) return out;
 
   FS_RETURN_IF_ERROR(o.RequireUnlocked("importing cases"));
   if (!import_key) return absl::FailedPreconditionError("importing cases needs the device's key");
@@ -245,7 +249,7 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
     sources.emplace_back(fresh[i]->key, c.opened.case_id);
     out.codes.push_back(c.opened.code);
   }
-  auto written = o.replica.WriteImported(txns, sources, o.NowMillis());
+  auto written = o.replica.WriteImported(txns, sources, o.NowMillis(), rekeyed);
   if (!written.ok()) {
     out.codes.clear();
     if (written.status().code() == absl::StatusCode::kFailedPrecondition && !o.keys.unlocked()) {

@@ -449,9 +449,13 @@ class Replica {
   // brought in from an outside register (`fieldnode import cases`; this
   // laptop's table _fs_imported, docs/FORMATS.md) with the row written for
   // it. ALREADY_EXISTS, nothing written, if a key is recorded already.
+  // `rekeyed` (old key, new key): recorded keys rewritten in the same
+  // transaction (a version 1 key found again, keyed now; a new key already
+  // recorded is left as it is and the old one removed).
   absl::StatusOr<std::vector<Commit>> WriteImported(
       const std::vector<LocalTxn>& txns,
-      const std::vector<std::pair<std::string, RowId>>& sources, int64_t at_millis);
+      const std::vector<std::pair<std::string, RowId>>& sources, int64_t at_millis,
+      const std::vector<std::pair<std::string, std::string>>& rekeyed = {});
   // Which of `keys` are recorded as imported already.
   absl::StatusOr<std::set<std::string>> ImportedKeys(const std::vector<std::string>& keys);
 

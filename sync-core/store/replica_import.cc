@@ -6,11 +6,19 @@ namespace fieldsync {
 
 absl::StatusOr<std::vector<Commit>> Replica::WriteImported(
     const std::vector<LocalTxn>& txns,
-    const std::vector<std::pair<std::string, RowId>>& sources, int64_t at_millis) {
+    const std::vector<std::pair<std::string, RowId>>& sources, int64_t at_millis,
+    const std::vector<std::pair<std::string, std::string>>& rekeyed) {
   Impl& m = *impl_;
   std::vector<Commit> out;
   out.reserve(txns.size());
   FS_RETURN_IF_ERROR(m.InWriteTxn([&](sqlite::Transaction& db_txn) -> absl::Status {
+    for (const auto& [old_key, new_key] : rekeyed) {
+      FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("UPDATE OR REPLACE _fs_imported SET source_key "
+                                                  "= ?2 WHERE source_key = ?1"));
+      st->BindBlob(1, old_key);
+      st->BindBlob(2, new_key);
+      FS_RETURN_IF_ERROR(st->Run());
+    }
     for (const auto& [key, row] : sources) {
       FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared(
                                        "INSERT OR IGNORE INTO _fs_imported(source_key, row, at) "
