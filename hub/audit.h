@@ -55,8 +55,12 @@ inline constexpr char kAuditBackup[] = "hub.backup";    // fieldhub backup
 inline constexpr char kAuditRestore[] = "hub.restore";  // fieldhub restore
 inline constexpr char kAuditMigrate[] = "hub.migrate";  // fieldhub migrate --to (PostgreSQL)
 inline constexpr char kAuditLinkKey[] = "node.link-key";  // a device's link key registered
-// A two-holders alarm closed a device (hub/credential_check.h).
+// A two-holders alarm closed a device (session 25's hubs; since session 26
+// written only by a restore keeping such a closing, hub/commands/restore.cc).
 inline constexpr char kAuditLinkKeyClosed[] = "node.link-key-closed";
+// A two-holders alarm (hub/credential_check.h): the call refused, nothing
+// changed; at most one entry a device an hour (hub/alarm_limiter.h).
+inline constexpr char kAuditLinkKeyAlarm[] = "node.link-key-alarm";
 
 // The detail of the kAuditLinkKey entry of a restore that kept a device's
 // link key (or its closing by a two-holders alarm, kLinkKeyClosed) from the

@@ -115,13 +115,16 @@ absl::Status CredentialCheck::Verify(std::string_view secret_hash,
       // Beside it, a version 1 proof made from the device's secret: the
       // caller holds the secret (or the store's copy of its hash) and yet
       // not the key registered for it. Two parties hold material of one
-      // device; whoever registered the key, it is closed.
+      // device. This call is refused and nothing else: either can make it
+      // (the holder of a store copy for any keyed device), so closing the
+      // device would hand a copy of the store the power to close them all.
       if (V1ProofVerifies(secret_hash)) {
         absl::Status s = CredentialRefused(
             "a version 1 proof that verifies against the device's secret hash with a link proof "
             "that does not verify against its link key: two holders of this device's "
-            "credential, a link key registered by someone else from a copy of the hub's store "
-            "or a stolen secret (two-holders alarm); the device is closed until enrolled again");
+            "credential, a link key registered by someone else from a copy of the hub's store, "
+            "or such a copy or a stolen secret in other hands (two-holders alarm); this call is "
+            "refused, the device's link key kept");
         s.SetPayload(AV(kTwoHoldersAlarm), absl::Cord(AV(link_public_key)));
         return s;
       }

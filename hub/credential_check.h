@@ -22,17 +22,18 @@
 namespace fieldsync::hub {
 
 // What hub_nodes.link_pk holds for a device closed by a two-holders alarm
-// (below): never a public key (those are 32 bytes), so no proof verifies
-// against it and no Hello registers a key over it; the device is refused
-// until it is enrolled again (an enrolment clears link_pk).
-// docs/PROTOCOL.md, "Credentials".
+// of a session 25 hub (since session 26 an alarm closes nothing): never a
+// public key (those are 32 bytes), so no proof verifies against it and no
+// Hello registers a key over it; the device is refused until it is
+// enrolled again (an enrolment clears link_pk). docs/PROTOCOL.md,
+// "Credentials".
 inline constexpr std::string_view kLinkKeyClosed = "closed: two holders";
 // Whether a device's link_pk ("" for NULL) is a key, none, or the mark of
 // a closed device.
 enum class LinkKeyState { kNone, kHeld, kClosed };
 LinkKeyState LinkKeyStateOf(std::string_view link_pk);
 // The payload of a two-holders alarm's refusal: the link key the call did
-// not prove with (the hub closes the device by it, hub/sync_handler.cc).
+// not prove with (named in the alarm's audit entry, hub/sync_handler.cc).
 inline constexpr std::string_view kTwoHoldersAlarm = "fieldsync.v1/hub/two-holders";
 // The stored link key of a refusal that raised the alarm, if it did.
 std::optional<std::string> TwoHoldersAlarmKey(const absl::Status& s);
@@ -72,9 +73,10 @@ class CredentialCheck {
   // for a device with a link key whose version 2 proof fails while its
   // version 1 proof verifies against `secret_hash` is what the real laptop
   // sends once someone else registered a key for it from a copy of the
-  // store (or the other way round): two holders of one credential. Its
-  // refusal carries kTwoHoldersAlarm too. A closed device (kLinkKeyClosed)
-  // is refused whatever the call carries.
+  // store, or what a store copy's holder sends for a device whose laptop
+  // registered its own: two holders of one credential. Its refusal carries
+  // kTwoHoldersAlarm too; nothing is changed by it. A closed device
+  // (kLinkKeyClosed, session 25) is refused whatever the call carries.
   absl::Status Verify(std::string_view secret_hash, std::string_view link_public_key = {}) const;
 
   // Whether the version 2 proof is `link_public_key`'s over a certificate

@@ -72,6 +72,11 @@ class HubEngine : public HubStore {
     return storage_->SwapLinkKey(device, link_public_key, kLinkKeyClosed, actor,
                                  kAuditLinkKeyClosed, detail);
   }
+  absl::Status AuditLinkKeyAlarm(const std::string& actor, const std::string& detail) override {
+    return storage_->EnrolTransaction([&](HubEnrolTxn& txn) {
+      return txn.AppendAudit(clock_->NowMillis(), actor, kAuditLinkKeyAlarm, detail);
+    });
+  }
   absl::StatusOr<NodeInfo> Authenticate(const DeviceId& device,
                                         const CredentialCheck& check) override;
   absl::Status RecordDelivered(const DeviceId& device, int64_t position) override {

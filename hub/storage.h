@@ -570,8 +570,8 @@ class HubStorage {
   // `from` now ("" for NULL), with the audit entry (`actor`, `action`,
   // `detail`, hub/audit.h) in the same transaction; whether it changed.
   // A registration takes it from NULL (a key once registered is never
-  // replaced: an enrolment's retry, which gives a new secret, clears it), a
-  // two-holders alarm from the key to kLinkKeyClosed.
+  // replaced: an enrolment's retry, which gives a new secret, clears it);
+  // a restore keeping a session 25 closing from the key to kLinkKeyClosed.
   virtual absl::StatusOr<bool> SwapLinkKey(const DeviceId& device, std::string_view from,
                                            std::string_view to, const std::string& actor,
                                            const std::string& action,

@@ -168,13 +168,20 @@ class HubStore {
                                                std::string_view link_public_key,
                                                const std::string& actor,
                                                const std::string& detail) = 0;
-  // A two-holders alarm (hub/credential_check.h): the device whose link
-  // key is `link_public_key` is closed (kLinkKeyClosed), audited
-  // (kAuditLinkKeyClosed); whether it was closed now.
+  // Marks the device whose link key is `link_public_key` closed
+  // (kLinkKeyClosed), audited (kAuditLinkKeyClosed); whether it was
+  // closed now. Only `fieldhub restore` calls it, to keep a closing of
+  // session 25 the replaced store held (a two-holders alarm closes
+  // nothing since session 26).
   virtual absl::StatusOr<bool> CloseLinkKey(const DeviceId& device,
                                             std::string_view link_public_key,
                                             const std::string& actor,
                                             const std::string& detail) = 0;
+  // A two-holders alarm (hub/credential_check.h, hub/alarm_limiter.h):
+  // an audit entry kAuditLinkKeyAlarm by `actor` with `detail`, in the
+  // registry's write transaction; nothing else of the device changes.
+  virtual absl::Status AuditLinkKeyAlarm(const std::string& actor,
+                                         const std::string& detail) = 0;
   // Bookkeeping of a call (last seen, protocol, skew, acknowledged cursor).
   // A pull stream that ended well took the node to `position`. What it
   // acknowledged is what it asks from at its next pull (`cursor`, which

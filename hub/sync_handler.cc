@@ -87,23 +87,41 @@ std::string SyncHandler::Peer() const {
   return p.empty() ? std::string("in process") : p;
 }
 
-void SyncHandler::CloseOnAlarm(const sync::Credential& cred, const std::string& link_pk) {
+void SyncHandler::AuditAlarm(const sync::Credential& cred, const std::string& link_pk,
+                             std::string_view offered_link_key) {
   const std::string device = cred.device.ToString();
-  absl::StatusOr<bool> closed = store_->CloseLinkKey(
-      cred.device, link_pk, device,
-      absl::StrCat("device ", device, " closed by a two-holders alarm: a call from ", Peer(),
-                   " carried a version 1 proof made from its secret with a link proof that "
-                   "does not verify against its link key ", crypto::HashHex(link_pk),
-                   " (someone else registered that key, or took its secret); refused until "
-                   "enrolled again"));
-  if (!closed.ok()) {
-    Log(absl::StrCat("hello node=", device, ": a two-holders alarm could not close the device: ",
-                     closed.status().message()),
+  const AlarmLimiter::Decision d =
+      alarms_.Admit(device, absl::FromUnixMillis(clock_->NowMillis()));
+  if (!d.audit) return;
+  // Nothing of the device changes: the call is refused, and the laptop
+  // that proves with the stored key syncs on. Closing the device (session
+  // 25) let whoever holds a copy of the store close every keyed device.
+  std::string detail = absl::StrCat(
+      "two-holders alarm for device ", device, ": a call from ", Peer(),
+      " carried a version 1 proof that verifies against its secret hash with a link proof that "
+      "does not verify against its link key ",
+      crypto::HashHex(link_pk));
+  if (!offered_link_key.empty() && offered_link_key != link_pk) {
+    absl::StrAppend(&detail, " (the call offered link key ", crypto::HashHex(offered_link_key),
+                    ")");
+  }
+  absl::StrAppend(&detail,
+                  "; the call was refused and the device left as it was (someone else holds a "
+                  "copy of the hub's store or the device's secret, or registered that key)");
+  if (d.counted > 0) {
+    absl::StrAppend(&detail, "; ", d.counted,
+                    " more alarms for this device since its previous entry, counted, not audited "
+                    "one by one");
+  }
+  if (absl::Status s = store_->AuditLinkKeyAlarm(device, detail); !s.ok()) {
+    Log(absl::StrCat("hello node=", device, ": a two-holders alarm could not be audited: ",
+                     s.message()),
         /*refusal=*/true);
   }
 }
 
-absl::StatusOr<NodeInfo> SyncHandler::Authenticate(const sync::Credential& cred) {
+absl::StatusOr<NodeInfo> SyncHandler::Authenticate(const sync::Credential& cred,
+                                                   std::string_view offered_link_key) {
   if (cred.proof.empty() && cred.link_proof.empty() && cred.secret.empty()) {
     return absl::UnauthenticatedError(
         "the call carries no node credential: enrol this node first (fieldnode enroll "
@@ -118,7 +136,7 @@ absl::StatusOr<NodeInfo> SyncHandler::Authenticate(const sync::Credential& cred)
   }
   if (node.ok()) return node;
   if (std::optional<std::string> key = TwoHoldersAlarmKey(node.status())) {
-    CloseOnAlarm(cred, *key);
+    AuditAlarm(cred, *key, offered_link_key);
   }
   // The device the refused credential named, for the refusal line.
   if (std::optional<std::string> why = CredentialRefusalWhy(node.status())) {
@@ -170,7 +188,7 @@ absl::StatusOr<sync::HelloReply> SyncHandler::Hello(const sync::HelloRequest& re
   resp.enrol_challenge = challenges_.Issue(now);
   // A credential is optional here; if one is sent it must be valid.
   if (req.credential.has_value()) {
-    absl::StatusOr<NodeInfo> node = Authenticate(*req.credential);
+    absl::StatusOr<NodeInfo> node = Authenticate(*req.credential, req.link_public_key);
     if (!node.ok()) return Fail("hello", node.status());
     resp.province = node->province;
     resp.link_key = RegisterLinkKey(req, *node);

@@ -10,9 +10,11 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "clock/clock_source.h"
+#include "hub/alarm_limiter.h"
 #include "hub/enrol_challenge.h"
 #include "hub/store.h"
 #include "sync/transport.h"
@@ -55,10 +57,15 @@ class SyncHandler final : public sync::Transport {
   static absl::Status CheckPushLimits(size_t commits, size_t key_records);
 
  private:
-  absl::StatusOr<NodeInfo> Authenticate(const sync::Credential& cred);
-  // A two-holders alarm raised by `cred`'s call: the device closed by its
-  // link key `link_pk`, audited.
-  void CloseOnAlarm(const sync::Credential& cred, const std::string& link_pk);
+  // `offered_link_key`: the key a Hello offers to register (for the
+  // alarm's audit entry).
+  absl::StatusOr<NodeInfo> Authenticate(const sync::Credential& cred,
+                                        std::string_view offered_link_key = {});
+  // A two-holders alarm raised by `cred`'s call against the stored link
+  // key `link_pk`: audited (kAuditLinkKeyAlarm) unless `alarms_` counts it;
+  // nothing of the device changes.
+  void AuditAlarm(const sync::Credential& cred, const std::string& link_pk,
+                  std::string_view offered_link_key);
   std::string Peer() const;
   // The check of `cred` against the store (hub/credential_check.h).
   CredentialCheck CheckOf(const sync::Credential& cred) const;
@@ -76,6 +83,7 @@ class SyncHandler final : public sync::Transport {
   const std::vector<std::string> proof_certificates_;
   bool refuse_bearer_ = false;
   std::function<std::string()> peer_;
+  AlarmLimiter alarms_;
 };
 
 }  // namespace fieldsync::hub

@@ -31,7 +31,8 @@ Json StringOrNull(const std::string& s) { return s.empty() ? Json(nullptr) : Jso
 // Column LINK KEY: "held" (the device proves with it alone), "none" (an
 // older laptop that has not called since its upgrade: its bearer or
 // version 1 proof is still taken, unless serve --refuse-bearer), "closed"
-// (a two-holders alarm: refused until enrolled again).
+// (by a session 25 hub's two-holders alarm, which since session 26 closes
+// nothing: refused until enrolled again).
 const char* LinkKeyWord(LinkKeyState s) {
   switch (s) {
     case LinkKeyState::kHeld:
