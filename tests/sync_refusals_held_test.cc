@@ -122,5 +122,30 @@ TEST_F(SyncRefusalsTest, AnEditOverARevokedColleaguesVersionIsRefusedNotLeftWait
   ExpectSetAsideAndLaterWorkLands(s, "revoked");
 }
 
+// The officer redoes the edit set aside (fieldnode set-aside keep): written
+// anew over what the hub holds, it is stored and reaches colleagues.
+TEST_F(SyncRefusalsTest, AnEditOverARevokedColleaguesVersionKeptByTheOfficerLands) {
+  FS_SKIP_ON_POSTGRES("puts hub.db back from a copy");
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  Story s = EditOverAColleaguesVersionTheHubLoses(lc1, lc2, nullptr);
+  auto revoke = hub_->Admin({"node", "revoke", lc2.replica().device_id().ToString()});
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
+  auto r = lc1.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->set_aside, 1u) << r->set_aside_reason;
+  auto listed = node::ops::ListSetAside(lc1.replica(), false);
+  ASSERT_TRUE(listed.ok() && listed->size() == 1u);
+  auto kept = node::ops::KeepSetAside(
+      node::ops::Office{lc1.replica(), *lc1.keys(), "LC", "Lò Thị Mai", "unlock it"},
+      listed->at(0).seq);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  node::SyncReport w = MustSync(lc1);
+  EXPECT_EQ(w.set_aside, 0u) << "the kept edit was refused again: " << w.set_aside_reason;
+  auto& lc3 = AddNode("LC");
+  MustSync(lc3);
+  EXPECT_EQ(lc3.Read("cases", s.b, "status").value, Value::Text("closed"));
+}
+
 }  // namespace
 }  // namespace fieldsync::testing
