@@ -24,17 +24,19 @@ namespace {
 
 class SyncRefusalsTest : public SyncTest {
  protected:
-  // lc1 opens cases `b` and `c`; lc2 edits b's status, which lc1 pulls
-  // and edits over (its commit names lc2's version as its base) before
-  // editing c (later work); the hub is then put back from a copy taken
-  // before lc2's edit. `also` (if set) is written in lc2's commit too.
+  // New laptops lc1 and lc2 of LC: lc1 opens cases `b` and `c`; lc2 edits
+  // b's status, which lc1 pulls and edits over (its commit names lc2's
+  // version as its base) before editing c (later work); the hub is then
+  // put back from a copy taken before lc2's edit. `also` (if set) is
+  // written in lc2's commit too.
   struct Story {
     harness::LocalNode* lc1 = nullptr;
     harness::LocalNode* lc2 = nullptr;
     RowId b, c;
   };
-  Story EditOverAColleaguesVersionTheHubLoses(harness::LocalNode& lc1, harness::LocalNode& lc2,
-                                              const RowId* also) {
+  Story EditOverAColleaguesVersionTheHubLoses(const RowId* also) {
+    harness::LocalNode& lc1 = AddNode("LC");
+    harness::LocalNode& lc2 = AddNode("LC");
     Story s{&lc1, &lc2, NewCase(lc1.replica(), "LC", "Lò Thị Mai"),
             NewCase(lc1.replica(), "LC", "Vàng Thị Sua")};
     MustSync(lc1);
@@ -51,6 +53,15 @@ class SyncRefusalsTest : public SyncTest {
     SetField(lc1.replica(), "cases", s.b, "status", Value::Text("closed"));
     SetField(lc1.replica(), "cases", s.c, "status", Value::Text("assisting"));
     PutHubFileBack(backup);
+    return s;
+  }
+
+  // The same, lc2 then revoked at the restored hub: its commits are
+  // relayed no more.
+  Story EditOverARevokedColleaguesVersion() {
+    Story s = EditOverAColleaguesVersionTheHubLoses(nullptr);
+    auto revoke = hub_->Admin({"node", "revoke", s.lc2->replica().device_id().ToString()});
+    EXPECT_EQ(revoke.exit_code, 0) << revoke.err;
     return s;
   }
 
@@ -88,12 +99,10 @@ class SyncRefusalsTest : public SyncTest {
 // for good, so lc2's version of b never reaches the hub.
 TEST_F(SyncRefusalsTest, AnEditOverAColleaguesVersionRefusedForGoodIsRefusedNotLeftWaiting) {
   FS_SKIP_ON_POSTGRES("puts hub.db back from a copy");
-  auto& lc1 = AddNode("LC");
-  auto& lc2 = AddNode("LC");
   auto& lc4 = AddNode("LC");
   const RowId a = NewCase(lc4.replica(), "LC", "Hà Thị Sáu");
   MustSync(lc4);
-  Story s = EditOverAColleaguesVersionTheHubLoses(lc1, lc2, &a);
+  Story s = EditOverAColleaguesVersionTheHubLoses(&a);
   {
     LocalTxn t;
     t.Delete("cases", a);
@@ -106,31 +115,23 @@ TEST_F(SyncRefusalsTest, AnEditOverAColleaguesVersionRefusedForGoodIsRefusedNotL
   ASSERT_EQ(gc.exit_code, 0) << gc.err;
   ASSERT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
   // lc2 sends its commit again: refused for good at this hub.
-  auto r2 = lc2.Sync();
+  auto r2 = s.lc2->Sync();
   ASSERT_TRUE(r2.ok()) << r2.status();
   ExpectSetAsideAndLaterWorkLands(s, "ROW_COLLECTED");
 }
 
-// lc2 is revoked at the restored hub: its commits are relayed no more.
+// lc2 is revoked at the restored hub.
 TEST_F(SyncRefusalsTest, AnEditOverARevokedColleaguesVersionIsRefusedNotLeftWaiting) {
   FS_SKIP_ON_POSTGRES("puts hub.db back from a copy");
-  auto& lc1 = AddNode("LC");
-  auto& lc2 = AddNode("LC");
-  Story s = EditOverAColleaguesVersionTheHubLoses(lc1, lc2, nullptr);
-  auto revoke = hub_->Admin({"node", "revoke", lc2.replica().device_id().ToString()});
-  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
-  ExpectSetAsideAndLaterWorkLands(s, "revoked");
+  ExpectSetAsideAndLaterWorkLands(EditOverARevokedColleaguesVersion(), "revoked");
 }
 
 // The officer redoes the edit set aside (fieldnode set-aside keep): written
 // anew over what the hub holds, it is stored and reaches colleagues.
 TEST_F(SyncRefusalsTest, AnEditOverARevokedColleaguesVersionKeptByTheOfficerLands) {
   FS_SKIP_ON_POSTGRES("puts hub.db back from a copy");
-  auto& lc1 = AddNode("LC");
-  auto& lc2 = AddNode("LC");
-  Story s = EditOverAColleaguesVersionTheHubLoses(lc1, lc2, nullptr);
-  auto revoke = hub_->Admin({"node", "revoke", lc2.replica().device_id().ToString()});
-  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
+  const Story s = EditOverARevokedColleaguesVersion();
+  harness::LocalNode& lc1 = *s.lc1;
   auto r = lc1.Sync();
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->set_aside, 1u) << r->set_aside_reason;
