@@ -51,7 +51,8 @@ class CommitRefusals {
   // for can then only be theirs: every earlier commit of its author was
   // stored or refused) -- unless it names a version of another author that
   // the hub does not hold (`held` false): it waits for that author's commit
-  // (one a hub put back from a backup lost, relayed later), not refused.
+  // (one a hub put back from a backup lost, relayed later), not refused
+  // here (ColleagueVersions says whether that commit will never come).
   std::optional<sync::CommitRefusal> DependsOnRefused(
       const Commit& c, bool waiting,
       const std::function<bool(const Version&)>& held = nullptr) const;
