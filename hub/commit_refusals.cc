@@ -130,6 +130,59 @@ std::optional<sync::CommitRefusal> CommitRefusals::DependsOnRefused(
   return refuse(last, "needs a row or version the hub does not hold: it can only be the work");
 }
 
+absl::StatusOr<const ColleagueVersions::Author*> ColleagueVersions::AuthorOf(
+    HubWriteTxn& hub, const DeviceId& device) {
+  if (auto it = authors_.find(device); it != authors_.end()) return &it->second;
+  Author a;
+  FS_ASSIGN_OR_RETURN(a.revoked, hub.NodeRevoked(device));
+  FS_ASSIGN_OR_RETURN(std::vector<StoredChainEntry> refused, hub.RefusedChainEntries(device));
+  for (const StoredChainEntry& e : refused) {
+    absl::StatusOr<crypto::CommitHeader> h = crypto::DecodeCommitHeader(e.header);
+    if (h.ok()) a.refused[h->hlc] = {e.seq, CodeAt(e.position)};
+  }
+  return &authors_.emplace(device, std::move(a)).first->second;
+}
+
+absl::StatusOr<std::optional<sync::CommitRefusal>> ColleagueVersions::NeverComing(
+    HubWriteTxn& hub, const Commit& c, const std::function<bool(const Version&)>& held) {
+  auto never = [&](const Version& v) -> absl::StatusOr<std::optional<std::string>> {
+    if (v.device == c.author || held(v)) return std::nullopt;
+    FS_ASSIGN_OR_RETURN(const Author* a, AuthorOf(hub, v.device));
+    if (a->revoked) {
+      return absl::StrCat("of device ", v.device.ToString(),
+                          ", which the hub administrator revoked (its work never reaches the "
+                          "hub again)");
+    }
+    for (auto it = a->refused.lower_bound(v.hlc.packed()); it != a->refused.end(); ++it) {
+      const auto& [seq, code] = it->second;
+      if (code == sync::RefusalCode::kClockAhead && it->first != v.hlc.packed()) continue;
+      return absl::StrCat("of device ", v.device.ToString(), " (its commit ", seq,
+                          " or one before it), which the hub refused for good (",
+                          sync::RefusalCodeName(code), ")");
+    }
+    return std::nullopt;
+  };
+  for (const RowChange& rc : c.changes) {
+    for (const FieldWrite& f : rc.fields) {
+      std::vector<std::pair<const Version*, const char*>> named;
+      if (f.base) named.push_back({&*f.base, "edits"});
+      for (const Version& v : f.resolves) named.push_back({&v, "settles"});
+      for (const auto& [v, verb] : named) {
+        FS_ASSIGN_OR_RETURN(std::optional<std::string> why, never(*v));
+        if (!why) continue;
+        sync::CommitRefusal r;
+        r.seq = c.seq;
+        r.code = sync::RefusalCode::kColleagueRefused;
+        r.reason = absl::StrCat("commit ", c.Name(), " ", verb, " ", rc.table, ".", f.column,
+                                " over a version ", *why, ": the hub will never hold that "
+                                "version. Set aside: redo the change over what the hub holds");
+        return std::optional<sync::CommitRefusal>(std::move(r));
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 void CommitRefusals::Add(const Commit& c, sync::CommitRefusal r) {
   versions_[c.hlc.packed()] = c.seq;
   for (const RowChange& rc : c.changes) {

@@ -51,7 +51,8 @@ class CommitRefusals {
   // for can then only be theirs: every earlier commit of its author was
   // stored or refused) -- unless it names a version of another author that
   // the hub does not hold (`held` false): it waits for that author's commit
-  // (one a hub put back from a backup lost, relayed later), not refused.
+  // (one a hub put back from a backup lost, relayed later), not refused
+  // here (ColleagueVersions says whether that commit will never come).
   std::optional<sync::CommitRefusal> DependsOnRefused(
       const Commit& c, bool waiting,
       const std::function<bool(const Version&)>& held = nullptr) const;
@@ -73,6 +74,33 @@ class CommitRefusals {
   std::map<uint64_t, sync::RefusalCode> earlier_;  // seq -> code, refused before this push
   std::map<std::pair<std::string, RowId>, uint64_t> created_;  // row -> seq that created it
   std::vector<sync::CommitRefusal> out_;
+};
+
+// A commit waiting for a colleague's version that will never come (attack
+// review 24, L2): it names, as a base or a version it resolves, a version
+// of another author the hub does not hold, and that author was revoked (its
+// commits never land again, relayed or not), or its commit at or after that
+// version (by HLC: one device's HLCs increase with its seq) is recorded
+// refused for good at this hub. Left pending, it would stop its author's
+// chain for good behind it (commits apply in seq order); refused
+// COLLEAGUE_REFUSED instead, the colleague's device and refused commit named,
+// so that its laptop sets it aside and its later work goes on.
+class ColleagueVersions {
+ public:
+  // The refusal of `c` if it waits so (nullopt: it may still come, e.g.
+  // relayed by a colleague to a hub put back from a backup: `c` waits).
+  absl::StatusOr<std::optional<sync::CommitRefusal>> NeverComing(
+      HubWriteTxn& hub, const Commit& c, const std::function<bool(const Version&)>& held);
+
+ private:
+  struct Author {
+    bool revoked = false;
+    // HLC of each refused commit -> (seq, code). A CLOCK_AHEAD one is
+    // re-dated under a lower HLC: it stands for its own version only.
+    std::map<uint64_t, std::pair<uint64_t, sync::RefusalCode>> refused;
+  };
+  absl::StatusOr<const Author*> AuthorOf(HubWriteTxn& hub, const DeviceId& device);
+  std::map<DeviceId, Author> authors_;  // read once a push
 };
 
 }  // namespace fieldsync::hub

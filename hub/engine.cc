@@ -298,6 +298,7 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
     sync::RefusalCode code = sync::RefusalCode::kUnspecified;
     std::optional<sync::CommitRefusal> needs_refused;
     MergeStore* merging = nullptr;
+    ColleagueVersions colleagues;
     ApplyHooks hooks;
     hooks.before = [&](const Commit& c) -> absl::Status {
       code = sync::RefusalCode::kUnspecified;
@@ -340,9 +341,14 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
           break;
         }
         // A relayed commit waits for what its relayer or author sends later.
+        // Waiting for a colleague's version that will never come: refused,
+        // not left to stop this laptop's chain for good.
         if (!d && !origin.relayed) {
-          d = refusals->DependsOnRefused(c, /*waiting=*/true,
-                                         [&](const Version& v) { return merging->Knows(v); });
+          auto held = [&](const Version& v) { return merging->Knows(v); };
+          d = refusals->DependsOnRefused(c, /*waiting=*/true, held);
+          if (!d) {
+            FS_ASSIGN_OR_RETURN(d, colleagues.NeverComing(hub, c, held));
+          }
         }
         if (!d) return false;
         r = *std::move(d);

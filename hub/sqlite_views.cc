@@ -558,6 +558,12 @@ class WriteView : public View<HubWriteTxn> {
     FS_ASSIGN_OR_RETURN(bool found, st->Step());
     return found && st->ColumnIsNull(0);
   }
+  absl::StatusOr<bool> NodeRevoked(const DeviceId& device) override {
+    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT 1 FROM hub_nodes WHERE device = ?1 AND "
+                                              "revoked_at IS NOT NULL"));
+    st->BindBlob(1, device.view());
+    return st->Step();
+  }
   absl::StatusOr<bool> DeviceOf(const DeviceId& device, const std::string& province,
                                 bool active) override {
     FS_ASSIGN_OR_RETURN(auto st, db_.Prepared(

@@ -451,6 +451,10 @@ class HubWriteTxn : public HubReadTxn {
   // The registry as the writer sees it.
   // Enrolled and not revoked by the administrator.
   virtual absl::StatusOr<bool> NodeActive(const DeviceId& device) = 0;
+  // Enrolled and revoked by the administrator: its commits never land again,
+  // relayed or not. A device not enrolled is not (it may enrol after a hub
+  // was put back from a backup).
+  virtual absl::StatusOr<bool> NodeRevoked(const DeviceId& device) = 0;
   // Enrolled for `province` (and not revoked, if `active`).
   virtual absl::StatusOr<bool> DeviceOf(const DeviceId& device, const std::string& province,
                                         bool active) = 0;

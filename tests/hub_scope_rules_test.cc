@@ -259,6 +259,7 @@ class MemoryScopeData : public HubWriteTxn {
   }
   absl::Status Atomically(const std::function<absl::Status()>& body) override { return body(); }
   absl::StatusOr<bool> NodeActive(const DeviceId&) override { return NotHere(); }
+  absl::StatusOr<bool> NodeRevoked(const DeviceId&) override { return NotHere(); }
   absl::StatusOr<bool> DeviceOf(const DeviceId&, const std::string&, bool) override {
     return NotHere();
   }

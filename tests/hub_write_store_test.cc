@@ -516,6 +516,8 @@ TEST_P(HubWriteStoreTest, TheViewsReadTheRegistryAndTheWriterAppendsToTheAuditTr
       EXPECT_EQ(office->revoked.count(a_->device_id()), 1u);
     }
     EXPECT_FALSE(*w.NodeActive(a_->device_id()));
+    EXPECT_TRUE(*w.NodeRevoked(a_->device_id()));
+    EXPECT_FALSE(*w.NodeRevoked(Id16::NewRandom())) << "a device not enrolled is not revoked";
     EXPECT_TRUE(*w.DeviceOf(a_->device_id(), "LC", /*active=*/false));
     EXPECT_FALSE(*w.DeviceOf(a_->device_id(), "LC", /*active=*/true));
     EXPECT_TRUE(*w.ProvinceExists("LC"));

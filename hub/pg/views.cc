@@ -452,6 +452,13 @@ absl::StatusOr<bool> PgView::NodeActive(const DeviceId& device) {
   return r.rows() == 1;
 }
 
+absl::StatusOr<bool> PgView::NodeRevoked(const DeviceId& device) {
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT 1 FROM hub_nodes WHERE device = $1 AND "
+                                           "revoked_at IS NOT NULL",
+                                           {Param::Bytes(device.view())}));
+  return r.rows() == 1;
+}
+
 absl::StatusOr<bool> PgView::DeviceOf(const DeviceId& device, const std::string& province,
                                       bool active) {
   FS_ASSIGN_OR_RETURN(Result r, conn_.Exec(active ? "SELECT 1 FROM hub_nodes WHERE device = $1 "

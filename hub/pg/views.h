@@ -135,6 +135,7 @@ class PgView final : public HubWriteTxn {
   absl::StatusOr<std::optional<LogEntry>> LoggedCommit(const DeviceId& device,
                                                        uint64_t seq) override;
   absl::StatusOr<bool> NodeActive(const DeviceId& device) override;
+  absl::StatusOr<bool> NodeRevoked(const DeviceId& device) override;
   absl::StatusOr<bool> DeviceOf(const DeviceId& device, const std::string& province,
                                 bool active) override;
   absl::StatusOr<bool> ProvinceExists(const std::string& code) override;

@@ -239,6 +239,11 @@ struct SetAsideRow {
   int64_t discarded_at_millis = 0;  // 0 while an officer has not resolved it
 };
 
+// SetAsideRow::code of a commit that names a colleague's version the hub
+// will never hold (sync::RefusalCode::kColleagueRefused; since session 26):
+// resolving it passes over that version too (Replica::DiscardSetAside).
+inline constexpr int kColleagueRefusedCode = 10;
+
 // A commit of this device re-dated (Replica::Restamp): the hub refused it
 // as stamped by a clock ahead; the same changes went under a new seq.
 struct Redated {
@@ -640,7 +645,8 @@ class Replica {
   // field a resolved set-aside commit still wins here is put back to the
   // last version not of one (from the log and the conflict records: what
   // the hub holds), so that a later edit of it does not name a version the
-  // hub refused. Returns how many fields could not be put back (their
+  // hub refused (for a kColleagueRefusedCode one, nor the colleague's
+  // versions its writes stood on). Returns how many fields could not be put back (their
   // earlier value is not held here). NOT_FOUND if it is not set aside;
   // FAILED_PRECONDITION if resolved already.
   absl::StatusOr<size_t> DiscardSetAside(uint64_t seq, int64_t at_millis);

@@ -8,7 +8,15 @@
 // colleague's write the refused one beat). A field whose earlier version is
 // neither (a row installed whole from the hub, then edited) is counted and
 // left: the hub's state reaches it when this laptop is next rebuilt.
+// A commit refused COLLEAGUE_REFUSED stood on a colleague's version the hub
+// will never hold: the colleague's versions its writes name as their base
+// are passed over too (walking back to what they stood on), or the
+// officer's keep would name that version again and be refused again
+// (since session 26). The hub's word alone, but it moves only this
+// laptop's own field back to an earlier version it holds, as a refusal
+// moves its edit aside; a later edit over it is merged at the hub as any.
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "store/replica_impl.h"
@@ -24,20 +32,29 @@ struct Candidate {
 
 using SlotKey = std::tuple<size_t, RowId, size_t>;  // table index, row, slot
 
+// A colleague's version a COLLEAGUE_REFUSED commit stood on: what it stood
+// on in turn, once its write is found in the log.
+struct Lost {
+  bool logged = false;
+  std::optional<Version> base;
+};
+
 }  // namespace
 
 absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
   std::vector<uint64_t> seqs;
+  std::set<uint64_t> over_lost;  // refused COLLEAGUE_REFUSED
   {
     // Not one the hub kept stored and this laptop wrote over
     // (_fs_superseded): the hub holds its versions, as colleagues do.
-    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT seq FROM _fs_set_aside WHERE "
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT seq, code FROM _fs_set_aside WHERE "
                                               "discarded_at > 0 AND seq NOT IN (SELECT seq "
                                               "FROM _fs_superseded) ORDER BY seq"));
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
       seqs.push_back(static_cast<uint64_t>(st->ColumnInt(0)));
+      if (st->ColumnInt(1) == kColleagueRefusedCode) over_lost.insert(seqs.back());
     }
   }
   if (seqs.empty()) return size_t{0};
@@ -51,6 +68,9 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
   std::set<uint64_t> gone;
   std::set<std::pair<size_t, RowId>> rows;
   std::map<SlotKey, std::map<uint64_t, std::optional<Version>>> gone_bases;
+  // A colleague's versions a COLLEAGUE_REFUSED one stood on, by slot, with
+  // what each stood on (filled from the log below).
+  std::map<SlotKey, std::map<Version, Lost>> lost;
   {
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND "
                                               "seq = ?2"));
@@ -71,6 +91,9 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
           const int s = slot_of(schema->tables()[tidx], f.column);
           if (s < 0) continue;
           gone_bases[{tidx, rc.row, static_cast<size_t>(s)}][c.hlc.packed()] = f.base;
+          if (over_lost.count(seq) > 0 && f.base && f.base->device != self) {
+            lost[{tidx, rc.row, static_cast<size_t>(s)}].try_emplace(*f.base);
+          }
         }
       }
     }
@@ -96,8 +119,14 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
         for (const FieldWrite& f : rc.fields) {
           const int s = slot_of(schema->tables()[tidx], f.column);
           if (s < 0) continue;
-          written[{tidx, rc.row, static_cast<size_t>(s)}].push_back(
-              Candidate{c.version(), f.base, f.value});
+          const SlotKey key{tidx, rc.row, static_cast<size_t>(s)};
+          if (auto l = lost.find(key); l != lost.end()) {
+            if (auto v = l->second.find(c.version()); v != l->second.end()) {
+              v->second = Lost{true, f.base};
+              continue;
+            }
+          }
+          written[key].push_back(Candidate{c.version(), f.base, f.value});
         }
       }
     }
@@ -130,6 +159,10 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
           continue;
         }
         if (s < 0) continue;
+        if (auto l = lost.find({tidx, row, static_cast<size_t>(s)});
+            l != lost.end() && l->second.count(v) > 0) {
+          continue;
+        }
         Candidate c{v, std::nullopt, st->ColumnValue(5)};
         if (!st->ColumnIsNull(3)) {
           FS_ASSIGN_OR_RETURN(DeviceId bdev, DeviceId::FromBytes(st->ColumnBlob(4), "device"));
@@ -148,7 +181,20 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
       if (meta.has_base) before = ToVersion(meta.base_hlc, meta.base_device);
       bool unknown = false;
       const auto bases = gone_bases.find({tidx, row, s});
-      while (before && before->device == self && gone.count(before->hlc.packed()) > 0) {
+      const auto lost_here = lost.find({tidx, row, s});
+      std::set<Version> passed;  // a colleague's bases that loop (crafted) end the walk
+      while (before) {
+        if (lost_here != lost.end()) {
+          if (auto it = lost_here->second.find(*before); it != lost_here->second.end()) {
+            if (!it->second.logged || !passed.insert(*before).second) {
+              unknown = true;
+              break;
+            }
+            before = it->second.base;
+            continue;
+          }
+        }
+        if (before->device != self || gone.count(before->hlc.packed()) == 0) break;
         if (bases == gone_bases.end()) {
           unknown = true;
           break;

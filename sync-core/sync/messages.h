@@ -200,6 +200,9 @@ enum class RefusalCode {
   kDamaged = 9,           // never from a hub: its author's own check found
                           // the body damaged on its disk (sync/own_check.h);
                           // set aside by it, its header alone sent
+  kColleagueRefused = 10, // names a colleague's version the hub will never
+                          // hold (its commit refused for good, or its
+                          // author revoked); since session 26
 };
 // Its name as the wire and the docs spell it ("ROW_COLLECTED", ...).
 const char* RefusalCodeName(RefusalCode code);

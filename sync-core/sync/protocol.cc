@@ -50,6 +50,7 @@ const char* RefusalCodeName(RefusalCode code) {
     case RefusalCode::kClockAhead: return "CLOCK_AHEAD";
     case RefusalCode::kRelayed: return "RELAYED";
     case RefusalCode::kDamaged: return "DAMAGED";
+    case RefusalCode::kColleagueRefused: return "COLLEAGUE_REFUSED";
     case RefusalCode::kUnspecified: break;
   }
   return "REFUSED";

@@ -13,6 +13,8 @@
 
 namespace fieldsync::sync {
 
+static_assert(kColleagueRefusedCode == static_cast<int>(RefusalCode::kColleagueRefused));
+
 absl::StatusOr<uint64_t> CheckDependencies(Replica& replica, const std::vector<Commit>& sent,
                                            std::vector<CommitRefusal>* refusals,
                                            std::string* doubt) {

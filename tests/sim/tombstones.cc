@@ -3,7 +3,8 @@
 // are away with their links down, the clock passing the stale limit in
 // some absences. A laptop back from one may hold edits of a case its maker
 // deleted and the hub then forgot: the hub refuses them for good
-// (ROW_COLLECTED, and DEPENDS_ON_REFUSED for later edits needing them), the
+// (ROW_COLLECTED, DEPENDS_ON_REFUSED for later edits needing them, and
+// COLLEAGUE_REFUSED for a colleague's edit over one the restored hub lost), the
 // laptop sets them aside, and the rest of its work goes on; a laptop gc
 // named stale is rebuilt from the hub's state at its next pull.
 //
@@ -22,6 +23,15 @@ namespace fieldsync::sim {
 namespace {
 
 double Unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+// A set-aside code gc explains: a collected row, work needing such a
+// commit, or (since session 26) an edit over a colleague's version the hub
+// refused so (after a restore, which lost that version).
+bool ExplainedByGc(int code) {
+  const auto c = static_cast<sync::RefusalCode>(code);
+  return c == sync::RefusalCode::kRowCollected || c == sync::RefusalCode::kDependsOnRefused ||
+         c == sync::RefusalCode::kColleagueRefused;
+}
 
 }  // namespace
 
@@ -85,11 +95,7 @@ absl::Status World::ResolveSetAside() {
     FS_ASSIGN_OR_RETURN(std::vector<SetAsideRow> rows, l->replica->SetAsideList());
     for (const SetAsideRow& r : rows) {
       // Work gc explains; a clock's refusals are re-dated by the laptop.
-      const auto code = static_cast<sync::RefusalCode>(r.code);
-      if (r.discarded_at_millis != 0 || (code != sync::RefusalCode::kRowCollected &&
-                                         code != sync::RefusalCode::kDependsOnRefused)) {
-        continue;
-      }
+      if (r.discarded_at_millis != 0 || !ExplainedByGc(r.code)) continue;
       absl::StatusOr<size_t> left = l->replica->DiscardSetAside(r.seq, l->clock->NowMillis());
       if (!left.ok()) {
         return absl::Status(left.status().code(),
@@ -113,8 +119,7 @@ absl::Status World::CheckSetAside() {
                                                 " is set aside without a code or a reason"));
       }
       if (shape_.far_off_laptops > 0) continue;  // CLOCK_AHEAD and what needs it
-      if (code != sync::RefusalCode::kRowCollected &&
-          code != sync::RefusalCode::kDependsOnRefused) {
+      if (!ExplainedByGc(r.code)) {
         return absl::InternalError(absl::StrCat(
             l->name, "'s commit ", r.seq, " was refused for good (",
             sync::RefusalCodeName(code), ": ", r.reason, "), not for a collected row"));

@@ -57,6 +57,7 @@ Object.assign(MESSAGES.vi, {
   "setaside.code.CLOCK_AHEAD": "Đồng hồ của máy này chạy nhanh hơn thực tế khi ghi thay đổi.",
   "setaside.code.RELAYED": "Máy chủ từ chối thay đổi do một máy khác chuyển tiếp.",
   "setaside.code.DAMAGED": "Thay đổi bị hỏng trên ổ đĩa của máy này (nội dung không còn như khi ký). Hãy bỏ rồi ghi lại các giá trị.",
+  "setaside.code.COLLEAGUE_REFUSED": "Thay đổi này được ghi trên phiên bản của một đồng nghiệp mà máy chủ sẽ không bao giờ có (thay đổi của họ bị từ chối, hoặc máy của họ bị thu hồi). Giữ: ghi lại thay đổi trên bản máy chủ đang có; hoặc bỏ.",
   "setaside.code.REFUSED": "Máy chủ từ chối thay đổi này."
 });
 Object.assign(MESSAGES.en, {
@@ -110,5 +111,6 @@ Object.assign(MESSAGES.en, {
   "setaside.code.CLOCK_AHEAD": "This laptop's clock was ahead when the change was written.",
   "setaside.code.RELAYED": "The hub refused this change, relayed by another laptop.",
   "setaside.code.DAMAGED": "The change is damaged on this laptop's disk (not what was signed). Discard it, then write the values again.",
+  "setaside.code.COLLEAGUE_REFUSED": "This change was made over a colleague's version the hub will never hold (their change was refused, or their laptop revoked). Keep: it is written again over what the hub holds; or discard.",
   "setaside.code.REFUSED": "The hub refused this change."
 });

@@ -1,0 +1,152 @@
+// A commit that names (as its base) a colleague's version the hub does not
+// hold waits for it (a hub put back from a backup gets it relayed, see
+// HubRestoreTest.AnEditWaitingForAColleaguesLostCaseIsNotBlamedOnRefusedWork).
+// When that version will never come -- the colleague's commit was refused for
+// good at this hub, or the colleague was revoked -- the commit is refused
+// COLLEAGUE_REFUSED instead (attack review 24, L2; docs/PROTOCOL.md,
+// "Refusals per commit and set-aside work"): set aside for the officer, and
+// the laptop's later work lands. Before, it waited for ever and every later
+// commit of the laptop waited behind it. Real hub and laptops; the hub is put
+// back from a copy of hub.db (SQLite: skipped on PostgreSQL, whose store's
+// NodeRevoked and RefusedChainEntries HubWriteStoreTest covers).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "node/ops/set_aside.h"
+#include "support/sync_fixture.h"
+#include "sync/protocol.h"
+
+namespace fieldsync::testing {
+namespace {
+
+class SyncRefusalsTest : public SyncTest {
+ protected:
+  // New laptops lc1 and lc2 of LC: lc1 opens cases `b` and `c`; lc2 edits
+  // b's status, which lc1 pulls and edits over (its commit names lc2's
+  // version as its base) before editing c (later work); the hub is then
+  // put back from a copy taken before lc2's edit. `also` (if set) is
+  // written in lc2's commit too.
+  struct Story {
+    harness::LocalNode* lc1 = nullptr;
+    harness::LocalNode* lc2 = nullptr;
+    RowId b, c;
+  };
+  Story EditOverAColleaguesVersionTheHubLoses(const RowId* also) {
+    harness::LocalNode& lc1 = AddNode("LC");
+    harness::LocalNode& lc2 = AddNode("LC");
+    Story s{&lc1, &lc2, NewCase(lc1.replica(), "LC", "Lò Thị Mai"),
+            NewCase(lc1.replica(), "LC", "Vàng Thị Sua")};
+    MustSync(lc1);
+    MustSync(lc2);
+    const std::string backup = CopyHubFile("backup.db");
+    {
+      LocalTxn t;
+      if (also != nullptr) t.Set("cases", *also, {{"status", Value::Text("verifying")}});
+      t.Set("cases", s.b, {{"status", Value::Text("assisting")}});
+      EXPECT_TRUE(lc2.replica().Write(t).ok());
+    }
+    MustSync(lc2);
+    MustSync(lc1);
+    SetField(lc1.replica(), "cases", s.b, "status", Value::Text("closed"));
+    SetField(lc1.replica(), "cases", s.c, "status", Value::Text("assisting"));
+    PutHubFileBack(backup);
+    return s;
+  }
+
+  // The same, lc2 then revoked at the restored hub: its commits are
+  // relayed no more.
+  Story EditOverARevokedColleaguesVersion() {
+    Story s = EditOverAColleaguesVersionTheHubLoses(nullptr);
+    auto revoke = hub_->Admin({"node", "revoke", s.lc2->replica().device_id().ToString()});
+    EXPECT_EQ(revoke.exit_code, 0) << revoke.err;
+    return s;
+  }
+
+  // lc1's pass: the edit over lc2's version set aside COLLEAGUE_REFUSED
+  // with `says` in its reason, and the edit of c reaching a new laptop.
+  void ExpectSetAsideAndLaterWorkLands(const Story& s, const std::string& says) {
+    auto r = s.lc1->Sync();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->push_refused.ok()) << r->push_refused;
+    EXPECT_EQ(r->set_aside, 1u) << r->set_aside_reason;
+    EXPECT_EQ(r->set_aside_code, static_cast<int>(sync::RefusalCode::kColleagueRefused))
+        << r->set_aside_reason;
+    auto listed = node::ops::ListSetAside(s.lc1->replica(), false);
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    ASSERT_EQ(listed->size(), 1u);
+    EXPECT_EQ(listed->at(0).code, "COLLEAGUE_REFUSED");
+    EXPECT_NE(listed->at(0).reason.find(s.lc2->replica().device_id().ToString()),
+              std::string::npos)
+        << "the colleague is not named: " << listed->at(0).reason;
+    EXPECT_NE(listed->at(0).reason.find(says), std::string::npos) << listed->at(0).reason;
+    auto& lc3 = AddNode("LC");
+    MustSync(lc3);
+    auto got = lc3.replica().Get("cases", s.c);
+    ASSERT_TRUE(got.ok() && got->has_value()) << "lc1's later work did not land";
+    EXPECT_EQ(lc3.Read("cases", s.c, "status").value, Value::Text("assisting"))
+        << "lc1's later work did not land";
+    // The next pass sends nothing again and sets nothing more aside.
+    node::SyncReport again = MustSync(*s.lc1);
+    EXPECT_EQ(again.set_aside, 0u) << again.set_aside_reason;
+  }
+};
+
+// lc2's commit also writes case `a`, which a colleague deletes at the
+// restored hub and the hub collects: lc2's commit is refused ROW_COLLECTED
+// for good, so lc2's version of b never reaches the hub.
+TEST_F(SyncRefusalsTest, AnEditOverAColleaguesVersionRefusedForGoodIsRefusedNotLeftWaiting) {
+  FS_SKIP_ON_POSTGRES("puts hub.db back from a copy");
+  auto& lc4 = AddNode("LC");
+  const RowId a = NewCase(lc4.replica(), "LC", "Hà Thị Sáu");
+  MustSync(lc4);
+  Story s = EditOverAColleaguesVersionTheHubLoses(&a);
+  {
+    LocalTxn t;
+    t.Delete("cases", a);
+    ASSERT_TRUE(lc4.replica().Write(t).ok());
+  }
+  MustSync(lc4);
+  MustSync(lc4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  ASSERT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
+  // lc2 sends its commit again: refused for good at this hub.
+  auto r2 = s.lc2->Sync();
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  ExpectSetAsideAndLaterWorkLands(s, "ROW_COLLECTED");
+}
+
+// lc2 is revoked at the restored hub.
+TEST_F(SyncRefusalsTest, AnEditOverARevokedColleaguesVersionIsRefusedNotLeftWaiting) {
+  FS_SKIP_ON_POSTGRES("puts hub.db back from a copy");
+  ExpectSetAsideAndLaterWorkLands(EditOverARevokedColleaguesVersion(), "revoked");
+}
+
+// The officer redoes the edit set aside (fieldnode set-aside keep): written
+// anew over what the hub holds, it is stored and reaches colleagues.
+TEST_F(SyncRefusalsTest, AnEditOverARevokedColleaguesVersionKeptByTheOfficerLands) {
+  FS_SKIP_ON_POSTGRES("puts hub.db back from a copy");
+  const Story s = EditOverARevokedColleaguesVersion();
+  harness::LocalNode& lc1 = *s.lc1;
+  auto r = lc1.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->set_aside, 1u) << r->set_aside_reason;
+  auto listed = node::ops::ListSetAside(lc1.replica(), false);
+  ASSERT_TRUE(listed.ok() && listed->size() == 1u);
+  auto kept = node::ops::KeepSetAside(
+      node::ops::Office{lc1.replica(), *lc1.keys(), "LC", "Lò Thị Mai", "unlock it"},
+      listed->at(0).seq);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  node::SyncReport w = MustSync(lc1);
+  EXPECT_EQ(w.set_aside, 0u) << "the kept edit was refused again: " << w.set_aside_reason;
+  auto& lc3 = AddNode("LC");
+  MustSync(lc3);
+  EXPECT_EQ(lc3.Read("cases", s.b, "status").value, Value::Text("closed"));
+}
+
+}  // namespace
+}  // namespace fieldsync::testing
