@@ -84,17 +84,25 @@ class PurgedListTest : public StatementFixture {
   bool NeedsHubProcess() const override { return true; }
 
   // `n` writes kCollected cases (clear fields only), syncs, deletes them
-  // and syncs twice (the hub then holds its pull past the deletes).
-  static std::vector<RowId> WriteAndDeleteCases(harness::LocalNode& n) {
+  // and syncs twice (the hub then holds its pull past the deletes); or, as
+  // many victims (`table` persons; clear fields only), who sort after the
+  // shared directory (organisations) in the list of collected rows.
+  static std::vector<RowId> WriteAndDeleteCases(harness::LocalNode& n,
+                                                const std::string& table = "cases") {
     std::vector<RowId> ids;
     std::vector<LocalTxn> batch;
     for (int i = 0; i < kCollected; ++i) {
       ids.push_back(Id16::NewRandom());
       LocalTxn t;
-      t.Create("cases", ids.back(),
-               {{"case_code", Value::Text(absl::StrCat("LC-Lò-", i))},
-                {"province", Value::Text(n.province())},
-                {"status", Value::Text("intake")}});
+      if (table == "persons") {
+        t.Create("persons", ids.back(),
+                 {{"sex", Value::Text("female")}, {"province", Value::Text(n.province())}});
+      } else {
+        t.Create("cases", ids.back(),
+                 {{"case_code", Value::Text(absl::StrCat("LC-Lò-", i))},
+                  {"province", Value::Text(n.province())},
+                  {"status", Value::Text("intake")}});
+      }
       batch.push_back(std::move(t));
       if (batch.size() == 200 || i + 1 == kCollected) {
         auto w = n.replica().WriteMany(batch);
@@ -105,7 +113,7 @@ class PurgedListTest : public StatementFixture {
     MustSync(n);
     for (size_t i = 0; i < ids.size(); ++i) {
       LocalTxn t;
-      t.Delete("cases", ids[i]);
+      t.Delete(table, ids[i]);
       batch.push_back(std::move(t));
       if (batch.size() == 200 || i + 1 == ids.size()) {
         auto w = n.replica().WriteMany(batch);
@@ -118,12 +126,31 @@ class PurgedListTest : public StatementFixture {
     return ids;
   }
 
-  // The hub collects what was deleted (every other laptop stale).
-  void Collect(const std::string& what) {
+  // The hub collects what was deleted (every other laptop stale; or, with
+  // `stale_after` "1h", every laptop holding back what it has not pulled
+  // the delete of).
+  void Collect(const std::string& what, const std::string& stale_after = "10ms") {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+    auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", stale_after});
     ASSERT_EQ(gc.exit_code, 0) << gc.err;
     ASSERT_NE(gc.out.find(what), std::string::npos) << gc.out;
+  }
+
+  // `fieldhub backup` of the serving hub (either store); the file's path.
+  std::string BackUpHub() {
+    const std::string file = dir_.File(HubOnPostgres() ? "hub-before.fsbak" : "hub-before.db");
+    harness::CommandResult saved = hub_->Admin({"backup", file});
+    EXPECT_EQ(saved.exit_code, 0) << saved.err;
+    return file;
+  }
+
+  // The hub put back from `file` with `fieldhub restore` (stopped, then
+  // started again).
+  void RestoreHub(const std::string& file) {
+    hub_->Stop();
+    harness::CommandResult restored = hub_->Admin({"restore", file});
+    ASSERT_EQ(restored.exit_code, 0) << restored.err;
+    ASSERT_TRUE(hub_->Start().ok());
   }
 
   // Passes of `n` through `link` until one completes owing no list of
@@ -146,6 +173,43 @@ class PurgedListTest : public StatementFixture {
     }
     std::cout << "not completed after " << kMaxTries << " passes; last: " << last << "\n";
     return kMaxTries + 1;
+  }
+
+  // `first` opens three entries of the shared directory and deletes them;
+  // `first` and `away` pull the deletes (and acknowledge them). A laptop of
+  // another office that synced before (not stale) has not: it holds their
+  // collection back. The entries.
+  static std::vector<RowId> DeletedDirectoryEntries(harness::LocalNode& first,
+                                                    harness::LocalNode& away) {
+    std::vector<RowId> entries;
+    for (const char* name : {"Trung tâm Bảo trợ xã hội Lào Cai", "Hội Liên hiệp Phụ nữ Hà Nội",
+                             "Tổ chức Rồng Xanh"}) {
+      entries.push_back(NewOrg(first.replica(), name));
+    }
+    MustSync(first);
+    MustSync(away);
+    for (const RowId& e : entries) {
+      LocalTxn t;
+      t.Delete("organisations", e);
+      EXPECT_TRUE(first.replica().Write(t).ok());
+    }
+    for (harness::LocalNode* n : {&first, &first, &away, &away}) MustSync(*n);
+    for (const RowId& e : entries) EXPECT_TRUE(Holds(away, "organisations", e)) << "a tombstone";
+    return entries;
+  }
+
+  // Before the backup `backup`, the directory `entries` were deleted; the
+  // hub collected Lào Cai's victims since (epoch 1), not the entries
+  // (`late` had not pulled their deletes). The hub is put back from the
+  // backup, `late` pulls the deletes, and the restored hub collects the
+  // entries: its epoch 1 again, another list.
+  void CollectToTheSameEpochAfterARestore(const std::string& backup, harness::LocalNode& late,
+                                          const std::vector<RowId>& entries) {
+    ASSERT_NO_FATAL_FAILURE(RestoreHub(backup));
+    MustSync(late);
+    MustSync(late);
+    ASSERT_NO_FATAL_FAILURE(
+        Collect(absl::StrCat("collected ", entries.size(), " tombstones (collection epoch 1)")));
   }
 
   static int64_t Cursor(harness::LocalNode& n, const char* name) {
@@ -216,6 +280,68 @@ TEST_F(PurgedListTest, ALaptopAwayDuringACollectionDropsALongListOnALinkCutEvery
   for (const RowId& row : gone) held += Holds(away, "cases", row) ? 1 : 0;
   EXPECT_EQ(held, 0) << "the collected rows' tombstones dropped";
   EXPECT_EQ(Digest(first), Digest(away));
+}
+
+// A list cut before the hub was put back from an older backup (attack
+// review 25, LOW 1): the restored hub collected to the laptop's cut epoch
+// again, rows that sort before its cut row among them. Before, the hub went
+// on after the cut in the very pull that said its log went back, and the
+// laptop recorded the epoch: the entries' tombstones stayed for good.
+TEST_F(PurgedListTest, AListCutBeforeARestoreIsReadFromTheStartAfterIt) {
+  auto& first = Laptop("LC");
+  auto& away = Laptop("LC");
+  auto& late = Laptop("HN");
+  MustSync(away);
+  MustSync(late);
+  const std::vector<RowId> entries = DeletedDirectoryEntries(first, away);
+  const std::string backup = BackUpHub();
+  WriteAndDeleteCases(first, "persons");
+  MustSync(away);
+  MustSync(away);
+  ASSERT_NO_FATAL_FAILURE(Collect(absl::StrCat("collected ", kCollected, " tombstones"), "1h"));
+  CutEveryPullAfter20KB link(away.client().transport());
+  ASSERT_FALSE(SyncThrough(away, link).ok()) << "the link cut the pull";
+  ASSERT_TRUE(PurgedCutKept(away)) << "cut part way through the victims";
+  ASSERT_EQ(Cursor(away, sync::kGcEpochCursor), 0);
+
+  ASSERT_NO_FATAL_FAILURE(CollectToTheSameEpochAfterARestore(backup, late, entries));
+  MustSync(away);
+  MustSync(away);
+  for (const RowId& e : entries) {
+    EXPECT_FALSE(Holds(away, "organisations", e)) << "the restored hub's list read from its start";
+  }
+  EXPECT_EQ(Cursor(away, sync::kGcEpochCursor), 1);
+  EXPECT_FALSE(PurgedCutKept(away));
+}
+
+// A laptop that finished the list of epoch 1, and a hub put back from an
+// older backup that collected other rows to epoch 1 again: the laptop
+// drops what the new list names. Before, the number alone said "the same
+// list", and the entries' tombstones stayed at the laptop for good.
+TEST_F(PurgedListTest, AnEpochNumberReachedAgainAfterARestoreIsANewList) {
+  auto& first = Laptop("LC");
+  auto& away = Laptop("LC");
+  auto& late = Laptop("HN");
+  MustSync(away);
+  MustSync(late);
+  const std::vector<RowId> entries = DeletedDirectoryEntries(first, away);
+  const std::string backup = BackUpHub();
+  WriteAndDeleteCases(first, "persons");
+  MustSync(away);
+  MustSync(away);
+  ASSERT_NO_FATAL_FAILURE(Collect(absl::StrCat("collected ", kCollected, " tombstones"), "1h"));
+  MustSync(away);
+  ASSERT_EQ(Cursor(away, sync::kGcEpochCursor), 1) << "the list of epoch 1 applied";
+  ASSERT_NE(Cursor(away, sync::kGcIdCursor), 0) << "with its collection's id";
+  for (const RowId& e : entries) ASSERT_TRUE(Holds(away, "organisations", e));
+
+  ASSERT_NO_FATAL_FAILURE(CollectToTheSameEpochAfterARestore(backup, late, entries));
+  MustSync(away);
+  MustSync(away);
+  for (const RowId& e : entries) {
+    EXPECT_FALSE(Holds(away, "organisations", e)) << "the restored hub's epoch 1 is a new list";
+  }
+  EXPECT_EQ(Cursor(away, sync::kGcEpochCursor), 1);
 }
 
 }  // namespace
