@@ -198,18 +198,48 @@ class PurgedListTest : public StatementFixture {
     return entries;
   }
 
-  // Before the backup `backup`, the directory `entries` were deleted; the
-  // hub collected Lào Cai's victims since (epoch 1), not the entries
-  // (`late` had not pulled their deletes). The hub is put back from the
-  // backup, `late` pulls the deletes, and the restored hub collects the
-  // entries: its epoch 1 again, another list.
-  void CollectToTheSameEpochAfterARestore(const std::string& backup, harness::LocalNode& late,
-                                          const std::vector<RowId>& entries) {
-    ASSERT_NO_FATAL_FAILURE(RestoreHub(backup));
-    MustSync(late);
-    MustSync(late);
-    ASSERT_NO_FATAL_FAILURE(
-        Collect(absl::StrCat("collected ", entries.size(), " tombstones (collection epoch 1)")));
+  // The story of a hub put back from an older backup that collects to the
+  // same epoch number again (attack review 25, LOW 1), up to the restore:
+  // `first` and `away` of Lào Cai, `late` of Hà Nội, which synced before
+  // the directory `entries` were deleted and not since; the hub backed up
+  // (`backup`), then `first`'s kCollected victims written and deleted,
+  // `away` holding their deletes, and collected (epoch 1) but not the
+  // entries (`late` holds them back).
+  struct RestoreStory {
+    harness::LocalNode* first = nullptr;
+    harness::LocalNode* away = nullptr;
+    harness::LocalNode* late = nullptr;
+    std::vector<RowId> entries;
+    std::string backup;
+  };
+  void VictimsCollectedAfterABackup(RestoreStory* s) {
+    s->first = &Laptop("LC");
+    s->away = &Laptop("LC");
+    s->late = &Laptop("HN");
+    MustSync(*s->away);
+    MustSync(*s->late);
+    s->entries = DeletedDirectoryEntries(*s->first, *s->away);
+    s->backup = BackUpHub();
+    WriteAndDeleteCases(*s->first, "persons");
+    MustSync(*s->away);
+    MustSync(*s->away);
+    ASSERT_NO_FATAL_FAILURE(Collect(absl::StrCat("collected ", kCollected, " tombstones"), "1h"));
+  }
+
+  // The rest of the story: the hub put back from the backup, `late` pulls
+  // the entries' deletes, and the restored hub collects them: its epoch 1
+  // again, another list. Then `away` syncs: it must hold none of them.
+  void TheRestoredHubsEpoch1ReachesAway(const RestoreStory& s, const std::string& why) {
+    ASSERT_NO_FATAL_FAILURE(RestoreHub(s.backup));
+    MustSync(*s.late);
+    MustSync(*s.late);
+    ASSERT_NO_FATAL_FAILURE(Collect(
+        absl::StrCat("collected ", s.entries.size(), " tombstones (collection epoch 1)")));
+    MustSync(*s.away);
+    MustSync(*s.away);
+    for (const RowId& e : s.entries) EXPECT_FALSE(Holds(*s.away, "organisations", e)) << why;
+    EXPECT_EQ(Cursor(*s.away, sync::kGcEpochCursor), 1);
+    EXPECT_FALSE(PurgedCutKept(*s.away));
   }
 
   static int64_t Cursor(harness::LocalNode& n, const char* name) {
@@ -288,30 +318,13 @@ TEST_F(PurgedListTest, ALaptopAwayDuringACollectionDropsALongListOnALinkCutEvery
 // on after the cut in the very pull that said its log went back, and the
 // laptop recorded the epoch: the entries' tombstones stayed for good.
 TEST_F(PurgedListTest, AListCutBeforeARestoreIsReadFromTheStartAfterIt) {
-  auto& first = Laptop("LC");
-  auto& away = Laptop("LC");
-  auto& late = Laptop("HN");
-  MustSync(away);
-  MustSync(late);
-  const std::vector<RowId> entries = DeletedDirectoryEntries(first, away);
-  const std::string backup = BackUpHub();
-  WriteAndDeleteCases(first, "persons");
-  MustSync(away);
-  MustSync(away);
-  ASSERT_NO_FATAL_FAILURE(Collect(absl::StrCat("collected ", kCollected, " tombstones"), "1h"));
-  CutEveryPullAfter20KB link(away.client().transport());
-  ASSERT_FALSE(SyncThrough(away, link).ok()) << "the link cut the pull";
-  ASSERT_TRUE(PurgedCutKept(away)) << "cut part way through the victims";
-  ASSERT_EQ(Cursor(away, sync::kGcEpochCursor), 0);
-
-  ASSERT_NO_FATAL_FAILURE(CollectToTheSameEpochAfterARestore(backup, late, entries));
-  MustSync(away);
-  MustSync(away);
-  for (const RowId& e : entries) {
-    EXPECT_FALSE(Holds(away, "organisations", e)) << "the restored hub's list read from its start";
-  }
-  EXPECT_EQ(Cursor(away, sync::kGcEpochCursor), 1);
-  EXPECT_FALSE(PurgedCutKept(away));
+  RestoreStory s;
+  ASSERT_NO_FATAL_FAILURE(VictimsCollectedAfterABackup(&s));
+  CutEveryPullAfter20KB link(s.away->client().transport());
+  ASSERT_FALSE(SyncThrough(*s.away, link).ok()) << "the link cut the pull";
+  ASSERT_TRUE(PurgedCutKept(*s.away)) << "cut part way through the victims";
+  ASSERT_EQ(Cursor(*s.away, sync::kGcEpochCursor), 0);
+  TheRestoredHubsEpoch1ReachesAway(s, "the restored hub's list read from its start");
 }
 
 // A laptop that finished the list of epoch 1, and a hub put back from an
@@ -319,29 +332,13 @@ TEST_F(PurgedListTest, AListCutBeforeARestoreIsReadFromTheStartAfterIt) {
 // drops what the new list names. Before, the number alone said "the same
 // list", and the entries' tombstones stayed at the laptop for good.
 TEST_F(PurgedListTest, AnEpochNumberReachedAgainAfterARestoreIsANewList) {
-  auto& first = Laptop("LC");
-  auto& away = Laptop("LC");
-  auto& late = Laptop("HN");
-  MustSync(away);
-  MustSync(late);
-  const std::vector<RowId> entries = DeletedDirectoryEntries(first, away);
-  const std::string backup = BackUpHub();
-  WriteAndDeleteCases(first, "persons");
-  MustSync(away);
-  MustSync(away);
-  ASSERT_NO_FATAL_FAILURE(Collect(absl::StrCat("collected ", kCollected, " tombstones"), "1h"));
-  MustSync(away);
-  ASSERT_EQ(Cursor(away, sync::kGcEpochCursor), 1) << "the list of epoch 1 applied";
-  ASSERT_NE(Cursor(away, sync::kGcIdCursor), 0) << "with its collection's id";
-  for (const RowId& e : entries) ASSERT_TRUE(Holds(away, "organisations", e));
-
-  ASSERT_NO_FATAL_FAILURE(CollectToTheSameEpochAfterARestore(backup, late, entries));
-  MustSync(away);
-  MustSync(away);
-  for (const RowId& e : entries) {
-    EXPECT_FALSE(Holds(away, "organisations", e)) << "the restored hub's epoch 1 is a new list";
-  }
-  EXPECT_EQ(Cursor(away, sync::kGcEpochCursor), 1);
+  RestoreStory s;
+  ASSERT_NO_FATAL_FAILURE(VictimsCollectedAfterABackup(&s));
+  MustSync(*s.away);
+  ASSERT_EQ(Cursor(*s.away, sync::kGcEpochCursor), 1) << "the list of epoch 1 applied";
+  ASSERT_NE(Cursor(*s.away, sync::kGcIdCursor), 0) << "with its collection's id";
+  for (const RowId& e : s.entries) ASSERT_TRUE(Holds(*s.away, "organisations", e));
+  TheRestoredHubsEpoch1ReachesAway(s, "the restored hub's epoch 1 is a new list");
 }
 
 }  // namespace
