@@ -165,7 +165,7 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
                         const PullParams& params, const std::function<bool(PullChunk&)>& emit) {
   int64_t cursor = params.cursor;
   bool bootstrapped = params.bootstrapped;
-  const uint64_t gc_epoch = params.gc_epoch;
+  uint64_t gc_epoch = params.gc_epoch;
   const size_t max_batch = params.max_batch;
   if (cursor < 0) {
     return absl::InvalidArgumentError(absl::StrCat("cursor ", cursor, " is negative"));
@@ -182,12 +182,14 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
   int64_t key_cursor = params.key_cursor;
   int64_t statement_cursor = params.statement_cursor;
   std::optional<sync::LogWentBack> went_back;
+  bool went_back_now = false;  // `went_back` is reset once said
   // With it, the authors the node tracks of whom the hub now holds less than
   // the node does: the node relays the rest to the hub.
   std::vector<std::pair<DeviceId, uint64_t>> held_heads;
   if (params.log_chain) {
     FS_ASSIGN_OR_RETURN(went_back, FindWentBack(hub, hub_id, cursor, params.marks, head));
     if (went_back) {
+      went_back_now = true;
       cursor = went_back->to;
       key_cursor = 0;
       statement_cursor = 0;
@@ -208,6 +210,14 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
   FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
   const int64_t horizon = gc.horizon;
   const uint64_t epoch = gc.epoch;
+  // The collection that made the node's epoch: a number alone does not say
+  // which (a hub put back from an older backup that collected to it again
+  // made another list). A node that kept the id of its epoch, and whose
+  // id this hub does not hold at that number (another, or none: it went
+  // back past it, or an earlier build made it), is listed every row
+  // collected, as a node asking with 0 (docs/PROTOCOL.md, "A collection a
+  // restore cannot give again"). Without an id, the number as before.
+  if (gc_epoch > 0 && params.gc_id != 0 && gc.IdOf(gc_epoch) != params.gc_id) gc_epoch = 0;
   // The collection epoch the node records from each message (its next
   // pull's gc_epoch) is the hub's, except in the last message of a pull
   // that served a checkpoint and caught up (below).
@@ -234,6 +244,7 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
       went_back.reset();  // said in the first message only
     }
     chunk.gc_epoch = checkpoint_served && chunk.caught_up ? 0 : epoch;
+    chunk.gc_id = chunk.gc_epoch == epoch ? gc.id() : 0;
     if (!emit(chunk)) {
       return absl::CancelledError("the node went away during the pull");
     }
@@ -361,11 +372,16 @@ absl::Status StreamPull(HubReadTxn& hub, const DeviceId& hub_id, const NodeInfo&
     list_purged = !missed_a_delete;
     // Ordered by table name, then row id, so that a node cut part way
     // through continues after the last row it applied: a list asked with
-    // the same epoch, at the same epoch of the hub, is the same list (a
-    // collection makes a new epoch); else it comes from its first row.
+    // the same epoch, at the same epoch of the hub made by the same
+    // collection (its id, when the node kept one), is the same list (a
+    // collection makes a new epoch); else it comes from its first row, and
+    // so in a pull whose log went back (a hub put back from a backup may
+    // have collected to that number again; the node forgets its cut only
+    // as it applies this pull's first message: attack review 25, LOW 1).
     std::sort(purged.begin(), purged.end());
     if (const std::optional<PurgedCut>& after = params.purged_after;
-        after && after->asked == gc_epoch && after->epoch == epoch) {
+        after && !went_back_now && after->asked == params.gc_epoch && after->epoch == epoch &&
+        (after->epoch_id == 0 || after->epoch_id == gc.id())) {
       const std::pair<std::string, RowId> last(after->table, after->row);
       purged.erase(purged.begin(), std::upper_bound(purged.begin(), purged.end(), last));
     }

@@ -308,6 +308,7 @@ class SyncService final : public pb::Sync::Service {
     r.params.cursor = req->cursor();
     r.params.bootstrapped = req->bootstrapped();
     r.params.gc_epoch = req->gc_epoch();
+    r.params.gc_id = req->gc_id();
     r.params.max_batch = req->max_batch();
     r.params.max_message_bytes = req->max_message_bytes();
     r.params.key_cursor = req->key_cursor();
@@ -378,6 +379,7 @@ class SyncService final : public pb::Sync::Service {
       PurgedCut cut;
       cut.asked = p.asked();
       cut.epoch = p.epoch();
+      cut.epoch_id = p.epoch_id();
       cut.table = p.after().table();
       cut.row = *row;
       r.params.purged_after = std::move(cut);
@@ -441,6 +443,7 @@ class SyncService final : public pb::Sync::Service {
       if (!c.call_id.empty()) m.set_call_id(c.call_id);
       m.set_notice(c.notice);
       m.set_gc_epoch(c.gc_epoch);
+      m.set_gc_id(c.gc_id);
       for (const auto& [table, row] : c.purged) {
         auto* ref = m.add_purged();
         ref->set_table(table);

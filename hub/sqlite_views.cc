@@ -105,12 +105,13 @@ class View : public Base {
   absl::StatusOr<GcState> Gc() override {
     GcState g;
     FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT key, value FROM hub_meta WHERE key IN "
-                                              "('gc_horizon', 'gc_epoch')"));
+                                              "('gc_horizon', 'gc_epoch', 'gc_ids')"));
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
       if (st->ColumnString(0) == "gc_horizon") g.horizon = st->ColumnInt(1);
       if (st->ColumnString(0) == "gc_epoch") g.epoch = static_cast<uint64_t>(st->ColumnInt(1));
+      if (st->ColumnString(0) == "gc_ids") g.ids = st->ColumnString(1);
     }
     return g;
   }
@@ -778,8 +779,15 @@ class WriteView : public View<HubWriteTxn> {
                                               "SET value = excluded.value"));
     st->BindInt(1, horizon);
     FS_RETURN_IF_ERROR(st->Run());
-    return db_.Exec("INSERT INTO hub_meta(key, value) VALUES ('gc_epoch', 1) ON "
-                    "CONFLICT(key) DO UPDATE SET value = value + 1");
+    FS_RETURN_IF_ERROR(db_.Exec("INSERT INTO hub_meta(key, value) VALUES ('gc_epoch', 1) ON "
+                                "CONFLICT(key) DO UPDATE SET value = value + 1"));
+    // The new epoch's id, which a hub put back from an older backup does
+    // not draw again (GcState::ids).
+    FS_ASSIGN_OR_RETURN(const GcState now, Gc());
+    FS_ASSIGN_OR_RETURN(auto ids, db_.Prepared("INSERT OR REPLACE INTO hub_meta(key, value) "
+                                               "VALUES ('gc_ids', ?1)"));
+    ids->BindBlob(1, now.WithId(now.epoch, NewGcId()));
+    return ids->Run();
   }
   void Scrub() override { db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError(); }
 };

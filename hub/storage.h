@@ -180,7 +180,44 @@ struct LogPoint {
 struct GcState {
   int64_t horizon = 0;
   uint64_t epoch = 0;
+  // The ids of the collections that made the newest epochs (session 26;
+  // hub_meta `gc_ids`, docs/FORMATS.md): 16 bytes each, the epoch then a
+  // random id drawn when it was made, both big-endian, oldest first, at
+  // most kGcIdsKept. A hub put back from an older backup that collects to
+  // a number again draws another id for it, so that a laptop's list of
+  // collected rows is known as another (docs/PROTOCOL.md, "A collection a
+  // restore cannot give again"). Empty for epochs an earlier build made.
+  std::string ids;
+  static constexpr size_t kGcIdsKept = 4096;
+  // The id of `e` (nullopt: none kept; never for 0).
+  std::optional<uint64_t> IdOf(uint64_t e) const {
+    for (size_t at = 0; at + 16 <= ids.size(); at += 16) {
+      if (BigEndian(at) == e) return BigEndian(at + 8);
+    }
+    return std::nullopt;
+  }
+  // The id of the current epoch (0: none kept).
+  uint64_t id() const { return IdOf(epoch).value_or(0); }
+  // `ids` with `e`'s new id appended (the oldest dropped past the bound).
+  std::string WithId(uint64_t e, uint64_t id) const {
+    std::string out = ids.size() / 16 >= kGcIdsKept ? ids.substr(ids.size() - (kGcIdsKept - 1) * 16)
+                                                    : ids;
+    for (const uint64_t v : {e, id}) {
+      for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+    }
+    return out;
+  }
+
+ private:
+  uint64_t BigEndian(size_t at) const {
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(ids[at + i]);
+    return v;
+  }
 };
+
+// A fresh collection id (GcState::ids): random, never 0.
+uint64_t NewGcId();
 
 // An enrolment token as the registry keeps it.
 struct StoredToken {

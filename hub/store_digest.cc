@@ -212,7 +212,7 @@ absl::StatusOr<HubDigestPart> Collection(HubReadTxn& hub,
                                          const std::vector<std::string>& provinces) {
   Part p("collection");
   FS_ASSIGN_OR_RETURN(const GcState gc, hub.Gc());
-  p.Int(gc.horizon).Int(static_cast<int64_t>(gc.epoch));
+  p.Int(gc.horizon).Int(static_cast<int64_t>(gc.epoch)).Str(gc.ids);
   std::vector<std::string> everyone = provinces;
   everyone.push_back("");
   for (const std::string& province : everyone) {

@@ -1,5 +1,7 @@
 #include "hub/tombstones.h"
 
+#include <sodium.h>
+
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +12,12 @@
 #include "hub/scope.h"
 
 namespace fieldsync::hub {
+
+uint64_t NewGcId() {
+  uint64_t id = 0;
+  while (id == 0) randombytes_buf(&id, sizeof(id));
+  return id;
+}
 
 absl::StatusOr<GcReport> CollectTombstonesIn(HubWriteTxn& hub, const std::vector<NodeInfo>& nodes,
                                              int64_t now, int64_t min_age_millis,

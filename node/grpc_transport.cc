@@ -244,6 +244,7 @@ absl::Status FromProto(pb::PullResponse& m, sync::PullChunk* c) {
   c->log_head = m.log_head();
   c->call_id = std::move(*m.mutable_call_id());
   c->gc_epoch = m.gc_epoch();
+  c->gc_id = m.gc_id();
   for (const auto& p : m.purged()) {
     FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(p.row(), "purged row"));
     c->purged.emplace_back(p.table(), id);
@@ -608,6 +609,7 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
   req.set_cursor(r.params.cursor);
   req.set_bootstrapped(r.params.bootstrapped);
   req.set_gc_epoch(r.params.gc_epoch);
+  req.set_gc_id(r.params.gc_id);
   req.set_max_batch(static_cast<uint32_t>(r.params.max_batch));
   req.set_max_message_bytes(static_cast<uint32_t>(
       std::min<size_t>(r.params.max_message_bytes, std::numeric_limits<uint32_t>::max())));
@@ -657,6 +659,7 @@ absl::Status GrpcTransport::Pull(const sync::PullRequest& r,
     pb::PurgedCut* p = req.mutable_purged_after();
     p->set_asked(cut.asked);
     p->set_epoch(cut.epoch);
+    p->set_epoch_id(cut.epoch_id);
     p->mutable_after()->set_table(cut.table);
     p->mutable_after()->set_row(std::string(cut.row.view()));
   }

@@ -8,6 +8,7 @@
 
 #include "store/keyring.h"
 #include "store/migrations.h"
+#include "support/must.h"
 #include "support/replica_fixture.h"
 
 namespace fieldsync {
@@ -204,6 +205,46 @@ TEST_F(MigrationTest, AVersion3ReplicaKeepsItsClearValuesAndGainsTheCoarseColumn
   EXPECT_EQ(at("opened_month"), T("2025-11"));
   auto bad = r->Write(LocalTxn().Set("cases", cases->front(), {{"opened_month", T("2020-01")}}));
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A replica of schema version 4 that kept a list's cut before collections
+// had ids (session 25's _fs_purged_cut, no epoch_id; the fixture is the
+// build of 90d4e6b's, with a cut and an epoch added): it opens, gains the
+// column, and reads its cut as before with no id (the hub then compares
+// the epoch's number alone); a cut kept from then on keeps its id.
+TEST_F(MigrationTest, AListCutKeptBeforeCollectionIdsIsReadWithoutOne) {
+  const std::string path = dir_.File("cut.db");
+  LoadSql(path, ReadFile(FixturePath("replica_v4_purged_cut.sql")));
+  ASSERT_EQ(UserVersion(path), 4);
+  auto r = testing::OpenReplica(path, &clock_);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(UserVersion(path), 4) << "no schema version change";
+  EXPECT_TRUE(r->CheckIntegrity().ok());
+  auto cut = r->PurgedCutAt();
+  ASSERT_TRUE(cut.ok()) << cut.status();
+  ASSERT_TRUE(cut->has_value()) << "the cut kept";
+  const RowId row = Must(Id16::FromBytes(std::string("\x01\x23\x45\x67\x89\xab\xcd\xef"
+                                                     "\x01\x23\x45\x67\x89\xab\xcd\xef",
+                                                     16),
+                                         "row"));
+  EXPECT_EQ((*cut)->asked, 2u);
+  EXPECT_EQ((*cut)->epoch, 3u);
+  EXPECT_EQ((*cut)->epoch_id, 0u) << "kept with no id";
+  EXPECT_EQ((*cut)->table, "cases");
+  EXPECT_EQ((*cut)->row, row);
+  EXPECT_EQ(r->GetCursor("hub:gc_epoch").value_or(-1), 2);
+  EXPECT_EQ(r->GetCursor("hub:gc_id").value_or(-1), 0) << "no id of its epoch";
+
+  PulledBatch next;
+  next.purged_cut = PurgedCut{2, 3, 0xfedcba9876543210u, "cases", row};
+  ASSERT_TRUE(r->ApplyPulled(next).ok());
+  cut = r->PurgedCutAt();
+  ASSERT_TRUE(cut.ok() && cut->has_value());
+  EXPECT_EQ((*cut)->epoch_id, 0xfedcba9876543210u);
+  r.reset();
+  r = testing::OpenReplica(path, &clock_);  // opened again: nothing to add
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(Must(r->PurgedCutAt())->epoch_id, 0xfedcba9876543210u);
 }
 
 TEST_F(MigrationTest, AMigratedReplicaConvergesWithANewOne) {

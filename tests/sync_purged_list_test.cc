@@ -84,17 +84,25 @@ class PurgedListTest : public StatementFixture {
   bool NeedsHubProcess() const override { return true; }
 
   // `n` writes kCollected cases (clear fields only), syncs, deletes them
-  // and syncs twice (the hub then holds its pull past the deletes).
-  static std::vector<RowId> WriteAndDeleteCases(harness::LocalNode& n) {
+  // and syncs twice (the hub then holds its pull past the deletes); or, as
+  // many victims (`table` persons; clear fields only), who sort after the
+  // shared directory (organisations) in the list of collected rows.
+  static std::vector<RowId> WriteAndDeleteCases(harness::LocalNode& n,
+                                                const std::string& table = "cases") {
     std::vector<RowId> ids;
     std::vector<LocalTxn> batch;
     for (int i = 0; i < kCollected; ++i) {
       ids.push_back(Id16::NewRandom());
       LocalTxn t;
-      t.Create("cases", ids.back(),
-               {{"case_code", Value::Text(absl::StrCat("LC-Lò-", i))},
-                {"province", Value::Text(n.province())},
-                {"status", Value::Text("intake")}});
+      if (table == "persons") {
+        t.Create("persons", ids.back(),
+                 {{"sex", Value::Text("female")}, {"province", Value::Text(n.province())}});
+      } else {
+        t.Create("cases", ids.back(),
+                 {{"case_code", Value::Text(absl::StrCat("LC-Lò-", i))},
+                  {"province", Value::Text(n.province())},
+                  {"status", Value::Text("intake")}});
+      }
       batch.push_back(std::move(t));
       if (batch.size() == 200 || i + 1 == kCollected) {
         auto w = n.replica().WriteMany(batch);
@@ -105,7 +113,7 @@ class PurgedListTest : public StatementFixture {
     MustSync(n);
     for (size_t i = 0; i < ids.size(); ++i) {
       LocalTxn t;
-      t.Delete("cases", ids[i]);
+      t.Delete(table, ids[i]);
       batch.push_back(std::move(t));
       if (batch.size() == 200 || i + 1 == ids.size()) {
         auto w = n.replica().WriteMany(batch);
@@ -118,12 +126,31 @@ class PurgedListTest : public StatementFixture {
     return ids;
   }
 
-  // The hub collects what was deleted (every other laptop stale).
-  void Collect(const std::string& what) {
+  // The hub collects what was deleted (every other laptop stale; or, with
+  // `stale_after` "1h", every laptop holding back what it has not pulled
+  // the delete of).
+  void Collect(const std::string& what, const std::string& stale_after = "10ms") {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+    auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", stale_after});
     ASSERT_EQ(gc.exit_code, 0) << gc.err;
     ASSERT_NE(gc.out.find(what), std::string::npos) << gc.out;
+  }
+
+  // `fieldhub backup` of the serving hub (either store); the file's path.
+  std::string BackUpHub() {
+    const std::string file = dir_.File(HubOnPostgres() ? "hub-before.fsbak" : "hub-before.db");
+    harness::CommandResult saved = hub_->Admin({"backup", file});
+    EXPECT_EQ(saved.exit_code, 0) << saved.err;
+    return file;
+  }
+
+  // The hub put back from `file` with `fieldhub restore` (stopped, then
+  // started again).
+  void RestoreHub(const std::string& file) {
+    hub_->Stop();
+    harness::CommandResult restored = hub_->Admin({"restore", file});
+    ASSERT_EQ(restored.exit_code, 0) << restored.err;
+    ASSERT_TRUE(hub_->Start().ok());
   }
 
   // Passes of `n` through `link` until one completes owing no list of
@@ -146,6 +173,73 @@ class PurgedListTest : public StatementFixture {
     }
     std::cout << "not completed after " << kMaxTries << " passes; last: " << last << "\n";
     return kMaxTries + 1;
+  }
+
+  // `first` opens three entries of the shared directory and deletes them;
+  // `first` and `away` pull the deletes (and acknowledge them). A laptop of
+  // another office that synced before (not stale) has not: it holds their
+  // collection back. The entries.
+  static std::vector<RowId> DeletedDirectoryEntries(harness::LocalNode& first,
+                                                    harness::LocalNode& away) {
+    std::vector<RowId> entries;
+    for (const char* name : {"Trung tâm Bảo trợ xã hội Lào Cai", "Hội Liên hiệp Phụ nữ Hà Nội",
+                             "Tổ chức Rồng Xanh"}) {
+      entries.push_back(NewOrg(first.replica(), name));
+    }
+    MustSync(first);
+    MustSync(away);
+    for (const RowId& e : entries) {
+      LocalTxn t;
+      t.Delete("organisations", e);
+      EXPECT_TRUE(first.replica().Write(t).ok());
+    }
+    for (harness::LocalNode* n : {&first, &first, &away, &away}) MustSync(*n);
+    for (const RowId& e : entries) EXPECT_TRUE(Holds(away, "organisations", e)) << "a tombstone";
+    return entries;
+  }
+
+  // The story of a hub put back from an older backup that collects to the
+  // same epoch number again (attack review 25, LOW 1), up to the restore:
+  // `first` and `away` of Lào Cai, `late` of Hà Nội, which synced before
+  // the directory `entries` were deleted and not since; the hub backed up
+  // (`backup`), then `first`'s kCollected victims written and deleted,
+  // `away` holding their deletes, and collected (epoch 1) but not the
+  // entries (`late` holds them back).
+  struct RestoreStory {
+    harness::LocalNode* first = nullptr;
+    harness::LocalNode* away = nullptr;
+    harness::LocalNode* late = nullptr;
+    std::vector<RowId> entries;
+    std::string backup;
+  };
+  void VictimsCollectedAfterABackup(RestoreStory* s) {
+    s->first = &Laptop("LC");
+    s->away = &Laptop("LC");
+    s->late = &Laptop("HN");
+    MustSync(*s->away);
+    MustSync(*s->late);
+    s->entries = DeletedDirectoryEntries(*s->first, *s->away);
+    s->backup = BackUpHub();
+    WriteAndDeleteCases(*s->first, "persons");
+    MustSync(*s->away);
+    MustSync(*s->away);
+    ASSERT_NO_FATAL_FAILURE(Collect(absl::StrCat("collected ", kCollected, " tombstones"), "1h"));
+  }
+
+  // The rest of the story: the hub put back from the backup, `late` pulls
+  // the entries' deletes, and the restored hub collects them: its epoch 1
+  // again, another list. Then `away` syncs: it must hold none of them.
+  void TheRestoredHubsEpoch1ReachesAway(const RestoreStory& s, const std::string& why) {
+    ASSERT_NO_FATAL_FAILURE(RestoreHub(s.backup));
+    MustSync(*s.late);
+    MustSync(*s.late);
+    ASSERT_NO_FATAL_FAILURE(Collect(
+        absl::StrCat("collected ", s.entries.size(), " tombstones (collection epoch 1)")));
+    MustSync(*s.away);
+    MustSync(*s.away);
+    for (const RowId& e : s.entries) EXPECT_FALSE(Holds(*s.away, "organisations", e)) << why;
+    EXPECT_EQ(Cursor(*s.away, sync::kGcEpochCursor), 1);
+    EXPECT_FALSE(PurgedCutKept(*s.away));
   }
 
   static int64_t Cursor(harness::LocalNode& n, const char* name) {
@@ -216,6 +310,35 @@ TEST_F(PurgedListTest, ALaptopAwayDuringACollectionDropsALongListOnALinkCutEvery
   for (const RowId& row : gone) held += Holds(away, "cases", row) ? 1 : 0;
   EXPECT_EQ(held, 0) << "the collected rows' tombstones dropped";
   EXPECT_EQ(Digest(first), Digest(away));
+}
+
+// A list cut before the hub was put back from an older backup (attack
+// review 25, LOW 1): the restored hub collected to the laptop's cut epoch
+// again, rows that sort before its cut row among them. Before, the hub went
+// on after the cut in the very pull that said its log went back, and the
+// laptop recorded the epoch: the entries' tombstones stayed for good.
+TEST_F(PurgedListTest, AListCutBeforeARestoreIsReadFromTheStartAfterIt) {
+  RestoreStory s;
+  ASSERT_NO_FATAL_FAILURE(VictimsCollectedAfterABackup(&s));
+  CutEveryPullAfter20KB link(s.away->client().transport());
+  ASSERT_FALSE(SyncThrough(*s.away, link).ok()) << "the link cut the pull";
+  ASSERT_TRUE(PurgedCutKept(*s.away)) << "cut part way through the victims";
+  ASSERT_EQ(Cursor(*s.away, sync::kGcEpochCursor), 0);
+  TheRestoredHubsEpoch1ReachesAway(s, "the restored hub's list read from its start");
+}
+
+// A laptop that finished the list of epoch 1, and a hub put back from an
+// older backup that collected other rows to epoch 1 again: the laptop
+// drops what the new list names. Before, the number alone said "the same
+// list", and the entries' tombstones stayed at the laptop for good.
+TEST_F(PurgedListTest, AnEpochNumberReachedAgainAfterARestoreIsANewList) {
+  RestoreStory s;
+  ASSERT_NO_FATAL_FAILURE(VictimsCollectedAfterABackup(&s));
+  MustSync(*s.away);
+  ASSERT_EQ(Cursor(*s.away, sync::kGcEpochCursor), 1) << "the list of epoch 1 applied";
+  ASSERT_NE(Cursor(*s.away, sync::kGcIdCursor), 0) << "with its collection's id";
+  for (const RowId& e : s.entries) ASSERT_TRUE(Holds(*s.away, "organisations", e));
+  TheRestoredHubsEpoch1ReachesAway(s, "the restored hub's epoch 1 is a new list");
 }
 
 }  // namespace

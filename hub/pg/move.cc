@@ -292,6 +292,7 @@ absl::StatusOr<MoveOutcome> MoveHubDb(const std::string& hub_db, const std::stri
   FS_ASSIGN_OR_RETURN(const int64_t log_scope_from, MetaInt(*db, "log_scope_from"));
   FS_ASSIGN_OR_RETURN(const int64_t gc_horizon, MetaInt(*db, "gc_horizon"));
   FS_ASSIGN_OR_RETURN(const int64_t gc_epoch, MetaInt(*db, "gc_epoch"));
+  FS_ASSIGN_OR_RETURN(const std::string gc_ids, MetaText(*db, "gc_ids"));
   FS_ASSIGN_OR_RETURN(const int64_t audit_seq, MetaInt(*db, "audit_head_seq"));
   FS_ASSIGN_OR_RETURN(const std::string audit_hash, MetaText(*db, "audit_head_hash"));
   // The highest key record seq hub.db ever gave (erased ones and those
@@ -342,6 +343,10 @@ absl::StatusOr<MoveOutcome> MoveHubDb(const std::string& hub_db, const std::stri
                                   {Param::Int(audit_seq), Param::Text(audit_hash)}).status());
     FS_RETURN_IF_ERROR(conn->Exec("UPDATE hub_gc SET horizon = $1, epoch = $2",
                                   {Param::Int(gc_horizon), Param::Int(gc_epoch)}).status());
+    if (!gc_ids.empty()) {
+      FS_RETURN_IF_ERROR(conn->Exec("INSERT INTO hub_meta(key, value) VALUES ('gc_ids', $1)",
+                                    {Param::Bytes(gc_ids)}).status());
+    }
     FS_RETURN_IF_ERROR(conn->Exec("SELECT setval(pg_get_serial_sequence('hub_keys', 'seq'), "
                                   "greatest($1, (SELECT coalesce(max(seq), 0) FROM hub_keys), "
                                   "(SELECT coalesce(max(seq), 0) FROM hub_keys_erased), 1), "

@@ -13,7 +13,8 @@
 namespace fieldsync::hub::pg {
 
 absl::StatusOr<GcState> PgView::Gc() {
-  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT horizon, epoch FROM hub_gc"));
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT horizon, epoch, (SELECT value FROM hub_meta "
+                                           "WHERE key = 'gc_ids') FROM hub_gc"));
   GcState g;
   if (r.rows() != 1) {
     return absl::DataLossError("the PostgreSQL hub database has lost its collection state "
@@ -22,14 +23,22 @@ absl::StatusOr<GcState> PgView::Gc() {
   FS_ASSIGN_OR_RETURN(g.horizon, r.Int(0, 0));
   FS_ASSIGN_OR_RETURN(int64_t epoch, r.Int(0, 1));
   g.epoch = static_cast<uint64_t>(epoch);
+  if (!r.IsNull(0, 2)) g.ids = r.Bytes(0, 2);
   return g;
 }
 
 absl::Status PgView::AdvanceGc(int64_t horizon) {
   FS_RETURN_IF_ERROR(MustWrite("AdvanceGc"));
-  return Locked([&] {
-    return conn_.Exec("UPDATE hub_gc SET horizon = $1, epoch = epoch + 1",
-                      {Param::Int(horizon)})
+  return Locked([&]() -> absl::Status {
+    FS_RETURN_IF_ERROR(conn_.Exec("UPDATE hub_gc SET horizon = $1, epoch = epoch + 1",
+                                  {Param::Int(horizon)})
+                           .status());
+    // The new epoch's id, which a hub put back from an older backup does
+    // not draw again (GcState::ids; hub_meta `gc_ids`, as hub.db's).
+    FS_ASSIGN_OR_RETURN(const GcState now, Gc());
+    return conn_.Exec("INSERT INTO hub_meta(key, value) VALUES ('gc_ids', $1) ON CONFLICT (key) "
+                      "DO UPDATE SET value = excluded.value",
+                      {Param::Bytes(now.WithId(now.epoch, NewGcId()))})
         .status();
   });
 }

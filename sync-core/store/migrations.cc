@@ -79,9 +79,11 @@ const std::vector<const char*> kBookkeeping = {
     "position INTEGER NOT NULL, position_hash BLOB NOT NULL, gc_epoch INTEGER NOT NULL, "
     "tbl TEXT NOT NULL, row BLOB NOT NULL)",
     // A pull's list of collected rows cut part way: where, to continue
-    // after its last row (store/replica.h, PurgedCut; one row; session 25).
+    // after its last row (store/replica.h, PurgedCut; one row; session 25;
+    // epoch_id since session 26, added to an earlier file's: BookkeepingColumns).
     "CREATE TABLE IF NOT EXISTS _fs_purged_cut(one INTEGER PRIMARY KEY CHECK (one = 1), "
-    "asked INTEGER NOT NULL, epoch INTEGER NOT NULL, tbl TEXT NOT NULL, row BLOB NOT NULL)",
+    "asked INTEGER NOT NULL, epoch INTEGER NOT NULL, tbl TEXT NOT NULL, row BLOB NOT NULL, "
+    "epoch_id INTEGER NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS _fs_verified(tbl TEXT NOT NULL, row BLOB NOT NULL, "
     "PRIMARY KEY(tbl, row)) WITHOUT ROWID",
     // Rows installed whole whose every version a commit its author signed
@@ -161,8 +163,18 @@ absl::StatusOr<bool> IsWithoutRowid(sqlite::Db& db, std::string_view table) {
   return row && st->ColumnString(0).find("WITHOUT ROWID") != std::string::npos;
 }
 
+// Columns added to a bookkeeping table without a schema change, to the
+// table of a file made before them: _fs_purged_cut.epoch_id (session 26; 0,
+// none, for a cut kept before: the hub compares the epoch's number alone).
+absl::Status BookkeepingColumns(sqlite::Db& db) {
+  FS_ASSIGN_OR_RETURN(auto cols, ExistingColumns(db, "_fs_purged_cut"));
+  if (cols.count("epoch_id") > 0) return absl::OkStatus();
+  return db.Exec("ALTER TABLE _fs_purged_cut ADD COLUMN epoch_id INTEGER NOT NULL DEFAULT 0");
+}
+
 absl::Status Migrate(sqlite::Db& db, const Schema& schema) {
   for (const char* sql : kBookkeeping) FS_RETURN_IF_ERROR(db.Exec(sql));
+  FS_RETURN_IF_ERROR(BookkeepingColumns(db));
   for (const TableDef& t : schema.tables()) {
     FS_ASSIGN_OR_RETURN(auto cols, ExistingColumns(db, t.name));
     if (cols.empty()) {
@@ -239,6 +251,7 @@ absl::Status EnsureSchema(sqlite::Db& db, const Schema& schema, int* from) {
     if (version == schema.version()) {
       // Bookkeeping tables added without a schema change, if missing.
       FS_RETURN_IF_ERROR(db.CreateMissing(kBookkeeping));
+      FS_RETURN_IF_ERROR(BookkeepingColumns(db));
       return EnsureIndexes(db, schema);
     }
     return Migrate(db, schema);

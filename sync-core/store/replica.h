@@ -303,6 +303,10 @@ struct BootstrapCut {
 struct PurgedCut {
   uint64_t asked = 0;
   uint64_t epoch = 0;
+  // The id of the hub's collection at `epoch` (PullChunk.gc_id; 0: none, a
+  // hub or a replica of an earlier build): a hub put back from a backup
+  // that collected to `epoch` again has another (session 26).
+  uint64_t epoch_id = 0;
   std::string table;
   RowId row;
 };

@@ -101,7 +101,8 @@ absl::StatusOr<std::optional<PurgedCut>> Replica::PurgedCutAt() {
   std::optional<PurgedCut> out;
   FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
     FS_ASSIGN_OR_RETURN(auto st,
-                        m.db->Prepared("SELECT asked, epoch, tbl, row FROM _fs_purged_cut"));
+                        m.db->Prepared("SELECT asked, epoch, tbl, row, epoch_id FROM "
+                                       "_fs_purged_cut"));
     FS_ASSIGN_OR_RETURN(bool found, st->Step());
     if (!found) return absl::OkStatus();
     PurgedCut c;
@@ -109,6 +110,7 @@ absl::StatusOr<std::optional<PurgedCut>> Replica::PurgedCutAt() {
     c.epoch = static_cast<uint64_t>(st->ColumnInt(1));
     c.table = st->ColumnString(2);
     FS_ASSIGN_OR_RETURN(c.row, Id16::FromBytes(st->ColumnString(3), "purged cut row"));
+    c.epoch_id = static_cast<uint64_t>(st->ColumnInt(4));
     out = std::move(c);
     return absl::OkStatus();
   }));

@@ -293,12 +293,13 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
     } else if (batch.purged_cut) {
       const PurgedCut& cut = *batch.purged_cut;
       FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("INSERT OR REPLACE INTO _fs_purged_cut(one, "
-                                                  "asked, epoch, tbl, row) VALUES (1, ?1, ?2, "
-                                                  "?3, ?4)"));
+                                                  "asked, epoch, tbl, row, epoch_id) VALUES (1, "
+                                                  "?1, ?2, ?3, ?4, ?5)"));
       st->BindInt(1, static_cast<int64_t>(cut.asked));
       st->BindInt(2, static_cast<int64_t>(cut.epoch));
       st->BindText(3, cut.table);
       st->BindBlob(4, cut.row.view());
+      st->BindInt(5, static_cast<int64_t>(cut.epoch_id));
       FS_RETURN_IF_ERROR(st->Run());
     }
     std::set<std::pair<size_t, RowId>> installed;

@@ -253,6 +253,11 @@ struct PullParams {
   int64_t cursor = 0;
   bool bootstrapped = false;
   uint64_t gc_epoch = 0;
+  // The id of the collection that made gc_epoch (PullChunk.gc_id; 0: none):
+  // a hub whose collection at that number has another id, or none (it went
+  // back past it), lists every row collected (docs/PROTOCOL.md, "A
+  // collection a restore cannot give again").
+  uint64_t gc_id = 0;
   size_t max_batch = 0;  // 0: the hub's default
   // The node's byte budget for one message (sync/budget.h): the hub cuts
   // each message at it as well as at max_batch items. 0: not sent (a node
@@ -298,7 +303,8 @@ struct PullParams {
   std::optional<BootstrapCut> bootstrap_cut;
   // Where the node's last list of collected rows was cut (docs/PROTOCOL.md,
   // "Tombstones"): the hub lists only the rows after it when it was asked
-  // with this gc_epoch and served at the hub's current epoch. None: from
+  // with this gc_epoch and served at the hub's current epoch (the same
+  // collection: PurgedCut.epoch_id, when the node kept one). None: from
   // the first row (a node of an earlier build).
   std::optional<PurgedCut> purged_after;
   // A fresh id of this call, echoed by the hub in every message of its
@@ -354,6 +360,9 @@ struct PullChunk {
   bool caught_up = false;
   int64_t log_head = 0;
   uint64_t gc_epoch = 0;
+  // The random id the hub drew when it made gc_epoch (0: none), kept by
+  // the node with it (PullParams.gc_id).
+  uint64_t gc_id = 0;
   // Tombstones collected since the node's gc_epoch: from a hub of this
   // build ordered by table name, then row id, in messages within the
   // node's budget; `purged_done` in the message with the list's last row

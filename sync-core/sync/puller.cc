@@ -115,6 +115,8 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
   const bool asked_every_purged = owes_purged == 1;
   bool owes_now = false;
   req.params.gc_epoch = asked_every_purged ? 0 : static_cast<uint64_t>(gc_epoch);
+  FS_ASSIGN_OR_RETURN(const int64_t gc_id, replica.GetCursor(kGcIdCursor));
+  req.params.gc_id = asked_every_purged ? 0 : static_cast<uint64_t>(gc_id);
   // Where the last list of collected rows was cut: the hub goes on after
   // its last row if it is the same list (docs/PROTOCOL.md, "Tombstones").
   // `purged_done` once a message of this pull said the list is complete.
@@ -457,6 +459,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
       purged_done = true;
       batch.purged_done = true;
       batch.cursors.emplace_back(kGcEpochCursor, static_cast<int64_t>(msg.gc_epoch));
+      batch.cursors.emplace_back(kGcIdCursor, static_cast<int64_t>(msg.gc_id));
       if (asked_every_purged) batch.cursors.emplace_back(kOwesPurgedCursor, 0);
     } else if (!msg.purged.empty() &&
                std::is_sorted(msg.purged.begin(), msg.purged.end()) &&
@@ -464,8 +467,8 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
       // Kept only from a message in the list's order (a hub of an earlier
       // build orders it as it likes: its last row says nothing of those
       // before it in that order, and it ignores the cut anyway).
-      batch.purged_cut = PurgedCut{req.params.gc_epoch, msg.gc_epoch, msg.purged.back().first,
-                                   msg.purged.back().second};
+      batch.purged_cut = PurgedCut{req.params.gc_epoch, msg.gc_epoch, msg.gc_id,
+                                   msg.purged.back().first, msg.purged.back().second};
     }
     batch.purged = std::move(msg.purged);
     absl::Status bad;
@@ -512,6 +515,7 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
       // catches up (the whole list comes before its caught-up message).
       const bool owing = owes_now || (asked_every_purged && !purged_done && !msg.caught_up);
       batch.cursors.emplace_back(kGcEpochCursor, owing ? 0 : static_cast<int64_t>(msg.gc_epoch));
+      batch.cursors.emplace_back(kGcIdCursor, owing ? 0 : static_cast<int64_t>(msg.gc_id));
       if (asked_every_purged && !owes_now && !purged_done && msg.caught_up) {
         batch.cursors.emplace_back(kOwesPurgedCursor, 0);
       }

@@ -154,6 +154,10 @@ inline constexpr char kPulledCursor[] = "hub:pulled";
 inline constexpr char kBootstrappedCursor[] = "hub:bootstrapped";
 // The hub's tombstone-collection epoch at the last pull.
 inline constexpr char kGcEpochCursor[] = "hub:gc_epoch";
+// The id of the hub's collection that made that epoch (PullChunk.gc_id, its
+// 64 bits as a signed integer; 0 or absent: none), set with it (session 26;
+// docs/PROTOCOL.md, "A collection a restore cannot give again").
+inline constexpr char kGcIdCursor[] = "hub:gc_id";
 // 1 from the install of a checkpoint (which merges this laptop's own work
 // after it again, deleted rows the hub collected included) until a pull
 // asked with gc_epoch 0 caught up: until then every pull asks with 0, so
