@@ -419,6 +419,38 @@ TEST_F(InstallMergeTest, AConflictRecordAppliedHereStaysWhenTheCopyHoldsTheSameW
   EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
+// Attack review 26, MED 1: the held record the copy shows superseded is
+// not kept beside it. A colleague's losing edit over it ("four", based on
+// "three") replaced the record at the hub; the copy carries "four", whose
+// commit, inside the row, this laptop then skips: keeping "three" showed a
+// conflict no other replica had, for good. Red before: records {three, four}.
+TEST_F(InstallMergeTest, AHeldRecordTheCopysRecordSupersedesByItsBaseIsNotKept) {
+  std::unique_ptr<Replica> other = OpenReplica(dir_.File("other.db"), &clock_);
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  ASSERT_TRUE(other->Apply({c1}).ok());
+  const Commit three = Write(*other, LocalTxn().Set("organisations", a, {{"name", T("three")}}));
+  const Commit four = Write(*other, LocalTxn().Set("organisations", a, {{"name", T("four")}}));
+  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  ASSERT_TRUE(author_->Apply({three, four}).ok());
+  const RowSnapshot copy = Export(*author_, a);  // "two", with "four" as its record
+  ASSERT_EQ(copy.conflicts.size(), 1u);
+  PulledBatch log;
+  log.commits = {{1, c1}, {2, c2}, {3, three}};
+  Pull(log);
+  PulledBatch install;
+  install.rows = {copy};
+  install.rows_position = 4;
+  Pull(install);
+  const std::vector<ConflictRecord> records = NodeConflicts(a);
+  ASSERT_EQ(records.size(), 1u) << "a record the copy shows superseded was kept";
+  EXPECT_EQ(records[0].value, T("four"));
+  PulledBatch later;
+  later.commits = {{4, four}};
+  Pull(later);
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
 // Review 21, MED 2: a conflict record of the copy older than what an
 // earlier install brought, which this laptop never held (a colleague's
 // offline write pushed late, concurrent), is kept: its commit, inside the

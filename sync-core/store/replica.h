@@ -459,8 +459,9 @@ class Replica {
   // laptop's table _fs_imported, docs/FORMATS.md) with the row written for
   // it. ALREADY_EXISTS, nothing written, if a key is recorded already.
   // `rekeyed` (old key, new key): recorded keys rewritten in the same
-  // transaction (a version 1 key found again, keyed now; a new key already
-  // recorded is left as it is and the old one removed).
+  // transaction (a version 1 key found again, keyed now; if the new key is
+  // recorded already, its row gives way and the old key's row takes it:
+  // one row under the new key either way).
   absl::StatusOr<std::vector<Commit>> WriteImported(
       const std::vector<LocalTxn>& txns,
       const std::vector<std::pair<std::string, RowId>>& sources, int64_t at_millis,

@@ -172,6 +172,12 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
           winner = copy_field;  // its base too
         }
       }
+      // Not one a write of the copy names as its base, a write this laptop
+      // neither holds nor logged (a losing edit over it: at the hub it
+      // replaced the record, and its commit, inside the row, is skipped
+      // here; attack review 26, MED 1). A losing resolution of it cannot be
+      // seen in a copy: the record then stays at this laptop, the safe side.
+      // Its value is the one its commit wrote (attack review 26, LOW 1).
       std::vector<InstalledRecord> kept = copy_records;
       for (const InstalledRecord& r : held_field_records) {
         const bool in_copy =
@@ -180,7 +186,21 @@ absl::StatusOr<InstallMarks> Replica::Impl::MergeInstalled(size_t tidx, const Ro
         if (in_copy) continue;
         FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> logged,
                             LoggedWrite(r.version, t.name, row, SlotColumn(t, slot)));
-        if (logged) kept.push_back(r);
+        if (!logged) continue;
+        bool superseded = false;
+        for (const InstalledRecord& c : copy_records) {
+          if (!c.base || *c.base != r.version) continue;
+          const bool held_too =
+              std::any_of(held_field_records.begin(), held_field_records.end(),
+                          [&](const InstalledRecord& h) { return h.version == c.version; });
+          FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> c_logged,
+                              LoggedWrite(c.version, t.name, row, SlotColumn(t, slot)));
+          if (!held_too && !c_logged) superseded = true;
+        }
+        if (superseded) continue;
+        InstalledRecord k = r;
+        k.value = logged->value;
+        kept.push_back(std::move(k));
       }
       field_records = std::move(kept);
     } else {
