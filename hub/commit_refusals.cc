@@ -153,12 +153,15 @@ absl::StatusOr<std::optional<sync::CommitRefusal>> ColleagueVersions::NeverComin
                           ", which the hub administrator revoked (its work never reaches the "
                           "hub again)");
     }
-    for (auto it = a->refused.lower_bound(v.hlc.packed()); it != a->refused.end(); ++it) {
+    // Only the commit that wrote `v` itself, refused for good here: one
+    // refused after it says nothing of `v` (a relayed refused header is
+    // stored RELAYED whatever its code, so a clock-ahead one, whose author
+    // re-dates its versions, would make them "never coming" while they are
+    // on their way: attack review 26, H-MED 2).
+    if (auto it = a->refused.find(v.hlc.packed()); it != a->refused.end()) {
       const auto& [seq, code] = it->second;
-      if (code == sync::RefusalCode::kClockAhead && it->first != v.hlc.packed()) continue;
       return absl::StrCat("of device ", v.device.ToString(), " (its commit ", seq,
-                          " or one before it), which the hub refused for good (",
-                          sync::RefusalCodeName(code), ")");
+                          "), which the hub refused for good (", sync::RefusalCodeName(code), ")");
     }
     return std::nullopt;
   };
