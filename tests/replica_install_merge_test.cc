@@ -39,6 +39,20 @@ class InstallMergeTest : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.status();
   }
 
+  // The log's commits at their positions, then a copy installed as holding
+  // the log up to `position`.
+  void PullLog(std::vector<std::pair<int64_t, Commit>> commits) {
+    PulledBatch b;
+    b.commits = std::move(commits);
+    Pull(std::move(b));
+  }
+  void Install(const RowSnapshot& copy, int64_t position) {
+    PulledBatch b;
+    b.rows = {copy};
+    b.rows_position = position;
+    Pull(std::move(b));
+  }
+
   Value NodeValue(const RowId& row, size_t column) {
     auto got = node_->Get("organisations", row);
     EXPECT_TRUE(got.ok() && got->has_value());
@@ -367,20 +381,13 @@ TEST_F(InstallMergeTest, AConcurrentWriteOnlyTheCopyHoldsBecomesAConflictRecord)
   const RowSnapshot copy = Export(*author_, a);  // "two", with "three" as a record
   ASSERT_EQ(copy.conflicts.size(), 1u);
   const Commit c4 = Write(LocalTxn().Set("organisations", a, {{"name", T("four")}}));
-  PulledBatch log;
-  log.commits = {{1, c1}, {2, c2}, {4, c4}};
-  Pull(log);
-  PulledBatch install;
-  install.rows = {copy};
-  install.rows_position = 3;
-  Pull(install);
+  PullLog({{1, c1}, {2, c2}, {4, c4}});
+  Install(copy, 3);
   EXPECT_EQ(NodeValue(a, kName), T("four"));
   const std::vector<ConflictRecord> records = NodeConflicts(a);
   ASSERT_EQ(records.size(), 1u) << "the concurrent write was lost";
   EXPECT_EQ(records[0].value, T("three"));
-  PulledBatch later;
-  later.commits = {{3, three}};
-  Pull(later);
+  PullLog({{3, three}});
   EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
@@ -399,22 +406,15 @@ TEST_F(InstallMergeTest, AConflictRecordAppliedHereStaysWhenTheCopyHoldsTheSameW
   const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
   const RowSnapshot copy = Export(*author_, a);  // "two", no record: the hub put back
   ASSERT_TRUE(copy.conflicts.empty());
-  PulledBatch log;
-  log.commits = {{1, c1}, {2, c2}, {3, three}};
-  Pull(log);
+  PullLog({{1, c1}, {2, c2}, {3, three}});
   ASSERT_EQ(NodeConflicts(a).size(), 1u);
-  PulledBatch install;
-  install.rows = {copy};
-  install.rows_position = 2;
-  Pull(install);
+  Install(copy, 2);
   EXPECT_EQ(NodeValue(a, kName), T("two"));
   const std::vector<ConflictRecord> records = NodeConflicts(a);
   ASSERT_EQ(records.size(), 1u) << "the concurrent write applied here was lost";
   EXPECT_EQ(records[0].value, T("three"));
   // Its commit comes again (its author sent it again), skipped as held.
-  PulledBatch again;
-  again.commits = {{3, three}};
-  Pull(again);
+  PullLog({{3, three}});
   ASSERT_TRUE(author_->Apply({three}).ok());
   EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
@@ -435,19 +435,12 @@ TEST_F(InstallMergeTest, AHeldRecordTheCopysRecordSupersedesByItsBaseIsNotKept) 
   ASSERT_TRUE(author_->Apply({three, four}).ok());
   const RowSnapshot copy = Export(*author_, a);  // "two", with "four" as its record
   ASSERT_EQ(copy.conflicts.size(), 1u);
-  PulledBatch log;
-  log.commits = {{1, c1}, {2, c2}, {3, three}};
-  Pull(log);
-  PulledBatch install;
-  install.rows = {copy};
-  install.rows_position = 4;
-  Pull(install);
+  PullLog({{1, c1}, {2, c2}, {3, three}});
+  Install(copy, 4);
   const std::vector<ConflictRecord> records = NodeConflicts(a);
   ASSERT_EQ(records.size(), 1u) << "a record the copy shows superseded was kept";
   EXPECT_EQ(records[0].value, T("four"));
-  PulledBatch later;
-  later.commits = {{4, four}};
-  Pull(later);
+  PullLog({{4, four}});
   EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
