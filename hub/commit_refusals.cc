@@ -1,6 +1,7 @@
 #include "hub/commit_refusals.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -165,25 +166,35 @@ absl::StatusOr<std::optional<sync::CommitRefusal>> ColleagueVersions::NeverComin
     }
     return std::nullopt;
   };
+  // Every such version is named (never_coming), not only the first: the
+  // laptop passes over those alone when the officer resolves the commit, and
+  // keeps a colleague's stored version another field of it stood on (attack
+  // review 26, H-MED 1).
+  std::optional<sync::CommitRefusal> out;
+  std::set<Version> seen;
   for (const RowChange& rc : c.changes) {
     for (const FieldWrite& f : rc.fields) {
       std::vector<std::pair<const Version*, const char*>> named;
       if (f.base) named.push_back({&*f.base, "edits"});
       for (const Version& v : f.resolves) named.push_back({&v, "settles"});
       for (const auto& [v, verb] : named) {
+        if (!seen.insert(*v).second) continue;
         FS_ASSIGN_OR_RETURN(std::optional<std::string> why, never(*v));
         if (!why) continue;
-        sync::CommitRefusal r;
-        r.seq = c.seq;
-        r.code = sync::RefusalCode::kColleagueRefused;
-        r.reason = absl::StrCat("commit ", c.Name(), " ", verb, " ", rc.table, ".", f.column,
-                                " over a version ", *why, ": the hub will never hold that "
-                                "version. Set aside: redo the change over what the hub holds");
-        return std::optional<sync::CommitRefusal>(std::move(r));
+        if (!out) {
+          out.emplace();
+          out->seq = c.seq;
+          out->code = sync::RefusalCode::kColleagueRefused;
+          out->reason = absl::StrCat("commit ", c.Name(), " ", verb, " ", rc.table, ".", f.column,
+                                     " over a version ", *why, ": the hub will never hold that "
+                                     "version. Set aside: redo the change over what the hub "
+                                     "holds");
+        }
+        out->never_coming.push_back(*v);
       }
     }
   }
-  return std::nullopt;
+  return out;
 }
 
 void CommitRefusals::Add(const Commit& c, sync::CommitRefusal r) {

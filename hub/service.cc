@@ -288,6 +288,7 @@ class SyncService final : public pb::Sync::Service {
       m->set_code(static_cast<pb::RefusalCode>(f.code));
       m->set_reason(f.reason);
       m->set_depends_on(f.depends_on);
+      for (const Version& v : f.never_coming) wire::VersionToProto(v, m->add_never_coming());
     }
     return grpc::Status::OK;
   }

@@ -595,8 +595,16 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
   out.checkpoint_adopted = resp.checkpoint_adopted();
   out.checkpoint_note = resp.checkpoint_note();
   for (const pb::CommitRefusal& f : resp.refusals()) {
-    out.refusals.push_back(sync::CommitRefusal{f.seq(), static_cast<sync::RefusalCode>(f.code()),
-                                               f.reason(), f.depends_on()});
+    sync::CommitRefusal r{f.seq(), static_cast<sync::RefusalCode>(f.code()), f.reason(),
+                          f.depends_on(), {}};
+    // A version not well formed names nothing: it is left out, and a
+    // resolution of the commit passes over no version of it.
+    for (const pb::Version& v : f.never_coming()) {
+      if (absl::StatusOr<Version> nv = wire::VersionFromProto(v); nv.ok()) {
+        r.never_coming.push_back(*nv);
+      }
+    }
+    out.refusals.push_back(std::move(r));
   }
   return out;
 }

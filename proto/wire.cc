@@ -160,8 +160,6 @@ absl::StatusOr<Value> FromProto(const fieldsync::v1::FieldValue& v) {
   return absl::InvalidArgumentError("a field value of an unknown kind");
 }
 
-namespace {
-
 void VersionToProto(const Version& v, fieldsync::v1::Version* out) {
   out->set_hlc(v.hlc.packed());
   out->set_device(std::string(v.device.view()));
@@ -171,8 +169,6 @@ absl::StatusOr<Version> VersionFromProto(const fieldsync::v1::Version& v) {
   FS_ASSIGN_OR_RETURN(DeviceId d, Id16::FromBytes(v.device(), "version device"));
   return Version{Hlc::FromPacked(v.hlc()), d};
 }
-
-}  // namespace
 
 void ToProto(const RowSnapshot& r, fieldsync::v1::RowState* out) {
   out->set_table(r.table);

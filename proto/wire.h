@@ -70,6 +70,8 @@ absl::Status FromGrpc(const grpc::Status& s);
 
 void ToProto(const Value& v, fieldsync::v1::FieldValue* out);
 absl::StatusOr<Value> FromProto(const fieldsync::v1::FieldValue& v);
+void VersionToProto(const Version& v, fieldsync::v1::Version* out);
+absl::StatusOr<Version> VersionFromProto(const fieldsync::v1::Version& v);
 void ToProto(const RowSnapshot& r, fieldsync::v1::RowState* out);
 absl::StatusOr<RowSnapshot> FromProto(const fieldsync::v1::RowState& r);
 

@@ -247,6 +247,31 @@ TEST_F(MigrationTest, AListCutKeptBeforeCollectionIdsIsReadWithoutOne) {
   EXPECT_EQ(Must(r->PurgedCutAt())->epoch_id, 0xfedcba9876543210u);
 }
 
+// A COLLEAGUE_REFUSED commit set aside before refusals named the versions
+// that will never come (session 26's _fs_set_aside, no never_coming; the
+// v4 fixture with such a row added): it opens, gains the column, lists the
+// row with no version named, and discarding it passes over none.
+TEST_F(MigrationTest, AColleagueRefusedRowSetAsideBeforeNamedVersionsNamesNone) {
+  const std::string path = dir_.File("aside.db");
+  LoadSql(path, ReadFile(FixturePath("replica_v4_purged_cut.sql")) +
+                    "INSERT INTO _fs_set_aside(seq, code, reason, depends_on, at) VALUES "
+                    "(7, 10, 'colleague refused', 0, 1);");
+  auto r = testing::OpenReplica(path, &clock_);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(UserVersion(path), 4) << "no schema version change";
+  auto listed = r->SetAsideList();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->at(0).code, kColleagueRefusedCode);
+  EXPECT_TRUE(listed->at(0).never_coming.empty());
+  auto left = r->DiscardSetAside(7, 2);
+  ASSERT_TRUE(left.ok()) << left.status();
+  r.reset();
+  r = testing::OpenReplica(path, &clock_);  // opened again: nothing to add
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(Must(r->SetAsideList()).at(0).discarded_at_millis, 2);
+}
+
 TEST_F(MigrationTest, AMigratedReplicaConvergesWithANewOne) {
   const std::string path = dir_.File("v1.db");
   LoadSql(path, ReadFile(FixturePath("replica_v1.sql")));

@@ -92,6 +92,15 @@ class SyncRefusalsTest : public SyncTest {
     node::SyncReport again = MustSync(*s.lc1);
     EXPECT_EQ(again.set_aside, 0u) << again.set_aside_reason;
   }
+
+  // A pass of `n` that may first find the office's checkpoint signed by
+  // the revoked colleague (not used: it asks for another pass). A laptop
+  // new to the office would be refused that checkpoint (AddNode's first
+  // pass), so the tests compare with a colleague laptop already there.
+  static node::SyncReport SyncPastARevokedCheckpoint(harness::LocalNode& n) {
+    if (auto r = n.Sync(); r.ok()) return *r;
+    return MustSync(n);
+  }
 };
 
 // lc2's commit also writes case `a`, which a colleague deletes at the
@@ -146,6 +155,106 @@ TEST_F(SyncRefusalsTest, AnEditOverARevokedColleaguesVersionKeptByTheOfficerLand
   auto& lc3 = AddNode("LC");
   MustSync(lc3);
   EXPECT_EQ(lc3.Read("cases", s.b, "status").value, Value::Text("closed"));
+}
+
+// lc1's one save writes b's status over revoked lc2's version and b's
+// assigned officer over lc4's, which the restored hub holds. The refusal
+// names lc2's version alone (never_coming); discarding the save puts status
+// back past it but leaves lc4's officer: before, every colleague's version
+// the save stood on was passed over, and lc4's write was undone at lc1 alone,
+// silently and for good (attack review 26, H-MED 1).
+TEST_F(SyncRefusalsTest, ADiscardOverARevokedColleaguesVersionKeepsAnotherColleaguesFieldItStoodOn) {
+  FS_SKIP_ON_POSTGRES("puts hub.db back from a copy");
+  harness::LocalNode& lc1 = AddNode("LC");
+  harness::LocalNode& lc2 = AddNode("LC");
+  harness::LocalNode& lc4 = AddNode("LC");
+  const RowId b = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
+  MustSync(lc1);
+  MustSync(lc4);
+  SetField(lc4.replica(), "cases", b, "assigned_officer", Value::Text("Giàng A Páo"));
+  MustSync(lc4);
+  MustSync(lc2);
+  MustSync(lc1);
+  const std::string backup = CopyHubFile("backup.db");
+  SetField(lc2.replica(), "cases", b, "status", Value::Text("assisting"));
+  MustSync(lc2);
+  MustSync(lc1);
+  {
+    LocalTxn t;
+    t.Set("cases", b, {{"status", Value::Text("closed")},
+                       {"assigned_officer", Value::Text("Lò Văn Minh")}});
+    ASSERT_TRUE(lc1.replica().Write(t).ok());
+  }
+  PutHubFileBack(backup);
+  auto revoke = hub_->Admin({"node", "revoke", lc2.replica().device_id().ToString()});
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
+  auto r = lc1.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->set_aside, 1u) << r->set_aside_reason;
+  ASSERT_EQ(r->set_aside_code, static_cast<int>(sync::RefusalCode::kColleagueRefused));
+  const std::vector<SetAsideRow> rows = Must(lc1.replica().SetAsideList());
+  ASSERT_EQ(rows.size(), 1u);
+  ASSERT_EQ(rows[0].never_coming.size(), 1u) << "the refusal names lc2's version alone";
+  EXPECT_EQ(rows[0].never_coming[0].device, lc2.replica().device_id());
+  ASSERT_TRUE(node::ops::DiscardSetAside(lc1.replica(), rows[0].seq, 1).ok());
+  EXPECT_EQ(lc1.Read("cases", b, "assigned_officer").value, Value::Text("Giàng A Páo"))
+      << "lc4's write, which the hub holds, was undone at lc1";
+  EXPECT_EQ(lc1.Read("cases", b, "status").value, Value::Text("intake"));
+  SyncPastARevokedCheckpoint(lc1);
+  SyncPastARevokedCheckpoint(lc4);
+  EXPECT_EQ(Must(lc1.replica().StateDigest()), Must(lc4.replica().StateDigest()));
+}
+
+// lc1 holds revoked lc2's losing status write as a conflict record and
+// settles it; the hub will never hold lc2's version, so the settling is
+// refused, and the officer keeps it (written again as a plain edit). The
+// record goes with it: before, it stayed shown at lc1 alone for good, and
+// any later settling named it and was refused again (attack review 26,
+// H-LOW 1).
+TEST_F(SyncRefusalsTest, AResolutionOfARevokedColleaguesRecordKeptByTheOfficerLeavesNoRecord) {
+  FS_SKIP_ON_POSTGRES("puts hub.db back from a copy");
+  harness::LocalNode& lc1 = AddNode("LC");
+  harness::LocalNode& lc2 = AddNode("LC");
+  harness::LocalNode& lc4 = AddNode("LC");
+  const RowId b = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
+  MustSync(lc1);
+  MustSync(lc2);
+  MustSync(lc4);
+  const std::string backup = CopyHubFile("backup.db");
+  SetField(lc2.replica(), "cases", b, "status", Value::Text("assisting"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  SetField(lc4.replica(), "cases", b, "status", Value::Text("verifying"));
+  MustSync(lc4);  // before lc2's losing write reaches the hub: lc4 never holds it
+  MustSync(lc2);
+  MustSync(lc1);
+  ASSERT_EQ(Must(lc1.replica().Conflicts("cases", b)).size(), 1u) << "lc1 holds no record";
+  PutHubFileBack(backup);
+  auto revoke = hub_->Admin({"node", "revoke", lc2.replica().device_id().ToString()});
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
+  MustSync(lc4);  // sends its commit again to the restored hub
+  {
+    LocalTxn t;
+    t.Resolve("cases", b, "status", Value::Text("closed"));
+    ASSERT_TRUE(lc1.replica().Write(t).ok());
+  }
+  auto r = lc1.Sync();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->set_aside, 1u) << r->set_aside_reason;
+  ASSERT_EQ(r->set_aside_code, static_cast<int>(sync::RefusalCode::kColleagueRefused))
+      << r->set_aside_reason;
+  auto listed = node::ops::ListSetAside(lc1.replica(), false);
+  ASSERT_TRUE(listed.ok() && listed->size() == 1u);
+  auto kept = node::ops::KeepSetAside(
+      node::ops::Office{lc1.replica(), *lc1.keys(), "LC", "Lò Thị Mai", "unlock it"},
+      listed->at(0).seq);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_TRUE(Must(lc1.replica().Conflicts("cases", b)).empty())
+      << "lc2's record, which no one can settle, is still shown at lc1";
+  node::SyncReport w = SyncPastARevokedCheckpoint(lc1);
+  EXPECT_EQ(w.set_aside, 0u) << "the kept edit was refused again: " << w.set_aside_reason;
+  SyncPastARevokedCheckpoint(lc4);
+  EXPECT_EQ(lc4.Read("cases", b, "status").value, Value::Text("closed"));
+  EXPECT_EQ(Must(lc1.replica().StateDigest()), Must(lc4.replica().StateDigest()));
 }
 
 }  // namespace

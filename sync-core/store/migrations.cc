@@ -103,7 +103,8 @@ const std::vector<const char*> kBookkeeping = {
     // version 3; store/replica.h, SetAsideRow).
     "CREATE TABLE IF NOT EXISTS _fs_set_aside(seq INTEGER PRIMARY KEY, code INTEGER NOT NULL, "
     "reason TEXT NOT NULL, depends_on INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL, "
-    "withdrawal INTEGER NOT NULL DEFAULT 0, discarded_at INTEGER NOT NULL DEFAULT 0)",
+    "withdrawal INTEGER NOT NULL DEFAULT 0, discarded_at INTEGER NOT NULL DEFAULT 0, "
+    "never_coming BLOB)",
     // Set-aside commits the hub kept stored under this device's withdrawal,
     // written over by a new commit of this device (session 17;
     // Replica::SupersedeSetAside): that commit's seq, 0 if nothing needed
@@ -165,11 +166,20 @@ absl::StatusOr<bool> IsWithoutRowid(sqlite::Db& db, std::string_view table) {
 
 // Columns added to a bookkeeping table without a schema change, to the
 // table of a file made before them: _fs_purged_cut.epoch_id (session 26; 0,
-// none, for a cut kept before: the hub compares the epoch's number alone).
+// none, for a cut kept before: the hub compares the epoch's number alone);
+// _fs_set_aside.never_coming (session 27; NULL, none named, for a row set
+// aside before: its resolution passes over no colleague's version).
 absl::Status BookkeepingColumns(sqlite::Db& db) {
-  FS_ASSIGN_OR_RETURN(auto cols, ExistingColumns(db, "_fs_purged_cut"));
-  if (cols.count("epoch_id") > 0) return absl::OkStatus();
-  return db.Exec("ALTER TABLE _fs_purged_cut ADD COLUMN epoch_id INTEGER NOT NULL DEFAULT 0");
+  FS_ASSIGN_OR_RETURN(auto cut, ExistingColumns(db, "_fs_purged_cut"));
+  if (cut.count("epoch_id") == 0) {
+    FS_RETURN_IF_ERROR(
+        db.Exec("ALTER TABLE _fs_purged_cut ADD COLUMN epoch_id INTEGER NOT NULL DEFAULT 0"));
+  }
+  FS_ASSIGN_OR_RETURN(auto set_aside, ExistingColumns(db, "_fs_set_aside"));
+  if (set_aside.count("never_coming") == 0) {
+    FS_RETURN_IF_ERROR(db.Exec("ALTER TABLE _fs_set_aside ADD COLUMN never_coming BLOB"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Migrate(sqlite::Db& db, const Schema& schema) {

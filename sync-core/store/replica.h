@@ -237,11 +237,15 @@ struct SetAsideRow {
   int64_t at_millis = 0;    // when it was set aside
   uint64_t withdrawal = 0;  // the seq of the withdrawal passing over it; 0: not yet
   int64_t discarded_at_millis = 0;  // 0 while an officer has not resolved it
+  // kColleagueRefusedCode (since session 27): the colleagues' versions the
+  // hub said it will never hold, which resolving the commit passes over.
+  std::vector<Version> never_coming;
 };
 
 // SetAsideRow::code of a commit that names a colleague's version the hub
 // will never hold (sync::RefusalCode::kColleagueRefused; since session 26):
-// resolving it passes over that version too (Replica::DiscardSetAside).
+// resolving it passes over the versions its refusal named too
+// (SetAsideRow::never_coming; Replica::DiscardSetAside).
 inline constexpr int kColleagueRefusedCode = 10;
 
 // A commit of this device re-dated (Replica::Restamp): the hub refused it

@@ -9,12 +9,16 @@
 // neither (a row installed whole from the hub, then edited) is counted and
 // left: the hub's state reaches it when this laptop is next rebuilt.
 // A commit refused COLLEAGUE_REFUSED stood on a colleague's version the hub
-// will never hold: the colleague's versions its writes name as their base
-// are passed over too (walking back to what they stood on), or the
-// officer's keep would name that version again and be refused again
-// (since session 26). The hub's word alone, but it moves only this
-// laptop's own field back to an earlier version it holds, as a refusal
-// moves its edit aside; a later edit over it is merged at the hub as any.
+// will never hold: the versions its refusal names (never_coming) that its
+// writes name as their base are passed over too (walking back to what they
+// stood on), and those it names as resolved are dropped as conflict
+// records, or the officer's keep would name them again and be refused again
+// (since session 26; only the named ones since session 27: a colleague's
+// stored version another field of the commit stood on stays, attack review
+// 26, H-MED 1 and H-LOW 1). The hub's word alone, but it can name only a
+// version the commit itself names, and it moves only this laptop's own
+// field back to an earlier version it holds, as a refusal moves its edit
+// aside; a later edit over it is merged at the hub as any.
 #include <map>
 #include <set>
 #include <tuple>
@@ -39,22 +43,53 @@ struct Lost {
   std::optional<Version> base;
 };
 
+constexpr size_t kVersionBytes = 8 + 16;
+
 }  // namespace
+
+std::string Replica::Impl::EncodeVersions(const std::vector<Version>& versions) {
+  std::string out;
+  out.reserve(versions.size() * kVersionBytes);
+  for (const Version& v : versions) {
+    const uint64_t h = v.hlc.packed();
+    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(h >> shift));
+    out.append(v.device.view());
+  }
+  return out;
+}
+
+std::vector<Version> Replica::Impl::DecodeVersions(std::string_view blob) {
+  std::vector<Version> out;
+  if (blob.size() % kVersionBytes != 0) return out;
+  for (size_t at = 0; at < blob.size(); at += kVersionBytes) {
+    uint64_t h = 0;
+    for (size_t i = 0; i < 8; ++i) h = (h << 8) | static_cast<uint8_t>(blob[at + i]);
+    absl::StatusOr<DeviceId> d = DeviceId::FromBytes(blob.substr(at + 8, 16), "device");
+    if (!d.ok()) return {};
+    out.push_back(Version{Hlc::FromPacked(h), *d});
+  }
+  return out;
+}
 
 absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
   std::vector<uint64_t> seqs;
-  std::set<uint64_t> over_lost;  // refused COLLEAGUE_REFUSED
+  // Refused COLLEAGUE_REFUSED: the versions its refusal named.
+  std::map<uint64_t, std::set<Version>> over_lost;
   {
     // Not one the hub kept stored and this laptop wrote over
     // (_fs_superseded): the hub holds its versions, as colleagues do.
-    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT seq, code FROM _fs_set_aside WHERE "
-                                              "discarded_at > 0 AND seq NOT IN (SELECT seq "
-                                              "FROM _fs_superseded) ORDER BY seq"));
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT seq, code, never_coming FROM _fs_set_aside "
+                                              "WHERE discarded_at > 0 AND seq NOT IN (SELECT "
+                                              "seq FROM _fs_superseded) ORDER BY seq"));
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
       seqs.push_back(static_cast<uint64_t>(st->ColumnInt(0)));
-      if (st->ColumnInt(1) == kColleagueRefusedCode) over_lost.insert(seqs.back());
+      if (st->ColumnInt(1) == kColleagueRefusedCode && !st->ColumnIsNull(2)) {
+        for (const Version& v : DecodeVersions(st->ColumnBlob(2))) {
+          if (v.device != self) over_lost[seqs.back()].insert(v);
+        }
+      }
     }
   }
   if (seqs.empty()) return size_t{0};
@@ -69,8 +104,9 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
   std::set<std::pair<size_t, RowId>> rows;
   std::map<SlotKey, std::map<uint64_t, std::optional<Version>>> gone_bases;
   // A colleague's versions a COLLEAGUE_REFUSED one stood on, by slot, with
-  // what each stood on (filled from the log below).
+  // what each stood on (filled from the log below); those it resolved.
   std::map<SlotKey, std::map<Version, Lost>> lost;
+  std::map<SlotKey, std::set<Version>> lost_records;
   {
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND "
                                               "seq = ?2"));
@@ -90,9 +126,13 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
         for (const FieldWrite& f : rc.fields) {
           const int s = slot_of(schema->tables()[tidx], f.column);
           if (s < 0) continue;
-          gone_bases[{tidx, rc.row, static_cast<size_t>(s)}][c.hlc.packed()] = f.base;
-          if (over_lost.count(seq) > 0 && f.base && f.base->device != self) {
-            lost[{tidx, rc.row, static_cast<size_t>(s)}].try_emplace(*f.base);
+          const SlotKey key{tidx, rc.row, static_cast<size_t>(s)};
+          gone_bases[key][c.hlc.packed()] = f.base;
+          const auto named = over_lost.find(seq);
+          if (named == over_lost.end()) continue;
+          if (f.base && named->second.count(*f.base) > 0) lost[key].try_emplace(*f.base);
+          for (const Version& v : f.resolves) {
+            if (named->second.count(v) > 0) lost_records[key].insert(v);
           }
         }
       }
@@ -161,6 +201,13 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
         if (s < 0) continue;
         if (auto l = lost.find({tidx, row, static_cast<size_t>(s)});
             l != lost.end() && l->second.count(v) > 0) {
+          continue;
+        }
+        // Resolved by the commit, and never held by the hub: no officer
+        // could settle it here (the resolution names it and is refused).
+        if (auto l = lost_records.find({tidx, row, static_cast<size_t>(s)});
+            l != lost_records.end() && l->second.count(v) > 0) {
+          drop.emplace_back(col, v);
           continue;
         }
         Candidate c{v, std::nullopt, st->ColumnValue(5)};

@@ -250,6 +250,11 @@ class Replica::Impl {
   // records (replica_forget.cc). Returns how many fields could not be put
   // back (their earlier value is not held here: a row installed whole).
   absl::StatusOr<size_t> ForgetResolvedSetAside();
+  // _fs_set_aside.never_coming: each version as its packed HLC (8 bytes,
+  // big-endian) and its device (16 bytes). A blob not a whole number of
+  // versions names none.
+  static std::string EncodeVersions(const std::vector<Version>& versions);
+  static std::vector<Version> DecodeVersions(std::string_view blob);
   absl::StatusOr<std::vector<Version>> OpenConflictVersions(std::string_view table,
                                                             const RowId& row,
                                                             std::string_view column);

@@ -84,13 +84,14 @@ absl::Status Replica::SetAside(const std::vector<SetAsideRow>& rows) {
   return m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
     for (const SetAsideRow& r : rows) {
       FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("INSERT OR IGNORE INTO _fs_set_aside(seq, code, "
-                                                  "reason, depends_on, at) VALUES (?1, ?2, ?3, "
-                                                  "?4, ?5)"));
+                                                  "reason, depends_on, at, never_coming) VALUES "
+                                                  "(?1, ?2, ?3, ?4, ?5, ?6)"));
       st->BindInt(1, static_cast<int64_t>(r.seq));
       st->BindInt(2, r.code);
       st->BindText(3, r.reason);
       st->BindInt(4, static_cast<int64_t>(r.depends_on));
       st->BindInt(5, r.at_millis);
+      if (!r.never_coming.empty()) st->BindBlob(6, Impl::EncodeVersions(r.never_coming));
       FS_RETURN_IF_ERROR(st->Run());
     }
     return absl::OkStatus();
@@ -102,8 +103,8 @@ absl::StatusOr<std::vector<SetAsideRow>> Replica::SetAsideList() {
   std::vector<SetAsideRow> out;
   FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
     FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT seq, code, reason, depends_on, at, "
-                                                "withdrawal, discarded_at FROM _fs_set_aside "
-                                                "ORDER BY seq"));
+                                                "withdrawal, discarded_at, never_coming FROM "
+                                                "_fs_set_aside ORDER BY seq"));
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
@@ -115,6 +116,7 @@ absl::StatusOr<std::vector<SetAsideRow>> Replica::SetAsideList() {
       row.at_millis = st->ColumnInt(4);
       row.withdrawal = static_cast<uint64_t>(st->ColumnInt(5));
       row.discarded_at_millis = st->ColumnInt(6);
+      if (!st->ColumnIsNull(7)) row.never_coming = Impl::DecodeVersions(st->ColumnBlob(7));
       out.push_back(std::move(row));
     }
     return absl::OkStatus();

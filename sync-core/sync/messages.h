@@ -212,6 +212,9 @@ struct CommitRefusal {
   RefusalCode code = RefusalCode::kUnspecified;
   std::string reason;       // plain words, no value of the commit
   uint64_t depends_on = 0;  // kDependsOnRefused: the refused commit needed
+  // kColleagueRefused (since session 27): the colleagues' versions the
+  // commit names that the hub will never hold.
+  std::vector<Version> never_coming;
 };
 
 struct PushOutcome {

@@ -182,6 +182,7 @@ absl::Status SetAsideRefused(Replica& replica, const std::vector<CommitRefusal>&
     r.code = static_cast<int>(f.code);
     r.reason = f.reason;
     r.depends_on = f.depends_on;
+    if (f.code == RefusalCode::kColleagueRefused) r.never_coming = f.never_coming;
     r.at_millis = now;
     if (f.code == RefusalCode::kClockAhead ||
         (f.code == RefusalCode::kDependsOnRefused && ahead.count(f.depends_on) > 0)) {
