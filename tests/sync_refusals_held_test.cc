@@ -15,12 +15,47 @@
 #include <string>
 #include <thread>
 
+#include "change/commit_codec.h"
 #include "node/ops/set_aside.h"
 #include "support/sync_fixture.h"
+#include "sync/forwarding_transport.h"
+#include "sync/pass.h"
 #include "sync/protocol.h"
 
 namespace fieldsync::testing {
 namespace {
+
+// A hub that keeps commit `refuse` of the pushing laptop from the real hub
+// and answers it COLLEAGUE_REFUSED, naming `named` as never coming, while
+// the real hub holds `named`.
+class HubCallingAHeldVersionLost : public sync::ForwardingTransport {
+ public:
+  HubCallingAHeldVersionLost(sync::Transport& real, uint64_t refuse, Version named)
+      : ForwardingTransport(real), refuse_(refuse), named_(named) {}
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    sync::PushRequest kept = req;
+    bool dropped = false;
+    std::erase_if(kept.commits, [&](const sync::PushedCommit& c) {
+      auto d = DecodeCommit(c.canonical);
+      dropped |= d.ok() && d->seq == refuse_;
+      return d.ok() && d->seq == refuse_;
+    });
+    absl::StatusOr<sync::PushOutcome> out = ForwardingTransport::Push(kept);
+    if (!dropped || !out.ok()) return out;
+    out->acknowledged_seq = std::max(out->acknowledged_seq, refuse_);
+    sync::CommitRefusal r;
+    r.seq = refuse_;
+    r.code = sync::RefusalCode::kColleagueRefused;
+    r.reason = "edits over a version the hub will never hold";
+    r.never_coming = {named_};
+    out->refusals.push_back(std::move(r));
+    return out;
+  }
+
+ private:
+  const uint64_t refuse_;
+  const Version named_;
+};
 
 class SyncRefusalsTest : public SyncTest {
  protected:
@@ -255,6 +290,37 @@ TEST_F(SyncRefusalsTest, AResolutionOfARevokedColleaguesRecordKeptByTheOfficerLe
   SyncPastARevokedCheckpoint(lc4);
   EXPECT_EQ(lc4.Read("cases", b, "status").value, Value::Text("closed"));
   EXPECT_EQ(Must(lc1.replica().StateDigest()), Must(lc4.replica().StateDigest()));
+}
+
+// A hub (lying) refuses lc1's edit COLLEAGUE_REFUSED naming lc2's version,
+// which lc1 pulled from it with no word since that its log went back: a hub
+// that stored a version keeps it, so the refusal is not borne out here, and
+// discarding the edit puts the field back to lc2's version, not past it.
+// Before, lc1 dropped lc2's write on the hub's word alone (attack review 26,
+// H-LOW 2).
+TEST_F(SyncRefusalsTest, AColleagueRefusedNamingAVersionPulledSinceTheHubLastWentBackMovesNothingBack) {
+  harness::LocalNode& lc1 = AddNode("LC");
+  harness::LocalNode& lc2 = AddNode("LC");
+  const RowId b = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
+  MustSync(lc1);
+  MustSync(lc2);
+  SetField(lc2.replica(), "cases", b, "status", Value::Text("assisting"));
+  MustSync(lc2);
+  MustSync(lc1);
+  const std::optional<Row> row = Must(lc1.replica().Get("cases", b));
+  ASSERT_TRUE(row.has_value());
+  const int status = lc1.replica().schema().FindTable("cases")->ColumnIndex("status");
+  const std::optional<FieldVersion>& held = row->versions.at(static_cast<size_t>(status));
+  ASSERT_TRUE(held && held->version.device == lc2.replica().device_id());
+  SetField(lc1.replica(), "cases", b, "status", Value::Text("closed"));
+  const uint64_t seq = Must(lc1.replica().LocalCommitsAfter(0, 1000)).back().seq;
+  HubCallingAHeldVersionLost hub(lc1.client().transport(), seq, held->version);
+  auto r = sync::RunPass(hub, lc1.replica(), *lc1.keys(), lc1.credential(), {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->set_aside, 1u) << r->set_aside_reason;
+  ASSERT_TRUE(node::ops::DiscardSetAside(lc1.replica(), seq, 1).ok());
+  EXPECT_EQ(lc1.Read("cases", b, "status").value, Value::Text("assisting"))
+      << "lc2's write, which the hub holds, was dropped on the hub's word";
 }
 
 }  // namespace

@@ -247,6 +247,11 @@ struct SetAsideRow {
 // resolving it passes over the versions its refusal named too
 // (SetAsideRow::never_coming; Replica::DiscardSetAside).
 inline constexpr int kColleagueRefusedCode = 10;
+// _fs_log's last position when the hub last said its log went back (a hub
+// put back from a backup; since session 27): a colleague's version pulled
+// after it, the hub has held since, and a COLLEAGUE_REFUSED naming it is not
+// believed (Replica::DiscardSetAside passes over it not).
+inline constexpr char kWentBackLogPosCursor[] = "hub:went_back_log_pos";
 
 // A commit of this device re-dated (Replica::Restamp): the hub refused it
 // as stamped by a clock ahead; the same changes went under a new seq.

@@ -15,10 +15,12 @@
 // records, or the officer's keep would name them again and be refused again
 // (since session 26; only the named ones since session 27: a colleague's
 // stored version another field of the commit stood on stays, attack review
-// 26, H-MED 1 and H-LOW 1). The hub's word alone, but it can name only a
-// version the commit itself names, and it moves only this laptop's own
-// field back to an earlier version it holds, as a refusal moves its edit
-// aside; a later edit over it is merged at the hub as any.
+// 26, H-MED 1 and H-LOW 1). The hub's word, but it can name only a version
+// the commit itself names, it is believed only for a version this laptop
+// pulled before the hub last said its log went back (H-LOW 2), and it moves
+// only this laptop's own field back to an earlier version it holds, as a
+// refusal moves its edit aside; a later edit over it is merged at the hub
+// as any.
 #include <map>
 #include <set>
 #include <tuple>
@@ -139,11 +141,23 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
     }
   }
   if (rows.empty()) return size_t{0};
+  // A named version this laptop pulled after the hub last said its log went
+  // back is one the hub has held since (a hub that stored it keeps it: a
+  // revocation or a refusal later leaves it stored): that refusal is not
+  // borne out here, and the version is not passed over (attack review 26,
+  // H-LOW 2). One logged before may be lost at a hub put back.
+  int64_t went_back_pos = 0;
+  {
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT value FROM _fs_cursors WHERE name = ?1"));
+    st->BindText(1, kWentBackLogPosCursor);
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    if (r) went_back_pos = st->ColumnInt(0);
+  }
   // Every other write of those rows in the log.
   std::map<SlotKey, std::vector<Candidate>> written;
   {
-    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT device, hlc, body FROM _fs_log ORDER BY "
-                                              "pos"));
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT device, hlc, body, pos FROM _fs_log ORDER "
+                                              "BY pos"));
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
       if (!r) break;
@@ -151,6 +165,7 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
           gone.count(static_cast<uint64_t>(st->ColumnInt(1))) > 0) {
         continue;
       }
+      const bool since_went_back = st->ColumnInt(3) > went_back_pos;
       FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(st->ColumnBlob(2)));
       for (const RowChange& rc : c.changes) {
         const int ti = schema->TableIndex(rc.table);
@@ -162,8 +177,16 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
           const SlotKey key{tidx, rc.row, static_cast<size_t>(s)};
           if (auto l = lost.find(key); l != lost.end()) {
             if (auto v = l->second.find(c.version()); v != l->second.end()) {
-              v->second = Lost{true, f.base};
-              continue;
+              if (!since_went_back) {
+                v->second = Lost{true, f.base};
+                continue;
+              }
+              l->second.erase(v);
+            }
+          }
+          if (since_went_back) {
+            if (auto l = lost_records.find(key); l != lost_records.end()) {
+              l->second.erase(c.version());
             }
           }
           written[key].push_back(Candidate{c.version(), f.base, f.value});

@@ -432,6 +432,13 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
 absl::Status Replica::Impl::GoBack(sqlite::Transaction& txn, const PulledBatch& batch) {
   const int64_t to = *batch.went_back_to;
   FS_RETURN_IF_ERROR(SetCursorInTxn(txn, batch.pulled_cursor, to));
+  {
+    // What this laptop's log held when the hub went back: a version logged
+    // before may be lost at the hub, one logged after it holds.
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT coalesce(max(pos), 0) FROM _fs_log"));
+    FS_ASSIGN_OR_RETURN(bool r, st->Step());
+    FS_RETURN_IF_ERROR(SetCursorInTxn(txn, kWentBackLogPosCursor, r ? st->ColumnInt(0) : 0));
+  }
   for (const char* sql : {"DELETE FROM _fs_hub_marks WHERE position > ?1",
                           // Never 0: a row served newly visible stays
                           // one (position 0 is a bootstrap's).
