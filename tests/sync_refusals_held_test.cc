@@ -128,6 +128,27 @@ class SyncRefusalsTest : public SyncTest {
     EXPECT_EQ(again.set_aside, 0u) << again.set_aside_reason;
   }
 
+  // The hub put back from `backup`, and `revoked` revoked there.
+  void PutBackAndRevoke(const std::string& backup, harness::LocalNode& revoked) {
+    PutHubFileBack(backup);
+    auto revoke = hub_->Admin({"node", "revoke", revoked.replica().device_id().ToString()});
+    EXPECT_EQ(revoke.exit_code, 0) << revoke.err;
+  }
+
+  // A pass of `n` that sets one commit aside COLLEAGUE_REFUSED: its row
+  // (seq 0 if not).
+  static SetAsideRow OneColleagueRefused(harness::LocalNode& n) {
+    auto r = n.Sync();
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return {};
+    EXPECT_EQ(r->set_aside, 1u) << r->set_aside_reason;
+    EXPECT_EQ(r->set_aside_code, static_cast<int>(sync::RefusalCode::kColleagueRefused))
+        << r->set_aside_reason;
+    std::vector<SetAsideRow> rows = Must(n.replica().SetAsideList());
+    EXPECT_EQ(rows.size(), 1u);
+    return rows.size() == 1 ? rows[0] : SetAsideRow{};
+  }
+
   // A pass of `n` that may first find the office's checkpoint signed by
   // the revoked colleague (not used: it asks for another pass). A laptop
   // new to the office would be refused that checkpoint (AddNode's first
@@ -220,18 +241,11 @@ TEST_F(SyncRefusalsTest, ADiscardOverARevokedColleaguesVersionKeepsAnotherCollea
                        {"assigned_officer", Value::Text("Lò Văn Minh")}});
     ASSERT_TRUE(lc1.replica().Write(t).ok());
   }
-  PutHubFileBack(backup);
-  auto revoke = hub_->Admin({"node", "revoke", lc2.replica().device_id().ToString()});
-  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
-  auto r = lc1.Sync();
-  ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(r->set_aside, 1u) << r->set_aside_reason;
-  ASSERT_EQ(r->set_aside_code, static_cast<int>(sync::RefusalCode::kColleagueRefused));
-  const std::vector<SetAsideRow> rows = Must(lc1.replica().SetAsideList());
-  ASSERT_EQ(rows.size(), 1u);
-  ASSERT_EQ(rows[0].never_coming.size(), 1u) << "the refusal names lc2's version alone";
-  EXPECT_EQ(rows[0].never_coming[0].device, lc2.replica().device_id());
-  ASSERT_TRUE(node::ops::DiscardSetAside(lc1.replica(), rows[0].seq, 1).ok());
+  PutBackAndRevoke(backup, lc2);
+  const SetAsideRow aside = OneColleagueRefused(lc1);
+  ASSERT_EQ(aside.never_coming.size(), 1u) << "the refusal names lc2's version alone";
+  EXPECT_EQ(aside.never_coming[0].device, lc2.replica().device_id());
+  ASSERT_TRUE(node::ops::DiscardSetAside(lc1.replica(), aside.seq, 1).ok());
   EXPECT_EQ(lc1.Read("cases", b, "assigned_officer").value, Value::Text("Giàng A Páo"))
       << "lc4's write, which the hub holds, was undone at lc1";
   EXPECT_EQ(lc1.Read("cases", b, "status").value, Value::Text("intake"));
@@ -263,25 +277,17 @@ TEST_F(SyncRefusalsTest, AResolutionOfARevokedColleaguesRecordKeptByTheOfficerLe
   MustSync(lc2);
   MustSync(lc1);
   ASSERT_EQ(Must(lc1.replica().Conflicts("cases", b)).size(), 1u) << "lc1 holds no record";
-  PutHubFileBack(backup);
-  auto revoke = hub_->Admin({"node", "revoke", lc2.replica().device_id().ToString()});
-  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
+  PutBackAndRevoke(backup, lc2);
   MustSync(lc4);  // sends its commit again to the restored hub
   {
     LocalTxn t;
     t.Resolve("cases", b, "status", Value::Text("closed"));
     ASSERT_TRUE(lc1.replica().Write(t).ok());
   }
-  auto r = lc1.Sync();
-  ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(r->set_aside, 1u) << r->set_aside_reason;
-  ASSERT_EQ(r->set_aside_code, static_cast<int>(sync::RefusalCode::kColleagueRefused))
-      << r->set_aside_reason;
-  auto listed = node::ops::ListSetAside(lc1.replica(), false);
-  ASSERT_TRUE(listed.ok() && listed->size() == 1u);
+  const SetAsideRow aside = OneColleagueRefused(lc1);
+  ASSERT_NE(aside.seq, 0u);
   auto kept = node::ops::KeepSetAside(
-      node::ops::Office{lc1.replica(), *lc1.keys(), "LC", "Lò Thị Mai", "unlock it"},
-      listed->at(0).seq);
+      node::ops::Office{lc1.replica(), *lc1.keys(), "LC", "Lò Thị Mai", "unlock it"}, aside.seq);
   ASSERT_TRUE(kept.ok()) << kept.status();
   EXPECT_TRUE(Must(lc1.replica().Conflicts("cases", b)).empty())
       << "lc2's record, which no one can settle, is still shown at lc1";
