@@ -485,6 +485,59 @@ TEST_F(LinkKeyTest, AFloodOfTwoHoldersAlarmsIsAuditedOnceAnHour) {
   EXPECT_EQ(StoredCredential(device).second, crypto::LinkKey(n.credential().secret).public_key());
 }
 
+// Attack review 26, LOW 3: the alarm's window was taken before its audit
+// write, so a write that failed lost the entry and the device's alarms
+// were only counted for an hour on. Here the store refuses the entry for
+// real (a trigger on hub_audit, as a database refusing writes to it
+// would): the call is refused all the same, and the device's next alarm
+// writes its entry with the one that failed counted. Red before: no entry.
+TEST_F(LinkKeyTest, AnAlarmWhoseAuditFailedIsCarriedIntoTheNextEntry) {
+  auto& n = AddNode("LC");
+  MustSync(n);
+  const DeviceId device = n.credential().device;
+  const Metadata call = CopyHolderCall(n, StoredCredential(device).first);
+  // Live, the hub serving (a restart would clear what it counts).
+  const std::vector<StoreSql> refuse = {
+      StoreSql("CREATE TRIGGER refuse_alarms BEFORE INSERT ON hub_audit WHEN NEW.action = "
+               "'node.link-key-alarm' BEGIN SELECT RAISE(ABORT, 'alarms refused'); END",
+               "CREATE FUNCTION refuse_alarms() RETURNS trigger LANGUAGE plpgsql AS "
+               "'BEGIN RAISE EXCEPTION ''alarms refused''; END'"),
+      StoreSql("", "CREATE TRIGGER refuse_alarms BEFORE INSERT ON hub_audit FOR EACH ROW WHEN "
+                   "(NEW.action = 'node.link-key-alarm') EXECUTE FUNCTION refuse_alarms()")};
+  auto run_live = [&](const StoreSql& sql) {
+    if (HubOnPostgres()) {
+      auto r = OnHubsPostgres(sql, {});
+      ASSERT_TRUE(r.ok()) << r.status();
+      return;
+    }
+    if (sql.sqlite.empty()) return;
+    auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->Exec(sql.sqlite).ok()) << sql.sqlite;
+  };
+  for (const StoreSql& sql : refuse) run_live(sql);
+  v1::HelloResponse resp;
+  grpc::Status s = HelloWith(call, &resp, ThiefKey().public_key());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_EQ(HubLines({absl::StrCat("node=", device.ToString()),
+                      "a two-holders alarm could not be audited", "(counted into its next entry)"})
+                .size(),
+            1u);
+  EXPECT_EQ(AlarmEntries(hub_->Admin({"audit"}).out), 0u);
+  run_live(StoreSql("DROP TRIGGER refuse_alarms", "DROP TRIGGER refuse_alarms ON hub_audit"));
+  s = HelloWith(call, &resp, ThiefKey().public_key());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  auto audit = hub_->Admin({"audit"});
+  EXPECT_EQ(AlarmEntries(audit.out), 1u) << audit.out;
+  EXPECT_NE(audit.out.find(absl::StrCat("two-holders alarm for device ", device.ToString())),
+            std::string::npos)
+      << audit.out;
+  EXPECT_NE(audit.out.find("; 1 earlier alarms for this device"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("every chain is whole"), std::string::npos) << audit.out;
+  NewCase(n.replica(), "LC", "Hờ Thị Mỷ");
+  EXPECT_EQ(MustSync(n).pushed, 1u);
+}
+
 // A device closed by a two-holders alarm of a session 25 hub (link_pk
 // 'closed: two holders', kept as it is: nothing is migrated) stays
 // refused, whatever the call, and is listed closed: the administrator
