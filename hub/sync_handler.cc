@@ -6,6 +6,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "base/strings.h"
 #include "change/commit_codec.h"
@@ -88,6 +89,33 @@ std::string SyncHandler::Peer() const {
   return p.empty() ? std::string("in process") : p;
 }
 
+SyncHandler::~SyncHandler() {
+  // The hub stops: the alarms held back by the hub-wide limit are
+  // summarised now rather than lost with the process.
+  (void)alarms_.Flush([this](const AlarmLimiter::Summary& s) { return AuditHeldAlarms(s); });
+}
+
+absl::Status SyncHandler::AuditHeldAlarms(const AlarmLimiter::Summary& s) {
+  std::string detail = absl::StrCat(
+      "two-holders alarms held back by the hub-wide limit of ", kAlarmEntriesPerWindow,
+      " entries an hour: ", s.alarms, " alarms of ", s.devices, " devices since ",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", s.since, absl::UTCTimeZone()),
+      ", counted, not audited one by one; the first held back: ", absl::StrJoin(s.first, ", "));
+  if (s.devices > static_cast<int64_t>(s.first.size())) {
+    absl::StrAppend(&detail, " and ", s.devices - static_cast<int64_t>(s.first.size()), " more");
+  }
+  absl::StrAppend(&detail,
+                  "; each device's count is written in its own entry at its first alarm the limit "
+                  "lets through, and the hub's log names each device (its refusal lines)");
+  absl::Status written = store_->AuditLinkKeyAlarm(kAlarmSummaryActor, detail);
+  if (!written.ok()) {
+    Log(absl::StrCat("hello: the summary of ", s.alarms, " two-holders alarms of ", s.devices,
+                     " devices could not be audited: ", written.message()),
+        /*refusal=*/true);
+  }
+  return written;
+}
+
 void SyncHandler::AuditAlarm(const sync::Credential& cred, const std::string& link_pk,
                              std::string_view offered_link_key) {
   const std::string device = cred.device.ToString();
@@ -113,8 +141,8 @@ void SyncHandler::AuditAlarm(const sync::Credential& cred, const std::string& li
                       "audited one by one");
     } else if (e.counted > 0) {
       absl::StrAppend(&detail, "; ", e.counted,
-                      " earlier alarms for this device, not audited for a failed write, counted, "
-                      "not audited one by one");
+                      " earlier alarms for this device, held back by the hub-wide limit or not "
+                      "audited for a failed write, counted, not audited one by one");
     }
     absl::Status written = store_->AuditLinkKeyAlarm(device, detail);
     if (!written.ok()) {
@@ -124,7 +152,8 @@ void SyncHandler::AuditAlarm(const sync::Credential& cred, const std::string& li
     }
     return written;
   };
-  (void)alarms_.Raise(device, absl::FromUnixMillis(clock_->NowMillis()), write);
+  (void)alarms_.Raise(device, absl::FromUnixMillis(clock_->NowMillis()), write,
+                      [this](const AlarmLimiter::Summary& s) { return AuditHeldAlarms(s); });
 }
 
 absl::StatusOr<NodeInfo> SyncHandler::Authenticate(const sync::Credential& cred,
