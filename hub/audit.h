@@ -59,8 +59,11 @@ inline constexpr char kAuditLinkKey[] = "node.link-key";  // a device's link key
 // written only by a restore keeping such a closing, hub/commands/restore.cc).
 inline constexpr char kAuditLinkKeyClosed[] = "node.link-key-closed";
 // A two-holders alarm (hub/credential_check.h): the call refused, nothing
-// changed; at most one entry a device an hour (hub/alarm_limiter.h).
+// changed; at most one entry a device an hour, and kAlarmEntriesPerWindow
+// devices' entries an hour a hub process, the alarms held back past that
+// summarised in one entry by kAlarmSummaryActor (hub/alarm_limiter.h).
 inline constexpr char kAuditLinkKeyAlarm[] = "node.link-key-alarm";
+inline constexpr char kAlarmSummaryActor[] = "fieldhub serve";
 
 // The detail of the kAuditLinkKey entry of a restore that kept a device's
 // link key (or its closing by a two-holders alarm, kLinkKeyClosed) from the

@@ -4,12 +4,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "base/json.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "crypto/key_record.h"
 #include "hub/audit.h"
 #include "hub/sqlite_chain.h"
+#include "hub/sqlite_gc.h"
+#include "hub/sqlite_keys.h"
 #include "hub/sqlite_log_chain.h"
 #include "hub/sqlite_log_scope.h"
 #include "hub/sqlite_moves.h"
@@ -38,10 +39,6 @@ std::string SqlList(const std::vector<std::string>& names) {
   }
   return out;
 }
-
-// `items` as a JSON array, as hub_purged.provinces stores it and
-// json_each reads it (["LC","HN"]).
-std::string JsonList(const std::vector<std::string>& items) { return JsonStored(Json(items)); }
 
 // A scope entry from columns owner, case_id, restricted, ever_public at `i`.
 absl::StatusOr<RowScopeEntry> EntryAt(const sqlite::Stmt& st, int i) {
@@ -103,17 +100,7 @@ class View : public Base {
   }
 
   absl::StatusOr<GcState> Gc() override {
-    GcState g;
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT key, value FROM hub_meta WHERE key IN "
-                                              "('gc_horizon', 'gc_epoch', 'gc_ids')"));
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      if (st->ColumnString(0) == "gc_horizon") g.horizon = st->ColumnInt(1);
-      if (st->ColumnString(0) == "gc_epoch") g.epoch = static_cast<uint64_t>(st->ColumnInt(1));
-      if (st->ColumnString(0) == "gc_ids") g.ids = st->ColumnString(1);
-    }
-    return g;
+    return sqlite_gc::State(db_);
   }
 
   absl::StatusOr<std::vector<RegisteredDevice>> Registry() override {
@@ -153,92 +140,26 @@ class View : public Base {
   }
 
   absl::StatusOr<bool> IsPurged(const std::string& table, const RowId& row) override {
-    FS_ASSIGN_OR_RETURN(auto st,
-                        db_.Prepared("SELECT 1 FROM hub_purged WHERE tbl = ?1 AND row = ?2"));
-    st->BindText(1, table);
-    st->BindBlob(2, row.view());
-    return st->Step();
+    return sqlite_gc::IsPurged(db_, table, row);
   }
 
   absl::StatusOr<std::vector<PurgedRow>> PurgedSince(uint64_t epoch,
                                                      const std::string& province) override {
-    FS_ASSIGN_OR_RETURN(
-        auto st, db_.Prepared("SELECT tbl, row, position FROM hub_purged p WHERE epoch > ?1 AND "
-                              "(shared = 1 OR EXISTS (SELECT 1 FROM json_each(p.provinces) WHERE "
-                              "value = ?2)) ORDER BY tbl, row"));
-    st->BindInt(1, static_cast<int64_t>(epoch));
-    st->BindText(2, province);
-    std::vector<PurgedRow> out;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      PurgedRow p;
-      p.table = st->ColumnString(0);
-      FS_ASSIGN_OR_RETURN(p.row, Id16::FromBytes(st->ColumnBlob(1), "purged row"));
-      p.position = st->ColumnInt(2);
-      out.push_back(std::move(p));
-    }
-    return out;
+    return sqlite_gc::PurgedSince(db_, epoch, province);
   }
 
   absl::StatusOr<std::optional<StoredKeyRecord>> KeyRecordAt(int64_t seq) override {
-    // An erased record's mark stays (hub_keys_erased): held, or erased.
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT stored_at, id FROM hub_keys WHERE seq = ?1 "
-                                              "UNION ALL SELECT stored_at, id FROM "
-                                              "hub_keys_erased WHERE seq = ?1"));
-    st->BindInt(1, seq);
-    FS_ASSIGN_OR_RETURN(bool found, st->Step());
-    if (!found) return std::nullopt;
-    StoredKeyRecord k;
-    k.seq = seq;
-    k.stored_at_millis = st->ColumnInt(0);
-    k.id = st->ColumnString(1);
-    return k;
+    return sqlite_keys::At(db_, seq);
   }
   absl::Status ForEachKeyRecordAfter(
       int64_t seq, const std::function<absl::Status(const StoredKeyRecord&)>& visit) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT seq, kind, province, keyring, signer, "
-                                              "stored_at, id, bytes FROM hub_keys WHERE seq > ?1 "
-                                              "ORDER BY seq"));
-    st->BindInt(1, seq);
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      StoredKeyRecord k;
-      k.seq = st->ColumnInt(0);
-      k.kind = static_cast<int>(st->ColumnInt(1));
-      if (!st->ColumnIsNull(2)) k.province = st->ColumnString(2);
-      if (!st->ColumnIsNull(3)) {
-        absl::StatusOr<RowId> ring = Id16::FromBytes(st->ColumnBlob(3), "key ring");
-        if (ring.ok()) k.keyring = *ring;
-      }
-      absl::StatusOr<DeviceId> signer = Id16::FromBytes(st->ColumnBlob(4), "signer");
-      if (signer.ok()) k.signer = *signer;
-      k.stored_at_millis = st->ColumnInt(5);
-      k.id = st->ColumnString(6);
-      k.bytes = st->ColumnString(7);
-      FS_RETURN_IF_ERROR(visit(k));
-    }
-    return absl::OkStatus();
+    return sqlite_keys::ForEachAfter(db_, seq, visit);
   }
 
   absl::StatusOr<std::vector<std::string>> KeyRecordsOfRing(const RowId& ring, int kind,
                                                            const std::string& province,
                                                            int64_t seq) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT bytes FROM hub_keys WHERE keyring = ?1 AND "
-                                              "kind = ?2 AND province != ?3 AND seq <= ?4 ORDER "
-                                              "BY seq"));
-    st->BindBlob(1, ring.view());
-    st->BindInt(2, kind);
-    st->BindText(3, province);
-    st->BindInt(4, seq);
-    std::vector<std::string> out;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      out.push_back(st->ColumnString(0));
-    }
-    return out;
+    return sqlite_keys::OfRing(db_, ring, kind, province, seq);
   }
 
   absl::StatusOr<std::vector<LogEntry>> LogEntriesUnder(const std::vector<std::string>& log_keys,
@@ -596,47 +517,14 @@ class WriteView : public View<HubWriteTxn> {
   }
 
   absl::StatusOr<bool> RingErased(const RowId& ring) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT 1 FROM hub_erased WHERE keyring = ?1"));
-    st->BindBlob(1, ring.view());
-    return st->Step();
+    return sqlite_keys::RingErased(db_, ring);
   }
   absl::Status EraseRing(const RowId& ring, const std::vector<int>& kinds, int64_t at_millis,
                          const DeviceId& by) override {
-    std::string list;
-    for (int k : kinds) absl::StrAppend(&list, list.empty() ? "" : ", ", k);
-    // Each record's seq, id and time stored kept, its bytes deleted (the
-    // file overwrites them: secure_delete).
-    FS_ASSIGN_OR_RETURN(auto keep, db_.Prepared(absl::StrCat(
-                                       "INSERT OR IGNORE INTO hub_keys_erased(seq, id, "
-                                       "stored_at) SELECT seq, id, stored_at FROM hub_keys "
-                                       "WHERE keyring = ?1 AND kind IN (", list, ")")));
-    keep->BindBlob(1, ring.view());
-    FS_RETURN_IF_ERROR(keep->Run());
-    FS_ASSIGN_OR_RETURN(auto del, db_.Prepared(absl::StrCat(
-                                      "DELETE FROM hub_keys WHERE keyring = ?1 AND kind IN (",
-                                      list, ")")));
-    del->BindBlob(1, ring.view());
-    FS_RETURN_IF_ERROR(del->Run());
-    FS_ASSIGN_OR_RETURN(auto ins, db_.Prepared("INSERT INTO hub_erased(keyring, erased_at, "
-                                               "by_device) VALUES (?1, ?2, ?3)"));
-    ins->BindBlob(1, ring.view());
-    ins->BindInt(2, at_millis);
-    ins->BindBlob(3, by.view());
-    return ins->Run();
+    return sqlite_keys::EraseRing(db_, ring, kinds, at_millis, by);
   }
   absl::StatusOr<bool> StoreKeyRecord(const StoredKeyRecord& r) override {
-    FS_ASSIGN_OR_RETURN(auto ins, db_.Prepared("INSERT OR IGNORE INTO hub_keys(id, kind, "
-                                               "province, keyring, signer, stored_at, bytes) "
-                                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
-    ins->BindBlob(1, r.id);
-    ins->BindInt(2, r.kind);
-    if (!r.province.empty()) ins->BindText(3, r.province);
-    if (r.keyring) ins->BindBlob(4, r.keyring->view());
-    ins->BindBlob(5, r.signer.view());
-    ins->BindInt(6, r.stored_at_millis);
-    ins->BindBlob(7, r.bytes);
-    FS_RETURN_IF_ERROR(ins->Run());
-    return db_.Changes() > 0;
+    return sqlite_keys::Store(db_, r);
   }
   absl::Status AddGrant(const RowId& case_id, const std::string& province,
                         int64_t position) override {
@@ -734,21 +622,7 @@ class WriteView : public View<HubWriteTxn> {
   }
 
   absl::StatusOr<std::vector<Tombstone>> TombstonesDeletedBy(int64_t at_millis) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("SELECT tbl, row, deleted_pos FROM hub_row_scope "
-                                              "WHERE deleted_pos IS NOT NULL AND deleted_at <= "
-                                              "?1 ORDER BY deleted_pos"));
-    st->BindInt(1, at_millis);
-    std::vector<Tombstone> out;
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      Tombstone t;
-      t.table = st->ColumnString(0);
-      FS_ASSIGN_OR_RETURN(t.row, Id16::FromBytes(st->ColumnBlob(1), "row"));
-      t.deleted_pos = st->ColumnInt(2);
-      out.push_back(std::move(t));
-    }
-    return out;
+    return sqlite_gc::TombstonesDeletedBy(db_, at_millis);
   }
   absl::StatusOr<bool> DropTombstone(const std::string& table, const RowId& row) override {
     // The row and its conflict records, by the replica (store/replica.h).
@@ -756,38 +630,10 @@ class WriteView : public View<HubWriteTxn> {
   }
   absl::Status RecordPurged(const Tombstone& t, uint64_t epoch, bool shared,
                             const std::vector<std::string>& provinces) override {
-    FS_ASSIGN_OR_RETURN(auto rec, db_.Prepared("INSERT OR REPLACE INTO hub_purged(tbl, row, "
-                                               "position, epoch, shared, provinces) VALUES "
-                                               "(?1, ?2, ?3, ?4, ?5, ?6)"));
-    rec->BindText(1, t.table);
-    rec->BindBlob(2, t.row.view());
-    rec->BindInt(3, t.deleted_pos);
-    rec->BindInt(4, static_cast<int64_t>(epoch));
-    rec->BindInt(5, shared ? 1 : 0);
-    rec->BindText(6, JsonList(provinces));
-    FS_RETURN_IF_ERROR(rec->Run());
-    // Its conflict records went with the row (DropTombstone).
-    FS_ASSIGN_OR_RETURN(auto st,
-                        db_.Prepared("DELETE FROM hub_row_scope WHERE tbl = ?1 AND row = ?2"));
-    st->BindText(1, t.table);
-    st->BindBlob(2, t.row.view());
-    return st->Run();
+    return sqlite_gc::RecordPurged(db_, t, epoch, shared, provinces);
   }
   absl::Status AdvanceGc(int64_t horizon) override {
-    FS_ASSIGN_OR_RETURN(auto st, db_.Prepared("INSERT INTO hub_meta(key, value) VALUES "
-                                              "('gc_horizon', ?1) ON CONFLICT(key) DO UPDATE "
-                                              "SET value = excluded.value"));
-    st->BindInt(1, horizon);
-    FS_RETURN_IF_ERROR(st->Run());
-    FS_RETURN_IF_ERROR(db_.Exec("INSERT INTO hub_meta(key, value) VALUES ('gc_epoch', 1) ON "
-                                "CONFLICT(key) DO UPDATE SET value = value + 1"));
-    // The new epoch's id, which a hub put back from an older backup does
-    // not draw again (GcState::ids).
-    FS_ASSIGN_OR_RETURN(const GcState now, Gc());
-    FS_ASSIGN_OR_RETURN(auto ids, db_.Prepared("INSERT OR REPLACE INTO hub_meta(key, value) "
-                                               "VALUES ('gc_ids', ?1)"));
-    ids->BindBlob(1, now.WithId(now.epoch, NewGcId()));
-    return ids->Run();
+    return sqlite_gc::Advance(db_, horizon);
   }
   void Scrub() override { db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError(); }
 };

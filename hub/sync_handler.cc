@@ -6,6 +6,8 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "base/strings.h"
 #include "change/commit_codec.h"
 #include "crypto/hash.h"
@@ -87,37 +89,71 @@ std::string SyncHandler::Peer() const {
   return p.empty() ? std::string("in process") : p;
 }
 
+SyncHandler::~SyncHandler() {
+  // The hub stops: the alarms held back by the hub-wide limit are
+  // summarised now rather than lost with the process.
+  (void)alarms_.Flush([this](const AlarmLimiter::Summary& s) { return AuditHeldAlarms(s); });
+}
+
+absl::Status SyncHandler::AuditHeldAlarms(const AlarmLimiter::Summary& s) {
+  std::string detail = absl::StrCat(
+      "two-holders alarms held back by the hub-wide limit of ", kAlarmEntriesPerWindow,
+      " entries an hour: ", s.alarms, " alarms of ", s.devices, " devices since ",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", s.since, absl::UTCTimeZone()),
+      ", counted, not audited one by one; the first held back: ", absl::StrJoin(s.first, ", "));
+  if (s.devices > static_cast<int64_t>(s.first.size())) {
+    absl::StrAppend(&detail, " and ", s.devices - static_cast<int64_t>(s.first.size()), " more");
+  }
+  absl::StrAppend(&detail,
+                  "; each device's count is written in its own entry at its first alarm the limit "
+                  "lets through, and the hub's log names each device (its refusal lines)");
+  absl::Status written = store_->AuditLinkKeyAlarm(kAlarmSummaryActor, detail);
+  if (!written.ok()) {
+    Log(absl::StrCat("hello: the summary of ", s.alarms, " two-holders alarms of ", s.devices,
+                     " devices could not be audited: ", written.message()),
+        /*refusal=*/true);
+  }
+  return written;
+}
+
 void SyncHandler::AuditAlarm(const sync::Credential& cred, const std::string& link_pk,
                              std::string_view offered_link_key) {
   const std::string device = cred.device.ToString();
-  const AlarmLimiter::Decision d =
-      alarms_.Admit(device, absl::FromUnixMillis(clock_->NowMillis()));
-  if (!d.audit) return;
   // Nothing of the device changes: the call is refused, and the laptop
   // that proves with the stored key syncs on. Closing the device (session
   // 25) let whoever holds a copy of the store close every keyed device.
-  std::string detail = absl::StrCat(
-      "two-holders alarm for device ", device, ": a call from ", Peer(),
-      " carried a version 1 proof that verifies against its secret hash with a link proof that "
-      "does not verify against its link key ",
-      crypto::HashHex(link_pk));
-  if (!offered_link_key.empty() && offered_link_key != link_pk) {
-    absl::StrAppend(&detail, " (the call offered link key ", crypto::HashHex(offered_link_key),
-                    ")");
-  }
-  absl::StrAppend(&detail,
-                  "; the call was refused and the device left as it was (someone else holds a "
-                  "copy of the hub's store or the device's secret, or registered that key)");
-  if (d.counted > 0) {
-    absl::StrAppend(&detail, "; ", d.counted,
-                    " more alarms for this device since its previous entry, counted, not audited "
-                    "one by one");
-  }
-  if (absl::Status s = store_->AuditLinkKeyAlarm(device, detail); !s.ok()) {
-    Log(absl::StrCat("hello node=", device, ": a two-holders alarm could not be audited: ",
-                     s.message()),
-        /*refusal=*/true);
-  }
+  auto write = [&](const AlarmLimiter::DeviceEntry& e) -> absl::Status {
+    std::string detail = absl::StrCat(
+        "two-holders alarm for device ", device, ": a call from ", Peer(),
+        " carried a version 1 proof that verifies against its secret hash with a link proof that "
+        "does not verify against its link key ",
+        crypto::HashHex(link_pk));
+    if (!offered_link_key.empty() && offered_link_key != link_pk) {
+      absl::StrAppend(&detail, " (the call offered link key ", crypto::HashHex(offered_link_key),
+                      ")");
+    }
+    absl::StrAppend(&detail,
+                    "; the call was refused and the device left as it was (someone else holds a "
+                    "copy of the hub's store or the device's secret, or registered that key)");
+    if (e.counted > 0 && e.audited_before) {
+      absl::StrAppend(&detail, "; ", e.counted,
+                      " more alarms for this device since its previous entry, counted, not "
+                      "audited one by one");
+    } else if (e.counted > 0) {
+      absl::StrAppend(&detail, "; ", e.counted,
+                      " earlier alarms for this device, held back by the hub-wide limit or not "
+                      "audited for a failed write, counted, not audited one by one");
+    }
+    absl::Status written = store_->AuditLinkKeyAlarm(device, detail);
+    if (!written.ok()) {
+      Log(absl::StrCat("hello node=", device, ": a two-holders alarm could not be audited: ",
+                       written.message(), " (counted into its next entry)"),
+          /*refusal=*/true);
+    }
+    return written;
+  };
+  (void)alarms_.Raise(device, absl::FromUnixMillis(clock_->NowMillis()), write,
+                      [this](const AlarmLimiter::Summary& s) { return AuditHeldAlarms(s); });
 }
 
 absl::StatusOr<NodeInfo> SyncHandler::Authenticate(const sync::Credential& cred,

@@ -36,6 +36,9 @@ class SyncHandler final : public sync::Transport {
         verbose_(verbose),
         log_(std::move(log)),
         proof_certificates_(std::move(proof_certificates)) {}
+  // Audits the two-holders alarms the hub-wide limit held back (a summary
+  // entry), if any: the store must still be open.
+  ~SyncHandler() override;
 
   absl::StatusOr<sync::HelloReply> Hello(const sync::HelloRequest& req) override;
   absl::StatusOr<sync::EnrollReply> Enroll(const sync::EnrollRequest& req) override;
@@ -66,6 +69,9 @@ class SyncHandler final : public sync::Transport {
   // nothing of the device changes.
   void AuditAlarm(const sync::Credential& cred, const std::string& link_pk,
                   std::string_view offered_link_key);
+  // The summary entry of the alarms the hub-wide limit held back
+  // (hub/alarm_limiter.h), by kAlarmSummaryActor.
+  absl::Status AuditHeldAlarms(const AlarmLimiter::Summary& s);
   std::string Peer() const;
   // The check of `cred` against the store (hub/credential_check.h).
   CredentialCheck CheckOf(const sync::Credential& cred) const;

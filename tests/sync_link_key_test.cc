@@ -20,6 +20,7 @@
 #include "crypto/credential_proof.h"
 #include "crypto/hash.h"
 #include "fieldsync/v1/sync.grpc.pb.h"
+#include "hub/alarm_limiter.h"
 #include "hub/credential_check.h"
 #include "node/client.h"
 #include "proto/tls_files.h"
@@ -483,6 +484,131 @@ TEST_F(LinkKeyTest, AFloodOfTwoHoldersAlarmsIsAuditedOnceAnHour) {
   NewCase(n.replica(), "LC", "Lò Thị Xuân");
   EXPECT_EQ(MustSync(n).pushed, 1u);
   EXPECT_EQ(StoredCredential(device).second, crypto::LinkKey(n.credential().secret).public_key());
+}
+
+// Attack review 26, LOW 2: a copy of the store makes the alarm of every
+// keyed device, and the limit of one entry a device an hour let it write
+// an entry an hour for each of them, burying the registrations the
+// administrator looks up. 50 keyed devices, 3 copy-holder calls each: at
+// most kAlarmEntriesPerWindow device entries while the hub serves, and the
+// alarms held back past them in one summary entry as it stops (or at the
+// first alarm after the hour) naming how many devices and alarms and the
+// first device held back. Every device's alarm is in the hub's log (its
+// refusal line). Red before: 50 entries.
+TEST_F(LinkKeyTest, AFloodOfAlarmsOverManyDevicesAddsABoundedNumberOfAuditEntries) {
+  join_offices_ = false;  // 50 laptops enrolled, no office membership needed
+  constexpr int kDevices = 50;
+  constexpr int kCalls = 3;
+  std::vector<harness::LocalNode*> laptops;
+  std::vector<Metadata> calls;
+  for (int i = 0; i < kDevices; ++i) {
+    harness::LocalNode& n = AddNode("LC");
+    laptops.push_back(&n);
+    const auto [secret_hash, link_pk] = StoredCredential(n.credential().device);
+    ASSERT_FALSE(link_pk.empty()) << i << ": not keyed";
+    calls.push_back(CopyHolderCall(n, secret_hash));
+  }
+  for (int round = 0; round < kCalls; ++round) {
+    for (int i = 0; i < kDevices; ++i) {
+      v1::HelloResponse resp;
+      grpc::Status s = HelloWith(calls[i], &resp, ThiefKey().public_key());
+      ASSERT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << i << ": " << s.error_message();
+    }
+  }
+  const int held = kDevices - hub::kAlarmEntriesPerWindow;
+  {
+    auto audit = hub_->Admin({"audit"});
+    EXPECT_EQ(AlarmEntries(audit.out), static_cast<size_t>(hub::kAlarmEntriesPerWindow))
+        << audit.out;
+  }
+  // Which devices alarmed: the hub's log names each.
+  for (harness::LocalNode* n : laptops) {
+    EXPECT_FALSE(HubLines({absl::StrCat("node=", n->credential().device.ToString()),
+                           "two-holders alarm"})
+                     .empty())
+        << n->credential().device.ToString();
+  }
+  ASSERT_EQ(hub_->Stop(), 0);
+  auto audit = hub_->Admin({"audit"});
+  EXPECT_LE(AlarmEntries(audit.out), static_cast<size_t>(hub::kAlarmEntriesPerWindow) + 1)
+      << audit.out;
+  EXPECT_EQ(AlarmEntries(audit.out), static_cast<size_t>(hub::kAlarmEntriesPerWindow) + 1)
+      << "no summary of the alarms held back: " << audit.out;
+  EXPECT_NE(audit.out.find(absl::StrCat("node.link-key-alarm: two-holders alarms held back by the "
+                                        "hub-wide limit of ",
+                                        hub::kAlarmEntriesPerWindow, " entries an hour: ",
+                                        kCalls * held, " alarms of ", held, " devices since ")),
+            std::string::npos)
+      << audit.out;
+  EXPECT_NE(audit.out.find(absl::StrCat(
+                "the first held back: ",
+                laptops[hub::kAlarmEntriesPerWindow]->credential().device.ToString(), ", ")),
+            std::string::npos)
+      << audit.out;
+  EXPECT_NE(audit.out.find(absl::StrCat(" and ", held - hub::kAlarmSummaryNames, " more; ")),
+            std::string::npos)
+      << audit.out;
+  // The audited devices are the first ones.
+  for (int i = 0; i < hub::kAlarmEntriesPerWindow; ++i) {
+    EXPECT_NE(audit.out.find(absl::StrCat("node.link-key-alarm: two-holders alarm for device ",
+                                          laptops[i]->credential().device.ToString())),
+              std::string::npos)
+        << i;
+  }
+  EXPECT_NE(audit.out.find("every chain is whole"), std::string::npos) << audit.out;
+}
+
+// Attack review 26, LOW 3: the alarm's window was taken before its audit
+// write, so a write that failed lost the entry and the device's alarms
+// were only counted for an hour on. Here the store refuses the entry for
+// real (a trigger on hub_audit, as a database refusing writes to it
+// would): the call is refused all the same, and the device's next alarm
+// writes its entry with the one that failed counted. Red before: no entry.
+TEST_F(LinkKeyTest, AnAlarmWhoseAuditFailedIsCarriedIntoTheNextEntry) {
+  auto& n = AddNode("LC");
+  MustSync(n);
+  const DeviceId device = n.credential().device;
+  const Metadata call = CopyHolderCall(n, StoredCredential(device).first);
+  // Live, the hub serving (a restart would clear what it counts).
+  const std::vector<StoreSql> refuse = {
+      StoreSql("CREATE TRIGGER refuse_alarms BEFORE INSERT ON hub_audit WHEN NEW.action = "
+               "'node.link-key-alarm' BEGIN SELECT RAISE(ABORT, 'alarms refused'); END",
+               "CREATE FUNCTION refuse_alarms() RETURNS trigger LANGUAGE plpgsql AS "
+               "'BEGIN RAISE EXCEPTION ''alarms refused''; END'"),
+      StoreSql("", "CREATE TRIGGER refuse_alarms BEFORE INSERT ON hub_audit FOR EACH ROW WHEN "
+                   "(NEW.action = 'node.link-key-alarm') EXECUTE FUNCTION refuse_alarms()")};
+  auto run_live = [&](const StoreSql& sql) {
+    if (HubOnPostgres()) {
+      auto r = OnHubsPostgres(sql, {});
+      ASSERT_TRUE(r.ok()) << r.status();
+      return;
+    }
+    if (sql.sqlite.empty()) return;
+    auto db = sqlite::Db::Open(hub_->data_dir() + "/hub.db", "");
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->Exec(sql.sqlite).ok()) << sql.sqlite;
+  };
+  for (const StoreSql& sql : refuse) run_live(sql);
+  v1::HelloResponse resp;
+  grpc::Status s = HelloWith(call, &resp, ThiefKey().public_key());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_EQ(HubLines({absl::StrCat("node=", device.ToString()),
+                      "a two-holders alarm could not be audited", "(counted into its next entry)"})
+                .size(),
+            1u);
+  EXPECT_EQ(AlarmEntries(hub_->Admin({"audit"}).out), 0u);
+  run_live(StoreSql("DROP TRIGGER refuse_alarms", "DROP TRIGGER refuse_alarms ON hub_audit"));
+  s = HelloWith(call, &resp, ThiefKey().public_key());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  auto audit = hub_->Admin({"audit"});
+  EXPECT_EQ(AlarmEntries(audit.out), 1u) << audit.out;
+  EXPECT_NE(audit.out.find(absl::StrCat("two-holders alarm for device ", device.ToString())),
+            std::string::npos)
+      << audit.out;
+  EXPECT_NE(audit.out.find("; 1 earlier alarms for this device"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("every chain is whole"), std::string::npos) << audit.out;
+  NewCase(n.replica(), "LC", "Hờ Thị Mỷ");
+  EXPECT_EQ(MustSync(n).pushed, 1u);
 }
 
 // A device closed by a two-holders alarm of a session 25 hub (link_pk

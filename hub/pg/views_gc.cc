@@ -1,7 +1,7 @@
 // Tombstone collection (hub/tombstones.h) in the PostgreSQL store's views:
 // the horizon and epoch (hub_gc), the rows collected for good (hub_purged),
 // and the drop of a deleted row with its registers and conflicts. The same
-// answers as hub/sqlite_views.cc.
+// answers as hub/sqlite_gc.cc.
 //
 // Two hub processes: a collection runs in Atomically(), which holds the log
 // head's row lock (PgView::Locked): no push stores or revives a row between

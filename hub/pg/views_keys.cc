@@ -1,6 +1,6 @@
 // Key records (docs/CRYPTO.md) in the PostgreSQL store's views: stored and
 // relayed, never opened; what an erasure leaves of each (hub_keys_erased)
-// and the rings erased (hub_erased). The same answers as hub/sqlite_views.cc.
+// and the rings erased (hub_erased). The same answers as hub/sqlite_keys.cc.
 //
 // hub_keys.seq is an identity column: values are taken at insert, in the
 // order of the writers' transactions, because every write of a key record

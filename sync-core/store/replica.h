@@ -468,9 +468,9 @@ class Replica {
   // laptop's table _fs_imported, docs/FORMATS.md) with the row written for
   // it. ALREADY_EXISTS, nothing written, if a key is recorded already.
   // `rekeyed` (old key, new key): recorded keys rewritten in the same
-  // transaction (a version 1 key found again, keyed now; if the new key is
-  // recorded already, its row gives way and the old key's row takes it:
-  // one row under the new key either way).
+  // transaction (a version 1 key found again, keyed now; UPDATE OR REPLACE:
+  // a row already under the new key is deleted, and the old key's row, with
+  // its case and time, renamed to it: one row under the new key either way).
   absl::StatusOr<std::vector<Commit>> WriteImported(
       const std::vector<LocalTxn>& txns,
       const std::vector<std::pair<std::string, RowId>>& sources, int64_t at_millis,
