@@ -6,6 +6,19 @@
 // before the next was sent. Deferred, they go in one round trip before the
 // next statement that reads (or the COMMIT), in the order they were made:
 // what runs after them sees them, as if each had run at once.
+//
+// Rows of a write (DeferRow) go further: a push of 100 commits made 100
+// inserts into each of a dozen tables, each parsed, planned and run by the
+// server. The rows of one statement deferred in a transaction are kept
+// together and sent as one statement over arrays of their values. A row
+// joins the last batch of its statement unless something deferred after
+// that batch writes (or reads) its table, or may touch any: then it could
+// see or change what the row's statement wrote, and the row starts a new
+// batch after it, so the table sees its writes in the order made. Tables
+// no deferred statement reads or writes together cannot tell the
+// difference. A key already in the batch starts a new one too (an upsert
+// may not touch a row twice in one statement), or replaces that row where
+// the last row of a key decides the outcome alone.
 #include <libpq-fe.h>
 
 #include <utility>
@@ -18,7 +31,8 @@ namespace {
 
 // More are sent at once: a push's statements between two reads are far
 // fewer; the bound keeps what is held in memory small.
-constexpr size_t kMaxDeferred = 256;
+// Rows of batches count one each.
+constexpr size_t kMaxDeferred = 4096;
 
 std::string LastError(pg_conn* c) {
   std::string s = PQerrorMessage(c);
@@ -31,17 +45,99 @@ std::string LastError(pg_conn* c) {
 
 }  // namespace
 
-absl::Status Connection::Defer(std::string_view sql, std::vector<Param> params) {
+absl::Status Connection::Defer(std::string_view sql, std::vector<Param> params,
+                               std::string_view table) {
   if (!InTransaction()) return Exec(sql, params).status();
-  deferred_.push_back(Deferred{std::string(sql), std::move(params)});
-  if (deferred_.size() >= kMaxDeferred) return Flush();
+  Deferred d;
+  d.sql = std::string(sql);
+  d.params = std::move(params);
+  d.table = std::string(table);
+  deferred_.push_back(std::move(d));
+  if (++deferred_rows_ >= kMaxDeferred) return Flush();
   return absl::OkStatus();
+}
+
+absl::Status Connection::DeferRow(std::string_view table, std::string_view sql, size_t key,
+                                  OnSameKey same_key, std::vector<Param> row) {
+  for (const Param& p : row) {
+    if (p.kind() == Param::Kind::kNull || p.array()) {
+      return absl::InternalError(absl::StrCat("a batched row of ", std::string(table),
+                                              " has an untyped NULL or an array"));
+    }
+  }
+  if (!InTransaction()) {
+    // Outside a transaction it runs at once (a batch of one).
+    Deferred d;
+    d.rows.push_back(std::move(row));
+    return Exec(sql, Columns(d)).status();
+  }
+  std::string k;
+  for (size_t i = 0; i < key && i < row.size(); ++i) {
+    absl::StrAppend(&k, row[i].null() ? "n" : "v", row[i].wire().size(), ":", row[i].wire());
+  }
+  // The last batch of `sql` it may join: none past a write of its table.
+  Deferred* batch = nullptr;
+  for (auto it = deferred_.rbegin(); it != deferred_.rend(); ++it) {
+    if (it->batch && it->sql == sql) {
+      batch = &*it;
+      break;
+    }
+    if (it->table.empty() || it->table == table) break;
+  }
+  if (batch != nullptr) {
+    const std::vector<Param>& first = batch->rows.front();
+    bool same_kinds = first.size() == row.size();
+    for (size_t i = 0; same_kinds && i < row.size(); ++i) {
+      same_kinds = first[i].kind() == row[i].kind();
+    }
+    if (!same_kinds) {
+      return absl::InternalError(absl::StrCat("a batched row of ", std::string(table),
+                                              " differs in its values' kinds"));
+    }
+    if (key > 0) {
+      auto held = batch->keys.find(k);
+      if (held != batch->keys.end()) {
+        if (same_key == OnSameKey::kReplace) {
+          batch->rows[held->second] = std::move(row);
+          return absl::OkStatus();
+        }
+        batch = nullptr;
+      }
+    }
+  }
+  if (batch == nullptr) {
+    Deferred d;
+    d.sql = std::string(sql);
+    d.table = std::string(table);
+    d.batch = true;
+    deferred_.push_back(std::move(d));
+    batch = &deferred_.back();
+  }
+  if (key > 0) batch->keys.emplace(std::move(k), batch->rows.size());
+  batch->rows.push_back(std::move(row));
+  if (++deferred_rows_ >= kMaxDeferred) return Flush();
+  return absl::OkStatus();
+}
+
+std::vector<Param> Connection::Columns(const Deferred& batch) {
+  std::vector<Param> out;
+  const size_t n = batch.rows.front().size();
+  std::vector<const Param*> column(batch.rows.size());
+  for (size_t c = 0; c < n; ++c) {
+    for (size_t r = 0; r < batch.rows.size(); ++r) column[r] = &batch.rows[r][c];
+    out.push_back(Param::ArrayOf(batch.rows.front()[c].kind(), column));
+  }
+  return out;
 }
 
 absl::Status Connection::Flush() {
   if (deferred_.empty()) return absl::OkStatus();
   std::vector<Deferred> batch = std::move(deferred_);
   deferred_.clear();
+  deferred_rows_ = 0;
+  for (Deferred& d : batch) {
+    if (d.batch) d.params = Columns(d);
+  }
   auto lost = [&](const char* what) {
     return absl::UnavailableError(
         absl::StrCat("PostgreSQL: could not ", what, " deferred writes: ", LastError(c_)));
