@@ -139,18 +139,40 @@ class Connection {
     kNextStatement,  // the row goes in a statement sent after this one
     kReplace,        // it replaces that row (for a write whose outcome is
                      // its last row's of a key, whatever was held)
+    kSameStatement,  // it joins (an insert that does nothing on a key
+                     // held keeps the first row, as one after the other)
   };
-  // One row of a write into `table`, deferred as Defer's are, and batched
+  // A batched write (DeferRow): its statement over arrays of the rows'
+  // values, the table it writes, and what it reads.
+  struct RowWrite {
+    std::string_view table;  // the one table it writes
+    std::string_view sql;    // $i: the array of the rows' i-th values
+    // A row's key: its first `key` values (0: none), naming a row of
+    // `key_table` ("": `table`), the only row of it the statement reads or
+    // writes for that row. A `key_table` not `table` is read, not written.
+    size_t key = 0;
+    OnSameKey same_key = OnSameKey::kNextStatement;
+    std::string_view key_table = {};
+    // It only adds whole rows (the table's key is all its columns, a row
+    // held is left): such writes of a table give the same rows in any
+    // order.
+    bool adds_only = false;
+  };
+  // One row of a write, deferred as Defer's are, and batched
   // (hub/pg/pipeline.cc; docs/POSTGRES.md, "Round trips"): the rows of the
-  // same `sql` deferred in one transaction are sent as one statement, its
-  // parameter $i the array of the rows' i-th values (`unnest($1::int8[],
-  // $2::bytea[] ...)`), in the order deferred -- unless a statement of the
-  // same table, or one of no named table, was deferred between two of
-  // them, or the second one's key (its first `key` values; 0: no key) is a
-  // key of the batch already (then `same_key` says what is done). A row's
-  // values keep their kinds from row to row; NULLs typed (NullInt() ...).
+  // same statement deferred in one transaction are sent as one statement,
+  // its parameter $i the array of the rows' i-th values (`unnest($1::int8[],
+  // $2::bytea[] ...)`), in the order deferred -- unless something deferred
+  // between two of them could tell the difference: a statement of the same
+  // table (or of no named table), a batch writing or reading a row of the
+  // same key, or the second one's key is a key of the batch already (then
+  // `same_key` says what is done). A row's values keep their kinds from
+  // row to row; NULLs typed (NullInt() ...).
+  absl::Status DeferRow(const RowWrite& write, std::vector<Param> row);
   absl::Status DeferRow(std::string_view table, std::string_view sql, size_t key,
-                        OnSameKey same_key, std::vector<Param> row);
+                        OnSameKey same_key, std::vector<Param> row) {
+    return DeferRow(RowWrite{table, sql, key, same_key}, std::move(row));
+  }
   // Sends what was deferred, in order, in one round trip; the first
   // failure (the statements after it are not run, and the transaction has
   // failed). Done by every Exec, Command and copy first.
@@ -207,12 +229,19 @@ class Connection {
     std::vector<Param> params;  // a batch's are made by Flush
     std::string table;          // "": any table
     bool batch = false;
+    // A batch's write (RowWrite): key, key_table (never ""), adds_only.
+    size_t key = 0;
+    std::string key_table;
+    bool adds_only = false;
     // A batch's: its rows, in order, and where each key is among them.
     std::vector<std::vector<Param>> rows;
     std::map<std::string, size_t> keys;
   };
   // The statement a batch is sent as: each column's values as an array.
   static std::vector<Param> Columns(const Deferred& batch);
+  // Whether a row of `w` keyed `key` deferred after `e` may be sent before
+  // it, the outcome the same.
+  static bool Commutes(const Deferred& e, const RowWrite& w, const std::string& key);
   std::vector<Deferred> deferred_;
   size_t deferred_rows_ = 0;  // statements and rows kept
 };

@@ -57,11 +57,27 @@ absl::Status Connection::Defer(std::string_view sql, std::vector<Param> params,
   return absl::OkStatus();
 }
 
-absl::Status Connection::DeferRow(std::string_view table, std::string_view sql, size_t key,
-                                  OnSameKey same_key, std::vector<Param> row) {
+bool Connection::Commutes(const Deferred& e, const RowWrite& w, const std::string& key) {
+  const std::string_view key_table = w.key_table.empty() ? w.table : w.key_table;
+  if (!e.batch) return !e.table.empty() && e.table != w.table && e.table != key_table;
+  const bool write_write = e.table == w.table;
+  const bool reads_e = key_table != w.table && key_table == e.table;
+  const bool e_reads = e.key_table != e.table && e.key_table == w.table;
+  // The same row of one table, by the same key on both sides, not in e.
+  const bool other_rows = w.key > 0 && e.key > 0 && e.key_table == key_table &&
+                          e.keys.count(key) == 0;
+  if (write_write && !(w.adds_only && e.adds_only) &&
+      !(other_rows && key_table == w.table)) {
+    return false;
+  }
+  if ((reads_e || e_reads) && !other_rows) return false;
+  return true;
+}
+
+absl::Status Connection::DeferRow(const RowWrite& w, std::vector<Param> row) {
   for (const Param& p : row) {
     if (p.kind() == Param::Kind::kNull || p.array()) {
-      return absl::InternalError(absl::StrCat("a batched row of ", std::string(table),
+      return absl::InternalError(absl::StrCat("a batched row of ", std::string(w.table),
                                               " has an untyped NULL or an array"));
     }
   }
@@ -69,20 +85,21 @@ absl::Status Connection::DeferRow(std::string_view table, std::string_view sql, 
     // Outside a transaction it runs at once (a batch of one).
     Deferred d;
     d.rows.push_back(std::move(row));
-    return Exec(sql, Columns(d)).status();
+    return Exec(w.sql, Columns(d)).status();
   }
   std::string k;
-  for (size_t i = 0; i < key && i < row.size(); ++i) {
+  for (size_t i = 0; i < w.key && i < row.size(); ++i) {
     absl::StrAppend(&k, row[i].null() ? "n" : "v", row[i].wire().size(), ":", row[i].wire());
   }
-  // The last batch of `sql` it may join: none past a write of its table.
+  // The last batch of its statement it may join: every write deferred
+  // after that batch may be sent after the row.
   Deferred* batch = nullptr;
   for (auto it = deferred_.rbegin(); it != deferred_.rend(); ++it) {
-    if (it->batch && it->sql == sql) {
+    if (it->batch && it->sql == w.sql) {
       batch = &*it;
       break;
     }
-    if (it->table.empty() || it->table == table) break;
+    if (!Commutes(*it, w, k)) break;
   }
   if (batch != nullptr) {
     const std::vector<Param>& first = batch->rows.front();
@@ -91,29 +108,32 @@ absl::Status Connection::DeferRow(std::string_view table, std::string_view sql, 
       same_kinds = first[i].kind() == row[i].kind();
     }
     if (!same_kinds) {
-      return absl::InternalError(absl::StrCat("a batched row of ", std::string(table),
+      return absl::InternalError(absl::StrCat("a batched row of ", std::string(w.table),
                                               " differs in its values' kinds"));
     }
-    if (key > 0) {
+    if (w.key > 0) {
       auto held = batch->keys.find(k);
       if (held != batch->keys.end()) {
-        if (same_key == OnSameKey::kReplace) {
+        if (w.same_key == OnSameKey::kReplace) {
           batch->rows[held->second] = std::move(row);
           return absl::OkStatus();
         }
-        batch = nullptr;
+        if (w.same_key == OnSameKey::kNextStatement) batch = nullptr;
       }
     }
   }
   if (batch == nullptr) {
     Deferred d;
-    d.sql = std::string(sql);
-    d.table = std::string(table);
+    d.sql = std::string(w.sql);
+    d.table = std::string(w.table);
     d.batch = true;
+    d.key = w.key;
+    d.key_table = std::string(w.key_table.empty() ? w.table : w.key_table);
+    d.adds_only = w.adds_only;
     deferred_.push_back(std::move(d));
     batch = &deferred_.back();
   }
-  if (key > 0) batch->keys.emplace(std::move(k), batch->rows.size());
+  if (w.key > 0) batch->keys.emplace(std::move(k), batch->rows.size());
   batch->rows.push_back(std::move(row));
   if (++deferred_rows_ >= kMaxDeferred) return Flush();
   return absl::OkStatus();

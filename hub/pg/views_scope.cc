@@ -69,6 +69,19 @@ constexpr char kInsertLogScope[] =
 constexpr char kInsertLogSubjects[] =
     "INSERT INTO hub_log_subject(subject, position) SELECT * FROM unnest($1::bytea[], "
     "$2::int8[]) ON CONFLICT DO NOTHING";
+// A subject's log entries read by a province (KeyLogOfSubjects): a row
+// (subject, province) reads the subject's rows of hub_log_subject.
+constexpr char kKeyLogOfSubjects[] =
+    "INSERT INTO hub_log_scope(province, position) SELECT u.p, s.position FROM "
+    "unnest($1::bytea[], $2::text[]) AS u(subject, p) JOIN hub_log_subject s ON s.subject = "
+    "u.subject ON CONFLICT DO NOTHING";
+// The deletion marks of a row's entry (SetDeleted): an update of the row of
+// its key alone (a key twice goes in the next statement).
+constexpr char kSetDeleted[] =
+    "UPDATE hub_row_scope s SET deleted_pos = CASE WHEN u.deleted THEN coalesce(s.deleted_pos, "
+    "u.position) END, deleted_at = CASE WHEN u.deleted THEN coalesce(s.deleted_at, u.at) END "
+    "FROM unnest($1::text[], $2::bytea[], $3::bool[], $4::int8[], $5::int8[]) AS u(tbl, row, "
+    "deleted, position, at) WHERE s.tbl = u.tbl COLLATE \"C\" AND s.row = u.row";
 constexpr char kInsertPersonCase[] =
     "INSERT INTO hub_person_case(person, case_id) SELECT * FROM unnest($1::bytea[], $2::bytea[]) "
     "ON CONFLICT DO NOTHING";
@@ -472,9 +485,9 @@ absl::Status PgView::AddLogScope(const std::set<std::string>& keys, int64_t posi
   // The names as NameList takes them (none holding 0x1f), as before.
   FS_RETURN_IF_ERROR(NameList(std::vector<std::string>(keys.begin(), keys.end())).status());
   for (const std::string& key : keys) {
-    FS_RETURN_IF_ERROR(conn_.DeferRow("hub_log_scope", kInsertLogScope, 0,
-                                      Connection::OnSameKey::kNextStatement,
-                                      {Param::Text(key), Param::Int(position)}));
+    FS_RETURN_IF_ERROR(conn_.DeferRow(
+        Connection::RowWrite{.table = "hub_log_scope", .sql = kInsertLogScope, .adds_only = true},
+        {Param::Text(key), Param::Int(position)}));
   }
   return absl::OkStatus();
 }
@@ -483,9 +496,14 @@ absl::Status PgView::AddLogSubjects(const std::set<RowId>& subjects, int64_t pos
   FS_RETURN_IF_ERROR(MustWrite("AddLogSubjects"));
   if (subjects.empty()) return absl::OkStatus();
   for (const RowId& subject : subjects) {
-    FS_RETURN_IF_ERROR(conn_.DeferRow("hub_log_subject", kInsertLogSubjects, 0,
-                                      Connection::OnSameKey::kNextStatement,
-                                      {Param::Bytes(subject.view()), Param::Int(position)}));
+    // Keyed by subject, which KeyLogOfSubjects reads by.
+    FS_RETURN_IF_ERROR(conn_.DeferRow(
+        Connection::RowWrite{.table = "hub_log_subject",
+                             .sql = kInsertLogSubjects,
+                             .key = 1,
+                             .same_key = Connection::OnSameKey::kSameStatement,
+                             .adds_only = true},
+        {Param::Bytes(subject.view()), Param::Int(position)}));
   }
   return absl::OkStatus();
 }
@@ -494,20 +512,32 @@ absl::Status PgView::KeyLogOfSubjects(const std::set<RowId>& subjects,
                                       const std::set<std::string>& provinces) {
   FS_RETURN_IF_ERROR(MustWrite("KeyLogOfSubjects"));
   if (subjects.empty() || provinces.empty()) return absl::OkStatus();
-  FS_ASSIGN_OR_RETURN(Param list,
-                      NameList(std::vector<std::string>(provinces.begin(), provinces.end())));
-  return conn_.Defer(absl::StrCat("INSERT INTO hub_log_scope(province, position) SELECT p, "
-                                 "s.position FROM unnest(string_to_array($2, chr(31))) AS p, "
-                                 "hub_log_subject s WHERE s.subject IN (SELECT id FROM ",
-                                 kIdsOf1, ") ON CONFLICT DO NOTHING"),
-                     {IdList(subjects), list});
+  // The names as NameList takes them (none holding 0x1f), as before.
+  FS_RETURN_IF_ERROR(
+      NameList(std::vector<std::string>(provinces.begin(), provinces.end())).status());
+  // A row a subject and province: it reads the subject's hub_log_subject
+  // rows (the key), adds whole rows to hub_log_scope.
+  const Connection::RowWrite write{.table = "hub_log_scope",
+                                   .sql = kKeyLogOfSubjects,
+                                   .key = 1,
+                                   .same_key = Connection::OnSameKey::kSameStatement,
+                                   .key_table = "hub_log_subject",
+                                   .adds_only = true};
+  for (const RowId& subject : subjects) {
+    for (const std::string& province : provinces) {
+      FS_RETURN_IF_ERROR(
+          conn_.DeferRow(write, {Param::Bytes(subject.view()), Param::Text(province)}));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status PgView::LinkPerson(const RowId& person, const RowId& case_id) {
   FS_RETURN_IF_ERROR(MustWrite("LinkPerson"));
   if (ScopeCache* c = cache()) c->Linked(person, case_id);
-  return conn_.DeferRow("hub_person_case", kInsertPersonCase, 0,
-                        Connection::OnSameKey::kNextStatement,
+  return conn_.DeferRow(Connection::RowWrite{.table = "hub_person_case",
+                                             .sql = kInsertPersonCase,
+                                             .adds_only = true},
                         {Param::Bytes(person.view()), Param::Bytes(case_id.view())});
 }
 
@@ -553,12 +583,9 @@ absl::Status PgView::SetDeleted(const std::string& table, const RowId& row, bool
                                 int64_t position, int64_t at_millis) {
   FS_RETURN_IF_ERROR(MustWrite("SetDeleted"));
   // The deletion marks are no part of a scope entry: what is kept stays.
-  return conn_.Defer("UPDATE hub_row_scope SET deleted_pos = CASE WHEN $3 THEN "
-                     "coalesce(deleted_pos, $4) END, deleted_at = CASE WHEN $3 THEN "
-                     "coalesce(deleted_at, $5) END WHERE tbl = $1 AND row = $2",
-                     {Param::Text(table), Param::Bytes(row.view()), Param::Bool(deleted),
-                     Param::Int(position), Param::Int(at_millis)},
-                     "hub_row_scope");
+  return conn_.DeferRow("hub_row_scope", kSetDeleted, 2, Connection::OnSameKey::kNextStatement,
+                        {Param::Text(table), Param::Bytes(row.view()), Param::Bool(deleted),
+                         Param::Int(position), Param::Int(at_millis)});
 }
 
 absl::StatusOr<std::vector<Tombstone>> PgView::TombstonesDeletedBy(int64_t at_millis) {
