@@ -54,7 +54,15 @@ class PgBatchTest : public ::testing::Test {
         "CREATE TRIGGER t_counted AFTER INSERT ON t FOR EACH STATEMENT EXECUTE "
         "FUNCTION counted();"
         "CREATE TRIGGER u_counted AFTER INSERT ON u FOR EACH STATEMENT EXECUTE FUNCTION "
-        "counted()");
+        "counted();"
+        // A log's subjects and who reads which entry (hub_log_subject and
+        // hub_log_scope in small).
+        "CREATE TABLE subj(s text NOT NULL, pos bigint NOT NULL, PRIMARY KEY(s, pos));"
+        "CREATE TABLE scope(p text NOT NULL, pos bigint NOT NULL, PRIMARY KEY(p, pos));"
+        "CREATE TRIGGER subj_counted AFTER INSERT ON subj FOR EACH STATEMENT EXECUTE FUNCTION "
+        "counted();"
+        "CREATE TRIGGER scope_counted AFTER INSERT ON scope FOR EACH STATEMENT EXECUTE "
+        "FUNCTION counted()");
     ASSERT_TRUE(made.ok()) << made.status();
   }
 
@@ -167,6 +175,70 @@ TEST_F(PgBatchTest, AKeyWrittenTwiceEndsAsOneStatementARowWouldLeaveIt) {
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(T(), "new1=1 new2=2 new3=3 other1=1 other2=2 other3=3 set=9");
   EXPECT_EQ(Statements(), "t=3");
+}
+
+TEST_F(PgBatchTest, ARowPassesWritesOfItsTableOnlyWhereTheyHoldNoRowOfItsKey) {
+  // Times ten, the rows of its keys alone: a row of another key passes it.
+  constexpr char kTimesTen[] =
+      "UPDATE t SET n = n * 10 FROM unnest($1::text[]) AS u(k) WHERE t.k = u.k";
+  auto ten = [&](const std::string& k) {
+    return conn_->DeferRow("t", kTimesTen, 1, OnSameKey::kNextStatement, {Param::Text(k)});
+  };
+  absl::Status s = Txn([&]() -> absl::Status {
+    if (absl::Status w = RowT(kSetT, "a", 1, OnSameKey::kReplace); !w.ok()) return w;
+    if (absl::Status w = ten("a"); !w.ok()) return w;
+    if (absl::Status w = RowT(kSetT, "b", 2, OnSameKey::kReplace); !w.ok()) return w;
+    if (absl::Status w = ten("b"); !w.ok()) return w;
+    // a again: not before a's update, nor in place of a's first row.
+    return RowT(kSetT, "a", 3, OnSameKey::kReplace);
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(T(), "a=3 b=20");
+  EXPECT_EQ(Statements(), "t=2");
+}
+
+TEST_F(PgBatchTest, ARowReadByKeyIsSeenByTheReadsDeferredAfterItAndOnlyBy) {
+  // Every entry of a subject is read by province p (KeyLogOfSubjects in
+  // small): it reads subj by the subject, adds whole rows to scope.
+  const Connection::RowWrite subject{.table = "subj",
+                                     .sql = "INSERT INTO subj(s, pos) SELECT * FROM "
+                                            "unnest($1::text[], $2::int8[]) ON CONFLICT DO "
+                                            "NOTHING",
+                                     .key = 1,
+                                     .same_key = OnSameKey::kSameStatement,
+                                     .adds_only = true};
+  const Connection::RowWrite key_log{.table = "scope",
+                                     .sql = "INSERT INTO scope(p, pos) SELECT u.p, subj.pos "
+                                            "FROM unnest($1::text[], $2::text[]) AS u(s, p) "
+                                            "JOIN subj ON subj.s = u.s ON CONFLICT DO NOTHING",
+                                     .key = 1,
+                                     .same_key = OnSameKey::kSameStatement,
+                                     .key_table = "subj",
+                                     .adds_only = true};
+  const Connection::RowWrite scope{.table = "scope",
+                                   .sql = "INSERT INTO scope(p, pos) SELECT * FROM "
+                                          "unnest($1::text[], $2::int8[]) ON CONFLICT DO NOTHING",
+                                   .adds_only = true};
+  absl::Status s = Txn([&]() -> absl::Status {
+    const auto add = [&](const std::string& k, int64_t pos) {
+      return conn_->DeferRow(subject, {Param::Text(k), Param::Int(pos)});
+    };
+    const auto read_by = [&](const std::string& k, const std::string& p) {
+      return conn_->DeferRow(key_log, {Param::Text(k), Param::Text(p)});
+    };
+    for (absl::Status w : {add("s1", 1), read_by("s1", "P"), add("s2", 2),
+                           conn_->DeferRow(scope, {Param::Text("Q"), Param::Int(2)}),
+                           read_by("s2", "P"),
+                           // s1 again, after its read: not read by P.
+                           add("s1", 3), conn_->DeferRow(scope, {Param::Text("Q"), Param::Int(3)})}) {
+      if (!w.ok()) return w;
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(Read("SELECT p, pos::text FROM scope ORDER BY p, pos", "@"), "P@1 P@2 Q@2 Q@3");
+  // subj: s1@1 and s2@2, then s1@3; scope: the reads, and Q's rows.
+  EXPECT_EQ(Statements(), "scope=2 subj=2");
 }
 
 TEST_F(PgBatchTest, AFailedBatchFailsTheCallThatSendsItAndNothingIsKept) {
