@@ -22,6 +22,37 @@ constexpr Oid kInt8Oid = 20;
 constexpr Oid kInt2Oid = 21;
 constexpr Oid kInt4Oid = 23;
 constexpr Oid kTextOid = 25;
+constexpr Oid kBoolArrayOid = 1000;
+constexpr Oid kByteaArrayOid = 1001;
+constexpr Oid kTextArrayOid = 1009;
+constexpr Oid kInt8ArrayOid = 1016;
+
+Oid ElementOid(Param::Kind k) {
+  switch (k) {
+    case Param::Kind::kInt: return kInt8Oid;
+    case Param::Kind::kText: return kTextOid;
+    case Param::Kind::kBytes: return kByteaOid;
+    case Param::Kind::kBool: return kBoolOid;
+    case Param::Kind::kNull: break;
+  }
+  return 0;
+}
+
+Oid ArrayOid(Param::Kind k) {
+  switch (k) {
+    case Param::Kind::kInt: return kInt8ArrayOid;
+    case Param::Kind::kText: return kTextArrayOid;
+    case Param::Kind::kBytes: return kByteaArrayOid;
+    case Param::Kind::kBool: return kBoolArrayOid;
+    case Param::Kind::kNull: break;
+  }
+  return 0;
+}
+
+void PutInt32(int32_t v, std::string* out) {
+  const auto u = static_cast<uint32_t>(v);
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(u >> (24 - 8 * i)));
+}
 
 // Statements with more parameters (a batch of rows) are not prepared: each
 // count of rows would be a statement of its own. The connection remembers
@@ -96,6 +127,31 @@ Param Param::Int(int64_t v) {
   const auto u = static_cast<uint64_t>(v);
   for (int i = 0; i < 8; ++i) w[i] = static_cast<char>(u >> (56 - 8 * i));
   return Param(Kind::kInt, w);
+}
+
+Param Param::ArrayOf(Kind element, const std::vector<const Param*>& items) {
+  // PostgreSQL's binary form of an array (array_recv): dimensions, whether
+  // a NULL is there, the element type, each dimension's length and lower
+  // bound, then each element as its length (-1: NULL) and bytes.
+  std::string w;
+  bool has_null = false;
+  for (const Param* p : items) has_null = has_null || p->null();
+  PutInt32(1, &w);
+  PutInt32(has_null ? 1 : 0, &w);
+  PutInt32(static_cast<int32_t>(ElementOid(element)), &w);
+  PutInt32(static_cast<int32_t>(items.size()), &w);
+  PutInt32(1, &w);
+  for (const Param* p : items) {
+    if (p->null()) {
+      PutInt32(-1, &w);
+      continue;
+    }
+    PutInt32(static_cast<int32_t>(p->wire().size()), &w);
+    w += p->wire();
+  }
+  Param out(element, w);
+  out.array_ = true;
+  return out;
 }
 
 Result::Result(Result&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
@@ -263,6 +319,13 @@ absl::Status Connection::Check(pg_result* r) {
 Connection::Bound Connection::Bind(const std::vector<Param>& params) {
   Bound b;
   for (const Param& p : params) {
+    if (p.array()) {
+      b.types.push_back(ArrayOid(p.kind()));
+      b.values.push_back(p.wire().data());
+      b.lengths.push_back(static_cast<int>(p.wire().size()));
+      b.formats.push_back(1);
+      continue;
+    }
     switch (p.kind()) {
       case Param::Kind::kNull: b.types.push_back(0); break;
       case Param::Kind::kInt: b.types.push_back(kInt8Oid); break;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,8 @@ class Param {
   // whether a value is there or not (one prepared statement serves both).
   static Param NullInt() { return Param(Kind::kInt, "", /*null=*/true); }
   static Param NullBytes() { return Param(Kind::kBytes, "", /*null=*/true); }
+  static Param NullText() { return Param(Kind::kText, "", /*null=*/true); }
+  static Param NullBool() { return Param(Kind::kBool, "", /*null=*/true); }
   static Param Int(int64_t v);
   static Param Text(std::string_view v) { return Param(Kind::kText, v); }
   static Param Bytes(std::string_view v) { return Param(Kind::kBytes, v); }
@@ -45,7 +48,12 @@ class Param {
   static Param OptInt(std::optional<int64_t> v) { return v ? Int(*v) : Null(); }
 
   enum class Kind { kNull, kInt, kText, kBytes, kBool };
-  Kind kind() const { return kind_; }
+  // A one-dimensional array (int8[], text[], bytea[] or bool[]) of
+  // `items`, each of kind `element` (NULL ones typed, as NullInt() ...).
+  static Param ArrayOf(Kind element, const std::vector<const Param*>& items);
+
+  Kind kind() const { return kind_; }  // an array's: its elements'
+  bool array() const { return array_; }
   bool null() const { return null_ || kind_ == Kind::kNull; }
   const std::string& wire() const { return wire_; }  // binary form
 
@@ -53,6 +61,7 @@ class Param {
   Param(Kind k, std::string_view wire, bool null = false) : kind_(k), null_(null), wire_(wire) {}
   Kind kind_;
   bool null_;
+  bool array_ = false;
   std::string wire_;
 };
 
@@ -121,13 +130,58 @@ class Connection {
   // before this connection's next Exec, Command or copy -- so that
   // whatever runs after it sees it, as if it had run at once -- and its
   // failure is that call's. Outside a transaction it runs at once.
-  absl::Status Defer(std::string_view sql, std::vector<Param> params);
+  // `table` names the one table it reads and writes ("": it may read or
+  // write any, which no batched row moves across; see DeferRow).
+  absl::Status Defer(std::string_view sql, std::vector<Param> params,
+                     std::string_view table = {});
+  // How a batch takes a row whose key a row of it has already.
+  enum class OnSameKey {
+    kNextStatement,  // the row goes in a statement sent after this one
+    kReplace,        // it replaces that row (for a write whose outcome is
+                     // its last row's of a key, whatever was held)
+    kSameStatement,  // it joins (an insert that does nothing on a key
+                     // held keeps the first row, as one after the other)
+  };
+  // A batched write (DeferRow): its statement over arrays of the rows'
+  // values, the table it writes, and what it reads.
+  struct RowWrite {
+    std::string_view table;  // the one table it writes
+    std::string_view sql;    // $i: the array of the rows' i-th values
+    // A row's key: its first `key` values (0: none), naming a row of
+    // `key_table` ("": `table`), the only row of it the statement reads or
+    // writes for that row. A `key_table` not `table` is read, not written.
+    size_t key = 0;
+    OnSameKey same_key = OnSameKey::kNextStatement;
+    std::string_view key_table = {};
+    // It only adds whole rows (the table's key is all its columns, a row
+    // held is left): such writes of a table give the same rows in any
+    // order.
+    bool adds_only = false;
+  };
+  // One row of a write, deferred as Defer's are, and batched
+  // (hub/pg/pipeline.cc; docs/POSTGRES.md, "Round trips"): the rows of the
+  // same statement deferred in one transaction are sent as one statement,
+  // its parameter $i the array of the rows' i-th values (`unnest($1::int8[],
+  // $2::bytea[] ...)`), in the order deferred -- unless something deferred
+  // between two of them could tell the difference: a statement of the same
+  // table (or of no named table), a batch writing or reading a row of the
+  // same key, or the second one's key is a key of the batch already (then
+  // `same_key` says what is done). A row's values keep their kinds from
+  // row to row; NULLs typed (NullInt() ...).
+  absl::Status DeferRow(const RowWrite& write, std::vector<Param> row);
+  absl::Status DeferRow(std::string_view table, std::string_view sql, size_t key,
+                        OnSameKey same_key, std::vector<Param> row) {
+    return DeferRow(RowWrite{table, sql, key, same_key}, std::move(row));
+  }
   // Sends what was deferred, in order, in one round trip; the first
   // failure (the statements after it are not run, and the transaction has
   // failed). Done by every Exec, Command and copy first.
   absl::Status Flush();
   // Forgets what was deferred (its transaction is being rolled back).
-  void DropDeferred() { deferred_.clear(); }
+  void DropDeferred() {
+    deferred_.clear();
+    deferred_rows_ = 0;
+  }
 
   // Runs SQL without parameters, possibly several statements (schema
   // migrations, BEGIN/COMMIT). Returns the last command's tag ("COMMIT",
@@ -172,9 +226,24 @@ class Connection {
   int prepared_ = 0;
   struct Deferred {
     std::string sql;
-    std::vector<Param> params;
+    std::vector<Param> params;  // a batch's are made by Flush
+    std::string table;          // "": any table
+    bool batch = false;
+    // A batch's write (RowWrite): key, key_table (never ""), adds_only.
+    size_t key = 0;
+    std::string key_table;
+    bool adds_only = false;
+    // A batch's: its rows, in order, and where each key is among them.
+    std::vector<std::vector<Param>> rows;
+    std::map<std::string, size_t> keys;
   };
+  // The statement a batch is sent as: each column's values as an array.
+  static std::vector<Param> Columns(const Deferred& batch);
+  // Whether a row of `w` keyed `key` deferred after `e` may be sent before
+  // it, the outcome the same.
+  static bool Commutes(const Deferred& e, const RowWrite& w, const std::string& key);
   std::vector<Deferred> deferred_;
+  size_t deferred_rows_ = 0;  // statements and rows kept
 };
 
 }  // namespace fieldsync::hub::pg

@@ -13,6 +13,28 @@ namespace {
 
 int64_t Packed(const Hlc& h) { return static_cast<int64_t>(h.packed()); }
 
+// The batched writes (Connection::DeferRow): $i is the array of the rows'
+// i-th values.
+constexpr char kInsertRows[] =
+    "INSERT INTO hub_rows(tbl, row) SELECT * FROM unnest($1::text[], $2::bytea[])";
+// Its outcome is the last row's of a key, whatever was held (kReplace).
+constexpr char kUpsertFields[] =
+    "INSERT INTO hub_fields(tbl, row, slot, hlc, device, base_hlc, base_device, kind, ival, "
+    "sval) SELECT * FROM unnest($1::text[], $2::bytea[], $3::int8[], $4::int8[], $5::bytea[], "
+    "$6::int8[], $7::bytea[], $8::int8[], $9::int8[], $10::bytea[]) ON CONFLICT (tbl, row, "
+    "slot) DO UPDATE SET hlc = EXCLUDED.hlc, device = EXCLUDED.device, base_hlc = "
+    "EXCLUDED.base_hlc, base_device = EXCLUDED.base_device, kind = EXCLUDED.kind, ival = "
+    "EXCLUDED.ival, sval = EXCLUDED.sval";
+constexpr char kInsertLog[] =
+    "INSERT INTO hub_log(position, author, seq, hlc, body, signature) SELECT * FROM "
+    "unnest($1::int8[], $2::bytea[], $3::int8[], $4::int8[], $5::bytea[], $6::bytea[])";
+// The author's mark after the commit: the last one of a push is what is
+// held (kReplace).
+constexpr char kUpsertAuthor[] =
+    "INSERT INTO hub_authors(device, held_seq, max_hlc) SELECT * FROM unnest($1::bytea[], "
+    "$2::int8[], $3::int8[]) ON CONFLICT (device) DO UPDATE SET held_seq = EXCLUDED.held_seq, "
+    "max_hlc = EXCLUDED.max_hlc";
+
 absl::StatusOr<Version> VersionAt(const Result& r, int row, int hlc_col, int device_col) {
   FS_ASSIGN_OR_RETURN(int64_t hlc, r.Int(row, hlc_col));
   FS_ASSIGN_OR_RETURN(DeviceId device, Id16::FromBytes(r.Bytes(row, device_col), "device"));
@@ -111,7 +133,8 @@ absl::Status PgMergeRow::DropConflicts(size_t slot, const std::optional<Version>
                        "hlc = $4 AND device = $5",
                        {Param::Text(table_.name), Param::Bytes(row_.view()),
                        Param::Text(Column(slot)), Param::Int(Packed(v.hlc)),
-                       Param::Bytes(v.device.view())});
+                       Param::Bytes(v.device.view())},
+                       "hub_conflicts");
   };
   if (base) FS_RETURN_IF_ERROR(drop(*base));
   for (const Version& r : resolves) FS_RETURN_IF_ERROR(drop(r));
@@ -129,7 +152,7 @@ absl::Status PgMergeRow::KeepConflict(size_t slot, const Version& v,
   return conn_.Defer("INSERT INTO hub_conflicts(tbl, row, col, hlc, device, base_hlc, "
                      "base_device, kind, ival, sval) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
                      "$9, $10) ON CONFLICT DO NOTHING",
-                     p);
+                     p, "hub_conflicts");
 }
 
 absl::Status PgMergeRow::Win(size_t slot, const Version& version,
@@ -140,38 +163,29 @@ absl::Status PgMergeRow::Win(size_t slot, const Version& version,
 }
 
 absl::Status PgMergeRow::Store() {
-  // One statement: the row if new, and every register written (a multi-row
-  // upsert; the row and table are $1 and $2 of each line).
-  std::vector<Param> p = {Param::Text(table_.name), Param::Bytes(row_.view())};
-  std::string values;
+  // The row if new, and each register written: a row of a batch each
+  // (Connection::DeferRow), sent with the push's other rows as one
+  // statement per table. A register written twice in one push: the last
+  // write is what is held, as one upsert after the other would leave it.
+  if (!exists_) {
+    FS_RETURN_IF_ERROR(conn_.DeferRow("hub_rows", kInsertRows, 0,
+                                      Connection::OnSameKey::kNextStatement,
+                                      {Param::Text(table_.name), Param::Bytes(row_.view())}));
+  }
   for (size_t s = 0; s < slots_.size(); ++s) {
     const Slot& slot = slots_[s];
     if (slot.written == nullptr) continue;
     const FieldVersion& fv = *slot.version;
-    const size_t first = p.size() + 1;
-    p.push_back(Param::Int(static_cast<int64_t>(s)));
-    p.push_back(Param::Int(Packed(fv.version.hlc)));
-    p.push_back(Param::Bytes(fv.version.device.view()));
-    p.push_back(fv.base ? Param::Int(Packed(fv.base->hlc)) : Param::NullInt());
-    p.push_back(fv.base ? Param::Bytes(fv.base->device.view()) : Param::NullBytes());
+    std::vector<Param> p = {Param::Text(table_.name), Param::Bytes(row_.view()),
+                            Param::Int(static_cast<int64_t>(s)),
+                            Param::Int(Packed(fv.version.hlc)),
+                            Param::Bytes(fv.version.device.view()),
+                            fv.base ? Param::Int(Packed(fv.base->hlc)) : Param::NullInt(),
+                            fv.base ? Param::Bytes(fv.base->device.view()) : Param::NullBytes()};
     AppendValue(*slot.written, &p);
-    absl::StrAppend(&values, values.empty() ? "" : ", ", "($1, $2");
-    for (size_t k = first; k < p.size() + 1; ++k) absl::StrAppend(&values, ", $", k);
-    values += ")";
+    FS_RETURN_IF_ERROR(conn_.DeferRow("hub_fields", kUpsertFields, 3,
+                                      Connection::OnSameKey::kReplace, std::move(p)));
   }
-  if (values.empty() && exists_) return absl::OkStatus();
-  std::string sql = exists_ ? "" : "WITH new_row AS (INSERT INTO hub_rows(tbl, row) VALUES ($1, $2)) ";
-  if (values.empty()) {
-    sql = "INSERT INTO hub_rows(tbl, row) VALUES ($1, $2)";
-  } else {
-    absl::StrAppend(&sql, "INSERT INTO hub_fields(tbl, row, slot, hlc, device, base_hlc, "
-                          "base_device, kind, ival, sval) VALUES ", values,
-                    " ON CONFLICT (tbl, row, slot) DO UPDATE SET hlc = EXCLUDED.hlc, device = "
-                    "EXCLUDED.device, base_hlc = EXCLUDED.base_hlc, base_device = "
-                    "EXCLUDED.base_device, kind = EXCLUDED.kind, ival = EXCLUDED.ival, sval = "
-                    "EXCLUDED.sval");
-  }
-  FS_RETURN_IF_ERROR(conn_.Defer(sql, p));
   exists_ = true;
   for (Slot& slot : slots_) {
     if (slot.written == nullptr) continue;
@@ -313,20 +327,18 @@ absl::StatusOr<int64_t> PgMergeStore::AppendLog(const Commit& c) {
   const int64_t position = head_ + 1;
   // The signature only of a whole commit, as the replica keeps it.
   const bool signed_whole = !c.signature.empty() && c.omitted.empty();
-  FS_RETURN_IF_ERROR(conn_.Defer("INSERT INTO hub_log(position, author, seq, hlc, body, "
-                                 "signature) VALUES ($1, $2, $3, $4, $5, $6)",
-                                 {Param::Int(position), Param::Bytes(c.author.view()),
-                                 Param::Int(static_cast<int64_t>(c.seq)),
-                                 Param::Int(Packed(c.hlc)), Param::Bytes(body_buf_),
-                                 signed_whole ? Param::Bytes(c.signature) : Param::Null()}));
+  FS_RETURN_IF_ERROR(conn_.DeferRow(
+      "hub_log", kInsertLog, 0, Connection::OnSameKey::kNextStatement,
+      {Param::Int(position), Param::Bytes(c.author.view()),
+       Param::Int(static_cast<int64_t>(c.seq)), Param::Int(Packed(c.hlc)),
+       Param::Bytes(body_buf_), signed_whole ? Param::Bytes(c.signature) : Param::NullBytes()}));
   a->held_seq = c.seq;
   a->max_hlc = std::max(a->max_hlc, c.hlc.packed());
-  FS_RETURN_IF_ERROR(conn_.Defer("INSERT INTO hub_authors(device, held_seq, max_hlc) VALUES ($1, "
-                                 "$2, $3) ON CONFLICT (device) DO UPDATE SET held_seq = "
-                                 "EXCLUDED.held_seq, max_hlc = EXCLUDED.max_hlc",
-                                 {Param::Bytes(c.author.view()),
-                                 Param::Int(static_cast<int64_t>(a->held_seq)),
-                                 Param::Int(static_cast<int64_t>(a->max_hlc))}));
+  FS_RETURN_IF_ERROR(conn_.DeferRow("hub_authors", kUpsertAuthor, 1,
+                                    Connection::OnSameKey::kReplace,
+                                    {Param::Bytes(c.author.view()),
+                                     Param::Int(static_cast<int64_t>(a->held_seq)),
+                                     Param::Int(static_cast<int64_t>(a->max_hlc))}));
   head_ = position;
   // Its own stamps always; another device's only within the skew limit.
   if (c.author == self_) {
@@ -344,7 +356,8 @@ absl::Status PgMergeStore::PassOver(const DeviceId& author, uint64_t seq) {
   a->held_seq = seq;
   return conn_.Defer("INSERT INTO hub_authors(device, held_seq) VALUES ($1, $2) ON CONFLICT "
                      "(device) DO UPDATE SET held_seq = EXCLUDED.held_seq",
-                     {Param::Bytes(author.view()), Param::Int(static_cast<int64_t>(seq))});
+                     {Param::Bytes(author.view()), Param::Int(static_cast<int64_t>(seq))},
+                     "hub_authors");
 }
 
 }  // namespace fieldsync::hub::pg

@@ -358,10 +358,13 @@ absl::Status PgView::RecordReferralStatus(const RowId& referral, const Version& 
   FS_RETURN_IF_ERROR(MustWrite("RecordReferralStatus"));
   // Kept once (the first status a version wrote): a second writer's insert
   // of the same version does nothing.
-  return conn_.Defer("INSERT INTO hub_referral_status(referral, hlc, device, status) VALUES ($1, "
-                     "$2, $3, $4) ON CONFLICT DO NOTHING",
-                     {Param::Bytes(referral.view()), Param::Int(Packed(version.hlc)),
-                     Param::Bytes(version.device.view()), Param::Text(status)});
+  return conn_.DeferRow("hub_referral_status",
+                        "INSERT INTO hub_referral_status(referral, hlc, device, status) SELECT * "
+                        "FROM unnest($1::bytea[], $2::int8[], $3::bytea[], $4::text[]) ON "
+                        "CONFLICT DO NOTHING",
+                        0, Connection::OnSameKey::kNextStatement,
+                        {Param::Bytes(referral.view()), Param::Int(Packed(version.hlc)),
+                         Param::Bytes(version.device.view()), Param::Text(status)});
 }
 
 // ---------------------------------------------------------------------------
@@ -424,7 +427,8 @@ absl::Status PgView::MergeTransaction(const std::function<absl::Status(MergeStor
     if (s.ok()) s = store.error();
     FS_RETURN_IF_ERROR(s);
     if (store.head() == head) return absl::OkStatus();
-    return conn_.Defer("UPDATE hub_log_head SET position = $1", {Param::Int(store.head())});
+    return conn_.Defer("UPDATE hub_log_head SET position = $1", {Param::Int(store.head())},
+                       "hub_log_head");
   }));
 }
 

@@ -55,8 +55,11 @@ absl::StatusOr<LogPoint> PgView::LogHashHead() {
 absl::Status PgView::PutLogHash(int64_t position, const std::string& hash) {
   FS_RETURN_IF_ERROR(MustWrite("PutLogHash"));
   return Locked([&] {
-    return conn_.Defer("INSERT INTO hub_log_hash(position, hash) VALUES ($1, $2)",
-                       {Param::Int(position), Param::Bytes(hash)});
+    return conn_.DeferRow("hub_log_hash",
+                          "INSERT INTO hub_log_hash(position, hash) SELECT * FROM "
+                          "unnest($1::int8[], $2::bytea[])",
+                          0, Connection::OnSameKey::kNextStatement,
+                          {Param::Int(position), Param::Bytes(hash)});
   });
 }
 
@@ -101,18 +104,22 @@ absl::Status PgView::AddChainEntry(const DeviceId& device, const StoredChainEntr
   FS_RETURN_IF_ERROR(MustWrite("AddChainEntry"));
   // Keyed by (device, seq): a second writer's entry of the same seq fails
   // on the key, as on SQLite.
-  return conn_.Defer("INSERT INTO hub_chain(device, seq, position, header, sig, link) VALUES "
-                     "($1, $2, $3, $4, $5, $6)",
-                     {Param::Bytes(device.view()), Param::Int(static_cast<int64_t>(e.seq)),
-                     Param::Int(e.position), Param::Bytes(e.header), Param::Bytes(e.signature),
-                     Param::Bytes(e.link)});
+  return conn_.DeferRow("hub_chain",
+                        "INSERT INTO hub_chain(device, seq, position, header, sig, link) SELECT "
+                        "* FROM unnest($1::bytea[], $2::int8[], $3::int8[], $4::bytea[], "
+                        "$5::bytea[], $6::bytea[])",
+                        0, Connection::OnSameKey::kNextStatement,
+                        {Param::Bytes(device.view()), Param::Int(static_cast<int64_t>(e.seq)),
+                         Param::Int(e.position), Param::Bytes(e.header),
+                         Param::Bytes(e.signature), Param::Bytes(e.link)});
 }
 
 absl::Status PgView::SetChainPosition(const DeviceId& device, uint64_t seq, int64_t position) {
   FS_RETURN_IF_ERROR(MustWrite("SetChainPosition"));
   return conn_.Defer("UPDATE hub_chain SET position = $3 WHERE device = $1 AND seq = $2",
                      {Param::Bytes(device.view()), Param::Int(static_cast<int64_t>(seq)),
-                     Param::Int(position)});
+                     Param::Int(position)},
+                     "hub_chain");
 }
 
 // ---------------------------------------------------------------------------

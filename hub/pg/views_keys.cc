@@ -158,12 +158,18 @@ absl::StatusOr<bool> PgView::StoreKeyRecord(const StoredKeyRecord& record) {
         if (it->second) return absl::OkStatus();
         it->second = true;
         stored = true;
-        return conn_.Defer(
-            "INSERT INTO hub_keys(id, kind, province, keyring, signer, stored_at, bytes) VALUES "
-            "($1, $2, $3, $4, $5, $6, $7)",
+        // Batched (Connection::DeferRow), in the order stored: `seq`
+        // numbers them so.
+        return conn_.DeferRow(
+            "hub_keys",
+            "INSERT INTO hub_keys(id, kind, province, keyring, signer, stored_at, bytes) SELECT "
+            "id, kind, province, keyring, signer, stored_at, bytes FROM unnest($1::bytea[], "
+            "$2::int8[], $3::text[], $4::bytea[], $5::bytea[], $6::int8[], $7::bytea[]) WITH "
+            "ORDINALITY AS u(id, kind, province, keyring, signer, stored_at, bytes, n) ORDER BY n",
+            0, Connection::OnSameKey::kNextStatement,
             {Param::Bytes(record.id), Param::Int(record.kind),
-             record.province.empty() ? Param::Null() : Param::Text(record.province),
-             record.keyring ? Param::Bytes(record.keyring->view()) : Param::Null(),
+             record.province.empty() ? Param::NullText() : Param::Text(record.province),
+             record.keyring ? Param::Bytes(record.keyring->view()) : Param::NullBytes(),
              Param::Bytes(record.signer.view()), Param::Int(record.stored_at_millis),
              Param::Bytes(record.bytes)});
       }

@@ -57,6 +57,53 @@ constexpr char kIdsOf1[] =
     "(SELECT substring($1 FROM i * 16 + 1 FOR 16) AS id FROM generate_series(0, length($1) / 16 "
     "- 1) AS i) AS ids";
 
+// The scope tables' batched writes (Connection::DeferRow): $i is the array
+// of the rows' i-th values. An insert that does nothing on a key held
+// takes the first row of a key, as one insert after the other would.
+constexpr char kInsertGrants[] =
+    "INSERT INTO hub_grants(case_id, province, position) SELECT * FROM unnest($1::bytea[], "
+    "$2::text[], $3::int8[]) ON CONFLICT DO NOTHING";
+constexpr char kInsertLogScope[] =
+    "INSERT INTO hub_log_scope(province, position) SELECT * FROM unnest($1::text[], $2::int8[]) "
+    "ON CONFLICT DO NOTHING";
+constexpr char kInsertLogSubjects[] =
+    "INSERT INTO hub_log_subject(subject, position) SELECT * FROM unnest($1::bytea[], "
+    "$2::int8[]) ON CONFLICT DO NOTHING";
+// A subject's log entries read by a province (KeyLogOfSubjects): a row
+// (subject, province) reads the subject's rows of hub_log_subject.
+constexpr char kKeyLogOfSubjects[] =
+    "INSERT INTO hub_log_scope(province, position) SELECT u.p, s.position FROM "
+    "unnest($1::bytea[], $2::text[]) AS u(subject, p) JOIN hub_log_subject s ON s.subject = "
+    "u.subject ON CONFLICT DO NOTHING";
+// The deletion marks of a row's entry (SetDeleted): an update of the row of
+// its key alone (a key twice goes in the next statement).
+constexpr char kSetDeleted[] =
+    "UPDATE hub_row_scope s SET deleted_pos = CASE WHEN u.deleted THEN coalesce(s.deleted_pos, "
+    "u.position) END, deleted_at = CASE WHEN u.deleted THEN coalesce(s.deleted_at, u.at) END "
+    "FROM unnest($1::text[], $2::bytea[], $3::bool[], $4::int8[], $5::int8[]) AS u(tbl, row, "
+    "deleted, position, at) WHERE s.tbl = u.tbl COLLATE \"C\" AND s.row = u.row";
+constexpr char kInsertPersonCase[] =
+    "INSERT INTO hub_person_case(person, case_id) SELECT * FROM unnest($1::bytea[], $2::bytea[]) "
+    "ON CONFLICT DO NOTHING";
+constexpr char kInsertPublic[] =
+    "INSERT INTO hub_public(tbl, row, position) SELECT * FROM unnest($1::text[], $2::bytea[], "
+    "$3::int8[]) ON CONFLICT DO NOTHING";
+// A row's scope entry: an empty owner, a NULL case or restriction keeps
+// what is held; a row not held is inserted (restricted false if NULL).
+// What one upsert a row did, as an update of the rows held and an insert
+// of the others (the rows' keys distinct: a key twice goes in the next
+// statement). The writer holds the log head's lock, under which every
+// writer of hub_row_scope writes: no row is inserted between the two.
+constexpr char kUpsertRowScope[] =
+    "WITH u AS (SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::bytea[], "
+    "$5::bool[]) AS u(tbl, row, owner, case_id, restricted)), held AS (UPDATE hub_row_scope s "
+    "SET owner = CASE WHEN u.owner = '' THEN s.owner ELSE u.owner END, case_id = "
+    "coalesce(u.case_id, s.case_id), restricted = coalesce(u.restricted, s.restricted) FROM u "
+    "WHERE s.tbl = u.tbl COLLATE \"C\" AND s.row = u.row RETURNING s.tbl, s.row) INSERT INTO "
+    "hub_row_scope(tbl, row, owner, case_id, restricted) SELECT tbl, row, owner, case_id, "
+    "coalesce(restricted, false) FROM u WHERE NOT EXISTS (SELECT 1 FROM held WHERE held.tbl = "
+    "u.tbl COLLATE \"C\" AND held.row = u.row)";
+
 }  // namespace
 
 absl::StatusOr<Param> NameList(const std::vector<std::string>& names) {
@@ -426,48 +473,72 @@ absl::Status PgView::AddGrant(const RowId& case_id, const std::string& province,
                               int64_t position) {
   FS_RETURN_IF_ERROR(MustWrite("AddGrant"));
   if (ScopeCache* c = cache()) c->DropGrants();
-  return conn_.Defer("INSERT INTO hub_grants(case_id, province, position) VALUES ($1, $2, $3) "
-                     "ON CONFLICT DO NOTHING",
-                     {Param::Bytes(case_id.view()), Param::Text(province), Param::Int(position)});
+  return conn_.DeferRow("hub_grants", kInsertGrants, 0, Connection::OnSameKey::kNextStatement,
+                        {Param::Bytes(case_id.view()), Param::Text(province),
+                         Param::Int(position)});
 }
 
 // Each call one statement, whatever the number of keys or subjects.
 absl::Status PgView::AddLogScope(const std::set<std::string>& keys, int64_t position) {
   FS_RETURN_IF_ERROR(MustWrite("AddLogScope"));
   if (keys.empty()) return absl::OkStatus();
-  FS_ASSIGN_OR_RETURN(Param list, NameList(std::vector<std::string>(keys.begin(), keys.end())));
-  return conn_.Defer("INSERT INTO hub_log_scope(province, position) SELECT "
-                     "unnest(string_to_array($1, chr(31))), $2 ON CONFLICT DO NOTHING",
-                     {list, Param::Int(position)});
+  // The names as NameList takes them (none holding 0x1f), as before.
+  FS_RETURN_IF_ERROR(NameList(std::vector<std::string>(keys.begin(), keys.end())).status());
+  for (const std::string& key : keys) {
+    FS_RETURN_IF_ERROR(conn_.DeferRow(
+        Connection::RowWrite{.table = "hub_log_scope", .sql = kInsertLogScope, .adds_only = true},
+        {Param::Text(key), Param::Int(position)}));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status PgView::AddLogSubjects(const std::set<RowId>& subjects, int64_t position) {
   FS_RETURN_IF_ERROR(MustWrite("AddLogSubjects"));
   if (subjects.empty()) return absl::OkStatus();
-  return conn_.Defer(absl::StrCat("INSERT INTO hub_log_subject(subject, position) SELECT id, $2 "
-                                 "FROM ", kIdsOf1, " ON CONFLICT DO NOTHING"),
-                     {IdList(subjects), Param::Int(position)});
+  for (const RowId& subject : subjects) {
+    // Keyed by subject, which KeyLogOfSubjects reads by.
+    FS_RETURN_IF_ERROR(conn_.DeferRow(
+        Connection::RowWrite{.table = "hub_log_subject",
+                             .sql = kInsertLogSubjects,
+                             .key = 1,
+                             .same_key = Connection::OnSameKey::kSameStatement,
+                             .adds_only = true},
+        {Param::Bytes(subject.view()), Param::Int(position)}));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status PgView::KeyLogOfSubjects(const std::set<RowId>& subjects,
                                       const std::set<std::string>& provinces) {
   FS_RETURN_IF_ERROR(MustWrite("KeyLogOfSubjects"));
   if (subjects.empty() || provinces.empty()) return absl::OkStatus();
-  FS_ASSIGN_OR_RETURN(Param list,
-                      NameList(std::vector<std::string>(provinces.begin(), provinces.end())));
-  return conn_.Defer(absl::StrCat("INSERT INTO hub_log_scope(province, position) SELECT p, "
-                                 "s.position FROM unnest(string_to_array($2, chr(31))) AS p, "
-                                 "hub_log_subject s WHERE s.subject IN (SELECT id FROM ",
-                                 kIdsOf1, ") ON CONFLICT DO NOTHING"),
-                     {IdList(subjects), list});
+  // The names as NameList takes them (none holding 0x1f), as before.
+  FS_RETURN_IF_ERROR(
+      NameList(std::vector<std::string>(provinces.begin(), provinces.end())).status());
+  // A row a subject and province: it reads the subject's hub_log_subject
+  // rows (the key), adds whole rows to hub_log_scope.
+  const Connection::RowWrite write{.table = "hub_log_scope",
+                                   .sql = kKeyLogOfSubjects,
+                                   .key = 1,
+                                   .same_key = Connection::OnSameKey::kSameStatement,
+                                   .key_table = "hub_log_subject",
+                                   .adds_only = true};
+  for (const RowId& subject : subjects) {
+    for (const std::string& province : provinces) {
+      FS_RETURN_IF_ERROR(
+          conn_.DeferRow(write, {Param::Bytes(subject.view()), Param::Text(province)}));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status PgView::LinkPerson(const RowId& person, const RowId& case_id) {
   FS_RETURN_IF_ERROR(MustWrite("LinkPerson"));
   if (ScopeCache* c = cache()) c->Linked(person, case_id);
-  return conn_.Defer("INSERT INTO hub_person_case(person, case_id) VALUES ($1, $2) ON CONFLICT "
-                     "DO NOTHING",
-                     {Param::Bytes(person.view()), Param::Bytes(case_id.view())});
+  return conn_.DeferRow(Connection::RowWrite{.table = "hub_person_case",
+                                             .sql = kInsertPersonCase,
+                                             .adds_only = true},
+                        {Param::Bytes(person.view()), Param::Bytes(case_id.view())});
 }
 
 absl::Status PgView::UpsertRowScope(const std::string& table, const RowId& row,
@@ -475,14 +546,11 @@ absl::Status PgView::UpsertRowScope(const std::string& table, const RowId& row,
                                     std::optional<bool> restricted) {
   FS_RETURN_IF_ERROR(MustWrite("UpsertRowScope"));
   if (ScopeCache* c = cache()) c->Upserted(table, row, owner, case_id, restricted);
-  return conn_.Defer(
-      "INSERT INTO hub_row_scope AS s(tbl, row, owner, case_id, restricted) VALUES ($1, $2, $3, "
-      "$4, coalesce($5::boolean, false)) ON CONFLICT (tbl, row) DO UPDATE SET owner = CASE WHEN "
-      "EXCLUDED.owner = '' THEN s.owner ELSE EXCLUDED.owner END, case_id = "
-      "coalesce(EXCLUDED.case_id, s.case_id), restricted = coalesce($5::boolean, s.restricted)",
-      {Param::Text(table), Param::Bytes(row.view()), Param::Text(owner),
-       case_id ? Param::Bytes(case_id->view()) : Param::Null(),
-       restricted ? Param::Bool(*restricted) : Param::Null()});
+  return conn_.DeferRow("hub_row_scope", kUpsertRowScope, 2,
+                        Connection::OnSameKey::kNextStatement,
+                        {Param::Text(table), Param::Bytes(row.view()), Param::Text(owner),
+                         case_id ? Param::Bytes(case_id->view()) : Param::NullBytes(),
+                         restricted ? Param::Bool(*restricted) : Param::NullBool()});
 }
 
 absl::StatusOr<bool> PgView::MarkEverPublic(const std::string& table, const RowId& row) {
@@ -507,20 +575,17 @@ absl::Status PgView::AddMove(const std::string& table, const RowId& row,
 
 absl::Status PgView::AddPublic(const std::string& table, const RowId& row, int64_t position) {
   FS_RETURN_IF_ERROR(MustWrite("AddPublic"));
-  return conn_.Defer("INSERT INTO hub_public(tbl, row, position) VALUES ($1, $2, $3) ON "
-                     "CONFLICT DO NOTHING",
-                     {Param::Text(table), Param::Bytes(row.view()), Param::Int(position)});
+  return conn_.DeferRow("hub_public", kInsertPublic, 0, Connection::OnSameKey::kNextStatement,
+                        {Param::Text(table), Param::Bytes(row.view()), Param::Int(position)});
 }
 
 absl::Status PgView::SetDeleted(const std::string& table, const RowId& row, bool deleted,
                                 int64_t position, int64_t at_millis) {
   FS_RETURN_IF_ERROR(MustWrite("SetDeleted"));
   // The deletion marks are no part of a scope entry: what is kept stays.
-  return conn_.Defer("UPDATE hub_row_scope SET deleted_pos = CASE WHEN $3 THEN "
-                     "coalesce(deleted_pos, $4) END, deleted_at = CASE WHEN $3 THEN "
-                     "coalesce(deleted_at, $5) END WHERE tbl = $1 AND row = $2",
-                     {Param::Text(table), Param::Bytes(row.view()), Param::Bool(deleted),
-                     Param::Int(position), Param::Int(at_millis)});
+  return conn_.DeferRow("hub_row_scope", kSetDeleted, 2, Connection::OnSameKey::kNextStatement,
+                        {Param::Text(table), Param::Bytes(row.view()), Param::Bool(deleted),
+                         Param::Int(position), Param::Int(at_millis)});
 }
 
 absl::StatusOr<std::vector<Tombstone>> PgView::TombstonesDeletedBy(int64_t at_millis) {
