@@ -267,7 +267,15 @@ INSTANTIATE_TEST_SUITE_P(
         // refused, so the case was live at HG2 again and its delete would
         // have been re-dated in no row (session 25; InstallMergeTest.
         // AnUnresolvedRefusedWriteOfThisLaptopStaysThroughABootstrap).
-        RestoreSeed{16123241541781893439ull, "refused work dropped by a rebuild"}));
+        RestoreSeed{16123241541781893439ull, "refused work dropped by a rebuild"},
+        // LC1's commit 2, acknowledged, was lost by a restore; the restored
+        // hub then collected the case it writes and refused it sent again
+        // (ROW_COLLECTED). The laptop believes that refusal of
+        // acknowledged work only at the third pass in a row and sets it
+        // aside then (docs/PROTOCOL.md, "An acknowledged high-water mark");
+        // the model counted the first two passes' refusal as a defect
+        // (session 27: a defect of the model, not of the product).
+        RestoreSeed{1285071755999644630ull, "acknowledged work refused after a restore and a gc"}));
 
 // The default run in two shards, one ctest entry each, so that `ctest -j2`
 // runs them on both cores: shard k of the n schedules drawn from the base
