@@ -672,6 +672,7 @@ absl::Status World::RunLiveness() {
       }
     }
   }
+  FS_RETURN_IF_ERROR(CollectAgainAfterRestore());
   if (!pushed_violation_.empty()) return absl::InternalError(pushed_violation_);
   return absl::OkStatus();
 }

@@ -273,6 +273,9 @@ class World {
   // on each laptop.
   void AllBack();
   absl::Status ResolveSetAside();
+  // After the liveness rounds, where the hub was put back to before one of
+  // its collections: its next collection, and the passes that take it.
+  absl::Status CollectAgainAfterRestore();
   // The set-aside work of every laptop: each with a code and a reason, and
   // (every clock within the tolerance) one that gc explains.
   absl::Status CheckSetAside();
