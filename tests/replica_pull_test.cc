@@ -385,6 +385,55 @@ TEST_F(ApplyPulledTest, UnpushedLocalWorkSurvivesResetsAndInstalledRows) {
   EXPECT_TRUE(services->empty());
 }
 
+// A laptop rebuilt from the hub's state (a bootstrap: rows at position 0)
+// holds a colleague's write inside a row, not in its log, and writes twice
+// over it. The colleague's next commit then brings the earlier ones this
+// laptop's chain of it lacks (hub/pull_plan.cc bridges the chain with their
+// bodies), that write among them: older than the field, and not the base of
+// its winner, but the base of the winner's base. It is on the winner's line,
+// superseded here, never concurrent; taken as concurrent it became a
+// conflict record on this laptop alone (the simulation, every condition on,
+// FIELDSYNC_SIM_SEED=17476977506319850681: LC2 rebuilt after a collection,
+// LC1's assigned officer a record at LC2, not at LC1 nor at the hub).
+TEST_F(ApplyPulledTest, AWriteOnTheWinnersLineComingAfterABootstrapIsNoConflict) {
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  PulledBatch log;
+  log.commits = {{1, c1}};
+  ASSERT_TRUE(node_->ApplyPulled(log).ok());
+  auto snap = author_->ExportRow("organisations", a);
+  ASSERT_TRUE(snap.ok() && snap->has_value());
+  PulledBatch rebuild;
+  rebuild.reset = true;
+  rebuild.rows = {**snap};
+  rebuild.pushed_cursor = "hub:pushed";
+  rebuild.cursors = {{"hub:pulled", 2}};
+  ASSERT_TRUE(node_->ApplyPulled(rebuild).ok());
+  std::vector<Commit> mine;
+  for (const char* name : {"three", "four"}) {
+    clock_.Advance(10);
+    auto c = node_->Write(LocalTxn().Set("organisations", a, {{"name", T(name)}}));
+    ASSERT_TRUE(c.ok()) << c.status();
+    mine.push_back(*c);
+  }
+  PulledBatch bridge;
+  bridge.commits = {{2, c2}};
+  auto r = node_->ApplyPulled(bridge);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto row = node_->Get("organisations", a);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  EXPECT_EQ((*row)->values[0], T("four"));
+  auto records = node_->Conflicts(std::string("organisations"), a);
+  ASSERT_TRUE(records.ok()) << records.status();
+  EXPECT_TRUE(records->empty()) << "a write the winner's line superseded shown as a conflict";
+  // As the colleague holds it once it has this laptop's two writes.
+  PulledBatch theirs;
+  theirs.commits = {{3, mine[0]}, {4, mine[1]}};
+  ASSERT_TRUE(author_->ApplyPulled(theirs).ok());
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
 // A checkpoint's rows hold this device's commits up to its stated head; the
 // ones after it are merged again on top (own_rows_upto), sent or not. The
 // same batch's `purged` names rows the hub deleted and collected for good:

@@ -1,5 +1,7 @@
 // Loading, merging and storing one row: the core every write path shares
 // (local writes, applied commits, replayed local commits after an install).
+#include <set>
+
 #include "store/replica_impl.h"
 
 namespace fieldsync {
@@ -126,6 +128,36 @@ absl::StatusOr<Value> ReplicaMergeRow::CurrentValue(size_t slot) {
 std::string_view ReplicaMergeRow::Column(size_t slot) const {
   if (slot == 0) return kLiveColumn;
   return m_.schema->tables()[tidx_].columns[slot - 1].name;
+}
+
+// The winner's history walked back through this replica's log: each
+// logged write's base and resolved records. A base is older than its write,
+// so the walk stops at versions older than `older`; bounded besides.
+absl::StatusOr<bool> ReplicaMergeRow::SupersededByWinner(size_t slot, const Version& older) {
+  const std::optional<FieldVersion> winner = Current(slot);
+  if (!winner || !(older < winner->version)) return false;
+  const std::string table(m_.schema->tables()[tidx_].name);
+  std::vector<Version> queue = {winner->version};
+  std::set<Version> seen = {winner->version};
+  constexpr size_t kMaxSteps = 256;
+  for (size_t i = 0; i < queue.size() && i < kMaxSteps; ++i) {
+    std::vector<Version> earlier;
+    if (i == 0) {
+      if (winner->base) earlier.push_back(*winner->base);
+    } else {
+      FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> w,
+                          m_.LoggedWrite(queue[i], table, row_, Column(slot)));
+      if (!w) continue;
+      earlier = w->resolves;
+      if (w->base) earlier.push_back(*w->base);
+    }
+    for (const Version& e : earlier) {
+      if (e == older) return true;
+      if (e < older || !seen.insert(e).second) continue;
+      queue.push_back(e);
+    }
+  }
+  return false;
 }
 
 absl::Status ReplicaMergeRow::DropConflicts(size_t slot, const std::optional<Version>& base,
