@@ -434,6 +434,54 @@ TEST_F(ApplyPulledTest, AWriteOnTheWinnersLineComingAfterABootstrapIsNoConflict)
   EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
+// The same through a conflict record: the row installed whole holds a
+// winner whose line this laptop cannot walk (its base never logged here) and
+// a colleague's record based on a write; that write comes afterwards (a
+// bridged chain gap). The record superseded it: no record of its own, as at
+// every replica that applied the log in order, where the record's arrival
+// dropped it (the simulation, every condition on,
+// FIELDSYNC_SIM_SEED=17556111206509224856: LC2 rebuilt, LC3's narrative the
+// base of LC1's record, a record at LC2 alone).
+TEST_F(ApplyPulledTest, AWriteARecordOfTheInstalledRowIsBasedOnComingLaterIsNoConflict) {
+  std::unique_ptr<Replica> other = OpenReplica(dir_.File("other.db"), &clock_);
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const Commit v = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  PulledBatch upto_v;
+  upto_v.commits = {{1, c1}, {2, v}};
+  ASSERT_TRUE(other->ApplyPulled(upto_v).ok());
+  clock_.Advance(1);
+  auto r = other->Write(LocalTxn().Set("organisations", a, {{"name", T("three")}}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  Write(LocalTxn().Set("organisations", a, {{"name", T("four")}}));
+  Write(LocalTxn().Set("organisations", a, {{"name", T("five")}}));
+  PulledBatch record;
+  record.commits = {{5, *r}};
+  ASSERT_TRUE(author_->ApplyPulled(record).ok());
+  auto author_records = author_->Conflicts(std::string("organisations"), a);
+  ASSERT_TRUE(author_records.ok() && author_records->size() == 1u);
+  PulledBatch log;
+  log.commits = {{1, c1}};
+  ASSERT_TRUE(node_->ApplyPulled(log).ok());
+  auto snap = author_->ExportRow("organisations", a);
+  ASSERT_TRUE(snap.ok() && snap->has_value());
+  PulledBatch rebuild;
+  rebuild.reset = true;
+  rebuild.rows = {**snap};
+  rebuild.pushed_cursor = "hub:pushed";
+  rebuild.cursors = {{"hub:pulled", 6}};
+  ASSERT_TRUE(node_->ApplyPulled(rebuild).ok());
+  PulledBatch bridge;
+  bridge.commits = {{2, v}};
+  auto applied = node_->ApplyPulled(bridge);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  auto records = node_->Conflicts(std::string("organisations"), a);
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), 1u) << "a write a held record superseded shown as a conflict";
+  EXPECT_EQ((*records)[0].value, T("three"));
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
 // A checkpoint's rows hold this device's commits up to its stated head; the
 // ones after it are merged again on top (own_rows_upto), sent or not. The
 // same batch's `purged` names rows the hub deleted and collected for good:

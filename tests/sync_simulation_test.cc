@@ -294,7 +294,12 @@ INSTANTIATE_TEST_SUITE_P(
         // lacked, that write among them, older than the field and not its
         // winner's base: a conflict record at LC2 alone (session 27;
         // ApplyPulledTest.AWriteOnTheWinnersLineComingAfterABootstrapIs...).
-        RestoreSeed{17476977506319850681ull, "a write on the winner's line pulled after a rebuild"}));
+        RestoreSeed{17476977506319850681ull, "a write on the winner's line pulled after a rebuild"},
+        // The same through a record: LC2 rebuilt, its copy of the case held
+        // LC1's narrative record based on LC3's write, which came in the
+        // same pass, older than the field: a record at LC2 alone (session
+        // 27; ApplyPulledTest.AWriteARecordOfTheInstalledRowIsBasedOn...).
+        RestoreSeed{17556111206509224856ull, "a write a held record is based on, after a rebuild"}));
 
 // The default run in two shards, one ctest entry each, so that `ctest -j2`
 // runs them on both cores: shard k of the n schedules drawn from the base

@@ -40,11 +40,11 @@ absl::Status MergeRowChange(const TableDef& t, const Commit& c, const RowChange&
     }
     const std::optional<FieldVersion> current = row.Current(si);
     MergeDecision d = DecideField(current, IncomingWrite{incoming, &f.base, &f.resolves});
-    // An older write the winner's line superseded before it reached here
-    // (held inside a row installed whole, its commit pulled later): not
-    // concurrent, whatever the winner's own base is.
+    // An older write the field's winner or one of its records superseded
+    // before it reached here (held inside a row installed whole, its commit
+    // pulled later): not concurrent, whatever the winner's own base is.
     if (d.conflict == ConflictAction::kKeepIncoming) {
-      FS_ASSIGN_OR_RETURN(const bool superseded, row.SupersededByWinner(si, incoming));
+      FS_ASSIGN_OR_RETURN(const bool superseded, row.SupersededHere(si, incoming));
       if (superseded) d.conflict = ConflictAction::kNone;
     }
     if (d.conflict == ConflictAction::kKeepCurrent) {

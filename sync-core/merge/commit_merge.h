@@ -96,11 +96,12 @@ class MergeRow {
   // outlives StoreRow.
   virtual absl::Status Win(size_t slot, const Version& version,
                            const std::optional<Version>& base, const Value& value) = 0;
-  // Whether the field's winner superseded `older` through earlier writes
-  // the store holds (a base, or a resolved record, of a base ... of the
-  // winner). A store that merges every write after its bases (a hub: a
-  // write waits for its base) meets such a write only as a duplicate.
-  virtual absl::StatusOr<bool> SupersededByWinner(size_t /*slot*/, const Version& /*older*/) {
+  // Whether the field's winner or one of its open conflict records
+  // superseded `older` through earlier writes the store holds (a base, or a
+  // resolved record, of a base ... of one of them). A store that merges
+  // every write after its bases (a hub: a write waits for its base) meets
+  // such a write only as a duplicate.
+  virtual absl::StatusOr<bool> SupersededHere(size_t /*slot*/, const Version& /*older*/) {
     return false;
   }
 };
