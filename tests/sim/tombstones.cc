@@ -73,16 +73,19 @@ absl::Status World::TombstoneStep() {
       }
     }
   }
-  if (Unit(field_rng_) < shape_.gc) {
-    FS_ASSIGN_OR_RETURN(hub::GcReport r,
-                        store_->CollectTombstones(shape_.gc_min_age_millis,
-                                                  shape_.gc_stale_after_millis, "sim"));
-    ++gc_runs_;
-    collected_ += r.tombstones;
-    rebuilt_ += r.rebuilt.size();
-    absl::StrAppend(&trail_, " gc ", r.tombstones, "/", r.rebuilt.size());
-  }
+  if (Unit(field_rng_) < shape_.gc) return Collect("gc").status();
   return absl::OkStatus();
+}
+
+absl::StatusOr<hub::GcReport> World::Collect(const char* label) {
+  FS_ASSIGN_OR_RETURN(hub::GcReport r,
+                      store_->CollectTombstones(shape_.gc_min_age_millis,
+                                                shape_.gc_stale_after_millis, "sim"));
+  ++gc_runs_;
+  collected_ += r.tombstones;
+  rebuilt_ += r.rebuilt.size();
+  absl::StrAppend(&trail_, " ", label, " ", r.tombstones, "/", r.rebuilt.size());
+  return r;
 }
 
 void World::AllBack() {
@@ -117,13 +120,7 @@ absl::Status World::CollectAgainAfterRestore() {
   // Every laptop's cursor at the log's head acknowledged, then gc.
   FS_RETURN_IF_ERROR(round("before the collection after the restore"));
   clock_.Advance(shape_.gc_min_age_millis);
-  FS_ASSIGN_OR_RETURN(hub::GcReport r,
-                      store_->CollectTombstones(shape_.gc_min_age_millis,
-                                                shape_.gc_stale_after_millis, "sim"));
-  ++gc_runs_;
-  collected_ += r.tombstones;
-  rebuilt_ += r.rebuilt.size();
-  absl::StrAppend(&trail_, " gc-after-restore ", r.tombstones, "/", r.rebuilt.size());
+  FS_ASSIGN_OR_RETURN(hub::GcReport r, Collect("gc-after-restore"));
   if (!r.rebuilt.empty()) {
     return absl::InternalError(absl::StrCat("the collection after the liveness rounds would "
                                             "rebuild ", r.rebuilt.size(), " laptops, every one "

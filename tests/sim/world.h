@@ -269,6 +269,8 @@ class World {
   // step: laptops back, one away, a case deleted by its maker, the hub's
   // gc, as the shape draws them.
   absl::Status TombstoneStep();
+  // The hub's gc at the shape's limits, counted and said in the trail.
+  absl::StatusOr<hub::GcReport> Collect(const char* label);
   // Liveness: every laptop back; the officer discards the work set aside
   // on each laptop.
   void AllBack();
