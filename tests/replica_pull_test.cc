@@ -23,6 +23,22 @@ class ApplyPulledTest : public ::testing::Test {
     return c.ok() ? *c : Commit{};
   }
 
+  // The node holds the row's creation `c1` from the log, then is rebuilt
+  // from the hub's state (a bootstrap: the author's row, at head `head`).
+  void LoggedThenRebuilt(const Commit& c1, const RowId& row, int64_t head) {
+    PulledBatch log;
+    log.commits = {{1, c1}};
+    ASSERT_TRUE(node_->ApplyPulled(log).ok());
+    auto snap = author_->ExportRow("organisations", row);
+    ASSERT_TRUE(snap.ok() && snap->has_value());
+    PulledBatch rebuild;
+    rebuild.reset = true;
+    rebuild.rows = {**snap};
+    rebuild.pushed_cursor = "hub:pushed";
+    rebuild.cursors = {{"hub:pulled", head}};
+    ASSERT_TRUE(node_->ApplyPulled(rebuild).ok());
+  }
+
   TempDir dir_;
   FakeClock clock_;
   std::unique_ptr<Replica> author_;
@@ -399,17 +415,7 @@ TEST_F(ApplyPulledTest, AWriteOnTheWinnersLineComingAfterABootstrapIsNoConflict)
   const RowId a = Id16::NewRandom();
   const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
   const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
-  PulledBatch log;
-  log.commits = {{1, c1}};
-  ASSERT_TRUE(node_->ApplyPulled(log).ok());
-  auto snap = author_->ExportRow("organisations", a);
-  ASSERT_TRUE(snap.ok() && snap->has_value());
-  PulledBatch rebuild;
-  rebuild.reset = true;
-  rebuild.rows = {**snap};
-  rebuild.pushed_cursor = "hub:pushed";
-  rebuild.cursors = {{"hub:pulled", 2}};
-  ASSERT_TRUE(node_->ApplyPulled(rebuild).ok());
+  LoggedThenRebuilt(c1, a, 2);
   std::vector<Commit> mine;
   for (const char* name : {"three", "four"}) {
     clock_.Advance(10);
@@ -460,17 +466,7 @@ TEST_F(ApplyPulledTest, AWriteARecordOfTheInstalledRowIsBasedOnComingLaterIsNoCo
   ASSERT_TRUE(author_->ApplyPulled(record).ok());
   auto author_records = author_->Conflicts(std::string("organisations"), a);
   ASSERT_TRUE(author_records.ok() && author_records->size() == 1u);
-  PulledBatch log;
-  log.commits = {{1, c1}};
-  ASSERT_TRUE(node_->ApplyPulled(log).ok());
-  auto snap = author_->ExportRow("organisations", a);
-  ASSERT_TRUE(snap.ok() && snap->has_value());
-  PulledBatch rebuild;
-  rebuild.reset = true;
-  rebuild.rows = {**snap};
-  rebuild.pushed_cursor = "hub:pushed";
-  rebuild.cursors = {{"hub:pulled", 6}};
-  ASSERT_TRUE(node_->ApplyPulled(rebuild).ok());
+  LoggedThenRebuilt(c1, a, 6);
   PulledBatch bridge;
   bridge.commits = {{2, v}};
   auto applied = node_->ApplyPulled(bridge);
