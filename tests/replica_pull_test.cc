@@ -23,6 +23,22 @@ class ApplyPulledTest : public ::testing::Test {
     return c.ok() ? *c : Commit{};
   }
 
+  // The node holds the row's creation `c1` from the log, then is rebuilt
+  // from the hub's state (a bootstrap: the author's row, at head `head`).
+  void LoggedThenRebuilt(const Commit& c1, const RowId& row, int64_t head) {
+    PulledBatch log;
+    log.commits = {{1, c1}};
+    ASSERT_TRUE(node_->ApplyPulled(log).ok());
+    auto snap = author_->ExportRow("organisations", row);
+    ASSERT_TRUE(snap.ok() && snap->has_value());
+    PulledBatch rebuild;
+    rebuild.reset = true;
+    rebuild.rows = {**snap};
+    rebuild.pushed_cursor = "hub:pushed";
+    rebuild.cursors = {{"hub:pulled", head}};
+    ASSERT_TRUE(node_->ApplyPulled(rebuild).ok());
+  }
+
   TempDir dir_;
   FakeClock clock_;
   std::unique_ptr<Replica> author_;
@@ -383,6 +399,83 @@ TEST_F(ApplyPulledTest, UnpushedLocalWorkSurvivesResetsAndInstalledRows) {
   auto services = node_->ListRows("services", false);
   ASSERT_TRUE(services.ok());
   EXPECT_TRUE(services->empty());
+}
+
+// A laptop rebuilt from the hub's state (a bootstrap: rows at position 0)
+// holds a colleague's write inside a row, not in its log, and writes twice
+// over it. The colleague's next commit then brings the earlier ones this
+// laptop's chain of it lacks (hub/pull_plan.cc bridges the chain with their
+// bodies), that write among them: older than the field, and not the base of
+// its winner, but the base of the winner's base. It is on the winner's line,
+// superseded here, never concurrent; taken as concurrent it became a
+// conflict record on this laptop alone (the simulation, every condition on,
+// FIELDSYNC_SIM_SEED=17476977506319850681: LC2 rebuilt after a collection,
+// LC1's assigned officer a record at LC2, not at LC1 nor at the hub).
+TEST_F(ApplyPulledTest, AWriteOnTheWinnersLineComingAfterABootstrapIsNoConflict) {
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const Commit c2 = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  LoggedThenRebuilt(c1, a, 2);
+  std::vector<Commit> mine;
+  for (const char* name : {"three", "four"}) {
+    clock_.Advance(10);
+    auto c = node_->Write(LocalTxn().Set("organisations", a, {{"name", T(name)}}));
+    ASSERT_TRUE(c.ok()) << c.status();
+    mine.push_back(*c);
+  }
+  PulledBatch bridge;
+  bridge.commits = {{2, c2}};
+  auto r = node_->ApplyPulled(bridge);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto row = node_->Get("organisations", a);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  EXPECT_EQ((*row)->values[0], T("four"));
+  auto records = node_->Conflicts(std::string("organisations"), a);
+  ASSERT_TRUE(records.ok()) << records.status();
+  EXPECT_TRUE(records->empty()) << "a write the winner's line superseded shown as a conflict";
+  // As the colleague holds it once it has this laptop's two writes.
+  PulledBatch theirs;
+  theirs.commits = {{3, mine[0]}, {4, mine[1]}};
+  ASSERT_TRUE(author_->ApplyPulled(theirs).ok());
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
+}
+
+// The same through a conflict record: the row installed whole holds a
+// winner whose line this laptop cannot walk (its base never logged here) and
+// a colleague's record based on a write; that write comes afterwards (a
+// bridged chain gap). The record superseded it: no record of its own, as at
+// every replica that applied the log in order, where the record's arrival
+// dropped it (the simulation, every condition on,
+// FIELDSYNC_SIM_SEED=17556111206509224856: LC2 rebuilt, LC3's narrative the
+// base of LC1's record, a record at LC2 alone).
+TEST_F(ApplyPulledTest, AWriteARecordOfTheInstalledRowIsBasedOnComingLaterIsNoConflict) {
+  std::unique_ptr<Replica> other = OpenReplica(dir_.File("other.db"), &clock_);
+  const RowId a = Id16::NewRandom();
+  const Commit c1 = Write(LocalTxn().Create("organisations", a, {{"name", T("one")}}));
+  const Commit v = Write(LocalTxn().Set("organisations", a, {{"name", T("two")}}));
+  PulledBatch upto_v;
+  upto_v.commits = {{1, c1}, {2, v}};
+  ASSERT_TRUE(other->ApplyPulled(upto_v).ok());
+  clock_.Advance(1);
+  auto r = other->Write(LocalTxn().Set("organisations", a, {{"name", T("three")}}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  Write(LocalTxn().Set("organisations", a, {{"name", T("four")}}));
+  Write(LocalTxn().Set("organisations", a, {{"name", T("five")}}));
+  PulledBatch record;
+  record.commits = {{5, *r}};
+  ASSERT_TRUE(author_->ApplyPulled(record).ok());
+  auto author_records = author_->Conflicts(std::string("organisations"), a);
+  ASSERT_TRUE(author_records.ok() && author_records->size() == 1u);
+  LoggedThenRebuilt(c1, a, 6);
+  PulledBatch bridge;
+  bridge.commits = {{2, v}};
+  auto applied = node_->ApplyPulled(bridge);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  auto records = node_->Conflicts(std::string("organisations"), a);
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), 1u) << "a write a held record superseded shown as a conflict";
+  EXPECT_EQ((*records)[0].value, T("three"));
+  EXPECT_EQ(Digest(*node_), Digest(*author_));
 }
 
 // A checkpoint's rows hold this device's commits up to its stated head; the

@@ -39,7 +39,14 @@ absl::Status MergeRowChange(const TableDef& t, const Commit& c, const RowChange&
       FS_RETURN_IF_ERROR(row.DropConflicts(si, f.base, f.resolves));
     }
     const std::optional<FieldVersion> current = row.Current(si);
-    const MergeDecision d = DecideField(current, IncomingWrite{incoming, &f.base, &f.resolves});
+    MergeDecision d = DecideField(current, IncomingWrite{incoming, &f.base, &f.resolves});
+    // An older write the field's winner or one of its records superseded
+    // before it reached here (held inside a row installed whole, its commit
+    // pulled later): not concurrent, whatever the winner's own base is.
+    if (d.conflict == ConflictAction::kKeepIncoming) {
+      FS_ASSIGN_OR_RETURN(const bool superseded, row.SupersededHere(si, incoming));
+      if (superseded) d.conflict = ConflictAction::kNone;
+    }
     if (d.conflict == ConflictAction::kKeepCurrent) {
       FS_ASSIGN_OR_RETURN(Value replaced, row.CurrentValue(si));
       FS_RETURN_IF_ERROR(row.KeepConflict(si, current->version, current->base, replaced));

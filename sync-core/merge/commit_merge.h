@@ -96,6 +96,14 @@ class MergeRow {
   // outlives StoreRow.
   virtual absl::Status Win(size_t slot, const Version& version,
                            const std::optional<Version>& base, const Value& value) = 0;
+  // Whether the field's winner or one of its open conflict records
+  // superseded `older` through earlier writes the store holds (a base, or a
+  // resolved record, of a base ... of one of them). A store that merges
+  // every write after its bases (a hub: a write waits for its base) meets
+  // such a write only as a duplicate.
+  virtual absl::StatusOr<bool> SupersededHere(size_t /*slot*/, const Version& /*older*/) {
+    return false;
+  }
 };
 
 // The storage a merge needs, inside one write transaction the caller holds.

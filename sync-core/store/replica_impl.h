@@ -334,6 +334,7 @@ class ReplicaMergeRow : public MergeRow {
                             const std::optional<Version>& base, const Value& value) override;
   absl::Status Win(size_t slot, const Version& version, const std::optional<Version>& base,
                    const Value& value) override;
+  absl::StatusOr<bool> SupersededHere(size_t slot, const Version& older) override;
 
   size_t tidx() const { return tidx_; }
   const RowId& row() const { return row_; }

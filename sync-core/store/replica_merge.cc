@@ -1,5 +1,7 @@
 // Loading, merging and storing one row: the core every write path shares
 // (local writes, applied commits, replayed local commits after an install).
+#include <set>
+
 #include "store/replica_impl.h"
 
 namespace fieldsync {
@@ -126,6 +128,46 @@ absl::StatusOr<Value> ReplicaMergeRow::CurrentValue(size_t slot) {
 std::string_view ReplicaMergeRow::Column(size_t slot) const {
   if (slot == 0) return kLiveColumn;
   return m_.schema->tables()[tidx_].columns[slot - 1].name;
+}
+
+// The field's history walked back through this replica's log, from its
+// winner and from each of its open conflict records (their bases known from
+// the row and the records, then each logged write's base and resolved
+// versions). A base is older than its write, so the walk stops at versions
+// older than `older`; bounded besides.
+absl::StatusOr<bool> ReplicaMergeRow::SupersededHere(size_t slot, const Version& older) {
+  const std::optional<FieldVersion> winner = Current(slot);
+  if (!winner || !(older < winner->version)) return false;
+  const TableDef& t = m_.schema->tables()[tidx_];
+  std::vector<std::pair<Version, std::optional<Version>>> held = {{winner->version, winner->base}};
+  if (rs_->slots[slot].conflicts > 0) {
+    FS_ASSIGN_OR_RETURN(std::vector<InstalledRecord> records, m_.HeldRecords(t, row_));
+    for (const InstalledRecord& r : records) {
+      if (r.slot == slot && older < r.version) held.emplace_back(r.version, r.base);
+    }
+  }
+  std::vector<Version> queue;
+  std::set<Version> seen;
+  auto follow = [&](const Version& e) {
+    if (older < e && seen.insert(e).second) queue.push_back(e);
+  };
+  for (const auto& [v, base] : held) {
+    if (base && *base == older) return true;
+    if (base) follow(*base);
+  }
+  constexpr size_t kMaxSteps = 256;
+  for (size_t i = 0; i < queue.size() && i < kMaxSteps; ++i) {
+    FS_ASSIGN_OR_RETURN(std::optional<FieldWrite> w,
+                        m_.LoggedWrite(queue[i], t.name, row_, Column(slot)));
+    if (!w) continue;
+    std::vector<Version> earlier = w->resolves;
+    if (w->base) earlier.push_back(*w->base);
+    for (const Version& e : earlier) {
+      if (e == older) return true;
+      follow(e);
+    }
+  }
+  return false;
 }
 
 absl::Status ReplicaMergeRow::DropConflicts(size_t slot, const std::optional<Version>& base,

@@ -269,10 +269,15 @@ class World {
   // step: laptops back, one away, a case deleted by its maker, the hub's
   // gc, as the shape draws them.
   absl::Status TombstoneStep();
+  // The hub's gc at the shape's limits, counted and said in the trail.
+  absl::StatusOr<hub::GcReport> Collect(const char* label);
   // Liveness: every laptop back; the officer discards the work set aside
   // on each laptop.
   void AllBack();
   absl::Status ResolveSetAside();
+  // After the liveness rounds, where the hub was put back to before one of
+  // its collections: its next collection, and the passes that take it.
+  absl::Status CollectAgainAfterRestore();
   // The set-aside work of every laptop: each with a code and a reason, and
   // (every clock within the tolerance) one that gc explains.
   absl::Status CheckSetAside();
