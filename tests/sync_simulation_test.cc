@@ -162,6 +162,10 @@ struct RestoreSeed {
   const char* what;
 };
 
+// The seed in the test's name (ctest lists it), not the struct's bytes: a
+// name that held the text's address changed with the binary's layout.
+void PrintTo(const RestoreSeed& s, std::ostream* os) { *os << "seed " << s.seed; }
+
 // One regression seed's schedule, with the conditions of `without` held
 // back: its totals, after a failure naming the seed if it did not pass.
 World::Totals RunRegressionSeed(const RestoreSeed& seed, const char* without,
