@@ -218,8 +218,20 @@ void CommitRefusals::Repeat(const std::vector<Commit>& commits,
     r.code = it->second;
     r.reason = absl::StrCat("commit ", commits[i].Name(), " was refused by the hub in an earlier "
                             "push (", sync::RefusalCodeName(it->second), ")");
+    if (auto n = named_again_.find(commits[i].seq); n != named_again_.end()) {
+      r.never_coming = n->second;
+    }
     out_.push_back(std::move(r));
   }
+}
+
+bool CommitRefusals::EarlierColleagueRefused(uint64_t seq) const {
+  auto it = earlier_.find(seq);
+  return it != earlier_.end() && it->second == sync::RefusalCode::kColleagueRefused;
+}
+
+void CommitRefusals::NameAgain(uint64_t seq, std::vector<Version> never_coming) {
+  named_again_[seq] = std::move(never_coming);
 }
 
 std::vector<sync::CommitRefusal> CommitRefusals::Take() {

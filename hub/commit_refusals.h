@@ -65,6 +65,13 @@ class CommitRefusals {
   // one (duplicates now; the node did not get that answer) named again.
   void Repeat(const std::vector<Commit>& commits, const std::vector<ApplyOutcome>& outcomes);
 
+  // Whether `seq` was refused COLLEAGUE_REFUSED in an earlier push; the
+  // versions it names that will never come, judged again in this push's
+  // transaction, for its Repeat (else a refusal named again names none:
+  // attack review 27, MED 2).
+  bool EarlierColleagueRefused(uint64_t seq) const;
+  void NameAgain(uint64_t seq, std::vector<Version> never_coming);
+
   // Every refusal of the push, in seq order.
   std::vector<sync::CommitRefusal> Take();
 
@@ -72,6 +79,7 @@ class CommitRefusals {
   DeviceId device_;
   std::map<uint64_t, uint64_t> versions_;  // HLC written -> seq of the refused commit
   std::map<uint64_t, sync::RefusalCode> earlier_;  // seq -> code, refused before this push
+  std::map<uint64_t, std::vector<Version>> named_again_;  // seq -> never_coming
   std::map<std::pair<std::string, RowId>, uint64_t> created_;  // row -> seq that created it
   std::vector<sync::CommitRefusal> out_;
 };

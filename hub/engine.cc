@@ -397,6 +397,18 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
           if (!taken) break;
         }
       }
+      // A commit refused COLLEAGUE_REFUSED before, pushed again (its answer
+      // lost, or acknowledged work a restore lost and the laptop doubts):
+      // the versions that will never come are named again.
+      if (refusals && !origin.relayed) {
+        auto held = [&](const Version& v) { return rows.Knows(v); };
+        for (const Commit& c : commits) {
+          if (!refusals->EarlierColleagueRefused(c.seq)) continue;
+          FS_ASSIGN_OR_RETURN(std::optional<sync::CommitRefusal> d,
+                              colleagues.NeverComing(hub, c, held));
+          if (d) refusals->NameAgain(c.seq, std::move(d->never_coming));
+        }
+      }
       FS_RETURN_IF_ERROR(hub.Prefetch(ReadsOf(commits, records)));
       FS_ASSIGN_OR_RETURN(r, MergeCommits(rows, commits, &hooks));
       // The log chain, in the same transaction as the entries it hashes.

@@ -57,6 +57,23 @@ class HubCallingAHeldVersionLost : public sync::ForwardingTransport {
   const Version named_;
 };
 
+// The hub's answer to the first push that carries commits lost: the push
+// reaches the hub, the laptop gets UNAVAILABLE instead of the answer.
+class AnswerLostOnce : public sync::ForwardingTransport {
+ public:
+  explicit AnswerLostOnce(sync::Transport& real) : ForwardingTransport(real) {}
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    absl::StatusOr<sync::PushOutcome> out = ForwardingTransport::Push(req);
+    if (lost_ || req.commits.empty()) return out;
+    lost_ = true;
+    return absl::UnavailableError("the link was cut before the hub's answer");
+  }
+  bool lost() const { return lost_; }
+
+ private:
+  bool lost_ = false;
+};
+
 class SyncRefusalsTest : public SyncTest {
  protected:
   // New laptops lc1 and lc2 of LC: lc1 opens cases `b` and `c`; lc2 edits
@@ -327,6 +344,28 @@ TEST_F(SyncRefusalsTest, AColleagueRefusedNamingAVersionPulledSinceTheHubLastWen
   ASSERT_TRUE(node::ops::DiscardSetAside(lc1.replica(), seq, 1).ok());
   EXPECT_EQ(lc1.Read("cases", b, "status").value, Value::Text("assisting"))
       << "lc2's write, which the hub holds, was dropped on the hub's word";
+}
+
+// lc1's push of its edit over revoked lc2's version is refused, but the
+// answer is lost (the link cut after the hub answered); the next pass sends
+// the commit again and the hub names its earlier refusal: that answer names
+// the version too, so a discard puts the field back past it. Before, the
+// answer named again named none, and the discard left lc2's lost value at
+// lc1 alone (attack review 27, MED 2).
+TEST_F(SyncRefusalsTest, AColleagueRefusedWhoseAnswerWasLostNamesTheVersionWhenPushedAgain) {
+  FS_SKIP_ON_POSTGRES("puts hub.db back from a copy");
+  const Story s = EditOverARevokedColleaguesVersion();
+  harness::LocalNode& lc1 = *s.lc1;
+  AnswerLostOnce cut(lc1.client().transport());
+  (void)sync::RunPass(cut, lc1.replica(), *lc1.keys(), lc1.credential(), {});
+  ASSERT_TRUE(cut.lost()) << "no push answer was lost";
+  ASSERT_TRUE(Must(lc1.replica().SetAsideList()).empty()) << "set aside from a lost answer";
+  const SetAsideRow aside = OneColleagueRefused(lc1);
+  ASSERT_EQ(aside.never_coming.size(), 1u) << "the refusal named again names no version";
+  EXPECT_EQ(aside.never_coming[0].device, s.lc2->replica().device_id());
+  ASSERT_TRUE(node::ops::DiscardSetAside(lc1.replica(), aside.seq, 1).ok());
+  EXPECT_EQ(lc1.Read("cases", s.b, "status").value, Value::Text("intake"))
+      << "lc2's lost value is still shown at lc1";
 }
 
 }  // namespace
