@@ -145,6 +145,22 @@ class SyncRefusalsTest : public SyncTest {
     EXPECT_EQ(again.set_aside, 0u) << again.set_aside_reason;
   }
 
+  // Three laptops of LC, lc1 opening case b, all synced.
+  struct Office3 {
+    harness::LocalNode* lc1;
+    harness::LocalNode* lc2;
+    harness::LocalNode* lc4;
+    RowId b;
+  };
+  Office3 ThreeLaptopsAndACase() {
+    Office3 o{&AddNode("LC"), &AddNode("LC"), &AddNode("LC"), {}};
+    o.b = NewCase(o.lc1->replica(), "LC", "Lò Thị Mai");
+    MustSync(*o.lc1);
+    MustSync(*o.lc2);
+    MustSync(*o.lc4);
+    return o;
+  }
+
   // The hub put back from `backup`, and `revoked` revoked there.
   void PutBackAndRevoke(const std::string& backup, harness::LocalNode& revoked) {
     PutHubFileBack(backup);
@@ -238,12 +254,9 @@ TEST_F(SyncRefusalsTest, AnEditOverARevokedColleaguesVersionKeptByTheOfficerLand
 // silently and for good (attack review 26, H-MED 1).
 TEST_F(SyncRefusalsTest, ADiscardOverARevokedColleaguesVersionKeepsAnotherColleaguesFieldItStoodOn) {
   FS_SKIP_ON_POSTGRES("puts hub.db back from a copy");
-  harness::LocalNode& lc1 = AddNode("LC");
-  harness::LocalNode& lc2 = AddNode("LC");
-  harness::LocalNode& lc4 = AddNode("LC");
-  const RowId b = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
-  MustSync(lc1);
-  MustSync(lc4);
+  const Office3 o = ThreeLaptopsAndACase();
+  harness::LocalNode &lc1 = *o.lc1, &lc2 = *o.lc2, &lc4 = *o.lc4;
+  const RowId b = o.b;
   SetField(lc4.replica(), "cases", b, "assigned_officer", Value::Text("Giàng A Páo"));
   MustSync(lc4);
   MustSync(lc2);
@@ -279,13 +292,9 @@ TEST_F(SyncRefusalsTest, ADiscardOverARevokedColleaguesVersionKeepsAnotherCollea
 // H-LOW 1).
 TEST_F(SyncRefusalsTest, AResolutionOfARevokedColleaguesRecordKeptByTheOfficerLeavesNoRecord) {
   FS_SKIP_ON_POSTGRES("puts hub.db back from a copy");
-  harness::LocalNode& lc1 = AddNode("LC");
-  harness::LocalNode& lc2 = AddNode("LC");
-  harness::LocalNode& lc4 = AddNode("LC");
-  const RowId b = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
-  MustSync(lc1);
-  MustSync(lc2);
-  MustSync(lc4);
+  const Office3 o = ThreeLaptopsAndACase();
+  harness::LocalNode &lc1 = *o.lc1, &lc2 = *o.lc2, &lc4 = *o.lc4;
+  const RowId b = o.b;
   const std::string backup = CopyHubFile("backup.db");
   SetField(lc2.replica(), "cases", b, "status", Value::Text("assisting"));
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
