@@ -38,6 +38,27 @@ case "$(getent passwd fieldsync-pg | cut -d: -f7)" in
   *) fail "fieldsync-pg has a login shell" ;;
 esac
 
+# A test cluster runs without fsync, but ALTER SYSTEM can turn it on again
+# (fieldsync-bench-hubstore --pg-fsync on): the settings are in its
+# postgresql.conf, not on the server's command line, which would outrank
+# postgresql.auto.conf and keep them off whatever was asked (session 28).
+pgsettings() {
+  psql -X -At -h "$dir/cluster" -U fieldsync fieldsync -c \
+    "SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')"
+}
+[ "$(pgsettings)" = "fsync=off full_page_writes=off synchronous_commit=off" ] ||
+  fail "a test cluster runs with $(pgsettings)"
+for s in fsync synchronous_commit full_page_writes; do
+  psql -X -q -h "$dir/cluster" -U fieldsync fieldsync -c "ALTER SYSTEM SET $s = on" >/dev/null
+done
+psql -X -q -h "$dir/cluster" -U fieldsync fieldsync -c "SELECT pg_reload_conf()" >/dev/null
+for _ in $(seq 50); do
+  [ "$(pgsettings)" = "fsync=on full_page_writes=on synchronous_commit=on" ] && break
+  sleep 0.1
+done
+[ "$(pgsettings)" = "fsync=on full_page_writes=on synchronous_commit=on" ] ||
+  fail "ALTER SYSTEM did not turn fsync on: $(pgsettings)"
+
 # The cluster's user cannot touch the control files.
 if runuser -u fieldsync-pg -- bash -c "echo root >'$dir/user'" 2>/dev/null; then
   fail "fieldsync-pg could rewrite $dir/user"

@@ -127,11 +127,23 @@ fieldsync_pg_start() {
     fieldsync_pg_stop "$dir"
     return 1
   fi
-  # Socket only (listen_addresses empty), in DIR/cluster; no durability
-  # needed for tests (fsync off: a crash of the machine loses a test
-  # cluster only). The server's log is the cluster user's, in DIR/cluster.
+  # No durability needed for tests (fsync off: a crash of the machine
+  # loses a test cluster only), set in the cluster's postgresql.conf (by its
+  # user: the file is its), not on the command line, so that ALTER SYSTEM
+  # can turn it on again (fieldsync-bench-hubstore's --pg-fsync on: a
+  # setting given on the command line outranks postgresql.auto.conf, and
+  # the benchmark's figures were taken without fsync until session 28).
+  if ! printf '%s\n' "# tools/lib/postgres.sh: a test cluster (ALTER SYSTEM may override these)" \
+       "fsync = off" "synchronous_commit = off" "full_page_writes = off" |
+       fieldsync_pg_as "$user" tee -a "$run/data/postgresql.conf" >/dev/null; then
+    echo "error: could not write the test settings into $run/data/postgresql.conf" >&2
+    fieldsync_pg_stop "$dir"
+    return 1
+  fi
+  # Socket only (listen_addresses empty), in DIR/cluster. The server's log
+  # is the cluster user's, in DIR/cluster.
   if ! fieldsync_pg_as "$user" "$bin/pg_ctl" -D "$run/data" -l "$run/server.log" -w -t 60 \
-       -o "-c listen_addresses='' -k $run -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+       -o "-c listen_addresses='' -k $run" \
        start >/dev/null 2>&1; then
     echo "error: the PostgreSQL server did not start: $(tail -n 1 "$run/server.log" 2>/dev/null)" >&2
     fieldsync_pg_stop "$dir"

@@ -6,6 +6,7 @@
 // and talk without a network: what differs between the two runs is the
 // store alone. docs/PERFORMANCE.md, "The hub's two stores".
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -175,6 +176,11 @@ absl::StatusOr<Figures> Measure(const Settings& s, TimedHub& hub, const std::str
     FS_RETURN_IF_ERROR(n->WriteCases(0, s.pusher_cases));
     nodes.push_back(std::move(n));
   }
+  // Said before the clock starts (a profile of the store's statements,
+  // docs/PERFORMANCE.md, starts its count of the pushers here).
+  std::printf("  [%s] %lld nodes enrolled, %lld cases each written: pushing at once\n", name,
+              static_cast<long long>(s.pushers), static_cast<long long>(s.pusher_cases));
+  std::fflush(stdout);
   std::vector<absl::Status> results(nodes.size());
   const int64_t before = hub.push_nanos();
   const bench::Clock::time_point t0 = bench::Clock::now();
@@ -229,6 +235,27 @@ absl::StatusOr<Figures> RunPostgres(const Settings& s, const std::string& dir) {
           absl::StrCat("ALTER SYSTEM SET full_page_writes = ", on),
           std::string("SELECT pg_reload_conf()")}) {
       FS_RETURN_IF_ERROR(admin->Command(sql).status());
+    }
+    // Checked, from a new connection once the server has read its
+    // configuration again: until session 28 the cluster's command line
+    // (tools/lib/postgres.sh) outranked ALTER SYSTEM and every run was
+    // without fsync whatever this flag said.
+    std::string now;
+    for (int tries = 0; tries < 50; ++tries) {
+      FS_ASSIGN_OR_RETURN(std::unique_ptr<hub::pg::Connection> check,
+                          hub::pg::Connection::Open(cluster->socket_dir()));
+      FS_ASSIGN_OR_RETURN(hub::pg::Result r,
+                          check->Exec("SELECT current_setting('fsync'), "
+                                      "current_setting('synchronous_commit'), "
+                                      "current_setting('full_page_writes')"));
+      now = absl::StrCat(r.Bytes(0, 0), " ", r.Bytes(0, 1), " ", r.Bytes(0, 2));
+      if (now == absl::StrCat(on, " ", on, " ", on)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (now != absl::StrCat(on, " ", on, " ", on)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the cluster's fsync, synchronous_commit and full_page_writes are ", now, ", not ",
+          on, " as --pg-fsync asks (is one set on the server's command line?)"));
     }
   }
   testing::PgDatabase db;
