@@ -714,6 +714,52 @@ TEST_F(ScopeRulesTest, ADeleteIsMarkedWhereTheLogDeletedIt) {
   EXPECT_TRUE(Sees("LC", "cases", kase_));
 }
 
+// VisibleRows reads the persons named by an office's cases one by one up to
+// 64 of them, and from the table's entries beyond (a store a round trip
+// away): the same rows either way -- those named by a case it sees that the
+// hub holds an entry of, and its own.
+TEST_F(ScopeRulesTest, ThePersonsNamedByAnOfficesCasesAreTheSameFewOrMany) {
+  for (const int cases : {10, 100}) {
+    MemoryScopeData data;
+    Scope scope(data);
+    std::vector<RowId> expected;
+    int64_t position = 0;
+    for (int i = 0; i < cases; ++i) {
+      const RowId person = RowId::NewRandom(), kase = RowId::NewRandom();
+      // Every third person is held (another office's: seen through the
+      // case alone); the others are named but never written.
+      if (i % 3 == 0) {
+        const Commit p = Write("persons", person, {{"province", Value::Text("HG")}});
+        ASSERT_TRUE(scope.CheckWritable("HG", p).ok());
+        data.rows[{"persons", person}][std::string(kLiveColumn)] = Value::Int(1);
+        data.rows[{"persons", person}]["province"] = Value::Text("HG");
+        ASSERT_TRUE(scope.Record(p, ++position).ok());
+        expected.push_back(person);
+      }
+      const Commit c = Write("cases", kase, {{"province", Value::Text("LC")},
+                                             {"person_id", Value::Bytes(std::string(
+                                                               person.view()))}});
+      ASSERT_TRUE(scope.CheckWritable("LC", c).ok());
+      data.rows[{"cases", kase}][std::string(kLiveColumn)] = Value::Int(1);
+      data.rows[{"cases", kase}]["province"] = Value::Text("LC");
+      data.rows[{"cases", kase}]["person_id"] = Value::Bytes(std::string(person.view()));
+      ASSERT_TRUE(scope.Record(c, ++position).ok());
+    }
+    // And a person of LC's own that no case names.
+    const RowId own = RowId::NewRandom();
+    const Commit o = Write("persons", own, {{"province", Value::Text("LC")}});
+    data.rows[{"persons", own}][std::string(kLiveColumn)] = Value::Int(1);
+    data.rows[{"persons", own}]["province"] = Value::Text("LC");
+    ASSERT_TRUE(scope.Record(o, ++position).ok());
+    expected.push_back(own);
+    std::sort(expected.begin(), expected.end());
+    absl::StatusOr<std::vector<RowId>> seen = scope.VisibleRows("LC", "persons");
+    ASSERT_TRUE(seen.ok()) << seen.status();
+    EXPECT_EQ(*seen, expected) << cases << " cases";
+    EXPECT_EQ(*scope.VisibleRows("QN", "persons"), std::vector<RowId>{}) << cases << " cases";
+  }
+}
+
 TEST_F(ScopeRulesTest, AScopeOverASnapshotRecordsNothing) {
   Scope snapshot(static_cast<HubReadTxn&>(data_));
   const Commit c = Write("cases", kase_, {{"province", Value::Text("LC")}});
