@@ -29,22 +29,26 @@ absl::StatusOr<std::vector<RegisteredDevice>> ReadRegistry(Connection& conn) {
 }
 
 absl::StatusOr<OfficeRecords> ReadOfficeRecords(Connection& conn, const std::string& province) {
+  // The membership records (part 0, in the order stored) and the revoked
+  // devices (part 1) in one statement: one snapshot, one round trip (every
+  // call of every node reads them, HubEngine::Authenticate).
   OfficeRecords out;
   FS_ASSIGN_OR_RETURN(
-      Result m, conn.Exec("SELECT bytes, stored_at FROM hub_keys WHERE kind = $1 AND "
-                          "province = $2 ORDER BY seq",
+      Result r, conn.Exec("SELECT 0 AS part, bytes, stored_at, seq FROM hub_keys WHERE kind = $1 "
+                          "AND province = $2 UNION ALL SELECT 1, device, NULL, NULL FROM "
+                          "hub_nodes WHERE province = $2 AND revoked_at IS NOT NULL ORDER BY "
+                          "part, seq",
                           {Param::Int(static_cast<int64_t>(crypto::KeyRecordKind::kMembership)),
                            Param::Text(province)}));
-  for (int i = 0; i < m.rows(); ++i) {
-    FS_ASSIGN_OR_RETURN(const int64_t at, m.Int(i, 1));
-    out.membership.emplace_back(m.Bytes(i, 0), at);
-  }
-  FS_ASSIGN_OR_RETURN(Result r, conn.Exec("SELECT device FROM hub_nodes WHERE province = $1 "
-                                          "AND revoked_at IS NOT NULL",
-                                          {Param::Text(province)}));
   for (int i = 0; i < r.rows(); ++i) {
-    FS_ASSIGN_OR_RETURN(DeviceId d, Id16::FromBytes(r.Bytes(i, 0), "node device"));
-    out.revoked.insert(d);
+    FS_ASSIGN_OR_RETURN(const int64_t part, r.Int(i, 0));
+    if (part == 0) {
+      FS_ASSIGN_OR_RETURN(const int64_t at, r.Int(i, 2));
+      out.membership.emplace_back(r.Bytes(i, 1), at);
+    } else {
+      FS_ASSIGN_OR_RETURN(DeviceId d, Id16::FromBytes(r.Bytes(i, 1), "node device"));
+      out.revoked.insert(d);
+    }
   }
   return out;
 }
