@@ -6,10 +6,6 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <functional>
-#include <memory>
-#include <optional>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
@@ -72,37 +68,6 @@ absl::StatusOr<NodeInfo> NodeAt(const Result& r, int i) {
   FS_ASSIGN_OR_RETURN(const int64_t delivered, r.Int(i, 12));
   n.delivered = std::max(n.cursor, delivered);
   return n;
-}
-
-// Connections kept idle in the pool (as Read() keeps them).
-constexpr size_t kPooled = 16;
-
-// The calls every call of every node makes (CheckCredential,
-// OfficeRecordsOf, RecordCall, RecordDelivered: one statement each, on its
-// own) run on a connection of Read()'s pool (`pool`, under `mu`), not on the
-// registry's one connection under its mutex: concurrent calls do not queue
-// behind each other's round trips, and their commits share the WAL's
-// flushes. The connection goes back to the pool unless it was lost.
-absl::Status OnPooled(absl::Mutex& mu, std::vector<std::unique_ptr<Connection>>& pool,
-                      const std::string& target,
-                      const std::function<absl::Status(Connection&)>& body) {
-  std::unique_ptr<Connection> conn;
-  {
-    absl::MutexLock l(&mu);
-    if (!pool.empty()) {
-      conn = std::move(pool.back());
-      pool.pop_back();
-    }
-  }
-  if (conn == nullptr) {
-    FS_ASSIGN_OR_RETURN(conn, Connection::Open(target));
-  }
-  absl::Status s = body(*conn);
-  if (!conn->InTransaction() && s.code() != absl::StatusCode::kUnavailable) {
-    absl::MutexLock l(&mu);
-    if (pool.size() < kPooled) pool.push_back(std::move(conn));
-  }
-  return s;
 }
 
 // The registry's rows an enrolment reads and writes (hub/enrolment.h holds
@@ -375,17 +340,13 @@ absl::StatusOr<std::vector<RegisteredDevice>> PostgresHubStorage::Registry() {
 
 absl::StatusOr<NodeInfo> PostgresHubStorage::CheckCredential(const DeviceId& device,
                                                              const CredentialCheck& check) {
+  absl::MutexLock l(&mu_);
   // The node and its secrets in one query (every call of every node
   // authenticates: one round trip, not two).
-  std::optional<Result> found;
-  FS_RETURN_IF_ERROR(OnPooled(readers_mu_, readers_, target_, [&](Connection& c) -> absl::Status {
-    FS_ASSIGN_OR_RETURN(found, c.Exec(absl::StrCat("SELECT ", kNodeColumns,
-                                                   ", secret_hash, link_pk FROM hub_nodes WHERE "
-                                                   "device = $1"),
-                                      {Param::Bytes(device.view())}));
-    return absl::OkStatus();
-  }));
-  const Result& r = *found;
+  FS_ASSIGN_OR_RETURN(Result r, conn_->Exec(absl::StrCat("SELECT ", kNodeColumns,
+                                                         ", secret_hash, link_pk FROM hub_nodes "
+                                                         "WHERE device = $1"),
+                                            {Param::Bytes(device.view())}));
   if (r.rows() == 0) {
     return absl::UnauthenticatedError(absl::StrCat(
         "device ", device.ToString(),
@@ -426,34 +387,30 @@ absl::StatusOr<bool> PostgresHubStorage::SwapLinkKey(const DeviceId& device,
 }
 
 absl::Status PostgresHubStorage::RecordDelivered(const DeviceId& device, int64_t position) {
-  return OnPooled(readers_mu_, readers_, target_, [&](Connection& c) {
-    return c.Exec("UPDATE hub_nodes SET delivered = greatest(delivered, $2) WHERE device = $1",
-                  {Param::Bytes(device.view()), Param::Int(position)})
-        .status();
-  });
+  absl::MutexLock l(&mu_);
+  return conn_
+      ->Exec("UPDATE hub_nodes SET delivered = greatest(delivered, $2) WHERE device = $1",
+             {Param::Bytes(device.view()), Param::Int(position)})
+      .status();
 }
 
 absl::Status PostgresHubStorage::RecordCall(const DeviceId& device, int protocol_version,
                                             std::optional<int64_t> clock_skew_millis,
                                             std::optional<int64_t> cursor) {
-  const int64_t now = clock_->NowMillis();
-  return OnPooled(readers_mu_, readers_, target_, [&](Connection& c) {
-    return c.Exec("UPDATE hub_nodes SET last_seen = $2, protocol = $3, clock_skew = "
-                  "coalesce($4, clock_skew), cursor = coalesce($5, cursor) WHERE device = $1",
-                  {Param::Bytes(device.view()), Param::Int(now), Param::Int(protocol_version),
-                   Param::OptInt(clock_skew_millis), Param::OptInt(cursor)})
-        .status();
-  });
+  absl::MutexLock l(&mu_);
+  return conn_
+      ->Exec("UPDATE hub_nodes SET last_seen = $2, protocol = $3, clock_skew = "
+             "coalesce($4, clock_skew), cursor = coalesce($5, cursor) WHERE device = $1",
+             {Param::Bytes(device.view()), Param::Int(clock_->NowMillis()),
+              Param::Int(protocol_version), Param::OptInt(clock_skew_millis),
+              Param::OptInt(cursor)})
+      .status();
 }
 
 absl::StatusOr<OfficeRecords> PostgresHubStorage::OfficeRecordsOf(const std::string& province) {
+  absl::MutexLock l(&mu_);
   // One statement: one snapshot without a transaction around it.
-  OfficeRecords out;
-  FS_RETURN_IF_ERROR(OnPooled(readers_mu_, readers_, target_, [&](Connection& c) -> absl::Status {
-    FS_ASSIGN_OR_RETURN(out, pg::ReadOfficeRecords(c, province));
-    return absl::OkStatus();
-  }));
-  return out;
+  return pg::ReadOfficeRecords(*conn_, province);
 }
 
 }  // namespace fieldsync::hub
