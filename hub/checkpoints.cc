@@ -1,6 +1,7 @@
 #include "hub/checkpoints.h"
 
 #include <algorithm>
+#include <deque>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -133,9 +134,20 @@ absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
     chunk.cursor = ck->position;
     FS_RETURN_IF_ERROR(send(chunk));
   }
+  // The rows read and not sent yet, from `next` on: each message is made
+  // from the per_page rows from `next`, as before, but a row is read once:
+  // what a message left (it takes what fits its bytes, the first ones of a
+  // call small) is kept for the next, and only the rows after it are read
+  // (a store a round trip away read each row about 18 times in a
+  // 10,000-row bootstrap).
+  std::deque<CheckpointRow> rows;
   while (next < ck->leaf_count) {
-    FS_ASSIGN_OR_RETURN(std::vector<CheckpointRow> rows,
-                        hub.CheckpointRows(ck->id, next, per_page));
+    const uint32_t held_to = next + static_cast<uint32_t>(rows.size());
+    if (rows.size() < per_page && held_to < ck->leaf_count) {
+      FS_ASSIGN_OR_RETURN(std::vector<CheckpointRow> more,
+                          hub.CheckpointRows(ck->id, held_to, per_page - rows.size()));
+      for (CheckpointRow& r : more) rows.push_back(std::move(r));
+    }
     if (rows.empty() || rows.front().index != next) {
       return absl::DataLossError(absl::StrCat("checkpoint of ", ck->province, " lacks row ",
                                               next));
@@ -144,10 +156,12 @@ absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
     page.checkpoint = ck->id;
     page.first = next;
     size_t bytes = 0;
-    for (CheckpointRow& r : rows) {
+    while (!rows.empty()) {
+      CheckpointRow& r = rows.front();
       if (!page.states.empty() && bytes + r.state.size() > limit()) break;
       bytes += r.state.size();
       page.states.push_back(std::move(r.state));
+      rows.pop_front();
     }
     const auto end = next + static_cast<uint32_t>(page.states.size());
     FS_ASSIGN_OR_RETURN(page.proof, tree.RangeProof(next, end));
