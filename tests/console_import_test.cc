@@ -52,6 +52,16 @@ TEST_F(ConsoleImportTest, ADryRunListsTheBadRowThenTheImportWritesAllOnce) {
   EXPECT_EQ(d["rows"], 3);
   ASSERT_EQ(d["rejected"].size(), 1u) << d;
   EXPECT_EQ(d["rejected"][0]["line"], 3);
+  // The reason as a key and parameters for the page's own words (issue 14,
+  // requirement 3), beside the library's English words.
+  EXPECT_EQ(d["rejected"][0]["message"], (Json{{"key", "lib.value.not_allowed"},
+                                               {"params",
+                                                {{"field", "persons.sex"},
+                                                 {"value", "không biết"},
+                                                 {"allowed", "female,male,other,unknown"}}}}))
+      << d["rejected"][0];
+  EXPECT_NE(d["rejected"][0]["reason"].get<std::string>().find("is not a value of persons.sex"),
+            std::string::npos);
   EXPECT_EQ(d["columns"][1]["field"], "person.full_name");
   EXPECT_EQ(d["columns"][0]["field"], "");
   EXPECT_EQ(d["preview"][1][1], "Nguyễn Thị Hằng");
@@ -164,6 +174,62 @@ TEST_F(ConsoleImportTest, ADryRunOnALockedConsoleSaysNothingOfWhatWasImported) {
   ASSERT_EQ(unlocked->status, 200) << unlocked->body;
   EXPECT_EQ(Body(unlocked)["already"], 1) << unlocked->body;
   EXPECT_EQ(Body(unlocked)["new_rows"], 0) << unlocked->body;
+}
+
+// Issue 14, requirement 3: the library's refusals reach the page as a
+// key and its parameters (docs/CONSOLE.md, "The library's messages"), the
+// library's English words as `detail`: a register's whole-file refusals,
+// a field's value and a case's state on the other routes.
+TEST_F(ConsoleImportTest, TheLibrarysRefusalsComeAsAKeyAndParameters) {
+  auto no_name = Change("import", {{"data", Base64("STT,Giới tính\n1,Nữ\n")}, {"dry_run", true}});
+  ASSERT_TRUE(no_name);
+  ASSERT_EQ(no_name->status, 400) << no_name->body;
+  EXPECT_EQ(Body(no_name)["error"], "err.invalid");
+  EXPECT_EQ(Body(no_name)["message"], (Json{{"key", "lib.import.no_name_column"},
+                                            {"params", {{"columns", "\"STT\", \"Giới tính\""}}}}))
+      << no_name->body;
+  EXPECT_NE(
+      Body(no_name)["detail"].get<std::string>().find("no column gives the victim's full name"),
+      std::string::npos);
+
+  auto mapped = Change(
+      "import",
+      {{"data", Base64(kRegister)}, {"map", {{"Quê quán", "home_address"}}}, {"dry_run", true}});
+  ASSERT_TRUE(mapped);
+  ASSERT_EQ(mapped->status, 400) << mapped->body;
+  EXPECT_EQ(Body(mapped)["message"]["key"], "lib.import.no_such_column") << mapped->body;
+  EXPECT_EQ(Body(mapped)["message"]["params"]["column"], "Quê quán") << mapped->body;
+
+  auto done =
+      Change("import", {{"data", Base64("Họ và tên\nNguyễn Văn An\n")}, {"dry_run", false}});
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->status, 200) << done->body;
+  const std::string code = Body(done)["codes"][0];
+  auto future = Change("setfield",
+                       {{"ref", code}, {"field", "person.date_of_birth"}, {"value", "2999-01-01"}});
+  ASSERT_TRUE(future);
+  ASSERT_EQ(future->status, 400) << future->body;
+  EXPECT_EQ(Body(future)["message"]["key"], "lib.value.in_future") << future->body;
+  EXPECT_EQ(Body(future)["message"]["params"]["field"], "persons.date_of_birth") << future->body;
+  EXPECT_EQ(Body(future)["message"].dump().find("2999"), std::string::npos)
+      << "a sealed field's value is never a parameter: " << future->body;
+
+  ASSERT_EQ(Change("close", {{"ref", code}})->status, 200);
+  auto again = Change("close", {{"ref", code}});
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->status, 409) << again->body;
+  EXPECT_EQ(Body(again)["error"], "err.refused");
+  EXPECT_EQ(Body(again)["message"],
+            (Json{{"key", "lib.case.closed_already"}, {"params", {{"code", code}}}}))
+      << again->body;
+
+  auto missing = Get("/api/case?ref=LC-0000-ZZZZZ", session_);
+  ASSERT_TRUE(missing);
+  ASSERT_EQ(missing->status, 404) << missing->body;
+  EXPECT_EQ(Body(missing)["message"],
+            (Json{{"key", "lib.ref.not_found"},
+                  {"params", {{"what", "case"}, {"ref", "LC-0000-ZZZZZ"}}}}))
+      << missing->body;
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -21,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "base/message.h"
 #include "clock/clock_source.h"
 #include "crypto/hash.h"
 #include "crypto/identity.h"
@@ -28,6 +30,7 @@
 #include "node/ops/import_cases.h"
 #include "node/ops/import_map.h"
 #include "node/ops/import_text.h"
+#include "node/ops/messages.h"
 #include "node/ops/office.h"
 #include "store/keyring.h"
 #include "store/replica.h"
@@ -556,6 +559,59 @@ TEST_F(ImportCasesTest, ALockedDryRunSaysNothingOfWhatWasImported) {
   auto write = Import("Họ và tên\nLò Thị Sử\n", /*dry_run=*/false);
   EXPECT_EQ(write.status().code(), absl::StatusCode::kFailedPrecondition) << write.status();
   EXPECT_EQ(CaseCount(), 1u);
+}
+
+// Issue 14, requirement 3: each refused row's reason comes with a key and
+// its parameters (node/ops/messages.h) for a front end's own words, beside
+// the English reason the CLI prints; a parameter repeats a clear value (the
+// sex typed), never a sealed one (a date or year of birth). A whole-file
+// refusal carries its key too.
+TEST_F(ImportCasesTest, RefusedRowsCarryAKeyAndParametersButNeverASealedValue) {
+  const std::string csv =
+      "Họ và tên,Giới tính,Ngày sinh,Năm sinh\n"
+      "Nguyễn Thị Hằng,không biết,,\n"  // line 2: a sex that is no value
+      "Lò Văn Sử,Nam,mười hai,\n"       // line 3: a date of birth that is no date
+      "Vàng Thị Mỷ,Nữ,,khoảng 1990\n"   // line 4: a year of birth that is no number
+      " ,Nữ,,\n"                        // line 5: no name (a blank cell)
+      "Hà Thị \xe2\x80\xae"
+      "Bích,Nữ,,\n";  // line 6: a text-direction character
+  auto dry = Import(csv, /*dry_run=*/true);
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  ASSERT_THAT(Lines(dry->rejected), ElementsAreArray({2u, 3u, 4u, 5u, 6u}));
+  std::map<size_t, Message> by_line;
+  for (const RejectedRow& r : dry->rejected) {
+    ASSERT_TRUE(r.message.has_value())
+        << "line " << r.line << ": no key for \"" << r.reason << "\"";
+    by_line[r.line] = *r.message;
+    for (const auto& [name, value] : r.message->params) {
+      for (const char* sealed : {"mười hai", "khoảng 1990", "Hằng", "Bích"}) {
+        EXPECT_EQ(value.find(sealed), std::string::npos)
+            << "line " << r.line << ": parameter " << name << " repeats a sealed value";
+      }
+    }
+  }
+  using Params = MessageParams;
+  EXPECT_EQ(by_line[2].key, "lib.value.not_allowed");
+  EXPECT_EQ(by_line[2].params, (Params{{"field", "persons.sex"},
+                                       {"value", "không biết"},
+                                       {"allowed", "female,male,other,unknown"}}));
+  EXPECT_EQ(by_line[3].key, "lib.value.bad_date");
+  EXPECT_EQ(by_line[3].params,
+            (Params{{"field", "persons.date_of_birth"}, {"example", o().Today()}}));
+  EXPECT_EQ(by_line[4].key, "lib.value.not_number");
+  EXPECT_EQ(by_line[4].params, (Params{{"field", "persons.birth_year"}}));
+  EXPECT_EQ(by_line[5].key, "lib.case.name_needed");
+  EXPECT_EQ(by_line[6].key, "lib.text.control");
+  EXPECT_EQ(by_line[6].params, (Params{{"field", "persons.full_name"}, {"char", "U+202E"}}));
+  // The English reason is the CLI's, as before.
+  EXPECT_THAT(dry->rejected[0].reason, HasSubstr("is not a value of persons.sex"));
+
+  auto no_name = Import("STT,Giới tính\n1,Nữ\n", /*dry_run=*/true);
+  ASSERT_FALSE(no_name.ok());
+  std::optional<Message> m = MessageOf(no_name.status());
+  ASSERT_TRUE(m.has_value()) << no_name.status();
+  EXPECT_EQ(m->key, "lib.import.no_name_column");
+  EXPECT_EQ(m->params, (Params{{"columns", "\"STT\", \"Giới tính\""}}));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "base/message.h"
 #include "text/text.h"
 
 namespace fieldsync::node::console {
@@ -18,20 +19,37 @@ ApiReply ErrorKey(int http, const std::string& key, const std::string& detail) {
   return r;
 }
 
+Json MessageJson(const Message& m) {
+  Json params = Json::object();
+  for (const auto& [name, value] : m.params) params[name] = value;
+  return {{"key", m.key}, {"params", std::move(params)}};
+}
+
+Json MessageJson(const absl::Status& s) {
+  std::optional<Message> m = MessageOf(s);
+  return m ? MessageJson(*m) : Json();
+}
+
+ApiReply ErrorKey(int http, const std::string& key, const absl::Status& s) {
+  ApiReply r = ErrorKey(http, key, std::string(s.message()));
+  Json m = MessageJson(s);
+  if (!m.is_null()) r.body["message"] = std::move(m);
+  return r;
+}
+
 ApiReply ErrorReply(const absl::Status& s, bool locked) {
-  const std::string detail(s.message());
   switch (s.code()) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kOutOfRange:
-      return ErrorKey(400, "err.invalid", detail);
+      return ErrorKey(400, "err.invalid", s);
     case absl::StatusCode::kNotFound:
-      return ErrorKey(404, "err.not_found", detail);
+      return ErrorKey(404, "err.not_found", s);
     case absl::StatusCode::kPermissionDenied:
-      return ErrorKey(403, "err.permission", detail);
+      return ErrorKey(403, "err.permission", s);
     case absl::StatusCode::kFailedPrecondition:
-      return locked ? ErrorKey(423, "err.locked", detail) : ErrorKey(409, "err.refused", detail);
+      return locked ? ErrorKey(423, "err.locked", s) : ErrorKey(409, "err.refused", s);
     default:
-      return ErrorKey(500, "err.internal", detail);
+      return ErrorKey(500, "err.internal", s);
   }
 }
 
@@ -58,7 +76,7 @@ absl::StatusOr<bool> FlagOf(const Json& in, const char* key) {
 std::optional<ApiReply> NeedsKeys(const ConsoleOffice& o, std::string_view what) {
   absl::Status s = o.office->RequireUnlocked(what);
   if (s.ok()) return std::nullopt;
-  return ErrorKey(423, "err.locked", std::string(s.message()));
+  return ErrorKey(423, "err.locked", s);
 }
 
 ApiReply Api::State() {

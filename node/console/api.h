@@ -2,8 +2,11 @@
 // already admitted by the server (Host, Origin, session header: auth.h)
 // handled one at a time over the node library (node/ops/), the same calls
 // as the fieldnode commands. An error answers {"error": KEY, "detail":
-// the library's words}, KEY from the message catalogue (assets/messages.js);
-// nothing was changed.
+// the library's words, "message": {key, params}}, KEY from the message
+// catalogue (assets/messages.js), the message's key from its library part
+// (assets/messages_library.js): the page says it in Vietnamese or English,
+// never the library's English words when there is a key; nothing was
+// changed.
 #ifndef FIELDSYNC_NODE_CONSOLE_API_H_
 #define FIELDSYNC_NODE_CONSOLE_API_H_
 
@@ -16,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/message.h"
 #include "base/json.h"
 #include "node/console/keys.h"
 #include "node/console/sync_runner.h"
@@ -37,11 +41,18 @@ struct ApiReply {
   Json body = Json::object();
 };
 
-// {"error": key, "detail": status's message} with the HTTP status of its
-// kind: 400 a wrong value, 404 not found, 409 refused, 403 another
-// office's, 423 locked, 500 otherwise.
+// {"error": key, "detail": status's message, "message": its key and
+// parameters} with the HTTP status of its kind: 400 a wrong value, 404 not
+// found, 409 refused, 403 another office's, 423 locked, 500 otherwise.
 ApiReply ErrorReply(const absl::Status& s, bool locked);
 ApiReply ErrorKey(int http, const std::string& key, const std::string& detail = "");
+// ErrorKey with `s`'s message as detail, and its key and parameters.
+ApiReply ErrorKey(int http, const std::string& key, const absl::Status& s);
+// The key and parameters the library attached to `s` (base/message.h), as
+// the page renders them from its catalogue: {"key": K, "params": {NAME:
+// VALUE}}; null if none.
+Json MessageJson(const absl::Status& s);
+Json MessageJson(const Message& m);
 
 // A POST's body as a JSON object; a discarded value if it is not one.
 Json BodyObject(const ApiRequest& r);

@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "node/console/api.h"
 #include "node/ops/cases.h"
+#include "node/ops/messages.h"
 #include "node/ops/values.h"
 #include "schema/schema.h"
 #include "text/text.h"
@@ -95,7 +96,9 @@ ApiReply Api::Search(ConsoleOffice& o, const ApiRequest& r) {
   auto q = NormalizeInput(r.Param("q"), "the search text");
   if (!q.ok()) return ErrorReply(q.status(), locked);
   if (FoldForSearch(*q).find_first_not_of(' ') == std::string::npos) {
-    return ErrorKey(400, "err.invalid", "the search needs some text to look for");
+    return ErrorReply(ops::Coded(absl::InvalidArgumentError("the search needs some text to look for"),
+                                 ops::Msg::kSearchNeedsText),
+                      locked);
   }
   auto hits = ops::SearchCases(*o.office, *q);
   if (!hits.ok()) return ErrorReply(hits.status(), locked);
@@ -133,7 +136,7 @@ ApiReply Api::Intake(ConsoleOffice& o, const ApiRequest& r) {
   auto opened = ops::OpenCase(*o.office, nc);
   if (!opened.ok()) {
     ApiReply e = ops::IsNameRequired(opened.status())
-                     ? ErrorKey(400, "err.name_required", std::string(opened.status().message()))
+                     ? ErrorKey(400, "err.name_required", opened.status())
                      : ErrorReply(opened.status(), locked);
     // The form's field the library named, for an inline error.
     for (const auto& [col, v] : nc.person) {
@@ -148,11 +151,15 @@ ApiReply Api::Intake(ConsoleOffice& o, const ApiRequest& r) {
   out.body = {{"case_code", opened->code}, {"case_id", opened->case_id.ToString()},
               {"urgent", opened->urgent}};
   if (!opened->date_warning.empty()) out.body["warning"] = opened->date_warning;
+  if (opened->date_warning_message) {
+    out.body["warning_message"] = MessageJson(*opened->date_warning_message);
+  }
   if (crime) {
     // As `fieldnode case crime-report`: its own commit, after the case.
     auto reported = ops::RecordCrimeReport(*o.office, opened->code);
     if (!reported.ok()) {
       out.body["warning"] = std::string(reported.status().message());
+      out.body["warning_message"] = MessageJson(reported.status());
     } else {
       out.body["crime_reported_at"] = reported->at_millis;
     }
@@ -210,7 +217,7 @@ ApiReply Api::SetField(ConsoleOffice& o, const ApiRequest& r) {
       *o.office, {in["ref"].get<std::string>(), in["field"].get<std::string>(), *value});
   if (!changed.ok()) {
     if (ops::IsNameRequired(changed.status())) {
-      ApiReply e = ErrorKey(400, "err.name_required", std::string(changed.status().message()));
+      ApiReply e = ErrorKey(400, "err.name_required", changed.status());
       e.body["field"] = "person.full_name";
       return e;
     }

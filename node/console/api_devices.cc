@@ -73,7 +73,7 @@ ApiReply Api::Approve(ConsoleOffice& o, const ApiRequest& r) {
     // not to approve (the hub may show one of the laptops other keys).
     if (s.code() == absl::StatusCode::kPermissionDenied &&
         absl::StartsWith(s.message(), "wrong code")) {
-      e = ErrorKey(403, "err.wrong_code", std::string(s.message()));
+      e = ErrorKey(403, "err.wrong_code", s);
     }
     if (ops::IsRequestError(s) || e.body["error"] == "err.wrong_code") e.body["field"] = "code";
     return e;

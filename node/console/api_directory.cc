@@ -64,7 +64,7 @@ ApiReply Api::DirectoryPage(ConsoleOffice& o, const ApiRequest& r) {
   if (!r.Param("q").empty()) {
     auto typed = NormalizeInput(r.Param("q"), "the search text");
     if (!typed.ok()) {
-      ApiReply e = ErrorKey(400, "err.invalid", std::string(typed.status().message()));
+      ApiReply e = ErrorKey(400, "err.invalid", typed.status());
       e.body["field"] = "q";
       return e;
     }

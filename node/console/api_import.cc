@@ -30,6 +30,12 @@ ApiReply Invalid(const std::string& field, const std::string& detail) {
   e.body["field"] = field;
   return e;
 }
+// The library's refusal, with its key and parameters.
+ApiReply Invalid(const std::string& field, const absl::Status& s) {
+  ApiReply e = ErrorKey(400, "err.invalid", s);
+  e.body["field"] = field;
+  return e;
+}
 
 }  // namespace
 
@@ -38,7 +44,7 @@ ApiReply Api::Import(ConsoleOffice& o, const ApiRequest& r) {
   Json in = BodyObject(r);
   if (in.is_discarded()) return ErrorKey(400, "err.invalid", "not JSON");
   auto dry_run = FlagOf(in, "dry_run");
-  if (!dry_run.ok()) return Invalid("dry_run", std::string(dry_run.status().message()));
+  if (!dry_run.ok()) return Invalid("dry_run", dry_run.status());
   if (!*dry_run) {
     if (auto refused = NeedsKeys(o, "importing cases")) return *refused;
   }
@@ -58,12 +64,12 @@ ApiReply Api::Import(ConsoleOffice& o, const ApiRequest& r) {
   req.bytes = bytes;
   req.dry_run = *dry_run;
   auto encoding = TextOf(in, "encoding");
-  if (!encoding.ok()) return Invalid("encoding", std::string(encoding.status().message()));
+  if (!encoding.ok()) return Invalid("encoding", encoding.status());
   auto parsed = ops::ParseEncoding(*encoding);
-  if (!parsed.ok()) return Invalid("encoding", std::string(parsed.status().message()));
+  if (!parsed.ok()) return Invalid("encoding", parsed.status());
   req.encoding = *parsed;
   auto key = TextOf(in, "key_column");
-  if (!key.ok()) return Invalid("key_column", std::string(key.status().message()));
+  if (!key.ok()) return Invalid("key_column", key.status());
   req.key_column = *key;
   if (auto m = in.find("map"); m != in.end() && !m->is_null()) {
     if (!m->is_object()) return Invalid("map", "map: {HEADER: FIELD}");
@@ -72,16 +78,16 @@ ApiReply Api::Import(ConsoleOffice& o, const ApiRequest& r) {
       const std::string& f = field.get_ref<const std::string&>();
       auto pair = ops::ParseImportMap(
           absl::StrCat("x=", f.empty() ? absl::string_view("-") : absl::string_view(f)));
-      if (!pair.ok()) return Invalid("map", std::string(pair.status().message()));
+      if (!pair.ok()) return Invalid("map", pair.status());
       auto h = NormalizeInput(header, "map");
-      if (!h.ok()) return Invalid("map", std::string(h.status().message()));
+      if (!h.ok()) return Invalid("map", h.status());
       req.map.emplace_back(*h, pair->front().second);
     }
   }
   auto report = ops::ImportCases(*o.office, req);
   if (!report.ok()) {
     if (ops::IsNotUtf8(report.status())) {
-      ApiReply e = ErrorKey(400, "err.not_utf8", std::string(report.status().message()));
+      ApiReply e = ErrorKey(400, "err.not_utf8", report.status());
       e.body["field"] = "encoding";
       e.body["preview"] = Printable(ops::PreviewAs(bytes, ops::Encoding::kWindows1258, 4));
       e.body["preview_encoding"] = "windows-1258";
@@ -91,6 +97,12 @@ ApiReply Api::Import(ConsoleOffice& o, const ApiRequest& r) {
   }
   ApiReply out;
   out.body = ops::ImportReportJson(*report);
+  // Each refused row's reason as a key and parameters, for the page's own
+  // words (the CLI's JSON has the English reason only).
+  for (size_t i = 0; i < report->rejected.size(); ++i) {
+    const auto& m = report->rejected[i].message;
+    if (m) out.body["rejected"][i]["message"] = MessageJson(*m);
+  }
   // The page's: how many imported before, the fields a column may fill,
   // the first records as decoded.
   // null while locked: a locked console says nothing of what was imported.

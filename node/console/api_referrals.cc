@@ -120,7 +120,7 @@ ApiReply Api::Refer(ConsoleOffice& o, const ApiRequest& r) {
   auto sent = ops::SendReferral(*o.office, n);
   if (!sent.ok()) {
     if (ops::IsNoConsent(sent.status())) {
-      ApiReply e = ErrorKey(409, "err.no_consent", std::string(sent.status().message()));
+      ApiReply e = ErrorKey(409, "err.no_consent", sent.status());
       e.body["field"] = "consent";
       return e;
     }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "node/agent_index.h"
+#include "node/ops/messages.h"
 #include "node/ops/values.h"
 #include "text/text.h"
 
@@ -78,7 +79,8 @@ std::optional<std::pair<std::string, std::vector<std::string>>> Match(const Sear
 absl::StatusOr<std::string> CheckedQuery(const Office& o, const std::string& text) {
   FS_ASSIGN_OR_RETURN(std::string query, NormalizeInput(text, "the search text"));
   if (FoldForSearch(query).find_first_not_of(' ') == std::string::npos) {
-    return IncompleteRequest("case search needs some text to look for");
+    return Coded(IncompleteRequest("case search needs some text to look for"),
+                 Msg::kSearchNeedsText);
   }
   FS_RETURN_IF_ERROR(o.RequireUnlocked("searching names and places (they are sealed)"));
   return query;

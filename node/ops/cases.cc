@@ -13,6 +13,7 @@
 #include "base/args.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "node/ops/messages.h"
 #include "node/ops/resolve.h"
 #include "node/ops/values.h"
 #include "text/text.h"
@@ -52,8 +53,9 @@ absl::StatusOr<std::string> UniqueCaseCode(const Office& o,
                         o.replica.FindLiveRows("cases", "", "case_code", code, 1));
     if (held.empty()) return code;
   }
-  return absl::ResourceExhaustedError(
-      "no free case code after 64 draws: the office's codes of this month are nearly all taken");
+  return Coded(absl::ResourceExhaustedError("no free case code after 64 draws: the office's codes "
+                                            "of this month are nearly all taken"),
+               Msg::kNoFreeCode);
 }
 
 std::string CaseCodeShown(const std::string& code, const RowId& id) {
@@ -83,9 +85,11 @@ absl::StatusOr<std::pair<std::string, const ColumnDef*>> CaseField(const Office&
     const ColumnDef* col = o.Table(t).FindColumn(n);
     if (col == nullptr) continue;
     if (n == "province" || n == "person_id" || n == "case_code") {
-      return MalformedValue(absl::StrCat(
-          "\"", n, "\" cannot be changed here: it decides who sees the case (a case moves to "
-          "another office through a referral)"));
+      return Coded(MalformedValue(absl::StrCat(
+                       "\"", n,
+                       "\" cannot be changed here: it decides who sees the case (a case moves to "
+                       "another office through a referral)")),
+                   Msg::kFieldNotChangeable, {{"field", Printable(n)}});
     }
     return std::make_pair(std::string(t), col);
   }
@@ -97,8 +101,10 @@ absl::StatusOr<std::pair<std::string, const ColumnDef*>> CaseField(const Office&
       }
     }
   }
-  return MalformedValue(absl::StrCat("no field \"", name, "\" in a case file; the fields are: ",
-                                    absl::StrJoin(names, ", ")));
+  return Coded(
+      MalformedValue(absl::StrCat(
+          "no field \"", name, "\" in a case file; the fields are: ", absl::StrJoin(names, ", "))),
+      Msg::kNoSuchField, {{"field", Printable(name)}});
 }
 
 // A record's fields with a value, opened; sealed ones it opened go to
@@ -199,7 +205,8 @@ absl::StatusOr<PreparedCase> PrepareCase(const Office& o, const NewCase& in) {
     return e.first == "full_name" && !e.second.empty();
   });
   if (!named) {
-    return IncompleteRequest("a case needs the victim's full name (it is sealed)");
+    return Coded(IncompleteRequest("a case needs the victim's full name (it is sealed)"),
+                 Msg::kNameNeeded);
   }
   for (const auto& [col, text] : in.person) {
     if (col == "full_name" && IsBlank(text)) return NameRequired();
@@ -213,16 +220,19 @@ absl::StatusOr<PreparedCase> PrepareCase(const Office& o, const NewCase& in) {
     if (col == "date_of_birth") dob_year = std::atoi(TextOf(v).substr(0, 4).c_str());
   }
   if (year != 0 && dob_year != 0 && year != dob_year) {
-    return MalformedValue(absl::StrCat(
-        "--birth-year ", year, " and --dob ", dob_year, " disagree: give one of them"));
+    return Coded(MalformedValue(absl::StrCat("--birth-year ", year, " and --dob ", dob_year,
+                                             " disagree: give one of them")),
+                 Msg::kBirthYearsDisagree);
   }
   if (year == 0) year = dob_year;
   const std::string today = o.Today();
   if (year != 0) {
     const int64_t this_year = std::atoi(today.substr(0, 4).c_str());
     if (year < 1900 || year > this_year) {
-      return MalformedValue(absl::StrCat(
-          "year of birth ", year, " is not plausible: give a year from 1900 to ", this_year));
+      return Coded(
+          MalformedValue(absl::StrCat("year of birth ", year,
+                                      " is not plausible: give a year from 1900 to ", this_year)),
+          Msg::kBirthYearImplausible, {{"min", "1900"}, {"max", absl::StrCat(this_year)}});
     }
     const int64_t age = this_year - year;
     if (!HasColumn(person, "birth_year")) person.emplace_back("birth_year", Value::Int(year));
@@ -249,7 +259,8 @@ absl::StatusOr<PreparedCase> PrepareCase(const Office& o, const NewCase& in) {
   kase.emplace_back("trafficking_status", Value::Text("possible"));
   kase.emplace_back("urgency", Value::Text(in.urgent ? "urgent" : "normal"));
   kase.emplace_back("opened_on", Value::Text(today));
-  return PreparedCase{OpenedCase{code, case_id, person_id, in.urgent, o.DateWarning()},
+  return PreparedCase{OpenedCase{code, case_id, person_id, in.urgent, o.DateWarning(),
+                                 o.DateWarningMessage()},
                       std::move(person), std::move(kase)};
 }
 
@@ -271,7 +282,7 @@ absl::StatusOr<ChangedCaseField> SetCaseField(const Office& o, const CaseFieldCh
   RowId row = id;
   if (table == "persons") {
     auto pid = IdOf(o.Stored(kase, "cases", "person_id"));
-    if (!pid) return Refused("this case names no person");
+    if (!pid) return Coded(Refused("this case names no person"), Msg::kCaseNoPerson);
     row = *pid;
   }
   // A case is not closed before it was opened (the opening date is sealed:
@@ -290,9 +301,10 @@ absl::StatusOr<ChangedCaseField> SetCaseField(const Office& o, const CaseFieldCh
     }
     const size_t n = std::min(opened.size(), closed.size());
     if (n > 0 && closed.substr(0, n) < opened.substr(0, n)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "closed_on ", closed, " is before the case was opened (", opened,
-          "): give a date on or after it. Nothing was changed"));
+      return Coded(absl::InvalidArgumentError(
+                       absl::StrCat("closed_on ", closed, " is before the case was opened (",
+                                    opened, "): give a date on or after it. Nothing was changed")),
+                   Msg::kClosedBeforeOpened);
     }
   }
   Fields fields = {{std::string(col->name), value}};
@@ -306,9 +318,10 @@ absl::StatusOr<ChangedCaseField> SetCaseField(const Office& o, const CaseFieldCh
     std::string opened = OpenedMonth(o, kase);
     const int64_t at = std::atoi((opened.empty() ? o.Today() : opened).substr(0, 4).c_str());
     if (year < 1900 || year > at) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "year of birth ", year, " is not plausible for a case opened in ", at,
-          ": give a year from 1900 to ", at, ". Nothing was changed"));
+      return Coded(absl::InvalidArgumentError(absl::StrCat(
+                       "year of birth ", year, " is not plausible for a case opened in ", at,
+                       ": give a year from 1900 to ", at, ". Nothing was changed")),
+                   Msg::kBirthYearImplausible, {{"min", "1900"}, {"max", absl::StrCat(at)}});
     }
     fields.emplace_back("age_band", Value::Text(AgeBand(at - year)));
     fields.emplace_back("is_child", Value::Int(at - year < 18 ? 1 : 0));
@@ -363,13 +376,15 @@ absl::StatusOr<std::vector<CaseLine>> ListCases(const Office& o, const CaseFilte
   const TableDef& ct = o.Table("cases");
   if (!filter.status.empty() &&
       !ValidateValue(ct, *ct.FindColumn("status"), Value::Text(filter.status)).ok()) {
-    return MalformedValue(absl::StrCat(
-        "unknown status \"", filter.status,
-        "\": use intake, verifying, assisting, referred or closed"));
+    return Coded(
+        MalformedValue(absl::StrCat("unknown status \"", filter.status,
+                                    "\": use intake, verifying, assisting, referred or closed")),
+        Msg::kUnknownStatus);
   }
   if (!filter.urgency.empty() && filter.urgency != "normal" && filter.urgency != "urgent") {
-    return MalformedValue(
-        absl::StrCat("unknown urgency \"", filter.urgency, "\": use normal or urgent"));
+    return Coded(MalformedValue(absl::StrCat("unknown urgency \"", filter.urgency,
+                                             "\": use normal or urgent")),
+                 Msg::kUnknownUrgency);
   }
   if (!filter.since.empty()) FS_RETURN_IF_ERROR(CheckDate(o, filter.since, "--since"));
   FS_ASSIGN_OR_RETURN(std::string officer_q, NormalizeInput(filter.officer, "--officer"));
@@ -431,7 +446,8 @@ absl::StatusOr<CaseChanged> CloseCase(const Office& o, const std::string& case_r
   FS_ASSIGN_OR_RETURN(Row kase, o.MustGet("cases", id));
   const std::string code = o.Clear(kase, "cases", "case_code");
   if (o.Clear(kase, "cases", "status") == "closed") {
-    return Refused(absl::StrCat("case ", code, " is already closed"));
+    return Coded(Refused(absl::StrCat("case ", code, " is already closed")),
+                 Msg::kCaseClosedAlready, {{"code", code}});
   }
   const std::string today = o.Today();
   FS_RETURN_IF_ERROR(o.Commit(LocalTxn().Set(
@@ -447,9 +463,11 @@ absl::StatusOr<CaseDeletion> PlanCaseDeletion(const Office& o, const std::string
   plan.code = o.Clear(kase, "cases", "case_code");
   const std::string owner = o.Clear(kase, "cases", "province");
   if (owner != o.province) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "case ", plan.code, " belongs to office ", owner, "; only its office may delete it. "
-        "Nothing was changed"));
+    return Coded(
+        absl::PermissionDeniedError(absl::StrCat("case ", plan.code, " belongs to office ", owner,
+                                                 "; only its office may delete it. "
+                                                 "Nothing was changed")),
+        Msg::kCaseOtherOffice, {{"code", plan.code}, {"office", owner}});
   }
   // Its consents and referrals go with it.
   for (const char* table : {"consents", "referrals"}) {

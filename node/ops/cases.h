@@ -35,6 +35,7 @@ struct OpenedCase {
   RowId person_id;
   bool urgent = false;
   std::string date_warning;  // Office::DateWarning for its opened_on
+  std::optional<Message> date_warning_message;  // as a key: DateWarningMessage
 };
 // Writes the person and the case in one commit, status intake, opened today.
 absl::StatusOr<OpenedCase> OpenCase(const Office& o, const NewCase& in);

@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
 #include "base/status_macros.h"
+#include "base/strings.h"
+#include "node/ops/messages.h"
 #include "node/ops/resolve.h"
 #include "node/ops/values.h"
 #include "store/row_case.h"
@@ -78,7 +80,7 @@ absl::StatusOr<ResolvedConflict> ResolveConflict(const Office& o, const Conflict
       o.Table("persons").FindColumn(column) != nullptr) {
     FS_ASSIGN_OR_RETURN(Row kase, o.MustGet("cases", row_id));
     auto pid = IdOf(o.Stored(kase, "cases", "person_id"));
-    if (!pid) return Refused("this case names no person");
+    if (!pid) return Coded(Refused("this case names no person"), Msg::kCaseNoPerson);
     table = "persons";
     row_id = *pid;
   }
@@ -88,13 +90,16 @@ absl::StatusOr<ResolvedConflict> ResolveConflict(const Office& o, const Conflict
     if (k.column == column) mine.push_back(k);
   }
   if (mine.empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        "no conflict on field \"", column, "\" of that ", table, " record: fieldnode conflict "
-        "list shows the open ones. Nothing was changed"));
+    return Coded(
+        absl::NotFoundError(absl::StrCat("no conflict on field \"", column, "\" of that ", table,
+                                         " record: fieldnode conflict "
+                                         "list shows the open ones. Nothing was changed")),
+        Msg::kNoConflict, {{"field", absl::StrCat(table, ".", Printable(column))}});
   }
   if (column == kLiveColumn) {
-    return Refused("a conflict between a deletion and an edit is resolved with fieldnode "
-                   "case delete, or by editing the record again");
+    return Coded(Refused("a conflict between a deletion and an edit is resolved with fieldnode "
+                         "case delete, or by editing the record again"),
+                 Msg::kConflictDeletion);
   }
   FS_ASSIGN_OR_RETURN(Row row, o.MustGet(table, row_id));
   const TableDef& t = o.Table(table);
@@ -104,9 +109,11 @@ absl::StatusOr<ResolvedConflict> ResolveConflict(const Office& o, const Conflict
     FS_RETURN_IF_ERROR(CheckRequired(table, column, value));
   } else {
     if (in.keep == Keep::kOther && mine.size() > 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          mine.size(), " other values are in conflict with this field: write the one to keep "
-          "with --value TEXT"));
+      return Coded(absl::InvalidArgumentError(absl::StrCat(
+                       mine.size(),
+                       " other values are in conflict with this field: write the one to keep "
+                       "with --value TEXT")),
+                   Msg::kConflictSeveral, {{"count", absl::StrCat(mine.size())}});
     }
     // A sealed value is opened and written anew, sealed again under the
     // case's current key.
@@ -114,9 +121,11 @@ absl::StatusOr<ResolvedConflict> ResolveConflict(const Office& o, const Conflict
                         ? o.Open(row, table, column)
                         : o.keys.Read(table, row_id, column, mine[0].value, mine[0].version);
     if (f.state != State::kClear && f.state != State::kOpened) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the value to keep cannot be opened here (", f.problem.empty() ? "locked" : f.problem,
-          "): ", o.unlock_hint, ". Nothing was changed"));
+      return Coded(
+          absl::FailedPreconditionError(absl::StrCat(
+              "the value to keep cannot be opened here (", f.problem.empty() ? "locked" : f.problem,
+              "): ", o.unlock_hint, ". Nothing was changed")),
+          Msg::kConflictSealed);
     }
     value = f.value;
   }

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/args.h"
 #include "base/status_macros.h"
+#include "node/ops/messages.h"
 #include "node/ops/resolve.h"
 #include "node/ops/values.h"
 
@@ -15,8 +16,10 @@ bool ConsentLive(const Office& o, const Row& r) {
 
 absl::StatusOr<RecordedConsent> AddConsent(const Office& o, const NewConsent& in) {
   if (in.scope.empty()) {
-    return IncompleteRequest(
-        "consent add needs --scope services|share_with_org|police|anonymous_statistics");
+    return Coded(
+        IncompleteRequest(
+            "consent add needs --scope services|share_with_org|police|anonymous_statistics"),
+        Msg::kConsentScopeNeeded);
   }
   FS_ASSIGN_OR_RETURN(RowId case_id, Resolve(o, "cases", in.case_ref, "case"));
   FS_ASSIGN_OR_RETURN(Row kase, o.MustGet("cases", case_id));
@@ -31,12 +34,14 @@ absl::StatusOr<RecordedConsent> AddConsent(const Office& o, const NewConsent& in
   const std::string scope = absl::AsciiStrToLower(in.scope);
   if (scope == "share_with_org") {
     if (in.org_ref.empty()) {
-      return IncompleteRequest("consent add --scope share_with_org needs --org ORG (with whom)");
+      return Coded(IncompleteRequest("consent add --scope share_with_org needs --org ORG (with whom)"),
+                   Msg::kConsentOrgNeeded);
     }
     FS_ASSIGN_OR_RETURN(RowId org, ResolveOrg(o, in.org_ref));
     f.emplace_back("organisation_id", IdValue(org));
   } else if (!in.org_ref.empty()) {
-    return IncompleteRequest("--org goes with --scope share_with_org only");
+    return Coded(IncompleteRequest("--org goes with --scope share_with_org only"),
+                 Msg::kConsentOrgOnlyShare);
   }
   if (!in.given_by || in.given_by->empty()) f.emplace_back("given_by", Value::Text("victim"));
   f.emplace_back("recorded_by", Value::Text(o.officer));
@@ -49,7 +54,9 @@ absl::StatusOr<RecordedConsent> AddConsent(const Office& o, const NewConsent& in
 absl::StatusOr<RowId> WithdrawConsent(const Office& o, const std::string& consent_ref) {
   FS_ASSIGN_OR_RETURN(RowId id, Resolve(o, "consents", consent_ref, "consent"));
   FS_ASSIGN_OR_RETURN(Row row, o.MustGet("consents", id));
-  if (!ConsentLive(o, row)) return Refused("this consent was already withdrawn");
+  if (!ConsentLive(o, row)) {
+    return Coded(Refused("this consent was already withdrawn"), Msg::kConsentWithdrawn);
+  }
   FS_RETURN_IF_ERROR(
       o.Commit(LocalTxn().Set("consents", id, {{"withdrawn_at", Value::Int(o.NowMillis())}})));
   return id;

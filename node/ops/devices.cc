@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <limits>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "crypto/identity.h"
 #include "crypto/pairing_code.h"
+#include "node/ops/messages.h"
 
 namespace fieldsync::node::ops {
 
@@ -53,27 +55,37 @@ absl::StatusOr<DeviceId> ResolveDevice(const KeyRing::OfficeView& v, const std::
   }
   if (found.size() == 1) return found.front();
   if (found.empty() && named) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "\"", Printable(ref), "\" is a name, which the hub supplies: give the laptop's device "
-        "id (or its first 8 characters) as written down when it was approved, or as that laptop "
-        "shows it (\"this laptop:\" in its fieldnode device list); nothing was changed"));
+    return Coded(
+        absl::InvalidArgumentError(absl::StrCat(
+            "\"", Printable(ref),
+            "\" is a name, which the hub supplies: give the laptop's device "
+            "id (or its first 8 characters) as written down when it was approved, or as that "
+            "laptop "
+            "shows it (\"this laptop:\" in its fieldnode device list); nothing was changed")),
+        Msg::kDeviceIsName, {{"ref", Printable(ref)}});
   }
   if (found.empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        "no device of this office is \"", Printable(ref), "\" (give its id or the first 8 "
-        "characters of it", by_name ? ", or its name" : "", ", as \"fieldnode device list\" "
-        "shows; sync first if the laptop enrolled just now); nothing was changed"));
+    return Coded(absl::NotFoundError(absl::StrCat(
+                     "no device of this office is \"", Printable(ref),
+                     "\" (give its id or the first 8 "
+                     "characters of it",
+                     by_name ? ", or its name" : "",
+                     ", as \"fieldnode device list\" "
+                     "shows; sync first if the laptop enrolled just now); nothing was changed")),
+                 Msg::kDeviceNotFound, {{"ref", Printable(ref)}});
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "\"", Printable(ref), "\" names ", found.size(), " devices; give more of the id; nothing "
-      "was changed"));
+  return Coded(
+      absl::InvalidArgumentError(absl::StrCat("\"", Printable(ref), "\" names ", found.size(),
+                                              " devices; give more of the id; nothing "
+                                              "was changed")),
+      Msg::kDeviceSeveral, {{"ref", Printable(ref)}, {"count", absl::StrCat(found.size())}});
 }
 
 absl::Status CheckPairingCodeForm(const std::string& code) {
   // A code of the wrong form is a wrong request; a code of the right form
   // that does not match is refused by the key ring.
   if (auto form = crypto::ParsePairingCode(code); !form.ok()) {
-    return MalformedValue(SV(form.status().message()));
+    return Coded(MalformedValue(SV(form.status().message())), Msg::kDeviceCodeForm);
   }
   return absl::OkStatus();
 }
@@ -88,7 +100,14 @@ absl::StatusOr<Approval> ApproveDevice(const Office& o, const std::string& ref,
   FS_RETURN_IF_ERROR(CheckPairingCodeForm(code));
   FS_ASSIGN_OR_RETURN(KeyRing::OfficeView v, o.keys.Office());
   FS_ASSIGN_OR_RETURN(DeviceId id, ResolveDevice(v, ref, /*by_name=*/true));
-  FS_RETURN_IF_ERROR(o.keys.Approve(id, code));
+  if (absl::Status s = o.keys.Approve(id, code); !s.ok()) {
+    // The key ring's refusal of a code that does not match.
+    if (s.code() == absl::StatusCode::kPermissionDenied &&
+        absl::StartsWith(s.message(), "wrong code")) {
+      return Coded(s, Msg::kDeviceWrongCode);
+    }
+    return s;
+  }
   return Approval{id, DeviceLabel(v, id)};
 }
 

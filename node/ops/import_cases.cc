@@ -17,6 +17,7 @@
 #include "crypto/secret.h"
 #include "node/ops/cases.h"
 #include "node/ops/import_map.h"
+#include "node/ops/messages.h"
 #include "text/text.h"
 
 namespace fieldsync::node::ops {
@@ -85,9 +86,12 @@ absl::StatusOr<PreparedCase> Check(const Office& o, const std::vector<std::strin
   if (rec.fields.size() > width) {
     for (size_t i = width; i < rec.fields.size(); ++i) {
       if (!IsBlank(rec.fields[i])) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            rec.fields.size(), " cells where the header has ", width,
-            " columns (a separator inside a field must be quoted)"));
+        return Coded(
+            absl::InvalidArgumentError(
+                absl::StrCat(rec.fields.size(), " cells where the header has ", width,
+                             " columns (a separator inside a field must be quoted)")),
+            Msg::kImportWideRow,
+            {{"cells", absl::StrCat(rec.fields.size())}, {"columns", absl::StrCat(width)}});
       }
     }
   }
@@ -132,15 +136,19 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
   FS_ASSIGN_OR_RETURN(CsvTable table, ParseCsv(decoded.text));
   out.separator = table.separator;
   if (table.records.empty()) {
-    return absl::InvalidArgumentError("the file holds no header line and no rows");
+    return Coded(absl::InvalidArgumentError("the file holds no header line and no rows"),
+                 Msg::kImportEmpty);
   }
   for (size_t i = 0; i < table.records.size() && i < kPreviewRecords; ++i) {
     out.preview.push_back(table.records[i].fields);
   }
   if (table.records.size() - 1 > kMaxImportRows) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the register has ", table.records.size() - 1, " rows, more than ", kMaxImportRows,
-        " in one import: split it"));
+    return Coded(
+        absl::InvalidArgumentError(absl::StrCat("the register has ", table.records.size() - 1,
+                                                " rows, more than ", kMaxImportRows,
+                                                " in one import: split it")),
+        Msg::kImportTooMany,
+        {{"rows", absl::StrCat(table.records.size() - 1)}, {"max", absl::StrCat(kMaxImportRows)}});
   }
   std::vector<std::string> headers;
   for (const std::string& h : table.records.front().fields) headers.push_back(Trimmed(h));
@@ -149,9 +157,12 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
   if (std::find(fields.begin(), fields.end(), "person.full_name") == fields.end()) {
     std::vector<std::string> shown;
     for (const std::string& h : headers) shown.push_back(absl::StrCat("\"", Printable(h), "\""));
-    return absl::InvalidArgumentError(absl::StrCat(
-        "no column gives the victim's full name: map one (--map 'HEADER=full_name'); the "
-        "columns are ", absl::StrJoin(shown, ", ")));
+    return Coded(
+        absl::InvalidArgumentError(absl::StrCat(
+            "no column gives the victim's full name: map one (--map 'HEADER=full_name'); the "
+            "columns are ",
+            absl::StrJoin(shown, ", "))),
+        Msg::kImportNoName, {{"columns", absl::StrJoin(shown, ", ")}});
   }
   std::optional<size_t> key_column;
   if (!in.key_column.empty()) {
@@ -159,8 +170,9 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
       if (FoldForSearch(headers[i]) == FoldForSearch(Trimmed(in.key_column))) key_column = i;
     }
     if (!key_column) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "no column \"", Printable(in.key_column), "\" for the key in the header"));
+      return Coded(absl::InvalidArgumentError(absl::StrCat("no column \"", Printable(in.key_column),
+                                                           "\" for the key in the header")),
+                   Msg::kImportNoKeyColumn, {{"column", Printable(in.key_column)}});
     }
   }
 
@@ -176,8 +188,10 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
     RegisterRow row;
     row.line = rec.line;
     if (key_column && (*key_column >= rec.fields.size() || IsBlank(rec.fields[*key_column]))) {
-      row.prepared = absl::InvalidArgumentError(
-          absl::StrCat("no value in the key column \"", Printable(headers[*key_column]), "\""));
+      row.prepared =
+          Coded(absl::InvalidArgumentError(absl::StrCat("no value in the key column \"",
+                                                        Printable(headers[*key_column]), "\"")),
+                Msg::kImportKeyBlank, {{"column", Printable(headers[*key_column])}});
     } else {
       row.digest = RowDigest(fields, rec, key_column);
       if (import_key) {
@@ -206,7 +220,9 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
       if (why.size() > tail.size() && why.compare(why.size() - tail.size(), tail.size(), tail) == 0) {
         why.resize(why.size() - tail.size());
       }
-      out.rejected.push_back({row.line, why});
+      RejectedRow rejected{row.line, why, {}};
+      if (auto m = MessageOf(row.prepared.status())) rejected.message = *std::move(m);
+      out.rejected.push_back(std::move(rejected));
       continue;
     }
     if (recorded.count(row.key) > 0 || recorded.count(row.digest) > 0) {
@@ -237,7 +253,10 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
   if (in.dry_run || !out.rejected.empty() || (fresh.empty() && rekeyed.empty())) return out;
 
   FS_RETURN_IF_ERROR(o.RequireUnlocked("importing cases"));
-  if (!import_key) return absl::FailedPreconditionError("importing cases needs the device's key");
+  if (!import_key) {
+    return Coded(absl::FailedPreconditionError("importing cases needs the device's key"),
+                 Msg::kNeedsUnlock);
+  }
   std::vector<LocalTxn> txns;
   std::vector<std::pair<std::string, RowId>> sources;
   for (size_t i = 0; i < fresh.size(); ++i) {
@@ -258,8 +277,10 @@ absl::StatusOr<ImportReport> ImportCases(const Office& o, const ImportRequest& i
     // A disk error while committing says itself whether the write may
     // have been kept; any other failure wrote nothing.
     if (written.status().code() == absl::StatusCode::kUnavailable) return written.status();
-    return absl::Status(written.status().code(),
-                        absl::StrCat(written.status().message(), ". Nothing was imported"));
+    absl::Status wrapped(written.status().code(),
+                         absl::StrCat(written.status().message(), ". Nothing was imported"));
+    if (auto m = MessageOf(written.status())) return WithMessage(wrapped, m->key, m->params);
+    return Coded(wrapped, Msg::kImportNothingImported);
   }
   out.imported = fresh.size();
   return out;

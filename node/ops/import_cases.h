@@ -9,12 +9,14 @@
 #define FIELDSYNC_NODE_OPS_IMPORT_CASES_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/message.h"
 #include "node/ops/import_text.h"
 #include "node/ops/office.h"
 
@@ -38,6 +40,9 @@ struct ImportColumn {
 struct RejectedRow {
   size_t line = 0;  // in the file, from 1 (the header is line 1)
   std::string reason;
+  // The reason as a key and its parameters (node/ops/messages.h), for a
+  // front end's own words; no key if the check that refused the row has none.
+  std::optional<Message> message;
 };
 struct ImportReport {
   Encoding encoding = Encoding::kUtf8;

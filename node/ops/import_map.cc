@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/strings.h"
+#include "node/ops/messages.h"
 #include "text/text.h"
 
 namespace fieldsync::node::ops {
@@ -106,20 +107,25 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseImportMap(
   for (absl::string_view pair : absl::StrSplit(AV(flag), ',', absl::SkipWhitespace())) {
     const size_t eq = pair.rfind('=');
     if (eq == absl::string_view::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--map takes HEADER=FIELD pairs separated by commas, not \"", Printable(std::string(pair)), "\""));
+      return Coded(absl::InvalidArgumentError(
+                       absl::StrCat("--map takes HEADER=FIELD pairs separated by commas, not \"",
+                                    Printable(std::string(pair)), "\"")),
+                   Msg::kImportMapSyntax, {{"pair", Printable(std::string(pair))}});
     }
     const std::string header(absl::StripAsciiWhitespace(pair.substr(0, eq)));
     if (header.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--map takes HEADER=FIELD pairs separated by commas, not \"", Printable(std::string(pair)), "\""));
+      return Coded(absl::InvalidArgumentError(
+                       absl::StrCat("--map takes HEADER=FIELD pairs separated by commas, not \"",
+                                    Printable(std::string(pair)), "\"")),
+                   Msg::kImportMapSyntax, {{"pair", Printable(std::string(pair))}});
     }
     const std::string field(absl::StripAsciiWhitespace(pair.substr(eq + 1)));
     const std::string canonical = field == "-" ? "-" : Canonical(field);
     if (canonical.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "no field \"", Printable(field), "\" to import into; the fields are: ",
-          absl::StrJoin(ImportFields(), ", "), " (or - to leave a column out)"));
+      return Coded(absl::InvalidArgumentError(absl::StrCat(
+                       "no field \"", Printable(field), "\" to import into; the fields are: ",
+                       absl::StrJoin(ImportFields(), ", "), " (or - to leave a column out)")),
+                   Msg::kImportNoSuchField, {{"field", Printable(field)}});
     }
     out.emplace_back(header, canonical);
   }
@@ -141,9 +147,11 @@ absl::StatusOr<std::vector<std::string>> MapColumns(
     if (!found) {
       std::vector<std::string> shown;
       for (const std::string& h : headers) shown.push_back(Printable(h));
-      return absl::InvalidArgumentError(absl::StrCat(
-          "no column \"", Printable(header), "\" in the header; its columns are: ",
-          absl::StrJoin(shown, ", ")));
+      return Coded(absl::InvalidArgumentError(absl::StrCat(
+                       "no column \"", Printable(header),
+                       "\" in the header; its columns are: ", absl::StrJoin(shown, ", "))),
+                   Msg::kImportNoSuchColumn,
+                   {{"column", Printable(header)}, {"columns", absl::StrJoin(shown, ", ")}});
     }
   }
   for (size_t i = 0; i < headers.size(); ++i) {
@@ -160,9 +168,13 @@ absl::StatusOr<std::vector<std::string>> MapColumns(
   for (size_t i = 0; i < out.size(); ++i) {
     for (size_t j = i + 1; j < out.size(); ++j) {
       if (!out[i].empty() && out[i] == out[j]) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "columns \"", Printable(headers[i]), "\" and \"", Printable(headers[j]),
-            "\" both fill ", out[i], ": leave one out (--map 'HEADER=-')"));
+        return Coded(absl::InvalidArgumentError(absl::StrCat(
+                         "columns \"", Printable(headers[i]), "\" and \"", Printable(headers[j]),
+                         "\" both fill ", out[i], ": leave one out (--map 'HEADER=-')")),
+                     Msg::kImportSameField,
+                     {{"column", Printable(headers[i])},
+                      {"other", Printable(headers[j])},
+                      {"field", out[i]}});
       }
     }
   }
@@ -211,8 +223,9 @@ absl::StatusOr<bool> YesNoCell(std::string_view cell) {
   for (const char* no : {"", "khong", "no", "0", "false", "binh thuong", "normal"}) {
     if (w == no) return false;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "urgent: \"", Printable(cell), "\" is not yes or no (có/không, x or empty)"));
+  return Coded(absl::InvalidArgumentError(absl::StrCat(
+                   "urgent: \"", Printable(cell), "\" is not yes or no (có/không, x or empty)")),
+               Msg::kImportNotYesNo, {{"field", "urgent"}, {"value", Printable(cell)}});
 }
 
 }  // namespace fieldsync::node::ops

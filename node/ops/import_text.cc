@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
+#include "node/ops/messages.h"
 #include "text/text.h"
 
 namespace fieldsync::node::ops {
@@ -47,9 +48,10 @@ absl::StatusOr<std::string> Convert(std::string_view bytes, Encoding e, bool sto
   const int32_t n = ucnv_toUChars(conv.get(), out.data(), static_cast<int32_t>(out.size()),
                                   bytes.data(), static_cast<int32_t>(bytes.size()), &err);
   if (U_FAILURE(err)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the file cannot be read as ", AV(EncodingName(e)), " (", u_errorName(err),
-        "): choose the encoding it was saved in"));
+    return Coded(absl::InvalidArgumentError(
+                     absl::StrCat("the file cannot be read as ", AV(EncodingName(e)), " (",
+                                  u_errorName(err), "): choose the encoding it was saved in")),
+                 Msg::kImportUnreadable, {{"encoding", std::string(EncodingName(e))}});
   }
   out.resize(static_cast<size_t>(n));
   std::string utf8;
@@ -94,9 +96,11 @@ absl::StatusOr<Encoding> ParseEncoding(std::string_view name) {
   if (n == "utf-16le" || n == "utf16le") return Encoding::kUtf16Le;
   if (n == "utf-16be" || n == "utf16be") return Encoding::kUtf16Be;
   if (n == "windows-1258" || n == "cp1258" || n == "windows1258") return Encoding::kWindows1258;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "encoding \"", Printable(name), "\" is not one taken: give utf-8, utf-16le, utf-16be or "
-      "windows-1258"));
+  return Coded(absl::InvalidArgumentError(
+                   absl::StrCat("encoding \"", Printable(name),
+                                "\" is not one taken: give utf-8, utf-16le, utf-16be or "
+                                "windows-1258")),
+               Msg::kImportEncoding, {{"encoding", Printable(name)}});
 }
 
 std::string_view EncodingName(Encoding e) {
@@ -118,9 +122,12 @@ absl::StatusOr<DecodedText> DecodeRegister(std::string_view bytes, Encoding chos
                                  std::pair{kBomUtf16Be, Encoding::kUtf16Be}}) {
     if (bytes.substr(0, bom.size()) != bom) continue;
     if (chosen != Encoding::kAuto && chosen != enc) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the file begins with the byte-order mark of ", AV(EncodingName(enc)), ", not ",
-          AV(EncodingName(chosen)), ": leave the encoding out (the mark decides)"));
+      return Coded(
+          absl::InvalidArgumentError(absl::StrCat(
+              "the file begins with the byte-order mark of ", AV(EncodingName(enc)), ", not ",
+              AV(EncodingName(chosen)), ": leave the encoding out (the mark decides)")),
+          Msg::kImportBomDiffers,
+          {{"bom", std::string(EncodingName(enc))}, {"chosen", std::string(EncodingName(chosen))}});
     }
     bytes.remove_prefix(bom.size());
     e = enc;
@@ -131,10 +138,13 @@ absl::StatusOr<DecodedText> DecodeRegister(std::string_view bytes, Encoding chos
     const size_t bad = FirstNotUtf8(bytes);
     if (bad != std::string_view::npos) {
       const size_t line = 1 + std::count(bytes.begin(), bytes.begin() + bad, '\n');
-      absl::Status s = absl::InvalidArgumentError(absl::StrCat(
-          "the file is not UTF-8 (line ", line, "): a register Excel saved as CSV on a "
-          "Vietnamese Windows is windows-1258; choose that encoding (--encoding windows-1258) "
-          "and check the preview"));
+      absl::Status s = Coded(
+          absl::InvalidArgumentError(absl::StrCat(
+              "the file is not UTF-8 (line ", line,
+              "): a register Excel saved as CSV on a "
+              "Vietnamese Windows is windows-1258; choose that encoding (--encoding windows-1258) "
+              "and check the preview")),
+          Msg::kImportNotUtf8, {{"line", absl::StrCat(line)}});
       s.SetPayload(AV(kNotUtf8Url), absl::Cord("1"));
       return s;
     }
@@ -210,8 +220,9 @@ absl::StatusOr<CsvTable> ParseCsv(std::string_view text) {
         ++i;
         while (true) {
           if (i >= n) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                "line ", opened, ": a quoted field is never closed (a \" missing)"));
+            return Coded(absl::InvalidArgumentError(absl::StrCat(
+                             "line ", opened, ": a quoted field is never closed (a \" missing)")),
+                         Msg::kImportQuoteOpen, {{"line", absl::StrCat(opened)}});
           }
           if (text[i] == '"') {
             if (i + 1 < n && text[i + 1] == '"') {
@@ -230,9 +241,11 @@ absl::StatusOr<CsvTable> ParseCsv(std::string_view text) {
           ++i;
         }
         if (i < n && text[i] != sep && text[i] != '\n' && text[i] != '\r') {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "line ", line, ": text after a closing quote (a quote inside a field is "
-              "written twice: \"\")"));
+          return Coded(absl::InvalidArgumentError(
+                           absl::StrCat("line ", line,
+                                        ": text after a closing quote (a quote inside a field is "
+                                        "written twice: \"\")")),
+                       Msg::kImportAfterQuote, {{"line", absl::StrCat(line)}});
         }
       } else {
         while (i < n && text[i] != sep && text[i] != '\n' && text[i] != '\r') {

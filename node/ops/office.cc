@@ -8,6 +8,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "base/tuning.h"
+#include "node/ops/messages.h"
 #include "node/ops/values.h"
 #include "store/access_log.h"
 #include "sync/report.h"
@@ -46,26 +47,49 @@ std::string Office::LatestDate() const {
   return DateAt(now);
 }
 
+namespace {
+
+// How this laptop's clock and the hub's time last seen differ, if by more
+// than a day: the hub's ahead now, or this laptop's ahead at the last sync
+// and not set back since.
+struct ClockGap {
+  bool hub_ahead = false;
+  int64_t millis = 0;
+};
+std::optional<ClockGap> Gap(const Office& o) {
+  const int64_t now = o.NowMillis();
+  absl::StatusOr<int64_t> seen = o.replica.GetCursor(sync::kHubTimeSeenCursor);
+  absl::StatusOr<int64_t> last = o.replica.GetCursor(sync::kLastSyncCursor);
+  if (!seen.ok() || !last.ok() || *seen == 0) return std::nullopt;
+  if (*seen - now > kDay) return ClockGap{true, *seen - now};
+  if (*last != 0 && *last - *seen > kDay && now >= *last) return ClockGap{false, *last - *seen};
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::string Office::DateWarning() const {
-  const int64_t now = NowMillis();
-  absl::StatusOr<int64_t> seen = replica.GetCursor(sync::kHubTimeSeenCursor);
-  absl::StatusOr<int64_t> last = replica.GetCursor(sync::kLastSyncCursor);
-  if (!seen.ok() || !last.ok() || *seen == 0) return "";
+  const std::optional<ClockGap> gap = Gap(*this);
+  if (!gap) return "";
   // Which of the two clocks is wrong is not known here: the laptop's
   // battery may be flat, or the hub's clock wrong (or the hub lying).
   constexpr char kAdvice[] = "check the date and time here; if they are right, tell the hub "
                              "administrator. Check the date written";
-  if (*seen - now > kDay) {
-    return absl::StrCat("this laptop's clock and the hub's differ by ", Days(*seen - now),
+  if (gap->hub_ahead) {
+    return absl::StrCat("this laptop's clock and the hub's differ by ", Days(gap->millis),
                         " (the hub's is ahead): the date here is ", Today(), "; ", kAdvice);
   }
-  // Ahead at the last sync, and not set back since.
-  if (*last != 0 && *last - *seen > kDay && now >= *last) {
-    return absl::StrCat("this laptop's clock and the hub's differed by ", Days(*last - *seen),
-                        " at the last sync (this laptop's is ahead): the date here is ", Today(),
-                        "; ", kAdvice);
-  }
-  return "";
+  return absl::StrCat("this laptop's clock and the hub's differed by ", Days(gap->millis),
+                      " at the last sync (this laptop's is ahead): the date here is ", Today(),
+                      "; ", kAdvice);
+}
+
+std::optional<Message> Office::DateWarningMessage() const {
+  const std::optional<ClockGap> gap = Gap(*this);
+  if (!gap) return std::nullopt;
+  return Message{std::string(MessageKey(gap->hub_ahead ? Msg::kClockHubAhead
+                                                       : Msg::kClockLaptopAhead)),
+                 {{"days", absl::StrCat((gap->millis + kDay / 2) / kDay)}, {"today", Today()}}};
 }
 
 const TableDef& Office::Table(std::string_view name) const {
@@ -79,8 +103,9 @@ absl::StatusOr<std::optional<Row>> Office::Get(std::string_view table, const Row
 absl::StatusOr<Row> Office::MustGet(std::string_view table, const RowId& id) const {
   FS_ASSIGN_OR_RETURN(auto row, Get(table, id));
   if (!row || !row->live) {
-    return absl::NotFoundError(absl::StrCat("no ", AV(table), " record ", id.ToString(),
-                                            " on this node"));
+    return Coded(absl::NotFoundError(
+                     absl::StrCat("no ", AV(table), " record ", id.ToString(), " on this node")),
+                 Msg::kRecordGone);
   }
   return *std::move(row);
 }
@@ -122,9 +147,10 @@ absl::Status Office::Commit(const LocalTxn& txn) const {
   auto w = replica.Write(txn);
   if (!w.ok()) {
     if (w.status().code() == absl::StatusCode::kFailedPrecondition && !keys.unlocked()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "writing needs the keystore unlocked (every change is signed): ", unlock_hint,
-          ". Nothing was changed"));
+      return Coded(absl::FailedPreconditionError(absl::StrCat(
+                       "writing needs the keystore unlocked (every change is signed): ",
+                       unlock_hint, ". Nothing was changed")),
+                   Msg::kNeedsUnlock);
     }
     return w.status();
   }
@@ -133,8 +159,9 @@ absl::Status Office::Commit(const LocalTxn& txn) const {
 
 absl::Status Office::RequireUnlocked(std::string_view why) const {
   if (keys.unlocked()) return absl::OkStatus();
-  return absl::FailedPreconditionError(
-      absl::StrCat(AV(why), " needs the keystore unlocked: ", unlock_hint));
+  return Coded(absl::FailedPreconditionError(
+                   absl::StrCat(AV(why), " needs the keystore unlocked: ", unlock_hint)),
+               Msg::kNeedsUnlock);
 }
 
 namespace {
@@ -237,9 +264,11 @@ constexpr std::string_view kNameRequiredUrl = "fieldsync.node.ops/name-required"
 }  // namespace
 
 absl::Status NameRequired() {
-  absl::Status s = MalformedValue(
-      "persons.full_name cannot be empty: a case needs the victim's full name (write another "
-      "name instead). Nothing was changed");
+  absl::Status s = Coded(
+      MalformedValue(
+          "persons.full_name cannot be empty: a case needs the victim's full name (write another "
+          "name instead). Nothing was changed"),
+      Msg::kNameRequired);
   s.SetPayload(AV(kNameRequiredUrl), absl::Cord("1"));
   return s;
 }

@@ -28,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/message.h"
 #include "clock/clock_source.h"
 #include "store/keyring.h"
 #include "store/replica.h"
@@ -90,6 +91,10 @@ struct Office {
   // that do not presume which clock is wrong. A warning, never a refusal:
   // a past date is often typed on purpose.
   std::string DateWarning() const;
+  // DateWarning as a key and its parameters (node/ops/messages.h:
+  // lib.clock.*; "days", "today"), for a front end's own words; nullopt
+  // when there is no warning.
+  std::optional<Message> DateWarningMessage() const;
 
   const TableDef& Table(std::string_view name) const;
   absl::StatusOr<std::optional<Row>> Get(std::string_view table, const RowId& id) const;

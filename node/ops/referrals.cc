@@ -9,6 +9,7 @@
 #include "base/strings.h"
 #include "change/referral_rules.h"
 #include "node/ops/consents.h"
+#include "node/ops/messages.h"
 #include "node/ops/resolve.h"
 #include "node/ops/values.h"
 
@@ -52,39 +53,55 @@ absl::Status CheckConsent(const Office& o, const RowId& case_id, const std::stri
     }
   }
   if (!org) {
-    return NoConsent(absl::StrCat(
-        "case ", code, " has no consent to be referred for services (consent scope "
-        "\"services\"), so it cannot be sent to ", to_office, ": record the victim's consent "
-        "with `fieldnode consent add ", code, " --scope services --given-by victim`, then send "
-        "it again"));
+    return Coded(
+        NoConsent(absl::StrCat("case ", code,
+                               " has no consent to be referred for services (consent scope "
+                               "\"services\"), so it cannot be sent to ",
+                               to_office,
+                               ": record the victim's consent "
+                               "with `fieldnode consent add ",
+                               code,
+                               " --scope services --given-by victim`, then send "
+                               "it again")),
+        Msg::kNoConsentServices, {{"code", code}, {"office", to_office}});
   }
-  return NoConsent(absl::StrCat(
-      "case ", code, " has no consent to share with this organisation (consent scope ",
-      police ? "\"police\" or " : "", "\"share_with_org\" for ", org->ToString(),
-      "): record it with `fieldnode consent add ", code, " --scope ",
-      police ? "police" : "share_with_org --org ", police ? "" : org->ToString(),
-      "`, then send it again"));
+  return Coded(NoConsent(absl::StrCat(
+                   "case ", code, " has no consent to share with this organisation (consent scope ",
+                   police ? "\"police\" or " : "", "\"share_with_org\" for ", org->ToString(),
+                   "): record it with `fieldnode consent add ", code, " --scope ",
+                   police ? "police" : "share_with_org --org ", police ? "" : org->ToString(),
+                   "`, then send it again")),
+               Msg::kNoConsentOrg, {{"code", code}});
 }
 
 }  // namespace
 
 absl::StatusOr<SentReferral> SendReferral(const Office& o, const NewReferral& in) {
   if (in.to_office.empty() == in.to_org.empty()) {
-    return IncompleteRequest("referral send needs --to-office CODE or --to-org ORG (one of them)");
+    return Coded(
+        IncompleteRequest("referral send needs --to-office CODE or --to-org ORG (one of them)"),
+        Msg::kReferralTarget);
   }
-  if (in.reason.empty()) return IncompleteRequest("referral send needs --reason TEXT");
+  if (in.reason.empty()) {
+    return Coded(IncompleteRequest("referral send needs --reason TEXT"), Msg::kReferralReason);
+  }
   FS_ASSIGN_OR_RETURN(RowId id, Resolve(o, "cases", in.case_ref, "case"));
   FS_ASSIGN_OR_RETURN(Row kase, o.MustGet("cases", id));
   const std::string code = o.Clear(kase, "cases", "case_code");
   const std::string owner = o.Clear(kase, "cases", "province");
   if (owner != o.province) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "case ", code, " belongs to office ", owner, "; only its office refers it. Nothing was "
-        "changed"));
+    return Coded(
+        absl::PermissionDeniedError(absl::StrCat("case ", code, " belongs to office ", owner,
+                                                 "; only its office refers it. Nothing was "
+                                                 "changed")),
+        Msg::kCaseOtherOffice, {{"code", code}, {"office", owner}});
   }
   if (o.Clear(kase, "cases", "status") == "closed") {
-    return Refused(absl::StrCat("case ", code, " is closed; reopen it first (fieldnode case "
-                                "set ", code, " status assisting)"));
+    return Coded(Refused(absl::StrCat("case ", code,
+                                      " is closed; reopen it first (fieldnode case "
+                                      "set ",
+                                      code, " status assisting)")),
+                 Msg::kReferralCaseClosed, {{"code", code}});
   }
   std::optional<RowId> org;
   if (!in.to_office.empty()) {
@@ -92,16 +109,21 @@ absl::StatusOr<SentReferral> SendReferral(const Office& o, const NewReferral& in
     if (known.count(in.to_office) == 0) {
       // No list of provinces reaches a laptop: an office is known here once
       // one of its laptops has enrolled at the hub and this laptop synced.
-      return absl::NotFoundError(absl::StrCat(
-          "unknown province office \"", in.to_office, "\": this laptop knows ",
-          absl::StrJoin(known, ", "), " (the offices with a laptop enrolled at the hub, as of "
-          "its last sync). Check the code; if it is right, no laptop of ", in.to_office,
-          " has enrolled yet, and a referral can reach that office only once one has (the hub "
-          "administrator makes its token: fieldhub enroll-token --province ", in.to_office,
-          ") and this laptop has synced since. Nothing was changed"));
+      return Coded(
+          absl::NotFoundError(absl::StrCat(
+              "unknown province office \"", in.to_office, "\": this laptop knows ",
+              absl::StrJoin(known, ", "),
+              " (the offices with a laptop enrolled at the hub, as of "
+              "its last sync). Check the code; if it is right, no laptop of ",
+              in.to_office,
+              " has enrolled yet, and a referral can reach that office only once one has (the hub "
+              "administrator makes its token: fieldhub enroll-token --province ",
+              in.to_office, ") and this laptop has synced since. Nothing was changed")),
+          Msg::kReferralUnknownOffice,
+          {{"office", Printable(in.to_office)}, {"known", absl::StrJoin(known, ", ")}});
     }
     if (in.to_office == o.province) {
-      return Refused("a case cannot be referred to its own office");
+      return Coded(Refused("a case cannot be referred to its own office"), Msg::kReferralOwnOffice);
     }
   } else {
     FS_ASSIGN_OR_RETURN(org, ResolveOrg(o, in.to_org));
@@ -115,8 +137,9 @@ absl::StatusOr<SentReferral> SendReferral(const Office& o, const NewReferral& in
     const bool same = org ? IdOf(o.Stored(r, "referrals", "to_organisation")) == org
                           : o.Clear(r, "referrals", "to_office") == in.to_office;
     if (same) {
-      return Refused(absl::StrCat("case ", code, " is already referred there (referral ",
-                                  r.id.ToString(), ", ", st, ")"));
+      return Coded(Refused(absl::StrCat("case ", code, " is already referred there (referral ",
+                                        r.id.ToString(), ", ", st, ")")),
+                   Msg::kReferralAlready, {{"code", code}, {"status", st}});
     }
   }
   FS_RETURN_IF_ERROR(CheckConsent(o, id, code, in.to_office, org));
@@ -162,10 +185,12 @@ absl::StatusOr<RowId> RespondToReferral(const Office& o, const ReferralResponse&
   // records the agency's answer.
   const bool mine = to.empty() ? from == o.province : to == o.province;
   if (!mine) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "referral ", id.ToString(), " is addressed to ", to.empty() ? "an agency" : to,
-        "; only ", to.empty() ? absl::StrCat("office ", from) : absl::StrCat("office ", to),
-        " records its answer. Nothing was changed"));
+    return Coded(
+        absl::PermissionDeniedError(absl::StrCat(
+            "referral ", id.ToString(), " is addressed to ", to.empty() ? "an agency" : to,
+            "; only ", to.empty() ? absl::StrCat("office ", from) : absl::StrCat("office ", to),
+            " records its answer. Nothing was changed")),
+        Msg::kReferralNotAddressed, {{"office", to.empty() ? from : to}});
   }
   Fields f;
   if (in.response == Response::kAccept || in.response == Response::kDecline) {
@@ -173,14 +198,18 @@ absl::StatusOr<RowId> RespondToReferral(const Office& o, const ReferralResponse&
     const referral::Status answer =
         accept ? referral::Status::kAccepted : referral::Status::kDeclined;
     if (referral::ParseStatus(status) != referral::Status::kSent) {
-      return Refused(absl::StrCat("referral ", id.ToString(), " is ", status,
-                                  "; only a referral that was sent can be ",
-                                  AV(referral::StatusName(answer))));
+      return Coded(Refused(absl::StrCat("referral ", id.ToString(), " is ", status,
+                                        "; only a referral that was sent can be ",
+                                        AV(referral::StatusName(answer)))),
+                   Msg::kReferralNotSent, {{"status", status}});
     }
     f = {{"status", StatusValue(answer)},
          {"responded_at", Value::Int(o.NowMillis())}};
     if (!accept) {
-      if (in.reason.empty()) return IncompleteRequest("referral decline needs --reason TEXT");
+      if (in.reason.empty()) {
+        return Coded(IncompleteRequest("referral decline needs --reason TEXT"),
+                     Msg::kDeclineReason);
+      }
       const TableDef& t = o.Table("referrals");
       FS_ASSIGN_OR_RETURN(Value reason,
                           ParseColumnValue(o, t, *t.FindColumn("decline_reason"), in.reason));
@@ -188,8 +217,9 @@ absl::StatusOr<RowId> RespondToReferral(const Office& o, const ReferralResponse&
     }
   } else {
     if (referral::ParseStatus(status) != referral::Status::kAccepted) {
-      return Refused(absl::StrCat("referral ", id.ToString(), " is ", status,
-                                  "; only an accepted referral can be completed"));
+      return Coded(Refused(absl::StrCat("referral ", id.ToString(), " is ", status,
+                                        "; only an accepted referral can be completed")),
+                   Msg::kReferralNotAccepted, {{"status", status}});
     }
     f = {{"status", StatusValue(referral::Status::kCompleted)},
          {"completed_at", Value::Int(o.NowMillis())}};

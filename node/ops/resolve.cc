@@ -10,6 +10,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "node/ops/cases.h"
+#include "node/ops/messages.h"
 #include "node/ops/values.h"
 #include "text/text.h"
 
@@ -18,7 +19,8 @@ namespace fieldsync::node::ops {
 absl::StatusOr<RowId> Resolve(const Office& o, std::string_view table, const std::string& ref,
                               std::string_view what) {
   if (ref.empty()) {
-    return IncompleteRequest(absl::StrCat("give the ", AV(what)));
+    return Coded(IncompleteRequest(absl::StrCat("give the ", AV(what))), Msg::kRefNeeded,
+                 {{"what", std::string(what)}});
   }
   const bool is_cases = table == "cases";
   // CODE/XXXXXX: a code two cases hold, told apart by the end of the id
@@ -34,8 +36,10 @@ absl::StatusOr<RowId> Resolve(const Office& o, std::string_view table, const std
       }
     }
     if (told.size() == 1) return told.front();
-    return absl::NotFoundError(absl::StrCat("no case \"", ref, "\" on this node: `fieldnode "
-                                            "case list` shows the codes"));
+    return Coded(absl::NotFoundError(absl::StrCat("no case \"", ref,
+                                                  "\" on this node: `fieldnode "
+                                                  "case list` shows the codes")),
+                 Msg::kRefNotFound, {{"what", "case"}, {"ref", Printable(ref)}});
   }
   std::string hex;
   for (char ch : absl::AsciiStrToUpper(ref)) {
@@ -50,11 +54,13 @@ absl::StatusOr<RowId> Resolve(const Office& o, std::string_view table, const std
                                              is_cases ? "case_code" : "", ref, 3));
   if (matches.size() == 1) return matches.front();
   if (matches.empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        "no ", AV(what), " \"", ref, "\" on this node",
-        is_cases ? ": give its case code (e.g. LC-2611-K3QX7) or id; `fieldnode case list` "
-                   "shows them"
-                 : absl::StrCat(": `fieldnode ", AV(what), " list` shows them")));
+    return Coded(
+        absl::NotFoundError(absl::StrCat(
+            "no ", AV(what), " \"", ref, "\" on this node",
+            is_cases ? ": give its case code (e.g. LC-2611-K3QX7) or id; `fieldnode case list` "
+                       "shows them"
+                     : absl::StrCat(": `fieldnode ", AV(what), " list` shows them"))),
+        Msg::kRefNotFound, {{"what", std::string(what)}, {"ref", Printable(ref)}});
   }
   if (is_cases) {
     // Two laptops of the office drew one code offline: each told apart.
@@ -67,13 +73,17 @@ absl::StatusOr<RowId> Resolve(const Office& o, std::string_view table, const std
         if (row) shown.push_back(CaseCodeShown(o.Clear(*row, "cases", "case_code"), id));
       }
       std::sort(shown.begin(), shown.end());
-      return absl::InvalidArgumentError(absl::StrCat(
-          "\"", ref, "\" is the code of ", held.size(), " cases (laptops of the office made it "
-          "offline): give one of ", absl::StrJoin(shown, ", ")));
+      return Coded(
+          absl::InvalidArgumentError(absl::StrCat("\"", ref, "\" is the code of ", held.size(),
+                                                  " cases (laptops of the office made it "
+                                                  "offline): give one of ",
+                                                  absl::StrJoin(shown, ", "))),
+          Msg::kRefSharedCode, {{"ref", Printable(ref)}, {"choices", absl::StrJoin(shown, ", ")}});
     }
   }
-  return absl::InvalidArgumentError(absl::StrCat("\"", ref, "\" matches several ", AV(table),
-                                                 ": give more of the id"));
+  return Coded(absl::InvalidArgumentError(absl::StrCat("\"", ref, "\" matches several ", AV(table),
+                                                       ": give more of the id")),
+               Msg::kRefSeveral, {{"ref", Printable(ref)}});
 }
 
 absl::StatusOr<RowId> ResolveByName(const Office& o, const std::string& table,
@@ -98,13 +108,17 @@ absl::StatusOr<RowId> ResolveByName(const Office& o, const std::string& table,
   if (exact.size() == 1) return exact.front();
   if (exact.empty() && partial.size() == 1) return partial.front();
   if (exact.empty() && partial.empty()) {
-    return absl::NotFoundError(absl::StrCat("no ", noun == "org" ? "organisation" : noun, " \"",
-                                            ref, "\" in the directory: "
-                                            "`fieldnode ", noun, " list` shows them, `fieldnode ",
-                                            noun, " add` adds one"));
+    return Coded(absl::NotFoundError(
+                     absl::StrCat("no ", noun == "org" ? "organisation" : noun, " \"", ref,
+                                  "\" in the directory: "
+                                  "`fieldnode ",
+                                  noun, " list` shows them, `fieldnode ", noun, " add` adds one")),
+                 Msg::kRefNotFound, {{"what", noun}, {"ref", Printable(ref)}});
   }
-  return absl::InvalidArgumentError(absl::StrCat("\"", ref, "\" names several ", table,
-                                                 ": give its id (fieldnode ", noun, " list)"));
+  return Coded(
+      absl::InvalidArgumentError(absl::StrCat("\"", ref, "\" names several ", table,
+                                              ": give its id (fieldnode ", noun, " list)")),
+      Msg::kRefSeveral, {{"ref", Printable(ref)}});
 }
 
 absl::StatusOr<RowId> ResolveOrg(const Office& o, const std::string& ref) {
@@ -121,8 +135,10 @@ absl::StatusOr<std::pair<std::string, RowId>> ResolveAnyRow(const Office& o,
     auto id = Resolve(o, t.name, ref, "record");
     if (id.ok()) return std::make_pair(std::string(t.name), *id);
   }
-  return absl::NotFoundError(absl::StrCat("no record \"", ref, "\" on this node: give a case "
-                                          "code or an id from fieldnode conflict list"));
+  return Coded(absl::NotFoundError(absl::StrCat("no record \"", ref,
+                                                "\" on this node: give a case "
+                                                "code or an id from fieldnode conflict list")),
+               Msg::kRefNotFound, {{"what", "record"}, {"ref", Printable(ref)}});
 }
 
 }  // namespace fieldsync::node::ops

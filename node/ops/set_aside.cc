@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "node/ops/cases.h"
+#include "node/ops/messages.h"
 #include "node/ops/values.h"
 #include "crypto/commit_signature.h"
 #include "sync/messages.h"
@@ -82,12 +83,18 @@ bool Deletes(const RowChange& rc) {
 absl::Status Unreadable(uint64_t seq, std::string_view table, std::string_view col,
                         const OpenedField& f) {
   if (f.state == State::kErased) {
-    return Refused(absl::StrCat("the keys of the case change ", seq, " writes were erased "
-                                "(fieldnode erase --case): what it wrote is never kept; discard "
-                                "it"));
+    return Coded(
+        Refused(absl::StrCat("the keys of the case change ", seq,
+                             " writes were erased "
+                             "(fieldnode erase --case): what it wrote is never kept; discard "
+                             "it")),
+        Msg::kSetAsideErased, {{"seq", absl::StrCat(seq)}});
   }
-  return Refused(absl::StrCat("change ", seq, " cannot be kept: ", std::string(table), ".",
-                              std::string(col), " does not open here (", f.problem, ")"));
+  return Coded(Refused(absl::StrCat("change ", seq, " cannot be kept: ", std::string(table), ".",
+                                    std::string(col), " does not open here (", f.problem, ")")),
+               Msg::kSetAsideNotOpen,
+               {{"seq", absl::StrCat(seq)},
+                {"field", absl::StrCat(std::string(table), ".", std::string(col))}});
 }
 
 // Whether `c`, as this laptop's log holds it, is what its author signed:
@@ -128,14 +135,16 @@ absl::StatusOr<std::map<std::string, Value>> LastKnown(const Office& o, uint64_t
       for (const RowChange& rc : c.changes) {
         if (rc.table != table || rc.row != row) continue;
         if (!checked && !SignedAsLogged(o, c)) {
-          return Refused(absl::StrCat(
-              "change ", seq, " cannot be kept: the write of ", table, " ", row.ToString(),
-              " by ", o.DeviceName(c.author), " at position ", pos, " of this laptop's log ",
-              c.signature.empty() ? "is held without its signature"
-                                  : "no longer matches its signature (altered on this "
-                                    "laptop's disk?)",
-              ", and keep would sign what it holds anew; type the record again, then discard ",
-              seq));
+          return Coded(
+              Refused(absl::StrCat(
+                  "change ", seq, " cannot be kept: the write of ", table, " ", row.ToString(),
+                  " by ", o.DeviceName(c.author), " at position ", pos, " of this laptop's log ",
+                  c.signature.empty() ? "is held without its signature"
+                                      : "no longer matches its signature (altered on this "
+                                        "laptop's disk?)",
+                  ", and keep would sign what it holds anew; type the record again, then discard ",
+                  seq)),
+              Msg::kSetAsideAltered, {{"seq", absl::StrCat(seq)}});
         }
         checked = true;
         if (Deletes(rc)) continue;
@@ -168,34 +177,46 @@ absl::StatusOr<KeptSetAside> KeepSetAside(const Office& o, uint64_t seq) {
   const SetAsideRow* r = nullptr;
   for (const SetAsideRow& x : rows) r = x.seq == seq ? &x : r;
   if (r == nullptr) {
-    return absl::NotFoundError(absl::StrCat(
-        "change ", seq, " of this laptop was not set aside (fieldnode set-aside list shows "
-        "what is). Nothing was changed"));
+    return Coded(absl::NotFoundError(absl::StrCat(
+                     "change ", seq,
+                     " of this laptop was not set aside (fieldnode set-aside list shows "
+                     "what is). Nothing was changed")),
+                 Msg::kSetAsideNotFound, {{"seq", absl::StrCat(seq)}});
   }
   if (r->discarded_at_millis != 0) {
-    return Refused(absl::StrCat("set-aside change ", seq, " was resolved already (discarded, "
-                                "or kept as a new record)"));
+    return Coded(Refused(absl::StrCat("set-aside change ", seq,
+                                      " was resolved already (discarded, "
+                                      "or kept as a new record)")),
+                 Msg::kSetAsideResolved, {{"seq", absl::StrCat(seq)}});
   }
   if (r->code == static_cast<int>(sync::RefusalCode::kClockAhead)) {
-    return Refused(absl::StrCat("change ", seq, " waits to be re-dated by this laptop (its "
-                                "clock was ahead): the next sync with the clock right sends it; "
-                                "there is nothing for an officer to keep"));
+    return Coded(
+        Refused(absl::StrCat("change ", seq,
+                             " waits to be re-dated by this laptop (its "
+                             "clock was ahead): the next sync with the clock right sends it; "
+                             "there is nothing for an officer to keep")),
+        Msg::kSetAsideClockAhead, {{"seq", absl::StrCat(seq)}});
   }
   // Its body failed this laptop's own check before the push (own81): what
   // it holds is not what the officer wrote, and keep would sign it anew.
   if (r->code == static_cast<int>(sync::RefusalCode::kDamaged)) {
-    return Refused(absl::StrCat("change ", seq, " was damaged on this laptop's disk (its "
-                                "signature no longer matches it): keep would sign the damaged "
-                                "values anew. Discard it (fieldnode set-aside discard ", seq,
-                                "), then write the values again"));
+    return Coded(
+        Refused(absl::StrCat("change ", seq,
+                             " was damaged on this laptop's disk (its "
+                             "signature no longer matches it): keep would sign the damaged "
+                             "values anew. Discard it (fieldnode set-aside discard ",
+                             seq, "), then write the values again")),
+        Msg::kSetAsideDamaged, {{"seq", absl::StrCat(seq)}});
   }
   FS_RETURN_IF_ERROR(o.RequireUnlocked("keeping a set-aside change"));
   KeptSetAside out;
   FS_ASSIGN_OR_RETURN(out.item, ItemOf(replica, *r));
   FS_ASSIGN_OR_RETURN(std::vector<Commit> log, replica.LocalCommitsAfter(seq - 1, 1));
   if (log.empty() || log.front().seq != seq) {
-    return Refused(absl::StrCat("change ", seq, " is no longer in this laptop's log: there is "
-                                "nothing to keep; discard it"));
+    return Coded(Refused(absl::StrCat("change ", seq,
+                                      " is no longer in this laptop's log: there is "
+                                      "nothing to keep; discard it")),
+                 Msg::kSetAsideNotInLog, {{"seq", absl::StrCat(seq)}});
   }
   const Commit& c = log.front();
   // Whatever its code (attack review 86, LOW 4): the stored commit must be
@@ -203,26 +224,37 @@ absl::StatusOr<KeptSetAside> KeepSetAside(const Office& o, uint64_t seq) {
   // someone able to write this laptop's database put in it.
   const sync::OwnCheck own = sync::CheckOwnCommit(c, o.keys.identity()->public_keys().sign_pk);
   if (own.kind != sync::OwnCheck::Kind::kSound) {
-    return Refused(absl::StrCat("change ", seq, " no longer matches this laptop's signature ",
-                                "(altered or damaged on its disk: ", own.why, "): keep would "
-                                "sign the altered values anew. Discard it (fieldnode set-aside "
-                                "discard ", seq, "), then write the values again"));
+    return Coded(
+        Refused(absl::StrCat("change ", seq, " no longer matches this laptop's signature ",
+                             "(altered or damaged on its disk: ", own.why,
+                             "): keep would "
+                             "sign the altered values anew. Discard it (fieldnode set-aside "
+                             "discard ",
+                             seq, "), then write the values again")),
+        Msg::kSetAsideAltered, {{"seq", absl::StrCat(seq)}});
   }
   for (const RowChange& rc : c.changes) {
     if (rc.table != "cases" && rc.table != "persons") {
-      return Refused(absl::StrCat("change ", seq, " writes ", rc.table, ": keep makes case "
-                                  "files (cases and their persons) only; type it again, then "
-                                  "discard ", seq));
+      return Coded(Refused(absl::StrCat("change ", seq, " writes ", rc.table,
+                                        ": keep makes case "
+                                        "files (cases and their persons) only; type it again, then "
+                                        "discard ",
+                                        seq)),
+                   Msg::kSetAsideNotCaseFile, {{"seq", absl::StrCat(seq)}, {"table", rc.table}});
     }
     if (Deletes(rc)) {
-      return Refused(absl::StrCat("change ", seq, " deletes a record: there is nothing to keep "
-                                  "as a new record; discard it"));
+      return Coded(Refused(absl::StrCat("change ", seq,
+                                        " deletes a record: there is nothing to keep "
+                                        "as a new record; discard it")),
+                   Msg::kSetAsideDeletes, {{"seq", absl::StrCat(seq)}});
     }
     FS_ASSIGN_OR_RETURN(const bool erased, o.keys.IsErased(rc.row));
     if (erased) {
-      return Refused(absl::StrCat("the keys of the case change ", seq, " writes were erased "
-                                  "(fieldnode erase --case): what it wrote is never kept; "
-                                  "discard it"));
+      return Coded(Refused(absl::StrCat("the keys of the case change ", seq,
+                                        " writes were erased "
+                                        "(fieldnode erase --case): what it wrote is never kept; "
+                                        "discard it")),
+                   Msg::kSetAsideErased, {{"seq", absl::StrCat(seq)}});
     }
   }
   // Persons first: a new case names its new person.
@@ -286,9 +318,13 @@ absl::StatusOr<KeptSetAside> KeepSetAside(const Office& o, uint64_t seq) {
                             person ? o.Get("persons", *person)
                                    : absl::StatusOr<std::optional<Row>>(std::nullopt));
         if (!p || !p->live) {
-          return Refused(absl::StrCat("the person of the case change ", seq, " writes is not "
-                                      "held here: keep cannot make the case's file again; type "
-                                      "it again, then discard ", seq));
+          return Coded(
+              Refused(absl::StrCat("the person of the case change ", seq,
+                                   " writes is not "
+                                   "held here: keep cannot make the case's file again; type "
+                                   "it again, then discard ",
+                                   seq)),
+              Msg::kSetAsidePersonMissing, {{"seq", absl::StrCat(seq)}});
         }
       }
       const std::string today = o.Today();

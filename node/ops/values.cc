@@ -15,6 +15,7 @@
 #include "base/strings.h"
 #include "base/tuning.h"
 #include "crypto/envelope.h"
+#include "node/ops/messages.h"
 #include "node/ops/office.h"
 #include "text/text.h"
 #include "schema/province_code.h"
@@ -46,8 +47,9 @@ absl::Status CheckDate(const Office& o, const std::string& s, const std::string&
   Value v = Value::Text(s);
   static const TableDef* t = FieldOfficeSchema().FindTable("cases");
   if (!ValidateValue(*t, *t->FindColumn("opened_on"), v).ok()) {
-    return MalformedValue(absl::StrCat("bad date \"", s, "\" for ", what,
-                                                   ": write it as YYYY-MM-DD, e.g. ", o.Today()));
+    return Coded(MalformedValue(absl::StrCat("bad date \"", s, "\" for ", what,
+                                             ": write it as YYYY-MM-DD, e.g. ", o.Today())),
+                 Msg::kValueBadDate, {{"field", what}, {"example", o.Today()}});
   }
   return absl::OkStatus();
 }
@@ -56,6 +58,21 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
                                        const std::string& raw) {
   const std::string what = absl::StrCat(AV(t.name), ".", AV(c.name));
   if (raw.empty()) return Value::Null();
+  // The console's words for a refusal (messages.h): the field, and the
+  // value only if its column is clear (a sealed value is never repeated).
+  const bool clear = c.sensitivity == Sensitivity::kClear;
+  auto coded = [&what](absl::Status st, Msg m, MessageParams more = {}) {
+    MessageParams p = {{"field", what}};
+    p.insert(p.end(), more.begin(), more.end());
+    return Coded(std::move(st), m, p);
+  };
+  auto not_allowed = [&](absl::Status st, const std::string& value) {
+    const std::string allowed =
+        absl::StrJoin(c.allowed, ",", [](std::string* out, std::string_view a) { out->append(a); });
+    return clear ? coded(std::move(st), Msg::kValueNotAllowed,
+                         {{"value", Printable(value)}, {"allowed", allowed}})
+                 : coded(std::move(st), Msg::kValueNotAllowedSealed, {{"allowed", allowed}});
+  };
   FS_ASSIGN_OR_RETURN(std::string text, NormalizeInput(raw, what));
   Value v;
   switch (c.type) {
@@ -77,11 +94,12 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
         if (given.erase(std::string(a)) > 0) ordered.emplace_back(a);
       }
       if (!given.empty()) {
-        return MalformedValue(absl::StrCat(
-            "\"", *given.begin(), "\" is not a value of ", what, ": choose from ",
-            absl::StrJoin(c.allowed, ", ", [](std::string* out, std::string_view a) {
-              out->append(a);
-            })));
+        return not_allowed(
+            MalformedValue(absl::StrCat(
+                "\"", *given.begin(), "\" is not a value of ", what, ": choose from ",
+                absl::StrJoin(c.allowed, ", ",
+                              [](std::string* out, std::string_view a) { out->append(a); }))),
+            *given.begin());
       }
       v = Value::Text(absl::StrJoin(ordered, ","));
       break;
@@ -90,8 +108,9 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
       char* end = nullptr;
       const long long n = std::strtoll(text.c_str(), &end, 10);
       if (end == text.c_str() || *end != '\0') {
-        return MalformedValue(
-            absl::StrCat(what, " wants a whole number, not \"", text, "\""));
+        return coded(
+            MalformedValue(absl::StrCat(what, " wants a whole number, not \"", text, "\"")),
+            Msg::kValueNotNumber);
       }
       v = Value::Int(n);
       break;
@@ -103,8 +122,8 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
       } else if (l == "no" || l == "false" || l == "0") {
         v = Value::Int(0);
       } else {
-        return MalformedValue(absl::StrCat(what, " wants yes or no, not \"", text,
-                                                       "\""));
+        return coded(MalformedValue(absl::StrCat(what, " wants yes or no, not \"", text, "\"")),
+                     Msg::kValueNotYesNo);
       }
       break;
     }
@@ -125,15 +144,18 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
         }
       }
       if (!read) {
-        return MalformedValue(absl::StrCat(
-            "bad time \"", text, "\" for ", what, ": write now, YYYY-MM-DD or YYYY-MM-DDTHH:MM"));
+        return coded(MalformedValue(absl::StrCat("bad time \"", text, "\" for ", what,
+                                                 ": write now, YYYY-MM-DD or YYYY-MM-DDTHH:MM")),
+                     Msg::kValueBadTime);
       }
       v = Value::Int(absl::ToUnixMillis(at));
       break;
     }
     case ColumnType::kId: {
       absl::StatusOr<RowId> id = Id16::Parse(text, what);
-      if (!id.ok()) return MalformedValue(std::string(id.status().message()));
+      if (!id.ok()) {
+        return coded(MalformedValue(std::string(id.status().message())), Msg::kValueBadId);
+      }
       v = IdValue(*id);
       break;
     }
@@ -144,9 +166,12 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
   const size_t max_bytes = c.sensitivity == Sensitivity::kClear ? tuning::kMaxValueBytes
                                                                 : crypto::kMaxSealedValue;
   if (text.size() > max_bytes) {
-    return MalformedValue(absl::StrCat(
-        what, " is too long: ", text.size(), " bytes, at most ", max_bytes,
-        c.sensitivity == Sensitivity::kClear ? "" : " (a field that is sealed holds 64 KiB)"));
+    return coded(
+        MalformedValue(absl::StrCat(
+            what, " is too long: ", text.size(), " bytes, at most ", max_bytes,
+            c.sensitivity == Sensitivity::kClear ? "" : " (a field that is sealed holds 64 KiB)")),
+        Msg::kValueTooLong,
+        {{"bytes", absl::StrCat(text.size())}, {"max", absl::StrCat(max_bytes)}});
   }
   // Codes: province codes (LC, HN; lists joined by ','), nationality (ISO
   // 3166 alpha-2). Upper case whatever was typed.
@@ -165,12 +190,15 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
                                         std::string::npos
               : IsProvinceCode(code);
       if (!well_formed || (!province_list && codes.size() > 1)) {
-        return MalformedValue(absl::StrCat(
-            "\"", text, "\" is not ", name == "nationality"
-                ? "a nationality: give the ISO 3166 two-letter code, e.g. VN, LA, CN"
-                : absl::StrCat(province_list ? "a list of province codes" : "a province code",
-                               " for ", what, ": give codes of 2 or 3 letters, e.g. LC",
-                               province_list ? ",HN" : "")));
+        return coded(
+            MalformedValue(absl::StrCat(
+                "\"", text, "\" is not ",
+                name == "nationality"
+                    ? "a nationality: give the ISO 3166 two-letter code, e.g. VN, LA, CN"
+                    : absl::StrCat(province_list ? "a list of province codes" : "a province code",
+                                   " for ", what, ": give codes of 2 or 3 letters, e.g. LC",
+                                   province_list ? ",HN" : ""))),
+            name == "nationality" ? Msg::kValueNotNationality : Msg::kValueNotProvince);
       }
     }
     // A province is one this laptop knows of: its own office, or an
@@ -180,11 +208,15 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
       const std::set<std::string> known = KnownOffices(o);
       for (const std::string& code : codes) {
         if (known.count(code) > 0) continue;
-        return absl::NotFoundError(absl::StrCat(
-            "\"", code, "\" is not a province this laptop knows (", what, "): it knows ",
-            absl::StrJoin(known, ", "), ", the offices with a laptop enrolled at the hub as of "
-            "the last sync. Check the code; for a province with no laptop enrolled yet, leave "
-            "it out and set it once one is. Nothing was changed"));
+        return coded(
+            absl::NotFoundError(absl::StrCat(
+                "\"", code, "\" is not a province this laptop knows (", what, "): it knows ",
+                absl::StrJoin(known, ", "),
+                ", the offices with a laptop enrolled at the hub as "
+                "of the last sync. Check the code; for a province with no laptop enrolled yet, "
+                "leave it out and set it once one is. Nothing was changed")),
+            Msg::kValueUnknownProvince,
+            {{"value", Printable(code)}, {"known", absl::StrJoin(known, ", ")}});
       }
     }
     v = Value::Text(absl::StrJoin(codes, ","));
@@ -194,20 +226,24 @@ absl::StatusOr<Value> ParseColumnValue(const Office& o, const TableDef& t, const
   if ((name == "listing_consent_on" || name == "verified_on" || name == "date_of_birth" ||
        name == "opened_on" || name == "closed_on") &&
       text > today) {
-    return MalformedValue(absl::StrCat(
-        what, " ", text, " is in the future (today is ", today,
-        name == "listing_consent_on" ? "): a person is listed only once they have consented"
-                                     : ")"));
+    return coded(
+        MalformedValue(absl::StrCat(what, " ", text, " is in the future (today is ", today,
+                                    name == "listing_consent_on"
+                                        ? "): a person is listed only once they have consented"
+                                        : ")")),
+        Msg::kValueInFuture, {{"today", today}});
   }
   absl::Status s = ValidateValue(t, c, v);
   if (!s.ok()) {
     if (c.type == ColumnType::kEnum) {
-      return MalformedValue(absl::StrCat(
-          "\"", text, "\" is not a value of ", what, ": choose one of ",
-          absl::StrJoin(c.allowed, ", ",
-                        [](std::string* out, std::string_view a) { out->append(a); })));
+      return not_allowed(
+          MalformedValue(absl::StrCat(
+              "\"", text, "\" is not a value of ", what, ": choose one of ",
+              absl::StrJoin(c.allowed, ", ",
+                            [](std::string* out, std::string_view a) { out->append(a); }))),
+          text);
     }
-    return MalformedValue(std::string(s.message()));
+    return coded(MalformedValue(std::string(s.message())), Msg::kValueRefused);
   }
   return v;
 }
@@ -217,7 +253,8 @@ absl::Status ParseTypedColumns(const Office& o, const TableDef& t, const TypedCo
   for (const auto& [column, text] : typed) {
     const ColumnDef* col = t.FindColumn(column);
     if (col == nullptr) {
-      return MalformedValue(absl::StrCat("no field \"", column, "\" in ", AV(t.name)));
+      return Coded(MalformedValue(absl::StrCat("no field \"", column, "\" in ", AV(t.name))),
+                   Msg::kNoSuchField, {{"field", Printable(column)}});
     }
     FS_ASSIGN_OR_RETURN(Value v, ParseColumnValue(o, t, *col, text));
     out->emplace_back(column, std::move(v));

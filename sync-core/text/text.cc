@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "base/message.h"
 #include "base/strings.h"
 #include "base/terminal.h"
 #include "base/utf8.h"
@@ -18,9 +19,11 @@ namespace fieldsync::text {
 absl::StatusOr<std::string> NormalizeInput(std::string_view s, std::string_view what) {
   size_t bad = 0;
   if (!IsValidUtf8(s, &bad)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        AV(what), " is not valid UTF-8 text (byte ", bad,
-        "); set the terminal or file to UTF-8 and enter it again. Nothing was changed"));
+    return WithMessage(absl::InvalidArgumentError(absl::StrCat(
+                           AV(what), " is not valid UTF-8 text (byte ", bad,
+                           "); set the terminal or file to UTF-8 and enter it again. Nothing was "
+                           "changed")),
+                       kMsgNotUtf8, {{"field", std::string(what)}});
   }
   // Control and bidirectional formatting characters (an escape sequence, a
   // U+202E turning text around) have no place in a case file: refused
@@ -30,10 +33,14 @@ absl::StatusOr<std::string> NormalizeInput(std::string_view s, std::string_view 
   for (int32_t i = 0; i < check.length();) {
     const UChar32 c = check.char32At(i);
     if (IsUnsafeForTerminal(static_cast<char32_t>(c))) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s holds the control or text-direction character U+%04X, which is not text: "
-          "type it again without it. Nothing was changed",
-          AV(what), static_cast<uint32_t>(c)));
+      return WithMessage(
+          absl::InvalidArgumentError(absl::StrFormat(
+              "%s holds the control or text-direction character U+%04X, which is not text: "
+              "type it again without it. Nothing was changed",
+              AV(what), static_cast<uint32_t>(c))),
+          kMsgControl,
+          {{"field", std::string(what)},
+           {"char", absl::StrFormat("U+%04X", static_cast<uint32_t>(c))}});
     }
     i += U16_LENGTH(c);
   }
@@ -46,8 +53,9 @@ absl::StatusOr<std::string> NormalizeInput(std::string_view s, std::string_view 
       icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
   icu::UnicodeString out = nfc->normalize(in, err);
   if (U_FAILURE(err)) {
-    return absl::InvalidArgumentError(absl::StrCat(AV(what), " cannot be normalised: ",
-                                                   u_errorName(err)));
+    return WithMessage(absl::InvalidArgumentError(
+                           absl::StrCat(AV(what), " cannot be normalised: ", u_errorName(err))),
+                       kMsgNotNormalised, {{"field", std::string(what)}});
   }
   std::string utf8;
   out.toUTF8String(utf8);

@@ -15,8 +15,18 @@
 
 namespace fieldsync::text {
 
-// `s` in NFC. INVALID_ARGUMENT naming `what` if it is not UTF-8.
+// `s` in NFC. INVALID_ARGUMENT naming `what` if it is not UTF-8 or holds a
+// control or text-direction character, with one of TextMessageKeys()
+// attached (base/message.h; parameter "field": `what`).
 absl::StatusOr<std::string> NormalizeInput(std::string_view s, std::string_view what);
+
+// The message keys NormalizeInput attaches: "lib.text.not_utf8",
+// "lib.text.control" (parameter "char": U+XXXX), "lib.text.not_normalised".
+inline constexpr std::string_view kMsgNotUtf8 = "lib.text.not_utf8";
+inline constexpr std::string_view kMsgControl = "lib.text.control";
+inline constexpr std::string_view kMsgNotNormalised = "lib.text.not_normalised";
+inline constexpr std::string_view kTextMessageKeys[] = {kMsgNotUtf8, kMsgControl,
+                                                        kMsgNotNormalised};
 
 // True if `s` (UTF-8) is empty or holds only white space (Unicode
 // White_Space: spaces, tabs, newlines, no-break and ideographic spaces) and

@@ -131,7 +131,14 @@ def import_register(base):
           .get_attribute("value") == "windows-1258", "the encoding was not set to windows-1258")
     shot("import-not-utf8-1366")
     driver.find_element(By.ID, "import-dry").click()
-    until_text("#import-rejected", "không biết")
+    # The refused row's reason in the catalogue's Vietnamese (the library's
+    # key and parameters, messages_library.js), the field by its label, the
+    # values by their words; not the library's English words.
+    until_text("#import-rejected",
+               "Giới tính: “không biết” không phải giá trị được nhận; hãy chọn một trong: "
+               "Nữ, Nam, Khác, Không rõ")
+    check("is not a value" not in text_of("#import-rejected"),
+          "the library's English words on the Vietnamese page")
     check([r.get_attribute("data-line") for r in
            driver.find_elements(By.CSS_SELECTOR, "#import-rejected tr[data-line]")] == ["3"],
           "the dry run did not list exactly line 3")
@@ -154,6 +161,20 @@ def import_register(base):
     driver.find_element(By.ID, "import-dry").click()  # the same register again
     until_text("#import-summary", "3 dòng đã nhập trước đây")
     check(not driver.find_elements(By.ID, "import-go"), "an import offered for nothing new")
+    # On the English switch, the same refused row's reason in English (the
+    # page drawn again: the file chosen again, as Windows-1258).
+    driver.find_element(By.ID, "lang").click()
+    until_text("#nav-today", "Today")
+    wait.until(EC.presence_of_element_located((By.ID, "import-form")))
+    driver.find_element(By.ID, "import-file").send_keys(path)
+    Select(driver.find_element(By.ID, "import-encoding")).select_by_value("windows-1258")
+    driver.find_element(By.ID, "import-dry").click()
+    until_text("#import-rejected",
+               "Sex: \"không biết\" is not one of its values; choose one of: "
+               "Female, Male, Other, Unknown")
+    shot("import-dry-run-english-1366")
+    driver.find_element(By.ID, "lang").click()
+    until_text("#nav-today", "Hôm nay")
     # An imported case is found without diacritics (the search index takes
     # the import's commits).
     driver.get(base + "/#/cases?q=pham%20thi%20thu")

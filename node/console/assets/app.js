@@ -15,10 +15,11 @@
 let lang = localStorage.getItem("fieldsync.lang") === "en" ? "en" : "vi";
 let keysState = { unlocked: false, until: 0 };
 
+// The catalogue's words for `key`, each {name} filled from `vars` in one
+// pass (a value holding "{…}" is not filled again).
 function t(key, vars) {
-  let s = MESSAGES[lang][key] ?? MESSAGES.vi[key] ?? key;
-  for (const [k, v] of Object.entries(vars || {})) s = s.replace("{" + k + "}", String(v));
-  return s;
+  const s = MESSAGES[lang][key] ?? MESSAGES.vi[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (m, k) => (vars && k in vars ? String(vars[k]) : m));
 }
 function value(v) { return MESSAGES[lang]["value." + v] ?? v; }
 // A column's label ("persons.full_name" or "full_name"), else its name.
@@ -69,10 +70,37 @@ function showMessage(text, ok) {
   box.className = ok ? "message ok" : "message";
   box.hidden = !text;
 }
+// A field the library names ("persons.sex", "person.sex", "--officer") by
+// its label; a name that is no column ("the value") as "this field".
+function fieldName(v) {
+  const c = String(v).replace(/^-+/, "").replace(/^[a-z_]+\./, "");
+  if (MESSAGES[lang]["field." + c]) return MESSAGES[lang]["field." + c];
+  if (c === "urgent" || c === "officer") return t("import.field." + c);
+  return /^[a-z_]+$/.test(c) ? c : t("lib.this_field");
+}
+// A message of the node library ({key, params}: docs/CONSOLE.md, "The
+// library's messages") in the catalogue's words (messages_library.js), its
+// parameters as the pages show them; null if the catalogue lacks the key.
+function libraryText(m) {
+  if (!m || !m.key || (MESSAGES[lang][m.key] ?? MESSAGES.vi[m.key]) === undefined) return null;
+  const vars = {};
+  for (const [k, v] of Object.entries(m.params || {})) {
+    if (k === "field") vars[k] = fieldName(v);
+    else if (k === "allowed") vars[k] = String(v).split(",").map(value).join(", ");
+    else if (k === "status") vars[k] = value(v);
+    else if (k === "what") vars[k] = t("lib.what." + v);
+    else if (k === "today") vars[k] = fmtDate(v);
+    else vars[k] = v;
+  }
+  return t(m.key, vars);
+}
+// An error answer: the catalogue's words for its key, then the library's
+// message in the catalogue's words, or (a message with no key) its words.
 function errorText(body) {
   if (body === STALE) return null;
   const lead = t(body && body.error ? body.error : "err.internal");
-  return body && body.detail ? `${lead}: ${body.detail}` : lead;
+  const said = body ? libraryText(body.message) ?? body.detail : null;
+  return said ? `${lead}: ${said}` : lead;
 }
 
 const SESSION = "fieldsync.session";
@@ -327,7 +355,8 @@ function pageIntake() {
         person, case: kase, urgent: form.querySelector("#urgent").checked,
         crime_report: form.querySelector("#crime").checked });
       location.hash = "#/case/" + encodeURIComponent(d.case_code);
-      showMessage(t("intake.saved", { code: d.case_code }) + (d.warning ? " " + d.warning : ""), true);
+      const warning = libraryText(d.warning_message) ?? d.warning;
+      showMessage(t("intake.saved", { code: d.case_code }) + (warning ? " " + warning : ""), true);
     } catch (e) {
       if (e.field && form.querySelector("#" + e.field + "-error")) fail(e.field, errorText(e));
       else showMessage(errorText(e));

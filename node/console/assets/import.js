@@ -87,7 +87,8 @@ function renderImportResult(d) {
         el("tr", {}, el("th", {}, t("import.line")), el("th", {}, t("import.reason"))),
         d.rejected.map(r => el("tr", { "data-line": r.line },
                                el("td", { "data-label": t("import.line") }, r.line),
-                               el("td", { "data-label": t("import.reason") }, r.reason))));
+                               el("td", { "data-label": t("import.reason") },
+                                  libraryText(r.message) ?? r.reason))));
   const canImport = d.dry_run && d.rejected.length === 0 && d.new_rows > 0;
   document.getElementById("import-result").replaceChildren(
     el("section", { class: "card" },

@@ -1,0 +1,34 @@
+#include "node/ops/messages.h"
+
+#include <iterator>
+
+#include "text/text.h"
+
+namespace fieldsync::node::ops {
+
+std::string_view MessageKey(Msg m) {
+  switch (m) {
+#define FIELDSYNC_NODE_MESSAGE_CASE(name, key) \
+  case Msg::name:                              \
+    return key;
+    FIELDSYNC_NODE_MESSAGES(FIELDSYNC_NODE_MESSAGE_CASE)
+#undef FIELDSYNC_NODE_MESSAGE_CASE
+  }
+  return "";
+}
+
+absl::Status Coded(absl::Status s, Msg m, const MessageParams& params) {
+  return WithMessage(std::move(s), MessageKey(m), params);
+}
+
+std::vector<std::string_view> LibraryMessageKeys() {
+  std::vector<std::string_view> out = {
+#define FIELDSYNC_NODE_MESSAGE_KEY(name, key) key,
+      FIELDSYNC_NODE_MESSAGES(FIELDSYNC_NODE_MESSAGE_KEY)
+#undef FIELDSYNC_NODE_MESSAGE_KEY
+  };
+  out.insert(out.end(), std::begin(text::kTextMessageKeys), std::end(text::kTextMessageKeys));
+  return out;
+}
+
+}  // namespace fieldsync::node::ops
