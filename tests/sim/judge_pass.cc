@@ -1,6 +1,9 @@
 // What a pass's report may say in the simulation (World::JudgePass): the
 // failures and refusals a schedule's conditions explain, and what is a
 // defect whatever the daemon would do next.
+#include <string>
+#include <string_view>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "sim/world.h"
@@ -8,6 +11,38 @@
 #include "sync/report.h"
 
 namespace fieldsync::sim {
+namespace {
+
+// Whether the push of pass `r` stopped at a refusal of work the hub had
+// acknowledged, not believed yet (sync/pusher.cc: "not set aside on its
+// word") and not another refusal, and the hub's code for it, as the pass
+// said it in its problems, is one gc explains.
+bool DoubtedRefusalGcExplains(const sync::SyncReport& r) {
+  constexpr std::string_view kRefused = "the hub refused commit ";
+  constexpr std::string_view kDoubted =
+      " of this laptop, which it had acknowledged stored: not set aside on its word";
+  const absl::Status& s = r.push_refused;
+  if (s.code() != absl::StatusCode::kPermissionDenied || !absl::StartsWith(s.message(), kRefused)) {
+    return false;
+  }
+  const size_t end = s.message().find(kDoubted);
+  if (end == std::string_view::npos) return false;
+  const std::string said =
+      absl::StrCat(kRefused, s.message().substr(kRefused.size(), end - kRefused.size()),
+                   " of this laptop (");
+  for (const std::string& p : r.chain.problems) {
+    if (!absl::StartsWith(p, said)) continue;
+    std::string_view code = std::string_view(p).substr(said.size());
+    code = code.substr(0, code.find(':'));
+    for (int c = 1; c <= static_cast<int>(sync::RefusalCode::kColleagueRefused); ++c) {
+      if (code == sync::RefusalCodeName(static_cast<sync::RefusalCode>(c))) return ExplainedByGc(c);
+    }
+    return false;
+  }
+  return false;
+}
+
+}  // namespace
 
 absl::Status World::JudgePass(const Laptop& l, const absl::StatusOr<sync::SyncReport>& r,
                               bool liveness) {
@@ -56,8 +91,12 @@ absl::Status World::JudgePass(const Laptop& l, const absl::StatusOr<sync::SyncRe
     // since: docs/PROTOCOL.md, "An acknowledged high-water mark"): the
     // laptop believes it only at the third pass in a row and sets it aside
     // then; CheckSetAside says whether gc explains what was set aside
-    // (seeds 17476977506319850681, 1285071755999644630).
-    if (restores_ > 0 && collected_ > 0 && r->refused_below_acknowledged > 0) {
+    // (seeds 17476977506319850681, 1285071755999644630). Only that
+    // refusal: the push stopped at it (no other refusal said), for a code
+    // gc explains, and the hub collected after it was put back (before, it
+    // held the acknowledged work it would refuse) (attack review 27, G-LOW 2).
+    if (collected_after_restore_ > 0 && r->refused_below_acknowledged > 0 &&
+        DoubtedRefusalGcExplains(*r)) {
       return absl::OkStatus();
     }
     return absl::Status(r->push_refused.code(), absl::StrCat("the hub refused ", l.name,
