@@ -17,6 +17,7 @@
 
 #include "change/commit_codec.h"
 #include "node/ops/set_aside.h"
+#include "support/answer_lost_once.h"
 #include "support/sync_fixture.h"
 #include "sync/forwarding_transport.h"
 #include "sync/pass.h"
@@ -55,23 +56,6 @@ class HubCallingAHeldVersionLost : public sync::ForwardingTransport {
  private:
   const uint64_t refuse_;
   const Version named_;
-};
-
-// The hub's answer to the first push that carries commits lost: the push
-// reaches the hub, the laptop gets UNAVAILABLE instead of the answer.
-class AnswerLostOnce : public sync::ForwardingTransport {
- public:
-  explicit AnswerLostOnce(sync::Transport& real) : ForwardingTransport(real) {}
-  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
-    absl::StatusOr<sync::PushOutcome> out = ForwardingTransport::Push(req);
-    if (lost_ || req.commits.empty()) return out;
-    lost_ = true;
-    return absl::UnavailableError("the link was cut before the hub's answer");
-  }
-  bool lost() const { return lost_; }
-
- private:
-  bool lost_ = false;
 };
 
 class SyncRefusalsTest : public SyncTest {
