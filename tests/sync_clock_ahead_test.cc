@@ -10,7 +10,6 @@
 
 #include <atomic>
 
-#include "support/answer_lost_once.h"
 #include "support/rewriting_hub.h"
 #include "support/sync_fixture.h"
 #include "sync/chain.h"
@@ -179,50 +178,6 @@ TEST_F(ClockAheadTest, ALockedLaptopReDatesItsWorkAtTheNextUnlock) {
   OpenedField narrative = laptop.Read("cases", mine, "narrative");
   EXPECT_EQ(narrative.state, OpenedField::State::kOpened) << narrative.problem;
   EXPECT_EQ(narrative.value, Value::Text("bị lừa sang biên giới"));
-}
-
-// A laptop a day ahead opens a case and edits it; its push reaches the hub,
-// which refuses the case CLOCK_AHEAD and the edit DEPENDS_ON_REFUSED on it,
-// but the answer is lost. Pushed again, both are named again, the edit with
-// the commit it needs: the laptop keeps it waiting to be re-dated with the
-// case, and both reach the hub once its clock is right. Before, a refusal
-// named again named none (depends_on 0): the edit was set aside for the
-// officer, whose discard took it back for good, and re-dating sent the case
-// without it (simulation seeds 5968627282967065902 and 62188250464392446,
-// where the edit was a delete: the case live again).
-TEST_F(ClockAheadTest, AnEditOfWorkStampedAheadWaitsWithItWhenThePushAnswerWasLost) {
-  OffsetClock laptop_clock;
-  auto& colleague = AddNode("LC");
-  auto& laptop = AddNode("LC", "", &laptop_clock);
-  MustSync(laptop);
-  laptop_clock.set_offset(kDayMillis);
-  const RowId mine = NewCase(laptop.replica(), "LC", "Lò Thị Mai", "bị lừa sang biên giới");
-  const uint64_t made = LastSeq(laptop);
-  SetField(laptop.replica(), "cases", mine, "status", Value::Text("assisting"));
-  const uint64_t edit = LastSeq(laptop);
-  AnswerLostOnce cut(laptop.client().transport());
-  (void)sync::RunPass(cut, laptop.replica(), *laptop.keys(), laptop.credential(), {});
-  ASSERT_TRUE(cut.lost()) << "no push answer was lost";
-  ASSERT_TRUE(Must(laptop.replica().SetAsideList()).empty()) << "set aside from a lost answer";
-  (void)laptop.Sync();  // pushed again: the hub names its refusals again
-  const std::vector<SetAsideRow> aside = Must(laptop.replica().SetAsideList());
-  ASSERT_EQ(aside.size(), 2u);
-  EXPECT_EQ(aside[0].seq, made);
-  EXPECT_EQ(aside[1].seq, edit);
-  for (const SetAsideRow& a : aside) {
-    EXPECT_EQ(a.code, static_cast<int>(sync::RefusalCode::kClockAhead))
-        << "commit " << a.seq << " set aside for the officer, not to be re-dated: " << a.reason;
-  }
-  EXPECT_EQ(aside[1].depends_on, made) << "the refusal named again names no commit it needs";
-
-  laptop_clock.set_offset(0);
-  auto r = laptop.Sync();
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->redated, 2u) << r->redate_note;
-  EXPECT_TRUE(AtHub(mine));
-  MustSync(colleague);
-  EXPECT_EQ(Status(colleague, mine), "assisting") << "the edit never reached the colleague";
-  EXPECT_EQ(Status(laptop, mine), "assisting");
 }
 
 // A hub that kept the refused originals (it has every pushed byte) and

@@ -361,5 +361,49 @@ TEST_F(SyncRefusalsTest, AColleagueRefusedWhoseAnswerWasLostNamesTheVersionWhenP
       << "lc2's lost value is still shown at lc1";
 }
 
+// The same for DEPENDS_ON_REFUSED: away's edit of a case collected meanwhile
+// is refused (ROW_COLLECTED), its next edit over it DEPENDS_ON_REFUSED, and
+// the answer is lost; pushed again, the refusal named again names the commit
+// it needs. Before, it named none (depends_on 0): a laptop keeps a commit
+// that needs one stamped by a clock ahead waiting, to be re-dated with it,
+// only by that name, and set it aside for its officer instead, whose discard
+// took it back for good (the simulation, every condition on, seeds
+// 5968627282967065902 and 62188250464392446: a delete, the case live again).
+TEST_F(SyncRefusalsTest, ADependsOnRefusedWhoseAnswerWasLostNamesTheCommitItNeedsWhenPushedAgain) {
+  auto& a = AddNode("LC");
+  auto& away = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  MustSync(away);
+  MustSync(a);
+  SetField(away.replica(), "cases", x, "status", Value::Text("assisting"));
+  const uint64_t parent = LastSeq(away);
+  SetField(away.replica(), "cases", x, "status", Value::Text("verifying"));
+  const uint64_t child = LastSeq(away);
+  {
+    LocalTxn t;
+    t.Delete("cases", x);
+    ASSERT_TRUE(a.replica().Write(t).ok());
+  }
+  MustSync(a);
+  MustSync(a);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  ASSERT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
+  AnswerLostOnce cut(away.client().transport());
+  (void)sync::RunPass(cut, away.replica(), *away.keys(), away.credential(), {});
+  ASSERT_TRUE(cut.lost()) << "no push answer was lost";
+  ASSERT_TRUE(Must(away.replica().SetAsideList()).empty()) << "set aside from a lost answer";
+  (void)away.Sync();  // pushed again: the hub names its refusals again
+  const std::vector<SetAsideRow> aside = Must(away.replica().SetAsideList());
+  ASSERT_EQ(aside.size(), 2u);
+  EXPECT_EQ(aside[0].seq, parent);
+  EXPECT_EQ(aside[0].code, static_cast<int>(sync::RefusalCode::kRowCollected));
+  EXPECT_EQ(aside[1].seq, child);
+  EXPECT_EQ(aside[1].code, static_cast<int>(sync::RefusalCode::kDependsOnRefused));
+  EXPECT_EQ(aside[1].depends_on, parent) << "the refusal named again names no commit it needs";
+}
+
 }  // namespace
 }  // namespace fieldsync::testing

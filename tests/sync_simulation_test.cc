@@ -327,7 +327,7 @@ INSTANTIATE_TEST_SUITE_P(
         // two needed: LC1 set them aside for the officer instead of keeping
         // them to be re-dated, the simulated officer discarded them, and the
         // case was live at LC1 again (session 28; hub/commit_refusals.cc
-        // Repeat; ClockAheadTest.AnEditOfWorkStampedAheadWaitsWithIt...).
+        // Repeat; SyncRefusalsTest.ADependsOnRefusedWhoseAnswerWasLost...).
         RestoreSeed{5968627282967065902ull, "a dependent refusal named again without its commit"},
         RestoreSeed{62188250464392446ull, "the same, HG1 (session 25's 'a discarded delete')"}));
 

@@ -2,7 +2,6 @@
 // failures and refusals a schedule's conditions explain, and what is a
 // defect whatever the daemon would do next.
 #include <string>
-#include <string_view>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -18,21 +17,21 @@ namespace {
 // word") and not another refusal, and the hub's code for it, as the pass
 // said it in its problems, is one gc explains.
 bool DoubtedRefusalGcExplains(const sync::SyncReport& r) {
-  constexpr std::string_view kRefused = "the hub refused commit ";
-  constexpr std::string_view kDoubted =
+  const std::string refused = "the hub refused commit ";
+  const std::string doubted =
       " of this laptop, which it had acknowledged stored: not set aside on its word";
-  const absl::Status& s = r.push_refused;
-  if (s.code() != absl::StatusCode::kPermissionDenied || !absl::StartsWith(s.message(), kRefused)) {
+  const std::string said(r.push_refused.message());
+  if (r.push_refused.code() != absl::StatusCode::kPermissionDenied ||
+      said.rfind(refused, 0) != 0) {
     return false;
   }
-  const size_t end = s.message().find(kDoubted);
-  if (end == std::string_view::npos) return false;
-  const std::string said =
-      absl::StrCat(kRefused, s.message().substr(kRefused.size(), end - kRefused.size()),
-                   " of this laptop (");
+  const size_t end = said.find(doubted);
+  if (end == std::string::npos) return false;
+  const std::string problem =
+      refused + said.substr(refused.size(), end - refused.size()) + " of this laptop (";
   for (const std::string& p : r.chain.problems) {
-    if (!absl::StartsWith(p, said)) continue;
-    std::string_view code = std::string_view(p).substr(said.size());
+    if (p.rfind(problem, 0) != 0) continue;
+    std::string code = p.substr(problem.size());
     code = code.substr(0, code.find(':'));
     for (int c = 1; c <= static_cast<int>(sync::RefusalCode::kColleagueRefused); ++c) {
       if (code == sync::RefusalCodeName(static_cast<sync::RefusalCode>(c))) return ExplainedByGc(c);
