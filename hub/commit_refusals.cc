@@ -97,7 +97,7 @@ std::optional<sync::CommitRefusal> CommitRefusals::DependsOnRefused(
   if (!waiting) return std::nullopt;
   for (const RowChange& rc : c.changes) {
     auto it = created_.find({rc.table, rc.row});
-    if (it != created_.end()) {
+    if (it != created_.end() && it->second < c.seq) {
       return refuse(it->second, absl::StrCat("writes ", rc.table, " row ", rc.row.ToString(),
                                              ", the creation"));
     }
@@ -209,15 +209,38 @@ void CommitRefusals::Add(const Commit& c, sync::CommitRefusal r) {
 
 void CommitRefusals::Repeat(const std::vector<Commit>& commits,
                             const std::vector<ApplyOutcome>& outcomes) {
+  auto repeated = [&](size_t i) {
+    return i < outcomes.size() && outcomes[i] == ApplyOutcome::kDuplicate &&
+           earlier_.count(commits[i].seq) > 0;
+  };
+  // The rows the repeated refused commits created, for the commits after
+  // them that write one (DependsOnRefused).
+  for (size_t i = 0; i < commits.size(); ++i) {
+    if (!repeated(i)) continue;
+    for (const RowChange& rc : commits[i].changes) {
+      for (const FieldWrite& f : rc.fields) {
+        if (f.column == kLiveColumn) created_.try_emplace({rc.table, rc.row}, commits[i].seq);
+      }
+    }
+  }
   for (size_t i = 0; i < commits.size() && i < outcomes.size(); ++i) {
-    if (outcomes[i] != ApplyOutcome::kDuplicate) continue;
+    if (!repeated(i)) continue;
     auto it = earlier_.find(commits[i].seq);
-    if (it == earlier_.end()) continue;
     sync::CommitRefusal r;
     r.seq = commits[i].seq;
     r.code = it->second;
     r.reason = absl::StrCat("commit ", commits[i].Name(), " was refused by the hub in an earlier "
                             "push (", sync::RefusalCodeName(it->second), ")");
+    // DEPENDS_ON_REFUSED names again the refused commit it needs, found as
+    // at first: a laptop keeps a commit that needs one stamped by a clock
+    // ahead waiting, to be re-dated with it; with no such commit named it
+    // was set aside for the officer, whose discard took the work back for
+    // good (simulation seeds 5968627282967065902, 62188250464392446).
+    if (r.code == sync::RefusalCode::kDependsOnRefused) {
+      if (std::optional<sync::CommitRefusal> d = DependsOnRefused(commits[i], /*waiting=*/true)) {
+        r.depends_on = d->depends_on;
+      }
+    }
     if (auto n = named_again_.find(commits[i].seq); n != named_again_.end()) {
       r.never_coming = n->second;
     }

@@ -62,7 +62,8 @@ class CommitRefusals {
   void Add(const Commit& c, sync::CommitRefusal r);
 
   // Once merged: the commits of the push the hub had refused in an earlier
-  // one (duplicates now; the node did not get that answer) named again.
+  // one (duplicates now; the node did not get that answer) named again, a
+  // DEPENDS_ON_REFUSED one with the refused commit it needs (depends_on).
   void Repeat(const std::vector<Commit>& commits, const std::vector<ApplyOutcome>& outcomes);
 
   // Whether `seq` was refused COLLEAGUE_REFUSED in an earlier push; the

@@ -17,6 +17,7 @@
 
 #include "change/commit_codec.h"
 #include "node/ops/set_aside.h"
+#include "support/answer_lost_once.h"
 #include "support/sync_fixture.h"
 #include "sync/forwarding_transport.h"
 #include "sync/pass.h"
@@ -55,23 +56,6 @@ class HubCallingAHeldVersionLost : public sync::ForwardingTransport {
  private:
   const uint64_t refuse_;
   const Version named_;
-};
-
-// The hub's answer to the first push that carries commits lost: the push
-// reaches the hub, the laptop gets UNAVAILABLE instead of the answer.
-class AnswerLostOnce : public sync::ForwardingTransport {
- public:
-  explicit AnswerLostOnce(sync::Transport& real) : ForwardingTransport(real) {}
-  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
-    absl::StatusOr<sync::PushOutcome> out = ForwardingTransport::Push(req);
-    if (lost_ || req.commits.empty()) return out;
-    lost_ = true;
-    return absl::UnavailableError("the link was cut before the hub's answer");
-  }
-  bool lost() const { return lost_; }
-
- private:
-  bool lost_ = false;
 };
 
 class SyncRefusalsTest : public SyncTest {
@@ -375,6 +359,50 @@ TEST_F(SyncRefusalsTest, AColleagueRefusedWhoseAnswerWasLostNamesTheVersionWhenP
   ASSERT_TRUE(node::ops::DiscardSetAside(lc1.replica(), aside.seq, 1).ok());
   EXPECT_EQ(lc1.Read("cases", s.b, "status").value, Value::Text("intake"))
       << "lc2's lost value is still shown at lc1";
+}
+
+// The same for DEPENDS_ON_REFUSED: away's edit of a case collected meanwhile
+// is refused (ROW_COLLECTED), its next edit over it DEPENDS_ON_REFUSED, and
+// the answer is lost; pushed again, the refusal named again names the commit
+// it needs. Before, it named none (depends_on 0): a laptop keeps a commit
+// that needs one stamped by a clock ahead waiting, to be re-dated with it,
+// only by that name, and set it aside for its officer instead, whose discard
+// took it back for good (the simulation, every condition on, seeds
+// 5968627282967065902 and 62188250464392446: a delete, the case live again).
+TEST_F(SyncRefusalsTest, ADependsOnRefusedWhoseAnswerWasLostNamesTheCommitItNeedsWhenPushedAgain) {
+  auto& a = AddNode("LC");
+  auto& away = AddNode("LC");
+  const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
+  MustSync(a);
+  MustSync(away);
+  MustSync(a);
+  SetField(away.replica(), "cases", x, "status", Value::Text("assisting"));
+  const uint64_t parent = LastSeq(away);
+  SetField(away.replica(), "cases", x, "status", Value::Text("verifying"));
+  const uint64_t child = LastSeq(away);
+  {
+    LocalTxn t;
+    t.Delete("cases", x);
+    ASSERT_TRUE(a.replica().Write(t).ok());
+  }
+  MustSync(a);
+  MustSync(a);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  ASSERT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
+  AnswerLostOnce cut(away.client().transport());
+  (void)sync::RunPass(cut, away.replica(), *away.keys(), away.credential(), {});
+  ASSERT_TRUE(cut.lost()) << "no push answer was lost";
+  ASSERT_TRUE(Must(away.replica().SetAsideList()).empty()) << "set aside from a lost answer";
+  (void)away.Sync();  // pushed again: the hub names its refusals again
+  const std::vector<SetAsideRow> aside = Must(away.replica().SetAsideList());
+  ASSERT_EQ(aside.size(), 2u);
+  EXPECT_EQ(aside[0].seq, parent);
+  EXPECT_EQ(aside[0].code, static_cast<int>(sync::RefusalCode::kRowCollected));
+  EXPECT_EQ(aside[1].seq, child);
+  EXPECT_EQ(aside[1].code, static_cast<int>(sync::RefusalCode::kDependsOnRefused));
+  EXPECT_EQ(aside[1].depends_on, parent) << "the refusal named again names no commit it needs";
 }
 
 }  // namespace

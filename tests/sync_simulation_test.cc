@@ -305,6 +305,32 @@ INSTANTIATE_TEST_SUITE_P(
         // 27; ApplyPulledTest.AWriteARecordOfTheInstalledRowIsBasedOn...).
         RestoreSeed{17556111206509224856ull, "a write a held record is based on, after a rebuild"}));
 
+// Every condition on: a laptop's clock beyond the tolerance, its push
+// answer lost. Seeds every condition failed, a product defect fixed,
+// replayed with every condition whatever FIELDSYNC_SIM_WITHOUT says.
+class SimulationClockRegression : public testing::TestWithParam<RestoreSeed> {};
+
+TEST_P(SimulationClockRegression, NoDeleteOfWorkStampedAheadIsTakenBack) {
+  ASSERT_TRUE(sodium_is_seeded);
+  std::string summary;
+  const World::Totals sum = RunRegressionSeed(GetParam(), "", &summary);
+  EXPECT_GT(sum.far_off_schedules, 0u) << summary;
+  EXPECT_GT(sum.clock_refusals, 0u) << summary;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Seeds, SimulationClockRegression,
+    testing::Values(
+        // LC1, its clock ahead, opened a case (refused CLOCK_AHEAD), edited
+        // and deleted it (DEPENDS_ON_REFUSED on it); the push's answer was
+        // lost, and the hub named the refusals again without the commit the
+        // two needed: LC1 set them aside for the officer instead of keeping
+        // them to be re-dated, the simulated officer discarded them, and the
+        // case was live at LC1 again (session 28; hub/commit_refusals.cc
+        // Repeat; SyncRefusalsTest.ADependsOnRefusedWhoseAnswerWasLost...).
+        RestoreSeed{5968627282967065902ull, "a dependent refusal named again without its commit"},
+        RestoreSeed{62188250464392446ull, "the same, HG1 (session 25's 'a discarded delete')"}));
+
 // The default run in two shards, one ctest entry each, so that `ctest -j2`
 // runs them on both cores: shard k of the n schedules drawn from the base
 // seed takes every schedule whose index is k modulo kShards (both shards of

@@ -1,6 +1,8 @@
 // What a pass's report may say in the simulation (World::JudgePass): the
 // failures and refusals a schedule's conditions explain, and what is a
 // defect whatever the daemon would do next.
+#include <string>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "sim/world.h"
@@ -8,6 +10,38 @@
 #include "sync/report.h"
 
 namespace fieldsync::sim {
+namespace {
+
+// Whether the push of pass `r` stopped at a refusal of work the hub had
+// acknowledged, not believed yet (sync/pusher.cc: "not set aside on its
+// word") and not another refusal, and the hub's code for it, as the pass
+// said it in its problems, is one gc explains.
+bool DoubtedRefusalGcExplains(const sync::SyncReport& r) {
+  const std::string refused = "the hub refused commit ";
+  const std::string doubted =
+      " of this laptop, which it had acknowledged stored: not set aside on its word";
+  const std::string said(r.push_refused.message());
+  if (r.push_refused.code() != absl::StatusCode::kPermissionDenied ||
+      said.rfind(refused, 0) != 0) {
+    return false;
+  }
+  const size_t end = said.find(doubted);
+  if (end == std::string::npos) return false;
+  const std::string problem =
+      refused + said.substr(refused.size(), end - refused.size()) + " of this laptop (";
+  for (const std::string& p : r.chain.problems) {
+    if (p.rfind(problem, 0) != 0) continue;
+    std::string code = p.substr(problem.size());
+    code = code.substr(0, code.find(':'));
+    for (int c = 1; c <= static_cast<int>(sync::RefusalCode::kColleagueRefused); ++c) {
+      if (code == sync::RefusalCodeName(static_cast<sync::RefusalCode>(c))) return ExplainedByGc(c);
+    }
+    return false;
+  }
+  return false;
+}
+
+}  // namespace
 
 absl::Status World::JudgePass(const Laptop& l, const absl::StatusOr<sync::SyncReport>& r,
                               bool liveness) {
@@ -56,8 +90,12 @@ absl::Status World::JudgePass(const Laptop& l, const absl::StatusOr<sync::SyncRe
     // since: docs/PROTOCOL.md, "An acknowledged high-water mark"): the
     // laptop believes it only at the third pass in a row and sets it aside
     // then; CheckSetAside says whether gc explains what was set aside
-    // (seeds 17476977506319850681, 1285071755999644630).
-    if (restores_ > 0 && collected_ > 0 && r->refused_below_acknowledged > 0) {
+    // (seeds 17476977506319850681, 1285071755999644630). Only that
+    // refusal: the push stopped at it (no other refusal said), for a code
+    // gc explains, and the hub collected after it was put back (before, it
+    // held the acknowledged work it would refuse) (attack review 27, G-LOW 2).
+    if (collected_after_restore_ > 0 && r->refused_below_acknowledged > 0 &&
+        DoubtedRefusalGcExplains(*r)) {
       return absl::OkStatus();
     }
     return absl::Status(r->push_refused.code(), absl::StrCat("the hub refused ", l.name,

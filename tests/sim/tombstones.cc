@@ -24,16 +24,13 @@ namespace {
 
 double Unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
-// A set-aside code gc explains: a collected row, work needing such a
-// commit, or (since session 26) an edit over a colleague's version the hub
-// refused so (after a restore, which lost that version).
+}  // namespace
+
 bool ExplainedByGc(int code) {
   const auto c = static_cast<sync::RefusalCode>(code);
   return c == sync::RefusalCode::kRowCollected || c == sync::RefusalCode::kDependsOnRefused ||
          c == sync::RefusalCode::kColleagueRefused;
 }
-
-}  // namespace
 
 absl::Status World::TombstoneStep() {
   if (shape_.gc == 0) return absl::OkStatus();
@@ -83,6 +80,7 @@ absl::StatusOr<hub::GcReport> World::Collect(const char* label) {
                                                 shape_.gc_stale_after_millis, "sim"));
   ++gc_runs_;
   collected_ += r.tombstones;
+  if (restores_ > 0) collected_after_restore_ += r.tombstones;
   rebuilt_ += r.rebuilt.size();
   absl::StrAppend(&trail_, " ", label, " ", r.tombstones, "/", r.rebuilt.size());
   return r;

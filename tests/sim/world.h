@@ -126,6 +126,11 @@ ScheduleShape DrawShape(uint64_t seed, const std::string& left_out);
 // The conditions DrawShape leaves out ("gc", "pulls", "restore", comma
 // separated): FIELDSYNC_SIM_WITHOUT, else those held back by default.
 std::string ConditionsLeftOut();
+// A set-aside code (sync::RefusalCode) gc explains: a collected row, work
+// needing such a commit, or (since session 26) an edit over a colleague's
+// version the hub refused so (after a restore, which lost that version)
+// (sim/tombstones.cc).
+bool ExplainedByGc(int code);
 
 struct Laptop {
   std::string name;
@@ -381,6 +386,7 @@ class World {
   std::string trail_;
   std::optional<memvfs::Files> backup_;
   uint64_t backups_ = 0, restores_ = 0;
+  uint64_t collected_after_restore_ = 0;  // tombstones collected with restores_ > 0
 };
 
 }  // namespace fieldsync::sim
