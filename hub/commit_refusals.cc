@@ -136,6 +136,7 @@ absl::StatusOr<const ColleagueVersions::Author*> ColleagueVersions::AuthorOf(
   if (auto it = authors_.find(device); it != authors_.end()) return &it->second;
   Author a;
   FS_ASSIGN_OR_RETURN(a.revoked, hub.NodeRevoked(device));
+  if (a.revoked) FS_ASSIGN_OR_RETURN(a.held_seq, hub.AcknowledgedSeq(device));
   FS_ASSIGN_OR_RETURN(std::vector<StoredChainEntry> refused, hub.RefusedChainEntries(device));
   for (const StoredChainEntry& e : refused) {
     absl::StatusOr<crypto::CommitHeader> h = crypto::DecodeCommitHeader(e.header);
@@ -191,6 +192,10 @@ absl::StatusOr<std::optional<sync::CommitRefusal>> ColleagueVersions::NeverComin
                                      "holds");
         }
         out->never_coming.push_back(*v);
+        FS_ASSIGN_OR_RETURN(const Author* a, AuthorOf(hub, v->device));
+        const bool listed = std::any_of(out->never_after.begin(), out->never_after.end(),
+                                        [&](const auto& h) { return h.first == v->device; });
+        if (a->revoked && !listed) out->never_after.emplace_back(v->device, a->held_seq);
       }
     }
   }
@@ -242,7 +247,8 @@ void CommitRefusals::Repeat(const std::vector<Commit>& commits,
       }
     }
     if (auto n = named_again_.find(commits[i].seq); n != named_again_.end()) {
-      r.never_coming = n->second;
+      r.never_coming = n->second.never_coming;
+      r.never_after = n->second.never_after;
     }
     out_.push_back(std::move(r));
   }
@@ -253,8 +259,8 @@ bool CommitRefusals::EarlierColleagueRefused(uint64_t seq) const {
   return it != earlier_.end() && it->second == sync::RefusalCode::kColleagueRefused;
 }
 
-void CommitRefusals::NameAgain(uint64_t seq, std::vector<Version> never_coming) {
-  named_again_[seq] = std::move(never_coming);
+void CommitRefusals::NameAgain(const sync::CommitRefusal& judged) {
+  named_again_[judged.seq] = judged;
 }
 
 std::vector<sync::CommitRefusal> CommitRefusals::Take() {

@@ -71,7 +71,7 @@ class CommitRefusals {
   // transaction, for its Repeat (else a refusal named again names none:
   // attack review 27, MED 2).
   bool EarlierColleagueRefused(uint64_t seq) const;
-  void NameAgain(uint64_t seq, std::vector<Version> never_coming);
+  void NameAgain(const sync::CommitRefusal& judged);
 
   // Every refusal of the push, in seq order.
   std::vector<sync::CommitRefusal> Take();
@@ -80,7 +80,7 @@ class CommitRefusals {
   DeviceId device_;
   std::map<uint64_t, uint64_t> versions_;  // HLC written -> seq of the refused commit
   std::map<uint64_t, sync::RefusalCode> earlier_;  // seq -> code, refused before this push
-  std::map<uint64_t, std::vector<Version>> named_again_;  // seq -> never_coming
+  std::map<uint64_t, sync::CommitRefusal> named_again_;  // seq -> judged again
   std::map<std::pair<std::string, RowId>, uint64_t> created_;  // row -> seq that created it
   std::vector<sync::CommitRefusal> out_;
 };
@@ -93,7 +93,11 @@ class CommitRefusals {
 // refused for good at this hub. Left pending, it would stop its author's
 // chain for good behind it (commits apply in seq order); refused
 // COLLEAGUE_REFUSED instead, the colleague's device and refused commit named,
-// so that its laptop sets it aside and its later work goes on.
+// so that its laptop sets it aside and its later work goes on. Every such
+// version is named (never_coming), and, for a revoked author, the highest
+// seq of its commits the hub holds (never_after): a restore may have lost
+// several of its commits in a row on one field, and the laptop passes over
+// them all (attack review 27, MED 1).
 class ColleagueVersions {
  public:
   // The refusal of `c` if it waits so (nullopt: it may still come, e.g.
@@ -104,6 +108,7 @@ class ColleagueVersions {
  private:
   struct Author {
     bool revoked = false;
+    uint64_t held_seq = 0;  // revoked: the highest seq of its commits held
     // HLC of each refused commit -> (seq, code). A CLOCK_AHEAD one is
     // re-dated under a lower HLC: it stands for its own version only.
     std::map<uint64_t, std::pair<uint64_t, sync::RefusalCode>> refused;

@@ -406,7 +406,7 @@ absl::StatusOr<PushOutcome> HubEngine::Push(const NodeInfo& node, const PushOrig
           if (!refusals->EarlierColleagueRefused(c.seq)) continue;
           FS_ASSIGN_OR_RETURN(std::optional<sync::CommitRefusal> d,
                               colleagues.NeverComing(hub, c, held));
-          if (d) refusals->NameAgain(c.seq, std::move(d->never_coming));
+          if (d) refusals->NameAgain(*d);
         }
       }
       FS_RETURN_IF_ERROR(hub.Prefetch(ReadsOf(commits, records)));

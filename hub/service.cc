@@ -289,6 +289,11 @@ class SyncService final : public pb::Sync::Service {
       m->set_reason(f.reason);
       m->set_depends_on(f.depends_on);
       for (const Version& v : f.never_coming) wire::VersionToProto(v, m->add_never_coming());
+      for (const auto& [author, seq] : f.never_after) {
+        pb::ChainHead* h = m->add_never_after();
+        h->set_device(std::string(author.view()));
+        h->set_seq(seq);
+      }
     }
     return grpc::Status::OK;
   }

@@ -596,12 +596,17 @@ absl::StatusOr<sync::PushOutcome> GrpcTransport::Push(const sync::PushRequest& r
   out.checkpoint_note = resp.checkpoint_note();
   for (const pb::CommitRefusal& f : resp.refusals()) {
     sync::CommitRefusal r{f.seq(), static_cast<sync::RefusalCode>(f.code()), f.reason(),
-                          f.depends_on(), {}};
+                          f.depends_on(), {}, {}};
     // A version not well formed names nothing: it is left out, and a
     // resolution of the commit passes over no version of it.
     for (const pb::Version& v : f.never_coming()) {
       if (absl::StatusOr<Version> nv = wire::VersionFromProto(v); nv.ok()) {
         r.never_coming.push_back(*nv);
+      }
+    }
+    for (const pb::ChainHead& h : f.never_after()) {
+      if (absl::StatusOr<DeviceId> d = Id16::FromBytes(h.device(), "device"); d.ok()) {
+        r.never_after.emplace_back(*d, h.seq());
       }
     }
     out.refusals.push_back(std::move(r));

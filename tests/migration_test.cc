@@ -264,12 +264,36 @@ TEST_F(MigrationTest, AColleagueRefusedRowSetAsideBeforeNamedVersionsNamesNone) 
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ(listed->at(0).code, kColleagueRefusedCode);
   EXPECT_TRUE(listed->at(0).never_coming.empty());
+  EXPECT_TRUE(listed->at(0).never_after.empty());
   auto left = r->DiscardSetAside(7, 2);
   ASSERT_TRUE(left.ok()) << left.status();
   r.reset();
   r = testing::OpenReplica(path, &clock_);  // opened again: nothing to add
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(Must(r->SetAsideList()).at(0).discarded_at_millis, 2);
+}
+
+// A COLLEAGUE_REFUSED row of session 27's _fs_set_aside (never_coming, no
+// never_after; the v4 fixture given that column and such a row): it opens,
+// gains never_after, keeps its named version and names no author.
+TEST_F(MigrationTest, AColleagueRefusedRowOfSession27KeepsItsVersionAndNamesNoAuthor) {
+  const std::string path = dir_.File("aside27.db");
+  // One version: packed HLC 0x0102030405060708, device 16 bytes of 0xAB.
+  LoadSql(path, ReadFile(FixturePath("replica_v4_purged_cut.sql")) +
+                    "ALTER TABLE _fs_set_aside ADD COLUMN never_coming BLOB; "
+                    "INSERT INTO _fs_set_aside(seq, code, reason, depends_on, at, never_coming) "
+                    "VALUES (7, 10, 'colleague refused', 0, 1, X'0102030405060708"
+                    "ABABABABABABABABABABABABABABABAB');");
+  auto r = testing::OpenReplica(path, &clock_);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(UserVersion(path), 4) << "no schema version change";
+  auto listed = r->SetAsideList();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  ASSERT_EQ(listed->at(0).never_coming.size(), 1u);
+  EXPECT_EQ(listed->at(0).never_coming[0].hlc.packed(), 0x0102030405060708u);
+  EXPECT_TRUE(listed->at(0).never_after.empty());
+  ASSERT_TRUE(r->DiscardSetAside(7, 2).ok());
 }
 
 TEST_F(MigrationTest, AMigratedReplicaConvergesWithANewOne) {

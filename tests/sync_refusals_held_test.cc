@@ -31,8 +31,14 @@ namespace {
 // the real hub holds `named`.
 class HubCallingAHeldVersionLost : public sync::ForwardingTransport {
  public:
-  HubCallingAHeldVersionLost(sync::Transport& real, uint64_t refuse, Version named)
-      : ForwardingTransport(real), refuse_(refuse), named_(named) {}
+  HubCallingAHeldVersionLost(sync::Transport& real, uint64_t refuse, Version named,
+                             std::vector<Version> also_named = {},
+                             std::vector<std::pair<DeviceId, uint64_t>> never_after = {})
+      : ForwardingTransport(real),
+        refuse_(refuse),
+        named_(named),
+        also_named_(std::move(also_named)),
+        never_after_(std::move(never_after)) {}
   absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
     sync::PushRequest kept = req;
     bool dropped = false;
@@ -49,6 +55,8 @@ class HubCallingAHeldVersionLost : public sync::ForwardingTransport {
     r.code = sync::RefusalCode::kColleagueRefused;
     r.reason = "edits over a version the hub will never hold";
     r.never_coming = {named_};
+    r.never_coming.insert(r.never_coming.end(), also_named_.begin(), also_named_.end());
+    r.never_after = never_after_;
     out->refusals.push_back(std::move(r));
     return out;
   }
@@ -56,6 +64,8 @@ class HubCallingAHeldVersionLost : public sync::ForwardingTransport {
  private:
   const uint64_t refuse_;
   const Version named_;
+  const std::vector<Version> also_named_;
+  const std::vector<std::pair<DeviceId, uint64_t>> never_after_;
 };
 
 class SyncRefusalsTest : public SyncTest {
@@ -403,6 +413,79 @@ TEST_F(SyncRefusalsTest, ADependsOnRefusedWhoseAnswerWasLostNamesTheCommitItNeed
   EXPECT_EQ(aside[1].seq, child);
   EXPECT_EQ(aside[1].code, static_cast<int>(sync::RefusalCode::kDependsOnRefused));
   EXPECT_EQ(aside[1].depends_on, parent) << "the refusal named again names no commit it needs";
+}
+
+// Revoked lc2's two writes of b's status, "verifying" then "assisting" over
+// it, both lost by the hub put back from a backup; lc1 edits over the
+// second. The refusal names that one (the commit names it) and says what the
+// hub holds of lc2 (never_after): discarding the edit puts the field back
+// past both, to what the hub holds. Before, the walk stopped at the first,
+// and lc1 alone showed "verifying", a value the hub never holds, until its
+// next edit of the field, which was refused again (attack review 27, MED 1).
+TEST_F(SyncRefusalsTest, ADiscardOverTwoLostVersionsOfARevokedColleaguePutsTheFieldBackToWhatTheHubHolds) {
+  FS_SKIP_ON_POSTGRES("puts hub.db back from a copy");
+  const Office3 o = ThreeLaptopsAndACase();
+  harness::LocalNode &lc1 = *o.lc1, &lc2 = *o.lc2, &lc4 = *o.lc4;
+  const RowId b = o.b;
+  const std::string backup = CopyHubFile("backup.db");
+  const std::vector<Commit> before = Must(lc2.replica().LocalCommitsAfter(0, 1000));
+  const uint64_t held = before.empty() ? 0 : before.back().seq;
+  SetField(lc2.replica(), "cases", b, "status", Value::Text("verifying"));
+  MustSync(lc2);
+  SetField(lc2.replica(), "cases", b, "status", Value::Text("assisting"));
+  MustSync(lc2);
+  MustSync(lc1);
+  ASSERT_EQ(lc1.Read("cases", b, "status").value, Value::Text("assisting"));
+  SetField(lc1.replica(), "cases", b, "status", Value::Text("closed"));
+  PutBackAndRevoke(backup, lc2);
+  const SetAsideRow aside = OneColleagueRefused(lc1);
+  ASSERT_EQ(aside.never_coming.size(), 1u) << "the refusal names the version lc1's edit names";
+  ASSERT_EQ(aside.never_after.size(), 1u) << "the refusal says nothing of what the hub holds";
+  EXPECT_EQ(aside.never_after[0].first, lc2.replica().device_id());
+  EXPECT_EQ(aside.never_after[0].second, held);
+  ASSERT_TRUE(node::ops::DiscardSetAside(lc1.replica(), aside.seq, 1).ok());
+  EXPECT_EQ(lc1.Read("cases", b, "status").value, Value::Text("intake"))
+      << "a lost value of lc2 is still shown at lc1";
+  SyncPastARevokedCheckpoint(lc1);
+  SyncPastARevokedCheckpoint(lc4);
+  EXPECT_EQ(lc4.Read("cases", b, "status").value, Value::Text("intake"));
+  EXPECT_EQ(Must(lc1.replica().StateDigest()), Must(lc4.replica().StateDigest()));
+}
+
+// A hub's COLLEAGUE_REFUSED lists more than lc1's edit names: a version of
+// no commit here, an author of none of the named versions, an author twice.
+// The set-aside row keeps what the edit names alone (attack review 27, LOW 4).
+TEST_F(SyncRefusalsTest, AColleagueRefusedKeepsOnlyWhatTheRefusedCommitNames) {
+  harness::LocalNode& lc1 = AddNode("LC");
+  harness::LocalNode& lc2 = AddNode("LC");
+  const RowId b = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
+  MustSync(lc1);
+  MustSync(lc2);
+  SetField(lc2.replica(), "cases", b, "status", Value::Text("assisting"));
+  MustSync(lc2);
+  MustSync(lc1);
+  const std::optional<Row> row = Must(lc1.replica().Get("cases", b));
+  ASSERT_TRUE(row.has_value());
+  const int status = lc1.replica().schema().FindTable("cases")->ColumnIndex("status");
+  const std::optional<FieldVersion>& named = row->versions.at(static_cast<size_t>(status));
+  ASSERT_TRUE(named && named->version.device == lc2.replica().device_id());
+  SetField(lc1.replica(), "cases", b, "status", Value::Text("closed"));
+  const uint64_t seq = Must(lc1.replica().LocalCommitsAfter(0, 1000)).back().seq;
+  const DeviceId stranger = Must(DeviceId::FromBytes(std::string(16, '\x5a'), "device"));
+  HubCallingAHeldVersionLost hub(
+      lc1.client().transport(), seq, named->version,
+      {Version{Hlc::FromPacked(12345), stranger}, named->version},
+      {{stranger, 0}, {lc2.replica().device_id(), 3}, {lc2.replica().device_id(), 0}});
+  auto r = sync::RunPass(hub, lc1.replica(), *lc1.keys(), lc1.credential(), {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->set_aside, 1u) << r->set_aside_reason;
+  const std::vector<SetAsideRow> rows = Must(lc1.replica().SetAsideList());
+  ASSERT_EQ(rows.size(), 1u);
+  ASSERT_EQ(rows[0].never_coming.size(), 1u) << "a version the edit does not name was kept";
+  EXPECT_EQ(rows[0].never_coming[0], named->version);
+  ASSERT_EQ(rows[0].never_after.size(), 1u) << "an author of no named version was kept";
+  EXPECT_EQ(rows[0].never_after[0].first, lc2.replica().device_id());
+  EXPECT_EQ(rows[0].never_after[0].second, 3u);
 }
 
 }  // namespace

@@ -104,7 +104,7 @@ const std::vector<const char*> kBookkeeping = {
     "CREATE TABLE IF NOT EXISTS _fs_set_aside(seq INTEGER PRIMARY KEY, code INTEGER NOT NULL, "
     "reason TEXT NOT NULL, depends_on INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL, "
     "withdrawal INTEGER NOT NULL DEFAULT 0, discarded_at INTEGER NOT NULL DEFAULT 0, "
-    "never_coming BLOB)",
+    "never_coming BLOB, never_after BLOB)",
     // Set-aside commits the hub kept stored under this device's withdrawal,
     // written over by a new commit of this device (session 17;
     // Replica::SupersedeSetAside): that commit's seq, 0 if nothing needed
@@ -168,7 +168,9 @@ absl::StatusOr<bool> IsWithoutRowid(sqlite::Db& db, std::string_view table) {
 // table of a file made before them: _fs_purged_cut.epoch_id (session 26; 0,
 // none, for a cut kept before: the hub compares the epoch's number alone);
 // _fs_set_aside.never_coming (session 27; NULL, none named, for a row set
-// aside before: its resolution passes over no colleague's version).
+// aside before: its resolution passes over no colleague's version);
+// _fs_set_aside.never_after (session 28; NULL, none named: its resolution
+// passes over the named versions alone).
 absl::Status BookkeepingColumns(sqlite::Db& db) {
   FS_ASSIGN_OR_RETURN(auto cut, ExistingColumns(db, "_fs_purged_cut"));
   if (cut.count("epoch_id") == 0) {
@@ -178,6 +180,9 @@ absl::Status BookkeepingColumns(sqlite::Db& db) {
   FS_ASSIGN_OR_RETURN(auto set_aside, ExistingColumns(db, "_fs_set_aside"));
   if (set_aside.count("never_coming") == 0) {
     FS_RETURN_IF_ERROR(db.Exec("ALTER TABLE _fs_set_aside ADD COLUMN never_coming BLOB"));
+  }
+  if (set_aside.count("never_after") == 0) {
+    FS_RETURN_IF_ERROR(db.Exec("ALTER TABLE _fs_set_aside ADD COLUMN never_after BLOB"));
   }
   return absl::OkStatus();
 }

@@ -240,6 +240,11 @@ struct SetAsideRow {
   // kColleagueRefusedCode (since session 27): the colleagues' versions the
   // hub said it will never hold, which resolving the commit passes over.
   std::vector<Version> never_coming;
+  // kColleagueRefusedCode (since session 28): a revoked colleague among
+  // never_coming's authors and the highest seq of its commits the hub
+  // holds: resolving the commit passes over its later versions too, where
+  // a field named in never_coming stood on them.
+  std::vector<std::pair<DeviceId, uint64_t>> never_after;
 };
 
 // SetAsideRow::code of a commit that names a colleague's version the hub

@@ -15,7 +15,11 @@
 // records, or the officer's keep would name them again and be refused again
 // (since session 26; only the named ones since session 27: a colleague's
 // stored version another field of the commit stood on stays, attack review
-// 26, H-MED 1 and H-LOW 1). The hub's word, but it can name only a version
+// 26, H-MED 1 and H-LOW 1). Where such a base is a revoked colleague's,
+// the refusal also says the highest seq of its commits the hub holds
+// (never_after): that colleague's later versions the base stood on, lost
+// with it by a hub put back from a backup, are passed over too (since
+// session 28; attack review 27, MED 1). The hub's word, but it can name only a version
 // the commit itself names, it is believed only for a version this laptop
 // pulled before the hub last said its log went back (H-LOW 2), and it moves
 // only this laptop's own field back to an earlier version it holds, as a
@@ -73,14 +77,32 @@ std::vector<Version> Replica::Impl::DecodeVersions(std::string_view blob) {
   return out;
 }
 
+std::string Replica::Impl::EncodeHeads(const std::vector<std::pair<DeviceId, uint64_t>>& heads) {
+  std::vector<Version> as_versions;
+  as_versions.reserve(heads.size());
+  for (const auto& [author, seq] : heads) {
+    as_versions.push_back(Version{Hlc::FromPacked(seq), author});
+  }
+  return EncodeVersions(as_versions);
+}
+
+std::vector<std::pair<DeviceId, uint64_t>> Replica::Impl::DecodeHeads(std::string_view blob) {
+  std::vector<std::pair<DeviceId, uint64_t>> out;
+  for (const Version& v : DecodeVersions(blob)) out.emplace_back(v.device, v.hlc.packed());
+  return out;
+}
+
 absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
   std::vector<uint64_t> seqs;
   // Refused COLLEAGUE_REFUSED: the versions its refusal named.
   std::map<uint64_t, std::set<Version>> over_lost;
+  // And, of a revoked author among those, the highest seq the hub holds.
+  std::map<uint64_t, std::map<DeviceId, uint64_t>> over_after;
   {
     // Not one the hub kept stored and this laptop wrote over
     // (_fs_superseded): the hub holds its versions, as colleagues do.
-    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT seq, code, never_coming FROM _fs_set_aside "
+    FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT seq, code, never_coming, never_after FROM "
+                                              "_fs_set_aside "
                                               "WHERE discarded_at > 0 AND seq NOT IN (SELECT "
                                               "seq FROM _fs_superseded) ORDER BY seq"));
     while (true) {
@@ -90,6 +112,11 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
       if (st->ColumnInt(1) == kColleagueRefusedCode && !st->ColumnIsNull(2)) {
         for (const Version& v : DecodeVersions(st->ColumnBlob(2))) {
           if (v.device != self) over_lost[seqs.back()].insert(v);
+        }
+        if (!st->ColumnIsNull(3)) {
+          for (const auto& [author, held] : DecodeHeads(st->ColumnBlob(3))) {
+            if (author != self) over_after[seqs.back()].emplace(author, held);
+          }
         }
       }
     }
@@ -109,6 +136,10 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
   // what each stood on (filled from the log below); those it resolved.
   std::map<SlotKey, std::map<Version, Lost>> lost;
   std::map<SlotKey, std::set<Version>> lost_records;
+  // Where a named base is a revoked author's: its later commits than the
+  // hub holds, which that base may stand on in turn (attack review 27,
+  // MED 1: two lost writes in a row, the walk stopped at the first).
+  std::map<SlotKey, std::map<DeviceId, uint64_t>> lost_after;
   {
     FS_ASSIGN_OR_RETURN(auto st, db->Prepared("SELECT body FROM _fs_log WHERE device = ?1 AND "
                                               "seq = ?2"));
@@ -132,7 +163,14 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
           gone_bases[key][c.hlc.packed()] = f.base;
           const auto named = over_lost.find(seq);
           if (named == over_lost.end()) continue;
-          if (f.base && named->second.count(*f.base) > 0) lost[key].try_emplace(*f.base);
+          if (f.base && named->second.count(*f.base) > 0) {
+            lost[key].try_emplace(*f.base);
+            if (auto after = over_after.find(seq); after != over_after.end()) {
+              if (auto h = after->second.find(f.base->device); h != after->second.end()) {
+                lost_after[key].emplace(h->first, h->second);
+              }
+            }
+          }
           for (const Version& v : f.resolves) {
             if (named->second.count(v) > 0) lost_records[key].insert(v);
           }
@@ -175,6 +213,13 @@ absl::StatusOr<size_t> Replica::Impl::ForgetResolvedSetAside() {
           const int s = slot_of(schema->tables()[tidx], f.column);
           if (s < 0) continue;
           const SlotKey key{tidx, rc.row, static_cast<size_t>(s)};
+          if (!since_went_back) {
+            if (auto a = lost_after.find(key); a != lost_after.end()) {
+              if (auto h = a->second.find(c.author); h != a->second.end() && c.seq > h->second) {
+                lost[key].try_emplace(c.version());
+              }
+            }
+          }
           if (auto l = lost.find(key); l != lost.end()) {
             if (auto v = l->second.find(c.version()); v != l->second.end()) {
               if (!since_went_back) {

@@ -255,6 +255,10 @@ class Replica::Impl {
   // versions names none.
   static std::string EncodeVersions(const std::vector<Version>& versions);
   static std::vector<Version> DecodeVersions(std::string_view blob);
+  // _fs_set_aside.never_after: each author's seq (8 bytes, big-endian) and
+  // its device (16 bytes), as never_coming's versions.
+  static std::string EncodeHeads(const std::vector<std::pair<DeviceId, uint64_t>>& heads);
+  static std::vector<std::pair<DeviceId, uint64_t>> DecodeHeads(std::string_view blob);
   absl::StatusOr<std::vector<Version>> OpenConflictVersions(std::string_view table,
                                                             const RowId& row,
                                                             std::string_view column);

@@ -84,14 +84,16 @@ absl::Status Replica::SetAside(const std::vector<SetAsideRow>& rows) {
   return m.InWriteTxn([&](sqlite::Transaction&) -> absl::Status {
     for (const SetAsideRow& r : rows) {
       FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("INSERT OR IGNORE INTO _fs_set_aside(seq, code, "
-                                                  "reason, depends_on, at, never_coming) VALUES "
-                                                  "(?1, ?2, ?3, ?4, ?5, ?6)"));
+                                                  "reason, depends_on, at, never_coming, "
+                                                  "never_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                                                  "?7)"));
       st->BindInt(1, static_cast<int64_t>(r.seq));
       st->BindInt(2, r.code);
       st->BindText(3, r.reason);
       st->BindInt(4, static_cast<int64_t>(r.depends_on));
       st->BindInt(5, r.at_millis);
       if (!r.never_coming.empty()) st->BindBlob(6, Impl::EncodeVersions(r.never_coming));
+      if (!r.never_after.empty()) st->BindBlob(7, Impl::EncodeHeads(r.never_after));
       FS_RETURN_IF_ERROR(st->Run());
     }
     return absl::OkStatus();
@@ -103,7 +105,8 @@ absl::StatusOr<std::vector<SetAsideRow>> Replica::SetAsideList() {
   std::vector<SetAsideRow> out;
   FS_RETURN_IF_ERROR(m.InReadTxn([&]() -> absl::Status {
     FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT seq, code, reason, depends_on, at, "
-                                                "withdrawal, discarded_at, never_coming FROM "
+                                                "withdrawal, discarded_at, never_coming, "
+                                                "never_after FROM "
                                                 "_fs_set_aside ORDER BY seq"));
     while (true) {
       FS_ASSIGN_OR_RETURN(bool r, st->Step());
@@ -117,6 +120,7 @@ absl::StatusOr<std::vector<SetAsideRow>> Replica::SetAsideList() {
       row.withdrawal = static_cast<uint64_t>(st->ColumnInt(5));
       row.discarded_at_millis = st->ColumnInt(6);
       if (!st->ColumnIsNull(7)) row.never_coming = Impl::DecodeVersions(st->ColumnBlob(7));
+      if (!st->ColumnIsNull(8)) row.never_after = Impl::DecodeHeads(st->ColumnBlob(8));
       out.push_back(std::move(row));
     }
     return absl::OkStatus();

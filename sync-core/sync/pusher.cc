@@ -242,6 +242,7 @@ absl::Status Pusher::PushCommits(Replica& replica, const std::atomic<bool>* stop
       // After a commit the hub once stored and now refuses: judged again
       // once that one is (the pusher stops before it).
       if (once_stored != 0) continue;
+      KeepWhatTheCommitNames(commits[f.seq - commits[0].seq], &f);
       named.push_back(std::move(f));
     }
     // A dependency the hub names that this laptop's data does not bear out

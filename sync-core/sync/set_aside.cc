@@ -159,6 +159,32 @@ absl::Status ForgetRefusalsOfAcknowledged(Replica& replica, uint64_t first, uint
   return absl::OkStatus();
 }
 
+void KeepWhatTheCommitNames(const Commit& c, CommitRefusal* f) {
+  if (f->code != RefusalCode::kColleagueRefused) {
+    f->never_coming.clear();
+    f->never_after.clear();
+    return;
+  }
+  std::set<Version> named;
+  for (const RowChange& rc : c.changes) {
+    for (const FieldWrite& w : rc.fields) {
+      if (w.base && w.base->device != c.author) named.insert(*w.base);
+      for (const Version& v : w.resolves) {
+        if (v.device != c.author) named.insert(v);
+      }
+    }
+  }
+  std::erase_if(f->never_coming, [&](const Version& v) { return named.count(v) == 0; });
+  std::set<DeviceId> authors;
+  for (const Version& v : f->never_coming) authors.insert(v.device);
+  std::set<DeviceId> seen;
+  std::erase_if(f->never_after, [&](const std::pair<DeviceId, uint64_t>& h) {
+    return authors.count(h.first) == 0 || !seen.insert(h.first).second;
+  });
+  std::set<Version> once;
+  std::erase_if(f->never_coming, [&](const Version& v) { return !once.insert(v).second; });
+}
+
 absl::Status SetAsideRefused(Replica& replica, const std::vector<CommitRefusal>& refusals,
                              SyncReport* report) {
   std::vector<SetAsideRow> rows;
@@ -182,7 +208,10 @@ absl::Status SetAsideRefused(Replica& replica, const std::vector<CommitRefusal>&
     r.code = static_cast<int>(f.code);
     r.reason = f.reason;
     r.depends_on = f.depends_on;
-    if (f.code == RefusalCode::kColleagueRefused) r.never_coming = f.never_coming;
+    if (f.code == RefusalCode::kColleagueRefused) {
+      r.never_coming = f.never_coming;
+      r.never_after = f.never_after;
+    }
     r.at_millis = now;
     if (f.code == RefusalCode::kClockAhead ||
         (f.code == RefusalCode::kDependsOnRefused && ahead.count(f.depends_on) > 0)) {

@@ -79,6 +79,12 @@ absl::StatusOr<bool> BelieveRefusalOfAcknowledged(Replica& replica, const Device
 absl::Status ForgetRefusalsOfAcknowledged(Replica& replica, uint64_t first, uint64_t last,
                                           const std::set<uint64_t>& refused);
 
+// A COLLEAGUE_REFUSED refusal of `c` keeps only what `c` names: the
+// colleagues' versions it names as a base or as resolved (never_coming),
+// and the authors of those (never_after); the rest of a hub's list is
+// dropped, never kept with the set-aside row (attack review 27, LOW 4).
+void KeepWhatTheCommitNames(const Commit& c, CommitRefusal* f);
+
 // Records the commits among `refusals` as set aside (a withdrawal not
 // taken is not one: the pusher reports it), counted in `report`.
 absl::Status SetAsideRefused(Replica& replica, const std::vector<CommitRefusal>& refusals,
