@@ -136,7 +136,9 @@ absl::StatusOr<const ColleagueVersions::Author*> ColleagueVersions::AuthorOf(
   if (auto it = authors_.find(device); it != authors_.end()) return &it->second;
   Author a;
   FS_ASSIGN_OR_RETURN(a.revoked, hub.NodeRevoked(device));
-  if (a.revoked) FS_ASSIGN_OR_RETURN(a.held_seq, hub.AcknowledgedSeq(device));
+  if (a.revoked) {
+    FS_ASSIGN_OR_RETURN(a.held_seq, hub.AcknowledgedSeq(device));
+  }
   FS_ASSIGN_OR_RETURN(std::vector<StoredChainEntry> refused, hub.RefusedChainEntries(device));
   for (const StoredChainEntry& e : refused) {
     absl::StatusOr<crypto::CommitHeader> h = crypto::DecodeCommitHeader(e.header);

@@ -214,12 +214,12 @@ struct CommitRefusal {
   uint64_t depends_on = 0;  // kDependsOnRefused: the refused commit needed
   // kColleagueRefused (since session 27): the colleagues' versions the
   // commit names that the hub will never hold.
-  std::vector<Version> never_coming;
+  std::vector<Version> never_coming{};  // (a default: brace-initialised refusals need not name it)
   // kColleagueRefused (since session 28): for each revoked colleague among
   // never_coming's authors, the highest seq of its commits the hub holds:
   // it will never hold a later one (a restore may have lost several of them
   // in a row; attack review 27, MED 1).
-  std::vector<std::pair<DeviceId, uint64_t>> never_after;
+  std::vector<std::pair<DeviceId, uint64_t>> never_after{};
 };
 
 struct PushOutcome {
