@@ -157,6 +157,7 @@ size_t PullMessageBytes(const PullParams& params) {
 size_t PullMessageBytes(const PullParams& params, size_t sent) {
   const size_t budget = PullMessageBytes(params);
   if (params.max_message_bytes == 0) return budget;  // a node without budgets: as before
+  if (budget <= kPullRampUpToBytes) return budget;     // a link's measure: no ramp
   const size_t shift = std::min<size_t>(sent, 32);
   return std::min(budget, kPullRampFirstBytes << shift);
 }

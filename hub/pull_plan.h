@@ -37,8 +37,14 @@ size_t PullMessageBytes(const PullParams& params);
 // before a whole budget came still carries the first messages, and the
 // node sizes its next ones from what they carried, instead of a try that
 // moves nothing); a node without one gets PullMessageBytes(params).
+// A budget of kPullRampUpToBytes or less has no ramp: every message of the
+// call may fill it. Such a budget comes from a link's measure (a share of
+// what a cut call carried, or halvings after calls that moved nothing):
+// the link carries it, and a ramp would only hold the first three messages
+// of every call to one row each (session 28).
 size_t PullMessageBytes(const PullParams& params, size_t sent);
 inline constexpr size_t kPullRampFirstBytes = 1 << 10;
+inline constexpr size_t kPullRampUpToBytes = 8 << 10;
 
 // Streams `node`'s pull from `hub` to `emit`; CANCELLED when `emit` returns
 // false (the node has gone). INVALID_ARGUMENT for a negative cursor,
