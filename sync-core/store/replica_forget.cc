@@ -20,7 +20,10 @@
 // (never_after): that colleague's later versions the base stood on, lost
 // with it by a hub put back from a backup, are passed over too (since
 // session 28; attack review 27, MED 1). The hub's word, but it can name only a version
-// the commit itself names, it is believed only for a version this laptop
+// the commit itself names (and, with never_after, that version's author's
+// later versions on the same field: a lying hub can understate what it
+// holds of an author, undetectably; attack review 28, LOW 1), it is
+// believed only for a version this laptop
 // pulled before the hub last said its log went back (H-LOW 2), and it moves
 // only this laptop's own field back to an earlier version it holds, as a
 // refusal moves its edit aside; a later edit over it is merged at the hub
