@@ -158,6 +158,12 @@ absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
     size_t bytes = 0;
     while (!rows.empty()) {
       CheckpointRow& r = rows.front();
+      // Rows run on by index (a store lacking one names it, as above, not
+      // a page its proof does not cover: attack review 28, LOW 2).
+      if (r.index != next + page.states.size()) {
+        return absl::DataLossError(absl::StrCat("checkpoint of ", ck->province, " lacks row ",
+                                                next + page.states.size()));
+      }
       if (!page.states.empty() && bytes + r.state.size() > limit()) break;
       bytes += r.state.size();
       page.states.push_back(std::move(r.state));

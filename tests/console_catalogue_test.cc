@@ -123,5 +123,19 @@ TEST(ConsoleCatalogueTest, AKeyTravelsWithItsStatus) {
   EXPECT_TRUE(Coded(absl::OkStatus(), Msg::kValueNotAllowed).ok());
 }
 
+// A parameter from a colleague's signed row (a case code, an office) may
+// hold a direction override or a control character: it reaches the page
+// escaped, never raw (attack review 28, LOW 4). Vietnamese stays as it is.
+TEST(ConsoleCatalogueTest, AParameterCarriesNoControlOrDirectionCharacter) {
+  const absl::Status s = Coded(absl::InvalidArgumentError("English words"), Msg::kValueNotAllowed,
+                               {{"value", "LC-\u202e01\x1b[2J"}, {"field", "Hà Giang"}});
+  std::optional<Message> m = MessageOf(s);
+  ASSERT_TRUE(m.has_value());
+  ASSERT_EQ(m->params.size(), 2u);
+  EXPECT_EQ(m->params[0].second.find("\u202e"), std::string::npos) << "a direction override raw";
+  EXPECT_EQ(m->params[0].second.find('\x1b'), std::string::npos) << "an escape character raw";
+  EXPECT_EQ(m->params[1].second, "Hà Giang");
+}
+
 }  // namespace
 }  // namespace fieldsync::node::ops

@@ -2,6 +2,7 @@
 
 #include <iterator>
 
+#include "base/strings.h"
 #include "text/text.h"
 
 namespace fieldsync::node::ops {
@@ -18,7 +19,13 @@ std::string_view MessageKey(Msg m) {
 }
 
 absl::Status Coded(absl::Status s, Msg m, const MessageParams& params) {
-  return WithMessage(std::move(s), MessageKey(m), params);
+  // Every parameter made printable here, whoever wrote it (a colleague's
+  // case code or office in a signed row may hold a control or direction
+  // character: attack review 28, LOW 4). Printable leaves printable text
+  // as it is.
+  MessageParams printable = params;
+  for (auto& [name, value] : printable) value = Printable(value);
+  return WithMessage(std::move(s), MessageKey(m), printable);
 }
 
 std::vector<std::string_view> LibraryMessageKeys() {
