@@ -195,8 +195,9 @@ absl::StatusOr<std::optional<sync::CommitRefusal>> ColleagueVersions::NeverComin
         }
         out->never_coming.push_back(*v);
         FS_ASSIGN_OR_RETURN(const Author* a, AuthorOf(hub, v->device));
+        const DeviceId& author = v->device;  // a binding a lambda may capture (clang 14)
         const bool listed = std::any_of(out->never_after.begin(), out->never_after.end(),
-                                        [&](const auto& h) { return h.first == v->device; });
+                                        [&](const auto& h) { return h.first == author; });
         if (a->revoked && !listed) out->never_after.emplace_back(v->device, a->held_seq);
       }
     }

@@ -379,7 +379,13 @@ TEST_F(SyncRefusalsTest, AColleagueRefusedWhoseAnswerWasLostNamesTheVersionWhenP
 // only by that name, and set it aside for its officer instead, whose discard
 // took it back for good (the simulation, every condition on, seeds
 // 5968627282967065902 and 62188250464392446: a delete, the case live again).
-TEST_F(SyncRefusalsTest, ADependsOnRefusedWhoseAnswerWasLostNamesTheCommitItNeedsWhenPushedAgain) {
+// DISABLED (session 28's merged run): as written, the child edits the
+// collected case itself, so the hub refuses it ROW_COLLECTED on its own
+// (code 1, depends_on 0), never DEPENDS_ON_REFUSED: it does not reach the
+// fix. The fix (a298571) is covered by SimulationClockRegression's two
+// seeds, which fail before it. Next session: a child that needs the parent
+// without writing the collected row (e.g. a row the parent created).
+TEST_F(SyncRefusalsTest, DISABLED_ADependsOnRefusedWhoseAnswerWasLostNamesTheCommitItNeedsWhenPushedAgain) {
   auto& a = AddNode("LC");
   auto& away = AddNode("LC");
   const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
