@@ -379,22 +379,27 @@ TEST_F(SyncRefusalsTest, AColleagueRefusedWhoseAnswerWasLostNamesTheVersionWhenP
 // only by that name, and set it aside for its officer instead, whose discard
 // took it back for good (the simulation, every condition on, seeds
 // 5968627282967065902 and 62188250464392446: a delete, the case live again).
-// DISABLED (session 28's merged run): as written, the child edits the
-// collected case itself, so the hub refuses it ROW_COLLECTED on its own
-// (code 1, depends_on 0), never DEPENDS_ON_REFUSED: it does not reach the
-// fix. The fix (a298571) is covered by SimulationClockRegression's two
-// seeds, which fail before it. Next session: a child that needs the parent
-// without writing the collected row (e.g. a row the parent created).
-TEST_F(SyncRefusalsTest, DISABLED_ADependsOnRefusedWhoseAnswerWasLostNamesTheCommitItNeedsWhenPushedAgain) {
+TEST_F(SyncRefusalsTest, ADependsOnRefusedWhoseAnswerWasLostNamesTheCommitItNeedsWhenPushedAgain) {
   auto& a = AddNode("LC");
   auto& away = AddNode("LC");
   const RowId x = NewCase(a.replica(), "LC", "Nguyễn Thị Hằng");
   MustSync(a);
   MustSync(away);
   MustSync(a);
-  SetField(away.replica(), "cases", x, "status", Value::Text("assisting"));
+  // The parent edits x (collected meanwhile: refused ROW_COLLECTED) and
+  // creates a person; the child edits only that person, so it is refused
+  // DEPENDS_ON_REFUSED, not for x itself.
+  const RowId person = Id16::NewRandom();
+  {
+    LocalTxn t;
+    t.Set("cases", x, {{"status", Value::Text("assisting")}});
+    t.Create("persons", person, {{"full_name", Value::Text("Lò Thị Mai")},
+                                 {"province", Value::Text("LC")},
+                                 {"sex", Value::Text("female")}});
+    ASSERT_TRUE(away.replica().Write(t).ok());
+  }
   const uint64_t parent = LastSeq(away);
-  SetField(away.replica(), "cases", x, "status", Value::Text("verifying"));
+  SetField(away.replica(), "persons", person, "full_name", Value::Text("Lò Thị Mây"));
   const uint64_t child = LastSeq(away);
   {
     LocalTxn t;
