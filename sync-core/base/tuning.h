@@ -67,9 +67,7 @@ inline constexpr size_t kPushCommitsPerCall = 500;
 // (session 28; an eighth before): over a link cut every 20 KB a message holds
 // two rows instead of one, gzip finds the second row's column names, devices
 // and clocks in the first, and a connection carries eight rows instead of
-// seven (docs/PERFORMANCE.md, "Session 28"). Since session 29 that share
-// may also raise a budget (up to kCallBudgetStartBytes) that a cut in an
-// earlier phase, of smaller items, set lower (sync/budget.h).
+// seven (docs/PERFORMANCE.md, "Session 28").
 inline constexpr size_t kCallBudgetStartBytes = 256 << 10;
 inline constexpr size_t kCallBudgetMinBytes = 1 << 10;
 inline constexpr size_t kCallBudgetMaxBytes = 4 << 20;

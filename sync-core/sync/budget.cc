@@ -29,13 +29,7 @@ BudgetState NextBudget(BudgetState s, CallOutcome outcome, uint64_t carried) {
             static_cast<int64_t>(std::min<uint64_t>(carried, tuning::kCallBudgetMaxBytes)) /
                 tuning::kCallBudgetCutShare,
             1);
-        // Lowered to the share, or raised to it up to where a budget
-        // starts (growth past that is earned by calls that succeed): a
-        // budget an earlier cut set lower (a phase of small items) then
-        // fits what this link carries now.
-        const int64_t raised =
-            std::min(share, static_cast<int64_t>(tuning::kCallBudgetStartBytes));
-        s.bytes = ClampBudget(share < s.bytes ? share : std::max(s.bytes, raised));
+        s.bytes = ClampBudget(std::min(s.bytes, share));
       }
       break;
     case CallOutcome::kFailedEmpty:

@@ -3,7 +3,7 @@
 // still moves something at every try (docs/PROTOCOL.md, "Message budgets").
 // It starts at tuning::kCallBudgetStartBytes, halves after a call that
 // failed having applied nothing (down to kCallBudgetMinBytes: a call still
-// carries one commit, a message one row), becomes a share of what a call
+// carries one commit, a message one row), shrinks to a share of what a call
 // cut after some progress carried (kCallBudgetCutShare), and doubles after
 // kCallBudgetGrowAfter successes in a row (up to kCallBudgetMaxBytes). Kept
 // in the replica's cursors, so that the next `fieldnode sync` starts where
@@ -42,12 +42,9 @@ struct BudgetState {
 // The rule alone: the state after a call that ended with `outcome`, having
 // received `carried` bytes of messages before it ended (a pull's messages
 // as they came over the wire; 0: not known). A call cut after progress
-// sets the budget to carried / kCallBudgetCutShare: the link's cut then
-// loses at most that share of what a connection carries (the message under
-// way), instead of up to a whole budget. It lowers the budget, or raises it
-// (session 29) up to kCallBudgetStartBytes and never past it: a budget an
-// earlier cut set from small items (key records) grows to what the link
-// carries of the larger ones (rows), two a message where it held one.
+// keeps the budget, or lowers it to carried / kCallBudgetCutShare: the
+// link's cut then loses at most that share of what a connection carries
+// (the message under way), instead of up to a whole budget.
 BudgetState NextBudget(BudgetState s, CallOutcome outcome, uint64_t carried = 0);
 // `bytes` as a budget: the start for 0, else within the floor and the cap.
 int64_t ClampBudget(int64_t bytes);
