@@ -139,13 +139,18 @@ absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
   // what a message left (it takes what fits its bytes, the first ones of a
   // call small) is kept for the next, and only the rows after it are read
   // (a store a round trip away read each row about 18 times in a
-  // 10,000-row bootstrap).
+  // 10,000-row bootstrap). Once fewer than per_page rows are held, up to
+  // kRowsAhead more are read in the same query: a message's bytes hold
+  // about 120 rows, and topping up only what each took made 85 round trips
+  // for 10,300 rows.
+  constexpr size_t kRowsAhead = 1024;
   std::deque<CheckpointRow> rows;
   while (next < ck->leaf_count) {
     const uint32_t held_to = next + static_cast<uint32_t>(rows.size());
     if (rows.size() < per_page && held_to < ck->leaf_count) {
       FS_ASSIGN_OR_RETURN(std::vector<CheckpointRow> more,
-                          hub.CheckpointRows(ck->id, held_to, per_page - rows.size()));
+                          hub.CheckpointRows(ck->id, held_to,
+                                             per_page + kRowsAhead - rows.size()));
       for (CheckpointRow& r : more) rows.push_back(std::move(r));
     }
     if (rows.empty() || rows.front().index != next) {
@@ -156,7 +161,7 @@ absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
     page.checkpoint = ck->id;
     page.first = next;
     size_t bytes = 0;
-    while (!rows.empty()) {
+    while (!rows.empty() && page.states.size() < per_page) {
       CheckpointRow& r = rows.front();
       if (!page.states.empty() && bytes + r.state.size() > limit()) break;
       bytes += r.state.size();
