@@ -58,7 +58,7 @@ void PrintUsage(FILE* out) {
       "                    runs with them off)\n"
       "  --pg-analyze on|off ANALYZE the hub's database after the seed (default off:\n"
       "                    the planner's statistics are then those autovacuum left,\n"
-      "                    taken before the seed; it analyzes a table grown by 10%\n"
+      "                    taken before the seed; it analyzes a table grown by a tenth\n"
       "                    within its minute, longer than this run's seed and pulls)\n"
       "  --dir PATH        where the hub file and the nodes' replicas go (kept)\n"
       "  --help            this text\n"
