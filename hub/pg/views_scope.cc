@@ -382,12 +382,15 @@ absl::Status PgView::PrefetchScope(const std::set<RowId>& ids,
   if (ids.empty()) return absl::OkStatus();
   // Five queries for the whole push, whatever its number of rows; each id
   // then answers from the cache, found or not. What the cache holds already
-  // (this transaction's own writes) is kept. The ids as one bytea[] ($1):
-  // each looked up in an index (hub_row_scope's by row: schema version 6).
+  // (this transaction's own writes) is kept. The ids as one bytea[] ($1),
+  // each looked up in an index (hub_row_scope's by row: schema version 6)
+  // by a lateral subquery of its own (OFFSET 0): `row = ANY($1)` was a
+  // filter over every entry when the statistics were older than the rows.
   const Param list = Param::IdArray(ids);
-  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT tbl, row, owner, case_id, restricted, "
-                                           "ever_public FROM hub_row_scope WHERE row = "
-                                           "ANY($1::bytea[])",
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT s.tbl, s.row, s.owner, s.case_id, "
+                                           "s.restricted, s.ever_public FROM unnest($1::bytea[]) "
+                                           "AS u(id) CROSS JOIN LATERAL (SELECT * FROM "
+                                           "hub_row_scope h WHERE h.row = u.id OFFSET 0) AS s",
                                            {list}));
   std::map<std::pair<std::string, RowId>, std::optional<RowScopeEntry>> found;
   for (int i = 0; i < r.rows(); ++i) {
@@ -418,8 +421,9 @@ absl::Status PgView::PrefetchScope(const std::set<RowId>& ids,
   // a LEFT JOIN, which hashed every person's entry).
   FS_ASSIGN_OR_RETURN(r, conn_.Exec("SELECT p.case_id, p.person, (SELECT s.owner FROM "
                                     "hub_row_scope s WHERE s.tbl = 'persons' AND s.row = "
-                                    "p.person) FROM hub_person_case p WHERE p.case_id = "
-                                    "ANY($1::bytea[]) ORDER BY p.case_id, p.person",
+                                    "p.person) FROM unnest($1::bytea[]) AS u(id) CROSS JOIN "
+                                    "LATERAL (SELECT * FROM hub_person_case h WHERE h.case_id = "
+                                    "u.id OFFSET 0) AS p ORDER BY p.case_id, p.person",
                                     {list}));
   std::map<RowId, std::vector<std::pair<RowId, std::optional<std::string>>>> persons;
   for (int i = 0; i < r.rows(); ++i) {
@@ -430,8 +434,10 @@ absl::Status PgView::PrefetchScope(const std::set<RowId>& ids,
     persons[kase].emplace_back(person, std::move(owner));
   }
   for (const RowId& id : ids) c->persons_of_case.emplace(id, std::move(persons[id]));
-  FS_ASSIGN_OR_RETURN(r, conn_.Exec("SELECT person, case_id FROM hub_person_case WHERE "
-                                    "person = ANY($1::bytea[]) ORDER BY person, case_id",
+  FS_ASSIGN_OR_RETURN(r, conn_.Exec("SELECT p.person, p.case_id FROM unnest($1::bytea[]) AS "
+                                    "u(id) CROSS JOIN LATERAL (SELECT * FROM hub_person_case h "
+                                    "WHERE h.person = u.id OFFSET 0) AS p ORDER BY p.person, "
+                                    "p.case_id",
                                     {list}));
   std::map<RowId, std::vector<RowId>> naming;
   for (int i = 0; i < r.rows(); ++i) {
