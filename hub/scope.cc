@@ -656,6 +656,14 @@ absl::StatusOr<std::vector<RowId>> Scope::VisibleRows(const std::string& provinc
   } else if (link == CaseLink::kNamedBy) {
     // Owned, or named by a case the province sees (and known to the hub).
     FS_ASSIGN_OR_RETURN(out, data_.ScopeRowsOwnedBy(table, province));
+    // A province that sees no case sees no person named by one: every
+    // link of the hub not read (a new office's first pass read them all,
+    // 63 of them 790 ms on PostgreSQL).
+    if (cases.empty()) {
+      std::sort(out.begin(), out.end());
+      out.erase(std::unique(out.begin(), out.end()), out.end());
+      return out;
+    }
     FS_ASSIGN_OR_RETURN(const auto links, data_.PersonLinks());
     absl::flat_hash_set<RowId> named;
     for (const auto& [person, kase] : links) {

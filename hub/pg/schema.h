@@ -24,7 +24,8 @@ namespace fieldsync::hub::pg {
 // 4: hub_nodes.link_pk, each device's link key (crypto/credential_proof.h,
 //    proof version 2), NULL until its laptop registers one.
 // 5: rows moved to another province (hub_moves).
-inline constexpr int64_t kPgSchemaVersion = 5;
+// 6: hub_row_scope's index by row (the scope reads of a push by id).
+inline constexpr int64_t kPgSchemaVersion = 6;
 
 // Every hub process migrating the same database takes this transaction
 // advisory lock first (an arbitrary constant, "fsmigrat"); so does `fieldhub

@@ -127,8 +127,8 @@ absl::StatusOr<std::optional<RowSnapshot>> PgView::ExportRow(const std::string& 
 }
 
 // Three queries whatever the number of rows: the rows held, their
-// registers, their conflict records (the ids as one bytea parameter, 16
-// bytes each, split by the server).
+// registers, their conflict records (the ids as one bytea[], each looked
+// up in the key (tbl, row)).
 absl::StatusOr<std::vector<std::optional<RowSnapshot>>> PgView::ExportRows(
     const std::string& table, const std::vector<RowId>& rows) {
   const int ti = schema_.TableIndex(table);
@@ -136,17 +136,10 @@ absl::StatusOr<std::vector<std::optional<RowSnapshot>>> PgView::ExportRows(
   const TableDef& t = schema_.tables()[static_cast<size_t>(ti)];
   std::vector<std::optional<RowSnapshot>> out(rows.size());
   if (rows.empty()) return out;
-  std::string ids;
-  ids.reserve(rows.size() * 16);
   std::map<RowId, size_t> at;  // a row's first index in `rows`
-  for (size_t i = 0; i < rows.size(); ++i) {
-    ids.append(rows[i].view());
-    at.emplace(rows[i], i);
-  }
-  const std::vector<Param> params = {Param::Text(table), Param::Bytes(ids)};
-  constexpr char kIn[] =
-      " row IN (SELECT substring($2 FROM i * 16 + 1 FOR 16) FROM generate_series(0, length($2) / "
-      "16 - 1) AS i)";
+  for (size_t i = 0; i < rows.size(); ++i) at.emplace(rows[i], i);
+  const std::vector<Param> params = {Param::Text(table), Param::IdArray(rows)};
+  constexpr char kIn[] = " row = ANY($2::bytea[])";
   // The snapshot a register or conflict record of row i belongs to; null
   // for a row not held (no hub_rows entry: left out, as ExportRow did).
   auto slot_of = [&](const Result& r, int i) -> absl::StatusOr<RowSnapshot*> {
