@@ -1,8 +1,13 @@
 #include "hub/pg/schema.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "change/id.h"
+#include "hub/pg/backup_tables.h"
 #include "hub/pg/transaction.h"
 
 namespace fieldsync::hub::pg {
@@ -200,6 +205,14 @@ absl::Status MigrateInTransaction(Connection& conn, int64_t now_millis, int64_t 
                      "DO NOTHING",
                      {Param::Bytes(Id16::NewRandom().view())}).status();
   }
+}
+
+absl::Status AnalyzeHubTables(Connection& conn) {
+  FS_ASSIGN_OR_RETURN(const std::vector<std::string> tables, HubTables(conn));
+  if (tables.empty()) return absl::OkStatus();
+  std::vector<std::string> quoted;
+  for (const std::string& t : tables) quoted.push_back(absl::StrCat("\"", t, "\""));
+  return conn.Command(absl::StrCat("ANALYZE ", absl::StrJoin(quoted, ", "))).status();
 }
 
 }  // namespace fieldsync::hub::pg

@@ -48,6 +48,15 @@ absl::Status Migrate(Connection& conn, int64_t now_millis,
 absl::Status MigrateInTransaction(Connection& conn, int64_t now_millis,
                                   int64_t up_to = kPgSchemaVersion);
 
+// ANALYZE of every hub table of the connection's schema, in the caller's
+// transaction if it is in one (the statistics then commit with the rows).
+// Run where a hub's rows arrive at once (`fieldhub migrate --to`,
+// `fieldhub restore`): until autovacuum's next round (a minute or more)
+// the planner would take freshly filled tables for the empty ones they
+// were, and read a push's ids by filtering whole tables (docs/POSTGRES.md,
+// "Statistics").
+absl::Status AnalyzeHubTables(Connection& conn);
+
 }  // namespace fieldsync::hub::pg
 
 #endif  // FIELDSYNC_HUB_PG_SCHEMA_H_
