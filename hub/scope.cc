@@ -11,10 +11,6 @@
 namespace fieldsync::hub {
 namespace {
 
-// Scope::VisibleRows: up to this many persons named by an office's cases
-// are looked up one by one; more, in the table's entries read at once.
-constexpr size_t kNamedOneByOne = 64;
-
 const Value* Written(const RowChange& rc, std::string_view column) {
   for (const FieldWrite& f : rc.fields) {
     if (f.column == column) return &f.value;
@@ -669,20 +665,13 @@ absl::StatusOr<std::vector<RowId>> Scope::VisibleRows(const std::string& provinc
     for (const auto& [person, kase] : links) {
       if (cases.contains(kase)) named.insert(person);
     }
-    // Those the hub holds an entry of: many (a bootstrap names a person a
-    // case) are looked up in the table's entries, read in one query, not
-    // one at a time (a store a round trip away: a query a person).
-    if (named.size() > kNamedOneByOne) {
-      FS_ASSIGN_OR_RETURN(const std::vector<ScopedRow> rows, data_.ScopeRows(table));
-      for (const ScopedRow& r : rows) {
-        if (named.contains(r.row)) out.push_back(r.row);
-      }
-    } else {
-      for (const RowId& person : named) {
-        FS_ASSIGN_OR_RETURN(std::optional<RowScopeEntry> e, data_.RowScope(table, person));
-        if (e) out.push_back(person);
-      }
-    }
+    // Those the hub holds an entry of, looked up by id (a few queries on a
+    // store a round trip away, not one a person), and those alone: the
+    // table's entries read whole were every office's persons (attack
+    // review 28, LOW 3).
+    FS_ASSIGN_OR_RETURN(const std::vector<ScopedRow> held,
+                        data_.ScopeRowsOf(table, std::vector<RowId>(named.begin(), named.end())));
+    for (const ScopedRow& r : held) out.push_back(r.row);
   } else if (link == CaseLink::kColumn) {
     // Referrals, consents: with the case they name.
     FS_ASSIGN_OR_RETURN(const std::vector<ScopedRow> rows, data_.ScopeRows(table));

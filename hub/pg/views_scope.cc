@@ -5,6 +5,7 @@
 // answer follows its primary key or index without saying so, the order is
 // said here (ORDER BY), as the cluster's own order need not be the same.
 #include <algorithm>
+#include <cstddef>
 #include <map>
 #include <set>
 
@@ -274,6 +275,38 @@ absl::StatusOr<std::vector<ScopedRow>> PgView::ScopeRows(const std::string& tabl
     FS_ASSIGN_OR_RETURN(s.entry, EntryAt(r, i, 1));
     out.push_back(std::move(s));
   }
+  return out;
+}
+
+// Up to 1,000 ids a query (one bytea[]), each looked up in the key
+// (tbl, row) by a lateral subquery of its own (OFFSET 0), whatever the
+// statistics say (as PrefetchScope's reads).
+absl::StatusOr<std::vector<ScopedRow>> PgView::ScopeRowsOf(const std::string& table,
+                                                           const std::vector<RowId>& rows) {
+  std::vector<RowId> ids(rows);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  constexpr size_t kIdsAQuery = 1000;
+  std::vector<ScopedRow> out;
+  for (size_t from = 0; from < ids.size(); from += kIdsAQuery) {
+    const std::vector<RowId> page(
+        ids.begin() + static_cast<std::ptrdiff_t>(from),
+        ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), from + kIdsAQuery)));
+    FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT s.row, s.owner, s.case_id, s.restricted, "
+                                             "s.ever_public FROM unnest($2::bytea[]) AS u(id) "
+                                             "CROSS JOIN LATERAL (SELECT * FROM hub_row_scope h "
+                                             "WHERE h.tbl = $1 AND h.row = u.id OFFSET 0) AS s",
+                                             {Param::Text(table), Param::IdArray(page)}));
+    for (int i = 0; i < r.rows(); ++i) {
+      ScopedRow s;
+      s.table = table;
+      FS_ASSIGN_OR_RETURN(s.row, Id16::FromBytes(r.Bytes(i, 0), "row"));
+      FS_ASSIGN_OR_RETURN(s.entry, EntryAt(r, i, 1));
+      out.push_back(std::move(s));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ScopedRow& a, const ScopedRow& b) { return a.row < b.row; });
   return out;
 }
 
