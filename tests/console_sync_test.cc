@@ -146,12 +146,18 @@ TEST_F(ConsoleSyncTest, ACaseWrittenInTheConsoleIsOnTheHubAfterThePass) {
   ASSERT_TRUE(after["last"].is_object()) << JsonStored(after);
   EXPECT_EQ(after["last"]["ok"], true) << JsonStored(after);
   EXPECT_EQ(after["last"]["key"], "sync.ok");
-  // Each line keyed for the page's catalogue, with the CLI's words; the
-  // counts last.
+  // Each line keyed for the page's catalogue, with the CLI's words: the
+  // counts among them.
   const Json& lines = after["last"]["lines"];
   ASSERT_TRUE(lines.is_array() && !lines.empty()) << JsonStored(after);
-  const Json& counts = lines.back();
-  EXPECT_EQ(counts["key"], "sync.line.synced") << JsonStored(lines);
+  Json counts;
+  for (const Json& l : lines) {
+    ASSERT_TRUE(l.is_object() && l.contains("key") && l.contains("params") && l.contains("text"))
+        << JsonStored(lines);
+    if (l["key"] == "sync.line.synced") counts = l;
+  }
+  ASSERT_TRUE(counts.is_object()) << "no line of counts: " << JsonStored(lines);
+  ASSERT_TRUE(counts["params"].contains("pushed")) << JsonStored(counts);
   EXPECT_GE(std::stoll(counts["params"]["pushed"].get<std::string>()), 1) << JsonStored(lines);
   EXPECT_EQ(counts["text"].get<std::string>().rfind("synced: pushed ", 0), 0u) << JsonStored(lines);
   EXPECT_EQ(after["commits_waiting"], 0) << JsonStored(after);
