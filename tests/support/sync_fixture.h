@@ -46,7 +46,7 @@ class SyncTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     pki_dir_ = new TempDir();
-    auto pki = harness::MakePki(pki_dir_->path() + "/tls");
+    auto pki = harness::CopyRunPki(pki_dir_->path() + "/tls");
     ASSERT_TRUE(pki.ok()) << pki.status();
     pki_ = new harness::Pki(*pki);
   }

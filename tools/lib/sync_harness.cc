@@ -77,6 +77,33 @@ absl::StatusOr<Pki> MakePki(const std::string& dir) {
   return Pki{dir};
 }
 
+absl::StatusOr<Pki> CopyRunPki(const std::string& dir) {
+  namespace fs = std::filesystem;
+  // test_pki_setup moves the set into place whole (made beside it, then
+  // renamed): either every file is there or the directory is not.
+  const fs::path made = fs::path(BinDir()).parent_path() / "test-pki";
+  constexpr const char* kFiles[] = {"ca.key", "ca.crt", "hub.key", "hub.crt"};
+  std::error_code ec;
+  for (const char* f : kFiles) {
+    if (!fs::is_regular_file(made / f, ec)) return MakePki(dir);
+  }
+  fs::create_directories(dir, ec);
+  if (!ec) fs::permissions(dir, fs::perms::owner_all, ec);
+  for (const char* f : kFiles) {
+    if (ec) break;
+    const fs::path to = fs::path(dir) / f;
+    fs::copy_file(made / f, to, ec);
+    if (!ec) fs::permissions(to, fs::perms::owner_read | fs::perms::owner_write, ec);
+  }
+  if (ec) {
+    // The set replaced under us (a test program run by hand during a ctest
+    // run): a set of this test's own instead.
+    fs::remove_all(dir, ec);
+    return MakePki(dir);
+  }
+  return Pki{dir};
+}
+
 HubProcess::HubProcess(std::string data_dir, Pki pki, bool insecure)
     : dir_(std::move(data_dir)), pki_(std::move(pki)), insecure_(insecure) {}
 

@@ -40,6 +40,12 @@ struct Pki {
   std::string key() const { return dir + "/hub.key"; }
 };
 absl::StatusOr<Pki> MakePki(const std::string& dir);
+// A test hub's TLS files in `dir`: a copy of the set ctest's test_pki_setup
+// made once for the run (build/test-pki, tests/CMakeLists.txt), or a new set
+// from tools/make-certs where there is none (a test program run by hand).
+// Throwaway keys either way. Making a set takes a quarter of a second, and
+// some 600 test processes of the suite each made one.
+absl::StatusOr<Pki> CopyRunPki(const std::string& dir);
 
 // A hub served in the caller's own process instead of by `fieldhub serve`:
 // the hub's engine over its data directory, answering the protocol without
