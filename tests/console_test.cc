@@ -524,6 +524,37 @@ TEST_F(ConsoleTest, AnIntakeErrorIsTheFieldTheLibraryNamesNotOneItsWordsMention)
   EXPECT_EQ(Page("cases")["total"], 0) << "a case was opened";
 }
 
+// The intake refusals of the case itself (no name, a year of birth out of
+// range, a year and a date of birth that disagree) name their field: the
+// form marks the name or the year, not nothing (before, their words named no
+// column and no field was marked), and a refusal naming none marks none.
+TEST_F(ConsoleTest, AnIntakeRefusalOfTheNameOrTheYearOfBirthMarksThatField) {
+  StartConsole();
+  session_ = SignIn();
+  Unlock();
+  const struct {
+    Json person;
+    std::string key, field;
+  } cases[] = {
+      {{{"full_name", ""}, {"sex", "female"}}, "lib.case.name_needed", "full_name"},
+      {{{"full_name", "Lò Thị Mai"}, {"sex", "female"}, {"birth_year", "1850"}},
+       "lib.case.birth_year_implausible", "birth_year"},
+      {{{"full_name", "Lò Thị Mai"}, {"sex", "female"}, {"birth_year", "2001"},
+        {"date_of_birth", "2003-04-05"}},
+       "lib.case.birth_years_disagree", "birth_year"},
+  };
+  for (const auto& c : cases) {
+    auto r = Change("intake", {{"person", c.person}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << r->body;
+    const Json body = Json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(body.is_object()) << r->body;
+    EXPECT_EQ(body["message"]["key"], c.key) << r->body;
+    EXPECT_EQ(body.value("field", ""), c.field) << c.key << ": " << r->body;
+  }
+  EXPECT_EQ(Page("cases")["total"], 0) << "a case was opened";
+}
+
 // The access log is an audit of who opened which case's sealed fields:
 // the console writes an opening once per case, field and action per unlock,
 // not at each re-reading (the page reads the file again after every change;

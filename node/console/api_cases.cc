@@ -27,7 +27,8 @@ namespace {
 
 // The intake form's field a refusal names, for an inline error: the
 // field of its message ("persons.sex": the column), if the form sent that
-// column; for a refusal naming no field, the last of the form's columns its
+// column; a keyed refusal naming no field marks none (the page shows it
+// above the form); only an unkeyed one, the last of the form's columns its
 // English words mention. (Before, the words alone: a value holding another
 // column's name, as "narrative" typed for the channel, marked that column.)
 std::string FormField(const absl::Status& s, const ops::NewCase& nc) {
@@ -45,6 +46,9 @@ std::string FormField(const absl::Status& s, const ops::NewCase& nc) {
       const std::string column = value.substr(value.find('.') + 1);
       return sent(column) ? column : std::string();
     }
+    // A keyed refusal naming no field is the form's, not a field's: its
+    // words may mention a column, or echo what was typed (attack 29 K1).
+    return std::string();
   }
   std::string found;
   for (const ops::TypedColumns* cols : {&nc.person, &nc.kase}) {

@@ -206,7 +206,7 @@ absl::StatusOr<PreparedCase> PrepareCase(const Office& o, const NewCase& in) {
   });
   if (!named) {
     return Coded(IncompleteRequest("a case needs the victim's full name (it is sealed)"),
-                 Msg::kNameNeeded);
+                 Msg::kNameNeeded, {{"field", "persons.full_name"}});
   }
   for (const auto& [col, text] : in.person) {
     if (col == "full_name" && IsBlank(text)) return NameRequired();
@@ -222,7 +222,7 @@ absl::StatusOr<PreparedCase> PrepareCase(const Office& o, const NewCase& in) {
   if (year != 0 && dob_year != 0 && year != dob_year) {
     return Coded(MalformedValue(absl::StrCat("--birth-year ", year, " and --dob ", dob_year,
                                              " disagree: give one of them")),
-                 Msg::kBirthYearsDisagree);
+                 Msg::kBirthYearsDisagree, {{"field", "persons.birth_year"}});
   }
   if (year == 0) year = dob_year;
   const std::string today = o.Today();
@@ -232,7 +232,8 @@ absl::StatusOr<PreparedCase> PrepareCase(const Office& o, const NewCase& in) {
       return Coded(
           MalformedValue(absl::StrCat("year of birth ", year,
                                       " is not plausible: give a year from 1900 to ", this_year)),
-          Msg::kBirthYearImplausible, {{"min", "1900"}, {"max", absl::StrCat(this_year)}});
+          Msg::kBirthYearImplausible,
+          {{"min", "1900"}, {"max", absl::StrCat(this_year)}, {"field", "persons.birth_year"}});
     }
     const int64_t age = this_year - year;
     if (!HasColumn(person, "birth_year")) person.emplace_back("birth_year", Value::Int(year));

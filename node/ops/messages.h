@@ -37,7 +37,7 @@ namespace fieldsync::node::ops {
   X(kNameRequired, "lib.case.name_required")                                     \
   X(kNameNeeded, "lib.case.name_needed")                                         \
   X(kBirthYearsDisagree, "lib.case.birth_years_disagree")                        \
-  X(kBirthYearImplausible, "lib.case.birth_year_implausible") /* min, max */     \
+  X(kBirthYearImplausible, "lib.case.birth_year_implausible") /* min, max, field */\
   X(kClosedBeforeOpened, "lib.case.closed_before_opened")                        \
   X(kCaseClosedAlready, "lib.case.closed_already") /* code */                    \
   X(kCaseNoPerson, "lib.case.no_person")                                         \

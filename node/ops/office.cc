@@ -268,7 +268,7 @@ absl::Status NameRequired() {
       MalformedValue(
           "persons.full_name cannot be empty: a case needs the victim's full name (write another "
           "name instead). Nothing was changed"),
-      Msg::kNameRequired);
+      Msg::kNameRequired, {{"field", "persons.full_name"}});
   s.SetPayload(AV(kNameRequiredUrl), absl::Cord("1"));
   return s;
 }
