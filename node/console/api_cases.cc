@@ -26,25 +26,25 @@ namespace fieldsync::node::console {
 namespace {
 
 // The intake form's field a refusal names, for an inline error: the
-// field of its message ("persons.sex": the column), if the form sent that
-// column; a keyed refusal naming no field marks none (the page shows it
+// field of its message ("persons.sex": the column; the page marks it if its
+// form has it); a keyed refusal naming no field marks none (the page shows it
 // above the form); only an unkeyed one, the last of the form's columns its
 // English words mention. (Before, the words alone: a value holding another
 // column's name, as "narrative" typed for the channel, marked that column.)
 std::string FormField(const absl::Status& s, const ops::NewCase& nc) {
-  const auto sent = [&nc](std::string_view column) {
-    for (const ops::TypedColumns* cols : {&nc.person, &nc.kase}) {
-      for (const auto& kv : *cols) {
-        if (kv.first == column) return true;
-      }
-    }
-    return false;
-  };
   if (std::optional<Message> m = MessageOf(s)) {
     for (const auto& [name, value] : m->params) {
       if (name != "field") continue;
-      const std::string column = value.substr(value.find('.') + 1);
-      return sent(column) ? column : std::string();
+      // The library's word, not the request's: a column the form may have
+      // left empty (the name), which the page marks if it shows it.
+      const size_t dot = value.find('.');
+      const std::string table = dot == std::string::npos ? "" : value.substr(0, dot);
+      const std::string column = value.substr(dot + 1);
+      const bool word = !column.empty() && column.find_first_not_of(
+                                               "abcdefghijklmnopqrstuvwxyz0123456789_") ==
+                                               std::string::npos;
+      if ((table != "persons" && table != "cases") || !word) return std::string();
+      return column;
     }
     // A keyed refusal naming no field is the form's, not a field's: its
     // words may mention a column, or echo what was typed (attack 29 K1).
