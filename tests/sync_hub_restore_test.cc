@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -291,6 +292,57 @@ TEST_F(HubRestoreTest, AnEditWaitingForAColleaguesLostCaseIsNotBlamedOnRefusedWo
   MustSync(lc3);
   ASSERT_TRUE(Holds(lc3, "cases", kase));
   ExpectSameRowEverywhere(kase, {&lc1, &lc3});
+}
+
+// A laptop rebuilt (a collection named it stale) in the pass whose pull
+// says the hub went back: the restored hub lost a colleague's case this
+// laptop held, so the rows it is rebuilt from lack it. The laptop relays
+// the colleague's commit, and merges it again on its rebuilt rows. Before,
+// its rows lost the case for good: its log still counted the commit held,
+// the pulls after skipped it as a duplicate, and the colleague's later
+// edit waited for a row that never came (every pass ABORTED; simulation
+// seed 14221611207983546120).
+TEST_F(HubRestoreTest, ALaptopRebuiltInThePassTheHubWentBackKeepsAColleaguesCaseTheHubLost) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& lc3 = AddNode("LC");
+  const RowId gone = NewCase(lc1.replica(), "LC", "Hà Thị Sáu");
+  for (auto* n : {&lc1, &lc2, &lc3}) MustSync(*n);
+  const std::string backup = CopyHubFile("backup.db");
+  const RowId lost = NewCase(lc3.replica(), "LC", "Lò Thị Mai", "lời kể của chị Mai");
+  MustSync(lc3);
+  MustSync(lc2);  // lc2 holds lc3's case, lc1 does not
+  ASSERT_TRUE(Holds(lc2, "cases", lost));
+  PutHubFileBack(backup);
+  // lc1 deletes a case lc2 holds live; the restored hub collects it with
+  // lc2 and lc3 away past the stale limit.
+  {
+    LocalTxn t;
+    t.Delete("cases", gone);
+    ASSERT_TRUE(lc1.replica().Write(t).ok());
+  }
+  MustSync(lc1);
+  MustSync(lc1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  ASSERT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
+  node::SyncReport r = MustSync(lc2);
+  ASSERT_TRUE(r.hub_went_back);
+  ASSERT_TRUE(r.bootstrapped) << "lc2 was not rebuilt";
+  EXPECT_EQ(r.relayed, 1u) << (r.relay_notes.empty() ? "" : r.relay_notes.front());
+  EXPECT_TRUE(Holds(lc2, "cases", lost)) << "the rebuild dropped lc3's case the hub had lost";
+  EXPECT_FALSE(Holds(lc2, "cases", gone)) << "the collected case came back";
+  // lc3 comes back (rebuilt too) and writes a field of its case never
+  // written before (no base: the edit waits for the row).
+  MustSync(lc3);
+  SetField(lc3.replica(), "cases", lost, "assigned_officer", Value::Text("Vàng A Páo"));
+  MustSync(lc3);
+  MustSync(lc2);
+  MustSync(lc1);
+  ExpectSameRowEverywhere(lost, {&lc3, &lc2, &lc1});
+  EXPECT_EQ(Digest(lc2.replica()), Digest(lc3.replica()));
+  EXPECT_EQ(Digest(lc1.replica()), Digest(lc3.replica()));
 }
 
 // Records the status of each push the hub refused.
