@@ -1,6 +1,7 @@
 #include "hub/checkpoints.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <deque>
 
 #include "absl/strings/str_cat.h"
@@ -17,20 +18,29 @@ absl::StatusOr<std::vector<CheckpointRow>> ScopeState(HubReadTxn& hub,
                                                       const std::string& province) {
   Scope scope(hub);
   std::vector<CheckpointRow> out;
+  // The rows' states a page at a time (ExportRows: a store a round trip
+  // away reads a page in a few queries; ExportRow each was 3 a row).
+  constexpr size_t kRowsExported = 512;
   for (const TableDef& t : hub.schema().tables()) {
     const std::string table(t.name);
     FS_ASSIGN_OR_RETURN(std::vector<RowId> rows, scope.VisibleRows(province, table));
     std::sort(rows.begin(), rows.end());
-    for (const RowId& row : rows) {
-      FS_ASSIGN_OR_RETURN(std::optional<RowSnapshot> snap, hub.ExportRow(table, row));
-      if (!snap) continue;
-      CheckpointRow r;
-      r.index = static_cast<uint32_t>(out.size());
-      r.table = table;
-      r.row = row;
-      FS_ASSIGN_OR_RETURN(r.state, EncodeRowState(*snap));
-      r.leaf = crypto::RowLeafHash(r.state);
-      out.push_back(std::move(r));
+    for (size_t from = 0; from < rows.size(); from += kRowsExported) {
+      const std::vector<RowId> page(
+          rows.begin() + static_cast<std::ptrdiff_t>(from),
+          rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), from + kRowsExported)));
+      FS_ASSIGN_OR_RETURN(std::vector<std::optional<RowSnapshot>> snaps,
+                          hub.ExportRows(table, page));
+      for (size_t i = 0; i < page.size(); ++i) {
+        if (!snaps[i]) continue;
+        CheckpointRow r;
+        r.index = static_cast<uint32_t>(out.size());
+        r.table = table;
+        r.row = page[i];
+        FS_ASSIGN_OR_RETURN(r.state, EncodeRowState(*snaps[i]));
+        r.leaf = crypto::RowLeafHash(r.state);
+        out.push_back(std::move(r));
+      }
     }
   }
   return out;
@@ -139,13 +149,18 @@ absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
   // what a message left (it takes what fits its bytes, the first ones of a
   // call small) is kept for the next, and only the rows after it are read
   // (a store a round trip away read each row about 18 times in a
-  // 10,000-row bootstrap).
+  // 10,000-row bootstrap). Once fewer than per_page rows are held, up to
+  // kRowsAhead more are read in the same query: a message's bytes hold
+  // about 120 rows, and topping up only what each took made 85 round trips
+  // for 10,300 rows.
+  constexpr size_t kRowsAhead = 1024;
   std::deque<CheckpointRow> rows;
   while (next < ck->leaf_count) {
     const uint32_t held_to = next + static_cast<uint32_t>(rows.size());
     if (rows.size() < per_page && held_to < ck->leaf_count) {
       FS_ASSIGN_OR_RETURN(std::vector<CheckpointRow> more,
-                          hub.CheckpointRows(ck->id, held_to, per_page - rows.size()));
+                          hub.CheckpointRows(ck->id, held_to,
+                                             per_page + kRowsAhead - rows.size()));
       for (CheckpointRow& r : more) rows.push_back(std::move(r));
     }
     if (rows.empty() || rows.front().index != next) {
@@ -156,7 +171,7 @@ absl::StatusOr<std::optional<CheckpointServed>> SendCheckpoint(
     page.checkpoint = ck->id;
     page.first = next;
     size_t bytes = 0;
-    while (!rows.empty()) {
+    while (!rows.empty() && page.states.size() < per_page) {
       CheckpointRow& r = rows.front();
       // Rows run on by index (a store lacking one names it, as above, not
       // a page its proof does not cover: attack review 28, LOW 2).

@@ -22,6 +22,7 @@
 #ifndef FIELDSYNC_HUB_STORAGE_H_
 #define FIELDSYNC_HUB_STORAGE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -308,6 +309,23 @@ class HubReadTxn : public RowScan {
   // The scope entry of a row; nullopt if the hub recorded none.
   virtual absl::StatusOr<std::optional<RowScopeEntry>> RowScope(const std::string& table,
                                                                 const RowId& row) = 0;
+  // The scope entries of those of `rows` of `table` the hub recorded one
+  // of, in row order, each once: RowScope of each; a store a round trip
+  // away reads them in a few queries (Scope::VisibleRows: the persons named
+  // by an office's cases, not every office's persons).
+  virtual absl::StatusOr<std::vector<ScopedRow>> ScopeRowsOf(const std::string& table,
+                                                             const std::vector<RowId>& rows) {
+    std::vector<RowId> ids(rows);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    std::vector<ScopedRow> out;
+    for (const RowId& row : ids) {
+      absl::StatusOr<std::optional<RowScopeEntry>> e = RowScope(table, row);
+      if (!e.ok()) return e.status();
+      if (e->has_value()) out.push_back(ScopedRow{table, row, **e});
+    }
+    return out;
+  }
   // Which of `tables` holds a row of id `row` in the scope tables, if any.
   virtual absl::StatusOr<std::optional<std::string>> TableOf(
       const RowId& row, const std::vector<std::string>& tables) = 0;

@@ -18,6 +18,7 @@
 
 #include "base/json.h"
 #include "node/ops/messages.h"
+#include "node/pass_lines.h"
 #include "text/text.h"
 
 namespace fieldsync::node::ops {
@@ -106,6 +107,79 @@ TEST(ConsoleCatalogueTest, EveryLibraryKeyHasVietnameseAndEnglishWords) {
       }
       EXPECT_TRUE(library.count(key) > 0) << key << " is in the catalogue but no longer attached";
     }
+  }
+}
+
+// Every line a sync pass can give the console (node/pass_lines.h) has its
+// words in both languages, filling exactly the parameters the line carries;
+// no sync.line.* entry is left that no line gives. A report that says
+// everything gives every key (the two clocks' each once).
+TEST(ConsoleCatalogueTest, EverySyncLineHasVietnameseAndEnglishWordsForItsParameters) {
+  const Catalogue c = ReadCatalogue();
+  sync::SyncReport r;
+  r.pushed = 3, r.push_duplicates = 1, r.pulled = 5, r.rows_installed = 7;
+  r.bootstrapped = true, r.tombstones_purged = 2, r.cursor = 40, r.log_head = 50;
+  r.skew_millis = 600'000, r.notice = "maintenance at 22:00";
+  r.key_notes = {"office key of LC received"};
+  r.key_records_refused = 1, r.key_refusal = "unknown device";
+  r.key_records_refused_by_hub = 1, r.key_push_refusal = "stale";
+  r.set_aside = 1, r.set_aside_reason = "outside scope";
+  r.withdrawal_note = "withdrawn", r.redate_note = "re-dated";
+  r.hub_went_back = true, r.went_back_from = 60, r.went_back_to = 40;
+  r.relayed = 2, r.relay_notes = {"stopped"};
+  r.own_resent = true, r.own_held_seq = 4, r.own_sent_seq = 6;
+  r.downgraded_from = 3, r.protocol_version = 2;
+  r.chain.problems = {"a gap"}, r.chain.rows_unvouched = 1, r.chain.held = 1;
+  r.chain.unacknowledged = 1;
+  r.push_refused = absl::FailedPreconditionError("outside scope");
+  sync::SyncReport evidence;  // new evidence is said only without a downgrade
+  evidence.chain.new_evidence = 1;
+  evidence.skew_millis = -600'000;
+  std::vector<node::PassLine> lines;
+  for (const sync::SyncReport* one : {&r, &evidence}) {
+    for (auto part : {node::SkewLines(*one), node::NoticeLines(*one), node::KeyLines(*one),
+                      node::RefusedPushLines(*one), node::HistoryLines(*one),
+                      node::SummaryLines(*one, 12)}) {
+      lines.insert(lines.end(), part.begin(), part.end());
+    }
+  }
+  lines.push_back(node::FailureLine("cannot reach the hub"));
+  lines.push_back(node::KeysForgottenLine());
+
+  std::set<std::string> listed;
+  for (std::string_view k : node::PassLineKeys()) {
+    EXPECT_TRUE(listed.insert(std::string(k)).second) << k << " is listed twice";
+  }
+  std::set<std::string> given;
+  for (const node::PassLine& l : lines) {
+    given.insert(l.key);
+    EXPECT_TRUE(listed.count(l.key) > 0) << l.key << " is not in PassLineKeys()";
+    EXPECT_FALSE(l.text.empty()) << l.key << " has no English words for the command line";
+    std::set<std::string> names;
+    for (const auto& [name, value] : l.params) names.insert(name);
+    for (const auto* lang : {&c.vi, &c.en}) {
+      auto words = lang->find(l.key);
+      EXPECT_TRUE(words != lang->end() && !words->second.empty())
+          << l.key << " has no words in one language in node/console/assets/messages*.js";
+      if (words == lang->end()) continue;
+      EXPECT_EQ(Parameters(words->second), names)
+          << l.key << ": the catalogue's words fill other parameters than the line carries";
+    }
+    auto vi = c.vi.find(l.key);
+    if (vi == c.vi.end()) continue;
+    auto nfc = text::NormalizeInput(vi->second, l.key);
+    EXPECT_TRUE(nfc.ok() && *nfc == vi->second) << l.key << ": the Vietnamese words are not NFC";
+  }
+  EXPECT_EQ(given, listed) << "a listed key no report gave (or the other way round)";
+  for (const auto* lang : {&c.vi, &c.en}) {
+    for (const auto& [key, words] : *lang) {
+      if (key.rfind("sync.line.", 0) != 0) continue;
+      EXPECT_TRUE(listed.count(key) > 0) << key << " is in the catalogue but no line gives it";
+    }
+  }
+  // The Sync page's refusals' reasons (node/console/api_sync.cc).
+  for (const char* key : {"sync.why.signs", "sync.why.wait"}) {
+    EXPECT_TRUE(c.vi.count(key) > 0 && c.en.count(key) > 0) << key;
   }
 }
 

@@ -96,6 +96,21 @@ TEST_F(ConsoleDeviceTest, ARemovalNeedsTheIdAndAConfirmation) {
   ASSERT_EQ(removed->status, 200) << removed->body;
   EXPECT_EQ(Body(removed)["device"], second_);
   EXPECT_EQ(Second()["state"], "removed");
+
+  // The key ring's refusals come keyed for the page's catalogue (a removed
+  // laptop approved again; this laptop removing itself), nothing changed.
+  auto again = Change("approve", {{"device", second_}, {"code", shown_}});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 409) << again->body;
+  EXPECT_EQ(Body(again)["message"]["key"], "lib.keys.device_gone") << again->body;
+  EXPECT_EQ(Body(again)["message"]["params"]["device"], second_) << again->body;
+  EXPECT_EQ(Second()["state"], "removed");
+  const std::string me = Devices()["this_device"];
+  auto self = Change("remove", {{"device", me}, {"confirm", true}});
+  ASSERT_TRUE(self);
+  EXPECT_EQ(self->status, 400) << self->body;
+  EXPECT_EQ(Body(self)["message"]["key"], "lib.keys.remove_self") << self->body;
+  EXPECT_EQ(Devices()["member"], true);
 }
 
 TEST_F(ConsoleDeviceTest, ALockedConsoleOrAForeignOriginApprovesNothing) {

@@ -146,8 +146,20 @@ TEST_F(ConsoleSyncTest, ACaseWrittenInTheConsoleIsOnTheHubAfterThePass) {
   ASSERT_TRUE(after["last"].is_object()) << JsonStored(after);
   EXPECT_EQ(after["last"]["ok"], true) << JsonStored(after);
   EXPECT_EQ(after["last"]["key"], "sync.ok");
-  const std::string said = JsonStored(after["last"]["lines"]);
-  EXPECT_NE(said.find("synced: pushed "), std::string::npos) << said;
+  // Each line keyed for the page's catalogue, with the CLI's words: the
+  // counts among them.
+  const Json& lines = after["last"]["lines"];
+  ASSERT_TRUE(lines.is_array() && !lines.empty()) << JsonStored(after);
+  Json counts;
+  for (const Json& l : lines) {
+    ASSERT_TRUE(l.is_object() && l.contains("key") && l.contains("params") && l.contains("text"))
+        << JsonStored(lines);
+    if (l["key"] == "sync.line.synced") counts = l;
+  }
+  ASSERT_TRUE(counts.is_object()) << "no line of counts: " << JsonStored(lines);
+  ASSERT_TRUE(counts["params"].contains("pushed")) << JsonStored(counts);
+  EXPECT_GE(std::stoll(counts["params"]["pushed"].get<std::string>()), 1) << JsonStored(lines);
+  EXPECT_EQ(counts["text"].get<std::string>().rfind("synced: pushed ", 0), 0u) << JsonStored(lines);
   EXPECT_EQ(after["commits_waiting"], 0) << JsonStored(after);
   EXPECT_GT(after["last_sync_millis"].get<int64_t>(), 0);
   EXPECT_EQ(after["unlocked"], true) << "the pass locked the console";
@@ -170,6 +182,7 @@ TEST_F(ConsoleSyncTest, ALockedConsoleSendsNothing) {
   EXPECT_EQ(refused->status, 423) << refused->body;
   EXPECT_EQ(Body(refused)["error"], "err.sync_locked");
   EXPECT_NE(refused->body.find("unlock to sync"), std::string::npos) << refused->body;
+  EXPECT_EQ(Body(refused)["message"]["key"], "sync.why.signs") << refused->body;
   const Json state = SyncState(session);
   EXPECT_EQ(state["running"], false);
   EXPECT_TRUE(state["last"].is_null()) << "a pass ran";
@@ -216,8 +229,11 @@ TEST_F(ConsoleSyncTest, AHubThatIsDownIsSaidInPlainWords) {
   EXPECT_EQ(after["last"]["ok"], false);
   EXPECT_EQ(after["last"]["key"], "sync.err.unreachable") << JsonStored(after);
   ASSERT_FALSE(after["last"]["lines"].empty());
-  const std::string line = after["last"]["lines"][0];
+  const Json& first = after["last"]["lines"][0];
+  EXPECT_EQ(first["key"], "sync.line.failure") << JsonStored(first);
+  const std::string line = first["text"];
   EXPECT_NE(line.find("cannot reach the hub at "), std::string::npos) << line;
+  EXPECT_EQ(first["params"]["reason"], line);
 }
 
 // The page polls GET /api/sync while a pass runs; were the poll activity,

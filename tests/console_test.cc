@@ -504,6 +504,26 @@ TEST_F(ConsoleTest, AnIntakeWhoseUrgentIsNotABooleanIsOneClearError) {
   EXPECT_EQ(Body(ok)["urgent"], true);
 }
 
+// The intake form's inline error goes to the field the library's message
+// names, not to a column its words happen to mention: "narrative" typed as
+// the channel is the channel's error (before, the words named the narrative
+// too, and the last column they mentioned took the error).
+TEST_F(ConsoleTest, AnIntakeErrorIsTheFieldTheLibraryNamesNotOneItsWordsMention) {
+  StartConsole();
+  session_ = SignIn();
+  Unlock();
+  auto r = Change("intake", {{"person", {{"full_name", "Hà Thị Lan"}, {"sex", "female"}}},
+                             {"case", {{"intake_channel", "narrative"},
+                                       {"narrative", "Bị lừa sang biên giới"}}}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
+  const Json body = Json::parse(r->body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << r->body;
+  EXPECT_EQ(body["message"]["key"], "lib.value.not_allowed") << r->body;
+  EXPECT_EQ(body["field"], "intake_channel") << r->body;
+  EXPECT_EQ(Page("cases")["total"], 0) << "a case was opened";
+}
+
 // The access log is an audit of who opened which case's sealed fields:
 // the console writes an opening once per case, field and action per unlock,
 // not at each re-reading (the page reads the file again after every change;

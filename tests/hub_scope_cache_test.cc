@@ -7,6 +7,7 @@
 // hub process -- or an administrator with psql -- may have changed them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -196,6 +197,67 @@ TEST_P(HubScopeCacheTest, APushsPrefetchedReadsFollowItsOwnWrites) {
                   EXPECT_FALSE(*w.StoreKeyRecord(RecordOf('\x02', fresh)));
                   return absl::OkStatus();
                 });
+              }).ok());
+}
+
+// The scope entries of a list of rows (HubReadTxn::ScopeRowsOf; on
+// PostgreSQL up to 1,000 ids a query): those of the named rows of that
+// table the hub recorded, each once, in row order, as RowScope gives each
+// -- an id named twice, one not held, one held in another table, more than
+// a query's worth of ids.
+TEST_P(HubScopeCacheTest, TheScopeEntriesOfNamedRowsAreEachRowsAlone) {
+  auto id = [](int n) {
+    std::string b(16, '\x5a');
+    b[14] = static_cast<char>(n >> 8);
+    b[15] = static_cast<char>(n & 0xff);
+    return *Id16::FromBytes(b, "test id");
+  };
+  constexpr int kHeld = 1100;
+  ASSERT_TRUE(hub_->Write([&](HubWriteTxn& w) {
+                return w.Atomically([&]() -> absl::Status {
+                  for (int n = 0; n < kHeld; ++n) {
+                    const std::optional<RowId> kase =
+                        n % 3 == 0 ? std::optional<RowId>(id(n + 5000)) : std::nullopt;
+                    absl::Status s = w.UpsertRowScope("persons", id(n), n % 2 == 1 ? "HG" : "LC",
+                                                      kase, n % 5 == 0);
+                    if (!s.ok()) return s;
+                  }
+                  return w.UpsertRowScope("cases", id(7000), "LC", std::nullopt, false);
+                });
+              }).ok());
+  std::vector<RowId> asked;
+  for (int n = kHeld - 1; n >= 0; n -= 1 + n % 2) asked.push_back(id(n));  // not in row order
+  asked.push_back(id(4));      // twice at least
+  asked.push_back(id(4));
+  asked.push_back(id(6000));   // not held
+  asked.push_back(id(7000));   // a case's
+  ASSERT_TRUE(hub_->Read([&](HubReadTxn& r) -> absl::Status {
+                std::vector<RowId> expected_rows;
+                for (int n = 0; n < kHeld; ++n) {
+                  if (std::find(asked.begin(), asked.end(), id(n)) != asked.end()) {
+                    expected_rows.push_back(id(n));
+                  }
+                }
+                auto got = r.ScopeRowsOf("persons", asked);
+                EXPECT_TRUE(got.ok()) << got.status();
+                if (!got.ok()) return absl::OkStatus();
+                EXPECT_EQ(got->size(), expected_rows.size());
+                for (size_t i = 0; i < std::min(got->size(), expected_rows.size()); ++i) {
+                  const ScopedRow& g = (*got)[i];
+                  EXPECT_EQ(g.row, expected_rows[i]) << i;
+                  EXPECT_EQ(g.table, "persons");
+                  auto one = r.RowScope("persons", g.row);
+                  EXPECT_TRUE(one.ok() && one->has_value()) << i;
+                  if (!one.ok() || !one->has_value()) continue;
+                  EXPECT_EQ(g.entry.owner, (*one)->owner) << i;
+                  EXPECT_EQ(g.entry.case_id, (*one)->case_id) << i;
+                  EXPECT_EQ(g.entry.restricted, (*one)->restricted) << i;
+                  EXPECT_EQ(g.entry.ever_public, (*one)->ever_public) << i;
+                }
+                EXPECT_TRUE(r.ScopeRowsOf("persons", {})->empty());
+                EXPECT_TRUE(r.ScopeRowsOf("cases", {id(1), id(6000)})->empty());
+                EXPECT_EQ(r.ScopeRowsOf("cases", {id(7000)})->size(), 1u);
+                return absl::OkStatus();
               }).ok());
 }
 

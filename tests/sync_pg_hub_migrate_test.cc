@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -164,6 +165,15 @@ TEST_F(PgHubMigrateTest, AHubDbMovedToPostgresAnswersAlikeAndServesTheSameLaptop
   harness::CommandResult moved = hub_->Admin({"migrate", "--to", db_.uri(), "--as", "Trần Văn Quản"});
   ASSERT_EQ(moved.exit_code, 0) << moved.err;
   EXPECT_NE(moved.out.find("hub.db is unchanged"), std::string::npos) << moved.out;
+  // The rows arrived at once: their statistics were taken with them, not
+  // left to autovacuum's next round (docs/POSTGRES.md, "Statistics").
+  {
+    std::unique_ptr<hub::pg::Connection> conn = db_.Connect();
+    ASSERT_NE(conn, nullptr);
+    auto unanalyzed = conn->Exec(kUnanalyzedHubTablesSql);
+    ASSERT_TRUE(unanalyzed.ok()) << unanalyzed.status();
+    EXPECT_EQ(unanalyzed->Bytes(0, 0), "") << "hub tables holding rows without statistics";
+  }
   // Each laptop's link key moved with it (hub schema 8, PostgreSQL 4): the
   // hub on PostgreSQL takes only their link proofs, as hub.db did.
   EXPECT_EQ(PgCount("SELECT count(*) FROM hub_nodes WHERE link_pk IS NOT NULL AND "

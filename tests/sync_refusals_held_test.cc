@@ -111,6 +111,38 @@ class SyncRefusalsTest : public SyncTest {
     return s;
   }
 
+  // New laptops lc1 and lc2 of LC, both holding lc1's case `b`; lc2 writes
+  // b's status, lc1 pulls it and writes over it: `named` is lc2's version
+  // lc1's edit names as its base, `seq` the edit's commit (not pushed yet).
+  struct HeldStory {
+    harness::LocalNode* lc1 = nullptr;
+    harness::LocalNode* lc2 = nullptr;
+    RowId b;
+    Version named;
+    uint64_t seq = 0;
+  };
+  HeldStory EditOverAColleaguesHeldVersion() {
+    harness::LocalNode& lc1 = AddNode("LC");
+    harness::LocalNode& lc2 = AddNode("LC");
+    HeldStory s{&lc1, &lc2, NewCase(lc1.replica(), "LC", "Lò Thị Mai"), {}, 0};
+    MustSync(lc1);
+    MustSync(lc2);
+    SetField(lc2.replica(), "cases", s.b, "status", Value::Text("assisting"));
+    MustSync(lc2);
+    MustSync(lc1);
+    const std::optional<Row> row = Must(lc1.replica().Get("cases", s.b));
+    EXPECT_TRUE(row.has_value());
+    if (!row) return s;
+    const int status = lc1.replica().schema().FindTable("cases")->ColumnIndex("status");
+    const std::optional<FieldVersion>& held = row->versions.at(static_cast<size_t>(status));
+    EXPECT_TRUE(held && held->version.device == lc2.replica().device_id());
+    if (!held) return s;
+    s.named = held->version;
+    SetField(lc1.replica(), "cases", s.b, "status", Value::Text("closed"));
+    s.seq = Must(lc1.replica().LocalCommitsAfter(0, 1000)).back().seq;
+    return s;
+  }
+
   // lc1's pass: the edit over lc2's version set aside COLLEAGUE_REFUSED
   // with `says` in its reason, and the edit of c reaching a new laptop.
   void ExpectSetAsideAndLaterWorkLands(const Story& s, const std::string& says) {
@@ -325,22 +357,12 @@ TEST_F(SyncRefusalsTest, AResolutionOfARevokedColleaguesRecordKeptByTheOfficerLe
 // Before, lc1 dropped lc2's write on the hub's word alone (attack review 26,
 // H-LOW 2).
 TEST_F(SyncRefusalsTest, AColleagueRefusedNamingAVersionPulledSinceTheHubLastWentBackMovesNothingBack) {
-  harness::LocalNode& lc1 = AddNode("LC");
-  harness::LocalNode& lc2 = AddNode("LC");
-  const RowId b = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
-  MustSync(lc1);
-  MustSync(lc2);
-  SetField(lc2.replica(), "cases", b, "status", Value::Text("assisting"));
-  MustSync(lc2);
-  MustSync(lc1);
-  const std::optional<Row> row = Must(lc1.replica().Get("cases", b));
-  ASSERT_TRUE(row.has_value());
-  const int status = lc1.replica().schema().FindTable("cases")->ColumnIndex("status");
-  const std::optional<FieldVersion>& held = row->versions.at(static_cast<size_t>(status));
-  ASSERT_TRUE(held && held->version.device == lc2.replica().device_id());
-  SetField(lc1.replica(), "cases", b, "status", Value::Text("closed"));
-  const uint64_t seq = Must(lc1.replica().LocalCommitsAfter(0, 1000)).back().seq;
-  HubCallingAHeldVersionLost hub(lc1.client().transport(), seq, held->version);
+  const HeldStory s = EditOverAColleaguesHeldVersion();
+  ASSERT_NE(s.seq, 0u);
+  harness::LocalNode& lc1 = *s.lc1;
+  const RowId b = s.b;
+  const uint64_t seq = s.seq;
+  HubCallingAHeldVersionLost hub(lc1.client().transport(), seq, s.named);
   auto r = sync::RunPass(hub, lc1.replica(), *lc1.keys(), lc1.credential(), {});
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->set_aside, 1u) << r->set_aside_reason;
@@ -467,25 +489,15 @@ TEST_F(SyncRefusalsTest, ADiscardOverTwoLostVersionsOfARevokedColleaguePutsTheFi
 // no commit here, an author of none of the named versions, an author twice.
 // The set-aside row keeps what the edit names alone (attack review 27, LOW 4).
 TEST_F(SyncRefusalsTest, AColleagueRefusedKeepsOnlyWhatTheRefusedCommitNames) {
-  harness::LocalNode& lc1 = AddNode("LC");
-  harness::LocalNode& lc2 = AddNode("LC");
-  const RowId b = NewCase(lc1.replica(), "LC", "Lò Thị Mai");
-  MustSync(lc1);
-  MustSync(lc2);
-  SetField(lc2.replica(), "cases", b, "status", Value::Text("assisting"));
-  MustSync(lc2);
-  MustSync(lc1);
-  const std::optional<Row> row = Must(lc1.replica().Get("cases", b));
-  ASSERT_TRUE(row.has_value());
-  const int status = lc1.replica().schema().FindTable("cases")->ColumnIndex("status");
-  const std::optional<FieldVersion>& named = row->versions.at(static_cast<size_t>(status));
-  ASSERT_TRUE(named && named->version.device == lc2.replica().device_id());
-  SetField(lc1.replica(), "cases", b, "status", Value::Text("closed"));
-  const uint64_t seq = Must(lc1.replica().LocalCommitsAfter(0, 1000)).back().seq;
+  const HeldStory s = EditOverAColleaguesHeldVersion();
+  ASSERT_NE(s.seq, 0u);
+  harness::LocalNode& lc1 = *s.lc1;
+  harness::LocalNode& lc2 = *s.lc2;
+  const uint64_t seq = s.seq;
   const DeviceId stranger = Must(DeviceId::FromBytes(std::string(16, '\x5a'), "device"));
   HubCallingAHeldVersionLost hub(
-      lc1.client().transport(), seq, named->version,
-      {Version{Hlc::FromPacked(12345), stranger}, named->version},
+      lc1.client().transport(), seq, s.named,
+      {Version{Hlc::FromPacked(12345), stranger}, s.named},
       {{stranger, 0}, {lc2.replica().device_id(), 3}, {lc2.replica().device_id(), 0}});
   auto r = sync::RunPass(hub, lc1.replica(), *lc1.keys(), lc1.credential(), {});
   ASSERT_TRUE(r.ok()) << r.status();
@@ -493,7 +505,7 @@ TEST_F(SyncRefusalsTest, AColleagueRefusedKeepsOnlyWhatTheRefusedCommitNames) {
   const std::vector<SetAsideRow> rows = Must(lc1.replica().SetAsideList());
   ASSERT_EQ(rows.size(), 1u);
   ASSERT_EQ(rows[0].never_coming.size(), 1u) << "a version the edit does not name was kept";
-  EXPECT_EQ(rows[0].never_coming[0], named->version);
+  EXPECT_EQ(rows[0].never_coming[0], s.named);
   ASSERT_EQ(rows[0].never_after.size(), 1u) << "an author of no named version was kept";
   EXPECT_EQ(rows[0].never_after[0].first, lc2.replica().device_id());
   EXPECT_EQ(rows[0].never_after[0].second, 3u);

@@ -51,6 +51,20 @@ class Param {
   // A one-dimensional array (int8[], text[], bytea[] or bool[]) of
   // `items`, each of kind `element` (NULL ones typed, as NullInt() ...).
   static Param ArrayOf(Kind element, const std::vector<const Param*>& items);
+  // A bytea[] of ids (each its 16 bytes), for `col = ANY($n::bytea[])`:
+  // the planner sees how many there are and looks each up in an index (a
+  // list split by the server, `IN (SELECT substring ... generate_series)`,
+  // it guessed at 1000 ids and answered by hashing the whole table).
+  template <typename Ids>
+  static Param IdArray(const Ids& ids) {
+    std::vector<Param> items;
+    items.reserve(ids.size());
+    for (const auto& id : ids) items.push_back(Bytes(id.view()));
+    std::vector<const Param*> ptrs;
+    ptrs.reserve(items.size());
+    for (const Param& p : items) ptrs.push_back(&p);
+    return ArrayOf(Kind::kBytes, ptrs);
+  }
 
   Kind kind() const { return kind_; }  // an array's: its elements'
   bool array() const { return array_; }

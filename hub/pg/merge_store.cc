@@ -254,23 +254,24 @@ absl::Status PgMergeStore::PrefetchRows(const std::set<std::pair<std::string, Ro
     const TableDef* t = schema_.FindTable(table);
     if (t == nullptr) continue;  // refused by the merge, as it would be
     const size_t slots = t->columns.size() + 1;
-    std::string bytes;
-    bytes.reserve(ids.size() * 16);
     for (const RowId& id : ids) {
-      bytes.append(id.view());
       HeldRow& h = held_[{table, id}];
       h.versions.assign(slots, std::nullopt);
       h.values.assign(slots, Value::Null());
     }
     // One query a table: a line per register of each row held (a NULL slot
-    // if it holds none).
+    // if it holds none). The ids as one bytea[], each looked up by its key:
+    // `r.row IN (...)` (or a plain join) read every row of the table and
+    // hashed them when the planner's statistics were older than the table's
+    // rows (a hub filled in less than autovacuum's minute); OFFSET 0 keeps
+    // the subquery a lookup per id whatever they say.
     FS_ASSIGN_OR_RETURN(
         Result r,
         conn_.Exec("SELECT r.row, f.slot, f.hlc, f.device, f.base_hlc, f.base_device, f.kind, "
-                   "f.ival, f.sval FROM hub_rows r LEFT JOIN hub_fields f ON f.tbl = r.tbl AND "
-                   "f.row = r.row WHERE r.tbl = $1 AND r.row IN (SELECT substring($2 FROM i * "
-                   "16 + 1 FOR 16) FROM generate_series(0, length($2) / 16 - 1) AS i)",
-                   {Param::Text(table), Param::Bytes(bytes)}));
+                   "f.ival, f.sval FROM unnest($2::bytea[]) AS u(id) CROSS JOIN LATERAL "
+                   "(SELECT h.tbl, h.row FROM hub_rows h WHERE h.tbl = $1 AND h.row = u.id "
+                   "OFFSET 0) AS r LEFT JOIN hub_fields f ON f.tbl = r.tbl AND f.row = r.row",
+                   {Param::Text(table), Param::IdArray(ids)}));
     for (int i = 0; i < r.rows(); ++i) {
       FS_ASSIGN_OR_RETURN(RowId id, Id16::FromBytes(r.Bytes(i, 0), "row"));
       HeldRow& h = held_[{table, id}];

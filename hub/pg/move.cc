@@ -354,6 +354,11 @@ absl::StatusOr<MoveOutcome> MoveHubDb(const std::string& hub_db, const std::stri
                                   "(SELECT coalesce(max(seq), 0) FROM hub_keys_erased)) > 0)",
                                   {Param::Int(keys_seq)})
                            .status());
+    // The planner's statistics of the rows just copied, committed with
+    // them: a hub served at once from tables it believes empty filters
+    // whole tables for a push's ids until autovacuum comes round
+    // (docs/POSTGRES.md, "Statistics"). The checks below read with them.
+    FS_RETURN_IF_ERROR(AnalyzeHubTables(*conn));
 
     // The checks, on what this transaction wrote: every count, the audit
     // trail, then every read of the hub's storage.

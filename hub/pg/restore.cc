@@ -160,6 +160,10 @@ absl::StatusOr<PgRestoreOutcome> RestoreBackup(Connection& conn, const std::stri
                              .status());
     }
     FS_RETURN_IF_ERROR(MigrateInTransaction(conn, now_millis, kPgSchemaVersion));
+    // The planner's statistics of the rows just loaded, committed with them
+    // (the tables are new: until autovacuum comes round the planner would
+    // take them for empty; docs/POSTGRES.md, "Statistics").
+    FS_RETURN_IF_ERROR(AnalyzeHubTables(conn));
     FS_ASSIGN_OR_RETURN(Result id, conn.Exec("SELECT value FROM hub_meta WHERE key = 'hub_id'"));
     if (id.rows() != 1 || id.Bytes(0, 0) != facts.hub_id.view()) {
       return absl::InvalidArgumentError("its rows are of another hub than its header says: "

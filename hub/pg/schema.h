@@ -24,7 +24,8 @@ namespace fieldsync::hub::pg {
 // 4: hub_nodes.link_pk, each device's link key (crypto/credential_proof.h,
 //    proof version 2), NULL until its laptop registers one.
 // 5: rows moved to another province (hub_moves).
-inline constexpr int64_t kPgSchemaVersion = 5;
+// 6: hub_row_scope's index by row (the scope reads of a push by id).
+inline constexpr int64_t kPgSchemaVersion = 6;
 
 // Every hub process migrating the same database takes this transaction
 // advisory lock first (an arbitrary constant, "fsmigrat"); so does `fieldhub
@@ -46,6 +47,15 @@ absl::Status Migrate(Connection& conn, int64_t now_millis,
 // transaction that puts them in place).
 absl::Status MigrateInTransaction(Connection& conn, int64_t now_millis,
                                   int64_t up_to = kPgSchemaVersion);
+
+// ANALYZE of every hub table of the connection's schema, in the caller's
+// transaction if it is in one (the statistics then commit with the rows).
+// Run where a hub's rows arrive at once (`fieldhub migrate --to`,
+// `fieldhub restore`): until autovacuum's next round (a minute or more)
+// the planner would take freshly filled tables for the empty ones they
+// were, and read a push's ids by filtering whole tables (docs/POSTGRES.md,
+// "Statistics").
+absl::Status AnalyzeHubTables(Connection& conn);
 
 }  // namespace fieldsync::hub::pg
 

@@ -127,8 +127,12 @@ absl::StatusOr<std::optional<RowSnapshot>> PgView::ExportRow(const std::string& 
 }
 
 // Three queries whatever the number of rows: the rows held, their
-// registers, their conflict records (the ids as one bytea parameter, 16
-// bytes each, split by the server).
+// registers, their conflict records. The ids as one bytea[], each looked
+// up in the key (tbl, row) by a lateral subquery of its own (OFFSET 0):
+// `row = ANY($2)` was a filter over every row of the table when the
+// statistics were older than the rows (a checkpoint adopted, a bootstrap,
+// on a hub filled within autovacuum's round), as the push's reads were
+// (PgView::PrefetchScope).
 absl::StatusOr<std::vector<std::optional<RowSnapshot>>> PgView::ExportRows(
     const std::string& table, const std::vector<RowId>& rows) {
   const int ti = schema_.TableIndex(table);
@@ -136,17 +140,19 @@ absl::StatusOr<std::vector<std::optional<RowSnapshot>>> PgView::ExportRows(
   const TableDef& t = schema_.tables()[static_cast<size_t>(ti)];
   std::vector<std::optional<RowSnapshot>> out(rows.size());
   if (rows.empty()) return out;
-  std::string ids;
-  ids.reserve(rows.size() * 16);
   std::map<RowId, size_t> at;  // a row's first index in `rows`
-  for (size_t i = 0; i < rows.size(); ++i) {
-    ids.append(rows[i].view());
-    at.emplace(rows[i], i);
-  }
-  const std::vector<Param> params = {Param::Text(table), Param::Bytes(ids)};
-  constexpr char kIn[] =
-      " row IN (SELECT substring($2 FROM i * 16 + 1 FOR 16) FROM generate_series(0, length($2) / "
-      "16 - 1) AS i)";
+  for (size_t i = 0; i < rows.size(); ++i) at.emplace(rows[i], i);
+  // Each id once (a lateral lookup per element: a repeated id would repeat
+  // its registers).
+  std::vector<RowId> ids;
+  ids.reserve(at.size());
+  for (const auto& e : at) ids.push_back(e.first);
+  const std::vector<Param> params = {Param::Text(table), Param::IdArray(ids)};
+  // The rows of `from` whose key is (table, an id of $2).
+  auto each = [](const char* from) {
+    return absl::StrCat(" FROM unnest($2::bytea[]) AS u(id) CROSS JOIN LATERAL (SELECT * FROM ",
+                        from, " h WHERE h.tbl = $1 AND h.row = u.id OFFSET 0) AS x");
+  };
   // The snapshot a register or conflict record of row i belongs to; null
   // for a row not held (no hub_rows entry: left out, as ExportRow did).
   auto slot_of = [&](const Result& r, int i) -> absl::StatusOr<RowSnapshot*> {
@@ -155,8 +161,8 @@ absl::StatusOr<std::vector<std::optional<RowSnapshot>>> PgView::ExportRows(
     if (it == at.end() || !out[it->second].has_value()) return nullptr;
     return &*out[it->second];
   };
-  FS_ASSIGN_OR_RETURN(Result held, conn_.Exec(absl::StrCat("SELECT row FROM hub_rows WHERE tbl "
-                                                           "= $1 AND", kIn), params));
+  FS_ASSIGN_OR_RETURN(Result held,
+                      conn_.Exec(absl::StrCat("SELECT x.row", each("hub_rows")), params));
   for (int i = 0; i < held.rows(); ++i) {
     FS_ASSIGN_OR_RETURN(const RowId row, Id16::FromBytes(held.Bytes(i, 0), "row"));
     auto it = at.find(row);
@@ -165,10 +171,11 @@ absl::StatusOr<std::vector<std::optional<RowSnapshot>>> PgView::ExportRows(
     out[it->second]->table = table;
     out[it->second]->row = row;
   }
-  FS_ASSIGN_OR_RETURN(Result f, conn_.Exec(absl::StrCat("SELECT row, slot, hlc, device, "
-                                                        "base_hlc, base_device, kind, ival, sval "
-                                                        "FROM hub_fields WHERE tbl = $1 AND",
-                                                        kIn, " ORDER BY row, slot"),
+  FS_ASSIGN_OR_RETURN(Result f, conn_.Exec(absl::StrCat("SELECT x.row, x.slot, x.hlc, "
+                                                        "x.device, x.base_hlc, x.base_device, "
+                                                        "x.kind, x.ival, x.sval",
+                                                        each("hub_fields"),
+                                                        " ORDER BY x.row, x.slot"),
                                            params));
   for (int i = 0; i < f.rows(); ++i) {
     FS_ASSIGN_OR_RETURN(RowSnapshot* snap, slot_of(f, i));
@@ -188,10 +195,12 @@ absl::StatusOr<std::vector<std::optional<RowSnapshot>>> PgView::ExportRows(
     }
     snap->fields.push_back(std::move(fs));
   }
-  FS_ASSIGN_OR_RETURN(Result c, conn_.Exec(absl::StrCat("SELECT row, col, hlc, device, "
-                                                        "base_hlc, base_device, kind, ival, sval "
-                                                        "FROM hub_conflicts WHERE tbl = $1 AND",
-                                                        kIn, " ORDER BY row, col, hlc, device"),
+  FS_ASSIGN_OR_RETURN(Result c, conn_.Exec(absl::StrCat("SELECT x.row, x.col, x.hlc, "
+                                                        "x.device, x.base_hlc, x.base_device, "
+                                                        "x.kind, x.ival, x.sval",
+                                                        each("hub_conflicts"),
+                                                        " ORDER BY x.row, x.col, x.hlc, "
+                                                        "x.device"),
                                            params));
   for (int i = 0; i < c.rows(); ++i) {
     FS_ASSIGN_OR_RETURN(RowSnapshot* snap, slot_of(c, i));

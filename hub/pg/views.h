@@ -110,6 +110,8 @@ class PgView final : public HubWriteTxn {
       const RowId& case_id) override;
   absl::StatusOr<std::vector<std::pair<RowId, RowId>>> PersonLinks() override;
   absl::StatusOr<std::vector<ScopedRow>> ScopeRows(const std::string& table) override;
+  absl::StatusOr<std::vector<ScopedRow>> ScopeRowsOf(const std::string& table,
+                                                     const std::vector<RowId>& rows) override;
   absl::StatusOr<std::vector<RowId>> ScopeRowsOwnedBy(const std::string& table,
                                                       const std::string& owner) override;
   absl::StatusOr<std::vector<std::pair<std::string, RowId>>> RowsOfCase(

@@ -5,6 +5,7 @@
 // answer follows its primary key or index without saying so, the order is
 // said here (ORDER BY), as the cluster's own order need not be the same.
 #include <algorithm>
+#include <cstddef>
 #include <map>
 #include <set>
 
@@ -44,18 +45,6 @@ absl::StatusOr<std::vector<RowId>> Ids(const Result& r, const char* what, int co
 
 constexpr char kSep = '\x1f';
 namespace {
-
-// Ids as one bytea parameter ($1), 16 bytes each, split by the server
-// (kIdsOf1: a table of one column `id`).
-Param IdList(const std::set<RowId>& ids) {
-  std::string bytes;
-  bytes.reserve(ids.size() * 16);
-  for (const RowId& id : ids) bytes.append(id.view());
-  return Param::Bytes(bytes);
-}
-constexpr char kIdsOf1[] =
-    "(SELECT substring($1 FROM i * 16 + 1 FOR 16) AS id FROM generate_series(0, length($1) / 16 "
-    "- 1) AS i) AS ids";
 
 // The scope tables' batched writes (Connection::DeferRow): $i is the array
 // of the rows' i-th values. An insert that does nothing on a key held
@@ -289,6 +278,38 @@ absl::StatusOr<std::vector<ScopedRow>> PgView::ScopeRows(const std::string& tabl
   return out;
 }
 
+// Up to 1,000 ids a query (one bytea[]), each looked up in the key
+// (tbl, row) by a lateral subquery of its own (OFFSET 0), whatever the
+// statistics say (as PrefetchScope's reads).
+absl::StatusOr<std::vector<ScopedRow>> PgView::ScopeRowsOf(const std::string& table,
+                                                           const std::vector<RowId>& rows) {
+  std::vector<RowId> ids(rows);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  constexpr size_t kIdsAQuery = 1000;
+  std::vector<ScopedRow> out;
+  for (size_t from = 0; from < ids.size(); from += kIdsAQuery) {
+    const std::vector<RowId> page(
+        ids.begin() + static_cast<std::ptrdiff_t>(from),
+        ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), from + kIdsAQuery)));
+    FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT s.row, s.owner, s.case_id, s.restricted, "
+                                             "s.ever_public FROM unnest($2::bytea[]) AS u(id) "
+                                             "CROSS JOIN LATERAL (SELECT * FROM hub_row_scope h "
+                                             "WHERE h.tbl = $1 AND h.row = u.id OFFSET 0) AS s",
+                                             {Param::Text(table), Param::IdArray(page)}));
+    for (int i = 0; i < r.rows(); ++i) {
+      ScopedRow s;
+      s.table = table;
+      FS_ASSIGN_OR_RETURN(s.row, Id16::FromBytes(r.Bytes(i, 0), "row"));
+      FS_ASSIGN_OR_RETURN(s.entry, EntryAt(r, i, 1));
+      out.push_back(std::move(s));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ScopedRow& a, const ScopedRow& b) { return a.row < b.row; });
+  return out;
+}
+
 absl::StatusOr<std::vector<RowId>> PgView::ScopeRowsOwnedBy(const std::string& table,
                                                             const std::string& owner) {
   FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT row FROM hub_row_scope WHERE tbl = $1 AND "
@@ -394,12 +415,15 @@ absl::Status PgView::PrefetchScope(const std::set<RowId>& ids,
   if (ids.empty()) return absl::OkStatus();
   // Five queries for the whole push, whatever its number of rows; each id
   // then answers from the cache, found or not. What the cache holds already
-  // (this transaction's own writes) is kept.
-  const Param list = IdList(ids);
-  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec(absl::StrCat("SELECT tbl, row, owner, case_id, "
-                                                        "restricted, ever_public FROM "
-                                                        "hub_row_scope WHERE row IN (SELECT id "
-                                                        "FROM ", kIdsOf1, ")"),
+  // (this transaction's own writes) is kept. The ids as one bytea[] ($1),
+  // each looked up in an index (hub_row_scope's by row: schema version 6)
+  // by a lateral subquery of its own (OFFSET 0): `row = ANY($1)` was a
+  // filter over every entry when the statistics were older than the rows.
+  const Param list = Param::IdArray(ids);
+  FS_ASSIGN_OR_RETURN(Result r, conn_.Exec("SELECT s.tbl, s.row, s.owner, s.case_id, "
+                                           "s.restricted, s.ever_public FROM unnest($1::bytea[]) "
+                                           "AS u(id) CROSS JOIN LATERAL (SELECT * FROM "
+                                           "hub_row_scope h WHERE h.row = u.id OFFSET 0) AS s",
                                            {list}));
   std::map<std::pair<std::string, RowId>, std::optional<RowScopeEntry>> found;
   for (int i = 0; i < r.rows(); ++i) {
@@ -415,9 +439,8 @@ absl::Status PgView::PrefetchScope(const std::set<RowId>& ids,
     }
   }
   // The grants of the ids that are cases (CaseGrantees' order).
-  FS_ASSIGN_OR_RETURN(r, conn_.Exec(absl::StrCat("SELECT case_id, province FROM hub_grants "
-                                                 "WHERE case_id IN (SELECT id FROM ",
-                                                 kIdsOf1, ") ORDER BY case_id, province"),
+  FS_ASSIGN_OR_RETURN(r, conn_.Exec("SELECT case_id, province FROM hub_grants WHERE case_id "
+                                    "= ANY($1::bytea[]) ORDER BY case_id, province",
                                     {list}));
   std::map<RowId, std::vector<std::string>> grantees;
   for (int i = 0; i < r.rows(); ++i) {
@@ -426,12 +449,14 @@ absl::Status PgView::PrefetchScope(const std::set<RowId>& ids,
   }
   for (const RowId& id : ids) c->grantees.emplace(id, std::move(grantees[id]));
   // The persons linked to the ids that are cases (PersonsOfCase's order)
-  // and the cases naming the ids that are persons (CasesNaming's).
-  FS_ASSIGN_OR_RETURN(r, conn_.Exec(absl::StrCat("SELECT p.case_id, p.person, s.owner FROM "
-                                                 "hub_person_case p LEFT JOIN hub_row_scope s ON "
-                                                 "s.tbl = 'persons' AND s.row = p.person WHERE "
-                                                 "p.case_id IN (SELECT id FROM ", kIdsOf1,
-                                                 ") ORDER BY p.case_id, p.person"),
+  // and the cases naming the ids that are persons (CasesNaming's). A
+  // person's owner looked up by key for each (NULL if it has no entry, as
+  // a LEFT JOIN, which hashed every person's entry).
+  FS_ASSIGN_OR_RETURN(r, conn_.Exec("SELECT p.case_id, p.person, (SELECT s.owner FROM "
+                                    "hub_row_scope s WHERE s.tbl = 'persons' AND s.row = "
+                                    "p.person) FROM unnest($1::bytea[]) AS u(id) CROSS JOIN "
+                                    "LATERAL (SELECT * FROM hub_person_case h WHERE h.case_id = "
+                                    "u.id OFFSET 0) AS p ORDER BY p.case_id, p.person",
                                     {list}));
   std::map<RowId, std::vector<std::pair<RowId, std::optional<std::string>>>> persons;
   for (int i = 0; i < r.rows(); ++i) {
@@ -442,9 +467,10 @@ absl::Status PgView::PrefetchScope(const std::set<RowId>& ids,
     persons[kase].emplace_back(person, std::move(owner));
   }
   for (const RowId& id : ids) c->persons_of_case.emplace(id, std::move(persons[id]));
-  FS_ASSIGN_OR_RETURN(r, conn_.Exec(absl::StrCat("SELECT person, case_id FROM hub_person_case "
-                                                 "WHERE person IN (SELECT id FROM ", kIdsOf1,
-                                                 ") ORDER BY person, case_id"),
+  FS_ASSIGN_OR_RETURN(r, conn_.Exec("SELECT p.person, p.case_id FROM unnest($1::bytea[]) AS "
+                                    "u(id) CROSS JOIN LATERAL (SELECT * FROM hub_person_case h "
+                                    "WHERE h.person = u.id OFFSET 0) AS p ORDER BY p.person, "
+                                    "p.case_id",
                                     {list}));
   std::map<RowId, std::vector<RowId>> naming;
   for (int i = 0; i < r.rows(); ++i) {
@@ -454,8 +480,8 @@ absl::Status PgView::PrefetchScope(const std::set<RowId>& ids,
   }
   for (const RowId& id : ids) c->cases_naming.emplace(id, std::move(naming[id]));
   // The rings erased (RingErased).
-  FS_ASSIGN_OR_RETURN(r, conn_.Exec(absl::StrCat("SELECT keyring FROM hub_erased WHERE keyring "
-                                                 "IN (SELECT id FROM ", kIdsOf1, ")"),
+  FS_ASSIGN_OR_RETURN(r, conn_.Exec("SELECT keyring FROM hub_erased WHERE keyring = "
+                                    "ANY($1::bytea[])",
                                     {list}));
   std::set<RowId> erased;
   for (int i = 0; i < r.rows(); ++i) {

@@ -15,6 +15,7 @@
 #include "node/commands/command.h"
 #include "node/daemon_loop.h"
 #include "node/daemon_mark.h"
+#include "node/pass_lines.h"
 #include "node/passphrase.h"
 #include "node/session.h"
 #include "node/sync_lines.h"
@@ -42,7 +43,7 @@ void SayPass(const DaemonPassResult& pass, KeyRing& keys, PassLog& passes) {
                       Printable(SV(report->push_refused.message())), "\n");
     }
     WarnSkew(*report, &lines);
-    if (!report->notice.empty()) absl::StrAppend(&lines, "hub: ", report->notice, "\n");
+    AppendLines(NoticeLines(*report), "", &lines);
     ReportKeys(*report, keys, "", &lines);
     ReportHistory(*report, "", &lines);
     const std::string said = absl::StrCat(Describe(*report, pass.millis), passes.OkSuffix());

@@ -14,6 +14,7 @@
 #include "clock/clock_source.h"
 #include "node/commands/command.h"
 #include "node/commands/json.h"
+#include "node/pass_lines.h"
 #include "node/session.h"
 #include "node/sync_lines.h"
 
@@ -65,14 +66,9 @@ int RunSyncCommand(const Args& args) {
   {
     std::string lines;
     WarnSkew(*report, &lines);
-    if (!report->notice.empty()) absl::StrAppend(&lines, "fieldnode: hub: ", report->notice, "\n");
+    AppendLines(NoticeLines(*report), "fieldnode: ", &lines);
     ReportKeys(*report, *session->keys, "fieldnode: ", &lines);
-    if (!report->push_refused.ok()) {
-      absl::StrAppend(&lines, "fieldnode: pulled, but the push was refused: ",
-                      Printable(SV(report->push_refused.message())),
-                      "\nThe refused commit and those after it stay on this laptop; nothing of "
-                      "them was lost.\n");
-    }
+    AppendLines(RefusedPushLines(*report), "fieldnode: ", &lines);
     ReportHistory(*report, "fieldnode: ", &lines);
     std::fputs(lines.c_str(), stderr);
   }

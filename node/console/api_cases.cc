@@ -8,10 +8,13 @@
 // Each over the node library's call of the fieldnode command (case list,
 // search, new, crime-report, show, set, close), with its validation.
 #include <algorithm>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/numbers.h"
+#include "base/message.h"
 #include "node/console/api.h"
 #include "node/ops/cases.h"
 #include "node/ops/messages.h"
@@ -21,6 +24,36 @@
 
 namespace fieldsync::node::console {
 namespace {
+
+// The intake form's field a refusal names, for an inline error: the
+// field of its message ("persons.sex": the column), if the form sent that
+// column; for a refusal naming no field, the last of the form's columns its
+// English words mention. (Before, the words alone: a value holding another
+// column's name, as "narrative" typed for the channel, marked that column.)
+std::string FormField(const absl::Status& s, const ops::NewCase& nc) {
+  const auto sent = [&nc](std::string_view column) {
+    for (const ops::TypedColumns* cols : {&nc.person, &nc.kase}) {
+      for (const auto& kv : *cols) {
+        if (kv.first == column) return true;
+      }
+    }
+    return false;
+  };
+  if (std::optional<Message> m = MessageOf(s)) {
+    for (const auto& [name, value] : m->params) {
+      if (name != "field") continue;
+      const std::string column = value.substr(value.find('.') + 1);
+      return sent(column) ? column : std::string();
+    }
+  }
+  std::string found;
+  for (const ops::TypedColumns* cols : {&nc.person, &nc.kase}) {
+    for (const auto& kv : *cols) {
+      if (s.message().find(kv.first) != std::string_view::npos) found = kv.first;
+    }
+  }
+  return found;
+}
 
 // A record's fields as the page shows them: a sealed field the keystore
 // cannot open has a state and no value.
@@ -138,13 +171,8 @@ ApiReply Api::Intake(ConsoleOffice& o, const ApiRequest& r) {
     ApiReply e = ops::IsNameRequired(opened.status())
                      ? ErrorKey(400, "err.name_required", opened.status())
                      : ErrorReply(opened.status(), locked);
-    // The form's field the library named, for an inline error.
-    for (const auto& [col, v] : nc.person) {
-      if (opened.status().message().find(col) != std::string_view::npos) e.body["field"] = col;
-    }
-    for (const auto& [col, v] : nc.kase) {
-      if (opened.status().message().find(col) != std::string_view::npos) e.body["field"] = col;
-    }
+    const std::string field = FormField(opened.status(), nc);
+    if (!field.empty()) e.body["field"] = field;
     return e;
   }
   ApiReply out;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "base/message.h"
 #include "node/client.h"
 #include "node/console/api.h"
 #include "node/daemon_mark.h"
@@ -18,10 +19,14 @@ ApiReply Api::SyncStart(std::unique_ptr<ConsoleOffice> o) {
   // A pass signs what it sends (and the office's key records): never
   // locked; nothing is sent.
   if (!o->keys->unlocked()) {
-    return ErrorKey(423, "err.sync_locked", "unlock to sync: a sync pass signs what it sends");
+    ApiReply e = ErrorKey(423, "err.sync_locked", "unlock to sync: a sync pass signs what it sends");
+    e.body["message"] = MessageJson(Message{"sync.why.signs", {}});
+    return e;
   }
   if (!sync_.Start(std::move(o))) {
-    return ErrorKey(409, "err.sync_running", "a sync is already running; wait for it to end");
+    ApiReply e = ErrorKey(409, "err.sync_running", "a sync is already running; wait for it to end");
+    e.body["message"] = MessageJson(Message{"sync.why.wait", {}});
+    return e;
   }
   ApiReply r;
   r.status = 202;

@@ -3,14 +3,12 @@
 #include <random>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "base/strings.h"
 #include "clock/clock_source.h"
 #include "node/agent.h"
 #include "node/daemon_loop.h"
 #include "node/setup.h"
-#include "node/sync_lines.h"
+#include "node/pass_lines.h"
 
 namespace fieldsync::node::console {
 
@@ -53,14 +51,21 @@ Json SyncRunner::Progress() const {
               {"last", last_}};
 }
 
-void SyncRunner::Finish(bool ok, std::string key, std::vector<std::string> lines) {
+void SyncRunner::Finish(bool ok, std::string key, std::vector<PassLine> lines) {
+  Json said = Json::array();
+  for (PassLine& l : lines) {
+    Json params = Json::object();
+    for (auto& [name, value] : l.params) params[name] = std::move(value);
+    said.push_back(Json{{"key", std::move(l.key)}, {"params", std::move(params)},
+                        {"text", std::move(l.text)}});
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
     running_ = false;
     last_ = Json{{"finished_millis", SystemClock::Get()->NowMillis()},
                  {"ok", ok},
                  {"key", std::move(key)},
-                 {"lines", std::move(lines)}};
+                 {"lines", std::move(said)}};
   }
 }
 
@@ -69,10 +74,12 @@ void SyncRunner::Run(std::unique_ptr<ConsoleOffice> o) {
   // The hub's address and CA as `fieldnode sync` takes them: the
   // enrolment in the data directory (hub.conf, credential).
   auto cred = LoadCredential(dir);
-  if (!cred.ok()) return Finish(false, "sync.err.failed", {std::string(cred.status().message())});
+  if (!cred.ok()) {
+    return Finish(false, "sync.err.failed", {FailureLine(SV(cred.status().message()))});
+  }
   auto client = ClientFor(o->hub, 0);
   if (!client.ok()) {
-    return Finish(false, "sync.err.failed", {std::string(client.status().message())});
+    return Finish(false, "sync.err.failed", {FailureLine(SV(client.status().message()))});
   }
   DaemonOptions options;
   options.seed = std::random_device{}();
@@ -87,36 +94,24 @@ void SyncRunner::Run(std::unique_ptr<ConsoleOffice> o) {
   };
   SyncDaemon daemon(*o->replica, *o->keys, **client, *cred, std::move(options), &stop_);
   const DaemonPassResult pass = daemon.Pass();
-  std::vector<std::string> lines;
-  if (pass.keys_forgotten) {
-    lines.push_back("the key agent was locked: office keys forgotten, synced locked");
-  }
+  std::vector<PassLine> lines;
+  if (pass.keys_forgotten) lines.push_back(KeysForgottenLine());
   const auto& report = pass.report;
   if (!report.ok()) {
     // As `fieldnode sync` says it (FailHub), without its "fieldnode: ".
-    lines.push_back(Printable(SV(report.status().message())));
+    lines.push_back(FailureLine(SV(report.status().message())));
     const char* key = pass.stopped ? "sync.err.stopped"
                       : pass.refused() ? "sync.err.refused"
                       : Retryable(report.status()) ? "sync.err.unreachable"
                                                    : "sync.err.failed";
     return Finish(false, key, std::move(lines));
   }
-  // The lines of `fieldnode sync`, in its order.
-  std::string said;
-  WarnSkew(*report, &said);
-  if (!report->notice.empty()) absl::StrAppend(&said, "hub: ", report->notice, "\n");
-  ReportKeys(*report, *o->keys, "", &said);
-  if (!report->push_refused.ok()) {
-    absl::StrAppend(&said, "pulled, but the push was refused: ",
-                    Printable(SV(report->push_refused.message())),
-                    "\nThe refused commit and those after it stay on this laptop; nothing of "
-                    "them was lost.\n");
+  // The lines of `fieldnode sync`, in its order, then its counts.
+  for (auto part : {SkewLines(*report), NoticeLines(*report), KeyLines(*report),
+                    RefusedPushLines(*report), HistoryLines(*report),
+                    SummaryLines(*report, pass.millis)}) {
+    for (PassLine& l : part) lines.push_back(std::move(l));
   }
-  ReportHistory(*report, "", &said);
-  for (absl::string_view line : absl::StrSplit(said, '\n', absl::SkipEmpty())) {
-    lines.emplace_back(line);
-  }
-  lines.push_back(absl::StrCat("synced: ", Describe(*report, pass.millis)));
   const bool whole = report->push_refused.ok();
   Finish(whole, whole ? "sync.ok" : "sync.partly", std::move(lines));
 }

@@ -3,7 +3,8 @@
 // SyncDaemon::Pass, the pass of `fieldnode sync` and `fieldnode daemon`),
 // run on a thread of its own so that no HTTP thread waits for the hub;
 // one pass at a time; its progress and its outcome kept for the page to
-// poll, the outcome in the lines the CLI prints (node/sync_lines.h).
+// poll, the outcome in keyed lines (node/pass_lines.h: the CLI's lines,
+// each with a key the page says in its catalogue's words).
 #ifndef FIELDSYNC_NODE_CONSOLE_SYNC_RUNNER_H_
 #define FIELDSYNC_NODE_CONSOLE_SYNC_RUNNER_H_
 
@@ -17,6 +18,7 @@
 
 #include "base/json.h"
 #include "node/console/keys.h"
+#include "node/pass_lines.h"
 
 namespace fieldsync::node::console {
 
@@ -35,12 +37,13 @@ class SyncRunner {
   // `last` the outcome of the last pass since the console started (null if
   // none): {finished_millis, ok, key, lines}, key from the catalogue
   // (sync.ok, sync.partly, sync.err.unreachable, sync.err.refused,
-  // sync.err.stopped, sync.err.failed), lines in the CLI's words.
+  // sync.err.stopped, sync.err.failed), lines each {key, params, text}:
+  // a sync.line.* key, its parameters (Printable) and the CLI's words.
   Json Progress() const;
 
  private:
   void Run(std::unique_ptr<ConsoleOffice> office);
-  void Finish(bool ok, std::string key, std::vector<std::string> lines);
+  void Finish(bool ok, std::string key, std::vector<PassLine> lines);
 
   KeyWatch& keys_;
   std::atomic<bool> stop_{false};

@@ -3,6 +3,7 @@
 #include <iterator>
 
 #include "base/strings.h"
+#include "store/keyring_messages.h"
 #include "text/text.h"
 
 namespace fieldsync::node::ops {
@@ -35,6 +36,7 @@ std::vector<std::string_view> LibraryMessageKeys() {
 #undef FIELDSYNC_NODE_MESSAGE_KEY
   };
   out.insert(out.end(), std::begin(text::kTextMessageKeys), std::end(text::kTextMessageKeys));
+  out.insert(out.end(), std::begin(kKeyRingMessageKeys), std::end(kKeyRingMessageKeys));
   return out;
 }
 

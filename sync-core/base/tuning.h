@@ -64,10 +64,10 @@ inline constexpr size_t kPushCommitsPerCall = 500;
 // nothing halves it). A pull the link cut after N bytes of messages arrived
 // sizes its next messages to at most N / kCallBudgetCutShare: the message a
 // cut loses is then at most that share of what a connection carries. A third
-// (session 28; an eighth before): over a link cut every 20 KB a message holds
-// two rows instead of one, gzip finds the second row's column names, devices
-// and clocks in the first, and a connection carries eight rows instead of
-// seven (docs/PERFORMANCE.md, "Session 28").
+// (session 28; an eighth before) fills the key records' messages from the
+// first. Rows still go one a message over a link cut every 20 KB, and that is
+// best there: two a message (a cut that raised the budget) put six rows in a
+// connection, not seven (docs/PERFORMANCE.md, "Session 28", "Session 29").
 inline constexpr size_t kCallBudgetStartBytes = 256 << 10;
 inline constexpr size_t kCallBudgetMinBytes = 1 << 10;
 inline constexpr size_t kCallBudgetMaxBytes = 4 << 20;

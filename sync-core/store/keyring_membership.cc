@@ -11,10 +11,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/message.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "base/tuning.h"
 #include "crypto/pairing_code.h"
+#include "store/keyring_messages.h"
 
 namespace fieldsync {
 
@@ -366,10 +368,12 @@ absl::StatusOr<std::shared_ptr<crypto::Membership>> KeyRing::SigningMember(
   }
   FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office, impl_->MembershipOf(province_));
   if (!office || !office->IsMember(identity_->device())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "this laptop is not an approved member of office ", province_, ", so it cannot ",
-        AV(act), office ? "" : " (its office's first device is not confirmed here)",
-        "; nothing was changed"));
+    return WithMessage(absl::FailedPreconditionError(absl::StrCat(
+                           "this laptop is not an approved member of office ", province_,
+                           ", so it cannot ", AV(act),
+                           office ? "" : " (its office's first device is not confirmed here)",
+                           "; nothing was changed")),
+                       kMsgNotMember, {{"office", Printable(province_)}});
   }
   return office;
 }
@@ -380,15 +384,19 @@ absl::Status KeyRing::Approve(const DeviceId& device, std::string_view code) {
                       SigningMember("approving", "approve others"));
   const RegisteredDevice* d = FindDevice(device);
   if (d == nullptr || d->province != province_) {
-    return absl::NotFoundError(absl::StrCat(
-        "device ", device.ToString(), " is not a device of office ", province_,
-        " in this laptop's registry (sync, then look at \"fieldnode device list\"); nothing was "
-        "changed"));
+    return WithMessage(
+        absl::NotFoundError(absl::StrCat(
+            "device ", device.ToString(), " is not a device of office ", province_,
+            " in this laptop's registry (sync, then look at \"fieldnode device list\"); nothing "
+            "was changed")),
+        kMsgDeviceUnknown, {{"device", device.ToString()}, {"office", Printable(province_)}});
   }
   if (d->revoked() || office->removed.count(device) > 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "device ", device.ToString(), " was revoked or removed and cannot be approved again; "
-        "enrol the laptop anew with a new data directory; nothing was changed"));
+    return WithMessage(absl::FailedPreconditionError(absl::StrCat(
+                           "device ", device.ToString(),
+                           " was revoked or removed and cannot be approved again; enrol the "
+                           "laptop anew with a new data directory; nothing was changed")),
+                       kMsgDeviceGone, {{"device", device.ToString()}});
   }
   if (office->IsMember(device)) return absl::OkStatus();
   FS_ASSIGN_OR_RETURN(bool matches, crypto::PairingCodeMatches(code, office->root, d->keys));
@@ -412,9 +420,10 @@ absl::StatusOr<KeyRing::Removal> KeyRing::Remove(const DeviceId& device) {
   FS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Membership> office,
                       SigningMember("removing", "remove devices"));
   if (device == identity_->device()) {
-    return absl::InvalidArgumentError(
-        "a laptop cannot remove itself: remove it from another laptop of the office; nothing "
-        "was changed");
+    return WithMessage(absl::InvalidArgumentError(
+                           "a laptop cannot remove itself: remove it from another laptop of "
+                           "the office; nothing was changed"),
+                       kMsgRemoveSelf);
   }
   Removal out;
   if (office->removed.count(device) > 0) {
@@ -428,8 +437,10 @@ absl::StatusOr<KeyRing::Removal> KeyRing::Remove(const DeviceId& device) {
   } else if (d != nullptr && d->province == province_) {
     keys = d->keys;
   } else {
-    return absl::NotFoundError(absl::StrCat("device ", device.ToString(), " is not a device of "
-                                            "office ", province_, "; nothing was changed"));
+    return WithMessage(
+        absl::NotFoundError(absl::StrCat("device ", device.ToString(), " is not a device of "
+                                         "office ", province_, "; nothing was changed")),
+        kMsgDeviceUnknown, {{"device", device.ToString()}, {"office", Printable(province_)}});
   }
   FS_ASSIGN_OR_RETURN(std::vector<KeyRecord> kept,
                       m.KeptApprovals(*office, province_, device, identity_->device()));

@@ -58,6 +58,24 @@ class PgDatabase {
   std::string uri_;
 };
 
+// The hub tables of the connection's schema that hold rows and have no
+// statistics for the planner (no pg_stats entry: never analyzed since they
+// were filled), as one list ordered by name; "" when there is none. What a
+// hub whose rows arrived at once (`fieldhub migrate --to`, `restore`) must
+// not be left with (docs/POSTGRES.md, "Statistics").
+inline constexpr char kUnanalyzedHubTablesSql[] = R"sql(
+WITH t AS MATERIALIZED (
+  SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = current_schema() AND c.relkind = 'r'
+    AND (c.relname = 'schema_version' OR c.relname LIKE 'hub\_%'))
+SELECT coalesce(string_agg(t.relname::text, ',' ORDER BY t.relname), '') FROM t
+WHERE (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I',
+                                                  t.nspname, t.relname), false, true, '')))[1]
+        ::text::bigint > 0
+  AND NOT EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = t.nspname
+                  AND s.tablename = t.relname)
+)sql";
+
 }  // namespace fieldsync::testing
 
 #endif  // FIELDSYNC_TESTS_SUPPORT_PG_CLUSTER_H_

@@ -462,9 +462,13 @@ async function pageCase(code) {
 
 // ---- Sync: "Đồng bộ ngay" starts one pass in the background (POST
 // /api/sync); while it runs the page polls GET /api/sync (not activity for
-// the idle lock) and shows its phase and counts; then how it ended, in the
-// CLI's words after the catalogue's. ----
+// the idle lock) and shows its phase and counts; then how it ended, each
+// line in the catalogue's words. ----
 let syncTimer = null;
+// A line of the pass ({key, params, text}: node/pass_lines.h) in the
+// catalogue's words (messages_sync.js), or its English words if the
+// catalogue lacks its key.
+function passLineText(l) { return libraryText(l) ?? l.text; }
 function stopSyncPoll() { if (syncTimer) { clearTimeout(syncTimer); syncTimer = null; } }
 function renderSync(d) {
   const last = d.last;
@@ -478,7 +482,7 @@ function renderSync(d) {
       ? el("section", { class: "card", id: "sync-last", "data-finished": last.finished_millis },
            el("h2", {}, t("sync.last_pass"), " · ", fmtDate(last.finished_millis)),
            el("p", { class: last.ok ? "ok" : "error" }, t(last.key)),
-           el("ul", { class: "lines" }, last.lines.map(l => el("li", {}, l))))
+           el("ul", { class: "lines" }, last.lines.map(l => el("li", {}, passLineText(l)))))
       : null;
   render(
     el("h1", {}, t("sync.title")),

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -37,7 +38,7 @@ void PrintUsage(FILE* out) {
       out,
       "usage: fieldsync-bench-hubstore [--cases N] [--rounds N] [--pushers N]\n"
       "                                [--pusher-cases N] [--store S] [--pg-fsync on|off]\n"
-      "                                [--dir PATH] [--help]\n"
+      "                                [--pg-analyze on|off] [--dir PATH] [--help]\n"
       "\n"
       "Runs the same hub operations over the hub's SQLite store and its PostgreSQL\n"
       "store (a private cluster started by tools/lib/postgres.sh), engine, protocol\n"
@@ -55,6 +56,10 @@ void PrintUsage(FILE* out) {
       "  --pg-fsync on|off the cluster's fsync and synchronous_commit (default on:\n"
       "                    durable at commit, as the SQLite hub is; the tests' cluster\n"
       "                    runs with them off)\n"
+      "  --pg-analyze on|off ANALYZE the hub's database after the seed (default off:\n"
+      "                    the planner's statistics are then those autovacuum left,\n"
+      "                    taken before the seed; it analyzes a table grown by a tenth\n"
+      "                    within its minute, longer than this run's seed and pulls)\n"
       "  --dir PATH        where the hub file and the nodes' replicas go (kept)\n"
       "  --help            this text\n"
       "\n"
@@ -70,6 +75,7 @@ struct Settings {
   bool sqlite = true;
   bool postgres = true;
   bool pg_fsync = true;
+  bool pg_analyze = false;
 };
 
 // What one store measured.
@@ -102,7 +108,8 @@ absl::Status Expect(bool ok, const std::string& what, TimedHub& hub) {
 }
 
 absl::StatusOr<Figures> Measure(const Settings& s, TimedHub& hub, const std::string& dir,
-                                const char* name) {
+                                const char* name,
+                                const std::function<absl::Status()>& after_seed = nullptr) {
   Figures f;
   FS_RETURN_IF_ERROR(hub.engine().AddProvince(kProvince, "Lào Cai", "bench"));
   FS_ASSIGN_OR_RETURN(std::unique_ptr<Node> writer, Node::Create(dir + "/writer"));
@@ -147,6 +154,7 @@ absl::StatusOr<Figures> Measure(const Settings& s, TimedHub& hub, const std::str
   std::printf("  [%s] seed of %lld cases pushed: %.0f cases/s (hub time)\n", name,
               static_cast<long long>(s.cases), f.bulk_push_cases_s);
   std::fflush(stdout);
+  if (after_seed) FS_RETURN_IF_ERROR(after_seed());
 
   // 3. A new node of the office pulls everything.
   {
@@ -267,7 +275,18 @@ absl::StatusOr<Figures> RunPostgres(const Settings& s, const std::string& dir) {
     hub = std::make_unique<TimedHub>(std::move(storage), SystemClock::Get());
   }
   // Its connections closed before the database is dropped.
-  absl::StatusOr<Figures> f = Measure(s, *hub, dir, "postgresql");
+  // --pg-analyze: the statistics autovacuum would have taken by then on a
+  // hub that grew to this size over days (untimed).
+  auto analyze = [&]() -> absl::Status {
+    FS_ASSIGN_OR_RETURN(std::unique_ptr<hub::pg::Connection> conn,
+                        hub::pg::Connection::Open(db.uri()));
+    FS_RETURN_IF_ERROR(conn->Command("ANALYZE").status());
+    std::printf("  [postgresql] the database analyzed (--pg-analyze on)\n");
+    return absl::OkStatus();
+  };
+  absl::StatusOr<Figures> f =
+      Measure(s, *hub, dir, "postgresql", s.pg_analyze ? std::function<absl::Status()>(analyze)
+                                                       : nullptr);
   hub.reset();
   return f;
 }
@@ -300,7 +319,8 @@ void PrintTable(const Settings& s, const Figures& lite, const Figures& pg) {
 
 int Main(int argc, char** argv) {
   std::optional<Args> args = bench::ParseBenchArgs(
-      kProgram, argc, argv, {"cases", "rounds", "pushers", "pusher-cases", "store", "pg-fsync", "dir"},
+      kProgram, argc, argv,
+      {"cases", "rounds", "pushers", "pusher-cases", "store", "pg-fsync", "pg-analyze", "dir"},
       {"help"}, PrintUsage);
   if (!args) return 2;
   Settings s;
@@ -324,12 +344,21 @@ int Main(int argc, char** argv) {
     return 2;
   }
   s.pg_fsync = fsync == "on";
+  const std::string analyze = args->Flag("pg-analyze", "off");
+  if (analyze != "on" && analyze != "off") {
+    std::fprintf(stderr, "%s: --pg-analyze is on or off, not \"%s\"\n", kProgram,
+                 analyze.c_str());
+    return 2;
+  }
+  s.pg_analyze = analyze == "on";
   bench::TempDir temp;
   std::optional<std::string> dir =
       bench::BeginRun(kProgram, argc, argv, args->Flag("dir"), /*require_empty=*/true, temp);
   if (!dir) return 1;
-  std::printf("load: %s; PostgreSQL fsync and synchronous_commit %s\n\n",
-              bench::LoadAverage().c_str(), s.pg_fsync ? "on" : "off");
+  std::printf("load: %s; PostgreSQL fsync and synchronous_commit %s, ANALYZE after the "
+              "seed %s\n\n",
+              bench::LoadAverage().c_str(), s.pg_fsync ? "on" : "off",
+              s.pg_analyze ? "on" : "off");
   Figures lite, pg;
   if (s.sqlite) {
     absl::StatusOr<Figures> f = RunSqlite(s, *dir + "/sqlite");
