@@ -10,6 +10,17 @@
 namespace fieldsync {
 
 inline constexpr char kRelayCursorPrefix[] = "hub:relay:";
+// The hub's collection epoch (PullChunk.gc_epoch) of the message that last
+// gave held_heads: the relay cursors are the hub's word at that collection.
+// Rows of a bootstrap served at another have been through a collection
+// since, which may have taken a row created by a commit after a cursor
+// (the hub held it since, and it was deleted): they are not rebuilt from
+// that word (Replica::ApplyPulled).
+inline constexpr char kRelayGcEpochCursor[] = "hub:relay_gc_epoch";
+// How many of those commits the last rebuild could not merge again
+// (damaged, invalid, or refused by the key ring): said once by the pull,
+// which then drops it.
+inline constexpr char kRelayUnmergedCursor[] = "hub:relay_unmerged";
 
 }  // namespace fieldsync
 

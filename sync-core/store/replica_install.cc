@@ -4,7 +4,6 @@
 #include "store/replica_impl.h"
 
 #include "absl/strings/str_join.h"
-#include "store/relay_cursor.h"
 
 namespace fieldsync {
 
@@ -80,82 +79,6 @@ absl::Status Replica::Impl::ReplayUnpushed(sqlite::Transaction&, const std::stri
   }
   return absl::OkStatus();
 }
-
-namespace {
-
-// Other authors' commits this laptop holds after what the hub holds of
-// them, merged again on a reset or on rows installed whole (all rows, or
-// only `only`), in the order this laptop applied them: those rows lack
-// them, and a pull that brings them again (relayed by this laptop, or
-// pushed by their author) skips them as held. What the hub holds is its
-// word when its log went back (PullChunk.held_heads), kept as the relay
-// cursors (store/relay_cursor.h) until the relay is done; a hub that never
-// says it went back is trusted with its rows, as in any rebuild. Never a
-// change of a `collected` row, nor an edit or a delete of a row not held:
-// a row deleted and collected at the hub stays gone.
-absl::Status ReplayBeyondHub(Replica::Impl& m, const std::set<std::pair<size_t, RowId>>* only,
-                             const std::set<std::pair<size_t, RowId>>& collected) {
-  std::vector<std::pair<uint32_t, uint64_t>> beyond;  // (author, seq the hub holds)
-  {
-    const std::string prefix = kRelayCursorPrefix;
-    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT name, value FROM _fs_cursors WHERE "
-                                                "substr(name, 1, ?2) = ?1 AND value >= 0"));
-    st->BindText(1, prefix);
-    st->BindInt(2, static_cast<int64_t>(prefix.size()));
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      const std::string name = st->ColumnString(0);
-      absl::StatusOr<DeviceId> author = Id16::Parse(name.substr(prefix.size()), "relay");
-      if (!author.ok() || *author == m.self) continue;
-      const auto it = m.device_index.find(*author);
-      const auto held = static_cast<uint64_t>(st->ColumnInt(1));
-      if (it != m.device_index.end() && m.devices[it->second].max_seq > held) {
-        beyond.emplace_back(it->second, held);
-      }
-    }
-  }
-  if (beyond.empty()) return absl::OkStatus();
-  std::vector<std::pair<int64_t, Commit>> theirs;
-  for (const auto& [author, held] : beyond) {
-    FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT pos, body FROM _fs_log WHERE device = "
-                                                "?1 AND seq > ?2"));
-    st->BindInt(1, author);
-    st->BindInt(2, static_cast<int64_t>(held));
-    while (true) {
-      FS_ASSIGN_OR_RETURN(bool r, st->Step());
-      if (!r) break;
-      FS_ASSIGN_OR_RETURN(Commit c, DecodeCommit(st->ColumnBlob(1)));
-      theirs.emplace_back(st->ColumnInt(0), std::move(c));
-    }
-  }
-  std::sort(theirs.begin(), theirs.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& entry : theirs) {
-    const Commit& c = entry.second;
-    FS_ASSIGN_OR_RETURN(const uint32_t author, m.DeviceIndex(c.author, /*create=*/false));
-    for (const RowChange& rc : c.changes) {
-      const int ti = m.schema->TableIndex(rc.table);
-      if (ti < 0) continue;
-      const auto tidx = static_cast<size_t>(ti);
-      if (only != nullptr && only->count({tidx, rc.row}) == 0) continue;
-      if (collected.count({tidx, rc.row}) > 0) continue;
-      FS_ASSIGN_OR_RETURN(RowState rs, m.LoadRow(tidx, rc.row, /*all_values=*/false));
-      if (!rs.exists) {
-        bool creates = false;
-        for (const FieldWrite& f : rc.fields) {
-          creates |= f.column == kLiveColumn && f.value == Value::Int(1);
-        }
-        if (!creates) continue;
-      }
-      FS_RETURN_IF_ERROR(m.MergeRowChange(c, author, tidx, rc, rs));
-      FS_RETURN_IF_ERROR(m.StoreRow(tidx, rc.row, rs));
-    }
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::Status Replica::Impl::ResetReplicated(sqlite::Transaction&) {
   for (const TableDef& t : schema->tables()) {
@@ -429,7 +352,8 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
     // own may build on it: an edit of a colleague's case skips a row that
     // is not there).
     if (batch.reset || !installed.empty()) {
-      FS_RETURN_IF_ERROR(ReplayBeyondHub(m, batch.reset ? nullptr : &installed, collected));
+      FS_RETURN_IF_ERROR(
+          m.ReplayBeyondHub(txn, batch, batch.reset ? nullptr : &installed, collected));
     }
     // The hub's state holds every commit of this device it acknowledged, and
     // none written since: those are merged again on top of what was reset or
