@@ -245,6 +245,12 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
         reset = replica.SetCursor(RelayCursor(author), static_cast<int64_t>(held));
         if (reset.ok()) reset = replica.SetCursor(RelayKeysCursor(author), 0);
       }
+      // ... at the collection this message was served at: rows of a
+      // bootstrap served at another are not rebuilt from that word
+      // (store/relay_cursor.h).
+      if (reset.ok()) {
+        reset = replica.SetCursor(kRelayGcEpochCursor, static_cast<int64_t>(msg.gc_epoch));
+      }
       if (!reset.ok()) {
         stopped.set = true;
         return stopped.status = reset;
@@ -556,6 +562,17 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
         msg.key_cursor > req.params.key_cursor ||
         msg.statement_cursor > req.params.statement_cursor) {
       progressed_ = true;
+    }
+    if (batch.reset || !batch.rows.empty()) {
+      // Colleagues' commits a rebuild could not merge again, said once.
+      absl::StatusOr<int64_t> unmerged = replica.GetCursor(kRelayUnmergedCursor);
+      if (unmerged.ok() && *unmerged > 0) {
+        report->relay_notes.push_back(absl::StrCat(
+            *unmerged, " commits of other laptops held here were not merged again on the "
+            "records rebuilt from the hub (not readable, not valid, or their author's key no "
+            "longer trusted here); they stay in this laptop's log"));
+        replica.DropCursor(kRelayUnmergedCursor).IgnoreError();
+      }
     }
     report->pulled += r->applied;
     report->rows_installed += r->rows_installed;
