@@ -1,6 +1,6 @@
 // The routes of the Cases, Intake and Case file pages:
 //   GET  /api/cases?status&urgency&officer&since&page  the list (no sealed field)
-//   GET  /api/search?q=                                  names, diacritics ignored
+//   GET  /api/search?q=&page                             names, diacritics ignored, 20 a page
 //   POST /api/intake {person:{col:text}, case:{col:text}, urgent, crime_report}
 //   GET  /api/case?ref=CODE                              the file, sealed opened if unlocked
 //   POST /api/setfield {ref, field, value}               one field ("" clears)
@@ -8,6 +8,7 @@
 // Each over the node library's call of the fieldnode command (case list,
 // search, new, crime-report, show, set, close), with its validation.
 #include <algorithm>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "base/message.h"
 #include "node/console/api.h"
+#include "node/ops/case_search.h"
 #include "node/ops/cases.h"
 #include "node/ops/messages.h"
 #include "node/ops/values.h"
@@ -24,6 +26,9 @@
 
 namespace fieldsync::node::console {
 namespace {
+
+// A search's page past this is refused (its offset would not fit).
+constexpr size_t kMaxSearchPage = 1'000'000;
 
 // The intake form's field a refusal names, for an inline error: the
 // field of its message ("persons.sex": the column), if the form sent that
@@ -128,6 +133,8 @@ ApiReply Api::Cases(ConsoleOffice& o, const ApiRequest& r) {
   return out;
 }
 
+// Paged as the list is: a broad query ("nguyen") opens, shows and records
+// in the access log one page of cases, not thousands (ops::SearchCasesPage).
 ApiReply Api::Search(ConsoleOffice& o, const ApiRequest& r) {
   const bool locked = !o.keys->unlocked();
   auto q = NormalizeInput(r.Param("q"), "the search text");
@@ -137,15 +144,21 @@ ApiReply Api::Search(ConsoleOffice& o, const ApiRequest& r) {
                                  ops::Msg::kSearchNeedsText),
                       locked);
   }
-  auto hits = ops::SearchCases(*o.office, *q);
-  if (!hits.ok()) return ErrorReply(hits.status(), locked);
+  size_t page = 1;
+  if (!r.Param("page").empty() && (!absl::SimpleAtoi(r.Param("page"), &page) || page == 0 ||
+                                   page > kMaxSearchPage)) {
+    return ErrorKey(400, "err.invalid", "page");
+  }
+  auto found = ops::SearchCasesPage(*o.office, *q, (page - 1) * kCasesPerPage, kCasesPerPage);
+  if (!found.ok()) return ErrorReply(found.status(), locked);
   ApiReply out;
   Json list = Json::array();
-  for (const ops::CaseHit& h : *hits) {
+  for (const ops::CaseHit& h : found->hits) {
     list.push_back({{"case_code", h.code}, {"id", h.id.ToString()}, {"full_name", h.full_name},
                     {"matched", h.matched}, {"status", h.status}});
   }
-  out.body = {{"hits", list}};
+  out.body = {{"total", found->total}, {"page", page}, {"page_size", kCasesPerPage},
+              {"hits", list}};
   return out;
 }
 

@@ -275,24 +275,25 @@ async function pageCases(params) {
   });
   const out = el("div", { id: "case-results" });
   render(el("h1", {}, t("cases.title")), form, out);
+  const go = p => { q.set("page", p); location.hash = "#/cases?" + q.toString(); };
   if (search) {
+    // Paged as the list: a page's hits alone are opened and access-logged.
     if (!keysState.unlocked) { out.append(el("p", {}, t("cases.search_needs_unlock"))); return; }
-    const d = await api("GET", "search?" + new URLSearchParams({ q: search }));
-    out.append(d.hits.length === 0 ? el("p", {}, t("cases.none")) :
-      el("table", { class: "cases" },
+    const d = await api("GET", "search?" + new URLSearchParams({ q: search, page: page_no }));
+    if (d.total === 0) { out.append(el("p", {}, t("cases.none"))); return; }
+    out.append(
+      el("table", { class: "cases", id: "search-hits" },
          el("tr", {}, el("th", {}, t("cases.code")), el("th", {}, t("cases.name")),
             el("th", {}, t("cases.status")), el("th", {}, t("cases.matched"))),
          d.hits.map(h => el("tr", {}, el("td", {}, caseLink(h.case_code)), el("td", {}, h.full_name),
                              el("td", {}, value(h.status)), el("td", {}, label(h.matched))))),
-      el("p", {}, t("cases.count", { n: d.hits.length })));
+      pager(page_no, d, go));
     return;
   }
   const filter = new URLSearchParams({ page: page_no });
   for (const k of ["status", "urgency", "officer", "since"]) if (q.get(k)) filter.set(k, q.get(k));
   const d = await api("GET", "cases?" + filter);
   if (d.total === 0) { out.append(el("p", {}, t("cases.none"))); return; }
-  const pages = Math.max(1, Math.ceil(d.total / d.page_size));
-  const go = p => { q.set("page", p); location.hash = "#/cases?" + q.toString(); };
   out.append(
     el("table", { class: "cases" },
        el("tr", {}, ["cases.code", "cases.status", "cases.urgency", "cases.channel",
@@ -302,13 +303,20 @@ async function pageCases(params) {
          el("td", { class: c.urgency === "urgent" ? "urgent" : "" }, value(c.urgency)),
          el("td", {}, value(c.intake_channel)), el("td", {}, c.assigned_officer),
          el("td", {}, fmtDate(c.opened_month)), el("td", {}, fmtDate(c.updated))))),
-    el("div", { class: "pager" },
-       el("button", { type: "button", disabled: page_no <= 1, onclick: () => go(page_no - 1) },
-          t("cases.prev")),
-       el("span", {}, t("cases.page", { p: page_no, n: pages }), " · ",
-          t("cases.count", { n: d.total })),
-       el("button", { type: "button", disabled: page_no >= pages, onclick: () => go(page_no + 1) },
-          t("cases.next"))));
+    pager(page_no, d, go));
+}
+
+// The list's and the search's pages ({total, page_size}): previous, where,
+// next.
+function pager(page_no, d, go) {
+  const pages = Math.max(1, Math.ceil(d.total / d.page_size));
+  return el("div", { class: "pager" },
+    el("button", { type: "button", class: "prev", disabled: page_no <= 1,
+                   onclick: () => go(page_no - 1) }, t("cases.prev")),
+    el("span", { class: "where" }, t("cases.page", { p: page_no, n: pages }), " · ",
+       t("cases.count", { n: d.total })),
+    el("button", { type: "button", class: "next", disabled: page_no >= pages,
+                   onclick: () => go(page_no + 1) }, t("cases.next")));
 }
 
 function pageIntake() {
