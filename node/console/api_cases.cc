@@ -234,17 +234,28 @@ ApiReply Api::CaseFile(ConsoleOffice& o, const ApiRequest& r) {
               {"referrals", referrals},
               {"history", history},
               {"open_conflicts", file->open_conflicts}};
-  // The values each enum field takes, for the page's edit form (a list to
-  // choose from, never a word to guess).
+  // The values each enum field and enum set takes, for the page's edit
+  // form (a list to choose from, boxes to tick for a set: never a word to
+  // guess); and every field the form offers, with its type, set or not (the
+  // records above hold only the fields with a value: an empty date of birth
+  // or exploitation types could not be chosen). Links (ids) and the clear
+  // copies the replica derives are not offered.
   Json choices = Json::object();
+  Json editable = Json::array();
   for (const char* table : {"cases", "persons"}) {
     for (const ColumnDef& c : o.office->Table(table).columns) {
-      if (c.type != ColumnType::kEnum || !c.derived_from.empty()) continue;
+      if (c.type == ColumnType::kId || !c.derived_from.empty()) continue;
+      editable.push_back(
+          {{"field", std::string(table == std::string_view("cases") ? "case." : "person.") +
+                         std::string(c.name)},
+           {"type", std::string(ColumnTypeName(c.type))}});
+      if (c.type != ColumnType::kEnum && c.type != ColumnType::kEnumSet) continue;
       Json values = Json::array();
       for (std::string_view v : c.allowed) values.push_back(std::string(v));
       choices[std::string(c.name)] = values;
     }
   }
+  out.body["editable"] = editable;
   out.body["choices"] = choices;
   return out;
 }
@@ -272,6 +283,9 @@ ApiReply Api::SetField(ConsoleOffice& o, const ApiRequest& r) {
   out.body = {{"case_code", changed->code}, {"column", changed->column},
               {"cleared", changed->cleared}, {"urgent", changed->urgent}};
   if (!changed->date_warning.empty()) out.body["warning"] = changed->date_warning;
+  if (changed->date_warning_message) {
+    out.body["warning_message"] = MessageJson(*changed->date_warning_message);
+  }
   return out;
 }
 
