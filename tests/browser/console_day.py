@@ -383,7 +383,7 @@ try:
     until_text("#case-results", "Nguyễn Thị Hằng")
     until_text("#case-results .pager", "Trang 1/1")  # paged as the list
     shot("cases-search-1366")
-    phone_shot("cases-search-390")
+    phone_shot("cases-search-390", "#case-results")  # the results, below the header and form
     driver.find_element(By.LINK_TEXT, code).click()
     until_text("#case-title", code)
     until_text("#page", "Bị lừa sang biên giới")
