@@ -58,6 +58,8 @@ absl::StatusOr<Replica::Impl::BeyondHub> ReadBeyondHub(
   }
   std::sort(out.entries.begin(), out.entries.end(),
             [](const auto& a, const auto& b) { return a.pos < b.pos; });
+  std::set<std::pair<uint32_t, uint64_t>> merged;  // (author, seq) merged again
+  for (const Replica::Impl::BeyondEntry& e : out.entries) merged.emplace(e.author, e.commit.seq);
   // The rows they would create.
   std::set<std::pair<size_t, RowId>> creates;
   for (const Replica::Impl::BeyondEntry& e : out.entries) {
@@ -71,12 +73,15 @@ absl::StatusOr<Replica::Impl::BeyondHub> ReadBeyondHub(
     }
   }
   if (creates.empty()) return out;
-  // A write of such a row by a commit the hub held -- another author's
-  // (one without a relay cursor, or at or below it), or this laptop's own
-  // it acknowledged -- means the hub held the row: absent from its rows
-  // now, it was deleted and collected there, or left this office's scope
-  // (attack review 29, S1). The whole log: such a write may come before
-  // the creation (a row created again).
+  // A write of such a row by a commit not merged again -- another author's
+  // (one without a relay cursor, or at or below it: the hub held it), this
+  // laptop's own it acknowledged, or one of a named author after its run
+  // stopped (a gap, a commit held in part or refused: attack review 30, R1)
+  // -- leaves the row to what the hub and the rest of the log say: absent
+  // from the hub's rows, it was deleted and collected there, or left this
+  // office's scope (attack review 29, S1), and a delete after a stop is
+  // never merged. The whole log: such a write may come before the
+  // creation (a row created again).
   FS_ASSIGN_OR_RETURN(auto st, m.db->Prepared("SELECT device, seq, body FROM _fs_log"));
   while (true) {
     FS_ASSIGN_OR_RETURN(bool r, st->Step());
@@ -84,9 +89,7 @@ absl::StatusOr<Replica::Impl::BeyondHub> ReadBeyondHub(
     const auto device = static_cast<uint32_t>(st->ColumnInt(0));
     const auto seq = static_cast<uint64_t>(st->ColumnInt(1));
     if (device == m.self_idx && seq > pushed) continue;  // not at the hub
-    bool beyond = false;
-    for (const auto& [author, after] : held) beyond |= author == device && seq > after;
-    if (beyond) continue;  // the hub said it lacks it
+    if (merged.count({device, seq}) > 0) continue;       // merged again here
     absl::StatusOr<Commit> c = DecodeCommit(st->ColumnBlob(2));
     if (!c.ok()) continue;
     for (const RowChange& rc : c->changes) {
