@@ -240,7 +240,15 @@ INSTANTIATE_TEST_SUITE_P(
         // the same winner and no record, taken with its records: the record
         // was gone at HG2 alone, and LC1's commit, sent again, skipped as
         // held (session 26; InstallMergeTest.AConflictRecordAppliedHere...).
-        RestoreSeed{13600282762158962425ull, "a record applied here dropped by a same-winner copy"}));
+        RestoreSeed{13600282762158962425ull, "a record applied here dropped by a same-winner copy"},
+        // HG1 applied LC1's offline narrative edit of a case LC referred to
+        // HG; the hub put back lost LC1's commit and took LC2's concurrent,
+        // newer edit, and served the case with it alone: taken with the
+        // copy's records, LC1's edit was gone at HG1, which skipped its
+        // commit as held when LC1 sent it again, while HG2 kept it as a
+        // record (session 30, the full run at FIELDSYNC_SEED=1181845501;
+        // InstallMergeTest.AHeldWriteOlderThanTheCopysConcurrentField...).
+        RestoreSeed{11859962690857931247ull, "a held write older than a newer concurrent copy"}));
 
 // Tombstone collection (held back from the default run until every seed
 // with it passes): seeds every condition on failed, a product defect

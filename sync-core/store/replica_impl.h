@@ -166,6 +166,16 @@ class Replica::Impl {
                                               std::vector<InstalledRecord>& records,
                                               const InstallMarks& batch);
   absl::StatusOr<std::vector<InstalledRecord>> HeldRecords(const TableDef& t, const RowId& row);
+  // A field the copy holds newer: each held write (winner or record) a
+  // commit applied here brought, which no write of the copy can have
+  // superseded (every base the copy shows is older), is added to `records`,
+  // the copy's records of the field (docs/MERGE.md, "Rows installed over
+  // held ones").
+  absl::Status KeepHeldWritesTheCopyLacks(const TableDef& t, const RowId& row, size_t slot,
+                                          const FieldVersion& held_field, const Value& held_value,
+                                          const std::vector<InstalledRecord>& held_field_records,
+                                          const FieldVersion& copy_field,
+                                          std::vector<InstalledRecord>& records);
   absl::StatusOr<FieldHistory> HistoryOf(std::string_view table, const RowId& row,
                                          std::string_view column,
                                          const std::optional<FieldVersion>& winner,
