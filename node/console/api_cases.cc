@@ -83,6 +83,21 @@ Json RecordJson(const ops::RecordView& r) {
   return {{"id", r.id.ToString()}, {"fields", fields}};
 }
 
+// A line of the case file's history in parts (the page says them with its
+// labels): the table, "created", "deleted" or "changed", the columns
+// written, and whether it comes from a file received whole.
+Json HistoryJson(const ops::HistoryLine& h) {
+  using Change = ops::HistoryLine::Change;
+  return {{"millis", h.millis},
+          {"who", h.who},
+          {"table", h.table},
+          {"change", h.change == Change::kCreated   ? "created"
+                     : h.change == Change::kDeleted ? "deleted"
+                                                    : "changed"},
+          {"columns", h.columns},
+          {"received_whole", h.received_whole}};
+}
+
 // The columns a form may send: text values, NFC, through the library's
 // parsing (ops::ParseTypedColumns in OpenCase).
 absl::StatusOr<ops::TypedColumns> Typed(const Json& obj, const char* what) {
@@ -209,7 +224,7 @@ ApiReply Api::CaseFile(ConsoleOffice& o, const ApiRequest& r) {
   for (const auto& c : file->consents) consents.push_back(RecordJson(c));
   for (const auto& c : file->referrals) referrals.push_back(RecordJson(c));
   for (const ops::HistoryLine& h : file->history) {
-    history.push_back({{"millis", h.millis}, {"who", h.who}, {"what", h.what}});
+    history.push_back(HistoryJson(h));
   }
   out.body = {{"id", file->id.ToString()},
               {"code", file->code},

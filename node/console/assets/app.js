@@ -457,7 +457,19 @@ async function pageCase(code) {
     el("table", {}, el("tr", {}, el("th", {}, t("case.when")), el("th", {}, t("case.who")),
                         el("th", {}, t("case.what"))),
        d.history.map(h => el("tr", {}, el("td", {}, fmtDate(h.millis)), el("td", {}, h.who),
-                             el("td", {}, h.what)))));
+                             el("td", {}, historyText(h))))));
+}
+
+// A line of the history ({table, change, columns, received_whole}) in the
+// catalogue's words: the record by the case file's headings, each column by
+// its label.
+const HISTORY_TABLES = { cases: "case.case", persons: "case.person", consents: "case.consents",
+                         referrals: "case.referrals" };
+function historyText(h) {
+  const table = HISTORY_TABLES[h.table] ? t(HISTORY_TABLES[h.table]) : h.table;
+  const columns = (h.columns || []).map(label).join(", ");
+  const said = t("history." + h.change + (columns ? "" : "_only"), { table, columns });
+  return h.received_whole ? `${said} ${t("history.received_whole")}` : said;
 }
 
 // ---- Sync: "Đồng bộ ngay" starts one pass in the background (POST
