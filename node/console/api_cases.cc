@@ -20,6 +20,7 @@
 #include "node/ops/messages.h"
 #include "node/ops/values.h"
 #include "schema/schema.h"
+#include "store/keyring_messages.h"
 #include "text/text.h"
 
 namespace fieldsync::node::console {
@@ -60,7 +61,9 @@ std::string FormField(const absl::Status& s, const ops::NewCase& nc) {
 }
 
 // A record's fields as the page shows them: a sealed field the keystore
-// cannot open has a state and no value.
+// cannot open has a state and no value; one that is not only locked, the
+// key of what became of it (no key yet, erased, another record's, failed:
+// store/keyring_messages.h), never the key ring's English words.
 Json RecordJson(const ops::RecordView& r) {
   Json fields = Json::array();
   for (const ops::FieldView& f : r.fields) {
@@ -76,7 +79,8 @@ Json RecordJson(const ops::RecordView& r) {
       if (f.linked) one["value"] = f.linked->second;
     } else {
       one["state"] = std::string(OpenedStateName(v.state));
-      if (v.state != OpenedField::State::kLocked) one["problem"] = v.problem;
+      const std::string_view key = SealedFieldKey(v);
+      if (!key.empty()) one["message"] = MessageJson(Message{std::string(key), {}});
     }
     fields.push_back(std::move(one));
   }

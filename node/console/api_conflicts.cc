@@ -16,17 +16,24 @@
 #include "node/console/api.h"
 #include "node/ops/conflicts.h"
 #include "node/ops/office.h"
+#include "store/keyring_messages.h"
 #include "text/text.h"
 
 namespace fieldsync::node::console {
 namespace {
 
 // One side of a conflict: its value (or the state that hides it), who, when.
+// A sealed value that does not open here: its state and the key of what
+// became of it (store/keyring_messages.h), not the key ring's English words.
 Json Side(const std::string& shown, ops::State state, const std::string& device,
           int64_t millis) {
   Json one = {{"by", Printable(device)}, {"millis", millis}};
+  const std::string_view key = SealedFieldKey(OpenedField{state, Value(), ""});
   if (state == ops::State::kLocked) {
     one["state"] = "locked";  // no value at all, not even a mask
+  } else if (!key.empty()) {
+    one["state"] = std::string(OpenedStateName(state));
+    one["message"] = MessageJson(Message{std::string(key), {}});
   } else {
     one["value"] = Printable(shown);
     if (state != ops::State::kClear && state != ops::State::kOpened) {

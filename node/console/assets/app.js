@@ -372,7 +372,7 @@ function fieldList(record) {
   return el("dl", { class: "fields" }, record.fields.map(f => [
     el("dt", {}, label(f.column)),
     f.state === "locked" ? el("dd", { class: "sealed" }, t("keys.sealed"))
-      : f.state ? el("dd", { class: "sealed" }, f.problem || f.state)
+      : f.state ? el("dd", { class: "sealed" }, libraryText(f.message) ?? t("case.unreadable"))
       : el("dd", {}, f.type === "timestamp" && typeof f.value === "number" ? fmtDate(f.value)
                      : f.type === "date" || f.column === "opened_month" ? fmtDate(f.value)
                      : f.type === "bool" ? value(f.value ? "yes" : "no")
