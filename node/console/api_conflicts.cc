@@ -16,6 +16,7 @@
 #include "node/console/api.h"
 #include "node/ops/conflicts.h"
 #include "node/ops/office.h"
+#include "schema/schema.h"
 #include "store/keyring_messages.h"
 #include "text/text.h"
 
@@ -51,10 +52,13 @@ ApiReply Api::Conflicts(ConsoleOffice& o) {
   if (!list.ok()) return ErrorReply(list.status(), locked);
   Json out = Json::array();
   for (const ops::ConflictLine& k : list->conflicts) {
+    // The column's type: the page says an enum's value in its words.
+    const ColumnDef* column = o.office->Table(k.table).FindColumn(k.field);
     out.push_back({{"table", k.table},
                    {"row", k.row.ToString()},
                    {"case_code", k.case_code},
                    {"field", k.field},
+                   {"type", column ? std::string(ColumnTypeName(column->type)) : ""},
                    {"current", Side(k.current, k.current_state, k.current_device,
                                     k.current_millis)},
                    {"other", Side(k.other, k.other_state, k.other_device, k.other_millis)}});
