@@ -277,6 +277,10 @@ const MESSAGES = {
     "err.passphrase": "Mật khẩu không đúng",
     "err.session": "Chưa có phiên làm việc, hoặc phiên đã hết: hãy chạy lại fieldnode console và mở địa chỉ mới nó in ra (mỗi địa chỉ chỉ dùng được một lần)",
     "err.internal": "Lỗi của chương trình",
+    "err.busy": "Dữ liệu của máy này đang bận",
+    "err.unavailable": "Chưa làm được lúc này",
+    "err.disk_full": "Ổ đĩa đã đầy",
+    "err.damaged": "Tệp dữ liệu bị hỏng",
     "err.network": "Không liên lạc được với fieldnode console (đã tắt?)",
     "err.unchanged": "Không có gì bị thay đổi."
   },
@@ -554,6 +558,10 @@ const MESSAGES = {
     "err.passphrase": "Wrong passphrase",
     "err.session": "No session, or it has ended: run fieldnode console again and open the new address it prints (each address works once)",
     "err.internal": "Program error",
+    "err.busy": "This laptop's data is busy",
+    "err.unavailable": "Not possible just now",
+    "err.disk_full": "The disk is full",
+    "err.damaged": "The data file is damaged",
     "err.network": "Cannot reach fieldnode console (is it stopped?)",
     "err.unchanged": "Nothing was changed."
   }
