@@ -25,6 +25,7 @@
 #include "store/keyring_messages.h"
 #include "store/sqlite.h"
 #include "store/store_messages.h"
+#include "support/faulty_vfs.h"
 #include "support/replica_fixture.h"
 #include "support/temp_dir.h"
 #include "text/text.h"
@@ -237,7 +238,7 @@ TEST(ConsoleCatalogueTest, TheHistoryTheSealedStatesAndTheStoresLeadsHaveWordsIn
       {"conflicts.live", {}},                    {"conflicts.deletion", {}},
       {"conflicts.deletion_how", {}},            {"err.busy", {}},
       {"err.unavailable", {}},                   {"err.disk_full", {}},
-      {"err.damaged", {}}};
+      {"err.damaged", {}},                       {"err.disk_error", {}}};
   for (const auto& [key, params] : keys) {
     for (const auto* lang : {&c.vi, &c.en}) {
       auto words = lang->find(key);
@@ -287,6 +288,28 @@ TEST(ConsoleCatalogueTest, TheStoresErrorsAreKeyed) {
     EXPECT_TRUE(listed(k.key)) << k.key << " is not in LibraryMessageKeys()";
   }
   EXPECT_FALSE(MessageOf(sqlite::ErrorStatus(nullptr, SQLITE_MISUSE, "writing")).has_value());
+
+  // A write whose COMMIT fails (in WAL mode the pages reach the file there,
+  // so a full disk or a disk error mostly shows then), on a real file: the
+  // replica's words say it may or may not have been kept, keyed so.
+  fieldsync::testing::TempDir dir;
+  ReplicaOptions o;
+  o.path = dir.File("a.db");
+  o.vfs = fieldsync::testing::RegisterFaultyVfs();
+  auto replica = Replica::Open(o);
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  fieldsync::testing::FaultInjector::Get().ArmFailAt(1, fieldsync::testing::FaultMode::kError);
+  auto written = (*replica)->Write(LocalTxn().Create(
+      "organisations", Id16::NewRandom(),
+      {{"name", Value::Text("Hội Liên hiệp Phụ nữ tỉnh Lào Cai")},
+       {"kind", Value::Text("womens_union")}}));
+  fieldsync::testing::FaultInjector::Get().Disarm();
+  ASSERT_FALSE(written.ok()) << "the COMMIT did not fail: the test proves nothing";
+  EXPECT_EQ(written.status().code(), absl::StatusCode::kUnavailable) << written.status();
+  std::optional<Message> m = MessageOf(written.status());
+  ASSERT_TRUE(m.has_value()) << written.status();
+  EXPECT_EQ(m->key, kMsgStoreCommitUnsure);
+  EXPECT_TRUE(listed(kMsgStoreCommitUnsure));
 }
 
 // What became of a sealed field that did not open, keyed by its state; a

@@ -54,12 +54,20 @@ ApiReply ErrorReply(const absl::Status& s, bool locked) {
     // disk error, a full disk, a damaged file, a write of what is there.
     case absl::StatusCode::kUnavailable: {
       const std::optional<Message> m = MessageOf(s);
-      return ErrorKey(503, m && m->key == kMsgStoreBusy ? "err.busy" : "err.unavailable", s);
+      const std::string key = m ? m->key : "";
+      return ErrorKey(503,
+                      key == kMsgStoreBusy                                    ? "err.busy"
+                      : key == kMsgStoreIo || key == kMsgStoreCommitUnsure ? "err.disk_error"
+                                                                              : "err.unavailable",
+                      s);
     }
     case absl::StatusCode::kResourceExhausted: {
+      // SQLITE_FULL, before or at COMMIT; else (no free case code) the
+      // program's.
       const std::optional<Message> m = MessageOf(s);
-      return m && m->key == kMsgStoreDiskFull ? ErrorKey(507, "err.disk_full", s)
-                                              : ErrorKey(500, "err.internal", s);
+      return m && (m->key == kMsgStoreDiskFull || m->key == kMsgStoreCommitUnsure)
+                 ? ErrorKey(507, "err.disk_full", s)
+                 : ErrorKey(500, "err.internal", s);
     }
     case absl::StatusCode::kDataLoss:
       return ErrorKey(500, "err.damaged", s);

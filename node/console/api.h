@@ -44,7 +44,8 @@ struct ApiReply {
 // {"error": key, "detail": status's message, "message": its key and
 // parameters} with the HTTP status of its kind: 400 a wrong value, 404 not
 // found, 409 refused (or already there), 403 another office's, 423 locked,
-// 503 the database busy (err.busy) or the disk failing (err.unavailable),
+// 503 the database busy (err.busy), the disk failing (err.disk_error) or
+// another unavailability (err.unavailable),
 // 507 the disk full (err.disk_full), 500 a damaged file (err.damaged) or
 // otherwise (err.internal).
 ApiReply ErrorReply(const absl::Status& s, bool locked);

@@ -25,9 +25,14 @@ inline constexpr std::string_view kMsgStoreReadOnly = "lib.store.readonly";
 // Something the write adds is already there (SQLITE_CONSTRAINT):
 // ALREADY_EXISTS.
 inline constexpr std::string_view kMsgStoreExists = "lib.store.exists";
+// A write's COMMIT failed (a disk error or a full disk while saving,
+// Replica's Finish): it may or may not have been kept. UNAVAILABLE or
+// RESOURCE_EXHAUSTED, as the SQLite error was.
+inline constexpr std::string_view kMsgStoreCommitUnsure = "lib.store.commit_unsure";
 inline constexpr std::string_view kStoreMessageKeys[] = {
-    kMsgStoreBusy,    kMsgStoreDiskFull, kMsgStoreIo,
-    kMsgStoreDamaged, kMsgStoreReadOnly, kMsgStoreExists};
+    kMsgStoreBusy,     kMsgStoreDiskFull, kMsgStoreIo,
+    kMsgStoreDamaged,  kMsgStoreReadOnly, kMsgStoreExists,
+    kMsgStoreCommitUnsure};
 
 }  // namespace fieldsync
 
