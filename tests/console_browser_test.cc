@@ -1,12 +1,15 @@
 // The console in a real browser (label `browser`): tests/browser/
 // console_day.py drives Debian's headless chromium through chromedriver
 // against a `fieldnode console` this test starts on an enrolled node.
-// Screenshots in the build's console-screenshots/ (beside bin/).
+// A second Lào Cai laptop (its own data directory) and Hà Nội's laptop
+// are real fieldnode programs too. Screenshots in the build's
+// console-screenshots/ (beside bin/).
 // No skip: tools/test installs chromium, chromium-driver and python3-selenium.
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "base/json.h"
 #include "store/sqlite.h"
@@ -47,15 +50,52 @@ TEST_F(ConsoleBrowserTest, ASocialWorkersMorningInChromium) {
                         "--consent-on", "2026-11-02", "--restriction", "public"});
   ASSERT_EQ(lan.exit_code, 0) << lan.err;
 
-  // A member laptop of the office changed a victim's name while this one
-  // did too: a conflict waits on the Conflicts page. And a change of this
-  // laptop damaged on its disk (its stored signature zeroed): set aside at
-  // the sync, on the Set-aside page.
-  harness::LocalNode& other = JoinedLaptop();
-  auto made = Fieldnode({"case", "new", "--name", "Lò Thị Mai", "--sex", "female", "--json"});
-  ASSERT_EQ(made.exit_code, 0) << made.err;
-  const std::string conflict_case = Json::parse(made.out)["case_code"];
-  ConflictOnTheName(other, conflict_case, "Lò Thị Mai (Mai Lò)", "Lò Thị May");
+  // The office's second Lào Cai laptop, a fieldnode of its own (its own
+  // data directory), approved from this one with the code it shows and
+  // joined: a member, as an office's laptops are. The browser test runs its
+  // commands during the day (console_day.py, second_laptop): it edits her
+  // narrative while the console does, and the conflict is resolved in the
+  // console (issue 14: "the same field edited on two Lào Cai laptops").
+  const std::string second_laptop = dir_.File("lc-second");
+  auto at_second = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/setsid", "-w", "/usr/bin/env",
+                                     std::string("FIELDSYNC_PASSPHRASE=") + kConsolePass,
+                                     harness::BinDir() + "/fieldnode"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--data-dir", second_laptop});
+    return harness::Run(argv);
+  };
+  ASSERT_EQ(at_second({"init"}).exit_code, 0);
+  auto lc_token = hub_->Token("LC");
+  ASSERT_TRUE(lc_token.ok());
+  auto lc_enrolled = at_second({"enroll", "--hub", hub_->address(), "--ca", pki_->ca(),
+                                "--token", *lc_token, "--name", "lc-may-2"});
+  ASSERT_EQ(lc_enrolled.exit_code, 0) << lc_enrolled.err;
+  ASSERT_EQ(at_second({"sync"}).exit_code, 0);
+  auto lc_list = at_second({"device", "list", "--json"});
+  ASSERT_EQ(lc_list.exit_code, 0) << lc_list.err;
+  const Json lc_view = Json::parse(lc_list.out);
+  const std::string lc_code = lc_view["code"];
+  ASSERT_EQ(Fieldnode({"sync"}).exit_code, 0);
+  auto lc_approved = Fieldnode({"device", "approve", lc_view["this_device"].get<std::string>(),
+                                "--code", lc_code});
+  ASSERT_EQ(lc_approved.exit_code, 0) << lc_approved.err;
+  ASSERT_EQ(Fieldnode({"sync"}).exit_code, 0);
+  ASSERT_EQ(at_second({"sync"}).exit_code, 0);
+  auto lc_joined = at_second({"device", "join", "--code", lc_code});
+  ASSERT_EQ(lc_joined.exit_code, 0) << lc_joined.out << lc_joined.err;
+  // The syncs share the office's keys between the two laptops (as
+  // tools/demo and fieldnode_e2e_test do).
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_EQ(at_second({"sync"}).exit_code, 0);
+    ASSERT_EQ(Fieldnode({"sync"}).exit_code, 0);
+  }
+  auto lc_member = at_second({"device", "list", "--json"});
+  ASSERT_EQ(lc_member.exit_code, 0) << lc_member.err;
+  ASSERT_EQ(Json::parse(lc_member.out)["member"], true) << lc_member.out;
+
+  // A change of this laptop damaged on its disk (its stored signature
+  // zeroed): set aside at the sync, on the Set-aside page.
   auto damaged = Fieldnode({"case", "new", "--name", "Vàng Thị Chở", "--sex", "female"});
   ASSERT_EQ(damaged.exit_code, 0) << damaged.err;
   {
@@ -100,7 +140,8 @@ TEST_F(ConsoleBrowserTest, ASocialWorkersMorningInChromium) {
   const std::string shots = harness::BinDir() + "/../console-screenshots";
   auto run = harness::Run({"/usr/bin/env", std::string("FIELDSYNC_CONSOLE_PASS=") + kConsolePass,
                            "FIELDSYNC_NEW_LAPTOP_CODE=" + shown,
-                           "FIELDSYNC_CONFLICT_CASE=" + conflict_case,
+                           "FIELDSYNC_SECOND_LAPTOP=" + second_laptop,
+                           "FIELDSYNC_FIELDNODE=" + harness::BinDir() + "/fieldnode",
                            "FIELDSYNC_HANOI_URL=" + hanoi_address,
                            "/usr/bin/python3", harness::SourceDir() + "/tests/browser/console_day.py",
                            address, shots});

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -18,10 +19,12 @@
 
 #include "node/ops/set_aside.h"
 #include "store/sqlite.h"
+#include "support/rewriting_hub.h"
 #include "support/sync_fixture.h"
 #include "sync/forwarding_transport.h"
 #include "sync/pass.h"
 #include "sync/protocol.h"
+#include "sync/relay.h"
 
 namespace fieldsync::testing {
 namespace {
@@ -291,6 +294,169 @@ TEST_F(HubRestoreTest, AnEditWaitingForAColleaguesLostCaseIsNotBlamedOnRefusedWo
   MustSync(lc3);
   ASSERT_TRUE(Holds(lc3, "cases", kase));
   ExpectSameRowEverywhere(kase, {&lc1, &lc3});
+}
+
+// A laptop rebuilt (a collection named it stale) in the pass whose pull
+// says the hub went back: the restored hub lost a colleague's case this
+// laptop held, so the rows it is rebuilt from lack it. The laptop relays
+// the colleague's commit, and merges it again on its rebuilt rows. Before,
+// its rows lost the case for good: its log still counted the commit held,
+// the pulls after skipped it as a duplicate, and the colleague's later
+// edit waited for a row that never came (every pass ABORTED; simulation
+// seed 14221611207983546120).
+TEST_F(HubRestoreTest, ALaptopRebuiltInThePassTheHubWentBackKeepsAColleaguesCaseTheHubLost) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& lc3 = AddNode("LC");
+  const RowId gone = NewCase(lc1.replica(), "LC", "Hà Thị Sáu");
+  for (auto* n : {&lc1, &lc2, &lc3}) MustSync(*n);
+  const std::string backup = CopyHubFile("backup.db");
+  const RowId lost = NewCase(lc3.replica(), "LC", "Lò Thị Mai", "lời kể của chị Mai");
+  MustSync(lc3);
+  MustSync(lc2);  // lc2 holds lc3's case, lc1 does not
+  ASSERT_TRUE(Holds(lc2, "cases", lost));
+  PutHubFileBack(backup);
+  // lc1 deletes a case lc2 holds live; the restored hub collects it with
+  // lc2 and lc3 away past the stale limit.
+  {
+    LocalTxn t;
+    t.Delete("cases", gone);
+    ASSERT_TRUE(lc1.replica().Write(t).ok());
+  }
+  MustSync(lc1);
+  MustSync(lc1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  ASSERT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
+  node::SyncReport r = MustSync(lc2);
+  ASSERT_TRUE(r.hub_went_back);
+  ASSERT_TRUE(r.bootstrapped) << "lc2 was not rebuilt";
+  EXPECT_EQ(r.relayed, 1u) << (r.relay_notes.empty() ? "" : r.relay_notes.front());
+  EXPECT_TRUE(Holds(lc2, "cases", lost)) << "the rebuild dropped lc3's case the hub had lost";
+  EXPECT_FALSE(Holds(lc2, "cases", gone)) << "the collected case came back";
+  // lc3 comes back (rebuilt too) and writes a field of its case never
+  // written before (no base: the edit waits for the row).
+  MustSync(lc3);
+  SetField(lc3.replica(), "cases", lost, "assigned_officer", Value::Text("Vàng A Páo"));
+  MustSync(lc3);
+  MustSync(lc2);
+  MustSync(lc1);
+  ExpectSameRowEverywhere(lost, {&lc3, &lc2, &lc1});
+  EXPECT_EQ(Digest(lc2.replica()), Digest(lc3.replica()));
+  EXPECT_EQ(Digest(lc1.replica()), Digest(lc3.replica()));
+}
+
+// Fails every push of other laptops' commits (PushRequest.relayed_author):
+// the link went down before the relay ran.
+class RelayDropped : public sync::ForwardingTransport {
+ public:
+  using ForwardingTransport::ForwardingTransport;
+  absl::StatusOr<sync::PushOutcome> Push(const sync::PushRequest& req) override {
+    if (req.relayed_author) return absl::UnavailableError("the network dropped the relay");
+    return ForwardingTransport::Push(req);
+  }
+};
+
+// Attack review 29, S1, with an honest hub: lc2's relay of lc3's case the
+// restored hub lost never ran (the link dropped after the pull), so its
+// relay cursor stays at what the hub held then. lc3 sends the case again
+// itself, lc1 deletes it, the hub collects it, and lc2, away past the stale
+// limit, is rebuilt. Before, the rebuild merged lc3's creation again after
+// that stale cursor: the case lc1 deleted came back live at lc2 alone, and
+// for good (the hub's log holds nothing that would take it away again).
+TEST_F(HubRestoreTest, ALaptopRebuiltAfterItsRelayWasCutDoesNotBringBackACollectedCase) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& lc3 = AddNode("LC");
+  for (auto* n : {&lc1, &lc2, &lc3}) MustSync(*n);
+  const std::string backup = CopyHubFile("backup.db");
+  const RowId gone = NewCase(lc3.replica(), "LC", "Lò Thị Mai", "lời kể của chị Mai");
+  MustSync(lc3);
+  MustSync(lc2);  // lc2 holds lc3's case, lc1 does not
+  ASSERT_TRUE(Holds(lc2, "cases", gone));
+  PutHubFileBack(backup);
+  {
+    RelayDropped dropped(lc2.client().transport());
+    auto cut = sync::RunPass(dropped, lc2.replica(), *lc2.keys(), lc2.credential(), {});
+    ASSERT_FALSE(cut.ok()) << "lc2 relayed nothing";
+  }
+  auto relay = lc2.replica().GetCursor(sync::RelayCursor(lc3.replica().device_id()));
+  ASSERT_TRUE(relay.ok()) << relay.status();
+  ASSERT_GE(*relay, 0) << "the pull did not say the hub lost lc3's case";
+  ASSERT_LT(*relay, static_cast<int64_t>(LastSeq(lc3)));
+  // lc3 sends its case again itself; lc1 takes it and deletes it; the hub
+  // collects it with lc2 and lc3 away past the stale limit.
+  MustSync(lc3);
+  MustSync(lc1);
+  ASSERT_TRUE(Holds(lc1, "cases", gone));
+  {
+    LocalTxn t;
+    t.Delete("cases", gone);
+    ASSERT_TRUE(lc1.replica().Write(t).ok());
+  }
+  MustSync(lc1);
+  MustSync(lc1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  ASSERT_NE(gc.out.find("collected 1 tombstones"), std::string::npos) << gc.out;
+  node::SyncReport r = MustSync(lc2);
+  ASSERT_TRUE(r.bootstrapped) << "lc2 was not rebuilt";
+  EXPECT_FALSE(Holds(lc2, "cases", gone)) << "the case lc1 deleted and the hub collected came back";
+  MustSync(lc1);
+  MustSync(lc3);
+  MustSync(lc2);
+  EXPECT_FALSE(Holds(lc3, "cases", gone));
+  EXPECT_EQ(Digest(lc2.replica()), Digest(lc1.replica()));
+  EXPECT_EQ(Digest(lc3.replica()), Digest(lc1.replica()));
+}
+
+// Attack review 29, S1, with a lying hub, in one message: lc2 holds lc1's
+// case and lc3's delete of it; the hub collects it, and rebuilds lc2 (a
+// delete it missed) saying in the same message that its log went back and
+// that it holds none of lc1's commits after the ones before the case. lc2
+// merges lc1's commits again, but never creates a row its log shows the
+// hub held (lc3's delete): the deleted case stays gone. Before, it came
+// back live at lc2 alone, unmarked. (The case lc2 never saw deleted it
+// keeps live, as it held it: a hub can always withhold a delete.)
+TEST_F(HubRestoreTest, AHubSayingItLostACreationDoesNotBringBackACaseDeletedAndCollected) {
+  auto& lc1 = AddNode("LC");
+  auto& lc2 = AddNode("LC");
+  auto& lc3 = AddNode("LC");
+  MustSync(lc1);
+  const uint64_t before = LastSeq(lc1);
+  const RowId gone = NewCase(lc1.replica(), "LC", "Hà Thị Sáu");
+  const RowId missed = NewCase(lc1.replica(), "LC", "Vàng Thị Sua");
+  for (auto* n : {&lc1, &lc2, &lc3}) MustSync(*n);
+  for (const RowId& row : {gone, missed}) {
+    LocalTxn t;
+    t.Delete("cases", row);
+    ASSERT_TRUE(lc3.replica().Write(t).ok());
+    MustSync(lc3);
+    if (row == gone) MustSync(lc2);  // lc2 holds the delete of `gone` only
+  }
+  MustSync(lc3);
+  ASSERT_TRUE(Holds(lc2, "cases", gone));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto gc = hub_->Admin({"gc", "--min-age", "0s", "--stale-after", "10ms"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  ASSERT_NE(gc.out.find("collected 2 tombstones"), std::string::npos) << gc.out;
+  const DeviceId author = lc1.replica().device_id();
+  bool first = true;
+  RewritingHub lying(lc2.client().transport(), [&](sync::PullChunk& c) {
+    if (first) {
+      first = false;
+      c.went_back = sync::LogWentBack{c.log_head, 0};
+      c.held_heads = {{author, before}};
+    }
+    return true;
+  });
+  auto r = sync::RunPass(lying, lc2.replica(), *lc2.keys(), lc2.credential(), {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->hub_went_back);
+  ASSERT_TRUE(r->bootstrapped) << "lc2 was not rebuilt";
+  EXPECT_FALSE(Holds(lc2, "cases", gone)) << "the case lc3 deleted and the hub collected came back";
 }
 
 // Records the status of each push the hub refused.

@@ -15,6 +15,12 @@ namespace fieldsync::hub {
 absl::StatusOr<std::unique_ptr<PostgresHubStorage>> PostgresHubStorage::Open(
     const std::string& target, ClockSource* clock, SchemaUse schema) {
   FS_ASSIGN_OR_RETURN(std::unique_ptr<pg::Connection> conn, pg::Connection::Open(target));
+  return Open(target, std::move(conn), clock, schema);
+}
+
+absl::StatusOr<std::unique_ptr<PostgresHubStorage>> PostgresHubStorage::Open(
+    const std::string& target, std::unique_ptr<pg::Connection> conn, ClockSource* clock,
+    SchemaUse schema) {
   std::unique_ptr<PostgresHubStorage> s(new PostgresHubStorage(target, std::move(conn), clock));
   FS_RETURN_IF_ERROR(s->Init(schema));
   return s;

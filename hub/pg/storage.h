@@ -47,6 +47,11 @@ class PostgresHubStorage : public HubStorage {
   // current schema version.
   static absl::StatusOr<std::unique_ptr<PostgresHubStorage>> Open(
       const std::string& target, ClockSource* clock, SchemaUse schema = SchemaUse::kMigrate);
+  // The same over `conn`, a connection to `target` the caller opened (to
+  // read the database's version first): one connection fewer a command.
+  static absl::StatusOr<std::unique_ptr<PostgresHubStorage>> Open(
+      const std::string& target, std::unique_ptr<pg::Connection> conn, ClockSource* clock,
+      SchemaUse schema);
   ~PostgresHubStorage() override;
 
   const DeviceId& hub_id() const override { return hub_id_; }

@@ -51,9 +51,10 @@ std::string PostgresHubStore::Printable(const std::string& target) {
 absl::StatusOr<std::unique_ptr<PostgresHubStore>> PostgresHubStore::Open(
     const std::string& target, Expect expect, ClockSource* clock) {
   if (clock == nullptr) clock = SystemClock::Get();
+  // What the database holds, before anything is created or migrated; the
+  // same connection is then the storage's own.
+  FS_ASSIGN_OR_RETURN(std::unique_ptr<pg::Connection> conn, pg::Connection::Open(target));
   {
-    // What the database holds, before anything is created or migrated.
-    FS_ASSIGN_OR_RETURN(std::unique_ptr<pg::Connection> conn, pg::Connection::Open(target));
     FS_ASSIGN_OR_RETURN(const int64_t version, pg::SchemaVersion(*conn));
     if (expect != Expect::kNew && version == 0) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -81,7 +82,7 @@ absl::StatusOr<std::unique_ptr<PostgresHubStore>> PostgresHubStore::Open(
   }
   FS_ASSIGN_OR_RETURN(
       std::unique_ptr<PostgresHubStorage> storage,
-      PostgresHubStorage::Open(target, clock,
+      PostgresHubStorage::Open(target, std::move(conn), clock,
                                expect == Expect::kCurrent ? PostgresHubStorage::SchemaUse::kAsIs
                                                           : PostgresHubStorage::SchemaUse::kMigrate));
   std::unique_ptr<PostgresHubStore> store(new PostgresHubStore(std::move(storage), clock));

@@ -1,6 +1,6 @@
 // The routes of the Cases, Intake and Case file pages:
 //   GET  /api/cases?status&urgency&officer&since&page  the list (no sealed field)
-//   GET  /api/search?q=                                  names, diacritics ignored
+//   GET  /api/search?q=&page                             names, diacritics ignored, 20 a page
 //   POST /api/intake {person:{col:text}, case:{col:text}, urgent, crime_report}
 //   GET  /api/case?ref=CODE                              the file, sealed opened if unlocked
 //   POST /api/setfield {ref, field, value}               one field ("" clears)
@@ -8,6 +8,7 @@
 // Each over the node library's call of the fieldnode command (case list,
 // search, new, crime-report, show, set, close), with its validation.
 #include <algorithm>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "base/message.h"
 #include "node/console/api.h"
+#include "node/ops/case_search.h"
 #include "node/ops/cases.h"
 #include "node/ops/messages.h"
 #include "node/ops/values.h"
@@ -26,26 +28,29 @@
 namespace fieldsync::node::console {
 namespace {
 
+// A search's page past this is refused (its offset would not fit).
+constexpr size_t kMaxSearchPage = 1'000'000;
+
 // The intake form's field a refusal names, for an inline error: the
-// field of its message ("persons.sex": the column), if the form sent that
-// column; a keyed refusal naming no field marks none (the page shows it
+// field of its message ("persons.sex": the column; the page marks it if its
+// form has it); a keyed refusal naming no field marks none (the page shows it
 // above the form); only an unkeyed one, the last of the form's columns its
 // English words mention. (Before, the words alone: a value holding another
 // column's name, as "narrative" typed for the channel, marked that column.)
 std::string FormField(const absl::Status& s, const ops::NewCase& nc) {
-  const auto sent = [&nc](std::string_view column) {
-    for (const ops::TypedColumns* cols : {&nc.person, &nc.kase}) {
-      for (const auto& kv : *cols) {
-        if (kv.first == column) return true;
-      }
-    }
-    return false;
-  };
   if (std::optional<Message> m = MessageOf(s)) {
     for (const auto& [name, value] : m->params) {
       if (name != "field") continue;
-      const std::string column = value.substr(value.find('.') + 1);
-      return sent(column) ? column : std::string();
+      // The library's word, not the request's: a column the form may have
+      // left empty (the name), which the page marks if it shows it.
+      const size_t dot = value.find('.');
+      const std::string table = dot == std::string::npos ? "" : value.substr(0, dot);
+      const std::string column = value.substr(dot + 1);
+      const bool word = !column.empty() && column.find_first_not_of(
+                                               "abcdefghijklmnopqrstuvwxyz0123456789_") ==
+                                               std::string::npos;
+      if ((table != "persons" && table != "cases") || !word) return std::string();
+      return column;
     }
     // A keyed refusal naming no field is the form's, not a field's: its
     // words may mention a column, or echo what was typed (attack 29 K1).
@@ -147,6 +152,8 @@ ApiReply Api::Cases(ConsoleOffice& o, const ApiRequest& r) {
   return out;
 }
 
+// Paged as the list is: a broad query ("nguyen") opens, shows and records
+// in the access log one page of cases, not thousands (ops::SearchCasesPage).
 ApiReply Api::Search(ConsoleOffice& o, const ApiRequest& r) {
   const bool locked = !o.keys->unlocked();
   auto q = NormalizeInput(r.Param("q"), "the search text");
@@ -156,15 +163,21 @@ ApiReply Api::Search(ConsoleOffice& o, const ApiRequest& r) {
                                  ops::Msg::kSearchNeedsText),
                       locked);
   }
-  auto hits = ops::SearchCases(*o.office, *q);
-  if (!hits.ok()) return ErrorReply(hits.status(), locked);
+  size_t page = 1;
+  if (!r.Param("page").empty() && (!absl::SimpleAtoi(r.Param("page"), &page) || page == 0 ||
+                                   page > kMaxSearchPage)) {
+    return ErrorKey(400, "err.invalid", "page");
+  }
+  auto found = ops::SearchCasesPage(*o.office, *q, (page - 1) * kCasesPerPage, kCasesPerPage);
+  if (!found.ok()) return ErrorReply(found.status(), locked);
   ApiReply out;
   Json list = Json::array();
-  for (const ops::CaseHit& h : *hits) {
+  for (const ops::CaseHit& h : found->hits) {
     list.push_back({{"case_code", h.code}, {"id", h.id.ToString()}, {"full_name", h.full_name},
                     {"matched", h.matched}, {"status", h.status}});
   }
-  out.body = {{"hits", list}};
+  out.body = {{"total", found->total}, {"page", page}, {"page_size", kCasesPerPage},
+              {"hits", list}};
   return out;
 }
 
@@ -240,17 +253,28 @@ ApiReply Api::CaseFile(ConsoleOffice& o, const ApiRequest& r) {
               {"referrals", referrals},
               {"history", history},
               {"open_conflicts", file->open_conflicts}};
-  // The values each enum field takes, for the page's edit form (a list to
-  // choose from, never a word to guess).
+  // The values each enum field and enum set takes, for the page's edit
+  // form (a list to choose from, boxes to tick for a set: never a word to
+  // guess); and every field the form offers, with its type, set or not (the
+  // records above hold only the fields with a value: an empty date of birth
+  // or exploitation types could not be chosen). Links (ids) and the clear
+  // copies the replica derives are not offered.
   Json choices = Json::object();
+  Json editable = Json::array();
   for (const char* table : {"cases", "persons"}) {
     for (const ColumnDef& c : o.office->Table(table).columns) {
-      if (c.type != ColumnType::kEnum || !c.derived_from.empty()) continue;
+      if (c.type == ColumnType::kId || !c.derived_from.empty()) continue;
+      editable.push_back(
+          {{"field", std::string(table == std::string_view("cases") ? "case." : "person.") +
+                         std::string(c.name)},
+           {"type", std::string(ColumnTypeName(c.type))}});
+      if (c.type != ColumnType::kEnum && c.type != ColumnType::kEnumSet) continue;
       Json values = Json::array();
       for (std::string_view v : c.allowed) values.push_back(std::string(v));
       choices[std::string(c.name)] = values;
     }
   }
+  out.body["editable"] = editable;
   out.body["choices"] = choices;
   return out;
 }
@@ -278,6 +302,9 @@ ApiReply Api::SetField(ConsoleOffice& o, const ApiRequest& r) {
   out.body = {{"case_code", changed->code}, {"column", changed->column},
               {"cleared", changed->cleared}, {"urgent", changed->urgent}};
   if (!changed->date_warning.empty()) out.body["warning"] = changed->date_warning;
+  if (changed->date_warning_message) {
+    out.body["warning_message"] = MessageJson(*changed->date_warning_message);
+  }
   return out;
 }
 

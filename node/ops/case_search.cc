@@ -1,6 +1,8 @@
 #include "node/ops/case_search.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <limits>
 #include <optional>
 #include <set>
 #include <utility>
@@ -87,24 +89,28 @@ absl::StatusOr<std::string> CheckedQuery(const Office& o, const std::string& tex
 }
 
 // The hits among `ids` (each opened and matched as the linear search
-// does), recorded in the access log before they are returned.
-absl::StatusOr<std::vector<CaseHit>> HitsAmong(const Office& o, const std::vector<RowId>& ids,
-                                               const std::string& query) {
-  std::vector<CaseHit> hits;
+// does): how many there are, and those from the `offset`th on, at most
+// `limit`, recorded in the access log before they are returned (a hit
+// outside the page is not shown, so not recorded).
+absl::StatusOr<CaseHitPage> HitsAmong(const Office& o, const std::vector<RowId>& ids,
+                                      const std::string& query, size_t offset, size_t limit) {
+  CaseHitPage page;
   std::vector<std::pair<RowId, std::vector<std::string>>> accesses;
   for (const RowId& id : ids) {
     FS_ASSIGN_OR_RETURN(auto s, Read(o, id));
     if (!s) continue;
     auto m = Match(*s, query);
     if (!m) continue;
-    hits.push_back({id, o.Clear(s->kase, "cases", "case_code"), s->name, m->first,
-                    o.Clear(s->kase, "cases", "status")});
+    const size_t at = page.total++;
+    if (at < offset || at - offset >= limit) continue;
+    page.hits.push_back({id, o.Clear(s->kase, "cases", "case_code"), s->name, m->first,
+                         o.Clear(s->kase, "cases", "status")});
     accesses.push_back({id, std::move(m->second)});
   }
   // Each case shown with its name is an access to its sealed fields,
   // recorded (all in one commit) before anything is shown.
   FS_RETURN_IF_ERROR(o.AuditMany(accesses, "search"));
-  return hits;
+  return page;
 }
 
 // ---------------------------------------------------------------------------
@@ -230,32 +236,59 @@ absl::Status Refresh(const Office& o, NameIndexClient& idx) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<CaseHitPage> LinearPage(const Office& o, const std::string& text, size_t offset,
+                                       size_t limit) {
+  FS_ASSIGN_OR_RETURN(std::string query, CheckedQuery(o, text));
+  FS_ASSIGN_OR_RETURN(std::vector<RowId> ids, o.replica.ListRows("cases", false));
+  return HitsAmong(o, ids, query, offset, limit);
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<CaseHit>> SearchCasesLinear(const Office& o, const std::string& text) {
-  FS_ASSIGN_OR_RETURN(std::string query, CheckedQuery(o, text));
-  FS_ASSIGN_OR_RETURN(std::vector<RowId> ids, o.replica.ListRows("cases", false));
-  return HitsAmong(o, ids, query);
+  FS_ASSIGN_OR_RETURN(CaseHitPage all,
+                      LinearPage(o, text, 0, std::numeric_limits<size_t>::max()));
+  return std::move(all.hits);
 }
 
 absl::StatusOr<std::vector<CaseHit>> SearchCases(const Office& o, const std::string& text) {
+  FS_ASSIGN_OR_RETURN(CaseHitPage all,
+                      SearchCasesPage(o, text, 0, std::numeric_limits<size_t>::max()));
+  return std::move(all.hits);
+}
+
+absl::StatusOr<CaseHitPage> SearchCasesPage(const Office& o, const std::string& text,
+                                            size_t offset, size_t limit) {
   FS_ASSIGN_OR_RETURN(std::string query, CheckedQuery(o, text));
   const crypto::DeviceIdentity* id = o.keys.identity();
   NameIndexClient* idx = id != nullptr ? NameIndexOf(*id) : nullptr;
   const std::string folded = FoldForSearch(query);
-  if (idx == nullptr || folded.size() > kAgentMaxIndexQuery) return SearchCasesLinear(o, text);
+  if (idx == nullptr || folded.size() > kAgentMaxIndexQuery) {
+    return LinearPage(o, text, offset, limit);
+  }
   // Twice at most: the index may go (idle, another process's build) between
   // bringing it up to date and asking it.
   for (int attempt = 0; attempt < 2; ++attempt) {
     // An index past the agent's bound: read every case, as without one.
     if (absl::Status s = Refresh(o, *idx); !s.ok()) {
-      if (s.code() == absl::StatusCode::kResourceExhausted) return SearchCasesLinear(o, text);
+      if (s.code() == absl::StatusCode::kResourceExhausted) {
+        return LinearPage(o, text, offset, limit);
+      }
       return s;
     }
     FS_ASSIGN_OR_RETURN(auto ids, idx->IndexQuery(folded));
-    if (ids) return HitsAmong(o, *ids, query);
+    if (!ids) continue;
+    // The index's answer is the hits, in id order: the page's own are
+    // opened, matched again and recorded; the others only counted.
+    const size_t from = std::min(offset, ids->size());
+    const size_t to = from + std::min(limit, ids->size() - from);
+    const std::vector<RowId> mine(ids->begin() + static_cast<std::ptrdiff_t>(from),
+                                  ids->begin() + static_cast<std::ptrdiff_t>(to));
+    FS_ASSIGN_OR_RETURN(CaseHitPage page, HitsAmong(o, mine, query, 0, limit));
+    page.total = ids->size() - (mine.size() - page.total);
+    return page;
   }
-  return SearchCasesLinear(o, text);
+  return LinearPage(o, text, offset, limit);
 }
 
 }  // namespace fieldsync::node::ops

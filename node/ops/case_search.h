@@ -5,6 +5,8 @@
 #ifndef FIELDSYNC_NODE_OPS_CASE_SEARCH_H_
 #define FIELDSYNC_NODE_OPS_CASE_SEARCH_H_
 
+#include <cstddef>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,22 @@ absl::StatusOr<std::vector<CaseHit>> SearchCases(const Office& o, const std::str
 // The same by opening every case (what SearchCases does without an agent):
 // for the benchmark and the tests that compare the two.
 absl::StatusOr<std::vector<CaseHit>> SearchCasesLinear(const Office& o, const std::string& text);
+
+// One page of SearchCases's answer: the hits from the `offset`th (0 the
+// first), at most `limit` of them, and how many hits there are in all.
+// Only the page's hits are shown, so only they are recorded in the access
+// log; with the agent's index, only they are opened (the index counts the
+// others: a case written between the index's answer and the opening, no
+// longer holding the words, is left out of the page but still counted).
+// Without the index every case is opened to be matched, as SearchCases
+// does, and the page's hits alone recorded. A broad query ("nguyen") thus
+// opens and logs a page of cases, not thousands.
+struct CaseHitPage {
+  size_t total = 0;
+  std::vector<CaseHit> hits;
+};
+absl::StatusOr<CaseHitPage> SearchCasesPage(const Office& o, const std::string& text,
+                                            size_t offset, size_t limit);
 
 // The access log's entry for an index built: action "search", the nil case
 // id, these fields.

@@ -343,10 +343,11 @@ absl::StatusOr<ChangedCaseField> SetCaseField(const Office& o, const CaseFieldCh
   }
   FS_RETURN_IF_ERROR(o.Commit(LocalTxn().Set(table, row, fields)));
   const std::string column(col->name);
+  const bool dated = col->type == ColumnType::kDate && !value.is_null();
   return ChangedCaseField{o.Clear(kase, "cases", "case_code"), column, value.is_null(),
                           IsUrgentWrite(o.replica.schema(), table, column, value),
-                          col->type == ColumnType::kDate && !value.is_null() ? o.DateWarning()
-                                                                             : ""};
+                          dated ? o.DateWarning() : "",
+                          dated ? o.DateWarningMessage() : std::nullopt};
 }
 
 absl::StatusOr<CaseFile> ReadCaseFile(const Office& o, const std::string& case_ref,

@@ -71,6 +71,7 @@ struct ChangedCaseField {
   bool cleared = false;
   bool urgent = false;  // the change makes the commit urgent
   std::string date_warning;  // a date field: Office::DateWarning
+  std::optional<Message> date_warning_message;  // as a key: DateWarningMessage
 };
 // Refuses the fields that decide who sees the case (province, person_id,
 // case_code), closed_on before opened_on, an implausible year of birth.

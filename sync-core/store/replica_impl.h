@@ -6,6 +6,7 @@
 //   replica_apply.cc    applying remote commits (Apply)
 //   replica_install.cc  what a node pulls: reset, installed rows, purged
 //                       tombstones, pulled commits (ApplyPulled), ExportRow
+//   replica_beyond.cc   others' work the hub lost, merged again on a rebuild
 //   replica_read.cc     rows and conflict records
 //   replica_log.cc      the commit log and sync cursors
 //   replica_digest.cc   the state digest
@@ -193,6 +194,16 @@ class Replica::Impl {
                               const std::set<std::pair<size_t, RowId>>* only,
                               std::optional<uint64_t> own_upto,
                               const std::set<std::pair<size_t, RowId>>& collected);
+  // Other authors' logged commits after what the hub said it holds of them
+  // (the relay cursors), merged again on a reset (all rows) or on rows
+  // installed whole (`only`) while that word is current: said in this batch
+  // (went_back_to), or the batch's unverified bootstrap served at the
+  // collection epoch the word was given at. What the relay would send the
+  // hub, never a change of a row of `collected`, nor a row created that a
+  // logged write the hub held shows it held (replica_beyond.cc).
+  absl::Status ReplayBeyondHub(sqlite::Transaction& txn, const PulledBatch& batch,
+                               const std::set<std::pair<size_t, RowId>>* only,
+                               const std::set<std::pair<size_t, RowId>>& collected);
   absl::StatusOr<std::optional<RowSnapshot>> ExportRowInTxn(size_t tidx, const RowId& row);
 
   // Loads versions and liveness; with `all_values`, every value too.
@@ -317,6 +328,25 @@ class Replica::Impl {
   sqlite::Stmt* delete_conflict_ = nullptr;
   std::string meta_buf;
   std::string body_buf;
+
+  // What ReplayBeyondHub read of the log, kept for the installing messages
+  // after it, read again at each reset or word of the hub (else every
+  // message read it again: attack review 29, S2). Entries logged since came
+  // from the hub, which holds them: none is missing from it.
+  struct BeyondEntry {
+    int64_t pos = 0;
+    uint32_t author = 0;  // device index
+    Commit commit;
+  };
+  struct BeyondHub {
+    std::vector<std::pair<uint32_t, uint64_t>> held;  // (author, seq the hub holds)
+    std::vector<BeyondEntry> entries;                 // in log order
+    // Rows those entries create that a logged write outside them shows
+    // the hub held: absent from its rows, they were deleted and collected
+    // there, or left this office's scope; never created again.
+    std::set<std::pair<size_t, RowId>> held_rows;
+  };
+  std::optional<BeyondHub> beyond;
 };
 
 // ---------------------------------------------------------------------------

@@ -348,6 +348,13 @@ absl::StatusOr<PullResult> Replica::ApplyPulled(const PulledBatch& batch) {
       st->BindBlob(5, cut.row.view());
       FS_RETURN_IF_ERROR(st->Run());
     }
+    // Other authors' work the hub lost, merged again first (this laptop's
+    // own may build on it: an edit of a colleague's case skips a row that
+    // is not there).
+    if (batch.reset || !installed.empty()) {
+      FS_RETURN_IF_ERROR(
+          m.ReplayBeyondHub(txn, batch, batch.reset ? nullptr : &installed, collected));
+    }
     // The hub's state holds every commit of this device it acknowledged, and
     // none written since: those are merged again on top of what was reset or
     // installed, so that installing never hides local work.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -244,6 +245,29 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
         if (author == replica.device_id()) continue;
         reset = replica.SetCursor(RelayCursor(author), static_cast<int64_t>(held));
         if (reset.ok()) reset = replica.SetCursor(RelayKeysCursor(author), 0);
+      }
+      // An author this request named and the hub did not: it holds all
+      // this laptop holds of it, so a relay cursor an earlier went-back left
+      // for it is done, not a word about the hub of now (a second restore
+      // after a relay cut: attack review 30, R2).
+      if (reset.ok()) {
+        std::set<std::string> asked, named;
+        for (const auto& head : req.params.chain_heads) asked.insert(RelayCursor(head.first));
+        for (const auto& held : msg.held_heads) named.insert(RelayCursor(held.first));
+        absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> live =
+            replica.CursorsNamed(kRelayCursorPrefix);
+        if (!live.ok()) reset = live.status();
+        for (size_t i = 0; reset.ok() && live.ok() && i < live->size(); ++i) {
+          const std::string& name = (*live)[i].first;
+          if ((*live)[i].second < 0 || asked.count(name) == 0 || named.count(name) > 0) continue;
+          reset = replica.SetCursor(name, -1);
+        }
+      }
+      // ... at the collection this message was served at: rows of a
+      // bootstrap served at another are not rebuilt from that word
+      // (store/relay_cursor.h).
+      if (reset.ok()) {
+        reset = replica.SetCursor(kRelayGcEpochCursor, static_cast<int64_t>(msg.gc_epoch));
       }
       if (!reset.ok()) {
         stopped.set = true;
@@ -556,6 +580,17 @@ absl::Status Puller::PullAll(Replica& replica, KeyRing& keys, const std::atomic<
         msg.key_cursor > req.params.key_cursor ||
         msg.statement_cursor > req.params.statement_cursor) {
       progressed_ = true;
+    }
+    if (batch.reset || !batch.rows.empty()) {
+      // Colleagues' commits a rebuild could not merge again, said once.
+      absl::StatusOr<int64_t> unmerged = replica.GetCursor(kRelayUnmergedCursor);
+      if (unmerged.ok() && *unmerged > 0) {
+        report->relay_notes.push_back(absl::StrCat(
+            *unmerged, " commits of other laptops held here were not merged again on the "
+            "records rebuilt from the hub (not readable, not valid, or their author's key no "
+            "longer trusted here); they stay in this laptop's log"));
+        replica.DropCursor(kRelayUnmergedCursor).IgnoreError();
+      }
     }
     report->pulled += r->applied;
     report->rows_installed += r->rows_installed;

@@ -17,10 +17,11 @@
 #include <string>
 
 #include "change/id.h"
+#include "store/relay_cursor.h"
 
 namespace fieldsync::sync {
 
-inline constexpr char kRelayCursorPrefix[] = "hub:relay:";
+using ::fieldsync::kRelayCursorPrefix;
 inline constexpr char kRelayKeysCursorPrefix[] = "hub:relay_keys:";
 
 // The cursor of what the hub holds of `author` (its acknowledged seq), or

@@ -6,26 +6,37 @@ error first); find her as "nguyen thi hang"; open her file; refer her to
 an organisation, refused for want of consent (said in Vietnamese), record
 her consent, refer her, withdraw the consent; accept and complete the
 referral on the Referrals page; approve the office's new laptop on the
-Devices page (a wrong code refused first); resolve a conflict on another
-victim's name (changed on two laptops of the office) from Today, seeing both
-values and the case file's badge; discard a change set aside (its reason in
+Devices page (a wrong code refused first); her date of birth typed
+dd/mm/yyyy and her forms of exploitation ticked in the case file's edit
+form; discard a change set aside (its reason in
 Vietnamese); the report's figures (small counts suppressed); referred to the Hà Nội
 office, whose own console (a second laptop) accepts the referral and,
 after the syncs, opens her file; the
 directories (a restricted contact read unlocked, found without diacritics,
-masked once locked; the referral's service chosen from the directory); sync her case to the hub from the Sync page; a slow page
+masked once locked; the referral's service chosen from the directory); sync her case to the hub from the Sync page;
+her narrative edited in the console's edit form (the text there to edit)
+while the office's second Lào Cai laptop (its own fieldnode) writes it too,
+the conflict resolved in the console from Today, both values side by side;
+an intake error at phone width; a slow page
 that does not draw over the next (a_late_page_draws_nothing); a register
 imported from a Windows-1258 CSV on the Import page (import_register); lock, and her
 name is gone from the page; the English switch. Screenshots of every page at
-1366x768 and at phone width (390x844) go to SHOTS.
+1366x768 and at phone width (390x844) go to SHOTS; at phone width the
+Devices page with its approve form, the Referrals page with its buttons,
+the search's results, the case file's edit form and an intake error are
+taken unlocked, and no page is wider than the window (no horizontal
+scrolling).
 
   console_day.py URL SHOTS        (the passphrase in FIELDSYNC_CONSOLE_PASS,
                                    the new laptop's code in FIELDSYNC_NEW_LAPTOP_CODE,
-                                   the case in conflict in FIELDSYNC_CONFLICT_CASE)
+                                   the second laptop's data directory in
+                                   FIELDSYNC_SECOND_LAPTOP, fieldnode in
+                                   FIELDSYNC_FIELDNODE)
 
 Run by tests/console_browser_test.cc against a `fieldnode console` it
 started; exits non-zero with one line saying what failed."""
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +53,8 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 URL, SHOTS = sys.argv[1], sys.argv[2]
 PASS = os.environ["FIELDSYNC_CONSOLE_PASS"]
 NEW_LAPTOP_CODE = os.environ["FIELDSYNC_NEW_LAPTOP_CODE"]
-CONFLICT_CASE = os.environ["FIELDSYNC_CONFLICT_CASE"]
+SECOND_LAPTOP = os.environ["FIELDSYNC_SECOND_LAPTOP"]
+FIELDNODE = os.environ["FIELDSYNC_FIELDNODE"]
 HANOI_URL = os.environ["FIELDSYNC_HANOI_URL"]
 ORG = "Trung tâm Công tác xã hội tỉnh Lào Cai"
 SERVICE = "Nhà tạm lánh Sa Pa"
@@ -77,21 +89,137 @@ def shot(name):
     driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
 
 
+def check(ok, what):
+    if not ok:
+        shot("failure")
+        raise AssertionError(what)
+
+
+def fits(name):
+    """At phone width the page is no wider than the window: nothing to scroll
+    sideways. Else the failure names the elements past the window's edge."""
+    over = driver.execute_script(
+        "const w = window.innerWidth;"
+        "if (document.documentElement.scrollWidth <= w) return null;"
+        "const out = [];"
+        "for (const e of document.querySelectorAll('body *')) {"
+        "  const r = e.getBoundingClientRect();"
+        "  if (r.width > 0 && r.right > w + 0.5) {"
+        "    out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +"
+        "             (typeof e.className === 'string' && e.className ?"
+        "              '.' + e.className.trim().split(/\\s+/).join('.') : '') +"
+        "             ' to ' + Math.round(r.right));"
+        "  }"
+        "}"
+        "return document.documentElement.scrollWidth + ' px wide in ' + w + ': ' +"
+        "       out.slice(0, 6).join(', ');")
+    check(over is None, f"{name}: the page is wider than the phone's window: {over}")
+
+
 def phone_shot(name, at=None):
     """The page as it is, at phone width (scrolled to `at`, a CSS selector,
-    if given), then back to 1366x768."""
+    if given), no wider than the window, then back to 1366x768."""
     driver.set_window_size(390, 844)
     time.sleep(0.2)  # the page's layout settles before the picture (not a check)
     if at:
         driver.execute_script("document.querySelector(arguments[0]).scrollIntoView();", at)
     shot(name)
+    fits(name)
     driver.set_window_size(1366, 768)
 
 
-def check(ok, what):
-    if not ok:
-        shot("failure")
-        raise AssertionError(what)
+def second_laptop(*args):
+    """`fieldnode ARGS` on the office's second Lào Cai laptop (its own data
+    directory, a member of the office); its output."""
+    run = subprocess.run(["/usr/bin/setsid", "-w", "/usr/bin/env", "FIELDSYNC_PASSPHRASE=" + PASS,
+                          FIELDNODE, *args, "--data-dir", SECOND_LAPTOP],
+                         capture_output=True, text=True, timeout=120)
+    check(run.returncode == 0,
+          f"fieldnode {' '.join(args)} on the second laptop: {run.stderr.strip()}")
+    return run.stdout
+
+
+def sync_in(base):
+    """One pass from the Sync page at `base`, waited for to its end (the
+    page shows the last pass's outcome until the new one ends)."""
+    driver.get(base + "/#/sync")
+    wait.until(EC.element_to_be_clickable((By.ID, "sync-now")))
+
+    def finished():
+        # The page may be drawn again between finding the element and
+        # reading it: read again (a stale element is not an answer).
+        for _ in range(50):
+            try:
+                found = driver.find_elements(By.CSS_SELECTOR, "#sync-last")
+                return found[0].get_attribute("data-finished") if found else None
+            except StaleElementReferenceException:
+                time.sleep(0.1)
+        return None
+    before = finished()
+    for _ in range(50):  # the page may be drawn again under the click
+        try:
+            wait.until(EC.element_to_be_clickable((By.ID, "sync-now"))).click()
+            break
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    WebDriverWait(driver, 60).until(lambda d: finished() not in (None, before))
+    until_text("#sync-last", "Đồng bộ xong")
+
+
+def edit_value(field):
+    """The case file's edit form set to `field`; its value control."""
+    Select(driver.find_element(By.ID, "edit-field")).select_by_value(field)
+    return driver.find_element(By.ID, "edit-value")
+
+
+def save_edit(saved):
+    driver.find_element(By.ID, "edit-save").click()
+    until_text("#message", saved)
+
+
+def a_conflict_made_in_the_console(base, code):
+    """The same field on two Lào Cai laptops: the second laptop takes her
+    case at its sync and writes her narrative; this laptop, before it has
+    that, writes it too in the console's edit form (the narrative there to
+    edit, in a box of several lines); its next sync brings the conflict,
+    resolved in the console from Today: both values side by side with who
+    wrote them, the case file's badge, the other value kept."""
+    ours = "Bị lừa sang biên giới, bị giữ ở Hà Khẩu"
+    theirs = "Bị lừa sang biên giới (theo lời mẹ)"
+    second_laptop("sync")
+    second_laptop("case", "set", code, "case.narrative", theirs)
+    second_laptop("sync")
+    driver.get(base + "/#/case/" + code)
+    until_text("#case-title", code)
+    box = edit_value("case.narrative")
+    check(box.tag_name == "textarea", "the narrative is edited on one line")
+    check(box.get_attribute("value") == "Bị lừa sang biên giới",
+          "the narrative is not in the box to edit")
+    box.send_keys(Keys.END, ", bị giữ ở Hà Khẩu")  # typed after the text there
+    save_edit("Đã lưu Diễn biến")
+    until_text("#page", ours)
+    sync_in(base)
+    driver.find_element(By.ID, "nav-today").click()
+    until_text(".cards", "Xung đột chưa giải quyết")
+    wait.until(EC.element_to_be_clickable((By.ID, "today-conflicts"))).click()
+    until_text("#conflicts", code)
+    until_text("#conflicts", "Ghi bởi")
+    check("Diễn biến" in text_of("#conflicts"), "the field is not named by the catalogue")
+    sides = {text_of("#conflicts .side.current .value"), text_of("#conflicts .side.other .value")}
+    check(sides == {ours, theirs}, f"the two values side by side are {sides}")
+    shot("conflicts-1366")
+    phone_shot("conflicts-open-390")
+    kept = text_of("#conflicts .side.other .value")
+    driver.find_element(By.LINK_TEXT, code).click()
+    until_text("#case-title", "Xung đột: 1")
+    shot("case-file-conflict-1366")
+    driver.find_element(By.ID, "case-conflicts-badge").click()
+    wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#conflicts button.keep-other"))).click()
+    until_text("#message", "Đã giải quyết trường Diễn biến")
+    until_text("#conflicts", "Không có xung đột")
+    driver.get(base + "/#/case/" + code)
+    until_text("#page", kept)
+    check(not driver.find_elements(By.ID, "case-conflicts-badge"), "the badge stayed")
 
 
 def import_register(base):
@@ -253,7 +381,9 @@ try:
     shot("cases-list-1366")
     driver.find_element(By.ID, "q").send_keys("nguyen thi hang", Keys.ENTER)
     until_text("#case-results", "Nguyễn Thị Hằng")
+    until_text("#case-results .pager", "Trang 1/1")  # paged as the list
     shot("cases-search-1366")
+    phone_shot("cases-search-390", "#case-results")  # the results, below the header and form
     driver.find_element(By.LINK_TEXT, code).click()
     until_text("#case-title", code)
     until_text("#page", "Bị lừa sang biên giới")
@@ -265,6 +395,35 @@ try:
     until_text("#message", "Đã lưu Trạng thái")
     until_text("#page", "Xác minh")
     shot("case-file-edited-1366")
+    # Her date of birth, never set: offered all the same, typed dd/mm/yyyy as
+    # everywhere on the pages (a date not so written refused in the page,
+    # nothing sent); shown so, and in the box when edited again.
+    box = edit_value("person.date_of_birth")
+    check(box.get_attribute("placeholder") == "dd/mm/yyyy", "the date's form is not said")
+    box.send_keys("1999-05-12")
+    driver.find_element(By.ID, "edit-save").click()
+    until_text("#edit-value-error", "Ngày sinh (dd/mm/yyyy)")
+    box = driver.find_element(By.ID, "edit-value")
+    box.clear()
+    box.send_keys("12/05/1999")
+    save_edit("Đã lưu Ngày sinh")
+    until_text("#page", "12/05/1999")
+    check(edit_value("person.date_of_birth").get_attribute("value") == "12/05/1999",
+          "the date of birth is not in the box to edit")
+    # Her forms of exploitation: a box to tick for each value, none typed.
+    edit_value("case.exploitation_types")
+    boxes = driver.find_elements(By.CSS_SELECTOR, "#edit-value input[type=checkbox]")
+    check(len(boxes) == 7, f"{len(boxes)} boxes for the forms of exploitation, not 7")
+    check(not any(b.is_selected() for b in boxes), "a form of exploitation ticked already")
+    for v in ("labour", "sexual"):
+        driver.find_element(By.CSS_SELECTOR, f"#edit-value input[value={v}]").click()
+    shot("case-file-edit-set-1366")
+    phone_shot("case-file-edit-set-390", "#edit-form")
+    save_edit("Đã lưu Hình thức bóc lột")
+    edit_value("case.exploitation_types")
+    ticked = [b.get_attribute("value") for b in
+              driver.find_elements(By.CSS_SELECTOR, "#edit-value input:checked")]
+    check(ticked == ["sexual", "labour"], f"the forms of exploitation ticked now: {ticked}")
 
     # Refer her to an organisation: refused for want of consent, in
     # Vietnamese, beside the form; nothing sent.
@@ -305,6 +464,7 @@ try:
     until_text("#referrals-out", code)
     until_text("#referrals-out", "Đã gửi")
     shot("referrals-1366")
+    phone_shot("referrals-open-390", "#referrals-out")
     driver.find_element(By.CSS_SELECTOR, "#referrals-out button.accept").click()
     until_text("#message", "Đã nhận chuyển gửi hồ sơ " + code)
     until_text("#referrals-out", "Đã nhận")
@@ -321,9 +481,11 @@ try:
     until_text("#devices", "Chờ phê duyệt")
     code_box = driver.find_element(By.CSS_SELECTOR, "input.approve-code")
     check(code_box.get_attribute("value") == "", "the code to type is filled in for the officer")
+    phone_shot("devices-pending-390", "#devices")
     code_box.send_keys("1111 2222 3333 4444", Keys.ENTER)
     until_text("#devices", "Mã không khớp")
     shot("devices-1366")
+    phone_shot("devices-wrong-code-390", "#devices")
     code_box = driver.find_element(By.CSS_SELECTOR, "input.approve-code")
     code_box.clear()
     code_box.send_keys(NEW_LAPTOP_CODE, Keys.ENTER)
@@ -331,30 +493,6 @@ try:
     check(not driver.find_elements(By.CSS_SELECTOR, "input.approve-code"),
           "the approved laptop still waits")
     shot("devices-approved-1366")
-
-    # Conflicts, from Today: a victim's name changed on two laptops of the
-    # office; both values side by side with who and when; the case file's
-    # badge; the other laptop's value kept.
-    driver.find_element(By.ID, "nav-today").click()
-    until_text(".cards", "Xung đột chưa giải quyết")
-    wait.until(EC.element_to_be_clickable((By.ID, "today-conflicts"))).click()
-    until_text("#conflicts", CONFLICT_CASE)
-    until_text("#conflicts", "Lò Thị Mai (Mai Lò)")
-    until_text("#conflicts", "Lò Thị May")
-    until_text("#conflicts", "Ghi bởi")
-    check("Họ và tên" in text_of("#conflicts"), "the field is not named by the catalogue")
-    shot("conflicts-1366")
-    phone_shot("conflicts-open-390")
-    driver.find_element(By.LINK_TEXT, CONFLICT_CASE).click()
-    until_text("#case-title", "Xung đột: 1")
-    shot("case-file-conflict-1366")
-    driver.find_element(By.ID, "case-conflicts-badge").click()
-    wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#conflicts button.keep-other"))).click()
-    until_text("#message", "Đã giải quyết trường Họ và tên")
-    until_text("#conflicts", "Không có xung đột")
-    driver.get(URL.split("/?")[0] + "/#/case/" + CONFLICT_CASE)
-    until_text("#page", "Lò Thị May")
-    check(not driver.find_elements(By.ID, "case-conflicts-badge"), "the badge stayed")
 
     # Set aside: the change damaged on this laptop's disk, its reason in
     # Vietnamese, the hub's code after it; discarded (a confirmation first).
@@ -432,35 +570,11 @@ try:
     shot("sync-1366")
     driver.get(URL.split("/?")[0] + "/#/case/" + code)
     until_text("#page", "Bị lừa sang biên giới")
+    a_conflict_made_in_the_console(URL.split("/?")[0], code)
 
     # Hà Nội's laptop, in its own console (its own address, token and
     # session): unlocked, synced, the referral accepted; Lào Cai's next
     # sync grants the case's key; Hà Nội's next one opens her file.
-    def sync_in(base):
-        """One pass from the Sync page at `base`, waited for to its end (the
-        page shows the last pass's outcome until the new one ends)."""
-        driver.get(base + "/#/sync")
-        wait.until(EC.element_to_be_clickable((By.ID, "sync-now")))
-
-        def finished():
-            # The page may be drawn again between finding the element and
-            # reading it: read again (a stale element is not an answer).
-            for _ in range(50):
-                try:
-                    found = driver.find_elements(By.CSS_SELECTOR, "#sync-last")
-                    return found[0].get_attribute("data-finished") if found else None
-                except StaleElementReferenceException:
-                    time.sleep(0.1)
-            return None
-        before = finished()
-        for _ in range(50):  # the page may be drawn again under the click
-            try:
-                wait.until(EC.element_to_be_clickable((By.ID, "sync-now"))).click()
-                break
-            except StaleElementReferenceException:
-                time.sleep(0.1)
-        WebDriverWait(driver, 60).until(lambda d: finished() not in (None, before))
-        until_text("#sync-last", "Đồng bộ xong")
     hanoi = HANOI_URL.split("/?")[0]
     driver.get(HANOI_URL)
     until_text("#keys-state", "Đã khoá")
@@ -494,6 +608,15 @@ try:
     until_text("#case-title", code)
     until_text("#page", "Nguyễn Thị Hằng")
 
+    # An intake refused at phone width (the name missing), before the lock.
+    driver.get(URL.split("/?")[0] + "/#/intake")
+    wait.until(EC.presence_of_element_located((By.ID, "intake-form")))
+    keys(Keys.ENTER)
+    until_text("#full_name-error", "Cần nhập họ và tên")
+    phone_shot("intake-error-390")
+    driver.get(URL.split("/?")[0] + "/#/case/" + code)
+    until_text("#page", "Nguyễn Thị Hằng")
+
     # Lock: the same page shows no sealed value.
     driver.find_element(By.ID, "lock").click()
     until_text("#keys-state", "Đã khoá")
@@ -523,6 +646,7 @@ try:
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#page > *")))
         time.sleep(0.2)  # the page's layout settles before the picture (not a check)
         shot(name + "-390")
+        fits(name + "-390")
 
     # The English switch.
     driver.set_window_size(1366, 768)

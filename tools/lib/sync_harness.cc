@@ -93,7 +93,16 @@ absl::StatusOr<Pki> CopyRunPki(const std::string& dir) {
     if (ec) break;
     const fs::path to = fs::path(dir) / f;
     fs::copy_file(made / f, to, ec);
-    if (!ec) fs::permissions(to, fs::perms::owner_read | fs::perms::owner_write, ec);
+    // As tools/make-certs leaves them: keys the owner's alone, certificates
+    // readable by all (a test hands ca.crt to another user).
+    const bool key = std::string_view(f).ends_with(".key");
+    if (!ec) {
+      fs::permissions(to,
+                      key ? fs::perms::owner_read | fs::perms::owner_write
+                          : fs::perms::owner_read | fs::perms::owner_write |
+                                fs::perms::group_read | fs::perms::others_read,
+                      ec);
+    }
   }
   if (ec) {
     // The set replaced under us (a test program run by hand during a ctest

@@ -275,24 +275,25 @@ async function pageCases(params) {
   });
   const out = el("div", { id: "case-results" });
   render(el("h1", {}, t("cases.title")), form, out);
+  const go = p => { q.set("page", p); location.hash = "#/cases?" + q.toString(); };
   if (search) {
+    // Paged as the list: a page's hits alone are opened and access-logged.
     if (!keysState.unlocked) { out.append(el("p", {}, t("cases.search_needs_unlock"))); return; }
-    const d = await api("GET", "search?" + new URLSearchParams({ q: search }));
-    out.append(d.hits.length === 0 ? el("p", {}, t("cases.none")) :
-      el("table", { class: "cases" },
+    const d = await api("GET", "search?" + new URLSearchParams({ q: search, page: page_no }));
+    if (d.total === 0) { out.append(el("p", {}, t("cases.none"))); return; }
+    out.append(
+      el("table", { class: "cases", id: "search-hits" },
          el("tr", {}, el("th", {}, t("cases.code")), el("th", {}, t("cases.name")),
             el("th", {}, t("cases.status")), el("th", {}, t("cases.matched"))),
          d.hits.map(h => el("tr", {}, el("td", {}, caseLink(h.case_code)), el("td", {}, h.full_name),
                              el("td", {}, value(h.status)), el("td", {}, label(h.matched))))),
-      el("p", {}, t("cases.count", { n: d.hits.length })));
+      pager(page_no, d, go));
     return;
   }
   const filter = new URLSearchParams({ page: page_no });
   for (const k of ["status", "urgency", "officer", "since"]) if (q.get(k)) filter.set(k, q.get(k));
   const d = await api("GET", "cases?" + filter);
   if (d.total === 0) { out.append(el("p", {}, t("cases.none"))); return; }
-  const pages = Math.max(1, Math.ceil(d.total / d.page_size));
-  const go = p => { q.set("page", p); location.hash = "#/cases?" + q.toString(); };
   out.append(
     el("table", { class: "cases" },
        el("tr", {}, ["cases.code", "cases.status", "cases.urgency", "cases.channel",
@@ -302,13 +303,20 @@ async function pageCases(params) {
          el("td", { class: c.urgency === "urgent" ? "urgent" : "" }, value(c.urgency)),
          el("td", {}, value(c.intake_channel)), el("td", {}, c.assigned_officer),
          el("td", {}, fmtDate(c.opened_month)), el("td", {}, fmtDate(c.updated))))),
-    el("div", { class: "pager" },
-       el("button", { type: "button", disabled: page_no <= 1, onclick: () => go(page_no - 1) },
-          t("cases.prev")),
-       el("span", {}, t("cases.page", { p: page_no, n: pages }), " · ",
-          t("cases.count", { n: d.total })),
-       el("button", { type: "button", disabled: page_no >= pages, onclick: () => go(page_no + 1) },
-          t("cases.next"))));
+    pager(page_no, d, go));
+}
+
+// The list's and the search's pages ({total, page_size}): previous, where,
+// next.
+function pager(page_no, d, go) {
+  const pages = Math.max(1, Math.ceil(d.total / d.page_size));
+  return el("div", { class: "pager" },
+    el("button", { type: "button", class: "prev", disabled: page_no <= 1,
+                   onclick: () => go(page_no - 1) }, t("cases.prev")),
+    el("span", { class: "where" }, t("cases.page", { p: page_no, n: pages }), " · ",
+       t("cases.count", { n: d.total })),
+    el("button", { type: "button", class: "next", disabled: page_no >= pages,
+                   onclick: () => go(page_no + 1) }, t("cases.next")));
 }
 
 function pageIntake() {
@@ -385,43 +393,107 @@ function fieldList(record) {
 const FIXED = new Set(["case_code", "province", "office", "opened_month", "crime_reported_hour",
                        "age_band", "is_child", "person_id", "opened_on", "crime_reported_at"]);
 
+// Long text: a box of several lines, holding the text there is to edit.
+const LONG = new Set(["narrative", "interview_notes", "exact_places", "perpetrator_details",
+                      "family_contacts", "health_notes"]);
+
+// The field's value control, holding its current value: a list for an enum,
+// boxes to tick for an enum set, dd/mm/yyyy for a date, several lines for
+// long text, else a line.
+function valueInput(field, type, current, values) {
+  const column = field.replace(/^[a-z]+\./, "");
+  if (type === "enum set" && values) {
+    const had = new Set(current == null ? [] : String(current).split(","));
+    return el("fieldset", { id: "edit-value", class: "choices" },
+              el("legend", { class: "sr" }, label(column)),
+              values.map(v => el("label", { class: "check" },
+                                 el("input", { type: "checkbox", name: "edit-set", value: v,
+                                               checked: had.has(v) }), value(v))));
+  }
+  if (values) {
+    return el("select", { id: "edit-value" },
+              values.map(v => el("option", { value: v, selected: v === current }, value(v))));
+  }
+  const shown = current == null ? "" : type === "date" ? fmtDate(current) : String(current);
+  if (LONG.has(column)) {
+    const box = el("textarea", { id: "edit-value", rows: 5 });
+    box.value = shown;
+    return box;
+  }
+  return el("input", { id: "edit-value", autocomplete: "off", value: shown,
+                       placeholder: type === "date" ? "dd/mm/yyyy" : null });
+}
+
 function editForm(d) {
-  const choices = [];
+  const current = new Map();
+  const unopened = new Set();  // sealed, not opened here (locked, no key yet)
   for (const [rec, prefix] of [[d.case, "case."], [d.person, "person."]]) {
     for (const f of rec ? rec.fields : []) {
-      if (!FIXED.has(f.column)) choices.push([prefix + f.column, label(f.column)]);
+      current.set(prefix + f.column, f.state ? null : f.value);
+      if (f.state) unopened.add(prefix + f.column);
     }
   }
+  // Every field, set or not (d.editable), the derived and deciding ones left out.
+  const offered = (d.editable || []).filter(f => !FIXED.has(f.field.replace(/^[a-z]+\./, "")));
+  const typeOf = new Map(offered.map(f => [f.field, f.type]));
   const form = el("form", { class: "form", id: "edit-form" },
     el("label", { for: "edit-field" }, t("case.field"),
-       el("select", { id: "edit-field" }, choices.map(([v, l]) => el("option", { value: v }, l)))),
-    el("label", { for: "edit-value", id: "edit-value-label" }, t("case.value"),
-       el("input", { id: "edit-value", autocomplete: "off" }),
+       el("select", { id: "edit-field" },
+          offered.map(f => el("option", { value: f.field }, label(f.field))))),
+    el("div", { id: "edit-value-label", class: "field wide" },
+       el("label", { for: "edit-value", id: "edit-value-words" }, t("case.value")),
+       el("span", { id: "edit-value" }),
        el("span", { class: "field-error", id: "edit-value-error", "aria-live": "polite" })),
-    el("div", {}, el("button", { type: "submit", class: "primary" }, t("case.save")), " ",
+    el("div", {}, el("button", { type: "submit", class: "primary", id: "edit-save" }, t("case.save")),
+       " ",
        d.closed ? null : el("button", { type: "button", id: "close-case", onclick: () => closeCase(d.code) },
                             t("case.close"))));
-  // An enum field: its values in a list; else text.
   const fieldSelect = form.querySelector("#edit-field");
   const swapValue = () => {
-    const column = fieldSelect.value.replace(/^[a-z]+\./, "");
-    const values = (d.choices || {})[column];
-    const input = values
-        ? el("select", { id: "edit-value" }, values.map(v => el("option", { value: v }, value(v))))
-        : el("input", { id: "edit-value", autocomplete: "off" });
+    const field = fieldSelect.value;
+    const type = typeOf.get(field);
+    const input = valueInput(field, type, current.get(field),
+                             (d.choices || {})[field.replace(/^[a-z]+\./, "")]);
+    // A value this page cannot read is not offered as an empty box to
+    // save (that would clear it).
+    if (unopened.has(field)) {
+      input.disabled = true;
+      if ("placeholder" in input) input.placeholder = t("keys.sealed");
+    }
     form.querySelector("#edit-value").replaceWith(input);
+    form.querySelector("#edit-value-words").textContent =
+        t("case.value") + (type === "date" ? " (dd/mm/yyyy)" : "");
+    form.querySelector("#edit-value-error").textContent = "";
   };
   fieldSelect.addEventListener("change", swapValue);
   swapValue();
   form.addEventListener("submit", async ev => {
     ev.preventDefault();
-    const field = form.querySelector("#edit-field").value;
+    const field = fieldSelect.value;
+    const input = form.querySelector("#edit-value");
+    const error = form.querySelector("#edit-value-error");
+    error.textContent = "";
+    if (unopened.has(field)) { error.textContent = t("keys.sealed"); return; }
+    let typed = input.tagName === "FIELDSET"
+        ? [...input.querySelectorAll("input:checked")].map(b => b.value).join(",")
+        : nfc(input.value);
+    if (typeOf.get(field) === "date") {
+      typed = parseDate(typed);  // the library keeps YYYY-MM-DD
+      if (typed === null) {
+        error.textContent = `${t("err.invalid")}: ${label(field)} (dd/mm/yyyy)`;
+        input.focus();
+        return;
+      }
+    }
     try {
-      await api("POST", "setfield", { ref: d.code, field, value: nfc(form.querySelector("#edit-value").value) });
+      const r = await api("POST", "setfield", { ref: d.code, field, value: typed });
       await pageCase(d.code);
-      showMessage(t("case.saved", { field: label(field) }), true);
+      // A date written while this laptop's clock and the hub's disagree:
+      // the library's warning, in the catalogue's words.
+      const warning = libraryText(r.warning_message) ?? r.warning;
+      showMessage(t("case.saved", { field: label(field) }) + (warning ? " " + warning : ""), true);
     } catch (e) {
-      form.querySelector("#edit-value-error").textContent = errorText(e);
+      error.textContent = errorText(e);
     }
   });
   return form;

@@ -140,9 +140,14 @@ function referralRow(r) {
                                     onclick: () => answer(a, "") }, t("referrals." + a)), " ");
     }
   }
+  // data-label: each cell's heading, shown beside it at phone width (a card
+  // a referral, as the Devices page's).
+  const td = (key, ...children) => el("td", { "data-label": t(key) }, ...children);
+  actions.dataset.label = t("referrals.actions");
   return el("tr", { "data-id": r.id },
-    el("td", {}, caseLink(r.case_code)), el("td", {}, r.from_office), el("td", {}, r.to),
-    el("td", {}, value(r.status)), el("td", {}, fmtDate(r.sent_at)), actions);
+    td("cases.code", caseLink(r.case_code)), td("referrals.from", r.from_office),
+    td("referrals.to", r.to), td("cases.status", value(r.status)),
+    td("referrals.sent", fmtDate(r.sent_at)), actions);
 }
 function referralTable(id, list) {
   if (!list.length) return el("p", { id }, t("today.none"));
