@@ -235,6 +235,7 @@ TEST(ConsoleCatalogueTest, TheHistoryTheSealedStatesAndTheStoresLeadsHaveWordsIn
       {"history.changed", {"table", "columns"}}, {"history.changed_only", {"table"}},
       {"history.deleted", {"table", "columns"}}, {"history.deleted_only", {"table"}},
       {"history.received_whole", {}},            {"case.unreadable", {}},
+      {"history.this_laptop", {}},
       {"conflicts.live", {}},                    {"conflicts.deletion", {}},
       {"conflicts.deletion_how", {}},            {"err.busy", {}},
       {"err.unavailable", {}},                   {"err.disk_full", {}},

@@ -85,7 +85,9 @@ TEST_F(ConsoleWordsTest, ASealedFieldWithoutItsKeyAndTheHistoryCarryKeysNotEngli
   const std::string words = Asset("/messages.js");
   const std::string library = Asset("/messages_library.js");
   EXPECT_NE(library.find("\"lib.sealed.no_key\""), std::string::npos);
-  bool person_created = false, case_created = false;
+  // The file came whole (this laptop's first pull installs rows, not the
+  // colleague's commits): its lines are the fields' last writes.
+  bool person_written = false, case_written = false;
   ASSERT_FALSE(file["history"].empty()) << file;
   for (const Json& h : file["history"]) {
     EXPECT_FALSE(h.contains("what")) << h;
@@ -99,18 +101,20 @@ TEST_F(ConsoleWordsTest, ASealedFieldWithoutItsKeyAndTheHistoryCarryKeysNotEngli
       const std::string label = "\"field." + column.get<std::string>() + "\"";
       EXPECT_NE(words.find(label), std::string::npos) << label << " is not in the catalogue";
     }
-    if (change != "created") continue;
+    // Written there: the colleague's laptop by its name.
+    EXPECT_EQ(h["this_laptop"], false) << h;
+    EXPECT_FALSE(h["who"].get<std::string>().empty()) << h;
     const auto wrote = [&h](const std::string& column) {
       for (const Json& c : h["columns"]) {
         if (c == column) return true;
       }
       return false;
     };
-    if (h["table"] == "persons" && wrote("full_name")) person_created = true;
-    if (h["table"] == "cases" && wrote("exploitation_types")) case_created = true;
+    if (h["table"] == "persons" && wrote("full_name")) person_written = true;
+    if (h["table"] == "cases" && wrote("exploitation_types")) case_written = true;
   }
-  EXPECT_TRUE(person_created) << file["history"];
-  EXPECT_TRUE(case_created) << file["history"];
+  EXPECT_TRUE(person_written) << file["history"];
+  EXPECT_TRUE(case_written) << file["history"];
   for (const char* value : {"\"value.labour\"", "\"value.forced_marriage\""}) {
     EXPECT_NE(words.find(value), std::string::npos) << value << " is not in the catalogue";
   }
@@ -154,8 +158,13 @@ TEST_F(ConsoleWordsTest, ADatabaseHeldByAnotherWriterIsSaidBusyNotAProgramError)
     }
   }
   EXPECT_EQ(narratives, 1u) << file;
+  // One change of the narrative after the intake (whose line writes every
+  // column), by this laptop: said so, not by the library's "this laptop".
   size_t edits = 0;
   for (const Json& h : file["history"]) {
+    EXPECT_EQ(h["this_laptop"], true) << h;
+    EXPECT_EQ(h["who"], "") << h;
+    if (h["change"] != "changed") continue;
     for (const Json& c : h["columns"]) edits += c == "narrative" ? 1 : 0;
   }
   EXPECT_EQ(edits, 1u) << "the refused change wrote nothing: " << file["history"];

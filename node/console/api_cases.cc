@@ -94,11 +94,14 @@ Json RecordJson(const ops::RecordView& r) {
 
 // A line of the case file's history in parts (the page says them with its
 // labels): the table, "created", "deleted" or "changed", the columns
-// written, and whether it comes from a file received whole.
+// written, and whether it comes from a file received whole. This laptop's
+// own lines say so (the page: "Máy này"), not its name or the library's
+// "this laptop" before it is in its own registry.
 Json HistoryJson(const ops::HistoryLine& h) {
   using Change = ops::HistoryLine::Change;
   return {{"millis", h.millis},
-          {"who", h.who},
+          {"who", h.this_laptop ? std::string() : h.who},
+          {"this_laptop", h.this_laptop},
           {"table", h.table},
           {"change", h.change == Change::kCreated   ? "created"
                      : h.change == Change::kDeleted ? "deleted"

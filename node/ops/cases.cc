@@ -167,6 +167,7 @@ absl::StatusOr<std::vector<HistoryLine>> History(
         HistoryLine line;
         line.millis = static_cast<int64_t>(commit.hlc.wall_millis());
         line.who = o.DeviceName(commit.author);
+        line.this_laptop = commit.author == o.replica.device_id();
         line.what = std::move(what);
         line.table = rc.table;
         line.change = deleted   ? HistoryLine::Change::kDeleted
@@ -192,6 +193,7 @@ absl::StatusOr<std::vector<HistoryLine>> History(
       if (e.second.empty()) {
         e.first.millis = static_cast<int64_t>(v.hlc.wall_millis());
         e.first.who = o.DeviceName(v.device);
+        e.first.this_laptop = v.device == o.replica.device_id();
         e.first.what = table;
         e.first.table = table;
         e.first.received_whole = true;

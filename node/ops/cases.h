@@ -104,6 +104,7 @@ struct HistoryLine {
   Change change = Change::kChanged;
   std::vector<std::string> columns;
   bool received_whole = false;
+  bool this_laptop = false;  // written by this laptop (`who`: its name, or "this laptop")
 };
 struct CaseFile {
   RowId id;

@@ -528,7 +528,8 @@ async function pageCase(code) {
     el("h2", {}, t("case.history")),
     el("table", {}, el("tr", {}, el("th", {}, t("case.when")), el("th", {}, t("case.who")),
                         el("th", {}, t("case.what"))),
-       d.history.map(h => el("tr", {}, el("td", {}, fmtDate(h.millis)), el("td", {}, h.who),
+       d.history.map(h => el("tr", {}, el("td", {}, fmtDate(h.millis)),
+                             el("td", {}, h.this_laptop ? t("history.this_laptop") : h.who),
                              el("td", {}, historyText(h))))));
 }
 
