@@ -15,6 +15,7 @@
 #include "clock/clock_source.h"
 #include "crypto/keystore.h"
 #include "node/agent.h"
+#include "node/ops/messages.h"
 #include "node/ops/values.h"
 #include "node/passphrase.h"
 #include "node/passphrase_rule.h"
@@ -66,9 +67,11 @@ absl::StatusOr<KeptAgent> UnlockWithPassphrase(const DataDir& dir, std::string p
   Wipe(pass);
   if (!id.ok()) return id.status();
   if (!rule.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        rule.message(), ". It is too weak and must be changed before this laptop's keys are "
-        "used: run `fieldnode passphrase` on a terminal. Nothing was changed"));
+    return ops::Coded(
+        absl::FailedPreconditionError(absl::StrCat(
+            rule.message(), ". It is too weak and must be changed before this laptop's keys "
+            "are used: run `fieldnode passphrase` on a terminal. Nothing was changed")),
+        ops::Msg::kPassphraseWeak);
   }
   return StartKeptAgent(dir.path, *std::move(id), until_millis);
 }

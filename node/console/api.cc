@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/message.h"
+#include "store/store_messages.h"
 #include "text/text.h"
 
 namespace fieldsync::node::console {
@@ -48,6 +49,30 @@ ApiReply ErrorReply(const absl::Status& s, bool locked) {
       return ErrorKey(403, "err.permission", s);
     case absl::StatusCode::kFailedPrecondition:
       return locked ? ErrorKey(423, "err.locked", s) : ErrorKey(409, "err.refused", s);
+    // The store's own (store/store_messages.h), never a program error: the
+    // database held by another fieldsync process (the daemon writing), a
+    // disk error, a full disk, a damaged file, a write of what is there.
+    case absl::StatusCode::kUnavailable: {
+      const std::optional<Message> m = MessageOf(s);
+      const std::string key = m ? m->key : "";
+      return ErrorKey(503,
+                      key == kMsgStoreBusy                                    ? "err.busy"
+                      : key == kMsgStoreIo || key == kMsgStoreCommitUnsure ? "err.disk_error"
+                                                                              : "err.unavailable",
+                      s);
+    }
+    case absl::StatusCode::kResourceExhausted: {
+      // SQLITE_FULL, before or at COMMIT; else (no free case code) the
+      // program's.
+      const std::optional<Message> m = MessageOf(s);
+      return m && (m->key == kMsgStoreDiskFull || m->key == kMsgStoreCommitUnsure)
+                 ? ErrorKey(507, "err.disk_full", s)
+                 : ErrorKey(500, "err.internal", s);
+    }
+    case absl::StatusCode::kDataLoss:
+      return ErrorKey(500, "err.damaged", s);
+    case absl::StatusCode::kAlreadyExists:
+      return ErrorKey(409, "err.refused", s);
     default:
       return ErrorKey(500, "err.internal", s);
   }

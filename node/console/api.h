@@ -43,7 +43,11 @@ struct ApiReply {
 
 // {"error": key, "detail": status's message, "message": its key and
 // parameters} with the HTTP status of its kind: 400 a wrong value, 404 not
-// found, 409 refused, 403 another office's, 423 locked, 500 otherwise.
+// found, 409 refused (or already there), 403 another office's, 423 locked,
+// 503 the database busy (err.busy), the disk failing (err.disk_error) or
+// another unavailability (err.unavailable),
+// 507 the disk full (err.disk_full), 500 a damaged file (err.damaged) or
+// otherwise (err.internal).
 ApiReply ErrorReply(const absl::Status& s, bool locked);
 ApiReply ErrorKey(int http, const std::string& key, const std::string& detail = "");
 // ErrorKey with `s`'s message as detail, and its key and parameters.

@@ -22,6 +22,7 @@
 #include "node/ops/messages.h"
 #include "node/ops/values.h"
 #include "schema/schema.h"
+#include "store/keyring_messages.h"
 #include "text/text.h"
 
 namespace fieldsync::node::console {
@@ -65,7 +66,9 @@ std::string FormField(const absl::Status& s, const ops::NewCase& nc) {
 }
 
 // A record's fields as the page shows them: a sealed field the keystore
-// cannot open has a state and no value.
+// cannot open has a state and no value; one that is not only locked, the
+// key of what became of it (no key yet, erased, another record's, failed:
+// store/keyring_messages.h), never the key ring's English words.
 Json RecordJson(const ops::RecordView& r) {
   Json fields = Json::array();
   for (const ops::FieldView& f : r.fields) {
@@ -81,11 +84,30 @@ Json RecordJson(const ops::RecordView& r) {
       if (f.linked) one["value"] = f.linked->second;
     } else {
       one["state"] = std::string(OpenedStateName(v.state));
-      if (v.state != OpenedField::State::kLocked) one["problem"] = v.problem;
+      const std::string_view key = SealedFieldKey(v);
+      if (!key.empty()) one["message"] = MessageJson(Message{std::string(key), {}});
     }
     fields.push_back(std::move(one));
   }
   return {{"id", r.id.ToString()}, {"fields", fields}};
+}
+
+// A line of the case file's history in parts (the page says them with its
+// labels): the table, "created", "deleted" or "changed", the columns
+// written, and whether it comes from a file received whole. This laptop's
+// own lines say so (the page: "Máy này"), not its name or the library's
+// "this laptop" before it is in its own registry.
+Json HistoryJson(const ops::HistoryLine& h) {
+  using Change = ops::HistoryLine::Change;
+  return {{"millis", h.millis},
+          {"who", h.this_laptop ? std::string() : h.who},
+          {"this_laptop", h.this_laptop},
+          {"table", h.table},
+          {"change", h.change == Change::kCreated   ? "created"
+                     : h.change == Change::kDeleted ? "deleted"
+                                                    : "changed"},
+          {"columns", h.columns},
+          {"received_whole", h.received_whole}};
 }
 
 // The columns a form may send: text values, NFC, through the library's
@@ -222,7 +244,7 @@ ApiReply Api::CaseFile(ConsoleOffice& o, const ApiRequest& r) {
   for (const auto& c : file->consents) consents.push_back(RecordJson(c));
   for (const auto& c : file->referrals) referrals.push_back(RecordJson(c));
   for (const ops::HistoryLine& h : file->history) {
-    history.push_back({{"millis", h.millis}, {"who", h.who}, {"what", h.what}});
+    history.push_back(HistoryJson(h));
   }
   out.body = {{"id", file->id.ToString()},
               {"code", file->code},

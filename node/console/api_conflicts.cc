@@ -16,17 +16,25 @@
 #include "node/console/api.h"
 #include "node/ops/conflicts.h"
 #include "node/ops/office.h"
+#include "schema/schema.h"
+#include "store/keyring_messages.h"
 #include "text/text.h"
 
 namespace fieldsync::node::console {
 namespace {
 
 // One side of a conflict: its value (or the state that hides it), who, when.
+// A sealed value that does not open here: its state and the key of what
+// became of it (store/keyring_messages.h), not the key ring's English words.
 Json Side(const std::string& shown, ops::State state, const std::string& device,
           int64_t millis) {
   Json one = {{"by", Printable(device)}, {"millis", millis}};
+  const std::string_view key = SealedFieldKey(OpenedField{state, Value(), ""});
   if (state == ops::State::kLocked) {
     one["state"] = "locked";  // no value at all, not even a mask
+  } else if (!key.empty()) {
+    one["state"] = std::string(OpenedStateName(state));
+    one["message"] = MessageJson(Message{std::string(key), {}});
   } else {
     one["value"] = Printable(shown);
     if (state != ops::State::kClear && state != ops::State::kOpened) {
@@ -44,10 +52,13 @@ ApiReply Api::Conflicts(ConsoleOffice& o) {
   if (!list.ok()) return ErrorReply(list.status(), locked);
   Json out = Json::array();
   for (const ops::ConflictLine& k : list->conflicts) {
+    // The column's type: the page says an enum's value in its words.
+    const ColumnDef* column = o.office->Table(k.table).FindColumn(k.field);
     out.push_back({{"table", k.table},
                    {"row", k.row.ToString()},
                    {"case_code", k.case_code},
                    {"field", k.field},
+                   {"type", column ? std::string(ColumnTypeName(column->type)) : ""},
                    {"current", Side(k.current, k.current_state, k.current_device,
                                     k.current_millis)},
                    {"other", Side(k.other, k.other_state, k.other_device, k.other_millis)}});

@@ -10,6 +10,7 @@
 // the device's keys and name, not the code). Removal names the device by
 // its id, never by the name the hub supplies, and asks a confirmation that
 // shows its fingerprint.
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -17,6 +18,7 @@
 #include "crypto/identity.h"
 #include "node/console/api.h"
 #include "node/ops/devices.h"
+#include "store/keyring_messages.h"
 
 namespace fieldsync::node::console {
 
@@ -36,9 +38,19 @@ ApiReply Api::Devices(ConsoleOffice& o) {
          {"fingerprint", crypto::Fingerprint(d.device.keys)},
          {"code", d.code},
          {"refused", d.refused}});
+    // The hub's refusal in the catalogue's words (the hub's own reason as
+    // its parameter).
+    if (std::optional<Message> m = DeviceRefusalMessage(d.refused)) {
+      devices.back()["refused_message"] = MessageJson(*m);
+    }
   }
+  // Each alert: its key and parameters (store/keyring_messages.h), or its
+  // words if no pattern knows them (an alert stored by an older version).
   Json alerts = Json::array();
-  for (const KeyRing::TrustAlert& a : list->alerts) alerts.push_back(a.text);
+  for (const KeyRing::TrustAlert& a : list->alerts) {
+    std::optional<Message> m = TrustAlertMessage(a.text);
+    alerts.push_back(m ? Json{{"message", MessageJson(*m)}} : Json{{"text", a.text}});
+  }
   ApiReply out;
   out.body = {{"province", o.office->province},
               {"this_device", o.replica->device_id().ToString()},

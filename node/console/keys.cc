@@ -6,6 +6,7 @@
 #include "base/status_macros.h"
 #include "clock/clock_source.h"
 #include "node/agent.h"
+#include "node/ops/messages.h"
 #include "node/passphrase.h"
 #include "node/session.h"
 
@@ -59,9 +60,12 @@ absl::StatusOr<std::optional<crypto::DeviceIdentity>> KeyWatch::Identity() {
   audited_.Clear();  // another agent: another unlock
   auto kept = KeepAgent(dir_.path);
   if (!kept.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the key agent does not serve this console (", kept.status().message(), "); if the "
-        "keys were unlocked outside the console while it ran, lock them (Khoá) and unlock here"));
+    return ops::Coded(
+        absl::FailedPreconditionError(absl::StrCat(
+            "the key agent does not serve this console (", kept.status().message(), "); if the "
+            "keys were unlocked outside the console while it ran, lock them (Khoá) and unlock "
+            "here")),
+        ops::Msg::kAgentNotServing);
   }
   if (!*kept) return std::optional<crypto::DeviceIdentity>();
   kept_.emplace(*std::move(*kept));

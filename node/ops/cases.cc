@@ -164,8 +164,17 @@ absl::StatusOr<std::vector<HistoryLine>> History(
         std::string what = absl::StrCat(rc.table, deleted ? " deleted" : created ? " created" : "",
                                         deleted || cols.empty() ? "" : ": ",
                                         deleted ? "" : absl::StrJoin(cols, ", "));
-        out.push_back({static_cast<int64_t>(commit.hlc.wall_millis()),
-                       o.DeviceName(commit.author), what});
+        HistoryLine line;
+        line.millis = static_cast<int64_t>(commit.hlc.wall_millis());
+        line.who = o.DeviceName(commit.author);
+        line.this_laptop = commit.author == o.replica.device_id();
+        line.what = std::move(what);
+        line.table = rc.table;
+        line.change = deleted   ? HistoryLine::Change::kDeleted
+                      : created ? HistoryLine::Change::kCreated
+                                : HistoryLine::Change::kChanged;
+        if (!deleted) line.columns = std::move(cols);
+        out.push_back(std::move(line));
         seen.insert(absl::StrCat(commit.hlc.ToString(), "@", commit.author.ToString(), "/",
                                  rc.table, "/", rc.row.ToString()));
       }
@@ -182,7 +191,12 @@ absl::StatusOr<std::vector<HistoryLine>> History(
       if (seen.count(key) > 0) continue;
       auto& e = earlier[key];
       if (e.second.empty()) {
-        e.first = {static_cast<int64_t>(v.hlc.wall_millis()), o.DeviceName(v.device), table};
+        e.first.millis = static_cast<int64_t>(v.hlc.wall_millis());
+        e.first.who = o.DeviceName(v.device);
+        e.first.this_laptop = v.device == o.replica.device_id();
+        e.first.what = table;
+        e.first.table = table;
+        e.first.received_whole = true;
       }
       e.second.emplace_back(t.columns[i].name);
     }
@@ -190,6 +204,7 @@ absl::StatusOr<std::vector<HistoryLine>> History(
   for (auto& [key, e] : earlier) {
     e.first.what = absl::StrCat(e.first.what, ": ", absl::StrJoin(e.second, ", "),
                                 " (last written; received whole)");
+    e.first.columns = e.second;
     out.push_back(std::move(e.first));
   }
   std::stable_sort(out.begin(), out.end(), [](const HistoryLine& a, const HistoryLine& b) {

@@ -94,7 +94,17 @@ struct RecordView {
 struct HistoryLine {
   int64_t millis = 0;
   std::string who;   // the device, as DeviceName
-  std::string what;  // "cases: narrative, status"
+  std::string what;  // "cases: narrative, status" (the command line's words)
+  // The same in parts, for a front end's own words (the console's labels):
+  // the table, whether the change created or deleted its record, the
+  // columns written, and whether the line comes from the fields' versions
+  // of a file received whole rather than from the log.
+  enum class Change { kChanged, kCreated, kDeleted };
+  std::string table;
+  Change change = Change::kChanged;
+  std::vector<std::string> columns;
+  bool received_whole = false;
+  bool this_laptop = false;  // written by this laptop (`who`: its name, or "this laptop")
 };
 struct CaseFile {
   RowId id;

@@ -4,6 +4,7 @@
 
 #include "base/strings.h"
 #include "store/keyring_messages.h"
+#include "store/store_messages.h"
 #include "text/text.h"
 
 namespace fieldsync::node::ops {
@@ -37,6 +38,7 @@ std::vector<std::string_view> LibraryMessageKeys() {
   };
   out.insert(out.end(), std::begin(text::kTextMessageKeys), std::end(text::kTextMessageKeys));
   out.insert(out.end(), std::begin(kKeyRingMessageKeys), std::end(kKeyRingMessageKeys));
+  out.insert(out.end(), std::begin(kStoreMessageKeys), std::end(kStoreMessageKeys));
   return out;
 }
 

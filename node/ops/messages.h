@@ -55,8 +55,10 @@ namespace fieldsync::node::ops {
   /* A date written while the clocks differ (office.cc: a warning). */         \
   X(kClockHubAhead, "lib.clock.hub_ahead")            /* days, today */            \
   X(kClockLaptopAhead, "lib.clock.laptop_ahead")      /* days, today */            \
-  /* The keys (office.cc). */                                                    \
+  /* The keys (office.cc; unlocking: node/session.cc, the console's agent). */  \
   X(kNeedsUnlock, "lib.keys.locked")                                             \
+  X(kPassphraseWeak, "lib.keys.passphrase_weak")                                 \
+  X(kAgentNotServing, "lib.keys.agent_other")                                    \
   /* Consents and referrals (consents.cc, referrals.cc). */                      \
   X(kConsentScopeNeeded, "lib.consent.scope_needed")                             \
   X(kConsentOrgNeeded, "lib.consent.org_needed")                                 \
@@ -129,7 +131,8 @@ std::string_view MessageKey(Msg m);
 // `s` with the key of `m` and `params` attached (WithMessage).
 absl::Status Coded(absl::Status s, Msg m, const MessageParams& params = {});
 
-// Every key the node library attaches, its own and text/'s (NormalizeInput).
+// Every key the node library attaches, its own, text/'s (NormalizeInput) and
+// the store's (store/keyring_messages.h, store/store_messages.h).
 std::vector<std::string_view> LibraryMessageKeys();
 
 }  // namespace fieldsync::node::ops

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <regex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -516,6 +519,83 @@ absl::StatusOr<size_t> KeyRing::AcknowledgeAlerts(std::optional<int64_t> id) {
     return absl::OkStatus();
   }));
   return n;
+}
+
+namespace {
+
+// The words of each alert (keyring.cc, keyring_records.cc, ApproveFirst
+// above, as stored) and the names of its parameters, in the order of the
+// pattern's groups. The hub supplies names and offices: a parameter is the
+// stored text, Printable already.
+struct AlertWords {
+  std::string_view key;
+  std::regex pattern;
+  std::vector<std::string_view> params;
+};
+const std::vector<AlertWords>& AlertPatterns() {
+  static const std::vector<AlertWords> patterns = {
+      {kMsgAlertOwnKeys,
+       std::regex(R"re(^the hub holds another key for this laptop: [\s\S]* device (\S+) )re"
+                  R"re(\(([\s\S]*)\) with other keys than this laptop first saw )re"
+                  R"re(\(fingerprint ([\s\S]*), now ([\s\S]*)\); the first keys are kept$)re"),
+       {"device", "name", "was", "now"}},
+      {kMsgAlertKeys,
+       std::regex(R"re(^the hub lists device (\S+) \(([\s\S]*)\) with other keys than this )re"
+                  R"re(laptop first saw \(fingerprint ([\s\S]*), now ([\s\S]*)\); the first )re"
+                  R"re(keys are kept$)re"),
+       {"device", "name", "was", "now"}},
+      {kMsgAlertName,
+       std::regex(R"re(^the hub lists device (\S+) as "([\s\S]*)", but this laptop first saw )re"
+                  R"re(it as "([\s\S]*)"; the first name is kept$)re"),
+       {"device", "name", "was"}},
+      {kMsgAlertOffice,
+       std::regex(R"re(^the hub lists device (\S+) in office ([\s\S]*), but this laptop )re"
+                  R"re(first saw it in ([\s\S]*); kept in [\s\S]*$)re"),
+       {"device", "office", "was"}},
+      {kMsgAlertUnrevoked,
+       std::regex(R"re(^the hub lists device (\S+) \(([\s\S]*)\) as not revoked, but this )re"
+                  R"re(laptop saw its revocation; it stays revoked$)re"),
+       {"device", "name"}},
+      {kMsgAlertFirst,
+       std::regex(R"re(^device (\S+) claims to be the first device of office ([\s\S]*), )re"
+                  R"re(whose first device here is (\S+); not trusted[\s\S]*$)re"),
+       {"device", "office", "first"}},
+      {kMsgAlertRestart,
+       std::regex(R"re(^every first device of office ([\s\S]*) this laptop knew of was )re"
+                  R"re(revoked; this laptop became the office's first device instead$)re"),
+       {"office"}},
+  };
+  return patterns;
+}
+
+}  // namespace
+
+std::optional<Message> TrustAlertMessage(std::string_view text) {
+  const std::string t(text);
+  for (const AlertWords& a : AlertPatterns()) {
+    std::smatch m;
+    if (!std::regex_match(t, m, a.pattern)) continue;
+    Message out{std::string(a.key), {}};
+    for (size_t i = 0; i < a.params.size() && i + 1 < m.size(); ++i) {
+      out.params.emplace_back(std::string(a.params[i]), m[i + 1].str());
+    }
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::optional<Message> DeviceRefusalMessage(std::string_view refused) {
+  static const std::regex kRefused(
+      R"re(^the hub refused this laptop's (first device|approval|removal) of it )re"
+      R"re(\(([\s\S]*)\)$)re");
+  const std::string t(refused);
+  std::smatch m;
+  if (!std::regex_match(t, m, kRefused)) return std::nullopt;
+  const std::string action = m[1].str();
+  return Message{std::string(action == "approval"  ? kMsgRefusedApproval
+                             : action == "removal" ? kMsgRefusedRemoval
+                                                   : kMsgRefusedFirst),
+                 {{"reason", m[2].str()}}};
 }
 
 }  // namespace fieldsync

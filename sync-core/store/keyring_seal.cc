@@ -20,9 +20,15 @@
 #include "crypto/commit_signature.h"
 #include "crypto/envelope.h"
 #include "schema/relations.h"
+#include "store/keyring_messages.h"
 
 namespace fieldsync {
 namespace {
+
+// The problem of a value sealed under another record's key (a kFailed of
+// its own: SealedFieldKey tells it from a failed check).
+constexpr std::string_view kOtherRecordProblem =
+    "sealed under the key of another record (moved or planted); not opened";
 
 // Whether office `from` referred `kase` to `me`: a live referral, vouched
 // for here, made by a member of `from`.
@@ -146,6 +152,16 @@ std::string_view OpenedStateName(OpenedField::State s) {
     case OpenedField::State::kFailed: return "failed";
   }
   return "?";
+}
+
+std::string_view SealedFieldKey(const OpenedField& f) {
+  switch (f.state) {
+    case OpenedField::State::kNoKey: return kMsgSealedNoKey;
+    case OpenedField::State::kErased: return kMsgSealedErased;
+    case OpenedField::State::kFailed:
+      return f.problem == kOtherRecordProblem ? kMsgSealedOtherRecord : kMsgSealedFailed;
+    default: return "";
+  }
 }
 
 absl::StatusOr<uint32_t> KeyRing::NewestTrustedVersion(const RowId& ring,
@@ -445,7 +461,7 @@ OpenedField KeyRing::Read(std::string_view table, const RowId& row, std::string_
   }
   if (h->keyring != expected) {
     out.state = OpenedField::State::kFailed;
-    out.problem = "sealed under the key of another record (moved or planted); not opened";
+    out.problem = std::string(kOtherRecordProblem);
     return out;
   }
   absl::StatusOr<bool> erased = impl_->Erased(h->keyring);

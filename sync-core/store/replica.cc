@@ -3,8 +3,10 @@
 
 #include <sodium.h>
 
+#include "base/message.h"
 #include "store/migrations.h"
 #include "store/replica_internal.h"
+#include "store/store_messages.h"
 
 namespace fieldsync {
 
@@ -262,12 +264,15 @@ absl::Status Replica::Impl::Finish(sqlite::Transaction& txn) {
   if (!s.ok()) {
     Abort(txn);
     // SQLite may have written the commit frame before the failing sync: the
-    // transaction can reappear when the file is next opened. Say so.
-    return absl::Status(
-        s.code(), absl::StrCat("the disk failed while saving, so the change may or may not "
-                               "have been kept: look at the data again before retrying "
-                               "(applying remote commits again is always safe). ",
-                               s.message()));
+    // transaction can reappear when the file is next opened. Say so (keyed:
+    // in WAL mode a full disk or a disk error mostly shows here, at COMMIT).
+    return WithMessage(
+        absl::Status(s.code(),
+                     absl::StrCat("the disk failed while saving, so the change may or may not "
+                                  "have been kept: look at the data again before retrying "
+                                  "(applying remote commits again is always safe). ",
+                                  s.message())),
+        kMsgStoreCommitUnsure);
   }
   for (DeviceEntry& d : devices) d.dirty = false;
   return absl::OkStatus();

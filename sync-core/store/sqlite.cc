@@ -4,8 +4,10 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "base/message.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "store/store_messages.h"
 
 namespace fieldsync::sqlite {
 
@@ -13,32 +15,44 @@ absl::Status ErrorStatus(sqlite3* db, int rc, std::string_view doing) {
   const std::string detail =
       absl::StrCat(AV(doing), ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), " (SQLite code ",
                    rc, ")");
+  // Each kind keyed (store/store_messages.h): a front end says it in its
+  // own words, never as a program error.
   switch (rc & 0xFF) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return absl::UnavailableError(absl::StrCat(
-          detail, "; another process holds the database -- retry, or stop the other fieldsync "
-                  "process using this data directory"));
+      return WithMessage(
+          absl::UnavailableError(absl::StrCat(
+              detail, "; another process holds the database -- retry, or stop the other "
+                      "fieldsync process using this data directory")),
+          kMsgStoreBusy);
     case SQLITE_FULL:
-      return absl::ResourceExhaustedError(
-          absl::StrCat(detail, "; the disk is full: free space and retry (nothing was written)"));
+      return WithMessage(absl::ResourceExhaustedError(absl::StrCat(
+                             detail, "; the disk is full: free space and retry (nothing was "
+                                     "written)")),
+                         kMsgStoreDiskFull);
     case SQLITE_IOERR:
-      return absl::UnavailableError(absl::StrCat(
-          detail, "; a disk I/O error: retry once the disk is healthy"));
+      return WithMessage(absl::UnavailableError(absl::StrCat(
+                             detail, "; a disk I/O error: retry once the disk is healthy")),
+                         kMsgStoreIo);
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return absl::DataLossError(absl::StrCat(
-          detail, "; the database file is damaged or not a fieldsync database: restore it "
-                  "from a backup or re-bootstrap this replica from the hub"));
+      return WithMessage(
+          absl::DataLossError(absl::StrCat(
+              detail, "; the database file is damaged or not a fieldsync database: restore it "
+                      "from a backup or re-bootstrap this replica from the hub")),
+          kMsgStoreDamaged);
     case SQLITE_CANTOPEN:
     case SQLITE_PERM:
     case SQLITE_READONLY:
-      return absl::FailedPreconditionError(
-          absl::StrCat(detail, "; check that the data directory exists and is writable"));
+      return WithMessage(absl::FailedPreconditionError(absl::StrCat(
+                             detail, "; check that the data directory exists and is writable")),
+                         kMsgStoreReadOnly);
     case SQLITE_CONSTRAINT:
-      return absl::AlreadyExistsError(absl::StrCat(
-          detail, "; something this write adds is already there -- nothing was written; "
-                  "look at the data again before retrying"));
+      return WithMessage(
+          absl::AlreadyExistsError(absl::StrCat(
+              detail, "; something this write adds is already there -- nothing was written; "
+                      "look at the data again before retrying")),
+          kMsgStoreExists);
     default:
       return absl::InternalError(detail);
   }

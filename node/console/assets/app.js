@@ -380,7 +380,7 @@ function fieldList(record) {
   return el("dl", { class: "fields" }, record.fields.map(f => [
     el("dt", {}, label(f.column)),
     f.state === "locked" ? el("dd", { class: "sealed" }, t("keys.sealed"))
-      : f.state ? el("dd", { class: "sealed" }, f.problem || f.state)
+      : f.state ? el("dd", { class: "sealed" }, libraryText(f.message) ?? t("case.unreadable"))
       : el("dd", {}, f.type === "timestamp" && typeof f.value === "number" ? fmtDate(f.value)
                      : f.type === "date" || f.column === "opened_month" ? fmtDate(f.value)
                      : f.type === "bool" ? value(f.value ? "yes" : "no")
@@ -528,8 +528,21 @@ async function pageCase(code) {
     el("h2", {}, t("case.history")),
     el("table", {}, el("tr", {}, el("th", {}, t("case.when")), el("th", {}, t("case.who")),
                         el("th", {}, t("case.what"))),
-       d.history.map(h => el("tr", {}, el("td", {}, fmtDate(h.millis)), el("td", {}, h.who),
-                             el("td", {}, h.what)))));
+       d.history.map(h => el("tr", {}, el("td", {}, fmtDate(h.millis)),
+                             el("td", {}, h.this_laptop ? t("history.this_laptop") : h.who),
+                             el("td", {}, historyText(h))))));
+}
+
+// A line of the history ({table, change, columns, received_whole}) in the
+// catalogue's words: the record by the case file's headings, each column by
+// its label.
+const HISTORY_TABLES = { cases: "case.case", persons: "case.person", consents: "case.consents",
+                         referrals: "case.referrals" };
+function historyText(h) {
+  const table = HISTORY_TABLES[h.table] ? t(HISTORY_TABLES[h.table]) : h.table;
+  const columns = (h.columns || []).map(label).join(", ");
+  const said = t("history." + h.change + (columns ? "" : "_only"), { table, columns });
+  return h.received_whole ? `${said} ${t("history.received_whole")}` : said;
 }
 
 // ---- Sync: "Đồng bộ ngay" starts one pass in the background (POST

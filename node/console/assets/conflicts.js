@@ -8,9 +8,23 @@
 "use strict";
 
 // ---- Conflicts: both values side by side, keep one or write a new one ----
-function conflictSide(side, key, keepable, resolve) {
-  const shown = side.state === "locked" ? t("keys.sealed")
-              : side.value === "(deleted)" ? t("conflicts.deleted") : side.value;
+// A side's value in the catalogue's words: masked while locked; a sealed
+// one that does not open here, what became of it; an enum's values by their
+// words; a deletion conflict's sides as kept or deleted.
+function conflictValue(side, k) {
+  if (side.state === "locked") return t("keys.sealed");
+  if (side.state) return libraryText(side.message) ?? t("case.unreadable");
+  if (k.field === "_live") {
+    return side.value === "live" || side.value === "1" ? t("conflicts.live") : t("conflicts.deleted");
+  }
+  if (side.value === "(deleted)") return t("conflicts.deleted");
+  if (k.type === "enum") return value(side.value);
+  if (k.type === "bool" && /^[01]$/.test(side.value)) return value(side.value === "1" ? "yes" : "no");
+  if (k.type === "enum set") return String(side.value).split(",").map(value).join(", ");
+  return side.value;
+}
+function conflictSide(side, key, keepable, resolve, k) {
+  const shown = conflictValue(side, k);
   return el("div", { class: "side " + key },
     el("h3", {}, t("conflicts." + key)),
     el("p", { class: side.state === "locked" ? "value sealed" : "value" }, shown),
@@ -37,10 +51,11 @@ function conflictCard(k, canResolve) {
   const input = el("input", { class: "new-value", autocomplete: "off",
                               "aria-label": t("conflicts.new_value") });
   return el("section", { class: "card conflict", "data-row": k.row, "data-field": k.field },
-    el("h2", {}, where, " · ", label(k.field)),
+    el("h2", {}, where, " · ", live ? label(k.field) : t("conflicts.deletion")),
+    live ? null : el("p", { class: "hint" }, t("conflicts.deletion_how")),
     el("div", { class: "sides" },
-       conflictSide(k.current, "current", canResolve && live, resolve),
-       conflictSide(k.other, "other", canResolve && live, resolve)),
+       conflictSide(k.current, "current", canResolve && live, resolve, k),
+       conflictSide(k.other, "other", canResolve && live, resolve, k)),
     canResolve && live
       ? el("form", { class: "new-value-form", onsubmit: ev => {
           ev.preventDefault();

@@ -199,7 +199,9 @@ function deviceRow(d, canApprove) {
        d.this ? el("span", { class: "sealed" }, " ", t("devices.this")) : null),
     td("devices.id", { class: "mono" }, d.device.slice(0, 8)),
     td("devices.state", {}, deviceState(d.state), d.first ? " " + t("devices.first") : "",
-       d.refused ? el("div", { class: "urgent" }, t("devices.refused"), " ", d.refused) : null),
+       d.refused ? el("div", { class: "urgent" },
+                      libraryText(d.refused_message) ?? `${t("devices.refused")} ${d.refused}`)
+                 : null),
     td("devices.approved_by", {}, d.approved_by || "—"),
     td("devices.code", { class: "mono code" }, d.code || "—"),
     cell);
@@ -223,7 +225,8 @@ async function pageDevices() {
          d.member ? el("p", { class: "hint", id: "devices-how" }, t("devices.how")) : null,
          d.member && !keysState.unlocked ? el("p", { class: "sealed" }, t("devices.needs_unlock")) : null,
          d.alerts.length ? el("section", { class: "message" }, el("h2", {}, t("devices.alerts")),
-                              el("ul", {}, d.alerts.map(a => el("li", {}, a)))) : null,
+                              el("ul", {}, d.alerts.map(a => el("li", {}, libraryText(a.message) ?? a.text))))
+                         : null,
          d.devices.length === 0 ? el("p", {}, t("today.none")) :
          el("table", { class: "devices", id: "devices" },
             el("tr", {}, ["devices.name", "devices.id", "devices.state", "devices.approved_by",
